@@ -1,0 +1,21 @@
+"""git-atomic: make any development operation atomic over a git working tree."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = ["GateFailed", "__version__", "operation"]
+
+if TYPE_CHECKING:
+    from git_atomic.api import GateFailed, operation
+
+
+def __getattr__(name: str) -> Any:
+    # The API pulls in the engine; keep `import git_atomic` (and --version) cheap.
+    if name in ("operation", "GateFailed"):
+        from git_atomic import api
+
+        return getattr(api, name)
+    raise AttributeError(name)

@@ -1,0 +1,64 @@
+"""Our exception base and the exit codes, in one place."""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+
+class Exit(enum.IntEnum):
+    OK = 0
+    FAILED = 1  # the operation failed and was rolled back
+    USAGE = 2  # usage or configuration error; nothing changed
+    REFUSED = 3  # unsafe or busy repository state; nothing changed
+    SIGINT = 130
+    SIGTERM = 143
+
+
+class AtomicError(Exception):
+    """Base of every error we raise on purpose: one line for the user and an exit code."""
+
+    exit_code: int = Exit.REFUSED
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message: Final = message
+        self.hint: Final = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(AtomicError):
+    exit_code = Exit.USAGE
+
+
+class ConfigError(UsageError):
+    """A malformed configuration file; the message names the file and the key."""
+
+
+class RefusedError(AtomicError):
+    exit_code = Exit.REFUSED
+
+
+class NotARepository(RefusedError):
+    pass
+
+
+class BusyError(RefusedError):
+    """Another operation is open, interrupted, or holds the lock in this worktree."""
+
+
+class GitError(AtomicError):
+    """git itself failed where it should not have; carries everything needed to see why."""
+
+    exit_code = Exit.REFUSED
+
+    def __init__(self, argv: list[str], returncode: int, stdout: bytes, stderr: bytes) -> None:
+        detail = stderr.decode("utf-8", "replace").strip().splitlines()
+        last = detail[-1] if detail else f"exit status {returncode}"
+        super().__init__(f"git {' '.join(argv[1:3])} failed: {last}")
+        self.argv = argv
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
