@@ -97,3 +97,125 @@ def git_out(args: Sequence[str], *, cwd: str | os.PathLike[str], input: bytes | 
 def git_line(args: Sequence[str], *, cwd: str | os.PathLike[str], input: bytes | None = None,
              env: Mapping[str, str] | None = None) -> str:
     return git_out(args, cwd=cwd, input=input, env=env).decode().strip()
+
+
+# --- the user's command and gates ----------------------------------------------------------
+@dataclass(frozen=True)
+class ChildResult:
+    exit_code: int | None  # None when it could not start or was killed by us
+    duration_s: float
+    timed_out: bool
+    error: str | None = None  # why it could not start
+
+
+class Interrupts:
+    """SIGINT/SIGTERM while an operation runs: remember, forward to the child's process group.
+
+    The handlers never raise: git-atomic finishes the step it is in (a checkpoint, a restore)
+    and then rolls back, so a signal can never leave a half-written state behind.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._child_pgid: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> None:
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def uninstall(self) -> None:
+        import signal
+
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        self._previous.clear()
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        if self.received is None:
+            self.received = signum
+        pgid = self._child_pgid
+        if pgid is not None:
+            try:
+                os.killpg(pgid, signum)
+            except OSError:
+                pass
+
+
+INTERRUPTS = Interrupts()
+_KILL_GRACE_S: Final = 5.0
+
+
+def run_child(
+    command: Sequence[str] | str,
+    *,
+    cwd: str | os.PathLike[str],
+    timeout: float | None,
+    stdout: int | None = None,
+    stderr: int | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ChildResult:
+    """Run the user's command (argv) or gate (a shell command line, given as str).
+
+    The child gets its own process group, so a timeout or a forwarded signal reaches everything
+    it started; stdin is closed to keep a forgotten prompt from hanging an agent.
+    """
+    import signal
+    import time
+
+    shell = isinstance(command, str)
+    argv: list[str] = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
+    start = time.monotonic()
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    try:
+        child = subprocess.Popen(
+            argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+            env=full_env, process_group=0,
+        )
+    except OSError as exc:
+        what = argv[0] if not shell else "/bin/sh"
+        return ChildResult(None, time.monotonic() - start, False, f"{what}: {exc.strerror}")
+    INTERRUPTS._child_pgid = child.pid
+    timed_out = False
+    try:
+        if INTERRUPTS.received is not None:
+            os.killpg(child.pid, INTERRUPTS.received)
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _terminate_group(child, signal.SIGTERM)
+        if INTERRUPTS.received is not None and child.poll() is None:
+            _terminate_group(child, INTERRUPTS.received)
+    finally:
+        INTERRUPTS._child_pgid = None
+        if child.poll() is None:
+            _terminate_group(child, signal.SIGKILL)
+        # Whatever the child left running in its group must not outlive the operation.
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    code = child.returncode
+    return ChildResult(None if timed_out else code, time.monotonic() - start, timed_out)
+
+
+def _terminate_group(child: subprocess.Popen[bytes], sig: int) -> None:
+    import signal
+
+    try:
+        os.killpg(child.pid, sig)
+    except OSError:
+        return
+    try:
+        child.wait(timeout=_KILL_GRACE_S)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        child.wait()

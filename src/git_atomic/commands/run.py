@@ -1,0 +1,101 @@
+"""`git atomic run`: one command as one atomic operation."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+
+from git_atomic import context, output, process
+from git_atomic.config import GateSpec, command_line_gates, load_config
+from git_atomic.journal import OpRow
+from git_atomic.errors import UsageError
+from git_atomic.operation import (
+    HISTORY_MODES,
+    Engine,
+    interrupted_exit,
+    rollback_op,
+    validate_and_finish,
+)
+
+WAIT_LIMIT_S = 600.0
+
+
+def run(*, argv: Sequence[str], name: str | None, gates: Sequence[str], no_gates: bool,
+        timeout: float | None, history: str | None, isolate: bool, wait: bool, json_out: bool,
+        all_gates: bool = False) -> int:
+    if not argv:
+        raise UsageError("run: give the command after --, e.g. git atomic run -- make fmt")
+    if isolate:
+        from git_atomic.commands.isolate import run_isolated
+
+        return run_isolated(argv=argv, name=name, gates=gates, no_gates=no_gates,
+                            timeout=timeout, history=history, wait=wait, json_out=json_out,
+                            all_gates=all_gates)
+    with context.opened("run", wait=WAIT_LIMIT_S if wait else None) as ctx:
+        config = load_config(ctx.repo.root)
+        mode = history or config.history.value
+        if mode not in HISTORY_MODES:
+            raise UsageError(f"--history: expected commits or shadow, got {mode!r}")
+        specs = () if no_gates else config.gates + command_line_gates(
+            gates, taken=[g.name for g in config.gates])
+        op_name = name or os.path.basename(argv[0]) or "run"
+        engine = Engine(ctx)
+        process.INTERRUPTS.install()
+        try:
+            op = engine.begin(op_name, history=mode, kind="run", argv=argv, keep_owner=True)
+            op = _execute(engine, op, argv, specs, timeout=timeout, json_out=json_out,
+                          all_gates=all_gates)
+        finally:
+            process.INTERRUPTS.uninstall()
+        if json_out:
+            output.emit_json(output.op_object(ctx.journal, op))
+        else:
+            _tell(ctx, op)
+        if process.INTERRUPTS.received is not None and op.failed_phase == "interrupt":
+            return interrupted_exit(process.INTERRUPTS.received)
+        return 0 if op.status == "committed" else 1
+
+
+def _execute(engine: Engine, op: OpRow, argv: Sequence[str], specs: Sequence[GateSpec], *,
+             timeout: float | None, json_out: bool, all_gates: bool) -> OpRow:
+    if process.INTERRUPTS.received is not None:
+        return rollback_op(engine, op, failed_phase="interrupt")
+    try:
+        res = process.run_child(list(argv), cwd=os.getcwd(), timeout=timeout,
+                                stdout=sys.stderr.fileno() if json_out else None)
+        engine.journal.update_op(op.id, exit_code=res.exit_code,
+                                 command_duration=res.duration_s)
+        if res.error:
+            output.say(f"git-atomic: cannot run the command: {res.error}")
+        if process.INTERRUPTS.received is not None:
+            return rollback_op(engine, op, failed_phase="interrupt")
+        if res.timed_out:
+            return rollback_op(engine, op, failed_phase="timeout")
+        if res.exit_code != 0:
+            return rollback_op(engine, op, failed_phase="exec")
+        engine.checkpoint(op, "op_exec", shlex.join(argv)[:200])
+        if process.INTERRUPTS.received is not None:
+            return rollback_op(engine, op, failed_phase="interrupt")
+        return validate_and_finish(engine, op, specs, all_gates=all_gates,
+                                   progress=not json_out and sys.stderr.isatty())
+    except BaseException:
+        # A bug or a git failure mid-way: put the tree back before the error surfaces.
+        current = engine.journal.op(op.id)
+        if current is not None and current.status == "open":
+            try:
+                rollback_op(engine, current, failed_phase="exec")
+            except Exception:
+                pass
+        raise
+
+
+def _tell(ctx: context.Context, op: OpRow) -> None:
+    for gate in ctx.journal.gates(op.id):
+        if not gate.passed:
+            output.say(f"git-atomic: gate {gate.name} failed: {gate.message}")
+            if gate.output_tail:
+                output.say("  " + gate.output_tail.replace("\n", "\n  "))
+            output.say(f"  full output: {gate.log_path}")
+    output.say(output.summary_line(ctx.journal, op))

@@ -1,0 +1,100 @@
+"""`begin`, `checkpoint`, `commit`, `abort`: an operation worked in steps, across processes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from git_atomic import context, output, process
+from git_atomic.config import command_line_gates, load_config
+from git_atomic.errors import UsageError
+from git_atomic.journal import OpRow
+from git_atomic.operation import Engine, interrupted_exit, rollback_op, validate_and_finish
+
+WAIT_LIMIT_S = 600.0
+
+
+def begin(*, name: str, history: str | None, wait: bool, json_out: bool,
+          kind: str = "session") -> int:
+    with context.opened("begin", wait=WAIT_LIMIT_S if wait else None) as ctx:
+        config = load_config(ctx.repo.root)
+        op = Engine(ctx).begin(name, history=history or config.history.value, kind=kind)
+        if json_out:
+            output.emit_json(output.op_object(ctx.journal, op))
+        else:
+            pre = ctx.journal.checkpoints(op.id)[0]
+            output.say(f"git-atomic: opened {op.name} [{op.id}], PRE-OP {output.short(pre.sha)}; "
+                       "finish with `git atomic commit` or `git atomic abort`")
+        return 0
+
+
+@contextmanager
+def _working_on_open_op(command: str) -> Iterator[tuple[context.Context, Engine, OpRow]]:
+    with context.opened(command) as ctx:
+        op = context.refuse_if_interrupted(ctx)
+        if op is None:
+            raise UsageError(f"{command}: no operation is open in this worktree "
+                             "(start one with `git atomic begin NAME`)")
+        ctx.journal.update_op(op.id, **context.owner_fields())
+        try:
+            yield ctx, Engine(ctx), op
+        finally:
+            current = ctx.journal.op(op.id)
+            if current is not None and current.status == "open":
+                ctx.journal.update_op(op.id, owner_pid=None, owner_start=None)
+
+
+def checkpoint(*, message: str | None, json_out: bool) -> int:
+    with _working_on_open_op("checkpoint") as (ctx, engine, op):
+        stage = sum(1 for c in ctx.journal.checkpoints(op.id) if c.kind == "op_exec") + 1
+        row = engine.checkpoint(op, "op_exec", message or f"stage {stage}")
+        current = ctx.journal.op(op.id)
+        assert current is not None
+        if json_out:
+            output.emit_json(output.op_object(ctx.journal, current))
+        else:
+            output.say(f"git-atomic: {op.name} [{op.id}] OP-EXEC stage {stage} "
+                       f"{output.short(row.sha)}")
+        return 0
+
+
+def commit(*, gates: Sequence[str], no_gates: bool, all_gates: bool, json_out: bool) -> int:
+    with _working_on_open_op("commit") as (ctx, engine, op):
+        config = load_config(ctx.repo.root)
+        specs = () if no_gates else config.gates + command_line_gates(
+            gates, taken=[g.name for g in config.gates])
+        process.INTERRUPTS.install()
+        try:
+            done = validate_and_finish(engine, op, specs, all_gates=all_gates,
+                                       progress=not json_out and sys.stderr.isatty())
+        finally:
+            process.INTERRUPTS.uninstall()
+        _tell(ctx, done, json_out=json_out)
+        if process.INTERRUPTS.received is not None:
+            return interrupted_exit(process.INTERRUPTS.received)
+        return 0 if done.status == "committed" else 1
+
+
+def abort(*, json_out: bool) -> int:
+    with _working_on_open_op("abort") as (ctx, engine, op):
+        done = rollback_op(engine, op, failed_phase=None, event="abort")
+        if json_out:
+            output.emit_json(output.op_object(ctx.journal, done))
+        else:
+            output.say(f"git-atomic: {op.name} [{op.id}] aborted; the tree is back at PRE-OP "
+                       "(`git atomic undo` brings the work back)")
+        return 0
+
+
+def _tell(ctx: context.Context, op: OpRow, *, json_out: bool) -> None:
+    if json_out:
+        output.emit_json(output.op_object(ctx.journal, op))
+        return
+    for gate in ctx.journal.gates(op.id):
+        if not gate.passed:
+            output.say(f"git-atomic: gate {gate.name} failed: {gate.message}")
+            if gate.output_tail:
+                output.say("  " + gate.output_tail.replace("\n", "\n  "))
+            output.say(f"  full output: {gate.log_path}")
+    output.say(output.summary_line(ctx.journal, op))

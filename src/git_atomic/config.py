@@ -1,0 +1,285 @@
+"""The configuration: `.git-atomic.toml`, or `[tool.git-atomic]` in pyproject.toml, validated."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import types
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, NoReturn
+
+from git_atomic.errors import ConfigError, UsageError
+
+CONFIG_FILE: Final = ".git-atomic.toml"
+PYPROJECT_FILE: Final = "pyproject.toml"
+PYPROJECT_TABLE: Final = "tool.git-atomic"
+
+
+class HistoryMode(enum.StrEnum):
+    COMMITS = "commits"
+    SHADOW = "shadow"
+
+
+@dataclass(frozen=True)
+class CoverageRule:
+    report: str  # relative to the repository root unless absolute
+    min: float | None = None
+    no_regression: bool = False
+
+
+def _no_env() -> Mapping[str, str]:
+    return types.MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    name: str
+    run: str | tuple[str, ...]  # a str is a shell command line, a tuple an argv
+    timeout: float | None = None
+    coverage: CoverageRule | None = None
+    # Excluded from the hash: a mapping is not hashable, and equal gates still hash equal.
+    env: Mapping[str, str] = field(default_factory=_no_env, hash=False)
+
+
+@dataclass(frozen=True)
+class TddConfig:
+    test: str | tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    history: HistoryMode = HistoryMode.COMMITS
+    gates: tuple[GateSpec, ...] = ()
+    tdd: TddConfig = field(default_factory=TddConfig)
+    source: Path | None = None  # the file it came from; None when built from defaults
+
+
+_TOP_KEYS: Final = ("history", "gates", "tdd")
+_GATE_KEYS: Final = ("name", "run", "timeout", "coverage", "env")
+_COVERAGE_KEYS: Final = ("report", "min", "no_regression")
+_TDD_KEYS: Final = ("test",)
+
+
+def load_config(root: Path) -> Config:
+    """The configuration of the repository whose top level is `root`; defaults if it has none."""
+    own = root / CONFIG_FILE
+    if own.exists():
+        return _Reader(own, prefix="").config(_parse(own, CONFIG_FILE))
+    pyproject = root / PYPROJECT_FILE
+    if not pyproject.exists():
+        return Config()
+    data = _parse(pyproject, PYPROJECT_FILE, only_if_mentioned=True)
+    tool = data.get("tool")
+    section = tool.get("git-atomic") if isinstance(tool, dict) else None
+    if section is None:
+        return Config()
+    reader = _Reader(pyproject, prefix=PYPROJECT_TABLE)
+    if not isinstance(section, dict):
+        reader.fail("", "expected a table", section)
+    return reader.config(section)
+
+
+def gate_from_command_line(command: str, index: int) -> GateSpec:
+    """A gate given as `-g COMMAND`: a shell command line named after the program it runs.
+
+    `index` is the gate's position among the `-g` options (from 0); it names a gate whose
+    command shows no program name, e.g. one that starts with a parenthesis.
+    """
+    if not command.strip():
+        raise UsageError(f"-g: expected a command line, got {_describe(command)}")
+    return GateSpec(name=_program_name(command) or f"gate-{index + 1}", run=command)
+
+
+def command_line_gates(
+    commands: Sequence[str], *, taken: Iterable[str] = ()
+) -> tuple[GateSpec, ...]:
+    """The gates of several `-g` options, named apart from each other and from `taken`.
+
+    Two `-g "pytest ..."` become `pytest` and `pytest-2`, so each has its own result and log.
+    """
+    used = set(taken)
+    gates = []
+    for index, command in enumerate(commands):
+        gate = gate_from_command_line(command, index)
+        name, n = gate.name, 1
+        while name in used:
+            n += 1
+            name = f"{gate.name}-{n}"
+        used.add(name)
+        gates.append(dataclasses.replace(gate, name=name))
+    return tuple(gates)
+
+
+def _program_name(command: str) -> str:
+    import shlex
+
+    try:
+        words = shlex.split(command)
+    except ValueError:  # unbalanced quotes: the shell will say so when the gate runs
+        words = command.split()
+    # Skip `VAR=value` assignments in front of the program, as the shell does.
+    program = next((w for w in words if not _is_assignment(w)), "")
+    name = program.rstrip("/").rsplit("/", 1)[-1]
+    return name if name.replace("-", "").replace("_", "").replace(".", "").isalnum() else ""
+
+
+def _is_assignment(word: str) -> bool:
+    name, equals, _ = word.partition("=")
+    return bool(equals) and name.isidentifier()
+
+
+def _parse(path: Path, label: str, *, only_if_mentioned: bool = False) -> dict[str, object]:
+    import tomllib
+
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{label}: cannot read: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+        return tomllib.loads(text)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        # A pyproject.toml that never mentions us is someone else's problem: no gate is lost
+        # by ignoring it, and refusing would block every operation in that repository.
+        if only_if_mentioned and b"git-atomic" not in raw:
+            return {}
+        what = "not UTF-8" if isinstance(e, UnicodeDecodeError) else str(e)
+        raise ConfigError(f"{label}: invalid TOML: {what}") from None
+
+
+class _Reader:
+    """Checks one parsed table against the schema; every complaint names file and key path."""
+
+    def __init__(self, path: Path, *, prefix: str) -> None:
+        self.path = path
+        self.prefix = prefix
+
+    def fail(self, key: str, expected: str, value: object = None, *, got: bool = True) -> NoReturn:
+        where = ".".join(p for p in (self.prefix, key) if p) or "(top level)"
+        tail = f", got {_describe(value)}" if got else ""
+        raise ConfigError(f"{self.path.name}: {where}: {expected}{tail}")
+
+    def config(self, data: dict[str, object]) -> Config:
+        self.check_keys("", data, _TOP_KEYS)
+        history = data.get("history", HistoryMode.COMMITS.value)
+        modes = [m.value for m in HistoryMode]
+        if not isinstance(history, str) or history not in modes:
+            self.fail("history", "expected " + " or ".join(f'"{m}"' for m in modes), history)
+        raw_gates = data.get("gates", [])
+        if not isinstance(raw_gates, list):
+            self.fail("gates", "expected an array of tables ([[gates]])", raw_gates)
+        gates = tuple(self.gate(f"gates[{i}]", g) for i, g in enumerate(raw_gates))
+        seen: dict[str, int] = {}
+        for i, gate in enumerate(gates):
+            if gate.name in seen:
+                first = f"gates[{seen[gate.name]}]"
+                expected = f'expected a unique name, but "{gate.name}" is already {first}'
+                self.fail(f"gates[{i}].name", expected, got=False)
+            seen[gate.name] = i
+        tdd = data.get("tdd", {})
+        if not isinstance(tdd, dict):
+            self.fail("tdd", "expected a table", tdd)
+        self.check_keys("tdd", tdd, _TDD_KEYS)
+        test = self.command("tdd.test", tdd["test"]) if "test" in tdd else None
+        return Config(HistoryMode(history), gates, TddConfig(test), self.path)
+
+    def gate(self, key: str, data: object) -> GateSpec:
+        if not isinstance(data, dict):
+            self.fail(key, "expected a table", data)
+        self.check_keys(key, data, _GATE_KEYS)
+        for required in ("name", "run"):
+            if required not in data:
+                self.fail(f"{key}.{required}", "is required", got=False)
+        name = data["name"]
+        if not isinstance(name, str) or not name.strip() or not name.isprintable():
+            self.fail(f"{key}.name", "expected a non-empty one-line string", name)
+        run = self.command(f"{key}.run", data["run"])
+        timeout = None
+        if "timeout" in data:
+            timeout = self.number(f"{key}.timeout", data["timeout"], "a number of seconds above 0")
+            if timeout <= 0:
+                self.fail(f"{key}.timeout", "expected a number of seconds above 0", data["timeout"])
+        coverage = (
+            self.coverage(f"{key}.coverage", data["coverage"]) if "coverage" in data else None
+        )
+        env = data.get("env", {})
+        if not isinstance(env, dict):
+            self.fail(f"{key}.env", "expected a table of strings", env)
+        for var, value in env.items():
+            if not isinstance(value, str):
+                self.fail(f"{key}.env.{var}", "expected a string (quote it)", value)
+        return GateSpec(name, run, timeout, coverage, types.MappingProxyType(dict(env)))
+
+    def coverage(self, key: str, data: object) -> CoverageRule:
+        if not isinstance(data, dict):
+            self.fail(key, "expected a table { report = ..., min = ... }", data)
+        self.check_keys(key, data, _COVERAGE_KEYS)
+        report = data.get("report")
+        if report is None:
+            self.fail(f"{key}.report", "is required (the path of the coverage report)", got=False)
+        if not isinstance(report, str) or not report.strip():
+            self.fail(f"{key}.report", "expected a path as a non-empty string", report)
+        minimum = None
+        if "min" in data:
+            expected = "a number from 0 to 100"
+            minimum = self.number(f"{key}.min", data["min"], expected)
+            if not 0 <= minimum <= 100:
+                self.fail(f"{key}.min", f"expected {expected}", data["min"])
+        no_regression = data.get("no_regression", False)
+        if not isinstance(no_regression, bool):
+            self.fail(f"{key}.no_regression", "expected true or false", no_regression)
+        return CoverageRule(report, minimum, no_regression)
+
+    def command(self, key: str, value: object) -> str | tuple[str, ...]:
+        if isinstance(value, str) and value.strip():
+            return value
+        if (
+            isinstance(value, list)
+            and value
+            and all(isinstance(w, str) for w in value)
+            and value[0]
+        ):
+            return tuple(value)
+        expected = "a command line (string) or an argv (non-empty array of strings)"
+        self.fail(key, f"expected {expected}", value)
+
+    def number(self, key: str, value: object, expected: str) -> float:
+        # bool is an int in Python, but `timeout = true` is a mistake, not a second.
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            self.fail(key, f"expected {expected}", value)
+        return float(value)
+
+    def check_keys(self, key: str, data: dict[str, object], allowed: tuple[str, ...]) -> None:
+        for name in data:
+            if name not in allowed:
+                import difflib
+
+                close = difflib.get_close_matches(name, allowed, n=1)
+                hint = f'did you mean "{close[0]}"? ' if close else ""
+                where = f"{key}.{name}" if key else name
+                expected = f"unknown key; {hint}expected one of: {', '.join(allowed)}"
+                self.fail(where, expected, got=False)
+
+
+def _describe(value: object) -> str:
+    """A TOML value as the user wrote it, short and on one line."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        text = value if len(value) <= 60 else value[:57] + "..."
+        shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+        return '"' + shown.replace('"', '\\"') + '"'
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return f"a {type(value).__name__} ({value})"  # TOML dates and times

@@ -1,0 +1,87 @@
+"""Everything a command needs, opened once and checked at the door."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Final
+
+from git_atomic import git
+from git_atomic.errors import BusyError, RefusedError
+from git_atomic.journal import Journal, OpRow
+from git_atomic.lock import WorktreeLock, process_alive
+
+# Files git leaves in the git dir while a multi-step command waits for the user.
+_IN_PROGRESS: Final = (
+    ("MERGE_HEAD", "a merge"),
+    ("CHERRY_PICK_HEAD", "a cherry-pick"),
+    ("REVERT_HEAD", "a revert"),
+    ("BISECT_LOG", "a bisect"),
+    ("rebase-merge", "a rebase"),
+    ("rebase-apply", "a rebase or am"),
+)
+
+
+@dataclass
+class Context:
+    repo: git.Repo
+    journal: Journal
+    lock: WorktreeLock
+
+    @property
+    def worktree(self) -> str:
+        return self.repo.worktree_id
+
+
+def check_git_state(repo: git.Repo) -> None:
+    for name, what in _IN_PROGRESS:
+        if (repo.git_dir / name).exists():
+            raise RefusedError(
+                f"{what} is in progress in this worktree; finish or abort it first",
+            )
+
+
+def is_interrupted(op: OpRow) -> bool:
+    return op.status == "open" and op.owner_pid is not None and not process_alive(
+        op.owner_pid, op.owner_start
+    )
+
+
+def refuse_if_interrupted(ctx: Context) -> OpRow | None:
+    """The open operation of this worktree, refusing if it was interrupted by a crash."""
+    op = ctx.journal.open_op(ctx.worktree)
+    if op is not None and is_interrupted(op):
+        raise BusyError(
+            f"operation {op.id} ({op.name}) was interrupted (pid {op.owner_pid} is gone)",
+            hint="run `git atomic recover` (or `git atomic recover --accept` to keep the tree)",
+        )
+    return op
+
+
+def open_journal(repo: git.Repo) -> Journal:
+    return Journal(repo.state_dir / "journal.sqlite3")
+
+
+@contextmanager
+def opened(command: str, *, lock: bool = True, wait: float | None = None,
+           check_state: bool = True) -> Iterator[Context]:
+    repo = git.discover()
+    if check_state:
+        check_git_state(repo)
+    journal = open_journal(repo)
+    worktree_lock = WorktreeLock(repo.git_dir / "atomic.lock")
+    try:
+        if lock:
+            worktree_lock.acquire(command, wait=wait)
+        yield Context(repo, journal, worktree_lock)
+    finally:
+        worktree_lock.release()
+        journal.close()
+
+
+def owner_fields() -> dict[str, object]:
+    from git_atomic.lock import process_start
+
+    return {"owner_pid": os.getpid(), "owner_start": process_start(os.getpid())}

@@ -1,0 +1,251 @@
+"""Typed git plumbing for one worktree: discovery, config, refs, trees, commits, objects."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from git_atomic import process
+from git_atomic.errors import GitError, NotARepository
+
+ZERO_OID: Final = "0" * 40
+EMPTY_TREE: Final = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+FALLBACK_IDENTITY: Final = ("git-atomic", "git-atomic@localhost")
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    mode: str
+    kind: str  # blob | tree | commit
+    oid: str
+    path: bytes
+
+
+@dataclass(frozen=True)
+class RawChange:
+    """One line of `diff-tree -r --raw`: how `path` differs from side A to side B."""
+
+    old_mode: str
+    new_mode: str
+    old_oid: str
+    new_oid: str
+    status: str  # A, D, M, T
+    path: bytes
+
+
+@dataclass(frozen=True)
+class Repo:
+    root: Path  # the worktree's top folder
+    git_dir: Path  # this worktree's git dir (.git, or .git/worktrees/<id>)
+    common_dir: Path  # the repository's shared git dir
+    _config: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def worktree_id(self) -> str:
+        if self.git_dir == self.common_dir:
+            return "main"
+        return self.git_dir.name
+
+    @property
+    def index_path(self) -> Path:
+        return self.git_dir / "index"
+
+    @property
+    def state_dir(self) -> Path:
+        """Our folder inside the common git dir: journal, logs, temporary indexes."""
+        return self.common_dir / "atomic"
+
+    def run(self, *args: str, input: bytes | None = None,
+            env: Mapping[str, str] | None = None, check: bool = True) -> process.Result:
+        return process.git(args, cwd=self.root, input=input, env=env, check=check)
+
+    def out(self, *args: str, input: bytes | None = None,
+            env: Mapping[str, str] | None = None) -> bytes:
+        return self.run(*args, input=input, env=env).stdout
+
+    def line(self, *args: str, input: bytes | None = None,
+             env: Mapping[str, str] | None = None) -> str:
+        return self.out(*args, input=input, env=env).decode().strip()
+
+    # --- configuration -------------------------------------------------------------------
+    def config(self, key: str) -> str | None:
+        values = self._all_config().get(key.lower())
+        return values[-1] if values else None
+
+    def config_keys(self, prefix: str) -> list[str]:
+        return [k for k in self._all_config() if k.startswith(prefix)]
+
+    def _all_config(self) -> dict[str, list[str]]:
+        if not self._config:
+            raw = self.run("config", "-z", "--list", check=False).stdout
+            parsed: dict[str, list[str]] = {"": []}
+            for item in raw.split(b"\0"):
+                if not item:
+                    continue
+                key, _, value = item.decode("utf-8", "replace").partition("\n")
+                parsed.setdefault(key.lower(), []).append(value)
+            self._config.update(parsed)
+        return self._config
+
+    def identity_env(self, *, required: bool) -> dict[str, str]:
+        """Author/committer for our commits: the user's identity, else a fixed one."""
+        env: dict[str, str] = {}
+        name = os.environ.get("GIT_AUTHOR_NAME") or self.config("user.name")
+        email = os.environ.get("GIT_AUTHOR_EMAIL") or self.config("user.email")
+        cname = os.environ.get("GIT_COMMITTER_NAME") or self.config("user.name")
+        cemail = os.environ.get("GIT_COMMITTER_EMAIL") or self.config("user.email")
+        if not (name and email and cname and cemail):
+            if required:
+                from git_atomic.errors import UsageError
+
+                raise UsageError(
+                    "commits mode needs your git identity: set user.name and user.email "
+                    "(git config user.email you@example.com), or use --history shadow"
+                )
+            name, email = name or FALLBACK_IDENTITY[0], email or FALLBACK_IDENTITY[1]
+            cname, cemail = cname or FALLBACK_IDENTITY[0], cemail or FALLBACK_IDENTITY[1]
+        env.update(GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,
+                   GIT_COMMITTER_NAME=cname, GIT_COMMITTER_EMAIL=cemail)
+        return env
+
+    # --- refs ----------------------------------------------------------------------------
+    def read_head(self) -> tuple[str | None, str | None]:
+        """(symbolic ref or None when detached, commit or None when unborn)."""
+        text = (self.git_dir / "HEAD").read_text("utf-8").strip()
+        if text.startswith("ref: "):
+            ref = text[5:]
+            oid = self.rev_parse(ref)
+            return ref, oid
+        return None, text
+
+    def rev_parse(self, rev: str) -> str | None:
+        res = self.run("rev-parse", "-q", "--verify", "--end-of-options", rev + "^{commit}",
+                       check=False)
+        return res.stdout.decode().strip() if res.returncode == 0 else None
+
+    def refs(self, prefix: str) -> dict[str, str]:
+        raw = self.out("for-each-ref", "--format=%(objectname) %(refname)", prefix)
+        result: dict[str, str] = {}
+        for line in raw.decode("utf-8", "surrogateescape").splitlines():
+            oid, _, name = line.partition(" ")
+            result[name] = oid
+        return result
+
+    def update_refs(self, commands: Iterable[str], *, message: str) -> None:
+        """One transaction of `update-ref --stdin` lines (update/create/delete/verify)."""
+        payload = "".join(c + "\n" for c in commands)
+        if payload:
+            self.run("update-ref", "-m", message, "--stdin", input=payload.encode())
+
+    def set_head(self, ref: str | None, oid: str | None, *, message: str) -> None:
+        if ref is not None:
+            self.run("symbolic-ref", "-m", message, "HEAD", ref)
+        elif oid is not None:
+            self.run("update-ref", "--no-deref", "-m", message, "HEAD", oid)
+
+    def other_worktree_heads(self) -> dict[str, Path]:
+        """Branches checked out in the other worktrees of this repository."""
+        raw = self.out("worktree", "list", "--porcelain", "-z")
+        heads: dict[str, Path] = {}
+        path: Path | None = None
+        for item in raw.split(b"\0"):
+            if item.startswith(b"worktree "):
+                path = Path(os.fsdecode(item[9:]))
+            elif item.startswith(b"branch ") and path is not None:
+                if path.resolve() != self.root.resolve():
+                    heads[item[7:].decode()] = path
+        return heads
+
+    # --- objects -------------------------------------------------------------------------
+    def hash_files(self, paths: Sequence[Path]) -> list[str]:
+        """Store files' raw bytes as blobs (no filters), returning their ids."""
+        data = b"".join(os.fsencode(p) + b"\n" for p in paths)
+        out = self.out("hash-object", "-w", "--no-filters", "--stdin-paths", input=data)
+        return out.decode().split()
+
+    def mktree(self, entries: Iterable[TreeEntry]) -> str:
+        data = b"".join(
+            f"{e.mode} {e.kind} {e.oid}\t".encode() + e.path + b"\0" for e in entries
+        )
+        return self.line("mktree", "-z", input=data)
+
+    def ls_tree(self, treeish: str, *, recursive: bool = False) -> list[TreeEntry]:
+        args = ["ls-tree", "-z", "--full-tree"]
+        if recursive:
+            args.append("-r")
+        raw = self.out(*args, treeish)
+        entries = []
+        for item in raw.split(b"\0"):
+            if not item:
+                continue
+            head, _, path = item.partition(b"\t")
+            mode, kind, oid = head.decode().split()
+            entries.append(TreeEntry(mode, kind, oid, path))
+        return entries
+
+    def diff_trees(self, a: str, b: str, paths: Sequence[bytes] = ()) -> list[RawChange]:
+        args = ["diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index", a, b]
+        raw = self.out(*args, "--", *[os.fsdecode(p) for p in paths]) if paths else self.out(*args)
+        return parse_raw_diff(raw)
+
+    def cat_blobs(self, oids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+        """Contents of many blobs through one `cat-file --batch`."""
+        wanted = list(dict.fromkeys(oids))
+        if not wanted:
+            return
+        raw = self.out("cat-file", "--batch", input="".join(o + "\n" for o in wanted).encode())
+        pos = 0
+        for oid in wanted:
+            nl = raw.index(b"\n", pos)
+            header = raw[pos:nl].decode().split()
+            if len(header) < 3:
+                raise GitError(["git", "cat-file", oid], 1, b"", b"missing object " + oid.encode())
+            size = int(header[2])
+            yield oid, raw[nl + 1 : nl + 1 + size]
+            pos = nl + 1 + size + 1
+
+    def cat_blob(self, oid: str) -> bytes:
+        return self.out("cat-file", "blob", oid)
+
+
+def parse_raw_diff(raw: bytes) -> list[RawChange]:
+    changes: list[RawChange] = []
+    items = raw.split(b"\0")
+    i = 0
+    while i < len(items) - 1:
+        head = items[i]
+        if not head.startswith(b":"):
+            i += 1
+            continue
+        old_mode, new_mode, old_oid, new_oid, status = head[1:].decode().split()
+        changes.append(RawChange(old_mode, new_mode, old_oid, new_oid, status[0], items[i + 1]))
+        i += 2
+    return changes
+
+
+@functools.lru_cache(maxsize=8)
+def discover(start: str | None = None) -> Repo:
+    cwd = start or os.getcwd()
+    res = process.git(
+        ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir",
+         "--git-common-dir"],
+        cwd=cwd,
+        check=False,
+    )
+    if res.returncode != 0:
+        if b"not a git repository" in res.stderr or b"must be run in a work tree" in res.stderr:
+            raise NotARepository(f"not a git repository (or any parent): {cwd}")
+        raise NotARepository(
+            "cannot use this folder as a git worktree: "
+            + res.stderr.decode("utf-8", "replace").strip().splitlines()[-1:][0]
+            if res.stderr.strip() else f"cannot use {cwd} as a git worktree"
+        )
+    lines = res.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if len(lines) != 3:
+        raise NotARepository(f"not inside a git working tree: {cwd}")
+    root, git_dir, common = (Path(x) for x in lines)
+    return Repo(root=root, git_dir=git_dir, common_dir=common)

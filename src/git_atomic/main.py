@@ -1,0 +1,370 @@
+"""The command line: the parser and dispatch only. Logic lives in git_atomic.commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+PROG = "git-atomic"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        from git_atomic.errors import UsageError
+
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _float_positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _int_positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from git_atomic import __version__
+
+    parser = _Parser(prog=PROG, description="Make any development operation atomic over a git "
+                     "working tree: checkpoint, run, gate — or roll back exactly.")
+    parser.add_argument("--version", action="version", version=f"git-atomic {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=_Parser)
+
+    def cmd(name: str, help_text: str, **kw: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, **kw)
+        return p
+
+    def json_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", dest="json_out",
+                       help="print one JSON object on stdout (human text goes to stderr)")
+
+    def history_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--history", choices=("commits", "shadow"),
+                       help="commits: visible PRE-OP/OP-EXEC/POST-OP commits on the branch; "
+                            "shadow: checkpoints only under refs/atomic/ (default: config)")
+
+    def gate_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-g", "--gate", action="append", default=[], dest="gates",
+                       metavar="GATE", help="a gate: a shell command line that must succeed")
+        p.add_argument("--no-gates", action="store_true", help="skip all gates")
+        p.add_argument("--all-gates", action="store_true",
+                       help="run every gate even after one fails, to report them all")
+
+    p = cmd("run", "run COMMAND as one atomic operation")
+    p.add_argument("-n", "--name", help="the operation's name (default: the command's name)")
+    gate_flags(p)
+    p.add_argument("--timeout", type=_float_positive, metavar="S",
+                   help="kill the command after S seconds and roll back")
+    history_flag(p)
+    p.add_argument("--isolate", action="store_true",
+                   help="run in a private worktree; apply the result only when gates pass")
+    p.add_argument("--wait", action="store_true",
+                   help="wait for another operation in this worktree instead of refusing")
+    json_flag(p)
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG...]")
+
+    p = cmd("begin", "open an operation (PRE-OP checkpoint)")
+    p.add_argument("name")
+    history_flag(p)
+    p.add_argument("--wait", action="store_true", help="wait for a busy worktree")
+    json_flag(p)
+
+    p = cmd("checkpoint", "record an OP-EXEC stage of the open operation")
+    p.add_argument("-m", "--message", default=None)
+    json_flag(p)
+
+    p = cmd("commit", "run the gates, then POST-OP or roll back")
+    gate_flags(p)
+    json_flag(p)
+
+    p = cmd("abort", "roll the open operation back to its PRE-OP state")
+    json_flag(p)
+
+    p = cmd("rollback", "roll back: the last phase, a whole operation, or to any checkpoint")
+    p.add_argument("--op", metavar="ID", help="the whole operation, back to its PRE-OP")
+    p.add_argument("--to", metavar="CHECKPOINT", help="any checkpoint (with paths: selective)")
+    p.add_argument("--dry-run", action="store_true", help="list what would change; change nothing")
+    json_flag(p)
+    p.add_argument("paths", nargs="*", metavar="PATH")
+
+    p = cmd("emergency", "save everything as a rescue checkpoint, return to the last good state")
+    p.add_argument("--to", metavar="COMMIT", help="go to this commit instead")
+    p.add_argument("--dry-run", action="store_true", help="list what would change; change nothing")
+    json_flag(p)
+
+    p = cmd("undo", "reverse the last rollback, emergency, recover or undo")
+    p.add_argument("--dry-run", action="store_true", help="list what would change; change nothing")
+    json_flag(p)
+
+    p = cmd("status", "the open or interrupted operation and the lock holder")
+    json_flag(p)
+
+    p = cmd("recover", "finish an operation that a crash interrupted")
+    p.add_argument("--accept", action="store_true",
+                   help="keep the current state instead of returning to PRE-OP")
+    json_flag(p)
+
+    p = cmd("log", "the audit trail, newest first")
+    p.add_argument("-n", "--max-count", type=_int_positive, dest="limit", metavar="N")
+    p.add_argument("--status", choices=("open", "committed", "rolled_back", "recovered"))
+    p.add_argument("--name", help="only operations with this name")
+    p.add_argument("--since", help="only operations since, e.g. 2h, 3d, 2026-11-01")
+    json_flag(p)
+
+    p = cmd("show", "one operation: phases, checkpoints, command, gates")
+    p.add_argument("op_id", metavar="ID")
+    p.add_argument("--diff", action="store_true", help="the change, PRE-OP to final")
+    p.add_argument("--stat", action="store_true", help="changed files with counts")
+    json_flag(p)
+
+    p = cmd("gates", "list the configured gates; --run runs them now")
+    p.add_argument("--run", action="store_true", dest="run_now")
+    p.add_argument("--all-gates", action="store_true")
+    json_flag(p)
+
+    p = cmd("tdd", "a TDD phase as an atomic operation: red, green or refactor")
+    p.add_argument("phase", choices=("red", "green", "refactor"))
+    p.add_argument("-m", "--message", default=None)
+    json_flag(p)
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG...]")
+
+    p = cmd("gc", "retire old checkpoints and journal rows")
+    p.add_argument("--older-than", type=float, default=30.0, metavar="DAYS")
+    json_flag(p)
+
+    p = cmd("mcp", "a Model Context Protocol server on stdio (extra: git-atomic[mcp])")
+    p.add_argument("--repo", default=None, help="the repository (default: current folder)")
+
+    p = cmd("hooks", "install or remove agent hooks")
+    p.add_argument("action", choices=("install", "uninstall"))
+    p.add_argument("target", choices=("claude-code",))
+
+    p = sub.add_parser("hook")  # what installed hooks call; not for people
+    p.add_argument("target", choices=("claude-code",))
+    p.add_argument("event")
+
+    p = cmd("help", "help for a command")
+    p.add_argument("topic", nargs="?")
+    return parser
+
+
+def _strip_dashdash(argv: list[str]) -> list[str]:
+    return argv[1:] if argv and argv[0] == "--" else argv
+
+
+def dispatch(ns: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    verb: str | None = ns.verb
+    if verb is None or verb == "help":
+        topic = getattr(ns, "topic", None)
+        if topic:
+            parser.parse_args([topic, "--help"])
+        parser.print_help()
+        return 0
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "run": _run, "begin": _begin, "checkpoint": _checkpoint, "commit": _commit,
+        "abort": _abort, "status": _status, "recover": _recover, "log": _log, "show": _show,
+        "rollback": _rollback, "emergency": _emergency, "undo": _undo, "gates": _gates,
+        "tdd": _tdd, "gc": _gc, "mcp": _mcp, "hooks": _hooks, "hook": _hook,
+    }
+    return handlers[verb](ns)
+
+
+def _run(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.run import run
+
+    return run(argv=_strip_dashdash(ns.argv), name=ns.name, gates=ns.gates,
+               no_gates=ns.no_gates, timeout=ns.timeout, history=ns.history,
+               isolate=ns.isolate, wait=ns.wait, json_out=ns.json_out, all_gates=ns.all_gates)
+
+
+def _begin(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.session import begin
+
+    return begin(name=ns.name, history=ns.history, wait=ns.wait, json_out=ns.json_out)
+
+
+def _checkpoint(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.session import checkpoint
+
+    return checkpoint(message=ns.message, json_out=ns.json_out)
+
+
+def _commit(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.session import commit
+
+    return commit(gates=ns.gates, no_gates=ns.no_gates, all_gates=ns.all_gates,
+                  json_out=ns.json_out)
+
+
+def _abort(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.session import abort
+
+    return abort(json_out=ns.json_out)
+
+
+def _status(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.query import status
+
+    return status(json_out=ns.json_out)
+
+
+def _recover(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.recover import recover
+
+    return recover(accept=ns.accept, json_out=ns.json_out)
+
+
+def _log(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.query import log
+
+    return log(limit=ns.limit, status=ns.status, name=ns.name, since=ns.since,
+               json_out=ns.json_out)
+
+
+def _show(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.query import show
+
+    return show(op_id=ns.op_id, diff=ns.diff, stat=ns.stat, json_out=ns.json_out)
+
+
+def _rollback(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.rollback import rollback
+
+    return rollback(op=ns.op, to=ns.to, paths=_strip_dashdash(ns.paths), dry_run=ns.dry_run,
+                    json_out=ns.json_out)
+
+
+def _emergency(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.rollback import emergency
+
+    return emergency(to=ns.to, dry_run=ns.dry_run, json_out=ns.json_out)
+
+
+def _undo(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.rollback import undo
+
+    return undo(dry_run=ns.dry_run, json_out=ns.json_out)
+
+
+def _gates(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.gates import gates
+
+    return gates(run_now=ns.run_now, all_gates=ns.all_gates, json_out=ns.json_out)
+
+
+def _tdd(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.tdd import tdd
+
+    return tdd(phase=ns.phase, message=ns.message, argv=_strip_dashdash(ns.argv),
+               json_out=ns.json_out)
+
+
+def _gc(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.gc import gc
+
+    return gc(older_than_days=ns.older_than, json_out=ns.json_out)
+
+
+def _mcp(ns: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from git_atomic.commands.agents import mcp_serve
+
+    return mcp_serve(repo=Path(ns.repo) if ns.repo else None)
+
+
+def _hooks(ns: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from git_atomic import git
+    from git_atomic.commands.agents import hooks_install, hooks_uninstall
+
+    root = git.discover().root if ns.action else Path.cwd()
+    if ns.action == "install":
+        return hooks_install(target=ns.target, root=root)
+    return hooks_uninstall(target=ns.target, root=root)
+
+
+def _hook(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.agents import hook_event
+
+    return hook_event(target=ns.target, event=ns.event)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:
+        from git_atomic import __version__
+
+        print(f"git-atomic {__version__}")
+        return 0
+    from git_atomic.errors import AtomicError
+
+    json_out = "--json" in args and "--" not in args[: args.index("--json")]
+    parser = build_parser()
+    try:
+        ns = parser.parse_args(args)
+        return dispatch(ns, parser)
+    except AtomicError as exc:
+        return _report(exc, json_out=json_out)
+    except KeyboardInterrupt:
+        sys.stderr.write("git-atomic: interrupted\n")
+        return 130
+    except Exception as exc:  # a bug: one line for the user, the traceback in a file
+        return _crash(exc, json_out=json_out)
+
+
+def _report(exc: Exception, *, json_out: bool) -> int:
+    from git_atomic.errors import AtomicError
+
+    assert isinstance(exc, AtomicError)
+    line = f"git-atomic: {exc.message}"
+    if exc.hint:
+        line += f" ({exc.hint})"
+    sys.stderr.write(line + "\n")
+    if json_out:
+        import json
+
+        sys.stdout.write(json.dumps({"error": exc.message, "hint": exc.hint,
+                                     "exit_code": int(exc.exit_code)}) + "\n")
+    return int(exc.exit_code)
+
+
+def _crash(exc: Exception, *, json_out: bool) -> int:
+    import tempfile
+    import time
+    import traceback
+
+    path = f"{tempfile.gettempdir()}/git-atomic-crash-{int(time.time())}.log"
+    try:
+        with open(path, "w") as fh:
+            traceback.print_exception(exc, file=fh)
+    except OSError:
+        path = "(could not write a log)"
+    sys.stderr.write(f"git-atomic: internal error: {type(exc).__name__}: {exc} — "
+                     f"details in {path}\n")
+    if json_out:
+        import json
+
+        sys.stdout.write(json.dumps({"error": f"internal error: {exc}", "log": path,
+                                     "exit_code": 3}) + "\n")
+    return 3
+
+
+def console_main() -> int:
+    return main()

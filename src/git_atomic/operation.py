@@ -1,0 +1,247 @@
+"""The phase machine: PRE-OP -> OP-EXEC -> POST-OP, or back to PRE-OP with nothing lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from git_atomic import failpoints, restore, snapshot
+from git_atomic.context import Context, owner_fields, refuse_if_interrupted
+from git_atomic.errors import BusyError
+from git_atomic.git import EMPTY_TREE
+from git_atomic.journal import CheckpointRow, OpRow
+
+HISTORY_MODES: Final = ("commits", "shadow")
+PHASE_LABEL: Final = {"pre_op": "PRE-OP", "op_exec": "OP-EXEC", "post_op": "POST-OP"}
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    rescue: str
+    target: str
+    outcome: restore.Outcome
+
+
+def new_op_id() -> str:
+    return secrets.token_hex(6)
+
+
+def op_ref(op_id: str, kind: str, seq: int) -> str:
+    return f"refs/atomic/ops/{op_id}/{seq:03d}-{kind.replace('_', '-')}"
+
+
+class Engine:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.repo = ctx.repo
+        self.journal = ctx.journal
+
+    # --- opening -------------------------------------------------------------------------
+    def begin(self, name: str, *, history: str, kind: str, argv: Sequence[str] | None = None,
+              detail: dict[str, Any] | None = None, keep_owner: bool = False) -> OpRow:
+        open_op = refuse_if_interrupted(self.ctx)
+        if open_op is not None:
+            raise BusyError(
+                f"operation {open_op.id} ({open_op.name}) is open in this worktree",
+                hint="finish it with `git atomic commit` or `git atomic abort`",
+            )
+        if history == "commits":
+            self.repo.identity_env(required=True)
+        op_id = new_op_id()
+        now = time.time()
+        self.journal.create_op(
+            id=op_id, worktree=self.ctx.worktree, name=name, kind=kind, history=history,
+            status="open", phase="pre_op", pending=json.dumps({"action": "pre_op"}),
+            argv=json.dumps(list(argv)) if argv is not None else None, started_at=now,
+            detail=json.dumps(detail) if detail else None, **owner_fields(),
+        )
+        failpoints.hit("begin:after-journal")
+        try:
+            self._checkpoint(op_id, name, history, "pre_op", "backup state before operation",
+                             first=True)
+        except BaseException:
+            # Nothing of the user's changed yet: forget the operation entirely.
+            with self.journal.write() as c:
+                c.execute("DELETE FROM operations WHERE id=?", (op_id,))
+                c.execute("DELETE FROM checkpoints WHERE op_id=?", (op_id,))
+            raise
+        fields: dict[str, Any] = {"phase": "exec", "pending": None}
+        if not keep_owner:
+            fields.update(owner_pid=None, owner_start=None)
+        self.journal.update_op(op_id, **fields)
+        op = self.journal.op(op_id)
+        assert op is not None
+        return op
+
+    # --- checkpoints ---------------------------------------------------------------------
+    def checkpoint(self, op: OpRow, kind: str, message: str) -> CheckpointRow:
+        return self._checkpoint(op.id, op.name, op.history, kind, message, first=False)
+
+    def _checkpoint(self, op_id: str, name: str, history: str, kind: str, message: str, *,
+                    first: bool) -> CheckpointRow:
+        commits = history == "commits"
+        seq = len(self.journal.checkpoints(op_id)) + 1
+        untracked = None
+        if commits and not first:
+            pre = self.journal.checkpoints(op_id)[0]
+            untracked = snapshot.load_untracked(self.repo, pre.sha)
+        label = PHASE_LABEL.get(kind, kind.upper())
+        captured = snapshot.capture(
+            self.repo, message=f"git-atomic {label}: {name} [{op_id}]",
+            ref=op_ref(op_id, kind, seq), untracked_of_op=untracked, for_commit=commits,
+            find_untracked=commits and first,
+        )
+        failpoints.hit(f"checkpoint:{kind}:after-capture")
+        self.journal.add_checkpoint(op_id, kind, captured.snapshot.commit,
+                                    op_ref(op_id, kind, seq), message)
+        failpoints.hit(f"checkpoint:{kind}:after-journal")
+        if commits:
+            commit = self._commit_phase(op_id, captured, f"{label}: {name} - {message}")
+            if commit is not None:
+                self.journal.set_commit_sha(op_id, seq, commit)
+        return self.journal.checkpoints(op_id)[-1]
+
+    def _commit_phase(self, op_id: str, captured: snapshot.Captured, message: str) -> str | None:
+        """Commits mode: a visible commit on the branch, only when there is something to commit."""
+        snap = captured.snapshot
+        assert captured.commit_tree is not None and captured.commit_index is not None
+        head_tree = (self.repo.line("rev-parse", f"{snap.head_oid}^{{tree}}")
+                     if snap.head_oid else EMPTY_TREE)
+        if captured.commit_tree == head_tree:
+            captured.commit_index.unlink(missing_ok=True)
+            return None
+        parents = ["-p", snap.head_oid] if snap.head_oid else []
+        commit = self.repo.line("commit-tree", captured.commit_tree, *parents, "-m", message,
+                                env=self.repo.identity_env(required=True))
+        self.journal.update_op(op_id, pending=json.dumps({"action": "advance", "commit": commit}))
+        failpoints.hit("commit-phase:before-ref")
+        old = snap.head_oid or "0" * 40
+        if snap.head_ref is not None:
+            self.repo.update_refs([f"update {snap.head_ref} {commit} {old}"],
+                                  message=f"git-atomic: {message.splitlines()[0]}")
+        else:
+            self.repo.run("update-ref", "--no-deref", "-m", "git-atomic", "HEAD", commit, old)
+        failpoints.hit("commit-phase:before-index")
+        snapshot.install_index(self.repo, captured.commit_index)
+        self.journal.update_op(op_id, pending=None)
+        return commit
+
+    # --- going back ----------------------------------------------------------------------
+    def rollback_to(self, op_id: str | None, target_sha: str, *, event: str,
+                    paths: Sequence[bytes] = (), with_refs: bool = True,
+                    rescue_sha: str | None = None) -> RollbackResult:
+        """Save the current state as a rescue checkpoint, then bring the tree to `target_sha`.
+
+        With `rescue_sha` (a restore that a crash interrupted), the state before it was saved
+        already; the half-restored tree is only probed, so `undo` still finds the original.
+        """
+        intent: dict[str, Any] = {"action": "restore", "target": target_sha, "event": event,
+                                  "paths": [p.decode("utf-8", "surrogateescape") for p in paths],
+                                  "with_refs": with_refs, "rescue": rescue_sha}
+        self._set_pending(op_id, intent)
+        failpoints.hit(f"{event}:before-rescue")
+        if rescue_sha is None:
+            ref = self._rescue_ref(op_id)
+            current = snapshot.capture(self.repo, message=f"git-atomic rescue before {event}",
+                                       ref=ref).snapshot
+            rescue_sha = current.commit
+            if op_id is not None:
+                self.journal.add_checkpoint(op_id, "rescue", rescue_sha, ref, f"before {event}")
+            intent["rescue"] = rescue_sha
+            self._set_pending(op_id, intent)
+        else:
+            current = snapshot.capture(self.repo, message="git-atomic probe", ref=None).snapshot
+        failpoints.hit(f"{event}:after-rescue")
+        target = snapshot.load(self.repo, target_sha)
+        the_plan = restore.plan(self.repo, current, target, with_refs=with_refs, paths=paths)
+        outcome = restore.apply(self.repo, current, target, the_plan,
+                                reason=f"git-atomic: {event}", paths=paths)
+        failpoints.hit(f"{event}:after-restore")
+        self.journal.add_event(op_id=op_id, worktree=self.ctx.worktree, kind=event,
+                               rescue=rescue_sha, target=target_sha,
+                               detail={"problems": outcome.problems} if outcome.problems else None)
+        self._set_pending(op_id, None)
+        return RollbackResult(rescue_sha, target_sha, outcome)
+
+    def _set_pending(self, op_id: str | None, intent: dict[str, Any] | None) -> None:
+        value = json.dumps(intent) if intent is not None else None
+        if op_id is not None:
+            self.journal.update_op(op_id, pending=value)
+        else:
+            pending_file = self.repo.git_dir / "atomic-pending.json"
+            if value is None:
+                pending_file.unlink(missing_ok=True)
+            else:
+                tmp = pending_file.with_suffix(".tmp")
+                tmp.write_text(value)
+                os.replace(tmp, pending_file)
+
+    def _rescue_ref(self, op_id: str | None) -> str:
+        if op_id is None:
+            return f"refs/atomic/rescue/{int(time.time() * 1000):x}-{secrets.token_hex(2)}"
+        return op_ref(op_id, "rescue", len(self.journal.checkpoints(op_id)) + 1)
+
+    def close(self, op_id: str, *, status: str, failed_phase: str | None = None,
+              **fields: Any) -> OpRow:
+        op = self.journal.op(op_id)
+        assert op is not None
+        now = time.time()
+        self.journal.update_op(op_id, status=status, failed_phase=failed_phase, phase="done",
+                               pending=None, owner_pid=None, owner_start=None, ended_at=now,
+                               duration=now - op.started_at, **fields)
+        closed = self.journal.op(op_id)
+        assert closed is not None
+        return closed
+
+    def pre_op(self, op_id: str) -> CheckpointRow:
+        return self.journal.checkpoints(op_id)[0]
+
+
+def interrupted_exit(signum: int) -> int:
+    import signal
+
+    return 130 if signum == signal.SIGINT else 143
+
+
+def rollback_op(engine: Engine, op: OpRow, *, failed_phase: str | None,
+                event: str = "rollback") -> OpRow:
+    """Return the tree to the operation's PRE-OP state and close the operation."""
+    result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event)
+    detail = dict(op.details)
+    if result.outcome.problems:
+        detail["problems"] = result.outcome.problems
+    return engine.close(op.id, status="rolled_back", failed_phase=failed_phase,
+                        detail=json.dumps(detail) if detail else None)
+
+
+def validate_and_finish(engine: Engine, op: OpRow, gate_specs: Sequence[Any], *,
+                        all_gates: bool = False, progress: bool = False) -> OpRow:
+    """POST-OP: run the gates; all pass -> final checkpoint; one fails -> back to PRE-OP."""
+    from git_atomic import gates, process
+
+    engine.journal.update_op(op.id, phase="validate")
+    results = gates.run_gates(
+        gate_specs, root=engine.repo.root, log_dir=engine.repo.state_dir / "logs" / op.id,
+        journal=engine.journal, worktree=engine.ctx.worktree, all_gates=all_gates,
+        progress=progress,
+    )
+    for r in results:
+        engine.journal.add_gate(op.id, name=r.name, passed=r.passed, exit_code=r.exit_code,
+                                duration=r.duration_s, coverage=r.coverage,
+                                output_tail=r.output_tail, log_path=r.log_path,
+                                message=r.message)
+    failpoints.hit("validate:after-gates")
+    if process.INTERRUPTS.received is not None:
+        return rollback_op(engine, op, failed_phase="interrupt")
+    if any(not r.passed for r in results):
+        return rollback_op(engine, op, failed_phase="validate")
+    engine.journal.update_op(op.id, phase="post_op")
+    engine.checkpoint(op, "post_op", "validation complete")
+    failpoints.hit("post-op:after-checkpoint")
+    coverages = [r.coverage for r in results if r.coverage is not None]
+    return engine.close(op.id, status="committed", coverage=coverages[-1] if coverages else None)

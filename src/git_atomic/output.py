@@ -1,0 +1,88 @@
+"""Results for people (stderr, short lines) and for programs (one JSON object on stdout)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Final
+
+from git_atomic.journal import Journal, OpRow
+
+SCHEMA: Final = "git-atomic/1"
+
+
+def op_object(journal: Journal, op: OpRow, *, with_times: bool = False) -> dict[str, Any]:
+    cps = journal.checkpoints(op.id)
+    rescues = [c.sha for c in cps if c.kind == "rescue"]
+    post = [c.sha for c in cps if c.kind == "post_op"]
+    pre = [c.sha for c in cps if c.kind == "pre_op"]
+    command = None
+    if op.argv is not None:
+        command = {"argv": op.argv_list, "exit_code": op.exit_code,
+                   "duration_s": round(op.command_duration or 0.0, 3)}
+    obj: dict[str, Any] = {
+        "schema": SCHEMA,
+        "op_id": op.id,
+        "name": op.name,
+        "status": op.status,
+        "failed_phase": op.failed_phase,
+        "history": op.history,
+        "checkpoints": {
+            "pre_op": pre[0] if pre else None,
+            "op_exec": [c.sha for c in cps if c.kind == "op_exec"],
+            "post_op": post[-1] if post else None,
+            "rescue": rescues[-1] if rescues else None,
+        },
+        "command": command,
+        "gates": [
+            {"name": g.name, "passed": g.passed, "exit_code": g.exit_code,
+             "duration_s": round(g.duration, 3), "coverage": g.coverage}
+            for g in journal.gates(op.id)
+        ],
+        "duration_s": round(op.duration if op.duration is not None else 0.0, 3),
+    }
+    details = op.details
+    if details.get("problems"):
+        obj["problems"] = details["problems"]
+    if with_times:
+        obj["started_at"] = iso(op.started_at)
+        obj["ended_at"] = iso(op.ended_at) if op.ended_at else None
+    return obj
+
+
+def iso(ts: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+
+
+def emit_json(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def short(sha: str | None) -> str:
+    return sha[:12] if sha else "-"
+
+
+def summary_line(journal: Journal, op: OpRow) -> str:
+    """One line after the fact: what happened and how to undo it."""
+    gates = journal.gates(op.id)
+    if op.status == "committed":
+        passed = f", {len(gates)} gate{'s' if len(gates) != 1 else ''} passed" if gates else ""
+        return f"git-atomic: {op.name} [{op.id}] committed{passed} ({op.duration or 0:.1f}s)"
+    if op.status == "rolled_back":
+        why = {"exec": "the command failed", "validate": "a gate failed",
+               "timeout": "the command timed out", "interrupt": "interrupted"}.get(
+            op.failed_phase or "", "aborted")
+        failed = [g for g in gates if not g.passed]
+        if failed:
+            why = f"gate {failed[0].name} failed: {failed[0].message or ''}".rstrip(": ")
+        return (f"git-atomic: {op.name} [{op.id}] rolled back ({why}); the tree is as before. "
+                "Its changes are saved: `git atomic undo` brings them back")
+    return f"git-atomic: {op.name} [{op.id}] {op.status}"

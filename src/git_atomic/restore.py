@@ -1,0 +1,216 @@
+"""Bring the worktree from one checkpoint's state to another's, writing only what differs."""
+
+from __future__ import annotations
+
+import enum
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from git_atomic import snapshot
+from git_atomic.git import RawChange, Repo
+from git_atomic.snapshot import Snapshot
+
+GITLINK = "160000"
+SYMLINK = "120000"
+
+
+class Action(str, enum.Enum):
+    CREATE = "create"
+    DELETE = "delete"
+    MODIFY = "modify"
+    MODE = "mode"
+    TYPE = "type"  # file <-> symlink
+
+
+@dataclass(frozen=True)
+class PathChange:
+    path: bytes
+    action: Action
+
+
+@dataclass(frozen=True)
+class Plan:
+    files: tuple[RawChange, ...]
+    ref_lines: tuple[str, ...]
+    branches_left: tuple[str, ...]  # branches checked out in another worktree: left alone
+    head_changes: bool
+    index_changes: bool
+
+    def path_changes(self) -> list[PathChange]:
+        out = []
+        for c in self.files:
+            if GITLINK in (c.old_mode, c.new_mode):
+                continue
+            if c.status == "A":
+                action = Action.CREATE
+            elif c.status == "D":
+                action = Action.DELETE
+            elif c.status == "T":
+                action = Action.TYPE
+            elif c.old_oid == c.new_oid:
+                action = Action.MODE
+            else:
+                action = Action.MODIFY
+            out.append(PathChange(c.path, action))
+        return out
+
+
+@dataclass
+class Outcome:
+    changed: list[PathChange] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def plan(repo: Repo, current: Snapshot, target: Snapshot, *, with_refs: bool = True,
+         paths: Sequence[bytes] = ()) -> Plan:
+    changes = tuple(repo.diff_trees(current.files_tree, target.files_tree, paths))
+    ref_lines: list[str] = []
+    left: list[str] = []
+    head_changes = False
+    if with_refs:
+        others = repo.other_worktree_heads()
+        moved_elsewhere = [b for b in others if current.branches.get(b) != target.branches.get(b)]
+        left = sorted(moved_elsewhere)
+        ref_lines = snapshot.ref_changes(current.branches, target.branches, skip=left)
+        head_changes = (current.head_ref, current.head_oid if current.head_ref is None else None) != (
+            target.head_ref, target.head_oid if target.head_ref is None else None)
+    index_changes = not paths and current.index_blob != target.index_blob
+    return Plan(changes, tuple(ref_lines), tuple(left), head_changes, index_changes)
+
+
+def apply(repo: Repo, current: Snapshot, target: Snapshot, the_plan: Plan, *,
+          reason: str, paths: Sequence[bytes] = ()) -> Outcome:
+    """Carry out a plan. Idempotent: running it again after a crash finishes the job."""
+    outcome = Outcome()
+    _apply_files(repo, the_plan.files, outcome)
+    if paths:
+        _restore_index_paths(repo, target, paths)
+    elif the_plan.index_changes:
+        data = repo.cat_blob(target.index_blob) if target.index_blob else None
+        snapshot.write_index_bytes(repo, data, target.index_mtime_ns)
+    if the_plan.ref_lines:
+        _move_branches(repo, the_plan.ref_lines, reason, outcome)
+    if the_plan.head_changes:
+        repo.set_head(target.head_ref, target.head_oid, message=reason)
+    for name in the_plan.branches_left:
+        outcome.problems.append(f"branch {name.removeprefix('refs/heads/')} is checked out in "
+                                "another worktree; left as it is")
+    outcome.changed = the_plan.path_changes()
+    return outcome
+
+
+def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome) -> None:
+    try:
+        repo.update_refs(lines, message=reason)
+        return
+    except Exception:
+        pass
+    # Someone moved a branch meanwhile: move the others, report the ones that failed.
+    for line in lines:
+        res = repo.run("update-ref", "-m", reason, "--stdin", input=(line + "\n").encode(),
+                       check=False)
+        if res.returncode != 0:
+            name = line.split()[1].removeprefix("refs/heads/")
+            outcome.problems.append(f"branch {name} was moved by someone else; left as it is")
+
+
+def _apply_files(repo: Repo, changes: Sequence[RawChange], outcome: Outcome) -> None:
+    root = os.fsencode(repo.root)
+    removals = [c for c in changes if c.status in ("D", "T") and c.old_mode != GITLINK]
+    writes = [c for c in changes if c.status in ("A", "M", "T") and c.new_mode != GITLINK]
+    emptied: set[bytes] = set()
+    for c in sorted(removals, key=lambda c: c.path, reverse=True):
+        full = root + b"/" + c.path
+        try:
+            st = os.lstat(full)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            outcome.problems.append(f"{_show(c.path)} is a folder now; left as it is")
+            continue
+        os.unlink(full)
+        emptied.add(os.path.dirname(c.path))
+    _prune_empty_dirs(root, emptied)
+    blobs = dict(repo.cat_blobs(c.new_oid for c in writes if c.old_oid != c.new_oid
+                                or c.status != "M"))
+    umask = _umask()
+    for c in writes:
+        full = root + b"/" + c.path
+        if c.status == "M" and c.old_oid == c.new_oid:
+            os.chmod(full, (0o777 if c.new_mode == "100755" else 0o666) & ~umask)
+            continue
+        _make_parents(root, c.path, outcome)
+        if os.path.lexists(full):
+            if os.path.isdir(full) and not os.path.islink(full):
+                outcome.problems.append(f"cannot restore {_show(c.path)}: a folder with "
+                                        "ignored files is in the way")
+                continue
+            os.unlink(full)
+        data = blobs[c.new_oid]
+        if c.new_mode == SYMLINK:
+            os.symlink(data, full)
+            continue
+        fd = os.open(full, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(full, (0o777 if c.new_mode == "100755" else 0o666) & ~umask)
+
+
+def _make_parents(root: bytes, path: bytes, outcome: Outcome) -> None:
+    parent = os.path.dirname(path)
+    if not parent:
+        return
+    probe = root
+    for part in parent.split(b"/"):
+        probe = probe + b"/" + part
+        if os.path.islink(probe) or (os.path.lexists(probe) and not os.path.isdir(probe)):
+            # An ignored file or a link stands where a folder must be; the snapshot says the
+            # folder is ours, the ignored file is not captured: move nothing, report it.
+            outcome.problems.append(f"{_show(probe[len(root) + 1:])} is in the way of "
+                                    f"{_show(path)}")
+            return
+    os.makedirs(root + b"/" + parent, exist_ok=True)
+
+
+def _prune_empty_dirs(root: bytes, dirs: set[bytes]) -> None:
+    for d in sorted(dirs, key=len, reverse=True):
+        while d:
+            try:
+                os.rmdir(root + b"/" + d)
+            except OSError:
+                break
+            d = os.path.dirname(d)
+
+
+def _restore_index_paths(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> None:
+    """Selective: the index entries under `paths` as the target's staged tree had them."""
+    spec = [os.fsdecode(p) for p in paths]
+    wanted = repo.out("ls-tree", "-r", "-z", "--full-tree", target.staged_tree, "--", *spec)
+    present = repo.out("ls-files", "-z", "-s", "--", *spec)
+    info = b""
+    kept: set[bytes] = set()
+    for item in wanted.split(b"\0"):
+        if item:
+            head, _, path = item.partition(b"\t")
+            mode, _kind, oid = head.decode().split()
+            info += f"{mode} {oid}\t".encode() + path + b"\0"
+            kept.add(path)
+    for item in present.split(b"\0"):
+        if item:
+            path = item.partition(b"\t")[2]
+            if path not in kept:
+                info += b"0 " + b"0" * 40 + b"\t" + path + b"\0"
+    if info:
+        repo.run("update-index", "-z", "--index-info", input=info)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _show(path: bytes) -> str:
+    return path.decode("utf-8", "backslashreplace")

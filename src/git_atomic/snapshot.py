@@ -1,0 +1,254 @@
+"""Capture of the exact worktree state (HEAD, branches, raw index, files) into a checkpoint commit.
+
+A checkpoint is a commit whose tree holds:
+  meta      blob  JSON: HEAD (symbolic ref or detached), every local branch, the index file's mtime
+  index     blob  the raw bytes of .git/index (absent when there was none)
+  staged    tree  `write-tree` of the index: keeps staged blobs reachable
+  files     tree  every tracked and untracked-not-ignored file, raw bytes, modes, symlinks
+  untracked blob  NUL-separated paths that were untracked (commits mode keeps them out of commits)
+Its parents are HEAD and every branch tip, so `gc --prune=now` can lose none of them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from git_atomic import conversion
+from git_atomic.errors import GitError, RefusedError
+from git_atomic.git import ZERO_OID, Repo, TreeEntry
+
+META_VERSION: Final = 1
+_counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    commit: str
+    files_tree: str
+    staged_tree: str
+    head_ref: str | None  # None: detached
+    head_oid: str | None  # None: unborn
+    branches: Mapping[str, str]
+    index_blob: str | None
+    index_mtime_ns: int | None
+
+
+@dataclass(frozen=True)
+class Captured:
+    snapshot: Snapshot
+    untracked: frozenset[bytes]  # paths untracked (not ignored) at capture time, when asked for
+    commit_tree: str | None  # commits mode: the files a commit should hold (filtered bytes)
+    commit_index: Path | None  # commits mode: an index matching commit_tree, fresh stat data
+
+
+def temp_path(repo: Repo, stem: str) -> Path:
+    tmp = repo.state_dir / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    return tmp / f"{stem}-{os.getpid()}-{next(_counter)}"
+
+
+def capture(
+    repo: Repo,
+    *,
+    message: str,
+    ref: str | None,
+    untracked_of_op: frozenset[bytes] | None = None,
+    for_commit: bool = False,
+    find_untracked: bool = False,
+) -> Captured:
+    """Write a checkpoint of the worktree as it is now, never touching the user's index.
+
+    `ref`: created (must not exist) in the same step that finishes the objects; None for a probe.
+    `for_commit`: also build the tree a visible commit should hold (and an index for it), leaving
+    out `untracked_of_op` — files that were untracked before the operation stay untracked.
+    """
+    head_ref, head_oid = repo.read_head()
+    branches = repo.refs("refs/heads/")
+    index = repo.index_path
+    tmp_index = temp_path(repo, "index")
+    meta_file = temp_path(repo, "meta")
+    files: list[Path] = []
+    try:
+        index_mtime: int | None = None
+        if index.exists():
+            # copy2 keeps the mtime, so git still sees entries as racily clean (ENGINE_NOTES 1).
+            shutil.copy2(index, tmp_index)
+            index_mtime = tmp_index.stat().st_mtime_ns
+            files.append(tmp_index)
+        meta = {
+            "version": META_VERSION,
+            "head": {"ref": head_ref, "oid": head_oid},
+            "branches": branches,
+            "index_mtime_ns": index_mtime,
+            "worktree": str(repo.root),
+            "created_at": time.time(),
+        }
+        meta_file.write_text(json.dumps(meta, sort_keys=True))
+        blobs = repo.hash_files([meta_file, *files])
+        meta_blob, index_blob = blobs[0], (blobs[1] if files else None)
+        env = {"GIT_INDEX_FILE": str(tmp_index)}
+        staged_tree = _write_tree(repo, env)
+        if index_mtime is not None:
+            # write-tree may have rewritten the copy (cache-tree); put its mtime back.
+            os.utime(tmp_index, ns=(index_mtime, index_mtime))
+        tracked: set[bytes] | None = None
+        if find_untracked:
+            tracked = set(_ls_files(repo, env))
+        repo.run(*conversion.NO_AUTOCRLF, "add", "-A", "--", ".", env=env)
+        filtered_tree = _write_tree(repo, env)
+        files_tree = filtered_tree
+        rule = conversion.detect(repo)
+        if rule.active:
+            files_tree = conversion.raw_tree(repo, tmp_index, rule, temp_path(repo, "rawindex"))
+        untracked: frozenset[bytes] = frozenset()
+        if tracked is not None:
+            untracked = frozenset(p for p in _ls_files(repo, env) if p not in tracked)
+        commit_tree: str | None = None
+        commit_index: Path | None = None
+        if for_commit:
+            leave_out = untracked_of_op if untracked_of_op is not None else untracked
+            if leave_out:
+                repo.run("update-index", "--force-remove", "-z", "--stdin",
+                         input=b"".join(p + b"\0" for p in sorted(leave_out)), env=env)
+                commit_tree = _write_tree(repo, env)
+            else:
+                commit_tree = filtered_tree
+            commit_index = tmp_index
+        entries = [
+            TreeEntry("100644", "blob", meta_blob, b"meta"),
+            TreeEntry("040000", "tree", staged_tree, b"staged"),
+            TreeEntry("040000", "tree", files_tree, b"files"),
+        ]
+        if index_blob is not None:
+            entries.append(TreeEntry("100644", "blob", index_blob, b"index"))
+        if untracked:
+            untracked_blob = repo.line("hash-object", "-w", "--stdin",
+                                       input=b"".join(p + b"\0" for p in sorted(untracked)))
+            entries.append(TreeEntry("100644", "blob", untracked_blob, b"untracked"))
+        tree = repo.mktree(entries)
+        parents = list(dict.fromkeys(x for x in [head_oid, *branches.values()] if x))
+        parent_args = [a for p in parents for a in ("-p", p)]
+        commit = repo.line("commit-tree", tree, *parent_args, "-m", message,
+                           env=repo.identity_env(required=False))
+        if ref is not None:
+            repo.update_refs([f"create {ref} {commit}"], message=f"git-atomic: {message}")
+        snap = Snapshot(commit, files_tree, staged_tree, head_ref, head_oid, branches,
+                        index_blob, index_mtime)
+        return Captured(snap, untracked, commit_tree, commit_index)
+    finally:
+        meta_file.unlink(missing_ok=True)
+        if not for_commit:
+            tmp_index.unlink(missing_ok=True)
+
+
+def _write_tree(repo: Repo, env: Mapping[str, str]) -> str:
+    res = repo.run("write-tree", env=env, check=False)
+    if res.returncode != 0:
+        if b"unmerged" in res.stderr or b"not able to write tree" in res.stderr.lower():
+            raise RefusedError(
+                "the index has unmerged paths; resolve the conflict (or git merge --abort) first"
+            )
+        raise GitError(["git", "write-tree"], res.returncode, res.stdout, res.stderr)
+    return res.stdout.decode().strip()
+
+
+def _ls_files(repo: Repo, env: Mapping[str, str]) -> list[bytes]:
+    return [p for p in repo.out("ls-files", "-z", env=env).split(b"\0") if p]
+
+
+def load(repo: Repo, commit: str) -> Snapshot:
+    """Read a checkpoint commit back."""
+    entries = {e.path: e for e in repo.ls_tree(commit)}
+    try:
+        meta = json.loads(repo.cat_blob(entries[b"meta"].oid))
+    except (KeyError, ValueError) as exc:
+        raise RefusedError(f"{commit[:12]} is not a git-atomic checkpoint") from exc
+    index = entries.get(b"index")
+    return Snapshot(
+        commit=commit,
+        files_tree=entries[b"files"].oid,
+        staged_tree=entries[b"staged"].oid,
+        head_ref=meta["head"]["ref"],
+        head_oid=meta["head"]["oid"],
+        branches=dict(meta["branches"]),
+        index_blob=index.oid if index else None,
+        index_mtime_ns=meta.get("index_mtime_ns"),
+    )
+
+
+def load_untracked(repo: Repo, commit: str) -> frozenset[bytes]:
+    entries = {e.path: e for e in repo.ls_tree(commit)}
+    entry = entries.get(b"untracked")
+    if entry is None:
+        return frozenset()
+    return frozenset(p for p in repo.cat_blob(entry.oid).split(b"\0") if p)
+
+
+def install_index(repo: Repo, source: Path) -> None:
+    """Make `source` the worktree's index the way git does: O_EXCL lock, then rename.
+
+    A rename keeps the file's mtime, which git's racy-clean check depends on.
+    """
+    lock = _lock_index(repo)
+    try:
+        try:
+            os.replace(source, lock)
+        except OSError:
+            shutil.copy2(source, lock)
+        os.replace(lock, repo.index_path)
+    except BaseException:
+        lock.unlink(missing_ok=True)
+        raise
+
+
+def write_index_bytes(repo: Repo, data: bytes | None, mtime_ns: int | None) -> None:
+    """Put saved raw index bytes back, with the mtime they had (racy-git safety)."""
+    if data is None:
+        repo.index_path.unlink(missing_ok=True)
+        return
+    lock = _lock_index(repo)
+    try:
+        with open(lock, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mtime_ns is not None:
+            os.utime(lock, ns=(mtime_ns, mtime_ns))
+        os.replace(lock, repo.index_path)
+    except BaseException:
+        lock.unlink(missing_ok=True)
+        raise
+
+
+def _lock_index(repo: Repo) -> Path:
+    lock = repo.index_path.with_name("index.lock")
+    for _ in range(50):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            time.sleep(0.1)
+            continue
+        os.close(fd)
+        return lock
+    raise RefusedError(f"{lock} exists: another git process is writing the index; try again")
+
+
+def ref_changes(
+    current: Mapping[str, str], target: Mapping[str, str], *, skip: Sequence[str] = ()
+) -> list[str]:
+    """`update-ref --stdin` lines that move branches from `current` to `target`, by CAS."""
+    lines: list[str] = []
+    for name in sorted(set(current) | set(target)):
+        old, new = current.get(name), target.get(name)
+        if old == new or name in skip:
+            continue
+        lines.append(f"update {name} {new or ZERO_OID} {old or ZERO_OID}")
+    return lines
