@@ -1,0 +1,162 @@
+"""Hermetic real repositories for tests, and exact fingerprints of their state."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def hermetic_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A git environment that sees nothing of this machine: own HOME, no system config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    home.mkdir(parents=True, exist_ok=True)
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME="Test Author",
+        GIT_AUTHOR_EMAIL="author@example.com",
+        GIT_COMMITTER_NAME="Test Committer",
+        GIT_COMMITTER_EMAIL="committer@example.com",
+        GIT_AUTHOR_DATE="2026-01-01T00:00:00Z",
+        GIT_COMMITTER_DATE="2026-01-01T00:00:00Z",
+        LC_ALL="C",
+        NO_COLOR="1",
+        PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+    )
+    env.pop("GIT_ATOMIC_FAILPOINT", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+@dataclass
+class GitRepo:
+    path: Path
+    env: dict[str, str]
+
+    @classmethod
+    def create(cls, path: Path, home: Path, *, initial_commit: bool = True,
+               branch: str = "main") -> GitRepo:
+        path.mkdir(parents=True, exist_ok=True)
+        repo = cls(path, hermetic_env(home))
+        repo.git("init", "-q", "-b", branch)
+        if initial_commit:
+            repo.write("README", b"hello\n")
+            repo.git("add", "README")
+            repo.git("commit", "-q", "-m", "initial")
+        return repo
+
+    def git(self, *args: str, input: bytes | None = None, check: bool = True) -> str:
+        res = subprocess.run(["git", *args], cwd=self.path, env=self.env, input=input,
+                             capture_output=True, check=False)
+        if check and res.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)} failed: {res.stderr.decode()}")
+        return res.stdout.decode("utf-8", "surrogateescape")
+
+    def atomic(self, *args: str, check: int | None = None, input: bytes | None = None,
+               env: Mapping[str, str] | None = None, timeout: float = 120,
+               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """Run `python -m git_atomic ARGS` as a real process; check the exit code if given."""
+        full_env = dict(self.env)
+        if env:
+            full_env.update(env)
+        res = subprocess.run([sys.executable, "-m", "git_atomic", *args], cwd=cwd or self.path,
+                             env=full_env, input=input.decode() if input else None,
+                             capture_output=True, text=True, timeout=timeout, check=False)
+        if check is not None and res.returncode != check:
+            raise AssertionError(
+                f"git-atomic {' '.join(args)}: exit {res.returncode}, expected {check}\n"
+                f"stdout: {res.stdout}\nstderr: {res.stderr}"
+            )
+        return res
+
+    def atomic_json(self, *args: str, check: int | None = 0, **kw: Any) -> dict[str, Any]:
+        res = self.atomic(*args, "--json", check=check, **kw)
+        obj: dict[str, Any] = json.loads(res.stdout)
+        return obj
+
+    def write(self, rel: str | bytes, data: bytes, *, mode: int = 0o644) -> None:
+        full = os.path.join(os.fsencode(self.path), os.fsencode(rel))
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as fh:
+            fh.write(data)
+        os.chmod(full, mode)
+
+    def read(self, rel: str | bytes) -> bytes:
+        with open(os.path.join(os.fsencode(self.path), os.fsencode(rel)), "rb") as fh:
+            return fh.read()
+
+    def exists(self, rel: str | bytes) -> bool:
+        return os.path.lexists(os.path.join(os.fsencode(self.path), os.fsencode(rel)))
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").strip()
+
+    def fingerprint(self, *, ignored: Sequence[str] = ()) -> State:
+        return fingerprint(self.path, self.env)
+
+
+@dataclass(frozen=True)
+class State:
+    head: str  # "ref: refs/heads/x" or a commit id
+    head_commit: str | None
+    branches: tuple[tuple[str, str], ...]
+    index: str | None  # sha256 of the raw index bytes
+    files: tuple[tuple[bytes, str, str], ...]  # (path, kind+mode, sha256 of bytes/link target)
+
+    def diff(self, other: State) -> list[str]:
+        out = []
+        for name in ("head", "head_commit", "branches", "index"):
+            if getattr(self, name) != getattr(other, name):
+                out.append(f"{name}: {getattr(self, name)!r} != {getattr(other, name)!r}")
+        mine, theirs = dict((p, (k, h)) for p, k, h in self.files), dict(
+            (p, (k, h)) for p, k, h in other.files)
+        for p in sorted(set(mine) | set(theirs)):
+            if mine.get(p) != theirs.get(p):
+                out.append(f"file {p!r}: {mine.get(p)} != {theirs.get(p)}")
+        return out
+
+
+def fingerprint(root: Path, env: Mapping[str, str]) -> State:
+    """Everything a rollback must restore, read without letting git rewrite the index first."""
+    git_dir = root / ".git"
+    index = git_dir / "index"
+    index_hash = hashlib.sha256(index.read_bytes()).hexdigest() if index.exists() else None
+    head = (git_dir / "HEAD").read_text().strip()
+    refs = subprocess.run(["git", "for-each-ref", "--format=%(refname) %(objectname)",
+                           "refs/heads/"], cwd=root, env={**env, "GIT_OPTIONAL_LOCKS": "0"},
+                          capture_output=True, text=True, check=True).stdout.split("\n")
+    branches = tuple(tuple(line.split(" ", 1)) for line in refs if line)
+    head_commit = subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=root,
+                                 env=env, capture_output=True, text=True).stdout.strip() or None
+    files: list[tuple[bytes, str, str]] = []
+    broot = os.fsencode(root)
+    for dirpath, dirnames, filenames in os.walk(broot):
+        if dirpath == broot:
+            dirnames[:] = [d for d in dirnames if d != b".git"]
+        else:
+            dirnames[:] = [d for d in dirnames if not os.path.exists(
+                os.path.join(dirpath, d, b".git"))]
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, broot)
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                files.append((rel, "link", hashlib.sha256(os.readlink(full)).hexdigest()))
+            elif stat.S_ISREG(st.st_mode):
+                kind = "exec" if st.st_mode & 0o100 else "file"
+                with open(full, "rb") as fh:
+                    files.append((rel, kind, hashlib.sha256(fh.read()).hexdigest()))
+    return State(head, head_commit, tuple(sorted(branches)), index_hash,  # type: ignore[arg-type]
+                 tuple(sorted(files)))
