@@ -28,9 +28,12 @@ class CliResult:
 
     @property
     def error_line(self) -> str:
-        """The CLI's own one-line explanation (its last stderr line), for messages to people."""
+        """The CLI's own one-line explanation, for messages to people."""
+        error = (self.data or {}).get("error")
+        if isinstance(error, str) and error:
+            return error
         lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
-        return lines[-1] if lines else f"exit status {self.exit_code}"
+        return lines[-1].removeprefix("git-atomic: ") if lines else f"exit status {self.exit_code}"
 
     def stderr_tail(self, *, lines: int = 20, chars: int = 2000) -> str:
         tail = "\n".join(self.stderr.rstrip().splitlines()[-lines:])

@@ -1,4 +1,4 @@
-"""Claude Code: install our hooks in `.claude/settings.json`, and answer them.
+"""Claude Code: answer our hooks (installing them is `claude_settings`).
 
 One agent turn is one atomic operation: the first file-changing tool call opens it
 (`begin`), every such call is recorded (`checkpoint`), the end of the turn runs the gates
@@ -21,15 +21,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from git_atomic.agents import run_cli
-from git_atomic.errors import ConfigError, Exit
+from git_atomic.agents.claude_settings import FILE_TOOLS, install, uninstall
+from git_atomic.errors import Exit
 
-__all__ = [
-    "COMMAND", "FILE_TOOLS", "HookResult", "desired_hooks", "handle", "hook_cwd", "install",
-    "settings_path", "uninstall",
-]
+__all__ = ["FILE_TOOLS", "HookResult", "handle", "hook_cwd", "install", "uninstall"]
 
-# Tools that can change the tree. Bash is one of them: a shell command can change anything.
-FILE_TOOLS: Final = ("Edit", "Write", "MultiEdit", "NotebookEdit", "Bash")
 OP_PREFIX: Final = "claude-turn-"
 
 
@@ -65,144 +61,6 @@ def hook_cwd(payload: Mapping[str, Any], environ: Mapping[str, str] = os.environ
         if candidate and Path(candidate).is_dir():
             return Path(candidate)
     return Path.cwd()
-
-
-# --- .claude/settings.json -------------------------------------------------------------------
-
-COMMAND: Final = "git-atomic hook claude-code"
-# Ours, however it was spelled: the console script, `git atomic`, or `python -m git_atomic`.
-_OURS: Final = re.compile(r"(?:git-atomic|git atomic|-m git_atomic) hook claude-code\b")
-# Long enough for the gates (the SPEC's example gate allows 900 s), short for the tool calls.
-_TOOL_TIMEOUT: Final = 60
-_STOP_TIMEOUT: Final = 1800
-
-
-def desired_hooks() -> dict[str, dict[str, Any]]:
-    """The matcher group we install for each event."""
-    def handler(event: str, timeout: int) -> dict[str, Any]:
-        return {"type": "command", "command": f"{COMMAND} {event}", "timeout": timeout}
-
-    matcher = "|".join(FILE_TOOLS)
-    return {
-        "PreToolUse": {"matcher": matcher, "hooks": [handler("PreToolUse", _TOOL_TIMEOUT)]},
-        "PostToolUse": {"matcher": matcher, "hooks": [handler("PostToolUse", _TOOL_TIMEOUT)]},
-        "Stop": {"hooks": [handler("Stop", _STOP_TIMEOUT)]},
-    }
-
-
-def settings_path(root: Path) -> Path:
-    return root / ".claude" / "settings.json"
-
-
-def install(root: Path) -> list[str]:
-    """Merge our hooks into `<root>/.claude/settings.json`, keeping everything else."""
-    path = settings_path(root)
-    settings = _load_settings(path)
-    hooks = settings.setdefault("hooks", {})
-    lines: list[str] = []
-    for event, group in desired_hooks().items():
-        groups: list[Any] = hooks.setdefault(event, [])
-        mine = [g for g in groups if isinstance(g, dict) and any(map(_is_ours, g.get("hooks", [])))]
-        if mine == [group]:
-            continue
-        verb = "updated" if mine else "added"
-        if mine:
-            _remove_ours(groups)
-        groups.append(group)
-        lines.append(f"{verb} {event} hook: {group['hooks'][0]['command']}")
-    if not lines:
-        return [f"{_shown(path, root)}: the git-atomic hooks are already installed"]
-    _write_settings(path, settings)
-    return [*lines, f"wrote {_shown(path, root)} (restart Claude Code to load it)"]
-
-
-def uninstall(root: Path) -> list[str]:
-    """Remove exactly the hooks `install` added; everything else stays as it is."""
-    path = settings_path(root)
-    if not path.exists():
-        return [f"{_shown(path, root)} does not exist: nothing to remove"]
-    settings = _load_settings(path)
-    hooks = settings.get("hooks", {})
-    lines: list[str] = []
-    for event in list(hooks):
-        removed = _remove_ours(hooks[event])
-        lines += [f"removed {event} hook: {command}" for command in removed]
-        if removed and not hooks[event]:
-            del hooks[event]
-    if not lines:
-        return [f"{_shown(path, root)} has no git-atomic hooks: nothing to remove"]
-    if not hooks:
-        del settings["hooks"]
-    _write_settings(path, settings)
-    return [*lines, f"wrote {_shown(path, root)}"]
-
-
-def _is_ours(handler: object) -> bool:
-    return isinstance(handler, dict) and bool(_OURS.search(_text(handler.get("command"))))
-
-
-def _remove_ours(groups: list[Any]) -> list[str]:
-    """Drop our handlers from an event's groups, and the groups we leave empty."""
-    removed: list[str] = []
-    for group in list(groups):
-        if not isinstance(group, dict):
-            continue
-        handlers = group.get("hooks", [])
-        ours = [h for h in handlers if _is_ours(h)]
-        if ours:
-            removed += [h["command"] for h in ours]
-            group["hooks"] = [h for h in handlers if not _is_ours(h)]
-            if not group["hooks"]:
-                groups.remove(group)
-    return removed
-
-
-def _load_settings(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read it: {exc}") from None
-    if not text.strip():
-        return {}
-    try:
-        settings = json.loads(text)
-    except ValueError as exc:
-        raise ConfigError(f"{path}: not valid JSON: {exc}") from None
-    if not isinstance(settings, dict):
-        raise ConfigError(f"{path}: the top level must be a JSON object")
-    hooks = settings.get("hooks", {})
-    if not isinstance(hooks, dict):
-        raise ConfigError(f"{path}: 'hooks' must be an object of event names")
-    for event, groups in hooks.items():
-        if not isinstance(groups, list):
-            raise ConfigError(f"{path}: 'hooks.{event}' must be a list of matcher groups")
-        for i, group in enumerate(groups):
-            if not isinstance(group, dict) or not isinstance(group.get("hooks", []), list):
-                raise ConfigError(f"{path}: 'hooks.{event}[{i}]' must be an object whose "
-                                  "'hooks' is a list")
-    return settings
-
-
-def _write_settings(path: Path, settings: Mapping[str, Any]) -> None:
-    """Replace the file in one step: Claude Code never reads half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(settings, out, indent=2, ensure_ascii=False)
-            out.write("\n")
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _shown(path: Path, root: Path) -> str:
-    return _relative(str(path), root)
 
 
 # --- the three events ------------------------------------------------------------------------
@@ -262,7 +120,7 @@ def _stop(turn: _Turn, *, stop_hook_active: bool) -> HookResult:
         return _json({"systemMessage": f"{summary}. `git atomic undo` brings them back."})
     reason = (
         f"{summary}, so the files are as they were before this turn.\n"
-        f"Output of the failed check (tail):\n{done.stderr_tail() or '(none)'}\n"
+        f"{_gate_output(data, done.stderr_tail())}"
         f"`git atomic show {op} --diff` shows the changes that were rolled back. "
         "Fix the cause and make the change again; the checks run again when you finish."
     )
@@ -388,6 +246,18 @@ def _failure(data: Mapping[str, Any]) -> str:
     phase = _text(data.get("failed_phase")) or "validate"
     return {"timeout": "a gate timed out", "interrupt": "the gates were interrupted"}.get(
         phase, f"the operation failed in phase '{phase}'")
+
+
+def _gate_output(data: Mapping[str, Any], stderr_tail: str) -> str:
+    """The failed gates' output tails (from the JSON when the CLI gives them, else its stderr)."""
+    tails = []
+    for gate in _dicts(data.get("gates")):
+        output = _text(gate.get("output_tail")) or _text(gate.get("output"))
+        if gate.get("passed") is False and output.strip():
+            tails.append(f"Output of gate '{gate.get('name')}' (tail):\n{output[-2000:]}\n")
+    if not tails and stderr_tail.strip():
+        tails = [f"git-atomic's output (tail):\n{stderr_tail}\n"]
+    return "".join(tails)
 
 
 def _warn(message: str) -> HookResult:

@@ -1,0 +1,209 @@
+"""`git atomic hooks install|uninstall claude-code`: merge into settings.json, never clobber."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from git_atomic.agents import claude_code
+from git_atomic.agents.claude_settings import COMMAND, desired_hooks, settings_path
+from git_atomic.commands.agents import hooks_install, hooks_uninstall
+from git_atomic.errors import ConfigError, Exit, UsageError
+
+MATCHER = "Edit|Write|MultiEdit|NotebookEdit|Bash"
+
+# A project that already has settings and hooks of its own (shapes from Claude Code's docs).
+THEIRS: dict[str, Any] = {
+    "permissions": {"allow": ["Bash(npm run lint)"], "deny": ["Read(./.env)"]},
+    "env": {"FOO": "bär"},
+    "hooks": {
+        "PreToolUse": [
+            {"matcher": "Bash", "hooks": [{"type": "command", "command": "./audit.sh"}]},
+        ],
+        "PostToolUse": [
+            {"matcher": "Write|Edit",
+             "hooks": [{"type": "command", "command": "prettier --write", "timeout": 30}]},
+        ],
+        "Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}],
+        "Notification": [{"matcher": "", "hooks": [{"type": "command", "command": "say hi"}]}],
+    },
+    "model": "opus",
+}
+
+
+def write(root: Path, settings: Any) -> Path:
+    path = settings_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(settings if isinstance(settings, str) else json.dumps(settings, indent=4))
+    return path
+
+
+def read(root: Path) -> Any:
+    return json.loads(settings_path(root).read_text(encoding="utf-8"))
+
+
+def ours(settings: dict[str, Any], event: str) -> list[dict[str, Any]]:
+    return [h for g in settings.get("hooks", {}).get(event, []) for h in g.get("hooks", [])
+            if "hook claude-code" in h.get("command", "")]
+
+
+def test_install_into_a_project_without_settings(tmp_path: Path) -> None:
+    lines = claude_code.install(tmp_path)
+
+    assert read(tmp_path) == {
+        "hooks": {
+            "PreToolUse": [{"matcher": MATCHER, "hooks": [
+                {"type": "command", "command": f"{COMMAND} PreToolUse", "timeout": 60}]}],
+            "PostToolUse": [{"matcher": MATCHER, "hooks": [
+                {"type": "command", "command": f"{COMMAND} PostToolUse", "timeout": 60}]}],
+            "Stop": [{"hooks": [
+                {"type": "command", "command": f"{COMMAND} Stop", "timeout": 1800}]}],
+        }
+    }
+    assert COMMAND == "git-atomic hook claude-code"
+    assert [line.split(":")[0] for line in lines[:3]] == [
+        "added PreToolUse hook", "added PostToolUse hook", "added Stop hook"]
+    assert lines[-1].startswith("wrote .claude/settings.json")
+
+
+def test_install_keeps_every_existing_key_and_hook(tmp_path: Path) -> None:
+    write(tmp_path, THEIRS)
+
+    claude_code.install(tmp_path)
+
+    after = read(tmp_path)
+    # Everything that was there is there, in the same place and order.
+    assert {k: v for k, v in after.items() if k != "hooks"} == {
+        k: v for k, v in THEIRS.items() if k != "hooks"}
+    assert list(after) == list(THEIRS)
+    for event, groups in THEIRS["hooks"].items():
+        assert after["hooks"][event][: len(groups)] == groups
+    # Ours come after theirs, one group each.
+    for event, group in desired_hooks().items():
+        assert after["hooks"][event][-1] == group
+        assert len(ours(after, event)) == 1
+    assert after["hooks"]["Notification"] == THEIRS["hooks"]["Notification"]
+    assert after["env"]["FOO"] == "bär"
+
+
+def test_install_twice_adds_nothing(tmp_path: Path) -> None:
+    write(tmp_path, THEIRS)
+    claude_code.install(tmp_path)
+    first = settings_path(tmp_path).read_bytes()
+
+    lines = claude_code.install(tmp_path)
+
+    assert settings_path(tmp_path).read_bytes() == first
+    assert lines == [".claude/settings.json: the git-atomic hooks are already installed"]
+
+
+def test_install_replaces_an_older_or_differently_spelled_hook_of_ours(tmp_path: Path) -> None:
+    old = copy.deepcopy(THEIRS)
+    old["hooks"]["PreToolUse"][0]["hooks"].append(  # ours, squeezed into their group
+        {"type": "command", "command": "python3 -m git_atomic hook claude-code PreToolUse"})
+    old["hooks"]["Stop"].append(
+        {"hooks": [{"type": "command", "command": "git atomic hook claude-code Stop",
+                    "timeout": 60}]})
+    write(tmp_path, old)
+
+    lines = claude_code.install(tmp_path)
+
+    after = read(tmp_path)
+    assert "updated PreToolUse hook: git-atomic hook claude-code PreToolUse" in lines
+    assert "updated Stop hook: git-atomic hook claude-code Stop" in lines
+    assert after["hooks"]["PreToolUse"][0] == THEIRS["hooks"]["PreToolUse"][0]
+    for event, group in desired_hooks().items():
+        assert ours(after, event) == group["hooks"]
+
+
+def test_uninstall_removes_exactly_ours(tmp_path: Path) -> None:
+    write(tmp_path, THEIRS)
+    claude_code.install(tmp_path)
+
+    lines = claude_code.uninstall(tmp_path)
+
+    assert read(tmp_path) == THEIRS
+    events = ("PreToolUse", "PostToolUse", "Stop")
+    assert sorted(lines[:3]) == sorted(f"removed {e} hook: {COMMAND} {e}" for e in events)
+
+
+def test_uninstall_keeps_their_handlers_in_a_shared_group(tmp_path: Path) -> None:
+    mixed = copy.deepcopy(THEIRS)
+    mixed["hooks"]["Stop"][0]["hooks"].append(
+        {"type": "command", "command": "git-atomic hook claude-code Stop"})
+    write(tmp_path, mixed)
+
+    claude_code.uninstall(tmp_path)
+
+    assert read(tmp_path) == THEIRS
+
+
+def test_uninstall_after_install_into_nothing_leaves_an_empty_object(tmp_path: Path) -> None:
+    claude_code.install(tmp_path)
+    claude_code.uninstall(tmp_path)
+    assert read(tmp_path) == {}
+
+
+def test_uninstall_without_settings_or_without_our_hooks_changes_nothing(tmp_path: Path) -> None:
+    assert "nothing to remove" in claude_code.uninstall(tmp_path)[0]
+    assert not settings_path(tmp_path).exists()
+
+    path = write(tmp_path, THEIRS)
+    before = path.read_bytes()
+    assert "nothing to remove" in claude_code.uninstall(tmp_path)[0]
+    assert path.read_bytes() == before
+
+
+def test_an_empty_settings_file_counts_as_no_settings(tmp_path: Path) -> None:
+    write(tmp_path, "  \n")
+    claude_code.install(tmp_path)
+    assert set(read(tmp_path)["hooks"]) == {"PreToolUse", "PostToolUse", "Stop"}
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('{"hooks": {', "not valid JSON"),
+        ("[1, 2]", "top level must be a JSON object"),
+        ('{"hooks": []}', "'hooks' must be an object"),
+        ('{"hooks": null}', "'hooks' must be an object"),
+        ('{"hooks": {"Stop": {"hooks": []}}}', "'hooks.Stop' must be a list"),
+        ('{"hooks": {"PreToolUse": ["./audit.sh"]}}', "'hooks.PreToolUse[0]' must be an object"),
+        ('{"hooks": {"Stop": [{"hooks": "x"}]}}', "'hooks.Stop[0]' must be an object"),
+    ],
+)
+@pytest.mark.parametrize("action", [claude_code.install, claude_code.uninstall])
+def test_malformed_settings_are_refused_and_left_alone(
+    tmp_path: Path, text: str, says: str, action: Any
+) -> None:
+    path = write(tmp_path, text)
+
+    with pytest.raises(ConfigError) as caught:
+        action(tmp_path)
+
+    message = str(caught.value)
+    assert says in message and str(path) in message
+    assert "\n" not in message
+    assert caught.value.exit_code == Exit.USAGE
+    assert path.read_text() == text
+    assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]  # no temp files
+
+
+def test_the_command_functions_print_what_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert hooks_install(target="claude-code", root=tmp_path) == 0
+    assert "added Stop hook: git-atomic hook claude-code Stop" in capsys.readouterr().out
+
+    assert hooks_uninstall(target="claude-code", root=tmp_path) == 0
+    assert "removed Stop hook: git-atomic hook claude-code Stop" in capsys.readouterr().out
+
+
+def test_an_unknown_agent_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="unknown agent 'cursor'"):
+        hooks_install(target="cursor", root=tmp_path)
+    assert not settings_path(tmp_path).exists()
