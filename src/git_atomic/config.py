@@ -158,7 +158,7 @@ class _Reader:
         self.prefix = prefix
 
     def fail(self, key: str, expected: str, value: object = None, *, got: bool = True) -> NoReturn:
-        where = ".".join(p for p in (self.prefix, key) if p) or "(top level)"
+        where = ".".join(p for p in (self.prefix, key) if p)
         tail = f", got {_describe(value)}" if got else ""
         raise ConfigError(f"{self.path.name}: {where}: {expected}{tail}")
 
@@ -209,8 +209,10 @@ class _Reader:
         if not isinstance(env, dict):
             self.fail(f"{key}.env", "expected a table of strings", env)
         for var, value in env.items():
-            if not isinstance(value, str):
-                self.fail(f"{key}.env.{var}", "expected a string (quote it)", value)
+            if not var or "=" in var or "\0" in var:
+                self.fail(f"{key}.env", "expected variable names without '=' or NUL", var)
+            if not isinstance(value, str) or "\0" in value:
+                self.fail(f"{key}.env.{_key(var)}", "expected a string (quote it)", value)
         return GateSpec(name, run, timeout, coverage, types.MappingProxyType(dict(env)))
 
     def coverage(self, key: str, data: object) -> CoverageRule:
@@ -234,27 +236,26 @@ class _Reader:
         return CoverageRule(report, minimum, no_regression)
 
     def command(self, key: str, value: object) -> str | tuple[str, ...]:
-        if isinstance(value, str) and value.strip():
+        # NUL cannot reach a process: the command would fail to start instead of failing the gate.
+        if isinstance(value, str) and value.strip() and "\0" not in value:
             return value
-        if (
-            isinstance(value, list)
-            and value
-            and all(isinstance(w, str) for w in value)
-            and value[0]
-        ):
-            return tuple(value)
+        words = value if isinstance(value, list) else []
+        if words and words[0] and all(isinstance(w, str) and "\0" not in w for w in words):
+            return tuple(words)
         expected = "a command line (string) or an argv (non-empty array of strings)"
         self.fail(key, f"expected {expected}", value)
 
     def number(self, key: str, value: object, expected: str) -> float:
         # bool is an int in Python, but `timeout = true` is a mistake, not a second.
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(key, f"expected {expected}", value)
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # TOML integers have no size limit in tomllib
+            number = math.inf
+        if not math.isfinite(number):
+            self.fail(key, f"expected {expected}", value)
+        return number
 
     def check_keys(self, key: str, data: dict[str, object], allowed: tuple[str, ...]) -> None:
         for name in data:
@@ -263,9 +264,15 @@ class _Reader:
 
                 close = difflib.get_close_matches(name, allowed, n=1)
                 hint = f'did you mean "{close[0]}"? ' if close else ""
-                where = f"{key}.{name}" if key else name
+                where = f"{key}.{_key(name)}" if key else _key(name)
                 expected = f"unknown key; {hint}expected one of: {', '.join(allowed)}"
                 self.fail(where, expected, got=False)
+
+
+def _key(name: str) -> str:
+    """A key as TOML would print it: bare when it can be, quoted otherwise."""
+    bare = name and all(c.isascii() and (c.isalnum() or c in "-_") for c in name)
+    return name if bare else _describe(name)
 
 
 def _describe(value: object) -> str:
@@ -273,7 +280,8 @@ def _describe(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return str(value)
+        text = str(value)
+        return text if len(text) <= 30 else text[:27] + "..."
     if isinstance(value, str):
         text = value if len(value) <= 60 else value[:57] + "..."
         shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -1,0 +1,464 @@
+"""Configuration: where it is read from, what it means, and every way it can be wrong."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from git_atomic.config import (
+    Config,
+    CoverageRule,
+    GateSpec,
+    HistoryMode,
+    TddConfig,
+    command_line_gates,
+    gate_from_command_line,
+    load_config,
+)
+from git_atomic.errors import ConfigError, Exit, UsageError
+
+SPEC_EXAMPLE = """\
+history = "commits"
+[[gates]]
+name = "tests"
+run = "pytest -q"
+timeout = 900
+[[gates]]
+name = "coverage"
+run = "pytest -q --cov=src --cov-report=json"
+coverage = { report = "coverage.json", min = 80, no_regression = true }
+[tdd]
+test = "pytest -q"
+"""
+
+SPEC_GATES = (
+    GateSpec(name="tests", run="pytest -q", timeout=900.0),
+    GateSpec(
+        name="coverage",
+        run="pytest -q --cov=src --cov-report=json",
+        coverage=CoverageRule(report="coverage.json", min=80.0, no_regression=True),
+    ),
+)
+
+
+def write(root: Path, text: str, name: str = ".git-atomic.toml") -> Path:
+    path = root / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def as_pyproject(text: str) -> str:
+    """The same configuration nested under [tool.git-atomic] in a real-looking pyproject."""
+    nested = (
+        text.replace("[[gates]]", "[[tool.git-atomic.gates]]")
+        .replace("[tdd]", "[tool.git-atomic.tdd]")
+        .replace("history =", "[tool.git-atomic]\nhistory =")
+    )
+    return f'[project]\nname = "demo"\nversion = "1.0"\n\n{nested}'
+
+
+def config_error(root: Path) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(root)
+    message = str(info.value)
+    assert "\n" not in message
+    assert info.value.exit_code == Exit.USAGE
+    # Nothing chained: whatever prints it shows our line, never tomllib's traceback.
+    error = info.value
+    assert error.__cause__ is None
+    assert error.__context__ is None or error.__suppress_context__
+    return message
+
+
+# --- where the configuration comes from -------------------------------------------------
+
+
+def test_no_configuration_gives_the_defaults(tmp_path: Path) -> None:
+    config = load_config(tmp_path)
+    assert config == Config(HistoryMode.COMMITS, (), TddConfig(test=None), source=None)
+
+
+def test_pyproject_without_our_table_gives_the_defaults(tmp_path: Path) -> None:
+    write(tmp_path, '[project]\nname = "demo"\n[tool.ruff]\nline-length = 100\n', "pyproject.toml")
+    assert load_config(tmp_path) == Config()
+
+
+def test_the_spec_example_in_git_atomic_toml(tmp_path: Path) -> None:
+    path = write(tmp_path, SPEC_EXAMPLE)
+    config = load_config(tmp_path)
+    assert config.history is HistoryMode.COMMITS
+    assert config.gates == SPEC_GATES
+    assert config.tdd == TddConfig(test="pytest -q")
+    assert config.source == path
+
+
+def test_the_spec_example_in_pyproject(tmp_path: Path) -> None:
+    path = write(tmp_path, as_pyproject(SPEC_EXAMPLE), "pyproject.toml")
+    config = load_config(tmp_path)
+    assert config.gates == SPEC_GATES
+    assert config.tdd == TddConfig(test="pytest -q")
+    assert config.source == path
+
+
+def test_git_atomic_toml_wins_over_pyproject(tmp_path: Path) -> None:
+    write(tmp_path, as_pyproject(SPEC_EXAMPLE), "pyproject.toml")
+    own = write(tmp_path, 'history = "shadow"\n')
+    config = load_config(tmp_path)
+    assert config.history is HistoryMode.SHADOW
+    assert config.gates == ()  # nothing is merged in from pyproject.toml
+    assert config.source == own
+
+
+def test_an_empty_git_atomic_toml_still_wins(tmp_path: Path) -> None:
+    write(tmp_path, as_pyproject(SPEC_EXAMPLE), "pyproject.toml")
+    own = write(tmp_path, "")
+    assert load_config(tmp_path) == Config(source=own)
+
+
+def test_a_broken_pyproject_that_never_mentions_us_is_ignored(tmp_path: Path) -> None:
+    write(tmp_path, "[project\nname = ", "pyproject.toml")
+    assert load_config(tmp_path) == Config()
+
+
+def test_a_broken_pyproject_that_mentions_us_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, '[tool.git-atomic]\nhistory = "shadow\n', "pyproject.toml")
+    assert config_error(tmp_path).startswith("pyproject.toml: invalid TOML: ")
+
+
+def test_a_broken_git_atomic_toml_wins_over_a_good_pyproject(tmp_path: Path) -> None:
+    write(tmp_path, as_pyproject(SPEC_EXAMPLE), "pyproject.toml")
+    write(tmp_path, "[[gates]\n")
+    assert config_error(tmp_path).startswith(".git-atomic.toml: invalid TOML: ")
+
+
+# --- what the values become -----------------------------------------------------------------
+
+
+def test_shadow_history_argv_gates_env_and_argv_tdd(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        """
+        history = "shadow"
+        [[gates]]
+        name = "lint"
+        run = ["ruff", "check", "src dir"]
+        timeout = 2.5
+        env = { RUFF_CACHE_DIR = "/tmp/ruff", LANG = "C" }
+        [tdd]
+        test = ["python", "-m", "pytest", "-x"]
+        """,
+    )
+    config = load_config(tmp_path)
+    assert config.history is HistoryMode.SHADOW
+    assert f"{config.history}" == "shadow"  # prints as its value, for JSON and messages
+    (gate,) = config.gates
+    assert gate.run == ("ruff", "check", "src dir")
+    assert gate.timeout == 2.5
+    assert dict(gate.env) == {"RUFF_CACHE_DIR": "/tmp/ruff", "LANG": "C"}
+    assert gate.coverage is None
+    assert config.tdd.test == ("python", "-m", "pytest", "-x")
+
+
+def test_coverage_rule_defaults_and_number_types(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        """
+        [[gates]]
+        name = "cov"
+        run = "make cov"
+        coverage = { report = "build/lcov.info" }
+        [[gates]]
+        name = "cov2"
+        run = "make cov2"
+        timeout = 60
+        coverage = { report = "coverage.xml", min = 87.5 }
+        """,
+    )
+    first, second = load_config(tmp_path).gates
+    assert first.coverage == CoverageRule("build/lcov.info", min=None, no_regression=False)
+    assert second.coverage == CoverageRule("coverage.xml", min=87.5, no_regression=False)
+    assert isinstance(second.timeout, float) and second.timeout == 60.0
+
+
+def test_boundaries_of_min_are_allowed(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        """
+        [[gates]]
+        name = "a"
+        run = "true"
+        coverage = { report = "c.json", min = 0 }
+        [[gates]]
+        name = "b"
+        run = "true"
+        coverage = { report = "c.json", min = 100 }
+        """,
+    )
+    mins = [g.coverage.min for g in load_config(tmp_path).gates if g.coverage]
+    assert mins == [0.0, 100.0]
+
+
+def test_records_are_frozen_and_env_is_read_only(tmp_path: Path) -> None:
+    write(tmp_path, '[[gates]]\nname = "t"\nrun = "true"\nenv = { A = "1" }\n')
+    config = load_config(tmp_path)
+    gate = config.gates[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        gate.name = "other"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.history = HistoryMode.SHADOW  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        gate.env["A"] = "2"  # type: ignore[index]
+    assert hash(gate) == hash(GateSpec("t", "true", env={"A": "1"}))
+    assert dict(GateSpec("x", "true").env) == {}
+
+
+def test_loading_the_module_does_not_import_tomllib() -> None:
+    code = "import sys, git_atomic.config; print('tomllib' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+# --- every way it can be wrong --------------------------------------------------------------
+
+GATE = '[[gates]]\nname = "t"\nrun = "true"\n'
+
+ERRORS = [
+    # unknown keys, with a suggestion where one is close
+    (
+        'historry = "shadow"',
+        'historry: unknown key; did you mean "history"? expected one of: history, gates, tdd',
+    ),
+    ("colour = 1", "colour: unknown key; expected one of: history, gates, tdd"),
+    # a quoted key is shown quoted, so the message stays on one line
+    ('"a\\nb" = 1', '"a\\nb": unknown key; expected one of: history, gates, tdd'),
+    (
+        GATE + "timout = 5",
+        'gates[0].timout: unknown key; did you mean "timeout"? '
+        "expected one of: name, run, timeout, coverage, env",
+    ),
+    (
+        GATE + 'coverage = { report = "c.json", minimum = 80 }',
+        'gates[0].coverage.minimum: unknown key; did you mean "min"? '
+        "expected one of: report, min, no_regression",
+    ),
+    ('[tdd]\ncommand = "pytest"', "tdd.command: unknown key; expected one of: test"),
+    # history
+    ('history = "fast"', 'history: expected "commits" or "shadow", got "fast"'),
+    ('history = "Shadow"', 'history: expected "commits" or "shadow", got "Shadow"'),
+    ("history = 1", 'history: expected "commits" or "shadow", got 1'),
+    # the shape of gates
+    ('[gates]\nname = "t"', "gates: expected an array of tables ([[gates]]), got a table"),
+    ('gates = ["pytest -q"]', 'gates[0]: expected a table, got "pytest -q"'),
+    ('[[gates]]\nrun = "true"', "gates[0].name: is required"),
+    ('[[gates]]\nname = "t"', "gates[0].run: is required"),
+    (
+        '[[gates]]\nname = 3\nrun = "true"',
+        "gates[0].name: expected a non-empty one-line string, got 3",
+    ),
+    (
+        '[[gates]]\nname = " "\nrun = "true"',
+        'gates[0].name: expected a non-empty one-line string, got " "',
+    ),
+    (
+        '[[gates]]\nname = "a\\nb"\nrun = "true"',
+        'gates[0].name: expected a non-empty one-line string, got "a\\nb"',
+    ),
+    (
+        GATE + '[[gates]]\nname = "t"\nrun = "false"',
+        'gates[1].name: expected a unique name, but "t" is already gates[0]',
+    ),
+    # run
+    *[
+        (
+            f'[[gates]]\nname = "t"\nrun = {value}',
+            "gates[0].run: expected a command line (string) or an argv "
+            f"(non-empty array of strings), got {shown}",
+        )
+        for value, shown in [
+            ("5", "5"),
+            ('""', '""'),
+            ('"   "', '"   "'),
+            ("[]", "an array"),
+            ('["pytest", 1]', "an array"),
+            ('["", "-q"]', "an array"),
+            ('"make\\u0000"', '"make\\x00"'),
+            ('["make", "a\\u0000"]', "an array"),
+            ("{ cmd = 'x' }", "a table"),
+        ]
+    ],
+    # timeout
+    *[
+        (
+            GATE + f"timeout = {value}",
+            f"gates[0].timeout: expected a number of seconds above 0, got {shown}",
+        )
+        for value, shown in [
+            ("0", "0"),
+            ("-1", "-1"),
+            ("-0.5", "-0.5"),
+            ('"10"', '"10"'),
+            ("true", "true"),
+            ("inf", "inf"),
+            ("nan", "nan"),
+            ("1" + "0" * 400, "1" + "0" * 26 + "..."),
+        ]
+    ],
+    # coverage
+    (
+        GATE + 'coverage = "coverage.json"',
+        'gates[0].coverage: expected a table { report = ..., min = ... }, got "coverage.json"',
+    ),
+    (
+        GATE + "coverage = { min = 80 }",
+        "gates[0].coverage.report: is required (the path of the coverage report)",
+    ),
+    (
+        GATE + "coverage = { report = 1 }",
+        "gates[0].coverage.report: expected a path as a non-empty string, got 1",
+    ),
+    (
+        GATE + 'coverage = { report = "" }',
+        'gates[0].coverage.report: expected a path as a non-empty string, got ""',
+    ),
+    *[
+        (
+            GATE + f'coverage = {{ report = "c.json", min = {value} }}',
+            f"gates[0].coverage.min: expected a number from 0 to 100, got {shown}",
+        )
+        for value, shown in [
+            ("120", "120"),
+            ("100.01", "100.01"),
+            ("-1", "-1"),
+            ('"80"', '"80"'),
+            ('"80%"', '"80%"'),
+            ("false", "false"),
+            ("nan", "nan"),
+        ]
+    ],
+    (
+        GATE + 'coverage = { report = "c.json", no_regression = "yes" }',
+        'gates[0].coverage.no_regression: expected true or false, got "yes"',
+    ),
+    # env
+    (GATE + 'env = "A=1"', 'gates[0].env: expected a table of strings, got "A=1"'),
+    (GATE + "env = { PORT = 8080 }", "gates[0].env.PORT: expected a string (quote it), got 8080"),
+    (
+        GATE + 'env = { "A=B" = "1" }',
+        "gates[0].env: expected variable names without '=' or NUL, got \"A=B\"",
+    ),
+    (
+        GATE + 'env = { "my var" = 1 }',
+        'gates[0].env."my var": expected a string (quote it), got 1',
+    ),
+    (
+        GATE + 'env = { A = "x\\u0000y" }',
+        'gates[0].env.A: expected a string (quote it), got "x\\x00y"',
+    ),
+    # tdd
+    ('tdd = "pytest"', 'tdd: expected a table, got "pytest"'),
+    (
+        "[tdd]\ntest = 1979-05-27",
+        "tdd.test: expected a command line (string) or an argv (non-empty array of strings), "
+        "got a date (1979-05-27)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("toml", "expected"), ERRORS)
+def test_every_error_names_file_key_and_expectation(
+    tmp_path: Path, toml: str, expected: str
+) -> None:
+    write(tmp_path, toml + "\n")
+    assert config_error(tmp_path) == f".git-atomic.toml: {expected}"
+
+
+@pytest.mark.parametrize(("toml", "expected"), ERRORS)
+def test_the_same_errors_in_pyproject_name_the_table(
+    tmp_path: Path, toml: str, expected: str
+) -> None:
+    nested = (
+        toml.replace("[[gates]]", "[[tool.git-atomic.gates]]")
+        .replace("[gates]", "[tool.git-atomic.gates]")
+        .replace("[tdd]", "[tool.git-atomic.tdd]")
+    )
+    if not nested.startswith("[tool.") and not nested.startswith("[[tool."):
+        nested = "[tool.git-atomic]\n" + nested
+    write(tmp_path, nested + "\n", "pyproject.toml")
+    assert config_error(tmp_path) == f"pyproject.toml: tool.git-atomic.{expected}"
+
+
+def test_a_table_that_is_not_a_table_in_pyproject(tmp_path: Path) -> None:
+    write(tmp_path, '[tool]\ngit-atomic = "yes"\n', "pyproject.toml")
+    assert config_error(tmp_path) == 'pyproject.toml: tool.git-atomic: expected a table, got "yes"'
+
+
+def test_toml_syntax_error_is_one_line_with_the_position(tmp_path: Path) -> None:
+    write(tmp_path, 'history = "commits"\n[[gates]\nname = "t"\n')
+    message = config_error(tmp_path)
+    assert message.startswith(".git-atomic.toml: invalid TOML: ")
+    assert "line 2" in message
+
+
+def test_a_duplicate_key_is_a_toml_error(tmp_path: Path) -> None:
+    write(tmp_path, 'history = "commits"\nhistory = "shadow"\n')
+    assert config_error(tmp_path).startswith(".git-atomic.toml: invalid TOML: ")
+
+
+def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    (tmp_path / ".git-atomic.toml").write_bytes(b'history = "caf\xe9"\n')
+    assert config_error(tmp_path) == ".git-atomic.toml: invalid TOML: not UTF-8"
+
+
+def test_a_config_path_that_is_a_folder(tmp_path: Path) -> None:
+    (tmp_path / ".git-atomic.toml").mkdir()
+    assert config_error(tmp_path).startswith(".git-atomic.toml: cannot read: ")
+
+
+def test_long_values_are_cut_in_the_message(tmp_path: Path) -> None:
+    write(tmp_path, f'history = "{"x" * 500}"\n')
+    message = config_error(tmp_path)
+    assert message.endswith('x..."')
+    assert len(message) < 160
+
+
+# --- gates given on the command line --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "name"),
+    [
+        ("pytest -q", "pytest"),
+        ("  ruff check src  ", "ruff"),
+        ("/usr/bin/python3 -m pytest", "python3"),
+        ("./scripts/run-tests.sh --fast", "run-tests.sh"),
+        ("CI=1 LANG=C make test", "make"),
+        ("'npm' test", "npm"),
+        ("pytest 'unbalanced", "pytest"),
+        ("(cd sub && make)", "gate-3"),
+        ("true && false", "true"),
+    ],
+)
+def test_a_command_line_gate_is_named_after_its_program(command: str, name: str) -> None:
+    gate = gate_from_command_line(command, 2)
+    assert gate == GateSpec(name=name, run=command)
+    assert isinstance(gate.run, str)  # a shell command line, run as written
+    assert gate.timeout is None and gate.coverage is None and dict(gate.env) == {}
+
+
+@pytest.mark.parametrize("command", ["", "   ", "\t\n"])
+def test_an_empty_command_line_gate_is_a_usage_error(command: str) -> None:
+    with pytest.raises(UsageError) as info:
+        gate_from_command_line(command, 0)
+    assert info.value.exit_code == Exit.USAGE
+    assert str(info.value).startswith("-g: expected a command line, got ")
+
+
+def test_command_line_gates_get_names_apart_from_each_other_and_the_config() -> None:
+    gates = command_line_gates(["pytest -q", "pytest -x", "ruff check", "tests"], taken=["ruff"])
+    assert [g.name for g in gates] == ["pytest", "pytest-2", "ruff-2", "tests"]
+    assert [g.run for g in gates] == ["pytest -q", "pytest -x", "ruff check", "tests"]
