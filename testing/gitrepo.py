@@ -82,7 +82,9 @@ class GitRepo:
         return res
 
     def atomic_json(self, *args: str, check: int | None = 0, **kw: Any) -> dict[str, Any]:
-        res = self.atomic(*args, "--json", check=check, **kw)
+        argv = list(args)
+        at = argv.index("--") if "--" in argv else len(argv)
+        res = self.atomic(*argv[:at], "--json", *argv[at:], check=check, **kw)
         obj: dict[str, Any] = json.loads(res.stdout)
         return obj
 

@@ -13,6 +13,9 @@ from git_atomic.errors import BusyError, RefusedError
 from git_atomic.journal import Journal, OpRow
 from git_atomic.lock import WorktreeLock, process_alive
 
+# The intent of a restore outside any operation (rollback --to, undo, emergency) while it runs.
+PENDING_RESTORE: Final = "atomic-pending.json"
+
 # Files git leaves in the git dir while a multi-step command waits for the user.
 _IN_PROGRESS: Final = (
     ("MERGE_HEAD", "a merge"),
@@ -51,6 +54,11 @@ def is_interrupted(op: OpRow) -> bool:
 
 def refuse_if_interrupted(ctx: Context) -> OpRow | None:
     """The open operation of this worktree, refusing if it was interrupted by a crash."""
+    if (ctx.repo.git_dir / PENDING_RESTORE).exists():
+        raise BusyError(
+            "a rollback, undo or emergency was interrupted half way in this worktree",
+            hint="run `git atomic recover` to finish it",
+        )
     op = ctx.journal.open_op(ctx.worktree)
     if op is not None and is_interrupted(op):
         raise BusyError(

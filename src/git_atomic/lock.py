@@ -34,6 +34,8 @@ def process_start(pid: int) -> str | None:
 
 
 def process_alive(pid: int, start: str | None) -> bool:
+    if pid <= 0:
+        return False  # an unreadable lock reads as pid 0; os.kill(0, 0) would signal our group
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

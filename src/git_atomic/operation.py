@@ -145,10 +145,14 @@ class Engine:
                                   "with_refs": with_refs, "rescue": rescue_sha}
         self._set_pending(op_id, intent)
         failpoints.hit(f"{event}:before-rescue")
+        target = snapshot.load(self.repo, target_sha)
         if rescue_sha is None:
             ref = self._rescue_ref(op_id)
-            current = snapshot.capture(self.repo, message=f"git-atomic rescue before {event}",
-                                       ref=ref).snapshot
+            current = snapshot.capture(
+                self.repo, message=f"git-atomic rescue before {event}", ref=ref,
+                also_capture=lambda tree: restore.overwritten_ignored(self.repo, tree, target,
+                                                                      paths),
+            ).snapshot
             rescue_sha = current.commit
             if op_id is not None:
                 self.journal.add_checkpoint(op_id, "rescue", rescue_sha, ref, f"before {event}")
@@ -157,7 +161,6 @@ class Engine:
         else:
             current = snapshot.capture(self.repo, message="git-atomic probe", ref=None).snapshot
         failpoints.hit(f"{event}:after-rescue")
-        target = snapshot.load(self.repo, target_sha)
         the_plan = restore.plan(self.repo, current, target, with_refs=with_refs, paths=paths)
         outcome = restore.apply(self.repo, current, target, the_plan,
                                 reason=f"git-atomic: {event}", paths=paths)

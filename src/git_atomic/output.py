@@ -36,7 +36,8 @@ def op_object(journal: Journal, op: OpRow, *, with_times: bool = False) -> dict[
         "command": command,
         "gates": [
             {"name": g.name, "passed": g.passed, "exit_code": g.exit_code,
-             "duration_s": round(g.duration, 3), "coverage": g.coverage}
+             "duration_s": round(g.duration, 3), "coverage": g.coverage,
+             "message": g.message, "output_tail": g.output_tail, "log": g.log_path}
             for g in journal.gates(op.id)
         ],
         "duration_s": round(op.duration if op.duration is not None else 0.0, 3),

@@ -29,7 +29,6 @@ _GIT_LOCATION_VARS: Final = frozenset(
         "GIT_EDITOR",
         "GIT_SEQUENCE_EDITOR",
         "GIT_PAGER",
-        "GIT_TRACE",
         "GIT_LITERAL_PATHSPECS",
         "GIT_GLOB_PATHSPECS",
         "GIT_NOGLOB_PATHSPECS",

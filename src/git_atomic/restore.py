@@ -84,7 +84,16 @@ def apply(repo: Repo, current: Snapshot, target: Snapshot, the_plan: Plan, *,
           reason: str, paths: Sequence[bytes] = ()) -> Outcome:
     """Carry out a plan. Idempotent: running it again after a crash finishes the job."""
     outcome = Outcome()
-    _apply_files(repo, the_plan.files, outcome)
+    files = list(the_plan.files)
+    # Put the target's ignore rules in place first, then delete only what they do not ignore:
+    # a file the target could not capture because it was ignored may well have been there then,
+    # and ignored files are not ours to delete (ENGINE_NOTES 6).
+    rules = [c for c in files if os.path.basename(c.path) == b".gitignore"]
+    if rules:
+        _apply_files(repo, rules, outcome)
+        files = [c for c in files if c not in rules]
+    ignored = _ignored_now(repo, [c.path for c in files if c.status == "D"])
+    _apply_files(repo, [c for c in files if not (c.status == "D" and c.path in ignored)], outcome)
     if paths:
         _restore_index_paths(repo, target, paths)
     elif the_plan.index_changes:
@@ -99,6 +108,20 @@ def apply(repo: Repo, current: Snapshot, target: Snapshot, the_plan: Plan, *,
                                 "another worktree; left as it is")
     outcome.changed = the_plan.path_changes()
     return outcome
+
+
+def overwritten_ignored(repo: Repo, current_tree: str, target: Snapshot,
+                        paths: Sequence[bytes] = ()) -> list[bytes]:
+    """Files on disk that the restore would create over, though the capture did not see them
+    (git ignores them now): the rescue must hold them too, or they would be lost."""
+    root = os.fsencode(repo.root)
+    found = []
+    for c in repo.diff_trees(current_tree, target.files_tree, paths):
+        if c.status == "A" and c.new_mode != GITLINK:
+            full = root + b"/" + c.path
+            if os.path.lexists(full) and not (os.path.isdir(full) and not os.path.islink(full)):
+                found.append(c.path)
+    return found
 
 
 def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome) -> None:
@@ -156,6 +179,14 @@ def _apply_files(repo: Repo, changes: Sequence[RawChange], outcome: Outcome) -> 
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.chmod(full, (0o777 if c.new_mode == "100755" else 0o666) & ~umask)
+
+
+def _ignored_now(repo: Repo, paths: Sequence[bytes]) -> set[bytes]:
+    if not paths:
+        return set()
+    res = repo.run("check-ignore", "-z", "--stdin", "--no-index",
+                   input=b"".join(p + b"\0" for p in paths), check=False)
+    return {p for p in res.stdout.split(b"\0") if p}
 
 
 def _make_parents(root: bytes, path: bytes, outcome: Outcome) -> None:

@@ -15,8 +15,9 @@ import itertools
 import json
 import os
 import shutil
+import stat
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -63,12 +64,15 @@ def capture(
     untracked_of_op: frozenset[bytes] | None = None,
     for_commit: bool = False,
     find_untracked: bool = False,
+    also_capture: Callable[[str], Sequence[bytes]] | None = None,
 ) -> Captured:
     """Write a checkpoint of the worktree as it is now, never touching the user's index.
 
     `ref`: created (must not exist) in the same step that finishes the objects; None for a probe.
     `for_commit`: also build the tree a visible commit should hold (and an index for it), leaving
     out `untracked_of_op` — files that were untracked before the operation stay untracked.
+    `also_capture(files_tree)`: paths to add even though git ignores them now (a rescue must hold
+    every file that a restore is about to overwrite).
     """
     head_ref, head_oid = repo.read_head()
     branches = repo.refs("refs/heads/")
@@ -108,6 +112,10 @@ def capture(
         rule = conversion.detect(repo)
         if rule.active:
             files_tree = conversion.raw_tree(repo, tmp_index, rule, temp_path(repo, "rawindex"))
+        if also_capture is not None:
+            extra = also_capture(files_tree)
+            if extra:
+                files_tree = _with_raw_files(repo, files_tree, extra, temp_path(repo, "extra"))
         untracked: frozenset[bytes] = frozenset()
         if tracked is not None:
             untracked = frozenset(p for p in _ls_files(repo, env) if p not in tracked)
@@ -147,6 +155,36 @@ def capture(
         meta_file.unlink(missing_ok=True)
         if not for_commit:
             tmp_index.unlink(missing_ok=True)
+
+
+def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes], scratch: Path) -> str:
+    """`tree` plus the given files' raw bytes (rare: only files git ignores right now)."""
+    env = {"GIT_INDEX_FILE": str(scratch)}
+    root = os.fsencode(repo.root)
+    try:
+        repo.run("read-tree", tree, env=env)
+        regular: list[tuple[str, bytes]] = []
+        links: list[bytes] = []
+        for rel in paths:
+            full = root + b"/" + rel
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                links.append(rel)
+            elif stat.S_ISREG(st.st_mode):
+                regular.append(("100755" if st.st_mode & 0o100 else "100644", rel))
+        info = b""
+        if regular:
+            oids = repo.hash_files([Path(os.fsdecode(root + b"/" + p)) for _, p in regular])
+            for (mode, rel), oid in zip(regular, oids, strict=True):
+                info += f"{mode} {oid}\t".encode() + rel + b"\0"
+        for rel in links:
+            oid = repo.line("hash-object", "-w", "--stdin", input=os.readlink(root + b"/" + rel))
+            info += f"120000 {oid}\t".encode() + rel + b"\0"
+        if info:
+            repo.run("update-index", "-z", "--add", "--index-info", input=info, env=env)
+        return repo.line("write-tree", env=env)
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def _write_tree(repo: Repo, env: Mapping[str, str]) -> str:

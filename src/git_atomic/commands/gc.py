@@ -1,0 +1,191 @@
+"""`git atomic gc`: retire the checkpoints and journal rows of old, closed operations.
+
+What goes: for every operation closed more than DAYS ago (in any worktree of the repository),
+its refs under `refs/atomic/ops/<id>/`, its journal rows (operation, checkpoints, gates,
+events) and its gate logs; rescue refs under `refs/atomic/rescue/` older than DAYS; refs of
+operations the journal no longer knows (left by a `begin` that failed, or a killed gc); our
+temporary files left by dead processes.
+What stays, always: every open operation (interrupted ones included) and, in every worktree,
+the newest rescue checkpoint, so `git atomic undo` keeps working however old it is.
+
+Objects: deleting a ref is what makes a checkpoint's objects prunable. gc then runs
+`git prune --expire=<gc.pruneExpire>` (git's default: 2.weeks.ago), exactly what `git gc`
+itself would run: loose objects unreachable for longer than the user's grace period go now, and
+nothing younger, nothing in a reflog, nothing that another git process is writing this minute.
+Objects in packs, or younger than that period, go with the next `git gc`; the report says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from git_atomic import context, failpoints, git, output
+from git_atomic.errors import UsageError
+from git_atomic.journal import Journal
+from git_atomic.lock import process_alive
+
+_OP_REF: Final = re.compile(r"^refs/atomic/ops/([0-9a-f]+)/")
+_RESCUE_REF: Final = re.compile(r"^refs/atomic/rescue/([0-9a-f]+)-")
+_TMP_PID: Final = re.compile(r"-(\d+)-\d+$")
+_DEFAULT_EXPIRE: Final = "2.weeks.ago"
+
+
+@dataclass(frozen=True)
+class Retired:
+    operations: int
+    refs: int
+    events: int
+    logs: int
+    bytes_freed: int
+    expire: str | None  # what `git prune --expire` was given; None: pruning is off
+
+
+def gc(*, older_than_days: float, json_out: bool) -> int:
+    if older_than_days < 0:
+        raise UsageError(f"--older-than: expected a number of days >= 0, got {older_than_days:g}")
+    cutoff = time.time() - older_than_days * 86400
+    with context.opened("gc", check_state=False) as ctx:
+        result = _retire(ctx.repo, ctx.journal, cutoff)
+    if json_out:
+        output.emit_json({
+            "schema": output.SCHEMA, "operations_retired": result.operations,
+            "refs_retired": result.refs, "events_retired": result.events,
+            "logs_removed": result.logs, "bytes_freed": result.bytes_freed,
+            "prune_expire": result.expire,
+        })
+        return 0
+    later = ("" if result.expire in ("now", "all") else
+             "; objects younger than gc.pruneExpire or in packs go with the next `git gc`")
+    output.say(f"git-atomic: retired {result.operations} operation"
+               f"{'s' if result.operations != 1 else ''} and {result.refs} checkpoint ref"
+               f"{'s' if result.refs != 1 else ''}; freed {_size(result.bytes_freed)}{later}")
+    return 0
+
+
+def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> Retired:
+    refs = repo.refs("refs/atomic/")
+    keep = _newest_rescues(journal)
+    known = {row[0] for row in journal.conn.execute("SELECT id FROM operations")}
+    old_ops = [
+        op_id for (op_id,) in journal.conn.execute(
+            "SELECT id FROM operations WHERE status != 'open' AND "
+            "COALESCE(ended_at, started_at) < ?", (cutoff,))
+    ]
+    holding = {
+        op_id for (op_id,) in journal.conn.execute(
+            f"SELECT DISTINCT op_id FROM checkpoints WHERE sha IN ({_marks(keep)})", tuple(keep))
+    } if keep else set()
+    retire = [op_id for op_id in old_ops if op_id not in holding]
+    doomed: dict[str, str] = {}
+    for name, oid in refs.items():
+        m = _OP_REF.match(name)
+        if m and (m.group(1) in retire or m.group(1) not in known) and oid not in keep:
+            doomed[name] = oid
+        m = _RESCUE_REF.match(name)
+        if m and int(m.group(1), 16) / 1000 < cutoff and oid not in keep:
+            doomed[name] = oid
+    # Journal rows first, refs after: a row must never name a checkpoint that is gone.
+    events = _delete_rows(journal, retire, cutoff, keep)
+    failpoints.hit("gc:after-journal")
+    repo.update_refs([f"delete {name} {oid}" for name, oid in sorted(doomed.items())],
+                     message="git-atomic gc")
+    logs = 0
+    for op_id in retire:
+        folder = repo.state_dir / "logs" / op_id
+        if folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            logs += 1
+    _remove_dead_temporaries(repo.state_dir / "tmp")
+    expire = _prune_expire(repo)
+    freed = 0
+    if doomed and expire is not None:
+        objects = repo.common_dir / "objects"
+        before = _tree_size(objects)
+        repo.run("prune", f"--expire={expire}")
+        freed = max(0, before - _tree_size(objects))
+    return Retired(len(retire), len(doomed), events, logs, freed, expire)
+
+
+def _newest_rescues(journal: Journal) -> set[str]:
+    """The newest rescue of each worktree: what `undo` would bring back there."""
+    keep: set[str] = set()
+    worktrees = [w for (w,) in journal.conn.execute("SELECT DISTINCT worktree FROM operations "
+                                                    "UNION SELECT DISTINCT worktree FROM events")]
+    for worktree in worktrees:
+        row = journal.conn.execute(
+            "SELECT rescue FROM events WHERE worktree=? AND rescue IS NOT NULL "
+            "ORDER BY at DESC, id DESC LIMIT 1", (worktree,)).fetchone()
+        if row:
+            keep.add(row[0])
+        row = journal.conn.execute(
+            "SELECT c.sha FROM checkpoints c JOIN operations o ON o.id=c.op_id "
+            "WHERE o.worktree=? AND c.kind='rescue' ORDER BY c.created_at DESC LIMIT 1",
+            (worktree,)).fetchone()
+        if row:
+            keep.add(row[0])
+    return keep
+
+
+def _delete_rows(journal: Journal, ops: list[str], cutoff: float, keep: set[str]) -> int:
+    spare = f" AND COALESCE(rescue, '') NOT IN ({_marks(keep)})" if keep else ""
+    with journal.write() as c:
+        for chunk in _chunks(ops, 500):
+            marks = _marks(chunk)
+            for table, column in (("checkpoints", "op_id"), ("gates", "op_id"),
+                                  ("operations", "id"), ("events", "op_id")):
+                c.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
+        cur = c.execute(f"DELETE FROM events WHERE op_id IS NULL AND at < ?{spare}",
+                        (cutoff, *keep))
+        return max(0, cur.rowcount)
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _marks(items: Iterable[object]) -> str:
+    return ",".join("?" for _ in items)
+
+
+def _remove_dead_temporaries(tmp: Path) -> None:
+    """Temporary indexes of processes that were killed before their `finally` ran."""
+    try:
+        names = os.listdir(tmp)
+    except FileNotFoundError:
+        return
+    for name in names:
+        m = _TMP_PID.search(name)
+        if m and int(m.group(1)) != os.getpid() and not process_alive(int(m.group(1)), None):
+            (tmp / name).unlink(missing_ok=True)
+
+
+def _prune_expire(repo: git.Repo) -> str | None:
+    value = repo.config("gc.pruneExpire") or _DEFAULT_EXPIRE
+    return None if value == "never" else value
+
+
+def _tree_size(folder: Path) -> int:
+    total = 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(FileNotFoundError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KiB", "MiB"):
+        if size < 1024 or unit == "MiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"

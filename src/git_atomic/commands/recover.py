@@ -1,0 +1,223 @@
+"""`git atomic recover`: finish what a git-atomic that died (SIGKILL, OOM, power cut) left open.
+
+What it may find, in the order it deals with them:
+  1. a lock whose owner is dead: broken explicitly (never silently, never by another command);
+  2. a restore outside any operation (`rollback --to`, `undo`, `emergency`) that stopped half
+     way: always finished, reusing the rescue it had saved, so `undo` still finds the original;
+  3. the interrupted operation of this worktree:
+     - a restore under way (rollback, abort): finished, as in 2;
+     - `begin` had not finished: the operation never ran, so its PRE-OP state is the state;
+     - otherwise: back to the exact PRE-OP state (rescue first), or with `--accept` the tree is
+       kept as it is and recorded as an OP-EXEC checkpoint (a commit, in commits mode).
+Running it again finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from git_atomic import context, failpoints, git, output, restore, snapshot
+from git_atomic.errors import BusyError
+from git_atomic.journal import OpRow
+from git_atomic.lock import Holder, WorktreeLock, process_alive
+from git_atomic.operation import Engine, RollbackResult
+
+PENDING_FILE: Final = context.PENDING_RESTORE
+
+
+@dataclass
+class Recovery:
+    """What recover did, for the summary line and the JSON object."""
+
+    lock_broken: Holder | None = None
+    restore_finished: dict[str, Any] | None = None  # a restore outside any operation
+    op: OpRow | None = None
+    action: str | None = None  # pre_op | accept | nothing_changed | restore | kept_open
+    rescue: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.lock_broken or self.restore_finished or self.op)
+
+
+def recover(*, accept: bool, json_out: bool) -> int:
+    started = time.monotonic()
+    repo = git.discover()
+    done = Recovery()
+    worktree_lock = WorktreeLock(repo.git_dir / "atomic.lock")
+    holder = worktree_lock.read()
+    if holder is not None and not holder.alive:
+        done.lock_broken = worktree_lock.break_stale()
+    failpoints.hit("recover:after-break-lock")
+    # A live holder makes this refuse (exit 3): it is working, not interrupted.
+    with context.opened("recover", check_state=False) as ctx:
+        engine = Engine(ctx)
+        _finish_outside_restore(engine, done)
+        op = ctx.journal.open_op(ctx.worktree)
+        if op is not None and _needs_recovery(op):
+            _recover_op(engine, op, accept=accept, done=done)
+        elif op is not None and not done.anything:
+            output.say(f"git-atomic: {op.name} [{op.id}] is open and not interrupted; "
+                       "finish it with `git atomic commit` or `git atomic abort`")
+        _tell(ctx, done, json_out=json_out, duration=time.monotonic() - started,
+              open_op=op if done.op is None else None)
+    return 0
+
+
+def _needs_recovery(op: OpRow) -> bool:
+    if op.owner_pid is not None:
+        if process_alive(op.owner_pid, op.owner_start):
+            raise BusyError(
+                f"operation {op.id} ({op.name}) is being worked on by pid {op.owner_pid}",
+                hint="it is not interrupted; wait for it to finish",
+            )
+        return True
+    # No owner: an open session between commands, unless a step of it was half done.
+    return op.pending is not None
+
+
+def _finish_outside_restore(engine: Engine, done: Recovery) -> None:
+    pending = engine.repo.git_dir / PENDING_FILE
+    try:
+        intent = json.loads(pending.read_text())
+    except FileNotFoundError:
+        return
+    except ValueError:
+        # Written by rename, so never half written; a file we cannot read is not ours to act on.
+        aside = pending.with_name(f"{PENDING_FILE}.unreadable")
+        pending.replace(aside)
+        done.problems.append(f"{pending} could not be read; moved to {aside.name}")
+        return
+    if intent.get("action") != "restore":
+        pending.unlink(missing_ok=True)
+        return
+    result = _finish_restore(engine, None, intent)
+    done.restore_finished = {"event": intent.get("event"), "target": result.target,
+                             "rescue": result.rescue}
+    done.problems += result.outcome.problems
+
+
+def _finish_restore(engine: Engine, op_id: str | None,
+                    intent: dict[str, Any]) -> RollbackResult:
+    paths = [p.encode("utf-8", "surrogateescape") for p in intent.get("paths") or []]
+    return engine.rollback_to(op_id, str(intent["target"]), event=str(intent.get("event")),
+                              paths=paths, with_refs=bool(intent.get("with_refs", True)),
+                              rescue_sha=intent.get("rescue"))
+
+
+def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> None:
+    journal = engine.journal
+    journal.update_op(op.id, **context.owner_fields())
+    done.op = op
+    checkpoints = journal.checkpoints(op.id)
+    pre = next((c for c in checkpoints if c.kind == "pre_op"), None)
+    intent = op.pending_intent or {}
+    detail = dict(op.details)
+    if pre is None:
+        # Killed inside `begin` before its PRE-OP checkpoint was recorded: nothing was changed.
+        done.action = "nothing_changed"
+    elif intent.get("action") == "restore":
+        result = _finish_restore(engine, op.id, intent)
+        done.rescue, done.action = result.rescue, "restore"
+        done.problems += result.outcome.problems
+        if result.target != pre.sha and op.kind == "session":
+            # An immediate rollback inside an open session: the session goes on from there.
+            journal.update_op(op.id, owner_pid=None, owner_start=None)
+            done.action = "kept_open"
+            done.op = journal.op(op.id)
+            return
+        if result.target != pre.sha:
+            _back_to(engine, op, pre.sha, done)
+            done.action = "pre_op"
+    elif op.phase == "pre_op" or not accept:
+        # `begin` had not finished (the operation never ran), or the default: exact PRE-OP.
+        _back_to(engine, op, pre.sha, done)
+        done.action = "pre_op"
+    else:
+        if intent.get("action") == "advance":
+            # A visible commit stopped half way (branch moved, index not yet installed): put the
+            # state of the checkpoint being committed back, then record it again, whole.
+            _back_to(engine, op, checkpoints[-1].sha, done)
+        failpoints.hit("recover:before-accept")
+        engine.checkpoint(op, "op_exec", "kept by recover --accept after an interruption")
+        done.action = "accept"
+    failpoints.hit("recover:before-close")
+    detail["recovered"] = done.action
+    if done.problems:
+        detail["problems"] = detail.get("problems", []) + done.problems
+    done.op = engine.close(op.id, status="recovered", failed_phase="interrupt",
+                           detail=json.dumps(detail))
+
+
+def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None:
+    """Restore `target_sha` (rescue first), unless the tree is there already.
+
+    A restore that was finished before the kill needs no second rescue: it would only push the
+    one holding the user's work further from `undo`.
+    """
+    current = snapshot.capture(engine.repo, message="git-atomic probe", ref=None).snapshot
+    target = snapshot.load(engine.repo, target_sha)
+    plan = restore.plan(engine.repo, current, target)
+    if not (plan.files or plan.ref_lines or plan.head_changes or plan.index_changes):
+        return
+    result = engine.rollback_to(op.id, target_sha, event="recover")
+    done.rescue = result.rescue
+    done.problems += result.outcome.problems
+
+
+_SAID: Final = {
+    "pre_op": "back at its exact PRE-OP state",
+    "accept": "the tree is kept as it was and recorded as OP-EXEC",
+    "nothing_changed": "it had not changed anything; closed",
+    "restore": "the interrupted rollback is finished; the tree is at PRE-OP",
+    "kept_open": "the interrupted rollback is finished; the operation stays open",
+}
+
+
+def _tell(ctx: context.Context, done: Recovery, *, json_out: bool, duration: float,
+          open_op: OpRow | None) -> None:
+    if json_out:
+        output.emit_json(_json(ctx, done, duration=duration))
+        return
+    if done.lock_broken is not None:
+        output.say(f"git-atomic: removed the lock left by pid {done.lock_broken.pid} "
+                   f"(`{done.lock_broken.command or '?'}`, since {done.lock_broken.since})")
+    if done.restore_finished is not None:
+        output.say(f"git-atomic: finished the interrupted {done.restore_finished['event']} "
+                   f"(rescue {output.short(done.restore_finished['rescue'])})")
+    if done.op is not None:
+        line = f"git-atomic: {done.op.name} [{done.op.id}] recovered: {_SAID[done.action or '']}"
+        if done.rescue:
+            line += (f"; the state it replaced is saved as {output.short(done.rescue)} "
+                     "(`git atomic undo` brings it back)")
+        output.say(line)
+    for problem in done.problems:
+        output.say(f"git-atomic: warning: {problem}")
+    if not done.anything and open_op is None:
+        output.say("git-atomic: nothing to recover in this worktree")
+
+
+def _json(ctx: context.Context, done: Recovery, *, duration: float) -> dict[str, Any]:
+    if done.op is not None:
+        obj = output.op_object(ctx.journal, done.op)
+    else:
+        obj = {"schema": output.SCHEMA, "op_id": None, "name": None,
+               "status": "recovered" if done.anything else None, "failed_phase": None,
+               "history": None,
+               "checkpoints": {"pre_op": None, "op_exec": [], "post_op": None,
+                               "rescue": (done.restore_finished or {}).get("rescue")},
+               "command": None, "gates": [], "duration_s": round(duration, 3)}
+    lock = done.lock_broken
+    obj["recovery"] = {
+        "action": done.action,
+        "lock_broken": {"pid": lock.pid, "since": lock.since} if lock else None,
+        "restore_finished": done.restore_finished,
+        "rescue": done.rescue,
+        "problems": done.problems,
+        "duration_s": round(duration, 3),
+    }
+    return obj

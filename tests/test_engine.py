@@ -1,0 +1,250 @@
+"""The snapshot engine against the pitfalls measured in ENGINE_NOTES, one test each."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from git_atomic import context, git, snapshot
+from git_atomic.operation import Engine
+from testing.gitrepo import GitRepo
+
+
+def _engine(repo: GitRepo) -> Engine:
+    git.discover.cache_clear()
+    g = git.discover(str(repo.path))
+    return Engine(context.Context(g, context.open_journal(g), None))  # type: ignore[arg-type]
+
+
+def _capture(repo: GitRepo, ref: str | None = "refs/atomic/test/x") -> snapshot.Snapshot:
+    return snapshot.capture(_engine(repo).repo, message="t", ref=ref).snapshot
+
+
+def test_racy_same_second_edit_is_captured(repo: GitRepo) -> None:
+    """ENGINE_NOTES 1: an edit in the same second as the index write must not be missed."""
+    for trial in range(3):
+        repo.write("f", f"{trial}aaa\n".encode())
+        repo.git("add", "f")
+        repo.git("commit", "-qm", f"c{trial}")
+        # Same size, same second: only the racy-git check tells git to look again.
+        repo.write("f", f"{trial}bbb\n".encode())
+        snap = _capture(repo, ref=None)
+        assert repo.git("cat-file", "-p", f"{snap.files_tree}:f") == f"{trial}bbb\n"
+
+
+def test_capture_never_rewrites_the_real_index(repo: GitRepo) -> None:
+    """ENGINE_NOTES 2: write-tree on the real index would rewrite it; we work on a copy."""
+    repo.write("a", b"1")
+    repo.git("add", "a")
+    # Make the cache-tree stale so a write-tree on the real index would rewrite it.
+    repo.write("b/c", b"2")
+    repo.git("update-index", "--add", "b/c")
+    index = repo.path / ".git" / "index"
+    before = (index.stat().st_ino, index.stat().st_mtime_ns, index.read_bytes())
+    _capture(repo)
+    after = (index.stat().st_ino, index.stat().st_mtime_ns, index.read_bytes())
+    assert after == before
+
+
+def test_index_flags_survive_rollback(repo: GitRepo) -> None:
+    """ENGINE_NOTES 3: intent-to-add, skip-worktree and assume-unchanged need the raw index."""
+    repo.write("ita", b"intent\n")
+    repo.git("add", "-N", "ita")
+    repo.write("sk", b"skip\n")
+    repo.write("au", b"assume\n")
+    repo.git("add", "sk", "au")
+    repo.git("commit", "-qm", "two")
+    repo.git("update-index", "--skip-worktree", "sk")
+    repo.git("update-index", "--assume-unchanged", "au")
+    flags_before = repo.git("ls-files", "-v", "-t", "--debug")
+    before = repo.fingerprint()
+    eng = _engine(repo)
+    pre = snapshot.capture(eng.repo, message="pre", ref="refs/atomic/test/pre").snapshot
+    repo.git("add", "-A")
+    repo.git("update-index", "--no-skip-worktree", "sk")
+    repo.git("commit", "-qm", "op")
+    eng.rollback_to(None, pre.commit, event="rollback")
+    assert repo.fingerprint().diff(before) == []
+    assert repo.git("ls-files", "-v", "-t", "--debug") == flags_before
+
+
+def test_restore_keeps_the_stat_cache(repo: GitRepo) -> None:
+    """ENGINE_NOTES 4: putting the saved index back keeps stat data (no read-tree)."""
+    for i in range(50):
+        repo.write(f"d/f{i}", b"x" * i)
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "many")
+    time.sleep(1.1)  # out of the racy window, so stat data is trusted
+    repo.git("status", "--porcelain")  # refresh the stat cache as a user's status would
+    eng = _engine(repo)
+    pre = snapshot.capture(eng.repo, message="pre", ref="refs/atomic/test/pre").snapshot
+    repo.write("d/f1", b"changed")
+    eng.rollback_to(None, pre.commit, event="rollback")
+    entries = repo.git("ls-files", "--debug", "d/f2")
+    assert "mtime: 0:0" not in entries and "size: 2" in entries
+
+
+def test_restore_writes_only_what_differs(repo: GitRepo) -> None:
+    for i in range(20):
+        repo.write(f"f{i}", b"same")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "c")
+    eng = _engine(repo)
+    pre = snapshot.capture(eng.repo, message="pre", ref="refs/atomic/test/pre").snapshot
+    inodes = {i: os.stat(repo.path / f"f{i}").st_ino for i in range(20)}
+    mtimes = {i: os.stat(repo.path / f"f{i}").st_mtime_ns for i in range(20)}
+    repo.write("f3", b"changed")
+    res = eng.rollback_to(None, pre.commit, event="rollback")
+    assert [c.path for c in res.outcome.changed] == [b"f3"]
+    for i in range(20):
+        if i != 3:
+            st = os.stat(repo.path / f"f{i}")
+            assert (st.st_ino, st.st_mtime_ns) == (inodes[i], mtimes[i])
+
+
+@pytest.mark.parametrize("autocrlf", ["true", "input"])
+def test_bytes_round_trip_under_autocrlf(repo: GitRepo, autocrlf: str) -> None:
+    """ENGINE_NOTES 7: git add stores filtered blobs; the checkpoint must hold raw bytes."""
+    repo.git("config", "core.autocrlf", autocrlf)
+    repo.write("dos.txt", b"a\r\nb\r\n")
+    repo.write("mixed.txt", b"a\r\nb\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "crlf")
+    repo.write("dos.txt", b"x\r\ny\r\n")
+    before = repo.fingerprint()
+    eng = _engine(repo)
+    pre = snapshot.capture(eng.repo, message="pre", ref="refs/atomic/test/pre").snapshot
+    repo.write("dos.txt", b"changed\n")
+    repo.write("mixed.txt", b"changed\n")
+    eng.rollback_to(None, pre.commit, event="rollback")
+    assert repo.read("dos.txt") == b"x\r\ny\r\n"
+    assert repo.read("mixed.txt") == b"a\r\nb\n"
+    assert repo.fingerprint().diff(before) == []
+
+
+def test_bytes_round_trip_with_clean_smudge_filter(repo: GitRepo) -> None:
+    repo.write(".gitattributes", b"*.up filter=upper\n")
+    repo.git("config", "filter.upper.clean", "tr a-z A-Z")
+    repo.git("config", "filter.upper.smudge", "cat")
+    repo.write("x.up", b"lower case\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "filtered")
+    assert repo.git("show", "HEAD:x.up") == "LOWER CASE\n"
+    before = repo.fingerprint()
+    eng = _engine(repo)
+    pre = snapshot.capture(eng.repo, message="pre", ref="refs/atomic/test/pre").snapshot
+    repo.write("x.up", b"other\n")
+    eng.rollback_to(None, pre.commit, event="rollback")
+    assert repo.read("x.up") == b"lower case\n"
+    assert repo.fingerprint().diff(before) == []
+
+
+def test_checkpoints_survive_aggressive_gc(repo: GitRepo) -> None:
+    repo.write("staged-only", b"staged blob\n")
+    repo.git("add", "staged-only")
+    repo.write("staged-only", b"worktree bytes\n")
+    repo.write("untracked", b"untracked\n")
+    before = repo.fingerprint()
+    eng = _engine(repo)
+    pre = snapshot.capture(eng.repo, message="pre", ref="refs/atomic/test/pre").snapshot
+    repo.git("reset", "-q", "--hard")
+    repo.git("clean", "-qfd")
+    repo.git("reflog", "expire", "--expire=now", "--all")
+    repo.git("gc", "-q", "--prune=now")
+    repo.git("fsck", "--no-dangling", "--strict")
+    eng.rollback_to(None, pre.commit, event="rollback")
+    assert repo.fingerprint().diff(before) == []
+
+
+def test_capture_runs_no_hooks(repo: GitRepo) -> None:
+    hooks = repo.path / ".git" / "hooks"
+    marker = repo.path.parent / "hook-ran"
+    for name in ("pre-commit", "post-commit", "reference-transaction", "post-index-change"):
+        hook = hooks / name
+        hook.write_text(f"#!/bin/sh\necho {name} >> {marker}\n")
+        hook.chmod(0o755)
+    repo.write("a", b"x")
+    repo.atomic("run", "--history", "commits", "--", "sh", "-c", "echo y > b", check=0)
+    repo.atomic("run", "--", "false", check=1)
+    assert not marker.exists(), marker.read_text()
+
+
+def test_ignored_files_are_never_touched(repo: GitRepo) -> None:
+    repo.write(".gitignore", b"*.log\nbuild/\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "ignore")
+    repo.write("a.log", b"keep me")
+    repo.write("build/out.bin", b"\x00build")
+    repo.atomic("run", "--", "sh", "-c", "echo new > a.log; echo more > build/new; exit 1",
+                check=1)
+    # The operation changed ignored files; git-atomic neither saved nor restored them.
+    assert repo.read("a.log") == b"new\n"
+    assert repo.read("build/new") == b"more\n"
+    assert repo.read("build/out.bin") == b"\x00build"
+
+
+def test_ignored_file_that_a_rule_change_exposed_is_kept(repo: GitRepo) -> None:
+    repo.write(".gitignore", b"*.ign\n")
+    repo.write("secret.ign", b"ignored, not captured")
+    before = repo.fingerprint()
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", "rm .gitignore; exit 1", check=1)
+    assert repo.fingerprint().diff(before) == []
+
+
+def test_file_overwritten_from_ignored_is_rescued(repo: GitRepo) -> None:
+    repo.write("x.log", b"tracked although ignored\n")
+    repo.git("add", "x.log")
+    repo.git("commit", "-qm", "log")
+    repo.write(".gitignore", b"*.log\n")
+    before = repo.fingerprint()
+    res = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c",
+                           "git rm -q --cached x.log && echo op-work > x.log && exit 1", check=1)
+    assert repo.fingerprint().diff(before) == []
+    rescue = res["checkpoints"]["rescue"]
+    assert repo.git("cat-file", "-p", f"{rescue}:files/x.log") == "op-work\n"
+
+
+def test_nested_repository_contents_are_not_touched(repo: GitRepo, tmp_path: Path) -> None:
+    nested = GitRepo.create(repo.path / "vendor" / "lib", tmp_path / "home2")
+    nested.write("inner.txt", b"inner dirty state\n")
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c",
+                "echo changed > vendor/lib/inner.txt; rm vendor/lib/README; exit 1", check=1)
+    assert nested.read("inner.txt") == b"changed\n"
+    assert not nested.exists("README")
+
+
+def test_unmerged_paths_are_refused_before_anything_changes(repo: GitRepo) -> None:
+    repo.write("c", b"base\n")
+    repo.git("add", "c")
+    repo.git("commit", "-qm", "base")
+    repo.git("checkout", "-qb", "side")
+    repo.write("c", b"side\n")
+    repo.git("commit", "-qam", "side")
+    repo.git("checkout", "-q", "main")
+    repo.write("c", b"main\n")
+    repo.git("commit", "-qam", "main")
+    repo.git("merge", "side", check=False)
+    repo.git("update-ref", "-d", "MERGE_HEAD")  # unmerged entries without a merge state file
+    before = repo.fingerprint()
+    res = repo.atomic("run", "--", "true", check=3)
+    assert "unmerged" in res.stderr and res.stderr.count("\n") == 1
+    assert repo.fingerprint() == before
+    assert repo.git("for-each-ref", "refs/atomic/") == ""
+
+
+def test_rollback_cost_does_not_rescan_per_file(repo: GitRepo) -> None:
+    """A rollback runs a fixed number of git processes, whatever the size of the change."""
+    for i in range(200):
+        repo.write(f"many/f{i}", b"x")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "c")
+    log = repo.path.parent / "trace"
+    cmd = "for i in $(seq 0 199); do echo y > many/f$i; done; exit 1"
+    repo.atomic("run", "--", "sh", "-c", cmd, check=1, env={"GIT_TRACE": str(log)})
+    spawned = log.read_text().count("trace: built-in: git")
+    assert spawned < 40, spawned
+    subprocess.run(["true"], check=True)
