@@ -293,6 +293,10 @@ class Journal:
         ).fetchall()
         return [EventRow(*r) for r in rows]
 
+    def set_event_detail(self, event_id: int, detail: dict[str, Any]) -> None:
+        with self.write() as c:
+            c.execute("UPDATE events SET detail=? WHERE id=?", (json.dumps(detail), event_id))
+
     def last_validated_coverage(self, worktree: str, gate: str) -> float | None:
         row = self.conn.execute(
             "SELECT g.coverage FROM gates g JOIN operations o ON o.id=g.op_id "
