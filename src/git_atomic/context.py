@@ -74,8 +74,9 @@ def open_journal(repo: git.Repo) -> Journal:
 
 @contextmanager
 def opened(command: str, *, lock: bool = True, wait: float | None = None,
-           check_state: bool = True) -> Iterator[Context]:
-    repo = git.discover()
+           check_state: bool = True, start: str | None = None) -> Iterator[Context]:
+    """`start`: a folder in the worktree to use (the API's `repo=`); default: the current one."""
+    repo = git.discover(start)
     if check_state:
         check_git_state(repo)
     journal = open_journal(repo)
