@@ -2,6 +2,9 @@
 
 In the manner of SQLite's crash-at-write-N loop, the fault tests run each command once per
 step named here and check that `recover` then reaches the exact expected state.
+`<step>@N` kills at the N-th time the step is reached (a step can come several times in one
+command, e.g. the commit of PRE-OP and of OP-EXEC); GIT_ATOMIC_FAILPOINT_TRACE=<file> appends
+every step reached to that file, so a harness knows which kills a command can take.
 """
 
 from __future__ import annotations
@@ -10,8 +13,18 @@ import os
 import signal
 
 _ARMED = os.environ.get("GIT_ATOMIC_FAILPOINT")
+_STEP, _, _NTH = (_ARMED or "").partition("@")
+_WANTED = int(_NTH) if _NTH.isdigit() else 1
+_TRACE = os.environ.get("GIT_ATOMIC_FAILPOINT_TRACE")
+_reached: dict[str, int] = {}
 
 
 def hit(step: str) -> None:
-    if _ARMED is not None and _ARMED == step:
+    if _ARMED is None and _TRACE is None:
+        return
+    count = _reached[step] = _reached.get(step, 0) + 1
+    if _TRACE is not None:
+        with open(_TRACE, "a") as fh:
+            fh.write(step + "\n")
+    if _ARMED is not None and step == _STEP and count == _WANTED:
         os.kill(os.getpid(), signal.SIGKILL)
