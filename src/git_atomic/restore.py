@@ -8,7 +8,7 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from git_atomic import snapshot
+from git_atomic import failpoints, snapshot
 from git_atomic.git import RawChange, Repo
 from git_atomic.snapshot import Snapshot
 
@@ -94,13 +94,16 @@ def apply(repo: Repo, current: Snapshot, target: Snapshot, the_plan: Plan, *,
         files = [c for c in files if c not in rules]
     ignored = _ignored_now(repo, [c.path for c in files if c.status == "D"])
     _apply_files(repo, [c for c in files if not (c.status == "D" and c.path in ignored)], outcome)
+    failpoints.hit("restore:after-files")
     if paths:
         _restore_index_paths(repo, target, paths)
     elif the_plan.index_changes:
         data = repo.cat_blob(target.index_blob) if target.index_blob else None
         snapshot.write_index_bytes(repo, data, target.index_mtime_ns)
+    failpoints.hit("restore:after-index")
     if the_plan.ref_lines:
         _move_branches(repo, the_plan.ref_lines, reason, outcome)
+        failpoints.hit("restore:after-refs")
     if the_plan.head_changes:
         repo.set_head(target.head_ref, target.head_oid, message=reason)
     for name in the_plan.branches_left:
@@ -156,6 +159,8 @@ def _apply_files(repo: Repo, changes: Sequence[RawChange], outcome: Outcome) -> 
         os.unlink(full)
         emptied.add(os.path.dirname(c.path))
     _prune_empty_dirs(root, emptied)
+    if removals:
+        failpoints.hit("restore:after-removals")
     blobs = dict(repo.cat_blobs(c.new_oid for c in writes if c.old_oid != c.new_oid
                                 or c.status != "M"))
     umask = _umask()
@@ -174,11 +179,13 @@ def _apply_files(repo: Repo, changes: Sequence[RawChange], outcome: Outcome) -> 
         data = blobs[c.new_oid]
         if c.new_mode == SYMLINK:
             os.symlink(data, full)
+            failpoints.hit("restore:after-write")
             continue
         fd = os.open(full, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.chmod(full, (0o777 if c.new_mode == "100755" else 0o666) & ~umask)
+        failpoints.hit("restore:after-write")
 
 
 def _ignored_now(repo: Repo, paths: Sequence[bytes]) -> set[bytes]:
