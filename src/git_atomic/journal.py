@@ -220,7 +220,8 @@ class Journal:
     def ops(self, *, worktree: str | None = None, status: str | None = None,
             name: str | None = None, since: float | None = None,
             limit: int | None = None) -> list[OpRow]:
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         for column, value in (("worktree", worktree), ("status", status), ("name", name)):
             if value is not None:
                 where.append(f"{column}=?")
