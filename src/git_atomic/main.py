@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    import argparse
 
 PROG = "git-atomic"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        from git_atomic.errors import UsageError
+def _parser_class() -> type[argparse.ArgumentParser]:
+    # argparse is imported only when a command is parsed: `--version` stays cheap.
+    import argparse
 
-        raise UsageError(f"{self.prog}: {message}")
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            from git_atomic.errors import UsageError
+
+            raise UsageError(f"{self.prog}: {message}")
+
+    return _Parser
 
 
 def _float_positive(text: str) -> float:
+    import argparse
+
     try:
         value = float(text)
     except ValueError:
@@ -28,6 +38,8 @@ def _float_positive(text: str) -> float:
 
 
 def _int_positive(text: str) -> int:
+    import argparse
+
     try:
         value = int(text)
     except ValueError:
@@ -38,8 +50,11 @@ def _int_positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     from git_atomic import __version__
 
+    _Parser = _parser_class()
     parser = _Parser(prog=PROG, description="Make any development operation atomic over a git "
                      "working tree: checkpoint, run, gate — or roll back exactly.")
     parser.add_argument("--version", action="version", version=f"git-atomic {__version__}")

@@ -1,0 +1,292 @@
+"""`git atomic run` end to end through a real process: both history modes, every exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import GitRepo, hermetic_env
+
+
+def _messy(repo: GitRepo) -> None:
+    repo.write("tracked.txt", b"one\n")
+    repo.write("tool.sh", b"#!/bin/sh\n", mode=0o755)
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "base")
+    repo.write("tracked.txt", b"staged\n")
+    repo.git("add", "tracked.txt")
+    repo.write("tracked.txt", b"staged then edited\n")
+    repo.write("notes.txt", b"untracked\n")
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_failing_command_rolls_back_exactly(repo: GitRepo, history: str) -> None:
+    _messy(repo)
+    before = repo.fingerprint()
+    res = repo.atomic_json("run", "--history", history, "-n", "breaks", "--", "sh", "-c",
+                           "echo x > tracked.txt; rm tool.sh; mkdir -p new/dir; "
+                           "echo n > new/dir/f; git add -A; git commit -qm op; exit 3",
+                           check=1)
+    assert res["status"] == "rolled_back" and res["failed_phase"] == "exec"
+    assert res["command"]["exit_code"] == 3
+    assert res["checkpoints"]["rescue"]
+    assert repo.fingerprint().diff(before) == []
+    assert not repo.exists("new")  # folders it created go too
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_failing_gate_rolls_back(repo: GitRepo, history: str) -> None:
+    _messy(repo)
+    before = repo.fingerprint()
+    res = repo.atomic_json("run", "--history", history, "-g", "test -f never-there",
+                           "--", "sh", "-c", "echo y > made.txt", check=1)
+    assert res["failed_phase"] == "validate"
+    assert res["gates"][0]["passed"] is False and res["gates"][0]["exit_code"] == 1
+    assert repo.fingerprint().diff(before) == []
+    rescue = res["checkpoints"]["rescue"]
+    assert repo.git("cat-file", "-p", f"{rescue}:files/made.txt") == "y\n"
+
+
+def test_commits_mode_makes_visible_commits(repo: GitRepo) -> None:
+    _messy(repo)
+    base = repo.head()
+    res = repo.atomic_json("run", "-n", "upgrade", "-g", "true", "--", "sh", "-c",
+                           "echo new > made.txt")
+    assert res["status"] == "committed" and res["history"] == "commits"
+    subjects = repo.git("log", "--format=%s", f"{base}..HEAD").splitlines()
+    assert subjects == ["OP-EXEC: upgrade - sh -c 'echo new > made.txt'",
+                        "PRE-OP: upgrade - backup state before operation"]
+    # Files that were untracked before the operation stay out of its commits.
+    assert "notes.txt" not in repo.git("ls-tree", "-r", "--name-only", "HEAD")
+    assert repo.git("show", "HEAD:made.txt") == "new\n"
+    assert repo.git("status", "--porcelain") == "?? notes.txt\n"
+
+
+def test_commits_mode_never_makes_an_empty_commit(repo: GitRepo) -> None:
+    base = repo.head()
+    repo.atomic("run", "--", "true", check=0)
+    assert repo.head() == base
+
+
+def test_post_op_commit_holds_what_gates_changed(repo: GitRepo) -> None:
+    base = repo.head()
+    repo.atomic("run", "-n", "fmt", "-g", "echo report > gate-output.txt", "--",
+                "sh", "-c", "echo a > a.txt", check=0)
+    subjects = repo.git("log", "--format=%s", f"{base}..HEAD").splitlines()
+    assert subjects[0] == "POST-OP: fmt - validation complete"
+
+
+def test_shadow_mode_leaves_branch_and_index(repo: GitRepo) -> None:
+    _messy(repo)
+    head = repo.head()
+    index = (repo.path / ".git" / "index").read_bytes()
+    res = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", "echo r > r.txt")
+    assert res["status"] == "committed"
+    assert repo.head() == head
+    assert (repo.path / ".git" / "index").read_bytes() == index
+    assert repo.read("r.txt") == b"r\n"
+    refs = repo.git("for-each-ref", "--format=%(refname)", "refs/atomic/").split()
+    assert len(refs) == 3 and all(res["op_id"] in r for r in refs)
+
+
+def test_config_history_and_gates(repo: GitRepo) -> None:
+    repo.write(".git-atomic.toml", b'history = "shadow"\n[[gates]]\nname = "check"\n'
+               b'run = "test -f ok"\n')
+    res = repo.atomic_json("run", "--", "touch", "nope", check=1)
+    assert res["history"] == "shadow" and res["gates"][0]["name"] == "check"
+    res = repo.atomic_json("run", "--", "touch", "ok")
+    assert res["status"] == "committed"
+
+
+def test_timeout_rolls_back(repo: GitRepo) -> None:
+    before = repo.fingerprint()
+    res = repo.atomic_json("run", "--timeout", "0.5", "--", "sh", "-c",
+                           "echo partial > p.txt; sleep 30", check=1)
+    assert res["failed_phase"] == "timeout" and res["command"]["exit_code"] is None
+    assert repo.fingerprint().diff(before) == []
+
+
+def test_missing_command_is_exec_failure(repo: GitRepo) -> None:
+    res = repo.atomic("run", "--", "no-such-program-xyz", check=1)
+    assert "no-such-program-xyz" in res.stderr
+
+
+def test_unborn_repository(empty_repo: GitRepo) -> None:
+    empty_repo.write("first.txt", b"1\n")
+    before = empty_repo.fingerprint()
+    empty_repo.atomic("run", "--", "sh", "-c", "echo 2 > second.txt; false", check=1)
+    assert empty_repo.fingerprint().diff(before) == []
+    empty_repo.atomic("run", "-n", "init", "--", "sh", "-c", "echo 2 > second.txt", check=0)
+    # first.txt was untracked before the operation: it stays out of the commits, so the first
+    # commit of this branch is the operation's own.
+    assert empty_repo.git("log", "--format=%s").splitlines() == [
+        "OP-EXEC: init - sh -c 'echo 2 > second.txt'"]
+    assert empty_repo.git("ls-tree", "--name-only", "HEAD") == "second.txt\n"
+
+
+def test_detached_head(repo: GitRepo) -> None:
+    repo.git("checkout", "-q", "--detach")
+    before = repo.fingerprint()
+    repo.atomic("run", "--", "sh", "-c", "git checkout -q main; echo x > x; exit 1", check=1)
+    assert repo.fingerprint().diff(before) == []
+
+
+def test_branches_restored(repo: GitRepo) -> None:
+    repo.git("branch", "keep")
+    repo.git("branch", "moved")
+    before = repo.fingerprint()
+    repo.atomic("run", "--", "sh", "-c",
+                "git branch -D keep && git branch created && git checkout -qb other && "
+                "git commit -q --allow-empty -m x && git branch -f moved HEAD && exit 1",
+                check=1)
+    assert repo.fingerprint().diff(before) == []
+
+
+# --- refusals: one line, exit code, nothing changed -------------------------------------------
+def test_not_a_repository(tmp_path: Path) -> None:
+    env = hermetic_env(tmp_path / "home")
+    res = subprocess.run([sys.executable, "-m", "git_atomic", "run", "--", "true"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert res.returncode == 3
+    assert res.stderr.startswith("git-atomic: not a git repository")
+    assert res.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("state", ["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "BISECT_LOG",
+                                   "rebase-merge", "rebase-apply"])
+def test_refused_while_git_waits_for_the_user(repo: GitRepo, state: str) -> None:
+    path = repo.path / ".git" / state
+    if state.startswith("rebase"):
+        path.mkdir()
+    else:
+        path.write_text(repo.head() + "\n")
+    before = repo.fingerprint()
+    res = repo.atomic("run", "--", "touch", "x", check=3)
+    assert "in progress" in res.stderr and res.stderr.count("\n") == 1
+    assert repo.fingerprint() == before and not repo.exists("x")
+
+
+def test_malformed_config_is_exit_2(repo: GitRepo) -> None:
+    repo.write(".git-atomic.toml", b"history = \n")
+    before = repo.fingerprint()
+    res = repo.atomic("run", "--", "touch", "x", check=2)
+    assert res.stderr.startswith("git-atomic: .git-atomic.toml")
+    assert res.stderr.count("\n") == 1
+    assert repo.fingerprint() == before
+
+
+@pytest.mark.parametrize("args", [["run"], ["run", "--timeout", "-1", "--", "true"],
+                                  ["run", "--history", "weird", "--", "true"], ["frobnicate"],
+                                  ["show", "zz"], ["show", "abcdef012345"],
+                                  ["log", "--since", "yesterdayish"]])
+def test_bad_arguments_are_exit_2(repo: GitRepo, args: list[str]) -> None:
+    before = repo.fingerprint()
+    res = repo.atomic(*args, check=2)
+    assert res.stderr.startswith("git-atomic:") and res.stderr.count("\n") == 1
+    assert "Traceback" not in res.stderr
+    assert repo.fingerprint() == before
+
+
+def test_commits_mode_needs_identity(tmp_path: Path) -> None:
+    repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                "GIT_COMMITTER_EMAIL"):
+        repo.env.pop(key)
+    repo.env["EMAIL"] = ""
+    before = repo.fingerprint()
+    res = repo.atomic("run", "--", "touch", "x", check=2)
+    assert "identity" in res.stderr
+    assert repo.fingerprint() == before and not repo.exists("x")
+    # Shadow mode works without an identity: checkpoints use the fixed one.
+    repo.atomic("run", "--history", "shadow", "--", "touch", "x", check=0)
+    ref = repo.git("for-each-ref", "--count=1", "--format=%(refname)", "refs/atomic/").strip()
+    author = repo.git("log", "-1", "--format=%an <%ae>", ref)
+    assert author.strip() == "git-atomic <git-atomic@localhost>"
+
+
+def test_operation_names_are_data(repo: GitRepo) -> None:
+    evil = "../../x; rm -rf / $(touch pwned) refs/heads/main"
+    res = repo.atomic_json("run", "-n", evil, "--", "true")
+    assert res["name"] == evil
+    assert not repo.exists("pwned")
+    refs = repo.git("for-each-ref", "--format=%(refname)", "refs/").split()
+    assert all(r.startswith(("refs/heads/main", "refs/atomic/ops/")) for r in refs)
+
+
+def test_json_stdout_is_one_object_even_when_the_command_prints(repo: GitRepo) -> None:
+    res = repo.atomic("run", "--json", "--", "sh", "-c", "echo noise; echo err >&2", check=0)
+    obj = json.loads(res.stdout)
+    assert obj["status"] == "committed"
+    assert "noise" in res.stderr
+
+
+def test_log_show_status(repo: GitRepo) -> None:
+    ok = repo.atomic_json("run", "-n", "good", "--", "true")
+    bad = repo.atomic_json("run", "-n", "bad", "--", "false", check=1)
+    log = repo.atomic_json("log")
+    assert [o["op_id"] for o in log["operations"]] == [bad["op_id"], ok["op_id"]]
+    assert log["operations"][0]["started_at"] and log["operations"][0]["ended_at"]
+    assert repo.atomic_json("log", "--status", "committed")["operations"][0]["name"] == "good"
+    shown = repo.atomic_json("show", bad["op_id"][:6])
+    assert shown["op_id"] == bad["op_id"] and shown["failed_phase"] == "exec"
+    status = repo.atomic_json("status")
+    assert status == {"schema": "git-atomic/1", "open": None, "interrupted": None, "lock": None}
+    human = repo.atomic("log", check=0)
+    assert "good" in human.stdout and "bad" in human.stdout
+
+
+def test_session_begin_checkpoint_commit(repo: GitRepo) -> None:
+    base = repo.head()
+    op = repo.atomic_json("begin", "steps")
+    assert op["status"] == "open"
+    assert repo.atomic_json("status")["open"]["op_id"] == op["op_id"]
+    repo.write("s1.txt", b"1\n")
+    repo.atomic_json("checkpoint", "-m", "stage one")
+    repo.atomic("begin", "second", check=3)  # one open operation per worktree
+    repo.write("s2.txt", b"2\n")
+    done = repo.atomic_json("commit", "-g", "test -f s2.txt")
+    assert done["status"] == "committed" and len(done["checkpoints"]["op_exec"]) == 1
+    subjects = repo.git("log", "--format=%s", f"{base}..HEAD").splitlines()
+    assert subjects == ["POST-OP: steps - validation complete", "OP-EXEC: steps - stage one"]
+
+
+def test_session_abort_and_failed_commit(repo: GitRepo) -> None:
+    before = repo.fingerprint()
+    repo.atomic_json("begin", "try", "--history", "shadow")
+    repo.write("junk.txt", b"junk\n")
+    res = repo.atomic_json("commit", "-g", "false", check=1)
+    assert res["status"] == "rolled_back" and res["failed_phase"] == "validate"
+    assert repo.fingerprint().diff(before) == []
+    repo.atomic_json("begin", "try2")
+    repo.write("junk.txt", b"junk\n")
+    res = repo.atomic_json("abort")
+    assert res["status"] == "rolled_back"
+    assert repo.fingerprint().diff(before) == []
+    repo.atomic("commit", check=2)  # nothing open
+
+
+def test_version_is_cheap(repo: GitRepo) -> None:
+    res = repo.atomic("--version", check=0)
+    assert res.stdout.startswith("git-atomic ")
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "git_atomic", "--version"],
+                         capture_output=True, text=True, env=repo.env)
+    imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()[1:]}
+    assert not imported & {"sqlite3", "subprocess", "argparse", "json", "tomllib"}
+
+
+def test_git_subcommand_dispatch(repo: GitRepo, tmp_path: Path) -> None:
+    """`git atomic ...` finds the console script on PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "git-atomic"
+    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m git_atomic \"$@\"\n")
+    script.chmod(0o755)
+    env = dict(repo.env, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    res = subprocess.run(["git", "atomic", "--version"], cwd=repo.path, env=env,
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and res.stdout.startswith("git-atomic")
