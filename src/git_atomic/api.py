@@ -1,0 +1,145 @@
+"""The Python API: an atomic operation as a `with` block, on the same machinery as the CLI.
+
+    import git_atomic
+    with git_atomic.operation("user-auth", gates=["pytest -q"]) as op:
+        ...                       # change files
+        op.checkpoint("stage 1")  # an OP-EXEC stage
+    # an exception inside rolls back and re-raises that same exception;
+    # a failed gate rolls back and raises git_atomic.GateFailed
+
+The block holds the worktree (as `git atomic run` does) from PRE-OP until the operation is
+final or rolled back; a second operation in the same worktree is refused (BusyError). Gates are
+the configured ones plus `gates` (shell command lines); `no_gates=True` runs none.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from git_atomic import context, output
+from git_atomic.config import command_line_gates, load_config
+from git_atomic.errors import AtomicError, Exit, UsageError
+from git_atomic.journal import OpRow
+from git_atomic.operation import HISTORY_MODES, Engine, rollback_op, validate_and_finish
+
+__all__ = ["GateFailed", "GateOutcome", "Operation", "operation"]
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    name: str
+    passed: bool
+    exit_code: int | None
+    duration_s: float
+    coverage: float | None
+    message: str | None  # why it failed, in one line
+    log_path: str | None
+
+
+class GateFailed(AtomicError):
+    """A gate failed: the tree was rolled back to PRE-OP. `results` holds every gate that ran."""
+
+    exit_code = Exit.FAILED
+
+    def __init__(self, message: str, *, op_id: str, results: Sequence[GateOutcome]) -> None:
+        super().__init__(message, hint="`git atomic undo` brings the rolled-back work back")
+        self.op_id = op_id
+        self.results = tuple(results)
+
+
+class Operation:
+    """The handle a `with git_atomic.operation(...)` block gets."""
+
+    def __init__(self, engine: Engine, row: OpRow) -> None:
+        self._engine = engine
+        self._row = row
+        self._result: dict[str, Any] | None = None
+
+    @property
+    def id(self) -> str:
+        return self._row.id
+
+    @property
+    def name(self) -> str:
+        return self._row.name
+
+    @property
+    def history(self) -> str:
+        return self._row.history
+
+    @property
+    def status(self) -> str:
+        """open inside the block; committed or rolled_back after it."""
+        return str(self._result["status"]) if self._result else self._row.status
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        """After the block: the same object `git atomic run --json` prints."""
+        return self._result
+
+    def checkpoint(self, message: str | None = None) -> str:
+        """Record an OP-EXEC stage of the tree as it is now; returns the checkpoint's id."""
+        if self._result is not None:
+            raise UsageError(f"operation {self.id} is over; it takes no more checkpoints")
+        journal = self._engine.journal
+        stage = sum(1 for c in journal.checkpoints(self.id) if c.kind == "op_exec") + 1
+        row = self._engine.checkpoint(self._row, "op_exec", message or f"stage {stage}")
+        return row.sha
+
+    def _finish(self, row: OpRow) -> None:
+        self._row = row
+        self._result = output.op_object(self._engine.journal, row)
+
+
+@contextmanager
+def operation(name: str, *, gates: Sequence[str] = (), no_gates: bool = False,
+              history: str | None = None, repo: str | os.PathLike[str] | None = None,
+              all_gates: bool = False) -> Iterator[Operation]:
+    """One atomic operation around a block of code (PRE-OP, OP-EXEC, POST-OP or rollback).
+
+    `repo`: a folder in the worktree (default: the current folder). `history`: commits or
+    shadow (default: the configuration's). Errors of the repository (not a repository, busy,
+    no identity for commits mode) raise before the block runs, and nothing has changed.
+    """
+    if history is not None and history not in HISTORY_MODES:
+        raise UsageError(f"history: expected commits or shadow, got {history!r}")
+    start = str(Path(repo).resolve()) if repo is not None else os.getcwd()
+    with context.opened("api", start=start) as ctx:
+        config = load_config(ctx.repo.root)
+        specs = () if no_gates else config.gates + command_line_gates(
+            list(gates), taken=[g.name for g in config.gates])
+        engine = Engine(ctx)
+        row = engine.begin(name, history=history or config.history.value, kind="api",
+                           keep_owner=True)
+        handle = Operation(engine, row)
+        try:
+            yield handle
+        except BaseException as exc:
+            current = engine.journal.op(row.id)
+            if current is not None and current.status == "open":
+                phase = "exec" if isinstance(exc, Exception) else "interrupt"
+                handle._finish(rollback_op(engine, current, failed_phase=phase))
+            raise
+        current = engine.journal.op(row.id)
+        assert current is not None
+        try:
+            engine.checkpoint(current, "op_exec", "end of the block")
+            done = validate_and_finish(engine, current, specs, all_gates=all_gates)
+        except BaseException:
+            current = engine.journal.op(row.id)
+            if current is not None and current.status == "open":
+                rollback_op(engine, current, failed_phase="validate")
+            raise
+        handle._finish(done)
+        if done.status != "committed":
+            outcomes = [GateOutcome(g.name, g.passed, g.exit_code, g.duration, g.coverage,
+                                    g.message, g.log_path) for g in engine.journal.gates(row.id)]
+            failed = next((g for g in outcomes if not g.passed), None)
+            why = f"gate {failed.name} failed: {failed.message}" if failed else "rolled back"
+            raise GateFailed(f"{name} [{row.id}] rolled back: {why}", op_id=row.id,
+                             results=outcomes)

@@ -1,0 +1,201 @@
+"""A move of the worktree to a checkpoint (rollback, emergency, undo): planned, shown, carried out.
+
+Every move goes through `Engine.rollback_to`, so it saves a rescue checkpoint first and writes an
+`events` row; a dry run only probes (a capture with no ref) and plans. This module also turns a
+plain commit into a checkpoint, for `emergency` to go to HEAD's commit or `--to COMMIT`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from git_atomic import output, restore, snapshot
+from git_atomic.git import ZERO_OID, Repo, TreeEntry
+from git_atomic.journal import Journal, OpRow
+from git_atomic.operation import Engine
+from git_atomic.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class Move:
+    event: str  # rollback | emergency | undo: the events row it writes
+    target: str  # the checkpoint commit the tree goes to
+    label: str  # the target for people: "OP-EXEC stage 2 of fmt [ab12cd34ef56]"
+    engine_op: str | None  # the open operation it runs under; None outside any operation
+    paths: tuple[bytes, ...] = ()  # selective: only these paths' files and index entries
+    with_refs: bool = True
+
+
+@dataclass(frozen=True)
+class Preview:
+    current: Snapshot
+    target: Snapshot
+    plan: restore.Plan
+    staged: tuple[bytes, ...]  # index entries whose content would change (within the paths)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing a person could see would change (the raw index may differ in stat data)."""
+        p = self.plan
+        return not (p.path_changes() or p.ref_lines or p.head_changes or self.staged)
+
+
+@dataclass(frozen=True)
+class Done:
+    rescue: str | None  # None for a dry run
+    changes: tuple[restore.PathChange, ...]
+    problems: tuple[str, ...]
+
+
+def probe(repo: Repo) -> Snapshot:
+    """The state now, captured without a ref: objects only, nothing a user sees changes."""
+    return snapshot.capture(repo, message="git-atomic probe", ref=None).snapshot
+
+
+def preview(repo: Repo, move: Move, *, current: Snapshot | None = None) -> Preview:
+    """What the move would change, from a probe capture that creates no ref."""
+    current = current or probe(repo)
+    target = snapshot.load(repo, move.target)
+    the_plan = restore.plan(repo, current, target, with_refs=move.with_refs, paths=move.paths)
+    staged = repo.diff_trees(current.staged_tree, target.staged_tree, move.paths)
+    return Preview(current, target, the_plan, tuple(c.path for c in staged))
+
+
+def carry_out(engine: Engine, move: Move, *, detail: dict[str, Any] | None = None) -> Done:
+    result = engine.rollback_to(move.engine_op, move.target, event=move.event,
+                                paths=move.paths, with_refs=move.with_refs)
+    if detail:
+        event = engine.journal.events(engine.ctx.worktree, limit=1)
+        if event and event[0].rescue == result.rescue:
+            merged = json.loads(event[0].detail) if event[0].detail else {}
+            merged.update(detail)
+            engine.journal.set_event_detail(event[0].id, merged)
+    return Done(result.rescue, tuple(result.outcome.changed), tuple(result.outcome.problems))
+
+
+# --- reporting ---------------------------------------------------------------------------------
+def describe(prev: Preview, changes: Sequence[restore.PathChange] | None = None) -> dict[str, Any]:
+    """The JSON facts of a move: paths (and how), HEAD, branches, index."""
+    p = prev.plan
+    listed = list(changes) if changes is not None else p.path_changes()
+    head = None
+    if p.head_changes:
+        head = {"from": _head_text(prev.current), "to": _head_text(prev.target)}
+    branches = []
+    for line in p.ref_lines:
+        _verb, name, new, old = line.split()
+        branches.append({"name": name.removeprefix("refs/heads/"),
+                         "from": None if old == ZERO_OID else old,
+                         "to": None if new == ZERO_OID else new})
+    return {
+        "changes": [{"path": c.path.decode("utf-8", "surrogateescape"), "action": c.action.value}
+                    for c in listed],
+        "head": head,
+        "branches": branches,
+        "index": [p.decode("utf-8", "surrogateescape") for p in prev.staged],
+        "branches_left": [b.removeprefix("refs/heads/") for b in p.branches_left],
+    }
+
+
+def listing(facts: dict[str, Any]) -> list[str]:
+    """One line per change, for people: `modify  src/x.py`, `branch  main  1a2b.. -> 3c4d..`."""
+    lines = [f"{c['action']:<7} {c['path']}" for c in facts["changes"]]
+    if facts["head"]:
+        lines.append(f"{'HEAD':<7} {facts['head']['from']} -> {facts['head']['to']}")
+    for b in facts["branches"]:
+        old = output.short(b["from"]) if b["from"] else "(none)"
+        new = output.short(b["to"]) if b["to"] else "(deleted)"
+        lines.append(f"{'branch':<7} {b['name']} {old} -> {new}")
+    if facts["index"]:
+        n = len(facts["index"])
+        lines.append(f"{'index':<7} {n} staged entr{'ies' if n != 1 else 'y'} restored")
+    return lines
+
+
+def result_object(journal: Journal, op: OpRow | None, *, status: str, event: str, label: str,
+                  target: str, rescue: str | None, facts: dict[str, Any], dry_run: bool,
+                  problems: Sequence[str] = (), paths: Sequence[bytes] = (),
+                  history: str | None = None) -> dict[str, Any]:
+    """The SPEC's op object, about the operation concerned (or none), plus what moved."""
+    if op is not None:
+        obj = output.op_object(journal, op)
+    else:
+        obj = {"schema": output.SCHEMA, "op_id": None, "name": event, "status": status,
+               "failed_phase": None, "history": history,
+               "checkpoints": {"pre_op": None, "op_exec": [], "post_op": None, "rescue": None},
+               "command": None, "gates": [], "duration_s": 0.0}
+    obj["status"] = status
+    obj["checkpoints"]["rescue"] = rescue
+    obj["event"] = event
+    obj["dry_run"] = dry_run
+    obj["target"] = {"sha": target, "label": label}
+    obj["paths"] = [p.decode("utf-8", "surrogateescape") for p in paths] or None
+    obj.update(facts)
+    obj["problems"] = list(problems)
+    return obj
+
+
+def _head_text(snap: Snapshot) -> str:
+    if snap.head_ref is not None:
+        return snap.head_ref.removeprefix("refs/heads/")
+    return f"detached at {output.short(snap.head_oid)}"
+
+
+# --- a commit as a checkpoint ------------------------------------------------------------------
+def commit_checkpoint(repo: Repo, commit: str) -> str:
+    """A checkpoint of `commit` checked out cleanly where HEAD stands.
+
+    HEAD keeps pointing where it does (its branch, or detached) and moves to `commit`; no other
+    branch moves; the index holds `commit`'s tree (stat data kept for unchanged entries, so the
+    next `git status` stays fast); the files are `commit`'s tree, so untracked files go (they are
+    in the rescue taken before any move). Only objects are written: `keep` makes it reachable.
+    """
+    head_ref, head_oid = repo.read_head()
+    branches = repo.refs("refs/heads/")
+    if head_ref is not None:
+        branches[head_ref] = commit
+        head_oid = commit
+    else:
+        head_oid = commit
+    tree = repo.line("rev-parse", f"{commit}^{{tree}}")
+    tmp_index = snapshot.temp_path(repo, "index")
+    meta_file = snapshot.temp_path(repo, "meta")
+    try:
+        env = {"GIT_INDEX_FILE": str(tmp_index)}
+        if repo.index_path.exists():
+            shutil.copy2(repo.index_path, tmp_index)
+            repo.run("read-tree", "--reset", commit, env=env)
+        else:
+            repo.run("read-tree", commit, env=env)
+        mtime = tmp_index.stat().st_mtime_ns
+        meta = {"version": snapshot.META_VERSION, "head": {"ref": head_ref, "oid": head_oid},
+                "branches": branches, "index_mtime_ns": mtime, "worktree": str(repo.root),
+                "created_at": time.time(), "from_commit": commit}
+        meta_file.write_text(json.dumps(meta, sort_keys=True))
+        meta_blob, index_blob = repo.hash_files([meta_file, tmp_index])
+    finally:
+        tmp_index.unlink(missing_ok=True)
+        meta_file.unlink(missing_ok=True)
+    root_tree = repo.mktree([
+        TreeEntry("100644", "blob", meta_blob, b"meta"),
+        TreeEntry("040000", "tree", tree, b"staged"),
+        TreeEntry("040000", "tree", tree, b"files"),
+        TreeEntry("100644", "blob", index_blob, b"index"),
+    ])
+    message = f"git-atomic commit {commit[:12]} as a checkpoint"
+    return repo.line("commit-tree", root_tree, "-p", commit, "-m", message,
+                     env=repo.identity_env(required=False))
+
+
+def keep(repo: Repo, sha: str) -> str:
+    """A ref under refs/atomic/ for a checkpoint made from a commit, before a move uses it."""
+    ref = f"refs/atomic/commits/{int(time.time() * 1000):x}-{secrets.token_hex(2)}-{os.getpid()}"
+    repo.update_refs([f"create {ref} {sha}"], message="git-atomic: commit as a checkpoint")
+    return ref
