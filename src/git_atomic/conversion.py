@@ -30,12 +30,15 @@ class Rule:
         return self.every_file or self.attributes
 
 
-def detect(repo: Repo) -> Rule:
+def detect(repo: Repo, index_env: dict[str, str]) -> Rule:
+    """`index_env` points at the temporary index that holds every file of the capture, so the
+    attributes files are found without another scan of the tree."""
     autocrlf = (repo.config("core.autocrlf") or "false").lower() in ("true", "input", "1", "yes")
-    return Rule(every_file=autocrlf, attributes=_attribute_files_mention_conversion(repo))
+    return Rule(every_file=autocrlf,
+                attributes=_attribute_files_mention_conversion(repo, index_env))
 
 
-def _attribute_files_mention_conversion(repo: Repo) -> bool:
+def _attribute_files_mention_conversion(repo: Repo, index_env: dict[str, str]) -> bool:
     candidates: list[Path] = [repo.common_dir / "info" / "attributes"]
     global_file = repo.config("core.attributesfile")
     if global_file:
@@ -43,8 +46,8 @@ def _attribute_files_mention_conversion(repo: Repo) -> bool:
     else:
         xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
         candidates.append(Path(xdg) / "git" / "attributes")
-    names = repo.out("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
-                     ":(glob)**/.gitattributes").split(b"\0")
+    names = repo.out("ls-files", "-z", "--", ":(glob)**/.gitattributes",
+                     env=index_env).split(b"\0")
     root = os.fsencode(repo.root)
     candidates += [Path(os.fsdecode(root + b"/" + n)) for n in names if n]
     for path in candidates:

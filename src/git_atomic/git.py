@@ -43,6 +43,8 @@ class Repo:
     git_dir: Path  # this worktree's git dir (.git, or .git/worktrees/<id>)
     common_dir: Path  # the repository's shared git dir
     _config: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
+    _diffs: dict[tuple[str, str, tuple[bytes, ...]], list[RawChange]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     @property
     def worktree_id(self) -> str:
@@ -188,9 +190,14 @@ class Repo:
         return entries
 
     def diff_trees(self, a: str, b: str, paths: Sequence[bytes] = ()) -> list[RawChange]:
-        args = ["diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index", a, b]
-        raw = self.out(*args, "--", *[os.fsdecode(p) for p in paths]) if paths else self.out(*args)
-        return parse_raw_diff(raw)
+        """How tree `a` becomes tree `b` (trees are immutable, so the answer is kept)."""
+        key = (a, b, tuple(paths))
+        if key not in self._diffs:
+            args = ["diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index", a, b]
+            raw = self.out(*args, "--", *[os.fsdecode(p) for p in paths]) if paths else \
+                self.out(*args)
+            self._diffs[key] = parse_raw_diff(raw)
+        return list(self._diffs[key])
 
     def cat_blobs(self, oids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """Contents of many blobs through one `cat-file --batch`."""

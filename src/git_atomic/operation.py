@@ -82,6 +82,15 @@ class Engine:
     def checkpoint(self, op: OpRow, kind: str, message: str) -> CheckpointRow:
         return self._checkpoint(op.id, op.name, op.history, kind, message, first=False)
 
+    def alias_checkpoint(self, op: OpRow, same_as: CheckpointRow, kind: str,
+                         message: str) -> CheckpointRow:
+        """Record a phase whose state is exactly an existing checkpoint's (no second scan)."""
+        seq = len(self.journal.checkpoints(op.id)) + 1
+        ref = op_ref(op.id, kind, seq)
+        self.repo.update_refs([f"create {ref} {same_as.sha}"], message=f"git-atomic: {kind}")
+        self.journal.add_checkpoint(op.id, kind, same_as.sha, ref, message)
+        return self.journal.checkpoints(op.id)[-1]
+
     def _checkpoint(self, op_id: str, name: str, history: str, kind: str, message: str, *,
                     first: bool) -> CheckpointRow:
         commits = history == "commits"
@@ -223,8 +232,13 @@ def rollback_op(engine: Engine, op: OpRow, *, failed_phase: str | None,
 
 
 def validate_and_finish(engine: Engine, op: OpRow, gate_specs: Sequence[Any], *,
-                        all_gates: bool = False, progress: bool = False) -> OpRow:
-    """POST-OP: run the gates; all pass -> final checkpoint; one fails -> back to PRE-OP."""
+                        all_gates: bool = False, progress: bool = False,
+                        just_taken: CheckpointRow | None = None) -> OpRow:
+    """POST-OP: run the gates; all pass -> final checkpoint; one fails -> back to PRE-OP.
+
+    `just_taken`: a checkpoint of this very instant (run's OP-EXEC). With no gates in between
+    nothing can have changed, so POST-OP names that checkpoint instead of scanning again.
+    """
     from git_atomic import gates, process
 
     engine.journal.update_op(op.id, phase="validate")
@@ -244,7 +258,10 @@ def validate_and_finish(engine: Engine, op: OpRow, gate_specs: Sequence[Any], *,
     if any(not r.passed for r in results):
         return rollback_op(engine, op, failed_phase="validate")
     engine.journal.update_op(op.id, phase="post_op")
-    engine.checkpoint(op, "post_op", "validation complete")
+    if just_taken is not None and not results:
+        engine.alias_checkpoint(op, just_taken, "post_op", "validation complete")
+    else:
+        engine.checkpoint(op, "post_op", "validation complete")
     failpoints.hit("post-op:after-checkpoint")
     coverages = [r.coverage for r in results if r.coverage is not None]
     return engine.close(op.id, status="committed", coverage=coverages[-1] if coverages else None)

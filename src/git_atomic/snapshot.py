@@ -109,7 +109,7 @@ def capture(
         repo.run(*conversion.NO_AUTOCRLF, "add", "-A", "--", ".", env=env)
         filtered_tree = _write_tree(repo, env)
         files_tree = filtered_tree
-        rule = conversion.detect(repo)
+        rule = conversion.detect(repo, env)
         if rule.active:
             files_tree = conversion.raw_tree(repo, tmp_index, rule, temp_path(repo, "rawindex"))
         if also_capture is not None:

@@ -75,11 +75,12 @@ def _execute(engine: Engine, op: OpRow, argv: Sequence[str], specs: Sequence[Gat
             return rollback_op(engine, op, failed_phase="timeout")
         if res.exit_code != 0:
             return rollback_op(engine, op, failed_phase="exec")
-        engine.checkpoint(op, "op_exec", shlex.join(argv)[:200])
+        exec_row = engine.checkpoint(op, "op_exec", shlex.join(argv)[:200])
         if process.INTERRUPTS.received is not None:
             return rollback_op(engine, op, failed_phase="interrupt")
         return validate_and_finish(engine, op, specs, all_gates=all_gates,
-                                   progress=not json_out and sys.stderr.isatty())
+                                   progress=not json_out and sys.stderr.isatty(),
+                                   just_taken=exec_row)
     except BaseException:
         # A bug or a git failure mid-way: put the tree back before the error surfaces.
         current = engine.journal.op(op.id)
