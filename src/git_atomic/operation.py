@@ -258,7 +258,9 @@ def validate_and_finish(engine: Engine, op: OpRow, gate_specs: Sequence[Any], *,
     if any(not r.passed for r in results):
         return rollback_op(engine, op, failed_phase="validate")
     engine.journal.update_op(op.id, phase="post_op")
-    if just_taken is not None and not results:
+    # Only a checkpoint that made no visible commit: one that did was captured before the commit
+    # moved the branch and the index, so it is not the state after the operation.
+    if just_taken is not None and not results and just_taken.commit_sha is None:
         engine.alias_checkpoint(op, just_taken, "post_op", "validation complete")
     else:
         engine.checkpoint(op, "post_op", "validation complete")
