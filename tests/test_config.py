@@ -151,6 +151,8 @@ def test_shadow_history_argv_gates_env_and_argv_tdd(tmp_path: Path) -> None:
         env = { RUFF_CACHE_DIR = "/tmp/ruff", LANG = "C" }
         [tdd]
         test = ["python", "-m", "pytest", "-x"]
+        coverage = "coverage.json"
+        timeout = 60
         """,
     )
     config = load_config(tmp_path)
@@ -161,7 +163,7 @@ def test_shadow_history_argv_gates_env_and_argv_tdd(tmp_path: Path) -> None:
     assert gate.timeout == 2.5
     assert dict(gate.env) == {"RUFF_CACHE_DIR": "/tmp/ruff", "LANG": "C"}
     assert gate.coverage is None
-    assert config.tdd.test == ("python", "-m", "pytest", "-x")
+    assert config.tdd == TddConfig(("python", "-m", "pytest", "-x"), "coverage.json", 60.0)
 
 
 def test_coverage_rule_defaults_and_number_types(tmp_path: Path) -> None:
@@ -246,7 +248,10 @@ ERRORS = [
         'gates[0].coverage.minimum: unknown key; did you mean "min"? '
         "expected one of: report, min, no_regression",
     ),
-    ('[tdd]\ncommand = "pytest"', "tdd.command: unknown key; expected one of: test"),
+    (
+        '[tdd]\ncommand = "pytest"',
+        "tdd.command: unknown key; expected one of: test, coverage, timeout",
+    ),
     # history
     ('history = "fast"', 'history: expected "commits" or "shadow", got "fast"'),
     ('history = "Shadow"', 'history: expected "commits" or "shadow", got "Shadow"'),
@@ -366,6 +371,13 @@ ERRORS = [
         "tdd.test: expected a command line (string) or an argv (non-empty array of strings), "
         "got a date (1979-05-27)",
     ),
+    (
+        "[tdd]\ncoverage = 80",
+        "tdd.coverage: expected the path of the coverage report the test command writes, "
+        "as a string, got 80",
+    ),
+    ("[tdd]\ntimeout = 0", "tdd.timeout: expected a number of seconds above 0, got 0"),
+    ('[tdd]\ntimeout = "1m"', 'tdd.timeout: expected a number of seconds above 0, got "1m"'),
 ]
 
 

@@ -47,6 +47,8 @@ class GateSpec:
 @dataclass(frozen=True)
 class TddConfig:
     test: str | tuple[str, ...] | None = None
+    coverage: str | None = None  # the report the test command writes; REFACTOR compares it
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class Config:
 _TOP_KEYS: Final = ("history", "gates", "tdd")
 _GATE_KEYS: Final = ("name", "run", "timeout", "coverage", "env")
 _COVERAGE_KEYS: Final = ("report", "min", "no_regression")
-_TDD_KEYS: Final = ("test",)
+_TDD_KEYS: Final = ("test", "coverage", "timeout")
 
 
 def load_config(root: Path) -> Config:
@@ -184,7 +186,12 @@ class _Reader:
             self.fail("tdd", "expected a table", tdd)
         self.check_keys("tdd", tdd, _TDD_KEYS)
         test = self.command("tdd.test", tdd["test"]) if "test" in tdd else None
-        return Config(HistoryMode(history), gates, TddConfig(test), self.path)
+        report = tdd.get("coverage")
+        if report is not None and (not isinstance(report, str) or not report.strip()):
+            self.fail("tdd.coverage", "expected the path of the coverage report the test "
+                      "command writes, as a string", report)
+        return Config(HistoryMode(history), gates,
+                      TddConfig(test, report, self.timeout("tdd", tdd)), self.path)
 
     def gate(self, key: str, data: object) -> GateSpec:
         if not isinstance(data, dict):
@@ -197,11 +204,7 @@ class _Reader:
         if not isinstance(name, str) or not name.strip() or not name.isprintable():
             self.fail(f"{key}.name", "expected a non-empty one-line string", name)
         run = self.command(f"{key}.run", data["run"])
-        timeout = None
-        if "timeout" in data:
-            timeout = self.number(f"{key}.timeout", data["timeout"], "a number of seconds above 0")
-            if timeout <= 0:
-                self.fail(f"{key}.timeout", "expected a number of seconds above 0", data["timeout"])
+        timeout = self.timeout(key, data)
         coverage = (
             self.coverage(f"{key}.coverage", data["coverage"]) if "coverage" in data else None
         )
@@ -234,6 +237,15 @@ class _Reader:
         if not isinstance(no_regression, bool):
             self.fail(f"{key}.no_regression", "expected true or false", no_regression)
         return CoverageRule(report, minimum, no_regression)
+
+    def timeout(self, key: str, data: dict[str, object]) -> float | None:
+        if "timeout" not in data:
+            return None
+        expected = "a number of seconds above 0"
+        timeout = self.number(f"{key}.timeout", data["timeout"], expected)
+        if timeout <= 0:
+            self.fail(f"{key}.timeout", f"expected {expected}", data["timeout"])
+        return timeout
 
     def command(self, key: str, value: object) -> str | tuple[str, ...]:
         # NUL cannot reach a process: the command would fail to start instead of failing the gate.
