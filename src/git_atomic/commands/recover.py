@@ -57,6 +57,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
     with context.opened("recover", check_state=False) as ctx:
         engine = Engine(ctx)
         _finish_outside_restore(engine, done)
+        _finish_closed_op_restores(engine, done)
         op = ctx.journal.open_op(ctx.worktree)
         if op is not None and _needs_recovery(op):
             _recover_op(engine, op, accept=accept, done=done)
@@ -99,6 +100,23 @@ def _finish_outside_restore(engine: Engine, done: Recovery) -> None:
     done.restore_finished = {"event": intent.get("event"), "target": result.target,
                              "rescue": result.rescue}
     done.problems += result.outcome.problems
+
+
+def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
+    """A rollback of an operation closed long ago (`rollback --op ID`) keeps its intent there."""
+    rows = engine.journal.conn.execute(
+        "SELECT id FROM operations WHERE worktree=? AND status != 'open' AND pending IS NOT NULL "
+        "ORDER BY started_at", (engine.ctx.worktree,)).fetchall()
+    for (op_id,) in rows:
+        op = engine.journal.op(op_id)
+        intent = op.pending_intent if op is not None else None
+        if intent is None or intent.get("action") != "restore":
+            engine.journal.update_op(op_id, pending=None)
+            continue
+        result = _finish_restore(engine, op_id, intent)
+        done.restore_finished = {"event": intent.get("event"), "target": result.target,
+                                 "rescue": result.rescue, "op_id": op_id}
+        done.problems += result.outcome.problems
 
 
 def _finish_restore(engine: Engine, op_id: str | None,

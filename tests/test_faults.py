@@ -1,0 +1,427 @@
+"""Crash at every step: kill git-atomic at each failpoint in turn, then `recover` must reach the
+exact expected state with git, the journal and the refs all sound (SPEC: Crash safe).
+
+The steps are read from the source (every `failpoints.hit("...")`), so a new step is never
+forgotten: the coverage test fails until some scenario reaches it. Each scenario is first run
+to completion with GIT_ATOMIC_FAILPOINT_TRACE, which lists every step it reaches and how often;
+then every reached occurrence `<step>@N` is a kill point, each in a fresh copy of the scenario's
+prepared repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testing.gitrepo import ROOT, GitRepo, State, fingerprint
+
+SRC = ROOT / "src" / "git_atomic"
+_HIT = re.compile(r'failpoints\.hit\(\s*(f?)"([^"]+)"\s*\)')
+_EVENT = re.compile(r'\bevent(?:\s*:\s*str)?\s*=\s*"([a-z_-]+)"')
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+KINDS = ("pre_op", "op_exec", "post_op")
+HAS_ROLLBACK = (SRC / "commands" / "rollback.py").exists()
+
+# What an operation does to the tree: edits, a new file, a deletion, a new folder, the index, a
+# branch, a mode change.
+CHANGE = ("printf 'op\\n' >> README && echo new > new.txt && rm -f tool.sh && "
+          "mkdir -p d/e && echo deep > d/e/f.txt && git add new.txt && chmod +x untracked.txt && "
+          "git branch topic")
+
+
+# --- the steps named in the source ----------------------------------------------------------
+def declared_steps() -> set[str]:
+    texts = [p.read_text() for p in SRC.rglob("*.py")]
+    events = {e for t in texts for e in _EVENT.findall(t)}
+    values = {"kind": KINDS, "event": tuple(sorted(events))}
+    steps: set[str] = set()
+    for text in texts:
+        for is_f, template in _HIT.findall(text):
+            names = _PLACEHOLDER.findall(template) if is_f else []
+            unknown = [n for n in names if n not in values]
+            assert not unknown, f"failpoint {template!r}: teach the harness {unknown}"
+            expanded = [template]
+            for name in names:
+                expanded = [s.replace("{" + name + "}", v) for s in expanded for v in values[name]]
+            steps.update(expanded)
+    return steps
+
+
+# --- repositories ------------------------------------------------------------------------------
+def seed(repo: GitRepo) -> None:
+    """A tree with every kind of state a checkpoint must keep: unstaged, staged, untracked,
+    deleted, executable, symlink, ignored."""
+    repo.write(".gitignore", b"*.log\n")
+    repo.write("tool.sh", b"#!/bin/sh\necho tool\n", mode=0o755)
+    repo.write("gone.txt", b"to be deleted\n")
+    os.symlink("README", repo.path / "link")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "seed")
+    repo.write("README", b"hello\nunstaged edit\n")
+    repo.write("staged.txt", b"staged\n")
+    repo.git("add", "staged.txt")
+    repo.write("untracked.txt", b"untracked\n")
+    repo.write("keep.log", b"ignored, never touched\n")
+    (repo.path / "gone.txt").unlink()
+
+
+def copy_repo(template: GitRepo, dest: Path) -> GitRepo:
+    shutil.copytree(template.path, dest, symlinks=True)
+    return GitRepo(dest, dict(template.env))
+
+
+def sh(repo: GitRepo, script: str) -> None:
+    subprocess.run(["sh", "-c", script], cwd=repo.path, env=repo.env, check=True,
+                   capture_output=True)
+
+
+def atomic(repo: GitRepo, *args: str, env: dict[str, str] | None = None
+           ) -> subprocess.CompletedProcess[str]:
+    return repo.atomic(*args, env=env)
+
+
+# --- scenarios ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    killed: tuple[str, ...]  # the git-atomic command that is killed
+    prepare: Callable[[GitRepo], None] = lambda repo: None  # after PRE-OP is fingerprinted
+    recover_args: tuple[str, ...] = ()
+    accept_keeps_template: bool = False  # --accept keeps the state the template was left in
+    needs: str | None = None  # a command module that must exist
+
+
+def _begin(repo: GitRepo) -> None:
+    repo.atomic("begin", "op", check=0)
+
+
+def _begin_change(repo: GitRepo) -> None:
+    _begin(repo)
+    sh(repo, CHANGE)
+
+
+def _begin_change_checkpoint(repo: GitRepo) -> None:
+    _begin_change(repo)
+    repo.atomic("checkpoint", "-m", "s1", check=0)
+    sh(repo, "echo more >> new.txt && rm staged.txt")
+
+
+def _killed_run(repo: GitRepo) -> None:
+    res = repo.atomic("run", "-n", "op", "--", "sh", "-c", CHANGE,
+                      env={"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"})
+    assert res.returncode == -9, res.stderr
+
+
+def _run_ok(repo: GitRepo) -> None:
+    repo.atomic("run", "-n", "op", "--", "sh", "-c", CHANGE, check=0)
+
+
+def _run_fail(repo: GitRepo) -> None:
+    repo.atomic("run", "-n", "op", "--", "sh", "-c", CHANGE + " && exit 3", check=1)
+
+
+def _run_ok_then_fail(repo: GitRepo) -> None:
+    _run_ok(repo)
+    _run_fail(repo)
+
+
+RUN = ("run", "-n", "op")
+SCENARIOS = (
+    Scenario("run-ok", (*RUN, "-g", "true", "--", "sh", "-c", CHANGE)),
+    Scenario("run-fail", (*RUN, "--", "sh", "-c", CHANGE + " && exit 3")),
+    Scenario("run-gate-fail", (*RUN, "-g", "false", "--", "sh", "-c", CHANGE)),
+    Scenario("begin", ("begin", "op")),
+    Scenario("checkpoint", ("checkpoint", "-m", "s1"), _begin_change),
+    Scenario("commit", ("commit", "-g", "true"), _begin_change_checkpoint),
+    Scenario("commit-fail", ("commit", "-g", "false"), _begin_change_checkpoint),
+    Scenario("abort", ("abort",), _begin_change_checkpoint),
+    Scenario("recover", ("recover",), _killed_run),
+    Scenario("recover-accept", ("recover", "--accept"), _killed_run, ("--accept",),
+             accept_keeps_template=True),
+    Scenario("gc", ("gc", "--older-than", "0"), _run_ok_then_fail),
+    Scenario("rollback", ("rollback",), _run_ok, needs="rollback"),
+    Scenario("rollback-in-op", ("rollback",), _begin_change_checkpoint, needs="rollback"),
+    Scenario("undo", ("undo",), _run_fail, needs="rollback"),
+    Scenario("emergency", ("emergency",), _begin_change_checkpoint, needs="rollback"),
+)
+
+
+def available(s: Scenario) -> bool:
+    return s.needs is None or (SRC / "commands" / f"{s.needs}.py").exists()
+
+
+@dataclass
+class Prepared:
+    scenario: Scenario
+    history: str
+    template: GitRepo
+    pre_op: State  # before the operation opened
+    template_state: State
+    completed: State  # the killed command, run to the end without a kill
+    completed_exit: int
+    occurrences: list[tuple[str, int]]  # every (step, N) the command reaches
+
+
+def prepare(s: Scenario, history: str, base: Path) -> Prepared:
+    template = GitRepo.create(base / "template", base / "home")
+    (template.path / ".git-atomic.toml").write_text(f'history = "{history}"\n')
+    template.git("add", ".git-atomic.toml")
+    template.git("commit", "-q", "-m", "config")
+    seed(template)
+    pre_op = template.fingerprint()
+    s.prepare(template)
+    template_state = template.fingerprint()
+    trace = base / "trace.txt"
+    probe = copy_repo(template, base / "trace-run")
+    res = atomic(probe, *s.killed, env={"GIT_ATOMIC_FAILPOINT_TRACE": str(trace)})
+    assert res.returncode >= 0, f"{s.name}: the trace run died: {res.stderr}"
+    counts: Counter[str] = Counter()
+    occurrences = []
+    for step in (trace.read_text().split() if trace.exists() else []):
+        counts[step] += 1
+        occurrences.append((step, counts[step]))
+    return Prepared(s, history, template, pre_op, template_state, probe.fingerprint(),
+                    res.returncode, occurrences)
+
+
+# --- what recover must reach -----------------------------------------------------------------
+@dataclass
+class Journalled:
+    interrupted: dict[str, Any] | None  # the open operation, if it needs recovery
+    pre_op_sha: str | None
+    outside_restore: bool  # a restore outside an operation, or of a closed one, was under way
+
+
+def read_journal(repo: GitRepo) -> Journalled:
+    db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
+    try:
+        db.row_factory = sqlite3.Row
+        row = db.execute("SELECT * FROM operations WHERE status='open' AND worktree='main' "
+                         "ORDER BY started_at DESC LIMIT 1").fetchone()
+        op = dict(row) if row else None
+        pre = None
+        if op is not None:
+            r = db.execute("SELECT sha FROM checkpoints WHERE op_id=? AND kind='pre_op'",
+                           (op["id"],)).fetchone()
+            pre = r[0] if r else None
+            from git_atomic.lock import process_alive
+
+            dead = op["owner_pid"] is not None and not process_alive(op["owner_pid"],
+                                                                     op["owner_start"])
+            if not dead and op["pending"] is None:
+                op = None
+        closed = db.execute("SELECT COUNT(*) FROM operations WHERE status!='open' AND "
+                            "pending IS NOT NULL").fetchone()[0]
+    finally:
+        db.close()
+    outside = (repo.path / ".git" / "atomic-pending.json").exists() or closed > 0
+    return Journalled(op, pre, outside)
+
+
+def expected_after_recover(p: Prepared, j: Journalled, at_kill: State, *, accept: bool
+                           ) -> tuple[State, bool]:
+    """(the state recover must reach, whether only the files are compared)."""
+    op = j.interrupted
+    if op is not None:
+        intent = json.loads(op["pending"]) if op["pending"] else {}
+        if j.pre_op_sha is None or op["phase"] == "pre_op":
+            return p.pre_op, False
+        if intent.get("action") == "restore":
+            if intent["target"] != j.pre_op_sha and op["kind"] == "session":
+                return p.completed, False
+            return p.pre_op, False
+        if not accept:
+            return p.pre_op, False
+        reference = p.template_state if p.scenario.accept_keeps_template else at_kill
+        # commits mode records the kept tree as a commit: HEAD and index move, files stay.
+        return reference, p.history == "commits"
+    if j.outside_restore:
+        return p.completed, False
+    return at_kill, False
+
+
+# --- one kill ------------------------------------------------------------------------------------
+@dataclass
+class Kill:
+    label: str
+    recovery_s: float
+    problems: list[str] = field(default_factory=list)
+
+
+def kill_and_recover(p: Prepared, step: str, nth: int, work: Path) -> Kill:
+    label = f"{p.scenario.name}/{p.history}: {step}@{nth}"
+    repo = copy_repo(p.template, work)
+    res = atomic(repo, *p.scenario.killed, env={"GIT_ATOMIC_FAILPOINT": f"{step}@{nth}"})
+    problems: list[str] = []
+    if res.returncode != -9:
+        return Kill(label, 0.0, [f"not killed (exit {res.returncode}): {res.stderr[-300:]}"])
+    at_kill = repo.fingerprint()
+    journalled = read_journal(repo)
+    refused = atomic(repo, "begin", "another")
+    if refused.returncode != 3 or len(refused.stderr.strip().splitlines()) != 1:
+        problems.append(f"a new operation was not refused: exit {refused.returncode} "
+                        f"{refused.stderr!r}")
+    accept = "--accept" in p.scenario.recover_args
+    expected, files_only = expected_after_recover(p, journalled, at_kill, accept=accept)
+    start = time.monotonic()
+    rec = atomic(repo, "recover", *p.scenario.recover_args)
+    took = time.monotonic() - start
+    if rec.returncode != 0:
+        problems.append(f"recover: exit {rec.returncode}: {rec.stderr}")
+    after = repo.fingerprint()
+    if files_only:
+        problems += [d for d in after.diff(expected) if d.startswith("file ")]
+        tracked = repo.git("status", "--porcelain", "--untracked-files=no")
+        if tracked:
+            problems.append(f"--accept left uncommitted tracked changes:\n{tracked}")
+    else:
+        problems += after.diff(expected)
+    problems += soundness(repo)
+    again = atomic(repo, "recover")
+    if again.returncode != 0 or repo.fingerprint() != after:
+        problems.append(f"a second recover was not a no-op: {again.returncode} {again.stderr}")
+    if _open_session(repo):
+        nxt = atomic(repo, "abort")
+    else:
+        nxt = atomic(repo, "run", "--no-gates", "--history", "shadow", "-n", "after", "--",
+                     "true")
+    if nxt.returncode != 0:
+        problems.append(f"the next operation failed: exit {nxt.returncode}: {nxt.stderr}")
+    return Kill(label, took, [f"{label}: {x}" for x in problems])
+
+
+def _open_session(repo: GitRepo) -> bool:
+    status = json.loads(atomic(repo, "status", "--json").stdout)
+    return status["open"] is not None
+
+
+def soundness(repo: GitRepo) -> list[str]:
+    """git fsck clean, every journal checkpoint resolves, SQLite intact, nothing left pending."""
+    problems = []
+    fsck = subprocess.run(["git", "fsck", "--no-dangling", "--no-progress"], cwd=repo.path,
+                          env=repo.env, capture_output=True, text=True)
+    if fsck.returncode != 0 or fsck.stdout.strip():
+        problems.append(f"git fsck: {fsck.returncode} {fsck.stdout} {fsck.stderr}")
+    db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
+    try:
+        integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
+        shas = {r[0] for r in db.execute(
+            "SELECT sha FROM checkpoints UNION SELECT commit_sha FROM checkpoints "
+            "UNION SELECT rescue FROM events UNION SELECT target FROM events") if r[0]}
+        left = db.execute("SELECT id, status, pending FROM operations WHERE pending IS NOT NULL "
+                          "OR (status='open' AND owner_pid IS NOT NULL)").fetchall()
+    finally:
+        db.close()
+    if integrity != "ok":
+        problems.append(f"PRAGMA integrity_check: {integrity}")
+    check = subprocess.run(["git", "cat-file", "--batch-check"], cwd=repo.path, env=repo.env,
+                           input="".join(s + "\n" for s in sorted(shas)), capture_output=True,
+                           text=True)
+    missing = [line for line in check.stdout.splitlines() if line.endswith("missing")]
+    if missing:
+        problems.append(f"journal names checkpoints that do not resolve: {missing}")
+    if left:
+        problems.append(f"journal still has work pending: {left}")
+    if (repo.path / ".git" / "atomic-pending.json").exists():
+        problems.append("atomic-pending.json is still there")
+    if (repo.path / ".git" / "atomic.lock").exists():
+        problems.append("the lock is still there")
+    return problems
+
+
+# --- the harness ---------------------------------------------------------------------------------
+def pick(occurrences: list[tuple[str, int]], *, exhaustive: bool) -> list[tuple[str, int]]:
+    """Every occurrence, or (fast) the first and the last of each step."""
+    if exhaustive:
+        return occurrences
+    last: dict[str, int] = {}
+    for step, n in occurrences:
+        last[step] = n
+    return [(s, n) for s, n in occurrences if n == 1 or n == last[s]]
+
+
+def run_harness(scenarios: Iterable[Scenario], histories: Iterable[str], base: Path, *,
+                exhaustive: bool) -> tuple[list[Kill], set[str]]:
+    jobs: list[tuple[Prepared, str, int, Path]] = []
+    reached: set[str] = set()
+    combos = [(s, h) for s in scenarios for h in histories if available(s)]
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        prepared = list(pool.map(
+            lambda c: prepare(c[0], c[1], base / f"{c[0].name}-{c[1]}"), combos))
+        for p in prepared:
+            reached.update(step for step, _ in p.occurrences)
+            for step, n in pick(p.occurrences, exhaustive=exhaustive):
+                jobs.append((p, step, n, base / f"{p.scenario.name}-{p.history}" /
+                             f"kill-{len(jobs)}"))
+        kills = list(pool.map(lambda job: kill_and_recover(*job), jobs))
+    return kills, reached
+
+
+def report(kills: list[Kill], capsys: pytest.CaptureFixture[str], title: str) -> None:
+    slowest = max(kills, key=lambda k: k.recovery_s)
+    with capsys.disabled():
+        sys.stderr.write(f"\n{title}: {len(kills)} kill points exercised; longest recovery "
+                         f"{slowest.recovery_s:.2f} s ({slowest.label})\n")
+    problems = [p for k in kills for p in k.problems]
+    assert not problems, "\n".join(problems[:20]) + f"\n({len(problems)} problems)"
+
+
+def test_every_declared_step_is_reached_by_some_scenario(tmp_path: Path) -> None:
+    declared = declared_steps()
+    assert {"begin:after-journal", "restore:after-files", "recover:before-close"} <= declared
+    combos = [(s, h) for s in SCENARIOS for h in ("commits", "shadow") if available(s)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        prepared = list(pool.map(lambda c: prepare(c[0], c[1], tmp_path / f"{c[0].name}-{c[1]}"),
+                                 combos))
+    reached = {step for p in prepared for step, _ in p.occurrences}
+    events_without_command = set()
+    if not HAS_ROLLBACK:
+        events_without_command = {s for s in declared
+                                  if s.split(":")[0] in ("undo", "emergency", "move")}
+    missing = declared - reached - events_without_command
+    assert not missing, f"steps no scenario reaches (add one): {sorted(missing)}"
+    exits = {p.scenario.name: p.completed_exit for p in prepared}
+    assert exits["run-ok"] == 0 and exits["run-fail"] == 1 and exits["run-gate-fail"] == 1
+    assert exits["commit"] == 0 and exits["commit-fail"] == 1
+
+
+def test_kill_at_every_step_then_recover(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Fast: commits mode (it has the most steps), first and last occurrence of each step."""
+    kills, _ = run_harness([s for s in SCENARIOS if s.name != "recover-accept"], ["commits"],
+                           tmp_path, exhaustive=False)
+    report(kills, capsys, "crash harness (fast)")
+
+
+def test_kill_then_recover_accept(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--accept keeps the state at the kill: the run scenarios, in shadow mode."""
+    accepting = [Scenario(f"{s.name}+accept", s.killed, s.prepare, ("--accept",))
+                 for s in SCENARIOS if s.name in ("run-ok", "checkpoint")]
+    kills, _ = run_harness([*accepting, *[s for s in SCENARIOS if s.name == "recover-accept"]],
+                           ["shadow"], tmp_path, exhaustive=False)
+    report(kills, capsys, "crash harness (--accept)")
+
+
+@pytest.mark.slow
+def test_kill_at_every_occurrence_both_modes_both_recoveries(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    accepting = [Scenario(f"{s.name}+accept", s.killed, s.prepare, ("--accept",),
+                          s.accept_keeps_template, s.needs)
+                 for s in SCENARIOS if not s.name.startswith("recover")]
+    kills, _ = run_harness([*SCENARIOS, *accepting], ["commits", "shadow"], tmp_path,
+                           exhaustive=True)
+    report(kills, capsys, "crash harness (exhaustive)")
