@@ -43,7 +43,14 @@ class Engine:
 
     # --- opening -------------------------------------------------------------------------
     def begin(self, name: str, *, history: str, kind: str, argv: Sequence[str] | None = None,
-              detail: dict[str, Any] | None = None, keep_owner: bool = False) -> OpRow:
+              detail: dict[str, Any] | None = None, keep_owner: bool = False,
+              commit_pre_op: bool = True) -> OpRow:
+        """Open an operation with its PRE-OP checkpoint.
+
+        `commit_pre_op=False`: in commits mode, PRE-OP stays a checkpoint and makes no commit,
+        and the files untracked then are not kept out of later commits (`tdd` without a
+        command: the tree as it stands *is* the change its phase commit records).
+        """
         open_op = refuse_if_interrupted(self.ctx)
         if open_op is not None:
             raise BusyError(
@@ -63,7 +70,7 @@ class Engine:
         failpoints.hit("begin:after-journal")
         try:
             self._checkpoint(op_id, name, history, "pre_op", "backup state before operation",
-                             first=True)
+                             first=True, commit=commit_pre_op)
         except BaseException:
             # Nothing of the user's changed yet: forget the operation entirely.
             with self.journal.write() as c:
@@ -79,8 +86,15 @@ class Engine:
         return op
 
     # --- checkpoints ---------------------------------------------------------------------
-    def checkpoint(self, op: OpRow, kind: str, message: str) -> CheckpointRow:
-        return self._checkpoint(op.id, op.name, op.history, kind, message, first=False)
+    def checkpoint(self, op: OpRow, kind: str, message: str, *, commit: bool = True,
+                   commit_message: str | None = None) -> CheckpointRow:
+        """A checkpoint of the tree now; in commits mode also a commit, unless `commit=False`.
+
+        `commit_message` replaces the commit's `PHASE: name - message` (a TDD phase's commit
+        reads `GREEN: <message>`).
+        """
+        return self._checkpoint(op.id, op.name, op.history, kind, message, first=False,
+                                commit=commit, commit_message=commit_message)
 
     def alias_checkpoint(self, op: OpRow, same_as: CheckpointRow, kind: str,
                          message: str) -> CheckpointRow:
@@ -92,8 +106,9 @@ class Engine:
         return self.journal.checkpoints(op.id)[-1]
 
     def _checkpoint(self, op_id: str, name: str, history: str, kind: str, message: str, *,
-                    first: bool) -> CheckpointRow:
-        commits = history == "commits"
+                    first: bool, commit: bool = True,
+                    commit_message: str | None = None) -> CheckpointRow:
+        commits = history == "commits" and commit
         seq = len(self.journal.checkpoints(op_id)) + 1
         untracked = None
         if commits and not first:
@@ -110,9 +125,10 @@ class Engine:
                                     op_ref(op_id, kind, seq), message)
         failpoints.hit(f"checkpoint:{kind}:after-journal")
         if commits:
-            commit = self._commit_phase(op_id, captured, f"{label}: {name} - {message}")
-            if commit is not None:
-                self.journal.set_commit_sha(op_id, seq, commit)
+            made = self._commit_phase(op_id, captured,
+                                      commit_message or f"{label}: {name} - {message}")
+            if made is not None:
+                self.journal.set_commit_sha(op_id, seq, made)
         return self.journal.checkpoints(op_id)[-1]
 
     def _commit_phase(self, op_id: str, captured: snapshot.Captured, message: str) -> str | None:

@@ -1,0 +1,66 @@
+"""Engine: a checkpoint's commit can carry a given message, or make no commit at all."""
+
+from __future__ import annotations
+
+from git_atomic import context, git
+from git_atomic.operation import Engine
+from testing.gitrepo import GitRepo
+
+
+def _engine(repo: GitRepo) -> Engine:
+    git.discover.cache_clear()
+    g = git.discover(str(repo.path))
+    return Engine(context.Context(g, context.open_journal(g), None))  # type: ignore[arg-type]
+
+
+def _subjects(repo: GitRepo) -> list[str]:
+    return repo.git("log", "--format=%s").splitlines()
+
+
+def test_commit_message_replaces_the_phase_message(repo: GitRepo) -> None:
+    engine = _engine(repo)
+    op = engine.begin("tdd-red", history="commits", kind="tdd")
+    repo.write("test_x.py", b"def test_x(): assert False\n")
+    row = engine.checkpoint(op, "post_op", "rule kept", commit_message="RED: x fails\n\nbody")
+    assert repo.git("log", "-1", "--format=%B").rstrip("\n") == "RED: x fails\n\nbody"
+    assert row.commit_sha == repo.head()
+    assert repo.git("status", "--porcelain") == ""
+
+
+def test_commit_false_keeps_a_checkpoint_and_leaves_the_branch(repo: GitRepo) -> None:
+    repo.write("README", b"changed\n")
+    engine = _engine(repo)
+    op = engine.begin("x", history="commits", kind="tdd")
+    head = repo.head()
+    assert _subjects(repo)[0] == "PRE-OP: x - backup state before operation"
+    repo.write("a", b"a\n")
+    row = engine.checkpoint(op, "op_exec", "stage", commit=False)
+    assert repo.head() == head and row.commit_sha is None
+    assert repo.git("status", "--porcelain") == "?? a\n"
+    # The next commit holds everything since the branch last moved.
+    engine.checkpoint(op, "post_op", "done", commit_message="GREEN: a")
+    assert _subjects(repo)[:2] == ["GREEN: a", "PRE-OP: x - backup state before operation"]
+    assert repo.git("show", "--name-only", "--format=", "HEAD").split() == ["a"]
+
+
+def test_without_a_pre_op_commit_files_untracked_before_are_committed_too(repo: GitRepo) -> None:
+    repo.write("README", b"changed\n")
+    repo.write("new_test.py", b"x = 1\n")  # untracked before the operation
+    engine = _engine(repo)
+    before = repo.head()
+    op = engine.begin("tdd-green", history="commits", kind="tdd", commit_pre_op=False)
+    assert repo.head() == before
+    assert engine.journal.checkpoints(op.id)[0].commit_sha is None
+    engine.checkpoint(op, "post_op", "rule kept", commit_message="GREEN: y")
+    assert _subjects(repo) == ["GREEN: y", "initial"]
+    assert sorted(repo.git("show", "--name-only", "--format=", "HEAD").split()) == [
+        "README", "new_test.py"]
+    assert repo.git("status", "--porcelain") == ""
+
+
+def test_shadow_mode_ignores_commit_message(repo: GitRepo) -> None:
+    engine = _engine(repo)
+    op = engine.begin("x", history="shadow", kind="tdd")
+    repo.write("a", b"a\n")
+    row = engine.checkpoint(op, "post_op", "done", commit_message="GREEN: a")
+    assert _subjects(repo) == ["initial"] and row.commit_sha is None
