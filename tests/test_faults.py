@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from testing.gitrepo import ROOT, GitRepo, State, fingerprint
+from testing.gitrepo import ROOT, GitRepo, State
 
 SRC = ROOT / "src" / "git_atomic"
 _HIT = re.compile(r'failpoints\.hit\(\s*(f?)"([^"]+)"\s*\)')
@@ -204,6 +204,7 @@ class Journalled:
     interrupted: dict[str, Any] | None  # the open operation, if it needs recovery
     pre_op_sha: str | None
     outside_restore: bool  # a restore outside an operation, or of a closed one, was under way
+    last_event: str | None  # the newest event of the interrupted operation
 
 
 def read_journal(repo: GitRepo) -> Journalled:
@@ -213,8 +214,11 @@ def read_journal(repo: GitRepo) -> Journalled:
         row = db.execute("SELECT * FROM operations WHERE status='open' AND worktree='main' "
                          "ORDER BY started_at DESC LIMIT 1").fetchone()
         op = dict(row) if row else None
-        pre = None
+        pre = last_event = None
         if op is not None:
+            r = db.execute("SELECT kind FROM events WHERE op_id=? ORDER BY id DESC LIMIT 1",
+                           (op["id"],)).fetchone()
+            last_event = r[0] if r else None
             r = db.execute("SELECT sha FROM checkpoints WHERE op_id=? AND kind='pre_op'",
                            (op["id"],)).fetchone()
             pre = r[0] if r else None
@@ -229,29 +233,38 @@ def read_journal(repo: GitRepo) -> Journalled:
     finally:
         db.close()
     outside = (repo.path / ".git" / "atomic-pending.json").exists() or closed > 0
-    return Journalled(op, pre, outside)
+    return Journalled(op, pre, outside, last_event)
+
+
+@dataclass(frozen=True)
+class Expected:
+    state: State
+    files_only: bool = False  # commits mode --accept: HEAD and index move, the files stay
+    stays_open: bool = False  # a rollback inside an open session: the session goes on
 
 
 def expected_after_recover(p: Prepared, j: Journalled, at_kill: State, *, accept: bool
-                           ) -> tuple[State, bool]:
-    """(the state recover must reach, whether only the files are compared)."""
+                           ) -> Expected:
     op = j.interrupted
     if op is not None:
         intent = json.loads(op["pending"]) if op["pending"] else {}
         if j.pre_op_sha is None or op["phase"] == "pre_op":
-            return p.pre_op, False
+            return Expected(p.pre_op)
         if intent.get("action") == "restore":
+            if intent["event"] == "emergency":
+                return Expected(p.completed)
             if intent["target"] != j.pre_op_sha and op["kind"] == "session":
-                return p.completed, False
-            return p.pre_op, False
+                return Expected(p.completed, stays_open=True)
+            return Expected(p.pre_op)
+        if j.last_event == "emergency":
+            return Expected(p.completed)
         if not accept:
-            return p.pre_op, False
+            return Expected(p.pre_op)
         reference = p.template_state if p.scenario.accept_keeps_template else at_kill
-        # commits mode records the kept tree as a commit: HEAD and index move, files stay.
-        return reference, p.history == "commits"
+        return Expected(reference, files_only=p.history == "commits")
     if j.outside_restore:
-        return p.completed, False
-    return at_kill, False
+        return Expected(p.completed)
+    return Expected(at_kill)
 
 
 # --- one kill ------------------------------------------------------------------------------------
@@ -276,7 +289,8 @@ def kill_and_recover(p: Prepared, step: str, nth: int, work: Path) -> Kill:
         problems.append(f"a new operation was not refused: exit {refused.returncode} "
                         f"{refused.stderr!r}")
     accept = "--accept" in p.scenario.recover_args
-    expected, files_only = expected_after_recover(p, journalled, at_kill, accept=accept)
+    want = expected_after_recover(p, journalled, at_kill, accept=accept)
+    expected, files_only = want.state, want.files_only
     start = time.monotonic()
     rec = atomic(repo, "recover", *p.scenario.recover_args)
     took = time.monotonic() - start
@@ -294,7 +308,10 @@ def kill_and_recover(p: Prepared, step: str, nth: int, work: Path) -> Kill:
     again = atomic(repo, "recover")
     if again.returncode != 0 or repo.fingerprint() != after:
         problems.append(f"a second recover was not a no-op: {again.returncode} {again.stderr}")
-    if _open_session(repo):
+    is_open = _open_session(repo)
+    if journalled.interrupted is not None and is_open != want.stays_open:
+        problems.append(f"the operation is {'open' if is_open else 'closed'} after recover")
+    if is_open:
         nxt = atomic(repo, "abort")
     else:
         nxt = atomic(repo, "run", "--no-gates", "--history", "shadow", "-n", "after", "--",

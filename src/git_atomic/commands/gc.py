@@ -2,11 +2,13 @@
 
 What goes: for every operation closed more than DAYS ago (in any worktree of the repository),
 its refs under `refs/atomic/ops/<id>/`, its journal rows (operation, checkpoints, gates,
-events) and its gate logs; rescue refs under `refs/atomic/rescue/` older than DAYS; refs of
-operations the journal no longer knows (left by a `begin` that failed, or a killed gc); our
-temporary files left by dead processes.
-What stays, always: every open operation (interrupted ones included) and, in every worktree,
-the newest rescue checkpoint, so `git atomic undo` keeps working however old it is.
+events) and its gate logs; refs under `refs/atomic/rescue/` and `refs/atomic/commits/` older
+than DAYS; refs of operations the journal no longer knows (left by a `begin` that failed, or by
+a killed gc); our temporary files left by dead processes.
+What stays, always: every open operation (interrupted ones included); in every worktree the
+newest rescue checkpoint, so `git atomic undo` keeps working however old it is; and every
+checkpoint that a remaining journal row still names (rows go first, refs after, so a kill in
+between leaves refs without rows, which the next gc retires, never rows without refs).
 
 Objects: deleting a ref is what makes a checkpoint's objects prunable. gc then runs
 `git prune --expire=<gc.pruneExpire>` (git's default: 2.weeks.ago), exactly what `git gc`
@@ -33,7 +35,9 @@ from git_atomic.journal import Journal
 from git_atomic.lock import process_alive
 
 _OP_REF: Final = re.compile(r"^refs/atomic/ops/([0-9a-f]+)/")
-_RESCUE_REF: Final = re.compile(r"^refs/atomic/rescue/([0-9a-f]+)-")
+# Refs outside any operation, named by their creation time in milliseconds (hex): rescues of
+# moves outside an operation, and commits made checkpoints for `emergency` / `rollback --to`.
+_TIMED_REF: Final = re.compile(r"^refs/atomic/(?:rescue|commits)/([0-9a-f]+)-")
 _TMP_PID: Final = re.compile(r"-(\d+)-\d+$")
 _DEFAULT_EXPIRE: Final = "2.weeks.ago"
 
@@ -84,16 +88,18 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> Retired:
             f"SELECT DISTINCT op_id FROM checkpoints WHERE sha IN ({_marks(keep)})", tuple(keep))
     } if keep else set()
     retire = [op_id for op_id in old_ops if op_id not in holding]
-    doomed: dict[str, str] = {}
+    candidates: dict[str, str] = {}
     for name, oid in refs.items():
         m = _OP_REF.match(name)
-        if m and (m.group(1) in retire or m.group(1) not in known) and oid not in keep:
-            doomed[name] = oid
-        m = _RESCUE_REF.match(name)
-        if m and int(m.group(1), 16) / 1000 < cutoff and oid not in keep:
-            doomed[name] = oid
+        if m and (m.group(1) in retire or m.group(1) not in known):
+            candidates[name] = oid
+        m = _TIMED_REF.match(name)
+        if m and int(m.group(1), 16) / 1000 < cutoff:
+            candidates[name] = oid
     # Journal rows first, refs after: a row must never name a checkpoint that is gone.
     events = _delete_rows(journal, retire, cutoff, keep)
+    named = _still_named(journal) | keep
+    doomed = {name: oid for name, oid in candidates.items() if oid not in named}
     failpoints.hit("gc:after-journal")
     repo.update_refs([f"delete {name} {oid}" for name, oid in sorted(doomed.items())],
                      message="git-atomic gc")
@@ -132,6 +138,13 @@ def _newest_rescues(journal: Journal) -> set[str]:
         if row:
             keep.add(row[0])
     return keep
+
+
+def _still_named(journal: Journal) -> set[str]:
+    """Every checkpoint a journal row still names: its ref stays, whatever its age."""
+    return {sha for (sha,) in journal.conn.execute(
+        "SELECT sha FROM checkpoints UNION SELECT rescue FROM events "
+        "UNION SELECT target FROM events") if sha}
 
 
 def _delete_rows(journal: Journal, ops: list[str], cutoff: float, keep: set[str]) -> int:

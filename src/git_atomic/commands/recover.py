@@ -142,15 +142,19 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
         result = _finish_restore(engine, op.id, intent)
         done.rescue, done.action = result.rescue, "restore"
         done.problems += result.outcome.problems
-        if result.target != pre.sha and op.kind == "session":
-            # An immediate rollback inside an open session: the session goes on from there.
+        closes = intent.get("event") == "emergency" or result.target == pre.sha
+        if not closes and op.kind == "session":
+            # A rollback or undo inside an open session: the session goes on from there.
             journal.update_op(op.id, owner_pid=None, owner_start=None)
             done.action = "kept_open"
             done.op = journal.op(op.id)
             return
-        if result.target != pre.sha:
+        if not closes:
             _back_to(engine, op, pre.sha, done)
             done.action = "pre_op"
+    elif _last_event(engine, op) == "emergency":
+        # `emergency` had made its move and was killed before it closed the operation.
+        done.action = "restore"
     elif op.phase == "pre_op" or not accept:
         # `begin` had not finished (the operation never ran), or the default: exact PRE-OP.
         _back_to(engine, op, pre.sha, done)
@@ -169,6 +173,12 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
         detail["problems"] = detail.get("problems", []) + done.problems
     done.op = engine.close(op.id, status="recovered", failed_phase="interrupt",
                            detail=json.dumps(detail))
+
+
+def _last_event(engine: Engine, op: OpRow) -> str | None:
+    row = engine.journal.conn.execute(
+        "SELECT kind FROM events WHERE op_id=? ORDER BY id DESC LIMIT 1", (op.id,)).fetchone()
+    return str(row[0]) if row else None
 
 
 def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None:
@@ -191,7 +201,7 @@ _SAID: Final = {
     "pre_op": "back at its exact PRE-OP state",
     "accept": "the tree is kept as it was and recorded as OP-EXEC",
     "nothing_changed": "it had not changed anything; closed",
-    "restore": "the interrupted rollback is finished; the tree is at PRE-OP",
+    "restore": "the interrupted rollback or emergency is finished; closed",
     "kept_open": "the interrupted rollback is finished; the operation stays open",
 }
 
