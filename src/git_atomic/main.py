@@ -284,9 +284,25 @@ def _gates(ns: argparse.Namespace) -> int:
 
 def _tdd(ns: argparse.Namespace) -> int:
     from git_atomic.commands.tdd import tdd
+    from git_atomic.errors import UsageError
 
-    return tdd(phase=ns.phase, message=ns.message, argv=_strip_dashdash(ns.argv),
-               json_out=ns.json_out)
+    # REMAINDER right after the phase also takes the options that follow it
+    # (`tdd red -m MSG -- CMD`): read them off the front, up to `--`.
+    message, json_out, argv = ns.message, ns.json_out, list(ns.argv)
+    while argv and argv[0] != "--":
+        word = argv.pop(0)
+        if word == "--json":
+            json_out = True
+        elif word in ("-m", "--message"):
+            if not argv or argv[0] == "--":
+                raise UsageError(f"{PROG} tdd: argument -m/--message: expected one argument")
+            message = argv.pop(0)
+        elif word.startswith(("--message=", "-m")):
+            message = word.split("=", 1)[1] if word.startswith("--") else word[2:]
+        else:
+            raise UsageError(f"{PROG} tdd: unexpected {word!r}; give the command after --, "
+                             f"e.g. git atomic tdd {ns.phase} -- {word}")
+    return tdd(phase=ns.phase, message=message, argv=_strip_dashdash(argv), json_out=json_out)
 
 
 def _gc(ns: argparse.Namespace) -> int:

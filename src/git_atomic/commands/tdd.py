@@ -1,0 +1,263 @@
+"""`git atomic tdd red|green|refactor`: one TDD phase as an atomic operation, judged by its rule.
+
+RED: the test command must fail. GREEN: it must pass. REFACTOR: it must pass, and coverage (from
+`[tdd] coverage`, the report the test command writes) must not drop below the last GREEN's.
+
+With a COMMAND, the command makes the change and a broken rule rolls it back. Without one the
+phase judges the tree as it stands, and a broken rule touches nothing: the tree is the person's
+work in progress, and they may still be editing while the tests run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from git_atomic import context, gates, output, process
+from git_atomic.config import Config, GateSpec, load_config
+from git_atomic.errors import UsageError
+from git_atomic.journal import Journal, OpRow
+from git_atomic.operation import Engine, interrupted_exit, rollback_op
+
+RULES: Final = {
+    "red": "the tests must fail",
+    "green": "the tests must pass",
+    "refactor": "the tests must pass and coverage must not drop below GREEN's",
+}
+DEFAULT_MESSAGES: Final = {
+    "red": "a failing test",
+    "green": "the tests pass",
+    "refactor": "the tests still pass",
+}
+# What a shell answers when it cannot run the command at all: not a failing test.
+_CANNOT_RUN: Final = {126: "not executable", 127: "command not found"}
+_COVERAGE_EPSILON: Final = 1e-9
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kept: bool
+    why: str  # one line: what the tests did, measured against the rule
+    tests_failed: bool  # the tests ran and failed: their tail is worth showing
+    coverage: float | None
+    green_coverage: float | None
+
+
+def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> int:
+    if phase not in RULES:
+        raise UsageError(f"tdd: expected red, green or refactor, got {phase!r}")
+    if message is not None and not message.strip():
+        raise UsageError("tdd: -m: expected a message, got an empty one")
+    with context.opened("tdd") as ctx:
+        config = load_config(ctx.repo.root)
+        if config.tdd.test is None:
+            where = config.source.name if config.source else ".git-atomic.toml"
+            raise UsageError(f"tdd: no test command is configured (add `[tdd]` with "
+                             f'`test = "pytest -q"` to {where})')
+        text = message if message is not None else (
+            shlex.join(argv)[:72] if argv else DEFAULT_MESSAGES[phase])
+        engine = Engine(ctx)
+        process.INTERRUPTS.install()
+        try:
+            op = engine.begin(f"tdd-{phase}", history=config.history.value, kind="tdd",
+                              argv=argv or None, detail={"tdd": phase, "message": text},
+                              keep_owner=True, commit_pre_op=bool(argv))
+            op = _guarded(engine, op, config, phase=phase, text=text, argv=argv,
+                          json_out=json_out)
+        finally:
+            process.INTERRUPTS.uninstall()
+        if json_out:
+            obj = output.op_object(ctx.journal, op)
+            obj.setdefault("tdd", tdd_object(op.details))
+            output.emit_json(obj)
+        else:
+            _tell(ctx.journal, op, argv=argv)
+        if process.INTERRUPTS.received is not None and op.failed_phase == "interrupt":
+            return interrupted_exit(process.INTERRUPTS.received)
+        return 0 if op.status == "committed" else 1
+
+
+def tdd_object(details: dict[str, Any]) -> dict[str, Any]:
+    """The TDD facts of an operation's detail, for JSON."""
+    phase = details.get("tdd")
+    return {"phase": phase, "rule": RULES.get(str(phase)), "message": details.get("message"),
+            "kept": details.get("kept"), "why": details.get("why"),
+            "coverage": details.get("coverage"), "green_coverage": details.get("green_coverage"),
+            "untouched": details.get("untouched", False)}
+
+
+def _guarded(engine: Engine, op: OpRow, config: Config, *, phase: str, text: str,
+             argv: Sequence[str], json_out: bool) -> OpRow:
+    try:
+        return _phase(engine, op, config, phase=phase, text=text, argv=argv,
+                      json_out=json_out)
+    except BaseException:
+        # A bug or a git failure mid-way. A command's change goes back; a person's tree is
+        # never touched: the operation is only closed, unless a state change was under way
+        # (then `recover` finishes it).
+        current = engine.journal.op(op.id)
+        if current is not None and current.status == "open":
+            try:
+                if argv:
+                    rollback_op(engine, current, failed_phase="exec")
+                elif current.pending is None:
+                    engine.close(op.id, status="rolled_back", failed_phase="validate")
+            except Exception:
+                pass
+        raise
+
+
+def _phase(engine: Engine, op: OpRow, config: Config, *, phase: str, text: str,
+           argv: Sequence[str], json_out: bool) -> OpRow:
+    journal = engine.journal
+    if argv:
+        if process.INTERRUPTS.received is not None:
+            return rollback_op(engine, op, failed_phase="interrupt")
+        res = process.run_child(list(argv), cwd=os.getcwd(), timeout=None,
+                                stdout=sys.stderr.fileno() if json_out else None)
+        journal.update_op(op.id, exit_code=res.exit_code, command_duration=res.duration_s)
+        if res.error:
+            output.say(f"git-atomic: cannot run the command: {res.error}")
+        if process.INTERRUPTS.received is not None:
+            return rollback_op(engine, op, failed_phase="interrupt")
+        if res.exit_code != 0:
+            return rollback_op(engine, op, failed_phase="exec")
+        # Recorded, not committed: the phase's one commit comes when its rule holds.
+        engine.checkpoint(op, "op_exec", shlex.join(argv)[:200], commit=False)
+    journal.update_op(op.id, phase="validate")
+    result, verdict = _judge(engine, op, config, phase,
+                             progress=not json_out and sys.stderr.isatty())
+    journal.add_gate(op.id, name=result.name, passed=verdict.kept, exit_code=result.exit_code,
+                     duration=result.duration_s, coverage=verdict.coverage,
+                     output_tail=result.output_tail, log_path=result.log_path,
+                     message=None if verdict.kept else verdict.why)
+    details = dict(op.details, kept=verdict.kept, why=verdict.why, coverage=verdict.coverage,
+                   green_coverage=verdict.green_coverage, tests_failed=verdict.tests_failed)
+    interrupted = process.INTERRUPTS.received is not None
+    if interrupted or not verdict.kept:
+        failed_phase = "interrupt" if interrupted else "validate"
+        if argv:
+            journal.update_op(op.id, detail=json.dumps(details))
+            current = journal.op(op.id)
+            assert current is not None
+            return rollback_op(engine, current, failed_phase=failed_phase)
+        details["untouched"] = True
+        return engine.close(op.id, status="rolled_back", failed_phase=failed_phase,
+                            detail=json.dumps(details))
+    journal.update_op(op.id, phase="post_op")
+    engine.checkpoint(op, "post_op", f"{phase} rule kept",
+                      commit_message=f"{phase.upper()}: {text}")
+    return engine.close(op.id, status="committed", coverage=verdict.coverage,
+                        detail=json.dumps(details))
+
+
+def _judge(engine: Engine, op: OpRow, config: Config, phase: str, *,
+           progress: bool) -> tuple[gates.GateResult, Verdict]:
+    """Run the test command on the tree as it is now and hold the result against the rule."""
+    assert config.tdd.test is not None
+    repo = engine.repo
+    log_dir = repo.state_dir / "logs" / op.id
+    log_dir.mkdir(parents=True, exist_ok=True)
+    spec = GateSpec(name=f"tdd-{phase}", run=config.tdd.test, timeout=config.tdd.timeout)
+    started = time.time()
+    result = gates.run_gate(spec, root=repo.root, log_path=log_dir / f"01-tdd-{phase}.log",
+                            journal=None, worktree=engine.ctx.worktree, progress=progress)
+    trouble = _could_not_test(result, shell=isinstance(config.tdd.test, str))
+    if trouble is not None:
+        return result, Verdict(False, trouble, False, None, None)
+    passed = result.exit_code == 0
+    if phase == "red":
+        why = (f"the tests fail (exit {result.exit_code}), as RED needs" if not passed else
+               "the tests pass, but RED needs a failing test")
+        return result, Verdict(not passed, why, not passed, None, None)
+    if not passed:
+        why = f"the tests fail (exit {result.exit_code}), but {phase.upper()} needs them to pass"
+        return result, Verdict(False, why, True, None, None)
+    if config.tdd.coverage is None:
+        return result, Verdict(True, "the tests pass", False, None, None)
+    coverage, problem = _read_report(repo.root, config.tdd.coverage, started)
+    if problem is not None:
+        return result, Verdict(False, problem, False, None, None)
+    assert coverage is not None
+    if phase == "green":
+        return result, Verdict(True, f"the tests pass, coverage {coverage:.2f}%", False,
+                               coverage, None)
+    green = last_green_coverage(engine.journal, engine.ctx.worktree)
+    if green is None:
+        why = f"the tests pass, coverage {coverage:.2f}% (no GREEN coverage to compare with)"
+        return result, Verdict(True, why, False, coverage, None)
+    if coverage < green - _COVERAGE_EPSILON:
+        why = f"coverage {coverage:.2f}% is below GREEN's {green:.2f}%"
+        return result, Verdict(False, why, False, coverage, green)
+    why = f"the tests pass, coverage {coverage:.2f}% (GREEN's: {green:.2f}%)"
+    return result, Verdict(True, why, False, coverage, green)
+
+
+def _could_not_test(result: gates.GateResult, *, shell: bool) -> str | None:
+    """Why the test command gave no verdict at all (a timeout, a missing program), or None."""
+    if result.exit_code is None:
+        return f"the test command {result.message or 'did not finish'}"
+    if shell and result.exit_code in _CANNOT_RUN:
+        return (f"the test command could not run (exit {result.exit_code}: "
+                f"{_CANNOT_RUN[result.exit_code]})")
+    return None
+
+
+def _read_report(root: Path, report: str, started: float) -> tuple[float | None, str | None]:
+    from git_atomic.coverage import CoverageError, read_coverage
+
+    path = Path(report) if Path(report).is_absolute() else root / report
+    try:
+        # A report older than this run is a previous run's: trusting it would compare old news.
+        if path.exists() and path.stat().st_mtime < started - 1.0:
+            return None, (f"coverage report {path} was not written by this test run "
+                          "(does [tdd] test write it?)")
+        return read_coverage(path), None
+    except CoverageError as exc:
+        return None, str(exc)
+    except OSError as exc:
+        return None, f"coverage report {path}: cannot read: {exc.strerror or exc}"
+
+
+def last_green_coverage(journal: Journal, worktree: str) -> float | None:
+    """The coverage of this worktree's last GREEN phase that held, if it measured one."""
+    for op in journal.ops(worktree=worktree, status="committed", name="tdd-green", limit=20):
+        if op.kind == "tdd":
+            return op.coverage
+    return None
+
+
+def _tell(journal: Journal, op: OpRow, *, argv: Sequence[str]) -> None:
+    details = op.details
+    label = str(details.get("tdd", "")).upper()
+    why = details.get("why")
+    gate = next(iter(journal.gates(op.id)), None)
+    show_tail = not details.get("kept") or details.get("tests_failed")
+    if show_tail and gate is not None and gate.output_tail:
+        output.say("  " + gate.output_tail.replace("\n", "\n  "))
+        output.say(f"  full output: {gate.log_path}")
+    if op.status == "committed":
+        post = [c for c in journal.checkpoints(op.id) if c.kind == "post_op"]
+        if post and post[-1].commit_sha:
+            done = f'committed {output.short(post[-1].commit_sha)} "{label}: {details["message"]}"'
+        elif op.history == "commits":
+            done = "nothing to commit (the tree equals HEAD)"
+        else:
+            done = f"checkpoint {output.short(post[-1].sha if post else None)} (shadow)"
+        output.say(f"git-atomic: {label} holds: {why}; {done} [{op.id}]")
+    elif details.get("untouched"):
+        what = "interrupted" if op.failed_phase == "interrupt" else f"{label} broken: {why}"
+        output.say(f"git-atomic: {what}; nothing was changed [{op.id}]")
+    elif why is not None:
+        what = "interrupted" if op.failed_phase == "interrupt" else f"{label} broken: {why}"
+        output.say(f"git-atomic: {what}; rolled back, the tree is as before "
+                   f"(`git atomic undo` brings the change back) [{op.id}]")
+    else:
+        output.say(output.summary_line(journal, op))
