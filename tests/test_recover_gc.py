@@ -1,0 +1,313 @@
+"""`recover` and `gc` end to end: what they say, what they refuse, what they keep."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+KILL_AFTER_OP_EXEC = {"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"}
+
+
+def interrupted_run(repo: GitRepo, *extra: str) -> None:
+    res = repo.atomic("run", "-n", "edit", *extra, "--", "sh", "-c",
+                      "echo changed > README && echo new > new.txt", env=KILL_AFTER_OP_EXEC)
+    assert res.returncode == -9, res.stderr
+
+
+def journal_rows(repo: GitRepo, sql: str) -> list[tuple[object, ...]]:
+    db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+# --- recover -----------------------------------------------------------------------------------
+def test_nothing_to_recover(repo: GitRepo) -> None:
+    res = repo.atomic("recover", check=0)
+    assert "nothing to recover" in res.stderr
+    obj = repo.atomic_json("recover")
+    assert obj["status"] is None and obj["recovery"]["action"] is None
+
+
+def test_interrupted_op_is_reported_refused_then_recovered_to_pre_op(repo: GitRepo) -> None:
+    repo.write("untracked.txt", b"mine\n")
+    before = repo.fingerprint()
+    interrupted_run(repo)
+    status = repo.atomic_json("status")
+    assert status["interrupted"]["name"] == "edit" and status["lock"]["alive"] is False
+    for args in (("run", "--", "true"), ("begin", "x"), ("checkpoint",), ("commit",)):
+        refused = repo.atomic(*args, check=3)
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+        assert "git atomic recover" in refused.stderr and "Traceback" not in refused.stderr
+    obj = repo.atomic_json("recover")
+    assert obj["status"] == "recovered" and obj["failed_phase"] == "interrupt"
+    assert obj["recovery"]["action"] == "pre_op" and obj["recovery"]["lock_broken"]["pid"] > 0
+    assert obj["checkpoints"]["rescue"] == obj["recovery"]["rescue"] is not None
+    assert repo.fingerprint() == before
+    again = repo.atomic("recover", check=0)
+    assert "nothing to recover" in again.stderr
+    assert repo.atomic_json("status")["interrupted"] is None
+    repo.atomic("run", "--", "true", check=0)
+
+
+def test_undo_after_recover_brings_back_the_interrupted_state(repo: GitRepo) -> None:
+    interrupted_run(repo, "--history", "shadow")
+    at_kill = repo.fingerprint()
+    repo.atomic("recover", check=0)
+    assert repo.read("README") == b"hello\n"
+    undone = repo.atomic_json("undo")
+    assert undone["status"] == "undone"
+    assert repo.fingerprint() == at_kill
+
+
+def test_accept_keeps_the_tree_and_commits_it_in_commits_mode(repo: GitRepo) -> None:
+    interrupted_run(repo)
+    obj = repo.atomic_json("recover", "--accept")
+    assert obj["status"] == "recovered" and obj["recovery"]["action"] == "accept"
+    assert obj["checkpoints"]["op_exec"]
+    assert repo.read("README") == b"changed\n" and repo.read("new.txt") == b"new\n"
+    assert repo.git("log", "-1", "--format=%s").startswith("OP-EXEC: edit - ")
+    assert repo.git("status", "--porcelain") == ""
+
+
+def test_accept_in_shadow_mode_touches_nothing(repo: GitRepo) -> None:
+    interrupted_run(repo, "--history", "shadow")
+    at_kill = repo.fingerprint()
+    repo.atomic("recover", "--accept", check=0)
+    assert repo.fingerprint() == at_kill
+
+
+def test_kill_inside_begin_before_pre_op_closes_the_op_and_changes_nothing(
+        repo: GitRepo) -> None:
+    repo.write("README", b"dirty\n")
+    before = repo.fingerprint()
+    res = repo.atomic("begin", "b", env={"GIT_ATOMIC_FAILPOINT": "begin:after-journal"})
+    assert res.returncode == -9
+    obj = repo.atomic_json("recover")
+    assert obj["recovery"]["action"] == "nothing_changed" and obj["recovery"]["rescue"] is None
+    assert repo.fingerprint() == before
+
+
+def test_stale_lock_alone_is_reported_and_cleared_by_recover(repo: GitRepo) -> None:
+    lock = repo.path / ".git" / "atomic.lock"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock.write_text(json.dumps({"pid": dead.pid, "since": "2026-01-01T00:00:00+00:00",
+                                "command": "run", "start": "1"}))
+    refused = repo.atomic("run", "--", "true", check=3)
+    assert f"pid {dead.pid}" in refused.stderr and "git atomic recover" in refused.stderr
+    obj = repo.atomic_json("recover")
+    assert obj["status"] == "recovered" and obj["recovery"]["lock_broken"]["pid"] == dead.pid
+    assert not lock.exists()
+    repo.atomic("run", "--", "true", check=0)
+
+
+def test_an_unreadable_lock_counts_as_stale_not_as_alive(repo: GitRepo) -> None:
+    from git_atomic.lock import WorktreeLock, process_alive
+
+    assert process_alive(0, None) is False
+    lock = repo.path / ".git" / "atomic.lock"
+    lock.write_text("{half")
+    holder = WorktreeLock(lock).read()
+    assert holder is not None and not holder.alive
+    repo.atomic("run", "--", "true", check=3)
+    repo.atomic("recover", check=0)
+    repo.atomic("run", "--", "true", check=0)
+
+
+def test_recover_refuses_while_a_live_process_holds_the_worktree(repo: GitRepo) -> None:
+    slow = subprocess.Popen([sys.executable, "-m", "git_atomic", "run", "--", "sleep", "30"],
+                            cwd=repo.path, env=repo.env, stderr=subprocess.DEVNULL)
+    try:
+        lock = repo.path / ".git" / "atomic.lock"
+        deadline = time.monotonic() + 20
+        while not lock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        res = repo.atomic("recover", check=3)
+        assert "another git-atomic is working" in res.stderr
+    finally:
+        slow.terminate()
+        assert slow.wait(timeout=30) == 143
+
+
+def test_an_open_session_is_not_interrupted(repo: GitRepo) -> None:
+    repo.atomic("begin", "s", check=0)
+    repo.write("README", b"work\n")
+    before = repo.fingerprint()
+    res = repo.atomic("recover", check=0)
+    assert "is open and not interrupted" in res.stderr
+    assert repo.fingerprint() == before
+    repo.atomic("abort", check=0)
+
+
+def test_interrupted_undo_outside_an_op_refuses_then_is_finished(repo: GitRepo) -> None:
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", "echo x > a.txt; exit 1",
+                check=1)
+    res = repo.atomic("undo", env={"GIT_ATOMIC_FAILPOINT": "restore:after-files"})
+    assert res.returncode == -9
+    pending = repo.path / ".git" / "atomic-pending.json"
+    assert pending.exists()
+    # Even with the lock gone, the half-done undo is noticed.
+    (repo.path / ".git" / "atomic.lock").unlink()
+    refused = repo.atomic("run", "--", "true", check=3)
+    assert "interrupted half way" in refused.stderr
+    obj = repo.atomic_json("recover")
+    assert obj["recovery"]["restore_finished"]["event"] == "undo"
+    assert repo.read("a.txt") == b"x\n" and not pending.exists()
+
+
+def test_unreadable_pending_file_is_moved_aside(repo: GitRepo) -> None:
+    pending = repo.path / ".git" / "atomic-pending.json"
+    pending.write_text("{not json")
+    obj = repo.atomic_json("recover")
+    assert not pending.exists() and obj["recovery"]["problems"]
+    assert (repo.path / ".git" / "atomic-pending.json.unreadable").exists()
+
+
+def test_recover_outside_a_repository_is_one_line_exit_3(tmp_path: Path, repo: GitRepo) -> None:
+    elsewhere = tmp_path / "nothing"
+    elsewhere.mkdir()
+    res = repo.atomic("recover", check=3, cwd=elsewhere)
+    assert len(res.stderr.strip().splitlines()) == 1 and "not a git repository" in res.stderr
+
+
+# --- gc ------------------------------------------------------------------------------------------
+def _age_everything(repo: GitRepo, days: float) -> None:
+    """Make every closed operation and event look `days` older."""
+    db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
+    shift = days * 86400
+    with db:
+        db.execute("UPDATE operations SET started_at=started_at-?, ended_at=ended_at-? "
+                   "WHERE status!='open'", (shift, shift))
+        db.execute("UPDATE events SET at=at-?", (shift,))
+    db.close()
+
+
+def atomic_refs(repo: GitRepo) -> dict[str, str]:
+    out = repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/atomic/")
+    return {name: oid for name, oid in (line.split(" ", 1) for line in out.splitlines())}
+
+
+def test_gc_retires_old_closed_ops_keeps_newest_rescue_and_open_op(repo: GitRepo) -> None:
+    repo.git("config", "gc.pruneExpire", "now")
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c",
+                "head -c 20000 /dev/urandom > failed.bin; exit 1", check=1)
+    failed_op = journal_rows(repo, "SELECT id FROM operations")[0][0]
+    newest_rescue = journal_rows(repo, "SELECT rescue FROM events ORDER BY id DESC")[0][0]
+    for n in range(3):
+        repo.atomic("run", "--history", "shadow", "-g", "true", "--", "sh", "-c",
+                    f"head -c 20000 /dev/urandom > blob{n}.bin", check=0)
+    for n in range(3):
+        (repo.path / f"blob{n}.bin").unlink()
+    _age_everything(repo, 40)
+    repo.atomic("begin", "still-open", "--history", "shadow", check=0)
+    open_op = repo.atomic_json("status")["open"]["op_id"]
+    logs = repo.path / ".git" / "atomic" / "logs"
+    assert any(logs.iterdir())
+
+    obj = repo.atomic_json("gc", "--older-than", "30")
+    assert obj["operations_retired"] == 3  # the failed one holds the newest rescue
+    assert obj["refs_retired"] >= 6 and obj["bytes_freed"] > 50000
+    refs = atomic_refs(repo)
+    assert newest_rescue in refs.values()
+    assert any(f"/ops/{open_op}/" in name for name in refs)
+    assert any(f"/ops/{failed_op}/" in name for name in refs)
+    ops = {r[0] for r in journal_rows(repo, "SELECT id FROM operations")}
+    assert ops == {failed_op, open_op}
+    assert not [p for p in logs.iterdir() if p.name not in ops]
+    _journal_names_only_live_checkpoints(repo)
+    # A newer rescue takes over: the old failed operation goes at the next gc.
+    repo.atomic("abort", check=0)
+    again = repo.atomic_json("gc", "--older-than", "30")
+    assert again["operations_retired"] == 1
+    assert {r[0] for r in journal_rows(repo, "SELECT id FROM operations")} == {open_op}
+    repo.atomic("undo", check=0)
+    _journal_names_only_live_checkpoints(repo)
+
+
+def test_gc_keeps_everything_younger_than_days(repo: GitRepo) -> None:
+    repo.atomic("run", "--", "sh", "-c", "echo x > x", check=0)
+    before = atomic_refs(repo)
+    obj = repo.atomic_json("gc", "--older-than", "30")
+    assert obj["operations_retired"] == 0 and obj["refs_retired"] == 0
+    assert atomic_refs(repo) == before
+
+
+def test_gc_retires_orphan_refs_and_dead_temporaries(repo: GitRepo) -> None:
+    repo.atomic("run", "--", "sh", "-c", "echo x > x", check=0)
+    head = repo.head()
+    repo.git("update-ref", "refs/atomic/ops/deadbeef0000/001-pre-op", head)
+    tmp = repo.path / ".git" / "atomic" / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp / f"index-{dead.pid}-3").write_bytes(b"junk")
+    obj = repo.atomic_json("gc", "--older-than", "30")
+    assert obj["refs_retired"] == 1
+    assert "refs/atomic/ops/deadbeef0000/001-pre-op" not in atomic_refs(repo)
+    assert not (tmp / f"index-{dead.pid}-3").exists()
+
+
+def test_gc_killed_between_journal_and_refs_is_finished_by_the_next_gc(repo: GitRepo) -> None:
+    repo.atomic("run", "--", "sh", "-c", "echo x > x", check=0)
+    repo.atomic("run", "--", "sh", "-c", "echo y > y", check=0)
+    _age_everything(repo, 10)
+    res = repo.atomic("gc", "--older-than", "1", env={"GIT_ATOMIC_FAILPOINT": "gc:after-journal"})
+    assert res.returncode == -9
+    _journal_names_only_live_checkpoints(repo)
+    repo.atomic("recover", check=0)
+    obj = repo.atomic_json("gc", "--older-than", "1")
+    assert obj["refs_retired"] > 0
+    assert not [n for n in atomic_refs(repo) if "/ops/" in n]
+
+
+def test_gc_never_prunes_what_the_user_may_still_want(repo: GitRepo) -> None:
+    """Default gc.pruneExpire (2 weeks): an unreachable object of the user's survives."""
+    loose = repo.git("hash-object", "-w", "--stdin", input=b"the user's lost work\n").strip()
+    repo.atomic("run", "--", "sh", "-c", "echo x > x", check=0)
+    _age_everything(repo, 40)
+    obj = repo.atomic_json("gc", "--older-than", "30")
+    assert obj["prune_expire"] == "2.weeks.ago"
+    repo.git("cat-file", "-e", loose)
+
+
+def test_gc_bad_days_is_a_usage_error(repo: GitRepo) -> None:
+    res = repo.atomic("gc", "--older-than", "-1", check=2)
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_git_gc_prune_now_loses_no_checkpoint(repo: GitRepo) -> None:
+    repo.atomic("run", "--", "sh", "-c", "echo x > x; exit 1", check=1)
+    repo.git("gc", "-q", "--prune=now")
+    _journal_names_only_live_checkpoints(repo)
+    repo.atomic("undo", check=0)
+    assert repo.read("x") == b"x\n"
+
+
+def _journal_names_only_live_checkpoints(repo: GitRepo) -> None:
+    shas = {r[0] for r in journal_rows(
+        repo, "SELECT sha FROM checkpoints UNION SELECT rescue FROM events "
+              "UNION SELECT target FROM events") if r[0]}
+    check = subprocess.run(["git", "cat-file", "--batch-check"], cwd=repo.path, env=repo.env,
+                           input="".join(s + "\n" for s in shas), capture_output=True, text=True)
+    assert "missing" not in check.stdout
+    fsck = subprocess.run(["git", "fsck", "--no-dangling", "--no-progress"], cwd=repo.path,
+                          env=repo.env, capture_output=True, text=True)
+    assert fsck.returncode == 0 and not fsck.stdout.strip(), fsck.stdout + fsck.stderr
+
+
+@pytest.mark.parametrize("days", ["abc"])
+def test_gc_days_not_a_number(repo: GitRepo, days: str) -> None:
+    res = repo.atomic("gc", "--older-than", days, check=2)
+    assert "Traceback" not in res.stderr
+    assert os.path.exists(repo.path / ".git")
