@@ -45,10 +45,21 @@ def op_object(journal: Journal, op: OpRow, *, with_times: bool = False) -> dict[
     details = op.details
     if details.get("problems"):
         obj["problems"] = details["problems"]
+    if op.kind == "tdd":
+        obj["tdd"] = tdd_object(details)
     if with_times:
         obj["started_at"] = iso(op.started_at)
         obj["ended_at"] = iso(op.ended_at) if op.ended_at else None
     return obj
+
+
+def tdd_object(details: dict[str, Any]) -> dict[str, Any]:
+    """A TDD phase's facts: its rule, whether it held and why, the coverage it compared."""
+    return {"phase": details.get("tdd"), "rule": details.get("rule"),
+            "message": details.get("message"), "kept": details.get("kept"),
+            "why": details.get("why"), "coverage": details.get("coverage"),
+            "green_coverage": details.get("green_coverage"),
+            "untouched": bool(details.get("untouched"))}
 
 
 def iso(ts: float) -> str:

@@ -39,11 +39,24 @@ def log_lines(journal: Journal, ops: list[OpRow], *, repo: Repo,
             extra = f" (gate {failed[0].name} failed)"
         elif op.failed_phase:
             extra = f" ({op.failed_phase})"
+        if op.kind == "tdd":
+            extra = tdd_marker(op)
         dur = f"{op.duration:.1f}s" if op.duration is not None else "…"
         short_id = f"\x1b[33m{op.id[:8]}\x1b[0m" if colour else op.id[:8]
         lines.append(f"{short_id} {relative(op.started_at):>16}  {status:<11} {op.name}  "
                      f"{dur}{extra}")
     return lines
+
+
+def tdd_marker(op: OpRow) -> str:
+    """Where the TDD cycle stands: ` [GREEN kept, 91.2%]`, ` [RED broken: the tests pass]`."""
+    details = op.details
+    label = str(details.get("tdd", "")).upper()
+    if op.status == "committed":
+        cov = f", {op.coverage:.1f}%" if op.coverage is not None else ""
+        return f" [{label} kept{cov}]"
+    why = details.get("why") or op.failed_phase or op.status
+    return f" [{label} broken: {why}]" if details.get("kept") is False else f" [{label}: {why}]"
 
 
 def show_text(repo: Repo, journal: Journal, op: OpRow, *, diff: bool, stat: bool) -> str:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from git_atomic import context, gates, output, process
 from git_atomic.config import Config, GateSpec, load_config
@@ -66,31 +66,21 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
         engine = Engine(ctx)
         process.INTERRUPTS.install()
         try:
+            detail = {"tdd": phase, "rule": RULES[phase], "message": text}
             op = engine.begin(f"tdd-{phase}", history=config.history.value, kind="tdd",
-                              argv=argv or None, detail={"tdd": phase, "message": text},
-                              keep_owner=True, commit_pre_op=bool(argv))
+                              argv=argv or None, detail=detail, keep_owner=True,
+                              commit_pre_op=bool(argv))
             op = _guarded(engine, op, config, phase=phase, text=text, argv=argv,
                           json_out=json_out)
         finally:
             process.INTERRUPTS.uninstall()
         if json_out:
-            obj = output.op_object(ctx.journal, op)
-            obj.setdefault("tdd", tdd_object(op.details))
-            output.emit_json(obj)
+            output.emit_json(output.op_object(ctx.journal, op))
         else:
             _tell(ctx.journal, op, argv=argv)
         if process.INTERRUPTS.received is not None and op.failed_phase == "interrupt":
             return interrupted_exit(process.INTERRUPTS.received)
         return 0 if op.status == "committed" else 1
-
-
-def tdd_object(details: dict[str, Any]) -> dict[str, Any]:
-    """The TDD facts of an operation's detail, for JSON."""
-    phase = details.get("tdd")
-    return {"phase": phase, "rule": RULES.get(str(phase)), "message": details.get("message"),
-            "kept": details.get("kept"), "why": details.get("why"),
-            "coverage": details.get("coverage"), "green_coverage": details.get("green_coverage"),
-            "untouched": details.get("untouched", False)}
 
 
 def _guarded(engine: Engine, op: OpRow, config: Config, *, phase: str, text: str,
