@@ -20,7 +20,8 @@ with paths, only those paths' files and index entries (HEAD and branches untouch
 While an operation is open, a whole-tree move may only target its own checkpoints.
 
 `emergency` saves everything as a rescue checkpoint, then goes to the POST-OP state of the
-newest committed operation of this worktree, else to HEAD's commit, or to `--to COMMIT`. For a
+newest committed operation of this worktree, else to HEAD's commit (while an operation is open:
+HEAD's commit before it began, since its own commits are not validated), or to `--to COMMIT`. For a
 commit: HEAD (branch or detached) moves to it, no other branch moves, the index and the files
 become its tree, and untracked files go — they are in the rescue, and `undo` brings them back.
 Ignored files are never touched. An open operation is closed as rolled_back.
@@ -38,17 +39,15 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-from git_atomic import context, moves, output, pathcheck, snapshot
+from git_atomic import context, moves, output, pathcheck, snapshot, steps
 from git_atomic.commands.query import resolve_op
 from git_atomic.config import load_config
 from git_atomic.errors import BusyError, RefusedError, UsageError
-from git_atomic.journal import CheckpointRow, Journal, OpRow
+from git_atomic.journal import CheckpointRow, OpRow
 from git_atomic.operation import Engine
 
-_STEP_KINDS: Final = {"open": ("pre_op", "op_exec"), "rolled_back": ("pre_op",)}
-_CLOSED_STEPS: Final = ("pre_op", "op_exec", "post_op")
 _UNDO_HINT: Final = "`git atomic undo` brings back what it replaced"
 
 
@@ -89,13 +88,13 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
                 raise UsageError(f"emergency --to: {to!r} is not a commit in this repository")
             target, label = moves.commit_checkpoint(repo, commit), f"commit {commit[:12]}"
         else:
-            post = _last_validated(journal, ctx.worktree)
+            post = steps.last_validated(journal, ctx.worktree)
             if post is not None:
                 row, owner = post
                 target, label = row.sha, f"POST-OP of {owner.name} [{owner.id}]"
                 from_commit = False
             else:
-                head = repo.read_head()[1]
+                head = _head_before(ctx, open_op)
                 if head is None:
                     raise UsageError("emergency: no validated state and no commit to return to "
                                      "(HEAD is unborn); name one with --to COMMIT")
@@ -145,7 +144,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
                                  json_out=json_out)
         engine = Engine(ctx)
         with _owning(ctx, open_op):
-            reverse = _reverse_status(journal, event.detail)
+            reverse = steps.reverse_status(journal, event.detail)
             done = moves.carry_out(engine, move, detail=reverse)
             if reverse is not None:
                 change = reverse["op_status"]
@@ -173,18 +172,17 @@ def _immediate(ctx: context.Context, open_op: OpRow | None, *,
     if not newest:
         raise UsageError("rollback: no operation in this worktree yet; nothing to roll back")
     op = newest[0]
-    kinds = _STEP_KINDS.get(op.status, _CLOSED_STEPS)
-    steps = [c for c in journal.checkpoints(op.id) if c.kind in kinds]
-    files = {row.sha: snapshot.load(ctx.repo, row.sha).files_tree for row in steps}
+    walk = steps.steps(journal, op)
+    files = {row.sha: snapshot.load(ctx.repo, row.sha).files_tree for row in walk}
     now = moves.probe(ctx.repo).files_tree
-    pos = _position(journal, ctx.worktree, steps)
-    candidates = [steps[pos]] if files[steps[pos].sha] != now else [
-        row for row in reversed(steps[:pos]) if files[row.sha] != now]
+    pos = steps.position(journal, ctx.worktree, walk)
+    candidates = [] if not walk else [walk[pos]] if files[walk[pos].sha] != now else [
+        row for row in reversed(walk[:pos]) if files[row.sha] != now]
     if candidates:
         row = candidates[0]
-        return moves.Move("rollback", row.sha, _label(journal, row, op),
+        return moves.Move("rollback", row.sha, steps.label(journal, row, op),
                           open_op.id if open_op else None), op
-    where = _label(journal, steps[0], op) if steps else f"{op.name} [{op.id}]"
+    where = steps.label(journal, walk[0], op) if walk else f"{op.name} [{op.id}]"
     hint = " (`git atomic undo` brings back what the last rollback replaced)" \
         if journal.events(ctx.worktree, limit=1) else ""
     if json_out:
@@ -196,31 +194,6 @@ def _immediate(ctx: context.Context, open_op: OpRow | None, *,
     return None
 
 
-def _position(journal: Journal, worktree: str, steps: Sequence[CheckpointRow]) -> int:
-    """Which step the tree was last brought to: the newest, unless rollbacks (and undos of them)
-    since the newest step moved it. A rollback and an `undo` each move it; a selective rollback
-    leaves it; anything else (emergency, recover) sends it back to the newest step."""
-    newest = len(steps) - 1
-    if not steps:
-        return 0
-    index = {row.sha: i for i, row in enumerate(steps)}
-    since = max(row.created_at for row in steps)
-    events = [e for e in journal.events(worktree, limit=500) if e.at > since]
-    pos, last = newest, None
-    for event in reversed(events):
-        before = pos
-        if event.kind == "undo" and last is not None:
-            pos = last[0]
-        elif event.kind == "rollback" and '"paths"' in (event.detail or ""):
-            pass
-        elif event.kind == "rollback" and event.target in index:
-            pos = index[event.target]
-        else:
-            pos = newest
-        last = (before, pos)
-    return pos
-
-
 def _whole_op(ctx: context.Context, op: OpRow, open_op: OpRow | None) -> moves.Move:
     if open_op is not None and open_op.id != op.id:
         raise BusyError(f"operation {open_op.id} ({open_op.name}) is open in this worktree",
@@ -229,7 +202,7 @@ def _whole_op(ctx: context.Context, op: OpRow, open_op: OpRow | None) -> moves.M
     if pre is None:
         raise UsageError(f"operation {op.id} ({op.name}) has no PRE-OP checkpoint: it never "
                          "started (`git atomic recover` closes it)")
-    return moves.Move("rollback", pre.sha, _label(ctx.journal, pre, op),
+    return moves.Move("rollback", pre.sha, steps.label(ctx.journal, pre, op),
                       op.id if op.status == "open" else None)
 
 
@@ -244,7 +217,7 @@ def _to_checkpoint(ctx: context.Context, text: str, paths: tuple[bytes, ...],
                              "rollback --to CHECKPOINT -- PATH...")
     if paths:
         _check_paths_match(ctx, sha, paths)
-    label = _label(ctx.journal, row, owner) if row is not None and owner is not None \
+    label = steps.label(ctx.journal, row, owner) if row is not None and owner is not None \
         else f"checkpoint {output.short(sha)}"
     subject = open_op if open_op is not None else owner
     return moves.Move("rollback", sha, label, open_op.id if open_op else None, paths,
@@ -298,22 +271,14 @@ def _check_paths_match(ctx: context.Context, sha: str, paths: tuple[bytes, ...])
                          "index or in the worktree")
 
 
-def _last_validated(journal: Journal, worktree: str) -> tuple[CheckpointRow, OpRow] | None:
-    for op in journal.ops(worktree=worktree, status="committed"):
-        posts = [c for c in journal.checkpoints(op.id) if c.kind == "post_op"]
-        if posts:
-            return posts[-1], op
-    return None
-
-
-def _label(journal: Journal, row: CheckpointRow, op: OpRow) -> str:
-    if row.kind == "op_exec":
-        stage = sum(1 for c in journal.checkpoints(op.id)
-                    if c.kind == "op_exec" and c.seq <= row.seq)
-        name = f"OP-EXEC stage {stage}"
-    else:
-        name = {"pre_op": "PRE-OP", "post_op": "POST-OP"}.get(row.kind, row.kind)
-    return f"{name} of {op.name} [{op.id}]"
+def _head_before(ctx: context.Context, open_op: OpRow | None) -> str | None:
+    """HEAD's commit; while an operation is open, as it was before the operation began: in
+    commits mode the operation's own commits are on the branch, and none of them is validated."""
+    pre = next((c for c in ctx.journal.checkpoints(open_op.id) if c.kind == "pre_op"), None) \
+        if open_op is not None else None
+    if pre is not None:
+        return snapshot.load(ctx.repo, pre.sha).head_oid
+    return ctx.repo.read_head()[1]
 
 
 # --- carrying out ------------------------------------------------------------------------------
@@ -328,7 +293,7 @@ def _go(ctx: context.Context, move: moves.Move, subject: OpRow | None, stays_ope
                              json_out=json_out)
     engine = Engine(ctx)
     with _owning(ctx, subject if subject is not None and subject.status == "open" else None):
-        flip = _status_flip(journal, move, subject)
+        flip = steps.status_flip(journal, move.target, subject, selective=bool(move.paths))
         detail = dict(flip or {})
         if move.paths:
             detail["paths"] = [p.decode("utf-8", "surrogateescape") for p in move.paths]
@@ -343,31 +308,6 @@ def _go(ctx: context.Context, move: moves.Move, subject: OpRow | None, stays_ope
                         said=f"rolled back to {move.label}" + (
                             f" ({len(move.paths)} path{'s' if len(move.paths) != 1 else ''} "
                             "only)" if move.paths else ""))
-
-
-def _status_flip(journal: Journal, move: moves.Move, op: OpRow | None) -> dict[str, Any] | None:
-    """A whole-tree move to the PRE-OP of a closed operation undoes it: it becomes rolled_back.
-
-    Recorded in the event, so that `undo` can give the operation its status back.
-    """
-    if op is None or op.status in ("open", "rolled_back") or move.paths:
-        return None
-    pre = next((c for c in journal.checkpoints(op.id) if c.kind == "pre_op"), None)
-    if pre is None or pre.sha != move.target:
-        return None
-    return {"op_status": {"op": op.id, "from": op.status, "to": "rolled_back"}}
-
-
-def _reverse_status(journal: Journal, detail: str | None) -> dict[str, Any] | None:
-    import json
-
-    change = (json.loads(detail) if detail else {}).get("op_status")
-    if not change:
-        return None
-    op = journal.op(change["op"])
-    if op is None or op.status != change["to"] or change["from"] == "open":
-        return None
-    return {"op_status": {"op": op.id, "from": change["to"], "to": change["from"]}}
 
 
 def _detail(op: OpRow, done: moves.Done, *, emergency: bool = False) -> str | None:

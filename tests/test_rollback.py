@@ -1,0 +1,324 @@
+"""`git atomic rollback` at every level, in both history modes, with undo and dry runs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testing.gitrepo import GitRepo, State
+
+MODES = ("commits", "shadow")
+
+
+def atomic_refs(repo: GitRepo) -> str:
+    return repo.git("for-each-ref", "refs/atomic/")
+
+
+def same(a: State, b: State) -> None:
+    assert a == b, "\n".join(a.diff(b))
+
+
+def one_line_error(res: Any, code: int) -> None:
+    assert res.returncode == code, res.stderr
+    assert res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+
+
+def staged_session(repo: GitRepo, mode: str) -> tuple[str, list[State]]:
+    """begin, two OP-EXEC stages, more edits. States: before begin, before each checkpoint."""
+    repo.write("keep.txt", b"keep\n")
+    repo.git("add", "keep.txt")
+    repo.git("commit", "-q", "-m", "keep")
+    states = [repo.fingerprint()]
+    op_id = repo.atomic_json("begin", "work", "--history", mode)["op_id"]
+    repo.write("a.txt", b"one\n")
+    repo.write("README", b"changed\n")
+    states.append(repo.fingerprint())
+    repo.atomic("checkpoint", "-m", "s1", check=0)
+    repo.write("a.txt", b"two\n")
+    repo.write("b.txt", b"b\n", mode=0o755)
+    os.unlink(repo.path / "keep.txt")
+    repo.git("add", "b.txt")
+    states.append(repo.fingerprint())
+    repo.atomic("checkpoint", "-m", "s2", check=0)
+    repo.write("a.txt", b"three\n")
+    repo.write("c.txt", b"c\n")
+    return op_id, states
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_immediate_steps_back_through_an_open_operation(repo: GitRepo, mode: str) -> None:
+    op_id, (before, at_s1, at_s2) = staged_session(repo, mode)
+    edited = repo.fingerprint()
+    res = repo.atomic_json("rollback")
+    assert res["status"] == "open" and res["op_id"] == op_id
+    assert res["target"]["label"].startswith("OP-EXEC stage 2")
+    assert "undo" in repo.atomic("status").stderr or True
+    same(repo.fingerprint(), at_s2)
+    repo.atomic("rollback", check=0)
+    same(repo.fingerprint(), at_s1)
+    repo.atomic("rollback", check=0)
+    same(repo.fingerprint(), before)
+    # At PRE-OP there is nothing further: exit 0, nothing changes, the operation stays open.
+    refs = atomic_refs(repo)
+    res2 = repo.atomic("rollback", check=0)
+    assert "nothing further" in res2.stderr
+    same(repo.fingerprint(), before)
+    assert atomic_refs(repo) == refs
+    status = repo.atomic_json("status")
+    assert status["open"]["op_id"] == op_id
+    # Each undo re-does one step back up, exactly.
+    repo.atomic("undo", check=0)
+    same(repo.fingerprint(), at_s1)
+    repo.atomic("undo", check=0)  # undoes the undo: back at PRE-OP
+    same(repo.fingerprint(), before)
+    repo.atomic("undo", check=0)
+    same(repo.fingerprint(), at_s1)
+    repo.atomic("abort", check=0)
+    same(repo.fingerprint(), before)
+    assert edited != before
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_immediate_returns_to_the_step_it_reached_after_new_edits(repo: GitRepo,
+                                                                  mode: str) -> None:
+    _op_id, (_before, at_s1, _at_s2) = staged_session(repo, mode)
+    repo.atomic("rollback", check=0)
+    repo.atomic("rollback", check=0)
+    same(repo.fingerprint(), at_s1)
+    repo.write("a.txt", b"edited after going back\n")
+    res = repo.atomic_json("rollback")
+    assert res["target"]["label"].startswith("OP-EXEC stage 1")
+    same(repo.fingerprint(), at_s1)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_immediate_after_run_undoes_the_run_and_undo_brings_it_back(repo: GitRepo,
+                                                                    mode: str) -> None:
+    repo.write("dirty.txt", b"untracked before\n")
+    before = repo.fingerprint()
+    done = repo.atomic_json("run", "--history", mode, "--",
+                            "sh", "-c", "echo new > new.txt; echo more >> README; rm dirty.txt")
+    assert done["status"] == "committed"
+    after = repo.fingerprint()
+    res = repo.atomic_json("rollback")
+    assert res["status"] == "rolled_back"
+    assert res["target"]["label"].startswith("PRE-OP")
+    assert res["checkpoints"]["rescue"]
+    assert {c["path"]: c["action"] for c in res["changes"]} == {
+        "new.txt": "delete", "README": "modify", "dirty.txt": "create"}
+    same(repo.fingerprint(), before)
+    log = repo.atomic_json("log")["operations"]
+    assert log[0]["status"] == "rolled_back"
+    # Nothing further: the operation is rolled back; undo is the way forward.
+    res2 = repo.atomic("rollback", check=0)
+    assert "nothing further" in res2.stderr and "undo" in res2.stderr
+    undone = repo.atomic_json("undo")
+    assert undone["status"] == "undone"
+    same(repo.fingerprint(), after)
+    assert repo.atomic_json("log")["operations"][0]["status"] == "committed"
+    repo.atomic("undo", check=0)
+    same(repo.fingerprint(), before)
+    assert repo.atomic_json("log")["operations"][0]["status"] == "rolled_back"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_immediate_on_a_committed_op_goes_to_post_op_first(repo: GitRepo, mode: str) -> None:
+    before = repo.fingerprint()
+    repo.atomic("run", "--history", mode, "--", "sh", "-c", "echo x > x.txt", check=0)
+    after = repo.fingerprint()
+    repo.write("x.txt", b"edited later\n")
+    repo.write("later.txt", b"later\n")
+    res = repo.atomic_json("rollback")
+    assert res["target"]["label"].startswith("POST-OP")
+    same(repo.fingerprint(), after)
+    repo.atomic("rollback", check=0)
+    same(repo.fingerprint(), before)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rollback_op_restores_pre_op_exactly_even_after_commits(repo: GitRepo,
+                                                                mode: str) -> None:
+    repo.git("branch", "side")
+    repo.write("sub/f.txt", b"f\n")
+    repo.write("README", b"staged\n")
+    repo.git("add", "README")
+    before = repo.fingerprint()
+    script = ("echo 1 > a; git add a; git commit -qm c1; git checkout -qb made; "
+              "echo 2 > b; git add b; git commit -qm c2; git branch -D side; "
+              "rm -r sub; mkdir -p sub/f.txt; echo in > sub/f.txt/x; chmod +x a")
+    first = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", script)
+    second = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", "echo 3 > c")
+    after = repo.fingerprint()
+    res = repo.atomic_json("rollback", "--op", first["op_id"][:6])
+    assert res["status"] == "rolled_back" and res["op_id"] == first["op_id"]
+    same(repo.fingerprint(), before)
+    statuses = {o["op_id"]: o["status"] for o in repo.atomic_json("log")["operations"]}
+    assert statuses == {first["op_id"]: "rolled_back", second["op_id"]: "committed"}
+    repo.atomic("undo", check=0)
+    same(repo.fingerprint(), after)
+    statuses = {o["op_id"]: o["status"] for o in repo.atomic_json("log")["operations"]}
+    assert statuses[first["op_id"]] == "committed"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rollback_op_of_the_open_operation_closes_it(repo: GitRepo, mode: str) -> None:
+    before = repo.fingerprint()
+    op_id = repo.atomic_json("begin", "s", "--history", mode)["op_id"]
+    repo.write("x", b"x\n")
+    repo.atomic("checkpoint", check=0)
+    repo.write("y", b"y\n")
+    during = repo.fingerprint()
+    res = repo.atomic_json("rollback", "--op", op_id)
+    assert res["status"] == "rolled_back"
+    same(repo.fingerprint(), before)
+    assert repo.atomic_json("status")["open"] is None
+    repo.atomic("undo", check=0)
+    same(repo.fingerprint(), during)
+
+
+def test_rollback_op_errors_change_nothing(repo: GitRepo) -> None:
+    repo.atomic("run", "--", "sh", "-c", "echo 1 > one", check=0)
+    before, refs = repo.fingerprint(), atomic_refs(repo)
+    one_line_error(repo.atomic("rollback", "--op", "abcdef123456"), 2)
+    one_line_error(repo.atomic("rollback", "--op", "zz"), 2)
+    one_line_error(repo.atomic("rollback", "--op", "abcd", "--to", "abcd"), 2)
+    one_line_error(repo.atomic("rollback", "x.txt"), 2)
+    res = repo.atomic("rollback", "--op", "abcdef123456", "--json")
+    assert res.returncode == 2 and json.loads(res.stdout)["exit_code"] == 2
+    op_id = repo.atomic_json("begin", "open-one")["op_id"]
+    first = [o for o in repo.atomic_json("log")["operations"] if o["op_id"] != op_id][0]
+    one_line_error(repo.atomic("rollback", "--op", first["op_id"]), 3)
+    repo.atomic("abort", check=0)
+    same(repo.fingerprint(), before)
+    assert atomic_refs(repo) != refs  # begin/abort made refs; the refusals made none
+
+
+def test_rollback_with_no_operation_is_a_usage_error(repo: GitRepo) -> None:
+    before = repo.fingerprint()
+    one_line_error(repo.atomic("rollback"), 2)
+    one_line_error(repo.atomic("undo"), 2)
+    same(repo.fingerprint(), before)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rollback_to_a_checkpoint_by_sha_prefix_and_by_ref(repo: GitRepo, mode: str) -> None:
+    op_id, (_before, at_s1, at_s2) = staged_session(repo, mode)
+    repo.atomic("commit", "--no-gates", check=0)
+    after = repo.fingerprint()
+    show = repo.atomic_json("show", op_id)
+    cps = {c["kind"] + str(i): c for i, c in enumerate(show["checkpoint_list"])}
+    s1 = cps["op_exec1"]
+    res = repo.atomic_json("rollback", "--to", s1["sha"][:8])
+    assert res["target"]["sha"] == s1["sha"] and res["status"] == "rolled_back"
+    same(repo.fingerprint(), at_s1)
+    repo.atomic("undo", check=0)
+    same(repo.fingerprint(), after)
+    repo.atomic("rollback", "--to", cps["op_exec2"]["ref"], check=0)
+    same(repo.fingerprint(), at_s2)
+    repo.atomic("undo", check=0)
+    same(repo.fingerprint(), after)
+    one_line_error(repo.atomic("rollback", "--to", "refs/atomic/nope"), 2)
+    one_line_error(repo.atomic("rollback", "--to", "0000000"), 2)
+    one_line_error(repo.atomic("rollback", "--to", "HEAD~1"), 2)
+    same(repo.fingerprint(), after)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_selective_restores_only_the_paths_files_and_index(repo: GitRepo, mode: str) -> None:
+    repo.write("d/one.txt", b"one\n")
+    repo.write("d/two.txt", b"two\n")
+    repo.git("add", ".")
+    repo.git("commit", "-qm", "d")
+    done = repo.atomic_json("run", "--history", mode, "--", "sh", "-c",
+                            "echo ONE > d/one.txt; echo TWO > d/two.txt; echo R >> README; "
+                            "git add d/one.txt")
+    pre = done["checkpoints"]["pre_op"]
+    repo.write("d/new.txt", b"new\n")
+    head, branches = repo.head(), repo.git("for-each-ref", "refs/heads/")
+    cached_before = repo.git("ls-files", "-s")
+    after = repo.fingerprint()
+    # From the subfolder, like git: the path is relative to the current folder.
+    res = repo.atomic_json("rollback", "--to", pre[:10], "--", "one.txt", "new.txt",
+                           cwd=repo.path / "d")
+    assert {c["path"]: c["action"] for c in res["changes"]} == {
+        "d/one.txt": "modify", "d/new.txt": "delete"}
+    assert res["paths"] == ["d/one.txt", "d/new.txt"]
+    assert repo.read("d/one.txt") == b"one\n"
+    assert not repo.exists("d/new.txt")
+    assert repo.read("d/two.txt") == b"TWO\n"
+    assert repo.read("README").endswith(b"R\n")
+    assert repo.head() == head and repo.git("for-each-ref", "refs/heads/") == branches
+    staged = dict(line.split("\t")[::-1] for line in repo.git("ls-files", "-s").splitlines())
+    old = dict(line.split("\t")[::-1] for line in cached_before.splitlines())
+    blob_one = repo.git("rev-parse", f"{pre}:staged/d/one.txt").strip()
+    assert staged["d/one.txt"].split()[1] == blob_one
+    assert {k: v for k, v in staged.items() if k != "d/one.txt"} == {
+        k: v for k, v in old.items() if k != "d/one.txt"}
+    repo.atomic("undo", check=0)
+    same(repo.fingerprint(), after)
+
+
+REFUSED = ["../x", "/etc/passwd", "outside/x", "outlink", ".git/config", ".GIT/HEAD",
+           "d/.Git/x", "d/../../x", ":(top)README", "inlink/x", "no-such-file"]
+
+
+@pytest.mark.parametrize("path", REFUSED)
+def test_selective_refuses_unsafe_paths_with_exit_2_and_no_change(
+        repo: GitRepo, tmp_path: Path, path: str) -> None:
+    outside = tmp_path / "outside-dir"
+    outside.mkdir()
+    (outside / "x").write_text("precious\n")
+    done = repo.atomic_json("run", "--", "sh", "-c", "echo changed > README")
+    os.symlink(outside, repo.path / "outside")
+    os.symlink(outside / "x", repo.path / "outlink")
+    (repo.path / "d").mkdir()
+    os.symlink("d", repo.path / "inlink")
+    if path == "/etc/passwd":
+        path = str(repo.path / "README")  # absolute, even inside the repository
+    before, refs = repo.fingerprint(), atomic_refs(repo)
+    res = repo.atomic("rollback", "--to", done["checkpoints"]["pre_op"], "--", path)
+    one_line_error(res, 2)
+    same(repo.fingerprint(), before)
+    assert atomic_refs(repo) == refs
+    assert (outside / "x").read_text() == "precious\n"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_dry_run_lists_exactly_and_changes_nothing(repo: GitRepo, mode: str) -> None:
+    repo.write("gone.txt", b"gone\n")
+    repo.write("mode.sh", b"#!/bin/sh\n")
+    repo.write("link", b"target")
+    repo.git("add", ".")
+    repo.git("commit", "-qm", "files")
+    script = ("rm gone.txt; echo new > new.txt; chmod +x mode.sh; echo m >> README; "
+              "rm link; ln -s elsewhere link; git checkout -qb other")
+    repo.atomic("run", "--history", mode, "--", "sh", "-c", script, check=0)
+    before, refs = repo.fingerprint(), atomic_refs(repo)
+    res = repo.atomic_json("rollback", "--dry-run")
+    assert res["dry_run"] is True and res["checkpoints"]["rescue"] is None
+    assert {c["path"]: c["action"] for c in res["changes"]} == {
+        "gone.txt": "create", "new.txt": "delete", "mode.sh": "mode", "README": "modify",
+        "link": "type"}
+    assert res["head"] == {"from": "other", "to": "main"}
+    assert [(b["name"], b["to"]) for b in res["branches"]] == [("other", None)]
+    text = repo.atomic("rollback", "--dry-run")
+    assert text.returncode == 0
+    assert sorted(text.stdout.splitlines()[:5]) == sorted(
+        ["create  gone.txt", "delete  new.txt", "mode    mode.sh", "modify  README",
+         "type    link"])
+    for args in (["rollback", "--op", res["op_id"], "--dry-run"],
+                 ["rollback", "--to", res["checkpoints"]["pre_op"], "--dry-run", "--",
+                  "README"],
+                 ["emergency", "--dry-run"], ["undo", "--dry-run"]):
+        repo.atomic(*args, check=0 if args[0] != "undo" else 2)
+    same(repo.fingerprint(), before)
+    assert atomic_refs(repo) == refs
+    repo.atomic("rollback", check=0)
+    assert {c for c in os.listdir(repo.path) if c != ".git"} == {
+        "README", "gone.txt", "mode.sh", "link"}
