@@ -192,7 +192,7 @@ def test_rollback_op_errors_change_nothing(repo: GitRepo) -> None:
     res = repo.atomic("rollback", "--op", "abcdef123456", "--json")
     assert res.returncode == 2 and json.loads(res.stdout)["exit_code"] == 2
     op_id = repo.atomic_json("begin", "open-one")["op_id"]
-    first = [o for o in repo.atomic_json("log")["operations"] if o["op_id"] != op_id][0]
+    first = next(o for o in repo.atomic_json("log")["operations"] if o["op_id"] != op_id)
     one_line_error(repo.atomic("rollback", "--op", first["op_id"]), 3)
     repo.atomic("abort", check=0)
     same(repo.fingerprint(), before)

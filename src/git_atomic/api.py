@@ -143,3 +143,17 @@ def operation(name: str, *, gates: Sequence[str] = (), no_gates: bool = False,
             why = f"gate {failed.name} failed: {failed.message}" if failed else "rolled back"
             raise GateFailed(f"{name} [{row.id}] rolled back: {why}", op_id=row.id,
                              results=outcomes)
+
+
+def _bind_to_package() -> None:
+    """`git_atomic.operation` is this function, though the engine module has the same name.
+
+    Importing this module loads `git_atomic.operation` (the engine), and the import system binds
+    that module to the package attribute; bind the API's names over it.
+    """
+    import git_atomic
+
+    vars(git_atomic).update(operation=operation, GateFailed=GateFailed)
+
+
+_bind_to_package()
