@@ -337,6 +337,17 @@ def _hook(ns: argparse.Namespace) -> int:
     return hook_event(target=ns.target, event=ns.event)
 
 
+def _parse(parser: argparse.ArgumentParser, args: list[str]) -> argparse.Namespace:
+    # `tdd PHASE [-m MSG] -- COMMAND`: argparse's REMAINDER right after a positional takes the
+    # options too, and drops the `--` when nothing stands between: split the command off first.
+    if args[:1] == ["tdd"] and "--" in args:
+        at = args.index("--")
+        ns = parser.parse_args(args[:at])
+        ns.argv = [*ns.argv, *args[at:]]
+        return ns
+    return parser.parse_args(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args == ["--version"]:
@@ -349,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     json_out = "--json" in args and "--" not in args[: args.index("--json")]
     parser = build_parser()
     try:
-        ns = parser.parse_args(args)
+        ns = _parse(parser, args)
         return dispatch(ns, parser)
     except AtomicError as exc:
         return _report(exc, json_out=json_out)

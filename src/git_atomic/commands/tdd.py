@@ -39,6 +39,7 @@ DEFAULT_MESSAGES: Final = {
 # What a shell answers when it cannot run the command at all: not a failing test.
 _CANNOT_RUN: Final = {126: "not executable", 127: "command not found"}
 _COVERAGE_EPSILON: Final = 1e-9
+RED_TAIL_LINES: Final = 5
 
 
 @dataclass(frozen=True)
@@ -229,10 +230,13 @@ def _tell(journal: Journal, op: OpRow, *, argv: Sequence[str]) -> None:
     label = str(details.get("tdd", "")).upper()
     why = details.get("why")
     gate = next(iter(journal.gates(op.id)), None)
-    show_tail = not details.get("kept") or details.get("tests_failed")
-    if show_tail and gate is not None and gate.output_tail:
+    if gate is not None and gate.output_tail and op.status != "committed":
         output.say("  " + gate.output_tail.replace("\n", "\n  "))
         output.say(f"  full output: {gate.log_path}")
+    elif gate is not None and gate.output_tail and details.get("tests_failed"):
+        # RED held: the end of the failure shows it is the one the person meant.
+        tail = gate.output_tail.splitlines()[-RED_TAIL_LINES:]
+        output.say("  " + "\n  ".join(tail))
     if op.status == "committed":
         post = [c for c in journal.checkpoints(op.id) if c.kind == "post_op"]
         if post and post[-1].commit_sha:
