@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from git_atomic import context, failpoints, git, output, restore, snapshot
+from git_atomic.commands.isolate import cleanup_stale_isolated
 from git_atomic.errors import BusyError
 from git_atomic.journal import OpRow
 from git_atomic.lock import Holder, WorktreeLock, process_alive
@@ -56,6 +57,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
     # A live holder makes this refuse (exit 3): it is working, not interrupted.
     with context.opened("recover", check_state=False) as ctx:
         engine = Engine(ctx)
+        cleanup_stale_isolated(engine=engine)  # private worktrees of `run --isolate`
         _finish_outside_restore(engine, done)
         _finish_closed_op_restores(engine, done)
         op = ctx.journal.open_op(ctx.worktree)

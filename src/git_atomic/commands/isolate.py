@@ -1,0 +1,578 @@
+"""`git atomic run --isolate -- COMMAND`: the command runs in a private worktree; the user's
+worktree changes only after the gates have passed, in one rescued, crash-safe apply.
+
+1. PRE-OP: a checkpoint of the user's worktree (HEAD, raw index, every tracked and untracked
+   file), under the worktree lock held for that moment only.
+2. A private worktree, detached at HEAD's commit, brought to PRE-OP exactly (files and index).
+   Its path is in the journal before it exists, so `recover` finds it after a crash. In commits
+   mode the PRE-OP commit is made there, on its detached HEAD, just as `run` makes it.
+3. OP-EXEC: the command runs there, in the same subfolder as the user's; checkpoint (and commit).
+4. POST-OP: the gates run there; checkpoint (and commit, if a gate changed files).
+5. Apply, under the user's worktree lock (bounded wait): a rescue of the user's worktree, then
+   three-way merges with base PRE-OP, ours = the worktree now, theirs = the result: of the
+   files, and separately of the staged trees; the private commits go onto the user's HEAD
+   (see isolation.py). All clean: the restore engine writes only what differs. Any conflict:
+   the user's worktree is not touched.
+
+While it runs, the journal row is filed under `isolated:<op_id>`, not under the user's worktree:
+it holds no worktree, so the user's own operations (and other isolated runs) go on. From the
+apply on it belongs to the user's worktree like any `run`.
+
+Outcomes: applied -> committed (exit 0). The command, a timeout, a gate or an interrupt failed
+-> rolled_back, failed_phase exec/timeout/validate/interrupt (exit 1, or 130/143): the user's
+worktree was never touched. Validated but not applied (a conflict, or the worktree stayed busy)
+-> rolled_back with failed_phase "validate" (exit 1): applying is the last check of POST-OP, and
+the SPEC's phases stay the only values. The JSON's "isolated" object says why and how to apply
+the result by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from git_atomic import failpoints, git, isolation, output, process, restore, snapshot
+from git_atomic import gates as gate_runner
+from git_atomic.config import GateSpec, command_line_gates, load_config
+from git_atomic.context import (
+    Context,
+    check_git_state,
+    open_journal,
+    owner_fields,
+    refuse_if_interrupted,
+)
+from git_atomic.errors import AtomicError, BusyError, RefusedError, UsageError
+from git_atomic.journal import CheckpointRow, OpRow
+from git_atomic.lock import WorktreeLock, process_alive
+from git_atomic.operation import (
+    HISTORY_MODES,
+    PHASE_LABEL,
+    Engine,
+    interrupted_exit,
+    new_op_id,
+    op_ref,
+)
+from git_atomic.snapshot import Snapshot
+
+WAIT_LIMIT_S: Final = 600.0
+LOCK_COMMAND: Final = "run --isolate"
+PRIVATE_PREFIX: Final = "isolated:"
+
+
+@dataclass(frozen=True)
+class _State:
+    """The private worktree right after a phase (and its commit, in commits mode)."""
+
+    row: CheckpointRow
+    files_tree: str
+    staged_tree: str
+    head_oid: str | None
+
+
+@dataclass
+class _Run:
+    ctx: Context
+    op_id: str
+    name: str
+    history: str
+    argv: tuple[str, ...]
+    path: Path
+    pre: Snapshot
+    pre_untracked: frozenset[bytes]
+    private: git.Repo | None = None
+    result: _State | None = None
+    coverage: float | None = None
+    applied: bool = False
+    merged: bool = False
+    reason: str | None = None  # not applied: conflict | busy
+    why: str | None = None
+    conflicts: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def commits(self) -> bool:
+        return self.history == "commits"
+
+
+def run_isolated(*, argv: Sequence[str], name: str | None, gates: Sequence[str], no_gates: bool,
+                 timeout: float | None, history: str | None, wait: bool, json_out: bool,
+                 all_gates: bool = False) -> int:
+    repo = git.discover()
+    check_git_state(repo)
+    journal = open_journal(repo)
+    ctx = Context(repo, journal, WorktreeLock(repo.git_dir / "atomic.lock"))
+    try:
+        config = load_config(repo.root)
+        mode = history or config.history.value
+        if mode not in HISTORY_MODES:
+            raise UsageError(f"--history: expected commits or shadow, got {mode!r}")
+        specs = () if no_gates else config.gates + command_line_gates(
+            gates, taken=[g.name for g in config.gates])
+        if mode == "commits":
+            repo.identity_env(required=True)
+        if repo.read_head()[1] is None:
+            raise RefusedError("run --isolate starts its private worktree from HEAD's commit, "
+                               "and HEAD has none yet", hint="make a first commit")
+        cleanup_stale_isolated(engine=Engine(ctx), finish_applies=False)
+        process.INTERRUPTS.install()
+        try:
+            run = _start(ctx, argv=argv, name=name or os.path.basename(argv[0]) or "run",
+                         history=mode, wait=wait)
+            op = _execute(run, specs, timeout=timeout, json_out=json_out, all_gates=all_gates)
+        finally:
+            process.INTERRUPTS.uninstall()
+        _report(run, op, json_out=json_out)
+        if process.INTERRUPTS.received is not None and op.failed_phase == "interrupt":
+            return interrupted_exit(process.INTERRUPTS.received)
+        return 0 if op.status == "committed" else 1
+    finally:
+        ctx.lock.release()
+        journal.close()
+
+
+# --- the phases ----------------------------------------------------------------------------------
+def _start(ctx: Context, *, argv: Sequence[str], name: str, history: str, wait: bool) -> _Run:
+    repo, journal = ctx.repo, ctx.journal
+    _acquire(ctx.lock, patient_with_all=wait)
+    try:
+        refuse_if_interrupted(ctx)
+        op_id = new_op_id()
+        path = isolation.worktree_path(repo, op_id)
+        detail = {"isolated": True, "private_worktree": str(path), "user_worktree": ctx.worktree,
+                  "user_root": str(repo.root)}
+        journal.create_op(
+            id=op_id, worktree=PRIVATE_PREFIX + op_id, name=name, kind="run", history=history,
+            status="open", phase="pre_op", pending=None, argv=json.dumps(list(argv)),
+            started_at=time.time(), detail=json.dumps(detail), **owner_fields())
+        try:
+            ref = op_ref(op_id, "pre_op", 1)
+            captured = snapshot.capture(repo, message=f"git-atomic PRE-OP: {name} [{op_id}]",
+                                        ref=ref, find_untracked=history == "commits")
+            journal.add_checkpoint(op_id, "pre_op", captured.snapshot.commit, ref,
+                                   "backup state before operation")
+        except BaseException:
+            with journal.write() as c:  # nothing exists yet: forget the operation entirely
+                c.execute("DELETE FROM operations WHERE id=?", (op_id,))
+                c.execute("DELETE FROM checkpoints WHERE op_id=?", (op_id,))
+            raise
+    finally:
+        ctx.lock.release()
+    failpoints.hit("isolate:after-pre-op")
+    return _Run(ctx, op_id, name, history, tuple(argv), path, captured.snapshot,
+                captured.untracked)
+
+
+def _execute(run: _Run, specs: Sequence[GateSpec], *, timeout: float | None, json_out: bool,
+             all_gates: bool) -> OpRow:
+    journal = run.ctx.journal
+    interrupted = process.INTERRUPTS
+    try:
+        if interrupted.received is not None:
+            return _fail(run, "interrupt")
+        journal.update_op(run.op_id, phase="exec")
+        assert run.pre.head_oid is not None
+        run.private = isolation.add_worktree(run.ctx.repo, run.path, run.pre.head_oid)
+        failpoints.hit("isolate:after-worktree")
+        isolation.bring_to(run.private, run.pre)
+        engine = Engine(Context(run.private, journal,
+                                WorktreeLock(run.private.git_dir / "atomic.lock")))
+        if run.commits:
+            captured = snapshot.capture(run.private, message="git-atomic probe", ref=None,
+                                        untracked_of_op=run.pre_untracked, for_commit=True)
+            made = engine._commit_phase(run.op_id, captured,
+                                        f"PRE-OP: {run.name} - backup state before operation")
+            if made is not None:
+                journal.set_commit_sha(run.op_id, 1, made)
+        cwd = _private_cwd(run.ctx.repo.root, run.private.root)
+        res = process.run_child(list(run.argv), cwd=cwd, timeout=timeout,
+                                stdout=sys.stderr.fileno() if json_out else None,
+                                env={"PWD": str(cwd)})
+        journal.update_op(run.op_id, exit_code=res.exit_code, command_duration=res.duration_s)
+        if res.error:
+            output.say(f"git-atomic: cannot run the command: {res.error}")
+        if interrupted.received is not None:
+            return _fail(run, "interrupt")
+        if res.timed_out:
+            return _fail(run, "timeout")
+        if res.exit_code != 0:
+            return _fail(run, "exec")
+        done = _checkpoint(run, engine, "op_exec", shlex.join(run.argv)[:200])
+        if interrupted.received is not None:
+            return _fail(run, "interrupt", keep=False)
+        journal.update_op(run.op_id, phase="validate")
+        results = gate_runner.run_gates(
+            specs, root=run.private.root, log_dir=run.ctx.repo.state_dir / "logs" / run.op_id,
+            journal=journal, worktree=run.ctx.worktree, all_gates=all_gates,
+            progress=not json_out and sys.stderr.isatty())
+        for r in results:
+            journal.add_gate(run.op_id, name=r.name, passed=r.passed, exit_code=r.exit_code,
+                             duration=r.duration_s, coverage=r.coverage,
+                             output_tail=r.output_tail, log_path=r.log_path, message=r.message)
+        failpoints.hit("isolate:after-gates")
+        if interrupted.received is not None:
+            return _fail(run, "interrupt", keep=False)
+        if any(not r.passed for r in results):
+            return _fail(run, "validate", keep=False)
+        coverages = [r.coverage for r in results if r.coverage is not None]
+        run.coverage = coverages[-1] if coverages else None
+        journal.update_op(run.op_id, phase="post_op")
+        if not results and done.row.commit_sha is None:
+            # Nothing ran since OP-EXEC and it made no commit: that checkpoint is the result.
+            row = engine.alias_checkpoint(journal.op(run.op_id) or _gone(run), done.row,
+                                          "post_op", "validation complete")
+            run.result = dataclasses.replace(done, row=row)
+        else:
+            run.result = _checkpoint(run, engine, "post_op", "validation complete")
+        failpoints.hit("isolate:after-post-op")
+        _drop_private(run)
+        return _apply(run)
+    except BaseException:
+        op = journal.op(run.op_id)
+        if op is not None and op.status == "open" and (op.phase != "apply" or op.pending is None):
+            # Before the apply started the user's worktree was never touched: close it here.
+            # A half-done apply stays open for `recover` (its intent names rescue and target).
+            _close(run, status="rolled_back",
+                   failed_phase="validate" if op.phase == "apply" else "exec")
+        raise
+    finally:
+        _drop_private(run)
+
+
+def _checkpoint(run: _Run, engine: Engine, kind: str, message: str) -> _State:
+    """A checkpoint of the private worktree, filed as the user's (HEAD on the user's branch);
+    in commits mode also the phase's commit on the private detached HEAD."""
+    assert run.private is not None
+    journal = run.ctx.journal
+    seq = len(journal.checkpoints(run.op_id)) + 1
+    ref = op_ref(run.op_id, kind, seq)
+    label = PHASE_LABEL.get(kind, kind.upper())
+    captured = snapshot.capture(
+        run.private, message="git-atomic probe", ref=None,
+        untracked_of_op=run.pre_untracked if run.commits else None, for_commit=run.commits)
+    snap = isolation.as_user_checkpoint(
+        run.private, captured.snapshot, head_ref=run.pre.head_ref, root=run.ctx.repo.root,
+        private_root=run.private.root, message=f"git-atomic {label}: {run.name} [{run.op_id}]")
+    run.private.update_refs([f"create {ref} {snap.commit}"], message=f"git-atomic: {label}")
+    journal.add_checkpoint(run.op_id, kind, snap.commit, ref, message)
+    staged, head = captured.snapshot.staged_tree, captured.snapshot.head_oid
+    if run.commits:
+        made = engine._commit_phase(run.op_id, captured, f"{label}: {run.name} - {message}")
+        if made is not None:
+            journal.set_commit_sha(run.op_id, seq, made)
+            assert captured.commit_tree is not None
+            staged, head = captured.commit_tree, made
+    return _State(journal.checkpoints(run.op_id)[-1], captured.snapshot.files_tree, staged, head)
+
+
+def _apply(run: _Run) -> OpRow:
+    ctx, repo, journal = run.ctx, run.ctx.repo, run.ctx.journal
+    result, pre = run.result, run.pre
+    assert result is not None and pre.head_oid is not None
+    if process.INTERRUPTS.received is not None:
+        return _fail(run, "interrupt", keep=False)
+    try:
+        _acquire(ctx.lock, patient_with_all=True)
+    except BusyError as exc:
+        return _not_applied(run, "busy", exc.message)
+    try:
+        try:
+            check_git_state(repo)
+            refuse_if_interrupted(ctx)
+        except RefusedError as exc:
+            return _not_applied(run, "busy", exc.message)
+        if process.INTERRUPTS.received is not None:
+            return _fail(run, "interrupt", keep=False)
+        journal.update_op(run.op_id, worktree=ctx.worktree, phase="apply")
+        failpoints.hit("isolate:apply:start")
+        seen: list[tuple[str, isolation.Merge]] = []
+
+        def merge_files(ours: str) -> list[bytes]:
+            merged = isolation.merge_trees(repo, base=pre.files_tree, ours=ours,
+                                           theirs=result.files_tree)
+            seen.append((ours, merged))
+            if merged.oid is None:
+                return []
+            return restore.overwritten_ignored(
+                repo, ours, dataclasses.replace(pre, files_tree=merged.oid))
+
+        seq = len(journal.checkpoints(run.op_id)) + 1
+        rescue_ref = op_ref(run.op_id, "rescue", seq)
+        try:
+            rescue = snapshot.capture(
+                repo, message=f"git-atomic rescue before applying {run.name} [{run.op_id}]",
+                ref=rescue_ref, also_capture=merge_files).snapshot
+        except RefusedError as exc:  # e.g. unmerged paths appeared meanwhile
+            return _not_applied(run, "busy", exc.message)
+        ours_files, files = seen[-1]
+        staged = isolation.merge_trees(repo, base=pre.staged_tree, ours=rescue.staged_tree,
+                                       theirs=result.staged_tree)
+        head = isolation.Merge(rescue.head_oid)
+        if result.head_oid != pre.head_oid and result.head_oid is not None \
+                and rescue.head_oid is not None:
+            head = isolation.replay(repo, since=pre.head_oid, tip=result.head_oid,
+                                    onto=rescue.head_oid,
+                                    squash_message=f"OP-EXEC: {run.name} - isolated result")
+        run.merged = (ours_files, rescue.staged_tree, rescue.head_ref, rescue.head_oid) != (
+            pre.files_tree, pre.staged_tree, pre.head_ref, pre.head_oid)
+        if files.oid is None or staged.oid is None or head.oid is None:
+            repo.run("update-ref", "-d", rescue_ref, rescue.commit, check=False)
+            conflicts = dict.fromkeys([*files.conflicts, *staged.conflicts, *head.conflicts])
+            where = [w for w, m in (("files", files), ("index", staged), ("commits", head))
+                     if m.oid is None]
+            return _not_applied(run, "conflict", "conflicts in " + ", ".join(where),
+                                conflicts=list(conflicts))
+        journal.add_checkpoint(run.op_id, "rescue", rescue.commit, rescue_ref,
+                               "before applying the isolated result")
+        index = isolation.merged_index(repo, current=rescue, staged_tree=staged.oid,
+                                       scratch=snapshot.temp_path(repo, "index"))
+        target = isolation.target_checkpoint(
+            repo, current=rescue, files_tree=files.oid, staged_tree=staged.oid,
+            head_oid=head.oid, index=index,
+            message=f"git-atomic POST-OP: {run.name} [{run.op_id}] applied")
+        target_ref = op_ref(run.op_id, "post_op", seq + 1)
+        repo.update_refs([f"create {target_ref} {target.commit}"], message="git-atomic: apply")
+        journal.add_checkpoint(run.op_id, "post_op", target.commit, target_ref,
+                               "applied to your worktree")
+        intent = {"action": "restore", "target": target.commit, "event": "apply", "paths": [],
+                  "with_refs": True, "rescue": rescue.commit}
+        journal.update_op(run.op_id, pending=json.dumps(intent))
+        failpoints.hit("isolate:apply:before-restore")
+        the_plan = restore.plan(repo, rescue, target)
+        outcome = restore.apply(repo, rescue, target, the_plan,
+                                reason=f"git-atomic: apply {run.name} [{run.op_id}]")
+        failpoints.hit("isolate:apply:after-restore")
+        journal.add_event(op_id=run.op_id, worktree=ctx.worktree, kind="apply",
+                          rescue=rescue.commit, target=target.commit,
+                          detail={"problems": outcome.problems} if outcome.problems else None)
+        run.applied = True
+        run.problems += outcome.problems
+        return _close(run, status="committed")
+    finally:
+        ctx.lock.release()
+
+
+# --- endings -------------------------------------------------------------------------------------
+def _fail(run: _Run, failed_phase: str, *, keep: bool = True) -> OpRow:
+    """The user's worktree was never touched; keep what the private one holds, then close."""
+    if keep and run.private is not None:
+        try:
+            journal = run.ctx.journal
+            ref = op_ref(run.op_id, "rescue", len(journal.checkpoints(run.op_id)) + 1)
+            captured = snapshot.capture(run.private, message="git-atomic probe", ref=None)
+            snap = isolation.as_user_checkpoint(
+                run.private, captured.snapshot, head_ref=run.pre.head_ref,
+                root=run.ctx.repo.root, private_root=run.private.root,
+                message=f"git-atomic rescue: {run.name} [{run.op_id}] as it failed")
+            run.private.update_refs([f"create {ref} {snap.commit}"],
+                                    message="git-atomic: rescue")
+            journal.add_checkpoint(run.op_id, "rescue", snap.commit, ref,
+                                   "the private worktree when the operation failed")
+        except AtomicError as exc:  # e.g. the command left unmerged paths: nothing to keep
+            run.problems.append(f"its private worktree could not be kept: {exc.message}")
+    run.problems += _branches_moved(run)
+    return _close(run, status="rolled_back", failed_phase=failed_phase)
+
+
+def _not_applied(run: _Run, reason: str, why: str, *, conflicts: Sequence[str] = ()) -> OpRow:
+    run.reason, run.why, run.conflicts = reason, why, list(conflicts)
+    return _close(run, status="rolled_back", failed_phase="validate")
+
+
+def _close(run: _Run, *, status: str, failed_phase: str | None = None) -> OpRow:
+    journal = run.ctx.journal
+    op = journal.op(run.op_id) or _gone(run)
+    detail: dict[str, Any] = dict(op.details)
+    detail.update(applied=run.applied, merged=run.merged)
+    if run.reason is not None:
+        detail.update(not_applied=run.reason, why=run.why, conflicts=run.conflicts)
+    if run.problems:
+        detail["problems"] = detail.get("problems", []) + run.problems
+    return Engine(run.ctx).close(run.op_id, status=status, failed_phase=failed_phase,
+                                 worktree=run.ctx.worktree, detail=json.dumps(detail),
+                                 coverage=run.coverage)
+
+
+def _gone(run: _Run) -> OpRow:
+    raise RefusedError(f"operation {run.op_id} vanished from the journal while it ran")
+
+
+def _branches_moved(run: _Run) -> list[str]:
+    """Worktrees share their branches: one the command created or moved is not private. Say so
+    (moving it back could undo what the user did meanwhile in another worktree)."""
+    repo = run.ctx.repo
+    now = repo.refs("refs/heads/")
+    checked_out = set(repo.other_worktree_heads()) | {run.pre.head_ref}
+    moved = sorted(b for b in set(now) | set(run.pre.branches)
+                   if now.get(b) != run.pre.branches.get(b) and b not in checked_out)
+    if not moved:
+        return []
+    names = ", ".join(b.removeprefix("refs/heads/") for b in moved)
+    return [f"branches changed while it ran are left as they are (worktrees share branches): "
+            f"{names}"]
+
+
+def _drop_private(run: _Run) -> None:
+    if run.private is None and not run.path.exists():
+        return
+    if not isolation.remove_worktree(run.ctx.repo, run.path):
+        run.problems.append(f"could not remove its private worktree {run.path}; "
+                            "`git atomic recover` tries again")
+    run.private = None
+
+
+def _private_cwd(root: Path, private_root: Path) -> Path:
+    rel = os.path.relpath(os.path.realpath(os.getcwd()), os.path.realpath(root))
+    if rel == "." or rel.startswith(".."):
+        return private_root
+    cwd = private_root / rel
+    try:
+        cwd.mkdir(parents=True, exist_ok=True)  # an ignored or empty folder is not captured
+    except OSError:
+        return private_root
+    return cwd
+
+
+def _acquire(lock: WorktreeLock, *, patient_with_all: bool) -> None:
+    """Take the user's worktree lock. Another isolated run holds it for moments only: wait for
+    it. Anyone else: refuse at once unless `patient_with_all` (`--wait`, and the final apply)."""
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    told = False
+    while True:
+        try:
+            lock.acquire(LOCK_COMMAND, wait=None)
+            return
+        except BusyError:
+            holder = lock.read()
+            if holder is None:
+                continue
+            isolated = holder.command.startswith(LOCK_COMMAND)
+            if not holder.alive or not (patient_with_all or isolated) \
+                    or time.monotonic() >= deadline or process.INTERRUPTS.received is not None:
+                raise
+            if not told and not isolated:
+                output.say(f"git-atomic: waiting for pid {holder.pid} (`{holder.command}`)")
+                told = True
+            time.sleep(0.05)
+
+
+# --- after a crash -------------------------------------------------------------------------------
+def cleanup_stale_isolated(*, engine: Engine, finish_applies: bool = True) -> list[OpRow]:
+    """Isolated runs whose git-atomic died: private worktrees removed, operations closed as
+    recovered. An apply a crash stopped half way in this worktree is finished, as `recover`
+    finishes any interrupted restore (its intent names the rescue and the target). `recover`
+    calls this; every isolated run calls it first with `finish_applies=False` (no user worktree
+    is touched then)."""
+    repo, journal = engine.repo, engine.journal
+    closed: list[OpRow] = []
+    for op in journal.ops(status="open"):
+        details = op.details
+        if not details.get("isolated") or _alive(op):
+            continue
+        in_private = op.worktree.startswith(PRIVATE_PREFIX)
+        if not in_private and not (finish_applies and op.worktree == engine.ctx.worktree):
+            continue  # a half-done apply in another worktree: its own `recover` finishes it
+        path = Path(details.get("private_worktree") or isolation.worktree_path(repo, op.id))
+        isolation.remove_worktree(repo, path)
+        said = "its private worktree is removed; your worktree was not touched"
+        intent = op.pending_intent or {}
+        if not in_private and intent.get("action") == "restore" and intent.get("target"):
+            journal.update_op(op.id, **owner_fields())
+            engine.rollback_to(op.id, str(intent["target"]), event="apply",
+                               rescue_sha=intent.get("rescue"))
+            said = ("the interrupted apply of its result to your worktree is finished "
+                    "(`git atomic undo` reverses it)")
+        detail = dict(details, recovered="isolated", applied=not in_private and bool(intent))
+        closed.append(engine.close(op.id, status="recovered", failed_phase="interrupt",
+                                   worktree=details.get("user_worktree", op.worktree),
+                                   detail=json.dumps(detail)))
+        output.say(f"git-atomic: isolated run {op.name} [{op.id}] was interrupted: {said}")
+    _remove_orphans(engine)
+    return closed
+
+
+def _alive(op: OpRow) -> bool:
+    return op.owner_pid is not None and process_alive(op.owner_pid, op.owner_start)
+
+
+def _remove_orphans(engine: Engine) -> None:
+    """Private worktrees that no live operation owns (its row is written before its folder)."""
+    repo, journal = engine.repo, engine.journal
+    try:
+        entries = list((repo.state_dir / isolation.ISOLATED_DIR).iterdir())
+    except OSError:
+        entries = []
+    for entry in entries:
+        row = journal.op(entry.name)
+        if row is not None and row.status == "open" and _alive(row):
+            continue
+        isolation.remove_worktree(repo, entry)
+    for admin in isolation.stale_admin_dirs(repo):
+        row = journal.op(admin.name)
+        if row is None or row.status != "open" or not _alive(row):
+            isolation.remove_admin_dir(admin)
+
+
+# --- telling -------------------------------------------------------------------------------------
+def _report(run: _Run, op: OpRow, *, json_out: bool) -> None:
+    journal = run.ctx.journal
+    if json_out:
+        obj = output.op_object(journal, op)
+        obj["isolated"] = {
+            "applied": run.applied, "merged": run.merged, "not_applied": run.reason,
+            "why": run.why, "conflicts": run.conflicts,
+            "result": run.result.row.sha if run.result else None,
+            "private_worktree": str(run.path), "apply_by_hand": _recipes(run),
+        }
+        output.emit_json(obj)
+        return
+    for gate in journal.gates(op.id):
+        if not gate.passed:
+            output.say(f"git-atomic: gate {gate.name} failed: {gate.message}")
+            if gate.output_tail:
+                output.say("  " + gate.output_tail.replace("\n", "\n  "))
+            output.say(f"  full output: {gate.log_path}")
+    for problem in run.problems:
+        output.say(f"git-atomic: warning: {problem}")
+    head = f"git-atomic: {op.name} [{op.id}]"
+    if op.status == "committed":
+        output.say(output.summary_line(journal, op))
+        output.say(f"{head}: applied to your worktree"
+                   + (", merged with the changes made there meanwhile" if run.merged else "")
+                   + " (`git atomic undo` reverses the apply)")
+    elif run.reason == "conflict":
+        output.say(f"{head} passed its gates but conflicts with changes made in your worktree "
+                   f"meanwhile ({run.why}): " + ", ".join(run.conflicts))
+        output.say("  your worktree was not touched; to apply the result by hand:")
+        output.say("\n".join(f"    {line}" for line in _recipes(run)))
+    elif run.reason is not None:
+        output.say(f"{head} passed its gates but was not applied: {run.why}")
+        output.say("  your worktree was not touched; to apply the result by hand:")
+        output.say("\n".join(f"    {line}" for line in _recipes(run)))
+    else:
+        why = {"exec": "the command failed", "validate": "a gate failed",
+               "timeout": "the command timed out", "interrupt": "interrupted"}.get(
+            op.failed_phase or "", "failed")
+        output.say(f"{head} rolled back ({why}) in its private worktree; your worktree was not "
+                   f"touched. What it did is kept: `git atomic show {op.id} --diff`")
+
+
+def _recipes(run: _Run) -> list[str]:
+    if run.reason is None or run.result is None:
+        return []
+    pre, res = run.pre.commit, run.result.row.sha
+    stage = " ".join(shlex.quote(p) for p in run.conflicts[:20]) or "PATH..."
+    lines = [f"git atomic rollback --to {res}   # take the result as it is (your state is "
+             "saved first; `git atomic undo` brings it back)",
+             f"git add -- {stage} && git diff --binary {pre}:files {res}:files | git apply -3"
+             "   # merge it into your files, from the top of the worktree"]
+    if run.result.head_oid and run.result.head_oid != run.pre.head_oid:
+        lines.append(f"git log {run.pre.head_oid}..{run.result.head_oid}   # its commits")
+    return lines
