@@ -61,19 +61,21 @@ def rollback(*, op: str | None, to: str | None, paths: Sequence[str], dry_run: b
         wanted = pathcheck.worktree_paths(ctx.repo.root, Path.cwd(), paths) if paths else ()
         open_op = _guard(ctx)
         subject: OpRow | None
+        current = None
         if op is not None:
             subject = resolve_op(ctx.journal, op)
             move = _whole_op(ctx, subject, open_op)
         elif to is not None:
             move, subject = _to_checkpoint(ctx, to, wanted, open_op)
         else:
-            found = _immediate(ctx, open_op, json_out=json_out)
+            current = moves.probe(ctx.repo)
+            found = _immediate(ctx, open_op, current.files_tree, json_out=json_out)
             if found is None:
                 return 0
             move, subject = found
         stays_open = open_op is not None and subject is not None and subject.id == open_op.id \
             and op is None
-        return _go(ctx, move, subject, open_op if stays_open else None, dry_run=dry_run,
+        return _go(ctx, move, subject, open_op if stays_open else None, current, dry_run=dry_run,
                    json_out=json_out, close_open=op is not None and open_op is not None)
 
 
@@ -165,7 +167,7 @@ def _guard(ctx: context.Context) -> OpRow | None:
     return op
 
 
-def _immediate(ctx: context.Context, open_op: OpRow | None, *,
+def _immediate(ctx: context.Context, open_op: OpRow | None, now: str, *,
                json_out: bool) -> tuple[moves.Move, OpRow] | None:
     journal = ctx.journal
     newest = journal.ops(worktree=ctx.worktree, limit=1)
@@ -174,7 +176,6 @@ def _immediate(ctx: context.Context, open_op: OpRow | None, *,
     op = newest[0]
     walk = steps.steps(journal, op)
     files = {row.sha: snapshot.load(ctx.repo, row.sha).files_tree for row in walk}
-    now = moves.probe(ctx.repo).files_tree
     pos = steps.position(journal, ctx.worktree, walk)
     candidates = [] if not walk else [walk[pos]] if files[walk[pos].sha] != now else [
         row for row in reversed(walk[:pos]) if files[row.sha] != now]
@@ -283,11 +284,12 @@ def _head_before(ctx: context.Context, open_op: OpRow | None) -> str | None:
 
 # --- carrying out ------------------------------------------------------------------------------
 def _go(ctx: context.Context, move: moves.Move, subject: OpRow | None, stays_open: OpRow | None,
+        current: snapshot.Snapshot | None,
         *, dry_run: bool, json_out: bool, close_open: bool) -> int:
     """One rollback: preview, then (unless a dry run or nothing to do) the move and its record."""
     journal = ctx.journal
     status = "open" if stays_open is not None else "rolled_back"
-    prev = moves.preview(ctx.repo, move)
+    prev = moves.preview(ctx.repo, move, current=current)
     if dry_run or (prev.empty and not close_open):
         return _report_still(ctx, move, prev, subject, status=status, dry_run=dry_run,
                              json_out=json_out)
