@@ -290,3 +290,33 @@ def test_git_subcommand_dispatch(repo: GitRepo, tmp_path: Path) -> None:
     res = subprocess.run(["git", "atomic", "--version"], cwd=repo.path, env=env,
                          capture_output=True, text=True)
     assert res.returncode == 0 and res.stdout.startswith("git-atomic")
+
+
+def test_commits_mode_keeps_what_the_operation_started_tracking(repo: GitRepo) -> None:
+    repo.write("notes.txt", b"untracked before\n")
+    repo.write("stray.env", b"SECRET=1\n")
+    repo.atomic("run", "-n", "track", "--", "sh", "-c",
+                "git add notes.txt && git commit -qm 'track notes' && echo more >> notes.txt",
+                check=0)
+    tree = repo.git("ls-tree", "-r", "--name-only", "HEAD").split()
+    assert "notes.txt" in tree and "stray.env" not in tree
+    assert repo.git("show", "HEAD:notes.txt") == "untracked before\nmore\n"
+
+
+def test_signal_during_a_session_command_finishes_the_restore(repo: GitRepo) -> None:
+    """abort with SIGINT arriving mid-way: the restore completes, exit 130, nothing half done."""
+    before = repo.fingerprint()
+    repo.atomic_json("begin", "sig", "--history", "shadow")
+    for i in range(300):
+        repo.write(f"many/f{i}", b"x" * 100)
+    proc = subprocess.Popen([sys.executable, "-m", "git_atomic", "abort"], cwd=repo.path,
+                            env=repo.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    import signal
+    import time
+
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    assert proc.returncode in (0, 130)
+    assert repo.fingerprint().diff(before) == []
+    assert repo.atomic_json("status")["open"] is None

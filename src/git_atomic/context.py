@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
 
-from git_atomic import git
+from git_atomic import git, process
 from git_atomic.errors import BusyError, RefusedError
 from git_atomic.journal import Journal, OpRow
 from git_atomic.lock import WorktreeLock, process_alive
@@ -81,6 +81,10 @@ def opened(command: str, *, lock: bool = True, wait: float | None = None,
         check_git_state(repo)
     journal = open_journal(repo)
     worktree_lock = WorktreeLock(repo.git_dir / "atomic.lock")
+    if lock:
+        # From here on SIGINT/SIGTERM only mark the moment: the command finishes the state
+        # change it is in (never half a restore), and the caller exits 130/143 after it.
+        process.INTERRUPTS.install()
     try:
         if lock:
             worktree_lock.acquire(command, wait=wait)
@@ -88,6 +92,8 @@ def opened(command: str, *, lock: bool = True, wait: float | None = None,
     finally:
         worktree_lock.release()
         journal.close()
+        if lock:
+            process.INTERRUPTS.uninstall()
 
 
 def owner_fields() -> dict[str, object]:

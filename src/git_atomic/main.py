@@ -185,18 +185,43 @@ def _strip_dashdash(argv: list[str]) -> list[str]:
 def dispatch(ns: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     verb: str | None = ns.verb
     if verb is None or verb == "help":
-        topic = getattr(ns, "topic", None)
-        if topic:
-            parser.parse_args([topic, "--help"])
-        parser.print_help()
-        return 0
+        return _help(ns, parser)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": _run, "begin": _begin, "checkpoint": _checkpoint, "commit": _commit,
         "abort": _abort, "status": _status, "recover": _recover, "log": _log, "show": _show,
         "rollback": _rollback, "emergency": _emergency, "undo": _undo, "gates": _gates,
         "tdd": _tdd, "gc": _gc, "mcp": _mcp, "hooks": _hooks, "hook": _hook,
     }
-    return handlers[verb](ns)
+    code = handlers[verb](ns)
+    from git_atomic.process import INTERRUPTS
+
+    if INTERRUPTS.received is not None and code not in (130, 143):
+        # A signal arrived while a state change ran; it was finished first, now we obey.
+        import signal
+
+        return 130 if INTERRUPTS.received == signal.SIGINT else 143
+    return code
+
+
+def _help(ns: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from git_atomic import manpage
+
+    if getattr(ns, "man_path", False):
+        print(manpage.MAN_ROOT)
+        return 0
+    if getattr(ns, "man", False):
+        return manpage.show(parser)
+    topic = getattr(ns, "topic", None)
+    if topic:
+        from git_atomic.clispec import describe
+
+        if topic not in {c.name for c in describe(parser).commands}:
+            from git_atomic.errors import UsageError
+
+            raise UsageError(f"help: no command {topic!r} (see `git atomic help`)")
+        parser.parse_args([topic, "--help"])
+    sys.stdout.write(parser.format_help())
+    return 0
 
 
 def _run(ns: argparse.Namespace) -> int:

@@ -118,16 +118,24 @@ class Interrupts:
         self.received: int | None = None
         self._child_pgid: int | None = None
         self._previous: dict[int, object] = {}
+        self._depth = 0
 
     def install(self) -> None:
         import signal
+        import threading
 
+        self._depth += 1
+        if self._depth > 1 or threading.current_thread() is not threading.main_thread():
+            return
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._previous[sig] = signal.signal(sig, self._handle)
 
     def uninstall(self) -> None:
         import signal
 
+        self._depth = max(0, self._depth - 1)
+        if self._depth:
+            return
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
         self._previous.clear()

@@ -104,7 +104,7 @@ def capture(
             # write-tree may have rewritten the copy (cache-tree); put its mtime back.
             os.utime(tmp_index, ns=(index_mtime, index_mtime))
         tracked: set[bytes] | None = None
-        if find_untracked:
+        if find_untracked or for_commit:
             tracked = set(_ls_files(repo, env))
         repo.run(*conversion.NO_AUTOCRLF, "add", "-A", "--", ".", env=env)
         filtered_tree = _write_tree(repo, env)
@@ -122,7 +122,9 @@ def capture(
         commit_tree: str | None = None
         commit_index: Path | None = None
         if for_commit:
-            leave_out = untracked_of_op if untracked_of_op is not None else untracked
+            # Files untracked before the operation stay out of its commits, unless the
+            # operation itself started tracking them (then they are its to commit).
+            leave_out = untracked if untracked_of_op is None else untracked_of_op & untracked
             if leave_out:
                 repo.run("update-index", "--force-remove", "-z", "--stdin",
                          input=b"".join(p + b"\0" for p in sorted(leave_out)), env=env)
@@ -137,7 +139,7 @@ def capture(
         ]
         if index_blob is not None:
             entries.append(TreeEntry("100644", "blob", index_blob, b"index"))
-        if untracked:
+        if untracked and find_untracked:
             untracked_blob = repo.line("hash-object", "-w", "--stdin",
                                        input=b"".join(p + b"\0" for p in sorted(untracked)))
             entries.append(TreeEntry("100644", "blob", untracked_blob, b"untracked"))

@@ -41,7 +41,9 @@ def _working_on_open_op(command: str) -> Iterator[tuple[context.Context, Engine,
             yield ctx, Engine(ctx), op
         finally:
             current = ctx.journal.op(op.id)
-            if current is not None and current.status == "open":
+            # A state change left half done keeps its (now dead) owner: that is what marks the
+            # operation interrupted, so the next command sends the user to `recover`.
+            if current is not None and current.status == "open" and current.pending is None:
                 ctx.journal.update_op(op.id, owner_pid=None, owner_start=None)
 
 
