@@ -1,0 +1,306 @@
+"""Real processes: signals, timeouts, races for one worktree, worktrees side by side
+(SPEC: Isolated, exit codes 130/143)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+# The command writes its own pid and its group's, starts a grandchild that would outlive it,
+# says it is ready, then waits to be stopped.
+CHILD = ("echo changed > README; echo new > new.txt; "
+         "sleep 300 & echo $! > {tmp}/grandchild; echo $$ > {tmp}/child; touch {tmp}/ready; wait")
+
+
+def start(repo: GitRepo, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "git_atomic", *args], cwd=repo.path,
+                            env=repo.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def wait_for(path: Path, proc: subprocess.Popen[str] | None = None,
+             timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"exited {proc.returncode} before {path.name}: "
+                                 f"{proc.communicate()[1]}")
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        if _zombie(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_during_the_command_rolls_back_and_ends_the_group(
+        repo: GitRepo, tmp_path: Path, sig: signal.Signals, code: int) -> None:
+    repo.write("untracked.txt", b"mine\n")
+    before = repo.fingerprint()
+    proc = start(repo, "run", "--json", "--", "sh", "-c", CHILD.format(tmp=tmp_path))
+    wait_for(tmp_path / "ready", proc)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    obj = json.loads(out)
+    assert obj["status"] == "rolled_back" and obj["failed_phase"] == "interrupt"
+    assert repo.fingerprint() == before
+    assert gone(int((tmp_path / "grandchild").read_text()))
+    assert gone(int((tmp_path / "child").read_text()))
+    repo.atomic("run", "--", "true", check=0)
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_during_a_gate_rolls_back(repo: GitRepo, tmp_path: Path, sig: signal.Signals,
+                                         code: int) -> None:
+    before = repo.fingerprint()
+    gate = CHILD.format(tmp=tmp_path).replace("echo changed > README; echo new > new.txt; ", "")
+    proc = start(repo, "run", "-g", gate, "--", "sh", "-c", "echo changed > README")
+    wait_for(tmp_path / "ready", proc)
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert repo.fingerprint() == before
+    assert gone(int((tmp_path / "grandchild").read_text()))
+    log = json.loads(repo.atomic("log", "--json", check=0).stdout)["operations"][0]
+    assert log["status"] == "rolled_back" and log["failed_phase"] == "interrupt"
+
+
+def test_signal_during_commit_gates_rolls_back_the_session(repo: GitRepo,
+                                                           tmp_path: Path) -> None:
+    before = repo.fingerprint()
+    repo.atomic("begin", "s", check=0)
+    repo.write("README", b"session work\n")
+    gate = CHILD.format(tmp=tmp_path).replace("echo changed > README; echo new > new.txt; ", "")
+    proc = start(repo, "commit", "-g", gate)
+    wait_for(tmp_path / "ready", proc)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 143
+    assert repo.fingerprint() == before
+    assert gone(int((tmp_path / "grandchild").read_text()))
+
+
+def test_timeout_kills_the_whole_group_and_rolls_back(repo: GitRepo, tmp_path: Path) -> None:
+    before = repo.fingerprint()
+    started = time.monotonic()
+    res = repo.atomic("run", "--timeout", "1", "--json", "--", "sh", "-c",
+                      CHILD.format(tmp=tmp_path), check=1)
+    assert time.monotonic() - started < 30
+    obj = json.loads(res.stdout)
+    assert obj["status"] == "rolled_back" and obj["failed_phase"] == "timeout"
+    assert obj["command"]["exit_code"] is None
+    assert repo.fingerprint() == before
+    assert gone(int((tmp_path / "grandchild").read_text()))
+    assert gone(int((tmp_path / "child").read_text()))
+
+
+def test_timeout_of_a_child_that_ignores_sigterm(repo: GitRepo, tmp_path: Path) -> None:
+    before = repo.fingerprint()
+    script = (f"trap '' TERM; echo x > README; sleep 300 & echo $! > {tmp_path}/grandchild; "
+              "while :; do sleep 1; done")
+    res = repo.atomic("run", "--timeout", "0.5", "--json", "--", "sh", "-c", script, check=1)
+    assert json.loads(res.stdout)["failed_phase"] == "timeout"
+    assert repo.fingerprint() == before
+    assert gone(int((tmp_path / "grandchild").read_text()))
+
+
+# --- one worktree, many processes ---------------------------------------------------------------
+def _race(repo: GitRepo, tmp_path: Path, n: int, extra: tuple[str, ...], *,
+          release_after: float | None = None) -> list[tuple[int, str]]:
+    """n processes at once. Whoever gets the worktree holds it until `release` exists: once all
+    the others have exited (so they really overlap the winner), or after `release_after` s."""
+    release = tmp_path / "release"
+    release.unlink(missing_ok=True)
+    hold = f"while [ ! -e {release} ]; do sleep 0.02; done"
+    procs = [start(repo, "run", *extra, "-n", f"p{i}", "--", "sh", "-c",
+                   f"echo {i} >> racers.txt; {hold}") for i in range(n)]
+    started = time.monotonic()
+    results: dict[int, tuple[int, str]] = {}
+    while len(results) < n:
+        for i, proc in enumerate(procs):
+            if i not in results and proc.poll() is not None:
+                results[i] = (proc.returncode, proc.communicate()[1])
+        if release_after is None and len(results) >= n - 1:
+            release.touch()
+        if release_after is not None and time.monotonic() - started > release_after:
+            release.touch()
+        assert time.monotonic() - started < 120, "racers hung"
+        time.sleep(0.02)
+    return [results[i] for i in range(n)]
+
+
+@pytest.mark.parametrize("iteration", range(3))
+def test_two_processes_race_exactly_one_wins(repo: GitRepo, tmp_path: Path,
+                                             iteration: int) -> None:
+    results = _race(repo, tmp_path, 2, ())
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 3], results
+    loser = next(err for code, err in results if code == 3)
+    assert len(loser.strip().splitlines()) == 1
+    assert "another git-atomic is working" in loser and "--wait" in loser
+    assert len(repo.read("racers.txt").split()) == 1
+    _journal_sound(repo)
+
+
+@pytest.mark.slow
+def test_many_racers_many_iterations(repo: GitRepo, tmp_path: Path) -> None:
+    for _ in range(15):
+        results = _race(repo, tmp_path, 4, ())
+        assert sorted(code for code, _ in results) == [0, 3, 3, 3], results
+    assert len(repo.read("racers.txt").split()) == 15
+    _journal_sound(repo)
+
+
+def test_racers_with_wait_all_succeed_one_after_another(repo: GitRepo, tmp_path: Path) -> None:
+    results = _race(repo, tmp_path, 3, ("--wait",), release_after=2.0)
+    assert [code for code, _ in results] == [0, 0, 0], results
+    assert sum("waiting for pid" in err for _, err in results) == 2
+    assert sorted(repo.read("racers.txt").split()) == [b"0", b"1", b"2"]
+    ops = json.loads(repo.atomic("log", "--json", check=0).stdout)["operations"]
+    assert len(ops) == 3 and {o["status"] for o in ops} == {"committed"}
+    _journal_sound(repo)
+
+
+def test_loser_is_refused_at_once(repo: GitRepo, tmp_path: Path) -> None:
+    holder = start(repo, "run", "--", "sh", "-c", f"touch {tmp_path}/ready; sleep 20")
+    try:
+        wait_for(tmp_path / "ready", holder)
+        t = time.monotonic()
+        res = repo.atomic("run", "--", "true", check=3)
+        assert time.monotonic() - t < 5
+        assert f"pid {holder.pid}" in res.stderr
+        status = repo.atomic_json("status")
+        assert status["lock"]["pid"] == holder.pid and status["open"] is not None
+    finally:
+        holder.send_signal(signal.SIGTERM)
+        holder.communicate(timeout=60)
+
+
+# --- worktrees side by side ---------------------------------------------------------------------
+def test_two_linked_worktrees_run_side_by_side(repo: GitRepo, tmp_path: Path) -> None:
+    other_path = tmp_path / "other"
+    repo.git("worktree", "add", "-q", "-b", "other", str(other_path))
+    other = GitRepo(other_path, dict(repo.env))
+    ready_a, ready_b = tmp_path / "a", tmp_path / "b"
+    # Each waits until the other has started: only possible if neither blocks the other.
+    a = start(repo, "run", "-n", "in-main", "--", "sh", "-c",
+              f"echo a > a.txt; touch {ready_a}; while [ ! -e {ready_b} ]; do sleep 0.05; done")
+    b = start(other, "run", "-n", "in-other", "--", "sh", "-c",
+              f"echo b > b.txt; touch {ready_b}; while [ ! -e {ready_a} ]; do sleep 0.05; done")
+    _, err_a = a.communicate(timeout=60)
+    _, err_b = b.communicate(timeout=60)
+    assert (a.returncode, b.returncode) == (0, 0), err_a + err_b
+    assert repo.read("a.txt") == b"a\n" and not repo.exists("b.txt")
+    assert other.read("b.txt") == b"b\n" and not other.exists("a.txt")
+    db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
+    rows = db.execute("SELECT id, worktree, name, status FROM operations").fetchall()
+    db.close()
+    assert {(r[2], r[3]) for r in rows} == {("in-main", "committed"), ("in-other", "committed")}
+    assert len({r[1] for r in rows}) == 2 and len({r[0] for r in rows}) == 2
+    refs = repo.git("for-each-ref", "--format=%(refname)", "refs/atomic/ops/").split()
+    by_op = {r[0]: [x for x in refs if f"/{r[0]}/" in x] for r in rows}
+    assert all(by_op.values()) and not set(by_op[rows[0][0]]) & set(by_op[rows[1][0]])
+    # A rollback in one worktree leaves the other alone.
+    other_before = fingerprint_of(other)
+    repo.atomic("run", "--", "sh", "-c", "echo x > x.txt; exit 1", check=1)
+    assert fingerprint_of(other) == other_before
+    _journal_sound(repo)
+
+
+def fingerprint_of(wt: GitRepo) -> object:
+    """A linked worktree's files and HEAD (its .git is a file: compare what git reports)."""
+    files = sorted(p.name for p in wt.path.iterdir() if p.name != ".git")
+    return (files, wt.git("rev-parse", "HEAD"), wt.git("status", "--porcelain"))
+
+
+def test_interrupted_op_in_one_worktree_does_not_block_the_other(repo: GitRepo,
+                                                                 tmp_path: Path) -> None:
+    other_path = tmp_path / "other"
+    repo.git("worktree", "add", "-q", "-b", "other", str(other_path))
+    other = GitRepo(other_path, dict(repo.env))
+    res = repo.atomic("run", "--", "sh", "-c", "echo x > README",
+                      env={"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"})
+    assert res.returncode == -9
+    other.atomic("run", "--", "sh", "-c", "echo y > y.txt", check=0)
+    repo.atomic("run", "--", "true", check=3)
+    repo.atomic("recover", check=0)
+    assert repo.read("README") == b"hello\n"
+    assert other.read("y.txt") == b"y\n"
+
+
+# --- interrupted and stale -------------------------------------------------------------------
+def test_stale_lock_reported_exit_3_with_hint_then_cleared_by_recover(repo: GitRepo) -> None:
+    proc = start(repo, "run", "--", "sleep", "30")
+    lock = repo.path / ".git" / "atomic.lock"
+    wait_for(lock, proc)
+    time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    res = repo.atomic("run", "--", "true", check=3)
+    line = res.stderr.strip()
+    assert len(line.splitlines()) == 1 and f"pid {proc.pid}" in line and "recover" in line
+    status = repo.atomic_json("status")
+    assert status["lock"]["alive"] is False
+    repo.atomic("recover", check=0)
+    assert not lock.exists()
+    repo.atomic("run", "--", "true", check=0)
+
+
+@pytest.mark.parametrize("command", [("run", "--", "true"), ("begin", "x"),
+                                     ("rollback",), ("emergency",), ("undo",)])
+def test_interrupted_op_refuses_new_operations_with_one_line(repo: GitRepo,
+                                                             command: tuple[str, ...]) -> None:
+    repo.atomic("run", "--", "sh", "-c", "echo one > one.txt", check=0)
+    res = repo.atomic("run", "--", "sh", "-c", "echo two > two.txt",
+                      env={"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"})
+    assert res.returncode == -9
+    # Even once the stale lock is gone, the interrupted operation itself refuses.
+    (repo.path / ".git" / "atomic.lock").unlink()
+    before = repo.fingerprint()
+    refused = repo.atomic(*command, check=3)
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "interrupted" in refused.stderr and "git atomic recover" in refused.stderr
+    assert repo.fingerprint() == before
+
+
+def _journal_sound(repo: GitRepo) -> None:
+    db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT COUNT(*) FROM operations WHERE status='open'").fetchone()[0] \
+            == 0
+    finally:
+        db.close()
+    fsck = subprocess.run(["git", "fsck", "--no-dangling", "--no-progress"], cwd=repo.path,
+                          env=repo.env, capture_output=True, text=True)
+    assert fsck.returncode == 0, fsck.stderr
+
