@@ -178,6 +178,7 @@ class Engine:
                 also_capture=lambda tree: restore.overwritten_ignored(self.repo, tree, target,
                                                                       paths),
             ).snapshot
+            failpoints.hit(f"{event}:rescue-unrecorded")
             rescue_sha = current.commit
             if op_id is not None:
                 self.journal.add_checkpoint(op_id, "rescue", rescue_sha, ref, f"before {event}")

@@ -115,10 +115,21 @@ def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
         if intent is None or intent.get("action") != "restore":
             engine.journal.update_op(op_id, pending=None)
             continue
+        _drop_unrecorded_refs(engine, op_id)
         result = _finish_restore(engine, op_id, intent)
         done.restore_finished = {"event": intent.get("event"), "target": result.target,
                                  "rescue": result.rescue, "op_id": op_id}
         done.problems += result.outcome.problems
+
+
+def _drop_unrecorded_refs(engine: Engine, op_id: str) -> None:
+    """A kill between a capture and its journal row leaves a ref no row names, under the name
+    the next checkpoint of the operation would take. It holds the state at the kill, which
+    recover either keeps or rescues anyway: nothing is lost by dropping it."""
+    named = {c.ref for c in engine.journal.checkpoints(op_id)}
+    stray = [f"delete {name} {oid}" for name, oid in
+             engine.repo.refs(f"refs/atomic/ops/{op_id}/").items() if name not in named]
+    engine.repo.update_refs(stray, message="git-atomic recover: a checkpoint never recorded")
 
 
 def _finish_restore(engine: Engine, op_id: str | None,
@@ -132,6 +143,7 @@ def _finish_restore(engine: Engine, op_id: str | None,
 def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> None:
     journal = engine.journal
     journal.update_op(op.id, **context.owner_fields())
+    _drop_unrecorded_refs(engine, op.id)
     done.op = op
     checkpoints = journal.checkpoints(op.id)
     pre = next((c for c in checkpoints if c.kind == "pre_op"), None)
