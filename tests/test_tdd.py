@@ -346,13 +346,16 @@ def test_edits_made_while_the_tests_run_are_never_thrown_away(repo: GitRepo) -> 
     assert repo.read("notes.txt") == b"saved by the editor\n"
 
 
-def test_sigint_without_command_leaves_the_tree(repo: GitRepo) -> None:
+@pytest.mark.parametrize("with_command", [False, True])
+def test_sigint_leaves_the_tree_as_it_was(repo: GitRepo, with_command: bool) -> None:
+    """Without a COMMAND nothing is touched; with one, its change is rolled back first."""
     _setup(repo)
     repo.write(".git-atomic.toml", b'[tdd]\ntest = "sleep 30"\n')
     repo.git("commit", "-qam", "slow")
     repo.write("impl.txt", b"work in progress\n")
     before = repo.fingerprint()
-    proc = subprocess.Popen([PY, "-m", "git_atomic", "tdd", "green"], cwd=repo.path,
+    command = ["--", "sh", "-c", "echo more >> impl.txt"] if with_command else []
+    proc = subprocess.Popen([PY, "-m", "git_atomic", "tdd", "green", *command], cwd=repo.path,
                             env=repo.env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
     logs = repo.path / ".git" / "atomic" / "logs"
@@ -362,9 +365,22 @@ def test_sigint_without_command_leaves_the_tree(repo: GitRepo) -> None:
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
-    assert "interrupted; nothing was changed" in err
+    if with_command:
+        assert "interrupted; rolled back, the tree is as before" in err
+    else:
+        assert "interrupted; nothing was changed" in err
     assert repo.fingerprint().diff(before) == []
     assert repo.atomic("status", check=0).stderr.startswith("no operation is open")
+
+
+def test_refused_while_another_operation_is_open(repo: GitRepo) -> None:
+    _setup(repo)
+    _new_test(repo)
+    repo.atomic("begin", "work", "--history", "shadow", check=0)
+    before = repo.fingerprint()
+    res = repo.atomic("tdd", "red", check=3)
+    assert "is open in this worktree" in res.stderr
+    assert repo.fingerprint().diff(before) == []
 
 
 def test_log_shows_where_the_cycle_stands(repo: GitRepo) -> None:
