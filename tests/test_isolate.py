@@ -218,7 +218,7 @@ def test_concurrent_disjoint_changes_all_apply(repo: GitRepo, tmp_path: Path,
     base = repo.head()
     commands = _together(tmp_path, 4, "echo {i} > made-{i}.txt; echo {i} > dir{i}/f")
     procs = [_spawn(repo, "run", "--isolate", "--json", "--history", history, "-n", f"op{i}",
-                    "--", "sh", "-c", "mkdir -p dir%d && " % i + c)
+                    "--", "sh", "-c", f"mkdir -p dir{i} && " + c)
              for i, c in enumerate(commands)]
     outcomes = [_finish(p) for p in procs]
     for code, res, err in outcomes:
@@ -339,7 +339,7 @@ def test_commits_made_meanwhile_stay_and_the_result_goes_on_top(repo: GitRepo,
         repo.git("add", "mine.txt")
         repo.git("commit", "-qm", "mine")
 
-    code, res, err = _run_while(repo, tmp_path, "echo t > theirs.txt", edit)
+    code, _res, err = _run_while(repo, tmp_path, "echo t > theirs.txt", edit)
     assert code == 0, err
     subjects = repo.git("log", "--format=%s").splitlines()
     assert subjects[:2] == ["OP-EXEC: sh - sh -c " + subjects[0].split(" - sh -c ", 1)[1],
