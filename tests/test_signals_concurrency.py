@@ -264,7 +264,7 @@ def test_stale_lock_reported_exit_3_with_hint_then_cleared_by_recover(repo: GitR
     wait_for(lock, proc)
     time.sleep(0.2)
     os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate(timeout=30)
+    proc.wait(timeout=30)
     res = repo.atomic("run", "--", "true", check=3)
     line = res.stderr.strip()
     assert len(line.splitlines()) == 1 and f"pid {proc.pid}" in line and "recover" in line
@@ -304,3 +304,31 @@ def _journal_sound(repo: GitRepo) -> None:
                           env=repo.env, capture_output=True, text=True)
     assert fsck.returncode == 0, fsck.stderr
 
+
+
+def test_command_left_running_by_a_killed_git_atomic_is_stopped_by_recover(
+        repo: GitRepo, tmp_path: Path) -> None:
+    """SIGKILL to git-atomic alone: its command lives on, writing; recover ends it first."""
+    before = repo.fingerprint()
+    script = (f"sleep 300 & echo $! > {tmp_path}/grandchild; touch {tmp_path}/ready; "
+              "while :; do echo tick >> ticks.txt; sleep 0.02; done")
+    proc = start(repo, "run", "--", "sh", "-c", script)
+    wait_for(tmp_path / "ready", proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)  # not communicate(): the orphan still holds the pipes
+    time.sleep(0.2)
+    assert repo.exists("ticks.txt")  # the orphan is still at work
+    obj = repo.atomic_json("recover")
+    assert obj["recovery"]["stopped_group"] is not None
+    assert gone(int((tmp_path / "grandchild").read_text()))
+    time.sleep(0.3)
+    assert repo.fingerprint() == before
+    assert not (repo.path / ".git" / "atomic-child.json").exists()
+    for stream in (proc.stdout, proc.stderr):
+        assert stream is not None
+        stream.close()
+
+
+def test_child_record_is_gone_after_a_normal_run(repo: GitRepo) -> None:
+    repo.atomic("run", "-g", "true", "--", "true", check=0)
+    assert not (repo.path / ".git" / "atomic-child.json").exists()

@@ -16,6 +16,9 @@ from git_atomic.lock import WorktreeLock, process_alive
 # The intent of a restore outside any operation (rollback --to, undo, emergency) while it runs.
 PENDING_RESTORE: Final = "atomic-pending.json"
 
+# The process group of the command or gate running now (see process.ChildRecord).
+CHILD_RECORD: Final = "atomic-child.json"
+
 # Files git leaves in the git dir while a multi-step command waits for the user.
 _IN_PROGRESS: Final = (
     ("MERGE_HEAD", "a merge"),
@@ -88,8 +91,11 @@ def opened(command: str, *, lock: bool = True, wait: float | None = None,
     try:
         if lock:
             worktree_lock.acquire(command, wait=wait)
+            process.CHILDREN.path = repo.git_dir / CHILD_RECORD
         yield Context(repo, journal, worktree_lock)
     finally:
+        if worktree_lock.held:
+            process.CHILDREN.path = None
         worktree_lock.release()
         journal.close()
         if lock:

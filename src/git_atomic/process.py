@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 from git_atomic.errors import GitError
@@ -152,6 +154,34 @@ class Interrupts:
 
 
 INTERRUPTS = Interrupts()
+
+
+class ChildRecord:
+    """The process group of the command or gate running now, in a file beside the lock.
+
+    If git-atomic itself is killed (SIGKILL, OOM), the child's group lives on and may go on
+    writing to the tree; `recover` reads this file and ends that group before it restores.
+    """
+
+    def __init__(self) -> None:
+        self.path: Path | None = None  # set while a command holds a worktree
+
+    def started(self, pgid: int) -> None:
+        if self.path is None:
+            return
+        from git_atomic.lock import process_start
+
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps({"pgid": pgid, "start": process_start(pgid),
+                                   "owner": os.getpid()}))
+        os.replace(tmp, self.path)
+
+    def ended(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+CHILDREN = ChildRecord()
 _KILL_GRACE_S: Final = 5.0
 
 
@@ -187,6 +217,7 @@ def run_child(
         what = argv[0] if not shell else "/bin/sh"
         return ChildResult(None, time.monotonic() - start, False, f"{what}: {exc.strerror}")
     INTERRUPTS._child_pgid = child.pid
+    CHILDREN.started(child.pid)
     timed_out = False
     try:
         if INTERRUPTS.received is not None:
@@ -207,6 +238,7 @@ def run_child(
             os.killpg(child.pid, signal.SIGKILL)
         except OSError:
             pass
+        CHILDREN.ended()
     code = child.returncode
     return ChildResult(None if timed_out else code, time.monotonic() - start, timed_out)
 

@@ -15,8 +15,11 @@ Running it again finds nothing left to do.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from git_atomic import context, failpoints, git, output, restore, snapshot
@@ -39,10 +42,11 @@ class Recovery:
     action: str | None = None  # pre_op | accept | nothing_changed | restore | kept_open
     rescue: str | None = None
     problems: list[str] = field(default_factory=list)
+    stopped_group: int | None = None  # the command's process group, left running by the kill
 
     @property
     def anything(self) -> bool:
-        return bool(self.lock_broken or self.restore_finished or self.op)
+        return bool(self.lock_broken or self.restore_finished or self.op or self.stopped_group)
 
 
 def recover(*, accept: bool, json_out: bool) -> int:
@@ -57,6 +61,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
     # A live holder makes this refuse (exit 3): it is working, not interrupted.
     with context.opened("recover", check_state=False) as ctx:
         engine = Engine(ctx)
+        done.stopped_group = _stop_orphaned_child(ctx.repo.git_dir / context.CHILD_RECORD)
         cleanup_stale_isolated(engine=engine)  # private worktrees of `run --isolate`
         _finish_outside_restore(engine, done)
         _finish_closed_op_restores(engine, done)
@@ -69,6 +74,43 @@ def recover(*, accept: bool, json_out: bool) -> int:
         _tell(ctx, done, json_out=json_out, duration=time.monotonic() - started,
               open_op=op if done.op is None else None)
     return 0
+
+
+def _stop_orphaned_child(record: Path) -> int | None:
+    """End the process group of a command or gate whose git-atomic was killed under it: it
+    would go on writing to the tree while recover restores it."""
+    try:
+        data = json.loads(record.read_text())
+        pgid, start, owner = int(data["pgid"]), data.get("start"), int(data["owner"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        record.unlink(missing_ok=True)
+        return None
+    stopped = None
+    if not process_alive(owner, None) or owner == os.getpid():
+        # A leader alive under another start time is a new process that reused the number:
+        # not ours. A dead leader's number stays taken while any member of its group lives.
+        leader_reused = process_alive(pgid, None) and not process_alive(pgid, start)
+        if pgid > 1 and not leader_reused and _kill_group(pgid):
+            stopped = pgid
+    record.unlink(missing_ok=True)
+    return stopped
+
+
+def _kill_group(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.02)
+    return True
 
 
 def _needs_recovery(op: OpRow) -> bool:
@@ -225,6 +267,9 @@ def _tell(ctx: context.Context, done: Recovery, *, json_out: bool, duration: flo
     if json_out:
         output.emit_json(_json(ctx, done, duration=duration))
         return
+    if done.stopped_group is not None:
+        output.say(f"git-atomic: stopped the command left running by the killed git-atomic "
+                   f"(process group {done.stopped_group})")
     if done.lock_broken is not None:
         output.say(f"git-atomic: removed the lock left by pid {done.lock_broken.pid} "
                    f"(`{done.lock_broken.command or '?'}`, since {done.lock_broken.since})")
@@ -257,6 +302,7 @@ def _json(ctx: context.Context, done: Recovery, *, duration: float) -> dict[str,
     obj["recovery"] = {
         "action": done.action,
         "lock_broken": {"pid": lock.pid, "since": lock.since} if lock else None,
+        "stopped_group": done.stopped_group,
         "restore_finished": done.restore_finished,
         "rescue": done.rescue,
         "problems": done.problems,
