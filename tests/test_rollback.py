@@ -322,3 +322,18 @@ def test_dry_run_lists_exactly_and_changes_nothing(repo: GitRepo, mode: str) -> 
     repo.atomic("rollback", check=0)
     assert {c for c in os.listdir(repo.path) if c != ".git"} == {
         "README", "gone.txt", "mode.sh", "link"}
+
+
+def test_rollback_op_of_another_worktree_is_refused(repo: GitRepo, tmp_path: Path) -> None:
+    other = tmp_path / "other-wt"
+    repo.git("worktree", "add", "-q", "-b", "wt", str(other))
+    there = GitRepo(other, repo.env)
+    done = there.atomic_json("run", "--history", "shadow", "--", "sh", "-c", "echo x > x")
+    before = repo.fingerprint()
+    one_line_error(repo.atomic("rollback", "--op", done["op_id"]), 2)
+    same(repo.fingerprint(), before)
+    assert there.read("x") == b"x\n"
+    # In its own worktree it rolls back; this one is left alone.
+    there.atomic("rollback", "--op", done["op_id"], check=0)
+    assert not there.exists("x")
+    same(repo.fingerprint(), before)

@@ -196,6 +196,9 @@ def _immediate(ctx: context.Context, open_op: OpRow | None, now: str, *,
 
 
 def _whole_op(ctx: context.Context, op: OpRow, open_op: OpRow | None) -> moves.Move:
+    if op.worktree != ctx.worktree:
+        raise UsageError(f"operation {op.id} ({op.name}) belongs to worktree {op.worktree}; "
+                         "roll it back there")
     if open_op is not None and open_op.id != op.id:
         raise BusyError(f"operation {open_op.id} ({open_op.name}) is open in this worktree",
                         hint="commit or abort it before rolling back an earlier one")
@@ -307,9 +310,14 @@ def _go(ctx: context.Context, move: moves.Move, subject: OpRow | None, stays_ope
             journal.update_op(flip["op_status"]["op"], status="rolled_back")
     subject = journal.op(subject.id) if subject is not None else None
     return _report_done(ctx, move, prev, done, subject, status=status, json_out=json_out,
-                        said=f"rolled back to {move.label}" + (
-                            f" ({len(move.paths)} path{'s' if len(move.paths) != 1 else ''} "
-                            "only)" if move.paths else ""))
+                        said=f"rolled back to {move.label}" + _only(move.paths))
+
+
+def _only(paths: Sequence[bytes]) -> str:
+    if not paths:
+        return ""
+    shown = ", ".join(p.decode("utf-8", "backslashreplace") for p in paths[:3])
+    return f" (only {shown}{', ...' if len(paths) > 3 else ''})"
 
 
 def _detail(op: OpRow, done: moves.Done, *, emergency: bool = False) -> str | None:
