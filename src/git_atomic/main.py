@@ -25,6 +25,16 @@ def _parser_class() -> type[argparse.ArgumentParser]:
     return _Parser
 
 
+def _top_parser_class() -> type[argparse.ArgumentParser]:
+    class _TopParser(_parser_class()):  # type: ignore[misc]
+        def format_help(self) -> str:  # `git atomic --help`: the commands in groups
+            from git_atomic.clispec import top_help
+
+            return top_help(self)
+
+    return _TopParser
+
+
 def _float_positive(text: str) -> float:
     import argparse
 
@@ -55,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     from git_atomic import __version__
 
     _Parser = _parser_class()
-    parser = _Parser(prog=PROG, description="Make any development operation atomic over a git "
-                     "working tree: checkpoint, run, gate — or roll back exactly.")
+    parser = _top_parser_class()(
+        prog=PROG, description="Make any development operation atomic over a git working tree: "
+        "checkpoint, run, gate — or roll back exactly.")
     parser.add_argument("--version", action="version", version=f"git-atomic {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=_Parser)
 
@@ -94,13 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG...]")
 
     p = cmd("begin", "open an operation (PRE-OP checkpoint)")
-    p.add_argument("name")
+    p.add_argument("name", metavar="NAME", help="the operation's name")
     history_flag(p)
-    p.add_argument("--wait", action="store_true", help="wait for a busy worktree")
+    p.add_argument("--wait", action="store_true",
+                   help="wait for another operation in this worktree instead of refusing")
     json_flag(p)
 
     p = cmd("checkpoint", "record an OP-EXEC stage of the open operation")
-    p.add_argument("-m", "--message", default=None)
+    p.add_argument("-m", "--message", default=None, help="what this stage did")
     json_flag(p)
 
     p = cmd("commit", "run the gates, then POST-OP or roll back")
@@ -115,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", metavar="CHECKPOINT", help="any checkpoint (with paths: selective)")
     p.add_argument("--dry-run", action="store_true", help="list what would change; change nothing")
     json_flag(p)
-    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="with --to: restore only these paths (files and index entries)")
 
     p = cmd("emergency", "save everything as a rescue checkpoint, return to the last good state")
     p.add_argument("--to", metavar="COMMIT", help="go to this commit instead")
@@ -135,46 +148,61 @@ def build_parser() -> argparse.ArgumentParser:
     json_flag(p)
 
     p = cmd("log", "the audit trail, newest first")
-    p.add_argument("-n", "--max-count", type=_int_positive, dest="limit", metavar="N")
-    p.add_argument("--status", choices=("open", "committed", "rolled_back", "recovered"))
-    p.add_argument("--name", help="only operations with this name")
+    p.add_argument("-n", "--max-count", type=_int_positive, dest="limit", metavar="N",
+                   help="only the newest N operations")
+    p.add_argument("--status", choices=("open", "committed", "rolled_back", "recovered"),
+                   help="only operations with this status")
+    p.add_argument("--name", help="only operations with this name (wildcards: * ? [])")
     p.add_argument("--since", help="only operations since, e.g. 2h, 3d, 2026-11-01")
     json_flag(p)
 
     p = cmd("show", "one operation: phases, checkpoints, command, gates")
-    p.add_argument("op_id", metavar="ID")
-    p.add_argument("--diff", action="store_true", help="the change, PRE-OP to final")
+    p.add_argument("op_id", metavar="ID", help="an operation id, or 4 or more of its first digits")
+    p.add_argument("--diff", action="store_true",
+                   help="the change, PRE-OP to final (to the rescue, for a rolled-back one)")
     p.add_argument("--stat", action="store_true", help="changed files with counts")
     json_flag(p)
 
     p = cmd("gates", "list the configured gates; --run runs them now")
-    p.add_argument("--run", action="store_true", dest="run_now")
-    p.add_argument("--all-gates", action="store_true")
+    p.add_argument("--run", action="store_true", dest="run_now",
+                   help="run the gates now against the working tree; change nothing")
+    p.add_argument("--all-gates", action="store_true",
+                   help="run every gate even after one fails, to report them all")
     json_flag(p)
 
     p = cmd("tdd", "a TDD phase as an atomic operation: red, green or refactor")
-    p.add_argument("phase", choices=("red", "green", "refactor"))
-    p.add_argument("-m", "--message", default=None)
+    p.add_argument("phase", choices=("red", "green", "refactor"),
+                   help="red: the test command must fail; green: it must pass; refactor: it "
+                        "must pass and coverage must not drop")
+    p.add_argument("-m", "--message", default=None, help="the commit message after RED:/GREEN:/"
+                   "REFACTOR:")
     json_flag(p)
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG...]")
 
     p = cmd("gc", "retire old checkpoints and journal rows")
-    p.add_argument("--older-than", type=float, default=30.0, metavar="DAYS")
+    p.add_argument("--older-than", type=float, default=30.0, metavar="DAYS",
+                   help="retire operations older than this (default: 30)")
     json_flag(p)
 
     p = cmd("mcp", "a Model Context Protocol server on stdio (extra: git-atomic[mcp])")
     p.add_argument("--repo", default=None, help="the repository (default: current folder)")
 
     p = cmd("hooks", "install or remove agent hooks")
-    p.add_argument("action", choices=("install", "uninstall"))
-    p.add_argument("target", choices=("claude-code",))
+    p.add_argument("action", choices=("install", "uninstall"), help="install or uninstall")
+    p.add_argument("target", choices=("claude-code",), help="the agent: claude-code")
 
     p = sub.add_parser("hook")  # what installed hooks call; not for people
     p.add_argument("target", choices=("claude-code",))
     p.add_argument("event")
 
-    p = cmd("help", "help for a command")
-    p.add_argument("topic", nargs="?")
+    p = cmd("help", "help for a command; the manual")
+    p.add_argument("topic", nargs="?", metavar="COMMAND", help="the command to explain")
+    p.add_argument("--man", action="store_true", help="show the manual page, git-atomic(1)")
+    p.add_argument("--man-path", action="store_true",
+                   help="print a folder to add to MANPATH, so `git atomic --help` finds the page")
+    from git_atomic.clispec import decorate
+
+    decorate(parser)
     return parser
 
 
