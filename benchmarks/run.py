@@ -841,7 +841,10 @@ class SizeBench:
                 loaded = json.loads(res.stdout.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
                 raise CellError(
-                    op, change, f"{shown}: stdout is not one JSON object: {res.stdout[:80]!r}"
+                    op,
+                    change,
+                    f"{shown}: exit {res.returncode}, stdout is not one JSON object:"
+                    f" {res.stdout[:80]!r}; stderr: {res.last_stderr_line()!r}",
                 ) from None
             if not isinstance(loaded, dict):
                 raise CellError(op, change, f"{shown}: JSON is not an object")
@@ -1432,6 +1435,7 @@ def results_json(
         "rounds": args.rounds,
         "sizes": [b.plan.files for b in benches],
         "git_atomic_cli": cli.description if cli else None,
+        "project": args.project,
         "git_atomic_cli_error": cli_error,
         "repos": [
             {
@@ -1520,16 +1524,46 @@ def plot(benches: Sequence[SizeBench], path: Path, with_ga: bool) -> str | None:
 # Main
 
 
-def detect_cli(spec: str | None, env: Mapping[str, str]) -> tuple[Cli | None, str | None]:
+def snapshot_source(dest: Path) -> Path | None:
+    """Copy this checkout's src/ so the whole run measures one version of the engine, even
+    while someone edits the tree. Returns the copy's src folder, or None without a src/."""
+    src = PROJECT_ROOT / "src"
+    if not (src / "git_atomic").is_dir():
+        return None
+    shutil.copytree(
+        src, dest, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
+    return dest
+
+
+def source_version() -> dict[str, Any]:
+    """Which commit of the project was measured, and whether src/ had uncommitted edits."""
+
+    def git_out(*args: str) -> str:
+        res = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, check=False
+        )
+        return res.stdout.strip() if res.returncode == 0 else ""
+
+    dirty = git_out("status", "--porcelain", "--", "src")
+    return {
+        "commit": git_out("rev-parse", "HEAD") or None,
+        "src_uncommitted_paths": len(dirty.splitlines()) if dirty else 0,
+    }
+
+
+def detect_cli(
+    spec: str | None, env: Mapping[str, str], snapshot: Path | None
+) -> tuple[Cli | None, str | None]:
     if spec:
         cli = Cli(tuple(shlex.split(spec)), {}, spec)
-    elif (PROJECT_ROOT / "src" / "git_atomic").is_dir():
-        src = str(PROJECT_ROOT / "src")
+    elif snapshot is not None:
         extra = env.get("PYTHONPATH")
         cli = Cli(
             (sys.executable, "-m", "git_atomic"),
-            {"PYTHONPATH": src + (os.pathsep + extra if extra else "")},
-            f"{Path(sys.executable).name} -m git_atomic (from {src})",
+            {"PYTHONPATH": str(snapshot) + (os.pathsep + extra if extra else "")},
+            f"{Path(sys.executable).name} -m git_atomic (a copy of {PROJECT_ROOT / 'src'} taken"
+            " at start)",
         )
     elif exe := shutil.which("git-atomic"):
         cli = Cli((exe,), {}, exe)
@@ -1604,6 +1638,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    args.project = source_version()
     cache: Path = args.cache_dir.resolve()
     cache.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=cache))
@@ -1615,7 +1650,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with_ga = not args.no_git_atomic
     cli, cli_error = (None, "skipped (--no-git-atomic)")
     if with_ga:
-        cli, cli_error = detect_cli(args.cli, env)
+        snapshot = None if args.cli else snapshot_source(run_dir / "src")
+        cli, cli_error = detect_cli(args.cli, env, snapshot)
         log(f"git-atomic: {cli.description if cli else cli_error}")
     benches: list[SizeBench] = []
     try:
@@ -1683,6 +1719,8 @@ def run_cell(
     bench: SizeBench, name: str, rows: Sequence[tuple[str, str]], fn: Callable[[], None]
 ) -> None:
     try:
+        # Every cell starts from S0 with a fresh stat cache, as a user's index usually is.
+        bench.git.ok("update-index", "-q", "--refresh")
         fn()
     except CellError as exc:
         s = bench.series[(exc.op, exc.change)]
