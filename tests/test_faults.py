@@ -10,6 +10,7 @@ prepared repository.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -34,6 +35,10 @@ _HIT = re.compile(r'failpoints\.hit\(\s*(f?)"([^"]+)"\s*\)')
 _EVENT = re.compile(r'\bevent(?:\s*:\s*str)?\s*=\s*"([a-z_-]+)"')
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 KINDS = ("pre_op", "op_exec", "post_op")
+# Expansions of a template that no command can take, each with the reason.
+UNREACHABLE = {
+    "apply:rescue-unrecorded",  # an apply's intent always carries its rescue: none is taken
+}
 HAS_ROLLBACK = (SRC / "commands" / "rollback.py").exists()
 
 # What an operation does to the tree: edits, a new file, a deletion, a new folder, the index, a
@@ -139,6 +144,15 @@ def _run_ok_then_fail(repo: GitRepo) -> None:
     _run_fail(repo)
 
 
+def _killed_apply(repo: GitRepo) -> None:
+    res = repo.atomic("run", "--isolate", "-n", "op", "--", "sh", "-c", ISOLATED_CHANGE,
+                      env={"GIT_ATOMIC_FAILPOINT": "isolate:apply:before-restore"})
+    assert res.returncode == -9, res.stderr
+
+
+# In a private worktree: no index or branch moves (those are the user's worktree's business).
+ISOLATED_CHANGE = ("printf 'op\\n' >> README && echo new > new.txt && rm -f tool.sh && "
+                   "mkdir -p d/e && echo deep > d/e/f.txt")
 RUN = ("run", "-n", "op")
 SCENARIOS = (
     Scenario("run-ok", (*RUN, "-g", "true", "--", "sh", "-c", CHANGE)),
@@ -153,6 +167,9 @@ SCENARIOS = (
     Scenario("recover-accept", ("recover", "--accept"), _killed_run, ("--accept",),
              accept_keeps_template=True),
     Scenario("gc", ("gc", "--older-than", "0"), _run_ok_then_fail),
+    Scenario("isolate", ("run", "--isolate", "-n", "op", "-g", "true", "--", "sh", "-c",
+                         ISOLATED_CHANGE), needs="isolate"),
+    Scenario("recover-apply", ("recover",), _killed_apply, needs="isolate"),
     Scenario("rollback", ("rollback",), _run_ok, needs="rollback"),
     Scenario("rollback-in-op", ("rollback",), _begin_change_checkpoint, needs="rollback"),
     Scenario("undo", ("undo",), _run_fail, needs="rollback"),
@@ -251,7 +268,7 @@ def expected_after_recover(p: Prepared, j: Journalled, at_kill: State, *, accept
         if j.pre_op_sha is None or op["phase"] == "pre_op":
             return Expected(p.pre_op)
         if intent.get("action") == "restore":
-            if intent["event"] == "emergency":
+            if intent["event"] in ("emergency", "apply"):
                 return Expected(p.completed)
             if intent["target"] != j.pre_op_sha and op["kind"] == "session":
                 return Expected(p.completed, stays_open=True)
@@ -284,10 +301,16 @@ def kill_and_recover(p: Prepared, step: str, nth: int, work: Path) -> Kill:
         return Kill(label, 0.0, [f"not killed (exit {res.returncode}): {res.stderr[-300:]}"])
     at_kill = repo.fingerprint()
     journalled = read_journal(repo)
-    refused = atomic(repo, "begin", "another")
-    if refused.returncode != 3 or len(refused.stderr.strip().splitlines()) != 1:
-        problems.append(f"a new operation was not refused: exit {refused.returncode} "
-                        f"{refused.stderr!r}")
+    # The worktree is blocked by the dead holder's lock or by what it left half done; an
+    # isolated run in its private phase holds neither (the user's worktree is not involved).
+    if ((repo.path / ".git" / "atomic.lock").exists() or journalled.interrupted is not None
+            or journalled.outside_restore):
+        refused = atomic(repo, "begin", "another")
+        if refused.returncode != 3 or len(refused.stderr.strip().splitlines()) != 1:
+            problems.append(f"a new operation was not refused: exit {refused.returncode} "
+                            f"{refused.stderr!r}")
+    elif not p.scenario.name.startswith("isolate"):
+        problems.append("the worktree is not blocked after the kill")
     accept = "--accept" in p.scenario.recover_args
     want = expected_after_recover(p, journalled, at_kill, accept=accept)
     expected, files_only = want.state, want.files_only
@@ -371,21 +394,18 @@ def pick(occurrences: list[tuple[str, int]], *, exhaustive: bool) -> list[tuple[
     return [(s, n) for s, n in occurrences if n == 1 or n == last[s]]
 
 
-def run_harness(scenarios: Iterable[Scenario], histories: Iterable[str], base: Path, *,
-                exhaustive: bool) -> tuple[list[Kill], set[str]]:
-    jobs: list[tuple[Prepared, str, int, Path]] = []
-    reached: set[str] = set()
-    combos = [(s, h) for s in scenarios for h in histories if available(s)]
+def kill_all(prepared: Iterable[Prepared], base: Path, *, exhaustive: bool) -> list[Kill]:
+    jobs = [(p, step, n, base / f"{p.scenario.name}-{p.history}-{step}-{n}")
+            for p in prepared for step, n in pick(p.occurrences, exhaustive=exhaustive)]
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        prepared = list(pool.map(
-            lambda c: prepare(c[0], c[1], base / f"{c[0].name}-{c[1]}"), combos))
-        for p in prepared:
-            reached.update(step for step, _ in p.occurrences)
-            for step, n in pick(p.occurrences, exhaustive=exhaustive):
-                jobs.append((p, step, n, base / f"{p.scenario.name}-{p.history}" /
-                             f"kill-{len(jobs)}"))
-        kills = list(pool.map(lambda job: kill_and_recover(*job), jobs))
-    return kills, reached
+        return list(pool.map(lambda job: kill_and_recover(*job), jobs))
+
+
+def accepting(p: Prepared) -> Prepared:
+    """The same prepared repository, recovered with --accept."""
+    s = p.scenario
+    return dataclasses.replace(p, scenario=dataclasses.replace(
+        s, name=f"{s.name}+accept", recover_args=("--accept",)))
 
 
 def report(kills: list[Kill], capsys: pytest.CaptureFixture[str], title: str) -> None:
@@ -397,48 +417,54 @@ def report(kills: list[Kill], capsys: pytest.CaptureFixture[str], title: str) ->
     assert not problems, "\n".join(problems[:20]) + f"\n({len(problems)} problems)"
 
 
-def test_every_declared_step_is_reached_by_some_scenario(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Prepared]:
+    """Every scenario in both modes, prepared once and traced once."""
+    base = tmp_path_factory.mktemp("scenarios")
+    combos = [(s, h) for s in SCENARIOS for h in ("commits", "shadow") if available(s)]
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        done = list(pool.map(lambda c: prepare(c[0], c[1], base / f"{c[0].name}-{c[1]}"),
+                             combos))
+    return {(p.scenario.name, p.history): p for p in done}
+
+
+def test_every_declared_step_is_reached_by_some_scenario(
+        prepared: dict[tuple[str, str], Prepared]) -> None:
     declared = declared_steps()
     assert {"begin:after-journal", "restore:after-files", "recover:before-close"} <= declared
-    combos = [(s, h) for s in SCENARIOS for h in ("commits", "shadow") if available(s)]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        prepared = list(pool.map(lambda c: prepare(c[0], c[1], tmp_path / f"{c[0].name}-{c[1]}"),
-                                 combos))
-    reached = {step for p in prepared for step, _ in p.occurrences}
-    events_without_command = set()
+    reached = {step for p in prepared.values() for step, _ in p.occurrences}
+    without_command = set()
     if not HAS_ROLLBACK:
-        events_without_command = {s for s in declared
-                                  if s.split(":")[0] in ("undo", "emergency", "move")}
-    missing = declared - reached - events_without_command
+        without_command = {s for s in declared if s.split(":")[0] in ("undo", "emergency")}
+    missing = declared - reached - without_command - UNREACHABLE
     assert not missing, f"steps no scenario reaches (add one): {sorted(missing)}"
-    exits = {p.scenario.name: p.completed_exit for p in prepared}
+    exits = {name: p.completed_exit for (name, _), p in prepared.items()}
     assert exits["run-ok"] == 0 and exits["run-fail"] == 1 and exits["run-gate-fail"] == 1
     assert exits["commit"] == 0 and exits["commit-fail"] == 1
 
 
-def test_kill_at_every_step_then_recover(tmp_path: Path,
+def test_kill_at_every_step_then_recover(prepared: dict[tuple[str, str], Prepared],
+                                         tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     """Fast: commits mode (it has the most steps), first and last occurrence of each step."""
-    kills, _ = run_harness([s for s in SCENARIOS if s.name != "recover-accept"], ["commits"],
-                           tmp_path, exhaustive=False)
-    report(kills, capsys, "crash harness (fast)")
+    chosen = [p for (name, history), p in prepared.items()
+              if history == "commits" and name != "recover-accept"]
+    report(kill_all(chosen, tmp_path, exhaustive=False), capsys, "crash harness (fast)")
 
 
-def test_kill_then_recover_accept(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """--accept keeps the state at the kill: the run scenarios, in shadow mode."""
-    accepting = [Scenario(f"{s.name}+accept", s.killed, s.prepare, ("--accept",))
-                 for s in SCENARIOS if s.name in ("run-ok", "checkpoint")]
-    kills, _ = run_harness([*accepting, *[s for s in SCENARIOS if s.name == "recover-accept"]],
-                           ["shadow"], tmp_path, exhaustive=False)
-    report(kills, capsys, "crash harness (--accept)")
+def test_kill_then_recover_accept(prepared: dict[tuple[str, str], Prepared], tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """--accept keeps the state at the kill (shadow mode: exactly, HEAD and index too)."""
+    chosen = [accepting(prepared[(name, "shadow")]) for name in ("run-ok", "checkpoint")]
+    chosen.append(prepared[("recover-accept", "shadow")])
+    report(kill_all(chosen, tmp_path, exhaustive=False), capsys, "crash harness (--accept)")
 
 
 @pytest.mark.slow
 def test_kill_at_every_occurrence_both_modes_both_recoveries(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    accepting = [Scenario(f"{s.name}+accept", s.killed, s.prepare, ("--accept",),
-                          s.accept_keeps_template, s.needs)
-                 for s in SCENARIOS if not s.name.startswith("recover")]
-    kills, _ = run_harness([*SCENARIOS, *accepting], ["commits", "shadow"], tmp_path,
-                           exhaustive=True)
-    report(kills, capsys, "crash harness (exhaustive)")
+        prepared: dict[tuple[str, str], Prepared], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    chosen = list(prepared.values())
+    chosen += [accepting(p) for (name, _), p in prepared.items()
+               if not name.startswith("recover")]
+    report(kill_all(chosen, tmp_path, exhaustive=True), capsys, "crash harness (exhaustive)")

@@ -43,10 +43,12 @@ class Recovery:
     rescue: str | None = None
     problems: list[str] = field(default_factory=list)
     stopped_group: int | None = None  # the command's process group, left running by the kill
+    isolated: list[str] = field(default_factory=list)  # `run --isolate` operations closed
 
     @property
     def anything(self) -> bool:
-        return bool(self.lock_broken or self.restore_finished or self.op or self.stopped_group)
+        return bool(self.lock_broken or self.restore_finished or self.op or self.stopped_group
+                    or self.isolated)
 
 
 def recover(*, accept: bool, json_out: bool) -> int:
@@ -62,7 +64,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
     with context.opened("recover", check_state=False) as ctx:
         engine = Engine(ctx)
         done.stopped_group = _stop_orphaned_child(ctx.repo.git_dir / context.CHILD_RECORD)
-        cleanup_stale_isolated(engine=engine)  # private worktrees of `run --isolate`
+        done.isolated = [op.id for op in cleanup_stale_isolated(engine=engine)]
         _finish_outside_restore(engine, done)
         _finish_closed_op_restores(engine, done)
         op = ctx.journal.open_op(ctx.worktree)
@@ -303,6 +305,7 @@ def _json(ctx: context.Context, done: Recovery, *, duration: float) -> dict[str,
         "action": done.action,
         "lock_broken": {"pid": lock.pid, "since": lock.since} if lock else None,
         "stopped_group": done.stopped_group,
+        "isolated_closed": done.isolated,
         "restore_finished": done.restore_finished,
         "rescue": done.rescue,
         "problems": done.problems,
