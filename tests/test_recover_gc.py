@@ -295,7 +295,7 @@ def test_git_gc_prune_now_loses_no_checkpoint(repo: GitRepo) -> None:
 
 
 def _journal_names_only_live_checkpoints(repo: GitRepo) -> None:
-    shas = {r[0] for r in journal_rows(
+    shas = {str(r[0]) for r in journal_rows(
         repo, "SELECT sha FROM checkpoints UNION SELECT rescue FROM events "
               "UNION SELECT target FROM events") if r[0]}
     check = subprocess.run(["git", "cat-file", "--batch-check"], cwd=repo.path, env=repo.env,
