@@ -33,7 +33,8 @@ CHECK_APP = b'''\
 import pathlib, sys
 text = pathlib.Path("app.py").read_text()
 if "BUG" in text:
-    print("check_app: app.py still contains BUG on line", [l.strip() for l in text.splitlines()].index("BUG") + 1)
+    lines = [line.strip() for line in text.splitlines()]
+    print("check_app: app.py still contains BUG on line", lines.index("BUG") + 1)
     sys.exit(1)
 print("check_app: ok")
 '''

@@ -248,3 +248,19 @@ def test_rollback_cost_does_not_rescan_per_file(repo: GitRepo) -> None:
     spawned = log.read_text().count("trace: built-in: git")
     assert spawned < 40, spawned
     subprocess.run(["true"], check=True)
+
+
+def test_raw_bytes_of_odd_names_under_autocrlf(repo: GitRepo) -> None:
+    """Names with a newline cannot go through --stdin-paths; they must still round-trip."""
+    repo.git("config", "core.autocrlf", "true")
+    repo.write(b"odd\nname.txt", b"a\r\nb\r\n")
+    repo.write("plain.txt", b"c\r\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "odd")
+    before = repo.fingerprint()
+    eng = _engine(repo)
+    pre = snapshot.capture(eng.repo, message="pre", ref="refs/atomic/test/pre").snapshot
+    repo.write(b"odd\nname.txt", b"changed\n")
+    eng.rollback_to(None, pre.commit, event="rollback")
+    assert repo.read(b"odd\nname.txt") == b"a\r\nb\r\n"
+    assert repo.fingerprint().diff(before) == []

@@ -157,16 +157,21 @@ class Repo:
         for item in raw.split(b"\0"):
             if item.startswith(b"worktree "):
                 path = Path(os.fsdecode(item[9:]))
-            elif item.startswith(b"branch ") and path is not None:
-                if path.resolve() != self.root.resolve():
-                    heads[item[7:].decode()] = path
+            elif (item.startswith(b"branch ") and path is not None
+                  and path.resolve() != self.root.resolve()):
+                heads[item[7:].decode()] = path
         return heads
 
     # --- objects -------------------------------------------------------------------------
     def hash_files(self, paths: Sequence[Path]) -> list[str]:
         """Store files' raw bytes as blobs (no filters), returning their ids."""
-        data = b"".join(os.fsencode(p) + b"\n" for p in paths)
-        out = self.out("hash-object", "-w", "--no-filters", "--stdin-paths", input=data)
+        names = [os.fsencode(p) for p in paths]
+        if any(b"\n" in n for n in names):
+            # --stdin-paths is line-based: a name with a newline goes on its own.
+            return [self.line("hash-object", "-w", "--no-filters", "--", os.fsdecode(n))
+                    for n in names]
+        out = self.out("hash-object", "-w", "--no-filters", "--stdin-paths",
+                       input=b"".join(n + b"\n" for n in names))
         return out.decode().split()
 
     def mktree(self, entries: Iterable[TreeEntry]) -> str:

@@ -6,7 +6,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from git_atomic.errors import BusyError
@@ -81,7 +81,7 @@ class WorktreeLock:
         while True:
             record = {
                 "pid": os.getpid(),
-                "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "since": datetime.now(UTC).isoformat(timespec="seconds"),
                 "command": command,
                 "start": process_start(os.getpid()),
             }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC
 from typing import Any, Final
 
 from git_atomic.journal import Journal, OpRow
@@ -63,9 +64,9 @@ def tdd_object(details: dict[str, Any]) -> dict[str, Any]:
 
 
 def iso(ts: float) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
 def emit_json(obj: dict[str, Any]) -> None:

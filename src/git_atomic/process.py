@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -147,10 +148,8 @@ class Interrupts:
             self.received = signum
         pgid = self._child_pgid
         if pgid is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.killpg(pgid, signum)
-            except OSError:
-                pass
 
 
 INTERRUPTS = Interrupts()
@@ -234,10 +233,8 @@ def run_child(
         if child.poll() is None:
             _terminate_group(child, signal.SIGKILL)
         # Whatever the child left running in its group must not outlive the operation.
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(child.pid, signal.SIGKILL)
-        except OSError:
-            pass
         CHILDREN.ended()
     code = child.returncode
     return ChildResult(None if timed_out else code, time.monotonic() - start, timed_out)
@@ -253,8 +250,6 @@ def _terminate_group(child: subprocess.Popen[bytes], sig: int) -> None:
     try:
         child.wait(timeout=_KILL_GRACE_S)
     except subprocess.TimeoutExpired:
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(child.pid, signal.SIGKILL)
-        except OSError:
-            pass
         child.wait()

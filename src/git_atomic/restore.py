@@ -16,7 +16,7 @@ GITLINK = "160000"
 SYMLINK = "120000"
 
 
-class Action(str, enum.Enum):
+class Action(enum.StrEnum):
     CREATE = "create"
     DELETE = "delete"
     MODIFY = "modify"
@@ -74,10 +74,14 @@ def plan(repo: Repo, current: Snapshot, target: Snapshot, *, with_refs: bool = T
         moved_elsewhere = [b for b in others if current.branches.get(b) != target.branches.get(b)]
         left = sorted(moved_elsewhere)
         ref_lines = snapshot.ref_changes(current.branches, target.branches, skip=left)
-        head_changes = (current.head_ref, current.head_oid if current.head_ref is None else None) != (
-            target.head_ref, target.head_oid if target.head_ref is None else None)
+        head_changes = _head_key(current) != _head_key(target)
     index_changes = not paths and current.index_blob != target.index_blob
     return Plan(changes, tuple(ref_lines), tuple(left), head_changes, index_changes)
+
+
+def _head_key(snap: Snapshot) -> tuple[str | None, str | None]:
+    """What HEAD says: the branch it names, or the commit when detached."""
+    return snap.head_ref, (snap.head_oid if snap.head_ref is None else None)
 
 
 def apply(repo: Repo, current: Snapshot, target: Snapshot, the_plan: Plan, *,

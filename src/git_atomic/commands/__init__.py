@@ -1,1 +1,1 @@
-"""One module per verb; each exposes a function with typed keyword arguments returning an exit code."""
+"""One module per verb: a function with typed keyword arguments that returns an exit code."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sys
@@ -9,8 +10,8 @@ from collections.abc import Sequence
 
 from git_atomic import context, output, process
 from git_atomic.config import GateSpec, command_line_gates, load_config
-from git_atomic.journal import OpRow
 from git_atomic.errors import UsageError
+from git_atomic.journal import OpRow
 from git_atomic.operation import (
     HISTORY_MODES,
     Engine,
@@ -85,10 +86,10 @@ def _execute(engine: Engine, op: OpRow, argv: Sequence[str], specs: Sequence[Gat
         # A bug or a git failure mid-way: put the tree back before the error surfaces.
         current = engine.journal.op(op.id)
         if current is not None and current.status == "open":
-            try:
+            # If even that fails, the operation stays open with its intent recorded: the
+            # next command reports it interrupted and `recover` finishes the job.
+            with contextlib.suppress(Exception):
                 rollback_op(engine, current, failed_phase="exec")
-            except Exception:
-                pass
         raise
 
 
