@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,15 @@ from testing.gitrepo import GitRepo
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--slow", action="store_true", help="run long tests and more examples")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from hypothesis import settings
+
+    examples = int(os.environ.get("GIT_ATOMIC_PROPERTY_EXAMPLES") or
+                   (2000 if config.getoption("--slow") else 300))
+    settings.register_profile("git-atomic", max_examples=examples, derandomize=False)
+    settings.load_profile("git-atomic")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

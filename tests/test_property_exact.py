@@ -23,8 +23,6 @@ from git_atomic import context, git, snapshot
 from git_atomic.operation import Engine
 from testing.gitrepo import GitRepo
 
-PROFILE_EXAMPLES = int(os.environ.get("GIT_ATOMIC_PROPERTY_EXAMPLES", "150"))
-
 NAMES = [b"a", b"b", b"dir", b"sub", "ü".encode(), b"sp ace", b"\xff\xfe", b"-dash", b"x.txt",
          b"tab\there", b"new\nline", b"q?", b"UPPER", b"deep"]
 IGNORED = [b"zz.ign", b"ignored-dir/keep.ign"]
@@ -152,8 +150,9 @@ def _scenario(unborn: bool, setup: list[tuple[object, ...]],
             git.discover.cache_clear()
 
 
-@settings(max_examples=PROFILE_EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# How many examples: the hypothesis profile (tests/conftest.py): 300 by default, 2,000 with
+# --slow, or GIT_ATOMIC_PROPERTY_EXAMPLES.
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(unborn=st.booleans(), setup=st.lists(step, max_size=12), op=st.lists(step, max_size=10))
 def test_rollback_restores_exactly(unborn: bool, setup: list[tuple[object, ...]],
                                    op: list[tuple[object, ...]]) -> None:
