@@ -311,3 +311,26 @@ def test_gc_days_not_a_number(repo: GitRepo, days: str) -> None:
     res = repo.atomic("gc", "--older-than", days, check=2)
     assert "Traceback" not in res.stderr
     assert os.path.exists(repo.path / ".git")
+
+
+def test_recover_refuses_an_op_whose_owner_lives_and_changes_nothing(repo: GitRepo) -> None:
+    from git_atomic.lock import process_start
+
+    repo.atomic("begin", "s", check=0)
+    repo.write("README", b"work\n")
+    owner = subprocess.Popen(["sleep", "30"])
+    try:
+        db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
+        with db:
+            db.execute("UPDATE operations SET owner_pid=?, owner_start=?",
+                       (owner.pid, process_start(owner.pid)))
+        db.close()
+        before = repo.fingerprint()
+        res = repo.atomic("recover", check=3)
+        assert f"being worked on by pid {owner.pid}" in res.stderr
+        assert repo.fingerprint() == before
+    finally:
+        owner.kill()
+        owner.wait()
+    repo.atomic("recover", check=0)
+    assert repo.read("README") == b"hello\n"

@@ -62,6 +62,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
     failpoints.hit("recover:after-break-lock")
     # A live holder makes this refuse (exit 3): it is working, not interrupted.
     with context.opened("recover", check_state=False) as ctx:
+        _refuse_if_owned(ctx.journal.open_op(ctx.worktree))
         engine = Engine(ctx)
         done.stopped_group = _stop_orphaned_child(ctx.repo.git_dir / context.CHILD_RECORD)
         done.isolated = [op.id for op in cleanup_stale_isolated(engine=engine)]
@@ -115,16 +116,19 @@ def _kill_group(pgid: int) -> bool:
     return True
 
 
+def _refuse_if_owned(op: OpRow | None) -> None:
+    """Before anything changes: an operation whose owner lives is at work, not interrupted."""
+    if op is not None and op.owner_pid is not None and process_alive(op.owner_pid,
+                                                                     op.owner_start):
+        raise BusyError(
+            f"operation {op.id} ({op.name}) is being worked on by pid {op.owner_pid}",
+            hint="it is not interrupted; wait for it to finish",
+        )
+
+
 def _needs_recovery(op: OpRow) -> bool:
-    if op.owner_pid is not None:
-        if process_alive(op.owner_pid, op.owner_start):
-            raise BusyError(
-                f"operation {op.id} ({op.name}) is being worked on by pid {op.owner_pid}",
-                hint="it is not interrupted; wait for it to finish",
-            )
-        return True
     # No owner: an open session between commands, unless a step of it was half done.
-    return op.pending is not None
+    return op.owner_pid is not None or op.pending is not None
 
 
 def _finish_outside_restore(engine: Engine, done: Recovery) -> None:
