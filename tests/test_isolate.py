@@ -4,7 +4,6 @@ by an applied, validated result; concurrent runs; edits made meanwhile; crashes 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -60,6 +59,14 @@ def _spawn(repo: GitRepo, *args: str, extra_env: dict[str, str] | None = None,
 def _finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, dict[str, Any], str]:
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, json.loads(out) if out.strip() else {}, err
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
 
 
 def _wait_for(path: Path, timeout: float = 30) -> None:
@@ -362,13 +369,15 @@ def test_kill_9_then_recover_removes_the_private_worktree(repo: GitRepo,
     assert len(private) == 1 and (private[0] / "tracked.txt").read_bytes() == b"gone\n"
     proc.kill()
     proc.wait()
-    os.kill(int(pidfile.read_text()), signal.SIGKILL)  # its command lives on in its own group
+    command = int(pidfile.read_text())
+    assert _alive(command)  # its command lives on in its own process group
     # The user's worktree was never touched: nothing is refused there.
     assert repo.fingerprint().diff(before) == []
     status = repo.atomic_json("status")
     assert status["interrupted"] is None and status["open"] is None
     res = repo.atomic("recover", check=0)
     assert "doomed" in res.stderr and "Traceback" not in res.stderr
+    assert not _alive(command)  # recover ended it before removing its worktree
     assert repo.fingerprint().diff(before) == []
     _assert_no_private(repo)
     op = repo.atomic_json("log")["operations"][0]
@@ -388,9 +397,9 @@ def test_the_next_isolated_run_sweeps_a_dead_ones_worktree(repo: GitRepo,
     _wait_for(started)
     proc.kill()
     proc.wait()
-    os.kill(int(pidfile.read_text()), signal.SIGKILL)
     res = repo.atomic("run", "--isolate", "--", "touch", "x", check=0)
     assert "was interrupted" in res.stderr
+    assert not _alive(int(pidfile.read_text()))
     _assert_no_private(repo)
 
 

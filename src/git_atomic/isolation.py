@@ -75,7 +75,7 @@ def remove_worktree(repo: Repo, path: Path) -> bool:
     Not `git worktree prune`: that also forgets the user's own worktrees whose folders are
     missing right now (an unmounted disk), so only our entries are removed, by name.
     """
-    admin = _admin_dirs(repo, path)
+    admin = admin_dirs(repo, path)
     if path.exists():
         repo.run("worktree", "remove", "--force", "--force", str(path), check=False)
     if path.exists():
@@ -86,7 +86,7 @@ def remove_worktree(repo: Repo, path: Path) -> bool:
     return not path.exists() and not any(f.exists() for f in admin)
 
 
-def _admin_dirs(repo: Repo, path: Path) -> list[Path]:
+def admin_dirs(repo: Repo, path: Path) -> list[Path]:
     wanted = os.path.normpath(path)
     return [entry for entry, worktree in _admin_entries(repo) if worktree == wanted]
 

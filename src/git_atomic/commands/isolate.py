@@ -43,6 +43,7 @@ from git_atomic import failpoints, git, isolation, output, process, restore, sna
 from git_atomic import gates as gate_runner
 from git_atomic.config import GateSpec, command_line_gates, load_config
 from git_atomic.context import (
+    CHILD_RECORD,
     Context,
     check_git_state,
     open_journal,
@@ -180,6 +181,8 @@ def _execute(run: _Run, specs: Sequence[GateSpec], *, timeout: float | None, jso
         journal.update_op(run.op_id, phase="exec")
         assert run.pre.head_oid is not None
         run.private = isolation.add_worktree(run.ctx.repo, run.path, run.pre.head_oid)
+        # The command's process group, for `recover` to end if we are killed under it.
+        process.CHILDREN.path = run.private.git_dir / CHILD_RECORD
         failpoints.hit("isolate:after-worktree")
         isolation.bring_to(run.private, run.pre)
         engine = Engine(Context(run.private, journal,
@@ -243,6 +246,7 @@ def _execute(run: _Run, specs: Sequence[GateSpec], *, timeout: float | None, jso
                    failed_phase="validate" if op.phase == "apply" else "exec")
         raise
     finally:
+        process.CHILDREN.path = None
         _drop_private(run)
 
 
@@ -480,6 +484,7 @@ def cleanup_stale_isolated(*, engine: Engine, finish_applies: bool = True) -> li
         if not in_private and not (finish_applies and op.worktree == engine.ctx.worktree):
             continue  # a half-done apply in another worktree: its own `recover` finishes it
         path = Path(details.get("private_worktree") or isolation.worktree_path(repo, op.id))
+        _stop_command(repo, path)
         isolation.remove_worktree(repo, path)
         said = "its private worktree is removed; your worktree was not touched"
         intent = op.pending_intent or {}
@@ -498,6 +503,14 @@ def cleanup_stale_isolated(*, engine: Engine, finish_applies: bool = True) -> li
     return closed
 
 
+def _stop_command(repo: git.Repo, path: Path) -> None:
+    """The command (or gate) a killed isolated run left running would go on writing there."""
+    from git_atomic.commands.recover import _stop_orphaned_child
+
+    for admin in isolation.admin_dirs(repo, path):
+        _stop_orphaned_child(admin / CHILD_RECORD)
+
+
 def _alive(op: OpRow) -> bool:
     return op.owner_pid is not None and process_alive(op.owner_pid, op.owner_start)
 
@@ -513,6 +526,7 @@ def _remove_orphans(engine: Engine) -> None:
         row = journal.op(entry.name)
         if row is not None and row.status == "open" and _alive(row):
             continue
+        _stop_command(repo, entry)
         isolation.remove_worktree(repo, entry)
     for admin in isolation.stale_admin_dirs(repo):
         row = journal.op(admin.name)
