@@ -99,6 +99,13 @@ def atomic(repo: GitRepo, *args: str, env: dict[str, str] | None = None
     return repo.atomic(*args, env=env)
 
 
+def invoke(repo: GitRepo, s: Scenario, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    if s.python is None:
+        return atomic(repo, *s.killed, env=env)
+    return subprocess.run([sys.executable, "-c", s.python], cwd=repo.path,
+                          env={**repo.env, **env}, capture_output=True, text=True, timeout=120)
+
+
 # --- scenarios ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Scenario:
@@ -108,6 +115,7 @@ class Scenario:
     recover_args: tuple[str, ...] = ()
     accept_keeps_template: bool = False  # --accept keeps the state the template was left in
     needs: str | None = None  # a command module that must exist
+    python: str | None = None  # instead of a command: a program using the Python API
 
 
 def _begin(repo: GitRepo) -> None:
@@ -153,6 +161,19 @@ def _killed_apply(repo: GitRepo) -> None:
 # In a private worktree: no index or branch moves (those are the user's worktree's business).
 ISOLATED_CHANGE = ("printf 'op\\n' >> README && echo new > new.txt && rm -f tool.sh && "
                    "mkdir -p d/e && echo deep > d/e/f.txt")
+def api_program(*, fail: bool) -> str:
+    body = [
+        "import subprocess, git_atomic",
+        "with git_atomic.operation('op', gates=['true']) as op:",
+        f"    subprocess.run(['sh', '-c', {CHANGE!r}], check=True)",
+        "    op.checkpoint('stage 1')",
+        "    subprocess.run(['sh', '-c', 'echo more >> new.txt'], check=True)",
+    ]
+    if fail:
+        body.append("    raise SystemExit(5)")
+    return "\n".join(body) + "\n"
+
+
 RUN = ("run", "-n", "op")
 SCENARIOS = (
     Scenario("run-ok", (*RUN, "-g", "true", "--", "sh", "-c", CHANGE)),
@@ -167,6 +188,8 @@ SCENARIOS = (
     Scenario("recover-accept", ("recover", "--accept"), _killed_run, ("--accept",),
              accept_keeps_template=True),
     Scenario("gc", ("gc", "--older-than", "0"), _run_ok_then_fail),
+    Scenario("api", (), python=api_program(fail=False), needs="../api"),
+    Scenario("api-raise", (), python=api_program(fail=True), needs="../api"),
     Scenario("isolate", ("run", "--isolate", "-n", "op", "-g", "true", "--", "sh", "-c",
                          ISOLATED_CHANGE), needs="isolate"),
     Scenario("recover-apply", ("recover",), _killed_apply, needs="isolate"),
@@ -204,7 +227,7 @@ def prepare(s: Scenario, history: str, base: Path) -> Prepared:
     template_state = template.fingerprint()
     trace = base / "trace.txt"
     probe = copy_repo(template, base / "trace-run")
-    res = atomic(probe, *s.killed, env={"GIT_ATOMIC_FAILPOINT_TRACE": str(trace)})
+    res = invoke(probe, s, {"GIT_ATOMIC_FAILPOINT_TRACE": str(trace)})
     assert res.returncode >= 0, f"{s.name}: the trace run died: {res.stderr}"
     counts: Counter[str] = Counter()
     occurrences = []
@@ -295,7 +318,7 @@ class Kill:
 def kill_and_recover(p: Prepared, step: str, nth: int, work: Path) -> Kill:
     label = f"{p.scenario.name}/{p.history}: {step}@{nth}"
     repo = copy_repo(p.template, work)
-    res = atomic(repo, *p.scenario.killed, env={"GIT_ATOMIC_FAILPOINT": f"{step}@{nth}"})
+    res = invoke(repo, p.scenario, {"GIT_ATOMIC_FAILPOINT": f"{step}@{nth}"})
     problems: list[str] = []
     if res.returncode != -9:
         return Kill(label, 0.0, [f"not killed (exit {res.returncode}): {res.stderr[-300:]}"])
@@ -446,6 +469,7 @@ def test_every_declared_step_is_reached_by_some_scenario(
     exits = {name: p.completed_exit for (name, _), p in prepared.items()}
     assert exits["run-ok"] == 0 and exits["run-fail"] == 1 and exits["run-gate-fail"] == 1
     assert exits["commit"] == 0 and exits["commit-fail"] == 1
+    assert exits.get("api", 0) == 0 and exits.get("api-raise", 5) == 5
 
 
 def test_kill_at_every_step_then_recover(prepared: dict[tuple[str, str], Prepared],
