@@ -209,6 +209,36 @@ def _run_while(repo: GitRepo, tmp_path: Path, body: str, edit: Any,
     return _finish(proc)
 
 
+def test_the_worktree_is_free_while_the_command_runs(repo: GitRepo, tmp_path: Path) -> None:
+    """Only the apply takes the worktree: a plain `run` goes on meanwhile, and an apply that
+    finds the worktree busy waits for it."""
+    _messy(repo)
+    slow_started = tmp_path / "slow-started"
+    holders: list[subprocess.Popen[str]] = []
+
+    def meanwhile() -> None:
+        repo.atomic("run", "--history", "shadow", "--", "touch", "plain.txt", check=0)
+        holders.append(_spawn(repo, "run", "--history", "shadow", "--", "sh", "-c",
+                              f"touch {slow_started}; sleep 1.5; touch slow.txt"))
+        _wait_for(slow_started)
+
+    code, res, err = _run_while(repo, tmp_path, "echo i > isolated.txt", meanwhile,
+                                "--history", "shadow")
+    assert code == 0, err
+    assert holders[0].wait(60) == 0
+    assert res["isolated"]["merged"] is True
+    for name in ("plain.txt", "slow.txt", "isolated.txt"):
+        assert repo.exists(name), name
+
+
+def test_branches_the_command_made_are_reported(repo: GitRepo) -> None:
+    res = repo.atomic_json("run", "--isolate", "--", "sh", "-c",
+                           "git checkout -qb feature && touch f && git add f && "
+                           "git commit -qm f && exit 1", check=1)
+    assert any("feature" in p for p in res["problems"]), res
+    assert repo.git("rev-parse", "--abbrev-ref", "HEAD") == "main\n"
+
+
 # --- concurrency ---------------------------------------------------------------------------------
 def _together(tmp_path: Path, n: int, body: str) -> list[str]:
     """Commands that wait until all `n` have started (so they run at once), then do `body`."""

@@ -285,6 +285,8 @@ def _apply(run: _Run) -> OpRow:
     try:
         _acquire(ctx.lock, patient_with_all=True)
     except BusyError as exc:
+        if process.INTERRUPTS.received is not None:
+            return _fail(run, "interrupt", keep=False)
         return _not_applied(run, "busy", exc.message)
     try:
         try:
@@ -413,7 +415,9 @@ def _branches_moved(run: _Run) -> list[str]:
     (moving it back could undo what the user did meanwhile in another worktree)."""
     repo = run.ctx.repo
     now = repo.refs("refs/heads/")
-    checked_out = set(repo.other_worktree_heads()) | {run.pre.head_ref}
+    private = os.path.normpath(repo.state_dir / isolation.ISOLATED_DIR)
+    checked_out = {b for b, where in repo.other_worktree_heads().items()
+                   if os.path.dirname(os.path.normpath(where)) != private} | {run.pre.head_ref}
     moved = sorted(b for b in set(now) | set(run.pre.branches)
                    if now.get(b) != run.pre.branches.get(b) and b not in checked_out)
     if not moved:
