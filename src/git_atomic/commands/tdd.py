@@ -14,7 +14,6 @@ import json
 import os
 import shlex
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,9 +156,12 @@ def _judge(engine: Engine, op: OpRow, config: Config, phase: str, *,
     log_dir = repo.state_dir / "logs" / op.id
     log_dir.mkdir(parents=True, exist_ok=True)
     spec = GateSpec(name=f"tdd-{phase}", run=config.tdd.test, timeout=config.tdd.timeout)
-    started = time.time()
+    report = _report_path(repo.root, config.tdd.coverage)
+    old_report = _stamp(report)
     result = gates.run_gate(spec, root=repo.root, log_path=log_dir / f"01-tdd-{phase}.log",
                             journal=None, worktree=engine.ctx.worktree, progress=progress)
+    if process.INTERRUPTS.received is not None:
+        return result, Verdict(False, "interrupted", False, None, None)
     trouble = _could_not_test(result, shell=isinstance(config.tdd.test, str))
     if trouble is not None:
         return result, Verdict(False, trouble, False, None, None)
@@ -171,9 +173,9 @@ def _judge(engine: Engine, op: OpRow, config: Config, phase: str, *,
     if not passed:
         why = f"the tests fail (exit {result.exit_code}), but {phase.upper()} needs them to pass"
         return result, Verdict(False, why, True, None, None)
-    if config.tdd.coverage is None:
+    if report is None:
         return result, Verdict(True, "the tests pass", False, None, None)
-    coverage, problem = _read_report(repo.root, config.tdd.coverage, started)
+    coverage, problem = _read_report(report, old_report)
     if problem is not None:
         return result, Verdict(False, problem, False, None, None)
     assert coverage is not None
@@ -201,20 +203,33 @@ def _could_not_test(result: gates.GateResult, *, shell: bool) -> str | None:
     return None
 
 
-def _read_report(root: Path, report: str, started: float) -> tuple[float | None, str | None]:
+def _report_path(root: Path, report: str | None) -> Path | None:
+    if report is None:
+        return None
+    return Path(report) if Path(report).is_absolute() else root / report
+
+
+def _stamp(path: Path | None) -> tuple[int, int, int, int] | None:
+    """What tells a file rewritten from one left alone: any write moves its ctime."""
+    try:
+        st = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return None if st is None else (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _read_report(path: Path, old: tuple[int, int, int, int] | None,
+                 ) -> tuple[float | None, str | None]:
     from git_atomic.coverage import CoverageError, read_coverage
 
-    path = Path(report) if Path(report).is_absolute() else root / report
+    # A report this run did not write is a previous run's: trusting it would compare old news.
+    if old is not None and _stamp(path) == old:
+        return None, (f"coverage report {path} was not written by this test run "
+                      "(does [tdd] test write it?)")
     try:
-        # A report older than this run is a previous run's: trusting it would compare old news.
-        if path.exists() and path.stat().st_mtime < started - 1.0:
-            return None, (f"coverage report {path} was not written by this test run "
-                          "(does [tdd] test write it?)")
         return read_coverage(path), None
     except CoverageError as exc:
         return None, str(exc)
-    except OSError as exc:
-        return None, f"coverage report {path}: cannot read: {exc.strerror or exc}"
 
 
 def last_green_coverage(journal: Journal, worktree: str) -> float | None:
