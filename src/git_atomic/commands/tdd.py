@@ -77,7 +77,7 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
         if json_out:
             output.emit_json(output.op_object(ctx.journal, op))
         else:
-            _tell(ctx.journal, op, argv=argv)
+            _tell(ctx.journal, op)
         if process.INTERRUPTS.received is not None and op.failed_phase == "interrupt":
             return interrupted_exit(process.INTERRUPTS.received)
         return 0 if op.status == "committed" else 1
@@ -240,7 +240,7 @@ def last_green_coverage(journal: Journal, worktree: str) -> float | None:
     return None
 
 
-def _tell(journal: Journal, op: OpRow, *, argv: Sequence[str]) -> None:
+def _tell(journal: Journal, op: OpRow) -> None:
     details = op.details
     label = str(details.get("tdd", "")).upper()
     why = details.get("why")
@@ -255,7 +255,8 @@ def _tell(journal: Journal, op: OpRow, *, argv: Sequence[str]) -> None:
     if op.status == "committed":
         post = [c for c in journal.checkpoints(op.id) if c.kind == "post_op"]
         if post and post[-1].commit_sha:
-            done = f'committed {output.short(post[-1].commit_sha)} "{label}: {details["message"]}"'
+            subject = f"{label}: {details['message']}".splitlines()[0]
+            done = f'committed {output.short(post[-1].commit_sha)} "{subject}"'
         elif op.history == "commits":
             done = "nothing to commit (the tree equals HEAD)"
         else:
