@@ -136,6 +136,22 @@ def test_failing_command_leaves_the_worktree_untouched(repo: GitRepo, history: s
     assert repo.git("cat-file", "-p", f"{kept}:files/tracked.txt") == "x\n"
 
 
+def test_inherited_git_variables_cannot_reach_the_users_worktree(repo: GitRepo) -> None:
+    _messy(repo)
+    before = repo.fingerprint()
+    env = {"GIT_DIR": str(repo.path / ".git"), "GIT_WORK_TREE": str(repo.path),
+           "GIT_INDEX_FILE": str(repo.path / ".git" / "index")}
+    res = repo.atomic_json("run", "--isolate", "-g", "git rm -q --cached tool.sh", "-g", "false",
+                           "--", "sh", "-c", "git rm -q shared.txt && git add notes.txt",
+                           check=1, env=env)
+    assert res["failed_phase"] == "validate", res
+    assert repo.fingerprint().diff(before) == []
+    repo.atomic("run", "--isolate", "--history", "shadow", "--", "git", "rm", "-q", "shared.txt",
+                check=0, env=env)
+    assert not repo.exists("shared.txt")
+    assert "shared.txt" not in repo.git("ls-files")
+
+
 @pytest.mark.parametrize("history", ["commits", "shadow"])
 def test_failing_gate_leaves_the_worktree_untouched(repo: GitRepo, history: str) -> None:
     _messy(repo)

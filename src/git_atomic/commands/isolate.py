@@ -195,6 +195,7 @@ def _execute(run: _Run, specs: Sequence[GateSpec], *, timeout: float | None, jso
             if made is not None:
                 journal.set_commit_sha(run.op_id, 1, made)
         cwd = _private_cwd(run.ctx.repo.root, run.private.root)
+        _point_git_variables_at(run.private)
         res = process.run_child(list(run.argv), cwd=cwd, timeout=timeout,
                                 stdout=sys.stderr.fileno() if json_out else None,
                                 env={"PWD": str(cwd)})
@@ -446,6 +447,17 @@ def _private_cwd(root: Path, private_root: Path) -> Path:
     except OSError:
         return private_root
     return cwd
+
+
+def _point_git_variables_at(private: git.Repo) -> None:
+    """GIT_DIR, GIT_WORK_TREE or GIT_INDEX_FILE inherited from a caller (a hook, a script)
+    would send the command's and the gates' git calls to the user's worktree. They point at the
+    private one instead (only children see them: our own git calls drop them)."""
+    targets = {"GIT_DIR": private.git_dir, "GIT_WORK_TREE": private.root,
+               "GIT_INDEX_FILE": private.index_path, "GIT_COMMON_DIR": private.common_dir}
+    for name, target in targets.items():
+        if name in os.environ:
+            os.environ[name] = str(target)
 
 
 def _acquire(lock: WorktreeLock, *, patient_with_all: bool) -> None:
