@@ -1,121 +1,228 @@
-"""Human views of the journal: log lines, the show timeline, diffs, paging."""
+"""What the human views share: colour as git decides it, times, sizes of a change, the pager.
+
+The views themselves are logview.py (`log`), showview.py (`show`) and statusview.py (`status`).
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, TextIO
 
 from git_atomic.git import Repo
-from git_atomic.journal import Journal, OpRow
+from git_atomic.journal import CheckpointRow, OpRow
 
-_COLOURS = {"committed": "32", "rolled_back": "31", "open": "33", "recovered": "36"}
+STATUS_WORD: Final = {"committed": "committed", "rolled_back": "rolled back", "open": "open",
+                      "recovered": "recovered", "undone": "undone"}
+PHASE_WORD: Final = {"pre_op": "PRE-OP", "exec": "OP-EXEC", "op_exec": "OP-EXEC",
+                     "validate": "POST-OP (gates)", "post_op": "POST-OP", "rollback": "rollback",
+                     "done": "done"}
+_SGR: Final = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "cyan": "36",
+               "bold": "1", "dim": "2"}
+_STATUS_COLOUR: Final = {"committed": "green", "rolled_back": "red", "open": "yellow",
+                         "recovered": "cyan", "undone": "cyan", "interrupted": "red"}
 
 
-def use_colour(stream: object = sys.stdout) -> bool:
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+class Style:
+    """ANSI colour, or plain text when colour is off."""
+
+    def __init__(self, *, colour: bool) -> None:
+        self.colour = colour
+
+    def paint(self, text: str, *names: str) -> str:
+        if not self.colour or not names or not text:
+            return text
+        codes = ";".join(_SGR[n] for n in names)
+        return f"\x1b[{codes}m{text}\x1b[m"
+
+    def status(self, status: str, text: str | None = None) -> str:
+        return self.paint(text if text is not None else STATUS_WORD.get(status, status),
+                          _STATUS_COLOUR.get(status, "bold"))
 
 
+def want_colour(repo: Repo | None, stream: TextIO | None = None,
+                env: Mapping[str, str] | None = None) -> bool:
+    """As git decides: color.atomic, then color.ui (never/always/auto); auto means a terminal.
+
+    NO_COLOR (https://no-color.org) and TERM=dumb switch it off whatever the config says. When
+    git started a pager for us (`git -p atomic log`, pager.atomic) it sets GIT_PAGER_IN_USE.
+    """
+    env = os.environ if env is None else env
+    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+        return False
+    setting = None
+    if repo is not None:
+        setting = repo.config("color.atomic") or repo.config("color.ui")
+    setting = (setting or "auto").lower()
+    if setting in ("never", "false", "off", "no", "0"):
+        return False
+    if setting == "always":
+        return True
+    stream = stream or sys.stdout
+    return bool(stream.isatty()) or env.get("GIT_PAGER_IN_USE", "").lower() in ("true", "1")
+
+
+def use_colour(stream: TextIO | None = None) -> bool:
+    """Colour for a view with no repository at hand (kept for callers of the first version)."""
+    return want_colour(None, stream)
+
+
+# --- times -------------------------------------------------------------------------------------
 def relative(ts: float, now: float | None = None) -> str:
-    delta = max(0.0, (now or time.time()) - ts)
-    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
-        if delta >= size:
-            n = int(delta // size)
-            return f"{n} {unit if n != 1 else unit[:-1]} ago"
-    return f"{int(delta)} seconds ago"
+    """As `git log --date=relative` says it: 5 seconds ago, 3 minutes ago, 2 weeks ago."""
+    delta = max(0.0, (time.time() if now is None else now) - ts)
+    for limit, size, unit in ((90, 1, "second"), (90 * 60, 60, "minute"),
+                              (36 * 3600, 3600, "hour"), (14 * 86400, 86400, "day"),
+                              (70 * 86400, 7 * 86400, "week"), (365 * 86400, 30 * 86400, "month")):
+        if delta < limit:
+            n = int((delta + size / 2) // size) if size > 1 else int(delta)
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    years = int((delta + 182 * 86400) // (365 * 86400))
+    return f"{years} year{'s' if years != 1 else ''} ago"
 
 
-def log_lines(journal: Journal, ops: list[OpRow], *, repo: Repo,
-              colour: bool | None = None) -> list[str]:
-    colour = use_colour() if colour is None else colour
-    lines = []
-    for op in ops:
-        status = op.status.replace("_", " ")
-        if colour:
-            status = f"\x1b[{_COLOURS.get(op.status, '0')}m{status}\x1b[0m"
-        extra = ""
-        failed = [g for g in journal.gates(op.id) if not g.passed]
-        if failed:
-            extra = f" (gate {failed[0].name} failed)"
-        elif op.failed_phase:
-            extra = f" ({op.failed_phase})"
-        if op.kind == "tdd":
-            extra = tdd_marker(op)
-        dur = f"{op.duration:.1f}s" if op.duration is not None else "…"
-        short_id = f"\x1b[33m{op.id[:8]}\x1b[0m" if colour else op.id[:8]
-        lines.append(f"{short_id} {relative(op.started_at):>16}  {status:<11} {op.name}  "
-                     f"{dur}{extra}")
-    return lines
+def duration(seconds: float | None) -> str:
+    """0.42s, 12.3s, 3m05s, 1h02m; `-` when unknown."""
+    if seconds is None:
+        return "-"
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+    return f"{int(seconds // 86400)}d{int(seconds % 86400 // 3600):02d}h"
 
 
-def tdd_marker(op: OpRow) -> str:
-    """Where the TDD cycle stands: ` [GREEN kept, 91.2%]`, ` [RED broken: the tests pass]`."""
-    details = op.details
-    label = str(details.get("tdd", "")).upper()
-    if op.status == "committed":
-        cov = f", {op.coverage:.1f}%" if op.coverage is not None else ""
-        return f" [{label} kept{cov}]"
-    why = details.get("why") or op.failed_phase or op.status
-    return f" [{label} broken: {why}]" if details.get("kept") is False else f" [{label}: {why}]"
+def clock(ts: float) -> str:
+    """A local time as git prints one: 2026-11-25 21:36:32 +0100."""
+    from datetime import datetime
+
+    return datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
 
 
-def show_text(repo: Repo, journal: Journal, op: OpRow, *, diff: bool, stat: bool) -> str:
-    out = [f"operation {op.id}  {op.name}", f"status:   {op.status}"
-           + (f" (failed in {op.failed_phase})" if op.failed_phase else ""),
-           f"history:  {op.history}"]
-    if op.argv_list is not None:
-        out.append(f"command:  {' '.join(op.argv_list)}  -> exit {op.exit_code}"
-                   f" in {op.command_duration or 0:.2f}s")
-    out.append("checkpoints:")
-    for c in journal.checkpoints(op.id):
-        commit = f"  commit {c.commit_sha[:12]}" if c.commit_sha else ""
-        out.append(f"  {c.kind:<8} {c.sha[:12]}  +{c.created_at - op.started_at:6.2f}s  "
-                   f"{c.message or ''}{commit}")
-    gates = journal.gates(op.id)
-    if gates:
-        out.append("gates:")
-        for g in gates:
-            verdict = "passed" if g.passed else f"FAILED: {g.message}"
-            cov = f"  coverage {g.coverage:.1f}%" if g.coverage is not None else ""
-            out.append(f"  {g.name:<12} {verdict}  {g.duration:.2f}s{cov}  log: {g.log_path}")
-            if not g.passed and g.output_tail:
-                out += ["    " + line for line in g.output_tail.splitlines()]
-    if op.duration is not None:
-        out.append(f"duration: {op.duration:.2f}s")
-    if diff or stat:
-        out.append(diff_text(repo, journal, op, stat_only=not diff))
-    return "\n".join(out) + "\n"
+# --- the size of a change ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Stat:
+    files: int
+    added: int
+    removed: int
+
+    def text(self, style: Style) -> str:
+        if not self.files:
+            return "no change"
+        return (f"{self.files} file{'s' if self.files != 1 else ''} "
+                f"{style.paint(f'+{self.added}', 'green')} "
+                f"{style.paint(f'-{self.removed}', 'red')}")
 
 
-def diff_text(repo: Repo, journal: Journal, op: OpRow, *, stat_only: bool) -> str:
-    """PRE-OP -> final state (or -> rescue, for an operation that was rolled back)."""
-    cps = journal.checkpoints(op.id)
-    if not cps:
-        return ""
-    pre = cps[0]
-    later = [c for c in cps if c.kind in ("post_op", "op_exec")] or [
-        c for c in cps if c.kind == "rescue"]
-    end = later[-1] if later else pre
-    args = ["diff", "--no-color", "--no-ext-diff", "--stat" if stat_only else "-p",
-            f"{pre.sha}:files", f"{end.sha}:files"]
+def end_checkpoint(op: OpRow, checkpoints: list[CheckpointRow]) -> CheckpointRow | None:
+    """Where an operation's change ended: POST-OP or its last stage; for one that was rolled
+    back or recovered, the rescue taken just before going back (it holds the operation's
+    result). None while nothing but PRE-OP exists."""
+    steps = [c for c in checkpoints if c.kind != "rescue"]
+    if op.status not in ("committed", "open"):
+        last_step = steps[-1].seq if steps else 0
+        rescues = [c for c in checkpoints if c.kind == "rescue" and c.seq > last_step]
+        if rescues:
+            return rescues[0]
+    later = [c for c in steps if c.kind in ("post_op", "op_exec")]
+    return later[-1] if later else None
+
+
+def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, Stat]:
+    """Files changed, lines added and removed between the `files` trees of checkpoint pairs.
+
+    Two git processes whatever the number of pairs: one resolves every `<checkpoint>:files`
+    to a tree, one `diff-tree --stdin` diffs them all, so a long log stays fast.
+    """
+    specs = sorted({f"{c}:files" for pair in pairs.values() for c in pair})
+    if not specs:
+        return {}
+    trees: dict[str, str] = {}
+    answer = repo.out("cat-file", "--batch-check", input=("\n".join(specs) + "\n").encode())
+    for spec, line in zip(specs, answer.decode().splitlines(), strict=False):
+        fields = line.split()
+        if len(fields) == 3 and fields[1] == "tree":
+            trees[spec] = fields[0]
+    wanted = {(trees.get(f"{a}:files"), trees.get(f"{b}:files")) for a, b in pairs.values()}
+    todo = sorted((a, b) for a, b in wanted if a and b and a != b)
+    totals: dict[tuple[str, str], list[int]] = {}
+    if todo:
+        raw = repo.out("diff-tree", "--stdin", "-r", "--numstat", "--no-renames",
+                       input="".join(f"{a} {b}\n" for a, b in todo).encode())
+        current: list[int] = [0, 0, 0]
+        for line in raw.decode("utf-8", "replace").splitlines():
+            if "\t" not in line:
+                a, _, b = line.partition(" ")
+                current = totals.setdefault((a, b), [0, 0, 0])
+                continue
+            plus, minus, _ = line.split("\t", 2)
+            current[0] += 1
+            current[1] += int(plus) if plus.isdigit() else 0
+            current[2] += int(minus) if minus.isdigit() else 0
+    out: dict[str, Stat] = {}
+    for key, (a, b) in pairs.items():
+        ta, tb = trees.get(f"{a}:files"), trees.get(f"{b}:files")
+        if ta is None or tb is None:
+            continue  # a checkpoint that `git atomic gc` retired
+        count = totals.get((ta, tb), [0, 0, 0])
+        out[key] = Stat(count[0], count[1], count[2])
+    return out
+
+
+def diff_text(repo: Repo, pre: str, end: str, *, stat_only: bool, colour: bool = False) -> str:
+    args = ["diff", "--no-ext-diff", "--no-renames", "--color=always" if colour else "--no-color",
+            "--stat" if stat_only else "-p", f"{pre}:files", f"{end}:files"]
     return repo.out(*args).decode("utf-8", "replace")
 
 
+# --- the pager ---------------------------------------------------------------------------------
+def pager_command(repo: Repo, env: Mapping[str, str] | None = None) -> str | None:
+    """The pager git would use for `git atomic`: GIT_PAGER, pager.atomic, core.pager, PAGER,
+    less. None: do not page (not a terminal, or the setting says cat / false)."""
+    env = os.environ if env is None else env
+    setting = repo.config("pager.atomic")
+    if setting is not None and setting.lower() in ("false", "no", "off", "0"):
+        return None
+    if setting is not None and setting.lower() in ("true", "yes", "on", "1"):
+        setting = None
+    pager = (env.get("GIT_PAGER") or setting or repo.config("core.pager") or env.get("PAGER")
+             or "less")
+    return None if pager.strip() in ("", "cat") else pager
+
+
 def page(text: str, *, repo: Repo) -> None:
-    """Through git's pager settings when stdout is a terminal, as git itself does."""
-    if not sys.stdout.isatty() or text.count("\n") < 40:
-        sys.stdout.write(text)
+    """Through the pager when stdout is a terminal, as git does (LESS=FRX: short text stays)."""
+    pager = pager_command(repo) if sys.stdout.isatty() else None
+    if pager is None:
+        _write(text)
         return
-    pager = (os.environ.get("GIT_PAGER") or repo.config("pager.atomic")
-             or repo.config("core.pager") or os.environ.get("PAGER") or "less")
-    if pager in ("cat", ""):
-        sys.stdout.write(text)
-        return
+    import signal
     import subprocess
 
     env = dict(os.environ)
     env.setdefault("LESS", "FRX")
+    env.setdefault("LV", "-c")
+    sys.stdout.flush()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C belongs to the pager
     try:
         subprocess.run(pager, shell=True, input=text.encode(), env=env, check=False)
     except OSError:
+        _write(text)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _write(text: str) -> None:
+    try:
         sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `git atomic log | head`: the reader has all it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())

@@ -38,35 +38,15 @@ def status(*, json_out: bool) -> int:
                 obj["open"]["phase"] = open_op.phase
             output.emit_json(obj)
             return 0
-        if interrupted is not None:
-            output.say(f"interrupted: {interrupted.name} [{interrupted.id}] in phase "
-                       f"{interrupted.phase}, started {_ago(interrupted.started_at)}; "
-                       f"pid {interrupted.owner_pid} is gone")
-            output.say("  next: `git atomic recover` (back to PRE-OP) or "
-                       "`git atomic recover --accept` (keep the tree as it is)")
-        elif open_op is not None:
-            who = f", pid {open_op.owner_pid} working on it" if open_op.owner_pid else ""
-            output.say(f"open: {open_op.name} [{open_op.id}] in phase {open_op.phase}, "
-                       f"started {_ago(open_op.started_at)}{who}")
-            if open_op.kind == "session":
-                output.say("  next: `git atomic checkpoint`, `git atomic commit` or "
-                           "`git atomic abort`")
-        else:
-            output.say("no operation is open in this worktree")
-        if holder is not None:
-            state = "" if holder.alive else " (dead: run `git atomic recover`)"
-            output.say(f"lock: pid {holder.pid} `{holder.command}` since {holder.since}{state}")
+        from git_atomic.render import Style, want_colour
+        from git_atomic.statusview import status_lines
+
+        lines = status_lines(repo, journal, open_op=open_op, interrupted=interrupted,
+                             holder=holder, style=Style(colour=want_colour(repo)))
+        print("\n".join(lines))
         return 0
     finally:
         journal.close()
-
-
-def _ago(ts: float) -> str:
-    delta = max(0.0, time.time() - ts)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if delta >= size:
-            return f"{int(delta // size)}{unit} ago"
-    return f"{int(delta)}s ago"
 
 
 _SINCE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
@@ -91,22 +71,29 @@ def log(*, limit: int | None, status: str | None, name: str | None, since: str |
     repo = git.discover()
     journal = context.open_journal(repo)
     try:
-        ops = journal.ops(worktree=repo.worktree_id, status=status, name=name,
-                          since=parse_since(since) if since else None, limit=limit)
+        pattern = name is not None and any(ch in name for ch in "*?[")
+        ops = journal.ops(worktree=repo.worktree_id, status=status,
+                          name=None if pattern else name,
+                          since=parse_since(since) if since else None,
+                          limit=None if pattern else limit)
+        if pattern:
+            from fnmatch import fnmatchcase
+
+            ops = [o for o in ops if fnmatchcase(o.name, name or "")][:limit]
         if json_out:
             output.emit_json({"schema": output.SCHEMA,
                               "operations": [output.op_object(journal, o, with_times=True)
                                              for o in ops]})
             return 0
-        from git_atomic.render import log_lines
+        if not ops:
+            output.say("no operations yet" if not (status or name or since) else
+                       "no operations match")
+            return 0
+        from git_atomic.logview import log_lines
+        from git_atomic.render import Style, page, want_colour
 
-        text = "\n".join(log_lines(journal, ops, repo=repo))
-        if text:
-            from git_atomic.render import page
-
-            page(text + "\n", repo=repo)
-        else:
-            output.say("no operations yet")
+        style = Style(colour=want_colour(repo))
+        page("\n".join(log_lines(journal, ops, repo=repo, style=style)) + "\n", repo=repo)
         return 0
     finally:
         journal.close()
@@ -140,16 +127,26 @@ def show(*, op_id: str, diff: bool, stat: bool, json_out: bool) -> int:
             obj["gate_logs"] = [{"name": g.name, "log": g.log_path, "message": g.message}
                                 for g in journal.gates(op.id)]
             if diff or stat:
-                from git_atomic.render import diff_text
-
-                obj["diff"] = diff_text(repo, journal, op, stat_only=not diff)
+                obj["diff"] = _diff(repo, journal, op, stat_only=not diff)
             output.emit_json(obj)
             return 0
-        from git_atomic.render import show_text
+        from git_atomic.render import Style, page, want_colour
+        from git_atomic.showview import show_text
 
-        from git_atomic.render import page
-
-        page(show_text(repo, journal, op, diff=diff, stat=stat), repo=repo)
+        style = Style(colour=want_colour(repo))
+        page(show_text(repo, journal, op, diff=diff, stat=stat, style=style), repo=repo)
         return 0
     finally:
         journal.close()
+
+
+def _diff(repo: git.Repo, journal: Journal, op: OpRow, *, stat_only: bool) -> str:
+    """PRE-OP -> final state (or -> rescue, for an operation that was rolled back)."""
+    from git_atomic.render import diff_text, end_checkpoint
+
+    cps = journal.checkpoints(op.id)
+    pre = next((c for c in cps if c.kind == "pre_op"), None)
+    end = end_checkpoint(op, cps)
+    if pre is None or end is None:
+        return ""
+    return diff_text(repo, pre.sha, end.sha, stat_only=stat_only)
