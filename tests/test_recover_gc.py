@@ -334,3 +334,22 @@ def test_recover_refuses_an_op_whose_owner_lives_and_changes_nothing(repo: GitRe
         owner.wait()
     repo.atomic("recover", check=0)
     assert repo.read("README") == b"hello\n"
+
+
+def test_stale_index_lock_stops_recover_with_a_hint_then_recover_finishes(
+        repo: GitRepo) -> None:
+    """A kill between taking index.lock and renaming it leaves git's own lock behind: nobody
+    can tell it from a live git's, so recover says what to do instead of guessing."""
+    repo.write("README", b"staged change\n")
+    repo.git("add", "README")
+    before = repo.fingerprint()
+    res = repo.atomic("run", "--history", "shadow", "--", "sh", "-c",
+                      "git rm -q --cached README && echo x > x", env=KILL_AFTER_OP_EXEC)
+    assert res.returncode == -9
+    index_lock = repo.path / ".git" / "index.lock"
+    index_lock.write_bytes(b"")
+    refused = repo.atomic("recover", check=3)
+    assert len(refused.stderr.strip().splitlines()) == 1 and "remove that file" in refused.stderr
+    index_lock.unlink()
+    repo.atomic("recover", check=0)
+    assert repo.fingerprint() == before

@@ -278,7 +278,11 @@ def _lock_index(repo: Repo) -> Path:
             continue
         os.close(fd)
         return lock
-    raise RefusedError(f"{lock} exists: another git process is writing the index; try again")
+    raise RefusedError(
+        f"{lock} exists: another git process is writing the index",
+        hint="if no git command is running (one may have been killed), remove that file, "
+             "then run the command again (`git atomic recover` after a crash)",
+    )
 
 
 def ref_changes(
