@@ -385,7 +385,7 @@ def test_log_shows_where_the_cycle_stands(repo: GitRepo) -> None:
     assert [(o["name"], o["tdd"]["kept"]) for o in ops] == [("tdd-green", False),
                                                            ("tdd-red", True)]
     shown = repo.atomic("show", ops[0]["op_id"], check=0).stdout
-    assert "tdd-green    FAILED: the tests fail (exit 1)" in shown
+    assert "tdd-green FAILED: the tests fail (exit 1)" in " ".join(shown.split())
 
 
 def test_pyproject_configuration(repo: GitRepo) -> None:
