@@ -29,7 +29,9 @@ def _why(op: OpRow, gates: list[GateRow], post_op: bool) -> str:
     if op.status == "open":
         if context.is_interrupted(op):
             return "interrupted: `git atomic recover`"
-        return {"exec": "running", "validate": "running the gates"}.get(op.phase, "open")
+        if op.owner_pid is None:
+            return "waiting for `git atomic commit` or `abort`"
+        return {"validate": "running the gates"}.get(op.phase, "running")
     failed = [g for g in gates if not g.passed]
     if op.status == "committed":
         return f"{len(gates)} gate{'s' if len(gates) != 1 else ''} passed" if gates else ""
