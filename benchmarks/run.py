@@ -43,6 +43,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+try:
+    import resource
+except ImportError:  # not on Windows: CPU times are then reported as 0
+    resource = None  # type: ignore[assignment]
+
 LAYOUT_VERSION: Final = 1  # bump when the synthetic repository changes (invalidates the cache)
 SEED: Final = 20_251_125
 BENCH_DIR: Final = Path(__file__).resolve().parent
@@ -186,6 +191,7 @@ class CmdResult:
     stderr: bytes
     seconds: float
     error: str | None = None
+    cpu_seconds: float = 0.0  # user + sys of the whole process tree (the children it waited for)
 
     def last_stderr_line(self) -> str:
         lines = [ln for ln in self.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
@@ -205,6 +211,7 @@ def run_cmd(
     timeout: float,
     stdin: bytes | None = None,
 ) -> CmdResult:
+    cpu0 = _children_cpu()
     start = time.perf_counter()
     try:
         proc = subprocess.run(
@@ -225,7 +232,17 @@ def run_cmd(
     except OSError as exc:
         return CmdResult(tuple(argv), None, b"", b"", time.perf_counter() - start, f"{exc}")
     seconds = time.perf_counter() - start
-    return CmdResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr, seconds)
+    cpu = _children_cpu() - cpu0
+    return CmdResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr, seconds, None, cpu)
+
+
+def _children_cpu() -> float:
+    """CPU seconds used so far by the children we waited for (and theirs): a noisy machine
+    stretches wall time, much less the CPU a command needs."""
+    if resource is None:
+        return 0.0
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 class HarnessError(RuntimeError):
@@ -671,6 +688,7 @@ class Series:
     op: str
     change: str  # "small" | "large" | "-"
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
     objects_added: list[int] = field(default_factory=list)
     git_added: list[int] = field(default_factory=list)
     exact: list[bool] = field(default_factory=list)
@@ -680,6 +698,10 @@ class Series:
     @property
     def median_s(self) -> float | None:
         return None if self.error else median(self.seconds)
+
+    @property
+    def median_cpu(self) -> float | None:
+        return None if self.error else median(self.cpu_seconds)
 
     def note(self, text: str) -> None:
         if text not in self.notes and len(self.notes) < 5:
@@ -699,6 +721,7 @@ class Measured:
     seconds: float
     objects_added: int
     git_added: int
+    cpu_seconds: float = 0.0
     result: CmdResult | None = None
     data: dict[str, Any] | None = None
 
@@ -809,14 +832,15 @@ class SizeBench:
     def timed(self, commands: Sequence[Sequence[str]], op: str, change: str) -> Measured:
         """Run git commands one after the other (timed together); any failure is an error."""
         obj0, git0 = self.disk()
-        total = 0.0
+        total = cpu = 0.0
         for args in commands:
             res = self.git.run(*args)
             total += res.seconds
+            cpu += res.cpu_seconds
             if res.returncode != 0:
                 raise CellError(op, change, f"git {' '.join(args)}: {res.describe_failure()}")
         obj1, git1 = self.disk()
-        return Measured(total, obj1 - obj0, git1 - git0)
+        return Measured(total, obj1 - obj0, git1 - git0, cpu)
 
     def ga(
         self,
@@ -853,7 +877,7 @@ class SizeBench:
                 raise CellError(
                     op, change, f"{shown}: status {data.get('status')!r}, expected {status!r}"
                 )
-        return Measured(res.seconds, obj1 - obj0, git1 - git0, res, data)
+        return Measured(res.seconds, obj1 - obj0, git1 - git0, res.cpu_seconds, res, data)
 
     def check_checkpoint(self, op: str, change: str, data: Mapping[str, Any] | None) -> None:
         """The PRE-OP checkpoint named in the JSON is a commit kept under refs/atomic/."""
@@ -886,6 +910,7 @@ class SizeBench:
     def record(self, op: str, change: str, m: Measured, exact: bool | None = None) -> None:
         s = self.series[(op, change)]
         s.seconds.append(m.seconds)
+        s.cpu_seconds.append(m.cpu_seconds)
         s.objects_added.append(m.objects_added)
         s.git_added.append(m.git_added)
         if exact is not None:
@@ -1211,6 +1236,7 @@ def report(benches: Sequence[SizeBench], with_ga: bool) -> str:
     parts: list[str] = []
     for b in benches:
         floor = floor_of(b)
+        cpu_floor = b.series[("status", "-")].median_cpu
         ch = b.plan.changes
         parts.append(
             f"### {fmt_int(b.plan.files)} tracked files"
@@ -1232,8 +1258,11 @@ def report(benches: Sequence[SizeBench], with_ga: bool) -> str:
                     s.change,
                     f"n/a (error: {shorten(s.error, 50)})" if s.error else fmt_time(m),
                     "" if s.error else ratio(m, floor),
+                    fmt_time(s.median_cpu) if s.cpu_seconds and not s.error else "",
+                    "" if s.error else ratio(s.median_cpu, cpu_floor),
                     exact_text(op, s),
                     fmt_bytes(obj) if s.seconds and not s.error else "",
+                    fmt_bytes(median(s.git_added)) if s.seconds and not s.error else "",
                     str(len(s.seconds)),
                 ]
             )
@@ -1245,8 +1274,11 @@ def report(benches: Sequence[SizeBench], with_ga: bool) -> str:
                     "change",
                     "median",
                     "x status",
+                    "cpu",
+                    "cpu x status",
                     "exact?",
                     ".git/objects added",
+                    "all of .git",
                     "n",
                 ],
                 rows,
@@ -1402,6 +1434,7 @@ def results_json(
     results = []
     for b in benches:
         floor = floor_of(b)
+        cpu_floor = b.series[("status", "-")].median_cpu
         for op, s in ordered_series(b):
             m = s.median_s
             results.append(
@@ -1414,6 +1447,11 @@ def results_json(
                     "median_s": m,
                     "ratio_to_status": (m / floor) if m is not None and floor else None,
                     "samples_s": [round(x, 6) for x in s.seconds],
+                    "cpu_median_s": s.median_cpu,
+                    "cpu_ratio_to_status": (
+                        s.median_cpu / cpu_floor if s.median_cpu is not None and cpu_floor else None
+                    ),
+                    "cpu_samples_s": [round(x, 6) for x in s.cpu_seconds],
                     "objects_added_bytes": s.objects_added,
                     "git_dir_added_bytes": s.git_added,
                     "objects_added_median_bytes": median(s.objects_added),
