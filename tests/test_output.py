@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -10,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,8 +50,8 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
     return repo
 
 
-def _ops(repo: GitRepo) -> list[dict[str, object]]:
-    ops: list[dict[str, object]] = repo.atomic_json("log")["operations"]
+def _ops(repo: GitRepo) -> list[dict[str, Any]]:
+    ops: list[dict[str, Any]] = repo.atomic_json("log")["operations"]
     return ops
 
 
@@ -95,8 +97,8 @@ def test_log_json_shape(story: GitRepo) -> None:
                 "gates", "duration_s", "started_at", "ended_at"}
     for op in ops:
         assert required <= set(op)
-        assert set(op["checkpoints"]) >= {"pre_op", "op_exec", "post_op", "rescue"}  # type: ignore[arg-type]
-    gate = ops[2]["gates"][0]  # type: ignore[index]
+        assert set(op["checkpoints"]) >= {"pre_op", "op_exec", "post_op", "rescue"}
+    gate = ops[2]["gates"][0]
     assert {"name", "passed", "exit_code", "duration_s", "coverage"} <= set(gate)
     assert gate["passed"] is False and gate["exit_code"] == 1
 
@@ -206,10 +208,8 @@ def test_status_after_a_real_crash(repo: GitRepo, tmp_path: Path) -> None:
             proc.kill()
         repo.atomic("recover", check=None)
         if pidfile.exists() and pidfile.read_text().strip():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pidfile.read_text()), 9)
-            except ProcessLookupError:
-                pass
 
 
 # --- colour and pager --------------------------------------------------------------------------
@@ -357,10 +357,58 @@ def test_zsh_completion_parses_and_registers(tmp_path: Path) -> None:
     shutil.copy(ZSH, tmp_path)
     subprocess.run(["zsh", "-n", str(ZSH)], check=True)
     res = subprocess.run(["zsh", "-f", "-c", f"fpath=({tmp_path} $fpath); autoload -U compinit; "
-                          "compinit -u -d /dev/null; print -r -- $_comps[git-atomic]"],
+                          "compinit -u -D; print -r -- $_comps[git-atomic]"],
                          capture_output=True, text=True, check=True,
                          env={**os.environ, "HOME": str(tmp_path)})
     assert res.stdout.strip() == "_git-atomic"
+
+
+def _zsh_tab(fpath: Path, line: str, expect: str) -> str:
+    """Type LINE and TAB into an interactive zsh on a pty; what the screen shows after."""
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: an interactive zsh with only our function added
+        os.environ["HOME"] = str(fpath)
+        os.execvp("zsh", ["zsh", "-f", "-i"])
+    screen = b""
+
+    def shown() -> str:
+        return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]|.\x08", "", screen.decode(errors="replace"))
+
+    def read_until(marker: str, timeout: float = 20.0) -> None:
+        nonlocal screen
+        end = time.monotonic() + timeout
+        while marker not in shown() and time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    screen += os.read(fd, 65536)
+                except OSError:
+                    return
+
+    try:
+        os.write(fd, f"fpath=({fpath} $fpath); autoload -U compinit; compinit -u -D; "
+                     "PS1=$((6*7))'> '; print\n".encode())
+        read_until("42> ")
+        screen = b""
+        os.write(fd, line.encode() + b"\t")
+        read_until(expect)
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    return shown()
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+def test_zsh_completion_completes(tmp_path: Path) -> None:
+    shutil.copy(ZSH, tmp_path)
+    assert "git-atomic log --status=" in _zsh_tab(tmp_path, "git-atomic log --st", "--status=")
+    listed = _zsh_tab(tmp_path, "git-atomic tdd re", "refactor")
+    assert "red" in listed and "refactor" in listed
+    assert "git atomic log " in _zsh_tab(tmp_path, "git atomic lo", "log ")  # through _git
 
 
 def test_json_mode_keeps_stdout_to_one_object(story: GitRepo) -> None:
