@@ -178,6 +178,14 @@ def test_status_nothing_open_points_at_undo(repo: GitRepo) -> None:
     assert out == ("no operation is open in this worktree\n"
                    "  last  <id>  <ago>  rolled back  oops  <t>  1 file +1 -0  command exited 1\n"
                    "  undo  `git atomic undo` brings back what the last rollback replaced\n")
+    repo.atomic("undo", check=0)
+    assert repo.read("y") == b"x\n"
+    assert repo.atomic("log", check=0).stdout.rstrip().endswith(
+        "command exited 1; brought back by undo")
+    assert "undone    `git atomic undo` brought its result back" in repo.atomic(
+        "show", repo.atomic_json("log")["operations"][0]["op_id"], check=0).stdout
+    assert "  undo     `git atomic undo` reverses the last undo" in repo.atomic(
+        "status", check=0).stdout
 
 
 def test_status_after_a_real_crash(repo: GitRepo, tmp_path: Path) -> None:

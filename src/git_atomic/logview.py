@@ -15,6 +15,7 @@ from git_atomic.render import (
     STATUS_WORD,
     Stat,
     Style,
+    brought_back,
     duration,
     end_checkpoint,
     file_stats,
@@ -63,6 +64,8 @@ def log_lines(journal: Journal, ops: list[OpRow], *, repo: Repo, style: Style,
     now = time.time() if now is None else now
     rows = []
     pairs: dict[str, tuple[str, str]] = {}
+    events = sorted(journal.events(ops[0].worktree, limit=10_000), key=lambda e: e.id) \
+        if ops else []
     for op in ops:
         cps = journal.checkpoints(op.id)
         gates = journal.gates(op.id)
@@ -71,19 +74,20 @@ def log_lines(journal: Journal, ops: list[OpRow], *, repo: Repo, style: Style,
         if pre is not None and end is not None:
             pairs[op.id] = (pre.sha, end.sha)
         post_op = any(c.kind == "post_op" for c in cps)
-        rows.append((op, gates, post_op))
+        back = op.status == "rolled_back" and brought_back(cps, events)
+        rows.append((op, gates, post_op, back))
     stats = file_stats(repo, pairs)
-    when = [relative(op.started_at, now) for op, _, _ in rows]
+    when = [relative(op.started_at, now) for op, _, _, _ in rows]
     names = [op.name if len(op.name) <= NAME_WIDTH else op.name[:NAME_WIDTH - 1] + "…"
-             for op, _, _ in rows]
-    durations = [duration(op.duration) if op.status != "open" else "…" for op, _, _ in rows]
-    changes = [_change(stats.get(op.id), style) for op, _, _ in rows]
+             for op, _, _, _ in rows]
+    durations = [duration(op.duration) if op.status != "open" else "…" for op, _, _, _ in rows]
+    changes = [_change(stats.get(op.id), style) for op, _, _, _ in rows]
     w_when = max(map(len, when), default=0)
     w_name = max(map(len, names), default=0)
     w_dur = max(map(len, durations), default=0)
     w_change = max((_visible(c) for c in changes), default=0)
     lines = []
-    for (op, gates, post_op), ago, name, dur, change in zip(
+    for (op, gates, post_op, back), ago, name, dur, change in zip(
             rows, when, names, durations, changes, strict=True):
         interrupted = op.status == "open" and context.is_interrupted(op)
         status = "interrupted" if interrupted else op.status
@@ -91,6 +95,8 @@ def log_lines(journal: Journal, ops: list[OpRow], *, repo: Repo, style: Style,
         pad = " " * (11 - len("interrupted" if interrupted else _word(op.status)))
         why = tdd_marker(op).lstrip() if op.kind == "tdd" else _why(op, gates, post_op)
         why = style.paint(why, "red") if op.status == "rolled_back" and op.kind != "tdd" else why
+        if back:
+            why += style.paint("; brought back by undo", "cyan")
         line = (f"{style.paint(op.id[:8], 'yellow')}  {ago:<{w_when}}  {word}{pad}  "
                 f"{style.paint(name, 'bold')}{' ' * (w_name - len(name))}  {dur:>{w_dur}}  "
                 f"{change}{' ' * (w_change - _visible(change))}  {why}")

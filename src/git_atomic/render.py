@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final, TextIO
 
 from git_atomic.git import Repo
-from git_atomic.journal import CheckpointRow, OpRow
+from git_atomic.journal import CheckpointRow, EventRow, OpRow
 
 STATUS_WORD: Final = {"committed": "committed", "rolled_back": "rolled back", "open": "open",
                       "recovered": "recovered", "undone": "undone"}
@@ -133,6 +133,27 @@ def end_checkpoint(op: OpRow, checkpoints: list[CheckpointRow]) -> CheckpointRow
             return rescues[0]
     later = [c for c in steps if c.kind in ("post_op", "op_exec")]
     return later[-1] if later else None
+
+
+def brought_back(checkpoints: list[CheckpointRow], events: list[EventRow]) -> bool:
+    """Whether `undo` brought a rolled-back operation's result back (and no later undo took it
+    away again). `events`: the worktree's, oldest first. An undo restores a rescue; a second
+    undo restores the rescue the first one took, and so on."""
+    absent = {c.sha for c in checkpoints if c.kind == "rescue"}
+    present: set[str] = set()
+    state = False
+    for e in events:
+        if e.kind != "undo" or e.target is None:
+            continue
+        if e.target in absent:
+            state = True
+            if e.rescue:
+                present.add(e.rescue)
+        elif e.target in present:
+            state = False
+            if e.rescue:
+                absent.add(e.rescue)
+    return state
 
 
 def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, Stat]:

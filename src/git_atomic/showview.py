@@ -24,6 +24,7 @@ from git_atomic.logview import tdd_marker
 from git_atomic.render import (
     PHASE_WORD,
     Style,
+    brought_back,
     clock,
     diff_text,
     duration,
@@ -171,11 +172,15 @@ def show_text(repo: Repo, journal: Journal, op: OpRow, *, diff: bool, stat: bool
     now = time.time() if now is None else now
     cps = journal.checkpoints(op.id)
     gates = journal.gates(op.id)
-    events = sorted((e for e in journal.events(op.worktree, limit=1000) if e.op_id == op.id),
-                    key=lambda e: e.id)
+    every = sorted(journal.events(op.worktree, limit=10_000), key=lambda e: e.id)
+    mine = {c.sha for c in cps}
+    events = [e for e in every if e.op_id == op.id or (e.kind == "undo" and e.target in mine)]
+    back = op.status == "rolled_back" and brought_back(cps, every)
     out = _facts(repo, op, cps, gates, style, now)
+    if back:
+        out.append("undone    `git atomic undo` brought its result back into the tree")
     out += ["", "timeline", *_timeline(op, cps, gates, events, style)]
-    hint = _next(op, journal, events)
+    hint = "" if back else _next(op, journal, events)
     if hint:
         out += ["", style.paint(hint, "dim")]
     pre = next((c for c in cps if c.kind == "pre_op"), None)

@@ -76,7 +76,7 @@ def status_lines(repo: Repo, journal: Journal, *, open_op: OpRow | None,
         newest = journal.events(repo.worktree_id, limit=1)
         if newest:
             kind = newest[0].kind
-            what = ("re-does what the last undo undid" if kind == "undo"
+            what = ("reverses the last undo" if kind == "undo"
                     else f"brings back what the last {kind} replaced")
             out += _row("undo", f"`git atomic undo` {what}")
     if holder is not None:
