@@ -413,6 +413,8 @@ def test_kill_9_then_recover_removes_the_private_worktree(repo: GitRepo,
     _wait_for(started)
     private = [p for p in (repo.path / ".git" / "atomic" / "isolated").iterdir()]
     assert len(private) == 1 and (private[0] / "tracked.txt").read_bytes() == b"gone\n"
+    # The parent records the command's group right after starting it: kill after that moment.
+    _wait_for(repo.path / ".git" / "worktrees" / private[0].name / "atomic-child.json")
     proc.kill()
     proc.wait()
     command = int(pidfile.read_text())
@@ -441,6 +443,8 @@ def test_the_next_isolated_run_sweeps_a_dead_ones_worktree(repo: GitRepo,
     proc = _spawn(repo, "run", "--isolate", "--", "sh", "-c",
                   f"echo $$ > {pidfile}; touch {started}; sleep 60")
     _wait_for(started)
+    admin = repo.path / ".git" / "worktrees"
+    _wait_for(next(admin.iterdir()) / "atomic-child.json")
     proc.kill()
     proc.wait()
     res = repo.atomic("run", "--isolate", "--", "touch", "x", check=0)

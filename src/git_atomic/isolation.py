@@ -32,6 +32,8 @@ from git_atomic.git import ZERO_OID, Repo, TreeEntry
 from git_atomic.snapshot import Snapshot
 
 ISOLATED_DIR: Final = "isolated"
+# While it runs, an isolated operation's journal row is filed under this, not a worktree.
+PRIVATE_PREFIX: Final = "isolated:"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,29 @@ def bring_to(private: Repo, target: Snapshot) -> None:
     # The saved index carries the stat data of the user's files; refresh it once here so that
     # neither our checkpoints nor the command's own git calls hash every file again.
     private.run("update-index", "-q", "--refresh", check=False)
+
+
+def private_cwd(root: Path, private_root: Path) -> Path:
+    rel = os.path.relpath(os.path.realpath(os.getcwd()), os.path.realpath(root))
+    if rel == "." or rel.startswith(".."):
+        return private_root
+    cwd = private_root / rel
+    try:
+        cwd.mkdir(parents=True, exist_ok=True)  # an ignored or empty folder is not captured
+    except OSError:
+        return private_root
+    return cwd
+
+
+def point_git_variables_at(private: Repo) -> None:
+    """GIT_DIR, GIT_WORK_TREE or GIT_INDEX_FILE inherited from a caller (a hook, a script)
+    would send the command's and the gates' git calls to the user's worktree. They point at the
+    private one instead (only children see them: our own git calls drop them)."""
+    targets = {"GIT_DIR": private.git_dir, "GIT_WORK_TREE": private.root,
+               "GIT_INDEX_FILE": private.index_path, "GIT_COMMON_DIR": private.common_dir}
+    for name, target in targets.items():
+        if name in os.environ:
+            os.environ[name] = str(target)
 
 
 def remove_worktree(repo: Repo, path: Path) -> bool:

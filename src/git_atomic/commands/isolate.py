@@ -37,9 +37,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-from git_atomic import failpoints, git, isolation, output, process, restore, snapshot
+from git_atomic import failpoints, git, isolation, output, process, snapshot
 from git_atomic import gates as gate_runner
 from git_atomic.config import GateSpec, command_line_gates, load_config
 from git_atomic.context import (
@@ -50,9 +50,11 @@ from git_atomic.context import (
     owner_fields,
     refuse_if_interrupted,
 )
-from git_atomic.errors import AtomicError, BusyError, RefusedError, UsageError
+from git_atomic.errors import AtomicError, RefusedError, UsageError
+from git_atomic.isolation_apply import Result, apply_result, take_worktree_lock
+from git_atomic.isolation_recovery import cleanup_stale_isolated
 from git_atomic.journal import CheckpointRow, OpRow
-from git_atomic.lock import WorktreeLock, process_alive
+from git_atomic.lock import WorktreeLock
 from git_atomic.operation import (
     HISTORY_MODES,
     PHASE_LABEL,
@@ -62,10 +64,6 @@ from git_atomic.operation import (
     op_ref,
 )
 from git_atomic.snapshot import Snapshot
-
-WAIT_LIMIT_S: Final = 600.0
-LOCK_COMMAND: Final = "run --isolate"
-PRIVATE_PREFIX: Final = "isolated:"
 
 
 @dataclass(frozen=True)
@@ -142,7 +140,7 @@ def run_isolated(*, argv: Sequence[str], name: str | None, gates: Sequence[str],
 # --- the phases ----------------------------------------------------------------------------------
 def _start(ctx: Context, *, argv: Sequence[str], name: str, history: str, wait: bool) -> _Run:
     repo, journal = ctx.repo, ctx.journal
-    _acquire(ctx.lock, patient_with_all=wait)
+    take_worktree_lock(ctx.lock, patient_with_all=wait)
     try:
         refuse_if_interrupted(ctx)
         op_id = new_op_id()
@@ -150,9 +148,10 @@ def _start(ctx: Context, *, argv: Sequence[str], name: str, history: str, wait: 
         detail = {"isolated": True, "private_worktree": str(path), "user_worktree": ctx.worktree,
                   "user_root": str(repo.root)}
         journal.create_op(
-            id=op_id, worktree=PRIVATE_PREFIX + op_id, name=name, kind="run", history=history,
-            status="open", phase="pre_op", pending=None, argv=json.dumps(list(argv)),
-            started_at=time.time(), detail=json.dumps(detail), **owner_fields())
+            id=op_id, worktree=isolation.PRIVATE_PREFIX + op_id, name=name, kind="run",
+            history=history, status="open", phase="pre_op", pending=None,
+            argv=json.dumps(list(argv)), started_at=time.time(), detail=json.dumps(detail),
+            **owner_fields())
         try:
             ref = op_ref(op_id, "pre_op", 1)
             captured = snapshot.capture(repo, message=f"git-atomic PRE-OP: {name} [{op_id}]",
@@ -194,8 +193,8 @@ def _execute(run: _Run, specs: Sequence[GateSpec], *, timeout: float | None, jso
                                         f"PRE-OP: {run.name} - backup state before operation")
             if made is not None:
                 journal.set_commit_sha(run.op_id, 1, made)
-        cwd = _private_cwd(run.ctx.repo.root, run.private.root)
-        _point_git_variables_at(run.private)
+        cwd = isolation.private_cwd(run.ctx.repo.root, run.private.root)
+        isolation.point_git_variables_at(run.private)
         res = process.run_child(list(run.argv), cwd=cwd, timeout=timeout,
                                 stdout=sys.stderr.fileno() if json_out else None,
                                 env={"PWD": str(cwd)})
@@ -278,92 +277,18 @@ def _checkpoint(run: _Run, engine: Engine, kind: str, message: str) -> _State:
 
 
 def _apply(run: _Run) -> OpRow:
-    ctx, repo, journal = run.ctx, run.ctx.repo, run.ctx.journal
-    result, pre = run.result, run.pre
-    assert result is not None and pre.head_oid is not None
-    if process.INTERRUPTS.received is not None:
-        return _fail(run, "interrupt", keep=False)
-    try:
-        _acquire(ctx.lock, patient_with_all=True)
-    except BusyError as exc:
-        if process.INTERRUPTS.received is not None:
-            return _fail(run, "interrupt", keep=False)
-        return _not_applied(run, "busy", exc.message)
-    try:
-        try:
-            check_git_state(repo)
-            refuse_if_interrupted(ctx)
-        except RefusedError as exc:
-            return _not_applied(run, "busy", exc.message)
-        if process.INTERRUPTS.received is not None:
-            return _fail(run, "interrupt", keep=False)
-        journal.update_op(run.op_id, worktree=ctx.worktree, phase="apply")
-        failpoints.hit("isolate:apply:start")
-        seen: list[tuple[str, isolation.Merge]] = []
-
-        def merge_files(ours: str) -> list[bytes]:
-            merged = isolation.merge_trees(repo, base=pre.files_tree, ours=ours,
-                                           theirs=result.files_tree)
-            seen.append((ours, merged))
-            if merged.oid is None:
-                return []
-            return restore.overwritten_ignored(
-                repo, ours, dataclasses.replace(pre, files_tree=merged.oid))
-
-        seq = len(journal.checkpoints(run.op_id)) + 1
-        rescue_ref = op_ref(run.op_id, "rescue", seq)
-        try:
-            rescue = snapshot.capture(
-                repo, message=f"git-atomic rescue before applying {run.name} [{run.op_id}]",
-                ref=rescue_ref, also_capture=merge_files).snapshot
-        except RefusedError as exc:  # e.g. unmerged paths appeared meanwhile
-            return _not_applied(run, "busy", exc.message)
-        ours_files, files = seen[-1]
-        staged = isolation.merge_trees(repo, base=pre.staged_tree, ours=rescue.staged_tree,
-                                       theirs=result.staged_tree)
-        head = isolation.Merge(rescue.head_oid)
-        if result.head_oid != pre.head_oid and result.head_oid is not None \
-                and rescue.head_oid is not None:
-            head = isolation.replay(repo, since=pre.head_oid, tip=result.head_oid,
-                                    onto=rescue.head_oid,
-                                    squash_message=f"OP-EXEC: {run.name} - isolated result")
-        run.merged = (ours_files, rescue.staged_tree, rescue.head_ref, rescue.head_oid) != (
-            pre.files_tree, pre.staged_tree, pre.head_ref, pre.head_oid)
-        if files.oid is None or staged.oid is None or head.oid is None:
-            repo.run("update-ref", "-d", rescue_ref, rescue.commit, check=False)
-            conflicts = dict.fromkeys([*files.conflicts, *staged.conflicts, *head.conflicts])
-            where = [w for w, m in (("files", files), ("index", staged), ("commits", head))
-                     if m.oid is None]
-            return _not_applied(run, "conflict", "conflicts in " + ", ".join(where),
-                                conflicts=list(conflicts))
-        journal.add_checkpoint(run.op_id, "rescue", rescue.commit, rescue_ref,
-                               "before applying the isolated result")
-        index = isolation.merged_index(repo, current=rescue, staged_tree=staged.oid,
-                                       scratch=snapshot.temp_path(repo, "index"))
-        target = isolation.target_checkpoint(
-            repo, current=rescue, files_tree=files.oid, staged_tree=staged.oid,
-            head_oid=head.oid, index=index,
-            message=f"git-atomic POST-OP: {run.name} [{run.op_id}] applied")
-        target_ref = op_ref(run.op_id, "post_op", seq + 1)
-        repo.update_refs([f"create {target_ref} {target.commit}"], message="git-atomic: apply")
-        journal.add_checkpoint(run.op_id, "post_op", target.commit, target_ref,
-                               "applied to your worktree")
-        intent = {"action": "restore", "target": target.commit, "event": "apply", "paths": [],
-                  "with_refs": True, "rescue": rescue.commit}
-        journal.update_op(run.op_id, pending=json.dumps(intent))
-        failpoints.hit("isolate:apply:before-restore")
-        the_plan = restore.plan(repo, rescue, target)
-        outcome = restore.apply(repo, rescue, target, the_plan,
-                                reason=f"git-atomic: apply {run.name} [{run.op_id}]")
-        failpoints.hit("isolate:apply:after-restore")
-        journal.add_event(op_id=run.op_id, worktree=ctx.worktree, kind="apply",
-                          rescue=rescue.commit, target=target.commit,
-                          detail={"problems": outcome.problems} if outcome.problems else None)
-        run.applied = True
-        run.problems += outcome.problems
+    assert run.result is not None
+    done = apply_result(run.ctx, op_id=run.op_id, name=run.name, pre=run.pre,
+                        result=Result(run.result.files_tree, run.result.staged_tree,
+                                      run.result.head_oid))
+    run.applied, run.merged = done.applied, done.merged
+    run.problems += done.problems
+    if done.applied:
         return _close(run, status="committed")
-    finally:
-        ctx.lock.release()
+    if done.not_applied == "interrupt":
+        return _fail(run, "interrupt", keep=False)
+    return _not_applied(run, done.not_applied or "busy", done.why or "",
+                        conflicts=done.conflicts)
 
 
 # --- endings -------------------------------------------------------------------------------------
@@ -435,119 +360,6 @@ def _drop_private(run: _Run) -> None:
         run.problems.append(f"could not remove its private worktree {run.path}; "
                             "`git atomic recover` tries again")
     run.private = None
-
-
-def _private_cwd(root: Path, private_root: Path) -> Path:
-    rel = os.path.relpath(os.path.realpath(os.getcwd()), os.path.realpath(root))
-    if rel == "." or rel.startswith(".."):
-        return private_root
-    cwd = private_root / rel
-    try:
-        cwd.mkdir(parents=True, exist_ok=True)  # an ignored or empty folder is not captured
-    except OSError:
-        return private_root
-    return cwd
-
-
-def _point_git_variables_at(private: git.Repo) -> None:
-    """GIT_DIR, GIT_WORK_TREE or GIT_INDEX_FILE inherited from a caller (a hook, a script)
-    would send the command's and the gates' git calls to the user's worktree. They point at the
-    private one instead (only children see them: our own git calls drop them)."""
-    targets = {"GIT_DIR": private.git_dir, "GIT_WORK_TREE": private.root,
-               "GIT_INDEX_FILE": private.index_path, "GIT_COMMON_DIR": private.common_dir}
-    for name, target in targets.items():
-        if name in os.environ:
-            os.environ[name] = str(target)
-
-
-def _acquire(lock: WorktreeLock, *, patient_with_all: bool) -> None:
-    """Take the user's worktree lock. Another isolated run holds it for moments only: wait for
-    it. Anyone else: refuse at once unless `patient_with_all` (`--wait`, and the final apply)."""
-    deadline = time.monotonic() + WAIT_LIMIT_S
-    told = False
-    while True:
-        try:
-            lock.acquire(LOCK_COMMAND, wait=None)
-            return
-        except BusyError:
-            holder = lock.read()
-            if holder is None:
-                continue
-            isolated = holder.command.startswith(LOCK_COMMAND)
-            if not holder.alive or not (patient_with_all or isolated) \
-                    or time.monotonic() >= deadline or process.INTERRUPTS.received is not None:
-                raise
-            if not told and not isolated:
-                output.say(f"git-atomic: waiting for pid {holder.pid} (`{holder.command}`)")
-                told = True
-            time.sleep(0.05)
-
-
-# --- after a crash -------------------------------------------------------------------------------
-def cleanup_stale_isolated(*, engine: Engine, finish_applies: bool = True) -> list[OpRow]:
-    """Isolated runs whose git-atomic died: private worktrees removed, operations closed as
-    recovered. An apply a crash stopped half way in this worktree is finished, as `recover`
-    finishes any interrupted restore (its intent names the rescue and the target). `recover`
-    calls this; every isolated run calls it first with `finish_applies=False` (no user worktree
-    is touched then)."""
-    repo, journal = engine.repo, engine.journal
-    closed: list[OpRow] = []
-    for op in journal.ops(status="open"):
-        details = op.details
-        if not details.get("isolated") or _alive(op):
-            continue
-        in_private = op.worktree.startswith(PRIVATE_PREFIX)
-        if not in_private and not (finish_applies and op.worktree == engine.ctx.worktree):
-            continue  # a half-done apply in another worktree: its own `recover` finishes it
-        path = Path(details.get("private_worktree") or isolation.worktree_path(repo, op.id))
-        _stop_command(repo, path)
-        isolation.remove_worktree(repo, path)
-        said = "its private worktree is removed; your worktree was not touched"
-        intent = op.pending_intent or {}
-        if not in_private and intent.get("action") == "restore" and intent.get("target"):
-            journal.update_op(op.id, **owner_fields())
-            engine.rollback_to(op.id, str(intent["target"]), event="apply",
-                               rescue_sha=intent.get("rescue"))
-            said = ("the interrupted apply of its result to your worktree is finished "
-                    "(`git atomic undo` reverses it)")
-        detail = dict(details, recovered="isolated", applied=not in_private and bool(intent))
-        closed.append(engine.close(op.id, status="recovered", failed_phase="interrupt",
-                                   worktree=details.get("user_worktree", op.worktree),
-                                   detail=json.dumps(detail)))
-        output.say(f"git-atomic: isolated run {op.name} [{op.id}] was interrupted: {said}")
-    _remove_orphans(engine)
-    return closed
-
-
-def _stop_command(repo: git.Repo, path: Path) -> None:
-    """The command (or gate) a killed isolated run left running would go on writing there."""
-    from git_atomic.commands.recover import _stop_orphaned_child
-
-    for admin in isolation.admin_dirs(repo, path):
-        _stop_orphaned_child(admin / CHILD_RECORD)
-
-
-def _alive(op: OpRow) -> bool:
-    return op.owner_pid is not None and process_alive(op.owner_pid, op.owner_start)
-
-
-def _remove_orphans(engine: Engine) -> None:
-    """Private worktrees that no live operation owns (its row is written before its folder)."""
-    repo, journal = engine.repo, engine.journal
-    try:
-        entries = list((repo.state_dir / isolation.ISOLATED_DIR).iterdir())
-    except OSError:
-        entries = []
-    for entry in entries:
-        row = journal.op(entry.name)
-        if row is not None and row.status == "open" and _alive(row):
-            continue
-        _stop_command(repo, entry)
-        isolation.remove_worktree(repo, entry)
-    for admin in isolation.stale_admin_dirs(repo):
-        row = journal.op(admin.name)
-        if row is None or row.status != "open" or not _alive(row):
-            isolation.remove_admin_dir(admin)
 
 
 # --- telling -------------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from git_atomic import context, failpoints, git, output, restore, snapshot
-from git_atomic.commands.isolate import cleanup_stale_isolated
 from git_atomic.errors import BusyError
+from git_atomic.isolation_recovery import cleanup_stale_isolated
 from git_atomic.journal import OpRow
 from git_atomic.lock import Holder, WorktreeLock, process_alive
 from git_atomic.operation import Engine, RollbackResult
