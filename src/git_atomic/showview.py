@@ -147,7 +147,7 @@ def _timeline(op: OpRow, cps: list[CheckpointRow], gates: list[GateRow],
     return out
 
 
-def _next(op: OpRow, journal: Journal, events: list[EventRow]) -> str:
+def _next(op: OpRow, journal: Journal, events: list[EventRow], *, shown: bool) -> str:
     short = op.id[:8]
     if op.status == "open":
         if context.is_interrupted(op):
@@ -160,8 +160,8 @@ def _next(op: OpRow, journal: Journal, events: list[EventRow]) -> str:
     newest = journal.events(op.worktree, limit=1)
     rescue = events[-1].rescue if events else None
     if newest and events and newest[0].id == events[-1].id:
-        return (f"next: `git atomic undo` brings its result back; "
-                f"`git atomic show {short} --diff` shows it")
+        return "next: `git atomic undo` brings its result back" + (
+            "" if shown else f"; `git atomic show {short} --diff` shows it")
     if rescue:
         return f"next: `git atomic rollback --to {rescue[:12]}` brings its result back"
     return ""
@@ -180,7 +180,7 @@ def show_text(repo: Repo, journal: Journal, op: OpRow, *, diff: bool, stat: bool
     if back:
         out.append("undone    `git atomic undo` brought its result back into the tree")
     out += ["", "timeline", *_timeline(op, cps, gates, events, style)]
-    hint = "" if back else _next(op, journal, events)
+    hint = "" if back else _next(op, journal, events, shown=diff or stat)
     if hint:
         out += ["", style.paint(hint, "dim")]
     pre = next((c for c in cps if c.kind == "pre_op"), None)
