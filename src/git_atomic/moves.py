@@ -68,9 +68,11 @@ def preview(repo: Repo, move: Move, *, current: Snapshot | None = None) -> Previ
     return Preview(current, target, the_plan, tuple(c.path for c in staged))
 
 
-def carry_out(engine: Engine, move: Move, *, detail: dict[str, Any] | None = None) -> Done:
+def carry_out(engine: Engine, move: Move, *, detail: dict[str, Any] | None = None,
+              probe: Snapshot | None = None) -> Done:
+    """`probe`: the preview's capture of this instant; it becomes the rescue (one scan)."""
     result = engine.rollback_to(move.engine_op, move.target, event=move.event,
-                                paths=move.paths, with_refs=move.with_refs)
+                                paths=move.paths, with_refs=move.with_refs, probe=probe)
     if detail:
         event = engine.journal.events(engine.ctx.worktree, limit=1)
         if event and event[0].rescue == result.rescue:

@@ -159,11 +159,14 @@ class Engine:
     # --- going back ----------------------------------------------------------------------
     def rollback_to(self, op_id: str | None, target_sha: str, *, event: str,
                     paths: Sequence[bytes] = (), with_refs: bool = True,
-                    rescue_sha: str | None = None) -> RollbackResult:
+                    rescue_sha: str | None = None,
+                    probe: snapshot.Snapshot | None = None) -> RollbackResult:
         """Save the current state as a rescue checkpoint, then bring the tree to `target_sha`.
 
         With `rescue_sha` (a restore that a crash interrupted), the state before it was saved
         already; the half-restored tree is only probed, so `undo` still finds the original.
+        `probe`: a capture of this instant that the caller already took (to preview the move);
+        it becomes the rescue itself, so the tree is scanned once, not twice.
         """
         intent: dict[str, Any] = {"action": "restore", "target": target_sha, "event": event,
                                   "paths": [p.decode("utf-8", "surrogateescape") for p in paths],
@@ -173,11 +176,17 @@ class Engine:
         target = snapshot.load(self.repo, target_sha)
         if rescue_sha is None:
             ref = self._rescue_ref(op_id)
-            current = snapshot.capture(
-                self.repo, message=f"git-atomic rescue before {event}", ref=ref,
-                also_capture=lambda tree: restore.overwritten_ignored(self.repo, tree, target,
-                                                                      paths),
-            ).snapshot
+            if probe is not None and not restore.overwritten_ignored(
+                    self.repo, probe.files_tree, target, paths):
+                self.repo.update_refs([f"create {ref} {probe.commit}"],
+                                      message=f"git-atomic: rescue before {event}")
+                current = probe
+            else:
+                current = snapshot.capture(
+                    self.repo, message=f"git-atomic rescue before {event}", ref=ref,
+                    also_capture=lambda tree: restore.overwritten_ignored(
+                        self.repo, tree, target, paths),
+                ).snapshot
             failpoints.hit(f"{event}:rescue-unrecorded")
             rescue_sha = current.commit
             if op_id is not None:

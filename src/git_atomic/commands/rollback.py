@@ -110,7 +110,7 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
             moves.keep(repo, target)
         engine = Engine(ctx)
         with _owning(ctx, open_op):
-            done = moves.carry_out(engine, move)
+            done = moves.carry_out(engine, move, probe=prev.current)
             closed = None
             if open_op is not None:
                 closed = engine.close(open_op.id, status="rolled_back",
@@ -147,7 +147,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         engine = Engine(ctx)
         with _owning(ctx, open_op):
             reverse = steps.reverse_status(journal, event.detail)
-            done = moves.carry_out(engine, move, detail=reverse)
+            done = moves.carry_out(engine, move, detail=reverse, probe=prev.current)
             if reverse is not None:
                 change = reverse["op_status"]
                 journal.update_op(change["op"], status=change["to"])
@@ -302,7 +302,7 @@ def _go(ctx: context.Context, move: moves.Move, subject: OpRow | None, stays_ope
         detail = dict(flip or {})
         if move.paths:
             detail["paths"] = [p.decode("utf-8", "surrogateescape") for p in move.paths]
-        done = moves.carry_out(engine, move, detail=detail or None)
+        done = moves.carry_out(engine, move, detail=detail or None, probe=prev.current)
         if close_open and subject is not None:
             subject = engine.close(subject.id, status="rolled_back",
                                    detail=_detail(subject, done))
