@@ -1,0 +1,23 @@
+"""The code stays `mypy --strict` and ruff clean: both are part of the suite, not a ritual."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from testing.gitrepo import ROOT
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_mypy_strict() -> None:
+    res = _run("mypy", "--no-error-summary")
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_ruff() -> None:
+    res = _run("ruff", "check", "src", "testing", "tests", "benchmarks")
+    assert res.returncode == 0, res.stdout + res.stderr
