@@ -208,13 +208,19 @@ def test_status_after_a_real_crash(repo: GitRepo, tmp_path: Path) -> None:
         assert out.startswith("interrupted: long [<id>]\n  phase  OP-EXEC\n")
         assert f"process  pid {proc.pid} is gone (killed or crashed)" in out
         assert "`git atomic recover` goes back to PRE-OP" in out
-        assert "refused (exit 3)" in out
+        assert "  note     until then new operations in this worktree are refused (exit 3)" in \
+            repo.atomic("status", check=0).stdout
         assert "interrupted: `git atomic recover`" in repo.atomic("log", check=0).stdout
         assert repo.atomic_json("status")["interrupted"]["name"] == "long"
+        repo.atomic("recover", check=0)
+        assert repo.atomic("log", check=0).stdout.rstrip().endswith("recovered after a crash")
+        repo.atomic("undo", check=0)
+        assert repo.read("work.txt") == b"w\n"
+        assert repo.atomic("log", check=0).stdout.rstrip().endswith(
+            "recovered after a crash; brought back by undo")
     finally:
         if proc.poll() is None:
             proc.kill()
-        repo.atomic("recover", check=None)
         if pidfile.exists() and pidfile.read_text().strip():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pidfile.read_text()), 9)

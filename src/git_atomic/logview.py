@@ -74,7 +74,7 @@ def log_lines(journal: Journal, ops: list[OpRow], *, repo: Repo, style: Style,
         if pre is not None and end is not None:
             pairs[op.id] = (pre.sha, end.sha)
         post_op = any(c.kind == "post_op" for c in cps)
-        back = op.status == "rolled_back" and brought_back(cps, events)
+        back = op.status in ("rolled_back", "recovered") and brought_back(cps, events)
         rows.append((op, gates, post_op, back))
     stats = file_stats(repo, pairs)
     when = [relative(op.started_at, now) for op, _, _, _ in rows]

@@ -175,7 +175,7 @@ def show_text(repo: Repo, journal: Journal, op: OpRow, *, diff: bool, stat: bool
     every = sorted(journal.events(op.worktree, limit=10_000), key=lambda e: e.id)
     mine = {c.sha for c in cps}
     events = [e for e in every if e.op_id == op.id or (e.kind == "undo" and e.target in mine)]
-    back = op.status == "rolled_back" and brought_back(cps, every)
+    back = op.status in ("rolled_back", "recovered") and brought_back(cps, every)
     out = _facts(repo, op, cps, gates, style, now)
     if back:
         out.append("undone    `git atomic undo` brought its result back into the tree")

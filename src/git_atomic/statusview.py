@@ -59,7 +59,7 @@ def status_lines(repo: Repo, journal: Journal, *, open_op: OpRow | None,
         if interrupted is not None:
             out += _row("process", f"pid {op.owner_pid} is gone (killed or crashed)")
             out += _row("next", *_RECOVER_NEXT)
-            out += _row("", "until then new operations in this worktree are refused (exit 3)")
+            out += _row("note", "until then new operations in this worktree are refused (exit 3)")
         else:
             if op.owner_pid:
                 out += _row("process", f"pid {op.owner_pid} is working on it")
