@@ -34,13 +34,18 @@ def _why(op: OpRow, gates: list[GateRow], post_op: bool) -> str:
             return "waiting for `git atomic commit` or `abort`"
         return {"validate": "running the gates"}.get(op.phase, "running")
     failed = [g for g in gates if not g.passed]
+    covered = [g.coverage for g in gates if g.coverage is not None]
+    coverage = f", coverage {covered[-1]:.1f}%" if covered else ""
     if op.status == "committed":
-        return f"{len(gates)} gate{'s' if len(gates) != 1 else ''} passed" if gates else ""
+        return (f"{len(gates)} gate{'s' if len(gates) != 1 else ''} passed{coverage}"
+                if gates else "")
     if op.status == "recovered":
         return "recovered after a crash"
     if failed:
         names = ", ".join(g.name for g in failed)
-        return f"gate{'s' if len(failed) > 1 else ''} {names} failed"
+        low = f": coverage {failed[0].coverage:.1f}%" \
+            if len(failed) == 1 and failed[0].coverage is not None else ""
+        return f"gate{'s' if len(failed) > 1 else ''} {names} failed{low}"
     if op.failed_phase == "exec":
         return (f"command exited {op.exit_code}" if op.exit_code is not None
                 else "command failed")
