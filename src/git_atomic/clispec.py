@@ -65,6 +65,9 @@ ENVIRONMENT: Final = (
     ("GIT_PAGER, PAGER", "the pager for log and show, looked up as git does: GIT_PAGER, "
                          "pager.atomic, core.pager, PAGER, then less"),
     ("LESS", "set to FRX when unset, as git does, so short output is not paged"),
+    ("color.atomic, color.ui", "git settings: never, always or auto (colour on a terminal), "
+                               "as for git's own commands; NO_COLOR and TERM=dumb win"),
+    ("pager.atomic", "git setting: false never pages; a command pages through it"),
     ("GIT_ATOMIC_FAILPOINT", "for crash tests only: kill git-atomic at a named step"),
 )
 
@@ -241,6 +244,6 @@ def reference_markdown(parser: argparse.ArgumentParser) -> str:
             out.append("```")
     out += ["", "## Exit codes", "", "| code | meaning |", "| --- | --- |"]
     out += [f"| {code} | {_md_escape(text)} |" for code, text in EXIT_CODES]
-    out += ["", "## Environment", "", "| variable | effect |", "| --- | --- |"]
+    out += ["", "## Environment and git settings", "", "| variable | effect |", "| --- | --- |"]
     out += [f"| `{name}` | {_md_escape(text)} |" for name, text in ENVIRONMENT]
     return "\n".join(out) + "\n"

@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true",
                    help="wait for another operation in this worktree instead of refusing")
     json_flag(p)
-    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG...]")
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG...]",
+                   help="the command that makes the change, after --")
 
     p = cmd("begin", "open an operation (PRE-OP checkpoint)")
     p.add_argument("name", metavar="NAME", help="the operation's name")
@@ -177,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-m", "--message", default=None, help="the commit message after RED:/GREEN:/"
                    "REFACTOR:")
     json_flag(p)
-    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG...]")
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG...]",
+                   help="the command that makes the change, after --")
 
     p = cmd("gc", "retire old checkpoints and journal rows")
     p.add_argument("--older-than", type=float, default=30.0, metavar="DAYS",
