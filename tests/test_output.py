@@ -286,6 +286,17 @@ def test_help(repo: GitRepo) -> None:
                 "git-atomic.1").is_file()
 
 
+@pytest.mark.skipif(shutil.which("man") is None, reason="man is not installed")
+def test_help_man_shows_the_page(repo: GitRepo) -> None:
+    res = repo.atomic("help", "--man", check=0, env={"MANPAGER": "cat", "MANWIDTH": "80"})
+    assert "GIT-ATOMIC(1)" in res.stdout and "EXIT STATUS" in re.sub(".\b", "", res.stdout)
+
+
+def test_a_missing_pager_prints_instead(story: GitRepo) -> None:
+    out = _on_a_terminal(story, "log", env={"GIT_PAGER": "no-such-pager-here -R"})
+    assert out.count("\n") == 4 and "refactor" in out
+
+
 def test_version_is_cheap() -> None:
     code = ("import sys; from git_atomic.main import main; main(['--version']); "
             "print(sorted(m for m in ('argparse', 'sqlite3', 'git_atomic.git') "

@@ -221,7 +221,7 @@ def pager_command(repo: Repo, env: Mapping[str, str] | None = None) -> str | Non
 def page(text: str, *, repo: Repo) -> None:
     """Through the pager when stdout is a terminal, as git does (LESS=FRX: short text stays)."""
     pager = pager_command(repo) if sys.stdout.isatty() else None
-    if pager is None:
+    if pager is None or not _runnable(pager):
         _write(text)
         return
     import signal
@@ -238,6 +238,19 @@ def page(text: str, *, repo: Repo) -> None:
         _write(text)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _runnable(pager: str) -> bool:
+    """False for a pager whose program is missing (no less on a minimal system): print instead
+    of letting the shell swallow the text with `command not found`."""
+    import shlex
+    import shutil
+
+    try:
+        words = shlex.split(pager)
+    except ValueError:
+        return True  # the shell may still make sense of it
+    return not words or "=" in words[0] or shutil.which(words[0]) is not None
 
 
 def _write(text: str) -> None:
