@@ -290,6 +290,11 @@ def expected_after_recover(p: Prepared, j: Journalled, at_kill: State, *, accept
         intent = json.loads(op["pending"]) if op["pending"] else {}
         if j.pre_op_sha is None or op["phase"] == "pre_op":
             return Expected(p.pre_op)
+        if json.loads(op["detail"] or "{}").get("isolated"):
+            # `run --isolate`: an apply under way is finished, else the user's tree was never
+            # touched; --accept has nothing to keep.
+            applying = intent.get("action") == "restore"
+            return Expected(p.completed if applying else at_kill)
         if intent.get("action") == "restore":
             if intent["event"] in ("emergency", "apply"):
                 return Expected(p.completed)
@@ -345,7 +350,9 @@ def kill_and_recover(p: Prepared, step: str, nth: int, work: Path) -> Kill:
     after = repo.fingerprint()
     if files_only:
         problems += [d for d in after.diff(expected) if d.startswith("file ")]
-        tracked = repo.git("status", "--porcelain", "--untracked-files=no")
+        tracked = subprocess.run(  # no index refresh: the second recover compares it
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo.path,
+            env={**repo.env, "GIT_OPTIONAL_LOCKS": "0"}, capture_output=True, text=True).stdout
         if tracked:
             problems.append(f"--accept left uncommitted tracked changes:\n{tracked}")
     else:
