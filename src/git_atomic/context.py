@@ -94,7 +94,7 @@ def opened(command: str, *, lock: bool = True, wait: float | None = None,
             process.CHILDREN.path = repo.git_dir / CHILD_RECORD
         yield Context(repo, journal, worktree_lock)
     finally:
-        if worktree_lock.held:
+        if lock:
             process.CHILDREN.path = None
         worktree_lock.release()
         journal.close()

@@ -90,13 +90,14 @@ def _stop_orphaned_child(record: Path) -> int | None:
     except (ValueError, KeyError, TypeError):
         record.unlink(missing_ok=True)
         return None
+    if process_alive(owner, None) and owner != os.getpid():
+        return None  # its git-atomic lives (an isolated run between phases): not ours to end
     stopped = None
-    if not process_alive(owner, None) or owner == os.getpid():
-        # A leader alive under another start time is a new process that reused the number:
-        # not ours. A dead leader's number stays taken while any member of its group lives.
-        leader_reused = process_alive(pgid, None) and not process_alive(pgid, start)
-        if pgid > 1 and not leader_reused and _kill_group(pgid):
-            stopped = pgid
+    # A leader alive under another start time is a new process that reused the number: not
+    # ours. A dead leader's number stays taken while any member of its group lives.
+    leader_reused = process_alive(pgid, None) and not process_alive(pgid, start)
+    if pgid > 1 and not leader_reused and _kill_group(pgid):
+        stopped = pgid
     record.unlink(missing_ok=True)
     return stopped
 
