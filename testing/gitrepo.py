@@ -59,6 +59,7 @@ class GitRepo:
 
     def git(self, *args: str, input: bytes | None = None, check: bool = True) -> str:
         res = subprocess.run(["git", *args], cwd=self.path, env=self.env, input=input,
+                             stdin=None if input is not None else subprocess.DEVNULL,
                              capture_output=True, check=False)
         if check and res.returncode != 0:
             raise AssertionError(f"git {' '.join(args)} failed: {res.stderr.decode()}")
@@ -73,6 +74,7 @@ class GitRepo:
             full_env.update(env)
         res = subprocess.run([sys.executable, "-m", "git_atomic", *args], cwd=cwd or self.path,
                              env=full_env, input=input.decode() if input else None,
+                             stdin=None if input else subprocess.DEVNULL,
                              capture_output=True, text=True, timeout=timeout, check=False)
         if check is not None and res.returncode != check:
             raise AssertionError(
