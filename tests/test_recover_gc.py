@@ -127,7 +127,8 @@ def test_an_unreadable_lock_counts_as_stale_not_as_alive(repo: GitRepo) -> None:
 
 def test_recover_refuses_while_a_live_process_holds_the_worktree(repo: GitRepo) -> None:
     slow = subprocess.Popen([sys.executable, "-m", "git_atomic", "run", "--", "sleep", "30"],
-                            cwd=repo.path, env=repo.env, stderr=subprocess.DEVNULL)
+                            cwd=repo.path, env=repo.env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         lock = repo.path / ".git" / "atomic.lock"
         deadline = time.monotonic() + 20

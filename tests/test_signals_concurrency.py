@@ -24,8 +24,8 @@ CHILD = ("echo changed > README; echo new > new.txt; "
 
 def start(repo: GitRepo, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "git_atomic", *args], cwd=repo.path,
-                            env=repo.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            env=repo.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def wait_for(path: Path, proc: subprocess.Popen[str] | None = None,
