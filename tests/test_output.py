@@ -347,7 +347,8 @@ def test_git_help_opens_the_installed_page(repo: GitRepo, tmp_path: Path) -> Non
 
 
 # --- completion ----------------------------------------------------------------------------------
-def _bash_complete(words: list[str], *, via_git: bool = False) -> list[str]:
+def _bash_complete(words: list[str], *, via_git: bool = False, cwd: Path | None = None,
+                   env: dict[str, str] | None = None) -> list[str]:
     setup = f"source {GIT_BASH_COMPLETION}; " if via_git else ""
     quoted = " ".join(f"'{w}'" for w in words)
     entry = "__git_wrap__git_main" if via_git else "__git_atomic_main"
@@ -355,7 +356,7 @@ def _bash_complete(words: list[str], *, via_git: bool = False) -> list[str]:
               f"COMP_LINE=\"{' '.join(words)}\"; COMP_POINT=${{#COMP_LINE}}; {entry}; "
               "printf '%s\\n' \"${COMPREPLY[@]}\"")
     res = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], capture_output=True,
-                         text=True, check=True)
+                         text=True, check=True, cwd=cwd, env=env)
     return [w.strip() for w in res.stdout.splitlines() if w.strip()]
 
 
@@ -369,6 +370,25 @@ def test_bash_completion_loads_and_completes() -> None:
     assert _bash_complete(["git-atomic", "run", "--history", ""]) == ["commits", "shadow"]
     assert _bash_complete(["git-atomic", "tdd", "re"]) == ["red", "refactor"]
     assert _bash_complete(["git-atomic", "help", "un"]) == ["undo"]
+
+
+def _shim(tmp_path: Path) -> str:
+    """A `git-atomic` on PATH that runs this source tree, as an installed one would."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "git-atomic"
+    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m git_atomic \"$@\"\n")
+    script.chmod(0o755)
+    return f"{bin_dir}:{os.environ['PATH']}"
+
+
+def test_bash_completes_operation_ids(story: GitRepo, tmp_path: Path) -> None:
+    ids = sorted(str(o["op_id"])[:8] for o in _ops(story))
+    env = {**story.env, "PATH": _shim(tmp_path)}
+    assert sorted(_bash_complete(["git-atomic", "show", ""], cwd=story.path, env=env)) == ids
+    first = ids[0]
+    assert _bash_complete(["git-atomic", "rollback", "--op", first[:6]], cwd=story.path,
+                          env=env) == [first]
 
 
 @pytest.mark.skipif(not GIT_BASH_COMPLETION.exists(), reason="git's bash completion is absent")

@@ -23,7 +23,7 @@ _SPECIAL: Final = {
 
 _BASH_ENGINE: Final = r'''
 __git_atomic_ops() {
-    git-atomic log 2>/dev/null | awk '{print $1}'
+    git-atomic log -n 100 2>/dev/null | awk '{print $1}'
 }
 
 __git_atomic_words() {
@@ -194,7 +194,7 @@ def zsh(parser: argparse.ArgumentParser) -> str:
     out = ["#compdef git-atomic", f"# {HEADER}",
            "# zsh's _git calls _git-atomic for `git atomic`; alone it completes `git-atomic`.",
            "", "_git_atomic_ops() {", "  local -a ops",
-           "  ops=(${(f)\"$(git-atomic log 2>/dev/null | awk '{print $1}')\"})",
+           "  ops=(${(f)\"$(git-atomic log -n 100 2>/dev/null | awk '{print $1}')\"})",
            "  _describe -t operations 'operation' ops", "}", "",
            "_git-atomic() {", "  local curcontext=$curcontext state line ret=1",
            "  typeset -A opt_args", "  _arguments -C \\",

@@ -65,7 +65,7 @@ __git_atomic_positional() {
 }
 
 __git_atomic_ops() {
-    git-atomic log 2>/dev/null | awk '{print $1}'
+    git-atomic log -n 100 2>/dev/null | awk '{print $1}'
 }
 
 __git_atomic_words() {
