@@ -162,7 +162,7 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        self._set_wal()
         self.conn.execute("PRAGMA synchronous=FULL")
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version == 0:
@@ -171,6 +171,19 @@ class Journal:
             )
         elif version > SCHEMA_VERSION:
             raise UsageError(f"{path}: journal written by a newer git-atomic (schema {version})")
+
+    def _set_wal(self) -> None:
+        # Switching to WAL needs a moment alone with the file; the busy timeout does not always
+        # cover it when several processes open the journal at once, so retry for a while.
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
