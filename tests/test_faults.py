@@ -316,6 +316,7 @@ def expected_after_recover(p: Prepared, j: Journalled, at_kill: State, *, accept
 @dataclass
 class Kill:
     label: str
+    step: str
     recovery_s: float
     problems: list[str] = field(default_factory=list)
 
@@ -326,7 +327,8 @@ def kill_and_recover(p: Prepared, step: str, nth: int, work: Path) -> Kill:
     res = invoke(repo, p.scenario, {"GIT_ATOMIC_FAILPOINT": f"{step}@{nth}"})
     problems: list[str] = []
     if res.returncode != -9:
-        return Kill(label, 0.0, [f"not killed (exit {res.returncode}): {res.stderr[-300:]}"])
+        return Kill(label, step, 0.0,
+                    [f"not killed (exit {res.returncode}): {res.stderr[-300:]}"])
     at_kill = repo.fingerprint()
     journalled = read_journal(repo)
     # The worktree is blocked by the dead holder's lock or by what it left half done; an
@@ -371,7 +373,7 @@ def kill_and_recover(p: Prepared, step: str, nth: int, work: Path) -> Kill:
                      "true")
     if nxt.returncode != 0:
         problems.append(f"the next operation failed: exit {nxt.returncode}: {nxt.stderr}")
-    return Kill(label, took, [f"{label}: {x}" for x in problems])
+    return Kill(label, step, took, [f"{label}: {x}" for x in problems])
 
 
 def _open_session(repo: GitRepo) -> bool:
@@ -446,8 +448,11 @@ def accepting(p: Prepared) -> Prepared:
 def report(kills: list[Kill], capsys: pytest.CaptureFixture[str], title: str) -> None:
     slowest = max(kills, key=lambda k: k.recovery_s)
     with capsys.disabled():
+        per_step = Counter(k.step for k in kills)
         sys.stderr.write(f"\n{title}: {len(kills)} kill points exercised; longest recovery "
-                         f"{slowest.recovery_s:.2f} s ({slowest.label})\n")
+                         f"{slowest.recovery_s:.2f} s ({slowest.label})\n  "
+                         + ", ".join(f"{step} x{n}" for step, n in sorted(per_step.items()))
+                         + "\n")
     problems = [p for k in kills for p in k.problems]
     assert not problems, "\n".join(problems[:20]) + f"\n({len(problems)} problems)"
 
