@@ -1509,8 +1509,9 @@ def results_json(
     }
 
 
-def plot(benches: Sequence[SizeBench], path: Path, with_ga: bool) -> str | None:
-    """Cost vs. repository size per approach (PNG); returns why not, or None when drawn."""
+def plot(results: Sequence[Mapping[str, Any]], path: Path) -> str | None:
+    """Cost vs. repository size per approach (PNG) from the "results" rows of the JSON file;
+    returns why not, or None when drawn."""
     try:
         import matplotlib  # type: ignore[import-not-found,unused-ignore]
 
@@ -1532,27 +1533,31 @@ def plot(benches: Sequence[SizeBench], path: Path, with_ga: bool) -> str | None:
         ("ga_run_true_commits", "-"),
         ("ga_run_fail", "small"),
     ]
+    by_key = {(r["files"], r["key"], r["change"]): r for r in results}
+    sizes = sorted({int(r["files"]) for r in results})
     try:
+        colors = plt.get_cmap("tab20").colors
         fig, (ax_abs, ax_rel) = plt.subplots(1, 2, figsize=(13, 6.5))
-        sizes = [b.plan.files for b in benches]
-        for key, change in shown:
+        for i, (key, change) in enumerate(shown):
             op = OPS_BY_KEY[key]
-            if op.approach == "git-atomic" and not with_ga:
-                continue
             xs, ys, rs = [], [], []
-            for b in benches:
-                m, floor = b.series[(key, change)].median_s, floor_of(b)
-                if m is not None and floor:
-                    xs.append(b.plan.files)
-                    ys.append(m)
-                    rs.append(m / floor)
+            for files in sizes:
+                row = by_key.get((files, key, change))
+                if row and row.get("median_s") is not None and row.get("ratio_to_status"):
+                    xs.append(files)
+                    ys.append(row["median_s"])
+                    rs.append(row["ratio_to_status"])
             if not xs:
                 continue
             label = f"{op.approach}: {op.label}" + (f" [{change}]" if change != "-" else "")
-            style = "-" if op.approach == "git-atomic" else "--"
-            width = 3.0 if key == "status" else 1.5
-            (line,) = ax_abs.plot(xs, ys, style, marker="o", linewidth=width, label=label)
-            ax_rel.plot(xs, rs, style, marker="o", linewidth=width, color=line.get_color())
+            style = dict(
+                linestyle="-" if op.approach == "git-atomic" else "--",
+                marker="o" if op.approach == "git-atomic" else "s",
+                linewidth=3.0 if key == "status" else 1.5,
+                color="black" if key == "status" else colors[(2 * i) % len(colors)],
+            )
+            ax_abs.plot(xs, ys, label=label, **style)
+            ax_rel.plot(xs, rs, **style)
         for ax in (ax_abs, ax_rel):
             ax.set_xscale("log")
             ax.xaxis.set_minor_locator(NullLocator())
@@ -1662,6 +1667,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--no-plot", action="store_true", help="do not draw the PNG plot")
     p.add_argument(
+        "--replot",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="only draw the plot of an earlier results file (to --plot, or beside it)",
+    )
+    p.add_argument(
         "--cache-dir",
         type=Path,
         default=BENCH_DIR / ".cache",
@@ -1697,6 +1709,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.replot is not None:
+        try:
+            results = json.loads(args.replot.read_text())["results"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"--replot {args.replot}: {exc}", file=sys.stderr)
+            return 2
+        plot_path = args.plot or args.replot.with_suffix(".png")
+        problem = plot(results, plot_path)
+        print(f"plot: {problem}" if problem else f"plot: {plot_path}")
+        return 0
     args.project = source_version()
     cache: Path = args.cache_dir.resolve()
     cache.mkdir(parents=True, exist_ok=True)
@@ -1765,7 +1787,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nJSON results: {json_path}")
         if not args.no_plot:
             plot_path = args.plot or json_path.with_suffix(".png")
-            problem = plot(benches, plot_path, with_ga)
+            problem = plot(data["results"], plot_path)
             print(f"plot: {problem}" if problem else f"plot: {plot_path}")
         if not args.keep_work:
             shutil.rmtree(run_dir, ignore_errors=True)
