@@ -1536,7 +1536,7 @@ def plot(results: Sequence[Mapping[str, Any]], path: Path) -> str | None:
     by_key = {(r["files"], r["key"], r["change"]): r for r in results}
     sizes = sorted({int(r["files"]) for r in results})
     try:
-        colors = plt.get_cmap("tab20").colors
+        colors = [plt.get_cmap("tab20")(i) for i in range(20)]
         fig, (ax_abs, ax_rel) = plt.subplots(1, 2, figsize=(13, 6.5))
         for i, (key, change) in enumerate(shown):
             op = OPS_BY_KEY[key]
@@ -1729,7 +1729,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     json_path: Path = args.json_path or (BENCH_DIR / "results" / f"{stamp}.json")
     with_ga = not args.no_git_atomic
-    cli, cli_error = (None, "skipped (--no-git-atomic)")
+    cli: Cli | None = None
+    cli_error: str | None = "skipped (--no-git-atomic)"
     if with_ga:
         snapshot = None if args.cli else snapshot_source(run_dir / "src")
         cli, cli_error = detect_cli(args.cli, env, snapshot)
