@@ -35,28 +35,24 @@ def _top_parser_class() -> type[argparse.ArgumentParser]:
     return _TopParser
 
 
-def _float_positive(text: str) -> float:
+def _positive(text: str, kind: type[float], what: str) -> float:
     import argparse
 
     try:
-        value = float(text)
+        value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
+
+
+def _float_positive(text: str) -> float:
+    return _positive(text, float, "seconds")
 
 
 def _int_positive(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+    return int(_positive(text, int, "a whole number"))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -83,6 +83,17 @@ def short(sha: str | None) -> str:
     return sha[:12] if sha else "-"
 
 
+def tell_outcome(journal: Journal, op: OpRow) -> None:
+    """For people, after run/commit: each failed gate with its output's tail, then one line."""
+    for gate in journal.gates(op.id):
+        if not gate.passed:
+            say(f"git-atomic: gate {gate.name} failed: {gate.message}")
+            if gate.output_tail:
+                say("  " + gate.output_tail.replace("\n", "\n  "))
+            say(f"  full output: {gate.log_path}")
+    say(summary_line(journal, op))
+
+
 def summary_line(journal: Journal, op: OpRow) -> str:
     """One line after the fact: what happened and how to undo it."""
     gates = journal.gates(op.id)

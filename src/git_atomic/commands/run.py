@@ -53,7 +53,7 @@ def run(*, argv: Sequence[str], name: str | None, gates: Sequence[str], no_gates
         if json_out:
             output.emit_json(output.op_object(ctx.journal, op))
         else:
-            _tell(ctx, op)
+            output.tell_outcome(ctx.journal, op)
         if process.INTERRUPTS.received is not None and op.failed_phase == "interrupt":
             return interrupted_exit(process.INTERRUPTS.received)
         return 0 if op.status == "committed" else 1
@@ -92,12 +92,3 @@ def _execute(engine: Engine, op: OpRow, argv: Sequence[str], specs: Sequence[Gat
                 rollback_op(engine, current, failed_phase="exec")
         raise
 
-
-def _tell(ctx: context.Context, op: OpRow) -> None:
-    for gate in ctx.journal.gates(op.id):
-        if not gate.passed:
-            output.say(f"git-atomic: gate {gate.name} failed: {gate.message}")
-            if gate.output_tail:
-                output.say("  " + gate.output_tail.replace("\n", "\n  "))
-            output.say(f"  full output: {gate.log_path}")
-    output.say(output.summary_line(ctx.journal, op))

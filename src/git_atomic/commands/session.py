@@ -92,11 +92,5 @@ def abort(*, json_out: bool) -> int:
 def _tell(ctx: context.Context, op: OpRow, *, json_out: bool) -> None:
     if json_out:
         output.emit_json(output.op_object(ctx.journal, op))
-        return
-    for gate in ctx.journal.gates(op.id):
-        if not gate.passed:
-            output.say(f"git-atomic: gate {gate.name} failed: {gate.message}")
-            if gate.output_tail:
-                output.say("  " + gate.output_tail.replace("\n", "\n  "))
-            output.say(f"  full output: {gate.log_path}")
-    output.say(output.summary_line(ctx.journal, op))
+    else:
+        output.tell_outcome(ctx.journal, op)
