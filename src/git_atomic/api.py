@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from git_atomic import context, output
-from git_atomic.config import command_line_gates, load_config
+from git_atomic.config import gates_to_run, load_config
 from git_atomic.errors import AtomicError, Exit, UsageError
 from git_atomic.journal import OpRow
 from git_atomic.operation import HISTORY_MODES, Engine, rollback_op, validate_and_finish
@@ -111,8 +111,7 @@ def operation(name: str, *, gates: Sequence[str] = (), no_gates: bool = False,
     start = str(Path(repo).resolve()) if repo is not None else os.getcwd()
     with context.opened("api", start=start) as ctx:
         config = load_config(ctx.repo.root)
-        specs = () if no_gates else config.gates + command_line_gates(
-            list(gates), taken=[g.name for g in config.gates])
+        specs = gates_to_run(config, list(gates), no_gates=no_gates)
         engine = Engine(ctx)
         row = engine.begin(name, history=history or config.history.value, kind="api",
                            keep_owner=True)

@@ -115,6 +115,14 @@ def command_line_gates(
     return tuple(gates)
 
 
+def gates_to_run(config: Config, commands: Sequence[str], *,
+                 no_gates: bool) -> tuple[GateSpec, ...]:
+    """The configured gates, then the `-g` ones (named apart from them); none with --no-gates."""
+    if no_gates:
+        return ()
+    return config.gates + command_line_gates(commands, taken=[g.name for g in config.gates])
+
+
 def _program_name(command: str) -> str:
     import shlex
 

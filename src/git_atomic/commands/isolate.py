@@ -41,7 +41,7 @@ from typing import Any
 
 from git_atomic import failpoints, git, isolation, output, process, snapshot
 from git_atomic import gates as gate_runner
-from git_atomic.config import GateSpec, command_line_gates, load_config
+from git_atomic.config import GateSpec, gates_to_run, load_config
 from git_atomic.context import (
     CHILD_RECORD,
     Context,
@@ -113,8 +113,7 @@ def run_isolated(*, argv: Sequence[str], name: str | None, gates: Sequence[str],
         mode = history or config.history.value
         if mode not in HISTORY_MODES:
             raise UsageError(f"--history: expected commits or shadow, got {mode!r}")
-        specs = () if no_gates else config.gates + command_line_gates(
-            gates, taken=[g.name for g in config.gates])
+        specs = gates_to_run(config, gates, no_gates=no_gates)
         if mode == "commits":
             repo.identity_env(required=True)
         if repo.read_head()[1] is None:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from git_atomic import context, output, process
-from git_atomic.config import GateSpec, command_line_gates, load_config
+from git_atomic.config import GateSpec, gates_to_run, load_config
 from git_atomic.errors import UsageError
 from git_atomic.journal import OpRow
 from git_atomic.operation import (
@@ -39,8 +39,7 @@ def run(*, argv: Sequence[str], name: str | None, gates: Sequence[str], no_gates
         mode = history or config.history.value
         if mode not in HISTORY_MODES:
             raise UsageError(f"--history: expected commits or shadow, got {mode!r}")
-        specs = () if no_gates else config.gates + command_line_gates(
-            gates, taken=[g.name for g in config.gates])
+        specs = gates_to_run(config, gates, no_gates=no_gates)
         op_name = name or os.path.basename(argv[0]) or "run"
         engine = Engine(ctx)
         process.INTERRUPTS.install()

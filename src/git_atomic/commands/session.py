@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from git_atomic import context, output, process
-from git_atomic.config import command_line_gates, load_config
+from git_atomic.config import gates_to_run, load_config
 from git_atomic.errors import UsageError
 from git_atomic.journal import OpRow
 from git_atomic.operation import Engine, interrupted_exit, rollback_op, validate_and_finish
@@ -64,8 +64,7 @@ def checkpoint(*, message: str | None, json_out: bool) -> int:
 def commit(*, gates: Sequence[str], no_gates: bool, all_gates: bool, json_out: bool) -> int:
     with _working_on_open_op("commit") as (ctx, engine, op):
         config = load_config(ctx.repo.root)
-        specs = () if no_gates else config.gates + command_line_gates(
-            gates, taken=[g.name for g in config.gates])
+        specs = gates_to_run(config, gates, no_gates=no_gates)
         process.INTERRUPTS.install()
         try:
             done = validate_and_finish(engine, op, specs, all_gates=all_gates,
