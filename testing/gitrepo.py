@@ -116,14 +116,22 @@ class State:
     head: str  # "ref: refs/heads/x" or a commit id
     head_commit: str | None
     branches: tuple[tuple[str, str], ...]
-    index: str | None  # sha256 of the raw index bytes
+    index: tuple[tuple[bytes, str, str, int, str], ...] | None  # read_index(); None: no file
     files: tuple[tuple[bytes, str, str], ...]  # (path, kind+mode, sha256 of bytes/link target)
 
     def diff(self, other: State) -> list[str]:
         out = []
-        for name in ("head", "head_commit", "branches", "index"):
+        for name in ("head", "head_commit", "branches"):
             if getattr(self, name) != getattr(other, name):
                 out.append(f"{name}: {getattr(self, name)!r} != {getattr(other, name)!r}")
+        if (self.index is None) != (other.index is None):
+            out.append(f"index file: {self.index is not None} != {other.index is not None}")
+        elif self.index != other.index:
+            ours, others = set(self.index or ()), set(other.index or ())
+            out += [f"index entry only here: {e!r}" for e in sorted(ours - others)]
+            out += [f"index entry only there: {e!r}" for e in sorted(others - ours)]
+            if ours == others:
+                out.append("index: same entries in another order")
         mine, theirs = dict((p, (k, h)) for p, k, h in self.files), dict(
             (p, (k, h)) for p, k, h in other.files)
         for p in sorted(set(mine) | set(theirs)):
@@ -136,7 +144,7 @@ def fingerprint(root: Path, env: Mapping[str, str]) -> State:
     """Everything a rollback must restore, read without letting git rewrite the index first."""
     git_dir = root / ".git"
     index = git_dir / "index"
-    index_hash = hashlib.sha256(index.read_bytes()).hexdigest() if index.exists() else None
+    entries = read_index(index.read_bytes()) if index.exists() else None
     head = (git_dir / "HEAD").read_text().strip()
     refs = subprocess.run(["git", "for-each-ref", "--format=%(refname) %(objectname)",
                            "refs/heads/"], cwd=root, env={**env, "GIT_OPTIONAL_LOCKS": "0"},
@@ -162,5 +170,45 @@ def fingerprint(root: Path, env: Mapping[str, str]) -> State:
                 kind = "exec" if st.st_mode & 0o100 else "file"
                 with open(full, "rb") as fh:
                     files.append((rel, kind, hashlib.sha256(fh.read()).hexdigest()))
-    return State(head, head_commit, tuple(sorted(branches)), index_hash,  # type: ignore[arg-type]
+    return State(head, head_commit, tuple(sorted(branches)), entries,  # type: ignore[arg-type]
                  tuple(sorted(files)))
+
+
+def read_index(data: bytes) -> tuple[tuple[bytes, str, str, int, str], ...]:
+    """Every entry of a raw index file (versions 2 to 4): path, mode, object id, stage and
+    flags (`assume-unchanged`, `skip-worktree`, `intent-to-add`). Stat data is left out: it is
+    git's cache, not the user's state. Read here, independently of how the product reads it."""
+    assert data[:4] == b"DIRC", "not an index file"
+    version, count = int.from_bytes(data[4:8], "big"), int.from_bytes(data[8:12], "big")
+    assert version in (2, 3, 4), f"index version {version}"
+    pos, previous, out = 12, b"", []
+    for _ in range(count):
+        start = pos
+        mode = int.from_bytes(data[pos + 24:pos + 28], "big")
+        oid = data[pos + 40:pos + 60].hex()
+        flags = int.from_bytes(data[pos + 60:pos + 62], "big")
+        pos += 62
+        extended = 0
+        if version >= 3 and flags & 0x4000:
+            extended = int.from_bytes(data[pos:pos + 2], "big")
+            pos += 2
+        if version == 4:
+            strip, byte = data[pos] & 0x7F, data[pos]
+            pos += 1
+            while byte & 0x80:
+                byte = data[pos]
+                pos += 1
+                strip = ((strip + 1) << 7) | (byte & 0x7F)
+            end = data.index(b"\0", pos)
+            path = previous[:len(previous) - strip] + data[pos:end]
+            pos = end + 1
+        else:
+            end = data.index(b"\0", pos)
+            path = data[pos:end]
+            pos = start + ((end - start + 8) & ~7)
+        previous = path
+        names = [n for bit, n in ((flags & 0x8000, "assume-unchanged"),
+                                  (extended & 0x4000, "skip-worktree"),
+                                  (extended & 0x2000, "intent-to-add")) if bit]
+        out.append((path, f"{mode:o}", oid, (flags >> 12) & 3, ",".join(names)))
+    return tuple(out)

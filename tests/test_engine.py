@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -51,7 +52,7 @@ def test_capture_never_rewrites_the_real_index(repo: GitRepo) -> None:
 
 
 def test_index_flags_survive_rollback(repo: GitRepo) -> None:
-    """ENGINE_NOTES 3: intent-to-add, skip-worktree and assume-unchanged need the raw index."""
+    """ENGINE_NOTES 3: intent-to-add, skip-worktree and assume-unchanged are not in a tree."""
     repo.write("ita", b"intent\n")
     repo.git("add", "-N", "ita")
     repo.write("sk", b"skip\n")
@@ -70,6 +71,92 @@ def test_index_flags_survive_rollback(repo: GitRepo) -> None:
     eng.rollback_to(None, pre.commit, event="rollback")
     assert repo.fingerprint().diff(before) == []
     assert repo.git("ls-files", "-v", "-t", "--debug") == flags_before
+
+
+def test_a_checkpoint_stores_no_copy_of_the_index(repo: GitRepo) -> None:
+    """Disk grows with the change, not the repository: after a `git status` that rewrote the
+    index (new stat data), a checkpoint adds a handful of small objects, no index file."""
+    for i in range(300):
+        repo.write(f"d{i % 7}/f{i}", b"line %d\n" % i)
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "many")
+    repo.write("d1/f1", b"edited\n")
+    os.utime(repo.path / "d2" / "f2", ns=(1, 1))
+    repo.git("status", "--porcelain")  # refreshes and rewrites the index
+    before = _loose_objects(repo)
+    snap = _capture(repo)
+    added = _loose_objects(repo) - before
+    names = {e.path for e in _engine(repo).repo.ls_tree(snap.commit)}
+    assert b"index" not in names and b"index-flags" not in names
+    assert snap.index_blob is None and snap.index_present
+    # meta, the edited file's blob, its tree and folder tree, files tree, root tree, commit
+    assert len(added) <= 8, sorted(added)
+    sizes = [int(repo.git("cat-file", "-s", oid).strip()) for oid in added]
+    assert max(sizes) < 2000
+
+
+def _loose_objects(repo: GitRepo) -> set[str]:
+    root = repo.path / ".git" / "objects"
+    return {d.name + f.name for d in root.glob("??") for f in d.iterdir()}
+
+
+def test_an_intent_to_add_entry_without_its_file_keeps_the_raw_index(repo: GitRepo) -> None:
+    """`git add -N` cannot make that entry again, so this one checkpoint keeps the raw index."""
+    repo.write("gone", b"soon deleted\n")
+    repo.git("add", "-N", "gone")
+    os.unlink(repo.path / "gone")
+    before = repo.fingerprint()
+    snap = _capture(repo, "refs/atomic/test/pre")
+    assert snap.index_blob is not None
+    repo.git("rm", "-q", "--cached", "gone")
+    repo.write("new", b"x\n")
+    repo.git("add", "new")
+    _engine(repo).rollback_to(None, snap.commit, event="rollback")
+    assert repo.fingerprint().diff(before) == []
+
+
+def test_no_index_file_and_back(empty_repo: GitRepo) -> None:
+    """A repository without an index file gets none back; one made by the operation goes."""
+    assert not (empty_repo.path / ".git" / "index").exists()
+    empty_repo.write("a", b"a\n")
+    before = empty_repo.fingerprint()
+    eng = _engine(empty_repo)
+    pre = snapshot.capture(eng.repo, message="pre", ref="refs/atomic/test/pre").snapshot
+    assert not pre.index_present
+    empty_repo.git("add", "a")
+    res = eng.rollback_to(None, pre.commit, event="rollback")
+    assert empty_repo.fingerprint().diff(before) == []
+    eng.rollback_to(None, res.rescue, event="undo")
+    assert empty_repo.git("ls-files", "-s").split()[1] == "78981922613b2afb6025042ff6bd878ac1994e85"
+
+
+def test_a_version_1_checkpoint_with_a_raw_index_is_still_restored(repo: GitRepo) -> None:
+    """Checkpoints written before the index was kept as entries and flags stay usable."""
+    repo.write("staged", b"staged\n")
+    repo.git("add", "staged")
+    repo.write("staged", b"unstaged on top\n")
+    before = repo.fingerprint()
+    eng = _engine(repo)
+    new = snapshot.capture(eng.repo, message="pre", ref=None).snapshot
+    raw = eng.repo.line("hash-object", "-w", str(repo.path / ".git" / "index"))
+    mtime = os.stat(repo.path / ".git" / "index").st_mtime_ns
+    meta = {"version": 1, "head": {"ref": new.head_ref, "oid": new.head_oid},
+            "branches": dict(new.branches), "index_mtime_ns": mtime,
+            "worktree": str(repo.path), "created_at": time.time()}
+    meta_blob = eng.repo.line("hash-object", "-w", "--stdin", input=json.dumps(meta).encode())
+    tree = eng.repo.mktree([
+        git.TreeEntry("100644", "blob", meta_blob, b"meta"),
+        git.TreeEntry("040000", "tree", new.staged_tree, b"staged"),
+        git.TreeEntry("040000", "tree", new.files_tree, b"files"),
+        git.TreeEntry("100644", "blob", raw, b"index"),
+    ])
+    old = eng.repo.line("commit-tree", tree, "-m", "version 1")
+    eng.repo.update_refs([f"create refs/atomic/test/old {old}"], message="test")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "op")
+    eng.rollback_to(None, old, event="rollback")
+    assert repo.fingerprint().diff(before) == []
+    assert (repo.path / ".git" / "index").read_bytes() == eng.repo.cat_blob(raw)
 
 
 def test_restore_keeps_the_stat_cache(repo: GitRepo) -> None:

@@ -3,9 +3,10 @@
 Each example builds a real repository (nested folders, exec bits, symlinks, binary, non-UTF-8
 and odd names, staged / unstaged / partially staged / untracked / ignored / intent-to-add
 files, unborn or detached HEAD, extra branches), checkpoints it, applies random operations
-(edits, deletes, creates, file<->folder swaps, mode flips, symlinks, git add/rm, commits, branch
-creation/deletion/switches), rolls back, and compares HEAD, branches, the raw index bytes and
-every file's bytes and mode. Then it restores the rescue checkpoint and expects the operation's
+(edits, deletes, creates, file<->folder swaps, mode flips, symlinks, git add/rm, entry flags,
+commits, branch creation/deletion/switches), rolls back, and compares HEAD, branches, every
+index entry (path, mode, object, stage and flags, read from the raw index file) and every
+file's bytes and mode. Then it restores the rescue checkpoint and expects the operation's
 state back exactly (that is what `undo` relies on).
 """
 
@@ -41,6 +42,10 @@ step = st.one_of(
     st.tuples(st.just("add"), paths),
     st.tuples(st.just("add-all")),
     st.tuples(st.just("add-intent"), paths),
+    st.tuples(st.just("flag"), paths, st.sampled_from(["--assume-unchanged",
+                                                       "--no-assume-unchanged",
+                                                       "--skip-worktree",
+                                                       "--no-skip-worktree"])),
     st.tuples(st.just("rm-cached"), paths),
     st.tuples(st.just("commit")),
     st.tuples(st.just("branch"), st.sampled_from(["feature", "other", "tmp"])),
@@ -104,6 +109,9 @@ def apply_step(repo: GitRepo, s: tuple[object, ...]) -> None:
         repo.git("add", "-A", check=False)
     elif kind == "add-intent":
         repo.git("add", "-N", "--", os.fsdecode(s[1]), check=False)  # type: ignore[arg-type]
+    elif kind == "flag":
+        repo.git("update-index", str(s[2]), "--", os.fsdecode(s[1]),  # type: ignore[arg-type]
+                 check=False)
     elif kind == "rm-cached":
         repo.git("rm", "-q", "-r", "--cached", "--", os.fsdecode(s[1]),  # type: ignore[arg-type]
                  check=False)

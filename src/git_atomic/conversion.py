@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -30,15 +31,18 @@ class Rule:
         return self.every_file or self.attributes
 
 
-def detect(repo: Repo, index_env: dict[str, str]) -> Rule:
+def detect(repo: Repo, index_env: dict[str, str], paths: Sequence[bytes] | None) -> Rule:
     """`index_env` points at the temporary index that holds every file of the capture, so the
-    attributes files are found without another scan of the tree."""
+    attributes files are found without another scan of the tree; `paths`, when the caller
+    listed that index already, are its paths."""
     autocrlf = (repo.config("core.autocrlf") or "false").lower() in ("true", "input", "1", "yes")
-    return Rule(every_file=autocrlf,
-                attributes=_attribute_files_mention_conversion(repo, index_env))
+    if paths is None:
+        paths = repo.out("ls-files", "-z", "--", ":(glob)**/.gitattributes",
+                         env=index_env).split(b"\0")
+    return Rule(every_file=autocrlf, attributes=_attribute_files_mention_conversion(repo, paths))
 
 
-def _attribute_files_mention_conversion(repo: Repo, index_env: dict[str, str]) -> bool:
+def _attribute_files_mention_conversion(repo: Repo, paths: Sequence[bytes]) -> bool:
     candidates: list[Path] = [repo.common_dir / "info" / "attributes"]
     global_file = repo.config("core.attributesfile")
     if global_file:
@@ -46,10 +50,9 @@ def _attribute_files_mention_conversion(repo: Repo, index_env: dict[str, str]) -
     else:
         xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
         candidates.append(Path(xdg) / "git" / "attributes")
-    names = repo.out("ls-files", "-z", "--", ":(glob)**/.gitattributes",
-                     env=index_env).split(b"\0")
     root = os.fsencode(repo.root)
-    candidates += [Path(os.fsdecode(root + b"/" + n)) for n in names if n]
+    candidates += [Path(os.fsdecode(root + b"/" + n)) for n in paths
+                   if n == b".gitattributes" or n.endswith(b"/.gitattributes")]
     for path in candidates:
         try:
             data = path.read_bytes()

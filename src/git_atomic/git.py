@@ -65,6 +65,10 @@ class Repo:
             env: Mapping[str, str] | None = None, check: bool = True) -> process.Result:
         return process.git(args, cwd=self.root, input=input, env=env, check=check)
 
+    def start(self, *args: str, env: Mapping[str, str] | None = None) -> process.Background:
+        """Start a git command that runs while this process does other work."""
+        return process.Background(args, cwd=self.root, env=env)
+
     def out(self, *args: str, input: bytes | None = None,
             env: Mapping[str, str] | None = None) -> bytes:
         return self.run(*args, input=input, env=env).stdout

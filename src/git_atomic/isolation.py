@@ -28,7 +28,7 @@ from typing import Final
 
 from git_atomic import restore, snapshot
 from git_atomic.errors import GitError
-from git_atomic.git import ZERO_OID, Repo, TreeEntry
+from git_atomic.git import Repo, TreeEntry
 from git_atomic.snapshot import Snapshot
 
 ISOLATED_DIR: Final = "isolated"
@@ -257,59 +257,29 @@ def as_user_checkpoint(repo: Repo, snap: Snapshot, *, head_ref: str | None, root
     return dataclasses.replace(snap, commit=commit, head_ref=head_ref, branches=branches)
 
 
-def merged_index(repo: Repo, *, current: Snapshot, staged_tree: str,
-                 scratch: Path) -> tuple[str | None, int | None]:
-    """The user's raw index with only the entries that differ from `staged_tree` rewritten:
-    stat data and flags of every other entry stay, so the next `git status` stays fast."""
-    if staged_tree == current.staged_tree:
-        return current.index_blob, current.index_mtime_ns
-    env = {"GIT_INDEX_FILE": str(scratch)}
-    try:
-        if current.index_blob is None:
-            repo.run("read-tree", staged_tree, env=env)
-        else:
-            scratch.write_bytes(repo.cat_blob(current.index_blob))
-            changes = repo.diff_trees(current.staged_tree, staged_tree)
-            info = b"".join(f"0 {ZERO_OID}\t".encode() + c.path + b"\0"
-                            for c in changes if c.status in ("D", "T"))
-            info += b"".join(f"{c.new_mode} {c.new_oid}\t".encode() + c.path + b"\0"
-                             for c in changes if c.status != "D")
-            repo.run("update-index", "-z", "--index-info", input=info, env=env)
-        mtime = current.index_mtime_ns
-        if mtime is not None:
-            # Entries it did not rewrite keep their racy-clean status (ENGINE_NOTES 1).
-            os.utime(scratch, ns=(mtime, mtime))
-        else:
-            mtime = scratch.stat().st_mtime_ns
-        return repo.hash_files([scratch])[0], mtime
-    finally:
-        scratch.unlink(missing_ok=True)
-
-
 def target_checkpoint(repo: Repo, *, current: Snapshot, files_tree: str, staged_tree: str,
-                      head_oid: str | None, index: tuple[str | None, int | None],
-                      message: str) -> Snapshot:
-    """The state the user's worktree goes to: its HEAD (moved to `head_oid`), merged files."""
+                      head_oid: str | None, message: str) -> Snapshot:
+    """The state the user's worktree goes to: its HEAD (moved to `head_oid`), merged files, the
+    merged staged entries with the user's entry flags (those of entries the merge removed go)."""
     head_ref = current.head_ref
     branches = dict(current.branches)
     if head_ref is not None and head_oid is not None:
         branches[head_ref] = head_oid
-    index_blob, index_mtime = index
     meta = {"version": snapshot.META_VERSION, "head": {"ref": head_ref, "oid": head_oid},
-            "branches": branches, "index_mtime_ns": index_mtime, "worktree": str(repo.root),
+            "branches": branches, "index": {"present": True}, "worktree": str(repo.root),
             "created_at": time.time()}
     blob = repo.line("hash-object", "-w", "--stdin",
                      input=json.dumps(meta, sort_keys=True).encode())
     entries = [TreeEntry("100644", "blob", blob, b"meta"),
                TreeEntry("040000", "tree", staged_tree, b"staged"),
                TreeEntry("040000", "tree", files_tree, b"files")]
-    if index_blob is not None:
-        entries.append(TreeEntry("100644", "blob", index_blob, b"index"))
+    if current.index_flags is not None:
+        entries.append(TreeEntry("100644", "blob", current.index_flags, b"index-flags"))
     tree = repo.mktree(entries)
     commit = repo.line("commit-tree", tree, *_parents(head_oid, branches), "-m", message,
                        env=repo.identity_env(required=False))
-    return Snapshot(commit, files_tree, staged_tree, head_ref, head_oid, branches, index_blob,
-                    index_mtime)
+    return Snapshot(commit, files_tree, staged_tree, head_ref, head_oid, branches, None, None,
+                    True, current.index_flags)
 
 
 def _parents(head_oid: str | None, branches: Mapping[str, str]) -> list[str]:

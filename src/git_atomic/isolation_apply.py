@@ -108,11 +108,9 @@ def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot,
                            why="conflicts in " + ", ".join(where), conflicts=tuple(conflicts))
         journal.add_checkpoint(op_id, "rescue", rescue.commit, rescue_ref,
                                "before applying the isolated result")
-        index = isolation.merged_index(repo, current=rescue, staged_tree=staged.oid,
-                                       scratch=snapshot.temp_path(repo, "index"))
         target = isolation.target_checkpoint(
             repo, current=rescue, files_tree=files.oid, staged_tree=staged.oid,
-            head_oid=head.oid, index=index,
+            head_oid=head.oid,
             message=f"git-atomic POST-OP: {name} [{op_id}] applied")
         target_ref = op_ref(op_id, "post_op", seq + 1)
         repo.update_refs([f"create {target_ref} {target.commit}"], message="git-atomic: apply")

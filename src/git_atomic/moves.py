@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -156,8 +155,9 @@ def commit_checkpoint(repo: Repo, commit: str) -> str:
 
     HEAD keeps pointing where it does (its branch, or detached) and moves to `commit`; no other
     branch moves; the index holds `commit`'s tree (stat data kept for unchanged entries, so the
-    next `git status` stays fast); the files are `commit`'s tree, so untracked files go (they are
-    in the rescue taken before any move). Only objects are written: `keep` makes it reachable.
+    next `git status` stays fast: indexstate.py); the files are `commit`'s tree, so untracked
+    files go (they are in the rescue taken before any move). Only objects are written: `keep`
+    makes it reachable.
     """
     head_ref, head_oid = repo.read_head()
     branches = repo.refs("refs/heads/")
@@ -167,29 +167,15 @@ def commit_checkpoint(repo: Repo, commit: str) -> str:
     else:
         head_oid = commit
     tree = repo.line("rev-parse", f"{commit}^{{tree}}")
-    tmp_index = snapshot.temp_path(repo, "index")
-    meta_file = snapshot.temp_path(repo, "meta")
-    try:
-        env = {"GIT_INDEX_FILE": str(tmp_index)}
-        if repo.index_path.exists():
-            shutil.copy2(repo.index_path, tmp_index)
-            repo.run("read-tree", "--reset", commit, env=env)
-        else:
-            repo.run("read-tree", commit, env=env)
-        mtime = tmp_index.stat().st_mtime_ns
-        meta = {"version": snapshot.META_VERSION, "head": {"ref": head_ref, "oid": head_oid},
-                "branches": branches, "index_mtime_ns": mtime, "worktree": str(repo.root),
-                "created_at": time.time(), "from_commit": commit}
-        meta_file.write_text(json.dumps(meta, sort_keys=True))
-        meta_blob, index_blob = repo.hash_files([meta_file, tmp_index])
-    finally:
-        tmp_index.unlink(missing_ok=True)
-        meta_file.unlink(missing_ok=True)
+    meta = {"version": snapshot.META_VERSION, "head": {"ref": head_ref, "oid": head_oid},
+            "branches": branches, "index": {"present": True}, "worktree": str(repo.root),
+            "created_at": time.time(), "from_commit": commit}
+    meta_blob = repo.line("hash-object", "-w", "--stdin",
+                          input=json.dumps(meta, sort_keys=True).encode())
     root_tree = repo.mktree([
         TreeEntry("100644", "blob", meta_blob, b"meta"),
         TreeEntry("040000", "tree", tree, b"staged"),
         TreeEntry("040000", "tree", tree, b"files"),
-        TreeEntry("100644", "blob", index_blob, b"index"),
     ])
     message = f"git-atomic commit {commit[:12]} as a checkpoint"
     return repo.line("commit-tree", root_tree, "-p", commit, "-m", message,

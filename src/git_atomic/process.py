@@ -60,6 +60,11 @@ def _git_env(extra: Mapping[str, str] | None) -> dict[str, str]:
     return env
 
 
+def _argv(args: Sequence[str]) -> list[str]:
+    return ["git", "-c", f"core.hooksPath={_EMPTY_HOOKS}", "-c", "advice.addEmbeddedRepo=false",
+            *args]
+
+
 def git(
     args: Sequence[str],
     *,
@@ -69,16 +74,8 @@ def git(
     check: bool = True,
 ) -> Result:
     """Run one git command; raise GitError (with git's stderr) when it fails and check is set."""
-    argv = [
-        "git",
-        "-c",
-        f"core.hooksPath={_EMPTY_HOOKS}",
-        "-c",
-        "advice.addEmbeddedRepo=false",
-        *args,
-    ]
     proc = subprocess.run(
-        argv,
+        _argv(args),
         cwd=cwd,
         input=input,
         stdin=None if input is not None else subprocess.DEVNULL,
@@ -87,8 +84,31 @@ def git(
         check=False,
     )
     if check and proc.returncode != 0:
-        raise GitError([argv[0], *args], proc.returncode, proc.stdout, proc.stderr)
+        raise GitError(["git", *args], proc.returncode, proc.stdout, proc.stderr)
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+class Background:
+    """A git command started now and awaited later: two scans of the tree share the cores."""
+
+    def __init__(self, args: Sequence[str], *, cwd: str | os.PathLike[str],
+                 env: Mapping[str, str] | None = None) -> None:
+        self._args = list(args)
+        self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            _argv(args), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=_git_env(env))
+        self._result: Result | None = None
+
+    def wait(self, *, check: bool = True) -> Result:
+        if self._result is None:
+            assert self._proc is not None
+            out, err = self._proc.communicate()
+            self._result = Result(self._proc.returncode, out, err)
+            self._proc = None
+        if check and self._result.returncode != 0:
+            raise GitError(["git", *self._args], self._result.returncode, self._result.stdout,
+                           self._result.stderr)
+        return self._result
 
 
 def git_out(args: Sequence[str], *, cwd: str | os.PathLike[str], input: bytes | None = None,

@@ -75,7 +75,7 @@ def plan(repo: Repo, current: Snapshot, target: Snapshot, *, with_refs: bool = T
         left = sorted(moved_elsewhere)
         ref_lines = snapshot.ref_changes(current.branches, target.branches, skip=left)
         head_changes = _head_key(current) != _head_key(target)
-    index_changes = not paths and current.index_blob != target.index_blob
+    index_changes = not paths and current.index_key() != target.index_key()
     return Plan(changes, tuple(ref_lines), tuple(left), head_changes, index_changes)
 
 
@@ -102,8 +102,7 @@ def apply(repo: Repo, current: Snapshot, target: Snapshot, the_plan: Plan, *,
     if paths:
         _restore_index_paths(repo, target, paths)
     elif the_plan.index_changes:
-        data = repo.cat_blob(target.index_blob) if target.index_blob else None
-        snapshot.write_index_bytes(repo, data, target.index_mtime_ns)
+        snapshot.put_index(repo, current, target)
     failpoints.hit("restore:after-index")
     if the_plan.ref_lines:
         _move_branches(repo, the_plan.ref_lines, reason, outcome)

@@ -1,11 +1,15 @@
-"""Capture of the exact worktree state (HEAD, branches, raw index, files) into a checkpoint commit.
+"""Capture of the exact worktree state (HEAD, branches, index, files) into a checkpoint commit.
 
 A checkpoint is a commit whose tree holds:
-  meta      blob  JSON: HEAD (symbolic ref or detached), every local branch, the index file's mtime
-  index     blob  the raw bytes of .git/index (absent when there was none)
-  staged    tree  `write-tree` of the index: keeps staged blobs reachable
-  files     tree  every tracked and untracked-not-ignored file, raw bytes, modes, symlinks
-  untracked blob  NUL-separated paths that were untracked (commits mode keeps them out of commits)
+  meta        blob  JSON: HEAD (symbolic ref or detached), every local branch, whether there
+                    was an index file
+  staged      tree  `write-tree` of the index: its entries (and keeps staged blobs reachable)
+  index-flags blob  the entry flags a tree cannot hold (indexstate.py); absent when none
+  files       tree  every tracked and untracked-not-ignored file, raw bytes, modes, symlinks
+  untracked   blob  NUL-separated paths that were untracked (commits mode keeps them out of
+                    commits)
+  index       blob  the raw index bytes, only when staged tree and flags cannot describe it (an
+                    intent-to-add entry whose file is gone), and in checkpoints of version 1
 Its parents are HEAD and every branch tip, so `gc --prune=now` can lose none of them.
 """
 
@@ -22,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from git_atomic import conversion
+from git_atomic import conversion, indexstate, process
 from git_atomic.errors import GitError, RefusedError
 from git_atomic.git import ZERO_OID, Repo, TreeEntry
 
-META_VERSION: Final = 1
+META_VERSION: Final = 2
 _counter = itertools.count()
 
 
@@ -38,8 +42,16 @@ class Snapshot:
     head_ref: str | None  # None: detached
     head_oid: str | None  # None: unborn
     branches: Mapping[str, str]
-    index_blob: str | None
-    index_mtime_ns: int | None
+    index_blob: str | None  # raw index bytes (version 1, or an index flags cannot describe)
+    index_mtime_ns: int | None  # the raw index's mtime, for its racy-clean entries
+    index_present: bool = True  # whether there was an index file at all
+    index_flags: str | None = None  # blob of indexstate.IndexFlags; None: no flagged entry
+
+    def index_key(self) -> tuple[object, ...]:
+        """Equal keys: equal indexes, as far as a user can tell (entries and flags)."""
+        if self.index_blob is not None:
+            return ("raw", self.index_blob)
+        return ("entries", self.index_present, self.staged_tree, self.index_flags)
 
 
 @dataclass(frozen=True)
@@ -77,39 +89,56 @@ def capture(
     head_ref, head_oid = repo.read_head()
     branches = repo.refs("refs/heads/")
     index = repo.index_path
-    tmp_index = temp_path(repo, "index")
+    tmp_index = temp_path(repo, "index")  # becomes every file of the worktree (`add -A`)
+    tmp_staged = temp_path(repo, "staged")  # stays the index as it is: staged tree, flags
     meta_file = temp_path(repo, "meta")
-    files: list[Path] = []
+    flags_file = temp_path(repo, "flags")
+    env = {"GIT_INDEX_FILE": str(tmp_index)}
+    staged_env = {"GIT_INDEX_FILE": str(tmp_staged)}
+    adding: process.Background | None = None
     try:
         index_mtime: int | None = None
-        if index.exists():
+        present = index.exists()
+        if present:
             # copy2 keeps the mtime, so git still sees entries as racily clean (ENGINE_NOTES 1).
             shutil.copy2(index, tmp_index)
+            shutil.copy2(tmp_index, tmp_staged)
             index_mtime = tmp_index.stat().st_mtime_ns
-            files.append(tmp_index)
+        # The scan of the tree runs while the staged side is read: two processes, two cores.
+        adding = repo.start(*conversion.NO_AUTOCRLF, "add", "-A", "--", ".", env=env)
+        staged_tree = _write_tree(repo, staged_env)
+        listing = indexstate.Listing(indexstate.IndexFlags(), b"")
+        if present:
+            listing = indexstate.read_listing(repo, staged_env, staged_tree)
+        flags = listing.flags
+        raw_index = present and indexstate.ita_files_missing(repo, flags)
+        to_hash = [meta_file]
+        if raw_index:
+            to_hash.append(tmp_staged)
+        if flags:
+            flags_file.write_bytes(flags.encode())
+            to_hash.append(flags_file)
         meta = {
             "version": META_VERSION,
             "head": {"ref": head_ref, "oid": head_oid},
             "branches": branches,
-            "index_mtime_ns": index_mtime,
+            "index": {"present": present},
+            "index_mtime_ns": index_mtime if raw_index else None,
             "worktree": str(repo.root),
             "created_at": time.time(),
         }
         meta_file.write_text(json.dumps(meta, sort_keys=True))
-        blobs = repo.hash_files([meta_file, *files])
-        meta_blob, index_blob = blobs[0], (blobs[1] if files else None)
-        env = {"GIT_INDEX_FILE": str(tmp_index)}
-        staged_tree = _write_tree(repo, env)
-        if index_mtime is not None:
-            # write-tree may have rewritten the copy (cache-tree); put its mtime back.
-            os.utime(tmp_index, ns=(index_mtime, index_mtime))
-        tracked: set[bytes] | None = None
-        if find_untracked or for_commit:
-            tracked = set(_ls_files(repo, env))
-        repo.run(*conversion.NO_AUTOCRLF, "add", "-A", "--", ".", env=env)
+        blobs = iter(repo.hash_files(to_hash))
+        meta_blob = next(blobs)
+        index_blob = next(blobs) if raw_index else None
+        flags_blob = next(blobs) if flags else None
+        adding.wait()
         filtered_tree = _write_tree(repo, env)
         files_tree = filtered_tree
-        rule = conversion.detect(repo, env)
+        all_paths: list[bytes] | None = None
+        if find_untracked or for_commit:
+            all_paths = _ls_files(repo, env)
+        rule = conversion.detect(repo, env, all_paths)
         if rule.active:
             files_tree = conversion.raw_tree(repo, tmp_index, rule, temp_path(repo, "rawindex"))
         if also_capture is not None:
@@ -117,8 +146,9 @@ def capture(
             if extra:
                 files_tree = _with_raw_files(repo, files_tree, extra, temp_path(repo, "extra"))
         untracked: frozenset[bytes] = frozenset()
-        if tracked is not None:
-            untracked = frozenset(p for p in _ls_files(repo, env) if p not in tracked)
+        if all_paths is not None:
+            tracked = listing.paths()
+            untracked = frozenset(p for p in all_paths if p not in tracked)
         commit_tree: str | None = None
         commit_index: Path | None = None
         if for_commit:
@@ -139,6 +169,8 @@ def capture(
         ]
         if index_blob is not None:
             entries.append(TreeEntry("100644", "blob", index_blob, b"index"))
+        if flags_blob is not None:
+            entries.append(TreeEntry("100644", "blob", flags_blob, b"index-flags"))
         if untracked and find_untracked:
             untracked_blob = repo.line("hash-object", "-w", "--stdin",
                                        input=b"".join(p + b"\0" for p in sorted(untracked)))
@@ -151,10 +183,14 @@ def capture(
         if ref is not None:
             repo.update_refs([f"create {ref} {commit}"], message=f"git-atomic: {message}")
         snap = Snapshot(commit, files_tree, staged_tree, head_ref, head_oid, branches,
-                        index_blob, index_mtime)
+                        index_blob, index_mtime if raw_index else None, present, flags_blob)
         return Captured(snap, untracked, commit_tree, commit_index)
     finally:
+        if adding is not None:
+            adding.wait(check=False)  # never leave it writing a file that is about to go
         meta_file.unlink(missing_ok=True)
+        flags_file.unlink(missing_ok=True)
+        tmp_staged.unlink(missing_ok=True)
         if not for_commit:
             tmp_index.unlink(missing_ok=True)
 
@@ -212,6 +248,8 @@ def load(repo: Repo, commit: str) -> Snapshot:
     except (KeyError, ValueError) as exc:
         raise RefusedError(f"{commit[:12]} is not a git-atomic checkpoint") from exc
     index = entries.get(b"index")
+    flags = entries.get(b"index-flags")
+    present = meta["index"]["present"] if "index" in meta else index is not None
     return Snapshot(
         commit=commit,
         files_tree=entries[b"files"].oid,
@@ -221,7 +259,34 @@ def load(repo: Repo, commit: str) -> Snapshot:
         branches=dict(meta["branches"]),
         index_blob=index.oid if index else None,
         index_mtime_ns=meta.get("index_mtime_ns"),
+        index_present=bool(present),
+        index_flags=flags.oid if flags else None,
     )
+
+
+def load_flags(repo: Repo, snap: Snapshot) -> indexstate.IndexFlags:
+    if snap.index_flags is None:
+        return indexstate.IndexFlags()
+    return indexstate.IndexFlags.decode(repo.cat_blob(snap.index_flags))
+
+
+def put_index(repo: Repo, current: Snapshot, target: Snapshot) -> None:
+    """Make the worktree's index `target`'s, where it now is `current`'s (a fresh capture)."""
+    if target.index_blob is not None:
+        write_index_bytes(repo, repo.cat_blob(target.index_blob), target.index_mtime_ns)
+        return
+    if not target.index_present:
+        repo.index_path.unlink(missing_ok=True)
+        return
+    scratch = temp_path(repo, "index")
+    try:
+        indexstate.rebuild(
+            repo, current_tree=current.staged_tree if current.index_present else None,
+            current_flags=load_flags(repo, current), target_tree=target.staged_tree,
+            target_flags=load_flags(repo, target), scratch=scratch)
+        install_index(repo, scratch)
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def load_untracked(repo: Repo, commit: str) -> frozenset[bytes]:
