@@ -1597,6 +1597,10 @@ def snapshot_source(dest: Path) -> Path | None:
     shutil.copytree(
         src, dest, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
     )
+    # Byte-compile it, as `pip install` does: otherwise every call would compile every module
+    # again (more so where PYTHONDONTWRITEBYTECODE is set), which no installed copy pays.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(dest)], check=False,
+                   capture_output=True)
     return dest
 
 

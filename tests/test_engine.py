@@ -230,6 +230,22 @@ def test_bytes_round_trip_with_clean_smudge_filter(repo: GitRepo) -> None:
     assert repo.fingerprint().diff(before) == []
 
 
+@pytest.mark.parametrize("where", ["sub/.gitattributes", "sub/deeper/.gitattributes"])
+def test_an_untracked_attributes_file_is_honoured(repo: GitRepo, where: str) -> None:
+    """Attribute files are found in the index listing and among the files the scan added."""
+    repo.git("config", "filter.upper.clean", "tr a-z A-Z")
+    repo.git("config", "filter.upper.smudge", "cat")
+    repo.write(where, b"*.up filter=upper\n")  # never added: untracked
+    repo.write(where.rsplit("/", 1)[0] + "/x.up", b"lower case\n")
+    before = repo.fingerprint()
+    snap = _capture(repo, "refs/atomic/test/pre")
+    shown = repo.git("show", f"{snap.files_tree}:{where.rsplit('/', 1)[0]}/x.up")
+    assert shown == "lower case\n"  # the bytes on disk, not the clean filter's upper case
+    repo.write(where.rsplit("/", 1)[0] + "/x.up", b"other\n")
+    _engine(repo).rollback_to(None, snap.commit, event="rollback")
+    assert repo.fingerprint().diff(before) == []
+
+
 def test_checkpoints_survive_aggressive_gc(repo: GitRepo) -> None:
     """A checkpoint is reachable from refs/atomic/: the harshest gc loses none of it."""
     repo.write("staged-only", b"staged blob\n")

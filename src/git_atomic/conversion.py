@@ -31,15 +31,12 @@ class Rule:
         return self.every_file or self.attributes
 
 
-def detect(repo: Repo, index_env: dict[str, str], paths: Sequence[bytes] | None) -> Rule:
-    """`index_env` points at the temporary index that holds every file of the capture, so the
-    attributes files are found without another scan of the tree; `paths`, when the caller
-    listed that index already, are its paths."""
+def detect(repo: Repo, attribute_files: Sequence[bytes]) -> Rule:
+    """`attribute_files`: every `.gitattributes` of the capture (the caller finds them in the
+    listings it has, without another scan of the tree)."""
     autocrlf = (repo.config("core.autocrlf") or "false").lower() in ("true", "input", "1", "yes")
-    if paths is None:
-        paths = repo.out("ls-files", "-z", "--", ":(glob)**/.gitattributes",
-                         env=index_env).split(b"\0")
-    return Rule(every_file=autocrlf, attributes=_attribute_files_mention_conversion(repo, paths))
+    return Rule(every_file=autocrlf,
+                attributes=_attribute_files_mention_conversion(repo, attribute_files))
 
 
 def _attribute_files_mention_conversion(repo: Repo, paths: Sequence[bytes]) -> bool:
@@ -51,8 +48,7 @@ def _attribute_files_mention_conversion(repo: Repo, paths: Sequence[bytes]) -> b
         xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
         candidates.append(Path(xdg) / "git" / "attributes")
     root = os.fsencode(repo.root)
-    candidates += [Path(os.fsdecode(root + b"/" + n)) for n in paths
-                   if n == b".gitattributes" or n.endswith(b"/.gitattributes")]
+    candidates += [Path(os.fsdecode(root + b"/" + n)) for n in paths]
     for path in candidates:
         try:
             data = path.read_bytes()

@@ -203,8 +203,11 @@ class Repo:
         key = (a, b, tuple(paths))
         if key not in self._diffs:
             args = ["diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index", a, b]
-            raw = self.out(*args, "--", *[os.fsdecode(p) for p in paths]) if paths else \
-                self.out(*args)
+            if paths:
+                args += ["--", *[os.fsdecode(p) for p in paths]]
+            # diff-tree reads the index although two trees are all it compares: 7 ms at
+            # 100,000 files. Pointing it at no index at all gives the same answer.
+            raw = self.out(*args, env={"GIT_INDEX_FILE": str(self.state_dir / "no-index")})
             self._diffs[key] = parse_raw_diff(raw)
         return list(self._diffs[key])
 

@@ -71,6 +71,17 @@ class Listing:
     def paths(self) -> set[bytes]:
         return {r[2:] for r in self.tags.split(b"\0") if r}
 
+    def attribute_files(self) -> list[bytes]:
+        """The `.gitattributes` entries, found at C speed in the listing."""
+        found, name, tags = [], b".gitattributes\0", self.tags
+        at = tags.find(name)
+        while at != -1:
+            path = tags[tags.rfind(b"\0", 0, at) + 3:at + len(name) - 1]
+            if path == b".gitattributes" or path.endswith(b"/.gitattributes"):
+                found.append(path)
+            at = tags.find(name, at + 1)
+        return found
+
 
 def read_listing(repo: Repo, env: Mapping[str, str], staged_tree: str) -> Listing:
     """The flags of the index `env` points at, whose `write-tree` is `staged_tree`.

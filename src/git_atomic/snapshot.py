@@ -99,17 +99,26 @@ def capture(
     try:
         index_mtime: int | None = None
         present = index.exists()
+        key: tuple[int, bytes] | None = None
         if present:
             # copy2 keeps the mtime, so git still sees entries as racily clean (ENGINE_NOTES 1).
             shutil.copy2(index, tmp_index)
-            shutil.copy2(tmp_index, tmp_staged)
             index_mtime = tmp_index.stat().st_mtime_ns
+            key = _index_checksum(tmp_index)
+            if key not in _staged_seen:
+                shutil.copy2(tmp_index, tmp_staged)
         # The scan of the tree runs while the staged side is read: two processes, two cores.
         adding = repo.start(*conversion.NO_AUTOCRLF, "add", "-A", "--", ".", env=env)
-        staged_tree = _write_tree(repo, staged_env)
-        listing = indexstate.Listing(indexstate.IndexFlags(), b"")
-        if present:
-            listing = indexstate.read_listing(repo, staged_env, staged_tree)
+        if key is not None and key in _staged_seen:
+            staged_tree, listing = _staged_seen[key]
+        else:
+            staged_tree = _write_tree(repo, staged_env)
+            listing = indexstate.Listing(indexstate.IndexFlags(), b"")
+            if present:
+                listing = indexstate.read_listing(repo, staged_env, staged_tree)
+            if key is not None and not listing.flags.intent_to_add:
+                _staged_seen.clear()
+                _staged_seen[key] = (staged_tree, listing)
         flags = listing.flags
         raw_index = present and indexstate.ita_files_missing(repo, flags)
         to_hash = [meta_file]
@@ -135,10 +144,10 @@ def capture(
         adding.wait()
         filtered_tree = _write_tree(repo, env)
         files_tree = filtered_tree
-        all_paths: list[bytes] | None = None
-        if find_untracked or for_commit:
-            all_paths = _ls_files(repo, env)
-        rule = conversion.detect(repo, env, all_paths)
+        # Attribute files: the index's, and those the scan added (untracked ones).
+        new_files = repo.diff_trees(staged_tree, filtered_tree, (b":(glob)**/.gitattributes",))
+        rule = conversion.detect(repo, listing.attribute_files()
+                                 + [c.path for c in new_files if c.status == "A"])
         if rule.active:
             files_tree = conversion.raw_tree(repo, tmp_index, rule, temp_path(repo, "rawindex"))
         if also_capture is not None:
@@ -146,9 +155,9 @@ def capture(
             if extra:
                 files_tree = _with_raw_files(repo, files_tree, extra, temp_path(repo, "extra"))
         untracked: frozenset[bytes] = frozenset()
-        if all_paths is not None:
+        if find_untracked or for_commit:
             tracked = listing.paths()
-            untracked = frozenset(p for p in all_paths if p not in tracked)
+            untracked = frozenset(p for p in _ls_files(repo, env) if p not in tracked)
         commit_tree: str | None = None
         commit_index: Path | None = None
         if for_commit:
@@ -193,6 +202,22 @@ def capture(
         tmp_staged.unlink(missing_ok=True)
         if not for_commit:
             tmp_index.unlink(missing_ok=True)
+
+
+# The staged side of the last capture, by the checksum of the index it read: `run` captures
+# PRE-OP and OP-EXEC from one unchanged index whenever the command leaves the index alone.
+_staged_seen: dict[tuple[int, bytes], tuple[str, indexstate.Listing]] = {}
+
+
+def _index_checksum(path: Path) -> tuple[int, bytes] | None:
+    """Size and trailing SHA-1 of an index file: equal keys, equal entries and flags."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size < 32:
+            return None
+        fh.seek(-20, os.SEEK_END)
+        trailer = fh.read(20)
+    return None if trailer == bytes(20) else (size, trailer)  # index.skipHash: no checksum
 
 
 def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes], scratch: Path) -> str:
