@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import time
 from pathlib import Path
@@ -368,3 +369,30 @@ def test_raw_bytes_of_odd_names_under_autocrlf(repo: GitRepo) -> None:
     eng.rollback_to(None, pre.commit, event="rollback")
     assert repo.read(b"odd\nname.txt") == b"a\r\nb\r\n"
     assert repo.fingerprint().diff(before) == []
+
+
+def test_tree_without_matches_what_an_index_would_write(repo: GitRepo) -> None:
+    """Commits mode leaves files out of a tree by editing only the folders on their way; the
+    result must be the very tree that removing them from an index and `write-tree` gives."""
+    names = [b"a", b"b c", b"\xff-raw", b"-dash", b"d/e", b"d/f/g", b"d/f/h", b"d/ff", b"x/y/z/w",
+             b"x/y/v", b"q.gitattributes", b"only/one"]
+    for i, name in enumerate(names):
+        repo.write(os.fsdecode(name), b"%d\n" % i)
+    os.symlink("a", repo.path / "link")
+    os.chmod(repo.path / "a", 0o755)
+    repo.git("add", "-A")
+    tree = repo.git("write-tree").strip()
+    eng = _engine(repo)
+    rng = random.Random(5)
+    every = [*names, b"link"]
+    cases = [[b"only/one"], [b"d/f/g", b"d/f/h"], every, [b"x/y/z/w", b"a", b"\xff-raw"]]
+    cases += [rng.sample(every, rng.randint(1, len(every))) for _ in range(12)]
+    for gone in cases:
+        scratch = repo.path / ".git" / "scratch-index"
+        env = {"GIT_INDEX_FILE": str(scratch)}
+        eng.repo.run("read-tree", tree, env=env)
+        eng.repo.run("update-index", "--force-remove", "-z", "--stdin",
+                     input=b"".join(p + b"\0" for p in gone), env=env)
+        expected = eng.repo.line("write-tree", env=env)
+        scratch.unlink()
+        assert eng.repo.tree_without(tree, gone) == expected, gone

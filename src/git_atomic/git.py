@@ -184,6 +184,57 @@ class Repo:
         )
         return self.line("mktree", "-z", input=data)
 
+    def tree_without(self, tree: str, paths: Iterable[bytes]) -> str:
+        """`tree` with the given files left out (a folder left empty goes too, as in any tree).
+
+        Only the folders on the way to those files are read (`ls-tree`) and written again
+        (`mktree --batch`, one call per depth, deepest first): no index, however big the tree.
+        """
+        gone = set(paths)
+        if not gone:
+            return tree
+        dirs: set[bytes] = {b""}
+        for path in gone:
+            while b"/" in path:
+                path = path.rsplit(b"/", 1)[0]
+                dirs.add(path)
+        env = {"GIT_LITERAL_PATHSPECS": "1", "GIT_INDEX_FILE": str(self.state_dir / "no-index")}
+        listing = self.out("ls-tree", "-z", "--full-tree", tree, env=env)
+        inner = sorted(d for d in dirs if d)
+        if inner:
+            listing += self.out("ls-tree", "-z", "--full-tree", tree, "--",
+                                *[os.fsdecode(d) + "/" for d in inner], env=env)
+        children: dict[bytes, dict[bytes, bytes]] = {d: {} for d in dirs}
+        for item in listing.split(b"\0"):
+            head, _, path = item.partition(b"\t")
+            parent, _, name = path.rpartition(b"/")
+            if item and parent in children and path not in dirs and path not in gone:
+                children[parent][name] = head
+        rebuilt: dict[bytes, str | None] = {}  # folder -> its new tree, None when it is empty
+
+        def depth(d: bytes) -> int:
+            return d.count(b"/") + 1 if d else 0
+
+        for level in sorted({depth(d) for d in dirs}, reverse=True):
+            batch, order = b"", []
+            for d in sorted(x for x in dirs if depth(x) == level):
+                entries = children[d]
+                for sub, oid in rebuilt.items():
+                    parent, _, name = sub.rpartition(b"/")
+                    if parent == d and oid is not None:
+                        entries[name] = f"040000 tree {oid}".encode()
+                if not entries and d:
+                    rebuilt[d] = None
+                    continue
+                batch += b"".join(h + b"\t" + n + b"\0" for n, h in entries.items()) + b"\0"
+                order.append(d)
+            if order:
+                oids = self.out("mktree", "-z", "--missing", "--batch", input=batch).split()
+                rebuilt.update(zip(order, (o.decode() for o in oids), strict=True))
+        root = rebuilt[b""]
+        assert root is not None
+        return root
+
     def ls_tree(self, treeish: str, *, recursive: bool = False) -> list[TreeEntry]:
         args = ["ls-tree", "-z", "--full-tree"]
         if recursive:

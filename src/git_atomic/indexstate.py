@@ -68,9 +68,6 @@ class Listing:
     flags: IndexFlags
     tags: bytes  # `ls-files -z -v`: a tag, a space and the path of every entry
 
-    def paths(self) -> set[bytes]:
-        return {r[2:] for r in self.tags.split(b"\0") if r}
-
     def attribute_files(self) -> list[bytes]:
         """The `.gitattributes` entries, found at C speed in the listing."""
         found, name, tags = [], b".gitattributes\0", self.tags

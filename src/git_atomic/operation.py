@@ -152,7 +152,7 @@ class Engine:
         else:
             self.repo.run("update-ref", "--no-deref", "-m", "git-atomic", "HEAD", commit, old)
         failpoints.hit("commit-phase:before-index")
-        snapshot.install_index(self.repo, captured.commit_index)
+        snapshot.install_index(self.repo, snapshot.commit_index(self.repo, captured))
         self.journal.update_op(op_id, pending=None)
         return commit
 

@@ -59,7 +59,18 @@ class Captured:
     snapshot: Snapshot
     untracked: frozenset[bytes]  # paths untracked (not ignored) at capture time, when asked for
     commit_tree: str | None  # commits mode: the files a commit should hold (filtered bytes)
-    commit_index: Path | None  # commits mode: an index matching commit_tree, fresh stat data
+    commit_index: Path | None  # commits mode: every file, fresh stat data (see commit_index())
+    leave_out: frozenset[bytes] = frozenset()  # commits mode: files commit_tree leaves out
+
+
+def commit_index(repo: Repo, captured: Captured) -> Path:
+    """The index that matches `captured.commit_tree`, made only when a commit is made."""
+    assert captured.commit_index is not None
+    if captured.leave_out:
+        repo.run("update-index", "--force-remove", "-z", "--stdin",
+                 input=b"".join(p + b"\0" for p in sorted(captured.leave_out)),
+                 env={"GIT_INDEX_FILE": str(captured.commit_index)})
+    return captured.commit_index
 
 
 def temp_path(repo: Repo, stem: str) -> Path:
@@ -144,32 +155,27 @@ def capture(
         adding.wait()
         filtered_tree = _write_tree(repo, env)
         files_tree = filtered_tree
-        # Attribute files: the index's, and those the scan added (untracked ones).
-        new_files = repo.diff_trees(staged_tree, filtered_tree, (b":(glob)**/.gitattributes",))
-        rule = conversion.detect(repo, listing.attribute_files()
-                                 + [c.path for c in new_files if c.status == "A"])
+        # What the scan added to the index's own entries: the untracked files (and the
+        # intent-to-add entries, which the staged tree lacks). Attribute files are the index's
+        # and the untracked ones.
+        added = [c.path for c in repo.diff_trees(staged_tree, filtered_tree) if c.status == "A"]
+        rule = conversion.detect(repo, listing.attribute_files() + [
+            p for p in added if p == b".gitattributes" or p.endswith(b"/.gitattributes")])
         if rule.active:
             files_tree = conversion.raw_tree(repo, tmp_index, rule, temp_path(repo, "rawindex"))
         if also_capture is not None:
             extra = also_capture(files_tree)
             if extra:
                 files_tree = _with_raw_files(repo, files_tree, extra, temp_path(repo, "extra"))
-        untracked: frozenset[bytes] = frozenset()
-        if find_untracked or for_commit:
-            tracked = listing.paths()
-            untracked = frozenset(p for p in _ls_files(repo, env) if p not in tracked)
+        untracked = frozenset(added).difference(flags.intent_to_add)
         commit_tree: str | None = None
         commit_index: Path | None = None
+        leave_out: frozenset[bytes] = frozenset()
         if for_commit:
             # Files untracked before the operation stay out of its commits, unless the
             # operation itself started tracking them (then they are its to commit).
             leave_out = untracked if untracked_of_op is None else untracked_of_op & untracked
-            if leave_out:
-                repo.run("update-index", "--force-remove", "-z", "--stdin",
-                         input=b"".join(p + b"\0" for p in sorted(leave_out)), env=env)
-                commit_tree = _write_tree(repo, env)
-            else:
-                commit_tree = filtered_tree
+            commit_tree = repo.tree_without(filtered_tree, leave_out)
             commit_index = tmp_index
         entries = [
             TreeEntry("100644", "blob", meta_blob, b"meta"),
@@ -193,7 +199,7 @@ def capture(
             repo.update_refs([f"create {ref} {commit}"], message=f"git-atomic: {message}")
         snap = Snapshot(commit, files_tree, staged_tree, head_ref, head_oid, branches,
                         index_blob, index_mtime if raw_index else None, present, flags_blob)
-        return Captured(snap, untracked, commit_tree, commit_index)
+        return Captured(snap, untracked, commit_tree, commit_index, leave_out)
     finally:
         if adding is not None:
             adding.wait(check=False)  # never leave it writing a file that is about to go
@@ -259,10 +265,6 @@ def _write_tree(repo: Repo, env: Mapping[str, str]) -> str:
             )
         raise GitError(["git", "write-tree"], res.returncode, res.stdout, res.stderr)
     return res.stdout.decode().strip()
-
-
-def _ls_files(repo: Repo, env: Mapping[str, str]) -> list[bytes]:
-    return [p for p in repo.out("ls-files", "-z", env=env).split(b"\0") if p]
 
 
 def load(repo: Repo, commit: str) -> Snapshot:
