@@ -116,6 +116,20 @@ def test_an_intent_to_add_entry_without_its_file_keeps_the_raw_index(repo: GitRe
     assert repo.fingerprint().diff(before) == []
 
 
+def test_an_intent_to_add_file_a_folder_now_blocks_is_reported_not_fatal(repo: GitRepo) -> None:
+    repo.write(".gitignore", b"*.log\n")
+    repo.write("x", b"intent\n")
+    repo.git("add", "-N", "x")
+    snap = _capture(repo, "refs/atomic/test/pre")
+    repo.git("rm", "-q", "--cached", "x")
+    os.unlink(repo.path / "x")
+    repo.write("x/kept.log", b"ignored, not ours to delete\n")
+    res = _engine(repo).rollback_to(None, snap.commit, event="rollback")
+    assert any("folder with ignored files is in the way" in p for p in res.outcome.problems)
+    assert repo.read("x/kept.log") == b"ignored, not ours to delete\n"
+    assert not [p for p in repo.git("ls-files").split() if p.startswith("x")]
+
+
 def test_no_index_file_and_back(empty_repo: GitRepo) -> None:
     """A repository without an index file gets none back; one made by the operation goes."""
     assert not (empty_repo.path / ".git" / "index").exists()

@@ -127,10 +127,14 @@ def rebuild(repo: Repo, *, current_tree: str | None, current_flags: IndexFlags,
                      for p, c in sorted(added.items()))
     if info:
         repo.run("update-index", "-z", "--index-info", input=info, env=env)
-    if target_flags.intent_to_add:
-        # Only `git add -N` makes an intent-to-add entry; the files are back on disk by now.
+    root = os.fsencode(repo.root)
+    intents = sorted(p for p in target_flags.intent_to_add
+                     if os.path.islink(root + b"/" + p) or os.path.isfile(root + b"/" + p))
+    if intents:
+        # Only `git add -N` makes an intent-to-add entry; the files are back on disk by now
+        # (one a folder stood in the way of was reported by the restore, and stays out).
         repo.run("add", "-N", "-f", "--pathspec-from-file=-", "--pathspec-file-nul",
-                 input=b"".join(p + b"\0" for p in sorted(target_flags.intent_to_add)),
+                 input=b"".join(p + b"\0" for p in intents),
                  env={**env, "GIT_LITERAL_PATHSPECS": "1"})
     rewritten = removed | set(added)
     for flag, now, wanted in (
