@@ -96,6 +96,30 @@ def test_a_checkpoint_stores_no_copy_of_the_index(repo: GitRepo) -> None:
     assert max(sizes) < 2000
 
 
+def test_the_staged_side_is_reused_only_for_the_same_index(repo: GitRepo) -> None:
+    """The staged tree of an index whose bytes did not change is taken from the small cache;
+    a cache naming a tree that is gone, or another index, is never used."""
+    repo.write("staged", b"one\n")
+    repo.git("add", "staged")
+    first = _capture(repo, None)
+    cache = repo.path / ".git" / "atomic" / snapshot.STAGED_CACHE
+    assert json.loads(cache.read_text())["tree"] == first.staged_tree
+    snapshot._staged_memo.clear()
+    assert _capture(repo, None).staged_tree == first.staged_tree  # from the file
+    repo.write("staged", b"two\n")
+    repo.git("add", "staged")
+    second = _capture(repo, None)
+    assert second.staged_tree != first.staged_tree
+    assert second.staged_tree == repo.git("write-tree").strip()
+    data = json.loads(cache.read_text())
+    data["tree"] = "1" * 40  # a tree that does not exist
+    cache.write_text(json.dumps(data))
+    snapshot._staged_memo.clear()
+    assert _capture(repo, None).staged_tree == second.staged_tree
+    repo.atomic_json("gc", "--older-than", "0")
+    assert not cache.exists()
+
+
 def _loose_objects(repo: GitRepo) -> set[str]:
     root = repo.path / ".git" / "objects"
     return {d.name + f.name for d in root.glob("??") for f in d.iterdir()}

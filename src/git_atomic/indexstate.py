@@ -13,6 +13,7 @@ itself, so entries that are racily clean are smudged as git always does (ENGINE_
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Mapping, Set
@@ -65,19 +66,31 @@ class IndexFlags:
 
 @dataclass(frozen=True)
 class Listing:
-    flags: IndexFlags
-    tags: bytes  # `ls-files -z -v`: a tag, a space and the path of every entry
+    """What a capture needs of the index besides its tree: flags and `.gitattributes` entries."""
+    flags: IndexFlags = field(default_factory=IndexFlags)
+    attribute_files: tuple[bytes, ...] = ()
 
-    def attribute_files(self) -> list[bytes]:
-        """The `.gitattributes` entries, found at C speed in the listing."""
-        found, name, tags = [], b".gitattributes\0", self.tags
-        at = tags.find(name)
-        while at != -1:
-            path = tags[tags.rfind(b"\0", 0, at) + 3:at + len(name) - 1]
-            if path == b".gitattributes" or path.endswith(b"/.gitattributes"):
-                found.append(path)
-            at = tags.find(name, at + 1)
-        return found
+    def encode(self) -> str:
+        return json.dumps({"flags": self.flags.encode().decode("latin-1"),
+                           "attributes": [p.decode("latin-1") for p in self.attribute_files]})
+
+    @classmethod
+    def decode(cls, text: str) -> Listing:
+        data = json.loads(text)
+        return cls(IndexFlags.decode(data["flags"].encode("latin-1")),
+                   tuple(p.encode("latin-1") for p in data["attributes"]))
+
+
+def _attribute_files(tags: bytes) -> tuple[bytes, ...]:
+    """The `.gitattributes` entries of an `ls-files -z -v` listing, found at C speed."""
+    found, name = [], b".gitattributes\0"
+    at = tags.find(name)
+    while at != -1:
+        path = tags[tags.rfind(b"\0", 0, at) + 3:at + len(name) - 1]
+        if path == b".gitattributes" or path.endswith(b"/.gitattributes"):
+            found.append(path)
+        at = tags.find(name, at + 1)
+    return tuple(found)
 
 
 def read_listing(repo: Repo, env: Mapping[str, str], staged_tree: str) -> Listing:
@@ -98,11 +111,11 @@ def read_listing(repo: Repo, env: Mapping[str, str], staged_tree: str) -> Listin
     tags = repo.out("ls-files", "-z", "-v", env=env)
     plain = tags.count(b"\0H ") + (1 if tags.startswith(b"H ") else 0)
     if plain == tags.count(b"\0"):
-        return Listing(IndexFlags(ita), tags)
+        return Listing(IndexFlags(ita), _attribute_files(tags))
     flagged = [r for r in tags.split(b"\0") if r and r[:1] != b"H"]
     skip = frozenset(r[2:] for r in flagged if r[:1] in (b"S", b"s"))
     assume = frozenset(r[2:] for r in flagged if r[:1].islower())
-    return Listing(IndexFlags(ita, skip, assume), tags)
+    return Listing(IndexFlags(ita, skip, assume), _attribute_files(tags))
 
 
 def rebuild(repo: Repo, *, current_tree: str | None, current_flags: IndexFlags,

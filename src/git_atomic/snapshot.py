@@ -110,26 +110,26 @@ def capture(
     try:
         index_mtime: int | None = None
         present = index.exists()
-        key: tuple[int, bytes] | None = None
+        key: str | None = None
         if present:
             # copy2 keeps the mtime, so git still sees entries as racily clean (ENGINE_NOTES 1).
             shutil.copy2(index, tmp_index)
             index_mtime = tmp_index.stat().st_mtime_ns
             key = _index_checksum(tmp_index)
-            if key not in _staged_seen:
+            if _staged_seen(repo, key) is None:
                 shutil.copy2(tmp_index, tmp_staged)
         # The scan of the tree runs while the staged side is read: two processes, two cores.
         adding = repo.start(*conversion.NO_AUTOCRLF, "add", "-A", "--", ".", env=env)
-        if key is not None and key in _staged_seen:
-            staged_tree, listing = _staged_seen[key]
+        seen = _staged_seen(repo, key)
+        if seen is not None:
+            staged_tree, listing = seen
         else:
             staged_tree = _write_tree(repo, staged_env)
-            listing = indexstate.Listing(indexstate.IndexFlags(), b"")
+            listing = indexstate.Listing()
             if present:
                 listing = indexstate.read_listing(repo, staged_env, staged_tree)
             if key is not None and not listing.flags.intent_to_add:
-                _staged_seen.clear()
-                _staged_seen[key] = (staged_tree, listing)
+                _remember_staged(repo, key, staged_tree, listing)
         flags = listing.flags
         raw_index = present and indexstate.ita_files_missing(repo, flags)
         to_hash = [meta_file]
@@ -159,8 +159,8 @@ def capture(
         # intent-to-add entries, which the staged tree lacks). Attribute files are the index's
         # and the untracked ones.
         added = [c.path for c in repo.diff_trees(staged_tree, filtered_tree) if c.status == "A"]
-        rule = conversion.detect(repo, listing.attribute_files() + [
-            p for p in added if p == b".gitattributes" or p.endswith(b"/.gitattributes")])
+        rule = conversion.detect(repo, [*listing.attribute_files, *[
+            p for p in added if p == b".gitattributes" or p.endswith(b"/.gitattributes")]])
         if rule.active:
             files_tree = conversion.raw_tree(repo, tmp_index, rule, temp_path(repo, "rawindex"))
         if also_capture is not None:
@@ -210,12 +210,15 @@ def capture(
             tmp_index.unlink(missing_ok=True)
 
 
-# The staged side of the last capture, by the checksum of the index it read: `run` captures
-# PRE-OP and OP-EXEC from one unchanged index whenever the command leaves the index alone.
-_staged_seen: dict[tuple[int, bytes], tuple[str, indexstate.Listing]] = {}
+# The staged side of a capture is a function of the index file's bytes: when the index has not
+# changed since the last capture (`run`'s OP-EXEC after a command that left it alone, an `abort`
+# after edits that `git status` found no reason to record), its tree and flags are known. Kept in
+# memory and in one small file (`gc` removes it); the tree is checked to exist before use.
+STAGED_CACHE: Final = "staged-cache.json"
+_staged_memo: dict[tuple[str, str], tuple[str, indexstate.Listing]] = {}
 
 
-def _index_checksum(path: Path) -> tuple[int, bytes] | None:
+def _index_checksum(path: Path) -> str | None:
     """Size and trailing SHA-1 of an index file: equal keys, equal entries and flags."""
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
@@ -223,7 +226,39 @@ def _index_checksum(path: Path) -> tuple[int, bytes] | None:
             return None
         fh.seek(-20, os.SEEK_END)
         trailer = fh.read(20)
-    return None if trailer == bytes(20) else (size, trailer)  # index.skipHash: no checksum
+    if trailer == bytes(20):  # index.skipHash: no checksum to trust
+        return None
+    return f"{size}-{trailer.hex()}"
+
+
+def _staged_seen(repo: Repo, key: str | None) -> tuple[str, indexstate.Listing] | None:
+    if key is None:
+        return None
+    store = str(repo.common_dir)
+    if (store, key) in _staged_memo:
+        return _staged_memo[store, key]
+    try:
+        data = json.loads((repo.state_dir / STAGED_CACHE).read_text())
+        if data.get("key") != key:
+            return None
+        tree, listing = str(data["tree"]), indexstate.Listing.decode(data["listing"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if repo.run("cat-file", "-e", f"{tree}^{{tree}}", check=False).returncode != 0:
+        return None
+    _staged_memo[store, key] = (tree, listing)
+    return tree, listing
+
+
+def _remember_staged(repo: Repo, key: str, tree: str, listing: indexstate.Listing) -> None:
+    _staged_memo.clear()
+    _staged_memo[str(repo.common_dir), key] = (tree, listing)
+    scratch = temp_path(repo, "staged-cache")
+    try:
+        scratch.write_text(json.dumps({"key": key, "tree": tree, "listing": listing.encode()}))
+        os.replace(scratch, repo.state_dir / STAGED_CACHE)
+    except OSError:
+        scratch.unlink(missing_ok=True)  # a cache: losing it costs time, never correctness
 
 
 def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes], scratch: Path) -> str:
