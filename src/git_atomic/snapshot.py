@@ -15,6 +15,7 @@ Its parents are HEAD and every branch tip, so `gc --prune=now` can lose none of 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -61,15 +62,22 @@ class Captured:
     commit_tree: str | None  # commits mode: the files a commit should hold (filtered bytes)
     commit_index: Path | None  # commits mode: every file, fresh stat data (see commit_index())
     leave_out: frozenset[bytes] = frozenset()  # commits mode: files commit_tree leaves out
+    listing: indexstate.Listing | None = None  # commits mode: what commit_index() holds
 
 
 def commit_index(repo: Repo, captured: Captured) -> Path:
-    """The index that matches `captured.commit_tree`, made only when a commit is made."""
-    assert captured.commit_index is not None
+    """The index that matches `captured.commit_tree`, made only when a commit is made.
+
+    Its staged side is known (the commit's tree, the flags it was captured with), so the next
+    capture of the worktree, once it is installed, need not read it again."""
+    assert captured.commit_index is not None and captured.commit_tree is not None
     if captured.leave_out:
         repo.run("update-index", "--force-remove", "-z", "--stdin",
                  input=b"".join(p + b"\0" for p in sorted(captured.leave_out)),
                  env={"GIT_INDEX_FILE": str(captured.commit_index)})
+    key = _index_checksum(captured.commit_index)
+    if key is not None and captured.listing is not None:
+        _remember_staged(repo, key, captured.commit_tree, captured.listing)
     return captured.commit_index
 
 
@@ -159,8 +167,9 @@ def capture(
         # intent-to-add entries, which the staged tree lacks). Attribute files are the index's
         # and the untracked ones.
         added = [c.path for c in repo.diff_trees(staged_tree, filtered_tree) if c.status == "A"]
-        rule = conversion.detect(repo, [*listing.attribute_files, *[
-            p for p in added if p == b".gitattributes" or p.endswith(b"/.gitattributes")]])
+        attribute_added = [p for p in added
+                           if p == b".gitattributes" or p.endswith(b"/.gitattributes")]
+        rule = conversion.detect(repo, [*listing.attribute_files, *attribute_added])
         if rule.active:
             files_tree = conversion.raw_tree(repo, tmp_index, rule, temp_path(repo, "rawindex"))
         if also_capture is not None:
@@ -171,12 +180,18 @@ def capture(
         commit_tree: str | None = None
         commit_index: Path | None = None
         leave_out: frozenset[bytes] = frozenset()
+        commit_listing: indexstate.Listing | None = None
         if for_commit:
             # Files untracked before the operation stay out of its commits, unless the
             # operation itself started tracking them (then they are its to commit).
             leave_out = untracked if untracked_of_op is None else untracked_of_op & untracked
             commit_tree = repo.tree_without(filtered_tree, leave_out)
             commit_index = tmp_index
+            # That index's flags are the user's (`add -A` makes intent-to-add entries real); its
+            # attribute files, all the capture saw (extra candidates are harmless).
+            commit_listing = indexstate.Listing(
+                dataclasses.replace(flags, intent_to_add={}),
+                (*listing.attribute_files, *attribute_added))
         entries = [
             TreeEntry("100644", "blob", meta_blob, b"meta"),
             TreeEntry("040000", "tree", staged_tree, b"staged"),
@@ -199,7 +214,7 @@ def capture(
             repo.update_refs([f"create {ref} {commit}"], message=f"git-atomic: {message}")
         snap = Snapshot(commit, files_tree, staged_tree, head_ref, head_oid, branches,
                         index_blob, index_mtime if raw_index else None, present, flags_blob)
-        return Captured(snap, untracked, commit_tree, commit_index, leave_out)
+        return Captured(snap, untracked, commit_tree, commit_index, leave_out, commit_listing)
     finally:
         if adding is not None:
             adding.wait(check=False)  # never leave it writing a file that is about to go
