@@ -55,7 +55,17 @@ def _int_positive(text: str) -> int:
     return int(_positive(text, int, "a whole number"))
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Unused:
+    """Stands in for the parser of a command this call does not run: its options cost nothing."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with `only`, just that command's (agents call us many times a minute,
+    and the other eighteen commands' options are a third of the start-up). Help, and a
+    command that does not exist, always get the whole parser."""
     import argparse
 
     from git_atomic import __version__
@@ -66,10 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
         "checkpoint, run, gate — or roll back exactly.")
     parser.add_argument("--version", action="version", version=f"git-atomic {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=_Parser)
+    built: list[str] = []
 
     def cmd(name: str, help_text: str, **kw: Any) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, **kw)
-        return p
+        if only is not None and name != only:
+            return _Unused()  # type: ignore[return-value]
+        built.append(name)
+        return sub.add_parser(name, help=help_text, description=help_text, **kw)
 
     def json_flag(p: argparse.ArgumentParser) -> None:
         p.add_argument("--json", action="store_true", dest="json_out",
@@ -198,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--man", action="store_true", help="show the manual page, git-atomic(1)")
     p.add_argument("--man-path", action="store_true",
                    help="print a folder to add to MANPATH, so `git atomic --help` finds the page")
+    if only is not None:
+        return parser if built else build_parser()
     from git_atomic.clispec import decorate
 
     decorate(parser)
@@ -409,7 +424,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from git_atomic.errors import AtomicError
 
     json_out = "--json" in args and "--" not in args[: args.index("--json")]
-    parser = build_parser()
+    ours = args[: args.index("--")] if "--" in args else args
+    verb = next((a for a in ours if not a.startswith("-")), None)
+    wants_help = verb in (None, "help") or "-h" in ours or "--help" in ours
+    parser = build_parser(only=None if wants_help else verb)
     try:
         ns = _parse(parser, args)
         return dispatch(ns, parser)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -184,6 +183,6 @@ def commit_checkpoint(repo: Repo, commit: str) -> str:
 
 def keep(repo: Repo, sha: str) -> str:
     """A ref under refs/atomic/ for a checkpoint made from a commit, before a move uses it."""
-    ref = f"refs/atomic/commits/{int(time.time() * 1000):x}-{secrets.token_hex(2)}-{os.getpid()}"
+    ref = f"refs/atomic/commits/{int(time.time() * 1000):x}-{os.urandom(2).hex()}-{os.getpid()}"
     repo.update_refs([f"create {ref} {sha}"], message="git-atomic: commit as a checkpoint")
     return ref

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ class RollbackResult:
 
 
 def new_op_id() -> str:
-    return secrets.token_hex(6)
+    return os.urandom(6).hex()
 
 
 def op_ref(op_id: str, kind: str, seq: int) -> str:
@@ -221,7 +220,7 @@ class Engine:
 
     def _rescue_ref(self, op_id: str | None) -> str:
         if op_id is None:
-            return f"refs/atomic/rescue/{int(time.time() * 1000):x}-{secrets.token_hex(2)}"
+            return f"refs/atomic/rescue/{int(time.time() * 1000):x}-{os.urandom(2).hex()}"
         return op_ref(op_id, "rescue", len(self.journal.checkpoints(op_id)) + 1)
 
     def close(self, op_id: str, *, status: str, failed_phase: str | None = None,
