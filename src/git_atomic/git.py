@@ -62,16 +62,18 @@ class Repo:
         return self.common_dir / "atomic"
 
     def run(self, *args: str, input: bytes | None = None,
-            env: Mapping[str, str] | None = None, check: bool = True) -> process.Result:
-        return process.git(args, cwd=self.root, input=input, env=env, check=check)
+            env: Mapping[str, str] | None = None, check: bool = True,
+            low_priority: bool = False) -> process.Result:
+        return process.git(args, cwd=self.root, input=input, env=env, check=check,
+                           low_priority=low_priority)
 
     def start(self, *args: str, env: Mapping[str, str] | None = None) -> process.Background:
         """Start a git command that runs while this process does other work."""
         return process.Background(args, cwd=self.root, env=env)
 
     def out(self, *args: str, input: bytes | None = None,
-            env: Mapping[str, str] | None = None) -> bytes:
-        return self.run(*args, input=input, env=env).stdout
+            env: Mapping[str, str] | None = None, low_priority: bool = False) -> bytes:
+        return self.run(*args, input=input, env=env, low_priority=low_priority).stdout
 
     def line(self, *args: str, input: bytes | None = None,
              env: Mapping[str, str] | None = None) -> str:

@@ -94,7 +94,8 @@ def _attribute_files(tags: bytes) -> tuple[bytes, ...]:
 
 
 def read_listing(repo: Repo, env: Mapping[str, str], staged_tree: str) -> Listing:
-    """The flags of the index `env` points at, whose `write-tree` is `staged_tree`.
+    """The flags of the index `env` points at, whose `write-tree` is `staged_tree` (read at a
+    low priority: a capture runs this beside its scan of the tree, which it must not slow).
 
     Two cheap reads: `diff-index` against the index's own tree walks the cache-tree that
     write-tree just completed, so it lists only the intent-to-add entries (the tree lacks them);
@@ -102,13 +103,14 @@ def read_listing(repo: Repo, env: Mapping[str, str], staged_tree: str) -> Listin
     count tells at C speed whether any tag is not `H`.
     """
     raw = repo.out("diff-index", "--cached", "-z", "--raw", "--no-renames",
-                   "--ita-visible-in-index", "--diff-filter=A", staged_tree, env=env)
+                   "--ita-visible-in-index", "--diff-filter=A", staged_tree, env=env,
+                   low_priority=True)
     ita: dict[bytes, str] = {}
     items = raw.split(b"\0")
     for head, path in zip(items[::2], items[1::2], strict=False):
         if head.startswith(b":"):
             ita[path] = head[1:].split(b" ")[1].decode()
-    tags = repo.out("ls-files", "-z", "-v", env=env)
+    tags = repo.out("ls-files", "-z", "-v", env=env, low_priority=True)
     plain = tags.count(b"\0H ") + (1 if tags.startswith(b"H ") else 0)
     if plain == tags.count(b"\0"):
         return Listing(IndexFlags(ita), _attribute_files(tags))

@@ -72,8 +72,11 @@ def git(
     input: bytes | None = None,
     env: Mapping[str, str] | None = None,
     check: bool = True,
+    low_priority: bool = False,
 ) -> Result:
-    """Run one git command; raise GitError (with git's stderr) when it fails and check is set."""
+    """Run one git command; raise GitError (with git's stderr) when it fails and check is set.
+
+    `low_priority`: work that runs beside a scan of the tree and must not slow it down."""
     proc = subprocess.run(
         _argv(args),
         cwd=cwd,
@@ -82,10 +85,16 @@ def git(
         capture_output=True,
         env=_git_env(env),
         check=False,
+        preexec_fn=_lower_priority if low_priority else None,
     )
     if check and proc.returncode != 0:
         raise GitError(["git", *args], proc.returncode, proc.stdout, proc.stderr)
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError):
+        os.nice(10)
 
 
 class Background:

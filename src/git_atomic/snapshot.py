@@ -120,19 +120,18 @@ def capture(
         present = index.exists()
         key: str | None = None
         if present:
-            # copy2 keeps the mtime, so git still sees entries as racily clean (ENGINE_NOTES 1).
-            shutil.copy2(index, tmp_index)
+            _share(index, tmp_index)
             index_mtime = tmp_index.stat().st_mtime_ns
             key = _index_checksum(tmp_index)
             if _staged_seen(repo, key) is None:
-                shutil.copy2(tmp_index, tmp_staged)
+                _share(tmp_index, tmp_staged)
         # The scan of the tree runs while the staged side is read: two processes, two cores.
         adding = repo.start(*conversion.NO_AUTOCRLF, "add", "-A", "--", ".", env=env)
         seen = _staged_seen(repo, key)
         if seen is not None:
             staged_tree, listing = seen
         else:
-            staged_tree = _write_tree(repo, staged_env)
+            staged_tree = _write_tree(repo, staged_env, low_priority=True)
             listing = indexstate.Listing()
             if present:
                 listing = indexstate.read_listing(repo, staged_env, staged_tree)
@@ -306,8 +305,18 @@ def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes], scratch: Path
         scratch.unlink(missing_ok=True)
 
 
-def _write_tree(repo: Repo, env: Mapping[str, str]) -> str:
-    res = repo.run("write-tree", env=env, check=False)
+def _share(index: Path, copy: Path) -> None:
+    """A private copy of an index file that keeps its mtime, so git still sees entries as racily
+    clean (ENGINE_NOTES 1). A hard link is one: git never writes an index in place, it writes
+    `<name>.lock` and renames it, so our git calls on the link leave the user's file alone."""
+    try:
+        os.link(index, copy)
+    except OSError:
+        shutil.copy2(index, copy)
+
+
+def _write_tree(repo: Repo, env: Mapping[str, str], *, low_priority: bool = False) -> str:
+    res = repo.run("write-tree", env=env, check=False, low_priority=low_priority)
     if res.returncode != 0:
         if b"unmerged" in res.stderr or b"not able to write tree" in res.stderr.lower():
             raise RefusedError(
