@@ -198,6 +198,24 @@ def test_a_version_1_checkpoint_with_a_raw_index_is_still_restored(repo: GitRepo
     assert (repo.path / ".git" / "index").read_bytes() == eng.repo.cat_blob(raw)
 
 
+@pytest.mark.parametrize("flag", ["--skip-worktree", "--assume-unchanged"])
+def test_bytes_of_a_file_git_is_told_not_to_look_at_come_back(repo: GitRepo, flag: str) -> None:
+    """`add -A` trusts the index for these entries; the capture reads the disk itself."""
+    repo.write("f", b"committed\n")
+    repo.git("add", "f")
+    repo.git("commit", "-qm", "f")
+    repo.git("update-index", flag, "f")
+    repo.write("f", b"local edit the index does not know\n")
+    before = repo.fingerprint()
+    snap = _capture(repo, "refs/atomic/test/pre")
+    repo.write("f", b"the operation's edit\n")
+    res = _engine(repo).rollback_to(None, snap.commit, event="rollback")
+    assert repo.read("f") == b"local edit the index does not know\n"
+    assert repo.fingerprint().diff(before) == []
+    _engine(repo).rollback_to(None, res.rescue, event="undo")
+    assert repo.read("f") == b"the operation's edit\n"
+
+
 def test_restore_keeps_the_stat_cache(repo: GitRepo) -> None:
     """ENGINE_NOTES 4: putting the saved index back keeps stat data (no read-tree)."""
     for i in range(50):

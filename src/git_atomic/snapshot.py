@@ -171,10 +171,13 @@ def capture(
         rule = conversion.detect(repo, [*listing.attribute_files, *attribute_added])
         if rule.active:
             files_tree = conversion.raw_tree(repo, tmp_index, rule, temp_path(repo, "rawindex"))
+        # `add -A` takes skip-worktree and assume-unchanged entries as they are in the index,
+        # whatever is on disk: the bytes on disk of those files are captured here.
+        extra = _on_disk(repo, flags.skip_worktree | flags.assume_unchanged)
         if also_capture is not None:
-            extra = also_capture(files_tree)
-            if extra:
-                files_tree = _with_raw_files(repo, files_tree, extra, temp_path(repo, "extra"))
+            extra += also_capture(files_tree)
+        if extra:
+            files_tree = _with_raw_files(repo, files_tree, extra, temp_path(repo, "extra"))
         untracked = frozenset(added).difference(flags.intent_to_add)
         commit_tree: str | None = None
         commit_index: Path | None = None
@@ -275,8 +278,23 @@ def _remember_staged(repo: Repo, key: str, tree: str, listing: indexstate.Listin
         scratch.unlink(missing_ok=True)  # a cache: losing it costs time, never correctness
 
 
+def _on_disk(repo: Repo, paths: frozenset[bytes]) -> list[bytes]:
+    """The files and symlinks among `paths` that exist on disk."""
+    root = os.fsencode(repo.root)
+    found = []
+    for rel in sorted(paths):
+        try:
+            mode = os.lstat(root + b"/" + rel).st_mode
+        except OSError:
+            continue
+        if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+            found.append(rel)
+    return found
+
+
 def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes], scratch: Path) -> str:
-    """`tree` plus the given files' raw bytes (rare: only files git ignores right now)."""
+    """`tree` plus the given files' raw bytes (rare: files git ignores right now, or whose index
+    entries tell git not to look at the worktree)."""
     env = {"GIT_INDEX_FILE": str(scratch)}
     root = os.fsencode(repo.root)
     try:
