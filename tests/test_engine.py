@@ -120,6 +120,29 @@ def test_the_staged_side_is_reused_only_for_the_same_index(repo: GitRepo) -> Non
     assert not cache.exists()
 
 
+def test_a_capture_after_a_capture_sees_what_changed_between(repo: GitRepo) -> None:
+    """The second capture of one process starts from the index the first one's scan wrote;
+    edits, deletions, new files and a rule that now ignores an untracked file all count."""
+    repo.write("tracked", b"one\n")
+    repo.git("add", "tracked")
+    repo.git("commit", "-qm", "t")
+    repo.write("untracked", b"u\n")
+    repo.write("soon-ignored", b"s\n")
+    repo.write("gone", b"g\n")
+    first = _capture(repo, None)
+    assert snapshot._scan_seed(_engine(repo).repo, snapshot._index_checksum(
+        repo.path / ".git" / "index")) is not None
+    repo.write("tracked", b"two\n")
+    os.unlink(repo.path / "gone")
+    repo.write("new", b"n\n")
+    repo.write(".git/info/exclude", b"soon-ignored\n")
+    second = _capture(repo, None)
+    listed = set(repo.git("ls-tree", "-r", "--name-only", second.files_tree).split())
+    assert listed == {"README", "tracked", "untracked", "new"}
+    assert repo.git("show", f"{second.files_tree}:tracked") == "two\n"
+    assert first.files_tree != second.files_tree
+
+
 def _loose_objects(repo: GitRepo) -> set[str]:
     root = repo.path / ".git" / "objects"
     return {d.name + f.name for d in root.glob("??") for f in d.iterdir()}

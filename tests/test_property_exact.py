@@ -170,6 +170,14 @@ def test_rollback_restores_exactly(unborn: bool, setup: list[tuple[object, ...]]
     _scenario(unborn, setup, op)
 
 
+def test_intent_to_add_then_chmod_concrete() -> None:
+    """Found by the property test: `add -N`, then a mode change on disk; the entry keeps the
+    mode it was added with, which `add -N` alone cannot make again."""
+    _scenario(False, [], [("write", b"a", b"", False), ("add-intent", b"a"), ("chmod", b"a")])
+    _scenario(False, [("write", b"a", b"", False), ("add-intent", b"a"), ("chmod", b"a")],
+              [("write", b"b", b"x", False)])
+
+
 def test_file_folder_swaps_and_modes_concrete(tmp_path: Path) -> None:
     """A fixed case of every kind of change, so a failure here reads plainly."""
     _scenario(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,7 +174,21 @@ def _set_flag(repo: Repo, env: Mapping[str, str], flag: str, *, clear: Set[bytes
                      input=b"".join(p + b"\0" for p in paths), env=env)
 
 
-def ita_files_missing(repo: Repo, flags: IndexFlags) -> bool:
-    """An intent-to-add entry whose file is gone cannot be made again by `git add -N`."""
+def ita_not_reproducible(repo: Repo, flags: IndexFlags) -> bool:
+    """`git add -N` makes an intent-to-add entry from the file on disk: it cannot make one whose
+    file is gone, nor one whose mode the file no longer has (chmod after `add -N`)."""
     root = os.fsencode(repo.root)
-    return any(not os.path.lexists(root + b"/" + p) for p in flags.intent_to_add)
+    for path, mode in flags.intent_to_add.items():
+        try:
+            st = os.lstat(root + b"/" + path)
+        except OSError:
+            return True
+        if stat.S_ISLNK(st.st_mode):
+            now = "120000"
+        elif stat.S_ISREG(st.st_mode):
+            now = "100755" if st.st_mode & 0o100 else "100644"
+        else:
+            return True
+        if now != mode:
+            return True
+    return False

@@ -9,7 +9,8 @@ A checkpoint is a commit whose tree holds:
   untracked   blob  NUL-separated paths that were untracked (commits mode keeps them out of
                     commits)
   index       blob  the raw index bytes, only when staged tree and flags cannot describe it (an
-                    intent-to-add entry whose file is gone), and in checkpoints of version 1
+                    intent-to-add entry whose file is gone or has another mode now), and in
+                    checkpoints of version 1
 Its parents are HEAD and every branch tip, so `gc --prune=now` can lose none of them.
 """
 
@@ -96,6 +97,7 @@ def capture(
     for_commit: bool = False,
     find_untracked: bool = False,
     also_capture: Callable[[str], Sequence[bytes]] | None = None,
+    _reuse_scan: bool = True,
 ) -> Captured:
     """Write a checkpoint of the worktree as it is now, never touching the user's index.
 
@@ -125,6 +127,12 @@ def capture(
             key = _index_checksum(tmp_index)
             if _staged_seen(repo, key) is None:
                 _share(tmp_index, tmp_staged)
+        seed = _scan_seed(repo, key) if _reuse_scan and not for_commit else None
+        if seed is not None:
+            # The index this process's last scan wrote, for this very index of the user's:
+            # every file it saw is hashed and stat'ed in it already (untracked ones too).
+            tmp_index.unlink()
+            _share(seed, tmp_index)
         # The scan of the tree runs while the staged side is read: two processes, two cores.
         adding = repo.start(*conversion.NO_AUTOCRLF, "add", "-A", "--", ".", env=env)
         seen = _staged_seen(repo, key)
@@ -138,7 +146,7 @@ def capture(
             if key is not None and not listing.flags.intent_to_add:
                 _remember_staged(repo, key, staged_tree, listing)
         flags = listing.flags
-        raw_index = present and indexstate.ita_files_missing(repo, flags)
+        raw_index = present and indexstate.ita_not_reproducible(repo, flags)
         to_hash = [meta_file]
         if raw_index:
             to_hash.append(tmp_staged)
@@ -166,6 +174,13 @@ def capture(
         # intent-to-add entries, which the staged tree lacks). Attribute files are the index's
         # and the untracked ones.
         added = [c.path for c in repo.diff_trees(staged_tree, filtered_tree) if c.status == "A"]
+        if seed is not None and _ignored_now(repo, added):
+            # Files the last scan saw untracked that are ignored now (a rule changed): `add -A`
+            # keeps what its index tracks, so scan again from the user's index alone.
+            adding = None
+            return capture(repo, message=message, ref=ref, untracked_of_op=untracked_of_op,
+                           for_commit=for_commit, find_untracked=find_untracked,
+                           also_capture=also_capture, _reuse_scan=False)
         attribute_added = [p for p in added
                            if p == b".gitattributes" or p.endswith(b"/.gitattributes")]
         rule = conversion.detect(repo, [*listing.attribute_files, *attribute_added])
@@ -216,6 +231,8 @@ def capture(
             repo.update_refs([f"create {ref} {commit}"], message=f"git-atomic: {message}")
         snap = Snapshot(commit, files_tree, staged_tree, head_ref, head_oid, branches,
                         index_blob, index_mtime if raw_index else None, present, flags_blob)
+        if key is not None and not for_commit:
+            _keep_scan(repo, key, tmp_index)
         return Captured(snap, untracked, commit_tree, commit_index, leave_out, commit_listing)
     finally:
         if adding is not None:
@@ -233,6 +250,46 @@ def capture(
 # memory and in one small file (`gc` removes it); the tree is checked to exist before use.
 STAGED_CACHE: Final = "staged-cache.json"
 _staged_memo: dict[tuple[str, str], tuple[str, indexstate.Listing]] = {}
+
+
+# The index the last scan of this process wrote, for the user's index it started from (by
+# checksum). A capture of the same user's index starts from it: `run` takes OP-EXEC right after
+# PRE-OP, a failing `run` its rescue right after that. Kept only while this process lives.
+_last_scan: dict[tuple[str, str], Path] = {}
+
+
+def _scan_seed(repo: Repo, key: str | None) -> Path | None:
+    path = _last_scan.get((str(repo.common_dir), key)) if key is not None else None
+    return path if path is not None and path.exists() else None
+
+
+def _keep_scan(repo: Repo, key: str, scanned: Path) -> None:
+    _forget_scans()
+    kept = temp_path(repo, "scan")
+    os.replace(scanned, kept)
+    if not _last_scan_cleanup:
+        import atexit
+
+        atexit.register(_forget_scans)
+        _last_scan_cleanup.append(True)
+    _last_scan[str(repo.common_dir), key] = kept
+
+
+_last_scan_cleanup: list[bool] = []
+
+
+def _forget_scans() -> None:
+    for path in _last_scan.values():
+        path.unlink(missing_ok=True)
+    _last_scan.clear()
+
+
+def _ignored_now(repo: Repo, paths: Sequence[bytes]) -> bool:
+    if not paths:
+        return False
+    res = repo.run("check-ignore", "-z", "--stdin", "--no-index",
+                   input=b"".join(p + b"\0" for p in paths), check=False)
+    return bool(res.stdout.strip(b"\0"))
 
 
 def _index_checksum(path: Path) -> str | None:
