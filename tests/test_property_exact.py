@@ -178,6 +178,13 @@ def test_intent_to_add_then_chmod_concrete() -> None:
               [("write", b"b", b"x", False)])
 
 
+def test_only_skip_worktree_entries_concrete() -> None:
+    """Found by the property test: when every path is a skip-worktree entry, `git add -A`
+    refuses (exit 1, "outside of your sparse-checkout definition"); that is a finished scan."""
+    _scenario(True, [], [("write", b"a", b"", False), ("add-all",),
+                         ("flag", b"a", "--skip-worktree")])
+
+
 def test_file_folder_swaps_and_modes_concrete(tmp_path: Path) -> None:
     """A fixed case of every kind of change, so a failure here reads plainly."""
     _scenario(

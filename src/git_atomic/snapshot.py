@@ -167,7 +167,7 @@ def capture(
         meta_blob = next(blobs)
         index_blob = next(blobs) if raw_index else None
         flags_blob = next(blobs) if flags else None
-        adding.wait()
+        _scanned(adding)
         filtered_tree = _write_tree(repo, env)
         files_tree = filtered_tree
         # What the scan added to the index's own entries: the untracked files (and the
@@ -378,6 +378,15 @@ def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes], scratch: Path
         return repo.line("write-tree", env=env)
     finally:
         scratch.unlink(missing_ok=True)
+
+
+def _scanned(adding: process.Background) -> None:
+    """`add -A` refuses, exit 1, when every path it matched is a skip-worktree entry (a sparse
+    checkout, or a tree whose only files are marked so): it had nothing else to add, and those
+    entries are captured from disk separately, so that refusal is a finished scan."""
+    res = adding.wait(check=False)
+    if res.returncode != 0 and b"outside of your sparse-checkout definition" not in res.stderr:
+        adding.wait()  # raises, with git's message
 
 
 def _share(index: Path, copy: Path) -> None:
