@@ -40,7 +40,7 @@ class Preview:
 
     @property
     def empty(self) -> bool:
-        """Nothing a person could see would change (the raw index may differ in stat data)."""
+        """Nothing a person could see would change (the index may differ in stat data)."""
         p = self.plan
         return not (p.path_changes() or p.ref_lines or p.head_changes or self.staged)
 

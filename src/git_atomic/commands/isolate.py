@@ -1,7 +1,7 @@
 """`git atomic run --isolate -- COMMAND`: the command runs in a private worktree; the user's
 worktree changes only after the gates have passed, in one rescued, crash-safe apply.
 
-1. PRE-OP: a checkpoint of the user's worktree (HEAD, raw index, every tracked and untracked
+1. PRE-OP: a checkpoint of the user's worktree (HEAD, the index, every tracked and untracked
    file), under the worktree lock held for that moment only.
 2. A private worktree, detached at HEAD's commit, brought to PRE-OP exactly (files and index).
    Its path is in the journal before it exists, so `recover` finds it after a crash. In commits
