@@ -33,6 +33,7 @@ def hermetic_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str
         LC_ALL="C",
         NO_COLOR="1",
         PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        GIT_ATOMIC_VERIFY_SCAN="1",  # every edited scan tree checked against git's (scan.py)
     )
     env.pop("GIT_ATOMIC_FAILPOINT", None)
     if extra:
@@ -64,6 +65,12 @@ class GitRepo:
         if check and res.returncode != 0:
             raise AssertionError(f"git {' '.join(args)} failed: {res.stderr.decode()}")
         return res.stdout.decode("utf-8", "surrogateescape")
+
+    def checkpoint_refs(self, fmt: str = "%(objectname) %(objecttype)\t%(refname)") -> str:
+        """`for-each-ref refs/atomic/` without the scan cache's refs (refs/atomic/scan/), which
+        any capture, even a probe, may move."""
+        out = self.git("for-each-ref", f"--format={fmt}", "refs/atomic/")
+        return "".join(line + "\n" for line in out.splitlines() if "refs/atomic/scan/" not in line)
 
     def atomic(self, *args: str, check: int | None = None, input: bytes | None = None,
                env: Mapping[str, str] | None = None, timeout: float = 120,

@@ -90,7 +90,7 @@ def test_shadow_mode_leaves_branch_and_index(repo: GitRepo) -> None:
     assert repo.head() == head
     assert (repo.path / ".git" / "index").read_bytes() == index
     assert repo.read("r.txt") == b"r\n"
-    refs = repo.git("for-each-ref", "--format=%(refname)", "refs/atomic/").split()
+    refs = repo.checkpoint_refs("%(refname)").split()
     assert len(refs) == 3 and all(res["op_id"] in r for r in refs)
 
 
@@ -204,7 +204,7 @@ def test_commits_mode_needs_identity(tmp_path: Path) -> None:
     assert repo.fingerprint() == before and not repo.exists("x")
     # Shadow mode works without an identity: checkpoints use the fixed one.
     repo.atomic("run", "--history", "shadow", "--", "touch", "x", check=0)
-    ref = repo.git("for-each-ref", "--count=1", "--format=%(refname)", "refs/atomic/").strip()
+    ref = repo.checkpoint_refs("%(refname)").split()[0]
     author = repo.git("log", "-1", "--format=%an <%ae>", ref)
     assert author.strip() == "git-atomic <git-atomic@localhost>"
 
@@ -215,7 +215,8 @@ def test_operation_names_are_data(repo: GitRepo) -> None:
     assert res["name"] == evil
     assert not repo.exists("pwned")
     refs = repo.git("for-each-ref", "--format=%(refname)", "refs/").split()
-    assert all(r.startswith(("refs/heads/main", "refs/atomic/ops/")) for r in refs)
+    allowed = ("refs/heads/main", "refs/atomic/ops/", "refs/atomic/scan/main")
+    assert all(r.startswith(allowed) for r in refs)
 
 
 def test_json_stdout_is_one_object_even_when_the_command_prints(repo: GitRepo) -> None:
@@ -325,3 +326,15 @@ def test_signal_during_a_session_command_finishes_the_restore(repo: GitRepo) -> 
         assert all(repo.exists(f"many/f{i}") for i in range(300))
         repo.atomic_json("abort")
     assert repo.fingerprint().diff(before) == []
+
+
+def test_commits_mode_leaves_no_untracked_cache_in_the_index(repo: GitRepo) -> None:
+    """The scan index keeps git's untracked cache (scan.py); the index that commits mode puts
+    in place is the user's and does not, unless the user asked for one."""
+    repo.write("new.txt", b"n\n")
+    repo.atomic_json("run", "--", "sh", "-c", "echo x > made.txt")
+    repo.atomic_json("run", "--", "sh", "-c", "echo y >> made.txt")
+    assert b"UNTR" not in (repo.path / ".git" / "index").read_bytes()
+    assert repo.git("status", "--porcelain", "-uall") == "?? new.txt\n"
+    scans = list((repo.path / ".git" / "atomic").glob("scan-*"))
+    assert len(scans) == 1 and b"UNTR" in scans[0].read_bytes()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic import context, git, snapshot
+from git_atomic import context, git, scan, snapshot
 from git_atomic.operation import Engine
 from testing.gitrepo import GitRepo
 
@@ -121,26 +121,54 @@ def test_the_staged_side_is_reused_only_for_the_same_index(repo: GitRepo) -> Non
 
 
 def test_a_capture_after_a_capture_sees_what_changed_between(repo: GitRepo) -> None:
-    """The second capture of one process starts from the index the first one's scan wrote;
-    edits, deletions, new files and a rule that now ignores an untracked file all count."""
+    """The second capture starts from the scan index the first one left (scan.py); edits,
+    deletions, new files, a rule that now ignores an untracked file, and a file the user now
+    tracks although it is ignored all count."""
     repo.write("tracked", b"one\n")
-    repo.git("add", "tracked")
+    repo.write(".gitignore", b"*.log\n")
+    repo.git("add", "tracked", ".gitignore")
     repo.git("commit", "-qm", "t")
     repo.write("untracked", b"u\n")
     repo.write("soon-ignored", b"s\n")
     repo.write("gone", b"g\n")
+    repo.write("forced.log", b"f\n")
     first = _capture(repo, None)
-    assert snapshot._scan_seed(_engine(repo).repo, snapshot._index_checksum(
-        repo.path / ".git" / "index")) is not None
+    eng = _engine(repo)
+    known = repo.git("rev-parse", scan.ref_name(eng.repo)).strip()
+    assert known == first.files_tree and scan.index_file(eng.repo, known).exists()
     repo.write("tracked", b"two\n")
     os.unlink(repo.path / "gone")
     repo.write("new", b"n\n")
     repo.write(".git/info/exclude", b"soon-ignored\n")
+    repo.git("add", "-f", "forced.log")
     second = _capture(repo, None)
     listed = set(repo.git("ls-tree", "-r", "--name-only", second.files_tree).split())
-    assert listed == {"README", "tracked", "untracked", "new"}
+    assert listed == {"README", ".gitignore", "tracked", "untracked", "new", "forced.log"}
     assert repo.git("show", f"{second.files_tree}:tracked") == "two\n"
     assert first.files_tree != second.files_tree
+    # Only the newest scan index is kept, and the ref names it.
+    assert repo.git("rev-parse", scan.ref_name(eng.repo)).strip() == second.files_tree
+    kept = sorted(p.name for p in eng.repo.state_dir.glob("scan-*"))
+    assert kept == [scan.index_file(eng.repo, second.files_tree).name]
+    # The user stops tracking it: ignored again, so out of the next capture.
+    repo.git("rm", "-q", "--cached", "forced.log")
+    third = _capture(repo, None)
+    assert "forced.log" not in repo.git("ls-tree", "-r", "--name-only", third.files_tree)
+
+
+def test_a_scan_index_without_its_ref_is_not_trusted(repo: GitRepo) -> None:
+    """The ref keeps the scan index's objects from `git gc`; with the ref gone (and its objects
+    pruned), the next capture seeds a fresh scan index and misses nothing."""
+    repo.write("a", b"1\n")
+    first = _capture(repo, None)  # a probe: nothing but the scan ref keeps its objects
+    eng = _engine(repo)
+    repo.git("update-ref", "-d", scan.ref_name(eng.repo))
+    repo.git("-c", "gc.pruneExpire=now", "gc", "-q", "--prune=now")
+    snap = _capture(repo)
+    assert snap.files_tree == first.files_tree
+    assert repo.git("fsck", "--no-dangling", "--connectivity-only", check=False).strip() == ""
+    assert repo.git("show", f"{snap.files_tree}:a") == "1\n"
+    assert scan.tidy(eng.repo, snap.files_tree) == 0  # the stale file was replaced, not left
 
 
 def _loose_objects(repo: GitRepo) -> set[str]:
@@ -417,7 +445,7 @@ def test_unmerged_paths_are_refused_before_anything_changes(repo: GitRepo) -> No
     res = repo.atomic("run", "--", "true", check=3)
     assert "unmerged" in res.stderr and res.stderr.count("\n") == 1
     assert repo.fingerprint() == before
-    assert repo.git("for-each-ref", "refs/atomic/") == ""
+    assert repo.checkpoint_refs() == ""
 
 
 def test_rollback_cost_does_not_rescan_per_file(repo: GitRepo) -> None:
@@ -475,3 +503,38 @@ def test_tree_without_matches_what_an_index_would_write(repo: GitRepo) -> None:
         expected = eng.repo.line("write-tree", env=env)
         scratch.unlink()
         assert eng.repo.tree_without(tree, gone) == expected, gone
+
+
+def test_tree_edit_matches_what_an_index_would_write(repo: GitRepo) -> None:
+    """A scan edits its last tree (scan.py): files set, left out, a file where a folder was and
+    a folder where a file was; the result must be the tree an index with those entries writes."""
+    names = [b"a", b"b c", b"\xff-raw", b"d/e", b"d/f/g", b"d/f/h", b"x/y/z/w", b"x/y/v"]
+    for i, name in enumerate(names):
+        repo.write(os.fsdecode(name), b"%d\n" % i)
+    repo.git("add", "-A")
+    tree = repo.git("write-tree").strip()
+    eng = _engine(repo)
+    blob = eng.repo.line("hash-object", "-w", "--stdin", input=b"new\n")
+    link = eng.repo.line("hash-object", "-w", "--stdin", input=b"a")
+    candidates: list[tuple[bytes, tuple[str, str] | None]] = [
+        (b"a", ("100755", blob)), (b"a", None), (b"new/deep/file", ("100644", blob)),
+        (b"b c", ("120000", link)), (b"x/y/z/w", None), (b"x/y/v", None), (b"\xff-raw", None),
+        (b"top", ("100644", blob)), (b"d/f/g", ("100644", blob)), (b"d/e", None)]
+    rng = random.Random(7)
+    cases: list[dict[bytes, tuple[str, str] | None]] = [
+        {b"d/f/g": None, b"d/f/h": None, b"d/f": ("100644", blob)},  # folder -> file
+        {b"a": None, b"a/inside": ("100644", blob)},  # file -> folder
+        {n: None for n in names},  # everything goes
+    ]
+    for _ in range(12):
+        cases.append(dict(rng.sample(candidates, rng.randint(1, len(candidates)))))
+    for edits in cases:
+        scratch = repo.path / ".git" / "scratch-index"
+        env = {"GIT_INDEX_FILE": str(scratch)}
+        eng.repo.run("read-tree", tree, env=env)
+        info = b"".join((f"{new[0]} {new[1]}".encode() if new else b"0 " + b"0" * 40)
+                        + b"\t" + path + b"\0" for path, new in edits.items())
+        eng.repo.run("update-index", "-z", "--index-info", input=info, env=env)
+        expected = eng.repo.line("write-tree", env=env)
+        scratch.unlink()
+        assert eng.repo.tree_edit(tree, edits) == expected, edits

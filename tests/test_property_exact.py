@@ -53,6 +53,10 @@ step = st.one_of(
     st.tuples(st.just("switch"), st.sampled_from(["feature", "other", "main"])),
     st.tuples(st.just("detach")),
 )
+# Tracking an ignored file (`git add -f`) happens only in the set-up: an operation that did so
+# and then switched branches would delete that file, which no checkpoint holds (ignored files
+# are never captured). It makes the checkpoint's scan index lack a file the user tracks.
+setup_step = st.one_of(step, st.tuples(st.just("add-force"), st.sampled_from(IGNORED)))
 
 
 def _full(repo: GitRepo, rel: bytes) -> bytes:
@@ -107,6 +111,8 @@ def apply_step(repo: GitRepo, s: tuple[object, ...]) -> None:
         repo.git("add", "--", os.fsdecode(s[1]), check=False)  # type: ignore[arg-type]
     elif kind == "add-all":
         repo.git("add", "-A", check=False)
+    elif kind == "add-force":
+        repo.git("add", "-f", "--", os.fsdecode(s[1]), check=False)  # type: ignore[arg-type]
     elif kind == "add-intent":
         repo.git("add", "-N", "--", os.fsdecode(s[1]), check=False)  # type: ignore[arg-type]
     elif kind == "flag":
@@ -138,12 +144,16 @@ def _scenario(unborn: bool, setup: list[tuple[object, ...]],
         (repo.path / ".git" / "info" / "exclude").write_bytes(b"*.ign\n")
         for rel in IGNORED:
             repo.write(rel, b"ignored " + rel)
-        for s in setup:
-            apply_step(repo, s)
-        before = repo.fingerprint()
         g = git.discover(str(repo.path))
         ctx = context.Context(g, context.open_journal(g), None)  # type: ignore[arg-type]
         try:
+            # A probe halfway through the set-up leaves a scan index (scan.py) that the
+            # checkpoint below must bring up to date, not one seeded from the index just now.
+            for i, s in enumerate(setup):
+                if i == len(setup) // 2:
+                    snapshot.capture(g, message="probe", ref=None)
+                apply_step(repo, s)
+            before = repo.fingerprint()
             pre = snapshot.capture(g, message="pre", ref="refs/atomic/test/pre").snapshot
             assert repo.fingerprint() == before, "capture changed the worktree or index"
             for s in op:
@@ -154,7 +164,13 @@ def _scenario(unborn: bool, setup: list[tuple[object, ...]],
             diff = repo.fingerprint().diff(before)
             assert not diff, "rollback is not exact:\n" + "\n".join(diff)
             engine.rollback_to(None, result.rescue, event="undo")
-            diff = repo.fingerprint().diff(after_op)
+            # One thing may differ, by design: a file the operation took away that is ignored
+            # (one the set-up tracked with `add -f`) stays, since no checkpoint can tell an
+            # ignored file that was absent from one that was there and not captured, and a
+            # restore never deletes ignored files (ENGINE_NOTES 6).
+            kept = [f"file {p!r}: " for p in IGNORED]
+            diff = [d for d in repo.fingerprint().diff(after_op)
+                    if not (d.startswith(tuple(kept)) and d.endswith(" != None"))]
             assert not diff, "rescue restore is not exact:\n" + "\n".join(diff)
         finally:
             ctx.journal.close()
@@ -164,7 +180,8 @@ def _scenario(unborn: bool, setup: list[tuple[object, ...]],
 # How many examples: the hypothesis profile (tests/conftest.py): 300 by default, 2,000 with
 # --slow, or GIT_ATOMIC_PROPERTY_EXAMPLES.
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(unborn=st.booleans(), setup=st.lists(step, max_size=12), op=st.lists(step, max_size=10))
+@given(unborn=st.booleans(), setup=st.lists(setup_step, max_size=12),
+       op=st.lists(step, max_size=10))
 def test_rollback_restores_exactly(unborn: bool, setup: list[tuple[object, ...]],
                                    op: list[tuple[object, ...]]) -> None:
     _scenario(unborn, setup, op)
@@ -183,6 +200,18 @@ def test_only_skip_worktree_entries_concrete() -> None:
     refuses (exit 1, "outside of your sparse-checkout definition"); that is a finished scan."""
     _scenario(True, [], [("write", b"a", b"", False), ("add-all",),
                          ("flag", b"a", "--skip-worktree")])
+
+
+def test_found_with_the_scan_index_concrete() -> None:
+    """Found by the property test: a path beyond what is now a symlink (git refuses to look
+    there); an assume-unchanged entry whose file was deleted (the disk has no file, so the
+    checkpoint holds none); a file tracked although ignored, added after the last scan."""
+    _scenario(False, [("write", b"a/a", b"", False)],
+              [("write", b"a", b"", False), ("symlink", b"a", b"../outside")])
+    _scenario(False, [], [("write", b"a", b"", False), ("write", b"b", b"", False),
+                          ("add", b"b"), ("delete", b"b"), ("flag", b"b", "--assume-unchanged")])
+    _scenario(False, [("write", b"a", b"", False), ("write", b"b", b"x", False),
+                      ("add-force", b"zz.ign")], [("rm-cached", b"a"), ("commit",)])
 
 
 def test_file_folder_swaps_and_modes_concrete(tmp_path: Path) -> None:

@@ -195,7 +195,7 @@ def _age_everything(repo: GitRepo, days: float) -> None:
 
 
 def atomic_refs(repo: GitRepo) -> dict[str, str]:
-    out = repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/atomic/")
+    out = repo.checkpoint_refs("%(refname) %(objectname)")
     return {name: oid for name, oid in (line.split(" ", 1) for line in out.splitlines())}
 
 

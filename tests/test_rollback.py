@@ -15,7 +15,7 @@ MODES = ("commits", "shadow")
 
 
 def atomic_refs(repo: GitRepo) -> str:
-    return repo.git("for-each-ref", "refs/atomic/")
+    return repo.checkpoint_refs()
 
 
 def same(a: State, b: State) -> None:

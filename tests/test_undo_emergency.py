@@ -17,7 +17,7 @@ def same(a: State, b: State) -> None:
 
 
 def atomic_refs(repo: GitRepo) -> str:
-    return repo.git("for-each-ref", "refs/atomic/")
+    return repo.checkpoint_refs()
 
 
 def mess_up(repo: GitRepo) -> None:

@@ -67,9 +67,10 @@ class Repo:
         return process.git(args, cwd=self.root, input=input, env=env, check=check,
                            low_priority=low_priority)
 
-    def start(self, *args: str, env: Mapping[str, str] | None = None) -> process.Background:
+    def start(self, *args: str, env: Mapping[str, str] | None = None,
+              input: bytes | None = None) -> process.Background:
         """Start a git command that runs while this process does other work."""
-        return process.Background(args, cwd=self.root, env=env)
+        return process.Background(args, cwd=self.root, env=env, input=input)
 
     def out(self, *args: str, input: bytes | None = None,
             env: Mapping[str, str] | None = None, low_priority: bool = False) -> bytes:
@@ -135,8 +136,8 @@ class Repo:
                        check=False)
         return res.stdout.decode().strip() if res.returncode == 0 else None
 
-    def refs(self, prefix: str) -> dict[str, str]:
-        raw = self.out("for-each-ref", "--format=%(objectname) %(refname)", prefix)
+    def refs(self, *prefixes: str) -> dict[str, str]:
+        raw = self.out("for-each-ref", "--format=%(objectname) %(refname)", *prefixes)
         result: dict[str, str] = {}
         for line in raw.decode("utf-8", "surrogateescape").splitlines():
             oid, _, name = line.partition(" ")
@@ -187,55 +188,65 @@ class Repo:
         return self.line("mktree", "-z", input=data)
 
     def tree_without(self, tree: str, paths: Iterable[bytes]) -> str:
-        """`tree` with the given files left out (a folder left empty goes too, as in any tree).
+        """`tree` with the given files left out (a folder left empty goes too, as in any tree)."""
+        return self.tree_edit(tree, dict.fromkeys(paths))
+
+    def tree_edit(self, tree: str, changes: Mapping[bytes, tuple[str, str] | None]) -> str:
+        """`tree` with files set to (mode, object) or left out (None). A folder left empty goes,
+        as in any tree; a file where a folder was (or the other way round) takes its place.
 
         Only the folders on the way to those files are read (`ls-tree`) and written again
         (`mktree --batch`, one call per depth, deepest first): no index, however big the tree.
         """
-        gone = set(paths)
-        if not gone:
+        if not changes:
             return tree
         dirs: set[bytes] = {b""}
-        for path in gone:
+        for path in changes:
             while b"/" in path:
                 path = path.rsplit(b"/", 1)[0]
                 dirs.add(path)
         env = {"GIT_LITERAL_PATHSPECS": "1", "GIT_INDEX_FILE": str(self.state_dir / "no-index")}
         listing = self.out("ls-tree", "-z", "--full-tree", tree, env=env)
         inner = sorted(d for d in dirs if d)
-        if inner:
+        for i in range(0, len(inner), 1000):
             listing += self.out("ls-tree", "-z", "--full-tree", tree, "--",
-                                *[os.fsdecode(d) + "/" for d in inner], env=env)
+                                *[os.fsdecode(d) + "/" for d in inner[i:i + 1000]], env=env)
         children: dict[bytes, dict[bytes, bytes]] = {d: {} for d in dirs}
         for item in listing.split(b"\0"):
             head, _, path = item.partition(b"\t")
             parent, _, name = path.rpartition(b"/")
-            if item and parent in children and path not in dirs and path not in gone:
+            if item and parent in children and path not in dirs and path not in changes:
                 children[parent][name] = head
-        rebuilt: dict[bytes, str | None] = {}  # folder -> its new tree, None when it is empty
+        for path, new in changes.items():
+            if new is not None:
+                parent, _, name = path.rpartition(b"/")
+                mode, oid = new
+                kind = "commit" if mode == "160000" else "blob"
+                children[parent][name] = f"{mode} {kind} {oid}".encode()
+        root = EMPTY_TREE.encode()
 
         def depth(d: bytes) -> int:
             return d.count(b"/") + 1 if d else 0
 
         for level in sorted({depth(d) for d in dirs}, reverse=True):
-            batch, order = b"", []
-            for d in sorted(x for x in dirs if depth(x) == level):
-                entries = children[d]
-                for sub, oid in rebuilt.items():
-                    parent, _, name = sub.rpartition(b"/")
-                    if parent == d and oid is not None:
-                        entries[name] = f"040000 tree {oid}".encode()
-                if not entries and d:
-                    rebuilt[d] = None
-                    continue
+            batch, order = b"", list[bytes]()
+            for folder in sorted(x for x in dirs if depth(x) == level):
+                entries = children[folder]
+                if not entries and folder:
+                    continue  # an empty folder is no folder
                 batch += b"".join(h + b"\t" + n + b"\0" for n, h in entries.items()) + b"\0"
-                order.append(d)
+                order.append(folder)
             if order:
-                oids = self.out("mktree", "-z", "--missing", "--batch", input=batch).split()
-                rebuilt.update(zip(order, (o.decode() for o in oids), strict=True))
-        root = rebuilt[b""]
-        assert root is not None
-        return root
+                made = self.out("mktree", "-z", "--missing", "--batch", input=batch).split()
+                for folder, tree_oid in zip(order, made, strict=True):
+                    if not folder:
+                        root = tree_oid
+                        continue
+                    parent, _, name = folder.rpartition(b"/")
+                    if name in children[parent]:
+                        raise ValueError(f"tree_edit: {folder!r} is both a file and a folder")
+                    children[parent][name] = b"040000 tree " + tree_oid
+        return root.decode()
 
     def ls_tree(self, treeish: str, *, recursive: bool = False) -> list[TreeEntry]:
         args = ["ls-tree", "-z", "--full-tree"]

@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import IO, Final
 
 from git_atomic.errors import GitError
 
@@ -101,12 +101,26 @@ class Background:
     """A git command started now and awaited later: two scans of the tree share the cores."""
 
     def __init__(self, args: Sequence[str], *, cwd: str | os.PathLike[str],
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, input: bytes | None = None) -> None:
         self._args = list(args)
-        self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            _argv(args), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=_git_env(env))
+        if input is None:
+            self._proc: subprocess.Popen[bytes] | None = self._spawn(args, cwd, env,
+                                                                     subprocess.DEVNULL)
+        else:
+            # From a file, not a pipe: nothing to feed later, nothing to deadlock on.
+            import tempfile
+
+            with tempfile.TemporaryFile() as stdin:
+                stdin.write(input)
+                stdin.seek(0)
+                self._proc = self._spawn(args, cwd, env, stdin)
         self._result: Result | None = None
+
+    @staticmethod
+    def _spawn(args: Sequence[str], cwd: str | os.PathLike[str], env: Mapping[str, str] | None,
+               stdin: int | IO[bytes]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(_argv(args), cwd=cwd, stdin=stdin, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=_git_env(env))
 
     def wait(self, *, check: bool = True) -> Result:
         if self._result is None:

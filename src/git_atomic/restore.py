@@ -8,7 +8,7 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from git_atomic import failpoints, snapshot
+from git_atomic import failpoints, scan, snapshot
 from git_atomic.git import RawChange, Repo
 from git_atomic.snapshot import Snapshot
 
@@ -96,7 +96,7 @@ def apply(repo: Repo, current: Snapshot, target: Snapshot, the_plan: Plan, *,
     if rules:
         _apply_files(repo, rules, outcome)
         files = [c for c in files if c not in rules]
-    ignored = _ignored_now(repo, [c.path for c in files if c.status == "D"])
+    ignored = set(scan.ignored(repo, [c.path for c in files if c.status == "D"]))
     _apply_files(repo, [c for c in files if not (c.status == "D" and c.path in ignored)], outcome)
     failpoints.hit("restore:after-files")
     if paths:
@@ -189,14 +189,6 @@ def _apply_files(repo: Repo, changes: Sequence[RawChange], outcome: Outcome) -> 
             fh.write(data)
         os.chmod(full, (0o777 if c.new_mode == "100755" else 0o666) & ~umask)
         failpoints.hit("restore:after-write")
-
-
-def _ignored_now(repo: Repo, paths: Sequence[bytes]) -> set[bytes]:
-    if not paths:
-        return set()
-    res = repo.run("check-ignore", "-z", "--stdin", "--no-index",
-                   input=b"".join(p + b"\0" for p in paths), check=False)
-    return {p for p in res.stdout.split(b"\0") if p}
 
 
 def _make_parents(root: bytes, path: bytes, outcome: Outcome) -> None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from git_atomic import conversion, indexstate, process
+from git_atomic import conversion, failpoints, indexstate, process, scan
 from git_atomic.errors import GitError, RefusedError
 from git_atomic.git import ZERO_OID, Repo, TreeEntry
 
@@ -64,6 +64,7 @@ class Captured:
     commit_index: Path | None  # commits mode: every file, fresh stat data (see commit_index())
     leave_out: frozenset[bytes] = frozenset()  # commits mode: files commit_tree leaves out
     listing: indexstate.Listing | None = None  # commits mode: what commit_index() holds
+    from_scan: bool = False  # commits mode: that index is a scan index's (scan.py)
 
 
 def commit_index(repo: Repo, captured: Captured) -> Path:
@@ -72,8 +73,11 @@ def commit_index(repo: Repo, captured: Captured) -> Path:
     Its staged side is known (the commit's tree, the flags it was captured with), so the next
     capture of the worktree, once it is installed, need not read it again."""
     assert captured.commit_index is not None and captured.commit_tree is not None
-    if captured.leave_out:
-        repo.run("update-index", "--force-remove", "-z", "--stdin",
+    options: list[str] = []
+    if captured.from_scan and (repo.config("core.untrackedCache") or "").lower() != "true":
+        options.append("--no-untracked-cache")  # the scan's cache, not one the user asked for
+    if captured.leave_out or options:
+        repo.run("update-index", *options, "--force-remove", "-z", "--stdin",
                  input=b"".join(p + b"\0" for p in sorted(captured.leave_out)),
                  env={"GIT_INDEX_FILE": str(captured.commit_index)})
     key = _index_checksum(captured.commit_index)
@@ -97,7 +101,6 @@ def capture(
     for_commit: bool = False,
     find_untracked: bool = False,
     also_capture: Callable[[str], Sequence[bytes]] | None = None,
-    _reuse_scan: bool = True,
 ) -> Captured:
     """Write a checkpoint of the worktree as it is now, never touching the user's index.
 
@@ -108,15 +111,24 @@ def capture(
     every file that a restore is about to overwrite).
     """
     head_ref, head_oid = repo.read_head()
-    branches = repo.refs("refs/heads/")
+    refs = repo.refs("refs/heads/", scan.SCAN_REFS)
+    branches = {name: oid for name, oid in refs.items() if name.startswith("refs/heads/")}
     index = repo.index_path
-    tmp_index = temp_path(repo, "index")  # becomes every file of the worktree (`add -A`)
+    tmp_index = temp_path(repo, "index")  # a copy of the index: seed of a scan, or `add -A`'s
     tmp_staged = temp_path(repo, "staged")  # stays the index as it is: staged tree, flags
     meta_file = temp_path(repo, "meta")
     flags_file = temp_path(repo, "flags")
     env = {"GIT_INDEX_FILE": str(tmp_index)}
     staged_env = {"GIT_INDEX_FILE": str(tmp_staged)}
     adding: process.Background | None = None
+    scanning: scan.Scan | None = None
+    handed_over: Path | None = None  # commits mode: the index that goes to the caller
+
+    def scan_the_older_way() -> process.Background:
+        # `add -A` on a copy of the index: it honours the index's flags, which a scan index
+        # (scan.py) lacks. Started at once when there is no scan index to start from.
+        return repo.start(*conversion.NO_AUTOCRLF, "add", "-A", "--", ".", env=env)
+
     try:
         index_mtime: int | None = None
         present = index.exists()
@@ -127,15 +139,14 @@ def capture(
             key = _index_checksum(tmp_index)
             if _staged_seen(repo, key) is None:
                 _share(tmp_index, tmp_staged)
-        seed = _scan_seed(repo, key) if _reuse_scan and not for_commit else None
-        if seed is not None:
-            # The index this process's last scan wrote, for this very index of the user's:
-            # every file it saw is hashed and stat'ed in it already (untracked ones too).
-            tmp_index.unlink()
-            _share(seed, tmp_index)
-        # The scan of the tree runs while the staged side is read: two processes, two cores.
-        adding = repo.start(*conversion.NO_AUTOCRLF, "add", "-A", "--", ".", env=env)
         seen = _staged_seen(repo, key)
+        if seen is None or not seen[1].flags:
+            # The scan of the tree runs while the staged side is read: two processes, two cores.
+            scanning = scan.start(repo, known_tree=refs.get(scan.ref_name(repo)),
+                                  seed=tmp_index if present else None,
+                                  scratch=temp_path(repo, "scan"))
+        if scanning is None:
+            adding = scan_the_older_way()
         if seen is not None:
             staged_tree, listing = seen
         else:
@@ -146,6 +157,9 @@ def capture(
             if key is not None and not listing.flags.intent_to_add:
                 _remember_staged(repo, key, staged_tree, listing)
         flags = listing.flags
+        if scanning is not None and flags:
+            scan.abandon(scanning)
+            scanning, adding = None, scan_the_older_way()
         raw_index = present and indexstate.ita_not_reproducible(repo, flags)
         to_hash = [meta_file]
         if raw_index:
@@ -167,28 +181,37 @@ def capture(
         meta_blob = next(blobs)
         index_blob = next(blobs) if raw_index else None
         flags_blob = next(blobs) if flags else None
-        _scanned(adding)
-        filtered_tree = _write_tree(repo, env)
+        filtered_tree: str | None = None
+        if scanning is not None:
+            filtered_tree = scan.finish(scanning, staged_tree)
+            if filtered_tree is None:  # something a scan index cannot describe
+                scan.abandon(scanning)
+                scanning, adding = None, scan_the_older_way()
+        scanned_index = tmp_index
+        if scanning is not None and filtered_tree is not None:
+            scanned_index = scanning.index
+        else:
+            assert adding is not None
+            _scanned(adding)
+            filtered_tree = _write_tree(repo, env)
         files_tree = filtered_tree
         # What the scan added to the index's own entries: the untracked files (and the
         # intent-to-add entries, which the staged tree lacks). Attribute files are the index's
         # and the untracked ones.
         added = [c.path for c in repo.diff_trees(staged_tree, filtered_tree) if c.status == "A"]
-        if seed is not None and _ignored_now(repo, added):
-            # Files the last scan saw untracked that are ignored now (a rule changed): `add -A`
-            # keeps what its index tracks, so scan again from the user's index alone.
-            adding = None
-            return capture(repo, message=message, ref=ref, untracked_of_op=untracked_of_op,
-                           for_commit=for_commit, find_untracked=find_untracked,
-                           also_capture=also_capture, _reuse_scan=False)
         attribute_added = [p for p in added
                            if p == b".gitattributes" or p.endswith(b"/.gitattributes")]
         rule = conversion.detect(repo, [*listing.attribute_files, *attribute_added])
         if rule.active:
-            files_tree = conversion.raw_tree(repo, tmp_index, rule, temp_path(repo, "rawindex"))
+            files_tree = conversion.raw_tree(repo, scanned_index, rule,
+                                             temp_path(repo, "rawindex"))
         # `add -A` takes skip-worktree and assume-unchanged entries as they are in the index,
-        # whatever is on disk: the bytes on disk of those files are captured here.
-        extra = _on_disk(repo, flags.skip_worktree | flags.assume_unchanged)
+        # whatever is on disk: the bytes on disk of those files are captured here, and those
+        # that are not on disk are left out.
+        flagged = flags.skip_worktree | flags.assume_unchanged
+        extra = _on_disk(repo, flagged)
+        if flagged:
+            files_tree = _without_absent(repo, files_tree, flagged.difference(extra))
         if also_capture is not None:
             extra += also_capture(files_tree)
         if extra:
@@ -203,7 +226,7 @@ def capture(
             # operation itself started tracking them (then they are its to commit).
             leave_out = untracked if untracked_of_op is None else untracked_of_op & untracked
             commit_tree = repo.tree_without(filtered_tree, leave_out)
-            commit_index = tmp_index
+            commit_index = handed_over = scanned_index
             # That index's flags are the user's (`add -A` makes intent-to-add entries real); its
             # attribute files, all the capture saw (extra candidates are harmless).
             commit_listing = indexstate.Listing(
@@ -227,20 +250,28 @@ def capture(
         parent_args = [a for p in parents for a in ("-p", p)]
         commit = repo.line("commit-tree", tree, *parent_args, "-m", message,
                            env=repo.identity_env(required=False))
-        if ref is not None:
-            repo.update_refs([f"create {ref} {commit}"], message=f"git-atomic: {message}")
+        kept: scan.Scan | None = None
+        lines = [f"create {ref} {commit}"] if ref is not None else []
+        if scanning is not None:
+            lines += scan.keep(scanning, filtered_tree, hand_over=for_commit)
+            kept, scanning = scanning, None
+            failpoints.hit("capture:scan-kept")  # its file in place, not yet its ref
+        repo.update_refs(lines, message=f"git-atomic: {message}")
+        if kept is not None:
+            scan.retire(kept, filtered_tree)
         snap = Snapshot(commit, files_tree, staged_tree, head_ref, head_oid, branches,
                         index_blob, index_mtime if raw_index else None, present, flags_blob)
-        if key is not None and not for_commit:
-            _keep_scan(repo, key, tmp_index)
-        return Captured(snap, untracked, commit_tree, commit_index, leave_out, commit_listing)
+        return Captured(snap, untracked, commit_tree, commit_index, leave_out, commit_listing,
+                        from_scan=kept is not None)
     finally:
         if adding is not None:
             adding.wait(check=False)  # never leave it writing a file that is about to go
+        if scanning is not None:
+            scan.abandon(scanning)
         meta_file.unlink(missing_ok=True)
         flags_file.unlink(missing_ok=True)
         tmp_staged.unlink(missing_ok=True)
-        if not for_commit:
+        if handed_over != tmp_index:
             tmp_index.unlink(missing_ok=True)
 
 
@@ -250,46 +281,6 @@ def capture(
 # memory and in one small file (`gc` removes it); the tree is checked to exist before use.
 STAGED_CACHE: Final = "staged-cache.json"
 _staged_memo: dict[tuple[str, str], tuple[str, indexstate.Listing]] = {}
-
-
-# The index the last scan of this process wrote, for the user's index it started from (by
-# checksum). A capture of the same user's index starts from it: `run` takes OP-EXEC right after
-# PRE-OP, a failing `run` its rescue right after that. Kept only while this process lives.
-_last_scan: dict[tuple[str, str], Path] = {}
-
-
-def _scan_seed(repo: Repo, key: str | None) -> Path | None:
-    path = _last_scan.get((str(repo.common_dir), key)) if key is not None else None
-    return path if path is not None and path.exists() else None
-
-
-def _keep_scan(repo: Repo, key: str, scanned: Path) -> None:
-    _forget_scans()
-    kept = temp_path(repo, "scan")
-    os.replace(scanned, kept)
-    if not _last_scan_cleanup:
-        import atexit
-
-        atexit.register(_forget_scans)
-        _last_scan_cleanup.append(True)
-    _last_scan[str(repo.common_dir), key] = kept
-
-
-_last_scan_cleanup: list[bool] = []
-
-
-def _forget_scans() -> None:
-    for path in _last_scan.values():
-        path.unlink(missing_ok=True)
-    _last_scan.clear()
-
-
-def _ignored_now(repo: Repo, paths: Sequence[bytes]) -> bool:
-    if not paths:
-        return False
-    res = repo.run("check-ignore", "-z", "--stdin", "--no-index",
-                   input=b"".join(p + b"\0" for p in paths), check=False)
-    return bool(res.stdout.strip(b"\0"))
 
 
 def _index_checksum(path: Path) -> str | None:
@@ -347,6 +338,20 @@ def _on_disk(repo: Repo, paths: frozenset[bytes]) -> list[bytes]:
         if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
             found.append(rel)
     return found
+
+
+def _without_absent(repo: Repo, tree: str, paths: frozenset[bytes]) -> str:
+    """`tree` without those of `paths` it holds as files (their files are not on disk)."""
+    if not paths:
+        return tree
+    env = {"GIT_LITERAL_PATHSPECS": "1", "GIT_INDEX_FILE": str(repo.state_dir / "no-index")}
+    wanted = sorted(paths)
+    held: list[bytes] = []
+    for i in range(0, len(wanted), 1000):  # a sparse checkout may flag most of the tree
+        listing = repo.out("ls-tree", "-z", "--full-tree", tree, "--",
+                           *[os.fsdecode(p) for p in wanted[i:i + 1000]], env=env)
+        held += [item.partition(b"\t")[2] for item in listing.split(b"\0") if item]
+    return repo.tree_without(tree, [p for p in held if p in paths])
 
 
 def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes], scratch: Path) -> str:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from git_atomic import context, failpoints, git, output, snapshot
+from git_atomic import context, failpoints, git, output, scan, snapshot
 from git_atomic.errors import UsageError
 from git_atomic.journal import Journal
 from git_atomic.lock import process_alive
@@ -112,6 +112,8 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> Retired:
     _remove_dead_temporaries(repo.state_dir / "tmp")
     # The last staged tree captures remember may belong to a checkpoint retired just now.
     (repo.state_dir / snapshot.STAGED_CACHE).unlink(missing_ok=True)
+    # Scan indexes a crash left without their ref (this worktree's; the ref keeps its objects).
+    scan.tidy(repo, refs.get(scan.ref_name(repo)))
     expire = _prune_expire(repo)
     freed = 0
     if doomed and expire is not None:

@@ -41,7 +41,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
-from git_atomic import context, moves, output, pathcheck, snapshot, steps
+from git_atomic import context, moves, output, pathcheck, scan, snapshot, steps
 from git_atomic.commands.query import resolve_op
 from git_atomic.config import load_config
 from git_atomic.errors import BusyError, RefusedError, UsageError
@@ -239,7 +239,8 @@ def _resolve_checkpoint(ctx: context.Context, text: str) -> tuple[str, Checkpoin
     elif re.fullmatch(r"[0-9a-fA-F]{4,40}", text):
         prefix = text.lower()
         shas = {c.sha for c in journal.find_checkpoint(prefix)}
-        shas |= {sha for sha in repo.refs("refs/atomic/").values() if sha.startswith(prefix)}
+        shas |= {sha for name, sha in repo.refs("refs/atomic/").items()
+                 if sha.startswith(prefix) and not name.startswith(scan.SCAN_REFS)}
     else:
         raise UsageError(f"rollback --to: expected a checkpoint id (4 or more hex digits) or a "
                          f"ref under refs/atomic/, got {text!r}")

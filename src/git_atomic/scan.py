@@ -1,0 +1,347 @@
+"""The scan of a worktree: every file a checkpoint holds, as an index and a tree, for about what
+one `git status` costs, and often less.
+
+Each worktree has a private *scan index*: the index the last scan left. It holds every file that
+scan saw, tracked and untracked alike, with git's stat data and git's untracked cache. The next
+scan starts from a hard link to it and asks `git status` what differs. git re-reads only the files
+whose stat data changed, and lists only the folders whose mtime changed. `update-index` records
+the differences, and `write-tree` reuses the cached tree of every folder where nothing changed.
+
+The scan index describes the worktree, not the user's index, so its set of paths is reconciled
+with the user's entries (`finish`): a file the user tracks although it is ignored must be in it,
+and a file only the scan index tracks must not be ignored now.
+
+The index is kept as `<common git dir>/atomic/scan-<worktree>-<tree>`, and it is trusted only while
+`refs/atomic/scan/<worktree>` names that same tree. That ref keeps every object the index refers
+to (its blobs, and the trees of its cache-tree) safe from `git gc`. A scan index without the ref
+is never used: a fresh one is seeded from the user's index.
+
+Indexes with flagged entries (intent-to-add, skip-worktree, assume-unchanged) are scanned the
+older way, by the caller: `add -A` on a copy of the user's index, which honours those flags.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from git_atomic import conversion, process
+from git_atomic.git import ZERO_OID, Repo
+
+SCAN_REFS: Final = "refs/atomic/scan/"
+
+# Our scan indexes are whole (never split) and keep git's untracked cache, which `git status`
+# uses for `-uall` only when that is also the configured mode.
+_CONFIG: Final = (*conversion.NO_AUTOCRLF, "-c", "core.splitIndex=false",
+                  "-c", "core.untrackedCache=true", "-c", "status.showUntrackedFiles=all")
+
+
+def _verify() -> bool:
+    """Under test, every edited tree is checked against git's `write-tree` of the scan index."""
+    return os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1"
+
+_STATUS: Final = ("status", "--porcelain=v2", "-z", "--untracked-files=all", "--no-renames",
+                  "--ignore-submodules=dirty")
+
+
+@dataclass
+class Scan:
+    repo: Repo
+    index: Path  # our copy, scanned; it becomes the next scan index
+    base_tree: str | None  # the tree of the scan index it started from (None: seeded)
+    status: process.Background | None
+    untracked: frozenset[bytes] = field(default=frozenset())  # what this scan found untracked
+
+
+def worktree_key(repo: Repo) -> str:
+    name = repo.worktree_id
+    if re.fullmatch(r"[A-Za-z0-9._-]{1,64}", name) and not name.startswith("."):
+        return name
+    return hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def ref_name(repo: Repo) -> str:
+    return SCAN_REFS + worktree_key(repo)
+
+
+def index_file(repo: Repo, tree: str) -> Path:
+    return repo.state_dir / f"scan-{worktree_key(repo)}-{tree}"
+
+
+def start(repo: Repo, *, known_tree: str | None, seed: Path | None, scratch: Path) -> Scan | None:
+    """Start a scan in the background. `known_tree`: what the scan ref names (None: no ref);
+    `seed`: a private copy of the user's index, used when there is no scan index to start from.
+    None when there is nothing to start from, or for a private worktree of `run --isolate`
+    (it lives for one operation: a scan index would outlive it)."""
+    if repo.root.is_relative_to(repo.state_dir):
+        return None
+    base = index_file(repo, known_tree) if known_tree is not None else None
+    if base is not None and base.exists():
+        _link(base, scratch)
+    elif seed is not None:
+        base, known_tree = None, None
+        _link(seed, scratch)
+    else:
+        return None
+    # Optional locks on: `status` may write what it learnt (stat data, the untracked cache)
+    # into our copy; it is nobody else's file.
+    env = {"GIT_INDEX_FILE": str(scratch), "GIT_OPTIONAL_LOCKS": "1"}
+    return Scan(repo, scratch, known_tree, repo.start(*_CONFIG, *_STATUS, env=env))
+
+
+def abandon(scan: Scan) -> None:
+    if scan.status is not None:
+        scan.status.wait(check=False)  # never leave it writing a file that is about to go
+        scan.status = None
+    scan.index.unlink(missing_ok=True)
+
+
+def finish(scan: Scan, staged_tree: str) -> str | None:
+    """The tree of every file of the worktree, or None when this scan cannot say (the caller
+    then scans the older way). `staged_tree`: the user's index entries."""
+    repo = scan.repo
+    assert scan.status is not None
+    res = scan.status.wait(check=False)
+    scan.status = None
+    parsed = _parse_status(res.stdout) if res.returncode == 0 else None
+    if parsed is None:
+        if res.returncode != 0 and scan.base_tree is not None:
+            # Unreadable (say, a split index whose shared part git expired): seed anew next time.
+            index_file(repo, scan.base_tree).unlink(missing_ok=True)
+        return None
+    deleted, changed, untracked = parsed
+    scan.untracked = frozenset(untracked)
+    tree: str | None
+    if not changed and not deleted and scan.base_tree is not None:
+        tree = scan.base_tree
+    else:
+        edits = _edits(repo, deleted, changed) if scan.base_tree is not None else None
+        if edits is not None and scan.base_tree is not None:
+            tree = _apply_edits(scan, scan.base_tree, edits)
+        else:
+            tree = _update_from_disk(scan, deleted, changed)
+    if tree is None:
+        return None
+    return _reconcile(scan, staged_tree, tree)
+
+
+def _edits(repo: Repo, deleted: Sequence[bytes],
+           changed: Sequence[bytes]) -> dict[bytes, tuple[str, str] | None] | None:
+    """What changed, as tree entries: files hashed once, here. None when a plain reading of
+    the disk is not git's (modes or symlinks git is told to ignore, a folder where a file was
+    tracked, a name `--stdin-paths` cannot carry)."""
+    for key in ("core.filemode", "core.symlinks"):
+        if (repo.config(key) or "true").lower() in ("false", "no", "off", "0"):
+            return None
+    if (repo.config("core.ignorecase") or "false").lower() in ("true", "yes", "on", "1"):
+        return None
+    edits: dict[bytes, tuple[str, str] | None] = dict.fromkeys(deleted)
+    root = os.fsencode(repo.root)
+    regular: list[tuple[bytes, str]] = []
+    for path in changed:
+        try:
+            kind = os.lstat(root + b"/" + path).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            edits[path] = None
+            continue
+        if stat.S_ISREG(kind):
+            if b"\n" in path or path.startswith(b'"'):
+                return None
+            regular.append((path, "100755" if kind & 0o100 else "100644"))
+        elif stat.S_ISLNK(kind):
+            target = os.readlink(root + b"/" + path)
+            edits[path] = ("120000", repo.line("hash-object", "-w", "--stdin", input=target))
+        else:
+            return None  # a folder: a submodule, or a repository inside this one
+    if regular:
+        # The same conversion `git add` applies (attributes by path), never line endings.
+        out = repo.out(*conversion.NO_AUTOCRLF, "hash-object", "-w", "--stdin-paths",
+                       input=b"".join(p + b"\n" for p, _ in regular))
+        for (path, mode), oid in zip(regular, out.decode().split(), strict=True):
+            edits[path] = (mode, oid)
+    return edits
+
+
+def _apply_edits(scan: Scan, base: str,
+                 edits: dict[bytes, tuple[str, str] | None]) -> str | None:
+    """The new tree by editing the old one (`mktree` on the folders concerned), while the scan
+    index takes the same entries in the background. Its entries get no stat data: the next
+    `status` looks at those few files again, and only marks them clean if their bytes are the
+    ones recorded, so a file written while this ran is never taken for what it was."""
+    info = b"".join(
+        (f"{new[0]} {new[1]}".encode() if new else b"0 " + ZERO_OID.encode()) + b"\t" + p + b"\0"
+        for p, new in edits.items())
+    updating = scan.repo.start(*_CONFIG, "update-index", "-z", "--index-info", input=info,
+                               env={"GIT_INDEX_FILE": str(scan.index)})
+    try:
+        tree: str | None = scan.repo.tree_edit(base, edits)
+    except ValueError:
+        tree = None
+    if updating.wait(check=False).returncode != 0:
+        return None
+    if tree is not None and (_verify() or os.urandom(1)[0] < 32):
+        # Now and then (always under test): git's own tree of the scan index, which also brings
+        # its cached trees up to date for the next `status`. They must agree.
+        written = _write_tree(scan)
+        if written != tree:
+            if _verify():
+                raise AssertionError(f"scan: edited tree {tree} != written tree {written}")
+            return None
+    return tree
+
+
+def _update_from_disk(scan: Scan, deleted: Sequence[bytes],
+                      changed: Sequence[bytes]) -> str | None:
+    repo = scan.repo
+    env = {"GIT_INDEX_FILE": str(scan.index)}
+    if deleted:
+        # Without a look at the disk: a path beyond what is now a symlink is one git refuses.
+        res = repo.run(*_CONFIG, "update-index", "--force-remove", "-z", "--stdin",
+                       input=b"".join(p + b"\0" for p in deleted), env=env, check=False)
+        if res.returncode != 0:
+            return None
+    if changed:
+        res = repo.run(*_CONFIG, "update-index", "--add", "--remove", "--replace", "-z",
+                       "--stdin", input=b"".join(p + b"\0" for p in changed), env=env,
+                       check=False)
+        if res.returncode != 0:
+            return None
+    return _write_tree(scan)
+
+
+def _reconcile(scan: Scan, staged_tree: str, tree: str) -> str | None:
+    """The scan index's paths made the user's: a file the user tracks although it is ignored
+    is in; a file only the scan index tracks, and that is ignored now, is out."""
+    repo = scan.repo
+    root = os.fsencode(repo.root)
+    must_add: list[bytes] = []
+    only_ours: list[bytes] = []
+    for c in repo.diff_trees(staged_tree, tree):
+        if c.status == "A" and c.path not in scan.untracked:
+            only_ours.append(c.path)  # tracked by the scan index since an earlier scan
+        elif c.status == "D":
+            try:
+                mode = os.lstat(root + b"/" + c.path).st_mode
+            except OSError:
+                continue  # deleted: gone from both
+            if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+                if c.old_mode == "160000":
+                    return None
+                must_add.append(c.path)  # tracked by the user although ignored
+            elif not stat.S_ISDIR(mode) or c.old_mode == "160000":
+                return None  # a submodule the scan index lacks, or an odd file: the older way
+    must_remove = ignored(repo, only_ours)
+    if not must_add and not must_remove:
+        return tree
+    env = {"GIT_INDEX_FILE": str(scan.index)}
+    if must_add:
+        repo.run(*_CONFIG, "update-index", "--add", "--replace", "-z", "--stdin",
+                 input=b"".join(p + b"\0" for p in must_add), env=env)
+    if must_remove:
+        repo.run(*_CONFIG, "update-index", "--force-remove", "-z", "--stdin",
+                 input=b"".join(p + b"\0" for p in must_remove), env=env)
+    return _write_tree(scan)
+
+
+def keep(scan: Scan, tree: str, *, hand_over: bool) -> list[str]:
+    """Make this scan's index the worktree's scan index for `tree`; the `update-ref --stdin`
+    lines that make it trusted (the caller runs them, with its own ref if it has one).
+    `hand_over`: the caller keeps using `scan.index` (a commit's index), so link, don't move."""
+    target = index_file(scan.repo, tree)
+    source = scan.index
+    if hand_over:
+        source = target.with_name(f"{target.name}.{os.getpid()}")
+        source.unlink(missing_ok=True)
+        _link(scan.index, source)
+    os.replace(source, target)
+    # A rename onto another name of the same file (nothing was written since the link) does
+    # nothing at all: that name goes here.
+    source.unlink(missing_ok=True)
+    if tree == scan.base_tree:
+        return []
+    return [f"update {ref_name(scan.repo)} {tree}"]
+
+
+def retire(scan: Scan, tree: str) -> None:
+    """After the ref names `tree`: the scan index it named before is no longer needed."""
+    if scan.base_tree is not None and scan.base_tree != tree:
+        index_file(scan.repo, scan.base_tree).unlink(missing_ok=True)
+
+
+def tidy(repo: Repo, known_tree: str | None) -> int:
+    """Remove this worktree's scan indexes that its ref does not name (a crash between the two
+    steps of `keep`); the number removed."""
+    prefix = f"scan-{worktree_key(repo)}-"
+    keep_name = index_file(repo, known_tree).name if known_tree else None
+    removed = 0
+    try:
+        names = os.listdir(repo.state_dir)
+    except OSError:
+        return 0
+    for name in names:
+        if name.startswith(prefix) and name != keep_name:
+            (repo.state_dir / name).unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def ignored(repo: Repo, paths: Sequence[bytes]) -> list[bytes]:
+    """Those of `paths` that git's ignore rules match now, whatever any index says."""
+    if not paths:
+        return []
+    res = repo.run("check-ignore", "-z", "--stdin", "--no-index",
+                   input=b"".join(p + b"\0" for p in paths), check=False)
+    return [p for p in res.stdout.split(b"\0") if p]
+
+
+def _parse_status(out: bytes) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
+    """(files gone from the disk, other files that differ from the scan index, untracked files)
+    from `status -z --porcelain=v2`; None for anything a scan index should never show (unmerged
+    entries, renames, an untracked nested repository)."""
+    deleted: list[bytes] = []
+    changed: list[bytes] = []
+    untracked: list[bytes] = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        kind = record[:2]
+        if kind == b"1 ":
+            fields = record.split(b" ", 8)
+            if len(fields) != 9:
+                return None
+            worktree = fields[1][1:2]
+            if worktree == b"D":
+                deleted.append(fields[8])
+            elif worktree != b".":
+                changed.append(fields[8])
+        elif kind == b"? ":
+            path = record[2:]
+            if path.endswith(b"/"):
+                return None
+            untracked.append(path)
+            changed.append(path)
+        else:
+            return None
+    return deleted, changed, untracked
+
+
+def _write_tree(scan: Scan) -> str | None:
+    res = scan.repo.run("write-tree", env={"GIT_INDEX_FILE": str(scan.index)}, check=False)
+    return res.stdout.decode().strip() if res.returncode == 0 else None
+
+
+def _link(source: Path, copy: Path) -> None:
+    """A private copy that keeps the mtime git's racy-clean check depends on (ENGINE_NOTES 1):
+    a hard link. git never writes an index in place (it writes `<name>.lock` and renames)."""
+    try:
+        os.link(source, copy)
+    except OSError:
+        import shutil
+
+        shutil.copy2(source, copy)
