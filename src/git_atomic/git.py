@@ -68,9 +68,10 @@ class Repo:
                            low_priority=low_priority)
 
     def start(self, *args: str, env: Mapping[str, str] | None = None,
-              input: bytes | None = None) -> process.Background:
+              input: bytes | None = None, low_priority: bool = False) -> process.Background:
         """Start a git command that runs while this process does other work."""
-        return process.Background(args, cwd=self.root, env=env, input=input)
+        return process.Background(args, cwd=self.root, env=env, input=input,
+                                  low_priority=low_priority)
 
     def out(self, *args: str, input: bytes | None = None,
             env: Mapping[str, str] | None = None, low_priority: bool = False) -> bytes:

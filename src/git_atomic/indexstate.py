@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from git_atomic import process
 from git_atomic.git import ZERO_OID, Repo
 
 _ITA: Final = b"intent-to-add"
@@ -94,24 +95,33 @@ def _attribute_files(tags: bytes) -> tuple[bytes, ...]:
     return tuple(found)
 
 
-def read_listing(repo: Repo, env: Mapping[str, str], staged_tree: str) -> Listing:
-    """The flags of the index `env` points at, whose `write-tree` is `staged_tree` (read at a
-    low priority: a capture runs this beside its scan of the tree, which it must not slow).
+def start_listing(repo: Repo, env: Mapping[str, str]) -> process.Background:
+    """Start reading the tags of the index `env` points at (`ls-files -v`), at a low priority:
+    a capture runs it beside its scan of the tree, which it must not slow."""
+    return repo.start("ls-files", "-z", "-v", env=env, low_priority=True)
+
+
+def read_listing(repo: Repo, env: Mapping[str, str], staged_tree: str,
+                 tagging: process.Background) -> Listing:
+    """The flags of the index `env` points at, whose `write-tree` is `staged_tree`; `tagging`:
+    its `start_listing()`.
 
     Two cheap reads: `diff-index` against the index's own tree walks the cache-tree that
-    write-tree just completed, so it lists only the intent-to-add entries (the tree lacks them);
-    `ls-files -v` tags every entry (`h`: assume-unchanged, `S`: skip-worktree, `s`: both), and a
-    count tells at C speed whether any tag is not `H`.
+    write-tree just completed, so it lists only the intent-to-add entries (the tree lacks them;
+    an index of version 2 cannot hold one, so it is not even asked); `ls-files -v` tags every
+    entry (`h`: assume-unchanged, `S`: skip-worktree, `s`: both), and a count tells at C speed
+    whether any tag is not `H`.
     """
-    raw = repo.out("diff-index", "--cached", "-z", "--raw", "--no-renames",
-                   "--ita-visible-in-index", "--diff-filter=A", staged_tree, env=env,
-                   low_priority=True)
     ita: dict[bytes, str] = {}
-    items = raw.split(b"\0")
-    for head, path in zip(items[::2], items[1::2], strict=False):
-        if head.startswith(b":"):
-            ita[path] = head[1:].split(b" ")[1].decode()
-    tags = repo.out("ls-files", "-z", "-v", env=env, low_priority=True)
+    if _version(Path(env["GIT_INDEX_FILE"])) != 2:
+        raw = repo.out("diff-index", "--cached", "-z", "--raw", "--no-renames",
+                       "--ita-visible-in-index", "--diff-filter=A", staged_tree, env=env,
+                       low_priority=True)
+        items = raw.split(b"\0")
+        for head, path in zip(items[::2], items[1::2], strict=False):
+            if head.startswith(b":"):
+                ita[path] = head[1:].split(b" ")[1].decode()
+    tags = tagging.wait().stdout
     plain = tags.count(b"\0H ") + (1 if tags.startswith(b"H ") else 0)
     if plain == tags.count(b"\0"):
         return Listing(IndexFlags(ita), _attribute_files(tags))
@@ -119,6 +129,17 @@ def read_listing(repo: Repo, env: Mapping[str, str], staged_tree: str) -> Listin
     skip = frozenset(r[2:] for r in flagged if r[:1] in (b"S", b"s"))
     assume = frozenset(r[2:] for r in flagged if r[:1].islower())
     return Listing(IndexFlags(ita, skip, assume), _attribute_files(tags))
+
+
+def _version(index: Path) -> int | None:
+    """The index file's format version. git writes version 2 unless an entry has an extended
+    flag (intent-to-add, skip-worktree), or the user asked for another one."""
+    try:
+        with open(index, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return None
+    return int.from_bytes(head[4:8], "big") if head[:4] == b"DIRC" else None
 
 
 def rebuild(repo: Repo, *, current_tree: str | None, current_flags: IndexFlags,

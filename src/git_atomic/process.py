@@ -101,10 +101,12 @@ class Background:
     """A git command started now and awaited later: two scans of the tree share the cores."""
 
     def __init__(self, args: Sequence[str], *, cwd: str | os.PathLike[str],
-                 env: Mapping[str, str] | None = None, input: bytes | None = None) -> None:
+                 env: Mapping[str, str] | None = None, input: bytes | None = None,
+                 low_priority: bool = False) -> None:
         self._args = list(args)
+        self._low = low_priority
         if input is None:
-            self._proc: subprocess.Popen[bytes] | None = self._spawn(args, cwd, env,
+            self._proc: subprocess.Popen[bytes] | None = self._spawn(cwd, env,
                                                                      subprocess.DEVNULL)
         else:
             # From a file, not a pipe: nothing to feed later, nothing to deadlock on.
@@ -113,14 +115,14 @@ class Background:
             with tempfile.TemporaryFile() as stdin:
                 stdin.write(input)
                 stdin.seek(0)
-                self._proc = self._spawn(args, cwd, env, stdin)
+                self._proc = self._spawn(cwd, env, stdin)
         self._result: Result | None = None
 
-    @staticmethod
-    def _spawn(args: Sequence[str], cwd: str | os.PathLike[str], env: Mapping[str, str] | None,
+    def _spawn(self, cwd: str | os.PathLike[str], env: Mapping[str, str] | None,
                stdin: int | IO[bytes]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(_argv(args), cwd=cwd, stdin=stdin, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=_git_env(env))
+        return subprocess.Popen(_argv(self._args), cwd=cwd, stdin=stdin, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=_git_env(env),
+                                preexec_fn=_lower_priority if self._low else None)
 
     def wait(self, *, check: bool = True) -> Result:
         if self._result is None:

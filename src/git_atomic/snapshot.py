@@ -150,10 +150,16 @@ def capture(
         if seen is not None:
             staged_tree, listing = seen
         else:
-            staged_tree = _write_tree(repo, staged_env, low_priority=True)
+            tagging = indexstate.start_listing(repo, staged_env) if present else None
+            try:
+                staged_tree = _write_tree(repo, staged_env, low_priority=True)
+            except BaseException:
+                if tagging is not None:
+                    tagging.wait(check=False)
+                raise
             listing = indexstate.Listing()
-            if present:
-                listing = indexstate.read_listing(repo, staged_env, staged_tree)
+            if tagging is not None:
+                listing = indexstate.read_listing(repo, staged_env, staged_tree, tagging)
             if key is not None and not listing.flags.intent_to_add:
                 _remember_staged(repo, key, staged_tree, listing)
         flags = listing.flags
