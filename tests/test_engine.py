@@ -538,3 +538,23 @@ def test_tree_edit_matches_what_an_index_would_write(repo: GitRepo) -> None:
         expected = eng.repo.line("write-tree", env=env)
         scratch.unlink()
         assert eng.repo.tree_edit(tree, edits) == expected, edits
+
+
+def test_an_unreadable_scan_index_falls_back_and_is_seeded_again(repo: GitRepo) -> None:
+    """A scan index git cannot read (damaged, or split with its shared part expired) costs one
+    capture the older way; the next capture seeds a fresh one. Nothing is missed."""
+    repo.write("a", b"1\n")
+    _capture(repo, None)
+    eng = _engine(repo)
+    known = repo.git("rev-parse", scan.ref_name(eng.repo)).strip()
+    scan.index_file(eng.repo, known).write_bytes(b"DIRC damaged")
+    repo.write("b", b"2\n")
+    second = _capture(repo, None)
+    assert set(repo.git("ls-tree", "--name-only", second.files_tree).split()) == {
+        "README", "a", "b"}
+    assert not scan.index_file(eng.repo, known).exists()
+    repo.write("c", b"3\n")
+    third = _capture(repo, None)
+    assert set(repo.git("ls-tree", "--name-only", third.files_tree).split()) == {
+        "README", "a", "b", "c"}
+    assert scan.index_file(eng.repo, third.files_tree).exists()

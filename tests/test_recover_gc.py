@@ -354,3 +354,22 @@ def test_stale_index_lock_stops_recover_with_a_hint_then_recover_finishes(
     index_lock.unlink()
     repo.atomic("recover", check=0)
     assert repo.fingerprint() == before
+
+
+def test_gc_removes_scan_indexes_their_ref_does_not_name(repo: GitRepo) -> None:
+    """A crash between the two steps that keep a scan index leaves a file its ref does not name
+    (scan.py); `gc` removes it and keeps the one the ref names, which the next capture uses."""
+    repo.atomic_json("run", "--history", "shadow", "--", "true")
+    state = repo.path / ".git" / "atomic"
+    (kept,) = state.glob("scan-main-*")
+    named = repo.git("rev-parse", "refs/atomic/scan/main").strip()
+    assert kept.name == f"scan-main-{named}"
+    stray = [state / f"scan-main-{'1' * 40}", state / f"scan-main-{named}.12345"]
+    for path in stray:
+        path.write_bytes(b"left by a crash")
+    repo.atomic_json("gc", "--older-than", "0")
+    assert sorted(state.glob("scan-main-*")) == [kept]
+    repo.write("after", b"a\n")
+    res = repo.atomic_json("run", "--history", "shadow", "--", "true")
+    assert res["status"] == "committed"
+    assert repo.git("ls-tree", "--name-only", "refs/atomic/scan/main").split().count("after") == 1

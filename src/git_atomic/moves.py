@@ -53,7 +53,8 @@ class Done:
 
 
 def probe(repo: Repo) -> Snapshot:
-    """The state now, captured without a ref: objects only, nothing a user sees changes."""
+    """The state now, captured without a ref: objects only, and the scan cache (scan.py, like
+    the stat data `git status` refreshes); nothing of the user's state changes."""
     return snapshot.capture(repo, message="git-atomic probe", ref=None).snapshot
 
 

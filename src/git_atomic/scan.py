@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Final
 
 from git_atomic import conversion, process
+from git_atomic.errors import GitError
 from git_atomic.git import ZERO_OID, Repo
 
 SCAN_REFS: Final = "refs/atomic/scan/"
@@ -121,7 +122,10 @@ def finish(scan: Scan, staged_tree: str) -> str | None:
     if not changed and not deleted and scan.base_tree is not None:
         tree = scan.base_tree
     else:
-        edits = _edits(repo, deleted, changed) if scan.base_tree is not None else None
+        try:
+            edits = _edits(repo, deleted, changed) if scan.base_tree is not None else None
+        except (GitError, OSError):  # a file that changed again while it was read
+            return None
         if edits is not None and scan.base_tree is not None:
             tree = _apply_edits(scan, scan.base_tree, edits)
         else:
@@ -240,12 +244,11 @@ def _reconcile(scan: Scan, staged_tree: str, tree: str) -> str | None:
     if not must_add and not must_remove:
         return tree
     env = {"GIT_INDEX_FILE": str(scan.index)}
-    if must_add:
-        repo.run(*_CONFIG, "update-index", "--add", "--replace", "-z", "--stdin",
-                 input=b"".join(p + b"\0" for p in must_add), env=env)
-    if must_remove:
-        repo.run(*_CONFIG, "update-index", "--force-remove", "-z", "--stdin",
-                 input=b"".join(p + b"\0" for p in must_remove), env=env)
+    for option, paths in (("--add", must_add), ("--force-remove", must_remove)):
+        if paths and repo.run(*_CONFIG, "update-index", option, "--replace", "-z", "--stdin",
+                              input=b"".join(p + b"\0" for p in paths), env=env,
+                              check=False).returncode != 0:
+            return None
     return _write_tree(scan)
 
 
