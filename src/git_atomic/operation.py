@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from git_atomic import failpoints, restore, snapshot
+from git_atomic import failpoints, restore, scan, snapshot
 from git_atomic.context import Context, owner_fields, refuse_if_interrupted
 from git_atomic.errors import BusyError
 from git_atomic.git import EMPTY_TREE
@@ -203,6 +203,8 @@ class Engine:
                                rescue=rescue_sha, target=target_sha,
                                detail={"problems": outcome.problems} if outcome.problems else None)
         self._set_pending(op_id, None)
+        if not paths:
+            scan.follow(self.repo, current.files_tree, target.files_tree)
         return RollbackResult(rescue_sha, target_sha, outcome)
 
     def _set_pending(self, op_id: str | None, intent: dict[str, Any] | None) -> None:

@@ -47,6 +47,7 @@ def _verify() -> bool:
     """Under test, every edited tree is checked against git's `write-tree` of the scan index."""
     return os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1"
 
+_EDIT_AT_MOST: Final = 300
 _STATUS: Final = ("status", "--porcelain=v2", "-z", "--untracked-files=all", "--no-renames",
                   "--ignore-submodules=dirty")
 
@@ -58,6 +59,7 @@ class Scan:
     base_tree: str | None  # the tree of the scan index it started from (None: seeded)
     status: process.Background | None
     untracked: frozenset[bytes] = field(default=frozenset())  # what this scan found untracked
+    pending: process.Background | None = None  # the scan index's update, still running
 
 
 def worktree_key(repo: Repo) -> str:
@@ -100,6 +102,7 @@ def abandon(scan: Scan) -> None:
     if scan.status is not None:
         scan.status.wait(check=False)  # never leave it writing a file that is about to go
         scan.status = None
+    settled(scan)
     scan.index.unlink(missing_ok=True)
 
 
@@ -122,8 +125,11 @@ def finish(scan: Scan, staged_tree: str) -> str | None:
     if not changed and not deleted and scan.base_tree is not None:
         tree = scan.base_tree
     else:
+        # Editing the tree costs per folder it touches; past a few hundred files git's own
+        # update-index and write-tree (a fixed cost, about two index writes) are cheaper.
+        few = len(deleted) + len(changed) <= _EDIT_AT_MOST
         try:
-            edits = _edits(repo, deleted, changed) if scan.base_tree is not None else None
+            edits = _edits(repo, deleted, changed) if few and scan.base_tree is not None else None
         except (GitError, OSError):  # a file that changed again while it was read
             return None
         if edits is not None and scan.base_tree is not None:
@@ -181,17 +187,17 @@ def _apply_edits(scan: Scan, base: str,
     info = b"".join(
         (f"{new[0]} {new[1]}".encode() if new else b"0 " + ZERO_OID.encode()) + b"\t" + p + b"\0"
         for p, new in edits.items())
-    updating = scan.repo.start(*_CONFIG, "update-index", "-z", "--index-info", input=info,
-                               env={"GIT_INDEX_FILE": str(scan.index)})
+    scan.pending = scan.repo.start(*_CONFIG, "update-index", "-z", "--index-info", input=info,
+                                   env={"GIT_INDEX_FILE": str(scan.index)})
     try:
-        tree: str | None = scan.repo.tree_edit(base, edits)
+        tree = scan.repo.tree_edit(base, edits)
     except ValueError:
-        tree = None
-    if updating.wait(check=False).returncode != 0:
         return None
-    if tree is not None and (_verify() or os.urandom(1)[0] < 32):
+    if _verify() or os.urandom(1)[0] < 16:
         # Now and then (always under test): git's own tree of the scan index, which also brings
         # its cached trees up to date for the next `status`. They must agree.
+        if not settled(scan):
+            return None
         written = _write_tree(scan)
         if written != tree:
             if _verify():
@@ -200,23 +206,72 @@ def _apply_edits(scan: Scan, base: str,
     return tree
 
 
+def settled(scan: Scan) -> bool:
+    """Wait for the scan index's update in the background (`finish` may return before it
+    ends); False when it failed."""
+    pending, scan.pending = scan.pending, None
+    return pending is None or pending.wait(check=False).returncode == 0
+
+
 def _update_from_disk(scan: Scan, deleted: Sequence[bytes],
                       changed: Sequence[bytes]) -> str | None:
+    """The scan index brought up to date by git itself (`update-index`), and its tree."""
     repo = scan.repo
     env = {"GIT_INDEX_FILE": str(scan.index)}
-    if deleted:
-        # Without a look at the disk: a path beyond what is now a symlink is one git refuses.
-        res = repo.run(*_CONFIG, "update-index", "--force-remove", "-z", "--stdin",
-                       input=b"".join(p + b"\0" for p in deleted), env=env, check=False)
-        if res.returncode != 0:
-            return None
-    if changed:
-        res = repo.run(*_CONFIG, "update-index", "--add", "--remove", "--replace", "-z",
-                       "--stdin", input=b"".join(p + b"\0" for p in changed), env=env,
-                       check=False)
-        if res.returncode != 0:
+    root = os.fsencode(repo.root)
+    calls: list[tuple[str, Sequence[bytes]]] = [("--remove", [*deleted, *changed])]
+    if any(_beyond_symlink(root, p) for p in deleted):
+        # git refuses to look at a path beyond what is now a symlink: those go without a look.
+        calls = [("--force-remove", deleted), ("--remove", changed)]
+    for option, paths in calls:
+        if paths and repo.run(*_CONFIG, "update-index", "--add", option, "--replace", "-z",
+                              "--stdin", input=b"".join(p + b"\0" for p in paths), env=env,
+                              check=False).returncode != 0:
             return None
     return _write_tree(scan)
+
+
+def _beyond_symlink(root: bytes, path: bytes) -> bool:
+    parts = path.split(b"/")[:-1]
+    for i in range(1, len(parts) + 1):
+        try:
+            if stat.S_ISLNK(os.lstat(root + b"/" + b"/".join(parts[:i])).st_mode):
+                return True
+        except OSError:
+            return False
+    return False
+
+
+def follow(repo: Repo, from_tree: str, to_tree: str) -> None:
+    """After a restore turned the worktree from `from_tree`'s files into `to_tree`'s: the scan
+    index that described `from_tree` is made to describe `to_tree`, so that the next capture
+    does not read again every file the restore wrote. Worth an index write only for a large
+    restore; a small one the next scan finds by itself. Its entries for those files get no
+    stat data: the next `status` reads them, and trusts them only if their bytes match."""
+    if from_tree == to_tree or repo.root.is_relative_to(repo.state_dir):
+        return
+    changes = repo.diff_trees(from_tree, to_tree)
+    base = index_file(repo, from_tree)
+    if len(changes) < _EDIT_AT_MOST or not base.exists():
+        return
+    scratch = repo.state_dir / "tmp" / f"scan-follow-{os.getpid()}"
+    scratch.unlink(missing_ok=True)
+    _link(base, scratch)
+    info = b"".join((f"{c.new_mode} {c.new_oid}".encode() if c.status != "D"
+                     else b"0 " + ZERO_OID.encode()) + b"\t" + c.path + b"\0"
+                    for c in changes)
+    try:
+        if repo.run(*_CONFIG, "update-index", "-z", "--index-info", input=info,
+                    env={"GIT_INDEX_FILE": str(scratch)}, check=False).returncode != 0:
+            return
+        target = index_file(repo, to_tree)
+        os.replace(scratch, target)
+        # Only if the ref still names what this started from (another capture may have moved it).
+        if repo.run("update-ref", "-m", "git-atomic: scan follows a restore", ref_name(repo),
+                    to_tree, from_tree, check=False).returncode == 0:
+            base.unlink(missing_ok=True)
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def _reconcile(scan: Scan, staged_tree: str, tree: str) -> str | None:
@@ -243,6 +298,8 @@ def _reconcile(scan: Scan, staged_tree: str, tree: str) -> str | None:
     must_remove = ignored(repo, only_ours)
     if not must_add and not must_remove:
         return tree
+    if not settled(scan):
+        return None
     env = {"GIT_INDEX_FILE": str(scan.index)}
     for option, paths in (("--add", must_add), ("--force-remove", must_remove)):
         if paths and repo.run(*_CONFIG, "update-index", option, "--replace", "-z", "--stdin",
@@ -256,6 +313,12 @@ def keep(scan: Scan, tree: str, *, hand_over: bool) -> list[str]:
     """Make this scan's index the worktree's scan index for `tree`; the `update-ref --stdin`
     lines that make it trusted (the caller runs them, with its own ref if it has one).
     `hand_over`: the caller keeps using `scan.index` (a commit's index), so link, don't move."""
+    if not settled(scan):  # the scan index could not take the edits: the old one stays
+        if hand_over:
+            raise GitError(["git", "update-index", "--index-info"], 1, b"",
+                           b"could not update the index being built")
+        scan.index.unlink(missing_ok=True)
+        return []
     target = index_file(scan.repo, tree)
     source = scan.index
     if hand_over:

@@ -209,6 +209,9 @@ def capture(
                            if p == b".gitattributes" or p.endswith(b"/.gitattributes")]
         rule = conversion.detect(repo, [*listing.attribute_files, *attribute_added])
         if rule.active:
+            if scanning is not None and not scan.settled(scanning):
+                raise GitError(["git", "update-index", "--index-info"], 1, b"",
+                               b"could not update the scan index")
             files_tree = conversion.raw_tree(repo, scanned_index, rule,
                                              temp_path(repo, "rawindex"))
         # `add -A` takes skip-worktree and assume-unchanged entries as they are in the index,
