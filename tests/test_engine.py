@@ -558,3 +558,26 @@ def test_an_unreadable_scan_index_falls_back_and_is_seeded_again(repo: GitRepo) 
     assert set(repo.git("ls-tree", "--name-only", third.files_tree).split()) == {
         "README", "a", "b", "c"}
     assert scan.index_file(eng.repo, third.files_tree).exists()
+
+
+def test_a_large_restore_carries_the_scan_index_to_the_restored_tree(repo: GitRepo) -> None:
+    """After a rollback that rewrote hundreds of files, the scan index describes the restored
+    tree (scan.follow), so the next capture does not take the rewritten files for changes; it
+    still sees a change made after the rollback."""
+    for i in range(320):
+        repo.write(f"d{i % 7}/f{i}.txt", b"%d\n" % i)
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "many")
+    eng = _engine(repo)
+    pre = snapshot.capture(eng.repo, message="pre", ref="refs/atomic/test/pre").snapshot
+    for i in range(320):
+        repo.write(f"d{i % 7}/f{i}.txt", b"changed %d\n" % i)
+    before = repo.fingerprint()
+    eng.rollback_to(None, pre.commit, event="rollback")
+    assert repo.read("d0/f0.txt") == b"0\n" and repo.fingerprint() != before
+    assert repo.git("rev-parse", scan.ref_name(eng.repo)).strip() == pre.files_tree
+    assert scan.index_file(eng.repo, pre.files_tree).exists()
+    repo.write("d1/f1.txt", b"after\n")
+    after = _capture(repo, None)
+    assert repo.git("show", f"{after.files_tree}:d1/f1.txt") == "after\n"
+    assert repo.git("show", f"{after.files_tree}:d2/f2.txt") == "2\n"
