@@ -581,3 +581,21 @@ def test_a_large_restore_carries_the_scan_index_to_the_restored_tree(repo: GitRe
     after = _capture(repo, None)
     assert repo.git("show", f"{after.files_tree}:d1/f1.txt") == "after\n"
     assert repo.git("show", f"{after.files_tree}:d2/f2.txt") == "2\n"
+
+
+def test_core_untracked_cache_false_is_honoured_by_the_scan(repo: GitRepo) -> None:
+    """The scan keeps git's untracked cache (it trusts folder mtimes) unless you set
+    core.untrackedCache=false; then every folder is listed, and untracked files are still
+    all found."""
+    repo.write("one", b"1\n")
+    first = _capture(repo, None)
+    eng = _engine(repo)
+    assert b"UNTR" in scan.index_file(eng.repo, first.files_tree).read_bytes()
+    repo.git("config", "core.untrackedCache", "false")
+    git.discover.cache_clear()
+    eng = _engine(repo)
+    repo.write("deep/two", b"2\n")
+    second = _capture(repo, None)
+    assert b"UNTR" not in scan.index_file(eng.repo, second.files_tree).read_bytes()
+    assert set(repo.git("ls-tree", "-r", "--name-only", second.files_tree).split()) == {
+        "README", "one", "deep/two"}

@@ -4,8 +4,10 @@ one `git status` costs, and often less.
 Each worktree has a private *scan index*: the index the last scan left. It holds every file that
 scan saw, tracked and untracked alike, with git's stat data and git's untracked cache. The next
 scan starts from a hard link to it and asks `git status` what differs. git re-reads only the files
-whose stat data changed, and lists only the folders whose mtime changed. `update-index` records
-the differences, and `write-tree` reuses the cached tree of every folder where nothing changed.
+whose stat data changed, and lists only the folders whose mtime changed. The files that differ
+are hashed once and the last tree is edited on the folders concerned, while the scan index takes
+the same entries in the background; past a few hundred files, `update-index` and `write-tree`
+do both.
 
 The scan index describes the worktree, not the user's index, so its set of paths is reconciled
 with the user's entries (`finish`): a file the user tracks although it is ignored must be in it,
@@ -38,18 +40,18 @@ from git_atomic.git import ZERO_OID, Repo
 SCAN_REFS: Final = "refs/atomic/scan/"
 
 # Our scan indexes are whole (never split) and keep git's untracked cache, which `git status`
-# uses for `-uall` only when that is also the configured mode.
+# uses for `-uall` only when that is also the configured mode. (With `core.untrackedCache=false`
+# in your configuration, the scan lists every folder: `start`.)
 _CONFIG: Final = (*conversion.NO_AUTOCRLF, "-c", "core.splitIndex=false",
-                  "-c", "core.untrackedCache=true", "-c", "status.showUntrackedFiles=all")
+                  "-c", "status.showUntrackedFiles=all")
+_EDIT_AT_MOST: Final = 300  # changed files past which update-index and write-tree are cheaper
+_STATUS: Final = ("status", "--porcelain=v2", "-z", "--untracked-files=all", "--no-renames",
+                  "--ignore-submodules=dirty")
 
 
 def _verify() -> bool:
     """Under test, every edited tree is checked against git's `write-tree` of the scan index."""
     return os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1"
-
-_EDIT_AT_MOST: Final = 300
-_STATUS: Final = ("status", "--porcelain=v2", "-z", "--untracked-files=all", "--no-renames",
-                  "--ignore-submodules=dirty")
 
 
 @dataclass
@@ -95,7 +97,10 @@ def start(repo: Repo, *, known_tree: str | None, seed: Path | None, scratch: Pat
     # Optional locks on: `status` may write what it learnt (stat data, the untracked cache)
     # into our copy; it is nobody else's file.
     env = {"GIT_INDEX_FILE": str(scratch), "GIT_OPTIONAL_LOCKS": "1"}
-    return Scan(repo, scratch, known_tree, repo.start(*_CONFIG, *_STATUS, env=env))
+    # git's untracked cache trusts folder mtimes; `core.untrackedCache=false` says not to here.
+    cache = (repo.config("core.untrackedCache") or "").lower() not in ("false", "no", "off", "0")
+    untracked = ("-c", f"core.untrackedCache={'true' if cache else 'false'}")
+    return Scan(repo, scratch, known_tree, repo.start(*_CONFIG, *untracked, *_STATUS, env=env))
 
 
 def abandon(scan: Scan) -> None:
