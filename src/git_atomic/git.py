@@ -123,13 +123,15 @@ class Repo:
         return env
 
     # --- refs ----------------------------------------------------------------------------
-    def read_head(self) -> tuple[str | None, str | None]:
-        """(symbolic ref or None when detached, commit or None when unborn)."""
+    def read_head(self, branches: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+        """(symbolic ref or None when detached, commit or None when unborn). `branches`: every
+        local branch, just read (`refs("refs/heads/")`), which saves a `rev-parse`."""
         text = (self.git_dir / "HEAD").read_text("utf-8").strip()
         if text.startswith("ref: "):
             ref = text[5:]
-            oid = self.rev_parse(ref)
-            return ref, oid
+            if branches is not None and ref.startswith("refs/heads/"):
+                return ref, branches.get(ref)
+            return ref, self.rev_parse(ref)
         return None, text
 
     def rev_parse(self, rev: str) -> str | None:

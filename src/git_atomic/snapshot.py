@@ -110,9 +110,9 @@ def capture(
     `also_capture(files_tree)`: paths to add even though git ignores them now (a rescue must hold
     every file that a restore is about to overwrite).
     """
-    head_ref, head_oid = repo.read_head()
     refs = repo.refs("refs/heads/", scan.SCAN_REFS)
     branches = {name: oid for name, oid in refs.items() if name.startswith("refs/heads/")}
+    head_ref, head_oid = repo.read_head(branches)
     index = repo.index_path
     tmp_index = temp_path(repo, "index")  # a copy of the index: seed of a scan, or `add -A`'s
     tmp_staged = temp_path(repo, "staged")  # stays the index as it is: staged tree, flags
