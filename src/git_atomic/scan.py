@@ -24,6 +24,7 @@ older way, by the caller: `add -A` on a copy of the user's index, which honours 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -255,6 +256,13 @@ def follow(repo: Repo, from_tree: str, to_tree: str) -> None:
     stat data: the next `status` reads them, and trusts them only if their bytes match."""
     if from_tree == to_tree or repo.root.is_relative_to(repo.state_dir):
         return
+    # A cache: the rollback it follows is done whatever happens here, and the next scan would
+    # find those files by itself.
+    with contextlib.suppress(OSError, GitError):
+        _follow(repo, from_tree, to_tree)
+
+
+def _follow(repo: Repo, from_tree: str, to_tree: str) -> None:
     changes = repo.diff_trees(from_tree, to_tree)
     base = index_file(repo, from_tree)
     if len(changes) < _EDIT_AT_MOST or not base.exists():
@@ -326,11 +334,16 @@ def keep(scan: Scan, tree: str, *, hand_over: bool) -> list[str]:
         return []
     target = index_file(scan.repo, tree)
     source = scan.index
-    if hand_over:
-        source = target.with_name(f"{target.name}.{os.getpid()}")
-        source.unlink(missing_ok=True)
-        _link(scan.index, source)
-    os.replace(source, target)
+    try:
+        if hand_over:
+            source = target.with_name(f"{target.name}.{os.getpid()}")
+            source.unlink(missing_ok=True)
+            _link(scan.index, source)
+        os.replace(source, target)
+    except OSError:  # a cache: a full disk costs the next capture time, not this one its work
+        if source != scan.index or not hand_over:  # never the index handed over
+            source.unlink(missing_ok=True)
+        return []
     # A rename onto another name of the same file (nothing was written since the link) does
     # nothing at all: that name goes here.
     source.unlink(missing_ok=True)
