@@ -89,10 +89,10 @@ def start(repo: Repo, *, known_tree: str | None, seed: Path | None, scratch: Pat
         return None
     base = index_file(repo, known_tree) if known_tree is not None else None
     if base is not None and base.exists():
-        _link(base, scratch)
+        share(base, scratch)
     elif seed is not None:
         base, known_tree = None, None
-        _link(seed, scratch)
+        share(seed, scratch)
     else:
         return None
     # Optional locks on: `status` may write what it learnt (stat data, the untracked cache)
@@ -274,7 +274,7 @@ def _follow(repo: Repo, from_tree: str, to_tree: str) -> None:
         return
     scratch = repo.state_dir / "tmp" / f"scan-follow-{os.getpid()}"
     scratch.unlink(missing_ok=True)
-    _link(base, scratch)
+    share(base, scratch)
     info = b"".join((f"{c.new_mode} {c.new_oid}".encode() if c.status != "D"
                      else b"0 " + ZERO_OID.encode()) + b"\t" + c.path + b"\0"
                     for c in changes)
@@ -343,7 +343,7 @@ def keep(scan: Scan, tree: str, *, hand_over: bool) -> list[str]:
         if hand_over:
             source = target.with_name(f"{target.name}.{os.getpid()}")
             source.unlink(missing_ok=True)
-            _link(scan.index, source)
+            share(scan.index, source)
         os.replace(source, target)
     except OSError:  # a cache: a full disk costs the next capture time, not this one its work
         if source != scan.index or not hand_over:  # never the index handed over
@@ -425,9 +425,10 @@ def _write_tree(scan: Scan) -> str | None:
     return res.stdout.decode().strip() if res.returncode == 0 else None
 
 
-def _link(source: Path, copy: Path) -> None:
-    """A private copy that keeps the mtime git's racy-clean check depends on (ENGINE_NOTES 1):
-    a hard link. git never writes an index in place (it writes `<name>.lock` and renames)."""
+def share(source: Path, copy: Path) -> None:
+    """A private copy of an index file that keeps its mtime, so git still sees entries as racily
+    clean (ENGINE_NOTES 1). A hard link is one: git never writes an index in place, it writes
+    `<name>.lock` and renames it, so git calls on the link leave the other name's file alone."""
     try:
         os.link(source, copy)
     except OSError:

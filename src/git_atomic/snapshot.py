@@ -134,11 +134,11 @@ def capture(
         present = index.exists()
         key: str | None = None
         if present:
-            _share(index, tmp_index)
+            scan.share(index, tmp_index)
             index_mtime = tmp_index.stat().st_mtime_ns
             key = _index_checksum(tmp_index)
             if _staged_seen(repo, key) is None:
-                _share(tmp_index, tmp_staged)
+                scan.share(tmp_index, tmp_staged)
         seen = _staged_seen(repo, key)
         if seen is None or not seen[1].flags:
             # The scan of the tree runs while the staged side is read: two processes, two cores.
@@ -401,16 +401,6 @@ def _scanned(adding: process.Background) -> None:
     res = adding.wait(check=False)
     if res.returncode != 0 and b"outside of your sparse-checkout definition" not in res.stderr:
         adding.wait()  # raises, with git's message
-
-
-def _share(index: Path, copy: Path) -> None:
-    """A private copy of an index file that keeps its mtime, so git still sees entries as racily
-    clean (ENGINE_NOTES 1). A hard link is one: git never writes an index in place, it writes
-    `<name>.lock` and renames it, so our git calls on the link leave the user's file alone."""
-    try:
-        os.link(index, copy)
-    except OSError:
-        shutil.copy2(index, copy)
 
 
 def _write_tree(repo: Repo, env: Mapping[str, str], *, low_priority: bool = False) -> str:
