@@ -599,3 +599,31 @@ def test_core_untracked_cache_false_is_honoured_by_the_scan(repo: GitRepo) -> No
     assert b"UNTR" not in scan.index_file(eng.repo, second.files_tree).read_bytes()
     assert set(repo.git("ls-tree", "-r", "--name-only", second.files_tree).split()) == {
         "README", "one", "deep/two"}
+
+
+def test_an_early_scan_from_a_scan_index_replaced_since_is_dropped(repo: GitRepo) -> None:
+    """A scan started with the lock (early.py) is used only if it started from the scan index
+    the capture would use; otherwise it is waited for, removed, and the capture scans anew."""
+    from git_atomic import early
+
+    repo.write("a", b"1\n")
+    _capture(repo, None)
+    git.discover.cache_clear()
+    old = os.getcwd()
+    os.chdir(repo.path)
+    try:
+        with early.started("test") as ready:
+            assert ready is not None and ready.scanning is not None
+            started_from = ready.scanning.base_tree
+            scratch = ready.scanning.index
+            assert ready.scanning.status is not None
+            ready.scanning.status.wait()  # it has looked: it cannot have seen b
+            repo.write("b", b"2\n")
+            moved = _capture(repo, None)  # the scan ref now names another tree
+            assert moved.files_tree != started_from
+            snap = snapshot.capture(ready.repo, message="t", ref=None, early=ready).snapshot
+            assert ready.scanning is None and not scratch.exists()
+    finally:
+        os.chdir(old)
+    assert snap.files_tree == moved.files_tree
+    assert not (repo.path / ".git" / "atomic.lock").exists()

@@ -331,3 +331,60 @@ def test_command_left_running_by_a_killed_git_atomic_is_stopped_by_recover(
 def test_child_record_is_gone_after_a_normal_run(repo: GitRepo) -> None:
     repo.atomic("run", "-g", "true", "--", "true", check=0)
     assert not (repo.path / ".git" / "atomic-child.json").exists()
+
+
+# --- the scan started with the lock (early.py) -----------------------------------------------
+def _trace(repo: GitRepo, *args: str, check: int) -> list[str]:
+    """The git commands a git-atomic command ran, in order (GIT_TRACE)."""
+    trace = repo.path.parent / "trace.txt"
+    trace.unlink(missing_ok=True)
+    repo.atomic(*args, check=check, env={"GIT_TRACE": str(trace)})
+    return [line.split("git.c:", 1)[1] for line in trace.read_text().splitlines()
+            if "trace: built-in: git" in line]
+
+
+@pytest.mark.parametrize("command", [("begin", "x"), ("run", "--", "true")])
+def test_the_scan_starts_before_the_rest_of_the_command(repo: GitRepo,
+                                                        command: tuple[str, ...]) -> None:
+    """With the lock held and a scan index to start from, the scan of the tree is the first
+    real work: it runs before the branches are even read."""
+    repo.atomic("run", "--", "true", check=0)  # leaves a scan index behind
+    calls = _trace(repo, *command, check=0)
+    scan_at = next(i for i, c in enumerate(calls) if " status --porcelain=v2" in c)
+    heads_at = next(i for i, c in enumerate(calls) if "for-each-ref" in c and "refs/heads/" in c)
+    assert scan_at < heads_at, calls
+
+
+def test_an_early_scan_is_dropped_when_begin_refuses(repo: GitRepo) -> None:
+    """begin with an operation already open: refused with one line, the scan it started waited
+    for and removed, the lock released (the open operation is still there to abort)."""
+    repo.atomic("begin", "first", check=0)
+    repo.write("README", b"changed\n")
+    before = repo.fingerprint()
+    res = repo.atomic("begin", "second", check=3)
+    assert len(res.stderr.strip().splitlines()) == 1 and "is open" in res.stderr
+    assert repo.fingerprint() == before
+    assert not (repo.path / ".git" / "atomic.lock").exists()
+    assert [p.name for p in (repo.path / ".git" / "atomic" / "tmp").iterdir()] == []
+    repo.atomic("abort", check=0)
+    assert repo.read("README") == b"hello\n"
+
+
+def test_no_early_scan_while_another_process_holds_the_lock(repo: GitRepo) -> None:
+    """The lock is not free: nothing starts early, the usual one-line refusal, and the other
+    process's lock is left exactly as it was."""
+    repo.atomic("run", "--", "true", check=0)
+    proc = start(repo, "run", "--", "sleep", "30")
+    lock = repo.path / ".git" / "atomic.lock"
+    try:
+        wait_for(lock, proc)
+        held = lock.read_bytes()
+        res = repo.atomic("begin", "x", check=3)
+        assert len(res.stderr.strip().splitlines()) == 1
+        assert f"pid {proc.pid}" in res.stderr
+        assert lock.read_bytes() == held
+        assert not any(p.name.endswith("-early")
+                       for p in (repo.path / ".git" / "atomic" / "tmp").iterdir())
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)

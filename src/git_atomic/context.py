@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from git_atomic import git, process
+from git_atomic.early import Early
 from git_atomic.errors import BusyError, RefusedError
 from git_atomic.journal import Journal, OpRow
 from git_atomic.lock import WorktreeLock, process_alive
@@ -16,8 +17,7 @@ from git_atomic.lock import WorktreeLock, process_alive
 # The intent of a restore outside any operation (rollback --to, undo, emergency) while it runs.
 PENDING_RESTORE: Final = "atomic-pending.json"
 
-# The process group of the command or gate running now (see process.ChildRecord).
-CHILD_RECORD: Final = "atomic-child.json"
+CHILD_RECORD: Final = process.CHILD_RECORD
 
 # Files git leaves in the git dir while a multi-step command waits for the user.
 _IN_PROGRESS: Final = (
@@ -35,6 +35,7 @@ class Context:
     repo: git.Repo
     journal: Journal
     lock: WorktreeLock
+    early: Early | None = None  # the lock and a scan, taken before the rest was imported
 
     @property
     def worktree(self) -> str:
@@ -77,8 +78,20 @@ def open_journal(repo: git.Repo) -> Journal:
 
 @contextmanager
 def opened(command: str, *, lock: bool = True, wait: float | None = None,
-           check_state: bool = True, start: str | None = None) -> Iterator[Context]:
-    """`start`: a folder in the worktree to use (the API's `repo=`); default: the current one."""
+           check_state: bool = True, start: str | None = None,
+           early: Early | None = None) -> Iterator[Context]:
+    """`start`: a folder in the worktree to use (the API's `repo=`); default: the current one.
+    `early`: the worktree's lock, already held (early.started), which its owner releases."""
+    if early is not None:
+        repo = early.repo
+        if check_state:
+            check_git_state(repo)
+        journal = open_journal(repo)
+        try:
+            yield Context(repo, journal, early.lock, early)
+        finally:
+            journal.close()
+        return
     repo = git.discover(start)
     if check_state:
         check_git_state(repo)

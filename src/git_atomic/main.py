@@ -266,17 +266,26 @@ def _help(ns: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _run(ns: argparse.Namespace) -> int:
-    from git_atomic.commands.run import run
+    from git_atomic import early
 
-    return run(argv=_strip_dashdash(ns.argv), name=ns.name, gates=ns.gates,
-               no_gates=ns.no_gates, timeout=ns.timeout, history=ns.history,
-               isolate=ns.isolate, wait=ns.wait, json_out=ns.json_out, all_gates=ns.all_gates)
+    # The scan of the tree runs while the rest of the command is imported (early.py).
+    with early.started("run", wanted=bool(ns.argv) and not ns.isolate) as ready:
+        from git_atomic.commands.run import run
+
+        return run(argv=_strip_dashdash(ns.argv), name=ns.name, gates=ns.gates,
+                   no_gates=ns.no_gates, timeout=ns.timeout, history=ns.history,
+                   isolate=ns.isolate, wait=ns.wait, json_out=ns.json_out,
+                   all_gates=ns.all_gates, early=ready)
 
 
 def _begin(ns: argparse.Namespace) -> int:
-    from git_atomic.commands.session import begin
+    from git_atomic import early
 
-    return begin(name=ns.name, history=ns.history, wait=ns.wait, json_out=ns.json_out)
+    with early.started("begin") as ready:
+        from git_atomic.commands.session import begin
+
+        return begin(name=ns.name, history=ns.history, wait=ns.wait, json_out=ns.json_out,
+                     early=ready)
 
 
 def _checkpoint(ns: argparse.Namespace) -> int:
@@ -293,9 +302,12 @@ def _commit(ns: argparse.Namespace) -> int:
 
 
 def _abort(ns: argparse.Namespace) -> int:
-    from git_atomic.commands.session import abort
+    from git_atomic import early
 
-    return abort(json_out=ns.json_out)
+    with early.started("abort") as ready:
+        from git_atomic.commands.session import abort
+
+        return abort(json_out=ns.json_out, early=ready)
 
 
 def _status(ns: argparse.Namespace) -> int:

@@ -117,7 +117,7 @@ class Engine:
         captured = snapshot.capture(
             self.repo, message=f"git-atomic {label}: {name} [{op_id}]",
             ref=op_ref(op_id, kind, seq), untracked_of_op=untracked, for_commit=commits,
-            find_untracked=commits and first,
+            find_untracked=commits and first, early=self.ctx.early,
         )
         failpoints.hit(f"checkpoint:{kind}:after-capture")
         self.journal.add_checkpoint(op_id, kind, captured.snapshot.commit,
@@ -184,7 +184,7 @@ class Engine:
                 current = snapshot.capture(
                     self.repo, message=f"git-atomic rescue before {event}", ref=ref,
                     also_capture=lambda tree: restore.overwritten_ignored(
-                        self.repo, tree, target, paths),
+                        self.repo, tree, target, paths), early=self.ctx.early,
                 ).snapshot
             failpoints.hit(f"{event}:rescue-unrecorded")
             rescue_sha = current.commit

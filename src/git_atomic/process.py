@@ -200,6 +200,10 @@ class Interrupts:
 INTERRUPTS = Interrupts()
 
 
+# The process group of the command or gate running now, in the worktree's git dir (ChildRecord).
+CHILD_RECORD: Final = "atomic-child.json"
+
+
 class ChildRecord:
     """The process group of the command or gate running now, in a file beside the lock.
 

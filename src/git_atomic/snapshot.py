@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Final
 
 from git_atomic import conversion, failpoints, indexstate, process, scan
+from git_atomic.early import Early
 from git_atomic.errors import GitError, RefusedError
 from git_atomic.git import ZERO_OID, Repo, TreeEntry
 
@@ -101,6 +102,7 @@ def capture(
     for_commit: bool = False,
     find_untracked: bool = False,
     also_capture: Callable[[str], Sequence[bytes]] | None = None,
+    early: Early | None = None,
 ) -> Captured:
     """Write a checkpoint of the worktree as it is now, never touching the user's index.
 
@@ -109,10 +111,22 @@ def capture(
     out `untracked_of_op` — files that were untracked before the operation stay untracked.
     `also_capture(files_tree)`: paths to add even though git ignores them now (a rescue must hold
     every file that a restore is about to overwrite).
+    `early`: may hold a scan of the worktree started with the lock (early.py); the first capture
+    of the command takes it, which is why a command starts one only when nothing can change the
+    worktree between its lock and that capture.
     """
-    refs = repo.refs("refs/heads/", scan.SCAN_REFS)
-    branches = {name: oid for name, oid in refs.items() if name.startswith("refs/heads/")}
-    head_ref, head_oid = repo.read_head(branches)
+    scanning = early.take_scan() if early is not None else None
+    try:
+        refs = repo.refs("refs/heads/", scan.SCAN_REFS)
+        branches = {name: oid for name, oid in refs.items() if name.startswith("refs/heads/")}
+        head_ref, head_oid = repo.read_head(branches)
+    except BaseException:
+        if scanning is not None:
+            scan.abandon(scanning)
+        raise
+    if scanning is not None and scanning.base_tree != refs.get(scan.ref_name(repo)):
+        scan.abandon(scanning)  # it started from a scan index that is no longer the one
+        scanning = None
     index = repo.index_path
     tmp_index = temp_path(repo, "index")  # a copy of the index: seed of a scan, or `add -A`'s
     tmp_staged = temp_path(repo, "staged")  # stays the index as it is: staged tree, flags
@@ -121,7 +135,6 @@ def capture(
     env = {"GIT_INDEX_FILE": str(tmp_index)}
     staged_env = {"GIT_INDEX_FILE": str(tmp_staged)}
     adding: process.Background | None = None
-    scanning: scan.Scan | None = None
     handed_over: Path | None = None  # commits mode: the index that goes to the caller
 
     def scan_the_older_way() -> process.Background:
@@ -140,7 +153,7 @@ def capture(
             if _staged_seen(repo, key) is None:
                 scan.share(tmp_index, tmp_staged)
         seen = _staged_seen(repo, key)
-        if seen is None or not seen[1].flags:
+        if scanning is None and (seen is None or not seen[1].flags):
             # The scan of the tree runs while the staged side is read: two processes, two cores.
             scanning = scan.start(repo, known_tree=refs.get(scan.ref_name(repo)),
                                   seed=tmp_index if present else None,

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from git_atomic import context, output, process
 from git_atomic.config import GateSpec, gates_to_run, load_config
+from git_atomic.early import Early
 from git_atomic.errors import UsageError
 from git_atomic.journal import OpRow
 from git_atomic.operation import (
@@ -25,7 +26,7 @@ WAIT_LIMIT_S = 600.0
 
 def run(*, argv: Sequence[str], name: str | None, gates: Sequence[str], no_gates: bool,
         timeout: float | None, history: str | None, isolate: bool, wait: bool, json_out: bool,
-        all_gates: bool = False) -> int:
+        all_gates: bool = False, early: Early | None = None) -> int:
     if not argv:
         raise UsageError("run: give the command after --, e.g. git atomic run -- make fmt")
     if isolate:
@@ -34,7 +35,7 @@ def run(*, argv: Sequence[str], name: str | None, gates: Sequence[str], no_gates
         return run_isolated(argv=argv, name=name, gates=gates, no_gates=no_gates,
                             timeout=timeout, history=history, wait=wait, json_out=json_out,
                             all_gates=all_gates)
-    with context.opened("run", wait=WAIT_LIMIT_S if wait else None) as ctx:
+    with context.opened("run", wait=WAIT_LIMIT_S if wait else None, early=early) as ctx:
         config = load_config(ctx.repo.root)
         mode = history or config.history.value
         if mode not in HISTORY_MODES:

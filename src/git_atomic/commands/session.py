@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from git_atomic import context, output, process
 from git_atomic.config import gates_to_run, load_config
+from git_atomic.early import Early
 from git_atomic.errors import UsageError
 from git_atomic.journal import OpRow
 from git_atomic.operation import Engine, interrupted_exit, rollback_op, validate_and_finish
@@ -16,8 +17,8 @@ WAIT_LIMIT_S = 600.0
 
 
 def begin(*, name: str, history: str | None, wait: bool, json_out: bool,
-          kind: str = "session") -> int:
-    with context.opened("begin", wait=WAIT_LIMIT_S if wait else None) as ctx:
+          kind: str = "session", early: Early | None = None) -> int:
+    with context.opened("begin", wait=WAIT_LIMIT_S if wait else None, early=early) as ctx:
         config = load_config(ctx.repo.root)
         op = Engine(ctx).begin(name, history=history or config.history.value, kind=kind)
         if json_out:
@@ -30,8 +31,9 @@ def begin(*, name: str, history: str | None, wait: bool, json_out: bool,
 
 
 @contextmanager
-def _working_on_open_op(command: str) -> Iterator[tuple[context.Context, Engine, OpRow]]:
-    with context.opened(command) as ctx:
+def _working_on_open_op(command: str, early: Early | None = None,
+                        ) -> Iterator[tuple[context.Context, Engine, OpRow]]:
+    with context.opened(command, early=early) as ctx:
         op = context.refuse_if_interrupted(ctx)
         if op is None:
             raise UsageError(f"{command}: no operation is open in this worktree "
@@ -77,8 +79,8 @@ def commit(*, gates: Sequence[str], no_gates: bool, all_gates: bool, json_out: b
         return 0 if done.status == "committed" else 1
 
 
-def abort(*, json_out: bool) -> int:
-    with _working_on_open_op("abort") as (ctx, engine, op):
+def abort(*, json_out: bool, early: Early | None = None) -> int:
+    with _working_on_open_op("abort", early) as (ctx, engine, op):
         done = rollback_op(engine, op, failed_phase=None, event="abort")
         if json_out:
             output.emit_json(output.op_object(ctx.journal, done))
