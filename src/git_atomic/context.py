@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from git_atomic import git, process
-from git_atomic.early import Early
+from git_atomic.early import Early, holding
 from git_atomic.errors import BusyError, RefusedError
 from git_atomic.journal import Journal, OpRow
 from git_atomic.lock import WorktreeLock, process_alive
@@ -82,37 +82,20 @@ def opened(command: str, *, lock: bool = True, wait: float | None = None,
            early: Early | None = None) -> Iterator[Context]:
     """`start`: a folder in the worktree to use (the API's `repo=`); default: the current one.
     `early`: the worktree's lock, already held (early.started), which its owner releases."""
-    if early is not None:
-        repo = early.repo
-        if check_state:
-            check_git_state(repo)
-        journal = open_journal(repo)
-        try:
-            yield Context(repo, journal, early.lock, early)
-        finally:
-            journal.close()
-        return
-    repo = git.discover(start)
+    repo = early.repo if early is not None else git.discover(start)
     if check_state:
         check_git_state(repo)
     journal = open_journal(repo)
-    worktree_lock = WorktreeLock(repo.git_dir / "atomic.lock")
-    if lock:
-        # From here on SIGINT/SIGTERM only mark the moment: the command finishes the state
-        # change it is in (never half a restore), and the caller exits 130/143 after it.
-        process.INTERRUPTS.install()
     try:
-        if lock:
-            worktree_lock.acquire(command, wait=wait)
-            process.CHILDREN.path = repo.git_dir / CHILD_RECORD
-        yield Context(repo, journal, worktree_lock)
+        if early is not None:
+            yield Context(repo, journal, early.lock, early)
+        elif lock:
+            with holding(repo, command, wait=wait) as held:
+                yield Context(repo, journal, held)
+        else:
+            yield Context(repo, journal, WorktreeLock(repo.git_dir / "atomic.lock"))
     finally:
-        if lock:
-            process.CHILDREN.path = None
-        worktree_lock.release()
         journal.close()
-        if lock:
-            process.INTERRUPTS.uninstall()
 
 
 def owner_fields() -> dict[str, object]:

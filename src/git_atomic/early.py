@@ -35,40 +35,48 @@ class Early:
 
 
 @contextlib.contextmanager
+def holding(repo: git.Repo, command: str, *, wait: float | None) -> Iterator[WorktreeLock]:
+    """The worktree's lock, held. From before it is taken, SIGINT/SIGTERM only mark the moment:
+    the command finishes the state change it is in (never half a restore), and exits 130/143
+    after it."""
+    lock = WorktreeLock(repo.git_dir / "atomic.lock")
+    process.INTERRUPTS.install()
+    try:
+        lock.acquire(command, wait=wait)
+        process.CHILDREN.path = repo.git_dir / process.CHILD_RECORD
+        yield lock
+    finally:
+        process.CHILDREN.path = None
+        lock.release()
+        process.INTERRUPTS.uninstall()
+
+
+@contextlib.contextmanager
 def started(command: str, *, wanted: bool = True) -> Iterator[Early | None]:
     """The worktree's lock and a scan of it, when both can start at once; None otherwise (and
     when not `wanted`). On leaving, an untaken scan is dropped and the lock released."""
-    early = _start(command) if wanted else None
-    try:
-        yield early
-    finally:
-        if early is not None:
-            try:
-                if early.scanning is not None:
-                    scan.abandon(early.scanning)
-            finally:
-                process.CHILDREN.path = None
-                early.lock.release()
-                process.INTERRUPTS.uninstall()
+    with contextlib.ExitStack() as stack:
+        early = _start(command, stack) if wanted else None
+        try:
+            yield early
+        finally:
+            if early is not None and early.scanning is not None:
+                scan.abandon(early.scanning)
 
 
-def _start(command: str) -> Early | None:
+def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
     try:
         repo = git.discover()
     except AtomicError:
         return None
     if repo.root.is_relative_to(repo.state_dir):
         return None
-    lock = WorktreeLock(repo.git_dir / "atomic.lock")
-    process.INTERRUPTS.install()  # as `context.opened` does, before the lock is taken
     try:
-        lock.acquire(command, wait=None)
+        lock = stack.enter_context(holding(repo, command, wait=None))
     except AtomicError:
-        process.INTERRUPTS.uninstall()
-        return None
+        return None  # busy, or its holder died: the usual way says so
     early = Early(repo, lock, None)
     try:
-        process.CHILDREN.path = repo.git_dir / process.CHILD_RECORD
         known = repo.refs(scan.SCAN_REFS).get(scan.ref_name(repo))
         if known is not None and scan.index_file(repo, known).exists():
             tmp = repo.state_dir / "tmp"
