@@ -279,13 +279,8 @@ def _follow(repo: Repo, from_tree: str, to_tree: str) -> None:
                      else b"0 " + ZERO_OID.encode()) + b"\t" + c.path + b"\0"
                     for c in changes)
     try:
-        env = {"GIT_INDEX_FILE": str(scratch)}
-        if repo.run(*_CONFIG, "update-index", "-z", "--index-info", input=info, env=env,
-                    check=False).returncode != 0:
-            return
-        # Its cached trees, which those entries made stale: without them every later `status`
-        # compares the folders concerned with HEAD file by file. The tree is `to_tree`.
-        if repo.run("write-tree", env=env, check=False).stdout.decode().strip() != to_tree:
+        if repo.run(*_CONFIG, "update-index", "-z", "--index-info", input=info,
+                    env={"GIT_INDEX_FILE": str(scratch)}, check=False).returncode != 0:
             return
         target = index_file(repo, to_tree)
         os.replace(scratch, target)
