@@ -36,6 +36,8 @@ def hermetic_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str
         GIT_ATOMIC_VERIFY_SCAN="1",  # every edited scan tree checked against git's (scan.py)
     )
     env.pop("GIT_ATOMIC_FAILPOINT", None)
+    if "GIT_ATOMIC_SPLIT_SCAN_AT" in os.environ:  # scan indexes split from that size (scan.py)
+        env["GIT_ATOMIC_SPLIT_SCAN_AT"] = os.environ["GIT_ATOMIC_SPLIT_SCAN_AT"]
     if extra:
         env.update(extra)
     return env
@@ -58,8 +60,10 @@ class GitRepo:
             repo.git("commit", "-q", "-m", "initial")
         return repo
 
-    def git(self, *args: str, input: bytes | None = None, check: bool = True) -> str:
-        res = subprocess.run(["git", *args], cwd=self.path, env=self.env, input=input,
+    def git(self, *args: str, input: bytes | None = None, check: bool = True,
+            env: Mapping[str, str] | None = None) -> str:
+        res = subprocess.run(["git", *args], cwd=self.path, env={**self.env, **(env or {})},
+                             input=input,
                              stdin=None if input is not None else subprocess.DEVNULL,
                              capture_output=True, check=False)
         if check and res.returncode != 0:

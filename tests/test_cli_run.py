@@ -328,13 +328,65 @@ def test_signal_during_a_session_command_finishes_the_restore(repo: GitRepo) -> 
     assert repo.fingerprint().diff(before) == []
 
 
-def test_commits_mode_leaves_no_untracked_cache_in_the_index(repo: GitRepo) -> None:
-    """The scan index keeps git's untracked cache (scan.py); the index that commits mode puts
-    in place is the user's and does not, unless the user asked for one."""
+@pytest.mark.parametrize("split", [False, True])
+def test_commits_mode_leaves_no_untracked_cache_in_the_index(repo: GitRepo, split: bool) -> None:
+    """The scan index keeps git's untracked cache (scan.py), and a large one is a split index;
+    the index that commits mode puts in place is the user's: whole, with no untracked cache,
+    unless the user asked for them."""
+    env = {"GIT_ATOMIC_SPLIT_SCAN_AT": "1" if split else str(1 << 30)}
     repo.write("new.txt", b"n\n")
-    repo.atomic_json("run", "--", "sh", "-c", "echo x > made.txt")
-    repo.atomic_json("run", "--", "sh", "-c", "echo y >> made.txt")
+    repo.atomic_json("run", "--", "sh", "-c", "echo x > made.txt", env=env)
+    repo.atomic_json("run", "--", "sh", "-c", "echo y >> made.txt", env=env)
     assert b"UNTR" not in (repo.path / ".git" / "index").read_bytes()
+    assert repo.git("rev-parse", "--shared-index-path") == ""
     assert repo.git("status", "--porcelain", "-uall") == "?? new.txt\n"
     scans = list((repo.path / ".git" / "atomic").glob("scan-*"))
     assert len(scans) == 1 and b"UNTR" in scans[0].read_bytes()
+    shared = repo.git("rev-parse", "--shared-index-path", env={"GIT_INDEX_FILE": str(scans[0])})
+    assert bool(shared.strip()) is split
+    assert len(list((repo.path / ".git").glob("sharedindex.*"))) == int(split)
+
+
+def _shared_of(repo: GitRepo, index: Path) -> set[str]:
+    path = repo.git("rev-parse", "--shared-index-path", env={"GIT_INDEX_FILE": str(index)})
+    name = Path(path.strip()).name
+    return {name} if path.strip() and not name.endswith("0" * 40) else set()  # zeros: whole
+
+
+@pytest.mark.parametrize("yours_split", [False, True])
+def test_split_scan_indexes_leave_no_shared_index_behind(repo: GitRepo,
+                                                         yours_split: bool) -> None:
+    """Scan indexes that are split (scan.py) keep exactly the shared indexes they use: across
+    runs in both modes, a failing run, begin/abort/undo, a fallback to the older scan (an
+    assume-unchanged entry) and gc. A split index of yours, and every shared index it ever
+    used, are yours: none is removed (git expires them)."""
+    env = {"GIT_ATOMIC_SPLIT_SCAN_AT": "1"}
+    git_dir = repo.path / ".git"
+    if yours_split:
+        repo.git("config", "core.splitIndex", "true")
+        repo.git("update-index", "--split-index")
+    yours = _shared_of(repo, git_dir / "index")
+    assert bool(yours) is yours_split
+    steps: list[tuple[str, ...]] = [
+        ("run", "--", "sh", "-c", "echo x > made.txt"),
+        ("run", "--history", "shadow", "--", "sh", "-c", "echo y >> made.txt; rm README"),
+        ("run", "--", "sh", "-c", "echo z > z.txt; exit 1"),
+        ("begin", "b"), ("abort",), ("undo",),
+        ("run", "--", "sh", "-c", "echo w > w.txt"),
+        ("gc",),
+    ]
+    if not yours_split:  # (your git would make shared indexes of its own in the middle of it)
+        steps.insert(6, ("run", "--", "sh", "-c",
+                         "git update-index --assume-unchanged made.txt"))
+    for step in steps:
+        res = repo.atomic(*step, env=env)
+        assert res.returncode in (0, 1), res.stderr
+        yours |= _shared_of(repo, git_dir / "index")
+        ours: set[str] = set()
+        for scan_index in (git_dir / "atomic").glob("scan-*"):
+            ours |= _shared_of(repo, scan_index)
+        present = {p.name for p in git_dir.glob("sharedindex.*")}
+        assert ours and not ours & yours, step
+        assert present == ours | yours, (step, present, ours, yours)
+    assert repo.git("status", "--porcelain") is not None  # your index still reads
+    assert repo.git("ls-files", "-v", "made.txt").startswith("h" if not yours_split else "H")

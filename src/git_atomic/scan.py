@@ -40,11 +40,19 @@ from git_atomic.git import ZERO_OID, Repo
 
 SCAN_REFS: Final = "refs/atomic/scan/"
 
-# Our scan indexes are whole (never split) and keep git's untracked cache, which `git status`
-# uses for `-uall` only when that is also the configured mode. (With `core.untrackedCache=false`
-# in your configuration, the scan lists every folder: `start`.)
-_CONFIG: Final = (*conversion.NO_AUTOCRLF, "-c", "core.splitIndex=false",
-                  "-c", "status.showUntrackedFiles=all")
+# Our scan indexes keep git's untracked cache, which `git status` uses for `-uall` only when that
+# is also the configured mode. (With `core.untrackedCache=false` in your configuration, the scan
+# lists every folder: `start`.)
+_CONFIG: Final = (*conversion.NO_AUTOCRLF, "-c", "status.showUntrackedFiles=all",
+                  "-c", "splitIndex.sharedIndexExpire=never",
+                  "-c", "splitIndex.maxPercentChange=100")
+# A large scan index is a split index (git's `core.splitIndex`): a write of it is then a small
+# file of the entries that changed, beside a shared index (`<git dir>/sharedindex.<oid>`) that
+# holds the rest. That shared index is ours alone, and only `keep` makes a new one (`_compact`),
+# so that we always know which one is no longer needed (`_discard`); git is told never to expire
+# shared indexes itself, so that none of yours is ever removed by our writes.
+_SPLIT_AT: Final = 4 << 20  # bytes of index (about 40,000 files)
+_SHARED: Final = "sharedindex."
 _EDIT_AT_MOST: Final = 300  # changed files past which update-index and write-tree are cheaper
 _STATUS: Final = ("status", "--porcelain=v2", "-z", "--untracked-files=all", "--no-renames",
                   "--ignore-submodules=dirty")
@@ -63,6 +71,15 @@ class Scan:
     status: process.Background | None
     untracked: frozenset[bytes] = field(default=frozenset())  # what this scan found untracked
     pending: process.Background | None = None  # the scan index's update, still running
+    split: bool = False  # written as a split index (`_split`)
+
+    @property
+    def config(self) -> tuple[str, ...]:
+        return _config(self.split)
+
+
+def _config(split: bool) -> tuple[str, ...]:
+    return (*_CONFIG, "-c", f"core.splitIndex={'true' if split else 'false'}")
 
 
 def worktree_key(repo: Repo) -> str:
@@ -88,20 +105,26 @@ def start(repo: Repo, *, known_tree: str | None, seed: Path | None, scratch: Pat
     if repo.root.is_relative_to(repo.state_dir):
         return None
     base = index_file(repo, known_tree) if known_tree is not None else None
-    if base is not None and base.exists():
-        share(base, scratch)
-    elif seed is not None:
-        base, known_tree = None, None
-        share(seed, scratch)
-    else:
-        return None
     # Optional locks on: `status` may write what it learnt (stat data, the untracked cache)
     # into our copy; it is nobody else's file.
     env = {"GIT_INDEX_FILE": str(scratch), "GIT_OPTIONAL_LOCKS": "1"}
+    if base is not None and base.exists():
+        share(base, scratch)
+        split = _split(repo, base)
+    elif seed is not None:
+        base, known_tree = None, None
+        share(seed, scratch)
+        if _shared_of(repo, scratch) is not None:
+            # Your index is a split index: ours must never depend on your shared index.
+            repo.run(*_config(False), "update-index", "--no-split-index", env=env)
+        split = scratch.stat().st_size >= _split_at()
+    else:
+        return None
     # git's untracked cache trusts folder mtimes; `core.untrackedCache=false` says not to here.
     cache = (repo.config("core.untrackedCache") or "").lower() not in ("false", "no", "off", "0")
     untracked = ("-c", f"core.untrackedCache={'true' if cache else 'false'}")
-    return Scan(repo, scratch, known_tree, repo.start(*_CONFIG, *untracked, *_STATUS, env=env))
+    return Scan(repo, scratch, known_tree,
+                repo.start(*_config(split), *untracked, *_STATUS, env=env), split=split)
 
 
 def abandon(scan: Scan) -> None:
@@ -109,7 +132,8 @@ def abandon(scan: Scan) -> None:
         scan.status.wait(check=False)  # never leave it writing a file that is about to go
         scan.status = None
     settled(scan)
-    scan.index.unlink(missing_ok=True)
+    base = index_file(scan.repo, scan.base_tree) if scan.base_tree is not None else None
+    _discard(scan.repo, scan.index, keeping=base)
 
 
 def finish(scan: Scan, staged_tree: str) -> str | None:
@@ -123,7 +147,7 @@ def finish(scan: Scan, staged_tree: str) -> str | None:
     if parsed is None:
         if res.returncode != 0 and scan.base_tree is not None:
             # Unreadable (say, a split index whose shared part git expired): seed anew next time.
-            index_file(repo, scan.base_tree).unlink(missing_ok=True)
+            _discard(repo, index_file(repo, scan.base_tree))
         return None
     deleted, changed, untracked = parsed
     scan.untracked = frozenset(untracked)
@@ -198,7 +222,7 @@ def _apply_edits(scan: Scan, base: str,
     info = b"".join(
         (f"{new[0]} {new[1]}".encode() if new else b"0 " + ZERO_OID.encode()) + b"\t" + p + b"\0"
         for p, new in edits.items())
-    scan.pending = scan.repo.start(*_CONFIG, "update-index", "-z", "--index-info", input=info,
+    scan.pending = scan.repo.start(*scan.config, "update-index", "-z", "--index-info", input=info,
                                    env={"GIT_INDEX_FILE": str(scan.index)})
     try:
         tree = scan.repo.tree_edit(base, edits)
@@ -235,7 +259,7 @@ def _update_from_disk(scan: Scan, deleted: Sequence[bytes],
         # git refuses to look at a path beyond what is now a symlink: those go without a look.
         calls = [("--force-remove", deleted), ("--remove", changed)]
     for option, paths in calls:
-        if paths and repo.run(*_CONFIG, "update-index", "--add", option, "--replace", "-z",
+        if paths and repo.run(*scan.config, "update-index", "--add", option, "--replace", "-z",
                               "--stdin", input=b"".join(p + b"\0" for p in paths), env=env,
                               check=False).returncode != 0:
             return None
@@ -279,17 +303,18 @@ def _follow(repo: Repo, from_tree: str, to_tree: str) -> None:
                      else b"0 " + ZERO_OID.encode()) + b"\t" + c.path + b"\0"
                     for c in changes)
     try:
-        if repo.run(*_CONFIG, "update-index", "-z", "--index-info", input=info,
-                    env={"GIT_INDEX_FILE": str(scratch)}, check=False).returncode != 0:
+        if repo.run(*_config(_split(repo, base)), "update-index", "-z", "--index-info",
+                    input=info, env={"GIT_INDEX_FILE": str(scratch)},
+                    check=False).returncode != 0:
             return
         target = index_file(repo, to_tree)
-        os.replace(scratch, target)
+        _replace(repo, scratch, target)
         # Only if the ref still names what this started from (another capture may have moved it).
         if repo.run("update-ref", "-m", "git-atomic: scan follows a restore", ref_name(repo),
                     to_tree, from_tree, check=False).returncode == 0:
-            base.unlink(missing_ok=True)
+            _discard(repo, base, keeping=target)
     finally:
-        scratch.unlink(missing_ok=True)
+        _discard(repo, scratch, keeping=base if base.exists() else target)
 
 
 def _reconcile(scan: Scan, staged_tree: str, tree: str) -> str | None:
@@ -320,7 +345,7 @@ def _reconcile(scan: Scan, staged_tree: str, tree: str) -> str | None:
         return None
     env = {"GIT_INDEX_FILE": str(scan.index)}
     for option, paths in (("--add", must_add), ("--force-remove", must_remove)):
-        if paths and repo.run(*_CONFIG, "update-index", option, "--replace", "-z", "--stdin",
+        if paths and repo.run(*scan.config, "update-index", option, "--replace", "-z", "--stdin",
                               input=b"".join(p + b"\0" for p in paths), env=env,
                               check=False).returncode != 0:
             return None
@@ -331,23 +356,26 @@ def keep(scan: Scan, tree: str, *, hand_over: bool) -> list[str]:
     """Make this scan's index the worktree's scan index for `tree`; the `update-ref --stdin`
     lines that make it trusted (the caller runs them, with its own ref if it has one).
     `hand_over`: the caller keeps using `scan.index` (a commit's index), so link, don't move."""
+    base = index_file(scan.repo, scan.base_tree) if scan.base_tree is not None else None
     if not settled(scan):  # the scan index could not take the edits: the old one stays
         if hand_over:
             raise GitError(["git", "update-index", "--index-info"], 1, b"",
                            b"could not update the index being built")
-        scan.index.unlink(missing_ok=True)
+        _discard(scan.repo, scan.index, keeping=base)
         return []
     target = index_file(scan.repo, tree)
     source = scan.index
     try:
+        if scan.split:
+            _compact(scan.repo, scan.index, base=base)
         if hand_over:
             source = target.with_name(f"{target.name}.{os.getpid()}")
             source.unlink(missing_ok=True)
             share(scan.index, source)
-        os.replace(source, target)
+        _replace(scan.repo, source, target)
     except OSError:  # a cache: a full disk costs the next capture time, not this one its work
         if source != scan.index or not hand_over:  # never the index handed over
-            source.unlink(missing_ok=True)
+            _discard(scan.repo, source, keeping=base)
         return []
     # A rename onto another name of the same file (nothing was written since the link) does
     # nothing at all: that name goes here.
@@ -360,7 +388,8 @@ def keep(scan: Scan, tree: str, *, hand_over: bool) -> list[str]:
 def retire(scan: Scan, tree: str) -> None:
     """After the ref names `tree`: the scan index it named before is no longer needed."""
     if scan.base_tree is not None and scan.base_tree != tree:
-        index_file(scan.repo, scan.base_tree).unlink(missing_ok=True)
+        _discard(scan.repo, index_file(scan.repo, scan.base_tree),
+                 keeping=index_file(scan.repo, tree))
 
 
 def tidy(repo: Repo, known_tree: str | None) -> int:
@@ -375,7 +404,8 @@ def tidy(repo: Repo, known_tree: str | None) -> int:
         return 0
     for name in names:
         if name.startswith(prefix) and name != keep_name:
-            (repo.state_dir / name).unlink(missing_ok=True)
+            _discard(repo, repo.state_dir / name,
+                     keeping=repo.state_dir / keep_name if keep_name else None)
             removed += 1
     return removed
 
@@ -421,7 +451,8 @@ def _parse_status(out: bytes) -> tuple[list[bytes], list[bytes], list[bytes]] | 
 
 
 def _write_tree(scan: Scan) -> str | None:
-    res = scan.repo.run("write-tree", env={"GIT_INDEX_FILE": str(scan.index)}, check=False)
+    res = scan.repo.run(*scan.config, "write-tree", env={"GIT_INDEX_FILE": str(scan.index)},
+                        check=False)
     return res.stdout.decode().strip() if res.returncode == 0 else None
 
 
@@ -435,3 +466,78 @@ def share(source: Path, copy: Path) -> None:
         import shutil
 
         shutil.copy2(source, copy)
+
+
+def _split(repo: Repo, index: Path) -> bool:
+    """Whether a scan index is written split: when large, or when it already is."""
+    try:
+        if index.stat().st_size >= _split_at():
+            return True
+    except OSError:
+        return False
+    return _shared_of(repo, index) is not None
+
+
+def _split_at() -> int:
+    """Tests set GIT_ATOMIC_SPLIT_SCAN_AT (bytes) to have small scan indexes split too."""
+    return int(os.environ.get("GIT_ATOMIC_SPLIT_SCAN_AT") or _SPLIT_AT)
+
+
+def _shared_of(repo: Repo, index: Path) -> str | None:
+    """The name of the shared index a split index file uses, None for a whole one. The "link"
+    extension of a split index holds its shared index's object name, which names the file."""
+    try:
+        names = [n for n in os.listdir(repo.git_dir) if n.startswith(_SHARED)]
+        if not names:
+            return None
+        data = index.read_bytes()
+    except OSError:
+        return None
+    for name in names:
+        try:
+            oid = bytes.fromhex(name[len(_SHARED):])
+        except ValueError:
+            continue
+        if len(oid) == 20 and oid in data:
+            return name
+    return None
+
+
+def _compact(repo: Repo, index: Path, *, base: Path | None) -> None:
+    """A new shared index for a split index whose own part grew past a quarter of it (the
+    changes it has gathered since), so that its writes stay small. `base`: the scan index it
+    started from, which may still use the old shared index."""
+    shared = _shared_of(repo, index)
+    if shared is not None and index.stat().st_size * 4 < (repo.git_dir / shared).stat().st_size:
+        return
+    repo.run(*_config(True), "-c", "splitIndex.maxPercentChange=0", "update-index",
+             "--force-write-index", env={"GIT_INDEX_FILE": str(index)})
+    if shared is not None and _shared_of(repo, index) != shared:
+        _drop_shared(repo, shared, keeping=base)
+
+
+def _replace(repo: Repo, source: Path, target: Path) -> None:
+    """`os.replace` for scan indexes: the shared index only the replaced one used goes too."""
+    old = _shared_of(repo, target) if target.exists() else None
+    os.replace(source, target)
+    if old is not None:
+        _drop_shared(repo, old, keeping=target)
+
+
+def _discard(repo: Repo, index: Path, *, keeping: Path | None = None) -> None:
+    """Remove a scan index file (or a scan's copy), and the shared index that it used if
+    `keeping` (the scan index that stays) does not use it."""
+    shared = _shared_of(repo, index)
+    index.unlink(missing_ok=True)
+    if shared is not None:
+        _drop_shared(repo, shared, keeping=keeping)
+
+
+def _drop_shared(repo: Repo, name: str, *, keeping: Path | None) -> None:
+    # Only ever one of ours (a scan index never uses yours: `start`), and never one that your
+    # index or the scan index that stays uses.
+    if keeping is not None and _shared_of(repo, keeping) == name:
+        return
+    if _shared_of(repo, repo.index_path) == name:
+        return
+    (repo.git_dir / name).unlink(missing_ok=True)

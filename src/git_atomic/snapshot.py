@@ -75,8 +75,11 @@ def commit_index(repo: Repo, captured: Captured) -> Path:
     capture of the worktree, once it is installed, need not read it again."""
     assert captured.commit_index is not None and captured.commit_tree is not None
     options: list[str] = []
-    if captured.from_scan and (repo.config("core.untrackedCache") or "").lower() != "true":
-        options.append("--no-untracked-cache")  # the scan's cache, not one the user asked for
+    if captured.from_scan:
+        # A scan index may be split (scan.py); yours is whole unless your git makes it split.
+        options.append("--no-split-index")
+        if (repo.config("core.untrackedCache") or "").lower() != "true":
+            options.append("--no-untracked-cache")  # the scan's cache, not one you asked for
     if captured.leave_out or options:
         repo.run("update-index", *options, "--force-remove", "-z", "--stdin",
                  input=b"".join(p + b"\0" for p in sorted(captured.leave_out)),
