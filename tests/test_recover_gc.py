@@ -373,3 +373,27 @@ def test_gc_removes_scan_indexes_their_ref_does_not_name(repo: GitRepo) -> None:
     res = repo.atomic_json("run", "--history", "shadow", "--", "true")
     assert res["status"] == "committed"
     assert repo.git("ls-tree", "--name-only", "refs/atomic/scan/main").split().count("after") == 1
+
+
+def test_gc_expires_unused_shared_indexes_as_git_would(repo: GitRepo) -> None:
+    """Our writes of a split scan index turn git's expiry of shared indexes off (scan.py), so
+    `gc` applies git's rule itself: a `sharedindex.*` that no index uses and nothing touched for
+    two weeks goes; the scan index's own, and yours even when old, stay."""
+    env = {"GIT_ATOMIC_SPLIT_SCAN_AT": "1"}
+    repo.git("update-index", "--split-index")
+    repo.atomic_json("run", "--history", "shadow", "--", "true", env=env)
+    git_dir = repo.path / ".git"
+    repo.write("untracked.txt", b"u\n")  # so that the scan index is not the same as yours
+    repo.atomic_json("run", "--history", "shadow", "--", "true", env=env)
+    in_use = set(git_dir.glob("sharedindex.*"))
+    assert len(in_use) == 2  # yours and the scan index's
+    old = time.time() - 15 * 86400
+    orphan_old = git_dir / f"sharedindex.{'1' * 40}"
+    orphan_new = git_dir / f"sharedindex.{'2' * 40}"
+    for path in (orphan_old, orphan_new):
+        path.write_bytes(b"left by a crash")
+    for path in (*in_use, orphan_old):
+        os.utime(path, (old, old))
+    repo.atomic_json("gc", "--older-than", "0", env=env)
+    assert set(git_dir.glob("sharedindex.*")) == {*in_use, orphan_new}
+    assert repo.git("status", "--porcelain") == "?? untracked.txt\n"  # your index reads

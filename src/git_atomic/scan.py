@@ -402,12 +402,30 @@ def tidy(repo: Repo, known_tree: str | None) -> int:
         names = os.listdir(repo.state_dir)
     except OSError:
         return 0
+    keeping = repo.state_dir / keep_name if keep_name else None
     for name in names:
         if name.startswith(prefix) and name != keep_name:
-            _discard(repo, repo.state_dir / name,
-                     keeping=repo.state_dir / keep_name if keep_name else None)
+            _discard(repo, repo.state_dir / name, keeping=keeping)
             removed += 1
+    _expire_shared(repo, keeping)
     return removed
+
+
+def _expire_shared(repo: Repo, keeping: Path | None) -> None:
+    """git's own rule for shared indexes, which our writes turn off: one that no index uses
+    and that nothing read or wrote for two weeks goes. (A crash in the middle of a capture can
+    leave one of ours unused.)"""
+    import time
+
+    in_use = {_shared_of(repo, repo.index_path)}
+    if keeping is not None:
+        in_use.add(_shared_of(repo, keeping))
+    cutoff = time.time() - 14 * 86400
+    with contextlib.suppress(OSError):
+        for name in os.listdir(repo.git_dir):
+            path = repo.git_dir / name
+            if name.startswith(_SHARED) and name not in in_use and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
 
 
 def ignored(repo: Repo, paths: Sequence[bytes]) -> list[bytes]:
