@@ -1,8 +1,10 @@
 """The scan of the tree, started before the rest of a command is imported.
 
-Most of a PRE-OP checkpoint is one scan of the worktree (scan.py): a `git status` that runs in
-the background. `begin` and `run` take the worktree's lock and start that scan first, with the few
-modules both need, then import and open the rest (the journal, the engine) while it runs.
+Most of a checkpoint is one scan of the worktree (scan.py): a `git status` that runs in the
+background. `begin`, `run` and `abort` take the worktree's lock and start that scan first, with
+the few modules it needs, then import and open the rest (the journal, the engine) while it runs.
+Their first capture (PRE-OP; abort's rescue) takes it: nothing can change the worktree between
+their lock and that capture, which is what a command must ensure before it starts one here.
 
 Only with the lock held: a scan started before it could see another git-atomic half way through a
 restore. When the lock is not free at once, or anything else is unusual (no scan index yet, not a

@@ -114,9 +114,12 @@ def start(repo: Repo, *, known_tree: str | None, seed: Path | None, scratch: Pat
     elif seed is not None:
         base, known_tree = None, None
         share(seed, scratch)
-        if _shared_of(repo, scratch) is not None:
-            # Your index is a split index: ours must never depend on your shared index.
-            repo.run(*_config(False), "update-index", "--no-split-index", env=env)
+        # Your index is a split index: ours must never depend on your shared index.
+        if _shared_of(repo, scratch) is not None and repo.run(
+                *_config(False), "update-index", "--no-split-index", env=env,
+                check=False).returncode != 0:
+            scratch.unlink(missing_ok=True)
+            return None
         split = scratch.stat().st_size >= _split_at()
     else:
         return None
@@ -303,9 +306,15 @@ def _follow(repo: Repo, from_tree: str, to_tree: str) -> None:
                      else b"0 " + ZERO_OID.encode()) + b"\t" + c.path + b"\0"
                     for c in changes)
     try:
-        if repo.run(*_config(_split(repo, base)), "update-index", "-z", "--index-info",
-                    input=info, env={"GIT_INDEX_FILE": str(scratch)},
+        config = _config(_split(repo, base))
+        env = {"GIT_INDEX_FILE": str(scratch)}
+        if repo.run(*config, "update-index", "-z", "--index-info", input=info, env=env,
                     check=False).returncode != 0:
+            return
+        # Its cached trees, which those entries made stale: without them the next `status`
+        # compares the folders concerned with HEAD entry by entry. Its tree is `to_tree`.
+        if repo.run(*config, "write-tree", env=env,
+                    check=False).stdout.decode().strip() != to_tree:
             return
         target = index_file(repo, to_tree)
         _replace(repo, scratch, target)
@@ -508,7 +517,9 @@ def _shared_of(repo: Repo, index: Path) -> str | None:
         names = [n for n in os.listdir(repo.git_dir) if n.startswith(_SHARED)]
         if not names:
             return None
-        data = index.read_bytes()
+        # Not the last 20 bytes: an index file's own checksum, which a shared index written
+        # from the same entries has for its name.
+        data = index.read_bytes()[:-20]
     except OSError:
         return None
     for name in names:
@@ -526,10 +537,16 @@ def _compact(repo: Repo, index: Path, *, base: Path | None) -> None:
     changes it has gathered since), so that its writes stay small. `base`: the scan index it
     started from, which may still use the old shared index."""
     shared = _shared_of(repo, index)
-    if shared is not None and index.stat().st_size * 4 < (repo.git_dir / shared).stat().st_size:
+    try:
+        if shared is not None and (index.stat().st_size * 4
+                                   < (repo.git_dir / shared).stat().st_size):
+            return
+    except OSError:
         return
-    repo.run(*_config(True), "-c", "splitIndex.maxPercentChange=0", "update-index",
-             "--force-write-index", env={"GIT_INDEX_FILE": str(index)})
+    if repo.run(*_config(True), "-c", "splitIndex.maxPercentChange=0", "update-index",
+                "--force-write-index", env={"GIT_INDEX_FILE": str(index)},
+                check=False).returncode != 0:
+        return  # a cache: it stays as it is
     if shared is not None and _shared_of(repo, index) != shared:
         _drop_shared(repo, shared, keeping=base)
 
