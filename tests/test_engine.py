@@ -627,3 +627,34 @@ def test_an_early_scan_from_a_scan_index_replaced_since_is_dropped(repo: GitRepo
         os.chdir(old)
     assert snap.files_tree == moved.files_tree
     assert not (repo.path / ".git" / "atomic.lock").exists()
+
+
+def test_the_remembered_reconciliation_still_sees_rules_and_ignored_files(repo: GitRepo) -> None:
+    """Between two captures of the same trees, the answer of the last reconciliation is reused
+    (scan.py); what could change it without changing those trees is still seen: a rule in
+    info/exclude or core.excludesFile that now ignores an untracked file, and a file you track
+    although ignored that is back on disk."""
+    repo.write(".gitignore", b"*.ign\n")
+    repo.write("forced.ign", b"f\n")
+    repo.git("add", ".gitignore")
+    repo.git("add", "-f", "forced.ign")
+    repo.git("commit", "-qm", "t")
+    os.unlink(repo.path / "forced.ign")  # tracked, ignored, absent
+    repo.write("untracked", b"u\n")
+    repo.write("other", b"o\n")
+    first = _capture(repo, None)
+    assert _capture(repo, None).files_tree == first.files_tree  # remembered, and reused
+    names = set(repo.git("ls-tree", "-r", "--name-only", first.files_tree).split())
+    assert {"untracked", "other"} <= names and "forced.ign" not in names
+    repo.write("forced.ign", b"back\n")
+    back = _capture(repo, None)
+    assert repo.git("show", f"{back.files_tree}:forced.ign") == "back\n"
+    repo.write(".git/info/exclude", b"untracked\n")
+    excluded = _capture(repo, None)
+    assert "untracked" not in repo.git("ls-tree", "-r", "--name-only", excluded.files_tree)
+    home_rules = repo.path.parent / "more-rules"
+    home_rules.write_bytes(b"other\n")
+    repo.git("config", "core.excludesFile", str(home_rules))
+    git.discover.cache_clear()
+    names = set(repo.git("ls-tree", "-r", "--name-only", _capture(repo, None).files_tree).split())
+    assert "other" not in names and "forced.ign" in names

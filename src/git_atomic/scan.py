@@ -25,7 +25,6 @@ older way, by the caller: `add -A` on a copy of the user's index, which honours 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import stat
@@ -86,6 +85,8 @@ def worktree_key(repo: Repo) -> str:
     name = repo.worktree_id
     if re.fullmatch(r"[A-Za-z0-9._-]{1,64}", name) and not name.startswith("."):
         return name
+    import hashlib  # only for such names: its import alone costs 2 ms of every start
+
     return hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
@@ -331,12 +332,18 @@ def _reconcile(scan: Scan, staged_tree: str, tree: str) -> str | None:
     is in; a file only the scan index tracks, and that is ignored now, is out."""
     repo = scan.repo
     root = os.fsencode(repo.root)
+    memo = repo.state_dir / f"reconciled-{worktree_key(repo)}.json"
+    rules = _rules_key(repo)
+    if _still_reconciled(root, memo, staged_tree, tree, rules):
+        return tree
     must_add: list[bytes] = []
     only_ours: list[bytes] = []
+    absent: list[bytes] = []  # yours, not on disk as a file
     for c in repo.diff_trees(staged_tree, tree):
         if c.status == "A" and c.path not in scan.untracked:
             only_ours.append(c.path)  # tracked by the scan index since an earlier scan
         elif c.status == "D":
+            absent.append(c.path)
             try:
                 mode = os.lstat(root + b"/" + c.path).st_mode
             except OSError:
@@ -349,6 +356,7 @@ def _reconcile(scan: Scan, staged_tree: str, tree: str) -> str | None:
                 return None  # a submodule the scan index lacks, or an odd file: the older way
     must_remove = ignored(repo, only_ours)
     if not must_add and not must_remove:
+        _remember_reconciled(memo, staged_tree, tree, rules, absent)
         return tree
     if not settled(scan):
         return None
@@ -359,6 +367,62 @@ def _reconcile(scan: Scan, staged_tree: str, tree: str) -> str | None:
                               check=False).returncode != 0:
             return None
     return _write_tree(scan)
+
+
+# Reconciling costs a `diff-tree` and a `check-ignore`, and its answer is almost always the last
+# one: same staged tree, same scan tree, nothing to add or remove. That answer is remembered in
+# `reconciled-<worktree>.json` with what else could change it: the ignore rules that live
+# outside the tree (info/exclude, core.excludesFile), and your tracked paths the scan lacks,
+# which are looked at again (one that is now a file on disk is a file to add).
+def _rules_key(repo: Repo) -> list[object]:
+    configured = repo.config("core.excludesFile")
+    if configured:
+        outside = Path(os.path.expanduser(configured))
+    else:
+        xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+        outside = Path(xdg) / "git" / "ignore"
+    key: list[object] = [repo.config("core.ignoreCase") or ""]
+    for path in (repo.common_dir / "info" / "exclude", outside):
+        try:
+            st = path.stat()
+            key.append([str(path), st.st_mtime_ns, st.st_size, st.st_ino])
+        except OSError:
+            key.append([str(path)])
+    return key
+
+
+def _still_reconciled(root: bytes, memo: Path, staged_tree: str, tree: str,
+                      rules: list[object]) -> bool:
+    import json
+
+    try:
+        data = json.loads(memo.read_text())
+        if [data["staged"], data["tree"], data["rules"]] != [staged_tree, tree, rules]:
+            return False
+        absent = [os.fsencode(p) for p in data["absent"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    for path in absent:
+        try:
+            mode = os.lstat(root + b"/" + path).st_mode
+        except OSError:
+            continue
+        if not stat.S_ISDIR(mode):
+            return False
+    return True
+
+
+def _remember_reconciled(memo: Path, staged_tree: str, tree: str, rules: list[object],
+                         absent: Sequence[bytes]) -> None:
+    import json
+
+    if len(absent) > 1000:
+        return  # looking at them again would cost what it saves
+    scratch = memo.with_name(f"{memo.name}.{os.getpid()}")
+    with contextlib.suppress(OSError):
+        scratch.write_text(json.dumps({"staged": staged_tree, "tree": tree, "rules": rules,
+                                       "absent": [os.fsdecode(p) for p in absent]}))
+        os.replace(scratch, memo)
 
 
 def keep(scan: Scan, tree: str, *, hand_over: bool) -> list[str]:
