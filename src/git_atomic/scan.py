@@ -639,4 +639,5 @@ def _drop_shared(repo: Repo, name: str, *, keeping: Path | None) -> None:
         return
     if _shared_of(repo, repo.index_path) == name:
         return
-    (repo.git_dir / name).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # a cache's leftover: never a reason to fail
+        (repo.git_dir / name).unlink(missing_ok=True)
