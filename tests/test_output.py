@@ -306,6 +306,37 @@ def test_version_is_cheap() -> None:
     assert res.stdout.splitlines() == ["git-atomic 0.1.0", "[]"]
 
 
+def _console(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`code`, then the console script's entry point with `args`, in a fresh interpreter."""
+    prog = f"import sys\n{code}\nfrom git_atomic.main import console_main\n" \
+           f"sys.exit(console_main({list(args)!r}))"
+    return subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+
+
+def test_the_quick_exit_keeps_output_exit_code_and_exit_handlers() -> None:
+    # Exit handlers run, after the command's output, which is all there; the interpreter is not
+    # torn down (an object's finaliser that teardown would call is not called).
+    code = ("import atexit; atexit.register(lambda: print('handler ran', flush=True))\n"
+            "class Kept:\n    def __del__(self): print('torn down', flush=True)\n"
+            "kept = Kept()")
+    res = _console(code, "--version")
+    assert (res.returncode, res.stdout) == (0, "git-atomic 0.1.0\nhandler ran\n")
+    # The exit code is the command's: a usage error is 2, and says why on one line.
+    res = _console("", "no-such-command")
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.startswith("git-atomic:") and res.stderr.count("\n") == 1
+
+
+def test_the_quick_exit_waits_for_another_thread() -> None:
+    # A thread still running (not the tool's own, which end before it returns) is not cut
+    # short: the usual exit waits for it.
+    code = ("import threading, time\n"
+            "threading.Thread(target=lambda: (time.sleep(0.3), print('thread done'))).start()")
+    res = _console(code, "--version")
+    assert (res.returncode, res.stdout) == (0, "git-atomic 0.1.0\nthread done\n")
+
+
 def test_generated_files_are_current() -> None:
     res = subprocess.run([sys.executable, str(ROOT / "docs" / "gen_docs.py"), "--check"],
                          capture_output=True, text=True, check=False)
