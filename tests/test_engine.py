@@ -601,6 +601,56 @@ def test_core_untracked_cache_false_is_honoured_by_the_scan(repo: GitRepo) -> No
         "README", "one", "deep/two"}
 
 
+def test_an_early_scan_honours_core_untracked_cache_false(repo: GitRepo) -> None:
+    """The scan `begin` starts before reading the configuration leaves the setting to git:
+    with core.untrackedCache=false its scan index loses the cache, and still finds every
+    untracked file."""
+    repo.atomic("begin", "one", "--history", "shadow", check=0)
+    repo.atomic("abort", check=0)
+    eng = _engine(repo)
+    known = eng.repo.refs(scan.SCAN_REFS)[scan.ref_name(eng.repo)]
+    assert b"UNTR" in scan.index_file(eng.repo, known).read_bytes()
+    repo.git("config", "core.untrackedCache", "false")
+    repo.atomic("begin", "two", "--history", "shadow", check=0)  # nothing changed
+    known = eng.repo.refs(scan.SCAN_REFS)[scan.ref_name(eng.repo)]
+    assert b"UNTR" not in scan.index_file(eng.repo, known).read_bytes()
+    repo.atomic("abort", check=0)
+    repo.write("deep/new.txt", b"new\n")
+    repo.atomic("begin", "three", "--history", "shadow", check=0)
+    known = eng.repo.refs(scan.SCAN_REFS)[scan.ref_name(eng.repo)]
+    assert b"UNTR" not in scan.index_file(eng.repo, known).read_bytes()
+    assert "deep/new.txt" in repo.git("ls-tree", "-r", "--name-only", known).split()
+
+
+def test_discover_with_refs_pairs_each_ref_with_its_object(repo: GitRepo, tmp_path: Path) -> None:
+    tree = repo.git("write-tree").strip()
+    head = repo.git("rev-parse", "HEAD").strip()
+    repo.git("update-ref", "refs/atomic/scan/main", tree)
+    repo.git("update-ref", "refs/atomic/scan/other", head)
+    repo.git("pack-refs", "--all")
+    repo.git("update-ref", "refs/atomic/scan/zzz", tree)  # one loose, two packed
+    repo.git("update-ref", "refs/atomic/scanner", head)  # not under the prefix
+    old = os.getcwd()
+    os.chdir(repo.path / "sub" if (repo.path / "sub").is_dir() else repo.path)
+    try:
+        found = git.discover_with_refs(scan.SCAN_REFS)
+    finally:
+        os.chdir(old)
+    assert found is not None
+    found_repo, refs = found
+    assert (found_repo.root, found_repo.git_dir) == (repo.path, repo.path / ".git")
+    assert refs == {"refs/atomic/scan/main": tree, "refs/atomic/scan/other": head,
+                    "refs/atomic/scan/zzz": tree}
+    # A worktree whose path has a newline cannot be read back from lines: no answer, no guess.
+    odd = tmp_path / "odd\nname"
+    repo.git("worktree", "add", "-q", "--detach", str(odd))
+    os.chdir(odd)
+    try:
+        assert git.discover_with_refs(scan.SCAN_REFS) is None
+    finally:
+        os.chdir(old)
+
+
 def test_an_early_scan_from_a_scan_index_replaced_since_is_dropped(repo: GitRepo) -> None:
     """A scan started with the lock (early.py) is used only if it started from the scan index
     the capture would use; otherwise it is waited for, removed, and the capture scans anew."""

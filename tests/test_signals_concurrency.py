@@ -204,6 +204,28 @@ def test_loser_is_refused_at_once(repo: GitRepo, tmp_path: Path) -> None:
         holder.communicate(timeout=60)
 
 
+def test_the_lock_file_is_json_with_its_owner(repo: GitRepo, tmp_path: Path) -> None:
+    from git_atomic.lock import WorktreeLock, _json, process_start
+
+    # Written by hand for plain words (no json import before the scan starts), by json otherwise.
+    for record in ({"pid": 7, "since": "2026-11-26T05:00:00+00:00", "command": "begin",
+                    "start": "1234"},
+                   {"pid": 7, "since": "x", "command": 'a "quoted"\\ word\n', "start": None}):
+        assert json.loads(_json(record)) == record
+    lock = WorktreeLock(tmp_path / "atomic.lock")
+    lock.acquire("isolate:apply")
+    try:
+        data = json.loads((tmp_path / "atomic.lock").read_text())
+        assert data == {"pid": os.getpid(), "since": data["since"], "command": "isolate:apply",
+                        "start": process_start(os.getpid())}
+        assert time.strptime(data["since"], "%Y-%m-%dT%H:%M:%S+00:00")
+        holder = lock.read()
+        assert holder is not None and holder.alive and holder.command == "isolate:apply"
+    finally:
+        lock.release()
+    assert not (tmp_path / "atomic.lock").exists()
+
+
 # --- worktrees side by side ---------------------------------------------------------------------
 def test_two_linked_worktrees_run_side_by_side(repo: GitRepo, tmp_path: Path) -> None:
     other_path = tmp_path / "other"

@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 from git_atomic.git import Repo
 
@@ -21,8 +20,7 @@ _ATTRS: Final = ("text", "eol", "crlf", "filter", "ident", "working-tree-encodin
 _WORDS: Final = tuple(a.encode() for a in _ATTRS)
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     every_file: bool  # core.autocrlf is on: the stat cache's blobs may all be converted ones
     attributes: bool  # some attributes file may ask for a conversion
 

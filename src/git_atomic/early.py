@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from git_atomic import git, process, scan
 from git_atomic.errors import AtomicError
@@ -24,11 +23,11 @@ from git_atomic.lock import WorktreeLock
 from git_atomic.scan import Scan
 
 
-@dataclass
 class Early:
-    repo: git.Repo
-    lock: WorktreeLock  # held
-    scanning: Scan | None  # running until a capture takes it (`take_scan`)
+    def __init__(self, repo: git.Repo, lock: WorktreeLock, scanning: Scan | None) -> None:
+        self.repo = repo
+        self.lock = lock  # held
+        self.scanning = scanning  # running until a capture takes it (`take_scan`)
 
     def take_scan(self) -> Scan | None:
         """The running scan, once: the command's first capture takes it (or drops it)."""
@@ -68,9 +67,12 @@ def started(command: str, *, wanted: bool = True) -> Iterator[Early | None]:
 
 def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
     try:
-        repo = git.discover()
+        found = git.discover_with_refs(scan.SCAN_REFS)  # one process before the lock
     except AtomicError:
         return None
+    if found is None:
+        return None
+    repo, refs = found
     if repo.root.is_relative_to(repo.state_dir):
         return None
     try:
@@ -79,13 +81,16 @@ def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
         return None  # busy, or its holder died: the usual way says so
     early = Early(repo, lock, None)
     try:
-        known = repo.refs(scan.SCAN_REFS).get(scan.ref_name(repo))
+        # The ref as it was before the lock: the capture checks it again, and drops a scan
+        # that started from a scan index no longer named.
+        known = refs.get(scan.ref_name(repo))
         if known is not None and scan.index_file(repo, known).exists():
             tmp = repo.state_dir / "tmp"
             tmp.mkdir(parents=True, exist_ok=True)
             scratch = tmp / f"scan-{os.getpid()}-early"
             scratch.unlink(missing_ok=True)
-            early.scanning = scan.start(repo, known_tree=known, seed=None, scratch=scratch)
+            early.scanning = scan.start(repo, known_tree=known, seed=None, scratch=scratch,
+                                        read_config=False)
     except (AtomicError, OSError):
         early.scanning = None  # the capture scans the usual way
     return early

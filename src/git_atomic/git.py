@@ -5,9 +5,8 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 from git_atomic import process
 from git_atomic.errors import GitError, NotARepository
@@ -17,16 +16,17 @@ EMPTY_TREE: Final = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 FALLBACK_IDENTITY: Final = ("git-atomic", "git-atomic@localhost")
 
 
-@dataclass(frozen=True)
-class TreeEntry:
+# Records are named tuples and plain classes, not dataclasses, in every module the scan needs
+# (early.py): the dataclasses module costs 4 ms to import and each class a fraction more, all
+# before the scan can start.
+class TreeEntry(NamedTuple):
     mode: str
     kind: str  # blob | tree | commit
     oid: str
     path: bytes
 
 
-@dataclass(frozen=True)
-class RawChange:
+class RawChange(NamedTuple):
     """One line of `diff-tree -r --raw`: how `path` differs from side A to side B."""
 
     old_mode: str
@@ -37,14 +37,27 @@ class RawChange:
     path: bytes
 
 
-@dataclass(frozen=True)
 class Repo:
-    root: Path  # the worktree's top folder
-    git_dir: Path  # this worktree's git dir (.git, or .git/worktrees/<id>)
-    common_dir: Path  # the repository's shared git dir
-    _config: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
-    _diffs: dict[tuple[str, str, tuple[bytes, ...]], list[RawChange]] = field(
-        default_factory=dict, compare=False, repr=False)
+    """A worktree and its git dirs; equal when they name the same ones."""
+
+    def __init__(self, root: Path, git_dir: Path, common_dir: Path) -> None:
+        self.root = root  # the worktree's top folder
+        self.git_dir = git_dir  # this worktree's git dir (.git, or .git/worktrees/<id>)
+        self.common_dir = common_dir  # the repository's shared git dir
+        self._config: dict[str, list[str]] = {}
+        self._diffs: dict[tuple[str, str, tuple[bytes, ...]], list[RawChange]] = {}
+
+    def _key(self) -> tuple[Path, Path, Path]:
+        return self.root, self.git_dir, self.common_dir
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Repo) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Repo(root={self.root!r}, git_dir={self.git_dir!r}, common_dir={self.common_dir!r})"
 
     @property
     def worktree_id(self) -> str:
@@ -315,10 +328,31 @@ def parse_raw_diff(raw: bytes) -> list[RawChange]:
 
 @functools.lru_cache(maxsize=8)
 def discover(start: str | None = None) -> Repo:
+    return _discover(start, ())[0]
+
+
+def discover_with_refs(prefix: str) -> tuple[Repo, dict[str, str]] | None:
+    """`discover()`, and the refs under `prefix` (refname -> object), from the same process:
+    `rev-parse` prints a glob's objects, then, after `--symbolic-full-name`, their names, in the
+    same order. None when that output does not read back exactly so (a path with a newline)."""
+    glob = f"--glob={prefix}*"
+    repo, extra = _discover(None, (glob, "--symbolic-full-name", glob))
+    half = len(extra) // 2
+    oids, names = extra[:half], extra[half:]
+    if (len(extra) % 2 or not all(name.startswith(prefix) for name in names)
+            or not all(len(oid) in (40, 64) and _HEX.issuperset(oid) for oid in oids)):
+        return None
+    return repo, dict(zip(names, oids, strict=True))
+
+
+_HEX: Final = frozenset("0123456789abcdef")
+
+
+def _discover(start: str | None, more: Sequence[str]) -> tuple[Repo, list[str]]:
     cwd = start or os.getcwd()
     res = process.git(
         ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir",
-         "--git-common-dir"],
+         "--git-common-dir", *more],
         cwd=cwd,
         check=False,
     )
@@ -331,7 +365,7 @@ def discover(start: str | None = None) -> Repo:
             if res.stderr.strip() else f"cannot use {cwd} as a git worktree"
         )
     lines = res.stdout.decode("utf-8", "surrogateescape").splitlines()
-    if len(lines) != 3:
+    if len(lines) < 3 or (not more and len(lines) != 3):
         raise NotARepository(f"not inside a git working tree: {cwd}")
-    root, git_dir, common = (Path(x) for x in lines)
-    return Repo(root=root, git_dir=git_dir, common_dir=common)
+    root, git_dir, common = (Path(x) for x in lines[:3])
+    return Repo(root=root, git_dir=git_dir, common_dir=common), lines[3:]

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final, NamedTuple
 
 from git_atomic.errors import BusyError
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(NamedTuple):
     pid: int
     since: str
     command: str
@@ -59,6 +56,21 @@ def _is_zombie(pid: int) -> bool:
         return False
 
 
+_PLAIN: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 :+._-")
+
+
+def _json(record: dict[str, int | str | None]) -> str:
+    """`json.dumps(record)` for numbers and plain words, by hand: a lock is taken before the
+    scan starts (early.py), and the json module costs a millisecond to import."""
+    if not all(isinstance(v, int | None) or _PLAIN.issuperset(v) for v in record.values()):
+        import json
+
+        return json.dumps(record)
+    return "{" + ", ".join(
+        f'"{k}": ' + ("null" if v is None else str(v) if isinstance(v, int) else f'"{v}"')
+        for k, v in record.items()) + "}"
+
+
 class WorktreeLock:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -66,6 +78,8 @@ class WorktreeLock:
 
     def read(self) -> Holder | None:
         try:
+            import json
+
             data = json.loads(self.path.read_text())
             return Holder(int(data["pid"]), str(data["since"]), str(data.get("command", "")),
                           data.get("start"))
@@ -79,15 +93,15 @@ class WorktreeLock:
         deadline = None if wait is None else time.monotonic() + wait
         told = False
         while True:
-            record = {
+            record: dict[str, int | str | None] = {
                 "pid": os.getpid(),
-                "since": datetime.now(UTC).isoformat(timespec="seconds"),
+                "since": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
                 "command": command,
                 "start": process_start(os.getpid()),
             }
             # Written whole, then linked into place: nobody ever reads a half-written lock.
             staging = self.path.with_name(f"{self.path.name}.{os.getpid()}")
-            staging.write_text(json.dumps(record))
+            staging.write_text(_json(record))
             try:
                 os.link(staging, self.path)
             except FileExistsError:

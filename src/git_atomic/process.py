@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Final, NamedTuple
 
 from git_atomic.errors import GitError
 
@@ -43,8 +41,7 @@ _GIT_LOCATION_VARS: Final = frozenset(
 _EMPTY_HOOKS: Final = os.devnull
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     returncode: int
     stdout: bytes
     stderr: bytes
@@ -147,8 +144,7 @@ def git_line(args: Sequence[str], *, cwd: str | os.PathLike[str], input: bytes |
 
 
 # --- the user's command and gates ----------------------------------------------------------
-@dataclass(frozen=True)
-class ChildResult:
+class ChildResult(NamedTuple):
     exit_code: int | None  # None when it could not start or was killed by us
     duration_s: float
     timed_out: bool
@@ -217,6 +213,8 @@ class ChildRecord:
     def started(self, pgid: int) -> None:
         if self.path is None:
             return
+        import json
+
         from git_atomic.lock import process_start
 
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}")

@@ -29,7 +29,6 @@ import os
 import re
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -62,15 +61,16 @@ def _verify() -> bool:
     return os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1"
 
 
-@dataclass
 class Scan:
-    repo: Repo
-    index: Path  # our copy, scanned; it becomes the next scan index
-    base_tree: str | None  # the tree of the scan index it started from (None: seeded)
-    status: process.Background | None
-    untracked: frozenset[bytes] = field(default=frozenset())  # what this scan found untracked
-    pending: process.Background | None = None  # the scan index's update, still running
-    split: bool = False  # written as a split index (`_split`)
+    def __init__(self, repo: Repo, index: Path, base_tree: str | None,
+                 status: process.Background | None, *, split: bool = False) -> None:
+        self.repo = repo
+        self.index = index  # our copy, scanned; it becomes the next scan index
+        self.base_tree = base_tree  # the tree of the scan index it started from (None: seeded)
+        self.status = status
+        self.untracked: frozenset[bytes] = frozenset()  # what this scan found untracked
+        self.pending: process.Background | None = None  # the scan index's update, still running
+        self.split = split  # written as a split index (`_split`)
 
     @property
     def config(self) -> tuple[str, ...]:
@@ -98,11 +98,13 @@ def index_file(repo: Repo, tree: str) -> Path:
     return repo.state_dir / f"scan-{worktree_key(repo)}-{tree}"
 
 
-def start(repo: Repo, *, known_tree: str | None, seed: Path | None, scratch: Path) -> Scan | None:
+def start(repo: Repo, *, known_tree: str | None, seed: Path | None, scratch: Path,
+          read_config: bool = True) -> Scan | None:
     """Start a scan in the background. `known_tree`: what the scan ref names (None: no ref);
     `seed`: a private copy of the user's index, used when there is no scan index to start from.
     None when there is nothing to start from, or for a private worktree of `run --isolate`
-    (it lives for one operation: a scan index would outlive it)."""
+    (it lives for one operation: a scan index would outlive it). `read_config=False`: start
+    without reading the configuration first (from a scan index only; see below)."""
     if repo.root.is_relative_to(repo.state_dir):
         return None
     base = index_file(repo, known_tree) if known_tree is not None else None
@@ -125,8 +127,14 @@ def start(repo: Repo, *, known_tree: str | None, seed: Path | None, scratch: Pat
     else:
         return None
     # git's untracked cache trusts folder mtimes; `core.untrackedCache=false` says not to here.
-    cache = (repo.config("core.untrackedCache") or "").lower() not in ("false", "no", "off", "0")
-    untracked = ("-c", f"core.untrackedCache={'true' if cache else 'false'}")
+    # A scan index gets the cache when it is made; from then on git's own reading of your
+    # setting is ours (unset: keep it; false: drop it), so a scan can start before the
+    # configuration is read.
+    untracked: tuple[str, ...] = ()
+    if read_config or base is None:
+        cache = (repo.config("core.untrackedCache") or "").lower() not in (
+            "false", "no", "off", "0")
+        untracked = ("-c", f"core.untrackedCache={'true' if cache else 'false'}")
     return Scan(repo, scratch, known_tree,
                 repo.start(*_config(split), *untracked, *_STATUS, env=env), split=split)
 
