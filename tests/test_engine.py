@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from git_atomic import context, git, scan, snapshot
+from git_atomic.errors import NotARepository
 from git_atomic.operation import Engine
 from testing.gitrepo import GitRepo
 
@@ -630,23 +631,21 @@ def test_discover_with_refs_pairs_each_ref_with_its_object(repo: GitRepo, tmp_pa
     repo.git("pack-refs", "--all")
     repo.git("update-ref", "refs/atomic/scan/zzz", tree)  # one loose, two packed
     repo.git("update-ref", "refs/atomic/scanner", head)  # not under the prefix
+    repo.write("sub/file", b"x\n")
     old = os.getcwd()
-    os.chdir(repo.path / "sub" if (repo.path / "sub").is_dir() else repo.path)
+    os.chdir(repo.path / "sub")
     try:
-        found = git.discover_with_refs(scan.SCAN_REFS)
+        found_repo, refs = git.discover_with_refs(scan.SCAN_REFS)
     finally:
         os.chdir(old)
-    assert found is not None
-    found_repo, refs = found
     assert (found_repo.root, found_repo.git_dir) == (repo.path, repo.path / ".git")
     assert refs == {"refs/atomic/scan/main": tree, "refs/atomic/scan/other": head,
                     "refs/atomic/scan/zzz": tree}
-    # A worktree whose path has a newline cannot be read back from lines: no answer, no guess.
-    odd = tmp_path / "odd\nname"
-    repo.git("worktree", "add", "-q", "--detach", str(odd))
-    os.chdir(odd)
+    # Outside a repository: the error discover() gives.
+    os.chdir(tmp_path)
     try:
-        assert git.discover_with_refs(scan.SCAN_REFS) is None
+        with pytest.raises(NotARepository):
+            git.discover_with_refs(scan.SCAN_REFS)
     finally:
         os.chdir(old)
 

@@ -67,12 +67,9 @@ def started(command: str, *, wanted: bool = True) -> Iterator[Early | None]:
 
 def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
     try:
-        found = git.discover_with_refs(scan.SCAN_REFS)  # one process before the lock
-    except AtomicError:
+        repo, refs = git.discover_with_refs(scan.SCAN_REFS)
+    except (AtomicError, OSError):
         return None
-    if found is None:
-        return None
-    repo, refs = found
     if repo.root.is_relative_to(repo.state_dir):
         return None
     try:

@@ -153,12 +153,8 @@ class Repo:
         return res.stdout.decode().strip() if res.returncode == 0 else None
 
     def refs(self, *prefixes: str) -> dict[str, str]:
-        raw = self.out("for-each-ref", "--format=%(objectname) %(refname)", *prefixes)
-        result: dict[str, str] = {}
-        for line in raw.decode("utf-8", "surrogateescape").splitlines():
-            oid, _, name = line.partition(" ")
-            result[name] = oid
-        return result
+        return _parse_refs(self.out("for-each-ref", "--format=%(objectname) %(refname)",
+                                    *prefixes))
 
     def update_refs(self, commands: Iterable[str], *, message: str) -> None:
         """One transaction of `update-ref --stdin` lines (update/create/delete/verify)."""
@@ -328,31 +324,28 @@ def parse_raw_diff(raw: bytes) -> list[RawChange]:
 
 @functools.lru_cache(maxsize=8)
 def discover(start: str | None = None) -> Repo:
-    return _discover(start, ())[0]
+    return _discover(start)
 
 
-def discover_with_refs(prefix: str) -> tuple[Repo, dict[str, str]] | None:
-    """`discover()`, and the refs under `prefix` (refname -> object), from the same process:
-    `rev-parse` prints a glob's objects, then, after `--symbolic-full-name`, their names, in the
-    same order. None when that output does not read back exactly so (a path with a newline)."""
-    glob = f"--glob={prefix}*"
-    repo, extra = _discover(None, (glob, "--symbolic-full-name", glob))
-    half = len(extra) // 2
-    oids, names = extra[:half], extra[half:]
-    if (len(extra) % 2 or not all(name.startswith(prefix) for name in names)
-            or not all(len(oid) in (40, 64) and _HEX.issuperset(oid) for oid in oids)):
-        return None
-    return repo, dict(zip(names, oids, strict=True))
+def discover_with_refs(prefix: str) -> tuple[Repo, dict[str, str]]:
+    """`discover()`, and the refs under `prefix` (refname -> object), read side by side by two
+    processes started at once (`rev-parse --glob` would read every loose ref of the repository)."""
+    listing = process.Background(["for-each-ref", "--format=%(objectname) %(refname)", prefix],
+                                 cwd=os.getcwd())
+    try:
+        repo = _discover(None)
+    finally:
+        res = listing.wait(check=False)
+    if res.returncode != 0:
+        raise GitError(["git", "for-each-ref", prefix], res.returncode, res.stdout, res.stderr)
+    return repo, _parse_refs(res.stdout)
 
 
-_HEX: Final = frozenset("0123456789abcdef")
-
-
-def _discover(start: str | None, more: Sequence[str]) -> tuple[Repo, list[str]]:
+def _discover(start: str | None) -> Repo:
     cwd = start or os.getcwd()
     res = process.git(
         ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir",
-         "--git-common-dir", *more],
+         "--git-common-dir"],
         cwd=cwd,
         check=False,
     )
@@ -365,7 +358,15 @@ def _discover(start: str | None, more: Sequence[str]) -> tuple[Repo, list[str]]:
             if res.stderr.strip() else f"cannot use {cwd} as a git worktree"
         )
     lines = res.stdout.decode("utf-8", "surrogateescape").splitlines()
-    if len(lines) < 3 or (not more and len(lines) != 3):
+    if len(lines) != 3:
         raise NotARepository(f"not inside a git working tree: {cwd}")
-    root, git_dir, common = (Path(x) for x in lines[:3])
-    return Repo(root=root, git_dir=git_dir, common_dir=common), lines[3:]
+    root, git_dir, common = (Path(x) for x in lines)
+    return Repo(root=root, git_dir=git_dir, common_dir=common)
+
+
+def _parse_refs(raw: bytes) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for line in raw.decode("utf-8", "surrogateescape").splitlines():
+        oid, _, name = line.partition(" ")
+        result[name] = oid
+    return result
