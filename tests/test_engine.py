@@ -678,6 +678,31 @@ def test_an_early_scan_from_a_scan_index_replaced_since_is_dropped(repo: GitRepo
     assert not (repo.path / ".git" / "atomic.lock").exists()
 
 
+def test_the_remembered_reconciliation_brings_the_changes_too(
+        repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A capture of the trees the last one saw reads the changes between them from the
+    reconciliation's memo, not from `diff-tree`: the same untracked files, one process less."""
+    repo.write("untracked", b"u\n")
+    repo.write("deep/also", b"a\n")
+    repo.write("README", b"edited\n")
+    repo.git("add", "README")
+    first = snapshot.capture(_engine(repo).repo, message="t", ref=None)
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    again = snapshot.capture(_engine(repo).repo, message="t", ref=None)  # a new Repo: no cache
+    assert again.snapshot.files_tree == first.snapshot.files_tree
+    assert again.untracked == first.untracked == {b"untracked", b"deep/also"}
+    assert "diff-tree" not in trace.read_text()
+    # A memo from an older version, without the changes, is worked out again.
+    memo = repo.path / ".git" / "atomic" / "reconciled-main.json"
+    data = json.loads(memo.read_text())
+    del data["changes"]
+    memo.write_text(json.dumps(data))
+    trace.unlink()
+    third = snapshot.capture(_engine(repo).repo, message="t", ref=None)
+    assert third.untracked == first.untracked and "diff-tree" in trace.read_text()
+
+
 def test_the_remembered_reconciliation_still_sees_rules_and_ignored_files(repo: GitRepo) -> None:
     """Between two captures of the same trees, the answer of the last reconciliation is reused
     (scan.py); what could change it without changing those trees is still seen: a rule in

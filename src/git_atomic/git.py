@@ -95,6 +95,10 @@ class Repo:
         return self.out(*args, input=input, env=env).decode().strip()
 
     # --- configuration -------------------------------------------------------------------
+    def read_config(self) -> None:
+        """Read the configuration now (one process), not when a first key is looked up."""
+        self._all_config()
+
     def config(self, key: str) -> str | None:
         values = self._all_config().get(key.lower())
         return values[-1] if values else None
@@ -286,6 +290,10 @@ class Repo:
             raw = self.out(*args, env={"GIT_INDEX_FILE": str(self.state_dir / "no-index")})
             self._diffs[key] = parse_raw_diff(raw)
         return list(self._diffs[key])
+
+    def remember_diff(self, a: str, b: str, changes: Sequence[RawChange]) -> None:
+        """What `diff_trees(a, b)` answers, known from elsewhere (scan.py keeps it on disk)."""
+        self._diffs[a, b, ()] = list(changes)
 
     def cat_blobs(self, oids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """Contents of many blobs through one `cat-file --batch`."""

@@ -34,7 +34,7 @@ from typing import Final
 
 from git_atomic import conversion, process
 from git_atomic.errors import GitError
-from git_atomic.git import ZERO_OID, Repo
+from git_atomic.git import ZERO_OID, RawChange, Repo
 
 SCAN_REFS: Final = "refs/atomic/scan/"
 
@@ -153,6 +153,7 @@ def finish(scan: Scan, staged_tree: str) -> str | None:
     then scans the older way). `staged_tree`: the user's index entries."""
     repo = scan.repo
     assert scan.status is not None
+    repo.read_config()  # what the rest asks of it is read while the scan still runs
     res = scan.status.wait(check=False)
     scan.status = None
     parsed = _parse_status(res.stdout) if res.returncode == 0 else None
@@ -342,12 +343,15 @@ def _reconcile(scan: Scan, staged_tree: str, tree: str) -> str | None:
     root = os.fsencode(repo.root)
     memo = repo.state_dir / f"reconciled-{worktree_key(repo)}.json"
     rules = _rules_key(repo)
-    if _still_reconciled(root, memo, staged_tree, tree, rules):
+    known = _still_reconciled(root, memo, staged_tree, tree, rules)
+    if known is not None:
+        repo.remember_diff(staged_tree, tree, known)  # the capture lists the same changes
         return tree
     must_add: list[bytes] = []
     only_ours: list[bytes] = []
     absent: list[bytes] = []  # yours, not on disk as a file
-    for c in repo.diff_trees(staged_tree, tree):
+    changes = repo.diff_trees(staged_tree, tree)
+    for c in changes:
         if c.status == "A" and c.path not in scan.untracked:
             only_ours.append(c.path)  # tracked by the scan index since an earlier scan
         elif c.status == "D":
@@ -364,7 +368,7 @@ def _reconcile(scan: Scan, staged_tree: str, tree: str) -> str | None:
                 return None  # a submodule the scan index lacks, or an odd file: the older way
     must_remove = ignored(repo, only_ours)
     if not must_add and not must_remove:
-        _remember_reconciled(memo, staged_tree, tree, rules, absent)
+        _remember_reconciled(memo, staged_tree, tree, rules, absent, changes)
         return tree
     if not settled(scan):
         return None
@@ -381,7 +385,9 @@ def _reconcile(scan: Scan, staged_tree: str, tree: str) -> str | None:
 # one: same staged tree, same scan tree, nothing to add or remove. That answer is remembered in
 # `reconciled-<worktree>.json` with what else could change it: the ignore rules that live
 # outside the tree (info/exclude, core.excludesFile), and your tracked paths the scan lacks,
-# which are looked at again (one that is now a file on disk is a file to add).
+# which are looked at again (one that is now a file on disk is a file to add). The changes
+# between the two trees go with it (two trees' difference never changes): the capture lists
+# them too.
 def _rules_key(repo: Repo) -> list[object]:
     configured = repo.config("core.excludesFile")
     if configured:
@@ -400,36 +406,42 @@ def _rules_key(repo: Repo) -> list[object]:
 
 
 def _still_reconciled(root: bytes, memo: Path, staged_tree: str, tree: str,
-                      rules: list[object]) -> bool:
+                      rules: list[object]) -> list[RawChange] | None:
+    """The changes from the staged tree to the scan's when the answer is still the one
+    remembered; None when it must be worked out."""
     import json
 
     try:
         data = json.loads(memo.read_text())
         if [data["staged"], data["tree"], data["rules"]] != [staged_tree, tree, rules]:
-            return False
+            return None
         absent = [os.fsencode(p) for p in data["absent"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
+        changes = [RawChange(f[0], f[1], f[2], f[3], f[4], os.fsencode(f[5]))
+                   for f in data["changes"]]
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
     for path in absent:
         try:
             mode = os.lstat(root + b"/" + path).st_mode
         except OSError:
             continue
         if not stat.S_ISDIR(mode):
-            return False
-    return True
+            return None
+    return changes
 
 
 def _remember_reconciled(memo: Path, staged_tree: str, tree: str, rules: list[object],
-                         absent: Sequence[bytes]) -> None:
+                         absent: Sequence[bytes], changes: Sequence[RawChange]) -> None:
     import json
 
-    if len(absent) > 1000:
-        return  # looking at them again would cost what it saves
+    if len(absent) > 1000 or len(changes) > 20_000:
+        return  # looking at them again, or reading them back, would cost what it saves
     scratch = memo.with_name(f"{memo.name}.{os.getpid()}")
     with contextlib.suppress(OSError):
-        scratch.write_text(json.dumps({"staged": staged_tree, "tree": tree, "rules": rules,
-                                       "absent": [os.fsdecode(p) for p in absent]}))
+        scratch.write_text(json.dumps({
+            "staged": staged_tree, "tree": tree, "rules": rules,
+            "absent": [os.fsdecode(p) for p in absent],
+            "changes": [[*c[:5], os.fsdecode(c.path)] for c in changes]}))
         os.replace(scratch, memo)
 
 
