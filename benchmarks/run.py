@@ -1599,8 +1599,9 @@ def snapshot_source(dest: Path) -> Path | None:
     )
     # Byte-compile it, as `pip install` does: otherwise every call would compile every module
     # again (more so where PYTHONDONTWRITEBYTECODE is set), which no installed copy pays.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(dest)], check=False,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(dest)], check=False, capture_output=True
+    )
     return dest
 
 

@@ -49,8 +49,9 @@ class GitRepo:
     env: dict[str, str]
 
     @classmethod
-    def create(cls, path: Path, home: Path, *, initial_commit: bool = True,
-               branch: str = "main") -> GitRepo:
+    def create(
+        cls, path: Path, home: Path, *, initial_commit: bool = True, branch: str = "main"
+    ) -> GitRepo:
         path.mkdir(parents=True, exist_ok=True)
         repo = cls(path, hermetic_env(home))
         repo.git("init", "-q", "-b", branch)
@@ -60,12 +61,22 @@ class GitRepo:
             repo.git("commit", "-q", "-m", "initial")
         return repo
 
-    def git(self, *args: str, input: bytes | None = None, check: bool = True,
-            env: Mapping[str, str] | None = None) -> str:
-        res = subprocess.run(["git", *args], cwd=self.path, env={**self.env, **(env or {})},
-                             input=input,
-                             stdin=None if input is not None else subprocess.DEVNULL,
-                             capture_output=True, check=False)
+    def git(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> str:
+        res = subprocess.run(
+            ["git", *args],
+            cwd=self.path,
+            env={**self.env, **(env or {})},
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
         if check and res.returncode != 0:
             raise AssertionError(f"git {' '.join(args)} failed: {res.stderr.decode()}")
         return res.stdout.decode("utf-8", "surrogateescape")
@@ -76,17 +87,30 @@ class GitRepo:
         out = self.git("for-each-ref", f"--format={fmt}", "refs/atomic/")
         return "".join(line + "\n" for line in out.splitlines() if "refs/atomic/scan/" not in line)
 
-    def atomic(self, *args: str, check: int | None = None, input: bytes | None = None,
-               env: Mapping[str, str] | None = None, timeout: float = 120,
-               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def atomic(
+        self,
+        *args: str,
+        check: int | None = None,
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 120,
+        cwd: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         """Run `python -m git_atomic ARGS` as a real process; check the exit code if given."""
         full_env = dict(self.env)
         if env:
             full_env.update(env)
-        res = subprocess.run([sys.executable, "-m", "git_atomic", *args], cwd=cwd or self.path,
-                             env=full_env, input=input.decode() if input else None,
-                             stdin=None if input else subprocess.DEVNULL,
-                             capture_output=True, text=True, timeout=timeout, check=False)
+        res = subprocess.run(
+            [sys.executable, "-m", "git_atomic", *args],
+            cwd=cwd or self.path,
+            env=full_env,
+            input=input.decode() if input else None,
+            stdin=None if input else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if check is not None and res.returncode != check:
             raise AssertionError(
                 f"git-atomic {' '.join(args)}: exit {res.returncode}, expected {check}\n"
@@ -143,8 +167,10 @@ class State:
             out += [f"index entry only there: {e!r}" for e in sorted(others - ours)]
             if ours == others:
                 out.append("index: same entries in another order")
-        mine, theirs = dict((p, (k, h)) for p, k, h in self.files), dict(
-            (p, (k, h)) for p, k, h in other.files)
+        mine, theirs = (
+            dict((p, (k, h)) for p, k, h in self.files),
+            dict((p, (k, h)) for p, k, h in other.files),
+        )
         for p in sorted(set(mine) | set(theirs)):
             if mine.get(p) != theirs.get(p):
                 out.append(f"file {p!r}: {mine.get(p)} != {theirs.get(p)}")
@@ -157,20 +183,34 @@ def fingerprint(root: Path, env: Mapping[str, str]) -> State:
     index = git_dir / "index"
     entries = read_index(index.read_bytes()) if index.exists() else None
     head = (git_dir / "HEAD").read_text().strip()
-    refs = subprocess.run(["git", "for-each-ref", "--format=%(refname) %(objectname)",
-                           "refs/heads/"], cwd=root, env={**env, "GIT_OPTIONAL_LOCKS": "0"},
-                          capture_output=True, text=True, check=True).stdout.split("\n")
+    refs = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/"],
+        cwd=root,
+        env={**env, "GIT_OPTIONAL_LOCKS": "0"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
     branches = tuple(tuple(line.split(" ", 1)) for line in refs if line)
-    head_commit = subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=root,
-                                 env=env, capture_output=True, text=True).stdout.strip() or None
+    head_commit = (
+        subprocess.run(
+            ["git", "rev-parse", "-q", "--verify", "HEAD"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        or None
+    )
     files: list[tuple[bytes, str, str]] = []
     broot = os.fsencode(root)
     for dirpath, dirnames, filenames in os.walk(broot):
         if dirpath == broot:
             dirnames[:] = [d for d in dirnames if d != b".git"]
         else:
-            dirnames[:] = [d for d in dirnames if not os.path.exists(
-                os.path.join(dirpath, d, b".git"))]
+            dirnames[:] = [
+                d for d in dirnames if not os.path.exists(os.path.join(dirpath, d, b".git"))
+            ]
         for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
             full = os.path.join(dirpath, name)
             rel = os.path.relpath(full, broot)
@@ -181,8 +221,13 @@ def fingerprint(root: Path, env: Mapping[str, str]) -> State:
                 kind = "exec" if st.st_mode & 0o100 else "file"
                 with open(full, "rb") as fh:
                     files.append((rel, kind, hashlib.sha256(fh.read()).hexdigest()))
-    return State(head, head_commit, tuple(sorted(branches)), entries,  # type: ignore[arg-type]
-                 tuple(sorted(files)))
+    return State(
+        head,
+        head_commit,
+        tuple(sorted(branches)),  # type: ignore[arg-type]
+        entries,
+        tuple(sorted(files)),
+    )
 
 
 def read_index(data: bytes) -> tuple[tuple[bytes, str, str, int, str], ...]:
@@ -195,13 +240,13 @@ def read_index(data: bytes) -> tuple[tuple[bytes, str, str, int, str], ...]:
     pos, previous, out = 12, b"", []
     for _ in range(count):
         start = pos
-        mode = int.from_bytes(data[pos + 24:pos + 28], "big")
-        oid = data[pos + 40:pos + 60].hex()
-        flags = int.from_bytes(data[pos + 60:pos + 62], "big")
+        mode = int.from_bytes(data[pos + 24 : pos + 28], "big")
+        oid = data[pos + 40 : pos + 60].hex()
+        flags = int.from_bytes(data[pos + 60 : pos + 62], "big")
         pos += 62
         extended = 0
         if version >= 3 and flags & 0x4000:
-            extended = int.from_bytes(data[pos:pos + 2], "big")
+            extended = int.from_bytes(data[pos : pos + 2], "big")
             pos += 2
         if version == 4:
             strip, byte = data[pos] & 0x7F, data[pos]
@@ -211,15 +256,21 @@ def read_index(data: bytes) -> tuple[tuple[bytes, str, str, int, str], ...]:
                 pos += 1
                 strip = ((strip + 1) << 7) | (byte & 0x7F)
             end = data.index(b"\0", pos)
-            path = previous[:len(previous) - strip] + data[pos:end]
+            path = previous[: len(previous) - strip] + data[pos:end]
             pos = end + 1
         else:
             end = data.index(b"\0", pos)
             path = data[pos:end]
             pos = start + ((end - start + 8) & ~7)
         previous = path
-        names = [n for bit, n in ((flags & 0x8000, "assume-unchanged"),
-                                  (extended & 0x4000, "skip-worktree"),
-                                  (extended & 0x2000, "intent-to-add")) if bit]
+        names = [
+            n
+            for bit, n in (
+                (flags & 0x8000, "assume-unchanged"),
+                (extended & 0x4000, "skip-worktree"),
+                (extended & 0x2000, "intent-to-add"),
+            )
+            if bit
+        ]
         out.append((path, f"{mode:o}", oid, (flags >> 12) & 3, ",".join(names)))
     return tuple(out)

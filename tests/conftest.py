@@ -18,8 +18,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # In-process captures check every edited scan tree against git's own (scan.py).
     os.environ["GIT_ATOMIC_VERIFY_SCAN"] = "1"
 
-    examples = int(os.environ.get("GIT_ATOMIC_PROPERTY_EXAMPLES") or
-                   (2000 if config.getoption("--slow") else 300))
+    examples = int(
+        os.environ.get("GIT_ATOMIC_PROPERTY_EXAMPLES")
+        or (2000 if config.getoption("--slow") else 300)
+    )
     settings.register_profile("git-atomic", max_examples=examples, derandomize=False)
     settings.load_profile("git-atomic")
 

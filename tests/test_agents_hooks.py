@@ -29,7 +29,7 @@ from testing.gitrepo import GitRepo
 SESSION = "3f6c2a1e-8b7d-4c55-9e0a-1b2c3d4e5f60"
 OP_NAME = "claude-turn-3f6c2a1e"
 
-CHECK_APP = b'''\
+CHECK_APP = b"""\
 import pathlib, sys
 text = pathlib.Path("app.py").read_text()
 if "BUG" in text:
@@ -37,7 +37,7 @@ if "BUG" in text:
     print("check_app: app.py still contains BUG on line", lines.index("BUG") + 1)
     sys.exit(1)
 print("check_app: ok")
-'''
+"""
 
 
 def common(hook_event_name: str) -> dict[str, Any]:
@@ -52,10 +52,17 @@ def common(hook_event_name: str) -> dict[str, Any]:
 
 def tool_call(name: str, tool_input: dict[str, Any], n: int) -> list[dict[str, Any]]:
     """The PreToolUse and PostToolUse payloads of one tool call."""
-    pre = {**common("PreToolUse"), "tool_name": name, "tool_input": tool_input,
-           "tool_use_id": f"toolu_01A{n:04d}"}
-    post = {**pre, "hook_event_name": "PostToolUse",
-            "tool_response": {"filePath": tool_input.get("file_path"), "success": True}}
+    pre = {
+        **common("PreToolUse"),
+        "tool_name": name,
+        "tool_input": tool_input,
+        "tool_use_id": f"toolu_01A{n:04d}",
+    }
+    post = {
+        **pre,
+        "hook_event_name": "PostToolUse",
+        "tool_response": {"filePath": tool_input.get("file_path"), "success": True},
+    }
     return [pre, post]
 
 
@@ -86,8 +93,7 @@ class ClaudeCode:
         self.env = {**repo.env, "CLAUDE_PROJECT_DIR": str(self.project)}
 
     def send(self, payload: dict[str, Any]) -> list[Answer]:
-        payload = json.loads(json.dumps(payload).replace('"{cwd}"', json.dumps(str(
-            self.project))))
+        payload = json.loads(json.dumps(payload).replace('"{cwd}"', json.dumps(str(self.project))))
         event = payload["hook_event_name"]
         answers = []
         for group in self.hooks.get(event, []):
@@ -103,9 +109,16 @@ class ClaudeCode:
         assert argv[:3] == ["git-atomic", "hook", "claude-code"], command
         # The console script of this checkout: the same code, whatever is on PATH.
         argv = [sys.executable, "-m", "git_atomic", *argv[1:]]
-        proc = subprocess.run(argv, input=json.dumps(payload), cwd=self.project,
-                              env=self.env, capture_output=True, text=True, timeout=300,
-                              check=False)
+        proc = subprocess.run(
+            argv,
+            input=json.dumps(payload),
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         return Answer(event, command, proc.returncode, proc.stdout, proc.stderr)
 
     def turn(self, steps: list[tuple[list[dict[str, Any]], Any]]) -> list[Answer]:
@@ -123,8 +136,10 @@ def repo(tmp_path: Path) -> Iterator[GitRepo]:
     repo = GitRepo.create(tmp_path / "app", tmp_path / "home")
     repo.write("app.py", b"def answer():\n    return 41\n")
     repo.write("check_app.py", CHECK_APP)
-    repo.write(".git-atomic.toml",
-               f'[[gates]]\nname = "check"\nrun = "{sys.executable} check_app.py"\n'.encode())
+    repo.write(
+        ".git-atomic.toml",
+        f'[[gates]]\nname = "check"\nrun = "{sys.executable} check_app.py"\n'.encode(),
+    )
     repo.atomic("hooks", "install", "claude-code", check=0)
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "app, its check, git-atomic hooks")
@@ -132,14 +147,20 @@ def repo(tmp_path: Path) -> Iterator[GitRepo]:
 
 
 def edit(repo: GitRepo, n: int, new: str) -> tuple[list[dict[str, Any]], Any]:
-    payloads = tool_call("Edit", {"file_path": str(repo.path / "app.py"),
-                                  "old_string": "return 41", "new_string": new}, n)
+    payloads = tool_call(
+        "Edit",
+        {"file_path": str(repo.path / "app.py"), "old_string": "return 41", "new_string": new},
+        n,
+    )
     return payloads, lambda: repo.write("app.py", f"def answer():\n    {new}\n".encode())
 
 
 def bash_notes(repo: GitRepo, n: int) -> tuple[list[dict[str, Any]], Any]:
-    payloads = tool_call("Bash", {"command": "printf 'notes\\n' > NOTES.md",
-                                  "description": "Write the notes file"}, n)
+    payloads = tool_call(
+        "Bash",
+        {"command": "printf 'notes\\n' > NOTES.md", "description": "Write the notes file"},
+        n,
+    )
     return payloads, lambda: repo.write("NOTES.md", b"notes\n")
 
 
@@ -159,8 +180,12 @@ def test_a_turn_that_passes_its_gates_is_one_committed_operation(repo: GitRepo) 
     answers += claude.send(stop())
 
     assert [(a.event, a.exit_code) for a in answers] == [
-        ("PreToolUse", 0), ("PostToolUse", 0), ("PreToolUse", 0), ("PostToolUse", 0),
-        ("Stop", 0)]  # the Read call ran no hook at all
+        ("PreToolUse", 0),
+        ("PostToolUse", 0),
+        ("PreToolUse", 0),
+        ("PostToolUse", 0),
+        ("Stop", 0),
+    ]  # the Read call ran no hook at all
     assert all(a.stdout == "" for a in answers[:-1]), answers  # tool calls are silent
     final = answers[-1].json()
     assert "decision" not in final
@@ -180,7 +205,9 @@ def test_a_turn_that_passes_its_gates_is_one_committed_operation(repo: GitRepo) 
     answers = claude.turn([edit(repo, 4, "return 43")]) + claude.send(stop())
     assert "committed" in answers[-1].json()["systemMessage"]
     assert [o["status"] for o in repo.atomic_json("log")["operations"][:2]] == [
-        "committed", "committed"]
+        "committed",
+        "committed",
+    ]
 
 
 def test_a_turn_whose_gate_fails_is_rolled_back_and_the_agent_told(repo: GitRepo) -> None:
@@ -242,8 +269,9 @@ def test_an_operation_a_person_opened_is_never_touched(repo: GitRepo) -> None:
     assert open_op["name"] == "my-refactor" and open_op["checkpoints"]["op_exec"] == []
 
 
-def test_outside_a_repository_the_agent_is_warned_not_stopped(tmp_path: Path,
-                                                              repo: GitRepo) -> None:
+def test_outside_a_repository_the_agent_is_warned_not_stopped(
+    tmp_path: Path, repo: GitRepo
+) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
     claude = ClaudeCode(repo, project=plain)
@@ -274,7 +302,9 @@ def test_an_operation_closed_by_hand_mid_turn_is_not_resurrected(repo: GitRepo) 
     assert [a.exit_code for a in answers] == [0, 0, 0]
     assert "committed" in answers[-1].json()["systemMessage"]
     assert [o["status"] for o in repo.atomic_json("log")["operations"][:2]] == [
-        "committed", "committed"]
+        "committed",
+        "committed",
+    ]
 
 
 def test_hooks_that_lost_their_state_find_their_operation_again(repo: GitRepo) -> None:
@@ -293,6 +323,7 @@ def test_hooks_that_lost_their_state_find_their_operation_again(repo: GitRepo) -
 
 # --- in-process: payloads that are missing fields or have the wrong types ---------------------
 
+
 @pytest.fixture
 def hermetic(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
     for key in [k for k in os.environ if k.startswith("GIT_")]:
@@ -307,20 +338,29 @@ def test_events_and_tools_we_do_not_hook_cost_nothing(hermetic: GitRepo, tmp_pat
     nowhere = tmp_path / "not-a-repo"
     nowhere.mkdir()
     read = tool_call("Read", {"file_path": "x"}, 1)[0]
-    for event, payload in [("PreToolUse", read), ("PostToolUse", read), ("Stop", stop()),
-                           ("SessionStart", {}), ("Notification", {"message": 1})]:
+    for event, payload in [
+        ("PreToolUse", read),
+        ("PostToolUse", read),
+        ("Stop", stop()),
+        ("SessionStart", {}),
+        ("Notification", {"message": 1}),
+    ]:
         # Outside a repository any CLI call would have been refused with a warning.
         assert handle(event, payload, cwd=nowhere) == QUIET
 
 
-@pytest.mark.parametrize("payload", [
-    {},
-    {"session_id": 42, "tool_name": None, "tool_input": "rm -rf"},
-    {"session_id": ["x"], "tool_name": ["Edit"], "tool_input": {"file_path": 7}},
-    {"session_id": "s", "tool_name": "Bash", "tool_input": {"command": None}},
-])
-def test_malformed_payloads_still_make_a_committed_turn(hermetic: GitRepo,
-                                                        payload: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"session_id": 42, "tool_name": None, "tool_input": "rm -rf"},
+        {"session_id": ["x"], "tool_name": ["Edit"], "tool_input": {"file_path": 7}},
+        {"session_id": "s", "tool_name": "Bash", "tool_input": {"command": None}},
+    ],
+)
+def test_malformed_payloads_still_make_a_committed_turn(
+    hermetic: GitRepo, payload: dict[str, Any]
+) -> None:
     cwd = hermetic.path
     assert handle("PreToolUse", payload, cwd=cwd) == QUIET
     hermetic.write("app.py", b"def answer():\n    return 42\n")

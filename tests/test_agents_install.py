@@ -25,8 +25,10 @@ THEIRS: dict[str, Any] = {
             {"matcher": "Bash", "hooks": [{"type": "command", "command": "./audit.sh"}]},
         ],
         "PostToolUse": [
-            {"matcher": "Write|Edit",
-             "hooks": [{"type": "command", "command": "prettier --write", "timeout": 30}]},
+            {
+                "matcher": "Write|Edit",
+                "hooks": [{"type": "command", "command": "prettier --write", "timeout": 30}],
+            },
         ],
         "Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}],
         "Notification": [{"matcher": "", "hooks": [{"type": "command", "command": "say hi"}]}],
@@ -47,8 +49,12 @@ def read(root: Path) -> Any:
 
 
 def ours(settings: dict[str, Any], event: str) -> list[dict[str, Any]]:
-    return [h for g in settings.get("hooks", {}).get(event, []) for h in g.get("hooks", [])
-            if "hook claude-code" in h.get("command", "")]
+    return [
+        h
+        for g in settings.get("hooks", {}).get(event, [])
+        for h in g.get("hooks", [])
+        if "hook claude-code" in h.get("command", "")
+    ]
 
 
 def test_install_into_a_project_without_settings(tmp_path: Path) -> None:
@@ -56,17 +62,33 @@ def test_install_into_a_project_without_settings(tmp_path: Path) -> None:
 
     assert read(tmp_path) == {
         "hooks": {
-            "PreToolUse": [{"matcher": MATCHER, "hooks": [
-                {"type": "command", "command": f"{COMMAND} PreToolUse", "timeout": 60}]}],
-            "PostToolUse": [{"matcher": MATCHER, "hooks": [
-                {"type": "command", "command": f"{COMMAND} PostToolUse", "timeout": 60}]}],
-            "Stop": [{"hooks": [
-                {"type": "command", "command": f"{COMMAND} Stop", "timeout": 1800}]}],
+            "PreToolUse": [
+                {
+                    "matcher": MATCHER,
+                    "hooks": [
+                        {"type": "command", "command": f"{COMMAND} PreToolUse", "timeout": 60}
+                    ],
+                }
+            ],
+            "PostToolUse": [
+                {
+                    "matcher": MATCHER,
+                    "hooks": [
+                        {"type": "command", "command": f"{COMMAND} PostToolUse", "timeout": 60}
+                    ],
+                }
+            ],
+            "Stop": [
+                {"hooks": [{"type": "command", "command": f"{COMMAND} Stop", "timeout": 1800}]}
+            ],
         }
     }
     assert COMMAND == "git-atomic hook claude-code"
     assert [line.split(":")[0] for line in lines[:3]] == [
-        "added PreToolUse hook", "added PostToolUse hook", "added Stop hook"]
+        "added PreToolUse hook",
+        "added PostToolUse hook",
+        "added Stop hook",
+    ]
     assert lines[-1].startswith("wrote .claude/settings.json")
 
 
@@ -78,7 +100,8 @@ def test_install_keeps_every_existing_key_and_hook(tmp_path: Path) -> None:
     after = read(tmp_path)
     # Everything that was there is there, in the same place and order.
     assert {k: v for k, v in after.items() if k != "hooks"} == {
-        k: v for k, v in THEIRS.items() if k != "hooks"}
+        k: v for k, v in THEIRS.items() if k != "hooks"
+    }
     assert list(after) == list(THEIRS)
     for event, groups in THEIRS["hooks"].items():
         assert after["hooks"][event][: len(groups)] == groups
@@ -104,10 +127,15 @@ def test_install_twice_adds_nothing(tmp_path: Path) -> None:
 def test_install_replaces_an_older_or_differently_spelled_hook_of_ours(tmp_path: Path) -> None:
     old = copy.deepcopy(THEIRS)
     old["hooks"]["PreToolUse"][0]["hooks"].append(  # ours, squeezed into their group
-        {"type": "command", "command": "python3 -m git_atomic hook claude-code PreToolUse"})
+        {"type": "command", "command": "python3 -m git_atomic hook claude-code PreToolUse"}
+    )
     old["hooks"]["Stop"].append(
-        {"hooks": [{"type": "command", "command": "git atomic hook claude-code Stop",
-                    "timeout": 60}]})
+        {
+            "hooks": [
+                {"type": "command", "command": "git atomic hook claude-code Stop", "timeout": 60}
+            ]
+        }
+    )
     write(tmp_path, old)
 
     lines = claude_code.install(tmp_path)
@@ -134,7 +162,8 @@ def test_uninstall_removes_exactly_ours(tmp_path: Path) -> None:
 def test_uninstall_keeps_their_handlers_in_a_shared_group(tmp_path: Path) -> None:
     mixed = copy.deepcopy(THEIRS)
     mixed["hooks"]["Stop"][0]["hooks"].append(
-        {"type": "command", "command": "git-atomic hook claude-code Stop"})
+        {"type": "command", "command": "git-atomic hook claude-code Stop"}
+    )
     write(tmp_path, mixed)
 
     claude_code.uninstall(tmp_path)

@@ -53,9 +53,15 @@ class Session:
         return _text(result)
 
 
-def serve(repo: GitRepo, script: Callable[[Session], Awaitable[None]], *,
-          args: tuple[str, ...] = (), cwd: Path | None = None,
-          env: dict[str, str] | None = None, argv: list[str] | None = None) -> None:
+def serve(
+    repo: GitRepo,
+    script: Callable[[Session], Awaitable[None]],
+    *,
+    args: tuple[str, ...] = (),
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    argv: list[str] | None = None,
+) -> None:
     """Start the server as Claude Code or any MCP client would, and run `script` against it."""
     params = StdioServerParameters(
         command=sys.executable,
@@ -138,8 +144,9 @@ def test_rollback_and_undo_through_mcp(repo: GitRepo) -> None:
 
         preview = await s.call("rollback", op=first["op_id"], dry_run=True)
         assert preview["exit_code"] == 0 and repo.fingerprint().diff(state) == []
-        selective = await s.call("rollback", to=first["checkpoints"]["pre_op"],
-                                 paths=["new.txt"], dry_run=True)
+        selective = await s.call(
+            "rollback", to=first["checkpoints"]["pre_op"], paths=["new.txt"], dry_run=True
+        )
         assert selective["exit_code"] == 0 and repo.exists("new.txt")
 
         rolled = await s.call("rollback", op=first["op_id"])
@@ -169,8 +176,9 @@ def test_the_repository_comes_from_repo_or_the_environment(repo: GitRepo, tmp_pa
     assert names == ["from-afar", "from-afar"]
 
 
-def test_bad_arguments_and_a_cli_without_json_are_clear_errors(repo: GitRepo,
-                                                               tmp_path: Path) -> None:
+def test_bad_arguments_and_a_cli_without_json_are_clear_errors(
+    repo: GitRepo, tmp_path: Path
+) -> None:
     gone = tmp_path / "gone"
     gone.mkdir()
 
@@ -182,14 +190,27 @@ def test_bad_arguments_and_a_cli_without_json_are_clear_errors(repo: GitRepo,
         assert "git-atomic status exited 3 without a JSON result" in message
 
     # Only this package's server code is involved: no CLI call succeeds here.
-    serve(repo, script, cwd=tmp_path, argv=[
-        "-c", "from git_atomic.agents.mcp_server import serve; from pathlib import Path; "
-              f"raise SystemExit(serve(repo=Path({str(gone)!r})))"])
+    serve(
+        repo,
+        script,
+        cwd=tmp_path,
+        argv=[
+            "-c",
+            "from git_atomic.agents.mcp_server import serve; from pathlib import Path; "
+            f"raise SystemExit(serve(repo=Path({str(gone)!r})))",
+        ],
+    )
 
 
 def test_without_the_sdk_serve_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    for module in ("mcp", "mcp.server", "mcp.server.mcpserver", "mcp.server.mcpserver.exceptions",
-                   "mcp.server.fastmcp", "mcp.server.fastmcp.exceptions"):
+    for module in (
+        "mcp",
+        "mcp.server",
+        "mcp.server.mcpserver",
+        "mcp.server.mcpserver.exceptions",
+        "mcp.server.fastmcp",
+        "mcp.server.fastmcp.exceptions",
+    ):
         monkeypatch.setitem(sys.modules, module, None)
     with pytest.raises(UsageError, match=r"pip install 'git-atomic\[mcp\]'"):
         mcp_server.serve()

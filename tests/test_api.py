@@ -22,8 +22,15 @@ def same(a: State, b: State) -> None:
 
 def py(repo: GitRepo, code: str, *, cwd: Path | None = None) -> dict[str, Any]:
     """Run `code` in a fresh interpreter; it prints one JSON line as its last line."""
-    res = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd or repo.path,
-                         env=repo.env, capture_output=True, text=True, timeout=120, check=False)
+    res = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd or repo.path,
+        env=repo.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
     obj: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
     return obj
@@ -31,7 +38,9 @@ def py(repo: GitRepo, code: str, *, cwd: Path | None = None) -> dict[str, Any]:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_block_that_passes_its_gates_is_committed(repo: GitRepo, mode: str) -> None:
-    out = py(repo, f"""
+    out = py(
+        repo,
+        f"""
         import json, pathlib, git_atomic
         with git_atomic.operation("feature", gates=["test -f a.txt"], history={mode!r}) as op:
             pathlib.Path("a.txt").write_text("a\\n")
@@ -39,7 +48,8 @@ def test_a_block_that_passes_its_gates_is_committed(repo: GitRepo, mode: str) ->
             pathlib.Path("b.txt").write_text("b\\n")
         print(json.dumps({{"id": op.id, "status": op.status, "first": first,
                            "result": op.result}}))
-    """)
+    """,
+    )
     assert out["status"] == "committed"
     result = out["result"]
     assert result["status"] == "committed" and result["history"] == mode
@@ -60,7 +70,9 @@ def test_an_exception_rolls_back_and_is_re_raised_as_is(repo: GitRepo, mode: str
     repo.write("README", b"dirty before\n")
     repo.write("untracked.txt", b"u\n")
     before = repo.fingerprint()
-    out = py(repo, f"""
+    out = py(
+        repo,
+        f"""
         import json, os, pathlib, git_atomic
         class Boom(Exception):
             pass
@@ -77,9 +89,12 @@ def test_an_exception_rolls_back_and_is_re_raised_as_is(repo: GitRepo, mode: str
             print(json.dumps({{"same": caught is err, "status": op.status,
                                "failed": op.result["failed_phase"],
                                "rescue": op.result["checkpoints"]["rescue"]}}))
-    """)
-    assert out == {"same": True, "status": "rolled_back", "failed": "exec",
-                   "rescue": out["rescue"]} and out["rescue"]
+    """,
+    )
+    assert (
+        out == {"same": True, "status": "rolled_back", "failed": "exec", "rescue": out["rescue"]}
+        and out["rescue"]
+    )
     same(repo.fingerprint(), before)
     repo.atomic("undo", check=0)
     assert repo.read("README") == b"half done\n" and repo.read("new/file") == b"x"
@@ -88,7 +103,9 @@ def test_an_exception_rolls_back_and_is_re_raised_as_is(repo: GitRepo, mode: str
 @pytest.mark.parametrize("mode", MODES)
 def test_a_failed_gate_rolls_back_and_raises_gate_failed(repo: GitRepo, mode: str) -> None:
     before = repo.fingerprint()
-    out = py(repo, f"""
+    out = py(
+        repo,
+        f"""
         import json, pathlib, git_atomic
         from git_atomic.errors import AtomicError
         try:
@@ -101,7 +118,8 @@ def test_a_failed_gate_rolls_back_and_raises_gate_failed(repo: GitRepo, mode: st
                                "results": [[r.name, r.passed, r.exit_code]
                                            for r in exc.results],
                                "status": op.status}}))
-    """)
+    """,
+    )
     assert out["atomic"] and out["op"] and out["exit"] == 1
     assert out["results"] == [["true", True, 0], ["sh", False, 7]]
     assert out["status"] == "rolled_back" and "gate sh failed" in out["msg"]
@@ -112,7 +130,9 @@ def test_repo_argument_and_keyboard_interrupt(repo: GitRepo, tmp_path: Path) -> 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     before = repo.fingerprint()
-    out = py(repo, f"""
+    out = py(
+        repo,
+        f"""
         import json, pathlib, git_atomic
         root = pathlib.Path({str(repo.path)!r})
         try:
@@ -121,16 +141,19 @@ def test_repo_argument_and_keyboard_interrupt(repo: GitRepo, tmp_path: Path) -> 
                 raise KeyboardInterrupt
         except KeyboardInterrupt:
             print(json.dumps({{"status": op.status, "failed": op.result["failed_phase"]}}))
-    """, cwd=elsewhere)
+    """,
+        cwd=elsewhere,
+    )
     assert out == {"status": "rolled_back", "failed": "interrupt"}
     same(repo.fingerprint(), before)
 
 
-def test_refusals_raise_before_the_block_and_change_nothing(repo: GitRepo,
-                                                            tmp_path: Path) -> None:
+def test_refusals_raise_before_the_block_and_change_nothing(repo: GitRepo, tmp_path: Path) -> None:
     repo.atomic("begin", "open-session", check=0)
     before = repo.fingerprint()
-    out = py(repo, """
+    out = py(
+        repo,
+        """
         import json, git_atomic
         from git_atomic.errors import BusyError, UsageError
         ran = []
@@ -142,12 +165,15 @@ def test_refusals_raise_before_the_block_and_change_nothing(repo: GitRepo,
             except (BusyError, UsageError) as exc:
                 kinds.append([type(exc).__name__, int(exc.exit_code)])
         print(json.dumps({"ran": ran, "kinds": kinds}))
-    """)
+    """,
+    )
     assert out == {"ran": [], "kinds": [["BusyError", 3], ["UsageError", 2]]}
     same(repo.fingerprint(), before)
     outside = tmp_path / "not-a-repo"
     outside.mkdir()
-    out = py(repo, f"""
+    out = py(
+        repo,
+        f"""
         import json, git_atomic
         from git_atomic.errors import NotARepository
         try:
@@ -155,12 +181,15 @@ def test_refusals_raise_before_the_block_and_change_nothing(repo: GitRepo,
                 pass
         except NotARepository as exc:
             print(json.dumps({{"exit": int(exc.exit_code)}}))
-    """)
+    """,
+    )
     assert out == {"exit": 3}
 
 
 def test_the_api_names_survive_importing_the_engine(repo: GitRepo) -> None:
-    out = py(repo, """
+    out = py(
+        repo,
+        """
         import json
         from git_atomic.operation import Engine
         import git_atomic.api
@@ -168,5 +197,6 @@ def test_the_api_names_survive_importing_the_engine(repo: GitRepo) -> None:
         print(json.dumps({"fn": callable(git_atomic.operation) and
                           git_atomic.operation is git_atomic.api.operation,
                           "exc": git_atomic.GateFailed is git_atomic.api.GateFailed}))
-    """)
+    """,
+    )
     assert out == {"fn": True, "exc": True}

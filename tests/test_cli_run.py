@@ -28,10 +28,19 @@ def _messy(repo: GitRepo) -> None:
 def test_failing_command_rolls_back_exactly(repo: GitRepo, history: str) -> None:
     _messy(repo)
     before = repo.fingerprint()
-    res = repo.atomic_json("run", "--history", history, "-n", "breaks", "--", "sh", "-c",
-                           "echo x > tracked.txt; rm tool.sh; mkdir -p new/dir; "
-                           "echo n > new/dir/f; git add -A; git commit -qm op; exit 3",
-                           check=1)
+    res = repo.atomic_json(
+        "run",
+        "--history",
+        history,
+        "-n",
+        "breaks",
+        "--",
+        "sh",
+        "-c",
+        "echo x > tracked.txt; rm tool.sh; mkdir -p new/dir; "
+        "echo n > new/dir/f; git add -A; git commit -qm op; exit 3",
+        check=1,
+    )
     assert res["status"] == "rolled_back" and res["failed_phase"] == "exec"
     assert res["command"]["exit_code"] == 3
     assert res["checkpoints"]["rescue"]
@@ -43,8 +52,18 @@ def test_failing_command_rolls_back_exactly(repo: GitRepo, history: str) -> None
 def test_failing_gate_rolls_back(repo: GitRepo, history: str) -> None:
     _messy(repo)
     before = repo.fingerprint()
-    res = repo.atomic_json("run", "--history", history, "-g", "test -f never-there",
-                           "--", "sh", "-c", "echo y > made.txt", check=1)
+    res = repo.atomic_json(
+        "run",
+        "--history",
+        history,
+        "-g",
+        "test -f never-there",
+        "--",
+        "sh",
+        "-c",
+        "echo y > made.txt",
+        check=1,
+    )
     assert res["failed_phase"] == "validate"
     assert res["gates"][0]["passed"] is False and res["gates"][0]["exit_code"] == 1
     assert repo.fingerprint().diff(before) == []
@@ -55,12 +74,15 @@ def test_failing_gate_rolls_back(repo: GitRepo, history: str) -> None:
 def test_commits_mode_makes_visible_commits(repo: GitRepo) -> None:
     _messy(repo)
     base = repo.head()
-    res = repo.atomic_json("run", "-n", "upgrade", "-g", "true", "--", "sh", "-c",
-                           "echo new > made.txt")
+    res = repo.atomic_json(
+        "run", "-n", "upgrade", "-g", "true", "--", "sh", "-c", "echo new > made.txt"
+    )
     assert res["status"] == "committed" and res["history"] == "commits"
     subjects = repo.git("log", "--format=%s", f"{base}..HEAD").splitlines()
-    assert subjects == ["OP-EXEC: upgrade - sh -c 'echo new > made.txt'",
-                        "PRE-OP: upgrade - backup state before operation"]
+    assert subjects == [
+        "OP-EXEC: upgrade - sh -c 'echo new > made.txt'",
+        "PRE-OP: upgrade - backup state before operation",
+    ]
     # Files that were untracked before the operation stay out of its commits.
     assert "notes.txt" not in repo.git("ls-tree", "-r", "--name-only", "HEAD")
     assert repo.git("show", "HEAD:made.txt") == "new\n"
@@ -75,8 +97,18 @@ def test_commits_mode_never_makes_an_empty_commit(repo: GitRepo) -> None:
 
 def test_post_op_commit_holds_what_gates_changed(repo: GitRepo) -> None:
     base = repo.head()
-    repo.atomic("run", "-n", "fmt", "-g", "echo report > gate-output.txt", "--",
-                "sh", "-c", "echo a > a.txt", check=0)
+    repo.atomic(
+        "run",
+        "-n",
+        "fmt",
+        "-g",
+        "echo report > gate-output.txt",
+        "--",
+        "sh",
+        "-c",
+        "echo a > a.txt",
+        check=0,
+    )
     subjects = repo.git("log", "--format=%s", f"{base}..HEAD").splitlines()
     assert subjects[0] == "POST-OP: fmt - validation complete"
 
@@ -95,8 +127,9 @@ def test_shadow_mode_leaves_branch_and_index(repo: GitRepo) -> None:
 
 
 def test_config_history_and_gates(repo: GitRepo) -> None:
-    repo.write(".git-atomic.toml", b'history = "shadow"\n[[gates]]\nname = "check"\n'
-               b'run = "test -f ok"\n')
+    repo.write(
+        ".git-atomic.toml", b'history = "shadow"\n[[gates]]\nname = "check"\nrun = "test -f ok"\n'
+    )
     res = repo.atomic_json("run", "--", "touch", "nope", check=1)
     assert res["history"] == "shadow" and res["gates"][0]["name"] == "check"
     res = repo.atomic_json("run", "--", "touch", "ok")
@@ -105,8 +138,9 @@ def test_config_history_and_gates(repo: GitRepo) -> None:
 
 def test_timeout_rolls_back(repo: GitRepo) -> None:
     before = repo.fingerprint()
-    res = repo.atomic_json("run", "--timeout", "0.5", "--", "sh", "-c",
-                           "echo partial > p.txt; sleep 30", check=1)
+    res = repo.atomic_json(
+        "run", "--timeout", "0.5", "--", "sh", "-c", "echo partial > p.txt; sleep 30", check=1
+    )
     assert res["failed_phase"] == "timeout" and res["command"]["exit_code"] is None
     assert repo.fingerprint().diff(before) == []
 
@@ -125,7 +159,8 @@ def test_unborn_repository(empty_repo: GitRepo) -> None:
     # first.txt was untracked before the operation: it stays out of the commits, so the first
     # commit of this branch is the operation's own.
     assert empty_repo.git("log", "--format=%s").splitlines() == [
-        "OP-EXEC: init - sh -c 'echo 2 > second.txt'"]
+        "OP-EXEC: init - sh -c 'echo 2 > second.txt'"
+    ]
     assert empty_repo.git("ls-tree", "--name-only", "HEAD") == "second.txt\n"
 
 
@@ -140,25 +175,37 @@ def test_branches_restored(repo: GitRepo) -> None:
     repo.git("branch", "keep")
     repo.git("branch", "moved")
     before = repo.fingerprint()
-    repo.atomic("run", "--", "sh", "-c",
-                "git branch -D keep && git branch created && git checkout -qb other && "
-                "git commit -q --allow-empty -m x && git branch -f moved HEAD && exit 1",
-                check=1)
+    repo.atomic(
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "git branch -D keep && git branch created && git checkout -qb other && "
+        "git commit -q --allow-empty -m x && git branch -f moved HEAD && exit 1",
+        check=1,
+    )
     assert repo.fingerprint().diff(before) == []
 
 
 # --- refusals: one line, exit code, nothing changed -------------------------------------------
 def test_not_a_repository(tmp_path: Path) -> None:
     env = hermetic_env(tmp_path / "home")
-    res = subprocess.run([sys.executable, "-m", "git_atomic", "run", "--", "true"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "git_atomic", "run", "--", "true"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 3
     assert res.stderr.startswith("git-atomic: not a git repository")
     assert res.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("state", ["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "BISECT_LOG",
-                                   "rebase-merge", "rebase-apply"])
+@pytest.mark.parametrize(
+    "state",
+    ["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "BISECT_LOG", "rebase-merge", "rebase-apply"],
+)
 def test_refused_while_git_waits_for_the_user(repo: GitRepo, state: str) -> None:
     path = repo.path / ".git" / state
     if state.startswith("rebase"):
@@ -180,10 +227,18 @@ def test_malformed_config_is_exit_2(repo: GitRepo) -> None:
     assert repo.fingerprint() == before
 
 
-@pytest.mark.parametrize("args", [["run"], ["run", "--timeout", "-1", "--", "true"],
-                                  ["run", "--history", "weird", "--", "true"], ["frobnicate"],
-                                  ["show", "zz"], ["show", "abcdef012345"],
-                                  ["log", "--since", "yesterdayish"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run"],
+        ["run", "--timeout", "-1", "--", "true"],
+        ["run", "--history", "weird", "--", "true"],
+        ["frobnicate"],
+        ["show", "zz"],
+        ["show", "abcdef012345"],
+        ["log", "--since", "yesterdayish"],
+    ],
+)
 def test_bad_arguments_are_exit_2(repo: GitRepo, args: list[str]) -> None:
     before = repo.fingerprint()
     res = repo.atomic(*args, check=2)
@@ -194,8 +249,7 @@ def test_bad_arguments_are_exit_2(repo: GitRepo, args: list[str]) -> None:
 
 def test_commits_mode_needs_identity(tmp_path: Path) -> None:
     repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
-    for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                "GIT_COMMITTER_EMAIL"):
+    for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
         repo.env.pop(key)
     repo.env["EMAIL"] = ""
     before = repo.fingerprint()
@@ -274,8 +328,12 @@ def test_session_abort_and_failed_commit(repo: GitRepo) -> None:
 def test_version_is_cheap(repo: GitRepo) -> None:
     res = repo.atomic("--version", check=0)
     assert res.stdout.startswith("git-atomic ")
-    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "git_atomic", "--version"],
-                         capture_output=True, text=True, env=repo.env)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "git_atomic", "--version"],
+        capture_output=True,
+        text=True,
+        env=repo.env,
+    )
     imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()[1:]}
     assert not imported & {"sqlite3", "subprocess", "argparse", "json", "tomllib"}
 
@@ -285,20 +343,28 @@ def test_git_subcommand_dispatch(repo: GitRepo, tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     script = bin_dir / "git-atomic"
-    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m git_atomic \"$@\"\n")
+    script.write_text(f'#!/bin/sh\nexec {sys.executable} -m git_atomic "$@"\n')
     script.chmod(0o755)
     env = dict(repo.env, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    res = subprocess.run(["git", "atomic", "--version"], cwd=repo.path, env=env,
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        ["git", "atomic", "--version"], cwd=repo.path, env=env, capture_output=True, text=True
+    )
     assert res.returncode == 0 and res.stdout.startswith("git-atomic")
 
 
 def test_commits_mode_keeps_what_the_operation_started_tracking(repo: GitRepo) -> None:
     repo.write("notes.txt", b"untracked before\n")
     repo.write("stray.env", b"SECRET=1\n")
-    repo.atomic("run", "-n", "track", "--", "sh", "-c",
-                "git add notes.txt && git commit -qm 'track notes' && echo more >> notes.txt",
-                check=0)
+    repo.atomic(
+        "run",
+        "-n",
+        "track",
+        "--",
+        "sh",
+        "-c",
+        "git add notes.txt && git commit -qm 'track notes' && echo more >> notes.txt",
+        check=0,
+    )
     tree = repo.git("ls-tree", "-r", "--name-only", "HEAD").split()
     assert "notes.txt" in tree and "stray.env" not in tree
     assert repo.git("show", "HEAD:notes.txt") == "untracked before\nmore\n"
@@ -310,8 +376,13 @@ def test_signal_during_a_session_command_finishes_the_restore(repo: GitRepo) -> 
     repo.atomic_json("begin", "sig", "--history", "shadow")
     for i in range(300):
         repo.write(f"many/f{i}", b"x" * 100)
-    proc = subprocess.Popen([sys.executable, "-m", "git_atomic", "abort"], cwd=repo.path,
-                            env=repo.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "git_atomic", "abort"],
+        cwd=repo.path,
+        env=repo.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     import signal
     import time
 
@@ -354,8 +425,7 @@ def _shared_of(repo: GitRepo, index: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("yours_split", [False, True])
-def test_split_scan_indexes_leave_no_shared_index_behind(repo: GitRepo,
-                                                         yours_split: bool) -> None:
+def test_split_scan_indexes_leave_no_shared_index_behind(repo: GitRepo, yours_split: bool) -> None:
     """Scan indexes that are split (scan.py) keep exactly the shared indexes they use: across
     runs in both modes, a failing run, begin/abort/undo, a fallback to the older scan (an
     assume-unchanged entry) and gc. A split index of yours, and every shared index it ever
@@ -371,13 +441,14 @@ def test_split_scan_indexes_leave_no_shared_index_behind(repo: GitRepo,
         ("run", "--", "sh", "-c", "echo x > made.txt"),
         ("run", "--history", "shadow", "--", "sh", "-c", "echo y >> made.txt; rm README"),
         ("run", "--", "sh", "-c", "echo z > z.txt; exit 1"),
-        ("begin", "b"), ("abort",), ("undo",),
+        ("begin", "b"),
+        ("abort",),
+        ("undo",),
         ("run", "--", "sh", "-c", "echo w > w.txt"),
         ("gc",),
     ]
     if not yours_split:  # (your git would make shared indexes of its own in the middle of it)
-        steps.insert(6, ("run", "--", "sh", "-c",
-                         "git update-index --assume-unchanged made.txt"))
+        steps.insert(6, ("run", "--", "sh", "-c", "git update-index --assume-unchanged made.txt"))
     for step in steps:
         res = repo.atomic(*step, env=env)
         assert res.returncode in (0, 1), res.stderr

@@ -231,16 +231,23 @@ def test_a_version_1_checkpoint_with_a_raw_index_is_still_restored(repo: GitRepo
     new = snapshot.capture(eng.repo, message="pre", ref=None).snapshot
     raw = eng.repo.line("hash-object", "-w", str(repo.path / ".git" / "index"))
     mtime = os.stat(repo.path / ".git" / "index").st_mtime_ns
-    meta = {"version": 1, "head": {"ref": new.head_ref, "oid": new.head_oid},
-            "branches": dict(new.branches), "index_mtime_ns": mtime,
-            "worktree": str(repo.path), "created_at": time.time()}
+    meta = {
+        "version": 1,
+        "head": {"ref": new.head_ref, "oid": new.head_oid},
+        "branches": dict(new.branches),
+        "index_mtime_ns": mtime,
+        "worktree": str(repo.path),
+        "created_at": time.time(),
+    }
     meta_blob = eng.repo.line("hash-object", "-w", "--stdin", input=json.dumps(meta).encode())
-    tree = eng.repo.mktree([
-        git.TreeEntry("100644", "blob", meta_blob, b"meta"),
-        git.TreeEntry("040000", "tree", new.staged_tree, b"staged"),
-        git.TreeEntry("040000", "tree", new.files_tree, b"files"),
-        git.TreeEntry("100644", "blob", raw, b"index"),
-    ])
+    tree = eng.repo.mktree(
+        [
+            git.TreeEntry("100644", "blob", meta_blob, b"meta"),
+            git.TreeEntry("040000", "tree", new.staged_tree, b"staged"),
+            git.TreeEntry("040000", "tree", new.files_tree, b"files"),
+            git.TreeEntry("100644", "blob", raw, b"index"),
+        ]
+    )
     old = eng.repo.line("commit-tree", tree, "-m", "version 1")
     eng.repo.update_refs([f"create refs/atomic/test/old {old}"], message="test")
     repo.git("add", "-A")
@@ -392,8 +399,7 @@ def test_ignored_files_are_never_touched(repo: GitRepo) -> None:
     repo.git("commit", "-qm", "ignore")
     repo.write("a.log", b"keep me")
     repo.write("build/out.bin", b"\x00build")
-    repo.atomic("run", "--", "sh", "-c", "echo new > a.log; echo more > build/new; exit 1",
-                check=1)
+    repo.atomic("run", "--", "sh", "-c", "echo new > a.log; echo more > build/new; exit 1", check=1)
     # The operation changed ignored files; git-atomic neither saved nor restored them.
     assert repo.read("a.log") == b"new\n"
     assert repo.read("build/new") == b"more\n"
@@ -414,8 +420,16 @@ def test_file_overwritten_from_ignored_is_rescued(repo: GitRepo) -> None:
     repo.git("commit", "-qm", "log")
     repo.write(".gitignore", b"*.log\n")
     before = repo.fingerprint()
-    res = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c",
-                           "git rm -q --cached x.log && echo op-work > x.log && exit 1", check=1)
+    res = repo.atomic_json(
+        "run",
+        "--history",
+        "shadow",
+        "--",
+        "sh",
+        "-c",
+        "git rm -q --cached x.log && echo op-work > x.log && exit 1",
+        check=1,
+    )
     assert repo.fingerprint().diff(before) == []
     rescue = res["checkpoints"]["rescue"]
     assert repo.git("cat-file", "-p", f"{rescue}:files/x.log") == "op-work\n"
@@ -424,8 +438,16 @@ def test_file_overwritten_from_ignored_is_rescued(repo: GitRepo) -> None:
 def test_nested_repository_contents_are_not_touched(repo: GitRepo, tmp_path: Path) -> None:
     nested = GitRepo.create(repo.path / "vendor" / "lib", tmp_path / "home2")
     nested.write("inner.txt", b"inner dirty state\n")
-    repo.atomic("run", "--history", "shadow", "--", "sh", "-c",
-                "echo changed > vendor/lib/inner.txt; rm vendor/lib/README; exit 1", check=1)
+    repo.atomic(
+        "run",
+        "--history",
+        "shadow",
+        "--",
+        "sh",
+        "-c",
+        "echo changed > vendor/lib/inner.txt; rm vendor/lib/README; exit 1",
+        check=1,
+    )
     assert nested.read("inner.txt") == b"changed\n"
     assert not nested.exists("README")
 
@@ -482,8 +504,20 @@ def test_raw_bytes_of_odd_names_under_autocrlf(repo: GitRepo) -> None:
 def test_tree_without_matches_what_an_index_would_write(repo: GitRepo) -> None:
     """Commits mode leaves files out of a tree by editing only the folders on their way; the
     result must be the very tree that removing them from an index and `write-tree` gives."""
-    names = [b"a", b"b c", b"\xff-raw", b"-dash", b"d/e", b"d/f/g", b"d/f/h", b"d/ff", b"x/y/z/w",
-             b"x/y/v", b"q.gitattributes", b"only/one"]
+    names = [
+        b"a",
+        b"b c",
+        b"\xff-raw",
+        b"-dash",
+        b"d/e",
+        b"d/f/g",
+        b"d/f/h",
+        b"d/ff",
+        b"x/y/z/w",
+        b"x/y/v",
+        b"q.gitattributes",
+        b"only/one",
+    ]
     for i, name in enumerate(names):
         repo.write(os.fsdecode(name), b"%d\n" % i)
     os.symlink("a", repo.path / "link")
@@ -499,8 +533,14 @@ def test_tree_without_matches_what_an_index_would_write(repo: GitRepo) -> None:
         scratch = repo.path / ".git" / "scratch-index"
         env = {"GIT_INDEX_FILE": str(scratch)}
         eng.repo.run("read-tree", tree, env=env)
-        eng.repo.run("update-index", "--force-remove", "-z", "--stdin",
-                     input=b"".join(p + b"\0" for p in gone), env=env)
+        eng.repo.run(
+            "update-index",
+            "--force-remove",
+            "-z",
+            "--stdin",
+            input=b"".join(p + b"\0" for p in gone),
+            env=env,
+        )
         expected = eng.repo.line("write-tree", env=env)
         scratch.unlink()
         assert eng.repo.tree_without(tree, gone) == expected, gone
@@ -518,9 +558,17 @@ def test_tree_edit_matches_what_an_index_would_write(repo: GitRepo) -> None:
     blob = eng.repo.line("hash-object", "-w", "--stdin", input=b"new\n")
     link = eng.repo.line("hash-object", "-w", "--stdin", input=b"a")
     candidates: list[tuple[bytes, tuple[str, str] | None]] = [
-        (b"a", ("100755", blob)), (b"a", None), (b"new/deep/file", ("100644", blob)),
-        (b"b c", ("120000", link)), (b"x/y/z/w", None), (b"x/y/v", None), (b"\xff-raw", None),
-        (b"top", ("100644", blob)), (b"d/f/g", ("100644", blob)), (b"d/e", None)]
+        (b"a", ("100755", blob)),
+        (b"a", None),
+        (b"new/deep/file", ("100644", blob)),
+        (b"b c", ("120000", link)),
+        (b"x/y/z/w", None),
+        (b"x/y/v", None),
+        (b"\xff-raw", None),
+        (b"top", ("100644", blob)),
+        (b"d/f/g", ("100644", blob)),
+        (b"d/e", None),
+    ]
     rng = random.Random(7)
     cases: list[dict[bytes, tuple[str, str] | None]] = [
         {b"d/f/g": None, b"d/f/h": None, b"d/f": ("100644", blob)},  # folder -> file
@@ -533,8 +581,10 @@ def test_tree_edit_matches_what_an_index_would_write(repo: GitRepo) -> None:
         scratch = repo.path / ".git" / "scratch-index"
         env = {"GIT_INDEX_FILE": str(scratch)}
         eng.repo.run("read-tree", tree, env=env)
-        info = b"".join((f"{new[0]} {new[1]}".encode() if new else b"0 " + b"0" * 40)
-                        + b"\t" + path + b"\0" for path, new in edits.items())
+        info = b"".join(
+            (f"{new[0]} {new[1]}".encode() if new else b"0 " + b"0" * 40) + b"\t" + path + b"\0"
+            for path, new in edits.items()
+        )
         eng.repo.run("update-index", "-z", "--index-info", input=info, env=env)
         expected = eng.repo.line("write-tree", env=env)
         scratch.unlink()
@@ -552,12 +602,19 @@ def test_an_unreadable_scan_index_falls_back_and_is_seeded_again(repo: GitRepo) 
     repo.write("b", b"2\n")
     second = _capture(repo, None)
     assert set(repo.git("ls-tree", "--name-only", second.files_tree).split()) == {
-        "README", "a", "b"}
+        "README",
+        "a",
+        "b",
+    }
     assert not scan.index_file(eng.repo, known).exists()
     repo.write("c", b"3\n")
     third = _capture(repo, None)
     assert set(repo.git("ls-tree", "--name-only", third.files_tree).split()) == {
-        "README", "a", "b", "c"}
+        "README",
+        "a",
+        "b",
+        "c",
+    }
     assert scan.index_file(eng.repo, third.files_tree).exists()
 
 
@@ -599,7 +656,10 @@ def test_core_untracked_cache_false_is_honoured_by_the_scan(repo: GitRepo) -> No
     second = _capture(repo, None)
     assert b"UNTR" not in scan.index_file(eng.repo, second.files_tree).read_bytes()
     assert set(repo.git("ls-tree", "-r", "--name-only", second.files_tree).split()) == {
-        "README", "one", "deep/two"}
+        "README",
+        "one",
+        "deep/two",
+    }
 
 
 def test_an_early_scan_honours_core_untracked_cache_false(repo: GitRepo) -> None:
@@ -639,8 +699,11 @@ def test_discover_with_refs_pairs_each_ref_with_its_object(repo: GitRepo, tmp_pa
     finally:
         os.chdir(old)
     assert (found_repo.root, found_repo.git_dir) == (repo.path, repo.path / ".git")
-    assert refs == {"refs/atomic/scan/main": tree, "refs/atomic/scan/other": head,
-                    "refs/atomic/scan/zzz": tree}
+    assert refs == {
+        "refs/atomic/scan/main": tree,
+        "refs/atomic/scan/other": head,
+        "refs/atomic/scan/zzz": tree,
+    }
     # Outside a repository: the error discover() gives.
     os.chdir(tmp_path)
     try:
@@ -679,7 +742,8 @@ def test_an_early_scan_from_a_scan_index_replaced_since_is_dropped(repo: GitRepo
 
 
 def test_the_remembered_reconciliation_brings_the_changes_too(
-        repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A capture of the trees the last one saw reads the changes between them from the
     reconciliation's memo, not from `diff-tree`: the same untracked files, one process less."""
     repo.write("untracked", b"u\n")

@@ -54,7 +54,9 @@ def test_without_a_pre_op_commit_files_untracked_before_are_committed_too(repo: 
     engine.checkpoint(op, "post_op", "rule kept", commit_message="GREEN: y")
     assert _subjects(repo) == ["GREEN: y", "initial"]
     assert sorted(repo.git("show", "--name-only", "--format=", "HEAD").split()) == [
-        "README", "new_test.py"]
+        "README",
+        "new_test.py",
+    ]
     assert repo.git("status", "--porcelain") == ""
 
 

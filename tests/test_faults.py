@@ -43,9 +43,11 @@ HAS_ROLLBACK = (SRC / "commands" / "rollback.py").exists()
 
 # What an operation does to the tree: edits, a new file, a deletion, a new folder, the index, a
 # branch, a mode change.
-CHANGE = ("printf 'op\\n' >> README && echo new > new.txt && rm -f tool.sh && "
-          "mkdir -p d/e && echo deep > d/e/f.txt && git add new.txt && chmod +x untracked.txt && "
-          "git branch topic")
+CHANGE = (
+    "printf 'op\\n' >> README && echo new > new.txt && rm -f tool.sh && "
+    "mkdir -p d/e && echo deep > d/e/f.txt && git add new.txt && chmod +x untracked.txt && "
+    "git branch topic"
+)
 
 
 # --- the steps named in the source ----------------------------------------------------------
@@ -90,20 +92,28 @@ def copy_repo(template: GitRepo, dest: Path) -> GitRepo:
 
 
 def sh(repo: GitRepo, script: str) -> None:
-    subprocess.run(["sh", "-c", script], cwd=repo.path, env=repo.env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["sh", "-c", script], cwd=repo.path, env=repo.env, check=True, capture_output=True
+    )
 
 
-def atomic(repo: GitRepo, *args: str, env: dict[str, str] | None = None
-           ) -> subprocess.CompletedProcess[str]:
+def atomic(
+    repo: GitRepo, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return repo.atomic(*args, env=env)
 
 
 def invoke(repo: GitRepo, s: Scenario, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     if s.python is None:
         return atomic(repo, *s.killed, env=env)
-    return subprocess.run([sys.executable, "-c", s.python], cwd=repo.path,
-                          env={**repo.env, **env}, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", s.python],
+        cwd=repo.path,
+        env={**repo.env, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 # --- scenarios ---------------------------------------------------------------------------------
@@ -134,8 +144,16 @@ def _begin_change_checkpoint(repo: GitRepo) -> None:
 
 
 def _killed_run(repo: GitRepo) -> None:
-    res = repo.atomic("run", "-n", "op", "--", "sh", "-c", CHANGE,
-                      env={"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"})
+    res = repo.atomic(
+        "run",
+        "-n",
+        "op",
+        "--",
+        "sh",
+        "-c",
+        CHANGE,
+        env={"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"},
+    )
     assert res.returncode == -9, res.stderr
 
 
@@ -153,14 +171,27 @@ def _run_ok_then_fail(repo: GitRepo) -> None:
 
 
 def _killed_apply(repo: GitRepo) -> None:
-    res = repo.atomic("run", "--isolate", "-n", "op", "--", "sh", "-c", ISOLATED_CHANGE,
-                      env={"GIT_ATOMIC_FAILPOINT": "isolate:apply:before-restore"})
+    res = repo.atomic(
+        "run",
+        "--isolate",
+        "-n",
+        "op",
+        "--",
+        "sh",
+        "-c",
+        ISOLATED_CHANGE,
+        env={"GIT_ATOMIC_FAILPOINT": "isolate:apply:before-restore"},
+    )
     assert res.returncode == -9, res.stderr
 
 
 # In a private worktree: no index or branch moves (those are the user's worktree's business).
-ISOLATED_CHANGE = ("printf 'op\\n' >> README && echo new > new.txt && rm -f tool.sh && "
-                   "mkdir -p d/e && echo deep > d/e/f.txt")
+ISOLATED_CHANGE = (
+    "printf 'op\\n' >> README && echo new > new.txt && rm -f tool.sh && "
+    "mkdir -p d/e && echo deep > d/e/f.txt"
+)
+
+
 def api_program(*, fail: bool) -> str:
     body = [
         "import subprocess, git_atomic",
@@ -185,13 +216,21 @@ SCENARIOS = (
     Scenario("commit-fail", ("commit", "-g", "false"), _begin_change_checkpoint),
     Scenario("abort", ("abort",), _begin_change_checkpoint),
     Scenario("recover", ("recover",), _killed_run),
-    Scenario("recover-accept", ("recover", "--accept"), _killed_run, ("--accept",),
-             accept_keeps_template=True),
+    Scenario(
+        "recover-accept",
+        ("recover", "--accept"),
+        _killed_run,
+        ("--accept",),
+        accept_keeps_template=True,
+    ),
     Scenario("gc", ("gc", "--older-than", "0"), _run_ok_then_fail),
     Scenario("api", (), python=api_program(fail=False), needs="../api"),
     Scenario("api-raise", (), python=api_program(fail=True), needs="../api"),
-    Scenario("isolate", ("run", "--isolate", "-n", "op", "-g", "true", "--", "sh", "-c",
-                         ISOLATED_CHANGE), needs="isolate"),
+    Scenario(
+        "isolate",
+        ("run", "--isolate", "-n", "op", "-g", "true", "--", "sh", "-c", ISOLATED_CHANGE),
+        needs="isolate",
+    ),
     Scenario("recover-apply", ("recover",), _killed_apply, needs="isolate"),
     Scenario("rollback", ("rollback",), _run_ok, needs="rollback"),
     Scenario("rollback-in-op", ("rollback",), _begin_change_checkpoint, needs="rollback"),
@@ -231,11 +270,19 @@ def prepare(s: Scenario, history: str, base: Path) -> Prepared:
     assert res.returncode >= 0, f"{s.name}: the trace run died: {res.stderr}"
     counts: Counter[str] = Counter()
     occurrences = []
-    for step in (trace.read_text().split() if trace.exists() else []):
+    for step in trace.read_text().split() if trace.exists() else []:
         counts[step] += 1
         occurrences.append((step, counts[step]))
-    return Prepared(s, history, template, pre_op, template_state, probe.fingerprint(),
-                    res.returncode, occurrences)
+    return Prepared(
+        s,
+        history,
+        template,
+        pre_op,
+        template_state,
+        probe.fingerprint(),
+        res.returncode,
+        occurrences,
+    )
 
 
 # --- what recover must reach -----------------------------------------------------------------
@@ -251,25 +298,31 @@ def read_journal(repo: GitRepo) -> Journalled:
     db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
     try:
         db.row_factory = sqlite3.Row
-        row = db.execute("SELECT * FROM operations WHERE status='open' AND worktree='main' "
-                         "ORDER BY started_at DESC LIMIT 1").fetchone()
+        row = db.execute(
+            "SELECT * FROM operations WHERE status='open' AND worktree='main' "
+            "ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
         op = dict(row) if row else None
         pre = last_event = None
         if op is not None:
-            r = db.execute("SELECT kind FROM events WHERE op_id=? ORDER BY id DESC LIMIT 1",
-                           (op["id"],)).fetchone()
+            r = db.execute(
+                "SELECT kind FROM events WHERE op_id=? ORDER BY id DESC LIMIT 1", (op["id"],)
+            ).fetchone()
             last_event = r[0] if r else None
-            r = db.execute("SELECT sha FROM checkpoints WHERE op_id=? AND kind='pre_op'",
-                           (op["id"],)).fetchone()
+            r = db.execute(
+                "SELECT sha FROM checkpoints WHERE op_id=? AND kind='pre_op'", (op["id"],)
+            ).fetchone()
             pre = r[0] if r else None
             from git_atomic.lock import process_alive
 
-            dead = op["owner_pid"] is not None and not process_alive(op["owner_pid"],
-                                                                     op["owner_start"])
+            dead = op["owner_pid"] is not None and not process_alive(
+                op["owner_pid"], op["owner_start"]
+            )
             if not dead and op["pending"] is None:
                 op = None
-        closed = db.execute("SELECT COUNT(*) FROM operations WHERE status!='open' AND "
-                            "pending IS NOT NULL").fetchone()[0]
+        closed = db.execute(
+            "SELECT COUNT(*) FROM operations WHERE status!='open' AND pending IS NOT NULL"
+        ).fetchone()[0]
     finally:
         db.close()
     outside = (repo.path / ".git" / "atomic-pending.json").exists() or closed > 0
@@ -283,8 +336,7 @@ class Expected:
     stays_open: bool = False  # a rollback inside an open session: the session goes on
 
 
-def expected_after_recover(p: Prepared, j: Journalled, at_kill: State, *, accept: bool
-                           ) -> Expected:
+def expected_after_recover(p: Prepared, j: Journalled, at_kill: State, *, accept: bool) -> Expected:
     op = j.interrupted
     if op is not None:
         intent = json.loads(op["pending"]) if op["pending"] else {}
@@ -327,18 +379,21 @@ def kill_and_recover(p: Prepared, step: str, nth: int, work: Path) -> Kill:
     res = invoke(repo, p.scenario, {"GIT_ATOMIC_FAILPOINT": f"{step}@{nth}"})
     problems: list[str] = []
     if res.returncode != -9:
-        return Kill(label, step, 0.0,
-                    [f"not killed (exit {res.returncode}): {res.stderr[-300:]}"])
+        return Kill(label, step, 0.0, [f"not killed (exit {res.returncode}): {res.stderr[-300:]}"])
     at_kill = repo.fingerprint()
     journalled = read_journal(repo)
     # The worktree is blocked by the dead holder's lock or by what it left half done; an
     # isolated run in its private phase holds neither (the user's worktree is not involved).
-    if ((repo.path / ".git" / "atomic.lock").exists() or journalled.interrupted is not None
-            or journalled.outside_restore):
+    if (
+        (repo.path / ".git" / "atomic.lock").exists()
+        or journalled.interrupted is not None
+        or journalled.outside_restore
+    ):
         refused = atomic(repo, "begin", "another")
         if refused.returncode != 3 or len(refused.stderr.strip().splitlines()) != 1:
-            problems.append(f"a new operation was not refused: exit {refused.returncode} "
-                            f"{refused.stderr!r}")
+            problems.append(
+                f"a new operation was not refused: exit {refused.returncode} {refused.stderr!r}"
+            )
     elif not p.scenario.name.startswith("isolate"):
         problems.append("the worktree is not blocked after the kill")
     accept = "--accept" in p.scenario.recover_args
@@ -353,8 +408,12 @@ def kill_and_recover(p: Prepared, step: str, nth: int, work: Path) -> Kill:
     if files_only:
         problems += [d for d in after.diff(expected) if d.startswith("file ")]
         tracked = subprocess.run(  # no index refresh: the second recover compares it
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo.path,
-            env={**repo.env, "GIT_OPTIONAL_LOCKS": "0"}, capture_output=True, text=True).stdout
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo.path,
+            env={**repo.env, "GIT_OPTIONAL_LOCKS": "0"},
+            capture_output=True,
+            text=True,
+        ).stdout
         if tracked:
             problems.append(f"--accept left uncommitted tracked changes:\n{tracked}")
     else:
@@ -369,8 +428,7 @@ def kill_and_recover(p: Prepared, step: str, nth: int, work: Path) -> Kill:
     if is_open:
         nxt = atomic(repo, "abort")
     else:
-        nxt = atomic(repo, "run", "--no-gates", "--history", "shadow", "-n", "after", "--",
-                     "true")
+        nxt = atomic(repo, "run", "--no-gates", "--history", "shadow", "-n", "after", "--", "true")
     if nxt.returncode != 0:
         problems.append(f"the next operation failed: exit {nxt.returncode}: {nxt.stderr}")
     return Kill(label, step, took, [f"{label}: {x}" for x in problems])
@@ -384,25 +442,42 @@ def _open_session(repo: GitRepo) -> bool:
 def soundness(repo: GitRepo) -> list[str]:
     """git fsck clean, every journal checkpoint resolves, SQLite intact, nothing left pending."""
     problems = []
-    fsck = subprocess.run(["git", "fsck", "--no-dangling", "--no-progress"], cwd=repo.path,
-                          env=repo.env, capture_output=True, text=True)
+    fsck = subprocess.run(
+        ["git", "fsck", "--no-dangling", "--no-progress"],
+        cwd=repo.path,
+        env=repo.env,
+        capture_output=True,
+        text=True,
+    )
     if fsck.returncode != 0 or fsck.stdout.strip():
         problems.append(f"git fsck: {fsck.returncode} {fsck.stdout} {fsck.stderr}")
     db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
     try:
         integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
-        shas = {r[0] for r in db.execute(
-            "SELECT sha FROM checkpoints UNION SELECT commit_sha FROM checkpoints "
-            "UNION SELECT rescue FROM events UNION SELECT target FROM events") if r[0]}
-        left = db.execute("SELECT id, status, pending FROM operations WHERE pending IS NOT NULL "
-                          "OR (status='open' AND owner_pid IS NOT NULL)").fetchall()
+        shas = {
+            r[0]
+            for r in db.execute(
+                "SELECT sha FROM checkpoints UNION SELECT commit_sha FROM checkpoints "
+                "UNION SELECT rescue FROM events UNION SELECT target FROM events"
+            )
+            if r[0]
+        }
+        left = db.execute(
+            "SELECT id, status, pending FROM operations WHERE pending IS NOT NULL "
+            "OR (status='open' AND owner_pid IS NOT NULL)"
+        ).fetchall()
     finally:
         db.close()
     if integrity != "ok":
         problems.append(f"PRAGMA integrity_check: {integrity}")
-    check = subprocess.run(["git", "cat-file", "--batch-check"], cwd=repo.path, env=repo.env,
-                           input="".join(s + "\n" for s in sorted(shas)), capture_output=True,
-                           text=True)
+    check = subprocess.run(
+        ["git", "cat-file", "--batch-check"],
+        cwd=repo.path,
+        env=repo.env,
+        input="".join(s + "\n" for s in sorted(shas)),
+        capture_output=True,
+        text=True,
+    )
     missing = [line for line in check.stdout.splitlines() if line.endswith("missing")]
     if missing:
         problems.append(f"journal names checkpoints that do not resolve: {missing}")
@@ -418,8 +493,9 @@ def soundness(repo: GitRepo) -> list[str]:
 # --- the harness ---------------------------------------------------------------------------------
 # The restore's own steps are the same code whatever moves the tree: the fast run kills them
 # under these scenarios only (the exhaustive one, under all).
-RESTORE_SCENARIOS = frozenset({"run-fail", "abort", "undo", "recover", "recover-apply",
-                               "rollback-in-op"})
+RESTORE_SCENARIOS = frozenset(
+    {"run-fail", "abort", "undo", "recover", "recover-apply", "rollback-in-op"}
+)
 
 
 def pick(p: Prepared, *, exhaustive: bool) -> list[tuple[str, int]]:
@@ -427,13 +503,19 @@ def pick(p: Prepared, *, exhaustive: bool) -> list[tuple[str, int]]:
     if exhaustive:
         return p.occurrences
     base = p.scenario.name.split("+")[0]
-    return [(step, n) for step, n in p.occurrences
-            if n == 1 and (not step.startswith("restore:") or base in RESTORE_SCENARIOS)]
+    return [
+        (step, n)
+        for step, n in p.occurrences
+        if n == 1 and (not step.startswith("restore:") or base in RESTORE_SCENARIOS)
+    ]
 
 
 def kill_all(prepared: Iterable[Prepared], base: Path, *, exhaustive: bool) -> list[Kill]:
-    jobs = [(p, step, n, base / f"{p.scenario.name}-{p.history}-{step}-{n}")
-            for p in prepared for step, n in pick(p, exhaustive=exhaustive)]
+    jobs = [
+        (p, step, n, base / f"{p.scenario.name}-{p.history}-{step}-{n}")
+        for p in prepared
+        for step, n in pick(p, exhaustive=exhaustive)
+    ]
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         return list(pool.map(lambda job: kill_and_recover(*job), jobs))
 
@@ -441,18 +523,21 @@ def kill_all(prepared: Iterable[Prepared], base: Path, *, exhaustive: bool) -> l
 def accepting(p: Prepared) -> Prepared:
     """The same prepared repository, recovered with --accept."""
     s = p.scenario
-    return dataclasses.replace(p, scenario=dataclasses.replace(
-        s, name=f"{s.name}+accept", recover_args=("--accept",)))
+    return dataclasses.replace(
+        p, scenario=dataclasses.replace(s, name=f"{s.name}+accept", recover_args=("--accept",))
+    )
 
 
 def report(kills: list[Kill], capsys: pytest.CaptureFixture[str], title: str) -> None:
     slowest = max(kills, key=lambda k: k.recovery_s)
     with capsys.disabled():
         per_step = Counter(k.step for k in kills)
-        sys.stderr.write(f"\n{title}: {len(kills)} kill points exercised; longest recovery "
-                         f"{slowest.recovery_s:.2f} s ({slowest.label})\n  "
-                         + ", ".join(f"{step} x{n}" for step, n in sorted(per_step.items()))
-                         + "\n")
+        sys.stderr.write(
+            f"\n{title}: {len(kills)} kill points exercised; longest recovery "
+            f"{slowest.recovery_s:.2f} s ({slowest.label})\n  "
+            + ", ".join(f"{step} x{n}" for step, n in sorted(per_step.items()))
+            + "\n"
+        )
     problems = [p for k in kills for p in k.problems]
     assert not problems, "\n".join(problems[:20]) + f"\n({len(problems)} problems)"
 
@@ -463,13 +548,13 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], 
     base = tmp_path_factory.mktemp("scenarios")
     combos = [(s, h) for s in SCENARIOS for h in ("commits", "shadow") if available(s)]
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        done = list(pool.map(lambda c: prepare(c[0], c[1], base / f"{c[0].name}-{c[1]}"),
-                             combos))
+        done = list(pool.map(lambda c: prepare(c[0], c[1], base / f"{c[0].name}-{c[1]}"), combos))
     return {(p.scenario.name, p.history): p for p in done}
 
 
 def test_every_declared_step_is_reached_by_some_scenario(
-        prepared: dict[tuple[str, str], Prepared]) -> None:
+    prepared: dict[tuple[str, str], Prepared],
+) -> None:
     declared = declared_steps()
     assert {"begin:after-journal", "restore:after-files", "recover:before-close"} <= declared
     reached = {step for p in prepared.values() for step, _ in p.occurrences}
@@ -484,17 +569,21 @@ def test_every_declared_step_is_reached_by_some_scenario(
     assert exits.get("api", 0) == 0 and exits.get("api-raise", 5) == 5
 
 
-def test_kill_at_every_step_then_recover(prepared: dict[tuple[str, str], Prepared],
-                                         tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_kill_at_every_step_then_recover(
+    prepared: dict[tuple[str, str], Prepared], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Fast: commits mode (it has the most steps), the first occurrence of each step."""
-    chosen = [p for (name, history), p in prepared.items()
-              if history == "commits" and name != "recover-accept"]
+    chosen = [
+        p
+        for (name, history), p in prepared.items()
+        if history == "commits" and name != "recover-accept"
+    ]
     report(kill_all(chosen, tmp_path, exhaustive=False), capsys, "crash harness (fast)")
 
 
-def test_kill_then_recover_accept(prepared: dict[tuple[str, str], Prepared], tmp_path: Path,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_kill_then_recover_accept(
+    prepared: dict[tuple[str, str], Prepared], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """--accept keeps the state at the kill (shadow mode: exactly, HEAD and index too)."""
     chosen = [accepting(prepared[(name, "shadow")]) for name in ("run-ok", "checkpoint")]
     chosen.append(prepared[("recover-accept", "shadow")])
@@ -503,9 +592,8 @@ def test_kill_then_recover_accept(prepared: dict[tuple[str, str], Prepared], tmp
 
 @pytest.mark.slow
 def test_kill_at_every_occurrence_both_modes_both_recoveries(
-        prepared: dict[tuple[str, str], Prepared], tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    prepared: dict[tuple[str, str], Prepared], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     chosen = list(prepared.values())
-    chosen += [accepting(p) for (name, _), p in prepared.items()
-               if not name.startswith("recover")]
+    chosen += [accepting(p) for (name, _), p in prepared.items() if not name.startswith("recover")]
     report(kill_all(chosen, tmp_path, exhaustive=True), capsys, "crash harness (exhaustive)")

@@ -42,31 +42,48 @@ def _program(repo: GitRepo) -> None:
 
 
 def _gate(name: str, run: str, extra: str = "") -> str:
-    return f"[[gates]]\nname = \"{name}\"\nrun = {json.dumps(run)}\n{extra}"
+    return f'[[gates]]\nname = "{name}"\nrun = {json.dumps(run)}\n{extra}'
 
 
 # --- listing ---------------------------------------------------------------------------------
 def test_list_names_commands_timeouts_rules_and_source(repo: GitRepo) -> None:
-    _config(repo, _gate("tests", "pytest -q", "timeout = 900\n")
-            + _gate("cov", "pytest --cov", 'coverage = { report = "cov.json", min = 80, '
-                    "no_regression = true }\n")
-            + '[[gates]]\nname = "lint"\nrun = ["ruff", "check", "src dir"]\n'
-            'env = { RUFF_CACHE_DIR = "/tmp/r" }\n[tdd]\ntest = "pytest -q"\n')
+    _config(
+        repo,
+        _gate("tests", "pytest -q", "timeout = 900\n")
+        + _gate(
+            "cov",
+            "pytest --cov",
+            'coverage = { report = "cov.json", min = 80, no_regression = true }\n',
+        )
+        + '[[gates]]\nname = "lint"\nrun = ["ruff", "check", "src dir"]\n'
+        'env = { RUFF_CACHE_DIR = "/tmp/r" }\n[tdd]\ntest = "pytest -q"\n',
+    )
     res = repo.atomic("gates", check=0)
     assert res.stdout == (
         "gates from .git-atomic.toml, run in this order:\n"
         "  tests  pytest -q  (timeout 900s)\n"
         "  cov    pytest --cov  (coverage from cov.json, min 80%, no regression)\n"
         "  lint   ruff check 'src dir'  (env RUFF_CACHE_DIR=/tmp/r)\n"
-        "tdd test: pytest -q\n")
+        "tdd test: pytest -q\n"
+    )
     obj = repo.atomic_json("gates")
     assert obj["schema"] == "git-atomic/1" and obj["source"] == ".git-atomic.toml"
     assert obj["gates"] == [
         {"name": "tests", "run": "pytest -q", "timeout": 900.0, "coverage": None, "env": {}},
-        {"name": "cov", "run": "pytest --cov", "timeout": None,
-         "coverage": {"report": "cov.json", "min": 80.0, "no_regression": True}, "env": {}},
-        {"name": "lint", "run": ["ruff", "check", "src dir"], "timeout": None,
-         "coverage": None, "env": {"RUFF_CACHE_DIR": "/tmp/r"}},
+        {
+            "name": "cov",
+            "run": "pytest --cov",
+            "timeout": None,
+            "coverage": {"report": "cov.json", "min": 80.0, "no_regression": True},
+            "env": {},
+        },
+        {
+            "name": "lint",
+            "run": ["ruff", "check", "src dir"],
+            "timeout": None,
+            "coverage": None,
+            "env": {"RUFF_CACHE_DIR": "/tmp/r"},
+        },
     ]
     assert obj["tdd"] == {"test": "pytest -q", "coverage": None, "timeout": None}
 
@@ -76,19 +93,26 @@ def test_list_from_pyproject_and_without_any_config(repo: GitRepo) -> None:
     assert res.stdout == "no gates configured (declare [[gates]] in .git-atomic.toml)\n"
     assert repo.atomic_json("gates")["gates"] == []
     assert repo.atomic("gates", "--run", check=0).stderr == (
-        "git-atomic: no gates configured; nothing to run\n")
-    repo.write("pyproject.toml", b'[tool.git-atomic]\n[[tool.git-atomic.gates]]\n'
-               b'name = "t"\nrun = "true"\n')
+        "git-atomic: no gates configured; nothing to run\n"
+    )
+    repo.write(
+        "pyproject.toml",
+        b'[tool.git-atomic]\n[[tool.git-atomic.gates]]\nname = "t"\nrun = "true"\n',
+    )
     res = repo.atomic("gates", check=0)
     assert res.stdout.startswith("gates from pyproject.toml [tool.git-atomic], run in")
 
 
 # --- config errors through the CLI -------------------------------------------------------------
 CONFIG_ERRORS = [
-    ('[[gates]]\nname = "t"\nrun = "true"\ntimout = 3\n',
-     '.git-atomic.toml: gates[0].timout: unknown key; did you mean "timeout"?'),
-    ('[[gates]]\nname = "t"\nrun = "true"\ncoverage = { report = "c.json", min = 101 }\n',
-     ".git-atomic.toml: gates[0].coverage.min: expected a number from 0 to 100, got 101"),
+    (
+        '[[gates]]\nname = "t"\nrun = "true"\ntimout = 3\n',
+        '.git-atomic.toml: gates[0].timout: unknown key; did you mean "timeout"?',
+    ),
+    (
+        '[[gates]]\nname = "t"\nrun = "true"\ncoverage = { report = "c.json", min = 101 }\n',
+        ".git-atomic.toml: gates[0].coverage.min: expected a number from 0 to 100, got 101",
+    ),
     ('history = "fast"\n', '.git-atomic.toml: history: expected "commits" or "shadow"'),
     ('[[gates]]\nname = "t"\n', ".git-atomic.toml: gates[0].run: is required"),
     ("[tdd]\ncoverage = true\n", ".git-atomic.toml: tdd.coverage: expected the path"),
@@ -97,10 +121,13 @@ CONFIG_ERRORS = [
 
 
 @pytest.mark.parametrize(("toml", "expected"), CONFIG_ERRORS)
-@pytest.mark.parametrize("command", [["gates"], ["gates", "--run"], ["run", "--", "touch", "x"],
-                                     ["tdd", "green"], ["begin", "x"]])
-def test_config_errors_exit_2_with_one_line(repo: GitRepo, toml: str, expected: str,
-                                            command: list[str]) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [["gates"], ["gates", "--run"], ["run", "--", "touch", "x"], ["tdd", "green"], ["begin", "x"]],
+)
+def test_config_errors_exit_2_with_one_line(
+    repo: GitRepo, toml: str, expected: str, command: list[str]
+) -> None:
     _config(repo, toml, commit=False)
     before = repo.fingerprint()
     res = repo.atomic(*command, check=2)
@@ -116,7 +143,8 @@ def test_run_now_passes_keeps_logs_and_changes_nothing(repo: GitRepo) -> None:
     res = repo.atomic("gates", "--run", check=0)
     assert res.stderr.splitlines()[0].startswith("git-atomic: gate one passed (")
     assert res.stderr.splitlines()[-1] == (
-        "git-atomic: all gates pass (a dry run: no operation, nothing recorded)")
+        "git-atomic: all gates pass (a dry run: no operation, nothing recorded)"
+    )
     assert repo.fingerprint().diff(before) == []
     obj = repo.atomic_json("gates", "--run")
     assert obj["passed"] is True
@@ -142,8 +170,11 @@ def test_first_failure_stops_unless_all_gates(repo: GitRepo) -> None:
     assert res.stderr.splitlines()[-1].startswith("git-atomic: 2 of 3 gates failed")
     obj = repo.atomic_json("gates", "--run", "--all-gates", check=1)
     assert obj["passed"] is False
-    assert [(g["name"], g["result"]["passed"], g["result"]["exit_code"]) for g in obj["gates"]] \
-        == [("ok", True, 0), ("bad", False, 3), ("worse", False, 5)]
+    assert [(g["name"], g["result"]["passed"], g["result"]["exit_code"]) for g in obj["gates"]] == [
+        ("ok", True, 0),
+        ("bad", False, 3),
+        ("worse", False, 5),
+    ]
     obj = repo.atomic_json("gates", "--run", check=1)
     assert obj["gates"][2]["result"] is None  # never ran
 
@@ -172,14 +203,23 @@ def test_gate_timeout(repo: GitRepo) -> None:
 
 
 def test_gate_env_and_argv_gates(repo: GitRepo) -> None:
-    argv_gate = [PY, "-c", "import sys; sys.exit(0 if sys.argv[1:] == ['a b', '$HOME'] else 9)",
-                 "a b", "$HOME"]
-    _config(repo, _gate("env", 'test "$GREETING" = "hello world"',
-                        'env = { GREETING = "hello world" }\n')
-            + f"[[gates]]\nname = \"argv\"\nrun = {json.dumps(argv_gate)}\n")
+    argv_gate = [
+        PY,
+        "-c",
+        "import sys; sys.exit(0 if sys.argv[1:] == ['a b', '$HOME'] else 9)",
+        "a b",
+        "$HOME",
+    ]
+    _config(
+        repo,
+        _gate("env", 'test "$GREETING" = "hello world"', 'env = { GREETING = "hello world" }\n')
+        + f'[[gates]]\nname = "argv"\nrun = {json.dumps(argv_gate)}\n',
+    )
     obj = repo.atomic_json("gates", "--run")
     assert [(g["name"], g["result"]["passed"]) for g in obj["gates"]] == [
-        ("env", True), ("argv", True)]
+        ("env", True),
+        ("argv", True),
+    ]
     # The variable is the gate's own: the shell outside does not have it.
     _config(repo, _gate("env", 'test "$GREETING" = "hello world"'))
     assert repo.atomic_json("gates", "--run", check=1)["passed"] is False
@@ -196,8 +236,13 @@ def test_progress_line_only_on_a_terminal(repo: GitRepo) -> None:
     res = repo.atomic("gates", "--run", check=0)
     assert "running" not in res.stderr and "\r" not in res.stderr
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([PY, "-m", "git_atomic", "gates", "--run"], cwd=repo.path,
-                            env=repo.env, stdout=subprocess.DEVNULL, stderr=follower)
+    proc = subprocess.Popen(
+        [PY, "-m", "git_atomic", "gates", "--run"],
+        cwd=repo.path,
+        env=repo.env,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+    )
     os.close(follower)
     seen = b""
     while True:
@@ -228,19 +273,23 @@ def test_coverage_min_on_real_coverage_py_reports(repo: GitRepo, fmt: str) -> No
 
 def test_no_regression_against_the_last_validated_coverage(repo: GitRepo) -> None:
     _program(repo)
-    _config(repo, _gate("cov", REPORTS["json"],
-                        'coverage = { report = "cov.json", no_regression = true }\n'))
+    _config(
+        repo,
+        _gate("cov", REPORTS["json"], 'coverage = { report = "cov.json", no_regression = true }\n'),
+    )
     obj = repo.atomic_json("run", "--", "touch", "new.txt")
-    assert obj["status"] == "committed" and obj["gates"][0]["coverage"] == pytest.approx(83.333,
-                                                                                     abs=1e-3)
+    assert obj["status"] == "committed" and obj["gates"][0]["coverage"] == pytest.approx(
+        83.333, abs=1e-3
+    )
     # Dead code lowers coverage to 6 of 8 lines: the operation rolls back, naming both numbers.
     before = repo.fingerprint()
     add_dead = ["--", "sh", "-c", "printf '\\n\\ndef c():\\n    return 3\\n' >> lib.py"]
     obj = repo.atomic_json("run", *add_dead, check=1)
     message = "coverage 75.00% is below the last validated 83.33% (no_regression)"
     assert obj["gates"][0]["message"] == message
-    assert [d for d in repo.fingerprint().diff(before) if "cov.json" not in d
-            and ".coverage" not in d] == []
+    assert [
+        d for d in repo.fingerprint().diff(before) if "cov.json" not in d and ".coverage" not in d
+    ] == []
     # A dry run compares with the same validated value, and records nothing.
     repo.write("lib.py", LIB + b"\n\ndef c():\n    return 3\n")
     res = repo.atomic("gates", "--run", check=1)
@@ -258,8 +307,10 @@ def test_missing_or_broken_report_fails_the_gate_clearly(repo: GitRepo) -> None:
     _config(repo, _gate("cov", "true", 'coverage = { report = "cov.json", min = 10 }\n'))
     res = repo.atomic("gates", "--run", check=1)
     assert f"gate cov failed: coverage report {repo.path}/cov.json: not found" in res.stderr
-    _config(repo, _gate("cov", "echo '{\"totals\": ' > cov.json",
-                        'coverage = { report = "cov.json" }\n'))
+    _config(
+        repo,
+        _gate("cov", "echo '{\"totals\": ' > cov.json", 'coverage = { report = "cov.json" }\n'),
+    )
     res = repo.atomic("gates", "--run", check=1)
     assert "gate cov failed: coverage report" in res.stderr and "invalid JSON" in res.stderr
     assert "Traceback" not in res.stderr

@@ -34,9 +34,14 @@ def _state(repo: GitRepo) -> dict[str, Any]:
     """Everything a person can see: HEAD, branches, files (bytes, modes), staged entries, status.
     (The raw index differs between two trees in stat data only.)"""
     fp = repo.fingerprint()
-    return {"head": fp.head, "head_commit": fp.head_commit, "branches": fp.branches,
-            "files": fp.files, "staged": repo.git("ls-files", "-s", "-z"),
-            "status": repo.git("status", "--porcelain", "-z", "--untracked-files=all")}
+    return {
+        "head": fp.head,
+        "head_commit": fp.head_commit,
+        "branches": fp.branches,
+        "files": fp.files,
+        "staged": repo.git("ls-files", "-s", "-z"),
+        "status": repo.git("status", "--porcelain", "-z", "--untracked-files=all"),
+    }
 
 
 def _assert_no_private(repo: GitRepo) -> None:
@@ -48,12 +53,19 @@ def _assert_no_private(repo: GitRepo) -> None:
     assert not admin.exists() or not list(admin.iterdir())
 
 
-def _spawn(repo: GitRepo, *args: str, extra_env: dict[str, str] | None = None,
-           cwd: Path | None = None) -> subprocess.Popen[str]:
+def _spawn(
+    repo: GitRepo, *args: str, extra_env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen[str]:
     env = dict(repo.env)
     env.update(extra_env or {})
-    return subprocess.Popen([sys.executable, "-m", "git_atomic", *args], cwd=cwd or repo.path,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "git_atomic", *args],
+        cwd=cwd or repo.path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, dict[str, Any], str]:
@@ -81,13 +93,29 @@ def _wait_for(path: Path, timeout: float = 30) -> None:
 def test_success_leaves_exactly_the_state_run_would(tmp_path: Path, history: str) -> None:
     plain = GitRepo.create(tmp_path / "plain", tmp_path / "home")
     isolated = GitRepo.create(tmp_path / "isolated", tmp_path / "home")
-    command = ("echo more >> tracked.txt; rm tool.sh; mkdir -p new/dir; echo n > new/dir/f; "
-               "printf x > notes.txt; git add new; chmod +x shared.txt")
+    command = (
+        "echo more >> tracked.txt; rm tool.sh; mkdir -p new/dir; echo n > new/dir/f; "
+        "printf x > notes.txt; git add new; chmod +x shared.txt"
+    )
     results = []
     for repo, flags in ((plain, ()), (isolated, ("--isolate",))):
         _messy(repo)
-        results.append(repo.atomic_json("run", *flags, "--history", history, "-n", "op",
-                                        "-g", "test -f new/dir/f", "--", "sh", "-c", command))
+        results.append(
+            repo.atomic_json(
+                "run",
+                *flags,
+                "--history",
+                history,
+                "-n",
+                "op",
+                "-g",
+                "test -f new/dir/f",
+                "--",
+                "sh",
+                "-c",
+                command,
+            )
+        )
     assert _state(isolated) == _state(plain)
     res = results[1]
     assert res["status"] == "committed" and res["failed_phase"] is None
@@ -100,13 +128,27 @@ def test_success_leaves_exactly_the_state_run_would(tmp_path: Path, history: str
 def test_pre_op_state_is_what_the_command_sees(repo: GitRepo) -> None:
     _messy(repo)
     repo.git("update-index", "--chmod=+x", "shared.txt")
-    probe = ("git status --porcelain --untracked-files=all > ../seen-status; "
-             "git ls-files -s > ../seen-index; cat tracked.txt notes.txt > ../seen-files")
-    expected = (repo.git("status", "--porcelain", "--untracked-files=all"),
-                repo.git("ls-files", "-s"), b"staged then edited\nuntracked\n")
+    probe = (
+        "git status --porcelain --untracked-files=all > ../seen-status; "
+        "git ls-files -s > ../seen-index; cat tracked.txt notes.txt > ../seen-files"
+    )
+    expected = (
+        repo.git("status", "--porcelain", "--untracked-files=all"),
+        repo.git("ls-files", "-s"),
+        b"staged then edited\nuntracked\n",
+    )
     outside = repo.path.parent
-    repo.atomic("run", "--isolate", "--history", "shadow", "--", "sh", "-c",
-                probe.replace("../", f"{outside}/"), check=0)
+    repo.atomic(
+        "run",
+        "--isolate",
+        "--history",
+        "shadow",
+        "--",
+        "sh",
+        "-c",
+        probe.replace("../", f"{outside}/"),
+        check=0,
+    )
     assert (outside / "seen-status").read_text() == expected[0]
     assert (outside / "seen-index").read_text() == expected[1]
     assert (outside / "seen-files").read_bytes() == expected[2]
@@ -116,8 +158,16 @@ def test_runs_in_the_same_subfolder(repo: GitRepo) -> None:
     repo.write("sub/deeper/keep", b"k\n")
     repo.git("add", "-A")
     repo.git("commit", "-qm", "sub")
-    repo.atomic("run", "--isolate", "--", "sh", "-c", "basename $(pwd) > here.txt",
-                cwd=repo.path / "sub" / "deeper", check=0)
+    repo.atomic(
+        "run",
+        "--isolate",
+        "--",
+        "sh",
+        "-c",
+        "basename $(pwd) > here.txt",
+        cwd=repo.path / "sub" / "deeper",
+        check=0,
+    )
     assert repo.read("sub/deeper/here.txt") == b"deeper\n"
 
 
@@ -125,9 +175,17 @@ def test_runs_in_the_same_subfolder(repo: GitRepo) -> None:
 def test_failing_command_leaves_the_worktree_untouched(repo: GitRepo, history: str) -> None:
     _messy(repo)
     before = repo.fingerprint()
-    res = repo.atomic_json("run", "--isolate", "--history", history, "--", "sh", "-c",
-                           "echo x > tracked.txt; rm tool.sh; git add -A; "
-                           "git commit -qm op; exit 3", check=1)
+    res = repo.atomic_json(
+        "run",
+        "--isolate",
+        "--history",
+        history,
+        "--",
+        "sh",
+        "-c",
+        "echo x > tracked.txt; rm tool.sh; git add -A; git commit -qm op; exit 3",
+        check=1,
+    )
     assert res["status"] == "rolled_back" and res["failed_phase"] == "exec"
     assert res["command"]["exit_code"] == 3
     assert repo.fingerprint().diff(before) == []  # byte-identical, index included
@@ -139,15 +197,40 @@ def test_failing_command_leaves_the_worktree_untouched(repo: GitRepo, history: s
 def test_inherited_git_variables_cannot_reach_the_users_worktree(repo: GitRepo) -> None:
     _messy(repo)
     before = repo.fingerprint()
-    env = {"GIT_DIR": str(repo.path / ".git"), "GIT_WORK_TREE": str(repo.path),
-           "GIT_INDEX_FILE": str(repo.path / ".git" / "index")}
-    res = repo.atomic_json("run", "--isolate", "-g", "git rm -q --cached tool.sh", "-g", "false",
-                           "--", "sh", "-c", "git rm -q shared.txt && git add notes.txt",
-                           check=1, env=env)
+    env = {
+        "GIT_DIR": str(repo.path / ".git"),
+        "GIT_WORK_TREE": str(repo.path),
+        "GIT_INDEX_FILE": str(repo.path / ".git" / "index"),
+    }
+    res = repo.atomic_json(
+        "run",
+        "--isolate",
+        "-g",
+        "git rm -q --cached tool.sh",
+        "-g",
+        "false",
+        "--",
+        "sh",
+        "-c",
+        "git rm -q shared.txt && git add notes.txt",
+        check=1,
+        env=env,
+    )
     assert res["failed_phase"] == "validate", res
     assert repo.fingerprint().diff(before) == []
-    repo.atomic("run", "--isolate", "--history", "shadow", "--", "git", "rm", "-q", "shared.txt",
-                check=0, env=env)
+    repo.atomic(
+        "run",
+        "--isolate",
+        "--history",
+        "shadow",
+        "--",
+        "git",
+        "rm",
+        "-q",
+        "shared.txt",
+        check=0,
+        env=env,
+    )
     assert not repo.exists("shared.txt")
     assert "shared.txt" not in repo.git("ls-files")
 
@@ -156,8 +239,19 @@ def test_inherited_git_variables_cannot_reach_the_users_worktree(repo: GitRepo) 
 def test_failing_gate_leaves_the_worktree_untouched(repo: GitRepo, history: str) -> None:
     _messy(repo)
     before = repo.fingerprint()
-    res = repo.atomic_json("run", "--isolate", "--history", history, "-g", "test -f nowhere",
-                           "--", "sh", "-c", "echo y > made.txt", check=1)
+    res = repo.atomic_json(
+        "run",
+        "--isolate",
+        "--history",
+        history,
+        "-g",
+        "test -f nowhere",
+        "--",
+        "sh",
+        "-c",
+        "echo y > made.txt",
+        check=1,
+    )
     assert res["failed_phase"] == "validate" and res["gates"][0]["passed"] is False
     assert res["isolated"]["applied"] is False and res["isolated"]["not_applied"] is None
     assert repo.fingerprint().diff(before) == []
@@ -180,8 +274,16 @@ def test_sigint_rolls_back_and_exits_130(repo: GitRepo, tmp_path: Path) -> None:
     _messy(repo)
     before = repo.fingerprint()
     started = tmp_path / "started"
-    proc = _spawn(repo, "run", "--isolate", "--json", "--", "sh", "-c",
-                  f"echo z > tracked.txt; touch {started}; sleep 30")
+    proc = _spawn(
+        repo,
+        "run",
+        "--isolate",
+        "--json",
+        "--",
+        "sh",
+        "-c",
+        f"echo z > tracked.txt; touch {started}; sleep 30",
+    )
     _wait_for(started)
     proc.send_signal(signal.SIGINT)
     code, res, err = _finish(proc)
@@ -213,12 +315,25 @@ def test_a_busy_worktree_refuses_at_once_without_wait(repo: GitRepo, tmp_path: P
     assert repo.exists("x")
 
 
-def _run_while(repo: GitRepo, tmp_path: Path, body: str, edit: Any,
-               *flags: str) -> tuple[int, dict[str, Any], str]:
+def _run_while(
+    repo: GitRepo, tmp_path: Path, body: str, edit: Any, *flags: str
+) -> tuple[int, dict[str, Any], str]:
     go = tmp_path / "go"
     started = tmp_path / "started"
-    proc = _spawn(repo, "run", "--isolate", "--json", *flags, "--", "sh", "-c",
-                  f'touch "$2"; {WAIT_FOR}; {body}', "sh", str(go), str(started))
+    proc = _spawn(
+        repo,
+        "run",
+        "--isolate",
+        "--json",
+        *flags,
+        "--",
+        "sh",
+        "-c",
+        f'touch "$2"; {WAIT_FOR}; {body}',
+        "sh",
+        str(go),
+        str(started),
+    )
     _wait_for(started)
     edit()
     go.touch()
@@ -234,12 +349,23 @@ def test_the_worktree_is_free_while_the_command_runs(repo: GitRepo, tmp_path: Pa
 
     def meanwhile() -> None:
         repo.atomic("run", "--history", "shadow", "--", "touch", "plain.txt", check=0)
-        holders.append(_spawn(repo, "run", "--history", "shadow", "--", "sh", "-c",
-                              f"touch {slow_started}; sleep 1.5; touch slow.txt"))
+        holders.append(
+            _spawn(
+                repo,
+                "run",
+                "--history",
+                "shadow",
+                "--",
+                "sh",
+                "-c",
+                f"touch {slow_started}; sleep 1.5; touch slow.txt",
+            )
+        )
         _wait_for(slow_started)
 
-    code, res, err = _run_while(repo, tmp_path, "echo i > isolated.txt", meanwhile,
-                                "--history", "shadow")
+    code, res, err = _run_while(
+        repo, tmp_path, "echo i > isolated.txt", meanwhile, "--history", "shadow"
+    )
     assert code == 0, err
     assert holders[0].wait(60) == 0
     assert res["isolated"]["merged"] is True
@@ -248,9 +374,15 @@ def test_the_worktree_is_free_while_the_command_runs(repo: GitRepo, tmp_path: Pa
 
 
 def test_branches_the_command_made_are_reported(repo: GitRepo) -> None:
-    res = repo.atomic_json("run", "--isolate", "--", "sh", "-c",
-                           "git checkout -qb feature && touch f && git add f && "
-                           "git commit -qm f && exit 1", check=1)
+    res = repo.atomic_json(
+        "run",
+        "--isolate",
+        "--",
+        "sh",
+        "-c",
+        "git checkout -qb feature && touch f && git add f && git commit -qm f && exit 1",
+        check=1,
+    )
     assert any("feature" in p for p in res["problems"]), res
     assert repo.git("rev-parse", "--abbrev-ref", "HEAD") == "main\n"
 
@@ -260,19 +392,35 @@ def _together(tmp_path: Path, n: int, body: str) -> list[str]:
     """Commands that wait until all `n` have started (so they run at once), then do `body`."""
     gate = tmp_path / "gate"
     gate.mkdir()
-    return [f'touch {gate}/{i}; i=0; while [ $(ls {gate} | wc -l) -lt {n} ]; do sleep 0.05; '
-            f'i=$((i+1)); [ $i -gt 600 ] && exit 9; done; ' + body.format(i=i) for i in range(n)]
+    return [
+        f"touch {gate}/{i}; i=0; while [ $(ls {gate} | wc -l) -lt {n} ]; do sleep 0.05; "
+        f"i=$((i+1)); [ $i -gt 600 ] && exit 9; done; " + body.format(i=i)
+        for i in range(n)
+    ]
 
 
 @pytest.mark.parametrize("history", ["commits", "shadow"])
-def test_concurrent_disjoint_changes_all_apply(repo: GitRepo, tmp_path: Path,
-                                               history: str) -> None:
+def test_concurrent_disjoint_changes_all_apply(repo: GitRepo, tmp_path: Path, history: str) -> None:
     _messy(repo)
     base = repo.head()
     commands = _together(tmp_path, 4, "echo {i} > made-{i}.txt; echo {i} > dir{i}/f")
-    procs = [_spawn(repo, "run", "--isolate", "--json", "--history", history, "-n", f"op{i}",
-                    "--", "sh", "-c", f"mkdir -p dir{i} && " + c)
-             for i, c in enumerate(commands)]
+    procs = [
+        _spawn(
+            repo,
+            "run",
+            "--isolate",
+            "--json",
+            "--history",
+            history,
+            "-n",
+            f"op{i}",
+            "--",
+            "sh",
+            "-c",
+            f"mkdir -p dir{i} && " + c,
+        )
+        for i, c in enumerate(commands)
+    ]
     outcomes = [_finish(p) for p in procs]
     for code, res, err in outcomes:
         assert code == 0, err
@@ -298,18 +446,22 @@ def test_concurrent_disjoint_changes_all_apply(repo: GitRepo, tmp_path: Path,
 
 
 def test_concurrent_overlapping_changes_conflict_and_leave_the_tree_intact(
-        repo: GitRepo, tmp_path: Path) -> None:
+    repo: GitRepo, tmp_path: Path
+) -> None:
     _messy(repo)
     commands = _together(tmp_path, 4, "sed -i 's/^line 5$/op {i}/' shared.txt")
-    procs = [_spawn(repo, "run", "--isolate", "--json", "-n", f"op{i}", "--", "sh", "-c", c)
-             for i, c in enumerate(commands)]
+    procs = [
+        _spawn(repo, "run", "--isolate", "--json", "-n", f"op{i}", "--", "sh", "-c", c)
+        for i, c in enumerate(commands)
+    ]
     outcomes = [_finish(p) for p in procs]
     winners = [res for code, res, _ in outcomes if code == 0]
     losers = [res for code, res, _ in outcomes if code != 0]
     assert len(winners) == 1 and len(losers) == 3, [o[2] for o in outcomes]
     winner = winners[0]["name"][-1]
-    expected = b"".join(b"line %d\n" % i if i != 5 else f"op {winner}\n".encode()
-                        for i in range(1, 11))
+    expected = b"".join(
+        b"line %d\n" % i if i != 5 else f"op {winner}\n".encode() for i in range(1, 11)
+    )
     assert repo.read("shared.txt") == expected  # one result, whole, no conflict markers
     for res in losers:
         assert res["status"] == "rolled_back" and res["failed_phase"] == "validate"
@@ -325,8 +477,14 @@ def test_concurrent_overlapping_changes_conflict_and_leave_the_tree_intact(
 
 def test_a_conflicting_result_can_be_taken_by_hand(repo: GitRepo, tmp_path: Path) -> None:
     _messy(repo)
-    code, res, _ = _run_while(repo, tmp_path, "echo theirs > notes.txt",
-                              lambda: repo.write("notes.txt", b"mine\n"), "--history", "shadow")
+    code, res, _ = _run_while(
+        repo,
+        tmp_path,
+        "echo theirs > notes.txt",
+        lambda: repo.write("notes.txt", b"mine\n"),
+        "--history",
+        "shadow",
+    )
     assert code == 1 and res["isolated"]["not_applied"] == "conflict"
     take = res["isolated"]["apply_by_hand"][0].split("#")[0].split()
     assert take[:4] == ["git", "atomic", "rollback", "--to"]
@@ -338,8 +496,9 @@ def test_a_conflicting_result_can_be_taken_by_hand(repo: GitRepo, tmp_path: Path
 
 # --- the user works meanwhile --------------------------------------------------------------------
 @pytest.mark.parametrize("history", ["commits", "shadow"])
-def test_edits_made_meanwhile_elsewhere_are_merged(repo: GitRepo, tmp_path: Path,
-                                                   history: str) -> None:
+def test_edits_made_meanwhile_elsewhere_are_merged(
+    repo: GitRepo, tmp_path: Path, history: str
+) -> None:
     _messy(repo)
 
     def edit() -> None:
@@ -347,8 +506,14 @@ def test_edits_made_meanwhile_elsewhere_are_merged(repo: GitRepo, tmp_path: Path
         repo.write("mine.txt", b"new of mine\n")
         repo.write("notes.txt", b"notes edited\n")
 
-    code, res, err = _run_while(repo, tmp_path, "sed -i 's/^line 10$/theirs 10/' shared.txt; "
-                                "echo t > theirs.txt", edit, "--history", history)
+    code, res, err = _run_while(
+        repo,
+        tmp_path,
+        "sed -i 's/^line 10$/theirs 10/' shared.txt; echo t > theirs.txt",
+        edit,
+        "--history",
+        history,
+    )
     assert code == 0, err
     assert res["isolated"]["applied"] and res["isolated"]["merged"]
     assert repo.read("shared.txt").startswith(b"mine 1\n")
@@ -365,8 +530,9 @@ def test_edits_made_meanwhile_elsewhere_are_merged(repo: GitRepo, tmp_path: Path
     assert not repo.exists("theirs.txt") and repo.read("mine.txt") == b"new of mine\n"
 
 
-def test_an_overlapping_edit_meanwhile_conflicts_and_is_untouched(repo: GitRepo,
-                                                                  tmp_path: Path) -> None:
+def test_an_overlapping_edit_meanwhile_conflicts_and_is_untouched(
+    repo: GitRepo, tmp_path: Path
+) -> None:
     _messy(repo)
     after_edit: list[Any] = []
 
@@ -375,8 +541,7 @@ def test_an_overlapping_edit_meanwhile_conflicts_and_is_untouched(repo: GitRepo,
         repo.git("add", "shared.txt")
         after_edit.append(repo.fingerprint())
 
-    code, res, err = _run_while(repo, tmp_path, "sed -i 's/^line 3$/theirs 3/' shared.txt",
-                                edit)
+    code, res, err = _run_while(repo, tmp_path, "sed -i 's/^line 3$/theirs 3/' shared.txt", edit)
     assert code == 1, err
     assert res["isolated"]["not_applied"] == "conflict"
     assert res["isolated"]["conflicts"] == ["shared.txt"]
@@ -385,8 +550,9 @@ def test_an_overlapping_edit_meanwhile_conflicts_and_is_untouched(repo: GitRepo,
     _assert_no_private(repo)
 
 
-def test_commits_made_meanwhile_stay_and_the_result_goes_on_top(repo: GitRepo,
-                                                                tmp_path: Path) -> None:
+def test_commits_made_meanwhile_stay_and_the_result_goes_on_top(
+    repo: GitRepo, tmp_path: Path
+) -> None:
     def edit() -> None:
         repo.write("mine.txt", b"m\n")
         repo.git("add", "mine.txt")
@@ -395,21 +561,28 @@ def test_commits_made_meanwhile_stay_and_the_result_goes_on_top(repo: GitRepo,
     code, _res, err = _run_while(repo, tmp_path, "echo t > theirs.txt", edit)
     assert code == 0, err
     subjects = repo.git("log", "--format=%s").splitlines()
-    assert subjects[:2] == ["OP-EXEC: sh - sh -c " + subjects[0].split(" - sh -c ", 1)[1],
-                            "mine"]
+    assert subjects[:2] == ["OP-EXEC: sh - sh -c " + subjects[0].split(" - sh -c ", 1)[1], "mine"]
     assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
     assert repo.read("theirs.txt") == b"t\n" and repo.read("mine.txt") == b"m\n"
 
 
 # --- crashes -------------------------------------------------------------------------------------
-def test_kill_9_then_recover_removes_the_private_worktree(repo: GitRepo,
-                                                          tmp_path: Path) -> None:
+def test_kill_9_then_recover_removes_the_private_worktree(repo: GitRepo, tmp_path: Path) -> None:
     _messy(repo)
     before = repo.fingerprint()
     started = tmp_path / "started"
     pidfile = tmp_path / "pid"
-    proc = _spawn(repo, "run", "--isolate", "-n", "doomed", "--", "sh", "-c",
-                  f"echo $$ > {pidfile}; echo gone > tracked.txt; touch {started}; sleep 60")
+    proc = _spawn(
+        repo,
+        "run",
+        "--isolate",
+        "-n",
+        "doomed",
+        "--",
+        "sh",
+        "-c",
+        f"echo $$ > {pidfile}; echo gone > tracked.txt; touch {started}; sleep 60",
+    )
     _wait_for(started)
     private = [p for p in (repo.path / ".git" / "atomic" / "isolated").iterdir()]
     assert len(private) == 1 and (private[0] / "tracked.txt").read_bytes() == b"gone\n"
@@ -436,12 +609,18 @@ def test_kill_9_then_recover_removes_the_private_worktree(repo: GitRepo,
     assert repo.exists("after.txt")
 
 
-def test_the_next_isolated_run_sweeps_a_dead_ones_worktree(repo: GitRepo,
-                                                           tmp_path: Path) -> None:
+def test_the_next_isolated_run_sweeps_a_dead_ones_worktree(repo: GitRepo, tmp_path: Path) -> None:
     started = tmp_path / "started"
     pidfile = tmp_path / "pid"
-    proc = _spawn(repo, "run", "--isolate", "--", "sh", "-c",
-                  f"echo $$ > {pidfile}; touch {started}; sleep 60")
+    proc = _spawn(
+        repo,
+        "run",
+        "--isolate",
+        "--",
+        "sh",
+        "-c",
+        f"echo $$ > {pidfile}; touch {started}; sleep 60",
+    )
     _wait_for(started)
     admin = repo.path / ".git" / "worktrees"
     _wait_for(next(admin.iterdir()) / "atomic-child.json")
@@ -453,9 +632,17 @@ def test_the_next_isolated_run_sweeps_a_dead_ones_worktree(repo: GitRepo,
     _assert_no_private(repo)
 
 
-@pytest.mark.parametrize("failpoint", ["isolate:after-worktree", "isolate:after-gates",
-                                       "isolate:apply:start", "isolate:apply:before-restore",
-                                       "restore:after-write@4", "isolate:apply:after-restore"])
+@pytest.mark.parametrize(
+    "failpoint",
+    [
+        "isolate:after-worktree",
+        "isolate:after-gates",
+        "isolate:apply:start",
+        "isolate:apply:before-restore",
+        "restore:after-write@4",
+        "isolate:apply:after-restore",
+    ],
+)
 def test_crash_at_each_step_then_recover(tmp_path: Path, failpoint: str) -> None:
     """Killed anywhere: `recover` leaves the worktree either untouched or exactly applied.
 
@@ -466,8 +653,18 @@ def test_crash_at_each_step_then_recover(tmp_path: Path, failpoint: str) -> None
         repos[which] = r = GitRepo.create(tmp_path / which, tmp_path / "home")
         _messy(r)
     before = repos["crash"].fingerprint()
-    command = ["run", "--isolate", "-n", "op", "-g", "true", "--", "sh", "-c",
-               "echo a > a.txt; echo b > b.txt; echo c >> tracked.txt"]
+    command = [
+        "run",
+        "--isolate",
+        "-n",
+        "op",
+        "-g",
+        "true",
+        "--",
+        "sh",
+        "-c",
+        "echo a > a.txt; echo b > b.txt; echo c >> tracked.txt",
+    ]
     repos["clean"].atomic(*command, check=0)
     res = repos["crash"].atomic(*command, env={"GIT_ATOMIC_FAILPOINT": failpoint})
     assert res.returncode == -signal.SIGKILL, res.stderr
@@ -477,8 +674,11 @@ def test_crash_at_each_step_then_recover(tmp_path: Path, failpoint: str) -> None
         assert crashed.atomic("run", "--", "true").returncode == 3  # refused until recover
     crashed.atomic("recover", check=0)
     _assert_no_private(crashed)
-    if failpoint in ("isolate:apply:before-restore", "restore:after-write@4",
-                     "isolate:apply:after-restore"):
+    if failpoint in (
+        "isolate:apply:before-restore",
+        "restore:after-write@4",
+        "isolate:apply:after-restore",
+    ):
         assert _state(crashed) == _state(repos["clean"])
     else:
         assert crashed.fingerprint().diff(before) == []

@@ -39,10 +39,30 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
     """Four operations: committed, a gate failed, the command failed, one still open."""
     tmp = tmp_path_factory.mktemp("story")
     repo = GitRepo.create(tmp / "repo", tmp / "home")
-    repo.atomic("run", "-n", "add-feature", "-g", "test -f feature.txt", "--",
-                "sh", "-c", "echo hi > feature.txt", check=0)
-    repo.atomic("run", "-n", "break-tests", "-g", GATE, "--",
-                "sh", "-c", "echo bad >> README; echo 1 > b.txt", check=1)
+    repo.atomic(
+        "run",
+        "-n",
+        "add-feature",
+        "-g",
+        "test -f feature.txt",
+        "--",
+        "sh",
+        "-c",
+        "echo hi > feature.txt",
+        check=0,
+    )
+    repo.atomic(
+        "run",
+        "-n",
+        "break-tests",
+        "-g",
+        GATE,
+        "--",
+        "sh",
+        "-c",
+        "echo bad >> README; echo 1 > b.txt",
+        check=1,
+    )
     repo.atomic("run", "-n", "crash", "--", "sh", "-c", "echo x > junk.txt; exit 4", check=1)
     repo.atomic("begin", "refactor", "--history", "shadow", check=0)
     repo.write("stage.txt", b"one\ntwo\n")
@@ -62,22 +82,29 @@ def test_log_snapshot(story: GitRepo) -> None:
         "<id>  <ago>  open  refactor  …  1 file +2 -0  waiting for `git atomic commit` or `abort`\n"
         "<id>  <ago>  rolled back  crash  <t>  1 file +1 -0  command exited 4\n"
         "<id>  <ago>  rolled back  break-tests  <t>  2 files +2 -0  gate echo failed\n"
-        "<id>  <ago>  committed  add-feature  <t>  1 file +1 -0  1 gate passed\n")
+        "<id>  <ago>  committed  add-feature  <t>  1 file +1 -0  1 gate passed\n"
+    )
 
 
 def test_log_columns_line_up(story: GitRepo) -> None:
     lines = story.atomic("log", check=0).stdout.splitlines()
     for word in ("refactor", "crash", "break-tests", "add-feature"):
         assert word in "".join(lines)
-    starts = {line.index(name) for line, name in zip(
-        lines, ("refactor", "crash", "break-tests", "add-feature"), strict=True)}
+    starts = {
+        line.index(name)
+        for line, name in zip(
+            lines, ("refactor", "crash", "break-tests", "add-feature"), strict=True
+        )
+    }
     assert len(starts) == 1
 
 
 def test_log_filters(story: GitRepo) -> None:
     def names(*args: str) -> list[str]:
-        return [line.split("  ")[3].strip() for line in
-                normalise(story.atomic("log", *args, check=0).stdout, story).splitlines()]
+        return [
+            line.split("  ")[3].strip()
+            for line in normalise(story.atomic("log", *args, check=0).stdout, story).splitlines()
+        ]
 
     assert names("--status", "rolled_back") == ["crash", "break-tests"]
     assert names("--name", "*-*") == ["break-tests", "add-feature"]
@@ -93,8 +120,19 @@ def test_log_filters(story: GitRepo) -> None:
 def test_log_json_shape(story: GitRepo) -> None:
     ops = _ops(story)
     assert [o["status"] for o in ops] == ["open", "rolled_back", "rolled_back", "committed"]
-    required = {"op_id", "name", "status", "failed_phase", "history", "checkpoints", "command",
-                "gates", "duration_s", "started_at", "ended_at"}
+    required = {
+        "op_id",
+        "name",
+        "status",
+        "failed_phase",
+        "history",
+        "checkpoints",
+        "command",
+        "gates",
+        "duration_s",
+        "started_at",
+        "ended_at",
+    }
     for op in ops:
         assert required <= set(op)
         assert set(op["checkpoints"]) >= {"pre_op", "op_exec", "post_op", "rescue"}
@@ -131,7 +169,8 @@ def test_show_snapshot_of_a_failed_gate(story: GitRepo) -> None:
         "PRE-OP <id> -> rescue <id>\n"
         " README | 1 +\n"
         " b.txt  | 1 +\n"
-        " 2 files changed, 2 insertions(+)\n")
+        " 2 files changed, 2 insertions(+)\n"
+    )
 
 
 def test_show_diff_and_next_step(story: GitRepo) -> None:
@@ -168,32 +207,56 @@ def test_status_open_session(story: GitRepo) -> None:
         "  since  <time> (<ago>)\n"
         "  process  none: the operation waits for you\n"
         "  next  `git atomic checkpoint` records a stage, `git atomic commit` runs the gates\n"
-        "  and makes it final, `git atomic abort` rolls it back\n")
+        "  and makes it final, `git atomic abort` rolls it back\n"
+    )
 
 
 def test_status_nothing_open_points_at_undo(repo: GitRepo) -> None:
     assert repo.atomic("status", check=0).stdout == "no operation is open in this worktree\n"
     repo.atomic("run", "-n", "oops", "--", "sh", "-c", "echo x > y; false", check=1)
     out = normalise(repo.atomic("status", check=0).stdout, repo)
-    assert out == ("no operation is open in this worktree\n"
-                   "  last  <id>  <ago>  rolled back  oops  <t>  1 file +1 -0  command exited 1\n"
-                   "  undo  `git atomic undo` brings back what the last rollback replaced\n")
+    assert out == (
+        "no operation is open in this worktree\n"
+        "  last  <id>  <ago>  rolled back  oops  <t>  1 file +1 -0  command exited 1\n"
+        "  undo  `git atomic undo` brings back what the last rollback replaced\n"
+    )
     repo.atomic("undo", check=0)
     assert repo.read("y") == b"x\n"
-    assert repo.atomic("log", check=0).stdout.rstrip().endswith(
-        "command exited 1; brought back by undo")
-    assert "undone    `git atomic undo` brought its result back" in repo.atomic(
-        "show", repo.atomic_json("log")["operations"][0]["op_id"], check=0).stdout
-    assert "  undo     `git atomic undo` reverses the last undo" in repo.atomic(
-        "status", check=0).stdout
+    assert (
+        repo.atomic("log", check=0)
+        .stdout.rstrip()
+        .endswith("command exited 1; brought back by undo")
+    )
+    assert (
+        "undone    `git atomic undo` brought its result back"
+        in repo.atomic("show", repo.atomic_json("log")["operations"][0]["op_id"], check=0).stdout
+    )
+    assert (
+        "  undo     `git atomic undo` reverses the last undo"
+        in repo.atomic("status", check=0).stdout
+    )
 
 
 def test_status_after_a_real_crash(repo: GitRepo, tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "git_atomic", "run", "-n", "long", "--", "sh", "-c",
-         f"echo $$ > {pidfile}; echo w > work.txt; exec sleep 60"],
-        cwd=repo.path, env=repo.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "git_atomic",
+            "run",
+            "-n",
+            "long",
+            "--",
+            "sh",
+            "-c",
+            f"echo $$ > {pidfile}; echo w > work.txt; exec sleep 60",
+        ],
+        cwd=repo.path,
+        env=repo.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(600):
             if pidfile.exists() and pidfile.read_text().strip():
@@ -208,16 +271,21 @@ def test_status_after_a_real_crash(repo: GitRepo, tmp_path: Path) -> None:
         assert out.startswith("interrupted: long [<id>]\n  phase  OP-EXEC\n")
         assert f"process  pid {proc.pid} is gone (killed or crashed)" in out
         assert "`git atomic recover` goes back to PRE-OP" in out
-        assert "  note     until then new operations in this worktree are refused (exit 3)" in \
-            repo.atomic("status", check=0).stdout
+        assert (
+            "  note     until then new operations in this worktree are refused (exit 3)"
+            in repo.atomic("status", check=0).stdout
+        )
         assert "interrupted: `git atomic recover`" in repo.atomic("log", check=0).stdout
         assert repo.atomic_json("status")["interrupted"]["name"] == "long"
         repo.atomic("recover", check=0)
         assert repo.atomic("log", check=0).stdout.rstrip().endswith("recovered after a crash")
         repo.atomic("undo", check=0)
         assert repo.read("work.txt") == b"w\n"
-        assert repo.atomic("log", check=0).stdout.rstrip().endswith(
-            "recovered after a crash; brought back by undo")
+        assert (
+            repo.atomic("log", check=0)
+            .stdout.rstrip()
+            .endswith("recovered after a crash; brought back by undo")
+        )
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -240,8 +308,13 @@ def test_colour_follows_no_color_and_git_config(story: GitRepo) -> None:
 def _on_a_terminal(repo: GitRepo, *args: str, env: dict[str, str]) -> str:
     """Run git-atomic with stdout on a real pseudo-terminal; return what reached it."""
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "git_atomic", *args], cwd=repo.path,
-                            env={**repo.env, **env}, stdout=follower, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "git_atomic", *args],
+        cwd=repo.path,
+        env={**repo.env, **env},
+        stdout=follower,
+        stderr=subprocess.PIPE,
+    )
     os.close(follower)
     chunks = []
     while True:
@@ -282,8 +355,9 @@ def test_help(repo: GitRepo) -> None:
     assert "--since SINCE" in log_help and "examples:\n  git atomic log -n 10" in log_help
     res = repo.atomic("help", "nope", check=2)
     assert res.stderr == "git-atomic: help: no command 'nope' (see `git atomic help`)\n"
-    assert Path(repo.atomic("help", "--man-path", check=0).stdout.strip(), "man1",
-                "git-atomic.1").is_file()
+    assert Path(
+        repo.atomic("help", "--man-path", check=0).stdout.strip(), "man1", "git-atomic.1"
+    ).is_file()
 
 
 @pytest.mark.skipif(shutil.which("man") is None, reason="man is not installed")
@@ -298,28 +372,43 @@ def test_a_missing_pager_prints_instead(story: GitRepo) -> None:
 
 
 def test_version_is_cheap() -> None:
-    code = ("import sys; from git_atomic.main import main; main(['--version']); "
-            "print(sorted(m for m in ('argparse', 'sqlite3', 'git_atomic.git') "
-            "if m in sys.modules))")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, check=True)
+    code = (
+        "import sys; from git_atomic.main import main; main(['--version']); "
+        "print(sorted(m for m in ('argparse', 'sqlite3', 'git_atomic.git') "
+        "if m in sys.modules))"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        check=True,
+    )
     assert res.stdout.splitlines() == ["git-atomic 0.1.0", "[]"]
 
 
 def _console(code: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`code`, then the console script's entry point with `args`, in a fresh interpreter."""
-    prog = f"import sys\n{code}\nfrom git_atomic.main import console_main\n" \
-           f"sys.exit(console_main({list(args)!r}))"
-    return subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    prog = (
+        f"import sys\n{code}\nfrom git_atomic.main import console_main\n"
+        f"sys.exit(console_main({list(args)!r}))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", prog],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
 
 
 def test_the_quick_exit_keeps_output_exit_code_and_exit_handlers() -> None:
     # Exit handlers run, after the command's output, which is all there; the interpreter is not
     # torn down (an object's finaliser that teardown would call is not called).
-    code = ("import atexit; atexit.register(lambda: print('handler ran', flush=True))\n"
-            "class Kept:\n    def __del__(self): print('torn down', flush=True)\n"
-            "kept = Kept()")
+    code = (
+        "import atexit; atexit.register(lambda: print('handler ran', flush=True))\n"
+        "class Kept:\n    def __del__(self): print('torn down', flush=True)\n"
+        "kept = Kept()"
+    )
     res = _console(code, "--version")
     assert (res.returncode, res.stdout) == (0, "git-atomic 0.1.0\nhandler ran\n")
     # The exit code is the command's: a usage error is 2, and says why on one line.
@@ -331,30 +420,45 @@ def test_the_quick_exit_keeps_output_exit_code_and_exit_handlers() -> None:
 def test_the_quick_exit_waits_for_another_thread() -> None:
     # A thread still running (not the tool's own, which end before it returns) is not cut
     # short: the usual exit waits for it.
-    code = ("import threading, time\n"
-            "threading.Thread(target=lambda: (time.sleep(0.3), print('thread done'))).start()")
+    code = (
+        "import threading, time\n"
+        "threading.Thread(target=lambda: (time.sleep(0.3), print('thread done'))).start()"
+    )
     res = _console(code, "--version")
     assert (res.returncode, res.stdout) == (0, "git-atomic 0.1.0\nthread done\n")
 
 
 def test_generated_files_are_current() -> None:
-    res = subprocess.run([sys.executable, str(ROOT / "docs" / "gen_docs.py"), "--check"],
-                         capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "gen_docs.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
 
 
 @pytest.mark.skipif(shutil.which("man") is None, reason="man is not installed")
 def test_man_page_renders() -> None:
-    res = subprocess.run(["man", "-l", str(MAN)], capture_output=True, text=True, check=False,
-                         env={**os.environ, "MANWIDTH": "80", "MANPAGER": "cat", "PAGER": "cat"})
+    res = subprocess.run(
+        ["man", "-l", str(MAN)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "MANWIDTH": "80", "MANPAGER": "cat", "PAGER": "cat"},
+    )
     assert res.returncode == 0, res.stderr
     text = re.sub(".\b", "", res.stdout)
     for heading in ("NAME", "SYNOPSIS", "COMMANDS", "EXIT STATUS", "ENVIRONMENT", "FILES"):
         assert f"\n{heading}\n" in text
     assert "git atomic rollback [--op ID]" in text and "--dry-run" in text
     if shutil.which("groff"):
-        lint = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", str(MAN)],
-                              capture_output=True, text=True, check=False)
+        lint = subprocess.run(
+            ["groff", "-man", "-Tutf8", "-ww", "-z", str(MAN)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert lint.stderr == ""
 
 
@@ -366,34 +470,61 @@ def test_git_help_opens_the_installed_page(repo: GitRepo, tmp_path: Path) -> Non
     shutil.copy(MAN, prefix / "share" / "man" / "man1")
     (prefix / "bin").mkdir()
     script = prefix / "bin" / "git-atomic"
-    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m git_atomic \"$@\"\n")
+    script.write_text(f'#!/bin/sh\nexec {sys.executable} -m git_atomic "$@"\n')
     script.chmod(0o755)
-    env = {**repo.env, "PATH": f"{prefix / 'bin'}:{os.environ['PATH']}", "MANPAGER": "cat",
-           "MANWIDTH": "80"}
+    env = {
+        **repo.env,
+        "PATH": f"{prefix / 'bin'}:{os.environ['PATH']}",
+        "MANPAGER": "cat",
+        "MANWIDTH": "80",
+    }
     env.pop("MANPATH", None)
-    res = subprocess.run(["git", "atomic", "--help"], cwd=repo.path, env=env,
-                         capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        ["git", "atomic", "--help"],
+        cwd=repo.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
     assert "GIT-ATOMIC(1)" in res.stdout
 
 
 # --- completion ----------------------------------------------------------------------------------
-def _bash_complete(words: list[str], *, via_git: bool = False, cwd: Path | None = None,
-                   env: dict[str, str] | None = None) -> list[str]:
+def _bash_complete(
+    words: list[str],
+    *,
+    via_git: bool = False,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> list[str]:
     setup = f"source {GIT_BASH_COMPLETION}; " if via_git else ""
     quoted = " ".join(f"'{w}'" for w in words)
     entry = "__git_wrap__git_main" if via_git else "__git_atomic_main"
-    script = (f"{setup}source {BASH}; COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; "
-              f"COMP_LINE=\"{' '.join(words)}\"; COMP_POINT=${{#COMP_LINE}}; {entry}; "
-              "printf '%s\\n' \"${COMPREPLY[@]}\"")
-    res = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], capture_output=True,
-                         text=True, check=True, cwd=cwd, env=env)
+    script = (
+        f"{setup}source {BASH}; COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; "
+        f'COMP_LINE="{" ".join(words)}"; COMP_POINT=${{#COMP_LINE}}; {entry}; '
+        "printf '%s\\n' \"${COMPREPLY[@]}\""
+    )
+    res = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+        env=env,
+    )
     return [w.strip() for w in res.stdout.splitlines() if w.strip()]
 
 
 def test_bash_completion_loads_and_completes() -> None:
-    res = subprocess.run(["bash", "--norc", "-c", f"source {BASH}; complete -p git-atomic"],
-                         capture_output=True, text=True, check=True)
+    res = subprocess.run(
+        ["bash", "--norc", "-c", f"source {BASH}; complete -p git-atomic"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert res.stdout.strip().endswith("-F __git_atomic_main git-atomic")
     assert _bash_complete(["git-atomic", "ro"]) == ["rollback"]
     assert _bash_complete(["git-atomic", "log", "--st"]) == ["--status"]
@@ -408,7 +539,7 @@ def _shim(tmp_path: Path) -> str:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     script = bin_dir / "git-atomic"
-    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m git_atomic \"$@\"\n")
+    script.write_text(f'#!/bin/sh\nexec {sys.executable} -m git_atomic "$@"\n')
     script.chmod(0o755)
     return f"{bin_dir}:{os.environ['PATH']}"
 
@@ -418,8 +549,9 @@ def test_bash_completes_operation_ids(story: GitRepo, tmp_path: Path) -> None:
     env = {**story.env, "PATH": _shim(tmp_path)}
     assert sorted(_bash_complete(["git-atomic", "show", ""], cwd=story.path, env=env)) == ids
     first = ids[0]
-    assert _bash_complete(["git-atomic", "rollback", "--op", first[:6]], cwd=story.path,
-                          env=env) == [first]
+    assert _bash_complete(
+        ["git-atomic", "rollback", "--op", first[:6]], cwd=story.path, env=env
+    ) == [first]
 
 
 @pytest.mark.skipif(not GIT_BASH_COMPLETION.exists(), reason="git's bash completion is absent")
@@ -432,10 +564,19 @@ def test_git_atomic_tab_through_gits_own_completion() -> None:
 def test_zsh_completion_parses_and_registers(tmp_path: Path) -> None:
     shutil.copy(ZSH, tmp_path)
     subprocess.run(["zsh", "-n", str(ZSH)], check=True)
-    res = subprocess.run(["zsh", "-f", "-c", f"fpath=({tmp_path} $fpath); autoload -U compinit; "
-                          "compinit -u -D; print -r -- $_comps[git-atomic]"],
-                         capture_output=True, text=True, check=True,
-                         env={**os.environ, "HOME": str(tmp_path)})
+    res = subprocess.run(
+        [
+            "zsh",
+            "-f",
+            "-c",
+            f"fpath=({tmp_path} $fpath); autoload -U compinit; "
+            "compinit -u -D; print -r -- $_comps[git-atomic]",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
     assert res.stdout.strip() == "_git-atomic"
 
 
@@ -465,8 +606,11 @@ def _zsh_tab(fpath: Path, line: str, expect: str) -> str:
                     return
 
     try:
-        os.write(fd, f"fpath=({fpath} $fpath); autoload -U compinit; compinit -u -D; "
-                     "PS1=$((6*7))'> '; print\n".encode())
+        os.write(
+            fd,
+            f"fpath=({fpath} $fpath); autoload -U compinit; compinit -u -D; "
+            "PS1=$((6*7))'> '; print\n".encode(),
+        )
         read_until("42> ")
         screen = b""
         os.write(fd, line.encode() + b"\t")

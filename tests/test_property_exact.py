@@ -25,8 +25,22 @@ from git_atomic import context, git, snapshot
 from git_atomic.operation import Engine
 from testing.gitrepo import GitRepo
 
-NAMES = [b"a", b"b", b"dir", b"sub", "ü".encode(), b"sp ace", b"\xff\xfe", b"-dash", b"x.txt",
-         b"tab\there", b"new\nline", b"q?", b"UPPER", b"deep"]
+NAMES = [
+    b"a",
+    b"b",
+    b"dir",
+    b"sub",
+    "ü".encode(),
+    b"sp ace",
+    b"\xff\xfe",
+    b"-dash",
+    b"x.txt",
+    b"tab\there",
+    b"new\nline",
+    b"q?",
+    b"UPPER",
+    b"deep",
+]
 IGNORED = [b"zz.ign", b"ignored-dir/keep.ign"]
 
 paths = st.lists(st.sampled_from(NAMES), min_size=1, max_size=3).map(b"/".join)
@@ -38,15 +52,19 @@ step = st.one_of(
     st.tuples(st.just("write"), paths, contents, st.booleans()),
     st.tuples(st.just("delete"), paths),
     st.tuples(st.just("chmod"), paths),
-    st.tuples(st.just("symlink"), paths, st.sampled_from([b"a", b"../outside", b"dir/sub",
-                                                          b"missing"])),
+    st.tuples(
+        st.just("symlink"), paths, st.sampled_from([b"a", b"../outside", b"dir/sub", b"missing"])
+    ),
     st.tuples(st.just("add"), paths),
     st.tuples(st.just("add-all")),
     st.tuples(st.just("add-intent"), paths),
-    st.tuples(st.just("flag"), paths, st.sampled_from(["--assume-unchanged",
-                                                       "--no-assume-unchanged",
-                                                       "--skip-worktree",
-                                                       "--no-skip-worktree"])),
+    st.tuples(
+        st.just("flag"),
+        paths,
+        st.sampled_from(
+            ["--assume-unchanged", "--no-assume-unchanged", "--skip-worktree", "--no-skip-worktree"]
+        ),
+    ),
     st.tuples(st.just("rm-cached"), paths),
     st.tuples(st.just("commit")),
     st.tuples(st.just("branch"), st.sampled_from(["feature", "other", "tmp"])),
@@ -117,11 +135,23 @@ def apply_step(repo: GitRepo, s: tuple[object, ...]) -> None:
     elif kind == "add-intent":
         repo.git("add", "-N", "--", os.fsdecode(s[1]), check=False)  # type: ignore[arg-type]
     elif kind == "flag":
-        repo.git("update-index", str(s[2]), "--", os.fsdecode(s[1]),  # type: ignore[arg-type]
-                 check=False)
+        repo.git(
+            "update-index",
+            str(s[2]),
+            "--",
+            os.fsdecode(s[1]),  # type: ignore[arg-type]
+            check=False,
+        )
     elif kind == "rm-cached":
-        repo.git("rm", "-q", "-r", "--cached", "--", os.fsdecode(s[1]),  # type: ignore[arg-type]
-                 check=False)
+        repo.git(
+            "rm",
+            "-q",
+            "-r",
+            "--cached",
+            "--",
+            os.fsdecode(s[1]),  # type: ignore[arg-type]
+            check=False,
+        )
     elif kind == "commit":
         repo.git("commit", "-q", "--no-verify", "-m", "step", check=False)
     elif kind == "branch":
@@ -134,8 +164,7 @@ def apply_step(repo: GitRepo, s: tuple[object, ...]) -> None:
         repo.git("checkout", "-q", "-f", "--detach", check=False)
 
 
-def _scenario(unborn: bool, setup: list[tuple[object, ...]],
-              op: list[tuple[object, ...]]) -> None:
+def _scenario(unborn: bool, setup: list[tuple[object, ...]], op: list[tuple[object, ...]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         repo = GitRepo.create(base / "r", base / "home", initial_commit=not unborn)
@@ -170,13 +199,19 @@ def _scenario(unborn: bool, setup: list[tuple[object, ...]],
             # ignored file that was absent from one that was there and not captured, and a
             # restore never deletes ignored files (ENGINE_NOTES 6).
             kept = [f"file {p!r}: " for p in IGNORED]
-            diff = [d for d in repo.fingerprint().diff(after_op)
-                    if not (d.startswith(tuple(kept)) and d.endswith(" != None"))]
+            diff = [
+                d
+                for d in repo.fingerprint().diff(after_op)
+                if not (d.startswith(tuple(kept)) and d.endswith(" != None"))
+            ]
             assert not diff, "rescue restore is not exact:\n" + "\n".join(diff)
             # Shared indexes of split scan indexes: only those still in use are left.
-            used = {repo.git("rev-parse", "--shared-index-path",
-                             env={"GIT_INDEX_FILE": str(p)}).strip().rsplit("/", 1)[-1]
-                    for p in (repo.path / ".git" / "atomic").glob("scan-*")}
+            used = {
+                repo.git("rev-parse", "--shared-index-path", env={"GIT_INDEX_FILE": str(p)})
+                .strip()
+                .rsplit("/", 1)[-1]
+                for p in (repo.path / ".git" / "atomic").glob("scan-*")
+            }
             present = {p.name for p in (repo.path / ".git").glob("sharedindex.*")}
             assert present <= used, f"shared indexes left behind: {present - used}"
         finally:
@@ -187,10 +222,15 @@ def _scenario(unborn: bool, setup: list[tuple[object, ...]],
 # How many examples: the hypothesis profile (tests/conftest.py): 300 by default, 2,000 with
 # --slow, or GIT_ATOMIC_PROPERTY_EXAMPLES.
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(unborn=st.booleans(), setup=st.lists(setup_step, max_size=12),
-       op=st.lists(step, max_size=10), split=st.booleans())
-def test_rollback_restores_exactly(unborn: bool, setup: list[tuple[object, ...]],
-                                   op: list[tuple[object, ...]], split: bool) -> None:
+@given(
+    unborn=st.booleans(),
+    setup=st.lists(setup_step, max_size=12),
+    op=st.lists(step, max_size=10),
+    split=st.booleans(),
+)
+def test_rollback_restores_exactly(
+    unborn: bool, setup: list[tuple[object, ...]], op: list[tuple[object, ...]], split: bool
+) -> None:
     # `split`: the scan index is a split index, as past about 40,000 files (scan.py).
     saved = os.environ.get("GIT_ATOMIC_SPLIT_SCAN_AT")
     os.environ["GIT_ATOMIC_SPLIT_SCAN_AT"] = "1" if split else str(1 << 40)
@@ -207,47 +247,83 @@ def test_intent_to_add_then_chmod_concrete() -> None:
     """Found by the property test: `add -N`, then a mode change on disk; the entry keeps the
     mode it was added with, which `add -N` alone cannot make again."""
     _scenario(False, [], [("write", b"a", b"", False), ("add-intent", b"a"), ("chmod", b"a")])
-    _scenario(False, [("write", b"a", b"", False), ("add-intent", b"a"), ("chmod", b"a")],
-              [("write", b"b", b"x", False)])
+    _scenario(
+        False,
+        [("write", b"a", b"", False), ("add-intent", b"a"), ("chmod", b"a")],
+        [("write", b"b", b"x", False)],
+    )
 
 
 def test_only_skip_worktree_entries_concrete() -> None:
     """Found by the property test: when every path is a skip-worktree entry, `git add -A`
     refuses (exit 1, "outside of your sparse-checkout definition"); that is a finished scan."""
-    _scenario(True, [], [("write", b"a", b"", False), ("add-all",),
-                         ("flag", b"a", "--skip-worktree")])
+    _scenario(
+        True, [], [("write", b"a", b"", False), ("add-all",), ("flag", b"a", "--skip-worktree")]
+    )
 
 
 def test_found_with_the_scan_index_concrete() -> None:
     """Found by the property test: a path beyond what is now a symlink (git refuses to look
     there); an assume-unchanged entry whose file was deleted (the disk has no file, so the
     checkpoint holds none); a file tracked although ignored, added after the last scan."""
-    _scenario(False, [("write", b"a/a", b"", False)],
-              [("write", b"a", b"", False), ("symlink", b"a", b"../outside")])
-    _scenario(False, [], [("write", b"a", b"", False), ("write", b"b", b"", False),
-                          ("add", b"b"), ("delete", b"b"), ("flag", b"b", "--assume-unchanged")])
-    _scenario(False, [("write", b"a", b"", False), ("write", b"b", b"x", False),
-                      ("add-force", b"zz.ign")], [("rm-cached", b"a"), ("commit",)])
+    _scenario(
+        False,
+        [("write", b"a/a", b"", False)],
+        [("write", b"a", b"", False), ("symlink", b"a", b"../outside")],
+    )
+    _scenario(
+        False,
+        [],
+        [
+            ("write", b"a", b"", False),
+            ("write", b"b", b"", False),
+            ("add", b"b"),
+            ("delete", b"b"),
+            ("flag", b"b", "--assume-unchanged"),
+        ],
+    )
+    _scenario(
+        False,
+        [("write", b"a", b"", False), ("write", b"b", b"x", False), ("add-force", b"zz.ign")],
+        [("rm-cached", b"a"), ("commit",)],
+    )
 
 
 def test_found_with_split_scan_indexes_concrete(monkeypatch: pytest.MonkeyPatch) -> None:
     """Found by the property test: a shared index written from your index's very entries has
     your index's checksum for its name, which must not read as your index using it."""
     monkeypatch.setenv("GIT_ATOMIC_SPLIT_SCAN_AT", "1")
-    _scenario(True, [("write", b"a", b"", False), ("symlink", b"a", b"a"),
-                     ("add-force", b"zz.ign")], [])
+    _scenario(
+        True, [("write", b"a", b"", False), ("symlink", b"a", b"a"), ("add-force", b"zz.ign")], []
+    )
 
 
 def test_file_folder_swaps_and_modes_concrete(tmp_path: Path) -> None:
     """A fixed case of every kind of change, so a failure here reads plainly."""
     _scenario(
         False,
-        [("write", b"a", b"one\n", False), ("write", b"dir/sub", b"two", True), ("add-all",),
-         ("commit",), ("write", b"a", b"staged\n", False), ("add", b"a"),
-         ("write", b"a", b"unstaged\n", False), ("write", b"sp ace", b"untracked", False),
-         ("add-intent", b"sp ace"), ("symlink", b"link", b"a")],
-        [("write", b"a/inner", b"a became a folder", False), ("write", b"dir", b"dir became a "
-         b"file", False), ("chmod", b"link"), ("symlink", b"sp ace", b"dir"),
-         ("write", b"\xff\xfe/new", b"new", True), ("add-all",), ("commit",),
-         ("branch", "feature"), ("switch", "feature"), ("delete-branch", "main")],
+        [
+            ("write", b"a", b"one\n", False),
+            ("write", b"dir/sub", b"two", True),
+            ("add-all",),
+            ("commit",),
+            ("write", b"a", b"staged\n", False),
+            ("add", b"a"),
+            ("write", b"a", b"unstaged\n", False),
+            ("write", b"sp ace", b"untracked", False),
+            ("add-intent", b"sp ace"),
+            ("symlink", b"link", b"a"),
+        ],
+        [
+            ("write", b"a/inner", b"a became a folder", False),
+            ("write", b"dir", b"dir became a file", False),
+            ("chmod", b"link"),
+            ("symlink", b"sp ace", b"dir"),
+            ("write", b"\xff\xfe/new", b"new", True),
+            ("add-all",),
+            ("commit",),
+            ("branch", "feature"),
+            ("switch", "feature"),
+            ("delete-branch", "main"),
+        ],
     )

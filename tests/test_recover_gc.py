@@ -18,8 +18,17 @@ KILL_AFTER_OP_EXEC = {"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"
 
 
 def interrupted_run(repo: GitRepo, *extra: str) -> None:
-    res = repo.atomic("run", "-n", "edit", *extra, "--", "sh", "-c",
-                      "echo changed > README && echo new > new.txt", env=KILL_AFTER_OP_EXEC)
+    res = repo.atomic(
+        "run",
+        "-n",
+        "edit",
+        *extra,
+        "--",
+        "sh",
+        "-c",
+        "echo changed > README && echo new > new.txt",
+        env=KILL_AFTER_OP_EXEC,
+    )
     assert res.returncode == -9, res.stderr
 
 
@@ -87,8 +96,7 @@ def test_accept_in_shadow_mode_touches_nothing(repo: GitRepo) -> None:
     assert repo.fingerprint() == at_kill
 
 
-def test_kill_inside_begin_before_pre_op_closes_the_op_and_changes_nothing(
-        repo: GitRepo) -> None:
+def test_kill_inside_begin_before_pre_op_closes_the_op_and_changes_nothing(repo: GitRepo) -> None:
     repo.write("README", b"dirty\n")
     before = repo.fingerprint()
     res = repo.atomic("begin", "b", env={"GIT_ATOMIC_FAILPOINT": "begin:after-journal"})
@@ -102,8 +110,11 @@ def test_stale_lock_alone_is_reported_and_cleared_by_recover(repo: GitRepo) -> N
     lock = repo.path / ".git" / "atomic.lock"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    lock.write_text(json.dumps({"pid": dead.pid, "since": "2026-01-01T00:00:00+00:00",
-                                "command": "run", "start": "1"}))
+    lock.write_text(
+        json.dumps(
+            {"pid": dead.pid, "since": "2026-01-01T00:00:00+00:00", "command": "run", "start": "1"}
+        )
+    )
     refused = repo.atomic("run", "--", "true", check=3)
     assert f"pid {dead.pid}" in refused.stderr and "git atomic recover" in refused.stderr
     obj = repo.atomic_json("recover")
@@ -126,9 +137,14 @@ def test_an_unreadable_lock_counts_as_stale_not_as_alive(repo: GitRepo) -> None:
 
 
 def test_recover_refuses_while_a_live_process_holds_the_worktree(repo: GitRepo) -> None:
-    slow = subprocess.Popen([sys.executable, "-m", "git_atomic", "run", "--", "sleep", "30"],
-                            cwd=repo.path, env=repo.env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    slow = subprocess.Popen(
+        [sys.executable, "-m", "git_atomic", "run", "--", "sleep", "30"],
+        cwd=repo.path,
+        env=repo.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         lock = repo.path / ".git" / "atomic.lock"
         deadline = time.monotonic() + 20
@@ -152,8 +168,7 @@ def test_an_open_session_is_not_interrupted(repo: GitRepo) -> None:
 
 
 def test_interrupted_undo_outside_an_op_refuses_then_is_finished(repo: GitRepo) -> None:
-    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", "echo x > a.txt; exit 1",
-                check=1)
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", "echo x > a.txt; exit 1", check=1)
     res = repo.atomic("undo", env={"GIT_ATOMIC_FAILPOINT": "restore:after-files"})
     assert res.returncode == -9
     pending = repo.path / ".git" / "atomic-pending.json"
@@ -188,8 +203,11 @@ def _age_everything(repo: GitRepo, days: float) -> None:
     db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
     shift = days * 86400
     with db:
-        db.execute("UPDATE operations SET started_at=started_at-?, ended_at=ended_at-? "
-                   "WHERE status!='open'", (shift, shift))
+        db.execute(
+            "UPDATE operations SET started_at=started_at-?, ended_at=ended_at-? "
+            "WHERE status!='open'",
+            (shift, shift),
+        )
         db.execute("UPDATE events SET at=at-?", (shift,))
     db.close()
 
@@ -201,13 +219,31 @@ def atomic_refs(repo: GitRepo) -> dict[str, str]:
 
 def test_gc_retires_old_closed_ops_keeps_newest_rescue_and_open_op(repo: GitRepo) -> None:
     repo.git("config", "gc.pruneExpire", "now")
-    repo.atomic("run", "--history", "shadow", "--", "sh", "-c",
-                "head -c 20000 /dev/urandom > failed.bin; exit 1", check=1)
+    repo.atomic(
+        "run",
+        "--history",
+        "shadow",
+        "--",
+        "sh",
+        "-c",
+        "head -c 20000 /dev/urandom > failed.bin; exit 1",
+        check=1,
+    )
     failed_op = journal_rows(repo, "SELECT id FROM operations")[0][0]
     newest_rescue = journal_rows(repo, "SELECT rescue FROM events ORDER BY id DESC")[0][0]
     for n in range(3):
-        repo.atomic("run", "--history", "shadow", "-g", "true", "--", "sh", "-c",
-                    f"head -c 20000 /dev/urandom > blob{n}.bin", check=0)
+        repo.atomic(
+            "run",
+            "--history",
+            "shadow",
+            "-g",
+            "true",
+            "--",
+            "sh",
+            "-c",
+            f"head -c 20000 /dev/urandom > blob{n}.bin",
+            check=0,
+        )
     for n in range(3):
         (repo.path / f"blob{n}.bin").unlink()
     _age_everything(repo, 40)
@@ -296,14 +332,31 @@ def test_git_gc_prune_now_loses_no_checkpoint(repo: GitRepo) -> None:
 
 
 def _journal_names_only_live_checkpoints(repo: GitRepo) -> None:
-    shas = {str(r[0]) for r in journal_rows(
-        repo, "SELECT sha FROM checkpoints UNION SELECT rescue FROM events "
-              "UNION SELECT target FROM events") if r[0]}
-    check = subprocess.run(["git", "cat-file", "--batch-check"], cwd=repo.path, env=repo.env,
-                           input="".join(s + "\n" for s in shas), capture_output=True, text=True)
+    shas = {
+        str(r[0])
+        for r in journal_rows(
+            repo,
+            "SELECT sha FROM checkpoints UNION SELECT rescue FROM events "
+            "UNION SELECT target FROM events",
+        )
+        if r[0]
+    }
+    check = subprocess.run(
+        ["git", "cat-file", "--batch-check"],
+        cwd=repo.path,
+        env=repo.env,
+        input="".join(s + "\n" for s in shas),
+        capture_output=True,
+        text=True,
+    )
     assert "missing" not in check.stdout
-    fsck = subprocess.run(["git", "fsck", "--no-dangling", "--no-progress"], cwd=repo.path,
-                          env=repo.env, capture_output=True, text=True)
+    fsck = subprocess.run(
+        ["git", "fsck", "--no-dangling", "--no-progress"],
+        cwd=repo.path,
+        env=repo.env,
+        capture_output=True,
+        text=True,
+    )
     assert fsck.returncode == 0 and not fsck.stdout.strip(), fsck.stdout + fsck.stderr
 
 
@@ -323,8 +376,10 @@ def test_recover_refuses_an_op_whose_owner_lives_and_changes_nothing(repo: GitRe
     try:
         db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
         with db:
-            db.execute("UPDATE operations SET owner_pid=?, owner_start=?",
-                       (owner.pid, process_start(owner.pid)))
+            db.execute(
+                "UPDATE operations SET owner_pid=?, owner_start=?",
+                (owner.pid, process_start(owner.pid)),
+            )
         db.close()
         before = repo.fingerprint()
         res = repo.atomic("recover", check=3)
@@ -337,15 +392,22 @@ def test_recover_refuses_an_op_whose_owner_lives_and_changes_nothing(repo: GitRe
     assert repo.read("README") == b"hello\n"
 
 
-def test_stale_index_lock_stops_recover_with_a_hint_then_recover_finishes(
-        repo: GitRepo) -> None:
+def test_stale_index_lock_stops_recover_with_a_hint_then_recover_finishes(repo: GitRepo) -> None:
     """A kill between taking index.lock and renaming it leaves git's own lock behind: nobody
     can tell it from a live git's, so recover says what to do instead of guessing."""
     repo.write("README", b"staged change\n")
     repo.git("add", "README")
     before = repo.fingerprint()
-    res = repo.atomic("run", "--history", "shadow", "--", "sh", "-c",
-                      "git rm -q --cached README && echo x > x", env=KILL_AFTER_OP_EXEC)
+    res = repo.atomic(
+        "run",
+        "--history",
+        "shadow",
+        "--",
+        "sh",
+        "-c",
+        "git rm -q --cached README && echo x > x",
+        env=KILL_AFTER_OP_EXEC,
+    )
     assert res.returncode == -9
     index_lock = repo.path / ".git" / "index.lock"
     index_lock.write_bytes(b"")

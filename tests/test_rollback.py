@@ -85,8 +85,7 @@ def test_immediate_steps_back_through_an_open_operation(repo: GitRepo, mode: str
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_immediate_returns_to_the_step_it_reached_after_new_edits(repo: GitRepo,
-                                                                  mode: str) -> None:
+def test_immediate_returns_to_the_step_it_reached_after_new_edits(repo: GitRepo, mode: str) -> None:
     _op_id, (_before, at_s1, _at_s2) = staged_session(repo, mode)
     repo.atomic("rollback", check=0)
     repo.atomic("rollback", check=0)
@@ -98,12 +97,20 @@ def test_immediate_returns_to_the_step_it_reached_after_new_edits(repo: GitRepo,
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_immediate_after_run_undoes_the_run_and_undo_brings_it_back(repo: GitRepo,
-                                                                    mode: str) -> None:
+def test_immediate_after_run_undoes_the_run_and_undo_brings_it_back(
+    repo: GitRepo, mode: str
+) -> None:
     repo.write("dirty.txt", b"untracked before\n")
     before = repo.fingerprint()
-    done = repo.atomic_json("run", "--history", mode, "--",
-                            "sh", "-c", "echo new > new.txt; echo more >> README; rm dirty.txt")
+    done = repo.atomic_json(
+        "run",
+        "--history",
+        mode,
+        "--",
+        "sh",
+        "-c",
+        "echo new > new.txt; echo more >> README; rm dirty.txt",
+    )
     assert done["status"] == "committed"
     after = repo.fingerprint()
     res = repo.atomic_json("rollback")
@@ -111,7 +118,10 @@ def test_immediate_after_run_undoes_the_run_and_undo_brings_it_back(repo: GitRep
     assert res["target"]["label"].startswith("PRE-OP")
     assert res["checkpoints"]["rescue"]
     assert {c["path"]: c["action"] for c in res["changes"]} == {
-        "new.txt": "delete", "README": "modify", "dirty.txt": "create"}
+        "new.txt": "delete",
+        "README": "modify",
+        "dirty.txt": "create",
+    }
     same(repo.fingerprint(), before)
     log = repo.atomic_json("log")["operations"]
     assert log[0]["status"] == "rolled_back"
@@ -142,16 +152,17 @@ def test_immediate_on_a_committed_op_goes_to_post_op_first(repo: GitRepo, mode: 
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_rollback_op_restores_pre_op_exactly_even_after_commits(repo: GitRepo,
-                                                                mode: str) -> None:
+def test_rollback_op_restores_pre_op_exactly_even_after_commits(repo: GitRepo, mode: str) -> None:
     repo.git("branch", "side")
     repo.write("sub/f.txt", b"f\n")
     repo.write("README", b"staged\n")
     repo.git("add", "README")
     before = repo.fingerprint()
-    script = ("echo 1 > a; git add a; git commit -qm c1; git checkout -qb made; "
-              "echo 2 > b; git add b; git commit -qm c2; git branch -D side; "
-              "rm -r sub; mkdir -p sub/f.txt; echo in > sub/f.txt/x; chmod +x a")
+    script = (
+        "echo 1 > a; git add a; git commit -qm c1; git checkout -qb made; "
+        "echo 2 > b; git add b; git commit -qm c2; git branch -D side; "
+        "rm -r sub; mkdir -p sub/f.txt; echo in > sub/f.txt/x; chmod +x a"
+    )
     first = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", script)
     second = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", "echo 3 > c")
     after = repo.fingerprint()
@@ -235,19 +246,28 @@ def test_selective_restores_only_the_paths_files_and_index(repo: GitRepo, mode: 
     repo.write("d/two.txt", b"two\n")
     repo.git("add", ".")
     repo.git("commit", "-qm", "d")
-    done = repo.atomic_json("run", "--history", mode, "--", "sh", "-c",
-                            "echo ONE > d/one.txt; echo TWO > d/two.txt; echo R >> README; "
-                            "git add d/one.txt")
+    done = repo.atomic_json(
+        "run",
+        "--history",
+        mode,
+        "--",
+        "sh",
+        "-c",
+        "echo ONE > d/one.txt; echo TWO > d/two.txt; echo R >> README; git add d/one.txt",
+    )
     pre = done["checkpoints"]["pre_op"]
     repo.write("d/new.txt", b"new\n")
     head, branches = repo.head(), repo.git("for-each-ref", "refs/heads/")
     cached_before = repo.git("ls-files", "-s")
     after = repo.fingerprint()
     # From the subfolder, like git: the path is relative to the current folder.
-    res = repo.atomic_json("rollback", "--to", pre[:10], "--", "one.txt", "new.txt",
-                           cwd=repo.path / "d")
+    res = repo.atomic_json(
+        "rollback", "--to", pre[:10], "--", "one.txt", "new.txt", cwd=repo.path / "d"
+    )
     assert {c["path"]: c["action"] for c in res["changes"]} == {
-        "d/one.txt": "modify", "d/new.txt": "delete"}
+        "d/one.txt": "modify",
+        "d/new.txt": "delete",
+    }
     assert res["paths"] == ["d/one.txt", "d/new.txt"]
     assert repo.read("d/one.txt") == b"one\n"
     assert not repo.exists("d/new.txt")
@@ -259,18 +279,31 @@ def test_selective_restores_only_the_paths_files_and_index(repo: GitRepo, mode: 
     blob_one = repo.git("rev-parse", f"{pre}:staged/d/one.txt").strip()
     assert staged["d/one.txt"].split()[1] == blob_one
     assert {k: v for k, v in staged.items() if k != "d/one.txt"} == {
-        k: v for k, v in old.items() if k != "d/one.txt"}
+        k: v for k, v in old.items() if k != "d/one.txt"
+    }
     repo.atomic("undo", check=0)
     same(repo.fingerprint(), after)
 
 
-REFUSED = ["../x", "/etc/passwd", "outside/x", "outlink", ".git/config", ".GIT/HEAD",
-           "d/.Git/x", "d/../../x", ":(top)README", "inlink/x", "no-such-file"]
+REFUSED = [
+    "../x",
+    "/etc/passwd",
+    "outside/x",
+    "outlink",
+    ".git/config",
+    ".GIT/HEAD",
+    "d/.Git/x",
+    "d/../../x",
+    ":(top)README",
+    "inlink/x",
+    "no-such-file",
+]
 
 
 @pytest.mark.parametrize("path", REFUSED)
 def test_selective_refuses_unsafe_paths_with_exit_2_and_no_change(
-        repo: GitRepo, tmp_path: Path, path: str) -> None:
+    repo: GitRepo, tmp_path: Path, path: str
+) -> None:
     outside = tmp_path / "outside-dir"
     outside.mkdir()
     (outside / "x").write_text("precious\n")
@@ -296,32 +329,44 @@ def test_dry_run_lists_exactly_and_changes_nothing(repo: GitRepo, mode: str) -> 
     repo.write("link", b"target")
     repo.git("add", ".")
     repo.git("commit", "-qm", "files")
-    script = ("rm gone.txt; echo new > new.txt; chmod +x mode.sh; echo m >> README; "
-              "rm link; ln -s elsewhere link; git checkout -qb other")
+    script = (
+        "rm gone.txt; echo new > new.txt; chmod +x mode.sh; echo m >> README; "
+        "rm link; ln -s elsewhere link; git checkout -qb other"
+    )
     repo.atomic("run", "--history", mode, "--", "sh", "-c", script, check=0)
     before, refs = repo.fingerprint(), atomic_refs(repo)
     res = repo.atomic_json("rollback", "--dry-run")
     assert res["dry_run"] is True and res["checkpoints"]["rescue"] is None
     assert {c["path"]: c["action"] for c in res["changes"]} == {
-        "gone.txt": "create", "new.txt": "delete", "mode.sh": "mode", "README": "modify",
-        "link": "type"}
+        "gone.txt": "create",
+        "new.txt": "delete",
+        "mode.sh": "mode",
+        "README": "modify",
+        "link": "type",
+    }
     assert res["head"] == {"from": "other", "to": "main"}
     assert [(b["name"], b["to"]) for b in res["branches"]] == [("other", None)]
     text = repo.atomic("rollback", "--dry-run")
     assert text.returncode == 0
     assert sorted(text.stdout.splitlines()[:5]) == sorted(
-        ["create  gone.txt", "delete  new.txt", "mode    mode.sh", "modify  README",
-         "type    link"])
-    for args in (["rollback", "--op", res["op_id"], "--dry-run"],
-                 ["rollback", "--to", res["checkpoints"]["pre_op"], "--dry-run", "--",
-                  "README"],
-                 ["emergency", "--dry-run"], ["undo", "--dry-run"]):
+        ["create  gone.txt", "delete  new.txt", "mode    mode.sh", "modify  README", "type    link"]
+    )
+    for args in (
+        ["rollback", "--op", res["op_id"], "--dry-run"],
+        ["rollback", "--to", res["checkpoints"]["pre_op"], "--dry-run", "--", "README"],
+        ["emergency", "--dry-run"],
+        ["undo", "--dry-run"],
+    ):
         repo.atomic(*args, check=0 if args[0] != "undo" else 2)
     same(repo.fingerprint(), before)
     assert atomic_refs(repo) == refs
     repo.atomic("rollback", check=0)
     assert {c for c in os.listdir(repo.path) if c != ".git"} == {
-        "README", "gone.txt", "mode.sh", "link"}
+        "README",
+        "gone.txt",
+        "mode.sh",
+        "link",
+    }
 
 
 def test_rollback_op_of_another_worktree_is_refused(repo: GitRepo, tmp_path: Path) -> None:

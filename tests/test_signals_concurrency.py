@@ -18,23 +18,31 @@ from testing.gitrepo import GitRepo
 
 # The command writes its own pid and its group's, starts a grandchild that would outlive it,
 # says it is ready, then waits to be stopped.
-CHILD = ("echo changed > README; echo new > new.txt; "
-         "sleep 300 & echo $! > {tmp}/grandchild; echo $$ > {tmp}/child; touch {tmp}/ready; wait")
+CHILD = (
+    "echo changed > README; echo new > new.txt; "
+    "sleep 300 & echo $! > {tmp}/grandchild; echo $$ > {tmp}/child; touch {tmp}/ready; wait"
+)
 
 
 def start(repo: GitRepo, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "git_atomic", *args], cwd=repo.path,
-                            env=repo.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "git_atomic", *args],
+        cwd=repo.path,
+        env=repo.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
-def wait_for(path: Path, proc: subprocess.Popen[str] | None = None,
-             timeout: float = 30.0) -> None:
+def wait_for(path: Path, proc: subprocess.Popen[str] | None = None, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"exited {proc.returncode} before {path.name}: "
-                                 f"{proc.communicate()[1]}")
+            raise AssertionError(
+                f"exited {proc.returncode} before {path.name}: {proc.communicate()[1]}"
+            )
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.02)
 
@@ -62,7 +70,8 @@ def _zombie(pid: int) -> bool:
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_during_the_command_rolls_back_and_ends_the_group(
-        repo: GitRepo, tmp_path: Path, sig: signal.Signals, code: int) -> None:
+    repo: GitRepo, tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
     repo.write("untracked.txt", b"mine\n")
     before = repo.fingerprint()
     proc = start(repo, "run", "--json", "--", "sh", "-c", CHILD.format(tmp=tmp_path))
@@ -79,8 +88,9 @@ def test_signal_during_the_command_rolls_back_and_ends_the_group(
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_during_a_gate_rolls_back(repo: GitRepo, tmp_path: Path, sig: signal.Signals,
-                                         code: int) -> None:
+def test_signal_during_a_gate_rolls_back(
+    repo: GitRepo, tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
     before = repo.fingerprint()
     gate = CHILD.format(tmp=tmp_path).replace("echo changed > README; echo new > new.txt; ", "")
     proc = start(repo, "run", "-g", gate, "--", "sh", "-c", "echo changed > README")
@@ -94,8 +104,7 @@ def test_signal_during_a_gate_rolls_back(repo: GitRepo, tmp_path: Path, sig: sig
     assert log["status"] == "rolled_back" and log["failed_phase"] == "interrupt"
 
 
-def test_signal_during_commit_gates_rolls_back_the_session(repo: GitRepo,
-                                                           tmp_path: Path) -> None:
+def test_signal_during_commit_gates_rolls_back_the_session(repo: GitRepo, tmp_path: Path) -> None:
     before = repo.fingerprint()
     repo.atomic("begin", "s", check=0)
     repo.write("README", b"session work\n")
@@ -112,8 +121,9 @@ def test_signal_during_commit_gates_rolls_back_the_session(repo: GitRepo,
 def test_timeout_kills_the_whole_group_and_rolls_back(repo: GitRepo, tmp_path: Path) -> None:
     before = repo.fingerprint()
     started = time.monotonic()
-    res = repo.atomic("run", "--timeout", "1", "--json", "--", "sh", "-c",
-                      CHILD.format(tmp=tmp_path), check=1)
+    res = repo.atomic(
+        "run", "--timeout", "1", "--json", "--", "sh", "-c", CHILD.format(tmp=tmp_path), check=1
+    )
     assert time.monotonic() - started < 30
     obj = json.loads(res.stdout)
     assert obj["status"] == "rolled_back" and obj["failed_phase"] == "timeout"
@@ -125,8 +135,10 @@ def test_timeout_kills_the_whole_group_and_rolls_back(repo: GitRepo, tmp_path: P
 
 def test_timeout_of_a_child_that_ignores_sigterm(repo: GitRepo, tmp_path: Path) -> None:
     before = repo.fingerprint()
-    script = (f"trap '' TERM; echo x > README; sleep 300 & echo $! > {tmp_path}/grandchild; "
-              "while :; do sleep 1; done")
+    script = (
+        f"trap '' TERM; echo x > README; sleep 300 & echo $! > {tmp_path}/grandchild; "
+        "while :; do sleep 1; done"
+    )
     res = repo.atomic("run", "--timeout", "0.5", "--json", "--", "sh", "-c", script, check=1)
     assert json.loads(res.stdout)["failed_phase"] == "timeout"
     assert repo.fingerprint() == before
@@ -134,15 +146,25 @@ def test_timeout_of_a_child_that_ignores_sigterm(repo: GitRepo, tmp_path: Path) 
 
 
 # --- one worktree, many processes ---------------------------------------------------------------
-def _race(repo: GitRepo, tmp_path: Path, n: int, extra: tuple[str, ...], *,
-          release_after: float | None = None) -> list[tuple[int, str]]:
+def _race(
+    repo: GitRepo,
+    tmp_path: Path,
+    n: int,
+    extra: tuple[str, ...],
+    *,
+    release_after: float | None = None,
+) -> list[tuple[int, str]]:
     """n processes at once. Whoever gets the worktree holds it until `release` exists: once all
     the others have exited (so they really overlap the winner), or after `release_after` s."""
     release = tmp_path / "release"
     release.unlink(missing_ok=True)
     hold = f"while [ ! -e {release} ]; do sleep 0.02; done"
-    procs = [start(repo, "run", *extra, "-n", f"p{i}", "--", "sh", "-c",
-                   f"echo {i} >> racers.txt; {hold}") for i in range(n)]
+    procs = [
+        start(
+            repo, "run", *extra, "-n", f"p{i}", "--", "sh", "-c", f"echo {i} >> racers.txt; {hold}"
+        )
+        for i in range(n)
+    ]
     started = time.monotonic()
     results: dict[int, tuple[int, str]] = {}
     while len(results) < n:
@@ -208,16 +230,21 @@ def test_the_lock_file_is_json_with_its_owner(repo: GitRepo, tmp_path: Path) -> 
     from git_atomic.lock import WorktreeLock, _json, process_start
 
     # Written by hand for plain words (no json import before the scan starts), by json otherwise.
-    for record in ({"pid": 7, "since": "2026-11-26T05:00:00+00:00", "command": "begin",
-                    "start": "1234"},
-                   {"pid": 7, "since": "x", "command": 'a "quoted"\\ word\n', "start": None}):
+    for record in (
+        {"pid": 7, "since": "2026-11-26T05:00:00+00:00", "command": "begin", "start": "1234"},
+        {"pid": 7, "since": "x", "command": 'a "quoted"\\ word\n', "start": None},
+    ):
         assert json.loads(_json(record)) == record
     lock = WorktreeLock(tmp_path / "atomic.lock")
     lock.acquire("isolate:apply")
     try:
         data = json.loads((tmp_path / "atomic.lock").read_text())
-        assert data == {"pid": os.getpid(), "since": data["since"], "command": "isolate:apply",
-                        "start": process_start(os.getpid())}
+        assert data == {
+            "pid": os.getpid(),
+            "since": data["since"],
+            "command": "isolate:apply",
+            "start": process_start(os.getpid()),
+        }
         assert time.strptime(data["since"], "%Y-%m-%dT%H:%M:%S+00:00")
         holder = lock.read()
         assert holder is not None and holder.alive and holder.command == "isolate:apply"
@@ -233,10 +260,26 @@ def test_two_linked_worktrees_run_side_by_side(repo: GitRepo, tmp_path: Path) ->
     other = GitRepo(other_path, dict(repo.env))
     ready_a, ready_b = tmp_path / "a", tmp_path / "b"
     # Each waits until the other has started: only possible if neither blocks the other.
-    a = start(repo, "run", "-n", "in-main", "--", "sh", "-c",
-              f"echo a > a.txt; touch {ready_a}; while [ ! -e {ready_b} ]; do sleep 0.05; done")
-    b = start(other, "run", "-n", "in-other", "--", "sh", "-c",
-              f"echo b > b.txt; touch {ready_b}; while [ ! -e {ready_a} ]; do sleep 0.05; done")
+    a = start(
+        repo,
+        "run",
+        "-n",
+        "in-main",
+        "--",
+        "sh",
+        "-c",
+        f"echo a > a.txt; touch {ready_a}; while [ ! -e {ready_b} ]; do sleep 0.05; done",
+    )
+    b = start(
+        other,
+        "run",
+        "-n",
+        "in-other",
+        "--",
+        "sh",
+        "-c",
+        f"echo b > b.txt; touch {ready_b}; while [ ! -e {ready_a} ]; do sleep 0.05; done",
+    )
     _, err_a = a.communicate(timeout=60)
     _, err_b = b.communicate(timeout=60)
     assert (a.returncode, b.returncode) == (0, 0), err_a + err_b
@@ -263,13 +306,20 @@ def fingerprint_of(wt: GitRepo) -> object:
     return (files, wt.git("rev-parse", "HEAD"), wt.git("status", "--porcelain"))
 
 
-def test_interrupted_op_in_one_worktree_does_not_block_the_other(repo: GitRepo,
-                                                                 tmp_path: Path) -> None:
+def test_interrupted_op_in_one_worktree_does_not_block_the_other(
+    repo: GitRepo, tmp_path: Path
+) -> None:
     other_path = tmp_path / "other"
     repo.git("worktree", "add", "-q", "-b", "other", str(other_path))
     other = GitRepo(other_path, dict(repo.env))
-    res = repo.atomic("run", "--", "sh", "-c", "echo x > README",
-                      env={"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"})
+    res = repo.atomic(
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "echo x > README",
+        env={"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"},
+    )
     assert res.returncode == -9
     other.atomic("run", "--", "sh", "-c", "echo y > y.txt", check=0)
     repo.atomic("run", "--", "true", check=3)
@@ -296,13 +346,21 @@ def test_stale_lock_reported_exit_3_with_hint_then_cleared_by_recover(repo: GitR
     repo.atomic("run", "--", "true", check=0)
 
 
-@pytest.mark.parametrize("command", [("run", "--", "true"), ("begin", "x"),
-                                     ("rollback",), ("emergency",), ("undo",)])
-def test_interrupted_op_refuses_new_operations_with_one_line(repo: GitRepo,
-                                                             command: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "command", [("run", "--", "true"), ("begin", "x"), ("rollback",), ("emergency",), ("undo",)]
+)
+def test_interrupted_op_refuses_new_operations_with_one_line(
+    repo: GitRepo, command: tuple[str, ...]
+) -> None:
     repo.atomic("run", "--", "sh", "-c", "echo one > one.txt", check=0)
-    res = repo.atomic("run", "--", "sh", "-c", "echo two > two.txt",
-                      env={"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"})
+    res = repo.atomic(
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "echo two > two.txt",
+        env={"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"},
+    )
     assert res.returncode == -9
     # Even once the stale lock is gone, the interrupted operation itself refuses.
     (repo.path / ".git" / "atomic.lock").unlink()
@@ -317,22 +375,28 @@ def _journal_sound(repo: GitRepo) -> None:
     db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
     try:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert db.execute("SELECT COUNT(*) FROM operations WHERE status='open'").fetchone()[0] \
-            == 0
+        assert db.execute("SELECT COUNT(*) FROM operations WHERE status='open'").fetchone()[0] == 0
     finally:
         db.close()
-    fsck = subprocess.run(["git", "fsck", "--no-dangling", "--no-progress"], cwd=repo.path,
-                          env=repo.env, capture_output=True, text=True)
+    fsck = subprocess.run(
+        ["git", "fsck", "--no-dangling", "--no-progress"],
+        cwd=repo.path,
+        env=repo.env,
+        capture_output=True,
+        text=True,
+    )
     assert fsck.returncode == 0, fsck.stderr
 
 
-
 def test_command_left_running_by_a_killed_git_atomic_is_stopped_by_recover(
-        repo: GitRepo, tmp_path: Path) -> None:
+    repo: GitRepo, tmp_path: Path
+) -> None:
     """SIGKILL to git-atomic alone: its command lives on, writing; recover ends it first."""
     before = repo.fingerprint()
-    script = (f"sleep 300 & echo $! > {tmp_path}/grandchild; touch {tmp_path}/ready; "
-              "while :; do echo tick >> ticks.txt; sleep 0.02; done")
+    script = (
+        f"sleep 300 & echo $! > {tmp_path}/grandchild; touch {tmp_path}/ready; "
+        "while :; do echo tick >> ticks.txt; sleep 0.02; done"
+    )
     proc = start(repo, "run", "--", "sh", "-c", script)
     wait_for(tmp_path / "ready", proc)
     os.kill(proc.pid, signal.SIGKILL)
@@ -361,13 +425,17 @@ def _trace(repo: GitRepo, *args: str, check: int) -> list[str]:
     trace = repo.path.parent / "trace.txt"
     trace.unlink(missing_ok=True)
     repo.atomic(*args, check=check, env={"GIT_TRACE": str(trace)})
-    return [line.split("git.c:", 1)[1] for line in trace.read_text().splitlines()
-            if "trace: built-in: git" in line]
+    return [
+        line.split("git.c:", 1)[1]
+        for line in trace.read_text().splitlines()
+        if "trace: built-in: git" in line
+    ]
 
 
 @pytest.mark.parametrize("command", [("begin", "x"), ("run", "--", "true")])
-def test_the_scan_starts_before_the_rest_of_the_command(repo: GitRepo,
-                                                        command: tuple[str, ...]) -> None:
+def test_the_scan_starts_before_the_rest_of_the_command(
+    repo: GitRepo, command: tuple[str, ...]
+) -> None:
     """With the lock held and a scan index to start from, the scan of the tree is the first
     real work: it runs before the branches are even read."""
     repo.atomic("run", "--", "true", check=0)  # leaves a scan index behind
@@ -405,8 +473,9 @@ def test_no_early_scan_while_another_process_holds_the_lock(repo: GitRepo) -> No
         assert len(res.stderr.strip().splitlines()) == 1
         assert f"pid {proc.pid}" in res.stderr
         assert lock.read_bytes() == held
-        assert not any(p.name.endswith("-early")
-                       for p in (repo.path / ".git" / "atomic" / "tmp").iterdir())
+        assert not any(
+            p.name.endswith("-early") for p in (repo.path / ".git" / "atomic" / "tmp").iterdir()
+        )
     finally:
         proc.kill()
         proc.wait(timeout=30)

@@ -9,8 +9,9 @@ from testing.gitrepo import ROOT
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_mypy_strict() -> None:
@@ -20,4 +21,9 @@ def test_mypy_strict() -> None:
 
 def test_ruff() -> None:
     res = _run("ruff", "check", "src", "testing", "tests", "benchmarks")
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_ruff_format() -> None:
+    res = _run("ruff", "format", "--check", "src", "testing", "tests", "benchmarks", "docs")
     assert res.returncode == 0, res.stdout + res.stderr

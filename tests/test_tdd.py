@@ -29,8 +29,7 @@ def _setup(repo: GitRepo, *, history: str = "commits") -> None:
     repo.write("tests.sh", SUITE)
     repo.write("impl.txt", b"base\n")
     repo.write("t_base.sh", b"grep -qx base impl.txt\n")
-    repo.write(".git-atomic.toml", f'history = "{history}"\n[tdd]\ntest = "sh tests.sh"\n'
-               .encode())
+    repo.write(".git-atomic.toml", f'history = "{history}"\n[tdd]\ntest = "sh tests.sh"\n'.encode())
     repo.git("add", "-A")
     repo.git("commit", "-qm", "suite")
 
@@ -38,8 +37,9 @@ def _setup(repo: GitRepo, *, history: str = "commits") -> None:
 def _coverage_setup(repo: GitRepo) -> None:
     """A Python program measured by the real coverage.py; lib.py is the code under test."""
     _setup(repo)
-    repo.write(".git-atomic.toml",
-               f'[tdd]\ntest = "{COVERAGE_TEST}"\ncoverage = "cov.json"\n'.encode())
+    repo.write(
+        ".git-atomic.toml", f'[tdd]\ntest = "{COVERAGE_TEST}"\ncoverage = "cov.json"\n'.encode()
+    )
     repo.write("lib.py", b"def double(x):\n    return 2 * x\n")
     repo.write("prog.py", b"import lib\nassert lib.double(2) == 4\n")
     repo.git("add", "-A")
@@ -52,8 +52,7 @@ def _subjects(repo: GitRepo) -> list[str]:
 
 
 def _differences(before: State, after: State, *, ignoring: tuple[bytes, ...] = ()) -> list[str]:
-    return [d for d in before.diff(after)
-            if not any(d.startswith(f"file {p!r}") for p in ignoring)]
+    return [d for d in before.diff(after) if not any(d.startswith(f"file {p!r}") for p in ignoring)]
 
 
 def _new_test(repo: GitRepo) -> None:
@@ -84,8 +83,8 @@ def test_red_broken_without_command_changes_nothing(repo: GitRepo) -> None:
     before = repo.fingerprint()
     res = repo.atomic("tdd", "red", "-m", "x", check=1)
     assert res.stderr.splitlines()[-1].startswith(
-        "git-atomic: RED broken: the tests pass, but RED needs a failing test; "
-        "nothing was changed")
+        "git-atomic: RED broken: the tests pass, but RED needs a failing test; nothing was changed"
+    )
     assert repo.fingerprint().diff(before) == []
     # Nothing is restored either: a file saved while the tests ran stays as saved.
     repo.write("t_edit.sh", b"echo 'saved by the editor' >> notes.txt\n")  # passes: no RED
@@ -102,8 +101,9 @@ def test_red_with_command_holds_and_broken_rolls_back(repo: GitRepo) -> None:
     assert _subjects(repo) == ["RED: feature test", "suite"]
     # The same command again adds nothing that fails: t_always.sh passes, RED is broken.
     before = repo.fingerprint()
-    res = repo.atomic("tdd", "red", "--", "sh", "-c", "echo true > t_always.sh; echo feature"
-                      " >> impl.txt", check=1)
+    res = repo.atomic(
+        "tdd", "red", "--", "sh", "-c", "echo true > t_always.sh; echo feature >> impl.txt", check=1
+    )
     assert "RED broken: the tests pass, but RED needs a failing test; rolled back" in res.stderr
     assert repo.fingerprint().diff(before) == []
     assert not repo.exists("t_always.sh")
@@ -144,12 +144,20 @@ def test_green_with_command_holds_and_broken_rolls_back(repo: GitRepo) -> None:
     obj = repo.atomic_json("tdd", "green", "--", "sh", "-c", "echo wrong >> impl.txt", check=1)
     assert obj["status"] == "rolled_back" and obj["failed_phase"] == "validate"
     assert obj["tdd"] == {
-        "phase": "green", "rule": "the tests must pass", "message": "sh -c 'echo wrong >> "
-        "impl.txt'", "kept": False, "why": "the tests fail (exit 1), but GREEN needs them "
-        "to pass", "coverage": None, "green_coverage": None, "untouched": False}
+        "phase": "green",
+        "rule": "the tests must pass",
+        "message": "sh -c 'echo wrong >> impl.txt'",
+        "kept": False,
+        "why": "the tests fail (exit 1), but GREEN needs them to pass",
+        "coverage": None,
+        "green_coverage": None,
+        "untouched": False,
+    }
     assert obj["checkpoints"]["rescue"] and repo.fingerprint().diff(before) == []
-    assert repo.atomic_json("tdd", "green", "--", "sh", "-c", "echo feature >> impl.txt")[
-        "status"] == "committed"
+    assert (
+        repo.atomic_json("tdd", "green", "--", "sh", "-c", "echo feature >> impl.txt")["status"]
+        == "committed"
+    )
     assert _subjects(repo)[0] == "GREEN: sh -c 'echo feature >> impl.txt'"
     assert repo.read("impl.txt") == b"base\nfeature\n"
 
@@ -157,8 +165,7 @@ def test_green_with_command_holds_and_broken_rolls_back(repo: GitRepo) -> None:
 def test_a_failing_command_rolls_back_before_any_rule(repo: GitRepo) -> None:
     _setup(repo)
     before = repo.fingerprint()
-    obj = repo.atomic_json("tdd", "green", "--", "sh", "-c", "echo x >> impl.txt; exit 4",
-                           check=1)
+    obj = repo.atomic_json("tdd", "green", "--", "sh", "-c", "echo x >> impl.txt; exit 4", check=1)
     assert obj["failed_phase"] == "exec" and obj["command"]["exit_code"] == 4
     assert obj["gates"] == [] and repo.fingerprint().diff(before) == []
 
@@ -167,10 +174,12 @@ def test_a_dirty_tree_before_a_command_gets_its_pre_op_commit(repo: GitRepo) -> 
     _setup(repo)
     repo.write("notes.md", b"mine\n")  # untracked before: stays out of the commits
     repo.write("impl.txt", b"base\nedited\n")
-    repo.atomic("tdd", "green", "-m", "add t_ok", "--", "sh", "-c", "echo true > t_ok.sh",
-                check=0)
-    assert _subjects(repo) == ["GREEN: add t_ok", "PRE-OP: tdd-green - backup state before "
-                               "operation", "suite"]
+    repo.atomic("tdd", "green", "-m", "add t_ok", "--", "sh", "-c", "echo true > t_ok.sh", check=0)
+    assert _subjects(repo) == [
+        "GREEN: add t_ok",
+        "PRE-OP: tdd-green - backup state before operation",
+        "suite",
+    ]
     assert repo.git("show", "--name-only", "--format=", "HEAD").split() == ["t_ok.sh"]
     assert repo.git("status", "--porcelain") == "?? notes.md\n"
 
@@ -199,8 +208,7 @@ def test_refactor_keeps_coverage_at_least_at_greens(repo: GitRepo) -> None:
     obj = repo.atomic_json("tdd", "refactor", "-m", "add unused", *cmd, check=1)
     assert obj["tdd"]["kept"] is False
     assert obj["tdd"]["green_coverage"] == 100.0 and obj["tdd"]["coverage"] < 100.0
-    assert obj["tdd"]["why"] == (f"coverage {obj['tdd']['coverage']:.2f}% is below GREEN's "
-                                 "100.00%")
+    assert obj["tdd"]["why"] == (f"coverage {obj['tdd']['coverage']:.2f}% is below GREEN's 100.00%")
     assert _differences(before, repo.fingerprint(), ignoring=(b"cov.json", b".coverage")) == []
     # ... and a person's is left as it is.
     repo.write("lib.py", dead)
@@ -244,8 +252,16 @@ def test_shadow_mode_keeps_checkpoints_only(repo: GitRepo, with_command: bool) -
     _setup(repo, history="shadow")
     head, index = repo.head(), (repo.path / ".git" / "index").read_bytes()
     if with_command:
-        obj = repo.atomic_json("tdd", "red", "-m", "x", "--", "sh", "-c",
-                               "echo 'grep -qx feature impl.txt' > t_feature.sh")
+        obj = repo.atomic_json(
+            "tdd",
+            "red",
+            "-m",
+            "x",
+            "--",
+            "sh",
+            "-c",
+            "echo 'grep -qx feature impl.txt' > t_feature.sh",
+        )
     else:
         _new_test(repo)
         obj = repo.atomic_json("tdd", "red", "-m", "x")
@@ -253,7 +269,8 @@ def test_shadow_mode_keeps_checkpoints_only(repo: GitRepo, with_command: bool) -
     assert repo.head() == head and (repo.path / ".git" / "index").read_bytes() == index
     post = obj["checkpoints"]["post_op"]
     assert repo.git("cat-file", "-p", f"{post}:files/t_feature.sh") == (
-        "grep -qx feature impl.txt\n")
+        "grep -qx feature impl.txt\n"
+    )
     assert repo.git("status", "--porcelain") == "?? t_feature.sh\n"
     # A broken rule in shadow mode: with a command, rolled back; without, untouched.
     before = repo.fingerprint()
@@ -303,8 +320,10 @@ def test_without_a_test_command_exit_2_and_nothing_changes(repo: GitRepo) -> Non
     repo.write("impl.txt", b"x\n")
     before = repo.fingerprint()
     res = repo.atomic("tdd", "green", "--", "touch", "y", check=2)
-    assert res.stderr == ("git-atomic: tdd: no test command is configured (add `[tdd]` with "
-                          '`test = "pytest -q"` to .git-atomic.toml)\n')
+    assert res.stderr == (
+        "git-atomic: tdd: no test command is configured (add `[tdd]` with "
+        '`test = "pytest -q"` to .git-atomic.toml)\n'
+    )
     repo.write(".git-atomic.toml", b"[tdd]\ntest = 3\n")
     before = repo.fingerprint()
     res = repo.atomic("tdd", "green", "--json", check=2)
@@ -317,8 +336,9 @@ def test_without_a_test_command_exit_2_and_nothing_changes(repo: GitRepo) -> Non
 def test_commits_mode_needs_an_identity_before_anything(repo: GitRepo) -> None:
     _setup(repo)
     _new_test(repo)
-    env = dict.fromkeys(("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                         "GIT_COMMITTER_EMAIL"), "")
+    env = dict.fromkeys(
+        ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"), ""
+    )
     before = repo.fingerprint()
     assert "identity" in repo.atomic("tdd", "red", env=env, check=2).stderr
     assert repo.fingerprint().diff(before) == []
@@ -331,8 +351,7 @@ def test_a_test_timeout_breaks_the_rule(repo: GitRepo) -> None:
     start = time.monotonic()
     res = repo.atomic("tdd", "red", check=1)
     assert time.monotonic() - start < 15
-    assert "RED broken: the test command timed out after 0.5 s; nothing was changed" in (
-        res.stderr)
+    assert "RED broken: the test command timed out after 0.5 s; nothing was changed" in (res.stderr)
 
 
 @pytest.mark.parametrize("with_command", [False, True])
@@ -344,8 +363,13 @@ def test_sigint_leaves_the_tree_as_it_was(repo: GitRepo, with_command: bool) -> 
     repo.write("impl.txt", b"work in progress\n")
     before = repo.fingerprint()
     command = ["--", "sh", "-c", "echo more >> impl.txt"] if with_command else []
-    proc = subprocess.Popen([PY, "-m", "git_atomic", "tdd", "green", *command], cwd=repo.path,
-                            env=repo.env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [PY, "-m", "git_atomic", "tdd", "green", *command],
+        cwd=repo.path,
+        env=repo.env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 20
     logs = repo.path / ".git" / "atomic" / "logs"
     while not any(logs.glob("*/01-tdd-green.log")) and time.monotonic() < deadline:
@@ -354,8 +378,11 @@ def test_sigint_leaves_the_tree_as_it_was(repo: GitRepo, with_command: bool) -> 
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
-    assert ("interrupted; rolled back, the tree is as before" if with_command
-            else "interrupted; nothing was changed") in err
+    assert (
+        "interrupted; rolled back, the tree is as before"
+        if with_command
+        else "interrupted; nothing was changed"
+    ) in err
     assert repo.fingerprint().diff(before) == []
     status = repo.atomic_json("status")
     assert status["open"] is None and status["interrupted"] is None
@@ -378,12 +405,12 @@ def test_log_shows_where_the_cycle_stands(repo: GitRepo) -> None:
     repo.atomic("tdd", "red", check=0)
     repo.atomic("tdd", "green", check=1)
     lines = repo.atomic("log", check=0).stdout.splitlines()
-    assert lines[0].endswith("[GREEN broken: the tests fail (exit 1), but GREEN needs them "
-                             "to pass]")
+    assert lines[0].endswith(
+        "[GREEN broken: the tests fail (exit 1), but GREEN needs them to pass]"
+    )
     assert lines[1].endswith("[RED kept]")
     ops = repo.atomic_json("log")["operations"]
-    assert [(o["name"], o["tdd"]["kept"]) for o in ops] == [("tdd-green", False),
-                                                           ("tdd-red", True)]
+    assert [(o["name"], o["tdd"]["kept"]) for o in ops] == [("tdd-green", False), ("tdd-red", True)]
     shown = repo.atomic("show", ops[0]["op_id"], check=0).stdout
     assert "tdd-green FAILED: the tests fail (exit 1)" in " ".join(shown.split())
 
@@ -391,8 +418,11 @@ def test_log_shows_where_the_cycle_stands(repo: GitRepo) -> None:
 def test_pyproject_configuration(repo: GitRepo) -> None:
     _setup(repo)
     (repo.path / ".git-atomic.toml").unlink()
-    repo.write("pyproject.toml", b'[tool.git-atomic]\nhistory = "shadow"\n'
-               b'[tool.git-atomic.tdd]\ntest = ["sh", "tests.sh"]\n')
+    repo.write(
+        "pyproject.toml",
+        b'[tool.git-atomic]\nhistory = "shadow"\n'
+        b'[tool.git-atomic.tdd]\ntest = ["sh", "tests.sh"]\n',
+    )
     _new_test(repo)
     obj = repo.atomic_json("tdd", "red")
     assert obj["history"] == "shadow" and obj["tdd"]["kept"] is True

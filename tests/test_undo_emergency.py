@@ -35,7 +35,8 @@ def mess_up(repo: GitRepo) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_emergency_returns_to_the_last_validated_state_and_undo_returns(
-        repo: GitRepo, mode: str) -> None:
+    repo: GitRepo, mode: str
+) -> None:
     repo.atomic("run", "--history", mode, "--", "sh", "-c", "echo good > good.txt", check=0)
     good = repo.fingerprint()
     repo.write("good.txt", b"broken\n")
@@ -119,7 +120,10 @@ def test_emergency_dry_run_and_errors_change_nothing(repo: GitRepo, tmp_path: Pa
     res = repo.atomic_json("emergency", "--dry-run")
     assert res["dry_run"] is True
     assert {c["path"]: c["action"] for c in res["changes"]} == {
-        "README": "modify", "staged.txt": "delete", "untracked/deep.txt": "delete"}
+        "README": "modify",
+        "staged.txt": "delete",
+        "untracked/deep.txt": "delete",
+    }
     assert res["index"] == ["staged.txt"]
     res2 = repo.atomic("emergency", "--to", "no-such-commit")
     assert res2.returncode == 2 and "Traceback" not in res2.stderr
@@ -155,8 +159,18 @@ def test_undo_after_abort_and_after_a_failed_gate(repo: GitRepo, mode: str) -> N
     repo.atomic("undo", check=0)
     same(repo.fingerprint(), before)
     # A run whose gate fails is rolled back; undo brings its changes back, exactly.
-    repo.atomic("run", "--history", mode, "-g", "false", "--", "sh", "-c",
-                "echo gated > gated.txt; echo y >> README", check=1)
+    repo.atomic(
+        "run",
+        "--history",
+        mode,
+        "-g",
+        "false",
+        "--",
+        "sh",
+        "-c",
+        "echo gated > gated.txt; echo y >> README",
+        check=1,
+    )
     same(repo.fingerprint(), before)
     res = repo.atomic_json("undo", "--dry-run")
     assert {c["path"] for c in res["changes"]} == {"gated.txt", "README"}

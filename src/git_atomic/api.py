@@ -97,9 +97,15 @@ class Operation:
 
 
 @contextmanager
-def operation(name: str, *, gates: Sequence[str] = (), no_gates: bool = False,
-              history: str | None = None, repo: str | os.PathLike[str] | None = None,
-              all_gates: bool = False) -> Iterator[Operation]:
+def operation(
+    name: str,
+    *,
+    gates: Sequence[str] = (),
+    no_gates: bool = False,
+    history: str | None = None,
+    repo: str | os.PathLike[str] | None = None,
+    all_gates: bool = False,
+) -> Iterator[Operation]:
     """One atomic operation around a block of code (PRE-OP, OP-EXEC, POST-OP or rollback).
 
     `repo`: a folder in the worktree (default: the current folder). `history`: commits or
@@ -113,8 +119,9 @@ def operation(name: str, *, gates: Sequence[str] = (), no_gates: bool = False,
         config = load_config(ctx.repo.root)
         specs = gates_to_run(config, list(gates), no_gates=no_gates)
         engine = Engine(ctx)
-        row = engine.begin(name, history=history or config.history.value, kind="api",
-                           keep_owner=True)
+        row = engine.begin(
+            name, history=history or config.history.value, kind="api", keep_owner=True
+        )
         handle = Operation(engine, row)
         try:
             yield handle
@@ -136,12 +143,17 @@ def operation(name: str, *, gates: Sequence[str] = (), no_gates: bool = False,
             raise
         handle._finish(done)
         if done.status != "committed":
-            outcomes = [GateOutcome(g.name, g.passed, g.exit_code, g.duration, g.coverage,
-                                    g.message, g.log_path) for g in engine.journal.gates(row.id)]
+            outcomes = [
+                GateOutcome(
+                    g.name, g.passed, g.exit_code, g.duration, g.coverage, g.message, g.log_path
+                )
+                for g in engine.journal.gates(row.id)
+            ]
             failed = next((g for g in outcomes if not g.passed), None)
             why = f"gate {failed.name} failed: {failed.message}" if failed else "rolled back"
-            raise GateFailed(f"{name} [{row.id}] rolled back: {why}", op_id=row.id,
-                             results=outcomes)
+            raise GateFailed(
+                f"{name} [{row.id}] rolled back: {why}", op_id=row.id, results=outcomes
+            )
 
 
 def _bind_to_package() -> None:

@@ -23,10 +23,14 @@ GROUPS: Final = (
 
 EXAMPLES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "run": (
-        ("git atomic run -g 'pytest -q' -- ruff check --fix .",
-         "fix lint, keep the fixes only if the tests still pass"),
-        ("git atomic run --history shadow --timeout 600 -- ./codemod.sh",
-         "no commits on the branch; roll back after ten minutes"),
+        (
+            "git atomic run -g 'pytest -q' -- ruff check --fix .",
+            "fix lint, keep the fixes only if the tests still pass",
+        ),
+        (
+            "git atomic run --history shadow --timeout 600 -- ./codemod.sh",
+            "no commits on the branch; roll back after ten minutes",
+        ),
     ),
     "begin": (("git atomic begin rename-user-model", "open an operation, then edit by hand"),),
     "checkpoint": (("git atomic checkpoint -m 'models renamed'", "record a stage"),),
@@ -54,19 +58,28 @@ EXIT_CODES: Final = (
     (0, "done: the operation is final (or the query answered)"),
     (1, "the operation failed and was rolled back (command, timeout or gate)"),
     (2, "usage or configuration error; nothing changed"),
-    (3, "refused: unsafe or busy repository state (not a repository, a merge in progress, "
-        "another open or interrupted operation, the lock held); nothing changed"),
+    (
+        3,
+        "refused: unsafe or busy repository state (not a repository, a merge in progress, "
+        "another open or interrupted operation, the lock held); nothing changed",
+    ),
     (130, "interrupted by SIGINT; rolled back before exiting"),
     (143, "interrupted by SIGTERM; rolled back before exiting"),
 )
 
 ENVIRONMENT: Final = (
     ("NO_COLOR", "when set (to anything but the empty string), no colour in human output"),
-    ("GIT_PAGER, PAGER", "the pager for log and show, looked up as git does: GIT_PAGER, "
-                         "pager.atomic, core.pager, PAGER, then less"),
+    (
+        "GIT_PAGER, PAGER",
+        "the pager for log and show, looked up as git does: GIT_PAGER, "
+        "pager.atomic, core.pager, PAGER, then less",
+    ),
     ("LESS", "set to FRX when unset, as git does, so short output is not paged"),
-    ("color.atomic, color.ui", "git settings: never, always or auto (colour on a terminal), "
-                               "as for git's own commands; NO_COLOR and TERM=dumb win"),
+    (
+        "color.atomic, color.ui",
+        "git settings: never, always or auto (colour on a terminal), "
+        "as for git's own commands; NO_COLOR and TERM=dumb win",
+    ),
     ("pager.atomic", "git setting: false never pages; a command pages through it"),
     ("GIT_ATOMIC_FAILPOINT", "for crash tests only: kill git-atomic at a named step"),
 )
@@ -122,8 +135,9 @@ class Command:
             parts.append(f"[{flag}{value}]" + ("..." if opt.repeatable else ""))
         for pos in self.positionals:
             if pos.rest:
-                parts.append(f"[{pos.metavar}]" if pos.metavar.startswith("--")
-                             else f"[-- {pos.metavar}...]")
+                parts.append(
+                    f"[{pos.metavar}]" if pos.metavar.startswith("--") else f"[-- {pos.metavar}...]"
+                )
             elif pos.many:
                 parts.append(f"[{pos.metavar}...]")
             else:
@@ -140,8 +154,9 @@ class Cli:
         return next(c for c in self.commands if c.name == name)
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[
-        argparse.ArgumentParser]:
+def _subparsers(
+    parser: argparse.ArgumentParser,
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             return action
@@ -167,14 +182,27 @@ def _command(name: str, summary: str, parser: argparse.ArgumentParser) -> Comman
         choices = tuple(str(c) for c in action.choices) if action.choices is not None else ()
         help_text = action.help or ""
         if action.option_strings:
-            options.append(Option(tuple(action.option_strings), _metavar(action), help_text,
-                                  choices, isinstance(action, argparse._AppendAction)))
+            options.append(
+                Option(
+                    tuple(action.option_strings),
+                    _metavar(action),
+                    help_text,
+                    choices,
+                    isinstance(action, argparse._AppendAction),
+                )
+            )
         else:
             rest = action.nargs == argparse.REMAINDER
-            positionals.append(Positional(
-                _metavar(action) or action.dest, help_text, choices,
-                optional=action.nargs in ("?", "*") or rest,
-                many=action.nargs in ("*", "+"), rest=rest))
+            positionals.append(
+                Positional(
+                    _metavar(action) or action.dest,
+                    help_text,
+                    choices,
+                    optional=action.nargs in ("?", "*") or rest,
+                    many=action.nargs in ("*", "+"),
+                    rest=rest,
+                )
+            )
     return Command(name, summary, tuple(options), tuple(positionals))
 
 
@@ -182,8 +210,9 @@ def describe(parser: argparse.ArgumentParser) -> Cli:
     """The commands people use (not the hidden `hook` that installed hooks call)."""
     sub = _subparsers(parser)
     summaries = {a.dest: a.help or "" for a in sub._choices_actions}
-    commands = tuple(_command(name, summaries[name], p) for name, p in sub.choices.items()
-                     if name in summaries)
+    commands = tuple(
+        _command(name, summaries[name], p) for name, p in sub.choices.items() if name in summaries
+    )
     return Cli(parser.description or "", commands)
 
 
@@ -191,13 +220,19 @@ def top_help(parser: argparse.ArgumentParser) -> str:
     """`git atomic help`: the commands in groups, as `git help` lists git's."""
     cli = describe(parser)
     width = max(len(c.name) for c in cli.commands) + 2
-    lines = ["usage: git atomic [--version] [--help] COMMAND [ARGS]", "",
-             *textwrap.wrap(cli.description, 78)]
+    lines = [
+        "usage: git atomic [--version] [--help] COMMAND [ARGS]",
+        "",
+        *textwrap.wrap(cli.description, 78),
+    ]
     for title, names in GROUPS:
         lines += ["", f"{title}:"]
         lines += [f"   {n:<{width}}{cli.command(n).summary}" for n in names]
-    lines += ["", "`git atomic help COMMAND` or `git atomic COMMAND --help` for one command,",
-              "`git atomic help --man` for the manual."]
+    lines += [
+        "",
+        "`git atomic help COMMAND` or `git atomic COMMAND --help` for one command,",
+        "`git atomic help --man` for the manual.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -228,12 +263,27 @@ def reference_markdown(parser: argparse.ArgumentParser) -> str:
     for title, names in GROUPS:
         out.append(f"- {title}: " + ", ".join(f"[`{n}`](#git-atomic-{n})" for n in names))
     for cmd in cli.commands:
-        out += ["", f"### git atomic {cmd.name}", "", f"{cmd.summary[0].upper()}{cmd.summary[1:]}.",
-                "", "```", *cmd.synopsis_lines(), "```"]
-        rows = [(", ".join(f"`{f}`" for f in o.flags) + (f" `{o.metavar}`" if o.metavar else ""),
-                 o.help + (" (repeatable)" if o.repeatable else "")) for o in cmd.options]
-        rows += [(f"`{p.metavar}`", p.help or (", ".join(p.choices) if p.choices else ""))
-                 for p in cmd.positionals]
+        out += [
+            "",
+            f"### git atomic {cmd.name}",
+            "",
+            f"{cmd.summary[0].upper()}{cmd.summary[1:]}.",
+            "",
+            "```",
+            *cmd.synopsis_lines(),
+            "```",
+        ]
+        rows = [
+            (
+                ", ".join(f"`{f}`" for f in o.flags) + (f" `{o.metavar}`" if o.metavar else ""),
+                o.help + (" (repeatable)" if o.repeatable else ""),
+            )
+            for o in cmd.options
+        ]
+        rows += [
+            (f"`{p.metavar}`", p.help or (", ".join(p.choices) if p.choices else ""))
+            for p in cmd.positionals
+        ]
         if rows:
             out += ["", "| argument | meaning |", "| --- | --- |"]
             out += [f"| {_md_escape(a)} | {_md_escape(b)} |" for a, b in rows]

@@ -115,8 +115,9 @@ def command_line_gates(
     return tuple(gates)
 
 
-def gates_to_run(config: Config, commands: Sequence[str], *,
-                 no_gates: bool) -> tuple[GateSpec, ...]:
+def gates_to_run(
+    config: Config, commands: Sequence[str], *, no_gates: bool
+) -> tuple[GateSpec, ...]:
     """The configured gates, then the `-g` ones (named apart from them); none with --no-gates."""
     if no_gates:
         return ()
@@ -196,10 +197,17 @@ class _Reader:
         test = self.command("tdd.test", tdd["test"]) if "test" in tdd else None
         report = tdd.get("coverage")
         if report is not None and (not isinstance(report, str) or not report.strip()):
-            self.fail("tdd.coverage", "expected the path of the coverage report the test "
-                      "command writes, as a string", report)
-        return Config(HistoryMode(history), gates,
-                      TddConfig(test, report, self.timeout("tdd", tdd)), self.path)
+            self.fail(
+                "tdd.coverage",
+                "expected the path of the coverage report the test command writes, as a string",
+                report,
+            )
+        return Config(
+            HistoryMode(history),
+            gates,
+            TddConfig(test, report, self.timeout("tdd", tdd)),
+            self.path,
+        )
 
     def gate(self, key: str, data: object) -> GateSpec:
         if not isinstance(data, dict):

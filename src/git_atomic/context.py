@@ -51,8 +51,10 @@ def check_git_state(repo: git.Repo) -> None:
 
 
 def is_interrupted(op: OpRow) -> bool:
-    return op.status == "open" and op.owner_pid is not None and not process_alive(
-        op.owner_pid, op.owner_start
+    return (
+        op.status == "open"
+        and op.owner_pid is not None
+        and not process_alive(op.owner_pid, op.owner_start)
     )
 
 
@@ -77,9 +79,15 @@ def open_journal(repo: git.Repo) -> Journal:
 
 
 @contextmanager
-def opened(command: str, *, lock: bool = True, wait: float | None = None,
-           check_state: bool = True, start: str | None = None,
-           early: Early | None = None) -> Iterator[Context]:
+def opened(
+    command: str,
+    *,
+    lock: bool = True,
+    wait: float | None = None,
+    check_state: bool = True,
+    start: str | None = None,
+    early: Early | None = None,
+) -> Iterator[Context]:
     """`start`: a folder in the worktree to use (the API's `repo=`); default: the current one.
     `early`: the worktree's lock, already held (early.started), which its owner releases."""
     repo = early.repo if early is not None else git.discover(start)

@@ -33,8 +33,9 @@ def detect(repo: Repo, attribute_files: Sequence[bytes]) -> Rule:
     """`attribute_files`: every `.gitattributes` of the capture (the caller finds them in the
     listings it has, without another scan of the tree)."""
     autocrlf = (repo.config("core.autocrlf") or "false").lower() in ("true", "input", "1", "yes")
-    return Rule(every_file=autocrlf,
-                attributes=_attribute_files_mention_conversion(repo, attribute_files))
+    return Rule(
+        every_file=autocrlf, attributes=_attribute_files_mention_conversion(repo, attribute_files)
+    )
 
 
 def _attribute_files_mention_conversion(repo: Repo, paths: Sequence[bytes]) -> bool:
@@ -91,8 +92,9 @@ def raw_tree(repo: Repo, filtered_index: Path, rule: Rule, scratch: Path) -> str
 def _paths_with_conversion(repo: Repo, paths: list[bytes], env: dict[str, str]) -> set[bytes]:
     if not paths:
         return set()
-    out = repo.out("check-attr", "-z", "--stdin", *_ATTRS,
-                   input=b"".join(p + b"\0" for p in paths), env=env)
+    out = repo.out(
+        "check-attr", "-z", "--stdin", *_ATTRS, input=b"".join(p + b"\0" for p in paths), env=env
+    )
     fields = out.split(b"\0")
     hits: set[bytes] = set()
     for i in range(0, len(fields) - 2, 3):

@@ -86,8 +86,9 @@ def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
             tmp.mkdir(parents=True, exist_ok=True)
             scratch = tmp / f"scan-{os.getpid()}-early"
             scratch.unlink(missing_ok=True)
-            early.scanning = scan.start(repo, known_tree=known, seed=None, scratch=scratch,
-                                        read_config=False)
+            early.scanning = scan.start(
+                repo, known_tree=known, seed=None, scratch=scratch, read_config=False
+            )
     except (AtomicError, OSError):
         early.scanning = None  # the capture scans the usual way
     return early

@@ -49,23 +49,42 @@ def run_gates(
     for n, gate in enumerate(gates, 1):
         if process.INTERRUPTS.received is not None:
             break
-        result = run_gate(gate, root=root, log_path=log_dir / f"{n:02d}-{_safe(gate.name)}.log",
-                          journal=journal, worktree=worktree, progress=progress)
+        result = run_gate(
+            gate,
+            root=root,
+            log_path=log_dir / f"{n:02d}-{_safe(gate.name)}.log",
+            journal=journal,
+            worktree=worktree,
+            progress=progress,
+        )
         results.append(result)
         if not result.passed and not all_gates:
             break
     return results
 
 
-def run_gate(gate: GateSpec, *, root: Path, log_path: Path, journal: Journal | None,
-             worktree: str, progress: bool) -> GateResult:
+def run_gate(
+    gate: GateSpec,
+    *,
+    root: Path,
+    log_path: Path,
+    journal: Journal | None,
+    worktree: str,
+    progress: bool,
+) -> GateResult:
     ticker = _Progress(gate.name) if progress else None
     with open(log_path, "wb") as log:
         if ticker:
             ticker.start()
         try:
-            res = process.run_child(gate.run, cwd=root, timeout=gate.timeout, stdout=log.fileno(),
-                                    stderr=log.fileno(), env=dict(gate.env))
+            res = process.run_child(
+                gate.run,
+                cwd=root,
+                timeout=gate.timeout,
+                stdout=log.fileno(),
+                stderr=log.fileno(),
+                env=dict(gate.env),
+            )
         finally:
             if ticker:
                 ticker.stop()
@@ -85,12 +104,14 @@ def run_gate(gate: GateSpec, *, root: Path, log_path: Path, journal: Journal | N
     if passed and gate.coverage is not None:
         coverage, message = _judge_coverage(gate, root, journal, worktree)
         passed = message is None
-    return GateResult(gate.name, passed, res.exit_code, res.duration_s, coverage, tail,
-                      str(log_path), message)
+    return GateResult(
+        gate.name, passed, res.exit_code, res.duration_s, coverage, tail, str(log_path), message
+    )
 
 
-def _judge_coverage(gate: GateSpec, root: Path, journal: Journal | None,
-                    worktree: str) -> tuple[float | None, str | None]:
+def _judge_coverage(
+    gate: GateSpec, root: Path, journal: Journal | None, worktree: str
+) -> tuple[float | None, str | None]:
     from git_atomic.coverage import CoverageError, read_coverage
 
     rule = gate.coverage
@@ -107,8 +128,9 @@ def _judge_coverage(gate: GateSpec, root: Path, journal: Journal | None,
     if rule.no_regression and journal is not None:
         last = journal.last_validated_coverage(worktree, gate.name)
         if last is not None and value < last - 1e-9:
-            return value, (f"coverage {value:.2f}% is below the last validated "
-                           f"{last:.2f}% (no_regression)")
+            return value, (
+                f"coverage {value:.2f}% is below the last validated {last:.2f}% (no_regression)"
+            )
     return value, None
 
 

@@ -74,24 +74,42 @@ class Repo:
         """Our folder inside the common git dir: journal, logs, temporary indexes."""
         return self.common_dir / "atomic"
 
-    def run(self, *args: str, input: bytes | None = None,
-            env: Mapping[str, str] | None = None, check: bool = True,
-            low_priority: bool = False) -> process.Result:
-        return process.git(args, cwd=self.root, input=input, env=env, check=check,
-                           low_priority=low_priority)
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        low_priority: bool = False,
+    ) -> process.Result:
+        return process.git(
+            args, cwd=self.root, input=input, env=env, check=check, low_priority=low_priority
+        )
 
-    def start(self, *args: str, env: Mapping[str, str] | None = None,
-              input: bytes | None = None, low_priority: bool = False) -> process.Background:
+    def start(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        input: bytes | None = None,
+        low_priority: bool = False,
+    ) -> process.Background:
         """Start a git command that runs while this process does other work."""
-        return process.Background(args, cwd=self.root, env=env, input=input,
-                                  low_priority=low_priority)
+        return process.Background(
+            args, cwd=self.root, env=env, input=input, low_priority=low_priority
+        )
 
-    def out(self, *args: str, input: bytes | None = None,
-            env: Mapping[str, str] | None = None, low_priority: bool = False) -> bytes:
+    def out(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        low_priority: bool = False,
+    ) -> bytes:
         return self.run(*args, input=input, env=env, low_priority=low_priority).stdout
 
-    def line(self, *args: str, input: bytes | None = None,
-             env: Mapping[str, str] | None = None) -> str:
+    def line(
+        self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None
+    ) -> str:
         return self.out(*args, input=input, env=env).decode().strip()
 
     # --- configuration -------------------------------------------------------------------
@@ -135,8 +153,12 @@ class Repo:
                 )
             name, email = name or FALLBACK_IDENTITY[0], email or FALLBACK_IDENTITY[1]
             cname, cemail = cname or FALLBACK_IDENTITY[0], cemail or FALLBACK_IDENTITY[1]
-        env.update(GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,
-                   GIT_COMMITTER_NAME=cname, GIT_COMMITTER_EMAIL=cemail)
+        env.update(
+            GIT_AUTHOR_NAME=name,
+            GIT_AUTHOR_EMAIL=email,
+            GIT_COMMITTER_NAME=cname,
+            GIT_COMMITTER_EMAIL=cemail,
+        )
         return env
 
     # --- refs ----------------------------------------------------------------------------
@@ -152,13 +174,13 @@ class Repo:
         return None, text
 
     def rev_parse(self, rev: str) -> str | None:
-        res = self.run("rev-parse", "-q", "--verify", "--end-of-options", rev + "^{commit}",
-                       check=False)
+        res = self.run(
+            "rev-parse", "-q", "--verify", "--end-of-options", rev + "^{commit}", check=False
+        )
         return res.stdout.decode().strip() if res.returncode == 0 else None
 
     def refs(self, *prefixes: str) -> dict[str, str]:
-        return _parse_refs(self.out("for-each-ref", "--format=%(objectname) %(refname)",
-                                    *prefixes))
+        return _parse_refs(self.out("for-each-ref", "--format=%(objectname) %(refname)", *prefixes))
 
     def update_refs(self, commands: Iterable[str], *, message: str) -> None:
         """One transaction of `update-ref --stdin` lines (update/create/delete/verify)."""
@@ -180,8 +202,11 @@ class Repo:
         for item in raw.split(b"\0"):
             if item.startswith(b"worktree "):
                 path = Path(os.fsdecode(item[9:]))
-            elif (item.startswith(b"branch ") and path is not None
-                  and path.resolve() != self.root.resolve()):
+            elif (
+                item.startswith(b"branch ")
+                and path is not None
+                and path.resolve() != self.root.resolve()
+            ):
                 heads[item[7:].decode()] = path
         return heads
 
@@ -191,16 +216,20 @@ class Repo:
         names = [os.fsencode(p) for p in paths]
         if any(b"\n" in n for n in names):
             # --stdin-paths is line-based: a name with a newline goes on its own.
-            return [self.line("hash-object", "-w", "--no-filters", "--", os.fsdecode(n))
-                    for n in names]
-        out = self.out("hash-object", "-w", "--no-filters", "--stdin-paths",
-                       input=b"".join(n + b"\n" for n in names))
+            return [
+                self.line("hash-object", "-w", "--no-filters", "--", os.fsdecode(n)) for n in names
+            ]
+        out = self.out(
+            "hash-object",
+            "-w",
+            "--no-filters",
+            "--stdin-paths",
+            input=b"".join(n + b"\n" for n in names),
+        )
         return out.decode().split()
 
     def mktree(self, entries: Iterable[TreeEntry]) -> str:
-        data = b"".join(
-            f"{e.mode} {e.kind} {e.oid}\t".encode() + e.path + b"\0" for e in entries
-        )
+        data = b"".join(f"{e.mode} {e.kind} {e.oid}\t".encode() + e.path + b"\0" for e in entries)
         return self.line("mktree", "-z", input=data)
 
     def tree_without(self, tree: str, paths: Iterable[bytes]) -> str:
@@ -225,8 +254,15 @@ class Repo:
         listing = self.out("ls-tree", "-z", "--full-tree", tree, env=env)
         inner = sorted(d for d in dirs if d)
         for i in range(0, len(inner), 1000):
-            listing += self.out("ls-tree", "-z", "--full-tree", tree, "--",
-                                *[os.fsdecode(d) + "/" for d in inner[i:i + 1000]], env=env)
+            listing += self.out(
+                "ls-tree",
+                "-z",
+                "--full-tree",
+                tree,
+                "--",
+                *[os.fsdecode(d) + "/" for d in inner[i : i + 1000]],
+                env=env,
+            )
         children: dict[bytes, dict[bytes, bytes]] = {d: {} for d in dirs}
         for item in listing.split(b"\0"):
             head, _, path = item.partition(b"\t")
@@ -338,8 +374,9 @@ def discover(start: str | None = None) -> Repo:
 def discover_with_refs(prefix: str) -> tuple[Repo, dict[str, str]]:
     """`discover()`, and the refs under `prefix` (refname -> object), read side by side by two
     processes started at once (`rev-parse --glob` would read every loose ref of the repository)."""
-    listing = process.Background(["for-each-ref", "--format=%(objectname) %(refname)", prefix],
-                                 cwd=os.getcwd())
+    listing = process.Background(
+        ["for-each-ref", "--format=%(objectname) %(refname)", prefix], cwd=os.getcwd()
+    )
     try:
         repo = _discover(None)
     finally:
@@ -352,8 +389,7 @@ def discover_with_refs(prefix: str) -> tuple[Repo, dict[str, str]]:
 def _discover(start: str | None) -> Repo:
     cwd = start or os.getcwd()
     res = process.git(
-        ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir",
-         "--git-common-dir"],
+        ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir", "--git-common-dir"],
         cwd=cwd,
         check=False,
     )
@@ -363,7 +399,8 @@ def _discover(start: str | None) -> Repo:
         raise NotARepository(
             "cannot use this folder as a git worktree: "
             + res.stderr.decode("utf-8", "replace").strip().splitlines()[-1:][0]
-            if res.stderr.strip() else f"cannot use {cwd} as a git worktree"
+            if res.stderr.strip()
+            else f"cannot use {cwd} as a git worktree"
         )
     lines = res.stdout.decode("utf-8", "surrogateescape").splitlines()
     if len(lines) != 3:

@@ -41,8 +41,9 @@ class IndexFlags:
 
     def encode(self) -> bytes:
         """NUL-terminated records `<flag> <mode>\\t<path>`, sorted: equal flags, equal blob."""
-        records = [_ITA + b" " + mode.encode() + b"\t" + p
-                   for p, mode in self.intent_to_add.items()]
+        records = [
+            _ITA + b" " + mode.encode() + b"\t" + p for p, mode in self.intent_to_add.items()
+        ]
         records += [_SKIP + b" 0\t" + p for p in self.skip_worktree]
         records += [_ASSUME + b" 0\t" + p for p in self.assume_unchanged]
         return b"".join(r + b"\0" for r in sorted(records))
@@ -69,18 +70,25 @@ class IndexFlags:
 @dataclass(frozen=True)
 class Listing:
     """What a capture needs of the index besides its tree: flags and `.gitattributes` entries."""
+
     flags: IndexFlags = field(default_factory=IndexFlags)
     attribute_files: tuple[bytes, ...] = ()
 
     def encode(self) -> str:
-        return json.dumps({"flags": self.flags.encode().decode("latin-1"),
-                           "attributes": [p.decode("latin-1") for p in self.attribute_files]})
+        return json.dumps(
+            {
+                "flags": self.flags.encode().decode("latin-1"),
+                "attributes": [p.decode("latin-1") for p in self.attribute_files],
+            }
+        )
 
     @classmethod
     def decode(cls, text: str) -> Listing:
         data = json.loads(text)
-        return cls(IndexFlags.decode(data["flags"].encode("latin-1")),
-                   tuple(p.encode("latin-1") for p in data["attributes"]))
+        return cls(
+            IndexFlags.decode(data["flags"].encode("latin-1")),
+            tuple(p.encode("latin-1") for p in data["attributes"]),
+        )
 
 
 def _attribute_files(tags: bytes) -> tuple[bytes, ...]:
@@ -88,7 +96,7 @@ def _attribute_files(tags: bytes) -> tuple[bytes, ...]:
     found, name = [], b".gitattributes\0"
     at = tags.find(name)
     while at != -1:
-        path = tags[tags.rfind(b"\0", 0, at) + 3:at + len(name) - 1]
+        path = tags[tags.rfind(b"\0", 0, at) + 3 : at + len(name) - 1]
         if path == b".gitattributes" or path.endswith(b"/.gitattributes"):
             found.append(path)
         at = tags.find(name, at + 1)
@@ -101,8 +109,9 @@ def start_listing(repo: Repo, env: Mapping[str, str]) -> process.Background:
     return repo.start("ls-files", "-z", "-v", env=env, low_priority=True)
 
 
-def read_listing(repo: Repo, env: Mapping[str, str], staged_tree: str,
-                 tagging: process.Background) -> Listing:
+def read_listing(
+    repo: Repo, env: Mapping[str, str], staged_tree: str, tagging: process.Background
+) -> Listing:
     """The flags of the index `env` points at, whose `write-tree` is `staged_tree`; `tagging`:
     its `start_listing()`.
 
@@ -114,9 +123,18 @@ def read_listing(repo: Repo, env: Mapping[str, str], staged_tree: str,
     """
     ita: dict[bytes, str] = {}
     if _version(Path(env["GIT_INDEX_FILE"])) != 2:
-        raw = repo.out("diff-index", "--cached", "-z", "--raw", "--no-renames",
-                       "--ita-visible-in-index", "--diff-filter=A", staged_tree, env=env,
-                       low_priority=True)
+        raw = repo.out(
+            "diff-index",
+            "--cached",
+            "-z",
+            "--raw",
+            "--no-renames",
+            "--ita-visible-in-index",
+            "--diff-filter=A",
+            staged_tree,
+            env=env,
+            low_priority=True,
+        )
         items = raw.split(b"\0")
         for head, path in zip(items[::2], items[1::2], strict=False):
             if head.startswith(b":"):
@@ -142,8 +160,15 @@ def _version(index: Path) -> int | None:
     return int.from_bytes(head[4:8], "big") if head[:4] == b"DIRC" else None
 
 
-def rebuild(repo: Repo, *, current_tree: str | None, current_flags: IndexFlags,
-            target_tree: str, target_flags: IndexFlags, scratch: Path) -> Path:
+def rebuild(
+    repo: Repo,
+    *,
+    current_tree: str | None,
+    current_flags: IndexFlags,
+    target_tree: str,
+    target_flags: IndexFlags,
+    scratch: Path,
+) -> Path:
     """An index holding `target_tree`'s entries and `target_flags`, built on a copy of the real
     index (whose entries are `current_tree` and `current_flags`; None: there is no index file).
     Returns `scratch`, ready for `snapshot.install_index`."""
@@ -160,39 +185,55 @@ def rebuild(repo: Repo, *, current_tree: str | None, current_flags: IndexFlags,
     removed |= set(current_flags.intent_to_add) | set(target_flags.intent_to_add)
     added = {c.path: c for c in changes if c.status != "D"}
     info = b"".join(f"0 {ZERO_OID}\t".encode() + p + b"\0" for p in sorted(removed))
-    info += b"".join(f"{c.new_mode} {c.new_oid}\t".encode() + p + b"\0"
-                     for p, c in sorted(added.items()))
+    info += b"".join(
+        f"{c.new_mode} {c.new_oid}\t".encode() + p + b"\0" for p, c in sorted(added.items())
+    )
     if info:
         repo.run("update-index", "-z", "--index-info", input=info, env=env)
     root = os.fsencode(repo.root)
-    intents = sorted(p for p in target_flags.intent_to_add
-                     if os.path.islink(root + b"/" + p) or os.path.isfile(root + b"/" + p))
+    intents = sorted(
+        p
+        for p in target_flags.intent_to_add
+        if os.path.islink(root + b"/" + p) or os.path.isfile(root + b"/" + p)
+    )
     if intents:
         # Only `git add -N` makes an intent-to-add entry; the files are back on disk by now
         # (one a folder stood in the way of was reported by the restore, and stays out).
-        repo.run("add", "-N", "-f", "--pathspec-from-file=-", "--pathspec-file-nul",
-                 input=b"".join(p + b"\0" for p in intents),
-                 env={**env, "GIT_LITERAL_PATHSPECS": "1"})
+        repo.run(
+            "add",
+            "-N",
+            "-f",
+            "--pathspec-from-file=-",
+            "--pathspec-file-nul",
+            input=b"".join(p + b"\0" for p in intents),
+            env={**env, "GIT_LITERAL_PATHSPECS": "1"},
+        )
     rewritten = removed | set(added)
     for flag, now, wanted in (
         ("skip-worktree", current_flags.skip_worktree, target_flags.skip_worktree),
         ("assume-unchanged", current_flags.assume_unchanged, target_flags.assume_unchanged),
     ):
-        _set_flag(repo, env, flag, clear=now - wanted - rewritten,
-                  mark=wanted - (now - rewritten))
+        _set_flag(repo, env, flag, clear=now - wanted - rewritten, mark=wanted - (now - rewritten))
     return scratch
 
 
-def _set_flag(repo: Repo, env: Mapping[str, str], flag: str, *, clear: Set[bytes],
-              mark: Set[bytes]) -> None:
+def _set_flag(
+    repo: Repo, env: Mapping[str, str], flag: str, *, clear: Set[bytes], mark: Set[bytes]
+) -> None:
     if not clear and not mark:
         return
     present = {p for p in repo.out("ls-files", "-z", env=env).split(b"\0") if p}
     for option, wanted in ((f"--no-{flag}", clear), (f"--{flag}", mark)):
         paths = sorted(p for p in wanted if p in present)
         if paths:
-            repo.run("update-index", option, "-z", "--stdin",
-                     input=b"".join(p + b"\0" for p in paths), env=env)
+            repo.run(
+                "update-index",
+                option,
+                "-z",
+                "--stdin",
+                input=b"".join(p + b"\0" for p in paths),
+                env=env,
+            )
 
 
 def ita_not_reproducible(repo: Repo, flags: IndexFlags) -> bool:

@@ -63,9 +63,12 @@ def bring_to(private: Repo, target: Snapshot) -> None:
     the_plan = restore.plan(private, current, target, with_refs=False)
     outcome = restore.apply(private, current, target, the_plan, reason="git-atomic: isolate")
     if outcome.problems:
-        raise GitError(["git", "atomic", "isolate"], 1, b"",
-                       ("cannot prepare the private worktree: "
-                        + "; ".join(outcome.problems)).encode())
+        raise GitError(
+            ["git", "atomic", "isolate"],
+            1,
+            b"",
+            ("cannot prepare the private worktree: " + "; ".join(outcome.problems)).encode(),
+        )
     # The saved index carries the stat data of the user's files; refresh it once here so that
     # neither our checkpoints nor the command's own git calls hash every file again.
     private.run("update-index", "-q", "--refresh", check=False)
@@ -87,8 +90,12 @@ def point_git_variables_at(private: Repo) -> None:
     """GIT_DIR, GIT_WORK_TREE or GIT_INDEX_FILE inherited from a caller (a hook, a script)
     would send the command's and the gates' git calls to the user's worktree. They point at the
     private one instead (only children see them: our own git calls drop them)."""
-    targets = {"GIT_DIR": private.git_dir, "GIT_WORK_TREE": private.root,
-               "GIT_INDEX_FILE": private.index_path, "GIT_COMMON_DIR": private.common_dir}
+    targets = {
+        "GIT_DIR": private.git_dir,
+        "GIT_WORK_TREE": private.root,
+        "GIT_INDEX_FILE": private.index_path,
+        "GIT_COMMON_DIR": private.common_dir,
+    }
     for name, target in targets.items():
         if name in os.environ:
             os.environ[name] = str(target)
@@ -165,11 +172,13 @@ def merge_trees(repo: Repo, *, base: str, ours: str, theirs: str) -> Merge:
     b = repo.line("commit-tree", base, "-m", "git-atomic merge base", env=env)
     o = repo.line("commit-tree", ours, "-p", b, "-m", "git-atomic merge: ours", env=env)
     t = repo.line("commit-tree", theirs, "-p", b, "-m", "git-atomic merge: theirs", env=env)
-    res = repo.run("merge-tree", "--write-tree", "-z", "--name-only", "--no-messages", o, t,
-                   check=False)
+    res = repo.run(
+        "merge-tree", "--write-tree", "-z", "--name-only", "--no-messages", o, t, check=False
+    )
     if res.returncode not in (0, 1):
-        raise GitError(["git", "merge-tree", "--write-tree"], res.returncode, res.stdout,
-                       res.stderr)
+        raise GitError(
+            ["git", "merge-tree", "--write-tree"], res.returncode, res.stdout, res.stderr
+        )
     fields = res.stdout.split(b"\0")
     if res.returncode == 0:
         return Merge(fields[0].decode().strip())
@@ -191,23 +200,37 @@ def replay(repo: Repo, *, since: str, tip: str, onto: str, squash_message: str) 
         return Merge(onto)
     if onto == since:
         return Merge(tip)
-    rows = [line.split() for line in repo.out(
-        "rev-list", "--reverse", "--topo-order", "--parents", f"{since}..{tip}").decode().split(
-        "\n") if line]
-    linear = bool(rows) and all(len(r) == 2 for r in rows) and rows[0][1] == since and all(
-        rows[i][1] == rows[i - 1][0] for i in range(1, len(rows))) and rows[-1][0] == tip
+    rows = [
+        line.split()
+        for line in repo.out(
+            "rev-list", "--reverse", "--topo-order", "--parents", f"{since}..{tip}"
+        )
+        .decode()
+        .split("\n")
+        if line
+    ]
+    linear = (
+        bool(rows)
+        and all(len(r) == 2 for r in rows)
+        and rows[0][1] == since
+        and all(rows[i][1] == rows[i - 1][0] for i in range(1, len(rows)))
+        and rows[-1][0] == tip
+    )
     identity = repo.identity_env(required=False)
     if not linear:
-        merged = merge_trees(repo, base=tree_of(repo, since), ours=tree_of(repo, onto),
-                             theirs=tree_of(repo, tip))
+        merged = merge_trees(
+            repo, base=tree_of(repo, since), ours=tree_of(repo, onto), theirs=tree_of(repo, tip)
+        )
         if merged.oid is None:
             return merged
-        return Merge(repo.line("commit-tree", merged.oid, "-p", onto, "-m", squash_message,
-                               env=identity))
+        return Merge(
+            repo.line("commit-tree", merged.oid, "-p", onto, "-m", squash_message, env=identity)
+        )
     current, current_tree = onto, tree_of(repo, onto)
     for commit, parent in rows:
-        merged = merge_trees(repo, base=tree_of(repo, parent), ours=current_tree,
-                             theirs=tree_of(repo, commit))
+        merged = merge_trees(
+            repo, base=tree_of(repo, parent), ours=current_tree, theirs=tree_of(repo, commit)
+        )
         if merged.oid is None:
             return merged
         if merged.oid == current_tree:
@@ -217,8 +240,9 @@ def replay(repo: Repo, *, since: str, tip: str, onto: str, squash_message: str) 
     return Merge(current)
 
 
-def _copy_commit(repo: Repo, commit: str, *, tree: str, parent: str,
-                 identity: Mapping[str, str]) -> str:
+def _copy_commit(
+    repo: Repo, commit: str, *, tree: str, parent: str, identity: Mapping[str, str]
+) -> str:
     raw = repo.out("cat-file", "commit", commit)
     headers, _, message = raw.partition(b"\n\n")
     env = dict(identity)
@@ -226,15 +250,24 @@ def _copy_commit(repo: Repo, commit: str, *, tree: str, parent: str,
         if line.startswith(b"author "):
             who, stamp, zone = line[7:].rsplit(b" ", 2)
             name, _, email = who.partition(b" <")
-            env.update(GIT_AUTHOR_NAME=name.decode("utf-8", "replace"),
-                       GIT_AUTHOR_EMAIL=email.rstrip(b">").decode("utf-8", "replace"),
-                       GIT_AUTHOR_DATE=f"{stamp.decode()} {zone.decode()}")
+            env.update(
+                GIT_AUTHOR_NAME=name.decode("utf-8", "replace"),
+                GIT_AUTHOR_EMAIL=email.rstrip(b">").decode("utf-8", "replace"),
+                GIT_AUTHOR_DATE=f"{stamp.decode()} {zone.decode()}",
+            )
     return repo.line("commit-tree", tree, "-p", parent, input=message, env=env)
 
 
 # --- checkpoints ---------------------------------------------------------------------------------
-def as_user_checkpoint(repo: Repo, snap: Snapshot, *, head_ref: str | None, root: Path,
-                       private_root: Path, message: str) -> Snapshot:
+def as_user_checkpoint(
+    repo: Repo,
+    snap: Snapshot,
+    *,
+    head_ref: str | None,
+    root: Path,
+    private_root: Path,
+    message: str,
+) -> Snapshot:
     """A private worktree's checkpoint as the user's worktree would hold that state: HEAD on the
     user's branch (at the private HEAD's commit) instead of detached, so that `rollback --to` it
     from the user's worktree makes sense. Files, index and staged tree stay as captured."""
@@ -246,40 +279,83 @@ def as_user_checkpoint(repo: Repo, snap: Snapshot, *, head_ref: str | None, root
         branches[head_ref] = snap.head_oid
     else:
         head_ref = None
-    meta.update(head={"ref": head_ref, "oid": snap.head_oid}, branches=branches,
-                worktree=str(root), isolated_in=str(private_root))
-    blob = repo.line("hash-object", "-w", "--stdin",
-                     input=json.dumps(meta, sort_keys=True).encode())
-    tree = repo.mktree([TreeEntry(e.mode, e.kind, blob if e.path == b"meta" else e.oid, e.path)
-                        for e in entries])
-    commit = repo.line("commit-tree", tree, *_parents(snap.head_oid, branches), "-m", message,
-                       env=repo.identity_env(required=False))
+    meta.update(
+        head={"ref": head_ref, "oid": snap.head_oid},
+        branches=branches,
+        worktree=str(root),
+        isolated_in=str(private_root),
+    )
+    blob = repo.line(
+        "hash-object", "-w", "--stdin", input=json.dumps(meta, sort_keys=True).encode()
+    )
+    tree = repo.mktree(
+        [TreeEntry(e.mode, e.kind, blob if e.path == b"meta" else e.oid, e.path) for e in entries]
+    )
+    commit = repo.line(
+        "commit-tree",
+        tree,
+        *_parents(snap.head_oid, branches),
+        "-m",
+        message,
+        env=repo.identity_env(required=False),
+    )
     return dataclasses.replace(snap, commit=commit, head_ref=head_ref, branches=branches)
 
 
-def target_checkpoint(repo: Repo, *, current: Snapshot, files_tree: str, staged_tree: str,
-                      head_oid: str | None, message: str) -> Snapshot:
+def target_checkpoint(
+    repo: Repo,
+    *,
+    current: Snapshot,
+    files_tree: str,
+    staged_tree: str,
+    head_oid: str | None,
+    message: str,
+) -> Snapshot:
     """The state the user's worktree goes to: its HEAD (moved to `head_oid`), merged files, the
     merged staged entries with the user's entry flags (those of entries the merge removed go)."""
     head_ref = current.head_ref
     branches = dict(current.branches)
     if head_ref is not None and head_oid is not None:
         branches[head_ref] = head_oid
-    meta = {"version": snapshot.META_VERSION, "head": {"ref": head_ref, "oid": head_oid},
-            "branches": branches, "index": {"present": True}, "worktree": str(repo.root),
-            "created_at": time.time()}
-    blob = repo.line("hash-object", "-w", "--stdin",
-                     input=json.dumps(meta, sort_keys=True).encode())
-    entries = [TreeEntry("100644", "blob", blob, b"meta"),
-               TreeEntry("040000", "tree", staged_tree, b"staged"),
-               TreeEntry("040000", "tree", files_tree, b"files")]
+    meta = {
+        "version": snapshot.META_VERSION,
+        "head": {"ref": head_ref, "oid": head_oid},
+        "branches": branches,
+        "index": {"present": True},
+        "worktree": str(repo.root),
+        "created_at": time.time(),
+    }
+    blob = repo.line(
+        "hash-object", "-w", "--stdin", input=json.dumps(meta, sort_keys=True).encode()
+    )
+    entries = [
+        TreeEntry("100644", "blob", blob, b"meta"),
+        TreeEntry("040000", "tree", staged_tree, b"staged"),
+        TreeEntry("040000", "tree", files_tree, b"files"),
+    ]
     if current.index_flags is not None:
         entries.append(TreeEntry("100644", "blob", current.index_flags, b"index-flags"))
     tree = repo.mktree(entries)
-    commit = repo.line("commit-tree", tree, *_parents(head_oid, branches), "-m", message,
-                       env=repo.identity_env(required=False))
-    return Snapshot(commit, files_tree, staged_tree, head_ref, head_oid, branches, None, None,
-                    True, current.index_flags)
+    commit = repo.line(
+        "commit-tree",
+        tree,
+        *_parents(head_oid, branches),
+        "-m",
+        message,
+        env=repo.identity_env(required=False),
+    )
+    return Snapshot(
+        commit,
+        files_tree,
+        staged_tree,
+        head_ref,
+        head_oid,
+        branches,
+        None,
+        None,
+        True,
+        current.index_flags,
+    )
 
 
 def _parents(head_oid: str | None, branches: Mapping[str, str]) -> list[str]:

@@ -47,8 +47,7 @@ class Applied:
     problems: tuple[str, ...] = ()
 
 
-def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot,
-                 result: Result) -> Applied:
+def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: Result) -> Applied:
     repo, journal = ctx.repo, ctx.journal
     assert pre.head_oid is not None
     if process.INTERRUPTS.received is not None:
@@ -72,61 +71,104 @@ def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot,
         seen: list[tuple[str, isolation.Merge]] = []
 
         def merge_files(ours: str) -> list[bytes]:
-            merged = isolation.merge_trees(repo, base=pre.files_tree, ours=ours,
-                                           theirs=result.files_tree)
+            merged = isolation.merge_trees(
+                repo, base=pre.files_tree, ours=ours, theirs=result.files_tree
+            )
             seen.append((ours, merged))
             if merged.oid is None:
                 return []
             return restore.overwritten_ignored(
-                repo, ours, dataclasses.replace(pre, files_tree=merged.oid))
+                repo, ours, dataclasses.replace(pre, files_tree=merged.oid)
+            )
 
         seq = len(journal.checkpoints(op_id)) + 1
         rescue_ref = op_ref(op_id, "rescue", seq)
         try:
             rescue = snapshot.capture(
-                repo, message=f"git-atomic rescue before applying {name} [{op_id}]",
-                ref=rescue_ref, also_capture=merge_files).snapshot
+                repo,
+                message=f"git-atomic rescue before applying {name} [{op_id}]",
+                ref=rescue_ref,
+                also_capture=merge_files,
+            ).snapshot
         except RefusedError as exc:  # e.g. unmerged paths appeared meanwhile
             return Applied(False, not_applied="busy", why=exc.message)
         ours_files, files = seen[-1]
-        staged = isolation.merge_trees(repo, base=pre.staged_tree, ours=rescue.staged_tree,
-                                       theirs=result.staged_tree)
+        staged = isolation.merge_trees(
+            repo, base=pre.staged_tree, ours=rescue.staged_tree, theirs=result.staged_tree
+        )
         head = isolation.Merge(rescue.head_oid)
-        if result.head_oid != pre.head_oid and result.head_oid is not None \
-                and rescue.head_oid is not None:
-            head = isolation.replay(repo, since=pre.head_oid, tip=result.head_oid,
-                                    onto=rescue.head_oid,
-                                    squash_message=f"OP-EXEC: {name} - isolated result")
+        if (
+            result.head_oid != pre.head_oid
+            and result.head_oid is not None
+            and rescue.head_oid is not None
+        ):
+            head = isolation.replay(
+                repo,
+                since=pre.head_oid,
+                tip=result.head_oid,
+                onto=rescue.head_oid,
+                squash_message=f"OP-EXEC: {name} - isolated result",
+            )
         merged = (ours_files, rescue.staged_tree, rescue.head_ref, rescue.head_oid) != (
-            pre.files_tree, pre.staged_tree, pre.head_ref, pre.head_oid)
+            pre.files_tree,
+            pre.staged_tree,
+            pre.head_ref,
+            pre.head_oid,
+        )
         if files.oid is None or staged.oid is None or head.oid is None:
             repo.run("update-ref", "-d", rescue_ref, rescue.commit, check=False)
             conflicts = dict.fromkeys([*files.conflicts, *staged.conflicts, *head.conflicts])
-            where = [w for w, m in (("files", files), ("index", staged), ("commits", head))
-                     if m.oid is None]
-            return Applied(False, merged=merged, not_applied="conflict",
-                           why="conflicts in " + ", ".join(where), conflicts=tuple(conflicts))
-        journal.add_checkpoint(op_id, "rescue", rescue.commit, rescue_ref,
-                               "before applying the isolated result")
+            where = [
+                w
+                for w, m in (("files", files), ("index", staged), ("commits", head))
+                if m.oid is None
+            ]
+            return Applied(
+                False,
+                merged=merged,
+                not_applied="conflict",
+                why="conflicts in " + ", ".join(where),
+                conflicts=tuple(conflicts),
+            )
+        journal.add_checkpoint(
+            op_id, "rescue", rescue.commit, rescue_ref, "before applying the isolated result"
+        )
         target = isolation.target_checkpoint(
-            repo, current=rescue, files_tree=files.oid, staged_tree=staged.oid,
+            repo,
+            current=rescue,
+            files_tree=files.oid,
+            staged_tree=staged.oid,
             head_oid=head.oid,
-            message=f"git-atomic POST-OP: {name} [{op_id}] applied")
+            message=f"git-atomic POST-OP: {name} [{op_id}] applied",
+        )
         target_ref = op_ref(op_id, "post_op", seq + 1)
         repo.update_refs([f"create {target_ref} {target.commit}"], message="git-atomic: apply")
-        journal.add_checkpoint(op_id, "post_op", target.commit, target_ref,
-                               "applied to your worktree")
-        intent = {"action": "restore", "target": target.commit, "event": "apply", "paths": [],
-                  "with_refs": True, "rescue": rescue.commit}
+        journal.add_checkpoint(
+            op_id, "post_op", target.commit, target_ref, "applied to your worktree"
+        )
+        intent = {
+            "action": "restore",
+            "target": target.commit,
+            "event": "apply",
+            "paths": [],
+            "with_refs": True,
+            "rescue": rescue.commit,
+        }
         journal.update_op(op_id, pending=json.dumps(intent))
         failpoints.hit("isolate:apply:before-restore")
         the_plan = restore.plan(repo, rescue, target)
-        outcome = restore.apply(repo, rescue, target, the_plan,
-                                reason=f"git-atomic: apply {name} [{op_id}]")
+        outcome = restore.apply(
+            repo, rescue, target, the_plan, reason=f"git-atomic: apply {name} [{op_id}]"
+        )
         failpoints.hit("isolate:apply:after-restore")
-        journal.add_event(op_id=op_id, worktree=ctx.worktree, kind="apply",
-                          rescue=rescue.commit, target=target.commit,
-                          detail={"problems": outcome.problems} if outcome.problems else None)
+        journal.add_event(
+            op_id=op_id,
+            worktree=ctx.worktree,
+            kind="apply",
+            rescue=rescue.commit,
+            target=target.commit,
+            detail={"problems": outcome.problems} if outcome.problems else None,
+        )
         return Applied(True, merged=merged, problems=tuple(outcome.problems))
     finally:
         ctx.lock.release()
@@ -146,8 +188,12 @@ def take_worktree_lock(lock: WorktreeLock, *, patient_with_all: bool) -> None:
             if holder is None:
                 continue
             isolated = holder.command.startswith(LOCK_COMMAND)
-            if not holder.alive or not (patient_with_all or isolated) \
-                    or time.monotonic() >= deadline or process.INTERRUPTS.received is not None:
+            if (
+                not holder.alive
+                or not (patient_with_all or isolated)
+                or time.monotonic() >= deadline
+                or process.INTERRUPTS.received is not None
+            ):
                 raise
             if not told and not isolated:
                 output.say(f"git-atomic: waiting for pid {holder.pid} (`{holder.command}`)")

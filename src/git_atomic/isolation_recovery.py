@@ -41,14 +41,23 @@ def cleanup_stale_isolated(*, engine: Engine, finish_applies: bool = True) -> li
         intent = op.pending_intent or {}
         if not in_private and intent.get("action") == "restore" and intent.get("target"):
             journal.update_op(op.id, **owner_fields())
-            engine.rollback_to(op.id, str(intent["target"]), event="apply",
-                               rescue_sha=intent.get("rescue"))
-            said = ("the interrupted apply of its result to your worktree is finished "
-                    "(`git atomic undo` reverses it)")
+            engine.rollback_to(
+                op.id, str(intent["target"]), event="apply", rescue_sha=intent.get("rescue")
+            )
+            said = (
+                "the interrupted apply of its result to your worktree is finished "
+                "(`git atomic undo` reverses it)"
+            )
         detail = dict(details, recovered="isolated", applied=not in_private and bool(intent))
-        closed.append(engine.close(op.id, status="recovered", failed_phase="interrupt",
-                                   worktree=details.get("user_worktree", op.worktree),
-                                   detail=json.dumps(detail)))
+        closed.append(
+            engine.close(
+                op.id,
+                status="recovered",
+                failed_phase="interrupt",
+                worktree=details.get("user_worktree", op.worktree),
+                detail=json.dumps(detail),
+            )
+        )
         output.say(f"git-atomic: isolated run {op.name} [{op.id}] was interrupted: {said}")
     _remove_orphans(engine)
     return closed

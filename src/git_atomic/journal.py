@@ -78,9 +78,25 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 _OP_FIELDS: Final = (
-    "id", "worktree", "name", "kind", "history", "status", "phase", "failed_phase", "owner_pid",
-    "owner_start", "pending", "argv", "exit_code", "command_duration", "coverage", "started_at",
-    "ended_at", "duration", "detail",
+    "id",
+    "worktree",
+    "name",
+    "kind",
+    "history",
+    "status",
+    "phase",
+    "failed_phase",
+    "owner_pid",
+    "owner_start",
+    "pending",
+    "argv",
+    "exit_code",
+    "command_duration",
+    "coverage",
+    "started_at",
+    "ended_at",
+    "duration",
+    "detail",
 )
 
 
@@ -211,8 +227,9 @@ class Journal:
             c.execute(f"UPDATE operations SET {sets} WHERE id=?", (*fields.values(), op_id))
 
     def op(self, op_id: str) -> OpRow | None:
-        row = self.conn.execute(f"SELECT {','.join(_OP_FIELDS)} FROM operations WHERE id=?",
-                                (op_id,)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {','.join(_OP_FIELDS)} FROM operations WHERE id=?", (op_id,)
+        ).fetchone()
         return OpRow(*row) if row else None
 
     def find_op(self, prefix: str) -> list[OpRow]:
@@ -230,9 +247,15 @@ class Journal:
         ).fetchone()
         return OpRow(*row) if row else None
 
-    def ops(self, *, worktree: str | None = None, status: str | None = None,
-            name: str | None = None, since: float | None = None,
-            limit: int | None = None) -> list[OpRow]:
+    def ops(
+        self,
+        *,
+        worktree: str | None = None,
+        status: str | None = None,
+        name: str | None = None,
+        since: float | None = None,
+        limit: int | None = None,
+    ) -> list[OpRow]:
         where: list[str] = []
         args: list[object] = []
         for column, value in (("worktree", worktree), ("status", status), ("name", name)):
@@ -251,53 +274,107 @@ class Journal:
         return [OpRow(*r) for r in self.conn.execute(sql, args).fetchall()]
 
     # --- checkpoints, gates, events ------------------------------------------------------
-    def add_checkpoint(self, op_id: str, kind: str, sha: str, ref: str,
-                       message: str | None = None, commit_sha: str | None = None) -> int:
+    def add_checkpoint(
+        self,
+        op_id: str,
+        kind: str,
+        sha: str,
+        ref: str,
+        message: str | None = None,
+        commit_sha: str | None = None,
+    ) -> int:
         with self.write() as c:
-            seq = c.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM checkpoints WHERE op_id=?",
-                            (op_id,)).fetchone()[0]
-            c.execute("INSERT INTO checkpoints VALUES (?,?,?,?,?,?,?,?)",
-                      (op_id, seq, kind, sha, ref, message, commit_sha, time.time()))
+            seq = c.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM checkpoints WHERE op_id=?", (op_id,)
+            ).fetchone()[0]
+            c.execute(
+                "INSERT INTO checkpoints VALUES (?,?,?,?,?,?,?,?)",
+                (op_id, seq, kind, sha, ref, message, commit_sha, time.time()),
+            )
         return int(seq)
 
     def set_commit_sha(self, op_id: str, seq: int, commit_sha: str) -> None:
         with self.write() as c:
-            c.execute("UPDATE checkpoints SET commit_sha=? WHERE op_id=? AND seq=?",
-                      (commit_sha, op_id, seq))
+            c.execute(
+                "UPDATE checkpoints SET commit_sha=? WHERE op_id=? AND seq=?",
+                (commit_sha, op_id, seq),
+            )
 
     def checkpoints(self, op_id: str) -> list[CheckpointRow]:
-        rows = self.conn.execute("SELECT * FROM checkpoints WHERE op_id=? ORDER BY seq",
-                                 (op_id,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT * FROM checkpoints WHERE op_id=? ORDER BY seq", (op_id,)
+        ).fetchall()
         return [CheckpointRow(*r) for r in rows]
 
     def find_checkpoint(self, prefix: str) -> list[CheckpointRow]:
-        rows = self.conn.execute("SELECT * FROM checkpoints WHERE sha LIKE ? ORDER BY created_at",
-                                 (prefix.lower().strip("%_") + "%",)).fetchall()
+        rows = self.conn.execute(
+            "SELECT * FROM checkpoints WHERE sha LIKE ? ORDER BY created_at",
+            (prefix.lower().strip("%_") + "%",),
+        ).fetchall()
         return [CheckpointRow(*r) for r in rows]
 
-    def add_gate(self, op_id: str, *, name: str, passed: bool, exit_code: int | None,
-                 duration: float, coverage: float | None, output_tail: str | None,
-                 log_path: str | None, message: str | None) -> None:
+    def add_gate(
+        self,
+        op_id: str,
+        *,
+        name: str,
+        passed: bool,
+        exit_code: int | None,
+        duration: float,
+        coverage: float | None,
+        output_tail: str | None,
+        log_path: str | None,
+        message: str | None,
+    ) -> None:
         with self.write() as c:
-            seq = c.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM gates WHERE op_id=?",
-                            (op_id,)).fetchone()[0]
-            c.execute("INSERT INTO gates VALUES (?,?,?,?,?,?,?,?,?,?)",
-                      (op_id, seq, name, int(passed), exit_code, duration, coverage,
-                       output_tail, log_path, message))
+            seq = c.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM gates WHERE op_id=?", (op_id,)
+            ).fetchone()[0]
+            c.execute(
+                "INSERT INTO gates VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    op_id,
+                    seq,
+                    name,
+                    int(passed),
+                    exit_code,
+                    duration,
+                    coverage,
+                    output_tail,
+                    log_path,
+                    message,
+                ),
+            )
 
     def gates(self, op_id: str) -> list[GateRow]:
-        rows = self.conn.execute("SELECT * FROM gates WHERE op_id=? ORDER BY seq",
-                                 (op_id,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT * FROM gates WHERE op_id=? ORDER BY seq", (op_id,)
+        ).fetchall()
         return [GateRow(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows]
 
-    def add_event(self, *, op_id: str | None, worktree: str, kind: str, rescue: str | None,
-                  target: str | None, detail: dict[str, Any] | None = None) -> int:
+    def add_event(
+        self,
+        *,
+        op_id: str | None,
+        worktree: str,
+        kind: str,
+        rescue: str | None,
+        target: str | None,
+        detail: dict[str, Any] | None = None,
+    ) -> int:
         with self.write() as c:
             cur = c.execute(
                 "INSERT INTO events (op_id, worktree, kind, at, rescue, target, detail) "
                 "VALUES (?,?,?,?,?,?,?)",
-                (op_id, worktree, kind, time.time(), rescue, target,
-                 json.dumps(detail) if detail else None),
+                (
+                    op_id,
+                    worktree,
+                    kind,
+                    time.time(),
+                    rescue,
+                    target,
+                    json.dumps(detail) if detail else None,
+                ),
             )
             return int(cur.lastrowid or 0)
 

@@ -66,9 +66,14 @@ def _json(record: dict[str, int | str | None]) -> str:
         import json
 
         return json.dumps(record)
-    return "{" + ", ".join(
-        f'"{k}": ' + ("null" if v is None else str(v) if isinstance(v, int) else f'"{v}"')
-        for k, v in record.items()) + "}"
+    return (
+        "{"
+        + ", ".join(
+            f'"{k}": ' + ("null" if v is None else str(v) if isinstance(v, int) else f'"{v}"')
+            for k, v in record.items()
+        )
+        + "}"
+    )
 
 
 class WorktreeLock:
@@ -81,8 +86,12 @@ class WorktreeLock:
             import json
 
             data = json.loads(self.path.read_text())
-            return Holder(int(data["pid"]), str(data["since"]), str(data.get("command", "")),
-                          data.get("start"))
+            return Holder(
+                int(data["pid"]),
+                str(data["since"]),
+                str(data.get("command", "")),
+                data.get("start"),
+            )
         except FileNotFoundError:
             return None
         except (ValueError, KeyError, TypeError, OSError):
@@ -124,8 +133,10 @@ class WorktreeLock:
                 if not told:
                     import sys
 
-                    print(f"git-atomic: waiting for pid {holder.pid} (`{holder.command}`)",
-                          file=sys.stderr)
+                    print(
+                        f"git-atomic: waiting for pid {holder.pid} (`{holder.command}`)",
+                        file=sys.stderr,
+                    )
                     told = True
                 time.sleep(0.05)
                 continue

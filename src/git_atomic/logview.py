@@ -1,6 +1,6 @@
 """`git atomic log` for people: one line per operation, like `git log --oneline` grown up.
 
-    3f2a9c1e  2 minutes ago  rolled back  lint-fix  4.21s  3 files +12 -4  gate tests failed
+3f2a9c1e  2 minutes ago  rolled back  lint-fix  4.21s  3 files +12 -4  gate tests failed
 """
 
 from __future__ import annotations
@@ -37,20 +37,24 @@ def _why(op: OpRow, gates: list[GateRow], post_op: bool) -> str:
     covered = [g.coverage for g in gates if g.coverage is not None]
     coverage = f", coverage {covered[-1]:.1f}%" if covered else ""
     if op.status == "committed":
-        return (f"{len(gates)} gate{'s' if len(gates) != 1 else ''} passed{coverage}"
-                if gates else "")
+        return (
+            f"{len(gates)} gate{'s' if len(gates) != 1 else ''} passed{coverage}" if gates else ""
+        )
     if op.status == "recovered":
         return "recovered after a crash"
     if failed:
         names = ", ".join(g.name for g in failed)
-        low = f": coverage {failed[0].coverage:.1f}%" \
-            if len(failed) == 1 and failed[0].coverage is not None else ""
+        low = (
+            f": coverage {failed[0].coverage:.1f}%"
+            if len(failed) == 1 and failed[0].coverage is not None
+            else ""
+        )
         return f"gate{'s' if len(failed) > 1 else ''} {names} failed{low}"
     if op.failed_phase == "exec":
-        return (f"command exited {op.exit_code}" if op.exit_code is not None
-                else "command failed")
+        return f"command exited {op.exit_code}" if op.exit_code is not None else "command failed"
     return {"timeout": "timed out", "interrupt": "interrupted"}.get(
-        op.failed_phase or "", "rolled back after commit" if post_op else "aborted")
+        op.failed_phase or "", "rolled back after commit" if post_op else "aborted"
+    )
 
 
 def tdd_marker(op: OpRow) -> str:
@@ -64,13 +68,15 @@ def tdd_marker(op: OpRow) -> str:
     return f" [{label} broken: {why}]" if details.get("kept") is False else f" [{label}: {why}]"
 
 
-def log_lines(journal: Journal, ops: list[OpRow], *, repo: Repo, style: Style,
-              now: float | None = None) -> list[str]:
+def log_lines(
+    journal: Journal, ops: list[OpRow], *, repo: Repo, style: Style, now: float | None = None
+) -> list[str]:
     now = time.time() if now is None else now
     rows = []
     pairs: dict[str, tuple[str, str]] = {}
-    events = sorted(journal.events(ops[0].worktree, limit=10_000), key=lambda e: e.id) \
-        if ops else []
+    events = (
+        sorted(journal.events(ops[0].worktree, limit=10_000), key=lambda e: e.id) if ops else []
+    )
     for op in ops:
         cps = journal.checkpoints(op.id)
         gates = journal.gates(op.id)
@@ -83,8 +89,10 @@ def log_lines(journal: Journal, ops: list[OpRow], *, repo: Repo, style: Style,
         rows.append((op, gates, post_op, back))
     stats = file_stats(repo, pairs)
     when = [relative(op.started_at, now) for op, _, _, _ in rows]
-    names = [op.name if len(op.name) <= NAME_WIDTH else op.name[:NAME_WIDTH - 1] + "…"
-             for op, _, _, _ in rows]
+    names = [
+        op.name if len(op.name) <= NAME_WIDTH else op.name[: NAME_WIDTH - 1] + "…"
+        for op, _, _, _ in rows
+    ]
     durations = [duration(op.duration) if op.status != "open" else "…" for op, _, _, _ in rows]
     changes = [_change(stats.get(op.id), style) for op, _, _, _ in rows]
     w_when = max(map(len, when), default=0)
@@ -93,7 +101,8 @@ def log_lines(journal: Journal, ops: list[OpRow], *, repo: Repo, style: Style,
     w_change = max((_visible(c) for c in changes), default=0)
     lines = []
     for (op, gates, post_op, back), ago, name, dur, change in zip(
-            rows, when, names, durations, changes, strict=True):
+        rows, when, names, durations, changes, strict=True
+    ):
         interrupted = op.status == "open" and context.is_interrupted(op)
         status = "interrupted" if interrupted else op.status
         word = style.status(status, "interrupted" if interrupted else None)
@@ -102,9 +111,11 @@ def log_lines(journal: Journal, ops: list[OpRow], *, repo: Repo, style: Style,
         why = style.paint(why, "red") if op.status == "rolled_back" and op.kind != "tdd" else why
         if back:
             why += style.paint("; brought back by undo", "cyan")
-        line = (f"{style.paint(op.id[:8], 'yellow')}  {ago:<{w_when}}  {word}{pad}  "
-                f"{style.paint(name, 'bold')}{' ' * (w_name - len(name))}  {dur:>{w_dur}}  "
-                f"{change}{' ' * (w_change - _visible(change))}  {why}")
+        line = (
+            f"{style.paint(op.id[:8], 'yellow')}  {ago:<{w_when}}  {word}{pad}  "
+            f"{style.paint(name, 'bold')}{' ' * (w_name - len(name))}  {dur:>{w_dur}}  "
+            f"{change}{' ' * (w_change - _visible(change))}  {why}"
+        )
         lines.append(line.rstrip())
     return lines
 

@@ -72,8 +72,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     _Parser = _parser_class()
     parser = _top_parser_class()(
-        prog=PROG, description="Make any development operation atomic over a git working tree: "
-        "checkpoint, run, gate — or roll back exactly.")
+        prog=PROG,
+        description="Make any development operation atomic over a git working tree: "
+        "checkpoint, run, gate — or roll back exactly.",
+    )
     parser.add_argument("--version", action="version", version=f"git-atomic {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=_Parser)
     built: list[str] = []
@@ -85,40 +87,74 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help_text, description=help_text, **kw)
 
     def json_flag(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--json", action="store_true", dest="json_out",
-                       help="print one JSON object on stdout (human text goes to stderr)")
+        p.add_argument(
+            "--json",
+            action="store_true",
+            dest="json_out",
+            help="print one JSON object on stdout (human text goes to stderr)",
+        )
 
     def history_flag(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--history", choices=("commits", "shadow"),
-                       help="commits: visible PRE-OP/OP-EXEC/POST-OP commits on the branch; "
-                            "shadow: checkpoints only under refs/atomic/ (default: config)")
+        p.add_argument(
+            "--history",
+            choices=("commits", "shadow"),
+            help="commits: visible PRE-OP/OP-EXEC/POST-OP commits on the branch; "
+            "shadow: checkpoints only under refs/atomic/ (default: config)",
+        )
 
     def gate_flags(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-g", "--gate", action="append", default=[], dest="gates",
-                       metavar="GATE", help="a gate: a shell command line that must succeed")
+        p.add_argument(
+            "-g",
+            "--gate",
+            action="append",
+            default=[],
+            dest="gates",
+            metavar="GATE",
+            help="a gate: a shell command line that must succeed",
+        )
         p.add_argument("--no-gates", action="store_true", help="skip all gates")
-        p.add_argument("--all-gates", action="store_true",
-                       help="run every gate even after one fails, to report them all")
+        p.add_argument(
+            "--all-gates",
+            action="store_true",
+            help="run every gate even after one fails, to report them all",
+        )
 
     p = cmd("run", "run COMMAND as one atomic operation")
     p.add_argument("-n", "--name", help="the operation's name (default: the command's name)")
     gate_flags(p)
-    p.add_argument("--timeout", type=_float_positive, metavar="S",
-                   help="kill the command after S seconds and roll back")
+    p.add_argument(
+        "--timeout",
+        type=_float_positive,
+        metavar="S",
+        help="kill the command after S seconds and roll back",
+    )
     history_flag(p)
-    p.add_argument("--isolate", action="store_true",
-                   help="run in a private worktree; apply the result only when gates pass")
-    p.add_argument("--wait", action="store_true",
-                   help="wait for another operation in this worktree instead of refusing")
+    p.add_argument(
+        "--isolate",
+        action="store_true",
+        help="run in a private worktree; apply the result only when gates pass",
+    )
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait for another operation in this worktree instead of refusing",
+    )
     json_flag(p)
-    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG...]",
-                   help="the command that makes the change, after --")
+    p.add_argument(
+        "argv",
+        nargs=argparse.REMAINDER,
+        metavar="-- COMMAND [ARG...]",
+        help="the command that makes the change, after --",
+    )
 
     p = cmd("begin", "open an operation (PRE-OP checkpoint)")
     p.add_argument("name", metavar="NAME", help="the operation's name")
     history_flag(p)
-    p.add_argument("--wait", action="store_true",
-                   help="wait for another operation in this worktree instead of refusing")
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait for another operation in this worktree instead of refusing",
+    )
     json_flag(p)
 
     p = cmd("checkpoint", "record an OP-EXEC stage of the open operation")
@@ -137,8 +173,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--to", metavar="CHECKPOINT", help="any checkpoint (with paths: selective)")
     p.add_argument("--dry-run", action="store_true", help="list what would change; change nothing")
     json_flag(p)
-    p.add_argument("paths", nargs="*", metavar="PATH",
-                   help="with --to: restore only these paths (files and index entries)")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="with --to: restore only these paths (files and index entries)",
+    )
 
     p = cmd("emergency", "save everything as a rescue checkpoint, return to the last good state")
     p.add_argument("--to", metavar="COMMIT", help="go to this commit instead")
@@ -153,46 +193,81 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     json_flag(p)
 
     p = cmd("recover", "finish an operation that a crash interrupted")
-    p.add_argument("--accept", action="store_true",
-                   help="keep the current state instead of returning to PRE-OP")
+    p.add_argument(
+        "--accept",
+        action="store_true",
+        help="keep the current state instead of returning to PRE-OP",
+    )
     json_flag(p)
 
     p = cmd("log", "the audit trail, newest first")
-    p.add_argument("-n", "--max-count", type=_int_positive, dest="limit", metavar="N",
-                   help="only the newest N operations")
-    p.add_argument("--status", choices=("open", "committed", "rolled_back", "recovered"),
-                   help="only operations with this status")
+    p.add_argument(
+        "-n",
+        "--max-count",
+        type=_int_positive,
+        dest="limit",
+        metavar="N",
+        help="only the newest N operations",
+    )
+    p.add_argument(
+        "--status",
+        choices=("open", "committed", "rolled_back", "recovered"),
+        help="only operations with this status",
+    )
     p.add_argument("--name", help="only operations with this name (wildcards: * ? [])")
     p.add_argument("--since", help="only operations since, e.g. 2h, 3d, 2026-11-01")
     json_flag(p)
 
     p = cmd("show", "one operation: phases, checkpoints, command, gates")
     p.add_argument("op_id", metavar="ID", help="an operation id, or 4 or more of its first digits")
-    p.add_argument("--diff", action="store_true",
-                   help="the change, PRE-OP to final (to the rescue, for a rolled-back one)")
+    p.add_argument(
+        "--diff",
+        action="store_true",
+        help="the change, PRE-OP to final (to the rescue, for a rolled-back one)",
+    )
     p.add_argument("--stat", action="store_true", help="changed files with counts")
     json_flag(p)
 
     p = cmd("gates", "list the configured gates; --run runs them now")
-    p.add_argument("--run", action="store_true", dest="run_now",
-                   help="run the gates now against the working tree; change nothing")
-    p.add_argument("--all-gates", action="store_true",
-                   help="run every gate even after one fails, to report them all")
+    p.add_argument(
+        "--run",
+        action="store_true",
+        dest="run_now",
+        help="run the gates now against the working tree; change nothing",
+    )
+    p.add_argument(
+        "--all-gates",
+        action="store_true",
+        help="run every gate even after one fails, to report them all",
+    )
     json_flag(p)
 
     p = cmd("tdd", "a TDD phase as an atomic operation: red, green or refactor")
-    p.add_argument("phase", choices=("red", "green", "refactor"),
-                   help="red: the test command must fail; green: it must pass; refactor: it "
-                        "must pass and coverage must not drop")
-    p.add_argument("-m", "--message", default=None, help="the commit message after RED:/GREEN:/"
-                   "REFACTOR:")
+    p.add_argument(
+        "phase",
+        choices=("red", "green", "refactor"),
+        help="red: the test command must fail; green: it must pass; refactor: it "
+        "must pass and coverage must not drop",
+    )
+    p.add_argument(
+        "-m", "--message", default=None, help="the commit message after RED:/GREEN:/REFACTOR:"
+    )
     json_flag(p)
-    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG...]",
-                   help="the command that makes the change, after --")
+    p.add_argument(
+        "argv",
+        nargs=argparse.REMAINDER,
+        metavar="-- COMMAND [ARG...]",
+        help="the command that makes the change, after --",
+    )
 
     p = cmd("gc", "retire old checkpoints and journal rows")
-    p.add_argument("--older-than", type=float, default=30.0, metavar="DAYS",
-                   help="retire operations older than this (default: 30)")
+    p.add_argument(
+        "--older-than",
+        type=float,
+        default=30.0,
+        metavar="DAYS",
+        help="retire operations older than this (default: 30)",
+    )
     json_flag(p)
 
     p = cmd("mcp", "a Model Context Protocol server on stdio (extra: git-atomic[mcp])")
@@ -209,8 +284,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p = cmd("help", "help for a command; the manual")
     p.add_argument("topic", nargs="?", metavar="COMMAND", help="the command to explain")
     p.add_argument("--man", action="store_true", help="show the manual page, git-atomic(1)")
-    p.add_argument("--man-path", action="store_true",
-                   help="print a folder to add to MANPATH, so `git atomic --help` finds the page")
+    p.add_argument(
+        "--man-path",
+        action="store_true",
+        help="print a folder to add to MANPATH, so `git atomic --help` finds the page",
+    )
     if only is not None:
         return parser if built else build_parser()
     from git_atomic.clispec import decorate
@@ -228,10 +306,24 @@ def dispatch(ns: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if verb is None or verb == "help":
         return _help(ns, parser)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
-        "run": _run, "begin": _begin, "checkpoint": _checkpoint, "commit": _commit,
-        "abort": _abort, "status": _status, "recover": _recover, "log": _log, "show": _show,
-        "rollback": _rollback, "emergency": _emergency, "undo": _undo, "gates": _gates,
-        "tdd": _tdd, "gc": _gc, "mcp": _mcp, "hooks": _hooks, "hook": _hook,
+        "run": _run,
+        "begin": _begin,
+        "checkpoint": _checkpoint,
+        "commit": _commit,
+        "abort": _abort,
+        "status": _status,
+        "recover": _recover,
+        "log": _log,
+        "show": _show,
+        "rollback": _rollback,
+        "emergency": _emergency,
+        "undo": _undo,
+        "gates": _gates,
+        "tdd": _tdd,
+        "gc": _gc,
+        "mcp": _mcp,
+        "hooks": _hooks,
+        "hook": _hook,
     }
     code = handlers[verb](ns)
     from git_atomic.process import INTERRUPTS
@@ -272,10 +364,19 @@ def _run(ns: argparse.Namespace) -> int:
     with early.started("run", wanted=bool(ns.argv) and not ns.isolate) as ready:
         from git_atomic.commands.run import run
 
-        return run(argv=_strip_dashdash(ns.argv), name=ns.name, gates=ns.gates,
-                   no_gates=ns.no_gates, timeout=ns.timeout, history=ns.history,
-                   isolate=ns.isolate, wait=ns.wait, json_out=ns.json_out,
-                   all_gates=ns.all_gates, early=ready)
+        return run(
+            argv=_strip_dashdash(ns.argv),
+            name=ns.name,
+            gates=ns.gates,
+            no_gates=ns.no_gates,
+            timeout=ns.timeout,
+            history=ns.history,
+            isolate=ns.isolate,
+            wait=ns.wait,
+            json_out=ns.json_out,
+            all_gates=ns.all_gates,
+            early=ready,
+        )
 
 
 def _begin(ns: argparse.Namespace) -> int:
@@ -284,8 +385,9 @@ def _begin(ns: argparse.Namespace) -> int:
     with early.started("begin") as ready:
         from git_atomic.commands.session import begin
 
-        return begin(name=ns.name, history=ns.history, wait=ns.wait, json_out=ns.json_out,
-                     early=ready)
+        return begin(
+            name=ns.name, history=ns.history, wait=ns.wait, json_out=ns.json_out, early=ready
+        )
 
 
 def _checkpoint(ns: argparse.Namespace) -> int:
@@ -297,8 +399,9 @@ def _checkpoint(ns: argparse.Namespace) -> int:
 def _commit(ns: argparse.Namespace) -> int:
     from git_atomic.commands.session import commit
 
-    return commit(gates=ns.gates, no_gates=ns.no_gates, all_gates=ns.all_gates,
-                  json_out=ns.json_out)
+    return commit(
+        gates=ns.gates, no_gates=ns.no_gates, all_gates=ns.all_gates, json_out=ns.json_out
+    )
 
 
 def _abort(ns: argparse.Namespace) -> int:
@@ -325,8 +428,7 @@ def _recover(ns: argparse.Namespace) -> int:
 def _log(ns: argparse.Namespace) -> int:
     from git_atomic.commands.query import log
 
-    return log(limit=ns.limit, status=ns.status, name=ns.name, since=ns.since,
-               json_out=ns.json_out)
+    return log(limit=ns.limit, status=ns.status, name=ns.name, since=ns.since, json_out=ns.json_out)
 
 
 def _show(ns: argparse.Namespace) -> int:
@@ -338,8 +440,13 @@ def _show(ns: argparse.Namespace) -> int:
 def _rollback(ns: argparse.Namespace) -> int:
     from git_atomic.commands.rollback import rollback
 
-    return rollback(op=ns.op, to=ns.to, paths=_strip_dashdash(ns.paths), dry_run=ns.dry_run,
-                    json_out=ns.json_out)
+    return rollback(
+        op=ns.op,
+        to=ns.to,
+        paths=_strip_dashdash(ns.paths),
+        dry_run=ns.dry_run,
+        json_out=ns.json_out,
+    )
 
 
 def _emergency(ns: argparse.Namespace) -> int:
@@ -378,8 +485,10 @@ def _tdd(ns: argparse.Namespace) -> int:
         elif word.startswith(("--message=", "-m")):
             message = word.split("=", 1)[1] if word.startswith("--") else word[2:]
         else:
-            raise UsageError(f"{PROG} tdd: unexpected {word!r}; give the command after --, "
-                             f"e.g. git atomic tdd {ns.phase} -- {word}")
+            raise UsageError(
+                f"{PROG} tdd: unexpected {word!r}; give the command after --, "
+                f"e.g. git atomic tdd {ns.phase} -- {word}"
+            )
     return tdd(phase=ns.phase, message=message, argv=_strip_dashdash(argv), json_out=json_out)
 
 
@@ -463,8 +572,10 @@ def _report(exc: Exception, *, json_out: bool) -> int:
     if json_out:
         import json
 
-        sys.stdout.write(json.dumps({"error": exc.message, "hint": exc.hint,
-                                     "exit_code": int(exc.exit_code)}) + "\n")
+        sys.stdout.write(
+            json.dumps({"error": exc.message, "hint": exc.hint, "exit_code": int(exc.exit_code)})
+            + "\n"
+        )
     return int(exc.exit_code)
 
 
@@ -479,13 +590,15 @@ def _crash(exc: Exception, *, json_out: bool) -> int:
             traceback.print_exception(exc, file=fh)
     except OSError:
         path = "(could not write a log)"
-    sys.stderr.write(f"git-atomic: internal error: {type(exc).__name__}: {exc} — "
-                     f"details in {path}\n")
+    sys.stderr.write(
+        f"git-atomic: internal error: {type(exc).__name__}: {exc} — details in {path}\n"
+    )
     if json_out:
         import json
 
-        sys.stdout.write(json.dumps({"error": f"internal error: {exc}", "log": path,
-                                     "exit_code": 3}) + "\n")
+        sys.stdout.write(
+            json.dumps({"error": f"internal error: {exc}", "log": path, "exit_code": 3}) + "\n"
+        )
     return 3
 
 

@@ -32,10 +32,16 @@ _DESCRIPTION: Final = (
 )
 
 _FILES: Final = (
-    (".git-atomic.toml", "configuration at the repository root: history mode, gates, tdd; "
-                         "or a [tool.git-atomic] table in pyproject.toml"),
-    (".git/atomic/journal.sqlite3", "the audit journal (SQLite, write-ahead); in the common git "
-                                    "dir, shared by all worktrees of the repository"),
+    (
+        ".git-atomic.toml",
+        "configuration at the repository root: history mode, gates, tdd; "
+        "or a [tool.git-atomic] table in pyproject.toml",
+    ),
+    (
+        ".git/atomic/journal.sqlite3",
+        "the audit journal (SQLite, write-ahead); in the common git "
+        "dir, shared by all worktrees of the repository",
+    ),
     (".git/atomic/logs/", "the full output of every gate, one folder per operation"),
     ("refs/atomic/", "checkpoints; `git gc` keeps them, `git atomic gc` retires them"),
 )
@@ -45,8 +51,7 @@ def _esc(text: str) -> str:
     """Roff-safe text: backslashes, hyphens of options, and lines that would read as requests."""
     text = text.replace("\\", "\\e").replace("-", "\\-")
     text = re.sub(r"`([^`]+)`", r"\\fB\1\\fR", text)
-    return "\n".join("\\&" + line if line[:1] in (".", "'") else line
-                     for line in text.split("\n"))
+    return "\n".join("\\&" + line if line[:1] in (".", "'") else line for line in text.split("\n"))
 
 
 def _sentence(text: str | None) -> str:
@@ -79,8 +84,14 @@ def render(parser: argparse.ArgumentParser, *, version: str) -> str:
     for title, names in clispec.GROUPS:
         out += [".PP", f"\\fI{_esc(title)}\\fR:", ", ".join(f"\\fB{n}\\fR" for n in names)]
     for cmd in cli.commands:
-        out += [f".SS git atomic {cmd.name}", _esc(cmd.summary[0].upper() + cmd.summary[1:]) + ".",
-                ".PP", ".nf", *(_esc(line) for line in cmd.synopsis_lines(72)), ".fi"]
+        out += [
+            f".SS git atomic {cmd.name}",
+            _esc(cmd.summary[0].upper() + cmd.summary[1:]) + ".",
+            ".PP",
+            ".nf",
+            *(_esc(line) for line in cmd.synopsis_lines(72)),
+            ".fi",
+        ]
         for opt in cmd.options:
             out += [".TP", _option_line(opt), _esc(_sentence(opt.help))]
         for pos in cmd.positionals:
@@ -99,9 +110,12 @@ def render(parser: argparse.ArgumentParser, *, version: str) -> str:
     out.append(".SH FILES")
     for path, text in _FILES:
         out += [".TP", f"\\fI{_esc(path)}\\fR", _esc(text[0].upper() + text[1:]) + "."]
-    out += [".SH SEE ALSO", "\\fBgit\\fR(1), \\fBgit\\-stash\\fR(1), \\fBgit\\-worktree\\fR(1);",
-            "the tutorial, how\\-to guides, reference and design notes in the docs/ folder "
-            "of the git\\-atomic sources."]
+    out += [
+        ".SH SEE ALSO",
+        "\\fBgit\\fR(1), \\fBgit\\-stash\\fR(1), \\fBgit\\-worktree\\fR(1);",
+        "the tutorial, how\\-to guides, reference and design notes in the docs/ folder "
+        "of the git\\-atomic sources.",
+    ]
     return "\n".join(out) + "\n"
 
 

@@ -67,11 +67,22 @@ def preview(repo: Repo, move: Move, *, current: Snapshot | None = None) -> Previ
     return Preview(current, target, the_plan, tuple(c.path for c in staged))
 
 
-def carry_out(engine: Engine, move: Move, *, detail: dict[str, Any] | None = None,
-              probe: Snapshot | None = None) -> Done:
+def carry_out(
+    engine: Engine,
+    move: Move,
+    *,
+    detail: dict[str, Any] | None = None,
+    probe: Snapshot | None = None,
+) -> Done:
     """`probe`: the preview's capture of this instant; it becomes the rescue (one scan)."""
-    result = engine.rollback_to(move.engine_op, move.target, event=move.event,
-                                paths=move.paths, with_refs=move.with_refs, probe=probe)
+    result = engine.rollback_to(
+        move.engine_op,
+        move.target,
+        event=move.event,
+        paths=move.paths,
+        with_refs=move.with_refs,
+        probe=probe,
+    )
     if detail:
         event = engine.journal.events(engine.ctx.worktree, limit=1)
         if event and event[0].rescue == result.rescue:
@@ -92,12 +103,18 @@ def describe(prev: Preview, changes: Sequence[restore.PathChange] | None = None)
     branches = []
     for line in p.ref_lines:
         _verb, name, new, old = line.split()
-        branches.append({"name": name.removeprefix("refs/heads/"),
-                         "from": None if old == ZERO_OID else old,
-                         "to": None if new == ZERO_OID else new})
+        branches.append(
+            {
+                "name": name.removeprefix("refs/heads/"),
+                "from": None if old == ZERO_OID else old,
+                "to": None if new == ZERO_OID else new,
+            }
+        )
     return {
-        "changes": [{"path": c.path.decode("utf-8", "surrogateescape"), "action": c.action.value}
-                    for c in listed],
+        "changes": [
+            {"path": c.path.decode("utf-8", "surrogateescape"), "action": c.action.value}
+            for c in listed
+        ],
         "head": head,
         "branches": branches,
         "index": [p.decode("utf-8", "surrogateescape") for p in prev.staged],
@@ -120,18 +137,37 @@ def listing(facts: dict[str, Any]) -> list[str]:
     return lines
 
 
-def result_object(journal: Journal, op: OpRow | None, *, status: str, event: str, label: str,
-                  target: str, rescue: str | None, facts: dict[str, Any], dry_run: bool,
-                  problems: Sequence[str] = (), paths: Sequence[bytes] = (),
-                  history: str | None = None) -> dict[str, Any]:
+def result_object(
+    journal: Journal,
+    op: OpRow | None,
+    *,
+    status: str,
+    event: str,
+    label: str,
+    target: str,
+    rescue: str | None,
+    facts: dict[str, Any],
+    dry_run: bool,
+    problems: Sequence[str] = (),
+    paths: Sequence[bytes] = (),
+    history: str | None = None,
+) -> dict[str, Any]:
     """The SPEC's op object, about the operation concerned (or none), plus what moved."""
     if op is not None:
         obj = output.op_object(journal, op)
     else:
-        obj = {"schema": output.SCHEMA, "op_id": None, "name": event, "status": status,
-               "failed_phase": None, "history": history,
-               "checkpoints": {"pre_op": None, "op_exec": [], "post_op": None, "rescue": None},
-               "command": None, "gates": [], "duration_s": 0.0}
+        obj = {
+            "schema": output.SCHEMA,
+            "op_id": None,
+            "name": event,
+            "status": status,
+            "failed_phase": None,
+            "history": history,
+            "checkpoints": {"pre_op": None, "op_exec": [], "post_op": None, "rescue": None},
+            "command": None,
+            "gates": [],
+            "duration_s": 0.0,
+        }
     obj["status"] = status
     obj["checkpoints"]["rescue"] = rescue
     obj["event"] = event
@@ -167,19 +203,29 @@ def commit_checkpoint(repo: Repo, commit: str) -> str:
     else:
         head_oid = commit
     tree = repo.line("rev-parse", f"{commit}^{{tree}}")
-    meta = {"version": snapshot.META_VERSION, "head": {"ref": head_ref, "oid": head_oid},
-            "branches": branches, "index": {"present": True}, "worktree": str(repo.root),
-            "created_at": time.time(), "from_commit": commit}
-    meta_blob = repo.line("hash-object", "-w", "--stdin",
-                          input=json.dumps(meta, sort_keys=True).encode())
-    root_tree = repo.mktree([
-        TreeEntry("100644", "blob", meta_blob, b"meta"),
-        TreeEntry("040000", "tree", tree, b"staged"),
-        TreeEntry("040000", "tree", tree, b"files"),
-    ])
+    meta = {
+        "version": snapshot.META_VERSION,
+        "head": {"ref": head_ref, "oid": head_oid},
+        "branches": branches,
+        "index": {"present": True},
+        "worktree": str(repo.root),
+        "created_at": time.time(),
+        "from_commit": commit,
+    }
+    meta_blob = repo.line(
+        "hash-object", "-w", "--stdin", input=json.dumps(meta, sort_keys=True).encode()
+    )
+    root_tree = repo.mktree(
+        [
+            TreeEntry("100644", "blob", meta_blob, b"meta"),
+            TreeEntry("040000", "tree", tree, b"staged"),
+            TreeEntry("040000", "tree", tree, b"files"),
+        ]
+    )
     message = f"git-atomic commit {commit[:12]} as a checkpoint"
-    return repo.line("commit-tree", root_tree, "-p", commit, "-m", message,
-                     env=repo.identity_env(required=False))
+    return repo.line(
+        "commit-tree", root_tree, "-p", commit, "-m", message, env=repo.identity_env(required=False)
+    )
 
 
 def keep(repo: Repo, sha: str) -> str:

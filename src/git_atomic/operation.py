@@ -41,9 +41,17 @@ class Engine:
         self.journal = ctx.journal
 
     # --- opening -------------------------------------------------------------------------
-    def begin(self, name: str, *, history: str, kind: str, argv: Sequence[str] | None = None,
-              detail: dict[str, Any] | None = None, keep_owner: bool = False,
-              commit_pre_op: bool = True) -> OpRow:
+    def begin(
+        self,
+        name: str,
+        *,
+        history: str,
+        kind: str,
+        argv: Sequence[str] | None = None,
+        detail: dict[str, Any] | None = None,
+        keep_owner: bool = False,
+        commit_pre_op: bool = True,
+    ) -> OpRow:
         """Open an operation with its PRE-OP checkpoint.
 
         `commit_pre_op=False`: in commits mode, PRE-OP stays a checkpoint and makes no commit,
@@ -61,15 +69,30 @@ class Engine:
         op_id = new_op_id()
         now = time.time()
         self.journal.create_op(
-            id=op_id, worktree=self.ctx.worktree, name=name, kind=kind, history=history,
-            status="open", phase="pre_op", pending=json.dumps({"action": "pre_op"}),
-            argv=json.dumps(list(argv)) if argv is not None else None, started_at=now,
-            detail=json.dumps(detail) if detail else None, **owner_fields(),
+            id=op_id,
+            worktree=self.ctx.worktree,
+            name=name,
+            kind=kind,
+            history=history,
+            status="open",
+            phase="pre_op",
+            pending=json.dumps({"action": "pre_op"}),
+            argv=json.dumps(list(argv)) if argv is not None else None,
+            started_at=now,
+            detail=json.dumps(detail) if detail else None,
+            **owner_fields(),
         )
         failpoints.hit("begin:after-journal")
         try:
-            self._checkpoint(op_id, name, history, "pre_op", "backup state before operation",
-                             first=True, commit=commit_pre_op)
+            self._checkpoint(
+                op_id,
+                name,
+                history,
+                "pre_op",
+                "backup state before operation",
+                first=True,
+                commit=commit_pre_op,
+            )
         except BaseException:
             # Nothing of the user's changed yet: forget the operation entirely.
             with self.journal.write() as c:
@@ -85,18 +108,34 @@ class Engine:
         return op
 
     # --- checkpoints ---------------------------------------------------------------------
-    def checkpoint(self, op: OpRow, kind: str, message: str, *, commit: bool = True,
-                   commit_message: str | None = None) -> CheckpointRow:
+    def checkpoint(
+        self,
+        op: OpRow,
+        kind: str,
+        message: str,
+        *,
+        commit: bool = True,
+        commit_message: str | None = None,
+    ) -> CheckpointRow:
         """A checkpoint of the tree now; in commits mode also a commit, unless `commit=False`.
 
         `commit_message` replaces the commit's `PHASE: name - message` (a TDD phase's commit
         reads `GREEN: <message>`).
         """
-        return self._checkpoint(op.id, op.name, op.history, kind, message, first=False,
-                                commit=commit, commit_message=commit_message)
+        return self._checkpoint(
+            op.id,
+            op.name,
+            op.history,
+            kind,
+            message,
+            first=False,
+            commit=commit,
+            commit_message=commit_message,
+        )
 
-    def alias_checkpoint(self, op: OpRow, same_as: CheckpointRow, kind: str,
-                         message: str) -> CheckpointRow:
+    def alias_checkpoint(
+        self, op: OpRow, same_as: CheckpointRow, kind: str, message: str
+    ) -> CheckpointRow:
         """Record a phase whose state is exactly an existing checkpoint's (no second scan)."""
         seq = len(self.journal.checkpoints(op.id)) + 1
         ref = op_ref(op.id, kind, seq)
@@ -104,9 +143,18 @@ class Engine:
         self.journal.add_checkpoint(op.id, kind, same_as.sha, ref, message)
         return self.journal.checkpoints(op.id)[-1]
 
-    def _checkpoint(self, op_id: str, name: str, history: str, kind: str, message: str, *,
-                    first: bool, commit: bool = True,
-                    commit_message: str | None = None) -> CheckpointRow:
+    def _checkpoint(
+        self,
+        op_id: str,
+        name: str,
+        history: str,
+        kind: str,
+        message: str,
+        *,
+        first: bool,
+        commit: bool = True,
+        commit_message: str | None = None,
+    ) -> CheckpointRow:
         commits = history == "commits" and commit
         seq = len(self.journal.checkpoints(op_id)) + 1
         untracked = None
@@ -115,17 +163,23 @@ class Engine:
             untracked = snapshot.load_untracked(self.repo, pre.sha)
         label = PHASE_LABEL.get(kind, kind.upper())
         captured = snapshot.capture(
-            self.repo, message=f"git-atomic {label}: {name} [{op_id}]",
-            ref=op_ref(op_id, kind, seq), untracked_of_op=untracked, for_commit=commits,
-            find_untracked=commits and first, early=self.ctx.early,
+            self.repo,
+            message=f"git-atomic {label}: {name} [{op_id}]",
+            ref=op_ref(op_id, kind, seq),
+            untracked_of_op=untracked,
+            for_commit=commits,
+            find_untracked=commits and first,
+            early=self.ctx.early,
         )
         failpoints.hit(f"checkpoint:{kind}:after-capture")
-        self.journal.add_checkpoint(op_id, kind, captured.snapshot.commit,
-                                    op_ref(op_id, kind, seq), message)
+        self.journal.add_checkpoint(
+            op_id, kind, captured.snapshot.commit, op_ref(op_id, kind, seq), message
+        )
         failpoints.hit(f"checkpoint:{kind}:after-journal")
         if commits:
-            made = self._commit_phase(op_id, captured,
-                                      commit_message or f"{label}: {name} - {message}")
+            made = self._commit_phase(
+                op_id, captured, commit_message or f"{label}: {name} - {message}"
+            )
             if made is not None:
                 self.journal.set_commit_sha(op_id, seq, made)
         return self.journal.checkpoints(op_id)[-1]
@@ -134,20 +188,31 @@ class Engine:
         """Commits mode: a visible commit on the branch, only when there is something to commit."""
         snap = captured.snapshot
         assert captured.commit_tree is not None and captured.commit_index is not None
-        head_tree = (self.repo.line("rev-parse", f"{snap.head_oid}^{{tree}}")
-                     if snap.head_oid else EMPTY_TREE)
+        head_tree = (
+            self.repo.line("rev-parse", f"{snap.head_oid}^{{tree}}")
+            if snap.head_oid
+            else EMPTY_TREE
+        )
         if captured.commit_tree == head_tree:
             captured.commit_index.unlink(missing_ok=True)
             return None
         parents = ["-p", snap.head_oid] if snap.head_oid else []
-        commit = self.repo.line("commit-tree", captured.commit_tree, *parents, "-m", message,
-                                env=self.repo.identity_env(required=True))
+        commit = self.repo.line(
+            "commit-tree",
+            captured.commit_tree,
+            *parents,
+            "-m",
+            message,
+            env=self.repo.identity_env(required=True),
+        )
         self.journal.update_op(op_id, pending=json.dumps({"action": "advance", "commit": commit}))
         failpoints.hit("commit-phase:before-ref")
         old = snap.head_oid or "0" * 40
         if snap.head_ref is not None:
-            self.repo.update_refs([f"update {snap.head_ref} {commit} {old}"],
-                                  message=f"git-atomic: {message.splitlines()[0]}")
+            self.repo.update_refs(
+                [f"update {snap.head_ref} {commit} {old}"],
+                message=f"git-atomic: {message.splitlines()[0]}",
+            )
         else:
             self.repo.run("update-ref", "--no-deref", "-m", "git-atomic", "HEAD", commit, old)
         failpoints.hit("commit-phase:before-index")
@@ -156,10 +221,17 @@ class Engine:
         return commit
 
     # --- going back ----------------------------------------------------------------------
-    def rollback_to(self, op_id: str | None, target_sha: str, *, event: str,
-                    paths: Sequence[bytes] = (), with_refs: bool = True,
-                    rescue_sha: str | None = None,
-                    probe: snapshot.Snapshot | None = None) -> RollbackResult:
+    def rollback_to(
+        self,
+        op_id: str | None,
+        target_sha: str,
+        *,
+        event: str,
+        paths: Sequence[bytes] = (),
+        with_refs: bool = True,
+        rescue_sha: str | None = None,
+        probe: snapshot.Snapshot | None = None,
+    ) -> RollbackResult:
         """Save the current state as a rescue checkpoint, then bring the tree to `target_sha`.
 
         With `rescue_sha` (a restore that a crash interrupted), the state before it was saved
@@ -167,24 +239,35 @@ class Engine:
         `probe`: a capture of this instant that the caller already took (to preview the move);
         it becomes the rescue itself, so the tree is scanned once, not twice.
         """
-        intent: dict[str, Any] = {"action": "restore", "target": target_sha, "event": event,
-                                  "paths": [p.decode("utf-8", "surrogateescape") for p in paths],
-                                  "with_refs": with_refs, "rescue": rescue_sha}
+        intent: dict[str, Any] = {
+            "action": "restore",
+            "target": target_sha,
+            "event": event,
+            "paths": [p.decode("utf-8", "surrogateescape") for p in paths],
+            "with_refs": with_refs,
+            "rescue": rescue_sha,
+        }
         self._set_pending(op_id, intent)
         failpoints.hit(f"{event}:before-rescue")
         target = snapshot.load(self.repo, target_sha)
         if rescue_sha is None:
             ref = self._rescue_ref(op_id)
             if probe is not None and not restore.overwritten_ignored(
-                    self.repo, probe.files_tree, target, paths):
-                self.repo.update_refs([f"create {ref} {probe.commit}"],
-                                      message=f"git-atomic: rescue before {event}")
+                self.repo, probe.files_tree, target, paths
+            ):
+                self.repo.update_refs(
+                    [f"create {ref} {probe.commit}"], message=f"git-atomic: rescue before {event}"
+                )
                 current = probe
             else:
                 current = snapshot.capture(
-                    self.repo, message=f"git-atomic rescue before {event}", ref=ref,
+                    self.repo,
+                    message=f"git-atomic rescue before {event}",
+                    ref=ref,
                     also_capture=lambda tree: restore.overwritten_ignored(
-                        self.repo, tree, target, paths), early=self.ctx.early,
+                        self.repo, tree, target, paths
+                    ),
+                    early=self.ctx.early,
                 ).snapshot
             failpoints.hit(f"{event}:rescue-unrecorded")
             rescue_sha = current.commit
@@ -196,12 +279,18 @@ class Engine:
             current = snapshot.capture(self.repo, message="git-atomic probe", ref=None).snapshot
         failpoints.hit(f"{event}:after-rescue")
         the_plan = restore.plan(self.repo, current, target, with_refs=with_refs, paths=paths)
-        outcome = restore.apply(self.repo, current, target, the_plan,
-                                reason=f"git-atomic: {event}", paths=paths)
+        outcome = restore.apply(
+            self.repo, current, target, the_plan, reason=f"git-atomic: {event}", paths=paths
+        )
         failpoints.hit(f"{event}:after-restore")
-        self.journal.add_event(op_id=op_id, worktree=self.ctx.worktree, kind=event,
-                               rescue=rescue_sha, target=target_sha,
-                               detail={"problems": outcome.problems} if outcome.problems else None)
+        self.journal.add_event(
+            op_id=op_id,
+            worktree=self.ctx.worktree,
+            kind=event,
+            rescue=rescue_sha,
+            target=target_sha,
+            detail={"problems": outcome.problems} if outcome.problems else None,
+        )
         self._set_pending(op_id, None)
         if not paths:
             scan.follow(self.repo, current.files_tree, target.files_tree)
@@ -225,14 +314,24 @@ class Engine:
             return f"refs/atomic/rescue/{int(time.time() * 1000):x}-{os.urandom(2).hex()}"
         return op_ref(op_id, "rescue", len(self.journal.checkpoints(op_id)) + 1)
 
-    def close(self, op_id: str, *, status: str, failed_phase: str | None = None,
-              **fields: Any) -> OpRow:
+    def close(
+        self, op_id: str, *, status: str, failed_phase: str | None = None, **fields: Any
+    ) -> OpRow:
         op = self.journal.op(op_id)
         assert op is not None
         now = time.time()
-        self.journal.update_op(op_id, status=status, failed_phase=failed_phase, phase="done",
-                               pending=None, owner_pid=None, owner_start=None, ended_at=now,
-                               duration=now - op.started_at, **fields)
+        self.journal.update_op(
+            op_id,
+            status=status,
+            failed_phase=failed_phase,
+            phase="done",
+            pending=None,
+            owner_pid=None,
+            owner_start=None,
+            ended_at=now,
+            duration=now - op.started_at,
+            **fields,
+        )
         closed = self.journal.op(op_id)
         assert closed is not None
         return closed
@@ -247,20 +346,31 @@ def interrupted_exit(signum: int) -> int:
     return 130 if signum == signal.SIGINT else 143
 
 
-def rollback_op(engine: Engine, op: OpRow, *, failed_phase: str | None,
-                event: str = "rollback") -> OpRow:
+def rollback_op(
+    engine: Engine, op: OpRow, *, failed_phase: str | None, event: str = "rollback"
+) -> OpRow:
     """Return the tree to the operation's PRE-OP state and close the operation."""
     result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event)
     detail = dict(op.details)
     if result.outcome.problems:
         detail["problems"] = result.outcome.problems
-    return engine.close(op.id, status="rolled_back", failed_phase=failed_phase,
-                        detail=json.dumps(detail) if detail else None)
+    return engine.close(
+        op.id,
+        status="rolled_back",
+        failed_phase=failed_phase,
+        detail=json.dumps(detail) if detail else None,
+    )
 
 
-def validate_and_finish(engine: Engine, op: OpRow, gate_specs: Sequence[Any], *,
-                        all_gates: bool = False, progress: bool = False,
-                        just_taken: CheckpointRow | None = None) -> OpRow:
+def validate_and_finish(
+    engine: Engine,
+    op: OpRow,
+    gate_specs: Sequence[Any],
+    *,
+    all_gates: bool = False,
+    progress: bool = False,
+    just_taken: CheckpointRow | None = None,
+) -> OpRow:
     """POST-OP: run the gates; all pass -> final checkpoint; one fails -> back to PRE-OP.
 
     `just_taken`: a checkpoint of this very instant (run's OP-EXEC). With no gates in between
@@ -270,15 +380,26 @@ def validate_and_finish(engine: Engine, op: OpRow, gate_specs: Sequence[Any], *,
 
     engine.journal.update_op(op.id, phase="validate")
     results = gates.run_gates(
-        gate_specs, root=engine.repo.root, log_dir=engine.repo.state_dir / "logs" / op.id,
-        journal=engine.journal, worktree=engine.ctx.worktree, all_gates=all_gates,
+        gate_specs,
+        root=engine.repo.root,
+        log_dir=engine.repo.state_dir / "logs" / op.id,
+        journal=engine.journal,
+        worktree=engine.ctx.worktree,
+        all_gates=all_gates,
         progress=progress,
     )
     for r in results:
-        engine.journal.add_gate(op.id, name=r.name, passed=r.passed, exit_code=r.exit_code,
-                                duration=r.duration_s, coverage=r.coverage,
-                                output_tail=r.output_tail, log_path=r.log_path,
-                                message=r.message)
+        engine.journal.add_gate(
+            op.id,
+            name=r.name,
+            passed=r.passed,
+            exit_code=r.exit_code,
+            duration=r.duration_s,
+            coverage=r.coverage,
+            output_tail=r.output_tail,
+            log_path=r.log_path,
+            message=r.message,
+        )
     failpoints.hit("validate:after-gates")
     if process.INTERRUPTS.received is not None:
         return rollback_op(engine, op, failed_phase="interrupt")

@@ -19,8 +19,11 @@ def op_object(journal: Journal, op: OpRow, *, with_times: bool = False) -> dict[
     pre = [c.sha for c in cps if c.kind == "pre_op"]
     command = None
     if op.argv is not None:
-        command = {"argv": op.argv_list, "exit_code": op.exit_code,
-                   "duration_s": round(op.command_duration or 0.0, 3)}
+        command = {
+            "argv": op.argv_list,
+            "exit_code": op.exit_code,
+            "duration_s": round(op.command_duration or 0.0, 3),
+        }
     obj: dict[str, Any] = {
         "schema": SCHEMA,
         "op_id": op.id,
@@ -36,9 +39,16 @@ def op_object(journal: Journal, op: OpRow, *, with_times: bool = False) -> dict[
         },
         "command": command,
         "gates": [
-            {"name": g.name, "passed": g.passed, "exit_code": g.exit_code,
-             "duration_s": round(g.duration, 3), "coverage": g.coverage,
-             "message": g.message, "output_tail": g.output_tail, "log": g.log_path}
+            {
+                "name": g.name,
+                "passed": g.passed,
+                "exit_code": g.exit_code,
+                "duration_s": round(g.duration, 3),
+                "coverage": g.coverage,
+                "message": g.message,
+                "output_tail": g.output_tail,
+                "log": g.log_path,
+            }
             for g in journal.gates(op.id)
         ],
         "duration_s": round(op.duration if op.duration is not None else 0.0, 3),
@@ -56,11 +66,16 @@ def op_object(journal: Journal, op: OpRow, *, with_times: bool = False) -> dict[
 
 def tdd_object(details: dict[str, Any]) -> dict[str, Any]:
     """A TDD phase's facts: its rule, whether it held and why, the coverage it compared."""
-    return {"phase": details.get("tdd"), "rule": details.get("rule"),
-            "message": details.get("message"), "kept": details.get("kept"),
-            "why": details.get("why"), "coverage": details.get("coverage"),
-            "green_coverage": details.get("green_coverage"),
-            "untouched": bool(details.get("untouched"))}
+    return {
+        "phase": details.get("tdd"),
+        "rule": details.get("rule"),
+        "message": details.get("message"),
+        "kept": details.get("kept"),
+        "why": details.get("why"),
+        "coverage": details.get("coverage"),
+        "green_coverage": details.get("green_coverage"),
+        "untouched": bool(details.get("untouched")),
+    }
 
 
 def iso(ts: float) -> str:
@@ -101,12 +116,17 @@ def summary_line(journal: Journal, op: OpRow) -> str:
         passed = f", {len(gates)} gate{'s' if len(gates) != 1 else ''} passed" if gates else ""
         return f"git-atomic: {op.name} [{op.id}] committed{passed} ({op.duration or 0:.1f}s)"
     if op.status == "rolled_back":
-        why = {"exec": "the command failed", "validate": "a gate failed",
-               "timeout": "the command timed out", "interrupt": "interrupted"}.get(
-            op.failed_phase or "", "aborted")
+        why = {
+            "exec": "the command failed",
+            "validate": "a gate failed",
+            "timeout": "the command timed out",
+            "interrupt": "interrupted",
+        }.get(op.failed_phase or "", "aborted")
         failed = [g for g in gates if not g.passed]
         if failed:
             why = f"gate {failed[0].name} failed: {failed[0].message or ''}".rstrip(": ")
-        return (f"git-atomic: {op.name} [{op.id}] rolled back ({why}); the tree is as before. "
-                "Its changes are saved: `git atomic undo` brings them back")
+        return (
+            f"git-atomic: {op.name} [{op.id}] rolled back ({why}); the tree is as before. "
+            "Its changes are saved: `git atomic undo` brings them back"
+        )
     return f"git-atomic: {op.name} [{op.id}] {op.status}"

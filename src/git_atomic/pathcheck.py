@@ -34,8 +34,10 @@ def _one(real_root: str, rel_cwd: str, text: str) -> bytes:
     if "\0" in text:
         raise UsageError(f"{text!r}: a path cannot hold a NUL byte")
     if os.path.isabs(text):
-        raise UsageError(f"{text}: absolute paths are refused; give the path relative to the "
-                         "current folder, as git takes it")
+        raise UsageError(
+            f"{text}: absolute paths are refused; give the path relative to the "
+            "current folder, as git takes it"
+        )
     if text.startswith(":"):
         raise UsageError(f"{text}: pathspec magic is not taken here; name the path itself")
     joined = os.path.normpath(os.path.join(rel_cwd, text))
@@ -48,15 +50,18 @@ def _one(real_root: str, rel_cwd: str, text: str) -> bytes:
     for part in parts[:-1]:
         probe = os.path.join(probe, part)
         if os.path.islink(probe):
-            raise UsageError(f"{text}: is reached through the symbolic link "
-                             f"{os.path.relpath(probe, real_root)}; refused")
+            raise UsageError(
+                f"{text}: is reached through the symbolic link "
+                f"{os.path.relpath(probe, real_root)}; refused"
+            )
     full = os.path.join(real_root, joined)
     if os.path.islink(full):
         resolved = os.path.realpath(full)
         inside = os.path.relpath(resolved, real_root)
         if _leaves(inside) or inside.split(os.sep)[0].lower() == ".git":
-            raise UsageError(f"{text}: is a symbolic link that leads outside the repository; "
-                             "refused")
+            raise UsageError(
+                f"{text}: is a symbolic link that leads outside the repository; refused"
+            )
     return os.fsencode(joined)
 
 

@@ -58,8 +58,14 @@ def _git_env(extra: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def _argv(args: Sequence[str]) -> list[str]:
-    return ["git", "-c", f"core.hooksPath={_EMPTY_HOOKS}", "-c", "advice.addEmbeddedRepo=false",
-            *args]
+    return [
+        "git",
+        "-c",
+        f"core.hooksPath={_EMPTY_HOOKS}",
+        "-c",
+        "advice.addEmbeddedRepo=false",
+        *args,
+    ]
 
 
 def git(
@@ -97,14 +103,19 @@ def _lower_priority() -> None:
 class Background:
     """A git command started now and awaited later: two scans of the tree share the cores."""
 
-    def __init__(self, args: Sequence[str], *, cwd: str | os.PathLike[str],
-                 env: Mapping[str, str] | None = None, input: bytes | None = None,
-                 low_priority: bool = False) -> None:
+    def __init__(
+        self,
+        args: Sequence[str],
+        *,
+        cwd: str | os.PathLike[str],
+        env: Mapping[str, str] | None = None,
+        input: bytes | None = None,
+        low_priority: bool = False,
+    ) -> None:
         self._args = list(args)
         self._low = low_priority
         if input is None:
-            self._proc: subprocess.Popen[bytes] | None = self._spawn(cwd, env,
-                                                                     subprocess.DEVNULL)
+            self._proc: subprocess.Popen[bytes] | None = self._spawn(cwd, env, subprocess.DEVNULL)
         else:
             # From a file, not a pipe: nothing to feed later, nothing to deadlock on.
             import tempfile
@@ -115,11 +126,18 @@ class Background:
                 self._proc = self._spawn(cwd, env, stdin)
         self._result: Result | None = None
 
-    def _spawn(self, cwd: str | os.PathLike[str], env: Mapping[str, str] | None,
-               stdin: int | IO[bytes]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(_argv(self._args), cwd=cwd, stdin=stdin, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=_git_env(env),
-                                preexec_fn=_lower_priority if self._low else None)
+    def _spawn(
+        self, cwd: str | os.PathLike[str], env: Mapping[str, str] | None, stdin: int | IO[bytes]
+    ) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            _argv(self._args),
+            cwd=cwd,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_git_env(env),
+            preexec_fn=_lower_priority if self._low else None,
+        )
 
     def wait(self, *, check: bool = True) -> Result:
         if self._result is None:
@@ -128,18 +146,32 @@ class Background:
             self._result = Result(self._proc.returncode, out, err)
             self._proc = None
         if check and self._result.returncode != 0:
-            raise GitError(["git", *self._args], self._result.returncode, self._result.stdout,
-                           self._result.stderr)
+            raise GitError(
+                ["git", *self._args],
+                self._result.returncode,
+                self._result.stdout,
+                self._result.stderr,
+            )
         return self._result
 
 
-def git_out(args: Sequence[str], *, cwd: str | os.PathLike[str], input: bytes | None = None,
-            env: Mapping[str, str] | None = None) -> bytes:
+def git_out(
+    args: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str],
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+) -> bytes:
     return git(args, cwd=cwd, input=input, env=env).stdout
 
 
-def git_line(args: Sequence[str], *, cwd: str | os.PathLike[str], input: bytes | None = None,
-             env: Mapping[str, str] | None = None) -> str:
+def git_line(
+    args: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str],
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
     return git_out(args, cwd=cwd, input=input, env=env).decode().strip()
 
 
@@ -218,8 +250,9 @@ class ChildRecord:
         from git_atomic.lock import process_start
 
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps({"pgid": pgid, "start": process_start(pgid),
-                                   "owner": os.getpid()}))
+        tmp.write_text(
+            json.dumps({"pgid": pgid, "start": process_start(pgid), "owner": os.getpid()})
+        )
         os.replace(tmp, self.path)
 
     def ended(self) -> None:
@@ -256,8 +289,13 @@ def run_child(
         full_env.update(env)
     try:
         child = subprocess.Popen(
-            argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-            env=full_env, process_group=0,
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            env=full_env,
+            process_group=0,
         )
     except OSError as exc:
         what = argv[0] if not shell else "/bin/sh"

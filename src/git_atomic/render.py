@@ -15,15 +15,39 @@ from typing import Final, TextIO
 from git_atomic.git import Repo
 from git_atomic.journal import CheckpointRow, EventRow, OpRow
 
-STATUS_WORD: Final = {"committed": "committed", "rolled_back": "rolled back", "open": "open",
-                      "recovered": "recovered", "undone": "undone"}
-PHASE_WORD: Final = {"pre_op": "PRE-OP", "exec": "OP-EXEC", "op_exec": "OP-EXEC",
-                     "validate": "POST-OP (gates)", "post_op": "POST-OP", "rollback": "rollback",
-                     "done": "done"}
-_SGR: Final = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "cyan": "36",
-               "bold": "1", "dim": "2"}
-_STATUS_COLOUR: Final = {"committed": "green", "rolled_back": "red", "open": "yellow",
-                         "recovered": "cyan", "undone": "cyan", "interrupted": "red"}
+STATUS_WORD: Final = {
+    "committed": "committed",
+    "rolled_back": "rolled back",
+    "open": "open",
+    "recovered": "recovered",
+    "undone": "undone",
+}
+PHASE_WORD: Final = {
+    "pre_op": "PRE-OP",
+    "exec": "OP-EXEC",
+    "op_exec": "OP-EXEC",
+    "validate": "POST-OP (gates)",
+    "post_op": "POST-OP",
+    "rollback": "rollback",
+    "done": "done",
+}
+_SGR: Final = {
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "blue": "34",
+    "cyan": "36",
+    "bold": "1",
+    "dim": "2",
+}
+_STATUS_COLOUR: Final = {
+    "committed": "green",
+    "rolled_back": "red",
+    "open": "yellow",
+    "recovered": "cyan",
+    "undone": "cyan",
+    "interrupted": "red",
+}
 
 
 class Style:
@@ -39,12 +63,15 @@ class Style:
         return f"\x1b[{codes}m{text}\x1b[m"
 
     def status(self, status: str, text: str | None = None) -> str:
-        return self.paint(text if text is not None else STATUS_WORD.get(status, status),
-                          _STATUS_COLOUR.get(status, "bold"))
+        return self.paint(
+            text if text is not None else STATUS_WORD.get(status, status),
+            _STATUS_COLOUR.get(status, "bold"),
+        )
 
 
-def want_colour(repo: Repo | None, stream: TextIO | None = None,
-                env: Mapping[str, str] | None = None) -> bool:
+def want_colour(
+    repo: Repo | None, stream: TextIO | None = None, env: Mapping[str, str] | None = None
+) -> bool:
     """As git decides: color.atomic, then color.ui (never/always/auto); auto means a terminal.
 
     NO_COLOR (https://no-color.org) and TERM=dumb switch it off whatever the config says. When
@@ -74,9 +101,14 @@ def use_colour(stream: TextIO | None = None) -> bool:
 def relative(ts: float, now: float | None = None) -> str:
     """As `git log --date=relative` says it: 5 seconds ago, 3 minutes ago, 2 weeks ago."""
     delta = max(0.0, (time.time() if now is None else now) - ts)
-    for limit, size, unit in ((90, 1, "second"), (90 * 60, 60, "minute"),
-                              (36 * 3600, 3600, "hour"), (14 * 86400, 86400, "day"),
-                              (70 * 86400, 7 * 86400, "week"), (365 * 86400, 30 * 86400, "month")):
+    for limit, size, unit in (
+        (90, 1, "second"),
+        (90 * 60, 60, "minute"),
+        (36 * 3600, 3600, "hour"),
+        (14 * 86400, 86400, "day"),
+        (70 * 86400, 7 * 86400, "week"),
+        (365 * 86400, 30 * 86400, "month"),
+    ):
         if delta < limit:
             n = int((delta + size / 2) // size) if size > 1 else int(delta)
             return f"{n} {unit}{'s' if n != 1 else ''} ago"
@@ -116,9 +148,11 @@ class Stat:
     def text(self, style: Style) -> str:
         if not self.files:
             return "no change"
-        return (f"{self.files} file{'s' if self.files != 1 else ''} "
-                f"{style.paint(f'+{self.added}', 'green')} "
-                f"{style.paint(f'-{self.removed}', 'red')}")
+        return (
+            f"{self.files} file{'s' if self.files != 1 else ''} "
+            f"{style.paint(f'+{self.added}', 'green')} "
+            f"{style.paint(f'-{self.removed}', 'red')}"
+        )
 
 
 def end_checkpoint(op: OpRow, checkpoints: list[CheckpointRow]) -> CheckpointRow | None:
@@ -175,8 +209,14 @@ def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, St
     todo = sorted((a, b) for a, b in wanted if a and b and a != b)
     totals: dict[tuple[str, str], list[int]] = {}
     if todo:
-        raw = repo.out("diff-tree", "--stdin", "-r", "--numstat", "--no-renames",
-                       input="".join(f"{a} {b}\n" for a, b in todo).encode())
+        raw = repo.out(
+            "diff-tree",
+            "--stdin",
+            "-r",
+            "--numstat",
+            "--no-renames",
+            input="".join(f"{a} {b}\n" for a, b in todo).encode(),
+        )
         current: list[int] = [0, 0, 0]
         for line in raw.decode("utf-8", "replace").splitlines():
             if "\t" not in line:
@@ -198,8 +238,15 @@ def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, St
 
 
 def diff_text(repo: Repo, pre: str, end: str, *, stat_only: bool, colour: bool = False) -> str:
-    args = ["diff", "--no-ext-diff", "--no-renames", "--color=always" if colour else "--no-color",
-            "--stat" if stat_only else "-p", f"{pre}:files", f"{end}:files"]
+    args = [
+        "diff",
+        "--no-ext-diff",
+        "--no-renames",
+        "--color=always" if colour else "--no-color",
+        "--stat" if stat_only else "-p",
+        f"{pre}:files",
+        f"{end}:files",
+    ]
     return repo.out(*args).decode("utf-8", "replace")
 
 
@@ -213,8 +260,9 @@ def pager_command(repo: Repo, env: Mapping[str, str] | None = None) -> str | Non
         return None
     if setting is not None and setting.lower() in ("true", "yes", "on", "1"):
         setting = None
-    pager = (env.get("GIT_PAGER") or setting or repo.config("core.pager") or env.get("PAGER")
-             or "less")
+    pager = (
+        env.get("GIT_PAGER") or setting or repo.config("core.pager") or env.get("PAGER") or "less"
+    )
     return None if pager.strip() in ("", "cat") else pager
 
 

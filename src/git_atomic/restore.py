@@ -63,8 +63,14 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
 
 
-def plan(repo: Repo, current: Snapshot, target: Snapshot, *, with_refs: bool = True,
-         paths: Sequence[bytes] = ()) -> Plan:
+def plan(
+    repo: Repo,
+    current: Snapshot,
+    target: Snapshot,
+    *,
+    with_refs: bool = True,
+    paths: Sequence[bytes] = (),
+) -> Plan:
     changes = tuple(repo.diff_trees(current.files_tree, target.files_tree, paths))
     ref_lines: list[str] = []
     left: list[str] = []
@@ -84,8 +90,15 @@ def _head_key(snap: Snapshot) -> tuple[str | None, str | None]:
     return snap.head_ref, (snap.head_oid if snap.head_ref is None else None)
 
 
-def apply(repo: Repo, current: Snapshot, target: Snapshot, the_plan: Plan, *,
-          reason: str, paths: Sequence[bytes] = ()) -> Outcome:
+def apply(
+    repo: Repo,
+    current: Snapshot,
+    target: Snapshot,
+    the_plan: Plan,
+    *,
+    reason: str,
+    paths: Sequence[bytes] = (),
+) -> Outcome:
     """Carry out a plan. Idempotent: running it again after a crash finishes the job."""
     outcome = Outcome()
     files = list(the_plan.files)
@@ -110,14 +123,17 @@ def apply(repo: Repo, current: Snapshot, target: Snapshot, the_plan: Plan, *,
     if the_plan.head_changes:
         repo.set_head(target.head_ref, target.head_oid, message=reason)
     for name in the_plan.branches_left:
-        outcome.problems.append(f"branch {name.removeprefix('refs/heads/')} is checked out in "
-                                "another worktree; left as it is")
+        outcome.problems.append(
+            f"branch {name.removeprefix('refs/heads/')} is checked out in "
+            "another worktree; left as it is"
+        )
     outcome.changed = the_plan.path_changes()
     return outcome
 
 
-def overwritten_ignored(repo: Repo, current_tree: str, target: Snapshot,
-                        paths: Sequence[bytes] = ()) -> list[bytes]:
+def overwritten_ignored(
+    repo: Repo, current_tree: str, target: Snapshot, paths: Sequence[bytes] = ()
+) -> list[bytes]:
     """Files on disk that the restore would create over, though the capture did not see them
     (git ignores them now): the rescue must hold them too, or they would be lost."""
     root = os.fsencode(repo.root)
@@ -138,8 +154,9 @@ def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outco
         pass
     # Someone moved a branch meanwhile: move the others, report the ones that failed.
     for line in lines:
-        res = repo.run("update-ref", "-m", reason, "--stdin", input=(line + "\n").encode(),
-                       check=False)
+        res = repo.run(
+            "update-ref", "-m", reason, "--stdin", input=(line + "\n").encode(), check=False
+        )
         if res.returncode != 0:
             name = line.split()[1].removeprefix("refs/heads/")
             outcome.problems.append(f"branch {name} was moved by someone else; left as it is")
@@ -164,8 +181,9 @@ def _apply_files(repo: Repo, changes: Sequence[RawChange], outcome: Outcome) -> 
     _prune_empty_dirs(root, emptied)
     if removals:
         failpoints.hit("restore:after-removals")
-    blobs = dict(repo.cat_blobs(c.new_oid for c in writes if c.old_oid != c.new_oid
-                                or c.status != "M"))
+    blobs = dict(
+        repo.cat_blobs(c.new_oid for c in writes if c.old_oid != c.new_oid or c.status != "M")
+    )
     umask = _umask()
     for c in writes:
         full = root + b"/" + c.path
@@ -175,8 +193,9 @@ def _apply_files(repo: Repo, changes: Sequence[RawChange], outcome: Outcome) -> 
         _make_parents(root, c.path, outcome)
         if os.path.lexists(full):
             if os.path.isdir(full) and not os.path.islink(full):
-                outcome.problems.append(f"cannot restore {_show(c.path)}: a folder with "
-                                        "ignored files is in the way")
+                outcome.problems.append(
+                    f"cannot restore {_show(c.path)}: a folder with ignored files is in the way"
+                )
                 continue
             os.unlink(full)
         data = blobs[c.new_oid]
@@ -201,8 +220,9 @@ def _make_parents(root: bytes, path: bytes, outcome: Outcome) -> None:
         if os.path.islink(probe) or (os.path.lexists(probe) and not os.path.isdir(probe)):
             # An ignored file or a link stands where a folder must be; the snapshot says the
             # folder is ours, the ignored file is not captured: move nothing, report it.
-            outcome.problems.append(f"{_show(probe[len(root) + 1:])} is in the way of "
-                                    f"{_show(path)}")
+            outcome.problems.append(
+                f"{_show(probe[len(root) + 1 :])} is in the way of {_show(path)}"
+            )
             return
     os.makedirs(root + b"/" + parent, exist_ok=True)
 

@@ -41,9 +41,15 @@ SCAN_REFS: Final = "refs/atomic/scan/"
 # Our scan indexes keep git's untracked cache, which `git status` uses for `-uall` only when that
 # is also the configured mode. (With `core.untrackedCache=false` in your configuration, the scan
 # lists every folder: `start`.)
-_CONFIG: Final = (*conversion.NO_AUTOCRLF, "-c", "status.showUntrackedFiles=all",
-                  "-c", "splitIndex.sharedIndexExpire=never",
-                  "-c", "splitIndex.maxPercentChange=100")
+_CONFIG: Final = (
+    *conversion.NO_AUTOCRLF,
+    "-c",
+    "status.showUntrackedFiles=all",
+    "-c",
+    "splitIndex.sharedIndexExpire=never",
+    "-c",
+    "splitIndex.maxPercentChange=100",
+)
 # A large scan index is a split index (git's `core.splitIndex`): a write of it is then a small
 # file of the entries that changed, beside a shared index (`<git dir>/sharedindex.<oid>`) that
 # holds the rest. That shared index is ours alone, and only `keep` makes a new one (`_compact`),
@@ -52,8 +58,14 @@ _CONFIG: Final = (*conversion.NO_AUTOCRLF, "-c", "status.showUntrackedFiles=all"
 _SPLIT_AT: Final = 4 << 20  # bytes of index (about 40,000 files)
 _SHARED: Final = "sharedindex."
 _EDIT_AT_MOST: Final = 300  # changed files past which update-index and write-tree are cheaper
-_STATUS: Final = ("status", "--porcelain=v2", "-z", "--untracked-files=all", "--no-renames",
-                  "--ignore-submodules=dirty")
+_STATUS: Final = (
+    "status",
+    "--porcelain=v2",
+    "-z",
+    "--untracked-files=all",
+    "--no-renames",
+    "--ignore-submodules=dirty",
+)
 
 
 def _verify() -> bool:
@@ -62,8 +74,15 @@ def _verify() -> bool:
 
 
 class Scan:
-    def __init__(self, repo: Repo, index: Path, base_tree: str | None,
-                 status: process.Background | None, *, split: bool = False) -> None:
+    def __init__(
+        self,
+        repo: Repo,
+        index: Path,
+        base_tree: str | None,
+        status: process.Background | None,
+        *,
+        split: bool = False,
+    ) -> None:
         self.repo = repo
         self.index = index  # our copy, scanned; it becomes the next scan index
         self.base_tree = base_tree  # the tree of the scan index it started from (None: seeded)
@@ -98,8 +117,14 @@ def index_file(repo: Repo, tree: str) -> Path:
     return repo.state_dir / f"scan-{worktree_key(repo)}-{tree}"
 
 
-def start(repo: Repo, *, known_tree: str | None, seed: Path | None, scratch: Path,
-          read_config: bool = True) -> Scan | None:
+def start(
+    repo: Repo,
+    *,
+    known_tree: str | None,
+    seed: Path | None,
+    scratch: Path,
+    read_config: bool = True,
+) -> Scan | None:
     """Start a scan in the background. `known_tree`: what the scan ref names (None: no ref);
     `seed`: a private copy of the user's index, used when there is no scan index to start from.
     None when there is nothing to start from, or for a private worktree of `run --isolate`
@@ -118,9 +143,13 @@ def start(repo: Repo, *, known_tree: str | None, seed: Path | None, scratch: Pat
         base, known_tree = None, None
         share(seed, scratch)
         # Your index is a split index: ours must never depend on your shared index.
-        if _shared_of(repo, scratch) is not None and repo.run(
-                *_config(False), "update-index", "--no-split-index", env=env,
-                check=False).returncode != 0:
+        if (
+            _shared_of(repo, scratch) is not None
+            and repo.run(
+                *_config(False), "update-index", "--no-split-index", env=env, check=False
+            ).returncode
+            != 0
+        ):
             scratch.unlink(missing_ok=True)
             return None
         split = scratch.stat().st_size >= _split_at()
@@ -133,10 +162,19 @@ def start(repo: Repo, *, known_tree: str | None, seed: Path | None, scratch: Pat
     untracked: tuple[str, ...] = ()
     if read_config or base is None:
         cache = (repo.config("core.untrackedCache") or "").lower() not in (
-            "false", "no", "off", "0")
+            "false",
+            "no",
+            "off",
+            "0",
+        )
         untracked = ("-c", f"core.untrackedCache={'true' if cache else 'false'}")
-    return Scan(repo, scratch, known_tree,
-                repo.start(*_config(split), *untracked, *_STATUS, env=env), split=split)
+    return Scan(
+        repo,
+        scratch,
+        known_tree,
+        repo.start(*_config(split), *untracked, *_STATUS, env=env),
+        split=split,
+    )
 
 
 def abandon(scan: Scan) -> None:
@@ -184,8 +222,9 @@ def finish(scan: Scan, staged_tree: str) -> str | None:
     return _reconcile(scan, staged_tree, tree)
 
 
-def _edits(repo: Repo, deleted: Sequence[bytes],
-           changed: Sequence[bytes]) -> dict[bytes, tuple[str, str] | None] | None:
+def _edits(
+    repo: Repo, deleted: Sequence[bytes], changed: Sequence[bytes]
+) -> dict[bytes, tuple[str, str] | None] | None:
     """What changed, as tree entries: files hashed once, here. None when a plain reading of
     the disk is not git's (modes or symlinks git is told to ignore, a folder where a file was
     tracked, a name `--stdin-paths` cannot carry)."""
@@ -219,24 +258,35 @@ def _edits(repo: Repo, deleted: Sequence[bytes],
         edits[path] = ("120000", repo.line("hash-object", "-w", "--stdin", input=target))
     if regular:
         # The same conversion `git add` applies (attributes by path), never line endings.
-        out = repo.out(*conversion.NO_AUTOCRLF, "hash-object", "-w", "--stdin-paths",
-                       input=b"".join(p + b"\n" for p, _ in regular))
+        out = repo.out(
+            *conversion.NO_AUTOCRLF,
+            "hash-object",
+            "-w",
+            "--stdin-paths",
+            input=b"".join(p + b"\n" for p, _ in regular),
+        )
         for (path, mode), oid in zip(regular, out.decode().split(), strict=True):
             edits[path] = (mode, oid)
     return edits
 
 
-def _apply_edits(scan: Scan, base: str,
-                 edits: dict[bytes, tuple[str, str] | None]) -> str | None:
+def _apply_edits(scan: Scan, base: str, edits: dict[bytes, tuple[str, str] | None]) -> str | None:
     """The new tree by editing the old one (`mktree` on the folders concerned), while the scan
     index takes the same entries in the background. Its entries get no stat data: the next
     `status` looks at those few files again, and only marks them clean if their bytes are the
     ones recorded, so a file written while this ran is never taken for what it was."""
     info = b"".join(
         (f"{new[0]} {new[1]}".encode() if new else b"0 " + ZERO_OID.encode()) + b"\t" + p + b"\0"
-        for p, new in edits.items())
-    scan.pending = scan.repo.start(*scan.config, "update-index", "-z", "--index-info", input=info,
-                                   env={"GIT_INDEX_FILE": str(scan.index)})
+        for p, new in edits.items()
+    )
+    scan.pending = scan.repo.start(
+        *scan.config,
+        "update-index",
+        "-z",
+        "--index-info",
+        input=info,
+        env={"GIT_INDEX_FILE": str(scan.index)},
+    )
     try:
         tree = scan.repo.tree_edit(base, edits)
     except ValueError:
@@ -261,8 +311,7 @@ def settled(scan: Scan) -> bool:
     return pending is None or pending.wait(check=False).returncode == 0
 
 
-def _update_from_disk(scan: Scan, deleted: Sequence[bytes],
-                      changed: Sequence[bytes]) -> str | None:
+def _update_from_disk(scan: Scan, deleted: Sequence[bytes], changed: Sequence[bytes]) -> str | None:
     """The scan index brought up to date by git itself (`update-index`), and its tree."""
     repo = scan.repo
     env = {"GIT_INDEX_FILE": str(scan.index)}
@@ -272,9 +321,22 @@ def _update_from_disk(scan: Scan, deleted: Sequence[bytes],
         # git refuses to look at a path beyond what is now a symlink: those go without a look.
         calls = [("--force-remove", deleted), ("--remove", changed)]
     for option, paths in calls:
-        if paths and repo.run(*scan.config, "update-index", "--add", option, "--replace", "-z",
-                              "--stdin", input=b"".join(p + b"\0" for p in paths), env=env,
-                              check=False).returncode != 0:
+        if (
+            paths
+            and repo.run(
+                *scan.config,
+                "update-index",
+                "--add",
+                option,
+                "--replace",
+                "-z",
+                "--stdin",
+                input=b"".join(p + b"\0" for p in paths),
+                env=env,
+                check=False,
+            ).returncode
+            != 0
+        ):
             return None
     return _write_tree(scan)
 
@@ -312,25 +374,42 @@ def _follow(repo: Repo, from_tree: str, to_tree: str) -> None:
     scratch = repo.state_dir / "tmp" / f"scan-follow-{os.getpid()}"
     scratch.unlink(missing_ok=True)
     share(base, scratch)
-    info = b"".join((f"{c.new_mode} {c.new_oid}".encode() if c.status != "D"
-                     else b"0 " + ZERO_OID.encode()) + b"\t" + c.path + b"\0"
-                    for c in changes)
+    info = b"".join(
+        (f"{c.new_mode} {c.new_oid}".encode() if c.status != "D" else b"0 " + ZERO_OID.encode())
+        + b"\t"
+        + c.path
+        + b"\0"
+        for c in changes
+    )
     try:
         config = _config(_split(repo, base))
         env = {"GIT_INDEX_FILE": str(scratch)}
-        if repo.run(*config, "update-index", "-z", "--index-info", input=info, env=env,
-                    check=False).returncode != 0:
+        if (
+            repo.run(
+                *config, "update-index", "-z", "--index-info", input=info, env=env, check=False
+            ).returncode
+            != 0
+        ):
             return
         # Its cached trees, which those entries made stale: without them the next `status`
         # compares the folders concerned with HEAD entry by entry. Its tree is `to_tree`.
-        if repo.run(*config, "write-tree", env=env,
-                    check=False).stdout.decode().strip() != to_tree:
+        if repo.run(*config, "write-tree", env=env, check=False).stdout.decode().strip() != to_tree:
             return
         target = index_file(repo, to_tree)
         _replace(repo, scratch, target)
         # Only if the ref still names what this started from (another capture may have moved it).
-        if repo.run("update-ref", "-m", "git-atomic: scan follows a restore", ref_name(repo),
-                    to_tree, from_tree, check=False).returncode == 0:
+        if (
+            repo.run(
+                "update-ref",
+                "-m",
+                "git-atomic: scan follows a restore",
+                ref_name(repo),
+                to_tree,
+                from_tree,
+                check=False,
+            ).returncode
+            == 0
+        ):
             _discard(repo, base, keeping=target)
     finally:
         _discard(repo, scratch, keeping=base if base.exists() else target)
@@ -374,9 +453,21 @@ def _reconcile(scan: Scan, staged_tree: str, tree: str) -> str | None:
         return None
     env = {"GIT_INDEX_FILE": str(scan.index)}
     for option, paths in (("--add", must_add), ("--force-remove", must_remove)):
-        if paths and repo.run(*scan.config, "update-index", option, "--replace", "-z", "--stdin",
-                              input=b"".join(p + b"\0" for p in paths), env=env,
-                              check=False).returncode != 0:
+        if (
+            paths
+            and repo.run(
+                *scan.config,
+                "update-index",
+                option,
+                "--replace",
+                "-z",
+                "--stdin",
+                input=b"".join(p + b"\0" for p in paths),
+                env=env,
+                check=False,
+            ).returncode
+            != 0
+        ):
             return None
     return _write_tree(scan)
 
@@ -405,8 +496,9 @@ def _rules_key(repo: Repo) -> list[object]:
     return key
 
 
-def _still_reconciled(root: bytes, memo: Path, staged_tree: str, tree: str,
-                      rules: list[object]) -> list[RawChange] | None:
+def _still_reconciled(
+    root: bytes, memo: Path, staged_tree: str, tree: str, rules: list[object]
+) -> list[RawChange] | None:
     """The changes from the staged tree to the scan's when the answer is still the one
     remembered; None when it must be worked out."""
     import json
@@ -416,8 +508,9 @@ def _still_reconciled(root: bytes, memo: Path, staged_tree: str, tree: str,
         if [data["staged"], data["tree"], data["rules"]] != [staged_tree, tree, rules]:
             return None
         absent = [os.fsencode(p) for p in data["absent"]]
-        changes = [RawChange(f[0], f[1], f[2], f[3], f[4], os.fsencode(f[5]))
-                   for f in data["changes"]]
+        changes = [
+            RawChange(f[0], f[1], f[2], f[3], f[4], os.fsencode(f[5])) for f in data["changes"]
+        ]
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
     for path in absent:
@@ -430,18 +523,31 @@ def _still_reconciled(root: bytes, memo: Path, staged_tree: str, tree: str,
     return changes
 
 
-def _remember_reconciled(memo: Path, staged_tree: str, tree: str, rules: list[object],
-                         absent: Sequence[bytes], changes: Sequence[RawChange]) -> None:
+def _remember_reconciled(
+    memo: Path,
+    staged_tree: str,
+    tree: str,
+    rules: list[object],
+    absent: Sequence[bytes],
+    changes: Sequence[RawChange],
+) -> None:
     import json
 
     if len(absent) > 1000 or len(changes) > 20_000:
         return  # looking at them again, or reading them back, would cost what it saves
     scratch = memo.with_name(f"{memo.name}.{os.getpid()}")
     with contextlib.suppress(OSError):
-        scratch.write_text(json.dumps({
-            "staged": staged_tree, "tree": tree, "rules": rules,
-            "absent": [os.fsdecode(p) for p in absent],
-            "changes": [[*c[:5], os.fsdecode(c.path)] for c in changes]}))
+        scratch.write_text(
+            json.dumps(
+                {
+                    "staged": staged_tree,
+                    "tree": tree,
+                    "rules": rules,
+                    "absent": [os.fsdecode(p) for p in absent],
+                    "changes": [[*c[:5], os.fsdecode(c.path)] for c in changes],
+                }
+            )
+        )
         os.replace(scratch, memo)
 
 
@@ -452,8 +558,12 @@ def keep(scan: Scan, tree: str, *, hand_over: bool) -> list[str]:
     base = index_file(scan.repo, scan.base_tree) if scan.base_tree is not None else None
     if not settled(scan):  # the scan index could not take the edits: the old one stays
         if hand_over:
-            raise GitError(["git", "update-index", "--index-info"], 1, b"",
-                           b"could not update the index being built")
+            raise GitError(
+                ["git", "update-index", "--index-info"],
+                1,
+                b"",
+                b"could not update the index being built",
+            )
         _discard(scan.repo, scan.index, keeping=base)
         return []
     target = index_file(scan.repo, tree)
@@ -481,8 +591,9 @@ def keep(scan: Scan, tree: str, *, hand_over: bool) -> list[str]:
 def retire(scan: Scan, tree: str) -> None:
     """After the ref names `tree`: the scan index it named before is no longer needed."""
     if scan.base_tree is not None and scan.base_tree != tree:
-        _discard(scan.repo, index_file(scan.repo, scan.base_tree),
-                 keeping=index_file(scan.repo, tree))
+        _discard(
+            scan.repo, index_file(scan.repo, scan.base_tree), keeping=index_file(scan.repo, tree)
+        )
 
 
 def tidy(repo: Repo, known_tree: str | None) -> int:
@@ -525,8 +636,14 @@ def ignored(repo: Repo, paths: Sequence[bytes]) -> list[bytes]:
     """Those of `paths` that git's ignore rules match now, whatever any index says."""
     if not paths:
         return []
-    res = repo.run("check-ignore", "-z", "--stdin", "--no-index",
-                   input=b"".join(p + b"\0" for p in paths), check=False)
+    res = repo.run(
+        "check-ignore",
+        "-z",
+        "--stdin",
+        "--no-index",
+        input=b"".join(p + b"\0" for p in paths),
+        check=False,
+    )
     return [p for p in res.stdout.split(b"\0") if p]
 
 
@@ -562,8 +679,9 @@ def _parse_status(out: bytes) -> tuple[list[bytes], list[bytes], list[bytes]] | 
 
 
 def _write_tree(scan: Scan) -> str | None:
-    res = scan.repo.run(*scan.config, "write-tree", env={"GIT_INDEX_FILE": str(scan.index)},
-                        check=False)
+    res = scan.repo.run(
+        *scan.config, "write-tree", env={"GIT_INDEX_FILE": str(scan.index)}, check=False
+    )
     return res.stdout.decode().strip() if res.returncode == 0 else None
 
 
@@ -608,7 +726,7 @@ def _shared_of(repo: Repo, index: Path) -> str | None:
         return None
     for name in names:
         try:
-            oid = bytes.fromhex(name[len(_SHARED):])
+            oid = bytes.fromhex(name[len(_SHARED) :])
         except ValueError:
             continue
         if len(oid) == 20 and oid in data:
@@ -622,14 +740,24 @@ def _compact(repo: Repo, index: Path, *, base: Path | None) -> None:
     started from, which may still use the old shared index."""
     shared = _shared_of(repo, index)
     try:
-        if shared is not None and (index.stat().st_size * 4
-                                   < (repo.git_dir / shared).stat().st_size):
+        if shared is not None and (
+            index.stat().st_size * 4 < (repo.git_dir / shared).stat().st_size
+        ):
             return
     except OSError:
         return
-    if repo.run(*_config(True), "-c", "splitIndex.maxPercentChange=0", "update-index",
-                "--force-write-index", env={"GIT_INDEX_FILE": str(index)},
-                check=False).returncode != 0:
+    if (
+        repo.run(
+            *_config(True),
+            "-c",
+            "splitIndex.maxPercentChange=0",
+            "update-index",
+            "--force-write-index",
+            env={"GIT_INDEX_FILE": str(index)},
+            check=False,
+        ).returncode
+        != 0
+    ):
         return  # a cache: it stays as it is
     if shared is not None and _shared_of(repo, index) != shared:
         _drop_shared(repo, shared, keeping=base)

@@ -1,15 +1,15 @@
 """`git atomic show ID` for people: the facts, then the phases as a timeline, then the change.
 
-    operation 3f2a9c1e4b5d  lint-fix
-    status    rolled back: gate tests failed; the tree is back at PRE-OP
-    ...
-      +0.00s  PRE-OP    7d665f94b377  backup state before operation
-      +0.02s  command   ruff check --fix .  exit 0 after 0.41s
-      +0.45s  OP-EXEC   0a653ff1504e  ruff check --fix .  commit ef87e54a1c43
-              gates     1 of 2 failed in 3.80s
-                tests        FAILED: exited with status 1  exit 1  3.12s
-                  | E   AssertionError ...
-      +4.21s  rollback  to PRE-OP 7d665f94b377; rescue 062ca5f0e7e7 holds what it replaced
+operation 3f2a9c1e4b5d  lint-fix
+status    rolled back: gate tests failed; the tree is back at PRE-OP
+...
+  +0.00s  PRE-OP    7d665f94b377  backup state before operation
+  +0.02s  command   ruff check --fix .  exit 0 after 0.41s
+  +0.45s  OP-EXEC   0a653ff1504e  ruff check --fix .  commit ef87e54a1c43
+          gates     1 of 2 failed in 3.80s
+            tests        FAILED: exited with status 1  exit 1  3.12s
+              | E   AssertionError ...
+  +4.21s  rollback  to PRE-OP 7d665f94b377; rescue 062ca5f0e7e7 holds what it replaced
 """
 
 from __future__ import annotations
@@ -42,41 +42,56 @@ def _outcome(op: OpRow, gates: list[GateRow], style: Style) -> str:
     if op.status == "open":
         if context.is_interrupted(op):
             return style.status("interrupted", "interrupted") + (
-                f" in {PHASE_WORD.get(op.phase, op.phase)}: pid {op.owner_pid} is gone")
+                f" in {PHASE_WORD.get(op.phase, op.phase)}: pid {op.owner_pid} is gone"
+            )
         return style.status("open") + f", in {PHASE_WORD.get(op.phase, op.phase)}"
     word = style.status(op.status)
     if op.status == "committed":
-        return word + (f": {len(gates)} gate{'s' if len(gates) != 1 else ''} passed"
-                       if gates else "") + "; the result is final"
+        return (
+            word
+            + (f": {len(gates)} gate{'s' if len(gates) != 1 else ''} passed" if gates else "")
+            + "; the result is final"
+        )
     if op.status == "recovered":
         return word + " after a crash"
     if failed:
         why = f"gate{'s' if len(failed) > 1 else ''} {', '.join(failed)} failed"
     elif op.failed_phase == "exec":
-        why = f"the command exited {op.exit_code}" if op.exit_code is not None else \
-            "the command could not run"
+        why = (
+            f"the command exited {op.exit_code}"
+            if op.exit_code is not None
+            else "the command could not run"
+        )
     else:
         why = {"timeout": "the command timed out", "interrupt": "interrupted"}.get(
-            op.failed_phase or "", "rolled back on request")
+            op.failed_phase or "", "rolled back on request"
+        )
     return f"{word}: {why}; the tree went back to PRE-OP"
 
 
-def _facts(repo: Repo, op: OpRow, cps: list[CheckpointRow], gates: list[GateRow],
-           style: Style, now: float) -> list[str]:
-    out = [f"operation {style.paint(op.id, 'yellow')}  {style.paint(op.name, 'bold')}",
-           f"status    {_outcome(op, gates, style)}",
-           f"started   {clock(op.started_at)} ({relative(op.started_at, now)})"
-           + (f", took {duration(op.duration)}" if op.duration is not None else "")]
-    out.append("history   " + ("commits: PRE-OP/OP-EXEC/POST-OP commits on the branch"
-                               if op.history == "commits" else
-                               "shadow: checkpoints only under refs/atomic/"))
+def _facts(
+    repo: Repo, op: OpRow, cps: list[CheckpointRow], gates: list[GateRow], style: Style, now: float
+) -> list[str]:
+    out = [
+        f"operation {style.paint(op.id, 'yellow')}  {style.paint(op.name, 'bold')}",
+        f"status    {_outcome(op, gates, style)}",
+        f"started   {clock(op.started_at)} ({relative(op.started_at, now)})"
+        + (f", took {duration(op.duration)}" if op.duration is not None else ""),
+    ]
+    out.append(
+        "history   "
+        + (
+            "commits: PRE-OP/OP-EXEC/POST-OP commits on the branch"
+            if op.history == "commits"
+            else "shadow: checkpoints only under refs/atomic/"
+        )
+    )
     if op.kind == "tdd":
         out.append(f"tdd      {tdd_marker(op)}")
     argv = op.argv_list
     if argv is not None:
         ran = f"exit {op.exit_code}" if op.exit_code is not None else "did not finish"
-        out.append(f"command   {shlex.join(argv)}  ({ran} after "
-                   f"{duration(op.command_duration)})")
+        out.append(f"command   {shlex.join(argv)}  ({ran} after {duration(op.command_duration)})")
     pre = next((c for c in cps if c.kind == "pre_op"), None)
     end = end_checkpoint(op, cps)
     if pre is not None and end is not None:
@@ -91,8 +106,9 @@ def _facts(repo: Repo, op: OpRow, cps: list[CheckpointRow], gates: list[GateRow]
 def _gate_block(gates: list[GateRow], style: Style) -> list[str]:
     failed = sum(1 for g in gates if not g.passed)
     total = sum(g.duration for g in gates)
-    head = (f"{failed} of {len(gates)} failed" if failed else
-            f"{len(gates)} passed") + f" in {duration(total)}"
+    head = (
+        f"{failed} of {len(gates)} failed" if failed else f"{len(gates)} passed"
+    ) + f" in {duration(total)}"
     out = [f"gates     {style.paint(head, 'red' if failed else 'green')}"]
     for g in gates:
         verdict = "passed" if g.passed else f"FAILED: {g.message or 'failed'}"
@@ -109,8 +125,9 @@ def _gate_block(gates: list[GateRow], style: Style) -> list[str]:
     return out
 
 
-def _timeline(op: OpRow, cps: list[CheckpointRow], gates: list[GateRow],
-              events: list[EventRow], style: Style) -> list[str]:
+def _timeline(
+    op: OpRow, cps: list[CheckpointRow], gates: list[GateRow], events: list[EventRow], style: Style
+) -> list[str]:
     shas = {c.sha: c for c in cps}
     rescued = {e.rescue for e in events if e.rescue}
     items: list[tuple[float, int, list[str]]] = []  # (time, order, lines)
@@ -119,13 +136,25 @@ def _timeline(op: OpRow, cps: list[CheckpointRow], gates: list[GateRow],
             continue  # shown with the event that took it
         commit = f"  commit {c.commit_sha[:12]}" if c.commit_sha else ""
         label = _KIND_WORD.get(c.kind, c.kind)
-        items.append((c.created_at, c.seq * 2, [
-            f"{style.paint(f'{label:<9}', 'bold')} {style.paint(c.sha[:12], 'yellow')}  "
-            f"{c.message or ''}{commit}".rstrip()]))
+        items.append(
+            (
+                c.created_at,
+                c.seq * 2,
+                [
+                    f"{style.paint(f'{label:<9}', 'bold')} {style.paint(c.sha[:12], 'yellow')}  "
+                    f"{c.message or ''}{commit}".rstrip()
+                ],
+            )
+        )
         if c.kind == "pre_op" and op.argv_list is not None:
             ran = f"exit {op.exit_code}" if op.exit_code is not None else "did not finish"
-            items.append((c.created_at, c.seq * 2 + 1, [
-                f"command   ran {duration(op.command_duration)}, {ran}"]))
+            items.append(
+                (
+                    c.created_at,
+                    c.seq * 2 + 1,
+                    [f"command   ran {duration(op.command_duration)}, {ran}"],
+                )
+            )
     if gates:
         anchor = next((c for c in cps if c.kind == "post_op"), None)
         steps = [c for c in cps if c.kind in ("pre_op", "op_exec")]
@@ -134,10 +163,16 @@ def _timeline(op: OpRow, cps: list[CheckpointRow], gates: list[GateRow],
         items.append((at, 10**6, _gate_block(gates, style)))
     for e in events:
         target = shas.get(e.target or "")
-        where = (f"{_KIND_WORD.get(target.kind, target.kind)} {e.target[:12]}"
-                 if target is not None and e.target else (e.target or "?")[:12])
-        saved = f"; rescue {style.paint(e.rescue[:12], 'yellow')} holds what it replaced" \
-            if e.rescue else ""
+        where = (
+            f"{_KIND_WORD.get(target.kind, target.kind)} {e.target[:12]}"
+            if target is not None and e.target
+            else (e.target or "?")[:12]
+        )
+        saved = (
+            f"; rescue {style.paint(e.rescue[:12], 'yellow')} holds what it replaced"
+            if e.rescue
+            else ""
+        )
         items.append((e.at, 10**7, [f"{style.paint(f'{e.kind:<9}', 'bold')} to {where}{saved}"]))
     out = []
     for at, _, lines in sorted(items, key=lambda item: (item[0], item[1])):
@@ -151,24 +186,39 @@ def _next(op: OpRow, journal: Journal, events: list[EventRow], *, shown: bool) -
     short = op.id[:8]
     if op.status == "open":
         if context.is_interrupted(op):
-            return ("next: `git atomic recover` (back to PRE-OP) or `git atomic recover --accept`"
-                    " (keep the tree as it is)")
-        return ("next: `git atomic checkpoint`, `git atomic commit` (gates, then final) or "
-                "`git atomic abort`" if op.kind == "session" else "next: let it finish")
+            return (
+                "next: `git atomic recover` (back to PRE-OP) or `git atomic recover --accept`"
+                " (keep the tree as it is)"
+            )
+        return (
+            "next: `git atomic checkpoint`, `git atomic commit` (gates, then final) or "
+            "`git atomic abort`"
+            if op.kind == "session"
+            else "next: let it finish"
+        )
     if op.status == "committed":
         return f"next: `git atomic rollback --op {short}` takes it back"
     newest = journal.events(op.worktree, limit=1)
     rescue = events[-1].rescue if events else None
     if newest and events and newest[0].id == events[-1].id:
         return "next: `git atomic undo` brings its result back" + (
-            "" if shown else f"; `git atomic show {short} --diff` shows it")
+            "" if shown else f"; `git atomic show {short} --diff` shows it"
+        )
     if rescue:
         return f"next: `git atomic rollback --to {rescue[:12]}` brings its result back"
     return ""
 
 
-def show_text(repo: Repo, journal: Journal, op: OpRow, *, diff: bool, stat: bool,
-              style: Style, now: float | None = None) -> str:
+def show_text(
+    repo: Repo,
+    journal: Journal,
+    op: OpRow,
+    *,
+    diff: bool,
+    stat: bool,
+    style: Style,
+    now: float | None = None,
+) -> str:
     now = time.time() if now is None else now
     cps = journal.checkpoints(op.id)
     gates = journal.gates(op.id)
@@ -190,12 +240,21 @@ def show_text(repo: Repo, journal: Journal, op: OpRow, *, diff: bool, stat: bool
         if end is None:
             out.append("no change recorded: the operation has only its PRE-OP checkpoint")
         else:
-            out.append(style.paint(f"PRE-OP {pre.sha[:12]} -> {_KIND_WORD[end.kind]} "
-                                   f"{end.sha[:12]}", "bold"))
+            out.append(
+                style.paint(
+                    f"PRE-OP {pre.sha[:12]} -> {_KIND_WORD[end.kind]} {end.sha[:12]}", "bold"
+                )
+            )
             if stat:
-                out.append(diff_text(repo, pre.sha, end.sha, stat_only=True,
-                                     colour=style.colour).rstrip("\n"))
+                out.append(
+                    diff_text(repo, pre.sha, end.sha, stat_only=True, colour=style.colour).rstrip(
+                        "\n"
+                    )
+                )
             if diff:
-                out.append(diff_text(repo, pre.sha, end.sha, stat_only=False,
-                                     colour=style.colour).rstrip("\n"))
+                out.append(
+                    diff_text(repo, pre.sha, end.sha, stat_only=False, colour=style.colour).rstrip(
+                        "\n"
+                    )
+                )
     return "\n".join(out) + "\n"

@@ -81,9 +81,15 @@ def commit_index(repo: Repo, captured: Captured) -> Path:
         if (repo.config("core.untrackedCache") or "").lower() != "true":
             options.append("--no-untracked-cache")  # the scan's cache, not one you asked for
     if captured.leave_out or options:
-        repo.run("update-index", *options, "--force-remove", "-z", "--stdin",
-                 input=b"".join(p + b"\0" for p in sorted(captured.leave_out)),
-                 env={"GIT_INDEX_FILE": str(captured.commit_index)})
+        repo.run(
+            "update-index",
+            *options,
+            "--force-remove",
+            "-z",
+            "--stdin",
+            input=b"".join(p + b"\0" for p in sorted(captured.leave_out)),
+            env={"GIT_INDEX_FILE": str(captured.commit_index)},
+        )
     key = _index_checksum(captured.commit_index)
     if key is not None and captured.listing is not None:
         _remember_staged(repo, key, captured.commit_tree, captured.listing)
@@ -158,9 +164,12 @@ def capture(
         seen = _staged_seen(repo, key)
         if scanning is None and (seen is None or not seen[1].flags):
             # The scan of the tree runs while the staged side is read: two processes, two cores.
-            scanning = scan.start(repo, known_tree=refs.get(scan.ref_name(repo)),
-                                  seed=tmp_index if present else None,
-                                  scratch=temp_path(repo, "scan"))
+            scanning = scan.start(
+                repo,
+                known_tree=refs.get(scan.ref_name(repo)),
+                seed=tmp_index if present else None,
+                scratch=temp_path(repo, "scan"),
+            )
         if scanning is None:
             adding = scan_the_older_way()
         if seen is not None:
@@ -221,15 +230,19 @@ def capture(
         # intent-to-add entries, which the staged tree lacks). Attribute files are the index's
         # and the untracked ones.
         added = [c.path for c in repo.diff_trees(staged_tree, filtered_tree) if c.status == "A"]
-        attribute_added = [p for p in added
-                           if p == b".gitattributes" or p.endswith(b"/.gitattributes")]
+        attribute_added = [
+            p for p in added if p == b".gitattributes" or p.endswith(b"/.gitattributes")
+        ]
         rule = conversion.detect(repo, [*listing.attribute_files, *attribute_added])
         if rule.active:
             if scanning is not None and not scan.settled(scanning):
-                raise GitError(["git", "update-index", "--index-info"], 1, b"",
-                               b"could not update the scan index")
-            files_tree = conversion.raw_tree(repo, scanned_index, rule,
-                                             temp_path(repo, "rawindex"))
+                raise GitError(
+                    ["git", "update-index", "--index-info"],
+                    1,
+                    b"",
+                    b"could not update the scan index",
+                )
+            files_tree = conversion.raw_tree(repo, scanned_index, rule, temp_path(repo, "rawindex"))
         # `add -A` takes skip-worktree and assume-unchanged entries as they are in the index,
         # whatever is on disk: the bytes on disk of those files are captured here, and those
         # that are not on disk are left out.
@@ -256,7 +269,8 @@ def capture(
             # attribute files, all the capture saw (extra candidates are harmless).
             commit_listing = indexstate.Listing(
                 dataclasses.replace(flags, intent_to_add={}),
-                (*listing.attribute_files, *attribute_added))
+                (*listing.attribute_files, *attribute_added),
+            )
         entries = [
             TreeEntry("100644", "blob", meta_blob, b"meta"),
             TreeEntry("040000", "tree", staged_tree, b"staged"),
@@ -267,14 +281,16 @@ def capture(
         if flags_blob is not None:
             entries.append(TreeEntry("100644", "blob", flags_blob, b"index-flags"))
         if untracked and find_untracked:
-            untracked_blob = repo.line("hash-object", "-w", "--stdin",
-                                       input=b"".join(p + b"\0" for p in sorted(untracked)))
+            untracked_blob = repo.line(
+                "hash-object", "-w", "--stdin", input=b"".join(p + b"\0" for p in sorted(untracked))
+            )
             entries.append(TreeEntry("100644", "blob", untracked_blob, b"untracked"))
         tree = repo.mktree(entries)
         parents = list(dict.fromkeys(x for x in [head_oid, *branches.values()] if x))
         parent_args = [a for p in parents for a in ("-p", p)]
-        commit = repo.line("commit-tree", tree, *parent_args, "-m", message,
-                           env=repo.identity_env(required=False))
+        commit = repo.line(
+            "commit-tree", tree, *parent_args, "-m", message, env=repo.identity_env(required=False)
+        )
         kept: scan.Scan | None = None
         lines = [f"create {ref} {commit}"] if ref is not None else []
         if scanning is not None:
@@ -284,10 +300,27 @@ def capture(
         repo.update_refs(lines, message=f"git-atomic: {message}")
         if kept is not None:
             scan.retire(kept, filtered_tree)
-        snap = Snapshot(commit, files_tree, staged_tree, head_ref, head_oid, branches,
-                        index_blob, index_mtime if raw_index else None, present, flags_blob)
-        return Captured(snap, untracked, commit_tree, commit_index, leave_out, commit_listing,
-                        from_scan=kept is not None)
+        snap = Snapshot(
+            commit,
+            files_tree,
+            staged_tree,
+            head_ref,
+            head_oid,
+            branches,
+            index_blob,
+            index_mtime if raw_index else None,
+            present,
+            flags_blob,
+        )
+        return Captured(
+            snap,
+            untracked,
+            commit_tree,
+            commit_index,
+            leave_out,
+            commit_listing,
+            from_scan=kept is not None,
+        )
     finally:
         if adding is not None:
             adding.wait(check=False)  # never leave it writing a file that is about to go
@@ -373,8 +406,15 @@ def _without_absent(repo: Repo, tree: str, paths: frozenset[bytes]) -> str:
     wanted = sorted(paths)
     held: list[bytes] = []
     for i in range(0, len(wanted), 1000):  # a sparse checkout may flag most of the tree
-        listing = repo.out("ls-tree", "-z", "--full-tree", tree, "--",
-                           *[os.fsdecode(p) for p in wanted[i:i + 1000]], env=env)
+        listing = repo.out(
+            "ls-tree",
+            "-z",
+            "--full-tree",
+            tree,
+            "--",
+            *[os.fsdecode(p) for p in wanted[i : i + 1000]],
+            env=env,
+        )
         held += [item.partition(b"\t")[2] for item in listing.split(b"\0") if item]
     return repo.tree_without(tree, [p for p in held if p in paths])
 
@@ -471,9 +511,13 @@ def put_index(repo: Repo, current: Snapshot, target: Snapshot) -> None:
     scratch = temp_path(repo, "index")
     try:
         indexstate.rebuild(
-            repo, current_tree=current.staged_tree if current.index_present else None,
-            current_flags=load_flags(repo, current), target_tree=target.staged_tree,
-            target_flags=load_flags(repo, target), scratch=scratch)
+            repo,
+            current_tree=current.staged_tree if current.index_present else None,
+            current_flags=load_flags(repo, current),
+            target_tree=target.staged_tree,
+            target_flags=load_flags(repo, target),
+            scratch=scratch,
+        )
         install_index(repo, scratch)
     finally:
         scratch.unlink(missing_ok=True)
@@ -536,7 +580,7 @@ def _lock_index(repo: Repo) -> Path:
     raise RefusedError(
         f"{lock} exists: another git process is writing the index",
         hint="if no git command is running (one may have been killed), remove that file, "
-             "then run the command again (`git atomic recover` after a crash)",
+        "then run the command again (`git atomic recover` after a crash)",
     )
 
 

@@ -13,10 +13,14 @@ from git_atomic.lock import Holder
 from git_atomic.logview import log_lines
 from git_atomic.render import PHASE_WORD, Style, clock, relative
 
-_SESSION_NEXT = ("`git atomic checkpoint` records a stage, `git atomic commit` runs the gates",
-                 "and makes it final, `git atomic abort` rolls it back")
-_RECOVER_NEXT = ("`git atomic recover` goes back to PRE-OP (what it replaces is kept as a rescue);",
-                 "`git atomic recover --accept` keeps the tree as it is")
+_SESSION_NEXT = (
+    "`git atomic checkpoint` records a stage, `git atomic commit` runs the gates",
+    "and makes it final, `git atomic abort` rolls it back",
+)
+_RECOVER_NEXT = (
+    "`git atomic recover` goes back to PRE-OP (what it replaces is kept as a rescue);",
+    "`git atomic recover --accept` keeps the tree as it is",
+)
 
 
 def _row(label: str, *lines: str) -> list[str]:
@@ -40,20 +44,31 @@ def _since(holder: Holder, now: float) -> str:
     return f"{clock(ts)} ({relative(ts, now)})"
 
 
-def status_lines(repo: Repo, journal: Journal, *, open_op: OpRow | None,
-                 interrupted: OpRow | None, holder: Holder | None, style: Style,
-                 now: float | None = None) -> list[str]:
+def status_lines(
+    repo: Repo,
+    journal: Journal,
+    *,
+    open_op: OpRow | None,
+    interrupted: OpRow | None,
+    holder: Holder | None,
+    style: Style,
+    now: float | None = None,
+) -> list[str]:
     now = time.time() if now is None else now
     out: list[str] = []
     if (repo.git_dir / context.PENDING_RESTORE).exists():
-        out.append(style.status("interrupted", "interrupted:") +
-                   " a rollback, undo or emergency stopped half way")
+        out.append(
+            style.status("interrupted", "interrupted:")
+            + " a rollback, undo or emergency stopped half way"
+        )
         out += _row("next", "`git atomic recover` finishes it; new operations wait until then")
     op = interrupted or open_op
     if op is not None:
         head = "interrupted:" if interrupted is not None else "open:"
-        out.append(f"{style.status('interrupted' if interrupted else 'open', head)} "
-                   f"{style.paint(op.name, 'bold')} [{style.paint(op.id, 'yellow')}]")
+        out.append(
+            f"{style.status('interrupted' if interrupted else 'open', head)} "
+            f"{style.paint(op.name, 'bold')} [{style.paint(op.id, 'yellow')}]"
+        )
         out += _row("phase", _phase(journal, op, now))
         out += _row("since", f"{clock(op.started_at)} ({relative(op.started_at, now)})")
         if interrupted is not None:
@@ -65,8 +80,14 @@ def status_lines(repo: Repo, journal: Journal, *, open_op: OpRow | None,
                 out += _row("process", f"pid {op.owner_pid} is working on it")
             elif op.kind == "session":
                 out += _row("process", "none: the operation waits for you")
-            out += _row("next", *(_SESSION_NEXT if op.kind == "session" else
-                                  ("wait for it to finish; `git atomic status` again",)))
+            out += _row(
+                "next",
+                *(
+                    _SESSION_NEXT
+                    if op.kind == "session"
+                    else ("wait for it to finish; `git atomic status` again",)
+                ),
+            )
     elif not out:
         out.append("no operation is open in this worktree")
         last = journal.ops(worktree=repo.worktree_id, limit=1)
@@ -76,8 +97,11 @@ def status_lines(repo: Repo, journal: Journal, *, open_op: OpRow | None,
         newest = journal.events(repo.worktree_id, limit=1)
         if newest:
             kind = newest[0].kind
-            what = ("reverses the last undo" if kind == "undo"
-                    else f"brings back what the last {kind} replaced")
+            what = (
+                "reverses the last undo"
+                if kind == "undo"
+                else f"brings back what the last {kind} replaced"
+            )
             out += _row("undo", f"`git atomic undo` {what}")
     if holder is not None:
         state = "" if holder.alive else style.paint(" (dead: `git atomic recover`)", "red")

@@ -48,8 +48,9 @@ def position(journal: Journal, worktree: str, steps: Sequence[CheckpointRow]) ->
 
 def label(journal: Journal, row: CheckpointRow, op: OpRow) -> str:
     if row.kind == "op_exec":
-        stage = sum(1 for c in journal.checkpoints(op.id)
-                    if c.kind == "op_exec" and c.seq <= row.seq)
+        stage = sum(
+            1 for c in journal.checkpoints(op.id) if c.kind == "op_exec" and c.seq <= row.seq
+        )
         name = f"OP-EXEC stage {stage}"
     else:
         name = {"pre_op": "PRE-OP", "post_op": "POST-OP"}.get(row.kind, row.kind)
@@ -64,8 +65,9 @@ def last_validated(journal: Journal, worktree: str) -> tuple[CheckpointRow, OpRo
     return None
 
 
-def status_flip(journal: Journal, target: str, op: OpRow | None, *,
-                selective: bool) -> dict[str, Any] | None:
+def status_flip(
+    journal: Journal, target: str, op: OpRow | None, *, selective: bool
+) -> dict[str, Any] | None:
     """A whole-tree move to the PRE-OP of a closed operation undoes it: it becomes rolled_back.
 
     Recorded in the event, so that `undo` can give the operation its status back.

@@ -47,20 +47,33 @@ def cli_argv(verb: str, args: Sequence[str] = (), *, paths: Sequence[str] = ()) 
     return argv
 
 
-def run_cli(verb: str, args: Sequence[str] = (), *, cwd: Path,
-            paths: Sequence[str] = ()) -> CliResult:
+def run_cli(
+    verb: str, args: Sequence[str] = (), *, cwd: Path, paths: Sequence[str] = ()
+) -> CliResult:
     """Run `git-atomic VERB ARGS --json [-- PATHS]` in `cwd`; never raises for a failed call."""
     argv = cli_argv(verb, args, paths=paths)
     try:
         proc = subprocess.run(
-            argv, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-            encoding="utf-8", errors="replace", check=False,
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            check=False,
         )
     except OSError as exc:  # cwd gone, interpreter gone: still an answer, not a crash
-        return CliResult(tuple(argv), int(Exit.REFUSED), None, "",
-                         f"cannot run git-atomic in {cwd}: {exc.strerror or exc}\n")
-    return CliResult(tuple(argv), proc.returncode, _one_object(proc.stdout), proc.stdout,
-                     proc.stderr)
+        return CliResult(
+            tuple(argv),
+            int(Exit.REFUSED),
+            None,
+            "",
+            f"cannot run git-atomic in {cwd}: {exc.strerror or exc}\n",
+        )
+    return CliResult(
+        tuple(argv), proc.returncode, _one_object(proc.stdout), proc.stdout, proc.stderr
+    )
 
 
 def _one_object(stdout: str) -> dict[str, Any] | None:

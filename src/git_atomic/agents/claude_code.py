@@ -65,6 +65,7 @@ def hook_cwd(payload: Mapping[str, Any], environ: Mapping[str, str] = os.environ
 
 # --- the three events ------------------------------------------------------------------------
 
+
 def _pre_tool_use(turn: _Turn, payload: Mapping[str, Any]) -> HookResult:
     begun = run_cli("begin", [turn.op_name], cwd=turn.cwd)
     if begun.exit_code == Exit.OK:
@@ -90,8 +91,10 @@ def _post_tool_use(turn: _Turn, payload: Mapping[str, Any]) -> HookResult:
         return _warn(f"could not record '{message}': {done.error_line}")
     if ours and op_id and op_id != ours:
         turn.forget()
-        return _warn(f"'{message}' was recorded in operation {op_id}, which this session did "
-                     "not open; the rest of this turn is not protected")
+        return _warn(
+            f"'{message}' was recorded in operation {op_id}, which this session did "
+            "not open; the rest of this turn is not protected"
+        )
     if not ours and op_id:
         turn.remember(op_id)
     return QUIET
@@ -107,8 +110,9 @@ def _stop(turn: _Turn, *, stop_hook_active: bool) -> HookResult:
     if done.exit_code == Exit.OK:
         gates = [g.get("name") for g in _dicts(data.get("gates")) if g.get("passed")]
         passed = f" (gates passed: {', '.join(map(str, gates))})" if gates else ""
-        return _json({"systemMessage": f"git-atomic: this turn is committed as operation {op}"
-                                       f"{passed}"})
+        return _json(
+            {"systemMessage": f"git-atomic: this turn is committed as operation {op}{passed}"}
+        )
     if done.exit_code != Exit.FAILED:
         return _warn(f"could not finish this turn's operation {op}: {done.error_line}")
     what = _failure(data)
@@ -128,6 +132,7 @@ def _stop(turn: _Turn, *, stop_hook_active: bool) -> HookResult:
 
 
 # --- the turn: which operation this session opened ---------------------------------------------
+
 
 class _Turn:
     """What this session's hooks know between calls: the id of the operation they opened.
@@ -153,8 +158,12 @@ class _Turn:
         return _text(data.get("op_id")) if isinstance(data, dict) else None
 
     def remember(self, op_id: str) -> None:
-        record = {"op_id": op_id, "name": self.op_name, "cwd": str(self.cwd),
-                  "session_id": self.session}
+        record = {
+            "op_id": op_id,
+            "name": self.op_name,
+            "cwd": str(self.cwd),
+            "session_id": self.session,
+        }
         with contextlib.suppress(OSError):  # without it the turn is still protected, less tidily
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
@@ -187,12 +196,15 @@ def _busy_with_ours(turn: _Turn) -> str | None:
         turn.remember(_text(open_op.get("op_id")))
         return None
     if isinstance(interrupted, dict):
-        return (f"operation {interrupted.get('op_id')} ({interrupted.get('name')}) was "
-                "interrupted; run `git atomic recover`")
+        return (
+            f"operation {interrupted.get('op_id')} ({interrupted.get('name')}) was "
+            "interrupted; run `git atomic recover`"
+        )
     return ""
 
 
 # --- payload helpers: every field may be missing or of the wrong type -------------------------
+
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
@@ -241,11 +253,13 @@ def _relative(path: str, cwd: Path) -> str:
 def _failure(data: Mapping[str, Any]) -> str:
     failed = [g for g in _dicts(data.get("gates")) if g.get("passed") is False]
     if failed:
-        return "; ".join(f"gate '{g.get('name')}' failed (exit {g.get('exit_code')})"
-                         for g in failed)
+        return "; ".join(
+            f"gate '{g.get('name')}' failed (exit {g.get('exit_code')})" for g in failed
+        )
     phase = _text(data.get("failed_phase")) or "validate"
     return {"timeout": "a gate timed out", "interrupt": "the gates were interrupted"}.get(
-        phase, f"the operation failed in phase '{phase}'")
+        phase, f"the operation failed in phase '{phase}'"
+    )
 
 
 def _gate_output(data: Mapping[str, Any], stderr_tail: str) -> str:

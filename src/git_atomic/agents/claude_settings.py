@@ -30,6 +30,7 @@ _STOP_TIMEOUT: Final = 1800
 
 def desired_hooks() -> dict[str, dict[str, Any]]:
     """The matcher group we install for each event."""
+
     def handler(event: str, timeout: int) -> dict[str, Any]:
         return {"type": "command", "command": f"{COMMAND} {event}", "timeout": timeout}
 
@@ -131,8 +132,9 @@ def _load_settings(path: Path) -> dict[str, Any]:
             raise ConfigError(f"{path}: 'hooks.{event}' must be a list of matcher groups")
         for i, group in enumerate(groups):
             if not isinstance(group, dict) or not isinstance(group.get("hooks", []), list):
-                raise ConfigError(f"{path}: 'hooks.{event}[{i}]' must be an object whose "
-                                  "'hooks' is a list")
+                raise ConfigError(
+                    f"{path}: 'hooks.{event}[{i}]' must be an object whose 'hooks' is a list"
+                )
     return settings
 
 

@@ -70,8 +70,10 @@ def _add_tools(server: Any, tool_error: type[Exception], root: Path) -> None:
     def cli(verb: str, args: Sequence[str] = (), paths: Sequence[str] = ()) -> dict[str, Any]:
         result = run_cli(verb, args, cwd=root, paths=paths)
         if result.data is None:
-            raise tool_error(f"git-atomic {verb} exited {result.exit_code} without a JSON "
-                             f"result: {result.error_line}")
+            raise tool_error(
+                f"git-atomic {verb} exited {result.exit_code} without a JSON "
+                f"result: {result.error_line}"
+            )
         return {**result.data, "exit_code": result.exit_code}
 
     def positional(value: str, what: str) -> str:
@@ -103,8 +105,12 @@ def _add_tools(server: Any, tool_error: type[Exception], root: Path) -> None:
         return cli("abort")
 
     @register()
-    def rollback(op: str | None = None, to: str | None = None, paths: list[str] | None = None,
-                 dry_run: bool = False) -> dict[str, Any]:
+    def rollback(
+        op: str | None = None,
+        to: str | None = None,
+        paths: list[str] | None = None,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
         """Roll back: the last phase (no arguments), a whole operation (op), or to a
         checkpoint (to), optionally only some paths. dry_run lists changes, changes nothing."""
         if paths and not to:

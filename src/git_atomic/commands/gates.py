@@ -25,14 +25,22 @@ def gates(*, run_now: bool, all_gates: bool, json_out: bool) -> int:
             else:
                 sys.stdout.write(_listing_text(config))
             return 0
-        log_dir = (ctx.repo.state_dir / "logs"
-                   / f"gates-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(2)}")
+        log_dir = (
+            ctx.repo.state_dir
+            / "logs"
+            / f"gates-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(2)}"
+        )
         process.INTERRUPTS.install()
         try:
-            results = run_gates(config.gates, root=ctx.repo.root, log_dir=log_dir,
-                                journal=ctx.journal, worktree=ctx.worktree,
-                                all_gates=all_gates,
-                                progress=not json_out and sys.stderr.isatty())
+            results = run_gates(
+                config.gates,
+                root=ctx.repo.root,
+                log_dir=log_dir,
+                journal=ctx.journal,
+                worktree=ctx.worktree,
+                all_gates=all_gates,
+                progress=not json_out and sys.stderr.isatty(),
+            )
         finally:
             process.INTERRUPTS.uninstall()
         passed = all(r.passed for r in results) and len(results) == len(config.gates)
@@ -70,12 +78,19 @@ def _gate_object(gate: GateSpec, result: GateResult | None, *, ran: bool) -> dic
         "env": dict(gate.env),
     }
     if ran:
-        obj["result"] = None if result is None else {
-            "passed": result.passed, "exit_code": result.exit_code,
-            "duration_s": round(result.duration_s, 3), "coverage": result.coverage,
-            "message": result.message, "output_tail": result.output_tail,
-            "log": result.log_path,
-        }
+        obj["result"] = (
+            None
+            if result is None
+            else {
+                "passed": result.passed,
+                "exit_code": result.exit_code,
+                "duration_s": round(result.duration_s, 3),
+                "coverage": result.coverage,
+                "message": result.message,
+                "output_tail": result.output_tail,
+                "log": result.log_path,
+            }
+        )
     return obj
 
 
@@ -86,8 +101,9 @@ def _listing(config: Config, results: list[GateResult] | None = None) -> dict[st
         "schema": output.SCHEMA,
         "source": _source(config),
         "history": config.history.value,
-        "gates": [_gate_object(g, by_name.get(g.name), ran=results is not None)
-                  for g in config.gates],
+        "gates": [
+            _gate_object(g, by_name.get(g.name), ran=results is not None) for g in config.gates
+        ],
         "tdd": {
             "test": tdd.test if tdd.test is None or isinstance(tdd.test, str) else list(tdd.test),
             "coverage": tdd.coverage,
@@ -147,12 +163,14 @@ def _tell(config: Config, results: list[GateResult], *, passed: bool) -> None:
         if r.output_tail:
             output.say("  " + r.output_tail.replace("\n", "\n  "))
         output.say(f"  full output: {r.log_path}")
-    skipped = [g.name for g in config.gates[len(results):]]
+    skipped = [g.name for g in config.gates[len(results) :]]
     if process.INTERRUPTS.received is not None:
         output.say("git-atomic: interrupted")
     elif skipped:
-        output.say(f"git-atomic: not run after the failure: {', '.join(skipped)} "
-                   "(--all-gates runs every gate)")
+        output.say(
+            f"git-atomic: not run after the failure: {', '.join(skipped)} "
+            "(--all-gates runs every gate)"
+        )
     failed = sum(1 for r in results if not r.passed)
     verdict = "all gates pass" if passed else f"{failed} of {len(config.gates)} gates failed"
     output.say(f"git-atomic: {verdict} (a dry run: no operation, nothing recorded)")

@@ -59,18 +59,28 @@ def gc(*, older_than_days: float, json_out: bool) -> int:
     with context.opened("gc", check_state=False) as ctx:
         result = _retire(ctx.repo, ctx.journal, cutoff)
     if json_out:
-        output.emit_json({
-            "schema": output.SCHEMA, "operations_retired": result.operations,
-            "refs_retired": result.refs, "events_retired": result.events,
-            "logs_removed": result.logs, "bytes_freed": result.bytes_freed,
-            "prune_expire": result.expire,
-        })
+        output.emit_json(
+            {
+                "schema": output.SCHEMA,
+                "operations_retired": result.operations,
+                "refs_retired": result.refs,
+                "events_retired": result.events,
+                "logs_removed": result.logs,
+                "bytes_freed": result.bytes_freed,
+                "prune_expire": result.expire,
+            }
+        )
         return 0
-    later = ("" if result.expire in ("now", "all") else
-             "; objects younger than gc.pruneExpire or in packs go with the next `git gc`")
-    output.say(f"git-atomic: retired {result.operations} operation"
-               f"{'s' if result.operations != 1 else ''} and {result.refs} checkpoint ref"
-               f"{'s' if result.refs != 1 else ''}; freed {_size(result.bytes_freed)}{later}")
+    later = (
+        ""
+        if result.expire in ("now", "all")
+        else "; objects younger than gc.pruneExpire or in packs go with the next `git gc`"
+    )
+    output.say(
+        f"git-atomic: retired {result.operations} operation"
+        f"{'s' if result.operations != 1 else ''} and {result.refs} checkpoint ref"
+        f"{'s' if result.refs != 1 else ''}; freed {_size(result.bytes_freed)}{later}"
+    )
     return 0
 
 
@@ -79,14 +89,23 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> Retired:
     keep = _newest_rescues(journal)
     known = {row[0] for row in journal.conn.execute("SELECT id FROM operations")}
     old_ops = [
-        op_id for (op_id,) in journal.conn.execute(
+        op_id
+        for (op_id,) in journal.conn.execute(
             "SELECT id FROM operations WHERE status != 'open' AND "
-            "COALESCE(ended_at, started_at) < ?", (cutoff,))
+            "COALESCE(ended_at, started_at) < ?",
+            (cutoff,),
+        )
     ]
-    holding = {
-        op_id for (op_id,) in journal.conn.execute(
-            f"SELECT DISTINCT op_id FROM checkpoints WHERE sha IN ({_marks(keep)})", tuple(keep))
-    } if keep else set()
+    holding = (
+        {
+            op_id
+            for (op_id,) in journal.conn.execute(
+                f"SELECT DISTINCT op_id FROM checkpoints WHERE sha IN ({_marks(keep)})", tuple(keep)
+            )
+        }
+        if keep
+        else set()
+    )
     retire = [op_id for op_id in old_ops if op_id not in holding]
     candidates: dict[str, str] = {}
     for name, oid in refs.items():
@@ -101,8 +120,9 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> Retired:
     named = _still_named(journal) | keep
     doomed = {name: oid for name, oid in candidates.items() if oid not in named}
     failpoints.hit("gc:after-journal")
-    repo.update_refs([f"delete {name} {oid}" for name, oid in sorted(doomed.items())],
-                     message="git-atomic gc")
+    repo.update_refs(
+        [f"delete {name} {oid}" for name, oid in sorted(doomed.items())], message="git-atomic gc"
+    )
     logs = 0
     for op_id in retire:
         folder = repo.state_dir / "logs" / op_id
@@ -127,18 +147,25 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> Retired:
 def _newest_rescues(journal: Journal) -> set[str]:
     """The newest rescue of each worktree: what `undo` would bring back there."""
     keep: set[str] = set()
-    worktrees = [w for (w,) in journal.conn.execute("SELECT DISTINCT worktree FROM operations "
-                                                    "UNION SELECT DISTINCT worktree FROM events")]
+    worktrees = [
+        w
+        for (w,) in journal.conn.execute(
+            "SELECT DISTINCT worktree FROM operations UNION SELECT DISTINCT worktree FROM events"
+        )
+    ]
     for worktree in worktrees:
         row = journal.conn.execute(
             "SELECT rescue FROM events WHERE worktree=? AND rescue IS NOT NULL "
-            "ORDER BY at DESC, id DESC LIMIT 1", (worktree,)).fetchone()
+            "ORDER BY at DESC, id DESC LIMIT 1",
+            (worktree,),
+        ).fetchone()
         if row:
             keep.add(row[0])
         row = journal.conn.execute(
             "SELECT c.sha FROM checkpoints c JOIN operations o ON o.id=c.op_id "
             "WHERE o.worktree=? AND c.kind='rescue' ORDER BY c.created_at DESC LIMIT 1",
-            (worktree,)).fetchone()
+            (worktree,),
+        ).fetchone()
         if row:
             keep.add(row[0])
     return keep
@@ -146,9 +173,14 @@ def _newest_rescues(journal: Journal) -> set[str]:
 
 def _still_named(journal: Journal) -> set[str]:
     """Every checkpoint a journal row still names: its ref stays, whatever its age."""
-    return {sha for (sha,) in journal.conn.execute(
-        "SELECT sha FROM checkpoints UNION SELECT rescue FROM events "
-        "UNION SELECT target FROM events") if sha}
+    return {
+        sha
+        for (sha,) in journal.conn.execute(
+            "SELECT sha FROM checkpoints UNION SELECT rescue FROM events "
+            "UNION SELECT target FROM events"
+        )
+        if sha
+    }
 
 
 def _delete_rows(journal: Journal, ops: list[str], cutoff: float, keep: set[str]) -> int:
@@ -156,17 +188,22 @@ def _delete_rows(journal: Journal, ops: list[str], cutoff: float, keep: set[str]
     with journal.write() as c:
         for chunk in _chunks(ops, 500):
             marks = _marks(chunk)
-            for table, column in (("checkpoints", "op_id"), ("gates", "op_id"),
-                                  ("operations", "id"), ("events", "op_id")):
+            for table, column in (
+                ("checkpoints", "op_id"),
+                ("gates", "op_id"),
+                ("operations", "id"),
+                ("events", "op_id"),
+            ):
                 c.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
-        cur = c.execute(f"DELETE FROM events WHERE op_id IS NULL AND at < ?{spare}",
-                        (cutoff, *keep))
+        cur = c.execute(
+            f"DELETE FROM events WHERE op_id IS NULL AND at < ?{spare}", (cutoff, *keep)
+        )
         return max(0, cur.rowcount)
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _marks(items: Iterable[object]) -> str:

@@ -101,9 +101,18 @@ class _Run:
         return self.history == "commits"
 
 
-def run_isolated(*, argv: Sequence[str], name: str | None, gates: Sequence[str], no_gates: bool,
-                 timeout: float | None, history: str | None, wait: bool, json_out: bool,
-                 all_gates: bool = False) -> int:
+def run_isolated(
+    *,
+    argv: Sequence[str],
+    name: str | None,
+    gates: Sequence[str],
+    no_gates: bool,
+    timeout: float | None,
+    history: str | None,
+    wait: bool,
+    json_out: bool,
+    all_gates: bool = False,
+) -> int:
     repo = git.discover()
     check_git_state(repo)
     journal = open_journal(repo)
@@ -117,13 +126,21 @@ def run_isolated(*, argv: Sequence[str], name: str | None, gates: Sequence[str],
         if mode == "commits":
             repo.identity_env(required=True)
         if repo.read_head()[1] is None:
-            raise RefusedError("run --isolate starts its private worktree from HEAD's commit, "
-                               "and HEAD has none yet", hint="make a first commit")
+            raise RefusedError(
+                "run --isolate starts its private worktree from HEAD's commit, "
+                "and HEAD has none yet",
+                hint="make a first commit",
+            )
         cleanup_stale_isolated(engine=Engine(ctx), finish_applies=False)
         process.INTERRUPTS.install()
         try:
-            run = _start(ctx, argv=argv, name=name or os.path.basename(argv[0]) or "run",
-                         history=mode, wait=wait)
+            run = _start(
+                ctx,
+                argv=argv,
+                name=name or os.path.basename(argv[0]) or "run",
+                history=mode,
+                wait=wait,
+            )
             op = _execute(run, specs, timeout=timeout, json_out=json_out, all_gates=all_gates)
         finally:
             process.INTERRUPTS.uninstall()
@@ -144,19 +161,37 @@ def _start(ctx: Context, *, argv: Sequence[str], name: str, history: str, wait: 
         refuse_if_interrupted(ctx)
         op_id = new_op_id()
         path = isolation.worktree_path(repo, op_id)
-        detail = {"isolated": True, "private_worktree": str(path), "user_worktree": ctx.worktree,
-                  "user_root": str(repo.root)}
+        detail = {
+            "isolated": True,
+            "private_worktree": str(path),
+            "user_worktree": ctx.worktree,
+            "user_root": str(repo.root),
+        }
         journal.create_op(
-            id=op_id, worktree=isolation.PRIVATE_PREFIX + op_id, name=name, kind="run",
-            history=history, status="open", phase="pre_op", pending=None,
-            argv=json.dumps(list(argv)), started_at=time.time(), detail=json.dumps(detail),
-            **owner_fields())
+            id=op_id,
+            worktree=isolation.PRIVATE_PREFIX + op_id,
+            name=name,
+            kind="run",
+            history=history,
+            status="open",
+            phase="pre_op",
+            pending=None,
+            argv=json.dumps(list(argv)),
+            started_at=time.time(),
+            detail=json.dumps(detail),
+            **owner_fields(),
+        )
         try:
             ref = op_ref(op_id, "pre_op", 1)
-            captured = snapshot.capture(repo, message=f"git-atomic PRE-OP: {name} [{op_id}]",
-                                        ref=ref, find_untracked=history == "commits")
-            journal.add_checkpoint(op_id, "pre_op", captured.snapshot.commit, ref,
-                                   "backup state before operation")
+            captured = snapshot.capture(
+                repo,
+                message=f"git-atomic PRE-OP: {name} [{op_id}]",
+                ref=ref,
+                find_untracked=history == "commits",
+            )
+            journal.add_checkpoint(
+                op_id, "pre_op", captured.snapshot.commit, ref, "backup state before operation"
+            )
         except BaseException:
             with journal.write() as c:  # nothing exists yet: forget the operation entirely
                 c.execute("DELETE FROM operations WHERE id=?", (op_id,))
@@ -165,12 +200,12 @@ def _start(ctx: Context, *, argv: Sequence[str], name: str, history: str, wait: 
     finally:
         ctx.lock.release()
     failpoints.hit("isolate:after-pre-op")
-    return _Run(ctx, op_id, name, history, tuple(argv), path, captured.snapshot,
-                captured.untracked)
+    return _Run(ctx, op_id, name, history, tuple(argv), path, captured.snapshot, captured.untracked)
 
 
-def _execute(run: _Run, specs: Sequence[GateSpec], *, timeout: float | None, json_out: bool,
-             all_gates: bool) -> OpRow:
+def _execute(
+    run: _Run, specs: Sequence[GateSpec], *, timeout: float | None, json_out: bool, all_gates: bool
+) -> OpRow:
     journal = run.ctx.journal
     interrupted = process.INTERRUPTS
     try:
@@ -183,20 +218,31 @@ def _execute(run: _Run, specs: Sequence[GateSpec], *, timeout: float | None, jso
         process.CHILDREN.path = run.private.git_dir / CHILD_RECORD
         failpoints.hit("isolate:after-worktree")
         isolation.bring_to(run.private, run.pre)
-        engine = Engine(Context(run.private, journal,
-                                WorktreeLock(run.private.git_dir / "atomic.lock")))
+        engine = Engine(
+            Context(run.private, journal, WorktreeLock(run.private.git_dir / "atomic.lock"))
+        )
         if run.commits:
-            captured = snapshot.capture(run.private, message="git-atomic probe", ref=None,
-                                        untracked_of_op=run.pre_untracked, for_commit=True)
-            made = engine._commit_phase(run.op_id, captured,
-                                        f"PRE-OP: {run.name} - backup state before operation")
+            captured = snapshot.capture(
+                run.private,
+                message="git-atomic probe",
+                ref=None,
+                untracked_of_op=run.pre_untracked,
+                for_commit=True,
+            )
+            made = engine._commit_phase(
+                run.op_id, captured, f"PRE-OP: {run.name} - backup state before operation"
+            )
             if made is not None:
                 journal.set_commit_sha(run.op_id, 1, made)
         cwd = isolation.private_cwd(run.ctx.repo.root, run.private.root)
         isolation.point_git_variables_at(run.private)
-        res = process.run_child(list(run.argv), cwd=cwd, timeout=timeout,
-                                stdout=sys.stderr.fileno() if json_out else None,
-                                env={"PWD": str(cwd)})
+        res = process.run_child(
+            list(run.argv),
+            cwd=cwd,
+            timeout=timeout,
+            stdout=sys.stderr.fileno() if json_out else None,
+            env={"PWD": str(cwd)},
+        )
         journal.update_op(run.op_id, exit_code=res.exit_code, command_duration=res.duration_s)
         if res.error:
             output.say(f"git-atomic: cannot run the command: {res.error}")
@@ -211,13 +257,26 @@ def _execute(run: _Run, specs: Sequence[GateSpec], *, timeout: float | None, jso
             return _fail(run, "interrupt", keep=False)
         journal.update_op(run.op_id, phase="validate")
         results = gate_runner.run_gates(
-            specs, root=run.private.root, log_dir=run.ctx.repo.state_dir / "logs" / run.op_id,
-            journal=journal, worktree=run.ctx.worktree, all_gates=all_gates,
-            progress=not json_out and sys.stderr.isatty())
+            specs,
+            root=run.private.root,
+            log_dir=run.ctx.repo.state_dir / "logs" / run.op_id,
+            journal=journal,
+            worktree=run.ctx.worktree,
+            all_gates=all_gates,
+            progress=not json_out and sys.stderr.isatty(),
+        )
         for r in results:
-            journal.add_gate(run.op_id, name=r.name, passed=r.passed, exit_code=r.exit_code,
-                             duration=r.duration_s, coverage=r.coverage,
-                             output_tail=r.output_tail, log_path=r.log_path, message=r.message)
+            journal.add_gate(
+                run.op_id,
+                name=r.name,
+                passed=r.passed,
+                exit_code=r.exit_code,
+                duration=r.duration_s,
+                coverage=r.coverage,
+                output_tail=r.output_tail,
+                log_path=r.log_path,
+                message=r.message,
+            )
         failpoints.hit("isolate:after-gates")
         if interrupted.received is not None:
             return _fail(run, "interrupt", keep=False)
@@ -228,8 +287,9 @@ def _execute(run: _Run, specs: Sequence[GateSpec], *, timeout: float | None, jso
         journal.update_op(run.op_id, phase="post_op")
         if not results and done.row.commit_sha is None:
             # Nothing ran since OP-EXEC and it made no commit: that checkpoint is the result.
-            row = engine.alias_checkpoint(journal.op(run.op_id) or _gone(run), done.row,
-                                          "post_op", "validation complete")
+            row = engine.alias_checkpoint(
+                journal.op(run.op_id) or _gone(run), done.row, "post_op", "validation complete"
+            )
             run.result = dataclasses.replace(done, row=row)
         else:
             run.result = _checkpoint(run, engine, "post_op", "validation complete")
@@ -241,8 +301,11 @@ def _execute(run: _Run, specs: Sequence[GateSpec], *, timeout: float | None, jso
         if op is not None and op.status == "open" and (op.phase != "apply" or op.pending is None):
             # Before the apply started the user's worktree was never touched: close it here.
             # A half-done apply stays open for `recover` (its intent names rescue and target).
-            _close(run, status="rolled_back",
-                   failed_phase="validate" if op.phase == "apply" else "exec")
+            _close(
+                run,
+                status="rolled_back",
+                failed_phase="validate" if op.phase == "apply" else "exec",
+            )
         raise
     finally:
         process.CHILDREN.path = None
@@ -258,11 +321,20 @@ def _checkpoint(run: _Run, engine: Engine, kind: str, message: str) -> _State:
     ref = op_ref(run.op_id, kind, seq)
     label = PHASE_LABEL.get(kind, kind.upper())
     captured = snapshot.capture(
-        run.private, message="git-atomic probe", ref=None,
-        untracked_of_op=run.pre_untracked if run.commits else None, for_commit=run.commits)
+        run.private,
+        message="git-atomic probe",
+        ref=None,
+        untracked_of_op=run.pre_untracked if run.commits else None,
+        for_commit=run.commits,
+    )
     snap = isolation.as_user_checkpoint(
-        run.private, captured.snapshot, head_ref=run.pre.head_ref, root=run.ctx.repo.root,
-        private_root=run.private.root, message=f"git-atomic {label}: {run.name} [{run.op_id}]")
+        run.private,
+        captured.snapshot,
+        head_ref=run.pre.head_ref,
+        root=run.ctx.repo.root,
+        private_root=run.private.root,
+        message=f"git-atomic {label}: {run.name} [{run.op_id}]",
+    )
     run.private.update_refs([f"create {ref} {snap.commit}"], message=f"git-atomic: {label}")
     journal.add_checkpoint(run.op_id, kind, snap.commit, ref, message)
     staged, head = captured.snapshot.staged_tree, captured.snapshot.head_oid
@@ -277,17 +349,20 @@ def _checkpoint(run: _Run, engine: Engine, kind: str, message: str) -> _State:
 
 def _apply(run: _Run) -> OpRow:
     assert run.result is not None
-    done = apply_result(run.ctx, op_id=run.op_id, name=run.name, pre=run.pre,
-                        result=Result(run.result.files_tree, run.result.staged_tree,
-                                      run.result.head_oid))
+    done = apply_result(
+        run.ctx,
+        op_id=run.op_id,
+        name=run.name,
+        pre=run.pre,
+        result=Result(run.result.files_tree, run.result.staged_tree, run.result.head_oid),
+    )
     run.applied, run.merged = done.applied, done.merged
     run.problems += done.problems
     if done.applied:
         return _close(run, status="committed")
     if done.not_applied == "interrupt":
         return _fail(run, "interrupt", keep=False)
-    return _not_applied(run, done.not_applied or "busy", done.why or "",
-                        conflicts=done.conflicts)
+    return _not_applied(run, done.not_applied or "busy", done.why or "", conflicts=done.conflicts)
 
 
 # --- endings -------------------------------------------------------------------------------------
@@ -299,13 +374,21 @@ def _fail(run: _Run, failed_phase: str, *, keep: bool = True) -> OpRow:
             ref = op_ref(run.op_id, "rescue", len(journal.checkpoints(run.op_id)) + 1)
             captured = snapshot.capture(run.private, message="git-atomic probe", ref=None)
             snap = isolation.as_user_checkpoint(
-                run.private, captured.snapshot, head_ref=run.pre.head_ref,
-                root=run.ctx.repo.root, private_root=run.private.root,
-                message=f"git-atomic rescue: {run.name} [{run.op_id}] as it failed")
-            run.private.update_refs([f"create {ref} {snap.commit}"],
-                                    message="git-atomic: rescue")
-            journal.add_checkpoint(run.op_id, "rescue", snap.commit, ref,
-                                   "the private worktree when the operation failed")
+                run.private,
+                captured.snapshot,
+                head_ref=run.pre.head_ref,
+                root=run.ctx.repo.root,
+                private_root=run.private.root,
+                message=f"git-atomic rescue: {run.name} [{run.op_id}] as it failed",
+            )
+            run.private.update_refs([f"create {ref} {snap.commit}"], message="git-atomic: rescue")
+            journal.add_checkpoint(
+                run.op_id,
+                "rescue",
+                snap.commit,
+                ref,
+                "the private worktree when the operation failed",
+            )
         except AtomicError as exc:  # e.g. the command left unmerged paths: nothing to keep
             run.problems.append(f"its private worktree could not be kept: {exc.message}")
     run.problems += _branches_moved(run)
@@ -326,9 +409,14 @@ def _close(run: _Run, *, status: str, failed_phase: str | None = None) -> OpRow:
         detail.update(not_applied=run.reason, why=run.why, conflicts=run.conflicts)
     if run.problems:
         detail["problems"] = detail.get("problems", []) + run.problems
-    return Engine(run.ctx).close(run.op_id, status=status, failed_phase=failed_phase,
-                                 worktree=run.ctx.worktree, detail=json.dumps(detail),
-                                 coverage=run.coverage)
+    return Engine(run.ctx).close(
+        run.op_id,
+        status=status,
+        failed_phase=failed_phase,
+        worktree=run.ctx.worktree,
+        detail=json.dumps(detail),
+        coverage=run.coverage,
+    )
 
 
 def _gone(run: _Run) -> OpRow:
@@ -341,23 +429,31 @@ def _branches_moved(run: _Run) -> list[str]:
     repo = run.ctx.repo
     now = repo.refs("refs/heads/")
     private = os.path.normpath(repo.state_dir / isolation.ISOLATED_DIR)
-    checked_out = {b for b, where in repo.other_worktree_heads().items()
-                   if os.path.dirname(os.path.normpath(where)) != private} | {run.pre.head_ref}
-    moved = sorted(b for b in set(now) | set(run.pre.branches)
-                   if now.get(b) != run.pre.branches.get(b) and b not in checked_out)
+    checked_out = {
+        b
+        for b, where in repo.other_worktree_heads().items()
+        if os.path.dirname(os.path.normpath(where)) != private
+    } | {run.pre.head_ref}
+    moved = sorted(
+        b
+        for b in set(now) | set(run.pre.branches)
+        if now.get(b) != run.pre.branches.get(b) and b not in checked_out
+    )
     if not moved:
         return []
     names = ", ".join(b.removeprefix("refs/heads/") for b in moved)
-    return [f"branches changed while it ran are left as they are (worktrees share branches): "
-            f"{names}"]
+    return [
+        f"branches changed while it ran are left as they are (worktrees share branches): {names}"
+    ]
 
 
 def _drop_private(run: _Run) -> None:
     if run.private is None and not run.path.exists():
         return
     if not isolation.remove_worktree(run.ctx.repo, run.path):
-        run.problems.append(f"could not remove its private worktree {run.path}; "
-                            "`git atomic recover` tries again")
+        run.problems.append(
+            f"could not remove its private worktree {run.path}; `git atomic recover` tries again"
+        )
     run.private = None
 
 
@@ -367,10 +463,14 @@ def _report(run: _Run, op: OpRow, *, json_out: bool) -> None:
     if json_out:
         obj = output.op_object(journal, op)
         obj["isolated"] = {
-            "applied": run.applied, "merged": run.merged, "not_applied": run.reason,
-            "why": run.why, "conflicts": run.conflicts,
+            "applied": run.applied,
+            "merged": run.merged,
+            "not_applied": run.reason,
+            "why": run.why,
+            "conflicts": run.conflicts,
             "result": run.result.row.sha if run.result else None,
-            "private_worktree": str(run.path), "apply_by_hand": _recipes(run),
+            "private_worktree": str(run.path),
+            "apply_by_hand": _recipes(run),
         }
         output.emit_json(obj)
         return
@@ -385,12 +485,16 @@ def _report(run: _Run, op: OpRow, *, json_out: bool) -> None:
     head = f"git-atomic: {op.name} [{op.id}]"
     if op.status == "committed":
         output.say(output.summary_line(journal, op))
-        output.say(f"{head}: applied to your worktree"
-                   + (", merged with the changes made there meanwhile" if run.merged else "")
-                   + " (`git atomic undo` reverses the apply)")
+        output.say(
+            f"{head}: applied to your worktree"
+            + (", merged with the changes made there meanwhile" if run.merged else "")
+            + " (`git atomic undo` reverses the apply)"
+        )
     elif run.reason == "conflict":
-        output.say(f"{head} passed its gates but conflicts with changes made in your worktree "
-                   f"meanwhile ({run.why}): " + ", ".join(run.conflicts))
+        output.say(
+            f"{head} passed its gates but conflicts with changes made in your worktree "
+            f"meanwhile ({run.why}): " + ", ".join(run.conflicts)
+        )
         output.say("  your worktree was not touched; to apply the result by hand:")
         output.say("\n".join(f"    {line}" for line in _recipes(run)))
     elif run.reason is not None:
@@ -398,11 +502,16 @@ def _report(run: _Run, op: OpRow, *, json_out: bool) -> None:
         output.say("  your worktree was not touched; to apply the result by hand:")
         output.say("\n".join(f"    {line}" for line in _recipes(run)))
     else:
-        why = {"exec": "the command failed", "validate": "a gate failed",
-               "timeout": "the command timed out", "interrupt": "interrupted"}.get(
-            op.failed_phase or "", "failed")
-        output.say(f"{head} rolled back ({why}) in its private worktree; your worktree was not "
-                   f"touched. What it did is kept: `git atomic show {op.id} --diff`")
+        why = {
+            "exec": "the command failed",
+            "validate": "a gate failed",
+            "timeout": "the command timed out",
+            "interrupt": "interrupted",
+        }.get(op.failed_phase or "", "failed")
+        output.say(
+            f"{head} rolled back ({why}) in its private worktree; your worktree was not "
+            f"touched. What it did is kept: `git atomic show {op.id} --diff`"
+        )
 
 
 def _recipes(run: _Run) -> list[str]:
@@ -410,10 +519,12 @@ def _recipes(run: _Run) -> list[str]:
         return []
     pre, res = run.pre.commit, run.result.row.sha
     stage = " ".join(shlex.quote(p) for p in run.conflicts[:20]) or "PATH..."
-    lines = [f"git atomic rollback --to {res}   # take the result as it is (your state is "
-             "saved first; `git atomic undo` brings it back)",
-             f"git add -- {stage} && git diff --binary {pre}:files {res}:files | git apply -3"
-             "   # merge it into your files, from the top of the worktree"]
+    lines = [
+        f"git atomic rollback --to {res}   # take the result as it is (your state is "
+        "saved first; `git atomic undo` brings it back)",
+        f"git add -- {stage} && git diff --binary {pre}:files {res}:files | git apply -3"
+        "   # merge it into your files, from the top of the worktree",
+    ]
     if run.result.head_oid and run.result.head_oid != run.pre.head_oid:
         lines.append(f"git log {run.pre.head_oid}..{run.result.head_oid}   # its commits")
     return lines

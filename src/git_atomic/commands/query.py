@@ -22,14 +22,19 @@ def status(*, json_out: bool) -> int:
         open_op = op if op is not None and interrupted is None else None
         lock = None
         if holder is not None:
-            lock = {"pid": holder.pid, "since": holder.since, "command": holder.command,
-                    "alive": holder.alive}
+            lock = {
+                "pid": holder.pid,
+                "since": holder.since,
+                "command": holder.command,
+                "alive": holder.alive,
+            }
         if json_out:
             obj: dict[str, Any] = {
                 "schema": output.SCHEMA,
                 "open": output.op_object(journal, open_op, with_times=True) if open_op else None,
-                "interrupted": (output.op_object(journal, interrupted, with_times=True)
-                                if interrupted else None),
+                "interrupted": (
+                    output.op_object(journal, interrupted, with_times=True) if interrupted else None
+                ),
                 "lock": lock,
             }
             if interrupted is not None:
@@ -41,8 +46,14 @@ def status(*, json_out: bool) -> int:
         from git_atomic.render import Style, want_colour
         from git_atomic.statusview import status_lines
 
-        lines = status_lines(repo, journal, open_op=open_op, interrupted=interrupted,
-                             holder=holder, style=Style(colour=want_colour(repo)))
+        lines = status_lines(
+            repo,
+            journal,
+            open_op=open_op,
+            interrupted=interrupted,
+            holder=holder,
+            style=Style(colour=want_colour(repo)),
+        )
         print("\n".join(lines))
         return 0
     finally:
@@ -62,32 +73,41 @@ def parse_since(text: str) -> float:
     try:
         return datetime.fromisoformat(text.strip()).timestamp()
     except ValueError:
-        raise UsageError(f"--since: expected 2h, 3d, 1w or a date like 2026-11-01, "
-                         f"got {text!r}") from None
+        raise UsageError(
+            f"--since: expected 2h, 3d, 1w or a date like 2026-11-01, got {text!r}"
+        ) from None
 
 
-def log(*, limit: int | None, status: str | None, name: str | None, since: str | None,
-        json_out: bool) -> int:
+def log(
+    *, limit: int | None, status: str | None, name: str | None, since: str | None, json_out: bool
+) -> int:
     repo = git.discover()
     journal = context.open_journal(repo)
     try:
         pattern = name is not None and any(ch in name for ch in "*?[")
-        ops = journal.ops(worktree=repo.worktree_id, status=status,
-                          name=None if pattern else name,
-                          since=parse_since(since) if since else None,
-                          limit=None if pattern else limit)
+        ops = journal.ops(
+            worktree=repo.worktree_id,
+            status=status,
+            name=None if pattern else name,
+            since=parse_since(since) if since else None,
+            limit=None if pattern else limit,
+        )
         if pattern:
             from fnmatch import fnmatchcase
 
             ops = [o for o in ops if fnmatchcase(o.name, name or "")][:limit]
         if json_out:
-            output.emit_json({"schema": output.SCHEMA,
-                              "operations": [output.op_object(journal, o, with_times=True)
-                                             for o in ops]})
+            output.emit_json(
+                {
+                    "schema": output.SCHEMA,
+                    "operations": [output.op_object(journal, o, with_times=True) for o in ops],
+                }
+            )
             return 0
         if not ops:
-            output.say("no operations yet" if not (status or name or since) else
-                       "no operations match")
+            output.say(
+                "no operations yet" if not (status or name or since) else "no operations match"
+            )
             return 0
         from git_atomic.logview import log_lines
         from git_atomic.render import Style, page, want_colour
@@ -106,8 +126,9 @@ def resolve_op(journal: Journal, op_id: str) -> OpRow:
     if not found:
         raise UsageError(f"unknown operation id {op_id!r} (see `git atomic log`)")
     if len(found) > 1:
-        raise UsageError(f"operation id {op_id!r} is ambiguous: "
-                         + ", ".join(o.id for o in found[:5]))
+        raise UsageError(
+            f"operation id {op_id!r} is ambiguous: " + ", ".join(o.id for o in found[:5])
+        )
     return found[0]
 
 
@@ -120,12 +141,21 @@ def show(*, op_id: str, diff: bool, stat: bool, json_out: bool) -> int:
             obj = output.op_object(journal, op, with_times=True)
             obj["phase"] = op.phase
             obj["checkpoint_list"] = [
-                {"seq": c.seq, "kind": c.kind, "sha": c.sha, "ref": c.ref, "message": c.message,
-                 "commit": c.commit_sha, "at": output.iso(c.created_at)}
+                {
+                    "seq": c.seq,
+                    "kind": c.kind,
+                    "sha": c.sha,
+                    "ref": c.ref,
+                    "message": c.message,
+                    "commit": c.commit_sha,
+                    "at": output.iso(c.created_at),
+                }
                 for c in journal.checkpoints(op.id)
             ]
-            obj["gate_logs"] = [{"name": g.name, "log": g.log_path, "message": g.message}
-                                for g in journal.gates(op.id)]
+            obj["gate_logs"] = [
+                {"name": g.name, "log": g.log_path, "message": g.message}
+                for g in journal.gates(op.id)
+            ]
             if diff or stat:
                 obj["diff"] = _diff(repo, journal, op, stat_only=not diff)
             output.emit_json(obj)

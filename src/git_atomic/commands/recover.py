@@ -47,8 +47,13 @@ class Recovery:
 
     @property
     def anything(self) -> bool:
-        return bool(self.lock_broken or self.restore_finished or self.op or self.stopped_group
-                    or self.isolated)
+        return bool(
+            self.lock_broken
+            or self.restore_finished
+            or self.op
+            or self.stopped_group
+            or self.isolated
+        )
 
 
 def recover(*, accept: bool, json_out: bool) -> int:
@@ -72,10 +77,17 @@ def recover(*, accept: bool, json_out: bool) -> int:
         if op is not None and _needs_recovery(op):
             _recover_op(engine, op, accept=accept, done=done)
         elif op is not None and not done.anything:
-            output.say(f"git-atomic: {op.name} [{op.id}] is open and not interrupted; "
-                       "finish it with `git atomic commit` or `git atomic abort`")
-        _tell(ctx, done, json_out=json_out, duration=time.monotonic() - started,
-              open_op=op if done.op is None else None)
+            output.say(
+                f"git-atomic: {op.name} [{op.id}] is open and not interrupted; "
+                "finish it with `git atomic commit` or `git atomic abort`"
+            )
+        _tell(
+            ctx,
+            done,
+            json_out=json_out,
+            duration=time.monotonic() - started,
+            open_op=op if done.op is None else None,
+        )
     return 0
 
 
@@ -119,8 +131,7 @@ def _kill_group(pgid: int) -> bool:
 
 def _refuse_if_owned(op: OpRow | None) -> None:
     """Before anything changes: an operation whose owner lives is at work, not interrupted."""
-    if op is not None and op.owner_pid is not None and process_alive(op.owner_pid,
-                                                                     op.owner_start):
+    if op is not None and op.owner_pid is not None and process_alive(op.owner_pid, op.owner_start):
         raise BusyError(
             f"operation {op.id} ({op.name}) is being worked on by pid {op.owner_pid}",
             hint="it is not interrupted; wait for it to finish",
@@ -148,8 +159,11 @@ def _finish_outside_restore(engine: Engine, done: Recovery) -> None:
         pending.unlink(missing_ok=True)
         return
     result = _finish_restore(engine, None, intent)
-    done.restore_finished = {"event": intent.get("event"), "target": result.target,
-                             "rescue": result.rescue}
+    done.restore_finished = {
+        "event": intent.get("event"),
+        "target": result.target,
+        "rescue": result.rescue,
+    }
     done.problems += result.outcome.problems
 
 
@@ -157,7 +171,9 @@ def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
     """A rollback of an operation closed long ago (`rollback --op ID`) keeps its intent there."""
     rows = engine.journal.conn.execute(
         "SELECT id FROM operations WHERE worktree=? AND status != 'open' AND pending IS NOT NULL "
-        "ORDER BY started_at", (engine.ctx.worktree,)).fetchall()
+        "ORDER BY started_at",
+        (engine.ctx.worktree,),
+    ).fetchall()
     for (op_id,) in rows:
         op = engine.journal.op(op_id)
         intent = op.pending_intent if op is not None else None
@@ -166,8 +182,12 @@ def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
             continue
         _drop_unrecorded_refs(engine, op_id)
         result = _finish_restore(engine, op_id, intent)
-        done.restore_finished = {"event": intent.get("event"), "target": result.target,
-                                 "rescue": result.rescue, "op_id": op_id}
+        done.restore_finished = {
+            "event": intent.get("event"),
+            "target": result.target,
+            "rescue": result.rescue,
+            "op_id": op_id,
+        }
         done.problems += result.outcome.problems
 
 
@@ -176,17 +196,24 @@ def _drop_unrecorded_refs(engine: Engine, op_id: str) -> None:
     the next checkpoint of the operation would take. It holds the state at the kill, which
     recover either keeps or rescues anyway: nothing is lost by dropping it."""
     named = {c.ref for c in engine.journal.checkpoints(op_id)}
-    stray = [f"delete {name} {oid}" for name, oid in
-             engine.repo.refs(f"refs/atomic/ops/{op_id}/").items() if name not in named]
+    stray = [
+        f"delete {name} {oid}"
+        for name, oid in engine.repo.refs(f"refs/atomic/ops/{op_id}/").items()
+        if name not in named
+    ]
     engine.repo.update_refs(stray, message="git-atomic recover: a checkpoint never recorded")
 
 
-def _finish_restore(engine: Engine, op_id: str | None,
-                    intent: dict[str, Any]) -> RollbackResult:
+def _finish_restore(engine: Engine, op_id: str | None, intent: dict[str, Any]) -> RollbackResult:
     paths = [p.encode("utf-8", "surrogateescape") for p in intent.get("paths") or []]
-    return engine.rollback_to(op_id, str(intent["target"]), event=str(intent.get("event")),
-                              paths=paths, with_refs=bool(intent.get("with_refs", True)),
-                              rescue_sha=intent.get("rescue"))
+    return engine.rollback_to(
+        op_id,
+        str(intent["target"]),
+        event=str(intent.get("event")),
+        paths=paths,
+        with_refs=bool(intent.get("with_refs", True)),
+        rescue_sha=intent.get("rescue"),
+    )
 
 
 def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> None:
@@ -234,13 +261,15 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
     detail["recovered"] = done.action
     if done.problems:
         detail["problems"] = detail.get("problems", []) + done.problems
-    done.op = engine.close(op.id, status="recovered", failed_phase="interrupt",
-                           detail=json.dumps(detail))
+    done.op = engine.close(
+        op.id, status="recovered", failed_phase="interrupt", detail=json.dumps(detail)
+    )
 
 
 def _last_event(engine: Engine, op: OpRow) -> str | None:
     row = engine.journal.conn.execute(
-        "SELECT kind FROM events WHERE op_id=? ORDER BY id DESC LIMIT 1", (op.id,)).fetchone()
+        "SELECT kind FROM events WHERE op_id=? ORDER BY id DESC LIMIT 1", (op.id,)
+    ).fetchone()
     return str(row[0]) if row else None
 
 
@@ -269,25 +298,34 @@ _SAID: Final = {
 }
 
 
-def _tell(ctx: context.Context, done: Recovery, *, json_out: bool, duration: float,
-          open_op: OpRow | None) -> None:
+def _tell(
+    ctx: context.Context, done: Recovery, *, json_out: bool, duration: float, open_op: OpRow | None
+) -> None:
     if json_out:
         output.emit_json(_json(ctx, done, duration=duration))
         return
     if done.stopped_group is not None:
-        output.say(f"git-atomic: stopped the command left running by the killed git-atomic "
-                   f"(process group {done.stopped_group})")
+        output.say(
+            f"git-atomic: stopped the command left running by the killed git-atomic "
+            f"(process group {done.stopped_group})"
+        )
     if done.lock_broken is not None:
-        output.say(f"git-atomic: removed the lock left by pid {done.lock_broken.pid} "
-                   f"(`{done.lock_broken.command or '?'}`, since {done.lock_broken.since})")
+        output.say(
+            f"git-atomic: removed the lock left by pid {done.lock_broken.pid} "
+            f"(`{done.lock_broken.command or '?'}`, since {done.lock_broken.since})"
+        )
     if done.restore_finished is not None:
-        output.say(f"git-atomic: finished the interrupted {done.restore_finished['event']} "
-                   f"(rescue {output.short(done.restore_finished['rescue'])})")
+        output.say(
+            f"git-atomic: finished the interrupted {done.restore_finished['event']} "
+            f"(rescue {output.short(done.restore_finished['rescue'])})"
+        )
     if done.op is not None:
         line = f"git-atomic: {done.op.name} [{done.op.id}] recovered: {_SAID[done.action or '']}"
         if done.rescue:
-            line += (f"; the state it replaced is saved as {output.short(done.rescue)} "
-                     "(`git atomic undo` brings it back)")
+            line += (
+                f"; the state it replaced is saved as {output.short(done.rescue)} "
+                "(`git atomic undo` brings it back)"
+            )
         output.say(line)
     for problem in done.problems:
         output.say(f"git-atomic: warning: {problem}")
@@ -299,12 +337,23 @@ def _json(ctx: context.Context, done: Recovery, *, duration: float) -> dict[str,
     if done.op is not None:
         obj = output.op_object(ctx.journal, done.op)
     else:
-        obj = {"schema": output.SCHEMA, "op_id": None, "name": None,
-               "status": "recovered" if done.anything else None, "failed_phase": None,
-               "history": None,
-               "checkpoints": {"pre_op": None, "op_exec": [], "post_op": None,
-                               "rescue": (done.restore_finished or {}).get("rescue")},
-               "command": None, "gates": [], "duration_s": round(duration, 3)}
+        obj = {
+            "schema": output.SCHEMA,
+            "op_id": None,
+            "name": None,
+            "status": "recovered" if done.anything else None,
+            "failed_phase": None,
+            "history": None,
+            "checkpoints": {
+                "pre_op": None,
+                "op_exec": [],
+                "post_op": None,
+                "rescue": (done.restore_finished or {}).get("rescue"),
+            },
+            "command": None,
+            "gates": [],
+            "duration_s": round(duration, 3),
+        }
     lock = done.lock_broken
     obj["recovery"] = {
         "action": done.action,

@@ -51,8 +51,9 @@ from git_atomic.operation import Engine
 _UNDO_HINT: Final = "`git atomic undo` brings back what it replaced"
 
 
-def rollback(*, op: str | None, to: str | None, paths: Sequence[str], dry_run: bool,
-             json_out: bool) -> int:
+def rollback(
+    *, op: str | None, to: str | None, paths: Sequence[str], dry_run: bool, json_out: bool
+) -> int:
     if op is not None and to is not None:
         raise UsageError("rollback: give --op or --to, not both")
     if paths and to is None:
@@ -73,10 +74,19 @@ def rollback(*, op: str | None, to: str | None, paths: Sequence[str], dry_run: b
             if found is None:
                 return 0
             move, subject = found
-        stays_open = open_op is not None and subject is not None and subject.id == open_op.id \
-            and op is None
-        return _go(ctx, move, subject, open_op if stays_open else None, current, dry_run=dry_run,
-                   json_out=json_out, close_open=op is not None and open_op is not None)
+        stays_open = (
+            open_op is not None and subject is not None and subject.id == open_op.id and op is None
+        )
+        return _go(
+            ctx,
+            move,
+            subject,
+            open_op if stays_open else None,
+            current,
+            dry_run=dry_run,
+            json_out=json_out,
+            close_open=op is not None and open_op is not None,
+        )
 
 
 def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
@@ -98,14 +108,17 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
             else:
                 head = _head_before(ctx, open_op)
                 if head is None:
-                    raise UsageError("emergency: no validated state and no commit to return to "
-                                     "(HEAD is unborn); name one with --to COMMIT")
+                    raise UsageError(
+                        "emergency: no validated state and no commit to return to "
+                        "(HEAD is unborn); name one with --to COMMIT"
+                    )
                 target, label = moves.commit_checkpoint(repo, head), f"HEAD's commit {head[:12]}"
         move = moves.Move("emergency", target, label, open_op.id if open_op else None)
         prev = moves.preview(repo, move)
         if dry_run or (prev.empty and open_op is None):
-            return _report_still(ctx, move, prev, open_op, status="rolled_back",
-                                 dry_run=dry_run, json_out=json_out)
+            return _report_still(
+                ctx, move, prev, open_op, status="rolled_back", dry_run=dry_run, json_out=json_out
+            )
         if from_commit:
             moves.keep(repo, target)
         engine = Engine(ctx)
@@ -113,13 +126,22 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
             done = moves.carry_out(engine, move, probe=prev.current)
             closed = None
             if open_op is not None:
-                closed = engine.close(open_op.id, status="rolled_back",
-                                      detail=_detail(open_op, done, emergency=True))
+                closed = engine.close(
+                    open_op.id, status="rolled_back", detail=_detail(open_op, done, emergency=True)
+                )
         history = closed.history if closed else load_config(repo.root).history.value
-        return _report_done(ctx, move, prev, done, closed, status="rolled_back",
-                            json_out=json_out, history=history,
-                            said=f"emergency: everything was saved as rescue "
-                                 f"{output.short(done.rescue)}; back to {label}")
+        return _report_done(
+            ctx,
+            move,
+            prev,
+            done,
+            closed,
+            status="rolled_back",
+            json_out=json_out,
+            history=history,
+            said=f"emergency: everything was saved as rescue "
+            f"{output.short(done.rescue)}; back to {label}",
+        )
 
 
 def undo(*, dry_run: bool, json_out: bool) -> int:
@@ -128,22 +150,31 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         open_op = _guard(ctx)
         events = journal.events(ctx.worktree, limit=1)
         if not events or events[0].rescue is None:
-            raise UsageError("undo: nothing to undo in this worktree (no rollback, abort, "
-                             "emergency or recover yet)")
+            raise UsageError(
+                "undo: nothing to undo in this worktree (no rollback, abort, "
+                "emergency or recover yet)"
+            )
         event = events[0]
         if open_op is not None and event.at < open_op.started_at:
-            raise BusyError(f"operation {open_op.id} ({open_op.name}) is open and the last "
-                            f"{event.kind} happened before it began",
-                            hint="commit or abort it first")
+            raise BusyError(
+                f"operation {open_op.id} ({open_op.name}) is open and the last "
+                f"{event.kind} happened before it began",
+                hint="commit or abort it first",
+            )
         rescue = event.rescue
         assert rescue is not None
         subject = journal.op(event.op_id) if event.op_id else None
-        move = moves.Move("undo", rescue, f"the state before the last {event.kind}",
-                          open_op.id if open_op else None)
+        move = moves.Move(
+            "undo",
+            rescue,
+            f"the state before the last {event.kind}",
+            open_op.id if open_op else None,
+        )
         prev = moves.preview(ctx.repo, move)
         if dry_run or prev.empty:
-            return _report_still(ctx, move, prev, subject, status="undone", dry_run=dry_run,
-                                 json_out=json_out)
+            return _report_still(
+                ctx, move, prev, subject, status="undone", dry_run=dry_run, json_out=json_out
+            )
         engine = Engine(ctx)
         with _owning(ctx, open_op):
             reverse = steps.reverse_status(journal, event.detail)
@@ -153,8 +184,16 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
                 journal.update_op(change["op"], status=change["to"])
         subject = journal.op(event.op_id) if event.op_id else None
         again = "re-does it" if event.kind == "undo" else "undoes this"
-        return _report_done(ctx, move, prev, done, subject, status="undone", json_out=json_out,
-                            said=f"undid the last {event.kind}; `git atomic undo` again {again}")
+        return _report_done(
+            ctx,
+            move,
+            prev,
+            done,
+            subject,
+            status="undone",
+            json_out=json_out,
+            said=f"undid the last {event.kind}; `git atomic undo` again {again}",
+        )
 
 
 # --- choosing where to go ----------------------------------------------------------------------
@@ -162,13 +201,16 @@ def _guard(ctx: context.Context) -> OpRow | None:
     """The open operation, refusing (exit 3) while anything half done waits for `recover`."""
     op = context.refuse_if_interrupted(ctx)
     if op is not None and op.pending is not None:
-        raise BusyError(f"a step of operation {op.id} ({op.name}) was interrupted half way",
-                        hint="run `git atomic recover` to finish it")
+        raise BusyError(
+            f"a step of operation {op.id} ({op.name}) was interrupted half way",
+            hint="run `git atomic recover` to finish it",
+        )
     return op
 
 
-def _immediate(ctx: context.Context, open_op: OpRow | None, now: str, *,
-               json_out: bool) -> tuple[moves.Move, OpRow] | None:
+def _immediate(
+    ctx: context.Context, open_op: OpRow | None, now: str, *, json_out: bool
+) -> tuple[moves.Move, OpRow] | None:
     journal = ctx.journal
     newest = journal.ops(worktree=ctx.worktree, limit=1)
     if not newest:
@@ -177,19 +219,36 @@ def _immediate(ctx: context.Context, open_op: OpRow | None, now: str, *,
     walk = steps.steps(journal, op)
     files = {row.sha: snapshot.load(ctx.repo, row.sha).files_tree for row in walk}
     pos = steps.position(journal, ctx.worktree, walk)
-    candidates = [] if not walk else [walk[pos]] if files[walk[pos].sha] != now else [
-        row for row in reversed(walk[:pos]) if files[row.sha] != now]
+    candidates = (
+        []
+        if not walk
+        else [walk[pos]]
+        if files[walk[pos].sha] != now
+        else [row for row in reversed(walk[:pos]) if files[row.sha] != now]
+    )
     if candidates:
         row = candidates[0]
-        return moves.Move("rollback", row.sha, steps.label(journal, row, op),
-                          open_op.id if open_op else None), op
+        return moves.Move(
+            "rollback", row.sha, steps.label(journal, row, op), open_op.id if open_op else None
+        ), op
     where = steps.label(journal, walk[0], op) if walk else f"{op.name} [{op.id}]"
-    hint = " (`git atomic undo` brings back what the last rollback replaced)" \
-        if journal.events(ctx.worktree, limit=1) else ""
+    hint = (
+        " (`git atomic undo` brings back what the last rollback replaced)"
+        if journal.events(ctx.worktree, limit=1)
+        else ""
+    )
     if json_out:
         obj = output.op_object(journal, op)
-        obj.update(event="rollback", dry_run=False, target=None, changes=[], head=None,
-                   branches=[], index=[], problems=[])
+        obj.update(
+            event="rollback",
+            dry_run=False,
+            target=None,
+            changes=[],
+            head=None,
+            branches=[],
+            index=[],
+            problems=[],
+        )
         output.emit_json(obj)
     output.say(f"git-atomic: the tree is at {where}; nothing further to roll back{hint}")
     return None
@@ -197,35 +256,51 @@ def _immediate(ctx: context.Context, open_op: OpRow | None, now: str, *,
 
 def _whole_op(ctx: context.Context, op: OpRow, open_op: OpRow | None) -> moves.Move:
     if op.worktree != ctx.worktree:
-        raise UsageError(f"operation {op.id} ({op.name}) belongs to worktree {op.worktree}; "
-                         "roll it back there")
+        raise UsageError(
+            f"operation {op.id} ({op.name}) belongs to worktree {op.worktree}; roll it back there"
+        )
     if open_op is not None and open_op.id != op.id:
-        raise BusyError(f"operation {open_op.id} ({open_op.name}) is open in this worktree",
-                        hint="commit or abort it before rolling back an earlier one")
+        raise BusyError(
+            f"operation {open_op.id} ({open_op.name}) is open in this worktree",
+            hint="commit or abort it before rolling back an earlier one",
+        )
     pre = next((c for c in ctx.journal.checkpoints(op.id) if c.kind == "pre_op"), None)
     if pre is None:
-        raise UsageError(f"operation {op.id} ({op.name}) has no PRE-OP checkpoint: it never "
-                         "started (`git atomic recover` closes it)")
-    return moves.Move("rollback", pre.sha, steps.label(ctx.journal, pre, op),
-                      op.id if op.status == "open" else None)
+        raise UsageError(
+            f"operation {op.id} ({op.name}) has no PRE-OP checkpoint: it never "
+            "started (`git atomic recover` closes it)"
+        )
+    return moves.Move(
+        "rollback",
+        pre.sha,
+        steps.label(ctx.journal, pre, op),
+        op.id if op.status == "open" else None,
+    )
 
 
-def _to_checkpoint(ctx: context.Context, text: str, paths: tuple[bytes, ...],
-                   open_op: OpRow | None) -> tuple[moves.Move, OpRow | None]:
+def _to_checkpoint(
+    ctx: context.Context, text: str, paths: tuple[bytes, ...], open_op: OpRow | None
+) -> tuple[moves.Move, OpRow | None]:
     sha, row = _resolve_checkpoint(ctx, text)
     owner = ctx.journal.op(row.op_id) if row is not None else None
     if not paths and open_op is not None and (owner is None or owner.id != open_op.id):
-        raise BusyError(f"operation {open_op.id} ({open_op.name}) is open in this worktree and "
-                        f"{output.short(sha)} is not one of its checkpoints",
-                        hint="commit or abort it first, or restore only some paths: "
-                             "rollback --to CHECKPOINT -- PATH...")
+        raise BusyError(
+            f"operation {open_op.id} ({open_op.name}) is open in this worktree and "
+            f"{output.short(sha)} is not one of its checkpoints",
+            hint="commit or abort it first, or restore only some paths: "
+            "rollback --to CHECKPOINT -- PATH...",
+        )
     if paths:
         _check_paths_match(ctx, sha, paths)
-    label = steps.label(ctx.journal, row, owner) if row is not None and owner is not None \
+    label = (
+        steps.label(ctx.journal, row, owner)
+        if row is not None and owner is not None
         else f"checkpoint {output.short(sha)}"
+    )
     subject = open_op if open_op is not None else owner
-    return moves.Move("rollback", sha, label, open_op.id if open_op else None, paths,
-                      with_refs=not paths), subject
+    return moves.Move(
+        "rollback", sha, label, open_op.id if open_op else None, paths, with_refs=not paths
+    ), subject
 
 
 def _resolve_checkpoint(ctx: context.Context, text: str) -> tuple[str, CheckpointRow | None]:
@@ -239,16 +314,22 @@ def _resolve_checkpoint(ctx: context.Context, text: str) -> tuple[str, Checkpoin
     elif re.fullmatch(r"[0-9a-fA-F]{4,40}", text):
         prefix = text.lower()
         shas = {c.sha for c in journal.find_checkpoint(prefix)}
-        shas |= {sha for name, sha in repo.refs("refs/atomic/").items()
-                 if sha.startswith(prefix) and not name.startswith(scan.SCAN_REFS)}
+        shas |= {
+            sha
+            for name, sha in repo.refs("refs/atomic/").items()
+            if sha.startswith(prefix) and not name.startswith(scan.SCAN_REFS)
+        }
     else:
-        raise UsageError(f"rollback --to: expected a checkpoint id (4 or more hex digits) or a "
-                         f"ref under refs/atomic/, got {text!r}")
+        raise UsageError(
+            f"rollback --to: expected a checkpoint id (4 or more hex digits) or a "
+            f"ref under refs/atomic/, got {text!r}"
+        )
     if not shas:
         raise UsageError(f"rollback --to: unknown checkpoint {text!r} (see `git atomic show ID`)")
     if len(shas) > 1:
-        raise UsageError(f"rollback --to: {text!r} is ambiguous: "
-                         + ", ".join(sorted(s[:12] for s in shas)[:5]))
+        raise UsageError(
+            f"rollback --to: {text!r} is ambiguous: " + ", ".join(sorted(s[:12] for s in shas)[:5])
+        )
     sha = shas.pop()
     try:
         snapshot.load(repo, sha)
@@ -267,36 +348,52 @@ def _check_paths_match(ctx: context.Context, sha: str, paths: tuple[bytes, ...])
         spec = os.fsdecode(path)
         if path == b"." or os.path.lexists(root + b"/" + path):
             continue
-        if any(repo.out("ls-tree", "-r", "--name-only", "--full-tree", tree, "--", spec)
-               for tree in (snap.files_tree, snap.staged_tree)):
+        if any(
+            repo.out("ls-tree", "-r", "--name-only", "--full-tree", tree, "--", spec)
+            for tree in (snap.files_tree, snap.staged_tree)
+        ):
             continue
         if repo.out("ls-files", "-z", "--", spec):
             continue
-        raise UsageError(f"{spec}: matches nothing at checkpoint {output.short(sha)}, in the "
-                         "index or in the worktree")
+        raise UsageError(
+            f"{spec}: matches nothing at checkpoint {output.short(sha)}, in the "
+            "index or in the worktree"
+        )
 
 
 def _head_before(ctx: context.Context, open_op: OpRow | None) -> str | None:
     """HEAD's commit; while an operation is open, as it was before the operation began: in
     commits mode the operation's own commits are on the branch, and none of them is validated."""
-    pre = next((c for c in ctx.journal.checkpoints(open_op.id) if c.kind == "pre_op"), None) \
-        if open_op is not None else None
+    pre = (
+        next((c for c in ctx.journal.checkpoints(open_op.id) if c.kind == "pre_op"), None)
+        if open_op is not None
+        else None
+    )
     if pre is not None:
         return snapshot.load(ctx.repo, pre.sha).head_oid
     return ctx.repo.read_head()[1]
 
 
 # --- carrying out ------------------------------------------------------------------------------
-def _go(ctx: context.Context, move: moves.Move, subject: OpRow | None, stays_open: OpRow | None,
-        current: snapshot.Snapshot | None,
-        *, dry_run: bool, json_out: bool, close_open: bool) -> int:
+def _go(
+    ctx: context.Context,
+    move: moves.Move,
+    subject: OpRow | None,
+    stays_open: OpRow | None,
+    current: snapshot.Snapshot | None,
+    *,
+    dry_run: bool,
+    json_out: bool,
+    close_open: bool,
+) -> int:
     """One rollback: preview, then (unless a dry run or nothing to do) the move and its record."""
     journal = ctx.journal
     status = "open" if stays_open is not None else "rolled_back"
     prev = moves.preview(ctx.repo, move, current=current)
     if dry_run or (prev.empty and not close_open):
-        return _report_still(ctx, move, prev, subject, status=status, dry_run=dry_run,
-                             json_out=json_out)
+        return _report_still(
+            ctx, move, prev, subject, status=status, dry_run=dry_run, json_out=json_out
+        )
     engine = Engine(ctx)
     with _owning(ctx, subject if subject is not None and subject.status == "open" else None):
         flip = steps.status_flip(journal, move.target, subject, selective=bool(move.paths))
@@ -305,13 +402,20 @@ def _go(ctx: context.Context, move: moves.Move, subject: OpRow | None, stays_ope
             detail["paths"] = [p.decode("utf-8", "surrogateescape") for p in move.paths]
         done = moves.carry_out(engine, move, detail=detail or None, probe=prev.current)
         if close_open and subject is not None:
-            subject = engine.close(subject.id, status="rolled_back",
-                                   detail=_detail(subject, done))
+            subject = engine.close(subject.id, status="rolled_back", detail=_detail(subject, done))
         elif flip is not None:
             journal.update_op(flip["op_status"]["op"], status="rolled_back")
     subject = journal.op(subject.id) if subject is not None else None
-    return _report_done(ctx, move, prev, done, subject, status=status, json_out=json_out,
-                        said=f"rolled back to {move.label}" + _only(move.paths))
+    return _report_done(
+        ctx,
+        move,
+        prev,
+        done,
+        subject,
+        status=status,
+        json_out=json_out,
+        said=f"rolled back to {move.label}" + _only(move.paths),
+    )
 
 
 def _only(paths: Sequence[bytes]) -> str:
@@ -348,36 +452,76 @@ def _owning(ctx: context.Context, op: OpRow | None) -> Iterator[None]:
 
 
 # --- telling -----------------------------------------------------------------------------------
-def _report_still(ctx: context.Context, move: moves.Move, prev: moves.Preview,
-                  subject: OpRow | None, *, status: str, dry_run: bool, json_out: bool) -> int:
+def _report_still(
+    ctx: context.Context,
+    move: moves.Move,
+    prev: moves.Preview,
+    subject: OpRow | None,
+    *,
+    status: str,
+    dry_run: bool,
+    json_out: bool,
+) -> int:
     facts = moves.describe(prev)
     if json_out:
-        output.emit_json(moves.result_object(
-            ctx.journal, subject, status=status if dry_run else (
-                subject.status if subject else status),
-            event=move.event, label=move.label, target=move.target, rescue=None, facts=facts,
-            dry_run=dry_run, paths=move.paths))
+        output.emit_json(
+            moves.result_object(
+                ctx.journal,
+                subject,
+                status=status if dry_run else (subject.status if subject else status),
+                event=move.event,
+                label=move.label,
+                target=move.target,
+                rescue=None,
+                facts=facts,
+                dry_run=dry_run,
+                paths=move.paths,
+            )
+        )
     elif dry_run:
         for line in moves.listing(facts):
             print(line)
     if dry_run:
         n = len(facts["changes"])
-        output.say(f"git-atomic: dry run: {move.event} to {move.label} would change {n} "
-                   f"path{'s' if n != 1 else ''}; nothing was changed")
+        output.say(
+            f"git-atomic: dry run: {move.event} to {move.label} would change {n} "
+            f"path{'s' if n != 1 else ''}; nothing was changed"
+        )
     else:
         output.say(f"git-atomic: the tree is already at {move.label}; nothing to do")
     return 0
 
 
-def _report_done(ctx: context.Context, move: moves.Move, prev: moves.Preview, done: moves.Done,
-                 subject: OpRow | None, *, status: str, json_out: bool, said: str,
-                 history: str | None = None) -> int:
+def _report_done(
+    ctx: context.Context,
+    move: moves.Move,
+    prev: moves.Preview,
+    done: moves.Done,
+    subject: OpRow | None,
+    *,
+    status: str,
+    json_out: bool,
+    said: str,
+    history: str | None = None,
+) -> int:
     facts = moves.describe(prev, done.changes)
     if json_out:
-        output.emit_json(moves.result_object(
-            ctx.journal, subject, status=status, event=move.event, label=move.label,
-            target=move.target, rescue=done.rescue, facts=facts, dry_run=False,
-            problems=done.problems, paths=move.paths, history=history))
+        output.emit_json(
+            moves.result_object(
+                ctx.journal,
+                subject,
+                status=status,
+                event=move.event,
+                label=move.label,
+                target=move.target,
+                rescue=done.rescue,
+                facts=facts,
+                dry_run=False,
+                problems=done.problems,
+                paths=move.paths,
+                history=history,
+            )
+        )
     for problem in done.problems:
         output.say(f"git-atomic: warning: {problem}")
     n = len(facts["changes"])

@@ -24,17 +24,36 @@ from git_atomic.operation import (
 WAIT_LIMIT_S = 600.0
 
 
-def run(*, argv: Sequence[str], name: str | None, gates: Sequence[str], no_gates: bool,
-        timeout: float | None, history: str | None, isolate: bool, wait: bool, json_out: bool,
-        all_gates: bool = False, early: Early | None = None) -> int:
+def run(
+    *,
+    argv: Sequence[str],
+    name: str | None,
+    gates: Sequence[str],
+    no_gates: bool,
+    timeout: float | None,
+    history: str | None,
+    isolate: bool,
+    wait: bool,
+    json_out: bool,
+    all_gates: bool = False,
+    early: Early | None = None,
+) -> int:
     if not argv:
         raise UsageError("run: give the command after --, e.g. git atomic run -- make fmt")
     if isolate:
         from git_atomic.commands.isolate import run_isolated
 
-        return run_isolated(argv=argv, name=name, gates=gates, no_gates=no_gates,
-                            timeout=timeout, history=history, wait=wait, json_out=json_out,
-                            all_gates=all_gates)
+        return run_isolated(
+            argv=argv,
+            name=name,
+            gates=gates,
+            no_gates=no_gates,
+            timeout=timeout,
+            history=history,
+            wait=wait,
+            json_out=json_out,
+            all_gates=all_gates,
+        )
     with context.opened("run", wait=WAIT_LIMIT_S if wait else None, early=early) as ctx:
         config = load_config(ctx.repo.root)
         mode = history or config.history.value
@@ -46,8 +65,9 @@ def run(*, argv: Sequence[str], name: str | None, gates: Sequence[str], no_gates
         process.INTERRUPTS.install()
         try:
             op = engine.begin(op_name, history=mode, kind="run", argv=argv, keep_owner=True)
-            op = _execute(engine, op, argv, specs, timeout=timeout, json_out=json_out,
-                          all_gates=all_gates)
+            op = _execute(
+                engine, op, argv, specs, timeout=timeout, json_out=json_out, all_gates=all_gates
+            )
         finally:
             process.INTERRUPTS.uninstall()
         if json_out:
@@ -59,15 +79,26 @@ def run(*, argv: Sequence[str], name: str | None, gates: Sequence[str], no_gates
         return 0 if op.status == "committed" else 1
 
 
-def _execute(engine: Engine, op: OpRow, argv: Sequence[str], specs: Sequence[GateSpec], *,
-             timeout: float | None, json_out: bool, all_gates: bool) -> OpRow:
+def _execute(
+    engine: Engine,
+    op: OpRow,
+    argv: Sequence[str],
+    specs: Sequence[GateSpec],
+    *,
+    timeout: float | None,
+    json_out: bool,
+    all_gates: bool,
+) -> OpRow:
     if process.INTERRUPTS.received is not None:
         return rollback_op(engine, op, failed_phase="interrupt")
     try:
-        res = process.run_child(list(argv), cwd=os.getcwd(), timeout=timeout,
-                                stdout=sys.stderr.fileno() if json_out else None)
-        engine.journal.update_op(op.id, exit_code=res.exit_code,
-                                 command_duration=res.duration_s)
+        res = process.run_child(
+            list(argv),
+            cwd=os.getcwd(),
+            timeout=timeout,
+            stdout=sys.stderr.fileno() if json_out else None,
+        )
+        engine.journal.update_op(op.id, exit_code=res.exit_code, command_duration=res.duration_s)
         if res.error:
             output.say(f"git-atomic: cannot run the command: {res.error}")
         if process.INTERRUPTS.received is not None:
@@ -79,9 +110,14 @@ def _execute(engine: Engine, op: OpRow, argv: Sequence[str], specs: Sequence[Gat
         exec_row = engine.checkpoint(op, "op_exec", shlex.join(argv)[:200])
         if process.INTERRUPTS.received is not None:
             return rollback_op(engine, op, failed_phase="interrupt")
-        return validate_and_finish(engine, op, specs, all_gates=all_gates,
-                                   progress=not json_out and sys.stderr.isatty(),
-                                   just_taken=exec_row)
+        return validate_and_finish(
+            engine,
+            op,
+            specs,
+            all_gates=all_gates,
+            progress=not json_out and sys.stderr.isatty(),
+            just_taken=exec_row,
+        )
     except BaseException:
         # A bug or a git failure mid-way: put the tree back before the error surfaces.
         current = engine.journal.op(op.id)
@@ -91,4 +127,3 @@ def _execute(engine: Engine, op: OpRow, argv: Sequence[str], specs: Sequence[Gat
             with contextlib.suppress(Exception):
                 rollback_op(engine, current, failed_phase="exec")
         raise
-

@@ -16,8 +16,15 @@ from git_atomic.operation import Engine, interrupted_exit, rollback_op, validate
 WAIT_LIMIT_S = 600.0
 
 
-def begin(*, name: str, history: str | None, wait: bool, json_out: bool,
-          kind: str = "session", early: Early | None = None) -> int:
+def begin(
+    *,
+    name: str,
+    history: str | None,
+    wait: bool,
+    json_out: bool,
+    kind: str = "session",
+    early: Early | None = None,
+) -> int:
     with context.opened("begin", wait=WAIT_LIMIT_S if wait else None, early=early) as ctx:
         config = load_config(ctx.repo.root)
         op = Engine(ctx).begin(name, history=history or config.history.value, kind=kind)
@@ -25,19 +32,25 @@ def begin(*, name: str, history: str | None, wait: bool, json_out: bool,
             output.emit_json(output.op_object(ctx.journal, op))
         else:
             pre = ctx.journal.checkpoints(op.id)[0]
-            output.say(f"git-atomic: opened {op.name} [{op.id}], PRE-OP {output.short(pre.sha)}; "
-                       "finish with `git atomic commit` or `git atomic abort`")
+            output.say(
+                f"git-atomic: opened {op.name} [{op.id}], PRE-OP {output.short(pre.sha)}; "
+                "finish with `git atomic commit` or `git atomic abort`"
+            )
         return 0
 
 
 @contextmanager
-def _working_on_open_op(command: str, early: Early | None = None,
-                        ) -> Iterator[tuple[context.Context, Engine, OpRow]]:
+def _working_on_open_op(
+    command: str,
+    early: Early | None = None,
+) -> Iterator[tuple[context.Context, Engine, OpRow]]:
     with context.opened(command, early=early) as ctx:
         op = context.refuse_if_interrupted(ctx)
         if op is None:
-            raise UsageError(f"{command}: no operation is open in this worktree "
-                             "(start one with `git atomic begin NAME`)")
+            raise UsageError(
+                f"{command}: no operation is open in this worktree "
+                "(start one with `git atomic begin NAME`)"
+            )
         ctx.journal.update_op(op.id, **context.owner_fields())
         try:
             yield ctx, Engine(ctx), op
@@ -58,8 +71,9 @@ def checkpoint(*, message: str | None, json_out: bool) -> int:
         if json_out:
             output.emit_json(output.op_object(ctx.journal, current))
         else:
-            output.say(f"git-atomic: {op.name} [{op.id}] OP-EXEC stage {stage} "
-                       f"{output.short(row.sha)}")
+            output.say(
+                f"git-atomic: {op.name} [{op.id}] OP-EXEC stage {stage} {output.short(row.sha)}"
+            )
         return 0
 
 
@@ -69,8 +83,13 @@ def commit(*, gates: Sequence[str], no_gates: bool, all_gates: bool, json_out: b
         specs = gates_to_run(config, gates, no_gates=no_gates)
         process.INTERRUPTS.install()
         try:
-            done = validate_and_finish(engine, op, specs, all_gates=all_gates,
-                                       progress=not json_out and sys.stderr.isatty())
+            done = validate_and_finish(
+                engine,
+                op,
+                specs,
+                all_gates=all_gates,
+                progress=not json_out and sys.stderr.isatty(),
+            )
         finally:
             process.INTERRUPTS.uninstall()
         _tell(ctx, done, json_out=json_out)
@@ -85,8 +104,10 @@ def abort(*, json_out: bool, early: Early | None = None) -> int:
         if json_out:
             output.emit_json(output.op_object(ctx.journal, done))
         else:
-            output.say(f"git-atomic: {op.name} [{op.id}] aborted; the tree is back at PRE-OP "
-                       "(`git atomic undo` brings the work back)")
+            output.say(
+                f"git-atomic: {op.name} [{op.id}] aborted; the tree is back at PRE-OP "
+                "(`git atomic undo` brings the work back)"
+            )
         return 0
 
 

@@ -59,19 +59,29 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
         config = load_config(ctx.repo.root)
         if config.tdd.test is None:
             where = config.source.name if config.source else ".git-atomic.toml"
-            raise UsageError(f"tdd: no test command is configured (add `[tdd]` with "
-                             f'`test = "pytest -q"` to {where})')
-        text = message if message is not None else (
-            shlex.join(argv)[:72] if argv else DEFAULT_MESSAGES[phase])
+            raise UsageError(
+                f"tdd: no test command is configured (add `[tdd]` with "
+                f'`test = "pytest -q"` to {where})'
+            )
+        text = (
+            message
+            if message is not None
+            else (shlex.join(argv)[:72] if argv else DEFAULT_MESSAGES[phase])
+        )
         engine = Engine(ctx)
         process.INTERRUPTS.install()
         try:
             detail = {"tdd": phase, "rule": RULES[phase], "message": text}
-            op = engine.begin(f"tdd-{phase}", history=config.history.value, kind="tdd",
-                              argv=argv or None, detail=detail, keep_owner=True,
-                              commit_pre_op=bool(argv))
-            op = _guarded(engine, op, config, phase=phase, text=text, argv=argv,
-                          json_out=json_out)
+            op = engine.begin(
+                f"tdd-{phase}",
+                history=config.history.value,
+                kind="tdd",
+                argv=argv or None,
+                detail=detail,
+                keep_owner=True,
+                commit_pre_op=bool(argv),
+            )
+            op = _guarded(engine, op, config, phase=phase, text=text, argv=argv, json_out=json_out)
         finally:
             process.INTERRUPTS.uninstall()
         if json_out:
@@ -83,11 +93,18 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
         return 0 if op.status == "committed" else 1
 
 
-def _guarded(engine: Engine, op: OpRow, config: Config, *, phase: str, text: str,
-             argv: Sequence[str], json_out: bool) -> OpRow:
+def _guarded(
+    engine: Engine,
+    op: OpRow,
+    config: Config,
+    *,
+    phase: str,
+    text: str,
+    argv: Sequence[str],
+    json_out: bool,
+) -> OpRow:
     try:
-        return _phase(engine, op, config, phase=phase, text=text, argv=argv,
-                      json_out=json_out)
+        return _phase(engine, op, config, phase=phase, text=text, argv=argv, json_out=json_out)
     except BaseException:
         # A bug or a git failure mid-way. A command's change goes back; a person's tree is
         # never touched: the operation is only closed, unless a state change was under way
@@ -104,14 +121,26 @@ def _guarded(engine: Engine, op: OpRow, config: Config, *, phase: str, text: str
         raise
 
 
-def _phase(engine: Engine, op: OpRow, config: Config, *, phase: str, text: str,
-           argv: Sequence[str], json_out: bool) -> OpRow:
+def _phase(
+    engine: Engine,
+    op: OpRow,
+    config: Config,
+    *,
+    phase: str,
+    text: str,
+    argv: Sequence[str],
+    json_out: bool,
+) -> OpRow:
     journal = engine.journal
     if argv:
         if process.INTERRUPTS.received is not None:
             return rollback_op(engine, op, failed_phase="interrupt")
-        res = process.run_child(list(argv), cwd=os.getcwd(), timeout=None,
-                                stdout=sys.stderr.fileno() if json_out else None)
+        res = process.run_child(
+            list(argv),
+            cwd=os.getcwd(),
+            timeout=None,
+            stdout=sys.stderr.fileno() if json_out else None,
+        )
         journal.update_op(op.id, exit_code=res.exit_code, command_duration=res.duration_s)
         if res.error:
             output.say(f"git-atomic: cannot run the command: {res.error}")
@@ -122,14 +151,28 @@ def _phase(engine: Engine, op: OpRow, config: Config, *, phase: str, text: str,
         # Recorded, not committed: the phase's one commit comes when its rule holds.
         engine.checkpoint(op, "op_exec", shlex.join(argv)[:200], commit=False)
     journal.update_op(op.id, phase="validate")
-    result, verdict = _judge(engine, op, config, phase,
-                             progress=not json_out and sys.stderr.isatty())
-    journal.add_gate(op.id, name=result.name, passed=verdict.kept, exit_code=result.exit_code,
-                     duration=result.duration_s, coverage=verdict.coverage,
-                     output_tail=result.output_tail, log_path=result.log_path,
-                     message=None if verdict.kept else verdict.why)
-    details = dict(op.details, kept=verdict.kept, why=verdict.why, coverage=verdict.coverage,
-                   green_coverage=verdict.green_coverage, tests_failed=verdict.tests_failed)
+    result, verdict = _judge(
+        engine, op, config, phase, progress=not json_out and sys.stderr.isatty()
+    )
+    journal.add_gate(
+        op.id,
+        name=result.name,
+        passed=verdict.kept,
+        exit_code=result.exit_code,
+        duration=result.duration_s,
+        coverage=verdict.coverage,
+        output_tail=result.output_tail,
+        log_path=result.log_path,
+        message=None if verdict.kept else verdict.why,
+    )
+    details = dict(
+        op.details,
+        kept=verdict.kept,
+        why=verdict.why,
+        coverage=verdict.coverage,
+        green_coverage=verdict.green_coverage,
+        tests_failed=verdict.tests_failed,
+    )
     interrupted = process.INTERRUPTS.received is not None
     if interrupted or not verdict.kept:
         failed_phase = "interrupt" if interrupted else "validate"
@@ -139,17 +182,21 @@ def _phase(engine: Engine, op: OpRow, config: Config, *, phase: str, text: str,
             assert current is not None
             return rollback_op(engine, current, failed_phase=failed_phase)
         details["untouched"] = True
-        return engine.close(op.id, status="rolled_back", failed_phase=failed_phase,
-                            detail=json.dumps(details))
+        return engine.close(
+            op.id, status="rolled_back", failed_phase=failed_phase, detail=json.dumps(details)
+        )
     journal.update_op(op.id, phase="post_op")
-    engine.checkpoint(op, "post_op", f"{phase} rule kept",
-                      commit_message=f"{phase.upper()}: {text}")
-    return engine.close(op.id, status="committed", coverage=verdict.coverage,
-                        detail=json.dumps(details))
+    engine.checkpoint(
+        op, "post_op", f"{phase} rule kept", commit_message=f"{phase.upper()}: {text}"
+    )
+    return engine.close(
+        op.id, status="committed", coverage=verdict.coverage, detail=json.dumps(details)
+    )
 
 
-def _judge(engine: Engine, op: OpRow, config: Config, phase: str, *,
-           progress: bool) -> tuple[gates.GateResult, Verdict]:
+def _judge(
+    engine: Engine, op: OpRow, config: Config, phase: str, *, progress: bool
+) -> tuple[gates.GateResult, Verdict]:
     """Run the test command on the tree as it is now and hold the result against the rule."""
     assert config.tdd.test is not None
     repo = engine.repo
@@ -158,8 +205,14 @@ def _judge(engine: Engine, op: OpRow, config: Config, phase: str, *,
     spec = GateSpec(name=f"tdd-{phase}", run=config.tdd.test, timeout=config.tdd.timeout)
     report = _report_path(repo.root, config.tdd.coverage)
     old_report = _stamp(report)
-    result = gates.run_gate(spec, root=repo.root, log_path=log_dir / f"01-tdd-{phase}.log",
-                            journal=None, worktree=engine.ctx.worktree, progress=progress)
+    result = gates.run_gate(
+        spec,
+        root=repo.root,
+        log_path=log_dir / f"01-tdd-{phase}.log",
+        journal=None,
+        worktree=engine.ctx.worktree,
+        progress=progress,
+    )
     if process.INTERRUPTS.received is not None:
         return result, Verdict(False, "interrupted", False, None, None)
     trouble = _could_not_test(result, shell=isinstance(config.tdd.test, str))
@@ -167,8 +220,11 @@ def _judge(engine: Engine, op: OpRow, config: Config, phase: str, *,
         return result, Verdict(False, trouble, False, None, None)
     passed = result.exit_code == 0
     if phase == "red":
-        why = (f"the tests fail (exit {result.exit_code}), as RED needs" if not passed else
-               "the tests pass, but RED needs a failing test")
+        why = (
+            f"the tests fail (exit {result.exit_code}), as RED needs"
+            if not passed
+            else "the tests pass, but RED needs a failing test"
+        )
         return result, Verdict(not passed, why, not passed, None, None)
     if not passed:
         why = f"the tests fail (exit {result.exit_code}), but {phase.upper()} needs them to pass"
@@ -180,8 +236,9 @@ def _judge(engine: Engine, op: OpRow, config: Config, phase: str, *,
         return result, Verdict(False, problem, False, None, None)
     assert coverage is not None
     if phase == "green":
-        return result, Verdict(True, f"the tests pass, coverage {coverage:.2f}%", False,
-                               coverage, None)
+        return result, Verdict(
+            True, f"the tests pass, coverage {coverage:.2f}%", False, coverage, None
+        )
     green = last_green_coverage(engine.journal, engine.ctx.worktree)
     if green is None:
         why = f"the tests pass, coverage {coverage:.2f}% (no GREEN coverage to compare with)"
@@ -198,8 +255,10 @@ def _could_not_test(result: gates.GateResult, *, shell: bool) -> str | None:
     if result.exit_code is None:
         return f"the test command {result.message or 'did not finish'}"
     if shell and result.exit_code in _CANNOT_RUN:
-        return (f"the test command could not run (exit {result.exit_code}: "
-                f"{_CANNOT_RUN[result.exit_code]})")
+        return (
+            f"the test command could not run (exit {result.exit_code}: "
+            f"{_CANNOT_RUN[result.exit_code]})"
+        )
     return None
 
 
@@ -218,14 +277,17 @@ def _stamp(path: Path | None) -> tuple[int, int, int, int] | None:
     return None if st is None else (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _read_report(path: Path, old: tuple[int, int, int, int] | None,
-                 ) -> tuple[float | None, str | None]:
+def _read_report(
+    path: Path,
+    old: tuple[int, int, int, int] | None,
+) -> tuple[float | None, str | None]:
     from git_atomic.coverage import CoverageError, read_coverage
 
     # A report this run did not write is a previous run's: trusting it would compare old news.
     if old is not None and _stamp(path) == old:
-        return None, (f"coverage report {path} was not written by this test run "
-                      "(does [tdd] test write it?)")
+        return None, (
+            f"coverage report {path} was not written by this test run (does [tdd] test write it?)"
+        )
     try:
         return read_coverage(path), None
     except CoverageError as exc:
@@ -267,7 +329,9 @@ def _tell(journal: Journal, op: OpRow) -> None:
         output.say(f"git-atomic: {what}; nothing was changed [{op.id}]")
     elif why is not None:
         what = "interrupted" if op.failed_phase == "interrupt" else f"{label} broken: {why}"
-        output.say(f"git-atomic: {what}; rolled back, the tree is as before "
-                   f"(`git atomic undo` brings the change back) [{op.id}]")
+        output.say(
+            f"git-atomic: {what}; rolled back, the tree is as before "
+            f"(`git atomic undo` brings the change back) [{op.id}]"
+        )
     else:
         output.say(output.summary_line(journal, op))
