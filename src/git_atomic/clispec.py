@@ -81,6 +81,11 @@ ENVIRONMENT: Final = (
         "as for git's own commands; NO_COLOR and TERM=dumb win",
     ),
     ("pager.atomic", "git setting: false never pages; a command pages through it"),
+    (
+        "GIT_ATOMIC_LOG_DIR",
+        "where the report of a failing git call or of a bug is written "
+        "(default: the temporary folder)",
+    ),
     ("GIT_ATOMIC_FAILPOINT", "for crash tests only: kill git-atomic at a named step"),
 )
 
@@ -110,10 +115,6 @@ class Command:
     summary: str
     options: tuple[Option, ...]
     positionals: tuple[Positional, ...]
-
-    @property
-    def synopsis(self) -> str:
-        return " ".join(self._parts())
 
     def synopsis_lines(self, width: int = 78) -> list[str]:
         """The synopsis wrapped between its parts, continuation lines under the first option."""

@@ -553,43 +553,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns = _parse(parser, args)
         return dispatch(ns, parser)
     except AtomicError as exc:
-        return _report(exc, json_out=json_out)
+        return _report(exc, argv=args, json_out=json_out)
     except KeyboardInterrupt:
         sys.stderr.write("git-atomic: interrupted\n")
         return 130
     except Exception as exc:  # a bug: one line for the user, the traceback in a file
-        return _crash(exc, json_out=json_out)
+        return _crash(exc, argv=args, json_out=json_out)
 
 
-def _report(exc: Exception, *, json_out: bool) -> int:
-    from git_atomic.errors import AtomicError
+def _report(exc: Exception, *, argv: list[str], json_out: bool) -> int:
+    from git_atomic.errors import AtomicError, GitError
 
     assert isinstance(exc, AtomicError)
     line = f"git-atomic: {exc.message}"
     if exc.hint:
         line += f" ({exc.hint})"
+    log = None
+    if isinstance(exc, GitError):  # git's own words, in full, where the line points
+        from git_atomic import errorlog
+
+        log = errorlog.write(exc, argv=argv)
+        line += f" — git's full output in {log}"
     sys.stderr.write(line + "\n")
     if json_out:
         import json
 
-        sys.stdout.write(
-            json.dumps({"error": exc.message, "hint": exc.hint, "exit_code": int(exc.exit_code)})
-            + "\n"
-        )
+        result = {"error": exc.message, "hint": exc.hint, "exit_code": int(exc.exit_code)}
+        if log is not None:
+            result["log"] = log
+        sys.stdout.write(json.dumps(result) + "\n")
     return int(exc.exit_code)
 
 
-def _crash(exc: Exception, *, json_out: bool) -> int:
-    import tempfile
-    import time
-    import traceback
+def _crash(exc: Exception, *, argv: list[str], json_out: bool) -> int:
+    from git_atomic import errorlog
 
-    path = f"{tempfile.gettempdir()}/git-atomic-crash-{int(time.time())}.log"
-    try:
-        with open(path, "w") as fh:
-            traceback.print_exception(exc, file=fh)
-    except OSError:
-        path = "(could not write a log)"
+    path = errorlog.write(exc, argv=argv)
     sys.stderr.write(
         f"git-atomic: internal error: {type(exc).__name__}: {exc} — details in {path}\n"
     )
