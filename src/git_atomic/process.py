@@ -165,16 +165,6 @@ def git_out(
     return git(args, cwd=cwd, input=input, env=env).stdout
 
 
-def git_line(
-    args: Sequence[str],
-    *,
-    cwd: str | os.PathLike[str],
-    input: bytes | None = None,
-    env: Mapping[str, str] | None = None,
-) -> str:
-    return git_out(args, cwd=cwd, input=input, env=env).decode().strip()
-
-
 # --- the user's command and gates ----------------------------------------------------------
 class ChildResult(NamedTuple):
     exit_code: int | None  # None when it could not start or was killed by us

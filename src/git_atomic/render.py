@@ -92,11 +92,6 @@ def want_colour(
     return bool(stream.isatty()) or env.get("GIT_PAGER_IN_USE", "").lower() in ("true", "1")
 
 
-def use_colour(stream: TextIO | None = None) -> bool:
-    """Colour for a view with no repository at hand (kept for callers of the first version)."""
-    return want_colour(None, stream)
-
-
 # --- times -------------------------------------------------------------------------------------
 def relative(ts: float, now: float | None = None) -> str:
     """As `git log --date=relative` says it: 5 seconds ago, 3 minutes ago, 2 weeks ago."""
