@@ -1,5 +1,5 @@
 """Crash at every step: kill git-atomic at each failpoint in turn, then `recover` must reach the
-exact expected state with git, the journal and the refs all sound (SPEC: Crash safe).
+exact expected state with git, the journal and the refs all sound (README, Guarantees: crash safe).
 
 The steps are read from the source (every `failpoints.hit("...")`), so a new step is never
 forgotten: the coverage test fails until some scenario reaches it. Each scenario is first run
@@ -39,7 +39,6 @@ KINDS = ("pre_op", "op_exec", "post_op")
 UNREACHABLE = {
     "apply:rescue-unrecorded",  # an apply's intent always carries its rescue: none is taken
 }
-HAS_ROLLBACK = (SRC / "commands" / "rollback.py").exists()
 
 # What an operation does to the tree: edits, a new file, a deletion, a new folder, the index, a
 # branch, a mode change.
@@ -124,7 +123,6 @@ class Scenario:
     prepare: Callable[[GitRepo], None] = lambda repo: None  # after PRE-OP is fingerprinted
     recover_args: tuple[str, ...] = ()
     accept_keeps_template: bool = False  # --accept keeps the state the template was left in
-    needs: str | None = None  # a command module that must exist
     python: str | None = None  # instead of a command: a program using the Python API
 
 
@@ -224,23 +222,18 @@ SCENARIOS = (
         accept_keeps_template=True,
     ),
     Scenario("gc", ("gc", "--older-than", "0"), _run_ok_then_fail),
-    Scenario("api", (), python=api_program(fail=False), needs="../api"),
-    Scenario("api-raise", (), python=api_program(fail=True), needs="../api"),
+    Scenario("api", (), python=api_program(fail=False)),
+    Scenario("api-raise", (), python=api_program(fail=True)),
     Scenario(
         "isolate",
         ("run", "--isolate", "-n", "op", "-g", "true", "--", "sh", "-c", ISOLATED_CHANGE),
-        needs="isolate",
     ),
-    Scenario("recover-apply", ("recover",), _killed_apply, needs="isolate"),
-    Scenario("rollback", ("rollback",), _run_ok, needs="rollback"),
-    Scenario("rollback-in-op", ("rollback",), _begin_change_checkpoint, needs="rollback"),
-    Scenario("undo", ("undo",), _run_fail, needs="rollback"),
-    Scenario("emergency", ("emergency",), _begin_change_checkpoint, needs="rollback"),
+    Scenario("recover-apply", ("recover",), _killed_apply),
+    Scenario("rollback", ("rollback",), _run_ok),
+    Scenario("rollback-in-op", ("rollback",), _begin_change_checkpoint),
+    Scenario("undo", ("undo",), _run_fail),
+    Scenario("emergency", ("emergency",), _begin_change_checkpoint),
 )
-
-
-def available(s: Scenario) -> bool:
-    return s.needs is None or (SRC / "commands" / f"{s.needs}.py").exists()
 
 
 @dataclass
@@ -546,7 +539,7 @@ def report(kills: list[Kill], capsys: pytest.CaptureFixture[str], title: str) ->
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Prepared]:
     """Every scenario in both modes, prepared once and traced once."""
     base = tmp_path_factory.mktemp("scenarios")
-    combos = [(s, h) for s in SCENARIOS for h in ("commits", "shadow") if available(s)]
+    combos = [(s, h) for s in SCENARIOS for h in ("commits", "shadow")]
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         done = list(pool.map(lambda c: prepare(c[0], c[1], base / f"{c[0].name}-{c[1]}"), combos))
     return {(p.scenario.name, p.history): p for p in done}
@@ -558,15 +551,12 @@ def test_every_declared_step_is_reached_by_some_scenario(
     declared = declared_steps()
     assert {"begin:after-journal", "restore:after-files", "recover:before-close"} <= declared
     reached = {step for p in prepared.values() for step, _ in p.occurrences}
-    without_command = set()
-    if not HAS_ROLLBACK:
-        without_command = {s for s in declared if s.split(":")[0] in ("undo", "emergency")}
-    missing = declared - reached - without_command - UNREACHABLE
+    missing = declared - reached - UNREACHABLE
     assert not missing, f"steps no scenario reaches (add one): {sorted(missing)}"
     exits = {name: p.completed_exit for (name, _), p in prepared.items()}
     assert exits["run-ok"] == 0 and exits["run-fail"] == 1 and exits["run-gate-fail"] == 1
     assert exits["commit"] == 0 and exits["commit-fail"] == 1
-    assert exits.get("api", 0) == 0 and exits.get("api-raise", 5) == 5
+    assert exits["api"] == 0 and exits["api-raise"] == 5
 
 
 def test_kill_at_every_step_then_recover(
