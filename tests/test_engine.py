@@ -1,4 +1,4 @@
-"""The snapshot engine against the pitfalls measured in ENGINE_NOTES, one test each."""
+"""The snapshot engine against the pitfalls measured in docs/git-facts.md, one test each."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _capture(repo: GitRepo, ref: str | None = "refs/atomic/test/x") -> snapshot.
 
 
 def test_racy_same_second_edit_is_captured(repo: GitRepo) -> None:
-    """ENGINE_NOTES 1: an edit in the same second as the index write must not be missed."""
+    """git-facts 1: an edit in the same second as the index write must not be missed."""
     for trial in range(3):
         repo.write("f", f"{trial}aaa\n".encode())
         repo.git("add", "f")
@@ -40,7 +40,7 @@ def test_racy_same_second_edit_is_captured(repo: GitRepo) -> None:
 
 
 def test_capture_never_rewrites_the_real_index(repo: GitRepo) -> None:
-    """ENGINE_NOTES 2: write-tree on the real index would rewrite it; we work on a copy."""
+    """git-facts 2: write-tree on the real index would rewrite it; we work on a copy."""
     repo.write("a", b"1")
     repo.git("add", "a")
     # Make the cache-tree stale so a write-tree on the real index would rewrite it.
@@ -54,7 +54,7 @@ def test_capture_never_rewrites_the_real_index(repo: GitRepo) -> None:
 
 
 def test_index_flags_survive_rollback(repo: GitRepo) -> None:
-    """ENGINE_NOTES 3: intent-to-add, skip-worktree and assume-unchanged are not in a tree."""
+    """git-facts 3: intent-to-add, skip-worktree and assume-unchanged are not in a tree."""
     repo.write("ita", b"intent\n")
     repo.git("add", "-N", "ita")
     repo.write("sk", b"skip\n")
@@ -276,7 +276,7 @@ def test_bytes_of_a_file_git_is_told_not_to_look_at_come_back(repo: GitRepo, fla
 
 
 def test_restore_keeps_the_stat_cache(repo: GitRepo) -> None:
-    """ENGINE_NOTES 4: putting the saved index back keeps stat data (no read-tree)."""
+    """git-facts 4: putting the saved index back keeps stat data (no read-tree)."""
     for i in range(50):
         repo.write(f"d/f{i}", b"x" * i)
     repo.git("add", "-A")
@@ -311,7 +311,7 @@ def test_restore_writes_only_what_differs(repo: GitRepo) -> None:
 
 @pytest.mark.parametrize("autocrlf", ["true", "input"])
 def test_bytes_round_trip_under_autocrlf(repo: GitRepo, autocrlf: str) -> None:
-    """ENGINE_NOTES 7: git add stores filtered blobs; the checkpoint must hold raw bytes."""
+    """git-facts 7: git add stores filtered blobs; the checkpoint must hold raw bytes."""
     repo.git("config", "core.autocrlf", autocrlf)
     repo.write("dos.txt", b"a\r\nb\r\n")
     repo.write("mixed.txt", b"a\r\nb\n")

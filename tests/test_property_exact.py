@@ -197,7 +197,7 @@ def _scenario(unborn: bool, setup: list[tuple[object, ...]], op: list[tuple[obje
             # One thing may differ, by design: a file the operation took away that is ignored
             # (one the set-up tracked with `add -f`) stays, since no checkpoint can tell an
             # ignored file that was absent from one that was there and not captured, and a
-            # restore never deletes ignored files (ENGINE_NOTES 6).
+            # restore never deletes ignored files (git-facts 6).
             kept = [f"file {p!r}: " for p in IGNORED]
             diff = [
                 d

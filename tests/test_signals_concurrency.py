@@ -1,5 +1,5 @@
 """Real processes: signals, timeouts, races for one worktree, worktrees side by side
-(SPEC: Isolated, exit codes 130/143)."""
+(README, Guarantees: isolated; exit codes 130/143)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Byte-exactness under line-ending conversion and clean/smudge filters (ENGINE_NOTES 7).
+"""Byte-exactness under line-ending conversion and clean/smudge filters (git-facts 7).
 
 `git add` stores the *filtered* blob. A checkpoint must hold the bytes on disk, so where a
 conversion may apply, the files it may touch are hashed again with `--no-filters`.

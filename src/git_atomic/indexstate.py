@@ -2,13 +2,13 @@
 
 A checkpoint used to keep the raw index file (9 MB at 100,000 files, stored again whenever git
 refreshed its stat cache). What a user means by "the index" is its entries, which `write-tree`
-keeps, plus three flags it drops (ENGINE_NOTES 3): intent-to-add, skip-worktree and
+keeps, plus three flags it drops (git-facts 3): intent-to-add, skip-worktree and
 assume-unchanged. So a checkpoint stores those flags in a small blob, usually none at all.
 
 To put an index back, the worktree's *current* index is copied and only the entries that differ
 are rewritten (`update-index --index-info`); every other entry keeps its stat data, so the next
-`git status` re-reads only the files a rollback wrote (ENGINE_NOTES 4). git writes the result
-itself, so entries that are racily clean are smudged as git always does (ENGINE_NOTES 1).
+`git status` re-reads only the files a rollback wrote (git-facts 4). git writes the result
+itself, so entries that are racily clean are smudged as git always does (git-facts 1).
 """
 
 from __future__ import annotations

@@ -152,7 +152,8 @@ def result_object(
     paths: Sequence[bytes] = (),
     history: str | None = None,
 ) -> dict[str, Any]:
-    """The SPEC's op object, about the operation concerned (or none), plus what moved."""
+    """The operation object of the JSON results (docs/reference.md), about the operation
+    concerned (or none), plus what moved."""
     if op is not None:
         obj = output.op_object(journal, op)
     else:

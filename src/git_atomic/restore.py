@@ -104,7 +104,7 @@ def apply(
     files = list(the_plan.files)
     # Put the target's ignore rules in place first, then delete only what they do not ignore:
     # a file the target could not capture because it was ignored may well have been there then,
-    # and ignored files are not ours to delete (ENGINE_NOTES 6).
+    # and ignored files are not ours to delete (git-facts 6).
     rules = [c for c in files if os.path.basename(c.path) == b".gitignore"]
     if rules:
         _apply_files(repo, rules, outcome)

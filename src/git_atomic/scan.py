@@ -687,7 +687,7 @@ def _write_tree(scan: Scan) -> str | None:
 
 def share(source: Path, copy: Path) -> None:
     """A private copy of an index file that keeps its mtime, so git still sees entries as racily
-    clean (ENGINE_NOTES 1). A hard link is one: git never writes an index in place, it writes
+    clean (git-facts 1). A hard link is one: git never writes an index in place, it writes
     `<name>.lock` and renames it, so git calls on the link leave the other name's file alone."""
     try:
         os.link(source, copy)

@@ -23,7 +23,7 @@ FILE_TOOLS: Final = ("Edit", "Write", "MultiEdit", "NotebookEdit", "Bash")
 COMMAND: Final = "git-atomic hook claude-code"
 # Ours, however it was spelled: the console script, `git atomic`, or `python -m git_atomic`.
 _OURS: Final = re.compile(r"(?:git-atomic|git atomic|-m git_atomic) hook claude-code\b")
-# Long enough for the gates (the SPEC's example gate allows 900 s), short for the tool calls.
+# Long enough for the gates (the README's example gate allows 900 s), short for the tool calls.
 _TOOL_TIMEOUT: Final = 60
 _STOP_TIMEOUT: Final = 1800
 

@@ -1,7 +1,7 @@
 """`git atomic mcp`: a Model Context Protocol server on stdio over the git-atomic CLI.
 
 Each tool runs one `git-atomic VERB ... --json` in the repository and returns the JSON object
-it printed (the SPEC's schema) plus `exit_code`. The SDK is the optional extra
+it printed (the result schema of docs/reference.md) plus `exit_code`. The SDK is the optional extra
 `git-atomic[mcp]`, imported only here, by name: mcp 1.x calls the server `FastMCP`,
 mcp 2.x `MCPServer` (see docs/agents-research.md), and either works.
 """

@@ -22,8 +22,8 @@ Outcomes: applied -> committed (exit 0). The command, a timeout, a gate or an in
 -> rolled_back, failed_phase exec/timeout/validate/interrupt (exit 1, or 130/143): the user's
 worktree was never touched. Validated but not applied (a conflict, or the worktree stayed busy)
 -> rolled_back with failed_phase "validate" (exit 1): applying is the last check of POST-OP, and
-the SPEC's phases stay the only values. The JSON's "isolated" object says why and how to apply
-the result by hand.
+the documented phases (docs/reference.md) stay the only values. The JSON's "isolated" object
+says why and how to apply the result by hand.
 """
 
 from __future__ import annotations
