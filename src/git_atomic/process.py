@@ -262,11 +262,14 @@ def run_child(
     stdout: int | None = None,
     stderr: int | None = None,
     env: Mapping[str, str] | None = None,
+    interactive: bool = False,
 ) -> ChildResult:
     """Run the user's command (argv) or gate (a shell command line, given as str).
 
     The child gets its own process group, so a timeout or a forwarded signal reaches everything
-    it started; stdin is closed to keep a forgotten prompt from hanging an agent.
+    it started. A gate's stdin is closed, to keep a forgotten prompt from hanging an agent; the
+    command (`interactive`) reads the caller's stdin, and when that is the terminal it gets the
+    terminal too (`_Terminal`).
     """
     import signal
     import time
@@ -277,15 +280,17 @@ def run_child(
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
+    terminal = _Terminal.lendable() if interactive else None
     try:
         child = subprocess.Popen(
             argv,
             cwd=cwd,
-            stdin=subprocess.DEVNULL,
+            stdin=None if interactive and (terminal or not os.isatty(0)) else subprocess.DEVNULL,
             stdout=stdout,
             stderr=stderr,
             env=full_env,
             process_group=0,
+            preexec_fn=terminal.give_to_self if terminal else None,
         )
     except OSError as exc:
         what = argv[0] if not shell else "/bin/sh"
@@ -296,10 +301,14 @@ def run_child(
     try:
         if INTERRUPTS.received is not None:
             os.killpg(child.pid, INTERRUPTS.received)
-        try:
-            child.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        if terminal:
+            timed_out = terminal.wait(child, timeout)
+        else:
+            try:
+                child.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+        if timed_out:
             _terminate_group(child, signal.SIGTERM)
         if INTERRUPTS.received is not None and child.poll() is None:
             _terminate_group(child, INTERRUPTS.received)
@@ -310,9 +319,84 @@ def run_child(
         # Whatever the child left running in its group must not outlive the operation.
         with contextlib.suppress(OSError):
             os.killpg(child.pid, signal.SIGKILL)
+        if terminal:
+            terminal.take_back()
         CHILDREN.ended()
     code = child.returncode
+    if terminal and code == -signal.SIGINT and INTERRUPTS.received is None:
+        # Ctrl-C on the lent terminal reached the command's group, not ours: it is our interrupt.
+        INTERRUPTS.received = signal.SIGINT
     return ChildResult(None if timed_out else code, time.monotonic() - start, timed_out)
+
+
+class _Terminal:
+    """The terminal lent to the command, as a shell lends it to a foreground job.
+
+    The command runs in its own process group (so a timeout reaches all it started); a
+    background group that reads the terminal is stopped (SIGTTIN). So while it runs, its group is
+    the terminal's foreground group: it can prompt, and Ctrl-C and Ctrl-Z reach it first. Only
+    when stdin is the terminal and git-atomic is in its foreground; a git-atomic in the background
+    gives its command /dev/null instead, having no terminal to lend.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    @classmethod
+    def lendable(cls) -> _Terminal | None:
+        import threading
+
+        if not os.isatty(0) or threading.current_thread() is not threading.main_thread():
+            return None
+        try:
+            return cls(0) if os.tcgetpgrp(0) == os.getpgrp() else None
+        except OSError:
+            return None
+
+    def _set_foreground(self, pgid: int) -> None:
+        import signal
+
+        # A background group that changes the foreground group gets SIGTTOU unless ignored.
+        previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        try:
+            with contextlib.suppress(OSError):
+                os.tcsetpgrp(self.fd, pgid)
+        finally:
+            signal.signal(signal.SIGTTOU, previous)
+
+    def give_to_self(self) -> None:
+        """In the child, between fork and exec: its new group takes the terminal."""
+        self._set_foreground(os.getpgrp())
+
+    def take_back(self) -> None:
+        self._set_foreground(os.getpgrp())
+
+    def wait(self, child: subprocess.Popen[bytes], timeout: float | None) -> bool:
+        """Wait for the child; True when the timeout ran out first. Ctrl-Z stops the command's
+        group: then git-atomic takes the terminal back and stops its own group (the shell's job),
+        and when the job is continued, lends the terminal again and continues the command."""
+        import signal
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            flags = os.WUNTRACED | (os.WNOHANG if deadline is not None else 0)
+            pid, status = os.waitpid(child.pid, flags)
+            if pid == 0:
+                assert deadline is not None
+                if time.monotonic() >= deadline:
+                    return True
+                time.sleep(0.02)
+                continue
+            if not os.WIFSTOPPED(status):
+                child.returncode = os.waitstatus_to_exitcode(status)
+                return False
+            self.take_back()
+            os.killpg(os.getpgrp(), signal.SIGTSTP)  # resumes here on `fg` or `bg`
+            if os.tcgetpgrp(self.fd) == os.getpgrp():
+                self._set_foreground(child.pid)
+            with contextlib.suppress(OSError):
+                os.killpg(child.pid, signal.SIGCONT)
 
 
 def _terminate_group(child: subprocess.Popen[bytes], sig: int) -> None:

@@ -241,6 +241,7 @@ def _execute(
             cwd=cwd,
             timeout=timeout,
             stdout=sys.stderr.fileno() if json_out else None,
+            interactive=True,
             env={"PWD": str(cwd)},
         )
         journal.update_op(run.op_id, exit_code=res.exit_code, command_duration=res.duration_s)

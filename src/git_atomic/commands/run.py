@@ -97,6 +97,7 @@ def _execute(
             cwd=os.getcwd(),
             timeout=timeout,
             stdout=sys.stderr.fileno() if json_out else None,
+            interactive=True,
         )
         engine.journal.update_op(op.id, exit_code=res.exit_code, command_duration=res.duration_s)
         if res.error:

@@ -140,6 +140,7 @@ def _phase(
             cwd=os.getcwd(),
             timeout=None,
             stdout=sys.stderr.fileno() if json_out else None,
+            interactive=True,
         )
         journal.update_op(op.id, exit_code=res.exit_code, command_duration=res.duration_s)
         if res.error:
