@@ -1,33 +1,34 @@
-"""Claude Code hooks, end to end: the installed hook commands fed recorded hook payloads.
+"""Claude Code hooks, end to end: the installed hook commands fed Claude Code's payloads.
 
-The payloads are shaped exactly as Claude Code sends them on stdin (see
-docs/agents-research.md); a small dispatcher plays Claude Code's part: for each event it
-runs every installed command whose matcher fits the tool, as a real process.
+The payloads are shaped as Claude Code documents them (docs/agents.md); a small dispatcher
+plays Claude Code's part: for each event it runs every installed command whose matcher fits the
+tool, as a real process, several at once for parallel tool calls. Each agent turn is judged on
+its own effect: what others do between its calls is never taken back.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from git_atomic.agents.claude_code import FILE_TOOLS, QUIET, handle, hook_cwd
-from git_atomic.agents.claude_settings import desired_hooks
+from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, desired_hooks
 from git_atomic.commands.agents import hook_event
 from testing.gitrepo import GitRepo
 
 SESSION = "3f6c2a1e-8b7d-4c55-9e0a-1b2c3d4e5f60"
-OP_NAME = "claude-turn-3f6c2a1e"
+OTHER = "9b1d7c40-0000-4c55-9e0a-aaaaaaaaaaaa"
+OP_NAME = "claude-code-turn-3f6c2a1e"
 
 CHECK_APP = b"""\
 import pathlib, sys
@@ -38,42 +39,47 @@ if "BUG" in text:
     sys.exit(1)
 print("check_app: ok")
 """
+CHECK_LIB = b"""\
+import pathlib, sys
+sys.exit(1 if "BUG" in pathlib.Path("lib.py").read_text() else 0)
+"""
 
 
-def common(hook_event_name: str) -> dict[str, Any]:
+def common(event: str, session: str = SESSION) -> dict[str, Any]:
     return {
-        "session_id": SESSION,
-        "transcript_path": f"/home/dev/.claude/projects/-work-app/{SESSION}.jsonl",
+        "session_id": session,
+        "transcript_path": f"/home/dev/.claude/projects/-work-app/{session}.jsonl",
         "cwd": "{cwd}",
         "permission_mode": "default",
-        "hook_event_name": hook_event_name,
+        "hook_event_name": event,
     }
 
 
-def tool_call(name: str, tool_input: dict[str, Any], n: int) -> list[dict[str, Any]]:
+def tool_call(
+    name: str, tool_input: dict[str, Any], n: int, session: str = SESSION
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The PreToolUse and PostToolUse payloads of one tool call."""
     pre = {
-        **common("PreToolUse"),
+        **common("PreToolUse", session),
         "tool_name": name,
         "tool_input": tool_input,
-        "tool_use_id": f"toolu_01A{n:04d}",
+        "tool_use_id": f"toolu_01A{n:04d}{session[:4]}",
     }
-    post = {
-        **pre,
-        "hook_event_name": "PostToolUse",
-        "tool_response": {"filePath": tool_input.get("file_path"), "success": True},
-    }
-    return [pre, post]
+    post = {**pre, "hook_event_name": "PostToolUse", "tool_response": {"success": True}}
+    return pre, post
 
 
-def stop(*, active: bool = False) -> dict[str, Any]:
-    return {**common("Stop"), "stop_hook_active": active}
+def stop(*, active: bool = False, session: str = SESSION) -> dict[str, Any]:
+    return {**common("Stop", session), "stop_hook_active": active}
+
+
+def prompt(text: str, session: str = SESSION) -> dict[str, Any]:
+    return {**common("UserPromptSubmit", session), "prompt": text}
 
 
 @dataclass(frozen=True)
 class Answer:
     event: str
-    command: str
     exit_code: int
     stdout: str
     stderr: str
@@ -81,6 +87,9 @@ class Answer:
     def json(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.stdout)
         return data
+
+
+Step = tuple[tuple[dict[str, Any], dict[str, Any]], Callable[[], None]]
 
 
 class ClaudeCode:
@@ -92,8 +101,9 @@ class ClaudeCode:
         self.project = project or repo.path
         self.env = {**repo.env, "CLAUDE_PROJECT_DIR": str(self.project)}
 
-    def send(self, payload: dict[str, Any]) -> list[Answer]:
-        payload = json.loads(json.dumps(payload).replace('"{cwd}"', json.dumps(str(self.project))))
+    def send(self, payload: dict[str, Any], *, cwd: Path | None = None) -> list[Answer]:
+        where = json.dumps(str(cwd or self.project))
+        payload = json.loads(json.dumps(payload).replace('"{cwd}"', where))
         event = payload["hook_event_name"]
         answers = []
         for group in self.hooks.get(event, []):
@@ -119,234 +129,309 @@ class ClaudeCode:
             timeout=300,
             check=False,
         )
-        return Answer(event, command, proc.returncode, proc.stdout, proc.stderr)
+        return Answer(event, proc.returncode, proc.stdout, proc.stderr)
 
-    def turn(self, steps: list[tuple[list[dict[str, Any]], Any]]) -> list[Answer]:
+    def _run_all(self, event: str, payload: dict[str, Any]) -> list[Answer]:
+        """Every handler of the event, whatever the payload says (malformed ones included)."""
+        handlers = [h for g in self.hooks.get(event, []) for h in g["hooks"]]
+        return [self._run(event, h["command"], payload) for h in handlers]
+
+    def turn(self, steps: list[Step], *, cwd: Path | None = None) -> list[Answer]:
         """Each step: the tool call's payloads, and what the tool does to the tree."""
         answers = []
         for (pre, post), act in steps:
-            answers += self.send(pre)
+            answers += self.send(pre, cwd=cwd)
             act()
-            answers += self.send(post)
+            answers += self.send(post, cwd=cwd)
         return answers
+
+    def parallel(self, payloads: list[dict[str, Any]]) -> list[Answer]:
+        """Several hook calls at once, as Claude Code sends them for parallel tool calls."""
+        with ThreadPoolExecutor(len(payloads)) as pool:
+            return [a for answers in pool.map(self.send, payloads) for a in answers]
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[GitRepo]:
     repo = GitRepo.create(tmp_path / "app", tmp_path / "home")
     repo.write("app.py", b"def answer():\n    return 41\n")
+    repo.write("lib.py", b"VALUE = 1\n")
     repo.write("check_app.py", CHECK_APP)
+    repo.write("check_lib.py", CHECK_LIB)
     repo.write(
         ".git-atomic.toml",
-        f'[[gates]]\nname = "check"\nrun = "{sys.executable} check_app.py"\n'.encode(),
+        f'[[gates]]\nname = "check"\nrun = "{sys.executable} check_app.py"\n'
+        f'[[gates]]\nname = "lib"\nrun = "{sys.executable} check_lib.py"\n'.encode(),
     )
     repo.atomic("hooks", "install", "claude-code", check=0)
     repo.git("add", "-A")
-    repo.git("commit", "-q", "-m", "app, its check, git-atomic hooks")
+    repo.git("commit", "-q", "-m", "app, its checks, git-atomic hooks")
     yield repo
 
 
-def edit(repo: GitRepo, n: int, new: str) -> tuple[list[dict[str, Any]], Any]:
+def edit(repo: GitRepo, n: int, new: str, *, file: str = "app.py", session: str = SESSION) -> Step:
+    path = repo.path / file
     payloads = tool_call(
-        "Edit",
-        {"file_path": str(repo.path / "app.py"), "old_string": "return 41", "new_string": new},
-        n,
+        "Edit", {"file_path": str(path), "old_string": "x", "new_string": new}, n, session
     )
-    return payloads, lambda: repo.write("app.py", f"def answer():\n    {new}\n".encode())
+    if file == "app.py":
+        return payloads, lambda: repo.write(file, f"def answer():\n    {new}\n".encode())
+    return payloads, lambda: repo.write(file, f"{new}\n".encode())
 
 
-def bash_notes(repo: GitRepo, n: int) -> tuple[list[dict[str, Any]], Any]:
-    payloads = tool_call(
-        "Bash",
-        {"command": "printf 'notes\\n' > NOTES.md", "description": "Write the notes file"},
-        n,
-    )
-    return payloads, lambda: repo.write("NOTES.md", b"notes\n")
+def bash(repo: GitRepo, n: int, command: str, act: Callable[[], None], **extra: Any) -> Step:
+    return tool_call("Bash", {"command": command, **extra}, n), act
 
 
-def read_only(repo: GitRepo, n: int) -> tuple[list[dict[str, Any]], Any]:
-    return tool_call("Read", {"file_path": str(repo.path / "app.py")}, n), lambda: None
+def ops(repo: GitRepo) -> list[dict[str, Any]]:
+    operations: list[dict[str, Any]] = repo.atomic_json("log")["operations"]
+    return operations
 
 
-def by_event(answers: list[Answer], event: str) -> list[Answer]:
-    return [a for a in answers if a.event == event]
+# --- one session ------------------------------------------------------------------------------
 
 
-def test_a_turn_that_passes_its_gates_is_one_committed_operation(repo: GitRepo) -> None:
+def test_a_passing_turn_is_one_committed_operation_and_leaves_history_alone(
+    repo: GitRepo,
+) -> None:
     claude = ClaudeCode(repo)
-    assert claude.send({**common("UserPromptSubmit"), "prompt": "make it 42"}) == []
-
-    answers = claude.turn([read_only(repo, 1), edit(repo, 2, "return 42"), bash_notes(repo, 3)])
+    head = repo.head()
+    assert claude.send(prompt("make it 42")) == [Answer("UserPromptSubmit", 0, "", "")]
+    read = tool_call("Read", {"file_path": str(repo.path / "app.py")}, 1)
+    notes = bash(repo, 3, "printf 'notes\\n' > NOTES.md", lambda: repo.write("NOTES.md", b"n\n"))
+    answers = claude.turn([(read, lambda: None), edit(repo, 2, "return 42"), notes])
     answers += claude.send(stop())
 
-    assert [(a.event, a.exit_code) for a in answers] == [
-        ("PreToolUse", 0),
-        ("PostToolUse", 0),
-        ("PreToolUse", 0),
-        ("PostToolUse", 0),
-        ("Stop", 0),
-    ]  # the Read call ran no hook at all
-    assert all(a.stdout == "" for a in answers[:-1]), answers  # tool calls are silent
+    assert [(a.event, a.exit_code, a.stdout) for a in answers[:-1]] == [
+        ("PreToolUse", 0, ""),
+        ("PostToolUse", 0, ""),
+        ("PreToolUse", 0, ""),
+        ("PostToolUse", 0, ""),
+    ]  # the Read call ran no hook; tool calls are silent
     final = answers[-1].json()
-    assert "decision" not in final
-    assert "committed" in final["systemMessage"] and "check" in final["systemMessage"]
-
-    op = repo.atomic_json("log")["operations"][0]
-    assert (op["name"], op["status"]) == (OP_NAME, "committed")
-    assert len(op["checkpoints"]["op_exec"]) == 2
-    assert [g["name"] for g in op["gates"]] == ["check"]
-    assert repo.atomic_json("status")["open"] is None
+    assert "decision" not in final and "committed" in final["systemMessage"]
+    [op] = ops(repo)
+    assert (op["name"], op["status"], op["history"]) == (OP_NAME, "committed", "shadow")
+    assert [g["name"] for g in op["gates"]] == ["check", "lib"]
+    assert repo.head() == head  # shadow: the turn's result stays in the working tree
     assert repo.read("app.py").endswith(b"return 42\n") and repo.exists("NOTES.md")
-    subjects = repo.git("log", "--format=%s").splitlines()
-    assert f"OP-EXEC: {OP_NAME} - Edit: app.py" in subjects
-    assert f"OP-EXEC: {OP_NAME} - Bash: Write the notes file" in subjects
-
-    # The next turn is the next operation.
-    answers = claude.turn([edit(repo, 4, "return 43")]) + claude.send(stop())
-    assert "committed" in answers[-1].json()["systemMessage"]
-    assert [o["status"] for o in repo.atomic_json("log")["operations"][:2]] == [
-        "committed",
-        "committed",
-    ]
+    assert repo.atomic_json("status")["open"] is None
 
 
-def test_a_turn_whose_gate_fails_is_rolled_back_and_the_agent_told(repo: GitRepo) -> None:
+def test_a_failing_turn_is_rolled_back_and_the_agent_told_with_the_gates_output(
+    repo: GitRepo,
+) -> None:
     claude = ClaudeCode(repo)
     before = repo.fingerprint()
-
-    claude.turn([edit(repo, 1, "BUG"), bash_notes(repo, 2)])
+    claude.turn([edit(repo, 1, "BUG")])
     [answer] = claude.send(stop())
 
-    assert answer.exit_code == 0
     out = answer.json()
     assert out["decision"] == "block"  # Claude keeps working, with the reason as instruction
-    assert "gate 'check' failed (exit 1)" in out["reason"]
-    assert "rolled back" in out["reason"] and "git atomic show" in out["reason"]
+    assert "gate 'check' failed" in out["reason"] and "rolled back" in out["reason"]
+    assert "check_app: app.py still contains BUG on line 2" in out["reason"]
     assert "rolled back" in out["systemMessage"]
-    assert repo.fingerprint().diff(before) == []  # exactly as before the turn
-    op = repo.atomic_json("log")["operations"][0]
-    assert (op["name"], op["status"], op["failed_phase"]) == (OP_NAME, "rolled_back", "validate")
+    assert repo.fingerprint().diff(before) == []
+    [op] = ops(repo)
+    assert (op["status"], op["failed_phase"]) == ("rolled_back", "validate")
 
-    # Claude goes on (stop_hook_active), fixes it, and this time the gate passes.
-    claude.turn([edit(repo, 3, "return 42")])
+    # Claude goes on (stop_hook_active), fixes it, and this time the gates pass.
+    claude.turn([edit(repo, 2, "return 42")])
     [answer] = claude.send(stop(active=True))
-    assert "decision" not in answer.json()
-    assert "committed" in answer.json()["systemMessage"]
-    assert repo.read("app.py").endswith(b"return 42\n")
+    assert "decision" not in answer.json() and "committed" in answer.json()["systemMessage"]
 
 
-def test_a_second_failure_while_stop_hook_active_does_not_loop(repo: GitRepo) -> None:
+def test_a_retry_that_fails_again_still_tells_the_model_in_a_field_it_reads(
+    repo: GitRepo,
+) -> None:
     claude = ClaudeCode(repo)
     before = repo.fingerprint()
-
     claude.turn([edit(repo, 1, "BUG")])
     [answer] = claude.send(stop(active=True))
 
     out = answer.json()
-    assert "decision" not in out  # no second block: the turn ends
-    assert "rolled back" in out["systemMessage"] and "git atomic undo" in out["systemMessage"]
+    assert out["decision"] == "block"  # `reason` is what the model reads
+    assert "rolled back" in out["reason"] and "Do not change files again" in out["reason"]
     assert repo.fingerprint().diff(before) == []
+    # It obeys: the next stop finds a turn that changed nothing, and says nothing.
+    assert claude.send(stop(active=True)) == [Answer("Stop", 0, "", "")]
 
 
-def test_the_failed_gates_output_reaches_the_agent(repo: GitRepo) -> None:
+def test_a_read_only_turn_on_failing_work_in_progress_is_not_judged(repo: GitRepo) -> None:
+    repo.write("app.py", b"def answer():\n    BUG\n")  # the user's own WIP fails the check
     claude = ClaudeCode(repo)
-    claude.turn([edit(repo, 1, "BUG")])
-    [answer] = claude.send(stop())
-    assert "check_app: app.py still contains BUG on line 2" in answer.json()["reason"]
+    status = bash(repo, 1, "git status", lambda: None)
+    listing = bash(repo, 2, "ls", lambda: None)
+    answers = claude.turn([status, listing]) + claude.send(stop())
+
+    assert all(a.stdout == "" for a in answers), answers  # Stop prints nothing
+    assert repo.read("app.py") == b"def answer():\n    BUG\n"
+    assert ops(repo) == []
 
 
-def test_an_operation_a_person_opened_is_never_touched(repo: GitRepo) -> None:
-    repo.atomic("begin", "my-refactor", check=0)
-    claude = ClaudeCode(repo)
-
-    answers = claude.turn([edit(repo, 1, "return 42")]) + claude.send(stop())
-
-    assert [a.exit_code for a in answers] == [0, 0, 0]  # never breaks the agent
-    warning = answers[0].json()["systemMessage"]
-    assert "not protected" in warning and "my-refactor" in warning
-    assert answers[1].stdout == answers[2].stdout == ""  # no checkpoint, no commit of theirs
-    open_op = repo.atomic_json("status")["open"]
-    assert open_op["name"] == "my-refactor" and open_op["checkpoints"]["op_exec"] == []
-
-
-def test_outside_a_repository_the_agent_is_warned_not_stopped(
-    tmp_path: Path, repo: GitRepo
+def test_a_gate_that_already_failed_where_the_turn_started_does_not_fail_it(
+    repo: GitRepo,
 ) -> None:
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    claude = ClaudeCode(repo, project=plain)
+    repo.write("app.py", b"def answer():\n    BUG\n")  # the user's WIP: `check` fails
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "VALUE = 2", file="lib.py")])
+    [answer] = claude.send(stop())
+    out = answer.json()
+    assert "decision" not in out and "kept" in out["systemMessage"]
+    assert repo.read("lib.py") == b"VALUE = 2\n"
 
-    answers = claude.turn([edit(repo, 1, "return 42")]) + claude.send(stop())
+    # Breaking a gate that passed there is the turn's doing: only its own change goes.
+    claude.turn([edit(repo, 2, "BUG", file="lib.py")])
+    [answer] = claude.send(stop())
+    out = answer.json()
+    assert out["decision"] == "block" and "gate 'lib' failed" in out["reason"]
+    assert "'check' already failed before this turn" in out["reason"]
+    assert repo.read("lib.py") == b"VALUE = 2\n"
+    assert repo.read("app.py") == b"def answer():\n    BUG\n"  # the user's WIP stays
 
-    assert [a.exit_code for a in answers] == [0, 0, 0]
-    assert "not protected" in answers[0].json()["systemMessage"]
+
+def test_what_the_user_and_another_session_do_between_calls_is_not_taken_back(
+    repo: GitRepo,
+) -> None:
+    claude = ClaudeCode(repo)
+    (pre, post), act = edit(repo, 1, "BUG")
+    claude.send(pre)
+    act()
+    claude.send(post)
+    repo.write("lib.py", b"VALUE = 7\n")  # the user, between the turn's calls
+    # Session B writes docs.md in its own turn meanwhile.
+    b_pre, b_post = tool_call("Write", {"file_path": str(repo.path / "docs.md")}, 9, OTHER)
+    claude.send(b_pre)
+    repo.write("docs.md", b"# docs\n")
+    claude.send(b_post)
+    claude.turn([bash(repo, 2, "touch more.txt", lambda: repo.write("more.txt", b""))])
+    [answer] = claude.send(stop())
+
+    assert answer.json()["decision"] == "block"
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"  # the turn's edit: gone
+    assert not repo.exists("more.txt")
+    assert repo.read("lib.py") == b"VALUE = 7\n"  # the user's edit: kept
+    assert repo.read("docs.md") == b"# docs\n"  # session B's file: kept
+    # B's turn is its own: it passes.
+    [answer] = claude.send(stop(session=OTHER))
+    assert "committed" in answer.json()["systemMessage"]
+    assert repo.read("docs.md") == b"# docs\n"
 
 
-def test_a_turn_cut_short_goes_on_in_the_same_operation(repo: GitRepo) -> None:
+def test_a_turn_left_open_is_closed_by_the_next_prompt_and_never_taken_back_later(
+    repo: GitRepo,
+) -> None:
     claude = ClaudeCode(repo)
     claude.turn([edit(repo, 1, "return 42")])  # the user pressed Esc: no Stop
-    answers = claude.turn([bash_notes(repo, 2)]) + claude.send(stop())
+    [answer] = claude.send(prompt("now the docs"))
+    context = answer.json()["hookSpecificOutput"]["additionalContext"]
+    assert "ended without Stop" in context
+    repo.git("commit", "-q", "-am", "the user's commit")  # the user commits meanwhile
+    head = repo.head()
+    repo.write("lib.py", b"VALUE = 3\n")
 
-    assert "committed" in answers[-1].json()["systemMessage"]
-    ops = repo.atomic_json("log")["operations"]
-    assert len(ops) == 1 and len(ops[0]["checkpoints"]["op_exec"]) == 2
+    claude.turn([edit(repo, 2, "BUG")])
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert repo.head() == head  # the user's commit stays
+    assert repo.read("app.py") == b"def answer():\n    return 42\n"
+    assert repo.read("lib.py") == b"VALUE = 3\n"
+    assert [o["status"] for o in ops(repo)] == ["rolled_back", "committed"]
 
 
-def test_an_operation_closed_by_hand_mid_turn_is_not_resurrected(repo: GitRepo) -> None:
+@pytest.mark.parametrize("event", ["StopFailure", "SessionEnd"])
+def test_a_turn_that_ends_without_stop_is_closed(repo: GitRepo, event: str) -> None:
     claude = ClaudeCode(repo)
-    claude.turn([edit(repo, 1, "return 42")])
-    repo.atomic("commit", "--no-gates", check=0)  # the person finished it themselves
-
-    answers = claude.turn([bash_notes(repo, 2)]) + claude.send(stop())
-
-    assert [a.exit_code for a in answers] == [0, 0, 0]
-    assert "committed" in answers[-1].json()["systemMessage"]
-    assert [o["status"] for o in repo.atomic_json("log")["operations"][:2]] == [
-        "committed",
-        "committed",
-    ]
+    claude.turn([edit(repo, 1, "BUG")])
+    [answer] = claude.send({**common(event), "reason": "other", "error": "rate_limit"})
+    assert "recorded" in answer.json()["systemMessage"]
+    assert repo.read("app.py").endswith(b"BUG\n")  # not judged: the user sees it as it is
+    assert claude.send(stop()) == [Answer("Stop", 0, "", "")]
 
 
-def test_hooks_that_lost_their_state_find_their_operation_again(repo: GitRepo) -> None:
+def test_a_turn_in_a_linked_worktree_is_judged_and_rolled_back_there(repo: GitRepo) -> None:
+    linked = repo.path.parent / "feature"
+    repo.git("worktree", "add", "-q", "-b", "feature", str(linked))
     claude = ClaudeCode(repo)
-    claude.turn([edit(repo, 1, "return 42")])
-    state = Path(repo.env["HOME"]) / ".local" / "state" / "git-atomic" / "claude-code"
-    for file in state.iterdir():
-        file.unlink()
+    (pre, post), _ = edit(repo, 1, "BUG")
+    pre["tool_input"]["file_path"] = str(linked / "app.py")
+    answers = claude.send(pre, cwd=linked)
+    (linked / "app.py").write_bytes(b"def answer():\n    BUG\n")
+    answers += claude.send(post, cwd=linked)
+    [answer] = claude.send(stop(), cwd=linked)
 
-    answers = claude.turn([bash_notes(repo, 2)]) + claude.send(stop())
+    out = answer.json()
+    assert out["decision"] == "block" and str(linked) in out["reason"]
+    assert (linked / "app.py").read_bytes() == b"def answer():\n    return 41\n"
 
-    assert answers[0].stdout == ""  # it is ours: no warning
-    assert "committed" in answers[-1].json()["systemMessage"]
-    assert len(repo.atomic_json("log")["operations"]) == 1
+
+def test_file_changing_tools_outside_the_old_matcher_are_protected(repo: GitRepo) -> None:
+    claude = ClaudeCode(repo)
+    shell = tool_call("PowerShell", {"command": "Set-Content app.py BUG"}, 1)
+    mcp = tool_call("mcp__fs__write_file", {"path": "lib.py", "content": "BUG"}, 2)
+    claude.turn(
+        [
+            (shell, lambda: repo.write("app.py", b"BUG\n")),
+            (mcp, lambda: repo.write("lib.py", b"BUG\n")),
+        ]
+    )
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"
+    assert repo.read("lib.py") == b"VALUE = 1\n"
+
+
+def test_a_background_task_still_running_at_stop_is_named(repo: GitRepo) -> None:
+    claude = ClaudeCode(repo)
+    claude.turn(
+        [bash(repo, 1, "make watch", lambda: repo.write("w.txt", b"1\n"), run_in_background=True)]
+    )
+    [answer] = claude.send(stop())
+    assert "background task" in answer.json()["systemMessage"]
+
+
+# --- parallel calls and several sessions ---------------------------------------------------------
+
+
+def test_four_parallel_calls_keep_the_turn_and_close_the_operation(repo: GitRepo) -> None:
+    claude = ClaudeCode(repo)
+    calls = [tool_call("Write", {"file_path": str(repo.path / f"f{n}.txt")}, n) for n in range(4)]
+    answers = claude.parallel([pre for pre, _ in calls])
+    for n in range(4):
+        repo.write(f"f{n}.txt", b"BUG\n" if n == 0 else b"ok\n")
+    repo.write("app.py", b"BUG\n")
+    answers += claude.parallel([post for _, post in calls])
+    assert all(a.exit_code == 0 and a.stdout == "" for a in answers), answers
+
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert not any(repo.exists(f"f{n}.txt") for n in range(4))
+    assert repo.atomic_json("status")["open"] is None
+    assert [o["status"] for o in ops(repo)] == ["rolled_back"]
+
+
+def test_three_sessions_with_parallel_calls_each_get_their_own_verdict(repo: GitRepo) -> None:
+    sessions = [SESSION, OTHER, "c0ffee00-1111-4c55-9e0a-bbbbbbbbbbbb"]
+    claude = ClaudeCode(repo)
+    calls = {
+        s: [tool_call("Write", {"file_path": f"{s[:4]}-{n}.txt"}, n, s) for n in range(2)]
+        for s in sessions
+    }
+    claude.parallel([pre for s in sessions for pre, _ in calls[s]])
+    for s in sessions:
+        for n in range(2):
+            repo.write(f"{s[:4]}-{n}.txt", b"x\n")
+    repo.write("lib.py", b"BUG\n")  # session OTHER's call breaks the lib gate
+    claude.parallel([post for s in sessions for _, post in calls[s]])
+    # Everything happened while every session's window was open: each turn holds it all, and
+    # the first to stop fails and takes it back; the others then find nothing left to judge.
+    verdicts = claude.parallel([stop(session=s) for s in sessions])
+    assert all(v.exit_code == 0 for v in verdicts)
+    assert repo.read("lib.py") == b"VALUE = 1\n"
+    assert repo.atomic_json("status")["open"] is None
 
 
 # --- in-process: payloads that are missing fields or have the wrong types ---------------------
-
-
-@pytest.fixture
-def hermetic(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
-    for key in [k for k in os.environ if k.startswith("GIT_")]:
-        monkeypatch.delenv(key)
-    for key, value in repo.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("CLAUDE_PROJECT_DIR", raising=False)
-    return repo
-
-
-def test_events_and_tools_we_do_not_hook_cost_nothing(hermetic: GitRepo, tmp_path: Path) -> None:
-    nowhere = tmp_path / "not-a-repo"
-    nowhere.mkdir()
-    read = tool_call("Read", {"file_path": "x"}, 1)[0]
-    for event, payload in [
-        ("PreToolUse", read),
-        ("PostToolUse", read),
-        ("Stop", stop()),
-        ("SessionStart", {}),
-        ("Notification", {"message": 1}),
-    ]:
-        # Outside a repository any CLI call would have been refused with a warning.
-        assert handle(event, payload, cwd=nowhere) == QUIET
 
 
 @pytest.mark.parametrize(
@@ -355,41 +440,38 @@ def test_events_and_tools_we_do_not_hook_cost_nothing(hermetic: GitRepo, tmp_pat
         {},
         {"session_id": 42, "tool_name": None, "tool_input": "rm -rf"},
         {"session_id": ["x"], "tool_name": ["Edit"], "tool_input": {"file_path": 7}},
-        {"session_id": "s", "tool_name": "Bash", "tool_input": {"command": None}},
     ],
 )
-def test_malformed_payloads_still_make_a_committed_turn(
-    hermetic: GitRepo, payload: dict[str, Any]
+def test_malformed_payloads_are_answered_with_exit_0(
+    repo: GitRepo, payload: dict[str, Any]
 ) -> None:
-    cwd = hermetic.path
-    assert handle("PreToolUse", payload, cwd=cwd) == QUIET
-    hermetic.write("app.py", b"def answer():\n    return 42\n")
-    assert handle("PostToolUse", payload, cwd=cwd) == QUIET
-    stop_payload = {**payload, "stop_hook_active": "yes please"}  # wrong type: do not loop
-    out = json.loads(handle("Stop", stop_payload, cwd=cwd).stdout)
-    assert "committed" in out["systemMessage"]
+    claude = ClaudeCode(repo)
+    for event in ("PreToolUse", "PostToolUse", "Stop"):
+        for answer in claude._run_all(event, payload):
+            assert answer.exit_code == 0, answer
 
 
 def test_a_payload_that_is_not_json_is_answered_with_exit_0(
-    hermetic: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(hermetic.path)
+    monkeypatch.chdir(repo.path)
     monkeypatch.setattr(sys, "stdin", io.StringIO("{not json"))
     assert hook_event(target="claude-code", event="Stop") == 0
     assert capsys.readouterr().out == ""
 
 
-def test_the_hook_acts_on_the_project_directory(tmp_path: Path) -> None:
-    sub = tmp_path / "sub"
-    sub.mkdir()
-    env = {"CLAUDE_PROJECT_DIR": str(tmp_path)}
-    assert hook_cwd({"cwd": str(sub)}, env) == tmp_path
-    assert hook_cwd({"cwd": str(sub)}, {}) == sub
-    assert hook_cwd({"cwd": 3}, {"CLAUDE_PROJECT_DIR": str(tmp_path / "gone")}) == Path.cwd()
-
-
-def test_the_installed_commands_are_the_ones_the_handler_answers() -> None:
+def test_the_installed_commands_are_the_events_the_handler_answers() -> None:
     groups = desired_hooks()
-    events = {h["command"].split()[-1] for g in groups.values() for h in g["hooks"]}
-    assert events == {"PreToolUse", "PostToolUse", "Stop"}
-    assert set(groups["PreToolUse"]["matcher"].split("|")) == set(FILE_TOOLS)
+    assert set(groups) == {
+        "UserPromptSubmit",
+        "PreToolUse",
+        "PostToolUse",
+        "PostToolUseFailure",
+        "PostToolBatch",
+        "Stop",
+        "StopFailure",
+        "SessionEnd",
+    }
+    assert groups["PreToolUse"]["matcher"] == FILE_TOOL_PATTERN
+    assert re.fullmatch(FILE_TOOL_PATTERN, "mcp__github__create_file")
+    assert not re.fullmatch(FILE_TOOL_PATTERN, "Read")

@@ -14,7 +14,7 @@ from git_atomic.agents.claude_settings import COMMAND, desired_hooks, settings_p
 from git_atomic.commands.agents import hooks_install, hooks_uninstall
 from git_atomic.errors import ConfigError, Exit, UsageError
 
-MATCHER = "Edit|Write|MultiEdit|NotebookEdit|Bash"
+MATCHER = "Edit|Write|MultiEdit|NotebookEdit|Bash|PowerShell|mcp__.*"
 
 # A project that already has settings and hooks of its own (shapes from Claude Code's docs).
 THEIRS: dict[str, Any] = {
@@ -60,34 +60,32 @@ def ours(settings: dict[str, Any], event: str) -> list[dict[str, Any]]:
 def test_install_into_a_project_without_settings(tmp_path: Path) -> None:
     lines = claude_code.install(tmp_path)
 
+    def tool(event: str) -> list[dict[str, Any]]:
+        handler = {"type": "command", "command": f"{COMMAND} {event}", "timeout": 60}
+        return [{"matcher": MATCHER, "hooks": [handler]}]
+
+    def turn(event: str, timeout: int = 60) -> list[dict[str, Any]]:
+        return [
+            {"hooks": [{"type": "command", "command": f"{COMMAND} {event}", "timeout": timeout}]}
+        ]
+
     assert read(tmp_path) == {
         "hooks": {
-            "PreToolUse": [
-                {
-                    "matcher": MATCHER,
-                    "hooks": [
-                        {"type": "command", "command": f"{COMMAND} PreToolUse", "timeout": 60}
-                    ],
-                }
-            ],
-            "PostToolUse": [
-                {
-                    "matcher": MATCHER,
-                    "hooks": [
-                        {"type": "command", "command": f"{COMMAND} PostToolUse", "timeout": 60}
-                    ],
-                }
-            ],
-            "Stop": [
-                {"hooks": [{"type": "command", "command": f"{COMMAND} Stop", "timeout": 1800}]}
-            ],
+            "PreToolUse": tool("PreToolUse"),
+            "PostToolUse": tool("PostToolUse"),
+            "PostToolUseFailure": tool("PostToolUseFailure"),
+            "UserPromptSubmit": turn("UserPromptSubmit"),
+            "PostToolBatch": turn("PostToolBatch"),
+            "Stop": turn("Stop", 1800),
+            "StopFailure": turn("StopFailure"),
+            "SessionEnd": turn("SessionEnd"),
         }
     }
     assert COMMAND == "git-atomic hook claude-code"
     assert [line.split(":")[0] for line in lines[:3]] == [
         "added PreToolUse hook",
         "added PostToolUse hook",
-        "added Stop hook",
+        "added PostToolUseFailure hook",
     ]
     assert lines[-1].startswith("wrote .claude/settings.json")
 
@@ -171,10 +169,11 @@ def test_uninstall_keeps_their_handlers_in_a_shared_group(tmp_path: Path) -> Non
     assert read(tmp_path) == THEIRS
 
 
-def test_uninstall_after_install_into_nothing_leaves_an_empty_object(tmp_path: Path) -> None:
+def test_uninstall_after_install_into_nothing_leaves_nothing(tmp_path: Path) -> None:
     claude_code.install(tmp_path)
-    claude_code.uninstall(tmp_path)
-    assert read(tmp_path) == {}
+    lines = claude_code.uninstall(tmp_path)
+    assert lines[-1] == "removed .claude/settings.json"
+    assert list(tmp_path.iterdir()) == []  # no `{}` file, no empty .claude folder (issue 19)
 
 
 def test_uninstall_without_settings_or_without_our_hooks_changes_nothing(tmp_path: Path) -> None:
@@ -190,7 +189,7 @@ def test_uninstall_without_settings_or_without_our_hooks_changes_nothing(tmp_pat
 def test_an_empty_settings_file_counts_as_no_settings(tmp_path: Path) -> None:
     write(tmp_path, "  \n")
     claude_code.install(tmp_path)
-    assert set(read(tmp_path)["hooks"]) == {"PreToolUse", "PostToolUse", "Stop"}
+    assert set(read(tmp_path)["hooks"]) == set(desired_hooks())
 
 
 @pytest.mark.parametrize(

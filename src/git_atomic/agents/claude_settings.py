@@ -17,8 +17,9 @@ from typing import Any, Final
 
 from git_atomic.errors import ConfigError
 
-# Tools that can change the tree. Bash is one of them: a shell command can change anything.
-FILE_TOOLS: Final = ("Edit", "Write", "MultiEdit", "NotebookEdit", "Bash")
+# Tools that can change the tree: the file tools, the shells (a command can change anything) and
+# every MCP tool (a server's tool may write; a call that changed nothing costs two checkpoints).
+FILE_TOOL_PATTERN: Final = "Edit|Write|MultiEdit|NotebookEdit|Bash|PowerShell|mcp__.*"
 
 COMMAND: Final = "git-atomic hook claude-code"
 # Ours, however it was spelled: the console script, `git atomic`, or `python -m git_atomic`.
@@ -26,6 +27,9 @@ _OURS: Final = re.compile(r"(?:git-atomic|git atomic|-m git_atomic) hook claude-
 # Long enough for the gates (the README's example gate allows 900 s), short for the tool calls.
 _TOOL_TIMEOUT: Final = 60
 _STOP_TIMEOUT: Final = 1800
+# Events with a matcher (tool events) and without; older releases ignore the ones they lack.
+_TOOL_EVENTS: Final = ("PreToolUse", "PostToolUse", "PostToolUseFailure")
+_TURN_EVENTS: Final = ("UserPromptSubmit", "PostToolBatch", "Stop", "StopFailure", "SessionEnd")
 
 
 def desired_hooks() -> dict[str, dict[str, Any]]:
@@ -34,12 +38,14 @@ def desired_hooks() -> dict[str, dict[str, Any]]:
     def handler(event: str, timeout: int) -> dict[str, Any]:
         return {"type": "command", "command": f"{COMMAND} {event}", "timeout": timeout}
 
-    matcher = "|".join(FILE_TOOLS)
-    return {
-        "PreToolUse": {"matcher": matcher, "hooks": [handler("PreToolUse", _TOOL_TIMEOUT)]},
-        "PostToolUse": {"matcher": matcher, "hooks": [handler("PostToolUse", _TOOL_TIMEOUT)]},
-        "Stop": {"hooks": [handler("Stop", _STOP_TIMEOUT)]},
+    groups: dict[str, dict[str, Any]] = {
+        event: {"matcher": FILE_TOOL_PATTERN, "hooks": [handler(event, _TOOL_TIMEOUT)]}
+        for event in _TOOL_EVENTS
     }
+    for event in _TURN_EVENTS:
+        timeout = _STOP_TIMEOUT if event == "Stop" else _TOOL_TIMEOUT
+        groups[event] = {"hooks": [handler(event, timeout)]}
+    return groups
 
 
 def settings_path(root: Path) -> Path:
@@ -85,6 +91,11 @@ def uninstall(root: Path) -> list[str]:
         return [f"{_shown(path, root)} has no git-atomic hooks: nothing to remove"]
     if not hooks:
         del settings["hooks"]
+    if not settings:  # nothing but ours was in it: leave no `{}` behind
+        path.unlink()
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # only when empty
+        return [*lines, f"removed {_shown(path, root)}"]
     _write_settings(path, settings)
     return [*lines, f"wrote {_shown(path, root)}"]
 

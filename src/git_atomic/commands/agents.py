@@ -39,7 +39,7 @@ def hook_event(*, target: str, event: str) -> int:
 
     _check(target)
     payload = _payload(sys.stdin.read())
-    result = claude_code.handle(event, payload, cwd=claude_code.hook_cwd(payload))
+    result = claude_code.handle(event, payload)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     return result.exit_code

@@ -1,0 +1,105 @@
+"""The gates' results on the state an agent turn started from, cached by tree.
+
+Asked only when a gate fails at the end of a turn: was it failing already? The start state is
+brought into a private worktree (as `run --isolate` does) and the gate runs there, never in
+the user's tree. The answer depends only on the files and the gate, so it is kept per
+(files tree, gate) in `<common git dir>/atomic/turns/baseline.json`: the next turn started from
+the same tree (the user's work in progress, unchanged) does not run it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+from git_atomic import git, isolation, snapshot
+from git_atomic.config import GateSpec
+from git_atomic.errors import AtomicError
+
+_CACHE: Final = "turns/baseline.json"
+_KEEP: Final = 256  # entries; the oldest go first
+
+
+def results(repo: git.Repo, start: str, specs: Sequence[GateSpec]) -> dict[str, bool]:
+    """gate name -> whether it passed on checkpoint `start`; a gate that could not be run
+    there is left out (and so counts as having passed: the turn is judged strictly)."""
+    if not specs:
+        return {}
+    state = snapshot.load(repo, start)
+    cache = _load(repo)
+    answers: dict[str, bool] = {}
+    missing = []
+    for spec in specs:
+        key = _key(state.files_tree, spec)
+        if key in cache:
+            answers[spec.name] = cache[key]
+        else:
+            missing.append(spec)
+    if missing and state.head_oid is not None:
+        found = _run_at(repo, state, missing)
+        answers.update(found)
+        for spec in missing:
+            if spec.name in found:
+                cache[_key(state.files_tree, spec)] = found[spec.name]
+        _save(repo, cache)
+    return answers
+
+
+def _run_at(repo: git.Repo, state: snapshot.Snapshot, specs: Sequence[GateSpec]) -> dict[str, bool]:
+    from git_atomic import gates
+
+    assert state.head_oid is not None
+    path = isolation.worktree_path(repo, f"baseline-{os.getpid()}-{os.urandom(3).hex()}")
+    found: dict[str, bool] = {}
+    try:
+        private = isolation.add_worktree(repo, path, state.head_oid)
+        isolation.bring_to(private, state)
+        with tempfile.TemporaryDirectory(prefix="git-atomic-baseline-") as logs:
+            for n, spec in enumerate(specs, 1):
+                result = gates.run_gate(
+                    spec,
+                    root=private.root,
+                    log_path=Path(logs) / f"{n:02d}.log",
+                    journal=None,
+                    worktree=private.worktree_id,
+                    progress=False,
+                )
+                found[spec.name] = result.passed
+    except AtomicError:
+        pass  # no answer: judged as if it had passed there
+    finally:
+        isolation.remove_worktree(repo, path)
+    return found
+
+
+def _key(files_tree: str, spec: GateSpec) -> str:
+    run = spec.run if isinstance(spec.run, str) else "\0".join(spec.run)
+    what = json.dumps([run, sorted(spec.env.items()), repr(spec.coverage)])
+    return f"{files_tree}:{hashlib.sha256(what.encode()).hexdigest()[:16]}"
+
+
+def _load(repo: git.Repo) -> dict[str, bool]:
+    try:
+        data = json.loads((repo.state_dir / _CACHE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, bool)}
+
+
+def _save(repo: git.Repo, cache: dict[str, bool]) -> None:
+    path = repo.state_dir / _CACHE
+    kept = dict(list(cache.items())[-_KEEP:])
+    with contextlib.suppress(OSError):  # a cache: without it the next turn asks again
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(kept, out)
+        os.replace(tmp, path)

@@ -1,0 +1,286 @@
+"""The end of an agent turn: record it as an operation, judge its effect, keep it or take it back.
+
+The turn becomes an operation of kind `agent-turn` in the journal only now, with the
+checkpoints its calls took (the first `before` is its PRE-OP). It is judged on what *it* did:
+
+- a turn that changed nothing is not judged at all (the engine never gets here);
+- the gates run on the tree as it is; when one fails, its result on the state the turn started
+  from is looked up (`baseline.py`, cached by tree). A gate that already failed there does not
+  fail the turn — the turn did not make it fail — as long as every gate that passed there
+  still passes: *it must not fail worse*. Both facts are told to the agent;
+- a failing turn's effect, the sum of its calls' (before, after) steps, is taken back on top of
+  the current state (`effect.py`): the user's and other sessions' changes stay.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from git_atomic import git, snapshot
+from git_atomic.agents.turnstate import TURN_REFS, Record
+from git_atomic.context import Context, owner_fields, refuse_if_interrupted
+from git_atomic.errors import AtomicError
+from git_atomic.gates import GateResult
+
+Held: TypeAlias = Context
+
+KIND = "agent-turn"
+
+
+class Outcome(enum.StrEnum):
+    COMMITTED = "committed"  # the gates passed (or there are none)
+    KEPT = "kept"  # gates fail as they already did where the turn started: not made worse
+    ROLLED_BACK = "rolled_back"  # a gate the turn broke: its effect was taken back
+    CONFLICT = "conflict"  # a gate failed, but its effect cannot be taken back cleanly
+    CLOSED = "closed"  # it ended without its end event: recorded, not judged
+    NOT_JUDGED = "not_judged"  # something stood in the way (said in `message`)
+
+
+@dataclass(frozen=True)
+class GateLine:
+    name: str
+    passed: bool
+    exit_code: int | None
+    message: str | None
+    output_tail: str
+    passed_at_start: bool | None = None  # None: not looked up (it passes now)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    op_id: str
+    root: str
+    calls: tuple[str, ...] = ()
+    gates: tuple[GateLine, ...] = ()
+    rescue: str | None = None
+    message: str = ""
+    unprotected: tuple[str, ...] = ()
+    background: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> tuple[GateLine, ...]:
+        return tuple(g for g in self.gates if not g.passed)
+
+
+def judge(repo: git.Repo, ctx: Held, record: Record, *, ending: str | None) -> Verdict:
+    """Record the turn as an operation, run the gates, keep or take back its effect."""
+    refs = _adopt_refs(repo, record)
+    why = _in_the_way(ctx)
+    if why:
+        _record_op(ctx, record, refs, detail={"not_judged": why})
+        _close(ctx, record.op_id, "committed")
+        return not_judged(record, repo, f"{why} in this worktree; this turn is not judged")
+    if ending is not None:
+        _record_op(ctx, record, refs, detail={"ended": ending, "judged": False})
+        _close(ctx, record.op_id, "committed")
+        return _verdict(Outcome.CLOSED, record, message=ending)
+    from git_atomic.config import gates_to_run, load_config
+
+    specs = gates_to_run(load_config(repo.root), [], no_gates=False)
+    _record_op(ctx, record, refs, detail={})
+    results = _run_gates(ctx, record.op_id, specs)
+    failing = [r for r in results if not r.passed]
+    if not failing:
+        _close(ctx, record.op_id, "committed", post_op=record.steps[-1][1])
+        return _verdict(Outcome.COMMITTED, record, gates=_lines(results, {}))
+    from git_atomic.agents import baseline
+
+    at_start = baseline.results(repo, record.steps[0][0], [s for s in specs if _fails(s, failing)])
+    lines = _lines(results, at_start)
+    if all(at_start.get(r.name) is False for r in failing):
+        _close(ctx, record.op_id, "committed", post_op=record.steps[-1][1])
+        return _verdict(Outcome.KEPT, record, gates=lines)
+    return _take_back(ctx, record, lines)
+
+
+def not_judged(record: Record, repo: git.Repo, why: str) -> Verdict:
+    return Verdict(Outcome.NOT_JUDGED, record.op_id, str(repo.root), record.labels, message=why)
+
+
+def same_state(repo: git.Repo, first: str, second: str) -> bool:
+    """Whether two checkpoints hold the same files, index, HEAD and branches."""
+    a, b = snapshot.load(repo, first), snapshot.load(repo, second)
+    return (a.files_tree, a.index_key(), a.head_ref, a.head_oid, dict(a.branches)) == (
+        b.files_tree,
+        b.index_key(),
+        b.head_ref,
+        b.head_oid,
+        dict(b.branches),
+    )
+
+
+def forget_refs(repo: git.Repo, record: Record, *, only: Sequence[str] = ()) -> None:
+    """Drop an open turn's checkpoint refs (all of them, or those naming `only`)."""
+    prefix = f"{TURN_REFS}{record.op_id}/"
+    drop = [
+        f"delete {name} {oid}" for name, oid in repo.refs(prefix).items() if not only or oid in only
+    ]
+    repo.update_refs(drop, message="git-atomic: a turn's checkpoints that changed nothing")
+
+
+# --- the operation in the journal ------------------------------------------------------------
+
+
+def _adopt_refs(repo: git.Repo, record: Record) -> dict[str, str]:
+    """Move the turn's refs to its operation's place (one transaction): checkpoint -> ref."""
+    moved: dict[str, str] = {}
+    lines = []
+    for name, oid in repo.refs(f"{TURN_REFS}{record.op_id}/").items():
+        new = f"refs/atomic/ops/{name.removeprefix(TURN_REFS)}"
+        lines += [f"create {new} {oid}", f"delete {name} {oid}"]
+        moved.setdefault(oid, new)
+    repo.update_refs(lines, message="git-atomic: an agent turn ends")
+    return moved
+
+
+def _record_op(
+    ctx: Held, record: Record, refs: dict[str, str], *, detail: dict[str, object]
+) -> None:
+    turn = {
+        "platform": record.platform,
+        "session": record.session,
+        "calls": list(record.labels),
+        "steps": [list(step) for step in record.steps],
+        **({"unprotected": list(record.unprotected)} if record.unprotected else {}),
+        **detail,
+    }
+    ctx.journal.create_op(
+        id=record.op_id,
+        worktree=ctx.worktree,
+        name=f"{record.platform}-turn-{_short(record.session)}",
+        kind=KIND,
+        history="shadow",
+        status="open",
+        phase="validate",
+        pending=None,
+        argv=None,
+        started_at=record.started_at,
+        detail=json.dumps({"turn": turn}),
+        **owner_fields(),
+    )
+    for n, (before, after) in enumerate(record.steps):
+        kind = "pre_op" if n == 0 else "op_exec"
+        ctx.journal.add_checkpoint(record.op_id, kind, before, refs[before], "before a tool call")
+        ctx.journal.add_checkpoint(record.op_id, "op_exec", after, refs[after], "after it")
+
+
+def _close(
+    ctx: Held, op_id: str, status: str, *, post_op: str | None = None, **fields: object
+) -> None:
+    if post_op is not None:
+        row = ctx.journal.checkpoints(op_id)[-1]
+        ref = row.ref.rsplit("/", 1)[0] + f"/{len(ctx.journal.checkpoints(op_id)) + 1:03d}-post-op"
+        ctx.repo.update_refs([f"create {ref} {post_op}"], message="git-atomic: post_op")
+        ctx.journal.add_checkpoint(op_id, "post_op", post_op, ref, "the turn's end")
+    now = time.time()
+    op = ctx.journal.op(op_id)
+    started = op.started_at if op is not None else now
+    ctx.journal.update_op(
+        op_id,
+        status=status,
+        phase="done",
+        pending=None,
+        owner_pid=None,
+        owner_start=None,
+        ended_at=now,
+        duration=now - started,
+        **fields,
+    )
+
+
+def _run_gates(ctx: Held, op_id: str, specs: Sequence[object]) -> list[GateResult]:
+    from git_atomic import gates
+
+    results = gates.run_gates(
+        specs,  # type: ignore[arg-type]
+        root=ctx.repo.root,
+        log_dir=ctx.repo.state_dir / "logs" / op_id,
+        journal=ctx.journal,
+        worktree=ctx.worktree,
+        all_gates=True,  # "not worse" needs every gate's answer
+    )
+    for r in results:
+        ctx.journal.add_gate(
+            op_id,
+            name=r.name,
+            passed=r.passed,
+            exit_code=r.exit_code,
+            duration=r.duration_s,
+            coverage=r.coverage,
+            output_tail=r.output_tail,
+            log_path=r.log_path,
+            message=r.message,
+        )
+    return results
+
+
+def _take_back(ctx: Held, record: Record, lines: tuple[GateLine, ...]) -> Verdict:
+    """Take the turn's own effect back on top of the state now; on an overlap, change nothing."""
+    from git_atomic import effect, moves
+    from git_atomic.operation import Engine
+
+    steps = [effect.Step(before, after) for before, after in record.steps]
+    found = effect.take_back(ctx.repo, steps, moves.probe(ctx.repo))
+    if found.conflicts:
+        overlaps = "; ".join(effect.conflict_lines(found))
+        _close(ctx, record.op_id, "committed", failed_phase="validate")
+        message = f"they overlap with later changes ({overlaps}); nothing was changed"
+        return _verdict(Outcome.CONFLICT, record, gates=lines, message=message)
+    rescue = None
+    if found.changes_something:
+        done = effect.carry_out(Engine(ctx), found, op_id=record.op_id, event="rollback")
+        rescue = done.rescue
+    _close(ctx, record.op_id, "rolled_back", failed_phase="validate")
+    return _verdict(Outcome.ROLLED_BACK, record, gates=lines, rescue=rescue)
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _in_the_way(ctx: Held) -> str:
+    """Why the turn cannot be judged now ('' when it can): an operation someone opened."""
+    try:
+        open_op = refuse_if_interrupted(ctx)
+    except AtomicError as exc:
+        return str(exc)
+    return f"operation {open_op.id} ({open_op.name}) is open" if open_op is not None else ""
+
+
+def _fails(spec: object, failing: Sequence[GateResult]) -> bool:
+    return getattr(spec, "name", None) in {r.name for r in failing}
+
+
+def _lines(results: Sequence[GateResult], at_start: dict[str, bool]) -> tuple[GateLine, ...]:
+    return tuple(
+        GateLine(
+            r.name,
+            r.passed,
+            r.exit_code,
+            r.message,
+            r.output_tail,
+            None if r.passed else at_start.get(r.name),
+        )
+        for r in results
+    )
+
+
+def _verdict(outcome: Outcome, record: Record, **fields: object) -> Verdict:
+    return Verdict(
+        outcome,
+        record.op_id,
+        record.root,
+        record.labels,
+        unprotected=record.unprotected,
+        background=record.background,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _short(session: str) -> str:
+    return "".join(c for c in session if c.isalnum())[:8] or "unknown"

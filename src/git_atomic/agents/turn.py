@@ -1,0 +1,212 @@
+"""The turn engine every agent adapter drives: one agent turn, judged on its own effect.
+
+- A turn opens with its session's first file-changing call. Around each such call the hooks
+  take a checkpoint *before* and one *after*; the turn's effect is the sum of those
+  (before, after) steps, so what happens between calls — the user's edits, another session's
+  calls — is not the turn's. Calls in flight at once (parallel tool calls, subagents) share
+  one window: it opens with the first and closes with the last.
+- Every call waits for the worktree's lock (bounded: `LOCK_WAIT`), never refused by the
+  session's own other calls. A call that still cannot be checkpointed does not drop the turn:
+  its window stays open until the next checkpoint, or it is named as unprotected.
+- The end of the turn (`end`) judges it (`judge.py`); a turn that ends otherwise (interrupt,
+  session end, the next prompt finding it open) is closed (`close`): recorded, not judged,
+  so nothing the user does afterwards can be taken back by a later turn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from git_atomic import git, snapshot
+from git_atomic.agents import judge
+from git_atomic.agents.turnstate import Record, Slot, new_record, worktrees_of
+from git_atomic.errors import AtomicError
+
+# Hook commands are given 60 s by their platform; a capture waits at most this for the lock.
+LOCK_WAIT: Final = float(os.environ.get("GIT_ATOMIC_HOOK_LOCK_WAIT", "45"))
+
+
+@dataclass(frozen=True)
+class Call:
+    session: str
+    call_id: str  # the platform's id of the tool call; '' when it gives none
+    label: str  # `Edit: app.py`, for messages and checkpoint names
+    background: bool = False  # a shell task that goes on after the call returns
+
+
+def locate(cwd: Path | None, project: Path | None) -> git.Repo | None:
+    """The worktree a call acts on.
+
+    The call's own folder when it is in a worktree of the project's repository (a linked
+    worktree the agent entered is judged there), else the project's; None outside any.
+    """
+    repos = []
+    for start in (cwd, project):
+        if start is not None and start.is_dir():
+            try:
+                repos.append(git.discover(str(start)))
+            except AtomicError:
+                continue
+    if not repos:
+        return None
+    if len(repos) == 2 and repos[0].common_dir != repos[1].common_dir:
+        return repos[1]  # the agent wandered into another repository: the project is ours
+    return repos[0]
+
+
+def before(repo: git.Repo, platform: str, call: Call) -> str:
+    """Before a file-changing call: open the turn and a window. Returns a note for the agent
+    ('' when the call is protected)."""
+    slot = Slot(repo.state_dir, call.session, repo.worktree_id)
+    try:
+        with _locked(repo, "hook: before a tool call"), slot.held():
+            record = slot.read() or new_record(_new_op_id(), call.session, platform, repo.root)
+            if record.window_before is None:
+                record, sha = _capture(repo, record, "before")
+                record = dataclasses.replace(record, window_before=sha)
+            slot.write(_joined(record, call))
+        return ""
+    except AtomicError as exc:
+        with slot.held():
+            record = slot.read() or new_record(_new_op_id(), call.session, platform, repo.root)
+            if record.window_before is None:
+                record = dataclasses.replace(record, window_before="")
+            record = _joined(record, call)
+            slot.write(dataclasses.replace(record, unprotected=(*record.unprotected, call.label)))
+        return f"this {call.label} call is not protected: {exc}"
+
+
+def after(repo: git.Repo, call: Call) -> str:
+    """After a call (or its failure): close the window when it was the last one in flight."""
+    slot = Slot(repo.state_dir, call.session, repo.worktree_id)
+    try:
+        with _locked(repo, "hook: after a tool call"), slot.held():
+            record = slot.read()
+            if record is None:
+                return ""  # no `before` for it: not a call of an open turn of ours
+            record = _left(record, call)
+            if not record.in_flight and record.window_before is not None:
+                record = _close_window(repo, record)
+            slot.write(record)
+        return ""
+    except AtomicError as exc:
+        # The window stays open: the next checkpoint (another call's, or the turn's end)
+        # closes it, so the call's changes still belong to the turn.
+        with slot.held():
+            record = slot.read()
+            if record is not None:
+                slot.write(_left(record, call))
+        return f"the checkpoint after this {call.label} call is deferred: {exc}"
+
+
+def end(repo: git.Repo, session: str) -> list[judge.Verdict]:
+    """The turn ended: judge it in every worktree it changed (nothing when it changed none)."""
+    return _finish_all(repo, session, ending=None)
+
+
+def close(repo: git.Repo, session: str, why: str) -> list[judge.Verdict]:
+    """The turn ended without its end event (`why`): record it as it is, judge nothing."""
+    return _finish_all(repo, session, ending=why)
+
+
+def _finish_all(repo: git.Repo, session: str, *, ending: str | None) -> list[judge.Verdict]:
+    verdicts = []
+    for worktree in worktrees_of(repo.state_dir, session):
+        slot = Slot(repo.state_dir, session, worktree)
+        record = slot.read()
+        where = _worktree_repo(repo, record)
+        if record is None or where is None:
+            slot.remove()  # its worktree is gone, and with it what the turn changed
+            continue
+        verdict = _finish(where, slot, ending=ending)
+        if verdict is not None:
+            verdicts.append(verdict)
+    return verdicts
+
+
+def _finish(repo: git.Repo, slot: Slot, *, ending: str | None) -> judge.Verdict | None:
+    try:
+        with _locked(repo, "hook: end of turn") as ctx_lock:
+            with slot.held():  # the turn leaves its slot before the gates run
+                record = slot.read()
+                if record is None:
+                    return None
+                if record.window_before is not None:
+                    record = _close_window(repo, record)
+                slot.remove()
+            if not record.steps:
+                judge.forget_refs(repo, record)
+                return None
+            return judge.judge(repo, ctx_lock, record, ending=ending)
+    except AtomicError as exc:
+        record = slot.read()
+        return judge.not_judged(record, repo, str(exc)) if record is not None else None
+
+
+@contextmanager
+def _locked(repo: git.Repo, command: str) -> Iterator[judge.Held]:
+    from git_atomic import context
+
+    with context.opened(command, wait=LOCK_WAIT, start=str(repo.root)) as ctx:
+        yield ctx
+
+
+def _capture(repo: git.Repo, record: Record, what: str) -> tuple[Record, str]:
+    record, ref = record.next_ref(what)
+    captured = snapshot.capture(
+        repo, message=f"git-atomic turn {what}: {record.platform} [{record.op_id}]", ref=ref
+    )
+    return record, captured.snapshot.commit
+
+
+def _close_window(repo: git.Repo, record: Record) -> Record:
+    """The checkpoint after the window; a window that changed nothing is no step."""
+    before_sha = record.window_before
+    record, after_sha = _capture(repo, record, "after")
+    record = dataclasses.replace(record, window_before=None, in_flight=())
+    if not before_sha:
+        return record  # its start could not be taken: named as unprotected already
+    if judge.same_state(repo, before_sha, after_sha):
+        judge.forget_refs(repo, record, only=(before_sha, after_sha))
+        return record
+    return dataclasses.replace(record, steps=(*record.steps, (before_sha, after_sha)))
+
+
+def _joined(record: Record, call: Call) -> Record:
+    labels = record.labels if call.label in record.labels else (*record.labels, call.label)
+    background = (*record.background, call.label) if call.background else record.background
+    return dataclasses.replace(
+        record, in_flight=(*record.in_flight, call.call_id), labels=labels, background=background
+    )
+
+
+def _left(record: Record, call: Call) -> Record:
+    flight = list(record.in_flight)
+    if call.call_id in flight:
+        flight.remove(call.call_id)
+    elif flight and not call.call_id:
+        flight.pop()
+    return dataclasses.replace(record, in_flight=tuple(flight))
+
+
+def _worktree_repo(repo: git.Repo, record: Record | None) -> git.Repo | None:
+    if record is None:
+        return None
+    if Path(record.root) == repo.root:
+        return repo
+    try:
+        return git.discover(record.root)
+    except AtomicError:
+        return None
+
+
+def _new_op_id() -> str:
+    from git_atomic.operation import new_op_id
+
+    return new_op_id()

@@ -1,0 +1,188 @@
+"""What an agent session's hooks know between calls: its open turn, one small file each.
+
+A turn's record lives in the repository's common git dir, under
+`atomic/turns/<session>/<worktree>.json`: one per session and worktree, so that a session's
+turn that went into a linked worktree is judged there, and a record is never captured by a
+checkpoint. Every read-modify-write holds an `flock` on a file beside it: a session's parallel
+hook calls (four `PostToolUse` at once) each see the others' changes, and none is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+TURNS_DIR: Final = "turns"
+# An open turn's checkpoints, until it is judged and they become its operation's (`gc` retires
+# refs of operations the journal does not know, and an open turn is not in the journal yet).
+TURN_REFS: Final = "refs/atomic/turns/"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One session's open turn in one worktree.
+
+    `steps`: the (before, after) checkpoints of the turn's file-changing calls, oldest first;
+    the turn's effect is their sum. A *window* is open while calls are in flight: it began at
+    `window_before` (the checkpoint taken before the first of them, '' if it could not be
+    taken) and closes with the checkpoint after the last one ends.
+    """
+
+    op_id: str
+    session: str
+    platform: str
+    root: str  # the worktree, for messages and for judging it from another one
+    started_at: float
+    steps: tuple[tuple[str, str], ...] = ()
+    window_before: str | None = None
+    in_flight: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    unprotected: tuple[str, ...] = ()
+    background: tuple[str, ...] = ()
+    refs: int = 0  # checkpoint refs allocated under TURN_REFS<op_id>/
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def next_ref(self, what: str) -> tuple[Record, str]:
+        seq = self.refs + 1
+        ref = f"{TURN_REFS}{self.op_id}/{seq:03d}-{what}"
+        return dataclasses.replace(self, refs=seq), ref
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["steps"] = [list(step) for step in self.steps]
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> Record | None:
+        if not isinstance(data, dict):
+            return None
+        try:
+            return cls(
+                op_id=str(data["op_id"]),
+                session=str(data["session"]),
+                platform=str(data.get("platform", "")),
+                root=str(data.get("root", "")),
+                started_at=float(data.get("started_at", 0.0)),
+                steps=tuple((str(b), str(a)) for b, a in data.get("steps", [])),
+                window_before=data.get("window_before"),
+                in_flight=tuple(map(str, data.get("in_flight", []))),
+                labels=tuple(map(str, data.get("labels", []))),
+                unprotected=tuple(map(str, data.get("unprotected", []))),
+                background=tuple(map(str, data.get("background", []))),
+                refs=int(data.get("refs", 0)),
+                extra=dict(data.get("extra", {})),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def session_dir(state_dir: Path, session: str) -> Path:
+    digest = hashlib.sha256(session.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    return state_dir / TURNS_DIR / digest
+
+
+class Slot:
+    """The record file of one session in one worktree, read and written under its flock."""
+
+    def __init__(self, state_dir: Path, session: str, worktree: str) -> None:
+        self.folder = session_dir(state_dir, session)
+        self.path = self.folder / f"{worktree}.json"
+        self.session = session
+        self.worktree = worktree
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder / f"{self.worktree}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
+
+    def read(self) -> Record | None:
+        try:
+            return Record.from_json(json.loads(self.path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None
+
+    def write(self, record: Record) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(record.to_json(), out)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def worktrees_of(state_dir: Path, session: str) -> list[str]:
+    """The worktrees in which this session has an open turn."""
+    folder = session_dir(state_dir, session)
+    with contextlib.suppress(OSError):
+        return sorted(p.stem for p in folder.glob("*.json"))
+    return []
+
+
+def open_turns(state_dir: Path) -> list[Record]:
+    """Every open turn of the repository (for `hooks status`)."""
+    found = []
+    for path in sorted((state_dir / TURNS_DIR).glob("*/*.json")):
+        with contextlib.suppress(OSError, ValueError):
+            record = Record.from_json(json.loads(path.read_text(encoding="utf-8")))
+            if record is not None:
+                found.append(record)
+    return found
+
+
+def new_record(op_id: str, session: str, platform: str, root: Path) -> Record:
+    return Record(op_id, session, platform, str(root), time.time())
+
+
+def put_note(state_dir: Path, session: str, text: str) -> None:
+    """A message for the model that its platform gave us no field for now: the session's next
+    prompt carries it (`take_note`)."""
+    folder = session_dir(state_dir, session)
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "note.txt").write_text(text, encoding="utf-8")
+
+
+def take_note(state_dir: Path, session: str) -> str:
+    path = session_dir(state_dir, session) / "note.txt"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    path.unlink(missing_ok=True)
+    return text
+
+
+def blocks_in_a_row(state_dir: Path, session: str, *, add: bool) -> int:
+    """How many times in a row this session's turn end sent the agent back to work (after
+    counting this one when `add`; without it the count starts again at 0)."""
+    path = session_dir(state_dir, session) / "blocks"
+    try:
+        count = int(path.read_text(encoding="utf-8")) if add else 0
+    except (OSError, ValueError):
+        count = 0
+    count = count + 1 if add else 0
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(str(count), encoding="utf-8")
+    return count
