@@ -30,6 +30,10 @@ import pytest
 
 from testing.gitrepo import ROOT, GitRepo, State
 
+# One worker prepares the scenarios (the module fixture) and runs every test that uses them:
+# spread over two workers, each would prepare and trace all of them again.
+pytestmark = pytest.mark.xdist_group("crash-harness")
+
 SRC = ROOT / "src" / "git_atomic"
 _HIT = re.compile(r'failpoints\.hit\(\s*(f?)"([^"]+)"\s*\)')
 _EVENT = re.compile(r'\bevent(?:\s*:\s*str)?\s*=\s*"([a-z_-]+)"')
