@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
+from git_atomic import safefs
 from git_atomic.git import Repo
 
 # Our own `git add` never converts line endings; .gitattributes rules are handled below.
@@ -46,8 +47,6 @@ def _attribute_files_mention_conversion(repo: Repo, paths: Sequence[bytes]) -> b
     else:
         xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
         candidates.append(Path(xdg) / "git" / "attributes")
-    root = os.fsencode(repo.root)
-    candidates += [Path(os.fsdecode(root + b"/" + n)) for n in paths]
     for path in candidates:
         try:
             data = path.read_bytes()
@@ -55,7 +54,8 @@ def _attribute_files_mention_conversion(repo: Repo, paths: Sequence[bytes]) -> b
             continue
         if any(word in data for word in _WORDS):
             return True
-    return False
+    with safefs.Tree(os.fsencode(repo.root)) as tree:  # never read through a link
+        return any(any(word in (tree.read(n) or b"") for word in _WORDS) for n in paths)
 
 
 def raw_tree(repo: Repo, filtered_index: Path, rule: Rule, scratch: Path) -> str:
@@ -76,14 +76,14 @@ def raw_tree(repo: Repo, filtered_index: Path, rule: Rule, scratch: Path) -> str
             converted = _paths_with_conversion(repo, [p for _, p in regular], env)
             regular = [(m, p) for m, p in regular if p in converted]
         if regular:
-            root = os.fsencode(repo.root)
-            paths = [Path(os.fsdecode(root + b"/" + p)) for _, p in regular]
-            oids = repo.hash_files(paths)
+            oids = repo.hash_worktree_files([p for _, p in regular])  # never through a link
             info = b"".join(
-                f"{mode} {oid}\t".encode() + path + b"\0"
-                for (mode, path), oid in zip(regular, oids, strict=True)
+                f"{mode} {oids[path]}\t".encode() + path + b"\0"
+                for mode, path in regular
+                if path in oids
             )
-            repo.run("update-index", "-z", "--index-info", input=info, env=env)
+            if info:
+                repo.run("update-index", "-z", "--index-info", input=info, env=env)
         return repo.line("write-tree", env=env)
     finally:
         scratch.unlink(missing_ok=True)

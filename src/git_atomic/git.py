@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from git_atomic import process
+from git_atomic import process, safefs
 from git_atomic.errors import GitError, NotARepository
 
 ZERO_OID: Final = "0" * 40
@@ -227,6 +227,25 @@ class Repo:
             input=b"".join(n + b"\n" for n in names),
         )
         return out.decode().split()
+
+    def hash_worktree_files(self, rels: Sequence[bytes]) -> dict[bytes, str]:
+        """Store the raw bytes of worktree files (paths from the top) as blobs, each reached
+        without following a link (safefs.py); the ids of those that are regular files."""
+        import shutil
+
+        folder = self.state_dir / "tmp" / f"raw-{os.getpid()}-{id(rels)}"
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            names: list[tuple[bytes, Path]] = []
+            with safefs.Tree(os.fsencode(self.root)) as tree:
+                for i, rel in enumerate(rels):
+                    dest = folder / str(i)
+                    if tree.export(rel, os.fsencode(dest)):
+                        names.append((rel, dest))
+            oids = self.hash_files([dest for _, dest in names]) if names else []
+            return {rel: oid for (rel, _), oid in zip(names, oids, strict=True)}
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def mktree(self, entries: Iterable[TreeEntry]) -> str:
         data = b"".join(f"{e.mode} {e.kind} {e.oid}\t".encode() + e.path + b"\0" for e in entries)

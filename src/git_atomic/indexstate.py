@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from git_atomic import process
+from git_atomic import process, safefs
 from git_atomic.git import ZERO_OID, Repo
 
 _ITA: Final = b"intent-to-add"
@@ -190,12 +190,10 @@ def rebuild(
     )
     if info:
         repo.run("update-index", "-z", "--index-info", input=info, env=env)
-    root = os.fsencode(repo.root)
-    intents = sorted(
-        p
-        for p in target_flags.intent_to_add
-        if os.path.islink(root + b"/" + p) or os.path.isfile(root + b"/" + p)
-    )
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        intents = sorted(
+            p for p in target_flags.intent_to_add if tree.kind(p) in (stat.S_IFLNK, stat.S_IFREG)
+        )
     if intents:
         # Only `git add -N` makes an intent-to-add entry; the files are back on disk by now
         # (one a folder stood in the way of was reported by the restore, and stays out).
@@ -239,18 +237,17 @@ def _set_flag(
 def ita_not_reproducible(repo: Repo, flags: IndexFlags) -> bool:
     """`git add -N` makes an intent-to-add entry from the file on disk: it cannot make one whose
     file is gone, nor one whose mode the file no longer has (chmod after `add -N`)."""
-    root = os.fsencode(repo.root)
-    for path, mode in flags.intent_to_add.items():
-        try:
-            st = os.lstat(root + b"/" + path)
-        except OSError:
-            return True
-        if stat.S_ISLNK(st.st_mode):
-            now = "120000"
-        elif stat.S_ISREG(st.st_mode):
-            now = "100755" if st.st_mode & 0o100 else "100644"
-        else:
-            return True
-        if now != mode:
-            return True
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path, mode in flags.intent_to_add.items():
+            st = tree.lstat(path)  # beyond a link: gone
+            if st is None:
+                return True
+            if stat.S_ISLNK(st.st_mode):
+                now = "120000"
+            elif stat.S_ISREG(st.st_mode):
+                now = "100755" if st.st_mode & 0o100 else "100644"
+            else:
+                return True
+            if now != mode:
+                return True
     return False

@@ -8,7 +8,7 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from git_atomic import failpoints, scan, snapshot
+from git_atomic import failpoints, safefs, scan, snapshot
 from git_atomic.git import RawChange, Repo
 from git_atomic.snapshot import Snapshot
 
@@ -136,13 +136,13 @@ def overwritten_ignored(
 ) -> list[bytes]:
     """Files on disk that the restore would create over, though the capture did not see them
     (git ignores them now): the rescue must hold them too, or they would be lost."""
-    root = os.fsencode(repo.root)
     found = []
-    for c in repo.diff_trees(current_tree, target.files_tree, paths):
-        if c.status == "A" and c.new_mode != GITLINK:
-            full = root + b"/" + c.path
-            if os.path.lexists(full) and not (os.path.isdir(full) and not os.path.islink(full)):
-                found.append(c.path)
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for c in repo.diff_trees(current_tree, target.files_tree, paths):
+            if c.status == "A" and c.new_mode != GITLINK:
+                kind = tree.kind(c.path)  # beyond a link: not there (never read through it)
+                if kind is not None and kind != stat.S_IFDIR:
+                    found.append(c.path)
     return found
 
 
@@ -163,77 +163,66 @@ def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outco
 
 
 def _apply_files(repo: Repo, changes: Sequence[RawChange], outcome: Outcome) -> None:
-    root = os.fsencode(repo.root)
+    # Every path is reached from the top of the worktree without following a link
+    # (safefs.py): a link where a folder was is removed as itself, never written through.
     removals = [c for c in changes if c.status in ("D", "T") and c.old_mode != GITLINK]
     writes = [c for c in changes if c.status in ("A", "M", "T") and c.new_mode != GITLINK]
-    emptied: set[bytes] = set()
-    for c in sorted(removals, key=lambda c: c.path, reverse=True):
-        full = root + b"/" + c.path
-        try:
-            st = os.lstat(full)
-        except FileNotFoundError:
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            outcome.problems.append(f"{_show(c.path)} is a folder now; left as it is")
-            continue
-        os.unlink(full)
-        emptied.add(os.path.dirname(c.path))
-    _prune_empty_dirs(root, emptied)
-    if removals:
-        failpoints.hit("restore:after-removals")
-    blobs = dict(
-        repo.cat_blobs(c.new_oid for c in writes if c.old_oid != c.new_oid or c.status != "M")
-    )
-    umask = _umask()
-    for c in writes:
-        full = root + b"/" + c.path
-        if c.status == "M" and c.old_oid == c.new_oid:
-            os.chmod(full, (0o777 if c.new_mode == "100755" else 0o666) & ~umask)
-            continue
-        _make_parents(root, c.path, outcome)
-        if os.path.lexists(full):
-            if os.path.isdir(full) and not os.path.islink(full):
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        emptied: set[bytes] = set()
+        for c in sorted(removals, key=lambda c: c.path, reverse=True):
+            kind = tree.kind(c.path)
+            if kind is None:
+                continue  # not there, or beyond a link (the link has its own entry)
+            if kind == stat.S_IFDIR:
+                outcome.problems.append(f"{_show(c.path)} is a folder now; left as it is")
+                continue
+            tree.unlink(c.path)
+            emptied.add(os.path.dirname(c.path))
+        _prune_empty_dirs(tree, emptied)
+        if removals:
+            failpoints.hit("restore:after-removals")
+        blobs = dict(
+            repo.cat_blobs(c.new_oid for c in writes if c.old_oid != c.new_oid or c.status != "M")
+        )
+        umask = _umask()
+        for c in writes:
+            mode = (0o777 if c.new_mode == "100755" else 0o666) & ~umask
+            if c.status == "M" and c.old_oid == c.new_oid:
+                tree.chmod(c.path, mode)
+                continue
+            if not _make_parents(tree, c.path, outcome):
+                continue
+            kind = tree.kind(c.path)
+            if kind == stat.S_IFDIR:
                 outcome.problems.append(
                     f"cannot restore {_show(c.path)}: a folder with ignored files is in the way"
                 )
                 continue
-            os.unlink(full)
-        data = blobs[c.new_oid]
-        if c.new_mode == SYMLINK:
-            os.symlink(data, full)
+            if kind is not None:
+                tree.unlink(c.path)
+            data = blobs[c.new_oid]
+            if c.new_mode == SYMLINK:
+                tree.symlink(c.path, data)
+            else:
+                tree.write(c.path, data, mode)
             failpoints.hit("restore:after-write")
-            continue
-        fd = os.open(full, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(full, (0o777 if c.new_mode == "100755" else 0o666) & ~umask)
-        failpoints.hit("restore:after-write")
 
 
-def _make_parents(root: bytes, path: bytes, outcome: Outcome) -> None:
+def _make_parents(tree: safefs.Tree, path: bytes, outcome: Outcome) -> bool:
     parent = os.path.dirname(path)
-    if not parent:
-        return
-    probe = root
-    for part in parent.split(b"/"):
-        probe = probe + b"/" + part
-        if os.path.islink(probe) or (os.path.lexists(probe) and not os.path.isdir(probe)):
-            # An ignored file or a link stands where a folder must be; the snapshot says the
-            # folder is ours, the ignored file is not captured: move nothing, report it.
-            outcome.problems.append(
-                f"{_show(probe[len(root) + 1 :])} is in the way of {_show(path)}"
-            )
-            return
-    os.makedirs(root + b"/" + parent, exist_ok=True)
+    try:
+        tree.make_folders(parent)
+    except safefs.Blocked as exc:
+        # An ignored file or a link stands where a folder must be; the snapshot says the
+        # folder is ours, the ignored file is not captured: move nothing, report it.
+        outcome.problems.append(f"{_show(exc.path)} is in the way of {_show(path)}")
+        return False
+    return True
 
 
-def _prune_empty_dirs(root: bytes, dirs: set[bytes]) -> None:
+def _prune_empty_dirs(tree: safefs.Tree, dirs: set[bytes]) -> None:
     for d in sorted(dirs, key=len, reverse=True):
-        while d:
-            try:
-                os.rmdir(root + b"/" + d)
-            except OSError:
-                break
+        while d and tree.rmdir(d):
             d = os.path.dirname(d)
 
 

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from git_atomic import conversion, process
+from git_atomic import conversion, process, safefs
 from git_atomic.errors import GitError
 from git_atomic.git import ZERO_OID, RawChange, Repo
 
@@ -234,27 +234,32 @@ def _edits(
     if (repo.config("core.ignorecase") or "false").lower() in ("true", "yes", "on", "1"):
         return None
     edits: dict[bytes, tuple[str, str] | None] = dict.fromkeys(deleted)
-    root = os.fsencode(repo.root)
     regular: list[tuple[bytes, str]] = []
-    links: list[bytes] = []
-    for path in changed:
-        try:
-            kind = os.lstat(root + b"/" + path).st_mode
-        except (FileNotFoundError, NotADirectoryError):
-            edits[path] = None
-            continue
-        if stat.S_ISREG(kind):
-            if b"\n" in path or path.startswith(b'"'):
-                return None
-            regular.append((path, "100755" if kind & 0o100 else "100644"))
-        elif stat.S_ISLNK(kind):
-            links.append(path)
-        else:
-            return None  # a folder: a submodule, or a repository inside this one
+    links: list[tuple[bytes, bytes]] = []
+    # Each path reached without following a link (safefs.py); one beyond a link is gone, as
+    # git sees it. git reads the regular files by name below: their folders were just
+    # checked, and `git add` itself reads no differently.
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path in changed:
+            st = tree.lstat(path)
+            if st is None:
+                edits[path] = None
+                continue
+            kind = st.st_mode
+            if stat.S_ISREG(kind):
+                if b"\n" in path or path.startswith(b'"'):
+                    return None
+                regular.append((path, "100755" if kind & 0o100 else "100644"))
+            elif stat.S_ISLNK(kind):
+                target = tree.readlink(path)
+                if target is None:
+                    return None  # changed again meanwhile
+                links.append((path, target))
+            else:
+                return None  # a folder: a submodule, or a repository inside this one
     if len(links) > 8:
         return None  # one process per symlink: past a few, update-index reads them all at once
-    for path in links:
-        target = os.readlink(root + b"/" + path)
+    for path, target in links:
         edits[path] = ("120000", repo.line("hash-object", "-w", "--stdin", input=target))
     if regular:
         # The same conversion `git add` applies (attributes by path), never line endings.
@@ -430,21 +435,22 @@ def _reconcile(scan: Scan, staged_tree: str, tree: str) -> str | None:
     only_ours: list[bytes] = []
     absent: list[bytes] = []  # yours, not on disk as a file
     changes = repo.diff_trees(staged_tree, tree)
-    for c in changes:
-        if c.status == "A" and c.path not in scan.untracked:
-            only_ours.append(c.path)  # tracked by the scan index since an earlier scan
-        elif c.status == "D":
-            absent.append(c.path)
-            try:
-                mode = os.lstat(root + b"/" + c.path).st_mode
-            except OSError:
-                continue  # deleted: gone from both
-            if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
-                if c.old_mode == "160000":
-                    return None
-                must_add.append(c.path)  # tracked by the user although ignored
-            elif not stat.S_ISDIR(mode) or c.old_mode == "160000":
-                return None  # a submodule the scan index lacks, or an odd file: the older way
+    with safefs.Tree(root) as on_disk:
+        for c in changes:
+            if c.status == "A" and c.path not in scan.untracked:
+                only_ours.append(c.path)  # tracked by the scan index since an earlier scan
+            elif c.status == "D":
+                absent.append(c.path)
+                st = on_disk.lstat(c.path)  # beyond a link: not there
+                if st is None:
+                    continue  # deleted: gone from both
+                mode = st.st_mode
+                if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+                    if c.old_mode == "160000":
+                        return None
+                    must_add.append(c.path)  # tracked by the user although ignored
+                elif not stat.S_ISDIR(mode) or c.old_mode == "160000":
+                    return None  # a submodule the scan index lacks, or an odd file: the older way
     must_remove = ignored(repo, only_ours)
     if not must_add and not must_remove:
         _remember_reconciled(memo, staged_tree, tree, rules, absent, changes)
@@ -513,13 +519,11 @@ def _still_reconciled(
         ]
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
-    for path in absent:
-        try:
-            mode = os.lstat(root + b"/" + path).st_mode
-        except OSError:
-            continue
-        if not stat.S_ISDIR(mode):
-            return None
+    with safefs.Tree(root) as on_disk:
+        for path in absent:
+            kind = on_disk.kind(path)
+            if kind is not None and kind != stat.S_IFDIR:
+                return None
     return changes
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from git_atomic import conversion, failpoints, indexstate, process, scan
+from git_atomic import conversion, failpoints, indexstate, process, safefs, scan
 from git_atomic.early import Early
 from git_atomic.errors import GitError, RefusedError
 from git_atomic.git import ZERO_OID, Repo, TreeEntry
@@ -386,15 +386,11 @@ def _remember_staged(repo: Repo, key: str, tree: str, listing: indexstate.Listin
 
 def _on_disk(repo: Repo, paths: frozenset[bytes]) -> list[bytes]:
     """The files and symlinks among `paths` that exist on disk."""
-    root = os.fsencode(repo.root)
     found = []
-    for rel in sorted(paths):
-        try:
-            mode = os.lstat(root + b"/" + rel).st_mode
-        except OSError:
-            continue
-        if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
-            found.append(rel)
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for rel in sorted(paths):
+            if tree.kind(rel) in (stat.S_IFREG, stat.S_IFLNK):
+                found.append(rel)
     return found
 
 
@@ -423,25 +419,29 @@ def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes], scratch: Path
     """`tree` plus the given files' raw bytes (rare: files git ignores right now, or whose index
     entries tell git not to look at the worktree)."""
     env = {"GIT_INDEX_FILE": str(scratch)}
-    root = os.fsencode(repo.root)
     try:
         repo.run("read-tree", tree, env=env)
         regular: list[tuple[str, bytes]] = []
-        links: list[bytes] = []
-        for rel in paths:
-            full = root + b"/" + rel
-            st = os.lstat(full)
-            if stat.S_ISLNK(st.st_mode):
-                links.append(rel)
-            elif stat.S_ISREG(st.st_mode):
-                regular.append(("100755" if st.st_mode & 0o100 else "100644", rel))
+        links: list[tuple[bytes, bytes]] = []
+        with safefs.Tree(os.fsencode(repo.root)) as files:
+            for rel in paths:
+                st = files.lstat(rel)  # None beyond a link: never read through one
+                if st is None:
+                    continue
+                if stat.S_ISLNK(st.st_mode):
+                    target = files.readlink(rel)
+                    if target is not None:
+                        links.append((rel, target))
+                elif stat.S_ISREG(st.st_mode):
+                    regular.append(("100755" if st.st_mode & 0o100 else "100644", rel))
         info = b""
         if regular:
-            oids = repo.hash_files([Path(os.fsdecode(root + b"/" + p)) for _, p in regular])
-            for (mode, rel), oid in zip(regular, oids, strict=True):
-                info += f"{mode} {oid}\t".encode() + rel + b"\0"
-        for rel in links:
-            oid = repo.line("hash-object", "-w", "--stdin", input=os.readlink(root + b"/" + rel))
+            oids = repo.hash_worktree_files([p for _, p in regular])
+            for mode, rel in regular:
+                if rel in oids:
+                    info += f"{mode} {oids[rel]}\t".encode() + rel + b"\0"
+        for rel, target in links:
+            oid = repo.line("hash-object", "-w", "--stdin", input=target)
             info += f"120000 {oid}\t".encode() + rel + b"\0"
         if info:
             repo.run("update-index", "-z", "--add", "--index-info", input=info, env=env)

@@ -1,0 +1,284 @@
+"""The worktree reached component by component, never through a symbolic link.
+
+Every file the engine reads or writes in a worktree goes through a `Tree`: each folder on the
+way is opened with `O_NOFOLLOW | O_DIRECTORY` from the one before it, starting at the top of
+the worktree, and the last component is then read, written, removed or looked at relative to
+that folder's descriptor (`openat`, `mkdirat`, `unlinkat`, `symlinkat`, `readlinkat`,
+`fstatat` without following). A link, a file or nothing where a folder must be means the path
+is not there: what lies beyond a link is never ours, as git itself sees it. A link is only
+ever looked at, read (`readlink`) or removed itself. Because every step starts from a
+descriptor already held, swapping a folder for a link at any instant cannot send a write
+elsewhere: at worst the step finds the link and stops.
+
+Folders' descriptors are kept while the `Tree` is open, so a restore of many files in one
+folder opens that folder once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from types import TracebackType
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # never a fifo's wait
+# Errors that mean "a component is not a folder we may enter": a link (ELOOP), a file
+# (ENOTDIR), nothing (ENOENT).
+_NOT_THERE = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
+
+
+class Blocked(Exception):
+    """Something that is not a folder (a link, a file) stands where a folder must be."""
+
+    def __init__(self, path: bytes) -> None:
+        super().__init__(path)
+        self.path = path  # from the top of the worktree
+
+
+class Tree:
+    """A worktree's files, reached from its top folder without following links."""
+
+    def __init__(self, root: bytes | str) -> None:
+        self.root = os.fsencode(root)
+        self._fds: dict[bytes, int] = {}
+
+    def __enter__(self) -> Tree:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        fds, self._fds = self._fds, {}
+        for fd in fds.values():
+            os.close(fd)
+
+    # --- folders -------------------------------------------------------------------------
+    def folder(self, rel: bytes) -> int | None:
+        """A descriptor of the folder `rel` (b"" for the top); None when a component is
+        missing, a link or not a folder."""
+        fd = self._fds.get(rel)
+        if fd is not None:
+            return fd
+        if not rel:
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        else:
+            parent, name = _split(rel)
+            parent_fd = self.folder(parent)
+            if parent_fd is None:
+                return None
+            try:
+                fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+            except OSError as exc:
+                if exc.errno in _NOT_THERE:
+                    return None
+                raise
+        self._fds[rel] = fd
+        return fd
+
+    def make_folders(self, rel: bytes) -> int:
+        """The folder `rel`, made where missing (mode 0777 less the umask, as `mkdir -p`).
+        Raises `Blocked` naming the first component that is there but not a folder."""
+        fd = self.folder(rel)
+        if fd is not None:
+            return fd
+        if not rel:
+            raise Blocked(rel)  # the top of the worktree is gone
+        parent, name = _split(rel)
+        parent_fd = self.make_folders(parent)
+        with contextlib.suppress(FileExistsError):  # a link or a file: found just below
+            os.mkdir(name, 0o777, dir_fd=parent_fd)
+        fd = self.folder(rel)
+        if fd is None:
+            raise Blocked(rel)
+        return fd
+
+    def forget(self, rel: bytes) -> None:
+        """Close the descriptors of `rel` and of everything under it (it was removed)."""
+        prefix = rel + b"/"
+        for key in [k for k in self._fds if k == rel or k.startswith(prefix)]:
+            os.close(self._fds.pop(key))
+
+    # --- entries -------------------------------------------------------------------------
+    def _parent(self, rel: bytes) -> tuple[int, bytes] | None:
+        parent, name = _split(rel)
+        fd = self.folder(parent)
+        return None if fd is None else (fd, name)
+
+    def lstat(self, rel: bytes) -> os.stat_result | None:
+        """What is at `rel` itself (a link is a link); None when nothing is, or when the path
+        goes through a link or a file."""
+        where = self._parent(rel)
+        if where is None:
+            return None
+        try:
+            return os.stat(where[1], dir_fd=where[0], follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno in _NOT_THERE:
+                return None
+            raise
+
+    def kind(self, rel: bytes) -> int | None:
+        """`stat.S_IFMT` of what is at `rel`, or None (see `lstat`)."""
+        st = self.lstat(rel)
+        return None if st is None else stat.S_IFMT(st.st_mode)
+
+    def read(self, rel: bytes) -> bytes | None:
+        """The bytes of the regular file at `rel`; None when it is not one (or not there)."""
+        where = self._parent(rel)
+        if where is None:
+            return None
+        try:
+            fd = os.open(where[1], _FILE_FLAGS, dir_fd=where[0])
+        except OSError as exc:
+            if exc.errno in _NOT_THERE:
+                return None
+            raise
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None  # a folder, a fifo, a device: never read one
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    def readlink(self, rel: bytes) -> bytes | None:
+        """The target of the link at `rel` (never followed); None when it is not a link."""
+        where = self._parent(rel)
+        if where is None:
+            return None
+        try:
+            return os.readlink(where[1], dir_fd=where[0])
+        except OSError as exc:
+            if exc.errno in (*_NOT_THERE, errno.EINVAL):
+                return None
+            raise
+
+    def reachable(self, rel: bytes) -> bool:
+        """Whether every folder on the way to `rel` is a real folder (not a link, not a
+        file): a path git may be given to read."""
+        return self._parent(rel) is not None
+
+    def export(self, rel: bytes, dest: bytes) -> bool:
+        """Give the regular file at `rel` a second name `dest` outside the worktree (a hard
+        link of the file itself, or a copy where one cannot be made), for git to read there:
+        git reading `rel` would follow a link in its folders. False when `rel` is not a
+        regular file."""
+        where = self._parent(rel)
+        if where is None:
+            return False
+        try:
+            os.link(where[1], dest, src_dir_fd=where[0], follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno in _NOT_THERE:
+                return False
+            data = self.read(rel)  # another filesystem, or links not allowed: a copy
+            if data is None:
+                return False
+            with open(dest, "wb") as fh:
+                fh.write(data)
+            return True
+        if not stat.S_ISREG(os.lstat(dest).st_mode):
+            os.unlink(dest)
+            return False
+        return True
+
+    def unlink(self, rel: bytes) -> bool:
+        """Remove the file or link at `rel` (the link itself); False when nothing was there."""
+        where = self._parent(rel)
+        if where is None:
+            return False
+        try:
+            os.unlink(where[1], dir_fd=where[0])
+        except OSError as exc:
+            if exc.errno in _NOT_THERE:
+                return False
+            raise
+        return True
+
+    def rmdir(self, rel: bytes) -> bool:
+        """Remove the empty folder at `rel`; False when it is not there, not empty or not a
+        folder (a link is never removed this way)."""
+        where = self._parent(rel)
+        if where is None:
+            return False
+        try:
+            os.rmdir(where[1], dir_fd=where[0])
+        except OSError:
+            return False
+        self.forget(rel)
+        return True
+
+    def write(self, rel: bytes, data: bytes, mode: int) -> None:
+        """Create the regular file `rel` (it must not exist) with `data` and `mode`; its
+        folders must exist (`make_folders`)."""
+        parent, name = _split(rel)
+        fd_dir = self.folder(parent)
+        if fd_dir is None:
+            raise Blocked(parent)
+        fd = os.open(
+            name,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+            0o600,
+            dir_fd=fd_dir,
+        )
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            os.fchmod(fd, mode)
+
+    def symlink(self, rel: bytes, target: bytes) -> None:
+        parent, name = _split(rel)
+        fd_dir = self.folder(parent)
+        if fd_dir is None:
+            raise Blocked(parent)
+        os.symlink(target, name, dir_fd=fd_dir)
+
+    def chmod(self, rel: bytes, mode: int) -> bool:
+        """Set the mode of the regular file at `rel` (never through a link); False when it
+        is not one."""
+        where = self._parent(rel)
+        if where is None:
+            return False
+        try:
+            fd = os.open(where[1], _FILE_FLAGS, dir_fd=where[0])
+        except PermissionError:
+            return _chmod_unreadable(where[0], where[1], mode)
+        except OSError as exc:
+            if exc.errno in _NOT_THERE:
+                return False
+            raise
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return False
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        return True
+
+
+def _chmod_unreadable(dir_fd: int, name: bytes, mode: int) -> bool:
+    """A file we may not open for reading (mode 000): Linux's `O_PATH` names the file itself
+    (never a link's target), and its `/proc/self/fd` entry takes a chmod."""
+    if not hasattr(os, "O_PATH"):
+        raise PermissionError(errno.EACCES, "cannot change the mode of an unreadable file", name)
+    fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        os.chmod(f"/proc/self/fd/{fd}", mode)
+    finally:
+        os.close(fd)
+    return True
+
+
+def _split(rel: bytes) -> tuple[bytes, bytes]:
+    parent, _, name = rel.rpartition(b"/")
+    if not name or name in (b".", b"..") or b"\0" in rel:
+        raise ValueError(f"not a path inside a worktree: {rel!r}")
+    return parent, name

@@ -1,0 +1,290 @@
+"""Hostile trees: symbolic links to folders outside the repository, at every position, swapped
+in before an operation, by it, and between a rollback and its undo. Whatever the way back
+(rollback, abort, undo, selective rollback, emergency, recover, `run --isolate`'s apply), a
+marker folder outside the repository stays byte for byte as it was (walked with lstat, bytes,
+readlink, mtimes), and the repository is what it must be, read from the disk, not from git."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+POSITIONS = ["a/b/c", "a/b", "a"]  # the folder holding the file, its parent, its grandparent
+# Both history modes at every position for the main case; one mode per position elsewhere.
+SPREAD = [("a/b/c", "commits"), ("a/b", "shadow"), ("a", "commits")]
+KILL_AFTER_OP_EXEC = {"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"}
+
+Walk = dict[bytes, tuple[object, ...]]
+
+
+def walk(top: Path, *, exact: bool) -> Walk:
+    """Every entry under `top` (not `.git`): kind, bytes or link target, folders too (empty
+    ones count). `exact`: also the full mode and mtime (the marker must not even be touched)."""
+    out: Walk = {}
+    base = os.fsencode(top)
+
+    def visit(folder: bytes, rel: bytes) -> None:
+        for name in sorted(os.listdir(folder)):
+            if not rel and name == b".git":
+                continue
+            full, here = folder + b"/" + name, rel + name
+            st = os.lstat(full)
+            extra: tuple[object, ...] = (st.st_mode, st.st_mtime_ns) if exact else ()
+            if stat.S_ISLNK(st.st_mode):
+                out[here] = ("link", os.readlink(full), *extra)
+            elif stat.S_ISDIR(st.st_mode):
+                out[here] = ("dir", *extra)
+                visit(full, here + b"/")
+            else:
+                with open(full, "rb") as fh:
+                    out[here] = ("file", bool(st.st_mode & 0o100), fh.read(), *extra)
+
+    visit(base, b"")
+    return out
+
+
+class Scene:
+    """A repository with a/b/c/f.txt, a/b/g.txt, a/h.txt (tracked) and a/b/c/u.txt
+    (untracked), and a marker folder outside holding the same names at every depth, so that
+    anything written, read or deleted through a link to it lands on one of its files."""
+
+    def __init__(self, tmp_path: Path, history: str) -> None:
+        self.repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+        self.history = history
+        self.outside = tmp_path / "outside"
+        for rel in ("f.txt", "g.txt", "h.txt", "u.txt", "c/f.txt", "c/u.txt", "b/c/f.txt"):
+            path = self.outside / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"OUTSIDE-MARKER " + rel.encode() + b"\n")
+        os.symlink("f.txt", self.outside / "c" / "link")
+        for rel in ("a/b/c/f.txt", "a/b/g.txt", "a/h.txt"):
+            self.repo.write(rel, rel.encode() + b"\n")
+        self.repo.git("add", "-A")
+        self.repo.git("commit", "-q", "-m", "tree")
+        self.repo.write("a/b/c/u.txt", b"untracked\n")
+        self.marker = walk(self.outside, exact=True)
+
+    def swap(self, position: str) -> str:
+        """The shell words that replace the folder at `position` by a link to the marker."""
+        return f"rm -rf {position} && ln -s {self.outside} {position}"
+
+    def swap_now(self, position: str) -> None:
+        full = self.repo.path / position
+        for dirpath, dirs, files in os.walk(full, topdown=False):
+            for name in files:
+                os.unlink(os.path.join(dirpath, name))
+            for name in dirs:
+                os.rmdir(os.path.join(dirpath, name))
+        os.rmdir(full)
+        os.symlink(self.outside, full)
+
+    def state(self) -> Walk:
+        return walk(self.repo.path, exact=False)
+
+    def run(self, command: str, *, check: int, extra: tuple[str, ...] = ()) -> None:
+        self.repo.atomic(
+            "run", "--history", self.history, *extra, "--", "sh", "-c", command, check=check
+        )
+
+    def assert_marker_untouched(self) -> None:
+        assert walk(self.outside, exact=True) == self.marker
+        # Nothing outside was read into a checkpoint either.
+        refs = self.repo.git("for-each-ref", "--format=%(objectname)", "refs/atomic/ops/").split()
+        if refs:
+            hits = self.repo.git("grep", "-l", "OUTSIDE-MARKER", *refs, check=False)
+            assert hits == "", f"a checkpoint holds a file from outside: {hits}"
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+@pytest.mark.parametrize("position", POSITIONS)
+def test_an_operation_swaps_a_folder_for_a_link_then_fails(
+    tmp_path: Path, position: str, history: str
+) -> None:
+    """The issue's first example: the rollback wrote src/app.py through the link."""
+    scene = Scene(tmp_path, history)
+    before = scene.state()
+    scene.run(scene.swap(position) + "; exit 1", check=1)
+    scene.assert_marker_untouched()
+    assert scene.state() == before
+    scene.repo.atomic("undo", check=0)
+    scene.assert_marker_untouched()
+    after_op = scene.state()
+    assert after_op[position.encode()] == ("link", os.fsencode(scene.outside))
+    assert not any(p.startswith(position.encode() + b"/") for p in after_op)
+    scene.repo.atomic("undo", check=0)
+    scene.assert_marker_untouched()
+    assert scene.state() == before
+
+
+@pytest.mark.parametrize(("position", "history"), SPREAD)
+def test_the_user_swaps_a_folder_for_a_link_between_rollback_and_undo(
+    tmp_path: Path, position: str, history: str
+) -> None:
+    """The issue's undo example: undo wrote the operation's files through the user's link."""
+    scene = Scene(tmp_path, history)
+    scene.run(
+        "echo op > a/b/c/f.txt && echo op > a/b/c/new.txt && echo op > a/h.txt; exit 1", check=1
+    )
+    scene.repo.atomic("undo", check=0)
+    op_state = scene.state()
+    scene.repo.atomic("undo", check=0)  # back before the operation: undo takes it back again
+    scene.swap_now(position)
+    swapped = scene.state()
+    res = scene.repo.atomic("undo")
+    scene.assert_marker_untouched()
+    if res.returncode == 0:
+        assert scene.state() == op_state
+        scene.repo.atomic("undo", check=0)
+        scene.assert_marker_untouched()
+        assert scene.state() == swapped
+    else:  # refused (effect cannot be re-applied over the link): nothing changed
+        assert scene.state() == swapped
+
+
+@pytest.mark.parametrize(("position", "history"), SPREAD)
+def test_a_link_at_pre_op_replaced_by_a_folder_comes_back_as_the_link(
+    tmp_path: Path, position: str, history: str
+) -> None:
+    scene = Scene(tmp_path, history)
+    scene.swap_now(position)
+    before = scene.state()
+    # The operation replaces the link by a real folder holding the marker's names.
+    make = f"rm {position} && mkdir -p {position}/c && echo op > {position}/f.txt"
+    scene.run(
+        make + f" && echo op > {position}/c/f.txt && echo op > {position}/u.txt; exit 1", check=1
+    )
+    scene.assert_marker_untouched()
+    assert scene.state() == before
+    scene.repo.atomic("undo", check=0)
+    scene.assert_marker_untouched()
+    assert scene.state()[position.encode() + b"/c/f.txt"] == ("file", False, b"op\n")
+    scene.repo.atomic("undo", check=0)
+    scene.assert_marker_untouched()
+    assert scene.state() == before
+
+
+@pytest.mark.parametrize(("position", "history"), SPREAD)
+def test_abort_after_a_link_was_swapped_in(tmp_path: Path, position: str, history: str) -> None:
+    scene = Scene(tmp_path, history)
+    before = scene.state()
+    scene.repo.atomic("begin", "swap", "--history", history, check=0)
+    scene.repo.write("a/b/c/f.txt", b"edited\n")
+    scene.repo.atomic("checkpoint", check=0)
+    scene.swap_now(position)
+    scene.repo.atomic("abort", check=0)
+    scene.assert_marker_untouched()
+    assert scene.state() == before
+
+
+@pytest.mark.parametrize(("position", "history"), SPREAD)
+def test_immediate_rollback_inside_an_operation_steps_back_over_a_link(
+    tmp_path: Path, position: str, history: str
+) -> None:
+    scene = Scene(tmp_path, history)
+    before = scene.state()
+    scene.repo.atomic("begin", "swap", "--history", history, check=0)
+    scene.swap_now(position)
+    scene.repo.atomic("rollback", check=0)
+    scene.assert_marker_untouched()
+    assert scene.state() == before
+    scene.repo.atomic("abort", check=0)
+    scene.assert_marker_untouched()
+
+
+@pytest.mark.parametrize(("position", "history"), SPREAD)
+def test_selective_rollback_of_a_folder_holding_a_link(
+    tmp_path: Path, position: str, history: str
+) -> None:
+    scene = Scene(tmp_path, history)
+    before = scene.state()
+    res = scene.repo.atomic_json("run", "--history", history, "--", "sh", "-c", "echo op > top")
+    pre = res["checkpoints"]["pre_op"]
+    scene.swap_now(position)
+    swapped = scene.state()
+    for named in ("a/b/c/f.txt", position):  # through the link, or the link itself
+        refused = scene.repo.atomic("rollback", "--to", pre, "--", named, check=2)
+        assert "symbolic link" in refused.stderr
+    assert scene.state() == swapped
+    if position == "a":
+        return  # no folder above the link to name
+    scene.repo.atomic("rollback", "--to", pre, "--", "a", check=0)
+    scene.assert_marker_untouched()
+    now = scene.state()
+    assert {p: v for p, v in now.items() if p.startswith(b"a")} == {
+        p: v for p, v in before.items() if p.startswith(b"a")
+    }
+    assert now[b"top"] == ("file", False, b"op\n")
+    scene.repo.atomic("undo", check=0)
+    scene.assert_marker_untouched()
+    assert scene.state() == swapped
+
+
+@pytest.mark.parametrize(("position", "history"), SPREAD)
+def test_emergency_over_a_link(tmp_path: Path, position: str, history: str) -> None:
+    scene = Scene(tmp_path, history)
+    scene.run("echo op > a/b/c/f.txt", check=0)
+    good = scene.state()
+    scene.swap_now(position)
+    swapped = scene.state()
+    scene.repo.atomic("emergency", check=0)
+    scene.assert_marker_untouched()
+    assert scene.state() == good
+    scene.repo.atomic("undo", check=0)
+    scene.assert_marker_untouched()
+    assert scene.state() == swapped
+
+
+@pytest.mark.parametrize(("position", "history"), SPREAD)
+def test_recover_after_a_crash_that_left_a_link(
+    tmp_path: Path, position: str, history: str
+) -> None:
+    scene = Scene(tmp_path, history)
+    before = scene.state()
+    res = scene.repo.atomic(
+        "run", "--history", history, "--", "sh", "-c", scene.swap(position), env=KILL_AFTER_OP_EXEC
+    )
+    assert res.returncode == -9, res.stderr
+    scene.repo.atomic("recover", check=0)
+    scene.assert_marker_untouched()
+    assert scene.state() == before
+    scene.repo.atomic("undo", check=0)
+    scene.assert_marker_untouched()
+    assert scene.state()[position.encode()] == ("link", os.fsencode(scene.outside))
+
+
+@pytest.mark.parametrize(("position", "history"), SPREAD)
+def test_isolated_result_with_a_link_is_applied_without_following_it(
+    tmp_path: Path, position: str, history: str
+) -> None:
+    scene = Scene(tmp_path, history)
+    before = scene.state()
+    scene.run(scene.swap(position), check=0, extra=("--isolate",))
+    scene.assert_marker_untouched()
+    now = scene.state()
+    assert now[position.encode()] == ("link", os.fsencode(scene.outside))
+    # The user's untracked file under it was the user's: a rescue holds it, undo brings it back.
+    scene.repo.atomic("undo", check=0)
+    scene.assert_marker_untouched()
+    assert scene.state() == before
+
+
+@pytest.mark.parametrize(("position", "history"), SPREAD)
+def test_isolated_apply_after_the_user_swapped_in_a_link(
+    tmp_path: Path, position: str, history: str
+) -> None:
+    scene = Scene(tmp_path, history)
+    user = scene.repo.path
+    # While the command runs in its private worktree, the user's folder becomes a link.
+    command = (
+        f"rm -rf {user}/{position} && ln -s {scene.outside} {user}/{position} && "
+        "echo op > a/b/c/f.txt && echo op > a/b/c/new.txt"
+    )
+    res = scene.repo.atomic("run", "--isolate", "--history", history, "--", "sh", "-c", command)
+    assert res.returncode in (0, 1), res.stderr
+    scene.assert_marker_untouched()
+    assert scene.state()[position.encode()] == ("link", os.fsencode(scene.outside))
