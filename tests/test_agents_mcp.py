@@ -1,30 +1,46 @@
-"""`git atomic mcp`: a real MCP client session over stdio (the SDK's client) calls every tool."""
+"""`git atomic mcp`: a real MCP client session over stdio (the official SDK's client).
+
+Every structuredContent the server returns, success or error, is checked against the tool's
+declared outputSchema (the SDK's client also checks successes itself).
+"""
 
 from __future__ import annotations
 
-import json
-import shutil
 import sys
+import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+from jsonschema import Draft202012Validator
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp.types import TextContent
+from mcp_types import TextContent
 
-from git_atomic.agents import mcp_server
+import git_atomic
+from git_atomic.agents import CliResult, mcp_server
+from git_atomic.agents.mcp_tools import TOOLS as TOOLS_BY_NAME
 from git_atomic.errors import UsageError
 from testing.gitrepo import GitRepo
 
-TOOLS = {"begin", "checkpoint", "commit", "abort", "rollback", "undo", "status", "log", "show"}
-
-
-def _field(obj: Any, snake: str, camel: str) -> Any:
-    """mcp 2.x names result fields in snake_case, mcp 1.x in camelCase."""
-    return getattr(obj, snake) if hasattr(obj, snake) else getattr(obj, camel)
+TOOLS = {
+    "run",
+    "begin",
+    "checkpoint",
+    "commit",
+    "abort",
+    "rollback",
+    "undo",
+    "status",
+    "log",
+    "show",
+    "gates",
+    "tdd",
+    "recover",
+}
 
 
 def _text(result: Any) -> str:
@@ -34,23 +50,45 @@ def _text(result: Any) -> str:
 
 
 class Session:
-    def __init__(self, session: ClientSession) -> None:
+    def __init__(self, session: ClientSession, tools: dict[str, Any]) -> None:
         self.session = session
+        self.tools = tools
+        self.progress: list[tuple[float, str | None]] = []
+
+    async def raw(self, tool: str, **arguments: Any) -> Any:
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            self.progress.append((done, message))
+
+        result = await self.session.call_tool(tool, arguments, progress_callback=progress)
+        if result.structured_content is not None:
+            schema = self.tools[tool].output_schema
+            errors = list(Draft202012Validator(schema).iter_errors(result.structured_content))
+            assert not errors, (tool, [e.message for e in errors[:3]])
+        return result
 
     async def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
-        """A tool's JSON result; fails the test if the call was an error."""
-        result = await self.session.call_tool(tool, arguments)
-        assert not _field(result, "is_error", "isError"), result
-        data = _field(result, "structured_content", "structuredContent")
-        if data is None:  # clients that only read text get the same object as JSON
-            data = json.loads(_text(result))
-        assert isinstance(data, dict) and isinstance(data["exit_code"], int), data
+        """A tool's structured result; fails the test if the call was an error."""
+        result = await self.raw(tool, **arguments)
+        assert not result.is_error, _text(result)
+        data = result.structured_content
+        assert isinstance(data, dict) and data["exit_code"] == 0, data
         return data
 
     async def error(self, tool: str, **arguments: Any) -> str:
-        result = await self.session.call_tool(tool, arguments)
-        assert _field(result, "is_error", "isError"), result
-        return _text(result)
+        """A failed call's one-line message."""
+        result = await self.raw(tool, **arguments)
+        assert result.is_error, result
+        line = _text(result)
+        assert "\n" not in line, line
+        return line
+
+    async def failed(self, tool: str, **arguments: Any) -> tuple[str, dict[str, Any]]:
+        """A call that ran and failed (exit 1): its line and its structured result."""
+        result = await self.raw(tool, **arguments)
+        assert result.is_error, result
+        assert isinstance(result.structured_content, dict), result
+        assert result.structured_content["exit_code"] == 1
+        return _text(result), result.structured_content
 
 
 def serve(
@@ -61,7 +99,7 @@ def serve(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     argv: list[str] | None = None,
-) -> None:
+) -> Any:
     """Start the server as Claude Code or any MCP client would, and run `script` against it."""
     params = StdioServerParameters(
         command=sys.executable,
@@ -69,14 +107,17 @@ def serve(
         env={**repo.env, **(env or {})},
         cwd=str(cwd or repo.path),
     )
+    info: list[Any] = []
 
     async def main() -> None:
-        with anyio.fail_after(300):
+        with anyio.fail_after(120):
             async with stdio_client(params) as (read, write), ClientSession(read, write) as s:
-                await s.initialize()
-                await script(Session(s))
+                info.append(await s.initialize())
+                tools = {t.name: t for t in (await s.list_tools()).tools}
+                await script(Session(s, tools))
 
     anyio.run(main)
+    return info[0]
 
 
 @pytest.fixture
@@ -84,133 +125,253 @@ def repo(tmp_path: Path) -> GitRepo:
     return GitRepo.create(tmp_path / "repo", tmp_path / "home")
 
 
+def test_every_tool_is_described_and_a_bad_repo_is_an_error_result(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    listed: dict[str, Any] = {}
+
+    async def script(s: Session) -> None:
+        listed.update(s.tools)
+        # The handshake and the listing worked; the bad --repo is each call's error.
+        assert "no such directory" in await s.error("status")
+        assert (await s.call("status", repo=str(repo.path)))["open"] is None
+        # Arguments are checked against the input schema, each problem in one line.
+        assert "additional properties" in (await s.error("begin", nmae="x")).lower()
+        assert "'name' is a required property" in await s.error("begin")
+        bad_history = await s.error("begin", name="x", history="linear")
+        assert "history: 'linear' is not one of" in bad_history
+        assert "n: 0 is less than the minimum" in await s.error("log", n=0)
+        assert "unknown tool 'push'" in await s.error("push")
+
+    init = serve(repo, script, args=("--repo", str(tmp_path / "nope")), cwd=tmp_path)
+    assert (init.server_info.name, init.server_info.version) == (
+        "git-atomic",
+        git_atomic.__version__,
+    )
+    assert init.instructions and "begin" in init.instructions
+    assert set(listed) == TOOLS
+    for tool in listed.values():
+        assert tool.title and len(tool.description) > 60, tool.name
+        hints = tool.annotations
+        assert hints.title == tool.title
+        assert isinstance(hints.read_only_hint, bool) and isinstance(hints.destructive_hint, bool)
+        assert isinstance(hints.idempotent_hint, bool) and isinstance(hints.open_world_hint, bool)
+        Draft202012Validator.check_schema(tool.input_schema)
+        Draft202012Validator.check_schema(tool.output_schema)
+        assert (
+            tool.output_schema["type"] == "object" and "exit_code" in tool.output_schema["required"]
+        )
+        properties = tool.input_schema["properties"]
+        assert "repo" in properties and tool.input_schema["additionalProperties"] is False
+        for name, prop in properties.items():
+            assert prop.get("description"), (tool.name, name)
+    read_only = {n for n, t in listed.items() if t.annotations.read_only_hint}
+    assert read_only == {"status", "log", "show"}
+    assert not any(listed[n].annotations.destructive_hint for n in ("begin", "checkpoint", "gates"))
+    assert all(listed[n].annotations.destructive_hint for n in ("rollback", "abort", "undo"))
+    enums = {
+        (tool, name): tuple(prop["enum"])
+        for tool, t in listed.items()
+        for name, prop in t.input_schema["properties"].items()
+        if "enum" in prop
+    }
+    assert enums == {
+        ("run", "history"): ("commits", "shadow"),
+        ("begin", "history"): ("commits", "shadow"),
+        ("log", "status"): ("open", "committed", "rolled_back", "recovered"),
+        ("tdd", "phase"): ("red", "green", "refactor"),
+    }
+
+
 def test_a_session_begins_checkpoints_commits_and_reads_the_trail(repo: GitRepo) -> None:
     async def script(s: Session) -> None:
-        listed = await s.session.list_tools()
-        assert {t.name for t in listed.tools} == TOOLS
         assert (await s.call("status"))["open"] is None
-
-        begun = await s.call("begin", name="mcp-op")
-        assert (begun["exit_code"], begun["status"], begun["name"]) == (0, "open", "mcp-op")
+        begun = await s.call("begin", name="-dash-named")
+        assert (begun["status"], begun["name"]) == ("open", "-dash-named")
         repo.write("new.txt", b"new\n")
         stage = await s.call("checkpoint", message="stage 1")
         assert len(stage["checkpoints"]["op_exec"]) == 1
         assert (await s.call("status"))["open"]["op_id"] == begun["op_id"]
 
         done = await s.call("commit", gates=["true"])
-        assert (done["exit_code"], done["status"]) == (0, "committed")
+        assert done["status"] == "committed"
         assert [g["passed"] for g in done["gates"]] == [True]
 
         [latest] = (await s.call("log", n=1))["operations"]
         assert latest["op_id"] == begun["op_id"]
-        committed = (await s.call("log", status="committed"))["operations"]
+        committed = (await s.call("log", status="committed", name="-dash*"))["operations"]
         assert [o["op_id"] for o in committed] == [begun["op_id"]]
-        shown = await s.call("show", id=begun["op_id"])
-        assert (shown["op_id"], shown["status"]) == (begun["op_id"], "committed")
+        shown = await s.call("show", id=begun["op_id"], diff=True)
+        assert "+new" in shown["diff"] and "diff --git" in shown["diff"]
+        stat = await s.call("show", id=begun["op_id"][:6], stat=True)
+        assert "new.txt" in stat["diff"] and "+new" not in stat["diff"]
+        assert [c["kind"] for c in shown["checkpoint_list"]] == ["pre_op", "op_exec", "post_op"]
 
         await s.call("begin", name="second", history="shadow")
         repo.write("two.txt", b"two\n")
         aborted = await s.call("abort")
-        assert (aborted["exit_code"], aborted["status"]) == (0, "rolled_back")
+        assert aborted["status"] == "rolled_back"
         assert not repo.exists("two.txt") and repo.exists("new.txt")
 
-        # Refusals and usage errors are results with their exit code, not failures.
-        assert (await s.call("commit", no_gates=True))["exit_code"] == 2
-        assert (await s.call("show", id="nosuchop"))["exit_code"] in (2, 3)
+        # Usage errors and refusals are errors with the CLI's one line, nothing else.
+        assert "no operation is open" in await s.error("commit", no_gates=True)
+        assert "unknown operation id" in await s.error("show", id="nosuchop")
 
     serve(repo, script)
 
 
-def test_a_failing_gate_rolls_back_through_mcp(repo: GitRepo) -> None:
+def test_a_failing_gate_rollback_at_every_level_and_undo(repo: GitRepo) -> None:
     before = repo.fingerprint()
 
     async def script(s: Session) -> None:
         await s.call("begin", name="doomed")
         repo.write("README", b"changed\n")
-        failed = await s.call("commit", gates=["false"])
-        assert (failed["exit_code"], failed["status"]) == (1, "rolled_back")
-        assert failed["failed_phase"] == "validate"
+        line, failed = await s.failed("commit", gates=["true", "echo broken >&2; false"])
+        assert (failed["status"], failed["failed_phase"]) == ("rolled_back", "validate")
+        assert line.startswith(f"doomed [{failed['op_id']}] rolled back (gate ")
+        assert "exited with status 1" in line and "undo" in line
+        assert "broken" in failed["gates"][1]["output_tail"]
+        assert repo.fingerprint().diff(before) == []
+
+        first = await s.call("begin", name="first")
+        repo.write("new.txt", b"new\n")
+        await s.call("checkpoint", message="one")
+        repo.write("new.txt", b"newer\n")
+        step = await s.call("rollback")  # immediate: inside the operation, to its last stage
+        assert (step["event"], step["status"]) == ("rollback", "open")
+        assert repo.read("new.txt") == b"new\n"
+        await s.call("commit", no_gates=True)
+        state = repo.fingerprint()
+
+        preview = await s.call("rollback", op=first["op_id"], dry_run=True)
+        assert preview["dry_run"] and {"path": "new.txt", "action": "delete"} in preview["changes"]
+        assert repo.fingerprint().diff(state) == []
+        selective = await s.call("rollback", to=first["checkpoints"]["pre_op"], paths=["new.txt"])
+        assert selective["paths"] == ["new.txt"] and not repo.exists("new.txt")
+        await s.call("undo")
+        assert repo.fingerprint().diff(state) == []
+
+        rolled = await s.call("rollback", op=first["op_id"])
+        assert rolled["status"] == "rolled_back" and not repo.exists("new.txt")
+        assert (await s.call("undo", dry_run=True))["dry_run"] is True
+        assert not repo.exists("new.txt")
+        assert (await s.call("undo"))["status"] == "undone"
+        assert repo.fingerprint().diff(state) == []
+
+    serve(repo, script)
+
+
+def test_run_isolate_tdd_gates_and_recover(repo: GitRepo) -> None:
+    repo.write("t.sh", b"test -f feature.txt\n")
+    repo.write(".git-atomic.toml", b'[tdd]\ntest = "sh t.sh"\n')
+    repo.git("add", ".")
+    repo.git("commit", "-qm", "config")
+
+    async def script(s: Session) -> None:
+        listed = await s.call("gates")
+        assert listed["gates"] == [] and listed["exit_code"] == 0
+        ran = await s.call("run", command=["sh", "-c", "echo a > a.txt"], name="make-a")
+        assert (ran["name"], ran["command"]["argv"][0]) == ("make-a", "sh")
+        line, kept_out = await s.failed(
+            "run", command=["sh", "-c", "echo b > b.txt"], isolate=True, gates=["false"]
+        )
+        assert kept_out["isolated"]["applied"] is False and not repo.exists("b.txt")
+        line, failed = await s.failed("run", command=["false"])
+        assert "(the command failed)" in line and failed["failed_phase"] == "exec"
+
+        red = await s.call("tdd", phase="red", message="feature")
+        assert red["tdd"]["kept"] is True
+        line, _broken = await s.failed("tdd", phase="green", message="not yet")
+        assert "GREEN" in line or "pass" in line, line
+        green = await s.call("tdd", phase="green", command=["touch", "feature.txt"])
+        assert green["tdd"]["phase"] == "green" and repo.exists("feature.txt")
+        passed = await s.call("gates", run=True)
+        assert passed["passed"] is True
+
+    serve(repo, script)
+    crashed = repo.atomic("begin", "b", env={"GIT_ATOMIC_FAILPOINT": "begin:after-journal"})
+    assert crashed.returncode != 0
+
+    async def recover(s: Session) -> None:
+        assert (await s.call("status"))["interrupted"] is not None
+        assert "recover" in await s.error("begin", name="refused")
+        done = await s.call("recover")
+        assert done["recovery"]["action"]
+        assert (await s.call("status"))["interrupted"] is None
+
+    serve(repo, recover)
+
+
+def test_a_cancelled_gate_is_interrupted_and_rolled_back_with_progress(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    before = repo.fingerprint()
+    started = tmp_path / "gate-started"
+
+    async def script(s: Session) -> None:
+        begun = await s.call("begin", name="slow")
+        repo.write("README", b"changed\n")
+        s.progress.clear()
+        t0 = time.monotonic()
+        with anyio.move_on_after(30):
+            async with anyio.create_task_group() as group:
+                commit = partial(s.raw, "commit", gates=[f"touch {started}; sleep 60"])
+                group.start_soon(commit)
+                while not (started.exists() and s.progress):
+                    await anyio.sleep(0.1)
+                group.cancel_scope.cancel()  # the SDK sends notifications/cancelled
+        assert time.monotonic() - t0 < 20
+        assert ("git-atomic commit: running for 1 s") in [m for _, m in s.progress]
+        # The next call queues behind the interrupted one: it sees the tree rolled back.
+        [latest] = (await s.call("log", n=1))["operations"]
+        assert latest["op_id"] == begun["op_id"]
+        after = await s.call("begin", name="after")
+        assert after["op_id"] != begun["op_id"]
+        [interrupted] = (await s.call("log", name="slow"))["operations"]
+        assert (interrupted["status"], interrupted["failed_phase"]) == ("rolled_back", "interrupt")
+        await s.call("abort")
 
     serve(repo, script)
     assert repo.fingerprint().diff(before) == []
 
 
-def test_rollback_and_undo_through_mcp(repo: GitRepo) -> None:
-    async def script(s: Session) -> None:
-        first = await s.call("begin", name="first")
-        repo.write("new.txt", b"new\n")
-        await s.call("commit", no_gates=True)
-        state = repo.fingerprint()
-
-        preview = await s.call("rollback", op=first["op_id"], dry_run=True)
-        assert preview["exit_code"] == 0 and repo.fingerprint().diff(state) == []
-        selective = await s.call(
-            "rollback", to=first["checkpoints"]["pre_op"], paths=["new.txt"], dry_run=True
-        )
-        assert selective["exit_code"] == 0 and repo.exists("new.txt")
-
-        rolled = await s.call("rollback", op=first["op_id"])
-        assert rolled["exit_code"] == 0 and not repo.exists("new.txt")
-        assert (await s.call("undo", dry_run=True))["exit_code"] == 0
-        assert not repo.exists("new.txt")
-        undone = await s.call("undo")
-        assert (undone["exit_code"], undone["status"]) == (0, "undone")
-        assert repo.fingerprint().diff(state) == []
-
-        assert (await s.call("rollback"))["exit_code"] in (0, 2, 3)  # immediate: answered
-
-    serve(repo, script)
-
-
-def test_the_repository_comes_from_repo_or_the_environment(repo: GitRepo, tmp_path: Path) -> None:
+def test_concurrent_calls_queue_and_a_call_may_name_its_repository(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    other = GitRepo.create(tmp_path / "other", tmp_path / "home")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
 
     async def script(s: Session) -> None:
-        assert (await s.call("begin", name="from-afar"))["exit_code"] == 0
-        assert (await s.call("abort"))["exit_code"] == 0
+        results: list[dict[str, Any]] = []
 
-    serve(repo, script, args=("--repo", str(repo.path)), cwd=elsewhere)
+        async def run(name: str, where: GitRepo | None = None) -> None:
+            extra = {"repo": str(where.path)} if where else {}
+            command = ["sh", "-c", f"sleep 0.5; echo {name} > {name}.txt"]
+            results.append(await s.call("run", command=command, name=name, **extra))
+
+        async with anyio.create_task_group() as group:
+            for name in ("one", "two", "three"):
+                group.start_soon(run, name)
+            group.start_soon(run, "elsewhere", other)
+        assert sorted(r["name"] for r in results) == ["elsewhere", "one", "three", "two"]
+        assert all(r["status"] == "committed" for r in results)
+
+    # The default repository from the environment, the server started somewhere else.
     serve(repo, script, env={"GIT_ATOMIC_REPO": str(repo.path)}, cwd=elsewhere)
-    names = [o["name"] for o in repo.atomic_json("log")["operations"]]
-    assert names == ["from-afar", "from-afar"]
+    assert all(repo.exists(f"{name}.txt") for name in ("one", "two", "three"))
+    assert other.exists("elsewhere.txt") and not repo.exists("elsewhere.txt")
 
 
-def test_bad_arguments_and_a_cli_without_json_are_clear_errors(
-    repo: GitRepo, tmp_path: Path
-) -> None:
-    gone = tmp_path / "gone"
-    gone.mkdir()
-
-    async def script(s: Session) -> None:
-        assert "must not start with '-'" in await s.error("begin", name="--help")
-        assert "paths need `to`" in await s.error("rollback", paths=["README"])
-        shutil.rmtree(gone)  # the CLI cannot even start there: no JSON comes back
-        message = await s.error("status")
-        assert "git-atomic status exited 3 without a JSON result" in message
-
-    # Only this package's server code is involved: no CLI call succeeds here.
-    serve(
-        repo,
-        script,
-        cwd=tmp_path,
-        argv=[
-            "-c",
-            "from git_atomic.agents.mcp_server import serve; from pathlib import Path; "
-            f"raise SystemExit(serve(repo=Path({str(gone)!r})))",
-        ],
-    )
+def test_a_cli_that_printed_no_json_is_an_error_with_its_last_line() -> None:
+    crashed = CliResult(("git-atomic",), 1, None, "", "Traceback...\nKeyError: 'x'\n")
+    result = mcp_server.outcome(TOOLS_BY_NAME["status"], crashed)
+    assert result.is_error and result.structured_content is None
+    assert _text(result) == "git-atomic status exited 1 without a JSON result: KeyError: 'x'"
 
 
 def test_without_the_sdk_serve_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    for module in (
-        "mcp",
-        "mcp.server",
-        "mcp.server.mcpserver",
-        "mcp.server.mcpserver.exceptions",
-        "mcp.server.fastmcp",
-        "mcp.server.fastmcp.exceptions",
-    ):
+    for module in ("mcp", "mcp.server", "mcp.server.stdio"):
         monkeypatch.setitem(sys.modules, module, None)
     with pytest.raises(UsageError, match=r"pip install 'git-atomic\[mcp\]'"):
         mcp_server.serve()

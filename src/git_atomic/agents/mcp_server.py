@@ -1,47 +1,116 @@
 """`git atomic mcp`: a Model Context Protocol server on stdio over the git-atomic CLI.
 
-Each tool runs one `git-atomic VERB ... --json` in the repository and returns the JSON object
-it printed (the result schema of docs/reference.md) plus `exit_code`. The SDK is the optional extra
-`git-atomic[mcp]`, imported only here, by name: mcp 1.x calls the server `FastMCP`,
-mcp 2.x `MCPServer` (see docs/agents-research.md), and either works.
+Each tool call runs one `git-atomic VERB ... --json` in the repository (`mcp_tools.py` says
+which) and answers with the JSON object it printed plus `exit_code` as `structuredContent`,
+matching the tool's declared `outputSchema` (`mcp_schemas.py`). A call that did not succeed
+(exit 1: rolled back; 2: usage; 3: refused) is a result with `isError` and the CLI's one-line
+explanation. Built on the low-level server of the official SDK (`git-atomic[mcp]`, mcp 2.x),
+imported only when the server starts: the tools' annotations, output schemas, progress and
+cancellation are all the protocol's own, not a framework's guess from type hints.
+
+Calls that change a repository queue behind each other, one at a time per repository, so two
+concurrent calls are never refused for a lock this same server holds. A call the client cancels
+(`notifications/cancelled`) interrupts its CLI child with SIGINT, exactly as Ctrl-C would: the
+command or gate stops and the operation is rolled back before the queue moves on.
 """
 
 from __future__ import annotations
 
-import importlib
+import json
 import os
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final
 
-from git_atomic.agents import option, run_cli
+from git_atomic import __version__
+from git_atomic.agents import CliResult, cli_argv
+from git_atomic.agents.mcp_tools import SPECS, TOOLS, ToolSpec
 from git_atomic.errors import UsageError
 
+if TYPE_CHECKING:
+    import mcp_types
+    from mcp.server.context import ServerRequestContext
+    from mcp.server.lowlevel import Server
+
 _MISSING: Final = "the MCP server needs the optional extra: pip install 'git-atomic[mcp]'"
-_SDKS: Final = (  # (module, server class, module of its ToolError), newest first
-    ("mcp.server.mcpserver", "MCPServer", "mcp.server.mcpserver.exceptions"),
-    ("mcp.server.fastmcp", "FastMCP", "mcp.server.fastmcp.exceptions"),
-)
 INSTRUCTIONS: Final = (
     "git-atomic makes changes to this git working tree atomic. Call begin before changing "
     "files, checkpoint after each step, commit at the end (quality gates run; if one fails "
-    "the tree returns to the state before begin). abort and rollback go back; undo reverses "
-    "the last rollback. Every result is the CLI's JSON plus exit_code: 0 done, 1 rolled back, "
-    "2 usage or configuration error, 3 refused (busy or unsafe repository state)."
+    "the tree returns to the state before begin and the result is an error naming the gate). "
+    "run does all of that for one command. abort and rollback go back; undo reverses the last "
+    "rollback. Results are the CLI's JSON plus exit_code; a failed call has isError set and a "
+    "one-line reason. Every tool takes an optional repo (a folder) to work on another repository."
 )
-
-History = Literal["commits", "shadow"]
-Tool = Callable[..., dict[str, Any]]
+FAILED_PHASE: Final = {
+    "exec": "the command failed",
+    "validate": "a gate failed",
+    "timeout": "the command timed out",
+    "interrupt": "interrupted",
+}
 
 
 def serve(*, repo: Path | None = None) -> int:
     """Serve on stdin/stdout until the client goes away."""
-    server_class, tool_error = _load_sdk()
-    root = repository(repo)
-    server = server_class("git-atomic", instructions=INSTRUCTIONS)
-    _add_tools(server, tool_error, root)
-    server.run("stdio")
+    try:
+        import anyio
+        from mcp.server.stdio import stdio_server
+    except ImportError:
+        raise UsageError(_MISSING) from None
+    # A bad --repo is not fatal here: each call that uses it answers with the reason, after
+    # the handshake, where the client can show it (a server that exits is only "closed").
+    server = build(Tools(repo))
+
+    async def main() -> None:
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+
+    anyio.run(main)
     return 0
+
+
+def build(tools: Tools) -> Server[Any]:
+    """The SDK's low-level server with our two handlers."""
+    import mcp_types as types
+    from mcp.server.lowlevel import Server
+
+    listed = [_tool(spec) for spec in SPECS]
+
+    async def list_tools(
+        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=listed)
+
+    async def call_tool(
+        ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        return await tools.call(ctx, params.name, dict(params.arguments or {}))
+
+    return Server(
+        "git-atomic",
+        version=__version__,
+        title="git-atomic",
+        instructions=INSTRUCTIONS,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+
+
+def _tool(spec: ToolSpec) -> mcp_types.Tool:
+    import mcp_types as types
+
+    return types.Tool(
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        input_schema=spec.input_schema,
+        output_schema=spec.output_schema,
+        annotations=types.ToolAnnotations(
+            title=spec.title,
+            read_only_hint=spec.read_only,
+            destructive_hint=spec.destructive,
+            idempotent_hint=spec.idempotent,
+            open_world_hint=spec.open_world,
+        ),
+    )
 
 
 def repository(repo: Path | None, environ: os._Environ[str] | dict[str, str] = os.environ) -> Path:
@@ -53,89 +122,114 @@ def repository(repo: Path | None, environ: os._Environ[str] | dict[str, str] = o
     return root.resolve()
 
 
-def _load_sdk() -> tuple[Any, type[Exception]]:
-    for module, name, errors in _SDKS:
+class Tools:
+    """Runs the calls: arguments checked, one repository's changing calls queued, results shaped."""
+
+    def __init__(self, repo: Path | None) -> None:
+        self._default = repo
+        self._queues: dict[Path, Any] = {}  # repository -> anyio.Lock (FIFO)
+
+    async def call(
+        self, ctx: ServerRequestContext[Any], name: str, arguments: dict[str, Any]
+    ) -> mcp_types.CallToolResult:
+        from git_atomic.agents.mcp_child import run_child
+
+        spec = TOOLS.get(name)
+        if spec is None:
+            return error(f"unknown tool {name!r}; tools: {', '.join(TOOLS)}")
+        problem = invalid(spec, arguments)
+        if problem:
+            return error(f"{name}: {problem}")
         try:
-            server_class = getattr(importlib.import_module(module), name)
-            tool_error: type[Exception] = importlib.import_module(errors).ToolError
-        except (ImportError, AttributeError):
-            continue
-        return server_class, tool_error
-    raise UsageError(_MISSING)
+            root = self._root(arguments.get("repo"))
+        except UsageError as exc:
+            return error(str(exc))
+        call = spec.call(arguments)
+        argv = cli_argv(call.verb, call.args, paths=call.rest)
+        if spec.read_only:
+            return outcome(spec, await run_child(ctx, call.verb, argv, root))
+        async with self._queue(root):
+            return outcome(spec, await run_child(ctx, call.verb, argv, root))
+
+    def _root(self, repo: object) -> Path:
+        if isinstance(repo, str) and repo:
+            return repository(Path(repo))
+        return repository(self._default)
+
+    def _queue(self, root: Path) -> Any:
+        import anyio
+
+        return self._queues.setdefault(root, anyio.Lock())
 
 
-def _add_tools(server: Any, tool_error: type[Exception], root: Path) -> None:
-    register: Callable[[], Callable[[Tool], Tool]] = server.tool
+def invalid(spec: ToolSpec, arguments: dict[str, Any]) -> str | None:
+    """What is wrong with the arguments, all of it in one line; None when they fit the schema."""
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-    def cli(verb: str, args: Sequence[str] = (), paths: Sequence[str] = ()) -> dict[str, Any]:
-        result = run_cli(verb, args, cwd=root, paths=paths)
-        if result.data is None:
-            raise tool_error(
-                f"git-atomic {verb} exited {result.exit_code} without a JSON "
-                f"result: {result.error_line}"
-            )
-        return {**result.data, "exit_code": result.exit_code}
+    problems = [
+        (".".join(str(part) for part in found.absolute_path), found.message)
+        for found in Draft202012Validator(spec.input_schema).iter_errors(arguments)
+    ]
+    return (
+        "; ".join(f"{where}: {what}" if where else what for where, what in sorted(problems)) or None
+    )
 
-    def positional(value: str, what: str) -> str:
-        if not value or value.startswith("-"):
-            raise tool_error(f"{what} must be non-empty and must not start with '-': {value!r}")
-        return value
 
-    @register()
-    def begin(name: str, history: History | None = None) -> dict[str, Any]:
-        """Open an atomic operation: PRE-OP checkpoint of HEAD, index and every file."""
-        args = [positional(name, "name")]
-        return cli("begin", args + (option("--history", history) if history else []))
+def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
+    """The CLI's answer as a tool result: its JSON, or an error with one line."""
+    import mcp_types as types
 
-    @register()
-    def checkpoint(message: str | None = None) -> dict[str, Any]:
-        """Record an OP-EXEC stage of the open operation."""
-        return cli("checkpoint", option("-m", message) if message else [])
+    data = result.data
+    if data is None:
+        return error(
+            f"git-atomic {spec.name} exited {result.exit_code} without a JSON result: "
+            f"{result.error_line}"
+        )
+    if "error" in data:  # exit 2 or 3: nothing changed
+        hint = data.get("hint")
+        return error(f"{data['error']}" + (f" ({hint})" if hint else ""))
+    structured = {**data, "exit_code": result.exit_code}
+    text = json.dumps(structured, indent=1)
+    if result.exit_code == 0:
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=text)], structured_content=structured
+        )
+    return types.CallToolResult(
+        content=[
+            types.TextContent(type="text", text=failure_line(spec.name, data)),
+            types.TextContent(type="text", text=text),
+        ],
+        structured_content=structured,
+        is_error=True,
+    )
 
-    @register()
-    def commit(gates: list[str] | None = None, no_gates: bool = False) -> dict[str, Any]:
-        """Run the quality gates (configured ones, or these shell command lines), then make the
-        open operation final (POST-OP) or, if a gate fails, roll it back (exit_code 1)."""
-        args = [arg for gate in gates or [] for arg in option("-g", gate)]
-        return cli("commit", args + (["--no-gates"] if no_gates else []))
 
-    @register()
-    def abort() -> dict[str, Any]:
-        """Roll the open operation back to its PRE-OP state."""
-        return cli("abort")
+def failure_line(verb: str, data: dict[str, Any]) -> str:
+    """One line saying what failed and where the tree is, for an exit-1 result."""
+    why = _why(data)
+    op = f"{data.get('name')} [{data.get('op_id')}]" if data.get("op_id") else verb
+    if data.get("status") == "rolled_back":
+        return f"{op} rolled back ({why}); the tree is as before; undo brings the changes back"
+    return f"{op}: {why}"
 
-    @register()
-    def rollback(
-        op: str | None = None,
-        to: str | None = None,
-        paths: list[str] | None = None,
-        dry_run: bool = False,
-    ) -> dict[str, Any]:
-        """Roll back: the last phase (no arguments), a whole operation (op), or to a
-        checkpoint (to), optionally only some paths. dry_run lists changes, changes nothing."""
-        if paths and not to:
-            raise tool_error("paths need `to`: the checkpoint to restore them from")
-        args = option("--op", op) if op else []
-        args += option("--to", to) if to else []
-        return cli("rollback", args + (["--dry-run"] if dry_run else []), paths=paths or ())
 
-    @register()
-    def undo(dry_run: bool = False) -> dict[str, Any]:
-        """Reverse the last rollback, emergency or recover, exactly."""
-        return cli("undo", ["--dry-run"] if dry_run else [])
+def _why(data: dict[str, Any]) -> str:
+    tdd = data.get("tdd")
+    if isinstance(tdd, dict) and tdd.get("why"):
+        return str(tdd["why"])
+    for gate in data.get("gates") or ():
+        verdict = gate.get("result", gate) if isinstance(gate, dict) else {}
+        if isinstance(verdict, dict) and verdict.get("passed") is False:
+            return f"gate {gate.get('name')} failed: {verdict.get('message') or 'no message'}"
+    isolated = data.get("isolated")
+    if isinstance(isolated, dict) and isolated.get("why"):
+        return str(isolated["why"])
+    return FAILED_PHASE.get(str(data.get("failed_phase")), "failed")
 
-    @register()
-    def status() -> dict[str, Any]:
-        """The open or interrupted operation of this worktree, and who holds the lock."""
-        return cli("status")
 
-    @register()
-    def log(n: int | None = None, status: str | None = None) -> dict[str, Any]:
-        """The audit trail, newest first: the last n operations, optionally of one status."""
-        args = option("-n", str(n)) if n is not None else []
-        return cli("log", args + (option("--status", status) if status else []))
+def error(message: str) -> mcp_types.CallToolResult:
+    import mcp_types as types
 
-    @register()
-    def show(id: str) -> dict[str, Any]:
-        """One operation (or checkpoint) by id: its phases, checkpoints and gates."""
-        return cli("show", [positional(id, "id")])
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=message)], is_error=True
+    )

@@ -1,0 +1,103 @@
+"""One CLI child of the MCP server: progress while it runs, SIGINT when the call is cancelled.
+
+The async twin of `agents.run_cli` (which the hooks use): the server must keep answering other
+calls, send `notifications/progress` while a long gate runs, and stop the child when the client
+sends `notifications/cancelled`. The SDK applies a cancel by cancelling the call's task; the
+child then gets SIGINT, as from Ctrl-C, and the CLI stops its command or gate, rolls the
+operation back and exits 130. We wait for that (shielded from the cancel), so the repository's
+queue moves on only once the tree is back.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import anyio
+from anyio.abc import ByteReceiveStream, Process
+
+from git_atomic.agents import CliResult
+from git_atomic.errors import Exit
+
+if TYPE_CHECKING:
+    from mcp.server.context import ServerRequestContext
+
+PROGRESS_EVERY_S: Final = 1.0
+# A rollback on a 100k-file tree takes under 2 s (docs/performance.md): a child still busy after
+# this is stuck and is killed; its interrupted operation is `recover`'s to finish, as after a crash.
+ROLLBACK_GRACE_S: Final = 120.0
+
+
+async def run_child(
+    ctx: ServerRequestContext[Any], verb: str, argv: Sequence[str], cwd: Path
+) -> CliResult:
+    try:
+        process = await anyio.open_process(list(argv), cwd=cwd, stdin=subprocess.DEVNULL)
+    except OSError as exc:  # the folder vanished, the interpreter is gone: an answer, not a crash
+        why = f"cannot run git-atomic in {cwd}: {exc.strerror or exc}\n"
+        return CliResult(tuple(argv), int(Exit.REFUSED), None, "", why)
+    out: list[bytes] = []
+    err: list[bytes] = []
+    try:
+        async with anyio.create_task_group() as ticker:
+            # Without a progress token from the client, report_progress sends nothing.
+            ticker.start_soon(_progress, ctx, verb)
+            async with anyio.create_task_group() as readers:
+                readers.start_soon(_drain, process.stdout, out)
+                readers.start_soon(_drain, process.stderr, err)
+                await process.wait()
+                # A grandchild left running may hold the pipes open: do not wait for it.
+                readers.cancel_scope.deadline = anyio.current_time() + 5
+            ticker.cancel_scope.cancel()
+    except anyio.get_cancelled_exc_class():
+        with anyio.CancelScope(shield=True):
+            await _interrupt(process)
+        raise
+    finally:
+        with anyio.CancelScope(shield=True):
+            await process.aclose()
+    stdout = b"".join(out).decode("utf-8", "replace")
+    stderr = b"".join(err).decode("utf-8", "replace")
+    code = process.returncode if process.returncode is not None else int(Exit.REFUSED)
+    return CliResult(tuple(argv), code, _one_object(stdout), stdout, stderr)
+
+
+async def _drain(stream: ByteReceiveStream | None, into: list[bytes]) -> None:
+    if stream is not None:
+        async for chunk in stream:
+            into.append(chunk)
+
+
+def _one_object(stdout: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(stdout)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+async def _progress(ctx: ServerRequestContext[Any], verb: str) -> None:
+    """A heartbeat the client can show and reset its timeout on, once a second."""
+    start = time.monotonic()
+    while True:
+        await anyio.sleep(PROGRESS_EVERY_S)
+        elapsed = time.monotonic() - start
+        await ctx.session.report_progress(
+            round(elapsed, 1), None, f"git-atomic {verb}: running for {elapsed:.0f} s"
+        )
+
+
+async def _interrupt(process: Process) -> None:
+    """SIGINT, as Ctrl-C: the CLI rolls back and exits 130; only a stuck child is killed."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGINT)
+    with anyio.move_on_after(ROLLBACK_GRACE_S):
+        await process.wait()
+        return
+    process.kill()
+    await process.wait()

@@ -1,0 +1,184 @@
+"""The MCP tools' output schemas: the CLI's `--json` results (docs/reference.md) plus `exit_code`.
+
+Each schema names the fields an agent may rely on and lets the CLI add more
+(`additionalProperties` stays open): a newer CLI's extra field must not turn a good result into
+a client-side validation error. The tests validate every `structuredContent` the server returns
+against these schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+Schema = dict[str, Any]
+
+STRING: Final[Schema] = {"type": "string"}
+SHA: Final[Schema] = {"type": "string", "pattern": "^[0-9a-f]{40,64}$"}
+NUMBER: Final[Schema] = {"type": "number"}
+INTEGER: Final[Schema] = {"type": "integer"}
+BOOLEAN: Final[Schema] = {"type": "boolean"}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def obj(
+    properties: dict[str, Schema],
+    *,
+    optional: dict[str, Schema] | None = None,
+    description: str | None = None,
+) -> Schema:
+    """An object with these properties always present (the CLI writes them all) and maybe those."""
+    schema: Schema = {
+        "type": "object",
+        "properties": {**properties, **(optional or {})},
+        "required": list(properties),
+    }
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def array(items: Schema) -> Schema:
+    return {"type": "array", "items": items}
+
+
+def enum(*values: str) -> Schema:
+    return {"type": "string", "enum": list(values)}
+
+
+STATUS: Final = enum("open", "committed", "rolled_back", "recovered", "undone")
+FAILED_PHASE: Final = nullable(enum("exec", "validate", "timeout", "interrupt"))
+HISTORY: Final = enum("commits", "shadow")
+EXIT_CODE: Final[Schema] = {
+    "type": "integer",
+    "description": "the CLI's exit code: 0 done, 1 rolled back (isError is then true)",
+}
+
+GATE_RESULT: Final = obj(
+    {
+        "passed": BOOLEAN,
+        "exit_code": nullable(INTEGER),
+        "duration_s": NUMBER,
+        "coverage": nullable(NUMBER),
+    }
+)
+GATE: Final = obj({"name": STRING, **GATE_RESULT["properties"]})
+
+OPERATION_FIELDS: Final[dict[str, Schema]] = {
+    "op_id": nullable(STRING),
+    "name": nullable(STRING),
+    "status": nullable(STATUS),
+    "failed_phase": FAILED_PHASE,
+    "history": nullable(HISTORY),
+    "checkpoints": obj(
+        {
+            "pre_op": nullable(SHA),
+            "op_exec": array(SHA),
+            "post_op": nullable(SHA),
+            "rescue": nullable(SHA),
+        }
+    ),
+    "command": nullable(
+        obj({"argv": array(STRING), "exit_code": nullable(INTEGER), "duration_s": NUMBER})
+    ),
+    "gates": array(GATE),
+    "duration_s": NUMBER,
+}
+OPERATION: Final = obj(OPERATION_FIELDS, description="one operation, as `--json` prints it")
+
+
+def result(
+    extra: dict[str, Schema] | None = None, *, optional: dict[str, Schema] | None = None
+) -> Schema:
+    """An operation's JSON result plus `exit_code`, plus the fields this command adds."""
+    return obj({**OPERATION_FIELDS, **(extra or {}), "exit_code": EXIT_CODE}, optional=optional)
+
+
+CHANGES: Final[dict[str, Schema]] = {
+    "event": enum("rollback", "undo", "emergency"),
+    "dry_run": BOOLEAN,
+    "target": obj({"sha": SHA, "label": STRING}),
+    "paths": nullable(array(STRING)),
+    "changes": array(obj({"path": STRING, "action": STRING})),
+    "branches": array(obj({"name": STRING, "from": nullable(SHA), "to": nullable(SHA)})),
+    "index": array(STRING),
+    "problems": array(STRING),
+}
+ISOLATED: Final = obj(
+    {
+        "applied": BOOLEAN,
+        "merged": BOOLEAN,
+        "why": nullable(STRING),
+        "conflicts": array(STRING),
+        "private_worktree": nullable(STRING),
+    },
+    description="run with isolate: whether the private worktree's result reached yours, and why",
+)
+TDD: Final = obj(
+    {
+        "phase": enum("red", "green", "refactor"),
+        "rule": STRING,
+        "message": nullable(STRING),
+        "kept": BOOLEAN,
+        "why": STRING,
+    }
+)
+RECOVERY: Final = obj(
+    {
+        "action": nullable(STRING),
+        "rescue": nullable(SHA),
+        "problems": array(STRING),
+    }
+)
+LOGGED: Final[dict[str, Schema]] = {"started_at": STRING, "ended_at": nullable(STRING)}
+CHECKPOINT_ROW: Final = obj(
+    {
+        "seq": INTEGER,
+        "kind": STRING,
+        "sha": SHA,
+        "message": nullable(STRING),
+        "at": STRING,
+    }
+)
+
+OUTPUT: Final[dict[str, Schema]] = {
+    "run": result(optional={"isolated": ISOLATED}),
+    "begin": result(),
+    "checkpoint": result(),
+    "commit": result(),
+    "abort": result(),
+    "rollback": result(CHANGES),
+    "undo": result(CHANGES),
+    "tdd": result({"tdd": TDD}),
+    "recover": result({"recovery": RECOVERY}),
+    "status": obj(
+        {
+            "open": nullable(obj({**OPERATION_FIELDS, "phase": STRING})),
+            "interrupted": nullable(OPERATION),
+            "lock": nullable(obj({"pid": INTEGER, "since": STRING})),
+            "exit_code": EXIT_CODE,
+        }
+    ),
+    "log": obj({"operations": array(obj({**OPERATION_FIELDS, **LOGGED})), "exit_code": EXIT_CODE}),
+    "show": result(
+        {**LOGGED, "phase": STRING, "checkpoint_list": array(CHECKPOINT_ROW)},
+        optional={"diff": {"type": "string", "description": "the diff, or with stat the stat"}},
+    ),
+    "gates": obj(
+        {
+            "source": nullable(STRING),
+            "history": HISTORY,
+            "gates": array(
+                obj(
+                    {"name": STRING, "run": STRING, "timeout": nullable(NUMBER)},
+                    optional={"result": GATE_RESULT},
+                )
+            ),
+            "exit_code": EXIT_CODE,
+        },
+        # With run: the verdict and the folder of the gates' logs.
+        optional={"passed": BOOLEAN, "log_dir": STRING},
+    ),
+}
