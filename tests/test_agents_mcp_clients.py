@@ -20,6 +20,8 @@ import pytest
 import git_atomic
 from testing.gitrepo import GitRepo
 
+# One worker installs and runs both (the file lock below still guards other test runs).
+pytestmark = pytest.mark.xdist_group("mcp_ts")
 CLIENTS = Path(__file__).parent / "mcp_ts"
 INSTALL_TIMEOUT_S = 300
 PINNED = {
@@ -155,32 +157,21 @@ def test_the_inspector_cli(repo: GitRepo, node_clients: Path) -> None:
     tools = json.loads(listed.stdout)["tools"]
     assert {t["name"] for t in tools} >= {"run", "begin", "commit", "rollback", "tdd", "recover"}
 
-    begun = _inspector(
-        repo,
-        node_clients,
-        "--method",
-        "tools/call",
-        "--tool-name",
-        "begin",
-        "--tool-arg",
-        "name=insp",
-    )
-    assert begun.returncode == 0, begun.stdout[-2000:] + begun.stderr[-2000:]
-    result = _first_json(begun.stdout)
-    assert result["isError"] is False and result["structuredContent"]["name"] == "insp"
-
+    # One call that fails: an error result carrying the structured result and its one line.
     failed = _inspector(
         repo,
         node_clients,
         "--method",
         "tools/call",
         "--tool-name",
-        "commit",
+        "run",
         "--tool-arg",
-        'gates=["false"]',
+        'command=["sh", "-c", "echo changed > README; false"]',
+        "name=insp",
     )
     assert failed.returncode != 0  # the inspector exits non-zero on an isError result
     result = _first_json(failed.stdout)
     assert result["isError"] is True and result["structuredContent"]["status"] == "rolled_back"
     assert result["content"][0]["text"].startswith("insp [")
+    assert "(the command failed)" in result["content"][0]["text"]
     assert repo.read("README") == b"hello\n"
