@@ -6,6 +6,7 @@ declared outputSchema (the SDK's client also checks successes itself).
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -312,21 +313,24 @@ def test_a_cancelled_gate_is_interrupted_and_rolled_back_with_progress(
         begun = await s.call("begin", name="slow")
         repo.write("README", b"changed\n")
         s.progress.clear()
-        t0 = time.monotonic()
-        with anyio.move_on_after(30):
+        with anyio.move_on_after(60):
             async with anyio.create_task_group() as group:
-                commit = partial(s.raw, "commit", gates=[f"touch {started}; sleep 60"])
+                commit = partial(s.raw, "commit", gates=[f"touch {started}; sleep 120"])
                 group.start_soon(commit)
                 while not (started.exists() and s.progress):
                     await anyio.sleep(0.1)
                 group.cancel_scope.cancel()  # the SDK sends notifications/cancelled
-        assert time.monotonic() - t0 < 20
-        assert ("git-atomic commit: running for 1 s") in [m for _, m in s.progress]
+                cancelled_at = time.monotonic()
+        assert started.exists() and s.progress  # cancelled while the gate ran, after progress
+        assert all(
+            re.fullmatch(r"git-atomic commit: running for \d+ s", m or "") for _, m in s.progress
+        )
         # The next call queues behind the interrupted one: it sees the tree rolled back.
         [latest] = (await s.call("log", n=1))["operations"]
         assert latest["op_id"] == begun["op_id"]
         after = await s.call("begin", name="after")
         assert after["op_id"] != begun["op_id"]
+        assert time.monotonic() - cancelled_at < 60  # the gate was stopped, not waited for
         [interrupted] = (await s.call("log", name="slow"))["operations"]
         assert (interrupted["status"], interrupted["failed_phase"]) == ("rolled_back", "interrupt")
         await s.call("abort")
