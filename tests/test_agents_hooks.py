@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from git_atomic.agents.claude_code import handle
 from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, desired_hooks
 from git_atomic.commands.agents import hook_event
 from testing.gitrepo import GitRepo
@@ -130,11 +131,6 @@ class ClaudeCode:
             check=False,
         )
         return Answer(event, proc.returncode, proc.stdout, proc.stderr)
-
-    def _run_all(self, event: str, payload: dict[str, Any]) -> list[Answer]:
-        """Every handler of the event, whatever the payload says (malformed ones included)."""
-        handlers = [h for g in self.hooks.get(event, []) for h in g["hooks"]]
-        return [self._run(event, h["command"], payload) for h in handlers]
 
     def turn(self, steps: list[Step], *, cwd: Path | None = None) -> list[Answer]:
         """Each step: the tool call's payloads, and what the tool does to the tree."""
@@ -443,12 +439,14 @@ def test_three_sessions_with_parallel_calls_each_get_their_own_verdict(repo: Git
     ],
 )
 def test_malformed_payloads_are_answered_with_exit_0(
-    repo: GitRepo, payload: dict[str, Any]
+    repo: GitRepo, payload: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    claude = ClaudeCode(repo)
+    for key, value in repo.env.items():
+        monkeypatch.setenv(key, value)
+    environ = {"CLAUDE_PROJECT_DIR": str(repo.path)}
     for event in ("PreToolUse", "PostToolUse", "Stop"):
-        for answer in claude._run_all(event, payload):
-            assert answer.exit_code == 0, answer
+        assert handle(event, payload, environ).exit_code == 0
+    assert repo.atomic_json("status")["open"] is None
 
 
 def test_a_payload_that_is_not_json_is_answered_with_exit_0(

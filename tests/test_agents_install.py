@@ -232,6 +232,6 @@ def test_the_command_functions_print_what_changed(
 
 
 def test_an_unknown_agent_is_a_usage_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="unknown agent 'cursor'"):
-        hooks_install(target="cursor", root=tmp_path)
+    with pytest.raises(UsageError, match="unknown agent 'windsurf'"):
+        hooks_install(target="windsurf", root=tmp_path)
     assert not settings_path(tmp_path).exists()

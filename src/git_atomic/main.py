@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     import argparse
 
 PROG = "git-atomic"
+# The agents `hooks` knows (commands/agents.py maps each to its adapter).
+AGENTS = ("claude-code", "codex", "gemini", "cursor", "copilot", "openhands")
 
 
 def _parser_class() -> type[argparse.ArgumentParser]:
@@ -273,12 +275,22 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p = cmd("mcp", "a Model Context Protocol server on stdio (extra: git-atomic[mcp])")
     p.add_argument("--repo", default=None, help="the repository (default: current folder)")
 
-    p = cmd("hooks", "install or remove agent hooks")
-    p.add_argument("action", choices=("install", "uninstall"), help="install or uninstall")
-    p.add_argument("target", choices=("claude-code",), help="the agent: claude-code")
+    p = cmd("hooks", "install, remove or show the hooks that make agent turns atomic")
+    p.add_argument(
+        "action",
+        choices=("install", "uninstall", "status"),
+        help="install or uninstall one agent's hooks; status: what is installed where",
+    )
+    p.add_argument(
+        "target",
+        nargs="?",
+        choices=AGENTS,
+        metavar="AGENT",
+        help="the agent: " + ", ".join(AGENTS),
+    )
 
     p = sub.add_parser("hook")  # what installed hooks call; not for people
-    p.add_argument("target", choices=("claude-code",))
+    p.add_argument("target", choices=AGENTS)
     p.add_argument("event")
 
     p = cmd("help", "help for a command; the manual")
@@ -510,9 +522,16 @@ def _hooks(ns: argparse.Namespace) -> int:
     from pathlib import Path
 
     from git_atomic import git
-    from git_atomic.commands.agents import hooks_install, hooks_uninstall
+    from git_atomic.commands.agents import hooks_install, hooks_status, hooks_uninstall
+    from git_atomic.errors import UsageError
 
     root = git.discover().root if ns.action else Path.cwd()
+    if ns.action == "status":
+        if ns.target is not None:
+            raise UsageError("hooks status: takes no AGENT (it shows every agent)")
+        return hooks_status(root=root)
+    if ns.target is None:
+        raise UsageError(f"hooks {ns.action}: name the AGENT ({', '.join(AGENTS)})")
     if ns.action == "install":
         return hooks_install(target=ns.target, root=root)
     return hooks_uninstall(target=ns.target, root=root)

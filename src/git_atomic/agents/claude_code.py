@@ -19,38 +19,55 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from git_atomic.agents import tell, turn
-from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, install, uninstall
+from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, LAYOUT, install, uninstall
 from git_atomic.agents.tell import QUIET, HookResult
-from git_atomic.agents.turnstate import blocks_in_a_row, put_note, take_note
 from git_atomic.errors import AtomicError
 
-__all__ = ["HookResult", "handle", "install", "uninstall"]
+__all__ = ["LAYOUT", "Dialect", "HookResult", "handle", "install", "uninstall"]
 
-PLATFORM: Final = "claude-code"
-# A Stop that fails again and again sends the model back at most this many times in a row.
-MAX_BLOCKS: Final = 3
-_FILE_TOOL: Final = re.compile(FILE_TOOL_PATTERN)
+
+@dataclass(frozen=True)
+class Dialect:
+    """A platform whose hooks speak Claude Code's language (Codex, OpenHands), and its accent."""
+
+    platform: str
+    file_tools: str  # a regular expression on the tool name
+    project_var: str | None  # where the platform names the project, if it does
+    context_events: frozenset[str]  # events whose `hookSpecificOutput.additionalContext` it reads
+
+
+CLAUDE: Final = Dialect(
+    "claude-code",
+    FILE_TOOL_PATTERN,
+    "CLAUDE_PROJECT_DIR",
+    frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure", "UserPromptSubmit"}),
+)
 
 
 def handle(
-    event: str, payload: Mapping[str, Any], environ: Mapping[str, str] = os.environ
+    event: str,
+    payload: Mapping[str, Any],
+    environ: Mapping[str, str] = os.environ,
+    *,
+    dialect: Dialect = CLAUDE,
 ) -> HookResult:
-    """Answer one hook call; `payload` is the JSON object Claude Code sent on stdin."""
-    project = _path(environ.get("CLAUDE_PROJECT_DIR")) or Path.cwd()
+    """Answer one hook call; `payload` is the JSON object the platform sent on stdin."""
+    project = _path(environ.get(dialect.project_var or "")) or Path.cwd()
     repo = turn.locate(_path(payload.get("cwd")), project)
     if repo is None:
         return QUIET  # not in a git repository: nothing to protect
     session = _text(payload.get("session_id")) or "unknown"
     try:
         if event in ("PreToolUse", "PostToolUse", "PostToolUseFailure"):
-            return _tool_event(event, repo, session, payload)
+            return _tool_event(event, repo, session, payload, dialect)
         if event == "PostToolBatch":
             for item in _dicts(payload.get("tool_results")):
-                if _changes_files(item):
+                if _changes_files(item, dialect):
                     turn.after(repo, _call(session, item))
             return QUIET
         if event == "Stop":
@@ -59,73 +76,63 @@ def handle(
                 repo, session, verdicts, project, again=_flag(payload.get("stop_hook_active"))
             )
         if event == "UserPromptSubmit":
-            return _prompt(repo, session, project)
+            return _prompt(repo, session, project, dialect)
         if event in ("StopFailure", "SessionEnd"):
             why = "ended by an error" if event == "StopFailure" else "the session ended"
             closed = turn.close(repo, session, why)
-            return tell.reply({"systemMessage": _lines(closed, project)}) if closed else QUIET
+            return tell.reply({"systemMessage": tell.lines(closed, project)}) if closed else QUIET
     except AtomicError as exc:
-        return _warn(str(exc), event)
+        return _warn(str(exc), event, dialect)
     return QUIET  # SubagentStop and anything newer: the turn goes on
 
 
-def _tool_event(event: str, repo: Any, session: str, payload: Mapping[str, Any]) -> HookResult:
-    if not _changes_files(payload):
+def _tool_event(
+    event: str, repo: Any, session: str, payload: Mapping[str, Any], dialect: Dialect
+) -> HookResult:
+    if not _changes_files(payload, dialect):
         return QUIET
     call = _call(session, payload)
-    note = turn.before(repo, PLATFORM, call) if event == "PreToolUse" else turn.after(repo, call)
-    return _warn(note, event) if note else QUIET
+    if event == "PreToolUse":
+        note = turn.before(repo, dialect.platform, call)
+    else:
+        note = turn.after(repo, call)
+    return _warn(note, event, dialect) if note else QUIET
 
 
 def _stop(
     repo: Any, session: str, verdicts: list[Any], project: Path, *, again: bool
 ) -> HookResult:
-    if not verdicts:
-        blocks_in_a_row(repo.state_dir, session, add=False)
+    end = tell.ending(repo.state_dir, session, verdicts, project, again=again)
+    if not end.shown:
         return QUIET  # the turn changed nothing: not judged
-    shown = _lines(verdicts, project)
-    failed = [v for v in verdicts if tell.failed(v)]
-    if not failed:
-        blocks_in_a_row(repo.state_dir, session, add=False)
-        return tell.reply({"systemMessage": shown})
-    reason = "\n\n".join(tell.for_agent(v, project, again=again) for v in failed)
-    if blocks_in_a_row(repo.state_dir, session, add=True) > MAX_BLOCKS:
-        # Sending it back once more could loop: the model reads it with the next prompt.
-        put_note(repo.state_dir, session, reason)
-        return tell.reply({"systemMessage": shown})
-    return tell.reply({"decision": "block", "reason": reason, "systemMessage": shown})
+    if not end.send_back:
+        return tell.reply({"systemMessage": end.shown})
+    return tell.reply({"decision": "block", "reason": end.send_back, "systemMessage": end.shown})
 
 
-def _prompt(repo: Any, session: str, project: Path) -> HookResult:
+def _prompt(repo: Any, session: str, project: Path, dialect: Dialect) -> HookResult:
     closed = turn.close(repo, session, "it ended without Stop")
-    context = [tell.summary(v, project) for v in closed]
-    note = take_note(repo.state_dir, session)
-    if note:
-        context.append(f"git-atomic, about your previous turn: {note}")
+    context = tell.opening(repo.state_dir, session, closed, project)
     if not context:
         return QUIET
+    if "UserPromptSubmit" not in dialect.context_events:
+        return tell.reply({"systemMessage": context})
     return tell.reply(
         {
             "hookSpecificOutput": {
                 "hookEventName": "UserPromptSubmit",
-                "additionalContext": "\n".join(context),
+                "additionalContext": context,
             }
         }
     )
 
 
-def _lines(verdicts: list[Any], project: Path) -> str:
-    lines = []
-    for verdict in verdicts:
-        lines += [tell.summary(verdict, project), *tell.notes(verdict)]
-    return "\n".join(lines)
-
-
-def _warn(message: str, event: str) -> HookResult:
-    """Tell both: the person (systemMessage) and, on tool events, the model (additionalContext)."""
+def _warn(message: str, event: str, dialect: Dialect) -> HookResult:
+    """Tell both: the person (systemMessage) and, where it reads one, the model
+    (additionalContext)."""
     text = f"git-atomic: {message}"
     output: dict[str, Any] = {"systemMessage": text}
-    if event in ("PreToolUse", "PostToolUse", "PostToolUseFailure", "UserPromptSubmit"):
+    if event in dialect.context_events:
         output["hookSpecificOutput"] = {"hookEventName": event, "additionalContext": text}
     return tell.reply(output, stderr=text + "\n")
 
@@ -156,9 +163,9 @@ def describe(tool: str, tool_input: Mapping[str, Any]) -> str:
     return f"{tool}: {what}" if what else tool
 
 
-def _changes_files(payload: Mapping[str, Any]) -> bool:
+def _changes_files(payload: Mapping[str, Any], dialect: Dialect) -> bool:
     tool = payload.get("tool_name")
-    return not isinstance(tool, str) or bool(_FILE_TOOL.fullmatch(tool))
+    return not isinstance(tool, str) or re.fullmatch(dialect.file_tools, tool) is not None
 
 
 def _text(value: object) -> str:

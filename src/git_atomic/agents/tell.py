@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from git_atomic.agents.judge import GateLine, Outcome, Verdict
+from git_atomic.agents.turnstate import blocks_in_a_row, put_note, take_note
+
+# A turn end that fails again and again sends the model back at most this many times in a row.
+MAX_BLOCKS = 3
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,53 @@ QUIET = HookResult(0, "", "")
 def reply(output: object, *, stderr: str = "") -> HookResult:
     """One JSON object on stdout, exit 0: a safety net never breaks the agent."""
     return HookResult(0, json.dumps(output, ensure_ascii=False) + "\n", stderr)
+
+
+@dataclass(frozen=True)
+class Ending:
+    """What to answer at the end of a turn: nothing, a line for the person, and maybe the
+    instruction that sends the model back to work (`send_back`)."""
+
+    shown: str = ""
+    send_back: str = ""
+
+
+def ending(
+    state_dir: Path, session: str, verdicts: list[Verdict], project: Path, *, again: bool
+) -> Ending:
+    """The answer to a turn's end. A turn that changed nothing gets none; a failed one sends
+    the model back, at most MAX_BLOCKS times in a row, after which the model reads it with the
+    session's next prompt (`opening`)."""
+    if not verdicts:
+        blocks_in_a_row(state_dir, session, add=False)
+        return Ending()
+    shown = lines(verdicts, project)
+    failures = [v for v in verdicts if failed(v)]
+    if not failures:
+        blocks_in_a_row(state_dir, session, add=False)
+        return Ending(shown)
+    reason = "\n\n".join(for_agent(v, project, again=again) for v in failures)
+    if blocks_in_a_row(state_dir, session, add=True) > MAX_BLOCKS:
+        put_note(state_dir, session, reason)
+        return Ending(shown)
+    return Ending(shown, reason)
+
+
+def opening(state_dir: Path, session: str, closed: list[Verdict], project: Path) -> str:
+    """What the model should know as a new prompt starts: a turn left open that was just
+    closed, and a note the last turn's end could not deliver."""
+    context = [summary(v, project) for v in closed]
+    note = take_note(state_dir, session)
+    if note:
+        context.append(f"git-atomic, about your previous turn: {note}")
+    return "\n".join(context)
+
+
+def lines(verdicts: list[Verdict], project: Path | None = None) -> str:
+    found = []
+    for verdict in verdicts:
+        found += [summary(verdict, project), *notes(verdict)]
+    return "\n".join(found)
 
 
 def summary(verdict: Verdict, project: Path | None = None) -> str:

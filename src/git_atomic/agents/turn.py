@@ -47,7 +47,7 @@ def locate(cwd: Path | None, project: Path | None) -> git.Repo | None:
     worktree the agent entered is judged there), else the project's; None outside any.
     """
     repos = []
-    for start in (cwd, project):
+    for start in dict.fromkeys((cwd, project)):  # one `git rev-parse` when they are the same
         if start is not None and start.is_dir():
             try:
                 repos.append(git.discover(str(start)))
@@ -65,7 +65,7 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
     ('' when the call is protected)."""
     slot = Slot(repo.state_dir, call.session, repo.worktree_id)
     try:
-        with _locked(repo, "hook: before a tool call"), slot.held():
+        with _holding(repo, "hook: before a tool call"), slot.held():
             record = slot.read() or new_record(_new_op_id(), call.session, platform, repo.root)
             if record.window_before is None:
                 record, sha = _capture(repo, record, "before")
@@ -86,7 +86,7 @@ def after(repo: git.Repo, call: Call) -> str:
     """After a call (or its failure): close the window when it was the last one in flight."""
     slot = Slot(repo.state_dir, call.session, repo.worktree_id)
     try:
-        with _locked(repo, "hook: after a tool call"), slot.held():
+        with _holding(repo, "hook: after a tool call"), slot.held():
             record = slot.read()
             if record is None:
                 return ""  # no `before` for it: not a call of an open turn of ours
@@ -147,6 +147,17 @@ def _finish(repo: git.Repo, slot: Slot, *, ending: str | None) -> judge.Verdict 
     except AtomicError as exc:
         record = slot.read()
         return judge.not_judged(record, repo, str(exc)) if record is not None else None
+
+
+@contextmanager
+def _holding(repo: git.Repo, command: str) -> Iterator[None]:
+    """The worktree's lock, without the journal: a call's checkpoints need only the lock."""
+    from git_atomic.context import check_git_state
+    from git_atomic.early import holding
+
+    check_git_state(repo)
+    with holding(repo, command, wait=LOCK_WAIT):
+        yield
 
 
 @contextmanager

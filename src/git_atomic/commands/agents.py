@@ -1,48 +1,81 @@
-"""`git atomic hooks install|uninstall AGENT`, `git atomic hook AGENT EVENT`, `git atomic mcp`."""
+"""`git atomic hooks install|uninstall|status`, `git atomic hook AGENT EVENT`, `git atomic mcp`."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Final
 
 from git_atomic.errors import UsageError
 
-TARGETS: Final = ("claude-code",)
+# Each agent's adapter: a module with `LAYOUT` (its hooks file) and `handle(event, payload)`.
+ADAPTERS: Final = {
+    "claude-code": "claude_code",
+    "codex": "codex",
+    "gemini": "gemini",
+    "cursor": "cursor",
+    "copilot": "copilot",
+    "openhands": "openhands",
+}
 
 
 def hooks_install(*, target: str, root: Path) -> int:
-    from git_atomic.agents import claude_code
+    from git_atomic.agents import hookfiles
 
-    _check(target)
-    for line in claude_code.install(root):
+    for line in hookfiles.install(_adapter(target).LAYOUT, root):
         print(line)
     return 0
 
 
 def hooks_uninstall(*, target: str, root: Path) -> int:
-    from git_atomic.agents import claude_code
+    from git_atomic.agents import hookfiles
 
-    _check(target)
-    for line in claude_code.uninstall(root):
+    for line in hookfiles.uninstall(_adapter(target).LAYOUT, root):
         print(line)
+    return 0
+
+
+def hooks_status(*, root: Path) -> int:
+    """Per agent: where its hooks file is and which of our hooks it holds; then open turns."""
+    from git_atomic import git
+    from git_atomic.agents import hookfiles, turnstate
+
+    for target in ADAPTERS:
+        layout = _adapter(target).LAYOUT
+        events = hookfiles.installed(layout, root)
+        wanted = [e.name for e in layout.events]
+        if not events:
+            state = "not installed"
+        elif sorted(events) == sorted(wanted):
+            state = "installed"
+        else:
+            state = (
+                f"partly installed ({', '.join(events)}; run `git atomic hooks install {target}`)"
+            )
+        print(f"{target:<12} {layout.path:<32} {state}")
+    for record in turnstate.open_turns(git.discover(str(root)).state_dir):
+        calls = len(record.steps)
+        print(
+            f"open turn: {record.platform} session {record.session[:12]} in {record.root} "
+            f"({calls} step{'s' if calls != 1 else ''} so far)"
+        )
     return 0
 
 
 def hook_event(*, target: str, event: str) -> int:
     """Answer one hook call: the payload is JSON on stdin, the answer goes to stdout/stderr.
 
-    Runs on every tool call of the agent, so it imports only what it needs.
+    Runs on every tool call of the agent, so it imports only its adapter.
     """
-    from git_atomic.agents import claude_code
-
-    _check(target)
+    adapter = _adapter(target)
     payload = _payload(sys.stdin.read())
-    result = claude_code.handle(event, payload)
+    result = adapter.handle(event, payload)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
-    return result.exit_code
+    return int(result.exit_code)
 
 
 def mcp_serve(*, repo: Path | None) -> int:
@@ -51,9 +84,10 @@ def mcp_serve(*, repo: Path | None) -> int:
     return mcp_server.serve(repo=repo)
 
 
-def _check(target: str) -> None:
-    if target not in TARGETS:
-        raise UsageError(f"unknown agent {target!r}; known: {', '.join(TARGETS)}")
+def _adapter(target: str) -> ModuleType:
+    if target not in ADAPTERS:
+        raise UsageError(f"unknown agent {target!r}; known: {', '.join(ADAPTERS)}")
+    return importlib.import_module(f"git_atomic.agents.{ADAPTERS[target]}")
 
 
 def _payload(text: str) -> dict[str, Any]:

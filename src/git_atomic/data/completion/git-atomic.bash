@@ -57,8 +57,8 @@ __git_atomic_positional() {
         "rollback "*) echo "@files" ;;
         "show "0) echo "@ops" ;;
         "tdd "0) echo "red green refactor" ;;
-        "hooks "0) echo "install uninstall" ;;
-        "hooks "1) echo "claude-code" ;;
+        "hooks "0) echo "install uninstall status" ;;
+        "hooks "1) echo "claude-code codex gemini cursor copilot openhands" ;;
         "help "0) echo "@commands" ;;
         *) return 1 ;;
     esac

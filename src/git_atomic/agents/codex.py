@@ -1,0 +1,39 @@
+"""OpenAI Codex CLI: its hooks speak Claude Code's language (`.codex/hooks.json`).
+
+Codex sends `PreToolUse`/`PostToolUse` for its shell (`Bash`), `apply_patch` and MCP tools,
+`UserPromptSubmit` and `Stop` (whose `decision: "block"` sends the model back with `reason`);
+there is no event for a turn that ends otherwise, so the next prompt closes it. The payloads
+and replies are Claude Code's (session_id, cwd, tool_name, tool_input, tool_use_id,
+stop_hook_active); the page they come from is in docs/agents.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Final
+
+from git_atomic.agents.claude_code import Dialect
+from git_atomic.agents.claude_code import handle as claude_handle
+from git_atomic.agents.hookfiles import Event, Layout
+from git_atomic.agents.tell import HookResult
+
+FILE_TOOLS: Final = "Bash|shell|apply_patch|mcp__.*"
+DIALECT: Final = Dialect("codex", FILE_TOOLS, None, frozenset({"PostToolUse", "UserPromptSubmit"}))
+LAYOUT: Final = Layout(
+    platform="codex",
+    path=".codex/hooks.json",
+    events=(
+        Event("UserPromptSubmit", 60),
+        Event("PreToolUse", 60, FILE_TOOLS),
+        Event("PostToolUse", 60, FILE_TOOLS),
+        Event("Stop", 1800),
+    ),
+    restart="restart Codex to load it; hooks need `[features] hooks = true` in older releases",
+)
+
+
+def handle(
+    event: str, payload: Mapping[str, Any], environ: Mapping[str, str] = os.environ
+) -> HookResult:
+    return claude_handle(event, payload, environ, dialect=DIALECT)

@@ -1,0 +1,101 @@
+"""Gemini CLI: hooks in `.gemini/settings.json`, mapped onto the turn engine.
+
+| event | what the engine does |
+| --- | --- |
+| BeforeAgent | a turn left open is closed; what the model should know goes in `additionalContext` |
+| BeforeTool | before a file-changing tool: the turn and a window open |
+| AfterTool | after it: the window closes (a note for the model goes in `additionalContext`) |
+| AfterAgent | the turn is judged; `decision: "deny"` with `reason` sends the model back |
+| SessionEnd | the turn is closed, not judged |
+
+Gemini's payloads carry no id per tool call: parallel calls share one window all the same.
+Timeouts are in milliseconds there. The page the shapes come from is in docs/agents.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from git_atomic.agents import tell, turn
+from git_atomic.agents.claude_code import describe
+from git_atomic.agents.hookfiles import Event, Layout
+from git_atomic.agents.tell import QUIET, HookResult
+from git_atomic.errors import AtomicError
+
+FILE_TOOLS: Final = "write_file|replace|edit|run_shell_command|mcp__.*"
+LAYOUT: Final = Layout(
+    platform="gemini",
+    path=".gemini/settings.json",
+    events=(
+        Event("BeforeAgent", 60),
+        Event("BeforeTool", 60, FILE_TOOLS),
+        Event("AfterTool", 60, FILE_TOOLS),
+        Event("AfterAgent", 1800),
+        Event("SessionEnd", 60),
+    ),
+    timeout_scale=1000,
+    restart="restart Gemini CLI to load it",
+)
+
+
+def handle(
+    event: str, payload: Mapping[str, Any], environ: Mapping[str, str] = os.environ
+) -> HookResult:
+    project = _path(environ.get("GEMINI_PROJECT_DIR")) or Path.cwd()
+    repo = turn.locate(_path(payload.get("cwd")), project)
+    if repo is None:
+        return QUIET
+    session = _text(payload.get("session_id")) or "unknown"
+    try:
+        if event in ("BeforeTool", "AfterTool"):
+            tool = _text(payload.get("tool_name"))
+            if tool and not re.fullmatch(FILE_TOOLS, tool):
+                return QUIET
+            fields = payload.get("tool_input")
+            label = describe(tool or "tool", fields if isinstance(fields, Mapping) else {})
+            call = turn.Call(session, "", label)
+            if event == "BeforeTool":
+                note = turn.before(repo, LAYOUT.platform, call)
+                return tell.reply({"systemMessage": f"git-atomic: {note}"}) if note else QUIET
+            note = turn.after(repo, call)
+            return _context(f"git-atomic: {note}", system=True) if note else QUIET
+        if event == "BeforeAgent":
+            closed = turn.close(repo, session, "it ended without AfterAgent")
+            context = tell.opening(repo.state_dir, session, closed, project)
+            return _context(context) if context else QUIET
+        if event == "AfterAgent":
+            again = payload.get("stop_hook_active") is True
+            verdicts = turn.end(repo, session)
+            end = tell.ending(repo.state_dir, session, verdicts, project, again=again)
+            if not end.shown:
+                return QUIET
+            if not end.send_back:
+                return tell.reply({"systemMessage": end.shown})
+            return tell.reply(
+                {"decision": "deny", "reason": end.send_back, "systemMessage": end.shown}
+            )
+        if event == "SessionEnd":
+            closed = turn.close(repo, session, "the session ended")
+            return tell.reply({"systemMessage": tell.lines(closed, project)}) if closed else QUIET
+    except AtomicError as exc:
+        return tell.reply({"systemMessage": f"git-atomic: {exc}"})
+    return QUIET
+
+
+def _context(text: str, *, system: bool = False) -> HookResult:
+    output: dict[str, Any] = {"hookSpecificOutput": {"additionalContext": text}}
+    if system:
+        output["systemMessage"] = text
+    return tell.reply(output)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _path(value: object) -> Path | None:
+    return Path(value) if isinstance(value, str) and value else None

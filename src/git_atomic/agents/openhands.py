@@ -1,0 +1,39 @@
+"""OpenHands: Claude Code-compatible hooks in `.openhands/hooks.json`.
+
+OpenHands sends `PreToolUse`, `PostToolUse`, `UserPromptSubmit`, `Stop` (which may keep the
+agent working) and `SessionEnd`, with Claude Code's payloads and replies. Its tool names
+differ from Claude Code's and change between releases, so every tool call is checkpointed: a
+call that changed nothing adds nothing to the turn. The page is in docs/agents.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Final
+
+from git_atomic.agents.claude_code import Dialect
+from git_atomic.agents.claude_code import handle as claude_handle
+from git_atomic.agents.hookfiles import Event, Layout
+from git_atomic.agents.tell import HookResult
+
+FILE_TOOLS: Final = ".*"
+DIALECT: Final = Dialect("openhands", FILE_TOOLS, None, frozenset({"UserPromptSubmit"}))
+LAYOUT: Final = Layout(
+    platform="openhands",
+    path=".openhands/hooks.json",
+    events=(
+        Event("UserPromptSubmit", 60),
+        Event("PreToolUse", 60, "*"),
+        Event("PostToolUse", 60, "*"),
+        Event("Stop", 1800),
+        Event("SessionEnd", 60),
+    ),
+    restart="start a new conversation to load it",
+)
+
+
+def handle(
+    event: str, payload: Mapping[str, Any], environ: Mapping[str, str] = os.environ
+) -> HookResult:
+    return claude_handle(event, payload, environ, dialect=DIALECT)

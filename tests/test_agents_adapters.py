@@ -1,0 +1,348 @@
+"""Every agent adapter, end to end: `hooks install`, then the installed commands fed payloads
+built from each platform's documented schema (docs/agents.md), as real processes.
+
+One scenario per platform, in the order a session lives it: a read-only turn (not judged), a
+failing turn with parallel calls (sent back, only its own changes taken back), a retry that
+fails again (told again), a passing turn (kept), and a turn that ends without its end event
+(closed: a later failing turn never takes it back).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from git_atomic.agents.hookfiles import Layout
+from git_atomic.commands.agents import ADAPTERS, _adapter
+from git_atomic.main import AGENTS
+from testing.gitrepo import GitRepo
+
+SESSION = "5d1c0e7a-4b2f-4f51-9a77-0c3e2b1d9f80"
+CHECK = b"""\
+import pathlib, sys
+sys.exit(1 if "BUG" in pathlib.Path("app.py").read_text() else 0)
+"""
+
+Payload = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Platform:
+    """How one platform says things: its events and payload shapes, and how it sends back."""
+
+    name: str
+    prompt: Callable[[Path], tuple[str, Payload]]
+    stop: Callable[[Path, bool], tuple[str, Payload]]
+    end: Callable[[Path], tuple[str, Payload]]  # a turn ending without its end event
+    tool: Callable[[Path, str, Payload, int, bool], tuple[str, Payload]] | None
+    edit_tool: str
+    sent_back: Callable[[Payload], str]  # the instruction it gives the model, '' if none
+    knows_a_retry: bool = True
+
+
+def claude_like(name: str, edit_tool: str) -> Platform:
+    def base(event: str, cwd: Path) -> Payload:
+        return {
+            "session_id": SESSION,
+            "transcript_path": f"/home/dev/.{name}/sessions/{SESSION}.jsonl",
+            "cwd": str(cwd),
+            "hook_event_name": event,
+            **({"model": "gpt-5-codex", "turn_id": "turn-7"} if name == "codex" else {}),
+            **({"permission_mode": "default"} if name != "codex" else {}),
+        }
+
+    def tool(cwd: Path, tool: str, args: Payload, n: int, post: bool) -> tuple[str, Payload]:
+        event = "PostToolUse" if post else "PreToolUse"
+        payload = {**base(event, cwd), "tool_name": tool, "tool_input": args}
+        payload["tool_use_id"] = f"call_{n:04d}"
+        if post:
+            payload["tool_response"] = {"success": True}
+        return event, payload
+
+    end_event = "SessionEnd" if name == "openhands" else "UserPromptSubmit"
+    return Platform(
+        name,
+        prompt=lambda cwd: ("UserPromptSubmit", {**base("UserPromptSubmit", cwd), "prompt": "go"}),
+        stop=lambda cwd, again: ("Stop", {**base("Stop", cwd), "stop_hook_active": again}),
+        end=lambda cwd: (end_event, {**base(end_event, cwd), "prompt": "next", "reason": "exit"}),
+        tool=tool,
+        edit_tool=edit_tool,
+        sent_back=lambda out: str(out.get("reason", "")) if out.get("decision") == "block" else "",
+    )
+
+
+def gemini() -> Platform:
+    def base(event: str, cwd: Path) -> Payload:
+        return {
+            "session_id": SESSION,
+            "transcript_path": f"/home/dev/.gemini/tmp/{SESSION}.json",
+            "cwd": str(cwd),
+            "hook_event_name": event,
+            "timestamp": "2026-12-02T16:00:00.000Z",
+        }
+
+    def tool(cwd: Path, tool: str, args: Payload, n: int, post: bool) -> tuple[str, Payload]:
+        event = "AfterTool" if post else "BeforeTool"
+        payload = {**base(event, cwd), "tool_name": tool, "tool_input": args}
+        if post:
+            payload["tool_response"] = {"llmContent": "ok", "returnDisplay": "ok"}
+        return event, payload
+
+    return Platform(
+        "gemini",
+        prompt=lambda cwd: ("BeforeAgent", {**base("BeforeAgent", cwd), "prompt": "go"}),
+        stop=lambda cwd, again: (
+            "AfterAgent",
+            {**base("AfterAgent", cwd), "prompt": "go", "prompt_response": "done"}
+            | {"stop_hook_active": again},
+        ),
+        end=lambda cwd: ("SessionEnd", {**base("SessionEnd", cwd), "reason": "exit"}),
+        tool=tool,
+        edit_tool="write_file",
+        sent_back=lambda out: str(out.get("reason", "")) if out.get("decision") == "deny" else "",
+    )
+
+
+def cursor() -> Platform:
+    def base(event: str, cwd: Path) -> Payload:
+        return {
+            "conversation_id": SESSION,
+            "generation_id": "26b45fb6-bdea-439c-b2dc-5e97ee00ecea",
+            "hook_event_name": event,
+            "workspace_roots": [str(cwd)],
+            "cursor_version": "2.0.77",
+        }
+
+    return Platform(
+        "cursor",
+        prompt=lambda cwd: (
+            "beforeSubmitPrompt",
+            {**base("beforeSubmitPrompt", cwd), "prompt": "go", "attachments": []},
+        ),
+        stop=lambda cwd, again: (
+            "stop",
+            {**base("stop", cwd), "status": "completed", "loop_count": 1 if again else 0},
+        ),
+        end=lambda cwd: ("stop", {**base("stop", cwd), "status": "aborted", "loop_count": 0}),
+        tool=None,  # no event before a file edit: the turn's window is prompt to stop
+        edit_tool="",
+        sent_back=lambda out: str(out.get("followup_message", "")),
+    )
+
+
+def copilot() -> Platform:
+    def base(cwd: Path) -> Payload:
+        return {"timestamp": 1704614400000, "cwd": str(cwd)}
+
+    def tool(cwd: Path, tool: str, args: Payload, n: int, post: bool) -> tuple[str, Payload]:
+        payload = {**base(cwd), "toolName": tool, "toolArgs": json.dumps(args)}
+        if post:
+            payload["toolResult"] = {"resultType": "success", "textResultForLlm": "ok"}
+        return ("postToolUse" if post else "preToolUse"), payload
+
+    return Platform(
+        "copilot",
+        prompt=lambda cwd: ("userPromptSubmitted", {**base(cwd), "prompt": "go"}),
+        stop=lambda cwd, again: (
+            "agentStop",
+            {**base(cwd), "sessionId": SESSION, "transcriptPath": "/t.jsonl"}
+            | {"stopReason": "end_turn"},
+        ),
+        end=lambda cwd: ("sessionEnd", {**base(cwd), "reason": "complete"}),
+        tool=tool,
+        edit_tool="edit",
+        sent_back=lambda out: str(out.get("reason", "")) if out.get("decision") == "block" else "",
+        knows_a_retry=False,
+    )
+
+
+PLATFORMS = {
+    "codex": claude_like("codex", "apply_patch"),
+    "openhands": claude_like("openhands", "file_editor"),
+    "gemini": gemini(),
+    "cursor": cursor(),
+    "copilot": copilot(),
+}
+
+
+class Agent:
+    """Plays the platform's part: runs the installed commands whose matcher fits."""
+
+    def __init__(self, repo: GitRepo, platform: Platform) -> None:
+        self.repo = repo
+        self.platform = platform
+        self.layout: Layout = _adapter(platform.name).LAYOUT
+        self.hooks = json.loads((repo.path / self.layout.path).read_text())["hooks"]
+        self.n = 0
+
+    def send(self, event: str, payload: Payload) -> list[Payload]:
+        outputs = []
+        for entry in self.hooks.get(event, []):
+            handlers = entry.get("hooks", []) if self.layout.grouped else [entry]
+            matcher = entry.get("matcher") if self.layout.grouped else None
+            tool = payload.get("tool_name", "")
+            if matcher not in (None, "", "*") and not re.fullmatch(matcher, tool):
+                continue
+            for handler in handlers:
+                argv = shlex.split(handler[self.layout.command_key])
+                assert argv[:3] == ["git-atomic", "hook", self.platform.name], argv
+                proc = subprocess.run(
+                    [sys.executable, "-m", "git_atomic", *argv[1:]],
+                    input=json.dumps(payload),
+                    cwd=self.repo.path,
+                    env=self.repo.env,
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                    check=False,
+                )
+                assert proc.returncode == 0, proc.stderr
+                outputs.append(json.loads(proc.stdout) if proc.stdout.strip() else {})
+        return outputs
+
+    def prompt(self) -> list[Payload]:
+        return self.send(*self.platform.prompt(self.repo.path))
+
+    def follow_up(self) -> None:
+        if self.platform.tool is None:
+            self.prompt()
+
+    def stop(self, *, again: bool = False) -> str:
+        """The instruction that sends the model back ('' when the turn may end)."""
+        outputs = self.send(*self.platform.stop(self.repo.path, again))
+        return "".join(self.platform.sent_back(out) for out in outputs)
+
+    def calls(self, *writes: tuple[str, bytes]) -> None:
+        """Tool calls made at once (parallel): all `before`s, the writes, all `after`s."""
+        tool = self.platform.tool
+        if tool is None:
+            for path, data in writes:
+                self.repo.write(path, data)
+            return
+        pairs = []
+        for path, _ in writes:
+            self.n += 1
+            args = {"file_path": str(self.repo.path / path), "content": "..."}
+            name = self.platform.edit_tool
+            pairs.append(
+                (
+                    tool(self.repo.path, name, args, self.n, False),
+                    tool(self.repo.path, name, args, self.n, True),
+                )
+            )
+        with ThreadPoolExecutor(len(pairs)) as pool:
+            list(pool.map(lambda p: self.send(*p[0]), pairs))
+            for path, data in writes:
+                self.repo.write(path, data)
+            list(pool.map(lambda p: self.send(*p[1]), pairs))
+
+    def shell(self, command: str) -> None:
+        if self.platform.tool is None:
+            return
+        self.n += 1
+        name = {"gemini": "run_shell_command", "copilot": "bash"}.get(self.platform.name, "Bash")
+        for post in (False, True):
+            self.send(*self.platform.tool(self.repo.path, name, {"command": command}, self.n, post))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[GitRepo]:
+    repo = GitRepo.create(tmp_path / "app", tmp_path / "home")
+    repo.write("app.py", b"ANSWER = 41\n")
+    repo.write("check.py", CHECK)
+    repo.write(
+        ".git-atomic.toml",
+        f'[[gates]]\nname = "check"\nrun = "{sys.executable} check.py"\n'.encode(),
+    )
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "app and its check")
+    yield repo
+
+
+# Codex and OpenHands answer through Claude Code's handler (test_agents_hooks.py covers it
+# event by event): their whole sessions run with --slow; their installs always run.
+SESSIONS = [
+    pytest.param(name, marks=[pytest.mark.slow] if name in ("codex", "openhands") else [])
+    for name in PLATFORMS
+]
+
+
+@pytest.mark.parametrize("name", SESSIONS)
+def test_a_session_on_each_platform(repo: GitRepo, name: str) -> None:
+    platform = PLATFORMS[name]
+    out = repo.atomic("hooks", "install", name, check=0)
+    assert "wrote" in out.stdout
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", f"{name} hooks")
+    agent = Agent(repo, platform)
+
+    # A read-only turn is not judged, whatever the state of the tree.
+    repo.write("app.py", b"ANSWER = 41  # BUG the user is still working on\n")
+    agent.prompt()
+    agent.shell("git status && ls")
+    assert agent.stop() == ""
+    assert repo.atomic_json("log")["operations"] == []
+    repo.write("app.py", b"ANSWER = 41\n")
+
+    # A failing turn, with two calls at once: sent back, only its own changes taken back.
+    agent.prompt()
+    agent.calls(("app.py", b"ANSWER = BUG\n"), ("notes.txt", b"notes\n"))
+    reason = agent.stop()
+    assert "gate 'check' failed" in reason and "rolled back" in reason
+    assert repo.read("app.py") == b"ANSWER = 41\n" and not repo.exists("notes.txt")
+
+    # The retry fails again: the model is told again, and told to stop trying. (Cursor submits
+    # its follow-up as the next user message: a prompt event starts the retry there.)
+    agent.follow_up()
+    agent.calls(("app.py", b"ANSWER = BUG2\n"))
+    reason = agent.stop(again=True)
+    assert "rolled back" in reason
+    if platform.knows_a_retry:
+        assert "Do not change files again" in reason
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+
+    # A passing turn is kept.
+    agent.follow_up()
+    agent.calls(("app.py", b"ANSWER = 42\n"))
+    assert agent.stop() == ""
+    assert repo.read("app.py") == b"ANSWER = 42\n"
+    assert repo.atomic_json("log")["operations"][0]["status"] == "committed"
+
+    # A turn that ends without its end event is closed; a later failing turn keeps its work.
+    agent.prompt()
+    agent.calls(("lib.py", b"VALUE = 1\n"))
+    agent.send(*platform.end(repo.path))
+    agent.prompt()
+    agent.calls(("app.py", b"ANSWER = BUG\n"))
+    assert "rolled back" in agent.stop()
+    assert repo.read("lib.py") == b"VALUE = 1\n" and repo.read("app.py") == b"ANSWER = 42\n"
+    assert repo.atomic_json("status")["open"] is None
+
+
+@pytest.mark.parametrize("name", AGENTS)
+def test_install_twice_then_uninstall_leaves_the_project_as_it_was(
+    tmp_path: Path, name: str
+) -> None:
+    repo = GitRepo.create(tmp_path / "p", tmp_path / "home")
+    before = repo.fingerprint()
+    repo.atomic("hooks", "install", name, check=0)
+    again = repo.atomic("hooks", "install", name, check=0)
+    assert "already installed" in again.stdout
+    status = repo.atomic("hooks", "status", check=0).stdout
+    assert re.search(rf"^{re.escape(name)}\s+\S+\s+installed$", status, re.M), status
+    repo.atomic("hooks", "uninstall", name, check=0)
+    assert repo.fingerprint().diff(before) == []  # no `{}` file, no empty folder
+
+
+def test_every_agent_has_an_adapter() -> None:
+    assert tuple(ADAPTERS) == AGENTS
