@@ -317,13 +317,15 @@ def test_a_cancelled_gate_is_interrupted_and_rolled_back_with_progress(
             async with anyio.create_task_group() as group:
                 commit = partial(s.raw, "commit", gates=[f"touch {started}; sleep 120"])
                 group.start_soon(commit)
-                while not (started.exists() and s.progress):
+                while not any("gate touch running" in (m or "") for _, m in s.progress):
                     await anyio.sleep(0.1)
                 group.cancel_scope.cancel()  # the SDK sends notifications/cancelled
                 cancelled_at = time.monotonic()
-        assert started.exists() and s.progress  # cancelled while the gate ran, after progress
+        # Cancelled while the gate ran, after progress that named it.
+        assert started.exists() and any("gate touch running" in (m or "") for _, m in s.progress)
         assert all(
-            re.fullmatch(r"git-atomic commit: running for \d+ s", m or "") for _, m in s.progress
+            re.fullmatch(r"git-atomic commit: (gate touch )?running for \d+ s", m or "")
+            for _, m in s.progress
         )
         # The next call queues behind the interrupted one: it sees the tree rolled back.
         [latest] = (await s.call("log", n=1))["operations"]
@@ -345,25 +347,29 @@ def test_concurrent_calls_queue_and_a_call_may_name_its_repository(
     other = GitRepo.create(tmp_path / "other", tmp_path / "home")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
+    repo.write("sub/keep", b"")
+    repo.git("add", ".")
+    repo.git("commit", "-qm", "sub")
 
     async def script(s: Session) -> None:
         results: list[dict[str, Any]] = []
 
-        async def run(name: str, where: GitRepo | None = None) -> None:
-            extra = {"repo": str(where.path)} if where else {}
+        async def run(name: str, where: Path | None = None) -> None:
+            extra = {"repo": str(where)} if where else {}
             command = ["sh", "-c", f"sleep 0.5; echo {name} > {name}.txt"]
             results.append(await s.call("run", command=command, name=name, **extra))
 
         async with anyio.create_task_group() as group:
-            for name in ("one", "two", "three"):
+            for name in ("one", "two"):
                 group.start_soon(run, name)
-            group.start_soon(run, "elsewhere", other)
+            group.start_soon(run, "three", repo.path / "sub")  # the same worktree: same queue
+            group.start_soon(run, "elsewhere", other.path)
         assert sorted(r["name"] for r in results) == ["elsewhere", "one", "three", "two"]
         assert all(r["status"] == "committed" for r in results)
 
     # The default repository from the environment, the server started somewhere else.
     serve(repo, script, env={"GIT_ATOMIC_REPO": str(repo.path)}, cwd=elsewhere)
-    assert all(repo.exists(f"{name}.txt") for name in ("one", "two", "three"))
+    assert all(repo.exists(f"{name}.txt") for name in ("one", "two", "sub/three"))
     assert other.exists("elsewhere.txt") and not repo.exists("elsewhere.txt")
 
 

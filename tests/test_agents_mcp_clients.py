@@ -108,7 +108,7 @@ def test_the_typescript_sdk_client(repo: GitRepo, node_clients: Path) -> None:
     )
     assert not calls["undo"]["isError"] and repo.read("ts.txt") == b"ts\n"
     # Cancelled by an AbortController after the first progress notification: rolled back.
-    assert re.fullmatch(r"git-atomic commit: running for \d+ s", out["progress"][0])
+    assert re.fullmatch(r"git-atomic commit: (gate sleep )?running for \d+ s", out["progress"][0])
     assert "enough" in out["cancelled"]
     assert not calls["after"]["isError"]
     [slow] = calls["log"]["data"]["operations"]

@@ -11,6 +11,7 @@ queue moves on only once the tree is back.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -34,7 +35,12 @@ ROLLBACK_GRACE_S: Final = 120.0
 
 
 async def run_child(
-    ctx: ServerRequestContext[Any], verb: str, argv: Sequence[str], cwd: Path
+    ctx: ServerRequestContext[Any],
+    verb: str,
+    argv: Sequence[str],
+    cwd: Path,
+    *,
+    logs: Path | None,
 ) -> CliResult:
     try:
         process = await anyio.open_process(list(argv), cwd=cwd, stdin=subprocess.DEVNULL)
@@ -46,7 +52,7 @@ async def run_child(
     try:
         async with anyio.create_task_group() as ticker:
             # Without a progress token from the client, report_progress sends nothing.
-            ticker.start_soon(_progress, ctx, verb)
+            ticker.start_soon(_progress, ctx, verb, logs)
             async with anyio.create_task_group() as readers:
                 readers.start_soon(_drain, process.stdout, out)
                 readers.start_soon(_drain, process.stderr, err)
@@ -81,15 +87,40 @@ def _one_object(stdout: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-async def _progress(ctx: ServerRequestContext[Any], verb: str) -> None:
-    """A heartbeat the client can show and reset its timeout on, once a second."""
+async def _progress(ctx: ServerRequestContext[Any], verb: str, logs: Path | None) -> None:
+    """A heartbeat once a second that the client can show (and reset its timeout on), naming
+    the gate that is running."""
     start = time.monotonic()
+    since = time.time()  # before the child starts: its gate logs are all newer
     while True:
         await anyio.sleep(PROGRESS_EVERY_S)
         elapsed = time.monotonic() - start
+        gate = running_gate(logs, since) if logs else None
+        what = f"gate {gate} running" if gate else "running"
         await ctx.session.report_progress(
-            round(elapsed, 1), None, f"git-atomic {verb}: running for {elapsed:.0f} s"
+            round(elapsed, 1), None, f"git-atomic {verb}: {what} for {elapsed:.0f} s"
         )
+
+
+def running_gate(logs: Path, since: float) -> str | None:
+    """The gate running now: the last log (`NN-NAME.log`) of the operation folder written to
+    last, if that was since `since`."""
+    try:
+        folders = [
+            (entry.stat(follow_symlinks=False).st_mtime, entry.path)
+            for entry in os.scandir(logs)
+            if entry.is_dir(follow_symlinks=False)
+        ]
+        if not folders or max(folders)[0] < since:
+            return None
+        names = sorted(
+            entry.name for entry in os.scandir(max(folders)[1]) if entry.name.endswith(".log")
+        )
+    except OSError:  # no logs yet, or gc removed them meanwhile
+        return None
+    if not names:
+        return None
+    return names[-1].removesuffix(".log").partition("-")[2] or None
 
 
 async def _interrupt(process: Process) -> None:

@@ -146,10 +146,11 @@ class Tools:
             return error(str(exc))
         call = spec.call(arguments)
         argv = cli_argv(call.verb, call.args, paths=call.rest)
+        worktree, logs = await _worktree(root)
         if spec.read_only:
-            return outcome(spec, await run_child(ctx, call.verb, argv, root))
-        async with self._queue(root):
-            return outcome(spec, await run_child(ctx, call.verb, argv, root))
+            return outcome(spec, await run_child(ctx, call.verb, argv, root, logs=logs))
+        async with self._queue(worktree):
+            return outcome(spec, await run_child(ctx, call.verb, argv, root, logs=logs))
 
     def _root(self, repo: object) -> Path:
         if isinstance(repo, str) and repo:
@@ -160,6 +161,22 @@ class Tools:
         import anyio
 
         return self._queues.setdefault(root, anyio.Lock())
+
+
+async def _worktree(folder: Path) -> tuple[Path, Path | None]:
+    """The worktree's top folder (the queue's key: one per worktree, as the CLI's lock) and
+    its gate logs folder; the folder itself, and no logs, where it is not a worktree (the CLI
+    then says why)."""
+    import anyio
+
+    from git_atomic import git
+    from git_atomic.errors import AtomicError
+
+    try:
+        repo = await anyio.to_thread.run_sync(git.discover, str(folder))
+    except AtomicError:
+        return folder, None
+    return repo.root, repo.state_dir / "logs"
 
 
 def invalid(spec: ToolSpec, arguments: dict[str, Any]) -> str | None:
