@@ -382,8 +382,27 @@ def test_a_background_task_still_running_at_stop_is_named(repo: GitRepo) -> None
     claude.turn(
         [bash(repo, 1, "make watch", lambda: repo.write("w.txt", b"1\n"), run_in_background=True)]
     )
+    task = {"id": "b1", "type": "shell", "status": "running", "description": "watch"}
+    [answer] = claude.send({**stop(), "background_tasks": [{**task, "command": "make watch"}]})
+    message = answer.json()["systemMessage"]
+    assert "background task" in message and "still running" in message
+
+
+def test_a_batch_of_calls_closes_a_window_its_post_calls_missed(repo: GitRepo) -> None:
+    claude = ClaudeCode(repo)
+    pre, _ = tool_call("Write", {"file_path": str(repo.path / "app.py")}, 1)
+    claude.send(pre)
+    repo.write("app.py", b"BUG\n")
+    batch = {
+        **common("PostToolBatch"),
+        "tool_calls": [{k: pre[k] for k in ("tool_name", "tool_input", "tool_use_id")}],
+    }
+    assert claude.send(batch) == [Answer("PostToolBatch", 0, "", "")]
+    repo.write("lib.py", b"VALUE = 9\n")  # the user, after the call: not the turn's
     [answer] = claude.send(stop())
-    assert "background task" in answer.json()["systemMessage"]
+    assert answer.json()["decision"] == "block"
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"
+    assert repo.read("lib.py") == b"VALUE = 9\n"
 
 
 # --- parallel calls and several sessions ---------------------------------------------------------

@@ -66,15 +66,17 @@ def handle(
         if event in ("PreToolUse", "PostToolUse", "PostToolUseFailure"):
             return _tool_event(event, repo, session, payload, dialect)
         if event == "PostToolBatch":
-            for item in _dicts(payload.get("tool_results")):
+            # `tool_calls` in the SDK's types; `tool_results` in some descriptions of it.
+            batch = _dicts(payload.get("tool_calls")) or _dicts(payload.get("tool_results"))
+            for item in batch:
                 if _changes_files(item, dialect):
                     turn.after(repo, _call(session, item))
             return QUIET
         if event == "Stop":
             verdicts = turn.end(repo, session)
-            return _stop(
-                repo, session, verdicts, project, again=_flag(payload.get("stop_hook_active"))
-            )
+            again = _flag(payload.get("stop_hook_active"))
+            running = _running_shells(payload) if verdicts else ""
+            return _stop(repo, session, verdicts, project, again=again, running=running)
         if event == "UserPromptSubmit":
             return _prompt(repo, session, project, dialect)
         if event in ("StopFailure", "SessionEnd"):
@@ -100,14 +102,30 @@ def _tool_event(
 
 
 def _stop(
-    repo: Any, session: str, verdicts: list[Any], project: Path, *, again: bool
+    repo: Any, session: str, verdicts: list[Any], project: Path, *, again: bool, running: str
 ) -> HookResult:
     end = tell.ending(repo.state_dir, session, verdicts, project, again=again)
     if not end.shown:
         return QUIET  # the turn changed nothing: not judged
+    shown = end.shown + (f"\n{running}" if running else "")
     if not end.send_back:
-        return tell.reply({"systemMessage": end.shown})
-    return tell.reply({"decision": "block", "reason": end.send_back, "systemMessage": end.shown})
+        return tell.reply({"systemMessage": shown})
+    return tell.reply({"decision": "block", "reason": end.send_back, "systemMessage": shown})
+
+
+def _running_shells(payload: Mapping[str, Any]) -> str:
+    """Stop's `background_tasks`: shell commands still running may go on changing files."""
+    shells = [
+        _text(task.get("command")) or _text(task.get("description")) or _text(task.get("id"))
+        for task in _dicts(payload.get("background_tasks"))
+        if task.get("type") == "shell" and task.get("status") in ("running", "pending")
+    ]
+    if not shells:
+        return ""
+    return (
+        "git-atomic: still running in the background, and not part of this turn from now on: "
+        + "; ".join(shells)
+    )
 
 
 def _prompt(repo: Any, session: str, project: Path, dialect: Dialect) -> HookResult:

@@ -166,8 +166,11 @@ def _record_op(
     )
     for n, (before, after) in enumerate(record.steps):
         kind = "pre_op" if n == 0 else "op_exec"
-        ctx.journal.add_checkpoint(record.op_id, kind, before, refs[before], "before a tool call")
-        ctx.journal.add_checkpoint(record.op_id, "op_exec", after, refs[after], "after it")
+        # A ref gone meanwhile (deleted by hand) leaves the row without one, not the turn.
+        ctx.journal.add_checkpoint(
+            record.op_id, kind, before, refs.get(before, ""), "before a call"
+        )
+        ctx.journal.add_checkpoint(record.op_id, "op_exec", after, refs.get(after, ""), "after it")
 
 
 def _close(
