@@ -128,3 +128,22 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_empty_folders_are_found_and_removed_only_when_nothing_else_is_there(
+    trees: tuple[Path, Path],
+) -> None:
+    root, out = trees
+    (root / "e" / "x" / "y").mkdir(parents=True)
+    (root / "e" / "z").mkdir()
+    (root / "n" / "x").mkdir(parents=True)
+    (root / "n" / "x" / "kept").write_bytes(b"ignored, say\n")
+    os.symlink(out, root / "n" / "link")
+    with safefs.Tree(os.fsencode(root)) as tree:
+        assert tree.empty_folders(b"e") == [b"e/x/y", b"e/z"]
+        assert tree.empty_folders(b"n") is None
+        assert tree.empty_folders(b"n/link") is None  # a link is not a folder
+        assert not tree.remove_empty_folders(b"n")
+        assert tree.remove_empty_folders(b"e")
+    assert not (root / "e").exists()
+    assert (root / "n" / "x" / "kept").exists() and (out / "f.txt").exists()

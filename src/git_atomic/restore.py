@@ -37,9 +37,11 @@ class Plan:
     branches_left: tuple[str, ...]  # branches checked out in another worktree: left alone
     head_changes: bool
     index_changes: bool
+    folders: tuple[bytes, ...] = ()  # the target's empty folders: made where missing
+    new_folders: tuple[bytes, ...] = ()  # those of them that are not there now as they will be
 
     def path_changes(self) -> list[PathChange]:
-        out = []
+        out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
         for c in self.files:
             if GITLINK in (c.old_mode, c.new_mode):
                 continue
@@ -82,7 +84,42 @@ def plan(
         ref_lines = snapshot.ref_changes(current.branches, target.branches, skip=left)
         head_changes = _head_key(current) != _head_key(target)
     index_changes = not paths and current.index_key() != target.index_key()
-    return Plan(changes, tuple(ref_lines), tuple(left), head_changes, index_changes)
+    folders = _folders(repo, target, paths)
+    return Plan(
+        changes,
+        tuple(ref_lines),
+        tuple(left),
+        head_changes,
+        index_changes,
+        folders,
+        _new_folders(repo, folders, changes),
+    )
+
+
+def _folders(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> tuple[bytes, ...]:
+    wanted = snapshot.load_empty_folders(repo, target)
+    if paths and b"." not in paths:
+        wanted = frozenset(
+            f for f in wanted if any(f == p or f.startswith(p + b"/") for p in paths)
+        )
+    return tuple(sorted(wanted))
+
+
+def _new_folders(
+    repo: Repo, folders: Sequence[bytes], changes: Sequence[RawChange]
+) -> tuple[bytes, ...]:
+    """The target's empty folders that are not empty folders now: missing, or holding files
+    the restore takes out."""
+    if not folders:
+        return ()
+    touched = {os.path.dirname(c.path) for c in changes if c.status in ("D", "T")}
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        return tuple(
+            f
+            for f in folders
+            if tree.kind(f) != stat.S_IFDIR
+            or any(t == f or t.startswith(f + b"/") for t in touched)
+        )
 
 
 def _head_key(snap: Snapshot) -> tuple[str | None, str | None]:
@@ -110,7 +147,12 @@ def apply(
         _apply_files(repo, rules, outcome)
         files = [c for c in files if c not in rules]
     ignored = set(scan.ignored(repo, [c.path for c in files if c.status == "D"]))
-    _apply_files(repo, [c for c in files if not (c.status == "D" and c.path in ignored)], outcome)
+    _apply_files(
+        repo,
+        [c for c in files if not (c.status == "D" and c.path in ignored)],
+        outcome,
+        folders=the_plan.folders,
+    )
     failpoints.hit("restore:after-files")
     if paths:
         _restore_index_paths(repo, target, paths)
@@ -162,7 +204,9 @@ def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outco
             outcome.problems.append(f"branch {name} was moved by someone else; left as it is")
 
 
-def _apply_files(repo: Repo, changes: Sequence[RawChange], outcome: Outcome) -> None:
+def _apply_files(
+    repo: Repo, changes: Sequence[RawChange], outcome: Outcome, *, folders: Sequence[bytes] = ()
+) -> None:
     # Every path is reached from the top of the worktree without following a link
     # (safefs.py): a link where a folder was is removed as itself, never written through.
     removals = [c for c in changes if c.status in ("D", "T") and c.old_mode != GITLINK]
@@ -193,12 +237,14 @@ def _apply_files(repo: Repo, changes: Sequence[RawChange], outcome: Outcome) -> 
             if not _make_parents(tree, c.path, outcome):
                 continue
             kind = tree.kind(c.path)
-            if kind == stat.S_IFDIR:
+            # A folder of nothing but empty folders holds nothing to lose (a checkpoint keeps
+            # those that stood where files were): it makes way. One with files in it does not.
+            if kind == stat.S_IFDIR and not tree.remove_empty_folders(c.path):
                 outcome.problems.append(
                     f"cannot restore {_show(c.path)}: a folder with ignored files is in the way"
                 )
                 continue
-            if kind is not None:
+            if kind is not None and kind != stat.S_IFDIR:
                 tree.unlink(c.path)
             data = blobs[c.new_oid]
             if c.new_mode == SYMLINK:
@@ -206,6 +252,13 @@ def _apply_files(repo: Repo, changes: Sequence[RawChange], outcome: Outcome) -> 
             else:
                 tree.write(c.path, data, mode)
             failpoints.hit("restore:after-write")
+        for folder in folders:
+            try:
+                tree.make_folders(folder)
+            except safefs.Blocked as exc:
+                outcome.problems.append(
+                    f"{_show(exc.path)} is in the way of the folder {_show(folder)}"
+                )
 
 
 def _make_parents(tree: safefs.Tree, path: bytes, outcome: Outcome) -> bool:

@@ -215,6 +215,40 @@ class Tree:
         self.forget(rel)
         return True
 
+    def empty_folders(self, rel: bytes, *, limit: int = 1000) -> list[bytes] | None:
+        """The folder `rel` as empty folders only: the innermost ones (each names the folders
+        above it); None when anything else is in it (a file, a link) or past `limit`."""
+        fd = self.folder(rel)
+        if fd is None:
+            return None
+        leaves: list[bytes] = []
+        with os.scandir(fd) as entries:
+            names = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+        if not names:
+            return [rel]
+        for name, is_dir in sorted(names):
+            if not is_dir:
+                return None
+            below = self.empty_folders(rel + b"/" + os.fsencode(name), limit=limit - len(leaves))
+            if below is None:
+                return None
+            leaves += below
+            if len(leaves) > limit:
+                return None
+        return leaves
+
+    def remove_empty_folders(self, rel: bytes) -> bool:
+        """Remove the folder `rel` when it holds nothing but empty folders; False (and nothing
+        removed) otherwise."""
+        leaves = self.empty_folders(rel)
+        if leaves is None:
+            return False
+        for leaf in sorted(leaves, reverse=True):
+            folder = leaf
+            while folder != rel and self.rmdir(folder):
+                folder = os.path.dirname(folder)
+        return self.rmdir(rel)
+
     def write(self, rel: bytes, data: bytes, mode: int) -> None:
         """Create the regular file `rel` (it must not exist) with `data` and `mode`; its
         folders must exist (`make_folders`)."""

@@ -88,6 +88,7 @@ class Scan:
         self.base_tree = base_tree  # the tree of the scan index it started from (None: seeded)
         self.status = status
         self.untracked: frozenset[bytes] = frozenset()  # what this scan found untracked
+        self.deleted: frozenset[bytes] = frozenset()  # files it found gone (or now a folder)
         self.pending: process.Background | None = None  # the scan index's update, still running
         self.split = split  # written as a split index (`_split`)
 
@@ -202,6 +203,7 @@ def finish(scan: Scan, staged_tree: str) -> str | None:
         return None
     deleted, changed, untracked = parsed
     scan.untracked = frozenset(untracked)
+    scan.deleted = frozenset(deleted)
     tree: str | None
     if not changed and not deleted and scan.base_tree is not None:
         tree = scan.base_tree

@@ -23,7 +23,7 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -49,6 +49,7 @@ class Snapshot:
     index_mtime_ns: int | None  # the raw index's mtime, for its racy-clean entries
     index_present: bool = True  # whether there was an index file at all
     index_flags: str | None = None  # blob of indexstate.IndexFlags; None: no flagged entry
+    empty_folders: str | None = None  # blob: empty folders where files were; None: none seen
 
     def index_key(self) -> tuple[object, ...]:
         """Equal keys: equal indexes, as far as a user can tell (entries and flags)."""
@@ -219,8 +220,10 @@ def capture(
                 scan.abandon(scanning)
                 scanning, adding = None, scan_the_older_way()
         scanned_index = tmp_index
+        scan_gone: frozenset[bytes] = frozenset()  # files the scan found gone since the last
         if scanning is not None and filtered_tree is not None:
             scanned_index = scanning.index
+            scan_gone = scanning.deleted
         else:
             assert adding is not None
             _scanned(adding)
@@ -229,7 +232,8 @@ def capture(
         # What the scan added to the index's own entries: the untracked files (and the
         # intent-to-add entries, which the staged tree lacks). Attribute files are the index's
         # and the untracked ones.
-        added = [c.path for c in repo.diff_trees(staged_tree, filtered_tree) if c.status == "A"]
+        differences = repo.diff_trees(staged_tree, filtered_tree)
+        added = [c.path for c in differences if c.status == "A"]
         attribute_added = [
             p for p in added if p == b".gitattributes" or p.endswith(b"/.gitattributes")
         ]
@@ -285,6 +289,11 @@ def capture(
                 "hash-object", "-w", "--stdin", input=b"".join(p + b"\0" for p in sorted(untracked))
             )
             entries.append(TreeEntry("100644", "blob", untracked_blob, b"untracked"))
+        # Files gone (tracked ones, and those the last scan saw) may have become empty folders.
+        gone = {c.path for c in differences if c.status == "D"}
+        folders_blob = _empty_folders_blob(repo, gone | scan_gone)
+        if folders_blob is not None:
+            entries.append(TreeEntry("100644", "blob", folders_blob, b"empty-folders"))
         tree = repo.mktree(entries)
         parents = list(dict.fromkeys(x for x in [head_oid, *branches.values()] if x))
         parent_args = [a for p in parents for a in ("-p", p)]
@@ -311,6 +320,7 @@ def capture(
             index_mtime if raw_index else None,
             present,
             flags_blob,
+            folders_blob,
         )
         return Captured(
             snap,
@@ -450,6 +460,36 @@ def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes], scratch: Path
         scratch.unlink(missing_ok=True)
 
 
+def _empty_folders_blob(repo: Repo, candidates: Set[bytes]) -> str | None:
+    """Where a file was and a folder of nothing but empty folders is now (an operation's
+    `rm x && mkdir x`, or `rm x/f` that leaves x empty): those folders, as a blob of
+    NUL-separated paths, so that a restore makes them again. Only where files went: finding
+    every empty folder would take a walk of the whole tree at every capture."""
+    if not candidates:
+        return None
+    found: set[bytes] = set()
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path in sorted(candidates):
+            # The file itself may be a folder now, or the folder it was in may be left empty.
+            folder = path
+            while folder and tree.kind(folder) != stat.S_IFDIR:
+                folder = os.path.dirname(folder)
+            if folder:
+                found.update(tree.empty_folders(folder) or ())
+    if not found:
+        return None
+    return repo.line(
+        "hash-object", "-w", "--stdin", input=b"".join(p + b"\0" for p in sorted(found))
+    )
+
+
+def load_empty_folders(repo: Repo, snap: Snapshot) -> frozenset[bytes]:
+    """The empty folders a checkpoint holds (none in checkpoints written before they were)."""
+    if snap.empty_folders is None:
+        return frozenset()
+    return frozenset(p for p in repo.cat_blob(snap.empty_folders).split(b"\0") if p)
+
+
 def _scanned(adding: process.Background) -> None:
     """`add -A` refuses, exit 1, when every path it matched is a skip-worktree entry (a sparse
     checkout, or a tree whose only files are marked so): it had nothing else to add, and those
@@ -479,6 +519,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         raise RefusedError(f"{commit[:12]} is not a git-atomic checkpoint") from exc
     index = entries.get(b"index")
     flags = entries.get(b"index-flags")
+    folders = entries.get(b"empty-folders")
     present = meta["index"]["present"] if "index" in meta else index is not None
     return Snapshot(
         commit=commit,
@@ -491,6 +532,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         index_mtime_ns=meta.get("index_mtime_ns"),
         index_present=bool(present),
         index_flags=flags.oid if flags else None,
+        empty_folders=folders.oid if folders else None,
     )
 
 
