@@ -264,14 +264,20 @@ def test_a_failing_gate_rollback_at_every_level_and_undo(repo: GitRepo) -> None:
 
 def test_run_isolate_tdd_gates_and_recover(repo: GitRepo) -> None:
     repo.write("t.sh", b"test -f feature.txt\n")
-    repo.write(".git-atomic.toml", b'[tdd]\ntest = "sh t.sh"\n')
+    config = b'[tdd]\ntest = "sh t.sh"\n[[gates]]\nname = "feature"\nrun = "sh t.sh"\n'
+    repo.write(".git-atomic.toml", config)
     repo.git("add", ".")
     repo.git("commit", "-qm", "config")
 
     async def script(s: Session) -> None:
         listed = await s.call("gates")
-        assert listed["gates"] == [] and listed["exit_code"] == 0
-        ran = await s.call("run", command=["sh", "-c", "echo a > a.txt"], name="make-a")
+        assert [(g["name"], g["run"]) for g in listed["gates"]] == [("feature", "sh t.sh")]
+        line, failing = await s.failed("gates", run=True)
+        assert line == "gates: gate feature failed: exited with status 1", line
+        assert failing["passed"] is False and failing["gates"][0]["result"]["exit_code"] == 1
+        ran = await s.call(
+            "run", command=["sh", "-c", "echo a > a.txt"], name="make-a", no_gates=True
+        )
         assert (ran["name"], ran["command"]["argv"][0]) == ("make-a", "sh")
         line, kept_out = await s.failed(
             "run", command=["sh", "-c", "echo b > b.txt"], isolate=True, gates=["false"]
@@ -283,7 +289,7 @@ def test_run_isolate_tdd_gates_and_recover(repo: GitRepo) -> None:
         red = await s.call("tdd", phase="red", message="feature")
         assert red["tdd"]["kept"] is True
         line, _broken = await s.failed("tdd", phase="green", message="not yet")
-        assert "GREEN" in line or "pass" in line, line
+        assert line.endswith("but GREEN needs them to pass; nothing was changed"), line
         green = await s.call("tdd", phase="green", command=["touch", "feature.txt"])
         assert green["tdd"]["phase"] == "green" and repo.exists("feature.txt")
         passed = await s.call("gates", run=True)

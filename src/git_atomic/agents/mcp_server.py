@@ -225,6 +225,9 @@ def failure_line(verb: str, data: dict[str, Any]) -> str:
     """One line saying what failed and where the tree is, for an exit-1 result."""
     why = _why(data)
     op = f"{data.get('name')} [{data.get('op_id')}]" if data.get("op_id") else verb
+    tdd = data.get("tdd")
+    if isinstance(tdd, dict) and tdd.get("untouched"):  # a phase that judged the tree as it was
+        return f"{op}: {why}; nothing was changed"
     if data.get("status") == "rolled_back":
         return f"{op} rolled back ({why}); the tree is as before; undo brings the changes back"
     return f"{op}: {why}"
