@@ -123,11 +123,11 @@ def repository(repo: Path | None, environ: os._Environ[str] | dict[str, str] = o
 
 
 class Tools:
-    """Runs the calls: arguments checked, one repository's changing calls queued, results shaped."""
+    """Runs the calls: arguments checked, one worktree's changing calls queued, results shaped."""
 
     def __init__(self, repo: Path | None) -> None:
         self._default = repo
-        self._queues: dict[Path, Any] = {}  # repository -> anyio.Lock (FIFO)
+        self._queues: dict[Path, Any] = {}  # worktree -> anyio.Lock (first come, first served)
 
     async def call(
         self, ctx: ServerRequestContext[Any], name: str, arguments: dict[str, Any]
