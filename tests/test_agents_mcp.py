@@ -235,6 +235,8 @@ def test_a_failing_gate_rollback_at_every_level_and_undo(repo: GitRepo) -> None:
         assert repo.fingerprint().diff(before) == []
 
         first = await s.call("begin", name="first")
+        at_pre_op = await s.call("rollback")  # immediate, at PRE-OP: nothing further
+        assert (at_pre_op["target"], at_pre_op["changes"]) == (None, [])
         repo.write("new.txt", b"new\n")
         await s.call("checkpoint", message="one")
         repo.write("new.txt", b"newer\n")

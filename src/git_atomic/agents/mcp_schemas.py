@@ -99,12 +99,15 @@ def result(
 CHANGES: Final[dict[str, Schema]] = {
     "event": enum("rollback", "undo", "emergency"),
     "dry_run": BOOLEAN,
-    "target": obj({"sha": SHA, "label": STRING}),
-    "paths": nullable(array(STRING)),
     "changes": array(obj({"path": STRING, "action": STRING})),
+    "problems": array(STRING),
+}
+# Absent, or null, where there was nothing further to roll back.
+CHANGES_MAYBE: Final[dict[str, Schema]] = {
+    "target": nullable(obj({"sha": SHA, "label": STRING})),
+    "paths": nullable(array(STRING)),
     "branches": array(obj({"name": STRING, "from": nullable(SHA), "to": nullable(SHA)})),
     "index": array(STRING),
-    "problems": array(STRING),
 }
 ISOLATED: Final = obj(
     {
@@ -121,8 +124,9 @@ TDD: Final = obj(
         "phase": enum("red", "green", "refactor"),
         "rule": STRING,
         "message": nullable(STRING),
-        "kept": BOOLEAN,
-        "why": STRING,
+        # Null while no verdict was reached (the command failed first, or was interrupted).
+        "kept": nullable(BOOLEAN),
+        "why": nullable(STRING),
     }
 )
 RECOVERY: Final = obj(
@@ -149,8 +153,8 @@ OUTPUT: Final[dict[str, Schema]] = {
     "checkpoint": result(),
     "commit": result(),
     "abort": result(),
-    "rollback": result(CHANGES),
-    "undo": result(CHANGES),
+    "rollback": result(CHANGES, optional=CHANGES_MAYBE),
+    "undo": result(CHANGES, optional=CHANGES_MAYBE),
     "tdd": result({"tdd": TDD}),
     "recover": result({"recovery": RECOVERY}),
     "status": obj(
