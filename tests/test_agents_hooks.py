@@ -205,7 +205,7 @@ def test_a_passing_turn_is_one_committed_operation_and_leaves_history_alone(
         ("PostToolUse", 0, ""),
     ]  # the Read call ran no hook; tool calls are silent
     final = answers[-1].json()
-    assert "decision" not in final and "committed" in final["systemMessage"]
+    assert "decision" not in final and "kept as operation" in final["systemMessage"]
     [op] = ops(repo)
     assert (op["name"], op["status"], op["history"]) == (OP_NAME, "committed", "shadow")
     assert [g["name"] for g in op["gates"]] == ["check", "lib"]
@@ -234,7 +234,7 @@ def test_a_failing_turn_is_rolled_back_and_the_agent_told_with_the_gates_output(
     # Claude goes on (stop_hook_active), fixes it, and this time the gates pass.
     claude.turn([edit(repo, 2, "return 42")])
     [answer] = claude.send(stop(active=True))
-    assert "decision" not in answer.json() and "committed" in answer.json()["systemMessage"]
+    assert "decision" not in answer.json() and "kept as operation" in answer.json()["systemMessage"]
 
 
 def test_a_retry_that_fails_again_still_tells_the_model_in_a_field_it_reads(
@@ -310,7 +310,7 @@ def test_what_the_user_and_another_session_do_between_calls_is_not_taken_back(
     assert repo.read("docs.md") == b"# docs\n"  # session B's file: kept
     # B's turn is its own: it passes.
     [answer] = claude.send(stop(session=OTHER))
-    assert "committed" in answer.json()["systemMessage"]
+    assert "kept as operation" in answer.json()["systemMessage"]
     assert repo.read("docs.md") == b"# docs\n"
 
 
@@ -492,3 +492,29 @@ def test_the_installed_commands_are_the_events_the_handler_answers() -> None:
     assert groups["PreToolUse"]["matcher"] == FILE_TOOL_PATTERN
     assert re.fullmatch(FILE_TOOL_PATTERN, "mcp__github__create_file")
     assert not re.fullmatch(FILE_TOOL_PATTERN, "Read")
+
+
+def test_commits_mode_makes_one_commit_per_turn_of_its_effect_only(repo: GitRepo) -> None:
+    out = repo.atomic("hooks", "install", "claude-code", "--history", "commits", check=0)
+    assert "updated Stop hook: git-atomic hook claude-code Stop --history commits" in out.stdout
+    repo.write("README", b"hello, staged\n")
+    repo.git("add", "README")  # the user's staged work
+    repo.write("lib.py", b"VALUE = 2\n")  # unstaged
+    repo.write("notes.txt", b"mine\n")  # untracked
+    status = repo.git("status", "--porcelain")
+    head = repo.head()
+    claude = ClaudeCode(repo)
+    new_file = tool_call("Write", {"file_path": str(repo.path / "new.py")}, 2)
+    claude.turn([edit(repo, 1, "return 42"), (new_file, lambda: repo.write("new.py", b"N\n"))])
+    [answer] = claude.send(stop())
+
+    assert "committed as" in answer.json()["systemMessage"]
+    assert repo.git("rev-list", f"{head}..HEAD").split() == [repo.head()]  # one commit
+    subject = repo.git("log", "-1", "--format=%s")
+    assert subject.startswith(f"POST-OP: {OP_NAME} - Edit: ")
+    changed = repo.git("diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD").split()
+    assert changed == ["app.py", "new.py"]  # the turn's effect, nothing of the user's
+    assert repo.git("show", "HEAD:app.py").endswith("return 42\n")
+    # The user's work is exactly as it was: staged, unstaged, untracked.
+    assert repo.git("status", "--porcelain") == status
+    assert repo.read("lib.py") == b"VALUE = 2\n" and repo.read("notes.txt") == b"mine\n"

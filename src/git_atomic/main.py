@@ -288,10 +288,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         metavar="AGENT",
         help="the agent: " + ", ".join(AGENTS),
     )
+    p.add_argument(
+        "--history",
+        choices=("shadow", "commits"),
+        default=None,
+        help="install: what a kept turn leaves; shadow (default): its result in the working "
+        "tree; commits: also one commit per turn on the branch",
+    )
 
     p = sub.add_parser("hook")  # what installed hooks call; not for people
     p.add_argument("target", choices=AGENTS)
     p.add_argument("event")
+    p.add_argument("--history", choices=("shadow", "commits"), default="shadow")
 
     p = cmd("help", "help for a command; the manual")
     p.add_argument("topic", nargs="?", metavar="COMMAND", help="the command to explain")
@@ -526,6 +534,8 @@ def _hooks(ns: argparse.Namespace) -> int:
     from git_atomic.errors import UsageError
 
     root = git.discover().root if ns.action else Path.cwd()
+    if ns.action != "install" and ns.history is not None:
+        raise UsageError(f"hooks {ns.action}: --history is an option of install")
     if ns.action == "status":
         if ns.target is not None:
             raise UsageError("hooks status: takes no AGENT (it shows every agent)")
@@ -533,14 +543,14 @@ def _hooks(ns: argparse.Namespace) -> int:
     if ns.target is None:
         raise UsageError(f"hooks {ns.action}: name the AGENT ({', '.join(AGENTS)})")
     if ns.action == "install":
-        return hooks_install(target=ns.target, root=root)
+        return hooks_install(target=ns.target, root=root, history=ns.history or "shadow")
     return hooks_uninstall(target=ns.target, root=root)
 
 
 def _hook(ns: argparse.Namespace) -> int:
     from git_atomic.commands.agents import hook_event
 
-    return hook_event(target=ns.target, event=ns.event)
+    return hook_event(target=ns.target, event=ns.event, history=ns.history)
 
 
 def _parse(parser: argparse.ArgumentParser, args: list[str]) -> argparse.Namespace:

@@ -73,7 +73,7 @@ def handle(
                     turn.after(repo, _call(session, item))
             return QUIET
         if event == "Stop":
-            verdicts = turn.end(repo, session)
+            verdicts = turn.end(repo, session, history=turn.history(environ))
             again = _flag(payload.get("stop_hook_active"))
             running = _running_shells(payload) if verdicts else ""
             return _stop(repo, session, verdicts, project, again=again, running=running)

@@ -71,7 +71,7 @@ def handle(
             said = tell.opening(repo.state_dir, SESSION, closed, project)
             return HookResult(0, "", said + "\n") if said else QUIET
         if event == "agentStop":
-            verdicts = turn.end(repo, SESSION)
+            verdicts = turn.end(repo, SESSION, history=turn.history(environ))
             end = tell.ending(repo.state_dir, SESSION, verdicts, project, again=False)
             shown = end.shown + "\n" if end.shown else ""
             if not end.send_back:

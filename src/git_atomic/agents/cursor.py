@@ -60,7 +60,7 @@ def handle(
             if payload.get("status") not in (None, "completed"):
                 closed = turn.close(repo, session, f"it ended as {payload.get('status')}")
                 return _stderr(EMPTY, tell.lines(closed, project))
-            verdicts = turn.end(repo, session)
+            verdicts = turn.end(repo, session, history=turn.history(environ))
             again = isinstance(payload.get("loop_count"), int) and payload["loop_count"] > 0
             end = tell.ending(repo.state_dir, session, verdicts, project, again=again)
             if not end.send_back:

@@ -69,7 +69,7 @@ def handle(
             return _context(context) if context else QUIET
         if event == "AfterAgent":
             again = payload.get("stop_hook_active") is True
-            verdicts = turn.end(repo, session)
+            verdicts = turn.end(repo, session, history=turn.history(environ))
             end = tell.ending(repo.state_dir, session, verdicts, project, again=again)
             if not end.shown:
                 return QUIET

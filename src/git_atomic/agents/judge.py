@@ -62,14 +62,19 @@ class Verdict:
     message: str = ""
     unprotected: tuple[str, ...] = ()
     background: tuple[str, ...] = ()
+    commit: str | None = None  # commits mode: the turn's commit on the branch
+    not_committed: str = ""  # commits mode: why the turn made no commit
 
     @property
     def failed(self) -> tuple[GateLine, ...]:
         return tuple(g for g in self.gates if not g.passed)
 
 
-def judge(repo: git.Repo, ctx: Held, record: Record, *, ending: str | None) -> Verdict:
-    """Record the turn as an operation, run the gates, keep or take back its effect."""
+def judge(
+    repo: git.Repo, ctx: Held, record: Record, *, ending: str | None, history: str = "shadow"
+) -> Verdict:
+    """Record the turn as an operation, run the gates, keep or take back its effect; in commits
+    mode a kept turn becomes one commit (`turncommit.py`)."""
     refs = _adopt_refs(repo, record)
     why = _in_the_way(ctx)
     if why:
@@ -83,20 +88,38 @@ def judge(repo: git.Repo, ctx: Held, record: Record, *, ending: str | None) -> V
     from git_atomic.config import gates_to_run, load_config
 
     specs = gates_to_run(load_config(repo.root), [], no_gates=False)
-    _record_op(ctx, record, refs, detail={})
+    _record_op(ctx, record, refs, detail={}, history=history)
     results = _run_gates(ctx, record.op_id, specs)
     failing = [r for r in results if not r.passed]
     if not failing:
-        _close(ctx, record.op_id, "committed", post_op=record.steps[-1][1])
-        return _verdict(Outcome.COMMITTED, record, gates=_lines(results, {}))
+        return _keep(ctx, record, Outcome.COMMITTED, _lines(results, {}), history=history)
     from git_atomic.agents import baseline
 
     at_start = baseline.results(repo, record.steps[0][0], [s for s in specs if _fails(s, failing)])
     lines = _lines(results, at_start)
     if all(at_start.get(r.name) is False for r in failing):
-        _close(ctx, record.op_id, "committed", post_op=record.steps[-1][1])
-        return _verdict(Outcome.KEPT, record, gates=lines)
+        return _keep(ctx, record, Outcome.KEPT, lines, history=history)
     return _take_back(ctx, record, lines)
+
+
+def _keep(
+    ctx: Held, record: Record, outcome: Outcome, lines: tuple[GateLine, ...], *, history: str
+) -> Verdict:
+    """POST-OP: the state the turn left; in commits mode also its one commit."""
+    _close(ctx, record.op_id, "committed", post_op=record.steps[-1][1])
+    if history != "commits":
+        return _verdict(outcome, record, gates=lines)
+    from git_atomic.agents import turncommit
+
+    name = f"{record.platform}-turn-{_short(record.session)}"
+    calls = ", ".join(record.labels)
+    subject = f"POST-OP: {name} - {calls}"
+    subject = subject if len(subject) <= 72 else subject[:71] + "…"
+    done = turncommit.commit_turn(ctx.repo, record.steps, subject)
+    if done.commit is not None:
+        seq = ctx.journal.checkpoints(record.op_id)[-1].seq
+        ctx.journal.set_commit_sha(record.op_id, seq, done.commit)
+    return _verdict(outcome, record, gates=lines, commit=done.commit, not_committed=done.why)
 
 
 def not_judged(record: Record, repo: git.Repo, why: str) -> Verdict:
@@ -140,7 +163,12 @@ def _adopt_refs(repo: git.Repo, record: Record) -> dict[str, str]:
 
 
 def _record_op(
-    ctx: Held, record: Record, refs: dict[str, str], *, detail: dict[str, object]
+    ctx: Held,
+    record: Record,
+    refs: dict[str, str],
+    *,
+    detail: dict[str, object],
+    history: str = "shadow",
 ) -> None:
     turn = {
         "platform": record.platform,
@@ -155,7 +183,7 @@ def _record_op(
         worktree=ctx.worktree,
         name=f"{record.platform}-turn-{_short(record.session)}",
         kind=KIND,
-        history="shadow",
+        history=history,
         status="open",
         phase="validate",
         pending=None,
@@ -177,8 +205,7 @@ def _close(
     ctx: Held, op_id: str, status: str, *, post_op: str | None = None, **fields: object
 ) -> None:
     if post_op is not None:
-        row = ctx.journal.checkpoints(op_id)[-1]
-        ref = row.ref.rsplit("/", 1)[0] + f"/{len(ctx.journal.checkpoints(op_id)) + 1:03d}-post-op"
+        ref = f"refs/atomic/ops/{op_id}/{len(ctx.journal.checkpoints(op_id)) + 1:03d}-post-op"
         ctx.repo.update_refs([f"create {ref} {post_op}"], message="git-atomic: post_op")
         ctx.journal.add_checkpoint(op_id, "post_op", post_op, ref, "the turn's end")
     now = time.time()

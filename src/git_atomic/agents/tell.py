@@ -86,12 +86,12 @@ def summary(verdict: Verdict, project: Path | None = None) -> str:
     if verdict.outcome is Outcome.COMMITTED:
         passed = [g.name for g in verdict.gates]
         gates = f" (gates passed: {', '.join(passed)})" if passed else ""
-        return f"git-atomic: this turn is committed as operation {op}{where}{gates}"
+        return f"git-atomic: this turn is kept as operation {op}{where}{gates}{_commit(verdict)}"
     if verdict.outcome is Outcome.KEPT:
         names = ", ".join(g.name for g in verdict.failed)
         return (
             f"git-atomic: this turn is kept as operation {op}{where}: gate {names} already "
-            "failed before it, and it broke no gate that passed"
+            f"failed before it, and it broke no gate that passed{_commit(verdict)}"
         )
     if verdict.outcome is Outcome.ROLLED_BACK:
         kept = f" (kept as checkpoint {verdict.rescue[:12]})" if verdict.rescue else ""
@@ -151,6 +151,14 @@ def notes(verdict: Verdict) -> list[str]:
 
 def failed(verdict: Verdict) -> bool:
     return verdict.outcome in (Outcome.ROLLED_BACK, Outcome.CONFLICT)
+
+
+def _commit(verdict: Verdict) -> str:
+    if verdict.commit:
+        return f"; committed as {verdict.commit[:12]}"
+    if verdict.not_committed:
+        return f"; not committed ({verdict.not_committed}): its changes are in the working tree"
+    return ""
 
 
 def _failures(failed_gates: tuple[GateLine, ...]) -> str:

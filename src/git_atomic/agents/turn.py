@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,9 @@ from git_atomic.agents import judge
 from git_atomic.agents.turnstate import Record, Slot, new_record, worktrees_of
 from git_atomic.errors import AtomicError
 
+# How the hooks were installed (`hooks install AGENT --history commits`): the hook command
+# passes it on in this variable, for the turn's end.
+HISTORY_VAR: Final = "GIT_ATOMIC_TURN_HISTORY"
 # Hook commands are given 60 s by their platform; a capture waits at most this for the lock.
 LOCK_WAIT: Final = float(os.environ.get("GIT_ATOMIC_HOOK_LOCK_WAIT", "45"))
 
@@ -38,6 +41,10 @@ class Call:
     call_id: str  # the platform's id of the tool call; '' when it gives none
     label: str  # `Edit: app.py`, for messages and checkpoint names
     background: bool = False  # a shell task that goes on after the call returns
+
+
+def history(environ: Mapping[str, str]) -> str:
+    return "commits" if environ.get(HISTORY_VAR) == "commits" else "shadow"
 
 
 def locate(cwd: Path | None, project: Path | None) -> git.Repo | None:
@@ -105,9 +112,10 @@ def after(repo: git.Repo, call: Call) -> str:
         return f"the checkpoint after this {call.label} call is deferred: {exc}"
 
 
-def end(repo: git.Repo, session: str) -> list[judge.Verdict]:
-    """The turn ended: judge it in every worktree it changed (nothing when it changed none)."""
-    return _finish_all(repo, session, ending=None)
+def end(repo: git.Repo, session: str, *, history: str = "shadow") -> list[judge.Verdict]:
+    """The turn ended: judge it in every worktree it changed (nothing when it changed none).
+    `history`: "commits" makes a kept turn one commit on the branch."""
+    return _finish_all(repo, session, ending=None, history=history)
 
 
 def close(repo: git.Repo, session: str, why: str) -> list[judge.Verdict]:
@@ -115,7 +123,9 @@ def close(repo: git.Repo, session: str, why: str) -> list[judge.Verdict]:
     return _finish_all(repo, session, ending=why)
 
 
-def _finish_all(repo: git.Repo, session: str, *, ending: str | None) -> list[judge.Verdict]:
+def _finish_all(
+    repo: git.Repo, session: str, *, ending: str | None, history: str = "shadow"
+) -> list[judge.Verdict]:
     verdicts = []
     for worktree in worktrees_of(repo.state_dir, session):
         slot = Slot(repo.state_dir, session, worktree)
@@ -124,13 +134,15 @@ def _finish_all(repo: git.Repo, session: str, *, ending: str | None) -> list[jud
         if record is None or where is None:
             slot.remove()  # its worktree is gone, and with it what the turn changed
             continue
-        verdict = _finish(where, slot, ending=ending)
+        verdict = _finish(where, slot, ending=ending, history=history)
         if verdict is not None:
             verdicts.append(verdict)
     return verdicts
 
 
-def _finish(repo: git.Repo, slot: Slot, *, ending: str | None) -> judge.Verdict | None:
+def _finish(
+    repo: git.Repo, slot: Slot, *, ending: str | None, history: str
+) -> judge.Verdict | None:
     try:
         with _locked(repo, "hook: end of turn") as ctx_lock:
             with slot.held():  # the turn leaves its slot before the gates run
@@ -143,7 +155,7 @@ def _finish(repo: git.Repo, slot: Slot, *, ending: str | None) -> judge.Verdict 
             if not record.steps:
                 judge.forget_refs(repo, record)
                 return None
-            return judge.judge(repo, ctx_lock, record, ending=ending)
+            return judge.judge(repo, ctx_lock, record, ending=ending, history=history)
     except AtomicError as exc:
         record = slot.read()
         return judge.not_judged(record, repo, str(exc)) if record is not None else None

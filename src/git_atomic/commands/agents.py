@@ -22,10 +22,12 @@ ADAPTERS: Final = {
 }
 
 
-def hooks_install(*, target: str, root: Path) -> int:
+def hooks_install(*, target: str, root: Path, history: str = "shadow") -> int:
+    """`history`: "commits" makes each kept turn one commit (the hook commands carry it)."""
     from git_atomic.agents import hookfiles
 
-    for line in hookfiles.install(_adapter(target).LAYOUT, root):
+    extra = " --history commits" if history == "commits" else ""
+    for line in hookfiles.install(_adapter(target).LAYOUT, root, extra_args=extra):
         print(line)
     return 0
 
@@ -47,6 +49,7 @@ def hooks_status(*, root: Path) -> int:
         layout = _adapter(target).LAYOUT
         events = hookfiles.installed(layout, root)
         wanted = [e.name for e in layout.events]
+        commits = any("--history commits" in c for c in hookfiles.commands_of(layout, root))
         if not events:
             state = "not installed"
         elif sorted(events) == sorted(wanted):
@@ -55,7 +58,8 @@ def hooks_status(*, root: Path) -> int:
             state = (
                 f"partly installed ({', '.join(events)}; run `git atomic hooks install {target}`)"
             )
-        print(f"{target:<12} {layout.path:<32} {state}")
+        mode = " (commits mode)" if events and commits else ""
+        print(f"{target:<12} {layout.path:<32} {state}{mode}")
     for record in turnstate.open_turns(git.discover(str(root)).state_dir):
         calls = len(record.steps)
         print(
@@ -65,14 +69,17 @@ def hooks_status(*, root: Path) -> int:
     return 0
 
 
-def hook_event(*, target: str, event: str) -> int:
+def hook_event(*, target: str, event: str, history: str = "shadow") -> int:
     """Answer one hook call: the payload is JSON on stdin, the answer goes to stdout/stderr.
 
     Runs on every tool call of the agent, so it imports only its adapter.
     """
+    import os
+
     adapter = _adapter(target)
     payload = _payload(sys.stdin.read())
-    result = adapter.handle(event, payload)
+    environ = {**os.environ, "GIT_ATOMIC_TURN_HISTORY": history}
+    result = adapter.handle(event, payload, environ)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     return int(result.exit_code)

@@ -21,7 +21,7 @@ __git_atomic_options() {
         tdd) echo "-m --message --json --help" ;;
         gc) echo "--older-than --json --help" ;;
         mcp) echo "--repo --help" ;;
-        hooks) echo " --help" ;;
+        hooks) echo "--history --help" ;;
         help) echo "--man --man-path --help" ;;
     esac
 }
@@ -46,6 +46,7 @@ __git_atomic_values() {
         "tdd -m"|"tdd --message") echo "-" ;;
         "gc --older-than") echo "-" ;;
         "mcp --repo") echo "@dirs" ;;
+        "hooks --history") echo "shadow commits" ;;
         *) return 1 ;;
     esac
 }

@@ -1,0 +1,71 @@
+"""Commits mode for agent turns: one commit per turn, holding HEAD plus the turn's effect.
+
+The commit's tree is HEAD's with each of the turn's steps merged in, three-way (base: the
+step's `before` files, ours: the tree so far, theirs: the step's `after` files), so it holds
+what the turn changed and nothing of the user's work in progress: files only the user changed
+keep HEAD's version in it, and a file both changed gets the turn's hunks on top of HEAD's text.
+Where that has no clean result the turn is not committed (its result stays in the working tree,
+as in shadow mode) and the reason is said. The branch moves by compare-and-swap; the index
+takes the commit's entries for the paths the commit changed, and only those: everything else
+staged stays staged, everything unstaged stays unstaged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from git_atomic import effect, snapshot
+from git_atomic.errors import AtomicError
+from git_atomic.git import EMPTY_TREE, Repo
+
+
+@dataclass(frozen=True)
+class Committed:
+    commit: str | None  # None: nothing committed (`why` says why, '' when nothing to commit)
+    why: str = ""
+
+
+def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> Committed:
+    try:
+        env = repo.identity_env(required=True)
+    except AtomicError as exc:
+        return Committed(None, str(exc))
+    head_ref, head_oid = repo.read_head()
+    head_tree = repo.line("rev-parse", f"{head_oid}^{{tree}}") if head_oid else EMPTY_TREE
+    tree = head_tree
+    for before, after in steps:
+        base = snapshot.load(repo, before).files_tree
+        merged = effect.merge(
+            repo, base=base, ours=tree, theirs=snapshot.load(repo, after).files_tree
+        )
+        if merged.tree is None:
+            paths = ", ".join(o.path.decode("utf-8", "backslashreplace") for o in merged.conflicts)
+            return Committed(None, f"its changes overlap with uncommitted ones in {paths}")
+        tree = merged.tree
+    if tree == head_tree:
+        return Committed(None)
+    parents = ["-p", head_oid] if head_oid else []
+    commit = repo.line("commit-tree", tree, *parents, "-m", message, env=env)
+    old = head_oid or "0" * 40
+    if head_ref is not None:
+        repo.update_refs([f"update {head_ref} {commit} {old}"], message=f"git-atomic: {message}")
+    else:
+        repo.run("update-ref", "--no-deref", "-m", f"git-atomic: {message}", "HEAD", commit, old)
+    _stage(repo, head_tree, tree)
+    return Committed(commit)
+
+
+def _stage(repo: Repo, old_tree: str, new_tree: str) -> None:
+    """The commit's entries into the index for the paths it changed, and nothing else."""
+    raw = repo.out("diff-tree", "-r", "-z", "--no-renames", old_tree, new_tree).split(b"\0")
+    lines = []
+    for meta, path in zip(raw[0::2], raw[1::2], strict=False):
+        if not meta.startswith(b":"):
+            continue
+        _, new_mode, _, new_oid, status = meta[1:].split(b" ")
+        if status == b"D":
+            lines.append(b"0 " + b"0" * 40 + b"\t" + path + b"\0")
+        else:
+            lines.append(new_mode + b" " + new_oid + b"\t" + path + b"\0")
+    repo.run("update-index", "-z", "--index-info", input=b"".join(lines))
