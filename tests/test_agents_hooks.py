@@ -518,3 +518,17 @@ def test_commits_mode_makes_one_commit_per_turn_of_its_effect_only(repo: GitRepo
     # The user's work is exactly as it was: staged, unstaged, untracked.
     assert repo.git("status", "--porcelain") == status
     assert repo.read("lib.py") == b"VALUE = 2\n" and repo.read("notes.txt") == b"mine\n"
+
+
+def test_an_operation_a_person_opened_is_never_touched(repo: GitRepo) -> None:
+    repo.atomic("begin", "my-refactor", check=0)
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "BUG")])
+    [answer] = claude.send(stop())
+
+    message = answer.json()["systemMessage"]
+    assert "not judged" in message and "my-refactor" in message
+    assert "decision" not in answer.json()
+    assert repo.read("app.py").endswith(b"BUG\n")  # nothing taken back under their feet
+    open_op = repo.atomic_json("status")["open"]
+    assert open_op["name"] == "my-refactor" and open_op["checkpoints"]["op_exec"] == []
