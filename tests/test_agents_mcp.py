@@ -6,7 +6,9 @@ declared outputSchema (the SDK's client also checks successes itself).
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -347,6 +349,63 @@ def test_a_cancelled_gate_is_interrupted_and_rolled_back_with_progress(
 
     serve(repo, script)
     assert repo.fingerprint().diff(before) == []
+
+
+def test_a_client_that_goes_away_mid_gate_leaves_the_operation_rolled_back(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """Plain JSON-RPC lines on stdio, as any client sends them; then stdin closes mid-gate."""
+    started = tmp_path / "gate-started"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "git_atomic", "mcp"],
+        cwd=repo.path,
+        env=repo.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None and server.stdout is not None
+
+    def send(message: dict[str, Any]) -> None:
+        assert server.stdin is not None
+        server.stdin.write(json.dumps({"jsonrpc": "2.0", **message}) + "\n")
+        server.stdin.flush()
+
+    try:
+        hello = {"protocolVersion": "2025-06-18", "capabilities": {}}
+        hello["clientInfo"] = {"name": "lines", "version": "1"}
+        send({"id": 1, "method": "initialize", "params": hello})
+        assert json.loads(server.stdout.readline())["result"]["serverInfo"]["name"] == "git-atomic"
+        send({"method": "notifications/initialized"})
+        send(
+            {
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "begin", "arguments": {"name": "x"}},
+            }
+        )
+        assert json.loads(server.stdout.readline())["result"]["isError"] is False
+        repo.write("README", b"changed\n")
+        gate = f"touch {started}; sleep 120"
+        send(
+            {
+                "id": 3,
+                "method": "tools/call",
+                "params": {"name": "commit", "arguments": {"gates": [gate]}},
+            }
+        )
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        server.stdin.close()  # the client is gone: its gate is interrupted, the operation rolled back
+        assert server.wait(60) == 0
+    finally:
+        server.kill()
+        server.wait()
+    [op] = repo.atomic_json("log")["operations"]
+    assert (op["status"], op["failed_phase"]) == ("rolled_back", "interrupt")
+    assert repo.read("README") == b"hello\n"
 
 
 def test_concurrent_calls_queue_and_a_call_may_name_its_repository(
