@@ -398,7 +398,8 @@ def test_a_client_that_goes_away_mid_gate_leaves_the_operation_rolled_back(
         deadline = time.monotonic() + 60
         while not started.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        server.stdin.close()  # the client is gone: its gate is interrupted, the operation rolled back
+        # The client is gone: its gate is interrupted, the operation rolled back.
+        server.stdin.close()
         assert server.wait(60) == 0
     finally:
         server.kill()
