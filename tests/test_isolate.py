@@ -488,7 +488,8 @@ def test_a_conflicting_result_can_be_taken_by_hand(repo: GitRepo, tmp_path: Path
     assert code == 1 and res["isolated"]["not_applied"] == "conflict"
     take = res["isolated"]["apply_by_hand"][0].split("#")[0].split()
     assert take[:4] == ["git", "atomic", "rollback", "--to"]
-    repo.atomic("rollback", "--to", take[4], check=0)
+    assert take[5] == "--whole"
+    repo.atomic("rollback", "--to", take[4], "--whole", check=0)
     assert repo.read("notes.txt") == b"theirs\n"
     repo.atomic("undo", check=0)
     assert repo.read("notes.txt") == b"mine\n"

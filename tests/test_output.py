@@ -164,7 +164,7 @@ def test_show_snapshot_of_a_failed_gate(story: GitRepo) -> None:
         "  full output: <repo>/.git/atomic/logs/<id>/01-echo.log\n"
         "  +<t>  rollback  to PRE-OP <id>; rescue <id> holds what it replaced\n"
         "\n"
-        "next: `git atomic rollback --to <id>` brings its result back\n"
+        "next: `git atomic rollback --to <id> --whole` brings its result back\n"
         "\n"
         "PRE-OP <id> -> rescue <id>\n"
         " README | 1 +\n"

@@ -138,21 +138,32 @@ def test_immediate_after_run_undoes_the_run_and_undo_brings_it_back(
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_immediate_on_a_committed_op_goes_to_post_op_first(repo: GitRepo, mode: str) -> None:
+def test_immediate_on_a_committed_op_refuses_when_later_edits_overlap(
+    repo: GitRepo, mode: str
+) -> None:
+    """Was: immediate rollback went to POST-OP first, dropping the later edits. Now it takes the
+    operation's effect back; the file it created was edited since: an overlap, nothing changes,
+    and the whole earlier state is there only when asked for by name."""
     before = repo.fingerprint()
-    repo.atomic("run", "--history", mode, "--", "sh", "-c", "echo x > x.txt", check=0)
-    after = repo.fingerprint()
+    op_id = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", "echo x > x.txt")["op_id"]
     repo.write("x.txt", b"edited later\n")
     repo.write("later.txt", b"later\n")
-    res = repo.atomic_json("rollback")
-    assert res["target"]["label"].startswith("POST-OP")
-    same(repo.fingerprint(), after)
-    repo.atomic("rollback", check=0)
+    edited, refs = repo.fingerprint(), atomic_refs(repo)
+    dry = repo.atomic("rollback", "--dry-run", check=3)
+    assert "overlap x.txt: modify/delete, in the files" in dry.stdout
+    res = repo.atomic_json("rollback", check=3)
+    assert res["status"] == "refused" and res["conflicts"][0]["path"] == "x.txt"
+    assert f"rollback --op {op_id} --whole" in res["hint"]
+    same(repo.fingerprint(), edited)
+    assert atomic_refs(repo) == refs
+    repo.atomic("rollback", "--op", op_id, "--whole", check=0)
     same(repo.fingerprint(), before)
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_rollback_op_restores_pre_op_exactly_even_after_commits(repo: GitRepo, mode: str) -> None:
+def test_rollback_op_whole_restores_pre_op_exactly_even_after_commits(
+    repo: GitRepo, mode: str
+) -> None:
     repo.git("branch", "side")
     repo.write("sub/f.txt", b"f\n")
     repo.write("README", b"staged\n")
@@ -166,7 +177,7 @@ def test_rollback_op_restores_pre_op_exactly_even_after_commits(repo: GitRepo, m
     first = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", script)
     second = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", "echo 3 > c")
     after = repo.fingerprint()
-    res = repo.atomic_json("rollback", "--op", first["op_id"][:6])
+    res = repo.atomic_json("rollback", "--op", first["op_id"][:6], "--whole")
     assert res["status"] == "rolled_back" and res["op_id"] == first["op_id"]
     same(repo.fingerprint(), before)
     statuses = {o["op_id"]: o["status"] for o in repo.atomic_json("log")["operations"]}
@@ -225,12 +236,15 @@ def test_rollback_to_a_checkpoint_by_sha_prefix_and_by_ref(repo: GitRepo, mode: 
     show = repo.atomic_json("show", op_id)
     cps = {c["kind"] + str(i): c for i, c in enumerate(show["checkpoint_list"])}
     s1 = cps["op_exec1"]
-    res = repo.atomic_json("rollback", "--to", s1["sha"][:8])
+    # A whole earlier state only when asked for by name.
+    one_line_error(repo.atomic("rollback", "--to", s1["sha"][:8]), 2)
+    same(repo.fingerprint(), after)
+    res = repo.atomic_json("rollback", "--to", s1["sha"][:8], "--whole")
     assert res["target"]["sha"] == s1["sha"] and res["status"] == "rolled_back"
     same(repo.fingerprint(), at_s1)
     repo.atomic("undo", check=0)
     same(repo.fingerprint(), after)
-    repo.atomic("rollback", "--to", cps["op_exec2"]["ref"], check=0)
+    repo.atomic("rollback", "--to", cps["op_exec2"]["ref"], "--whole", check=0)
     same(repo.fingerprint(), at_s2)
     repo.atomic("undo", check=0)
     same(repo.fingerprint(), after)

@@ -37,7 +37,8 @@ EXAMPLES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "commit": (("git atomic commit -g 'pytest -q'", "gates, then POST-OP or roll back"),),
     "rollback": (
         ("git atomic rollback --dry-run", "what would the last step back change?"),
-        ("git atomic rollback --op 3f2a9c1e", "a whole operation, back to its PRE-OP"),
+        ("git atomic rollback --op 3f2a9c1e", "take back that operation's effect, keep the rest"),
+        ("git atomic rollback --op 3f2a9c1e --whole --dry-run", "what going back would drop"),
         ("git atomic rollback --to 7d665f94 -- src/app.py", "one file as it was then"),
     ),
     "undo": (("git atomic undo", "bring back what the last rollback replaced"),),

@@ -53,7 +53,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from git_atomic import snapshot
+from git_atomic import moves, snapshot
 from git_atomic.errors import GitError
 from git_atomic.git import Repo, TreeEntry
 from git_atomic.journal import CheckpointRow, Journal, OpRow
@@ -113,15 +113,8 @@ def carry_out(engine: Engine, found: Outcome, *, op_id: str | None, event: str) 
     assert found.target is not None, "an outcome with conflicts is not carried out"
     target = found.target.commit
     if not found.exact:
-        keep(engine.repo, target)
+        moves.keep(engine.repo, target)
     return engine.rollback_to(op_id, target, event=event, probe=found.current)
-
-
-def keep(repo: Repo, sha: str) -> str:
-    """A ref under refs/atomic/commits/ for a synthesized checkpoint, before a move uses it."""
-    ref = f"refs/atomic/commits/{int(time.time() * 1000):x}-{os.urandom(2).hex()}-{os.getpid()}"
-    repo.update_refs([f"create {ref} {sha}"], message="git-atomic: target of a move")
-    return ref
 
 
 def conflict_lines(found: Outcome) -> list[str]:
@@ -258,8 +251,8 @@ def _target(
     refs: _Refs,
     flags: str | None,
 ) -> Snapshot:
-    """A checkpoint of a computed state (objects only; `keep` makes it reachable). `flags`: the
-    index flags blob to keep (the user's, as they are now)."""
+    """A checkpoint of a computed state (objects only; `moves.keep` makes it reachable). `flags`:
+    the index flags blob to keep (the user's, as they are now)."""
     head_oid = refs.head_oid
     meta = {
         "version": snapshot.META_VERSION,

@@ -170,9 +170,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p = cmd("abort", "roll the open operation back to its PRE-OP state")
     json_flag(p)
 
-    p = cmd("rollback", "roll back: the last phase, a whole operation, or to any checkpoint")
-    p.add_argument("--op", metavar="ID", help="the whole operation, back to its PRE-OP")
-    p.add_argument("--to", metavar="CHECKPOINT", help="any checkpoint (with paths: selective)")
+    p = cmd("rollback", "take back an operation's effect, or step back inside an open one")
+    p.add_argument("--op", metavar="ID", help="take back that operation's effect")
+    p.add_argument(
+        "--to",
+        metavar="CHECKPOINT",
+        help="with paths: only those paths as they were; with --whole: that whole state",
+    )
+    p.add_argument(
+        "--whole",
+        action="store_true",
+        help="go back to the whole earlier state, dropping what came after (see --dry-run)",
+    )
     p.add_argument("--dry-run", action="store_true", help="list what would change; change nothing")
     json_flag(p)
     p.add_argument(
@@ -187,7 +196,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="list what would change; change nothing")
     json_flag(p)
 
-    p = cmd("undo", "reverse the last rollback, emergency, recover or undo")
+    p = cmd("undo", "re-apply what the last rollback, emergency, recover or undo took back")
     p.add_argument("--dry-run", action="store_true", help="list what would change; change nothing")
     json_flag(p)
 
@@ -466,17 +475,18 @@ def _rollback(ns: argparse.Namespace) -> int:
         paths=_strip_dashdash(ns.paths),
         dry_run=ns.dry_run,
         json_out=ns.json_out,
+        whole=ns.whole,
     )
 
 
 def _emergency(ns: argparse.Namespace) -> int:
-    from git_atomic.commands.rollback import emergency
+    from git_atomic.commands.undo import emergency
 
     return emergency(to=ns.to, dry_run=ns.dry_run, json_out=ns.json_out)
 
 
 def _undo(ns: argparse.Namespace) -> int:
-    from git_atomic.commands.rollback import undo
+    from git_atomic.commands.undo import undo
 
     return undo(dry_run=ns.dry_run, json_out=ns.json_out)
 

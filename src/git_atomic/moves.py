@@ -29,6 +29,8 @@ class Move:
     engine_op: str | None  # the open operation it runs under; None outside any operation
     paths: tuple[bytes, ...] = ()  # selective: only these paths' files and index entries
     with_refs: bool = True
+    synthesized: bool = False  # the target is an effect's result (effect.py): kept by a ref first
+    kept: tuple[str, ...] = ()  # refs the effect moved that moved since: left where they are
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ def carry_out(
     probe: Snapshot | None = None,
 ) -> Done:
     """`probe`: the preview's capture of this instant; it becomes the rescue (one scan)."""
+    if move.synthesized:
+        keep(engine.repo, move.target)
     result = engine.rollback_to(
         move.engine_op,
         move.target,
@@ -93,8 +97,11 @@ def carry_out(
 
 
 # --- reporting ---------------------------------------------------------------------------------
-def describe(prev: Preview, changes: Sequence[restore.PathChange] | None = None) -> dict[str, Any]:
-    """The JSON facts of a move: paths (and how), HEAD, branches, index."""
+def describe(
+    repo: Repo, prev: Preview, changes: Sequence[restore.PathChange] | None = None
+) -> dict[str, Any]:
+    """The JSON facts of a move: paths (and how), HEAD, branches, index, and the commits that
+    would no longer be on any branch (or a detached HEAD) afterwards."""
     p = prev.plan
     listed = list(changes) if changes is not None else p.path_changes()
     head = None
@@ -119,7 +126,29 @@ def describe(prev: Preview, changes: Sequence[restore.PathChange] | None = None)
         "branches": branches,
         "index": [p.decode("utf-8", "surrogateescape") for p in prev.staged],
         "branches_left": [b.removeprefix("refs/heads/") for b in p.branches_left],
+        "dropped_commits": dropped_commits(repo, prev),
     }
+
+
+def dropped_commits(repo: Repo, prev: Preview) -> list[dict[str, str]]:
+    """Commits a branch (or a detached HEAD) holds now that no branch nor HEAD would hold after
+    the move: what a whole-state move drops from history (they stay in the rescue)."""
+    p, current, target = prev.plan, prev.current, prev.target
+    tips = [t for t in [*target.branches.values(), target.head_oid] if t]
+    leaving: list[tuple[str, str]] = []
+    for line in p.ref_lines:
+        _verb, name, _new, old = line.split()
+        if old != ZERO_OID:
+            leaving.append((name.removeprefix("refs/heads/"), old))
+    if p.head_changes and current.head_ref is None and current.head_oid:
+        leaving.append(("HEAD", current.head_oid))
+    found: dict[str, dict[str, str]] = {}
+    for name, old in leaving:
+        listed = repo.out("log", "--format=%H %s", old, "--not", *tips, "--")
+        for row in listed.decode("utf-8", "replace").splitlines():
+            sha, _, subject = row.partition(" ")
+            found.setdefault(sha, {"sha": sha, "subject": subject, "branch": name})
+    return list(found.values())
 
 
 def listing(facts: dict[str, Any]) -> list[str]:
@@ -134,6 +163,10 @@ def listing(facts: dict[str, Any]) -> list[str]:
     if facts["index"]:
         n = len(facts["index"])
         lines.append(f"{'index':<7} {n} staged entr{'ies' if n != 1 else 'y'} restored")
+    for c in facts.get("dropped_commits", []):
+        lines.append(f"{'drop':<7} commit {output.short(c['sha'])} {c['subject']} ({c['branch']})")
+    for name in facts.get("kept", []):
+        lines.append(f"{'keep':<7} {name.removeprefix('refs/heads/')} (moved since: stays)")
     return lines
 
 

@@ -205,7 +205,7 @@ def _next(op: OpRow, journal: Journal, events: list[EventRow], *, shown: bool) -
             "" if shown else f"; `git atomic show {short} --diff` shows it"
         )
     if rescue:
-        return f"next: `git atomic rollback --to {rescue[:12]}` brings its result back"
+        return f"next: `git atomic rollback --to {rescue[:12]} --whole` brings its result back"
     return ""
 
 

@@ -133,6 +133,7 @@ def _rollback(a: Args) -> CliCall:
         "rollback",
         *_value(a, "op", "--op"),
         *_value(a, "to", "--to"),
+        *_flag(a, "whole", "--whole"),
         *_flag(a, "dry_run", "--dry-run"),
         rest=a.get("paths") or (),
     )
@@ -250,14 +251,22 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
     ToolSpec(
         "rollback",
         "Roll back",
-        "Go back. No arguments: the last step (inside an open operation, to its previous "
-        "checkpoint). op: take back that whole operation's effect. to: any checkpoint; with "
-        "paths, only those files and index entries. Use dry_run first to see what would change. "
-        "What a rollback replaces is saved; undo brings it back.",
+        "Go back. No arguments: take back the newest operation's effect (inside an open "
+        "operation: back to its previous checkpoint). op: take back that operation's effect. "
+        "What others changed since (edits, files, commits) stays; where it overlaps the effect "
+        "nothing changes and the error names the paths. whole (with op or to): the whole "
+        "earlier state instead, dropping what came after. to with paths: only those files and "
+        "index entries. Use dry_run first to see what would change. What a rollback replaces "
+        "is saved; undo brings it back.",
         {
             "op": _p("string", "an operation id (4 or more of its first hex digits)"),
             "to": _p("string", "a checkpoint's sha (see show's checkpoint_list)"),
             "paths": _strings("with to: restore only these paths, relative to the repository"),
+            "whole": _p(
+                "boolean",
+                "with op or to: the whole earlier state, dropping later work",
+                default=False,
+            ),
             "dry_run": DRY_RUN,
         },
         (),
@@ -269,8 +278,9 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
     ToolSpec(
         "undo",
         "Undo the last rollback",
-        "Bring back exactly what the last rollback, abort, failed commit, emergency or recover "
-        "replaced (for instance to retry after a gate failed).",
+        "Bring back what the last rollback, abort, failed commit, emergency or recover took "
+        "back (for instance to retry after a gate failed): exactly, when nothing changed since; "
+        "else on top of the later changes, never moving a branch back over later commits.",
         {"dry_run": DRY_RUN},
         (),
         lambda a: _call("undo", *_flag(a, "dry_run", "--dry-run")),

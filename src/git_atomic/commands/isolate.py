@@ -521,7 +521,7 @@ def _recipes(run: _Run) -> list[str]:
     pre, res = run.pre.commit, run.result.row.sha
     stage = " ".join(shlex.quote(p) for p in run.conflicts[:20]) or "PATH..."
     lines = [
-        f"git atomic rollback --to {res}   # take the result as it is (your state is "
+        f"git atomic rollback --to {res} --whole   # take the result as it is (your state is "
         "saved first; `git atomic undo` brings it back)",
         f"git add -- {stage} && git diff --binary {pre}:files {res}:files | git apply -3"
         "   # merge it into your files, from the top of the worktree",

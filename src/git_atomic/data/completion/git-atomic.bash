@@ -10,7 +10,7 @@ __git_atomic_options() {
         checkpoint) echo "-m --message --json --help" ;;
         commit) echo "-g --gate --no-gates --all-gates --json --help" ;;
         abort) echo "--json --help" ;;
-        rollback) echo "--op --to --dry-run --json --help" ;;
+        rollback) echo "--op --to --whole --dry-run --json --help" ;;
         emergency) echo "--to --dry-run --json --help" ;;
         undo) echo "--dry-run --json --help" ;;
         status) echo "--json --help" ;;

@@ -1,0 +1,281 @@
+"""What `rollback`, `undo` and `emergency` share: the guard, the move and its record, the report.
+
+A move either goes to an existing checkpoint exactly (a whole-state move, or an effect taken back
+with nothing changed since) or to a target the effect engine computed (effect.py), which
+`moves.carry_out` keeps reachable by a ref before the move. An effect that overlaps later
+changes is refused here: exit 3, nothing changed, the overlaps named (`refuse_overlap`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
+
+from git_atomic import context, effect, moves, output, steps
+from git_atomic.errors import BusyError, Exit
+from git_atomic.journal import OpRow
+from git_atomic.operation import Engine
+from git_atomic.snapshot import Snapshot
+
+UNDO_HINT: Final = "`git atomic undo` brings back what it replaced"
+
+
+def guard(ctx: context.Context) -> OpRow | None:
+    """The open operation, refusing (exit 3) while anything half done waits for `recover`."""
+    op = context.refuse_if_interrupted(ctx)
+    if op is not None and op.pending is not None:
+        raise BusyError(
+            f"a step of operation {op.id} ({op.name}) was interrupted half way",
+            hint="run `git atomic recover` to finish it",
+        )
+    return op
+
+
+def go(
+    ctx: context.Context,
+    move: moves.Move,
+    subject: OpRow | None,
+    stays_open: OpRow | None,
+    current: Snapshot | None,
+    *,
+    dry_run: bool,
+    json_out: bool,
+    close_open: bool,
+    takes_back: bool = False,
+    said: str | None = None,
+) -> int:
+    """One rollback: preview, then (unless a dry run or nothing to do) the move and its record.
+
+    `takes_back`: the move takes the subject's effect back, so a closed subject becomes
+    rolled_back (recorded in the event, for `undo` to give its status back)."""
+    journal = ctx.journal
+    status = "open" if stays_open is not None else "rolled_back"
+    prev = moves.preview(ctx.repo, move, current=current)
+    if dry_run or (prev.empty and not close_open):
+        return report_still(
+            ctx, move, prev, subject, status=status, dry_run=dry_run, json_out=json_out
+        )
+    engine = Engine(ctx)
+    with owning(ctx, subject if subject is not None and subject.status == "open" else None):
+        if takes_back and subject is not None and subject.status not in ("open", "rolled_back"):
+            flip: dict[str, Any] | None = {
+                "op_status": {"op": subject.id, "from": subject.status, "to": "rolled_back"}
+            }
+        else:
+            flip = steps.status_flip(journal, move.target, subject, selective=bool(move.paths))
+        detail = dict(flip or {})
+        if move.paths:
+            detail["paths"] = [p.decode("utf-8", "surrogateescape") for p in move.paths]
+        done = moves.carry_out(engine, move, detail=detail or None, probe=prev.current)
+        if close_open and subject is not None:
+            subject = engine.close(
+                subject.id, status="rolled_back", detail=op_detail(subject, done)
+            )
+        elif flip is not None:
+            journal.update_op(flip["op_status"]["op"], status="rolled_back")
+    subject = journal.op(subject.id) if subject is not None else None
+    return report_done(
+        ctx,
+        move,
+        prev,
+        done,
+        subject,
+        status=status,
+        json_out=json_out,
+        said=said or f"rolled back to {move.label}" + _only(move.paths),
+    )
+
+
+def refuse_overlap(
+    ctx: context.Context,
+    found: effect.Outcome,
+    subject: OpRow | None,
+    *,
+    event: str,
+    what: str,
+    step: effect.Step,
+    whole: str,
+    dry_run: bool,
+    json_out: bool,
+) -> int:
+    """The effect and later changes overlap: nothing changes; name the paths, and the ways to
+    either side. `what`: the effect, for people; `whole`: the command that goes to the whole
+    earlier state instead."""
+    lines = effect.conflict_lines(found)
+    first = found.conflicts[0].path.decode("utf-8", "backslashreplace")
+    sides = (
+        f"to keep the later changes, leave the tree as it is; to drop them too, `{whole}` "
+        f"(its --dry-run lists what it would drop); each side of a file: "
+        f"`git show {step.before[:12]}:files/{first}` (before) and "
+        f"`git show {step.after[:12]}:files/{first}` (after {what})"
+    )
+    if json_out:
+        obj = _base_object(ctx, subject, event=event, status="refused", dry_run=dry_run)
+        obj["conflicts"] = [
+            {
+                "path": c.path.decode("utf-8", "surrogateescape"),
+                "where": c.where,
+                "kind": c.kind,
+                "lines": [list(r) for r in c.lines],
+            }
+            for c in found.conflicts
+        ]
+        obj["error"] = f"refused, nothing changed: {what} and later changes overlap"
+        obj["hint"] = sides
+        obj["exit_code"] = int(Exit.REFUSED)
+        output.emit_json(obj)
+    elif dry_run:
+        for line in lines:
+            print(f"{'overlap':<7} {line}")
+    shown = "; ".join(lines[:3]) + ("; ..." if len(lines) > 3 else "")
+    output.say(
+        f"git-atomic: {'dry run: ' if dry_run else ''}refused, nothing changed: {what} and "
+        f"later changes overlap: {shown} ({sides})"
+    )
+    return int(Exit.REFUSED)
+
+
+def _base_object(
+    ctx: context.Context, subject: OpRow | None, *, event: str, status: str, dry_run: bool
+) -> dict[str, Any]:
+    if subject is not None:
+        obj = output.op_object(ctx.journal, subject)
+    else:
+        obj = moves.result_object(
+            ctx.journal,
+            None,
+            status=status,
+            event=event,
+            label="",
+            target="",
+            rescue=None,
+            facts={},
+            dry_run=dry_run,
+        )
+    obj.update(status=status, event=event, dry_run=dry_run, target=None, changes=[], problems=[])
+    return obj
+
+
+def _only(paths: Sequence[bytes]) -> str:
+    if not paths:
+        return ""
+    shown = ", ".join(p.decode("utf-8", "backslashreplace") for p in paths[:3])
+    return f" (only {shown}{', ...' if len(paths) > 3 else ''})"
+
+
+def op_detail(op: OpRow, done: moves.Done, *, emergency: bool = False) -> str | None:
+    detail = dict(op.details)
+    if done.problems:
+        detail["problems"] = list(done.problems)
+    if emergency:
+        detail["emergency"] = True
+    return json.dumps(detail) if detail else None
+
+
+@contextmanager
+def owning(ctx: context.Context, op: OpRow | None) -> Iterator[None]:
+    """While we work on an open operation it names us, so a crash shows as interrupted."""
+    if op is None:
+        yield
+        return
+    ctx.journal.update_op(op.id, **context.owner_fields())
+    try:
+        yield
+    finally:
+        current = ctx.journal.op(op.id)
+        if current is not None and current.status == "open":
+            ctx.journal.update_op(op.id, owner_pid=None, owner_start=None)
+
+
+# --- telling -----------------------------------------------------------------------------------
+def report_still(
+    ctx: context.Context,
+    move: moves.Move,
+    prev: moves.Preview,
+    subject: OpRow | None,
+    *,
+    status: str,
+    dry_run: bool,
+    json_out: bool,
+) -> int:
+    facts = moves.describe(ctx.repo, prev)
+    facts["kept"] = list(move.kept)
+    if json_out:
+        output.emit_json(
+            moves.result_object(
+                ctx.journal,
+                subject,
+                status=status if dry_run else (subject.status if subject else status),
+                event=move.event,
+                label=move.label,
+                target=move.target,
+                rescue=None,
+                facts=facts,
+                dry_run=dry_run,
+                paths=move.paths,
+            )
+        )
+    elif dry_run:
+        for line in moves.listing(facts):
+            print(line)
+    if dry_run:
+        n = len(facts["changes"])
+        output.say(
+            f"git-atomic: dry run: {move.event} to {move.label} would change {n} "
+            f"path{'s' if n != 1 else ''}{_dropping(facts)}; nothing was changed"
+        )
+    else:
+        output.say(f"git-atomic: the tree is already at {move.label}; nothing to do")
+    return 0
+
+
+def report_done(
+    ctx: context.Context,
+    move: moves.Move,
+    prev: moves.Preview,
+    done: moves.Done,
+    subject: OpRow | None,
+    *,
+    status: str,
+    json_out: bool,
+    said: str,
+    history: str | None = None,
+) -> int:
+    facts = moves.describe(ctx.repo, prev, done.changes)
+    facts["kept"] = list(move.kept)
+    if json_out:
+        output.emit_json(
+            moves.result_object(
+                ctx.journal,
+                subject,
+                status=status,
+                event=move.event,
+                label=move.label,
+                target=move.target,
+                rescue=done.rescue,
+                facts=facts,
+                dry_run=False,
+                problems=done.problems,
+                paths=move.paths,
+                history=history,
+            )
+        )
+    for problem in done.problems:
+        output.say(f"git-atomic: warning: {problem}")
+    for name in move.kept:
+        shown = "HEAD" if name == "HEAD" else "branch " + name.removeprefix("refs/heads/")
+        output.say(
+            f"git-atomic: {shown} has moved since (later commits); it stays where it is, "
+            "and the change is made in the files and the index instead"
+        )
+    n = len(facts["changes"])
+    hint = "" if move.event == "undo" else f"; {UNDO_HINT}"
+    output.say(f"git-atomic: {said}; {n} path{'s' if n != 1 else ''} changed{hint}")
+    return 0
+
+
+def _dropping(facts: dict[str, Any]) -> str:
+    n = len(facts.get("dropped_commits", []))
+    return f" and drop {n} commit{'s' if n != 1 else ''} from its branch" if n else ""

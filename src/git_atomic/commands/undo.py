@@ -1,0 +1,174 @@
+"""`emergency` and `undo`: the two ways back that are not an operation's rollback.
+
+`emergency` is a whole-state request by nature: it saves everything as a rescue checkpoint, then
+goes to the POST-OP state of the newest committed operation of this worktree, else to HEAD's
+commit (while an operation is open: HEAD's commit before it began, since its own commits are not
+validated), or to `--to COMMIT`. For a commit: HEAD (branch or detached) moves to it, no other
+branch moves, the index and the files become its tree, and untracked files go — they are in the
+rescue, and `undo` brings them back. Ignored files are never touched. An open operation is
+closed as rolled_back. Its dry run lists every path it would change and every commit it would
+drop from a branch.
+
+`undo` takes back the effect of the newest event of this worktree (rollback, abort, emergency,
+recover, apply, undo): the change from that event's rescue (the state it replaced) to its target
+(the state it went to), by the rules of effect.py. With nothing changed since, that is the
+rescue exactly, as always; with changes since (commits, the user's files, another session's),
+the event's change is reversed on top of them: no branch moves back over later commits, other
+files keep their bytes, and an overlap changes nothing (exit 3). It takes a rescue of its own,
+so a second `undo` re-does what the first undid. A move that has nothing to change takes no
+rescue and writes no event.
+"""
+
+from __future__ import annotations
+
+from git_atomic import context, effect, moves, output, snapshot, steps
+from git_atomic.commands import moving
+from git_atomic.config import load_config
+from git_atomic.errors import BusyError, UsageError
+from git_atomic.journal import OpRow
+from git_atomic.operation import Engine
+
+
+def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
+    with context.opened("emergency") as ctx:
+        repo, journal = ctx.repo, ctx.journal
+        open_op = moving.guard(ctx)
+        from_commit = True
+        if to is not None:
+            commit = repo.rev_parse(to)
+            if commit is None:
+                raise UsageError(f"emergency --to: {to!r} is not a commit in this repository")
+            target, label = moves.commit_checkpoint(repo, commit), f"commit {commit[:12]}"
+        else:
+            post = steps.last_validated(journal, ctx.worktree)
+            if post is not None:
+                row, owner = post
+                target, label = row.sha, f"POST-OP of {owner.name} [{owner.id}]"
+                from_commit = False
+            else:
+                head = _head_before(ctx, open_op)
+                if head is None:
+                    raise UsageError(
+                        "emergency: no validated state and no commit to return to "
+                        "(HEAD is unborn); name one with --to COMMIT"
+                    )
+                target, label = moves.commit_checkpoint(repo, head), f"HEAD's commit {head[:12]}"
+        move = moves.Move("emergency", target, label, open_op.id if open_op else None)
+        prev = moves.preview(repo, move)
+        if dry_run or (prev.empty and open_op is None):
+            return moving.report_still(
+                ctx, move, prev, open_op, status="rolled_back", dry_run=dry_run, json_out=json_out
+            )
+        if from_commit:
+            moves.keep(repo, target)
+        engine = Engine(ctx)
+        with moving.owning(ctx, open_op):
+            done = moves.carry_out(engine, move, probe=prev.current)
+            closed = None
+            if open_op is not None:
+                closed = engine.close(
+                    open_op.id,
+                    status="rolled_back",
+                    detail=moving.op_detail(open_op, done, emergency=True),
+                )
+        history = closed.history if closed else load_config(repo.root).history.value
+        return moving.report_done(
+            ctx,
+            move,
+            prev,
+            done,
+            closed,
+            status="rolled_back",
+            json_out=json_out,
+            history=history,
+            said=f"emergency: everything was saved as rescue "
+            f"{output.short(done.rescue)}; back to {label}",
+        )
+
+
+def undo(*, dry_run: bool, json_out: bool) -> int:
+    with context.opened("undo") as ctx:
+        journal, repo = ctx.journal, ctx.repo
+        open_op = moving.guard(ctx)
+        events = journal.events(ctx.worktree, limit=1)
+        if not events or events[0].rescue is None or events[0].target is None:
+            raise UsageError(
+                "undo: nothing to undo in this worktree (no rollback, abort, "
+                "emergency or recover yet)"
+            )
+        event = events[0]
+        if open_op is not None and event.at < open_op.started_at:
+            raise BusyError(
+                f"operation {open_op.id} ({open_op.name}) is open and the last "
+                f"{event.kind} happened before it began",
+                hint="commit or abort it first",
+            )
+        rescue, target = event.rescue, event.target
+        assert rescue is not None and target is not None
+        subject = journal.op(event.op_id) if event.op_id else None
+        current = moves.probe(repo)
+        step = effect.Step(rescue, target)
+        found = effect.take_back(repo, [step], current)
+        what = f"the last {event.kind}"
+        if found.target is None:
+            return moving.refuse_overlap(
+                ctx,
+                found,
+                subject,
+                event="undo",
+                what=f"undoing {what}",
+                step=effect.Step(target, rescue),
+                whole=f"git atomic rollback --to {rescue[:12]} --whole",
+                dry_run=dry_run,
+                json_out=json_out,
+            )
+        label = (
+            f"the state before {what}"
+            if found.exact
+            else f"the tree with {what} reversed, later changes kept"
+        )
+        move = moves.Move(
+            "undo",
+            found.target.commit,
+            label,
+            open_op.id if open_op else None,
+            synthesized=not found.exact,
+            kept=found.kept,
+        )
+        prev = moves.preview(repo, move, current=current)
+        if dry_run or prev.empty:
+            return moving.report_still(
+                ctx, move, prev, subject, status="undone", dry_run=dry_run, json_out=json_out
+            )
+        engine = Engine(ctx)
+        with moving.owning(ctx, open_op):
+            reverse = steps.reverse_status(journal, event.detail)
+            done = moves.carry_out(engine, move, detail=reverse, probe=prev.current)
+            if reverse is not None:
+                change = reverse["op_status"]
+                journal.update_op(change["op"], status=change["to"])
+        subject = journal.op(event.op_id) if event.op_id else None
+        again = "re-does it" if event.kind == "undo" else "undoes this"
+        return moving.report_done(
+            ctx,
+            move,
+            prev,
+            done,
+            subject,
+            status="undone",
+            json_out=json_out,
+            said=f"undid {what}; `git atomic undo` again {again}",
+        )
+
+
+def _head_before(ctx: context.Context, open_op: OpRow | None) -> str | None:
+    """HEAD's commit; while an operation is open, as it was before the operation began: in
+    commits mode the operation's own commits are on the branch, and none of them is validated."""
+    pre = (
+        next((c for c in ctx.journal.checkpoints(open_op.id) if c.kind == "pre_op"), None)
+        if open_op is not None
+        else None
+    )
+    if pre is not None:
+        return snapshot.load(ctx.repo, pre.sha).head_oid
+    return ctx.repo.read_head()[1]

@@ -1,0 +1,176 @@
+"""Effect, not state (issue 15): rollback and undo take back or re-apply an operation's effect,
+on top of what others did since; an overlap changes nothing; a whole state only by name."""
+
+from __future__ import annotations
+
+import pytest
+
+from testing.gitrepo import GitRepo, State
+
+MODES = ("commits", "shadow")
+TEXT = b"".join(b"line %d\n" % i for i in range(1, 10))
+
+
+def same(a: State, b: State) -> None:
+    assert a == b, "\n".join(a.diff(b))
+
+
+def with_line(data: bytes, n: int, text: bytes) -> bytes:
+    lines = data.split(b"\n")
+    lines[n - 1] = text
+    return b"\n".join(lines)
+
+
+def shared(repo: GitRepo) -> None:
+    repo.write("shared.txt", TEXT)
+    repo.git("add", "shared.txt")
+    repo.git("commit", "-qm", "shared")
+
+
+def commit(repo: GitRepo, path: str, data: bytes, message: str) -> None:
+    repo.write(path, data)
+    repo.git("add", path)
+    repo.git("commit", "-qm", message)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_undo_never_moves_a_branch_back_over_later_commits(repo: GitRepo, mode: str) -> None:
+    """The issue's first scenario: a failed operation is rolled back; the user then makes three
+    commits and writes notes.txt; `undo` used to move main back over the three commits and
+    delete notes.txt. Now the branch stays, notes.txt stays, the operation's change comes back."""
+    shared(repo)
+    script = "echo op > op.txt; sed -i 's/line 2/op/' shared.txt; exit 1"
+    res = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", script, check=1)
+    assert res["status"] == "rolled_back"
+    for i in range(3):
+        commit(repo, f"user{i}.txt", b"%d\n" % i, f"user commit {i}")
+    tip = repo.head()
+    repo.write("notes.txt", b"my notes\n")
+    dry = repo.atomic_json("undo", "--dry-run")
+    assert dry["branches"] == [] and dry["dropped_commits"] == []
+    repo.atomic("undo", check=0)
+    assert repo.head() == tip
+    assert repo.git("rev-parse", "main").strip() == tip
+    assert repo.read("notes.txt") == b"my notes\n"
+    assert [repo.read(f"user{i}.txt") for i in range(3)] == [b"0\n", b"1\n", b"2\n"]
+    assert repo.read("op.txt") == b"op\n"
+    assert repo.read("shared.txt") == with_line(TEXT, 2, b"op")
+    # And again: the undo is taken back in turn, the user's work still there.
+    repo.atomic("undo", check=0)
+    assert repo.head() == tip and repo.read("notes.txt") == b"my notes\n"
+    assert not repo.exists("op.txt") and repo.read("shared.txt") == TEXT
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rollback_keeps_other_writers_changes(repo: GitRepo, mode: str) -> None:
+    """After the operation: the user edits another file, a second session adds one. Rolling
+    the operation back takes its change back, and theirs stay, byte for byte."""
+    shared(repo)
+    op = repo.atomic_json(
+        "run", "--history", mode, "--", "sh", "-c", "echo op > op.txt; echo op >> README"
+    )
+    repo.write("shared.txt", with_line(TEXT, 5, b"user"))  # the user, another file
+    repo.write("docs.md", b"session B\n")  # a second session's new file
+    others = {p: repo.read(p) for p in ("shared.txt", "docs.md")}
+    res = repo.atomic_json("rollback", "--op", op["op_id"])
+    assert res["status"] == "rolled_back"
+    assert {c["path"] for c in res["changes"]} == {"op.txt", "README"}
+    assert {p: repo.read(p) for p in others} == others
+    assert not repo.exists("op.txt") and repo.read("README") == b"hello\n"
+    assert repo.git("rev-parse", "HEAD").strip() == repo.git("rev-parse", "main").strip()
+    assert repo.atomic_json("show", op["op_id"])["status"] == "rolled_back"
+    # undo re-applies the operation's effect, theirs still intact.
+    repo.atomic("undo", check=0)
+    assert {p: repo.read(p) for p in others} == others
+    assert repo.read("op.txt") == b"op\n" and repo.read("README") == b"hello\nop\n"
+    assert repo.atomic_json("show", op["op_id"])["status"] == "committed"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_same_hunk_is_refused_and_nothing_changes(repo: GitRepo, mode: str) -> None:
+    shared(repo)
+    op = repo.atomic_json(
+        "run", "--history", mode, "--", "sh", "-c", "sed -i 's/line 3/op/' shared.txt"
+    )
+    repo.write("shared.txt", with_line(with_line(TEXT, 3, b"op"), 3, b"user, over it"))
+    before, refs = repo.fingerprint(), repo.checkpoint_refs()
+    dry = repo.atomic("rollback", "--op", op["op_id"], "--dry-run", check=3)
+    assert dry.stdout == "overlap shared.txt: content (near line 3), in the files\n"
+    assert "nothing changed" in dry.stderr
+    res = repo.atomic("rollback", "--op", op["op_id"], check=3)
+    assert "shared.txt: content (near line 3)" in res.stderr
+    assert f"rollback --op {op['op_id']} --whole" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    same(repo.fingerprint(), before)
+    assert repo.checkpoint_refs() == refs
+    assert repo.atomic_json("show", op["op_id"])["status"] == "committed"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_same_file_in_other_hunks_is_merged(repo: GitRepo, mode: str) -> None:
+    shared(repo)
+    repo.atomic("run", "--history", mode, "--", "sh", "-c", "sed -i 's/line 2/op/' shared.txt")
+    repo.write("shared.txt", with_line(with_line(TEXT, 2, b"op"), 8, b"user"))
+    repo.git("add", "shared.txt")  # staged by the user: the index is merged as well
+    repo.atomic("rollback", check=0)
+    assert repo.read("shared.txt") == with_line(TEXT, 8, b"user")
+    # The index is merged by the same rule: in commits mode the operation's change was in it
+    # (its commit) and goes; in shadow mode it never was, and what the user staged stays.
+    staged = (
+        with_line(TEXT, 8, b"user")
+        if mode == "commits"
+        else (with_line(with_line(TEXT, 2, b"op"), 8, b"user"))
+    )
+    assert repo.git("show", ":shared.txt").encode() == staged
+    repo.atomic("undo", check=0)
+    assert repo.read("shared.txt") == with_line(with_line(TEXT, 2, b"op"), 8, b"user")
+
+
+def test_later_commits_stay_when_the_operation_committed(repo: GitRepo) -> None:
+    """Commits mode, the user committed on top of the operation's commits: the branch stays,
+    the operation's change is taken back in the files and the index, and the message says so."""
+    shared(repo)
+    op = repo.atomic_json("run", "--", "sh", "-c", "echo op > op.txt")
+    commit(repo, "user.txt", b"u\n", "the user's commit")
+    tip = repo.head()
+    res = repo.atomic("rollback", "--op", op["op_id"], check=0)
+    assert "branch main has moved since" in res.stderr
+    assert repo.head() == tip and not repo.exists("op.txt")
+    assert repo.git("status", "--porcelain") == "D  op.txt\n"
+
+
+def test_whole_dry_run_lists_the_commits_and_files_it_would_drop(repo: GitRepo) -> None:
+    shared(repo)
+    before = repo.fingerprint()
+    op = repo.atomic_json("run", "--", "sh", "-c", "echo op > op.txt")
+    commit(repo, "user.txt", b"u\n", "the user's commit")
+    repo.write("notes.txt", b"notes\n")
+    now, refs = repo.fingerprint(), repo.checkpoint_refs()
+    res = repo.atomic("rollback", "--op", op["op_id"], "--whole", "--dry-run", check=0)
+    lines = res.stdout.splitlines()
+    assert {"delete  op.txt", "delete  user.txt", "delete  notes.txt"} <= set(lines)
+    dropped = [line for line in lines if line.startswith("drop")]
+    assert len(dropped) == 2 and "the user's commit (main)" in dropped[0]
+    assert "OP-EXEC: sh" in dropped[1]
+    assert "drop 2 commits" in res.stderr
+    same(repo.fingerprint(), now)
+    assert repo.checkpoint_refs() == refs
+    repo.atomic("rollback", "--op", op["op_id"], "--whole", check=0)
+    same(repo.fingerprint(), before)
+    repo.atomic("undo", check=0)
+    same(repo.fingerprint(), now)
+
+
+def test_emergency_dry_run_lists_the_commits_it_would_drop(repo: GitRepo) -> None:
+    """`emergency` is a whole-state request by nature: its dry run says what it would drop."""
+    repo.atomic("run", "--", "sh", "-c", "echo good > good.txt", check=0)
+    commit(repo, "later.txt", b"later\n", "a later commit")
+    now = repo.fingerprint()
+    res = repo.atomic("emergency", "--dry-run", check=0)
+    assert "delete  later.txt" in res.stdout.splitlines()
+    assert any(
+        line.startswith("drop") and "a later commit (main)" in line
+        for line in res.stdout.splitlines()
+    )
+    assert "drop 1 commit" in res.stderr
+    same(repo.fingerprint(), now)
