@@ -341,7 +341,8 @@ def test_install_twice_then_uninstall_leaves_the_project_as_it_was(
     status = repo.atomic("hooks", "status", check=0).stdout
     assert re.search(rf"^{re.escape(name)}\s+\S+\s+installed$", status, re.M), status
     repo.atomic("hooks", "uninstall", name, check=0)
-    assert repo.fingerprint().diff(before) == []  # no `{}` file, no empty folder
+    assert repo.fingerprint().diff(before) == []  # no `{}` file
+    assert sorted(p.name for p in repo.path.iterdir()) == [".git", "README"]  # no empty folder
 
 
 def test_every_agent_has_an_adapter() -> None:

@@ -118,8 +118,13 @@ def uninstall(layout: Layout, root: Path) -> list[str]:
         del settings["hooks"]
     if not settings or settings == dict(layout.top):  # nothing but ours was in it
         path.unlink()
-        with contextlib.suppress(OSError):
-            path.parent.rmdir()  # only when empty
+        folder = path.parent
+        while folder != root and root in folder.parents:
+            try:
+                folder.rmdir()  # only when empty (`.github/hooks`, then `.github`)
+            except OSError:
+                break
+            folder = folder.parent
         return [*lines, f"removed {_shown(path, root)}"]
     _write(path, settings)
     return [*lines, f"wrote {_shown(path, root)}"]
