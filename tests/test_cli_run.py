@@ -79,14 +79,13 @@ def test_commits_mode_makes_visible_commits(repo: GitRepo) -> None:
     )
     assert res["status"] == "committed" and res["history"] == "commits"
     subjects = repo.git("log", "--format=%s", f"{base}..HEAD").splitlines()
-    assert subjects == [
-        "OP-EXEC: upgrade - sh -c 'echo new > made.txt'",
-        "PRE-OP: upgrade - backup state before operation",
-    ]
-    # Files that were untracked before the operation stay out of its commits.
-    assert "notes.txt" not in repo.git("ls-tree", "-r", "--name-only", "HEAD")
-    assert repo.git("show", "HEAD:made.txt") == "new\n"
-    assert repo.git("status", "--porcelain") == "?? notes.txt\n"
+    assert subjects == ["OP-EXEC: upgrade - sh -c 'echo new > made.txt'"]  # PRE-OP: no commit
+    assert repo.git("log", "-1", "--format=%b").strip() == "Command: sh -c 'echo new > made.txt'"
+    # Files that were untracked before the operation stay out of its commits, and the work in
+    # progress stays where it was, staged and unstaged.
+    assert repo.git("diff", "--name-status", base, "HEAD") == "A\tmade.txt\n"
+    assert repo.git("status", "--porcelain") == "MM tracked.txt\n?? notes.txt\n"
+    assert repo.git("show", ":tracked.txt") == "staged\n"
 
 
 def test_commits_mode_never_makes_an_empty_commit(repo: GitRepo) -> None:

@@ -28,36 +28,36 @@ def test_commit_message_replaces_the_phase_message(repo: GitRepo) -> None:
 
 
 def test_commit_false_keeps_a_checkpoint_and_leaves_the_branch(repo: GitRepo) -> None:
-    repo.write("README", b"changed\n")
+    repo.write("README", b"changed\n")  # the person's work in progress: never committed
     engine = _engine(repo)
     op = engine.begin("x", history="commits", kind="tdd")
     head = repo.head()
-    assert _subjects(repo)[0] == "PRE-OP: x - backup state before operation"
+    assert _subjects(repo) == ["initial"]  # PRE-OP is a checkpoint, not a commit
     repo.write("a", b"a\n")
     row = engine.checkpoint(op, "op_exec", "stage", commit=False)
     assert repo.head() == head and row.commit_sha is None
-    assert repo.git("status", "--porcelain") == "?? a\n"
-    # The next commit holds everything since the branch last moved.
+    assert repo.git("status", "--porcelain") == " M README\n?? a\n"
+    # The next commit holds the operation's effect since PRE-OP, and only that.
     engine.checkpoint(op, "post_op", "done", commit_message="GREEN: a")
-    assert _subjects(repo)[:2] == ["GREEN: a", "PRE-OP: x - backup state before operation"]
+    assert _subjects(repo)[:2] == ["GREEN: a", "initial"]
     assert repo.git("show", "--name-only", "--format=", "HEAD").split() == ["a"]
+    assert repo.git("status", "--porcelain") == " M README\n"
 
 
-def test_without_a_pre_op_commit_files_untracked_before_are_committed_too(repo: GitRepo) -> None:
+def test_tree_is_the_change_commits_tracked_files_and_leaves_untracked_ones(
+    repo: GitRepo,
+) -> None:
     repo.write("README", b"changed\n")
-    repo.write("new_test.py", b"x = 1\n")  # untracked before the operation
+    repo.write("new_test.py", b"x = 1\n")  # an untracked draft: stays out, as git commit -a
     engine = _engine(repo)
     before = repo.head()
-    op = engine.begin("tdd-green", history="commits", kind="tdd", commit_pre_op=False)
+    op = engine.begin("tdd-green", history="commits", kind="tdd", tree_is_the_change=True)
     assert repo.head() == before
     assert engine.journal.checkpoints(op.id)[0].commit_sha is None
     engine.checkpoint(op, "post_op", "rule kept", commit_message="GREEN: y")
     assert _subjects(repo) == ["GREEN: y", "initial"]
-    assert sorted(repo.git("show", "--name-only", "--format=", "HEAD").split()) == [
-        "README",
-        "new_test.py",
-    ]
-    assert repo.git("status", "--porcelain") == ""
+    assert repo.git("show", "--name-only", "--format=", "HEAD").split() == ["README"]
+    assert repo.git("status", "--porcelain") == "?? new_test.py\n"
 
 
 def test_shadow_mode_ignores_commit_message(repo: GitRepo) -> None:

@@ -149,7 +149,7 @@ def test_show_snapshot_of_a_failed_gate(story: GitRepo) -> None:
         "operation <id>  break-tests\n"
         "status  rolled back: gate echo failed; the tree went back to PRE-OP\n"
         "started  <time> (<ago>), took <t>\n"
-        "history  commits: PRE-OP/OP-EXEC/POST-OP commits on the branch\n"
+        "history  commits: OP-EXEC/POST-OP commits of its effect on the branch\n"
         "command  sh -c 'echo bad >> README; echo 1 > b.txt'  (exit 0 after <t>)\n"
         "change  2 files +2 -0 (PRE-OP -> rescue)\n"
         "\n"

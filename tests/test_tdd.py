@@ -55,8 +55,10 @@ def _differences(before: State, after: State, *, ignoring: tuple[bytes, ...] = (
     return [d for d in before.diff(after) if not any(d.startswith(f"file {p!r}") for p in ignoring)]
 
 
-def _new_test(repo: GitRepo) -> None:
+def _new_test(repo: GitRepo, *, add: bool = True) -> None:
     repo.write("t_feature.sh", b"grep -qx feature impl.txt\n")  # fails until _implement
+    if add:  # a new file goes into a phase's commit once the person adds it, as with git commit
+        repo.git("add", "t_feature.sh")
 
 
 def _implement(repo: GitRepo) -> None:
@@ -66,13 +68,51 @@ def _implement(repo: GitRepo) -> None:
 # --- RED -------------------------------------------------------------------------------------
 def test_red_holds_without_command_commits_the_tree_as_it_stands(repo: GitRepo) -> None:
     _setup(repo)
-    _new_test(repo)  # a new, untracked test file: the heart of RED
+    _new_test(repo)  # a new test file, added: the heart of RED
     res = repo.atomic("tdd", "red", "-m", "feature is listed", check=0)
     assert "RED holds: the tests fail (exit 1), as RED needs" in res.stderr
     assert "FAILED t_feature.sh" in res.stderr  # the failure the person meant to see
     assert _subjects(repo) == ["RED: feature is listed", "suite"]
     assert repo.git("show", "--name-only", "--format=", "HEAD").split() == ["t_feature.sh"]
     assert repo.git("status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("phase", ["red", "green", "refactor"])
+def test_a_phase_without_command_never_commits_an_untracked_draft(
+    repo: GitRepo, phase: str
+) -> None:
+    _setup(repo)
+    repo.write("draft_notes.md", b"half an idea\n")  # untracked: stays out, as git commit -a
+    if phase == "red":
+        _new_test(repo, add=False)  # untracked too: the tests see it, the commit does not
+        repo.write("impl.txt", b"base\n")
+        repo.write("t_base.sh", b"grep -qx base impl.txt\ngrep -q . impl.txt\n")  # tracked
+    else:
+        repo.write("impl.txt", b"base\n\n")  # a tracked edit that keeps the tests passing
+    res = repo.atomic("tdd", phase, "-m", "step", check=0)
+    committed = repo.git("show", "--name-only", "--format=", "HEAD").split()
+    assert committed == (["t_base.sh"] if phase == "red" else ["impl.txt"])
+    assert _subjects(repo) == [f"{phase.upper()}: step", "suite"]
+    status = repo.git("status", "--porcelain")
+    assert status == (
+        "?? draft_notes.md\n?? t_feature.sh\n" if phase == "red" else "?? draft_notes.md\n"
+    )
+    assert "untracked, so not in the commit: draft_notes.md" in res.stderr
+    # Once added (or `git add -N`), the new file is the phase's to commit.
+    repo.git("add", "-N", "draft_notes.md")
+    repo.atomic("tdd", phase, "-m", "with notes", check=0)
+    assert repo.git("show", "--name-only", "--format=", "HEAD").split() == ["draft_notes.md"]
+    assert repo.git("status", "--porcelain").count("draft_notes.md") == 0
+
+
+def test_a_phase_whose_only_change_is_untracked_commits_nothing(repo: GitRepo) -> None:
+    _setup(repo)
+    _new_test(repo, add=False)
+    head = repo.head()
+    res = repo.atomic("tdd", "red", check=0)
+    assert "nothing to commit (no tracked file differs from HEAD)" in res.stderr
+    assert "untracked, so not in the commit: t_feature.sh" in res.stderr
+    assert repo.head() == head and repo.git("status", "--porcelain") == "?? t_feature.sh\n"
 
 
 def test_red_broken_without_command_changes_nothing(repo: GitRepo) -> None:
@@ -170,18 +210,24 @@ def test_a_failing_command_rolls_back_before_any_rule(repo: GitRepo) -> None:
     assert obj["gates"] == [] and repo.fingerprint().diff(before) == []
 
 
-def test_a_dirty_tree_before_a_command_gets_its_pre_op_commit(repo: GitRepo) -> None:
+def test_a_command_phase_commits_its_change_and_leaves_the_work_in_progress(
+    repo: GitRepo,
+) -> None:
     _setup(repo)
     repo.write("notes.md", b"mine\n")  # untracked before: stays out of the commits
     repo.write("impl.txt", b"base\nedited\n")
+    repo.git("add", "impl.txt")
+    repo.write("impl.txt", b"base\nedited\nmore\n")  # staged and unstaged in one file
+    index_before = repo.git("ls-files", "-s")
     repo.atomic("tdd", "green", "-m", "add t_ok", "--", "sh", "-c", "echo true > t_ok.sh", check=0)
-    assert _subjects(repo) == [
-        "GREEN: add t_ok",
-        "PRE-OP: tdd-green - backup state before operation",
-        "suite",
-    ]
+    assert _subjects(repo) == ["GREEN: add t_ok", "suite"]  # no PRE-OP commit
+    assert repo.git("log", "-1", "--format=%b").strip() == "Command: sh -c 'echo true > t_ok.sh'"
     assert repo.git("show", "--name-only", "--format=", "HEAD").split() == ["t_ok.sh"]
-    assert repo.git("status", "--porcelain") == "?? notes.md\n"
+    assert repo.git("status", "--porcelain") == "MM impl.txt\n?? notes.md\n"
+    assert repo.git("ls-files", "-s", "impl.txt") == next(
+        line + "\n" for line in index_before.splitlines() if line.endswith("\timpl.txt")
+    )
+    assert repo.read("impl.txt") == b"base\nedited\nmore\n"
 
 
 # --- REFACTOR --------------------------------------------------------------------------------
@@ -263,7 +309,7 @@ def test_shadow_mode_keeps_checkpoints_only(repo: GitRepo, with_command: bool) -
             "echo 'grep -qx feature impl.txt' > t_feature.sh",
         )
     else:
-        _new_test(repo)
+        _new_test(repo, add=False)
         obj = repo.atomic_json("tdd", "red", "-m", "x")
     assert obj["history"] == "shadow" and obj["status"] == "committed"
     assert repo.head() == head and (repo.path / ".git" / "index").read_bytes() == index
@@ -284,7 +330,7 @@ def test_default_messages_and_no_empty_commit(repo: GitRepo) -> None:
     repo.atomic("tdd", "red", check=0)
     assert _subjects(repo)[0] == "RED: a failing test"
     res = repo.atomic("tdd", "red", check=0)  # the same tree again: nothing to commit
-    assert "nothing to commit (the tree equals HEAD)" in res.stderr
+    assert "nothing to commit (no tracked file differs from HEAD)" in res.stderr
     assert _subjects(repo)[0:2] == ["RED: a failing test", "suite"]
     _implement(repo)
     repo.atomic("tdd", "green", check=0)

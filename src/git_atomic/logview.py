@@ -16,8 +16,8 @@ from git_atomic.render import (
     Stat,
     Style,
     brought_back,
+    change_of,
     duration,
-    end_checkpoint,
     file_stats,
     relative,
 )
@@ -80,10 +80,9 @@ def log_lines(
     for op in ops:
         cps = journal.checkpoints(op.id)
         gates = journal.gates(op.id)
-        end = end_checkpoint(op, cps)
-        pre = next((c for c in cps if c.kind == "pre_op"), None)
-        if pre is not None and end is not None:
-            pairs[op.id] = (pre.sha, end.sha)
+        made = change_of(op, cps)
+        if made is not None:
+            pairs[op.id] = (made.before, made.after)
         post_op = any(c.kind == "post_op" for c in cps)
         back = op.status in ("rolled_back", "recovered") and brought_back(cps, events)
         rows.append((op, gates, post_op, back))

@@ -100,7 +100,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument(
             "--history",
             choices=("commits", "shadow"),
-            help="commits: visible PRE-OP/OP-EXEC/POST-OP commits on the branch; "
+            help="commits: visible OP-EXEC/POST-OP commits of the operation's effect; "
             "shadow: checkpoints only under refs/atomic/ (default: config)",
         )
 

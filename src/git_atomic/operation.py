@@ -9,14 +9,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from git_atomic import failpoints, restore, scan, snapshot
+from git_atomic import failpoints, phasecommit, restore, scan, snapshot
 from git_atomic.context import Context, owner_fields, refuse_if_interrupted
 from git_atomic.errors import BusyError
-from git_atomic.git import EMPTY_TREE
 from git_atomic.journal import CheckpointRow, OpRow
 
 HISTORY_MODES: Final = ("commits", "shadow")
 PHASE_LABEL: Final = {"pre_op": "PRE-OP", "op_exec": "OP-EXEC", "post_op": "POST-OP"}
+UNTRACKED_NAMED: Final = 5  # a phase commit's untracked files named in its record, at most
+
+
+@dataclass(frozen=True)
+class Made:
+    """A phase's visible commit, and the entries of the index it left."""
+
+    commit: str
+    staged: str
 
 
 @dataclass(frozen=True)
@@ -50,13 +58,13 @@ class Engine:
         argv: Sequence[str] | None = None,
         detail: dict[str, Any] | None = None,
         keep_owner: bool = False,
-        commit_pre_op: bool = True,
+        tree_is_the_change: bool = False,
     ) -> OpRow:
-        """Open an operation with its PRE-OP checkpoint.
+        """Open an operation with its PRE-OP checkpoint (never a commit: phasecommit.py).
 
-        `commit_pre_op=False`: in commits mode, PRE-OP stays a checkpoint and makes no commit,
-        and the files untracked then are not kept out of later commits (`tdd` without a
-        command: the tree as it stands *is* the change its phase commit records).
+        `tree_is_the_change`: in commits mode, the commits hold the tracked files as they stand,
+        measured from HEAD, not the change since PRE-OP (`tdd` without a command: the person's
+        edits are the change its phase commit records).
         """
         open_op = refuse_if_interrupted(self.ctx)
         if open_op is not None:
@@ -91,7 +99,7 @@ class Engine:
                 "pre_op",
                 "backup state before operation",
                 first=True,
-                commit=commit_pre_op,
+                effect_base=history == "commits" and not tree_is_the_change,
             )
         except BaseException:
             # Nothing of the user's changed yet: forget the operation entirely.
@@ -131,6 +139,7 @@ class Engine:
             first=False,
             commit=commit,
             commit_message=commit_message,
+            argv=op.argv_list,
         )
 
     def alias_checkpoint(
@@ -154,21 +163,22 @@ class Engine:
         first: bool,
         commit: bool = True,
         commit_message: str | None = None,
+        effect_base: bool = False,
+        argv: Sequence[str] | None = None,
     ) -> CheckpointRow:
-        commits = history == "commits" and commit
+        commits = history == "commits" and commit and not first
         seq = len(self.journal.checkpoints(op_id)) + 1
-        untracked = None
-        if commits and not first:
-            pre = self.journal.checkpoints(op_id)[0]
-            untracked = snapshot.load_untracked(self.repo, pre.sha)
+        base = None
+        if commits:
+            base = phasecommit.base_of(self.repo, self.journal.checkpoints(op_id)[0].sha)
         label = PHASE_LABEL.get(kind, kind.upper())
         captured = snapshot.capture(
             self.repo,
             message=f"git-atomic {label}: {name} [{op_id}]",
             ref=op_ref(op_id, kind, seq),
-            untracked_of_op=untracked,
+            untracked_of_op=base.untracked if base is not None else None,
             for_commit=commits,
-            find_untracked=commits and first,
+            effect_base=effect_base,
             early=self.ctx.early,
         )
         failpoints.hit(f"checkpoint:{kind}:after-capture")
@@ -176,30 +186,43 @@ class Engine:
             op_id, kind, captured.snapshot.commit, op_ref(op_id, kind, seq), message
         )
         failpoints.hit(f"checkpoint:{kind}:after-journal")
-        if commits:
+        if base is not None:
             made = self._commit_phase(
-                op_id, captured, commit_message or f"{label}: {name} - {message}"
+                op_id,
+                captured,
+                commit_message or phasecommit.message(label, name, message, argv=argv),
+                base,
             )
             if made is not None:
-                self.journal.set_commit_sha(op_id, seq, made)
+                self.journal.set_commit_sha(op_id, seq, made.commit)
         return self.journal.checkpoints(op_id)[-1]
 
-    def _commit_phase(self, op_id: str, captured: snapshot.Captured, message: str) -> str | None:
-        """Commits mode: a visible commit on the branch, only when there is something to commit."""
+    def _commit_phase(
+        self, op_id: str, captured: snapshot.Captured, message: str, base: phasecommit.Base
+    ) -> Made | None:
+        """Commits mode: a visible commit of the operation's effect on the branch, only when
+        there is something to commit; the index keeps what you staged (phasecommit.py)."""
         snap = captured.snapshot
-        assert captured.commit_tree is not None and captured.commit_index is not None
-        head_tree = (
-            self.repo.line("rev-parse", f"{snap.head_oid}^{{tree}}")
-            if snap.head_oid
-            else EMPTY_TREE
+        assert captured.commit_tree is not None
+        head_tree = phasecommit.tree_of(self.repo, snap.head_oid)
+        plan = phasecommit.plan(
+            self.repo,
+            base=base.tree,
+            head_tree=head_tree,
+            files=captured.commit_tree,
+            staged=snap.staged_tree,
+            adopted=base.untracked - captured.untracked if base.untracked else frozenset(),
         )
-        if captured.commit_tree == head_tree:
-            captured.commit_index.unlink(missing_ok=True)
+        if plan.held_back:
+            self._note(op_id, "held_back", plan.held_back)
+        if base.untracked is None and captured.untracked:
+            self._note(op_id, "left_untracked", sorted(captured.untracked)[:UNTRACKED_NAMED])
+        if plan.tree == head_tree:
             return None
         parents = ["-p", snap.head_oid] if snap.head_oid else []
         commit = self.repo.line(
             "commit-tree",
-            captured.commit_tree,
+            plan.tree,
             *parents,
             "-m",
             message,
@@ -216,9 +239,18 @@ class Engine:
         else:
             self.repo.run("update-ref", "--no-deref", "-m", "git-atomic", "HEAD", commit, old)
         failpoints.hit("commit-phase:before-index")
-        snapshot.install_index(self.repo, snapshot.commit_index(self.repo, captured))
+        phasecommit.put_index(self.repo, snap, captured.flags, plan.staged)
         self.journal.update_op(op_id, pending=None)
-        return commit
+        return Made(commit, plan.staged)
+
+    def _note(self, op_id: str, key: str, paths: Sequence[bytes]) -> None:
+        """Name paths in the operation's record (what a commit of it left out, and why)."""
+        op = self.journal.op(op_id)
+        assert op is not None
+        detail = dict(op.details)
+        names = [p.decode("utf-8", "surrogateescape") for p in paths]
+        detail[key] = sorted({*detail.get(key, ()), *names})
+        self.journal.update_op(op_id, detail=json.dumps(detail))
 
     # --- going back ----------------------------------------------------------------------
     def rollback_to(

@@ -56,6 +56,8 @@ def op_object(journal: Journal, op: OpRow, *, with_times: bool = False) -> dict[
     details = op.details
     if details.get("problems"):
         obj["problems"] = details["problems"]
+    if details.get("held_back") and op.status == "committed":
+        obj["held_back"] = details["held_back"]
     if op.kind == "tdd":
         obj["tdd"] = tdd_object(details)
     if with_times:
@@ -107,6 +109,21 @@ def tell_outcome(journal: Journal, op: OpRow) -> None:
                 say("  " + gate.output_tail.replace("\n", "\n  "))
             say(f"  full output: {gate.log_path}")
     say(summary_line(journal, op))
+    held = held_back_line(op)
+    if held is not None:
+        say(held)
+
+
+def held_back_line(op: OpRow) -> str | None:
+    """Commits mode: the files the operation changed where you had uncommitted changes that its
+    change could not be told apart from (phasecommit.py). None when there are none."""
+    held = op.details.get("held_back")
+    if not held or op.status != "committed":
+        return None
+    return (
+        f"git-atomic: left uncommitted, as they are on disk: {', '.join(held)} (changed by the "
+        "operation and by you before it; `git diff` shows both)"
+    )
 
 
 def summary_line(journal: Journal, op: OpRow) -> str:

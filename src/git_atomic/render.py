@@ -164,6 +164,36 @@ def end_checkpoint(op: OpRow, checkpoints: list[CheckpointRow]) -> CheckpointRow
     return later[-1] if later else None
 
 
+@dataclass(frozen=True)
+class Change:
+    """What an operation changed, as two tree-ishes, and how to name them to a person."""
+
+    before: str
+    after: str
+    name: str  # "PRE-OP -> POST-OP"
+    header: str  # "PRE-OP 1a2b3c4d5e6f -> POST-OP 6f5e4d3c2b1a"
+
+
+def change_of(op: OpRow, checkpoints: list[CheckpointRow]) -> Change | None:
+    """PRE-OP -> where the operation ended (end_checkpoint). A phase that committed the tree as
+    it stood (`tdd` without a command) changed nothing itself: its change is its commit's."""
+    pre = next((c for c in checkpoints if c.kind == "pre_op"), None)
+    end = end_checkpoint(op, checkpoints)
+    if pre is None or end is None:
+        return None
+    made = [c.commit_sha for c in checkpoints if c.commit_sha]
+    if op.kind == "tdd" and op.argv is None and op.status == "committed" and made:
+        sha = made[-1]
+        return Change(f"{sha}^^{{tree}}", f"{sha}^{{tree}}", "its commit", f"commit {sha[:12]}")
+    word = {"op_exec": "OP-EXEC", "post_op": "POST-OP"}.get(end.kind, end.kind)
+    return Change(
+        f"{pre.sha}:files",
+        f"{end.sha}:files",
+        f"PRE-OP -> {word}",
+        f"PRE-OP {pre.sha[:12]} -> {word} {end.sha[:12]}",
+    )
+
+
 def brought_back(checkpoints: list[CheckpointRow], events: list[EventRow]) -> bool:
     """Whether `undo` brought a rolled-back operation's result back (and no later undo took it
     away again). `events`: the worktree's, oldest first. An undo restores a rescue; a second
@@ -186,12 +216,12 @@ def brought_back(checkpoints: list[CheckpointRow], events: list[EventRow]) -> bo
 
 
 def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, Stat]:
-    """Files changed, lines added and removed between the `files` trees of checkpoint pairs.
+    """Files changed, lines added and removed between pairs of trees (`Change.before`/`after`).
 
-    Two git processes whatever the number of pairs: one resolves every `<checkpoint>:files`
-    to a tree, one `diff-tree --stdin` diffs them all, so a long log stays fast.
+    Two git processes whatever the number of pairs: one resolves every tree-ish, one
+    `diff-tree --stdin` diffs them all, so a long log stays fast.
     """
-    specs = sorted({f"{c}:files" for pair in pairs.values() for c in pair})
+    specs = sorted({c for pair in pairs.values() for c in pair})
     if not specs:
         return {}
     trees: dict[str, str] = {}
@@ -200,7 +230,7 @@ def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, St
         fields = line.split()
         if len(fields) == 3 and fields[1] == "tree":
             trees[spec] = fields[0]
-    wanted = {(trees.get(f"{a}:files"), trees.get(f"{b}:files")) for a, b in pairs.values()}
+    wanted = {(trees.get(a), trees.get(b)) for a, b in pairs.values()}
     todo = sorted((a, b) for a, b in wanted if a and b and a != b)
     totals: dict[tuple[str, str], list[int]] = {}
     if todo:
@@ -224,7 +254,7 @@ def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, St
             current[2] += int(minus) if minus.isdigit() else 0
     out: dict[str, Stat] = {}
     for key, (a, b) in pairs.items():
-        ta, tb = trees.get(f"{a}:files"), trees.get(f"{b}:files")
+        ta, tb = trees.get(a), trees.get(b)
         if ta is None or tb is None:
             continue  # a checkpoint that `git atomic gc` retired
         count = totals.get((ta, tb), [0, 0, 0])
@@ -232,15 +262,15 @@ def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, St
     return out
 
 
-def diff_text(repo: Repo, pre: str, end: str, *, stat_only: bool, colour: bool = False) -> str:
+def diff_text(repo: Repo, change: Change, *, stat_only: bool, colour: bool = False) -> str:
     args = [
         "diff",
         "--no-ext-diff",
         "--no-renames",
         "--color=always" if colour else "--no-color",
         "--stat" if stat_only else "-p",
-        f"{pre}:files",
-        f"{end}:files",
+        change.before,
+        change.after,
     ]
     return repo.out(*args).decode("utf-8", "replace")
 

@@ -557,19 +557,11 @@ def _remember_reconciled(
         os.replace(scratch, memo)
 
 
-def keep(scan: Scan, tree: str, *, hand_over: bool) -> list[str]:
+def keep(scan: Scan, tree: str) -> list[str]:
     """Make this scan's index the worktree's scan index for `tree`; the `update-ref --stdin`
-    lines that make it trusted (the caller runs them, with its own ref if it has one).
-    `hand_over`: the caller keeps using `scan.index` (a commit's index), so link, don't move."""
+    lines that make it trusted (the caller runs them, with its own ref if it has one)."""
     base = index_file(scan.repo, scan.base_tree) if scan.base_tree is not None else None
     if not settled(scan):  # the scan index could not take the edits: the old one stays
-        if hand_over:
-            raise GitError(
-                ["git", "update-index", "--index-info"],
-                1,
-                b"",
-                b"could not update the index being built",
-            )
         _discard(scan.repo, scan.index, keeping=base)
         return []
     target = index_file(scan.repo, tree)
@@ -577,14 +569,9 @@ def keep(scan: Scan, tree: str, *, hand_over: bool) -> list[str]:
     try:
         if scan.split:
             _compact(scan.repo, scan.index, base=base)
-        if hand_over:
-            source = target.with_name(f"{target.name}.{os.getpid()}")
-            source.unlink(missing_ok=True)
-            share(scan.index, source)
         _replace(scan.repo, source, target)
     except OSError:  # a cache: a full disk costs the next capture time, not this one its work
-        if source != scan.index or not hand_over:  # never the index handed over
-            _discard(scan.repo, source, keeping=base)
+        _discard(scan.repo, source, keeping=base)
         return []
     # A rename onto another name of the same file (nothing was written since the link) does
     # nothing at all: that name goes here.

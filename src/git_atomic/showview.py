@@ -25,10 +25,10 @@ from git_atomic.render import (
     PHASE_WORD,
     Style,
     brought_back,
+    change_of,
     clock,
     diff_text,
     duration,
-    end_checkpoint,
     file_stats,
     relative,
 )
@@ -81,7 +81,7 @@ def _facts(
     out.append(
         "history   "
         + (
-            "commits: PRE-OP/OP-EXEC/POST-OP commits on the branch"
+            "commits: OP-EXEC/POST-OP commits of its effect on the branch"
             if op.history == "commits"
             else "shadow: checkpoints only under refs/atomic/"
         )
@@ -92,12 +92,14 @@ def _facts(
     if argv is not None:
         ran = f"exit {op.exit_code}" if op.exit_code is not None else "did not finish"
         out.append(f"command   {shlex.join(argv)}  ({ran} after {duration(op.command_duration)})")
-    pre = next((c for c in cps if c.kind == "pre_op"), None)
-    end = end_checkpoint(op, cps)
-    if pre is not None and end is not None:
-        stat = file_stats(repo, {"op": (pre.sha, end.sha)}).get("op")
+    change = change_of(op, cps)
+    if change is not None:
+        stat = file_stats(repo, {"op": (change.before, change.after)}).get("op")
         if stat is not None:
-            out.append(f"change    {stat.text(style)} (PRE-OP -> {_KIND_WORD[end.kind]})")
+            out.append(f"change    {stat.text(style)} ({change.name})")
+    held = op.details.get("held_back") if op.status == "committed" else None
+    if held:
+        out.append(f"uncommitted {', '.join(held)} (changed by it and by you before it)")
     for problem in op.details.get("problems") or ():
         out.append(style.paint(f"warning   {problem}", "yellow"))
     return out
@@ -234,27 +236,15 @@ def show_text(
     if hint:
         out += ["", style.paint(hint, "dim")]
     pre = next((c for c in cps if c.kind == "pre_op"), None)
-    end = end_checkpoint(op, cps)
+    change = change_of(op, cps)
     if (diff or stat) and pre is not None:
         out.append("")
-        if end is None:
+        if change is None:
             out.append("no change recorded: the operation has only its PRE-OP checkpoint")
         else:
-            out.append(
-                style.paint(
-                    f"PRE-OP {pre.sha[:12]} -> {_KIND_WORD[end.kind]} {end.sha[:12]}", "bold"
-                )
-            )
-            if stat:
-                out.append(
-                    diff_text(repo, pre.sha, end.sha, stat_only=True, colour=style.colour).rstrip(
-                        "\n"
-                    )
-                )
-            if diff:
-                out.append(
-                    diff_text(repo, pre.sha, end.sha, stat_only=False, colour=style.colour).rstrip(
-                        "\n"
-                    )
-                )
+            out.append(style.paint(change.header, "bold"))
+            for wanted, only_stat in ((stat, True), (diff, False)):
+                if wanted:
+                    text = diff_text(repo, change, stat_only=only_stat, colour=style.colour)
+                    out.append(text.rstrip("\n"))
     return "\n".join(out) + "\n"

@@ -7,7 +7,10 @@ A checkpoint is a commit whose tree holds:
   index-flags blob  the entry flags a tree cannot hold (indexstate.py); absent when none
   files       tree  every tracked and untracked-not-ignored file, raw bytes, modes, symlinks
   untracked   blob  NUL-separated paths that were untracked (commits mode keeps them out of
-                    commits)
+                    commits); PRE-OP of a commits-mode operation only
+  commit-base tree  what that operation's commits are measured from: the files as a commit
+                    would hold them (filtered bytes, untracked files left out); PRE-OP of a
+                    commits-mode operation only
   index       blob  the raw index bytes, only when staged tree and flags cannot describe it (an
                     intent-to-add entry whose file is gone or has another mode now), and in
                     checkpoints of version 1
@@ -34,6 +37,7 @@ from git_atomic.errors import GitError, RefusedError
 from git_atomic.git import ZERO_OID, Repo, TreeEntry
 
 META_VERSION: Final = 2
+COMMIT_BASE: Final = b"commit-base"
 _counter = itertools.count()
 
 
@@ -61,40 +65,9 @@ class Snapshot:
 @dataclass(frozen=True)
 class Captured:
     snapshot: Snapshot
-    untracked: frozenset[bytes]  # paths untracked (not ignored) at capture time, when asked for
-    commit_tree: str | None  # commits mode: the files a commit should hold (filtered bytes)
-    commit_index: Path | None  # commits mode: every file, fresh stat data (see commit_index())
-    leave_out: frozenset[bytes] = frozenset()  # commits mode: files commit_tree leaves out
-    listing: indexstate.Listing | None = None  # commits mode: what commit_index() holds
-    from_scan: bool = False  # commits mode: that index is a scan index's (scan.py)
-
-
-def commit_index(repo: Repo, captured: Captured) -> Path:
-    """The index that matches `captured.commit_tree`, made only when a commit is made.
-
-    Its staged side is known (the commit's tree, the flags it was captured with), so the next
-    capture of the worktree, once it is installed, need not read it again."""
-    assert captured.commit_index is not None and captured.commit_tree is not None
-    options: list[str] = []
-    if captured.from_scan:
-        # A scan index may be split (scan.py); yours is whole unless your git makes it split.
-        options.append("--no-split-index")
-        if (repo.config("core.untrackedCache") or "").lower() != "true":
-            options.append("--no-untracked-cache")  # the scan's cache, not one you asked for
-    if captured.leave_out or options:
-        repo.run(
-            "update-index",
-            *options,
-            "--force-remove",
-            "-z",
-            "--stdin",
-            input=b"".join(p + b"\0" for p in sorted(captured.leave_out)),
-            env={"GIT_INDEX_FILE": str(captured.commit_index)},
-        )
-    key = _index_checksum(captured.commit_index)
-    if key is not None and captured.listing is not None:
-        _remember_staged(repo, key, captured.commit_tree, captured.listing)
-    return captured.commit_index
+    untracked: frozenset[bytes]  # paths untracked (not ignored) at capture time
+    commit_tree: str | None  # commits mode: the files a commit may hold (filtered bytes)
+    flags: indexstate.IndexFlags = dataclasses.field(default_factory=indexstate.IndexFlags)
 
 
 def temp_path(repo: Repo, stem: str) -> Path:
@@ -110,15 +83,18 @@ def capture(
     ref: str | None,
     untracked_of_op: frozenset[bytes] | None = None,
     for_commit: bool = False,
-    find_untracked: bool = False,
+    effect_base: bool = False,
     also_capture: Callable[[str], Sequence[bytes]] | None = None,
     early: Early | None = None,
 ) -> Captured:
     """Write a checkpoint of the worktree as it is now, never touching the user's index.
 
     `ref`: created (must not exist) in the same step that finishes the objects; None for a probe.
-    `for_commit`: also build the tree a visible commit should hold (and an index for it), leaving
-    out `untracked_of_op` — files that were untracked before the operation stay untracked.
+    `for_commit`: also build the tree of files a visible commit may hold (commits.py), leaving
+    out `untracked_of_op` — files that were untracked before the operation stay untracked — or,
+    when it is None, every file untracked now.
+    `effect_base`: the PRE-OP of a commits-mode operation: keep in it what the operation's
+    commits are measured from (`commit-base`, `untracked`).
     `also_capture(files_tree)`: paths to add even though git ignores them now (a rescue must hold
     every file that a restore is about to overwrite).
     `early`: may hold a scan of the worktree started with the lock (early.py); the first capture
@@ -145,7 +121,6 @@ def capture(
     env = {"GIT_INDEX_FILE": str(tmp_index)}
     staged_env = {"GIT_INDEX_FILE": str(tmp_staged)}
     adding: process.Background | None = None
-    handed_over: Path | None = None  # commits mode: the index that goes to the caller
 
     def scan_the_older_way() -> process.Background:
         # `add -A` on a copy of the index: it honours the index's flags, which a scan index
@@ -260,21 +235,11 @@ def capture(
             files_tree = _with_raw_files(repo, files_tree, extra, temp_path(repo, "extra"))
         untracked = frozenset(added).difference(flags.intent_to_add)
         commit_tree: str | None = None
-        commit_index: Path | None = None
-        leave_out: frozenset[bytes] = frozenset()
-        commit_listing: indexstate.Listing | None = None
         if for_commit:
             # Files untracked before the operation stay out of its commits, unless the
             # operation itself started tracking them (then they are its to commit).
             leave_out = untracked if untracked_of_op is None else untracked_of_op & untracked
             commit_tree = repo.tree_without(filtered_tree, leave_out)
-            commit_index = handed_over = scanned_index
-            # That index's flags are the user's (`add -A` makes intent-to-add entries real); its
-            # attribute files, all the capture saw (extra candidates are harmless).
-            commit_listing = indexstate.Listing(
-                dataclasses.replace(flags, intent_to_add={}),
-                (*listing.attribute_files, *attribute_added),
-            )
         entries = [
             TreeEntry("100644", "blob", meta_blob, b"meta"),
             TreeEntry("040000", "tree", staged_tree, b"staged"),
@@ -284,7 +249,10 @@ def capture(
             entries.append(TreeEntry("100644", "blob", index_blob, b"index"))
         if flags_blob is not None:
             entries.append(TreeEntry("100644", "blob", flags_blob, b"index-flags"))
-        if untracked and find_untracked:
+        if effect_base:
+            base = repo.tree_without(filtered_tree, untracked)
+            entries.append(TreeEntry("040000", "tree", base, COMMIT_BASE))
+        if untracked and effect_base:
             untracked_blob = repo.line(
                 "hash-object", "-w", "--stdin", input=b"".join(p + b"\0" for p in sorted(untracked))
             )
@@ -303,7 +271,7 @@ def capture(
         kept: scan.Scan | None = None
         lines = [f"create {ref} {commit}"] if ref is not None else []
         if scanning is not None:
-            lines += scan.keep(scanning, filtered_tree, hand_over=for_commit)
+            lines += scan.keep(scanning, filtered_tree)
             kept, scanning = scanning, None
             failpoints.hit("capture:scan-kept")  # its file in place, not yet its ref
         repo.update_refs(lines, message=f"git-atomic: {message}")
@@ -322,15 +290,7 @@ def capture(
             flags_blob,
             folders_blob,
         )
-        return Captured(
-            snap,
-            untracked,
-            commit_tree,
-            commit_index,
-            leave_out,
-            commit_listing,
-            from_scan=kept is not None,
-        )
+        return Captured(snap, untracked, commit_tree, flags)
     finally:
         if adding is not None:
             adding.wait(check=False)  # never leave it writing a file that is about to go
@@ -339,8 +299,7 @@ def capture(
         meta_file.unlink(missing_ok=True)
         flags_file.unlink(missing_ok=True)
         tmp_staged.unlink(missing_ok=True)
-        if handed_over != tmp_index:
-            tmp_index.unlink(missing_ok=True)
+        tmp_index.unlink(missing_ok=True)
 
 
 # The staged side of a capture is a function of the index file's bytes: when the index has not
@@ -563,14 +522,6 @@ def put_index(repo: Repo, current: Snapshot, target: Snapshot) -> None:
         install_index(repo, scratch)
     finally:
         scratch.unlink(missing_ok=True)
-
-
-def load_untracked(repo: Repo, commit: str) -> frozenset[bytes]:
-    entries = {e.path: e for e in repo.ls_tree(commit)}
-    entry = entries.get(b"untracked")
-    if entry is None:
-        return frozenset()
-    return frozenset(p for p in repo.cat_blob(entry.oid).split(b"\0") if p)
 
 
 def install_index(repo: Repo, source: Path) -> None:

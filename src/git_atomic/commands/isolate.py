@@ -4,9 +4,10 @@ worktree changes only after the gates have passed, in one rescued, crash-safe ap
 1. PRE-OP: a checkpoint of the user's worktree (HEAD, the index, every tracked and untracked
    file), under the worktree lock held for that moment only.
 2. A private worktree, detached at HEAD's commit, brought to PRE-OP exactly (files and index).
-   Its path is in the journal before it exists, so `recover` finds it after a crash. In commits
-   mode the PRE-OP commit is made there, on its detached HEAD, just as `run` makes it.
-3. OP-EXEC: the command runs there, in the same subfolder as the user's; checkpoint (and commit).
+   Its path is in the journal before it exists, so `recover` finds it after a crash.
+3. OP-EXEC: the command runs there, in the same subfolder as the user's; checkpoint (and, in
+   commits mode, the commit of its effect on that detached HEAD, as `run` makes it: the index
+   keeps the user's work in progress, see phasecommit.py).
 4. POST-OP: the gates run there; checkpoint (and commit, if a gate changed files).
 5. Apply, under the user's worktree lock (bounded wait): a rescue of the user's worktree, then
    three-way merges with base PRE-OP, ours = the worktree now, theirs = the result: of the
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from git_atomic import failpoints, git, isolation, output, process, snapshot
+from git_atomic import failpoints, git, isolation, output, phasecommit, process, snapshot
 from git_atomic import gates as gate_runner
 from git_atomic.config import GateSpec, gates_to_run, load_config
 from git_atomic.context import (
@@ -85,7 +86,7 @@ class _Run:
     argv: tuple[str, ...]
     path: Path
     pre: Snapshot
-    pre_untracked: frozenset[bytes]
+    base: phasecommit.Base | None  # commits mode: what its commits are measured from
     private: git.Repo | None = None
     result: _State | None = None
     coverage: float | None = None
@@ -187,7 +188,7 @@ def _start(ctx: Context, *, argv: Sequence[str], name: str, history: str, wait: 
                 repo,
                 message=f"git-atomic PRE-OP: {name} [{op_id}]",
                 ref=ref,
-                find_untracked=history == "commits",
+                effect_base=history == "commits",
             )
             journal.add_checkpoint(
                 op_id, "pre_op", captured.snapshot.commit, ref, "backup state before operation"
@@ -200,7 +201,8 @@ def _start(ctx: Context, *, argv: Sequence[str], name: str, history: str, wait: 
     finally:
         ctx.lock.release()
     failpoints.hit("isolate:after-pre-op")
-    return _Run(ctx, op_id, name, history, tuple(argv), path, captured.snapshot, captured.untracked)
+    base = phasecommit.base_of(repo, captured.snapshot.commit) if history == "commits" else None
+    return _Run(ctx, op_id, name, history, tuple(argv), path, captured.snapshot, base)
 
 
 def _execute(
@@ -221,19 +223,6 @@ def _execute(
         engine = Engine(
             Context(run.private, journal, WorktreeLock(run.private.git_dir / "atomic.lock"))
         )
-        if run.commits:
-            captured = snapshot.capture(
-                run.private,
-                message="git-atomic probe",
-                ref=None,
-                untracked_of_op=run.pre_untracked,
-                for_commit=True,
-            )
-            made = engine._commit_phase(
-                run.op_id, captured, f"PRE-OP: {run.name} - backup state before operation"
-            )
-            if made is not None:
-                journal.set_commit_sha(run.op_id, 1, made)
         cwd = isolation.private_cwd(run.ctx.repo.root, run.private.root)
         isolation.point_git_variables_at(run.private)
         res = process.run_child(
@@ -325,8 +314,8 @@ def _checkpoint(run: _Run, engine: Engine, kind: str, message: str) -> _State:
         run.private,
         message="git-atomic probe",
         ref=None,
-        untracked_of_op=run.pre_untracked if run.commits else None,
-        for_commit=run.commits,
+        untracked_of_op=run.base.untracked if run.base is not None else None,
+        for_commit=run.base is not None,
     )
     snap = isolation.as_user_checkpoint(
         run.private,
@@ -339,12 +328,16 @@ def _checkpoint(run: _Run, engine: Engine, kind: str, message: str) -> _State:
     run.private.update_refs([f"create {ref} {snap.commit}"], message=f"git-atomic: {label}")
     journal.add_checkpoint(run.op_id, kind, snap.commit, ref, message)
     staged, head = captured.snapshot.staged_tree, captured.snapshot.head_oid
-    if run.commits:
-        made = engine._commit_phase(run.op_id, captured, f"{label}: {run.name} - {message}")
+    if run.base is not None:
+        text = (
+            phasecommit.command_message(label, run.name, run.argv)
+            if kind == "op_exec"
+            else phasecommit.message(label, run.name, message, argv=run.argv)
+        )
+        made = engine._commit_phase(run.op_id, captured, text, run.base)
         if made is not None:
-            journal.set_commit_sha(run.op_id, seq, made)
-            assert captured.commit_tree is not None
-            staged, head = captured.commit_tree, made
+            journal.set_commit_sha(run.op_id, seq, made.commit)
+            staged, head = made.staged, made.commit
     return _State(journal.checkpoints(run.op_id)[-1], captured.snapshot.files_tree, staged, head)
 
 

@@ -171,12 +171,9 @@ def show(*, op_id: str, diff: bool, stat: bool, json_out: bool) -> int:
 
 
 def _diff(repo: git.Repo, journal: Journal, op: OpRow, *, stat_only: bool) -> str:
-    """PRE-OP -> final state (or -> rescue, for an operation that was rolled back)."""
-    from git_atomic.render import diff_text, end_checkpoint
+    """PRE-OP -> final state (or -> rescue, for an operation that was rolled back); a TDD phase
+    without a command: its commit."""
+    from git_atomic.render import change_of, diff_text
 
-    cps = journal.checkpoints(op.id)
-    pre = next((c for c in cps if c.kind == "pre_op"), None)
-    end = end_checkpoint(op, cps)
-    if pre is None or end is None:
-        return ""
-    return diff_text(repo, pre.sha, end.sha, stat_only=stat_only)
+    change = change_of(op, journal.checkpoints(op.id))
+    return "" if change is None else diff_text(repo, change, stat_only=stat_only)

@@ -8,7 +8,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from git_atomic import context, output, process
+from git_atomic import context, output, phasecommit, process
 from git_atomic.config import GateSpec, gates_to_run, load_config
 from git_atomic.early import Early
 from git_atomic.errors import UsageError
@@ -108,7 +108,12 @@ def _execute(
             return rollback_op(engine, op, failed_phase="timeout")
         if res.exit_code != 0:
             return rollback_op(engine, op, failed_phase="exec")
-        exec_row = engine.checkpoint(op, "op_exec", shlex.join(argv)[:200])
+        exec_row = engine.checkpoint(
+            op,
+            "op_exec",
+            shlex.join(argv)[:200],
+            commit_message=phasecommit.command_message("OP-EXEC", op.name, argv),
+        )
         if process.INTERRUPTS.received is not None:
             return rollback_op(engine, op, failed_phase="interrupt")
         return validate_and_finish(

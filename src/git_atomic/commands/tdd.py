@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from git_atomic import context, gates, output, process
+from git_atomic import context, gates, output, phasecommit, process
 from git_atomic.config import Config, GateSpec, load_config
 from git_atomic.errors import UsageError
 from git_atomic.journal import Journal, OpRow
-from git_atomic.operation import Engine, interrupted_exit, rollback_op
+from git_atomic.operation import UNTRACKED_NAMED, Engine, interrupted_exit, rollback_op
 
 RULES: Final = {
     "red": "the tests must fail",
@@ -66,7 +66,11 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
         text = (
             message
             if message is not None
-            else (shlex.join(argv)[:72] if argv else DEFAULT_MESSAGES[phase])
+            else (
+                phasecommit.short_command(argv, phasecommit.SUBJECT_WIDTH - len("REFACTOR: "))
+                if argv
+                else DEFAULT_MESSAGES[phase]
+            )
         )
         engine = Engine(ctx)
         process.INTERRUPTS.install()
@@ -79,7 +83,7 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
                 argv=argv or None,
                 detail=detail,
                 keep_owner=True,
-                commit_pre_op=bool(argv),
+                tree_is_the_change=not argv,
             )
             op = _guarded(engine, op, config, phase=phase, text=text, argv=argv, json_out=json_out)
         finally:
@@ -188,8 +192,14 @@ def _phase(
         )
     journal.update_op(op.id, phase="post_op")
     engine.checkpoint(
-        op, "post_op", f"{phase} rule kept", commit_message=f"{phase.upper()}: {text}"
+        op,
+        "post_op",
+        f"{phase} rule kept",
+        commit_message=f"{phase.upper()}: {text}{phasecommit.body(argv)}",
     )
+    current = journal.op(op.id)
+    assert current is not None
+    details.update((k, v) for k, v in current.details.items() if k not in details)
     return engine.close(
         op.id, status="committed", coverage=verdict.coverage, detail=json.dumps(details)
     )
@@ -321,10 +331,24 @@ def _tell(journal: Journal, op: OpRow) -> None:
             subject = f"{label}: {details['message']}".splitlines()[0]
             done = f'committed {output.short(post[-1].commit_sha)} "{subject}"'
         elif op.history == "commits":
-            done = "nothing to commit (the tree equals HEAD)"
+            done = (
+                "nothing to commit from the command"
+                if op.argv is not None
+                else "nothing to commit (no tracked file differs from HEAD)"
+            )
         else:
             done = f"checkpoint {output.short(post[-1].sha if post else None)} (shadow)"
         output.say(f"git-atomic: {label} holds: {why}; {done} [{op.id}]")
+        held = output.held_back_line(op)
+        if held is not None:
+            output.say(held)
+        untracked = details.get("left_untracked")
+        if untracked and op.history == "commits":
+            output.say(
+                f"git-atomic: untracked, so not in the commit: {', '.join(untracked)}"
+                f"{' ...' if len(untracked) >= UNTRACKED_NAMED else ''} "
+                "(`git add` a new file to put it in a phase's commit)"
+            )
     elif details.get("untouched"):
         what = "interrupted" if op.failed_phase == "interrupt" else f"{label} broken: {why}"
         output.say(f"git-atomic: {what}; nothing was changed [{op.id}]")

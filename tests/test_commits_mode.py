@@ -1,0 +1,277 @@
+"""Commits mode commits the operation's effect, never the person's work in progress.
+
+PRE-OP is a checkpoint, not a commit; OP-EXEC and POST-OP commits hold HEAD plus what the
+operation changed; what was staged, unstaged and untracked before stays so, in the index and on
+disk. Oracles read the raw index (testing.gitrepo.read_index) and the files' bytes on disk.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import GitRepo, State
+
+TEXT = b"".join(b"line %d\n" % i for i in range(1, 13))
+
+
+def _with(text: bytes, **lines: bytes) -> bytes:
+    """TEXT with some lines replaced: _with(TEXT, l1=b"top\\n")."""
+    out = text.splitlines(keepends=True)
+    for key, new in lines.items():
+        out[int(key[1:]) - 1] = new
+    return b"".join(out)
+
+
+def _base(repo: GitRepo) -> str:
+    repo.write("story.txt", TEXT)
+    repo.write("clean.txt", b"clean\n")
+    repo.write("gone.txt", b"to be deleted\n")
+    repo.write("tool.sh", b"#!/bin/sh\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "base")
+    return repo.head()
+
+
+def _wip(repo: GitRepo) -> None:
+    """Work in progress of every kind: staged and unstaged in one file, intent-to-add,
+    untracked, a staged new file, a file deleted but not staged."""
+    repo.write("story.txt", _with(TEXT, l1=b"staged top\n"))
+    repo.git("add", "story.txt")
+    repo.write("story.txt", _with(TEXT, l1=b"staged top\n", l4=b"unstaged middle\n"))
+    repo.write("intent.txt", b"intent to add\n")
+    repo.git("add", "-N", "intent.txt")
+    repo.write("staged_new.txt", b"staged new\n")
+    repo.git("add", "staged_new.txt")
+    repo.write("notes.txt", b"untracked notes\n")
+    repo.write("README", b"edited, not staged\n")
+
+
+def _mine(state: State, paths: tuple[bytes, ...]) -> tuple[object, ...]:
+    """The person's index entries (with their flags) and files, for the given paths."""
+    index = tuple(e for e in state.index or () if e[0] in paths)
+    files = tuple(f for f in state.files if f[0] in paths)
+    return index, files
+
+
+WIP_PATHS = (b"story.txt", b"intent.txt", b"staged_new.txt", b"notes.txt", b"README")
+
+
+def _tree(repo: GitRepo, rev: str) -> dict[str, tuple[str, str]]:
+    out = {}
+    for item in repo.git("ls-tree", "-r", "-z", rev).split("\0"):
+        if item:
+            head, _, path = item.partition("\t")
+            mode, _, oid = head.split()
+            out[path] = (mode, oid)
+    return out
+
+
+def _blob(repo: GitRepo, data: bytes) -> str:
+    import subprocess
+
+    return (
+        subprocess.run(
+            ["git", "hash-object", "--stdin"],
+            input=data,
+            cwd=repo.path,
+            env=repo.env,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+
+
+def test_a_passing_run_commits_exactly_its_effect_and_keeps_the_work_in_progress(
+    repo: GitRepo,
+) -> None:
+    base = _base(repo)
+    _wip(repo)
+    before = repo.fingerprint()
+    status_before = repo.git("status", "--porcelain")
+    res = repo.atomic_json(
+        "run",
+        "-n",
+        "effect",
+        "-g",
+        "true",
+        "--",
+        "sh",
+        "-c",
+        "echo made > made.txt; echo more >> clean.txt; rm gone.txt; chmod +x tool.sh",
+    )
+    assert res["status"] == "committed" and "held_back" not in res
+    # One commit, the operation's: no PRE-OP commit on the branch.
+    assert repo.git("log", "--format=%s", f"{base}..HEAD").splitlines() == [
+        "OP-EXEC: effect - sh -c echo made > made.txt; echo more >> clean.txt; r…"
+    ]
+    # The commit's tree is the base's plus the effect, nothing else (blobs hashed here).
+    expected = _tree(repo, base)
+    expected["made.txt"] = ("100644", _blob(repo, b"made\n"))
+    expected["clean.txt"] = ("100644", _blob(repo, b"clean\nmore\n"))
+    expected["tool.sh"] = ("100755", expected["tool.sh"][1])
+    del expected["gone.txt"]
+    assert _tree(repo, "HEAD") == expected
+    # The work in progress: the same index entries and flags, the same bytes, the same split.
+    after = repo.fingerprint()
+    assert _mine(after, WIP_PATHS) == _mine(before, WIP_PATHS)
+    assert repo.git("status", "--porcelain") == status_before
+    # What the operation did is committed, so it shows nowhere in the status.
+    for path in ("made.txt", "clean.txt", "gone.txt", "tool.sh"):
+        assert path not in status_before and path not in repo.git("status", "--porcelain")
+
+
+def test_a_failing_run_never_shows_its_command_a_commit_of_the_work_in_progress(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    base = _base(repo)
+    _wip(repo)
+    before = repo.fingerprint()
+    seen = tmp_path / "seen"
+    probe = f"git status --porcelain > {seen}; git rev-parse HEAD >> {seen}; echo x >> clean.txt"
+    res = repo.atomic_json("run", "-g", "false", "--", "sh", "-c", probe, check=1)
+    assert res["status"] == "rolled_back" and res["failed_phase"] == "validate"
+    # The command saw the person's tree as it was: HEAD where it was, the split intact.
+    seen_lines = seen.read_text().splitlines()
+    assert seen_lines[-1] == base
+    assert "MM story.txt" in seen_lines and "AM intent.txt" not in seen_lines
+    assert " A intent.txt" in seen_lines and "?? notes.txt" in seen_lines
+    assert repo.fingerprint().diff(before) == []
+
+
+def test_the_operation_changing_a_file_you_changed_commits_only_its_hunks(repo: GitRepo) -> None:
+    base = _base(repo)
+    _wip(repo)  # story.txt: line 1 staged, line 4 unstaged
+    repo.atomic("run", "-n", "tail", "--", "sh", "-c", "sed -i 's/^line 12$/op bottom/' story.txt")
+    # The commit: HEAD's story.txt plus the operation's hunk only.
+    assert repo.git("show", "HEAD:story.txt").encode() == _with(TEXT, l12=b"op bottom\n")
+    assert repo.git("diff", "--name-only", base, "HEAD") == "story.txt\n"
+    # The index: what was staged, plus the committed hunk; the disk: everything.
+    assert repo.git("show", ":story.txt").encode() == _with(
+        TEXT, l1=b"staged top\n", l12=b"op bottom\n"
+    )
+    assert repo.read("story.txt") == _with(
+        TEXT, l1=b"staged top\n", l4=b"unstaged middle\n", l12=b"op bottom\n"
+    )
+    assert repo.git("status", "--porcelain", "story.txt") == "MM story.txt\n"
+
+
+def test_an_overlapping_change_stays_uncommitted_and_a_rollback_is_exact(repo: GitRepo) -> None:
+    base = _base(repo)
+    _wip(repo)
+    before = repo.fingerprint()
+    command = "sed -i 's/^unstaged middle$/op middle/' story.txt; echo new > made.txt"
+    res = repo.atomic_json("run", "-n", "clash", "--", "sh", "-c", command)
+    assert res["status"] == "committed" and res["held_back"] == ["story.txt"]
+    # The commit holds the rest of the effect; story.txt keeps HEAD's bytes there.
+    assert repo.git("diff", "--name-only", base, "HEAD") == "made.txt\n"
+    assert repo.read("story.txt") == _with(TEXT, l1=b"staged top\n", l4=b"op middle\n")
+    assert repo.git("show", ":story.txt").encode() == _with(TEXT, l1=b"staged top\n")
+    human = repo.atomic("show", res["op_id"][:8], check=0).stdout
+    assert "uncommitted story.txt (changed by it and by you before it)" in human
+    # A rollback right after restores PRE-OP exactly: your work and its split.
+    repo.atomic("rollback", check=0)
+    assert repo.fingerprint().diff(before) == []
+
+
+def test_the_index_merge_holds_back_a_path_whose_staged_change_overlaps(repo: GitRepo) -> None:
+    base = _base(repo)
+    repo.write("story.txt", _with(TEXT, l6=b"staged six\n"))
+    repo.git("add", "story.txt")
+    repo.write("story.txt", TEXT)  # unstaged: back to HEAD's bytes on disk
+    before = repo.fingerprint()
+    res = repo.atomic_json("run", "--", "sh", "-c", "sed -i 's/^line 6$/op six/' story.txt")
+    assert res["status"] == "committed" and res["held_back"] == ["story.txt"]
+    assert repo.head() == base  # nothing else to commit: no commit at all
+    assert _mine(repo.fingerprint(), (b"story.txt",))[0] == _mine(before, (b"story.txt",))[0]
+
+
+def test_a_session_commits_each_stage_effect_only(repo: GitRepo) -> None:
+    base = _base(repo)
+    _wip(repo)
+    before = repo.fingerprint()
+    repo.atomic_json("begin", "steps")
+    repo.write("one.txt", b"1\n")
+    repo.atomic_json("checkpoint", "-m", "first step")
+    repo.write("two.txt", b"2\n")
+    repo.atomic_json("commit")
+    assert repo.git("log", "--format=%s", f"{base}..HEAD").splitlines() == [
+        "POST-OP: steps - validation complete",
+        "OP-EXEC: steps - first step",
+    ]
+    assert repo.git("diff", "--name-only", base, "HEAD").split() == ["one.txt", "two.txt"]
+    assert _mine(repo.fingerprint(), WIP_PATHS) == _mine(before, WIP_PATHS)
+
+
+def test_subjects_are_short_and_the_body_holds_the_whole_command(repo: GitRepo) -> None:
+    _base(repo)
+    code = "open('calc.py', 'w').write('def add(a, b):\\n    return a + b\\n')"
+    argv = [sys.executable, "-c", code]
+    repo.atomic("run", "-n", "add-sub", "--", *argv, check=0)
+    subject = repo.git("log", "-1", "--format=%s").rstrip("\n")
+    assert subject.startswith("OP-EXEC: add-sub - python3 -c open('calc.py', 'w')")
+    assert len(subject) <= 72
+    assert "'\"'\"'" not in subject and "\n" not in subject
+    assert repo.git("log", "-1", "--format=%b").strip() == f"Command: {shlex.join(argv)}"
+    # A short, plain command reads as the shell takes it.
+    repo.atomic("run", "--", "sh", "-c", "echo 1 > one.txt", check=0)
+    assert repo.git("log", "-1", "--format=%s") == "OP-EXEC: sh - sh -c 'echo 1 > one.txt'\n"
+
+
+def test_log_and_show_name_what_a_commits_mode_operation_committed(repo: GitRepo) -> None:
+    _base(repo)
+    _wip(repo)
+    res = repo.atomic_json("run", "-n", "mk", "--", "sh", "-c", "echo a > a.txt; echo b > b.txt")
+    log = repo.atomic("log", "-n", "1", check=0).stdout
+    assert " mk " in log and "2 files +2 -0" in log
+    show = repo.atomic("show", res["op_id"][:8], check=0).stdout
+    assert "commits: OP-EXEC/POST-OP commits of its effect on the branch" in show
+    assert "change    2 files +2 -0 (PRE-OP -> " in show
+    assert f"commit {repo.head()[:12]}" in show
+
+
+@pytest.mark.parametrize("phase", ["red", "green", "refactor"])
+def test_a_tdd_phase_with_a_command_commits_its_change_only(repo: GitRepo, phase: str) -> None:
+    base = _base(repo)
+    repo.write("check.sh", b"grep -qx ok state.txt\n")
+    repo.write("state.txt", b"ok\n")
+    repo.write(".git-atomic.toml", b'[tdd]\ntest = "sh check.sh"\n')
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "suite")
+    base = repo.head()
+    _wip(repo)  # with an untracked draft (notes.txt) among it
+    before = repo.fingerprint()
+    new = "bad" if phase == "red" else "ok again"
+    check = "ok" if phase == "red" else "ok again"
+    repo.write("check.sh", f"grep -qx '{check}' state.txt\n".encode())
+    repo.git("add", "check.sh")  # the person's test, staged: theirs, not the command's
+    mine = repo.fingerprint()
+    res = repo.atomic_json("tdd", phase, "-m", "step", "--", "sh", "-c", f"echo {new} > state.txt")
+    assert res["status"] == "committed"
+    assert repo.git("log", "--format=%s", f"{base}..HEAD").splitlines() == [
+        f"{phase.upper()}: step"
+    ]
+    assert repo.git("diff", "--name-only", base, "HEAD") == "state.txt\n"
+    paths = (*WIP_PATHS, b"check.sh")
+    assert _mine(repo.fingerprint(), paths) == _mine(mine, paths)
+    assert _mine(mine, WIP_PATHS) == _mine(before, WIP_PATHS)
+
+
+def test_log_shows_what_a_phase_without_a_command_committed(repo: GitRepo) -> None:
+    _base(repo)
+    repo.write(".git-atomic.toml", b'[tdd]\ntest = "sh t_new.sh"\n')
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "suite")
+    repo.write("t_new.sh", b"grep -q feature story.txt\n")
+    repo.git("add", "t_new.sh")
+    res = repo.atomic_json("tdd", "red", "-m", "a test")
+    log = repo.atomic("log", "-n", "1", check=0).stdout
+    assert "1 file +1 -0" in log and "no change" not in log
+    show = repo.atomic("show", res["op_id"][:8], "--stat", check=0).stdout
+    assert "change    1 file +1 -0 (its commit)" in show
+    assert f"commit {repo.head()[:12]}\n t_new.sh | 1 +" in show
