@@ -263,6 +263,31 @@ def test_a_failing_gate_rollback_at_every_level_and_undo(repo: GitRepo) -> None:
         assert (await s.call("undo"))["status"] == "undone"
         assert repo.fingerprint().diff(state) == []
 
+        # Someone changed the operation's file since: taking its effect back would overlap, so
+        # nothing changes; the error's line comes first, then the JSON naming the conflicts.
+        repo.write("new.txt", b"mine\n")
+        refused = await s.raw("rollback", op=first["op_id"])
+        assert refused.is_error and refused.structured_content is None
+        details = json.loads(refused.content[1].text)
+        assert [c["path"] for c in details["conflicts"]] == ["new.txt"]
+        assert details["error"] in _text(refused) and repo.read("new.txt") == b"mine\n"
+        repo.write("new.txt", b"new\n")
+
+        # A commit made after the operation: its effect is taken back, the commit stays; the
+        # whole earlier state, which drops that commit, only when asked for.
+        repo.write("later.txt", b"later\n")
+        repo.git("add", "later.txt")
+        repo.git("commit", "-qm", "later work")
+        pre_op = first["checkpoints"]["pre_op"]
+        assert "--whole" in await s.error("rollback", to=pre_op)
+        dropping = await s.call("rollback", op=first["op_id"], whole=True, dry_run=True)
+        assert "later work" in [c["subject"] for c in dropping["dropped_commits"]]
+        effect = await s.call("rollback", op=first["op_id"])
+        assert not repo.exists("new.txt") and repo.read("later.txt") == b"later\n"
+        assert effect["dropped_commits"] == []
+        await s.call("rollback", to=pre_op, whole=True)
+        assert not repo.exists("later.txt")
+
     serve(repo, script)
 
 

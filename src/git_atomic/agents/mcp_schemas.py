@@ -108,6 +108,10 @@ CHANGES_MAYBE: Final[dict[str, Schema]] = {
     "paths": nullable(array(STRING)),
     "branches": array(obj({"name": STRING, "from": nullable(SHA), "to": nullable(SHA)})),
     "index": array(STRING),
+    "dropped_commits": {
+        "description": "what a whole-state move drops (kept in the rescue checkpoint)",
+        **array(obj({"sha": SHA, "subject": STRING, "branch": nullable(STRING)})),
+    },
 }
 ISOLATED: Final = obj(
     {

@@ -204,7 +204,11 @@ def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
         )
     if "error" in data:  # exit 2 or 3: nothing changed
         hint = data.get("hint")
-        return error(f"{data['error']}" + (f" ({hint})" if hint else ""))
+        line = f"{data['error']}" + (f" ({hint})" if hint else "")
+        if set(data) <= {"error", "hint", "exit_code"}:
+            return error(line)
+        # A refusal with details (a rollback's overlapping paths): the JSON follows the line.
+        return error(line, json.dumps(data, indent=1))
     structured = {**data, "exit_code": result.exit_code}
     text = json.dumps(structured, indent=1)
     if result.exit_code == 0:
@@ -247,9 +251,8 @@ def _why(data: dict[str, Any]) -> str:
     return FAILED_PHASE.get(str(data.get("failed_phase")), "failed")
 
 
-def error(message: str) -> mcp_types.CallToolResult:
+def error(message: str, *more: str) -> mcp_types.CallToolResult:
     import mcp_types as types
 
-    return types.CallToolResult(
-        content=[types.TextContent(type="text", text=message)], is_error=True
-    )
+    texts = [types.TextContent(type="text", text=text) for text in (message, *more)]
+    return types.CallToolResult(content=list(texts), is_error=True)

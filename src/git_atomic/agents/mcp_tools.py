@@ -251,20 +251,21 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
     ToolSpec(
         "rollback",
         "Roll back",
-        "Go back. No arguments: take back the newest operation's effect (inside an open "
-        "operation: back to its previous checkpoint). op: take back that operation's effect. "
-        "What others changed since (edits, files, commits) stays; where it overlaps the effect "
-        "nothing changes and the error names the paths. whole (with op or to): the whole "
-        "earlier state instead, dropping what came after. to with paths: only those files and "
-        "index entries. Use dry_run first to see what would change. What a rollback replaces "
-        "is saved; undo brings it back.",
+        "Go back. No arguments: step back inside the open operation (to its previous "
+        "checkpoint), else take back the newest operation. op: take back that operation's "
+        "effect, only its own changes, on top of whatever changed since (later commits and "
+        "other edits stay); where they overlap nothing changes and the error names the paths. "
+        "to with paths: those files and index entries as they were at that checkpoint. whole, "
+        "with op or to: go back to that whole earlier state, dropping what came after (a dry "
+        "run lists it, dropped_commits included). Use dry_run first to see what would change. "
+        "What a rollback replaces is saved; undo brings it back.",
         {
             "op": _p("string", "an operation id (4 or more of its first hex digits)"),
             "to": _p("string", "a checkpoint's sha (see show's checkpoint_list)"),
             "paths": _strings("with to: restore only these paths, relative to the repository"),
             "whole": _p(
                 "boolean",
-                "with op or to: the whole earlier state, dropping later work",
+                "with op or to, no paths: the whole earlier state, dropping what came after",
                 default=False,
             ),
             "dry_run": DRY_RUN,
