@@ -25,6 +25,8 @@ from testing.gitrepo import GitRepo
 pytestmark = pytest.mark.xdist_group("mcp_ts")
 CLIENTS = Path(__file__).parent / "mcp_ts"
 INSTALL_TIMEOUT_S = 300
+# The SDK needs node 18; the inspector asks for 22.19 but runs on 20, the oldest tried here.
+MIN_NODE = 20
 PINNED = {
     "@modelcontextprotocol/sdk": "1.32.2",
     "@modelcontextprotocol/inspector": "2.12.0",
@@ -45,6 +47,12 @@ def node_clients() -> Path:
     missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"the TypeScript MCP clients need {' and '.join(missing)}, not found on PATH")
+    version = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+    major = version.stdout.strip().lstrip("v").partition(".")[0]
+    if not major.isdigit() or int(major) < MIN_NODE:
+        pytest.skip(
+            f"the pinned MCP clients need node {MIN_NODE} or newer, found {version.stdout!r}"
+        )
     with open(CLIENTS / "package-lock.json", "rb") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _installed():
