@@ -173,7 +173,7 @@ def test_an_overlapping_change_stays_uncommitted_and_a_rollback_is_exact(repo: G
     assert repo.read("story.txt") == _with(TEXT, l1=b"staged top\n", l4=b"op middle\n")
     assert repo.git("show", ":story.txt").encode() == _with(TEXT, l1=b"staged top\n")
     human = repo.atomic("show", res["op_id"][:8], check=0).stdout
-    assert "uncommitted story.txt (changed by it and by you before it)" in human
+    assert "held back story.txt: changed by it and by you before it, uncommitted" in human
     # A rollback right after restores PRE-OP exactly: your work and its split.
     repo.atomic("rollback", check=0)
     assert repo.fingerprint().diff(before) == []
@@ -275,3 +275,102 @@ def test_log_shows_what_a_phase_without_a_command_committed(repo: GitRepo) -> No
     show = repo.atomic("show", res["op_id"][:8], "--stat", check=0).stdout
     assert "change    1 file +1 -0 (its commit)" in show
     assert f"commit {repo.head()[:12]}\n t_new.sh | 1 +" in show
+
+
+# --- a model of the rule, on random work in progress and random operations ---------------------
+FILES = [f"f{i}.txt" for i in range(5)]
+USER_LINES = (0, 5)  # the person edits these lines...
+OP_CLEAN_LINES = (9, 11)  # ...the operation these (three lines away at least: always clean)
+
+
+def _examples() -> int:
+    import os
+
+    return int(os.environ.get("GIT_ATOMIC_COMMITS_EXAMPLES") or 4)
+
+
+def _lines(name: str) -> list[bytes]:
+    return [f"{name} line {i}\n".encode() for i in range(12)]
+
+
+@pytest.mark.parametrize("seed", range(_examples()))
+def test_random_work_in_progress_and_operations_follow_the_model(tmp_path: Path, seed: int) -> None:
+    """Oracle: line lists in Python. The commit holds the base plus the operation's lines; the
+    index the base plus the staged lines plus the committed ones; the disk is never written;
+    a file where the operation edited a line the person had edited is held back."""
+    import random
+
+    rnd = random.Random(seed)
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    for name in FILES:
+        repo.write(name, b"".join(_lines(name)))
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "base")
+    base = repo.head()
+    staged: dict[str, dict[int, bytes]] = {}
+    unstaged: dict[str, dict[int, bytes]] = {}
+    for name in rnd.sample(FILES, 3):
+        line = rnd.choice(USER_LINES)
+        (staged if rnd.random() < 0.5 else unstaged).setdefault(name, {})[line] = b"mine\n"
+        if rnd.random() < 0.5:  # a second edit of the other kind, on the other line
+            other = USER_LINES[1 - USER_LINES.index(line)]
+            (unstaged if name in staged else staged).setdefault(name, {})[other] = b"mine 2\n"
+    for name in FILES:
+        index_lines = _lines(name)
+        for i, text in staged.get(name, {}).items():
+            index_lines[i] = text
+        if name in staged:
+            repo.write(name, b"".join(index_lines))
+            repo.git("add", name)
+        disk = list(index_lines)
+        for i, text in unstaged.get(name, {}).items():
+            disk[i] = text
+        repo.write(name, b"".join(disk))
+    repo.write("draft.txt", b"untracked\n")
+    before = repo.fingerprint()
+    # The operation: line edits (clean ones, or on a line the person edited), a new file, and
+    # maybe an edit of the untracked draft.
+    op_edits: dict[str, dict[int, bytes]] = {}
+    for name in rnd.sample(FILES, 3):
+        mine = {**staged.get(name, {}), **unstaged.get(name, {})}
+        if mine and rnd.random() < 0.4:
+            line = rnd.choice(sorted(mine))
+        else:
+            line = rnd.choice(OP_CLEAN_LINES)
+        op_edits.setdefault(name, {})[line] = b"op\n"
+    script = [f"sed -i '{i + 1}s/.*/op/' {name}" for name, e in op_edits.items() for i in e]
+    script.append("echo new > new.txt")
+    touch_draft = rnd.random() < 0.5
+    if touch_draft:
+        script.append("echo more >> draft.txt")
+    res = repo.atomic_json("run", "-n", "op", "--", "sh", "-c", "; ".join(script))
+    assert res["status"] == "committed"
+    held = set(res.get("held_back", []))
+    expected_held = {
+        name
+        for name, edits in op_edits.items()
+        if set(edits) & ({*staged.get(name, {}), *unstaged.get(name, {})})
+    }
+    assert held == expected_held, (seed, op_edits, staged, unstaged)
+    assert repo.git("rev-parse", "HEAD~1").strip() == base
+    for name in FILES:
+        committed = _lines(name)
+        index_lines = _lines(name)
+        for i, text in staged.get(name, {}).items():
+            index_lines[i] = text
+        if name not in held:
+            for i, text in op_edits.get(name, {}).items():
+                committed[i] = text
+                index_lines[i] = text
+        assert repo.git("show", f"HEAD:{name}").encode() == b"".join(committed), (seed, name)
+        assert repo.git("show", f":{name}").encode() == b"".join(index_lines), (seed, name)
+        disk = {**staged.get(name, {}), **unstaged.get(name, {}), **op_edits.get(name, {})}
+        expected_disk = [disk.get(i, line) for i, line in enumerate(_lines(name))]
+        assert repo.read(name) == b"".join(expected_disk), (seed, name)
+    assert repo.git("show", "HEAD:new.txt") == "new\n"
+    assert "draft.txt" not in repo.git("ls-tree", "-r", "--name-only", "HEAD")
+    assert repo.git("status", "--porcelain", "draft.txt") == "?? draft.txt\n"
+    assert repo.read("draft.txt") == (b"untracked\nmore\n" if touch_draft else b"untracked\n")
+    # Taking it back right away restores PRE-OP exactly: the work and its split.
+    repo.atomic("rollback", check=0)
+    assert repo.fingerprint().diff(before) == []

@@ -98,7 +98,10 @@ def plan(
             if index.oid is not None:
                 return Plan(merged.oid, index.oid, tuple(sorted(held)))
             conflicts = index.conflicts
-        held |= _named(effect, held, conflicts)
+        more = _named(effect, held, conflicts)
+        if not more:  # everything held back and still no clean merge: commit nothing at all
+            return Plan(head_tree, staged, tuple(sorted(held)))
+        held |= more
 
 
 def _named(effect: Sequence[RawChange], held: set[bytes], conflicts: Sequence[str]) -> set[bytes]:

@@ -99,7 +99,7 @@ def _facts(
             out.append(f"change    {stat.text(style)} ({change.name})")
     held = op.details.get("held_back") if op.status == "committed" else None
     if held:
-        out.append(f"uncommitted {', '.join(held)} (changed by it and by you before it)")
+        out.append(f"held back {', '.join(held)}: changed by it and by you before it, uncommitted")
     for problem in op.details.get("problems") or ():
         out.append(style.paint(f"warning   {problem}", "yellow"))
     return out
