@@ -15,8 +15,13 @@ import pytest
 from testing.gitrepo import GitRepo
 
 POSITIONS = ["a/b/c", "a/b", "a"]  # the folder holding the file, its parent, its grandparent
-# Both history modes at every position for the main case; one mode per position elsewhere.
-SPREAD = [("a/b/c", "commits"), ("a/b", "shadow"), ("a", "commits")]
+# Both history modes at every position for the main case; elsewhere two positions, one mode
+# each, and the third with --slow.
+SPREAD = [
+    ("a/b/c", "commits"),
+    ("a", "shadow"),
+    pytest.param("a/b", "commits", marks=pytest.mark.slow),
+]
 KILL_AFTER_OP_EXEC = {"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"}
 
 Walk = dict[bytes, tuple[object, ...]]
@@ -288,6 +293,29 @@ def test_isolated_apply_after_the_user_swapped_in_a_link(
     assert res.returncode in (0, 1), res.stderr
     scene.assert_marker_untouched()
     assert scene.state()[position.encode()] == ("link", os.fsencode(scene.outside))
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_an_ignored_link_where_a_folder_was_is_saved_and_removed(
+    tmp_path: Path, history: str
+) -> None:
+    """A rule that ignores the name (`b` in a/.gitignore) hides the link from the capture: the
+    rescue still holds it, the restore removes it, undo brings it back."""
+    scene = Scene(tmp_path, history)
+    scene.repo.write("a/.gitignore", b"b\n")
+    scene.repo.git("add", "a/.gitignore")
+    scene.repo.git("commit", "-q", "-m", "ignore b")
+    os.unlink(scene.repo.path / "a/b/c/u.txt")  # ignored now: not ours to bring back
+    before = scene.state()
+    scene.run(scene.swap("a/b") + "; exit 1", check=1)
+    scene.assert_marker_untouched()
+    assert scene.state() == before
+    scene.repo.atomic("undo", check=0)
+    scene.assert_marker_untouched()
+    assert scene.state()[b"a/b"] == ("link", os.fsencode(scene.outside))
+    scene.repo.atomic("undo", check=0)
+    scene.assert_marker_untouched()
+    assert scene.state() == before
 
 
 # --- kinds swap both ways ------------------------------------------------------------------------

@@ -106,13 +106,19 @@ def test_a_fifo_is_never_read_and_a_dangling_link_blocks(trees: tuple[Path, Path
     assert os.path.islink(root / "a" / "dangling")
 
 
-def test_export_gives_git_a_name_outside_the_worktree(trees: tuple[Path, Path]) -> None:
+def test_export_copies_the_file_for_git_and_leaves_it_as_it_was(
+    trees: tuple[Path, Path],
+) -> None:
+    """A copy, not a hard link: a link changes the file's ctime, which git's stat cache sees."""
     root, _out = trees
+    source = root / "a" / "b" / "c" / "f.txt"
+    ctime = os.lstat(source).st_ctime_ns
     dest = root.parent / "exported"
     with safefs.Tree(os.fsencode(root)) as tree:
         assert tree.export(b"a/b/c/f.txt", os.fsencode(dest))
         assert not tree.export(b"a/b/c", os.fsencode(root.parent / "folder"))
     assert dest.read_bytes() == b"inside\n"
+    assert os.lstat(source).st_ctime_ns == ctime and os.lstat(source).st_nlink == 1
 
 
 @pytest.mark.parametrize("bad", [b"", b"a/", b"a/../b", b"a/./b", b"a\0b"])

@@ -229,8 +229,9 @@ class Repo:
         return out.decode().split()
 
     def hash_worktree_files(self, rels: Sequence[bytes]) -> dict[bytes, str]:
-        """Store the raw bytes of worktree files (paths from the top) as blobs, each reached
-        without following a link (safefs.py); the ids of those that are regular files."""
+        """Store the raw bytes of worktree files (paths from the top) as blobs, each read
+        without following a link (safefs.py) into a copy git hashes; the ids of those that are
+        regular files."""
         import shutil
 
         folder = self.state_dir / "tmp" / f"raw-{os.getpid()}-{id(rels)}"

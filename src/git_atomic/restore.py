@@ -147,6 +147,17 @@ def apply(
         _apply_files(repo, rules, outcome)
         files = [c for c in files if c not in rules]
     ignored = set(scan.ignored(repo, [c.path for c in files if c.status == "D"]))
+    # Except what stands in the way of what the target has (the rescue holds it): an ignored
+    # link or file where a folder must be, and what is under a path that becomes a file or
+    # a link.
+    if ignored:
+        written = {c.path for c in files if c.status != "D"}
+        needed = {f for w in written for f in _folders_on_the_way(w)}
+        ignored = {
+            p
+            for p in ignored
+            if p not in needed and not written.intersection(_folders_on_the_way(p))
+        }
     _apply_files(
         repo,
         [c for c in files if not (c.status == "D" and c.path in ignored)],
@@ -177,15 +188,35 @@ def overwritten_ignored(
     repo: Repo, current_tree: str, target: Snapshot, paths: Sequence[bytes] = ()
 ) -> list[bytes]:
     """Files on disk that the restore would create over, though the capture did not see them
-    (git ignores them now): the rescue must hold them too, or they would be lost."""
-    found = []
+    (git ignores them now): the rescue must hold them too, or they would be lost. So must an
+    ignored link or file that stands where the restore needs a folder: the restore removes it
+    (the link itself), and `undo` puts it back."""
+    changes = repo.diff_trees(current_tree, target.files_tree, paths)
+    held = {c.path for c in changes if c.status in ("D", "T")}
+    found: dict[bytes, None] = {}
     with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for c in repo.diff_trees(current_tree, target.files_tree, paths):
-            if c.status == "A" and c.new_mode != GITLINK:
+        for c in changes:
+            if c.status != "A" or c.new_mode == GITLINK:
+                continue
+            for folder in _folders_on_the_way(c.path):
+                kind = tree.kind(folder)
+                if kind is None:
+                    break
+                if kind != stat.S_IFDIR:
+                    if folder not in held:
+                        found[folder] = None
+                    break
+            else:
                 kind = tree.kind(c.path)  # beyond a link: not there (never read through it)
                 if kind is not None and kind != stat.S_IFDIR:
-                    found.append(c.path)
-    return found
+                    found[c.path] = None
+    return list(found)
+
+
+def _folders_on_the_way(path: bytes) -> list[bytes]:
+    """a, a/b for a/b/c."""
+    parts = path.split(b"/")[:-1]
+    return [b"/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome) -> None:

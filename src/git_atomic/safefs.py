@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import stat
 from types import TracebackType
 
@@ -166,27 +167,24 @@ class Tree:
         return self._parent(rel) is not None
 
     def export(self, rel: bytes, dest: bytes) -> bool:
-        """Give the regular file at `rel` a second name `dest` outside the worktree (a hard
-        link of the file itself, or a copy where one cannot be made), for git to read there:
-        git reading `rel` would follow a link in its folders. False when `rel` is not a
-        regular file."""
+        """Copy the regular file at `rel` to `dest` outside the worktree, for git to read there:
+        git reading `rel` by name would follow a link in its folders. (A copy, not a hard link:
+        a link changes the file's ctime, and git would take it for changed.) False when `rel`
+        is not a regular file."""
         where = self._parent(rel)
         if where is None:
             return False
         try:
-            os.link(where[1], dest, src_dir_fd=where[0], follow_symlinks=False)
+            fd = os.open(where[1], _FILE_FLAGS, dir_fd=where[0])
         except OSError as exc:
             if exc.errno in _NOT_THERE:
                 return False
-            data = self.read(rel)  # another filesystem, or links not allowed: a copy
-            if data is None:
-                return False
-            with open(dest, "wb") as fh:
-                fh.write(data)
-            return True
-        if not stat.S_ISREG(os.lstat(dest).st_mode):
-            os.unlink(dest)
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
             return False
+        with os.fdopen(fd, "rb") as source, open(dest, "wb") as copy:
+            shutil.copyfileobj(source, copy, 1 << 20)
         return True
 
     def unlink(self, rel: bytes) -> bool:

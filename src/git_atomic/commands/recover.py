@@ -282,7 +282,9 @@ def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None
     current = snapshot.capture(engine.repo, message="git-atomic probe", ref=None).snapshot
     target = snapshot.load(engine.repo, target_sha)
     plan = restore.plan(engine.repo, current, target)
-    if not (plan.files or plan.ref_lines or plan.head_changes or plan.index_changes):
+    if not (
+        plan.files or plan.new_folders or plan.ref_lines or plan.head_changes or plan.index_changes
+    ):
         return
     result = engine.rollback_to(op.id, target_sha, event="recover")
     done.rescue = result.rescue
