@@ -174,3 +174,22 @@ def test_emergency_dry_run_lists_the_commits_it_would_drop(repo: GitRepo) -> Non
     )
     assert "drop 1 commit" in res.stderr
     same(repo.fingerprint(), now)
+
+
+def test_a_committed_session_with_staged_work_rolls_back_exactly(repo: GitRepo) -> None:
+    """Commits mode: the POST-OP checkpoint is captured before its commit moves the branch and
+    merges the commit into the index, so the state the operation left is worked out from the
+    commit (effect.end_state). Nothing changed since: the rollback is exact, index included."""
+    shared(repo)
+    repo.write("shared.txt", with_line(TEXT, 8, b"staged by you"))
+    repo.git("add", "shared.txt")
+    repo.write("README", b"yours, unstaged\n")
+    before = repo.fingerprint()
+    op = repo.atomic_json("begin", "session", "--history", "commits")
+    repo.write("shared.txt", with_line(with_line(TEXT, 8, b"staged by you"), 2, b"op"))
+    repo.write("op.txt", b"op\n")
+    repo.atomic("commit", "--no-gates", check=0)
+    res = repo.atomic_json("rollback")
+    assert res["target"]["label"].startswith("PRE-OP"), res["target"]
+    assert res["op_id"] == op["op_id"]
+    same(repo.fingerprint(), before)

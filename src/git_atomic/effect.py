@@ -55,7 +55,7 @@ from dataclasses import dataclass
 
 from git_atomic import moves, snapshot
 from git_atomic.errors import GitError
-from git_atomic.git import Repo, TreeEntry
+from git_atomic.git import EMPTY_TREE, Repo, TreeEntry
 from git_atomic.journal import CheckpointRow, Journal, OpRow
 from git_atomic.operation import Engine, RollbackResult
 from git_atomic.snapshot import Snapshot
@@ -144,9 +144,11 @@ def operation_step(repo: Repo, journal: Journal, op: OpRow) -> Step | None:
 
 def end_state(repo: Repo, row: CheckpointRow) -> str:
     """The state a checkpoint's phase left. In commits mode a phase's checkpoint is captured
-    just before its visible commit moves the branch and installs the commit's index: the state
-    after that is the checkpoint with HEAD at the commit and the commit's tree as the index
-    (written as a checkpoint object, no ref: it only serves as a merge base)."""
+    just before its visible commit moves the branch and merges the commit into the index
+    (phasecommit.py: the index is then `merge(base=HEAD's tree, ours=the index, theirs=the
+    commit's tree)`, and an intent-to-add entry the commit made real is an ordinary entry):
+    the state after that is worked out here, as a checkpoint object with no ref (it only
+    serves to compare with and as a merge base). The files on disk are the checkpoint's."""
     if row.commit_sha is None:
         return row.sha
     snap = snapshot.load(repo, row.sha)
@@ -155,12 +157,17 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
     branches = dict(snap.branches)
     if snap.head_ref is not None:
         branches[snap.head_ref] = row.commit_sha
+    head_tree = repo.line("rev-parse", f"{snap.head_oid}^{{tree}}") if snap.head_oid else EMPTY_TREE
+    commit_tree = repo.line("rev-parse", f"{row.commit_sha}^{{tree}}")
+    merged = merge(repo, base=head_tree, ours=snap.staged_tree, theirs=commit_tree).tree
+    staged = merged or commit_tree  # the commit was planned so that this merge is clean
     flags = snapshot.load_flags(repo, snap)
-    # `add -A` made the intent-to-add entries real: the commit's index has none.
-    kept = dataclasses.replace(flags, intent_to_add={})
+    added = {c.path for c in repo.diff_trees(snap.staged_tree, staged) if c.status == "A"}
+    kept = dataclasses.replace(
+        flags, intent_to_add={p: m for p, m in flags.intent_to_add.items() if p not in added}
+    )
     flags_blob = repo.line("hash-object", "-w", "--stdin", input=kept.encode()) if kept else None
     refs = _Refs(dataclasses.replace(snap, branches=branches, head_oid=row.commit_sha))
-    staged = repo.line("rev-parse", f"{row.commit_sha}^{{tree}}")
     return _target(
         repo, files_tree=snap.files_tree, staged_tree=staged, refs=refs, flags=flags_blob
     ).commit
