@@ -299,6 +299,21 @@ def test_selective_restores_only_the_paths_files_and_index(repo: GitRepo, mode: 
     same(repo.fingerprint(), after)
 
 
+def test_selective_takes_absolute_paths_inside_the_worktree(repo: GitRepo) -> None:
+    done = repo.atomic_json("run", "--", "sh", "-c", "echo changed > README; echo y > other")
+    (repo.path / "d").mkdir()
+    res = repo.atomic_json(
+        "rollback",
+        "--to",
+        done["checkpoints"]["pre_op"],
+        "--",
+        str(repo.path / "README"),
+        cwd=repo.path / "d",
+    )
+    assert res["paths"] == ["README"]
+    assert repo.read("README") == b"hello\n" and repo.read("other") == b"y\n"
+
+
 REFUSED = [
     "../x",
     "/etc/passwd",
@@ -311,6 +326,9 @@ REFUSED = [
     ":(top)README",
     "inlink/x",
     "no-such-file",
+    "ABS/outlink",
+    "ABS/inlink/x",
+    "ABS/../x",
 ]
 
 
@@ -326,8 +344,8 @@ def test_selective_refuses_unsafe_paths_with_exit_2_and_no_change(
     os.symlink(outside / "x", repo.path / "outlink")
     (repo.path / "d").mkdir()
     os.symlink("d", repo.path / "inlink")
-    if path == "/etc/passwd":
-        path = str(repo.path / "README")  # absolute, even inside the repository
+    if path.startswith("ABS/"):  # absolute, the same checks as relative ones
+        path = str(repo.path) + path[3:]
     before, refs = repo.fingerprint(), atomic_refs(repo)
     res = repo.atomic("rollback", "--to", done["checkpoints"]["pre_op"], "--", path)
     one_line_error(res, 2)

@@ -1,7 +1,8 @@
 """The paths of a selective rollback: checked before anything is touched, refused when unsafe.
 
-A path is given as git takes one: relative to the current folder. It is refused (exit 2, one
-line, nothing changed) when it is absolute, when it leaves the worktree (`../x` from the top),
+A path is given as git takes one: relative to the current folder, or absolute inside the
+worktree. It is refused (exit 2, one line, nothing changed) when it leaves the worktree
+(`../x` from the top, an absolute path elsewhere),
 when it names anything under a `.git` folder in any letter case, when it is pathspec magic
 (`:(top)x`), or when it is reached through a symbolic link: a restore writes files, and a file
 written through a link lands wherever the link points.
@@ -24,7 +25,11 @@ def worktree_paths(root: Path, cwd: Path, given: Sequence[str]) -> tuple[bytes, 
         rel_cwd = "."  # a caller outside the worktree (the API): paths are from the top
     out: list[bytes] = []
     for text in given:
-        out.append(_one(real_root, rel_cwd, text))
+        if os.path.isabs(text):
+            text = _from_top(root, real_root, text)
+            out.append(_one(real_root, ".", text))
+        else:
+            out.append(_one(real_root, rel_cwd, text))
     return tuple(dict.fromkeys(out))
 
 
@@ -33,11 +38,6 @@ def _one(real_root: str, rel_cwd: str, text: str) -> bytes:
         raise UsageError("an empty path was given; name files or folders in the repository")
     if "\0" in text:
         raise UsageError(f"{text!r}: a path cannot hold a NUL byte")
-    if os.path.isabs(text):
-        raise UsageError(
-            f"{text}: absolute paths are refused; give the path relative to the "
-            "current folder, as git takes it"
-        )
     if text.startswith(":"):
         raise UsageError(f"{text}: pathspec magic is not taken here; name the path itself")
     joined = os.path.normpath(os.path.join(rel_cwd, text))
@@ -63,6 +63,18 @@ def _one(real_root: str, rel_cwd: str, text: str) -> bytes:
                 f"{text}: is a symbolic link that leads outside the repository; refused"
             )
     return os.fsencode(joined)
+
+
+def _from_top(root: Path, real_root: str, text: str) -> str:
+    """An absolute path as a path from the top of the worktree (as git takes one), through the
+    worktree's path as given or as resolved; links inside the worktree are checked after."""
+    if "\0" in text:
+        raise UsageError(f"{text!r}: a path cannot hold a NUL byte")
+    for base in dict.fromkeys((real_root, os.path.abspath(root))):
+        rel = os.path.relpath(os.path.normpath(text), base)
+        if not _leaves(rel):
+            return rel
+    raise UsageError(f"{text}: is outside the repository")
 
 
 def _leaves(rel: str) -> bool:
