@@ -259,7 +259,6 @@ ERRORS = [
     # the shape of gates
     ('[gates]\nname = "t"', "gates: expected an array of tables ([[gates]]), got a table"),
     ('gates = ["pytest -q"]', 'gates[0]: expected a table, got "pytest -q"'),
-    ('[[gates]]\nrun = "true"', "gates[0].name: is required"),
     ('[[gates]]\nname = "t"', "gates[0].run: is required"),
     (
         '[[gates]]\nname = 3\nrun = "true"',
@@ -474,3 +473,25 @@ def test_command_line_gates_get_names_apart_from_each_other_and_the_config() -> 
     gates = command_line_gates(["pytest -q", "pytest -x", "ruff check", "tests"], taken=["ruff"])
     assert [g.name for g in gates] == ["pytest", "pytest-2", "ruff-2", "tests"]
     assert [g.run for g in gates] == ["pytest -q", "pytest -x", "ruff check", "tests"]
+
+
+def test_gates_without_a_name_are_named_after_their_program(tmp_path: Path) -> None:
+    (tmp_path / ".git-atomic.toml").write_text(
+        textwrap.dedent(
+            """\
+            [[gates]]
+            run = "pytest -q"
+            [[gates]]
+            run = ["ruff", "check", "."]
+            [[gates]]
+            name = "pytest"
+            run = "pytest -q tests/slow"
+            [[gates]]
+            run = "PYTHONHASHSEED=0 pytest -x"
+            [[gates]]
+            run = "(cd src && make)"
+            """
+        )
+    )
+    names = [g.name for g in load_config(tmp_path).gates]
+    assert names == ["pytest-2", "ruff", "pytest", "pytest-3", "gate-5"]

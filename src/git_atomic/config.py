@@ -115,6 +115,28 @@ def command_line_gates(
     return tuple(gates)
 
 
+def _named(gates: tuple[GateSpec, ...]) -> tuple[GateSpec, ...]:
+    """Gates without a `name` named after the program they run, apart from every other gate."""
+    used = {g.name for g in gates if g.name}
+    out = []
+    for index, gate in enumerate(gates):
+        if not gate.name:
+            program = (
+                _program_name(gate.run)
+                if isinstance(gate.run, str)
+                else gate.run[0].rstrip("/").rsplit("/", 1)[-1]
+            )
+            base = program or f"gate-{index + 1}"
+            name, n = base, 1
+            while name in used:
+                n += 1
+                name = f"{base}-{n}"
+            used.add(name)
+            gate = dataclasses.replace(gate, name=name)
+        out.append(gate)
+    return tuple(out)
+
+
 def gates_to_run(
     config: Config, commands: Sequence[str], *, no_gates: bool
 ) -> tuple[GateSpec, ...]:
@@ -182,10 +204,10 @@ class _Reader:
         raw_gates = data.get("gates", [])
         if not isinstance(raw_gates, list):
             self.fail("gates", "expected an array of tables ([[gates]])", raw_gates)
-        gates = tuple(self.gate(f"gates[{i}]", g) for i, g in enumerate(raw_gates))
+        gates = _named(tuple(self.gate(f"gates[{i}]", g) for i, g in enumerate(raw_gates)))
         seen: dict[str, int] = {}
         for i, gate in enumerate(gates):
-            if gate.name in seen:
+            if gate.name in seen and "name" in raw_gates[i]:
                 first = f"gates[{seen[gate.name]}]"
                 expected = f'expected a unique name, but "{gate.name}" is already {first}'
                 self.fail(f"gates[{i}].name", expected, got=False)
@@ -213,11 +235,14 @@ class _Reader:
         if not isinstance(data, dict):
             self.fail(key, "expected a table", data)
         self.check_keys(key, data, _GATE_KEYS)
-        for required in ("name", "run"):
-            if required not in data:
-                self.fail(f"{key}.{required}", "is required", got=False)
-        name = data["name"]
-        if not isinstance(name, str) or not name.strip() or not name.isprintable():
+        if "run" not in data:
+            self.fail(f"{key}.run", "is required", got=False)
+        name = data.get("name", "")  # none: named after its program, as `-g` does (_named)
+        if (
+            not isinstance(name, str)
+            or ("name" in data and not name.strip())
+            or not name.isprintable()
+        ):
             self.fail(f"{key}.name", "expected a non-empty one-line string", name)
         run = self.command(f"{key}.run", data["run"])
         timeout = self.timeout(key, data)
