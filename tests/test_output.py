@@ -159,6 +159,7 @@ def test_show_snapshot_of_a_failed_gate(story: GitRepo) -> None:
         "  +<t>  OP-EXEC  <id>  sh -c 'echo bad >> README; echo 1 > b.txt'  commit <id>\n"
         "  +<t>  gates  1 of 1 failed in <t>\n"
         "  echo  FAILED: exited with status 1  exit 1  <t>\n"
+        "  ran: echo 'collected 3 items'; echo 'FAILED test_a - assert 1 == 2'; exit 1\n"
         "  | collected 3 items\n"
         "  | FAILED test_a - assert 1 == 2\n"
         "  full output: <repo>/.git/atomic/logs/<id>/01-echo.log\n"

@@ -355,7 +355,7 @@ def test_options_and_usage_errors(repo: GitRepo) -> None:
         (["red", "make", "x"], "unexpected 'make'; give the command after --"),
         (["red", "-m"], "argument -m/--message: expected one argument"),
         (["red", "-m", ""], "tdd: -m: expected a message, got an empty one"),
-        (["blue"], "invalid choice: 'blue'"),
+        (["blue"], "invalid choice 'blue'"),
     ]:
         res = repo.atomic("tdd", *args, check=2)
         assert expected in res.stderr and len(res.stderr.splitlines()) == 1, res.stderr
@@ -425,7 +425,7 @@ def test_sigint_leaves_the_tree_as_it_was(repo: GitRepo, with_command: bool) -> 
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert (
-        "interrupted; rolled back, the tree is as before"
+        "interrupted; rolled back: files, index and branches are as before"
         if with_command
         else "interrupted; nothing was changed"
     ) in err

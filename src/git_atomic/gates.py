@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,10 +28,24 @@ class GateResult:
     output_tail: str
     log_path: str
     message: str | None  # why it failed, in one line
+    command: str = ""  # what ran: the shell command line, or the argv quoted
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:60] or "gate"
+
+
+def check_programs(gates: Sequence[GateSpec], *, root: Path) -> None:
+    """Refuse, before anything starts, a gate given as an argv whose program is not found
+    (a shell command line cannot be checked: the shell finds its programs)."""
+    from git_atomic.errors import UsageError
+
+    for gate in gates:
+        if isinstance(gate.run, str):
+            continue
+        missing = process.missing_program(gate.run, cwd=root)
+        if missing is not None:
+            raise UsageError(f"gate {gate.name}: cannot run {missing}; nothing was started")
 
 
 def run_gates(
@@ -104,8 +119,17 @@ def run_gate(
     if passed and gate.coverage is not None:
         coverage, message = _judge_coverage(gate, root, journal, worktree)
         passed = message is None
+    command = gate.run if isinstance(gate.run, str) else shlex.join(gate.run)
     return GateResult(
-        gate.name, passed, res.exit_code, res.duration_s, coverage, tail, str(log_path), message
+        gate.name,
+        passed,
+        res.exit_code,
+        res.duration_s,
+        coverage,
+        tail,
+        str(log_path),
+        message,
+        command,
     )
 
 

@@ -414,7 +414,12 @@ def _discover(start: str | None) -> Repo:
         check=False,
     )
     if res.returncode != 0:
-        if b"not a git repository" in res.stderr or b"must be run in a work tree" in res.stderr:
+        if b"must be run in a work tree" in res.stderr:
+            raise NotARepository(
+                f"{cwd} is in a bare repository or a git dir: git-atomic needs a working tree "
+                "(run it in a clone or a `git worktree add` of this repository)"
+            )
+        if b"not a git repository" in res.stderr:
             raise NotARepository(f"not a git repository (or any parent): {cwd}")
         raise NotARepository(
             "cannot use this folder as a git worktree: "

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from git_atomic.errors import UsageError
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS operations (
     id TEXT PRIMARY KEY,
@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS gates (
     output_tail TEXT,
     log_path TEXT,
     message TEXT,
+    command TEXT,                     -- what ran: a shell command line or a quoted argv
     PRIMARY KEY (op_id, seq)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -159,6 +160,7 @@ class GateRow:
     output_tail: str | None
     log_path: str | None
     message: str | None
+    command: str | None = None  # None: recorded before schema 2
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,11 @@ class Journal:
             self.conn.executescript(
                 f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
             )
+        elif version == 1:  # schema 2 records the command each gate ran
+            with self.write() as c:  # once, even when several processes open it at once
+                if c.execute("PRAGMA user_version").fetchone()[0] == 1:
+                    c.execute("ALTER TABLE gates ADD COLUMN command TEXT")
+                    c.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         elif version > SCHEMA_VERSION:
             raise UsageError(f"{path}: journal written by a newer git-atomic (schema {version})")
 
@@ -325,13 +332,14 @@ class Journal:
         output_tail: str | None,
         log_path: str | None,
         message: str | None,
+        command: str | None = None,
     ) -> None:
         with self.write() as c:
             seq = c.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM gates WHERE op_id=?", (op_id,)
             ).fetchone()[0]
             c.execute(
-                "INSERT INTO gates VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO gates VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     op_id,
                     seq,
@@ -343,6 +351,7 @@ class Journal:
                     output_tail,
                     log_path,
                     message,
+                    command,
                 ),
             )
 

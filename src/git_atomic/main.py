@@ -22,9 +22,30 @@ def _parser_class() -> type[argparse.ArgumentParser]:
         def error(self, message: str) -> NoReturn:
             from git_atomic.errors import UsageError
 
-            raise UsageError(f"{self.prog}: {message}")
+            # The report adds "git-atomic: " itself; a command's parser names its command.
+            where = self.prog.removeprefix(PROG).strip()
+            raise UsageError(f"{where}: " * bool(where) + _usage_message(message))
 
     return _Parser
+
+
+def _usage_message(message: str) -> str:
+    """argparse's words, with a "did you mean" for a mistyped choice; the hidden `hook` (what
+    installed hooks call) is never offered."""
+    import difflib
+    import re
+
+    found = re.fullmatch(r"argument (\S+): invalid choice: '?(.*?)'? \(choose from (.*)\)", message)
+    if found is None:
+        return message
+    what, word = found[1], found[2]
+    choices = [c.strip().strip("'") for c in found[3].split(",")]
+    choices = [c for c in choices if c != "hook"]
+    close = difflib.get_close_matches(word, choices, n=1)
+    maybe = f"; did you mean {close[0]!r}?" if close else ""
+    if what == "COMMAND":
+        return f"no command {word!r}{maybe} (see `git atomic help`)"
+    return f"{what}: invalid choice {word!r}{maybe} (choose from {', '.join(choices)})"
 
 
 def _top_parser_class() -> type[argparse.ArgumentParser]:

@@ -431,6 +431,7 @@ def validate_and_finish(
             output_tail=r.output_tail,
             log_path=r.log_path,
             message=r.message,
+            command=r.command,
         )
     failpoints.hit("validate:after-gates")
     if process.INTERRUPTS.received is not None:

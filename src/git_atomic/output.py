@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic.journal import Journal, OpRow
+
+if TYPE_CHECKING:
+    from git_atomic.git import Repo
 
 SCHEMA: Final = "git-atomic/1"
 
@@ -48,6 +51,7 @@ def op_object(journal: Journal, op: OpRow, *, with_times: bool = False) -> dict[
                 "message": g.message,
                 "output_tail": g.output_tail,
                 "log": g.log_path,
+                "command": g.command,
             }
             for g in journal.gates(op.id)
         ],
@@ -100,7 +104,7 @@ def short(sha: str | None) -> str:
     return sha[:12] if sha else "-"
 
 
-def tell_outcome(journal: Journal, op: OpRow) -> None:
+def tell_outcome(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> None:
     """For people, after run/commit: each failed gate with its output's tail, then one line."""
     for gate in journal.gates(op.id):
         if not gate.passed:
@@ -108,7 +112,7 @@ def tell_outcome(journal: Journal, op: OpRow) -> None:
             if gate.output_tail:
                 say("  " + gate.output_tail.replace("\n", "\n  "))
             say(f"  full output: {gate.log_path}")
-    say(summary_line(journal, op))
+    say(summary_line(journal, op, repo=repo))
     held = held_back_line(op)
     if held is not None:
         say(held)
@@ -126,15 +130,45 @@ def held_back_line(op: OpRow) -> str | None:
     )
 
 
-def summary_line(journal: Journal, op: OpRow) -> str:
-    """One line after the fact: what happened and how to undo it."""
+def command_failure(op: OpRow) -> str:
+    """Why the command failed, as far as its exit status tells."""
+    import signal
+
+    code = op.exit_code
+    if code is None:
+        return "the command could not start"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the command was killed by {name}"
+    return f"the command exited with status {code}"
+
+
+# What a rollback's promise covers: what git-atomic captures, not ignored files.
+AS_BEFORE: Final = "files, index and branches are as before (ignored files are not restored)"
+
+
+def summary_line(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> str:
+    """One line after the fact: what happened and how to undo it. With `repo`, a rollback of an
+    operation that changed nothing says so instead of offering `undo`."""
     gates = journal.gates(op.id)
+    head = f"git-atomic: {op.name} [{op.id}]"
     if op.status == "committed":
         passed = f", {len(gates)} gate{'s' if len(gates) != 1 else ''} passed" if gates else ""
-        return f"git-atomic: {op.name} [{op.id}] committed{passed} ({op.duration or 0:.1f}s)"
+        took = f"({op.duration or 0:.1f}s)"
+        if op.history == "shadow":
+            return (
+                f"{head} kept{passed} {took}; shadow mode: nothing committed, "
+                "the result is in your working tree"
+            )
+        if not any(c.commit_sha for c in journal.checkpoints(op.id)):
+            return f"{head} kept{passed} {took}; nothing to commit"
+        return f"{head} committed{passed} {took}"
     if op.status == "rolled_back":
         why = {
-            "exec": "the command failed",
+            "exec": command_failure(op),
             "validate": "a gate failed",
             "timeout": "the command timed out",
             "interrupt": "interrupted",
@@ -142,8 +176,30 @@ def summary_line(journal: Journal, op: OpRow) -> str:
         failed = [g for g in gates if not g.passed]
         if failed:
             why = f"gate {failed[0].name} failed: {failed[0].message or ''}".rstrip(": ")
+        if repo is not None and not _took_back(repo, journal, op):
+            return f"{head} rolled back ({why}); it had changed nothing"
         return (
-            f"git-atomic: {op.name} [{op.id}] rolled back ({why}); the tree is as before. "
+            f"{head} rolled back ({why}); {AS_BEFORE}. "
             "Its changes are saved: `git atomic undo` brings them back"
         )
-    return f"git-atomic: {op.name} [{op.id}] {op.status}"
+    return f"{head} {op.status}"
+
+
+def _took_back(repo: Repo, journal: Journal, op: OpRow) -> bool:
+    """Whether the rollback changed anything: the state it replaced (its rescue) differs from
+    the PRE-OP state it went back to."""
+    from git_atomic import snapshot
+
+    cps = journal.checkpoints(op.id)
+    pre = next((c.sha for c in cps if c.kind == "pre_op"), None)
+    rescue = next((c.sha for c in reversed(cps) if c.kind == "rescue"), None)
+    if pre is None or rescue is None:
+        return rescue is not None
+    a, b = snapshot.load(repo, pre), snapshot.load(repo, rescue)
+    return (a.files_tree, a.index_key(), a.head_ref, a.head_oid, a.branches) != (
+        b.files_tree,
+        b.index_key(),
+        b.head_ref,
+        b.head_oid,
+        b.branches,
+    )

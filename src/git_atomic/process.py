@@ -250,6 +250,24 @@ class ChildRecord:
             self.path.unlink(missing_ok=True)
 
 
+def missing_program(argv: Sequence[str], *, cwd: str | os.PathLike[str]) -> str | None:
+    """Why `argv` cannot start, when its program is not there: checked before an operation opens,
+    so a typo costs no checkpoint and no rollback. A shell command line cannot be checked."""
+    import shutil
+
+    program = argv[0]
+    if "/" in program:
+        path = Path(cwd, program)
+        if not path.exists():
+            return f"{program}: no such file"
+        if path.is_dir() or not os.access(path, os.X_OK):
+            return f"{program}: not an executable file"
+        return None
+    if shutil.which(program) is None:
+        return f"{program}: command not found on PATH"
+    return None
+
+
 CHILDREN = ChildRecord()
 _KILL_GRACE_S: Final = 5.0
 

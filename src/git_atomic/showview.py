@@ -119,6 +119,8 @@ def _gate_block(gates: list[GateRow], style: Style) -> list[str]:
             facts.append(f"coverage {g.coverage:.1f}%")
         line = f"  {g.name:<12} {verdict}  " + "  ".join(f for f in facts if f)
         out.append(style.paint(line, "green" if g.passed else "red"))
+        if g.command and g.command != g.name:
+            out.append(f"    ran: {g.command}")
         if not g.passed:
             tail = (g.output_tail or "").rstrip("\n").splitlines()[-TAIL_LINES:]
             out += [style.paint("    | ", "dim") + text for text in tail]

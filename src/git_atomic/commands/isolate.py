@@ -52,6 +52,7 @@ from git_atomic.context import (
     refuse_if_interrupted,
 )
 from git_atomic.errors import AtomicError, RefusedError, UsageError
+from git_atomic.gates import check_programs
 from git_atomic.isolation_apply import Result, apply_result, take_worktree_lock
 from git_atomic.isolation_recovery import cleanup_stale_isolated
 from git_atomic.journal import CheckpointRow, OpRow
@@ -124,6 +125,7 @@ def run_isolated(
         if mode not in HISTORY_MODES:
             raise UsageError(f"--history: expected commits or shadow, got {mode!r}")
         specs = gates_to_run(config, gates, no_gates=no_gates)
+        check_programs(specs, root=repo.root)
         if mode == "commits":
             repo.identity_env(required=True)
         if repo.read_head()[1] is None:
@@ -266,6 +268,7 @@ def _execute(
                 output_tail=r.output_tail,
                 log_path=r.log_path,
                 message=r.message,
+                command=r.command,
             )
         failpoints.hit("isolate:after-gates")
         if interrupted.received is not None:
@@ -497,7 +500,7 @@ def _report(run: _Run, op: OpRow, *, json_out: bool) -> None:
         output.say("\n".join(f"    {line}" for line in _recipes(run)))
     else:
         why = {
-            "exec": "the command failed",
+            "exec": output.command_failure(op),
             "validate": "a gate failed",
             "timeout": "the command timed out",
             "interrupt": "interrupted",

@@ -39,6 +39,11 @@ def status(*, json_out: bool) -> int:
             }
             if interrupted is not None:
                 obj["interrupted"]["phase"] = interrupted.phase
+            restore = _interrupted_restore(repo)
+            if restore is not None and interrupted is not None:
+                obj["interrupted"]["restore"] = restore
+            elif restore is not None:
+                obj["interrupted"] = restore
             if open_op is not None:
                 obj["open"]["phase"] = open_op.phase
             output.emit_json(obj)
@@ -58,6 +63,27 @@ def status(*, json_out: bool) -> int:
         return 0
     finally:
         journal.close()
+
+
+def _interrupted_restore(repo: git.Repo) -> dict[str, Any] | None:
+    """A rollback, undo or emergency outside any operation that stopped half way: what the
+    human `status` reports from the same file, for programs."""
+    import json
+
+    try:
+        intent = json.loads((repo.git_dir / context.PENDING_RESTORE).read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        intent = {}
+    return {
+        "op_id": None,
+        "event": intent.get("event"),
+        "phase": "restore",
+        "target": intent.get("target"),
+        "rescue": intent.get("rescue"),
+        "next": "git atomic recover",
+    }
 
 
 _SINCE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")

@@ -40,6 +40,9 @@ def run(
 ) -> int:
     if not argv:
         raise UsageError("run: give the command after --, e.g. git atomic run -- make fmt")
+    missing = process.missing_program(argv, cwd=os.getcwd())
+    if missing is not None:
+        raise UsageError(f"run: cannot run the command: {missing}; nothing was started")
     if isolate:
         from git_atomic.commands.isolate import run_isolated
 
@@ -60,6 +63,9 @@ def run(
         if mode not in HISTORY_MODES:
             raise UsageError(f"--history: expected commits or shadow, got {mode!r}")
         specs = gates_to_run(config, gates, no_gates=no_gates)
+        from git_atomic.gates import check_programs
+
+        check_programs(specs, root=ctx.repo.root)
         op_name = name or os.path.basename(argv[0]) or "run"
         engine = Engine(ctx)
         process.INTERRUPTS.install()
@@ -73,7 +79,7 @@ def run(
         if json_out:
             output.emit_json(output.op_object(ctx.journal, op))
         else:
-            output.tell_outcome(ctx.journal, op)
+            output.tell_outcome(ctx.journal, op, repo=ctx.repo)
         if process.INTERRUPTS.received is not None and op.failed_phase == "interrupt":
             return interrupted_exit(process.INTERRUPTS.received)
         return 0 if op.status == "committed" else 1

@@ -10,6 +10,7 @@ from git_atomic import context, output, process
 from git_atomic.config import gates_to_run, load_config
 from git_atomic.early import Early
 from git_atomic.errors import UsageError
+from git_atomic.gates import check_programs
 from git_atomic.journal import OpRow
 from git_atomic.operation import Engine, interrupted_exit, rollback_op, validate_and_finish
 
@@ -81,6 +82,7 @@ def commit(*, gates: Sequence[str], no_gates: bool, all_gates: bool, json_out: b
     with _working_on_open_op("commit") as (ctx, engine, op):
         config = load_config(ctx.repo.root)
         specs = gates_to_run(config, gates, no_gates=no_gates)
+        check_programs(specs, root=ctx.repo.root)
         process.INTERRUPTS.install()
         try:
             done = validate_and_finish(
@@ -115,4 +117,4 @@ def _tell(ctx: context.Context, op: OpRow, *, json_out: bool) -> None:
     if json_out:
         output.emit_json(output.op_object(ctx.journal, op))
     else:
-        output.tell_outcome(ctx.journal, op)
+        output.tell_outcome(ctx.journal, op, repo=ctx.repo)

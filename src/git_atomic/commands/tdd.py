@@ -55,6 +55,9 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
         raise UsageError(f"tdd: expected red, green or refactor, got {phase!r}")
     if message is not None and not message.strip():
         raise UsageError("tdd: -m: expected a message, got an empty one")
+    missing = process.missing_program(argv, cwd=os.getcwd()) if argv else None
+    if missing is not None:
+        raise UsageError(f"tdd: cannot run the command: {missing}; nothing was started")
     with context.opened("tdd") as ctx:
         config = load_config(ctx.repo.root)
         if config.tdd.test is None:
@@ -63,6 +66,12 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
                 f"tdd: no test command is configured (add `[tdd]` with "
                 f'`test = "pytest -q"` to {where})'
             )
+        test = config.tdd.test
+        missing = (
+            None if isinstance(test, str) else process.missing_program(test, cwd=ctx.repo.root)
+        )
+        if missing is not None:
+            raise UsageError(f"tdd: cannot run the test command: {missing}; nothing was started")
         text = (
             message
             if message is not None
@@ -169,6 +178,7 @@ def _phase(
         output_tail=result.output_tail,
         log_path=result.log_path,
         message=None if verdict.kept else verdict.why,
+        command=result.command,
     )
     details = dict(
         op.details,
@@ -355,7 +365,7 @@ def _tell(journal: Journal, op: OpRow) -> None:
     elif why is not None:
         what = "interrupted" if op.failed_phase == "interrupt" else f"{label} broken: {why}"
         output.say(
-            f"git-atomic: {what}; rolled back, the tree is as before "
+            f"git-atomic: {what}; rolled back: {output.AS_BEFORE} "
             f"(`git atomic undo` brings the change back) [{op.id}]"
         )
     else:

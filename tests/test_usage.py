@@ -1,0 +1,67 @@
+"""Usage errors: one line, the prefix once, a "did you mean", never the hidden `hook`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+
+def test_an_unknown_command_is_named_once_with_a_suggestion(repo: GitRepo) -> None:
+    err = repo.atomic("lgo", check=2).stderr
+    assert err == "git-atomic: no command 'lgo'; did you mean 'log'? (see `git atomic help`)\n"
+
+
+def test_an_unknown_command_lists_no_hidden_command(repo: GitRepo) -> None:
+    err = repo.atomic("nope", check=2).stderr
+    assert err.count("git-atomic") == 1 and "hook" not in err.replace("hooks", "")
+
+
+def test_a_mistyped_choice_of_a_command(repo: GitRepo) -> None:
+    err = repo.atomic("hooks", "instal", "claude-code", check=2).stderr
+    assert err == (
+        "git-atomic: hooks: action: invalid choice 'instal'; did you mean 'install'? "
+        "(choose from install, uninstall)\n"
+    )
+    assert repo.atomic("log", "--bogus", check=2).stderr.count("git-atomic") == 1
+
+
+def test_a_bare_repository_is_told_a_working_tree_is_needed(repo: GitRepo, tmp_path: Path) -> None:
+    bare = tmp_path / "bare.git"
+    repo.git("clone", "-q", "--bare", str(repo.path), str(bare))
+    err = repo.atomic("status", check=3, cwd=bare).stderr
+    assert "needs a working tree" in err and "not a git repository" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--", "pytst", "-q"],
+        ["run", "--", "./no-such-script.sh"],
+        ["run", "--isolate", "--", "pytst"],
+        ["tdd", "green", "--", "pytst"],
+    ],
+)
+def test_a_command_that_does_not_exist_is_refused_before_anything_starts(
+    repo: GitRepo, args: list[str]
+) -> None:
+    repo.write(".git-atomic.toml", b'[tdd]\ntest = "true"\n')
+    before = repo.fingerprint()
+    err = repo.atomic(*args, check=2).stderr
+    assert "nothing was started" in err and len(err.splitlines()) == 1
+    assert repo.atomic_json("log")["operations"] == []
+    assert repo.fingerprint().diff(before) == []
+
+
+def test_an_argv_gate_that_does_not_exist_is_refused_before_anything_starts(repo: GitRepo) -> None:
+    repo.write(".git-atomic.toml", b'[[gates]]\nrun = ["pytst", "-q"]\n')
+    err = repo.atomic("run", "--", "sh", "-c", "echo x > f", check=2).stderr
+    why = "cannot run pytst: command not found on PATH; nothing was started"
+    assert err == f"git-atomic: gate pytst: {why}\n"
+    assert not repo.exists("f")
+    repo.atomic("begin", "by-hand", check=0)
+    repo.write("g", b"work\n")
+    repo.atomic("commit", check=2)  # the work stays, the operation stays open
+    assert repo.read("g") == b"work\n" and repo.atomic_json("status")["open"] is not None
