@@ -14,17 +14,17 @@ echo "work in progress, never committed" > notes.txt      # untracked
 printf '# staged, not committed\n' >> calc.py && git add calc.py   # staged
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+# Print a command as it can be pasted back into a shell (quoted as shlex.join quotes), then run it.
+run() {
+    step "$(python3 -c 'import shlex, sys; print(shlex.join(sys.argv[1:]))' "$@")"
+    "$@"
+}
 
-step 'git atomic run -n break-add -g "python3 test_calc.py" -- sed -i s/a + b/a - b/ calc.py'
-git atomic run -n break-add -g "python3 test_calc.py" -- sed -i 's/a + b/a - b/' calc.py || true
+run git atomic run -n break-add -g "python3 test_calc.py" -- sed -i 's/a + b/a - b/' calc.py || true
 step "git status --short   # exactly as before: staged change still staged, notes.txt still there"
 git status --short
-step "grep return calc.py"
-grep return calc.py
+run grep return calc.py
 
-step 'git atomic run -n add-docstring -g "python3 test_calc.py" -- sed -i "1a\\    \"\"\"Add two numbers.\"\"\"" calc.py'
-git atomic run -n add-docstring -g "python3 test_calc.py" -- sed -i '1a\    """Add two numbers."""' calc.py
-step "git log --oneline"
-git log --oneline
-step "git atomic log"
-git atomic log
+run git atomic run -n add-docstring -g "python3 test_calc.py" -- sed -i '1a\    """Add two numbers."""' calc.py
+run git log --oneline
+run git atomic log

@@ -476,7 +476,7 @@ def test_a_cli_that_printed_no_json_is_an_error_with_its_last_line() -> None:
 def test_without_the_sdk_serve_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
     for module in ("mcp", "mcp.server", "mcp.server.stdio"):
         monkeypatch.setitem(sys.modules, module, None)
-    with pytest.raises(UsageError, match=r"pip install 'git-atomic\[mcp\]'"):
+    with pytest.raises(UsageError, match=r"pip install '/path/to/clone\[mcp\]' \(from your clone"):
         mcp_server.serve()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import select
+import shlex
 import subprocess
 import sys
 import time
@@ -37,7 +38,14 @@ def test_gates_keep_a_closed_stdin(repo: GitRepo) -> None:
     assert repo.read("got.txt") == b"for the command\n"
 
 
-def _on_a_terminal(repo: GitRepo, args: list[str], typed: list[tuple[bytes, bytes]]) -> int:
+def _on_a_terminal(
+    repo: GitRepo,
+    args: list[str],
+    typed: list[tuple[bytes, bytes]],
+    *,
+    program: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> int:
     """Run git-atomic with a new pseudo-terminal as its controlling terminal and stdin/out/err;
     each (wait_for, keys): once `wait_for` has been printed, type `keys`. Returns the exit code."""
     import fcntl
@@ -49,9 +57,9 @@ def _on_a_terminal(repo: GitRepo, args: list[str], typed: list[tuple[bytes, byte
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "git_atomic", *args],
+        [*(program or [sys.executable, "-m", "git_atomic"]), *args],
         cwd=repo.path,
-        env=repo.env,
+        env=env or repo.env,
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -103,6 +111,26 @@ def test_ctrl_c_on_the_terminal_rolls_the_command_back(repo: GitRepo, tmp_path: 
         repo,
         ["run", "--", "sh", "-c", "echo x > new.txt; echo started; exec sleep 30"],
         [(b"started", b"\x03")],
+    )
+    assert code == 130
+    assert repo.fingerprint().diff(before) == []
+
+
+def test_ctrl_c_through_gits_wrapper_exits_130(repo: GitRepo, tmp_path: Path) -> None:
+    # The command is the terminal's foreground job: Ctrl-C reaches it, not git, whose own
+    # handling of a signal would end it with "waitpid for git-atomic failed" and status 128.
+    shim = tmp_path / "bin" / "git-atomic"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m git_atomic "$@"\n')
+    shim.chmod(0o755)
+    env = {**repo.env, "PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}"}
+    before = repo.fingerprint()
+    code = _on_a_terminal(
+        repo,
+        ["atomic", "run", "--", "sh", "-c", "echo x > new.txt; echo started; exec sleep 30"],
+        [(b"started", b"\x03")],
+        program=["git"],
+        env=env,
     )
     assert code == 130
     assert repo.fingerprint().diff(before) == []

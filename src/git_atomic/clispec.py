@@ -64,8 +64,13 @@ EXIT_CODES: Final = (
         "refused: unsafe or busy repository state (not a repository, a merge in progress, "
         "another open or interrupted operation, the lock held); nothing changed",
     ),
-    (130, "interrupted by SIGINT; rolled back before exiting"),
-    (143, "interrupted by SIGTERM; rolled back before exiting"),
+    (
+        130,
+        "interrupted by SIGINT; rolled back before exiting (the status of git-atomic itself: "
+        "through `git atomic`, a Ctrl-C that reaches git too ends git with `error: waitpid for "
+        "git-atomic failed` and status 128; scripts call git-atomic directly)",
+    ),
+    (143, "interrupted by SIGTERM; rolled back before exiting (through `git atomic`, as for 130)"),
 )
 
 ENVIRONMENT: Final = (

@@ -302,7 +302,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     json_flag(p)
 
-    p = cmd("mcp", "a Model Context Protocol server on stdio (extra: git-atomic[mcp])")
+    p = cmd("mcp", "a Model Context Protocol server on stdio (needs the mcp extra)")
     p.add_argument("--repo", default=None, help="the repository (default: current folder)")
 
     p = cmd("hooks", "install, remove or show the hooks that make agent turns atomic")

@@ -31,7 +31,10 @@ if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
     from mcp.server.lowlevel import Server
 
-_MISSING: Final = "the MCP server needs the optional extra: pip install 'git-atomic[mcp]'"
+_MISSING: Final = (
+    "the MCP server needs the optional extra: python3 -m pip install '/path/to/clone[mcp]' "
+    "(from your clone of git-atomic: no release is on an index yet)"
+)
 INSTRUCTIONS: Final = (
     "git-atomic makes changes to this git working tree atomic. Call begin before changing "
     "files, checkpoint after each step, commit at the end (quality gates run; if one fails "
