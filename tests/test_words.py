@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 from testing.gitrepo import GitRepo
@@ -70,3 +71,18 @@ def test_status_json_says_an_undo_stopped_half_way(repo: GitRepo) -> None:
     assert interrupted is not None
     assert interrupted["event"] == "undo" and interrupted["phase"] == "restore"
     assert interrupted["rescue"] and interrupted["op_id"] is None
+
+
+def test_dry_run_shows_names_as_git_quotes_them(repo: GitRepo) -> None:
+    names = [b'caf\xe9 \\t"q', "é".encode(), b"tab\there", b"plain name"]
+    script = "; ".join(f"printf x > '{i}'" for i in range(len(names)))
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script, check=0)
+    for i, name in enumerate(names):
+        os.rename(repo.path / str(i), os.fsencode(repo.path) + b"/" + name)
+    listed = repo.atomic("rollback", "--dry-run", check=0).stdout
+    deleted = [line for line in listed.splitlines() if line.startswith("delete")]
+    shown = sorted(line.split(" ", 1)[1].strip() for line in deleted)
+    # As `git ls-files` and `git diff` quote (`git status` quotes a space too).
+    git_says = sorted(line for line in repo.git("ls-files", "--others").splitlines())
+    assert shown == git_says
+    assert '"caf\\351 \\\\t\\"q"' in shown and "plain name" in shown

@@ -153,7 +153,7 @@ def dropped_commits(repo: Repo, prev: Preview) -> list[dict[str, str]]:
 
 def listing(facts: dict[str, Any]) -> list[str]:
     """One line per change, for people: `modify  src/x.py`, `branch  main  1a2b.. -> 3c4d..`."""
-    lines = [f"{c['action']:<7} {c['path']}" for c in facts["changes"]]
+    lines = [f"{c['action']:<7} {output.quote_path(c['path'])}" for c in facts["changes"]]
     if facts["head"]:
         lines.append(f"{'HEAD':<7} {facts['head']['from']} -> {facts['head']['to']}")
     for b in facts["branches"]:

@@ -100,6 +100,22 @@ def say(text: str) -> None:
     sys.stderr.flush()
 
 
+_C_ESCAPES: Final = {7: "a", 8: "b", 9: "t", 10: "n", 11: "v", 12: "f", 13: "r", 34: '"', 92: "\\"}
+
+
+def quote_path(path: str) -> str:
+    """A path for people as git shows one (core.quotePath): as it is when plain ASCII, else in
+    double quotes with C escapes and octal for every other byte, never a replacement character."""
+    raw = path.encode("utf-8", "surrogateescape")
+    if all(0x20 <= b < 0x7F and b not in (34, 92) for b in raw):
+        return path
+    body = "".join(
+        "\\" + _C_ESCAPES[b] if b in _C_ESCAPES else chr(b) if 0x20 <= b < 0x7F else f"\\{b:03o}"
+        for b in raw
+    )
+    return f'"{body}"'
+
+
 def short(sha: str | None) -> str:
     return sha[:12] if sha else "-"
 
