@@ -233,15 +233,16 @@ ERRORS = [
     # unknown keys, with a suggestion where one is close
     (
         'historry = "shadow"',
-        'historry: unknown key; did you mean "history"? expected one of: history, gates, tdd',
+        'historry: unknown key; did you mean "history"? '
+        "expected one of: history, gates, tdd, ok_exit",
     ),
-    ("colour = 1", "colour: unknown key; expected one of: history, gates, tdd"),
+    ("colour = 1", "colour: unknown key; expected one of: history, gates, tdd, ok_exit"),
     # a quoted key is shown quoted, so the message stays on one line
-    ('"a\\nb" = 1', '"a\\nb": unknown key; expected one of: history, gates, tdd'),
+    ('"a\\nb" = 1', '"a\\nb": unknown key; expected one of: history, gates, tdd, ok_exit'),
     (
         GATE + "timout = 5",
         'gates[0].timout: unknown key; did you mean "timeout"? '
-        "expected one of: name, run, timeout, coverage, env",
+        "expected one of: name, run, timeout, coverage, env, ok_exit",
     ),
     (
         GATE + 'coverage = { report = "c.json", minimum = 80 }',

@@ -42,6 +42,7 @@ class GateSpec:
     coverage: CoverageRule | None = None
     # Excluded from the hash: a mapping is not hashable, and equal gates still hash equal.
     env: Mapping[str, str] = field(default_factory=_no_env, hash=False)
+    ok_exit: tuple[int, ...] = (0,)  # the exit statuses that count as passing
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,18 @@ class Config:
     gates: tuple[GateSpec, ...] = ()
     tdd: TddConfig = field(default_factory=TddConfig)
     source: Path | None = None  # the file it came from; None when built from defaults
+    # Exit statuses that count as success for a command, by its program's name (`--ok-exit`):
+    # some tools exit 1 when they changed files (pyupgrade).
+    ok_exit: Mapping[str, tuple[int, ...]] = field(
+        default_factory=lambda: types.MappingProxyType({}), hash=False
+    )
+
+    def command_ok_exit(self, argv: Sequence[str]) -> tuple[int, ...]:
+        return self.ok_exit.get(argv[0].rstrip("/").rsplit("/", 1)[-1], (0,))
 
 
-_TOP_KEYS: Final = ("history", "gates", "tdd")
-_GATE_KEYS: Final = ("name", "run", "timeout", "coverage", "env")
+_TOP_KEYS: Final = ("history", "gates", "tdd", "ok_exit")
+_GATE_KEYS: Final = ("name", "run", "timeout", "coverage", "env", "ok_exit")
 _COVERAGE_KEYS: Final = ("report", "min", "no_regression")
 _TDD_KEYS: Final = ("test", "coverage", "timeout")
 
@@ -135,6 +144,17 @@ def _named(gates: tuple[GateSpec, ...]) -> tuple[GateSpec, ...]:
             gate = dataclasses.replace(gate, name=name)
         out.append(gate)
     return tuple(out)
+
+
+def parse_ok_exit(text: str) -> tuple[int, ...]:
+    """`--ok-exit 0,1`: the exit statuses that count as success for the command."""
+    try:
+        codes = tuple(dict.fromkeys(int(part) for part in text.split(",")))
+    except ValueError:
+        codes = ()
+    if not codes or any(not 0 <= c <= 255 for c in codes):
+        raise UsageError(f"--ok-exit: expected exit statuses like 0,1, got {text!r}")
+    return codes
 
 
 def gates_to_run(
@@ -224,11 +244,16 @@ class _Reader:
                 "expected the path of the coverage report the test command writes, as a string",
                 report,
             )
+        ok_exit = data.get("ok_exit", {})
+        if not isinstance(ok_exit, dict):
+            self.fail("ok_exit", "expected a table: program = [statuses]", ok_exit)
+        by_program = {p: self.statuses(f"ok_exit.{_key(p)}", v) for p, v in ok_exit.items()}
         return Config(
             HistoryMode(history),
             gates,
             TddConfig(test, report, self.timeout("tdd", tdd)),
             self.path,
+            types.MappingProxyType(by_program),
         )
 
     def gate(self, key: str, data: object) -> GateSpec:
@@ -257,7 +282,17 @@ class _Reader:
                 self.fail(f"{key}.env", "expected variable names without '=' or NUL", var)
             if not isinstance(value, str) or "\0" in value:
                 self.fail(f"{key}.env.{_key(var)}", "expected a string (quote it)", value)
-        return GateSpec(name, run, timeout, coverage, types.MappingProxyType(dict(env)))
+        ok = self.statuses(f"{key}.ok_exit", data["ok_exit"]) if "ok_exit" in data else (0,)
+        return GateSpec(name, run, timeout, coverage, types.MappingProxyType(dict(env)), ok)
+
+    def statuses(self, key: str, value: object) -> tuple[int, ...]:
+        if (
+            isinstance(value, list)
+            and value
+            and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in value)
+        ):
+            return tuple(dict.fromkeys(value))
+        self.fail(key, "expected a non-empty array of exit statuses (0 to 255)", value)
 
     def coverage(self, key: str, data: object) -> CoverageRule:
         if not isinstance(data, dict):

@@ -106,7 +106,7 @@ def run_gate(
     tail = _tail(log_path)
     message: str | None = None
     coverage: float | None = None
-    passed = res.exit_code == 0
+    passed = res.exit_code is not None and res.exit_code in gate.ok_exit
     if res.error:
         message = f"could not start: {res.error}"
     elif res.timed_out:

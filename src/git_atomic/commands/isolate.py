@@ -114,6 +114,7 @@ def run_isolated(
     wait: bool,
     json_out: bool,
     all_gates: bool = False,
+    ok_exit: tuple[int, ...] | None = None,
 ) -> int:
     repo = git.discover()
     check_git_state(repo)
@@ -144,7 +145,14 @@ def run_isolated(
                 history=mode,
                 wait=wait,
             )
-            op = _execute(run, specs, timeout=timeout, json_out=json_out, all_gates=all_gates)
+            op = _execute(
+                run,
+                specs,
+                timeout=timeout,
+                json_out=json_out,
+                all_gates=all_gates,
+                ok_exit=ok_exit or config.command_ok_exit(argv),
+            )
         finally:
             process.INTERRUPTS.uninstall()
         _report(run, op, json_out=json_out)
@@ -208,7 +216,13 @@ def _start(ctx: Context, *, argv: Sequence[str], name: str, history: str, wait: 
 
 
 def _execute(
-    run: _Run, specs: Sequence[GateSpec], *, timeout: float | None, json_out: bool, all_gates: bool
+    run: _Run,
+    specs: Sequence[GateSpec],
+    *,
+    timeout: float | None,
+    json_out: bool,
+    all_gates: bool,
+    ok_exit: tuple[int, ...],
 ) -> OpRow:
     journal = run.ctx.journal
     interrupted = process.INTERRUPTS
@@ -242,7 +256,7 @@ def _execute(
             return _fail(run, "interrupt")
         if res.timed_out:
             return _fail(run, "timeout")
-        if res.exit_code != 0:
+        if res.exit_code is None or res.exit_code not in ok_exit:
             return _fail(run, "exec")
         done = _checkpoint(run, engine, "op_exec", shlex.join(run.argv)[:200])
         if interrupted.received is not None:

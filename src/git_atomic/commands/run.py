@@ -37,6 +37,7 @@ def run(
     json_out: bool,
     all_gates: bool = False,
     early: Early | None = None,
+    ok_exit: tuple[int, ...] | None = None,
 ) -> int:
     if not argv:
         raise UsageError("run: give the command after --, e.g. git atomic run -- make fmt")
@@ -56,6 +57,7 @@ def run(
             wait=wait,
             json_out=json_out,
             all_gates=all_gates,
+            ok_exit=ok_exit,
         )
     with context.opened("run", wait=WAIT_LIMIT_S if wait else None, early=early) as ctx:
         config = load_config(ctx.repo.root)
@@ -72,7 +74,14 @@ def run(
         try:
             op = engine.begin(op_name, history=mode, kind="run", argv=argv, keep_owner=True)
             op = _execute(
-                engine, op, argv, specs, timeout=timeout, json_out=json_out, all_gates=all_gates
+                engine,
+                op,
+                argv,
+                specs,
+                timeout=timeout,
+                json_out=json_out,
+                all_gates=all_gates,
+                ok_exit=ok_exit or config.command_ok_exit(argv),
             )
         finally:
             process.INTERRUPTS.uninstall()
@@ -94,6 +103,7 @@ def _execute(
     timeout: float | None,
     json_out: bool,
     all_gates: bool,
+    ok_exit: tuple[int, ...],
 ) -> OpRow:
     if process.INTERRUPTS.received is not None:
         return rollback_op(engine, op, failed_phase="interrupt")
@@ -112,7 +122,7 @@ def _execute(
             return rollback_op(engine, op, failed_phase="interrupt")
         if res.timed_out:
             return rollback_op(engine, op, failed_phase="timeout")
-        if res.exit_code != 0:
+        if res.exit_code is None or res.exit_code not in ok_exit:
             return rollback_op(engine, op, failed_phase="exec")
         exec_row = engine.checkpoint(
             op,
