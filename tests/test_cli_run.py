@@ -144,9 +144,15 @@ def test_timeout_rolls_back(repo: GitRepo) -> None:
     assert repo.fingerprint().diff(before) == []
 
 
-def test_missing_command_is_exec_failure(repo: GitRepo) -> None:
-    res = repo.atomic("run", "--", "no-such-program-xyz", check=1)
+def test_missing_command_is_refused_and_one_that_cannot_start_is_exec_failure(
+    repo: GitRepo,
+) -> None:
+    res = repo.atomic("run", "--", "no-such-program-xyz", check=2)
     assert "no-such-program-xyz" in res.stderr
+    # There, executable, but its interpreter is not: found only when it starts.
+    repo.write("tool.sh", b"#!/no/such/interpreter\n", mode=0o755)
+    res = repo.atomic("run", "--", "./tool.sh", check=1)
+    assert "cannot run the command: ./tool.sh" in res.stderr
 
 
 def test_unborn_repository(empty_repo: GitRepo) -> None:

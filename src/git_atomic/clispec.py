@@ -15,6 +15,7 @@ from typing import Final
 
 # Commands as `git atomic help` lists them, in the order a newcomer meets them.
 GROUPS: Final = (
+    ("start", ("init",)),
     ("run an operation", ("run", "begin", "checkpoint", "commit", "abort", "tdd")),
     ("go back", ("rollback", "undo", "emergency", "recover")),
     ("look", ("status", "log", "show", "gates")),
@@ -31,6 +32,10 @@ EXAMPLES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
             "git atomic run --history shadow --timeout 600 -- ./codemod.sh",
             "no commits on the branch; roll back after ten minutes",
         ),
+    ),
+    "init": (
+        ("git atomic init --dry-run", "which gates would it configure?"),
+        ("git atomic init", "write .git-atomic.toml (or pyproject.toml's [tool.git-atomic])"),
     ),
     "begin": (("git atomic begin rename-user-model", "open an operation, then edit by hand"),),
     "checkpoint": (("git atomic checkpoint -m 'models renamed'", "record a stage"),),

@@ -151,6 +151,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         metavar="S",
         help="kill the command after S seconds and roll back",
     )
+    p.add_argument(
+        "--ok-exit",
+        metavar="CODES",
+        help="exit statuses of the command that count as success, e.g. 0,1 "
+        "(default: 0, or the config's ok_exit for its program)",
+    )
     history_flag(p)
     p.add_argument(
         "--isolate",
@@ -292,6 +298,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         help="the command that makes the change, after --",
     )
 
+    p = cmd("init", "write a first configuration from the project's test and lint commands")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print what it would write; write nothing"
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing configuration")
+
     p = cmd("gc", "retire old checkpoints and journal rows")
     p.add_argument(
         "--older-than",
@@ -371,6 +383,7 @@ def dispatch(ns: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         "gates": _gates,
         "tdd": _tdd,
         "gc": _gc,
+        "init": _init,
         "mcp": _mcp,
         "hooks": _hooks,
         "hook": _hook,
@@ -413,6 +426,7 @@ def _run(ns: argparse.Namespace) -> int:
     # The scan of the tree runs while the rest of the command is imported (early.py).
     with early.started("run", wanted=bool(ns.argv) and not ns.isolate) as ready:
         from git_atomic.commands.run import run
+        from git_atomic.config import parse_ok_exit
 
         return run(
             argv=_strip_dashdash(ns.argv),
@@ -426,6 +440,7 @@ def _run(ns: argparse.Namespace) -> int:
             json_out=ns.json_out,
             all_gates=ns.all_gates,
             early=ready,
+            ok_exit=parse_ok_exit(ns.ok_exit) if ns.ok_exit is not None else None,
         )
 
 
@@ -541,6 +556,12 @@ def _tdd(ns: argparse.Namespace) -> int:
                 f"e.g. git atomic tdd {ns.phase} -- {word}"
             )
     return tdd(phase=ns.phase, message=message, argv=_strip_dashdash(argv), json_out=json_out)
+
+
+def _init(ns: argparse.Namespace) -> int:
+    from git_atomic.commands.init import init
+
+    return init(dry_run=ns.dry_run, force=ns.force)
 
 
 def _gc(ns: argparse.Namespace) -> int:
