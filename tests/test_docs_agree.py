@@ -49,3 +49,27 @@ def test_the_demo_prints_commands_that_can_be_pasted(tmp_path: Path) -> None:
     runs = [shlex.split(line) for line in shown if line.startswith("git atomic run")]
     assert runs[0][-4:] == ["sed", "-i", "s/a + b/a - b/", "calc.py"]
     assert runs[1][-2] == '1a\\    """Add two numbers."""'
+
+
+def test_the_package_metadata_uses_the_spdx_license_and_ships_the_docs() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert (ROOT / "LICENSE").exists()
+    manifest = (ROOT / "MANIFEST.in").read_text().splitlines()
+    assert "graft docs" in manifest and "graft examples" in manifest
+    readme = (ROOT / "README.md").read_text()
+    assert "pip install -e '.[test]'" not in readme
+
+
+def test_completion_is_found_from_the_package(tmp_path: Path) -> None:
+    env = hermetic_env(tmp_path / "home")
+    out = subprocess.run(
+        [sys.executable, "-m", "git_atomic", "help", "--completion-path"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert (Path(out) / "git-atomic.bash").is_file() and (Path(out) / "_git-atomic").is_file()

@@ -351,6 +351,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         action="store_true",
         help="print a folder to add to MANPATH, so `git atomic --help` finds the page",
     )
+    p.add_argument(
+        "--completion-path",
+        action="store_true",
+        help="print the folder of the bash (git-atomic.bash) and zsh (_git-atomic) completion",
+    )
     if only is not None:
         return parser if built else build_parser()
     from git_atomic.clispec import decorate
@@ -404,6 +409,9 @@ def _help(ns: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     if getattr(ns, "man_path", False):
         print(manpage.MAN_ROOT)
+        return 0
+    if getattr(ns, "completion_path", False):
+        print(manpage.DATA_DIR / "completion")
         return 0
     if getattr(ns, "man", False):
         return manpage.show(parser)

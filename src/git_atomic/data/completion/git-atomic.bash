@@ -23,7 +23,7 @@ __git_atomic_options() {
         gc) echo "--older-than --json --help" ;;
         mcp) echo "--repo --help" ;;
         hooks) echo "--history --help" ;;
-        help) echo "--man --man-path --help" ;;
+        help) echo "--man --man-path --completion-path --help" ;;
     esac
 }
 
