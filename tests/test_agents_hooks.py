@@ -12,6 +12,7 @@ import io
 import json
 import re
 import shlex
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -532,3 +533,82 @@ def test_an_operation_a_person_opened_is_never_touched(repo: GitRepo) -> None:
     assert repo.read("app.py").endswith(b"BUG\n")  # nothing taken back under their feet
     open_op = repo.atomic_json("status")["open"]
     assert open_op["name"] == "my-refactor" and open_op["checkpoints"]["op_exec"] == []
+
+
+# --- a kept turn rolled back later: its calls' effect, not what happened between them ----------
+
+
+def _turn_with_the_user_between_its_calls(repo: GitRepo) -> str:
+    """Two Write calls; between them the user edits lib.py and creates mine.txt. Kept."""
+    claude = ClaudeCode(repo)
+    one = tool_call("Write", {"file_path": str(repo.path / "one.py"), "content": "1"}, 1)
+    two = tool_call("Write", {"file_path": str(repo.path / "two.py"), "content": "2"}, 2)
+    claude.turn([(one, lambda: repo.write("one.py", b"ONE = 1\n"))])
+    repo.write("lib.py", b"VALUE = 7\n")  # the user, between the turn's calls
+    repo.write("mine.txt", b"the user's notes\n")
+    claude.turn([(two, lambda: repo.write("two.py", b"TWO = 2\n"))])
+    [answer] = claude.send(stop())
+    assert "decision" not in answer.json()  # kept
+    [op] = ops(repo)
+    assert op["status"] == "committed"
+    return str(op["op_id"])
+
+
+def _the_users_work_is_there(repo: GitRepo) -> None:
+    assert repo.read("lib.py") == b"VALUE = 7\n"  # the user's edit, byte for byte
+    assert repo.read("mine.txt") == b"the user's notes\n"  # the user's file
+
+
+def test_rollback_op_of_a_kept_turn_takes_back_its_calls_only_and_undo_reapplies_them(
+    repo: GitRepo,
+) -> None:
+    op_id = _turn_with_the_user_between_its_calls(repo)
+
+    repo.atomic("rollback", "--op", op_id, check=0)
+    assert not repo.exists("one.py") and not repo.exists("two.py")  # the turn's files: gone
+    _the_users_work_is_there(repo)
+    assert repo.atomic_json("show", op_id)["status"] == "rolled_back"
+
+    repo.atomic("undo", check=0)
+    assert repo.read("one.py") == b"ONE = 1\n" and repo.read("two.py") == b"TWO = 2\n"
+    _the_users_work_is_there(repo)
+
+
+def test_rollback_op_of_a_committed_turn_drops_its_commit_and_keeps_the_users_work(
+    repo: GitRepo,
+) -> None:
+    repo.atomic("hooks", "install", "claude-code", "--history", "commits", check=0)
+    head = repo.head()
+    op_id = _turn_with_the_user_between_its_calls(repo)
+    assert repo.git("rev-parse", "HEAD^").strip() == head  # the turn's one commit
+
+    repo.atomic("rollback", "--op", op_id, check=0)
+    assert repo.head() == head  # its commit: off the branch
+    assert not repo.exists("one.py") and not repo.exists("two.py")
+    _the_users_work_is_there(repo)
+    assert repo.git("status", "--porcelain", "--", "one.py", "two.py") == ""
+
+    repo.atomic("undo", check=0)
+    assert repo.read("one.py") == b"ONE = 1\n" and repo.read("two.py") == b"TWO = 2\n"
+    _the_users_work_is_there(repo)
+
+
+def test_rollback_op_of_a_turn_recorded_without_its_steps_takes_back_pre_op_to_its_end(
+    repo: GitRepo,
+) -> None:
+    """A turn recorded before turns kept their steps: one step, PRE-OP to its end, as before."""
+    op_id = _turn_with_the_user_between_its_calls(repo)
+    db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
+    with db:
+        [(detail,)] = db.execute("SELECT detail FROM operations WHERE id=?", (op_id,))
+        data = json.loads(detail)
+        del data["turn"]["steps"]
+        db.execute("UPDATE operations SET detail=? WHERE id=?", (json.dumps(data), op_id))
+    db.close()
+
+    repo.atomic("rollback", "--op", op_id, check=0)
+    assert not repo.exists("one.py") and not repo.exists("two.py")
+    assert repo.read("lib.py") == b"VALUE = 1\n" and not repo.exists("mine.txt")
+    repo.atomic("undo", check=0)
+    _the_users_work_is_there(repo)
+    assert repo.exists("one.py") and repo.exists("two.py")

@@ -3,7 +3,8 @@
 An effect is the change between two checkpoints, `Step(before, after)`. An operation's effect is
 one step, from its PRE-OP to the state it left; an agent turn's is the sum of its tool calls'
 steps, each from the checkpoint before the call to the one after it, in chronological order
-(what happened between two calls is not the turn's).
+(what happened between two calls is not the turn's): `operation_steps` gives either, so a later
+`rollback --op` of a turn takes back its calls only.
 
 How to use it (rollback, undo and the agent-turn engine all do this, under the worktree lock):
 
@@ -129,17 +130,36 @@ def conflict_lines(found: Outcome) -> list[str]:
     return out
 
 
-# --- an operation's step ----------------------------------------------------------------------
-def operation_step(repo: Repo, journal: Journal, op: OpRow) -> Step | None:
-    """An operation's effect: from its PRE-OP to the state it left, i.e. its newest OP-EXEC,
-    POST-OP or rescue checkpoint (a rescue: what a rollback of it replaced). None: it never
-    got a PRE-OP."""
+# --- an operation's steps ---------------------------------------------------------------------
+def operation_steps(repo: Repo, journal: Journal, op: OpRow) -> list[Step]:
+    """An operation's effect, as steps; [] when it never got a PRE-OP.
+
+    An agent turn that recorded its calls' steps (`turn.steps` in its detail): those steps,
+    so what happened between its calls stays; in commits mode one more, from its last call's
+    end to the state its commit left (the branch moved, the index took the commit's entries).
+    Any other operation, and a turn recorded before turns kept their steps: one step, from
+    its PRE-OP to the state it left, i.e. its newest OP-EXEC, POST-OP or rescue checkpoint (a
+    rescue: what a rollback of it replaced)."""
     rows = journal.checkpoints(op.id)
     pre = next((c for c in rows if c.kind == "pre_op"), None)
     if pre is None:
-        return None
+        return []
+    calls = _turn_steps(op)
+    if calls:
+        post = next((c for c in rows if c.kind == "post_op"), None)
+        if post is not None and post.commit_sha is not None:
+            calls.append(Step(post.sha, end_state(repo, post)))
+        return calls
     later = [c for c in rows if c.kind in ("op_exec", "post_op", "rescue") and c.seq > pre.seq]
-    return Step(pre.sha, end_state(repo, later[-1]) if later else pre.sha)
+    return [Step(pre.sha, end_state(repo, later[-1]) if later else pre.sha)]
+
+
+def _turn_steps(op: OpRow) -> list[Step]:
+    turn = op.details.get("turn") if op.kind == "agent-turn" else None
+    pairs = turn.get("steps") if isinstance(turn, dict) else None
+    if not isinstance(pairs, list):
+        return []
+    return [Step(str(b), str(a)) for b, a in pairs if b and a]
 
 
 def end_state(repo: Repo, row: CheckpointRow) -> str:

@@ -1,7 +1,8 @@
 """`rollback`: take back an operation's effect, step back inside an open one, or (asked for by
 name) go back to a whole earlier state.
 
-An operation's *effect* is the change from its PRE-OP to the state it left (effect.py).
+An operation's *effect* is the change from its PRE-OP to the state it left; an agent turn's, the
+sum of its tool calls' steps (effect.operation_steps).
   - `rollback --op ID` of a closed operation, and immediate `rollback` (no --op, no --to) of the
     newest operation when it is closed, take that effect back: exactly PRE-OP when nothing
     changed since (files, index, HEAD, branches), else on top of what changed since, three-way;
@@ -115,8 +116,8 @@ def _take_back(
 ) -> int:
     """Take a closed operation's effect back, on top of whatever happened since."""
     repo, journal = ctx.repo, ctx.journal
-    step = effect.operation_step(repo, journal, op)
-    if step is None:
+    taken = effect.operation_steps(repo, journal, op)
+    if not taken:
         raise UsageError(
             f"operation {op.id} ({op.name}) has no PRE-OP checkpoint: it never "
             "started (`git atomic recover` closes it)"
@@ -124,7 +125,7 @@ def _take_back(
     if op.status == "rolled_back":
         return _nothing_further(ctx, op, f"{op.name} [{op.id}] is rolled back", json_out=json_out)
     current = current or moves.probe(repo)
-    found = effect.take_back(repo, [step], current)
+    found = effect.take_back(repo, taken, current)
     what = f"the effect of {op.name} [{op.id}]"
     if found.target is None:
         return moving.refuse_overlap(
@@ -133,7 +134,7 @@ def _take_back(
             op,
             event="rollback",
             what=what,
-            step=step,
+            step=effect.Step(taken[0].before, taken[-1].after),
             whole=f"git atomic rollback --op {op.id} --whole",
             dry_run=dry_run,
             json_out=json_out,
