@@ -17,6 +17,24 @@ from git_atomic.git import Repo
 
 # Our own `git add` never converts line endings; .gitattributes rules are handled below.
 NO_AUTOCRLF: Final = ("-c", "core.autocrlf=false", "-c", "core.safecrlf=false")
+# The capture's own git calls (the scan's `status` and `update-index`, `add -A`) see the disk as
+# it is, whatever your settings tell git to overlook (docs/design.md, "Settings the capture does
+# not trust"): the executable bit, symbolic links as links, a change that only the ctime or the
+# inode shows, and files git was told to stop looking at once added. (fsmonitor and hooks are
+# off for every call of ours: process.py; so are filters: Repo.no_filters.)
+AS_ON_DISK: Final = (
+    *NO_AUTOCRLF,
+    "-c",
+    "core.fileMode=true",
+    "-c",
+    "core.symlinks=true",
+    "-c",
+    "core.trustctime=true",
+    "-c",
+    "core.checkStat=default",
+    "-c",
+    "core.ignoreStat=false",
+)
 _ATTRS: Final = ("text", "eol", "crlf", "filter", "ident", "working-tree-encoding")
 _WORDS: Final = tuple(a.encode() for a in _ATTRS)
 
@@ -104,3 +122,60 @@ def _paths_with_conversion(repo: Repo, paths: list[bytes], env: dict[str, str]) 
         if attr == b"text" or attr == b"crlf" or value != b"unspecified":
             hits.add(path)
     return hits
+
+
+def _off(value: str | None) -> bool:
+    return (value or "true").lower() in ("false", "no", "off", "0")
+
+
+def as_git_commits(repo: Repo, staged_tree: str, tree: str) -> dict[bytes, tuple[str, str]]:
+    """Entries of `tree` (the files as on disk) that a commit holds as your git would make it,
+    for commits mode: with `core.fileMode=false` or `core.symlinks=false` a file keeps the mode
+    its index entry has (the disk cannot tell), and a file a filter is configured for holds
+    what the filter makes of it (a missing or failing filter: the bytes on disk, as git does
+    when the filter is not required). Only files that differ from your index are looked at."""
+    modes = _off(repo.config("core.fileMode")), _off(repo.config("core.symlinks"))
+    if not any(modes) and not repo.filter_names():
+        return {}
+    fixes: dict[bytes, tuple[str, str]] = {}
+    candidates: list[bytes] = []
+    for c in repo.diff_trees(staged_tree, tree):
+        if c.new_mode not in ("100644", "100755"):
+            continue
+        candidates.append(c.path)
+        if c.status != "M" or c.old_mode == c.new_mode:
+            continue
+        if (modes[0] and c.old_mode in ("100644", "100755")) or (
+            modes[1] and c.old_mode == "120000"
+        ):
+            fixes[c.path] = (c.old_mode, c.new_oid)
+    names = repo.filter_names()
+    if names and candidates:
+        fields = repo.out(
+            "check-attr", "-z", "--stdin", "filter", input=b"".join(p + b"\0" for p in candidates)
+        ).split(b"\0")
+        filtered = [
+            fields[i]
+            for i in range(0, len(fields) - 2, 3)
+            if fields[i + 2].decode("utf-8", "replace") in names and b"\n" not in fields[i]
+        ]
+        if filtered:
+            # Your filter runs here, as for a `git commit` of yours. A missing one is no error:
+            # not required, and where git still gives up (a `process` filter that cannot
+            # start), the commit holds the bytes on disk.
+            res = repo.run(
+                *NO_AUTOCRLF,
+                *repo.with_filters(),
+                "hash-object",
+                "-w",
+                "--stdin-paths",
+                input=b"".join(p + b"\n" for p in filtered),
+                check=False,
+            )
+            oids = res.stdout.split() if res.returncode == 0 else []
+            if len(oids) != len(filtered):
+                return fixes
+            new_modes = {c.path: c.new_mode for c in repo.diff_trees(staged_tree, tree)}
+            for path, oid in zip(filtered, oids, strict=True):
+                fixes[path] = (fixes.get(path, (new_modes[path], ""))[0], oid.decode())
+    return fixes

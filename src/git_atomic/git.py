@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -45,6 +46,10 @@ class Repo:
         self.git_dir = git_dir  # this worktree's git dir (.git, or .git/worktrees/<id>)
         self.common_dir = common_dir  # the repository's shared git dir
         self._config: dict[str, list[str]] = {}
+        self._no_filters: tuple[str, ...] | None = None
+        # Every call names the repository: never the one git would find from a folder (a
+        # `.git` file, GIT_DIR from `git --git-dir=... atomic`, a command run from elsewhere).
+        self._where = {"GIT_DIR": str(git_dir), "GIT_WORK_TREE": str(root)}
         self._diffs: dict[tuple[str, str, tuple[bytes, ...]], list[RawChange]] = {}
 
     def _key(self) -> tuple[Path, Path, Path]:
@@ -83,7 +88,12 @@ class Repo:
         low_priority: bool = False,
     ) -> process.Result:
         return process.git(
-            args, cwd=self.root, input=input, env=env, check=check, low_priority=low_priority
+            (*self.no_filters(), *args),
+            cwd=self.root,
+            input=input,
+            env={**self._where, **env} if env else self._where,
+            check=check,
+            low_priority=low_priority,
         )
 
     def start(
@@ -95,7 +105,11 @@ class Repo:
     ) -> process.Background:
         """Start a git command that runs while this process does other work."""
         return process.Background(
-            args, cwd=self.root, env=env, input=input, low_priority=low_priority
+            (*self.no_filters(), *args),
+            cwd=self.root,
+            env={**self._where, **env} if env else self._where,
+            input=input,
+            low_priority=low_priority,
         )
 
     def out(
@@ -117,6 +131,49 @@ class Repo:
         """Read the configuration now (one process), not when a first key is looked up."""
         self._all_config()
 
+    def take_config(self, raw: bytes) -> None:
+        """The configuration as `config -z --list` printed it (read beside discovery)."""
+        parsed: dict[str, list[str]] = {"": []}
+        for item in raw.split(b"\0"):
+            if not item:
+                continue
+            key, _, value = item.decode("utf-8", "replace").partition("\n")
+            parsed.setdefault(key.lower(), []).append(value)
+        self._config.update(parsed)
+
+    def filter_names(self) -> list[str]:
+        """The filter drivers configured (`filter.<name>.*`)."""
+        names = {
+            key[7:].rsplit(".", 1)[0]
+            for key in self._all_config()
+            if key.startswith("filter.") and key.count(".") >= 2
+        }
+        return sorted(names)
+
+    def no_filters(self) -> tuple[str, ...]:
+        """`-c` options that turn every configured clean/smudge filter into no filter at all.
+        Every call of ours has them: a checkpoint holds the bytes on disk, and any index write
+        may run a clean filter (git compares a racily clean entry's content), so a filter that
+        fails or is missing (git-lfs not installed) would fail a capture or a restore."""
+        if self._no_filters is None:
+            options: list[str] = []
+            for name in self.filter_names():
+                for field in ("clean", "smudge", "process"):
+                    options += ["-c", f"filter.{name}.{field}="]
+                options += ["-c", f"filter.{name}.required=false"]
+            self._no_filters = tuple(options)
+        return self._no_filters
+
+    def with_filters(self) -> tuple[str, ...]:
+        """`-c` options after which your filters run again (not required): for commits mode."""
+        options: list[str] = []
+        for name in self.filter_names():
+            for field in ("clean", "smudge", "process"):
+                value = self.config(f"filter.{name}.{field}")
+                if value:
+                    options += ["-c", f"filter.{name}.{field}={value}"]
+        return tuple(options)
+
     def config(self, key: str) -> str | None:
         values = self._all_config().get(key.lower())
         return values[-1] if values else None
@@ -126,14 +183,10 @@ class Repo:
 
     def _all_config(self) -> dict[str, list[str]]:
         if not self._config:
-            raw = self.run("config", "-z", "--list", check=False).stdout
-            parsed: dict[str, list[str]] = {"": []}
-            for item in raw.split(b"\0"):
-                if not item:
-                    continue
-                key, _, value = item.decode("utf-8", "replace").partition("\n")
-                parsed.setdefault(key.lower(), []).append(value)
-            self._config.update(parsed)
+            listing = process.git(
+                ["config", "-z", "--list"], cwd=self.root, env=self._where, check=False
+            )
+            self.take_config(listing.stdout)
         return self._config
 
     def identity_env(self, *, required: bool) -> dict[str, str]:
@@ -195,19 +248,32 @@ class Repo:
             self.run("update-ref", "--no-deref", "-m", message, "HEAD", oid)
 
     def other_worktree_heads(self) -> dict[str, Path]:
-        """Branches checked out in the other worktrees of this repository."""
-        raw = self.out("worktree", "list", "--porcelain", "-z")
+        """Branches checked out in the other worktrees of this repository, read from their git
+        dirs (`git worktree list` names a `--separate-git-dir` repository's worktree by its git
+        dir, which would make your own branch look checked out elsewhere)."""
         heads: dict[str, Path] = {}
-        path: Path | None = None
-        for item in raw.split(b"\0"):
-            if item.startswith(b"worktree "):
-                path = Path(os.fsdecode(item[9:]))
-            elif (
-                item.startswith(b"branch ")
-                and path is not None
-                and path.resolve() != self.root.resolve()
-            ):
-                heads[item[7:].decode()] = path
+        dirs: list[tuple[Path, Path]] = []
+        bare = (self.config("core.bare") or "false").lower() in ("true", "yes", "on", "1")
+        if self.git_dir != self.common_dir and not bare:
+            main = self.common_dir.parent if self.common_dir.name == ".git" else self.common_dir
+            dirs.append((self.common_dir, main))
+        with contextlib.suppress(OSError):
+            for entry in sorted(os.listdir(self.common_dir / "worktrees")):
+                git_dir = self.common_dir / "worktrees" / entry
+                if git_dir == self.git_dir:
+                    continue
+                try:
+                    where = Path((git_dir / "gitdir").read_text("utf-8").strip()).parent
+                except OSError:
+                    where = git_dir
+                dirs.append((git_dir, where))
+        for git_dir, where in dirs:
+            try:
+                text = (git_dir / "HEAD").read_text("utf-8").strip()
+            except OSError:
+                continue
+            if text.startswith("ref: refs/heads/"):
+                heads.setdefault(text[5:], where)
         return heads
 
     # --- objects -------------------------------------------------------------------------
@@ -386,38 +452,72 @@ def parse_raw_diff(raw: bytes) -> list[RawChange]:
     return changes
 
 
+# The variables with which git tells a command it runs (`git --git-dir=X --work-tree=Y atomic`,
+# the dotfiles pattern) which repository it is about: discovery honours them, as git does.
+_LOCATION: Final = ("GIT_DIR", "GIT_WORK_TREE")
+
+
+class _Discovery:
+    """`discover(start)`: the repository of `start` (default: the current folder), with
+    GIT_DIR/GIT_WORK_TREE. Kept per folder and variables: after a `chdir` it is a new question."""
+
+    def __call__(self, start: str | None = None) -> Repo:
+        if start is not None:  # a folder of ours (a private worktree): only the folder counts
+            return _discover_cached(start, (None, None))
+        where = tuple(os.environ.get(name) for name in _LOCATION)
+        return _discover_cached(os.getcwd(), where)
+
+    def cache_clear(self) -> None:
+        _discover_cached.cache_clear()
+
+
+discover: Final = _Discovery()
+
+
 @functools.lru_cache(maxsize=8)
-def discover(start: str | None = None) -> Repo:
-    return _discover(start)
+def _discover_cached(cwd: str, where: tuple[str | None, ...]) -> Repo:
+    return _discover(cwd, located=any(where))
 
 
 def discover_with_refs(prefix: str) -> tuple[Repo, dict[str, str]]:
-    """`discover()`, and the refs under `prefix` (refname -> object), read side by side by two
-    processes started at once (`rev-parse --glob` would read every loose ref of the repository)."""
+    """`discover()`, the refs under `prefix` (refname -> object) and the configuration, read
+    side by side by three processes started at once (`rev-parse --glob` would read every loose
+    ref of the repository; the scan needs the filters configured before it starts)."""
+    env = _location_env()
     listing = process.Background(
-        ["for-each-ref", "--format=%(objectname) %(refname)", prefix], cwd=os.getcwd()
+        ["for-each-ref", "--format=%(objectname) %(refname)", prefix], cwd=os.getcwd(), env=env
     )
+    config = process.Background(["config", "-z", "--list"], cwd=os.getcwd(), env=env)
     try:
-        repo = _discover(None)
+        repo = _discover(os.getcwd(), located=bool(env))
     finally:
         res = listing.wait(check=False)
+        settings = config.wait(check=False)
     if res.returncode != 0:
         raise GitError(["git", "for-each-ref", prefix], res.returncode, res.stdout, res.stderr)
+    repo.take_config(settings.stdout)
     return repo, _parse_refs(res.stdout)
 
 
-def _discover(start: str | None) -> Repo:
-    cwd = start or os.getcwd()
+def _location_env() -> dict[str, str]:
+    return {name: os.environ[name] for name in _LOCATION if os.environ.get(name)}
+
+
+def _discover(cwd: str, *, located: bool) -> Repo:
+    """`located`: GIT_DIR/GIT_WORK_TREE (as git sets them for `git --git-dir=... atomic`) say
+    where the repository is; otherwise the folder does."""
     res = process.git(
         ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir", "--git-common-dir"],
         cwd=cwd,
+        env=_location_env() if located else None,
         check=False,
     )
     if res.returncode != 0:
         if b"must be run in a work tree" in res.stderr:
             raise NotARepository(
                 f"{cwd} is in a bare repository or a git dir: git-atomic needs a working tree "
-                "(run it in a clone or a `git worktree add` of this repository)"
+                "(run it in a clone or a `git worktree add` of this repository, or with "
+                "git --work-tree=...)"
             )
         if b"not a git repository" in res.stderr:
             raise NotARepository(f"not a git repository (or any parent): {cwd}")

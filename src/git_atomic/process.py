@@ -64,6 +64,11 @@ def _argv(args: Sequence[str]) -> list[str]:
         f"core.hooksPath={_EMPTY_HOOKS}",
         "-c",
         "advice.addEmbeddedRepo=false",
+        # Your fsmonitor is a hook too (a command, or the daemon): it never runs for our calls,
+        # and what it would say is not trusted either (an answer of "nothing changed" would hide
+        # an operation's edits from the capture).
+        "-c",
+        "core.fsmonitor=false",
         *args,
     ]
 

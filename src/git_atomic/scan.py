@@ -42,7 +42,7 @@ SCAN_REFS: Final = "refs/atomic/scan/"
 # is also the configured mode. (With `core.untrackedCache=false` in your configuration, the scan
 # lists every folder: `start`.)
 _CONFIG: Final = (
-    *conversion.NO_AUTOCRLF,
+    *conversion.AS_ON_DISK,
     "-c",
     "status.showUntrackedFiles=all",
     "-c",
@@ -228,11 +228,9 @@ def _edits(
     repo: Repo, deleted: Sequence[bytes], changed: Sequence[bytes]
 ) -> dict[bytes, tuple[str, str] | None] | None:
     """What changed, as tree entries: files hashed once, here. None when a plain reading of
-    the disk is not git's (modes or symlinks git is told to ignore, a folder where a file was
-    tracked, a name `--stdin-paths` cannot carry)."""
-    for key in ("core.filemode", "core.symlinks"):
-        if (repo.config(key) or "true").lower() in ("false", "no", "off", "0"):
-            return None
+    the disk is not git's (a filesystem that folds case, a folder where a file was tracked, a
+    name `--stdin-paths` cannot carry). Modes and links are read as the disk has them, as the
+    scan's git calls do (conversion.AS_ON_DISK)."""
     if (repo.config("core.ignorecase") or "false").lower() in ("true", "yes", "on", "1"):
         return None
     edits: dict[bytes, tuple[str, str] | None] = dict.fromkeys(deleted)

@@ -125,7 +125,7 @@ def capture(
     def scan_the_older_way() -> process.Background:
         # `add -A` on a copy of the index: it honours the index's flags, which a scan index
         # (scan.py) lacks. Started at once when there is no scan index to start from.
-        return repo.start(*conversion.NO_AUTOCRLF, "add", "-A", "--", ".", env=env)
+        return repo.start(*conversion.AS_ON_DISK, "add", "-A", "--", ".", env=env)
 
     try:
         index_mtime: int | None = None
@@ -239,7 +239,14 @@ def capture(
             # Files untracked before the operation stay out of its commits, unless the
             # operation itself started tracking them (then they are its to commit).
             leave_out = untracked if untracked_of_op is None else untracked_of_op & untracked
-            commit_tree = repo.tree_without(filtered_tree, leave_out)
+            # As your git would commit them (modes it is told to ignore, filters): the
+            # checkpoint's `files` keeps the disk's.
+            as_git = {
+                p: e
+                for p, e in conversion.as_git_commits(repo, staged_tree, filtered_tree).items()
+                if p not in leave_out
+            }
+            commit_tree = repo.tree_edit(filtered_tree, {**dict.fromkeys(leave_out), **as_git})
         entries = [
             TreeEntry("100644", "blob", meta_blob, b"meta"),
             TreeEntry("040000", "tree", staged_tree, b"staged"),

@@ -1,0 +1,229 @@
+"""The differential test's set-up and its one scenario (tests/test_differential.py draws them at
+random, tests/test_settings_layouts.py names them): a repository in one of the layouts git
+supports, a tree, the settings that tell git to look less closely, a failing operation run by
+the real CLI, and every comparison with the oracle (testing/oracle.py), which never asks git
+about the files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from testing import oracle
+from testing.gitrepo import GitRepo, hermetic_env
+
+LAYOUTS = ("plain", "worktree", "gitfile", "submodule", "dotfiles", "sparse")
+PATHS = ["a", "b.sh", "e.txt", "g", "dir/c", "dir/f.bin", "dir/sub/d.bin"]
+CONTENTS = ["", "one\n", "two\r\nlines\r\n", "#!/bin/sh\necho hi\n", "version https://lfs\n"]
+
+# Each setting with the values a user may give it. "fsmonitor" is a hook that answers
+# "nothing changed"; "filter" a clean filter that is required and cannot run (git-lfs on a
+# machine without it); "hooks" a hooks folder whose every hook logs and fails.
+SETTINGS: dict[str, list[str]] = {
+    "core.fileMode": ["false"],
+    "core.symlinks": ["false"],
+    "core.trustctime": ["false"],
+    "core.checkStat": ["minimal"],
+    "core.ignoreStat": ["true"],
+    "core.fsmonitor": ["HOOK"],
+    "core.untrackedCache": ["true", "false"],
+    "core.ignoreCase": ["true"],
+    "core.autocrlf": ["true", "input"],
+    "core.eol": ["crlf"],
+    "core.safecrlf": ["true"],
+    "core.splitIndex": ["true"],
+    "core.preloadIndex": ["false"],
+    "index.version": ["4"],
+    "feature.manyFiles": ["true"],
+    "status.showUntrackedFiles": ["no"],
+    "diff.ignoreSubmodules": ["all"],
+    "core.hooksPath": ["HOOKS"],
+    "filter": ["missing"],
+}
+HOOK_NAMES = (
+    "pre-commit",
+    "post-commit",
+    "post-checkout",
+    "post-index-change",
+    "reference-transaction",
+    "pre-auto-gc",
+    "post-rewrite",
+)
+
+
+@dataclass
+class Where:
+    repo: GitRepo  # its path is the worktree; its env finds the repository (GIT_DIR: dotfiles)
+    cwd: Path  # where the user runs `git atomic`
+
+
+def make_layout(layout: str, base: Path) -> Where:
+    home = base / "home"
+    if layout == "plain":
+        repo = GitRepo.create(base / "r", home)
+        return Where(repo, repo.path)
+    if layout == "sparse":  # a cone that leaves `out/` out, with a sparse index
+        repo = GitRepo.create(base / "r", home)
+        repo.write("out/deep/b", b"outside the cone\n")
+        repo.git("add", "out")
+        repo.git("commit", "-qm", "out")
+        repo.git("config", "index.sparse", "true")
+        repo.git("sparse-checkout", "set", "--cone", "dir")
+        return Where(repo, repo.path)
+    if layout == "worktree":
+        main = GitRepo.create(base / "main", home)
+        main.git("worktree", "add", "-q", "-b", "wt", str(base / "wt"))
+        repo = GitRepo(base / "wt", main.env)
+        return Where(repo, repo.path)
+    if layout == "gitfile":
+        env = hermetic_env(home)
+        subprocess.run(
+            ["git", "init", "-q", "-b", "main", "--separate-git-dir", str(base / "gd"), "r"],
+            cwd=base,
+            env=env,
+            check=True,
+        )
+        repo = GitRepo(base / "r", env)
+        _first_commit(repo)
+        return Where(repo, repo.path)
+    if layout == "submodule":
+        inner = GitRepo.create(base / "inner", home)
+        outer = GitRepo.create(base / "outer", home)
+        outer.git(
+            "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner.path), "m"
+        )
+        outer.git("commit", "-qm", "submodule")
+        repo = GitRepo(outer.path / "m", outer.env)
+        repo.git("checkout", "-q", "-B", "main")
+        return Where(repo, repo.path)
+    assert layout == "dotfiles"
+    other = GitRepo.create(base / "other", home)  # the folder the user happens to be in
+    git_dir, work = base / "dotfiles.git", base / "dots"
+    work.mkdir()
+    env = hermetic_env(home)
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(git_dir)], env=env, check=True)
+    repo = GitRepo(work, {**env, "GIT_DIR": str(git_dir), "GIT_WORK_TREE": str(work)})
+    _first_commit(repo)
+    return Where(repo, other.path)
+
+
+def _first_commit(repo: GitRepo) -> None:
+    repo.write("README", b"hello\n")
+    repo.git("add", "README")
+    repo.git("commit", "-q", "-m", "initial")
+
+
+def build(repo: GitRepo, tree: dict[str, tuple[str, str, str]]) -> None:
+    for stage in ("commit", "stage", "untracked"):
+        for path, (kind, data, how) in sorted(tree.items()):
+            if how != stage:
+                continue
+            if kind == "link":
+                os.makedirs(os.path.dirname(repo.path / path), exist_ok=True)
+                os.symlink("a" if data else "nowhere", repo.path / path)
+            else:
+                repo.write(path, data.encode(), mode=0o755 if kind == "exec" else 0o644)
+            if how != "untracked":
+                repo.git("add", "--", path)
+        if stage == "commit":
+            repo.git("commit", "-q", "--allow-empty", "-m", "tree")
+
+
+def configure(repo: GitRepo, chosen: dict[str, str], base: Path) -> Path:
+    """Turn the settings on; the log file every hook of the user writes to."""
+    log = base / "hooks.log"
+    log.write_text("")
+    script = f'#!/bin/sh\n[ -n "$DIFF_OP" ] || echo "$0" >> {log}\n'
+    for key, value in chosen.items():
+        if key == "core.fsmonitor":
+            hook = base / "fsmonitor"
+            hook.write_text(script + "printf 'tok\\0'\n")
+            hook.chmod(0o755)
+            value = str(hook)
+        elif key == "core.hooksPath":
+            hooks = base / "hooks"
+            hooks.mkdir()
+            for name in HOOK_NAMES:
+                (hooks / name).write_text(script + '[ -n "$DIFF_OP" ]\n')
+                (hooks / name).chmod(0o755)
+            value = str(hooks)
+        elif key == "filter":
+            # Committed while the filter still worked, as in a clone made with git-lfs.
+            repo.write(".gitattributes", b"*.bin filter=lfs diff=lfs merge=lfs -text\n")
+            repo.git("add", ".gitattributes")
+            repo.git("commit", "-qm", "attributes")
+            repo.git("config", "filter.lfs.clean", "git-lfs-not-installed clean -- %f")
+            repo.git("config", "filter.lfs.smudge", "git-lfs-not-installed smudge -- %f")
+            repo.git("config", "filter.lfs.process", "git-lfs-not-installed filter-process")
+            repo.git("config", "filter.lfs.required", "true")
+            continue
+        repo.git("config", key, value)
+    # The user's own git has looked at the tree with these settings (an fsmonitor token, an
+    # untracked cache, a split index are in place). It may fail (the missing filter).
+    repo.git("status", "--porcelain", check=False)
+    log.write_text("")
+    return log
+
+
+def scenario(
+    layout: str,
+    history: str,
+    tree: dict[str, tuple[str, str, str]],
+    chosen: dict[str, str],
+    ops: list[tuple[str, ...]],
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        where = make_layout(layout, base)
+        repo = where.repo
+        build(repo, tree)
+        log = configure(repo, chosen, base)
+        env = repo.env
+        before_files = oracle.walk(repo.path)
+        before_index = oracle.index_entries(env, repo.path)
+        head = repo.git("symbolic-ref", "-q", "HEAD", check=False) + repo.git("rev-parse", "HEAD")
+        branches = repo.git("for-each-ref", "refs/heads/")
+        spec, after_file = base / "ops.json", base / "after.json"
+        spec.write_text(json.dumps({"root": str(repo.path), "ops": ops}))
+        command = [sys.executable, "-m", "testing.oracle", str(spec), str(after_file)]
+        res = repo.atomic(
+            "run", "--json", "--history", history, "--no-gates", "--", *command, cwd=where.cwd
+        )
+        assert res.returncode == 1, f"exit {res.returncode}: {res.stderr}"
+        result = json.loads(res.stdout)
+        after = json.loads(after_file.read_text())
+        after_files = {os.fsencode(p): tuple(v) for p, v in after["files"].items()}
+        pre = oracle.checkpoint_files(env, repo.path, result["checkpoints"]["pre_op"])
+        assert pre == before_files, "PRE-OP checkpoint: " + _diff(pre, before_files)
+        rescue = oracle.checkpoint_files(env, repo.path, result["checkpoints"]["rescue"])
+        assert rescue == after_files, "rescue checkpoint: " + _diff(rescue, after_files)
+        now = oracle.walk(repo.path)
+        assert now == before_files, "files after the rollback: " + _diff(now, before_files)
+        assert oracle.index_entries(env, repo.path) == before_index, "index after the rollback"
+        now_head = repo.git("symbolic-ref", "-q", "HEAD", check=False) + repo.git(
+            "rev-parse", "HEAD"
+        )
+        assert now_head == head, "HEAD after the rollback"
+        assert repo.git("for-each-ref", "refs/heads/") == branches, "branches after the rollback"
+        assert log.read_text() == "", "the user's hooks ran: " + log.read_text()
+        repo.atomic("undo", cwd=where.cwd, check=0)
+        now = oracle.walk(repo.path)
+        assert now == after_files, "files after undo: " + _diff(now, after_files)
+        index_after = [(os.fsencode(e[0]), *e[1:]) for e in after["index"]]
+        assert [list(e) for e in oracle.index_entries(env, repo.path)] == [
+            list(e) for e in index_after
+        ], "index after undo"
+        assert log.read_text() == "", "the user's hooks ran: " + log.read_text()
+
+
+def _diff(got: oracle.Files, want: oracle.Files) -> str:
+    return "; ".join(
+        f"{p!r}: {got.get(p)} != {want.get(p)}"
+        for p in sorted(set(got) | set(want))
+        if got.get(p) != want.get(p)
+    )

@@ -1,0 +1,164 @@
+"""An oracle that does not ask git what the worktree holds: it reads the disk (`lstat`,
+`readlink`, the bytes, the executable bit), the index (`ls-files -s --debug`: entries, stages
+and flags, never git's opinion of the files) and a checkpoint's `files` tree (its raw tree
+objects, `cat-file`). tests/test_differential.py compares them.
+
+Also the operation the differential test runs under `git atomic run` (`python -m
+testing.oracle OPS.json OUT.json`): it applies the steps, then records what it left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+# (path -> (mode, blob id)): what a `files` tree must hold for the worktree as it is on disk.
+Files = dict[bytes, tuple[str, str]]
+# (path, mode, object, stage, flags) of every index entry, stat data left out.
+Entries = list[tuple[bytes, str, str, int, int]]
+
+# Entry flags a user can set (`ce_flags` as `ls-files --debug` prints them): assume-unchanged,
+# intent-to-add, skip-worktree. The others are git's in-memory bookkeeping.
+_USER_FLAGS = 0x8000 | (1 << 29) | (1 << 30)
+
+
+def blob_id(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def walk(root: Path) -> Files:
+    """Every file and symbolic link under `root` (its `.git`, file or folder, left out), as a
+    tree would hold it."""
+    out: Files = {}
+    base = os.fsencode(root)
+    for dirpath, dirnames, filenames in os.walk(base):
+        if dirpath == base:
+            dirnames[:] = [d for d in dirnames if d != b".git"]
+            filenames = [f for f in filenames if f != b".git"]
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, base)
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("120000", blob_id(os.readlink(full)))
+            elif stat.S_ISREG(st.st_mode):
+                with open(full, "rb") as fh:
+                    data = fh.read()
+                out[rel] = ("100755" if st.st_mode & 0o100 else "100644", blob_id(data))
+    return out
+
+
+def _git(env: Mapping[str, str], cwd: Path, *args: str) -> bytes:
+    # The user's fsmonitor must not answer for the oracle either.
+    return subprocess.run(
+        ["git", "-c", "core.fsmonitor=false", *args],
+        cwd=cwd,
+        env={**env, "GIT_OPTIONAL_LOCKS": "0"},
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+def index_entries(env: Mapping[str, str], cwd: Path) -> Entries:
+    """The index as entries: `ls-files -s --debug` reads the file and nothing else."""
+    entries: Entries = []
+    for line in _git(env, cwd, "ls-files", "-s", "--debug").decode().splitlines():
+        if not line.startswith(" "):
+            head, _, path = line.partition("\t")
+            mode, oid, stage = head.split()
+            entries.append((path.encode(), mode, oid, int(stage), 0))
+        elif "flags:" in line:
+            flags = int(line.rsplit("flags:", 1)[1].strip(), 16) & _USER_FLAGS
+            entries[-1] = (*entries[-1][:4], flags)
+    return entries
+
+
+def checkpoint_files(env: Mapping[str, str], cwd: Path, commit: str) -> Files:
+    """A checkpoint's `files` tree, read from its raw tree objects."""
+    top = _git(env, cwd, "cat-file", "commit", commit).split(b"\n", 1)[0].split()[1].decode()
+    files = dict(_tree(env, cwd, top))[b"files"]
+    out: Files = {}
+
+    def read(oid: str, prefix: bytes) -> None:
+        for name, (mode, child) in _tree(env, cwd, oid):
+            if mode == "40000":
+                read(child, prefix + name + b"/")
+            else:
+                out[prefix + name] = (mode, child)
+
+    read(files[1], b"")
+    return out
+
+
+def _tree(env: Mapping[str, str], cwd: Path, oid: str) -> list[tuple[bytes, tuple[str, str]]]:
+    raw = _git(env, cwd, "cat-file", "tree", oid)
+    entries, pos = [], 0
+    while pos < len(raw):
+        space = raw.index(b" ", pos)
+        nul = raw.index(b"\0", space)
+        mode, name = raw[pos:space].decode(), raw[space + 1 : nul]
+        entries.append((name, (mode, raw[nul + 1 : nul + 21].hex())))
+        pos = nul + 21
+    return entries
+
+
+def apply_ops(root: Path, ops: list[list[str]]) -> None:
+    """The operation's steps, on the disk (and `commit` through git, as an agent would)."""
+    base = os.fsencode(root)
+    for op in ops:
+        kind, rel = op[0], os.fsencode(op[1]) if len(op) > 1 else b""
+        full = os.path.join(base, rel)
+        if kind in ("write", "symlink"):
+            if os.path.lexists(full):
+                os.unlink(full)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            if kind == "symlink":
+                os.symlink(op[2], full)
+            else:
+                with open(full, "wb") as fh:
+                    fh.write(op[2].encode())
+                os.chmod(full, 0o755 if op[3] == "x" else 0o644)
+        elif kind == "delete" and os.path.lexists(full):
+            os.unlink(full)
+        elif kind == "chmod" and os.path.isfile(full) and not os.path.islink(full):
+            os.chmod(full, os.lstat(full).st_mode ^ 0o111)
+        elif kind == "same-size" and os.path.isfile(full) and not os.path.islink(full):
+            # New bytes, same size and mtime: only the ctime (and git's content check) tells.
+            st = os.lstat(full)
+            with open(full, "r+b") as fh:
+                data = fh.read()
+                fh.seek(0)
+                fh.write(bytes(b ^ 1 for b in data))
+            os.utime(full, ns=(st.st_atime_ns, st.st_mtime_ns))
+        elif kind == "commit":
+            env = {**os.environ, "DIFF_OP": "1"}  # the hooks log only our own git calls
+            subprocess.run(["git", "add", "-A"], cwd=root, env=env, capture_output=True)
+            subprocess.run(
+                ["git", "commit", "-qm", "op", "--no-verify"],
+                cwd=root,
+                env=env,
+                capture_output=True,
+            )
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(Path(argv[0]).read_text())
+    root = Path(spec["root"])
+    apply_ops(root, spec["ops"])
+    env = dict(os.environ)
+    after = {
+        "files": {os.fsdecode(p): v for p, v in walk(root).items()},
+        "index": [[os.fsdecode(e[0]), *e[1:]] for e in index_entries(env, root)],
+    }
+    Path(argv[1]).write_text(json.dumps(after))
+    return 1  # the operation fails: git-atomic rolls it back
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

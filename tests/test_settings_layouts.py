@@ -1,0 +1,138 @@
+"""Settings that tell git to look less closely, each turned on and off, and every repository
+layout git supports: the capture holds the files as on disk and a rollback puts them back
+(the comparisons are the differential test's, testing/differential.py: the oracle reads the
+disk, never git's opinion of it). Each case here was a defect before the capture stopped
+trusting the setting (docs/design.md, "Settings the capture does not trust")."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from git_atomic import git
+from testing.differential import scenario
+from testing.gitrepo import GitRepo, hermetic_env
+
+# setting -> (value, tree, operation): the operation changes what the setting hides.
+SETTING_CASES: dict[str, tuple[str, dict[str, tuple[str, str, str]], list[tuple[str, ...]]]] = {
+    # a rollback lost the executable bit of tracked and untracked scripts
+    "core.fileMode": (
+        "false",
+        {"b.sh": ("exec", "#!/bin/sh\n", "commit"), "e.txt": ("exec", "x\n", "untracked")},
+        [("chmod", "b.sh"), ("chmod", "e.txt")],
+    ),
+    # the hook ran 8 times per run, and its "nothing changed" left the edits in place
+    "core.fsmonitor": ("HOOK", {"a": ("file", "one\n", "commit")}, [("write", "a", "two\n", "-")]),
+    # exit 3 for every command: git-lfs not installed
+    "filter": (
+        "missing",
+        {"dir/f.bin": ("file", "version https://lfs\n", "commit")},
+        [("write", "dir/f.bin", "two\n", "-"), ("write", "a", "one\n", "-")],
+    ),
+    "core.trustctime": ("false", {"a": ("file", "one\n", "commit")}, [("same-size", "a")]),
+    "core.checkStat": ("minimal", {"a": ("file", "one\n", "commit")}, [("same-size", "a")]),
+    "core.ignoreStat": ("true", {"a": ("file", "one\n", "stage")}, [("write", "a", "two\n", "-")]),
+    "core.symlinks": ("false", {"g": ("link", "x", "commit")}, [("write", "g", "two\n", "-")]),
+    "core.hooksPath": (
+        "HOOKS",
+        {"a": ("file", "one\n", "commit")},
+        [("write", "a", "two\n", "-"), ("commit",)],
+    ),
+    "core.autocrlf": (
+        "true",
+        {"a": ("file", "two\r\nlines\r\n", "untracked"), "e.txt": ("file", "one\n", "commit")},
+        [("write", "a", "one\n", "-"), ("write", "e.txt", "two\r\nlines\r\n", "-")],
+    ),
+    "core.untrackedCache": (
+        "true",
+        {"a": ("file", "one\n", "untracked")},
+        [("write", "dir/c", "two\n", "-"), ("delete", "a")],
+    ),
+    "core.ignoreCase": ("true", {"a": ("file", "one\n", "commit")}, [("write", "a", "two\n", "-")]),
+    "status.showUntrackedFiles": (
+        "no",
+        {"a": ("file", "one\n", "untracked")},
+        [("write", "e.txt", "two\n", "-")],
+    ),
+    "core.splitIndex": ("true", {"a": ("file", "one\n", "stage")}, [("write", "a", "two\n", "x")]),
+    "index.version": ("4", {"dir/c": ("file", "one\n", "stage")}, [("delete", "dir/c")]),
+    "feature.manyFiles": ("true", {"a": ("file", "one\n", "untracked")}, [("chmod", "a")]),
+    "diff.ignoreSubmodules": ("all", {"a": ("file", "one\n", "commit")}, [("delete", "a")]),
+}
+
+
+@pytest.mark.parametrize("turned_on", [True, False], ids=["set", "unset"])
+@pytest.mark.parametrize("name", sorted(SETTING_CASES))
+def test_setting_both_ways(name: str, turned_on: bool) -> None:
+    value, tree, ops = SETTING_CASES[name]
+    history = "commits" if ("commit",) in ops else "shadow"
+    scenario("plain", history, tree, {name: value} if turned_on else {}, ops)
+
+
+@pytest.mark.parametrize("layout", ["worktree", "gitfile", "submodule", "dotfiles", "sparse"])
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_layout_rolls_back_exactly(layout: str, history: str) -> None:
+    """A `.git` file (submodule, --separate-git-dir) made the branch look checked out
+    elsewhere and HEAD stayed on the operation's commit; GIT_DIR/GIT_WORK_TREE from inside
+    another repository protected that other repository."""
+    tree = {"a": ("file", "one\n", "commit"), "b.sh": ("exec", "x\n", "untracked")}
+    scenario(layout, history, tree, {}, [("write", "a", "two\n", "-"), ("commit",)])
+
+
+def test_settings_together_in_a_layout() -> None:
+    scenario(
+        "dotfiles",
+        "commits",
+        {"b.sh": ("exec", "#!/bin/sh\n", "commit"), "a": ("file", "one\n", "commit")},
+        {"core.fileMode": "false", "core.fsmonitor": "HOOK", "core.hooksPath": "HOOKS"},
+        [("chmod", "b.sh"), ("write", "a", "two\n", "-"), ("commit",)],
+    )
+
+
+def test_bare_repository_needs_a_working_tree(tmp_path: Path) -> None:
+    env = hermetic_env(tmp_path / "home")
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "b.git")], env=env, check=True)
+    before = sorted(p.name for p in (tmp_path / "b.git").iterdir())
+    repo = GitRepo(tmp_path / "b.git", env)
+    res = repo.atomic("run", "--", "true", check=3)
+    assert "bare repository" in res.stderr and "needs a working tree" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert sorted(p.name for p in (tmp_path / "b.git").iterdir()) == before
+
+
+def test_discovery_answers_for_the_folder_it_is_asked_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = GitRepo.create(tmp_path / "one", tmp_path / "home")
+    two = GitRepo.create(tmp_path / "two", tmp_path / "home")
+    monkeypatch.chdir(one.path)
+    assert git.discover().root == one.path
+    monkeypatch.chdir(two.path)
+    assert git.discover().root == two.path
+    monkeypatch.setenv("GIT_DIR", str(one.path / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(one.path))
+    assert git.discover().root == one.path
+
+
+def test_commits_mode_commits_what_your_git_would(tmp_path: Path) -> None:
+    """With core.fileMode=false a commit keeps the index's mode (the capture holds the disk's);
+    a file a filter applies to is committed as the filter makes it."""
+    repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    repo.write("s.sh", b"#!/bin/sh\n", mode=0o755)
+    repo.write(".gitattributes", b"*.up filter=up\n")
+    repo.git("add", ".")
+    repo.git("commit", "-qm", "base")
+    repo.git("config", "core.fileMode", "false")
+    repo.git("config", "filter.up.clean", "tr a-z A-Z")
+    script = "chmod -x s.sh; echo changed >> s.sh; echo abc > x.up"
+    result = repo.atomic_json("run", "--history", "commits", "--", "sh", "-c", script)
+    assert result["status"] == "committed"
+    assert repo.git("ls-tree", "HEAD", "s.sh").split()[0] == "100755"
+    assert repo.git("show", "HEAD:x.up") == "ABC\n"
+    files = result["checkpoints"]["post_op"] or result["checkpoints"]["op_exec"][-1]
+    assert repo.git("ls-tree", f"{files}:files", "s.sh").split()[0] == "100644"
+    assert repo.git("show", f"{files}:files/x.up") == "abc\n"
+    assert os.stat(repo.path / "s.sh").st_mode & 0o111 == 0
