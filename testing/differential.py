@@ -204,7 +204,10 @@ def scenario(
         assert rescue == after_files, "rescue checkpoint: " + _diff(rescue, after_files)
         now = oracle.walk(repo.path)
         assert now == before_files, "files after the rollback: " + _diff(now, before_files)
-        assert oracle.index_entries(env, repo.path) == before_index, "index after the rollback"
+        now_index = oracle.index_entries(env, repo.path)
+        assert now_index == before_index, "index after the rollback: " + _entries_diff(
+            now_index, before_index
+        )
         now_head = repo.git("symbolic-ref", "-q", "HEAD", check=False) + repo.git(
             "rev-parse", "HEAD"
         )
@@ -226,4 +229,11 @@ def _diff(got: oracle.Files, want: oracle.Files) -> str:
         f"{p!r}: {got.get(p)} != {want.get(p)}"
         for p in sorted(set(got) | set(want))
         if got.get(p) != want.get(p)
+    )
+
+
+def _entries_diff(got: oracle.Entries, want: oracle.Entries) -> str:
+    return "; ".join(
+        [f"only now: {e}" for e in got if e not in want]
+        + [f"only before: {e}" for e in want if e not in got]
     )

@@ -92,3 +92,15 @@ def test_differential(request: pytest.FixtureRequest) -> None:
         scenario(layout, history, tree, chosen, ops)
 
     check()
+
+
+def test_found_by_the_differential_concrete() -> None:
+    """With core.ignoreStat, the index a rollback wrote marked the entries it rewrote
+    assume-unchanged (git sets that flag on every entry it updates under that setting)."""
+    scenario(
+        "sparse",
+        "commits",
+        {"dir/c": ("link", "", "commit"), "b.sh": ("file", "", "stage")},
+        {"core.ignoreStat": "true", "index.version": "4"},
+        [("symlink", "dir/c", "dir"), ("commit",)],
+    )

@@ -20,8 +20,8 @@ NO_AUTOCRLF: Final = ("-c", "core.autocrlf=false", "-c", "core.safecrlf=false")
 # The capture's own git calls (the scan's `status` and `update-index`, `add -A`) see the disk as
 # it is, whatever your settings tell git to overlook (docs/design.md, "Settings the capture does
 # not trust"): the executable bit, symbolic links as links, a change that only the ctime or the
-# inode shows, and files git was told to stop looking at once added. (fsmonitor and hooks are
-# off for every call of ours: process.py; so are filters: Repo.no_filters.)
+# inode shows. (fsmonitor, hooks and core.ignoreStat are off for every call of ours:
+# process.py; so are filters: Repo.no_filters.)
 AS_ON_DISK: Final = (
     *NO_AUTOCRLF,
     "-c",
@@ -32,8 +32,6 @@ AS_ON_DISK: Final = (
     "core.trustctime=true",
     "-c",
     "core.checkStat=default",
-    "-c",
-    "core.ignoreStat=false",
 )
 _ATTRS: Final = ("text", "eol", "crlf", "filter", "ident", "working-tree-encoding")
 _WORDS: Final = tuple(a.encode() for a in _ATTRS)
@@ -165,12 +163,12 @@ def as_git_commits(repo: Repo, staged_tree: str, tree: str) -> dict[bytes, tuple
             # start), the commit holds the bytes on disk.
             res = repo.run(
                 *NO_AUTOCRLF,
-                *repo.with_filters(),
                 "hash-object",
                 "-w",
                 "--stdin-paths",
                 input=b"".join(p + b"\n" for p in filtered),
                 check=False,
+                filters=True,
             )
             oids = res.stdout.split() if res.returncode == 0 else []
             if len(oids) != len(filtered):

@@ -86,9 +86,12 @@ class Repo:
         env: Mapping[str, str] | None = None,
         check: bool = True,
         low_priority: bool = False,
+        filters: bool = False,
     ) -> process.Result:
+        """`filters`: your clean/smudge filters run (never required), for commits mode's
+        commits only; every other call has none (`no_filters`)."""
         return process.git(
-            (*self.no_filters(), *args),
+            (*(self.lenient_filters() if filters else self.no_filters()), *args),
             cwd=self.root,
             input=input,
             env={**self._where, **env} if env else self._where,
@@ -164,15 +167,10 @@ class Repo:
             self._no_filters = tuple(options)
         return self._no_filters
 
-    def with_filters(self) -> tuple[str, ...]:
-        """`-c` options after which your filters run again (not required): for commits mode."""
-        options: list[str] = []
-        for name in self.filter_names():
-            for field in ("clean", "smudge", "process"):
-                value = self.config(f"filter.{name}.{field}")
-                if value:
-                    options += ["-c", f"filter.{name}.{field}={value}"]
-        return tuple(options)
+    def lenient_filters(self) -> tuple[str, ...]:
+        """Your filters as configured, except that none is required (a missing one is no
+        error). An empty `process` would turn `clean` off too, so the two cannot be mixed."""
+        return tuple(a for n in self.filter_names() for a in ("-c", f"filter.{n}.required=false"))
 
     def config(self, key: str) -> str | None:
         values = self._all_config().get(key.lower())

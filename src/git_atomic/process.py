@@ -69,6 +69,10 @@ def _argv(args: Sequence[str]) -> list[str]:
         # an operation's edits from the capture).
         "-c",
         "core.fsmonitor=false",
+        # With core.ignoreStat, git marks every entry it adds or updates assume-unchanged: an
+        # index we write would carry flags you never set.
+        "-c",
+        "core.ignoreStat=false",
         *args,
     ]
 
