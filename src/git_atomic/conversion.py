@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
@@ -157,6 +158,11 @@ def as_git_commits(repo: Repo, staged_tree: str, tree: str) -> dict[bytes, tuple
             for i in range(0, len(fields) - 2, 3)
             if fields[i + 2].decode("utf-8", "replace") in names and b"\n" not in fields[i]
         ]
+        # git reads these by name and would follow a link in their folders: each is checked to
+        # be a file reached without one just before (safefs.py); one that is not keeps the
+        # bytes on disk the capture read.
+        with safefs.Tree(os.fsencode(repo.root)) as on_disk:
+            filtered = [p for p in filtered if on_disk.kind(p) == stat.S_IFREG]
         if filtered:
             # Your filter runs here, as for a `git commit` of yours. A missing one is no error:
             # not required, and where git still gives up (a `process` filter that cannot
