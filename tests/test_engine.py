@@ -8,10 +8,11 @@ import random
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from git_atomic import context, git, scan, snapshot
+from git_atomic import context, conversion, git, scan, snapshot
 from git_atomic.errors import NotARepository
 from git_atomic.operation import Engine
 from testing.gitrepo import GitRepo
@@ -360,6 +361,62 @@ def test_an_untracked_attributes_file_is_honoured(repo: GitRepo, where: str) -> 
     repo.write(where.rsplit("/", 1)[0] + "/x.up", b"other\n")
     _engine(repo).rollback_to(None, snap.commit, event="rollback")
     assert repo.fingerprint().diff(before) == []
+
+
+def _hashed_raw(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Records the files each capture hashes raw (they are still hashed, by git)."""
+    seen: list[bytes] = []
+    original = conversion._hash_copies
+
+    def hash_copies(*args: Any) -> Any:
+        seen.extend(args[2])
+        return original(*args)
+
+    monkeypatch.setattr(conversion, "_hash_copies", hash_copies)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("rule", "old", "new"),
+    [
+        # The same size and the same filtered bytes: `git status` sees no change.
+        ("* text eol=lf\n", b"a\r\nb\n", b"a\nb\r\n"),
+        ("*.txt filter=upper\n", b"abc\n", b"ABC\n"),
+    ],
+)
+def test_raw_bytes_are_hashed_again_only_where_they_may_have_changed(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, rule: str, old: bytes, new: bytes
+) -> None:
+    """A conversion rule costs in proportion to what changed, and a change that `git status`
+    cannot see (the same filtered bytes) is still captured."""
+    monkeypatch.setattr("git_atomic.conversion._RACY_NS", 0)  # no second's wait for the record
+    repo.git("config", "filter.upper.clean", "tr a-z A-Z")
+    repo.git("config", "filter.upper.smudge", "cat")
+    repo.write(".gitattributes", rule.encode())
+    for i in range(30):
+        repo.write(f"d{i % 3}/f{i}.txt", old)
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    _capture(repo, "refs/atomic/test/one")
+    hashed = _hashed_raw(monkeypatch)
+    repo.write("d1/f4.txt", new)
+    repo.write("d2/new.txt", b"x\r\n")
+    assert "f4" not in repo.git("status", "--porcelain")  # git sees no change there
+    snap = _capture(repo, "refs/atomic/test/two")
+    assert sorted(hashed) == [b"d1/f4.txt", b"d2/new.txt"]
+    for rel in (b"d1/f4.txt", b"d2/new.txt", b"d0/f0.txt"):
+        shown = subprocess.run(
+            ["git", "cat-file", "blob", f"{snap.files_tree}:{rel.decode()}"],
+            cwd=repo.path,
+            capture_output=True,
+            check=True,
+        ).stdout
+        assert shown == (repo.path / rel.decode()).read_bytes()
+    # Without its ref (which keeps its blobs from gc) the record is not trusted.
+    repo.git("update-ref", "-d", f"refs/atomic/raw/{scan.worktree_key(_engine(repo).repo)}")
+    hashed.clear()
+    again = _capture(repo, "refs/atomic/test/three")
+    assert len(hashed) > 30 and again.files_tree == snap.files_tree
 
 
 def test_checkpoints_survive_aggressive_gc(repo: GitRepo) -> None:

@@ -1,7 +1,8 @@
 """Byte-exactness under line-ending conversion and clean/smudge filters (git-facts 7).
 
 `git add` stores the *filtered* blob. A checkpoint must hold the bytes on disk, so where a
-conversion may apply, the files it may touch are hashed again with `--no-filters`.
+conversion may apply, the raw bytes of the files that may have changed since the last capture
+are hashed with `--no-filters` (`raw_tree`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
@@ -36,6 +38,8 @@ AS_ON_DISK: Final = (
 )
 _ATTRS: Final = ("text", "eol", "crlf", "filter", "ident", "working-tree-encoding")
 _WORDS: Final = tuple(a.encode() for a in _ATTRS)
+_EDIT_AT_MOST: Final = 300  # files past which update-index and write-tree are cheaper
+_RACY_NS: Final = 1_000_000_000
 
 
 class Rule(NamedTuple):
@@ -75,52 +79,100 @@ def _attribute_files_mention_conversion(repo: Repo, paths: Sequence[bytes]) -> b
         return any(any(word in (tree.read(n) or b"") for word in _WORDS) for n in paths)
 
 
-def raw_tree(repo: Repo, filtered_index: Path, rule: Rule, scratch: Path) -> str:
-    """The tree of the files' raw bytes, built on a copy of the filtered temporary index."""
+def raw_tree(repo: Repo, filtered_index: Path, filtered_tree: str, scratch: Path) -> str:
+    """The tree of the files' raw bytes: `filtered_tree` (the scan's, git's filtered blobs)
+    with each regular file's blob replaced by its raw bytes' blob where they differ.
+
+    `git status` cannot say which raw bytes changed: a file re-read because its stat data
+    changed is clean to it when its *filtered* bytes are the same (`a\r\n` for `a\n` under
+    `eol=lf`). So the raw side keeps a record of its own (`RawRecord`): each file's stat data
+    when its raw bytes were last hashed. A file whose stat data is the recorded one keeps the
+    recorded blob; every other file is hashed again. The first capture hashes every file."""
+    listing = repo.out("ls-files", "-z", "-s", env={"GIT_INDEX_FILE": str(filtered_index)})
+    regular: list[tuple[str, str, bytes]] = []
+    for item in listing.split(b"\0"):
+        if not item:
+            continue
+        head, _, path = item.partition(b"\t")
+        mode, oid, _ = head.decode().split(" ", 2)
+        if mode in ("100644", "100755"):
+            regular.append((mode, oid, path))
+    record = RawRecord.load(repo)
+    fresh = time.time_ns() - _RACY_NS
+    kept: dict[bytes, tuple[tuple[int, ...], str]] = {}
+    again: list[bytes] = []
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for _, _, path in regular:
+            known = record.entries.get(path)
+            if known is not None and known[0] == _stat_key(tree, path):
+                kept[path] = known
+            else:
+                again.append(path)
+        kept.update(_hash_copies(repo, tree, again, fresh, scratch))
+    raw = {path: oid for path, (_, oid) in kept.items()}
+    edits: dict[bytes, tuple[str, str] | None] = {
+        path: (mode, raw[path]) for mode, oid, path in regular if raw.get(path, oid) != oid
+    }
+    if len(edits) <= _EDIT_AT_MOST:
+        result = repo.tree_edit(filtered_tree, edits)
+    else:
+        result = _written_tree(repo, filtered_index, edits, scratch)
+    RawRecord(result, {p: v for p, v in kept.items() if v[0]}).save(repo)
+    return result
+
+
+def _stat_key(tree: safefs.Tree, path: bytes) -> tuple[int, ...]:
+    st = tree.lstat(path)
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return ()
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
+
+
+def _hash_copies(
+    repo: Repo, tree: safefs.Tree, paths: list[bytes], fresh: int, scratch: Path
+) -> dict[bytes, tuple[tuple[int, ...], str]]:
+    """Blobs of the files' raw bytes, each read from its folder's descriptor (never through a
+    link) into a copy that git hashes, with the stat data they were read under: `()` when a
+    write may have come between (the stat data changed while reading), or when it is within
+    the last second (a timestamp's granularity: the same stat data could yet hold other
+    bytes), so that the next capture reads them again. A copy, not a hard link, because a link
+    changes the file's ctime."""
+    folder = scratch.with_name(scratch.name + "-raw")
+    folder.mkdir(exist_ok=True)
+    try:
+        copies: list[tuple[bytes, tuple[int, ...], Path]] = []
+        for i, path in enumerate(paths):
+            before = _stat_key(tree, path)
+            data = tree.read(path)
+            if data is None or not before:
+                continue  # gone, or no longer a file, since the scan: left as git saw it
+            after = _stat_key(tree, path)
+            steady = after == before and before[3] < fresh and before[4] < fresh
+            dest = folder / str(i)
+            dest.write_bytes(data)
+            copies.append((path, before if steady else (), dest))
+        oids = repo.hash_files([dest for _, _, dest in copies]) if copies else []
+        return {path: (key, oid) for (path, key, _), oid in zip(copies, oids, strict=True)}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _written_tree(
+    repo: Repo, filtered_index: Path, edits: dict[bytes, tuple[str, str] | None], scratch: Path
+) -> str:
+    """Past a few hundred files, a copy of the scan index edited and written is cheaper."""
     shutil.copy2(filtered_index, scratch)
     env = {"GIT_INDEX_FILE": str(scratch)}
     try:
-        listing = repo.out("ls-files", "-z", "-s", env=env)
-        regular: list[tuple[str, bytes]] = []
-        for item in listing.split(b"\0"):
-            if not item:
-                continue
-            head, _, path = item.partition(b"\t")
-            mode = head.split(b" ", 1)[0].decode()
-            if mode in ("100644", "100755"):
-                regular.append((mode, path))
-        if not rule.every_file:
-            converted = _paths_with_conversion(repo, [p for _, p in regular], env)
-            regular = [(m, p) for m, p in regular if p in converted]
-        if regular:
-            oids = repo.hash_worktree_files([p for _, p in regular])  # never through a link
-            info = b"".join(
-                f"{mode} {oids[path]}\t".encode() + path + b"\0"
-                for mode, path in regular
-                if path in oids
-            )
-            if info:
-                repo.run("update-index", "-z", "--index-info", input=info, env=env)
+        info = b"".join(
+            f"{new[0]} {new[1]}\t".encode() + path + b"\0"
+            for path, new in edits.items()
+            if new is not None
+        )
+        repo.run("update-index", "-z", "--index-info", input=info, env=env)
         return repo.line("write-tree", env=env)
     finally:
         scratch.unlink(missing_ok=True)
-
-
-def _paths_with_conversion(repo: Repo, paths: list[bytes], env: dict[str, str]) -> set[bytes]:
-    if not paths:
-        return set()
-    out = repo.out(
-        "check-attr", "-z", "--stdin", *_ATTRS, input=b"".join(p + b"\0" for p in paths), env=env
-    )
-    fields = out.split(b"\0")
-    hits: set[bytes] = set()
-    for i in range(0, len(fields) - 2, 3):
-        path, attr, value = fields[i], fields[i + 1], fields[i + 2]
-        if value in (b"unspecified", b"unset"):
-            continue
-        if attr == b"text" or attr == b"crlf" or value != b"unspecified":
-            hits.add(path)
-    return hits
 
 
 def _off(value: str | None) -> bool:
@@ -183,3 +235,58 @@ def as_git_commits(repo: Repo, staged_tree: str, tree: str) -> dict[bytes, tuple
             for path, oid in zip(filtered, oids, strict=True):
                 fixes[path] = (fixes.get(path, (new_modes[path], ""))[0], oid.decode())
     return fixes
+
+
+class RawRecord(NamedTuple):
+    """Each file's stat data (device, inode, size, mtime, ctime, mode) when its raw bytes were
+    hashed, and their blob: `.git/atomic/raw-<worktree>`. Trusted only while
+    `refs/atomic/raw/<worktree>` names its tree, which keeps those blobs from `git gc`."""
+
+    tree: str | None
+    entries: dict[bytes, tuple[tuple[int, ...], str]]
+
+    @staticmethod
+    def _names(repo: Repo) -> tuple[Path, str]:
+        from git_atomic import scan  # scan imports this module
+
+        key = scan.worktree_key(repo)
+        return repo.state_dir / f"raw-{key}", f"refs/atomic/raw/{key}"
+
+    @classmethod
+    def load(cls, repo: Repo) -> RawRecord:
+        path, ref = cls._names(repo)
+        empty = cls(None, {})
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return empty
+        header, _, body = data.partition(b"\n")
+        named = repo.run("rev-parse", "-q", "--verify", ref, check=False).stdout.strip()
+        if not header or named != header:
+            return empty
+        entries: dict[bytes, tuple[tuple[int, ...], str]] = {}
+        try:
+            for item in body.split(b"\0"):
+                if item:
+                    head, _, rel = item.partition(b"\t")
+                    oid, *numbers = head.decode().split(" ")
+                    entries[rel] = (tuple(int(n) for n in numbers), oid)
+        except ValueError:
+            return empty
+        return cls(header.decode(), entries)
+
+    def save(self, repo: Repo) -> None:
+        path, ref = self._names(repo)
+        assert self.tree is not None
+        scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        body = b"".join(
+            f"{oid} {' '.join(map(str, key))}\t".encode() + rel + b"\0"
+            for rel, (key, oid) in self.entries.items()
+        )
+        try:
+            scratch.write_bytes(self.tree.encode() + b"\n" + body)
+            os.replace(scratch, path)
+        except OSError:
+            scratch.unlink(missing_ok=True)  # a cache: losing it costs time, never exactness
+            return
+        repo.run("update-ref", "-m", "git-atomic: raw files", ref, self.tree)

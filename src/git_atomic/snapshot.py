@@ -221,7 +221,9 @@ def capture(
                     b"",
                     b"could not update the scan index",
                 )
-            files_tree = conversion.raw_tree(repo, scanned_index, rule, temp_path(repo, "rawindex"))
+            files_tree = conversion.raw_tree(
+                repo, scanned_index, filtered_tree, temp_path(repo, "rawindex")
+            )
         # `add -A` takes skip-worktree and assume-unchanged entries as they are in the index,
         # whatever is on disk: the bytes on disk of those files are captured here, and those
         # that are not on disk are left out.
