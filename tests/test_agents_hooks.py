@@ -563,6 +563,12 @@ def test_rollback_op_of_a_kept_turn_takes_back_its_calls_only_and_undo_reapplies
     repo: GitRepo,
 ) -> None:
     op_id = _turn_with_the_user_between_its_calls(repo)
+    # show: the turn's own change, not the user's edits between its calls
+    stat = repo.atomic("show", op_id, "--stat", check=0).stdout
+    assert "one.py" in stat and "two.py" in stat and "2 files changed" in stat
+    assert "lib.py" not in stat and "mine.txt" not in stat
+    diff = repo.atomic("show", op_id, "--diff", check=0).stdout
+    assert "+TWO = 2" in diff and "VALUE = 7" not in diff
 
     repo.atomic("rollback", "--op", op_id, check=0)
     assert not repo.exists("one.py") and not repo.exists("two.py")  # the turn's files: gone

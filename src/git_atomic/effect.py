@@ -144,7 +144,7 @@ def operation_steps(repo: Repo, journal: Journal, op: OpRow) -> list[Step]:
     pre = next((c for c in rows if c.kind == "pre_op"), None)
     if pre is None:
         return []
-    calls = _turn_steps(op)
+    calls = turn_steps(op)
     if calls:
         post = next((c for c in rows if c.kind == "post_op"), None)
         if post is not None and post.commit_sha is not None:
@@ -154,7 +154,8 @@ def operation_steps(repo: Repo, journal: Journal, op: OpRow) -> list[Step]:
     return [Step(pre.sha, end_state(repo, later[-1]) if later else pre.sha)]
 
 
-def _turn_steps(op: OpRow) -> list[Step]:
+def turn_steps(op: OpRow) -> list[Step]:
+    """An agent turn's recorded (before, after) steps, oldest first; [] for anything else."""
     turn = op.details.get("turn") if op.kind == "agent-turn" else None
     pairs = turn.get("steps") if isinstance(turn, dict) else None
     if not isinstance(pairs, list):

@@ -194,6 +194,33 @@ def change_of(op: OpRow, checkpoints: list[CheckpointRow]) -> Change | None:
     )
 
 
+def own_change(repo: Repo, op: OpRow, checkpoints: list[CheckpointRow]) -> Change | None:
+    """What the operation itself changed: for an agent turn that recorded its calls' steps,
+    PRE-OP with each step merged in (what happened between its calls is not shown as its own);
+    where the steps do not merge cleanly on PRE-OP, and for every other operation, change_of."""
+    from git_atomic import effect, snapshot
+
+    pre = next((c for c in checkpoints if c.kind == "pre_op"), None)
+    calls = effect.turn_steps(op)
+    if pre is None or not calls:
+        return change_of(op, checkpoints)
+    start = snapshot.load(repo, pre.sha).files_tree
+    tree = start
+    for step in calls:
+        base, theirs = (snapshot.load(repo, sha).files_tree for sha in (step.before, step.after))
+        merged = effect.merge(repo, base=base, ours=tree, theirs=theirs)
+        if merged.tree is None:
+            return change_of(op, checkpoints)
+        tree = merged.tree
+    n = len(calls)
+    return Change(
+        f"{pre.sha}:files",
+        tree,
+        "its calls",
+        f"PRE-OP {pre.sha[:12]} + its {n} call{'s' if n != 1 else ''}' changes",
+    )
+
+
 def brought_back(checkpoints: list[CheckpointRow], events: list[EventRow]) -> bool:
     """Whether `undo` brought a rolled-back operation's result back (and no later undo took it
     away again). `events`: the worktree's, oldest first. An undo restores a rescue; a second

@@ -25,11 +25,11 @@ from git_atomic.render import (
     PHASE_WORD,
     Style,
     brought_back,
-    change_of,
     clock,
     diff_text,
     duration,
     file_stats,
+    own_change,
     relative,
 )
 
@@ -92,7 +92,7 @@ def _facts(
     if argv is not None:
         ran = f"exit {op.exit_code}" if op.exit_code is not None else "did not finish"
         out.append(f"command   {shlex.join(argv)}  ({ran} after {duration(op.command_duration)})")
-    change = change_of(op, cps)
+    change = own_change(repo, op, cps)
     if change is not None:
         stat = file_stats(repo, {"op": (change.before, change.after)}).get("op")
         if stat is not None:
@@ -238,7 +238,7 @@ def show_text(
     if hint:
         out += ["", style.paint(hint, "dim")]
     pre = next((c for c in cps if c.kind == "pre_op"), None)
-    change = change_of(op, cps)
+    change = own_change(repo, op, cps)
     if (diff or stat) and pre is not None:
         out.append("")
         if change is None:

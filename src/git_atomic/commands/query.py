@@ -199,7 +199,7 @@ def show(*, op_id: str, diff: bool, stat: bool, json_out: bool) -> int:
 def _diff(repo: git.Repo, journal: Journal, op: OpRow, *, stat_only: bool) -> str:
     """PRE-OP -> final state (or -> rescue, for an operation that was rolled back); a TDD phase
     without a command: its commit."""
-    from git_atomic.render import change_of, diff_text
+    from git_atomic.render import diff_text, own_change
 
-    change = change_of(op, journal.checkpoints(op.id))
+    change = own_change(repo, op, journal.checkpoints(op.id))
     return "" if change is None else diff_text(repo, change, stat_only=stat_only)
