@@ -392,9 +392,10 @@ def test_recover_refuses_an_op_whose_owner_lives_and_changes_nothing(repo: GitRe
     assert repo.read("README") == b"hello\n"
 
 
-def test_stale_index_lock_stops_recover_with_a_hint_then_recover_finishes(repo: GitRepo) -> None:
-    """A kill between taking index.lock and renaming it leaves git's own lock behind: nobody
-    can tell it from a live git's, so recover says what to do instead of guessing."""
+def test_a_stale_index_lock_is_saved_in_the_rescue_and_recover_clears_it(repo: GitRepo) -> None:
+    """A kill between taking index.lock and renaming it leaves git's own lock behind. A live
+    git lets go of its lock within recover's grace period; one still there after it is stale:
+    saved in the rescue, then removed, and recover finishes."""
     repo.write("README", b"staged change\n")
     repo.git("add", "README")
     before = repo.fingerprint()
@@ -410,12 +411,11 @@ def test_stale_index_lock_stops_recover_with_a_hint_then_recover_finishes(repo: 
     )
     assert res.returncode == -9
     index_lock = repo.path / ".git" / "index.lock"
-    index_lock.write_bytes(b"")
-    refused = repo.atomic("recover", check=3)
-    assert len(refused.stderr.strip().splitlines()) == 1 and "remove that file" in refused.stderr
-    index_lock.unlink()
-    repo.atomic("recover", check=0)
-    assert repo.fingerprint() == before
+    index_lock.write_bytes(b"half written")
+    done = repo.atomic_json("recover")
+    assert repo.fingerprint() == before and not index_lock.exists()
+    rescue = done["checkpoints"]["rescue"]
+    assert repo.git("show", f"{rescue}:gitstate/git/index.lock") == "half written"
 
 
 def test_gc_removes_scan_indexes_their_ref_does_not_name(repo: GitRepo) -> None:

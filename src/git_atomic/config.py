@@ -16,6 +16,12 @@ from git_atomic.errors import ConfigError, UsageError
 CONFIG_FILE: Final = ".git-atomic.toml"
 PYPROJECT_FILE: Final = "pyproject.toml"
 PYPROJECT_TABLE: Final = "tool.git-atomic"
+# New untracked files larger than this are not captured (docs/design.md says why 10 MiB).
+DEFAULT_MAX_NEW_FILE_SIZE: Final = 10 << 20
+_SIZE_UNITS: Final = {
+    "": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1 << 10, "m": 1000**2, "mb": 1000**2,
+    "mib": 1 << 20, "g": 1000**3, "gb": 1000**3, "gib": 1 << 30,
+}  # fmt: skip
 
 
 class HistoryMode(enum.StrEnum):
@@ -63,12 +69,14 @@ class Config:
     ok_exit: Mapping[str, tuple[int, ...]] = field(
         default_factory=lambda: types.MappingProxyType({}), hash=False
     )
+    max_new_file_size: int | None = DEFAULT_MAX_NEW_FILE_SIZE  # bytes; None: no limit
+    protect: tuple[str, ...] = ()  # patterns of ignored files every checkpoint holds
 
     def command_ok_exit(self, argv: Sequence[str]) -> tuple[int, ...]:
         return self.ok_exit.get(argv[0].rstrip("/").rsplit("/", 1)[-1], (0,))
 
 
-_TOP_KEYS: Final = ("history", "gates", "tdd", "ok_exit")
+_TOP_KEYS: Final = ("history", "gates", "tdd", "ok_exit", "max_new_file_size", "protect")
 _GATE_KEYS: Final = ("name", "run", "timeout", "coverage", "env", "ok_exit")
 _COVERAGE_KEYS: Final = ("report", "min", "no_regression")
 _TDD_KEYS: Final = ("test", "coverage", "timeout")
@@ -91,6 +99,28 @@ def load_config(root: Path) -> Config:
     if not isinstance(section, dict):
         reader.fail("", "expected a table", section)
     return reader.config(section)
+
+
+_capture_memo: dict[tuple[Path, int, int], tuple[int | None, tuple[str, ...]]] = {}
+
+
+def capture_settings(root: Path) -> tuple[int | None, tuple[str, ...]]:
+    """`max_new_file_size` and `protect`, for a capture: never an error (a malformed
+    configuration is refused by the command that reads it; a rescue must still be taken)."""
+    for name in (CONFIG_FILE, PYPROJECT_FILE):
+        try:
+            st = (root / name).stat()
+        except OSError:
+            continue
+        key = (root / name, st.st_mtime_ns, st.st_size)
+        if key not in _capture_memo:
+            try:
+                config = load_config(root)
+            except UsageError:
+                config = Config()
+            _capture_memo[key] = (config.max_new_file_size, config.protect)
+        return _capture_memo[key]
+    return DEFAULT_MAX_NEW_FILE_SIZE, ()
 
 
 def gate_from_command_line(command: str, index: int) -> GateSpec:
@@ -254,7 +284,34 @@ class _Reader:
             TddConfig(test, report, self.timeout("tdd", tdd)),
             self.path,
             types.MappingProxyType(by_program),
+            self.size("max_new_file_size", data.get("max_new_file_size", "10MiB")),
+            self.patterns("protect", data.get("protect", [])),
         )
+
+    def size(self, key: str, value: object) -> int | None:
+        """A number of bytes, or a string with a unit ("10MiB", "500 KB"); 0 or "none": none."""
+        expected = 'expected a size: bytes, or a string such as "10MiB" (0 or "none": no limit)'
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value or None
+        if not isinstance(value, str):
+            self.fail(key, expected, value)
+        text = value.strip().lower().replace(" ", "")
+        if text == "none":
+            return None
+        digits = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+        unit = text[len(digits) :]
+        try:
+            number = float(digits)
+        except ValueError:
+            self.fail(key, expected, value)
+        if unit not in _SIZE_UNITS or not math.isfinite(number) or number < 0:
+            self.fail(key, expected, value)
+        return int(number * _SIZE_UNITS[unit]) or None
+
+    def patterns(self, key: str, value: object) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value):
+            self.fail(key, 'expected an array of patterns, such as [".env", "*.local.toml"]', value)
+        return tuple(value)
 
     def gate(self, key: str, data: object) -> GateSpec:
         if not isinstance(data, dict):

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
 
-from git_atomic import git, process
+from git_atomic import git, gitstate, process
 from git_atomic.early import Early, holding
 from git_atomic.errors import BusyError, RefusedError
 from git_atomic.journal import Journal, OpRow
@@ -18,16 +18,6 @@ from git_atomic.lock import WorktreeLock, process_alive
 PENDING_RESTORE: Final = "atomic-pending.json"
 
 CHILD_RECORD: Final = process.CHILD_RECORD
-
-# Files git leaves in the git dir while a multi-step command waits for the user.
-_IN_PROGRESS: Final = (
-    ("MERGE_HEAD", "a merge"),
-    ("CHERRY_PICK_HEAD", "a cherry-pick"),
-    ("REVERT_HEAD", "a revert"),
-    ("BISECT_LOG", "a bisect"),
-    ("rebase-merge", "a rebase"),
-    ("rebase-apply", "a rebase or am"),
-)
 
 
 @dataclass
@@ -43,11 +33,9 @@ class Context:
 
 
 def check_git_state(repo: git.Repo) -> None:
-    for name, what in _IN_PROGRESS:
-        if (repo.git_dir / name).exists():
-            raise RefusedError(
-                f"{what} is in progress in this worktree; finish or abort it first",
-            )
+    what = gitstate.in_progress(repo)
+    if what is not None:
+        raise RefusedError(f"{what} is in progress in this worktree; finish or abort it first")
 
 
 def is_interrupted(op: OpRow) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from git_atomic import output, restore, snapshot
+from git_atomic import gitstate, output, restore, snapshot
 from git_atomic.git import ZERO_OID, Repo, TreeEntry
 from git_atomic.journal import Journal, OpRow
 from git_atomic.operation import Engine
@@ -44,7 +44,9 @@ class Preview:
     def empty(self) -> bool:
         """Nothing a person could see would change (the index may differ in stat data)."""
         p = self.plan
-        return not (p.path_changes() or p.ref_lines or p.head_changes or self.staged)
+        return not (
+            p.path_changes() or p.ref_lines or p.head_changes or self.staged or p.git_state_changes
+        )
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,9 @@ class Done:
 def probe(repo: Repo) -> Snapshot:
     """The state now, captured without a ref: objects only, and the scan cache (scan.py, like
     the stat data `git status` refreshes); nothing of the user's state changes."""
-    return snapshot.capture(repo, message="git-atomic probe", ref=None).snapshot
+    return snapshot.capture(
+        repo, message="git-atomic probe", ref=None, allow_unmerged=True, rule_files=True
+    ).snapshot
 
 
 def preview(repo: Repo, move: Move, *, current: Snapshot | None = None) -> Preview:
@@ -100,9 +104,16 @@ def carry_out(
 def describe(
     repo: Repo, prev: Preview, changes: Sequence[restore.PathChange] | None = None
 ) -> dict[str, Any]:
-    """The JSON facts of a move: paths (and how), HEAD, branches, index, and the commits that
-    would no longer be on any branch (or a detached HEAD) afterwards."""
+    """The JSON facts of a move: paths (and how), HEAD, branches, index, the commits that would
+    no longer be on any branch (or a detached HEAD) afterwards, and git's unfinished command (a
+    merge, rebase... in progress: `from` what is cleared, `to` what comes back)."""
     p = prev.plan
+    git_state = None
+    if p.git_state_changes:
+        git_state = {
+            "from": gitstate.describe(repo, prev.current.git_state),
+            "to": gitstate.describe(repo, prev.target.git_state),
+        }
     listed = list(changes) if changes is not None else p.path_changes()
     head = None
     if p.head_changes:
@@ -127,6 +138,7 @@ def describe(
         "index": [p.decode("utf-8", "surrogateescape") for p in prev.staged],
         "branches_left": [b.removeprefix("refs/heads/") for b in p.branches_left],
         "dropped_commits": dropped_commits(repo, prev),
+        "git_state": git_state,
     }
 
 
@@ -160,6 +172,11 @@ def listing(facts: dict[str, Any]) -> list[str]:
         old = output.short(b["from"]) if b["from"] else "(none)"
         new = output.short(b["to"]) if b["to"] else "(deleted)"
         lines.append(f"{'branch':<7} {b['name']} {old} -> {new}")
+    if facts.get("git_state"):
+        was, comes = facts["git_state"]["from"], facts["git_state"]["to"]
+        said = f"{was} in progress: saved, cleared" if was else ""
+        said += ("; " if said else "") + (f"{comes} in progress comes back" if comes else "")
+        lines.append(f"{'git':<7} {said}")
     if facts["index"]:
         n = len(facts["index"])
         lines.append(f"{'index':<7} {n} staged entr{'ies' if n != 1 else 'y'} restored")

@@ -47,6 +47,21 @@ class Engine:
         self.ctx = ctx
         self.repo = ctx.repo
         self.journal = ctx.journal
+        self._too_large: set[bytes] = set()  # new files over the size budget, not yet named
+
+    def tell_too_large(self) -> None:
+        """One line per operation: the new files no checkpoint holds, as they are too large."""
+        found, self._too_large = sorted(self._too_large), set()
+        if not found:
+            return
+        from git_atomic import output
+
+        shown = ", ".join(p.decode("utf-8", "backslashreplace") for p in found[:5])
+        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+        output.say(
+            f"git-atomic: not protected (larger than max_new_file_size): {shown}{more}; "
+            "no checkpoint holds them, and a rollback leaves them as they are"
+        )
 
     # --- opening -------------------------------------------------------------------------
     def begin(
@@ -180,7 +195,9 @@ class Engine:
             for_commit=commits,
             effect_base=effect_base,
             early=self.ctx.early,
+            rule_files=first,  # what a rollback returns to
         )
+        self._too_large |= captured.too_large
         failpoints.hit(f"checkpoint:{kind}:after-capture")
         self.journal.add_checkpoint(
             op_id, kind, captured.snapshot.commit, op_ref(op_id, kind, seq), message
@@ -292,7 +309,7 @@ class Engine:
                 )
                 current = probe
             else:
-                current = snapshot.capture(
+                captured = snapshot.capture(
                     self.repo,
                     message=f"git-atomic rescue before {event}",
                     ref=ref,
@@ -300,7 +317,11 @@ class Engine:
                         self.repo, tree, target, paths
                     ),
                     early=self.ctx.early,
-                ).snapshot
+                    allow_unmerged=True,
+                    rule_files=True,
+                )
+                self._too_large |= captured.too_large
+                current = captured.snapshot
             failpoints.hit(f"{event}:rescue-unrecorded")
             rescue_sha = current.commit
             if op_id is not None:
@@ -308,7 +329,13 @@ class Engine:
             intent["rescue"] = rescue_sha
             self._set_pending(op_id, intent)
         else:
-            current = snapshot.capture(self.repo, message="git-atomic probe", ref=None).snapshot
+            current = snapshot.capture(
+                self.repo,
+                message="git-atomic probe",
+                ref=None,
+                allow_unmerged=True,
+                rule_files=True,
+            ).snapshot
         failpoints.hit(f"{event}:after-rescue")
         the_plan = restore.plan(self.repo, current, target, with_refs=with_refs, paths=paths)
         outcome = restore.apply(
@@ -326,6 +353,8 @@ class Engine:
         self._set_pending(op_id, None)
         if not paths:
             scan.follow(self.repo, current.files_tree, target.files_tree)
+        if op_id is None:
+            self.tell_too_large()
         return RollbackResult(rescue_sha, target_sha, outcome)
 
     def _set_pending(self, op_id: str | None, intent: dict[str, Any] | None) -> None:
@@ -351,6 +380,7 @@ class Engine:
     ) -> OpRow:
         op = self.journal.op(op_id)
         assert op is not None
+        self.tell_too_large()
         now = time.time()
         self.journal.update_op(
             op_id,

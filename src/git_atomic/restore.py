@@ -8,7 +8,8 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from git_atomic import failpoints, safefs, scan, snapshot
+from git_atomic import failpoints, gitstate, ignores, safefs, scan, snapshot
+from git_atomic.config import capture_settings
 from git_atomic.git import RawChange, Repo
 from git_atomic.snapshot import Snapshot
 
@@ -39,6 +40,7 @@ class Plan:
     index_changes: bool
     folders: tuple[bytes, ...] = ()  # the target's empty folders: made where missing
     new_folders: tuple[bytes, ...] = ()  # those of them that are not there now as they will be
+    git_state_changes: bool = False  # a merge, rebase... in progress to clear or bring back
 
     def path_changes(self) -> list[PathChange]:
         out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
@@ -85,6 +87,7 @@ def plan(
         head_changes = _head_key(current) != _head_key(target)
     index_changes = not paths and current.index_key() != target.index_key()
     folders = _folders(repo, target, paths)
+    git_state_changes = not paths and current.git_state != target.git_state
     return Plan(
         changes,
         tuple(ref_lines),
@@ -93,6 +96,7 @@ def plan(
         index_changes,
         folders,
         _new_folders(repo, folders, changes),
+        git_state_changes,
     )
 
 
@@ -138,33 +142,43 @@ def apply(
 ) -> Outcome:
     """Carry out a plan. Idempotent: running it again after a crash finishes the job."""
     outcome = Outcome()
-    files = list(the_plan.files)
-    # Put the target's ignore rules in place first, then delete only what they do not ignore:
-    # a file the target could not capture because it was ignored may well have been there then,
-    # and ignored files are not ours to delete (git-facts 6).
-    rules = [c for c in files if os.path.basename(c.path) == b".gitignore"]
+    files = _within_budget(repo, the_plan.files, outcome)
+    # A file the target does not hold goes, unless it was there when the target was captured:
+    # the target did not hold it because it was ignored then, and ignored files are not ours to
+    # delete (git-facts 6). One made since goes whatever the rules say now (the capture just
+    # taken holds it): an operation that ignores what it made does not keep it that way.
+    deletions = [c.path for c in files if c.status == "D"]
+    kept: set[bytes] = set()
+    if target.captured_at is not None:
+        kept = set(ignores.older_than(repo, deletions, target.captured_at))
+    # The target's ignore rules first; then, for a target that was not captured from the disk
+    # (a commit made a checkpoint, an effect taken back), a file they ignore is taken for one
+    # that was there.
+    rules = [c for c in files if os.path.basename(c.path) == b".gitignore" and c.path not in kept]
     if rules:
         _apply_files(repo, rules, outcome)
-        files = [c for c in files if c not in rules]
-    ignored = set(scan.ignored(repo, [c.path for c in files if c.status == "D"]))
+    files = [c for c in files if c not in rules]
+    if target.captured_at is None:
+        kept |= set(scan.ignored(repo, [p for p in deletions if p not in kept]))
     # Except what stands in the way of what the target has (the rescue holds it): an ignored
     # link or file where a folder must be, and what is under a path that becomes a file or
     # a link.
-    if ignored:
+    if kept:
         written = {c.path for c in files if c.status != "D"}
         needed = {f for w in written for f in _folders_on_the_way(w)}
-        ignored = {
-            p
-            for p in ignored
-            if p not in needed and not written.intersection(_folders_on_the_way(p))
+        kept = {
+            p for p in kept if p not in needed and not written.intersection(_folders_on_the_way(p))
         }
     _apply_files(
         repo,
-        [c for c in files if not (c.status == "D" and c.path in ignored)],
+        [c for c in files if not (c.status == "D" and c.path in kept)],
         outcome,
         folders=the_plan.folders,
     )
     failpoints.hit("restore:after-files")
+    if the_plan.git_state_changes:
+        # Before the index: a stale index.lock the operation left would block writing it.
+        gitstate.put(repo, target.git_state)
     if paths:
         _restore_index_paths(repo, target, paths)
     elif the_plan.index_changes:
@@ -182,6 +196,21 @@ def apply(
         )
     outcome.changed = the_plan.path_changes()
     return outcome
+
+
+def _within_budget(repo: Repo, files: Sequence[RawChange], outcome: Outcome) -> list[RawChange]:
+    """The changes, less the writes over a file no checkpoint holds because it is larger than
+    `max_new_file_size`: such a file is never deleted or overwritten (nor read into a rescue)."""
+    limit, _ = capture_settings(repo.root)
+    if limit is None:
+        return list(files)
+    big = set(scan.too_large(repo, [c.path for c in files if c.status == "A"], limit))
+    for path in sorted(big):
+        outcome.problems.append(
+            f"{_show(path)} is larger than max_new_file_size and no checkpoint holds it; "
+            "left as it is"
+        )
+    return [c for c in files if c.path not in big]
 
 
 def overwritten_ignored(
@@ -210,7 +239,12 @@ def overwritten_ignored(
                 kind = tree.kind(c.path)  # beyond a link: not there (never read through it)
                 if kind is not None and kind != stat.S_IFDIR:
                     found[c.path] = None
-    return list(found)
+    saved = list(found)
+    limit, _ = capture_settings(repo.root)
+    if limit is not None and saved:
+        big = set(scan.too_large(repo, saved, limit))  # the restore leaves those alone
+        saved = [p for p in saved if p not in big]
+    return saved
 
 
 def _folders_on_the_way(path: bytes) -> list[bytes]:

@@ -89,6 +89,7 @@ class Scan:
         self.status = status
         self.untracked: frozenset[bytes] = frozenset()  # what this scan found untracked
         self.deleted: frozenset[bytes] = frozenset()  # files it found gone (or now a folder)
+        self.too_large: frozenset[bytes] = frozenset()  # new untracked files over the budget
         self.pending: process.Background | None = None  # the scan index's update, still running
         self.split = split  # written as a split index (`_split`)
 
@@ -187,9 +188,10 @@ def abandon(scan: Scan) -> None:
     _discard(scan.repo, scan.index, keeping=base)
 
 
-def finish(scan: Scan, staged_tree: str) -> str | None:
+def finish(scan: Scan, staged_tree: str, *, limit: int | None = None) -> str | None:
     """The tree of every file of the worktree, or None when this scan cannot say (the caller
-    then scans the older way). `staged_tree`: the user's index entries."""
+    then scans the older way). `staged_tree`: the user's index entries. `limit`: new untracked
+    files larger than that many bytes are left out, unread (`scan.too_large`)."""
     repo = scan.repo
     assert scan.status is not None
     repo.read_config()  # what the rest asks of it is read while the scan still runs
@@ -202,6 +204,12 @@ def finish(scan: Scan, staged_tree: str) -> str | None:
             _discard(repo, index_file(repo, scan.base_tree))
         return None
     deleted, changed, untracked = parsed
+    if limit is not None and untracked:
+        big = too_large(repo, untracked, limit)
+        if big:
+            scan.too_large = frozenset(big)
+            untracked = [p for p in untracked if p not in scan.too_large]
+            changed = [p for p in changed if p not in scan.too_large]
     scan.untracked = frozenset(untracked)
     scan.deleted = frozenset(deleted)
     tree: str | None
@@ -636,6 +644,20 @@ def ignored(repo: Repo, paths: Sequence[bytes]) -> list[bytes]:
         check=False,
     )
     return [p for p in res.stdout.split(b"\0") if p]
+
+
+def too_large(repo: Repo, paths: Sequence[bytes], limit: int) -> list[bytes]:
+    """The regular files among `paths` larger than `limit` bytes (one lstat each)."""
+    root = os.fsencode(repo.root)
+    found = []
+    for path in paths:
+        try:
+            st = os.lstat(root + b"/" + path)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_size > limit:
+            found.append(path)
+    return found
 
 
 def _parse_status(out: bytes) -> tuple[list[bytes], list[bytes], list[bytes]] | None:

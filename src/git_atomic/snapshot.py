@@ -12,8 +12,10 @@ A checkpoint is a commit whose tree holds:
                     would hold them (filtered bytes, untracked files left out); PRE-OP of a
                     commits-mode operation only
   index       blob  the raw index bytes, only when staged tree and flags cannot describe it (an
-                    intent-to-add entry whose file is gone or has another mode now), and in
-                    checkpoints of version 1
+                    intent-to-add entry whose file is gone or has another mode now, unmerged
+                    entries), and in checkpoints of version 1
+  gitstate    tree  a merge, rebase, cherry-pick, revert, am or bisect in progress: git's files
+                    and refs for it (gitstate.py); absent when there is none
 Its parents are HEAD and every branch tip, so `gc --prune=now` can lose none of them.
 """
 
@@ -31,7 +33,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from git_atomic import conversion, failpoints, indexstate, process, safefs, scan
+from git_atomic import (
+    conversion,
+    failpoints,
+    gitstate,
+    ignores,
+    indexstate,
+    process,
+    safefs,
+    scan,
+)
+from git_atomic.config import capture_settings
 from git_atomic.early import Early
 from git_atomic.errors import GitError, RefusedError
 from git_atomic.git import ZERO_OID, Repo, TreeEntry
@@ -54,6 +66,8 @@ class Snapshot:
     index_present: bool = True  # whether there was an index file at all
     index_flags: str | None = None  # blob of indexstate.IndexFlags; None: no flagged entry
     empty_folders: str | None = None  # blob: empty folders where files were; None: none seen
+    git_state: str | None = None  # gitstate.py's tree: an unfinished merge, rebase...; None: none
+    captured_at: float | None = None  # when the disk was captured (time.time()); None: not known
 
     def index_key(self) -> tuple[object, ...]:
         """Equal keys: equal indexes, as far as a user can tell (entries and flags)."""
@@ -68,6 +82,7 @@ class Captured:
     untracked: frozenset[bytes]  # paths untracked (not ignored) at capture time
     commit_tree: str | None  # commits mode: the files a commit may hold (filtered bytes)
     flags: indexstate.IndexFlags = dataclasses.field(default_factory=indexstate.IndexFlags)
+    too_large: frozenset[bytes] = frozenset()  # new untracked files over the budget: not held
 
 
 def temp_path(repo: Repo, stem: str) -> Path:
@@ -86,6 +101,8 @@ def capture(
     effect_base: bool = False,
     also_capture: Callable[[str], Sequence[bytes]] | None = None,
     early: Early | None = None,
+    allow_unmerged: bool = False,
+    rule_files: bool = False,
 ) -> Captured:
     """Write a checkpoint of the worktree as it is now, never touching the user's index.
 
@@ -100,10 +117,18 @@ def capture(
     `early`: may hold a scan of the worktree started with the lock (early.py); the first capture
     of the command takes it, which is why a command starts one only when nothing can change the
     worktree between its lock and that capture.
+    `allow_unmerged`: a rescue or a probe keeps unmerged entries (in the raw index) instead of
+    refusing them; a state an operation starts from or ends in must have none.
+    `rule_files`: also hold the `.gitignore` and `.gitattributes` files a rule ignores (a
+    rescue: the restore after it must see them to remove one the operation dropped).
+    Ignored files matching the configuration's `protect` patterns are always held, and new
+    untracked files over its `max_new_file_size` never (`Captured.too_large`).
     """
+    limit, protect = capture_settings(repo.root)
+    extras = ignores.start_listing(repo, protect=protect) if protect or rule_files else None
     scanning = early.take_scan() if early is not None else None
     try:
-        refs = repo.refs("refs/heads/", scan.SCAN_REFS)
+        refs = repo.refs("refs/heads/", scan.SCAN_REFS, *gitstate.REF_PREFIXES)
         branches = {name: oid for name, oid in refs.items() if name.startswith("refs/heads/")}
         head_ref, head_oid = repo.read_head(branches)
     except BaseException:
@@ -138,6 +163,7 @@ def capture(
             if _staged_seen(repo, key) is None:
                 scan.share(tmp_index, tmp_staged)
         seen = _staged_seen(repo, key)
+        unmerged = False
         if scanning is None and (seen is None or not seen[1].flags):
             # The scan of the tree runs while the staged side is read: two processes, two cores.
             scanning = scan.start(
@@ -154,6 +180,12 @@ def capture(
             tagging = indexstate.start_listing(repo, staged_env) if present else None
             try:
                 staged_tree = _write_tree(repo, staged_env, low_priority=True)
+            except UnmergedPaths:
+                if not allow_unmerged:
+                    if tagging is not None:
+                        tagging.wait(check=False)
+                    raise
+                staged_tree, unmerged = _merged_side(repo, tmp_staged), True
             except BaseException:
                 if tagging is not None:
                     tagging.wait(check=False)
@@ -161,19 +193,21 @@ def capture(
             listing = indexstate.Listing()
             if tagging is not None:
                 listing = indexstate.read_listing(repo, staged_env, staged_tree, tagging)
-            if key is not None and not listing.flags.intent_to_add:
+            if key is not None and not listing.flags.intent_to_add and not unmerged:
                 _remember_staged(repo, key, staged_tree, listing)
         flags = listing.flags
         if scanning is not None and flags:
             scan.abandon(scanning)
             scanning, adding = None, scan_the_older_way()
-        raw_index = present and indexstate.ita_not_reproducible(repo, flags)
+        raw_index = present and (unmerged or indexstate.ita_not_reproducible(repo, flags))
+        in_progress = gitstate.capture(repo, refs, temp_path(repo, "gitstate"))
         to_hash = [meta_file]
         if raw_index:
             to_hash.append(tmp_staged)
         if flags:
             flags_file.write_bytes(flags.encode())
             to_hash.append(flags_file)
+        created_at = time.time()
         meta = {
             "version": META_VERSION,
             "head": {"ref": head_ref, "oid": head_oid},
@@ -181,7 +215,8 @@ def capture(
             "index": {"present": present},
             "index_mtime_ns": index_mtime if raw_index else None,
             "worktree": str(repo.root),
-            "created_at": time.time(),
+            "created_at": created_at,
+            "captured_at": created_at,
         }
         meta_file.write_text(json.dumps(meta, sort_keys=True))
         blobs = iter(repo.hash_files(to_hash))
@@ -190,7 +225,7 @@ def capture(
         flags_blob = next(blobs) if flags else None
         filtered_tree: str | None = None
         if scanning is not None:
-            filtered_tree = scan.finish(scanning, staged_tree)
+            filtered_tree = scan.finish(scanning, staged_tree, limit=limit)
             if filtered_tree is None:  # something a scan index cannot describe
                 scan.abandon(scanning)
                 scanning, adding = None, scan_the_older_way()
@@ -209,6 +244,14 @@ def capture(
         # and the untracked ones.
         differences = repo.diff_trees(staged_tree, filtered_tree)
         added = [c.path for c in differences if c.status == "A"]
+        too_large = scanning.too_large if scanning is not None else frozenset()
+        if scanning is None and limit is not None:
+            # `add -A` read them already; they are left out all the same.
+            big = scan.too_large(repo, [p for p in added if p not in flags.intent_to_add], limit)
+            if big:
+                too_large = frozenset(big)
+                filtered_tree = repo.tree_without(filtered_tree, big)
+                added = [p for p in added if p not in too_large]
         attribute_added = [
             p for p in added if p == b".gitattributes" or p.endswith(b"/.gitattributes")
         ]
@@ -233,6 +276,9 @@ def capture(
             files_tree = _without_absent(repo, files_tree, flagged.difference(extra))
         if also_capture is not None:
             extra += also_capture(files_tree)
+        if extras is not None:
+            extra += [p for p in ignores.collect(repo, extras, limit=limit) if p not in extra]
+            extras = None
         if extra:
             files_tree = _with_raw_files(repo, files_tree, extra, temp_path(repo, "extra"))
         untracked = frozenset(added).difference(flags.intent_to_add)
@@ -261,6 +307,8 @@ def capture(
         if effect_base:
             base = repo.tree_without(filtered_tree, untracked)
             entries.append(TreeEntry("040000", "tree", base, COMMIT_BASE))
+        if in_progress is not None:
+            entries.append(TreeEntry("040000", "tree", in_progress.tree, b"gitstate"))
         if untracked and effect_base:
             untracked_blob = repo.line(
                 "hash-object", "-w", "--stdin", input=b"".join(p + b"\0" for p in sorted(untracked))
@@ -272,7 +320,10 @@ def capture(
         if folders_blob is not None:
             entries.append(TreeEntry("100644", "blob", folders_blob, b"empty-folders"))
         tree = repo.mktree(entries)
-        parents = list(dict.fromkeys(x for x in [head_oid, *branches.values()] if x))
+        kept_by_state = in_progress.keep if in_progress is not None else ()
+        parents = list(
+            dict.fromkeys(x for x in [head_oid, *branches.values(), *kept_by_state] if x)
+        )
         parent_args = [a for p in parents for a in ("-p", p)]
         commit = repo.line(
             "commit-tree", tree, *parent_args, "-m", message, env=repo.identity_env(required=False)
@@ -298,9 +349,13 @@ def capture(
             present,
             flags_blob,
             folders_blob,
+            in_progress.tree if in_progress is not None else None,
+            created_at,
         )
-        return Captured(snap, untracked, commit_tree, flags)
+        return Captured(snap, untracked, commit_tree, flags, too_large=too_large)
     finally:
+        if extras is not None:
+            extras.wait(check=False)
         if adding is not None:
             adding.wait(check=False)  # never leave it writing a file that is about to go
         if scanning is not None:
@@ -471,11 +526,36 @@ def _write_tree(repo: Repo, env: Mapping[str, str], *, low_priority: bool = Fals
     res = repo.run("write-tree", env=env, check=False, low_priority=low_priority)
     if res.returncode != 0:
         if b"unmerged" in res.stderr or b"not able to write tree" in res.stderr.lower():
-            raise RefusedError(
+            raise UnmergedPaths(
                 "the index has unmerged paths; resolve the conflict (or git merge --abort) first"
             )
         raise GitError(["git", "write-tree"], res.returncode, res.stdout, res.stderr)
     return res.stdout.decode().strip()
+
+
+class UnmergedPaths(RefusedError):
+    """The index has unmerged entries (a conflict waits for the user)."""
+
+
+def _merged_side(repo: Repo, index: Path) -> str:
+    """The tree of an index's merged entries: its unmerged ones are kept by the raw index."""
+    scratch = temp_path(repo, "merged")
+    env = {"GIT_INDEX_FILE": str(scratch)}
+    try:
+        shutil.copy2(index, scratch)
+        listing = repo.out("ls-files", "-u", "-z", env=env)
+        paths = {item.partition(b"\t")[2] for item in listing.split(b"\0") if item}
+        repo.run(
+            "update-index",
+            "--force-remove",
+            "-z",
+            "--stdin",
+            input=b"".join(p + b"\0" for p in sorted(paths)),
+            env=env,
+        )
+        return _write_tree(repo, env)
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def load(repo: Repo, commit: str) -> Snapshot:
@@ -488,6 +568,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
     index = entries.get(b"index")
     flags = entries.get(b"index-flags")
     folders = entries.get(b"empty-folders")
+    in_progress = entries.get(b"gitstate")
     present = meta["index"]["present"] if "index" in meta else index is not None
     return Snapshot(
         commit=commit,
@@ -501,6 +582,10 @@ def load(repo: Repo, commit: str) -> Snapshot:
         index_present=bool(present),
         index_flags=flags.oid if flags else None,
         empty_folders=folders.oid if folders else None,
+        git_state=in_progress.oid if in_progress else None,
+        # Only a capture saw the disk; a state computed from trees (a commit made a checkpoint,
+        # an effect taken back) cannot tell which files were there.
+        captured_at=meta.get("captured_at"),
     )
 
 
@@ -522,7 +607,12 @@ def put_index(repo: Repo, current: Snapshot, target: Snapshot) -> None:
     try:
         indexstate.rebuild(
             repo,
-            current_tree=current.staged_tree if current.index_present else None,
+            # An index kept raw (unmerged entries) is built anew, not edited.
+            current_tree=(
+                current.staged_tree
+                if current.index_present and current.index_blob is None
+                else None
+            ),
             current_flags=load_flags(repo, current),
             target_tree=target.staged_tree,
             target_flags=load_flags(repo, target),

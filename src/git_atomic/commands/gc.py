@@ -15,6 +15,8 @@ Objects: deleting a ref is what makes a checkpoint's objects prunable. gc then r
 itself would run: loose objects unreachable for longer than the user's grace period go now, and
 nothing younger, nothing in a reflog, nothing that another git process is writing this minute.
 Objects in packs, or younger than that period, go with the next `git gc`; the report says so.
+The scan of this worktree is taken anew first, so that its ref (refs/atomic/scan/) holds the
+files on disk now and not one deleted since, nor a file now over the size budget.
 """
 
 from __future__ import annotations
@@ -132,11 +134,14 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> Retired:
     _remove_dead_temporaries(repo.state_dir / "tmp")
     # The last staged tree captures remember may belong to a checkpoint retired just now.
     (repo.state_dir / snapshot.STAGED_CACHE).unlink(missing_ok=True)
+    # The scan ref holds the files of the last scan: make that the files on disk now.
+    snapshot.capture(repo, message="git-atomic probe", ref=None, allow_unmerged=True)
+    scan_now = repo.refs(scan.SCAN_REFS).get(scan.ref_name(repo))
     # Scan indexes a crash left without their ref (this worktree's; the ref keeps its objects).
-    scan.tidy(repo, refs.get(scan.ref_name(repo)))
+    scan.tidy(repo, scan_now)
     expire = _prune_expire(repo)
     freed = 0
-    if doomed and expire is not None:
+    if (doomed or scan_now != refs.get(scan.ref_name(repo))) and expire is not None:
         objects = repo.common_dir / "objects"
         before = _tree_size(objects)
         repo.run("prune", f"--expire={expire}")

@@ -279,11 +279,18 @@ def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None
     A restore that was finished before the kill needs no second rescue: it would only push the
     one holding the user's work further from `undo`.
     """
-    current = snapshot.capture(engine.repo, message="git-atomic probe", ref=None).snapshot
+    current = snapshot.capture(
+        engine.repo, message="git-atomic probe", ref=None, allow_unmerged=True, rule_files=True
+    ).snapshot
     target = snapshot.load(engine.repo, target_sha)
     plan = restore.plan(engine.repo, current, target)
     if not (
-        plan.files or plan.new_folders or plan.ref_lines or plan.head_changes or plan.index_changes
+        plan.files
+        or plan.new_folders
+        or plan.ref_lines
+        or plan.head_changes
+        or plan.index_changes
+        or plan.git_state_changes
     ):
         return
     result = engine.rollback_to(op.id, target_sha, event="recover")

@@ -8,7 +8,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from git_atomic import context, output, phasecommit, process
+from git_atomic import context, gitstate, output, phasecommit, process, snapshot
 from git_atomic.config import GateSpec, gates_to_run, load_config
 from git_atomic.early import Early
 from git_atomic.errors import UsageError
@@ -124,12 +124,21 @@ def _execute(
             return rollback_op(engine, op, failed_phase="timeout")
         if res.exit_code is None or res.exit_code not in ok_exit:
             return rollback_op(engine, op, failed_phase="exec")
-        exec_row = engine.checkpoint(
-            op,
-            "op_exec",
-            shlex.join(argv)[:200],
-            commit_message=phasecommit.command_message("OP-EXEC", op.name, argv),
-        )
+        left = gitstate.in_progress(engine.repo)
+        if left is not None:
+            # A merge or rebase waiting for the user is no state to validate or commit.
+            output.say(f"git-atomic: the command left {left} in progress")
+            return rollback_op(engine, op, failed_phase="exec")
+        try:
+            exec_row = engine.checkpoint(
+                op,
+                "op_exec",
+                shlex.join(argv)[:200],
+                commit_message=phasecommit.command_message("OP-EXEC", op.name, argv),
+            )
+        except snapshot.UnmergedPaths:
+            output.say("git-atomic: the command left unmerged paths in the index")
+            return rollback_op(engine, op, failed_phase="exec")
         if process.INTERRUPTS.received is not None:
             return rollback_op(engine, op, failed_phase="interrupt")
         return validate_and_finish(

@@ -28,7 +28,9 @@ def begin(
 ) -> int:
     with context.opened("begin", wait=WAIT_LIMIT_S if wait else None, early=early) as ctx:
         config = load_config(ctx.repo.root)
-        op = Engine(ctx).begin(name, history=history or config.history.value, kind=kind)
+        engine = Engine(ctx)
+        op = engine.begin(name, history=history or config.history.value, kind=kind)
+        engine.tell_too_large()
         if json_out:
             output.emit_json(output.op_object(ctx.journal, op))
         else:
@@ -44,8 +46,10 @@ def begin(
 def _working_on_open_op(
     command: str,
     early: Early | None = None,
+    *,
+    check_state: bool = True,
 ) -> Iterator[tuple[context.Context, Engine, OpRow]]:
-    with context.opened(command, early=early) as ctx:
+    with context.opened(command, early=early, check_state=check_state) as ctx:
         op = context.refuse_if_interrupted(ctx)
         if op is None:
             raise UsageError(
@@ -67,6 +71,7 @@ def checkpoint(*, message: str | None, json_out: bool) -> int:
     with _working_on_open_op("checkpoint") as (ctx, engine, op):
         stage = sum(1 for c in ctx.journal.checkpoints(op.id) if c.kind == "op_exec") + 1
         row = engine.checkpoint(op, "op_exec", message or f"stage {stage}")
+        engine.tell_too_large()
         current = ctx.journal.op(op.id)
         assert current is not None
         if json_out:
@@ -101,7 +106,8 @@ def commit(*, gates: Sequence[str], no_gates: bool, all_gates: bool, json_out: b
 
 
 def abort(*, json_out: bool, early: Early | None = None) -> int:
-    with _working_on_open_op("abort", early) as (ctx, engine, op):
+    # A merge or rebase started inside the operation is the operation's: abort clears it.
+    with _working_on_open_op("abort", early, check_state=False) as (ctx, engine, op):
         done = rollback_op(engine, op, failed_phase=None, event="abort")
         if json_out:
             output.emit_json(output.op_object(ctx.journal, done))

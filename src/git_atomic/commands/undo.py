@@ -30,7 +30,9 @@ from git_atomic.operation import Engine
 
 
 def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
-    with context.opened("emergency") as ctx:
+    # The moment a user most needs it may be a merge or rebase stopped by conflicts: its state
+    # goes into the rescue with everything else.
+    with context.opened("emergency", check_state=False) as ctx:
         repo, journal = ctx.repo, ctx.journal
         open_op = moving.guard(ctx)
         from_commit = True

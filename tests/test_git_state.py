@@ -1,0 +1,205 @@
+"""Operations that leave git half way (a merge, rebase, cherry-pick, revert, am or bisect waiting
+for the user, unmerged paths, a stale index.lock): the rollback saves that state in the rescue,
+clears it and returns to PRE-OP; `undo` brings it back; `recover` and `emergency` work in it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import GitRepo, State, read_index
+
+MODES = ("commits", "shadow")
+# Everything git keeps in the git dir for a command that waits for the user.
+LEFTOVERS = (
+    "MERGE_HEAD",
+    "MERGE_MSG",
+    "MERGE_MODE",
+    "AUTO_MERGE",
+    "CHERRY_PICK_HEAD",
+    "REVERT_HEAD",
+    "REBASE_HEAD",
+    "BISECT_LOG",
+    "BISECT_START",
+    "rebase-merge",
+    "rebase-apply",
+    "sequencer",
+    "index.lock",
+)
+
+
+def same(a: State, b: State) -> None:
+    assert a == b, "\n".join(a.diff(b))
+
+
+def leftovers(repo: GitRepo) -> list[str]:
+    return sorted(n for n in os.listdir(repo.path / ".git") if n in LEFTOVERS)
+
+
+def conflicting(repo: GitRepo) -> str:
+    """Branch `side` changes `c` one way, `main` another; a patch of side's commit for `am`."""
+    repo.write("c", b"base\n")
+    repo.git("add", "c")
+    repo.git("commit", "-qm", "base")
+    repo.git("checkout", "-qb", "side")
+    repo.write("c", b"side\n")
+    repo.git("commit", "-qam", "side")
+    patch = repo.path.parent / "side.patch"
+    patch.write_text(repo.git("format-patch", "-1", "--stdout"))
+    repo.git("checkout", "-q", "main")
+    repo.write("c", b"main\n")
+    repo.git("commit", "-qam", "main")
+    repo.write("wip.txt", b"my work in progress\n")  # untracked work that must survive
+    repo.write("README", b"edited, unstaged\n")
+    return str(patch)
+
+
+def operations(patch: str) -> dict[str, str]:
+    return {
+        "merge": "git merge -q side",
+        "rebase-merge": "git checkout -q -- README && git rebase side",
+        "rebase-apply": "git checkout -q -- README && git rebase --apply side",
+        "cherry-pick": "git cherry-pick side",
+        "revert": "git revert --no-edit HEAD",
+        "am": f"git checkout -q -- README && git am {patch}",
+        "bisect": "git bisect start side HEAD~1",
+        "index.lock": "echo x > c && touch .git/index.lock",
+        "unmerged-only": "git merge -q side; rm -f .git/MERGE_HEAD .git/MERGE_MSG .git/MERGE_MODE",
+    }
+
+
+KINDS = tuple(operations("p"))
+# Each kind in one history mode (the two alternate), the merge in both: the CI budget.
+CASES = [("merge", "shadow")] + [(k, MODES[i % 2]) for i, k in enumerate(KINDS)]
+
+
+@pytest.mark.parametrize(("kind", "mode"), CASES)
+def test_a_failed_operation_that_leaves_git_half_way_is_rolled_back(
+    repo: GitRepo, mode: str, kind: str
+) -> None:
+    command = operations(conflicting(repo))[kind]
+    before = repo.fingerprint()
+    refs_before = repo.git("for-each-ref", "--format=%(refname) %(objectname)")
+    res = repo.atomic_json(
+        "run", "--history", mode, "--", "sh", "-c", command + "; exit 1", check=1
+    )
+    assert res["status"] == "rolled_back"
+    # The command did leave git half way, and the rescue holds it.
+    saved = repo.git("ls-tree", "--name-only", res["checkpoints"]["rescue"]).split()
+    assert ("index" if kind == "unmerged-only" else "gitstate") in saved
+    same(repo.fingerprint(), before)
+    assert leftovers(repo) == []
+    assert repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/bisect/") == ""
+    after_refs = repo.git("for-each-ref", "--format=%(refname) %(objectname)")
+    assert [r for r in after_refs.splitlines() if "refs/atomic/" not in r] == [
+        r for r in refs_before.splitlines() if "refs/atomic/" not in r
+    ]
+    # The next operation is not refused: nothing is left waiting.
+    repo.atomic("run", "--history", mode, "--", "true", check=0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "mode"), [("rebase-merge", "commits"), ("unmerged-only", "shadow")]
+)
+def test_an_operation_that_succeeds_half_way_is_rolled_back_not_refused(
+    repo: GitRepo, mode: str, kind: str
+) -> None:
+    """Exit 3 means nothing changed: a command that exits 0 leaving a conflict is rolled back."""
+    command = operations(conflicting(repo))[kind]
+    before = repo.fingerprint()
+    res = repo.atomic("run", "--history", mode, "--", "sh", "-c", command + "; exit 0", check=1)
+    assert "left" in res.stderr and "rolled back" in res.stderr, res.stderr
+    same(repo.fingerprint(), before)
+    assert leftovers(repo) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_rescue_keeps_the_merge_and_undo_brings_it_back(repo: GitRepo, mode: str) -> None:
+    conflicting(repo)
+    before = repo.fingerprint()
+    command = "git merge -q side; exit 1"
+    res = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", command, check=1)
+    rescue = res["checkpoints"]["rescue"]
+    merge_head = repo.git("rev-parse", "side").strip()
+    assert repo.git("show", f"{rescue}:gitstate/git/MERGE_HEAD").strip() == merge_head
+    same(repo.fingerprint(), before)
+    repo.atomic("undo", check=0)
+    assert (repo.path / ".git" / "MERGE_HEAD").read_text().strip() == merge_head
+    assert b"<<<<<<<" in repo.read("c")  # the conflict, as the operation left it on disk
+    stages = {e[3] for e in read_index((repo.path / ".git" / "index").read_bytes()) if e[0] == b"c"}
+    assert stages == {1, 2, 3}
+    assert repo.read("wip.txt") == b"my work in progress\n"
+    # And the user can finish it the usual way.
+    repo.write("c", b"resolved\n")
+    repo.git("add", "c")
+    repo.git("commit", "-qm", "merged")
+    assert repo.git("rev-parse", "HEAD^2").strip() == merge_head
+
+
+def test_abort_clears_a_rebase_started_inside_the_operation(repo: GitRepo) -> None:
+    conflicting(repo)
+    repo.git("stash", "-q", "-u")
+    before = repo.fingerprint()
+    repo.atomic("begin", "work", "--history", "shadow", check=0)
+    repo.git("rebase", "side", check=False)
+    assert (repo.path / ".git" / "rebase-merge").is_dir()
+    repo.atomic("abort", check=0)
+    same(repo.fingerprint(), before)
+    assert leftovers(repo) == []
+    repo.atomic("undo", check=0)
+    assert (repo.path / ".git" / "rebase-merge").is_dir()
+    assert repo.git("symbolic-ref", "-q", "HEAD", check=False) == ""  # detached, mid-rebase
+    repo.git("rebase", "--abort")
+    same(repo.fingerprint(), before)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_recover_works_while_the_operation_left_a_merge(repo: GitRepo, mode: str) -> None:
+    conflicting(repo)
+    before = repo.fingerprint()
+    res = repo.atomic(
+        "run",
+        "--history",
+        mode,
+        "--",
+        "sh",
+        "-c",
+        "git merge -q side; exit 1",
+        env={"GIT_ATOMIC_FAILPOINT": "rollback:before-rescue"},
+    )
+    assert res.returncode < 0 or res.returncode == 137
+    assert (repo.path / ".git" / "MERGE_HEAD").exists()
+    repo.atomic("run", "--", "true", check=3)  # interrupted: refused until recovered
+    repo.atomic("recover", check=0)
+    same(repo.fingerprint(), before)
+    assert leftovers(repo) == []
+    repo.atomic("undo", check=0)
+    assert (repo.path / ".git" / "MERGE_HEAD").exists()
+
+
+def test_emergency_works_during_a_merge_conflict(repo: GitRepo) -> None:
+    conflicting(repo)
+    head = repo.head()
+    repo.git("merge", "-q", "side", check=False)
+    conflict = repo.fingerprint()
+    dry = repo.atomic("emergency", "--dry-run", check=0)
+    assert "a merge in progress: saved, cleared" in dry.stdout, dry.stdout
+    res = repo.atomic_json("emergency")
+    assert res["git_state"] == {"from": "a merge", "to": None}
+    assert leftovers(repo) == []
+    assert repo.head() == head and repo.read("c") == b"main\n"
+    assert repo.git("status", "--porcelain", "--untracked-files=no") == ""
+    repo.atomic("undo", check=0)
+    same(repo.fingerprint(), conflict)
+    assert (repo.path / ".git" / "MERGE_HEAD").exists()
+
+
+def test_a_live_index_lock_is_not_taken_from_its_owner(repo: GitRepo, tmp_path: Path) -> None:
+    """A lock the operation's git still holds when the rollback runs goes by itself."""
+    before = repo.fingerprint()
+    script = "echo x > README; touch .git/index.lock; (sleep 0.3; rm .git/index.lock) & exit 1"
+    repo.atomic("run", "--", "sh", "-c", script, check=1)
+    same(repo.fingerprint(), before)
+    assert leftovers(repo) == []

@@ -1,0 +1,186 @@
+"""Ignore rules are part of the state; large new files have a budget; ignored files a user
+names are protected. Every check reads the disk (bytes, lstat), not only git."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import GitRepo, State
+
+MODES = ("commits", "shadow")
+
+
+def same(a: State, b: State) -> None:
+    assert a == b, "\n".join(a.diff(b))
+
+
+def configure(repo: GitRepo, text: str) -> None:
+    repo.write(".git-atomic.toml", text.encode())
+    repo.git("add", ".git-atomic.toml")
+    repo.git("commit", "-qm", "config")
+
+
+def held(repo: GitRepo, checkpoint: str) -> set[str]:
+    out = repo.git("ls-tree", "-r", "--name-only", "--full-tree", f"{checkpoint}:files")
+    return set(out.splitlines())
+
+
+# --- ignore rules -------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+def test_a_file_the_operation_tracks_and_ignores_goes(repo: GitRepo, mode: str) -> None:
+    """info/exclude is not the tree's: what it ignores now says nothing of what PRE-OP had."""
+    repo.write(".gitignore", b"*.log\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    before = repo.fingerprint()
+    script = (
+        "echo n > n.txt && git add n.txt && echo n.txt >> .git/info/exclude && "
+        "echo l > build.log && git add -f build.log; exit 1"
+    )
+    repo.atomic("run", "--history", mode, "--", "sh", "-c", script, check=1)
+    same(repo.fingerprint(), before)  # the walk sees ignored files too
+    assert not repo.exists("n.txt") and not repo.exists("build.log")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_self_ignoring_gitignore_dropped_by_the_operation_goes(repo: GitRepo, mode: str) -> None:
+    repo.write("src/app.py", b"code\n")
+    repo.git("add", "src/app.py")
+    repo.git("commit", "-qm", "src")
+    repo.write("src/notes.txt", b"mine\n")
+    before = repo.fingerprint()
+    res = repo.atomic_json(
+        "run", "--history", mode, "--", "sh", "-c", "echo '*' > src/.gitignore; exit 1", check=1
+    )
+    same(repo.fingerprint(), before)
+    assert not repo.exists("src/.gitignore")
+    # The rescue held it, so undo brings it back exactly, and a rollback removes it again.
+    assert "src/.gitignore" in held(repo, res["checkpoints"]["rescue"])
+    repo.atomic("undo", check=0)
+    assert repo.read("src/.gitignore") == b"*\n"
+    repo.atomic("undo", check=0)
+    same(repo.fingerprint(), before)
+    # Later checkpoints still see the user's files in that folder.
+    repo.write("src/later.txt", b"later\n")
+    pre = repo.atomic_json("run", "--history", "shadow", "--", "true")["checkpoints"]["pre_op"]
+    assert {"src/notes.txt", "src/later.txt"} <= held(repo, pre)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_users_own_ignored_files_stay(repo: GitRepo, mode: str) -> None:
+    """A self-ignoring .gitignore of the user's (a virtualenv's) and an ignored file the
+    operation un-ignored: there before PRE-OP, so not the operation's to take away."""
+    repo.write(".gitignore", b".env\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    repo.write("venv/.gitignore", b"*\n")
+    repo.write("venv/lib.py", b"lib\n")
+    repo.write(".env", b"SECRET=1\n")
+    time.sleep(0.05)  # the files predate PRE-OP by more than the clock's grain
+    before = repo.fingerprint()
+    script = "rm venv/.gitignore && : > .gitignore && echo x > x.txt; exit 1"
+    repo.atomic("run", "--history", mode, "--", "sh", "-c", script, check=1)
+    same(repo.fingerprint(), before)
+
+
+def test_a_tracked_file_the_operation_ignores_comes_back_tracked(repo: GitRepo) -> None:
+    before = repo.fingerprint()
+    script = "echo README >> .gitignore && git rm -q --cached README && echo new > README; exit 1"
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script, check=1)
+    same(repo.fingerprint(), before)
+    assert repo.read("README") == b"hello\n"
+
+
+# --- the size budget ----------------------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+def test_new_files_over_the_budget_are_named_and_left_alone(repo: GitRepo, mode: str) -> None:
+    configure(repo, 'max_new_file_size = "1KiB"\n')
+    repo.write("mine.bin", os.urandom(4096))  # the user's, before the operation
+    before = repo.fingerprint()
+    script = "head -c 3000 /dev/urandom > big.bin && echo s > small.txt && rm mine.bin; exit 1"
+    res = repo.atomic("run", "--history", mode, "--", "sh", "-c", script, check=1)
+    assert "not protected" in res.stderr and "big.bin" in res.stderr, res.stderr
+    assert res.stderr.count("not protected") == 1
+    assert not repo.exists("small.txt")
+    assert repo.exists("big.bin") and os.lstat(repo.path / "big.bin").st_size == 3000
+    assert not repo.exists("mine.bin")  # never held, so it cannot come back: it was named
+    after = repo.fingerprint()
+    extra = {f[0] for f in after.files} ^ {f[0] for f in before.files}
+    assert extra == {b"big.bin", b"mine.bin"}
+    pre = repo.atomic_json("run", "--history", "shadow", "--", "true")["checkpoints"]["pre_op"]
+    assert "big.bin" not in held(repo, pre)
+
+
+def test_a_large_sparse_file_costs_nothing(repo: GitRepo) -> None:
+    with open(repo.path / "huge.img", "wb") as fh:
+        fh.truncate(2 << 30)  # 2 GiB, no block written
+    started = time.monotonic()
+    res = repo.atomic_json("run", "--history", "shadow", "--", "true")
+    assert time.monotonic() - started < 15  # hashing 2 GiB takes far longer on this machine
+    assert "huge.img" not in held(repo, res["checkpoints"]["pre_op"])
+    assert os.lstat(repo.path / "huge.img").st_size == 2 << 30
+
+
+def test_gc_returns_what_only_the_scan_held(repo: GitRepo) -> None:
+    configure(repo, "max_new_file_size = 0\n")  # no limit: the file is captured
+    repo.git("config", "gc.pruneExpire", "now")
+    data = os.urandom(2 << 20)
+    repo.write("blob.bin", data)
+    repo.atomic_json("run", "--history", "shadow", "--", "true")
+    oid = repo.git("hash-object", "blob.bin").strip()
+    os.unlink(repo.path / "blob.bin")
+    repo.atomic("gc", "--older-than", "0", check=0)
+    assert repo.git("cat-file", "-t", oid, check=False) == ""
+
+
+# --- protect ------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+def test_protected_ignored_files_come_back(repo: GitRepo, mode: str) -> None:
+    repo.write(".gitignore", b".env\n*.local.toml\nbuild/\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    configure(repo, 'protect = [".env", "*.local.toml"]\n')
+    repo.write(".env", b"SECRET=1\n", mode=0o600)
+    repo.write("conf/dev.local.toml", b"x = 1\n")
+    repo.write("build/out.o", b"object\n")  # ignored, not protected
+    before = repo.fingerprint()
+    script = "git clean -fdxq && echo new > .env.new; exit 1"
+    res = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", script, check=1)
+    assert repo.read(".env") == b"SECRET=1\n"
+    assert repo.read("conf/dev.local.toml") == b"x = 1\n"
+    assert not repo.exists("build/out.o")  # not protected: gone with the clean
+    after = repo.fingerprint()
+    assert after.files == tuple(f for f in before.files if f[0] != b"build/out.o")
+    assert (after.index, after.head, after.branches) == (before.index, before.head, before.branches)
+    # Never committed in commits mode; undo is exact for them too.
+    assert ".env" not in repo.git("ls-tree", "-r", "--name-only", "HEAD")
+    repo.atomic("undo", check=0)
+    assert not repo.exists(".env") and not repo.exists("conf/dev.local.toml")
+    assert repo.read(".env.new") == b"new\n"
+    assert res["status"] == "rolled_back"
+
+
+def test_a_protected_file_the_operation_made_goes(repo: GitRepo) -> None:
+    repo.write(".gitignore", b".env\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    configure(repo, 'protect = [".env"]\n')
+    before = repo.fingerprint()
+    repo.atomic("run", "--", "sh", "-c", "echo X=1 > .env; exit 1", check=1)
+    same(repo.fingerprint(), before)
+
+
+@pytest.mark.parametrize(
+    "value", ['"lots"', "-1", "true", '"10XB"', '["a", 1]', '"*.env"'], ids=str
+)
+def test_bad_budget_or_protect_is_exit_2(repo: GitRepo, value: str, tmp_path: Path) -> None:
+    key = "protect" if value.startswith(("[", '"*')) else "max_new_file_size"
+    repo.write(".git-atomic.toml", f"{key} = {value}\n".encode())
+    before = repo.fingerprint()
+    res = repo.atomic("run", "--", "true", check=2)
+    assert key in res.stderr and res.stderr.count("\n") == 1
+    same(repo.fingerprint(), before)
