@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
-from git_atomic import process
+from git_atomic import process, safefs
 from git_atomic.git import Repo
 
 RULE_FILES = (b".gitignore", b".gitattributes")
@@ -60,50 +60,46 @@ def collect(repo: Repo, listing: process.Background, *, limit: int | None) -> li
     res = listing.wait(check=False)
     if res.returncode != 0:
         return []  # an extra we cannot list is no reason to fail a capture
-    root = os.fsencode(repo.root)
     found = []
-    for path in res.stdout.split(b"\0"):
-        if not path or path.endswith(b"/"):
-            continue
-        try:
-            st = os.lstat(root + b"/" + path)
-        except OSError:
-            continue
-        is_rule = os.path.basename(path) in RULE_FILES
-        if stat.S_ISLNK(st.st_mode) or (
-            stat.S_ISREG(st.st_mode) and (is_rule or limit is None or st.st_size <= limit)
-        ):
-            found.append(path)
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path in res.stdout.split(b"\0"):
+            st = tree.lstat(path) if path and not path.endswith(b"/") else None
+            if st is None:
+                continue
+            is_rule = os.path.basename(path) in RULE_FILES
+            if stat.S_ISLNK(st.st_mode) or (
+                stat.S_ISREG(st.st_mode) and (is_rule or limit is None or st.st_size <= limit)
+            ):
+                found.append(path)
     return found
 
 
 def older_than(repo: Repo, paths: Sequence[bytes], since: float) -> list[bytes]:
     """Those of `paths` whose file was there before `since`: born before it where the
     filesystem tells (statx), else not changed since (ctime)."""
-    root = os.fsencode(repo.root)
     found = []
-    for path in paths:
-        full = root + b"/" + path
-        born = birth_time(full)
-        try:
-            when = born if born is not None else os.lstat(full).st_ctime
-        except OSError:
-            continue
-        if when <= since:
-            found.append(path)
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path in paths:
+            st = tree.lstat(path)  # None beyond a link: not ours, nothing to decide
+            if st is None:
+                continue
+            folder = tree.folder(os.path.dirname(path))
+            born = None if folder is None else birth_time(folder, os.path.basename(path))
+            if (born if born is not None else st.st_ctime) <= since:
+                found.append(path)
     return found
 
 
-def birth_time(path: bytes) -> float | None:
-    """When the file at `path` (not followed) was created, or None where Linux's statx cannot
-    say (another system, an old kernel, a filesystem that does not record it)."""
+def birth_time(folder: int, name: bytes) -> float | None:
+    """When `name` in the folder open as `folder` (not followed) was created, or None where
+    Linux's statx cannot say (another system, an old kernel, a filesystem that does not)."""
     statx = _statx()
     if statx is None:
         return None
     import ctypes  # only a rollback that has a deletion to decide on pays for it
 
     buf = ctypes.create_string_buffer(256)  # struct statx
-    if statx(_AT_FDCWD, path, _AT_SYMLINK_NOFOLLOW, _STATX_BTIME, buf) != 0:
+    if statx(folder, name, _AT_SYMLINK_NOFOLLOW, _STATX_BTIME, buf) != 0:
         return None
     mask = int.from_bytes(buf.raw[0:4], sys.byteorder)
     if not mask & _STATX_BTIME or not buf.raw[80:92].strip(b"\0"):
@@ -113,7 +109,6 @@ def birth_time(path: bytes) -> float | None:
     return seconds + nanos / 1e9
 
 
-_AT_FDCWD: Final = -100
 _AT_SYMLINK_NOFOLLOW: Final = 0x100
 _STATX_BTIME: Final = 0x800
 

@@ -647,16 +647,16 @@ def ignored(repo: Repo, paths: Sequence[bytes]) -> list[bytes]:
 
 
 def too_large(repo: Repo, paths: Sequence[bytes], limit: int) -> list[bytes]:
-    """The regular files among `paths` larger than `limit` bytes (one lstat each)."""
-    root = os.fsencode(repo.root)
+    """The regular files among `paths` larger than `limit` bytes (one lstat each, never
+    through a link)."""
+    from git_atomic import safefs
+
     found = []
-    for path in paths:
-        try:
-            st = os.lstat(root + b"/" + path)
-        except OSError:
-            continue
-        if stat.S_ISREG(st.st_mode) and st.st_size > limit:
-            found.append(path)
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path in paths:
+            st = tree.lstat(path)
+            if st is not None and stat.S_ISREG(st.st_mode) and st.st_size > limit:
+                found.append(path)
     return found
 
 
