@@ -132,10 +132,10 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> Retired:
             shutil.rmtree(folder, ignore_errors=True)
             logs += 1
     _remove_dead_temporaries(repo.state_dir / "tmp")
-    # The last staged tree captures remember may belong to a checkpoint retired just now.
-    (repo.state_dir / snapshot.STAGED_CACHE).unlink(missing_ok=True)
     # The scan ref holds the files of the last scan: make that the files on disk now.
     snapshot.capture(repo, message="git-atomic probe", ref=None, allow_unmerged=True)
+    # The last staged tree captures remember may belong to a checkpoint retired just now.
+    (repo.state_dir / snapshot.STAGED_CACHE).unlink(missing_ok=True)
     scan_now = repo.refs(scan.SCAN_REFS).get(scan.ref_name(repo))
     # Scan indexes a crash left without their ref (this worktree's; the ref keeps its objects).
     scan.tidy(repo, scan_now)
