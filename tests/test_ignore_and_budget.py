@@ -184,3 +184,19 @@ def test_bad_budget_or_protect_is_exit_2(repo: GitRepo, value: str, tmp_path: Pa
     res = repo.atomic("run", "--", "true", check=2)
     assert key in res.stderr and res.stderr.count("\n") == 1
     same(repo.fingerprint(), before)
+
+
+def test_every_checkpoint_holds_the_rule_files_so_effects_never_touch_them(repo: GitRepo) -> None:
+    """An effect is the difference between two checkpoints: if one held an ignored rule file and
+    the other not, taking the effect back and forth would delete the user's."""
+    repo.write("venv/.gitignore", b"*\n")
+    repo.write("venv/lib.py", b"lib\n")
+    before = repo.fingerprint()
+    op = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", "echo x > x.txt")
+    repo.atomic("rollback", "--op", op["op_id"], check=0)
+    same(repo.fingerprint(), before)
+    repo.atomic("undo", check=0)
+    assert repo.read("venv/.gitignore") == b"*\n" and repo.read("venv/lib.py") == b"lib\n"
+    assert repo.read("x.txt") == b"x\n"
+    for kind in ("pre_op", "post_op"):
+        assert "venv/.gitignore" in held(repo, op["checkpoints"][kind])

@@ -60,7 +60,7 @@ def probe(repo: Repo) -> Snapshot:
     """The state now, captured without a ref: objects only, and the scan cache (scan.py, like
     the stat data `git status` refreshes); nothing of the user's state changes."""
     return snapshot.capture(
-        repo, message="git-atomic probe", ref=None, allow_unmerged=True, rule_files=True
+        repo, message="git-atomic probe", ref=None, allow_unmerged=True
     ).snapshot
 
 

@@ -195,7 +195,6 @@ class Engine:
             for_commit=commits,
             effect_base=effect_base,
             early=self.ctx.early,
-            rule_files=first,  # what a rollback returns to
         )
         self._too_large |= captured.too_large
         failpoints.hit(f"checkpoint:{kind}:after-capture")
@@ -318,7 +317,6 @@ class Engine:
                     ),
                     early=self.ctx.early,
                     allow_unmerged=True,
-                    rule_files=True,
                 )
                 self._too_large |= captured.too_large
                 current = captured.snapshot
@@ -334,7 +332,6 @@ class Engine:
                 message="git-atomic probe",
                 ref=None,
                 allow_unmerged=True,
-                rule_files=True,
             ).snapshot
         failpoints.hit(f"{event}:after-rescue")
         the_plan = restore.plan(self.repo, current, target, with_refs=with_refs, paths=paths)

@@ -102,7 +102,6 @@ def capture(
     also_capture: Callable[[str], Sequence[bytes]] | None = None,
     early: Early | None = None,
     allow_unmerged: bool = False,
-    rule_files: bool = False,
 ) -> Captured:
     """Write a checkpoint of the worktree as it is now, never touching the user's index.
 
@@ -119,13 +118,13 @@ def capture(
     worktree between its lock and that capture.
     `allow_unmerged`: a rescue or a probe keeps unmerged entries (in the raw index) instead of
     refusing them; a state an operation starts from or ends in must have none.
-    `rule_files`: also hold the `.gitignore` and `.gitattributes` files a rule ignores (a
-    rescue: the restore after it must see them to remove one the operation dropped).
+    `.gitignore` and `.gitattributes` files that a rule ignores (typically themselves) are
+    always held: left behind by a rollback, one would hide files from every later checkpoint.
     Ignored files matching the configuration's `protect` patterns are always held, and new
     untracked files over its `max_new_file_size` never (`Captured.too_large`).
     """
     limit, protect = capture_settings(repo.root)
-    extras = ignores.start_listing(repo, protect=protect) if protect or rule_files else None
+    extras: process.Background | None = ignores.start_listing(repo, protect=protect)
     scanning = early.take_scan() if early is not None else None
     try:
         refs = repo.refs("refs/heads/", scan.SCAN_REFS, *gitstate.REF_PREFIXES)

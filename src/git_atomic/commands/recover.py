@@ -280,7 +280,7 @@ def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None
     one holding the user's work further from `undo`.
     """
     current = snapshot.capture(
-        engine.repo, message="git-atomic probe", ref=None, allow_unmerged=True, rule_files=True
+        engine.repo, message="git-atomic probe", ref=None, allow_unmerged=True
     ).snapshot
     target = snapshot.load(engine.repo, target_sha)
     plan = restore.plan(engine.repo, current, target)
