@@ -3,6 +3,8 @@ on top of what others did since; an overlap changes nothing; a whole state only 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from testing.gitrepo import GitRepo, State
@@ -104,6 +106,21 @@ def test_the_same_hunk_is_refused_and_nothing_changes(repo: GitRepo, mode: str) 
     same(repo.fingerprint(), before)
     assert repo.checkpoint_refs() == refs
     assert repo.atomic_json("show", op["op_id"])["status"] == "committed"
+
+
+def test_a_refusal_shows_each_side_of_a_file_that_exists_there(repo: GitRepo) -> None:
+    """The operation deleted gone.txt, the user wrote it again: the hint's `git show` of the
+    operation's side would only fail, so it says the file is absent there; the other side's
+    command works."""
+    commit(repo, "gone.txt", b"gone\n", "gone")
+    op = repo.atomic_json("run", "--history", "shadow", "--", "rm", "gone.txt")
+    repo.write("gone.txt", b"back, different\n")
+    before = repo.fingerprint()
+    res = repo.atomic("rollback", "--op", op["op_id"], check=3)
+    same(repo.fingerprint(), before)
+    shown = re.findall(r"`git show ([0-9a-f]+:files/gone.txt)`", res.stderr)
+    assert len(shown) == 1 and repo.git("show", shown[0]) == "gone\n"
+    assert re.search(r"no gone.txt at [0-9a-f]{12} \(after the effect", res.stderr)
 
 
 @pytest.mark.parametrize("mode", MODES)

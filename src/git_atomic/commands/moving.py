@@ -9,6 +9,7 @@ changes is refused here: exit 3, nothing changed, the overlaps named (`refuse_ov
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
@@ -104,12 +105,12 @@ def refuse_overlap(
     either side. `what`: the effect, for people; `whole`: the command that goes to the whole
     earlier state instead."""
     lines = effect.conflict_lines(found)
-    first = found.conflicts[0].path.decode("utf-8", "backslashreplace")
+    first = found.conflicts[0].path
     sides = (
         f"to keep the later changes, leave the tree as it is; to drop them too, `{whole}` "
         f"(its --dry-run lists what it would drop); each side of a file: "
-        f"`git show {step.before[:12]}:files/{first}` (before) and "
-        f"`git show {step.after[:12]}:files/{first}` (after {what})"
+        f"{_side(ctx, step.before, first)} (before) and "
+        f"{_side(ctx, step.after, first)} (after {what})"
     )
     if json_out:
         obj = _base_object(ctx, subject, event=event, status="refused", dry_run=dry_run)
@@ -135,6 +136,15 @@ def refuse_overlap(
         f"later changes overlap: {shown} ({sides})"
     )
     return int(Exit.REFUSED)
+
+
+def _side(ctx: context.Context, checkpoint: str, path: bytes) -> str:
+    """How to see a file at a checkpoint, or that it is absent there (a `git show` of a path
+    that is not there only fails)."""
+    name = path.decode("utf-8", "backslashreplace")
+    spec = f"{checkpoint[:12]}:files/{name}"
+    there = ctx.repo.run("cat-file", "-e", f"{checkpoint}:files/{os.fsdecode(path)}", check=False)
+    return f"`git show {spec}`" if there.returncode == 0 else f"no {name} at {checkpoint[:12]}"
 
 
 def _base_object(
