@@ -76,6 +76,57 @@ def test_index_flags_survive_rollback(repo: GitRepo) -> None:
     assert repo.git("ls-files", "-v", "-t", "--debug") == flags_before
 
 
+def _tree_files(repo: GitRepo, tree: str) -> dict[str, bytes]:
+    out = repo.git("ls-tree", "-r", "-z", "--name-only", tree)
+    return {
+        p: subprocess.run(
+            ["git", "cat-file", "blob", f"{tree}:{p}"], cwd=repo.path, capture_output=True
+        ).stdout
+        for p in out.split("\0")
+        if p
+    }
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_flagged_entries_take_the_scan_and_are_captured_as_on_disk(
+    repo: GitRepo, sparse: bool
+) -> None:
+    """One flagged entry no longer costs a full `git add -A`: the scan index (which has no
+    flags) sees every file as it is on disk, captures after captures."""
+    for i in range(6):
+        repo.write(f"in/f{i}", b"in %d\n" % i)
+        repo.write(f"out/g{i}", b"out %d\n" % i)
+    repo.write(".gitignore", b"*.ign\n")
+    repo.write("out/h.ign", b"tracked although ignored\n")
+    repo.git("add", "-A")
+    repo.git("add", "-f", "out/h.ign")
+    repo.git("commit", "-qm", "files")
+    if sparse:
+        repo.git("sparse-checkout", "set", "in")  # every out/ entry skip-worktree, files gone
+        repo.write("out/g2", b"back on disk\n")
+        repo.write("out/h.ign", b"ignored, on disk\n")
+    else:
+        repo.git("update-index", "--skip-worktree", "out/g1", "out/g2", "out/h.ign")
+        repo.git("update-index", "--assume-unchanged", "in/f1")
+        (repo.path / "out" / "g1").unlink()
+        repo.write("out/g2", b"skip, edited\n")
+        repo.write("out/h.ign", b"ignored, edited\n")
+        repo.write("in/f1", b"assumed, edited\n")
+    repo.write("ita", b"intent\n")
+    repo.git("add", "-N", "ita")
+    key = scan.worktree_key(_engine(repo).repo)
+    for round_ in range(2):
+        repo.write("in/f3", b"round %d\n" % round_)
+        snap = _capture(repo, f"refs/atomic/test/r{round_}")
+        on_disk = {
+            str(p.relative_to(repo.path)): p.read_bytes()
+            for p in repo.path.rglob("*")
+            if p.is_file() and ".git" not in p.relative_to(repo.path).parts
+        }
+        assert _tree_files(repo, snap.files_tree) == on_disk
+        assert repo.git("for-each-ref", f"refs/atomic/scan/{key}") != ""  # the scan was kept
+
+
 def test_a_checkpoint_stores_no_copy_of_the_index(repo: GitRepo) -> None:
     """Disk grows with the change, not the repository: after a `git status` that rewrote the
     index (new stat data), a checkpoint adds a handful of small objects, no index file."""

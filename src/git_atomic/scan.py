@@ -18,8 +18,8 @@ The index is kept as `<common git dir>/atomic/scan-<worktree>-<tree>`, and it is
 to (its blobs, and the trees of its cache-tree) safe from `git gc`. A scan index without the ref
 is never used: a fresh one is seeded from the user's index.
 
-Indexes with flagged entries (intent-to-add, skip-worktree, assume-unchanged) are scanned the
-older way, by the caller: `add -A` on a copy of the user's index, which honours those flags.
+A scan index has no flagged entries (intent-to-add, skip-worktree, assume-unchanged): the caller
+seeds one from a copy of the user's index without them (snapshot.py), so it sees the disk.
 """
 
 from __future__ import annotations

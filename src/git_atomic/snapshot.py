@@ -163,7 +163,7 @@ def capture(
                 scan.share(tmp_index, tmp_staged)
         seen = _staged_seen(repo, key)
         unmerged = False
-        if scanning is None and (seen is None or not seen[1].flags):
+        if scanning is None:
             # The scan of the tree runs while the staged side is read: two processes, two cores.
             scanning = scan.start(
                 repo,
@@ -195,9 +195,13 @@ def capture(
             if key is not None and not listing.flags.intent_to_add and not unmerged:
                 _remember_staged(repo, key, staged_tree, listing)
         flags = listing.flags
-        if scanning is not None and flags:
+        if scanning is not None and flags and scanning.base_tree is None:
+            # Seeded from your index, it took your flags, and git would take flagged entries
+            # as the index says, not as the disk is: seeded again without them.
             scan.abandon(scanning)
-            scanning, adding = None, scan_the_older_way()
+            scanning = _unflagged_scan(repo, tmp_index, flags)
+            if scanning is None:
+                adding = scan_the_older_way()
         raw_index = present and (unmerged or indexstate.ita_not_reproducible(repo, flags))
         in_progress = gitstate.capture(repo, refs, temp_path(repo, "gitstate"))
         to_hash = [meta_file]
@@ -269,10 +273,19 @@ def capture(
         # `add -A` takes skip-worktree and assume-unchanged entries as they are in the index,
         # whatever is on disk: the bytes on disk of those files are captured here, and those
         # that are not on disk are left out.
+        # A scan index has no flags: its tree is the disk, but for flagged files that an ignore
+        # rule now covers (its listing of untracked files leaves them out).
         flagged = flags.skip_worktree | flags.assume_unchanged
-        extra = _on_disk(repo, flagged)
-        if flagged:
-            files_tree = _without_absent(repo, files_tree, flagged.difference(extra))
+        if scanning is None:
+            extra = _on_disk(repo, flagged)
+            if flagged:
+                files_tree = _without_absent(repo, files_tree, flagged.difference(extra))
+        elif flags:
+            left_out = {c.path for c in differences if c.status == "D"} & flagged
+            left_out |= set(flags.intent_to_add).difference(added)
+            extra = _on_disk(repo, frozenset(left_out))
+        else:
+            extra = []
         if also_capture is not None:
             extra += also_capture(files_tree)
         if extras is not None:
@@ -414,6 +427,39 @@ def _remember_staged(repo: Repo, key: str, tree: str, listing: indexstate.Listin
         os.replace(scratch, repo.state_dir / STAGED_CACHE)
     except OSError:
         scratch.unlink(missing_ok=True)  # a cache: losing it costs time, never correctness
+
+
+def _unflagged_scan(repo: Repo, index: Path, flags: indexstate.IndexFlags) -> scan.Scan | None:
+    """A scan seeded from a copy of your index without its flags: skip-worktree and
+    assume-unchanged entries as plain entries, intent-to-add entries left out (the scan lists
+    their files as untracked), so that it sees every file as it is on disk."""
+    seed = temp_path(repo, "seed")
+    env = {"GIT_INDEX_FILE": str(seed)}
+    try:
+        scan.share(index, seed)
+        steps = [
+            (("--no-skip-worktree",), flags.skip_worktree),
+            (("--no-assume-unchanged",), flags.assume_unchanged),
+            (("--force-remove",), frozenset(flags.intent_to_add)),
+        ]
+        for options, paths in steps:
+            if (
+                paths
+                and repo.run(
+                    "update-index",
+                    *options,
+                    "-z",
+                    "--stdin",
+                    input=b"".join(p + b"\0" for p in sorted(paths)),
+                    env=env,
+                    check=False,
+                ).returncode
+                != 0
+            ):
+                return None
+        return scan.start(repo, known_tree=None, seed=seed, scratch=temp_path(repo, "scan"))
+    finally:
+        seed.unlink(missing_ok=True)
 
 
 def _on_disk(repo: Repo, paths: frozenset[bytes]) -> list[bytes]:
