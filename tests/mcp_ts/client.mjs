@@ -49,7 +49,9 @@ try {
       resetTimeoutOnProgress: true,
       onprogress: (p) => {
         out.progress.push(p.message);
-        abort.abort("enough");
+        // Once the gate runs (the CLI's handlers are in place): a cancel while the child is
+        // still starting up would stop it before it could roll anything back.
+        if (String(p.message).includes("gate ")) abort.abort("enough");
       },
     },
   );
