@@ -31,6 +31,23 @@ class GateResult:
     command: str = ""  # what ran: the shell command line, or the argv quoted
 
 
+def record(journal: Journal, op_id: str, results: Sequence[GateResult]) -> None:
+    """Each gate's result in the operation's audit trail, in the order they ran."""
+    for r in results:
+        journal.add_gate(
+            op_id,
+            name=r.name,
+            passed=r.passed,
+            exit_code=r.exit_code,
+            duration=r.duration_s,
+            coverage=r.coverage,
+            output_tail=r.output_tail,
+            log_path=r.log_path,
+            message=r.message,
+            command=r.command,
+        )
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:60] or "gate"
 

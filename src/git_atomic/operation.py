@@ -447,19 +447,7 @@ def validate_and_finish(
         all_gates=all_gates,
         progress=progress,
     )
-    for r in results:
-        engine.journal.add_gate(
-            op.id,
-            name=r.name,
-            passed=r.passed,
-            exit_code=r.exit_code,
-            duration=r.duration_s,
-            coverage=r.coverage,
-            output_tail=r.output_tail,
-            log_path=r.log_path,
-            message=r.message,
-            command=r.command,
-        )
+    gates.record(engine.journal, op.id, results)
     failpoints.hit("validate:after-gates")
     if process.INTERRUPTS.received is not None:
         return rollback_op(engine, op, failed_phase="interrupt")

@@ -235,18 +235,7 @@ def _run_gates(ctx: Held, op_id: str, specs: Sequence[object]) -> list[GateResul
         worktree=ctx.worktree,
         all_gates=True,  # "not worse" needs every gate's answer
     )
-    for r in results:
-        ctx.journal.add_gate(
-            op_id,
-            name=r.name,
-            passed=r.passed,
-            exit_code=r.exit_code,
-            duration=r.duration_s,
-            coverage=r.coverage,
-            output_tail=r.output_tail,
-            log_path=r.log_path,
-            message=r.message,
-        )
+    gates.record(ctx.journal, op_id, results)
     return results
 
 

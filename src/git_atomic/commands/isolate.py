@@ -271,19 +271,7 @@ def _execute(
             all_gates=all_gates,
             progress=not json_out and sys.stderr.isatty(),
         )
-        for r in results:
-            journal.add_gate(
-                run.op_id,
-                name=r.name,
-                passed=r.passed,
-                exit_code=r.exit_code,
-                duration=r.duration_s,
-                coverage=r.coverage,
-                output_tail=r.output_tail,
-                log_path=r.log_path,
-                message=r.message,
-                command=r.command,
-            )
+        gate_runner.record(journal, run.op_id, results)
         failpoints.hit("isolate:after-gates")
         if interrupted.received is not None:
             return _fail(run, "interrupt", keep=False)
