@@ -104,3 +104,27 @@ def test_found_by_the_differential_concrete() -> None:
         {"core.ignoreStat": "true", "index.version": "4"},
         [("symlink", "dir/c", "dir"), ("commit",)],
     )
+
+
+def test_hooks_drawn_before_a_missing_filter_concrete() -> None:
+    """The harness's own commit of the filter's attributes ran the user's drawn hooks, which
+    refuse anyone but the user: the set-up must commit as the user."""
+    scenario(
+        "plain",
+        "commits",
+        {},
+        {
+            "core.fileMode": "false",
+            "core.hooksPath": "HOOKS",
+            "core.eol": "crlf",
+            "filter": "missing",
+            "core.trustctime": "false",
+        },
+        [
+            ("delete", "dir/c"),
+            ("delete", "g"),
+            ("commit",),
+            ("write", "g", "version https://lfs\n", "-"),
+            ("chmod", "e.txt"),
+        ],
+    )
