@@ -400,3 +400,55 @@ def test_kinds_swap_both_ways_everywhere(
     tmp_path: Path, pair: tuple[str, str], depth: int, history: str
 ) -> None:
     _swap_case(tmp_path, *pair, depth, history)
+
+
+# --- paths git never checks out ------------------------------------------------------------------
+@pytest.mark.parametrize("name", [".git", ".GIT", "a/.git"])
+def test_a_commit_holding_a_git_folder_is_refused_by_emergency(tmp_path: Path, name: str) -> None:
+    """A tree made by hand (`git mktree`; git fetches one unchecked by default) can hold
+    `.git/hooks/post-commit`: `emergency --to` it must write nothing, least of all a hook."""
+    scene = Scene(tmp_path, "shadow")
+    git = scene.repo.git
+    hook = git("hash-object", "-w", "--stdin", input=b"#!/bin/sh\necho pwned\n").strip()
+    tree = git("mktree", input=f"100755 blob {hook}\tpost-commit\n".encode()).strip()
+    tree = git("mktree", input=f"040000 tree {tree}\thooks\n".encode()).strip()
+    *parents, last = name.split("/")
+    tree = git("mktree", input=f"040000 tree {tree}\t{last}\n".encode()).strip()
+    for folder in reversed(parents):
+        tree = git("mktree", input=f"040000 tree {tree}\t{folder}\n".encode()).strip()
+    commit = git("commit-tree", tree, "-m", "made by hand").strip()
+    before = scene.state()
+    hooks = walk(scene.repo.path / ".git" / "hooks", exact=True)
+    res = scene.repo.atomic("emergency", "--to", commit, check=3)
+    assert "git never checks out" in res.stderr
+    assert walk(scene.repo.path / ".git" / "hooks", exact=True) == hooks
+    assert scene.state() == before  # no .GIT, no a/.git either
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_links_an_operation_leaves_in_the_git_dir_are_not_followed(
+    tmp_path: Path, history: str
+) -> None:
+    """git's in-progress files are saved in the rescue: a link an operation puts among them
+    (`.git/MERGE_MSG`, `.git/rebase-merge/msg` to a file outside, `.git/rebase-merge/d` to a
+    folder outside) is removed itself; what it points to is neither read nor touched."""
+    scene = Scene(tmp_path, history)
+    before = scene.state()
+    out = scene.outside
+    scene.run(
+        f"ln -s {out}/f.txt .git/MERGE_MSG && mkdir .git/rebase-merge && "
+        "printf refs/heads/main > .git/rebase-merge/head-name && "
+        f"ln -s {out}/g.txt .git/rebase-merge/msg && ln -s {out}/c .git/rebase-merge/d; exit 1",
+        check=1,
+    )
+    scene.assert_marker_untouched()
+    objects = scene.repo.git("cat-file", "--batch-all-objects", "--batch")
+    assert "OUTSIDE-MARKER" not in objects
+    git_dir = scene.repo.path / ".git"
+    assert not os.path.lexists(git_dir / "MERGE_MSG")
+    assert not os.path.lexists(git_dir / "rebase-merge")
+    assert scene.state() == before
+    scene.repo.atomic("undo", check=0)
+    scene.assert_marker_untouched()
+    assert os.listdir(git_dir / "rebase-merge") == ["head-name"]
+    assert (git_dir / "rebase-merge" / "head-name").read_bytes() == b"refs/heads/main"

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import stat
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from git_atomic import safefs
 from git_atomic.git import ZERO_OID, Repo
 
 # What the door refuses: git waits for the user to finish or abort it.
@@ -93,32 +96,20 @@ def capture(repo: Repo, refs: Mapping[str, str], scratch: Path) -> Saved | None:
     own_refs = {n: o for n, o in refs.items() if n.startswith(REF_PREFIXES)}
     if not names and not own_refs:
         return None
-    paths: list[tuple[str, Path]] = []
-    for name in names:
-        full = repo.git_dir / name
-        if full.is_dir() and not full.is_symlink():
-            for folder, _dirs, files in os.walk(full):
-                for f in files:
-                    path = Path(folder, f)
-                    paths.append((path.relative_to(repo.git_dir).as_posix(), path))
-        elif full.is_file():
-            paths.append((name, full))
-    oids = repo.hash_files([p for _, p in paths]) if paths else []
+    files = _read(repo, names)
+    oids = _hash(repo, list(files.values()), scratch) if files else []
     info = b"".join(
         f"100644 {oid}\t{_FILES_DIR}/{rel}".encode() + b"\0"
-        for (rel, _), oid in zip(paths, oids, strict=True)
+        for rel, oid in zip(files, oids, strict=True)
     )
     if own_refs:
         listing = "".join(f"{oid} {name}\n" for name, oid in sorted(own_refs.items()))
         oid = repo.line("hash-object", "-w", "--stdin", input=listing.encode())
         info += f"100644 {oid}\t{_REFS_ENTRY}".encode() + b"\0"
     mentioned = set(own_refs.values())
-    for _, path in paths:
-        try:
-            if path.stat().st_size < 1 << 20:
-                mentioned.update(m.decode() for m in _OID.findall(path.read_bytes()))
-        except OSError:
-            continue
+    for data in files.values():
+        if len(data) < 1 << 20:
+            mentioned.update(m.decode() for m in _OID.findall(data))
     try:
         repo.run("update-index", "-z", "--add", "--index-info", input=info, env=_env(scratch))
         kinds = _kinds(repo, sorted(mentioned))
@@ -136,6 +127,40 @@ def capture(repo: Repo, refs: Mapping[str, str], scratch: Path) -> Saved | None:
     finally:
         scratch.unlink(missing_ok=True)
     return Saved(tree, tuple(o for o, k in kinds.items() if k == "commit"))
+
+
+def _read(repo: Repo, names: Sequence[str]) -> dict[str, bytes]:
+    """The regular files among `names` in the git dir and in those of them that are folders,
+    each reached without following a link (safefs.py): git leaves none there, and what one an
+    operation left points to is never ours to read into a rescue."""
+    found: dict[str, bytes] = {}
+    with safefs.Tree(os.fsencode(repo.git_dir)) as tree:
+        todo = [os.fsencode(n) for n in names]
+        while todo:
+            rel = todo.pop()
+            if tree.kind(rel) == stat.S_IFDIR:
+                fd = tree.folder(rel)
+                assert fd is not None
+                with os.scandir(fd) as entries:
+                    todo += [rel + b"/" + os.fsencode(e.name) for e in entries]
+                continue
+            data = tree.read(rel)
+            if data is not None:
+                found[os.fsdecode(rel)] = data
+    return dict(sorted(found.items()))
+
+
+def _hash(repo: Repo, blobs: Sequence[bytes], scratch: Path) -> list[str]:
+    folder = scratch.with_name(scratch.name + "-files")
+    folder.mkdir(exist_ok=True)
+    try:
+        copies = []
+        for i, data in enumerate(blobs):
+            copies.append(folder / str(i))
+            copies[-1].write_bytes(data)
+        return repo.hash_files(copies)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def describe(repo: Repo, tree: str | None) -> str | None:
@@ -178,8 +203,8 @@ def put(repo: Repo, target: str | None) -> None:
             if INDEX_LOCK not in tops:
                 _drop_stale_lock(repo.git_dir / name)
             continue
-        if name not in tops:
-            _remove(repo.git_dir / name)
+        if name not in tops or os.path.islink(repo.git_dir / name):
+            _remove(repo.git_dir / name)  # a link: never written through, made anew below
     for rel, data in sorted(wanted.items()):
         if rel == INDEX_LOCK or rel.split("/", 1)[0] not in FILES | FOLDERS:
             continue
@@ -214,12 +239,7 @@ def _env(scratch: Path) -> dict[str, str]:
 
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
-        for folder, dirs, files in os.walk(path, topdown=False):
-            for f in files:
-                os.unlink(os.path.join(folder, f))
-            for d in dirs:
-                os.rmdir(os.path.join(folder, d))
-        os.rmdir(path)
+        shutil.rmtree(path)  # a link in it is removed itself, never followed
     else:
         path.unlink(missing_ok=True)
 

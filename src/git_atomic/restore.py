@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from git_atomic import failpoints, gitstate, ignores, safefs, scan, snapshot
 from git_atomic.config import capture_settings
+from git_atomic.errors import RefusedError
 from git_atomic.git import RawChange, Repo
 from git_atomic.snapshot import Snapshot
 
@@ -76,6 +77,9 @@ def plan(
     paths: Sequence[bytes] = (),
 ) -> Plan:
     changes = tuple(repo.diff_trees(current.files_tree, target.files_tree, paths))
+    unsafe = [c.path for c in changes if _unsafe(c.path)]
+    if unsafe:
+        raise RefusedError(f"{_show(unsafe[0])}: the target holds a path git never checks out")
     ref_lines: list[str] = []
     left: list[str] = []
     head_changes = False
@@ -100,8 +104,16 @@ def plan(
     )
 
 
+def _unsafe(path: bytes) -> bool:
+    """A path git never checks out (its `verify_path`): a `.git` component in any letter case,
+    `.` or `..`. A tree made by hand (`git mktree`; git fetches one unchecked by default) can
+    hold `.git/hooks/post-commit`: `emergency --to` that commit must not write a hook into the
+    repository's own git dir. The plan refuses such a target before anything changes."""
+    return any(part in (b"", b".", b"..") or part.lower() == b".git" for part in path.split(b"/"))
+
+
 def _folders(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> tuple[bytes, ...]:
-    wanted = snapshot.load_empty_folders(repo, target)
+    wanted = frozenset(f for f in snapshot.load_empty_folders(repo, target) if not _unsafe(f))
     if paths and b"." not in paths:
         wanted = frozenset(
             f for f in wanted if any(f == p or f.startswith(p + b"/") for p in paths)
