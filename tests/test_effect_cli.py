@@ -210,3 +210,25 @@ def test_a_committed_session_with_staged_work_rolls_back_exactly(repo: GitRepo) 
     assert res["target"]["label"].startswith("PRE-OP"), res["target"]
     assert res["op_id"] == op["op_id"]
     same(repo.fingerprint(), before)
+
+
+@pytest.mark.parametrize("driver", ["union", "keep"])
+def test_a_merge_attribute_never_keeps_the_effect_it_was_to_take_back(
+    repo: GitRepo, driver: str
+) -> None:
+    """`merge=union` (built in) or a configured driver (`merge.keep.driver = true`, a common
+    "keep ours" idiom) used to make the overlap merge "cleanly": the rollback said the effect was
+    taken back and left the operation's line in the file, as if it were the user's. The effect
+    is merged as text whatever the attributes say: the same hunk is refused, nothing changed."""
+    repo.git("config", "merge.keep.driver", "true")
+    repo.write(".gitattributes", b"shared.txt merge=%s\n" % driver.encode())
+    repo.git("add", ".gitattributes")
+    shared(repo)
+    op = repo.atomic_json(
+        "run", "--history", "shadow", "--", "sh", "-c", "sed -i 's/line 3/op/' shared.txt"
+    )
+    repo.write("shared.txt", with_line(with_line(TEXT, 3, b"op"), 4, b"user, next to it"))
+    before = repo.fingerprint()
+    res = repo.atomic("rollback", "--op", op["op_id"], check=3)
+    assert "shared.txt: content" in res.stderr
+    same(repo.fingerprint(), before)

@@ -349,7 +349,9 @@ def merge(repo: Repo, *, base: str, ours: str, theirs: str) -> Merged:
     b = repo.line("commit-tree", base, "-m", "git-atomic merge base", env=env)
     o = repo.line("commit-tree", ours, "-p", b, "-m", "the state now", env=env)
     t = repo.line("commit-tree", theirs, "-p", b, "-m", "the effect", env=env)
-    res = repo.run("merge-tree", "--write-tree", "-z", "--name-only", o, t, check=False)
+    res = repo.run(
+        *repo.text_merges(), "merge-tree", "--write-tree", "-z", "--name-only", o, t, check=False
+    )
     if res.returncode not in (0, 1):
         raise GitError(
             ["git", "merge-tree", "--write-tree"], res.returncode, res.stdout, res.stderr

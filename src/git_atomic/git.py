@@ -47,6 +47,7 @@ class Repo:
         self.common_dir = common_dir  # the repository's shared git dir
         self._config: dict[str, list[str]] = {}
         self._no_filters: tuple[str, ...] | None = None
+        self._text_merges: tuple[str, ...] | None = None
         # Every call names the repository: never the one git would find from a folder (a
         # `.git` file, GIT_DIR from `git --git-dir=... atomic`, a command run from elsewhere).
         self._where = {"GIT_DIR": str(git_dir), "GIT_WORK_TREE": str(root)}
@@ -166,6 +167,30 @@ class Repo:
                 options += ["-c", f"filter.{name}.required=false"]
             self._no_filters = tuple(options)
         return self._no_filters
+
+    def text_merges(self) -> tuple[str, ...]:
+        """`-c` options for `merge-tree` that merge every file as text, whatever the attributes
+        (`merge=union`, a configured driver, `merge.default`) or the config say: a driver that
+        "resolves" an overlap (union, "keep ours") would leave an effect in place while we
+        report it taken back, or commit your work in progress. A user-defined driver of a name
+        wins over git's built-in one, so `union` is redefined too; directory renames are
+        reported as overlaps, never applied to your files."""
+        if self._text_merges is not None:
+            return self._text_merges
+        # Read here, not from _all_config: a driver's name keeps its case (`merge.Keep.driver`).
+        found = process.git(
+            ["config", "-z", "--name-only", "--get-regexp", r"^merge\..+\.driver$"],
+            cwd=self.root,
+            env=self._where,
+            check=False,
+        ).stdout
+        names = {k.decode("utf-8", "surrogateescape")[6:-7] for k in found.split(b"\0") if k}
+        text = "git merge-file --marker-size=%L %A %O %B"
+        options = ["-c", "merge.directoryRenames=conflict", "-c", "merge.renormalize=false"]
+        for name in sorted(names | {"union"}):
+            options += ["-c", f"merge.{name}.driver={text}"]
+        self._text_merges = tuple(options)
+        return self._text_merges
 
     def lenient_filters(self) -> tuple[str, ...]:
         """Your filters as configured, except that none is required (a missing one is no

@@ -173,7 +173,15 @@ def merge_trees(repo: Repo, *, base: str, ours: str, theirs: str) -> Merge:
     o = repo.line("commit-tree", ours, "-p", b, "-m", "git-atomic merge: ours", env=env)
     t = repo.line("commit-tree", theirs, "-p", b, "-m", "git-atomic merge: theirs", env=env)
     res = repo.run(
-        "merge-tree", "--write-tree", "-z", "--name-only", "--no-messages", o, t, check=False
+        *repo.text_merges(),
+        "merge-tree",
+        "--write-tree",
+        "-z",
+        "--name-only",
+        "--no-messages",
+        o,
+        t,
+        check=False,
     )
     if res.returncode not in (0, 1):
         raise GitError(
