@@ -452,3 +452,23 @@ def test_links_an_operation_leaves_in_the_git_dir_are_not_followed(
     scene.assert_marker_untouched()
     assert os.listdir(git_dir / "rebase-merge") == ["head-name"]
     assert (git_dir / "rebase-merge" / "head-name").read_bytes() == b"refs/heads/main"
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_a_hard_link_to_a_file_outside_is_replaced_not_changed(
+    tmp_path: Path, history: str
+) -> None:
+    """An operation swaps a script for a hard link to a file outside with the same bytes and
+    another mode: the rollback's mode change must not reach the file outside (one inode)."""
+    scene = Scene(tmp_path, history)
+    outside = scene.outside / "script"
+    outside.write_bytes(b"#!/bin/sh\n")
+    os.chmod(outside, 0o755)
+    scene.repo.write("a/h.txt", b"#!/bin/sh\n")
+    scene.repo.git("commit", "-qam", "same bytes as outside")
+    scene.marker = walk(scene.outside, exact=True)
+    before = scene.state()
+    scene.run(f"rm a/h.txt && ln {outside} a/h.txt; exit 1", check=1)
+    scene.assert_marker_untouched()
+    assert scene.state() == before
+    assert os.stat(scene.repo.path / "a/h.txt").st_nlink == 1

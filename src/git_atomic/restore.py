@@ -308,8 +308,9 @@ def _apply_files(
         umask = _umask()
         for c in writes:
             mode = (0o777 if c.new_mode == "100755" else 0o666) & ~umask
-            if c.status == "M" and c.old_oid == c.new_oid:
-                tree.chmod(c.path, mode)
+            # A file with other names (an operation's hard link to a file elsewhere) is
+            # written anew, as one whose bytes changed: chmod would change the other file too.
+            if c.status == "M" and c.old_oid == c.new_oid and tree.chmod(c.path, mode):
                 continue
             if not _make_parents(tree, c.path, outcome):
                 continue
@@ -323,6 +324,8 @@ def _apply_files(
                 continue
             if kind is not None and kind != stat.S_IFDIR:
                 tree.unlink(c.path)
+            if c.new_oid not in blobs:
+                blobs[c.new_oid] = repo.cat_blob(c.new_oid)
             data = blobs[c.new_oid]
             if c.new_mode == SYMLINK:
                 tree.symlink(c.path, data)

@@ -273,7 +273,8 @@ class Tree:
 
     def chmod(self, rel: bytes, mode: int) -> bool:
         """Set the mode of the regular file at `rel` (never through a link); False when it
-        is not one."""
+        is not one, or when it has other names (a hard link to a file elsewhere: its mode
+        is not the worktree's alone to change)."""
         where = self._parent(rel)
         if where is None:
             return False
@@ -286,7 +287,7 @@ class Tree:
                 return False
             raise
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            if not _own_file(os.fstat(fd)):
                 return False
             os.fchmod(fd, mode)
         finally:
@@ -301,12 +302,16 @@ def _chmod_unreadable(dir_fd: int, name: bytes, mode: int) -> bool:
         raise PermissionError(errno.EACCES, "cannot change the mode of an unreadable file", name)
     fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        if not _own_file(os.fstat(fd)):
             return False
         os.chmod(f"/proc/self/fd/{fd}", mode)
     finally:
         os.close(fd)
     return True
+
+
+def _own_file(st: os.stat_result) -> bool:
+    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1
 
 
 def _split(rel: bytes) -> tuple[bytes, bytes]:
