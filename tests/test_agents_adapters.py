@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from git_atomic.agents.hookfiles import Layout
+from git_atomic.cli.main import AGENTS
 from git_atomic.commands.agents import ADAPTERS, _adapter
-from git_atomic.main import AGENTS
 from testing.gitrepo import GitRepo
 
 SESSION = "5d1c0e7a-4b2f-4f51-9a77-0c3e2b1d9f80"

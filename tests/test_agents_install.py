@@ -12,7 +12,7 @@ import pytest
 from git_atomic.agents import claude_code
 from git_atomic.agents.claude_settings import COMMAND, desired_hooks, settings_path
 from git_atomic.commands.agents import hooks_install, hooks_uninstall
-from git_atomic.errors import ConfigError, Exit, UsageError
+from git_atomic.core.errors import ConfigError, Exit, UsageError
 
 MATCHER = "Edit|Write|MultiEdit|NotebookEdit|Bash|PowerShell|mcp__.*"
 

@@ -26,7 +26,7 @@ from mcp_types import TextContent
 import git_atomic
 from git_atomic.agents import CliResult, mcp_server
 from git_atomic.agents.mcp_tools import TOOLS as TOOLS_BY_NAME
-from git_atomic.errors import UsageError
+from git_atomic.core.errors import UsageError
 from testing.gitrepo import GitRepo
 
 TOOLS = {

@@ -107,7 +107,7 @@ def test_a_failed_gate_rolls_back_and_raises_gate_failed(repo: GitRepo, mode: st
         repo,
         f"""
         import json, pathlib, git_atomic
-        from git_atomic.errors import AtomicError
+        from git_atomic.core.errors import AtomicError
         try:
             with git_atomic.operation("gated", gates=["true", "sh -c 'exit 7'"],
                                       history={mode!r}) as op:
@@ -155,7 +155,7 @@ def test_refusals_raise_before_the_block_and_change_nothing(repo: GitRepo, tmp_p
         repo,
         """
         import json, git_atomic
-        from git_atomic.errors import BusyError, UsageError
+        from git_atomic.core.errors import BusyError, UsageError
         ran = []
         kinds = []
         for kwargs in ({}, {"history": "bogus"}):
@@ -175,7 +175,7 @@ def test_refusals_raise_before_the_block_and_change_nothing(repo: GitRepo, tmp_p
         repo,
         f"""
         import json, git_atomic
-        from git_atomic.errors import NotARepository
+        from git_atomic.core.errors import NotARepository
         try:
             with git_atomic.operation("x", repo={str(outside)!r}):
                 pass
@@ -191,7 +191,7 @@ def test_the_api_names_survive_importing_the_engine(repo: GitRepo) -> None:
         repo,
         """
         import json
-        from git_atomic.operation import Engine
+        from git_atomic.ops.operation import Engine
         import git_atomic.api
         import git_atomic
         print(json.dumps({"fn": callable(git_atomic.operation) and

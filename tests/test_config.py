@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 import textwrap
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic.config import (
+from git_atomic.core.config import (
     Config,
     CoverageRule,
     GateSpec,
@@ -20,7 +21,7 @@ from git_atomic.config import (
     gate_from_command_line,
     load_config,
 )
-from git_atomic.errors import ConfigError, Exit, UsageError
+from git_atomic.core.errors import ConfigError, Exit, UsageError
 
 SPEC_EXAMPLE = """\
 history = "commits"
@@ -220,8 +221,10 @@ def test_records_are_frozen_and_env_is_read_only(tmp_path: Path) -> None:
 
 
 def test_loading_the_module_does_not_import_tomllib() -> None:
-    code = "import sys, git_atomic.config; print('tomllib' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    code = "import sys, git_atomic.core.config; print('tomllib' in sys.modules)"
+    # This checkout's package (pytest's pythonpath), not one installed in site-packages.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.stdout.strip() == "False", result.stderr
 
 

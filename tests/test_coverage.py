@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic.coverage import CoverageError, read_coverage
-from git_atomic.errors import AtomicError, Exit
+from git_atomic.core.errors import AtomicError, Exit
+from git_atomic.ops.coverage import CoverageError, read_coverage
 
 DATA = Path(__file__).parent / "data" / "coverage"
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from git_atomic import context, effect, git, snapshot
-from git_atomic.operation import Engine
+from git_atomic.engine import git, snapshot
+from git_atomic.ops import context, effect
+from git_atomic.ops.operation import Engine
 from testing.gitrepo import GitRepo, State
 
 TEXT = b"".join(b"line %d\n" % i for i in range(1, 10))

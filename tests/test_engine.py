@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from git_atomic import context, conversion, git, scan, snapshot
-from git_atomic.errors import NotARepository
-from git_atomic.operation import Engine
+from git_atomic.core.errors import NotARepository
+from git_atomic.engine import conversion, git, scan, snapshot
+from git_atomic.ops import context
+from git_atomic.ops.operation import Engine
 from testing.gitrepo import GitRepo
 
 
@@ -440,7 +441,8 @@ def test_raw_bytes_are_hashed_again_only_where_they_may_have_changed(
 ) -> None:
     """A conversion rule costs in proportion to what changed, and a change that `git status`
     cannot see (the same filtered bytes) is still captured."""
-    monkeypatch.setattr("git_atomic.conversion._RACY_NS", 0)  # no second's wait for the record
+    # no second's wait for the record
+    monkeypatch.setattr("git_atomic.engine.conversion._RACY_NS", 0)
     repo.git("config", "filter.upper.clean", "tr a-z A-Z")
     repo.git("config", "filter.upper.smudge", "cat")
     repo.write(".gitattributes", rule.encode())
@@ -824,7 +826,7 @@ def test_discover_with_refs_pairs_each_ref_with_its_object(repo: GitRepo, tmp_pa
 def test_an_early_scan_from_a_scan_index_replaced_since_is_dropped(repo: GitRepo) -> None:
     """A scan started with the lock (early.py) is used only if it started from the scan index
     the capture would use; otherwise it is waited for, removed, and the capture scans anew."""
-    from git_atomic import early
+    from git_atomic.engine import early
 
     repo.write("a", b"1\n")
     _capture(repo, None)

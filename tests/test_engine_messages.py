@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from git_atomic import context, git
-from git_atomic.operation import Engine
+from git_atomic.engine import git
+from git_atomic.ops import context
+from git_atomic.ops.operation import Engine
 from testing.gitrepo import GitRepo
 
 

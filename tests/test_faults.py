@@ -310,7 +310,7 @@ def read_journal(repo: GitRepo) -> Journalled:
                 "SELECT sha FROM checkpoints WHERE op_id=? AND kind='pre_op'", (op["id"],)
             ).fetchone()
             pre = r[0] if r else None
-            from git_atomic.lock import process_alive
+            from git_atomic.core.lock import process_alive
 
             dead = op["owner_pid"] is not None and not process_alive(
                 op["owner_pid"], op["owner_start"]

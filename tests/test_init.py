@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic.config import load_config
+from git_atomic.core.config import load_config
 from testing.gitrepo import GitRepo
 
 

@@ -374,8 +374,8 @@ def test_a_missing_pager_prints_instead(story: GitRepo) -> None:
 
 def test_version_is_cheap() -> None:
     code = (
-        "import sys; from git_atomic.main import main; main(['--version']); "
-        "print(sorted(m for m in ('argparse', 'sqlite3', 'git_atomic.git') "
+        "import sys; from git_atomic.cli.main import main; main(['--version']); "
+        "print(sorted(m for m in ('argparse', 'sqlite3', 'git_atomic.engine.git') "
         "if m in sys.modules))"
     )
     res = subprocess.run(
@@ -391,7 +391,7 @@ def test_version_is_cheap() -> None:
 def _console(code: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`code`, then the console script's entry point with `args`, in a fresh interpreter."""
     prog = (
-        f"import sys\n{code}\nfrom git_atomic.main import console_main\n"
+        f"import sys\n{code}\nfrom git_atomic.cli.main import console_main\n"
         f"sys.exit(console_main({list(args)!r}))"
     )
     return subprocess.run(

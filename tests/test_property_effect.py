@@ -29,8 +29,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from git_atomic import context, effect, git, snapshot
-from git_atomic.operation import Engine
+from git_atomic.engine import git, snapshot
+from git_atomic.ops import context, effect
+from git_atomic.ops.operation import Engine
 from testing.gitrepo import GitRepo
 
 FILES = ("one.txt", "two.txt", "three.txt")

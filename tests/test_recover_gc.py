@@ -124,7 +124,7 @@ def test_stale_lock_alone_is_reported_and_cleared_by_recover(repo: GitRepo) -> N
 
 
 def test_an_unreadable_lock_counts_as_stale_not_as_alive(repo: GitRepo) -> None:
-    from git_atomic.lock import WorktreeLock, process_alive
+    from git_atomic.core.lock import WorktreeLock, process_alive
 
     assert process_alive(0, None) is False
     lock = repo.path / ".git" / "atomic.lock"
@@ -368,7 +368,7 @@ def test_gc_days_not_a_number(repo: GitRepo, days: str) -> None:
 
 
 def test_recover_refuses_an_op_whose_owner_lives_and_changes_nothing(repo: GitRepo) -> None:
-    from git_atomic.lock import process_start
+    from git_atomic.core.lock import process_start
 
     repo.atomic("begin", "s", check=0)
     repo.write("README", b"work\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic import safefs
+from git_atomic.engine import safefs
 
 
 @pytest.fixture

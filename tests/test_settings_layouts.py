@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic import git
+from git_atomic.engine import git
 from testing.differential import scenario
 from testing.gitrepo import GitRepo, hermetic_env
 

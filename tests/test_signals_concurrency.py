@@ -227,7 +227,7 @@ def test_loser_is_refused_at_once(repo: GitRepo, tmp_path: Path) -> None:
 
 
 def test_the_lock_file_is_json_with_its_owner(repo: GitRepo, tmp_path: Path) -> None:
-    from git_atomic.lock import WorktreeLock, _json, process_start
+    from git_atomic.core.lock import WorktreeLock, _json, process_start
 
     # Written by hand for plain words (no json import before the scan starts), by json otherwise.
     for record in (

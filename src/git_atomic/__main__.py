@@ -1,3 +1,3 @@
-from git_atomic.main import console_main
+from git_atomic.cli.main import console_main
 
 raise SystemExit(console_main())

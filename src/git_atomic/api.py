@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from git_atomic import context, output
-from git_atomic.config import gates_to_run, load_config
-from git_atomic.errors import AtomicError, Exit, UsageError
-from git_atomic.journal import OpRow
-from git_atomic.operation import HISTORY_MODES, Engine, rollback_op, validate_and_finish
+from git_atomic.core.config import gates_to_run, load_config
+from git_atomic.core.errors import AtomicError, Exit, UsageError
+from git_atomic.core.journal import OpRow
+from git_atomic.ops import context, output
+from git_atomic.ops.operation import HISTORY_MODES, Engine, rollback_op, validate_and_finish
 
 __all__ = ["GateFailed", "GateOutcome", "Operation", "operation"]
 
@@ -157,10 +157,10 @@ def operation(
 
 
 def _bind_to_package() -> None:
-    """`git_atomic.operation` is this function, though the engine module has the same name.
+    """`git_atomic.operation` is this function (the engine module is `git_atomic.ops.operation`).
 
-    Importing this module loads `git_atomic.operation` (the engine), and the import system binds
-    that module to the package attribute; bind the API's names over it.
+    The package's `__getattr__` loads this module on first use; once loaded, bind the API's names
+    to the package so later lookups find them directly.
     """
     import git_atomic
 

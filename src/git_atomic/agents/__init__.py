@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from git_atomic.errors import Exit
+from git_atomic.core.errors import Exit
 
 
 @dataclass(frozen=True)

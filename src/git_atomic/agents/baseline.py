@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from git_atomic import git, isolation, snapshot
-from git_atomic.config import GateSpec
-from git_atomic.errors import AtomicError
+from git_atomic.core.config import GateSpec
+from git_atomic.core.errors import AtomicError
+from git_atomic.engine import git, isolation, snapshot
 
 _CACHE: Final = "turns/baseline.json"
 _KEEP: Final = 256  # entries; the oldest go first
@@ -52,7 +52,7 @@ def results(repo: git.Repo, start: str, specs: Sequence[GateSpec]) -> dict[str, 
 
 
 def _run_at(repo: git.Repo, state: snapshot.Snapshot, specs: Sequence[GateSpec]) -> dict[str, bool]:
-    from git_atomic import gates
+    from git_atomic.ops import gates
 
     assert state.head_oid is not None
     path = isolation.worktree_path(repo, f"baseline-{os.getpid()}-{os.urandom(3).hex()}")

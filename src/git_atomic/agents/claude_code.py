@@ -26,7 +26,7 @@ from typing import Any, Final
 from git_atomic.agents import tell, turn
 from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, LAYOUT, install, uninstall
 from git_atomic.agents.tell import QUIET, HookResult
-from git_atomic.errors import AtomicError
+from git_atomic.core.errors import AtomicError
 
 __all__ = ["LAYOUT", "Dialect", "HookResult", "handle", "install", "uninstall"]
 

@@ -27,7 +27,7 @@ from typing import Any, Final
 from git_atomic.agents import tell, turn
 from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import HookResult
-from git_atomic.errors import AtomicError
+from git_atomic.core.errors import AtomicError
 
 LAYOUT: Final = Layout(
     platform="cursor",

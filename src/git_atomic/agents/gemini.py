@@ -24,7 +24,7 @@ from git_atomic.agents import tell, turn
 from git_atomic.agents.claude_code import describe
 from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import QUIET, HookResult
-from git_atomic.errors import AtomicError
+from git_atomic.core.errors import AtomicError
 
 FILE_TOOLS: Final = "write_file|replace|edit|run_shell_command|mcp__.*"
 LAYOUT: Final = Layout(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from git_atomic.errors import ConfigError
+from git_atomic.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

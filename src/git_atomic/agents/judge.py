@@ -21,11 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from git_atomic import git, snapshot
 from git_atomic.agents.turnstate import TURN_REFS, Record
-from git_atomic.context import Context, owner_fields, refuse_if_interrupted
-from git_atomic.errors import AtomicError
-from git_atomic.gates import GateResult
+from git_atomic.core.errors import AtomicError
+from git_atomic.engine import git, snapshot
+from git_atomic.ops.context import Context, owner_fields, refuse_if_interrupted
+from git_atomic.ops.gates import GateResult
 
 Held: TypeAlias = Context
 
@@ -85,7 +85,7 @@ def judge(
         _record_op(ctx, record, refs, detail={"ended": ending, "judged": False})
         _close(ctx, record.op_id, "committed")
         return _verdict(Outcome.CLOSED, record, message=ending)
-    from git_atomic.config import gates_to_run, load_config
+    from git_atomic.core.config import gates_to_run, load_config
 
     specs = gates_to_run(load_config(repo.root), [], no_gates=False)
     _record_op(ctx, record, refs, detail={}, history=history)
@@ -225,7 +225,7 @@ def _close(
 
 
 def _run_gates(ctx: Held, op_id: str, specs: Sequence[object]) -> list[GateResult]:
-    from git_atomic import gates
+    from git_atomic.ops import gates
 
     results = gates.run_gates(
         specs,  # type: ignore[arg-type]
@@ -241,8 +241,8 @@ def _run_gates(ctx: Held, op_id: str, specs: Sequence[object]) -> list[GateResul
 
 def _take_back(ctx: Held, record: Record, lines: tuple[GateLine, ...]) -> Verdict:
     """Take the turn's own effect back on top of the state now; on an overlap, change nothing."""
-    from git_atomic import effect, moves
-    from git_atomic.operation import Engine
+    from git_atomic.ops import effect, moves
+    from git_atomic.ops.operation import Engine
 
     steps = [effect.Step(before, after) for before, after in record.steps]
     found = effect.take_back(ctx.repo, steps, moves.probe(ctx.repo))

@@ -23,7 +23,7 @@ import anyio
 from anyio.abc import ByteReceiveStream, Process
 
 from git_atomic.agents import CliResult
-from git_atomic.errors import Exit
+from git_atomic.core.errors import Exit
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext

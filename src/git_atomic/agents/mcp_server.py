@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 from git_atomic import __version__
 from git_atomic.agents import CliResult, cli_argv
 from git_atomic.agents.mcp_tools import SPECS, TOOLS, ToolSpec
-from git_atomic.errors import UsageError
+from git_atomic.core.errors import UsageError
 
 if TYPE_CHECKING:
     import mcp_types
@@ -172,8 +172,8 @@ async def _worktree(folder: Path) -> tuple[Path, Path | None]:
     then says why)."""
     import anyio
 
-    from git_atomic import git
-    from git_atomic.errors import AtomicError
+    from git_atomic.core.errors import AtomicError
+    from git_atomic.engine import git
 
     try:
         repo = await anyio.to_thread.run_sync(git.discover, str(folder))

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from git_atomic import git, snapshot
 from git_atomic.agents import judge
 from git_atomic.agents.turnstate import Record, Slot, new_record, worktrees_of
-from git_atomic.errors import AtomicError
+from git_atomic.core.errors import AtomicError
+from git_atomic.engine import git, snapshot
 
 # How the hooks were installed (`hooks install AGENT --history commits`): the hook command
 # passes it on in this variable, for the turn's end.
@@ -164,8 +164,8 @@ def _finish(
 @contextmanager
 def _holding(repo: git.Repo, command: str) -> Iterator[None]:
     """The worktree's lock, without the journal: a call's checkpoints need only the lock."""
-    from git_atomic.context import check_git_state
-    from git_atomic.early import holding
+    from git_atomic.engine.early import holding
+    from git_atomic.ops.context import check_git_state
 
     check_git_state(repo)
     with holding(repo, command, wait=LOCK_WAIT):
@@ -174,7 +174,7 @@ def _holding(repo: git.Repo, command: str) -> Iterator[None]:
 
 @contextmanager
 def _locked(repo: git.Repo, command: str) -> Iterator[judge.Held]:
-    from git_atomic import context
+    from git_atomic.ops import context
 
     with context.opened(command, wait=LOCK_WAIT, start=str(repo.root)) as ctx:
         yield ctx
@@ -230,6 +230,6 @@ def _worktree_repo(repo: git.Repo, record: Record | None) -> git.Repo | None:
 
 
 def _new_op_id() -> str:
-    from git_atomic.operation import new_op_id
+    from git_atomic.ops.operation import new_op_id
 
     return new_op_id()

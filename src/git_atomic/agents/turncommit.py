@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from git_atomic import effect, snapshot
-from git_atomic.errors import AtomicError
-from git_atomic.git import EMPTY_TREE, Repo
+from git_atomic.core.errors import AtomicError
+from git_atomic.engine import snapshot
+from git_atomic.engine.git import EMPTY_TREE, Repo
+from git_atomic.ops import effect
 
 
 @dataclass(frozen=True)

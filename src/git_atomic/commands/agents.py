@@ -9,7 +9,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
 
-from git_atomic.errors import UsageError
+from git_atomic.core.errors import UsageError
 
 # Each agent's adapter: a module with `LAYOUT` (its hooks file) and `handle(event, payload)`.
 ADAPTERS: Final = {
@@ -42,8 +42,8 @@ def hooks_uninstall(*, target: str, root: Path) -> int:
 
 def hooks_status(*, root: Path) -> int:
     """Per agent: where its hooks file is and which of our hooks it holds; then open turns."""
-    from git_atomic import git
     from git_atomic.agents import hookfiles, turnstate
+    from git_atomic.engine import git
 
     for target in ADAPTERS:
         layout = _adapter(target).LAYOUT

@@ -8,10 +8,11 @@ import sys
 import time
 from typing import Any
 
-from git_atomic import context, output, process
-from git_atomic.config import Config, CoverageRule, GateSpec, load_config
-from git_atomic.gates import GateResult, run_gates
-from git_atomic.operation import interrupted_exit
+from git_atomic.core import process
+from git_atomic.core.config import Config, CoverageRule, GateSpec, load_config
+from git_atomic.ops import context, output
+from git_atomic.ops.gates import GateResult, run_gates
+from git_atomic.ops.operation import interrupted_exit
 
 
 def gates(*, run_now: bool, all_gates: bool, json_out: bool) -> int:

@@ -31,10 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from git_atomic import context, failpoints, git, output, scan, snapshot
-from git_atomic.errors import UsageError
-from git_atomic.journal import Journal
-from git_atomic.lock import process_alive
+from git_atomic.core import failpoints
+from git_atomic.core.errors import UsageError
+from git_atomic.core.journal import Journal
+from git_atomic.core.lock import process_alive
+from git_atomic.engine import git, scan, snapshot
+from git_atomic.ops import context, output
 
 _OP_REF: Final = re.compile(r"^refs/atomic/ops/([0-9a-f]+)/")
 # Refs outside any operation, named by their creation time in milliseconds (hex): rescues of

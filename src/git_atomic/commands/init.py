@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from git_atomic import git, output
-from git_atomic.config import CONFIG_FILE, PYPROJECT_FILE, PYPROJECT_TABLE
-from git_atomic.errors import UsageError
+from git_atomic.core.config import CONFIG_FILE, PYPROJECT_FILE, PYPROJECT_TABLE
+from git_atomic.core.errors import UsageError
+from git_atomic.engine import git
+from git_atomic.ops import output
 
 _NPM_PLACEHOLDER: Final = "no test specified"  # what `npm init` writes as its test script
 

@@ -40,10 +40,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from git_atomic import failpoints, git, isolation, output, phasecommit, process, snapshot
-from git_atomic import gates as gate_runner
-from git_atomic.config import GateSpec, gates_to_run, load_config
-from git_atomic.context import (
+from git_atomic.core import failpoints, process
+from git_atomic.core.config import GateSpec, gates_to_run, load_config
+from git_atomic.core.errors import AtomicError, RefusedError, UsageError
+from git_atomic.core.journal import CheckpointRow, OpRow
+from git_atomic.core.lock import WorktreeLock
+from git_atomic.engine import git, isolation, snapshot
+from git_atomic.engine.snapshot import Snapshot
+from git_atomic.ops import gates as gate_runner
+from git_atomic.ops import output, phasecommit
+from git_atomic.ops.context import (
     CHILD_RECORD,
     Context,
     check_git_state,
@@ -51,13 +57,10 @@ from git_atomic.context import (
     owner_fields,
     refuse_if_interrupted,
 )
-from git_atomic.errors import AtomicError, RefusedError, UsageError
-from git_atomic.gates import check_programs
-from git_atomic.isolation_apply import Result, apply_result, take_worktree_lock
-from git_atomic.isolation_recovery import cleanup_stale_isolated
-from git_atomic.journal import CheckpointRow, OpRow
-from git_atomic.lock import WorktreeLock
-from git_atomic.operation import (
+from git_atomic.ops.gates import check_programs
+from git_atomic.ops.isolation_apply import Result, apply_result, take_worktree_lock
+from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
+from git_atomic.ops.operation import (
     HISTORY_MODES,
     PHASE_LABEL,
     Engine,
@@ -65,7 +68,6 @@ from git_atomic.operation import (
     new_op_id,
     op_ref,
 )
-from git_atomic.snapshot import Snapshot
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
-from git_atomic import context, effect, moves, output, steps
-from git_atomic.errors import BusyError, Exit
-from git_atomic.journal import OpRow
-from git_atomic.operation import Engine
-from git_atomic.snapshot import Snapshot
+from git_atomic.core.errors import BusyError, Exit
+from git_atomic.core.journal import OpRow
+from git_atomic.engine.snapshot import Snapshot
+from git_atomic.ops import context, effect, moves, output, steps
+from git_atomic.ops.operation import Engine
 
 UNDO_HINT: Final = "`git atomic undo` brings back what it replaced"
 

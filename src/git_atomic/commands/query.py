@@ -6,10 +6,11 @@ import re
 import time
 from typing import Any
 
-from git_atomic import context, git, output
-from git_atomic.errors import UsageError
-from git_atomic.journal import Journal, OpRow
-from git_atomic.lock import WorktreeLock
+from git_atomic.core.errors import UsageError
+from git_atomic.core.journal import Journal, OpRow
+from git_atomic.core.lock import WorktreeLock
+from git_atomic.engine import git
+from git_atomic.ops import context, output
 
 
 def status(*, json_out: bool) -> int:
@@ -48,8 +49,8 @@ def status(*, json_out: bool) -> int:
                 obj["open"]["phase"] = open_op.phase
             output.emit_json(obj)
             return 0
-        from git_atomic.render import Style, want_colour
-        from git_atomic.statusview import status_lines
+        from git_atomic.views.render import Style, want_colour
+        from git_atomic.views.statusview import status_lines
 
         lines = status_lines(
             repo,
@@ -135,8 +136,8 @@ def log(
                 "no operations yet" if not (status or name or since) else "no operations match"
             )
             return 0
-        from git_atomic.logview import log_lines
-        from git_atomic.render import Style, page, want_colour
+        from git_atomic.views.logview import log_lines
+        from git_atomic.views.render import Style, page, want_colour
 
         style = Style(colour=want_colour(repo))
         page("\n".join(log_lines(journal, ops, repo=repo, style=style)) + "\n", repo=repo)
@@ -186,8 +187,8 @@ def show(*, op_id: str, diff: bool, stat: bool, json_out: bool) -> int:
                 obj["diff"] = _diff(repo, journal, op, stat_only=not diff)
             output.emit_json(obj)
             return 0
-        from git_atomic.render import Style, page, want_colour
-        from git_atomic.showview import show_text
+        from git_atomic.views.render import Style, page, want_colour
+        from git_atomic.views.showview import show_text
 
         style = Style(colour=want_colour(repo))
         page(show_text(repo, journal, op, diff=diff, stat=stat, style=style), repo=repo)
@@ -199,7 +200,7 @@ def show(*, op_id: str, diff: bool, stat: bool, json_out: bool) -> int:
 def _diff(repo: git.Repo, journal: Journal, op: OpRow, *, stat_only: bool) -> str:
     """PRE-OP -> final state (or -> rescue, for an operation that was rolled back); a TDD phase
     without a command: its commit."""
-    from git_atomic.render import diff_text, own_change
+    from git_atomic.views.render import diff_text, own_change
 
     change = own_change(repo, op, journal.checkpoints(op.id))
     return "" if change is None else diff_text(repo, change, stat_only=stat_only)

@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from git_atomic import context, failpoints, git, output, restore, snapshot
-from git_atomic.errors import BusyError
-from git_atomic.isolation_recovery import cleanup_stale_isolated
-from git_atomic.journal import OpRow
-from git_atomic.lock import Holder, WorktreeLock, process_alive
-from git_atomic.operation import Engine, RollbackResult
+from git_atomic.core import failpoints
+from git_atomic.core.errors import BusyError
+from git_atomic.core.journal import OpRow
+from git_atomic.core.lock import Holder, WorktreeLock, process_alive
+from git_atomic.engine import git, restore, snapshot
+from git_atomic.ops import context, output
+from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
+from git_atomic.ops.operation import Engine, RollbackResult
 
 PENDING_FILE: Final = context.PENDING_RESTORE
 

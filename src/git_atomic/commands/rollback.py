@@ -31,11 +31,12 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from git_atomic import context, effect, moves, output, pathcheck, scan, snapshot, steps
 from git_atomic.commands import moving
 from git_atomic.commands.query import resolve_op
-from git_atomic.errors import BusyError, RefusedError, UsageError
-from git_atomic.journal import CheckpointRow, OpRow
+from git_atomic.core.errors import BusyError, RefusedError, UsageError
+from git_atomic.core.journal import CheckpointRow, OpRow
+from git_atomic.engine import pathcheck, scan, snapshot
+from git_atomic.ops import context, effect, moves, output, steps
 
 
 def rollback(

@@ -8,12 +8,14 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from git_atomic import context, gitstate, output, phasecommit, process, snapshot
-from git_atomic.config import GateSpec, gates_to_run, load_config
-from git_atomic.early import Early
-from git_atomic.errors import UsageError
-from git_atomic.journal import OpRow
-from git_atomic.operation import (
+from git_atomic.core import process
+from git_atomic.core.config import GateSpec, gates_to_run, load_config
+from git_atomic.core.errors import UsageError
+from git_atomic.core.journal import OpRow
+from git_atomic.engine import gitstate, snapshot
+from git_atomic.engine.early import Early
+from git_atomic.ops import context, output, phasecommit
+from git_atomic.ops.operation import (
     HISTORY_MODES,
     Engine,
     interrupted_exit,
@@ -65,7 +67,7 @@ def run(
         if mode not in HISTORY_MODES:
             raise UsageError(f"--history: expected commits or shadow, got {mode!r}")
         specs = gates_to_run(config, gates, no_gates=no_gates)
-        from git_atomic.gates import check_programs
+        from git_atomic.ops.gates import check_programs
 
         check_programs(specs, root=ctx.repo.root)
         op_name = name or os.path.basename(argv[0]) or "run"

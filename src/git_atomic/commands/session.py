@@ -6,13 +6,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from git_atomic import context, output, process
-from git_atomic.config import gates_to_run, load_config
-from git_atomic.early import Early
-from git_atomic.errors import UsageError
-from git_atomic.gates import check_programs
-from git_atomic.journal import OpRow
-from git_atomic.operation import Engine, interrupted_exit, rollback_op, validate_and_finish
+from git_atomic.core import process
+from git_atomic.core.config import gates_to_run, load_config
+from git_atomic.core.errors import UsageError
+from git_atomic.core.journal import OpRow
+from git_atomic.engine.early import Early
+from git_atomic.ops import context, output
+from git_atomic.ops.gates import check_programs
+from git_atomic.ops.operation import Engine, interrupted_exit, rollback_op, validate_and_finish
 
 WAIT_LIMIT_S = 600.0
 

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from git_atomic import context, gates, output, phasecommit, process
-from git_atomic.config import Config, GateSpec, load_config
-from git_atomic.errors import UsageError
-from git_atomic.journal import Journal, OpRow
-from git_atomic.operation import UNTRACKED_NAMED, Engine, interrupted_exit, rollback_op
+from git_atomic.core import process
+from git_atomic.core.config import Config, GateSpec, load_config
+from git_atomic.core.errors import UsageError
+from git_atomic.core.journal import Journal, OpRow
+from git_atomic.ops import context, gates, output, phasecommit
+from git_atomic.ops.operation import UNTRACKED_NAMED, Engine, interrupted_exit, rollback_op
 
 RULES: Final = {
     "red": "the tests must fail",
@@ -302,7 +303,7 @@ def _read_report(
     path: Path,
     old: tuple[int, int, int, int] | None,
 ) -> tuple[float | None, str | None]:
-    from git_atomic.coverage import CoverageError, read_coverage
+    from git_atomic.ops.coverage import CoverageError, read_coverage
 
     # A report this run did not write is a previous run's: trusting it would compare old news.
     if old is not None and _stamp(path) == old:

@@ -21,12 +21,13 @@ rescue and writes no event.
 
 from __future__ import annotations
 
-from git_atomic import context, effect, moves, output, snapshot, steps
 from git_atomic.commands import moving
-from git_atomic.config import load_config
-from git_atomic.errors import BusyError, UsageError
-from git_atomic.journal import OpRow
-from git_atomic.operation import Engine
+from git_atomic.core.config import load_config
+from git_atomic.core.errors import BusyError, UsageError
+from git_atomic.core.journal import OpRow
+from git_atomic.engine import snapshot
+from git_atomic.ops import context, effect, moves, output, steps
+from git_atomic.ops.operation import Engine
 
 
 def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:

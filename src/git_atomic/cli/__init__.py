@@ -1,0 +1,1 @@
+"""The command line: parsing, dispatch, help, man page and completion."""

@@ -1,0 +1,1 @@
+"""The bottom layer: errors, the journal, the lock, the one door to subprocesses, configuration."""

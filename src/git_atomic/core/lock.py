@@ -1,0 +1,157 @@
+"""One git-atomic process at a time per worktree: a lock file that names its owner."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Final, NamedTuple
+
+from git_atomic.core.errors import BusyError
+
+
+class Holder(NamedTuple):
+    pid: int
+    since: str
+    command: str
+    start: str | None  # the process's start time, to tell a reused pid from the owner
+
+    @property
+    def alive(self) -> bool:
+        return process_alive(self.pid, self.start)
+
+
+def process_start(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return fields[19].decode()
+    except (OSError, IndexError):
+        return None
+
+
+def process_alive(pid: int, start: str | None) -> bool:
+    if pid <= 0:
+        return False  # an unreadable lock reads as pid 0; os.kill(0, 0) would signal our group
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if start is not None:
+        now = process_start(pid)
+        if now is not None and now != start:
+            return False
+        if _is_zombie(pid):
+            return False
+    return True
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+_PLAIN: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 :+._-")
+
+
+def _json(record: dict[str, int | str | None]) -> str:
+    """`json.dumps(record)` for numbers and plain words, by hand: a lock is taken before the
+    scan starts (early.py), and the json module costs a millisecond to import."""
+    if not all(isinstance(v, int | None) or _PLAIN.issuperset(v) for v in record.values()):
+        import json
+
+        return json.dumps(record)
+    return (
+        "{"
+        + ", ".join(
+            f'"{k}": ' + ("null" if v is None else str(v) if isinstance(v, int) else f'"{v}"')
+            for k, v in record.items()
+        )
+        + "}"
+    )
+
+
+class WorktreeLock:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.held = False
+
+    def read(self) -> Holder | None:
+        try:
+            import json
+
+            data = json.loads(self.path.read_text())
+            return Holder(
+                int(data["pid"]),
+                str(data["since"]),
+                str(data.get("command", "")),
+                data.get("start"),
+            )
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError, OSError):
+            # Half-written by a process that died between open and write: treat as stale.
+            return Holder(0, "unknown", "", None)
+
+    def acquire(self, command: str, *, wait: float | None = None) -> None:
+        deadline = None if wait is None else time.monotonic() + wait
+        told = False
+        while True:
+            record: dict[str, int | str | None] = {
+                "pid": os.getpid(),
+                "since": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+                "command": command,
+                "start": process_start(os.getpid()),
+            }
+            # Written whole, then linked into place: nobody ever reads a half-written lock.
+            staging = self.path.with_name(f"{self.path.name}.{os.getpid()}")
+            staging.write_text(_json(record))
+            try:
+                os.link(staging, self.path)
+            except FileExistsError:
+                staging.unlink(missing_ok=True)
+                holder = self.read()
+                if holder is None:
+                    continue
+                if not holder.alive:
+                    raise BusyError(
+                        f"a git-atomic process (pid {holder.pid}) died while holding this "
+                        f"worktree (since {holder.since})",
+                        hint="run `git atomic recover` to finish or undo what it was doing",
+                    ) from None
+                if deadline is None or time.monotonic() >= deadline:
+                    raise BusyError(
+                        f"another git-atomic is working in this worktree "
+                        f"(pid {holder.pid}, `{holder.command}`, since {holder.since})",
+                        hint="wait for it, or pass --wait",
+                    ) from None
+                if not told:
+                    import sys
+
+                    print(
+                        f"git-atomic: waiting for pid {holder.pid} (`{holder.command}`)",
+                        file=sys.stderr,
+                    )
+                    told = True
+                time.sleep(0.05)
+                continue
+            staging.unlink(missing_ok=True)
+            self.held = True
+            return
+
+    def break_stale(self) -> Holder | None:
+        """Remove a lock whose owner is dead (only `recover` does this, explicitly)."""
+        holder = self.read()
+        if holder is not None and not holder.alive:
+            self.path.unlink(missing_ok=True)
+        return holder
+
+    def release(self) -> None:
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False

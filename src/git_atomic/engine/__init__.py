@@ -1,0 +1,1 @@
+"""The engine: git plumbing, the scan, the checkpoint format, restore, index state."""

@@ -1,0 +1,292 @@
+"""Byte-exactness under line-ending conversion and clean/smudge filters (git-facts 7).
+
+`git add` stores the *filtered* blob. A checkpoint must hold the bytes on disk, so where a
+conversion may apply, the raw bytes of the files that may have changed since the last capture
+are hashed with `--no-filters` (`raw_tree`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final, NamedTuple
+
+from git_atomic.engine import safefs
+from git_atomic.engine.git import Repo
+
+# Our own `git add` never converts line endings; .gitattributes rules are handled below.
+NO_AUTOCRLF: Final = ("-c", "core.autocrlf=false", "-c", "core.safecrlf=false")
+# The capture's own git calls (the scan's `status` and `update-index`, `add -A`) see the disk as
+# it is, whatever your settings tell git to overlook (docs/design.md, "Settings the capture does
+# not trust"): the executable bit, symbolic links as links, a change that only the ctime or the
+# inode shows. (fsmonitor, hooks and core.ignoreStat are off for every call of ours:
+# process.py; so are filters: Repo.no_filters.)
+AS_ON_DISK: Final = (
+    *NO_AUTOCRLF,
+    "-c",
+    "core.fileMode=true",
+    "-c",
+    "core.symlinks=true",
+    "-c",
+    "core.trustctime=true",
+    "-c",
+    "core.checkStat=default",
+)
+_ATTRS: Final = ("text", "eol", "crlf", "filter", "ident", "working-tree-encoding")
+_WORDS: Final = tuple(a.encode() for a in _ATTRS)
+_EDIT_AT_MOST: Final = 300  # files past which update-index and write-tree are cheaper
+_RACY_NS: Final = 1_000_000_000
+
+
+class Rule(NamedTuple):
+    every_file: bool  # core.autocrlf is on: the stat cache's blobs may all be converted ones
+    attributes: bool  # some attributes file may ask for a conversion
+
+    @property
+    def active(self) -> bool:
+        return self.every_file or self.attributes
+
+
+def detect(repo: Repo, attribute_files: Sequence[bytes]) -> Rule:
+    """`attribute_files`: every `.gitattributes` of the capture (the caller finds them in the
+    listings it has, without another scan of the tree)."""
+    autocrlf = (repo.config("core.autocrlf") or "false").lower() in ("true", "input", "1", "yes")
+    return Rule(
+        every_file=autocrlf, attributes=_attribute_files_mention_conversion(repo, attribute_files)
+    )
+
+
+def _attribute_files_mention_conversion(repo: Repo, paths: Sequence[bytes]) -> bool:
+    candidates: list[Path] = [repo.common_dir / "info" / "attributes"]
+    global_file = repo.config("core.attributesfile")
+    if global_file:
+        candidates.append(Path(os.path.expanduser(global_file)))
+    else:
+        xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+        candidates.append(Path(xdg) / "git" / "attributes")
+    for path in candidates:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if any(word in data for word in _WORDS):
+            return True
+    with safefs.Tree(os.fsencode(repo.root)) as tree:  # never read through a link
+        return any(any(word in (tree.read(n) or b"") for word in _WORDS) for n in paths)
+
+
+def raw_tree(repo: Repo, filtered_index: Path, filtered_tree: str, scratch: Path) -> str:
+    """The tree of the files' raw bytes: `filtered_tree` (the scan's, git's filtered blobs)
+    with each regular file's blob replaced by its raw bytes' blob where they differ.
+
+    `git status` cannot say which raw bytes changed: a file re-read because its stat data
+    changed is clean to it when its *filtered* bytes are the same (`a\r\n` for `a\n` under
+    `eol=lf`). So the raw side keeps a record of its own (`RawRecord`): each file's stat data
+    when its raw bytes were last hashed. A file whose stat data is the recorded one keeps the
+    recorded blob; every other file is hashed again. The first capture hashes every file."""
+    listing = repo.out("ls-files", "-z", "-s", env={"GIT_INDEX_FILE": str(filtered_index)})
+    regular: list[tuple[str, str, bytes]] = []
+    for item in listing.split(b"\0"):
+        if not item:
+            continue
+        head, _, path = item.partition(b"\t")
+        mode, oid, _ = head.decode().split(" ", 2)
+        if mode in ("100644", "100755"):
+            regular.append((mode, oid, path))
+    record = RawRecord.load(repo)
+    fresh = time.time_ns() - _RACY_NS
+    kept: dict[bytes, tuple[tuple[int, ...], str]] = {}
+    again: list[bytes] = []
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for _, _, path in regular:
+            known = record.entries.get(path)
+            if known is not None and known[0] == _stat_key(tree, path):
+                kept[path] = known
+            else:
+                again.append(path)
+        kept.update(_hash_copies(repo, tree, again, fresh, scratch))
+    raw = {path: oid for path, (_, oid) in kept.items()}
+    edits: dict[bytes, tuple[str, str] | None] = {
+        path: (mode, raw[path]) for mode, oid, path in regular if raw.get(path, oid) != oid
+    }
+    if len(edits) <= _EDIT_AT_MOST:
+        result = repo.tree_edit(filtered_tree, edits)
+    else:
+        result = _written_tree(repo, filtered_index, edits, scratch)
+    RawRecord(result, {p: v for p, v in kept.items() if v[0]}).save(repo)
+    return result
+
+
+def _stat_key(tree: safefs.Tree, path: bytes) -> tuple[int, ...]:
+    st = tree.lstat(path)
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return ()
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
+
+
+def _hash_copies(
+    repo: Repo, tree: safefs.Tree, paths: list[bytes], fresh: int, scratch: Path
+) -> dict[bytes, tuple[tuple[int, ...], str]]:
+    """Blobs of the files' raw bytes, each read from its folder's descriptor (never through a
+    link) into a copy that git hashes, with the stat data they were read under: `()` when a
+    write may have come between (the stat data changed while reading), or when it is within
+    the last second (a timestamp's granularity: the same stat data could yet hold other
+    bytes), so that the next capture reads them again. A copy, not a hard link, because a link
+    changes the file's ctime."""
+    folder = scratch.with_name(scratch.name + "-raw")
+    folder.mkdir(exist_ok=True)
+    try:
+        copies: list[tuple[bytes, tuple[int, ...], Path]] = []
+        for i, path in enumerate(paths):
+            before = _stat_key(tree, path)
+            data = tree.read(path)
+            if data is None or not before:
+                continue  # gone, or no longer a file, since the scan: left as git saw it
+            after = _stat_key(tree, path)
+            steady = after == before and before[3] < fresh and before[4] < fresh
+            dest = folder / str(i)
+            dest.write_bytes(data)
+            copies.append((path, before if steady else (), dest))
+        oids = repo.hash_files([dest for _, _, dest in copies]) if copies else []
+        return {path: (key, oid) for (path, key, _), oid in zip(copies, oids, strict=True)}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _written_tree(
+    repo: Repo, filtered_index: Path, edits: dict[bytes, tuple[str, str] | None], scratch: Path
+) -> str:
+    """Past a few hundred files, a copy of the scan index edited and written is cheaper."""
+    shutil.copy2(filtered_index, scratch)
+    env = {"GIT_INDEX_FILE": str(scratch)}
+    try:
+        info = b"".join(
+            f"{new[0]} {new[1]}\t".encode() + path + b"\0"
+            for path, new in edits.items()
+            if new is not None
+        )
+        repo.run("update-index", "-z", "--index-info", input=info, env=env)
+        return repo.line("write-tree", env=env)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def _off(value: str | None) -> bool:
+    return (value or "true").lower() in ("false", "no", "off", "0")
+
+
+def as_git_commits(repo: Repo, staged_tree: str, tree: str) -> dict[bytes, tuple[str, str]]:
+    """Entries of `tree` (the files as on disk) that a commit holds as your git would make it,
+    for commits mode: with `core.fileMode=false` or `core.symlinks=false` a file keeps the mode
+    its index entry has (the disk cannot tell), and a file a filter is configured for holds
+    what the filter makes of it (a missing or failing filter: the bytes on disk, as git does
+    when the filter is not required). Only files that differ from your index are looked at."""
+    modes = _off(repo.config("core.fileMode")), _off(repo.config("core.symlinks"))
+    if not any(modes) and not repo.filter_names():
+        return {}
+    fixes: dict[bytes, tuple[str, str]] = {}
+    candidates: list[bytes] = []
+    for c in repo.diff_trees(staged_tree, tree):
+        if c.new_mode not in ("100644", "100755"):
+            continue
+        candidates.append(c.path)
+        if c.status != "M" or c.old_mode == c.new_mode:
+            continue
+        if (modes[0] and c.old_mode in ("100644", "100755")) or (
+            modes[1] and c.old_mode == "120000"
+        ):
+            fixes[c.path] = (c.old_mode, c.new_oid)
+    names = repo.filter_names()
+    if names and candidates:
+        fields = repo.out(
+            "check-attr", "-z", "--stdin", "filter", input=b"".join(p + b"\0" for p in candidates)
+        ).split(b"\0")
+        filtered = [
+            fields[i]
+            for i in range(0, len(fields) - 2, 3)
+            if fields[i + 2].decode("utf-8", "replace") in names and b"\n" not in fields[i]
+        ]
+        # git reads these by name and would follow a link in their folders: each is checked to
+        # be a file reached without one just before (safefs.py); one that is not keeps the
+        # bytes on disk the capture read.
+        with safefs.Tree(os.fsencode(repo.root)) as on_disk:
+            filtered = [p for p in filtered if on_disk.kind(p) == stat.S_IFREG]
+        if filtered:
+            # Your filter runs here, as for a `git commit` of yours. A missing one is no error:
+            # not required, and where git still gives up (a `process` filter that cannot
+            # start), the commit holds the bytes on disk.
+            res = repo.run(
+                *NO_AUTOCRLF,
+                "hash-object",
+                "-w",
+                "--stdin-paths",
+                input=b"".join(p + b"\n" for p in filtered),
+                check=False,
+                filters=True,
+            )
+            oids = res.stdout.split() if res.returncode == 0 else []
+            if len(oids) != len(filtered):
+                return fixes
+            new_modes = {c.path: c.new_mode for c in repo.diff_trees(staged_tree, tree)}
+            for path, oid in zip(filtered, oids, strict=True):
+                fixes[path] = (fixes.get(path, (new_modes[path], ""))[0], oid.decode())
+    return fixes
+
+
+class RawRecord(NamedTuple):
+    """Each file's stat data (device, inode, size, mtime, ctime, mode) when its raw bytes were
+    hashed, and their blob: `.git/atomic/raw-<worktree>`. Trusted only while
+    `refs/atomic/raw/<worktree>` names its tree, which keeps those blobs from `git gc`."""
+
+    tree: str | None
+    entries: dict[bytes, tuple[tuple[int, ...], str]]
+
+    @staticmethod
+    def _names(repo: Repo) -> tuple[Path, str]:
+        from git_atomic.engine import scan  # scan imports this module
+
+        key = scan.worktree_key(repo)
+        return repo.state_dir / f"raw-{key}", f"refs/atomic/raw/{key}"
+
+    @classmethod
+    def load(cls, repo: Repo) -> RawRecord:
+        path, ref = cls._names(repo)
+        empty = cls(None, {})
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return empty
+        header, _, body = data.partition(b"\n")
+        named = repo.run("rev-parse", "-q", "--verify", ref, check=False).stdout.strip()
+        if not header or named != header:
+            return empty
+        entries: dict[bytes, tuple[tuple[int, ...], str]] = {}
+        try:
+            for item in body.split(b"\0"):
+                if item:
+                    head, _, rel = item.partition(b"\t")
+                    oid, *numbers = head.decode().split(" ")
+                    entries[rel] = (tuple(int(n) for n in numbers), oid)
+        except ValueError:
+            return empty
+        return cls(header.decode(), entries)
+
+    def save(self, repo: Repo) -> None:
+        path, ref = self._names(repo)
+        assert self.tree is not None
+        scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        body = b"".join(
+            f"{oid} {' '.join(map(str, key))}\t".encode() + rel + b"\0"
+            for rel, (key, oid) in self.entries.items()
+        )
+        try:
+            scratch.write_bytes(self.tree.encode() + b"\n" + body)
+            os.replace(scratch, path)
+        except OSError:
+            scratch.unlink(missing_ok=True)  # a cache: losing it costs time, never exactness
+            return
+        repo.run("update-ref", "-m", "git-atomic: raw files", ref, self.tree)

@@ -1,0 +1,95 @@
+"""The scan of the tree, started before the rest of a command is imported.
+
+Most of a checkpoint is one scan of the worktree (scan.py): a `git status` that runs in the
+background. `begin`, `run` and `abort` take the worktree's lock and start that scan first, with
+the few modules it needs, then import and open the rest (the journal, the engine) while it runs.
+Their first capture (PRE-OP; abort's rescue) takes it: nothing can change the worktree between
+their lock and that capture, which is what a command must ensure before it starts one here.
+
+Only with the lock held: a scan started before it could see another git-atomic half way through a
+restore. When the lock is not free at once, or anything else is unusual (no scan index yet, not a
+repository), nothing starts early and the command goes the usual way, with its usual messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+from git_atomic.core import process
+from git_atomic.core.errors import AtomicError
+from git_atomic.core.lock import WorktreeLock
+from git_atomic.engine import git, scan
+from git_atomic.engine.scan import Scan
+
+
+class Early:
+    def __init__(self, repo: git.Repo, lock: WorktreeLock, scanning: Scan | None) -> None:
+        self.repo = repo
+        self.lock = lock  # held
+        self.scanning = scanning  # running until a capture takes it (`take_scan`)
+
+    def take_scan(self) -> Scan | None:
+        """The running scan, once: the command's first capture takes it (or drops it)."""
+        running, self.scanning = self.scanning, None
+        return running
+
+
+@contextlib.contextmanager
+def holding(repo: git.Repo, command: str, *, wait: float | None) -> Iterator[WorktreeLock]:
+    """The worktree's lock, held. From before it is taken, SIGINT/SIGTERM only mark the moment:
+    the command finishes the state change it is in (never half a restore), and exits 130/143
+    after it."""
+    lock = WorktreeLock(repo.git_dir / "atomic.lock")
+    process.INTERRUPTS.install()
+    try:
+        lock.acquire(command, wait=wait)
+        process.CHILDREN.path = repo.git_dir / process.CHILD_RECORD
+        yield lock
+    finally:
+        process.CHILDREN.path = None
+        lock.release()
+        process.INTERRUPTS.uninstall()
+
+
+@contextlib.contextmanager
+def started(command: str, *, wanted: bool = True) -> Iterator[Early | None]:
+    """The worktree's lock and a scan of it, when both can start at once; None otherwise (and
+    when not `wanted`). On leaving, an untaken scan is dropped and the lock released."""
+    with contextlib.ExitStack() as stack:
+        early = _start(command, stack) if wanted else None
+        try:
+            yield early
+        finally:
+            if early is not None and early.scanning is not None:
+                scan.abandon(early.scanning)
+
+
+def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
+    try:
+        repo, refs = git.discover_with_refs(scan.SCAN_REFS)
+    except (AtomicError, OSError):
+        return None
+    if repo.root.is_relative_to(repo.state_dir):
+        return None
+    try:
+        lock = stack.enter_context(holding(repo, command, wait=None))
+    except AtomicError:
+        return None  # busy, or its holder died: the usual way says so
+    early = Early(repo, lock, None)
+    try:
+        # The ref as it was before the lock: the capture checks it again, and drops a scan
+        # that started from a scan index no longer named.
+        known = refs.get(scan.ref_name(repo))
+        if known is not None and scan.index_file(repo, known).exists():
+            tmp = repo.state_dir / "tmp"
+            tmp.mkdir(parents=True, exist_ok=True)
+            scratch = tmp / f"scan-{os.getpid()}-early"
+            scratch.unlink(missing_ok=True)
+            early.scanning = scan.start(
+                repo, known_tree=known, seed=None, scratch=scratch, read_config=False
+            )
+    except (AtomicError, OSError):
+        early.scanning = None  # the capture scans the usual way
+    return early

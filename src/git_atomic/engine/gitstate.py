@@ -1,0 +1,260 @@
+"""The state git keeps in a worktree's git dir while a multi-step command waits for the user.
+
+A merge, rebase, cherry-pick, revert, am or bisect that stops half way leaves files in the git
+dir (MERGE_HEAD, rebase-merge/, sequencer/, BISECT_*...), refs of its own (refs/bisect/) and,
+with conflicts, unmerged index entries. Before an operation starts, such a state is refused at
+the door (nothing of it is ours to judge). An operation that leaves one behind is rolled back
+like any other: the rescue checkpoint keeps these files and refs as a `gitstate` tree (and the
+raw index, for its unmerged entries), the restore removes them, and `undo` writes them back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from git_atomic.engine import safefs
+from git_atomic.engine.git import ZERO_OID, Repo
+
+# What the door refuses: git waits for the user to finish or abort it.
+IN_PROGRESS: Final = (
+    ("MERGE_HEAD", "a merge"),
+    ("CHERRY_PICK_HEAD", "a cherry-pick"),
+    ("REVERT_HEAD", "a revert"),
+    ("BISECT_LOG", "a bisect"),
+    ("rebase-merge", "a rebase"),
+    ("rebase-apply", "a rebase or am"),
+    ("sequencer", "a cherry-pick or revert"),
+)
+# Everything such a command leaves in the worktree's git dir, saved and cleared together.
+FILES: Final = frozenset(
+    {
+        "MERGE_HEAD",
+        "MERGE_MSG",
+        "MERGE_MODE",
+        "MERGE_RR",
+        "MERGE_AUTOSTASH",
+        "AUTO_MERGE",
+        "SQUASH_MSG",
+        "CHERRY_PICK_HEAD",
+        "REVERT_HEAD",
+        "REBASE_HEAD",
+        "BISECT_LOG",
+        "BISECT_START",
+        "BISECT_TERMS",
+        "BISECT_NAMES",
+        "BISECT_EXPECTED_REV",
+        "BISECT_ANCESTORS_OK",
+        "BISECT_RUN",
+        "BISECT_FIRST_PARENT",
+        "BISECT_HEAD",
+    }
+)
+FOLDERS: Final = frozenset({"rebase-merge", "rebase-apply", "sequencer"})
+# A lock the operation's git left behind: saved for `git show`, removed, never written back.
+INDEX_LOCK: Final = "index.lock"
+REF_PREFIXES: Final = ("refs/bisect/", "refs/rewritten/")
+_REFS_ENTRY: Final = "refs"  # in the gitstate tree: `<oid> <ref>` lines
+_FILES_DIR: Final = "git"  # in the gitstate tree: the files, as they were in the git dir
+_OID: Final = re.compile(rb"\b[0-9a-f]{40}\b")
+_LOCK_GRACE_S: Final = 1.0
+
+
+@dataclass(frozen=True)
+class Saved:
+    tree: str  # the `gitstate` entry of a checkpoint
+    keep: tuple[str, ...]  # commits its files name: parents of the checkpoint, kept reachable
+
+
+def in_progress(repo: Repo) -> str | None:
+    """What git waits for the user to finish in this worktree ("a merge"), or None."""
+    for name, what in IN_PROGRESS:
+        if os.path.lexists(repo.git_dir / name):
+            return what
+    return None
+
+
+def present(repo: Repo) -> list[str]:
+    """The names of FILES, FOLDERS and index.lock that exist in the worktree's git dir."""
+    try:
+        names = os.listdir(repo.git_dir)
+    except OSError:
+        return []
+    return sorted(n for n in names if n in FILES or n in FOLDERS or n == INDEX_LOCK)
+
+
+def capture(repo: Repo, refs: Mapping[str, str], scratch: Path) -> Saved | None:
+    """The in-progress state now (`refs`: this worktree's refs under REF_PREFIXES), or None."""
+    names = present(repo)
+    own_refs = {n: o for n, o in refs.items() if n.startswith(REF_PREFIXES)}
+    if not names and not own_refs:
+        return None
+    files = _read(repo, names)
+    oids = _hash(repo, list(files.values()), scratch) if files else []
+    info = b"".join(
+        f"100644 {oid}\t{_FILES_DIR}/{rel}".encode() + b"\0"
+        for rel, oid in zip(files, oids, strict=True)
+    )
+    if own_refs:
+        listing = "".join(f"{oid} {name}\n" for name, oid in sorted(own_refs.items()))
+        oid = repo.line("hash-object", "-w", "--stdin", input=listing.encode())
+        info += f"100644 {oid}\t{_REFS_ENTRY}".encode() + b"\0"
+    mentioned = set(own_refs.values())
+    for data in files.values():
+        if len(data) < 1 << 20:
+            mentioned.update(m.decode() for m in _OID.findall(data))
+    try:
+        repo.run("update-index", "-z", "--add", "--index-info", input=info, env=_env(scratch))
+        kinds = _kinds(repo, sorted(mentioned))
+        trees = [o for o, k in kinds.items() if k == "tree"]
+        if trees:  # AUTO_MERGE names a tree: keep it reachable from this one
+            repo.run(
+                "update-index",
+                "-z",
+                "--add",
+                "--index-info",
+                input=b"".join(f"040000 {t}\tobjects/{t}".encode() + b"\0" for t in trees),
+                env=_env(scratch),
+            )
+        tree = repo.line("write-tree", env=_env(scratch))
+    finally:
+        scratch.unlink(missing_ok=True)
+    return Saved(tree, tuple(o for o, k in kinds.items() if k == "commit"))
+
+
+def _read(repo: Repo, names: Sequence[str]) -> dict[str, bytes]:
+    """The regular files among `names` in the git dir and in those of them that are folders,
+    each reached without following a link (safefs.py): git leaves none there, and what one an
+    operation left points to is never ours to read into a rescue."""
+    found: dict[str, bytes] = {}
+    with safefs.Tree(os.fsencode(repo.git_dir)) as tree:
+        todo = [os.fsencode(n) for n in names]
+        while todo:
+            rel = todo.pop()
+            if tree.kind(rel) == stat.S_IFDIR:
+                fd = tree.folder(rel)
+                assert fd is not None
+                with os.scandir(fd) as entries:
+                    todo += [rel + b"/" + os.fsencode(e.name) for e in entries]
+                continue
+            data = tree.read(rel)
+            if data is not None:
+                found[os.fsdecode(rel)] = data
+    return dict(sorted(found.items()))
+
+
+def _hash(repo: Repo, blobs: Sequence[bytes], scratch: Path) -> list[str]:
+    folder = scratch.with_name(scratch.name + "-files")
+    folder.mkdir(exist_ok=True)
+    try:
+        copies = []
+        for i, data in enumerate(blobs):
+            copies.append(folder / str(i))
+            copies[-1].write_bytes(data)
+        return repo.hash_files(copies)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def describe(repo: Repo, tree: str | None) -> str | None:
+    """What a saved state was ("a merge"), for people; None when there was none."""
+    if tree is None:
+        return None
+    names = {rel.split("/", 1)[0] for rel in _saved(repo, tree)[0]}
+    for name, what in IN_PROGRESS:
+        if name in names:
+            return what
+    return "a stale index.lock" if names == {INDEX_LOCK} else "git's in-progress files"
+
+
+def _saved(repo: Repo, tree: str) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The files (by path in the git dir) and refs a `gitstate` tree holds."""
+    top = {e.path.decode(): e for e in repo.ls_tree(tree)}
+    entries = repo.ls_tree(top[_FILES_DIR].oid, recursive=True) if _FILES_DIR in top else []
+    refs_oid = top[_REFS_ENTRY].oid if _REFS_ENTRY in top else None
+    blobs = dict(repo.cat_blobs([*(e.oid for e in entries), *([refs_oid] if refs_oid else [])]))
+    files = {e.path.decode(): blobs[e.oid] for e in entries}
+    refs: dict[str, str] = {}
+    if refs_oid is not None:
+        for line in blobs[refs_oid].decode().splitlines():
+            oid, _, name = line.partition(" ")
+            refs[name] = oid
+    return files, refs
+
+
+def put(repo: Repo, target: str | None) -> None:
+    """Make the worktree's in-progress state `target`'s: remove what it lacks, write what it has.
+
+    Idempotent (a crash half way is finished by running it again). index.lock is never written
+    back, and is removed only once no git process has let go of it within a grace period: a
+    lock the operation's own git left (killed mid-write) is stale, a live one goes by itself.
+    """
+    wanted, wanted_refs = _saved(repo, target) if target is not None else ({}, {})
+    tops = {rel.split("/", 1)[0] for rel in wanted}
+    for name in present(repo):
+        if name == INDEX_LOCK:
+            if INDEX_LOCK not in tops:
+                _drop_stale_lock(repo.git_dir / name)
+            continue
+        if name not in tops or os.path.islink(repo.git_dir / name):
+            _remove(repo.git_dir / name)  # a link: never written through, made anew below
+    for rel, data in sorted(wanted.items()):
+        if rel == INDEX_LOCK or rel.split("/", 1)[0] not in FILES | FOLDERS:
+            continue
+        _write(repo.git_dir / rel, data)
+    now = repo.refs(*REF_PREFIXES)
+    lines = [f"delete {n} {o}" for n, o in sorted(now.items()) if n not in wanted_refs]
+    lines += [
+        f"update {n} {o} {now.get(n, ZERO_OID)}"
+        for n, o in sorted(wanted_refs.items())
+        if now.get(n) != o
+    ]
+    repo.update_refs(lines, message="git-atomic: in-progress state")
+
+
+def _kinds(repo: Repo, oids: Sequence[str]) -> dict[str, str]:
+    if not oids:
+        return {}
+    out = repo.out(
+        "cat-file", "--batch-check=%(objectname) %(objecttype)", input="\n".join(oids).encode()
+    )
+    kinds = {}
+    for line in out.decode().splitlines():
+        oid, _, kind = line.partition(" ")
+        if kind in ("commit", "tree"):
+            kinds[oid] = kind
+    return kinds
+
+
+def _env(scratch: Path) -> dict[str, str]:
+    return {"GIT_INDEX_FILE": str(scratch)}
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)  # a link in it is removed itself, never followed
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".atomic-tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _drop_stale_lock(lock: Path) -> None:
+    deadline = time.monotonic() + _LOCK_GRACE_S
+    while time.monotonic() < deadline:
+        if not lock.exists():
+            return
+        time.sleep(0.05)
+    lock.unlink(missing_ok=True)

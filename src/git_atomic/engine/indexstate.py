@@ -1,0 +1,254 @@
+"""The index as a checkpoint keeps it: the staged tree plus the few entry flags a tree cannot hold.
+
+A checkpoint used to keep the raw index file (9 MB at 100,000 files, stored again whenever git
+refreshed its stat cache). What a user means by "the index" is its entries, which `write-tree`
+keeps, plus three flags it drops (git-facts 3): intent-to-add, skip-worktree and
+assume-unchanged. So a checkpoint stores those flags in a small blob, usually none at all.
+
+To put an index back, the worktree's *current* index is copied and only the entries that differ
+are rewritten (`update-index --index-info`); every other entry keeps its stat data, so the next
+`git status` re-reads only the files a rollback wrote (git-facts 4). git writes the result
+itself, so entries that are racily clean are smudged as git always does (git-facts 1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from collections.abc import Mapping, Set
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from git_atomic.core import process
+from git_atomic.engine import safefs
+from git_atomic.engine.git import ZERO_OID, Repo
+
+_ITA: Final = b"intent-to-add"
+_SKIP: Final = b"skip-worktree"
+_ASSUME: Final = b"assume-unchanged"
+
+
+@dataclass(frozen=True)
+class IndexFlags:
+    intent_to_add: Mapping[bytes, str] = field(default_factory=dict)  # path -> mode
+    skip_worktree: frozenset[bytes] = frozenset()
+    assume_unchanged: frozenset[bytes] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.intent_to_add or self.skip_worktree or self.assume_unchanged)
+
+    def encode(self) -> bytes:
+        """NUL-terminated records `<flag> <mode>\\t<path>`, sorted: equal flags, equal blob."""
+        records = [
+            _ITA + b" " + mode.encode() + b"\t" + p for p, mode in self.intent_to_add.items()
+        ]
+        records += [_SKIP + b" 0\t" + p for p in self.skip_worktree]
+        records += [_ASSUME + b" 0\t" + p for p in self.assume_unchanged]
+        return b"".join(r + b"\0" for r in sorted(records))
+
+    @classmethod
+    def decode(cls, data: bytes) -> IndexFlags:
+        ita: dict[bytes, str] = {}
+        skip: set[bytes] = set()
+        assume: set[bytes] = set()
+        for record in data.split(b"\0"):
+            if not record:
+                continue
+            head, _, path = record.partition(b"\t")
+            flag, _, mode = head.partition(b" ")
+            if flag == _ITA:
+                ita[path] = mode.decode()
+            elif flag == _SKIP:
+                skip.add(path)
+            elif flag == _ASSUME:
+                assume.add(path)
+        return cls(ita, frozenset(skip), frozenset(assume))
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a capture needs of the index besides its tree: flags and `.gitattributes` entries."""
+
+    flags: IndexFlags = field(default_factory=IndexFlags)
+    attribute_files: tuple[bytes, ...] = ()
+
+    def encode(self) -> str:
+        return json.dumps(
+            {
+                "flags": self.flags.encode().decode("latin-1"),
+                "attributes": [p.decode("latin-1") for p in self.attribute_files],
+            }
+        )
+
+    @classmethod
+    def decode(cls, text: str) -> Listing:
+        data = json.loads(text)
+        return cls(
+            IndexFlags.decode(data["flags"].encode("latin-1")),
+            tuple(p.encode("latin-1") for p in data["attributes"]),
+        )
+
+
+def _attribute_files(tags: bytes) -> tuple[bytes, ...]:
+    """The `.gitattributes` entries of an `ls-files -z -v` listing, found at C speed."""
+    found, name = [], b".gitattributes\0"
+    at = tags.find(name)
+    while at != -1:
+        path = tags[tags.rfind(b"\0", 0, at) + 3 : at + len(name) - 1]
+        if path == b".gitattributes" or path.endswith(b"/.gitattributes"):
+            found.append(path)
+        at = tags.find(name, at + 1)
+    return tuple(found)
+
+
+def start_listing(repo: Repo, env: Mapping[str, str]) -> process.Background:
+    """Start reading the tags of the index `env` points at (`ls-files -v`), at a low priority:
+    a capture runs it beside its scan of the tree, which it must not slow."""
+    return repo.start("ls-files", "-z", "-v", env=env, low_priority=True)
+
+
+def read_listing(
+    repo: Repo, env: Mapping[str, str], staged_tree: str, tagging: process.Background
+) -> Listing:
+    """The flags of the index `env` points at, whose `write-tree` is `staged_tree`; `tagging`:
+    its `start_listing()`.
+
+    Two cheap reads: `diff-index` against the index's own tree walks the cache-tree that
+    write-tree just completed, so it lists only the intent-to-add entries (the tree lacks them;
+    an index of version 2 cannot hold one, so it is not even asked); `ls-files -v` tags every
+    entry (`h`: assume-unchanged, `S`: skip-worktree, `s`: both), and a count tells at C speed
+    whether any tag is not `H`.
+    """
+    ita: dict[bytes, str] = {}
+    if _version(Path(env["GIT_INDEX_FILE"])) != 2:
+        raw = repo.out(
+            "diff-index",
+            "--cached",
+            "-z",
+            "--raw",
+            "--no-renames",
+            "--ita-visible-in-index",
+            "--diff-filter=A",
+            staged_tree,
+            env=env,
+            low_priority=True,
+        )
+        items = raw.split(b"\0")
+        for head, path in zip(items[::2], items[1::2], strict=False):
+            if head.startswith(b":"):
+                ita[path] = head[1:].split(b" ")[1].decode()
+    tags = tagging.wait().stdout
+    plain = tags.count(b"\0H ") + (1 if tags.startswith(b"H ") else 0)
+    if plain == tags.count(b"\0"):
+        return Listing(IndexFlags(ita), _attribute_files(tags))
+    flagged = [r for r in tags.split(b"\0") if r and r[:1] != b"H"]
+    skip = frozenset(r[2:] for r in flagged if r[:1] in (b"S", b"s"))
+    assume = frozenset(r[2:] for r in flagged if r[:1].islower())
+    return Listing(IndexFlags(ita, skip, assume), _attribute_files(tags))
+
+
+def _version(index: Path) -> int | None:
+    """The index file's format version. git writes version 2 unless an entry has an extended
+    flag (intent-to-add, skip-worktree), or the user asked for another one."""
+    try:
+        with open(index, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return None
+    return int.from_bytes(head[4:8], "big") if head[:4] == b"DIRC" else None
+
+
+def rebuild(
+    repo: Repo,
+    *,
+    current_tree: str | None,
+    current_flags: IndexFlags,
+    target_tree: str,
+    target_flags: IndexFlags,
+    scratch: Path,
+) -> Path:
+    """An index holding `target_tree`'s entries and `target_flags`, built on a copy of the real
+    index (whose entries are `current_tree` and `current_flags`; None: there is no index file).
+    Returns `scratch`, ready for `snapshot.install_index`."""
+    env = {"GIT_INDEX_FILE": str(scratch)}
+    if current_tree is None or not repo.index_path.exists():
+        repo.run("read-tree", target_tree, env=env)
+        current_flags = IndexFlags()
+        changes = []
+    else:
+        # copy2 keeps the mtime: entries git trusted stay trusted, racy ones stay racy.
+        shutil.copy2(repo.index_path, scratch)
+        changes = repo.diff_trees(current_tree, target_tree)
+    removed = {c.path for c in changes if c.status in ("D", "T")}
+    removed |= set(current_flags.intent_to_add) | set(target_flags.intent_to_add)
+    added = {c.path: c for c in changes if c.status != "D"}
+    info = b"".join(f"0 {ZERO_OID}\t".encode() + p + b"\0" for p in sorted(removed))
+    info += b"".join(
+        f"{c.new_mode} {c.new_oid}\t".encode() + p + b"\0" for p, c in sorted(added.items())
+    )
+    if info:
+        repo.run("update-index", "-z", "--index-info", input=info, env=env)
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        intents = sorted(
+            p for p in target_flags.intent_to_add if tree.kind(p) in (stat.S_IFLNK, stat.S_IFREG)
+        )
+    if intents:
+        # Only `git add -N` makes an intent-to-add entry; the files are back on disk by now
+        # (one a folder stood in the way of was reported by the restore, and stays out).
+        repo.run(
+            "add",
+            "-N",
+            "-f",
+            "--pathspec-from-file=-",
+            "--pathspec-file-nul",
+            input=b"".join(p + b"\0" for p in intents),
+            env={**env, "GIT_LITERAL_PATHSPECS": "1"},
+        )
+    rewritten = removed | set(added)
+    for flag, now, wanted in (
+        ("skip-worktree", current_flags.skip_worktree, target_flags.skip_worktree),
+        ("assume-unchanged", current_flags.assume_unchanged, target_flags.assume_unchanged),
+    ):
+        _set_flag(repo, env, flag, clear=now - wanted - rewritten, mark=wanted - (now - rewritten))
+    return scratch
+
+
+def _set_flag(
+    repo: Repo, env: Mapping[str, str], flag: str, *, clear: Set[bytes], mark: Set[bytes]
+) -> None:
+    if not clear and not mark:
+        return
+    present = {p for p in repo.out("ls-files", "-z", env=env).split(b"\0") if p}
+    for option, wanted in ((f"--no-{flag}", clear), (f"--{flag}", mark)):
+        paths = sorted(p for p in wanted if p in present)
+        if paths:
+            repo.run(
+                "update-index",
+                option,
+                "-z",
+                "--stdin",
+                input=b"".join(p + b"\0" for p in paths),
+                env=env,
+            )
+
+
+def ita_not_reproducible(repo: Repo, flags: IndexFlags) -> bool:
+    """`git add -N` makes an intent-to-add entry from the file on disk: it cannot make one whose
+    file is gone, nor one whose mode the file no longer has (chmod after `add -N`)."""
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path, mode in flags.intent_to_add.items():
+            st = tree.lstat(path)  # beyond a link: gone
+            if st is None:
+                return True
+            if stat.S_ISLNK(st.st_mode):
+                now = "120000"
+            elif stat.S_ISREG(st.st_mode):
+                now = "100755" if st.st_mode & 0o100 else "100644"
+            else:
+                return True
+            if now != mode:
+                return True
+    return False

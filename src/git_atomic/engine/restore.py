@@ -1,0 +1,392 @@
+"""Bring the worktree from one checkpoint's state to another's, writing only what differs."""
+
+from __future__ import annotations
+
+import enum
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from git_atomic.core import failpoints
+from git_atomic.core.config import capture_settings
+from git_atomic.core.errors import RefusedError
+from git_atomic.engine import gitstate, ignores, safefs, scan, snapshot
+from git_atomic.engine.git import RawChange, Repo
+from git_atomic.engine.snapshot import Snapshot
+
+GITLINK = "160000"
+SYMLINK = "120000"
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    DELETE = "delete"
+    MODIFY = "modify"
+    MODE = "mode"
+    TYPE = "type"  # file <-> symlink
+
+
+@dataclass(frozen=True)
+class PathChange:
+    path: bytes
+    action: Action
+
+
+@dataclass(frozen=True)
+class Plan:
+    files: tuple[RawChange, ...]
+    ref_lines: tuple[str, ...]
+    branches_left: tuple[str, ...]  # branches checked out in another worktree: left alone
+    head_changes: bool
+    index_changes: bool
+    folders: tuple[bytes, ...] = ()  # the target's empty folders: made where missing
+    new_folders: tuple[bytes, ...] = ()  # those of them that are not there now as they will be
+    git_state_changes: bool = False  # a merge, rebase... in progress to clear or bring back
+
+    def path_changes(self) -> list[PathChange]:
+        out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
+        for c in self.files:
+            if GITLINK in (c.old_mode, c.new_mode):
+                continue
+            if c.status == "A":
+                action = Action.CREATE
+            elif c.status == "D":
+                action = Action.DELETE
+            elif c.status == "T":
+                action = Action.TYPE
+            elif c.old_oid == c.new_oid:
+                action = Action.MODE
+            else:
+                action = Action.MODIFY
+            out.append(PathChange(c.path, action))
+        return out
+
+
+@dataclass
+class Outcome:
+    changed: list[PathChange] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def plan(
+    repo: Repo,
+    current: Snapshot,
+    target: Snapshot,
+    *,
+    with_refs: bool = True,
+    paths: Sequence[bytes] = (),
+) -> Plan:
+    changes = tuple(repo.diff_trees(current.files_tree, target.files_tree, paths))
+    unsafe = [c.path for c in changes if _unsafe(c.path)]
+    if unsafe:
+        raise RefusedError(f"{_show(unsafe[0])}: the target holds a path git never checks out")
+    ref_lines: list[str] = []
+    left: list[str] = []
+    head_changes = False
+    if with_refs:
+        others = repo.other_worktree_heads()
+        moved_elsewhere = [b for b in others if current.branches.get(b) != target.branches.get(b)]
+        left = sorted(moved_elsewhere)
+        ref_lines = snapshot.ref_changes(current.branches, target.branches, skip=left)
+        head_changes = _head_key(current) != _head_key(target)
+    index_changes = not paths and current.index_key() != target.index_key()
+    folders = _folders(repo, target, paths)
+    git_state_changes = not paths and current.git_state != target.git_state
+    return Plan(
+        changes,
+        tuple(ref_lines),
+        tuple(left),
+        head_changes,
+        index_changes,
+        folders,
+        _new_folders(repo, folders, changes),
+        git_state_changes,
+    )
+
+
+def _unsafe(path: bytes) -> bool:
+    """A path git never checks out (its `verify_path`): a `.git` component in any letter case,
+    `.` or `..`. A tree made by hand (`git mktree`; git fetches one unchecked by default) can
+    hold `.git/hooks/post-commit`: `emergency --to` that commit must not write a hook into the
+    repository's own git dir. The plan refuses such a target before anything changes."""
+    return any(part in (b"", b".", b"..") or part.lower() == b".git" for part in path.split(b"/"))
+
+
+def _folders(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> tuple[bytes, ...]:
+    wanted = frozenset(f for f in snapshot.load_empty_folders(repo, target) if not _unsafe(f))
+    if paths and b"." not in paths:
+        wanted = frozenset(
+            f for f in wanted if any(f == p or f.startswith(p + b"/") for p in paths)
+        )
+    return tuple(sorted(wanted))
+
+
+def _new_folders(
+    repo: Repo, folders: Sequence[bytes], changes: Sequence[RawChange]
+) -> tuple[bytes, ...]:
+    """The target's empty folders that are not empty folders now: missing, or holding files
+    the restore takes out."""
+    if not folders:
+        return ()
+    touched = {os.path.dirname(c.path) for c in changes if c.status in ("D", "T")}
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        return tuple(
+            f
+            for f in folders
+            if tree.kind(f) != stat.S_IFDIR
+            or any(t == f or t.startswith(f + b"/") for t in touched)
+        )
+
+
+def _head_key(snap: Snapshot) -> tuple[str | None, str | None]:
+    """What HEAD says: the branch it names, or the commit when detached."""
+    return snap.head_ref, (snap.head_oid if snap.head_ref is None else None)
+
+
+def apply(
+    repo: Repo,
+    current: Snapshot,
+    target: Snapshot,
+    the_plan: Plan,
+    *,
+    reason: str,
+    paths: Sequence[bytes] = (),
+) -> Outcome:
+    """Carry out a plan. Idempotent: running it again after a crash finishes the job."""
+    outcome = Outcome()
+    files = _within_budget(repo, the_plan.files, outcome)
+    # A file the target does not hold goes, unless it was there when the target was captured:
+    # the target did not hold it because it was ignored then, and ignored files are not ours to
+    # delete (git-facts 6). One made since goes whatever the rules say now (the capture just
+    # taken holds it): an operation that ignores what it made does not keep it that way.
+    deletions = [c.path for c in files if c.status == "D"]
+    kept: set[bytes] = set()
+    if target.captured_at is not None:
+        kept = set(ignores.older_than(repo, deletions, target.captured_at))
+    # The target's ignore rules first; then, for a target that was not captured from the disk
+    # (a commit made a checkpoint, an effect taken back), a file they ignore is taken for one
+    # that was there.
+    rules = [c for c in files if os.path.basename(c.path) == b".gitignore" and c.path not in kept]
+    if rules:
+        _apply_files(repo, rules, outcome)
+    files = [c for c in files if c not in rules]
+    if target.captured_at is None:
+        kept |= set(scan.ignored(repo, [p for p in deletions if p not in kept]))
+    # Except what stands in the way of what the target has (the rescue holds it): an ignored
+    # link or file where a folder must be, and what is under a path that becomes a file or
+    # a link.
+    if kept:
+        written = {c.path for c in files if c.status != "D"}
+        needed = {f for w in written for f in _folders_on_the_way(w)}
+        kept = {
+            p for p in kept if p not in needed and not written.intersection(_folders_on_the_way(p))
+        }
+    _apply_files(
+        repo,
+        [c for c in files if not (c.status == "D" and c.path in kept)],
+        outcome,
+        folders=the_plan.folders,
+    )
+    failpoints.hit("restore:after-files")
+    if the_plan.git_state_changes:
+        # Before the index: a stale index.lock the operation left would block writing it.
+        gitstate.put(repo, target.git_state)
+    if paths:
+        _restore_index_paths(repo, target, paths)
+    elif the_plan.index_changes:
+        snapshot.put_index(repo, current, target)
+    failpoints.hit("restore:after-index")
+    if the_plan.ref_lines:
+        _move_branches(repo, the_plan.ref_lines, reason, outcome)
+        failpoints.hit("restore:after-refs")
+    if the_plan.head_changes:
+        repo.set_head(target.head_ref, target.head_oid, message=reason)
+    for name in the_plan.branches_left:
+        outcome.problems.append(
+            f"branch {name.removeprefix('refs/heads/')} is checked out in "
+            "another worktree; left as it is"
+        )
+    outcome.changed = the_plan.path_changes()
+    return outcome
+
+
+def _within_budget(repo: Repo, files: Sequence[RawChange], outcome: Outcome) -> list[RawChange]:
+    """The changes, less the writes over a file no checkpoint holds because it is larger than
+    `max_new_file_size`: such a file is never deleted or overwritten (nor read into a rescue)."""
+    limit, _ = capture_settings(repo.root)
+    if limit is None:
+        return list(files)
+    big = set(scan.too_large(repo, [c.path for c in files if c.status == "A"], limit))
+    for path in sorted(big):
+        outcome.problems.append(
+            f"{_show(path)} is larger than max_new_file_size and no checkpoint holds it; "
+            "left as it is"
+        )
+    return [c for c in files if c.path not in big]
+
+
+def overwritten_ignored(
+    repo: Repo, current_tree: str, target: Snapshot, paths: Sequence[bytes] = ()
+) -> list[bytes]:
+    """Files on disk that the restore would create over, though the capture did not see them
+    (git ignores them now): the rescue must hold them too, or they would be lost. So must an
+    ignored link or file that stands where the restore needs a folder: the restore removes it
+    (the link itself), and `undo` puts it back."""
+    changes = repo.diff_trees(current_tree, target.files_tree, paths)
+    held = {c.path for c in changes if c.status in ("D", "T")}
+    found: dict[bytes, None] = {}
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for c in changes:
+            if c.status != "A" or c.new_mode == GITLINK:
+                continue
+            for folder in _folders_on_the_way(c.path):
+                kind = tree.kind(folder)
+                if kind is None:
+                    break
+                if kind != stat.S_IFDIR:
+                    if folder not in held:
+                        found[folder] = None
+                    break
+            else:
+                kind = tree.kind(c.path)  # beyond a link: not there (never read through it)
+                if kind is not None and kind != stat.S_IFDIR:
+                    found[c.path] = None
+    saved = list(found)
+    limit, _ = capture_settings(repo.root)
+    if limit is not None and saved:
+        big = set(scan.too_large(repo, saved, limit))  # the restore leaves those alone
+        saved = [p for p in saved if p not in big]
+    return saved
+
+
+def _folders_on_the_way(path: bytes) -> list[bytes]:
+    """a, a/b for a/b/c."""
+    parts = path.split(b"/")[:-1]
+    return [b"/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome) -> None:
+    try:
+        repo.update_refs(lines, message=reason)
+        return
+    except Exception:
+        pass
+    # Someone moved a branch meanwhile: move the others, report the ones that failed.
+    for line in lines:
+        res = repo.run(
+            "update-ref", "-m", reason, "--stdin", input=(line + "\n").encode(), check=False
+        )
+        if res.returncode != 0:
+            name = line.split()[1].removeprefix("refs/heads/")
+            outcome.problems.append(f"branch {name} was moved by someone else; left as it is")
+
+
+def _apply_files(
+    repo: Repo, changes: Sequence[RawChange], outcome: Outcome, *, folders: Sequence[bytes] = ()
+) -> None:
+    # Every path is reached from the top of the worktree without following a link
+    # (safefs.py): a link where a folder was is removed as itself, never written through.
+    removals = [c for c in changes if c.status in ("D", "T") and c.old_mode != GITLINK]
+    writes = [c for c in changes if c.status in ("A", "M", "T") and c.new_mode != GITLINK]
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        emptied: set[bytes] = set()
+        for c in sorted(removals, key=lambda c: c.path, reverse=True):
+            kind = tree.kind(c.path)
+            if kind is None:
+                continue  # not there, or beyond a link (the link has its own entry)
+            if kind == stat.S_IFDIR:
+                outcome.problems.append(f"{_show(c.path)} is a folder now; left as it is")
+                continue
+            tree.unlink(c.path)
+            emptied.add(os.path.dirname(c.path))
+        _prune_empty_dirs(tree, emptied)
+        if removals:
+            failpoints.hit("restore:after-removals")
+        blobs = dict(
+            repo.cat_blobs(c.new_oid for c in writes if c.old_oid != c.new_oid or c.status != "M")
+        )
+        umask = _umask()
+        for c in writes:
+            mode = (0o777 if c.new_mode == "100755" else 0o666) & ~umask
+            # A file with other names (an operation's hard link to a file elsewhere) is
+            # written anew, as one whose bytes changed: chmod would change the other file too.
+            if c.status == "M" and c.old_oid == c.new_oid and tree.chmod(c.path, mode):
+                continue
+            if not _make_parents(tree, c.path, outcome):
+                continue
+            kind = tree.kind(c.path)
+            # A folder of nothing but empty folders holds nothing to lose (a checkpoint keeps
+            # those that stood where files were): it makes way. One with files in it does not.
+            if kind == stat.S_IFDIR and not tree.remove_empty_folders(c.path):
+                outcome.problems.append(
+                    f"cannot restore {_show(c.path)}: a folder with ignored files is in the way"
+                )
+                continue
+            if kind is not None and kind != stat.S_IFDIR:
+                tree.unlink(c.path)
+            if c.new_oid not in blobs:
+                blobs[c.new_oid] = repo.cat_blob(c.new_oid)
+            data = blobs[c.new_oid]
+            if c.new_mode == SYMLINK:
+                tree.symlink(c.path, data)
+            else:
+                tree.write(c.path, data, mode)
+            failpoints.hit("restore:after-write")
+        for folder in folders:
+            try:
+                tree.make_folders(folder)
+            except safefs.Blocked as exc:
+                outcome.problems.append(
+                    f"{_show(exc.path)} is in the way of the folder {_show(folder)}"
+                )
+
+
+def _make_parents(tree: safefs.Tree, path: bytes, outcome: Outcome) -> bool:
+    parent = os.path.dirname(path)
+    try:
+        tree.make_folders(parent)
+    except safefs.Blocked as exc:
+        # An ignored file or a link stands where a folder must be; the snapshot says the
+        # folder is ours, the ignored file is not captured: move nothing, report it.
+        outcome.problems.append(f"{_show(exc.path)} is in the way of {_show(path)}")
+        return False
+    return True
+
+
+def _prune_empty_dirs(tree: safefs.Tree, dirs: set[bytes]) -> None:
+    for d in sorted(dirs, key=len, reverse=True):
+        while d and tree.rmdir(d):
+            d = os.path.dirname(d)
+
+
+def _restore_index_paths(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> None:
+    """Selective: the index entries under `paths` as the target's staged tree had them."""
+    spec = [os.fsdecode(p) for p in paths]
+    wanted = repo.out("ls-tree", "-r", "-z", "--full-tree", target.staged_tree, "--", *spec)
+    present = repo.out("ls-files", "-z", "-s", "--", *spec)
+    info = b""
+    kept: set[bytes] = set()
+    for item in wanted.split(b"\0"):
+        if item:
+            head, _, path = item.partition(b"\t")
+            mode, _kind, oid = head.decode().split()
+            info += f"{mode} {oid}\t".encode() + path + b"\0"
+            kept.add(path)
+    for item in present.split(b"\0"):
+        if item:
+            path = item.partition(b"\t")[2]
+            if path not in kept:
+                info += b"0 " + b"0" * 40 + b"\t" + path + b"\0"
+    if info:
+        repo.run("update-index", "-z", "--index-info", input=info)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _show(path: bytes) -> str:
+    return path.decode("utf-8", "backslashreplace")

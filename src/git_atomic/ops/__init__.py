@@ -1,0 +1,1 @@
+"""Operations: the phase machine, its context, gates, moves, effects and isolation."""

@@ -1,0 +1,101 @@
+"""Everything a command needs, opened once and checked at the door."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Final
+
+from git_atomic.core import process
+from git_atomic.core.errors import BusyError, RefusedError
+from git_atomic.core.journal import Journal, OpRow
+from git_atomic.core.lock import WorktreeLock, process_alive
+from git_atomic.engine import git, gitstate
+from git_atomic.engine.early import Early, holding
+
+# The intent of a restore outside any operation (rollback --to, undo, emergency) while it runs.
+PENDING_RESTORE: Final = "atomic-pending.json"
+
+CHILD_RECORD: Final = process.CHILD_RECORD
+
+
+@dataclass
+class Context:
+    repo: git.Repo
+    journal: Journal
+    lock: WorktreeLock
+    early: Early | None = None  # the lock and a scan, taken before the rest was imported
+
+    @property
+    def worktree(self) -> str:
+        return self.repo.worktree_id
+
+
+def check_git_state(repo: git.Repo) -> None:
+    what = gitstate.in_progress(repo)
+    if what is not None:
+        raise RefusedError(f"{what} is in progress in this worktree; finish or abort it first")
+
+
+def is_interrupted(op: OpRow) -> bool:
+    return (
+        op.status == "open"
+        and op.owner_pid is not None
+        and not process_alive(op.owner_pid, op.owner_start)
+    )
+
+
+def refuse_if_interrupted(ctx: Context) -> OpRow | None:
+    """The open operation of this worktree, refusing if it was interrupted by a crash."""
+    if (ctx.repo.git_dir / PENDING_RESTORE).exists():
+        raise BusyError(
+            "a rollback, undo or emergency was interrupted half way in this worktree",
+            hint="run `git atomic recover` to finish it",
+        )
+    op = ctx.journal.open_op(ctx.worktree)
+    if op is not None and is_interrupted(op):
+        raise BusyError(
+            f"operation {op.id} ({op.name}) was interrupted (pid {op.owner_pid} is gone)",
+            hint="run `git atomic recover` (or `git atomic recover --accept` to keep the tree)",
+        )
+    return op
+
+
+def open_journal(repo: git.Repo) -> Journal:
+    return Journal(repo.state_dir / "journal.sqlite3")
+
+
+@contextmanager
+def opened(
+    command: str,
+    *,
+    lock: bool = True,
+    wait: float | None = None,
+    check_state: bool = True,
+    start: str | None = None,
+    early: Early | None = None,
+) -> Iterator[Context]:
+    """`start`: a folder in the worktree to use (the API's `repo=`); default: the current one.
+    `early`: the worktree's lock, already held (early.started), which its owner releases."""
+    repo = early.repo if early is not None else git.discover(start)
+    if check_state:
+        check_git_state(repo)
+    journal = open_journal(repo)
+    try:
+        if early is not None:
+            yield Context(repo, journal, early.lock, early)
+        elif lock:
+            with holding(repo, command, wait=wait) as held:
+                yield Context(repo, journal, held)
+        else:
+            yield Context(repo, journal, WorktreeLock(repo.git_dir / "atomic.lock"))
+    finally:
+        journal.close()
+
+
+def owner_fields() -> dict[str, object]:
+    from git_atomic.core.lock import process_start
+
+    return {"owner_pid": os.getpid(), "owner_start": process_start(os.getpid())}

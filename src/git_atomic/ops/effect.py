@@ -1,0 +1,401 @@
+"""Effects: take back (or re-apply) what a sequence of checkpoint pairs changed, on top of now.
+
+An effect is the change between two checkpoints, `Step(before, after)`. An operation's effect is
+one step, from its PRE-OP to the state it left; an agent turn's is the sum of its tool calls'
+steps, each from the checkpoint before the call to the one after it, in chronological order
+(what happened between two calls is not the turn's): `operation_steps` gives either, so a later
+`rollback --op` of a turn takes back its calls only.
+
+How to use it (rollback, undo and the agent-turn engine all do this, under the worktree lock):
+
+    from git_atomic.ops import effect, moves
+    current = moves.probe(repo)                      # the state now (a capture with no ref)
+    found = effect.take_back(repo, steps, current)   # or effect.reapply(repo, steps, current)
+    if found.conflicts:                              # no clean result: change nothing, exit 3
+        for line in effect.conflict_lines(found): print(line)
+    elif not found.changes_something:                # the effect is not there (any more)
+        ...
+    else:
+        done = effect.carry_out(engine, found, op_id=op_id_or_None, event="rollback")
+        # done.rescue: the checkpoint `undo` goes back to; done.outcome.changed: the paths
+
+`take_back` answers, as an `Outcome`:
+- **exact** when the steps are contiguous (each one starts where the one before ended) and
+  the state now is exactly the last step's end (files, index, HEAD, every branch): the target
+  is the first step's `before` checkpoint itself, HEAD, branches, index and files exactly;
+- otherwise a target merged on top of the state now: per step, newest first, a three-way merge
+  (git's `merge-tree --write-tree`: per path, per hunk for text) with base = the step's
+  `after`, ours = the state so far, theirs = the step's `before`, for the files and, separately,
+  for the index's entries. A branch (and a detached HEAD) the step moved goes back only if it
+  still points where the step left it (it may be the step's own commits); one that moved since
+  stays, and is listed in `kept`: the step's change is then taken back in the files and the
+  index only, on top of the later commits. HEAD switches back to the branch it was on only if
+  it is still on the branch the step switched to. The user's index flags are kept;
+- or, where the effect and later changes overlap (the same hunk, a file one side deleted and
+  the other changed, ...), no target and the `conflicts`.
+
+`reapply` is the same with each step reversed (`undo` of a rollback is `take_back` of the
+rollback's own step, from its rescue to its target: both give the same answer).
+
+`carry_out` writes the target the only way this project writes a worktree: `Engine.rollback_to`
+(the journal intent first, a rescue checkpoint of the state now, then `restore.plan`/`apply`
+from the state now to the target, writing only what differs), after keeping the synthesized
+target reachable by a ref under `refs/atomic/commits/` (the intent names it; `recover` needs
+it). Nothing here writes to the worktree, the index or a ref otherwise: computing an outcome
+makes git objects only, so a refused outcome changed nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from git_atomic.core.errors import GitError
+from git_atomic.core.journal import CheckpointRow, Journal, OpRow
+from git_atomic.engine import snapshot
+from git_atomic.engine.git import EMPTY_TREE, Repo, TreeEntry
+from git_atomic.engine.snapshot import Snapshot
+from git_atomic.ops import moves
+from git_atomic.ops.operation import Engine, RollbackResult
+
+
+@dataclass(frozen=True)
+class Step:
+    """A change between two checkpoints (commit shas), `before` then `after`."""
+
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A path where the effect and a later change overlap."""
+
+    path: bytes
+    where: str  # "files" (the worktree) or "index" (the staged entries)
+    kind: str  # git's words: "content", "modify/delete", "add/add", "file/directory", ...
+    # content: where git's conflict markers start and end in the merged text (1-based lines)
+    lines: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    current: Snapshot  # the state the outcome was computed against
+    target: Snapshot | None  # where the worktree goes; None when there are conflicts
+    exact: bool = False  # the target is the first step's `before` checkpoint itself
+    conflicts: tuple[Conflict, ...] = ()
+    kept: tuple[str, ...] = ()  # refs the effect moved that moved since: left where they are
+
+    @property
+    def changes_something(self) -> bool:
+        return self.target is not None and _state(self.target) != _state(self.current)
+
+
+def take_back(repo: Repo, steps: Sequence[Step], current: Snapshot) -> Outcome:
+    """The state now without the steps' effect (see the module's docstring)."""
+    return _apply_changes(repo, [(s.after, s.before) for s in reversed(steps)], current)
+
+
+def reapply(repo: Repo, steps: Sequence[Step], current: Snapshot) -> Outcome:
+    """The state now with the steps' effect made again, by the same rules as `take_back`."""
+    return _apply_changes(repo, [(s.before, s.after) for s in steps], current)
+
+
+def carry_out(engine: Engine, found: Outcome, *, op_id: str | None, event: str) -> RollbackResult:
+    """Move the worktree to `found.target`: rescue first, intent written, only what differs.
+
+    `op_id`: the open operation the move belongs to (its journal row holds the intent and the
+    rescue), or None outside any operation. `event`: the events row it writes (`rollback`,
+    `undo`, `turn-rollback`, ...); `git atomic undo` reverses the newest one.
+    """
+    assert found.target is not None, "an outcome with conflicts is not carried out"
+    target = found.target.commit
+    if not found.exact:
+        moves.keep(engine.repo, target)
+    return engine.rollback_to(op_id, target, event=event, probe=found.current)
+
+
+def conflict_lines(found: Outcome) -> list[str]:
+    """One line per overlap, for people: `src/app.py: content (near line 3), in the files`."""
+    out = []
+    for c in found.conflicts:
+        where = ""
+        if c.lines:
+            where = " (near line " + ", ".join(str(a) for a, _ in c.lines) + ")"
+        place = "the files" if c.where == "files" else "the index"
+        out.append(f"{c.path.decode('utf-8', 'backslashreplace')}: {c.kind}{where}, in {place}")
+    return out
+
+
+# --- an operation's steps ---------------------------------------------------------------------
+def operation_steps(repo: Repo, journal: Journal, op: OpRow) -> list[Step]:
+    """An operation's effect, as steps; [] when it never got a PRE-OP.
+
+    An agent turn that recorded its calls' steps (`turn.steps` in its detail): those steps,
+    so what happened between its calls stays; in commits mode one more, from its last call's
+    end to the state its commit left (the branch moved, the index took the commit's entries).
+    Any other operation, and a turn recorded before turns kept their steps: one step, from
+    its PRE-OP to the state it left, i.e. its newest OP-EXEC, POST-OP or rescue checkpoint (a
+    rescue: what a rollback of it replaced)."""
+    rows = journal.checkpoints(op.id)
+    pre = next((c for c in rows if c.kind == "pre_op"), None)
+    if pre is None:
+        return []
+    calls = turn_steps(op)
+    if calls:
+        post = next((c for c in rows if c.kind == "post_op"), None)
+        if post is not None and post.commit_sha is not None:
+            calls.append(Step(post.sha, end_state(repo, post)))
+        return calls
+    later = [c for c in rows if c.kind in ("op_exec", "post_op", "rescue") and c.seq > pre.seq]
+    return [Step(pre.sha, end_state(repo, later[-1]) if later else pre.sha)]
+
+
+def turn_steps(op: OpRow) -> list[Step]:
+    """An agent turn's recorded (before, after) steps, oldest first; [] for anything else."""
+    turn = op.details.get("turn") if op.kind == "agent-turn" else None
+    pairs = turn.get("steps") if isinstance(turn, dict) else None
+    if not isinstance(pairs, list):
+        return []
+    return [Step(str(b), str(a)) for b, a in pairs if b and a]
+
+
+def end_state(repo: Repo, row: CheckpointRow) -> str:
+    """The state a checkpoint's phase left. In commits mode a phase's checkpoint is captured
+    just before its visible commit moves the branch and merges the commit into the index
+    (phasecommit.py: the index is then `merge(base=HEAD's tree, ours=the index, theirs=the
+    commit's tree)`, and an intent-to-add entry the commit made real is an ordinary entry):
+    the state after that is worked out here, as a checkpoint object with no ref (it only
+    serves to compare with and as a merge base). The files on disk are the checkpoint's."""
+    if row.commit_sha is None:
+        return row.sha
+    snap = snapshot.load(repo, row.sha)
+    if snap.head_oid == row.commit_sha:
+        return row.sha
+    branches = dict(snap.branches)
+    if snap.head_ref is not None:
+        branches[snap.head_ref] = row.commit_sha
+    head_tree = repo.line("rev-parse", f"{snap.head_oid}^{{tree}}") if snap.head_oid else EMPTY_TREE
+    commit_tree = repo.line("rev-parse", f"{row.commit_sha}^{{tree}}")
+    merged = merge(repo, base=head_tree, ours=snap.staged_tree, theirs=commit_tree).tree
+    staged = merged or commit_tree  # the commit was planned so that this merge is clean
+    flags = snapshot.load_flags(repo, snap)
+    added = {c.path for c in repo.diff_trees(snap.staged_tree, staged) if c.status == "A"}
+    kept = dataclasses.replace(
+        flags, intent_to_add={p: m for p, m in flags.intent_to_add.items() if p not in added}
+    )
+    flags_blob = repo.line("hash-object", "-w", "--stdin", input=kept.encode()) if kept else None
+    refs = _Refs(dataclasses.replace(snap, branches=branches, head_oid=row.commit_sha))
+    return _target(
+        repo, files_tree=snap.files_tree, staged_tree=staged, refs=refs, flags=flags_blob
+    ).commit
+
+
+# --- the computation ---------------------------------------------------------------------------
+def _state(snap: Snapshot) -> tuple[object, ...]:
+    """Everything a user can see of a state: files, index, HEAD, every branch."""
+    head = (snap.head_ref, snap.head_oid)
+    return (snap.files_tree, snap.index_key(), head, tuple(sorted(snap.branches.items())))
+
+
+def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snapshot) -> Outcome:
+    """Apply each change `frm -> to` on top of the state, in order."""
+    if not changes:
+        return Outcome(current, current, exact=True)
+    snaps = {sha: snapshot.load(repo, sha) for pair in changes for sha in pair}
+    states = [(_state(snaps[frm]), _state(snaps[to])) for frm, to in changes]
+    contiguous = all(states[i][0] == states[i - 1][1] for i in range(1, len(states)))
+    if contiguous and _state(current) == states[0][0]:
+        return Outcome(current, snaps[changes[-1][1]], exact=True)
+    files, staged = current.files_tree, current.staged_tree
+    refs = _Refs(current)
+    for frm_sha, to_sha in changes:
+        frm, to = snaps[frm_sha], snaps[to_sha]
+        merged_files = merge(repo, base=frm.files_tree, ours=files, theirs=to.files_tree)
+        merged_index = merge(repo, base=frm.staged_tree, ours=staged, theirs=to.staged_tree)
+        conflicts = [
+            *(Conflict(c.path, "files", c.kind, c.lines) for c in merged_files.conflicts),
+            *(Conflict(c.path, "index", c.kind, c.lines) for c in merged_index.conflicts),
+        ]
+        if merged_files.tree is None or merged_index.tree is None:
+            return Outcome(current, None, conflicts=tuple(conflicts))
+        files, staged = merged_files.tree, merged_index.tree
+        refs.move(frm, to)
+    target = _target(
+        repo, files_tree=files, staged_tree=staged, refs=refs, flags=current.index_flags
+    )
+    return Outcome(current, target, kept=tuple(dict.fromkeys(refs.kept)))
+
+
+class _Refs:
+    """HEAD and the branches as the changes leave them: each moves only by compare-and-swap."""
+
+    def __init__(self, current: Snapshot) -> None:
+        self.branches = dict(current.branches)
+        self.head_ref = current.head_ref
+        self.detached_oid = current.head_oid if current.head_ref is None else None
+        self.kept: list[str] = []
+
+    def move(self, frm: Snapshot, to: Snapshot) -> None:
+        kept_now = []
+        for name in sorted(set(frm.branches) | set(to.branches)):
+            old, new = frm.branches.get(name), to.branches.get(name)
+            now = self.branches.get(name)
+            if old == new or now == new:
+                continue
+            if now != old:
+                kept_now.append(name)  # moved since (later commits): it stays
+            elif new is None:
+                del self.branches[name]
+            else:
+                self.branches[name] = new
+        self.kept += kept_now
+        frm_head = (frm.head_ref, frm.head_oid if frm.head_ref is None else None)
+        to_head = (to.head_ref, to.head_oid if to.head_ref is None else None)
+        here = (self.head_ref, self.detached_oid)
+        if frm_head == to_head or here == to_head:
+            return
+        # HEAD stays with later work: on a branch that has commits since, or moved since.
+        if here == frm_head and self.head_ref not in kept_now:
+            self.head_ref, self.detached_oid = to_head
+        else:
+            self.kept.append("HEAD")
+
+    @property
+    def head_oid(self) -> str | None:
+        if self.head_ref is None:
+            return self.detached_oid
+        return self.branches.get(self.head_ref)
+
+
+def _target(
+    repo: Repo,
+    *,
+    files_tree: str,
+    staged_tree: str,
+    refs: _Refs,
+    flags: str | None,
+) -> Snapshot:
+    """A checkpoint of a computed state (objects only; `moves.keep` makes it reachable). `flags`:
+    the index flags blob to keep (the user's, as they are now)."""
+    head_oid = refs.head_oid
+    meta = {
+        "version": snapshot.META_VERSION,
+        "head": {"ref": refs.head_ref, "oid": head_oid},
+        "branches": refs.branches,
+        "index": {"present": True},
+        "worktree": str(repo.root),
+        "created_at": time.time(),
+    }
+    blob = repo.line(
+        "hash-object", "-w", "--stdin", input=json.dumps(meta, sort_keys=True).encode()
+    )
+    entries = [
+        TreeEntry("100644", "blob", blob, b"meta"),
+        TreeEntry("040000", "tree", staged_tree, b"staged"),
+        TreeEntry("040000", "tree", files_tree, b"files"),
+    ]
+    if flags is not None:
+        entries.append(TreeEntry("100644", "blob", flags, b"index-flags"))
+    tree = repo.mktree(entries)
+    parents = list(dict.fromkeys(x for x in [head_oid, *refs.branches.values()] if x))
+    commit = repo.line(
+        "commit-tree",
+        tree,
+        *[a for p in parents for a in ("-p", p)],
+        "-m",
+        "git-atomic: an effect taken back or re-applied",
+        env=repo.identity_env(required=False),
+    )
+    return Snapshot(
+        commit,
+        files_tree,
+        staged_tree,
+        refs.head_ref,
+        head_oid,
+        dict(refs.branches),
+        None,
+        None,
+        True,
+        flags,
+    )
+
+
+# --- three-way merges of trees -----------------------------------------------------------------
+@dataclass(frozen=True)
+class _Overlap:
+    path: bytes
+    kind: str
+    lines: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Merged:
+    tree: str | None  # None: conflicts
+    conflicts: tuple[_Overlap, ...] = ()
+
+
+def merge(repo: Repo, *, base: str, ours: str, theirs: str) -> Merged:
+    """Three-way merge of trees with `base` as the merge base: `merge-tree --write-tree` on
+    three throwaway commits (git 2.39 has no `--merge-base`), objects only."""
+    if theirs in (base, ours):
+        return Merged(ours)
+    if ours == base:
+        return Merged(theirs)
+    env = repo.identity_env(required=False)
+    b = repo.line("commit-tree", base, "-m", "git-atomic merge base", env=env)
+    o = repo.line("commit-tree", ours, "-p", b, "-m", "the state now", env=env)
+    t = repo.line("commit-tree", theirs, "-p", b, "-m", "the effect", env=env)
+    res = repo.run(
+        *repo.text_merges(), "merge-tree", "--write-tree", "-z", "--name-only", o, t, check=False
+    )
+    if res.returncode not in (0, 1):
+        raise GitError(
+            ["git", "merge-tree", "--write-tree"], res.returncode, res.stdout, res.stderr
+        )
+    tree, _, rest = res.stdout.partition(b"\0")
+    if res.returncode == 0:
+        return Merged(tree.decode().strip())
+    names, _, messages = rest.partition(b"\0\0")
+    kinds = _conflict_kinds(messages)
+    overlaps = []
+    for path in dict.fromkeys(p for p in names.split(b"\0") if p):
+        kind = kinds.get(path, "conflict")
+        lines = _marker_lines(repo, tree.decode().strip(), path) if kind == "content" else ()
+        overlaps.append(_Overlap(path, kind, lines))
+    return Merged(None, tuple(overlaps))
+
+
+def _conflict_kinds(messages: bytes) -> Mapping[bytes, str]:
+    """`<n> NUL <path>... NUL <type> NUL <message> NUL`, repeated: path -> conflict type."""
+    fields = messages.split(b"\0")
+    kinds: dict[bytes, str] = {}
+    i = 0
+    while i < len(fields) and fields[i].isdigit():
+        n = int(fields[i])
+        paths, kind = fields[i + 1 : i + 1 + n], fields[i + 1 + n]
+        i += n + 3
+        if kind.startswith(b"CONFLICT ("):
+            text = kind[len(b"CONFLICT (") :].rstrip(b")").decode("utf-8", "replace")
+            for path in paths:
+                kinds.setdefault(path, "content" if text == "contents" else text)
+    return kinds
+
+
+def _marker_lines(repo: Repo, tree: str, path: bytes) -> tuple[tuple[int, int], ...]:
+    """The line ranges of the conflict markers git left in the merged file."""
+    res = repo.run("cat-file", "blob", f"{tree}:{os.fsdecode(path)}", check=False)
+    if res.returncode != 0:
+        return ()
+    ranges, start = [], None
+    for number, line in enumerate(res.stdout.split(b"\n"), 1):
+        if line.startswith(b"<<<<<<< "):
+            start = number
+        elif line.startswith(b">>>>>>> ") and start is not None:
+            ranges.append((start, number))
+            start = None
+    return tuple(ranges)

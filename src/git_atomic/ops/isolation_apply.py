@@ -1,0 +1,203 @@
+"""The last step of `run --isolate`: a validated result comes into the user's worktree.
+
+Under the user's worktree lock (bounded wait): a rescue of the worktree as it is now, then
+three-way merges with base = PRE-OP, ours = that rescue, theirs = the result — of the files, and
+separately of the staged trees — and the result's commits onto the user's HEAD
+(`isolation.replay`). All clean: one target checkpoint, a write-ahead intent naming rescue and
+target (what `recover` finishes after a crash), then the restore engine writes only what
+differs, and an `apply` event makes it reversible with `git atomic undo`. Any conflict: nothing
+of the user's is touched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass
+from typing import Final
+
+from git_atomic.core import failpoints, process
+from git_atomic.core.errors import BusyError, RefusedError
+from git_atomic.core.lock import WorktreeLock
+from git_atomic.engine import isolation, restore, snapshot
+from git_atomic.engine.snapshot import Snapshot
+from git_atomic.ops import output
+from git_atomic.ops.context import Context, check_git_state, refuse_if_interrupted
+from git_atomic.ops.operation import op_ref
+
+WAIT_LIMIT_S: Final = 600.0
+LOCK_COMMAND: Final = "run --isolate"
+
+
+@dataclass(frozen=True)
+class Result:
+    """The validated state of the private worktree: what comes home."""
+
+    files_tree: str
+    staged_tree: str
+    head_oid: str | None
+
+
+@dataclass(frozen=True)
+class Applied:
+    applied: bool
+    merged: bool = False  # the user's worktree had changed since PRE-OP: a real merge
+    not_applied: str | None = None  # conflict | busy | interrupt
+    why: str | None = None
+    conflicts: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: Result) -> Applied:
+    repo, journal = ctx.repo, ctx.journal
+    assert pre.head_oid is not None
+    if process.INTERRUPTS.received is not None:
+        return Applied(False, not_applied="interrupt")
+    try:
+        take_worktree_lock(ctx.lock, patient_with_all=True)
+    except BusyError as exc:
+        if process.INTERRUPTS.received is not None:
+            return Applied(False, not_applied="interrupt")
+        return Applied(False, not_applied="busy", why=exc.message)
+    try:
+        try:
+            check_git_state(repo)
+            refuse_if_interrupted(ctx)
+        except RefusedError as exc:
+            return Applied(False, not_applied="busy", why=exc.message)
+        if process.INTERRUPTS.received is not None:
+            return Applied(False, not_applied="interrupt")
+        journal.update_op(op_id, worktree=ctx.worktree, phase="apply")
+        failpoints.hit("isolate:apply:start")
+        seen: list[tuple[str, isolation.Merge]] = []
+
+        def merge_files(ours: str) -> list[bytes]:
+            merged = isolation.merge_trees(
+                repo, base=pre.files_tree, ours=ours, theirs=result.files_tree
+            )
+            seen.append((ours, merged))
+            if merged.oid is None:
+                return []
+            return restore.overwritten_ignored(
+                repo, ours, dataclasses.replace(pre, files_tree=merged.oid)
+            )
+
+        seq = len(journal.checkpoints(op_id)) + 1
+        rescue_ref = op_ref(op_id, "rescue", seq)
+        try:
+            rescue = snapshot.capture(
+                repo,
+                message=f"git-atomic rescue before applying {name} [{op_id}]",
+                ref=rescue_ref,
+                also_capture=merge_files,
+            ).snapshot
+        except RefusedError as exc:  # e.g. unmerged paths appeared meanwhile
+            return Applied(False, not_applied="busy", why=exc.message)
+        ours_files, files = seen[-1]
+        staged = isolation.merge_trees(
+            repo, base=pre.staged_tree, ours=rescue.staged_tree, theirs=result.staged_tree
+        )
+        head = isolation.Merge(rescue.head_oid)
+        if (
+            result.head_oid != pre.head_oid
+            and result.head_oid is not None
+            and rescue.head_oid is not None
+        ):
+            head = isolation.replay(
+                repo,
+                since=pre.head_oid,
+                tip=result.head_oid,
+                onto=rescue.head_oid,
+                squash_message=f"OP-EXEC: {name} - isolated result",
+            )
+        merged = (ours_files, rescue.staged_tree, rescue.head_ref, rescue.head_oid) != (
+            pre.files_tree,
+            pre.staged_tree,
+            pre.head_ref,
+            pre.head_oid,
+        )
+        if files.oid is None or staged.oid is None or head.oid is None:
+            repo.run("update-ref", "-d", rescue_ref, rescue.commit, check=False)
+            conflicts = dict.fromkeys([*files.conflicts, *staged.conflicts, *head.conflicts])
+            where = [
+                w
+                for w, m in (("files", files), ("index", staged), ("commits", head))
+                if m.oid is None
+            ]
+            return Applied(
+                False,
+                merged=merged,
+                not_applied="conflict",
+                why="conflicts in " + ", ".join(where),
+                conflicts=tuple(conflicts),
+            )
+        journal.add_checkpoint(
+            op_id, "rescue", rescue.commit, rescue_ref, "before applying the isolated result"
+        )
+        target = isolation.target_checkpoint(
+            repo,
+            current=rescue,
+            files_tree=files.oid,
+            staged_tree=staged.oid,
+            head_oid=head.oid,
+            message=f"git-atomic POST-OP: {name} [{op_id}] applied",
+        )
+        target_ref = op_ref(op_id, "post_op", seq + 1)
+        repo.update_refs([f"create {target_ref} {target.commit}"], message="git-atomic: apply")
+        journal.add_checkpoint(
+            op_id, "post_op", target.commit, target_ref, "applied to your worktree"
+        )
+        intent = {
+            "action": "restore",
+            "target": target.commit,
+            "event": "apply",
+            "paths": [],
+            "with_refs": True,
+            "rescue": rescue.commit,
+        }
+        journal.update_op(op_id, pending=json.dumps(intent))
+        failpoints.hit("isolate:apply:before-restore")
+        the_plan = restore.plan(repo, rescue, target)
+        outcome = restore.apply(
+            repo, rescue, target, the_plan, reason=f"git-atomic: apply {name} [{op_id}]"
+        )
+        failpoints.hit("isolate:apply:after-restore")
+        journal.add_event(
+            op_id=op_id,
+            worktree=ctx.worktree,
+            kind="apply",
+            rescue=rescue.commit,
+            target=target.commit,
+            detail={"problems": outcome.problems} if outcome.problems else None,
+        )
+        return Applied(True, merged=merged, problems=tuple(outcome.problems))
+    finally:
+        ctx.lock.release()
+
+
+def take_worktree_lock(lock: WorktreeLock, *, patient_with_all: bool) -> None:
+    """Take the user's worktree lock. Another isolated run holds it for moments only: wait for
+    it. Anyone else: refuse at once unless `patient_with_all` (`--wait`, and the final apply)."""
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    told = False
+    while True:
+        try:
+            lock.acquire(LOCK_COMMAND, wait=None)
+            return
+        except BusyError:
+            holder = lock.read()
+            if holder is None:
+                continue
+            isolated = holder.command.startswith(LOCK_COMMAND)
+            if (
+                not holder.alive
+                or not (patient_with_all or isolated)
+                or time.monotonic() >= deadline
+                or process.INTERRUPTS.received is not None
+            ):
+                raise
+            if not told and not isolated:
+                output.say(f"git-atomic: waiting for pid {holder.pid} (`{holder.command}`)")
+                told = True
+            time.sleep(0.05)

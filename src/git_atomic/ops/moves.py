@@ -1,0 +1,287 @@
+"""A move of the worktree to a checkpoint (rollback, emergency, undo): planned, shown, carried out.
+
+Every move goes through `Engine.rollback_to`, so it saves a rescue checkpoint first and writes an
+`events` row; a dry run only probes (a capture with no ref) and plans. This module also turns a
+plain commit into a checkpoint, for `emergency` to go to HEAD's commit or `--to COMMIT`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from git_atomic.core.journal import Journal, OpRow
+from git_atomic.engine import gitstate, restore, snapshot
+from git_atomic.engine.git import ZERO_OID, Repo, TreeEntry
+from git_atomic.engine.snapshot import Snapshot
+from git_atomic.ops import output
+from git_atomic.ops.operation import Engine
+
+
+@dataclass(frozen=True)
+class Move:
+    event: str  # rollback | emergency | undo: the events row it writes
+    target: str  # the checkpoint commit the tree goes to
+    label: str  # the target for people: "OP-EXEC stage 2 of fmt [ab12cd34ef56]"
+    engine_op: str | None  # the open operation it runs under; None outside any operation
+    paths: tuple[bytes, ...] = ()  # selective: only these paths' files and index entries
+    with_refs: bool = True
+    synthesized: bool = False  # the target is an effect's result (effect.py): kept by a ref first
+    kept: tuple[str, ...] = ()  # refs the effect moved that moved since: left where they are
+
+
+@dataclass(frozen=True)
+class Preview:
+    current: Snapshot
+    target: Snapshot
+    plan: restore.Plan
+    staged: tuple[bytes, ...]  # index entries whose content would change (within the paths)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing a person could see would change (the index may differ in stat data)."""
+        p = self.plan
+        return not (
+            p.path_changes() or p.ref_lines or p.head_changes or self.staged or p.git_state_changes
+        )
+
+
+@dataclass(frozen=True)
+class Done:
+    rescue: str | None  # None for a dry run
+    changes: tuple[restore.PathChange, ...]
+    problems: tuple[str, ...]
+
+
+def probe(repo: Repo) -> Snapshot:
+    """The state now, captured without a ref: objects only, and the scan cache (scan.py, like
+    the stat data `git status` refreshes); nothing of the user's state changes."""
+    return snapshot.capture(
+        repo, message="git-atomic probe", ref=None, allow_unmerged=True
+    ).snapshot
+
+
+def preview(repo: Repo, move: Move, *, current: Snapshot | None = None) -> Preview:
+    """What the move would change, from a probe capture that creates no ref."""
+    current = current or probe(repo)
+    target = snapshot.load(repo, move.target)
+    the_plan = restore.plan(repo, current, target, with_refs=move.with_refs, paths=move.paths)
+    staged = repo.diff_trees(current.staged_tree, target.staged_tree, move.paths)
+    return Preview(current, target, the_plan, tuple(c.path for c in staged))
+
+
+def carry_out(
+    engine: Engine,
+    move: Move,
+    *,
+    detail: dict[str, Any] | None = None,
+    probe: Snapshot | None = None,
+) -> Done:
+    """`probe`: the preview's capture of this instant; it becomes the rescue (one scan)."""
+    if move.synthesized:
+        keep(engine.repo, move.target)
+    result = engine.rollback_to(
+        move.engine_op,
+        move.target,
+        event=move.event,
+        paths=move.paths,
+        with_refs=move.with_refs,
+        probe=probe,
+    )
+    if detail:
+        event = engine.journal.events(engine.ctx.worktree, limit=1)
+        if event and event[0].rescue == result.rescue:
+            merged = json.loads(event[0].detail) if event[0].detail else {}
+            merged.update(detail)
+            engine.journal.set_event_detail(event[0].id, merged)
+    return Done(result.rescue, tuple(result.outcome.changed), tuple(result.outcome.problems))
+
+
+# --- reporting ---------------------------------------------------------------------------------
+def describe(
+    repo: Repo, prev: Preview, changes: Sequence[restore.PathChange] | None = None
+) -> dict[str, Any]:
+    """The JSON facts of a move: paths (and how), HEAD, branches, index, the commits that would
+    no longer be on any branch (or a detached HEAD) afterwards, and git's unfinished command (a
+    merge, rebase... in progress: `from` what is cleared, `to` what comes back)."""
+    p = prev.plan
+    git_state = None
+    if p.git_state_changes:
+        git_state = {
+            "from": gitstate.describe(repo, prev.current.git_state),
+            "to": gitstate.describe(repo, prev.target.git_state),
+        }
+    listed = list(changes) if changes is not None else p.path_changes()
+    head = None
+    if p.head_changes:
+        head = {"from": _head_text(prev.current), "to": _head_text(prev.target)}
+    branches = []
+    for line in p.ref_lines:
+        _verb, name, new, old = line.split()
+        branches.append(
+            {
+                "name": name.removeprefix("refs/heads/"),
+                "from": None if old == ZERO_OID else old,
+                "to": None if new == ZERO_OID else new,
+            }
+        )
+    return {
+        "changes": [
+            {"path": c.path.decode("utf-8", "surrogateescape"), "action": c.action.value}
+            for c in listed
+        ],
+        "head": head,
+        "branches": branches,
+        "index": [p.decode("utf-8", "surrogateescape") for p in prev.staged],
+        "branches_left": [b.removeprefix("refs/heads/") for b in p.branches_left],
+        "dropped_commits": dropped_commits(repo, prev),
+        "git_state": git_state,
+    }
+
+
+def dropped_commits(repo: Repo, prev: Preview) -> list[dict[str, str]]:
+    """Commits a branch (or a detached HEAD) holds now that no branch nor HEAD would hold after
+    the move: what a whole-state move drops from history (they stay in the rescue)."""
+    p, current, target = prev.plan, prev.current, prev.target
+    tips = [t for t in [*target.branches.values(), target.head_oid] if t]
+    leaving: list[tuple[str, str]] = []
+    for line in p.ref_lines:
+        _verb, name, _new, old = line.split()
+        if old != ZERO_OID:
+            leaving.append((name.removeprefix("refs/heads/"), old))
+    if p.head_changes and current.head_ref is None and current.head_oid:
+        leaving.append(("HEAD", current.head_oid))
+    found: dict[str, dict[str, str]] = {}
+    for name, old in leaving:
+        listed = repo.out("log", "--format=%H %s", old, "--not", *tips, "--")
+        for row in listed.decode("utf-8", "replace").splitlines():
+            sha, _, subject = row.partition(" ")
+            found.setdefault(sha, {"sha": sha, "subject": subject, "branch": name})
+    return list(found.values())
+
+
+def listing(facts: dict[str, Any]) -> list[str]:
+    """One line per change, for people: `modify  src/x.py`, `branch  main  1a2b.. -> 3c4d..`."""
+    lines = [f"{c['action']:<7} {output.quote_path(c['path'])}" for c in facts["changes"]]
+    if facts["head"]:
+        lines.append(f"{'HEAD':<7} {facts['head']['from']} -> {facts['head']['to']}")
+    for b in facts["branches"]:
+        old = output.short(b["from"]) if b["from"] else "(none)"
+        new = output.short(b["to"]) if b["to"] else "(deleted)"
+        lines.append(f"{'branch':<7} {b['name']} {old} -> {new}")
+    if facts.get("git_state"):
+        was, comes = facts["git_state"]["from"], facts["git_state"]["to"]
+        said = f"{was} in progress: saved, cleared" if was else ""
+        said += ("; " if said else "") + (f"{comes} in progress comes back" if comes else "")
+        lines.append(f"{'git':<7} {said}")
+    if facts["index"]:
+        n = len(facts["index"])
+        lines.append(f"{'index':<7} {n} staged entr{'ies' if n != 1 else 'y'} restored")
+    for c in facts.get("dropped_commits", []):
+        lines.append(f"{'drop':<7} commit {output.short(c['sha'])} {c['subject']} ({c['branch']})")
+    for name in facts.get("kept", []):
+        lines.append(f"{'keep':<7} {name.removeprefix('refs/heads/')} (moved since: stays)")
+    return lines
+
+
+def result_object(
+    journal: Journal,
+    op: OpRow | None,
+    *,
+    status: str,
+    event: str,
+    label: str,
+    target: str,
+    rescue: str | None,
+    facts: dict[str, Any],
+    dry_run: bool,
+    problems: Sequence[str] = (),
+    paths: Sequence[bytes] = (),
+    history: str | None = None,
+) -> dict[str, Any]:
+    """The operation object of the JSON results (docs/reference.md), about the operation
+    concerned (or none), plus what moved."""
+    if op is not None:
+        obj = output.op_object(journal, op)
+    else:
+        obj = {
+            "schema": output.SCHEMA,
+            "op_id": None,
+            "name": event,
+            "status": status,
+            "failed_phase": None,
+            "history": history,
+            "checkpoints": {"pre_op": None, "op_exec": [], "post_op": None, "rescue": None},
+            "command": None,
+            "gates": [],
+            "duration_s": 0.0,
+        }
+    obj["status"] = status
+    obj["checkpoints"]["rescue"] = rescue
+    obj["event"] = event
+    obj["dry_run"] = dry_run
+    obj["target"] = {"sha": target, "label": label}
+    obj["paths"] = [p.decode("utf-8", "surrogateescape") for p in paths] or None
+    obj.update(facts)
+    obj["problems"] = list(problems)
+    return obj
+
+
+def _head_text(snap: Snapshot) -> str:
+    if snap.head_ref is not None:
+        return snap.head_ref.removeprefix("refs/heads/")
+    return f"detached at {output.short(snap.head_oid)}"
+
+
+# --- a commit as a checkpoint ------------------------------------------------------------------
+def commit_checkpoint(repo: Repo, commit: str) -> str:
+    """A checkpoint of `commit` checked out cleanly where HEAD stands.
+
+    HEAD keeps pointing where it does (its branch, or detached) and moves to `commit`; no other
+    branch moves; the index holds `commit`'s tree (stat data kept for unchanged entries, so the
+    next `git status` stays fast: indexstate.py); the files are `commit`'s tree, so untracked
+    files go (they are in the rescue taken before any move). Only objects are written: `keep`
+    makes it reachable.
+    """
+    head_ref, head_oid = repo.read_head()
+    branches = repo.refs("refs/heads/")
+    if head_ref is not None:
+        branches[head_ref] = commit
+        head_oid = commit
+    else:
+        head_oid = commit
+    tree = repo.line("rev-parse", f"{commit}^{{tree}}")
+    meta = {
+        "version": snapshot.META_VERSION,
+        "head": {"ref": head_ref, "oid": head_oid},
+        "branches": branches,
+        "index": {"present": True},
+        "worktree": str(repo.root),
+        "created_at": time.time(),
+        "from_commit": commit,
+    }
+    meta_blob = repo.line(
+        "hash-object", "-w", "--stdin", input=json.dumps(meta, sort_keys=True).encode()
+    )
+    root_tree = repo.mktree(
+        [
+            TreeEntry("100644", "blob", meta_blob, b"meta"),
+            TreeEntry("040000", "tree", tree, b"staged"),
+            TreeEntry("040000", "tree", tree, b"files"),
+        ]
+    )
+    message = f"git-atomic commit {commit[:12]} as a checkpoint"
+    return repo.line(
+        "commit-tree", root_tree, "-p", commit, "-m", message, env=repo.identity_env(required=False)
+    )
+
+
+def keep(repo: Repo, sha: str) -> str:
+    """A ref under refs/atomic/ for a checkpoint made from a commit, before a move uses it."""
+    ref = f"refs/atomic/commits/{int(time.time() * 1000):x}-{os.urandom(2).hex()}-{os.getpid()}"
+    repo.update_refs([f"create {ref} {sha}"], message="git-atomic: commit as a checkpoint")
+    return ref

@@ -1,0 +1,221 @@
+"""Results for people (stderr, short lines) and for programs (one JSON object on stdout)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC
+from typing import TYPE_CHECKING, Any, Final
+
+from git_atomic.core.journal import Journal, OpRow
+
+if TYPE_CHECKING:
+    from git_atomic.engine.git import Repo
+
+SCHEMA: Final = "git-atomic/1"
+
+
+def op_object(journal: Journal, op: OpRow, *, with_times: bool = False) -> dict[str, Any]:
+    cps = journal.checkpoints(op.id)
+    rescues = [c.sha for c in cps if c.kind == "rescue"]
+    post = [c.sha for c in cps if c.kind == "post_op"]
+    pre = [c.sha for c in cps if c.kind == "pre_op"]
+    command = None
+    if op.argv is not None:
+        command = {
+            "argv": op.argv_list,
+            "exit_code": op.exit_code,
+            "duration_s": round(op.command_duration or 0.0, 3),
+        }
+    obj: dict[str, Any] = {
+        "schema": SCHEMA,
+        "op_id": op.id,
+        "name": op.name,
+        "status": op.status,
+        "failed_phase": op.failed_phase,
+        "history": op.history,
+        "checkpoints": {
+            "pre_op": pre[0] if pre else None,
+            "op_exec": [c.sha for c in cps if c.kind == "op_exec"],
+            "post_op": post[-1] if post else None,
+            "rescue": rescues[-1] if rescues else None,
+        },
+        "command": command,
+        "gates": [
+            {
+                "name": g.name,
+                "passed": g.passed,
+                "exit_code": g.exit_code,
+                "duration_s": round(g.duration, 3),
+                "coverage": g.coverage,
+                "message": g.message,
+                "output_tail": g.output_tail,
+                "log": g.log_path,
+                "command": g.command,
+            }
+            for g in journal.gates(op.id)
+        ],
+        "duration_s": round(op.duration if op.duration is not None else 0.0, 3),
+    }
+    details = op.details
+    if details.get("problems"):
+        obj["problems"] = details["problems"]
+    if details.get("held_back") and op.status == "committed":
+        obj["held_back"] = details["held_back"]
+    if op.kind == "tdd":
+        obj["tdd"] = tdd_object(details)
+    if with_times:
+        obj["started_at"] = iso(op.started_at)
+        obj["ended_at"] = iso(op.ended_at) if op.ended_at else None
+    return obj
+
+
+def tdd_object(details: dict[str, Any]) -> dict[str, Any]:
+    """A TDD phase's facts: its rule, whether it held and why, the coverage it compared."""
+    return {
+        "phase": details.get("tdd"),
+        "rule": details.get("rule"),
+        "message": details.get("message"),
+        "kept": details.get("kept"),
+        "why": details.get("why"),
+        "coverage": details.get("coverage"),
+        "green_coverage": details.get("green_coverage"),
+        "untouched": bool(details.get("untouched")),
+    }
+
+
+def iso(ts: float) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def emit_json(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+_C_ESCAPES: Final = {7: "a", 8: "b", 9: "t", 10: "n", 11: "v", 12: "f", 13: "r", 34: '"', 92: "\\"}
+
+
+def quote_path(path: str) -> str:
+    """A path for people as git shows one (core.quotePath): as it is when plain ASCII, else in
+    double quotes with C escapes and octal for every other byte, never a replacement character."""
+    raw = path.encode("utf-8", "surrogateescape")
+    if all(0x20 <= b < 0x7F and b not in (34, 92) for b in raw):
+        return path
+    body = "".join(
+        "\\" + _C_ESCAPES[b] if b in _C_ESCAPES else chr(b) if 0x20 <= b < 0x7F else f"\\{b:03o}"
+        for b in raw
+    )
+    return f'"{body}"'
+
+
+def short(sha: str | None) -> str:
+    return sha[:12] if sha else "-"
+
+
+def tell_outcome(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> None:
+    """For people, after run/commit: each failed gate with its output's tail, then one line."""
+    for gate in journal.gates(op.id):
+        if not gate.passed:
+            say(f"git-atomic: gate {gate.name} failed: {gate.message}")
+            if gate.output_tail:
+                say("  " + gate.output_tail.replace("\n", "\n  "))
+            say(f"  full output: {gate.log_path}")
+    say(summary_line(journal, op, repo=repo))
+    held = held_back_line(op)
+    if held is not None:
+        say(held)
+
+
+def held_back_line(op: OpRow) -> str | None:
+    """Commits mode: the files the operation changed where you had uncommitted changes that its
+    change could not be told apart from (phasecommit.py). None when there are none."""
+    held = op.details.get("held_back")
+    if not held or op.status != "committed":
+        return None
+    return (
+        f"git-atomic: left uncommitted, as they are on disk: {', '.join(held)} (changed by the "
+        "operation and by you before it; `git diff` shows both)"
+    )
+
+
+def command_failure(op: OpRow) -> str:
+    """Why the command failed, as far as its exit status tells."""
+    import signal
+
+    code = op.exit_code
+    if code is None:
+        return "the command could not start"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the command was killed by {name}"
+    return f"the command exited with status {code}"
+
+
+# What a rollback's promise covers: what git-atomic captures, not ignored files.
+AS_BEFORE: Final = "files, index and branches are as before (ignored files are not restored)"
+
+
+def summary_line(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> str:
+    """One line after the fact: what happened and how to undo it. With `repo`, a rollback of an
+    operation that changed nothing says so instead of offering `undo`."""
+    gates = journal.gates(op.id)
+    head = f"git-atomic: {op.name} [{op.id}]"
+    if op.status == "committed":
+        passed = f", {len(gates)} gate{'s' if len(gates) != 1 else ''} passed" if gates else ""
+        took = f"({op.duration or 0:.1f}s)"
+        if op.history == "shadow":
+            return (
+                f"{head} kept{passed} {took}; shadow mode: nothing committed, "
+                "the result is in your working tree"
+            )
+        if not any(c.commit_sha for c in journal.checkpoints(op.id)):
+            return f"{head} kept{passed} {took}; nothing to commit"
+        return f"{head} committed{passed} {took}"
+    if op.status == "rolled_back":
+        why = {
+            "exec": command_failure(op),
+            "validate": "a gate failed",
+            "timeout": "the command timed out",
+            "interrupt": "interrupted",
+        }.get(op.failed_phase or "", "aborted")
+        failed = [g for g in gates if not g.passed]
+        if failed:
+            why = f"gate {failed[0].name} failed: {failed[0].message or ''}".rstrip(": ")
+        if repo is not None and not _took_back(repo, journal, op):
+            return f"{head} rolled back ({why}); it had changed nothing"
+        return (
+            f"{head} rolled back ({why}); {AS_BEFORE}. "
+            "Its changes are saved: `git atomic undo` brings them back"
+        )
+    return f"{head} {op.status}"
+
+
+def _took_back(repo: Repo, journal: Journal, op: OpRow) -> bool:
+    """Whether the rollback changed anything: the state it replaced (its rescue) differs from
+    the PRE-OP state it went back to."""
+    from git_atomic.engine import snapshot
+
+    cps = journal.checkpoints(op.id)
+    pre = next((c.sha for c in cps if c.kind == "pre_op"), None)
+    rescue = next((c.sha for c in reversed(cps) if c.kind == "rescue"), None)
+    if pre is None or rescue is None:
+        return rescue is not None
+    a, b = snapshot.load(repo, pre), snapshot.load(repo, rescue)
+    return (a.files_tree, a.index_key(), a.head_ref, a.head_oid, a.branches) != (
+        b.files_tree,
+        b.index_key(),
+        b.head_ref,
+        b.head_oid,
+        b.branches,
+    )

@@ -1,0 +1,208 @@
+"""Commits mode: what a phase's commit holds, and what the index holds after it.
+
+A commit holds HEAD plus the operation's *effect*: the change from its `Base` (PRE-OP's files as
+a commit would hold them, the files untracked then left out) to the files being committed,
+applied onto HEAD's tree by git's three-way merge (`merge-tree --write-tree`, per hunk for
+text). Your work in progress from before the operation is on both sides of that change, so it
+cancels out: it is never committed. The index keeps it as it was, staged or not: the commit's
+change is merged into the index three-way too, so only the paths the commit changed are
+rewritten there.
+
+Where the operation changed a file you had changed too and the two do not merge cleanly (or the
+result would not merge into what you staged), that path is *held back*: the commit keeps
+HEAD's version, the file stays on disk as it is and uncommitted, and the operation's record
+names it. Nothing of yours is ever committed to make a commit possible.
+
+A phase that judges the tree as it stands (`tdd` without a command) has no PRE-OP effect: its
+change is your edits. It measures from HEAD, and leaves out the files untracked when it commits
+(as `git commit -a` does: `git add` a new file to put it in).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from git_atomic.engine import indexstate, isolation, snapshot
+from git_atomic.engine.git import EMPTY_TREE, RawChange, Repo
+
+SUBJECT_WIDTH: Final = 72
+
+
+@dataclass(frozen=True)
+class Base:
+    """What an operation's commits are measured from."""
+
+    tree: str
+    untracked: frozenset[bytes] | None  # None: every file untracked at commit time stays out
+
+
+@dataclass(frozen=True)
+class Plan:
+    tree: str  # the commit's tree
+    staged: str  # the index's entries once the commit is made
+    held_back: tuple[bytes, ...]  # changed by the operation and by you: left uncommitted
+
+
+def base_of(repo: Repo, pre_op: str) -> Base:
+    """The `Base` a PRE-OP checkpoint keeps (snapshot.capture's `effect_base`); a PRE-OP without
+    one belongs to a phase that commits the tree as it stands: HEAD's tree then."""
+    entries = {e.path: e for e in repo.ls_tree(pre_op)}
+    kept = entries.get(snapshot.COMMIT_BASE)
+    if kept is not None:
+        listed = entries.get(b"untracked")
+        untracked = repo.cat_blob(listed.oid).split(b"\0") if listed is not None else []
+        return Base(kept.oid, frozenset(p for p in untracked if p))
+    head = json.loads(repo.cat_blob(entries[b"meta"].oid))["head"]["oid"]
+    return Base(tree_of(repo, head), None)
+
+
+def tree_of(repo: Repo, commit: str | None) -> str:
+    return repo.line("rev-parse", f"{commit}^{{tree}}") if commit else EMPTY_TREE
+
+
+def plan(
+    repo: Repo,
+    *,
+    base: str,
+    head_tree: str,
+    files: str,
+    staged: str,
+    adopted: frozenset[bytes] = frozenset(),
+) -> Plan:
+    """The commit of `files`' change since `base` onto `head_tree`, and the index it leaves
+    (`staged`: the index's entries now). `adopted`: files untracked before the operation that
+    it started tracking; they are its to commit as they are now (whatever it committed of them
+    itself is HEAD's), so they are measured from HEAD.
+
+    Each conflict holds the paths it names back (their change is taken out of `files`) and the
+    merges run again; every round holds back at least one more path, and with all of them held
+    back both merges are trivial, so this ends.
+    """
+    if adopted:
+        held_by_head = _entries(repo, head_tree, adopted)
+        base = repo.tree_edit(base, {p: held_by_head.get(p) for p in adopted})
+    effect = repo.diff_trees(base, files)
+    held: set[bytes] = set()
+    while True:
+        theirs = _without(repo, files, effect, held)
+        merged = isolation.merge_trees(repo, base=base, ours=head_tree, theirs=theirs)
+        conflicts = merged.conflicts
+        if merged.oid is not None:
+            index = isolation.merge_trees(repo, base=head_tree, ours=staged, theirs=merged.oid)
+            if index.oid is not None:
+                return Plan(merged.oid, index.oid, tuple(sorted(held)))
+            conflicts = index.conflicts
+        more = _named(effect, held, conflicts)
+        if not more:  # everything held back and still no clean merge: commit nothing at all
+            return Plan(head_tree, staged, tuple(sorted(held)))
+        held |= more
+
+
+def _named(effect: Sequence[RawChange], held: set[bytes], conflicts: Sequence[str]) -> set[bytes]:
+    """The changes a conflict names (the path, a folder holding it, a file where it is a folder);
+    all the rest when it names none of them (a name git made up, `path~HEAD`)."""
+    names = [c.encode("utf-8", "surrogateescape") for c in conflicts]
+    left = [c.path for c in effect if c.path not in held]
+    named = {
+        p
+        for p in left
+        if any(p == n or p.startswith(n + b"/") or n.startswith(p + b"/") for n in names)
+    }
+    return named or set(left)
+
+
+def _without(repo: Repo, files: str, effect: Sequence[RawChange], held: set[bytes]) -> str:
+    """`files` with the effect on the `held` paths taken out: those paths as they were in base."""
+    edits: dict[bytes, tuple[str, str] | None] = {
+        c.path: None if c.status == "A" else (c.old_mode, c.old_oid)
+        for c in effect
+        if c.path in held
+    }
+    return repo.tree_edit(files, edits)
+
+
+def _entries(repo: Repo, tree: str, paths: frozenset[bytes]) -> dict[bytes, tuple[str, str]]:
+    """The files among `paths` that `tree` holds: path -> (mode, object)."""
+    env = {"GIT_LITERAL_PATHSPECS": "1", "GIT_INDEX_FILE": str(repo.state_dir / "no-index")}
+    wanted = sorted(paths)
+    found: dict[bytes, tuple[str, str]] = {}
+    for i in range(0, len(wanted), 1000):
+        listing = repo.out(
+            "ls-tree",
+            "-z",
+            "--full-tree",
+            tree,
+            "--",
+            *[os.fsdecode(p) for p in wanted[i : i + 1000]],
+            env=env,
+        )
+        for item in listing.split(b"\0"):
+            head, _, path = item.partition(b"\t")
+            mode, kind, oid = head.decode().split() if item else ("", "", "")
+            if kind in ("blob", "commit") and path in paths:
+                found[path] = (mode, oid)
+    return found
+
+
+def put_index(
+    repo: Repo, current: snapshot.Snapshot, flags: indexstate.IndexFlags, staged: str
+) -> None:
+    """Make the index hold `staged`'s entries, where it held `current`'s; only the entries that
+    differ are rewritten, every other keeps its stat data and flags. An intent-to-add entry the
+    commit made real is an ordinary entry from now on."""
+    if staged == current.staged_tree:
+        return
+    added = {c.path for c in repo.diff_trees(current.staged_tree, staged) if c.status == "A"}
+    intents = {p: m for p, m in flags.intent_to_add.items() if p not in added}
+    scratch = snapshot.temp_path(repo, "index")
+    try:
+        indexstate.rebuild(
+            repo,
+            current_tree=current.staged_tree if current.index_present else None,
+            current_flags=flags,
+            target_tree=staged,
+            target_flags=dataclasses.replace(flags, intent_to_add=intents),
+            scratch=scratch,
+        )
+        snapshot.install_index(repo, scratch)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def short_command(argv: Sequence[str], width: int) -> str:
+    """A command as a person reads it on one line: as the shell would take it when that is short
+    and plain, otherwise its words without the shell's quoting (the program without its folder),
+    cut at `width`."""
+    quoted = shlex.join(argv)
+    if len(quoted) <= width and "\n" not in quoted and "'\"'\"'" not in quoted:
+        return quoted
+    return _cut(" ".join([os.path.basename(argv[0]) or argv[0], *argv[1:]]), width)
+
+
+def _cut(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(1, width - 1)].rstrip() + "…"
+
+
+def message(label: str, name: str, what: str, *, argv: Sequence[str] | None) -> str:
+    """`LABEL: name - what` on one short line; the whole command in the body."""
+    head = f"{label}: {name} - "
+    first = what.strip().splitlines()[0] if what.strip() else ""
+    return head + _cut(first, max(12, SUBJECT_WIDTH - len(head))) + body(argv)
+
+
+def command_message(label: str, name: str, argv: Sequence[str]) -> str:
+    """The message of the commit of a command's change (a run's OP-EXEC)."""
+    width = max(12, SUBJECT_WIDTH - len(f"{label}: {name} - "))
+    return message(label, name, short_command(argv, width), argv=argv)
+
+
+def body(argv: Sequence[str] | None) -> str:
+    """What follows a subject: the whole command, exactly, when there is one."""
+    return f"\n\nCommand: {shlex.join(argv)}" if argv else ""

@@ -1,0 +1,131 @@
+"""`git atomic log` for people: one line per operation, like `git log --oneline` grown up.
+
+3f2a9c1e  2 minutes ago  rolled back  lint-fix  4.21s  3 files +12 -4  gate tests failed
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from git_atomic.core.journal import GateRow, Journal, OpRow
+from git_atomic.engine.git import Repo
+from git_atomic.ops import context
+from git_atomic.views.render import (
+    STATUS_WORD,
+    Stat,
+    Style,
+    brought_back,
+    change_of,
+    duration,
+    file_stats,
+    relative,
+)
+
+NAME_WIDTH = 32
+
+
+def _why(op: OpRow, gates: list[GateRow], post_op: bool) -> str:
+    """Why it ended as it did, in a few words; empty when there is nothing to add."""
+    if op.status == "open":
+        if context.is_interrupted(op):
+            return "interrupted: `git atomic recover`"
+        if op.owner_pid is None:
+            return "waiting for `git atomic commit` or `abort`"
+        return {"validate": "running the gates"}.get(op.phase, "running")
+    failed = [g for g in gates if not g.passed]
+    covered = [g.coverage for g in gates if g.coverage is not None]
+    coverage = f", coverage {covered[-1]:.1f}%" if covered else ""
+    if op.status == "committed":
+        return (
+            f"{len(gates)} gate{'s' if len(gates) != 1 else ''} passed{coverage}" if gates else ""
+        )
+    if op.status == "recovered":
+        return "recovered after a crash"
+    if failed:
+        names = ", ".join(g.name for g in failed)
+        low = (
+            f": coverage {failed[0].coverage:.1f}%"
+            if len(failed) == 1 and failed[0].coverage is not None
+            else ""
+        )
+        return f"gate{'s' if len(failed) > 1 else ''} {names} failed{low}"
+    if op.failed_phase == "exec":
+        return f"command exited {op.exit_code}" if op.exit_code is not None else "command failed"
+    return {"timeout": "timed out", "interrupt": "interrupted"}.get(
+        op.failed_phase or "", "rolled back after commit" if post_op else "aborted"
+    )
+
+
+def tdd_marker(op: OpRow) -> str:
+    """Where the TDD cycle stands: ` [GREEN kept, 91.2%]`, ` [RED broken: the tests pass]`."""
+    details = op.details
+    label = str(details.get("tdd", "")).upper()
+    if op.status == "committed":
+        cov = f", {op.coverage:.1f}%" if op.coverage is not None else ""
+        return f" [{label} kept{cov}]"
+    why = details.get("why") or op.failed_phase or op.status
+    return f" [{label} broken: {why}]" if details.get("kept") is False else f" [{label}: {why}]"
+
+
+def log_lines(
+    journal: Journal, ops: list[OpRow], *, repo: Repo, style: Style, now: float | None = None
+) -> list[str]:
+    now = time.time() if now is None else now
+    rows = []
+    pairs: dict[str, tuple[str, str]] = {}
+    events = (
+        sorted(journal.events(ops[0].worktree, limit=10_000), key=lambda e: e.id) if ops else []
+    )
+    for op in ops:
+        cps = journal.checkpoints(op.id)
+        gates = journal.gates(op.id)
+        made = change_of(op, cps)
+        if made is not None:
+            pairs[op.id] = (made.before, made.after)
+        post_op = any(c.kind == "post_op" for c in cps)
+        back = op.status in ("rolled_back", "recovered") and brought_back(cps, events)
+        rows.append((op, gates, post_op, back))
+    stats = file_stats(repo, pairs)
+    when = [relative(op.started_at, now) for op, _, _, _ in rows]
+    names = [
+        op.name if len(op.name) <= NAME_WIDTH else op.name[: NAME_WIDTH - 1] + "…"
+        for op, _, _, _ in rows
+    ]
+    durations = [duration(op.duration) if op.status != "open" else "…" for op, _, _, _ in rows]
+    changes = [_change(stats.get(op.id), style) for op, _, _, _ in rows]
+    w_when = max(map(len, when), default=0)
+    w_name = max(map(len, names), default=0)
+    w_dur = max(map(len, durations), default=0)
+    w_change = max((_visible(c) for c in changes), default=0)
+    lines = []
+    for (op, gates, post_op, back), ago, name, dur, change in zip(
+        rows, when, names, durations, changes, strict=True
+    ):
+        interrupted = op.status == "open" and context.is_interrupted(op)
+        status = "interrupted" if interrupted else op.status
+        word = style.status(status, "interrupted" if interrupted else None)
+        pad = " " * (11 - len("interrupted" if interrupted else _word(op.status)))
+        why = tdd_marker(op).lstrip() if op.kind == "tdd" else _why(op, gates, post_op)
+        why = style.paint(why, "red") if op.status == "rolled_back" and op.kind != "tdd" else why
+        if back:
+            why += style.paint("; brought back by undo", "cyan")
+        line = (
+            f"{style.paint(op.id[:8], 'yellow')}  {ago:<{w_when}}  {word}{pad}  "
+            f"{style.paint(name, 'bold')}{' ' * (w_name - len(name))}  {dur:>{w_dur}}  "
+            f"{change}{' ' * (w_change - _visible(change))}  {why}"
+        )
+        lines.append(line.rstrip())
+    return lines
+
+
+def _word(status: str) -> str:
+    return STATUS_WORD.get(status, status)
+
+
+def _change(stat: Stat | None, style: Style) -> str:
+    return stat.text(style) if stat is not None else "-"
+
+
+def _visible(text: str) -> int:
+    return len(re.sub(r"\x1b\[[0-9;]*m", "", text))

@@ -1,0 +1,363 @@
+"""What the human views share: colour as git decides it, times, sizes of a change, the pager.
+
+The views themselves are logview.py (`log`), showview.py (`show`) and statusview.py (`status`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, TextIO
+
+from git_atomic.core.journal import CheckpointRow, EventRow, OpRow
+from git_atomic.engine.git import Repo
+
+STATUS_WORD: Final = {
+    "committed": "committed",
+    "rolled_back": "rolled back",
+    "open": "open",
+    "recovered": "recovered",
+    "undone": "undone",
+}
+PHASE_WORD: Final = {
+    "pre_op": "PRE-OP",
+    "exec": "OP-EXEC",
+    "op_exec": "OP-EXEC",
+    "validate": "POST-OP (gates)",
+    "post_op": "POST-OP",
+    "rollback": "rollback",
+    "done": "done",
+}
+_SGR: Final = {
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "blue": "34",
+    "cyan": "36",
+    "bold": "1",
+    "dim": "2",
+}
+_STATUS_COLOUR: Final = {
+    "committed": "green",
+    "rolled_back": "red",
+    "open": "yellow",
+    "recovered": "cyan",
+    "undone": "cyan",
+    "interrupted": "red",
+}
+
+
+class Style:
+    """ANSI colour, or plain text when colour is off."""
+
+    def __init__(self, *, colour: bool) -> None:
+        self.colour = colour
+
+    def paint(self, text: str, *names: str) -> str:
+        if not self.colour or not names or not text:
+            return text
+        codes = ";".join(_SGR[n] for n in names)
+        return f"\x1b[{codes}m{text}\x1b[m"
+
+    def status(self, status: str, text: str | None = None) -> str:
+        return self.paint(
+            text if text is not None else STATUS_WORD.get(status, status),
+            _STATUS_COLOUR.get(status, "bold"),
+        )
+
+
+def want_colour(
+    repo: Repo | None, stream: TextIO | None = None, env: Mapping[str, str] | None = None
+) -> bool:
+    """As git decides: color.atomic, then color.ui (never/always/auto); auto means a terminal.
+
+    NO_COLOR (https://no-color.org) and TERM=dumb switch it off whatever the config says. When
+    git started a pager for us (`git -p atomic log`, pager.atomic) it sets GIT_PAGER_IN_USE.
+    """
+    env = os.environ if env is None else env
+    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+        return False
+    setting = None
+    if repo is not None:
+        setting = repo.config("color.atomic") or repo.config("color.ui")
+    setting = (setting or "auto").lower()
+    if setting in ("never", "false", "off", "no", "0"):
+        return False
+    if setting == "always":
+        return True
+    stream = stream or sys.stdout
+    return bool(stream.isatty()) or env.get("GIT_PAGER_IN_USE", "").lower() in ("true", "1")
+
+
+# --- times -------------------------------------------------------------------------------------
+def relative(ts: float, now: float | None = None) -> str:
+    """As `git log --date=relative` says it: 5 seconds ago, 3 minutes ago, 2 weeks ago."""
+    delta = max(0.0, (time.time() if now is None else now) - ts)
+    for limit, size, unit in (
+        (90, 1, "second"),
+        (90 * 60, 60, "minute"),
+        (36 * 3600, 3600, "hour"),
+        (14 * 86400, 86400, "day"),
+        (70 * 86400, 7 * 86400, "week"),
+        (365 * 86400, 30 * 86400, "month"),
+    ):
+        if delta < limit:
+            n = int((delta + size / 2) // size) if size > 1 else int(delta)
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    years = int((delta + 182 * 86400) // (365 * 86400))
+    return f"{years} year{'s' if years != 1 else ''} ago"
+
+
+def duration(seconds: float | None) -> str:
+    """0.42s, 12.3s, 3m05s, 1h02m; `-` when unknown."""
+    if seconds is None:
+        return "-"
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+    return f"{int(seconds // 86400)}d{int(seconds % 86400 // 3600):02d}h"
+
+
+def clock(ts: float) -> str:
+    """A local time as git prints one: 2026-11-25 21:36:32 +0100."""
+    from datetime import datetime
+
+    return datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+# --- the size of a change ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Stat:
+    files: int
+    added: int
+    removed: int
+
+    def text(self, style: Style) -> str:
+        if not self.files:
+            return "no change"
+        return (
+            f"{self.files} file{'s' if self.files != 1 else ''} "
+            f"{style.paint(f'+{self.added}', 'green')} "
+            f"{style.paint(f'-{self.removed}', 'red')}"
+        )
+
+
+def end_checkpoint(op: OpRow, checkpoints: list[CheckpointRow]) -> CheckpointRow | None:
+    """Where an operation's change ended: POST-OP or its last stage; for one that was rolled
+    back or recovered, the rescue taken just before going back (it holds the operation's
+    result). None while nothing but PRE-OP exists."""
+    steps = [c for c in checkpoints if c.kind != "rescue"]
+    if op.status not in ("committed", "open"):
+        last_step = steps[-1].seq if steps else 0
+        rescues = [c for c in checkpoints if c.kind == "rescue" and c.seq > last_step]
+        if rescues:
+            return rescues[0]
+    later = [c for c in steps if c.kind in ("post_op", "op_exec")]
+    return later[-1] if later else None
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an operation changed, as two tree-ishes, and how to name them to a person."""
+
+    before: str
+    after: str
+    name: str  # "PRE-OP -> POST-OP"
+    header: str  # "PRE-OP 1a2b3c4d5e6f -> POST-OP 6f5e4d3c2b1a"
+
+
+def change_of(op: OpRow, checkpoints: list[CheckpointRow]) -> Change | None:
+    """PRE-OP -> where the operation ended (end_checkpoint). A phase that committed the tree as
+    it stood (`tdd` without a command) changed nothing itself: its change is its commit's."""
+    pre = next((c for c in checkpoints if c.kind == "pre_op"), None)
+    end = end_checkpoint(op, checkpoints)
+    if pre is None or end is None:
+        return None
+    made = [c.commit_sha for c in checkpoints if c.commit_sha]
+    if op.kind == "tdd" and op.argv is None and op.status == "committed" and made:
+        sha = made[-1]
+        return Change(f"{sha}^^{{tree}}", f"{sha}^{{tree}}", "its commit", f"commit {sha[:12]}")
+    word = {"op_exec": "OP-EXEC", "post_op": "POST-OP"}.get(end.kind, end.kind)
+    return Change(
+        f"{pre.sha}:files",
+        f"{end.sha}:files",
+        f"PRE-OP -> {word}",
+        f"PRE-OP {pre.sha[:12]} -> {word} {end.sha[:12]}",
+    )
+
+
+def own_change(repo: Repo, op: OpRow, checkpoints: list[CheckpointRow]) -> Change | None:
+    """What the operation itself changed: for an agent turn that recorded its calls' steps,
+    PRE-OP with each step merged in (what happened between its calls is not shown as its own);
+    where the steps do not merge cleanly on PRE-OP, and for every other operation, change_of."""
+    from git_atomic.engine import snapshot
+    from git_atomic.ops import effect
+
+    pre = next((c for c in checkpoints if c.kind == "pre_op"), None)
+    calls = effect.turn_steps(op)
+    if pre is None or not calls:
+        return change_of(op, checkpoints)
+    start = snapshot.load(repo, pre.sha).files_tree
+    tree = start
+    for step in calls:
+        base, theirs = (snapshot.load(repo, sha).files_tree for sha in (step.before, step.after))
+        merged = effect.merge(repo, base=base, ours=tree, theirs=theirs)
+        if merged.tree is None:
+            return change_of(op, checkpoints)
+        tree = merged.tree
+    n = len(calls)
+    return Change(
+        f"{pre.sha}:files",
+        tree,
+        "its calls",
+        f"PRE-OP {pre.sha[:12]} + its {n} call{'s' if n != 1 else ''}' changes",
+    )
+
+
+def brought_back(checkpoints: list[CheckpointRow], events: list[EventRow]) -> bool:
+    """Whether `undo` brought a rolled-back operation's result back (and no later undo took it
+    away again). `events`: the worktree's, oldest first. An undo restores a rescue; a second
+    undo restores the rescue the first one took, and so on."""
+    absent = {c.sha for c in checkpoints if c.kind == "rescue"}
+    present: set[str] = set()
+    state = False
+    for e in events:
+        if e.kind != "undo" or e.target is None:
+            continue
+        if e.target in absent:
+            state = True
+            if e.rescue:
+                present.add(e.rescue)
+        elif e.target in present:
+            state = False
+            if e.rescue:
+                absent.add(e.rescue)
+    return state
+
+
+def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, Stat]:
+    """Files changed, lines added and removed between pairs of trees (`Change.before`/`after`).
+
+    Two git processes whatever the number of pairs: one resolves every tree-ish, one
+    `diff-tree --stdin` diffs them all, so a long log stays fast.
+    """
+    specs = sorted({c for pair in pairs.values() for c in pair})
+    if not specs:
+        return {}
+    trees: dict[str, str] = {}
+    answer = repo.out("cat-file", "--batch-check", input=("\n".join(specs) + "\n").encode())
+    for spec, line in zip(specs, answer.decode().splitlines(), strict=False):
+        fields = line.split()
+        if len(fields) == 3 and fields[1] == "tree":
+            trees[spec] = fields[0]
+    wanted = {(trees.get(a), trees.get(b)) for a, b in pairs.values()}
+    todo = sorted((a, b) for a, b in wanted if a and b and a != b)
+    totals: dict[tuple[str, str], list[int]] = {}
+    if todo:
+        raw = repo.out(
+            "diff-tree",
+            "--stdin",
+            "-r",
+            "--numstat",
+            "--no-renames",
+            input="".join(f"{a} {b}\n" for a, b in todo).encode(),
+        )
+        current: list[int] = [0, 0, 0]
+        for line in raw.decode("utf-8", "replace").splitlines():
+            if "\t" not in line:
+                a, _, b = line.partition(" ")
+                current = totals.setdefault((a, b), [0, 0, 0])
+                continue
+            plus, minus, _ = line.split("\t", 2)
+            current[0] += 1
+            current[1] += int(plus) if plus.isdigit() else 0
+            current[2] += int(minus) if minus.isdigit() else 0
+    out: dict[str, Stat] = {}
+    for key, (a, b) in pairs.items():
+        ta, tb = trees.get(a), trees.get(b)
+        if ta is None or tb is None:
+            continue  # a checkpoint that `git atomic gc` retired
+        count = totals.get((ta, tb), [0, 0, 0])
+        out[key] = Stat(count[0], count[1], count[2])
+    return out
+
+
+def diff_text(repo: Repo, change: Change, *, stat_only: bool, colour: bool = False) -> str:
+    args = [
+        "diff",
+        "--no-ext-diff",
+        "--no-renames",
+        "--color=always" if colour else "--no-color",
+        "--stat" if stat_only else "-p",
+        change.before,
+        change.after,
+    ]
+    return repo.out(*args).decode("utf-8", "replace")
+
+
+# --- the pager ---------------------------------------------------------------------------------
+def pager_command(repo: Repo, env: Mapping[str, str] | None = None) -> str | None:
+    """The pager git would use for `git atomic`: GIT_PAGER, pager.atomic, core.pager, PAGER,
+    less. None: do not page (not a terminal, or the setting says cat / false)."""
+    env = os.environ if env is None else env
+    setting = repo.config("pager.atomic")
+    if setting is not None and setting.lower() in ("false", "no", "off", "0"):
+        return None
+    if setting is not None and setting.lower() in ("true", "yes", "on", "1"):
+        setting = None
+    pager = (
+        env.get("GIT_PAGER") or setting or repo.config("core.pager") or env.get("PAGER") or "less"
+    )
+    return None if pager.strip() in ("", "cat") else pager
+
+
+def page(text: str, *, repo: Repo) -> None:
+    """Through the pager when stdout is a terminal, as git does (LESS=FRX: short text stays)."""
+    pager = pager_command(repo) if sys.stdout.isatty() else None
+    if pager is None or not _runnable(pager):
+        _write(text)
+        return
+    import signal
+    import subprocess
+
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")
+    env.setdefault("LV", "-c")
+    sys.stdout.flush()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C belongs to the pager
+    try:
+        subprocess.run(pager, shell=True, input=text.encode(), env=env, check=False)
+    except OSError:
+        _write(text)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _runnable(pager: str) -> bool:
+    """False for a pager whose program is missing (no less on a minimal system): print instead
+    of letting the shell swallow the text with `command not found`."""
+    import shlex
+    import shutil
+
+    try:
+        words = shlex.split(pager)
+    except ValueError:
+        return True  # the shell may still make sense of it
+    return not words or "=" in words[0] or shutil.which(words[0]) is not None
+
+
+def _write(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `git atomic log | head`: the reader has all it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())

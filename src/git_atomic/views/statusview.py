@@ -1,0 +1,114 @@
+"""`git atomic status` for people: open or interrupted, which phase, since when, who, what next."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from git_atomic.core.errors import RefusedError
+from git_atomic.core.journal import Journal, OpRow
+from git_atomic.core.lock import Holder
+from git_atomic.engine.git import Repo
+from git_atomic.ops import context
+from git_atomic.views.logview import log_lines
+from git_atomic.views.render import PHASE_WORD, Style, clock, relative
+
+_SESSION_NEXT = (
+    "`git atomic checkpoint` records a stage, `git atomic commit` runs the gates",
+    "and makes it final, `git atomic abort` rolls it back",
+)
+_RECOVER_NEXT = (
+    "`git atomic recover` goes back to PRE-OP (what it replaces is kept as a rescue);",
+    "`git atomic recover --accept` keeps the tree as it is",
+)
+
+
+def _row(label: str, *lines: str) -> list[str]:
+    return [f"  {label:<8} {lines[0]}", *(f"  {'':<8} {line}" for line in lines[1:])]
+
+
+def _phase(journal: Journal, op: OpRow, now: float) -> str:
+    word = PHASE_WORD.get(op.phase, op.phase)
+    cps = [c for c in journal.checkpoints(op.id) if c.kind != "rescue"]
+    stages = sum(1 for c in cps if c.kind == "op_exec")
+    if stages:
+        word += f", stage {stages} recorded {relative(cps[-1].created_at, now)}"
+    return word
+
+
+def _since(holder: Holder, now: float) -> str:
+    try:
+        ts = datetime.fromisoformat(holder.since).timestamp()
+    except ValueError:
+        return holder.since
+    return f"{clock(ts)} ({relative(ts, now)})"
+
+
+def status_lines(
+    repo: Repo,
+    journal: Journal,
+    *,
+    open_op: OpRow | None,
+    interrupted: OpRow | None,
+    holder: Holder | None,
+    style: Style,
+    now: float | None = None,
+) -> list[str]:
+    now = time.time() if now is None else now
+    out: list[str] = []
+    if (repo.git_dir / context.PENDING_RESTORE).exists():
+        out.append(
+            style.status("interrupted", "interrupted:")
+            + " a rollback, undo or emergency stopped half way"
+        )
+        out += _row("next", "`git atomic recover` finishes it; new operations wait until then")
+    op = interrupted or open_op
+    if op is not None:
+        head = "interrupted:" if interrupted is not None else "open:"
+        out.append(
+            f"{style.status('interrupted' if interrupted else 'open', head)} "
+            f"{style.paint(op.name, 'bold')} [{style.paint(op.id, 'yellow')}]"
+        )
+        out += _row("phase", _phase(journal, op, now))
+        out += _row("since", f"{clock(op.started_at)} ({relative(op.started_at, now)})")
+        if interrupted is not None:
+            out += _row("process", f"pid {op.owner_pid} is gone (killed or crashed)")
+            out += _row("next", *_RECOVER_NEXT)
+            out += _row("note", "until then new operations in this worktree are refused (exit 3)")
+        else:
+            if op.owner_pid:
+                out += _row("process", f"pid {op.owner_pid} is working on it")
+            elif op.kind == "session":
+                out += _row("process", "none: the operation waits for you")
+            out += _row(
+                "next",
+                *(
+                    _SESSION_NEXT
+                    if op.kind == "session"
+                    else ("wait for it to finish; `git atomic status` again",)
+                ),
+            )
+    elif not out:
+        out.append("no operation is open in this worktree")
+        last = journal.ops(worktree=repo.worktree_id, limit=1)
+        if last:
+            line = log_lines(journal, last, repo=repo, style=style, now=now)[0]
+            out += _row("last", line)
+        newest = journal.events(repo.worktree_id, limit=1)
+        if newest:
+            kind = newest[0].kind
+            what = (
+                "reverses the last undo"
+                if kind == "undo"
+                else f"brings back what the last {kind} replaced"
+            )
+            out += _row("undo", f"`git atomic undo` {what}")
+    if holder is not None:
+        state = "" if holder.alive else style.paint(" (dead: `git atomic recover`)", "red")
+        command = f" `{holder.command}`" if holder.command else ""
+        out += _row("lock", f"pid {holder.pid}{command} since {_since(holder, now)}{state}")
+    try:
+        context.check_git_state(repo)
+    except RefusedError as exc:
+        out += _row("note", f"{exc.message}; git-atomic will not start an operation")
+    return out
