@@ -6,11 +6,13 @@ about the files."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,11 +179,22 @@ def scenario(
     tree: dict[str, tuple[str, str, str]],
     chosen: dict[str, str],
     ops: list[tuple[str, ...]],
+    *,
+    watch: bool = False,
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+    """`watch`: Watchman watches the worktree from the start, and a first capture (a `run` of
+    `true`) keeps its clock, so that every capture of the scenario is answered by it
+    (watcher.py); checked from GIT_TRACE: no capture of the operation runs `git status`."""
+    with tempfile.TemporaryDirectory() as tmp, _watching(tmp, watch) as watch_root:
         base = Path(tmp)
         where = make_layout(layout, base)
         repo = where.repo
+        if watch:
+            watch_root.append(repo.path)
+            subprocess.run(["watchman", "watch", str(repo.path)], capture_output=True, check=True)
+            repo.atomic(
+                "run", "--history", "shadow", "--no-gates", "--", "true", cwd=where.cwd, check=0
+            )
         build(repo, tree)
         log = configure(repo, chosen, base)
         env = repo.env
@@ -192,10 +205,21 @@ def scenario(
         spec, after_file = base / "ops.json", base / "after.json"
         spec.write_text(json.dumps({"root": str(repo.path), "ops": ops}))
         command = [sys.executable, "-m", "testing.oracle", str(spec), str(after_file)]
+        trace = base / "trace"
         res = repo.atomic(
-            "run", "--json", "--history", history, "--no-gates", "--", *command, cwd=where.cwd
+            "run",
+            "--json",
+            "--history",
+            history,
+            "--no-gates",
+            "--",
+            *command,
+            cwd=where.cwd,
+            env={"GIT_TRACE": str(trace)} if watch else None,
         )
         assert res.returncode == 1, f"exit {res.returncode}: {res.stderr}"
+        if watch and "core.ignoreCase" not in chosen:  # (that one turns the watcher off)
+            assert "status --porcelain=v2" not in trace.read_text(), "a capture ran git status"
         result = json.loads(res.stdout)
         after = json.loads(after_file.read_text())
         after_files = {os.fsencode(p): tuple(v) for p, v in after["files"].items()}
@@ -223,6 +247,16 @@ def scenario(
             list(e) for e in index_after
         ], "index after undo"
         assert log.read_text() == "", "the user's hooks ran: " + log.read_text()
+
+
+@contextlib.contextmanager
+def _watching(tmp: str, watch: bool) -> Iterator[list[Path]]:
+    roots: list[Path] = []
+    try:
+        yield roots
+    finally:
+        for root in roots:
+            subprocess.run(["watchman", "watch-del", str(root)], capture_output=True, check=False)
 
 
 def _diff(got: oracle.Files, want: oracle.Files) -> str:

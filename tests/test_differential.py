@@ -13,6 +13,9 @@ and runs a random failing operation with the real CLI. Then:
 - the rollback leaves the files, the index entries (modes, objects, stages, flags), HEAD and
   the branches exactly as before, and `undo` brings back exactly what the operation left;
 - none of the user's hooks (fsmonitor included) ran for git-atomic.
+Where Watchman is installed, half the examples have it watch the worktree, so that their
+captures are answered by it (watcher.py) instead of `git status`; tests/test_watcher.py runs
+named examples that way every time.
 
 Examples: 25 by default (about 20 s of CPU), 300 with --slow, or
 GIT_ATOMIC_DIFFERENTIAL_EXAMPLES.
@@ -21,6 +24,7 @@ GIT_ATOMIC_DIFFERENTIAL_EXAMPLES.
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -81,6 +85,7 @@ def test_differential(request: pytest.FixtureRequest) -> None:
         tree=files,
         chosen=chosen_settings,
         ops=st.lists(op_step, min_size=1, max_size=6),
+        watch=st.booleans() if shutil.which("watchman") else st.just(False),
     )
     def check(
         layout: str,
@@ -88,8 +93,9 @@ def test_differential(request: pytest.FixtureRequest) -> None:
         tree: dict[str, tuple[str, str, str]],
         chosen: dict[str, str],
         ops: list[tuple[str, ...]],
+        watch: bool,
     ) -> None:
-        scenario(layout, history, tree, chosen, ops)
+        scenario(layout, history, tree, chosen, ops, watch=watch)
 
     check()
 

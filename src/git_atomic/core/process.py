@@ -164,6 +164,24 @@ class Background:
         return self._result
 
 
+class Program(Background):
+    """Another program than git (a file watcher's client), started now and awaited later, with
+    the caller's environment less git's location variables."""
+
+    def _spawn(
+        self, cwd: str | os.PathLike[str], env: Mapping[str, str] | None, stdin: int | IO[bytes]
+    ) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            self._args,
+            cwd=cwd,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_git_env(env),
+            preexec_fn=_lower_priority if self._low else None,
+        )
+
+
 def git_out(
     args: Sequence[str],
     *,

@@ -34,7 +34,7 @@ from typing import Final
 
 from git_atomic.core import process
 from git_atomic.core.errors import GitError
-from git_atomic.engine import conversion, safefs
+from git_atomic.engine import conversion, safefs, watcher
 from git_atomic.engine.git import ZERO_OID, RawChange, Repo
 
 SCAN_REFS: Final = "refs/atomic/scan/"
@@ -93,6 +93,12 @@ class Scan:
         self.too_large: frozenset[bytes] = frozenset()  # new untracked files over the budget
         self.pending: process.Background | None = None  # the scan index's update, still running
         self.split = split  # written as a split index (`_split`)
+        # Instead of `status`: Watchman's list of what changed since the clock kept with the
+        # scan index (watcher.py). `clock`: the one this scan's answer holds from, kept with it.
+        self.watch: watcher.Query | None = None
+        self.clock: watcher.Clock | None = None
+        self.rules: list[object] = []  # the ignore rules outside the tree, as of the clock
+        self.untracked_config: tuple[str, ...] = ()
 
     @property
     def config(self) -> tuple[str, ...]:
@@ -164,23 +170,37 @@ def start(
     # configuration is read.
     untracked: tuple[str, ...] = ()
     if read_config or base is None:
-        cache = (repo.config("core.untrackedCache") or "").lower() not in (
-            "false",
-            "no",
-            "off",
-            "0",
-        )
-        untracked = ("-c", f"core.untrackedCache={'true' if cache else 'false'}")
-    return Scan(
-        repo,
-        scratch,
-        known_tree,
-        repo.start(*_config(split), *untracked, *_STATUS, env=env),
-        split=split,
-    )
+        untracked = _untracked_cache(repo)
+    if base is not None and known_tree is not None:
+        query = watcher.since(repo, worktree_key(repo), known_tree)
+        if query is not None:
+            watching = Scan(repo, scratch, known_tree, None, split=split)
+            watching.watch, watching.untracked_config = query, untracked
+            return watching
+    scanning = Scan(repo, scratch, known_tree, None, split=split)
+    _start_status(scanning, untracked)
+    return scanning
+
+
+def _untracked_cache(repo: Repo) -> tuple[str, ...]:
+    cache = (repo.config("core.untrackedCache") or "").lower() not in ("false", "no", "off", "0")
+    return ("-c", f"core.untrackedCache={'true' if cache else 'false'}")
+
+
+def _start_status(scan: Scan, untracked: tuple[str, ...]) -> None:
+    """The usual scan: `git status` on our copy, after Watchman's clock when it watches the
+    worktree (the next scan then asks it what changed since)."""
+    scan.clock = watcher.clock(scan.repo)
+    if scan.clock is not None:
+        scan.rules = _rules_key(scan.repo)
+    env = {"GIT_INDEX_FILE": str(scan.index), "GIT_OPTIONAL_LOCKS": "1"}
+    scan.status = scan.repo.start(*_config(scan.split), *untracked, *_STATUS, env=env)
 
 
 def abandon(scan: Scan) -> None:
+    if scan.watch is not None:
+        scan.watch.drop()
+        scan.watch = None
     if scan.status is not None:
         scan.status.wait(check=False)  # never leave it writing a file that is about to go
         scan.status = None
@@ -194,13 +214,26 @@ def finish(scan: Scan, staged_tree: str, *, limit: int | None = None) -> str | N
     then scans the older way). `staged_tree`: the user's index entries. `limit`: new untracked
     files larger than that many bytes are left out, unread (`scan.too_large`)."""
     repo = scan.repo
-    assert scan.status is not None
     repo.read_config()  # what the rest asks of it is read while the scan still runs
-    res = scan.status.wait(check=False)
-    scan.status = None
-    parsed = _parse_status(res.stdout) if res.returncode == 0 else None
+    parsed: tuple[list[bytes], list[bytes], list[bytes]] | None = None
+    if scan.watch is not None:
+        query, scan.watch = scan.watch, None
+        assert scan.base_tree is not None
+        rules = _rules_key(repo)
+        answer = watcher.answer(repo, query, scan.base_tree, rules)
+        if answer is not None:
+            parsed, scan.clock, scan.rules = answer[:3], answer.clock, rules
+        else:  # the usual scan after all
+            _start_status(scan, scan.untracked_config or _untracked_cache(repo))
+    returncode = 0
     if parsed is None:
-        if res.returncode != 0 and scan.base_tree is not None:
+        assert scan.status is not None
+        res = scan.status.wait(check=False)
+        scan.status = None
+        returncode = res.returncode
+        parsed = _parse_status(res.stdout) if res.returncode == 0 else None
+    if parsed is None:
+        if returncode != 0 and scan.base_tree is not None:
             # Unreadable (say, a split index whose shared part git expired): seed anew next time.
             _discard(repo, index_file(repo, scan.base_tree))
         return None
@@ -580,6 +613,8 @@ def keep(scan: Scan, tree: str) -> list[str]:
     except OSError:  # a cache: a full disk costs the next capture time, not this one its work
         _discard(scan.repo, source, keeping=base)
         return []
+    if scan.clock is not None:
+        watcher.remember(scan.repo, worktree_key(scan.repo), tree, scan.clock, target, scan.rules)
     # A rename onto another name of the same file (nothing was written since the link) does
     # nothing at all: that name goes here.
     source.unlink(missing_ok=True)

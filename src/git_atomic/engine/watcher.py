@@ -1,0 +1,327 @@
+"""What changed in a worktree since the last scan, from Watchman, when it watches the worktree.
+
+A scan (scan.py) asks `git status`, which looks at every file. Where Watchman already watches the
+worktree (the user ran `watchman watch` or `watch-project` on it, or a tool of theirs did), it
+can say which paths changed since a *clock* it gave earlier, and a scan then costs in proportion
+to what changed. We talk to Watchman itself (its command-line client, JSON in and out, never
+spawning a server), never through a `core.fsmonitor` hook of yours: what such a script answers
+is not ours to trust (process.py turns it off for every git call of ours).
+
+The clock is kept with the scan state: `<common git dir>/atomic/watch-<worktree>.json` names the
+tree of the scan that took it. It says: "the disk at that clock held that tree's files, and
+Watchman reports every path that changed since". A scan index whose tree it names can then be
+brought up to date from Watchman's list alone. The clock of a scan is taken *before* the scan
+looks at anything (the `git status` of a scan that sets the watch up; the query itself for a
+scan that follows one), so a file written while a scan reads it is reported again next time.
+
+Anything unusual is answered by the usual scan, never guessed: no record, no Watchman, a watch
+that restarted or lost events (Watchman's "fresh instance"), an error, a `.gitignore` or an
+ignore file outside the tree that changed, a nested repository or a submodule, a name the
+JSON or git's line-based input cannot carry, a filesystem that folds case. A scan that sets the
+watch up leaves no record when the tree holds a submodule (its checked-out commit can move
+without a file of the worktree changing). `GIT_ATOMIC_WATCHMAN=0` turns all of this off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final, NamedTuple
+
+from git_atomic.core import process
+from git_atomic.engine import safefs
+from git_atomic.engine.git import Repo
+
+_PROGRAM: Final = ("watchman", "--no-spawn", "--no-pretty", "-j")
+# The mode field of a gitlink entry in an index file (0o160000, big-endian): its absence means
+# no submodule (its presence elsewhere, say a file of 57,344 bytes, only costs the watcher).
+_GITLINK: Final = b"\x00\x00\xe0\x00"
+
+
+class Clock(NamedTuple):
+    root: str  # the root Watchman watches (the worktree or a folder above it)
+    relative: str  # the worktree inside it ("" when the same)
+    clock: str
+    gitlinks_checked: bool  # False: the scan index must be looked at for gitlinks first
+
+
+class Answer(NamedTuple):
+    deleted: list[bytes]
+    changed: list[bytes]
+    untracked: list[bytes]
+    clock: Clock
+
+
+class Query:
+    """A query running in the background, for the scan index of `tree`."""
+
+    def __init__(self, running: process.Background, record: dict[str, object], base: Clock):
+        self.running = running
+        self.record = record
+        self.base = base
+
+    def drop(self) -> None:
+        self.running.wait(check=False)
+
+
+def enabled() -> bool:
+    return os.environ.get("GIT_ATOMIC_WATCHMAN", "1") != "0"
+
+
+def _record_path(repo: Repo, key: str) -> Path:
+    return repo.state_dir / f"watch-{key}.json"
+
+
+def _ask(repo: Repo, command: list[object]) -> dict[str, object] | None:
+    """One command to Watchman, synchronously; None when there is no answer."""
+    try:
+        running = process.Program(_PROGRAM, cwd=repo.root, input=json.dumps(command).encode())
+    except OSError:  # not installed
+        return None
+    return _answer(running)
+
+
+def _answer(running: process.Background) -> dict[str, object] | None:
+    res = running.wait(check=False)
+    if res.returncode != 0:
+        return None
+    try:
+        data = json.loads(res.stdout)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or "error" in data:
+        return None
+    return data
+
+
+def clock(repo: Repo) -> Clock | None:
+    """Watchman's clock now for the worktree, when it watches it: taken before a scan that
+    sets the watch up looks at anything."""
+    if not enabled():
+        return None
+    listing = _ask(repo, ["watch-list"])
+    if listing is None:
+        return None
+    real = os.path.realpath(repo.root)
+    roots = listing.get("roots")
+    if not isinstance(roots, list):
+        return None
+    for root in sorted((r for r in roots if isinstance(r, str)), key=len, reverse=True):
+        if real == root or real.startswith(root.rstrip("/") + "/"):
+            answer = _ask(repo, ["clock", root, {"sync_timeout": 10_000}])
+            now = answer.get("clock") if answer is not None else None
+            if not isinstance(now, str):
+                return None
+            relative = "" if real == root else real[len(root.rstrip("/")) + 1 :]
+            return Clock(root, relative, now, gitlinks_checked=False)
+    return None
+
+
+def since(repo: Repo, key: str, tree: str) -> Query | None:
+    """Start the query of what changed since the clock kept with the scan index of `tree`;
+    None when there is no such record (or no watcher)."""
+    if not enabled():
+        return None
+    try:
+        record = json.loads(_record_path(repo, key).read_text())
+        base = Clock(str(record["root"]), str(record["relative"]), str(record["clock"]), True)
+        if record["tree"] != tree or record["worktree"] != str(repo.root):
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    query: dict[str, object] = {
+        "since": base.clock,
+        "fields": ["name"],
+        "empty_on_fresh_instance": True,
+    }
+    if base.relative:
+        query["relative_root"] = base.relative
+    try:
+        running = process.Program(
+            _PROGRAM, cwd=repo.root, input=json.dumps(["query", base.root, query]).encode()
+        )
+    except OSError:
+        return None
+    return Query(running, record, base)
+
+
+def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer | None:
+    """What changed since the clock, as `git status` on the scan index of `tree` would list
+    it: (files gone, files that may differ, new untracked files). None: scan the usual way.
+    `rules`: what the ignore rules outside the tree are now (scan._rules_key)."""
+    data = _answer(query.running)
+    if data is None or data.get("is_fresh_instance") is not False:
+        return None
+    now, names = data.get("clock"), data.get("files")
+    if not isinstance(now, str) or not isinstance(names, list):
+        return None
+    if query.record.get("rules") != rules:
+        return None
+    if (repo.config("core.ignorecase") or "false").lower() in ("true", "yes", "on", "1"):
+        return None
+    paths: set[bytes] = set()
+    for name in names:
+        if not isinstance(name, str) or not name or "\n" in name or name.startswith('"'):
+            return None
+        try:
+            path = name.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        if path == b".git" or path.startswith(b".git/"):
+            continue  # the git dir (or a linked worktree's .git file): never a file of ours
+        parts = path.split(b"/")
+        if parts[-1] == b".gitignore" or b".git" in parts or b"" in parts or b".." in parts:
+            return None  # rules changed, or a repository inside this one: the usual way
+        paths.add(path)
+    found = _classify(repo, tree, sorted(paths))
+    if found is None:
+        return None
+    deleted, changed, new = found
+    untracked = _not_ignored(repo, new)
+    if untracked is None:
+        return None
+    return Answer(
+        deleted,
+        [*changed, *untracked],
+        untracked,
+        base_clock(query.base, now),
+    )
+
+
+def base_clock(base: Clock, now: str) -> Clock:
+    return Clock(base.root, base.relative, now, gitlinks_checked=True)
+
+
+def _classify(
+    repo: Repo, tree: str, paths: Sequence[bytes]
+) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
+    """(gone, may differ, new and not in `tree`) for paths Watchman reported. Each path's
+    folders are looked up too: one that is a submodule in `tree` sends the scan the usual
+    way."""
+    if not paths:
+        return [], [], []
+    asked: dict[bytes, None] = {}
+    for path in paths:
+        parts = path.split(b"/")
+        for i in range(1, len(parts)):
+            asked[b"/".join(parts[:i])] = None
+        asked[path] = None
+    out = repo.out(
+        "cat-file",
+        "--batch-check=%(objecttype)",
+        input=b"".join(tree.encode() + b":" + p + b"\n" for p in asked),
+    )
+    lines = out.split(b"\n")
+    if len(lines) < len(asked):
+        return None
+    kinds = dict(zip(asked, lines, strict=False))
+    if any(kind == b"commit" for kind in kinds.values()):
+        return None  # a submodule on the way: git status looks at it its own way
+    deleted: list[bytes] = []
+    changed: list[bytes] = []
+    new: list[bytes] = []
+    with safefs.Tree(os.fsencode(repo.root)) as disk:
+        for path in paths:
+            st = disk.lstat(path)  # beyond a link: not there
+            tracked = kinds[path] == b"blob"
+            if st is None or stat.S_ISDIR(st.st_mode):
+                if tracked:
+                    deleted.append(path)  # a folder now: its files are reported themselves
+            elif tracked:
+                changed.append(path)
+            elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
+                new.append(path)
+            # (anything else that is new: git lists no socket or fifo either)
+    # A new file in a folder that holds a repository of its own: `git status` lists that
+    # folder, not its files.
+    folders = {p.rpartition(b"/")[0] for p in new}
+    for folder in list(folders):
+        parts = folder.split(b"/") if folder else []
+        folders.update(b"/".join(parts[:i]) for i in range(1, len(parts)))
+    folders.discard(b"")
+    with safefs.Tree(os.fsencode(repo.root)) as disk:
+        if any(disk.lstat(f + b"/.git") is not None for f in folders):
+            return None
+    return deleted, changed, new
+
+
+def _not_ignored(repo: Repo, paths: Sequence[bytes]) -> list[bytes] | None:
+    """Those of `paths` (new, untracked) that git lists as untracked: neither they nor a folder
+    above them ignored (git does not look inside an ignored folder, whatever a later `!` rule
+    says, and `check-ignore` alone answers for the path it is given)."""
+    if not paths:
+        return []
+    asked: dict[bytes, None] = {}
+    for path in paths:
+        parts = path.split(b"/")
+        for i in range(1, len(parts)):
+            asked[b"/".join(parts[:i]) + b"/"] = None
+        asked[path] = None
+    res = repo.run(
+        "check-ignore",
+        "-z",
+        "--stdin",
+        "--no-index",
+        input=b"".join(p + b"\0" for p in asked),
+        check=False,
+    )
+    if res.returncode not in (0, 1):
+        return None
+    hit = {p.rstrip(b"/") for p in res.stdout.split(b"\0") if p}
+    kept = []
+    for path in paths:
+        parts = path.split(b"/")
+        if any(b"/".join(parts[:i]) in hit for i in range(1, len(parts) + 1)):
+            continue
+        kept.append(path)
+    return kept
+
+
+def remember(
+    repo: Repo, key: str, tree: str, taken: Clock, index: Path, rules: list[object]
+) -> None:
+    """Keep `taken` (the clock of the scan whose index is `index`, of `tree`) for the next
+    scan. A scan index with a gitlink gets no record (see the module's docstring)."""
+    path = _record_path(repo, key)
+    if not taken.gitlinks_checked and _has_gitlinks(repo, index):
+        path.unlink(missing_ok=True)
+        return
+    scratch = path.with_name(f"{path.name}.{os.getpid()}")
+    with contextlib.suppress(OSError):  # a cache: without it the next scan is the usual one
+        scratch.write_text(
+            json.dumps(
+                {
+                    "tree": tree,
+                    "worktree": str(repo.root),
+                    "root": taken.root,
+                    "relative": taken.relative,
+                    "clock": taken.clock,
+                    "rules": rules,
+                }
+            )
+        )
+        os.replace(scratch, path)
+
+
+def forget(repo: Repo, key: str) -> None:
+    with contextlib.suppress(OSError):
+        _record_path(repo, key).unlink(missing_ok=True)
+
+
+def _has_gitlinks(repo: Repo, index: Path) -> bool:
+    """Whether an index file (and the shared index it uses, if split) may hold a gitlink."""
+    try:
+        data = index.read_bytes()
+        if _GITLINK in data:
+            return True
+        if b"link" in data:  # a split index: its shared part too
+            for name in os.listdir(repo.git_dir):
+                if name.startswith("sharedindex.") and bytes.fromhex(name[12:]) in data[:-20]:
+                    return _GITLINK in (repo.git_dir / name).read_bytes()
+    except (OSError, ValueError):
+        return True
+    return False

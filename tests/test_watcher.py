@@ -1,0 +1,226 @@
+"""Scans answered by Watchman (watcher.py): exact, and the usual scan whenever Watchman cannot
+say. Skipped where Watchman is not installed (CI): the reason shows in pytest's summary.
+
+Each test watches its own temporary repository and removes the watch at the end. Whether a
+capture asked Watchman or ran `git status` is read from GIT_TRACE (a scan answered by Watchman
+runs no `status`), so a test that means the watcher path fails if the usual scan answered."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from testing import oracle
+from testing.gitrepo import GitRepo
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("watchman") is None, reason="Watchman is not installed (apt-get install watchman)"
+)
+
+
+def watchman(*args: str) -> dict[str, object]:
+    res = subprocess.run(
+        ["watchman", "--no-pretty", *args], capture_output=True, check=True, timeout=60
+    )
+    data: dict[str, object] = json.loads(res.stdout)
+    assert "error" not in data, data
+    return data
+
+
+@pytest.fixture
+def watched(repo: GitRepo) -> Iterator[GitRepo]:
+    watchman("watch", str(repo.path))
+    try:
+        yield repo
+    finally:
+        subprocess.run(["watchman", "watch-del", str(repo.path)], capture_output=True, check=False)
+
+
+def scans(repo: GitRepo, tmp: Path, *args: str, check: int = 0) -> tuple[str, list[str]]:
+    """Run git-atomic; its stdout and how each of its scans went ("status" or "watchman")."""
+    trace = tmp / "trace"
+    trace.unlink(missing_ok=True)
+    res = repo.atomic(*args, check=check, env={"GIT_TRACE": str(trace)})
+    kinds = []
+    for line in trace.read_text().splitlines():
+        if "status --porcelain=v2" in line:
+            kinds.append("status")
+        elif "--batch-check=%(objecttype)" in line:
+            kinds.append("watchman")
+    return res.stdout, kinds
+
+
+def captured(repo: GitRepo, commit: str) -> oracle.Files:
+    return oracle.checkpoint_files(repo.env, repo.path, commit)
+
+
+def on_disk(repo: GitRepo, *ignored: bytes) -> oracle.Files:
+    return {
+        p: v
+        for p, v in oracle.walk(repo.path).items()
+        if not any(p == i or p.startswith(i + b"/") for i in ignored)
+    }
+
+
+def rescue_of_abort(repo: GitRepo, tmp: Path) -> tuple[oracle.Files, list[str]]:
+    out, kinds = scans(repo, tmp, "abort", "--json")
+    return captured(repo, json.loads(out)["checkpoints"]["rescue"]), kinds
+
+
+def test_every_kind_of_change_through_watchman(watched: GitRepo, tmp_path: Path) -> None:
+    repo = watched
+    repo.write(".gitignore", b"build/\n!build/keep\n*.log\n")
+    repo.write("a/one", b"one\n")
+    repo.write("a/two", b"two\n")
+    repo.write("b/three", b"three\n", mode=0o755)
+    repo.write("c", b"file that becomes a folder\n")
+    os.symlink("a", repo.path / "link")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "tree")
+    repo.write("untracked-before", b"u\n")
+    # The first capture sets the watch up (its scan is git status, after Watchman's clock).
+    _, kinds = scans(repo, tmp_path, "begin", "w", "--history", "shadow")
+    assert kinds == ["status"]
+    before = on_disk(repo, b"build")
+    repo.write("a/one", b"one, edited\n")
+    (repo.path / "a" / "two").unlink()
+    (repo.path / "b" / "three").chmod(0o644)
+    (repo.path / "c").unlink()
+    repo.write("c/inside", b"now a folder\n")
+    (repo.path / "link").unlink()
+    os.symlink("b", repo.path / "link")
+    repo.write("new/deep/file", b"new\n")
+    repo.write("build/out.o", b"ignored\n")
+    repo.write("build/keep", b"ignored all the same: its folder is\n")
+    repo.write("x.log", b"ignored\n")
+    (repo.path / "untracked-before").unlink()
+    after = on_disk(repo, b"build", b"x.log")
+    rescue, kinds = rescue_of_abort(repo, tmp_path)
+    assert kinds == ["watchman"]
+    assert rescue == after
+    assert on_disk(repo, b"build", b"x.log") == before  # the rollback itself, exact
+    # undo's capture follows the restore's writes through Watchman too.
+    _, kinds = scans(repo, tmp_path, "undo")
+    assert on_disk(repo, b"build", b"x.log") == after
+    _, kinds = scans(repo, tmp_path, "begin", "w2", "--history", "shadow")
+    assert kinds == ["watchman"]
+    out, _ = scans(repo, tmp_path, "abort", "--json")
+    assert captured(repo, json.loads(out)["checkpoints"]["pre_op"]) == after
+
+
+def test_nothing_changed_runs_no_scan_of_the_tree(watched: GitRepo, tmp_path: Path) -> None:
+    repo = watched
+    for i in range(30):
+        repo.write(f"d{i % 3}/f{i}", b"%d\n" % i)
+    scans(repo, tmp_path, "begin", "w", "--history", "shadow")
+    out, kinds = scans(repo, tmp_path, "abort", "--json")
+    assert kinds == []  # neither status nor a lookup: Watchman listed nothing
+    assert captured(repo, json.loads(out)["checkpoints"]["rescue"]) == on_disk(repo)
+
+
+@pytest.mark.parametrize("what", ["gitignore", "exclude", "nested", "fresh", "disabled"])
+def test_the_usual_scan_when_watchman_cannot_say(
+    watched: GitRepo, tmp_path: Path, what: str
+) -> None:
+    repo = watched
+    repo.write(".gitignore", b"*.tmp\n")
+    repo.write("kept.tmp", b"ignored until the rules change\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    scans(repo, tmp_path, "begin", "w", "--history", "shadow")
+    env_off = False
+    if what == "gitignore":
+        repo.write(".gitignore", b"# nothing ignored now\n")
+    elif what == "exclude":
+        (repo.path / ".git" / "info" / "exclude").write_text("# changed\n")
+        repo.write("new", b"n\n")
+    elif what == "nested":
+        sub = GitRepo.create(repo.path / "inner", tmp_path / "home2")
+        sub.write("more", b"m\n")
+    elif what == "fresh":
+        subprocess.run(["watchman", "watch-del", str(repo.path)], capture_output=True, check=True)
+        watchman("watch", str(repo.path))
+        repo.write("new", b"n\n")
+    else:
+        env_off = True
+        repo.write("new", b"n\n")
+    trace = tmp_path / "trace"
+    res = repo.atomic(
+        "abort",
+        "--json",
+        check=0,
+        env={"GIT_TRACE": str(trace), **({"GIT_ATOMIC_WATCHMAN": "0"} if env_off else {})},
+    )
+    assert "status --porcelain=v2" in trace.read_text()
+    rescue = captured(repo, json.loads(res.stdout)["checkpoints"]["rescue"])
+    if what == "nested":
+        assert b"inner/more" not in rescue and b"inner/README" not in rescue
+    elif what == "gitignore":
+        assert b"kept.tmp" in rescue
+    else:
+        assert b"new" in rescue and b"kept.tmp" not in rescue
+
+
+def test_a_submodule_keeps_the_usual_scan(watched: GitRepo, tmp_path: Path) -> None:
+    """A submodule's checked-out commit can move without a file of the worktree changing:
+    no clock is kept for a tree that holds one."""
+    repo = watched
+    inner = GitRepo.create(tmp_path / "inner", tmp_path / "home")
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner.path), "m")
+    repo.git("commit", "-qm", "submodule")
+    scans(repo, tmp_path, "begin", "w", "--history", "shadow")
+    assert not list((repo.path / ".git" / "atomic").glob("watch-*.json"))
+    _, kinds = scans(repo, tmp_path, "abort")
+    assert kinds == ["status"]
+
+
+def test_differential_through_watchman() -> None:
+    """The differential scenario (testing/differential.py) with its captures answered by
+    Watchman: a few drawn examples of it, named here so that each runs every time."""
+    from testing.differential import scenario
+
+    cases: list[tuple[str, str, dict[str, tuple[str, str, str]], dict[str, str], list]] = [
+        (
+            "plain",
+            "shadow",
+            {"a": ("file", "one\n", "commit"), "dir/c": ("link", "x", "untracked")},
+            {"core.untrackedCache": "true"},
+            [("write", "a", "two\r\nlines\r\n", "x"), ("delete", "dir/c"), ("chmod", "a")],
+        ),
+        (
+            "worktree",
+            "commits",
+            {"e.txt": ("exec", "", "stage"), "dir/sub/d.bin": ("file", "one\n", "commit")},
+            {"core.fileMode": "false", "core.splitIndex": "true"},
+            [("symlink", "g", "dir"), ("same-size", "e.txt"), ("commit",)],
+        ),
+        (
+            "gitfile",
+            "shadow",
+            {"g": ("file", "two\r\nlines\r\n", "commit")},
+            {"core.autocrlf": "true"},
+            [("write", "g", "two\nlines\n", "-"), ("write", "dir/f.bin", "one\n", "-")],
+        ),
+        (
+            "dotfiles",
+            "shadow",
+            {"b.sh": ("exec", "#!/bin/sh\necho hi\n", "commit")},
+            {"core.trustctime": "false", "core.checkStat": "minimal"},
+            [("same-size", "b.sh"), ("delete", "README")],
+        ),
+        (
+            "sparse",
+            "commits",
+            {"dir/c": ("file", "one\n", "untracked")},
+            {"core.fsmonitor": "HOOK"},
+            [("write", "dir/c", "two\r\nlines\r\n", "-"), ("commit",)],
+        ),
+    ]
+    for layout, history, tree, chosen, ops in cases:
+        scenario(layout, history, tree, chosen, ops, watch=True)
