@@ -16,7 +16,9 @@ itself would run: loose objects unreachable for longer than the user's grace per
 nothing younger, nothing in a reflog, nothing that another git process is writing this minute.
 Objects in packs, or younger than that period, go with the next `git gc`; the report says so.
 The scan of this worktree is taken anew first, so that its ref (refs/atomic/scan/) holds the
-files on disk now and not one deleted since, nor a file now over the size budget.
+files on disk now and not one deleted since, nor a file now over the size budget; so is the
+record of raw files under a line-ending rule (refs/atomic/raw/), which goes altogether once no
+rule asks for it (that capture did not write it), as does a Watchman clock for another tree.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from git_atomic.core import failpoints
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal
 from git_atomic.core.lock import process_alive
-from git_atomic.engine import git, scan, snapshot
+from git_atomic.engine import conversion, git, scan, snapshot
 from git_atomic.ops import context, output
 
 _OP_REF: Final = re.compile(r"^refs/atomic/ops/([0-9a-f]+)/")
@@ -135,7 +137,10 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> Retired:
             logs += 1
     _remove_dead_temporaries(repo.state_dir / "tmp")
     # The scan ref holds the files of the last scan: make that the files on disk now.
+    raw_before = repo.refs(conversion.RAW_REFS).get(conversion.raw_ref_name(repo))
+    started = time.time_ns()
     snapshot.capture(repo, message="git-atomic probe", ref=None, allow_unmerged=True)
+    raw_retired = raw_before is not None and conversion.retire_raw(repo, unused_since=started)
     # The last staged tree captures remember may belong to a checkpoint retired just now.
     (repo.state_dir / snapshot.STAGED_CACHE).unlink(missing_ok=True)
     scan_now = repo.refs(scan.SCAN_REFS).get(scan.ref_name(repo))
@@ -143,7 +148,8 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> Retired:
     scan.tidy(repo, scan_now)
     expire = _prune_expire(repo)
     freed = 0
-    if (doomed or scan_now != refs.get(scan.ref_name(repo))) and expire is not None:
+    moved = scan_now != refs.get(scan.ref_name(repo)) or raw_retired
+    if (doomed or moved or raw_before is not None) and expire is not None:
         objects = repo.common_dir / "objects"
         before = _tree_size(objects)
         repo.run("prune", f"--expire={expire}")

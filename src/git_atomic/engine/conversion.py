@@ -40,6 +40,7 @@ _ATTRS: Final = ("text", "eol", "crlf", "filter", "ident", "working-tree-encodin
 _WORDS: Final = tuple(a.encode() for a in _ATTRS)
 _EDIT_AT_MOST: Final = 300  # files past which update-index and write-tree are cheaper
 _RACY_NS: Final = 1_000_000_000
+RAW_REFS: Final = "refs/atomic/raw/"
 
 
 class Rule(NamedTuple):
@@ -237,6 +238,28 @@ def as_git_commits(repo: Repo, staged_tree: str, tree: str) -> dict[bytes, tuple
     return fixes
 
 
+def raw_ref_name(repo: Repo) -> str:
+    return RawRecord._names(repo)[1]
+
+
+def retire_raw(repo: Repo, *, unused_since: int) -> bool:
+    """`gc`: the raw record and its ref go when no capture wrote the record since
+    `unused_since` (ns: gc's own capture, just made, found no rule asking for it); True if
+    they went. Its blobs are then unreachable, and go at git's prune horizon."""
+    path, ref = RawRecord._names(repo)
+    try:
+        if path.stat().st_mtime_ns >= unused_since:
+            return False
+    except FileNotFoundError:
+        pass
+    old = repo.refs(ref).get(ref)
+    path.unlink(missing_ok=True)
+    if old is None:
+        return False
+    repo.run("update-ref", "-d", ref, old, check=False)
+    return True
+
+
 class RawRecord(NamedTuple):
     """Each file's stat data (device, inode, size, mtime, ctime, mode) when its raw bytes were
     hashed, and their blob: `.git/atomic/raw-<worktree>`. Trusted only while
@@ -250,7 +273,7 @@ class RawRecord(NamedTuple):
         from git_atomic.engine import scan  # scan imports this module
 
         key = scan.worktree_key(repo)
-        return repo.state_dir / f"raw-{key}", f"refs/atomic/raw/{key}"
+        return repo.state_dir / f"raw-{key}", RAW_REFS + key
 
     @classmethod
     def load(cls, repo: Repo) -> RawRecord:

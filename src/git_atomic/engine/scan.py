@@ -647,6 +647,7 @@ def tidy(repo: Repo, known_tree: str | None) -> int:
             _discard(repo, repo.state_dir / name, keeping=keeping)
             removed += 1
     _expire_shared(repo, keeping)
+    watcher.forget_other(repo, worktree_key(repo), known_tree)
     return removed
 
 

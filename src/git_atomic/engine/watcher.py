@@ -307,9 +307,14 @@ def remember(
         os.replace(scratch, path)
 
 
-def forget(repo: Repo, key: str) -> None:
+def forget_other(repo: Repo, key: str, tree: str | None) -> None:
+    """Remove the record unless it is the one for `tree` (what the scan ref names)."""
+    path = _record_path(repo, key)
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+        if tree is not None and json.loads(path.read_text()).get("tree") == tree:
+            return
     with contextlib.suppress(OSError):
-        _record_path(repo, key).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
 
 
 def _has_gitlinks(repo: Repo, index: Path) -> bool:
