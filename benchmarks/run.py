@@ -98,6 +98,9 @@ OPS: Final = (
     Op("ga_run_true_shadow", "git-atomic", "run --history shadow -- true", False, True),
     Op("ga_run_true_commits", "git-atomic", "run -- true (commits mode)", False),
     Op("ga_run_fail", "git-atomic", "failing run, shadow (checkpoint+change+rollback)", True, True),
+    # --watchman: the same commands where Watchman watches the worktree (watcher.py).
+    Op("ga_begin_watchman", "git-atomic", "checkpoint, Watchman watching: begin", False),
+    Op("ga_abort_watchman", "git-atomic", "rollback, Watchman watching: abort", True, True),
 )
 OPS_BY_KEY: Final = {op.key: op for op in OPS}
 CHANGE_KINDS: Final = ("small", "large")
@@ -766,7 +769,10 @@ class SizeBench:
         self.s1: dict[str, Fingerprint] = {}
         self.broken: str | None = None
         self.gc: dict[str, Any] | None = None
-        self.ga_env = {**env, **(cli.env if cli else {})}
+        # Every other row is the usual scan, even where Watchman watches the cache folder.
+        self.ga_env = {**env, **(cli.env if cli else {}), "GIT_ATOMIC_WATCHMAN": "0"}
+        self.watchman = False  # --watchman: the cells of watchman_cells
+        self.watching = False
         for op in OPS:
             for change in CHANGE_KINDS if op.per_change else ("-",):
                 self.series[(op.key, change)] = Series(plan.files, op.key, change)
@@ -949,6 +955,8 @@ class SizeBench:
             )
         if with_ga:
             self._ga_cells(out)
+            if self.watchman:
+                watchman_cells(self, out)
         middle = len(out) // 2
         return [
             ("status-a", floor_rows, functools.partial(self.cell_status, False)),
@@ -1186,6 +1194,80 @@ class SizeBench:
             ).strip()
             self.state_ok = False
         self.gc = out
+
+
+# ---------------------------------------------------------------------------------------------
+# --watchman: checkpoint and rollback where Watchman watches the worktree
+
+WATCHMAN_ABSENT: Final = "skipped: Watchman is not installed (--watchman)"
+
+
+def watchman_cells(
+    bench: SizeBench, out: list[tuple[str, list[tuple[str, str]], Callable[[], None]]]
+) -> None:
+    if shutil.which("watchman") is None:
+        for key in [("ga_begin_watchman", "-")] + [("ga_abort_watchman", k) for k in CHANGE_KINDS]:
+            bench.series[key].error = WATCHMAN_ABSENT
+        return
+    for kind in CHANGE_KINDS:
+        out.append(
+            (
+                f"ga-watchman-{kind}",
+                [("ga_begin_watchman", "-"), ("ga_abort_watchman", kind)],
+                functools.partial(cell_ga_watchman, bench, kind),
+            )
+        )
+
+
+def _watchman(bench: SizeBench, *args: str) -> None:
+    res = run_cmd(["watchman", *args], bench.work, bench.git.env, bench.timeout)
+    if res.returncode != 0 or b'"error"' in res.stdout:
+        raise CellError("ga_begin_watchman", "-", f"watchman {args[0]}: {res.describe_failure()}")
+
+
+def cell_ga_watchman(bench: SizeBench, kind: str) -> None:
+    """Untimed: Watchman watches the worktree (set up once), and a `begin` + `abort` keep its
+    clock with the scan state (the other cells' captures ran without it). Then the edited files
+    of the change are written again with the same bytes (Watchman reports them: the scan reads
+    them again), a timed `begin`, the change, a timed `abort`, every state verified."""
+    bench.state_ok = False
+    env = {**bench.ga_env, "GIT_ATOMIC_WATCHMAN": "1"}
+    if not bench.watching:
+        _watchman(bench, "watch", str(bench.work))
+        bench.watching = True
+    saved = bench.ga_env
+    bench.ga_env = env
+    try:
+        bench.ga("ga_begin_watchman", "-", ["begin", "warm", "--history", "shadow", "--json"])
+        bench.ga("ga_begin_watchman", "-", ["abort", "--json"], codes=(0, 1))
+        for rel in bench.plan.changes["small"].edited[:10]:
+            path = bench.work / rel
+            with contextlib.suppress(OSError):
+                path.write_bytes(path.read_bytes())
+        m = bench.ga(
+            "ga_begin_watchman",
+            "-",
+            ["begin", "bench-watchman", "--history", "shadow", "--json"],
+            status="open",
+        )
+        bench.check_checkpoint("ga_begin_watchman", "-", m.data)
+        bench.verify("ga_begin_watchman", "-", bench.expect_s0())
+        bench.record("ga_begin_watchman", "-", m)
+        bench.apply_change(kind)
+        m = bench.ga(
+            "ga_abort_watchman", kind, ["abort", "--json"], codes=(0, 1), status="rolled_back"
+        )
+        bench.verify("ga_abort_watchman", kind, bench.expect_s0())
+        bench.record("ga_abort_watchman", kind, m, exact=True)
+        bench.state_ok = True
+    finally:
+        bench.ga_env = saved
+
+
+def unwatch(bench: SizeBench) -> None:
+    if bench.watching:
+        run_cmd(["watchman", "watch-del", str(bench.work)], bench.work, bench.git.env, 60)
+        bench.watching = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1691,6 +1773,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         " src/, else the git-atomic console script)",
     )
     p.add_argument("--no-git-atomic", action="store_true", help="measure the git baselines only")
+    p.add_argument(
+        "--watchman",
+        action="store_true",
+        help="also checkpoint and rollback where Watchman watches the worktree (rows skipped,"
+        " with a note, where Watchman is not installed)",
+    )
     p.add_argument("--timeout", type=float, default=900.0, help="per command, seconds")
     p.add_argument("--keep-work", action="store_true", help="keep the working copies afterwards")
     args = p.parse_args(argv)
@@ -1750,6 +1838,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             work = run_dir / f"work-{files}"
             copy_tree(Path(info.path), work)
             bench = SizeBench(plan, info, work, env, run_dir, cli, cli_error, args.timeout)
+            bench.watchman = args.watchman
             try:
                 bench.setup()
             except HarnessError as exc:
@@ -1781,6 +1870,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 except HarnessError as exc:
                     bench.gc = {"error": str(exc)}
     finally:
+        for bench in benches:
+            unwatch(bench)
         text = report(benches, with_ga)
         print(
             f"git-atomic benchmark — {len(benches)} size(s), {args.rounds} round(s), medians;"
