@@ -224,3 +224,42 @@ def test_differential_through_watchman() -> None:
     ]
     for layout, history, tree, chosen, ops in cases:
         scenario(layout, history, tree, chosen, ops, watch=True)
+
+
+def test_ignored_rule_files_through_watchman(watched: GitRepo, tmp_path: Path) -> None:
+    """A rule file that a rule ignores is held by every checkpoint (ignores.py). Through
+    Watchman, the listing of such files is the one kept with the clock only while no rule file
+    was reported since: a new `.gitignore` is a change of rules (the usual scan), a new
+    `.gitattributes` is listed again."""
+    repo = watched
+    repo.write(".gitignore", b"sub/.gitattributes\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    scans(repo, tmp_path, "begin", "w", "--history", "shadow")
+    scans(repo, tmp_path, "abort")  # a clock, and the listing kept with it
+    scans(repo, tmp_path, "begin", "w", "--history", "shadow")
+    repo.write("venv/.gitignore", b"*\n")
+    repo.write("venv/lib/x", b"ignored\n")
+    repo.write("sub/.gitattributes", b"* -text\n")
+    rescue, kinds = rescue_of_abort(repo, tmp_path)
+    assert kinds == ["status"]  # a new .gitignore: the rules changed
+    assert b"venv/.gitignore" in rescue and b"venv/lib/x" not in rescue
+    assert b"sub/.gitattributes" in rescue
+    scans(repo, tmp_path, "undo")  # (it writes the .gitignore again: the usual scan next)
+    scans(repo, tmp_path, "run", "--history", "shadow", "--", "true")
+    out, kinds = scans(repo, tmp_path, "begin", "w2", "--history", "shadow", "--json")
+    assert kinds == []  # Watchman: nothing changed
+    pre_op = captured(repo, json.loads(out)["checkpoints"]["pre_op"])
+    assert b"venv/.gitignore" in pre_op and b"sub/.gitattributes" in pre_op
+    (repo.path / "sub" / ".gitattributes").unlink()
+    repo.write("sub/other/.gitattributes", b"* -text\n")  # not ignored: the scan finds it
+    out, kinds = scans(repo, tmp_path, "abort", "--json")
+    assert kinds == ["watchman"]
+    rescue = captured(repo, json.loads(out)["checkpoints"]["rescue"])
+    assert b"venv/.gitignore" in rescue and b"sub/.gitattributes" not in rescue
+    assert b"sub/other/.gitattributes" in rescue
+    out, kinds = scans(repo, tmp_path, "begin", "w3", "--history", "shadow", "--json")
+    assert kinds == ["watchman"]  # the rollback's writes; a .gitattributes among them
+    pre_op = captured(repo, json.loads(out)["checkpoints"]["pre_op"])
+    assert b"sub/.gitattributes" in pre_op  # put back by the rollback, listed again
+    assert pre_op == on_disk(repo, b"venv/lib")

@@ -58,12 +58,23 @@ def start_listing(repo: Repo, *, protect: Sequence[str]) -> process.Background:
 def collect(repo: Repo, listing: process.Background, *, limit: int | None) -> list[bytes]:
     """The regular files and symlinks `start_listing` found (`protect`'s only within `limit`
     bytes; None: no limit)."""
+    paths = listed(listing)
+    return known(repo, paths if paths is not None else [], limit=limit)
+
+
+def listed(listing: process.Background) -> list[bytes] | None:
+    """What `start_listing` printed (None: it failed)."""
     res = listing.wait(check=False)
     if res.returncode != 0:
-        return []  # an extra we cannot list is no reason to fail a capture
+        return None  # an extra we cannot list is no reason to fail a capture
+    return [p for p in res.stdout.split(b"\0") if p]
+
+
+def known(repo: Repo, paths: Sequence[bytes], *, limit: int | None) -> list[bytes]:
+    """`collect` of a listing already made (`listed`; a scan may know it is still the one)."""
     found = []
     with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for path in res.stdout.split(b"\0"):
+        for path in paths:
             st = tree.lstat(path) if path and not path.endswith(b"/") else None
             if st is None:
                 continue

@@ -98,6 +98,11 @@ class Scan:
         self.watch: watcher.Query | None = None
         self.clock: watcher.Clock | None = None
         self.rules: list[object] = []  # the ignore rules outside the tree, as of the clock
+        # The capture's listing of ignored rule files (ignores.py): known from the last one
+        # when Watchman says nothing changed that could change it; made, it is kept with the
+        # clock.
+        self.extras_known: list[bytes] | None = None
+        self.extras_listed: list[bytes] | None = None
         self.untracked_config: tuple[str, ...] = ()
 
     @property
@@ -223,6 +228,7 @@ def finish(scan: Scan, staged_tree: str, *, limit: int | None = None) -> str | N
         answer = watcher.answer(repo, query, scan.base_tree, rules)
         if answer is not None:
             parsed, scan.clock, scan.rules = answer[:3], answer.clock, rules
+            scan.extras_known = answer.extras
         else:  # the usual scan after all
             _start_status(scan, scan.untracked_config or _untracked_cache(repo))
     returncode = 0
@@ -614,7 +620,15 @@ def keep(scan: Scan, tree: str) -> list[str]:
         _discard(scan.repo, source, keeping=base)
         return []
     if scan.clock is not None:
-        watcher.remember(scan.repo, worktree_key(scan.repo), tree, scan.clock, target, scan.rules)
+        watcher.remember(
+            scan.repo,
+            worktree_key(scan.repo),
+            tree,
+            scan.clock,
+            target,
+            scan.rules,
+            scan.extras_known if scan.extras_known is not None else scan.extras_listed,
+        )
     # A rename onto another name of the same file (nothing was written since the link) does
     # nothing at all: that name goes here.
     source.unlink(missing_ok=True)

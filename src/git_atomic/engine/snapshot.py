@@ -116,8 +116,13 @@ def capture(
     untracked files over its `max_new_file_size` never (`Captured.too_large`).
     """
     limit, protect = capture_settings(repo.root)
-    extras: process.Background | None = ignores.start_listing(repo, protect=protect)
     scanning = early.take_scan() if early is not None else None
+    # Answered by Watchman, a scan may know the listing is the last one (scan.py): then it
+    # waits for the scan's answer, and is made after it only if needed.
+    deferred = scanning is not None and scanning.watch is not None and not protect
+    extras = None if deferred else ignores.start_listing(repo, protect=protect)
+    # A listing kept with a Watchman clock must not be older than it: started after the scan.
+    listing_after_scan = scanning is not None
     try:
         refs = repo.refs("refs/heads/", scan.SCAN_REFS, *gitstate.REF_PREFIXES)
         branches = {name: oid for name, oid in refs.items() if name.startswith("refs/heads/")}
@@ -280,9 +285,18 @@ def capture(
             extra = []
         if also_capture is not None:
             extra += also_capture(files_tree)
+        listing: list[bytes] | None = None
+        if deferred and scanning is not None and scanning.extras_known is not None:
+            listing = scanning.extras_known
+        elif deferred:
+            extras = ignores.start_listing(repo, protect=protect)
         if extras is not None:
-            extra += [p for p in ignores.collect(repo, extras, limit=limit) if p not in extra]
+            listing = ignores.listed(extras)
             extras = None
+            if scanning is not None and not protect and listing_after_scan:
+                scanning.extras_listed = listing
+        if listing is not None:
+            extra += [p for p in ignores.known(repo, listing, limit=limit) if p not in extra]
         if extra:
             files_tree = _with_raw_files(repo, files_tree, extra, temp_path(repo, "extra"))
         untracked = frozenset(added).difference(flags.intent_to_add)

@@ -54,6 +54,9 @@ class Answer(NamedTuple):
     changed: list[bytes]
     untracked: list[bytes]
     clock: Clock
+    # The listing of ignored rule files kept with the clock (ignores.py), when no rule file
+    # was reported since: it is still the answer (the rules themselves have not changed).
+    extras: list[bytes] | None
 
 
 class Query:
@@ -164,6 +167,7 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
     if (repo.config("core.ignorecase") or "false").lower() in ("true", "yes", "on", "1"):
         return None
     paths: set[bytes] = set()
+    rule_files = False
     for name in names:
         if not isinstance(name, str) or not name or "\n" in name or name.startswith('"'):
             return None
@@ -176,6 +180,7 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
         parts = path.split(b"/")
         if parts[-1] == b".gitignore" or b".git" in parts or b"" in parts or b".." in parts:
             return None  # rules changed, or a repository inside this one: the usual way
+        rule_files = rule_files or parts[-1] == b".gitattributes"
         paths.add(path)
     found = _classify(repo, tree, sorted(paths))
     if found is None:
@@ -184,11 +189,15 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
     untracked = _not_ignored(repo, new)
     if untracked is None:
         return None
+    extras = query.record.get("extras")
     return Answer(
         deleted,
         [*changed, *untracked],
         untracked,
         base_clock(query.base, now),
+        None
+        if rule_files or not isinstance(extras, list)
+        else [os.fsencode(str(p)) for p in extras],
     )
 
 
@@ -282,10 +291,17 @@ def _not_ignored(repo: Repo, paths: Sequence[bytes]) -> list[bytes] | None:
 
 
 def remember(
-    repo: Repo, key: str, tree: str, taken: Clock, index: Path, rules: list[object]
+    repo: Repo,
+    key: str,
+    tree: str,
+    taken: Clock,
+    index: Path,
+    rules: list[object],
+    extras: Sequence[bytes] | None,
 ) -> None:
     """Keep `taken` (the clock of the scan whose index is `index`, of `tree`) for the next
-    scan. A scan index with a gitlink gets no record (see the module's docstring)."""
+    scan, with the listing of ignored rule files made beside it (`extras`, None: none made).
+    A scan index with a gitlink gets no record (see the module's docstring)."""
     path = _record_path(repo, key)
     if not taken.gitlinks_checked and _has_gitlinks(repo, index):
         path.unlink(missing_ok=True)
@@ -301,6 +317,7 @@ def remember(
                     "relative": taken.relative,
                     "clock": taken.clock,
                     "rules": rules,
+                    **({} if extras is None else {"extras": [os.fsdecode(p) for p in extras]}),
                 }
             )
         )
