@@ -285,18 +285,18 @@ def capture(
             extra = []
         if also_capture is not None:
             extra += also_capture(files_tree)
-        listing: list[bytes] | None = None
+        rule_files: list[bytes] | None = None
         if deferred and scanning is not None and scanning.extras_known is not None:
-            listing = scanning.extras_known
+            rule_files = scanning.extras_known
         elif deferred:
             extras = ignores.start_listing(repo, protect=protect)
         if extras is not None:
-            listing = ignores.listed(extras)
+            rule_files = ignores.listed(extras)
             extras = None
             if scanning is not None and not protect and listing_after_scan:
-                scanning.extras_listed = listing
-        if listing is not None:
-            extra += [p for p in ignores.known(repo, listing, limit=limit) if p not in extra]
+                scanning.extras_listed = rule_files
+        if rule_files is not None:
+            extra += [p for p in ignores.known(repo, rule_files, limit=limit) if p not in extra]
         if extra:
             files_tree = _with_raw_files(repo, files_tree, extra, temp_path(repo, "extra"))
         untracked = frozenset(added).difference(flags.intent_to_add)
