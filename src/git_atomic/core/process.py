@@ -181,6 +181,20 @@ class Program(Background):
             preexec_fn=_lower_priority if self._low else None,
         )
 
+    def answer(self, *, timeout: float) -> Result:
+        """Its result, or a failed one (-9) after `timeout` seconds: it is killed then."""
+        if self._result is None and self._proc is not None:
+            try:
+                out, err = self._proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                out, err = self._proc.communicate()
+                self._result = Result(-9, out, err)
+            else:
+                self._result = Result(self._proc.returncode, out, err)
+            self._proc = None
+        return self.wait(check=False)
+
 
 def git_out(
     args: Sequence[str],

@@ -37,6 +37,10 @@ from git_atomic.engine import safefs
 from git_atomic.engine.git import Repo
 
 _PROGRAM: Final = ("watchman", "--no-spawn", "--no-pretty", "-j")
+# Watchman settles its view before answering (a cookie file written and seen back): a watch
+# that cannot within this long (a recrawl under way, a wedged server) is not waited for.
+_SYNC_MS: Final = 2_000
+_TIMEOUT_S: Final = 5.0
 # The mode field of a gitlink entry in an index file (0o160000, big-endian): its absence means
 # no submodule (its presence elsewhere, say a file of 57,344 bytes, only costs the watcher).
 _GITLINK: Final = b"\x00\x00\xe0\x00"
@@ -62,13 +66,13 @@ class Answer(NamedTuple):
 class Query:
     """A query running in the background, for the scan index of `tree`."""
 
-    def __init__(self, running: process.Background, record: dict[str, object], base: Clock):
+    def __init__(self, running: process.Program, record: dict[str, object], base: Clock):
         self.running = running
         self.record = record
         self.base = base
 
     def drop(self) -> None:
-        self.running.wait(check=False)
+        self.running.answer(timeout=_TIMEOUT_S)
 
 
 def enabled() -> bool:
@@ -88,8 +92,8 @@ def _ask(repo: Repo, command: list[object]) -> dict[str, object] | None:
     return _answer(running)
 
 
-def _answer(running: process.Background) -> dict[str, object] | None:
-    res = running.wait(check=False)
+def _answer(running: process.Program) -> dict[str, object] | None:
+    res = running.answer(timeout=_TIMEOUT_S)
     if res.returncode != 0:
         return None
     try:
@@ -115,7 +119,7 @@ def clock(repo: Repo) -> Clock | None:
         return None
     for root in sorted((r for r in roots if isinstance(r, str)), key=len, reverse=True):
         if real == root or real.startswith(root.rstrip("/") + "/"):
-            answer = _ask(repo, ["clock", root, {"sync_timeout": 10_000}])
+            answer = _ask(repo, ["clock", root, {"sync_timeout": _SYNC_MS}])
             now = answer.get("clock") if answer is not None else None
             if not isinstance(now, str):
                 return None
@@ -140,6 +144,7 @@ def since(repo: Repo, key: str, tree: str) -> Query | None:
         "since": base.clock,
         "fields": ["name"],
         "empty_on_fresh_instance": True,
+        "sync_timeout": _SYNC_MS,
     }
     if base.relative:
         query["relative_root"] = base.relative
