@@ -101,9 +101,15 @@ OPS: Final = (
     # --watchman: the same commands where Watchman watches the worktree (watcher.py).
     Op("ga_begin_watchman", "git-atomic", "checkpoint, Watchman watching: begin", False),
     Op("ga_abort_watchman", "git-atomic", "rollback, Watchman watching: abort", True, True),
+    Op("ga_hook_post", "git-atomic", "hook: PostToolUse of one Write (turn open)", False),
+    Op("ga_turn10", "git-atomic", "hook: a turn of 10 Writes + Stop (21 calls)", False),
 )
 OPS_BY_KEY: Final = {op.key: op for op in OPS}
 CHANGE_KINDS: Final = ("small", "large")
+# The agent hook cells: Claude Code's payloads (docs/agents.md), one session, Write calls.
+HOOK_AGENT: Final = "claude-code"
+HOOK_EVENTS: Final = ("PreToolUse", "PostToolUse", "Stop")
+TURN_CALLS: Final = 10
 
 # ---------------------------------------------------------------------------------------------
 # Small helpers
@@ -773,6 +779,9 @@ class SizeBench:
         self.ga_env = {**env, **(cli.env if cli else {}), "GIT_ATOMIC_WATCHMAN": "0"}
         self.watchman = False  # --watchman: the cells of watchman_cells
         self.watching = False
+        self.hook_lines: dict[str, str] | None = None  # event -> the installed command line
+        self.s_agent: dict[int, Fingerprint] = {}  # S0 plus the first N files an agent wrote
+        self.sessions = 0
         for op in OPS:
             for change in CHANGE_KINDS if op.per_change else ("-",):
                 self.series[(op.key, change)] = Series(plan.files, op.key, change)
@@ -791,6 +800,12 @@ class SizeBench:
             self.apply_change(kind)
             self.s1[kind] = fingerprint(self.git)
             self.restore()
+        if self.cli is not None:
+            for count in (1, TURN_CALLS):
+                for i in range(count):
+                    self.agent_write(i)
+                self.s_agent[count] = fingerprint(self.git)
+                self.restore()
         self.state_ok = True
 
     def expect_s0(self) -> Fingerprint:
@@ -828,6 +843,12 @@ class SizeBench:
         res = run_cmd(["sh", str(self.scripts[kind])], self.work, self.git.env, self.timeout)
         if res.returncode != 0:
             raise HarnessError(f"change script ({kind}): {res.describe_failure()}")
+
+    def agent_write(self, i: int) -> Path:
+        """What an agent's `Write` call does: a new file (in a new folder for the first)."""
+        path = self.work / "agent" / f"note_{i}.py"
+        _write(path, f"# written by the agent, call {i}\nVALUE = {i}\n".encode())
+        return path
 
     def disk(self) -> tuple[int, int]:
         git_dir = self.work / ".git"
@@ -975,6 +996,8 @@ class SizeBench:
             )
         )
         out.append(("ga-run-shadow", [("ga_run_true_shadow", "-")], self.cell_ga_run_shadow))
+        out.append(("ga-hook", [("ga_hook_post", "-")], self.cell_ga_hook))
+        out.append(("ga-turn", [("ga_turn10", "-")], self.cell_ga_turn))
         out.append(("ga-run-commits", [("ga_run_true_commits", "-")], self.cell_ga_run_commits))
         for kind in CHANGE_KINDS:
             out.append(
@@ -1144,6 +1167,110 @@ class SizeBench:
         self.verify("ga_run_fail", kind, self.expect_s0())
         self.record("ga_run_fail", kind, m, exact=True)
         self.state_ok = True
+
+    def hook_commands(self) -> dict[str, str]:
+        """The command line `hooks install` writes into `.claude/settings.json` for each event
+        (installed in a scratch repository), its program word replaced by how this run calls
+        git-atomic; run as the agent runs it, by `sh -c`."""
+        if self.hook_lines is not None:
+            return self.hook_lines
+        assert self.cli is not None
+        where = self.scratch / f"hooks-{self.plan.files}"
+        shutil.rmtree(where, ignore_errors=True)
+        where.mkdir(parents=True)
+        Git(where, self.git.env, self.timeout).ok("init", "-q")
+        res = run_cmd(
+            [*self.cli.argv, "hooks", "install", HOOK_AGENT], where, self.ga_env, self.timeout
+        )
+        if res.returncode != 0:
+            raise CellError("ga_hook_post", "-", f"hooks install: {res.describe_failure()}")
+        settings = json.loads((where / ".claude" / "settings.json").read_text())
+        lines: dict[str, str] = {}
+        for event in HOOK_EVENTS:
+            for group in settings["hooks"][event]:
+                for handler in group["hooks"]:
+                    words = shlex.split(handler["command"])
+                    if "hook" in words:
+                        lines[event] = shlex.join([*self.cli.argv, *words[1:]])
+        if set(lines) != set(HOOK_EVENTS):
+            raise CellError("ga_hook_post", "-", f"hooks install wrote no command for {lines}")
+        self.hook_lines = lines
+        return lines
+
+    def hook(self, op: str, event: str, session: str, call: int | None) -> Measured:
+        """One hook call with Claude Code's payload on stdin (a `Write` of `agent_write(call)`)."""
+        payload: dict[str, Any] = {
+            "session_id": session,
+            "transcript_path": "",
+            "cwd": str(self.work),
+            "hook_event_name": event,
+        }
+        if call is not None:
+            content = f"# written by the agent, call {call}\nVALUE = {call}\n"
+            payload.update(
+                tool_name="Write",
+                tool_use_id=f"toolu_bench_{call}",
+                tool_input={"file_path": str(self.work / "agent" / f"note_{call}.py"),
+                            "content": content},
+            )
+            if event == "PostToolUse":
+                payload["tool_response"] = {"type": "create", "filePath": str(self.work)}
+        else:
+            payload["stop_hook_active"] = False
+        env = {**self.ga_env, "CLAUDE_PROJECT_DIR": str(self.work)}
+        line = self.hook_commands()[event]
+        obj0, git0 = self.disk()
+        res = run_cmd(
+            ["/bin/sh", "-c", line], self.work, env, self.timeout, json.dumps(payload).encode()
+        )
+        obj1, git1 = self.disk()
+        if res.returncode != 0:
+            raise CellError(op, "-", f"hook {event}: {res.describe_failure()}")
+        said = (res.stdout + res.stderr).decode("utf-8", "replace").strip()
+        # A tool call's hook says nothing when it took its checkpoint ("not protected" or
+        # "deferred" otherwise); Stop with no gates keeps the turn and says so.
+        if (event == "Stop") != ("is kept" in said) or (event != "Stop" and said):
+            raise CellError(op, "-", f"hook {event} said: {shorten(said, 160)!r}")
+        return Measured(res.seconds, obj1 - obj0, git1 - git0, res.cpu_seconds, res)
+
+    def atomic_refs(self) -> int:
+        return len(self.git.ok("for-each-ref", "refs/atomic/", read_only=True).splitlines())
+
+    def cell_ga_hook(self) -> None:
+        """Target 2 of issue 17: one PostToolUse inside an open turn, the whole command line."""
+        self.state_ok = False
+        self.sessions += 1
+        session = f"bench-{self.plan.files}-{self.sessions}"
+        self.hook("ga_hook_post", "PreToolUse", session, 0)
+        self.agent_write(0)
+        before = self.atomic_refs()
+        m = self.hook("ga_hook_post", "PostToolUse", session, 0)
+        if self.atomic_refs() <= before:
+            raise CellError("ga_hook_post", "-", "PostToolUse left no checkpoint ref")
+        self.verify("ga_hook_post", "-", self.s_agent[1])
+        self.hook("ga_hook_post", "Stop", session, None)
+        self.verify("ga_hook_post", "-", self.s_agent[1])
+        self.record("ga_hook_post", "-", m)
+
+    def cell_ga_turn(self) -> None:
+        """A whole turn's overhead: PreToolUse and PostToolUse around 10 Writes, then Stop."""
+        self.state_ok = False
+        self.sessions += 1
+        session = f"bench-{self.plan.files}-{self.sessions}"
+        calls: list[Measured] = []
+        for i in range(TURN_CALLS):
+            calls.append(self.hook("ga_turn10", "PreToolUse", session, i))
+            self.agent_write(i)
+            calls.append(self.hook("ga_turn10", "PostToolUse", session, i))
+        calls.append(self.hook("ga_turn10", "Stop", session, None))
+        self.verify("ga_turn10", "-", self.s_agent[TURN_CALLS])
+        total = Measured(
+            sum(c.seconds for c in calls),
+            sum(c.objects_added for c in calls),
+            sum(c.git_added for c in calls),
+            sum(c.cpu_seconds for c in calls),
+        )
+        self.record("ga_turn10", "-", total)
 
     def recover_ga(self) -> None:
         """After a git-atomic error: close whatever it left open, then our own restore."""
@@ -1476,6 +1603,8 @@ def report(benches: Sequence[SizeBench], with_ga: bool) -> str:
         )
         parts.append("")
         parts.append(targets(benches))
+        parts.append("")
+        parts.append(targets17(benches))
     return "\n".join(parts)
 
 
@@ -1521,6 +1650,74 @@ def targets(benches: Sequence[SizeBench]) -> str:
         )
     return "### Targets of issue 5\n" + table(
         ["target", "median", "x status", "cpu x status", "verdict"], rows
+    )
+
+
+def targets17(benches: Sequence[SizeBench]) -> str:
+    """The targets of issue 17 that this script measures, each on every size it applies to,
+    against the peer named in the target, measured in the same rounds. The verdict is on wall
+    time; the CPU ratio beside it tells a slow engine from a busy machine."""
+    rows: list[list[str]] = []
+
+    def judge(label: str, s: Series, peer: Series, peer_name: str, limit: float) -> None:
+        m, p = s.median_s, peer.median_s
+        if m is None or not p:
+            why = s.error or peer.error or "not measured"
+            rows.append([label, f"n/a ({shorten(why, 50)})", "", "", "", "n/a"])
+            return
+        cpu = ratio(s.median_cpu, peer.median_cpu)
+        rows.append(
+            [label, fmt_time(m), f"{peer_name} {fmt_time(p)}", f"{m / p:.2f}x", cpu,
+             _verdict(m / p <= limit)]
+        )
+
+    for b in benches:
+        n = fmt_int(b.plan.files)
+        if b.plan.files > 10_000:
+            continue
+        stash_ckpt, stash_rb = b.series[("stash_ckpt", "-")], b.series[("stash_rb", "small")]
+        begin = b.series[("ga_begin", "-")]
+        judge(f"1. checkpoint ≤ 0.6x stash ({n} files)", begin, stash_ckpt, "stash", 0.6)
+        judge(
+            f"1. small rollback ≤ 0.6x stash round trip ({n})",
+            b.series[("ga_abort", "small")],
+            stash_rb,
+            "stash",
+            0.6,
+        )
+        judge(
+            f"2. one hook call ≤ 1.5x checkpoint ({n})",
+            b.series[("ga_hook_post", "-")],
+            begin,
+            "begin",
+            1.5,
+        )
+        judge(
+            f"2. {TURN_CALLS}-call turn + Stop ≤ {TURN_CALLS} checkpoints ({n})",
+            b.series[("ga_turn10", "-")],
+            begin,
+            "begin",
+            float(TURN_CALLS),
+        )
+    for b in benches:
+        if b.plan.files < 100_000:
+            continue
+        n = fmt_int(b.plan.files)
+        floor = b.series[("status", "-")]
+        judge(f"3. checkpoint ≤ 1.3x status ({n})", b.series[("ga_begin", "-")], floor,
+              "status", 1.3)
+        judge(f"3. small rollback ≤ 1.5x status ({n})", b.series[("ga_abort", "small")], floor,
+              "status", 1.5)
+        judge(f"3. large rollback ≤ 2x status ({n})", b.series[("ga_abort", "large")], floor,
+              "status", 2.0)
+    if not any(b.plan.files >= 100_000 for b in benches):
+        rows.append(["3. at 100,000 files", "not in this run (--files 100k)", "", "", "", "n/a"])
+    rows.append(
+        ["4.-6. watcher, first checkpoint, attributes/flags/LFS", "benchmarks/variants.py",
+         "", "", "", "see there"]
+    )
+    return "### Targets of issue 17 (ratio to the peer named, same rounds)\n" + table(
+        ["target", "median", "peer", "ratio", "cpu ratio", "verdict"], rows
     )
 
 
