@@ -23,7 +23,7 @@ from typing import TypeAlias
 
 from git_atomic.agents.turnstate import TURN_REFS, Record
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import git, snapshot
+from git_atomic.engine import git
 from git_atomic.ops.context import Context, owner_fields, refuse_if_interrupted
 from git_atomic.ops.gates import GateResult
 
@@ -124,27 +124,6 @@ def _keep(
 
 def not_judged(record: Record, repo: git.Repo, why: str) -> Verdict:
     return Verdict(Outcome.NOT_JUDGED, record.op_id, str(repo.root), record.labels, message=why)
-
-
-def same_state(repo: git.Repo, first: str, second: str) -> bool:
-    """Whether two checkpoints hold the same files, index, HEAD and branches."""
-    a, b = snapshot.load(repo, first), snapshot.load(repo, second)
-    return (a.files_tree, a.index_key(), a.head_ref, a.head_oid, dict(a.branches)) == (
-        b.files_tree,
-        b.index_key(),
-        b.head_ref,
-        b.head_oid,
-        dict(b.branches),
-    )
-
-
-def forget_refs(repo: git.Repo, record: Record, *, only: Sequence[str] = ()) -> None:
-    """Drop an open turn's checkpoint refs (all of them, or those naming `only`)."""
-    prefix = f"{TURN_REFS}{record.op_id}/"
-    drop = [
-        f"delete {name} {oid}" for name, oid in repo.refs(prefix).items() if not only or oid in only
-    ]
-    repo.update_refs(drop, message="git-atomic: a turn's checkpoints that changed nothing")
 
 
 # --- the operation in the journal ------------------------------------------------------------

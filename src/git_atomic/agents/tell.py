@@ -9,9 +9,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from git_atomic.agents.judge import GateLine, Outcome, Verdict
 from git_atomic.agents.turnstate import blocks_in_a_row, put_note, take_note
+
+if TYPE_CHECKING:
+    from git_atomic.agents.judge import GateLine, Verdict
+
+# The judge (the journal, the gates) is imported only by the answers that speak of a verdict:
+# a tool call's hook, which runs on every call of the agent, needs none of it.
 
 # A turn end that fails again and again sends the model back at most this many times in a row.
 MAX_BLOCKS = 3
@@ -81,6 +87,8 @@ def lines(verdicts: list[Verdict], project: Path | None = None) -> str:
 
 def summary(verdict: Verdict, project: Path | None = None) -> str:
     """One line for the person (naming the worktree when it is not `project`)."""
+    from git_atomic.agents.judge import Outcome
+
     where = _where(verdict, project)
     op = verdict.op_id
     if verdict.outcome is Outcome.COMMITTED:
@@ -111,6 +119,8 @@ def summary(verdict: Verdict, project: Path | None = None) -> str:
 
 def for_agent(verdict: Verdict, project: Path | None = None, *, again: bool) -> str:
     """What the model reads when the turn failed (`again`: it already tried once)."""
+    from git_atomic.agents.judge import Outcome
+
     lines = [summary(verdict, project).removeprefix("git-atomic: ")]
     if verdict.outcome is Outcome.ROLLED_BACK:
         lines.append(
@@ -150,6 +160,8 @@ def notes(verdict: Verdict) -> list[str]:
 
 
 def failed(verdict: Verdict) -> bool:
+    from git_atomic.agents.judge import Outcome
+
     return verdict.outcome in (Outcome.ROLLED_BACK, Outcome.CONFLICT)
 
 

@@ -17,16 +17,21 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from git_atomic.agents import judge
-from git_atomic.agents.turnstate import Record, Slot, new_record, worktrees_of
-from git_atomic.core.errors import AtomicError
-from git_atomic.engine import git, snapshot
+from git_atomic.agents.turnstate import TURN_REFS, Record, Slot, new_record, worktrees_of
+from git_atomic.core.errors import AtomicError, RefusedError
+from git_atomic.engine import git, gitstate, snapshot
+
+if TYPE_CHECKING:
+    from git_atomic.agents import judge
+
+# A tool call's hook (`before`, `after`) runs on every call of the agent: it imports the judge
+# (the journal, the gates) only at the turn's end.
 
 # How the hooks were installed (`hooks install AGENT --history commits`): the hook command
 # passes it on in this variable, for the turn's end.
@@ -75,8 +80,8 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
         with _holding(repo, "hook: before a tool call"), slot.held():
             record = slot.read() or new_record(_new_op_id(), call.session, platform, repo.root)
             if record.window_before is None:
-                record, sha = _capture(repo, record, "before")
-                record = dataclasses.replace(record, window_before=sha)
+                record, before = _capture(repo, record, "before")
+                record = dataclasses.replace(record, window_before=before.commit)
             slot.write(_joined(record, call))
         return ""
     except AtomicError as exc:
@@ -143,6 +148,8 @@ def _finish_all(
 def _finish(
     repo: git.Repo, slot: Slot, *, ending: str | None, history: str
 ) -> judge.Verdict | None:
+    from git_atomic.agents import judge
+
     try:
         with _locked(repo, "hook: end of turn") as ctx_lock:
             with slot.held():  # the turn leaves its slot before the gates run
@@ -153,7 +160,7 @@ def _finish(
                     record = _close_window(repo, record)
                 slot.remove()
             if not record.steps:
-                judge.forget_refs(repo, record)
+                forget_refs(repo, record)
                 return None
             return judge.judge(repo, ctx_lock, record, ending=ending, history=history)
     except AtomicError as exc:
@@ -165,9 +172,10 @@ def _finish(
 def _holding(repo: git.Repo, command: str) -> Iterator[None]:
     """The worktree's lock, without the journal: a call's checkpoints need only the lock."""
     from git_atomic.engine.early import holding
-    from git_atomic.ops.context import check_git_state
 
-    check_git_state(repo)
+    what = gitstate.in_progress(repo)  # as context.check_git_state, without the journal
+    if what is not None:
+        raise RefusedError(f"{what} is in progress in this worktree; finish or abort it first")
     with holding(repo, command, wait=LOCK_WAIT):
         yield
 
@@ -180,25 +188,46 @@ def _locked(repo: git.Repo, command: str) -> Iterator[judge.Held]:
         yield ctx
 
 
-def _capture(repo: git.Repo, record: Record, what: str) -> tuple[Record, str]:
+def _capture(repo: git.Repo, record: Record, what: str) -> tuple[Record, snapshot.Snapshot]:
     record, ref = record.next_ref(what)
     captured = snapshot.capture(
         repo, message=f"git-atomic turn {what}: {record.platform} [{record.op_id}]", ref=ref
     )
-    return record, captured.snapshot.commit
+    return record, captured.snapshot
 
 
 def _close_window(repo: git.Repo, record: Record) -> Record:
     """The checkpoint after the window; a window that changed nothing is no step."""
     before_sha = record.window_before
-    record, after_sha = _capture(repo, record, "after")
+    record, after = _capture(repo, record, "after")
     record = dataclasses.replace(record, window_before=None, in_flight=())
     if not before_sha:
         return record  # its start could not be taken: named as unprotected already
-    if judge.same_state(repo, before_sha, after_sha):
-        judge.forget_refs(repo, record, only=(before_sha, after_sha))
+    if same_state(snapshot.load(repo, before_sha), after):
+        forget_refs(repo, record, only=(before_sha, after.commit))
         return record
-    return dataclasses.replace(record, steps=(*record.steps, (before_sha, after_sha)))
+    return dataclasses.replace(record, steps=(*record.steps, (before_sha, after.commit)))
+
+
+def same_state(a: snapshot.Snapshot, b: snapshot.Snapshot) -> bool:
+    """Whether two checkpoints hold the same files, index, HEAD and branches (the one just
+    captured is compared as it is in memory, not read back)."""
+    return (a.files_tree, a.index_key(), a.head_ref, a.head_oid, dict(a.branches)) == (
+        b.files_tree,
+        b.index_key(),
+        b.head_ref,
+        b.head_oid,
+        dict(b.branches),
+    )
+
+
+def forget_refs(repo: git.Repo, record: Record, *, only: Sequence[str] = ()) -> None:
+    """Drop an open turn's checkpoint refs (all of them, or those naming `only`)."""
+    prefix = f"{TURN_REFS}{record.op_id}/"
+    drop = [
+        f"delete {name} {oid}" for name, oid in repo.refs(prefix).items() if not only or oid in only
+    ]
+    repo.update_refs(drop, message="git-atomic: a turn's checkpoints that changed nothing")
 
 
 def _joined(record: Record, call: Call) -> Record:

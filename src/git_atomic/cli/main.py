@@ -338,10 +338,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "tree; commits: also one commit per turn on the branch",
     )
 
-    p = sub.add_parser("hook")  # what installed hooks call; not for people
-    p.add_argument("target", choices=AGENTS)
-    p.add_argument("event")
-    p.add_argument("--history", choices=("shadow", "commits"), default="shadow")
+    if only in (None, "hook"):
+        p = sub.add_parser("hook")  # what installed hooks call; not for people
+        p.add_argument("target", choices=AGENTS)
+        p.add_argument("event")
+        p.add_argument("--history", choices=("shadow", "commits"), default="shadow")
+        built.append("hook")  # every tool call of an agent: its parser alone, undecorated
 
     p = cmd("help", "help for a command; the manual")
     p.add_argument("topic", nargs="?", metavar="COMMAND", help="the command to explain")
