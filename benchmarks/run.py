@@ -1210,8 +1210,10 @@ class SizeBench:
             payload.update(
                 tool_name="Write",
                 tool_use_id=f"toolu_bench_{call}",
-                tool_input={"file_path": str(self.work / "agent" / f"note_{call}.py"),
-                            "content": content},
+                tool_input={
+                    "file_path": str(self.work / "agent" / f"note_{call}.py"),
+                    "content": content,
+                },
             )
             if event == "PostToolUse":
                 payload["tool_response"] = {"type": "create", "filePath": str(self.work)}
@@ -1667,8 +1669,14 @@ def targets17(benches: Sequence[SizeBench]) -> str:
             return
         cpu = ratio(s.median_cpu, peer.median_cpu)
         rows.append(
-            [label, fmt_time(m), f"{peer_name} {fmt_time(p)}", f"{m / p:.2f}x", cpu,
-             _verdict(m / p <= limit)]
+            [
+                label,
+                fmt_time(m),
+                f"{peer_name} {fmt_time(p)}",
+                f"{m / p:.2f}x",
+                cpu,
+                _verdict(m / p <= limit),
+            ]
         )
 
     for b in benches:
@@ -1704,17 +1712,34 @@ def targets17(benches: Sequence[SizeBench]) -> str:
             continue
         n = fmt_int(b.plan.files)
         floor = b.series[("status", "-")]
-        judge(f"3. checkpoint ≤ 1.3x status ({n})", b.series[("ga_begin", "-")], floor,
-              "status", 1.3)
-        judge(f"3. small rollback ≤ 1.5x status ({n})", b.series[("ga_abort", "small")], floor,
-              "status", 1.5)
-        judge(f"3. large rollback ≤ 2x status ({n})", b.series[("ga_abort", "large")], floor,
-              "status", 2.0)
+        judge(
+            f"3. checkpoint ≤ 1.3x status ({n})", b.series[("ga_begin", "-")], floor, "status", 1.3
+        )
+        judge(
+            f"3. small rollback ≤ 1.5x status ({n})",
+            b.series[("ga_abort", "small")],
+            floor,
+            "status",
+            1.5,
+        )
+        judge(
+            f"3. large rollback ≤ 2x status ({n})",
+            b.series[("ga_abort", "large")],
+            floor,
+            "status",
+            2.0,
+        )
     if not any(b.plan.files >= 100_000 for b in benches):
         rows.append(["3. at 100,000 files", "not in this run (--files 100k)", "", "", "", "n/a"])
     rows.append(
-        ["4.-6. watcher, first checkpoint, attributes/flags/LFS", "benchmarks/variants.py",
-         "", "", "", "see there"]
+        [
+            "4.-6. watcher, first checkpoint, attributes/flags/LFS",
+            "benchmarks/variants.py",
+            "",
+            "",
+            "",
+            "see there",
+        ]
     )
     return "### Targets of issue 17 (ratio to the peer named, same rounds)\n" + table(
         ["target", "median", "peer", "ratio", "cpu ratio", "verdict"], rows

@@ -618,3 +618,54 @@ def test_rollback_op_of_a_turn_recorded_without_its_steps_takes_back_pre_op_to_i
     repo.atomic("undo", check=0)
     _the_users_work_is_there(repo)
     assert repo.exists("one.py") and repo.exists("two.py")
+
+
+# --- a window's start, kept with it (the hook reads no checkpoint back) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "changes"),
+    [
+        ("git add lib.py", ["index"]),  # the index alone: a step of the turn
+        ("git branch side", ["branches"]),
+        ("git checkout -q -b side", ["head"]),
+        ("true", []),
+    ],
+)
+def test_a_call_that_changes_only_the_index_or_a_ref_is_a_step(
+    repo: GitRepo, command: str, changes: list[str]
+) -> None:
+    repo.write("lib.py", b"VALUE = 2\n")  # the user's edit, there before the turn
+    claude = ClaudeCode(repo)
+    act = lambda: repo.git(*shlex.split(command)[1:]) if command != "true" else None  # noqa: E731
+    answers = claude.turn([bash(repo, 1, command, act)]) + claude.send(stop())
+
+    assert all(a.exit_code == 0 for a in answers), answers
+    # A window that changed something is a step: the turn is judged and recorded; one that
+    # changed nothing is not.
+    assert len(ops(repo)) == (1 if changes else 0), (command, ops(repo))
+
+
+def test_a_window_opened_by_an_older_record_without_its_start_state_still_closes(
+    repo: GitRepo,
+) -> None:
+    from git_atomic import git
+    from git_atomic.agents.turnstate import Slot
+
+    claude = ClaudeCode(repo)
+    (pre, post), act = edit(repo, 1, "return 42")
+    claude.send(pre)
+    found = git.discover(str(repo.path))
+    slot = Slot(found.state_dir, SESSION, found.worktree_id)
+    record = slot.read()
+    assert record is not None and "window_state" in record.extra
+    data = record.to_json()
+    del data["extra"]["window_state"]  # as a hook of the version before wrote it
+    slot.path.write_text(json.dumps(data))
+    act()
+    claude.send(post)
+    [answer] = claude.send(stop())
+
+    assert "kept as operation" in answer.json()["systemMessage"]
+    assert len(ops(repo)) == 1
+    assert repo.read("app.py") == b"def answer():\n    return 42\n"

@@ -16,12 +16,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic.agents.turnstate import TURN_REFS, Record, Slot, new_record, worktrees_of
 from git_atomic.core.errors import AtomicError, RefusedError
@@ -81,7 +82,11 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
             record = slot.read() or new_record(_new_op_id(), call.session, platform, repo.root)
             if record.window_before is None:
                 record, before = _capture(repo, record, "before")
-                record = dataclasses.replace(record, window_before=before.commit)
+                # What the window starts from, kept with it: closing it then reads nothing back.
+                seen = {_WINDOW_STATE: {"commit": before.commit, "state": _state(before)}}
+                record = dataclasses.replace(
+                    record, window_before=before.commit, extra={**record.extra, **seen}
+                )
             slot.write(_joined(record, call))
         return ""
     except AtomicError as exc:
@@ -200,25 +205,30 @@ def _close_window(repo: git.Repo, record: Record) -> Record:
     """The checkpoint after the window; a window that changed nothing is no step."""
     before_sha = record.window_before
     record, after = _capture(repo, record, "after")
-    record = dataclasses.replace(record, window_before=None, in_flight=())
+    known = record.extra.get(_WINDOW_STATE)
+    extra = {k: v for k, v in record.extra.items() if k != _WINDOW_STATE}
+    record = dataclasses.replace(record, window_before=None, in_flight=(), extra=extra)
     if not before_sha:
         return record  # its start could not be taken: named as unprotected already
-    if same_state(snapshot.load(repo, before_sha), after):
+    if isinstance(known, dict) and known.get("commit") == before_sha:
+        start = known.get("state")
+    else:
+        start = _state(snapshot.load(repo, before_sha))
+    if start == _state(after):
         forget_refs(repo, record, only=(before_sha, after.commit))
         return record
     return dataclasses.replace(record, steps=(*record.steps, (before_sha, after.commit)))
 
 
-def same_state(a: snapshot.Snapshot, b: snapshot.Snapshot) -> bool:
-    """Whether two checkpoints hold the same files, index, HEAD and branches (the one just
-    captured is compared as it is in memory, not read back)."""
-    return (a.files_tree, a.index_key(), a.head_ref, a.head_oid, dict(a.branches)) == (
-        b.files_tree,
-        b.index_key(),
-        b.head_ref,
-        b.head_oid,
-        dict(b.branches),
-    )
+# The record's note of the state its window started from (`_state` of `window_before`).
+_WINDOW_STATE: Final = "window_state"
+
+
+def _state(snap: snapshot.Snapshot) -> Any:
+    """What makes two checkpoints the same state: files, index, HEAD and branches; in the
+    shape it takes once written to the record (JSON), so that both compare alike."""
+    key = [snap.files_tree, list(snap.index_key()), snap.head_ref, snap.head_oid]
+    return json.loads(json.dumps([*key, dict(sorted(snap.branches.items()))]))
 
 
 def forget_refs(repo: git.Repo, record: Record, *, only: Sequence[str] = ()) -> None:
