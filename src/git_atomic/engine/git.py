@@ -457,6 +457,11 @@ class Repo:
             yield oid, raw[nl + 1 : nl + 1 + size]
             pos = nl + 1 + size + 1
 
+    def is_loose(self, oid: str) -> bool:
+        """Whether the object is stored loose (so it exists): one `stat`, where `cat-file -e`
+        is a process. False says nothing: the object may be packed, or gone."""
+        return len(oid) == 40 and (self.common_dir / "objects" / oid[:2] / oid[2:]).is_file()
+
     def cat_blob(self, oid: str) -> bytes:
         return self.out("cat-file", "blob", oid)
 

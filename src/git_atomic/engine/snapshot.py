@@ -418,7 +418,9 @@ def _staged_seen(repo: Repo, key: str | None) -> tuple[str, indexstate.Listing] 
         tree, listing = str(data["tree"]), indexstate.Listing.decode(data["listing"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    if repo.run("cat-file", "-e", f"{tree}^{{tree}}", check=False).returncode != 0:
+    if not repo.is_loose(tree) and (
+        repo.run("cat-file", "-e", f"{tree}^{{tree}}", check=False).returncode != 0
+    ):
         return None
     _staged_memo[store, key] = (tree, listing)
     return tree, listing
