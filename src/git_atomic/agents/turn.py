@@ -63,7 +63,7 @@ def locate(cwd: Path | None, project: Path | None) -> git.Repo | None:
     for start in dict.fromkeys((cwd, project)):  # one `git rev-parse` when they are the same
         if start is not None and start.is_dir():
             try:
-                repos.append(git.discover(str(start)))
+                repos.append(git.discover_with_config(str(start)))
             except AtomicError:
                 continue
     if not repos:

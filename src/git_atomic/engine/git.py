@@ -528,6 +528,20 @@ def discover_with_refs(prefix: str) -> tuple[Repo, dict[str, str]]:
     return repo, _parse_refs(res.stdout)
 
 
+def discover_with_config(start: str) -> Repo:
+    """`discover(start)` and the configuration, read side by side (two processes at once): a
+    hook call needs both, and would otherwise read the configuration only once it is known
+    where the repository is."""
+    config = process.Background(["config", "-z", "--list"], cwd=start)
+    try:
+        repo = discover(start)
+    finally:
+        settings = config.wait(check=False)
+    if settings.returncode == 0 and not repo._config:
+        repo.take_config(settings.stdout)
+    return repo
+
+
 def _location_env() -> dict[str, str]:
     return {name: os.environ[name] for name in _LOCATION if os.environ.get(name)}
 
