@@ -701,6 +701,50 @@ def test_tree_edit_matches_what_an_index_would_write(repo: GitRepo) -> None:
         assert eng.repo.tree_edit(tree, edits) == expected, edits
 
 
+def test_tree_edit_writes_every_depth_in_one_mktree_and_checks_each_id(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ids of the folders are computed before git writes them, so one `mktree --batch`
+    writes all depths; an id git answers differently makes it write them again depth by depth,
+    never a tree that names a folder that does not exist."""
+    for name in ("a/b/c/d", "a/b/e", "a/f", "g"):
+        repo.write(name, b"x\n")
+    repo.git("add", "-A")
+    tree = repo.git("write-tree").strip()
+    eng = _engine(repo)
+    blob = eng.repo.line("hash-object", "-w", "--stdin", input=b"new\n")
+    edits: dict[bytes, tuple[str, str] | None] = {
+        b"a/b/c/d": ("100755", blob),
+        b"a/b/c/new/deeper": ("100644", blob),
+        b"a/f": None,
+    }
+    scratch = repo.path / ".git" / "scratch-index"
+    env = {"GIT_INDEX_FILE": str(scratch)}
+    eng.repo.run("read-tree", tree, env=env)
+    info = b"".join(
+        (f"{new[0]} {new[1]}".encode() if new else b"0 " + b"0" * 40) + b"\t" + path + b"\0"
+        for path, new in edits.items()
+    )
+    eng.repo.run("update-index", "-z", "--index-info", input=info, env=env)
+    expected = eng.repo.line("write-tree", env=env)
+    calls: list[str] = []
+    out = eng.repo.out
+
+    def counting(*args: str, **kwargs: Any) -> bytes:
+        calls.append(args[0])
+        return out(*args, **kwargs)
+
+    monkeypatch.setattr(eng.repo, "out", counting)
+    assert eng.repo.tree_edit(tree, edits) == expected
+    assert calls.count("mktree") == 1  # five folders, one at each depth
+    calls.clear()
+    monkeypatch.setattr(git, "_tree_id", lambda entries: "1" * 40)  # every id "wrong"
+    assert eng.repo.tree_edit(tree, edits) == expected
+    assert calls.count("mktree") == 1 + 5  # the batch, then one call per depth
+    fsck = repo.git("fsck", "--connectivity-only", expected)
+    assert "missing" not in fsck
+
+
 def test_an_unreadable_scan_index_falls_back_and_is_seeded_again(repo: GitRepo) -> None:
     """A scan index git cannot read (damaged, or split with its shared part expired) costs one
     capture the older way; the next capture seeds a fresh one. Nothing is missed."""

@@ -385,30 +385,7 @@ class Repo:
                 mode, oid = new
                 kind = "commit" if mode == "160000" else "blob"
                 children[parent][name] = f"{mode} {kind} {oid}".encode()
-        root = EMPTY_TREE.encode()
-
-        def depth(d: bytes) -> int:
-            return d.count(b"/") + 1 if d else 0
-
-        for level in sorted({depth(d) for d in dirs}, reverse=True):
-            batch, order = b"", list[bytes]()
-            for folder in sorted(x for x in dirs if depth(x) == level):
-                entries = children[folder]
-                if not entries and folder:
-                    continue  # an empty folder is no folder
-                batch += b"".join(h + b"\t" + n + b"\0" for n, h in entries.items()) + b"\0"
-                order.append(folder)
-            if order:
-                made = self.out("mktree", "-z", "--missing", "--batch", input=batch).split()
-                for folder, tree_oid in zip(order, made, strict=True):
-                    if not folder:
-                        root = tree_oid
-                        continue
-                    parent, _, name = folder.rpartition(b"/")
-                    if name in children[parent]:
-                        raise ValueError(f"tree_edit: {folder!r} is both a file and a folder")
-                    children[parent][name] = b"040000 tree " + tree_oid
-        return root.decode()
+        return _write_trees(self, dirs, children)
 
     def ls_tree(self, treeish: str, *, recursive: bool = False) -> list[TreeEntry]:
         args = ["ls-tree", "-z", "--full-tree"]
@@ -464,6 +441,81 @@ class Repo:
 
     def cat_blob(self, oid: str) -> bytes:
         return self.out("cat-file", "blob", oid)
+
+
+def _write_trees(repo: Repo, dirs: set[bytes], children: dict[bytes, dict[bytes, bytes]]) -> str:
+    """Write the folders `dirs` (their entries in `children`: name -> b"mode kind oid"), deepest
+    first, and return the root's tree. Each tree's id is computed here from git's tree format
+    before it is written, so its parent can name it at once: one `mktree --batch` writes them
+    all. git's answer is checked against every id computed; should one differ, the trees are
+    written again one depth at a time, each depth naming what git answered for the one below."""
+
+    def depth(d: bytes) -> int:
+        return d.count(b"/") + 1 if d else 0
+
+    levels = sorted({depth(d) for d in dirs}, reverse=True)
+    known: list[str] = []
+    batch, root = b"", EMPTY_TREE.encode()
+    for level in levels:
+        for folder in sorted(x for x in dirs if depth(x) == level):
+            entries = children[folder]
+            if not entries and folder:
+                continue  # an empty folder is no folder
+            batch += b"".join(h + b"\t" + n + b"\0" for n, h in entries.items()) + b"\0"
+            known.append(_tree_id(entries))
+            if not folder:
+                root = known[-1].encode()
+                continue
+            parent, _, name = folder.rpartition(b"/")
+            if name in children[parent]:
+                raise ValueError(f"tree_edit: {folder!r} is both a file and a folder")
+            children[parent][name] = b"040000 tree " + known[-1].encode()
+    if not known:
+        return root.decode()
+    made = repo.out("mktree", "-z", "--missing", "--batch", input=batch).decode().split()
+    if made == known:
+        return root.decode()
+    for folder in dirs:  # back to the entries as they were: each depth names git's answer
+        for name, head in list(children[folder].items()):
+            if head.startswith(b"040000 tree ") and folder + b"/" * bool(folder) + name in dirs:
+                del children[folder][name]
+    root = EMPTY_TREE.encode()
+    for level in levels:
+        batch, order = b"", list[bytes]()
+        for folder in sorted(x for x in dirs if depth(x) == level):
+            entries = children[folder]
+            if not entries and folder:
+                continue
+            batch += b"".join(h + b"\t" + n + b"\0" for n, h in entries.items()) + b"\0"
+            order.append(folder)
+        if order:
+            answer = repo.out("mktree", "-z", "--missing", "--batch", input=batch).split()
+            for folder, tree_oid in zip(order, answer, strict=True):
+                if not folder:
+                    root = tree_oid
+                    continue
+                parent, _, name = folder.rpartition(b"/")
+                children[parent][name] = b"040000 tree " + tree_oid
+    return root.decode()
+
+
+def _tree_id(entries: Mapping[bytes, bytes]) -> str:
+    """The id git gives the tree of these entries (name -> b"mode kind oid"): its entries
+    sorted as git sorts them (a folder as if its name ended in "/"), modes without leading
+    zeros, ids in binary; SHA-1 or SHA-256 by the length of the ids."""
+    import hashlib
+
+    items = []
+    size = 40
+    for name, head in entries.items():
+        mode, kind, oid = head.split(b" ")
+        size = len(oid)
+        key = name + b"/" if kind == b"tree" else name
+        items.append((key, mode.lstrip(b"0") + b" " + name + b"\0" + bytes.fromhex(oid.decode())))
+    body = b"".join(entry for _, entry in sorted(items))
+    digest = hashlib.sha256() if size == 64 else hashlib.sha1()
+    digest.update(b"tree %d\0" % len(body) + body)
+    return digest.hexdigest()
 
 
 def parse_raw_diff(raw: bytes) -> list[RawChange]:
