@@ -1926,17 +1926,20 @@ def source_version() -> dict[str, Any]:
 
 
 def detect_cli(
-    spec: str | None, env: Mapping[str, str], snapshot: Path | None
+    spec: str | None, env: Mapping[str, str], snapshot: Path | None, *, no_site: bool = False
 ) -> tuple[Cli | None, str | None]:
     if spec:
         cli = Cli(tuple(shlex.split(spec)), {}, spec)
     elif snapshot is not None:
         extra = env.get("PYTHONPATH")
+        # -S: no site-packages processing (the copy is found through PYTHONPATH), to show what
+        # a machine whose site-packages runs no `.pth` code at start-up would measure.
+        flags = ("-S",) if no_site else ()
         cli = Cli(
-            (sys.executable, "-m", "git_atomic"),
+            (sys.executable, *flags, "-m", "git_atomic"),
             {"PYTHONPATH": str(snapshot) + (os.pathsep + extra if extra else "")},
-            f"{Path(sys.executable).name} -m git_atomic (a copy of {PROJECT_ROOT / 'src'} taken"
-            " at start)",
+            f"{Path(sys.executable).name} {'-S ' * no_site}-m git_atomic (a copy of"
+            f" {PROJECT_ROOT / 'src'} taken at start)",
         )
     elif exe := shutil.which("git-atomic"):
         cli = Cli((exe,), {}, exe)
@@ -2001,6 +2004,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="also checkpoint and rollback where Watchman watches the worktree (rows skipped,"
         " with a note, where Watchman is not installed)",
     )
+    p.add_argument(
+        "--no-site",
+        action="store_true",
+        help="run the copy of src/ with python -S (no site-packages start-up: what a machine"
+        " without .pth start-up code measures)",
+    )
     p.add_argument("--timeout", type=float, default=900.0, help="per command, seconds")
     p.add_argument("--keep-work", action="store_true", help="keep the working copies afterwards")
     args = p.parse_args(argv)
@@ -2048,7 +2057,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli_error: str | None = "skipped (--no-git-atomic)"
     if with_ga:
         snapshot = None if args.cli else snapshot_source(run_dir / "src")
-        cli, cli_error = detect_cli(args.cli, env, snapshot)
+        cli, cli_error = detect_cli(args.cli, env, snapshot, no_site=args.no_site)
         log(f"git-atomic: {cli.description if cli else cli_error}")
     benches: list[SizeBench] = []
     try:
