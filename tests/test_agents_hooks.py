@@ -649,8 +649,8 @@ def test_a_call_that_changes_only_the_index_or_a_ref_is_a_step(
 def test_a_window_opened_by_an_older_record_without_its_start_state_still_closes(
     repo: GitRepo,
 ) -> None:
-    from git_atomic.engine import git
     from git_atomic.agents.turnstate import Slot
+    from git_atomic.engine import git
 
     claude = ClaudeCode(repo)
     (pre, post), act = edit(repo, 1, "return 42")
