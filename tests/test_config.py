@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import subprocess
 import sys
 import textwrap
@@ -15,13 +14,13 @@ from git_atomic.core.config import (
     Config,
     CoverageRule,
     GateSpec,
-    HistoryMode,
     TddConfig,
     command_line_gates,
     gate_from_command_line,
     load_config,
 )
 from git_atomic.core.errors import ConfigError, Exit, UsageError
+from git_atomic.core.vocab import HistoryMode
 
 SPEC_EXAMPLE = """\
 history = "commits"
@@ -222,9 +221,7 @@ def test_records_are_frozen_and_env_is_read_only(tmp_path: Path) -> None:
 
 def test_loading_the_module_does_not_import_tomllib() -> None:
     code = "import sys, git_atomic.core.config; print('tomllib' in sys.modules)"
-    # This checkout's package (pytest's pythonpath), not one installed in site-packages.
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
 
 

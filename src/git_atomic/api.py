@@ -24,8 +24,9 @@ from typing import Any
 from git_atomic.core.config import gates_to_run, load_config
 from git_atomic.core.errors import AtomicError, Exit, UsageError
 from git_atomic.core.journal import OpRow
+from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
 from git_atomic.ops import context, output
-from git_atomic.ops.operation import HISTORY_MODES, Engine, rollback_op, validate_and_finish
+from git_atomic.ops.operation import Engine, rollback_op, validate_and_finish
 
 __all__ = ["GateFailed", "GateOutcome", "Operation", "operation"]
 
@@ -87,8 +88,10 @@ class Operation:
         if self._result is not None:
             raise UsageError(f"operation {self.id} is over; it takes no more checkpoints")
         journal = self._engine.journal
-        stage = sum(1 for c in journal.checkpoints(self.id) if c.kind == "op_exec") + 1
-        row = self._engine.checkpoint(self._row, "op_exec", message or f"stage {stage}")
+        stage = sum(1 for c in journal.checkpoints(self.id) if c.kind == CheckpointKind.OP_EXEC) + 1
+        row = self._engine.checkpoint(
+            self._row, CheckpointKind.OP_EXEC, message or f"stage {stage}"
+        )
         return row.sha
 
     def _finish(self, row: OpRow) -> None:
@@ -112,37 +115,34 @@ def operation(
     shadow (default: the configuration's). Errors of the repository (not a repository, busy,
     no identity for commits mode) raise before the block runs, and nothing has changed.
     """
-    if history is not None and history not in HISTORY_MODES:
-        raise UsageError(f"history: expected commits or shadow, got {history!r}")
+    mode = HistoryMode.parse(history, what="history") if history is not None else None
     start = str(Path(repo).resolve()) if repo is not None else os.getcwd()
     with context.opened("api", start=start) as ctx:
         config = load_config(ctx.repo.root)
         specs = gates_to_run(config, list(gates), no_gates=no_gates)
         engine = Engine(ctx)
-        row = engine.begin(
-            name, history=history or config.history.value, kind="api", keep_owner=True
-        )
+        row = engine.begin(name, history=mode or config.history, kind=OpKind.API, keep_owner=True)
         handle = Operation(engine, row)
         try:
             yield handle
         except BaseException as exc:
             current = engine.journal.op(row.id)
-            if current is not None and current.status == "open":
-                phase = "exec" if isinstance(exc, Exception) else "interrupt"
+            if current is not None and current.status == OpStatus.OPEN:
+                phase = FailedPhase.EXEC if isinstance(exc, Exception) else FailedPhase.INTERRUPT
                 handle._finish(rollback_op(engine, current, failed_phase=phase))
             raise
         current = engine.journal.op(row.id)
         assert current is not None
         try:
-            engine.checkpoint(current, "op_exec", "end of the block")
+            engine.checkpoint(current, CheckpointKind.OP_EXEC, "end of the block")
             done = validate_and_finish(engine, current, specs, all_gates=all_gates)
         except BaseException:
             current = engine.journal.op(row.id)
-            if current is not None and current.status == "open":
-                rollback_op(engine, current, failed_phase="validate")
+            if current is not None and current.status == OpStatus.OPEN:
+                rollback_op(engine, current, failed_phase=FailedPhase.VALIDATE)
             raise
         handle._finish(done)
-        if done.status != "committed":
+        if done.status != OpStatus.COMMITTED:
             outcomes = [
                 GateOutcome(
                     g.name, g.passed, g.exit_code, g.duration, g.coverage, g.message, g.log_path
@@ -157,10 +157,10 @@ def operation(
 
 
 def _bind_to_package() -> None:
-    """`git_atomic.operation` is this function (the engine module is `git_atomic.ops.operation`).
+    """`git_atomic.ops.operation` is this function, though the engine module has the same name.
 
-    The package's `__getattr__` loads this module on first use; once loaded, bind the API's names
-    to the package so later lookups find them directly.
+    Importing this module loads `git_atomic.ops.operation` (the engine), and the import system binds
+    that module to the package attribute; bind the API's names over it.
     """
     import git_atomic
 

@@ -15,7 +15,6 @@ checkpoints its calls took (the first `before` is its PRE-OP). It is judged on w
 from __future__ import annotations
 
 import enum
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,13 +22,23 @@ from typing import TypeAlias
 
 from git_atomic.agents.turnstate import TURN_REFS, Record
 from git_atomic.core.errors import AtomicError
+from git_atomic.core.journal import Owner
+from git_atomic.core.vocab import (
+    CheckpointKind,
+    EventKind,
+    FailedPhase,
+    HistoryMode,
+    OpKind,
+    OpStatus,
+    Phase,
+)
 from git_atomic.engine import git
-from git_atomic.ops.context import Context, owner_fields, refuse_if_interrupted
+from git_atomic.ops.context import Context, refuse_if_interrupted
 from git_atomic.ops.gates import GateResult
 
 Held: TypeAlias = Context
 
-KIND = "agent-turn"
+KIND = OpKind.AGENT_TURN
 
 
 class Outcome(enum.StrEnum):
@@ -71,7 +80,12 @@ class Verdict:
 
 
 def judge(
-    repo: git.Repo, ctx: Held, record: Record, *, ending: str | None, history: str = "shadow"
+    repo: git.Repo,
+    ctx: Held,
+    record: Record,
+    *,
+    ending: str | None,
+    history: HistoryMode = HistoryMode.SHADOW,
 ) -> Verdict:
     """Record the turn as an operation, run the gates, keep or take back its effect; in commits
     mode a kept turn becomes one commit (`turncommit.py`)."""
@@ -79,11 +93,11 @@ def judge(
     why = _in_the_way(ctx)
     if why:
         _record_op(ctx, record, refs, detail={"not_judged": why})
-        _close(ctx, record.op_id, "committed")
+        _close(ctx, record.op_id, OpStatus.COMMITTED)
         return not_judged(record, repo, f"{why} in this worktree; this turn is not judged")
     if ending is not None:
         _record_op(ctx, record, refs, detail={"ended": ending, "judged": False})
-        _close(ctx, record.op_id, "committed")
+        _close(ctx, record.op_id, OpStatus.COMMITTED)
         return _verdict(Outcome.CLOSED, record, message=ending)
     from git_atomic.core.config import gates_to_run, load_config
 
@@ -103,11 +117,16 @@ def judge(
 
 
 def _keep(
-    ctx: Held, record: Record, outcome: Outcome, lines: tuple[GateLine, ...], *, history: str
+    ctx: Held,
+    record: Record,
+    outcome: Outcome,
+    lines: tuple[GateLine, ...],
+    *,
+    history: HistoryMode,
 ) -> Verdict:
     """POST-OP: the state the turn left; in commits mode also its one commit."""
-    _close(ctx, record.op_id, "committed", post_op=record.steps[-1][1])
-    if history != "commits":
+    _close(ctx, record.op_id, OpStatus.COMMITTED, post_op=record.steps[-1][1])
+    if history != HistoryMode.COMMITS:
         return _verdict(outcome, record, gates=lines)
     from git_atomic.agents import turncommit
 
@@ -147,7 +166,7 @@ def _record_op(
     refs: dict[str, str],
     *,
     detail: dict[str, object],
-    history: str = "shadow",
+    history: HistoryMode = HistoryMode.SHADOW,
 ) -> None:
     turn = {
         "platform": record.platform,
@@ -158,48 +177,52 @@ def _record_op(
         **detail,
     }
     ctx.journal.create_op(
-        id=record.op_id,
+        record.op_id,
         worktree=ctx.worktree,
         name=f"{record.platform}-turn-{_short(record.session)}",
         kind=KIND,
         history=history,
-        status="open",
-        phase="validate",
+        phase=Phase.VALIDATE,
         pending=None,
         argv=None,
         started_at=record.started_at,
-        detail=json.dumps({"turn": turn}),
-        **owner_fields(),
+        detail={"turn": turn},
+        owner=Owner.this_process(),
     )
     for n, (before, after) in enumerate(record.steps):
-        kind = "pre_op" if n == 0 else "op_exec"
+        kind = CheckpointKind.PRE_OP if n == 0 else CheckpointKind.OP_EXEC
         # A ref gone meanwhile (deleted by hand) leaves the row without one, not the turn.
         ctx.journal.add_checkpoint(
             record.op_id, kind, before, refs.get(before, ""), "before a call"
         )
-        ctx.journal.add_checkpoint(record.op_id, "op_exec", after, refs.get(after, ""), "after it")
+        ctx.journal.add_checkpoint(
+            record.op_id, CheckpointKind.OP_EXEC, after, refs.get(after, ""), "after it"
+        )
 
 
 def _close(
-    ctx: Held, op_id: str, status: str, *, post_op: str | None = None, **fields: object
+    ctx: Held,
+    op_id: str,
+    status: OpStatus,
+    *,
+    post_op: str | None = None,
+    failed_phase: FailedPhase | None = None,
 ) -> None:
     if post_op is not None:
         ref = f"refs/atomic/ops/{op_id}/{len(ctx.journal.checkpoints(op_id)) + 1:03d}-post-op"
         ctx.repo.update_refs([f"create {ref} {post_op}"], message="git-atomic: post_op")
-        ctx.journal.add_checkpoint(op_id, "post_op", post_op, ref, "the turn's end")
+        ctx.journal.add_checkpoint(op_id, CheckpointKind.POST_OP, post_op, ref, "the turn's end")
     now = time.time()
     op = ctx.journal.op(op_id)
     started = op.started_at if op is not None else now
-    ctx.journal.update_op(
+    ctx.journal.close_op(
         op_id,
         status=status,
-        phase="done",
-        pending=None,
-        owner_pid=None,
-        owner_start=None,
+        failed_phase=failed_phase,
         ended_at=now,
         duration=now - started,
-        **fields,
+        coverage=op.coverage if op is not None else None,
+        detail=op.details if op is not None else None,
     )
 
 
@@ -227,14 +250,14 @@ def _take_back(ctx: Held, record: Record, lines: tuple[GateLine, ...]) -> Verdic
     found = effect.take_back(ctx.repo, steps, moves.probe(ctx.repo))
     if found.conflicts:
         overlaps = "; ".join(effect.conflict_lines(found))
-        _close(ctx, record.op_id, "committed", failed_phase="validate")
+        _close(ctx, record.op_id, OpStatus.COMMITTED, failed_phase=FailedPhase.VALIDATE)
         message = f"they overlap with later changes ({overlaps}); nothing was changed"
         return _verdict(Outcome.CONFLICT, record, gates=lines, message=message)
     rescue = None
     if found.changes_something:
-        done = effect.carry_out(Engine(ctx), found, op_id=record.op_id, event="rollback")
+        done = effect.carry_out(Engine(ctx), found, op_id=record.op_id, event=EventKind.ROLLBACK)
         rescue = done.rescue
-    _close(ctx, record.op_id, "rolled_back", failed_phase="validate")
+    _close(ctx, record.op_id, OpStatus.ROLLED_BACK, failed_phase=FailedPhase.VALIDATE)
     return _verdict(Outcome.ROLLED_BACK, record, gates=lines, rescue=rescue)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from git_atomic.core.vocab import FailedPhase, HistoryMode, OpStatus
+
 Schema = dict[str, Any]
 
 STRING: Final[Schema] = {"type": "string"}
@@ -48,9 +50,9 @@ def enum(*values: str) -> Schema:
     return {"type": "string", "enum": list(values)}
 
 
-STATUS: Final = enum("open", "committed", "rolled_back", "recovered", "undone")
-FAILED_PHASE: Final = nullable(enum("exec", "validate", "timeout", "interrupt"))
-HISTORY: Final = enum("commits", "shadow")
+STATUS: Final = enum(*(s.value for s in OpStatus), "undone")  # undone: an undo's result
+FAILED_PHASE: Final = nullable(enum(*(p.value for p in FailedPhase)))
+HISTORY: Final = enum(*(m.value for m in HistoryMode))
 EXIT_CODE: Final[Schema] = {
     "type": "integer",
     "description": "the CLI's exit code: 0 done, 1 rolled back (isError is then true)",

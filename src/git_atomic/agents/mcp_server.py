@@ -25,6 +25,7 @@ from git_atomic import __version__
 from git_atomic.agents import CliResult, cli_argv
 from git_atomic.agents.mcp_tools import SPECS, TOOLS, ToolSpec
 from git_atomic.core.errors import UsageError
+from git_atomic.core.vocab import FailedPhase, OpStatus
 
 if TYPE_CHECKING:
     import mcp_types
@@ -43,11 +44,11 @@ INSTRUCTIONS: Final = (
     "rollback. Results are the CLI's JSON plus exit_code; a failed call has isError set and a "
     "one-line reason. Every tool takes an optional repo (a folder) to work on another repository."
 )
-FAILED_PHASE: Final = {
-    "exec": "the command failed",
-    "validate": "a gate failed",
-    "timeout": "the command timed out",
-    "interrupt": "interrupted",
+FAILED_PHASE: Final[dict[str, str]] = {
+    FailedPhase.EXEC: "the command failed",
+    FailedPhase.VALIDATE: "a gate failed",
+    FailedPhase.TIMEOUT: "the command timed out",
+    FailedPhase.INTERRUPT: "interrupted",
 }
 
 
@@ -235,7 +236,7 @@ def failure_line(verb: str, data: dict[str, Any]) -> str:
     tdd = data.get("tdd")
     if isinstance(tdd, dict) and tdd.get("untouched"):  # a phase that judged the tree as it was
         return f"{op}: {why}; nothing was changed"
-    if data.get("status") == "rolled_back":
+    if data.get("status") == OpStatus.ROLLED_BACK:
         return f"{op} rolled back ({why}); the tree is as before; undo brings the changes back"
     return f"{op}: {why}"
 

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from git_atomic.agents import option
 from git_atomic.agents.mcp_schemas import OUTPUT, Schema
+from git_atomic.core.vocab import HistoryMode, OpStatus
 
 Args = Mapping[str, Any]
 
@@ -67,7 +68,7 @@ HISTORY: Final = _p(
     "string",
     "commits: visible OP-EXEC/POST-OP commits on the branch; shadow: checkpoints only under "
     "refs/atomic/, the branch and index untouched (default: the repository's config)",
-    enum=["commits", "shadow"],
+    enum=[m.value for m in HistoryMode],
 )
 GATES: Final = _strings(
     "gates for this call, each a shell command line that must exit 0 (default: the configured "
@@ -310,7 +311,7 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
             "status": _p(
                 "string",
                 "only operations with this status",
-                enum=["open", "committed", "rolled_back", "recovered"],
+                enum=[s.value for s in OpStatus],
             ),
             "name": _p("string", "only operations with this name (wildcards: * ? [])"),
             "since": _p("string", "only operations since, e.g. 2h, 3d, 2026-11-01"),

@@ -154,6 +154,7 @@ def _finish(
     repo: git.Repo, slot: Slot, *, ending: str | None, history: str
 ) -> judge.Verdict | None:
     from git_atomic.agents import judge
+    from git_atomic.core.vocab import HistoryMode
 
     try:
         with _locked(repo, "hook: end of turn") as ctx_lock:
@@ -167,7 +168,8 @@ def _finish(
             if not record.steps:
                 forget_refs(repo, record)
                 return None
-            return judge.judge(repo, ctx_lock, record, ending=ending, history=history)
+            mode = HistoryMode.parse(history, what="history")
+            return judge.judge(repo, ctx_lock, record, ending=ending, history=mode)
     except AtomicError as exc:
         record = slot.read()
         return judge.not_judged(record, repo, str(exc)) if record is not None else None

@@ -10,6 +10,7 @@ from types import ModuleType
 from typing import Any, Final
 
 from git_atomic.core.errors import UsageError
+from git_atomic.core.vocab import HistoryMode
 
 # Each agent's adapter: a module with `LAYOUT` (its hooks file) and `handle(event, payload)`.
 ADAPTERS: Final = {
@@ -26,7 +27,7 @@ def hooks_install(*, target: str, root: Path, history: str = "shadow") -> int:
     """`history`: "commits" makes each kept turn one commit (the hook commands carry it)."""
     from git_atomic.agents import hookfiles
 
-    extra = " --history commits" if history == "commits" else ""
+    extra = " --history commits" if history == HistoryMode.COMMITS else ""
     for line in hookfiles.install(_adapter(target).LAYOUT, root, extra_args=extra):
         print(line)
     return 0

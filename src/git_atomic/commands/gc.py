@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -93,25 +92,9 @@ def gc(*, older_than_days: float, json_out: bool) -> int:
 def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> Retired:
     refs = repo.refs("refs/atomic/")
     keep = _newest_rescues(journal)
-    known = {row[0] for row in journal.conn.execute("SELECT id FROM operations")}
-    old_ops = [
-        op_id
-        for (op_id,) in journal.conn.execute(
-            "SELECT id FROM operations WHERE status != 'open' AND "
-            "COALESCE(ended_at, started_at) < ?",
-            (cutoff,),
-        )
-    ]
-    holding = (
-        {
-            op_id
-            for (op_id,) in journal.conn.execute(
-                f"SELECT DISTINCT op_id FROM checkpoints WHERE sha IN ({_marks(keep)})", tuple(keep)
-            )
-        }
-        if keep
-        else set()
-    )
+    known = journal.op_ids()
+    old_ops = journal.closed_before(cutoff)
+    holding = journal.ops_holding(keep)
     retire = [op_id for op_id in old_ops if op_id not in holding]
     candidates: dict[str, str] = {}
     for name, oid in refs.items():
@@ -122,8 +105,9 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> Retired:
         if m and int(m.group(1), 16) / 1000 < cutoff:
             candidates[name] = oid
     # Journal rows first, refs after: a row must never name a checkpoint that is gone.
-    events = _delete_rows(journal, retire, cutoff, keep)
-    named = _still_named(journal) | keep
+    # Every checkpoint a journal row still names keeps its ref, whatever its age.
+    events = journal.delete_ops(retire, events_before=cutoff, spare=keep)
+    named = journal.named_shas() | keep
     doomed = {name: oid for name, oid in candidates.items() if oid not in named}
     failpoints.hit("gc:after-journal")
     repo.update_refs(
@@ -160,67 +144,9 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> Retired:
 def _newest_rescues(journal: Journal) -> set[str]:
     """The newest rescue of each worktree: what `undo` would bring back there."""
     keep: set[str] = set()
-    worktrees = [
-        w
-        for (w,) in journal.conn.execute(
-            "SELECT DISTINCT worktree FROM operations UNION SELECT DISTINCT worktree FROM events"
-        )
-    ]
-    for worktree in worktrees:
-        row = journal.conn.execute(
-            "SELECT rescue FROM events WHERE worktree=? AND rescue IS NOT NULL "
-            "ORDER BY at DESC, id DESC LIMIT 1",
-            (worktree,),
-        ).fetchone()
-        if row:
-            keep.add(row[0])
-        row = journal.conn.execute(
-            "SELECT c.sha FROM checkpoints c JOIN operations o ON o.id=c.op_id "
-            "WHERE o.worktree=? AND c.kind='rescue' ORDER BY c.created_at DESC LIMIT 1",
-            (worktree,),
-        ).fetchone()
-        if row:
-            keep.add(row[0])
+    for worktree in journal.worktrees():
+        keep |= journal.newest_rescues(worktree)
     return keep
-
-
-def _still_named(journal: Journal) -> set[str]:
-    """Every checkpoint a journal row still names: its ref stays, whatever its age."""
-    return {
-        sha
-        for (sha,) in journal.conn.execute(
-            "SELECT sha FROM checkpoints UNION SELECT rescue FROM events "
-            "UNION SELECT target FROM events"
-        )
-        if sha
-    }
-
-
-def _delete_rows(journal: Journal, ops: list[str], cutoff: float, keep: set[str]) -> int:
-    spare = f" AND COALESCE(rescue, '') NOT IN ({_marks(keep)})" if keep else ""
-    with journal.write() as c:
-        for chunk in _chunks(ops, 500):
-            marks = _marks(chunk)
-            for table, column in (
-                ("checkpoints", "op_id"),
-                ("gates", "op_id"),
-                ("operations", "id"),
-                ("events", "op_id"),
-            ):
-                c.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
-        cur = c.execute(
-            f"DELETE FROM events WHERE op_id IS NULL AND at < ?{spare}", (cutoff, *keep)
-        )
-        return max(0, cur.rowcount)
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _marks(items: Iterable[object]) -> str:
-    return ",".join("?" for _ in items)
 
 
 def _remove_dead_temporaries(tmp: Path) -> None:

@@ -30,7 +30,6 @@ says why and how to apply the result by hand.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shlex
 import sys
@@ -38,13 +37,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from git_atomic.core import failpoints, process
 from git_atomic.core.config import GateSpec, gates_to_run, load_config
-from git_atomic.core.errors import AtomicError, RefusedError, UsageError
-from git_atomic.core.journal import CheckpointRow, OpRow
+from git_atomic.core.errors import AtomicError, RefusedError
+from git_atomic.core.journal import CheckpointRow, OpRow, Owner
 from git_atomic.core.lock import WorktreeLock
+from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
 from git_atomic.engine import git, isolation, snapshot
 from git_atomic.engine.snapshot import Snapshot
 from git_atomic.ops import gates as gate_runner
@@ -54,20 +53,12 @@ from git_atomic.ops.context import (
     Context,
     check_git_state,
     open_journal,
-    owner_fields,
     refuse_if_interrupted,
 )
 from git_atomic.ops.gates import check_programs
-from git_atomic.ops.isolation_apply import Result, apply_result, take_worktree_lock
+from git_atomic.ops.isolation_apply import NotApplied, Result, apply_result, take_worktree_lock
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
-from git_atomic.ops.operation import (
-    HISTORY_MODES,
-    PHASE_LABEL,
-    Engine,
-    interrupted_exit,
-    new_op_id,
-    op_ref,
-)
+from git_atomic.ops.operation import Engine, interrupted_exit, new_op_id, op_ref
 
 
 @dataclass(frozen=True)
@@ -85,7 +76,7 @@ class _Run:
     ctx: Context
     op_id: str
     name: str
-    history: str
+    history: HistoryMode
     argv: tuple[str, ...]
     path: Path
     pre: Snapshot
@@ -95,14 +86,14 @@ class _Run:
     coverage: float | None = None
     applied: bool = False
     merged: bool = False
-    reason: str | None = None  # not applied: conflict | busy
+    reason: NotApplied | None = None
     why: str | None = None
     conflicts: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     @property
     def commits(self) -> bool:
-        return self.history == "commits"
+        return self.history == HistoryMode.COMMITS
 
 
 def run_isolated(
@@ -124,12 +115,10 @@ def run_isolated(
     ctx = Context(repo, journal, WorktreeLock(repo.git_dir / "atomic.lock"))
     try:
         config = load_config(repo.root)
-        mode = history or config.history.value
-        if mode not in HISTORY_MODES:
-            raise UsageError(f"--history: expected commits or shadow, got {mode!r}")
+        mode = HistoryMode.parse(history, what="--history") if history else config.history
         specs = gates_to_run(config, gates, no_gates=no_gates)
         check_programs(specs, root=repo.root)
-        if mode == "commits":
+        if mode == HistoryMode.COMMITS:
             repo.identity_env(required=True)
         if repo.read_head()[1] is None:
             raise RefusedError(
@@ -158,16 +147,18 @@ def run_isolated(
         finally:
             process.INTERRUPTS.uninstall()
         _report(run, op, json_out=json_out)
-        if process.INTERRUPTS.received is not None and op.failed_phase == "interrupt":
+        if process.INTERRUPTS.received is not None and op.failed_phase == FailedPhase.INTERRUPT:
             return interrupted_exit(process.INTERRUPTS.received)
-        return 0 if op.status == "committed" else 1
+        return 0 if op.status == OpStatus.COMMITTED else 1
     finally:
         ctx.lock.release()
         journal.close()
 
 
 # --- the phases ----------------------------------------------------------------------------------
-def _start(ctx: Context, *, argv: Sequence[str], name: str, history: str, wait: bool) -> _Run:
+def _start(
+    ctx: Context, *, argv: Sequence[str], name: str, history: HistoryMode, wait: bool
+) -> _Run:
     repo, journal = ctx.repo, ctx.journal
     take_worktree_lock(ctx.lock, patient_with_all=wait)
     try:
@@ -181,39 +172,41 @@ def _start(ctx: Context, *, argv: Sequence[str], name: str, history: str, wait: 
             "user_root": str(repo.root),
         }
         journal.create_op(
-            id=op_id,
+            op_id,
             worktree=isolation.PRIVATE_PREFIX + op_id,
             name=name,
-            kind="run",
+            kind=OpKind.RUN,
             history=history,
-            status="open",
-            phase="pre_op",
+            phase=Phase.PRE_OP,
             pending=None,
-            argv=json.dumps(list(argv)),
+            argv=argv,
             started_at=time.time(),
-            detail=json.dumps(detail),
-            **owner_fields(),
+            detail=detail,
+            owner=Owner.this_process(),
         )
         try:
-            ref = op_ref(op_id, "pre_op", 1)
+            ref = op_ref(op_id, CheckpointKind.PRE_OP, 1)
             captured = snapshot.capture(
                 repo,
                 message=f"git-atomic PRE-OP: {name} [{op_id}]",
                 ref=ref,
-                effect_base=history == "commits",
+                effect_base=history == HistoryMode.COMMITS,
             )
             journal.add_checkpoint(
-                op_id, "pre_op", captured.snapshot.commit, ref, "backup state before operation"
+                op_id,
+                CheckpointKind.PRE_OP,
+                captured.snapshot.commit,
+                ref,
+                "backup state before operation",
             )
         except BaseException:
-            with journal.write() as c:  # nothing exists yet: forget the operation entirely
-                c.execute("DELETE FROM operations WHERE id=?", (op_id,))
-                c.execute("DELETE FROM checkpoints WHERE op_id=?", (op_id,))
+            journal.forget_op(op_id)  # nothing exists yet: forget the operation entirely
             raise
     finally:
         ctx.lock.release()
     failpoints.hit("isolate:after-pre-op")
-    base = phasecommit.base_of(repo, captured.snapshot.commit) if history == "commits" else None
+    commits = history == HistoryMode.COMMITS
+    base = phasecommit.base_of(repo, captured.snapshot.commit) if commits else None
     return _Run(ctx, op_id, name, history, tuple(argv), path, captured.snapshot, base)
 
 
@@ -230,8 +223,8 @@ def _execute(
     interrupted = process.INTERRUPTS
     try:
         if interrupted.received is not None:
-            return _fail(run, "interrupt")
-        journal.update_op(run.op_id, phase="exec")
+            return _fail(run, FailedPhase.INTERRUPT)
+        journal.set_phase(run.op_id, Phase.EXEC)
         assert run.pre.head_oid is not None
         run.private = isolation.add_worktree(run.ctx.repo, run.path, run.pre.head_oid)
         # The command's process group, for `recover` to end if we are killed under it.
@@ -251,19 +244,19 @@ def _execute(
             interactive=True,
             env={"PWD": str(cwd)},
         )
-        journal.update_op(run.op_id, exit_code=res.exit_code, command_duration=res.duration_s)
+        journal.set_command_result(run.op_id, exit_code=res.exit_code, duration=res.duration_s)
         if res.error:
             output.say(f"git-atomic: cannot run the command: {res.error}")
         if interrupted.received is not None:
-            return _fail(run, "interrupt")
+            return _fail(run, FailedPhase.INTERRUPT)
         if res.timed_out:
-            return _fail(run, "timeout")
+            return _fail(run, FailedPhase.TIMEOUT)
         if res.exit_code is None or res.exit_code not in ok_exit:
-            return _fail(run, "exec")
-        done = _checkpoint(run, engine, "op_exec", shlex.join(run.argv)[:200])
+            return _fail(run, FailedPhase.EXEC)
+        done = _checkpoint(run, engine, CheckpointKind.OP_EXEC, shlex.join(run.argv)[:200])
         if interrupted.received is not None:
-            return _fail(run, "interrupt", keep=False)
-        journal.update_op(run.op_id, phase="validate")
+            return _fail(run, FailedPhase.INTERRUPT, keep=False)
+        journal.set_phase(run.op_id, Phase.VALIDATE)
         results = gate_runner.run_gates(
             specs,
             root=run.private.root,
@@ -276,32 +269,36 @@ def _execute(
         gate_runner.record(journal, run.op_id, results)
         failpoints.hit("isolate:after-gates")
         if interrupted.received is not None:
-            return _fail(run, "interrupt", keep=False)
+            return _fail(run, FailedPhase.INTERRUPT, keep=False)
         if any(not r.passed for r in results):
-            return _fail(run, "validate", keep=False)
+            return _fail(run, FailedPhase.VALIDATE, keep=False)
         coverages = [r.coverage for r in results if r.coverage is not None]
         run.coverage = coverages[-1] if coverages else None
-        journal.update_op(run.op_id, phase="post_op")
+        journal.set_phase(run.op_id, Phase.POST_OP)
         if not results and done.row.commit_sha is None:
             # Nothing ran since OP-EXEC and it made no commit: that checkpoint is the result.
             row = engine.alias_checkpoint(
-                journal.op(run.op_id) or _gone(run), done.row, "post_op", "validation complete"
+                journal.op(run.op_id) or _gone(run),
+                done.row,
+                CheckpointKind.POST_OP,
+                "validation complete",
             )
             run.result = dataclasses.replace(done, row=row)
         else:
-            run.result = _checkpoint(run, engine, "post_op", "validation complete")
+            run.result = _checkpoint(run, engine, CheckpointKind.POST_OP, "validation complete")
         failpoints.hit("isolate:after-post-op")
         _drop_private(run)
         return _apply(run)
     except BaseException:
         op = journal.op(run.op_id)
-        if op is not None and op.status == "open" and (op.phase != "apply" or op.pending is None):
+        applying = op is not None and op.phase == Phase.APPLY
+        if op is not None and op.status == OpStatus.OPEN and (not applying or op.pending is None):
             # Before the apply started the user's worktree was never touched: close it here.
             # A half-done apply stays open for `recover` (its intent names rescue and target).
             _close(
                 run,
-                status="rolled_back",
-                failed_phase="validate" if op.phase == "apply" else "exec",
+                status=OpStatus.ROLLED_BACK,
+                failed_phase=FailedPhase.VALIDATE if applying else FailedPhase.EXEC,
             )
         raise
     finally:
@@ -309,14 +306,14 @@ def _execute(
         _drop_private(run)
 
 
-def _checkpoint(run: _Run, engine: Engine, kind: str, message: str) -> _State:
+def _checkpoint(run: _Run, engine: Engine, kind: CheckpointKind, message: str) -> _State:
     """A checkpoint of the private worktree, filed as the user's (HEAD on the user's branch);
     in commits mode also the phase's commit on the private detached HEAD."""
     assert run.private is not None
     journal = run.ctx.journal
     seq = len(journal.checkpoints(run.op_id)) + 1
     ref = op_ref(run.op_id, kind, seq)
-    label = PHASE_LABEL.get(kind, kind.upper())
+    label = kind.label
     captured = snapshot.capture(
         run.private,
         message="git-atomic probe",
@@ -338,7 +335,7 @@ def _checkpoint(run: _Run, engine: Engine, kind: str, message: str) -> _State:
     if run.base is not None:
         text = (
             phasecommit.command_message(label, run.name, run.argv)
-            if kind == "op_exec"
+            if kind == CheckpointKind.OP_EXEC
             else phasecommit.message(label, run.name, message, argv=run.argv)
         )
         made = engine._commit_phase(run.op_id, captured, text, run.base)
@@ -360,19 +357,21 @@ def _apply(run: _Run) -> OpRow:
     run.applied, run.merged = done.applied, done.merged
     run.problems += done.problems
     if done.applied:
-        return _close(run, status="committed")
-    if done.not_applied == "interrupt":
-        return _fail(run, "interrupt", keep=False)
-    return _not_applied(run, done.not_applied or "busy", done.why or "", conflicts=done.conflicts)
+        return _close(run, status=OpStatus.COMMITTED)
+    if done.not_applied == NotApplied.INTERRUPT:
+        return _fail(run, FailedPhase.INTERRUPT, keep=False)
+    return _not_applied(
+        run, done.not_applied or NotApplied.BUSY, done.why or "", conflicts=done.conflicts
+    )
 
 
 # --- endings -------------------------------------------------------------------------------------
-def _fail(run: _Run, failed_phase: str, *, keep: bool = True) -> OpRow:
+def _fail(run: _Run, failed_phase: FailedPhase, *, keep: bool = True) -> OpRow:
     """The user's worktree was never touched; keep what the private one holds, then close."""
     if keep and run.private is not None:
         try:
             journal = run.ctx.journal
-            ref = op_ref(run.op_id, "rescue", len(journal.checkpoints(run.op_id)) + 1)
+            ref = op_ref(run.op_id, CheckpointKind.RESCUE, len(journal.checkpoints(run.op_id)) + 1)
             captured = snapshot.capture(run.private, message="git-atomic probe", ref=None)
             snap = isolation.as_user_checkpoint(
                 run.private,
@@ -385,7 +384,7 @@ def _fail(run: _Run, failed_phase: str, *, keep: bool = True) -> OpRow:
             run.private.update_refs([f"create {ref} {snap.commit}"], message="git-atomic: rescue")
             journal.add_checkpoint(
                 run.op_id,
-                "rescue",
+                CheckpointKind.RESCUE,
                 snap.commit,
                 ref,
                 "the private worktree when the operation failed",
@@ -393,29 +392,31 @@ def _fail(run: _Run, failed_phase: str, *, keep: bool = True) -> OpRow:
         except AtomicError as exc:  # e.g. the command left unmerged paths: nothing to keep
             run.problems.append(f"its private worktree could not be kept: {exc.message}")
     run.problems += _branches_moved(run)
-    return _close(run, status="rolled_back", failed_phase=failed_phase)
+    return _close(run, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase)
 
 
-def _not_applied(run: _Run, reason: str, why: str, *, conflicts: Sequence[str] = ()) -> OpRow:
+def _not_applied(
+    run: _Run, reason: NotApplied, why: str, *, conflicts: Sequence[str] = ()
+) -> OpRow:
     run.reason, run.why, run.conflicts = reason, why, list(conflicts)
-    return _close(run, status="rolled_back", failed_phase="validate")
+    return _close(run, status=OpStatus.ROLLED_BACK, failed_phase=FailedPhase.VALIDATE)
 
 
-def _close(run: _Run, *, status: str, failed_phase: str | None = None) -> OpRow:
+def _close(run: _Run, *, status: OpStatus, failed_phase: FailedPhase | None = None) -> OpRow:
     journal = run.ctx.journal
     op = journal.op(run.op_id) or _gone(run)
-    detail: dict[str, Any] = dict(op.details)
+    detail: dict[str, object] = dict(op.details)
     detail.update(applied=run.applied, merged=run.merged)
     if run.reason is not None:
         detail.update(not_applied=run.reason, why=run.why, conflicts=run.conflicts)
     if run.problems:
-        detail["problems"] = detail.get("problems", []) + run.problems
+        detail["problems"] = op.details.get("problems", []) + run.problems
     return Engine(run.ctx).close(
         run.op_id,
         status=status,
         failed_phase=failed_phase,
         worktree=run.ctx.worktree,
-        detail=json.dumps(detail),
+        detail=detail,
         coverage=run.coverage,
     )
 
@@ -484,14 +485,14 @@ def _report(run: _Run, op: OpRow, *, json_out: bool) -> None:
     for problem in run.problems:
         output.say(f"git-atomic: warning: {problem}")
     head = f"git-atomic: {op.name} [{op.id}]"
-    if op.status == "committed":
+    if op.status == OpStatus.COMMITTED:
         output.say(output.summary_line(journal, op))
         output.say(
             f"{head}: applied to your worktree"
             + (", merged with the changes made there meanwhile" if run.merged else "")
             + " (`git atomic undo` reverses the apply)"
         )
-    elif run.reason == "conflict":
+    elif run.reason == NotApplied.CONFLICT:
         output.say(
             f"{head} passed its gates but conflicts with changes made in your worktree "
             f"meanwhile ({run.why}): " + ", ".join(run.conflicts)
@@ -503,12 +504,7 @@ def _report(run: _Run, op: OpRow, *, json_out: bool) -> None:
         output.say("  your worktree was not touched; to apply the result by hand:")
         output.say("\n".join(f"    {line}" for line in _recipes(run)))
     else:
-        why = {
-            "exec": output.command_failure(op),
-            "validate": "a gate failed",
-            "timeout": "the command timed out",
-            "interrupt": "interrupted",
-        }.get(op.failed_phase or "", "failed")
+        why = output.failure_words(op, otherwise="failed")
         output.say(
             f"{head} rolled back ({why}) in its private worktree; your worktree was not "
             f"touched. What it did is kept: `git atomic show {op.id} --diff`"

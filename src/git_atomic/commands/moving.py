@@ -8,14 +8,14 @@ changes is refused here: exit 3, nothing changed, the overlaps named (`refuse_ov
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
 from git_atomic.core.errors import BusyError, Exit
-from git_atomic.core.journal import OpRow
+from git_atomic.core.journal import OpRow, Owner
+from git_atomic.core.vocab import OpStatus
 from git_atomic.engine.snapshot import Snapshot
 from git_atomic.ops import context, effect, moves, output, steps
 from git_atomic.ops.operation import Engine
@@ -52,30 +52,34 @@ def go(
     `takes_back`: the move takes the subject's effect back, so a closed subject becomes
     rolled_back (recorded in the event, for `undo` to give its status back)."""
     journal = ctx.journal
-    status = "open" if stays_open is not None else "rolled_back"
+    status = OpStatus.OPEN if stays_open is not None else OpStatus.ROLLED_BACK
     prev = moves.preview(ctx.repo, move, current=current)
     if dry_run or (prev.empty and not close_open):
         return report_still(
             ctx, move, prev, subject, status=status, dry_run=dry_run, json_out=json_out
         )
     engine = Engine(ctx)
-    with owning(ctx, subject if subject is not None and subject.status == "open" else None):
-        if takes_back and subject is not None and subject.status not in ("open", "rolled_back"):
-            flip: dict[str, Any] | None = {
-                "op_status": {"op": subject.id, "from": subject.status, "to": "rolled_back"}
-            }
+    with owning(ctx, subject if subject is not None and subject.status == OpStatus.OPEN else None):
+        if (
+            takes_back
+            and subject is not None
+            and subject.status not in (OpStatus.OPEN, OpStatus.ROLLED_BACK)
+        ):
+            flip: steps.StatusFlip | None = steps.StatusFlip(
+                subject.id, subject.status, OpStatus.ROLLED_BACK
+            )
         else:
             flip = steps.status_flip(journal, move.target, subject, selective=bool(move.paths))
-        detail = dict(flip or {})
+        detail = flip.detail() if flip is not None else {}
         if move.paths:
             detail["paths"] = [p.decode("utf-8", "surrogateescape") for p in move.paths]
         done = moves.carry_out(engine, move, detail=detail or None, probe=prev.current)
         if close_open and subject is not None:
             subject = engine.close(
-                subject.id, status="rolled_back", detail=op_detail(subject, done)
+                subject.id, status=OpStatus.ROLLED_BACK, detail=op_detail(subject, done)
             )
         elif flip is not None:
-            journal.update_op(flip["op_status"]["op"], status="rolled_back")
+            journal.set_status(flip.op, flip.after)
     subject = journal.op(subject.id) if subject is not None else None
     return report_done(
         ctx,
@@ -175,13 +179,13 @@ def _only(paths: Sequence[bytes]) -> str:
     return f" (only {shown}{', ...' if len(paths) > 3 else ''})"
 
 
-def op_detail(op: OpRow, done: moves.Done, *, emergency: bool = False) -> str | None:
-    detail = dict(op.details)
+def op_detail(op: OpRow, done: moves.Done, *, emergency: bool = False) -> dict[str, object]:
+    detail: dict[str, object] = dict(op.details)
     if done.problems:
         detail["problems"] = list(done.problems)
     if emergency:
         detail["emergency"] = True
-    return json.dumps(detail) if detail else None
+    return detail
 
 
 @contextmanager
@@ -190,13 +194,13 @@ def owning(ctx: context.Context, op: OpRow | None) -> Iterator[None]:
     if op is None:
         yield
         return
-    ctx.journal.update_op(op.id, **context.owner_fields())
+    ctx.journal.set_owner(op.id, Owner.this_process())
     try:
         yield
     finally:
         current = ctx.journal.op(op.id)
-        if current is not None and current.status == "open":
-            ctx.journal.update_op(op.id, owner_pid=None, owner_start=None)
+        if current is not None and current.status == OpStatus.OPEN:
+            ctx.journal.set_owner(op.id, None)
 
 
 # --- telling -----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal, OpRow
 from git_atomic.core.lock import WorktreeLock
+from git_atomic.core.vocab import OpStatus
 from git_atomic.engine import git
 from git_atomic.ops import context, output
 
@@ -114,7 +115,7 @@ def log(
         pattern = name is not None and any(ch in name for ch in "*?[")
         ops = journal.ops(
             worktree=repo.worktree_id,
-            status=status,
+            status=OpStatus(status) if status is not None else None,
             name=None if pattern else name,
             since=parse_since(since) if since else None,
             limit=None if pattern else limit,

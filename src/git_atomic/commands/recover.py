@@ -14,6 +14,7 @@ Running it again finds nothing left to do.
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import signal
@@ -24,14 +25,25 @@ from typing import Any, Final
 
 from git_atomic.core import failpoints
 from git_atomic.core.errors import BusyError
-from git_atomic.core.journal import OpRow
+from git_atomic.core.journal import OpRow, Owner
 from git_atomic.core.lock import Holder, WorktreeLock, process_alive
+from git_atomic.core.vocab import CheckpointKind, EventKind, FailedPhase, OpKind, OpStatus, Phase
 from git_atomic.engine import git, restore, snapshot
 from git_atomic.ops import context, output
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, RollbackResult
 
 PENDING_FILE: Final = context.PENDING_RESTORE
+
+
+class Action(enum.StrEnum):
+    """What recover did with the interrupted operation (`recovery.action` in the JSON)."""
+
+    PRE_OP = "pre_op"  # back at its exact PRE-OP state
+    ACCEPT = "accept"  # the tree kept, recorded as OP-EXEC
+    NOTHING_CHANGED = "nothing_changed"  # killed before its PRE-OP checkpoint was recorded
+    RESTORE = "restore"  # the interrupted rollback or emergency finished
+    KEPT_OPEN = "kept_open"  # a rollback inside a session finished; the session goes on
 
 
 @dataclass
@@ -41,7 +53,7 @@ class Recovery:
     lock_broken: Holder | None = None
     restore_finished: dict[str, Any] | None = None  # a restore outside any operation
     op: OpRow | None = None
-    action: str | None = None  # pre_op | accept | nothing_changed | restore | kept_open
+    action: Action | None = None
     rescue: str | None = None
     problems: list[str] = field(default_factory=list)
     stopped_group: int | None = None  # the command's process group, left running by the kill
@@ -171,16 +183,11 @@ def _finish_outside_restore(engine: Engine, done: Recovery) -> None:
 
 def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
     """A rollback of an operation closed long ago (`rollback --op ID`) keeps its intent there."""
-    rows = engine.journal.conn.execute(
-        "SELECT id FROM operations WHERE worktree=? AND status != 'open' AND pending IS NOT NULL "
-        "ORDER BY started_at",
-        (engine.ctx.worktree,),
-    ).fetchall()
-    for (op_id,) in rows:
+    for op_id in engine.journal.closed_with_pending(engine.ctx.worktree):
         op = engine.journal.op(op_id)
         intent = op.pending_intent if op is not None else None
         if intent is None or intent.get("action") != "restore":
-            engine.journal.update_op(op_id, pending=None)
+            engine.journal.set_pending(op_id, None)
             continue
         _drop_unrecorded_refs(engine, op_id)
         result = _finish_restore(engine, op_id, intent)
@@ -211,7 +218,7 @@ def _finish_restore(engine: Engine, op_id: str | None, intent: dict[str, Any]) -
     return engine.rollback_to(
         op_id,
         str(intent["target"]),
-        event=str(intent.get("event")),
+        event=EventKind(str(intent.get("event"))),
         paths=paths,
         with_refs=bool(intent.get("with_refs", True)),
         rescue_sha=intent.get("rescue"),
@@ -220,59 +227,54 @@ def _finish_restore(engine: Engine, op_id: str | None, intent: dict[str, Any]) -
 
 def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> None:
     journal = engine.journal
-    journal.update_op(op.id, **context.owner_fields())
+    journal.set_owner(op.id, Owner.this_process())
     _drop_unrecorded_refs(engine, op.id)
     done.op = op
     checkpoints = journal.checkpoints(op.id)
-    pre = next((c for c in checkpoints if c.kind == "pre_op"), None)
+    pre = next((c for c in checkpoints if c.kind == CheckpointKind.PRE_OP), None)
     intent = op.pending_intent or {}
     detail = dict(op.details)
     if pre is None:
         # Killed inside `begin` before its PRE-OP checkpoint was recorded: nothing was changed.
-        done.action = "nothing_changed"
+        done.action = Action.NOTHING_CHANGED
     elif intent.get("action") == "restore":
         result = _finish_restore(engine, op.id, intent)
-        done.rescue, done.action = result.rescue, "restore"
+        done.rescue, done.action = result.rescue, Action.RESTORE
         done.problems += result.outcome.problems
-        closes = intent.get("event") == "emergency" or result.target == pre.sha
-        if not closes and op.kind == "session":
+        closes = intent.get("event") == EventKind.EMERGENCY or result.target == pre.sha
+        if not closes and op.kind == OpKind.SESSION:
             # A rollback or undo inside an open session: the session goes on from there.
-            journal.update_op(op.id, owner_pid=None, owner_start=None)
-            done.action = "kept_open"
+            journal.set_owner(op.id, None)
+            done.action = Action.KEPT_OPEN
             done.op = journal.op(op.id)
             return
         if not closes:
             _back_to(engine, op, pre.sha, done)
-            done.action = "pre_op"
-    elif _last_event(engine, op) == "emergency":
+            done.action = Action.PRE_OP
+    elif journal.last_event_kind(op.id) == EventKind.EMERGENCY:
         # `emergency` had made its move and was killed before it closed the operation.
-        done.action = "restore"
-    elif op.phase == "pre_op" or not accept:
+        done.action = Action.RESTORE
+    elif op.phase == Phase.PRE_OP or not accept:
         # `begin` had not finished (the operation never ran), or the default: exact PRE-OP.
         _back_to(engine, op, pre.sha, done)
-        done.action = "pre_op"
+        done.action = Action.PRE_OP
     else:
         if intent.get("action") == "advance":
             # A visible commit stopped half way (branch moved, index not yet installed): put the
             # state of the checkpoint being committed back, then record it again, whole.
             _back_to(engine, op, checkpoints[-1].sha, done)
         failpoints.hit("recover:before-accept")
-        engine.checkpoint(op, "op_exec", "kept by recover --accept after an interruption")
-        done.action = "accept"
+        engine.checkpoint(
+            op, CheckpointKind.OP_EXEC, "kept by recover --accept after an interruption"
+        )
+        done.action = Action.ACCEPT
     failpoints.hit("recover:before-close")
     detail["recovered"] = done.action
     if done.problems:
         detail["problems"] = detail.get("problems", []) + done.problems
     done.op = engine.close(
-        op.id, status="recovered", failed_phase="interrupt", detail=json.dumps(detail)
+        op.id, status=OpStatus.RECOVERED, failed_phase=FailedPhase.INTERRUPT, detail=detail
     )
-
-
-def _last_event(engine: Engine, op: OpRow) -> str | None:
-    row = engine.journal.conn.execute(
-        "SELECT kind FROM events WHERE op_id=? ORDER BY id DESC LIMIT 1", (op.id,)
-    ).fetchone()
-    return str(row[0]) if row else None
 
 
 def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None:
@@ -295,17 +297,17 @@ def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None
         or plan.git_state_changes
     ):
         return
-    result = engine.rollback_to(op.id, target_sha, event="recover")
+    result = engine.rollback_to(op.id, target_sha, event=EventKind.RECOVER)
     done.rescue = result.rescue
     done.problems += result.outcome.problems
 
 
 _SAID: Final = {
-    "pre_op": "back at its exact PRE-OP state",
-    "accept": "the tree is kept as it was and recorded as OP-EXEC",
-    "nothing_changed": "it had not changed anything; closed",
-    "restore": "the interrupted rollback or emergency is finished; closed",
-    "kept_open": "the interrupted rollback is finished; the operation stays open",
+    Action.PRE_OP: "back at its exact PRE-OP state",
+    Action.ACCEPT: "the tree is kept as it was and recorded as OP-EXEC",
+    Action.NOTHING_CHANGED: "it had not changed anything; closed",
+    Action.RESTORE: "the interrupted rollback or emergency is finished; closed",
+    Action.KEPT_OPEN: "the interrupted rollback is finished; the operation stays open",
 }
 
 
@@ -331,7 +333,8 @@ def _tell(
             f"(rescue {output.short(done.restore_finished['rescue'])})"
         )
     if done.op is not None:
-        line = f"git-atomic: {done.op.name} [{done.op.id}] recovered: {_SAID[done.action or '']}"
+        assert done.action is not None
+        line = f"git-atomic: {done.op.name} [{done.op.id}] recovered: {_SAID[done.action]}"
         if done.rescue:
             line += (
                 f"; the state it replaced is saved as {output.short(done.rescue)} "
@@ -352,7 +355,7 @@ def _json(ctx: context.Context, done: Recovery, *, duration: float) -> dict[str,
             "schema": output.SCHEMA,
             "op_id": None,
             "name": None,
-            "status": "recovered" if done.anything else None,
+            "status": OpStatus.RECOVERED if done.anything else None,
             "failed_phase": None,
             "history": None,
             "checkpoints": {

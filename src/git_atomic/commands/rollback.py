@@ -35,6 +35,7 @@ from git_atomic.commands import moving
 from git_atomic.commands.query import resolve_op
 from git_atomic.core.errors import BusyError, RefusedError, UsageError
 from git_atomic.core.journal import CheckpointRow, OpRow
+from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import pathcheck, scan, snapshot
 from git_atomic.ops import context, effect, moves, output, steps
 
@@ -65,7 +66,7 @@ def rollback(
         if op is not None:
             named = resolve_op(ctx.journal, op)
             move = _whole_op(ctx, named, open_op)
-            if named.status != "open" and not whole:
+            if named.status != OpStatus.OPEN and not whole:
                 return _take_back(ctx, named, None, dry_run=dry_run, json_out=json_out)
             close_open = open_op is not None
             return moving.go(
@@ -88,7 +89,7 @@ def rollback(
                     "rollback: no operation in this worktree yet; nothing to roll back"
                 )
             current = moves.probe(ctx.repo)
-            if newest[0].status != "open":
+            if newest[0].status != OpStatus.OPEN:
                 return _take_back(ctx, newest[0], current, dry_run=dry_run, json_out=json_out)
             found = _immediate(ctx, newest[0], current.files_tree, json_out=json_out)
             if found is None:
@@ -123,7 +124,7 @@ def _take_back(
             f"operation {op.id} ({op.name}) has no PRE-OP checkpoint: it never "
             "started (`git atomic recover` closes it)"
         )
-    if op.status == "rolled_back":
+    if op.status == OpStatus.ROLLED_BACK:
         return _nothing_further(ctx, op, f"{op.name} [{op.id}] is rolled back", json_out=json_out)
     current = current or moves.probe(repo)
     found = effect.take_back(repo, taken, current)
@@ -133,7 +134,7 @@ def _take_back(
             ctx,
             found,
             op,
-            event="rollback",
+            event=EventKind.ROLLBACK,
             what=what,
             step=effect.Step(taken[0].before, taken[-1].after),
             whole=f"git atomic rollback --op {op.id} --whole",
@@ -145,7 +146,12 @@ def _take_back(
     pre = journal.checkpoints(op.id)[0]
     label = steps.label(journal, pre, op) if found.exact else f"the tree without {what}"
     move = moves.Move(
-        "rollback", found.target.commit, label, None, synthesized=not found.exact, kept=found.kept
+        EventKind.ROLLBACK,
+        found.target.commit,
+        label,
+        None,
+        synthesized=not found.exact,
+        kept=found.kept,
     )
     how = "exactly its PRE-OP state" if found.exact else "its effect taken back, later changes kept"
     said = f"rolled back {op.name} [{op.id}]: {how}"
@@ -172,7 +178,7 @@ def _nothing_further(ctx: context.Context, op: OpRow, where: str, *, json_out: b
     if json_out:
         obj = output.op_object(ctx.journal, op)
         obj.update(
-            event="rollback",
+            event=EventKind.ROLLBACK,
             dry_run=False,
             target=None,
             changes=[],
@@ -204,7 +210,7 @@ def _immediate(
     )
     if candidates:
         row = candidates[0]
-        return moves.Move("rollback", row.sha, steps.label(journal, row, op), op.id), op
+        return moves.Move(EventKind.ROLLBACK, row.sha, steps.label(journal, row, op), op.id), op
     where = steps.label(journal, walk[0], op) if walk else f"{op.name} [{op.id}]"
     _nothing_further(ctx, op, f"the tree is at {where}", json_out=json_out)
     return None
@@ -220,17 +226,17 @@ def _whole_op(ctx: context.Context, op: OpRow, open_op: OpRow | None) -> moves.M
             f"operation {open_op.id} ({open_op.name}) is open in this worktree",
             hint="commit or abort it before rolling back an earlier one",
         )
-    pre = next((c for c in ctx.journal.checkpoints(op.id) if c.kind == "pre_op"), None)
+    pre = next((c for c in ctx.journal.checkpoints(op.id) if c.kind == CheckpointKind.PRE_OP), None)
     if pre is None:
         raise UsageError(
             f"operation {op.id} ({op.name}) has no PRE-OP checkpoint: it never "
             "started (`git atomic recover` closes it)"
         )
     return moves.Move(
-        "rollback",
+        EventKind.ROLLBACK,
         pre.sha,
         steps.label(ctx.journal, pre, op),
-        op.id if op.status == "open" else None,
+        op.id if op.status == OpStatus.OPEN else None,
     )
 
 
@@ -267,7 +273,7 @@ def _to_checkpoint(
     )
     subject = open_op if open_op is not None else owner
     return moves.Move(
-        "rollback", sha, label, open_op.id if open_op else None, paths, with_refs=not paths
+        EventKind.ROLLBACK, sha, label, open_op.id if open_op else None, paths, with_refs=not paths
     ), subject
 
 

@@ -12,16 +12,11 @@ from git_atomic.core import process
 from git_atomic.core.config import GateSpec, gates_to_run, load_config
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import OpRow
+from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
 from git_atomic.engine import gitstate, snapshot
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, phasecommit
-from git_atomic.ops.operation import (
-    HISTORY_MODES,
-    Engine,
-    interrupted_exit,
-    rollback_op,
-    validate_and_finish,
-)
+from git_atomic.ops.operation import Engine, interrupted_exit, rollback_op, validate_and_finish
 
 WAIT_LIMIT_S = 600.0
 
@@ -63,9 +58,7 @@ def run(
         )
     with context.opened("run", wait=WAIT_LIMIT_S if wait else None, early=early) as ctx:
         config = load_config(ctx.repo.root)
-        mode = history or config.history.value
-        if mode not in HISTORY_MODES:
-            raise UsageError(f"--history: expected commits or shadow, got {mode!r}")
+        mode = HistoryMode.parse(history, what="--history") if history else config.history
         specs = gates_to_run(config, gates, no_gates=no_gates)
         from git_atomic.ops.gates import check_programs
 
@@ -74,7 +67,7 @@ def run(
         engine = Engine(ctx)
         process.INTERRUPTS.install()
         try:
-            op = engine.begin(op_name, history=mode, kind="run", argv=argv, keep_owner=True)
+            op = engine.begin(op_name, history=mode, kind=OpKind.RUN, argv=argv, keep_owner=True)
             op = _execute(
                 engine,
                 op,
@@ -91,9 +84,9 @@ def run(
             output.emit_json(output.op_object(ctx.journal, op))
         else:
             output.tell_outcome(ctx.journal, op, repo=ctx.repo)
-        if process.INTERRUPTS.received is not None and op.failed_phase == "interrupt":
+        if process.INTERRUPTS.received is not None and op.failed_phase == FailedPhase.INTERRUPT:
             return interrupted_exit(process.INTERRUPTS.received)
-        return 0 if op.status == "committed" else 1
+        return 0 if op.status == OpStatus.COMMITTED else 1
 
 
 def _execute(
@@ -108,7 +101,7 @@ def _execute(
     ok_exit: tuple[int, ...],
 ) -> OpRow:
     if process.INTERRUPTS.received is not None:
-        return rollback_op(engine, op, failed_phase="interrupt")
+        return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
     try:
         res = process.run_child(
             list(argv),
@@ -117,32 +110,32 @@ def _execute(
             stdout=sys.stderr.fileno() if json_out else None,
             interactive=True,
         )
-        engine.journal.update_op(op.id, exit_code=res.exit_code, command_duration=res.duration_s)
+        engine.journal.set_command_result(op.id, exit_code=res.exit_code, duration=res.duration_s)
         if res.error:
             output.say(f"git-atomic: cannot run the command: {res.error}")
         if process.INTERRUPTS.received is not None:
-            return rollback_op(engine, op, failed_phase="interrupt")
+            return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
         if res.timed_out:
-            return rollback_op(engine, op, failed_phase="timeout")
+            return rollback_op(engine, op, failed_phase=FailedPhase.TIMEOUT)
         if res.exit_code is None or res.exit_code not in ok_exit:
-            return rollback_op(engine, op, failed_phase="exec")
+            return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
         left = gitstate.in_progress(engine.repo)
         if left is not None:
             # A merge or rebase waiting for the user is no state to validate or commit.
             output.say(f"git-atomic: the command left {left} in progress")
-            return rollback_op(engine, op, failed_phase="exec")
+            return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
         try:
             exec_row = engine.checkpoint(
                 op,
-                "op_exec",
+                CheckpointKind.OP_EXEC,
                 shlex.join(argv)[:200],
                 commit_message=phasecommit.command_message("OP-EXEC", op.name, argv),
             )
         except snapshot.UnmergedPaths:
             output.say("git-atomic: the command left unmerged paths in the index")
-            return rollback_op(engine, op, failed_phase="exec")
+            return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
         if process.INTERRUPTS.received is not None:
-            return rollback_op(engine, op, failed_phase="interrupt")
+            return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
         return validate_and_finish(
             engine,
             op,
@@ -154,9 +147,9 @@ def _execute(
     except BaseException:
         # A bug or a git failure mid-way: put the tree back before the error surfaces.
         current = engine.journal.op(op.id)
-        if current is not None and current.status == "open":
+        if current is not None and current.status == OpStatus.OPEN:
             # If even that fails, the operation stays open with its intent recorded: the
             # next command reports it interrupted and `recover` finishes the job.
             with contextlib.suppress(Exception):
-                rollback_op(engine, current, failed_phase="exec")
+                rollback_op(engine, current, failed_phase=FailedPhase.EXEC)
         raise

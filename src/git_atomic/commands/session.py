@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from git_atomic.core import process
 from git_atomic.core.config import gates_to_run, load_config
 from git_atomic.core.errors import UsageError
-from git_atomic.core.journal import OpRow
+from git_atomic.core.journal import OpRow, Owner
+from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpKind, OpStatus
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output
 from git_atomic.ops.gates import check_programs
@@ -24,13 +25,14 @@ def begin(
     history: str | None,
     wait: bool,
     json_out: bool,
-    kind: str = "session",
+    kind: OpKind = OpKind.SESSION,
     early: Early | None = None,
 ) -> int:
     with context.opened("begin", wait=WAIT_LIMIT_S if wait else None, early=early) as ctx:
         config = load_config(ctx.repo.root)
         engine = Engine(ctx)
-        op = engine.begin(name, history=history or config.history.value, kind=kind)
+        mode = HistoryMode.parse(history, what="--history") if history else config.history
+        op = engine.begin(name, history=mode, kind=kind)
         engine.tell_too_large()
         if json_out:
             output.emit_json(output.op_object(ctx.journal, op))
@@ -57,21 +59,23 @@ def _working_on_open_op(
                 f"{command}: no operation is open in this worktree "
                 "(start one with `git atomic begin NAME`)"
             )
-        ctx.journal.update_op(op.id, **context.owner_fields())
+        ctx.journal.set_owner(op.id, Owner.this_process())
         try:
             yield ctx, Engine(ctx), op
         finally:
             current = ctx.journal.op(op.id)
             # A state change left half done keeps its (now dead) owner: that is what marks the
             # operation interrupted, so the next command sends the user to `recover`.
-            if current is not None and current.status == "open" and current.pending is None:
-                ctx.journal.update_op(op.id, owner_pid=None, owner_start=None)
+            if current is not None and current.status == OpStatus.OPEN and current.pending is None:
+                ctx.journal.set_owner(op.id, None)
 
 
 def checkpoint(*, message: str | None, json_out: bool) -> int:
     with _working_on_open_op("checkpoint") as (ctx, engine, op):
-        stage = sum(1 for c in ctx.journal.checkpoints(op.id) if c.kind == "op_exec") + 1
-        row = engine.checkpoint(op, "op_exec", message or f"stage {stage}")
+        stage = (
+            sum(1 for c in ctx.journal.checkpoints(op.id) if c.kind == CheckpointKind.OP_EXEC) + 1
+        )
+        row = engine.checkpoint(op, CheckpointKind.OP_EXEC, message or f"stage {stage}")
         engine.tell_too_large()
         current = ctx.journal.op(op.id)
         assert current is not None
@@ -103,13 +107,13 @@ def commit(*, gates: Sequence[str], no_gates: bool, all_gates: bool, json_out: b
         _tell(ctx, done, json_out=json_out)
         if process.INTERRUPTS.received is not None:
             return interrupted_exit(process.INTERRUPTS.received)
-        return 0 if done.status == "committed" else 1
+        return 0 if done.status == OpStatus.COMMITTED else 1
 
 
 def abort(*, json_out: bool, early: Early | None = None) -> int:
     # A merge or rebase started inside the operation is the operation's: abort clears it.
     with _working_on_open_op("abort", early, check_state=False) as (ctx, engine, op):
-        done = rollback_op(engine, op, failed_phase=None, event="abort")
+        done = rollback_op(engine, op, failed_phase=None, event=EventKind.ABORT)
         if json_out:
             output.emit_json(output.op_object(ctx.journal, done))
         else:

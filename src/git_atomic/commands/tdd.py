@@ -10,7 +10,6 @@ work in progress, and they may still be editing while the tests run.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import sys
@@ -23,6 +22,7 @@ from git_atomic.core import process
 from git_atomic.core.config import Config, GateSpec, load_config
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal, OpRow
+from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
 from git_atomic.ops import context, gates, output, phasecommit
 from git_atomic.ops.operation import UNTRACKED_NAMED, Engine, interrupted_exit, rollback_op
 
@@ -88,8 +88,8 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
             detail = {"tdd": phase, "rule": RULES[phase], "message": text}
             op = engine.begin(
                 f"tdd-{phase}",
-                history=config.history.value,
-                kind="tdd",
+                history=config.history,
+                kind=OpKind.TDD,
                 argv=argv or None,
                 detail=detail,
                 keep_owner=True,
@@ -102,9 +102,9 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
             output.emit_json(output.op_object(ctx.journal, op))
         else:
             _tell(ctx.journal, op)
-        if process.INTERRUPTS.received is not None and op.failed_phase == "interrupt":
+        if process.INTERRUPTS.received is not None and op.failed_phase == FailedPhase.INTERRUPT:
             return interrupted_exit(process.INTERRUPTS.received)
-        return 0 if op.status == "committed" else 1
+        return 0 if op.status == OpStatus.COMMITTED else 1
 
 
 def _guarded(
@@ -124,12 +124,14 @@ def _guarded(
         # never touched: the operation is only closed, unless a state change was under way
         # (then `recover` finishes it).
         current = engine.journal.op(op.id)
-        if current is not None and current.status == "open":
+        if current is not None and current.status == OpStatus.OPEN:
             try:
                 if argv:
-                    rollback_op(engine, current, failed_phase="exec")
+                    rollback_op(engine, current, failed_phase=FailedPhase.EXEC)
                 elif current.pending is None:
-                    engine.close(op.id, status="rolled_back", failed_phase="validate")
+                    engine.close(
+                        op.id, status=OpStatus.ROLLED_BACK, failed_phase=FailedPhase.VALIDATE
+                    )
             except Exception:
                 pass
         raise
@@ -148,7 +150,7 @@ def _phase(
     journal = engine.journal
     if argv:
         if process.INTERRUPTS.received is not None:
-            return rollback_op(engine, op, failed_phase="interrupt")
+            return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
         res = process.run_child(
             list(argv),
             cwd=os.getcwd(),
@@ -156,16 +158,16 @@ def _phase(
             stdout=sys.stderr.fileno() if json_out else None,
             interactive=True,
         )
-        journal.update_op(op.id, exit_code=res.exit_code, command_duration=res.duration_s)
+        journal.set_command_result(op.id, exit_code=res.exit_code, duration=res.duration_s)
         if res.error:
             output.say(f"git-atomic: cannot run the command: {res.error}")
         if process.INTERRUPTS.received is not None:
-            return rollback_op(engine, op, failed_phase="interrupt")
+            return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
         if res.exit_code != 0:
-            return rollback_op(engine, op, failed_phase="exec")
+            return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
         # Recorded, not committed: the phase's one commit comes when its rule holds.
-        engine.checkpoint(op, "op_exec", shlex.join(argv)[:200], commit=False)
-    journal.update_op(op.id, phase="validate")
+        engine.checkpoint(op, CheckpointKind.OP_EXEC, shlex.join(argv)[:200], commit=False)
+    journal.set_phase(op.id, Phase.VALIDATE)
     result, verdict = _judge(
         engine, op, config, phase, progress=not json_out and sys.stderr.isatty()
     )
@@ -191,29 +193,30 @@ def _phase(
     )
     interrupted = process.INTERRUPTS.received is not None
     if interrupted or not verdict.kept:
-        failed_phase = "interrupt" if interrupted else "validate"
+        failed_phase = FailedPhase.INTERRUPT if interrupted else FailedPhase.VALIDATE
         if argv:
-            journal.update_op(op.id, detail=json.dumps(details))
+            journal.set_detail(op.id, details)
             current = journal.op(op.id)
             assert current is not None
             return rollback_op(engine, current, failed_phase=failed_phase)
         details["untouched"] = True
         return engine.close(
-            op.id, status="rolled_back", failed_phase=failed_phase, detail=json.dumps(details)
+            op.id,
+            status=OpStatus.ROLLED_BACK,
+            failed_phase=failed_phase,
+            detail=details,
         )
-    journal.update_op(op.id, phase="post_op")
+    journal.set_phase(op.id, Phase.POST_OP)
     engine.checkpoint(
         op,
-        "post_op",
+        CheckpointKind.POST_OP,
         f"{phase} rule kept",
         commit_message=f"{phase.upper()}: {text}{phasecommit.body(argv)}",
     )
     current = journal.op(op.id)
     assert current is not None
     details.update((k, v) for k, v in current.details.items() if k not in details)
-    return engine.close(
-        op.id, status="committed", coverage=verdict.coverage, detail=json.dumps(details)
-    )
+    return engine.close(op.id, status=OpStatus.COMMITTED, coverage=verdict.coverage, detail=details)
 
 
 def _judge(
@@ -318,8 +321,8 @@ def _read_report(
 
 def last_green_coverage(journal: Journal, worktree: str) -> float | None:
     """The coverage of this worktree's last GREEN phase that held, if it measured one."""
-    for op in journal.ops(worktree=worktree, status="committed", name="tdd-green", limit=20):
-        if op.kind == "tdd":
+    for op in journal.ops(worktree=worktree, status=OpStatus.COMMITTED, name="tdd-green", limit=20):
+        if op.kind == OpKind.TDD:
             return op.coverage
     return None
 
@@ -329,19 +332,19 @@ def _tell(journal: Journal, op: OpRow) -> None:
     label = str(details.get("tdd", "")).upper()
     why = details.get("why")
     gate = next(iter(journal.gates(op.id)), None)
-    if gate is not None and gate.output_tail and op.status != "committed":
+    if gate is not None and gate.output_tail and op.status != OpStatus.COMMITTED:
         output.say("  " + gate.output_tail.replace("\n", "\n  "))
         output.say(f"  full output: {gate.log_path}")
     elif gate is not None and gate.output_tail and details.get("tests_failed"):
         # RED held: the end of the failure shows it is the one the person meant.
         tail = gate.output_tail.splitlines()[-RED_TAIL_LINES:]
         output.say("  " + "\n  ".join(tail))
-    if op.status == "committed":
-        post = [c for c in journal.checkpoints(op.id) if c.kind == "post_op"]
+    if op.status == OpStatus.COMMITTED:
+        post = [c for c in journal.checkpoints(op.id) if c.kind == CheckpointKind.POST_OP]
         if post and post[-1].commit_sha:
             subject = f"{label}: {details['message']}".splitlines()[0]
             done = f'committed {output.short(post[-1].commit_sha)} "{subject}"'
-        elif op.history == "commits":
+        elif op.history == HistoryMode.COMMITS:
             done = (
                 "nothing to commit from the command"
                 if op.argv is not None
@@ -354,17 +357,21 @@ def _tell(journal: Journal, op: OpRow) -> None:
         if held is not None:
             output.say(held)
         untracked = details.get("left_untracked")
-        if untracked and op.history == "commits":
+        if untracked and op.history == HistoryMode.COMMITS:
             output.say(
                 f"git-atomic: untracked, so not in the commit: {', '.join(untracked)}"
                 f"{' ...' if len(untracked) >= UNTRACKED_NAMED else ''} "
                 "(`git add` a new file to put it in a phase's commit)"
             )
     elif details.get("untouched"):
-        what = "interrupted" if op.failed_phase == "interrupt" else f"{label} broken: {why}"
+        what = (
+            "interrupted" if op.failed_phase == FailedPhase.INTERRUPT else f"{label} broken: {why}"
+        )
         output.say(f"git-atomic: {what}; nothing was changed [{op.id}]")
     elif why is not None:
-        what = "interrupted" if op.failed_phase == "interrupt" else f"{label} broken: {why}"
+        what = (
+            "interrupted" if op.failed_phase == FailedPhase.INTERRUPT else f"{label} broken: {why}"
+        )
         output.say(
             f"git-atomic: {what}; rolled back: {output.AS_BEFORE} "
             f"(`git atomic undo` brings the change back) [{op.id}]"

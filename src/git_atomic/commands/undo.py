@@ -25,6 +25,7 @@ from git_atomic.commands import moving
 from git_atomic.core.config import load_config
 from git_atomic.core.errors import BusyError, UsageError
 from git_atomic.core.journal import OpRow
+from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import snapshot
 from git_atomic.ops import context, effect, moves, output, steps
 from git_atomic.ops.operation import Engine
@@ -56,11 +57,17 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
                         "(HEAD is unborn); name one with --to COMMIT"
                     )
                 target, label = moves.commit_checkpoint(repo, head), f"HEAD's commit {head[:12]}"
-        move = moves.Move("emergency", target, label, open_op.id if open_op else None)
+        move = moves.Move(EventKind.EMERGENCY, target, label, open_op.id if open_op else None)
         prev = moves.preview(repo, move)
         if dry_run or (prev.empty and open_op is None):
             return moving.report_still(
-                ctx, move, prev, open_op, status="rolled_back", dry_run=dry_run, json_out=json_out
+                ctx,
+                move,
+                prev,
+                open_op,
+                status=OpStatus.ROLLED_BACK,
+                dry_run=dry_run,
+                json_out=json_out,
             )
         if from_commit:
             moves.keep(repo, target)
@@ -71,7 +78,7 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
             if open_op is not None:
                 closed = engine.close(
                     open_op.id,
-                    status="rolled_back",
+                    status=OpStatus.ROLLED_BACK,
                     detail=moving.op_detail(open_op, done, emergency=True),
                 )
         history = closed.history if closed else load_config(repo.root).history.value
@@ -81,7 +88,7 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
             prev,
             done,
             closed,
-            status="rolled_back",
+            status=OpStatus.ROLLED_BACK,
             json_out=json_out,
             history=history,
             said=f"emergency: everything was saved as rescue "
@@ -118,7 +125,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
                 ctx,
                 found,
                 subject,
-                event="undo",
+                event=EventKind.UNDO,
                 what=f"undoing {what}",
                 step=effect.Step(target, rescue),
                 whole=f"git atomic rollback --to {rescue[:12]} --whole",
@@ -131,7 +138,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
             else f"the tree with {what} reversed, later changes kept"
         )
         move = moves.Move(
-            "undo",
+            EventKind.UNDO,
             found.target.commit,
             label,
             open_op.id if open_op else None,
@@ -146,12 +153,12 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         engine = Engine(ctx)
         with moving.owning(ctx, open_op):
             reverse = steps.reverse_status(journal, event.detail)
-            done = moves.carry_out(engine, move, detail=reverse, probe=prev.current)
+            detail = reverse.detail() if reverse is not None else None
+            done = moves.carry_out(engine, move, detail=detail, probe=prev.current)
             if reverse is not None:
-                change = reverse["op_status"]
-                journal.update_op(change["op"], status=change["to"])
+                journal.set_status(reverse.op, reverse.after)
         subject = journal.op(event.op_id) if event.op_id else None
-        again = "re-does it" if event.kind == "undo" else "undoes this"
+        again = "re-does it" if event.kind == EventKind.UNDO else "undoes this"
         return moving.report_done(
             ctx,
             move,
@@ -168,7 +175,10 @@ def _head_before(ctx: context.Context, open_op: OpRow | None) -> str | None:
     """HEAD's commit; while an operation is open, as it was before the operation began: in
     commits mode the operation's own commits are on the branch, and none of them is validated."""
     pre = (
-        next((c for c in ctx.journal.checkpoints(open_op.id) if c.kind == "pre_op"), None)
+        next(
+            (c for c in ctx.journal.checkpoints(open_op.id) if c.kind == CheckpointKind.PRE_OP),
+            None,
+        )
         if open_op is not None
         else None
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import enum
 import math
 import types
 from collections.abc import Iterable, Mapping, Sequence
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Final, NoReturn
 
 from git_atomic.core.errors import ConfigError, UsageError
+from git_atomic.core.vocab import HistoryMode
 
 CONFIG_FILE: Final = ".git-atomic.toml"
 PYPROJECT_FILE: Final = "pyproject.toml"
@@ -22,11 +22,6 @@ _SIZE_UNITS: Final = {
     "": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1 << 10, "m": 1000**2, "mb": 1000**2,
     "mib": 1 << 20, "g": 1000**3, "gb": 1000**3, "gib": 1 << 30,
 }  # fmt: skip
-
-
-class HistoryMode(enum.StrEnum):
-    COMMITS = "commits"
-    SHADOW = "shadow"
 
 
 @dataclass(frozen=True)

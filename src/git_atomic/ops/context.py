@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from git_atomic.core import process
 from git_atomic.core.errors import BusyError, RefusedError
 from git_atomic.core.journal import Journal, OpRow
 from git_atomic.core.lock import WorktreeLock, process_alive
+from git_atomic.core.vocab import OpStatus
 from git_atomic.engine import git, gitstate
 from git_atomic.engine.early import Early, holding
 
@@ -41,7 +41,7 @@ def check_git_state(repo: git.Repo) -> None:
 
 def is_interrupted(op: OpRow) -> bool:
     return (
-        op.status == "open"
+        op.status == OpStatus.OPEN
         and op.owner_pid is not None
         and not process_alive(op.owner_pid, op.owner_start)
     )
@@ -93,9 +93,3 @@ def opened(
             yield Context(repo, journal, WorktreeLock(repo.git_dir / "atomic.lock"))
     finally:
         journal.close()
-
-
-def owner_fields() -> dict[str, object]:
-    from git_atomic.core.lock import process_start
-
-    return {"owner_pid": os.getpid(), "owner_start": process_start(os.getpid())}

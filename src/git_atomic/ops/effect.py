@@ -56,6 +56,7 @@ from dataclasses import dataclass
 
 from git_atomic.core.errors import GitError
 from git_atomic.core.journal import CheckpointRow, Journal, OpRow
+from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind
 from git_atomic.engine import snapshot
 from git_atomic.engine.git import EMPTY_TREE, Repo, TreeEntry
 from git_atomic.engine.snapshot import Snapshot
@@ -105,12 +106,14 @@ def reapply(repo: Repo, steps: Sequence[Step], current: Snapshot) -> Outcome:
     return _apply_changes(repo, [(s.before, s.after) for s in steps], current)
 
 
-def carry_out(engine: Engine, found: Outcome, *, op_id: str | None, event: str) -> RollbackResult:
+def carry_out(
+    engine: Engine, found: Outcome, *, op_id: str | None, event: EventKind
+) -> RollbackResult:
     """Move the worktree to `found.target`: rescue first, intent written, only what differs.
 
     `op_id`: the open operation the move belongs to (its journal row holds the intent and the
     rescue), or None outside any operation. `event`: the events row it writes (`rollback`,
-    `undo`, `turn-rollback`, ...); `git atomic undo` reverses the newest one.
+    `undo`, ...); `git atomic undo` reverses the newest one.
     """
     assert found.target is not None, "an outcome with conflicts is not carried out"
     target = found.target.commit
@@ -142,22 +145,27 @@ def operation_steps(repo: Repo, journal: Journal, op: OpRow) -> list[Step]:
     its PRE-OP to the state it left, i.e. its newest OP-EXEC, POST-OP or rescue checkpoint (a
     rescue: what a rollback of it replaced)."""
     rows = journal.checkpoints(op.id)
-    pre = next((c for c in rows if c.kind == "pre_op"), None)
+    pre = next((c for c in rows if c.kind == CheckpointKind.PRE_OP), None)
     if pre is None:
         return []
     calls = turn_steps(op)
     if calls:
-        post = next((c for c in rows if c.kind == "post_op"), None)
+        post = next((c for c in rows if c.kind == CheckpointKind.POST_OP), None)
         if post is not None and post.commit_sha is not None:
             calls.append(Step(post.sha, end_state(repo, post)))
         return calls
-    later = [c for c in rows if c.kind in ("op_exec", "post_op", "rescue") and c.seq > pre.seq]
+    later = [
+        c
+        for c in rows
+        if c.kind in (CheckpointKind.OP_EXEC, CheckpointKind.POST_OP, CheckpointKind.RESCUE)
+        and c.seq > pre.seq
+    ]
     return [Step(pre.sha, end_state(repo, later[-1]) if later else pre.sha)]
 
 
 def turn_steps(op: OpRow) -> list[Step]:
     """An agent turn's recorded (before, after) steps, oldest first; [] for anything else."""
-    turn = op.details.get("turn") if op.kind == "agent-turn" else None
+    turn = op.details.get("turn") if op.kind == OpKind.AGENT_TURN else None
     pairs = turn.get("steps") if isinstance(turn, dict) else None
     if not isinstance(pairs, list):
         return []

@@ -12,7 +12,7 @@ of the user's is touched.
 from __future__ import annotations
 
 import dataclasses
-import json
+import enum
 import time
 from dataclasses import dataclass
 from typing import Final
@@ -20,6 +20,7 @@ from typing import Final
 from git_atomic.core import failpoints, process
 from git_atomic.core.errors import BusyError, RefusedError
 from git_atomic.core.lock import WorktreeLock
+from git_atomic.core.vocab import CheckpointKind, EventKind, Phase
 from git_atomic.engine import isolation, restore, snapshot
 from git_atomic.engine.snapshot import Snapshot
 from git_atomic.ops import output
@@ -39,11 +40,19 @@ class Result:
     head_oid: str | None
 
 
+class NotApplied(enum.StrEnum):
+    """Why a validated result did not come home (`not_applied` in the JSON)."""
+
+    CONFLICT = "conflict"  # it overlaps with changes made in the worktree meanwhile
+    BUSY = "busy"  # the worktree was locked, or git waits there for the user
+    INTERRUPT = "interrupt"  # a signal came before the apply started
+
+
 @dataclass(frozen=True)
 class Applied:
     applied: bool
     merged: bool = False  # the user's worktree had changed since PRE-OP: a real merge
-    not_applied: str | None = None  # conflict | busy | interrupt
+    not_applied: NotApplied | None = None
     why: str | None = None
     conflicts: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
@@ -53,22 +62,22 @@ def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: 
     repo, journal = ctx.repo, ctx.journal
     assert pre.head_oid is not None
     if process.INTERRUPTS.received is not None:
-        return Applied(False, not_applied="interrupt")
+        return Applied(False, not_applied=NotApplied.INTERRUPT)
     try:
         take_worktree_lock(ctx.lock, patient_with_all=True)
     except BusyError as exc:
         if process.INTERRUPTS.received is not None:
-            return Applied(False, not_applied="interrupt")
-        return Applied(False, not_applied="busy", why=exc.message)
+            return Applied(False, not_applied=NotApplied.INTERRUPT)
+        return Applied(False, not_applied=NotApplied.BUSY, why=exc.message)
     try:
         try:
             check_git_state(repo)
             refuse_if_interrupted(ctx)
         except RefusedError as exc:
-            return Applied(False, not_applied="busy", why=exc.message)
+            return Applied(False, not_applied=NotApplied.BUSY, why=exc.message)
         if process.INTERRUPTS.received is not None:
-            return Applied(False, not_applied="interrupt")
-        journal.update_op(op_id, worktree=ctx.worktree, phase="apply")
+            return Applied(False, not_applied=NotApplied.INTERRUPT)
+        journal.set_phase(op_id, Phase.APPLY, worktree=ctx.worktree)
         failpoints.hit("isolate:apply:start")
         seen: list[tuple[str, isolation.Merge]] = []
 
@@ -84,7 +93,7 @@ def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: 
             )
 
         seq = len(journal.checkpoints(op_id)) + 1
-        rescue_ref = op_ref(op_id, "rescue", seq)
+        rescue_ref = op_ref(op_id, CheckpointKind.RESCUE, seq)
         try:
             rescue = snapshot.capture(
                 repo,
@@ -93,7 +102,7 @@ def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: 
                 also_capture=merge_files,
             ).snapshot
         except RefusedError as exc:  # e.g. unmerged paths appeared meanwhile
-            return Applied(False, not_applied="busy", why=exc.message)
+            return Applied(False, not_applied=NotApplied.BUSY, why=exc.message)
         ours_files, files = seen[-1]
         staged = isolation.merge_trees(
             repo, base=pre.staged_tree, ours=rescue.staged_tree, theirs=result.staged_tree
@@ -128,12 +137,16 @@ def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: 
             return Applied(
                 False,
                 merged=merged,
-                not_applied="conflict",
+                not_applied=NotApplied.CONFLICT,
                 why="conflicts in " + ", ".join(where),
                 conflicts=tuple(conflicts),
             )
         journal.add_checkpoint(
-            op_id, "rescue", rescue.commit, rescue_ref, "before applying the isolated result"
+            op_id,
+            CheckpointKind.RESCUE,
+            rescue.commit,
+            rescue_ref,
+            "before applying the isolated result",
         )
         target = isolation.target_checkpoint(
             repo,
@@ -143,20 +156,20 @@ def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: 
             head_oid=head.oid,
             message=f"git-atomic POST-OP: {name} [{op_id}] applied",
         )
-        target_ref = op_ref(op_id, "post_op", seq + 1)
+        target_ref = op_ref(op_id, CheckpointKind.POST_OP, seq + 1)
         repo.update_refs([f"create {target_ref} {target.commit}"], message="git-atomic: apply")
         journal.add_checkpoint(
-            op_id, "post_op", target.commit, target_ref, "applied to your worktree"
+            op_id, CheckpointKind.POST_OP, target.commit, target_ref, "applied to your worktree"
         )
         intent = {
             "action": "restore",
             "target": target.commit,
-            "event": "apply",
+            "event": EventKind.APPLY,
             "paths": [],
             "with_refs": True,
             "rescue": rescue.commit,
         }
-        journal.update_op(op_id, pending=json.dumps(intent))
+        journal.set_pending(op_id, intent)
         failpoints.hit("isolate:apply:before-restore")
         the_plan = restore.plan(repo, rescue, target)
         outcome = restore.apply(
@@ -166,7 +179,7 @@ def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: 
         journal.add_event(
             op_id=op_id,
             worktree=ctx.worktree,
-            kind="apply",
+            kind=EventKind.APPLY,
             rescue=rescue.commit,
             target=target.commit,
             detail={"problems": outcome.problems} if outcome.problems else None,

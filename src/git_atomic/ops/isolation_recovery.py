@@ -9,14 +9,14 @@ also forget the user's worktrees on an unmounted disk), the operation closed as 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from git_atomic.core.journal import OpRow
+from git_atomic.core.journal import OpRow, Owner
 from git_atomic.core.lock import process_alive
+from git_atomic.core.vocab import EventKind, FailedPhase, OpStatus
 from git_atomic.engine import git, isolation
 from git_atomic.ops import output
-from git_atomic.ops.context import CHILD_RECORD, owner_fields
+from git_atomic.ops.context import CHILD_RECORD
 from git_atomic.ops.operation import Engine
 
 
@@ -28,7 +28,7 @@ def cleanup_stale_isolated(*, engine: Engine, finish_applies: bool = True) -> li
     is touched then)."""
     repo, journal = engine.repo, engine.journal
     closed: list[OpRow] = []
-    for op in journal.ops(status="open"):
+    for op in journal.ops(status=OpStatus.OPEN):
         details = op.details
         if not details.get("isolated") or _alive(op):
             continue
@@ -41,9 +41,9 @@ def cleanup_stale_isolated(*, engine: Engine, finish_applies: bool = True) -> li
         said = "its private worktree is removed; your worktree was not touched"
         intent = op.pending_intent or {}
         if not in_private and intent.get("action") == "restore" and intent.get("target"):
-            journal.update_op(op.id, **owner_fields())
+            journal.set_owner(op.id, Owner.this_process())
             engine.rollback_to(
-                op.id, str(intent["target"]), event="apply", rescue_sha=intent.get("rescue")
+                op.id, str(intent["target"]), event=EventKind.APPLY, rescue_sha=intent.get("rescue")
             )
             said = (
                 "the interrupted apply of its result to your worktree is finished "
@@ -53,10 +53,10 @@ def cleanup_stale_isolated(*, engine: Engine, finish_applies: bool = True) -> li
         closed.append(
             engine.close(
                 op.id,
-                status="recovered",
-                failed_phase="interrupt",
+                status=OpStatus.RECOVERED,
+                failed_phase=FailedPhase.INTERRUPT,
                 worktree=details.get("user_worktree", op.worktree),
-                detail=json.dumps(detail),
+                detail=detail,
             )
         )
         output.say(f"git-atomic: isolated run {op.name} [{op.id}] was interrupted: {said}")
@@ -85,11 +85,11 @@ def _remove_orphans(engine: Engine) -> None:
         entries = []
     for entry in entries:
         row = journal.op(entry.name)
-        if row is not None and row.status == "open" and _alive(row):
+        if row is not None and row.status == OpStatus.OPEN and _alive(row):
             continue
         _stop_command(repo, entry)
         isolation.remove_worktree(repo, entry)
     for admin in isolation.stale_admin_dirs(repo):
         row = journal.op(admin.name)
-        if row is None or row.status != "open" or not _alive(row):
+        if row is None or row.status != OpStatus.OPEN or not _alive(row):
             isolation.remove_admin_dir(admin)

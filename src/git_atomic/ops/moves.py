@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from git_atomic.core.journal import Journal, OpRow
+from git_atomic.core.vocab import EventKind
 from git_atomic.engine import gitstate, restore, snapshot
 from git_atomic.engine.git import ZERO_OID, Repo, TreeEntry
 from git_atomic.engine.snapshot import Snapshot
@@ -24,7 +25,7 @@ from git_atomic.ops.operation import Engine
 
 @dataclass(frozen=True)
 class Move:
-    event: str  # rollback | emergency | undo: the events row it writes
+    event: EventKind  # rollback | emergency | undo: the events row it writes
     target: str  # the checkpoint commit the tree goes to
     label: str  # the target for people: "OP-EXEC stage 2 of fmt [ab12cd34ef56]"
     engine_op: str | None  # the open operation it runs under; None outside any operation
@@ -78,7 +79,7 @@ def carry_out(
     engine: Engine,
     move: Move,
     *,
-    detail: dict[str, Any] | None = None,
+    detail: Mapping[str, object] | None = None,
     probe: Snapshot | None = None,
 ) -> Done:
     """`probe`: the preview's capture of this instant; it becomes the rescue (one scan)."""

@@ -5,19 +5,29 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic.core import failpoints
 from git_atomic.core.errors import BusyError
-from git_atomic.core.journal import CheckpointRow, OpRow
+from git_atomic.core.journal import CheckpointRow, Intent, OpRow, Owner
+from git_atomic.core.vocab import (
+    CheckpointKind,
+    EventKind,
+    FailedPhase,
+    HistoryMode,
+    OpKind,
+    OpStatus,
+    Phase,
+)
 from git_atomic.engine import restore, scan, snapshot
 from git_atomic.ops import phasecommit
-from git_atomic.ops.context import Context, owner_fields, refuse_if_interrupted
+from git_atomic.ops.context import Context, refuse_if_interrupted
 
-HISTORY_MODES: Final = ("commits", "shadow")
-PHASE_LABEL: Final = {"pre_op": "PRE-OP", "op_exec": "OP-EXEC", "post_op": "POST-OP"}
+if TYPE_CHECKING:
+    from git_atomic.core.config import GateSpec
+
 UNTRACKED_NAMED: Final = 5  # a phase commit's untracked files named in its record, at most
 
 
@@ -40,7 +50,7 @@ def new_op_id() -> str:
     return os.urandom(6).hex()
 
 
-def op_ref(op_id: str, kind: str, seq: int) -> str:
+def op_ref(op_id: str, kind: CheckpointKind, seq: int) -> str:
     return f"refs/atomic/ops/{op_id}/{seq:03d}-{kind.replace('_', '-')}"
 
 
@@ -70,8 +80,8 @@ class Engine:
         self,
         name: str,
         *,
-        history: str,
-        kind: str,
+        history: HistoryMode,
+        kind: OpKind,
         argv: Sequence[str] | None = None,
         detail: dict[str, Any] | None = None,
         keep_owner: bool = False,
@@ -89,23 +99,21 @@ class Engine:
                 f"operation {open_op.id} ({open_op.name}) is open in this worktree",
                 hint="finish it with `git atomic commit` or `git atomic abort`",
             )
-        if history == "commits":
+        if history == HistoryMode.COMMITS:
             self.repo.identity_env(required=True)
         op_id = new_op_id()
-        now = time.time()
         self.journal.create_op(
-            id=op_id,
+            op_id,
             worktree=self.ctx.worktree,
             name=name,
             kind=kind,
             history=history,
-            status="open",
-            phase="pre_op",
-            pending=json.dumps({"action": "pre_op"}),
-            argv=json.dumps(list(argv)) if argv is not None else None,
-            started_at=now,
-            detail=json.dumps(detail) if detail else None,
-            **owner_fields(),
+            phase=Phase.PRE_OP,
+            pending={"action": "pre_op"},
+            argv=argv,
+            started_at=time.time(),
+            detail=detail,
+            owner=Owner.this_process(),
         )
         failpoints.hit("begin:after-journal")
         try:
@@ -113,21 +121,16 @@ class Engine:
                 op_id,
                 name,
                 history,
-                "pre_op",
+                CheckpointKind.PRE_OP,
                 "backup state before operation",
                 first=True,
-                effect_base=history == "commits" and not tree_is_the_change,
+                effect_base=history == HistoryMode.COMMITS and not tree_is_the_change,
             )
         except BaseException:
             # Nothing of the user's changed yet: forget the operation entirely.
-            with self.journal.write() as c:
-                c.execute("DELETE FROM operations WHERE id=?", (op_id,))
-                c.execute("DELETE FROM checkpoints WHERE op_id=?", (op_id,))
+            self.journal.forget_op(op_id)
             raise
-        fields: dict[str, Any] = {"phase": "exec", "pending": None}
-        if not keep_owner:
-            fields.update(owner_pid=None, owner_start=None)
-        self.journal.update_op(op_id, **fields)
+        self.journal.start_exec(op_id, keep_owner=keep_owner)
         op = self.journal.op(op_id)
         assert op is not None
         return op
@@ -136,7 +139,7 @@ class Engine:
     def checkpoint(
         self,
         op: OpRow,
-        kind: str,
+        kind: CheckpointKind,
         message: str,
         *,
         commit: bool = True,
@@ -160,7 +163,7 @@ class Engine:
         )
 
     def alias_checkpoint(
-        self, op: OpRow, same_as: CheckpointRow, kind: str, message: str
+        self, op: OpRow, same_as: CheckpointRow, kind: CheckpointKind, message: str
     ) -> CheckpointRow:
         """Record a phase whose state is exactly an existing checkpoint's (no second scan)."""
         seq = len(self.journal.checkpoints(op.id)) + 1
@@ -173,8 +176,8 @@ class Engine:
         self,
         op_id: str,
         name: str,
-        history: str,
-        kind: str,
+        history: HistoryMode,
+        kind: CheckpointKind,
         message: str,
         *,
         first: bool,
@@ -183,12 +186,12 @@ class Engine:
         effect_base: bool = False,
         argv: Sequence[str] | None = None,
     ) -> CheckpointRow:
-        commits = history == "commits" and commit and not first
+        commits = history == HistoryMode.COMMITS and commit and not first
         seq = len(self.journal.checkpoints(op_id)) + 1
         base = None
         if commits:
             base = phasecommit.base_of(self.repo, self.journal.checkpoints(op_id)[0].sha)
-        label = PHASE_LABEL.get(kind, kind.upper())
+        label = kind.label
         captured = snapshot.capture(
             self.repo,
             message=f"git-atomic {label}: {name} [{op_id}]",
@@ -246,7 +249,7 @@ class Engine:
             message,
             env=self.repo.identity_env(required=True),
         )
-        self.journal.update_op(op_id, pending=json.dumps({"action": "advance", "commit": commit}))
+        self.journal.set_pending(op_id, {"action": "advance", "commit": commit})
         failpoints.hit("commit-phase:before-ref")
         old = snap.head_oid or "0" * 40
         if snap.head_ref is not None:
@@ -258,7 +261,7 @@ class Engine:
             self.repo.run("update-ref", "--no-deref", "-m", "git-atomic", "HEAD", commit, old)
         failpoints.hit("commit-phase:before-index")
         phasecommit.put_index(self.repo, snap, captured.flags, plan.staged)
-        self.journal.update_op(op_id, pending=None)
+        self.journal.set_pending(op_id, None)
         return Made(commit, plan.staged)
 
     def _note(self, op_id: str, key: str, paths: Sequence[bytes]) -> None:
@@ -268,7 +271,7 @@ class Engine:
         detail = dict(op.details)
         names = [p.decode("utf-8", "surrogateescape") for p in paths]
         detail[key] = sorted({*detail.get(key, ()), *names})
-        self.journal.update_op(op_id, detail=json.dumps(detail))
+        self.journal.set_detail(op_id, detail)
 
     # --- going back ----------------------------------------------------------------------
     def rollback_to(
@@ -276,7 +279,7 @@ class Engine:
         op_id: str | None,
         target_sha: str,
         *,
-        event: str,
+        event: EventKind,
         paths: Sequence[bytes] = (),
         with_refs: bool = True,
         rescue_sha: str | None = None,
@@ -289,7 +292,7 @@ class Engine:
         `probe`: a capture of this instant that the caller already took (to preview the move);
         it becomes the rescue itself, so the tree is scanned once, not twice.
         """
-        intent: dict[str, Any] = {
+        intent: dict[str, object] = {
             "action": "restore",
             "target": target_sha,
             "event": event,
@@ -325,7 +328,9 @@ class Engine:
             failpoints.hit(f"{event}:rescue-unrecorded")
             rescue_sha = current.commit
             if op_id is not None:
-                self.journal.add_checkpoint(op_id, "rescue", rescue_sha, ref, f"before {event}")
+                self.journal.add_checkpoint(
+                    op_id, CheckpointKind.RESCUE, rescue_sha, ref, f"before {event}"
+                )
             intent["rescue"] = rescue_sha
             self._set_pending(op_id, intent)
         else:
@@ -356,42 +361,48 @@ class Engine:
             self.tell_too_large()
         return RollbackResult(rescue_sha, target_sha, outcome)
 
-    def _set_pending(self, op_id: str | None, intent: dict[str, Any] | None) -> None:
-        value = json.dumps(intent) if intent is not None else None
+    def _set_pending(self, op_id: str | None, intent: Intent | None) -> None:
         if op_id is not None:
-            self.journal.update_op(op_id, pending=value)
+            self.journal.set_pending(op_id, intent)
         else:
             pending_file = self.repo.git_dir / "atomic-pending.json"
-            if value is None:
+            if intent is None:
                 pending_file.unlink(missing_ok=True)
             else:
                 tmp = pending_file.with_suffix(".tmp")
-                tmp.write_text(value)
+                tmp.write_text(json.dumps(intent))
                 os.replace(tmp, pending_file)
 
     def _rescue_ref(self, op_id: str | None) -> str:
         if op_id is None:
             return f"refs/atomic/rescue/{int(time.time() * 1000):x}-{os.urandom(2).hex()}"
-        return op_ref(op_id, "rescue", len(self.journal.checkpoints(op_id)) + 1)
+        return op_ref(op_id, CheckpointKind.RESCUE, len(self.journal.checkpoints(op_id)) + 1)
 
     def close(
-        self, op_id: str, *, status: str, failed_phase: str | None = None, **fields: Any
+        self,
+        op_id: str,
+        *,
+        status: OpStatus,
+        failed_phase: FailedPhase | None = None,
+        coverage: float | None = None,
+        detail: Mapping[str, object] | None = None,
+        worktree: str | None = None,
     ) -> OpRow:
+        """Close the operation; `detail` replaces its record's (default: kept as it is);
+        `worktree`: record it in that worktree from now on (journal.close_op)."""
         op = self.journal.op(op_id)
         assert op is not None
         self.tell_too_large()
         now = time.time()
-        self.journal.update_op(
+        self.journal.close_op(
             op_id,
             status=status,
             failed_phase=failed_phase,
-            phase="done",
-            pending=None,
-            owner_pid=None,
-            owner_start=None,
             ended_at=now,
             duration=now - op.started_at,
-            **fields,
+            coverage=coverage,
+            detail=op.details if detail is None else detail,
+            worktree=worktree,
         )
         closed = self.journal.op(op_id)
         assert closed is not None
@@ -408,7 +419,11 @@ def interrupted_exit(signum: int) -> int:
 
 
 def rollback_op(
-    engine: Engine, op: OpRow, *, failed_phase: str | None, event: str = "rollback"
+    engine: Engine,
+    op: OpRow,
+    *,
+    failed_phase: FailedPhase | None,
+    event: EventKind = EventKind.ROLLBACK,
 ) -> OpRow:
     """Return the tree to the operation's PRE-OP state and close the operation."""
     result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event)
@@ -416,17 +431,14 @@ def rollback_op(
     if result.outcome.problems:
         detail["problems"] = result.outcome.problems
     return engine.close(
-        op.id,
-        status="rolled_back",
-        failed_phase=failed_phase,
-        detail=json.dumps(detail) if detail else None,
+        op.id, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase, detail=detail
     )
 
 
 def validate_and_finish(
     engine: Engine,
     op: OpRow,
-    gate_specs: Sequence[Any],
+    gate_specs: Sequence[GateSpec],
     *,
     all_gates: bool = False,
     progress: bool = False,
@@ -440,7 +452,7 @@ def validate_and_finish(
     from git_atomic.core import process
     from git_atomic.ops import gates
 
-    engine.journal.update_op(op.id, phase="validate")
+    engine.journal.set_phase(op.id, Phase.VALIDATE)
     results = gates.run_gates(
         gate_specs,
         root=engine.repo.root,
@@ -453,16 +465,17 @@ def validate_and_finish(
     gates.record(engine.journal, op.id, results)
     failpoints.hit("validate:after-gates")
     if process.INTERRUPTS.received is not None:
-        return rollback_op(engine, op, failed_phase="interrupt")
+        return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
     if any(not r.passed for r in results):
-        return rollback_op(engine, op, failed_phase="validate")
-    engine.journal.update_op(op.id, phase="post_op")
+        return rollback_op(engine, op, failed_phase=FailedPhase.VALIDATE)
+    engine.journal.set_phase(op.id, Phase.POST_OP)
     # Only a checkpoint that made no visible commit: one that did was captured before the commit
     # moved the branch and the index, so it is not the state after the operation.
     if just_taken is not None and not results and just_taken.commit_sha is None:
-        engine.alias_checkpoint(op, just_taken, "post_op", "validation complete")
+        engine.alias_checkpoint(op, just_taken, CheckpointKind.POST_OP, "validation complete")
     else:
-        engine.checkpoint(op, "post_op", "validation complete")
+        engine.checkpoint(op, CheckpointKind.POST_OP, "validation complete")
     failpoints.hit("post-op:after-checkpoint")
     coverages = [r.coverage for r in results if r.coverage is not None]
-    return engine.close(op.id, status="committed", coverage=coverages[-1] if coverages else None)
+    coverage = coverages[-1] if coverages else None
+    return engine.close(op.id, status=OpStatus.COMMITTED, coverage=coverage)

@@ -8,6 +8,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic.core.journal import Journal, OpRow
+from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
 
 if TYPE_CHECKING:
     from git_atomic.engine.git import Repo
@@ -17,9 +18,9 @@ SCHEMA: Final = "git-atomic/1"
 
 def op_object(journal: Journal, op: OpRow, *, with_times: bool = False) -> dict[str, Any]:
     cps = journal.checkpoints(op.id)
-    rescues = [c.sha for c in cps if c.kind == "rescue"]
-    post = [c.sha for c in cps if c.kind == "post_op"]
-    pre = [c.sha for c in cps if c.kind == "pre_op"]
+    rescues = [c.sha for c in cps if c.kind == CheckpointKind.RESCUE]
+    post = [c.sha for c in cps if c.kind == CheckpointKind.POST_OP]
+    pre = [c.sha for c in cps if c.kind == CheckpointKind.PRE_OP]
     command = None
     if op.argv is not None:
         command = {
@@ -36,7 +37,7 @@ def op_object(journal: Journal, op: OpRow, *, with_times: bool = False) -> dict[
         "history": op.history,
         "checkpoints": {
             "pre_op": pre[0] if pre else None,
-            "op_exec": [c.sha for c in cps if c.kind == "op_exec"],
+            "op_exec": [c.sha for c in cps if c.kind == CheckpointKind.OP_EXEC],
             "post_op": post[-1] if post else None,
             "rescue": rescues[-1] if rescues else None,
         },
@@ -60,9 +61,9 @@ def op_object(journal: Journal, op: OpRow, *, with_times: bool = False) -> dict[
     details = op.details
     if details.get("problems"):
         obj["problems"] = details["problems"]
-    if details.get("held_back") and op.status == "committed":
+    if details.get("held_back") and op.status == OpStatus.COMMITTED:
         obj["held_back"] = details["held_back"]
-    if op.kind == "tdd":
+    if op.kind == OpKind.TDD:
         obj["tdd"] = tdd_object(details)
     if with_times:
         obj["started_at"] = iso(op.started_at)
@@ -138,12 +139,23 @@ def held_back_line(op: OpRow) -> str | None:
     """Commits mode: the files the operation changed where you had uncommitted changes that its
     change could not be told apart from (phasecommit.py). None when there are none."""
     held = op.details.get("held_back")
-    if not held or op.status != "committed":
+    if not held or op.status != OpStatus.COMMITTED:
         return None
     return (
         f"git-atomic: left uncommitted, as they are on disk: {', '.join(held)} (changed by the "
         "operation and by you before it; `git diff` shows both)"
     )
+
+
+def failure_words(op: OpRow, *, otherwise: str) -> str:
+    """Why an operation was rolled back, in a few words (`otherwise`: no phase failed)."""
+    words: dict[FailedPhase | None, str] = {
+        FailedPhase.EXEC: command_failure(op),
+        FailedPhase.VALIDATE: "a gate failed",
+        FailedPhase.TIMEOUT: "the command timed out",
+        FailedPhase.INTERRUPT: "interrupted",
+    }
+    return words.get(op.failed_phase, otherwise)
 
 
 def command_failure(op: OpRow) -> str:
@@ -171,10 +183,10 @@ def summary_line(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> st
     operation that changed nothing says so instead of offering `undo`."""
     gates = journal.gates(op.id)
     head = f"git-atomic: {op.name} [{op.id}]"
-    if op.status == "committed":
+    if op.status == OpStatus.COMMITTED:
         passed = f", {len(gates)} gate{'s' if len(gates) != 1 else ''} passed" if gates else ""
         took = f"({op.duration or 0:.1f}s)"
-        if op.history == "shadow":
+        if op.history == HistoryMode.SHADOW:
             return (
                 f"{head} kept{passed} {took}; shadow mode: nothing committed, "
                 "the result is in your working tree"
@@ -182,13 +194,8 @@ def summary_line(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> st
         if not any(c.commit_sha for c in journal.checkpoints(op.id)):
             return f"{head} kept{passed} {took}; nothing to commit"
         return f"{head} committed{passed} {took}"
-    if op.status == "rolled_back":
-        why = {
-            "exec": command_failure(op),
-            "validate": "a gate failed",
-            "timeout": "the command timed out",
-            "interrupt": "interrupted",
-        }.get(op.failed_phase or "", "aborted")
+    if op.status == OpStatus.ROLLED_BACK:
+        why = failure_words(op, otherwise="aborted")
         failed = [g for g in gates if not g.passed]
         if failed:
             why = f"gate {failed[0].name} failed: {failed[0].message or ''}".rstrip(": ")
@@ -207,8 +214,8 @@ def _took_back(repo: Repo, journal: Journal, op: OpRow) -> bool:
     from git_atomic.engine import snapshot
 
     cps = journal.checkpoints(op.id)
-    pre = next((c.sha for c in cps if c.kind == "pre_op"), None)
-    rescue = next((c.sha for c in reversed(cps) if c.kind == "rescue"), None)
+    pre = next((c.sha for c in cps if c.kind == CheckpointKind.PRE_OP), None)
+    rescue = next((c.sha for c in reversed(cps) if c.kind == CheckpointKind.RESCUE), None)
     if pre is None or rescue is None:
         return rescue is not None
     a, b = snapshot.load(repo, pre), snapshot.load(repo, rescue)

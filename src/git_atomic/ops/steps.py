@@ -8,12 +8,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Final
 
 from git_atomic.core.journal import CheckpointRow, Journal, OpRow
+from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 
-_STEP_KINDS: Final = {"open": ("pre_op", "op_exec"), "rolled_back": ("pre_op",)}
-_CLOSED_STEPS: Final = ("pre_op", "op_exec", "post_op")
+_STEP_KINDS: Final = {
+    OpStatus.OPEN: (CheckpointKind.PRE_OP, CheckpointKind.OP_EXEC),
+    OpStatus.ROLLED_BACK: (CheckpointKind.PRE_OP,),
+}
+_CLOSED_STEPS: Final = (CheckpointKind.PRE_OP, CheckpointKind.OP_EXEC, CheckpointKind.POST_OP)
+
+
+@dataclass(frozen=True)
+class StatusFlip:
+    """A move changed a closed operation's status (recorded in its event, for `undo`)."""
+
+    op: str
+    before: OpStatus
+    after: OpStatus
+
+    def detail(self) -> dict[str, object]:
+        """As the event's detail records it."""
+        return {"op_status": {"op": self.op, "from": self.before, "to": self.after}}
 
 
 def steps(journal: Journal, op: OpRow) -> list[CheckpointRow]:
@@ -34,11 +52,11 @@ def position(journal: Journal, worktree: str, steps: Sequence[CheckpointRow]) ->
     pos, last = newest, None
     for event in reversed(events):
         before = pos
-        if event.kind == "undo" and last is not None:
+        if event.kind == EventKind.UNDO and last is not None:
             pos = last[0]
-        elif event.kind == "rollback" and "paths" in json.loads(event.detail or "{}"):
+        elif event.kind == EventKind.ROLLBACK and "paths" in json.loads(event.detail or "{}"):
             pass  # selective: the rest of the tree stayed where it was
-        elif event.kind == "rollback" and event.target in index:
+        elif event.kind == EventKind.ROLLBACK and event.target in index:
             pos = index[event.target]
         else:
             pos = newest
@@ -47,19 +65,21 @@ def position(journal: Journal, worktree: str, steps: Sequence[CheckpointRow]) ->
 
 
 def label(journal: Journal, row: CheckpointRow, op: OpRow) -> str:
-    if row.kind == "op_exec":
+    if row.kind == CheckpointKind.OP_EXEC:
         stage = sum(
-            1 for c in journal.checkpoints(op.id) if c.kind == "op_exec" and c.seq <= row.seq
+            1
+            for c in journal.checkpoints(op.id)
+            if c.kind == CheckpointKind.OP_EXEC and c.seq <= row.seq
         )
         name = f"OP-EXEC stage {stage}"
     else:
-        name = {"pre_op": "PRE-OP", "post_op": "POST-OP"}.get(row.kind, row.kind)
+        name = row.kind.label
     return f"{name} of {op.name} [{op.id}]"
 
 
 def last_validated(journal: Journal, worktree: str) -> tuple[CheckpointRow, OpRow] | None:
-    for op in journal.ops(worktree=worktree, status="committed"):
-        posts = [c for c in journal.checkpoints(op.id) if c.kind == "post_op"]
+    for op in journal.ops(worktree=worktree, status=OpStatus.COMMITTED):
+        posts = [c for c in journal.checkpoints(op.id) if c.kind == CheckpointKind.POST_OP]
         if posts:
             return posts[-1], op
     return None
@@ -67,24 +87,25 @@ def last_validated(journal: Journal, worktree: str) -> tuple[CheckpointRow, OpRo
 
 def status_flip(
     journal: Journal, target: str, op: OpRow | None, *, selective: bool
-) -> dict[str, Any] | None:
+) -> StatusFlip | None:
     """A whole-tree move to the PRE-OP of a closed operation undoes it: it becomes rolled_back.
 
     Recorded in the event, so that `undo` can give the operation its status back.
     """
-    if op is None or op.status in ("open", "rolled_back") or selective:
+    if op is None or op.status in (OpStatus.OPEN, OpStatus.ROLLED_BACK) or selective:
         return None
-    pre = next((c for c in journal.checkpoints(op.id) if c.kind == "pre_op"), None)
+    pre = next((c for c in journal.checkpoints(op.id) if c.kind == CheckpointKind.PRE_OP), None)
     if pre is None or pre.sha != target:
         return None
-    return {"op_status": {"op": op.id, "from": op.status, "to": "rolled_back"}}
+    return StatusFlip(op.id, op.status, OpStatus.ROLLED_BACK)
 
 
-def reverse_status(journal: Journal, detail: str | None) -> dict[str, Any] | None:
+def reverse_status(journal: Journal, detail: str | None) -> StatusFlip | None:
+    """The flip that gives back the status an event's move changed, if it still stands."""
     change = (json.loads(detail) if detail else {}).get("op_status")
     if not change:
         return None
     op = journal.op(change["op"])
-    if op is None or op.status != change["to"] or change["from"] == "open":
+    if op is None or op.status != change["to"] or change["from"] == OpStatus.OPEN:
         return None
-    return {"op_status": {"op": op.id, "from": change["to"], "to": change["from"]}}
+    return StatusFlip(op.id, OpStatus(change["to"]), OpStatus(change["from"]))

@@ -9,6 +9,7 @@ import re
 import time
 
 from git_atomic.core.journal import GateRow, Journal, OpRow
+from git_atomic.core.vocab import CheckpointKind, FailedPhase, OpKind, OpStatus
 from git_atomic.engine.git import Repo
 from git_atomic.ops import context
 from git_atomic.views.render import (
@@ -27,7 +28,7 @@ NAME_WIDTH = 32
 
 def _why(op: OpRow, gates: list[GateRow], post_op: bool) -> str:
     """Why it ended as it did, in a few words; empty when there is nothing to add."""
-    if op.status == "open":
+    if op.status == OpStatus.OPEN:
         if context.is_interrupted(op):
             return "interrupted: `git atomic recover`"
         if op.owner_pid is None:
@@ -36,11 +37,11 @@ def _why(op: OpRow, gates: list[GateRow], post_op: bool) -> str:
     failed = [g for g in gates if not g.passed]
     covered = [g.coverage for g in gates if g.coverage is not None]
     coverage = f", coverage {covered[-1]:.1f}%" if covered else ""
-    if op.status == "committed":
+    if op.status == OpStatus.COMMITTED:
         return (
             f"{len(gates)} gate{'s' if len(gates) != 1 else ''} passed{coverage}" if gates else ""
         )
-    if op.status == "recovered":
+    if op.status == OpStatus.RECOVERED:
         return "recovered after a crash"
     if failed:
         names = ", ".join(g.name for g in failed)
@@ -50,18 +51,20 @@ def _why(op: OpRow, gates: list[GateRow], post_op: bool) -> str:
             else ""
         )
         return f"gate{'s' if len(failed) > 1 else ''} {names} failed{low}"
-    if op.failed_phase == "exec":
+    if op.failed_phase == FailedPhase.EXEC:
         return f"command exited {op.exit_code}" if op.exit_code is not None else "command failed"
-    return {"timeout": "timed out", "interrupt": "interrupted"}.get(
-        op.failed_phase or "", "rolled back after commit" if post_op else "aborted"
-    )
+    words: dict[FailedPhase | None, str] = {
+        FailedPhase.TIMEOUT: "timed out",
+        FailedPhase.INTERRUPT: "interrupted",
+    }
+    return words.get(op.failed_phase, "rolled back after commit" if post_op else "aborted")
 
 
 def tdd_marker(op: OpRow) -> str:
     """Where the TDD cycle stands: ` [GREEN kept, 91.2%]`, ` [RED broken: the tests pass]`."""
     details = op.details
     label = str(details.get("tdd", "")).upper()
-    if op.status == "committed":
+    if op.status == OpStatus.COMMITTED:
         cov = f", {op.coverage:.1f}%" if op.coverage is not None else ""
         return f" [{label} kept{cov}]"
     why = details.get("why") or op.failed_phase or op.status
@@ -83,8 +86,8 @@ def log_lines(
         made = change_of(op, cps)
         if made is not None:
             pairs[op.id] = (made.before, made.after)
-        post_op = any(c.kind == "post_op" for c in cps)
-        back = op.status in ("rolled_back", "recovered") and brought_back(cps, events)
+        post_op = any(c.kind == CheckpointKind.POST_OP for c in cps)
+        back = op.status in (OpStatus.ROLLED_BACK, OpStatus.RECOVERED) and brought_back(cps, events)
         rows.append((op, gates, post_op, back))
     stats = file_stats(repo, pairs)
     when = [relative(op.started_at, now) for op, _, _, _ in rows]
@@ -92,7 +95,9 @@ def log_lines(
         op.name if len(op.name) <= NAME_WIDTH else op.name[: NAME_WIDTH - 1] + "…"
         for op, _, _, _ in rows
     ]
-    durations = [duration(op.duration) if op.status != "open" else "…" for op, _, _, _ in rows]
+    durations = [
+        duration(op.duration) if op.status != OpStatus.OPEN else "…" for op, _, _, _ in rows
+    ]
     changes = [_change(stats.get(op.id), style) for op, _, _, _ in rows]
     w_when = max(map(len, when), default=0)
     w_name = max(map(len, names), default=0)
@@ -102,12 +107,16 @@ def log_lines(
     for (op, gates, post_op, back), ago, name, dur, change in zip(
         rows, when, names, durations, changes, strict=True
     ):
-        interrupted = op.status == "open" and context.is_interrupted(op)
+        interrupted = op.status == OpStatus.OPEN and context.is_interrupted(op)
         status = "interrupted" if interrupted else op.status
         word = style.status(status, "interrupted" if interrupted else None)
         pad = " " * (11 - len("interrupted" if interrupted else _word(op.status)))
-        why = tdd_marker(op).lstrip() if op.kind == "tdd" else _why(op, gates, post_op)
-        why = style.paint(why, "red") if op.status == "rolled_back" and op.kind != "tdd" else why
+        why = tdd_marker(op).lstrip() if op.kind == OpKind.TDD else _why(op, gates, post_op)
+        why = (
+            style.paint(why, "red")
+            if op.status == OpStatus.ROLLED_BACK and op.kind != OpKind.TDD
+            else why
+        )
         if back:
             why += style.paint("; brought back by undo", "cyan")
         line = (

@@ -13,23 +13,23 @@ from dataclasses import dataclass
 from typing import Final, TextIO
 
 from git_atomic.core.journal import CheckpointRow, EventRow, OpRow
+from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind, OpStatus, Phase
 from git_atomic.engine.git import Repo
 
-STATUS_WORD: Final = {
-    "committed": "committed",
-    "rolled_back": "rolled back",
-    "open": "open",
-    "recovered": "recovered",
-    "undone": "undone",
+STATUS_WORD: Final[dict[str, str]] = {
+    OpStatus.COMMITTED: "committed",
+    OpStatus.ROLLED_BACK: "rolled back",
+    OpStatus.OPEN: "open",
+    OpStatus.RECOVERED: "recovered",
+    "undone": "undone",  # a move's result (undo), not an operation's status
 }
-PHASE_WORD: Final = {
-    "pre_op": "PRE-OP",
-    "exec": "OP-EXEC",
-    "op_exec": "OP-EXEC",
-    "validate": "POST-OP (gates)",
-    "post_op": "POST-OP",
-    "rollback": "rollback",
-    "done": "done",
+PHASE_WORD: Final[dict[str, str]] = {
+    Phase.PRE_OP: "PRE-OP",
+    Phase.EXEC: "OP-EXEC",
+    CheckpointKind.OP_EXEC: "OP-EXEC",
+    Phase.VALIDATE: "POST-OP (gates)",
+    Phase.POST_OP: "POST-OP",
+    Phase.DONE: "done",
 }
 _SGR: Final = {
     "red": "31",
@@ -40,11 +40,11 @@ _SGR: Final = {
     "bold": "1",
     "dim": "2",
 }
-_STATUS_COLOUR: Final = {
-    "committed": "green",
-    "rolled_back": "red",
-    "open": "yellow",
-    "recovered": "cyan",
+_STATUS_COLOUR: Final[dict[str, str]] = {
+    OpStatus.COMMITTED: "green",
+    OpStatus.ROLLED_BACK: "red",
+    OpStatus.OPEN: "yellow",
+    OpStatus.RECOVERED: "cyan",
     "undone": "cyan",
     "interrupted": "red",
 }
@@ -154,13 +154,13 @@ def end_checkpoint(op: OpRow, checkpoints: list[CheckpointRow]) -> CheckpointRow
     """Where an operation's change ended: POST-OP or its last stage; for one that was rolled
     back or recovered, the rescue taken just before going back (it holds the operation's
     result). None while nothing but PRE-OP exists."""
-    steps = [c for c in checkpoints if c.kind != "rescue"]
-    if op.status not in ("committed", "open"):
+    steps = [c for c in checkpoints if c.kind != CheckpointKind.RESCUE]
+    if op.status not in (OpStatus.COMMITTED, OpStatus.OPEN):
         last_step = steps[-1].seq if steps else 0
-        rescues = [c for c in checkpoints if c.kind == "rescue" and c.seq > last_step]
+        rescues = [c for c in checkpoints if c.kind == CheckpointKind.RESCUE and c.seq > last_step]
         if rescues:
             return rescues[0]
-    later = [c for c in steps if c.kind in ("post_op", "op_exec")]
+    later = [c for c in steps if c.kind in (CheckpointKind.POST_OP, CheckpointKind.OP_EXEC)]
     return later[-1] if later else None
 
 
@@ -177,15 +177,15 @@ class Change:
 def change_of(op: OpRow, checkpoints: list[CheckpointRow]) -> Change | None:
     """PRE-OP -> where the operation ended (end_checkpoint). A phase that committed the tree as
     it stood (`tdd` without a command) changed nothing itself: its change is its commit's."""
-    pre = next((c for c in checkpoints if c.kind == "pre_op"), None)
+    pre = next((c for c in checkpoints if c.kind == CheckpointKind.PRE_OP), None)
     end = end_checkpoint(op, checkpoints)
     if pre is None or end is None:
         return None
     made = [c.commit_sha for c in checkpoints if c.commit_sha]
-    if op.kind == "tdd" and op.argv is None and op.status == "committed" and made:
+    if op.kind == OpKind.TDD and op.argv is None and op.status == OpStatus.COMMITTED and made:
         sha = made[-1]
         return Change(f"{sha}^^{{tree}}", f"{sha}^{{tree}}", "its commit", f"commit {sha[:12]}")
-    word = {"op_exec": "OP-EXEC", "post_op": "POST-OP"}.get(end.kind, end.kind)
+    word = end.kind.label
     return Change(
         f"{pre.sha}:files",
         f"{end.sha}:files",
@@ -201,7 +201,7 @@ def own_change(repo: Repo, op: OpRow, checkpoints: list[CheckpointRow]) -> Chang
     from git_atomic.engine import snapshot
     from git_atomic.ops import effect
 
-    pre = next((c for c in checkpoints if c.kind == "pre_op"), None)
+    pre = next((c for c in checkpoints if c.kind == CheckpointKind.PRE_OP), None)
     calls = effect.turn_steps(op)
     if pre is None or not calls:
         return change_of(op, checkpoints)
@@ -226,11 +226,11 @@ def brought_back(checkpoints: list[CheckpointRow], events: list[EventRow]) -> bo
     """Whether `undo` brought a rolled-back operation's result back (and no later undo took it
     away again). `events`: the worktree's, oldest first. An undo restores a rescue; a second
     undo restores the rescue the first one took, and so on."""
-    absent = {c.sha for c in checkpoints if c.kind == "rescue"}
+    absent = {c.sha for c in checkpoints if c.kind == CheckpointKind.RESCUE}
     present: set[str] = set()
     state = False
     for e in events:
-        if e.kind != "undo" or e.target is None:
+        if e.kind != EventKind.UNDO or e.target is None:
             continue
         if e.target in absent:
             state = True

@@ -18,6 +18,14 @@ import shlex
 import time
 
 from git_atomic.core.journal import CheckpointRow, EventRow, GateRow, Journal, OpRow
+from git_atomic.core.vocab import (
+    CheckpointKind,
+    EventKind,
+    FailedPhase,
+    HistoryMode,
+    OpKind,
+    OpStatus,
+)
 from git_atomic.engine.git import Repo
 from git_atomic.ops import context
 from git_atomic.views.logview import tdd_marker
@@ -34,38 +42,39 @@ from git_atomic.views.render import (
 )
 
 TAIL_LINES = 15
-_KIND_WORD = {"pre_op": "PRE-OP", "op_exec": "OP-EXEC", "post_op": "POST-OP", "rescue": "rescue"}
 
 
 def _outcome(op: OpRow, gates: list[GateRow], style: Style) -> str:
     failed = [g.name for g in gates if not g.passed]
-    if op.status == "open":
+    if op.status == OpStatus.OPEN:
         if context.is_interrupted(op):
             return style.status("interrupted", "interrupted") + (
                 f" in {PHASE_WORD.get(op.phase, op.phase)}: pid {op.owner_pid} is gone"
             )
-        return style.status("open") + f", in {PHASE_WORD.get(op.phase, op.phase)}"
+        return style.status(OpStatus.OPEN) + f", in {PHASE_WORD.get(op.phase, op.phase)}"
     word = style.status(op.status)
-    if op.status == "committed":
+    if op.status == OpStatus.COMMITTED:
         return (
             word
             + (f": {len(gates)} gate{'s' if len(gates) != 1 else ''} passed" if gates else "")
             + "; the result is final"
         )
-    if op.status == "recovered":
+    if op.status == OpStatus.RECOVERED:
         return word + " after a crash"
     if failed:
         why = f"gate{'s' if len(failed) > 1 else ''} {', '.join(failed)} failed"
-    elif op.failed_phase == "exec":
+    elif op.failed_phase == FailedPhase.EXEC:
         why = (
             f"the command exited {op.exit_code}"
             if op.exit_code is not None
             else "the command could not run"
         )
     else:
-        why = {"timeout": "the command timed out", "interrupt": "interrupted"}.get(
-            op.failed_phase or "", "rolled back on request"
-        )
+        words: dict[FailedPhase | None, str] = {
+            FailedPhase.TIMEOUT: "the command timed out",
+            FailedPhase.INTERRUPT: "interrupted",
+        }
+        why = words.get(op.failed_phase, "rolled back on request")
     return f"{word}: {why}; the tree went back to PRE-OP"
 
 
@@ -82,11 +91,11 @@ def _facts(
         "history   "
         + (
             "commits: OP-EXEC/POST-OP commits of its effect on the branch"
-            if op.history == "commits"
+            if op.history == HistoryMode.COMMITS
             else "shadow: checkpoints only under refs/atomic/"
         )
     )
-    if op.kind == "tdd":
+    if op.kind == OpKind.TDD:
         out.append(f"tdd      {tdd_marker(op)}")
     argv = op.argv_list
     if argv is not None:
@@ -97,7 +106,7 @@ def _facts(
         stat = file_stats(repo, {"op": (change.before, change.after)}).get("op")
         if stat is not None:
             out.append(f"change    {stat.text(style)} ({change.name})")
-    held = op.details.get("held_back") if op.status == "committed" else None
+    held = op.details.get("held_back") if op.status == OpStatus.COMMITTED else None
     if held:
         out.append(f"held back {', '.join(held)}: changed by it and by you before it, uncommitted")
     for problem in op.details.get("problems") or ():
@@ -136,10 +145,10 @@ def _timeline(
     rescued = {e.rescue for e in events if e.rescue}
     items: list[tuple[float, int, list[str]]] = []  # (time, order, lines)
     for c in cps:
-        if c.kind == "rescue" and c.sha in rescued:
+        if c.kind == CheckpointKind.RESCUE and c.sha in rescued:
             continue  # shown with the event that took it
         commit = f"  commit {c.commit_sha[:12]}" if c.commit_sha else ""
-        label = _KIND_WORD.get(c.kind, c.kind)
+        label = c.kind.label
         items.append(
             (
                 c.created_at,
@@ -150,7 +159,7 @@ def _timeline(
                 ],
             )
         )
-        if c.kind == "pre_op" and op.argv_list is not None:
+        if c.kind == CheckpointKind.PRE_OP and op.argv_list is not None:
             ran = f"exit {op.exit_code}" if op.exit_code is not None else "did not finish"
             items.append(
                 (
@@ -160,15 +169,15 @@ def _timeline(
                 )
             )
     if gates:
-        anchor = next((c for c in cps if c.kind == "post_op"), None)
-        steps = [c for c in cps if c.kind in ("pre_op", "op_exec")]
+        anchor = next((c for c in cps if c.kind == CheckpointKind.POST_OP), None)
+        steps = [c for c in cps if c.kind in (CheckpointKind.PRE_OP, CheckpointKind.OP_EXEC)]
         after = max((c.created_at for c in steps), default=op.started_at)
         at = anchor.created_at - 1e-6 if anchor is not None else after + 1e-6
         items.append((at, 10**6, _gate_block(gates, style)))
     for e in events:
         target = shas.get(e.target or "")
         where = (
-            f"{_KIND_WORD.get(target.kind, target.kind)} {e.target[:12]}"
+            f"{target.kind.label} {e.target[:12]}"
             if target is not None and e.target
             else (e.target or "?")[:12]
         )
@@ -188,7 +197,7 @@ def _timeline(
 
 def _next(op: OpRow, journal: Journal, events: list[EventRow], *, shown: bool) -> str:
     short = op.id[:8]
-    if op.status == "open":
+    if op.status == OpStatus.OPEN:
         if context.is_interrupted(op):
             return (
                 "next: `git atomic recover` (back to PRE-OP) or `git atomic recover --accept`"
@@ -197,10 +206,10 @@ def _next(op: OpRow, journal: Journal, events: list[EventRow], *, shown: bool) -
         return (
             "next: `git atomic checkpoint`, `git atomic commit` (gates, then final) or "
             "`git atomic abort`"
-            if op.kind == "session"
+            if op.kind == OpKind.SESSION
             else "next: let it finish"
         )
-    if op.status == "committed":
+    if op.status == OpStatus.COMMITTED:
         return f"next: `git atomic rollback --op {short}` takes it back"
     newest = journal.events(op.worktree, limit=1)
     rescue = events[-1].rescue if events else None
@@ -228,8 +237,10 @@ def show_text(
     gates = journal.gates(op.id)
     every = sorted(journal.events(op.worktree, limit=10_000), key=lambda e: e.id)
     mine = {c.sha for c in cps}
-    events = [e for e in every if e.op_id == op.id or (e.kind == "undo" and e.target in mine)]
-    back = op.status in ("rolled_back", "recovered") and brought_back(cps, every)
+    events = [
+        e for e in every if e.op_id == op.id or (e.kind == EventKind.UNDO and e.target in mine)
+    ]
+    back = op.status in (OpStatus.ROLLED_BACK, OpStatus.RECOVERED) and brought_back(cps, every)
     out = _facts(repo, op, cps, gates, style, now)
     if back:
         out.append("undone    `git atomic undo` brought its result back into the tree")
@@ -237,7 +248,7 @@ def show_text(
     hint = "" if back else _next(op, journal, events, shown=diff or stat)
     if hint:
         out += ["", style.paint(hint, "dim")]
-    pre = next((c for c in cps if c.kind == "pre_op"), None)
+    pre = next((c for c in cps if c.kind == CheckpointKind.PRE_OP), None)
     change = own_change(repo, op, cps)
     if (diff or stat) and pre is not None:
         out.append("")

@@ -8,6 +8,7 @@ from datetime import datetime
 from git_atomic.core.errors import RefusedError
 from git_atomic.core.journal import Journal, OpRow
 from git_atomic.core.lock import Holder
+from git_atomic.core.vocab import CheckpointKind, OpKind
 from git_atomic.engine.git import Repo
 from git_atomic.ops import context
 from git_atomic.views.logview import log_lines
@@ -29,8 +30,8 @@ def _row(label: str, *lines: str) -> list[str]:
 
 def _phase(journal: Journal, op: OpRow, now: float) -> str:
     word = PHASE_WORD.get(op.phase, op.phase)
-    cps = [c for c in journal.checkpoints(op.id) if c.kind != "rescue"]
-    stages = sum(1 for c in cps if c.kind == "op_exec")
+    cps = [c for c in journal.checkpoints(op.id) if c.kind != CheckpointKind.RESCUE]
+    stages = sum(1 for c in cps if c.kind == CheckpointKind.OP_EXEC)
     if stages:
         word += f", stage {stages} recorded {relative(cps[-1].created_at, now)}"
     return word
@@ -78,13 +79,13 @@ def status_lines(
         else:
             if op.owner_pid:
                 out += _row("process", f"pid {op.owner_pid} is working on it")
-            elif op.kind == "session":
+            elif op.kind == OpKind.SESSION:
                 out += _row("process", "none: the operation waits for you")
             out += _row(
                 "next",
                 *(
                     _SESSION_NEXT
-                    if op.kind == "session"
+                    if op.kind == OpKind.SESSION
                     else ("wait for it to finish; `git atomic status` again",)
                 ),
             )
