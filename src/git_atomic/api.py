@@ -25,7 +25,7 @@ from git_atomic.core.config import gates_to_run, load_config
 from git_atomic.core.errors import AtomicError, Exit, UsageError
 from git_atomic.core.journal import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
-from git_atomic.ops import context, output
+from git_atomic.ops import context, output, results
 from git_atomic.ops.operation import Engine, rollback_op, validate_and_finish
 
 __all__ = ["GateFailed", "GateOutcome", "Operation", "operation"]
@@ -59,7 +59,7 @@ class Operation:
     def __init__(self, engine: Engine, row: OpRow) -> None:
         self._engine = engine
         self._row = row
-        self._result: dict[str, Any] | None = None
+        self._result: results.OperationResult | None = None
 
     @property
     def id(self) -> str:
@@ -76,12 +76,13 @@ class Operation:
     @property
     def status(self) -> str:
         """open inside the block; committed or rolled_back after it."""
-        return str(self._result["status"]) if self._result else self._row.status
+        status = self._result.status if self._result else None
+        return status or self._row.status
 
     @property
     def result(self) -> dict[str, Any] | None:
         """After the block: the same object `git atomic run --json` prints."""
-        return self._result
+        return output.result_json(self._result) if self._result is not None else None
 
     def checkpoint(self, message: str | None = None) -> str:
         """Record an OP-EXEC stage of the tree as it is now; returns the checkpoint's id."""
@@ -96,7 +97,7 @@ class Operation:
 
     def _finish(self, row: OpRow) -> None:
         self._row = row
-        self._result = output.op_object(self._engine.journal, row)
+        self._result = results.operation(self._engine.journal, row)
 
 
 @contextmanager

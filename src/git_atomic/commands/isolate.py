@@ -47,7 +47,7 @@ from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKi
 from git_atomic.engine import git, isolation, snapshot
 from git_atomic.engine.snapshot import Snapshot
 from git_atomic.ops import gates as gate_runner
-from git_atomic.ops import output, phasecommit
+from git_atomic.ops import output, phasecommit, results
 from git_atomic.ops.context import (
     CHILD_RECORD,
     Context,
@@ -463,18 +463,17 @@ def _drop_private(run: _Run) -> None:
 def _report(run: _Run, op: OpRow, *, json_out: bool) -> None:
     journal = run.ctx.journal
     if json_out:
-        obj = output.op_object(journal, op)
-        obj["isolated"] = {
-            "applied": run.applied,
-            "merged": run.merged,
-            "not_applied": run.reason,
-            "why": run.why,
-            "conflicts": run.conflicts,
-            "result": run.result.row.sha if run.result else None,
-            "private_worktree": str(run.path),
-            "apply_by_hand": _recipes(run),
-        }
-        output.emit_json(obj)
+        isolated = results.Isolated(
+            applied=run.applied,
+            merged=run.merged,
+            not_applied=run.reason,
+            why=run.why,
+            conflicts=tuple(run.conflicts),
+            result=run.result.row.sha if run.result else None,
+            private_worktree=str(run.path),
+            apply_by_hand=tuple(_recipes(run)),
+        )
+        output.emit(results.IsolatedResult(results.operation(journal, op), isolated))
         return
     for gate in journal.gates(op.id):
         if not gate.passed:

@@ -11,7 +11,7 @@ from git_atomic.core.journal import Journal, OpRow
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import OpStatus
 from git_atomic.engine import git
-from git_atomic.ops import context, output
+from git_atomic.ops import context, output, results
 
 
 def status(*, json_out: bool) -> int:
@@ -176,7 +176,7 @@ def show(*, op_id: str, diff: bool, stat: bool, json_out: bool) -> int:
                     "ref": c.ref,
                     "message": c.message,
                     "commit": c.commit_sha,
-                    "at": output.iso(c.created_at),
+                    "at": results.iso(c.created_at),
                 }
                 for c in journal.checkpoints(op.id)
             ]

@@ -29,7 +29,7 @@ from git_atomic.core.journal import OpRow, Owner
 from git_atomic.core.lock import Holder, WorktreeLock, process_alive
 from git_atomic.core.vocab import CheckpointKind, EventKind, FailedPhase, OpKind, OpStatus, Phase
 from git_atomic.engine import git, restore, snapshot
-from git_atomic.ops import context, output
+from git_atomic.ops import context, output, results
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, RollbackResult
 
@@ -51,7 +51,7 @@ class Recovery:
     """What recover did, for the summary line and the JSON object."""
 
     lock_broken: Holder | None = None
-    restore_finished: dict[str, Any] | None = None  # a restore outside any operation
+    restore_finished: results.RestoreFinished | None = None  # a restore a crash had stopped
     op: OpRow | None = None
     action: Action | None = None
     rescue: str | None = None
@@ -173,11 +173,9 @@ def _finish_outside_restore(engine: Engine, done: Recovery) -> None:
         pending.unlink(missing_ok=True)
         return
     result = _finish_restore(engine, None, intent)
-    done.restore_finished = {
-        "event": intent.get("event"),
-        "target": result.target,
-        "rescue": result.rescue,
-    }
+    done.restore_finished = results.RestoreFinished(
+        intent.get("event"), result.target, result.rescue
+    )
     done.problems += result.outcome.problems
 
 
@@ -191,12 +189,9 @@ def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
             continue
         _drop_unrecorded_refs(engine, op_id)
         result = _finish_restore(engine, op_id, intent)
-        done.restore_finished = {
-            "event": intent.get("event"),
-            "target": result.target,
-            "rescue": result.rescue,
-            "op_id": op_id,
-        }
+        done.restore_finished = results.RestoreFinished(
+            intent.get("event"), result.target, result.rescue, op_id
+        )
         done.problems += result.outcome.problems
 
 
@@ -315,7 +310,7 @@ def _tell(
     ctx: context.Context, done: Recovery, *, json_out: bool, duration: float, open_op: OpRow | None
 ) -> None:
     if json_out:
-        output.emit_json(_json(ctx, done, duration=duration))
+        output.emit(_result(ctx, done, duration=duration))
         return
     if done.stopped_group is not None:
         output.say(
@@ -329,8 +324,8 @@ def _tell(
         )
     if done.restore_finished is not None:
         output.say(
-            f"git-atomic: finished the interrupted {done.restore_finished['event']} "
-            f"(rescue {output.short(done.restore_finished['rescue'])})"
+            f"git-atomic: finished the interrupted {done.restore_finished.event} "
+            f"(rescue {output.short(done.restore_finished.rescue)})"
         )
     if done.op is not None:
         assert done.action is not None
@@ -347,36 +342,28 @@ def _tell(
         output.say("git-atomic: nothing to recover in this worktree")
 
 
-def _json(ctx: context.Context, done: Recovery, *, duration: float) -> dict[str, Any]:
-    if done.op is not None:
-        obj = output.op_object(ctx.journal, done.op)
-    else:
-        obj = {
-            "schema": output.SCHEMA,
-            "op_id": None,
-            "name": None,
-            "status": OpStatus.RECOVERED if done.anything else None,
-            "failed_phase": None,
-            "history": None,
-            "checkpoints": {
-                "pre_op": None,
-                "op_exec": [],
-                "post_op": None,
-                "rescue": (done.restore_finished or {}).get("rescue"),
-            },
-            "command": None,
-            "gates": [],
-            "duration_s": round(duration, 3),
-        }
+def _result(ctx: context.Context, done: Recovery, *, duration: float) -> results.RecoverResult:
+    finished = done.restore_finished
+    operation = (
+        results.operation(ctx.journal, done.op)
+        if done.op is not None
+        else results.no_operation(
+            status=OpStatus.RECOVERED if done.anything else None,
+            rescue=finished.rescue if finished else None,
+            duration_s=round(duration, 3),
+        )
+    )
     lock = done.lock_broken
-    obj["recovery"] = {
-        "action": done.action,
-        "lock_broken": {"pid": lock.pid, "since": lock.since} if lock else None,
-        "stopped_group": done.stopped_group,
-        "isolated_closed": done.isolated,
-        "restore_finished": done.restore_finished,
-        "rescue": done.rescue,
-        "problems": done.problems,
-        "duration_s": round(duration, 3),
-    }
-    return obj
+    return results.RecoverResult(
+        operation,
+        results.Recovery(
+            action=done.action,
+            lock_broken=results.LockBroken(lock.pid, lock.since) if lock else None,
+            stopped_group=done.stopped_group,
+            isolated_closed=tuple(done.isolated),
+            restore_finished=finished,
+            rescue=done.rescue,
+            problems=tuple(done.problems),
+            duration_s=round(duration, 3),
+        ),
+    )

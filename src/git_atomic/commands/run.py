@@ -15,7 +15,7 @@ from git_atomic.core.journal import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
 from git_atomic.engine import gitstate, snapshot
 from git_atomic.engine.early import Early
-from git_atomic.ops import context, output, phasecommit
+from git_atomic.ops import context, output, phasecommit, results
 from git_atomic.ops.operation import Engine, interrupted_exit, rollback_op, validate_and_finish
 
 WAIT_LIMIT_S = 600.0
@@ -81,7 +81,7 @@ def run(
         finally:
             process.INTERRUPTS.uninstall()
         if json_out:
-            output.emit_json(output.op_object(ctx.journal, op))
+            output.emit(results.operation(ctx.journal, op))
         else:
             output.tell_outcome(ctx.journal, op, repo=ctx.repo)
         if process.INTERRUPTS.received is not None and op.failed_phase == FailedPhase.INTERRUPT:

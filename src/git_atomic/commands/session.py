@@ -12,7 +12,7 @@ from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import OpRow, Owner
 from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpKind, OpStatus
 from git_atomic.engine.early import Early
-from git_atomic.ops import context, output
+from git_atomic.ops import context, output, results
 from git_atomic.ops.gates import check_programs
 from git_atomic.ops.operation import Engine, interrupted_exit, rollback_op, validate_and_finish
 
@@ -35,7 +35,7 @@ def begin(
         op = engine.begin(name, history=mode, kind=kind)
         engine.tell_too_large()
         if json_out:
-            output.emit_json(output.op_object(ctx.journal, op))
+            output.emit(results.operation(ctx.journal, op))
         else:
             pre = ctx.journal.checkpoints(op.id)[0]
             output.say(
@@ -80,7 +80,7 @@ def checkpoint(*, message: str | None, json_out: bool) -> int:
         current = ctx.journal.op(op.id)
         assert current is not None
         if json_out:
-            output.emit_json(output.op_object(ctx.journal, current))
+            output.emit(results.operation(ctx.journal, current))
         else:
             output.say(
                 f"git-atomic: {op.name} [{op.id}] OP-EXEC stage {stage} {output.short(row.sha)}"
@@ -115,7 +115,7 @@ def abort(*, json_out: bool, early: Early | None = None) -> int:
     with _working_on_open_op("abort", early, check_state=False) as (ctx, engine, op):
         done = rollback_op(engine, op, failed_phase=None, event=EventKind.ABORT)
         if json_out:
-            output.emit_json(output.op_object(ctx.journal, done))
+            output.emit(results.operation(ctx.journal, done))
         else:
             output.say(
                 f"git-atomic: {op.name} [{op.id}] aborted; the tree is back at PRE-OP "
@@ -126,6 +126,6 @@ def abort(*, json_out: bool, early: Early | None = None) -> int:
 
 def _tell(ctx: context.Context, op: OpRow, *, json_out: bool) -> None:
     if json_out:
-        output.emit_json(output.op_object(ctx.journal, op))
+        output.emit(results.operation(ctx.journal, op))
     else:
         output.tell_outcome(ctx.journal, op, repo=ctx.repo)

@@ -23,7 +23,7 @@ from git_atomic.core.config import Config, GateSpec, load_config
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal, OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
-from git_atomic.ops import context, gates, output, phasecommit
+from git_atomic.ops import context, gates, output, phasecommit, results
 from git_atomic.ops.operation import UNTRACKED_NAMED, Engine, interrupted_exit, rollback_op
 
 RULES: Final = {
@@ -99,7 +99,7 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
         finally:
             process.INTERRUPTS.uninstall()
         if json_out:
-            output.emit_json(output.op_object(ctx.journal, op))
+            output.emit(results.operation(ctx.journal, op))
         else:
             _tell(ctx.journal, op)
         if process.INTERRUPTS.received is not None and op.failed_phase == FailedPhase.INTERRUPT:

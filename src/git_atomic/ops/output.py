@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC
 from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic.core.journal import Journal, OpRow
-from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
+from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpStatus
+from git_atomic.ops import results
 
 if TYPE_CHECKING:
     from git_atomic.engine.git import Repo
@@ -17,78 +17,119 @@ SCHEMA: Final = "git-atomic/1"
 
 
 def op_object(journal: Journal, op: OpRow, *, with_times: bool = False) -> dict[str, Any]:
-    cps = journal.checkpoints(op.id)
-    rescues = [c.sha for c in cps if c.kind == CheckpointKind.RESCUE]
-    post = [c.sha for c in cps if c.kind == CheckpointKind.POST_OP]
-    pre = [c.sha for c in cps if c.kind == CheckpointKind.PRE_OP]
-    command = None
-    if op.argv is not None:
-        command = {
-            "argv": op.argv_list,
-            "exit_code": op.exit_code,
-            "duration_s": round(op.command_duration or 0.0, 3),
+    return operation_json(results.operation(journal, op, with_times=with_times))
+
+
+def emit(result: results.Result) -> None:
+    """The result as the one JSON object on stdout."""
+    emit_json(result_json(result))
+
+
+def result_json(result: results.Result) -> dict[str, Any]:
+    if isinstance(result, results.OperationResult):
+        return operation_json(result)
+    obj = operation_json(result.operation)
+    if isinstance(result, results.RecoverResult):
+        r = result.recovery
+        lock, done = r.lock_broken, r.restore_finished
+        obj["recovery"] = {
+            "action": r.action,
+            "lock_broken": {"pid": lock.pid, "since": lock.since} if lock else None,
+            "stopped_group": r.stopped_group,
+            "isolated_closed": list(r.isolated_closed),
+            "restore_finished": (
+                {
+                    "event": done.event,
+                    "target": done.target,
+                    "rescue": done.rescue,
+                    **({"op_id": done.op_id} if done.op_id is not None else {}),
+                }
+                if done
+                else None
+            ),
+            "rescue": r.rescue,
+            "problems": list(r.problems),
+            "duration_s": r.duration_s,
         }
+    else:
+        i = result.isolated
+        obj["isolated"] = {
+            "applied": i.applied,
+            "merged": i.merged,
+            "not_applied": i.not_applied,
+            "why": i.why,
+            "conflicts": list(i.conflicts),
+            "result": i.result,
+            "private_worktree": i.private_worktree,
+            "apply_by_hand": list(i.apply_by_hand),
+        }
+    return obj
+
+
+def operation_json(r: results.OperationResult) -> dict[str, Any]:
+    """An operation's JSON object (docs/reference.md); the keys keep this order."""
+    c = r.checkpoints
     obj: dict[str, Any] = {
         "schema": SCHEMA,
-        "op_id": op.id,
-        "name": op.name,
-        "status": op.status,
-        "failed_phase": op.failed_phase,
-        "history": op.history,
+        "op_id": r.op_id,
+        "name": r.name,
+        "status": r.status,
+        "failed_phase": r.failed_phase,
+        "history": r.history,
         "checkpoints": {
-            "pre_op": pre[0] if pre else None,
-            "op_exec": [c.sha for c in cps if c.kind == CheckpointKind.OP_EXEC],
-            "post_op": post[-1] if post else None,
-            "rescue": rescues[-1] if rescues else None,
+            "pre_op": c.pre_op,
+            "op_exec": list(c.op_exec),
+            "post_op": c.post_op,
+            "rescue": c.rescue,
         },
-        "command": command,
+        "command": (
+            {
+                "argv": list(r.command.argv),
+                "exit_code": r.command.exit_code,
+                "duration_s": r.command.duration_s,
+            }
+            if r.command is not None
+            else None
+        ),
         "gates": [
             {
                 "name": g.name,
                 "passed": g.passed,
                 "exit_code": g.exit_code,
-                "duration_s": round(g.duration, 3),
+                "duration_s": g.duration_s,
                 "coverage": g.coverage,
                 "message": g.message,
                 "output_tail": g.output_tail,
-                "log": g.log_path,
+                "log": g.log,
                 "command": g.command,
             }
-            for g in journal.gates(op.id)
+            for g in r.gates
         ],
-        "duration_s": round(op.duration if op.duration is not None else 0.0, 3),
+        "duration_s": r.duration_s,
     }
-    details = op.details
-    if details.get("problems"):
-        obj["problems"] = details["problems"]
-    if details.get("held_back") and op.status == OpStatus.COMMITTED:
-        obj["held_back"] = details["held_back"]
-    if op.kind == OpKind.TDD:
-        obj["tdd"] = tdd_object(details)
-    if with_times:
-        obj["started_at"] = iso(op.started_at)
-        obj["ended_at"] = iso(op.ended_at) if op.ended_at else None
+    if r.problems is not None:
+        obj["problems"] = r.problems
+    if r.held_back is not None:
+        obj["held_back"] = r.held_back
+    if r.tdd is not None:
+        obj["tdd"] = tdd_json(r.tdd)
+    if r.times is not None:
+        obj["started_at"] = r.times.started_at
+        obj["ended_at"] = r.times.ended_at
     return obj
 
 
-def tdd_object(details: dict[str, Any]) -> dict[str, Any]:
-    """A TDD phase's facts: its rule, whether it held and why, the coverage it compared."""
+def tdd_json(t: results.TddFacts) -> dict[str, Any]:
     return {
-        "phase": details.get("tdd"),
-        "rule": details.get("rule"),
-        "message": details.get("message"),
-        "kept": details.get("kept"),
-        "why": details.get("why"),
-        "coverage": details.get("coverage"),
-        "green_coverage": details.get("green_coverage"),
-        "untouched": bool(details.get("untouched")),
+        "phase": t.phase,
+        "rule": t.rule,
+        "message": t.message,
+        "kept": t.kept,
+        "why": t.why,
+        "coverage": t.coverage,
+        "green_coverage": t.green_coverage,
+        "untouched": t.untouched,
     }
-
-
-def iso(ts: float) -> str:
-    from datetime import datetime
-
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
 def emit_json(obj: dict[str, Any]) -> None:
