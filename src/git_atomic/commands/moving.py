@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Final
+from typing import Final
 
 from git_atomic.core.errors import BusyError, Exit
 from git_atomic.core.journal import OpRow, Owner
-from git_atomic.core.vocab import OpStatus
+from git_atomic.core.vocab import EventKind, HistoryMode, OpStatus
 from git_atomic.engine.snapshot import Snapshot
-from git_atomic.ops import context, effect, moves, output, steps
+from git_atomic.ops import context, effect, moves, output, results, steps
 from git_atomic.ops.operation import Engine
 
 UNDO_HINT: Final = "`git atomic undo` brings back what it replaced"
@@ -98,7 +98,7 @@ def refuse_overlap(
     found: effect.Outcome,
     subject: OpRow | None,
     *,
-    event: str,
+    event: EventKind,
     what: str,
     step: effect.Step,
     whole: str,
@@ -117,20 +117,29 @@ def refuse_overlap(
         f"{_side(ctx, step.after, first)} (after {what})"
     )
     if json_out:
-        obj = _base_object(ctx, subject, event=event, status="refused", dry_run=dry_run)
-        obj["conflicts"] = [
-            {
-                "path": c.path.decode("utf-8", "surrogateescape"),
-                "where": c.where,
-                "kind": c.kind,
-                "lines": [list(r) for r in c.lines],
-            }
-            for c in found.conflicts
-        ]
-        obj["error"] = f"refused, nothing changed: {what} and later changes overlap"
-        obj["hint"] = sides
-        obj["exit_code"] = int(Exit.REFUSED)
-        output.emit_json(obj)
+        output.emit(
+            results.RefusedMove(
+                operation=(
+                    results.operation(ctx.journal, subject)
+                    if subject is not None
+                    else results.no_operation(status=None, rescue=None, duration_s=0.0, name=event)
+                ),
+                event=event,
+                dry_run=dry_run,
+                conflicts=tuple(
+                    results.Overlap(
+                        c.path.decode("utf-8", "surrogateescape"),
+                        c.where,
+                        c.kind,
+                        tuple(tuple(r) for r in c.lines),
+                    )
+                    for c in found.conflicts
+                ),
+                error=f"refused, nothing changed: {what} and later changes overlap",
+                hint=sides,
+                exit_code=int(Exit.REFUSED),
+            )
+        )
     elif dry_run:
         for line in lines:
             print(f"{'overlap':<7} {line}")
@@ -149,27 +158,6 @@ def _side(ctx: context.Context, checkpoint: str, path: bytes) -> str:
     spec = f"{checkpoint[:12]}:files/{name}"
     there = ctx.repo.run("cat-file", "-e", f"{checkpoint}:files/{os.fsdecode(path)}", check=False)
     return f"`git show {spec}`" if there.returncode == 0 else f"no {name} at {checkpoint[:12]}"
-
-
-def _base_object(
-    ctx: context.Context, subject: OpRow | None, *, event: str, status: str, dry_run: bool
-) -> dict[str, Any]:
-    if subject is not None:
-        obj = output.op_object(ctx.journal, subject)
-    else:
-        obj = moves.result_object(
-            ctx.journal,
-            None,
-            status=status,
-            event=event,
-            label="",
-            target="",
-            rescue=None,
-            facts={},
-            dry_run=dry_run,
-        )
-    obj.update(status=status, event=event, dry_run=dry_run, target=None, changes=[], problems=[])
-    return obj
 
 
 def _only(paths: Sequence[bytes]) -> str:
@@ -214,28 +202,24 @@ def report_still(
     dry_run: bool,
     json_out: bool,
 ) -> int:
-    facts = moves.describe(ctx.repo, prev)
-    facts["kept"] = list(move.kept)
+    facts = moves.describe(ctx.repo, prev, kept=move.kept)
     if json_out:
-        output.emit_json(
-            moves.result_object(
+        output.emit(
+            moves.result(
                 ctx.journal,
                 subject,
                 status=status if dry_run else (subject.status if subject else status),
-                event=move.event,
-                label=move.label,
-                target=move.target,
+                move=move,
                 rescue=None,
                 facts=facts,
                 dry_run=dry_run,
-                paths=move.paths,
             )
         )
     elif dry_run:
         for line in moves.listing(facts):
             print(line)
     if dry_run:
-        n = len(facts["changes"])
+        n = len(facts.changes)
         output.say(
             f"git-atomic: dry run: {move.event} to {move.label} would change {n} "
             f"path{'s' if n != 1 else ''}{_dropping(facts)}; nothing was changed"
@@ -255,24 +239,20 @@ def report_done(
     status: str,
     json_out: bool,
     said: str,
-    history: str | None = None,
+    history: HistoryMode | None = None,
 ) -> int:
-    facts = moves.describe(ctx.repo, prev, done.changes)
-    facts["kept"] = list(move.kept)
+    facts = moves.describe(ctx.repo, prev, done.changes, kept=move.kept)
     if json_out:
-        output.emit_json(
-            moves.result_object(
+        output.emit(
+            moves.result(
                 ctx.journal,
                 subject,
                 status=status,
-                event=move.event,
-                label=move.label,
-                target=move.target,
+                move=move,
                 rescue=done.rescue,
                 facts=facts,
                 dry_run=False,
                 problems=done.problems,
-                paths=move.paths,
                 history=history,
             )
         )
@@ -284,12 +264,12 @@ def report_done(
             f"git-atomic: {shown} has moved since (later commits); it stays where it is, "
             "and the change is made in the files and the index instead"
         )
-    n = len(facts["changes"])
-    hint = "" if move.event == "undo" else f"; {UNDO_HINT}"
+    n = len(facts.changes)
+    hint = "" if move.event == EventKind.UNDO else f"; {UNDO_HINT}"
     output.say(f"git-atomic: {said}; {n} path{'s' if n != 1 else ''} changed{hint}")
     return 0
 
 
-def _dropping(facts: dict[str, Any]) -> str:
-    n = len(facts.get("dropped_commits", []))
+def _dropping(facts: results.MoveFacts) -> str:
+    n = len(facts.dropped_commits)
     return f" and drop {n} commit{'s' if n != 1 else ''} from its branch" if n else ""

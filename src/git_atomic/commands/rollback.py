@@ -37,7 +37,7 @@ from git_atomic.core.errors import BusyError, RefusedError, UsageError
 from git_atomic.core.journal import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import pathcheck, scan, snapshot
-from git_atomic.ops import context, effect, moves, output, steps
+from git_atomic.ops import context, effect, moves, output, results, steps
 
 
 def rollback(
@@ -176,18 +176,7 @@ def _nothing_further(ctx: context.Context, op: OpRow, where: str, *, json_out: b
         else ""
     )
     if json_out:
-        obj = output.op_object(ctx.journal, op)
-        obj.update(
-            event=EventKind.ROLLBACK,
-            dry_run=False,
-            target=None,
-            changes=[],
-            head=None,
-            branches=[],
-            index=[],
-            problems=[],
-        )
-        output.emit_json(obj)
+        output.emit(results.NothingFurther(results.operation(ctx.journal, op)))
     output.say(f"git-atomic: {where}; nothing further to roll back{hint}")
     return 0
 

@@ -81,7 +81,7 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
                     status=OpStatus.ROLLED_BACK,
                     detail=moving.op_detail(open_op, done, emergency=True),
                 )
-        history = closed.history if closed else load_config(repo.root).history.value
+        history = closed.history if closed else load_config(repo.root).history
         return moving.report_done(
             ctx,
             move,

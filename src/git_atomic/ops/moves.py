@@ -12,14 +12,13 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from git_atomic.core.journal import Journal, OpRow
-from git_atomic.core.vocab import EventKind
+from git_atomic.core.vocab import EventKind, HistoryMode
 from git_atomic.engine import gitstate, restore, snapshot
 from git_atomic.engine.git import ZERO_OID, Repo, TreeEntry
 from git_atomic.engine.snapshot import Snapshot
-from git_atomic.ops import output
+from git_atomic.ops import output, results
 from git_atomic.ops.operation import Engine
 
 
@@ -104,47 +103,52 @@ def carry_out(
 
 # --- reporting ---------------------------------------------------------------------------------
 def describe(
-    repo: Repo, prev: Preview, changes: Sequence[restore.PathChange] | None = None
-) -> dict[str, Any]:
-    """The JSON facts of a move: paths (and how), HEAD, branches, index, the commits that would
+    repo: Repo,
+    prev: Preview,
+    changes: Sequence[restore.PathChange] | None = None,
+    *,
+    kept: Sequence[str] = (),
+) -> results.MoveFacts:
+    """What the move changes: paths (and how), HEAD, branches, index, the commits that would
     no longer be on any branch (or a detached HEAD) afterwards, and git's unfinished command (a
     merge, rebase... in progress: `from` what is cleared, `to` what comes back)."""
     p = prev.plan
     git_state = None
     if p.git_state_changes:
-        git_state = {
-            "from": gitstate.describe(repo, prev.current.git_state),
-            "to": gitstate.describe(repo, prev.target.git_state),
-        }
+        git_state = results.FromTo(
+            gitstate.describe(repo, prev.current.git_state),
+            gitstate.describe(repo, prev.target.git_state),
+        )
     listed = list(changes) if changes is not None else p.path_changes()
     head = None
     if p.head_changes:
-        head = {"from": _head_text(prev.current), "to": _head_text(prev.target)}
+        head = results.FromTo(_head_text(prev.current), _head_text(prev.target))
     branches = []
     for line in p.ref_lines:
         _verb, name, new, old = line.split()
         branches.append(
-            {
-                "name": name.removeprefix("refs/heads/"),
-                "from": None if old == ZERO_OID else old,
-                "to": None if new == ZERO_OID else new,
-            }
+            results.BranchMove(
+                name.removeprefix("refs/heads/"),
+                None if old == ZERO_OID else old,
+                None if new == ZERO_OID else new,
+            )
         )
-    return {
-        "changes": [
-            {"path": c.path.decode("utf-8", "surrogateescape"), "action": c.action.value}
+    return results.MoveFacts(
+        changes=tuple(
+            results.ChangedPath(c.path.decode("utf-8", "surrogateescape"), c.action.value)
             for c in listed
-        ],
-        "head": head,
-        "branches": branches,
-        "index": [p.decode("utf-8", "surrogateescape") for p in prev.staged],
-        "branches_left": [b.removeprefix("refs/heads/") for b in p.branches_left],
-        "dropped_commits": dropped_commits(repo, prev),
-        "git_state": git_state,
-    }
+        ),
+        head=head,
+        branches=tuple(branches),
+        index=tuple(p.decode("utf-8", "surrogateescape") for p in prev.staged),
+        branches_left=tuple(b.removeprefix("refs/heads/") for b in p.branches_left),
+        dropped_commits=tuple(dropped_commits(repo, prev)),
+        git_state=git_state,
+        kept=tuple(kept),
+    )
 
 
-def dropped_commits(repo: Repo, prev: Preview) -> list[dict[str, str]]:
+def dropped_commits(repo: Repo, prev: Preview) -> list[results.DroppedCommit]:
     """Commits a branch (or a detached HEAD) holds now that no branch nor HEAD would hold after
     the move: what a whole-state move drops from history (they stay in the rescue)."""
     p, current, target = prev.plan, prev.current, prev.target
@@ -156,80 +160,70 @@ def dropped_commits(repo: Repo, prev: Preview) -> list[dict[str, str]]:
             leaving.append((name.removeprefix("refs/heads/"), old))
     if p.head_changes and current.head_ref is None and current.head_oid:
         leaving.append(("HEAD", current.head_oid))
-    found: dict[str, dict[str, str]] = {}
+    found: dict[str, results.DroppedCommit] = {}
     for name, old in leaving:
         listed = repo.out("log", "--format=%H %s", old, "--not", *tips, "--")
         for row in listed.decode("utf-8", "replace").splitlines():
             sha, _, subject = row.partition(" ")
-            found.setdefault(sha, {"sha": sha, "subject": subject, "branch": name})
+            found.setdefault(sha, results.DroppedCommit(sha, subject, name))
     return list(found.values())
 
 
-def listing(facts: dict[str, Any]) -> list[str]:
+def listing(facts: results.MoveFacts) -> list[str]:
     """One line per change, for people: `modify  src/x.py`, `branch  main  1a2b.. -> 3c4d..`."""
-    lines = [f"{c['action']:<7} {output.quote_path(c['path'])}" for c in facts["changes"]]
-    if facts["head"]:
-        lines.append(f"{'HEAD':<7} {facts['head']['from']} -> {facts['head']['to']}")
-    for b in facts["branches"]:
-        old = output.short(b["from"]) if b["from"] else "(none)"
-        new = output.short(b["to"]) if b["to"] else "(deleted)"
-        lines.append(f"{'branch':<7} {b['name']} {old} -> {new}")
-    if facts.get("git_state"):
-        was, comes = facts["git_state"]["from"], facts["git_state"]["to"]
+    lines = [f"{c.action:<7} {output.quote_path(c.path)}" for c in facts.changes]
+    if facts.head:
+        lines.append(f"{'HEAD':<7} {facts.head.before} -> {facts.head.after}")
+    for b in facts.branches:
+        old = output.short(b.before) if b.before else "(none)"
+        new = output.short(b.after) if b.after else "(deleted)"
+        lines.append(f"{'branch':<7} {b.name} {old} -> {new}")
+    if facts.git_state:
+        was, comes = facts.git_state.before, facts.git_state.after
         said = f"{was} in progress: saved, cleared" if was else ""
         said += ("; " if said else "") + (f"{comes} in progress comes back" if comes else "")
         lines.append(f"{'git':<7} {said}")
-    if facts["index"]:
-        n = len(facts["index"])
+    if facts.index:
+        n = len(facts.index)
         lines.append(f"{'index':<7} {n} staged entr{'ies' if n != 1 else 'y'} restored")
-    for c in facts.get("dropped_commits", []):
-        lines.append(f"{'drop':<7} commit {output.short(c['sha'])} {c['subject']} ({c['branch']})")
-    for name in facts.get("kept", []):
+    for c in facts.dropped_commits:
+        lines.append(f"{'drop':<7} commit {output.short(c.sha)} {c.subject} ({c.branch})")
+    for name in facts.kept:
         lines.append(f"{'keep':<7} {name.removeprefix('refs/heads/')} (moved since: stays)")
     return lines
 
 
-def result_object(
+def result(
     journal: Journal,
     op: OpRow | None,
     *,
     status: str,
-    event: str,
-    label: str,
-    target: str,
+    move: Move,
     rescue: str | None,
-    facts: dict[str, Any],
+    facts: results.MoveFacts,
     dry_run: bool,
     problems: Sequence[str] = (),
-    paths: Sequence[bytes] = (),
-    history: str | None = None,
-) -> dict[str, Any]:
-    """The operation object of the JSON results (docs/reference.md), about the operation
-    concerned (or none), plus what moved."""
-    if op is not None:
-        obj = output.op_object(journal, op)
-    else:
-        obj = {
-            "schema": output.SCHEMA,
-            "op_id": None,
-            "name": event,
-            "status": status,
-            "failed_phase": None,
-            "history": history,
-            "checkpoints": {"pre_op": None, "op_exec": [], "post_op": None, "rescue": None},
-            "command": None,
-            "gates": [],
-            "duration_s": 0.0,
-        }
-    obj["status"] = status
-    obj["checkpoints"]["rescue"] = rescue
-    obj["event"] = event
-    obj["dry_run"] = dry_run
-    obj["target"] = {"sha": target, "label": label}
-    obj["paths"] = [p.decode("utf-8", "surrogateescape") for p in paths] or None
-    obj.update(facts)
-    obj["problems"] = list(problems)
-    return obj
+    history: HistoryMode | None = None,
+) -> results.MoveResult:
+    """The result of a move (docs/reference.md): the operation concerned (or none), plus what
+    moved."""
+    return results.MoveResult(
+        operation=(
+            results.operation(journal, op)
+            if op is not None
+            else results.no_operation(
+                status=None, rescue=None, duration_s=0.0, name=move.event, history=history
+            )
+        ),
+        status=status,
+        event=move.event,
+        dry_run=dry_run,
+        target=results.Target(move.target, move.label),
+        rescue=rescue,
+        paths=tuple(p.decode("utf-8", "surrogateescape") for p in move.paths),
+        facts=facts,
+        problems=tuple(problems),
+    )
 
 
 def _head_text(snap: Snapshot) -> str:

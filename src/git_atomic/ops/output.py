@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic.core.journal import Journal, OpRow
-from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpStatus
+from git_atomic.core.vocab import CheckpointKind, EventKind, FailedPhase, HistoryMode, OpStatus
 from git_atomic.ops import results
 
 if TYPE_CHECKING:
@@ -26,10 +26,50 @@ def emit(result: results.Result) -> None:
 
 
 def result_json(result: results.Result) -> dict[str, Any]:
+    """Every JSON result, built here; an object's keys keep the order they have always had."""
     if isinstance(result, results.OperationResult):
         return operation_json(result)
     obj = operation_json(result.operation)
-    if isinstance(result, results.RecoverResult):
+    if isinstance(result, results.MoveResult):
+        obj["status"] = result.status
+        obj["checkpoints"]["rescue"] = result.rescue
+        obj["event"] = result.event
+        obj["dry_run"] = result.dry_run
+        obj["target"] = {"sha": result.target.sha, "label": result.target.label}
+        obj["paths"] = list(result.paths) or None
+        obj.update(_facts_json(result.facts))
+        obj["problems"] = list(result.problems)
+    elif isinstance(result, results.RefusedMove):
+        if result.operation.op_id is None:  # as a move about no operation shows it
+            obj.update(status=None, event=None, dry_run=None, target=None, paths=None)
+            obj["problems"] = []
+        obj.update(
+            status="refused",
+            event=result.event,
+            dry_run=result.dry_run,
+            target=None,
+            changes=[],
+            problems=[],
+        )
+        obj["conflicts"] = [
+            {"path": c.path, "where": c.where, "kind": c.kind, "lines": [list(r) for r in c.lines]}
+            for c in result.conflicts
+        ]
+        obj["error"] = result.error
+        obj["hint"] = result.hint
+        obj["exit_code"] = result.exit_code
+    elif isinstance(result, results.NothingFurther):
+        obj.update(
+            event=EventKind.ROLLBACK,
+            dry_run=False,
+            target=None,
+            changes=[],
+            head=None,
+            branches=[],
+            index=[],
+            problems=[],
+        )
+    elif isinstance(result, results.RecoverResult):
         r = result.recovery
         lock, done = r.lock_broken, r.restore_finished
         obj["recovery"] = {
@@ -117,6 +157,24 @@ def operation_json(r: results.OperationResult) -> dict[str, Any]:
         obj["started_at"] = r.times.started_at
         obj["ended_at"] = r.times.ended_at
     return obj
+
+
+def _facts_json(f: results.MoveFacts) -> dict[str, Any]:
+    def from_to(ft: results.FromTo | None) -> dict[str, str | None] | None:
+        return {"from": ft.before, "to": ft.after} if ft is not None else None
+
+    return {
+        "changes": [{"path": c.path, "action": c.action} for c in f.changes],
+        "head": from_to(f.head),
+        "branches": [{"name": b.name, "from": b.before, "to": b.after} for b in f.branches],
+        "index": list(f.index),
+        "branches_left": list(f.branches_left),
+        "dropped_commits": [
+            {"sha": d.sha, "subject": d.subject, "branch": d.branch} for d in f.dropped_commits
+        ],
+        "git_state": from_to(f.git_state),
+        "kept": list(f.kept),
+    }
 
 
 def tdd_json(t: results.TddFacts) -> dict[str, Any]:

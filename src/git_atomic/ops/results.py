@@ -10,7 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from git_atomic.core.journal import GateRow, Journal, OpRow
-from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
+from git_atomic.core.vocab import (
+    CheckpointKind,
+    EventKind,
+    FailedPhase,
+    HistoryMode,
+    OpKind,
+    OpStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -117,11 +124,16 @@ class OperationResult:
 
 
 def no_operation(
-    *, status: OpStatus | None, rescue: str | None, duration_s: float
+    *,
+    status: OpStatus | None,
+    rescue: str | None,
+    duration_s: float,
+    name: str | None = None,
+    history: HistoryMode | None = None,
 ) -> OperationResult:
-    """The operation part of a result that concerns no operation."""
+    """The operation part of a result that concerns no operation (`name`: a move's event)."""
     return OperationResult(
-        None, None, status, None, None, Checkpoints(rescue=rescue), None, (), duration_s
+        None, name, status, None, history, Checkpoints(rescue=rescue), None, (), duration_s
     )
 
 
@@ -179,7 +191,106 @@ class IsolatedResult:
     isolated: Isolated
 
 
-Result = OperationResult | RecoverResult | IsolatedResult
+# --- moves: rollback, undo, emergency --------------------------------------------------------
+@dataclass(frozen=True)
+class ChangedPath:
+    path: str
+    action: str  # restore.Action
+
+
+@dataclass(frozen=True)
+class FromTo:
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class BranchMove:
+    name: str  # without refs/heads/
+    before: str | None  # None: the branch is created
+    after: str | None  # None: the branch is deleted
+
+
+@dataclass(frozen=True)
+class DroppedCommit:
+    """A commit no branch nor HEAD holds after the move (the rescue still does)."""
+
+    sha: str
+    subject: str
+    branch: str
+
+
+@dataclass(frozen=True)
+class MoveFacts:
+    """What a move changes (or would): paths and how, HEAD, branches, the staged entries, the
+    branches it leaves alone, the commits it drops from history, git's unfinished command
+    (`before`: what is cleared, `after`: what comes back), and the refs it keeps."""
+
+    changes: tuple[ChangedPath, ...]
+    head: FromTo | None
+    branches: tuple[BranchMove, ...]
+    index: tuple[str, ...]
+    branches_left: tuple[str, ...]
+    dropped_commits: tuple[DroppedCommit, ...]
+    git_state: FromTo | None
+    kept: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Target:
+    sha: str  # the checkpoint commit the tree goes to
+    label: str  # for people: "OP-EXEC stage 2 of fmt [ab12cd34ef56]"
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    """A rollback, undo or emergency (or its dry run): the operation concerned, or the
+    stand-in of none (`no_operation` named after the event), and what moved."""
+
+    operation: OperationResult
+    status: str  # the operation's status after the move, or "undone"
+    event: EventKind
+    dry_run: bool
+    target: Target
+    rescue: str | None  # the checkpoint of the state the move replaced
+    paths: tuple[str, ...]  # a selective move: only these
+    facts: MoveFacts
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Where an effect and the changes made since overlap (effect.Conflict)."""
+
+    path: str
+    where: str
+    kind: str
+    lines: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class RefusedMove:
+    """A move refused because the effect to take back overlaps with later changes."""
+
+    operation: OperationResult  # the operation concerned, or the stand-in of none
+    event: EventKind
+    dry_run: bool
+    conflicts: tuple[Overlap, ...]
+    error: str
+    hint: str
+    exit_code: int
+
+
+@dataclass(frozen=True)
+class NothingFurther:
+    """`rollback` of an operation already back at its first step."""
+
+    operation: OperationResult
+
+
+Result = (
+    OperationResult | RecoverResult | IsolatedResult | MoveResult | RefusedMove | NothingFurther
+)
 
 
 def operation(journal: Journal, op: OpRow, *, with_times: bool = False) -> OperationResult:
