@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
 
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal, OpRow
@@ -22,33 +21,21 @@ def status(*, json_out: bool) -> int:
         holder = WorktreeLock(repo.git_dir / "atomic.lock").read()
         interrupted = op if op is not None and context.is_interrupted(op) else None
         open_op = op if op is not None and interrupted is None else None
-        lock = None
-        if holder is not None:
-            lock = {
-                "pid": holder.pid,
-                "since": holder.since,
-                "command": holder.command,
-                "alive": holder.alive,
-            }
         if json_out:
-            obj: dict[str, Any] = {
-                "schema": output.SCHEMA,
-                "open": output.op_object(journal, open_op, with_times=True) if open_op else None,
-                "interrupted": (
-                    output.op_object(journal, interrupted, with_times=True) if interrupted else None
-                ),
-                "lock": lock,
-            }
-            if interrupted is not None:
-                obj["interrupted"]["phase"] = interrupted.phase
-            restore = _interrupted_restore(repo)
-            if restore is not None and interrupted is not None:
-                obj["interrupted"]["restore"] = restore
-            elif restore is not None:
-                obj["interrupted"] = restore
-            if open_op is not None:
-                obj["open"]["phase"] = open_op.phase
-            output.emit_json(obj)
+
+            def described(op: OpRow | None) -> results.OperationResult | None:
+                if op is None:
+                    return None
+                return results.operation(journal, op, with_times=True, with_phase=True)
+
+            lock = None
+            if holder is not None:
+                lock = results.LockHolder(holder.pid, holder.since, holder.command, holder.alive)
+            output.emit(
+                results.StatusResult(
+                    described(open_op), described(interrupted), _interrupted_restore(repo), lock
+                )
+            )
             return 0
         from git_atomic.views.render import Style, want_colour
         from git_atomic.views.statusview import status_lines
@@ -67,7 +54,7 @@ def status(*, json_out: bool) -> int:
         journal.close()
 
 
-def _interrupted_restore(repo: git.Repo) -> dict[str, Any] | None:
+def _interrupted_restore(repo: git.Repo) -> results.InterruptedRestore | None:
     """A rollback, undo or emergency outside any operation that stopped half way: what the
     human `status` reports from the same file, for programs."""
     import json
@@ -78,14 +65,9 @@ def _interrupted_restore(repo: git.Repo) -> dict[str, Any] | None:
         return None
     except ValueError:
         intent = {}
-    return {
-        "op_id": None,
-        "event": intent.get("event"),
-        "phase": "restore",
-        "target": intent.get("target"),
-        "rescue": intent.get("rescue"),
-        "next": "git atomic recover",
-    }
+    return results.InterruptedRestore(
+        intent.get("event"), intent.get("target"), intent.get("rescue")
+    )
 
 
 _SINCE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
@@ -125,11 +107,10 @@ def log(
 
             ops = [o for o in ops if fnmatchcase(o.name, name or "")][:limit]
         if json_out:
-            output.emit_json(
-                {
-                    "schema": output.SCHEMA,
-                    "operations": [output.op_object(journal, o, with_times=True) for o in ops],
-                }
+            output.emit(
+                results.LogResult(
+                    tuple(results.operation(journal, o, with_times=True) for o in ops)
+                )
             )
             return 0
         if not ops:
@@ -166,27 +147,27 @@ def show(*, op_id: str, diff: bool, stat: bool, json_out: bool) -> int:
     try:
         op = resolve_op(journal, op_id)
         if json_out:
-            obj = output.op_object(journal, op, with_times=True)
-            obj["phase"] = op.phase
-            obj["checkpoint_list"] = [
-                {
-                    "seq": c.seq,
-                    "kind": c.kind,
-                    "sha": c.sha,
-                    "ref": c.ref,
-                    "message": c.message,
-                    "commit": c.commit_sha,
-                    "at": results.iso(c.created_at),
-                }
-                for c in journal.checkpoints(op.id)
-            ]
-            obj["gate_logs"] = [
-                {"name": g.name, "log": g.log_path, "message": g.message}
-                for g in journal.gates(op.id)
-            ]
-            if diff or stat:
-                obj["diff"] = _diff(repo, journal, op, stat_only=not diff)
-            output.emit_json(obj)
+            output.emit(
+                results.ShowResult(
+                    results.operation(journal, op, with_times=True, with_phase=True),
+                    tuple(
+                        results.CheckpointEntry(
+                            c.seq,
+                            c.kind,
+                            c.sha,
+                            c.ref,
+                            c.message,
+                            c.commit_sha,
+                            results.iso(c.created_at),
+                        )
+                        for c in journal.checkpoints(op.id)
+                    ),
+                    tuple(
+                        results.GateLog(g.name, g.log_path, g.message) for g in journal.gates(op.id)
+                    ),
+                    _diff(repo, journal, op, stat_only=not diff) if diff or stat else None,
+                )
+            )
             return 0
         from git_atomic.views.render import Style, page, want_colour
         from git_atomic.views.showview import show_text

@@ -16,10 +16,6 @@ if TYPE_CHECKING:
 SCHEMA: Final = "git-atomic/1"
 
 
-def op_object(journal: Journal, op: OpRow, *, with_times: bool = False) -> dict[str, Any]:
-    return operation_json(results.operation(journal, op, with_times=with_times))
-
-
 def emit(result: results.Result) -> None:
     """The result as the one JSON object on stdout."""
     emit_json(result_json(result))
@@ -29,8 +25,30 @@ def result_json(result: results.Result) -> dict[str, Any]:
     """Every JSON result, built here; an object's keys keep the order they have always had."""
     if isinstance(result, results.OperationResult):
         return operation_json(result)
+    if isinstance(result, results.StatusResult):
+        return _status_json(result)
+    if isinstance(result, results.LogResult):
+        return {"schema": SCHEMA, "operations": [operation_json(o) for o in result.operations]}
     obj = operation_json(result.operation)
-    if isinstance(result, results.MoveResult):
+    if isinstance(result, results.ShowResult):
+        obj["checkpoint_list"] = [
+            {
+                "seq": c.seq,
+                "kind": c.kind,
+                "sha": c.sha,
+                "ref": c.ref,
+                "message": c.message,
+                "commit": c.commit,
+                "at": c.at,
+            }
+            for c in result.checkpoint_list
+        ]
+        obj["gate_logs"] = [
+            {"name": g.name, "log": g.log, "message": g.message} for g in result.gate_logs
+        ]
+        if result.diff is not None:
+            obj["diff"] = result.diff
+    elif isinstance(result, results.MoveResult):
         obj["status"] = result.status
         obj["checkpoints"]["rescue"] = result.rescue
         obj["event"] = result.event
@@ -156,6 +174,36 @@ def operation_json(r: results.OperationResult) -> dict[str, Any]:
     if r.times is not None:
         obj["started_at"] = r.times.started_at
         obj["ended_at"] = r.times.ended_at
+    if r.phase is not None:
+        obj["phase"] = r.phase
+    return obj
+
+
+def _status_json(s: results.StatusResult) -> dict[str, Any]:
+    lock = s.lock
+    obj: dict[str, Any] = {
+        "schema": SCHEMA,
+        "open": operation_json(s.open) if s.open is not None else None,
+        "interrupted": operation_json(s.interrupted) if s.interrupted is not None else None,
+        "lock": (
+            {"pid": lock.pid, "since": lock.since, "command": lock.command, "alive": lock.alive}
+            if lock is not None
+            else None
+        ),
+    }
+    if s.restore is not None:
+        restore = {
+            "op_id": None,
+            "event": s.restore.event,
+            "phase": "restore",
+            "target": s.restore.target,
+            "rescue": s.restore.rescue,
+            "next": "git atomic recover",
+        }
+        if obj["interrupted"] is not None:
+            obj["interrupted"]["restore"] = restore
+        else:
+            obj["interrupted"] = restore
     return obj
 
 

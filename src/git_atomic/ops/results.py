@@ -17,6 +17,7 @@ from git_atomic.core.vocab import (
     HistoryMode,
     OpKind,
     OpStatus,
+    Phase,
 )
 
 
@@ -121,6 +122,7 @@ class OperationResult:
     held_back: object = None  # commits mode: files left out of the commit
     tdd: TddFacts | None = None
     times: Times | None = None
+    phase: Phase | None = None  # status and show: the phase it is in (done once closed)
 
 
 def no_operation(
@@ -288,12 +290,79 @@ class NothingFurther:
     operation: OperationResult
 
 
+# --- status, log, show -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class LockHolder:
+    pid: int
+    since: str
+    command: str | None
+    alive: bool
+
+
+@dataclass(frozen=True)
+class InterruptedRestore:
+    """A rollback, undo or emergency outside any operation that stopped half way."""
+
+    event: object  # as its intent recorded them
+    target: object
+    rescue: object
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    open: OperationResult | None
+    interrupted: OperationResult | None
+    restore: InterruptedRestore | None
+    lock: LockHolder | None
+
+
+@dataclass(frozen=True)
+class LogResult:
+    operations: tuple[OperationResult, ...]
+
+
+@dataclass(frozen=True)
+class CheckpointEntry:
+    seq: int
+    kind: CheckpointKind
+    sha: str
+    ref: str
+    message: str | None
+    commit: str | None  # commits mode: the visible commit made for this phase
+    at: str
+
+
+@dataclass(frozen=True)
+class GateLog:
+    name: str
+    log: str | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class ShowResult:
+    operation: OperationResult
+    checkpoint_list: tuple[CheckpointEntry, ...]
+    gate_logs: tuple[GateLog, ...]
+    diff: str | None  # only with --diff or --stat
+
+
 Result = (
-    OperationResult | RecoverResult | IsolatedResult | MoveResult | RefusedMove | NothingFurther
+    OperationResult
+    | RecoverResult
+    | IsolatedResult
+    | MoveResult
+    | RefusedMove
+    | NothingFurther
+    | StatusResult
+    | LogResult
+    | ShowResult
 )
 
 
-def operation(journal: Journal, op: OpRow, *, with_times: bool = False) -> OperationResult:
+def operation(
+    journal: Journal, op: OpRow, *, with_times: bool = False, with_phase: bool = False
+) -> OperationResult:
     cps = journal.checkpoints(op.id)
     rescues = [c.sha for c in cps if c.kind == CheckpointKind.RESCUE]
     post = [c.sha for c in cps if c.kind == CheckpointKind.POST_OP]
@@ -325,6 +394,7 @@ def operation(journal: Journal, op: OpRow, *, with_times: bool = False) -> Opera
         times=Times(iso(op.started_at), iso(op.ended_at) if op.ended_at else None)
         if with_times
         else None,
+        phase=op.phase if with_phase else None,
     )
 
 
