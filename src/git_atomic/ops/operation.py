@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import failpoints
 from git_atomic.core.errors import BusyError
@@ -83,7 +83,7 @@ class Engine:
         history: HistoryMode,
         kind: OpKind,
         argv: Sequence[str] | None = None,
-        detail: dict[str, Any] | None = None,
+        detail: Mapping[str, object] | None = None,
         keep_owner: bool = False,
         tree_is_the_change: bool = False,
     ) -> OpRow:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from git_atomic.core.journal import Journal, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, FailedPhase, HistoryMode, OpStatus
@@ -14,6 +16,7 @@ if TYPE_CHECKING:
     from git_atomic.engine.git import Repo
 
 SCHEMA: Final = "git-atomic/1"
+JsonObject: TypeAlias = dict[str, object]
 
 
 def emit(result: results.Result) -> None:
@@ -21,7 +24,7 @@ def emit(result: results.Result) -> None:
     emit_json(result_json(result))
 
 
-def result_json(result: results.Result) -> dict[str, Any]:
+def result_json(result: results.Result) -> JsonObject:
     """Every JSON result, built here; an object's keys keep the order they have always had."""
     if isinstance(result, results.OperationResult):
         return operation_json(result)
@@ -50,7 +53,9 @@ def result_json(result: results.Result) -> dict[str, Any]:
             obj["diff"] = result.diff
     elif isinstance(result, results.MoveResult):
         obj["status"] = result.status
-        obj["checkpoints"]["rescue"] = result.rescue
+        obj["checkpoints"] = _checkpoints_json(
+            dataclasses.replace(result.operation.checkpoints, rescue=result.rescue)
+        )
         obj["event"] = result.event
         obj["dry_run"] = result.dry_run
         obj["target"] = {"sha": result.target.sha, "label": result.target.label}
@@ -124,22 +129,16 @@ def result_json(result: results.Result) -> dict[str, Any]:
     return obj
 
 
-def operation_json(r: results.OperationResult) -> dict[str, Any]:
+def operation_json(r: results.OperationResult) -> JsonObject:
     """An operation's JSON object (docs/reference.md); the keys keep this order."""
-    c = r.checkpoints
-    obj: dict[str, Any] = {
+    obj: JsonObject = {
         "schema": SCHEMA,
         "op_id": r.op_id,
         "name": r.name,
         "status": r.status,
         "failed_phase": r.failed_phase,
         "history": r.history,
-        "checkpoints": {
-            "pre_op": c.pre_op,
-            "op_exec": list(c.op_exec),
-            "post_op": c.post_op,
-            "rescue": c.rescue,
-        },
+        "checkpoints": _checkpoints_json(r.checkpoints),
         "command": (
             {
                 "argv": list(r.command.argv),
@@ -179,12 +178,22 @@ def operation_json(r: results.OperationResult) -> dict[str, Any]:
     return obj
 
 
-def _status_json(s: results.StatusResult) -> dict[str, Any]:
+def _checkpoints_json(c: results.Checkpoints) -> JsonObject:
+    return {
+        "pre_op": c.pre_op,
+        "op_exec": list(c.op_exec),
+        "post_op": c.post_op,
+        "rescue": c.rescue,
+    }
+
+
+def _status_json(s: results.StatusResult) -> JsonObject:
     lock = s.lock
-    obj: dict[str, Any] = {
+    interrupted = operation_json(s.interrupted) if s.interrupted is not None else None
+    obj: JsonObject = {
         "schema": SCHEMA,
         "open": operation_json(s.open) if s.open is not None else None,
-        "interrupted": operation_json(s.interrupted) if s.interrupted is not None else None,
+        "interrupted": interrupted,
         "lock": (
             {"pid": lock.pid, "since": lock.since, "command": lock.command, "alive": lock.alive}
             if lock is not None
@@ -200,14 +209,14 @@ def _status_json(s: results.StatusResult) -> dict[str, Any]:
             "rescue": s.restore.rescue,
             "next": "git atomic recover",
         }
-        if obj["interrupted"] is not None:
-            obj["interrupted"]["restore"] = restore
+        if interrupted is not None:
+            interrupted["restore"] = restore
         else:
             obj["interrupted"] = restore
     return obj
 
 
-def _facts_json(f: results.MoveFacts) -> dict[str, Any]:
+def _facts_json(f: results.MoveFacts) -> JsonObject:
     def from_to(ft: results.FromTo | None) -> dict[str, str | None] | None:
         return {"from": ft.before, "to": ft.after} if ft is not None else None
 
@@ -225,7 +234,7 @@ def _facts_json(f: results.MoveFacts) -> dict[str, Any]:
     }
 
 
-def tdd_json(t: results.TddFacts) -> dict[str, Any]:
+def tdd_json(t: results.TddFacts) -> JsonObject:
     return {
         "phase": t.phase,
         "rule": t.rule,
@@ -238,7 +247,7 @@ def tdd_json(t: results.TddFacts) -> dict[str, Any]:
     }
 
 
-def emit_json(obj: dict[str, Any]) -> None:
+def emit_json(obj: Mapping[str, object]) -> None:
     sys.stdout.write(json.dumps(obj, sort_keys=False) + "\n")
     sys.stdout.flush()
 
