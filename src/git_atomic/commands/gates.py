@@ -6,11 +6,10 @@ import secrets
 import shlex
 import sys
 import time
-from typing import Any
 
 from git_atomic.core import process
-from git_atomic.core.config import Config, CoverageRule, GateSpec, load_config
-from git_atomic.ops import context, output
+from git_atomic.core.config import Config, CoverageRule, load_config
+from git_atomic.ops import context, output, results
 from git_atomic.ops.gates import GateResult, run_gates
 from git_atomic.ops.operation import interrupted_exit
 
@@ -22,7 +21,7 @@ def gates(*, run_now: bool, all_gates: bool, json_out: bool) -> int:
         config = load_config(ctx.repo.root)
         if not run_now:
             if json_out:
-                output.emit_json(_listing(config))
+                output.emit(_listing(config))
             else:
                 sys.stdout.write(_listing_text(config))
             return 0
@@ -33,7 +32,7 @@ def gates(*, run_now: bool, all_gates: bool, json_out: bool) -> int:
         )
         process.INTERRUPTS.install()
         try:
-            results = run_gates(
+            ran = run_gates(
                 config.gates,
                 root=ctx.repo.root,
                 log_dir=log_dir,
@@ -44,13 +43,11 @@ def gates(*, run_now: bool, all_gates: bool, json_out: bool) -> int:
             )
         finally:
             process.INTERRUPTS.uninstall()
-        passed = all(r.passed for r in results) and len(results) == len(config.gates)
+        passed = all(r.passed for r in ran) and len(ran) == len(config.gates)
         if json_out:
-            obj = _listing(config, results)
-            obj.update(passed=passed, log_dir=str(log_dir))
-            output.emit_json(obj)
+            output.emit(_listing(config, ran, passed=passed, log_dir=str(log_dir)))
         else:
-            _tell(config, results, passed=passed)
+            _tell(config, ran, passed=passed)
         if process.INTERRUPTS.received is not None:
             return interrupted_exit(process.INTERRUPTS.received)
         return 0 if passed else 1
@@ -64,53 +61,24 @@ def _source(config: Config) -> str | None:
     return config.source.name
 
 
-def _rule_object(rule: CoverageRule | None) -> dict[str, Any] | None:
-    if rule is None:
-        return None
-    return {"report": rule.report, "min": rule.min, "no_regression": rule.no_regression}
-
-
-def _gate_object(gate: GateSpec, result: GateResult | None, *, ran: bool) -> dict[str, Any]:
-    obj: dict[str, Any] = {
-        "name": gate.name,
-        "run": gate.run if isinstance(gate.run, str) else list(gate.run),
-        "timeout": gate.timeout,
-        "coverage": _rule_object(gate.coverage),
-        "env": dict(gate.env),
-    }
-    if ran:
-        obj["result"] = (
-            None
-            if result is None
-            else {
-                "passed": result.passed,
-                "exit_code": result.exit_code,
-                "duration_s": round(result.duration_s, 3),
-                "coverage": result.coverage,
-                "message": result.message,
-                "output_tail": result.output_tail,
-                "log": result.log_path,
-            }
-        )
-    return obj
-
-
-def _listing(config: Config, results: list[GateResult] | None = None) -> dict[str, Any]:
-    by_name = {r.name: r for r in results or []}
-    tdd = config.tdd
-    return {
-        "schema": output.SCHEMA,
-        "source": _source(config),
-        "history": config.history.value,
-        "gates": [
-            _gate_object(g, by_name.get(g.name), ran=results is not None) for g in config.gates
-        ],
-        "tdd": {
-            "test": tdd.test if tdd.test is None or isinstance(tdd.test, str) else list(tdd.test),
-            "coverage": tdd.coverage,
-            "timeout": tdd.timeout,
-        },
-    }
+def _listing(
+    config: Config,
+    ran: list[GateResult] | None = None,
+    *,
+    passed: bool | None = None,
+    log_dir: str | None = None,
+) -> results.GatesResult:
+    by_name = {r.name: r for r in ran or []}
+    return results.GatesResult(
+        source=_source(config),
+        history=config.history,
+        gates=tuple(
+            results.GateEntry(g, ran is not None, by_name.get(g.name)) for g in config.gates
+        ),
+        tdd=config.tdd,
+        passed=passed,
+        log_dir=log_dir,
+    )
 
 
 def command_text(command: str | tuple[str, ...]) -> str:
@@ -151,11 +119,11 @@ def _listing_text(config: Config) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _tell(config: Config, results: list[GateResult], *, passed: bool) -> None:
+def _tell(config: Config, ran: list[GateResult], *, passed: bool) -> None:
     if not config.gates:
         output.say("git-atomic: no gates configured; nothing to run")
         return
-    for r in results:
+    for r in ran:
         cov = f", coverage {r.coverage:.2f}%" if r.coverage is not None else ""
         if r.passed:
             output.say(f"git-atomic: gate {r.name} passed ({r.duration_s:.1f}s{cov})")
@@ -164,7 +132,7 @@ def _tell(config: Config, results: list[GateResult], *, passed: bool) -> None:
         if r.output_tail:
             output.say("  " + r.output_tail.replace("\n", "\n  "))
         output.say(f"  full output: {r.log_path}")
-    skipped = [g.name for g in config.gates[len(results) :]]
+    skipped = [g.name for g in config.gates[len(ran) :]]
     if process.INTERRUPTS.received is not None:
         output.say("git-atomic: interrupted")
     elif skipped:
@@ -172,6 +140,6 @@ def _tell(config: Config, results: list[GateResult], *, passed: bool) -> None:
             f"git-atomic: not run after the failure: {', '.join(skipped)} "
             "(--all-gates runs every gate)"
         )
-    failed = sum(1 for r in results if not r.passed)
+    failed = sum(1 for r in ran if not r.passed)
     verdict = "all gates pass" if passed else f"{failed} of {len(config.gates)} gates failed"
     output.say(f"git-atomic: {verdict} (a dry run: no operation, nothing recorded)")

@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -37,7 +36,7 @@ from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal
 from git_atomic.core.lock import process_alive
 from git_atomic.engine import conversion, git, scan, snapshot
-from git_atomic.ops import context, output
+from git_atomic.ops import context, output, results
 
 _OP_REF: Final = re.compile(r"^refs/atomic/ops/([0-9a-f]+)/")
 # Refs outside any operation, named by their creation time in milliseconds (hex): rescues of
@@ -47,16 +46,6 @@ _TMP_PID: Final = re.compile(r"-(\d+)-\d+$")
 _DEFAULT_EXPIRE: Final = "2.weeks.ago"
 
 
-@dataclass(frozen=True)
-class Retired:
-    operations: int
-    refs: int
-    events: int
-    logs: int
-    bytes_freed: int
-    expire: str | None  # what `git prune --expire` was given; None: pruning is off
-
-
 def gc(*, older_than_days: float, json_out: bool) -> int:
     if older_than_days < 0:
         raise UsageError(f"--older-than: expected a number of days >= 0, got {older_than_days:g}")
@@ -64,17 +53,7 @@ def gc(*, older_than_days: float, json_out: bool) -> int:
     with context.opened("gc", check_state=False) as ctx:
         result = _retire(ctx.repo, ctx.journal, cutoff)
     if json_out:
-        output.emit_json(
-            {
-                "schema": output.SCHEMA,
-                "operations_retired": result.operations,
-                "refs_retired": result.refs,
-                "events_retired": result.events,
-                "logs_removed": result.logs,
-                "bytes_freed": result.bytes_freed,
-                "prune_expire": result.expire,
-            }
-        )
+        output.emit(result)
         return 0
     later = (
         ""
@@ -89,7 +68,7 @@ def gc(*, older_than_days: float, json_out: bool) -> int:
     return 0
 
 
-def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> Retired:
+def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> results.GcResult:
     refs = repo.refs("refs/atomic/")
     keep = _newest_rescues(journal)
     known = journal.op_ids()
@@ -138,7 +117,7 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> Retired:
         before = _tree_size(objects)
         repo.run("prune", f"--expire={expire}")
         freed = max(0, before - _tree_size(objects))
-    return Retired(len(retire), len(doomed), events, logs, freed, expire)
+    return results.GcResult(len(retire), len(doomed), events, logs, freed, expire)
 
 
 def _newest_rescues(journal: Journal) -> set[str]:

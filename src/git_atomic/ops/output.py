@@ -21,7 +21,7 @@ JsonObject: TypeAlias = dict[str, object]
 
 def emit(result: results.Result) -> None:
     """The result as the one JSON object on stdout."""
-    emit_json(result_json(result))
+    _write_json(result_json(result))
 
 
 def result_json(result: results.Result) -> JsonObject:
@@ -32,6 +32,18 @@ def result_json(result: results.Result) -> JsonObject:
         return _status_json(result)
     if isinstance(result, results.LogResult):
         return {"schema": SCHEMA, "operations": [operation_json(o) for o in result.operations]}
+    if isinstance(result, results.GatesResult):
+        return _gates_json(result)
+    if isinstance(result, results.GcResult):
+        return {
+            "schema": SCHEMA,
+            "operations_retired": result.operations,
+            "refs_retired": result.refs,
+            "events_retired": result.events,
+            "logs_removed": result.logs,
+            "bytes_freed": result.bytes_freed,
+            "prune_expire": result.expire,
+        }
     obj = operation_json(result.operation)
     if isinstance(result, results.ShowResult):
         obj["checkpoint_list"] = [
@@ -187,6 +199,53 @@ def _checkpoints_json(c: results.Checkpoints) -> JsonObject:
     }
 
 
+def _gates_json(g: results.GatesResult) -> JsonObject:
+    def gate(e: results.GateEntry) -> JsonObject:
+        spec, rule, r = e.spec, e.spec.coverage, e.result
+        obj: JsonObject = {
+            "name": spec.name,
+            "run": spec.run if isinstance(spec.run, str) else list(spec.run),
+            "timeout": spec.timeout,
+            "coverage": (
+                {"report": rule.report, "min": rule.min, "no_regression": rule.no_regression}
+                if rule is not None
+                else None
+            ),
+            "env": dict(spec.env),
+        }
+        if e.ran:
+            obj["result"] = (
+                {
+                    "passed": r.passed,
+                    "exit_code": r.exit_code,
+                    "duration_s": round(r.duration_s, 3),
+                    "coverage": r.coverage,
+                    "message": r.message,
+                    "output_tail": r.output_tail,
+                    "log": r.log_path,
+                }
+                if r is not None
+                else None
+            )
+        return obj
+
+    test = g.tdd.test
+    obj: JsonObject = {
+        "schema": SCHEMA,
+        "source": g.source,
+        "history": g.history,
+        "gates": [gate(e) for e in g.gates],
+        "tdd": {
+            "test": test if test is None or isinstance(test, str) else list(test),
+            "coverage": g.tdd.coverage,
+            "timeout": g.tdd.timeout,
+        },
+    }
+    if g.passed is not None:
+        obj.update(passed=g.passed, log_dir=g.log_dir)
+    return obj
+
+
 def _status_json(s: results.StatusResult) -> JsonObject:
     lock = s.lock
     interrupted = operation_json(s.interrupted) if s.interrupted is not None else None
@@ -247,7 +306,7 @@ def tdd_json(t: results.TddFacts) -> JsonObject:
     }
 
 
-def emit_json(obj: Mapping[str, object]) -> None:
+def _write_json(obj: Mapping[str, object]) -> None:
     sys.stdout.write(json.dumps(obj, sort_keys=False) + "\n")
     sys.stdout.flush()
 

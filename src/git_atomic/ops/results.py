@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from git_atomic.core.journal import GateRow, Journal, OpRow
 from git_atomic.core.vocab import (
@@ -19,6 +20,10 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
+
+if TYPE_CHECKING:
+    from git_atomic.core.config import GateSpec, TddConfig
+    from git_atomic.ops.gates import GateResult
 
 
 @dataclass(frozen=True)
@@ -347,6 +352,40 @@ class ShowResult:
     diff: str | None  # only with --diff or --stat
 
 
+# --- gates, gc ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GateEntry:
+    """A configured gate, and how it ended when `gates --run` ran it."""
+
+    spec: GateSpec
+    ran: bool  # `gates --run`: the entry has a result (None: not run after a failure)
+    result: GateResult | None
+
+
+@dataclass(frozen=True)
+class GatesResult:
+    """`gates`: the configuration's gates and TDD test; with `--run`, how they ended."""
+
+    source: str | None  # where the configuration was read from
+    history: HistoryMode
+    gates: tuple[GateEntry, ...]
+    tdd: TddConfig
+    passed: bool | None = None  # `--run` only
+    log_dir: str | None = None  # `--run` only
+
+
+@dataclass(frozen=True)
+class GcResult:
+    """What `gc` retired."""
+
+    operations: int
+    refs: int
+    events: int
+    logs: int
+    bytes_freed: int
+    expire: str | None  # what `git prune --expire` was given; None: pruning is off
+
+
 Result = (
     OperationResult
     | RecoverResult
@@ -357,6 +396,8 @@ Result = (
     | StatusResult
     | LogResult
     | ShowResult
+    | GatesResult
+    | GcResult
 )
 
 
