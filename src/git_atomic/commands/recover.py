@@ -27,7 +27,15 @@ from git_atomic.core import failpoints
 from git_atomic.core.errors import BusyError
 from git_atomic.core.journal import OpRow, Owner
 from git_atomic.core.lock import Holder, WorktreeLock, process_alive
-from git_atomic.core.vocab import CheckpointKind, EventKind, FailedPhase, OpKind, OpStatus, Phase
+from git_atomic.core.vocab import (
+    CheckpointKind,
+    EventKind,
+    FailedPhase,
+    IntentAction,
+    OpKind,
+    OpStatus,
+    Phase,
+)
 from git_atomic.engine import git, restore, snapshot
 from git_atomic.ops import context, output, results
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
@@ -169,7 +177,7 @@ def _finish_outside_restore(engine: Engine, done: Recovery) -> None:
         pending.replace(aside)
         done.problems.append(f"{pending} could not be read; moved to {aside.name}")
         return
-    if intent.get("action") != "restore":
+    if intent.get("action") != IntentAction.RESTORE:
         pending.unlink(missing_ok=True)
         return
     result = _finish_restore(engine, None, intent)
@@ -184,7 +192,7 @@ def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
     for op_id in engine.journal.closed_with_pending(engine.ctx.worktree):
         op = engine.journal.op(op_id)
         intent = op.pending_intent if op is not None else None
-        if intent is None or intent.get("action") != "restore":
+        if intent is None or intent.get("action") != IntentAction.RESTORE:
             engine.journal.set_pending(op_id, None)
             continue
         _drop_unrecorded_refs(engine, op_id)
@@ -232,7 +240,7 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
     if pre is None:
         # Killed inside `begin` before its PRE-OP checkpoint was recorded: nothing was changed.
         done.action = Action.NOTHING_CHANGED
-    elif intent.get("action") == "restore":
+    elif intent.get("action") == IntentAction.RESTORE:
         result = _finish_restore(engine, op.id, intent)
         done.rescue, done.action = result.rescue, Action.RESTORE
         done.problems += result.outcome.problems
@@ -254,7 +262,7 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
         _back_to(engine, op, pre.sha, done)
         done.action = Action.PRE_OP
     else:
-        if intent.get("action") == "advance":
+        if intent.get("action") == IntentAction.ADVANCE:
             # A visible commit stopped half way (branch moved, index not yet installed): put the
             # state of the checkpoint being committed back, then record it again, whole.
             _back_to(engine, op, checkpoints[-1].sha, done)

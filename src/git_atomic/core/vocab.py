@@ -50,6 +50,14 @@ class FailedPhase(enum.StrEnum):
     INTERRUPT = "interrupt"  # a signal, or the process died
 
 
+class IntentAction(enum.StrEnum):
+    """The `action` of the state change an operation records before it starts (`pending`)."""
+
+    PRE_OP = "pre_op"  # `begin` takes the PRE-OP checkpoint
+    ADVANCE = "advance"  # commits mode: a phase's commit moves the branch, then the index
+    RESTORE = "restore"  # a rollback, undo, emergency or apply brings the tree to a target
+
+
 class HistoryMode(enum.StrEnum):
     """What an operation leaves on the branch."""
 

@@ -20,7 +20,7 @@ from typing import Final
 from git_atomic.core import failpoints, process
 from git_atomic.core.errors import BusyError, RefusedError
 from git_atomic.core.lock import WorktreeLock
-from git_atomic.core.vocab import CheckpointKind, EventKind, Phase
+from git_atomic.core.vocab import CheckpointKind, EventKind, IntentAction, Phase
 from git_atomic.engine import isolation, restore, snapshot
 from git_atomic.engine.snapshot import Snapshot
 from git_atomic.ops import output
@@ -162,7 +162,7 @@ def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: 
             op_id, CheckpointKind.POST_OP, target.commit, target_ref, "applied to your worktree"
         )
         intent = {
-            "action": "restore",
+            "action": IntentAction.RESTORE,
             "target": target.commit,
             "event": EventKind.APPLY,
             "paths": [],

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from git_atomic.core.journal import OpRow, Owner
 from git_atomic.core.lock import process_alive
-from git_atomic.core.vocab import EventKind, FailedPhase, OpStatus
+from git_atomic.core.vocab import EventKind, FailedPhase, IntentAction, OpStatus
 from git_atomic.engine import git, isolation
 from git_atomic.ops import output
 from git_atomic.ops.context import CHILD_RECORD
@@ -40,7 +40,7 @@ def cleanup_stale_isolated(*, engine: Engine, finish_applies: bool = True) -> li
         isolation.remove_worktree(repo, path)
         said = "its private worktree is removed; your worktree was not touched"
         intent = op.pending_intent or {}
-        if not in_private and intent.get("action") == "restore" and intent.get("target"):
+        if not in_private and intent.get("action") == IntentAction.RESTORE and intent.get("target"):
             journal.set_owner(op.id, Owner.this_process())
             engine.rollback_to(
                 op.id, str(intent["target"]), event=EventKind.APPLY, rescue_sha=intent.get("rescue")

@@ -17,6 +17,7 @@ from git_atomic.core.vocab import (
     EventKind,
     FailedPhase,
     HistoryMode,
+    IntentAction,
     OpKind,
     OpStatus,
     Phase,
@@ -109,7 +110,7 @@ class Engine:
             kind=kind,
             history=history,
             phase=Phase.PRE_OP,
-            pending={"action": "pre_op"},
+            pending={"action": IntentAction.PRE_OP},
             argv=argv,
             started_at=time.time(),
             detail=detail,
@@ -249,7 +250,7 @@ class Engine:
             message,
             env=self.repo.identity_env(required=True),
         )
-        self.journal.set_pending(op_id, {"action": "advance", "commit": commit})
+        self.journal.set_pending(op_id, {"action": IntentAction.ADVANCE, "commit": commit})
         failpoints.hit("commit-phase:before-ref")
         old = snap.head_oid or "0" * 40
         if snap.head_ref is not None:
@@ -293,7 +294,7 @@ class Engine:
         it becomes the rescue itself, so the tree is scanned once, not twice.
         """
         intent: dict[str, object] = {
-            "action": "restore",
+            "action": IntentAction.RESTORE,
             "target": target_sha,
             "event": event,
             "paths": [p.decode("utf-8", "surrogateescape") for p in paths],
