@@ -18,7 +18,7 @@ import enum
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from git_atomic.agents.turnstate import TURN_REFS, Record
 from git_atomic.core.errors import AtomicError
@@ -35,6 +35,9 @@ from git_atomic.core.vocab import (
 from git_atomic.engine import git
 from git_atomic.ops.context import Context, refuse_if_interrupted
 from git_atomic.ops.gates import GateResult
+
+if TYPE_CHECKING:
+    from git_atomic.core.config import GateSpec
 
 Held: TypeAlias = Context
 
@@ -226,11 +229,11 @@ def _close(
     )
 
 
-def _run_gates(ctx: Held, op_id: str, specs: Sequence[object]) -> list[GateResult]:
+def _run_gates(ctx: Held, op_id: str, specs: Sequence[GateSpec]) -> list[GateResult]:
     from git_atomic.ops import gates
 
     results = gates.run_gates(
-        specs,  # type: ignore[arg-type]
+        specs,
         root=ctx.repo.root,
         log_dir=ctx.repo.state_dir / "logs" / op_id,
         journal=ctx.journal,
