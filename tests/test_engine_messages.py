@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from git_atomic.core.vocab import CheckpointKind, HistoryMode, OpKind
 from git_atomic.engine import git
 from git_atomic.ops import context
 from git_atomic.ops.operation import Engine
@@ -20,9 +21,11 @@ def _subjects(repo: GitRepo) -> list[str]:
 
 def test_commit_message_replaces_the_phase_message(repo: GitRepo) -> None:
     engine = _engine(repo)
-    op = engine.begin("tdd-red", history="commits", kind="tdd")
+    op = engine.begin("tdd-red", history=HistoryMode.COMMITS, kind=OpKind.TDD)
     repo.write("test_x.py", b"def test_x(): assert False\n")
-    row = engine.checkpoint(op, "post_op", "rule kept", commit_message="RED: x fails\n\nbody")
+    row = engine.checkpoint(
+        op, CheckpointKind.POST_OP, "rule kept", commit_message="RED: x fails\n\nbody"
+    )
     assert repo.git("log", "-1", "--format=%B").rstrip("\n") == "RED: x fails\n\nbody"
     assert row.commit_sha == repo.head()
     assert repo.git("status", "--porcelain") == ""
@@ -31,15 +34,15 @@ def test_commit_message_replaces_the_phase_message(repo: GitRepo) -> None:
 def test_commit_false_keeps_a_checkpoint_and_leaves_the_branch(repo: GitRepo) -> None:
     repo.write("README", b"changed\n")  # the person's work in progress: never committed
     engine = _engine(repo)
-    op = engine.begin("x", history="commits", kind="tdd")
+    op = engine.begin("x", history=HistoryMode.COMMITS, kind=OpKind.TDD)
     head = repo.head()
     assert _subjects(repo) == ["initial"]  # PRE-OP is a checkpoint, not a commit
     repo.write("a", b"a\n")
-    row = engine.checkpoint(op, "op_exec", "stage", commit=False)
+    row = engine.checkpoint(op, CheckpointKind.OP_EXEC, "stage", commit=False)
     assert repo.head() == head and row.commit_sha is None
     assert repo.git("status", "--porcelain") == " M README\n?? a\n"
     # The next commit holds the operation's effect since PRE-OP, and only that.
-    engine.checkpoint(op, "post_op", "done", commit_message="GREEN: a")
+    engine.checkpoint(op, CheckpointKind.POST_OP, "done", commit_message="GREEN: a")
     assert _subjects(repo)[:2] == ["GREEN: a", "initial"]
     assert repo.git("show", "--name-only", "--format=", "HEAD").split() == ["a"]
     assert repo.git("status", "--porcelain") == " M README\n"
@@ -52,10 +55,12 @@ def test_tree_is_the_change_commits_tracked_files_and_leaves_untracked_ones(
     repo.write("new_test.py", b"x = 1\n")  # an untracked draft: stays out, as git commit -a
     engine = _engine(repo)
     before = repo.head()
-    op = engine.begin("tdd-green", history="commits", kind="tdd", tree_is_the_change=True)
+    op = engine.begin(
+        "tdd-green", history=HistoryMode.COMMITS, kind=OpKind.TDD, tree_is_the_change=True
+    )
     assert repo.head() == before
     assert engine.journal.checkpoints(op.id)[0].commit_sha is None
-    engine.checkpoint(op, "post_op", "rule kept", commit_message="GREEN: y")
+    engine.checkpoint(op, CheckpointKind.POST_OP, "rule kept", commit_message="GREEN: y")
     assert _subjects(repo) == ["GREEN: y", "initial"]
     assert repo.git("show", "--name-only", "--format=", "HEAD").split() == ["README"]
     assert repo.git("status", "--porcelain") == "?? new_test.py\n"
@@ -63,7 +68,7 @@ def test_tree_is_the_change_commits_tracked_files_and_leaves_untracked_ones(
 
 def test_shadow_mode_ignores_commit_message(repo: GitRepo) -> None:
     engine = _engine(repo)
-    op = engine.begin("x", history="shadow", kind="tdd")
+    op = engine.begin("x", history=HistoryMode.SHADOW, kind=OpKind.TDD)
     repo.write("a", b"a\n")
-    row = engine.checkpoint(op, "post_op", "done", commit_message="GREEN: a")
+    row = engine.checkpoint(op, CheckpointKind.POST_OP, "done", commit_message="GREEN: a")
     assert _subjects(repo) == ["initial"] and row.commit_sha is None
