@@ -143,7 +143,7 @@ class Repo:
             if not item:
                 continue
             key, _, value = item.decode("utf-8", "replace").partition("\n")
-            parsed.setdefault(key.lower(), []).append(value)
+            parsed.setdefault(config_key(key), []).append(value)
         self._config.update(parsed)
 
     def filter_names(self) -> list[str]:
@@ -199,7 +199,7 @@ class Repo:
         return tuple(a for n in self.filter_names() for a in ("-c", f"filter.{n}.required=false"))
 
     def config(self, key: str) -> str | None:
-        values = self._all_config().get(key.lower())
+        values = self._all_config().get(config_key(key))
         return values[-1] if values else None
 
     def config_keys(self, prefix: str) -> list[str]:
@@ -516,6 +516,17 @@ def _tree_id(entries: Mapping[bytes, bytes]) -> str:
     digest = hashlib.sha256() if size == 64 else hashlib.sha1()
     digest.update(b"tree %d\0" % len(body) + body)
     return digest.hexdigest()
+
+
+def config_key(key: str) -> str:
+    """A configuration key as git compares them: its section and variable name in any letter
+    case, the subsection between them as written (`filter.MyFilter.clean` is not
+    `filter.myfilter.clean`: a `-c` that turns the second off leaves the first running)."""
+    section, _, rest = key.partition(".")
+    subsection, dot, name = rest.rpartition(".")
+    if not dot:
+        return key.lower()
+    return f"{section.lower()}.{subsection}.{name.lower()}"
 
 
 def parse_raw_diff(raw: bytes) -> list[RawChange]:
