@@ -265,11 +265,41 @@ class Repo:
         if payload:
             self.run("update-ref", "-m", message, "--stdin", input=payload.encode())
 
-    def set_head(self, ref: str | None, oid: str | None, *, message: str) -> None:
+    def set_head(
+        self,
+        ref: str | None,
+        oid: str | None,
+        *,
+        message: str,
+        was: tuple[str | None, str | None] | None = None,
+    ) -> bool:
+        """Point HEAD at the branch `ref`, or detach it at `oid`. With `was`, what HEAD named
+        when the move was planned (a branch: `(ref, None)`; detached: `(None, oid)`), only if
+        HEAD still names it: False, and HEAD left alone, when someone moved it since. A
+        detached HEAD moves by compare-and-swap (`update-ref --no-deref HEAD new old`); git
+        before 2.46 has none for a symbolic one (`symref-verify`), so that is read just before
+        it is written."""
+        if was is not None and self.head_names() != was:
+            return False
         if ref is not None:
             self.run("symbolic-ref", "-m", message, "HEAD", ref)
         elif oid is not None:
-            self.run("update-ref", "--no-deref", "-m", message, "HEAD", oid)
+            old: list[str] = []
+            if was is not None:
+                # On a branch, git compares the commit the branch names: read it now.
+                old = [(was[1] if was[0] is None else self.rev_parse(was[0])) or ZERO_OID]
+            argv = ["update-ref", "--no-deref", "-m", message, "HEAD", oid, *old]
+            res = self.run(*argv, check=False)
+            if res.returncode != 0:
+                if was is not None and self.head_names() != was:
+                    return False
+                raise GitError(["git", *argv], res.returncode, res.stdout, res.stderr)
+        return True
+
+    def head_names(self) -> tuple[str | None, str | None]:
+        """What the HEAD file says: `(branch ref, None)`, or `(None, commit)` when detached."""
+        text = (self.git_dir / "HEAD").read_text("utf-8").strip()
+        return (text[5:], None) if text.startswith("ref: ") else (None, text)
 
     def other_worktree_heads(self) -> dict[str, Path]:
         """Branches checked out in the other worktrees of this repository, read from their git

@@ -60,6 +60,9 @@ def op_object(journal: Journal, op: OpRow, *, with_times: bool = False) -> dict[
     details = op.details
     if details.get("problems"):
         obj["problems"] = details["problems"]
+    for key in ("changed_since_rescue", "refs_moved_since_rescue"):
+        if details.get(key):
+            obj[key] = details[key]
     if details.get("held_back") and op.status == "committed":
         obj["held_back"] = details["held_back"]
     if op.kind == "tdd":
