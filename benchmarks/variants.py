@@ -32,6 +32,7 @@ Variants (issue 17, target 6; `--only` picks some):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
@@ -75,6 +76,7 @@ def build(root: Path, files: int, variant: str) -> Path:
     git(repo, "init", "-q", "-b", "main")
     git(repo, "config", "user.name", "b")
     git(repo, "config", "user.email", "b@example.com")
+    git(repo, "config", "gc.auto", "0")  # no packing in the background while we measure
     for i in range(files):
         path = repo / f"d{i % 97}" / f"e{i % 7}" / f"f{i}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -168,7 +170,8 @@ def objects_size(repo: Path) -> int:
     total = 0
     for dirpath, _dirs, names in os.walk(repo / ".git" / "objects"):
         for name in names:
-            total += os.lstat(os.path.join(dirpath, name)).st_size
+            with contextlib.suppress(FileNotFoundError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
     return total
 
 

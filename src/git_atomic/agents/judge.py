@@ -257,11 +257,14 @@ def _take_back(ctx: Held, record: Record, lines: tuple[GateLine, ...]) -> Verdic
         message = f"they overlap with later changes ({overlaps}); nothing was changed"
         return _verdict(Outcome.CONFLICT, record, gates=lines, message=message)
     rescue = None
+    message = ""
     if found.changes_something:
         done = effect.carry_out(Engine(ctx), found, op_id=record.op_id, event=EventKind.ROLLBACK)
         rescue = done.rescue
+        if done.outcome.left or done.outcome.refs_left:  # another writer's: left as they are
+            message = "; ".join(done.outcome.problems)
     _close(ctx, record.op_id, OpStatus.ROLLED_BACK, failed_phase=FailedPhase.VALIDATE)
-    return _verdict(Outcome.ROLLED_BACK, record, gates=lines, rescue=rescue)
+    return _verdict(Outcome.ROLLED_BACK, record, gates=lines, rescue=rescue, message=message)
 
 
 # --- small helpers ---------------------------------------------------------------------------

@@ -103,9 +103,10 @@ def summary(verdict: Verdict, project: Path | None = None) -> str:
         )
     if verdict.outcome is Outcome.ROLLED_BACK:
         kept = f" (kept as checkpoint {verdict.rescue[:12]})" if verdict.rescue else ""
+        but = f"; but {verdict.message}" if verdict.message else ""
         return (
             f"git-atomic: {_failures(verdict.failed)}; this turn's changes were rolled back"
-            f"{where}{kept}"
+            f"{where}{kept}{but}"
         )
     if verdict.outcome is Outcome.CONFLICT:
         return (

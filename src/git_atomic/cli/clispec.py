@@ -67,7 +67,9 @@ EXIT_CODES: Final = (
     (
         3,
         "refused: unsafe or busy repository state (not a repository, a merge in progress, "
-        "another open or interrupted operation, the lock held); nothing changed",
+        "another open or interrupted operation, the lock held); nothing changed. Also a "
+        "rollback, undo, abort or emergency that found paths or refs changed by someone else "
+        "while it ran: those are left as they are and named, the rest is done",
     ),
     (
         130,
@@ -98,6 +100,11 @@ ENVIRONMENT: Final = (
         "(default: the temporary folder)",
     ),
     ("GIT_ATOMIC_FAILPOINT", "for crash tests only: kill git-atomic at a named step"),
+    (
+        "GIT_ATOMIC_FAILPOINT_PAUSE",
+        "for tests only: pause git-atomic at a named step until the file named by "
+        "GIT_ATOMIC_FAILPOINT_PAUSE_FILE is removed",
+    ),
 )
 
 

@@ -171,6 +171,10 @@ def op_detail(op: OpRow, done: moves.Done, *, emergency: bool = False) -> dict[s
     detail: dict[str, object] = dict(op.details)
     if done.problems:
         detail["problems"] = list(done.problems)
+    if done.left:
+        detail["changed_since_rescue"] = [p.decode("utf-8", "surrogateescape") for p in done.left]
+    if done.refs_left:
+        detail["refs_moved_since_rescue"] = list(done.refs_left)
     if emergency:
         detail["emergency"] = True
     return detail
@@ -241,7 +245,14 @@ def report_done(
     said: str,
     history: HistoryMode | None = None,
 ) -> int:
-    facts = moves.describe(ctx.repo, prev, done.changes, kept=move.kept)
+    facts = moves.describe(
+        ctx.repo,
+        prev,
+        done.changes,
+        kept=move.kept,
+        left=[p.decode("utf-8", "surrogateescape") for p in done.left],
+        refs_left=done.refs_left,
+    )
     if json_out:
         output.emit(
             moves.result(
@@ -267,7 +278,22 @@ def report_done(
     n = len(facts.changes)
     hint = "" if move.event == EventKind.UNDO else f"; {UNDO_HINT}"
     output.say(f"git-atomic: {said}; {n} path{'s' if n != 1 else ''} changed{hint}")
-    return 0
+    return left_exit(len(done.left) + len(done.refs_left))
+
+
+def left_exit(left: int) -> int:
+    """Exit 3 when another writer's paths or refs were left as they are: the move is not all
+    done, and what it left is theirs (the warnings above name each one). Of the exit codes
+    (docs/reference.md) 3 is the one a script must not take for success: a busy state that
+    made us refuse; here for those paths only, the rest is done."""
+    if not left:
+        return 0
+    output.say(
+        f"git-atomic: {left} path{'s' if left != 1 else ''} or ref{'s' if left != 1 else ''} "
+        "changed by someone else while this ran were left as they are: the tree is not "
+        "entirely at the target (exit 3)"
+    )
+    return int(Exit.REFUSED)
 
 
 def _dropping(facts: results.MoveFacts) -> str:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from git_atomic.core import process
 from git_atomic.core.config import gates_to_run, load_config
-from git_atomic.core.errors import UsageError
+from git_atomic.core.errors import Exit, UsageError
 from git_atomic.core.journal import OpRow, Owner
 from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpKind, OpStatus
 from git_atomic.engine.early import Early
@@ -114,14 +114,21 @@ def abort(*, json_out: bool, early: Early | None = None) -> int:
     # A merge or rebase started inside the operation is the operation's: abort clears it.
     with _working_on_open_op("abort", early, check_state=False) as (ctx, engine, op):
         done = rollback_op(engine, op, failed_phase=None, event=EventKind.ABORT)
+        left = [
+            *(done.details.get("changed_since_rescue") or ()),
+            *(done.details.get("refs_moved_since_rescue") or ()),
+        ]
         if json_out:
             output.emit(results.operation(ctx.journal, done))
         else:
+            for problem in done.details.get("problems") or ():
+                output.say(f"git-atomic: warning: {problem}")
+            back = "not entirely at PRE-OP" if left else "back at PRE-OP"
             output.say(
-                f"git-atomic: {op.name} [{op.id}] aborted; the tree is back at PRE-OP "
+                f"git-atomic: {op.name} [{op.id}] aborted; the tree is {back} "
                 "(`git atomic undo` brings the work back)"
             )
-        return 0
+        return int(Exit.REFUSED) if left else 0
 
 
 def _tell(ctx: context.Context, op: OpRow, *, json_out: bool) -> None:

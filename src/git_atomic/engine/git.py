@@ -143,7 +143,7 @@ class Repo:
             if not item:
                 continue
             key, _, value = item.decode("utf-8", "replace").partition("\n")
-            parsed.setdefault(key.lower(), []).append(value)
+            parsed.setdefault(config_key(key), []).append(value)
         self._config.update(parsed)
 
     def filter_names(self) -> list[str]:
@@ -199,7 +199,7 @@ class Repo:
         return tuple(a for n in self.filter_names() for a in ("-c", f"filter.{n}.required=false"))
 
     def config(self, key: str) -> str | None:
-        values = self._all_config().get(key.lower())
+        values = self._all_config().get(config_key(key))
         return values[-1] if values else None
 
     def config_keys(self, prefix: str) -> list[str]:
@@ -265,11 +265,41 @@ class Repo:
         if payload:
             self.run("update-ref", "-m", message, "--stdin", input=payload.encode())
 
-    def set_head(self, ref: str | None, oid: str | None, *, message: str) -> None:
+    def set_head(
+        self,
+        ref: str | None,
+        oid: str | None,
+        *,
+        message: str,
+        was: tuple[str | None, str | None] | None = None,
+    ) -> bool:
+        """Point HEAD at the branch `ref`, or detach it at `oid`. With `was`, what HEAD named
+        when the move was planned (a branch: `(ref, None)`; detached: `(None, oid)`), only if
+        HEAD still names it: False, and HEAD left alone, when someone moved it since. A
+        detached HEAD moves by compare-and-swap (`update-ref --no-deref HEAD new old`); git
+        before 2.46 has none for a symbolic one (`symref-verify`), so that is read just before
+        it is written."""
+        if was is not None and self.head_names() != was:
+            return False
         if ref is not None:
             self.run("symbolic-ref", "-m", message, "HEAD", ref)
         elif oid is not None:
-            self.run("update-ref", "--no-deref", "-m", message, "HEAD", oid)
+            old: list[str] = []
+            if was is not None:
+                # On a branch, git compares the commit the branch names: read it now.
+                old = [(was[1] if was[0] is None else self.rev_parse(was[0])) or ZERO_OID]
+            argv = ["update-ref", "--no-deref", "-m", message, "HEAD", oid, *old]
+            res = self.run(*argv, check=False)
+            if res.returncode != 0:
+                if was is not None and self.head_names() != was:
+                    return False
+                raise GitError(["git", *argv], res.returncode, res.stdout, res.stderr)
+        return True
+
+    def head_names(self) -> tuple[str | None, str | None]:
+        """What the HEAD file says: `(branch ref, None)`, or `(None, commit)` when detached."""
+        text = (self.git_dir / "HEAD").read_text("utf-8").strip()
+        return (text[5:], None) if text.startswith("ref: ") else (None, text)
 
     def other_worktree_heads(self) -> dict[str, Path]:
         """Branches checked out in the other worktrees of this repository, read from their git
@@ -516,6 +546,17 @@ def _tree_id(entries: Mapping[bytes, bytes]) -> str:
     digest = hashlib.sha256() if size == 64 else hashlib.sha1()
     digest.update(b"tree %d\0" % len(body) + body)
     return digest.hexdigest()
+
+
+def config_key(key: str) -> str:
+    """A configuration key as git compares them: its section and variable name in any letter
+    case, the subsection between them as written (`filter.MyFilter.clean` is not
+    `filter.myfilter.clean`: a `-c` that turns the second off leaves the first running)."""
+    section, _, rest = key.partition(".")
+    subsection, dot, name = rest.rpartition(".")
+    if not dot:
+        return key.lower()
+    return f"{section.lower()}.{subsection}.{name.lower()}"
 
 
 def parse_raw_diff(raw: bytes) -> list[RawChange]:

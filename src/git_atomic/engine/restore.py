@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from git_atomic.core import failpoints
 from git_atomic.core.config import capture_settings
 from git_atomic.core.errors import RefusedError
-from git_atomic.engine import gitstate, ignores, safefs, scan, snapshot
+from git_atomic.engine import gitstate, ignores, safefs, scan, snapshot, unchanged
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.snapshot import Snapshot
 
@@ -67,6 +67,10 @@ class Plan:
 class Outcome:
     changed: list[PathChange] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Paths another writer changed since the state the restore started from (its rescue) was
+    # captured: left as they are, in no checkpoint (unchanged.py).
+    left: list[bytes] = field(default_factory=list)
+    refs_left: list[str] = field(default_factory=list)  # HEAD, branches: the same, for refs
 
 
 def plan(
@@ -200,14 +204,23 @@ def apply(
     if the_plan.ref_lines:
         _move_branches(repo, the_plan.ref_lines, reason, outcome)
         failpoints.hit("restore:after-refs")
-    if the_plan.head_changes:
-        repo.set_head(target.head_ref, target.head_oid, message=reason)
+    if the_plan.head_changes and not repo.set_head(
+        target.head_ref, target.head_oid, message=reason, was=_head_key(current)
+    ):
+        outcome.refs_left.append("HEAD")
+        outcome.problems.append("HEAD was moved by someone else; left as it is")
     for name in the_plan.branches_left:
         outcome.problems.append(
             f"branch {name.removeprefix('refs/heads/')} is checked out in "
             "another worktree; left as it is"
         )
-    outcome.changed = the_plan.path_changes()
+    for path in outcome.left:
+        outcome.problems.append(
+            f"{_show(path)} was changed by another writer after the rescue was taken; "
+            "left as it is (no checkpoint holds it)"
+        )
+    left = set(outcome.left)
+    outcome.changed = [c for c in the_plan.path_changes() if c.path not in left]
     return outcome
 
 
@@ -278,7 +291,9 @@ def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outco
             "update-ref", "-m", reason, "--stdin", input=(line + "\n").encode(), check=False
         )
         if res.returncode != 0:
-            name = line.split()[1].removeprefix("refs/heads/")
+            ref = line.split()[1]
+            outcome.refs_left.append(ref)
+            name = ref.removeprefix("refs/heads/")
             outcome.problems.append(f"branch {name} was moved by someone else; left as it is")
 
 
@@ -287,6 +302,8 @@ def _apply_files(
 ) -> None:
     # Every path is reached from the top of the worktree without following a link
     # (safefs.py): a link where a folder was is removed as itself, never written through.
+    # Nothing is removed, written over or chmodded unless it is still what the state the plan
+    # starts from (the rescue) holds (unchanged.py): another writer's bytes are left there.
     removals = [c for c in changes if c.status in ("D", "T") and c.old_mode != GITLINK]
     writes = [c for c in changes if c.status in ("A", "M", "T") and c.new_mode != GITLINK]
     with safefs.Tree(os.fsencode(repo.root)) as tree:
@@ -298,11 +315,16 @@ def _apply_files(
             if kind == stat.S_IFDIR:
                 outcome.problems.append(f"{_show(c.path)} is a folder now; left as it is")
                 continue
-            tree.unlink(c.path)
-            emptied.add(os.path.dirname(c.path))
+            found = unchanged.remove(tree, c.path, _was(c))
+            if found is unchanged.Found.CHANGED:
+                outcome.left.append(c.path)
+            elif found is unchanged.Found.SAME:
+                emptied.add(os.path.dirname(c.path))
         _prune_empty_dirs(tree, emptied)
         if removals:
             failpoints.hit("restore:after-removals")
+        left = set(outcome.left)
+        writes = [c for c in writes if c.path not in left]
         blobs = dict(
             repo.cat_blobs(c.new_oid for c in writes if c.old_oid != c.new_oid or c.status != "M")
         )
@@ -311,7 +333,14 @@ def _apply_files(
             mode = (0o777 if c.new_mode == "100755" else 0o666) & ~umask
             # A file with other names (an operation's hard link to a file elsewhere) is
             # written anew, as one whose bytes changed: chmod would change the other file too.
-            if c.status == "M" and c.old_oid == c.new_oid and tree.chmod(c.path, mode):
+            if c.status == "M" and c.old_oid == c.new_oid:
+                chmodded = unchanged.chmod(tree, c.path, _was(c), mode)
+                if chmodded in (unchanged.Found.CHANGED, unchanged.Found.GONE):
+                    outcome.left.append(c.path)
+                if chmodded is not None:
+                    continue
+            if c.status == "M" and tree.reachable(c.path) and tree.lstat(c.path) is None:
+                outcome.left.append(c.path)  # removed since: someone else's change too
                 continue
             if not _make_parents(tree, c.path, outcome):
                 continue
@@ -323,15 +352,21 @@ def _apply_files(
                     f"cannot restore {_show(c.path)}: a folder with ignored files is in the way"
                 )
                 continue
-            if kind is not None and kind != stat.S_IFDIR:
-                tree.unlink(c.path)
+            # What the plan starts from holds nothing here for an added path (or for one whose
+            # old kind was removed above): anything there now is someone else's.
+            if kind is not None and kind != stat.S_IFDIR and not _removed(tree, c, outcome):
+                continue
             if c.new_oid not in blobs:
                 blobs[c.new_oid] = repo.cat_blob(c.new_oid)
             data = blobs[c.new_oid]
-            if c.new_mode == SYMLINK:
-                tree.symlink(c.path, data)
-            else:
-                tree.write(c.path, data, mode)
+            try:
+                if c.new_mode == SYMLINK:
+                    tree.symlink(c.path, data)
+                else:
+                    tree.write(c.path, data, mode)
+            except FileExistsError:  # made since the look above: never written over
+                outcome.left.append(c.path)
+                continue
             failpoints.hit("restore:after-write")
         for folder in folders:
             try:
@@ -340,6 +375,19 @@ def _apply_files(
                 outcome.problems.append(
                     f"{_show(exc.path)} is in the way of the folder {_show(folder)}"
                 )
+
+
+def _was(c: RawChange) -> unchanged.Expected:
+    return unchanged.Expected(c.old_mode, c.old_oid)
+
+
+def _removed(tree: safefs.Tree, c: RawChange, outcome: Outcome) -> bool:
+    """Make way for the write of `c` over what is there: only a modified path's old file or
+    link, still as the plan's start holds it."""
+    if c.status == "M" and unchanged.remove(tree, c.path, _was(c)) is not unchanged.Found.CHANGED:
+        return True
+    outcome.left.append(c.path)
+    return False
 
 
 def _make_parents(tree: safefs.Tree, path: bytes, outcome: Outcome) -> bool:

@@ -55,6 +55,9 @@ class Done:
     rescue: str | None  # None for a dry run
     changes: tuple[restore.PathChange, ...]
     problems: tuple[str, ...]
+    # Written by someone else after the rescue: left as they are (restore.Outcome.left).
+    left: tuple[bytes, ...] = ()
+    refs_left: tuple[str, ...] = ()  # HEAD and branches moved by someone else meanwhile
 
 
 def probe(repo: Repo) -> Snapshot:
@@ -98,7 +101,14 @@ def carry_out(
             merged = json.loads(event[0].detail) if event[0].detail else {}
             merged.update(detail)
             engine.journal.set_event_detail(event[0].id, merged)
-    return Done(result.rescue, tuple(result.outcome.changed), tuple(result.outcome.problems))
+    outcome = result.outcome
+    return Done(
+        result.rescue,
+        tuple(outcome.changed),
+        tuple(outcome.problems),
+        tuple(outcome.left),
+        tuple(outcome.refs_left),
+    )
 
 
 # --- reporting ---------------------------------------------------------------------------------
@@ -108,6 +118,8 @@ def describe(
     changes: Sequence[restore.PathChange] | None = None,
     *,
     kept: Sequence[str] = (),
+    left: Sequence[str] = (),
+    refs_left: Sequence[str] = (),
 ) -> results.MoveFacts:
     """What the move changes: paths (and how), HEAD, branches, index, the commits that would
     no longer be on any branch (or a detached HEAD) afterwards, and git's unfinished command (a
@@ -145,6 +157,8 @@ def describe(
         dropped_commits=tuple(dropped_commits(repo, prev)),
         git_state=git_state,
         kept=tuple(kept),
+        changed_since_rescue=tuple(left),
+        refs_moved_since_rescue=tuple(refs_left),
     )
 
 

@@ -431,6 +431,12 @@ def rollback_op(
     detail = dict(op.details)
     if result.outcome.problems:
         detail["problems"] = result.outcome.problems
+    if result.outcome.left:
+        detail["changed_since_rescue"] = [
+            p.decode("utf-8", "surrogateescape") for p in result.outcome.left
+        ]
+    if result.outcome.refs_left:
+        detail["refs_moved_since_rescue"] = result.outcome.refs_left
     return engine.close(
         op.id, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase, detail=detail
     )

@@ -178,6 +178,10 @@ def operation_json(r: results.OperationResult) -> JsonObject:
     }
     if r.problems is not None:
         obj["problems"] = r.problems
+    if r.changed_since_rescue is not None:
+        obj["changed_since_rescue"] = r.changed_since_rescue
+    if r.refs_moved_since_rescue is not None:
+        obj["refs_moved_since_rescue"] = r.refs_moved_since_rescue
     if r.held_back is not None:
         obj["held_back"] = r.held_back
     if r.tdd is not None:
@@ -290,6 +294,8 @@ def _facts_json(f: results.MoveFacts) -> JsonObject:
         ],
         "git_state": from_to(f.git_state),
         "kept": list(f.kept),
+        "changed_since_rescue": list(f.changed_since_rescue),
+        "refs_moved_since_rescue": list(f.refs_moved_since_rescue),
     }
 
 

@@ -124,6 +124,8 @@ class OperationResult:
     gates: tuple[GateRun, ...]
     duration_s: float
     problems: object = None  # what the restore could not do, as the journal recorded it
+    changed_since_rescue: object = None  # paths another writer changed meanwhile: left alone
+    refs_moved_since_rescue: object = None  # HEAD or branches another writer moved meanwhile
     held_back: object = None  # commits mode: files left out of the commit
     tdd: TddFacts | None = None
     times: Times | None = None
@@ -241,6 +243,8 @@ class MoveFacts:
     dropped_commits: tuple[DroppedCommit, ...]
     git_state: FromTo | None
     kept: tuple[str, ...]
+    changed_since_rescue: tuple[str, ...] = ()  # written by someone else meanwhile: left
+    refs_moved_since_rescue: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -430,6 +434,8 @@ def operation(
         gates=tuple(GateRun.of(g) for g in journal.gates(op.id)),
         duration_s=round(op.duration if op.duration is not None else 0.0, 3),
         problems=details.get("problems") or None,
+        changed_since_rescue=details.get("changed_since_rescue") or None,
+        refs_moved_since_rescue=details.get("refs_moved_since_rescue") or None,
         held_back=(details.get("held_back") or None if op.status == OpStatus.COMMITTED else None),
         tdd=TddFacts.of(details) if op.kind == OpKind.TDD else None,
         times=Times(iso(op.started_at), iso(op.ended_at) if op.ended_at else None)

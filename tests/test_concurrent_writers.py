@@ -1,0 +1,289 @@
+"""Other writers at the same time (issues 14 and 15): a user's editor, a second agent session.
+
+A rollback saves the state it replaces (its rescue) and then writes. Whatever another writer
+does in between is in no checkpoint: the restore must leave such a path as it finds it, finish
+the rest, name the path and exit 3. Each test pauses the command at a step
+(GIT_ATOMIC_FAILPOINT_PAUSE, failpoints.py), plays the other writer, and lets it go on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+MODES = ("commits", "shadow")
+
+
+def paused(
+    repo: GitRepo, args: list[str], step: str, meanwhile: Callable[[], None]
+) -> subprocess.CompletedProcess[str]:
+    """Run `git-atomic ARGS`, stop it at `step`, run `meanwhile` (the other writer), go on."""
+    flag = repo.path.parent / f"paused-{os.getpid()}-{time.monotonic_ns()}"
+    env = {
+        **repo.env,
+        "GIT_ATOMIC_FAILPOINT_PAUSE": step,
+        "GIT_ATOMIC_FAILPOINT_PAUSE_FILE": str(flag),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "git_atomic", *args],
+        cwd=repo.path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not flag.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            out, err = proc.communicate()
+            pytest.fail(f"{args} never reached {step}: exit {proc.returncode}\n{out}\n{err}")
+        time.sleep(0.01)
+    try:
+        meanwhile()
+    finally:
+        flag.unlink()
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+
+def setup_files(repo: GitRepo) -> None:
+    repo.write("a.txt", b"a1\n")
+    repo.write("b.txt", b"b1\n")
+    repo.write("gone.txt", b"gone1\n")
+    repo.write("tool.sh", b"#!/bin/sh\n", mode=0o644)
+    os.symlink("a.txt", repo.path / "link")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+
+
+OP_SCRIPT = (
+    "printf op > a.txt; printf op > b.txt; printf op > new.txt; rm gone.txt; "
+    "chmod +x tool.sh; rm link; ln -s b.txt link"
+)
+
+
+def assert_named(res: subprocess.CompletedProcess[str], paths: list[str]) -> None:
+    for p in paths:
+        assert p in res.stderr, f"{p} not named:\n{res.stderr}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rollback_leaves_what_another_writer_wrote_after_the_rescue(
+    repo: GitRepo, mode: str
+) -> None:
+    """Between the rescue and the restore's writes the user writes to every kind of path the
+    rollback is about to change: a file it would overwrite (a.txt), one it would delete
+    (new.txt), one it would create (gone.txt), one whose mode it would change (tool.sh) and a
+    link it would replace. Before, the rollback wrote over all of them and the user's bytes
+    were in no checkpoint. Now each is left as the user made it, the rest is rolled back
+    (b.txt), the paths are named and the exit is 3."""
+    setup_files(repo)
+    op = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", OP_SCRIPT)
+
+    def user() -> None:
+        repo.write("a.txt", b"user a\n")
+        repo.write("new.txt", b"user new\n")
+        repo.write("gone.txt", b"user gone\n")
+        repo.write("tool.sh", b"#!/bin/sh\necho user\n", mode=0o755)
+        os.unlink(repo.path / "link")
+        os.symlink("user-target", repo.path / "link")
+
+    res = paused(repo, ["rollback", "--op", op["op_id"], "--json"], "rollback:after-rescue", user)
+    assert res.returncode == 3, res.stderr
+    assert repo.read("a.txt") == b"user a\n"
+    assert repo.read("new.txt") == b"user new\n"
+    assert repo.read("gone.txt") == b"user gone\n"
+    assert repo.read("tool.sh") == b"#!/bin/sh\necho user\n"
+    assert os.lstat(repo.path / "tool.sh").st_mode & 0o777 == 0o755
+    assert os.readlink(repo.path / "link") == "user-target"
+    assert repo.read("b.txt") == b"b1\n"  # the rest is rolled back
+    obj = json.loads(res.stdout)
+    assert sorted(obj["changed_since_rescue"]) == [
+        "a.txt",
+        "gone.txt",
+        "link",
+        "new.txt",
+        "tool.sh",
+    ]
+    assert_named(res, ["a.txt", "new.txt", "gone.txt", "tool.sh", "link"])
+    assert {c["path"] for c in obj["changes"]} == {"b.txt"}
+
+
+def test_rollback_leaves_a_file_written_between_the_probe_and_the_rescue(repo: GitRepo) -> None:
+    """An effect's rollback computes its target from a probe taken before the rescue ref is
+    made: a write in that window is not in the rescue either."""
+    setup_files(repo)
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", OP_SCRIPT, check=0)
+    res = paused(
+        repo, ["rollback"], "rollback:before-rescue", lambda: repo.write("a.txt", b"user a\n")
+    )
+    assert res.returncode == 3, res.stderr
+    assert repo.read("a.txt") == b"user a\n"
+    assert repo.read("b.txt") == b"b1\n" and not repo.exists("new.txt")
+    assert_named(res, ["a.txt"])
+
+
+def test_undo_leaves_what_another_writer_wrote_after_the_rescue(repo: GitRepo) -> None:
+    setup_files(repo)
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", OP_SCRIPT, check=0)
+    repo.atomic("rollback", check=0)
+    assert repo.read("a.txt") == b"a1\n"
+
+    def user() -> None:
+        repo.write("a.txt", b"user a\n")  # undo would write op's bytes over it
+        repo.write("new.txt", b"user new\n")  # undo would create new.txt
+
+    res = paused(repo, ["undo"], "undo:after-rescue", user)
+    assert res.returncode == 3, res.stderr
+    assert repo.read("a.txt") == b"user a\n" and repo.read("new.txt") == b"user new\n"
+    assert repo.read("b.txt") == b"op" and not repo.exists("gone.txt")
+    assert_named(res, ["a.txt", "new.txt"])
+
+
+def test_selective_rollback_leaves_what_another_writer_wrote(repo: GitRepo) -> None:
+    setup_files(repo)
+    begun = repo.atomic_json("begin", "work")
+    repo.write("a.txt", b"op\n")
+    repo.write("b.txt", b"op\n")
+    repo.atomic("checkpoint", check=0)
+    pre = begun["checkpoints"]["pre_op"]
+    res = paused(
+        repo,
+        ["rollback", "--to", pre, "--", "a.txt", "b.txt"],
+        "rollback:after-rescue",
+        lambda: repo.write("a.txt", b"user a\n"),
+    )
+    assert res.returncode == 3, res.stderr
+    assert repo.read("a.txt") == b"user a\n" and repo.read("b.txt") == b"b1\n"
+    assert_named(res, ["a.txt"])
+
+
+def test_emergency_leaves_what_another_writer_wrote(repo: GitRepo) -> None:
+    setup_files(repo)
+    repo.atomic("begin", "work", check=0)
+    repo.write("a.txt", b"op\n")
+    repo.write("b.txt", b"op\n")
+    res = paused(
+        repo, ["emergency"], "emergency:after-rescue", lambda: repo.write("a.txt", b"user a\n")
+    )
+    assert res.returncode == 3, res.stderr
+    assert repo.read("a.txt") == b"user a\n" and repo.read("b.txt") == b"b1\n"
+    assert_named(res, ["a.txt"])
+
+
+def test_abort_leaves_what_another_writer_wrote(repo: GitRepo) -> None:
+    setup_files(repo)
+    repo.atomic("begin", "work", check=0)
+    repo.write("a.txt", b"op\n")
+    repo.write("b.txt", b"op\n")
+    res = paused(repo, ["abort"], "abort:after-rescue", lambda: repo.write("a.txt", b"user\n"))
+    assert res.returncode == 3, res.stderr
+    assert repo.read("a.txt") == b"user\n" and repo.read("b.txt") == b"b1\n"
+    assert_named(res, ["a.txt"])
+
+
+def test_a_quiet_rollback_still_restores_everything(repo: GitRepo) -> None:
+    """The check costs nothing in correctness when nobody else writes: the same pause with no
+    writer rolls every path back and exits 0 (a check that always refused would fail here)."""
+    setup_files(repo)
+    op = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", OP_SCRIPT)
+    res = paused(repo, ["rollback", "--op", op["op_id"]], "rollback:after-rescue", lambda: None)
+    assert res.returncode == 0, res.stderr
+    assert repo.read("a.txt") == b"a1\n" and repo.read("gone.txt") == b"gone1\n"
+    assert not repo.exists("new.txt") and os.readlink(repo.path / "link") == "a.txt"
+    assert os.lstat(repo.path / "tool.sh").st_mode & 0o111 == 0
+
+
+def test_a_detached_head_moved_by_someone_else_is_left_where_they_put_it(repo: GitRepo) -> None:
+    """HEAD detached: the operation moves it, the rollback would move it back. Meanwhile another
+    writer moves it to a commit of their own. Before, the rollback wrote HEAD over theirs
+    without looking (branches move by compare-and-swap, a detached HEAD did not)."""
+    repo.git("checkout", "-q", "--detach")
+    start = repo.head()
+    op = repo.atomic_json(
+        "run", "--history", "shadow", "--", "git", "commit", "-q", "--allow-empty", "-m", "op"
+    )
+    assert repo.head() != start
+    theirs = repo.git("commit-tree", f"{start}^{{tree}}", "-p", start, "-m", "theirs").strip()
+
+    res = paused(
+        repo,
+        ["rollback", "--op", op["op_id"]],
+        "rollback:after-rescue",
+        lambda: repo.git("update-ref", "--no-deref", "HEAD", theirs),
+    )
+    assert res.returncode == 3, res.stderr
+    assert (repo.path / ".git" / "HEAD").read_text().strip() == theirs
+    assert "HEAD was moved by someone else" in res.stderr
+
+
+def test_a_detached_head_nobody_else_moved_goes_back(repo: GitRepo) -> None:
+    repo.git("checkout", "-q", "--detach")
+    start = repo.head()
+    op = repo.atomic_json(
+        "run", "--history", "shadow", "--", "git", "commit", "-q", "--allow-empty", "-m", "op"
+    )
+    res = paused(repo, ["rollback", "--op", op["op_id"]], "rollback:after-rescue", lambda: None)
+    assert res.returncode == 0, res.stderr
+    assert (repo.path / ".git" / "HEAD").read_text().strip() == start
+
+
+# --- configuration keys keep their subsection's case ------------------------------------------
+
+
+def filtered_repo(repo: GitRepo, clean: str, *, required: bool) -> None:
+    """A filter driver named with capitals, as `git lfs install` writes `filter.lfs`, but
+    spelled `MyFilter`: git's subsection names are case-sensitive."""
+    repo.write(".gitattributes", b"*.txt filter=MyFilter\n")
+    repo.write("a.txt", b"hello\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "attributes")
+    repo.git("config", "filter.MyFilter.clean", clean)
+    repo.git("config", "filter.MyFilter.smudge", "cat")
+    repo.git("config", "filter.MyFilter.required", "true" if required else "false")
+
+
+def test_a_failing_required_filter_with_capitals_in_its_name_never_fails_a_capture(
+    repo: GitRepo,
+) -> None:
+    """git-lfs configured but not installed, under another name: before, our `-c` turned off
+    `filter.myfilter`, git ran `MyFilter` and every command failed with exit 3."""
+    filtered_repo(repo, "false", required=True)
+    res = repo.atomic("run", "--history", "shadow", "--", "sh", "-c", "echo more >> a.txt; exit 1")
+    assert res.returncode == 1, res.stderr
+    assert repo.read("a.txt") == b"hello\n"
+
+
+def test_a_commit_holds_what_a_capitalised_filter_makes_of_a_file(repo: GitRepo) -> None:
+    """Commits mode commits a file as your git would: through its filter. Before, the filter
+    was not recognised under its own name and the commit held the bytes on disk."""
+    filtered_repo(repo, "tr a-z A-Z", required=False)
+    repo.atomic("run", "--history", "commits", "--", "sh", "-c", "echo more >> a.txt", check=0)
+    assert repo.git("show", "HEAD:a.txt") == "HELLO\nMORE\n"
+    assert repo.read("a.txt") == b"hello\nmore\n"
+
+
+def test_a_file_someone_deleted_after_the_rescue_stays_deleted(repo: GitRepo) -> None:
+    """A file the rollback would write (its bytes or only its mode) that someone removes
+    meanwhile is not made again behind their back: named, exit 3."""
+    setup_files(repo)
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", OP_SCRIPT, check=0)
+
+    def user() -> None:
+        os.unlink(repo.path / "a.txt")
+        os.unlink(repo.path / "tool.sh")
+
+    res = paused(repo, ["rollback"], "rollback:after-rescue", user)
+    assert res.returncode == 3, res.stderr
+    assert not repo.exists("a.txt") and not repo.exists("tool.sh")
+    assert repo.read("b.txt") == b"b1\n" and repo.read("gone.txt") == b"gone1\n"
+    assert_named(res, ["a.txt", "tool.sh"])
