@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import IO
 
 import pytest
 
@@ -23,20 +24,27 @@ MODES = ("commits", "shadow")
 
 
 def paused(
-    repo: GitRepo, args: list[str], step: str, meanwhile: Callable[[], None]
+    repo: GitRepo,
+    args: list[str],
+    step: str,
+    meanwhile: Callable[[], None],
+    *,
+    stdin: IO[str] | int = subprocess.DEVNULL,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `git-atomic ARGS`, stop it at `step`, run `meanwhile` (the other writer), go on."""
     flag = repo.path.parent / f"paused-{os.getpid()}-{time.monotonic_ns()}"
-    env = {
+    full_env = {
         **repo.env,
+        **(env or {}),
         "GIT_ATOMIC_FAILPOINT_PAUSE": step,
         "GIT_ATOMIC_FAILPOINT_PAUSE_FILE": str(flag),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "git_atomic", *args],
         cwd=repo.path,
-        env=env,
-        stdin=subprocess.DEVNULL,
+        env=full_env,
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -287,3 +295,146 @@ def test_a_file_someone_deleted_after_the_rescue_stays_deleted(repo: GitRepo) ->
     assert not repo.exists("a.txt") and not repo.exists("tool.sh")
     assert repo.read("b.txt") == b"b1\n" and repo.read("gone.txt") == b"gone1\n"
     assert_named(res, ["a.txt", "tool.sh"])
+
+
+# --- agent turns ---------------------------------------------------------------------------------
+
+SESSION = "5e5510a0-1111-4c55-9e0a-1b2c3d4e5f60"
+
+
+def hook(repo: GitRepo, event: str, **fields: object) -> subprocess.CompletedProcess[str]:
+    """One Claude Code hook call, as its installed command gets it (tests/test_agents_hooks.py
+    plays the whole of Claude Code; one session's calls are enough here)."""
+    payload = {
+        "session_id": SESSION,
+        "transcript_path": f"/home/dev/.claude/projects/x/{SESSION}.jsonl",
+        "cwd": str(repo.path),
+        "permission_mode": "default",
+        "hook_event_name": event,
+        **fields,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "git_atomic", "hook", "claude-code", event],
+        input=json.dumps(payload),
+        cwd=repo.path,
+        env={**repo.env, "CLAUDE_PROJECT_DIR": str(repo.path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+
+
+def gated(repo: GitRepo) -> None:
+    repo.write("app.py", b"ok\n")
+    repo.write("lib.py", b"lib\n")
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "app"\nrun = "! grep -q BUG app.py"\n')
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "app and its gate")
+
+
+def edit_call(repo: GitRepo, n: int, meanwhile: Callable[[], None]) -> None:
+    """Claude's Edit of app.py, with `meanwhile` happening while the tool runs."""
+    call = {
+        "tool_name": "Edit",
+        "tool_input": {
+            "file_path": str(repo.path / "app.py"),
+            "old_string": "ok",
+            "new_string": "BUG",
+        },
+        "tool_use_id": f"toolu_{n:04d}",
+    }
+    hook(repo, "PreToolUse", **call)
+    repo.write("app.py", b"BUG\n")
+    meanwhile()
+    hook(repo, "PostToolUse", **call, tool_response={"success": True})
+
+
+def test_a_turns_rollback_leaves_what_another_writer_wrote_after_its_rescue(
+    repo: GitRepo,
+) -> None:
+    """The turn's gate fails at Stop and its rollback runs; the user writes the file it would
+    restore in between. Before, the rollback wrote over it."""
+    gated(repo)
+    edit_call(repo, 1, lambda: None)
+    payload = repo.path.parent / "stop.json"
+    payload.write_text(
+        json.dumps(
+            {
+                "session_id": SESSION,
+                "transcript_path": f"/home/dev/.claude/projects/x/{SESSION}.jsonl",
+                "cwd": str(repo.path),
+                "permission_mode": "default",
+                "hook_event_name": "Stop",
+                "stop_hook_active": False,
+            }
+        )
+    )
+    with payload.open() as stdin:
+        res = paused(
+            repo,
+            ["hook", "claude-code", "Stop"],
+            "rollback:after-rescue",
+            lambda: repo.write("app.py", b"user fixed it\n"),
+            stdin=stdin,
+            env={"CLAUDE_PROJECT_DIR": str(repo.path)},
+        )
+    out = res.stdout
+    assert repo.read("app.py") == b"user fixed it\n"
+    answer = json.loads(out)
+    assert "app.py was changed by another writer" in answer["systemMessage"]
+
+
+def test_a_file_tools_call_claims_only_its_file(repo: GitRepo) -> None:
+    """While the agent's Edit of app.py runs, the user writes notes.txt and edits lib.py (or a
+    second session does). Before, the call's window took them in and the turn's rollback
+    deleted notes.txt and put lib.py back; now an Edit's step holds app.py alone."""
+    gated(repo)
+
+    def user() -> None:
+        repo.write("notes.txt", b"mine\n")
+        repo.write("lib.py", b"lib, edited\n")
+
+    edit_call(repo, 1, user)
+    answer = json.loads(hook(repo, "Stop", stop_hook_active=False).stdout)
+    assert answer["decision"] == "block"  # the gate failed: the turn is taken back
+    assert repo.read("app.py") == b"ok\n"
+    assert repo.read("notes.txt") == b"mine\n" and repo.read("lib.py") == b"lib, edited\n"
+
+
+def test_a_file_tool_writing_through_a_link_claims_the_file_it_reached(repo: GitRepo) -> None:
+    """An Edit of `alias.py`, a link to app.py: the tool writes app.py, and that is what the
+    turn takes back."""
+    gated(repo)
+    os.symlink("app.py", repo.path / "alias.py")
+    repo.git("add", "alias.py")
+    repo.git("commit", "-qm", "alias")
+    call = {
+        "tool_name": "Write",
+        "tool_input": {"file_path": str(repo.path / "alias.py"), "content": "BUG\n"},
+        "tool_use_id": "toolu_0001",
+    }
+    hook(repo, "PreToolUse", **call)
+    (repo.path / "alias.py").write_bytes(b"BUG\n")
+    hook(repo, "PostToolUse", **call, tool_response={"success": True})
+    answer = json.loads(hook(repo, "Stop", stop_hook_active=False).stdout)
+    assert answer["decision"] == "block"
+    assert repo.read("app.py") == b"ok\n" and os.readlink(repo.path / "alias.py") == "app.py"
+
+
+def test_a_shell_call_still_claims_everything_made_while_it_ran(repo: GitRepo) -> None:
+    """The limit (README, "What it does not do"): a shell command may change any file, so what
+    others write while one runs is taken for the turn's."""
+    gated(repo)
+    call = {
+        "tool_name": "Bash",
+        "tool_input": {"command": "sed -i s/ok/BUG/ app.py"},
+        "tool_use_id": "toolu_0001",
+    }
+    hook(repo, "PreToolUse", **call)
+    repo.write("app.py", b"BUG\n")
+    repo.write("notes.txt", b"mine\n")  # the user, at the same time
+    hook(repo, "PostToolUse", **call, tool_response={"success": True})
+    answer = json.loads(hook(repo, "Stop", stop_hook_active=False).stdout)
+    assert answer["decision"] == "block"
+    assert repo.read("app.py") == b"ok\n" and not repo.exists("notes.txt")

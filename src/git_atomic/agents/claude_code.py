@@ -70,7 +70,7 @@ def handle(
             batch = _dicts(payload.get("tool_calls")) or _dicts(payload.get("tool_results"))
             for item in batch:
                 if _changes_files(item, dialect):
-                    turn.after(repo, _call(session, item))
+                    turn.after(repo, _call(session, item, dialect))
             return QUIET
         if event == "Stop":
             verdicts = turn.end(repo, session, history=turn.history(environ))
@@ -93,7 +93,7 @@ def _tool_event(
 ) -> HookResult:
     if not _changes_files(payload, dialect):
         return QUIET
-    call = _call(session, payload)
+    call = _call(session, payload, dialect)
     if event == "PreToolUse":
         note = turn.before(repo, dialect.platform, call)
     else:
@@ -158,15 +158,33 @@ def _warn(message: str, event: str, dialect: Dialect) -> HookResult:
 # --- payload helpers: every field may be missing or of the wrong type -------------------------
 
 
-def _call(session: str, payload: Mapping[str, Any]) -> turn.Call:
+def _call(session: str, payload: Mapping[str, Any], dialect: Dialect) -> turn.Call:
     fields = payload.get("tool_input")
     tool_input: Mapping[str, Any] = fields if isinstance(fields, Mapping) else {}
+    tool = _text(payload.get("tool_name"))
     return turn.Call(
         session=session,
         call_id=_text(payload.get("tool_use_id")),
-        label=describe(_text(payload.get("tool_name")) or "tool", tool_input),
+        label=describe(tool or "tool", tool_input),
         background=tool_input.get("run_in_background") is True,
+        paths=_file_tool_paths(tool, tool_input) if dialect is CLAUDE else None,
     )
+
+
+# Claude Code's tools that write the one file their input names, and nothing else.
+_ONE_FILE_TOOLS: Final = {
+    "Write": "file_path",
+    "Edit": "file_path",
+    "MultiEdit": "file_path",
+    "NotebookEdit": "notebook_path",
+}
+
+
+def _file_tool_paths(tool: str, tool_input: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The file a file tool writes (None for any other tool: it may change anything)."""
+    key = _ONE_FILE_TOOLS.get(tool)
+    path = _text(tool_input.get(key)) if key else ""
+    return (path,) if path else None
 
 
 def describe(tool: str, tool_input: Mapping[str, Any]) -> str:

@@ -4,7 +4,9 @@
   take a checkpoint *before* and one *after*; the turn's effect is the sum of those
   (before, after) steps, so what happens between calls — the user's edits, another session's
   calls — is not the turn's. Calls in flight at once (parallel tool calls, subagents) share
-  one window: it opens with the first and closes with the last.
+  one window: it opens with the first and closes with the last. A window of file tools that
+  name their files (Claude Code's Write, Edit...) claims only those: its step ends at its start
+  with those files as they are at its end. Any other call claims all a window saw.
 - Every call waits for the worktree's lock (bounded: `LOCK_WAIT`), never refused by the
   session's own other calls. A call that still cannot be checkpointed does not drop the turn:
   its window stays open until the next checkpoint, or it is named as unprotected.
@@ -47,6 +49,9 @@ class Call:
     call_id: str  # the platform's id of the tool call; '' when it gives none
     label: str  # `Edit: app.py`, for messages and checkpoint names
     background: bool = False  # a shell task that goes on after the call returns
+    # The files a file tool writes (its input names them); None for a tool that may change
+    # anything (a shell, an MCP tool): its window claims every change made while it ran.
+    paths: tuple[str, ...] | None = None
 
 
 def history(environ: Mapping[str, str]) -> str:
@@ -80,21 +85,22 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
     try:
         with _holding(repo, "hook: before a tool call"), slot.held():
             record = slot.read() or new_record(_new_op_id(), call.session, platform, repo.root)
-            if record.window_before is None:
+            opening = record.window_before is None
+            if opening:
                 record, before = _capture(repo, record, "before")
                 # What the window starts from, kept with it: closing it then reads nothing back.
                 seen = {_WINDOW_STATE: {"commit": before.commit, "state": _state(before)}}
                 record = dataclasses.replace(
                     record, window_before=before.commit, extra={**record.extra, **seen}
                 )
-            slot.write(_joined(record, call))
+            slot.write(_claiming(_joined(record, call), repo, call, opening=opening))
         return ""
     except AtomicError as exc:
         with slot.held():
             record = slot.read() or new_record(_new_op_id(), call.session, platform, repo.root)
             if record.window_before is None:
                 record = dataclasses.replace(record, window_before="")
-            record = _joined(record, call)
+            record = _claiming(_joined(record, call), repo, dataclasses.replace(call, paths=None))
             slot.write(dataclasses.replace(record, unprotected=(*record.unprotected, call.label)))
         return f"this {call.label} call is not protected: {exc}"
 
@@ -204,11 +210,15 @@ def _capture(repo: git.Repo, record: Record, what: str) -> tuple[Record, snapsho
 
 
 def _close_window(repo: git.Repo, record: Record) -> Record:
-    """The checkpoint after the window; a window that changed nothing is no step."""
+    """The checkpoint after the window; a window that changed nothing is no step. A window
+    of file tools only claims the files they name: when anything else changed meanwhile (you,
+    another session), its step ends at the state it began from with those files as they are
+    now (`_narrowed`), so what others did to other files is not the turn's."""
     before_sha = record.window_before
+    claims = _claims(record)
     record, after = _capture(repo, record, "after")
     known = record.extra.get(_WINDOW_STATE)
-    extra = {k: v for k, v in record.extra.items() if k != _WINDOW_STATE}
+    extra = {k: v for k, v in record.extra.items() if k not in (_WINDOW_STATE, _CLAIMS)}
     record = dataclasses.replace(record, window_before=None, in_flight=(), extra=extra)
     if not before_sha:
         return record  # its start could not be taken: named as unprotected already
@@ -216,10 +226,104 @@ def _close_window(repo: git.Repo, record: Record) -> Record:
         start = known.get("state")
     else:
         start = _state(snapshot.load(repo, before_sha))
-    if start == _state(after):
+    after_sha = after.commit
+    if claims is not None and isinstance(start, list) and start != _state(after):
+        record, after_sha = _narrowed(repo, record, before_sha, start, after, claims)
+        if after_sha == before_sha:
+            forget_refs(repo, record, only=(before_sha,))
+            return record
+    elif start == _state(after):
         forget_refs(repo, record, only=(before_sha, after.commit))
         return record
-    return dataclasses.replace(record, steps=(*record.steps, (before_sha, after.commit)))
+    return dataclasses.replace(record, steps=(*record.steps, (before_sha, after_sha)))
+
+
+# The files the open window's calls claim, in `Record.extra`: a list of paths from the top of
+# the worktree, or None once a call that may change anything joined it. Absent: none may be
+# narrowed (a window opened before this was recorded).
+_CLAIMS: Final = "window_claims"
+
+
+def _claiming(record: Record, repo: git.Repo, call: Call, *, opening: bool = False) -> Record:
+    """The record with the call's files added to its window's claims."""
+    mine = _inside(repo, call.paths)
+    held = [] if opening else _claims(record)
+    claims = None if mine is None or held is None else sorted({*held, *mine})
+    return dataclasses.replace(record, extra={**record.extra, _CLAIMS: claims})
+
+
+def _claims(record: Record) -> list[str] | None:
+    value = record.extra.get(_CLAIMS)
+    return [str(p) for p in value] if isinstance(value, list) else None
+
+
+def _inside(repo: git.Repo, paths: tuple[str, ...] | None) -> list[str] | None:
+    """The worktree paths a file tool's absolute paths name, as written and with links
+    resolved (a tool writes through a link: the file it reaches is the one that changes).
+    None when one cannot be placed in the worktree: the call may then change anything."""
+    if paths is None:
+        return None
+    root, real_root = os.path.normpath(repo.root), os.path.realpath(repo.root)
+    found: list[str] = []
+    for path in paths:
+        if not os.path.isabs(path):
+            return None
+        named = [
+            os.path.relpath(os.path.normpath(path), root),
+            os.path.relpath(os.path.realpath(path), real_root),
+        ]
+        inside = [p for p in named if p.split(os.sep)[0] not in (".", "..", ".git")]
+        if not inside or any(".git" in p.split(os.sep) for p in inside):
+            return None
+        found += inside
+    return found
+
+
+def _narrowed(
+    repo: git.Repo,
+    record: Record,
+    before_sha: str,
+    start: list[Any],
+    after: snapshot.Snapshot,
+    claims: list[str],
+) -> tuple[Record, str]:
+    """The end of a step that claims only `claims` (and what is under them): `after` itself
+    when nothing else changed, else the window's start with those files as `after` holds them
+    (kept by a ref of the turn; the full capture's ref goes). `before_sha` when none of them
+    changed."""
+    wanted = [os.fsencode(p) for p in claims]
+    changes = repo.diff_trees(str(start[0]), after.files_tree)
+    mine = [c for c in changes if any(c.path == w or c.path.startswith(w + b"/") for w in wanted)]
+    if len(mine) == len(changes) and start[1:] == _state(after)[1:]:
+        return record, after.commit
+    forget_refs(repo, record, only=(after.commit,))
+    if not mine:
+        return record, before_sha
+    before = snapshot.load(repo, before_sha)
+    files = repo.tree_edit(
+        before.files_tree,
+        {c.path: None if c.status == "D" else (c.new_mode, c.new_oid) for c in mine},
+    )
+    record, ref = record.next_ref("after")
+    return record, _with_files(repo, before, files, ref)
+
+
+def _with_files(repo: git.Repo, snap: snapshot.Snapshot, files: str, ref: str) -> str:
+    """A checkpoint that is `snap` with another files tree, made reachable by `ref`."""
+    entries = [
+        e._replace(oid=files) if e.path == b"files" else e for e in repo.ls_tree(snap.commit)
+    ]
+    parents = repo.line("show", "-s", "--format=%P", snap.commit).split()
+    commit = repo.line(
+        "commit-tree",
+        repo.mktree(entries),
+        *[a for p in parents for a in ("-p", p)],
+        "-m",
+        "git-atomic turn after: the files its calls named",
+        env=repo.identity_env(required=False),
+    )
+    repo.update_refs([f"create {ref} {commit}"], message="git-atomic: turn checkpoint")
+    return commit
 
 
 # The record's note of the state its window started from (`_state` of `window_before`).
