@@ -25,7 +25,7 @@ from git_atomic.commands import moving
 from git_atomic.core.config import load_config
 from git_atomic.core.errors import BusyError, UsageError
 from git_atomic.core.journal import OpRow
-from git_atomic.engine import snapshot
+from git_atomic.engine import checkpoint
 from git_atomic.ops import context, effect, moves, output, steps
 from git_atomic.ops.operation import Engine
 
@@ -173,5 +173,5 @@ def _head_before(ctx: context.Context, open_op: OpRow | None) -> str | None:
         else None
     )
     if pre is not None:
-        return snapshot.load(ctx.repo, pre.sha).head_oid
+        return checkpoint.load(ctx.repo, pre.sha).head_oid
     return ctx.repo.read_head()[1]
