@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from git_atomic.engine import git, snapshot
+from git_atomic.engine import checkpoint, git, snapshot
 from git_atomic.ops import context, effect
 from git_atomic.ops.operation import Engine
 from testing.gitrepo import GitRepo, State
@@ -20,7 +20,7 @@ def _cp(repo: GitRepo) -> str:
     return snapshot.capture(_engine(repo).repo, message="t", ref=None).snapshot.commit
 
 
-def _now(engine: Engine) -> snapshot.Snapshot:
+def _now(engine: Engine) -> checkpoint.Snapshot:
     return snapshot.capture(engine.repo, message="probe", ref=None).snapshot
 
 

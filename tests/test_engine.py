@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from git_atomic.core.errors import NotARepository
-from git_atomic.engine import conversion, git, scan, snapshot
+from git_atomic.engine import checkpoint, conversion, git, scan, snapshot, staged
 from git_atomic.ops import context
 from git_atomic.ops.operation import Engine
 from testing.gitrepo import GitRepo
@@ -25,7 +25,7 @@ def _engine(repo: GitRepo) -> Engine:
     return Engine(context.Context(g, context.open_journal(g), None))  # type: ignore[arg-type]
 
 
-def _capture(repo: GitRepo, ref: str | None = "refs/atomic/test/x") -> snapshot.Snapshot:
+def _capture(repo: GitRepo, ref: str | None = "refs/atomic/test/x") -> checkpoint.Snapshot:
     return snapshot.capture(_engine(repo).repo, message="t", ref=ref).snapshot
 
 
@@ -156,9 +156,9 @@ def test_the_staged_side_is_reused_only_for_the_same_index(repo: GitRepo) -> Non
     repo.write("staged", b"one\n")
     repo.git("add", "staged")
     first = _capture(repo, None)
-    cache = repo.path / ".git" / "atomic" / snapshot.STAGED_CACHE
+    cache = repo.path / ".git" / "atomic" / staged.STAGED_CACHE
     assert json.loads(cache.read_text())["tree"] == first.staged_tree
-    snapshot._staged_memo.clear()
+    staged._staged_memo.clear()
     assert _capture(repo, None).staged_tree == first.staged_tree  # from the file
     repo.write("staged", b"two\n")
     repo.git("add", "staged")
@@ -168,7 +168,7 @@ def test_the_staged_side_is_reused_only_for_the_same_index(repo: GitRepo) -> Non
     data = json.loads(cache.read_text())
     data["tree"] = "1" * 40  # a tree that does not exist
     cache.write_text(json.dumps(data))
-    snapshot._staged_memo.clear()
+    staged._staged_memo.clear()
     assert _capture(repo, None).staged_tree == second.staged_tree
     repo.atomic_json("gc", "--older-than", "0")
     assert not cache.exists()

@@ -20,7 +20,7 @@ from typing import Final
 
 from git_atomic.core.config import GateSpec
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import git, isolation, snapshot
+from git_atomic.engine import checkpoint, git, isolation
 
 _CACHE: Final = "turns/baseline.json"
 _KEEP: Final = 256  # entries; the oldest go first
@@ -31,7 +31,7 @@ def results(repo: git.Repo, start: str, specs: Sequence[GateSpec]) -> dict[str, 
     there is left out (and so counts as having passed: the turn is judged strictly)."""
     if not specs:
         return {}
-    state = snapshot.load(repo, start)
+    state = checkpoint.load(repo, start)
     cache = _load(repo)
     answers: dict[str, bool] = {}
     missing = []
@@ -51,7 +51,9 @@ def results(repo: git.Repo, start: str, specs: Sequence[GateSpec]) -> dict[str, 
     return answers
 
 
-def _run_at(repo: git.Repo, state: snapshot.Snapshot, specs: Sequence[GateSpec]) -> dict[str, bool]:
+def _run_at(
+    repo: git.Repo, state: checkpoint.Snapshot, specs: Sequence[GateSpec]
+) -> dict[str, bool]:
     from git_atomic.ops import gates
 
     assert state.head_oid is not None

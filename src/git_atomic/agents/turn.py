@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic.agents.turnstate import TURN_REFS, Record, Slot, new_record, worktrees_of
 from git_atomic.core.errors import AtomicError, RefusedError
-from git_atomic.engine import git, gitstate, snapshot
+from git_atomic.engine import checkpoint, git, gitstate, snapshot
 
 if TYPE_CHECKING:
     from git_atomic.agents import judge
@@ -201,7 +201,7 @@ def _locked(repo: git.Repo, command: str) -> Iterator[judge.Held]:
         yield ctx
 
 
-def _capture(repo: git.Repo, record: Record, what: str) -> tuple[Record, snapshot.Snapshot]:
+def _capture(repo: git.Repo, record: Record, what: str) -> tuple[Record, checkpoint.Snapshot]:
     record, ref = record.next_ref(what)
     captured = snapshot.capture(
         repo, message=f"git-atomic turn {what}: {record.platform} [{record.op_id}]", ref=ref
@@ -225,7 +225,7 @@ def _close_window(repo: git.Repo, record: Record) -> Record:
     if isinstance(known, dict) and known.get("commit") == before_sha:
         start = known.get("state")
     else:
-        start = _state(snapshot.load(repo, before_sha))
+        start = _state(checkpoint.load(repo, before_sha))
     after_sha = after.commit
     if claims is not None and isinstance(start, list) and start != _state(after):
         record, after_sha = _narrowed(repo, record, before_sha, start, after, claims)
@@ -284,7 +284,7 @@ def _narrowed(
     record: Record,
     before_sha: str,
     start: list[Any],
-    after: snapshot.Snapshot,
+    after: checkpoint.Snapshot,
     claims: list[str],
 ) -> tuple[Record, str]:
     """The end of a step that claims only `claims` (and what is under them): `after` itself
@@ -299,7 +299,7 @@ def _narrowed(
     forget_refs(repo, record, only=(after.commit,))
     if not mine:
         return record, before_sha
-    before = snapshot.load(repo, before_sha)
+    before = checkpoint.load(repo, before_sha)
     files = repo.tree_edit(
         before.files_tree,
         {c.path: None if c.status == "D" else (c.new_mode, c.new_oid) for c in mine},
@@ -308,20 +308,15 @@ def _narrowed(
     return record, _with_files(repo, before, files, ref)
 
 
-def _with_files(repo: git.Repo, snap: snapshot.Snapshot, files: str, ref: str) -> str:
+def _with_files(repo: git.Repo, snap: checkpoint.Snapshot, files: str, ref: str) -> str:
     """A checkpoint that is `snap` with another files tree, made reachable by `ref`."""
-    entries = [
-        e._replace(oid=files) if e.path == b"files" else e for e in repo.ls_tree(snap.commit)
-    ]
     parents = repo.line("show", "-s", "--format=%P", snap.commit).split()
-    commit = repo.line(
-        "commit-tree",
-        repo.mktree(entries),
-        *[a for p in parents for a in ("-p", p)],
-        "-m",
-        "git-atomic turn after: the files its calls named",
-        env=repo.identity_env(required=False),
-    )
+    commit = checkpoint.write(
+        repo,
+        dataclasses.replace(snap, files_tree=files),
+        message="git-atomic turn after: the files its calls named",
+        keep=parents,
+    ).commit
     repo.update_refs([f"create {ref} {commit}"], message="git-atomic: turn checkpoint")
     return commit
 
@@ -330,7 +325,7 @@ def _with_files(repo: git.Repo, snap: snapshot.Snapshot, files: str, ref: str) -
 _WINDOW_STATE: Final = "window_state"
 
 
-def _state(snap: snapshot.Snapshot) -> Any:
+def _state(snap: checkpoint.Snapshot) -> Any:
     """What makes two checkpoints the same state: files, index, HEAD and branches; in the
     shape it takes once written to the record (JSON), so that both compare alike."""
     key = [snap.files_tree, list(snap.index_key()), snap.head_ref, snap.head_oid]

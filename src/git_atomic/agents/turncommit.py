@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import snapshot
+from git_atomic.engine import checkpoint
 from git_atomic.engine.git import EMPTY_TREE, Repo
 from git_atomic.ops import effect
 
@@ -36,9 +36,9 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
     head_tree = repo.line("rev-parse", f"{head_oid}^{{tree}}") if head_oid else EMPTY_TREE
     tree = head_tree
     for before, after in steps:
-        base = snapshot.load(repo, before).files_tree
+        base = checkpoint.load(repo, before).files_tree
         merged = effect.merge(
-            repo, base=base, ours=tree, theirs=snapshot.load(repo, after).files_tree
+            repo, base=base, ours=tree, theirs=checkpoint.load(repo, after).files_tree
         )
         if merged.tree is None:
             paths = ", ".join(o.path.decode("utf-8", "backslashreplace") for o in merged.conflicts)

@@ -35,7 +35,7 @@ from git_atomic.core import failpoints
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal
 from git_atomic.core.lock import process_alive
-from git_atomic.engine import conversion, git, scan, snapshot
+from git_atomic.engine import conversion, git, scan, snapshot, staged
 from git_atomic.ops import context, output, results
 
 _OP_REF: Final = re.compile(r"^refs/atomic/ops/([0-9a-f]+)/")
@@ -105,7 +105,7 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> results.GcResult
     snapshot.capture(repo, message="git-atomic probe", ref=None, allow_unmerged=True)
     raw_retired = raw_before is not None and conversion.retire_raw(repo, unused_since=started)
     # The last staged tree captures remember may belong to a checkpoint retired just now.
-    (repo.state_dir / snapshot.STAGED_CACHE).unlink(missing_ok=True)
+    (repo.state_dir / staged.STAGED_CACHE).unlink(missing_ok=True)
     scan_now = repo.refs(scan.SCAN_REFS).get(scan.ref_name(repo))
     # Scan indexes a crash left without their ref (this worktree's; the ref keeps its objects).
     scan.tidy(repo, scan_now)

@@ -45,7 +45,7 @@ from git_atomic.core.journal import CheckpointRow, OpRow, Owner
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
 from git_atomic.engine import git, isolation, snapshot
-from git_atomic.engine.snapshot import Snapshot
+from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import gates as gate_runner
 from git_atomic.ops import output, phasecommit, results
 from git_atomic.ops.context import (

@@ -16,7 +16,7 @@ from typing import Final
 from git_atomic.core.errors import BusyError, Exit
 from git_atomic.core.journal import OpRow, Owner
 from git_atomic.core.vocab import EventKind, HistoryMode, OpStatus
-from git_atomic.engine.snapshot import Snapshot
+from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import context, effect, moves, output, results, steps
 from git_atomic.ops.operation import Engine
 

@@ -36,7 +36,7 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import git, restore, snapshot
+from git_atomic.engine import checkpoint, git, restore, snapshot
 from git_atomic.ops import context, output, results
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, RollbackResult
@@ -289,7 +289,7 @@ def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None
     current = snapshot.capture(
         engine.repo, message="git-atomic probe", ref=None, allow_unmerged=True
     ).snapshot
-    target = snapshot.load(engine.repo, target_sha)
+    target = checkpoint.load(engine.repo, target_sha)
     plan = restore.plan(engine.repo, current, target)
     if not (
         plan.files

@@ -36,7 +36,7 @@ from git_atomic.commands.query import resolve_op
 from git_atomic.core.errors import BusyError, RefusedError, UsageError
 from git_atomic.core.journal import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
-from git_atomic.engine import pathcheck, scan, snapshot
+from git_atomic.engine import checkpoint, pathcheck, scan
 from git_atomic.ops import context, effect, moves, output, results, steps
 
 
@@ -111,7 +111,7 @@ def rollback(
 def _take_back(
     ctx: context.Context,
     op: OpRow,
-    current: snapshot.Snapshot | None,
+    current: checkpoint.Snapshot | None,
     *,
     dry_run: bool,
     json_out: bool,
@@ -188,7 +188,7 @@ def _immediate(
     """Inside the open operation `op`: the newest of its steps whose files differ from `now`."""
     journal = ctx.journal
     walk = steps.steps(journal, op)
-    files = {row.sha: snapshot.load(ctx.repo, row.sha).files_tree for row in walk}
+    files = {row.sha: checkpoint.load(ctx.repo, row.sha).files_tree for row in walk}
     pos = steps.position(journal, ctx.worktree, walk)
     candidates = (
         []
@@ -295,7 +295,7 @@ def _resolve_checkpoint(ctx: context.Context, text: str) -> tuple[str, Checkpoin
         )
     sha = shas.pop()
     try:
-        snapshot.load(repo, sha)
+        checkpoint.load(repo, sha)
     except RefusedError:
         raise UsageError(f"rollback --to: {text} is not a git-atomic checkpoint") from None
     rows = [c for c in journal.find_checkpoint(sha) if c.sha == sha]
@@ -305,7 +305,7 @@ def _resolve_checkpoint(ctx: context.Context, text: str) -> tuple[str, Checkpoin
 def _check_paths_match(ctx: context.Context, sha: str, paths: tuple[bytes, ...]) -> None:
     """A path that is nowhere (checkpoint, index, worktree) is a typo: refuse, like git."""
     repo = ctx.repo
-    snap = snapshot.load(repo, sha)
+    snap = checkpoint.load(repo, sha)
     root = os.fsencode(repo.root)
     for path in paths:
         spec = os.fsdecode(path)

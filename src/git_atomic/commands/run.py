@@ -13,7 +13,7 @@ from git_atomic.core.config import GateSpec, gates_to_run, load_config
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
-from git_atomic.engine import gitstate, snapshot
+from git_atomic.engine import gitstate, staged
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, phasecommit, results
 from git_atomic.ops.operation import Engine, interrupted_exit, rollback_op, validate_and_finish
@@ -131,7 +131,7 @@ def _execute(
                 shlex.join(argv)[:200],
                 commit_message=phasecommit.command_message("OP-EXEC", op.name, argv),
             )
-        except snapshot.UnmergedPaths:
+        except staged.UnmergedPaths:
             output.say("git-atomic: the command left unmerged paths in the index")
             return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
         if process.INTERRUPTS.received is not None:

@@ -26,7 +26,7 @@ from git_atomic.core.config import load_config
 from git_atomic.core.errors import BusyError, UsageError
 from git_atomic.core.journal import OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
-from git_atomic.engine import snapshot
+from git_atomic.engine import checkpoint
 from git_atomic.ops import context, effect, moves, output, steps
 from git_atomic.ops.operation import Engine
 
@@ -183,5 +183,5 @@ def _head_before(ctx: context.Context, open_op: OpRow | None) -> str | None:
         else None
     )
     if pre is not None:
-        return snapshot.load(ctx.repo, pre.sha).head_oid
+        return checkpoint.load(ctx.repo, pre.sha).head_oid
     return ctx.repo.read_head()[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -16,6 +17,8 @@ from git_atomic.engine import safefs
 ZERO_OID: Final = "0" * 40
 EMPTY_TREE: Final = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 FALLBACK_IDENTITY: Final = ("git-atomic", "git-atomic@localhost")
+_BATCH: Final = 1000  # paths per command line (argument lists have a limit)
+_scratch_names = itertools.count()
 
 
 # Records are named tuples and plain classes, not dataclasses, in every module the scan needs
@@ -80,6 +83,12 @@ class Repo:
     def state_dir(self) -> Path:
         """Our folder inside the common git dir: journal, logs, temporary indexes."""
         return self.common_dir / "atomic"
+
+    def scratch_path(self, stem: str) -> Path:
+        """A name for a temporary file of this process in our folder (the caller removes it)."""
+        tmp = self.state_dir / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        return tmp / f"{stem}-{os.getpid()}-{next(_scratch_names)}"
 
     def run(
         self,
@@ -390,19 +399,8 @@ class Repo:
             while b"/" in path:
                 path = path.rsplit(b"/", 1)[0]
                 dirs.add(path)
-        env = {"GIT_LITERAL_PATHSPECS": "1", "GIT_INDEX_FILE": str(self.state_dir / "no-index")}
-        listing = self.out("ls-tree", "-z", "--full-tree", tree, env=env)
-        inner = sorted(d for d in dirs if d)
-        for i in range(0, len(inner), 1000):
-            listing += self.out(
-                "ls-tree",
-                "-z",
-                "--full-tree",
-                tree,
-                "--",
-                *[os.fsdecode(d) + "/" for d in inner[i : i + 1000]],
-                env=env,
-            )
+        listing = self.out("ls-tree", "-z", "--full-tree", tree)
+        listing += self._ls_tree_at(tree, [d + b"/" for d in sorted(dirs) if d])
         children: dict[bytes, dict[bytes, bytes]] = {d: {} for d in dirs}
         for item in listing.split(b"\0"):
             head, _, path = item.partition(b"\t")
@@ -421,15 +419,20 @@ class Repo:
         args = ["ls-tree", "-z", "--full-tree"]
         if recursive:
             args.append("-r")
-        raw = self.out(*args, treeish)
-        entries = []
-        for item in raw.split(b"\0"):
-            if not item:
-                continue
-            head, _, path = item.partition(b"\t")
-            mode, kind, oid = head.decode().split()
-            entries.append(TreeEntry(mode, kind, oid, path))
-        return entries
+        return _tree_entries(self.out(*args, treeish))
+
+    def ls_tree_at(self, tree: str, paths: Sequence[bytes]) -> list[TreeEntry]:
+        """The entries of `tree` at `paths` (literal, from its top; one ending in `/` lists that
+        folder's entries), however many paths there are."""
+        return _tree_entries(self._ls_tree_at(tree, paths))
+
+    def _ls_tree_at(self, tree: str, paths: Sequence[bytes]) -> bytes:
+        env = {"GIT_LITERAL_PATHSPECS": "1", "GIT_INDEX_FILE": str(self.state_dir / "no-index")}
+        listing = b""
+        for i in range(0, len(paths), _BATCH):
+            batch = [os.fsdecode(p) for p in paths[i : i + _BATCH]]
+            listing += self.out("ls-tree", "-z", "--full-tree", tree, "--", *batch, env=env)
+        return listing
 
     def diff_trees(self, a: str, b: str, paths: Sequence[bytes] = ()) -> list[RawChange]:
         """How tree `a` becomes tree `b` (trees are immutable, so the answer is kept)."""
@@ -557,6 +560,16 @@ def config_key(key: str) -> str:
     if not dot:
         return key.lower()
     return f"{section.lower()}.{subsection}.{name.lower()}"
+
+
+def _tree_entries(listing: bytes) -> list[TreeEntry]:
+    entries = []
+    for item in listing.split(b"\0"):
+        if item:
+            head, _, path = item.partition(b"\t")
+            mode, kind, oid = head.decode().split()
+            entries.append(TreeEntry(mode, kind, oid, path))
+    return entries
 
 
 def parse_raw_diff(raw: bytes) -> list[RawChange]:

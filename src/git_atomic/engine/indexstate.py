@@ -172,7 +172,7 @@ def rebuild(
 ) -> Path:
     """An index holding `target_tree`'s entries and `target_flags`, built on a copy of the real
     index (whose entries are `current_tree` and `current_flags`; None: there is no index file).
-    Returns `scratch`, ready for `snapshot.install_index`."""
+    Returns `scratch`, ready for `indexfile.install_index`."""
     env = {"GIT_INDEX_FILE": str(scratch)}
     if current_tree is None or not repo.index_path.exists():
         repo.run("read-tree", target_tree, env=env)

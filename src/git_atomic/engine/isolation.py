@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import shutil
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from git_atomic.core.errors import GitError
-from git_atomic.engine import restore, snapshot
-from git_atomic.engine.git import Repo, TreeEntry
-from git_atomic.engine.snapshot import Snapshot
+from git_atomic.engine import checkpoint, restore, snapshot
+from git_atomic.engine.checkpoint import Snapshot
+from git_atomic.engine.git import Repo
 
 ISOLATED_DIR: Final = "isolated"
 # While it runs, an isolated operation's journal row is filed under this, not a worktree.
@@ -279,35 +277,19 @@ def as_user_checkpoint(
     """A private worktree's checkpoint as the user's worktree would hold that state: HEAD on the
     user's branch (at the private HEAD's commit) instead of detached, so that `rollback --to` it
     from the user's worktree makes sense. Files, index and staged tree stay as captured."""
-    entries = repo.ls_tree(snap.commit)
-    meta_entry = next(e for e in entries if e.path == b"meta")
-    meta = json.loads(repo.cat_blob(meta_entry.oid))
     branches = dict(snap.branches)
     if head_ref is not None and snap.head_oid is not None:
         branches[head_ref] = snap.head_oid
     else:
         head_ref = None
-    meta.update(
-        head={"ref": head_ref, "oid": snap.head_oid},
+    parts = dataclasses.replace(
+        snap,
+        head_ref=head_ref,
         branches=branches,
         worktree=str(root),
-        isolated_in=str(private_root),
+        origin={**snap.origin, "isolated_in": str(private_root)},
     )
-    blob = repo.line(
-        "hash-object", "-w", "--stdin", input=json.dumps(meta, sort_keys=True).encode()
-    )
-    tree = repo.mktree(
-        [TreeEntry(e.mode, e.kind, blob if e.path == b"meta" else e.oid, e.path) for e in entries]
-    )
-    commit = repo.line(
-        "commit-tree",
-        tree,
-        *_parents(snap.head_oid, branches),
-        "-m",
-        message,
-        env=repo.identity_env(required=False),
-    )
-    return dataclasses.replace(snap, commit=commit, head_ref=head_ref, branches=branches)
+    return checkpoint.write(repo, parts, message=message)
 
 
 def target_checkpoint(
@@ -321,51 +303,15 @@ def target_checkpoint(
 ) -> Snapshot:
     """The state the user's worktree goes to: its HEAD (moved to `head_oid`), merged files, the
     merged staged entries with the user's entry flags (those of entries the merge removed go)."""
-    head_ref = current.head_ref
     branches = dict(current.branches)
-    if head_ref is not None and head_oid is not None:
-        branches[head_ref] = head_oid
-    meta = {
-        "version": snapshot.META_VERSION,
-        "head": {"ref": head_ref, "oid": head_oid},
-        "branches": branches,
-        "index": {"present": True},
-        "worktree": str(repo.root),
-        "created_at": time.time(),
-    }
-    blob = repo.line(
-        "hash-object", "-w", "--stdin", input=json.dumps(meta, sort_keys=True).encode()
+    if current.head_ref is not None and head_oid is not None:
+        branches[current.head_ref] = head_oid
+    parts = checkpoint.Parts(
+        files_tree=files_tree,
+        staged_tree=staged_tree,
+        head_ref=current.head_ref,
+        head_oid=head_oid,
+        branches=branches,
+        index_flags=current.index_flags,
     )
-    entries = [
-        TreeEntry("100644", "blob", blob, b"meta"),
-        TreeEntry("040000", "tree", staged_tree, b"staged"),
-        TreeEntry("040000", "tree", files_tree, b"files"),
-    ]
-    if current.index_flags is not None:
-        entries.append(TreeEntry("100644", "blob", current.index_flags, b"index-flags"))
-    tree = repo.mktree(entries)
-    commit = repo.line(
-        "commit-tree",
-        tree,
-        *_parents(head_oid, branches),
-        "-m",
-        message,
-        env=repo.identity_env(required=False),
-    )
-    return Snapshot(
-        commit,
-        files_tree,
-        staged_tree,
-        head_ref,
-        head_oid,
-        branches,
-        None,
-        None,
-        True,
-        current.index_flags,
-    )
-
-
-def _parents(head_oid: str | None, branches: Mapping[str, str]) -> list[str]:
-    parents = dict.fromkeys(x for x in [head_oid, *branches.values()] if x)
-    return [a for p in parents for a in ("-p", p)]
+    return checkpoint.write(repo, parts, message=message)

@@ -5,15 +5,23 @@ from __future__ import annotations
 import enum
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from git_atomic.core import failpoints
 from git_atomic.core.config import capture_settings
 from git_atomic.core.errors import RefusedError
-from git_atomic.engine import gitstate, ignores, safefs, scan, snapshot, unchanged
-from git_atomic.engine.git import RawChange, Repo
-from git_atomic.engine.snapshot import Snapshot
+from git_atomic.engine import (
+    checkpoint,
+    gitstate,
+    ignores,
+    indexfile,
+    safefs,
+    scan,
+    unchanged,
+)
+from git_atomic.engine.checkpoint import Snapshot
+from git_atomic.engine.git import ZERO_OID, RawChange, Repo
 
 GITLINK = "160000"
 SYMLINK = "120000"
@@ -92,7 +100,7 @@ def plan(
         others = repo.other_worktree_heads()
         moved_elsewhere = [b for b in others if current.branches.get(b) != target.branches.get(b)]
         left = sorted(moved_elsewhere)
-        ref_lines = snapshot.ref_changes(current.branches, target.branches, skip=left)
+        ref_lines = ref_changes(current.branches, target.branches, skip=left)
         head_changes = _head_key(current) != _head_key(target)
     index_changes = not paths and current.index_key() != target.index_key()
     folders = _folders(repo, target, paths)
@@ -118,7 +126,7 @@ def _unsafe(path: bytes) -> bool:
 
 
 def _folders(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> tuple[bytes, ...]:
-    wanted = frozenset(f for f in snapshot.load_empty_folders(repo, target) if not _unsafe(f))
+    wanted = frozenset(f for f in checkpoint.load_empty_folders(repo, target) if not _unsafe(f))
     if paths and b"." not in paths:
         wanted = frozenset(
             f for f in wanted if any(f == p or f.startswith(p + b"/") for p in paths)
@@ -141,6 +149,19 @@ def _new_folders(
             if tree.kind(f) != stat.S_IFDIR
             or any(t == f or t.startswith(f + b"/") for t in touched)
         )
+
+
+def ref_changes(
+    current: Mapping[str, str], target: Mapping[str, str], *, skip: Sequence[str] = ()
+) -> list[str]:
+    """`update-ref --stdin` lines that move branches from `current` to `target`, by CAS."""
+    lines: list[str] = []
+    for name in sorted(set(current) | set(target)):
+        old, new = current.get(name), target.get(name)
+        if old == new or name in skip:
+            continue
+        lines.append(f"update {name} {new or ZERO_OID} {old or ZERO_OID}")
+    return lines
 
 
 def _head_key(snap: Snapshot) -> tuple[str | None, str | None]:
@@ -199,7 +220,7 @@ def apply(
     if paths:
         _restore_index_paths(repo, target, paths)
     elif the_plan.index_changes:
-        snapshot.put_index(repo, current, target)
+        indexfile.put_index(repo, current, target)
     failpoints.hit("restore:after-index")
     if the_plan.ref_lines:
         _move_branches(repo, the_plan.ref_lines, reason, outcome)

@@ -48,18 +48,16 @@ makes git objects only, so a refused outcome changed nothing.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from git_atomic.core.errors import GitError
 from git_atomic.core.journal import CheckpointRow, Journal, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind
-from git_atomic.engine import snapshot
-from git_atomic.engine.git import EMPTY_TREE, Repo, TreeEntry
-from git_atomic.engine.snapshot import Snapshot
+from git_atomic.engine import checkpoint
+from git_atomic.engine.checkpoint import Snapshot
+from git_atomic.engine.git import EMPTY_TREE, Repo
 from git_atomic.ops import moves
 from git_atomic.ops.operation import Engine, RollbackResult
 
@@ -181,7 +179,7 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
     serves to compare with and as a merge base). The files on disk are the checkpoint's."""
     if row.commit_sha is None:
         return row.sha
-    snap = snapshot.load(repo, row.sha)
+    snap = checkpoint.load(repo, row.sha)
     if snap.head_oid == row.commit_sha:
         return row.sha
     branches = dict(snap.branches)
@@ -191,7 +189,7 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
     commit_tree = repo.line("rev-parse", f"{row.commit_sha}^{{tree}}")
     merged = merge(repo, base=head_tree, ours=snap.staged_tree, theirs=commit_tree).tree
     staged = merged or commit_tree  # the commit was planned so that this merge is clean
-    flags = snapshot.load_flags(repo, snap)
+    flags = checkpoint.load_flags(repo, snap)
     added = {c.path for c in repo.diff_trees(snap.staged_tree, staged) if c.status == "A"}
     kept = dataclasses.replace(
         flags, intent_to_add={p: m for p, m in flags.intent_to_add.items() if p not in added}
@@ -214,7 +212,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     """Apply each change `frm -> to` on top of the state, in order."""
     if not changes:
         return Outcome(current, current, exact=True)
-    snaps = {sha: snapshot.load(repo, sha) for pair in changes for sha in pair}
+    snaps = {sha: checkpoint.load(repo, sha) for pair in changes for sha in pair}
     states = [(_state(snaps[frm]), _state(snaps[to])) for frm, to in changes]
     contiguous = all(states[i][0] == states[i - 1][1] for i in range(1, len(states)))
     if contiguous and _state(current) == states[0][0]:
@@ -290,47 +288,15 @@ def _target(
 ) -> Snapshot:
     """A checkpoint of a computed state (objects only; `moves.keep` makes it reachable). `flags`:
     the index flags blob to keep (the user's, as they are now)."""
-    head_oid = refs.head_oid
-    meta = {
-        "version": snapshot.META_VERSION,
-        "head": {"ref": refs.head_ref, "oid": head_oid},
-        "branches": refs.branches,
-        "index": {"present": True},
-        "worktree": str(repo.root),
-        "created_at": time.time(),
-    }
-    blob = repo.line(
-        "hash-object", "-w", "--stdin", input=json.dumps(meta, sort_keys=True).encode()
+    parts = checkpoint.Parts(
+        files_tree=files_tree,
+        staged_tree=staged_tree,
+        head_ref=refs.head_ref,
+        head_oid=refs.head_oid,
+        branches=dict(refs.branches),
+        index_flags=flags,
     )
-    entries = [
-        TreeEntry("100644", "blob", blob, b"meta"),
-        TreeEntry("040000", "tree", staged_tree, b"staged"),
-        TreeEntry("040000", "tree", files_tree, b"files"),
-    ]
-    if flags is not None:
-        entries.append(TreeEntry("100644", "blob", flags, b"index-flags"))
-    tree = repo.mktree(entries)
-    parents = list(dict.fromkeys(x for x in [head_oid, *refs.branches.values()] if x))
-    commit = repo.line(
-        "commit-tree",
-        tree,
-        *[a for p in parents for a in ("-p", p)],
-        "-m",
-        "git-atomic: an effect taken back or re-applied",
-        env=repo.identity_env(required=False),
-    )
-    return Snapshot(
-        commit,
-        files_tree,
-        staged_tree,
-        refs.head_ref,
-        head_oid,
-        dict(refs.branches),
-        None,
-        None,
-        True,
-        flags,
-    )
+    return checkpoint.write(repo, parts, message="git-atomic: an effect taken back or re-applied")
 
 
 # --- three-way merges of trees -----------------------------------------------------------------

@@ -22,7 +22,7 @@ from git_atomic.core.errors import BusyError, RefusedError
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import CheckpointKind, EventKind, IntentAction, Phase
 from git_atomic.engine import isolation, restore, snapshot
-from git_atomic.engine.snapshot import Snapshot
+from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import output
 from git_atomic.ops.context import Context, check_git_state, refuse_if_interrupted
 from git_atomic.ops.operation import op_ref

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from git_atomic.core.journal import Journal, OpRow
 from git_atomic.core.vocab import EventKind, HistoryMode
-from git_atomic.engine import gitstate, restore, snapshot
-from git_atomic.engine.git import ZERO_OID, Repo, TreeEntry
-from git_atomic.engine.snapshot import Snapshot
+from git_atomic.engine import checkpoint, gitstate, restore, snapshot
+from git_atomic.engine.checkpoint import Snapshot
+from git_atomic.engine.git import ZERO_OID, Repo
 from git_atomic.ops import output, results
 from git_atomic.ops.operation import Engine
 
@@ -71,7 +71,7 @@ def probe(repo: Repo) -> Snapshot:
 def preview(repo: Repo, move: Move, *, current: Snapshot | None = None) -> Preview:
     """What the move would change, from a probe capture that creates no ref."""
     current = current or probe(repo)
-    target = snapshot.load(repo, move.target)
+    target = checkpoint.load(repo, move.target)
     the_plan = restore.plan(repo, current, target, with_refs=move.with_refs, paths=move.paths)
     staged = repo.diff_trees(current.staged_tree, target.staged_tree, move.paths)
     return Preview(current, target, the_plan, tuple(c.path for c in staged))
@@ -264,29 +264,16 @@ def commit_checkpoint(repo: Repo, commit: str) -> str:
     else:
         head_oid = commit
     tree = repo.line("rev-parse", f"{commit}^{{tree}}")
-    meta = {
-        "version": snapshot.META_VERSION,
-        "head": {"ref": head_ref, "oid": head_oid},
-        "branches": branches,
-        "index": {"present": True},
-        "worktree": str(repo.root),
-        "created_at": time.time(),
-        "from_commit": commit,
-    }
-    meta_blob = repo.line(
-        "hash-object", "-w", "--stdin", input=json.dumps(meta, sort_keys=True).encode()
-    )
-    root_tree = repo.mktree(
-        [
-            TreeEntry("100644", "blob", meta_blob, b"meta"),
-            TreeEntry("040000", "tree", tree, b"staged"),
-            TreeEntry("040000", "tree", tree, b"files"),
-        ]
+    parts = checkpoint.Parts(
+        files_tree=tree,
+        staged_tree=tree,
+        head_ref=head_ref,
+        head_oid=head_oid,
+        branches=branches,
+        origin={"from_commit": commit},
     )
     message = f"git-atomic commit {commit[:12]} as a checkpoint"
-    return repo.line(
-        "commit-tree", root_tree, "-p", commit, "-m", message, env=repo.identity_env(required=False)
-    )
+    return checkpoint.write(repo, parts, message=message).commit
 
 
 def keep(repo: Repo, sha: str) -> str:

@@ -22,7 +22,8 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import restore, scan, snapshot
+from git_atomic.engine import checkpoint, restore, scan, snapshot
+from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import phasecommit
 from git_atomic.ops.context import Context, refuse_if_interrupted
 
@@ -284,7 +285,7 @@ class Engine:
         paths: Sequence[bytes] = (),
         with_refs: bool = True,
         rescue_sha: str | None = None,
-        probe: snapshot.Snapshot | None = None,
+        probe: Snapshot | None = None,
     ) -> RollbackResult:
         """Save the current state as a rescue checkpoint, then bring the tree to `target_sha`.
 
@@ -303,7 +304,7 @@ class Engine:
         }
         self._set_pending(op_id, intent)
         failpoints.hit(f"{event}:before-rescue")
-        target = snapshot.load(self.repo, target_sha)
+        target = checkpoint.load(self.repo, target_sha)
         if rescue_sha is None:
             ref = self._rescue_ref(op_id)
             if probe is not None and not restore.overwritten_ignored(

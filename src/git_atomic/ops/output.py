@@ -432,14 +432,14 @@ def summary_line(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> st
 def _took_back(repo: Repo, journal: Journal, op: OpRow) -> bool:
     """Whether the rollback changed anything: the state it replaced (its rescue) differs from
     the PRE-OP state it went back to."""
-    from git_atomic.engine import snapshot
+    from git_atomic.engine import checkpoint
 
     cps = journal.checkpoints(op.id)
     pre = next((c.sha for c in cps if c.kind == CheckpointKind.PRE_OP), None)
     rescue = next((c.sha for c in reversed(cps) if c.kind == CheckpointKind.RESCUE), None)
     if pre is None or rescue is None:
         return rescue is not None
-    a, b = snapshot.load(repo, pre), snapshot.load(repo, rescue)
+    a, b = checkpoint.load(repo, pre), checkpoint.load(repo, rescue)
     return (a.files_tree, a.index_key(), a.head_ref, a.head_oid, a.branches) != (
         b.files_tree,
         b.index_key(),

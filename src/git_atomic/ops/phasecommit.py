@@ -21,14 +21,13 @@ change is your edits. It measures from HEAD, and leaves out the files untracked 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from git_atomic.engine import indexstate, isolation, snapshot
+from git_atomic.engine import checkpoint, indexfile, indexstate, isolation
 from git_atomic.engine.git import EMPTY_TREE, RawChange, Repo
 
 SUBJECT_WIDTH: Final = 72
@@ -52,14 +51,10 @@ class Plan:
 def base_of(repo: Repo, pre_op: str) -> Base:
     """The `Base` a PRE-OP checkpoint keeps (snapshot.capture's `effect_base`); a PRE-OP without
     one belongs to a phase that commits the tree as it stands: HEAD's tree then."""
-    entries = {e.path: e for e in repo.ls_tree(pre_op)}
-    kept = entries.get(snapshot.COMMIT_BASE)
-    if kept is not None:
-        listed = entries.get(b"untracked")
-        untracked = repo.cat_blob(listed.oid).split(b"\0") if listed is not None else []
-        return Base(kept.oid, frozenset(p for p in untracked if p))
-    head = json.loads(repo.cat_blob(entries[b"meta"].oid))["head"]["oid"]
-    return Base(tree_of(repo, head), None)
+    snap = checkpoint.load(repo, pre_op)
+    if snap.commit_base is not None:
+        return Base(snap.commit_base, checkpoint.load_untracked(repo, snap))
+    return Base(tree_of(repo, snap.head_oid), None)
 
 
 def tree_of(repo: Repo, commit: str | None) -> str:
@@ -129,29 +124,15 @@ def _without(repo: Repo, files: str, effect: Sequence[RawChange], held: set[byte
 
 def _entries(repo: Repo, tree: str, paths: frozenset[bytes]) -> dict[bytes, tuple[str, str]]:
     """The files among `paths` that `tree` holds: path -> (mode, object)."""
-    env = {"GIT_LITERAL_PATHSPECS": "1", "GIT_INDEX_FILE": str(repo.state_dir / "no-index")}
-    wanted = sorted(paths)
-    found: dict[bytes, tuple[str, str]] = {}
-    for i in range(0, len(wanted), 1000):
-        listing = repo.out(
-            "ls-tree",
-            "-z",
-            "--full-tree",
-            tree,
-            "--",
-            *[os.fsdecode(p) for p in wanted[i : i + 1000]],
-            env=env,
-        )
-        for item in listing.split(b"\0"):
-            head, _, path = item.partition(b"\t")
-            mode, kind, oid = head.decode().split() if item else ("", "", "")
-            if kind in ("blob", "commit") and path in paths:
-                found[path] = (mode, oid)
-    return found
+    return {
+        e.path: (e.mode, e.oid)
+        for e in repo.ls_tree_at(tree, sorted(paths))
+        if e.kind in ("blob", "commit") and e.path in paths
+    }
 
 
 def put_index(
-    repo: Repo, current: snapshot.Snapshot, flags: indexstate.IndexFlags, staged: str
+    repo: Repo, current: checkpoint.Snapshot, flags: indexstate.IndexFlags, staged: str
 ) -> None:
     """Make the index hold `staged`'s entries, where it held `current`'s; only the entries that
     differ are rewritten, every other keeps its stat data and flags. An intent-to-add entry the
@@ -160,7 +141,7 @@ def put_index(
         return
     added = {c.path for c in repo.diff_trees(current.staged_tree, staged) if c.status == "A"}
     intents = {p: m for p, m in flags.intent_to_add.items() if p not in added}
-    scratch = snapshot.temp_path(repo, "index")
+    scratch = repo.scratch_path("index")
     try:
         indexstate.rebuild(
             repo,
@@ -170,7 +151,7 @@ def put_index(
             target_flags=dataclasses.replace(flags, intent_to_add=intents),
             scratch=scratch,
         )
-        snapshot.install_index(repo, scratch)
+        indexfile.install_index(repo, scratch)
     finally:
         scratch.unlink(missing_ok=True)
 

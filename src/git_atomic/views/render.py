@@ -198,17 +198,17 @@ def own_change(repo: Repo, op: OpRow, checkpoints: list[CheckpointRow]) -> Chang
     """What the operation itself changed: for an agent turn that recorded its calls' steps,
     PRE-OP with each step merged in (what happened between its calls is not shown as its own);
     where the steps do not merge cleanly on PRE-OP, and for every other operation, change_of."""
-    from git_atomic.engine import snapshot
+    from git_atomic.engine import checkpoint
     from git_atomic.ops import effect
 
     pre = next((c for c in checkpoints if c.kind == CheckpointKind.PRE_OP), None)
     calls = effect.turn_steps(op)
     if pre is None or not calls:
         return change_of(op, checkpoints)
-    start = snapshot.load(repo, pre.sha).files_tree
+    start = checkpoint.load(repo, pre.sha).files_tree
     tree = start
     for step in calls:
-        base, theirs = (snapshot.load(repo, sha).files_tree for sha in (step.before, step.after))
+        base, theirs = (checkpoint.load(repo, sha).files_tree for sha in (step.before, step.after))
         merged = effect.merge(repo, base=base, ours=tree, theirs=theirs)
         if merged.tree is None:
             return change_of(op, checkpoints)

@@ -1,0 +1,219 @@
+"""The checkpoint format: what a checkpoint commit's tree holds, written and read in one place.
+
+A checkpoint is a commit whose tree holds:
+  meta          blob  JSON: HEAD (symbolic ref or detached), every local branch, whether there
+                      was an index file, the worktree, when it was written (and captured)
+  staged        tree  `write-tree` of the index: its entries (and keeps staged blobs reachable)
+  index-flags   blob  the entry flags a tree cannot hold (indexstate.py); absent when none
+  files         tree  every tracked and untracked-not-ignored file, raw bytes, modes, symlinks
+  untracked     blob  NUL-separated paths that were untracked (commits mode keeps them out of
+                      commits); PRE-OP of a commits-mode operation only
+  commit-base   tree  what that operation's commits are measured from: the files as a commit
+                      would hold them (filtered bytes, untracked files left out); PRE-OP of a
+                      commits-mode operation only
+  empty-folders blob  NUL-separated empty folders (the innermost ones); absent when none
+  index         blob  the raw index bytes, only when staged tree and flags cannot describe it
+                      (an intent-to-add entry whose file is gone or has another mode now,
+                      unmerged entries), and in checkpoints of version 1
+  gitstate      tree  a merge, rebase, cherry-pick, revert, am or bisect in progress: git's
+                      files and refs for it (gitstate.py); absent when there is none
+Its parents are HEAD and every branch tip, so `gc --prune=now` can lose none of them.
+
+A capture (snapshot.py) writes one from the disk; a state worked out from trees (an effect
+taken back, a private worktree's result applied, a commit checked out) is written here too,
+from the same `Parts`, so every checkpoint is read back by `load`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from git_atomic.core.errors import RefusedError
+from git_atomic.engine import indexstate
+from git_atomic.engine.git import Repo, TreeEntry
+
+META_VERSION: Final = 2
+META: Final = b"meta"
+STAGED: Final = b"staged"
+FILES: Final = b"files"
+INDEX: Final = b"index"
+INDEX_FLAGS: Final = b"index-flags"
+UNTRACKED: Final = b"untracked"
+COMMIT_BASE: Final = b"commit-base"
+EMPTY_FOLDERS: Final = b"empty-folders"
+GITSTATE: Final = b"gitstate"
+_BLOB: Final = "100644"
+_TREE: Final = "040000"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Parts:
+    """What a checkpoint holds, before it is a commit (object ids of its blobs and trees)."""
+
+    files_tree: str
+    staged_tree: str
+    head_ref: str | None  # None: detached
+    head_oid: str | None  # None: unborn
+    branches: Mapping[str, str]
+    index_blob: str | None = None  # raw index bytes (version 1, or an index flags cannot describe)
+    index_mtime_ns: int | None = None  # the raw index's mtime, for its racy-clean entries
+    index_present: bool = True  # whether there was an index file at all
+    index_flags: str | None = None  # blob of indexstate.IndexFlags; None: no flagged entry
+    empty_folders: str | None = None  # blob of empty folders; None: none seen
+    git_state: str | None = None  # gitstate.py's tree: an unfinished merge, rebase...; None: none
+    captured_at: float | None = None  # when the disk was captured (time.time()); None: not known
+    commit_base: str | None = None  # tree: what a commits-mode operation's commits start from
+    untracked: str | None = None  # blob: the files untracked at that operation's start
+    worktree: str | None = None  # the worktree the state is of; None: the repository's own
+    origin: Mapping[str, str] = field(default_factory=dict)  # from_commit, isolated_in
+
+    def index_key(self) -> tuple[object, ...]:
+        """Equal keys: equal indexes, as far as a user can tell (entries and flags)."""
+        if self.index_blob is not None:
+            return ("raw", self.index_blob)
+        return ("entries", self.index_present, self.staged_tree, self.index_flags)
+
+    def written(self, commit: str) -> Snapshot:
+        """These parts as the checkpoint `commit` holds them."""
+        return Snapshot(
+            commit=commit,
+            files_tree=self.files_tree,
+            staged_tree=self.staged_tree,
+            head_ref=self.head_ref,
+            head_oid=self.head_oid,
+            branches=self.branches,
+            index_blob=self.index_blob,
+            index_mtime_ns=self.index_mtime_ns,
+            index_present=self.index_present,
+            index_flags=self.index_flags,
+            empty_folders=self.empty_folders,
+            git_state=self.git_state,
+            captured_at=self.captured_at,
+            commit_base=self.commit_base,
+            untracked=self.untracked,
+            worktree=self.worktree,
+            origin=self.origin,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Snapshot(Parts):
+    """A checkpoint written: its commit and its parts."""
+
+    commit: str
+
+
+def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -> Snapshot:
+    """Write the checkpoint of `parts` (objects only: the caller makes a ref to it). Its parents
+    are HEAD, every branch and `keep` (commits a state in progress names)."""
+    meta: dict[str, object] = {
+        "version": META_VERSION,
+        "head": {"ref": parts.head_ref, "oid": parts.head_oid},
+        "branches": dict(parts.branches),
+        "index": {"present": parts.index_present},
+        "worktree": parts.worktree if parts.worktree is not None else str(repo.root),
+        "created_at": parts.captured_at if parts.captured_at is not None else time.time(),
+        **parts.origin,
+    }
+    if parts.index_mtime_ns is not None:
+        meta["index_mtime_ns"] = parts.index_mtime_ns
+    if parts.captured_at is not None:
+        meta["captured_at"] = parts.captured_at
+    meta_blob = repo.line(
+        "hash-object", "-w", "--stdin", input=json.dumps(meta, sort_keys=True).encode()
+    )
+    optional = [
+        (_BLOB, parts.index_blob, INDEX),
+        (_BLOB, parts.index_flags, INDEX_FLAGS),
+        (_TREE, parts.commit_base, COMMIT_BASE),
+        (_TREE, parts.git_state, GITSTATE),
+        (_BLOB, parts.untracked, UNTRACKED),
+        (_BLOB, parts.empty_folders, EMPTY_FOLDERS),
+    ]
+    tree = repo.mktree(
+        [
+            TreeEntry(_BLOB, "blob", meta_blob, META),
+            TreeEntry(_TREE, "tree", parts.staged_tree, STAGED),
+            TreeEntry(_TREE, "tree", parts.files_tree, FILES),
+            *(
+                TreeEntry(mode, "tree" if mode == _TREE else "blob", oid, name)
+                for mode, oid, name in optional
+                if oid is not None
+            ),
+        ]
+    )
+    parents = dict.fromkeys(x for x in [parts.head_oid, *parts.branches.values(), *keep] if x)
+    commit = repo.line(
+        "commit-tree",
+        tree,
+        *[a for p in parents for a in ("-p", p)],
+        "-m",
+        message,
+        env=repo.identity_env(required=False),
+    )
+    return parts.written(commit)
+
+
+def load(repo: Repo, commit: str) -> Snapshot:
+    """Read a checkpoint commit back."""
+    entries = {e.path: e.oid for e in repo.ls_tree(commit)}
+    try:
+        meta = json.loads(repo.cat_blob(entries[META]))
+    except (KeyError, ValueError) as exc:
+        raise RefusedError(f"{commit[:12]} is not a git-atomic checkpoint") from exc
+    present = meta["index"]["present"] if "index" in meta else INDEX in entries
+    return Snapshot(
+        commit=commit,
+        files_tree=entries[FILES],
+        staged_tree=entries[STAGED],
+        head_ref=meta["head"]["ref"],
+        head_oid=meta["head"]["oid"],
+        branches=dict(meta["branches"]),
+        index_blob=entries.get(INDEX),
+        index_mtime_ns=meta.get("index_mtime_ns"),
+        index_present=bool(present),
+        index_flags=entries.get(INDEX_FLAGS),
+        empty_folders=entries.get(EMPTY_FOLDERS),
+        git_state=entries.get(GITSTATE),
+        # Only a capture saw the disk; a state computed from trees (a commit made a checkpoint,
+        # an effect taken back) cannot tell which files were there.
+        captured_at=meta.get("captured_at"),
+        commit_base=entries.get(COMMIT_BASE),
+        untracked=entries.get(UNTRACKED),
+        worktree=meta.get("worktree"),
+        origin={k: str(meta[k]) for k in ("from_commit", "isolated_in") if k in meta},
+    )
+
+
+def paths_blob(repo: Repo, paths: Iterable[bytes]) -> str | None:
+    """A blob of NUL-separated paths, sorted (equal sets, equal blobs); None for no path."""
+    listed = sorted(set(paths))
+    if not listed:
+        return None
+    return repo.line("hash-object", "-w", "--stdin", input=b"".join(p + b"\0" for p in listed))
+
+
+def _paths(repo: Repo, blob: str | None) -> frozenset[bytes]:
+    if blob is None:
+        return frozenset()
+    return frozenset(p for p in repo.cat_blob(blob).split(b"\0") if p)
+
+
+def load_flags(repo: Repo, snap: Parts) -> indexstate.IndexFlags:
+    if snap.index_flags is None:
+        return indexstate.IndexFlags()
+    return indexstate.IndexFlags.decode(repo.cat_blob(snap.index_flags))
+
+
+def load_empty_folders(repo: Repo, snap: Parts) -> frozenset[bytes]:
+    """The empty folders a checkpoint holds (none in checkpoints written before they were)."""
+    return _paths(repo, snap.empty_folders)
+
+
+def load_untracked(repo: Repo, snap: Parts) -> frozenset[bytes]:
+    """The files untracked when a commits-mode operation started (its PRE-OP's `untracked`)."""
+    return _paths(repo, snap.untracked)

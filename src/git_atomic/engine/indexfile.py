@@ -1,0 +1,98 @@
+"""The worktree's index file put in place the way git does: under git's `index.lock`, by rename.
+
+A checkpoint keeps the index as its entries and flags (indexstate.py), or as raw bytes when those
+cannot describe it (checkpoint.py); `put_index` makes the index a checkpoint's again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from git_atomic.core.errors import RefusedError
+from git_atomic.engine import checkpoint, indexstate
+from git_atomic.engine.checkpoint import Snapshot
+from git_atomic.engine.git import Repo
+
+
+def put_index(repo: Repo, current: Snapshot, target: Snapshot) -> None:
+    """Make the worktree's index `target`'s, where it now is `current`'s (a fresh capture)."""
+    if target.index_blob is not None:
+        write_index_bytes(repo, repo.cat_blob(target.index_blob), target.index_mtime_ns)
+        return
+    if not target.index_present:
+        repo.index_path.unlink(missing_ok=True)
+        return
+    scratch = repo.scratch_path("index")
+    try:
+        indexstate.rebuild(
+            repo,
+            # An index kept raw (unmerged entries) is built anew, not edited.
+            current_tree=(
+                current.staged_tree
+                if current.index_present and current.index_blob is None
+                else None
+            ),
+            current_flags=checkpoint.load_flags(repo, current),
+            target_tree=target.staged_tree,
+            target_flags=checkpoint.load_flags(repo, target),
+            scratch=scratch,
+        )
+        install_index(repo, scratch)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def install_index(repo: Repo, source: Path) -> None:
+    """Make `source` the worktree's index the way git does: O_EXCL lock, then rename.
+
+    A rename keeps the file's mtime, which git's racy-clean check depends on.
+    """
+    lock = _lock_index(repo)
+    try:
+        try:
+            os.replace(source, lock)
+        except OSError:
+            shutil.copy2(source, lock)
+        os.replace(lock, repo.index_path)
+    except BaseException:
+        lock.unlink(missing_ok=True)
+        raise
+
+
+def write_index_bytes(repo: Repo, data: bytes | None, mtime_ns: int | None) -> None:
+    """Put saved raw index bytes back, with the mtime they had (racy-git safety)."""
+    if data is None:
+        repo.index_path.unlink(missing_ok=True)
+        return
+    lock = _lock_index(repo)
+    try:
+        with open(lock, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mtime_ns is not None:
+            os.utime(lock, ns=(mtime_ns, mtime_ns))
+        os.replace(lock, repo.index_path)
+    except BaseException:
+        lock.unlink(missing_ok=True)
+        raise
+
+
+def _lock_index(repo: Repo) -> Path:
+    lock = repo.index_path.with_name("index.lock")
+    for _ in range(50):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            time.sleep(0.1)
+            continue
+        os.close(fd)
+        return lock
+    raise RefusedError(
+        f"{lock} exists: another git process is writing the index",
+        hint="if no git command is running (one may have been killed), remove that file, "
+        "then run the command again (`git atomic recover` after a crash)",
+    )

@@ -1,0 +1,170 @@
+"""The staged side of a capture: the index's entries as a tree, and the flags a tree cannot hold.
+
+The user's index is never written: its entries are read from a hard link to it (`scan.share`),
+so that its mtime, which git's racy-clean check depends on, is the one a raw copy keeps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from git_atomic.core.errors import GitError, RefusedError
+from git_atomic.engine import indexstate, scan
+from git_atomic.engine.git import Repo
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A private copy of the user's index, made first so that a scan can be seeded from it."""
+
+    present: bool  # whether there was an index file at all
+    mtime_ns: int | None  # its mtime: a raw copy keeps it for the racy-clean entries
+    key: str | None  # its checksum, under which its staged side may be remembered
+    seen: tuple[str, indexstate.Listing] | None  # the staged side remembered for it
+
+
+@dataclass(frozen=True)
+class Staged:
+    tree: str  # `write-tree` of the index (of its merged entries, when `unmerged`)
+    listing: indexstate.Listing  # its flags and attribute files
+    unmerged: bool = False  # the index has unmerged entries: only a raw copy keeps them
+
+    @property
+    def flags(self) -> indexstate.IndexFlags:
+        return self.listing.flags
+
+
+def copy(repo: Repo, index_copy: Path, staged_copy: Path) -> Copy:
+    """Link the user's index to `index_copy` (a seed for the scan) and, unless its staged side
+    is remembered, to `staged_copy` (for `read`)."""
+    if not repo.index_path.exists():
+        return Copy(False, None, None, None)
+    scan.share(repo.index_path, index_copy)
+    key = _index_checksum(index_copy)
+    seen = _staged_seen(repo, key)
+    if seen is None:
+        scan.share(index_copy, staged_copy)
+    return Copy(True, index_copy.stat().st_mtime_ns, key, seen)
+
+
+def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) -> Staged:
+    """The staged side of `index`: remembered, or read from `staged_copy` (low priority: the
+    scan of the worktree runs meanwhile). Unmerged entries are refused unless `allow_unmerged`."""
+    if index.seen is not None:
+        return Staged(*index.seen)
+    env = {"GIT_INDEX_FILE": str(staged_copy)}
+    tagging = indexstate.start_listing(repo, env) if index.present else None
+    unmerged = False
+    try:
+        tree = write_tree(repo, env, low_priority=True)
+    except UnmergedPaths:
+        if not allow_unmerged:
+            if tagging is not None:
+                tagging.wait(check=False)
+            raise
+        tree, unmerged = _merged_side(repo, staged_copy), True
+    except BaseException:
+        if tagging is not None:
+            tagging.wait(check=False)
+        raise
+    listing = indexstate.Listing()
+    if tagging is not None:
+        listing = indexstate.read_listing(repo, env, tree, tagging)
+    if index.key is not None and not listing.flags.intent_to_add and not unmerged:
+        _remember_staged(repo, index.key, tree, listing)
+    return Staged(tree, listing, unmerged)
+
+
+# The staged side of a capture is a function of the index file's bytes: when the index has not
+# changed since the last capture (`run`'s OP-EXEC after a command that left it alone, an `abort`
+# after edits that `git status` found no reason to record), its tree and flags are known. Kept in
+# memory and in one small file (`gc` removes it); the tree is checked to exist before use.
+STAGED_CACHE: Final = "staged-cache.json"
+_staged_memo: dict[tuple[str, str], tuple[str, indexstate.Listing]] = {}
+
+
+def _index_checksum(path: Path) -> str | None:
+    """Size and trailing SHA-1 of an index file: equal keys, equal entries and flags."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size < 32:
+            return None
+        fh.seek(-20, os.SEEK_END)
+        trailer = fh.read(20)
+    if trailer == bytes(20):  # index.skipHash: no checksum to trust
+        return None
+    return f"{size}-{trailer.hex()}"
+
+
+def _staged_seen(repo: Repo, key: str | None) -> tuple[str, indexstate.Listing] | None:
+    if key is None:
+        return None
+    store = str(repo.common_dir)
+    if (store, key) in _staged_memo:
+        return _staged_memo[store, key]
+    try:
+        data = json.loads((repo.state_dir / STAGED_CACHE).read_text())
+        if data.get("key") != key:
+            return None
+        tree, listing = str(data["tree"]), indexstate.Listing.decode(data["listing"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not repo.is_loose(tree) and (
+        repo.run("cat-file", "-e", f"{tree}^{{tree}}", check=False).returncode != 0
+    ):
+        return None
+    _staged_memo[store, key] = (tree, listing)
+    return tree, listing
+
+
+def _remember_staged(repo: Repo, key: str, tree: str, listing: indexstate.Listing) -> None:
+    _staged_memo.clear()
+    _staged_memo[str(repo.common_dir), key] = (tree, listing)
+    scratch = repo.scratch_path("staged-cache")
+    try:
+        scratch.write_text(json.dumps({"key": key, "tree": tree, "listing": listing.encode()}))
+        os.replace(scratch, repo.state_dir / STAGED_CACHE)
+    except OSError:
+        scratch.unlink(missing_ok=True)  # a cache: losing it costs time, never correctness
+
+
+def write_tree(repo: Repo, env: Mapping[str, str], *, low_priority: bool = False) -> str:
+    res = repo.run("write-tree", env=env, check=False, low_priority=low_priority)
+    if res.returncode != 0:
+        if b"unmerged" in res.stderr or b"not able to write tree" in res.stderr.lower():
+            raise UnmergedPaths(
+                "the index has unmerged paths; resolve the conflict (or git merge --abort) first"
+            )
+        raise GitError(["git", "write-tree"], res.returncode, res.stdout, res.stderr)
+    return res.stdout.decode().strip()
+
+
+class UnmergedPaths(RefusedError):
+    """The index has unmerged entries (a conflict waits for the user)."""
+
+
+def _merged_side(repo: Repo, index: Path) -> str:
+    """The tree of an index's merged entries: its unmerged ones are kept by the raw index."""
+    scratch = repo.scratch_path("merged")
+    env = {"GIT_INDEX_FILE": str(scratch)}
+    try:
+        shutil.copy2(index, scratch)
+        listing = repo.out("ls-files", "-u", "-z", env=env)
+        paths = {item.partition(b"\t")[2] for item in listing.split(b"\0") if item}
+        repo.run(
+            "update-index",
+            "--force-remove",
+            "-z",
+            "--stdin",
+            input=b"".join(p + b"\0" for p in sorted(paths)),
+            env=env,
+        )
+        return write_tree(repo, env)
+    finally:
+        scratch.unlink(missing_ok=True)
