@@ -45,7 +45,7 @@ from git_atomic.core.config import GateSpec, gates_to_run, load_config
 from git_atomic.core.errors import AtomicError, RefusedError, UsageError
 from git_atomic.core.journal import CheckpointRow, OpRow
 from git_atomic.core.lock import WorktreeLock
-from git_atomic.engine import git, isolation, snapshot
+from git_atomic.engine import checkpoint, git, isolation, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import gates as gate_runner
 from git_atomic.ops import output, phasecommit
@@ -309,6 +309,18 @@ def _execute(
         _drop_private(run)
 
 
+def _result(repo: git.Repo, state: _State) -> Result:
+    """What comes home: the private worktree's files, index, HEAD and empty folders."""
+    held = checkpoint.load(repo, state.row.sha)
+    return Result(
+        state.files_tree,
+        state.staged_tree,
+        state.head_oid,
+        empty_folders=held.empty_folders,
+        all_empty_folders=held.all_empty_folders,
+    )
+
+
 def _checkpoint(run: _Run, engine: Engine, kind: str, message: str) -> _State:
     """A checkpoint of the private worktree, filed as the user's (HEAD on the user's branch);
     in commits mode also the phase's commit on the private detached HEAD."""
@@ -355,7 +367,7 @@ def _apply(run: _Run) -> OpRow:
         op_id=run.op_id,
         name=run.name,
         pre=run.pre,
-        result=Result(run.result.files_tree, run.result.staged_tree, run.result.head_oid),
+        result=_result(run.ctx.repo, run.result),
     )
     run.applied, run.merged = done.applied, done.merged
     run.problems += done.problems

@@ -289,6 +289,7 @@ def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None
     if not (
         plan.files
         or plan.new_folders
+        or plan.gone_folders
         or plan.ref_lines
         or plan.head_changes
         or plan.index_changes
