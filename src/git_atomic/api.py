@@ -154,17 +154,3 @@ def operation(
             raise GateFailed(
                 f"{name} [{row.id}] rolled back: {why}", op_id=row.id, results=outcomes
             )
-
-
-def _bind_to_package() -> None:
-    """`git_atomic.operation` is this function (the engine module is `git_atomic.ops.operation`).
-
-    The package's `__getattr__` loads this module on first use; once loaded, bind the API's names
-    to the package so later lookups find them directly.
-    """
-    import git_atomic
-
-    vars(git_atomic).update(operation=operation, GateFailed=GateFailed)
-
-
-_bind_to_package()
