@@ -23,8 +23,8 @@ _scratch_names = itertools.count()
 
 
 # Records are named tuples and plain classes, not dataclasses, in every module the scan needs
-# (early.py): the dataclasses module costs 4 ms to import and each class a fraction more, all
-# before the scan can start.
+# (the hot path, tests/test_hot_path.py): the dataclasses module costs 4 ms to import and each
+# class a fraction more, all before the scan can start.
 class TreeEntry(NamedTuple):
     mode: str
     kind: str  # blob | tree | commit
