@@ -31,7 +31,9 @@ BEFORE_SCAN = {
     for m in (
         "",
         ".cli",
+        ".cli.dispatch",
         ".cli.main",
+        ".cli.parser",
         ".core",
         ".core.errors",
         ".core.lock",
