@@ -17,6 +17,7 @@ from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, phasecommit
 from git_atomic.ops.operation import (
     HISTORY_MODES,
+    ROLLBACK_FAILURES,
     Engine,
     interrupted_exit,
     rollback_op,
@@ -155,8 +156,9 @@ def _execute(
         # A bug or a git failure mid-way: put the tree back before the error surfaces.
         current = engine.journal.op(op.id)
         if current is not None and current.status == "open":
-            # If even that fails, the operation stays open with its intent recorded: the
-            # next command reports it interrupted and `recover` finishes the job.
-            with contextlib.suppress(Exception):
+            # If even that fails (git, the disk, the journal), the operation stays open with its
+            # intent recorded: the next command reports it interrupted and `recover` finishes
+            # the job. Anything else is a bug: it reaches the error log, with this error as context.
+            with contextlib.suppress(*ROLLBACK_FAILURES):
                 rollback_op(engine, current, failed_phase="exec")
         raise

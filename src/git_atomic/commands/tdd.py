@@ -10,6 +10,7 @@ work in progress, and they may still be editing while the tests run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -24,7 +25,13 @@ from git_atomic.core.config import Config, GateSpec, load_config
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal, OpRow
 from git_atomic.ops import context, gates, output, phasecommit
-from git_atomic.ops.operation import UNTRACKED_NAMED, Engine, interrupted_exit, rollback_op
+from git_atomic.ops.operation import (
+    ROLLBACK_FAILURES,
+    UNTRACKED_NAMED,
+    Engine,
+    interrupted_exit,
+    rollback_op,
+)
 
 RULES: Final = {
     "red": "the tests must fail",
@@ -123,15 +130,15 @@ def _guarded(
         # A bug or a git failure mid-way. A command's change goes back; a person's tree is
         # never touched: the operation is only closed, unless a state change was under way
         # (then `recover` finishes it).
+        # If that fails too (git, the disk, the journal), `recover` finishes it; anything else
+        # is a bug, and reaches the error log.
         current = engine.journal.op(op.id)
         if current is not None and current.status == "open":
-            try:
+            with contextlib.suppress(*ROLLBACK_FAILURES):
                 if argv:
                     rollback_op(engine, current, failed_phase="exec")
                 elif current.pending is None:
                     engine.close(op.id, status="rolled_back", failed_phase="validate")
-            except Exception:
-                pass
         raise
 
 
