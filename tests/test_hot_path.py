@@ -44,6 +44,7 @@ BEFORE_SCAN = {
         ".engine.git",
         ".engine.safefs",
         ".engine.scan",
+        ".engine.watcher",  # the scan asks Watchman first, when it runs (perfwatch)
     )
 }
 # The rest of `begin` and `checkpoint`, imported while the scan runs (begin) or before it
@@ -62,6 +63,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.isolation",
         ".engine.restore",
         ".engine.snapshot",
+        ".engine.unchanged",  # restore's check that nobody else wrote a path
         ".ops",
         ".ops.context",
         ".ops.gates",
@@ -119,12 +121,15 @@ HEAVY = {
 }
 HEAVY_ALLOWED = {
     "version": set(),
-    "before scan": {"argparse"},  # the command line is parsed first
+    # The command line is parsed first. engine/watcher.py talks JSON to Watchman (and feeds it
+    # its query from a file: tempfile); it imports json even where Watchman is off, which
+    # costs the millisecond lock.py's hand-written JSON saves: to make lazy.
+    "before scan": {"argparse", "json", "tempfile"},
     # The journal (sqlite3, json), the result records (dataclasses: their import pulls in
     # inspect), the commit time (datetime), a gate's command line (shlex), a git call's input
     # from a file (tempfile).
     "session": {"argparse", "dataclasses", "datetime", "inspect", "json", "shlex", "sqlite3"}
-    | {"tempfile"},
+    | {"tempfile", "hashlib"},  # hashlib: restore's check of what it overwrites (unchanged.py)
     # The same, and the payload and answer (json); a turn's state file is named by a hash of
     # its session (hashlib) and written whole (tempfile).
     "hook": {"argparse", "dataclasses", "datetime", "hashlib", "inspect", "json", "shlex"}
