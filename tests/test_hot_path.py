@@ -62,7 +62,11 @@ SESSION = BEFORE_SCAN | {
         ".engine.indexstate",
         ".engine.isolation",
         ".engine.restore",
+        ".engine.checkpoint",  # the checkpoint format, and the capture's steps:
+        ".engine.folders",
+        ".engine.indexfile",
         ".engine.snapshot",
+        ".engine.staged",
         ".engine.unchanged",  # restore's check that nobody else wrote a path
         ".ops",
         ".ops.context",
