@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from git_atomic.cli import clispec, completion, manpage  # noqa: E402
-from git_atomic.cli.main import build_parser  # noqa: E402
+from git_atomic.cli.parser import build_parser  # noqa: E402
 
 DATA = ROOT / "src" / "git_atomic" / "data"
 REFERENCE = ROOT / "docs" / "reference.md"

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from git_atomic.agents.hookfiles import Layout
-from git_atomic.cli.main import AGENTS
+from git_atomic.cli.parser import AGENTS
 from git_atomic.commands.agents import ADAPTERS, _adapter
 from testing.gitrepo import GitRepo
 

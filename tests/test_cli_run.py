@@ -330,19 +330,6 @@ def test_session_abort_and_failed_commit(repo: GitRepo) -> None:
     repo.atomic("commit", check=2)  # nothing open
 
 
-def test_version_is_cheap(repo: GitRepo) -> None:
-    res = repo.atomic("--version", check=0)
-    assert res.stdout.startswith("git-atomic ")
-    out = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "git_atomic", "--version"],
-        capture_output=True,
-        text=True,
-        env=repo.env,
-    )
-    imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()[1:]}
-    assert not imported & {"sqlite3", "subprocess", "argparse", "json", "tomllib"}
-
-
 def test_git_subcommand_dispatch(repo: GitRepo, tmp_path: Path) -> None:
     """`git atomic ...` finds the console script on PATH."""
     bin_dir = tmp_path / "bin"

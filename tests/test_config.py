@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 import textwrap
@@ -221,7 +222,11 @@ def test_records_are_frozen_and_env_is_read_only(tmp_path: Path) -> None:
 
 def test_loading_the_module_does_not_import_tomllib() -> None:
     code = "import sys, git_atomic.core.config; print('tomllib' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    # This checkout's package (pytest's pythonpath), not one installed in site-packages; no
+    # site (-S): what a .pth file imports (coverage reads its settings with tomllib) is not ours.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    argv = [sys.executable, "-S", "-c", code]
+    result = subprocess.run(argv, capture_output=True, text=True, env=env)
     assert result.stdout.strip() == "False", result.stderr
 
 

@@ -328,9 +328,6 @@ MAKE = {
     "link": "ln -s elsewhere {p}",
 }
 PAIRS = [(a, b) for a in KINDS for b in KINDS if a != b]
-# What a capture cannot know without a walk of the whole tree: an empty folder you had where
-# the operation put something (docs/design.md, "Empty folders").
-UNKNOWN = {("empty folder", "file"), ("empty folder", "folder"), ("empty folder", "link")}
 
 
 def _expected(p: bytes, kind: str) -> Walk:
@@ -371,19 +368,9 @@ def _swap_case(tmp_path: Path, before_kind: str, after_kind: str, depth: int, hi
     assert walk(repo.path, exact=False) == before, "a second undo is not exact"
 
 
-def _marks(pair: tuple[str, str]) -> list[pytest.MarkDecorator]:
-    if pair in UNKNOWN:
-        return [pytest.mark.xfail(strict=True, reason="an empty folder you had is not captured")]
-    return []
-
-
 @pytest.mark.parametrize(
     ("pair", "depth", "history"),
-    [
-        pytest.param(pair, 1 + i % 3, ("commits", "shadow")[i % 2], marks=_marks(pair))
-        for i, pair in enumerate(PAIRS)
-        if pair not in UNKNOWN or pair == ("empty folder", "file")
-    ],
+    [(pair, 1 + i % 3, ("commits", "shadow")[i % 2]) for i, pair in enumerate(PAIRS)],
 )
 def test_kinds_swap_both_ways(
     tmp_path: Path, pair: tuple[str, str], depth: int, history: str
@@ -395,7 +382,7 @@ def test_kinds_swap_both_ways(
 @pytest.mark.slow
 @pytest.mark.parametrize("history", ["commits", "shadow"])
 @pytest.mark.parametrize("depth", [1, 2, 3])
-@pytest.mark.parametrize("pair", [pytest.param(p, marks=_marks(p)) for p in PAIRS])
+@pytest.mark.parametrize("pair", PAIRS)
 def test_kinds_swap_both_ways_everywhere(
     tmp_path: Path, pair: tuple[str, str], depth: int, history: str
 ) -> None:

@@ -372,22 +372,6 @@ def test_a_missing_pager_prints_instead(story: GitRepo) -> None:
     assert out.count("\n") == 4 and "refactor" in out
 
 
-def test_version_is_cheap() -> None:
-    code = (
-        "import sys; from git_atomic.cli.main import main; main(['--version']); "
-        "print(sorted(m for m in ('argparse', 'sqlite3', 'git_atomic.engine.git') "
-        "if m in sys.modules))"
-    )
-    res = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        check=True,
-    )
-    assert res.stdout.splitlines() == ["git-atomic 0.1.0", "[]"]
-
-
 def _console(code: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`code`, then the console script's entry point with `args`, in a fresh interpreter."""
     prog = (

@@ -155,17 +155,3 @@ def operation(
             raise GateFailed(
                 f"{name} [{row.id}] rolled back: {why}", op_id=row.id, results=outcomes
             )
-
-
-def _bind_to_package() -> None:
-    """`git_atomic.ops.operation` is this function, though the engine module has the same name.
-
-    Importing this module loads `git_atomic.ops.operation` (the engine), and the import system binds
-    that module to the package attribute; bind the API's names over it.
-    """
-    import git_atomic
-
-    vars(git_atomic).update(operation=operation, GateFailed=GateFailed)
-
-
-_bind_to_package()

@@ -44,7 +44,7 @@ from git_atomic.core.errors import AtomicError, RefusedError
 from git_atomic.core.journal import CheckpointRow, OpRow, Owner
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
-from git_atomic.engine import git, isolation, snapshot
+from git_atomic.engine import checkpoint, git, isolation, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import gates as gate_runner
 from git_atomic.ops import output, phasecommit, results
@@ -306,6 +306,18 @@ def _execute(
         _drop_private(run)
 
 
+def _result(repo: git.Repo, state: _State) -> Result:
+    """What comes home: the private worktree's files, index, HEAD and empty folders."""
+    held = checkpoint.load(repo, state.row.sha)
+    return Result(
+        state.files_tree,
+        state.staged_tree,
+        state.head_oid,
+        empty_folders=held.empty_folders,
+        all_empty_folders=held.all_empty_folders,
+    )
+
+
 def _checkpoint(run: _Run, engine: Engine, kind: CheckpointKind, message: str) -> _State:
     """A checkpoint of the private worktree, filed as the user's (HEAD on the user's branch);
     in commits mode also the phase's commit on the private detached HEAD."""
@@ -352,7 +364,7 @@ def _apply(run: _Run) -> OpRow:
         op_id=run.op_id,
         name=run.name,
         pre=run.pre,
-        result=Result(run.result.files_tree, run.result.staged_tree, run.result.head_oid),
+        result=_result(run.ctx.repo, run.result),
     )
     run.applied, run.merged = done.applied, done.merged
     run.problems += done.problems

@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import enum
 import json
-import os
-import signal
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
-from git_atomic.core import failpoints
+from git_atomic.core import failpoints, process
 from git_atomic.core.errors import BusyError
 from git_atomic.core.journal import OpRow, Owner
 from git_atomic.core.lock import Holder, WorktreeLock, process_alive
@@ -91,7 +88,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
     with context.opened("recover", check_state=False) as ctx:
         _refuse_if_owned(ctx.journal.open_op(ctx.worktree))
         engine = Engine(ctx)
-        done.stopped_group = _stop_orphaned_child(ctx.repo.git_dir / context.CHILD_RECORD)
+        done.stopped_group = process.stop_orphaned_child(ctx.repo.git_dir / context.CHILD_RECORD)
         done.isolated = [op.id for op in cleanup_stale_isolated(engine=engine)]
         _finish_outside_restore(engine, done)
         _finish_closed_op_restores(engine, done)
@@ -111,44 +108,6 @@ def recover(*, accept: bool, json_out: bool) -> int:
             open_op=op if done.op is None else None,
         )
     return 0
-
-
-def _stop_orphaned_child(record: Path) -> int | None:
-    """End the process group of a command or gate whose git-atomic was killed under it: it
-    would go on writing to the tree while recover restores it."""
-    try:
-        data = json.loads(record.read_text())
-        pgid, start, owner = int(data["pgid"]), data.get("start"), int(data["owner"])
-    except FileNotFoundError:
-        return None
-    except (ValueError, KeyError, TypeError):
-        record.unlink(missing_ok=True)
-        return None
-    if process_alive(owner, None) and owner != os.getpid():
-        return None  # its git-atomic lives (an isolated run between phases): not ours to end
-    stopped = None
-    # A leader alive under another start time is a new process that reused the number: not
-    # ours. A dead leader's number stays taken while any member of its group lives.
-    leader_reused = process_alive(pgid, None) and not process_alive(pgid, start)
-    if pgid > 1 and not leader_reused and _kill_group(pgid):
-        stopped = pgid
-    record.unlink(missing_ok=True)
-    return stopped
-
-
-def _kill_group(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        return False
-    deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.02)
-    return True
 
 
 def _refuse_if_owned(op: OpRow | None) -> None:
@@ -294,6 +253,7 @@ def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None
     if not (
         plan.files
         or plan.new_folders
+        or plan.gone_folders
         or plan.ref_lines
         or plan.head_changes
         or plan.index_changes

@@ -16,7 +16,13 @@ from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKi
 from git_atomic.engine import gitstate, staged
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, phasecommit, results
-from git_atomic.ops.operation import Engine, interrupted_exit, rollback_op, validate_and_finish
+from git_atomic.ops.operation import (
+    ROLLBACK_FAILURES,
+    Engine,
+    interrupted_exit,
+    rollback_op,
+    validate_and_finish,
+)
 
 WAIT_LIMIT_S = 600.0
 
@@ -148,8 +154,9 @@ def _execute(
         # A bug or a git failure mid-way: put the tree back before the error surfaces.
         current = engine.journal.op(op.id)
         if current is not None and current.status == OpStatus.OPEN:
-            # If even that fails, the operation stays open with its intent recorded: the
-            # next command reports it interrupted and `recover` finishes the job.
-            with contextlib.suppress(Exception):
+            # If even that fails (git, the disk, the journal), the operation stays open with its
+            # intent recorded: the next command reports it interrupted and `recover` finishes
+            # the job. Anything else is a bug: it reaches the error log, with this error as context.
+            with contextlib.suppress(*ROLLBACK_FAILURES):
                 rollback_op(engine, current, failed_phase=FailedPhase.EXEC)
         raise

@@ -10,6 +10,7 @@ work in progress, and they may still be editing while the tests run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sys
@@ -24,7 +25,13 @@ from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal, OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
 from git_atomic.ops import context, gates, output, phasecommit, results
-from git_atomic.ops.operation import UNTRACKED_NAMED, Engine, interrupted_exit, rollback_op
+from git_atomic.ops.operation import (
+    ROLLBACK_FAILURES,
+    UNTRACKED_NAMED,
+    Engine,
+    interrupted_exit,
+    rollback_op,
+)
 
 RULES: Final = {
     "red": "the tests must fail",
@@ -123,17 +130,17 @@ def _guarded(
         # A bug or a git failure mid-way. A command's change goes back; a person's tree is
         # never touched: the operation is only closed, unless a state change was under way
         # (then `recover` finishes it).
+        # If that fails too (git, the disk, the journal), `recover` finishes it; anything else
+        # is a bug, and reaches the error log.
         current = engine.journal.op(op.id)
         if current is not None and current.status == OpStatus.OPEN:
-            try:
+            with contextlib.suppress(*ROLLBACK_FAILURES):
                 if argv:
                     rollback_op(engine, current, failed_phase=FailedPhase.EXEC)
                 elif current.pending is None:
                     engine.close(
                         op.id, status=OpStatus.ROLLED_BACK, failed_phase=FailedPhase.VALIDATE
                     )
-            except Exception:
-                pass
         raise
 
 

@@ -61,7 +61,8 @@ _PLAIN: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0
 
 def _json(record: dict[str, int | str | None]) -> str:
     """`json.dumps(record)` for numbers and plain words, by hand: a lock is taken before the
-    scan starts (early.py), and the json module costs a millisecond to import."""
+    scan starts (the hot path, tests/test_hot_path.py), and the json module costs a millisecond
+    to import."""
     if not all(isinstance(v, int | None) or _PLAIN.issuperset(v) for v in record.values()):
         import json
 

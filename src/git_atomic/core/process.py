@@ -291,6 +291,51 @@ class ChildRecord:
             self.path.unlink(missing_ok=True)
 
 
+def stop_orphaned_child(record: Path) -> int | None:
+    """End the process group of a command or gate whose git-atomic was killed under it: it
+    would go on writing to the tree while recover restores it."""
+    import json
+
+    from git_atomic.core.lock import process_alive
+
+    try:
+        data = json.loads(record.read_text())
+        pgid, start, owner = int(data["pgid"]), data.get("start"), int(data["owner"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        record.unlink(missing_ok=True)
+        return None
+    if process_alive(owner, None) and owner != os.getpid():
+        return None  # its git-atomic lives (an isolated run between phases): not ours to end
+    stopped = None
+    # A leader alive under another start time is a new process that reused the number: not
+    # ours. A dead leader's number stays taken while any member of its group lives.
+    leader_reused = process_alive(pgid, None) and not process_alive(pgid, start)
+    if pgid > 1 and not leader_reused and _kill_group(pgid):
+        stopped = pgid
+    record.unlink(missing_ok=True)
+    return stopped
+
+
+def _kill_group(pgid: int) -> bool:
+    import signal
+    import time
+
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.02)
+    return True
+
+
 def missing_program(argv: Sequence[str], *, cwd: str | os.PathLike[str]) -> str | None:
     """Why `argv` cannot start, when its program is not there: checked before an operation opens,
     so a typo costs no checkpoint and no rollback. A shell command line cannot be checked."""

@@ -11,7 +11,10 @@ A checkpoint is a commit whose tree holds:
   commit-base   tree  what that operation's commits are measured from: the files as a commit
                       would hold them (filtered bytes, untracked files left out); PRE-OP of a
                       commits-mode operation only
-  empty-folders blob  NUL-separated empty folders (the innermost ones); absent when none
+  empty-folders blob  NUL-separated empty folders (the innermost ones); absent when none. Meta
+                      says whether it lists every empty folder git does not ignore
+                      (`all_empty_folders`) or, in checkpoints written before, only those
+                      where files went
   index         blob  the raw index bytes, only when staged tree and flags cannot describe it
                       (an intent-to-add entry whose file is gone or has another mode now,
                       unmerged entries), and in checkpoints of version 1
@@ -30,7 +33,7 @@ import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Protocol
 
 from git_atomic.core.errors import RefusedError
 from git_atomic.engine import indexstate
@@ -64,6 +67,7 @@ class Parts:
     index_present: bool = True  # whether there was an index file at all
     index_flags: str | None = None  # blob of indexstate.IndexFlags; None: no flagged entry
     empty_folders: str | None = None  # blob of empty folders; None: none seen
+    all_empty_folders: bool = False  # they are every empty folder (False: where files went)
     git_state: str | None = None  # gitstate.py's tree: an unfinished merge, rebase...; None: none
     captured_at: float | None = None  # when the disk was captured (time.time()); None: not known
     commit_base: str | None = None  # tree: what a commits-mode operation's commits start from
@@ -91,6 +95,7 @@ class Parts:
             index_present=self.index_present,
             index_flags=self.index_flags,
             empty_folders=self.empty_folders,
+            all_empty_folders=self.all_empty_folders,
             git_state=self.git_state,
             captured_at=self.captured_at,
             commit_base=self.commit_base,
@@ -123,6 +128,8 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         meta["index_mtime_ns"] = parts.index_mtime_ns
     if parts.captured_at is not None:
         meta["captured_at"] = parts.captured_at
+    if parts.all_empty_folders:
+        meta["all_empty_folders"] = True
     meta_blob = repo.line(
         "hash-object", "-w", "--stdin", input=json.dumps(meta, sort_keys=True).encode()
     )
@@ -178,6 +185,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         index_present=bool(present),
         index_flags=entries.get(INDEX_FLAGS),
         empty_folders=entries.get(EMPTY_FOLDERS),
+        all_empty_folders=bool(meta.get("all_empty_folders")),
         git_state=entries.get(GITSTATE),
         # Only a capture saw the disk; a state computed from trees (a commit made a checkpoint,
         # an effect taken back) cannot tell which files were there.
@@ -209,7 +217,7 @@ def load_flags(repo: Repo, snap: Parts) -> indexstate.IndexFlags:
     return indexstate.IndexFlags.decode(repo.cat_blob(snap.index_flags))
 
 
-def load_empty_folders(repo: Repo, snap: Parts) -> frozenset[bytes]:
+def load_empty_folders(repo: Repo, snap: Folders) -> frozenset[bytes]:
     """The empty folders a checkpoint holds (none in checkpoints written before they were)."""
     return _paths(repo, snap.empty_folders)
 
@@ -217,3 +225,45 @@ def load_empty_folders(repo: Repo, snap: Parts) -> frozenset[bytes]:
 def load_untracked(repo: Repo, snap: Parts) -> frozenset[bytes]:
     """The files untracked when a commits-mode operation started (its PRE-OP's `untracked`)."""
     return _paths(repo, snap.untracked)
+
+
+class Folders(Protocol):
+    """A state's empty folders (a checkpoint's, or a result's that is not one yet)."""
+
+    @property
+    def empty_folders(self) -> str | None: ...
+
+    @property
+    def all_empty_folders(self) -> bool: ...
+
+
+def empty_folders_after(
+    repo: Repo, current: Folders, changes: Sequence[tuple[Folders, Folders]], files_tree: str
+) -> tuple[str | None, bool]:
+    """The empty folders of a state worked out from trees: `current`'s, with each change
+    `frm -> to` applied in turn (a folder `to` has and `frm` lacks is made; one `frm` has and
+    `to` lacks goes), less those where `files_tree` has a file. As a blob, and whether it is
+    every empty folder: only when every state it comes from listed all of its own."""
+    if not all(s.all_empty_folders for s in [current, *(s for pair in changes for s in pair)]):
+        return None, False
+    folders = set(load_empty_folders(repo, current))
+    for frm, to in changes:
+        before, after = load_empty_folders(repo, frm), load_empty_folders(repo, to)
+        folders = (folders - (before - after)) | (after - before)
+    return paths_blob(repo, _innermost_without_files(repo, files_tree, folders)), True
+
+
+def _innermost_without_files(repo: Repo, tree: str, folders: set[bytes]) -> set[bytes]:
+    """Those of `folders` that hold no other of them and where `tree` has nothing: no file or
+    folder at that path, and no file on the way to it."""
+    above = {b"/".join(f.split(b"/")[:i]) for f in folders for i in range(1, f.count(b"/") + 1)}
+    if not folders:
+        return folders
+    held = {e.path: e.kind for e in repo.ls_tree_at(tree, sorted(folders | above))}
+    return {
+        f
+        for f in folders
+        if f not in above
+        and f not in held
+        and all(held.get(a, "tree") == "tree" for a in above if f.startswith(a + b"/"))
+    }

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from git_atomic.engine import safefs
-from git_atomic.engine.git import Repo
+from git_atomic.engine.git import Repo, worktree_key
 
 # Our own `git add` never converts line endings; .gitattributes rules are handled below.
 NO_AUTOCRLF: Final = ("-c", "core.autocrlf=false", "-c", "core.safecrlf=false")
@@ -270,9 +270,7 @@ class RawRecord(NamedTuple):
 
     @staticmethod
     def _names(repo: Repo) -> tuple[Path, str]:
-        from git_atomic.engine import scan  # scan imports this module
-
-        key = scan.worktree_key(repo)
+        key = worktree_key(repo)
         return repo.state_dir / f"raw-{key}", RAW_REFS + key
 
     @classmethod

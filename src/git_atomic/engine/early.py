@@ -9,6 +9,11 @@ their lock and that capture, which is what a command must ensure before it start
 Only with the lock held: a scan started before it could see another git-atomic half way through a
 restore. When the lock is not free at once, or anything else is unusual (no scan index yet, not a
 repository), nothing starts early and the command goes the usual way, with its usual messages.
+
+The hot path: what may be imported before this scan starts (the parser, the lock, the door to
+subprocesses, git.py and the scan, no json, dataclasses or sqlite3), and what `begin`,
+`checkpoint` and an agent's hook call may import in all, is listed once, in
+tests/test_hot_path.py, which measures it. A module on that path imports the rest lazily.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import itertools
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
@@ -22,8 +23,8 @@ _scratch_names = itertools.count()
 
 
 # Records are named tuples and plain classes, not dataclasses, in every module the scan needs
-# (early.py): the dataclasses module costs 4 ms to import and each class a fraction more, all
-# before the scan can start.
+# (the hot path, tests/test_hot_path.py): the dataclasses module costs 4 ms to import and each
+# class a fraction more, all before the scan can start.
 class TreeEntry(NamedTuple):
     mode: str
     kind: str  # blob | tree | commit
@@ -689,3 +690,13 @@ def _parse_refs(raw: bytes) -> dict[str, str]:
         oid, _, name = line.partition(" ")
         result[name] = oid
     return result
+
+
+def worktree_key(repo: Repo) -> str:
+    """The worktree's name in the files and refs of the state dir (the scan's, the raw record's)."""
+    name = repo.worktree_id
+    if re.fullmatch(r"[A-Za-z0-9._-]{1,64}", name) and not name.startswith("."):
+        return name
+    import hashlib  # only for such names: its import alone costs 2 ms of every start
+
+    return hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:16]

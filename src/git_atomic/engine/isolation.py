@@ -299,10 +299,12 @@ def target_checkpoint(
     files_tree: str,
     staged_tree: str,
     head_oid: str | None,
+    folders: tuple[str | None, bool],
     message: str,
 ) -> Snapshot:
     """The state the user's worktree goes to: its HEAD (moved to `head_oid`), merged files, the
-    merged staged entries with the user's entry flags (those of entries the merge removed go)."""
+    merged staged entries with the user's entry flags (those of entries the merge removed go),
+    `folders` (checkpoint.empty_folders_after)."""
     branches = dict(current.branches)
     if current.head_ref is not None and head_oid is not None:
         branches[current.head_ref] = head_oid
@@ -313,5 +315,7 @@ def target_checkpoint(
         head_oid=head_oid,
         branches=branches,
         index_flags=current.index_flags,
+        empty_folders=folders[0],
+        all_empty_folders=folders[1],
     )
     return checkpoint.write(repo, parts, message=message)

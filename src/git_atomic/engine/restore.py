@@ -50,10 +50,12 @@ class Plan:
     index_changes: bool
     folders: tuple[bytes, ...] = ()  # the target's empty folders: made where missing
     new_folders: tuple[bytes, ...] = ()  # those of them that are not there now as they will be
+    gone_folders: tuple[bytes, ...] = ()  # empty folders now that the target does not have
     git_state_changes: bool = False  # a merge, rebase... in progress to clear or bring back
 
     def path_changes(self) -> list[PathChange]:
         out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
+        out += [PathChange(f + b"/", Action.DELETE) for f in self.gone_folders]
         for c in self.files:
             if GITLINK in (c.old_mode, c.new_mode):
                 continue
@@ -113,6 +115,7 @@ def plan(
         index_changes,
         folders,
         _new_folders(repo, folders, changes),
+        _gone_folders(repo, current, target, folders, paths),
         git_state_changes,
     )
 
@@ -132,6 +135,24 @@ def _folders(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> tuple[byte
             f for f in wanted if any(f == p or f.startswith(p + b"/") for p in paths)
         )
     return tuple(sorted(wanted))
+
+
+def _gone_folders(
+    repo: Repo,
+    current: Snapshot,
+    target: Snapshot,
+    folders: Sequence[bytes],
+    paths: Sequence[bytes],
+) -> tuple[bytes, ...]:
+    """The empty folders now that the target does not have (an operation's `mkdir`): only
+    when both list every empty folder (checkpoints written before did not)."""
+    if not (current.all_empty_folders and target.all_empty_folders):
+        return ()
+    kept = {f for f in folders for f in [f, *_folders_on_the_way(f)]}
+    gone = set(checkpoint.load_empty_folders(repo, current)).difference(kept)
+    if paths and b"." not in paths:
+        gone = {f for f in gone if any(f == p or f.startswith(p + b"/") for p in paths)}
+    return tuple(sorted(f for f in gone if not _unsafe(f)))
 
 
 def _new_folders(
@@ -212,6 +233,7 @@ def apply(
         [c for c in files if not (c.status == "D" and c.path in kept)],
         outcome,
         folders=the_plan.folders,
+        gone_folders=the_plan.gone_folders,
     )
     failpoints.hit("restore:after-files")
     if the_plan.git_state_changes:
@@ -319,7 +341,12 @@ def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outco
 
 
 def _apply_files(
-    repo: Repo, changes: Sequence[RawChange], outcome: Outcome, *, folders: Sequence[bytes] = ()
+    repo: Repo,
+    changes: Sequence[RawChange],
+    outcome: Outcome,
+    *,
+    folders: Sequence[bytes] = (),
+    gone_folders: Sequence[bytes] = (),
 ) -> None:
     # Every path is reached from the top of the worktree without following a link
     # (safefs.py): a link where a folder was is removed as itself, never written through.
@@ -341,7 +368,9 @@ def _apply_files(
                 outcome.left.append(c.path)
             elif found is unchanged.Found.SAME:
                 emptied.add(os.path.dirname(c.path))
-        _prune_empty_dirs(tree, emptied)
+        # An empty folder the target lacks goes, and so do the folders it leaves empty (the
+        # target's own empty folders are made again below).
+        _prune_empty_dirs(tree, emptied | set(gone_folders))
         if removals:
             failpoints.hit("restore:after-removals")
         left = set(outcome.left)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,7 +34,7 @@ from typing import Final
 from git_atomic.core import process
 from git_atomic.core.errors import GitError
 from git_atomic.engine import conversion, safefs, watcher
-from git_atomic.engine.git import ZERO_OID, RawChange, Repo
+from git_atomic.engine.git import ZERO_OID, RawChange, Repo, worktree_key
 
 SCAN_REFS: Final = "refs/atomic/scan/"
 
@@ -112,15 +111,6 @@ class Scan:
 
 def _config(split: bool) -> tuple[str, ...]:
     return (*_CONFIG, "-c", f"core.splitIndex={'true' if split else 'false'}")
-
-
-def worktree_key(repo: Repo) -> str:
-    name = repo.worktree_id
-    if re.fullmatch(r"[A-Za-z0-9._-]{1,64}", name) and not name.startswith("."):
-        return name
-    import hashlib  # only for such names: its import alone costs 2 ms of every start
-
-    return hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def ref_name(repo: Repo) -> str:

@@ -24,6 +24,7 @@ from git_atomic.core.errors import GitError
 from git_atomic.engine import (
     checkpoint,
     conversion,
+    folders,
     gitstate,
     ignores,
     indexstate,
@@ -97,6 +98,10 @@ def capture(
         files = disk.finish(side, limit)
         files_tree = _held_anyway(repo, disk, files, side.flags, also_capture, limit)
         untracked = frozenset(files.added).difference(side.flags.intent_to_add)
+        every = disk.empty_folders(files)
+        # Files gone (tracked ones, and those the last scan saw) may be empty folders now: git
+        # lists no folder its index has files in.
+        where_files_went = folders.where_files_went(repo, files.gone)
         parts = Parts(
             files_tree=files_tree,
             staged_tree=side.tree,
@@ -107,8 +112,8 @@ def capture(
             index_mtime_ns=index.mtime_ns if raw_index else None,
             index_present=index.present,
             index_flags=flags_blob,
-            # Files gone (tracked ones, and those the last scan saw) may be empty folders now.
-            empty_folders=_empty_folders_blob(repo, files.gone),
+            empty_folders=checkpoint.paths_blob(repo, (every or set()) | where_files_went),
+            all_empty_folders=every is not None,
             git_state=in_progress.tree if in_progress is not None else None,
             captured_at=captured_at,
         )
@@ -158,6 +163,7 @@ class _Disk:
         self.listing_after_scan = self.scanning is not None
         self.extras = None if self.deferred else ignores.start_listing(repo, protect=protect)
         self.adding: process.Background | None = None
+        self.folders: process.Background | None = None  # git's listing of folders (folders.py)
         self.index_copy = repo.scratch_path("index")  # a scan's seed, or `add -A`'s index
         self.staged_copy = repo.scratch_path("staged")  # stays the index as it is
         self.flags_file = repo.scratch_path("flags")
@@ -177,12 +183,26 @@ class _Disk:
             )
         if self.scanning is None:
             self._add_all()
+        else:
+            self._list_folders(self.scanning.index)
 
     def _add_all(self) -> None:
         # `add -A` on a copy of the index: it honours the index's flags, which a scan index
         # (scan.py) lacks. Started at once when there is no scan index to start from.
+        self._list_folders(self.index_copy)
         env = {"GIT_INDEX_FILE": str(self.index_copy)}
         self.adding = self.repo.start(*conversion.AS_ON_DISK, "add", "-A", "--", ".", env=env)
+
+    def _list_folders(self, index: Path) -> None:
+        """git's listing of folders, against the index the reading starts from, alongside it."""
+        if self.folders is not None:
+            self.folders.wait(check=False)
+        self.folders = folders.start_listing(self.repo, index)
+
+    def empty_folders(self, files: _Files) -> frozenset[bytes] | None:
+        """Every empty folder no rule ignores; None when git could not list them."""
+        listing, self.folders = self.folders, None
+        return folders.collect(self.repo, listing, files.added) if listing is not None else None
 
     def drop_flags(self, flags: indexstate.IndexFlags) -> None:
         """Seeded from your index, a scan took your flags, and git would take flagged entries
@@ -192,6 +212,8 @@ class _Disk:
             self.scanning = _unflagged_scan(self.repo, self.index_copy, flags)
             if self.scanning is None:
                 self._add_all()
+            else:
+                self._list_folders(self.scanning.index)
 
     def finish(self, side: staged.Staged, limit: int | None) -> _Files:
         """The files read: the scan's tree, or `add -A`'s when the scan cannot say."""
@@ -276,6 +298,8 @@ class _Disk:
             self.extras.wait(check=False)
         if self.adding is not None:
             self.adding.wait(check=False)  # never leave it writing a file that is about to go
+        if self.folders is not None:
+            self.folders.wait(check=False)
         if self.scanning is not None:
             scan.abandon(self.scanning)
         for path in (self.flags_file, self.staged_copy, self.index_copy):
@@ -433,25 +457,6 @@ def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes], scratch: Path
         return repo.line("write-tree", env=env)
     finally:
         scratch.unlink(missing_ok=True)
-
-
-def _empty_folders_blob(repo: Repo, candidates: Set[bytes]) -> str | None:
-    """Where a file was and a folder of nothing but empty folders is now (an operation's
-    `rm x && mkdir x`, or `rm x/f` that leaves x empty): those folders, as a blob of
-    NUL-separated paths, so that a restore makes them again. Only where files went: finding
-    every empty folder would take a walk of the whole tree at every capture."""
-    if not candidates:
-        return None
-    found: set[bytes] = set()
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for path in sorted(candidates):
-            # The file itself may be a folder now, or the folder it was in may be left empty.
-            folder = path
-            while folder and tree.kind(folder) != stat.S_IFDIR:
-                folder = os.path.dirname(folder)
-            if folder:
-                found.update(tree.empty_folders(folder) or ())
-    return checkpoint.paths_blob(repo, found)
 
 
 def _scanned(adding: process.Background) -> None:

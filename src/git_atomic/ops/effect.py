@@ -197,7 +197,12 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
     flags_blob = repo.line("hash-object", "-w", "--stdin", input=kept.encode()) if kept else None
     refs = _Refs(dataclasses.replace(snap, branches=branches, head_oid=row.commit_sha))
     return _target(
-        repo, files_tree=snap.files_tree, staged_tree=staged, refs=refs, flags=flags_blob
+        repo,
+        files_tree=snap.files_tree,
+        staged_tree=staged,
+        refs=refs,
+        flags=flags_blob,
+        folders=(snap.empty_folders, snap.all_empty_folders),
     ).commit
 
 
@@ -205,7 +210,8 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
 def _state(snap: Snapshot) -> tuple[object, ...]:
     """Everything a user can see of a state: files, index, HEAD, every branch."""
     head = (snap.head_ref, snap.head_oid)
-    return (snap.files_tree, snap.index_key(), head, tuple(sorted(snap.branches.items())))
+    folders = snap.empty_folders if snap.all_empty_folders else None
+    return (snap.files_tree, snap.index_key(), head, tuple(sorted(snap.branches.items())), folders)
 
 
 def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snapshot) -> Outcome:
@@ -231,8 +237,15 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
             return Outcome(current, None, conflicts=tuple(conflicts))
         files, staged = merged_files.tree, merged_index.tree
         refs.move(frm, to)
+    pairs = [(snaps[frm], snaps[to]) for frm, to in changes]
+    folders = checkpoint.empty_folders_after(repo, current, pairs, files)
     target = _target(
-        repo, files_tree=files, staged_tree=staged, refs=refs, flags=current.index_flags
+        repo,
+        files_tree=files,
+        staged_tree=staged,
+        refs=refs,
+        flags=current.index_flags,
+        folders=folders,
     )
     return Outcome(current, target, kept=tuple(dict.fromkeys(refs.kept)))
 
@@ -285,9 +298,11 @@ def _target(
     staged_tree: str,
     refs: _Refs,
     flags: str | None,
+    folders: tuple[str | None, bool],
 ) -> Snapshot:
     """A checkpoint of a computed state (objects only; `moves.keep` makes it reachable). `flags`:
-    the index flags blob to keep (the user's, as they are now)."""
+    the index flags blob to keep (the user's, as they are now); `folders`: its empty folders,
+    and whether they are all of them (checkpoint.empty_folders_after)."""
     parts = checkpoint.Parts(
         files_tree=files_tree,
         staged_tree=staged_tree,
@@ -295,6 +310,8 @@ def _target(
         head_oid=refs.head_oid,
         branches=dict(refs.branches),
         index_flags=flags,
+        empty_folders=folders[0],
+        all_empty_folders=folders[1],
     )
     return checkpoint.write(repo, parts, message="git-atomic: an effect taken back or re-applied")
 

@@ -21,7 +21,7 @@ from git_atomic.core import failpoints, process
 from git_atomic.core.errors import BusyError, RefusedError
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import CheckpointKind, EventKind, IntentAction, Phase
-from git_atomic.engine import isolation, restore, snapshot
+from git_atomic.engine import checkpoint, isolation, restore, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import output
 from git_atomic.ops.context import Context, check_git_state, refuse_if_interrupted
@@ -38,6 +38,8 @@ class Result:
     files_tree: str
     staged_tree: str
     head_oid: str | None
+    empty_folders: str | None = None  # checkpoint.Parts' fields of the same names
+    all_empty_folders: bool = False
 
 
 class NotApplied(enum.StrEnum):
@@ -154,6 +156,7 @@ def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: 
             files_tree=files.oid,
             staged_tree=staged.oid,
             head_oid=head.oid,
+            folders=checkpoint.empty_folders_after(repo, rescue, [(pre, result)], files.oid),
             message=f"git-atomic POST-OP: {name} [{op_id}] applied",
         )
         target_ref = op_ref(op_id, CheckpointKind.POST_OP, seq + 1)

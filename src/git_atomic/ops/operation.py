@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import failpoints
-from git_atomic.core.errors import BusyError
+from git_atomic.core.errors import AtomicError, BusyError
 from git_atomic.core.journal import CheckpointRow, Intent, OpRow, Owner
 from git_atomic.core.vocab import (
     CheckpointKind,
@@ -418,6 +419,12 @@ def interrupted_exit(signum: int) -> int:
     import signal
 
     return 130 if signum == signal.SIGINT else 143
+
+
+# What a rollback after a failure can itself meet: git, the disk, the journal. The operation then
+# stays open with its intent recorded, the next command reports it interrupted and `recover`
+# finishes it. Anything else is a bug, left to reach the error log.
+ROLLBACK_FAILURES: Final = (AtomicError, OSError, sqlite3.Error)
 
 
 def rollback_op(

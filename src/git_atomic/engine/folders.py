@@ -1,0 +1,102 @@
+"""Empty folders: git does not see them, so a capture finds them itself.
+
+Alongside the scan, git lists the folders that hold no file the scan's index names and that no
+rule ignores (`ls-files --others --directory`, a walk of the tree as git does it). Each is then
+read without following links (safefs.py): one that holds nothing but empty folders gives its
+innermost ones; one that holds files the index lacks (a new folder of untracked files) is
+looked into, folder by folder; one that holds only ignored files is not, and a repository inside
+the worktree never is. A folder whose files all went since the index (an operation's `rm x/f`,
+`rm x && mkdir x`) is not listed, since the index still has files there: those are looked for
+where the files went (`where_files_went`).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence, Set
+from pathlib import Path
+
+from git_atomic.core import process
+from git_atomic.engine import conversion, safefs
+from git_atomic.engine.git import Repo
+
+
+def start_listing(repo: Repo, index: Path) -> process.Background:
+    """Start git's listing of the folders that hold no file `index` names and that no rule
+    ignores: the empty folders are among them."""
+    return repo.start(
+        *conversion.AS_ON_DISK,
+        "ls-files",
+        "--others",
+        "--directory",
+        "--exclude-standard",
+        "-z",
+        env={"GIT_INDEX_FILE": str(index)},
+    )
+
+
+def collect(
+    repo: Repo, listing: process.Background, untracked: Sequence[bytes]
+) -> frozenset[bytes] | None:
+    """Every empty folder no rule ignores (the innermost ones), from the listing and the files
+    the listing's index lacks (`untracked`); None when git could not list them."""
+    res = listing.wait(check=False)
+    if res.returncode != 0:
+        return None
+    listed = [p[:-1] for p in res.stdout.split(b"\0") if p.endswith(b"/")]
+    found: set[bytes] = set()
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        holding: Set[bytes] | None = None
+        for folder in listed:
+            leaves = tree.empty_folders(folder)
+            if leaves is None:
+                holding = _folders_of(untracked) if holding is None else holding
+                leaves = _empty_within(tree, folder, holding)
+            found.update(leaves)
+    return frozenset(found)
+
+
+def where_files_went(repo: Repo, gone: Set[bytes]) -> set[bytes]:
+    """Where a file was and a folder of nothing but empty folders is now: the innermost ones."""
+    found: set[bytes] = set()
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path in sorted(gone):
+            # The file itself may be a folder now, or the folder it was in may be left empty.
+            folder = path
+            while folder and tree.kind(folder) != stat.S_IFDIR:
+                folder = os.path.dirname(folder)
+            if folder:
+                found.update(tree.empty_folders(folder) or ())
+    return found
+
+
+def _empty_within(tree: safefs.Tree, folder: bytes, holding: Set[bytes]) -> list[bytes]:
+    """The empty folders in `folder` (itself, when it holds nothing but empty folders): looked
+    for only in the folders `holding` names, never in a repository of its own."""
+    leaves = tree.empty_folders(folder)
+    if leaves is not None:
+        return leaves
+    fd = tree.folder(folder)
+    if folder not in holding or fd is None:
+        return []
+    with os.scandir(fd) as entries:
+        names = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+    if any(os.fsencode(name).lower() == b".git" for name, _ in names):
+        return []
+    found: list[bytes] = []
+    for name, is_dir in sorted(names):
+        if is_dir:
+            found += _empty_within(tree, folder + b"/" + os.fsencode(name), holding)
+    return found
+
+
+def _folders_of(paths: Sequence[bytes]) -> set[bytes]:
+    """Every folder on the way to `paths`."""
+    found: set[bytes] = set()
+    for path in paths:
+        end = path.rfind(b"/")
+        while end > 0 and path[:end] not in found:
+            found.add(path[:end])
+            end = path.rfind(b"/", 0, end)
+    return found

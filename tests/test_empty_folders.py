@@ -1,0 +1,206 @@
+"""Empty folders both ways: an empty folder you had stays, empty folders an operation made go.
+
+Every case is judged by the disk (lstat, bytes, link targets; folders, empty ones included),
+after a rollback, an `undo` of it and a second `undo`, in both history modes."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from git_atomic.engine import checkpoint, git, snapshot
+from testing.gitrepo import GitRepo
+
+HISTORIES = ["commits", "shadow"]
+Walk = dict[bytes, tuple[object, ...]]
+
+
+def walk(top: Path) -> Walk:
+    """Every entry under `top` but `.git`: folders (empty ones count), files, links."""
+    out: Walk = {}
+
+    def visit(folder: bytes, rel: bytes) -> None:
+        for name in sorted(os.listdir(folder)):
+            if not rel and name == b".git":
+                continue
+            full, here = folder + b"/" + name, rel + name
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                out[here] = ("link", os.readlink(full))
+            elif stat.S_ISDIR(st.st_mode):
+                out[here] = ("dir",)
+                visit(full, here + b"/")
+            else:
+                with open(full, "rb") as fh:
+                    out[here] = ("file", fh.read())
+
+    visit(os.fsencode(top), b"")
+    return out
+
+
+def _tree(repo: GitRepo) -> None:
+    """Tracked files at depth, an untracked one, and empty folders of yours at depth 1 to 4."""
+    repo.write("src/app.py", b"app\n")
+    repo.write("src/lib/util.py", b"util\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "tree")
+    repo.write("notes.txt", b"untracked\n")
+    for folder in ("top", "src/e1", "src/lib/e2/e3", "src/lib/x/y/z", "new/only/empty"):
+        (repo.path / folder).mkdir(parents=True)
+
+
+def _run(repo: GitRepo, history: str, script: str, *, check: int = 1) -> None:
+    repo.atomic("run", "--history", history, "--", "sh", "-c", script, check=check)
+
+
+@pytest.mark.parametrize("history", HISTORIES)
+def test_empty_folders_an_operation_made_go_and_come_back_with_undo(
+    repo: GitRepo, history: str
+) -> None:
+    """Nested empty folders at a new path, one inside a folder of yours, one inside a folder
+    of untracked files the operation made."""
+    _tree(repo)
+    before = walk(repo.path)
+    script = "mkdir -p made/a/b made/c src/lib/e2/e3/deeper && mkdir -p fresh/q && echo x > fresh/f"
+    _run(repo, history, script + "; exit 1")
+    assert walk(repo.path) == before
+    assert not (repo.path / "made").exists()
+    repo.atomic("undo", check=0)
+    now = walk(repo.path)
+    for folder in (b"made/a/b", b"made/c", b"src/lib/e2/e3/deeper", b"fresh/q"):
+        assert now[folder] == ("dir",), folder
+    assert now[b"fresh/f"] == ("file", b"x\n")
+    assert b"src/lib/e2/e3" in now
+    repo.atomic("undo", check=0)
+    assert walk(repo.path) == before
+
+
+@pytest.mark.parametrize("history", HISTORIES)
+@pytest.mark.parametrize(
+    ("kind", "make", "expected"),
+    [
+        ("file", "printf op > {p}", {b"": ("file", b"op")}),
+        ("link", "ln -s elsewhere {p}", {b"": ("link", b"elsewhere")}),
+        ("folder", "mkdir {p}/in && printf op > {p}/in/f", {b"/in/f": ("file", b"op")}),
+    ],
+)
+def test_an_empty_folder_of_yours_the_operation_used_comes_back(
+    repo: GitRepo, history: str, kind: str, make: str, expected: dict[bytes, tuple[object, ...]]
+) -> None:
+    """Your empty folder at depth 4 becomes a file, a link, or a folder with files in it."""
+    _tree(repo)
+    p = "src/lib/x/y/z"
+    before = walk(repo.path)
+    rm = f"rmdir {p} && " if kind != "folder" else ""
+    script = rm + make.format(p=p)
+    _run(repo, history, script + "; exit 1")
+    assert walk(repo.path) == before, f"the empty folder is not back where a {kind} was"
+    repo.atomic("undo", check=0)
+    now = walk(repo.path)
+    for suffix, entry in expected.items():
+        assert now[p.encode() + suffix] == entry
+    repo.atomic("undo", check=0)
+    assert walk(repo.path) == before
+
+
+@pytest.mark.parametrize("history", HISTORIES)
+def test_an_empty_folder_of_yours_the_operation_removed_comes_back(
+    repo: GitRepo, history: str
+) -> None:
+    _tree(repo)
+    before = walk(repo.path)
+    _run(repo, history, "rmdir src/lib/x/y/z src/lib/x/y src/e1 top; exit 1")
+    assert walk(repo.path) == before
+    repo.atomic("undo", check=0)
+    now = walk(repo.path)
+    assert b"src/lib/x/y" not in now and b"src/e1" not in now and b"top" not in now
+    assert now[b"src/lib/x"] == ("dir",)  # what the operation left: x, empty
+    repo.atomic("undo", check=0)
+    assert walk(repo.path) == before
+
+
+@pytest.mark.parametrize("history", HISTORIES)
+def test_the_effect_on_empty_folders_is_taken_back_and_your_later_ones_stay(
+    repo: GitRepo, history: str
+) -> None:
+    """An operation that succeeded made empty folders, removed one of yours and put a file
+    where another was; since then you edited a file and made empty folders of your own. Its
+    rollback takes back its effect on folders and leaves yours; undo re-applies it."""
+    _tree(repo)
+    before = walk(repo.path)
+    _run(
+        repo,
+        history,
+        "mkdir -p made/a/b && rmdir top && rmdir src/e1 && printf op > src/e1",
+        check=0,
+    )
+    repo.write("src/app.py", b"app, edited since\n")
+    (repo.path / "mine" / "deep").mkdir(parents=True)
+    (repo.path / "src" / "lib" / "mine2").mkdir()
+    repo.atomic("rollback", check=0)
+    now = walk(repo.path)
+    expected = dict(before)
+    expected[b"src/app.py"] = ("file", b"app, edited since\n")
+    expected.update({b"mine": ("dir",), b"mine/deep": ("dir",), b"src/lib/mine2": ("dir",)})
+    assert now == expected
+    repo.atomic("undo", check=0)
+    now = walk(repo.path)
+    assert now[b"made/a/b"] == ("dir",)
+    assert b"top" not in now
+    assert now[b"src/e1"] == ("file", b"op")
+    assert now[b"mine/deep"] == ("dir",) and now[b"src/lib/mine2"] == ("dir",)
+    assert now[b"src/app.py"] == ("file", b"app, edited since\n")
+
+
+def test_a_capture_lists_every_empty_folder_and_no_ignored_one(repo: GitRepo) -> None:
+    """What the checkpoint holds: the innermost empty folders, in tracked folders, in
+    untracked ones and in new ones; none that a rule ignores, none in a repository inside."""
+    _tree(repo)
+    repo.write(".gitignore", b"ignored/\n*.log\n")
+    (repo.path / "ignored" / "e").mkdir(parents=True)
+    (repo.path / "untracked" / "e").mkdir(parents=True)
+    repo.write("untracked/f", b"f\n")
+    inner = GitRepo.create(repo.path / "inner", repo.path.parent / "home2")
+    (inner.path / "empty-in-inner").mkdir()
+    git.discover.cache_clear()
+    g = git.discover(str(repo.path))
+    for _ in range(2):  # seeded from the index, then from the scan index the first one left
+        snap = snapshot.capture(g, message="t", ref=None).snapshot
+        assert snap.all_empty_folders
+        assert checkpoint.load_empty_folders(g, snap) == {
+            b"top",
+            b"src/e1",
+            b"src/lib/e2/e3",
+            b"src/lib/x/y/z",
+            b"new/only/empty",
+            b"untracked/e",
+        }
+
+
+@pytest.mark.parametrize("history", HISTORIES)
+def test_an_isolated_run_brings_its_empty_folders_home_and_rollback_takes_them_back(
+    repo: GitRepo, history: str
+) -> None:
+    """`run --isolate`: the private worktree starts with your empty folders; what the command
+    did to them comes home, and the rollback takes back exactly that."""
+    _tree(repo)
+    before = walk(repo.path)
+    repo.atomic(
+        "run",
+        "--isolate",
+        "--history",
+        history,
+        "--",
+        "sh",
+        "-c",
+        "mkdir -p made/x && rmdir top && test -d src/lib/x/y/z",
+        check=0,
+    )
+    now = walk(repo.path)
+    assert now[b"made/x"] == ("dir",) and b"top" not in now
+    assert now[b"src/lib/x/y/z"] == ("dir",) and now[b"new/only/empty"] == ("dir",)
+    repo.atomic("rollback", check=0)
+    assert walk(repo.path) == before

@@ -1,0 +1,255 @@
+"""The hot path: what a command imports before its scan of the tree starts, and in all.
+
+`begin`, `run` and `abort` take the worktree's lock and start the scan (a background `git
+status`) before they import the rest of the command (engine/early.py); agents call the hook
+command on every tool call. Every millisecond of imports there is paid on each call, so what
+they may import is listed here, once. A module added to one of these paths fails the test:
+keep it off the path (import it where it is needed, after the scan), or add it here with why.
+
+Measured in a fresh interpreter (`python -S`: only the standard library and this checkout, no
+site-packages' `.pth` imports) with an audit hook that notes `sys.modules` when the scan's `git
+status` starts.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+PKG = "git_atomic"
+
+# Before the scan of `begin` (and `run`, `abort`): the parser, the lock, and what starts the scan.
+BEFORE_SCAN = {
+    f"{PKG}{m}"
+    for m in (
+        "",
+        ".cli",
+        ".cli.dispatch",
+        ".cli.main",
+        ".cli.parser",
+        ".core",
+        ".core.errors",
+        ".core.lock",
+        ".core.process",
+        ".engine",
+        ".engine.conversion",
+        ".engine.early",
+        ".engine.git",
+        ".engine.safefs",
+        ".engine.scan",
+        ".engine.watcher",  # the scan asks Watchman first, when it runs (perfwatch)
+    )
+}
+# The rest of `begin` and `checkpoint`, imported while the scan runs (begin) or before it
+# (checkpoint, which starts no scan early): the journal, the engine, the phase machine.
+SESSION = BEFORE_SCAN | {
+    f"{PKG}{m}"
+    for m in (
+        ".commands",
+        ".commands.session",
+        ".core.config",
+        ".core.failpoints",
+        ".core.journal",
+        ".engine.gitstate",
+        ".engine.ignores",
+        ".engine.indexstate",
+        ".engine.isolation",
+        ".engine.restore",
+        ".engine.checkpoint",  # the checkpoint format, and the capture's steps:
+        ".engine.folders",
+        ".engine.indexfile",
+        ".engine.snapshot",
+        ".engine.staged",
+        ".engine.unchanged",  # restore's check that nobody else wrote a path
+        ".ops",
+        ".ops.context",
+        ".ops.gates",
+        ".ops.operation",
+        ".ops.output",
+        ".ops.phasecommit",
+    )
+}
+# An agent's hook call (each tool call of the agent runs two): its adapter, the turn engine,
+# and what a checkpoint needs; not the other adapters, the MCP server, the views, the command
+# line's help (clispec) or the session commands.
+HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output"}) | {
+    f"{PKG}{m}"
+    for m in (
+        ".agents",
+        ".agents.claude_code",
+        ".agents.claude_settings",
+        ".agents.hookfiles",
+        ".agents.judge",
+        ".agents.tell",
+        ".agents.turn",
+        ".agents.turnstate",
+        ".commands.agents",
+    )
+}
+VERSION = {PKG, f"{PKG}.cli", f"{PKG}.cli.main"}
+
+# Standard modules that cost a millisecond or more to import (or pull in many others), and which
+# path may have each. Not before the scan: json (the lock writes its record by hand), dataclasses
+# (git.py's and lock.py's records are NamedTuples and plain classes), sqlite3 (the journal opens
+# while the scan runs). Never on these paths: asyncio, tomllib without a config file, the
+# network and the rest below.
+HEAVY = {
+    "argparse",
+    "asyncio",
+    "concurrent.futures",
+    "dataclasses",
+    "datetime",
+    "email",
+    "hashlib",
+    "http",
+    "importlib.metadata",
+    "inspect",
+    "json",
+    "logging",
+    "multiprocessing",
+    "shlex",
+    "socket",
+    "sqlite3",
+    "ssl",
+    "tempfile",
+    "tomllib",
+    "uuid",
+    "xml",
+}
+HEAVY_ALLOWED = {
+    "version": set(),
+    # The command line is parsed first. engine/watcher.py talks JSON to Watchman (and feeds it
+    # its query from a file: tempfile); it imports json even where Watchman is off, which
+    # costs the millisecond lock.py's hand-written JSON saves: to make lazy.
+    "before scan": {"argparse", "json", "tempfile"},
+    # The journal (sqlite3, json), the result records (dataclasses: their import pulls in
+    # inspect), the commit time (datetime), a gate's command line (shlex), a git call's input
+    # from a file (tempfile).
+    "session": {"argparse", "dataclasses", "datetime", "inspect", "json", "shlex", "sqlite3"}
+    | {"tempfile", "hashlib"},  # hashlib: restore's check of what it overwrites (unchanged.py)
+    # The same, and the payload and answer (json); a turn's state file is named by a hash of
+    # its session (hashlib) and written whole (tempfile).
+    "hook": {"argparse", "dataclasses", "datetime", "hashlib", "inspect", "json", "shlex"}
+    | {"sqlite3", "tempfile"},
+}
+
+PROBE = """
+import sys
+seen = {}
+def audit(event, args):
+    if event == "subprocess.Popen" and "before" not in seen and "status" in map(str, args[1] or ()):
+        seen["before"] = sorted(sys.modules)
+sys.addaudithook(audit)
+import atexit, os
+def report():
+    with open(os.environ["HOT_PATH_OUT"], "w") as fh:
+        fh.write(repr({"before": seen.get("before"), "all": sorted(sys.modules)}))
+atexit.register(report)  # the console script leaves with os._exit, after the exit handlers
+import runpy
+sys.argv = ["git-atomic", *sys.argv[1:]]
+runpy.run_module("git_atomic", run_name="__main__")
+"""
+
+
+def imports_of(
+    repo: GitRepo, tmp_path: Path, *args: str, stdin: str = ""
+) -> tuple[set[str] | None, set[str]]:
+    """The modules loaded when the scan started (None: no scan), and at the end."""
+    out = tmp_path / "modules.txt"
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", PROBE, *args],
+        cwd=repo.path,
+        env={**repo.env, "HOT_PATH_OUT": str(out)},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    found = ast.literal_eval(out.read_text())
+    before = set(found["before"]) if found["before"] is not None else None
+    return before, set(found["all"])
+
+
+def heavy(modules: set[str]) -> set[str]:
+    return {m for m in HEAVY if m in modules}
+
+
+def ours(modules: set[str]) -> set[str]:
+    return {m for m in modules if m == PKG or m.startswith(PKG + ".")}
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    repo.write("a.txt", b"a\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "init")
+    # A first operation leaves the scan index that lets the next start its scan early.
+    repo.atomic("begin", "first", check=0)
+    repo.atomic("commit", "--no-gates", check=0)
+    return repo
+
+
+def test_version_imports_nothing_of_the_engine(repo: GitRepo, tmp_path: Path) -> None:
+    assert repo.atomic("--version", check=0).stdout.startswith("git-atomic ")
+    before, everything = imports_of(repo, tmp_path, "--version")
+    assert before is None
+    assert ours(everything) == VERSION
+    assert heavy(everything) == HEAVY_ALLOWED["version"]
+    assert "subprocess" not in everything
+
+
+def test_begin_starts_its_scan_before_the_rest_is_imported(repo: GitRepo, tmp_path: Path) -> None:
+    repo.write("a.txt", b"changed\n")
+    before, everything = imports_of(repo, tmp_path, "begin", "second")
+    assert before is not None, "begin started no scan early (engine/early.py)"
+    assert ours(before) <= BEFORE_SCAN, f"new before the scan: {ours(before) - BEFORE_SCAN}"
+    assert f"{PKG}.commands.session" not in before  # imported while the scan runs
+    assert heavy(before) <= HEAVY_ALLOWED["before scan"], heavy(before)
+    assert ours(everything) <= SESSION, f"new in begin: {ours(everything) - SESSION}"
+    assert heavy(everything) <= HEAVY_ALLOWED["session"], heavy(everything)
+    assert repo.atomic_json("status")["open"]["name"] == "second"
+
+
+def test_checkpoint_imports_only_the_session(repo: GitRepo, tmp_path: Path) -> None:
+    repo.atomic("begin", "second", check=0)
+    repo.write("a.txt", b"changed\n")
+    before, everything = imports_of(repo, tmp_path, "checkpoint", "-m", "step")
+    assert before is not None  # its capture scans
+    assert ours(everything) <= SESSION, f"new in checkpoint: {ours(everything) - SESSION}"
+    assert heavy(everything) <= HEAVY_ALLOWED["session"], heavy(everything)
+
+
+@pytest.mark.parametrize("event", ["PreToolUse", "PostToolUse"])
+def test_an_agent_hook_call_imports_only_its_adapter_and_the_turn(
+    repo: GitRepo, tmp_path: Path, event: str
+) -> None:
+    payload = {
+        "session_id": "hot-path",
+        "transcript_path": "/dev/null",
+        "cwd": str(repo.path),
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Edit",
+        "tool_input": {"file_path": str(repo.path / "a.txt")},
+        "tool_use_id": "toolu_hot",
+    }
+    if event == "PostToolUse":  # the call's PreToolUse came first
+        repo.atomic(
+            "hook", "claude-code", "PreToolUse", input=json.dumps(payload).encode(), check=0
+        )
+        repo.write("a.txt", b"edited\n")
+        payload = {**payload, "hook_event_name": event, "tool_response": {"success": True}}
+    before, everything = imports_of(
+        repo, tmp_path, "hook", "claude-code", event, stdin=json.dumps(payload)
+    )
+    assert before is not None  # the hook checkpoints the tree
+    assert ours(everything) <= HOOK, f"new in the hook call: {ours(everything) - HOOK}"
+    assert heavy(everything) <= HEAVY_ALLOWED["hook"], heavy(everything)
