@@ -57,6 +57,7 @@ SESSION = BEFORE_SCAN | {
         ".core.config",
         ".core.failpoints",
         ".core.journal",
+        ".core.vocab",  # the journal's closed vocabularies (StrEnums)
         ".engine.gitstate",
         ".engine.ignores",
         ".engine.indexstate",
@@ -74,6 +75,7 @@ SESSION = BEFORE_SCAN | {
         ".ops.operation",
         ".ops.output",
         ".ops.phasecommit",
+        ".ops.results",  # the records output renders
     )
 }
 # An agent's hook call (each tool call of the agent runs two): its adapter, the turn engine,
