@@ -164,6 +164,37 @@ def test_protected_ignored_files_come_back(repo: GitRepo, mode: str) -> None:
     assert res["status"] == "rolled_back"
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_protected_files_inside_ignored_folders_come_back(repo: GitRepo, mode: str) -> None:
+    """git's listing stops at an ignored folder (`build/`): a protected file in it, anchored
+    (`node_modules/.env`) or at any depth (`*.local.toml`), is found all the same."""
+    repo.write(".gitignore", b"build/\nnode_modules/\n.env\n*.local.toml\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    configure(repo, 'protect = ["node_modules/.env", "*.local.toml", "/top.secret"]\n')
+    repo.write("node_modules/.env", b"TOKEN=1\n", mode=0o600)
+    repo.write("node_modules/pkg/.env", b"not protected\n")  # the pattern is anchored
+    repo.write("build/deep/er/app.local.toml", b"x = 1\n")
+    repo.write("build/out.o", b"object\n")  # ignored, not protected
+    repo.write("top.secret", b"s\n")  # an untracked file: captured anyway
+    before = repo.fingerprint()
+    script = "git clean -fdxq; exit 1"
+    res = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", script, check=1)
+    assert repo.read("node_modules/.env") == b"TOKEN=1\n"
+    assert repo.read("build/deep/er/app.local.toml") == b"x = 1\n"
+    assert not repo.exists("build/out.o") and not repo.exists("node_modules/pkg/.env")
+    assert {"node_modules/.env", "build/deep/er/app.local.toml"} <= held(
+        repo, res["checkpoints"]["pre_op"]
+    )
+    after = repo.fingerprint()
+    gone = {b"build/out.o", b"node_modules/pkg/.env"}
+    assert after.files == tuple(f for f in before.files if f[0] not in gone)
+    # An operation's new protected file in an ignored folder goes with the rollback.
+    repo.atomic("run", "--", "sh", "-c", "echo n > build/new.local.toml; exit 1", check=1)
+    assert not repo.exists("build/new.local.toml")
+    assert repo.read("build/deep/er/app.local.toml") == b"x = 1\n"
+
+
 def test_a_protected_file_the_operation_made_goes(repo: GitRepo) -> None:
     repo.write(".gitignore", b".env\n")
     repo.git("add", ".gitignore")

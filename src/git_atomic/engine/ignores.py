@@ -6,7 +6,11 @@ git's scan never shows an ignored file. Two kinds must be seen anyway:
   virtualenvs and tool caches write): left behind by a rollback, it would hide the user's files
   from every later checkpoint;
 - the ignored files matching the `protect` patterns of the configuration (`.env`).
-Both are listed by one `ls-files` that does not descend into ignored folders (`--directory`).
+Both are listed by one `ls-files` that does not descend into ignored folders (`--directory`): it
+names each ignored folder instead (`build/`). A rule file in an ignored folder is never read by
+git, so never needed; a protected file may well be there (`node_modules/.env`, a
+`*.local.toml` under `build/`): a second `ls-files` looks for `protect`'s patterns in those
+folders only, never walking again the folders the first one did.
 """
 
 from __future__ import annotations
@@ -26,48 +30,91 @@ RULE_FILES = (b".gitignore", b".gitattributes")
 _RULE_SPECS = (":(glob)**/.gitignore", ":(glob)**/.gitattributes")
 
 
-def pathspecs(patterns: Iterable[str]) -> list[str]:
-    """gitignore-like patterns as pathspecs: without a slash, a name at any depth."""
+def pathspecs(patterns: Iterable[str], *, within: str = "") -> list[str]:
+    """gitignore-like patterns as pathspecs: without a slash, a name at any depth (of the
+    folder `within`, "" or ending in a slash); with one, from the top."""
     specs = []
-    for pattern in patterns:
-        body = pattern.strip().removeprefix("/")
-        if not body:
-            continue
-        deep = "/" not in pattern.strip().rstrip("/")
-        specs.append(f":(glob){'**/' if deep else ''}{body}")
+    for pattern, deep in _split_patterns(patterns):
+        specs.append(f":(glob){within}{'**/' if deep else ''}{pattern}")
     return specs
 
 
-def start_listing(repo: Repo, *, protect: Sequence[str]) -> process.Background:
+def _split_patterns(patterns: Iterable[str]) -> list[tuple[str, bool]]:
+    """(body, at any depth) of each pattern."""
+    found = []
+    for pattern in patterns:
+        body = pattern.strip().removeprefix("/")
+        if body:
+            found.append((body, "/" not in pattern.strip().rstrip("/")))
+    return found
+
+
+class Listing:
+    """The listing `start_listing` started, and the `protect` patterns it looks for."""
+
+    def __init__(self, repo: Repo, first: process.Background, protect: Sequence[str]) -> None:
+        self.repo = repo
+        self.first = first
+        self.protect = tuple(protect)
+
+    def wait(self, *, check: bool = False) -> process.Result:
+        return self.first.wait(check=check)
+
+
+def start_listing(repo: Repo, *, protect: Sequence[str]) -> Listing:
     """Start listing the ignored rule files and `protect`'s ignored files, in folders git looks
-    into (`collect` reads the answer). It runs beside a capture's scan."""
+    into (`collect` reads the answer, and looks into the ignored folders). It runs beside a
+    capture's scan."""
     specs = [*_RULE_SPECS, *pathspecs(protect)]
-    return repo.start(
-        "ls-files",
-        "-z",
-        "--others",
-        "--ignored",
-        "--exclude-standard",
-        "--directory",
-        "--",
-        *specs,
-        low_priority=True,
-    )
+    first = repo.start(*_LS_IGNORED, "--directory", "--", *specs, low_priority=True)
+    return Listing(repo, first, protect)
 
 
-def collect(repo: Repo, listing: process.Background, *, limit: int | None) -> list[bytes]:
+_LS_IGNORED: Final = ("ls-files", "-z", "--others", "--ignored", "--exclude-standard")
+
+
+def _in_ignored_folders(repo: Repo, protect: Sequence[str], folders: Sequence[bytes]) -> list[bytes]:
+    """`protect`'s files inside the ignored `folders` (each ending in a slash) that the first
+    listing stopped at: a pattern with a slash is looked for where it says (git walks that
+    path only), one without in those folders only."""
+    patterns = _split_patterns(protect)
+    specs = [f":(glob){body}" for body, at_any_depth in patterns if not at_any_depth]
+    deep = [body for body, at_any_depth in patterns if at_any_depth]
+    for folder in folders:
+        if b"\n" in folder or not deep:
+            continue
+        within = glob_escape(os.fsdecode(folder))
+        specs += [f":(glob){within}**/{body}" for body in deep]
+    if not specs:
+        return []
+    res = repo.run(*_LS_IGNORED, "--", *specs, check=False, low_priority=True)
+    if res.returncode != 0:
+        return []
+    return [p for p in res.stdout.split(b"\0") if p]
+
+
+def glob_escape(text: str) -> str:
+    """`text` matched literally inside a `:(glob)` pathspec."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def collect(repo: Repo, listing: Listing, *, limit: int | None) -> list[bytes]:
     """The regular files and symlinks `start_listing` found (`protect`'s only within `limit`
     bytes; None: no limit)."""
     paths = listed(listing)
     return known(repo, paths if paths is not None else [], limit=limit)
 
 
-def listed(listing: process.Background) -> list[bytes] | None:
+def listed(listing: Listing) -> list[bytes] | None:
     """What `start_listing` printed (None: it failed)."""
     res = listing.wait(check=False)
     if res.returncode != 0:
         return None  # an extra we cannot list is no reason to fail a capture
-    return [p for p in res.stdout.split(b"\0") if p]
+    paths = [p for p in res.stdout.split(b"\0") if p]
+    if listing.protect:
+        folders = [p for p in paths if p.endswith(b"/")]
+        paths += _in_ignored_folders(listing.repo, listing.protect, folders)
+    return list(dict.fromkeys(paths))
 
 
 def known(repo: Repo, paths: Sequence[bytes], *, limit: int | None) -> list[bytes]:
