@@ -5,6 +5,7 @@ clears it and returns to PRE-OP; `undo` brings it back; `recover` and `emergency
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -201,5 +202,49 @@ def test_a_live_index_lock_is_not_taken_from_its_owner(repo: GitRepo, tmp_path: 
     before = repo.fingerprint()
     script = "echo x > README; touch .git/index.lock; (sleep 0.3; rm .git/index.lock) & exit 1"
     repo.atomic("run", "--", "sh", "-c", script, check=1)
+    same(repo.fingerprint(), before)
+    assert leftovers(repo) == []
+
+
+# --- undo and rollback while git waits for the user ----------------------------------------
+USER_STARTED = {
+    "merge": ("git merge -q side", "git merge --abort"),
+    "rebase": ("git checkout -q -- README && git rebase -q side", "git rebase --abort"),
+    "cherry-pick": ("git cherry-pick side", "git cherry-pick --abort"),
+    "revert": ("git revert --no-edit side", "git revert --abort"),
+    "bisect": ("git bisect start side HEAD~1", "git bisect reset"),
+}
+
+
+@pytest.mark.parametrize("kind", USER_STARTED)
+def test_undo_and_rollback_refuse_a_state_the_user_started(repo: GitRepo, kind: str) -> None:
+    """A merge (rebase, ...) the user started after the last rollback is the user's to finish
+    or abort: undo and rollback change nothing (exit 3) and say how to get out of it."""
+    conflicting(repo)
+    op = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", "echo x > x; exit 1", check=1)
+    assert op["status"] == "rolled_back"
+    start, way_out = USER_STARTED[kind]
+    subprocess.run(["sh", "-c", start], cwd=repo.path, env=repo.env, capture_output=True)
+    waiting = leftovers(repo)
+    assert set(waiting) - {"AUTO_MERGE"}, kind
+    before = repo.fingerprint()
+    for argv in (["undo"], ["rollback"]):
+        res = repo.atomic(*argv, check=3)
+        assert res.stderr.count("\n") == 1 and way_out in res.stderr, res.stderr
+        assert "in progress" in res.stderr
+        same(repo.fingerprint(), before)
+        assert leftovers(repo) == waiting
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_undo_twice_takes_the_merge_back_out(repo: GitRepo, mode: str) -> None:
+    """The first undo brings back the merge the rollback cleared; the second re-does the
+    rollback, as always: that merge is git-atomic's own doing, not the user's."""
+    conflicting(repo)
+    before = repo.fingerprint()
+    repo.atomic("run", "--history", mode, "--", "sh", "-c", "git merge -q side; exit 1", check=1)
+    repo.atomic("undo", check=0)
+    assert "MERGE_HEAD" in leftovers(repo)
+    repo.atomic("undo", check=0)
     same(repo.fingerprint(), before)
     assert leftovers(repo) == []

@@ -26,7 +26,7 @@ from git_atomic.core.config import load_config
 from git_atomic.core.errors import BusyError, UsageError
 from git_atomic.core.journal import OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
-from git_atomic.engine import checkpoint
+from git_atomic.engine import checkpoint, gitstate
 from git_atomic.ops import context, effect, moves, output, steps
 from git_atomic.ops.operation import Engine
 
@@ -97,7 +97,10 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
 
 
 def undo(*, dry_run: bool, json_out: bool) -> int:
-    with context.opened("undo") as ctx:
+    # A merge (rebase...) in progress is refused below unless it is the one the last event
+    # itself brought back (an undo of a rollback that cleared it): undoing that event again is
+    # the rollback it undid, which saves it in the rescue and clears it.
+    with context.opened("undo", check_state=False) as ctx:
         journal, repo = ctx.journal, ctx.repo
         open_op = moving.guard(ctx)
         events = journal.events(ctx.worktree, limit=1)
@@ -119,6 +122,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         current = moves.probe(repo)
         step = effect.Step(rescue, target)
         found = effect.take_back(repo, [step], current)
+        _door(ctx, current, target, exact=found.exact)
         what = f"the last {event.kind}"
         if found.target is None:
             return moving.refuse_overlap(
@@ -169,6 +173,16 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
             json_out=json_out,
             said=f"undid {what}; `git atomic undo` again {again}",
         )
+
+
+def _door(ctx: context.Context, current: checkpoint.Snapshot, target: str, *, exact: bool) -> None:
+    """Refuse a merge, rebase... in progress, unless the state now is exactly the last event's
+    end, git's in-progress files included: then it is that event's doing, and taking the event
+    back is what the user asked."""
+    if gitstate.in_progress(ctx.repo) is None:
+        return
+    if not exact or current.git_state != checkpoint.load(ctx.repo, target).git_state:
+        context.check_git_state(ctx.repo)
 
 
 def _head_before(ctx: context.Context, open_op: OpRow | None) -> str | None:

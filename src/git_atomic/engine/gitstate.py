@@ -33,6 +33,16 @@ IN_PROGRESS: Final = (
     ("rebase-apply", "a rebase or am"),
     ("sequencer", "a cherry-pick or revert"),
 )
+# How a user gets out of each: named when a command of ours refuses one it did not leave.
+WAY_OUT: Final = {
+    "a merge": "git merge --abort",
+    "a cherry-pick": "git cherry-pick --abort",
+    "a revert": "git revert --abort",
+    "a bisect": "git bisect reset",
+    "a rebase": "git rebase --abort",
+    "a rebase or am": "git rebase --abort or git am --abort",
+    "a cherry-pick or revert": "git cherry-pick --abort or git revert --abort",
+}
 # Everything such a command leaves in the worktree's git dir, saved and cleared together.
 FILES: Final = frozenset(
     {

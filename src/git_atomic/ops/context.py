@@ -36,7 +36,10 @@ class Context:
 def check_git_state(repo: git.Repo) -> None:
     what = gitstate.in_progress(repo)
     if what is not None:
-        raise RefusedError(f"{what} is in progress in this worktree; finish or abort it first")
+        raise RefusedError(
+            f"{what} is in progress in this worktree; finish it, or abort it "
+            f"({gitstate.WAY_OUT[what]}), or save it and go back with `git atomic emergency`"
+        )
 
 
 def is_interrupted(op: OpRow) -> bool:
