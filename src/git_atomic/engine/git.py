@@ -599,9 +599,10 @@ class _Discovery:
 
     def __call__(self, start: str | None = None) -> Repo:
         if start is not None:  # a folder of ours (a private worktree): only the folder counts
-            return _discover_cached(start, (None, None))
+            return _discover_cached(start, (None, None), ())
         where = tuple(os.environ.get(name) for name in _LOCATION)
-        return _discover_cached(os.getcwd(), where)
+        checked = tuple(os.environ.get(name) for name in _ENVIRONMENT)
+        return _discover_cached(os.getcwd(), where, checked)
 
     def cache_clear(self) -> None:
         _discover_cached.cache_clear()
@@ -611,7 +612,10 @@ discover: Final = _Discovery()
 
 
 @functools.lru_cache(maxsize=8)
-def _discover_cached(cwd: str, where: tuple[str | None, ...]) -> Repo:
+def _discover_cached(
+    cwd: str, where: tuple[str | None, ...], checked: tuple[str | None, ...]
+) -> Repo:
+    del checked  # part of the key only: the answer depends on them (check_environment)
     return _discover(cwd, located=any(where))
 
 
@@ -619,7 +623,7 @@ def discover_with_refs(prefix: str) -> tuple[Repo, dict[str, str]]:
     """`discover()`, the refs under `prefix` (refname -> object) and the configuration, read
     side by side by three processes started at once (`rev-parse --glob` would read every loose
     ref of the repository; the scan needs the filters configured before it starts)."""
-    env = _location_env()
+    env = _discovery_env(located=True)
     listing = process.Background(
         ["for-each-ref", "--format=%(objectname) %(refname)", prefix], cwd=os.getcwd(), env=env
     )
@@ -653,13 +657,64 @@ def _location_env() -> dict[str, str]:
     return {name: os.environ[name] for name in _LOCATION if os.environ.get(name)}
 
 
+_ENVIRONMENT: Final = (
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+)
+
+
+# Where git stops looking for a repository: honoured by discovery as by git (every later call
+# names the repository, so they matter nowhere else).
+_DISCOVERY: Final = ("GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM")
+
+
+def _discovery_env(*, located: bool) -> dict[str, str]:
+    env = {name: os.environ[name] for name in _DISCOVERY if name in os.environ}
+    return {**env, **_location_env()} if located else env
+
+
+def check_environment(repo: Repo, cwd: str) -> None:
+    """Refuse (exit 2, nothing changed) a variable that would have git use another index,
+    object store, git dir or refs than this worktree's own: honouring one would split a
+    checkpoint between two repositories, and dropping it would act on what you did not name.
+    One that names the part git would use without it is no different, and passes."""
+    from git_atomic.errors import UsageError
+
+    def names(value: str, own: Path) -> bool:
+        here = [os.path.join(base, value) for base in (cwd, str(repo.root))]
+        return any(os.path.realpath(p) == os.path.realpath(own) for p in here)
+
+    own = {
+        "GIT_INDEX_FILE": (repo.index_path, "the index"),
+        "GIT_OBJECT_DIRECTORY": (repo.common_dir / "objects", "the object store"),
+        "GIT_COMMON_DIR": (repo.common_dir, "the shared git dir"),
+    }
+    for name, (path, what) in own.items():
+        value = os.environ.get(name)
+        if value and not names(value, path):
+            raise UsageError(
+                f"{name}={value} names another {what.split(' ', 1)[1]} than this worktree's "
+                f"({path}): git-atomic checkpoints and restores the repository's own; "
+                f"unset {name} to use it"
+            )
+    if os.environ.get("GIT_NAMESPACE"):
+        raise UsageError(
+            f"GIT_NAMESPACE={os.environ['GIT_NAMESPACE']}: git-atomic works on the repository's "
+            "own branches, not a namespace's; unset GIT_NAMESPACE to use it"
+        )
+
+
 def _discover(cwd: str, *, located: bool) -> Repo:
     """`located`: GIT_DIR/GIT_WORK_TREE (as git sets them for `git --git-dir=... atomic`) say
     where the repository is; otherwise the folder does."""
     res = process.git(
         ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir", "--git-common-dir"],
         cwd=cwd,
-        env=_location_env() if located else None,
+        env=_discovery_env(located=located) or None,
         check=False,
     )
     if res.returncode != 0:
@@ -681,7 +736,9 @@ def _discover(cwd: str, *, located: bool) -> Repo:
     if len(lines) != 3:
         raise NotARepository(f"not inside a git working tree: {cwd}")
     root, git_dir, common = (Path(x) for x in lines)
-    return Repo(root=root, git_dir=git_dir, common_dir=common)
+    repo = Repo(root=root, git_dir=git_dir, common_dir=common)
+    check_environment(repo, cwd)
+    return repo
 
 
 def _parse_refs(raw: bytes) -> dict[str, str]:
