@@ -7,6 +7,7 @@ readlink, mtimes), and the repository is what it must be, read from the disk, no
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -435,10 +436,58 @@ def test_links_an_operation_leaves_in_the_git_dir_are_not_followed(
     assert not os.path.lexists(git_dir / "MERGE_MSG")
     assert not os.path.lexists(git_dir / "rebase-merge")
     assert scene.state() == before
+    # The rescue holds the links as links (their targets as text), and undo makes them again.
     scene.repo.atomic("undo", check=0)
     scene.assert_marker_untouched()
-    assert os.listdir(git_dir / "rebase-merge") == ["head-name"]
+    assert sorted(os.listdir(git_dir / "rebase-merge")) == ["d", "head-name", "msg"]
     assert (git_dir / "rebase-merge" / "head-name").read_bytes() == b"refs/heads/main"
+    assert os.readlink(git_dir / "MERGE_MSG") == f"{out}/f.txt"
+    assert os.readlink(git_dir / "rebase-merge" / "d") == f"{out}/c"
+    scene.repo.atomic("undo", check=0)
+    scene.assert_marker_untouched()
+    assert scene.state() == before and not os.path.lexists(git_dir / "MERGE_MSG")
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+@pytest.mark.parametrize("name", ["index", "index.lock"])
+def test_an_index_the_operation_made_a_link_comes_back_a_file(
+    tmp_path: Path, history: str, name: str
+) -> None:
+    """`.git/index` (or its lock) swapped for a link to a file outside: the capture never reads
+    through it, the rollback puts a regular index back (never writing through the link), the
+    rescue holds the link itself, and undo makes it again."""
+    scene = Scene(tmp_path, history)
+    scene.repo.git("add", "a/b/c/u.txt")
+    before = scene.repo.fingerprint()
+    out, git_dir = scene.outside, scene.repo.path / ".git"
+    # The outside file holds an index too (another repository's, say): the same entries but one.
+    scene.repo.git("rm", "-q", "--cached", "a/h.txt")
+    shutil.copy(git_dir / "index", out / "idx")
+    scene.repo.git("add", "a/h.txt")
+    scene.marker = walk(out, exact=True)
+    res = scene.repo.atomic_json(
+        "run", "--history", history, "--", "sh", "-c",
+        f"echo changed > a/h.txt && ln -sf {out}/idx .git/{name}; exit 1",
+        check=1,
+    )
+    scene.assert_marker_untouched()
+    assert not os.path.islink(git_dir / "index") and not os.path.lexists(git_dir / "index.lock")
+    assert scene.repo.fingerprint() == before  # its entries, read from the file itself
+    rescue = res["checkpoints"]["rescue"]
+    listing = scene.repo.git("ls-tree", "-r", f"{rescue}:gitstate/git")
+    assert listing.startswith("120000 ") and listing.rstrip().endswith(f"\t{name}"), listing
+    assert scene.repo.git("cat-file", "-p", f"{rescue}:gitstate/git/{name}") == f"{out}/idx"
+    scene.repo.atomic("undo", check=0)
+    scene.assert_marker_untouched()
+    assert scene.repo.read("a/h.txt") == b"changed\n"
+    if name == "index":
+        assert os.readlink(git_dir / name) == f"{out}/idx"
+        scene.repo.atomic("undo", check=0)  # and back again
+        scene.assert_marker_untouched()
+        assert not os.path.islink(git_dir / "index")
+        assert scene.repo.fingerprint().index == before.index
+    else:  # a lock is not state: never made again
+        assert not os.path.lexists(git_dir / name)
 
 
 @pytest.mark.parametrize("history", ["commits", "shadow"])

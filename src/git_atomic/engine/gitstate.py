@@ -70,6 +70,10 @@ FILES: Final = frozenset(
 FOLDERS: Final = frozenset({"rebase-merge", "rebase-apply", "sequencer"})
 # A lock the operation's git left behind: saved for `git show`, removed, never written back.
 INDEX_LOCK: Final = "index.lock"
+# The index made a link (to a file outside, say): never read through, saved as the link itself,
+# and replaced by the regular index the restore writes (snapshot.put_index). Only a link: a
+# regular index is the checkpoint's `staged` and `index` entries.
+INDEX: Final = "index"
 REF_PREFIXES: Final = ("refs/bisect/", "refs/rewritten/")
 _REFS_ENTRY: Final = "refs"  # in the gitstate tree: `<oid> <ref>` lines
 _FILES_DIR: Final = "git"  # in the gitstate tree: the files, as they were in the git dir
@@ -92,12 +96,16 @@ def in_progress(repo: Repo) -> str | None:
 
 
 def present(repo: Repo) -> list[str]:
-    """The names of FILES, FOLDERS and index.lock that exist in the worktree's git dir."""
+    """The names of FILES, FOLDERS and index.lock that exist in the worktree's git dir, and
+    the index when it is a link."""
     try:
         names = os.listdir(repo.git_dir)
     except OSError:
         return []
-    return sorted(n for n in names if n in FILES or n in FOLDERS or n == INDEX_LOCK)
+    found = [n for n in names if n in FILES or n in FOLDERS or n == INDEX_LOCK]
+    if INDEX in names and os.path.islink(repo.git_dir / INDEX):
+        found.append(INDEX)
+    return sorted(found)
 
 
 def capture(repo: Repo, refs: Mapping[str, str], scratch: Path) -> Saved | None:
@@ -107,18 +115,18 @@ def capture(repo: Repo, refs: Mapping[str, str], scratch: Path) -> Saved | None:
     if not names and not own_refs:
         return None
     files = _read(repo, names)
-    oids = _hash(repo, list(files.values()), scratch) if files else []
+    oids = _hash(repo, [data for _, data in files.values()], scratch) if files else []
     info = b"".join(
-        f"100644 {oid}\t{_FILES_DIR}/{rel}".encode() + b"\0"
-        for rel, oid in zip(files, oids, strict=True)
+        f"{mode} {oid}\t{_FILES_DIR}/{rel}".encode() + b"\0"
+        for (rel, (mode, _)), oid in zip(files.items(), oids, strict=True)
     )
     if own_refs:
         listing = "".join(f"{oid} {name}\n" for name, oid in sorted(own_refs.items()))
         oid = repo.line("hash-object", "-w", "--stdin", input=listing.encode())
         info += f"100644 {oid}\t{_REFS_ENTRY}".encode() + b"\0"
     mentioned = set(own_refs.values())
-    for data in files.values():
-        if len(data) < 1 << 20:
+    for mode, data in files.values():
+        if mode == _FILE and len(data) < 1 << 20:
             mentioned.update(m.decode() for m in _OID.findall(data))
     try:
         repo.run("update-index", "-z", "--add", "--index-info", input=info, env=_env(scratch))
@@ -139,24 +147,35 @@ def capture(repo: Repo, refs: Mapping[str, str], scratch: Path) -> Saved | None:
     return Saved(tree, tuple(o for o, k in kinds.items() if k == "commit"))
 
 
-def _read(repo: Repo, names: Sequence[str]) -> dict[str, bytes]:
-    """The regular files among `names` in the git dir and in those of them that are folders,
-    each reached without following a link (safefs.py): git leaves none there, and what one an
-    operation left points to is never ours to read into a rescue."""
-    found: dict[str, bytes] = {}
+_FILE: Final = "100644"
+_LINK: Final = "120000"
+
+
+def _read(repo: Repo, names: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+    """The regular files (mode, bytes) and links (mode, target) among `names` in the git dir
+    and in those of them that are folders, each reached without following a link (safefs.py):
+    git leaves no link there, and what one an operation left points to is never ours to read
+    into a rescue; the link itself is saved, as a link."""
+    found: dict[str, tuple[str, bytes]] = {}
     with safefs.Tree(os.fsencode(repo.git_dir)) as tree:
         todo = [os.fsencode(n) for n in names]
         while todo:
             rel = todo.pop()
-            if tree.kind(rel) == stat.S_IFDIR:
+            kind = tree.kind(rel)
+            if kind == stat.S_IFDIR:
                 fd = tree.folder(rel)
                 assert fd is not None
                 with os.scandir(fd) as entries:
                     todo += [rel + b"/" + os.fsencode(e.name) for e in entries]
                 continue
+            if kind == stat.S_IFLNK:
+                target = tree.readlink(rel)
+                if target is not None:
+                    found[os.fsdecode(rel)] = (_LINK, target)
+                continue
             data = tree.read(rel)
             if data is not None:
-                found[os.fsdecode(rel)] = data
+                found[os.fsdecode(rel)] = (_FILE, data)
     return dict(sorted(found.items()))
 
 
@@ -181,16 +200,19 @@ def describe(repo: Repo, tree: str | None) -> str | None:
     for name, what in IN_PROGRESS:
         if name in names:
             return what
+    if names == {INDEX}:
+        return "the index made a link"
     return "a stale index.lock" if names == {INDEX_LOCK} else "git's in-progress files"
 
 
-def _saved(repo: Repo, tree: str) -> tuple[dict[str, bytes], dict[str, str]]:
-    """The files (by path in the git dir) and refs a `gitstate` tree holds."""
+def _saved(repo: Repo, tree: str) -> tuple[dict[str, tuple[str, bytes]], dict[str, str]]:
+    """The files and links (by path in the git dir: mode, bytes or target) and refs a
+    `gitstate` tree holds."""
     top = {e.path.decode(): e for e in repo.ls_tree(tree)}
     entries = repo.ls_tree(top[_FILES_DIR].oid, recursive=True) if _FILES_DIR in top else []
     refs_oid = top[_REFS_ENTRY].oid if _REFS_ENTRY in top else None
     blobs = dict(repo.cat_blobs([*(e.oid for e in entries), *([refs_oid] if refs_oid else [])]))
-    files = {e.path.decode(): blobs[e.oid] for e in entries}
+    files = {e.path.decode(): (_LINK if e.mode == _LINK else _FILE, blobs[e.oid]) for e in entries}
     refs: dict[str, str] = {}
     if refs_oid is not None:
         for line in blobs[refs_oid].decode().splitlines():
@@ -215,10 +237,13 @@ def put(repo: Repo, target: str | None) -> None:
             continue
         if name not in tops or os.path.islink(repo.git_dir / name):
             _remove(repo.git_dir / name)  # a link: never written through, made anew below
-    for rel, data in sorted(wanted.items()):
-        if rel == INDEX_LOCK or rel.split("/", 1)[0] not in FILES | FOLDERS:
+    for rel, (mode, data) in sorted(wanted.items()):
+        if rel == INDEX_LOCK:
             continue
-        _write(repo.git_dir / rel, data)
+        if mode == _LINK and rel.split("/", 1)[0] in FILES | FOLDERS | {INDEX}:
+            _write_link(repo.git_dir / rel, data)
+        elif rel.split("/", 1)[0] in FILES | FOLDERS:
+            _write(repo.git_dir / rel, data)
     now = repo.refs(*REF_PREFIXES)
     lines = [f"delete {n} {o}" for n, o in sorted(now.items()) if n not in wanted_refs]
     lines += [
@@ -261,7 +286,19 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _write_link(path: Path, target: bytes) -> None:
+    """The link itself, made anew (a rename over what is there: never written through)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".atomic-tmp")
+    tmp.unlink(missing_ok=True)
+    os.symlink(target, tmp)
+    os.replace(tmp, path)
+
+
 def _drop_stale_lock(lock: Path) -> None:
+    if lock.is_symlink():
+        lock.unlink()  # git makes its lock a file of its own (O_EXCL), never a link
+        return
     deadline = time.monotonic() + _LOCK_GRACE_S
     while time.monotonic() < deadline:
         if not lock.exists():

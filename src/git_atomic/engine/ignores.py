@@ -73,7 +73,9 @@ def start_listing(repo: Repo, *, protect: Sequence[str]) -> Listing:
 _LS_IGNORED: Final = ("ls-files", "-z", "--others", "--ignored", "--exclude-standard")
 
 
-def _in_ignored_folders(repo: Repo, protect: Sequence[str], folders: Sequence[bytes]) -> list[bytes]:
+def _in_ignored_folders(
+    repo: Repo, protect: Sequence[str], folders: Sequence[bytes]
+) -> list[bytes]:
     """`protect`'s files inside the ignored `folders` (each ending in a slash) that the first
     listing stopped at: a pattern with a slash is looked for where it says (git walks that
     path only), one without in those folders only."""

@@ -23,7 +23,8 @@ def put_index(repo: Repo, current: Snapshot, target: Snapshot) -> None:
         write_index_bytes(repo, repo.cat_blob(target.index_blob), target.index_mtime_ns)
         return
     if not target.index_present:
-        repo.index_path.unlink(missing_ok=True)
+        if not repo.index_path.is_symlink():  # one the target holds: put there by gitstate.put
+            repo.index_path.unlink(missing_ok=True)
         return
     scratch = repo.scratch_path("index")
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,7 @@ class Staged:
 def copy(repo: Repo, index_copy: Path, staged_copy: Path) -> Copy:
     """Link the user's index to `index_copy` (a seed for the scan) and, unless its staged side
     is remembered, to `staged_copy` (for `read`)."""
-    if not repo.index_path.exists():
+    if not _regular_file(repo.index_path):  # a link is git dir state (gitstate.py), never read
         return Copy(False, None, None, None)
     scan.share(repo.index_path, index_copy)
     key = _index_checksum(index_copy)
@@ -168,3 +169,10 @@ def _merged_side(repo: Repo, index: Path) -> str:
         return write_tree(repo, env)
     finally:
         scratch.unlink(missing_ok=True)
+
+
+def _regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
