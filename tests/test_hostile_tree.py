@@ -508,3 +508,54 @@ def test_a_hard_link_to_a_file_outside_is_replaced_not_changed(
     scene.assert_marker_untouched()
     assert scene.state() == before
     assert os.stat(scene.repo.path / "a/h.txt").st_nlink == 1
+
+
+_SWAPPING_GIT = """#!/bin/sh
+# Real git, but the first call handed worktree paths to read by name, once armed, finds the
+# folder `a` swapped for a link to the marker first: the race between our lstat and git's read.
+if [ -e "$SWAP_ARMED" ]; then
+    case " $* " in
+    *" hash-object "*|*" update-index "*|*" fast-import "*|*" add "*|*" check-attr "*)
+        input=$(mktemp)
+        cat > "$input"
+        if grep -q "a/b/c/f.txt" "$input"; then
+            rm -f "$SWAP_ARMED"
+            mv "$SWAP_TOP/a" "$SWAP_TOP/a.moved" && ln -s "$SWAP_TO" "$SWAP_TOP/a"
+        fi
+        exec "$REAL_GIT" "$@" < "$input"
+        ;;
+    esac
+fi
+exec "$REAL_GIT" "$@"
+"""
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_a_folder_swapped_for_a_link_while_git_hashes_is_not_followed(
+    tmp_path: Path, history: str
+) -> None:
+    """A capture reads each changed file from its folder's descriptor and hands git the bytes:
+    before, it handed git the names (`hash-object --stdin-paths`), and a folder swapped for a
+    link between our look and git's read had the marker's file stored in the checkpoint."""
+    scene = Scene(tmp_path, history)
+    scene.run("true", check=0)  # a scan to start from: the next capture hashes only changes
+    wrapper = tmp_path / "bin" / "git"
+    wrapper.parent.mkdir()
+    wrapper.write_text(_SWAPPING_GIT)
+    wrapper.chmod(0o755)
+    armed = tmp_path / "armed"
+    env = {
+        "PATH": f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}",
+        "REAL_GIT": shutil.which("git") or "git",
+        "SWAP_ARMED": str(armed),
+        "SWAP_TOP": str(scene.repo.path),
+        "SWAP_TO": str(scene.outside),
+    }
+    scene.repo.atomic(
+        "run", "--history", history, "--", "sh", "-c", f"echo mine > a/b/c/f.txt && touch {armed}",
+        env=env, check=None,
+    )
+    assert not armed.exists() and os.path.islink(scene.repo.path / "a")  # the swap happened
+    scene.assert_marker_untouched()
+    objects = scene.repo.git("cat-file", "--batch-all-objects", "--batch", check=False)
+    assert "OUTSIDE-MARKER" not in objects

@@ -41,6 +41,7 @@ _WORDS: Final = tuple(a.encode() for a in _ATTRS)
 _EDIT_AT_MOST: Final = 300  # files past which update-index and write-tree are cheaper
 _RACY_NS: Final = 1_000_000_000
 RAW_REFS: Final = "refs/atomic/raw/"
+_HELD_AT_MOST: Final = 64 << 20  # bytes read before they are handed to git
 
 
 class Rule(NamedTuple):
@@ -133,29 +134,34 @@ def _hash_copies(
     repo: Repo, tree: safefs.Tree, paths: list[bytes], fresh: int, scratch: Path
 ) -> dict[bytes, tuple[tuple[int, ...], str]]:
     """Blobs of the files' raw bytes, each read from its folder's descriptor (never through a
-    link) into a copy that git hashes, with the stat data they were read under: `()` when a
-    write may have come between (the stat data changed while reading), or when it is within
-    the last second (a timestamp's granularity: the same stat data could yet hold other
-    bytes), so that the next capture reads them again. A copy, not a hard link, because a link
-    changes the file's ctime."""
-    folder = scratch.with_name(scratch.name + "-raw")
-    folder.mkdir(exist_ok=True)
-    try:
-        copies: list[tuple[bytes, tuple[int, ...], Path]] = []
-        for i, path in enumerate(paths):
-            before = _stat_key(tree, path)
-            data = tree.read(path)
-            if data is None or not before:
-                continue  # gone, or no longer a file, since the scan: left as git saw it
-            after = _stat_key(tree, path)
-            steady = after == before and before[3] < fresh and before[4] < fresh
-            dest = folder / str(i)
-            dest.write_bytes(data)
-            copies.append((path, before if steady else (), dest))
-        oids = repo.hash_files([dest for _, _, dest in copies]) if copies else []
-        return {path: (key, oid) for (path, key, _), oid in zip(copies, oids, strict=True)}
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    link) and fed to git as read (Repo.write_blobs), with the stat data they were read under:
+    `()` when a write may have come between (the stat data changed while reading), or when it
+    is within the last second (a timestamp's granularity: the same stat data could yet hold
+    other bytes), so that the next capture reads them again."""
+    del scratch
+    found: dict[bytes, tuple[tuple[int, ...], str]] = {}
+    read: list[tuple[bytes, tuple[int, ...], bytes]] = []
+    held = 0
+
+    def store() -> None:
+        oids = repo.write_blobs([data for _, _, data in read])
+        found.update((path, (key, oid)) for (path, key, _), oid in zip(read, oids, strict=True))
+        read.clear()
+
+    for path in paths:
+        before = _stat_key(tree, path)
+        data = tree.read(path)
+        if data is None or not before:
+            continue  # gone, or no longer a file, since the scan: left as git saw it
+        after = _stat_key(tree, path)
+        steady = after == before and before[3] < fresh and before[4] < fresh
+        read.append((path, before if steady else (), data))
+        held += len(data)
+        if held > _HELD_AT_MOST:  # the first capture reads every file: not all in memory
+            store()
+            held = 0
+    store()
+    return found
 
 
 def _written_tree(
@@ -211,30 +217,29 @@ def as_git_commits(repo: Repo, staged_tree: str, tree: str) -> dict[bytes, tuple
             for i in range(0, len(fields) - 2, 3)
             if fields[i + 2].decode("utf-8", "replace") in names and b"\n" not in fields[i]
         ]
-        # git reads these by name and would follow a link in their folders: each is checked to
-        # be a file reached without one just before (safefs.py); one that is not keeps the
-        # bytes on disk the capture read.
-        with safefs.Tree(os.fsencode(repo.root)) as on_disk:
-            filtered = [p for p in filtered if on_disk.kind(p) == stat.S_IFREG]
         if filtered:
-            # Your filter runs here, as for a `git commit` of yours. A missing one is no error:
-            # not required, and where git still gives up (a `process` filter that cannot
-            # start), the commit holds the bytes on disk.
-            res = repo.run(
-                *NO_AUTOCRLF,
-                "hash-object",
-                "-w",
-                "--stdin-paths",
-                input=b"".join(p + b"\n" for p in filtered),
-                check=False,
-                filters=True,
-            )
-            oids = res.stdout.split() if res.returncode == 0 else []
-            if len(oids) != len(filtered):
-                return fixes
-            new_modes = {c.path: c.new_mode for c in repo.diff_trees(staged_tree, tree)}
-            for path, oid in zip(filtered, oids, strict=True):
-                fixes[path] = (fixes.get(path, (new_modes[path], ""))[0], oid.decode())
+            # Your filter runs here, as for a `git commit` of yours, on the bytes the capture
+            # holds (git given a name would read it, through a folder swapped for a link
+            # meanwhile). A missing one is no error: not required, and where git still gives up
+            # (a `process` filter that cannot start), the commit holds the bytes on disk.
+            changes = {c.path: c for c in repo.diff_trees(staged_tree, tree)}
+            contents = dict(repo.cat_blobs([changes[p].new_oid for p in filtered]))
+            for path in filtered:
+                change = changes[path]
+                res = repo.run(
+                    *NO_AUTOCRLF,
+                    "hash-object",
+                    "-w",
+                    "--stdin",
+                    f"--path={os.fsdecode(path)}",
+                    input=contents[change.new_oid],
+                    check=False,
+                    filters=True,
+                )
+                if res.returncode != 0:
+                    return fixes
+                oid = res.stdout.decode().strip()
+                fixes[path] = (fixes.get(path, (change.new_mode, ""))[0], oid)
     return fixes
 
 

@@ -341,42 +341,39 @@ class Repo:
         return heads
 
     # --- objects -------------------------------------------------------------------------
-    def hash_files(self, paths: Sequence[Path]) -> list[str]:
-        """Store files' raw bytes as blobs (no filters), returning their ids."""
-        names = [os.fsencode(p) for p in paths]
-        if any(b"\n" in n for n in names):
-            # --stdin-paths is line-based: a name with a newline goes on its own.
-            return [
-                self.line("hash-object", "-w", "--no-filters", "--", os.fsdecode(n)) for n in names
-            ]
-        out = self.out(
-            "hash-object",
-            "-w",
-            "--no-filters",
-            "--stdin-paths",
-            input=b"".join(n + b"\n" for n in names),
-        )
-        return out.decode().split()
-
     def hash_worktree_files(self, rels: Sequence[bytes]) -> dict[bytes, str]:
         """Store the raw bytes of worktree files (paths from the top) as blobs, each read
-        without following a link (safefs.py) into a copy git hashes; the ids of those that are
-        regular files."""
-        import shutil
+        without following a link (safefs.py): git never reads them by name, where a folder
+        swapped for a link would send it elsewhere. The ids of those that are regular files."""
+        found: list[tuple[bytes, bytes]] = []
+        with safefs.Tree(os.fsencode(self.root)) as tree:
+            for rel in rels:
+                data = tree.read(rel)
+                if data is not None:
+                    found.append((rel, data))
+        oids = self.write_blobs([data for _, data in found])
+        return {rel: oid for (rel, _), oid in zip(found, oids, strict=True)}
 
-        folder = self.state_dir / "tmp" / f"raw-{os.getpid()}-{id(rels)}"
-        folder.mkdir(parents=True, exist_ok=True)
+    def write_blobs(self, contents: Sequence[bytes]) -> list[str]:
+        """Store each of `contents` as a blob, as it is, and return their ids: one
+        `fast-import` for them all, fed what we read ourselves (`hash-object --stdin-paths`
+        would read files by name; one `hash-object --stdin` per file costs a process each).
+        Below `fastimport.unpackLimit` objects (100) git writes them loose, as hash-object."""
+        if not contents:
+            return []
+        marks = self.state_dir / "tmp" / f"marks-{os.getpid()}-{id(contents)}"
+        marks.parent.mkdir(parents=True, exist_ok=True)
+        stream = bytearray()
+        for i, data in enumerate(contents, 1):
+            stream += b"blob\nmark :%d\ndata %d\n" % (i, len(data))
+            stream += data
+            stream += b"\n"
         try:
-            names: list[tuple[bytes, Path]] = []
-            with safefs.Tree(os.fsencode(self.root)) as tree:
-                for i, rel in enumerate(rels):
-                    dest = folder / str(i)
-                    if tree.export(rel, os.fsencode(dest)):
-                        names.append((rel, dest))
-            oids = self.hash_files([dest for _, dest in names]) if names else []
-            return {rel: oid for (rel, _), oid in zip(names, oids, strict=True)}
+            self.run("fast-import", "--quiet", f"--export-marks={marks}", input=bytes(stream))
+            by_mark = dict(line.split(" ", 1) for line in marks.read_text().splitlines())
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            marks.unlink(missing_ok=True)
+        return [by_mark[f":{i}"] for i in range(1, len(contents) + 1)]
 
     def mktree(self, entries: Iterable[TreeEntry]) -> str:
         data = b"".join(f"{e.mode} {e.kind} {e.oid}\t".encode() + e.path + b"\0" for e in entries)

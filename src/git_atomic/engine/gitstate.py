@@ -180,16 +180,8 @@ def _read(repo: Repo, names: Sequence[str]) -> dict[str, tuple[str, bytes]]:
 
 
 def _hash(repo: Repo, blobs: Sequence[bytes], scratch: Path) -> list[str]:
-    folder = scratch.with_name(scratch.name + "-files")
-    folder.mkdir(exist_ok=True)
-    try:
-        copies = []
-        for i, data in enumerate(blobs):
-            copies.append(folder / str(i))
-            copies[-1].write_bytes(data)
-        return repo.hash_files(copies)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    del scratch  # what we read is fed to git as it is (Repo.write_blobs)
+    return repo.write_blobs(blobs)
 
 
 def describe(repo: Repo, tree: str | None) -> str | None:

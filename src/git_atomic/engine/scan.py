@@ -267,16 +267,16 @@ def _edits(
 ) -> dict[bytes, tuple[str, str] | None] | None:
     """What changed, as tree entries: files hashed once, here. None when a plain reading of
     the disk is not git's (a filesystem that folds case, a folder where a file was tracked, a
-    name `--stdin-paths` cannot carry). Modes and links are read as the disk has them, as the
-    scan's git calls do (conversion.AS_ON_DISK)."""
+    file too large to hold, several files an attribute converts). Modes and links are read as
+    the disk has them, as the scan's git calls do (conversion.AS_ON_DISK)."""
     if (repo.config("core.ignorecase") or "false").lower() in ("true", "yes", "on", "1"):
         return None
     edits: dict[bytes, tuple[str, str] | None] = dict.fromkeys(deleted)
-    regular: list[tuple[bytes, str]] = []
+    regular: list[tuple[bytes, str, bytes]] = []
     links: list[tuple[bytes, bytes]] = []
-    # Each path reached without following a link (safefs.py); one beyond a link is gone, as
-    # git sees it. git reads the regular files by name below: their folders were just
-    # checked, and `git add` itself reads no differently.
+    # Each path reached without following a link (safefs.py), and read here: git is given the
+    # bytes, never a name it would read through a folder swapped for a link meanwhile.
+    attributes = _converting_start(repo, changed)
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for path in changed:
             st = tree.lstat(path)
@@ -285,32 +285,66 @@ def _edits(
                 continue
             kind = st.st_mode
             if stat.S_ISREG(kind):
-                if b"\n" in path or path.startswith(b'"'):
-                    return None
-                regular.append((path, "100755" if kind & 0o100 else "100644"))
+                data = tree.read(path) if st.st_size <= _READ_AT_MOST else None
+                if data is None:
+                    attributes.wait(check=False)
+                    return None  # too large to hold, or changed again meanwhile
+                regular.append((path, "100755" if kind & 0o100 else "100644", data))
             elif stat.S_ISLNK(kind):
                 target = tree.readlink(path)
                 if target is None:
+                    attributes.wait(check=False)
                     return None  # changed again meanwhile
                 links.append((path, target))
             else:
+                attributes.wait(check=False)
                 return None  # a folder: a submodule, or a repository inside this one
-    if len(links) > 8:
-        return None  # one process per symlink: past a few, update-index reads them all at once
-    for path, target in links:
-        edits[path] = ("120000", repo.line("hash-object", "-w", "--stdin", input=target))
-    if regular:
-        # The same conversion `git add` applies (attributes by path), never line endings.
-        out = repo.out(
-            *conversion.NO_AUTOCRLF,
-            "hash-object",
-            "-w",
-            "--stdin-paths",
-            input=b"".join(p + b"\n" for p, _ in regular),
-        )
-        for (path, mode), oid in zip(regular, out.decode().split(), strict=True):
+    converted = _converting(attributes)
+    if converted is None or len(converted) > 8:
+        return None  # one process each: past a few, update-index reads them all at once
+    plain = [("120000", p, target) for p, target in links]
+    plain += [(mode, p, data) for p, mode, data in regular if p not in converted]
+    for (mode, path, _), oid in zip(plain, repo.write_blobs([d for *_, d in plain]), strict=True):
+        edits[path] = (mode, oid)
+    for path, mode, data in regular:
+        if path in converted:
+            # The conversion `git add` applies (attributes by path), never line endings.
+            name = os.fsdecode(path)
+            oid = repo.line(
+                *conversion.NO_AUTOCRLF,
+                "hash-object",
+                "-w",
+                "--stdin",
+                f"--path={name}",
+                input=data,
+            )
             edits[path] = (mode, oid)
     return edits
+
+
+_READ_AT_MOST: Final = 64 << 20  # a larger changed file is left to git's update-index
+# Attributes under which `git add` stores other bytes than the disk's (filters are off for
+# every call of ours: Repo.no_filters).
+_CONVERTING: Final = ("text", "eol", "ident", "working-tree-encoding", "crlf")
+
+
+def _converting_start(repo: Repo, paths: Sequence[bytes]) -> process.Background:
+    return repo.start(
+        "check-attr", "-z", "--stdin", *_CONVERTING, input=b"".join(p + b"\0" for p in paths)
+    )
+
+
+def _converting(listing: process.Background) -> set[bytes] | None:
+    """The paths an attribute converts (`text`, `eol`...: not unspecified nor unset)."""
+    res = listing.wait(check=False)
+    if res.returncode != 0:
+        return None
+    fields = res.stdout.split(b"\0")
+    return {
+        fields[i]
+        for i in range(0, len(fields) - 2, 3)
+        if fields[i + 2] not in (b"unspecified", b"unset")
+    }
 
 
 def _apply_edits(scan: Scan, base: str, edits: dict[bytes, tuple[str, str] | None]) -> str | None:

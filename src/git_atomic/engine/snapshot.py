@@ -315,7 +315,7 @@ def _index_blobs(
     if side.flags:
         disk.flags_file.write_bytes(side.flags.encode())
         to_hash.append(disk.flags_file)
-    blobs = iter(repo.hash_files(to_hash) if to_hash else [])
+    blobs = iter(repo.write_blobs([p.read_bytes() for p in to_hash]) if to_hash else [])
     return (next(blobs) if raw_index else None), (next(blobs) if side.flags else None)
 
 
@@ -348,7 +348,7 @@ def _held_anyway(
         extra += also_capture(tree)
     extra += [p for p in disk.ignored_to_hold(limit) if p not in extra]
     if extra:
-        tree = _with_raw_files(repo, tree, extra, repo.scratch_path("extra"))
+        tree = _with_raw_files(repo, tree, extra)
     return tree
 
 
@@ -424,39 +424,31 @@ def _without_absent(repo: Repo, tree: str, paths: frozenset[bytes]) -> str:
     return repo.tree_without(tree, [p for p in held if p in paths])
 
 
-def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes], scratch: Path) -> str:
+def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes]) -> str:
     """`tree` plus the given files' raw bytes (rare: files git ignores right now, or whose index
-    entries tell git not to look at the worktree)."""
-    env = {"GIT_INDEX_FILE": str(scratch)}
-    try:
-        repo.run("read-tree", tree, env=env)
-        regular: list[tuple[str, bytes]] = []
-        links: list[tuple[bytes, bytes]] = []
-        with safefs.Tree(os.fsencode(repo.root)) as files:
-            for rel in paths:
-                st = files.lstat(rel)  # None beyond a link: never read through one
-                if st is None:
-                    continue
-                if stat.S_ISLNK(st.st_mode):
-                    target = files.readlink(rel)
-                    if target is not None:
-                        links.append((rel, target))
-                elif stat.S_ISREG(st.st_mode):
-                    regular.append(("100755" if st.st_mode & 0o100 else "100644", rel))
-        info = b""
-        if regular:
-            oids = repo.hash_worktree_files([p for _, p in regular])
-            for mode, rel in regular:
-                if rel in oids:
-                    info += f"{mode} {oids[rel]}\t".encode() + rel + b"\0"
-        for rel, target in links:
-            oid = repo.line("hash-object", "-w", "--stdin", input=target)
-            info += f"120000 {oid}\t".encode() + rel + b"\0"
-        if info:
-            repo.run("update-index", "-z", "--add", "--index-info", input=info, env=env)
-        return repo.line("write-tree", env=env)
-    finally:
-        scratch.unlink(missing_ok=True)
+    entries tell git not to look at the worktree). Only the folders on their way are written
+    again (`tree_edit`): a protected `.env` costs no index of the whole tree."""
+    regular: list[tuple[str, bytes]] = []
+    links: list[tuple[bytes, bytes]] = []
+    with safefs.Tree(os.fsencode(repo.root)) as files:
+        for rel in paths:
+            st = files.lstat(rel)  # None beyond a link: never read through one
+            if st is None:
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                target = files.readlink(rel)
+                if target is not None:
+                    links.append((rel, target))
+            elif stat.S_ISREG(st.st_mode):
+                regular.append(("100755" if st.st_mode & 0o100 else "100644", rel))
+    edits: dict[bytes, tuple[str, str] | None] = {}
+    if regular:
+        oids = repo.hash_worktree_files([p for _, p in regular])
+        edits.update((rel, (mode, oids[rel])) for mode, rel in regular if rel in oids)
+    contents = [target for _, target in links]
+    for (rel, _), oid in zip(links, repo.write_blobs(contents), strict=True):
+        edits[rel] = ("120000", oid)
+    return repo.tree_edit(tree, edits)
 
 
 def _scanned(adding: process.Background) -> None:
