@@ -43,7 +43,9 @@ def test_a_variable_that_points_elsewhere_is_refused(
     value = elsewhere(repo, tmp_path)[name]
     repo.write("README", b"my edit\n")
     before = repo.fingerprint()
-    outside = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "repo" not in p.parts}
+    outside = {
+        p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "repo" not in p.parts
+    }
     for argv in (["run", "--", "sh", "-c", "echo x > x; exit 1"], ["rollback"], ["undo"]):
         res = repo.atomic(*argv, env={name: value}, check=2)
         assert res.stderr.count("\n") == 1 and name in res.stderr, res.stderr
@@ -89,7 +91,9 @@ def test_ceiling_directories_are_honoured_for_finding_the_repository(repo: GitRe
     (repo.path / "sub").mkdir()
     before = repo.fingerprint()
     env = {"GIT_CEILING_DIRECTORIES": str(repo.path)}
-    res = repo.atomic("run", "--", "sh", "-c", "echo x > x", env=env, cwd=repo.path / "sub", check=3)
+    res = repo.atomic(
+        "run", "--", "sh", "-c", "echo x > x", env=env, cwd=repo.path / "sub", check=3
+    )
     assert "not a git repository" in res.stderr
     same(repo.fingerprint(), before)
     assert not os.path.lexists(repo.path / "sub" / "x")

@@ -221,7 +221,9 @@ def test_undo_and_rollback_refuse_a_state_the_user_started(repo: GitRepo, kind: 
     """A merge (rebase, ...) the user started after the last rollback is the user's to finish
     or abort: undo and rollback change nothing (exit 3) and say how to get out of it."""
     conflicting(repo)
-    op = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", "echo x > x; exit 1", check=1)
+    op = repo.atomic_json(
+        "run", "--history", "shadow", "--", "sh", "-c", "echo x > x; exit 1", check=1
+    )
     assert op["status"] == "rolled_back"
     start, way_out = USER_STARTED[kind]
     subprocess.run(["sh", "-c", start], cwd=repo.path, env=repo.env, capture_output=True)

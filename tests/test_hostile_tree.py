@@ -466,7 +466,12 @@ def test_an_index_the_operation_made_a_link_comes_back_a_file(
     scene.repo.git("add", "a/h.txt")
     scene.marker = walk(out, exact=True)
     res = scene.repo.atomic_json(
-        "run", "--history", history, "--", "sh", "-c",
+        "run",
+        "--history",
+        history,
+        "--",
+        "sh",
+        "-c",
         f"echo changed > a/h.txt && ln -sf {out}/idx .git/{name}; exit 1",
         check=1,
     )
@@ -552,8 +557,15 @@ def test_a_folder_swapped_for_a_link_while_git_hashes_is_not_followed(
         "SWAP_TO": str(scene.outside),
     }
     scene.repo.atomic(
-        "run", "--history", history, "--", "sh", "-c", f"echo mine > a/b/c/f.txt && touch {armed}",
-        env=env, check=None,
+        "run",
+        "--history",
+        history,
+        "--",
+        "sh",
+        "-c",
+        f"echo mine > a/b/c/f.txt && touch {armed}",
+        env=env,
+        check=None,
     )
     assert not armed.exists() and os.path.islink(scene.repo.path / "a")  # the swap happened
     scene.assert_marker_untouched()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from git_atomic.core import process
-from git_atomic.core.errors import GitError, NotARepository
+from git_atomic.core.errors import GitError, NotARepository, UsageError
 from git_atomic.engine import safefs
 
 ZERO_OID: Final = "0" * 40
@@ -679,7 +679,6 @@ def check_environment(repo: Repo, cwd: str) -> None:
     object store, git dir or refs than this worktree's own: honouring one would split a
     checkpoint between two repositories, and dropping it would act on what you did not name.
     One that names the part git would use without it is no different, and passes."""
-    from git_atomic.errors import UsageError
 
     def names(value: str, own: Path) -> bool:
         here = [os.path.join(base, value) for base in (cwd, str(repo.root))]
