@@ -19,8 +19,19 @@ from pathlib import Path
 from testing import oracle
 from testing.gitrepo import GitRepo, hermetic_env
 
-LAYOUTS = ("plain", "worktree", "gitfile", "submodule", "dotfiles", "sparse")
-PATHS = ["a", "b.sh", "e.txt", "g", "dir/c", "dir/f.bin", "dir/sub/d.bin"]
+LAYOUTS = ("plain", "worktree", "gitfile", "submodule", "dotfiles", "sparse", "alternates")
+# What an operation may touch. With `protect` drawn, `*.env` and `build/` are ignored and
+# `*.env` protected: x.env in a folder git looks into, build/y.env inside an ignored one.
+PATHS = ["a", "b.sh", "e.txt", "g", "dir/c", "dir/f.bin", "dir/sub/d.bin", "x.env", "build/y.env"]
+# The tree may also hold an ignored file nobody protects: never captured, never touched.
+TREE_PATHS = [*PATHS, "build/o"]
+# Where an operation puts a link to the marker folder outside the repository (a folder, a
+# folder in a folder, a file); the tree may hold one there from the start too ("outlink").
+OUTLINK_AT = ["dir", "dir/sub", "g"]
+IGNORE_RULES = b"*.env\nbuild/\n"
+PROTECT = 'protect = ["*.env"]\n'
+# The marker folder outside: the names a write through a link to it would land on.
+MARKER = ("c", "f.bin", "sub/d.bin", "d.bin", "a", "dir/c")
 CONTENTS = ["", "one\n", "two\r\nlines\r\n", "#!/bin/sh\necho hi\n", "version https://lfs\n"]
 
 # Each setting with the values a user may give it. "fsmonitor" is a hook that answers
@@ -103,6 +114,18 @@ def make_layout(layout: str, base: Path) -> Where:
         repo = GitRepo(outer.path / "m", outer.env)
         repo.git("checkout", "-q", "-B", "main")
         return Where(repo, repo.path)
+    if layout == "alternates":  # commits only in a store named by the variable
+        origin = GitRepo.create(base / "origin", home)
+        env = hermetic_env(home)
+        subprocess.run(
+            ["git", "clone", "-q", "--shared", str(origin.path), str(base / "r")],
+            env=env,
+            check=True,
+        )
+        (base / "r" / ".git" / "objects" / "info" / "alternates").unlink()
+        objects = str(origin.path / ".git" / "objects")
+        repo = GitRepo(base / "r", {**env, "GIT_ALTERNATE_OBJECT_DIRECTORIES": objects})
+        return Where(repo, repo.path)
     assert layout == "dotfiles"
     other = GitRepo.create(base / "other", home)  # the folder the user happens to be in
     git_dir, work = base / "dotfiles.git", base / "dots"
@@ -120,20 +143,51 @@ def _first_commit(repo: GitRepo) -> None:
     repo.git("commit", "-q", "-m", "initial")
 
 
-def build(repo: GitRepo, tree: dict[str, tuple[str, str, str]]) -> None:
+def build(
+    repo: GitRepo, tree: dict[str, tuple[str, str, str]], *, outside: Path, protect: bool
+) -> None:
+    if protect:
+        repo.write(".gitignore", IGNORE_RULES)
+        repo.write(".git-atomic.toml", PROTECT.encode())
+        repo.git("add", ".gitignore", ".git-atomic.toml")
     for stage in ("commit", "stage", "untracked"):
         for path, (kind, data, how) in sorted(tree.items()):
             if how != stage:
                 continue
-            if kind == "link":
-                os.makedirs(os.path.dirname(repo.path / path), exist_ok=True)
-                os.symlink("a" if data else "nowhere", repo.path / path)
-            else:
+            if kind in ("link", "outlink"):
+                full = repo.path / path
+                if kind == "outlink" and full.is_dir():
+                    continue  # a folder the tree holds files in: its files win
+                os.makedirs(os.path.dirname(full), exist_ok=True)
+                target = str(outside) if kind == "outlink" else "a" if data else "nowhere"
+                if not os.path.lexists(full):
+                    os.symlink(target, full)
+            elif not oracle.through_link(repo.path, path):
                 repo.write(path, data.encode(), mode=0o755 if kind == "exec" else 0o644)
-            if how != "untracked":
-                repo.git("add", "--", path)
+            if how != "untracked" and os.path.lexists(repo.path / path):
+                repo.git("add", "-f", "--sparse", "--", path)  # -f: a tracked file may be ignored
         if stage == "commit":
             repo.git("commit", "-q", "--allow-empty", "-m", "tree")
+
+
+def make_marker(base: Path) -> Path:
+    outside = base / "outside"
+    for rel in MARKER:
+        (outside / rel).parent.mkdir(parents=True, exist_ok=True)
+        (outside / rel).write_bytes(b"OUTSIDE-MARKER " + rel.encode() + b"\n")
+    return outside
+
+
+def visible(files: oracle.Files, tracked: set[bytes], *, protect: bool) -> oracle.Files:
+    """What a checkpoint holds of `files`: all but the ignored files nobody protects (unless
+    tracked); with `protect`, `*.env` is protected, in an ignored folder too."""
+    if not protect:
+        return files
+    return {
+        p: v
+        for p, v in files.items()
+        if p in tracked or p.endswith(b".env") or not p.startswith(b"build/")
+    }
 
 
 def configure(repo: GitRepo, chosen: dict[str, str], base: Path) -> Path:
@@ -141,7 +195,9 @@ def configure(repo: GitRepo, chosen: dict[str, str], base: Path) -> Path:
     log = base / "hooks.log"
     log.write_text("")
     script = f'#!/bin/sh\n[ -n "$DIFF_OP" ] || echo "$0" >> {log}\n'
-    for key, value in chosen.items():
+    # The filter's attributes are committed first, by a git not yet set up otherwise (a split
+    # index drawn with a sparse index makes the user's own `git add` fail).
+    for key, value in sorted(chosen.items(), key=lambda kv: kv[0] != "filter"):
         if key == "core.fsmonitor":
             hook = base / "fsmonitor"
             hook.write_text(script + "printf 'tok\\0'\n")
@@ -181,10 +237,14 @@ def scenario(
     ops: list[tuple[str, ...]],
     *,
     watch: bool = False,
+    protect: bool = False,
 ) -> None:
     """`watch`: Watchman watches the worktree from the start, and a first capture (a `run` of
     `true`) keeps its clock, so that every capture of the scenario is answered by it
-    (watcher.py); checked from GIT_TRACE: no capture of the operation runs `git status`."""
+    (watcher.py); checked from GIT_TRACE: no capture of the operation runs `git status`.
+    `protect`: `*.env` and `build/` ignored, `*.env` protected."""
+    if layout == "sparse":  # git itself refuses a split index with a sparse one
+        chosen = {k: v for k, v in chosen.items() if k != "core.splitIndex"}
     with tempfile.TemporaryDirectory() as tmp, _watching(tmp, watch) as watch_root:
         base = Path(tmp)
         where = make_layout(layout, base)
@@ -195,15 +255,18 @@ def scenario(
             repo.atomic(
                 "run", "--history", "shadow", "--no-gates", "--", "true", cwd=where.cwd, check=0
             )
-        build(repo, tree)
+        outside = make_marker(base)
+        marker = oracle.walk_exact(outside)
+        build(repo, tree, outside=outside, protect=protect)
         log = configure(repo, chosen, base)
         env = repo.env
-        before_files = oracle.walk(repo.path)
         before_index = oracle.index_entries(env, repo.path)
+        tracked = {e[0] for e in before_index}
+        before_files = visible(oracle.walk(repo.path), tracked, protect=protect)
         head = repo.git("symbolic-ref", "-q", "HEAD", check=False) + repo.git("rev-parse", "HEAD")
         branches = repo.git("for-each-ref", "refs/heads/")
         spec, after_file = base / "ops.json", base / "after.json"
-        spec.write_text(json.dumps({"root": str(repo.path), "ops": ops}))
+        spec.write_text(json.dumps({"root": str(repo.path), "ops": ops, "outside": str(outside)}))
         command = [sys.executable, "-m", "testing.oracle", str(spec), str(after_file)]
         trace = base / "trace"
         res = repo.atomic(
@@ -222,12 +285,18 @@ def scenario(
             assert "status --porcelain=v2" not in trace.read_text(), "a capture ran git status"
         result = json.loads(res.stdout)
         after = json.loads(after_file.read_text())
-        after_files = {os.fsencode(p): tuple(v) for p, v in after["files"].items()}
+        after_tracked = {os.fsencode(e[0]) for e in after["index"]}
+        after_files = visible(
+            {os.fsencode(p): tuple(v) for p, v in after["files"].items()},
+            after_tracked | tracked,
+            protect=protect,
+        )
         pre = oracle.checkpoint_files(env, repo.path, result["checkpoints"]["pre_op"])
         assert pre == before_files, "PRE-OP checkpoint: " + _diff(pre, before_files)
         rescue = oracle.checkpoint_files(env, repo.path, result["checkpoints"]["rescue"])
         assert rescue == after_files, "rescue checkpoint: " + _diff(rescue, after_files)
-        now = oracle.walk(repo.path)
+        assert oracle.walk_exact(outside) == marker, "the marker outside changed"
+        now = visible(oracle.walk(repo.path), tracked, protect=protect)
         assert now == before_files, "files after the rollback: " + _diff(now, before_files)
         now_index = oracle.index_entries(env, repo.path)
         assert now_index == before_index, "index after the rollback: " + _entries_diff(
@@ -240,8 +309,11 @@ def scenario(
         assert repo.git("for-each-ref", "refs/heads/") == branches, "branches after the rollback"
         assert log.read_text() == "", "the user's hooks ran: " + log.read_text()
         repo.atomic("undo", cwd=where.cwd, check=0)
-        now = oracle.walk(repo.path)
+        now = visible(oracle.walk(repo.path), after_tracked | tracked, protect=protect)
         assert now == after_files, "files after undo: " + _diff(now, after_files)
+        assert oracle.walk_exact(outside) == marker, "the marker outside changed"
+        stored = repo.git("cat-file", "--batch-all-objects", "--batch", check=False)
+        assert "OUTSIDE-MARKER" not in stored, "a file from outside was read into the store"
         index_after = [(os.fsencode(e[0]), *e[1:]) for e in after["index"]]
         assert [list(e) for e in oracle.index_entries(env, repo.path)] == [
             list(e) for e in index_after

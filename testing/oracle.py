@@ -54,6 +54,33 @@ def walk(root: Path) -> Files:
     return out
 
 
+def walk_exact(top: Path) -> dict[bytes, tuple[object, ...]]:
+    """Every entry under `top` with its kind, bytes or target, mode and mtime: a folder that
+    must not even be touched (the marker outside the repository)."""
+    out: dict[bytes, tuple[object, ...]] = {}
+    base = os.fsencode(top)
+    for dirpath, dirnames, filenames in os.walk(base):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                content: object = os.readlink(full)
+            elif stat.S_ISREG(st.st_mode):
+                with open(full, "rb") as fh:
+                    content = fh.read()
+            else:
+                content = None
+            out[os.path.relpath(full, base)] = (st.st_mode, st.st_mtime_ns, content)
+    return out
+
+
+def through_link(root: Path, rel: str) -> bool:
+    """Whether a folder on the way to `rel` is a link: an operation that writes there writes
+    outside (its own doing, not git-atomic's), which the oracle's operation never does."""
+    parts = rel.split("/")[:-1]
+    return any(os.path.islink(os.path.join(root, *parts[:i])) for i in range(1, len(parts) + 1))
+
+
 def _git(env: Mapping[str, str], cwd: Path, *args: str) -> bytes:
     # The user's fsmonitor must not answer for the oracle either.
     return subprocess.run(
@@ -108,14 +135,29 @@ def _tree(env: Mapping[str, str], cwd: Path, oid: str) -> list[tuple[bytes, tupl
     return entries
 
 
-def apply_ops(root: Path, ops: list[list[str]]) -> None:
-    """The operation's steps, on the disk (and `commit` through git, as an agent would)."""
+def apply_ops(root: Path, ops: list[list[str]], outside: str | None = None) -> None:
+    """The operation's steps, on the disk (and `commit` through git, as an agent would). A step
+    whose path goes through a link is skipped (it would write outside: the operation's doing);
+    `outlink` replaces what is at its path (a folder too) by a link to `outside`."""
+    import shutil
+
     base = os.fsencode(root)
     for op in ops:
         kind, rel = op[0], os.fsencode(op[1]) if len(op) > 1 else b""
         full = os.path.join(base, rel)
-        if kind in ("write", "symlink"):
-            if os.path.lexists(full):
+        if rel and through_link(root, op[1]):
+            continue
+        if kind == "outlink":
+            if os.path.isdir(full) and not os.path.islink(full):
+                shutil.rmtree(full)
+            elif os.path.lexists(full):
+                os.unlink(full)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            os.symlink(outside or "/nonexistent", full)
+        elif kind in ("write", "symlink"):
+            if os.path.isdir(full) and not os.path.islink(full):
+                shutil.rmtree(full)
+            elif os.path.lexists(full):
                 os.unlink(full)
             os.makedirs(os.path.dirname(full), exist_ok=True)
             if kind == "symlink":
@@ -150,7 +192,7 @@ def apply_ops(root: Path, ops: list[list[str]]) -> None:
 def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[0]).read_text())
     root = Path(spec["root"])
-    apply_ops(root, spec["ops"])
+    apply_ops(root, spec["ops"], spec.get("outside"))
     env = dict(os.environ)
     after = {
         "files": {os.fsdecode(p): v for p, v in walk(root).items()},

@@ -12,7 +12,14 @@ and runs a random failing operation with the real CLI. Then:
   operation left;
 - the rollback leaves the files, the index entries (modes, objects, stages, flags), HEAD and
   the branches exactly as before, and `undo` brings back exactly what the operation left;
-- none of the user's hooks (fsmonitor included) ran for git-atomic.
+- none of the user's hooks (fsmonitor included) ran for git-atomic;
+- a marker folder outside the repository, which the tree or the operation links to (in place
+  of a folder, a folder in a folder, a file), is byte for byte as it was, mtimes included, and
+  nothing of it entered the object store;
+- with `protect` drawn (`*.env` and `build/` ignored, `*.env` protected), the protected files,
+  in an ignored folder too, are held like any other, and an ignored file nobody protects is
+  neither held nor touched.
+Layouts include a repository whose commits live in GIT_ALTERNATE_OBJECT_DIRECTORIES only.
 Where Watchman is installed, half the examples have it watch the worktree, so that their
 captures are answered by it (watcher.py) instead of `git status`; tests/test_watcher.py runs
 named examples that way every time.
@@ -30,16 +37,24 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from testing.differential import CONTENTS, LAYOUTS, PATHS, SETTINGS, scenario
+from testing.differential import (
+    CONTENTS,
+    LAYOUTS,
+    OUTLINK_AT,
+    PATHS,
+    SETTINGS,
+    TREE_PATHS,
+    scenario,
+)
 
 files = st.dictionaries(
-    st.sampled_from(PATHS),
+    st.sampled_from(TREE_PATHS),
     st.tuples(
-        st.sampled_from(["file", "exec", "link"]),
+        st.sampled_from(["file", "exec", "link", "outlink"]),
         st.sampled_from(CONTENTS),
         st.sampled_from(["commit", "stage", "untracked"]),
     ),
-    max_size=len(PATHS),
+    max_size=len(TREE_PATHS),
 )
 op_step = st.one_of(
     st.tuples(
@@ -50,6 +65,7 @@ op_step = st.one_of(
     st.tuples(st.just("same-size"), st.sampled_from(PATHS)),
     st.tuples(st.just("symlink"), st.sampled_from(PATHS), st.sampled_from(["a", "dir", "nowhere"])),
     st.tuples(st.just("commit")),
+    st.tuples(st.just("outlink"), st.sampled_from(OUTLINK_AT)),
 )
 # GIT_ATOMIC_DIFFERENTIAL_SETTINGS=core.fileMode,core.fsmonitor draws from those only (and
 # GIT_ATOMIC_DIFFERENTIAL_LAYOUTS=plain,dotfiles from those layouts).
@@ -86,6 +102,7 @@ def test_differential(request: pytest.FixtureRequest) -> None:
         chosen=chosen_settings,
         ops=st.lists(op_step, min_size=1, max_size=6),
         watch=st.booleans() if shutil.which("watchman") else st.just(False),
+        protect=st.booleans(),
     )
     def check(
         layout: str,
@@ -94,8 +111,9 @@ def test_differential(request: pytest.FixtureRequest) -> None:
         chosen: dict[str, str],
         ops: list[tuple[str, ...]],
         watch: bool,
+        protect: bool,
     ) -> None:
-        scenario(layout, history, tree, chosen, ops, watch=watch)
+        scenario(layout, history, tree, chosen, ops, watch=watch, protect=protect)
 
     check()
 
