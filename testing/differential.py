@@ -151,6 +151,7 @@ def build(
         repo.write(".git-atomic.toml", PROTECT.encode())
         repo.git("add", ".gitignore", ".git-atomic.toml")
     for stage in ("commit", "stage", "untracked"):
+        added: list[str] = []
         for path, (kind, data, how) in sorted(tree.items()):
             if how != stage:
                 continue
@@ -165,7 +166,9 @@ def build(
             elif not oracle.through_link(repo.path, path):
                 repo.write(path, data.encode(), mode=0o755 if kind == "exec" else 0o644)
             if how != "untracked" and os.path.lexists(repo.path / path):
-                repo.git("add", "-f", "--sparse", "--", path)  # -f: a tracked file may be ignored
+                added.append(path)
+        if added:  # -f: a tracked file may be ignored; one call for them all
+            repo.git("add", "-f", "--sparse", "--", *added)
         if stage == "commit":
             repo.git("commit", "-q", "--allow-empty", "-m", "tree")
 

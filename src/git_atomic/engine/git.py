@@ -43,6 +43,11 @@ class RawChange(NamedTuple):
     path: bytes
 
 
+# Up to these, blobs are written loose by us (no process); past them, one fast-import packs them.
+_LOOSE_AT_MOST: Final = 64
+_LOOSE_BYTES: Final = 8 << 20
+
+
 class Repo:
     """A worktree and its git dirs; equal when they name the same ones."""
 
@@ -357,10 +362,12 @@ class Repo:
     def write_blobs(self, contents: Sequence[bytes]) -> list[str]:
         """Store each of `contents` as a blob, as it is, and return their ids: one
         `fast-import` for them all, fed what we read ourselves (`hash-object --stdin-paths`
-        would read files by name; one `hash-object --stdin` per file costs a process each).
-        Below `fastimport.unpackLimit` objects (100) git writes them loose, as hash-object."""
+        would read files by name; one `hash-object --stdin` per file costs a process each);
+        a few are written loose without any process (`_write_loose`)."""
         if not contents:
             return []
+        if len(contents) <= _LOOSE_AT_MOST and sum(map(len, contents)) <= _LOOSE_BYTES:
+            return [self._write_loose(data) for data in contents]
         marks = self.state_dir / "tmp" / f"marks-{os.getpid()}-{id(contents)}"
         marks.parent.mkdir(parents=True, exist_ok=True)
         stream = bytearray()
@@ -374,6 +381,35 @@ class Repo:
         finally:
             marks.unlink(missing_ok=True)
         return [by_mark[f":{i}"] for i in range(1, len(contents) + 1)]
+
+    def _write_loose(self, data: bytes) -> str:
+        """One blob written as git writes a loose object (`hash-object -w`): no process for the
+        few a capture stores. An object already there is only freshened (its mtime), as git
+        does, so that a `gc` running now does not take it for old."""
+        import hashlib
+        import zlib
+
+        sha256 = (self.config("extensions.objectformat") or "sha1").lower() == "sha256"
+        raw = b"blob %d\0" % len(data) + data
+        oid = (hashlib.sha256 if sha256 else hashlib.sha1)(raw).hexdigest()
+        folder = self.common_dir / "objects" / oid[:2]
+        final = folder / oid[2:]
+        try:
+            os.utime(final)
+            return oid
+        except FileNotFoundError:
+            pass
+        folder.mkdir(exist_ok=True)
+        tmp = folder / f"tmp_obj_atomic_{os.getpid()}_{oid[:8]}"
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(zlib.compress(raw, 1))  # core.looseCompression's default
+            os.chmod(tmp, 0o444)
+            with contextlib.suppress(FileExistsError):  # written meanwhile: the same bytes
+                os.link(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return oid
 
     def mktree(self, entries: Iterable[TreeEntry]) -> str:
         data = b"".join(f"{e.mode} {e.kind} {e.oid}\t".encode() + e.path + b"\0" for e in entries)
