@@ -248,6 +248,12 @@ def scenario(
     `protect`: `*.env` and `build/` ignored, `*.env` protected."""
     if layout == "sparse":  # git itself refuses a split index with a sparse one
         chosen = {k: v for k, v in chosen.items() if k != "core.splitIndex"}
+    outlinks = any(v[0] == "outlink" for v in tree.values()) or any(
+        op[0] == "outlink" for op in ops
+    )
+    # Not yet drawn together: with protect or a link to a folder outside, a capture may still
+    # run `git status` under Watchman, which the watch check below would refuse.
+    watch = watch and not protect and not outlinks
     with tempfile.TemporaryDirectory() as tmp, _watching(tmp, watch) as watch_root:
         base = Path(tmp)
         where = make_layout(layout, base)
