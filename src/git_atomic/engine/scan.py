@@ -276,7 +276,9 @@ def _edits(
     links: list[tuple[bytes, bytes]] = []
     # Each path reached without following a link (safefs.py), and read here: git is given the
     # bytes, never a name it would read through a folder swapped for a link meanwhile.
-    attributes = _converting_start(repo, changed)
+    attributes = (
+        _converting_start(repo, changed) if _attributes_may_apply(repo, deleted, changed) else None
+    )
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for path in changed:
             st = tree.lstat(path)
@@ -287,19 +289,19 @@ def _edits(
             if stat.S_ISREG(kind):
                 data = tree.read(path) if st.st_size <= _READ_AT_MOST else None
                 if data is None:
-                    attributes.wait(check=False)
+                    _drop(attributes)
                     return None  # too large to hold, or changed again meanwhile
                 regular.append((path, "100755" if kind & 0o100 else "100644", data))
             elif stat.S_ISLNK(kind):
                 target = tree.readlink(path)
                 if target is None:
-                    attributes.wait(check=False)
+                    _drop(attributes)
                     return None  # changed again meanwhile
                 links.append((path, target))
             else:
-                attributes.wait(check=False)
+                _drop(attributes)
                 return None  # a folder: a submodule, or a repository inside this one
-    converted = _converting(attributes)
+    converted = _converting(attributes) if attributes is not None else set()
     if converted is None or len(converted) > 8:
         return None  # one process each: past a few, update-index reads them all at once
     plain = [("120000", p, target) for p, target in links]
@@ -326,6 +328,35 @@ _READ_AT_MOST: Final = 64 << 20  # a larger changed file is left to git's update
 # Attributes under which `git add` stores other bytes than the disk's (filters are off for
 # every call of ours: Repo.no_filters).
 _CONVERTING: Final = ("text", "eol", "ident", "working-tree-encoding", "crlf")
+
+
+def _drop(listing: process.Background | None) -> None:
+    if listing is not None:
+        listing.wait(check=False)
+
+
+def _attributes_may_apply(repo: Repo, deleted: Sequence[bytes], changed: Sequence[bytes]) -> bool:
+    """Whether any attributes file could apply to `changed` (one in a folder on their way, the
+    repository's info/attributes, a global one) or is among what changed: else no `check-attr`
+    process is needed."""
+    paths = [*deleted, *changed]
+    if any(os.path.basename(p) == b".gitattributes" for p in paths):
+        return True
+    if (repo.common_dir / "info" / "attributes").exists() or repo.config("core.attributesFile"):
+        return True
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    if os.path.exists(os.path.join(xdg, "git", "attributes")):
+        return True
+    folders = {b""}
+    for path in changed:
+        while b"/" in path:
+            path = path.rsplit(b"/", 1)[0]
+            folders.add(path)
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        return any(
+            tree.lstat(f + b"/.gitattributes" if f else b".gitattributes") is not None
+            for f in folders
+        )
 
 
 def _converting_start(repo: Repo, paths: Sequence[bytes]) -> process.Background:
