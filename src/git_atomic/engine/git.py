@@ -637,6 +637,12 @@ class _Discovery:
         checked = tuple(os.environ.get(name) for name in _ENVIRONMENT)
         return _discover_cached(os.getcwd(), where, checked)
 
+    def private(self, folder: str) -> Repo:
+        """A private worktree of ours: the caller's GIT_INDEX_FILE & co. name the user's
+        worktree, were checked at the door, and are pointed at this one before any child runs
+        (isolation.point_git_variables_at), so they are not held against it."""
+        return _discover(folder, located=False, check=False)
+
     def cache_clear(self) -> None:
         _discover_cached.cache_clear()
 
@@ -740,7 +746,7 @@ def check_environment(repo: Repo, cwd: str) -> None:
         )
 
 
-def _discover(cwd: str, *, located: bool) -> Repo:
+def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
     """`located`: GIT_DIR/GIT_WORK_TREE (as git sets them for `git --git-dir=... atomic`) say
     where the repository is; otherwise the folder does."""
     res = process.git(
@@ -769,7 +775,8 @@ def _discover(cwd: str, *, located: bool) -> Repo:
         raise NotARepository(f"not inside a git working tree: {cwd}")
     root, git_dir, common = (Path(x) for x in lines)
     repo = Repo(root=root, git_dir=git_dir, common_dir=common)
-    check_environment(repo, cwd)
+    if check:
+        check_environment(repo, cwd)
     return repo
 
 
