@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from git_atomic.core import process
 from git_atomic.core.errors import GitError
 from git_atomic.engine import checkpoint, restore, snapshot
 from git_atomic.engine.checkpoint import Snapshot
@@ -52,7 +53,7 @@ def add_worktree(repo: Repo, path: Path, commit: str) -> Repo:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     repo.run("worktree", "add", "--detach", str(path), commit)
-    return git.discover(str(path))
+    return git.discover.private(str(path))
 
 
 def bring_to(private: Repo, target: Snapshot) -> None:
@@ -166,25 +167,7 @@ def merge_trees(repo: Repo, *, base: str, ours: str, theirs: str) -> Merge:
         return Merge(ours)
     if ours == base:
         return Merge(theirs)
-    env = repo.identity_env(required=False)
-    b = repo.line("commit-tree", base, "-m", "git-atomic merge base", env=env)
-    o = repo.line("commit-tree", ours, "-p", b, "-m", "git-atomic merge: ours", env=env)
-    t = repo.line("commit-tree", theirs, "-p", b, "-m", "git-atomic merge: theirs", env=env)
-    res = repo.run(
-        *repo.text_merges(),
-        "merge-tree",
-        "--write-tree",
-        "-z",
-        "--name-only",
-        "--no-messages",
-        o,
-        t,
-        check=False,
-    )
-    if res.returncode not in (0, 1):
-        raise GitError(
-            ["git", "merge-tree", "--write-tree"], res.returncode, res.stdout, res.stderr
-        )
+    res = run_merge_tree(repo, base=base, ours=ours, theirs=theirs, messages=False)
     fields = res.stdout.split(b"\0")
     if res.returncode == 0:
         return Merge(fields[0].decode().strip())
@@ -194,6 +177,27 @@ def merge_trees(repo: Repo, *, base: str, ours: str, theirs: str) -> Merge:
             break
         conflicts.append(item.decode("utf-8", "surrogateescape"))
     return Merge(None, tuple(dict.fromkeys(conflicts)) or ("(unknown)",))
+
+
+def run_merge_tree(
+    repo: Repo, *, base: str, ours: str, theirs: str, messages: bool
+) -> process.Result:
+    """`merge-tree --write-tree -z --name-only` of two trees with `base` as the merge base, on
+    three throwaway commits (git 2.39 has no `--merge-base`), every file merged as text;
+    objects only. Exit 0: merged, the tree first; 1: conflicts; anything else raises."""
+    env = repo.identity_env(required=False)
+    b = repo.line("commit-tree", base, "-m", "git-atomic merge base", env=env)
+    o = repo.line("commit-tree", ours, "-p", b, "-m", "git-atomic merge: ours", env=env)
+    t = repo.line("commit-tree", theirs, "-p", b, "-m", "git-atomic merge: theirs", env=env)
+    args = ["merge-tree", "--write-tree", "-z", "--name-only"]
+    if not messages:
+        args.append("--no-messages")
+    res = repo.run(*repo.text_merges(), *args, o, t, check=False)
+    if res.returncode not in (0, 1):
+        raise GitError(
+            ["git", "merge-tree", "--write-tree"], res.returncode, res.stdout, res.stderr
+        )
+    return res
 
 
 def tree_of(repo: Repo, commit: str) -> str:

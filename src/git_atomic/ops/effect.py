@@ -52,10 +52,9 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from git_atomic.core.errors import GitError
 from git_atomic.core.journal import CheckpointRow, Journal, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind
-from git_atomic.engine import checkpoint
+from git_atomic.engine import checkpoint, isolation
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import EMPTY_TREE, Repo
 from git_atomic.ops import moves
@@ -331,23 +330,13 @@ class Merged:
 
 
 def merge(repo: Repo, *, base: str, ours: str, theirs: str) -> Merged:
-    """Three-way merge of trees with `base` as the merge base: `merge-tree --write-tree` on
-    three throwaway commits (git 2.39 has no `--merge-base`), objects only."""
+    """Three-way merge of trees with `base` as the merge base (isolation.run_merge_tree), each
+    overlap with its kind and, for a content conflict, its lines."""
     if theirs in (base, ours):
         return Merged(ours)
     if ours == base:
         return Merged(theirs)
-    env = repo.identity_env(required=False)
-    b = repo.line("commit-tree", base, "-m", "git-atomic merge base", env=env)
-    o = repo.line("commit-tree", ours, "-p", b, "-m", "the state now", env=env)
-    t = repo.line("commit-tree", theirs, "-p", b, "-m", "the effect", env=env)
-    res = repo.run(
-        *repo.text_merges(), "merge-tree", "--write-tree", "-z", "--name-only", o, t, check=False
-    )
-    if res.returncode not in (0, 1):
-        raise GitError(
-            ["git", "merge-tree", "--write-tree"], res.returncode, res.stdout, res.stderr
-        )
+    res = isolation.run_merge_tree(repo, base=base, ours=ours, theirs=theirs, messages=True)
     tree, _, rest = res.stdout.partition(b"\0")
     if res.returncode == 0:
         return Merged(tree.decode().strip())
