@@ -650,12 +650,12 @@ def test_a_window_opened_by_an_older_record_without_its_start_state_still_closes
     repo: GitRepo,
 ) -> None:
     from git_atomic.agents.turnstate import Slot
-    from git_atomic.engine import git
+    from git_atomic.engine import discovery
 
     claude = ClaudeCode(repo)
     (pre, post), act = edit(repo, 1, "return 42")
     claude.send(pre)
-    found = git.discover(str(repo.path))
+    found = discovery.discover(str(repo.path))
     slot = Slot(found.state_dir, SESSION, found.worktree_id)
     record = slot.read()
     assert record is not None and "window_state" in record.extra

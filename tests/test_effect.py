@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from git_atomic.engine import checkpoint, git, snapshot
+from git_atomic.engine import checkpoint, discovery, snapshot
 from git_atomic.ops import context, effect
 from git_atomic.ops.operation import Engine
 from testing.gitrepo import GitRepo, State
@@ -11,8 +11,8 @@ TEXT = b"".join(b"line %d\n" % i for i in range(1, 10))
 
 
 def _engine(repo: GitRepo) -> Engine:
-    git.discover.cache_clear()
-    g = git.discover(str(repo.path))
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
     return Engine(context.Context(g, context.open_journal(g), None))  # type: ignore[arg-type]
 
 

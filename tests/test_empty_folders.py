@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic.engine import checkpoint, git, snapshot
+from git_atomic.engine import checkpoint, discovery, snapshot
 from testing.gitrepo import GitRepo
 
 HISTORIES = ["commits", "shadow"]
@@ -165,8 +165,8 @@ def test_a_capture_lists_every_empty_folder_and_no_ignored_one(repo: GitRepo) ->
     repo.write("untracked/f", b"f\n")
     inner = GitRepo.create(repo.path / "inner", repo.path.parent / "home2")
     (inner.path / "empty-in-inner").mkdir()
-    git.discover.cache_clear()
-    g = git.discover(str(repo.path))
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
     for _ in range(2):  # seeded from the index, then from the scan index the first one left
         snap = snapshot.capture(g, message="t", ref=None).snapshot
         assert snap.all_empty_folders

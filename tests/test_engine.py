@@ -13,15 +13,24 @@ from typing import Any
 import pytest
 
 from git_atomic.core.errors import NotARepository
-from git_atomic.engine import checkpoint, conversion, git, scan, snapshot, staged
+from git_atomic.engine import (
+    checkpoint,
+    conversion,
+    discovery,
+    git,
+    objectformat,
+    scan,
+    snapshot,
+    staged,
+)
 from git_atomic.ops import context
 from git_atomic.ops.operation import Engine
 from testing.gitrepo import GitRepo
 
 
 def _engine(repo: GitRepo) -> Engine:
-    git.discover.cache_clear()
-    g = git.discover(str(repo.path))
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
     return Engine(context.Context(g, context.open_journal(g), None))  # type: ignore[arg-type]
 
 
@@ -738,7 +747,7 @@ def test_tree_edit_writes_every_depth_in_one_mktree_and_checks_each_id(
     assert eng.repo.tree_edit(tree, edits) == expected
     assert calls.count("mktree") == 1  # five folders, one at each depth
     calls.clear()
-    monkeypatch.setattr(git, "_tree_id", lambda entries: "1" * 40)  # every id "wrong"
+    monkeypatch.setattr(objectformat, "tree_id", lambda entries: "1" * 40)  # every id "wrong"
     assert eng.repo.tree_edit(tree, edits) == expected
     assert calls.count("mktree") == 1 + 5  # the batch, then one call per depth
     fsck = repo.git("fsck", "--connectivity-only", expected)
@@ -804,7 +813,7 @@ def test_core_untracked_cache_false_is_honoured_by_the_scan(repo: GitRepo) -> No
     eng = _engine(repo)
     assert b"UNTR" in scan.index_file(eng.repo, first.files_tree).read_bytes()
     repo.git("config", "core.untrackedCache", "false")
-    git.discover.cache_clear()
+    discovery.discover.cache_clear()
     eng = _engine(repo)
     repo.write("deep/two", b"2\n")
     second = _capture(repo, None)
@@ -849,7 +858,7 @@ def test_discover_with_refs_pairs_each_ref_with_its_object(repo: GitRepo, tmp_pa
     old = os.getcwd()
     os.chdir(repo.path / "sub")
     try:
-        found_repo, refs = git.discover_with_refs(scan.SCAN_REFS)
+        found_repo, refs = discovery.discover_with_refs(scan.SCAN_REFS)
     finally:
         os.chdir(old)
     assert (found_repo.root, found_repo.git_dir) == (repo.path, repo.path / ".git")
@@ -862,7 +871,7 @@ def test_discover_with_refs_pairs_each_ref_with_its_object(repo: GitRepo, tmp_pa
     os.chdir(tmp_path)
     try:
         with pytest.raises(NotARepository):
-            git.discover_with_refs(scan.SCAN_REFS)
+            discovery.discover_with_refs(scan.SCAN_REFS)
     finally:
         os.chdir(old)
 
@@ -874,7 +883,7 @@ def test_an_early_scan_from_a_scan_index_replaced_since_is_dropped(repo: GitRepo
 
     repo.write("a", b"1\n")
     _capture(repo, None)
-    git.discover.cache_clear()
+    discovery.discover.cache_clear()
     old = os.getcwd()
     os.chdir(repo.path)
     try:
@@ -947,6 +956,6 @@ def test_the_remembered_reconciliation_still_sees_rules_and_ignored_files(repo: 
     home_rules = repo.path.parent / "more-rules"
     home_rules.write_bytes(b"other\n")
     repo.git("config", "core.excludesFile", str(home_rules))
-    git.discover.cache_clear()
+    discovery.discover.cache_clear()
     names = set(repo.git("ls-tree", "-r", "--name-only", _capture(repo, None).files_tree).split())
     assert "other" not in names and "forced.ign" in names

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from git_atomic.core.vocab import CheckpointKind, HistoryMode, OpKind
-from git_atomic.engine import git
+from git_atomic.engine import discovery
 from git_atomic.ops import context
 from git_atomic.ops.operation import Engine
 from testing.gitrepo import GitRepo
 
 
 def _engine(repo: GitRepo) -> Engine:
-    git.discover.cache_clear()
-    g = git.discover(str(repo.path))
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
     return Engine(context.Context(g, context.open_journal(g), None))  # type: ignore[arg-type]
 
 

@@ -40,8 +40,11 @@ BEFORE_SCAN = {
         ".core.process",
         ".engine",
         ".engine.conversion",
+        ".engine.discovery",
         ".engine.early",
         ".engine.git",
+        ".engine.gitconfig",
+        ".engine.objectformat",
         ".engine.safefs",
         ".engine.scan",
         ".engine.watcher",  # the scan asks Watchman first, when it runs (perfwatch)

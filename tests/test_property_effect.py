@@ -29,7 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from git_atomic.engine import git, snapshot
+from git_atomic.engine import discovery, snapshot
 from git_atomic.ops import context, effect
 from git_atomic.ops.operation import Engine
 from testing.gitrepo import GitRepo
@@ -79,8 +79,8 @@ class World:
         self.created = 0
 
     def engine(self) -> Engine:
-        git.discover.cache_clear()
-        g = git.discover(str(self.repo.path))
+        discovery.discover.cache_clear()
+        g = discovery.discover(str(self.repo.path))
         return Engine(context.Context(g, context.open_journal(g), None))  # type: ignore[arg-type]
 
     def capture(self) -> str:

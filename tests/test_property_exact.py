@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from git_atomic.engine import git, snapshot
+from git_atomic.engine import discovery, snapshot
 from git_atomic.ops import context
 from git_atomic.ops.operation import Engine
 from testing.gitrepo import GitRepo
@@ -175,7 +175,7 @@ def _scenario(unborn: bool, setup: list[tuple[object, ...]], op: list[tuple[obje
         (repo.path / ".git" / "info" / "exclude").write_bytes(b"*.ign\n")
         for rel in IGNORED:
             repo.write(rel, b"ignored " + rel)
-        g = git.discover(str(repo.path))
+        g = discovery.discover(str(repo.path))
         ctx = context.Context(g, context.open_journal(g), None)  # type: ignore[arg-type]
         try:
             # A probe halfway through the set-up leaves a scan index (scan.py) that the
@@ -217,7 +217,7 @@ def _scenario(unborn: bool, setup: list[tuple[object, ...]], op: list[tuple[obje
             assert present <= used, f"shared indexes left behind: {present - used}"
         finally:
             ctx.journal.close()
-            git.discover.cache_clear()
+            discovery.discover.cache_clear()
 
 
 # How many examples: the hypothesis profile (tests/conftest.py): 300 by default, 2,000 with

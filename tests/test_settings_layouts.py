@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic.engine import git
+from git_atomic.engine import discovery
 from testing.differential import scenario
 from testing.gitrepo import GitRepo, hermetic_env
 
@@ -109,12 +109,12 @@ def test_discovery_answers_for_the_folder_it_is_asked_in(
     one = GitRepo.create(tmp_path / "one", tmp_path / "home")
     two = GitRepo.create(tmp_path / "two", tmp_path / "home")
     monkeypatch.chdir(one.path)
-    assert git.discover().root == one.path
+    assert discovery.discover().root == one.path
     monkeypatch.chdir(two.path)
-    assert git.discover().root == two.path
+    assert discovery.discover().root == two.path
     monkeypatch.setenv("GIT_DIR", str(one.path / ".git"))
     monkeypatch.setenv("GIT_WORK_TREE", str(one.path))
-    assert git.discover().root == one.path
+    assert discovery.discover().root == one.path
 
 
 def test_commits_mode_commits_what_your_git_would(tmp_path: Path) -> None:

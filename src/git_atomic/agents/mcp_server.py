@@ -174,10 +174,10 @@ async def _worktree(folder: Path) -> tuple[Path, Path | None]:
     import anyio
 
     from git_atomic.core.errors import AtomicError
-    from git_atomic.engine import git
+    from git_atomic.engine import discovery
 
     try:
-        repo = await anyio.to_thread.run_sync(git.discover, str(folder))
+        repo = await anyio.to_thread.run_sync(discovery.discover, str(folder))
     except AtomicError:
         return folder, None
     return repo.root, repo.state_dir / "logs"

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic.agents.turnstate import TURN_REFS, Record, Slot, new_record, worktrees_of
 from git_atomic.core.errors import AtomicError, RefusedError
-from git_atomic.engine import checkpoint, git, gitstate, snapshot
+from git_atomic.engine import checkpoint, discovery, git, gitstate, snapshot
 
 if TYPE_CHECKING:
     from git_atomic.agents import judge
@@ -68,7 +68,7 @@ def locate(cwd: Path | None, project: Path | None) -> git.Repo | None:
     for start in dict.fromkeys((cwd, project)):  # one `git rev-parse` when they are the same
         if start is not None and start.is_dir():
             try:
-                repos.append(git.discover_with_config(str(start)))
+                repos.append(discovery.discover_with_config(str(start)))
             except AtomicError:
                 continue
     if not repos:
@@ -364,7 +364,7 @@ def _worktree_repo(repo: git.Repo, record: Record | None) -> git.Repo | None:
     if Path(record.root) == repo.root:
         return repo
     try:
-        return git.discover(record.root)
+        return discovery.discover(record.root)
     except AtomicError:
         return None
 

@@ -243,9 +243,9 @@ def _hooks(ns: argparse.Namespace) -> int:
 
     from git_atomic.commands.agents import hooks_install, hooks_status, hooks_uninstall
     from git_atomic.core.errors import UsageError
-    from git_atomic.engine import git
+    from git_atomic.engine import discovery
 
-    root = git.discover().root if ns.action else Path.cwd()
+    root = discovery.discover().root if ns.action else Path.cwd()
     if ns.action != "install" and ns.history is not None:
         raise UsageError(f"hooks {ns.action}: --history is an option of install")
     if ns.action == "status":

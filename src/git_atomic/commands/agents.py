@@ -44,7 +44,7 @@ def hooks_uninstall(*, target: str, root: Path) -> int:
 def hooks_status(*, root: Path) -> int:
     """Per agent: where its hooks file is and which of our hooks it holds; then open turns."""
     from git_atomic.agents import hookfiles, turnstate
-    from git_atomic.engine import git
+    from git_atomic.engine import discovery
 
     for target in ADAPTERS:
         layout = _adapter(target).LAYOUT
@@ -61,7 +61,7 @@ def hooks_status(*, root: Path) -> int:
             )
         mode = " (commits mode)" if events and commits else ""
         print(f"{target:<12} {layout.path:<32} {state}{mode}")
-    for record in turnstate.open_turns(git.discover(str(root)).state_dir):
+    for record in turnstate.open_turns(discovery.discover(str(root)).state_dir):
         calls = len(record.steps)
         print(
             f"open turn: {record.platform} session {record.session[:12]} in {record.root} "

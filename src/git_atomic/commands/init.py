@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from git_atomic.core.config import CONFIG_FILE, PYPROJECT_FILE, PYPROJECT_TABLE
 from git_atomic.core.errors import UsageError
-from git_atomic.engine import git
+from git_atomic.engine import discovery
 from git_atomic.ops import output
 
 _NPM_PLACEHOLDER: Final = "no test specified"  # what `npm init` writes as its test script
@@ -32,7 +32,7 @@ class Found:
 
 
 def init(*, dry_run: bool, force: bool) -> int:
-    root = git.discover().root
+    root = discovery.discover().root
     target, existing = _target(root)
     if existing and not force:
         raise UsageError(

@@ -44,7 +44,7 @@ from git_atomic.core.errors import AtomicError, RefusedError
 from git_atomic.core.journal import CheckpointRow, OpRow, Owner
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
-from git_atomic.engine import checkpoint, git, isolation, snapshot
+from git_atomic.engine import checkpoint, discovery, git, isolation, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import gates as gate_runner
 from git_atomic.ops import output, phasecommit, results
@@ -109,7 +109,7 @@ def run_isolated(
     all_gates: bool = False,
     ok_exit: tuple[int, ...] | None = None,
 ) -> int:
-    repo = git.discover()
+    repo = discovery.discover()
     check_git_state(repo)
     journal = open_journal(repo)
     ctx = Context(repo, journal, WorktreeLock(repo.git_dir / "atomic.lock"))

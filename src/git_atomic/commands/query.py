@@ -9,12 +9,12 @@ from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal, OpRow
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import OpStatus
-from git_atomic.engine import git
+from git_atomic.engine import discovery, git
 from git_atomic.ops import context, output, results
 
 
 def status(*, json_out: bool) -> int:
-    repo = git.discover()
+    repo = discovery.discover()
     journal = context.open_journal(repo)
     try:
         op = journal.open_op(repo.worktree_id)
@@ -91,7 +91,7 @@ def parse_since(text: str) -> float:
 def log(
     *, limit: int | None, status: str | None, name: str | None, since: str | None, json_out: bool
 ) -> int:
-    repo = git.discover()
+    repo = discovery.discover()
     journal = context.open_journal(repo)
     try:
         pattern = name is not None and any(ch in name for ch in "*?[")
@@ -142,7 +142,7 @@ def resolve_op(journal: Journal, op_id: str) -> OpRow:
 
 
 def show(*, op_id: str, diff: bool, stat: bool, json_out: bool) -> int:
-    repo = git.discover()
+    repo = discovery.discover()
     journal = context.open_journal(repo)
     try:
         op = resolve_op(journal, op_id)

@@ -33,7 +33,7 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import checkpoint, git, restore, snapshot
+from git_atomic.engine import checkpoint, discovery, restore, snapshot
 from git_atomic.ops import context, output, results
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, RollbackResult
@@ -77,7 +77,7 @@ class Recovery:
 
 def recover(*, accept: bool, json_out: bool) -> int:
     started = time.monotonic()
-    repo = git.discover()
+    repo = discovery.discover()
     done = Recovery()
     worktree_lock = WorktreeLock(repo.git_dir / "atomic.lock")
     holder = worktree_lock.read()

@@ -13,9 +13,9 @@ from git_atomic.core.errors import GitError
 
 # Variables that would point git at another repository, index or object store than the one we
 # resolved. The user's command and gates keep their environment; only our own git calls drop them.
-# Those that name where a repository's parts are (git.check_environment) are honoured or refused
-# at discovery, never silently dropped: GIT_ALTERNATE_OBJECT_DIRECTORIES only adds stores to
-# read from, and is kept.
+# Those that name where a repository's parts are (discovery.check_environment) are honoured or
+# refused at discovery, never silently dropped: GIT_ALTERNATE_OBJECT_DIRECTORIES only adds stores
+# to read from, and is kept.
 _GIT_LOCATION_VARS: Final = frozenset(
     {
         "GIT_DIR",

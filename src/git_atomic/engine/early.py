@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from git_atomic.core import process
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.lock import WorktreeLock
-from git_atomic.engine import git, scan
+from git_atomic.engine import discovery, git, scan
 from git_atomic.engine.scan import Scan
 
 
@@ -73,7 +73,7 @@ def started(command: str, *, wanted: bool = True) -> Iterator[Early | None]:
 
 def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
     try:
-        repo, refs = git.discover_with_refs(scan.SCAN_REFS)
+        repo, refs = discovery.discover_with_refs(scan.SCAN_REFS)
     except (AtomicError, OSError):
         return None
     if repo.root.is_relative_to(repo.state_dir):

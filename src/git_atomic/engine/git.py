@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import os
 import re
@@ -12,12 +11,12 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from git_atomic.core import process
-from git_atomic.core.errors import GitError, NotARepository, UsageError
-from git_atomic.engine import safefs
+from git_atomic.core.errors import GitError
+from git_atomic.engine import objectformat, safefs
+from git_atomic.engine.gitconfig import RepoConfig
 
 ZERO_OID: Final = "0" * 40
-EMPTY_TREE: Final = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-FALLBACK_IDENTITY: Final = ("git-atomic", "git-atomic@localhost")
+EMPTY_TREE: Final = objectformat.EMPTY_TREE
 _BATCH: Final = 1000  # paths per command line (argument lists have a limit)
 _scratch_names = itertools.count()
 
@@ -48,19 +47,17 @@ _LOOSE_AT_MOST: Final = 64
 _LOOSE_BYTES: Final = 8 << 20
 
 
-class Repo:
+class Repo(RepoConfig):
     """A worktree and its git dirs; equal when they name the same ones."""
 
     def __init__(self, root: Path, git_dir: Path, common_dir: Path) -> None:
         self.root = root  # the worktree's top folder
         self.git_dir = git_dir  # this worktree's git dir (.git, or .git/worktrees/<id>)
         self.common_dir = common_dir  # the repository's shared git dir
-        self._config: dict[str, list[str]] = {}
-        self._no_filters: tuple[str, ...] | None = None
-        self._text_merges: tuple[str, ...] | None = None
+        super().__init__()
         # Every call names the repository: never the one git would find from a folder (a
         # `.git` file, GIT_DIR from `git --git-dir=... atomic`, a command run from elsewhere).
-        self._where = {"GIT_DIR": str(git_dir), "GIT_WORK_TREE": str(root)}
+        self.git_env = {"GIT_DIR": str(git_dir), "GIT_WORK_TREE": str(root)}
         self._diffs: dict[tuple[str, str, tuple[bytes, ...]], list[RawChange]] = {}
 
     def _key(self) -> tuple[Path, Path, Path]:
@@ -111,7 +108,7 @@ class Repo:
             (*(self.lenient_filters() if filters else self.no_filters()), *args),
             cwd=self.root,
             input=input,
-            env={**self._where, **env} if env else self._where,
+            env={**self.git_env, **env} if env else self.git_env,
             check=check,
             low_priority=low_priority,
         )
@@ -127,7 +124,7 @@ class Repo:
         return process.Background(
             (*self.no_filters(), *args),
             cwd=self.root,
-            env={**self._where, **env} if env else self._where,
+            env={**self.git_env, **env} if env else self.git_env,
             input=input,
             low_priority=low_priority,
         )
@@ -145,113 +142,6 @@ class Repo:
         self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None
     ) -> str:
         return self.out(*args, input=input, env=env).decode().strip()
-
-    # --- configuration -------------------------------------------------------------------
-    def read_config(self) -> None:
-        """Read the configuration now (one process), not when a first key is looked up."""
-        self._all_config()
-
-    def take_config(self, raw: bytes) -> None:
-        """The configuration as `config -z --list` printed it (read beside discovery)."""
-        parsed: dict[str, list[str]] = {"": []}
-        for item in raw.split(b"\0"):
-            if not item:
-                continue
-            key, _, value = item.decode("utf-8", "replace").partition("\n")
-            parsed.setdefault(config_key(key), []).append(value)
-        self._config.update(parsed)
-
-    def filter_names(self) -> list[str]:
-        """The filter drivers configured (`filter.<name>.*`)."""
-        names = {
-            key[7:].rsplit(".", 1)[0]
-            for key in self._all_config()
-            if key.startswith("filter.") and key.count(".") >= 2
-        }
-        return sorted(names)
-
-    def no_filters(self) -> tuple[str, ...]:
-        """`-c` options that turn every configured clean/smudge filter into no filter at all.
-        Every call of ours has them: a checkpoint holds the bytes on disk, and any index write
-        may run a clean filter (git compares a racily clean entry's content), so a filter that
-        fails or is missing (git-lfs not installed) would fail a capture or a restore."""
-        if self._no_filters is None:
-            options: list[str] = []
-            for name in self.filter_names():
-                for field in ("clean", "smudge", "process"):
-                    options += ["-c", f"filter.{name}.{field}="]
-                options += ["-c", f"filter.{name}.required=false"]
-            self._no_filters = tuple(options)
-        return self._no_filters
-
-    def text_merges(self) -> tuple[str, ...]:
-        """`-c` options for `merge-tree` that merge every file as text, whatever the attributes
-        (`merge=union`, a configured driver, `merge.default`) or the config say: a driver that
-        "resolves" an overlap (union, "keep ours") would leave an effect in place while we
-        report it taken back, or commit your work in progress. A user-defined driver of a name
-        wins over git's built-in one, so `union` is redefined too; directory renames are
-        reported as overlaps, never applied to your files."""
-        if self._text_merges is not None:
-            return self._text_merges
-        # Read here, not from _all_config: a driver's name keeps its case (`merge.Keep.driver`).
-        found = process.git(
-            ["config", "-z", "--name-only", "--get-regexp", r"^merge\..+\.driver$"],
-            cwd=self.root,
-            env=self._where,
-            check=False,
-        ).stdout
-        names = {k.decode("utf-8", "surrogateescape")[6:-7] for k in found.split(b"\0") if k}
-        text = "git merge-file --marker-size=%L %A %O %B"
-        options = ["-c", "merge.directoryRenames=conflict", "-c", "merge.renormalize=false"]
-        for name in sorted(names | {"union"}):
-            options += ["-c", f"merge.{name}.driver={text}"]
-        self._text_merges = tuple(options)
-        return self._text_merges
-
-    def lenient_filters(self) -> tuple[str, ...]:
-        """Your filters as configured, except that none is required (a missing one is no
-        error). An empty `process` would turn `clean` off too, so the two cannot be mixed."""
-        return tuple(a for n in self.filter_names() for a in ("-c", f"filter.{n}.required=false"))
-
-    def config(self, key: str) -> str | None:
-        values = self._all_config().get(config_key(key))
-        return values[-1] if values else None
-
-    def config_keys(self, prefix: str) -> list[str]:
-        return [k for k in self._all_config() if k.startswith(prefix)]
-
-    def _all_config(self) -> dict[str, list[str]]:
-        if not self._config:
-            listing = process.git(
-                ["config", "-z", "--list"], cwd=self.root, env=self._where, check=False
-            )
-            self.take_config(listing.stdout)
-        return self._config
-
-    def identity_env(self, *, required: bool) -> dict[str, str]:
-        """Author/committer for our commits: the user's identity, else a fixed one."""
-        env: dict[str, str] = {}
-        name = os.environ.get("GIT_AUTHOR_NAME") or self.config("user.name")
-        email = os.environ.get("GIT_AUTHOR_EMAIL") or self.config("user.email")
-        cname = os.environ.get("GIT_COMMITTER_NAME") or self.config("user.name")
-        cemail = os.environ.get("GIT_COMMITTER_EMAIL") or self.config("user.email")
-        if not (name and email and cname and cemail):
-            if required:
-                from git_atomic.core.errors import UsageError
-
-                raise UsageError(
-                    "commits mode needs your git identity: set user.name and user.email "
-                    "(git config user.email you@example.com), or use --history shadow"
-                )
-            name, email = name or FALLBACK_IDENTITY[0], email or FALLBACK_IDENTITY[1]
-            cname, cemail = cname or FALLBACK_IDENTITY[0], cemail or FALLBACK_IDENTITY[1]
-        env.update(
-            GIT_AUTHOR_NAME=name,
-            GIT_AUTHOR_EMAIL=email,
-            GIT_COMMITTER_NAME=cname,
-            GIT_COMMITTER_EMAIL=cemail,
-        )
-        return env
 
     # --- refs ----------------------------------------------------------------------------
     def read_head(self, branches: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
@@ -272,7 +162,7 @@ class Repo:
         return res.stdout.decode().strip() if res.returncode == 0 else None
 
     def refs(self, *prefixes: str) -> dict[str, str]:
-        return _parse_refs(self.out("for-each-ref", "--format=%(objectname) %(refname)", *prefixes))
+        return parse_refs(self.out("for-each-ref", "--format=%(objectname) %(refname)", *prefixes))
 
     def update_refs(self, commands: Iterable[str], *, message: str) -> None:
         """One transaction of `update-ref --stdin` lines (update/create/delete/verify)."""
@@ -383,33 +273,8 @@ class Repo:
         return [by_mark[f":{i}"] for i in range(1, len(contents) + 1)]
 
     def _write_loose(self, data: bytes) -> str:
-        """One blob written as git writes a loose object (`hash-object -w`): no process for the
-        few a capture stores. An object already there is only freshened (its mtime), as git
-        does, so that a `gc` running now does not take it for old."""
-        import hashlib
-        import zlib
-
         sha256 = (self.config("extensions.objectformat") or "sha1").lower() == "sha256"
-        raw = b"blob %d\0" % len(data) + data
-        oid = (hashlib.sha256 if sha256 else hashlib.sha1)(raw).hexdigest()
-        folder = self.common_dir / "objects" / oid[:2]
-        final = folder / oid[2:]
-        try:
-            os.utime(final)
-            return oid
-        except FileNotFoundError:
-            pass
-        folder.mkdir(exist_ok=True)
-        tmp = folder / f"tmp_obj_atomic_{os.getpid()}_{oid[:8]}"
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(zlib.compress(raw, 1))  # core.looseCompression's default
-            os.chmod(tmp, 0o444)
-            with contextlib.suppress(FileExistsError):  # written meanwhile: the same bytes
-                os.link(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return oid
+        return objectformat.write_loose_blob(self.common_dir / "objects", data, sha256=sha256)
 
     def mktree(self, entries: Iterable[TreeEntry]) -> str:
         data = b"".join(f"{e.mode} {e.kind} {e.oid}\t".encode() + e.path + b"\0" for e in entries)
@@ -447,7 +312,11 @@ class Repo:
                 mode, oid = new
                 kind = "commit" if mode == "160000" else "blob"
                 children[parent][name] = f"{mode} {kind} {oid}".encode()
-        return _write_trees(self, dirs, children)
+        return objectformat.write_trees(
+            lambda batch: self.out("mktree", "-z", "--missing", "--batch", input=batch),
+            dirs,
+            children,
+        )
 
     def ls_tree(self, treeish: str, *, recursive: bool = False) -> list[TreeEntry]:
         args = ["ls-tree", "-z", "--full-tree"]
@@ -510,92 +379,6 @@ class Repo:
         return self.out("cat-file", "blob", oid)
 
 
-def _write_trees(repo: Repo, dirs: set[bytes], children: dict[bytes, dict[bytes, bytes]]) -> str:
-    """Write the folders `dirs` (their entries in `children`: name -> b"mode kind oid"), deepest
-    first, and return the root's tree. Each tree's id is computed here from git's tree format
-    before it is written, so its parent can name it at once: one `mktree --batch` writes them
-    all. git's answer is checked against every id computed; should one differ, the trees are
-    written again one depth at a time, each depth naming what git answered for the one below."""
-
-    def depth(d: bytes) -> int:
-        return d.count(b"/") + 1 if d else 0
-
-    levels = sorted({depth(d) for d in dirs}, reverse=True)
-    known: list[str] = []
-    batch, root = b"", EMPTY_TREE.encode()
-    for level in levels:
-        for folder in sorted(x for x in dirs if depth(x) == level):
-            entries = children[folder]
-            if not entries and folder:
-                continue  # an empty folder is no folder
-            batch += b"".join(h + b"\t" + n + b"\0" for n, h in entries.items()) + b"\0"
-            known.append(_tree_id(entries))
-            if not folder:
-                root = known[-1].encode()
-                continue
-            parent, _, name = folder.rpartition(b"/")
-            if name in children[parent]:
-                raise ValueError(f"tree_edit: {folder!r} is both a file and a folder")
-            children[parent][name] = b"040000 tree " + known[-1].encode()
-    if not known:
-        return root.decode()
-    made = repo.out("mktree", "-z", "--missing", "--batch", input=batch).decode().split()
-    if made == known:
-        return root.decode()
-    for folder in dirs:  # back to the entries as they were: each depth names git's answer
-        for name, head in list(children[folder].items()):
-            if head.startswith(b"040000 tree ") and folder + b"/" * bool(folder) + name in dirs:
-                del children[folder][name]
-    root = EMPTY_TREE.encode()
-    for level in levels:
-        batch, order = b"", list[bytes]()
-        for folder in sorted(x for x in dirs if depth(x) == level):
-            entries = children[folder]
-            if not entries and folder:
-                continue
-            batch += b"".join(h + b"\t" + n + b"\0" for n, h in entries.items()) + b"\0"
-            order.append(folder)
-        if order:
-            answer = repo.out("mktree", "-z", "--missing", "--batch", input=batch).split()
-            for folder, tree_oid in zip(order, answer, strict=True):
-                if not folder:
-                    root = tree_oid
-                    continue
-                parent, _, name = folder.rpartition(b"/")
-                children[parent][name] = b"040000 tree " + tree_oid
-    return root.decode()
-
-
-def _tree_id(entries: Mapping[bytes, bytes]) -> str:
-    """The id git gives the tree of these entries (name -> b"mode kind oid"): its entries
-    sorted as git sorts them (a folder as if its name ended in "/"), modes without leading
-    zeros, ids in binary; SHA-1 or SHA-256 by the length of the ids."""
-    import hashlib
-
-    items = []
-    size = 40
-    for name, head in entries.items():
-        mode, kind, oid = head.split(b" ")
-        size = len(oid)
-        key = name + b"/" if kind == b"tree" else name
-        items.append((key, mode.lstrip(b"0") + b" " + name + b"\0" + bytes.fromhex(oid.decode())))
-    body = b"".join(entry for _, entry in sorted(items))
-    digest = hashlib.sha256() if size == 64 else hashlib.sha1()
-    digest.update(b"tree %d\0" % len(body) + body)
-    return digest.hexdigest()
-
-
-def config_key(key: str) -> str:
-    """A configuration key as git compares them: its section and variable name in any letter
-    case, the subsection between them as written (`filter.MyFilter.clean` is not
-    `filter.myfilter.clean`: a `-c` that turns the second off leaves the first running)."""
-    section, _, rest = key.partition(".")
-    subsection, dot, name = rest.rpartition(".")
-    if not dot:
-        return key.lower()
-    return f"{section.lower()}.{subsection}.{name.lower()}"
-
-
 def _tree_entries(listing: bytes) -> list[TreeEntry]:
     entries = []
     for item in listing.split(b"\0"):
@@ -621,166 +404,7 @@ def parse_raw_diff(raw: bytes) -> list[RawChange]:
     return changes
 
 
-# The variables with which git tells a command it runs (`git --git-dir=X --work-tree=Y atomic`,
-# the dotfiles pattern) which repository it is about: discovery honours them, as git does.
-_LOCATION: Final = ("GIT_DIR", "GIT_WORK_TREE")
-
-
-class _Discovery:
-    """`discover(start)`: the repository of `start` (default: the current folder), with
-    GIT_DIR/GIT_WORK_TREE. Kept per folder and variables: after a `chdir` it is a new question."""
-
-    def __call__(self, start: str | None = None) -> Repo:
-        if start is not None:  # a folder of ours (a private worktree): only the folder counts
-            return _discover_cached(start, (None, None), ())
-        where = tuple(os.environ.get(name) for name in _LOCATION)
-        checked = tuple(os.environ.get(name) for name in _ENVIRONMENT)
-        return _discover_cached(os.getcwd(), where, checked)
-
-    def private(self, folder: str) -> Repo:
-        """A private worktree of ours: the caller's GIT_INDEX_FILE & co. name the user's
-        worktree, were checked at the door, and are pointed at this one before any child runs
-        (isolation.point_git_variables_at), so they are not held against it."""
-        return _discover(folder, located=False, check=False)
-
-    def cache_clear(self) -> None:
-        _discover_cached.cache_clear()
-
-
-discover: Final = _Discovery()
-
-
-@functools.lru_cache(maxsize=8)
-def _discover_cached(
-    cwd: str, where: tuple[str | None, ...], checked: tuple[str | None, ...]
-) -> Repo:
-    del checked  # part of the key only: the answer depends on them (check_environment)
-    return _discover(cwd, located=any(where))
-
-
-def discover_with_refs(prefix: str) -> tuple[Repo, dict[str, str]]:
-    """`discover()`, the refs under `prefix` (refname -> object) and the configuration, read
-    side by side by three processes started at once (`rev-parse --glob` would read every loose
-    ref of the repository; the scan needs the filters configured before it starts)."""
-    env = _discovery_env(located=True)
-    listing = process.Background(
-        ["for-each-ref", "--format=%(objectname) %(refname)", prefix], cwd=os.getcwd(), env=env
-    )
-    config = process.Background(["config", "-z", "--list"], cwd=os.getcwd(), env=env)
-    try:
-        repo = _discover(os.getcwd(), located=bool(env))
-    finally:
-        res = listing.wait(check=False)
-        settings = config.wait(check=False)
-    if res.returncode != 0:
-        raise GitError(["git", "for-each-ref", prefix], res.returncode, res.stdout, res.stderr)
-    repo.take_config(settings.stdout)
-    return repo, _parse_refs(res.stdout)
-
-
-def discover_with_config(start: str) -> Repo:
-    """`discover(start)` and the configuration, read side by side (two processes at once): a
-    hook call needs both, and would otherwise read the configuration only once it is known
-    where the repository is."""
-    config = process.Background(["config", "-z", "--list"], cwd=start)
-    try:
-        repo = discover(start)
-    finally:
-        settings = config.wait(check=False)
-    if settings.returncode == 0 and not repo._config:
-        repo.take_config(settings.stdout)
-    return repo
-
-
-def _location_env() -> dict[str, str]:
-    return {name: os.environ[name] for name in _LOCATION if os.environ.get(name)}
-
-
-_ENVIRONMENT: Final = (
-    "GIT_CEILING_DIRECTORIES",
-    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_COMMON_DIR",
-    "GIT_NAMESPACE",
-)
-
-
-# Where git stops looking for a repository: honoured by discovery as by git (every later call
-# names the repository, so they matter nowhere else).
-_DISCOVERY: Final = ("GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM")
-
-
-def _discovery_env(*, located: bool) -> dict[str, str]:
-    env = {name: os.environ[name] for name in _DISCOVERY if name in os.environ}
-    return {**env, **_location_env()} if located else env
-
-
-def check_environment(repo: Repo, cwd: str) -> None:
-    """Refuse (exit 2, nothing changed) a variable that would have git use another index,
-    object store, git dir or refs than this worktree's own: honouring one would split a
-    checkpoint between two repositories, and dropping it would act on what you did not name.
-    One that names the part git would use without it is no different, and passes."""
-
-    def names(value: str, own: Path) -> bool:
-        here = [os.path.join(base, value) for base in (cwd, str(repo.root))]
-        return any(os.path.realpath(p) == os.path.realpath(own) for p in here)
-
-    own = {
-        "GIT_INDEX_FILE": (repo.index_path, "the index"),
-        "GIT_OBJECT_DIRECTORY": (repo.common_dir / "objects", "the object store"),
-        "GIT_COMMON_DIR": (repo.common_dir, "the shared git dir"),
-    }
-    for name, (path, what) in own.items():
-        value = os.environ.get(name)
-        if value and not names(value, path):
-            raise UsageError(
-                f"{name}={value} names another {what.split(' ', 1)[1]} than this worktree's "
-                f"({path}): git-atomic checkpoints and restores the repository's own; "
-                f"unset {name} to use it"
-            )
-    if os.environ.get("GIT_NAMESPACE"):
-        raise UsageError(
-            f"GIT_NAMESPACE={os.environ['GIT_NAMESPACE']}: git-atomic works on the repository's "
-            "own branches, not a namespace's; unset GIT_NAMESPACE to use it"
-        )
-
-
-def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
-    """`located`: GIT_DIR/GIT_WORK_TREE (as git sets them for `git --git-dir=... atomic`) say
-    where the repository is; otherwise the folder does."""
-    res = process.git(
-        ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir", "--git-common-dir"],
-        cwd=cwd,
-        env=_discovery_env(located=located) or None,
-        check=False,
-    )
-    if res.returncode != 0:
-        if b"must be run in a work tree" in res.stderr:
-            raise NotARepository(
-                f"{cwd} is in a bare repository or a git dir: git-atomic needs a working tree "
-                "(run it in a clone or a `git worktree add` of this repository, or with "
-                "git --work-tree=...)"
-            )
-        if b"not a git repository" in res.stderr:
-            raise NotARepository(f"not a git repository (or any parent): {cwd}")
-        raise NotARepository(
-            "cannot use this folder as a git worktree: "
-            + res.stderr.decode("utf-8", "replace").strip().splitlines()[-1:][0]
-            if res.stderr.strip()
-            else f"cannot use {cwd} as a git worktree"
-        )
-    lines = res.stdout.decode("utf-8", "surrogateescape").splitlines()
-    if len(lines) != 3:
-        raise NotARepository(f"not inside a git working tree: {cwd}")
-    root, git_dir, common = (Path(x) for x in lines)
-    repo = Repo(root=root, git_dir=git_dir, common_dir=common)
-    if check:
-        check_environment(repo, cwd)
-    return repo
-
-
-def _parse_refs(raw: bytes) -> dict[str, str]:
+def parse_refs(raw: bytes) -> dict[str, str]:
     result: dict[str, str] = {}
     for line in raw.decode("utf-8", "surrogateescape").splitlines():
         oid, _, name = line.partition(" ")

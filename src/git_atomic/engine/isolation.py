@@ -26,7 +26,7 @@ from typing import Final
 
 from git_atomic.core import process
 from git_atomic.core.errors import GitError
-from git_atomic.engine import checkpoint, restore, snapshot
+from git_atomic.engine import checkpoint, discovery, restore, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 
@@ -49,11 +49,10 @@ def worktree_path(repo: Repo, op_id: str) -> Path:
 
 
 def add_worktree(repo: Repo, path: Path, commit: str) -> Repo:
-    from git_atomic.engine import git
 
     path.parent.mkdir(parents=True, exist_ok=True)
     repo.run("worktree", "add", "--detach", str(path), commit)
-    return git.discover.private(str(path))
+    return discovery.discover.private(str(path))
 
 
 def bring_to(private: Repo, target: Snapshot) -> None:

@@ -12,7 +12,7 @@ from git_atomic.core.errors import BusyError, RefusedError
 from git_atomic.core.journal import Journal, OpRow
 from git_atomic.core.lock import WorktreeLock, process_alive
 from git_atomic.core.vocab import OpStatus
-from git_atomic.engine import git, gitstate
+from git_atomic.engine import discovery, git, gitstate
 from git_atomic.engine.early import Early, holding
 
 # The intent of a restore outside any operation (rollback --to, undo, emergency) while it runs.
@@ -82,7 +82,7 @@ def opened(
 ) -> Iterator[Context]:
     """`start`: a folder in the worktree to use (the API's `repo=`); default: the current one.
     `early`: the worktree's lock, already held (early.started), which its owner releases."""
-    repo = early.repo if early is not None else git.discover(start)
+    repo = early.repo if early is not None else discovery.discover(start)
     if check_state:
         check_git_state(repo)
     journal = open_journal(repo)

@@ -1,0 +1,172 @@
+"""Finding the repository a command is about: from the current folder (and GIT_DIR /
+GIT_WORK_TREE, as git sets them for `git --git-dir=... atomic`), or a folder of ours; and the
+variables that would point git at another repository's parts, refused at the door."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Final
+
+from git_atomic.core import process
+from git_atomic.core.errors import GitError, NotARepository, UsageError
+from git_atomic.engine.git import Repo, parse_refs
+
+# The variables with which git tells a command it runs (`git --git-dir=X --work-tree=Y atomic`,
+# the dotfiles pattern) which repository it is about: discovery honours them, as git does.
+_LOCATION: Final = ("GIT_DIR", "GIT_WORK_TREE")
+
+
+class _Discovery:
+    """`discover(start)`: the repository of `start` (default: the current folder), with
+    GIT_DIR/GIT_WORK_TREE. Kept per folder and variables: after a `chdir` it is a new question."""
+
+    def __call__(self, start: str | None = None) -> Repo:
+        if start is not None:  # a folder of ours (a private worktree): only the folder counts
+            return _discover_cached(start, (None, None), ())
+        where = tuple(os.environ.get(name) for name in _LOCATION)
+        checked = tuple(os.environ.get(name) for name in _ENVIRONMENT)
+        return _discover_cached(os.getcwd(), where, checked)
+
+    def private(self, folder: str) -> Repo:
+        """A private worktree of ours: the caller's GIT_INDEX_FILE & co. name the user's
+        worktree, were checked at the door, and are pointed at this one before any child runs
+        (isolation.point_git_variables_at), so they are not held against it."""
+        return _discover(folder, located=False, check=False)
+
+    def cache_clear(self) -> None:
+        _discover_cached.cache_clear()
+
+
+discover: Final = _Discovery()
+
+
+@functools.lru_cache(maxsize=8)
+def _discover_cached(
+    cwd: str, where: tuple[str | None, ...], checked: tuple[str | None, ...]
+) -> Repo:
+    del checked  # part of the key only: the answer depends on them (check_environment)
+    return _discover(cwd, located=any(where))
+
+
+def discover_with_refs(prefix: str) -> tuple[Repo, dict[str, str]]:
+    """`discover()`, the refs under `prefix` (refname -> object) and the configuration, read
+    side by side by three processes started at once (`rev-parse --glob` would read every loose
+    ref of the repository; the scan needs the filters configured before it starts)."""
+    env = _discovery_env(located=True)
+    listing = process.Background(
+        ["for-each-ref", "--format=%(objectname) %(refname)", prefix], cwd=os.getcwd(), env=env
+    )
+    config = process.Background(["config", "-z", "--list"], cwd=os.getcwd(), env=env)
+    try:
+        repo = _discover(os.getcwd(), located=bool(env))
+    finally:
+        res = listing.wait(check=False)
+        settings = config.wait(check=False)
+    if res.returncode != 0:
+        raise GitError(["git", "for-each-ref", prefix], res.returncode, res.stdout, res.stderr)
+    repo.take_config(settings.stdout)
+    return repo, parse_refs(res.stdout)
+
+
+def discover_with_config(start: str) -> Repo:
+    """`discover(start)` and the configuration, read side by side (two processes at once): a
+    hook call needs both, and would otherwise read the configuration only once it is known
+    where the repository is."""
+    config = process.Background(["config", "-z", "--list"], cwd=start)
+    try:
+        repo = discover(start)
+    finally:
+        settings = config.wait(check=False)
+    if settings.returncode == 0:
+        repo.offer_config(settings.stdout)
+    return repo
+
+
+def _location_env() -> dict[str, str]:
+    return {name: os.environ[name] for name in _LOCATION if os.environ.get(name)}
+
+
+_ENVIRONMENT: Final = (
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+)
+
+
+# Where git stops looking for a repository: honoured by discovery as by git (every later call
+# names the repository, so they matter nowhere else).
+_DISCOVERY: Final = ("GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM")
+
+
+def _discovery_env(*, located: bool) -> dict[str, str]:
+    env = {name: os.environ[name] for name in _DISCOVERY if name in os.environ}
+    return {**env, **_location_env()} if located else env
+
+
+def check_environment(repo: Repo, cwd: str) -> None:
+    """Refuse (exit 2, nothing changed) a variable that would have git use another index,
+    object store, git dir or refs than this worktree's own: honouring one would split a
+    checkpoint between two repositories, and dropping it would act on what you did not name.
+    One that names the part git would use without it is no different, and passes."""
+
+    def names(value: str, own: Path) -> bool:
+        here = [os.path.join(base, value) for base in (cwd, str(repo.root))]
+        return any(os.path.realpath(p) == os.path.realpath(own) for p in here)
+
+    own = {
+        "GIT_INDEX_FILE": (repo.index_path, "the index"),
+        "GIT_OBJECT_DIRECTORY": (repo.common_dir / "objects", "the object store"),
+        "GIT_COMMON_DIR": (repo.common_dir, "the shared git dir"),
+    }
+    for name, (path, what) in own.items():
+        value = os.environ.get(name)
+        if value and not names(value, path):
+            raise UsageError(
+                f"{name}={value} names another {what.split(' ', 1)[1]} than this worktree's "
+                f"({path}): git-atomic checkpoints and restores the repository's own; "
+                f"unset {name} to use it"
+            )
+    if os.environ.get("GIT_NAMESPACE"):
+        raise UsageError(
+            f"GIT_NAMESPACE={os.environ['GIT_NAMESPACE']}: git-atomic works on the repository's "
+            "own branches, not a namespace's; unset GIT_NAMESPACE to use it"
+        )
+
+
+def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
+    """`located`: GIT_DIR/GIT_WORK_TREE (as git sets them for `git --git-dir=... atomic`) say
+    where the repository is; otherwise the folder does."""
+    res = process.git(
+        ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir", "--git-common-dir"],
+        cwd=cwd,
+        env=_discovery_env(located=located) or None,
+        check=False,
+    )
+    if res.returncode != 0:
+        if b"must be run in a work tree" in res.stderr:
+            raise NotARepository(
+                f"{cwd} is in a bare repository or a git dir: git-atomic needs a working tree "
+                "(run it in a clone or a `git worktree add` of this repository, or with "
+                "git --work-tree=...)"
+            )
+        if b"not a git repository" in res.stderr:
+            raise NotARepository(f"not a git repository (or any parent): {cwd}")
+        raise NotARepository(
+            "cannot use this folder as a git worktree: "
+            + res.stderr.decode("utf-8", "replace").strip().splitlines()[-1:][0]
+            if res.stderr.strip()
+            else f"cannot use {cwd} as a git worktree"
+        )
+    lines = res.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if len(lines) != 3:
+        raise NotARepository(f"not inside a git working tree: {cwd}")
+    root, git_dir, common = (Path(x) for x in lines)
+    repo = Repo(root=root, git_dir=git_dir, common_dir=common)
+    if check:
+        check_environment(repo, cwd)
+    return repo

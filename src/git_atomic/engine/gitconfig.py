@@ -1,0 +1,143 @@
+"""A repository's configuration, as git compares its keys: read once (one `config --list`,
+or beside discovery), and what it decides for our own calls (no clean/smudge filter, every
+merge as text, the identity of our commits)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final
+
+from git_atomic.core import process
+from git_atomic.core.errors import UsageError
+
+FALLBACK_IDENTITY: Final = ("git-atomic", "git-atomic@localhost")
+
+
+class RepoConfig:
+    """The configuration side of `git.Repo` (which sets `root` and `git_env`)."""
+
+    root: Path
+    git_env: dict[str, str]  # GIT_DIR and GIT_WORK_TREE: every call names the repository
+
+    def __init__(self) -> None:
+        self._config: dict[str, list[str]] = {}
+        self._no_filters: tuple[str, ...] | None = None
+        self._text_merges: tuple[str, ...] | None = None
+
+    def read_config(self) -> None:
+        """Read the configuration now (one process), not when a first key is looked up."""
+        self._all_config()
+
+    def take_config(self, raw: bytes) -> None:
+        """The configuration as `config -z --list` printed it (read beside discovery)."""
+        parsed: dict[str, list[str]] = {"": []}
+        for item in raw.split(b"\0"):
+            if not item:
+                continue
+            key, _, value = item.decode("utf-8", "replace").partition("\n")
+            parsed.setdefault(config_key(key), []).append(value)
+        self._config.update(parsed)
+
+    def offer_config(self, raw: bytes) -> None:
+        """`take_config`, unless the configuration was read already (a cached repository)."""
+        if not self._config:
+            self.take_config(raw)
+
+    def filter_names(self) -> list[str]:
+        """The filter drivers configured (`filter.<name>.*`)."""
+        names = {
+            key[7:].rsplit(".", 1)[0]
+            for key in self._all_config()
+            if key.startswith("filter.") and key.count(".") >= 2
+        }
+        return sorted(names)
+
+    def no_filters(self) -> tuple[str, ...]:
+        """`-c` options that turn every configured clean/smudge filter into no filter at all.
+        Every call of ours has them: a checkpoint holds the bytes on disk, and any index write
+        may run a clean filter (git compares a racily clean entry's content), so a filter that
+        fails or is missing (git-lfs not installed) would fail a capture or a restore."""
+        if self._no_filters is None:
+            options: list[str] = []
+            for name in self.filter_names():
+                for field in ("clean", "smudge", "process"):
+                    options += ["-c", f"filter.{name}.{field}="]
+                options += ["-c", f"filter.{name}.required=false"]
+            self._no_filters = tuple(options)
+        return self._no_filters
+
+    def text_merges(self) -> tuple[str, ...]:
+        """`-c` options for `merge-tree` that merge every file as text, whatever the attributes
+        (`merge=union`, a configured driver, `merge.default`) or the config say: a driver that
+        "resolves" an overlap (union, "keep ours") would leave an effect in place while we
+        report it taken back, or commit your work in progress. A user-defined driver of a name
+        wins over git's built-in one, so `union` is redefined too; directory renames are
+        reported as overlaps, never applied to your files."""
+        if self._text_merges is not None:
+            return self._text_merges
+        # Read here, not from _all_config: a driver's name keeps its case (`merge.Keep.driver`).
+        found = process.git(
+            ["config", "-z", "--name-only", "--get-regexp", r"^merge\..+\.driver$"],
+            cwd=self.root,
+            env=self.git_env,
+            check=False,
+        ).stdout
+        names = {k.decode("utf-8", "surrogateescape")[6:-7] for k in found.split(b"\0") if k}
+        text = "git merge-file --marker-size=%L %A %O %B"
+        options = ["-c", "merge.directoryRenames=conflict", "-c", "merge.renormalize=false"]
+        for name in sorted(names | {"union"}):
+            options += ["-c", f"merge.{name}.driver={text}"]
+        self._text_merges = tuple(options)
+        return self._text_merges
+
+    def lenient_filters(self) -> tuple[str, ...]:
+        """Your filters as configured, except that none is required (a missing one is no
+        error). An empty `process` would turn `clean` off too, so the two cannot be mixed."""
+        return tuple(a for n in self.filter_names() for a in ("-c", f"filter.{n}.required=false"))
+
+    def config(self, key: str) -> str | None:
+        values = self._all_config().get(config_key(key))
+        return values[-1] if values else None
+
+    def _all_config(self) -> dict[str, list[str]]:
+        if not self._config:
+            listing = process.git(
+                ["config", "-z", "--list"], cwd=self.root, env=self.git_env, check=False
+            )
+            self.take_config(listing.stdout)
+        return self._config
+
+    def identity_env(self, *, required: bool) -> dict[str, str]:
+        """Author/committer for our commits: the user's identity, else a fixed one."""
+        env: dict[str, str] = {}
+        name = os.environ.get("GIT_AUTHOR_NAME") or self.config("user.name")
+        email = os.environ.get("GIT_AUTHOR_EMAIL") or self.config("user.email")
+        cname = os.environ.get("GIT_COMMITTER_NAME") or self.config("user.name")
+        cemail = os.environ.get("GIT_COMMITTER_EMAIL") or self.config("user.email")
+        if not (name and email and cname and cemail):
+            if required:
+                raise UsageError(
+                    "commits mode needs your git identity: set user.name and user.email "
+                    "(git config user.email you@example.com), or use --history shadow"
+                )
+            name, email = name or FALLBACK_IDENTITY[0], email or FALLBACK_IDENTITY[1]
+            cname, cemail = cname or FALLBACK_IDENTITY[0], cemail or FALLBACK_IDENTITY[1]
+        env.update(
+            GIT_AUTHOR_NAME=name,
+            GIT_AUTHOR_EMAIL=email,
+            GIT_COMMITTER_NAME=cname,
+            GIT_COMMITTER_EMAIL=cemail,
+        )
+        return env
+
+
+def config_key(key: str) -> str:
+    """A configuration key as git compares them: its section and variable name in any letter
+    case, the subsection between them as written (`filter.MyFilter.clean` is not
+    `filter.myfilter.clean`: a `-c` that turns the second off leaves the first running)."""
+    section, _, rest = key.partition(".")
+    subsection, dot, name = rest.rpartition(".")
+    if not dot:
+        return key.lower()
+    return f"{section.lower()}.{subsection}.{name.lower()}"

@@ -1,0 +1,121 @@
+"""git's object formats, computed here so that a few objects cost no process: a tree's id,
+a loose blob, and the trees of an edit written all at once (their ids known before git
+answers)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Final
+
+EMPTY_TREE: Final = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+def write_trees(
+    mktree_batch: Callable[[bytes], bytes],
+    dirs: set[bytes],
+    children: dict[bytes, dict[bytes, bytes]],
+) -> str:
+    """Write the folders `dirs` (their entries in `children`: name -> b"mode kind oid"), deepest
+    first, and return the root's tree. Each tree's id is computed here from git's tree format
+    before it is written, so its parent can name it at once: one `mktree --batch` writes them
+    all. git's answer is checked against every id computed; should one differ, the trees are
+    written again one depth at a time, each depth naming what git answered for the one below."""
+
+    def depth(d: bytes) -> int:
+        return d.count(b"/") + 1 if d else 0
+
+    levels = sorted({depth(d) for d in dirs}, reverse=True)
+    known: list[str] = []
+    batch, root = b"", EMPTY_TREE.encode()
+    for level in levels:
+        for folder in sorted(x for x in dirs if depth(x) == level):
+            entries = children[folder]
+            if not entries and folder:
+                continue  # an empty folder is no folder
+            batch += b"".join(h + b"\t" + n + b"\0" for n, h in entries.items()) + b"\0"
+            known.append(tree_id(entries))
+            if not folder:
+                root = known[-1].encode()
+                continue
+            parent, _, name = folder.rpartition(b"/")
+            if name in children[parent]:
+                raise ValueError(f"tree_edit: {folder!r} is both a file and a folder")
+            children[parent][name] = b"040000 tree " + known[-1].encode()
+    if not known:
+        return root.decode()
+    made = mktree_batch(batch).decode().split()
+    if made == known:
+        return root.decode()
+    for folder in dirs:  # back to the entries as they were: each depth names git's answer
+        for name, head in list(children[folder].items()):
+            if head.startswith(b"040000 tree ") and folder + b"/" * bool(folder) + name in dirs:
+                del children[folder][name]
+    root = EMPTY_TREE.encode()
+    for level in levels:
+        batch, order = b"", list[bytes]()
+        for folder in sorted(x for x in dirs if depth(x) == level):
+            entries = children[folder]
+            if not entries and folder:
+                continue
+            batch += b"".join(h + b"\t" + n + b"\0" for n, h in entries.items()) + b"\0"
+            order.append(folder)
+        if order:
+            answer = mktree_batch(batch).split()
+            for folder, tree_oid in zip(order, answer, strict=True):
+                if not folder:
+                    root = tree_oid
+                    continue
+                parent, _, name = folder.rpartition(b"/")
+                children[parent][name] = b"040000 tree " + tree_oid
+    return root.decode()
+
+
+def tree_id(entries: Mapping[bytes, bytes]) -> str:
+    """The id git gives the tree of these entries (name -> b"mode kind oid"): its entries
+    sorted as git sorts them (a folder as if its name ended in "/"), modes without leading
+    zeros, ids in binary; SHA-1 or SHA-256 by the length of the ids."""
+    import hashlib
+
+    items = []
+    size = 40
+    for name, head in entries.items():
+        mode, kind, oid = head.split(b" ")
+        size = len(oid)
+        key = name + b"/" if kind == b"tree" else name
+        items.append((key, mode.lstrip(b"0") + b" " + name + b"\0" + bytes.fromhex(oid.decode())))
+    body = b"".join(entry for _, entry in sorted(items))
+    digest = hashlib.sha256() if size == 64 else hashlib.sha1()
+    digest.update(b"tree %d\0" % len(body) + body)
+    return digest.hexdigest()
+
+
+def write_loose_blob(objects_dir: Path, data: bytes, *, sha256: bool) -> str:
+    """One blob written as git writes a loose object (`hash-object -w`): no process for the
+    few a capture stores. An object already there is only freshened (its mtime), as git
+    does, so that a `gc` running now does not take it for old."""
+    import hashlib
+    import zlib
+
+    raw = b"blob %d\0" % len(data) + data
+    oid = (hashlib.sha256 if sha256 else hashlib.sha1)(raw).hexdigest()
+    folder = objects_dir / oid[:2]
+    final = folder / oid[2:]
+    try:
+        os.utime(final)
+        return oid
+    except FileNotFoundError:
+        pass
+    folder.mkdir(exist_ok=True)
+    tmp = folder / f"tmp_obj_atomic_{os.getpid()}_{oid[:8]}"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(zlib.compress(raw, 1))  # core.looseCompression's default
+        os.chmod(tmp, 0o444)
+        with contextlib.suppress(FileExistsError):  # written meanwhile: the same bytes
+            os.link(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return oid
