@@ -19,7 +19,7 @@ from git_atomic.engine import (
     discovery,
     git,
     objectformat,
-    scan,
+    scanindex,
     snapshot,
     staged,
 )
@@ -124,7 +124,7 @@ def test_flagged_entries_take_the_scan_and_are_captured_as_on_disk(
         repo.write("in/f1", b"assumed, edited\n")
     repo.write("ita", b"intent\n")
     repo.git("add", "-N", "ita")
-    key = scan.worktree_key(_engine(repo).repo)
+    key = git.worktree_key(_engine(repo).repo)
     for round_ in range(2):
         repo.write("in/f3", b"round %d\n" % round_)
         snap = _capture(repo, f"refs/atomic/test/r{round_}")
@@ -197,8 +197,8 @@ def test_a_capture_after_a_capture_sees_what_changed_between(repo: GitRepo) -> N
     repo.write("forced.log", b"f\n")
     first = _capture(repo, None)
     eng = _engine(repo)
-    known = repo.git("rev-parse", scan.ref_name(eng.repo)).strip()
-    assert known == first.files_tree and scan.index_file(eng.repo, known).exists()
+    known = repo.git("rev-parse", scanindex.ref_name(eng.repo)).strip()
+    assert known == first.files_tree and scanindex.index_file(eng.repo, known).exists()
     repo.write("tracked", b"two\n")
     os.unlink(repo.path / "gone")
     repo.write("new", b"n\n")
@@ -210,9 +210,9 @@ def test_a_capture_after_a_capture_sees_what_changed_between(repo: GitRepo) -> N
     assert repo.git("show", f"{second.files_tree}:tracked") == "two\n"
     assert first.files_tree != second.files_tree
     # Only the newest scan index is kept, and the ref names it.
-    assert repo.git("rev-parse", scan.ref_name(eng.repo)).strip() == second.files_tree
+    assert repo.git("rev-parse", scanindex.ref_name(eng.repo)).strip() == second.files_tree
     kept = sorted(p.name for p in eng.repo.state_dir.glob("scan-*"))
-    assert kept == [scan.index_file(eng.repo, second.files_tree).name]
+    assert kept == [scanindex.index_file(eng.repo, second.files_tree).name]
     # The user stops tracking it: ignored again, so out of the next capture.
     repo.git("rm", "-q", "--cached", "forced.log")
     third = _capture(repo, None)
@@ -225,13 +225,13 @@ def test_a_scan_index_without_its_ref_is_not_trusted(repo: GitRepo) -> None:
     repo.write("a", b"1\n")
     first = _capture(repo, None)  # a probe: nothing but the scan ref keeps its objects
     eng = _engine(repo)
-    repo.git("update-ref", "-d", scan.ref_name(eng.repo))
+    repo.git("update-ref", "-d", scanindex.ref_name(eng.repo))
     repo.git("-c", "gc.pruneExpire=now", "gc", "-q", "--prune=now")
     snap = _capture(repo)
     assert snap.files_tree == first.files_tree
     assert repo.git("fsck", "--no-dangling", "--connectivity-only", check=False).strip() == ""
     assert repo.git("show", f"{snap.files_tree}:a") == "1\n"
-    assert scan.tidy(eng.repo, snap.files_tree) == 0  # the stale file was replaced, not left
+    assert scanindex.tidy(eng.repo, snap.files_tree) == 0  # the stale file was replaced, not left
 
 
 def _loose_objects(repo: GitRepo) -> set[str]:
@@ -475,7 +475,7 @@ def test_raw_bytes_are_hashed_again_only_where_they_may_have_changed(
         ).stdout
         assert shown == (repo.path / rel.decode()).read_bytes()
     # Without its ref (which keeps its blobs from gc) the record is not trusted.
-    repo.git("update-ref", "-d", f"refs/atomic/raw/{scan.worktree_key(_engine(repo).repo)}")
+    repo.git("update-ref", "-d", f"refs/atomic/raw/{git.worktree_key(_engine(repo).repo)}")
     hashed.clear()
     again = _capture(repo, "refs/atomic/test/three")
     assert len(hashed) > 30 and again.files_tree == snap.files_tree
@@ -760,8 +760,8 @@ def test_an_unreadable_scan_index_falls_back_and_is_seeded_again(repo: GitRepo) 
     repo.write("a", b"1\n")
     _capture(repo, None)
     eng = _engine(repo)
-    known = repo.git("rev-parse", scan.ref_name(eng.repo)).strip()
-    scan.index_file(eng.repo, known).write_bytes(b"DIRC damaged")
+    known = repo.git("rev-parse", scanindex.ref_name(eng.repo)).strip()
+    scanindex.index_file(eng.repo, known).write_bytes(b"DIRC damaged")
     repo.write("b", b"2\n")
     second = _capture(repo, None)
     assert set(repo.git("ls-tree", "--name-only", second.files_tree).split()) == {
@@ -769,7 +769,7 @@ def test_an_unreadable_scan_index_falls_back_and_is_seeded_again(repo: GitRepo) 
         "a",
         "b",
     }
-    assert not scan.index_file(eng.repo, known).exists()
+    assert not scanindex.index_file(eng.repo, known).exists()
     repo.write("c", b"3\n")
     third = _capture(repo, None)
     assert set(repo.git("ls-tree", "--name-only", third.files_tree).split()) == {
@@ -778,12 +778,12 @@ def test_an_unreadable_scan_index_falls_back_and_is_seeded_again(repo: GitRepo) 
         "b",
         "c",
     }
-    assert scan.index_file(eng.repo, third.files_tree).exists()
+    assert scanindex.index_file(eng.repo, third.files_tree).exists()
 
 
 def test_a_large_restore_carries_the_scan_index_to_the_restored_tree(repo: GitRepo) -> None:
     """After a rollback that rewrote hundreds of files, the scan index describes the restored
-    tree (scan.follow), so the next capture does not take the rewritten files for changes; it
+    tree (scanindex.follow), so the next capture does not take the rewritten files for changes; it
     still sees a change made after the rollback."""
     for i in range(320):
         repo.write(f"d{i % 7}/f{i}.txt", b"%d\n" % i)
@@ -796,8 +796,8 @@ def test_a_large_restore_carries_the_scan_index_to_the_restored_tree(repo: GitRe
     before = repo.fingerprint()
     eng.rollback_to(None, pre.commit, event="rollback")
     assert repo.read("d0/f0.txt") == b"0\n" and repo.fingerprint() != before
-    assert repo.git("rev-parse", scan.ref_name(eng.repo)).strip() == pre.files_tree
-    assert scan.index_file(eng.repo, pre.files_tree).exists()
+    assert repo.git("rev-parse", scanindex.ref_name(eng.repo)).strip() == pre.files_tree
+    assert scanindex.index_file(eng.repo, pre.files_tree).exists()
     repo.write("d1/f1.txt", b"after\n")
     after = _capture(repo, None)
     assert repo.git("show", f"{after.files_tree}:d1/f1.txt") == "after\n"
@@ -811,13 +811,13 @@ def test_core_untracked_cache_false_is_honoured_by_the_scan(repo: GitRepo) -> No
     repo.write("one", b"1\n")
     first = _capture(repo, None)
     eng = _engine(repo)
-    assert b"UNTR" in scan.index_file(eng.repo, first.files_tree).read_bytes()
+    assert b"UNTR" in scanindex.index_file(eng.repo, first.files_tree).read_bytes()
     repo.git("config", "core.untrackedCache", "false")
     discovery.discover.cache_clear()
     eng = _engine(repo)
     repo.write("deep/two", b"2\n")
     second = _capture(repo, None)
-    assert b"UNTR" not in scan.index_file(eng.repo, second.files_tree).read_bytes()
+    assert b"UNTR" not in scanindex.index_file(eng.repo, second.files_tree).read_bytes()
     assert set(repo.git("ls-tree", "-r", "--name-only", second.files_tree).split()) == {
         "README",
         "one",
@@ -832,17 +832,17 @@ def test_an_early_scan_honours_core_untracked_cache_false(repo: GitRepo) -> None
     repo.atomic("begin", "one", "--history", "shadow", check=0)
     repo.atomic("abort", check=0)
     eng = _engine(repo)
-    known = eng.repo.refs(scan.SCAN_REFS)[scan.ref_name(eng.repo)]
-    assert b"UNTR" in scan.index_file(eng.repo, known).read_bytes()
+    known = eng.repo.refs(scanindex.SCAN_REFS)[scanindex.ref_name(eng.repo)]
+    assert b"UNTR" in scanindex.index_file(eng.repo, known).read_bytes()
     repo.git("config", "core.untrackedCache", "false")
     repo.atomic("begin", "two", "--history", "shadow", check=0)  # nothing changed
-    known = eng.repo.refs(scan.SCAN_REFS)[scan.ref_name(eng.repo)]
-    assert b"UNTR" not in scan.index_file(eng.repo, known).read_bytes()
+    known = eng.repo.refs(scanindex.SCAN_REFS)[scanindex.ref_name(eng.repo)]
+    assert b"UNTR" not in scanindex.index_file(eng.repo, known).read_bytes()
     repo.atomic("abort", check=0)
     repo.write("deep/new.txt", b"new\n")
     repo.atomic("begin", "three", "--history", "shadow", check=0)
-    known = eng.repo.refs(scan.SCAN_REFS)[scan.ref_name(eng.repo)]
-    assert b"UNTR" not in scan.index_file(eng.repo, known).read_bytes()
+    known = eng.repo.refs(scanindex.SCAN_REFS)[scanindex.ref_name(eng.repo)]
+    assert b"UNTR" not in scanindex.index_file(eng.repo, known).read_bytes()
     assert "deep/new.txt" in repo.git("ls-tree", "-r", "--name-only", known).split()
 
 
@@ -858,7 +858,7 @@ def test_discover_with_refs_pairs_each_ref_with_its_object(repo: GitRepo, tmp_pa
     old = os.getcwd()
     os.chdir(repo.path / "sub")
     try:
-        found_repo, refs = discovery.discover_with_refs(scan.SCAN_REFS)
+        found_repo, refs = discovery.discover_with_refs(scanindex.SCAN_REFS)
     finally:
         os.chdir(old)
     assert (found_repo.root, found_repo.git_dir) == (repo.path, repo.path / ".git")
@@ -871,7 +871,7 @@ def test_discover_with_refs_pairs_each_ref_with_its_object(repo: GitRepo, tmp_pa
     os.chdir(tmp_path)
     try:
         with pytest.raises(NotARepository):
-            discovery.discover_with_refs(scan.SCAN_REFS)
+            discovery.discover_with_refs(scanindex.SCAN_REFS)
     finally:
         os.chdir(old)
 

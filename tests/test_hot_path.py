@@ -47,6 +47,9 @@ BEFORE_SCAN = {
         ".engine.objectformat",
         ".engine.safefs",
         ".engine.scan",
+        ".engine.reconcile",  # the scan's parts: its paths made the user's,
+        ".engine.scanindex",  # the scan index's files and ref,
+        ".engine.scantree",  # its new tree from the files that changed
         ".engine.watcher",  # the scan asks Watchman first, when it runs (perfwatch)
     )
 }

@@ -35,7 +35,7 @@ from git_atomic.core import failpoints
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal
 from git_atomic.core.lock import process_alive
-from git_atomic.engine import conversion, git, scan, snapshot, staged
+from git_atomic.engine import conversion, git, scanindex, snapshot, staged
 from git_atomic.ops import context, output, results
 
 _OP_REF: Final = re.compile(r"^refs/atomic/ops/([0-9a-f]+)/")
@@ -106,12 +106,12 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> results.GcResult
     raw_retired = raw_before is not None and conversion.retire_raw(repo, unused_since=started)
     # The last staged tree captures remember may belong to a checkpoint retired just now.
     (repo.state_dir / staged.STAGED_CACHE).unlink(missing_ok=True)
-    scan_now = repo.refs(scan.SCAN_REFS).get(scan.ref_name(repo))
+    scan_now = repo.refs(scanindex.SCAN_REFS).get(scanindex.ref_name(repo))
     # Scan indexes a crash left without their ref (this worktree's; the ref keeps its objects).
-    scan.tidy(repo, scan_now)
+    scanindex.tidy(repo, scan_now)
     expire = _prune_expire(repo)
     freed = 0
-    moved = scan_now != refs.get(scan.ref_name(repo)) or raw_retired
+    moved = scan_now != refs.get(scanindex.ref_name(repo)) or raw_retired
     if (doomed or moved or raw_before is not None) and expire is not None:
         objects = repo.common_dir / "objects"
         before = _tree_size(objects)

@@ -36,7 +36,7 @@ from git_atomic.commands.query import resolve_op
 from git_atomic.core.errors import BusyError, RefusedError, UsageError
 from git_atomic.core.journal import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
-from git_atomic.engine import checkpoint, pathcheck, scan
+from git_atomic.engine import checkpoint, pathcheck, scanindex
 from git_atomic.ops import context, effect, moves, output, results, steps
 
 
@@ -280,7 +280,7 @@ def _resolve_checkpoint(ctx: context.Context, text: str) -> tuple[str, Checkpoin
         shas |= {
             sha
             for name, sha in repo.refs("refs/atomic/").items()
-            if sha.startswith(prefix) and not name.startswith(scan.SCAN_REFS)
+            if sha.startswith(prefix) and not name.startswith(scanindex.SCAN_REFS)
         }
     else:
         raise UsageError(

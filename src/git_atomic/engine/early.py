@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from git_atomic.core import process
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.lock import WorktreeLock
-from git_atomic.engine import discovery, git, scan
+from git_atomic.engine import discovery, git, scan, scanindex
 from git_atomic.engine.scan import Scan
 
 
@@ -73,7 +73,7 @@ def started(command: str, *, wanted: bool = True) -> Iterator[Early | None]:
 
 def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
     try:
-        repo, refs = discovery.discover_with_refs(scan.SCAN_REFS)
+        repo, refs = discovery.discover_with_refs(scanindex.SCAN_REFS)
     except (AtomicError, OSError):
         return None
     if repo.root.is_relative_to(repo.state_dir):
@@ -86,8 +86,8 @@ def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
     try:
         # The ref as it was before the lock: the capture checks it again, and drops a scan
         # that started from a scan index no longer named.
-        known = refs.get(scan.ref_name(repo))
-        if known is not None and scan.index_file(repo, known).exists():
+        known = refs.get(scanindex.ref_name(repo))
+        if known is not None and scanindex.index_file(repo, known).exists():
             tmp = repo.state_dir / "tmp"
             tmp.mkdir(parents=True, exist_ok=True)
             scratch = tmp / f"scan-{os.getpid()}-early"

@@ -16,8 +16,9 @@ from git_atomic.engine import (
     gitstate,
     ignores,
     indexfile,
+    reconcile,
     safefs,
-    scan,
+    scantree,
     unchanged,
 )
 from git_atomic.engine.checkpoint import Snapshot
@@ -218,7 +219,7 @@ def apply(
         _apply_files(repo, rules, outcome)
     files = [c for c in files if c not in rules]
     if target.captured_at is None:
-        kept |= set(scan.ignored(repo, [p for p in deletions if p not in kept]))
+        kept |= set(reconcile.ignored(repo, [p for p in deletions if p not in kept]))
     # Except what stands in the way of what the target has (the rescue holds it): an ignored
     # link or file where a folder must be, and what is under a path that becomes a file or
     # a link.
@@ -273,7 +274,7 @@ def _within_budget(repo: Repo, files: Sequence[RawChange], outcome: Outcome) -> 
     limit, _ = capture_settings(repo.root)
     if limit is None:
         return list(files)
-    big = set(scan.too_large(repo, [c.path for c in files if c.status == "A"], limit))
+    big = set(scantree.too_large(repo, [c.path for c in files if c.status == "A"], limit))
     for path in sorted(big):
         outcome.problems.append(
             f"{_show(path)} is larger than max_new_file_size and no checkpoint holds it; "
@@ -311,7 +312,7 @@ def overwritten_ignored(
     saved = list(found)
     limit, _ = capture_settings(repo.root)
     if limit is not None and saved:
-        big = set(scan.too_large(repo, saved, limit))  # the restore leaves those alone
+        big = set(scantree.too_large(repo, saved, limit))  # the restore leaves those alone
         saved = [p for p in saved if p not in big]
     return saved
 

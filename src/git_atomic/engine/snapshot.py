@@ -30,6 +30,8 @@ from git_atomic.engine import (
     indexstate,
     safefs,
     scan,
+    scanindex,
+    scantree,
     staged,
 )
 from git_atomic.engine.checkpoint import Parts, Snapshot
@@ -81,12 +83,12 @@ def capture(
     limit, protect = capture_settings(repo.root)
     disk = _Disk(repo, early, protect)
     try:
-        refs = repo.refs("refs/heads/", scan.SCAN_REFS, *gitstate.REF_PREFIXES)
+        refs = repo.refs("refs/heads/", scanindex.SCAN_REFS, *gitstate.REF_PREFIXES)
         branches = {name: oid for name, oid in refs.items() if name.startswith("refs/heads/")}
         head_ref, head_oid = repo.read_head(branches)
         index = staged.copy(repo, disk.index_copy, disk.staged_copy)
         # The scan of the tree runs while the staged side is read: two processes, two cores.
-        disk.start(refs.get(scan.ref_name(repo)), seeded=index.present)
+        disk.start(refs.get(scanindex.ref_name(repo)), seeded=index.present)
         side = staged.read(repo, index, disk.staged_copy, allow_unmerged=allow_unmerged)
         disk.drop_flags(side.flags)
         raw_index = index.present and (
@@ -242,7 +244,7 @@ class _Disk:
         if self.scanning is None and limit is not None:
             # `add -A` read them already; they are left out all the same.
             intents = side.flags.intent_to_add
-            big = scan.too_large(repo, [p for p in added if p not in intents], limit)
+            big = scantree.too_large(repo, [p for p in added if p not in intents], limit)
             if big:
                 too_large = frozenset(big)
                 tree = repo.tree_without(tree, big)
@@ -380,7 +382,7 @@ def _unflagged_scan(repo: Repo, index: Path, flags: indexstate.IndexFlags) -> sc
     seed = repo.scratch_path("seed")
     env = {"GIT_INDEX_FILE": str(seed)}
     try:
-        scan.share(index, seed)
+        scanindex.share(index, seed)
         steps = [
             (("--no-skip-worktree",), flags.skip_worktree),
             (("--no-assume-unchanged",), flags.assume_unchanged),

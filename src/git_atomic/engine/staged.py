@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Final
 
 from git_atomic.core.errors import GitError, RefusedError
-from git_atomic.engine import indexstate, scan
+from git_atomic.engine import indexstate, scanindex
 from git_atomic.engine.git import Repo
 
 
@@ -46,11 +46,11 @@ def copy(repo: Repo, index_copy: Path, staged_copy: Path) -> Copy:
     is remembered, to `staged_copy` (for `read`)."""
     if not _regular_file(repo.index_path):  # a link is git dir state (gitstate.py), never read
         return Copy(False, None, None, None)
-    scan.share(repo.index_path, index_copy)
+    scanindex.share(repo.index_path, index_copy)
     key = _index_checksum(index_copy)
     seen = _staged_seen(repo, key)
     if seen is None:
-        scan.share(index_copy, staged_copy)
+        scanindex.share(index_copy, staged_copy)
     return Copy(True, index_copy.stat().st_mtime_ns, key, seen)
 
 

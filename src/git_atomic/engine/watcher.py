@@ -160,7 +160,7 @@ def since(repo: Repo, key: str, tree: str) -> Query | None:
 def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer | None:
     """What changed since the clock, as `git status` on the scan index of `tree` would list
     it: (files gone, files that may differ, new untracked files). None: scan the usual way.
-    `rules`: what the ignore rules outside the tree are now (scan._rules_key)."""
+    `rules`: what the ignore rules outside the tree are now (reconcile.rules_key)."""
     data = _answer(query.running)
     if data is None or data.get("is_fresh_instance") is not False:
         return None

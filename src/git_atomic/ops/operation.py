@@ -23,7 +23,7 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import checkpoint, restore, scan, snapshot
+from git_atomic.engine import checkpoint, restore, scanindex, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import phasecommit
 from git_atomic.ops.context import Context, refuse_if_interrupted
@@ -359,7 +359,7 @@ class Engine:
         )
         self._set_pending(op_id, None)
         if not paths:
-            scan.follow(self.repo, current.files_tree, target.files_tree)
+            scanindex.follow(self.repo, current.files_tree, target.files_tree)
         if op_id is None:
             self.tell_too_large()
         return RollbackResult(rescue_sha, target_sha, outcome)

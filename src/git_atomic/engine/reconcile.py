@@ -1,0 +1,157 @@
+"""The scan index's set of paths made the user's.
+
+The scan index describes the worktree, not the user's index: a file the user tracks although it is
+ignored must be in the scan's tree, and a file only the scan index tracks (since an earlier scan)
+must not be ignored now. This module says which paths the scan index must add or drop; scan.py
+applies them.
+
+Reconciling costs a `diff-tree` and a `check-ignore`, and its answer is almost always the last
+one: same staged tree, same scan tree, nothing to add or remove. That answer is remembered in
+`reconciled-<worktree>.json` with what else could change it: the ignore rules that live
+outside the tree (info/exclude, core.excludesFile), and your tracked paths the scan lacks,
+which are looked at again (one that is now a file on disk is a file to add). The changes
+between the two trees go with it (two trees' difference never changes): the capture lists
+them too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Sequence, Set
+from pathlib import Path
+from typing import NamedTuple
+
+from git_atomic.engine import safefs
+from git_atomic.engine.git import RawChange, Repo, worktree_key
+
+
+class Mismatch(NamedTuple):
+    must_add: list[bytes]  # tracked by the user although ignored
+    must_remove: list[bytes]  # tracked by the scan index only, and ignored now
+
+
+def mismatch(repo: Repo, staged_tree: str, tree: str, untracked: Set[bytes]) -> Mismatch | None:
+    """What the scan index (whose tree is `tree`; `untracked`: what its scan found untracked)
+    must add and drop to hold the paths of the user's entries (`staged_tree`); None when the
+    scan cannot say (a submodule the scan index lacks, an odd file: the caller scans the older
+    way)."""
+    root = os.fsencode(repo.root)
+    memo = repo.state_dir / f"reconciled-{worktree_key(repo)}.json"
+    rules = rules_key(repo)
+    known = _still_reconciled(root, memo, staged_tree, tree, rules)
+    if known is not None:
+        repo.remember_diff(staged_tree, tree, known)  # the capture lists the same changes
+        return Mismatch([], [])
+    must_add: list[bytes] = []
+    only_ours: list[bytes] = []
+    absent: list[bytes] = []  # yours, not on disk as a file
+    changes = repo.diff_trees(staged_tree, tree)
+    with safefs.Tree(root) as on_disk:
+        for c in changes:
+            if c.status == "A" and c.path not in untracked:
+                only_ours.append(c.path)  # tracked by the scan index since an earlier scan
+            elif c.status == "D":
+                absent.append(c.path)
+                st = on_disk.lstat(c.path)  # beyond a link: not there
+                if st is None:
+                    continue  # deleted: gone from both
+                mode = st.st_mode
+                if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+                    if c.old_mode == "160000":
+                        return None
+                    must_add.append(c.path)  # tracked by the user although ignored
+                elif not stat.S_ISDIR(mode) or c.old_mode == "160000":
+                    return None  # a submodule the scan index lacks, or an odd file
+    must_remove = ignored(repo, only_ours)
+    if not must_add and not must_remove:
+        _remember_reconciled(memo, staged_tree, tree, rules, absent, changes)
+    return Mismatch(must_add, must_remove)
+
+
+def rules_key(repo: Repo) -> list[object]:
+    """What the ignore rules that live outside the tree are now (info/exclude,
+    core.excludesFile, core.ignoreCase): equal keys, same rules."""
+    configured = repo.config("core.excludesFile")
+    if configured:
+        outside = Path(os.path.expanduser(configured))
+    else:
+        xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+        outside = Path(xdg) / "git" / "ignore"
+    key: list[object] = [repo.config("core.ignoreCase") or ""]
+    for path in (repo.common_dir / "info" / "exclude", outside):
+        try:
+            st = path.stat()
+            key.append([str(path), st.st_mtime_ns, st.st_size, st.st_ino])
+        except OSError:
+            key.append([str(path)])
+    return key
+
+
+def _still_reconciled(
+    root: bytes, memo: Path, staged_tree: str, tree: str, rules: list[object]
+) -> list[RawChange] | None:
+    """The changes from the staged tree to the scan's when the answer is still the one
+    remembered; None when it must be worked out."""
+    import json
+
+    try:
+        data = json.loads(memo.read_text())
+        if [data["staged"], data["tree"], data["rules"]] != [staged_tree, tree, rules]:
+            return None
+        absent = [os.fsencode(p) for p in data["absent"]]
+        changes = [
+            RawChange(f[0], f[1], f[2], f[3], f[4], os.fsencode(f[5])) for f in data["changes"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+    with safefs.Tree(root) as on_disk:
+        for path in absent:
+            kind = on_disk.kind(path)
+            if kind is not None and kind != stat.S_IFDIR:
+                return None
+    return changes
+
+
+def _remember_reconciled(
+    memo: Path,
+    staged_tree: str,
+    tree: str,
+    rules: list[object],
+    absent: Sequence[bytes],
+    changes: Sequence[RawChange],
+) -> None:
+    import json
+
+    if len(absent) > 1000 or len(changes) > 20_000:
+        return  # looking at them again, or reading them back, would cost what it saves
+    scratch = memo.with_name(f"{memo.name}.{os.getpid()}")
+    with contextlib.suppress(OSError):
+        scratch.write_text(
+            json.dumps(
+                {
+                    "staged": staged_tree,
+                    "tree": tree,
+                    "rules": rules,
+                    "absent": [os.fsdecode(p) for p in absent],
+                    "changes": [[*c[:5], os.fsdecode(c.path)] for c in changes],
+                }
+            )
+        )
+        os.replace(scratch, memo)
+
+
+def ignored(repo: Repo, paths: Sequence[bytes]) -> list[bytes]:
+    """Those of `paths` that git's ignore rules match now, whatever any index says."""
+    if not paths:
+        return []
+    res = repo.run(
+        "check-ignore",
+        "-z",
+        "--stdin",
+        "--no-index",
+        input=b"".join(p + b"\0" for p in paths),
+        check=False,
+    )
+    return [p for p in res.stdout.split(b"\0") if p]

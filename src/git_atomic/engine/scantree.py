@@ -1,0 +1,225 @@
+"""The scan's new tree from the files `git status` found changed.
+
+A few hundred files or fewer: each is read once, here, and hashed; the last tree is edited on the
+folders concerned (`mktree`), while the scan index takes the same entries in the background.
+More: git's own `update-index` and `write-tree` on the scan index (a fixed cost, about two index
+writes, cheaper than editing that many folders).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+from git_atomic.core import process
+from git_atomic.engine import conversion, safefs, scanindex
+from git_atomic.engine.git import ZERO_OID, Repo
+
+Edits = dict[bytes, tuple[str, str] | None]  # path: (mode, blob), or None for gone
+
+_READ_AT_MOST: Final = 64 << 20  # a larger changed file is left to git's update-index
+# Attributes under which `git add` stores other bytes than the disk's (filters are off for
+# every call of ours: Repo.no_filters).
+_CONVERTING: Final = ("text", "eol", "ident", "working-tree-encoding", "crlf")
+_CONVERTED_AT_MOST: Final = 8  # one process each: past a few, update-index reads them all at once
+
+
+def _verify() -> bool:
+    """Under test, every edited tree is checked against git's `write-tree` of the scan index."""
+    return os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1"
+
+
+def read_edits(repo: Repo, deleted: Sequence[bytes], changed: Sequence[bytes]) -> Edits | None:
+    """What changed, as tree entries: files hashed once, here. None when a plain reading of
+    the disk is not git's (a filesystem that folds case, a folder where a file was tracked, a
+    file too large to hold, several files an attribute converts). Modes and links are read as
+    the disk has them, as the scan's git calls do (conversion.AS_ON_DISK)."""
+    if (repo.config("core.ignorecase") or "false").lower() in ("true", "yes", "on", "1"):
+        return None
+    edits: Edits = dict.fromkeys(deleted)
+    attributes = (
+        _converting_start(repo, changed) if _attributes_may_apply(repo, deleted, changed) else None
+    )
+    read = _read_changed(repo, changed, edits)
+    if read is None:
+        if attributes is not None:
+            attributes.wait(check=False)
+        return None
+    regular, links = read
+    converted = _converting(attributes) if attributes is not None else set()
+    if converted is None or len(converted) > _CONVERTED_AT_MOST:
+        return None
+    plain = [("120000", p, target) for p, target in links]
+    plain += [(mode, p, data) for p, mode, data in regular if p not in converted]
+    for (mode, path, _), oid in zip(plain, repo.write_blobs([d for *_, d in plain]), strict=True):
+        edits[path] = (mode, oid)
+    for path, mode, data in regular:
+        if path in converted:
+            # The conversion `git add` applies (attributes by path), never line endings.
+            name = os.fsdecode(path)
+            oid = repo.line(
+                *conversion.NO_AUTOCRLF,
+                "hash-object",
+                "-w",
+                "--stdin",
+                f"--path={name}",
+                input=data,
+            )
+            edits[path] = (mode, oid)
+    return edits
+
+
+def _read_changed(
+    repo: Repo, changed: Sequence[bytes], edits: Edits
+) -> tuple[list[tuple[bytes, str, bytes]], list[tuple[bytes, bytes]]] | None:
+    """The changed files' bytes and modes, and the links' targets; those gone go into `edits`.
+    Each path reached without following a link (safefs.py), and read here: git is given the
+    bytes, never a name it would read through a folder swapped for a link meanwhile. None for
+    a file too large to hold, one that changed again meanwhile, or a folder (a submodule, or a
+    repository inside this one)."""
+    regular: list[tuple[bytes, str, bytes]] = []
+    links: list[tuple[bytes, bytes]] = []
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path in changed:
+            st = tree.lstat(path)
+            if st is None:
+                edits[path] = None
+                continue
+            kind = st.st_mode
+            if stat.S_ISREG(kind):
+                data = tree.read(path) if st.st_size <= _READ_AT_MOST else None
+                if data is None:
+                    return None
+                regular.append((path, "100755" if kind & 0o100 else "100644", data))
+            elif stat.S_ISLNK(kind):
+                target = tree.readlink(path)
+                if target is None:
+                    return None
+                links.append((path, target))
+            else:
+                return None
+    return regular, links
+
+
+def _attributes_may_apply(repo: Repo, deleted: Sequence[bytes], changed: Sequence[bytes]) -> bool:
+    """Whether any attributes file could apply to `changed` (one in a folder on their way, the
+    repository's info/attributes, a global one) or is among what changed: else no `check-attr`
+    process is needed."""
+    paths = [*deleted, *changed]
+    if any(os.path.basename(p) == b".gitattributes" for p in paths):
+        return True
+    if (repo.common_dir / "info" / "attributes").exists() or repo.config("core.attributesFile"):
+        return True
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    if os.path.exists(os.path.join(xdg, "git", "attributes")):
+        return True
+    folders = {b""}
+    for path in changed:
+        while b"/" in path:
+            path = path.rsplit(b"/", 1)[0]
+            folders.add(path)
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        return any(
+            tree.lstat(f + b"/.gitattributes" if f else b".gitattributes") is not None
+            for f in folders
+        )
+
+
+def _converting_start(repo: Repo, paths: Sequence[bytes]) -> process.Background:
+    return repo.start(
+        "check-attr", "-z", "--stdin", *_CONVERTING, input=b"".join(p + b"\0" for p in paths)
+    )
+
+
+def _converting(listing: process.Background) -> set[bytes] | None:
+    """The paths an attribute converts (`text`, `eol`...: not unspecified nor unset)."""
+    res = listing.wait(check=False)
+    if res.returncode != 0:
+        return None
+    fields = res.stdout.split(b"\0")
+    return {
+        fields[i]
+        for i in range(0, len(fields) - 2, 3)
+        if fields[i + 2] not in (b"unspecified", b"unset")
+    }
+
+
+def edit_tree(
+    repo: Repo, index: Path, *, split: bool, base: str, edits: Edits
+) -> tuple[str | None, process.Background | None]:
+    """The new tree by editing the old one (`mktree` on the folders concerned), and the scan
+    index's update with the same entries, still running in the background (None once waited
+    for). Its entries get no stat data: the next `status` looks at those few files again, and
+    only marks them clean if their bytes are the ones recorded, so a file written while this
+    ran is never taken for what it was."""
+    info = b"".join(
+        (f"{new[0]} {new[1]}".encode() if new else b"0 " + ZERO_OID.encode()) + b"\t" + p + b"\0"
+        for p, new in edits.items()
+    )
+    pending = repo.start(
+        *scanindex.git_config(split),
+        "update-index",
+        "-z",
+        "--index-info",
+        input=info,
+        env={"GIT_INDEX_FILE": str(index)},
+    )
+    try:
+        tree = repo.tree_edit(base, edits)
+    except ValueError:
+        return None, pending
+    if _verify() or os.urandom(1)[0] < 16:
+        # Now and then (always under test): git's own tree of the scan index, which also brings
+        # its cached trees up to date for the next `status`. They must agree.
+        if pending.wait(check=False).returncode != 0:
+            return None, None
+        written = scanindex.write_tree(repo, index, split=split)
+        if written != tree:
+            if _verify():
+                raise AssertionError(f"scan: edited tree {tree} != written tree {written}")
+            return None, None
+        return tree, None
+    return tree, pending
+
+
+def update_from_disk(
+    repo: Repo, index: Path, *, split: bool, deleted: Sequence[bytes], changed: Sequence[bytes]
+) -> str | None:
+    """The scan index brought up to date by git itself (`update-index`), and its tree."""
+    root = os.fsencode(repo.root)
+    calls: list[tuple[str, Sequence[bytes]]] = [("--remove", [*deleted, *changed])]
+    if any(_beyond_symlink(root, p) for p in deleted):
+        # git refuses to look at a path beyond what is now a symlink: those go without a look.
+        calls = [("--force-remove", deleted), ("--remove", changed)]
+    for option, paths in calls:
+        if not scanindex.update_paths(
+            repo, index, split=split, options=("--add", option), paths=paths
+        ):
+            return None
+    return scanindex.write_tree(repo, index, split=split)
+
+
+def _beyond_symlink(root: bytes, path: bytes) -> bool:
+    parts = path.split(b"/")[:-1]
+    for i in range(1, len(parts) + 1):
+        try:
+            if stat.S_ISLNK(os.lstat(root + b"/" + b"/".join(parts[:i])).st_mode):
+                return True
+        except OSError:
+            return False
+    return False
+
+
+def too_large(repo: Repo, paths: Sequence[bytes], limit: int) -> list[bytes]:
+    """The regular files among `paths` larger than `limit` bytes (one lstat each, never
+    through a link)."""
+    found = []
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path in paths:
+            st = tree.lstat(path)
+            if st is not None and stat.S_ISREG(st.st_mode) and st.st_size > limit:
+                found.append(path)
+    return found
