@@ -133,9 +133,8 @@ HEAVY = {
 }
 HEAVY_ALLOWED = {
     "version": set(),
-    # The command line is parsed first. engine/watcher.py talks JSON to Watchman (and feeds it
-    # its query from a file: tempfile); it imports json even where Watchman is off, which
-    # costs the millisecond lock.py's hand-written JSON saves: to make lazy.
+    # The command line is parsed first. engine/watcher.py feeds Watchman its query from a file
+    # (tempfile) and reads its answers (json): json only where a Watchman server runs, as here.
     "before scan": {"argparse", "json", "tempfile"},
     # The journal (sqlite3, json), the result records (dataclasses: their import pulls in
     # inspect), the commit time (datetime), a gate's command line (shlex), a git call's input

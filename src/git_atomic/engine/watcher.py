@@ -25,7 +25,6 @@ without a file of the worktree changing). `GIT_ATOMIC_WATCHMAN=0` turns all of t
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import stat
 from collections.abc import Sequence
@@ -85,6 +84,8 @@ def _record_path(repo: Repo, key: str) -> Path:
 
 def _ask(repo: Repo, command: list[object]) -> dict[str, object] | None:
     """One command to Watchman, synchronously; None when there is no answer."""
+    import json
+
     try:
         running = process.Program(_PROGRAM, cwd=repo.root, input=json.dumps(command).encode())
     except OSError:  # not installed
@@ -96,6 +97,8 @@ def _answer(running: process.Program) -> dict[str, object] | None:
     res = running.answer(timeout=_TIMEOUT_S)
     if res.returncode != 0:
         return None
+    import json
+
     try:
         data = json.loads(res.stdout)
     except ValueError:
@@ -134,7 +137,13 @@ def since(repo: Repo, key: str, tree: str) -> Query | None:
     if not enabled():
         return None
     try:
-        record = json.loads(_record_path(repo, key).read_text())
+        text = _record_path(repo, key).read_text()
+    except OSError:
+        return None
+    import json  # only once there is a record: json costs a millisecond or more to import
+
+    try:
+        record = json.loads(text)
         base = Clock(str(record["root"]), str(record["relative"]), str(record["clock"]), True)
         if record["tree"] != tree or record["worktree"] != str(repo.root):
             return None
@@ -311,6 +320,8 @@ def remember(
     if not taken.gitlinks_checked and _has_gitlinks(repo, index):
         path.unlink(missing_ok=True)
         return
+    import json
+
     scratch = path.with_name(f"{path.name}.{os.getpid()}")
     with contextlib.suppress(OSError):  # a cache: without it the next scan is the usual one
         scratch.write_text(
@@ -331,6 +342,8 @@ def remember(
 
 def forget_other(repo: Repo, key: str, tree: str | None) -> None:
     """Remove the record unless it is the one for `tree` (what the scan ref names)."""
+    import json
+
     path = _record_path(repo, key)
     with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
         if tree is not None and json.loads(path.read_text()).get("tree") == tree:
