@@ -6,6 +6,7 @@ readlink, mtimes), and the repository is what it must be, read from the disk, no
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -571,3 +572,191 @@ def test_a_folder_swapped_for_a_link_while_git_hashes_is_not_followed(
     scene.assert_marker_untouched()
     objects = scene.repo.git("cat-file", "--batch-all-objects", "--batch", check=False)
     assert "OUTSIDE-MARKER" not in objects
+
+
+# --- HEAD, refs and reflogs made links (or, for HEAD, anything git refuses) -------------------
+
+KILL_BEFORE_RESCUE = {"GIT_ATOMIC_FAILPOINT": "rollback:before-rescue"}
+HEAD_SWAPS = {
+    "link": "ln -sf {out}/head {git_dir}/HEAD",  # git: "not a git repository"
+    "folder": "rm {git_dir}/HEAD && mkdir {git_dir}/HEAD && echo x > {git_dir}/HEAD/f",
+    "nonsense": "echo nonsense > {git_dir}/HEAD",
+    "gone": "rm {git_dir}/HEAD",
+}
+
+
+def _git_dir_walk(git_dir: Path) -> Walk:
+    """HEAD and every ref but ours, by lstat (a link is a link, never followed)."""
+    out = {b"HEAD": walk_one(git_dir / "HEAD")}
+    if (git_dir / "refs").is_dir() and not (git_dir / "refs").is_symlink():
+        refs = walk(git_dir / "refs", exact=False).items()
+        out.update({b"refs/" + k: v for k, v in refs if not k.startswith(b"atomic")})
+    return out
+
+
+def walk_one(path: Path) -> tuple[object, ...]:
+    if not os.path.lexists(path):
+        return ("gone",)
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        return ("link", os.readlink(path))
+    return ("file", path.read_bytes()) if stat.S_ISREG(st.st_mode) else ("other",)
+
+
+def _rescue_aside(scene: Scene) -> dict[str, str]:
+    """What the newest rescue holds set aside: path -> `mode target-or-bytes`."""
+    refs = scene.repo.git("for-each-ref", "--sort=-creatordate", "--format=%(refname)")
+    rescues = [r for r in refs.split() if "rescue" in r]
+    assert rescues, refs
+    listing = scene.repo.git("ls-tree", "-r", f"{rescues[0]}:gitstate/git/atomic-aside")
+    held = {}
+    for line in listing.splitlines():
+        info, path = line.split("\t", 1)
+        mode, _, oid = info.split()
+        held[path] = f"{mode} {scene.repo.git('cat-file', 'blob', oid)}"
+    return held
+
+
+@pytest.mark.parametrize(
+    ("swap", "way", "history"),
+    [
+        ("link", "fails", "shadow"),
+        ("link", "fails", "commits"),
+        ("link", "succeeds", "shadow"),
+        ("link", "crash", "commits"),
+        ("link", "crash", "shadow"),
+        ("folder", "fails", "commits"),
+        ("folder", "crash", "shadow"),
+        ("nonsense", "succeeds", "commits"),
+        ("gone", "crash", "shadow"),
+        pytest.param("nonsense", "crash", "shadow", marks=pytest.mark.slow),
+        pytest.param("gone", "fails", "commits", marks=pytest.mark.slow),
+    ],
+)
+def test_a_head_git_refuses_is_set_aside_and_put_back(
+    tmp_path: Path, swap: str, way: str, history: str
+) -> None:
+    """An operation makes `.git/HEAD` a link to a file outside (or a folder, nonsense, nothing):
+    git then says "not a git repository". Before, the rollback failed on git's first call, the
+    operation stayed interrupted, and `recover` failed too (discovery asks git). Now HEAD is
+    looked at with lstat before git is asked anything and put back from the target; the rescue
+    holds what stood there (a link as the link), and `undo` never makes it again."""
+    scene = Scene(tmp_path, history)
+    (scene.outside / "head").write_bytes(b"ref: refs/heads/main\n")
+    scene.marker = walk(scene.outside, exact=True)
+    git_dir = scene.repo.path / ".git"
+    before, refs_before = scene.state(), _git_dir_walk(git_dir)
+    command = "echo op > a/h.txt && " + HEAD_SWAPS[swap].format(out=scene.outside, git_dir=".git")
+    if way == "succeeds":
+        res = scene.repo.atomic("run", "--history", history, "--", "sh", "-c", command, check=1)
+        assert ".git/HEAD" in res.stderr
+    elif way == "fails":
+        scene.run(command + "; exit 1", check=1)
+    else:
+        res = scene.repo.atomic(
+            "run",
+            "--history",
+            history,
+            "--",
+            "sh",
+            "-c",
+            command + "; exit 1",
+            env=KILL_BEFORE_RESCUE,
+        )
+        assert res.returncode == -9, res.stderr
+        assert walk_one(git_dir / "HEAD") != refs_before[b"HEAD"]  # still as the operation left it
+        scene.repo.atomic("recover", check=0)
+    scene.assert_marker_untouched()
+    assert _git_dir_walk(git_dir) == refs_before
+    assert scene.state() == before
+    assert not os.path.lexists(git_dir / "atomic-aside")
+    scene.repo.git("status")  # git takes the repository again
+    if swap == "link":
+        assert _rescue_aside(scene) == {"HEAD": f"120000 {scene.outside}/head"}
+    scene.repo.atomic("undo", check=0)
+    scene.assert_marker_untouched()
+    assert scene.repo.read("a/h.txt") == b"op\n"
+    assert _git_dir_walk(git_dir) == refs_before  # what git refuses is never made again
+    scene.repo.atomic("undo", check=0)
+    assert scene.state() == before
+
+
+@pytest.mark.parametrize("way", ["fails", "crash"])
+def test_a_linked_worktree_whose_head_the_operation_made_a_link(tmp_path: Path, way: str) -> None:
+    """The same in a linked worktree: its HEAD is in `.git/worktrees/<name>/`, found from the
+    worktree's `.git` file without git (git refuses the worktree)."""
+    scene = Scene(tmp_path, "shadow")
+    (scene.outside / "head").write_bytes(b"ref: refs/heads/main\n")
+    scene.marker = walk(scene.outside, exact=True)
+    other = tmp_path / "other"
+    scene.repo.git("worktree", "add", "-q", "-b", "side", str(other))
+    git_dir = scene.repo.path / ".git" / "worktrees" / "other"
+    before = _git_dir_walk(git_dir)
+    command = f"echo op > a/h.txt && ln -sf {scene.outside}/head {git_dir}/HEAD; exit 1"
+    argv = ("run", "--history", "shadow", "--", "sh", "-c", command)
+    if way == "fails":
+        scene.repo.atomic(*argv, cwd=other, check=1)
+    else:
+        res = scene.repo.atomic(*argv, cwd=other, env=KILL_BEFORE_RESCUE)
+        assert res.returncode == -9, res.stderr
+        scene.repo.atomic("recover", cwd=other / "a", check=0)
+    scene.assert_marker_untouched()
+    assert _git_dir_walk(git_dir) == before
+    assert (other / "a/h.txt").read_bytes() == b"a/h.txt\n"
+    assert scene.repo.git("-C", str(other), "rev-parse", "--abbrev-ref", "HEAD") == "side\n"
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_refs_and_reflogs_the_operation_made_links_are_not_read_through(
+    tmp_path: Path, history: str
+) -> None:
+    """An operation replaces a branch, a tag, a reflog and `packed-refs` by links to files
+    outside. Before, git read the branch and tag through them (the outside file's bytes were
+    the branch in the rescue) and the rollback's `update-ref` appended its log line to the file
+    outside. Now each is set aside as the link itself before any ref is read, the branch comes
+    back from its reflog, and the file outside is byte for byte as it was."""
+    scene = Scene(tmp_path, history)
+    repo, out = scene.repo, scene.outside
+    first = repo.git("rev-list", "--max-parents=0", "HEAD").strip()
+    repo.git("branch", "side")
+    repo.git("tag", "v1")
+    (out / "ref").write_bytes(first.encode() + b"\n")
+    (out / "log").write_bytes(b"OUTSIDE-MARKER a reflog\n")
+    (out / "packed").write_bytes(f"{first} refs/heads/ghost\n".encode())
+    scene.marker = walk(out, exact=True)
+    git_dir = repo.path / ".git"
+    before, refs_before = scene.state(), _git_dir_walk(git_dir)
+    res = repo.atomic_json(
+        "run",
+        "--history",
+        history,
+        "--",
+        "sh",
+        "-c",
+        # side moves (its reflog says so), then its reflog, main, v1, packed-refs become links
+        f"echo op > a/h.txt && git branch -f side {first} && "
+        f"ln -sf {out}/log .git/logs/refs/heads/side && "
+        f"ln -sf {out}/ref .git/refs/heads/main && ln -sf {out}/ref .git/refs/tags/v1 && "
+        f"ln -sf {out}/packed .git/packed-refs; exit 1",
+        check=1,
+    )
+    scene.assert_marker_untouched()
+    # A tag has no reflog to come back from, and its value went with the operation's `ln -sf`:
+    # it is gone (the rescue holds the link). The branches are as before.
+    del refs_before[b"refs/tags/v1"]
+    assert _git_dir_walk(git_dir) == refs_before
+    assert not os.path.lexists(git_dir / "packed-refs")
+    assert scene.state() == before
+    rescue = res["checkpoints"]["rescue"]
+    meta = json.loads(repo.git("cat-file", "blob", f"{rescue}:meta"))
+    assert "refs/heads/ghost" not in meta["branches"]  # packed-refs outside was never read
+    assert meta["branches"]["refs/heads/main"] != first  # nor main's link
+    assert _rescue_aside(scene) == {
+        "logs/refs/heads/side": f"120000 {out}/log",
+        "packed-refs": f"120000 {out}/packed",
+        "refs/heads/main": f"120000 {out}/ref",
+        "refs/tags/v1": f"120000 {out}/ref",
+    }
+    repo.atomic("undo", check=0)
+    scene.assert_marker_untouched()
+    assert not any(v[0] == "link" for v in _git_dir_walk(git_dir).values())

@@ -64,6 +64,7 @@ SESSION = BEFORE_SCAN | {
         ".core.failpoints",
         ".core.journal",
         ".core.vocab",  # the journal's closed vocabularies (StrEnums)
+        ".engine.gitlinks",  # HEAD and refs made links, set aside before a capture reads refs
         ".engine.gitstate",
         ".engine.ignores",
         ".engine.indexstate",

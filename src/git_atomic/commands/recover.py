@@ -14,14 +14,16 @@ Running it again finds nothing left to do.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from git_atomic.core import failpoints, process
-from git_atomic.core.errors import BusyError
+from git_atomic.core.errors import BusyError, NotARepository
 from git_atomic.core.journal import OpRow, Owner
 from git_atomic.core.lock import Holder, WorktreeLock, process_alive
 from git_atomic.core.vocab import (
@@ -33,7 +35,7 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import checkpoint, discovery, restore, snapshot
+from git_atomic.engine import checkpoint, discovery, git, gitlinks, restore, snapshot
 from git_atomic.ops import context, output, results
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, RollbackResult
@@ -77,7 +79,12 @@ class Recovery:
 
 def recover(*, accept: bool, json_out: bool) -> int:
     started = time.monotonic()
-    repo = discovery.discover()
+    try:
+        repo = discovery.discover()
+    except NotARepository:
+        if not _head_set_aside():
+            raise
+        repo = discovery.discover()
     done = Recovery()
     worktree_lock = WorktreeLock(repo.git_dir / "atomic.lock")
     holder = worktree_lock.read()
@@ -108,6 +115,36 @@ def recover(*, accept: bool, json_out: bool) -> int:
             open_op=op if done.op is None else None,
         )
     return 0
+
+
+def _head_set_aside() -> bool:
+    """git refuses the repository: when its HEAD is what an interrupted operation (or restore)
+    left (a link to a file outside, a folder), set it aside (gitlinks.py) and put back the
+    HEAD of the state recover goes back to, read with git once a provisional HEAD lets it."""
+    found = gitlinks.find_git_dirs(Path.cwd())
+    if found is None or not gitlinks.head_damaged(found[0]):
+        return False
+    git_dir, common = found
+    where = git.Repo(root=Path.cwd(), git_dir=git_dir, common_dir=common)
+    target: str | None = None
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        target = str(json.loads((git_dir / PENDING_FILE).read_text())["target"])
+    journal_file = where.state_dir / "journal.sqlite3"
+    if target is None and journal_file.is_file():
+        journal = context.open_journal(where)
+        try:
+            op = journal.open_op(where.worktree_id)
+            rows = journal.checkpoints(op.id) if op is not None and _needs_recovery(op) else []
+            target = rows[0].sha if rows else None
+        finally:
+            journal.close()
+    if target is None:
+        return False
+    gitlinks.set_aside(git_dir, common, head=target.encode(), thorough=True)
+    discovery.discover.cache_clear()
+    state = checkpoint.load(discovery.discover(), target)
+    gitlinks.write_head(git_dir, gitlinks.head_text(state.head_ref, state.head_oid))
+    return True
 
 
 def _refuse_if_owned(op: OpRow | None) -> None:

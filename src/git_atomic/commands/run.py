@@ -13,7 +13,7 @@ from git_atomic.core.config import GateSpec, gates_to_run, load_config
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
-from git_atomic.engine import gitstate, staged
+from git_atomic.engine import gitlinks, gitstate, staged
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, phasecommit, results
 from git_atomic.ops.operation import (
@@ -124,6 +124,10 @@ def _execute(
         if res.timed_out:
             return rollback_op(engine, op, failed_phase=FailedPhase.TIMEOUT)
         if res.exit_code is None or res.exit_code not in ok_exit:
+            return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
+        if gitlinks.head_damaged(engine.repo.git_dir):
+            # git refuses such a repository: nothing to validate or commit.
+            output.say("git-atomic: the command left .git/HEAD as git refuses it (a link, say)")
             return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
         left = gitstate.in_progress(engine.repo)
         if left is not None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from git_atomic.engine import safefs
+from git_atomic.engine import gitlinks, safefs
 from git_atomic.engine.git import ZERO_OID, Repo
 
 # What the door refuses: git waits for the user to finish or abort it.
@@ -74,6 +74,9 @@ INDEX_LOCK: Final = "index.lock"
 # and replaced by the regular index the restore writes (snapshot.put_index). Only a link: a
 # regular index is the checkpoint's `staged` and `index` entries.
 INDEX: Final = "index"
+# HEAD, refs and reflogs an operation made links, set aside (gitlinks.py): saved, removed by the
+# restore, never made again.
+ASIDE: Final = gitlinks.ASIDE
 REF_PREFIXES: Final = ("refs/bisect/", "refs/rewritten/")
 _REFS_ENTRY: Final = "refs"  # in the gitstate tree: `<oid> <ref>` lines
 _FILES_DIR: Final = "git"  # in the gitstate tree: the files, as they were in the git dir
@@ -96,13 +99,13 @@ def in_progress(repo: Repo) -> str | None:
 
 
 def present(repo: Repo) -> list[str]:
-    """The names of FILES, FOLDERS and index.lock that exist in the worktree's git dir, and
-    the index when it is a link."""
+    """The names of FILES, FOLDERS, index.lock and ASIDE that exist in the worktree's git dir,
+    and the index when it is a link."""
     try:
         names = os.listdir(repo.git_dir)
     except OSError:
         return []
-    found = [n for n in names if n in FILES or n in FOLDERS or n == INDEX_LOCK]
+    found = [n for n in names if n in FILES or n in FOLDERS or n in (INDEX_LOCK, ASIDE)]
     if INDEX in names and os.path.islink(repo.git_dir / INDEX):
         found.append(INDEX)
     return sorted(found)
@@ -194,6 +197,8 @@ def describe(repo: Repo, tree: str | None) -> str | None:
             return what
     if names == {INDEX}:
         return "the index made a link"
+    if names == {ASIDE}:
+        return "HEAD or refs made links"
     return "a stale index.lock" if names == {INDEX_LOCK} else "git's in-progress files"
 
 
@@ -227,7 +232,7 @@ def put(repo: Repo, target: str | None) -> None:
             if INDEX_LOCK not in tops:
                 _drop_stale_lock(repo.git_dir / name)
             continue
-        if name not in tops or os.path.islink(repo.git_dir / name):
+        if name == ASIDE or name not in tops or os.path.islink(repo.git_dir / name):
             _remove(repo.git_dir / name)  # a link: never written through, made anew below
     for rel, (mode, data) in sorted(wanted.items()):
         if rel == INDEX_LOCK:

@@ -25,6 +25,7 @@ from git_atomic.engine import (
     checkpoint,
     conversion,
     folders,
+    gitlinks,
     gitstate,
     ignores,
     indexstate,
@@ -83,6 +84,8 @@ def capture(
     limit, protect = capture_settings(repo.root)
     disk = _Disk(repo, early, protect)
     try:
+        # A ref or reflog made a link is read through by git: set aside first (gitlinks.py).
+        gitlinks.set_aside(repo.git_dir, repo.common_dir)
         refs = repo.refs("refs/heads/", scanindex.SCAN_REFS, *gitstate.REF_PREFIXES)
         branches = {name: oid for name, oid in refs.items() if name.startswith("refs/heads/")}
         head_ref, head_oid = repo.read_head(branches)

@@ -23,7 +23,7 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import checkpoint, restore, scanindex, snapshot
+from git_atomic.engine import checkpoint, gitlinks, restore, scanindex, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import phasecommit
 from git_atomic.ops.context import Context, refuse_if_interrupted
@@ -305,7 +305,19 @@ class Engine:
         }
         self._set_pending(op_id, intent)
         failpoints.hit(f"{event}:before-rescue")
-        target = checkpoint.load(self.repo, target_sha)
+        # A HEAD git refuses (a link, say) is set aside before git is asked anything: a
+        # provisional one first, to read the target, then the target's (gitlinks.py).
+        if gitlinks.set_aside(
+            self.repo.git_dir, self.repo.common_dir, head=target_sha.encode(), thorough=True
+        ):
+            probe = None  # what was just set aside belongs in the rescue: capture it
+        if gitlinks.aside_holds_head(self.repo.git_dir):
+            target = checkpoint.load(self.repo, target_sha)
+            gitlinks.write_head(
+                self.repo.git_dir, gitlinks.head_text(target.head_ref, target.head_oid)
+            )
+        else:
+            target = checkpoint.load(self.repo, target_sha)
         if rescue_sha is None:
             ref = self._rescue_ref(op_id)
             if probe is not None and not restore.overwritten_ignored(

@@ -1,0 +1,283 @@
+"""HEAD, refs and reflogs an operation made links (or, for HEAD, anything but a HEAD): set aside
+before git is asked anything.
+
+git reads a loose ref, `packed-refs` or a reflog *through* a symbolic link (a link to a file
+outside gives git that file's bytes as the branch, and `update-ref` appends its log line to the
+file outside), and a `.git/HEAD` that is a link to anything but `refs/...`, a folder, or a file
+that names no ref makes git refuse the repository ("not a git repository"), so no rollback and
+no `recover` could run. Before a capture reads a ref, and before a rollback asks git anything,
+each such entry is looked at with lstat (never through a link) and moved into `atomic-aside/`
+in the worktree's git dir: a link is made again there as the link itself (its target as text;
+what it points to is never read), anything else is renamed there. The rescue holds that folder
+(gitstate.py), the restore removes it, and `undo` never makes it again: git would read outside
+the repository, or refuse it, once more.
+
+What is put back: a ref from the last line of its own reflog (what git last wrote to it); a
+ref without one is gone, and the restore makes the branches its target has; HEAD from the
+rollback's target. A link git itself may make (`core.preferSymlinkRefs`: a link whose text is
+`refs/...`, a symbolic ref git never reads through) is left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+from git_atomic.engine import safefs
+
+ASIDE: Final = "atomic-aside"  # in the worktree's git dir
+HEAD: Final = b"HEAD"
+# Pseudo-refs of the worktree's git dir git reads through a link when asked for them.
+_PSEUDO: Final = (b"HEAD", b"ORIG_HEAD", b"FETCH_HEAD")
+_COMMON: Final = b"common/"  # in the aside folder, a linked worktree's shared git dir's entries
+_HEAD_TEXT: Final = re.compile(rb"(ref:[ \t]*refs/[^\0\n]*|[0-9a-f]{40}|[0-9a-f]{64})\n?")
+_OID: Final = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")
+_TMP: Final = b".atomic-tmp"
+_OURS: Final = (b"refs/atomic/ops", b"logs/refs/atomic/ops")
+_DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _git_own_symref(target: bytes) -> bool:
+    """A link git makes itself and never reads through: `refs/...` inside the git dir."""
+    return target.startswith(b"refs/") and b".." not in target.split(b"/") and b"\0" not in target
+
+
+def head_damaged(git_dir: Path) -> bool:
+    """Whether git would refuse the worktree's HEAD, or read it through a link (lstat only)."""
+    with safefs.Tree(os.fsencode(git_dir)) as tree:
+        return _head_damaged(tree)
+
+
+def _head_damaged(tree: safefs.Tree) -> bool:
+    kind = tree.kind(HEAD)
+    if kind == stat.S_IFLNK:
+        return not _git_own_symref(tree.readlink(HEAD) or b"")
+    if kind != stat.S_IFREG:
+        return True  # gone, a folder, a fifo
+    data = tree.read(HEAD)
+    return data is None or _HEAD_TEXT.fullmatch(data) is None
+
+
+def aside_holds_head(git_dir: Path) -> bool:
+    """Whether HEAD was set aside and what stands there now is ours, to be made the target's."""
+    return os.path.lexists(git_dir / ASIDE / "HEAD")
+
+
+def _links(tree: safefs.Tree, top: bytes, *, thorough: bool) -> Iterator[bytes]:
+    """Every link under the folder `top` (or `top` itself) that git would read through. The
+    folders' entries say what they are (no lstat each), and each folder is opened from its
+    parent's descriptor without following a link: a few thousand refs cost a few ms."""
+    kind = tree.kind(top)
+    if kind == stat.S_IFLNK:
+        if not _git_own_symref(tree.readlink(top) or b""):
+            yield top
+        return
+    fd = tree.folder(top) if kind == stat.S_IFDIR else None
+    if fd is not None:
+        yield from _walk(os.dup(fd), top, thorough=thorough)
+
+
+def _walk(fd: int, folder: bytes, *, thorough: bool) -> Iterator[bytes]:
+    """The links under the folder open as `fd` (closed here), as paths from the git dir. Not
+    `thorough`: the folders of our operations' checkpoint refs are looked at, not into (a
+    capture reads none of them, and writes new ones only, by git's lock and rename)."""
+    try:
+        with os.scandir(fd) as entries:
+            found = [
+                (os.fsencode(e.name), e.is_symlink(), e.is_dir(follow_symlinks=False))
+                for e in entries
+            ]
+        for name, link, folder_ in found:
+            if link:
+                if not _git_own_symref(os.readlink(name, dir_fd=fd)):
+                    yield folder + b"/" + name
+            elif folder_ and (thorough or folder not in _OURS):
+                try:
+                    child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                except OSError:
+                    continue  # gone, or swapped for a link since: not entered
+                yield from _walk(child, folder + b"/" + name, thorough=thorough)
+    finally:
+        os.close(fd)
+
+
+def _found(tree: safefs.Tree, *, worktree: bool, common: bool, thorough: bool) -> list[bytes]:
+    found: list[bytes] = []
+    if worktree:
+        for name in _PSEUDO:
+            if name == HEAD:
+                continue  # HEAD is looked at by its own rule
+            if tree.kind(name) == stat.S_IFLNK and not _git_own_symref(tree.readlink(name) or b""):
+                found.append(name)
+    for top in (b"refs", b"logs"):
+        found += _links(tree, top, thorough=thorough)
+    if common and tree.kind(b"packed-refs") == stat.S_IFLNK:
+        found.append(b"packed-refs")
+    return found
+
+
+def set_aside(
+    git_dir: Path, common_dir: Path, *, head: bytes | None = None, thorough: bool = False
+) -> bool:
+    """Move every such entry aside (see the module's docstring); True when one was.
+
+    `head`: what to write in a damaged HEAD's place (`ref: refs/heads/x` or an object id); None
+    leaves a damaged HEAD where it is. `thorough`: look into our checkpoint refs' folders too
+    (a rollback, `recover`); a capture does not (see `_walk`)."""
+    moved = False
+    linked = git_dir != common_dir
+    with safefs.Tree(os.fsencode(git_dir)) as own, safefs.Tree(os.fsencode(common_dir)) as shared:
+        places = [(own, b"", True, not linked)]
+        if linked:
+            places.append((shared, _COMMON, False, True))
+        for tree, prefix, worktree, common in places:
+            for rel in _found(tree, worktree=worktree, common=common, thorough=thorough):
+                _move_link(tree, rel, own, prefix + rel)
+                _put_back(tree, rel)
+                moved = True
+        if head is not None and _head_damaged(own):
+            if own.kind(HEAD) is not None:
+                _rename_aside(own, HEAD)
+            write_head(git_dir, head)
+            moved = True
+    return moved
+
+
+def write_head(git_dir: Path, text: bytes) -> None:
+    """Make HEAD a regular file holding `text` (a rename over what is there: never through)."""
+    with safefs.Tree(os.fsencode(git_dir)) as tree:
+        _replace(tree, HEAD, text.rstrip(b"\n") + b"\n")
+
+
+def head_text(ref: str | None, oid: str | None) -> bytes:
+    """HEAD's text for a branch (`ref: refs/heads/x`) or a detached commit."""
+    if ref is not None:
+        return b"ref: " + os.fsencode(ref)
+    return os.fsencode(oid or "0" * 40)
+
+
+def _aside(rel: bytes) -> bytes:
+    return os.fsencode(ASIDE) + b"/" + rel
+
+
+def _clear(tree: safefs.Tree, rel: bytes) -> None:
+    """Remove what stands at `rel` (a link itself; a folder with what is in it)."""
+    kind = tree.kind(rel)
+    if kind == stat.S_IFDIR:
+        parent = tree._parent(rel)
+        assert parent is not None
+        shutil.rmtree(rel.rsplit(b"/", 1)[-1], dir_fd=parent[0])  # links in it: removed only
+        tree.forget(rel)
+    elif kind is not None:
+        tree.unlink(rel)
+
+
+def _move_link(tree: safefs.Tree, rel: bytes, own: safefs.Tree, dest: bytes) -> None:
+    target = tree.readlink(rel)
+    if target is None:
+        return
+    dest = _aside(dest)
+    own.make_folders(os.path.dirname(dest))
+    _clear(own, dest)
+    own.symlink(dest, target)
+    tree.unlink(rel)
+
+
+def _rename_aside(tree: safefs.Tree, rel: bytes) -> None:
+    dest = _aside(rel)
+    folder = tree.make_folders(os.path.dirname(dest))
+    _clear(tree, dest)
+    parent = tree._parent(rel)
+    assert parent is not None
+    os.rename(parent[1], os.path.basename(dest), src_dir_fd=parent[0], dst_dir_fd=folder)
+    tree.forget(rel)
+
+
+def _put_back(tree: safefs.Tree, rel: bytes) -> None:
+    """After the link at `rel` went: `refs` itself made again (git needs it), and each ref
+    under it (or all, for `packed-refs`) that has no file now from its reflog's last line."""
+    if rel == b"refs":
+        tree.make_folders(b"refs")
+    if rel == b"packed-refs" or rel == b"refs":
+        logs = b"logs/refs"
+    elif rel.startswith(b"refs/"):
+        logs = b"logs/" + rel
+    else:
+        return
+    for log in _files(tree, logs):
+        ref = log.removeprefix(b"logs/")
+        if tree.kind(ref) is not None:
+            continue
+        oid = _last_value(tree.read(log) or b"")
+        if oid is None:
+            continue
+        with contextlib.suppress(safefs.Blocked):
+            tree.make_folders(os.path.dirname(ref))
+            _replace(tree, ref, oid + b"\n")
+
+
+def _files(tree: safefs.Tree, top: bytes) -> Iterator[bytes]:
+    kind = tree.kind(top)
+    if kind == stat.S_IFREG:
+        yield top
+        return
+    fd = tree.folder(top) if kind == stat.S_IFDIR else None
+    if fd is None:
+        return
+    with os.scandir(fd) as entries:
+        names = sorted(os.fsencode(e.name) for e in entries)
+    for name in names:
+        yield from _files(tree, top + b"/" + name)
+
+
+def _last_value(log: bytes) -> bytes | None:
+    lines = log.rstrip(b"\n").rsplit(b"\n", 1)
+    fields = lines[-1].split(b" ", 2)
+    if len(fields) < 2 or not _OID.fullmatch(fields[1]) or not fields[1].strip(b"0"):
+        return None  # no line, or the last one deleted the ref
+    return fields[1]
+
+
+def _replace(tree: safefs.Tree, rel: bytes, data: bytes) -> None:
+    tmp = rel + _TMP
+    tree.unlink(tmp)
+    tree.write(tmp, data, 0o644)
+    parent = tree._parent(rel)
+    assert parent is not None
+    os.replace(os.path.basename(tmp), parent[1], src_dir_fd=parent[0], dst_dir_fd=parent[0])
+
+
+def find_git_dirs(start: Path) -> tuple[Path, Path] | None:
+    """The git dir and shared git dir git would find from `start` (GIT_DIR, or a `.git` folder
+    or file in it or a folder above), found without git, for a repository git refuses because
+    of its HEAD; None when there is none. A `.git` that is a link is not followed."""
+    env = os.environ.get("GIT_DIR")
+    git_dir: Path | None = Path(start, env) if env else None
+    folder = Path(os.path.abspath(start))
+    while git_dir is None:
+        dot = folder / ".git"
+        with contextlib.suppress(OSError):
+            st = os.lstat(dot)
+            if stat.S_ISDIR(st.st_mode):
+                git_dir = dot
+                break
+            if stat.S_ISREG(st.st_mode):
+                text = dot.read_bytes().strip()
+                if not text.startswith(b"gitdir:"):
+                    return None
+                git_dir = folder / os.fsdecode(text[7:].strip())
+                break
+        if folder.parent == folder:
+            return None
+        folder = folder.parent
+    common = git_dir
+    with contextlib.suppress(OSError):
+        if stat.S_ISREG(os.lstat(git_dir / "commondir").st_mode):
+            common = git_dir / (git_dir / "commondir").read_text("utf-8").strip()
+    return Path(os.path.normpath(git_dir)), Path(os.path.normpath(common))
