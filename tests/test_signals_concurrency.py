@@ -253,6 +253,59 @@ def test_the_lock_file_is_json_with_its_owner(repo: GitRepo, tmp_path: Path) -> 
     assert not (tmp_path / "atomic.lock").exists()
 
 
+# Takes the lock as `run --isolate` would, holds it until the file argv[2] appears, lets go, exits.
+HOLD = (
+    "import os, sys, time; from pathlib import Path; "
+    "from git_atomic.core.lock import WorktreeLock; "
+    "lock = WorktreeLock(Path(sys.argv[1])); lock.acquire('run --isolate'); "
+    "[time.sleep(0.01) for _ in iter(lambda: os.path.exists(sys.argv[2]), True)]; lock.release()"
+)
+
+
+@pytest.mark.parametrize("waiter", ["acquire", "isolated-apply"])
+def test_a_holder_that_lets_go_and_exits_meanwhile_is_not_taken_for_dead(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, waiter: str
+) -> None:
+    """Between reading the lock file and asking whether its holder lives, the holder may release
+    the lock and exit: the worktree is free, not held by a process that died (on a loaded
+    machine, a `run --isolate` whose apply met this window reported the worktree busy, and
+    `begin` told the user to run `recover`). The window is forced: the holder is let go and
+    reaped right after the waiter's look at the file."""
+    from git_atomic.core import lock as lockmod
+    from git_atomic.ops.isolation_apply import take_worktree_lock
+
+    path, go = tmp_path / "atomic.lock", tmp_path / "go"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(path), str(go)], env=repo.env)
+    try:
+        wait_for(path, holder)
+        real_read = lockmod.WorktreeLock.read
+        # acquire() looks at the holder once; the isolated apply's wait looks again after it.
+        looks = {"n": 0, "leave_at": 1 if waiter == "acquire" else 2}
+
+        def read_then_holder_leaves(self: lockmod.WorktreeLock) -> lockmod.Holder | None:
+            found = real_read(self)
+            looks["n"] += 1
+            if looks["n"] == looks["leave_at"]:
+                assert found is not None and found.pid == holder.pid and found.alive
+                go.touch()
+                holder.wait(timeout=60)
+            return found
+
+        monkeypatch.setattr(lockmod.WorktreeLock, "read", read_then_holder_leaves)
+        lock = lockmod.WorktreeLock(path)
+        if waiter == "acquire":
+            lock.acquire("begin", wait=None)
+        else:
+            take_worktree_lock(lock, patient_with_all=True)
+        assert lock.held and json.loads(path.read_text())["pid"] == os.getpid()
+        assert looks["n"] >= looks["leave_at"], "the window was not reached"
+        lock.release()
+    finally:
+        go.touch()
+        holder.wait(timeout=60)
+    assert holder.returncode == 0 and not path.exists()
+
+
 # --- worktrees side by side ---------------------------------------------------------------------
 def test_two_linked_worktrees_run_side_by_side(repo: GitRepo, tmp_path: Path) -> None:
     other_path = tmp_path / "other"

@@ -120,6 +120,8 @@ class WorktreeLock:
                 if holder is None:
                     continue
                 if not holder.alive:
+                    if self.read() != holder:
+                        continue  # it let go and left between our two looks: not a death
                     raise BusyError(
                         f"a git-atomic process (pid {holder.pid}) died while holding this "
                         f"worktree (since {holder.since})",

@@ -205,9 +205,12 @@ def take_worktree_lock(lock: WorktreeLock, *, patient_with_all: bool) -> None:
             holder = lock.read()
             if holder is None:
                 continue
+            alive = holder.alive
+            if not alive and lock.read() != holder:
+                continue  # it let go and left between our two looks: the worktree is free
             isolated = holder.command.startswith(LOCK_COMMAND)
             if (
-                not holder.alive
+                not alive
                 or not (patient_with_all or isolated)
                 or time.monotonic() >= deadline
                 or process.INTERRUPTS.received is not None
