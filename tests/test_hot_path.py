@@ -77,12 +77,14 @@ SESSION = BEFORE_SCAN | {
         ".engine.staged",
         ".engine.unchanged",  # restore's check that nobody else wrote a path
         ".ops",
+        ".ops.conclude",  # the end of every command: interrupts, the outcome, the exit code
         ".ops.context",
         ".ops.gates",
         ".ops.operation",
         ".ops.output",
         ".ops.phasecommit",
         ".ops.results",  # the records output renders
+        ".ops.validation",  # the gates' step (commit)
     )
 }
 # An agent's hook call (each tool call of the agent runs two): its adapter, the turn engine,

@@ -637,7 +637,7 @@ def test_the_next_isolated_run_sweeps_a_dead_ones_worktree(repo: GitRepo, tmp_pa
     "failpoint",
     [
         "isolate:after-worktree",
-        "isolate:after-gates",
+        "validate:after-gates",
         "isolate:apply:start",
         "isolate:apply:before-restore",
         "restore:after-write@4",
@@ -670,7 +670,7 @@ def test_crash_at_each_step_then_recover(tmp_path: Path, failpoint: str) -> None
     res = repos["crash"].atomic(*command, env={"GIT_ATOMIC_FAILPOINT": failpoint})
     assert res.returncode == -signal.SIGKILL, res.stderr
     crashed = repos["crash"]
-    applying = failpoint != "isolate:after-worktree" and failpoint != "isolate:after-gates"
+    applying = failpoint != "isolate:after-worktree" and failpoint != "validate:after-gates"
     if applying and failpoint != "isolate:apply:start":
         assert crashed.atomic("run", "--", "true").returncode == 3  # refused until recover
     crashed.atomic("recover", check=0)

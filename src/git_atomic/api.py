@@ -26,7 +26,8 @@ from git_atomic.core.errors import AtomicError, Exit, UsageError
 from git_atomic.core.journal import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
 from git_atomic.ops import context, output, results
-from git_atomic.ops.operation import Engine, rollback_op, validate_and_finish
+from git_atomic.ops.operation import Engine, rollback_op
+from git_atomic.ops.validation import validate_and_finish
 
 __all__ = ["GateFailed", "GateOutcome", "Operation", "operation"]
 

@@ -10,8 +10,8 @@ import time
 from git_atomic.core import process
 from git_atomic.core.config import Config, CoverageRule, load_config
 from git_atomic.ops import context, output, results
+from git_atomic.ops.conclude import interrupted_exit
 from git_atomic.ops.gates import GateResult, run_gates
-from git_atomic.ops.operation import interrupted_exit
 
 
 def gates(*, run_now: bool, all_gates: bool, json_out: bool) -> int:

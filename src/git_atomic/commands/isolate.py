@@ -46,8 +46,8 @@ from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
 from git_atomic.engine import checkpoint, discovery, git, isolation, snapshot
 from git_atomic.engine.checkpoint import Snapshot
-from git_atomic.ops import gates as gate_runner
 from git_atomic.ops import output, phasecommit, results
+from git_atomic.ops.conclude import conclude
 from git_atomic.ops.context import (
     CHILD_RECORD,
     Context,
@@ -58,7 +58,8 @@ from git_atomic.ops.context import (
 from git_atomic.ops.gates import check_programs
 from git_atomic.ops.isolation_apply import NotApplied, Result, apply_result, take_worktree_lock
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
-from git_atomic.ops.operation import Engine, interrupted_exit, new_op_id, op_ref
+from git_atomic.ops.operation import Engine, new_op_id, op_ref
+from git_atomic.ops.validation import validate
 
 
 @dataclass(frozen=True)
@@ -127,29 +128,27 @@ def run_isolated(
                 hint="make a first commit",
             )
         cleanup_stale_isolated(engine=Engine(ctx), finish_applies=False)
-        process.INTERRUPTS.install()
-        try:
-            run = _start(
-                ctx,
-                argv=argv,
-                name=name or os.path.basename(argv[0]) or "run",
-                history=mode,
-                wait=wait,
-            )
-            op = _execute(
-                run,
+        started: list[_Run] = []
+
+        def work() -> OpRow:
+            op_name = name or os.path.basename(argv[0]) or "run"
+            started.append(_start(ctx, argv=argv, name=op_name, history=mode, wait=wait))
+            return _execute(
+                started[0],
                 specs,
                 timeout=timeout,
                 json_out=json_out,
                 all_gates=all_gates,
                 ok_exit=ok_exit or config.command_ok_exit(argv),
             )
-        finally:
-            process.INTERRUPTS.uninstall()
-        _report(run, op, json_out=json_out)
-        if process.INTERRUPTS.received is not None and op.failed_phase == FailedPhase.INTERRUPT:
-            return interrupted_exit(process.INTERRUPTS.received)
-        return 0 if op.status == OpStatus.COMMITTED else 1
+
+        return conclude(
+            journal,
+            work,
+            json_out=json_out,
+            tell=lambda op: _tell(started[0], op),
+            as_json=lambda op: _as_json(started[0], op),
+        )
     finally:
         ctx.lock.release()
         journal.close()
@@ -219,91 +218,106 @@ def _execute(
     all_gates: bool,
     ok_exit: tuple[int, ...],
 ) -> OpRow:
-    journal = run.ctx.journal
-    interrupted = process.INTERRUPTS
     try:
-        if interrupted.received is not None:
+        if process.INTERRUPTS.received is not None:
             return _fail(run, FailedPhase.INTERRUPT)
-        journal.set_phase(run.op_id, Phase.EXEC)
-        assert run.pre.head_oid is not None
-        run.private = isolation.add_worktree(run.ctx.repo, run.path, run.pre.head_oid)
-        # The command's process group, for `recover` to end if we are killed under it.
-        process.CHILDREN.path = run.private.git_dir / CHILD_RECORD
-        failpoints.hit("isolate:after-worktree")
-        isolation.bring_to(run.private, run.pre)
-        engine = Engine(
-            Context(run.private, journal, WorktreeLock(run.private.git_dir / "atomic.lock"))
-        )
-        cwd = isolation.private_cwd(run.ctx.repo.root, run.private.root)
-        isolation.point_git_variables_at(run.private)
-        res = process.run_child(
-            list(run.argv),
-            cwd=cwd,
-            timeout=timeout,
-            stdout=sys.stderr.fileno() if json_out else None,
-            interactive=True,
-            env={"PWD": str(cwd)},
-        )
-        journal.set_command_result(run.op_id, exit_code=res.exit_code, duration=res.duration_s)
-        if res.error:
-            output.say(f"git-atomic: cannot run the command: {res.error}")
-        if interrupted.received is not None:
-            return _fail(run, FailedPhase.INTERRUPT)
-        if res.timed_out:
-            return _fail(run, FailedPhase.TIMEOUT)
-        if res.exit_code is None or res.exit_code not in ok_exit:
-            return _fail(run, FailedPhase.EXEC)
+        engine = _open_private(run)
+        failed = _run_command(run, timeout=timeout, json_out=json_out, ok_exit=ok_exit)
+        if failed is not None:
+            return _fail(run, failed)
         done = _checkpoint(run, engine, CheckpointKind.OP_EXEC, shlex.join(run.argv)[:200])
-        if interrupted.received is not None:
+        if process.INTERRUPTS.received is not None:
             return _fail(run, FailedPhase.INTERRUPT, keep=False)
-        journal.set_phase(run.op_id, Phase.VALIDATE)
-        results = gate_runner.run_gates(
+        verdict = validate(
+            engine,
+            run.op_id,
             specs,
-            root=run.private.root,
-            log_dir=run.ctx.repo.state_dir / "logs" / run.op_id,
-            journal=journal,
-            worktree=run.ctx.worktree,
+            worktree=run.ctx.worktree,  # the coverage ratchet compares with the user's history
             all_gates=all_gates,
             progress=not json_out and sys.stderr.isatty(),
         )
-        gate_runner.record(journal, run.op_id, results)
-        failpoints.hit("isolate:after-gates")
-        if interrupted.received is not None:
-            return _fail(run, FailedPhase.INTERRUPT, keep=False)
-        if any(not r.passed for r in results):
-            return _fail(run, FailedPhase.VALIDATE, keep=False)
-        coverages = [r.coverage for r in results if r.coverage is not None]
-        run.coverage = coverages[-1] if coverages else None
-        journal.set_phase(run.op_id, Phase.POST_OP)
-        if not results and done.row.commit_sha is None:
-            # Nothing ran since OP-EXEC and it made no commit: that checkpoint is the result.
-            row = engine.alias_checkpoint(
-                journal.op(run.op_id) or _gone(run),
-                done.row,
-                CheckpointKind.POST_OP,
-                "validation complete",
-            )
-            run.result = dataclasses.replace(done, row=row)
-        else:
-            run.result = _checkpoint(run, engine, CheckpointKind.POST_OP, "validation complete")
+        if verdict.failed_phase is not None:
+            return _fail(run, verdict.failed_phase, keep=False)
+        run.coverage = verdict.coverage
+        run.result = _post_op(run, engine, done, gates_ran=verdict.gates_ran)
         failpoints.hit("isolate:after-post-op")
         _drop_private(run)
         return _apply(run)
     except BaseException:
-        op = journal.op(run.op_id)
-        applying = op is not None and op.phase == Phase.APPLY
-        if op is not None and op.status == OpStatus.OPEN and (not applying or op.pending is None):
-            # Before the apply started the user's worktree was never touched: close it here.
-            # A half-done apply stays open for `recover` (its intent names rescue and target).
-            _close(
-                run,
-                status=OpStatus.ROLLED_BACK,
-                failed_phase=FailedPhase.VALIDATE if applying else FailedPhase.EXEC,
-            )
+        _close_unless_applying(run)
         raise
     finally:
         process.CHILDREN.path = None
         _drop_private(run)
+
+
+def _open_private(run: _Run) -> Engine:
+    """OP-EXEC begins: the private worktree, detached at HEAD's commit, brought to PRE-OP; an
+    engine of its own checkpoints it."""
+    journal = run.ctx.journal
+    journal.set_phase(run.op_id, Phase.EXEC)
+    assert run.pre.head_oid is not None
+    run.private = isolation.add_worktree(run.ctx.repo, run.path, run.pre.head_oid)
+    # The command's process group, for `recover` to end if we are killed under it.
+    process.CHILDREN.path = run.private.git_dir / CHILD_RECORD
+    failpoints.hit("isolate:after-worktree")
+    isolation.bring_to(run.private, run.pre)
+    return Engine(Context(run.private, journal, WorktreeLock(run.private.git_dir / "atomic.lock")))
+
+
+def _run_command(
+    run: _Run, *, timeout: float | None, json_out: bool, ok_exit: tuple[int, ...]
+) -> FailedPhase | None:
+    """The command, in the private worktree's copy of the user's folder: how it failed, if it
+    did."""
+    assert run.private is not None
+    cwd = isolation.private_cwd(run.ctx.repo.root, run.private.root)
+    isolation.point_git_variables_at(run.private)
+    res = process.run_child(
+        list(run.argv),
+        cwd=cwd,
+        timeout=timeout,
+        stdout=sys.stderr.fileno() if json_out else None,
+        interactive=True,
+        env={"PWD": str(cwd)},
+    )
+    run.ctx.journal.set_command_result(run.op_id, exit_code=res.exit_code, duration=res.duration_s)
+    if res.error:
+        output.say(f"git-atomic: cannot run the command: {res.error}")
+    if process.INTERRUPTS.received is not None:
+        return FailedPhase.INTERRUPT
+    if res.timed_out:
+        return FailedPhase.TIMEOUT
+    if res.exit_code is None or res.exit_code not in ok_exit:
+        return FailedPhase.EXEC
+    return None
+
+
+def _post_op(run: _Run, engine: Engine, done: _State, *, gates_ran: bool) -> _State:
+    if not gates_ran and done.row.commit_sha is None:
+        # Nothing ran since OP-EXEC and it made no commit: that checkpoint is the result.
+        row = engine.alias_checkpoint(
+            run.ctx.journal.op(run.op_id) or _gone(run),
+            done.row,
+            CheckpointKind.POST_OP,
+            "validation complete",
+        )
+        return dataclasses.replace(done, row=row)
+    return _checkpoint(run, engine, CheckpointKind.POST_OP, "validation complete")
+
+
+def _close_unless_applying(run: _Run) -> None:
+    """After an error: before the apply started the user's worktree was never touched, so the
+    operation is closed here. A half-done apply stays open for `recover` (its intent names
+    rescue and target)."""
+    op = run.ctx.journal.op(run.op_id)
+    applying = op is not None and op.phase == Phase.APPLY
+    if op is not None and op.status == OpStatus.OPEN and (not applying or op.pending is None):
+        _close(
+            run,
+            status=OpStatus.ROLLED_BACK,
+            failed_phase=FailedPhase.VALIDATE if applying else FailedPhase.EXEC,
+        )
 
 
 def _result(repo: git.Repo, state: _State) -> Result:
@@ -350,7 +364,7 @@ def _checkpoint(run: _Run, engine: Engine, kind: CheckpointKind, message: str) -
             if kind == CheckpointKind.OP_EXEC
             else phasecommit.message(label, run.name, message, argv=run.argv)
         )
-        made = engine._commit_phase(run.op_id, captured, text, run.base)
+        made = phasecommit.commit_phase(run.private, journal, run.op_id, captured, text, run.base)
         if made is not None:
             journal.set_commit_sha(run.op_id, seq, made.commit)
             staged, head = made.staged, made.commit
@@ -472,21 +486,22 @@ def _drop_private(run: _Run) -> None:
 
 
 # --- telling -------------------------------------------------------------------------------------
-def _report(run: _Run, op: OpRow, *, json_out: bool) -> None:
+def _as_json(run: _Run, op: OpRow) -> results.IsolatedResult:
+    isolated = results.Isolated(
+        applied=run.applied,
+        merged=run.merged,
+        not_applied=run.reason,
+        why=run.why,
+        conflicts=tuple(run.conflicts),
+        result=run.result.row.sha if run.result else None,
+        private_worktree=str(run.path),
+        apply_by_hand=tuple(_recipes(run)),
+    )
+    return results.IsolatedResult(results.operation(run.ctx.journal, op), isolated)
+
+
+def _tell(run: _Run, op: OpRow) -> None:
     journal = run.ctx.journal
-    if json_out:
-        isolated = results.Isolated(
-            applied=run.applied,
-            merged=run.merged,
-            not_applied=run.reason,
-            why=run.why,
-            conflicts=tuple(run.conflicts),
-            result=run.result.row.sha if run.result else None,
-            private_worktree=str(run.path),
-            apply_by_hand=tuple(_recipes(run)),
-        )
-        output.emit(results.IsolatedResult(results.operation(journal, op), isolated))
-        return
     for gate in journal.gates(op.id):
         if not gate.passed:
             output.say(f"git-atomic: gate {gate.name} failed: {gate.message}")

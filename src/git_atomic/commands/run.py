@@ -15,14 +15,10 @@ from git_atomic.core.journal import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
 from git_atomic.engine import gitlinks, gitstate, staged
 from git_atomic.engine.early import Early
-from git_atomic.ops import context, output, phasecommit, results
-from git_atomic.ops.operation import (
-    ROLLBACK_FAILURES,
-    Engine,
-    interrupted_exit,
-    rollback_op,
-    validate_and_finish,
-)
+from git_atomic.ops import context, output, phasecommit
+from git_atomic.ops.conclude import conclude
+from git_atomic.ops.operation import ROLLBACK_FAILURES, Engine, rollback_op
+from git_atomic.ops.validation import validate_and_finish
 
 WAIT_LIMIT_S = 600.0
 
@@ -71,10 +67,10 @@ def run(
         check_programs(specs, root=ctx.repo.root)
         op_name = name or os.path.basename(argv[0]) or "run"
         engine = Engine(ctx)
-        process.INTERRUPTS.install()
-        try:
+
+        def work() -> OpRow:
             op = engine.begin(op_name, history=mode, kind=OpKind.RUN, argv=argv, keep_owner=True)
-            op = _execute(
+            return _execute(
                 engine,
                 op,
                 argv,
@@ -84,15 +80,13 @@ def run(
                 all_gates=all_gates,
                 ok_exit=ok_exit or config.command_ok_exit(argv),
             )
-        finally:
-            process.INTERRUPTS.uninstall()
-        if json_out:
-            output.emit(results.operation(ctx.journal, op))
-        else:
-            output.tell_outcome(ctx.journal, op, repo=ctx.repo)
-        if process.INTERRUPTS.received is not None and op.failed_phase == FailedPhase.INTERRUPT:
-            return interrupted_exit(process.INTERRUPTS.received)
-        return 0 if op.status == OpStatus.COMMITTED else 1
+
+        return conclude(
+            ctx.journal,
+            work,
+            json_out=json_out,
+            tell=lambda op: output.tell_outcome(ctx.journal, op, repo=ctx.repo),
+        )
 
 
 def _execute(

@@ -6,15 +6,16 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from git_atomic.core import process
 from git_atomic.core.config import gates_to_run, load_config
 from git_atomic.core.errors import Exit, UsageError
 from git_atomic.core.journal import OpRow, Owner
 from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpKind, OpStatus
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, results
+from git_atomic.ops.conclude import conclude
 from git_atomic.ops.gates import check_programs
-from git_atomic.ops.operation import Engine, interrupted_exit, rollback_op, validate_and_finish
+from git_atomic.ops.operation import Engine, rollback_op
+from git_atomic.ops.validation import validate_and_finish
 
 WAIT_LIMIT_S = 600.0
 
@@ -93,21 +94,18 @@ def commit(*, gates: Sequence[str], no_gates: bool, all_gates: bool, json_out: b
         config = load_config(ctx.repo.root)
         specs = gates_to_run(config, gates, no_gates=no_gates)
         check_programs(specs, root=ctx.repo.root)
-        process.INTERRUPTS.install()
-        try:
-            done = validate_and_finish(
+        return conclude(
+            ctx.journal,
+            lambda: validate_and_finish(
                 engine,
                 op,
                 specs,
                 all_gates=all_gates,
                 progress=not json_out and sys.stderr.isatty(),
-            )
-        finally:
-            process.INTERRUPTS.uninstall()
-        _tell(ctx, done, json_out=json_out)
-        if process.INTERRUPTS.received is not None:
-            return interrupted_exit(process.INTERRUPTS.received)
-        return 0 if done.status == OpStatus.COMMITTED else 1
+            ),
+            json_out=json_out,
+            tell=lambda done: output.tell_outcome(ctx.journal, done, repo=ctx.repo),
+        )
 
 
 def abort(*, json_out: bool, early: Early | None = None) -> int:
@@ -129,10 +127,3 @@ def abort(*, json_out: bool, early: Early | None = None) -> int:
                 "(`git atomic undo` brings the work back)"
             )
         return int(Exit.REFUSED) if left else 0
-
-
-def _tell(ctx: context.Context, op: OpRow, *, json_out: bool) -> None:
-    if json_out:
-        output.emit(results.operation(ctx.journal, op))
-    else:
-        output.tell_outcome(ctx.journal, op, repo=ctx.repo)

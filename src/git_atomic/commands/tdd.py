@@ -24,12 +24,11 @@ from git_atomic.core.config import Config, GateSpec, load_config
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal, OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
-from git_atomic.ops import context, gates, output, phasecommit, results
+from git_atomic.ops import context, gates, output, phasecommit
+from git_atomic.ops.conclude import conclude
 from git_atomic.ops.operation import (
     ROLLBACK_FAILURES,
-    UNTRACKED_NAMED,
     Engine,
-    interrupted_exit,
     rollback_op,
 )
 
@@ -90,8 +89,8 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
             )
         )
         engine = Engine(ctx)
-        process.INTERRUPTS.install()
-        try:
+
+        def work() -> OpRow:
             detail = {"tdd": phase, "rule": RULES[phase], "message": text}
             op = engine.begin(
                 f"tdd-{phase}",
@@ -102,16 +101,13 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
                 keep_owner=True,
                 tree_is_the_change=not argv,
             )
-            op = _guarded(engine, op, config, phase=phase, text=text, argv=argv, json_out=json_out)
-        finally:
-            process.INTERRUPTS.uninstall()
-        if json_out:
-            output.emit(results.operation(ctx.journal, op))
-        else:
-            _tell(ctx.journal, op)
-        if process.INTERRUPTS.received is not None and op.failed_phase == FailedPhase.INTERRUPT:
-            return interrupted_exit(process.INTERRUPTS.received)
-        return 0 if op.status == OpStatus.COMMITTED else 1
+            return _guarded(
+                engine, op, config, phase=phase, text=text, argv=argv, json_out=json_out
+            )
+
+        return conclude(
+            ctx.journal, work, json_out=json_out, tell=lambda op: _tell(ctx.journal, op)
+        )
 
 
 def _guarded(
@@ -367,7 +363,7 @@ def _tell(journal: Journal, op: OpRow) -> None:
         if untracked and op.history == HistoryMode.COMMITS:
             output.say(
                 f"git-atomic: untracked, so not in the commit: {', '.join(untracked)}"
-                f"{' ...' if len(untracked) >= UNTRACKED_NAMED else ''} "
+                f"{' ...' if len(untracked) >= phasecommit.UNTRACKED_NAMED else ''} "
                 "(`git add` a new file to put it in a phase's commit)"
             )
     elif details.get("untouched"):

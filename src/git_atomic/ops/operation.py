@@ -29,17 +29,7 @@ from git_atomic.ops import phasecommit
 from git_atomic.ops.context import Context, refuse_if_interrupted
 
 if TYPE_CHECKING:
-    from git_atomic.core.config import GateSpec
-
-UNTRACKED_NAMED: Final = 5  # a phase commit's untracked files named in its record, at most
-
-
-@dataclass(frozen=True)
-class Made:
-    """A phase's visible commit, and the entries of the index it left."""
-
-    commit: str
-    staged: str
+    pass
 
 
 @dataclass(frozen=True)
@@ -211,7 +201,9 @@ class Engine:
         )
         failpoints.hit(f"checkpoint:{kind}:after-journal")
         if base is not None:
-            made = self._commit_phase(
+            made = phasecommit.commit_phase(
+                self.repo,
+                self.journal,
                 op_id,
                 captured,
                 commit_message or phasecommit.message(label, name, message, argv=argv),
@@ -220,61 +212,6 @@ class Engine:
             if made is not None:
                 self.journal.set_commit_sha(op_id, seq, made.commit)
         return self.journal.checkpoints(op_id)[-1]
-
-    def _commit_phase(
-        self, op_id: str, captured: snapshot.Captured, message: str, base: phasecommit.Base
-    ) -> Made | None:
-        """Commits mode: a visible commit of the operation's effect on the branch, only when
-        there is something to commit; the index keeps what you staged (phasecommit.py)."""
-        snap = captured.snapshot
-        assert captured.commit_tree is not None
-        head_tree = phasecommit.tree_of(self.repo, snap.head_oid)
-        plan = phasecommit.plan(
-            self.repo,
-            base=base.tree,
-            head_tree=head_tree,
-            files=captured.commit_tree,
-            staged=snap.staged_tree,
-            adopted=base.untracked - captured.untracked if base.untracked else frozenset(),
-        )
-        if plan.held_back:
-            self._note(op_id, "held_back", plan.held_back)
-        if base.untracked is None and captured.untracked:
-            self._note(op_id, "left_untracked", sorted(captured.untracked)[:UNTRACKED_NAMED])
-        if plan.tree == head_tree:
-            return None
-        parents = ["-p", snap.head_oid] if snap.head_oid else []
-        commit = self.repo.line(
-            "commit-tree",
-            plan.tree,
-            *parents,
-            "-m",
-            message,
-            env=self.repo.identity_env(required=True),
-        )
-        self.journal.set_pending(op_id, {"action": IntentAction.ADVANCE, "commit": commit})
-        failpoints.hit("commit-phase:before-ref")
-        old = snap.head_oid or "0" * 40
-        if snap.head_ref is not None:
-            self.repo.update_refs(
-                [f"update {snap.head_ref} {commit} {old}"],
-                message=f"git-atomic: {message.splitlines()[0]}",
-            )
-        else:
-            self.repo.run("update-ref", "--no-deref", "-m", "git-atomic", "HEAD", commit, old)
-        failpoints.hit("commit-phase:before-index")
-        phasecommit.put_index(self.repo, snap, captured.flags, plan.staged)
-        self.journal.set_pending(op_id, None)
-        return Made(commit, plan.staged)
-
-    def _note(self, op_id: str, key: str, paths: Sequence[bytes]) -> None:
-        """Name paths in the operation's record (what a commit of it left out, and why)."""
-        op = self.journal.op(op_id)
-        assert op is not None
-        detail = dict(op.details)
-        names = [p.decode("utf-8", "surrogateescape") for p in paths]
-        detail[key] = sorted({*detail.get(key, ()), *names})
-        self.journal.set_detail(op_id, detail)
 
     # --- going back ----------------------------------------------------------------------
     def rollback_to(
@@ -427,12 +364,6 @@ class Engine:
         return self.journal.checkpoints(op_id)[0]
 
 
-def interrupted_exit(signum: int) -> int:
-    import signal
-
-    return 130 if signum == signal.SIGINT else 143
-
-
 # What a rollback after a failure can itself meet: git, the disk, the journal. The operation then
 # stays open with its intent recorded, the next command reports it interrupted and `recover`
 # finishes it. Anything else is a bug, left to reach the error log.
@@ -460,49 +391,3 @@ def rollback_op(
     return engine.close(
         op.id, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase, detail=detail
     )
-
-
-def validate_and_finish(
-    engine: Engine,
-    op: OpRow,
-    gate_specs: Sequence[GateSpec],
-    *,
-    all_gates: bool = False,
-    progress: bool = False,
-    just_taken: CheckpointRow | None = None,
-) -> OpRow:
-    """POST-OP: run the gates; all pass -> final checkpoint; one fails -> back to PRE-OP.
-
-    `just_taken`: a checkpoint of this very instant (run's OP-EXEC). With no gates in between
-    nothing can have changed, so POST-OP names that checkpoint instead of scanning again.
-    """
-    from git_atomic.core import process
-    from git_atomic.ops import gates
-
-    engine.journal.set_phase(op.id, Phase.VALIDATE)
-    results = gates.run_gates(
-        gate_specs,
-        root=engine.repo.root,
-        log_dir=engine.repo.state_dir / "logs" / op.id,
-        journal=engine.journal,
-        worktree=engine.ctx.worktree,
-        all_gates=all_gates,
-        progress=progress,
-    )
-    gates.record(engine.journal, op.id, results)
-    failpoints.hit("validate:after-gates")
-    if process.INTERRUPTS.received is not None:
-        return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
-    if any(not r.passed for r in results):
-        return rollback_op(engine, op, failed_phase=FailedPhase.VALIDATE)
-    engine.journal.set_phase(op.id, Phase.POST_OP)
-    # Only a checkpoint that made no visible commit: one that did was captured before the commit
-    # moved the branch and the index, so it is not the state after the operation.
-    if just_taken is not None and not results and just_taken.commit_sha is None:
-        engine.alias_checkpoint(op, just_taken, CheckpointKind.POST_OP, "validation complete")
-    else:
-        engine.checkpoint(op, CheckpointKind.POST_OP, "validation complete")
-    failpoints.hit("post-op:after-checkpoint")
-    coverages = [r.coverage for r in results if r.coverage is not None]
-    coverage = coverages[-1] if coverages else None
-    return engine.close(op.id, status=OpStatus.COMMITTED, coverage=coverage)

@@ -27,10 +27,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from git_atomic.engine import checkpoint, indexfile, indexstate, isolation
+from git_atomic.core import failpoints
+from git_atomic.core.journal import Journal
+from git_atomic.core.vocab import IntentAction
+from git_atomic.engine import checkpoint, indexfile, indexstate, isolation, snapshot
 from git_atomic.engine.git import EMPTY_TREE, RawChange, Repo
 
 SUBJECT_WIDTH: Final = 72
+UNTRACKED_NAMED: Final = 5  # a phase commit's untracked files named in its record, at most
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,14 @@ class Base:
 
     tree: str
     untracked: frozenset[bytes] | None  # None: every file untracked at commit time stays out
+
+
+@dataclass(frozen=True)
+class Made:
+    """A phase's visible commit, and the entries of the index it left."""
+
+    commit: str
+    staged: str
 
 
 @dataclass(frozen=True)
@@ -129,6 +141,69 @@ def _entries(repo: Repo, tree: str, paths: frozenset[bytes]) -> dict[bytes, tupl
         for e in repo.ls_tree_at(tree, sorted(paths))
         if e.kind in ("blob", "commit") and e.path in paths
     }
+
+
+def commit_phase(
+    repo: Repo,
+    journal: Journal,
+    op_id: str,
+    captured: snapshot.Captured,
+    message: str,
+    base: Base,
+) -> Made | None:
+    """Commits mode: a visible commit of the operation's effect on the branch, only when
+    there is something to commit; the index keeps what you staged (see above). The
+    journal holds the commit as the intent until the branch and the index name it."""
+    snap = captured.snapshot
+    assert captured.commit_tree is not None
+    head_tree = tree_of(repo, snap.head_oid)
+    planned = plan(
+        repo,
+        base=base.tree,
+        head_tree=head_tree,
+        files=captured.commit_tree,
+        staged=snap.staged_tree,
+        adopted=base.untracked - captured.untracked if base.untracked else frozenset(),
+    )
+    if planned.held_back:
+        _note(journal, op_id, "held_back", planned.held_back)
+    if base.untracked is None and captured.untracked:
+        _note(journal, op_id, "left_untracked", sorted(captured.untracked)[:UNTRACKED_NAMED])
+    if planned.tree == head_tree:
+        return None
+    parents = ["-p", snap.head_oid] if snap.head_oid else []
+    commit = repo.line(
+        "commit-tree",
+        planned.tree,
+        *parents,
+        "-m",
+        message,
+        env=repo.identity_env(required=True),
+    )
+    journal.set_pending(op_id, {"action": IntentAction.ADVANCE, "commit": commit})
+    failpoints.hit("commit-phase:before-ref")
+    old = snap.head_oid or "0" * 40
+    if snap.head_ref is not None:
+        repo.update_refs(
+            [f"update {snap.head_ref} {commit} {old}"],
+            message=f"git-atomic: {message.splitlines()[0]}",
+        )
+    else:
+        repo.run("update-ref", "--no-deref", "-m", "git-atomic", "HEAD", commit, old)
+    failpoints.hit("commit-phase:before-index")
+    put_index(repo, snap, captured.flags, planned.staged)
+    journal.set_pending(op_id, None)
+    return Made(commit, planned.staged)
+
+
+def _note(journal: Journal, op_id: str, key: str, paths: Sequence[bytes]) -> None:
+    """Name paths in the operation's record (what a commit of it left out, and why)."""
+    op = journal.op(op_id)
+    assert op is not None
+    detail = dict(op.details)
+    names = [p.decode("utf-8", "surrogateescape") for p in paths]
+    detail[key] = sorted({*detail.get(key, ()), *names})
+    journal.set_detail(op_id, detail)
 
 
 def put_index(
