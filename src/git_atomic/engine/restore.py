@@ -220,6 +220,11 @@ def apply(
     files = [c for c in files if c not in rules]
     if target.captured_at is None:
         kept |= set(reconcile.ignored(repo, [p for p in deletions if p not in kept]))
+    elif kept:
+        # Born before the capture yet not in it: only because the target's rules ignored it.
+        # A name the operation gave an older file (`mv`, `git mv`, `ln`) keeps that file's
+        # birth time, and goes like any other file the operation made.
+        kept = set(reconcile.ignored(repo, sorted(kept)))
     # Except what stands in the way of what the target has (the rescue holds it): an ignored
     # link or file where a folder must be, and what is under a path that becomes a file or
     # a link.
