@@ -127,7 +127,9 @@ def disk_state(root: Path, env: dict[str, str]) -> dict[str, object]:
     shape = None
     if index.exists():
         raw = index.read_bytes()
-        shape = (int.from_bytes(raw[4:8], "big"), b"link" in raw[-4096:])
+        split = b"link" in raw[-4096:]
+        # A split index's own file is v3 when its few entries have a flag, else v2: git's choice.
+        shape = (None if split else int.from_bytes(raw[4:8], "big"), split)
     return {
         "head": head,
         "head_commit": git("rev-parse", "-q", "--verify", "HEAD").strip(),
