@@ -34,6 +34,9 @@ def hermetic_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str
         NO_COLOR="1",
         PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
         GIT_ATOMIC_VERIFY_SCAN="1",  # every edited scan tree checked against git's (scan.py)
+        # The warm helper is on (as for users); one a test leaves behind goes soon, and
+        # tests/conftest.py stops those of each test's repositories when it ends.
+        GIT_ATOMIC_HELPER_IDLE="20",
     )
     env.pop("GIT_ATOMIC_FAILPOINT", None)
     if "GIT_ATOMIC_SPLIT_SCAN_AT" in os.environ:  # scan indexes split from that size (scan.py)
@@ -274,3 +277,45 @@ def read_index(data: bytes) -> tuple[tuple[bytes, str, str, int, str], ...]:
         ]
         out.append((path, f"{mode:o}", oid, (flags >> 12) & 3, ",".join(names)))
     return tuple(out)
+
+
+def helper_pids(root: Path) -> list[int]:
+    """The warm helpers (cli/helperd.py) serving repositories up to three folders under root."""
+    pids = []
+    for depth in range(4):
+        pattern = "*/" * depth + ".git/atomic/helper/*.pid"
+        for found in root.glob(pattern):
+            try:
+                pid = int(found.read_text().split()[0])
+                with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                    if b"git_atomic.cli.helperd" in fh.read():
+                        pids.append(pid)
+            except (OSError, ValueError, IndexError):
+                continue
+    return pids
+
+
+def stop_helpers(root: Path) -> None:
+    """Stop the warm helpers of the repositories under root, and wait until they are gone."""
+    import signal
+    import time
+
+    for pid in helper_pids(root):
+        for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and _running(pid):
+                time.sleep(0.02)
+            if not _running(pid):
+                break
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from testing.gitrepo import GitRepo
+from testing.gitrepo import GitRepo, stop_helpers
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,6 +39,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _no_helper_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The warm helpers a test's commands started (core/helper.py) end with the test."""
+    yield
+    tmp = request.node.funcargs.get("tmp_path")
+    if isinstance(tmp, Path):
+        stop_helpers(tmp)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is not None:
+        with contextlib.suppress(OSError, ValueError):
+            stop_helpers(factory.getbasetemp())
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ BEFORE_SCAN = {
         ".cli.parser",
         ".core",
         ".core.errors",
+        ".core.helper",  # the warm helper's client: asked first, imports nothing heavy
         ".core.lock",
         ".core.process",
         ".engine",
@@ -176,7 +177,8 @@ def imports_of(
     proc = subprocess.run(
         [sys.executable, "-S", "-c", PROBE, *args],
         cwd=repo.path,
-        env={**repo.env, "HOT_PATH_OUT": str(out)},
+        # The command line's own path: no warm helper (tests/test_helper.py measures that one).
+        env={**repo.env, "HOT_PATH_OUT": str(out), "GIT_ATOMIC_HELPER": "0"},
         input=stdin,
         capture_output=True,
         text=True,

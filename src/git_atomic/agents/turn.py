@@ -7,7 +7,7 @@
   one window: it opens with the first and closes with the last. A window of file tools that
   name their files (Claude Code's Write, Edit...) claims only those: its step ends at its start
   with those files as they are at its end. Any other call claims all a window saw.
-- Every call waits for the worktree's lock (bounded: `LOCK_WAIT`), never refused by the
+- Every call waits for the worktree's lock (bounded: `lock_wait()`), never refused by the
   session's own other calls. A call that still cannot be checkpointed does not drop the turn:
   its window stays open until the next checkpoint, or it is named as unprotected.
 - The end of the turn (`end`) judges it (`judge.py`); a turn that ends otherwise (interrupt,
@@ -39,8 +39,12 @@ if TYPE_CHECKING:
 # How the hooks were installed (`hooks install AGENT --history commits`): the hook command
 # passes it on in this variable, for the turn's end.
 HISTORY_VAR: Final = "GIT_ATOMIC_TURN_HISTORY"
+
+
 # Hook commands are given 60 s by their platform; a capture waits at most this for the lock.
-LOCK_WAIT: Final = float(os.environ.get("GIT_ATOMIC_HOOK_LOCK_WAIT", "45"))
+def lock_wait() -> float:
+    """Read at each call, not at import (the warm helper imports this module once)."""
+    return float(os.environ.get("GIT_ATOMIC_HOOK_LOCK_WAIT", "45"))
 
 
 @dataclass(frozen=True)
@@ -189,7 +193,7 @@ def _holding(repo: git.Repo, command: str) -> Iterator[None]:
     what = gitstate.in_progress(repo)  # as context.check_git_state, without the journal
     if what is not None:
         raise RefusedError(f"{what} is in progress in this worktree; finish or abort it first")
-    with holding(repo, command, wait=LOCK_WAIT):
+    with holding(repo, command, wait=lock_wait()):
         yield
 
 
@@ -197,7 +201,7 @@ def _holding(repo: git.Repo, command: str) -> Iterator[None]:
 def _locked(repo: git.Repo, command: str) -> Iterator[judge.Held]:
     from git_atomic.ops import context
 
-    with context.opened(command, wait=LOCK_WAIT, start=str(repo.root)) as ctx:
+    with context.opened(command, wait=lock_wait(), start=str(repo.root)) as ctx:
         yield ctx
 
 

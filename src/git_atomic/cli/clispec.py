@@ -99,6 +99,16 @@ ENVIRONMENT: Final = (
         "where the report of a failing git call or of a bug is written "
         "(default: the temporary folder)",
     ),
+    (
+        "GIT_ATOMIC_HELPER",
+        "0 (or no, false, off): begin, checkpoint, status, abort and hook always run in their "
+        "own process, and start no warm helper; default on",
+    ),
+    (
+        "GIT_ATOMIC_HELPER_IDLE",
+        "seconds a worktree's warm helper waits for the next command before it leaves "
+        "(default 60)",
+    ),
     ("GIT_ATOMIC_FAILPOINT", "for crash tests only: kill git-atomic at a named step"),
     (
         "GIT_ATOMIC_FAILPOINT_PAUSE",

@@ -80,7 +80,17 @@ def _crash(exc: Exception, *, argv: list[str], json_out: bool) -> int:
 
 
 def console_main(argv: Sequence[str] | None = None) -> int:
-    code = main(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    code = None
+    if args[:1] != ["--version"]:
+        # A short command goes to the worktree's warm helper when one answers (core/helper.py).
+        from git_atomic.core import helper
+
+        code = helper.call(args)
+    if code is None:
+        code = main(args)
+        if args[:1] != ["--version"] and helper.WANTED:
+            helper.start(helper.WANTED[0])
     _leave_now(code)
     return code
 

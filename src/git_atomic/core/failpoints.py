@@ -17,28 +17,31 @@ import os
 import signal
 import time
 
-_ARMED = os.environ.get("GIT_ATOMIC_FAILPOINT")
-_STEP, _, _NTH = (_ARMED or "").partition("@")
-_WANTED = int(_NTH) if _NTH.isdigit() else 1
-_TRACE = os.environ.get("GIT_ATOMIC_FAILPOINT_TRACE")
-_PAUSE = os.environ.get("GIT_ATOMIC_FAILPOINT_PAUSE")
-_PAUSE_STEP, _, _PAUSE_NTH = (_PAUSE or "").partition("@")
-_PAUSE_WANTED = int(_PAUSE_NTH) if _PAUSE_NTH.isdigit() else 1
-_PAUSE_FILE = os.environ.get("GIT_ATOMIC_FAILPOINT_PAUSE_FILE")
 _reached: dict[str, int] = {}
 
 
+def _nth(spec: str) -> tuple[str, int]:
+    step, _, nth = spec.partition("@")
+    return step, int(nth) if nth.isdigit() else 1
+
+
 def hit(step: str) -> None:
-    if _ARMED is None and _TRACE is None and _PAUSE is None:
+    # Read at each step, not at import: the warm helper (cli/helperd.py) imports this module
+    # once and runs each command in a child with the command's own environment.
+    armed = os.environ.get("GIT_ATOMIC_FAILPOINT")
+    trace = os.environ.get("GIT_ATOMIC_FAILPOINT_TRACE")
+    pause = os.environ.get("GIT_ATOMIC_FAILPOINT_PAUSE")
+    if armed is None and trace is None and pause is None:
         return
     count = _reached[step] = _reached.get(step, 0) + 1
-    if _TRACE is not None:
-        with open(_TRACE, "a") as fh:
+    if trace is not None:
+        with open(trace, "a") as fh:
             fh.write(step + "\n")
-    if _ARMED is not None and step == _STEP and count == _WANTED:
+    if armed is not None and _nth(armed) == (step, count):
         os.kill(os.getpid(), signal.SIGKILL)
-    if _PAUSE_FILE is not None and step == _PAUSE_STEP and count == _PAUSE_WANTED:
-        _pause(_PAUSE_FILE)
+    pause_file = os.environ.get("GIT_ATOMIC_FAILPOINT_PAUSE_FILE")
+    if pause is not None and pause_file is not None and _nth(pause) == (step, count):
+        _pause(pause_file)
 
 
 def _pause(path: str) -> None:

@@ -1,0 +1,390 @@
+"""The warm helper: one process per worktree that has imported the engine once, and forks a
+child for each command a client hands it (core/helper.py is the client, and says when).
+
+The child is the command line without its start: it takes the client's standard streams (the
+descriptors themselves), working folder (a descriptor, not a path), umask, environment and
+arguments, and runs the same `main`; the worktree's lock, the journal and every check are the
+command's own, so two clients at once are two commands at once. The helper itself never runs a
+command and caches nothing of a repository: each child starts from the state the helper had
+after its imports, and reads the configuration, HEAD, the index and the journal afresh, as a
+new process would.
+
+It refuses (and the command runs in the client) a client of another user, installation,
+version, interpreter, flags or locale; when a file of the installation changed since it
+started, it also leaves. It leaves when nobody called for `GIT_ATOMIC_HELPER_IDLE` seconds
+(60), when its socket is removed or replaced, and on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import os
+import selectors
+import signal
+import socket
+import struct
+import sys
+import tempfile
+import time
+from typing import Final
+
+from git_atomic.core import helper
+
+# The modules of the routed commands, imported once here rather than by every command.
+PRELOAD: Final = (
+    "git_atomic.cli.main",
+    "git_atomic.cli.parser",
+    "git_atomic.cli.dispatch",
+    "git_atomic.engine.early",
+    "git_atomic.commands.session",
+    "git_atomic.commands.query",
+    "git_atomic.commands.agents",
+    "git_atomic.agents.claude_code",
+    "git_atomic.agents.codex",
+    "git_atomic.agents.copilot",
+    "git_atomic.agents.cursor",
+    "git_atomic.agents.gemini",
+    "git_atomic.agents.openhands",
+    "git_atomic.agents.judge",
+    "git_atomic.views.statusview",
+    "git_atomic.core.errorlog",
+)
+MAX_CHILDREN: Final = 16  # more at once: the command runs in the client
+_ANSWER_WAIT: Final = 5.0  # seconds a client has to send its command
+_LOCK_WAIT: Final = 2.0  # seconds to wait for a helper that is leaving
+
+
+class Request:
+    def __init__(self, raw: bytes, stdin: bytes | None) -> None:
+        fields = raw.split(b"\0")
+        if fields[0] != helper.MAGIC:
+            raise ValueError("not a request")
+        self.identity = fields[1]
+        self.umask = int(fields[2])
+        self.streams = [s.decode() for s in fields[3].split(b"\x1f")]
+        self.argv0 = os.fsdecode(fields[4])
+        argc = int(fields[5])
+        self.args = [os.fsdecode(a) for a in fields[6 : 6 + argc]]
+        self.env = {}
+        for item in fields[6 + argc :]:
+            key, _, value = item.partition(b"=")
+            self.env[os.fsdecode(key)] = os.fsdecode(value)
+        self.stdin = stdin
+
+
+def serve(folder: str, name: str, idle: str) -> None:
+    for module in PRELOAD:
+        __import__(module)
+    Helper(folder, name, float(idle)).run()
+
+
+class Helper:
+    def __init__(self, folder: str, name: str, idle: float) -> None:
+        self.folder = folder
+        self.name = name
+        self.idle = idle
+        self.me = helper.identity()
+        self.sources = _sources()
+        self.children: dict[int, tuple[socket.socket, int | None]] = {}
+        self.selector = selectors.DefaultSelector()
+        self.stopping = False
+        self.lock_fd = -1
+        self.listener: socket.socket | None = None
+        self.inode = 0
+
+    def run(self) -> None:
+        os.chdir(self.folder)
+        if not self._lock():
+            return
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self._listen()
+            self._loop()
+        finally:
+            self._leave()
+
+    def _stop(self, _signum: int, _frame: object) -> None:
+        self.stopping = True
+
+    def _lock(self) -> bool:
+        stem = self.name.removesuffix(".sock")
+        self.lock_fd = os.open(f"{stem}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        deadline = time.monotonic() + _LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False  # another helper serves this worktree
+                time.sleep(0.05)
+
+    def _listen(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.name)  # a helper that died left it: we hold the lock
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)
+        try:
+            listener.bind(self.name)
+        finally:
+            os.umask(old)
+        listener.listen(64)
+        self.inode = os.stat(self.name).st_ino
+        self.listener = listener
+        self.selector.register(listener, selectors.EVENT_READ, None)
+        stem = self.name.removesuffix(".sock")
+        with open(f"{stem}.pid.tmp", "w") as fh:
+            fh.write(f"{os.getpid()}\n")
+        os.replace(f"{stem}.pid.tmp", f"{stem}.pid")
+
+    def _loop(self) -> None:
+        last = time.monotonic()
+        while not self.stopping:
+            wait = 1.0 if self.children else min(1.0, max(0.0, last + self.idle - time.monotonic()))
+            for key, _ in self.selector.select(wait):
+                if key.data is None:
+                    self._accept()
+                else:
+                    self._reap(key.data)
+                last = time.monotonic()
+            for pid in list(self.children):
+                self._reap(pid, block=False)
+            if not self._still_ours():
+                return
+            if not self.children and time.monotonic() - last >= self.idle:
+                return
+
+    def _still_ours(self) -> bool:
+        try:
+            return os.stat(self.name).st_ino == self.inode
+        except OSError:
+            return False
+
+    def _leave(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            if self._still_ours():
+                with contextlib.suppress(OSError):
+                    os.unlink(self.name)
+                with contextlib.suppress(OSError):
+                    os.unlink(self.name.removesuffix(".sock") + ".pid")
+        for conn, pidfd in self.children.values():
+            conn.close()  # the children still answer their clients themselves
+            if pidfd is not None:
+                os.close(pidfd)
+        os.close(self.lock_fd)
+
+    def _accept(self) -> None:
+        assert self.listener is not None
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        fds: list[int] = []
+        try:
+            conn.settimeout(_ANSWER_WAIT)
+            cred = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            if struct.unpack("3i", cred)[1] != os.getuid():
+                raise ValueError("another user's client")
+            req = self._receive(conn, fds)
+            refusal = self._refusal(req)
+            if refusal is not None:
+                conn.sendall(f"no {refusal}\n".encode())
+                raise ValueError(refusal)
+            pid = os.fork()
+        except (OSError, ValueError, IndexError):
+            _close(fds)
+            conn.close()
+            return
+        if pid == 0:
+            self._child(conn, req, fds)
+        _close(fds)
+        conn.settimeout(None)
+        pidfd = None
+        with contextlib.suppress(AttributeError, OSError):
+            pidfd = os.pidfd_open(pid)
+            self.selector.register(pidfd, selectors.EVENT_READ, pid)
+        self.children[pid] = (conn, pidfd)
+
+    def _receive(self, conn: socket.socket, fds: list[int]) -> Request:
+        data, ancillary, flags, _ = conn.recvmsg(4096, socket.CMSG_SPACE(4 * 4))
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                usable = len(payload) - len(payload) % 4
+                fds.extend(struct.unpack(f"{usable // 4}i", payload[:usable]))
+        if flags & socket.MSG_CTRUNC or len(fds) != 4:
+            raise ValueError("the client's descriptors did not come")
+        head, _, data = data.partition(b"\n")
+        length, stdin_length, has_stdin = (int(w) for w in head.split())
+        while len(data) < length + stdin_length:
+            chunk = conn.recv(1 << 16)
+            if not chunk:
+                raise ValueError("the client left")
+            data += chunk
+        return Request(data[:length], data[length:] if has_stdin else None)
+
+    def _refusal(self, req: Request) -> str | None:
+        if req.identity != self.me:
+            return "other"
+        if _sources() != self.sources:
+            self.stopping = True  # this installation changed under us: a new helper will come
+            with contextlib.suppress(OSError):
+                os.unlink(self.name)
+            return "stale"
+        if len(self.children) >= MAX_CHILDREN:
+            return "busy"
+        return None
+
+    def _reap(self, pid: int, *, block: bool = True) -> None:
+        try:
+            done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            done, status = pid, 0
+        if done == 0:
+            return
+        conn, pidfd = self.children.pop(pid)
+        if pidfd is not None:
+            self.selector.unregister(pidfd)
+            os.close(pidfd)
+        if os.WIFSIGNALED(status):  # the child could not say: we do
+            with contextlib.suppress(OSError):
+                conn.sendall(f"signal {os.WTERMSIG(status)}\n".encode())
+        conn.close()
+
+    def _child(self, conn: socket.socket, req: Request, fds: list[int]) -> None:
+        """Become the command: never returns."""
+        code = 70
+        try:
+            self._forget(conn)
+            _become(req, fds)
+            conn.sendall(f"pid {os.getpid()}\n".encode())
+            code = _run(req.args)
+            conn.sendall(f"exit {code}\n".encode())
+        finally:
+            os._exit(code)
+
+    def _forget(self, conn: socket.socket) -> None:
+        """In the child: close what is the helper's (the listener, the lock, other clients)."""
+        self.selector.close()
+        if self.listener is not None:
+            os.close(self.listener.detach())
+        os.close(self.lock_fd)
+        for other, pidfd in self.children.values():
+            os.close(other.detach())
+            if pidfd is not None:
+                os.close(pidfd)
+        del conn
+
+
+def _close(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _sources() -> dict[str, tuple[int, int, int]]:
+    """The files of this installation the helper has loaded, as they are on disk now."""
+    found = {}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path and getattr(module, "__name__", "").startswith("git_atomic"):
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            found[path] = (st.st_mtime_ns, st.st_size, st.st_ino)
+    return found
+
+
+def _become(req: Request, fds: list[int]) -> None:
+    """Take the client's place: signals as a new interpreter has them, the client's streams,
+    working folder, umask, environment and arguments."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for fd, target in zip(fds[:3], (0, 1, 2), strict=True):
+        os.dup2(fd, target)
+    os.fchdir(fds[3])
+    for fd in fds:
+        os.close(fd)
+    os.umask(req.umask)
+    os.environ.clear()
+    os.environ.update(req.env)
+    time.tzset()
+    tempfile.tempdir = None  # found again from this environment, if the helper looked
+    sys.stdin = _text(0, req.streams[0], "r", req.stdin)
+    sys.stdout = _text(1, req.streams[1], "w", None)
+    sys.stderr = _text(2, req.streams[2], "w", None)
+    sys.argv = [req.argv0, *req.args]
+
+
+def _text(fd: int, spec: str, mode: str, data: bytes | None) -> io.TextIOWrapper:
+    encoding, errors, line, through, kind = spec.split(":")
+    raw: io.RawIOBase | io.BytesIO
+    if data is not None:
+        raw = io.BytesIO(data)
+        buffer: io.BufferedIOBase | io.RawIOBase | io.BytesIO = raw
+    else:
+        raw = io.FileIO(fd, mode + "b", closefd=False)
+        if kind == "raw":
+            buffer = raw
+        elif mode == "r":
+            buffer = io.BufferedReader(raw)
+        else:
+            buffer = io.BufferedWriter(raw)
+    return io.TextIOWrapper(
+        buffer,  # type: ignore[arg-type]
+        encoding=encoding,
+        errors=errors,
+        newline="\n",
+        line_buffering=line == "1",
+        write_through=through == "1",
+    )
+
+
+def _run(args: list[str]) -> int:
+    """`main` as the console script runs it, and its exit as the interpreter would make it."""
+    from git_atomic.cli.main import main
+
+    try:
+        code: object = main(args)
+    except SystemExit as exc:
+        code = exc.code
+    except KeyboardInterrupt:
+        import traceback
+
+        traceback.print_exc()
+        _flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        code = 130
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        sys.stderr.write(f"{code}\n")
+        code = 1
+    _leave_threads()
+    import atexit
+
+    atexit._run_exitfuncs()
+    if not _flush():
+        code = 120  # as the interpreter exits when it cannot flush standard output
+    return code
+
+
+def _flush() -> bool:
+    ok = True
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            ok = False
+    return ok
+
+
+def _leave_threads() -> None:
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        threading._shutdown()  # what the interpreter's exit does

@@ -1,0 +1,347 @@
+"""The client of the warm helper: hand a short command to the worktree's helper process, if one
+answers, and give back its exit code; otherwise say so, and the command runs here as always.
+
+A command costs the start of Python and the import of the engine before any work, which at 1,000
+files is most of a checkpoint (docs/performance.md). The helper (cli/helperd.py) is a process
+per worktree that has imported everything once; for each command it forks a child that takes
+this process's working folder, environment, umask and standard streams (the descriptors
+themselves, passed over the socket) and runs the same `main` the command line runs. The helper
+is never needed: when none answers, or one of another installation, version or interpreter, or
+the child dies before it reports an exit code, the command runs in this process.
+
+Everything here runs before the command line is parsed, on every call of a routed command: it
+imports nothing heavy (no `socket`, no `json`, no `subprocess`; tests/test_hot_path.py).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import _socket
+
+# Short, non-interactive commands. Never `run`, `commit`, `tdd` (their command and gates run in
+# the user's terminal), `recover`, `undo` or `init`.
+ROUTED: Final = frozenset({"begin", "checkpoint", "status", "abort", "hook"})
+# Crash injection kills the process that runs the command: the tests that use it test this one.
+_COLD_ONLY: Final = ("GIT_ATOMIC_FAILPOINT", "GIT_ATOMIC_FAILPOINT_TRACE")
+# Where the repository is, said by the environment: found as git finds it, by the command.
+_LOCATED: Final = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_NAMESPACE",
+    "GIT_CEILING_DIRECTORIES",
+)
+MAGIC: Final = b"git-atomic-helper 1"
+DEFAULT_IDLE: Final = 60.0  # seconds a helper waits for the next command before it leaves
+# The socket's path is limited to 108 bytes (sun_path); a longer one is reached from its folder.
+_SUN_PATH: Final = 100
+
+
+def enabled(environ: os._Environ[str] | dict[str, str] = os.environ) -> bool:
+    """GIT_ATOMIC_HELPER: 0 never, 1 always; unset, the default (on)."""
+    return environ.get("GIT_ATOMIC_HELPER", "1").strip().lower() not in ("0", "no", "false", "off")
+
+
+def idle_seconds(environ: os._Environ[str] | dict[str, str] = os.environ) -> float:
+    try:
+        value = float(environ.get("GIT_ATOMIC_HELPER_IDLE", ""))
+    except ValueError:
+        return DEFAULT_IDLE
+    return value if value > 0 else DEFAULT_IDLE
+
+
+def identity() -> bytes:
+    """What must be equal for a helper to run a command exactly as this process would: the
+    installation (version and the package's file), the interpreter and its flags, the file name
+    encoding and character type, the user and groups."""
+    import _locale
+
+    from git_atomic import __version__
+
+    parts = (
+        __version__,
+        __file__,  # where this installation is
+        sys.executable,
+        sys.version,
+        repr(sys.flags),
+        sys.getfilesystemencoding(),
+        _locale.setlocale(_locale.LC_CTYPE),
+        f"{os.getuid()} {os.getgid()} {sorted(os.getgroups())}",
+    )
+    return "\x1f".join(parts).encode("utf-8", "surrogateescape")
+
+
+def locate(environ: os._Environ[str] | dict[str, str] = os.environ) -> tuple[str, str] | None:
+    """(the helper folder, the socket's name) for the worktree around the working folder, found
+    the plain way (a `.git` folder or file above it); None where anything is unusual."""
+    if any(environ.get(name) for name in _LOCATED):
+        return None
+    try:
+        here = os.getcwd()
+    except OSError:
+        return None
+    while True:
+        dot = os.path.join(here, ".git")
+        try:
+            if os.path.isdir(dot):
+                git_dir = dot
+            else:
+                with open(dot, "rb") as fh:
+                    text = fh.read(4096).decode("utf-8", "surrogateescape").strip()
+                if not text.startswith("gitdir: "):
+                    return None
+                git_dir = os.path.join(here, text[len("gitdir: ") :])
+            break
+        except FileNotFoundError:
+            parent = os.path.dirname(here)
+            if parent == here:
+                return None
+            here = parent
+        except OSError:
+            return None
+    try:
+        with open(os.path.join(git_dir, "commondir"), "rb") as fh:
+            common = os.path.join(git_dir, fh.read().decode("utf-8", "surrogateescape").strip())
+        name = os.path.basename(os.path.normpath(git_dir))
+    except FileNotFoundError:
+        common, name = git_dir, "main"
+    except OSError:
+        return None
+    return os.path.normpath(os.path.join(common, "atomic", "helper")), f"{name}.sock"
+
+
+class _Call:
+    """One command handed to a helper: the socket, the child's pid once known, and the signals
+    this process received meanwhile (passed on to the child, which acts on them as the command
+    line would)."""
+
+    def __init__(self) -> None:
+        self.pid = 0
+        self.signals: list[int] = []
+        self.stale = False  # the helper is older than the installation: start a fresh one
+
+    def forward(self, signum: int, _frame: object) -> None:
+        self.signals.append(signum)
+        if self.pid:
+            try:
+                os.kill(self.pid, signum)
+            except OSError:
+                return  # it is gone: its end is on its way
+
+
+# Set when a routed command found no helper: the command line starts one after the command.
+WANTED: list[tuple[str, str]] = []
+
+
+def call(args: list[str]) -> int | None:
+    """The exit code of the command run by the worktree's helper, or None: run it here."""
+    if not args or args[0] not in ROUTED or "-h" in args or "--help" in args:
+        return None
+    if not enabled() or any(name in os.environ for name in _COLD_ONLY):
+        return None
+    if sys.stdin is None or sys.stdout is None or sys.stderr is None:
+        return None
+    where = locate()
+    if where is None:
+        return None
+    sock = _connect(*where)
+    if sock is None:
+        WANTED.append(where)
+        return None
+    job = _Call()
+    try:
+        code = _served(sock, args, job)
+    finally:
+        sock.close()
+    if job.stale:
+        WANTED.append(where)
+    return code
+
+
+def _connect(folder: str, name: str) -> _socket.socket | None:
+    import _socket
+
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    path = os.path.join(folder, name)
+    try:
+        if len(os.fsencode(path)) < _SUN_PATH:
+            s.connect(path)
+        else:
+            here = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                os.chdir(folder)
+                s.connect(name)
+            finally:
+                os.fchdir(here)
+                os.close(here)
+        cred = s.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+        if int.from_bytes(cred[4:8], sys.byteorder) != os.getuid():
+            raise OSError("the helper's socket is another user's")
+    except OSError:
+        s.close()
+        return None
+    return s
+
+
+def _stream(stream: object) -> bytes:
+    buffer = getattr(stream, "buffer", None)
+    parts = (
+        getattr(stream, "encoding", None) or "utf-8",
+        getattr(stream, "errors", None) or "strict",
+        "1" if getattr(stream, "line_buffering", False) else "0",
+        "1" if getattr(stream, "write_through", False) else "0",
+        "raw" if type(buffer).__name__ == "FileIO" else "buffered",
+    )
+    return ":".join(parts).encode()
+
+
+def request(args: list[str], stdin: bytes | None) -> bytes:
+    """The command as the helper reads it: NUL-separated fields (no argument or variable can
+    hold a NUL), then the standard input when this process read it."""
+    umask = os.umask(0o22)
+    os.umask(umask)
+    fields = [
+        MAGIC,
+        identity(),
+        str(umask).encode(),
+        b"\x1f".join(_stream(s) for s in (sys.stdin, sys.stdout, sys.stderr)),
+        os.fsencode(sys.argv[0] if sys.argv else "git-atomic"),
+        str(len(args)).encode(),
+        *(os.fsencode(a) for a in args),
+        *(os.fsencode(k) + b"=" + os.fsencode(v) for k, v in os.environ.items()),
+    ]
+    head = b"\0".join(fields)
+    data = stdin or b""
+    return b"%d %d %d\n" % (len(head), len(data), stdin is not None) + head + data
+
+
+def _read_stdin() -> bytes:
+    chunks = []
+    while chunk := os.read(0, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _served(s: _socket.socket, args: list[str], job: _Call) -> int | None:
+    import _signal  # type: ignore[import-not-found]  # `signal` would import enum
+    import _socket
+
+    # A hook reads its payload whole: read here, so that the command can still run here with it
+    # should the helper fail.
+    stdin = _read_stdin() if args[0] == "hook" else None
+    here = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    previous = {sig: _signal.signal(sig, job.forward) for sig in (_signal.SIGINT, _signal.SIGTERM)}
+    try:
+        message = request(args, stdin)
+        fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2, here))
+        sent = s.sendmsg([message[:4096]], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        if sent < len(message):  # (an empty send to a helper that already answered fails)
+            s.sendall(message[sent:])
+        code = _answer(s, job)
+    except OSError:
+        code = None
+    finally:
+        os.close(here)
+        for sig, handler in previous.items():
+            _signal.signal(sig, handler)
+    if code is None:
+        if stdin is not None:  # the command runs here, with the payload already read
+            import io
+
+            sys.stdin = io.TextIOWrapper(
+                io.BytesIO(stdin), encoding=sys.stdin.encoding, errors=sys.stdin.errors
+            )
+        if job.signals:  # interrupted before any command ran: as the command line would be
+            return _obey(job.signals[0])
+    return code
+
+
+def _answer(s: _socket.socket, job: _Call) -> int | None:
+    """Read the helper's answer: `pid N` when the child starts, then `exit N`; `signal N` when
+    the child died of one; `no WHY` when it would not run the command."""
+    buffer = b""
+    s.settimeout(10.0)  # until the child says it started
+    while True:
+        while b"\n" not in buffer:
+            chunk = s.recv(256)
+            if not chunk:
+                return None  # the helper left: the command runs here
+            buffer += chunk
+        line, _, buffer = buffer.partition(b"\n")
+        word, _, value = line.decode("ascii", "replace").partition(" ")
+        if word == "pid":
+            job.pid = int(value)
+            s.settimeout(None)  # the command takes what it takes
+            for sig in job.signals:
+                os.kill(job.pid, sig)
+        elif word == "exit":
+            return int(value)
+        elif word == "signal":
+            sig = int(value)
+            if sig in job.signals:  # it died of what we passed on: so do we
+                return _obey(sig)
+            return None  # killed from outside (or crashed): the command runs here
+        else:
+            job.stale = value == "stale"
+            return None
+
+
+def _obey(sig: int) -> int:
+    import _signal
+
+    if sig == _signal.SIGINT:
+        sys.stderr.write("git-atomic: interrupted\n")
+        return 130
+    _signal.signal(sig, _signal.SIG_DFL)
+    os.kill(os.getpid(), sig)
+    return 128 + sig
+
+
+def start(where: tuple[str, str]) -> None:
+    """Start the worktree's helper in the background: its own session, no terminal, nothing of
+    ours inherited but the environment. Quietly nothing when it cannot start."""
+    import subprocess
+
+    folder, name = where
+    if not os.path.isdir(os.path.dirname(folder)):
+        return  # no operation ever ran here (no `atomic` folder in the git dir)
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return
+    code = (
+        "import sys; sys.path[:] = __import__('json').loads(sys.argv[1]); "
+        "from git_atomic.cli.helperd import serve; serve(sys.argv[2], sys.argv[3], sys.argv[4])"
+    )
+    import json
+
+    argv = [
+        sys.executable,
+        *subprocess._args_from_interpreter_flags(),  # type: ignore[attr-defined]
+        "-c",
+        code,
+        json.dumps(sys.path),
+        folder,
+        name,
+        str(idle_seconds()),
+    ]
+    try:
+        subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=folder,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError:
+        return  # the command was done here; the next one tries again
