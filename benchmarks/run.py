@@ -103,6 +103,13 @@ OPS: Final = (
     Op("ga_abort_watchman", "git-atomic", "rollback, Watchman watching: abort", True, True),
     Op("ga_hook_post", "git-atomic", "hook: PostToolUse of one Write (turn open)", False),
     Op("ga_turn10", "git-atomic", "hook: a turn of 10 Writes + Stop (21 calls)", False),
+    # The same commands answered by the worktree's warm helper (core/helper.py); the rows above
+    # run with GIT_ATOMIC_HELPER=0. CPU: the client's and the helper's children's.
+    Op("ga_status_warm", "git-atomic", "status, warm helper", False),
+    Op("ga_begin_warm", "git-atomic", "checkpoint: begin --history shadow, warm helper", False),
+    Op("ga_abort_warm", "git-atomic", "rollback: abort after the change, warm helper", True, True),
+    Op("ga_hook_post_warm", "git-atomic", "hook: PostToolUse of one Write, warm helper", False),
+    Op("ga_turn10_warm", "git-atomic", "hook: a turn of 10 Writes + Stop, warm helper", False),
 )
 OPS_BY_KEY: Final = {op.key: op for op in OPS}
 CHANGE_KINDS: Final = ("small", "large")
@@ -220,7 +227,8 @@ def run_cmd(
     timeout: float,
     stdin: bytes | None = None,
 ) -> CmdResult:
-    cpu0 = _children_cpu()
+    helper = _helper_pid(cwd) if env.get("GIT_ATOMIC_HELPER") == "1" else None
+    cpu0 = _children_cpu() + _helper_cpu(helper)
     start = time.perf_counter()
     try:
         proc = subprocess.run(
@@ -241,8 +249,35 @@ def run_cmd(
     except OSError as exc:
         return CmdResult(tuple(argv), None, b"", b"", time.perf_counter() - start, f"{exc}")
     seconds = time.perf_counter() - start
-    cpu = _children_cpu() - cpu0
+    cpu = _children_cpu() + _helper_cpu(helper, settle=True) - cpu0
     return CmdResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr, seconds, None, cpu)
+
+
+def _helper_pid(cwd: Path) -> int | None:
+    """The warm helper serving the repository at cwd (cli/helperd.py), if one runs."""
+    try:
+        return int((cwd / ".git" / "atomic" / "helper" / "main.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _helper_cpu(pid: int | None, *, settle: bool = False) -> float:
+    """CPU seconds of the children the helper has reaped (each served command and its git
+    processes), once those of the last call are reaped (settle)."""
+    if pid is None:
+        return 0.0
+    try:
+        deadline = time.monotonic() + 2.0
+        while settle and time.monotonic() < deadline:
+            with open(f"/proc/{pid}/task/{pid}/children") as fh:
+                if not fh.read().split():
+                    break
+            time.sleep(0.002)
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _children_cpu() -> float:
@@ -776,7 +811,12 @@ class SizeBench:
         self.broken: str | None = None
         self.gc: dict[str, Any] | None = None
         # Every other row is the usual scan, even where Watchman watches the cache folder.
-        self.ga_env = {**env, **(cli.env if cli else {}), "GIT_ATOMIC_WATCHMAN": "0"}
+        self.ga_env = {
+            **env,
+            **(cli.env if cli else {}),
+            "GIT_ATOMIC_WATCHMAN": "0",
+            "GIT_ATOMIC_HELPER": "0",  # the warm helper has rows of its own (warm_cells)
+        }
         self.watchman = False  # --watchman: the cells of watchman_cells
         self.watching = False
         self.hook_lines: dict[str, str] | None = None  # event -> the installed command line
@@ -976,6 +1016,7 @@ class SizeBench:
             )
         if with_ga:
             self._ga_cells(out)
+            warm_cells(self, out)
             if self.watchman:
                 watchman_cells(self, out)
         middle = len(out) // 2
@@ -1238,41 +1279,41 @@ class SizeBench:
     def atomic_refs(self) -> int:
         return len(self.git.ok("for-each-ref", "refs/atomic/", read_only=True).splitlines())
 
-    def cell_ga_hook(self) -> None:
+    def cell_ga_hook(self, op: str = "ga_hook_post") -> None:
         """Target 2 of issue 17: one PostToolUse inside an open turn, the whole command line."""
         self.state_ok = False
         self.sessions += 1
         session = f"bench-{self.plan.files}-{self.sessions}"
-        self.hook("ga_hook_post", "PreToolUse", session, 0)
+        self.hook(op, "PreToolUse", session, 0)
         self.agent_write(0)
         before = self.atomic_refs()
-        m = self.hook("ga_hook_post", "PostToolUse", session, 0)
+        m = self.hook(op, "PostToolUse", session, 0)
         if self.atomic_refs() <= before:
-            raise CellError("ga_hook_post", "-", "PostToolUse left no checkpoint ref")
-        self.verify("ga_hook_post", "-", self.s_agent[1])
-        self.hook("ga_hook_post", "Stop", session, None)
-        self.verify("ga_hook_post", "-", self.s_agent[1])
-        self.record("ga_hook_post", "-", m)
+            raise CellError(op, "-", "PostToolUse left no checkpoint ref")
+        self.verify(op, "-", self.s_agent[1])
+        self.hook(op, "Stop", session, None)
+        self.verify(op, "-", self.s_agent[1])
+        self.record(op, "-", m)
 
-    def cell_ga_turn(self) -> None:
+    def cell_ga_turn(self, op: str = "ga_turn10") -> None:
         """A whole turn's overhead: PreToolUse and PostToolUse around 10 Writes, then Stop."""
         self.state_ok = False
         self.sessions += 1
         session = f"bench-{self.plan.files}-{self.sessions}"
         calls: list[Measured] = []
         for i in range(TURN_CALLS):
-            calls.append(self.hook("ga_turn10", "PreToolUse", session, i))
+            calls.append(self.hook(op, "PreToolUse", session, i))
             self.agent_write(i)
-            calls.append(self.hook("ga_turn10", "PostToolUse", session, i))
-        calls.append(self.hook("ga_turn10", "Stop", session, None))
-        self.verify("ga_turn10", "-", self.s_agent[TURN_CALLS])
+            calls.append(self.hook(op, "PostToolUse", session, i))
+        calls.append(self.hook(op, "Stop", session, None))
+        self.verify(op, "-", self.s_agent[TURN_CALLS])
         total = Measured(
             sum(c.seconds for c in calls),
             sum(c.objects_added for c in calls),
             sum(c.git_added for c in calls),
             sum(c.cpu_seconds for c in calls),
         )
-        self.record("ga_turn10", "-", total)
+        self.record(op, "-", total)
 
     def recover_ga(self) -> None:
         """After a git-atomic error: close whatever it left open, then our own restore."""
@@ -1329,6 +1370,92 @@ class SizeBench:
 # --watchman: checkpoint and rollback where Watchman watches the worktree
 
 WATCHMAN_ABSENT: Final = "skipped: Watchman is not installed (--watchman)"
+
+
+def warm_cells(
+    bench: SizeBench, out: list[tuple[str, list[tuple[str, str]], Callable[[], None]]]
+) -> None:
+    """The routed commands answered by the worktree's warm helper (core/helper.py): each cell
+    first makes sure the helper runs (untimed), then measures as the cold cells do."""
+    out.append(("ga-warm-status", [("ga_status_warm", "-")], lambda: cell_ga_warm_status(bench)))
+    for kind in CHANGE_KINDS:
+        out.append(
+            (
+                f"ga-warm-{kind}",
+                [("ga_begin_warm", "-"), ("ga_abort_warm", kind)],
+                functools.partial(cell_ga_warm_rollback, bench, kind),
+            )
+        )
+    out.append(
+        ("ga-warm-hook", [("ga_hook_post_warm", "-")], lambda: _warm(bench, bench.cell_ga_hook))
+    )
+    out.append(
+        ("ga-warm-turn", [("ga_turn10_warm", "-")], lambda: _warm(bench, bench.cell_ga_turn))
+    )
+
+
+WARM_ENV: Final = {"GIT_ATOMIC_HELPER": "1", "GIT_ATOMIC_HELPER_IDLE": "900"}
+
+
+def _warm_up(bench: SizeBench) -> None:
+    """Untimed: a routed command, until the worktree's helper answers (the first one starts it)."""
+    assert bench.cli is not None
+    deadline = time.monotonic() + 60
+    while True:
+        run_cmd([*bench.cli.argv, "status", "--json"], bench.work, bench.ga_env, bench.timeout)
+        pid = _helper_pid(bench.work)
+        sock = bench.work / ".git" / "atomic" / "helper" / "main.sock"
+        if pid is not None and sock.exists() and Path(f"/proc/{pid}").exists():
+            return
+        if time.monotonic() > deadline:
+            raise CellError("ga_status_warm", "-", "no warm helper came up in 60 s")
+        time.sleep(0.2)
+
+
+def _warm(bench: SizeBench, cell: Callable[[str], None]) -> None:
+    saved = bench.ga_env
+    bench.ga_env = {**saved, **WARM_ENV}
+    try:
+        _warm_up(bench)
+        cell("ga_hook_post_warm" if cell == bench.cell_ga_hook else "ga_turn10_warm")
+    finally:
+        bench.ga_env = saved
+
+
+def cell_ga_warm_status(bench: SizeBench) -> None:
+    saved = bench.ga_env
+    bench.ga_env = {**saved, **WARM_ENV}
+    try:
+        _warm_up(bench)
+        m = bench.ga("ga_status_warm", "-", ["status", "--json"])
+        bench.record("ga_status_warm", "-", m)
+    finally:
+        bench.ga_env = saved
+
+
+def cell_ga_warm_rollback(bench: SizeBench, kind: str) -> None:
+    bench.state_ok = False
+    saved = bench.ga_env
+    bench.ga_env = {**saved, **WARM_ENV}
+    try:
+        _warm_up(bench)
+        m = bench.ga(
+            "ga_begin_warm",
+            "-",
+            ["begin", f"bench-warm-{kind}", "--history", "shadow", "--json"],
+            status="open",
+        )
+        bench.check_checkpoint("ga_begin_warm", "-", m.data)
+        bench.verify("ga_begin_warm", "-", bench.expect_s0())
+        if kind == "small":
+            bench.record("ga_begin_warm", "-", m)
+        bench.apply_change(kind)
+        m = bench.ga("ga_abort_warm", kind, ["abort", "--json"], codes=(0, 1), status="rolled_back")
+        bench.verify("ga_abort_warm", kind, bench.expect_s0())
+        bench.record("ga_abort_warm", kind, m, exact=True)
+        bench.state_ok = True
+    finally:
+        bench.ga_env = saved
 
 
 def watchman_cells(
@@ -1704,6 +1831,29 @@ def targets17(benches: Sequence[SizeBench]) -> str:
             f"2. {TURN_CALLS}-call turn + Stop ≤ {TURN_CALLS} checkpoints ({n})",
             b.series[("ga_turn10", "-")],
             begin,
+            "begin",
+            float(TURN_CALLS),
+        )
+        warm = b.series[("ga_begin_warm", "-")]
+        judge(f"1. checkpoint ≤ 0.6x stash ({n}), warm", warm, stash_ckpt, "stash", 0.6)
+        judge(
+            f"1. small rollback ≤ 0.6x stash round trip ({n}), warm",
+            b.series[("ga_abort_warm", "small")],
+            stash_rb,
+            "stash",
+            0.6,
+        )
+        judge(
+            f"2. one hook call ≤ 1.5x checkpoint ({n}), warm",
+            b.series[("ga_hook_post_warm", "-")],
+            warm,
+            "begin",
+            1.5,
+        )
+        judge(
+            f"2. {TURN_CALLS}-call turn + Stop ≤ {TURN_CALLS} checkpoints ({n}), warm",
+            b.series[("ga_turn10_warm", "-")],
+            warm,
             "begin",
             float(TURN_CALLS),
         )

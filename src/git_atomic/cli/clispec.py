@@ -106,8 +106,7 @@ ENVIRONMENT: Final = (
     ),
     (
         "GIT_ATOMIC_HELPER_IDLE",
-        "seconds a worktree's warm helper waits for the next command before it leaves "
-        "(default 60)",
+        "seconds a worktree's warm helper waits for the next command before it leaves (default 60)",
     ),
     ("GIT_ATOMIC_FAILPOINT", "for crash tests only: kill git-atomic at a named step"),
     (

@@ -234,8 +234,15 @@ def _served(s: _socket.socket, args: list[str], job: _Call) -> int | None:
 
     # A hook reads its payload whole: read here, so that the command can still run here with it
     # should the helper fail.
-    stdin = _read_stdin() if args[0] == "hook" else None
-    here = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        stdin = _read_stdin() if args[0] == "hook" else None
+    except OSError:
+        return None  # nothing read: the command reads it as always
+    try:  # the working folder itself (a folder we may not read needs O_PATH)
+        here = os.open(".", getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        _here(stdin)
+        return None
     previous = {sig: _signal.signal(sig, job.forward) for sig in (_signal.SIGINT, _signal.SIGTERM)}
     try:
         message = request(args, stdin)
@@ -251,15 +258,20 @@ def _served(s: _socket.socket, args: list[str], job: _Call) -> int | None:
         for sig, handler in previous.items():
             _signal.signal(sig, handler)
     if code is None:
-        if stdin is not None:  # the command runs here, with the payload already read
-            import io
-
-            sys.stdin = io.TextIOWrapper(
-                io.BytesIO(stdin), encoding=sys.stdin.encoding, errors=sys.stdin.errors
-            )
+        _here(stdin)
         if job.signals:  # interrupted before any command ran: as the command line would be
             return _obey(job.signals[0])
     return code
+
+
+def _here(stdin: bytes | None) -> None:
+    """The command runs in this process after all: with the payload already read, if any."""
+    if stdin is not None:
+        import io
+
+        sys.stdin = io.TextIOWrapper(
+            io.BytesIO(stdin), encoding=sys.stdin.encoding, errors=sys.stdin.errors, newline="\n"
+        )
 
 
 def _answer(s: _socket.socket, job: _Call) -> int | None:
@@ -293,11 +305,11 @@ def _answer(s: _socket.socket, job: _Call) -> int | None:
 
 
 def _obey(sig: int) -> int:
+    """Die of the signal, as the command did (or as this process would have, had it run it)."""
     import _signal
 
-    if sig == _signal.SIGINT:
-        sys.stderr.write("git-atomic: interrupted\n")
-        return 130
+    sys.stdout.flush()
+    sys.stderr.flush()
     _signal.signal(sig, _signal.SIG_DFL)
     os.kill(os.getpid(), sig)
     return 128 + sig
