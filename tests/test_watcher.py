@@ -263,3 +263,52 @@ def test_ignored_rule_files_through_watchman(watched: GitRepo, tmp_path: Path) -
     pre_op = captured(repo, json.loads(out)["checkpoints"]["pre_op"])
     assert b"sub/.gitattributes" in pre_op  # put back by the rollback, listed again
     assert pre_op == on_disk(repo, b"venv/lib")
+
+
+def folder_listings(repo: GitRepo, tmp: Path, *args: str) -> int:
+    """Run git-atomic; how many listings of folders (folders.py) its captures ran."""
+    trace = tmp / "trace"
+    trace.unlink(missing_ok=True)
+    repo.atomic(*args, check=0, env={"GIT_TRACE": str(trace)})
+    return sum("ls-files --others --directory" in line for line in trace.read_text().splitlines())
+
+
+def dirs_and_files(repo: GitRepo) -> set[bytes]:
+    found = set()
+    for folder, subdirs, names in os.walk(repo.path):
+        subdirs[:] = [d for d in subdirs if d != ".git"]
+        rel = os.path.relpath(folder, repo.path)
+        found.update(os.fsencode(os.path.normpath(os.path.join(rel, n))) for n in subdirs + names)
+    return found
+
+
+def test_empty_folders_through_watchman(watched: GitRepo, tmp_path: Path) -> None:
+    """The empty folders a listing found after a clock are kept with it (folders.py): while
+    Watchman reports nothing but files of the tree that are still files, a capture takes them
+    without listing again; a folder made or removed is listed again. Judged on the disk: a
+    rollback removes the empty folders its checkpoint lacks and makes those it holds."""
+    repo = watched
+    repo.write("a/one", b"one\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "tree")
+    (repo.path / "keep" / "inner").mkdir(parents=True)
+    scans(repo, tmp_path, "begin", "w", "--history", "shadow")
+    scans(repo, tmp_path, "abort")  # a clock, and the empty folders kept with it
+    before = dirs_and_files(repo)
+    assert b"keep/inner" in before
+    assert folder_listings(repo, tmp_path, "begin", "w2", "--history", "shadow") == 0
+    repo.write("a/one", b"one, edited\n")  # a file of the tree, still a file
+    assert folder_listings(repo, tmp_path, "abort") == 0
+    assert dirs_and_files(repo) == before  # keep/inner was in both checkpoints
+    assert repo.path.joinpath("a/one").read_bytes() == b"one\n"
+    # The rollback wrote a/one anew (a new file renamed into a/): listed again once.
+    assert folder_listings(repo, tmp_path, "begin", "w3", "--history", "shadow") == 1
+    assert folder_listings(repo, tmp_path, "abort") == 0
+    assert folder_listings(repo, tmp_path, "begin", "w4", "--history", "shadow") == 0
+    (repo.path / "keep" / "inner").rmdir()
+    (repo.path / "made" / "empty").mkdir(parents=True)
+    assert folder_listings(repo, tmp_path, "abort") == 1  # folders changed: listed again
+    assert dirs_and_files(repo) == before
+    scans(repo, tmp_path, "undo")  # the rescue held made/empty and no keep/inner
+    after = dirs_and_files(repo)
+    assert b"made/empty" in after and b"keep/inner" not in after and b"keep" in after

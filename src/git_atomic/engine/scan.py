@@ -61,6 +61,10 @@ class Scan:
         # clock.
         self.extras_known: list[bytes] | None = None
         self.extras_listed: list[bytes] | None = None
+        # The same for the empty folders (folders.py): known from the last listing when
+        # Watchman says no folder changed; listed after the clock, kept with it.
+        self.empty_known: list[bytes] | None = None
+        self.empty_listed: list[bytes] | None = None
         self.untracked_config: tuple[str, ...] = ()
 
 
@@ -185,6 +189,7 @@ def _changes(scan: Scan) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
         answer = watcher.answer(repo, query, scan.base_tree, rules)
         if answer is not None:
             scan.clock, scan.rules, scan.extras_known = answer.clock, rules, answer.extras
+            scan.empty_known = answer.empty
             return answer[:3]
         _start_status(scan, scan.untracked_config or _untracked_cache(repo))  # the usual scan
     assert scan.status is not None
@@ -269,6 +274,7 @@ def keep(scan: Scan, tree: str) -> list[str]:
             target,
             scan.rules,
             scan.extras_known if scan.extras_known is not None else scan.extras_listed,
+            scan.empty_known if scan.empty_known is not None else scan.empty_listed,
         )
     # A rename onto another name of the same file (nothing was written since the link) does
     # nothing at all: that name goes here.

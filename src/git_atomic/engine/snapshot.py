@@ -188,8 +188,10 @@ class _Disk:
             )
         if self.scanning is None:
             self._add_all()
-        else:
+        elif self.scanning.watch is None:
             self._list_folders(self.scanning.index)
+        # (Asking Watchman, the scan may know the empty folders are the last listing's: the
+        # listing waits for its answer, `empty_folders`.)
 
     def _add_all(self) -> None:
         # `add -A` on a copy of the index: it honours the index's flags, which a scan index
@@ -206,8 +208,18 @@ class _Disk:
 
     def empty_folders(self, files: _Files) -> frozenset[bytes] | None:
         """Every empty folder no rule ignores; None when git could not list them."""
+        scanning = self.scanning
+        if self.folders is None and scanning is not None:
+            if scanning.empty_known is not None:
+                return frozenset(scanning.empty_known)
+            self._list_folders(scanning.index)  # after the scan's clock, so it may be kept
         listing, self.folders = self.folders, None
-        return folders.collect(self.repo, listing, files.added) if listing is not None else None
+        if listing is None:
+            return None
+        every = folders.collect(self.repo, listing, files.added)
+        if scanning is not None and every is not None:
+            scanning.empty_listed = sorted(every)
+        return every
 
     def drop_flags(self, flags: indexstate.IndexFlags) -> None:
         """Seeded from your index, a scan took your flags, and git would take flagged entries

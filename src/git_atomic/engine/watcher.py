@@ -60,6 +60,10 @@ class Answer(NamedTuple):
     # The listing of ignored rule files kept with the clock (ignores.py), when no rule file
     # was reported since: it is still the answer (the rules themselves have not changed).
     extras: list[bytes] | None
+    # The empty folders kept with the clock (folders.py), when every path reported since is a
+    # file of `tree` that is still a file: no entry was added to or removed from any folder
+    # (that changes the folder, which Watchman would report), so the same folders are empty.
+    empty: list[bytes] | None
 
 
 class Query:
@@ -204,6 +208,7 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
     if untracked is None:
         return None
     extras = query.record.get("extras")
+    empty = query.record.get("empty")
     return Answer(
         deleted,
         [*changed, *untracked],
@@ -212,6 +217,9 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
         None
         if rule_files or not isinstance(extras, list)
         else [os.fsencode(str(p)) for p in extras],
+        None
+        if deleted or new or len(changed) != len(paths) or not isinstance(empty, list)
+        else [os.fsencode(str(p)) for p in empty],
     )
 
 
@@ -312,9 +320,11 @@ def remember(
     index: Path,
     rules: list[object],
     extras: Sequence[bytes] | None,
+    empty: Sequence[bytes] | None,
 ) -> None:
     """Keep `taken` (the clock of the scan whose index is `index`, of `tree`) for the next
-    scan, with the listing of ignored rule files made beside it (`extras`, None: none made).
+    scan, with the listing of ignored rule files made beside it (`extras`, None: none made)
+    and the empty folders found by a listing started after the clock (`empty`, None: none).
     A scan index with a gitlink gets no record (see the module's docstring)."""
     path = _record_path(repo, key)
     if not taken.gitlinks_checked and _has_gitlinks(repo, index):
@@ -334,6 +344,7 @@ def remember(
                     "clock": taken.clock,
                     "rules": rules,
                     **({} if extras is None else {"extras": [os.fsdecode(p) for p in extras]}),
+                    **({} if empty is None else {"empty": [os.fsdecode(p) for p in empty]}),
                 }
             )
         )
