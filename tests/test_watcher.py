@@ -312,3 +312,35 @@ def test_empty_folders_through_watchman(watched: GitRepo, tmp_path: Path) -> Non
     scans(repo, tmp_path, "undo")  # the rescue held made/empty and no keep/inner
     after = dirs_and_files(repo)
     assert b"made/empty" in after and b"keep/inner" not in after and b"keep" in after
+
+
+def test_same_bytes_written_again_through_watchman(watched: GitRepo, tmp_path: Path) -> None:
+    """Files Watchman reports that hold the same bytes as before: the scan's tree is the last
+    one and its index is not written again (`update-index --index-info` of a split index reads
+    and writes the whole index); the next change to those files is still seen."""
+    repo = watched
+    repo.write("a/one", b"one\n")
+    repo.write("b/two", b"two\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "tree")
+    scans(repo, tmp_path, "begin", "w", "--history", "shadow")
+    scans(repo, tmp_path, "abort")
+    repo.write("a/one", b"one\n")
+    repo.write("b/two", b"two\n")
+    trace = tmp_path / "trace"
+    trace.unlink(missing_ok=True)
+    out = repo.atomic(
+        "begin", "w2", "--history", "shadow", "--json", check=0, env={"GIT_TRACE": str(trace)}
+    ).stdout
+    lines = trace.read_text().splitlines()
+    assert any("--batch-check=%(objecttype)" in line for line in lines)  # Watchman answered
+    assert not any("update-index -z --index-info" in line for line in lines)
+    assert captured(repo, json.loads(out)["checkpoints"]["pre_op"]) == on_disk(repo)
+    repo.write("a/one", b"one, edited\n")
+    edited = on_disk(repo)
+    rescue, kinds = rescue_of_abort(repo, tmp_path)
+    assert kinds == ["watchman"]
+    assert rescue == edited  # the rescue read the edit
+    assert repo.path.joinpath("a/one").read_bytes() == b"one\n"  # rolled back
+    scans(repo, tmp_path, "undo")
+    assert repo.path.joinpath("a/one").read_bytes() == b"one, edited\n"

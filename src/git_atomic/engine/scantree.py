@@ -152,9 +152,17 @@ def edit_tree(
 ) -> tuple[str | None, process.Background | None]:
     """The new tree by editing the old one (`mktree` on the folders concerned), and the scan
     index's update with the same entries, still running in the background (None once waited
-    for). Its entries get no stat data: the next `status` looks at those few files again, and
-    only marks them clean if their bytes are the ones recorded, so a file written while this
-    ran is never taken for what it was."""
+    for, or when the files were written again with the same bytes: the tree is `base`, and the
+    scan index stays as it is, its stat data for them stale, so the next `status` reads them
+    again). Its entries get no stat data: the next `status` looks at those few files again,
+    and only marks them clean if their bytes are the ones recorded, so a file written while
+    this ran is never taken for what it was."""
+    try:
+        tree = repo.tree_edit(base, edits)
+    except ValueError:
+        return None, None
+    if tree == base:
+        return tree, None
     info = b"".join(
         (f"{new[0]} {new[1]}".encode() if new else b"0 " + ZERO_OID.encode()) + b"\t" + p + b"\0"
         for p, new in edits.items()
@@ -167,10 +175,6 @@ def edit_tree(
         input=info,
         env={"GIT_INDEX_FILE": str(index)},
     )
-    try:
-        tree = repo.tree_edit(base, edits)
-    except ValueError:
-        return None, pending
     if _verify() or os.urandom(1)[0] < 16:
         # Now and then (always under test): git's own tree of the scan index, which also brings
         # its cached trees up to date for the next `status`. They must agree.
