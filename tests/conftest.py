@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.gitrepo import GitRepo, stop_helpers
+from testing.gitrepo import GitRepo, helper_pids, stop_helpers
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -48,6 +48,7 @@ def _no_helper_left(request: pytest.FixtureRequest) -> Iterator[None]:
     tmp = request.node.funcargs.get("tmp_path")
     if isinstance(tmp, Path):
         stop_helpers(tmp)
+        assert not helper_pids(tmp), "a warm helper outlived its test"
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

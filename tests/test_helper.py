@@ -287,6 +287,31 @@ def test_another_installation_is_not_served_and_leaves_the_helper_be(
     assert probe(repo, tmp_path, "status", env=first).served
 
 
+def test_a_client_in_a_sandbox_is_not_served(repo: GitRepo, tmp_path: Path) -> None:
+    """Landlock and seccomp sandboxes set no_new_privs: such a client's command would run in
+    the helper, outside its sandbox. It runs in the client."""
+    started(repo)
+    confined = PROBE.replace(
+        "import atexit, os, sys",
+        "import atexit, os, sys, ctypes\n"
+        "assert ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0) == 0",  # NO_NEW_PRIVS
+    )
+    out = tmp_path / "probe.txt"
+    proc = subprocess.run(
+        [sys.executable, "-c", confined, "status"],
+        cwd=repo.path,
+        env={**repo.env, "HELPER_PROBE_OUT": str(out)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    call = Call(proc, ast.literal_eval(out.read_text()))
+    assert "socket.connect" in call.events and not call.served, call.events
+    assert call.code == 0 and "no operation is open" in call.stdout
+    assert probe(repo, tmp_path, "status", env={}).served  # the helper is still there
+
+
 def _paused(
     repo: GitRepo, tmp_path: Path, *args: str, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], Path, int]:

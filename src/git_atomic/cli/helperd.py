@@ -86,6 +86,7 @@ class Helper:
         self.name = name
         self.idle = idle
         self.me = helper.identity()
+        self.confinement = confinement(os.getpid())
         self.sources = _sources()
         self.children: dict[int, tuple[socket.socket, int | None]] = {}
         self.selector = selectors.DefaultSelector()
@@ -187,10 +188,11 @@ class Helper:
         try:
             conn.settimeout(_ANSWER_WAIT)
             cred = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-            if struct.unpack("3i", cred)[1] != os.getuid():
+            peer, uid, _gid = struct.unpack("3i", cred)
+            if uid != os.getuid():
                 raise ValueError("another user's client")
             req = self._receive(conn, fds)
-            refusal = self._refusal(req)
+            refusal = "confined" if confinement(peer) != self.confinement else self._refusal(req)
             if refusal is not None:
                 conn.sendall(f"no {refusal}\n".encode())
                 raise ValueError(refusal)
@@ -277,6 +279,26 @@ class Helper:
             if pidfd is not None:
                 os.close(pidfd)
         del conn
+
+
+# What a sandbox changes about a process (bubblewrap, firejail and containers: namespaces;
+# Landlock and seccomp filters need no_new_privs; dropped capabilities). A client confined
+# otherwise than the helper is not served: its command would run outside its sandbox.
+_CONFINED_BY: Final = ("CapPrm", "CapEff", "CapBnd", "NoNewPrivs", "Seccomp", "Seccomp_filters")
+_NAMESPACES: Final = ("cgroup", "ipc", "mnt", "net", "pid", "user", "uts")
+
+
+def confinement(pid: int) -> tuple[str, ...] | None:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            fields = [line for line in fh if line.partition(":")[0] in _CONFINED_BY]
+        spaces = []
+        for name in _NAMESPACES:
+            with contextlib.suppress(FileNotFoundError):
+                spaces.append(os.readlink(f"/proc/{pid}/ns/{name}"))
+    except OSError:
+        return None
+    return (*fields, *spaces)
 
 
 def _close(fds: list[int]) -> None:

@@ -143,6 +143,8 @@ def call(args: list[str]) -> int | None:
     """The exit code of the command run by the worktree's helper, or None: run it here."""
     if not args or args[0] not in ROUTED or "-h" in args or "--help" in args:
         return None
+    if sys.platform != "linux":  # the helper reads /proc and SO_PEERCRED
+        return None
     if not enabled() or any(name in os.environ for name in _COLD_ONLY):
         return None
     if sys.stdin is None or sys.stdout is None or sys.stderr is None:
