@@ -99,7 +99,8 @@ def helper_of(repo: GitRepo, *, timeout: float = 30.0) -> int:
 
 
 def started(repo: GitRepo, env: dict[str, str] | None = None) -> int:
-    repo.atomic("status", check=0, env=env)
+    # Long enough for a loaded machine between two served calls (the fixture stops it after).
+    repo.atomic("status", check=0, env={"GIT_ATOMIC_HELPER_IDLE": "600", **(env or {})})
     return helper_of(repo)
 
 
