@@ -351,14 +351,6 @@ case(
     r"""printf 'changed\n' > ita; git add ita; rm ita2; git rm -q --cached ita2
     git update-index --no-skip-worktree sw; git checkout -- sw; printf 'n\n' > sw2
     git update-index --no-assume-unchanged au; git add au gone; git add -u""",
-    known=(
-        (
-            "effect",
-            "an operation's changes to index flags are not taken back by an effect rollback: "
-            "intent-to-add entries it staged are dropped, skip-worktree and assume-unchanged "
-            "it cleared stay cleared (ops/effect.py keeps the flags as they are now)",
-        ),
-    ),
 )
 case(
     "index-sparse-checkout-and-split-index",
@@ -368,7 +360,6 @@ case(
     r"""git sparse-checkout disable; printf 'c\n' > in/i; git update-index --no-split-index
     git add -A""",
     flavours=("shadow", "effect"),
-    known=(("effect", "skip-worktree flags the operation cleared are not set again"),),
 )
 case(
     "index-version-4",
@@ -493,13 +484,6 @@ case(
     r""": > .gitignore; printf 'x\n' > new.tmp; rm sub/.gitignore; printf 'x\n' > sub/other""",
     flavours=("shadow", "effect"),
     undo=False,
-    known=(
-        (
-            "effect",
-            "a file the operation made under rules it changed stays after an effect rollback "
-            "that restores rules ignoring it (restore.py takes it for one that was there)",
-        ),
-    ),
 )
 
 # --- many files (t3903 "stash a lot"; peers: snapshot of large trees) -------------------

@@ -30,7 +30,8 @@ How to use it (rollback, undo and the agent-turn engine all do this, under the w
   still points where the step left it (it may be the step's own commits); one that moved since
   stays, and is listed in `kept`: the step's change is then taken back in the files and the
   index only, on top of the later commits. HEAD switches back to the branch it was on only if
-  it is still on the branch the step switched to. The user's index flags are kept;
+  it is still on the branch the step switched to. Index flags (intent-to-add, skip-worktree,
+  assume-unchanged) the step set or cleared are cleared or set again, the others kept as now;
 - or, where the effect and later changes overlap (the same hunk, a file one side deleted and
   the other changed, ...), no target and the `conflicts`.
 
@@ -54,7 +55,7 @@ from dataclasses import dataclass
 
 from git_atomic.core.journal import CheckpointRow, Journal, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind
-from git_atomic.engine import checkpoint, isolation
+from git_atomic.engine import checkpoint, indexstate, isolation
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import EMPTY_TREE, Repo
 from git_atomic.ops import moves
@@ -238,15 +239,49 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         refs.move(frm, to)
     pairs = [(snaps[frm], snaps[to]) for frm, to in changes]
     folders = checkpoint.empty_folders_after(repo, current, pairs, files)
+    times = [snaps[to].captured_at for _, to in changes]
     target = _target(
         repo,
         files_tree=files,
         staged_tree=staged,
         refs=refs,
-        flags=current.index_flags,
+        flags=_flags_after(repo, current, pairs),
         folders=folders,
+        # What each change goes back to was on disk then: a file the target lacks that was
+        # born before it and that the target's rules ignore is the user's (restore.py); one
+        # the effect made goes, whatever the rules say once the effect is taken back.
+        captured_at=None if None in times else min(t for t in times if t is not None),
     )
     return Outcome(current, target, kept=tuple(dict.fromkeys(refs.kept)))
+
+
+def _flags_after(
+    repo: Repo, current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]]
+) -> str | None:
+    """The index flags now, with each change's own change of them made: an intent-to-add,
+    skip-worktree or assume-unchanged flag a step set is cleared again, one it cleared is set
+    again (`git add` of an intent-to-add file taken back is `git add -N` again); the flags the
+    steps did not change stay as they are now."""
+    if all(frm.index_flags == to.index_flags for frm, to in pairs):
+        return current.index_flags
+    now = checkpoint.load_flags(repo, current)
+    ita = dict(now.intent_to_add)
+    skip, assume = set(now.skip_worktree), set(now.assume_unchanged)
+    for frm, to in pairs:
+        old, new = checkpoint.load_flags(repo, frm), checkpoint.load_flags(repo, to)
+        for path in old.intent_to_add.keys() - new.intent_to_add.keys():
+            ita.pop(path, None)
+        ita.update((p, m) for p, m in new.intent_to_add.items() if old.intent_to_add.get(p) != m)
+        for flagged, was, will in (
+            (skip, old.skip_worktree, new.skip_worktree),
+            (assume, old.assume_unchanged, new.assume_unchanged),
+        ):
+            flagged -= was - will
+            flagged |= will - was
+    flags = indexstate.IndexFlags(ita, frozenset(skip), frozenset(assume))
+    if not flags:
+        return None
+    return repo.line("hash-object", "-w", "--stdin", input=flags.encode())
 
 
 class _Refs:
@@ -298,6 +333,7 @@ def _target(
     refs: _Refs,
     flags: str | None,
     folders: tuple[str | None, bool],
+    captured_at: float | None = None,
 ) -> Snapshot:
     """A checkpoint of a computed state (objects only; `moves.keep` makes it reachable). `flags`:
     the index flags blob to keep (the user's, as they are now); `folders`: its empty folders,
@@ -311,6 +347,7 @@ def _target(
         index_flags=flags,
         empty_folders=folders[0],
         all_empty_folders=folders[1],
+        captured_at=captured_at,
     )
     return checkpoint.write(repo, parts, message="git-atomic: an effect taken back or re-applied")
 
