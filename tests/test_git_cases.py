@@ -15,7 +15,9 @@ the files.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import os
 import stat
 import subprocess
@@ -80,7 +82,8 @@ def _walk(root: Path) -> tuple[list[tuple[bytes, str, str]], list[bytes]]:
             elif stat.S_ISREG(st.st_mode):
                 with open(full, "rb") as fh:
                     data = fh.read()
-                files.append((rel, "exec" if st.st_mode & 0o100 else "file", _digest(data)))
+                # The whole permission: a restore must not make a 0600 key readable by all.
+                files.append((rel, f"file {st.st_mode & 0o777:o}", _digest(data)))
             else:
                 files.append((rel, f"special {st.st_mode:o}", ""))
         if (
@@ -266,6 +269,40 @@ def effect(tmp_path: Path, case: Case) -> None:
         same(expected, disk_state(repo.path, repo.env), "after undo of that rollback")
 
 
+TURN_GATE = '[[gates]]\nname = "turn"\nrun = "test ! -e turn-marker"\n'
+
+
+def hook(repo: GitRepo, event: str, **fields: object) -> str:
+    """One Claude Code hook call, as the installed command line makes it."""
+    payload = {"session_id": "s1", "cwd": str(repo.path), "hook_event_name": event, **fields}
+    res = repo.atomic("hook", "claude-code", event, input=json.dumps(payload).encode())
+    assert res.returncode == 0, f"{event}: exit {res.returncode}\n{res.stdout}{res.stderr}"
+    return res.stdout
+
+
+def turn(tmp_path: Path, case: Case) -> None:
+    """An agent turn (Claude Code's hooks) whose shell call does the operation and breaks the
+    gate; the user adds files meanwhile: the turn's own changes are taken back at Stop, the
+    user's stay; undo brings the turn's back."""
+    config = f"printf '{TURN_GATE}' > .git-atomic.toml"
+    setup = dataclasses.replace(case, setup=case.setup + "\n" + config)
+    repo = make(tmp_path, "repo", setup)
+    hook(repo, "UserPromptSubmit", prompt="do it")
+    call = {"tool_name": "Bash", "tool_input": {"command": "op"}, "tool_use_id": "toolu_1"}
+    hook(repo, "PreToolUse", **call)
+    op = case.op + "\ntouch turn-marker"
+    sh(repo, op, check=False)
+    hook(repo, "PostToolUse", **call, tool_response={"success": True})
+    sh(repo, LATER)
+    answer = hook(repo, "Stop", stop_hook_active=False)
+    assert json.loads(answer)["decision"] == "block", answer
+    same(twin_state(tmp_path, setup, LATER), disk_state(repo.path, repo.env), "after the turn")
+    if case.undo:
+        expected = twin_state(tmp_path, setup, op, LATER)
+        atomic(repo, "undo")
+        same(expected, disk_state(repo.path, repo.env), "after undo of the turn's rollback")
+
+
 CASES: list[Case] = []
 
 
@@ -325,6 +362,15 @@ case(
     rm f; mkdir -p f/g; printf 'deep\n' > f/g/h; rm -rf src; ln -s other src
     rm g; mkdir g; rmdir keep-empty; mkdir -p made/empty; rm -rf user-empty; printf 'z' > empty-file
     git add -A; git commit -qm swap""",
+)
+# Peers' reports: a private key or .env rewritten by the operation came back world-readable.
+case(
+    "kinds-private-permissions",
+    r"""umask 077; printf 's\n' > secret.key; printf 't\n' > tracked.key
+    printf '#!/bin/sh\n' > x.sh
+    chmod 700 x.sh; git add tracked.key x.sh; git commit -qm keys""",
+    r"""printf 'changed\n' > secret.key; printf 'changed\n' > tracked.key; chmod 600 x.sh""",
+    flavours=("shadow", "effect"),
 )
 case(
     "kinds-nested-repository-and-submodule",
@@ -496,14 +542,18 @@ case(
     flavours=("shadow",),
 )
 
-RUN = {"shadow": shadow, "commits": commits, "effect": effect}
+RUN = {"shadow": shadow, "commits": commits, "effect": effect, "turn": turn}
+
+
+# The families an agent turn runs over too (four hook calls and a gate each: the CI budget).
+TURNS = ("kinds", "index-flags", "attributes")
 
 
 def _params() -> list[object]:
     out: list[object] = []
     for c in CASES:
         known = dict(c.known)
-        for flavour in c.flavours:
+        for flavour in (*c.flavours, "turn") if c.name in TURNS else c.flavours:
             marks = (
                 [pytest.mark.xfail(strict=True, reason=known[flavour])] if flavour in known else []
             )

@@ -387,6 +387,8 @@ def _apply_files(
         umask = _umask()
         for c in writes:
             mode = (0o777 if c.new_mode == "100755" else 0o666) & ~umask
+            if c.status == "M" and c.new_mode != SYMLINK:
+                mode = _permissions_kept(tree.lstat(c.path), mode)
             # A file with other names (an operation's hard link to a file elsewhere) is
             # written anew, as one whose bytes changed: chmod would change the other file too.
             if c.status == "M" and c.old_oid == c.new_oid:
@@ -431,6 +433,16 @@ def _apply_files(
                 outcome.problems.append(
                     f"{_show(exc.path)} is in the way of the folder {_show(folder)}"
                 )
+
+
+def _permissions_kept(st: os.stat_result | None, mode: int) -> int:
+    """The mode of a file written over the regular file `st`: its read and write permissions
+    (a 0600 key stays 0600, never readable by others after a rollback), executable where
+    `mode` is."""
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return mode
+    kept = st.st_mode & 0o666
+    return kept | (kept & 0o444) >> 2 if mode & 0o100 else kept
 
 
 def _was(c: RawChange) -> unchanged.Expected:
