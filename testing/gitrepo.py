@@ -280,19 +280,23 @@ def read_index(data: bytes) -> tuple[tuple[bytes, str, str, int, str], ...]:
 
 
 def helper_pids(root: Path) -> list[int]:
-    """The warm helpers (cli/helperd.py) serving repositories up to three folders under root."""
+    """The warm helpers (cli/helperd.py) serving repositories under root, found among the
+    processes (a helper still starting has written no pid file yet)."""
+    inside = os.fsencode(root.resolve()) + b"/"
     pids = []
-    for depth in range(4):
-        pattern = "*/" * depth + ".git/atomic/helper/*.pid"
-        for found in root.glob(pattern):
-            try:
-                pid = int(found.read_text().split()[0])
-                with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                    if b"git_atomic.cli.helperd" in fh.read():
-                        pids.append(pid)
-            except (OSError, ValueError, IndexError):
-                continue
-    return pids
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                argv = fh.read().split(b"\0")
+        except OSError:
+            continue
+        if any(b"git_atomic.cli.helperd" in a for a in argv) and any(
+            a.startswith(inside) and a.endswith(b"/.git/atomic/helper") for a in argv
+        ):
+            pids.append(int(entry))
+    return sorted(pids)
 
 
 def stop_helpers(root: Path) -> None:
