@@ -35,6 +35,7 @@ BEFORE_SCAN = {
         ".cli.main",
         ".cli.parser",
         ".core",
+        ".core.children",  # the interrupts noted from the start (early.py)
         ".core.errors",
         ".core.helper",  # the warm helper's client: asked first, imports nothing heavy
         ".core.lock",

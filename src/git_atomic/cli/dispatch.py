@@ -46,7 +46,7 @@ def dispatch(ns: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         "hook": _hook,
     }
     code = handlers[verb](ns)
-    from git_atomic.core.process import INTERRUPTS
+    from git_atomic.core.children import INTERRUPTS
 
     if INTERRUPTS.received is not None and code not in (130, 143):
         # A signal arrived while a state change ran; it was finished first, now we obey.

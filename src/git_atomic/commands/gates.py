@@ -7,7 +7,7 @@ import shlex
 import sys
 import time
 
-from git_atomic.core import process
+from git_atomic.core import children
 from git_atomic.core.config import Config, CoverageRule, load_config
 from git_atomic.ops import context, output, results
 from git_atomic.ops.conclude import interrupted_exit
@@ -30,7 +30,7 @@ def gates(*, run_now: bool, all_gates: bool, json_out: bool) -> int:
             / "logs"
             / f"gates-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(2)}"
         )
-        process.INTERRUPTS.install()
+        children.INTERRUPTS.install()
         try:
             ran = run_gates(
                 config.gates,
@@ -42,14 +42,14 @@ def gates(*, run_now: bool, all_gates: bool, json_out: bool) -> int:
                 progress=not json_out and sys.stderr.isatty(),
             )
         finally:
-            process.INTERRUPTS.uninstall()
+            children.INTERRUPTS.uninstall()
         passed = all(r.passed for r in ran) and len(ran) == len(config.gates)
         if json_out:
             output.emit(_listing(config, ran, passed=passed, log_dir=str(log_dir)))
         else:
             _tell(config, ran, passed=passed)
-        if process.INTERRUPTS.received is not None:
-            return interrupted_exit(process.INTERRUPTS.received)
+        if children.INTERRUPTS.received is not None:
+            return interrupted_exit(children.INTERRUPTS.received)
         return 0 if passed else 1
 
 
@@ -133,7 +133,7 @@ def _tell(config: Config, ran: list[GateResult], *, passed: bool) -> None:
             output.say("  " + r.output_tail.replace("\n", "\n  "))
         output.say(f"  full output: {r.log_path}")
     skipped = [g.name for g in config.gates[len(ran) :]]
-    if process.INTERRUPTS.received is not None:
+    if children.INTERRUPTS.received is not None:
         output.say("git-atomic: interrupted")
     elif skipped:
         output.say(

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from git_atomic.core import failpoints, process
+from git_atomic.core import children, failpoints
 from git_atomic.core.config import GateSpec, gates_to_run, load_config
 from git_atomic.core.errors import AtomicError, RefusedError
 from git_atomic.core.journal import CheckpointRow, OpRow, Owner
@@ -219,14 +219,14 @@ def _execute(
     ok_exit: tuple[int, ...],
 ) -> OpRow:
     try:
-        if process.INTERRUPTS.received is not None:
+        if children.INTERRUPTS.received is not None:
             return _fail(run, FailedPhase.INTERRUPT)
         engine = _open_private(run)
         failed = _run_command(run, timeout=timeout, json_out=json_out, ok_exit=ok_exit)
         if failed is not None:
             return _fail(run, failed)
         done = _checkpoint(run, engine, CheckpointKind.OP_EXEC, shlex.join(run.argv)[:200])
-        if process.INTERRUPTS.received is not None:
+        if children.INTERRUPTS.received is not None:
             return _fail(run, FailedPhase.INTERRUPT, keep=False)
         verdict = validate(
             engine,
@@ -247,7 +247,7 @@ def _execute(
         _close_unless_applying(run)
         raise
     finally:
-        process.CHILDREN.path = None
+        children.CHILDREN.path = None
         _drop_private(run)
 
 
@@ -259,7 +259,7 @@ def _open_private(run: _Run) -> Engine:
     assert run.pre.head_oid is not None
     run.private = isolation.add_worktree(run.ctx.repo, run.path, run.pre.head_oid)
     # The command's process group, for `recover` to end if we are killed under it.
-    process.CHILDREN.path = run.private.git_dir / CHILD_RECORD
+    children.CHILDREN.path = run.private.git_dir / CHILD_RECORD
     failpoints.hit("isolate:after-worktree")
     isolation.bring_to(run.private, run.pre)
     return Engine(Context(run.private, journal, WorktreeLock(run.private.git_dir / "atomic.lock")))
@@ -273,7 +273,7 @@ def _run_command(
     assert run.private is not None
     cwd = isolation.private_cwd(run.ctx.repo.root, run.private.root)
     isolation.point_git_variables_at(run.private)
-    res = process.run_child(
+    res = children.run_child(
         list(run.argv),
         cwd=cwd,
         timeout=timeout,
@@ -284,7 +284,7 @@ def _run_command(
     run.ctx.journal.set_command_result(run.op_id, exit_code=res.exit_code, duration=res.duration_s)
     if res.error:
         output.say(f"git-atomic: cannot run the command: {res.error}")
-    if process.INTERRUPTS.received is not None:
+    if children.INTERRUPTS.received is not None:
         return FailedPhase.INTERRUPT
     if res.timed_out:
         return FailedPhase.TIMEOUT

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from git_atomic.core import failpoints, process
+from git_atomic.core import children, failpoints
 from git_atomic.core.errors import BusyError, NotARepository
 from git_atomic.core.journal import OpRow, Owner
 from git_atomic.core.lock import Holder, WorktreeLock, process_alive
@@ -95,7 +95,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
     with context.opened("recover", check_state=False) as ctx:
         _refuse_if_owned(ctx.journal.open_op(ctx.worktree))
         engine = Engine(ctx)
-        done.stopped_group = process.stop_orphaned_child(ctx.repo.git_dir / context.CHILD_RECORD)
+        done.stopped_group = children.stop_orphaned_child(ctx.repo.git_dir / context.CHILD_RECORD)
         done.isolated = [op.id for op in cleanup_stale_isolated(engine=engine)]
         _finish_outside_restore(engine, done)
         _finish_closed_op_restores(engine, done)

@@ -8,7 +8,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from git_atomic.core import process
+from git_atomic.core import children
 from git_atomic.core.config import GateSpec, gates_to_run, load_config
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import OpRow
@@ -40,7 +40,7 @@ def run(
 ) -> int:
     if not argv:
         raise UsageError("run: give the command after --, e.g. git atomic run -- make fmt")
-    missing = process.missing_program(argv, cwd=os.getcwd())
+    missing = children.missing_program(argv, cwd=os.getcwd())
     if missing is not None:
         raise UsageError(f"run: cannot run the command: {missing}; nothing was started")
     if isolate:
@@ -100,10 +100,10 @@ def _execute(
     all_gates: bool,
     ok_exit: tuple[int, ...],
 ) -> OpRow:
-    if process.INTERRUPTS.received is not None:
+    if children.INTERRUPTS.received is not None:
         return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
     try:
-        res = process.run_child(
+        res = children.run_child(
             list(argv),
             cwd=os.getcwd(),
             timeout=timeout,
@@ -113,7 +113,7 @@ def _execute(
         engine.journal.set_command_result(op.id, exit_code=res.exit_code, duration=res.duration_s)
         if res.error:
             output.say(f"git-atomic: cannot run the command: {res.error}")
-        if process.INTERRUPTS.received is not None:
+        if children.INTERRUPTS.received is not None:
             return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
         if res.timed_out:
             return rollback_op(engine, op, failed_phase=FailedPhase.TIMEOUT)
@@ -138,7 +138,7 @@ def _execute(
         except staged.UnmergedPaths:
             output.say("git-atomic: the command left unmerged paths in the index")
             return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
-        if process.INTERRUPTS.received is not None:
+        if children.INTERRUPTS.received is not None:
             return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
         return validate_and_finish(
             engine,

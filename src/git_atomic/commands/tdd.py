@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from git_atomic.core import process
+from git_atomic.core import children
 from git_atomic.core.config import Config, GateSpec, load_config
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal, OpRow
@@ -62,7 +62,7 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
         raise UsageError(f"tdd: expected red, green or refactor, got {phase!r}")
     if message is not None and not message.strip():
         raise UsageError("tdd: -m: expected a message, got an empty one")
-    missing = process.missing_program(argv, cwd=os.getcwd()) if argv else None
+    missing = children.missing_program(argv, cwd=os.getcwd()) if argv else None
     if missing is not None:
         raise UsageError(f"tdd: cannot run the command: {missing}; nothing was started")
     with context.opened("tdd") as ctx:
@@ -75,7 +75,7 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
             )
         test = config.tdd.test
         missing = (
-            None if isinstance(test, str) else process.missing_program(test, cwd=ctx.repo.root)
+            None if isinstance(test, str) else children.missing_program(test, cwd=ctx.repo.root)
         )
         if missing is not None:
             raise UsageError(f"tdd: cannot run the test command: {missing}; nothing was started")
@@ -152,9 +152,9 @@ def _phase(
 ) -> OpRow:
     journal = engine.journal
     if argv:
-        if process.INTERRUPTS.received is not None:
+        if children.INTERRUPTS.received is not None:
             return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
-        res = process.run_child(
+        res = children.run_child(
             list(argv),
             cwd=os.getcwd(),
             timeout=None,
@@ -164,7 +164,7 @@ def _phase(
         journal.set_command_result(op.id, exit_code=res.exit_code, duration=res.duration_s)
         if res.error:
             output.say(f"git-atomic: cannot run the command: {res.error}")
-        if process.INTERRUPTS.received is not None:
+        if children.INTERRUPTS.received is not None:
             return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
         if res.exit_code != 0:
             return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
@@ -194,7 +194,7 @@ def _phase(
         green_coverage=verdict.green_coverage,
         tests_failed=verdict.tests_failed,
     )
-    interrupted = process.INTERRUPTS.received is not None
+    interrupted = children.INTERRUPTS.received is not None
     if interrupted or not verdict.kept:
         failed_phase = FailedPhase.INTERRUPT if interrupted else FailedPhase.VALIDATE
         if argv:
@@ -241,7 +241,7 @@ def _judge(
         worktree=engine.ctx.worktree,
         progress=progress,
     )
-    if process.INTERRUPTS.received is not None:
+    if children.INTERRUPTS.received is not None:
         return result, Verdict(False, "interrupted", False, None, None)
     trouble = _could_not_test(result, shell=isinstance(config.tdd.test, str))
     if trouble is not None:

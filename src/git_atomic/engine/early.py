@@ -22,7 +22,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-from git_atomic.core import process
+from git_atomic.core import children
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.engine import discovery, git, scan, scanindex
@@ -47,15 +47,15 @@ def holding(repo: git.Repo, command: str, *, wait: float | None) -> Iterator[Wor
     the command finishes the state change it is in (never half a restore), and exits 130/143
     after it."""
     lock = WorktreeLock(repo.git_dir / "atomic.lock")
-    process.INTERRUPTS.install()
+    children.INTERRUPTS.install()
     try:
         lock.acquire(command, wait=wait)
-        process.CHILDREN.path = repo.git_dir / process.CHILD_RECORD
+        children.CHILDREN.path = repo.git_dir / children.CHILD_RECORD
         yield lock
     finally:
-        process.CHILDREN.path = None
+        children.CHILDREN.path = None
         lock.release()
-        process.INTERRUPTS.uninstall()
+        children.INTERRUPTS.uninstall()
 
 
 @contextlib.contextmanager

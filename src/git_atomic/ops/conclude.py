@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from git_atomic.core import process
+from git_atomic.core import children
 from git_atomic.core.journal import Journal, OpRow
 from git_atomic.core.vocab import FailedPhase, OpStatus
 from git_atomic.ops import output, results
@@ -20,7 +20,7 @@ def interrupted_exit(signum: int) -> int:
 
 
 def exit_code(op: OpRow) -> int:
-    received = process.INTERRUPTS.received
+    received = children.INTERRUPTS.received
     if received is not None and op.failed_phase == FailedPhase.INTERRUPT:
         return interrupted_exit(received)
     return 0 if op.status == OpStatus.COMMITTED else 1
@@ -36,11 +36,11 @@ def conclude(
 ) -> int:
     """Run `work` (it opens, runs and closes the operation) with interrupts noted, then tell
     its outcome: `as_json` (default: the operation's record) or `tell`."""
-    process.INTERRUPTS.install()
+    children.INTERRUPTS.install()
     try:
         op = work()
     finally:
-        process.INTERRUPTS.uninstall()
+        children.INTERRUPTS.uninstall()
     if json_out:
         output.emit(as_json(op) if as_json is not None else results.operation(journal, op))
     else:

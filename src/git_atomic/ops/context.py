@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
 
-from git_atomic.core import process
+from git_atomic.core import children
 from git_atomic.core.errors import BusyError, RefusedError
 from git_atomic.core.journal import Journal, OpRow
 from git_atomic.core.lock import WorktreeLock, process_alive
@@ -18,7 +18,7 @@ from git_atomic.engine.early import Early, holding
 # The intent of a restore outside any operation (rollback --to, undo, emergency) while it runs.
 PENDING_RESTORE: Final = "atomic-pending.json"
 
-CHILD_RECORD: Final = process.CHILD_RECORD
+CHILD_RECORD: Final = children.CHILD_RECORD
 
 
 @dataclass

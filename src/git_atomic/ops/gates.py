@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from git_atomic.core import process
+from git_atomic.core import children
 from git_atomic.core.config import GateSpec
 from git_atomic.core.journal import Journal
 
@@ -60,7 +60,7 @@ def check_programs(gates: Sequence[GateSpec], *, root: Path) -> None:
     for gate in gates:
         if isinstance(gate.run, str):
             continue
-        missing = process.missing_program(gate.run, cwd=root)
+        missing = children.missing_program(gate.run, cwd=root)
         if missing is not None:
             raise UsageError(f"gate {gate.name}: cannot run {missing}; nothing was started")
 
@@ -79,7 +79,7 @@ def run_gates(
     results: list[GateResult] = []
     log_dir.mkdir(parents=True, exist_ok=True)
     for n, gate in enumerate(gates, 1):
-        if process.INTERRUPTS.received is not None:
+        if children.INTERRUPTS.received is not None:
             break
         result = run_gate(
             gate,
@@ -109,7 +109,7 @@ def run_gate(
         if ticker:
             ticker.start()
         try:
-            res = process.run_child(
+            res = children.run_child(
                 gate.run,
                 cwd=root,
                 timeout=gate.timeout,
@@ -128,7 +128,7 @@ def run_gate(
         message = f"could not start: {res.error}"
     elif res.timed_out:
         message = f"timed out after {gate.timeout:g} s"
-    elif process.INTERRUPTS.received is not None:
+    elif children.INTERRUPTS.received is not None:
         passed = False
         message = "interrupted"
     elif not passed:

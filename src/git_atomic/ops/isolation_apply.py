@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
-from git_atomic.core import failpoints, process
+from git_atomic.core import children, failpoints
 from git_atomic.core.errors import BusyError, RefusedError
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import CheckpointKind, EventKind, IntentAction, Phase
@@ -63,12 +63,12 @@ class Applied:
 def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: Result) -> Applied:
     repo, journal = ctx.repo, ctx.journal
     assert pre.head_oid is not None
-    if process.INTERRUPTS.received is not None:
+    if children.INTERRUPTS.received is not None:
         return Applied(False, not_applied=NotApplied.INTERRUPT)
     try:
         take_worktree_lock(ctx.lock, patient_with_all=True)
     except BusyError as exc:
-        if process.INTERRUPTS.received is not None:
+        if children.INTERRUPTS.received is not None:
             return Applied(False, not_applied=NotApplied.INTERRUPT)
         return Applied(False, not_applied=NotApplied.BUSY, why=exc.message)
     try:
@@ -77,7 +77,7 @@ def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: 
             refuse_if_interrupted(ctx)
         except RefusedError as exc:
             return Applied(False, not_applied=NotApplied.BUSY, why=exc.message)
-        if process.INTERRUPTS.received is not None:
+        if children.INTERRUPTS.received is not None:
             return Applied(False, not_applied=NotApplied.INTERRUPT)
         journal.set_phase(op_id, Phase.APPLY, worktree=ctx.worktree)
         failpoints.hit("isolate:apply:start")
@@ -213,7 +213,7 @@ def take_worktree_lock(lock: WorktreeLock, *, patient_with_all: bool) -> None:
                 not alive
                 or not (patient_with_all or isolated)
                 or time.monotonic() >= deadline
-                or process.INTERRUPTS.received is not None
+                or children.INTERRUPTS.received is not None
             ):
                 raise
             if not told and not isolated:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from git_atomic.core import process
+from git_atomic.core import children
 from git_atomic.core.journal import OpRow, Owner
 from git_atomic.core.lock import process_alive
 from git_atomic.core.vocab import EventKind, FailedPhase, IntentAction, OpStatus
@@ -68,7 +68,7 @@ def cleanup_stale_isolated(*, engine: Engine, finish_applies: bool = True) -> li
 def _stop_command(repo: git.Repo, path: Path) -> None:
     """The command (or gate) a killed isolated run left running would go on writing there."""
     for admin in isolation.admin_dirs(repo, path):
-        process.stop_orphaned_child(admin / CHILD_RECORD)
+        children.stop_orphaned_child(admin / CHILD_RECORD)
 
 
 def _alive(op: OpRow) -> bool:

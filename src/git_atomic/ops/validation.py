@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from git_atomic.core import failpoints, process
+from git_atomic.core import children, failpoints
 from git_atomic.core.config import GateSpec
 from git_atomic.core.journal import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, OpStatus, Phase
@@ -52,7 +52,7 @@ def validate(
     failpoints.hit("validate:after-gates")
     coverages = [r.coverage for r in results if r.coverage is not None]
     coverage = coverages[-1] if coverages else None
-    if process.INTERRUPTS.received is not None:
+    if children.INTERRUPTS.received is not None:
         return Verdict(FailedPhase.INTERRUPT, coverage, bool(results))
     if any(not r.passed for r in results):
         return Verdict(FailedPhase.VALIDATE, coverage, bool(results))

@@ -1,0 +1,324 @@
+"""The other door to subprocess: the user's command and gates, run as children of ours. A
+Ctrl-C or SIGTERM is noted and forwarded to the child's process group, never raised; the
+terminal is lent to an interactive child; the group is recorded beside the lock so that
+`recover` can end it when we are killed under it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Final, NamedTuple
+
+
+class ChildResult(NamedTuple):
+    exit_code: int | None  # None when it could not start or was killed by us
+    duration_s: float
+    timed_out: bool
+    error: str | None = None  # why it could not start
+
+
+class Interrupts:
+    """SIGINT/SIGTERM while an operation runs: remember, forward to the child's process group.
+
+    The handlers never raise: git-atomic finishes the step it is in (a checkpoint, a restore)
+    and then rolls back, so a signal can never leave a half-written state behind.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._child_pgid: int | None = None
+        self._previous: dict[int, object] = {}
+        self._depth = 0
+
+    def install(self) -> None:
+        import signal
+        import threading
+
+        self._depth += 1
+        if self._depth > 1 or threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def uninstall(self) -> None:
+        import signal
+
+        self._depth = max(0, self._depth - 1)
+        if self._depth:
+            return
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        self._previous.clear()
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        if self.received is None:
+            self.received = signum
+        pgid = self._child_pgid
+        if pgid is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(pgid, signum)
+
+
+INTERRUPTS = Interrupts()
+
+
+# The process group of the command or gate running now, in the worktree's git dir (ChildRecord).
+CHILD_RECORD: Final = "atomic-child.json"
+
+
+class ChildRecord:
+    """The process group of the command or gate running now, in a file beside the lock.
+
+    If git-atomic itself is killed (SIGKILL, OOM), the child's group lives on and may go on
+    writing to the tree; `recover` reads this file and ends that group before it restores.
+    """
+
+    def __init__(self) -> None:
+        self.path: Path | None = None  # set while a command holds a worktree
+
+    def started(self, pgid: int) -> None:
+        if self.path is None:
+            return
+        import json
+
+        from git_atomic.core.lock import process_start
+
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}")
+        tmp.write_text(
+            json.dumps({"pgid": pgid, "start": process_start(pgid), "owner": os.getpid()})
+        )
+        os.replace(tmp, self.path)
+
+    def ended(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+def stop_orphaned_child(record: Path) -> int | None:
+    """End the process group of a command or gate whose git-atomic was killed under it: it
+    would go on writing to the tree while recover restores it."""
+    import json
+
+    from git_atomic.core.lock import process_alive
+
+    try:
+        data = json.loads(record.read_text())
+        pgid, start, owner = int(data["pgid"]), data.get("start"), int(data["owner"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        record.unlink(missing_ok=True)
+        return None
+    if process_alive(owner, None) and owner != os.getpid():
+        return None  # its git-atomic lives (an isolated run between phases): not ours to end
+    stopped = None
+    # A leader alive under another start time is a new process that reused the number: not
+    # ours. A dead leader's number stays taken while any member of its group lives.
+    leader_reused = process_alive(pgid, None) and not process_alive(pgid, start)
+    if pgid > 1 and not leader_reused and _kill_group(pgid):
+        stopped = pgid
+    record.unlink(missing_ok=True)
+    return stopped
+
+
+def _kill_group(pgid: int) -> bool:
+    import signal
+    import time
+
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.02)
+    return True
+
+
+def missing_program(argv: Sequence[str], *, cwd: str | os.PathLike[str]) -> str | None:
+    """Why `argv` cannot start, when its program is not there: checked before an operation opens,
+    so a typo costs no checkpoint and no rollback. A shell command line cannot be checked."""
+    import shutil
+
+    program = argv[0]
+    if "/" in program:
+        path = Path(cwd, program)
+        if not path.exists():
+            return f"{program}: no such file"
+        if path.is_dir() or not os.access(path, os.X_OK):
+            return f"{program}: not an executable file"
+        return None
+    if shutil.which(program) is None:
+        return f"{program}: command not found on PATH"
+    return None
+
+
+CHILDREN = ChildRecord()
+_KILL_GRACE_S: Final = 5.0
+
+
+def run_child(
+    command: Sequence[str] | str,
+    *,
+    cwd: str | os.PathLike[str],
+    timeout: float | None,
+    stdout: int | None = None,
+    stderr: int | None = None,
+    env: Mapping[str, str] | None = None,
+    interactive: bool = False,
+) -> ChildResult:
+    """Run the user's command (argv) or gate (a shell command line, given as str).
+
+    The child gets its own process group, so a timeout or a forwarded signal reaches everything
+    it started. A gate's stdin is closed, to keep a forgotten prompt from hanging an agent; the
+    command (`interactive`) reads the caller's stdin, and when that is the terminal it gets the
+    terminal too (`_Terminal`).
+    """
+    import signal
+    import time
+
+    shell = isinstance(command, str)
+    argv: list[str] = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
+    start = time.monotonic()
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    terminal = _Terminal.lendable() if interactive else None
+    try:
+        child = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdin=None if interactive and (terminal or not os.isatty(0)) else subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            env=full_env,
+            process_group=0,
+            preexec_fn=terminal.give_to_self if terminal else None,
+        )
+    except OSError as exc:
+        what = argv[0] if not shell else "/bin/sh"
+        return ChildResult(None, time.monotonic() - start, False, f"{what}: {exc.strerror}")
+    INTERRUPTS._child_pgid = child.pid
+    CHILDREN.started(child.pid)
+    timed_out = False
+    try:
+        if INTERRUPTS.received is not None:
+            os.killpg(child.pid, INTERRUPTS.received)
+        if terminal:
+            timed_out = terminal.wait(child, timeout)
+        else:
+            try:
+                child.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+        if timed_out:
+            _terminate_group(child, signal.SIGTERM)
+        if INTERRUPTS.received is not None and child.poll() is None:
+            _terminate_group(child, INTERRUPTS.received)
+    finally:
+        INTERRUPTS._child_pgid = None
+        if child.poll() is None:
+            _terminate_group(child, signal.SIGKILL)
+        # Whatever the child left running in its group must not outlive the operation.
+        with contextlib.suppress(OSError):
+            os.killpg(child.pid, signal.SIGKILL)
+        if terminal:
+            terminal.take_back()
+        CHILDREN.ended()
+    code = child.returncode
+    if terminal and code == -signal.SIGINT and INTERRUPTS.received is None:
+        # Ctrl-C on the lent terminal reached the command's group, not ours: it is our interrupt.
+        INTERRUPTS.received = signal.SIGINT
+    return ChildResult(None if timed_out else code, time.monotonic() - start, timed_out)
+
+
+class _Terminal:
+    """The terminal lent to the command, as a shell lends it to a foreground job.
+
+    The command runs in its own process group (so a timeout reaches all it started); a
+    background group that reads the terminal is stopped (SIGTTIN). So while it runs, its group is
+    the terminal's foreground group: it can prompt, and Ctrl-C and Ctrl-Z reach it first. Only
+    when stdin is the terminal and git-atomic is in its foreground; a git-atomic in the background
+    gives its command /dev/null instead, having no terminal to lend.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    @classmethod
+    def lendable(cls) -> _Terminal | None:
+        import threading
+
+        if not os.isatty(0) or threading.current_thread() is not threading.main_thread():
+            return None
+        try:
+            return cls(0) if os.tcgetpgrp(0) == os.getpgrp() else None
+        except OSError:
+            return None
+
+    def _set_foreground(self, pgid: int) -> None:
+        import signal
+
+        # A background group that changes the foreground group gets SIGTTOU unless ignored.
+        previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        try:
+            with contextlib.suppress(OSError):
+                os.tcsetpgrp(self.fd, pgid)
+        finally:
+            signal.signal(signal.SIGTTOU, previous)
+
+    def give_to_self(self) -> None:
+        """In the child, between fork and exec: its new group takes the terminal."""
+        self._set_foreground(os.getpgrp())
+
+    def take_back(self) -> None:
+        self._set_foreground(os.getpgrp())
+
+    def wait(self, child: subprocess.Popen[bytes], timeout: float | None) -> bool:
+        """Wait for the child; True when the timeout ran out first. Ctrl-Z stops the command's
+        group: then git-atomic takes the terminal back and stops its own group (the shell's job),
+        and when the job is continued, lends the terminal again and continues the command."""
+        import signal
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            flags = os.WUNTRACED | (os.WNOHANG if deadline is not None else 0)
+            pid, status = os.waitpid(child.pid, flags)
+            if pid == 0:
+                assert deadline is not None
+                if time.monotonic() >= deadline:
+                    return True
+                time.sleep(0.02)
+                continue
+            if not os.WIFSTOPPED(status):
+                child.returncode = os.waitstatus_to_exitcode(status)
+                return False
+            self.take_back()
+            os.killpg(os.getpgrp(), signal.SIGTSTP)  # resumes here on `fg` or `bg`
+            if os.tcgetpgrp(self.fd) == os.getpgrp():
+                self._set_foreground(child.pid)
+            with contextlib.suppress(OSError):
+                os.killpg(child.pid, signal.SIGCONT)
+
+
+def _terminate_group(child: subprocess.Popen[bytes], sig: int) -> None:
+    import signal
+
+    try:
+        os.killpg(child.pid, sig)
+    except OSError:
+        return
+    try:
+        child.wait(timeout=_KILL_GRACE_S)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
