@@ -65,6 +65,7 @@ SESSION = BEFORE_SCAN | {
         ".core.config",
         ".core.failpoints",
         ".core.journal",
+        ".core.journalrows",  # the records the journal reads back
         ".core.vocab",  # the journal's closed vocabularies (StrEnums)
         ".engine.gitlinks",  # HEAD and refs made links, set aside before a capture reads refs
         ".engine.gitstate",

@@ -8,7 +8,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from git_atomic.core.journal import Journal, Owner
+from git_atomic.core.journal import Journal
+from git_atomic.core.journalrows import Owner
 from git_atomic.core.vocab import (
     CheckpointKind,
     EventKind,

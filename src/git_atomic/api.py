@@ -23,7 +23,7 @@ from typing import Any
 
 from git_atomic.core.config import gates_to_run, load_config
 from git_atomic.core.errors import AtomicError, Exit, UsageError
-from git_atomic.core.journal import OpRow
+from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
 from git_atomic.ops import context, output, results
 from git_atomic.ops.operation import Engine, rollback_op

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from git_atomic.agents.turnstate import TURN_REFS, Record
 from git_atomic.core.errors import AtomicError
-from git_atomic.core.journal import Owner
+from git_atomic.core.journalrows import Owner
 from git_atomic.core.vocab import (
     CheckpointKind,
     EventKind,

@@ -41,7 +41,7 @@ from pathlib import Path
 from git_atomic.core import children, failpoints
 from git_atomic.core.config import GateSpec, gates_to_run, load_config
 from git_atomic.core.errors import AtomicError, RefusedError
-from git_atomic.core.journal import CheckpointRow, OpRow, Owner
+from git_atomic.core.journalrows import CheckpointRow, OpRow, Owner
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
 from git_atomic.engine import checkpoint, discovery, git, isolation, snapshot

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Final
 
 from git_atomic.core.errors import BusyError, Exit
-from git_atomic.core.journal import OpRow, Owner
+from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.vocab import EventKind, HistoryMode, OpStatus
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import context, effect, moves, output, results, steps

@@ -6,7 +6,8 @@ import re
 import time
 
 from git_atomic.core.errors import UsageError
-from git_atomic.core.journal import Journal, OpRow
+from git_atomic.core.journal import Journal
+from git_atomic.core.journalrows import OpRow
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import OpStatus
 from git_atomic.engine import discovery, git

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from git_atomic.core import children, failpoints
 from git_atomic.core.errors import BusyError, NotARepository
-from git_atomic.core.journal import OpRow, Owner
+from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.lock import Holder, WorktreeLock, process_alive
 from git_atomic.core.vocab import (
     CheckpointKind,

@@ -34,7 +34,7 @@ from pathlib import Path
 from git_atomic.commands import moving
 from git_atomic.commands.query import resolve_op
 from git_atomic.core.errors import BusyError, RefusedError, UsageError
-from git_atomic.core.journal import CheckpointRow, OpRow
+from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import checkpoint, pathcheck, scanindex
 from git_atomic.ops import context, effect, moves, output, results, steps

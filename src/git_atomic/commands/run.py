@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from git_atomic.core import children
 from git_atomic.core.config import GateSpec, gates_to_run, load_config
 from git_atomic.core.errors import UsageError
-from git_atomic.core.journal import OpRow
+from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
 from git_atomic.engine import gitlinks, gitstate, staged
 from git_atomic.engine.early import Early

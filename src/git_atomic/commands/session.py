@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from git_atomic.core.config import gates_to_run, load_config
 from git_atomic.core.errors import Exit, UsageError
-from git_atomic.core.journal import OpRow, Owner
+from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpKind, OpStatus
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, results

@@ -22,7 +22,8 @@ from typing import Final
 from git_atomic.core import children
 from git_atomic.core.config import Config, GateSpec, load_config
 from git_atomic.core.errors import UsageError
-from git_atomic.core.journal import Journal, OpRow
+from git_atomic.core.journal import Journal
+from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
 from git_atomic.ops import context, gates, output, phasecommit
 from git_atomic.ops.conclude import conclude

@@ -24,7 +24,7 @@ from __future__ import annotations
 from git_atomic.commands import moving
 from git_atomic.core.config import load_config
 from git_atomic.core.errors import BusyError, UsageError
-from git_atomic.core.journal import OpRow
+from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import checkpoint, gitstate
 from git_atomic.ops import context, effect, moves, output, steps

@@ -7,16 +7,22 @@ whatever instant git-atomic dies at, the next command knows what was under way.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from git_atomic.core.errors import UsageError
+from git_atomic.core.journalrows import (
+    CheckpointRow,
+    EventRow,
+    GateRow,
+    Intent,
+    OpRow,
+    Owner,
+)
 from git_atomic.core.vocab import (
     CheckpointKind,
     EventKind,
@@ -110,98 +116,6 @@ _OP_FIELDS: Final = (
     "duration",
     "detail",
 )
-
-
-# The intent of the state change under way: {"action": "restore", "target": ..., ...}
-Intent = Mapping[str, object]
-
-
-@dataclass(frozen=True)
-class Owner:
-    """The process working on an operation: its pid and start time (a pid alone is reused)."""
-
-    pid: int
-    start: str | None
-
-    @classmethod
-    def this_process(cls) -> Owner:
-        from git_atomic.core.lock import process_start
-
-        return cls(os.getpid(), process_start(os.getpid()))
-
-
-@dataclass(frozen=True)
-class OpRow:
-    id: str
-    worktree: str
-    name: str
-    kind: OpKind
-    history: HistoryMode
-    status: OpStatus
-    phase: Phase
-    failed_phase: FailedPhase | None
-    owner_pid: int | None
-    owner_start: str | None
-    pending: str | None
-    argv: str | None
-    exit_code: int | None
-    command_duration: float | None
-    coverage: float | None
-    started_at: float
-    ended_at: float | None
-    duration: float | None
-    detail: str | None
-
-    @property
-    def argv_list(self) -> list[str] | None:
-        return json.loads(self.argv) if self.argv else None
-
-    @property
-    def pending_intent(self) -> dict[str, Any] | None:
-        return json.loads(self.pending) if self.pending else None
-
-    @property
-    def details(self) -> dict[str, Any]:
-        return json.loads(self.detail) if self.detail else {}
-
-
-@dataclass(frozen=True)
-class CheckpointRow:
-    op_id: str
-    seq: int
-    kind: CheckpointKind
-    sha: str
-    ref: str
-    message: str | None
-    commit_sha: str | None
-    created_at: float
-
-
-@dataclass(frozen=True)
-class GateRow:
-    op_id: str
-    seq: int
-    name: str
-    passed: bool
-    exit_code: int | None
-    duration: float
-    coverage: float | None
-    output_tail: str | None
-    log_path: str | None
-    message: str | None
-    command: str | None = None  # None: recorded before schema 2
-
-
-@dataclass(frozen=True)
-class EventRow:
-    id: int
-    op_id: str | None
-    worktree: str
-    kind: EventKind
-    at: float
-    rescue: str | None
-    target: str | None
-    detail: str | None
 
 
 class Journal:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from git_atomic.core import children
-from git_atomic.core.journal import Journal, OpRow
+from git_atomic.core.journal import Journal
+from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import FailedPhase, OpStatus
 from git_atomic.ops import output, results
 

@@ -9,7 +9,8 @@ from typing import Final
 
 from git_atomic.core import children
 from git_atomic.core.errors import BusyError, RefusedError
-from git_atomic.core.journal import Journal, OpRow
+from git_atomic.core.journal import Journal
+from git_atomic.core.journalrows import OpRow
 from git_atomic.core.lock import WorktreeLock, process_alive
 from git_atomic.core.vocab import OpStatus
 from git_atomic.engine import discovery, git, gitstate

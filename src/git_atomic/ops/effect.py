@@ -53,7 +53,8 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from git_atomic.core.journal import CheckpointRow, Journal, OpRow
+from git_atomic.core.journal import Journal
+from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind
 from git_atomic.engine import checkpoint, indexstate, isolation
 from git_atomic.engine.checkpoint import Snapshot

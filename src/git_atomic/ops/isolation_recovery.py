@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from git_atomic.core import children
-from git_atomic.core.journal import OpRow, Owner
+from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.lock import process_alive
 from git_atomic.core.vocab import EventKind, FailedPhase, IntentAction, OpStatus
 from git_atomic.engine import git, isolation

@@ -13,7 +13,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from git_atomic.core.journal import Journal, OpRow
+from git_atomic.core.journal import Journal
+from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import EventKind, HistoryMode
 from git_atomic.engine import checkpoint, gitstate, restore, snapshot
 from git_atomic.engine.checkpoint import Snapshot

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import failpoints
 from git_atomic.core.errors import AtomicError, BusyError
-from git_atomic.core.journal import CheckpointRow, Intent, OpRow, Owner
+from git_atomic.core.journalrows import CheckpointRow, Intent, OpRow, Owner
 from git_atomic.core.vocab import (
     CheckpointKind,
     EventKind,

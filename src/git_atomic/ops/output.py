@@ -8,7 +8,8 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, TypeAlias
 
-from git_atomic.core.journal import Journal, OpRow
+from git_atomic.core.journal import Journal
+from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, FailedPhase, HistoryMode, OpStatus
 from git_atomic.ops import results
 

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from git_atomic.core.journal import GateRow, Journal, OpRow
+from git_atomic.core.journal import Journal
+from git_atomic.core.journalrows import GateRow, OpRow
 from git_atomic.core.vocab import (
     CheckpointKind,
     EventKind,

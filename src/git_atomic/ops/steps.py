@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from git_atomic.core.journal import CheckpointRow, Journal, OpRow
+from git_atomic.core.journal import Journal
+from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 
 _STEP_KINDS: Final = {

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 import time
 
-from git_atomic.core.journal import GateRow, Journal, OpRow
+from git_atomic.core.journal import Journal
+from git_atomic.core.journalrows import GateRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, OpKind, OpStatus
 from git_atomic.engine.git import Repo
 from git_atomic.ops import context

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, TextIO
 
-from git_atomic.core.journal import CheckpointRow, EventRow, OpRow
+from git_atomic.core.journalrows import CheckpointRow, EventRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind, OpStatus, Phase
 from git_atomic.engine.git import Repo
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import shlex
 import time
 
-from git_atomic.core.journal import CheckpointRow, EventRow, GateRow, Journal, OpRow
+from git_atomic.core.journal import Journal
+from git_atomic.core.journalrows import CheckpointRow, EventRow, GateRow, OpRow
 from git_atomic.core.vocab import (
     CheckpointKind,
     EventKind,

@@ -6,7 +6,8 @@ import time
 from datetime import datetime
 
 from git_atomic.core.errors import RefusedError
-from git_atomic.core.journal import Journal, OpRow
+from git_atomic.core.journal import Journal
+from git_atomic.core.journalrows import OpRow
 from git_atomic.core.lock import Holder
 from git_atomic.core.vocab import CheckpointKind, OpKind
 from git_atomic.engine.git import Repo
