@@ -87,13 +87,14 @@ SESSION = BEFORE_SCAN | {
         ".ops.output",
         ".ops.phasecommit",
         ".ops.results",  # the records output renders
+        ".ops.resultjson",  # and their JSON
         ".ops.validation",  # the gates' step (commit)
     )
 }
 # An agent's hook call (each tool call of the agent runs two): its adapter, the turn engine,
 # and what a checkpoint needs; not the other adapters, the MCP server, the views, the command
 # line's help (clispec) or the session commands.
-HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output"}) | {
+HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.resultjson"}) | {
     f"{PKG}{m}"
     for m in (
         ".agents",

@@ -19,7 +19,7 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.ops import output, results
+from git_atomic.ops import resultjson, results
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "git_atomic"
 
@@ -91,7 +91,7 @@ def test_a_result_renders_its_members_as_plain_json_strings() -> None:
     result = results.no_operation(
         status=OpStatus.RECOVERED, rescue=None, duration_s=0.5, history=HistoryMode.COMMITS
     )
-    text = json.dumps(output.result_json(result))
+    text = json.dumps(resultjson.result_json(result))
     assert text == (
         '{"schema": "git-atomic/1", "op_id": null, "name": null, "status": "recovered", '
         '"failed_phase": null, "history": "commits", "checkpoints": {"pre_op": null, '

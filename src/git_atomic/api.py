@@ -25,7 +25,7 @@ from git_atomic.core.config import gates_to_run, load_config
 from git_atomic.core.errors import AtomicError, Exit, UsageError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
-from git_atomic.ops import context, output, results
+from git_atomic.ops import context, resultjson, results
 from git_atomic.ops.operation import Engine, rollback_op
 from git_atomic.ops.validation import validate_and_finish
 
@@ -83,7 +83,7 @@ class Operation:
     @property
     def result(self) -> dict[str, Any] | None:
         """After the block: the same object `git atomic run --json` prints."""
-        return output.result_json(self._result) if self._result is not None else None
+        return resultjson.result_json(self._result) if self._result is not None else None
 
     def checkpoint(self, message: str | None = None) -> str:
         """Record an OP-EXEC stage of the tree as it is now; returns the checkpoint's id."""

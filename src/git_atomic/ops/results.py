@@ -1,6 +1,6 @@
 """What a command reports, as records: built from the journal, rendered in one place.
 
-`output.py` renders them as the JSON result (one object on stdout, `docs/reference.md`); the
+`resultjson.py` renders them as the JSON result (one object on stdout, `docs/reference.md`); the
 commands and views say them to people. Nothing here writes anything.
 """
 
