@@ -60,9 +60,55 @@ class Applied:
     problems: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class _Merges:
+    """The result merged onto the worktree as it is now (its rescue): files, index, commits."""
+
+    rescue: Snapshot
+    rescue_ref: str
+    ours_files: str  # the files tree the merge of the files was made with
+    files: isolation.Merge
+    staged: isolation.Merge
+    head: isolation.Merge
+
+    def clean(self) -> bool:
+        return None not in (self.files.oid, self.staged.oid, self.head.oid)
+
+
 def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: Result) -> Applied:
-    repo, journal = ctx.repo, ctx.journal
     assert pre.head_oid is not None
+    refused = _take_lock(ctx)
+    if refused is not None:
+        return refused
+    try:
+        refused = _not_ready(ctx)
+        if refused is not None:
+            return refused
+        ctx.journal.set_phase(op_id, Phase.APPLY, worktree=ctx.worktree)
+        failpoints.hit("isolate:apply:start")
+        seq = len(ctx.journal.checkpoints(op_id)) + 1
+        try:
+            merges = _merge(ctx, op_id=op_id, name=name, pre=pre, result=result, seq=seq)
+        except RefusedError as exc:  # e.g. unmerged paths appeared meanwhile
+            return Applied(False, not_applied=NotApplied.BUSY, why=exc.message)
+        rescue = merges.rescue
+        merged = (merges.ours_files, rescue.staged_tree, rescue.head_ref, rescue.head_oid) != (
+            pre.files_tree,
+            pre.staged_tree,
+            pre.head_ref,
+            pre.head_oid,
+        )
+        if not merges.clean():
+            return _conflict(ctx, merges, merged=merged)
+        return _come_home(
+            ctx, merges, op_id=op_id, name=name, pre=pre, result=result, seq=seq, merged=merged
+        )
+    finally:
+        ctx.lock.release()
+
+
+def _take_lock(ctx: Context) -> Applied | None:
+    """The user's worktree lock, or why the result cannot come home now."""
     if children.INTERRUPTS.received is not None:
         return Applied(False, not_applied=NotApplied.INTERRUPT)
     try:
@@ -71,125 +117,144 @@ def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: 
         if children.INTERRUPTS.received is not None:
             return Applied(False, not_applied=NotApplied.INTERRUPT)
         return Applied(False, not_applied=NotApplied.BUSY, why=exc.message)
+    return None
+
+
+def _not_ready(ctx: Context) -> Applied | None:
+    """Why the worktree cannot take the result now (git waits there for the user, an operation
+    of its own was interrupted, a signal came), under its lock; None: it can."""
     try:
-        try:
-            check_git_state(repo)
-            refuse_if_interrupted(ctx)
-        except RefusedError as exc:
-            return Applied(False, not_applied=NotApplied.BUSY, why=exc.message)
-        if children.INTERRUPTS.received is not None:
-            return Applied(False, not_applied=NotApplied.INTERRUPT)
-        journal.set_phase(op_id, Phase.APPLY, worktree=ctx.worktree)
-        failpoints.hit("isolate:apply:start")
-        seen: list[tuple[str, isolation.Merge]] = []
+        check_git_state(ctx.repo)
+        refuse_if_interrupted(ctx)
+    except RefusedError as exc:
+        return Applied(False, not_applied=NotApplied.BUSY, why=exc.message)
+    if children.INTERRUPTS.received is not None:
+        return Applied(False, not_applied=NotApplied.INTERRUPT)
+    return None
 
-        def merge_files(ours: str) -> list[bytes]:
-            merged = isolation.merge_trees(
-                repo, base=pre.files_tree, ours=ours, theirs=result.files_tree
-            )
-            seen.append((ours, merged))
-            if merged.oid is None:
-                return []
-            return restore.overwritten_ignored(
-                repo, ours, dataclasses.replace(pre, files_tree=merged.oid)
-            )
 
-        seq = len(journal.checkpoints(op_id)) + 1
-        rescue_ref = op_ref(op_id, CheckpointKind.RESCUE, seq)
-        try:
-            rescue = snapshot.capture(
-                repo,
-                message=f"git-atomic rescue before applying {name} [{op_id}]",
-                ref=rescue_ref,
-                also_capture=merge_files,
-            ).snapshot
-        except RefusedError as exc:  # e.g. unmerged paths appeared meanwhile
-            return Applied(False, not_applied=NotApplied.BUSY, why=exc.message)
-        ours_files, files = seen[-1]
-        staged = isolation.merge_trees(
-            repo, base=pre.staged_tree, ours=rescue.staged_tree, theirs=result.staged_tree
+def _merge(
+    ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: Result, seq: int
+) -> _Merges:
+    """A rescue of the worktree now, and the result merged onto it (base: PRE-OP). The files
+    are merged while the rescue is taken: what the merge would overwrite that git ignores now
+    is held by the rescue too."""
+    repo = ctx.repo
+    seen: list[tuple[str, isolation.Merge]] = []
+
+    def merge_files(ours: str) -> list[bytes]:
+        merged = isolation.merge_trees(
+            repo, base=pre.files_tree, ours=ours, theirs=result.files_tree
         )
-        head = isolation.Merge(rescue.head_oid)
-        if (
-            result.head_oid != pre.head_oid
-            and result.head_oid is not None
-            and rescue.head_oid is not None
-        ):
-            head = isolation.replay(
-                repo,
-                since=pre.head_oid,
-                tip=result.head_oid,
-                onto=rescue.head_oid,
-                squash_message=f"OP-EXEC: {name} - isolated result",
-            )
-        merged = (ours_files, rescue.staged_tree, rescue.head_ref, rescue.head_oid) != (
-            pre.files_tree,
-            pre.staged_tree,
-            pre.head_ref,
-            pre.head_oid,
+        seen.append((ours, merged))
+        if merged.oid is None:
+            return []
+        return restore.overwritten_ignored(
+            repo, ours, dataclasses.replace(pre, files_tree=merged.oid)
         )
-        if files.oid is None or staged.oid is None or head.oid is None:
-            repo.run("update-ref", "-d", rescue_ref, rescue.commit, check=False)
-            conflicts = dict.fromkeys([*files.conflicts, *staged.conflicts, *head.conflicts])
-            where = [
-                w
-                for w, m in (("files", files), ("index", staged), ("commits", head))
-                if m.oid is None
-            ]
-            return Applied(
-                False,
-                merged=merged,
-                not_applied=NotApplied.CONFLICT,
-                why="conflicts in " + ", ".join(where),
-                conflicts=tuple(conflicts),
-            )
-        journal.add_checkpoint(
-            op_id,
-            CheckpointKind.RESCUE,
-            rescue.commit,
-            rescue_ref,
-            "before applying the isolated result",
-        )
-        target = isolation.target_checkpoint(
+
+    rescue_ref = op_ref(op_id, CheckpointKind.RESCUE, seq)
+    rescue = snapshot.capture(
+        repo,
+        message=f"git-atomic rescue before applying {name} [{op_id}]",
+        ref=rescue_ref,
+        also_capture=merge_files,
+    ).snapshot
+    ours_files, files = seen[-1]
+    staged = isolation.merge_trees(
+        repo, base=pre.staged_tree, ours=rescue.staged_tree, theirs=result.staged_tree
+    )
+    head = isolation.Merge(rescue.head_oid)
+    assert pre.head_oid is not None
+    if (
+        result.head_oid != pre.head_oid
+        and result.head_oid is not None
+        and rescue.head_oid is not None
+    ):
+        head = isolation.replay(
             repo,
-            current=rescue,
-            files_tree=files.oid,
-            staged_tree=staged.oid,
-            head_oid=head.oid,
-            folders=checkpoint.empty_folders_after(repo, rescue, [(pre, result)], files.oid),
-            message=f"git-atomic POST-OP: {name} [{op_id}] applied",
+            since=pre.head_oid,
+            tip=result.head_oid,
+            onto=rescue.head_oid,
+            squash_message=f"OP-EXEC: {name} - isolated result",
         )
-        target_ref = op_ref(op_id, CheckpointKind.POST_OP, seq + 1)
-        repo.update_refs([f"create {target_ref} {target.commit}"], message="git-atomic: apply")
-        journal.add_checkpoint(
-            op_id, CheckpointKind.POST_OP, target.commit, target_ref, "applied to your worktree"
-        )
-        intent = {
-            "action": IntentAction.RESTORE,
-            "target": target.commit,
-            "event": EventKind.APPLY,
-            "paths": [],
-            "with_refs": True,
-            "rescue": rescue.commit,
-        }
-        journal.set_pending(op_id, intent)
-        failpoints.hit("isolate:apply:before-restore")
-        the_plan = restore.plan(repo, rescue, target)
-        outcome = restore.apply(
-            repo, rescue, target, the_plan, reason=f"git-atomic: apply {name} [{op_id}]"
-        )
-        failpoints.hit("isolate:apply:after-restore")
-        journal.add_event(
-            op_id=op_id,
-            worktree=ctx.worktree,
-            kind=EventKind.APPLY,
-            rescue=rescue.commit,
-            target=target.commit,
-            detail={"problems": outcome.problems} if outcome.problems else None,
-        )
-        return Applied(True, merged=merged, problems=tuple(outcome.problems))
-    finally:
-        ctx.lock.release()
+    return _Merges(rescue, rescue_ref, ours_files, files, staged, head)
+
+
+def _conflict(ctx: Context, merges: _Merges, *, merged: bool) -> Applied:
+    """Nothing of the user's is touched: the rescue is dropped, the overlaps are named."""
+    ctx.repo.run("update-ref", "-d", merges.rescue_ref, merges.rescue.commit, check=False)
+    sides = (("files", merges.files), ("index", merges.staged), ("commits", merges.head))
+    conflicts = dict.fromkeys(c for _, m in sides for c in m.conflicts)
+    return Applied(
+        False,
+        merged=merged,
+        not_applied=NotApplied.CONFLICT,
+        why="conflicts in " + ", ".join(w for w, m in sides if m.oid is None),
+        conflicts=tuple(conflicts),
+    )
+
+
+def _come_home(
+    ctx: Context,
+    merges: _Merges,
+    *,
+    op_id: str,
+    name: str,
+    pre: Snapshot,
+    result: Result,
+    seq: int,
+    merged: bool,
+) -> Applied:
+    """The merged state as a checkpoint, the intent naming rescue and target, then the restore
+    engine from the worktree now to it, and the `apply` event `undo` reverses."""
+    repo, journal, rescue = ctx.repo, ctx.journal, merges.rescue
+    assert merges.files.oid and merges.staged.oid and merges.head.oid
+    journal.add_checkpoint(
+        op_id,
+        CheckpointKind.RESCUE,
+        rescue.commit,
+        merges.rescue_ref,
+        "before applying the isolated result",
+    )
+    target = isolation.target_checkpoint(
+        repo,
+        current=rescue,
+        files_tree=merges.files.oid,
+        staged_tree=merges.staged.oid,
+        head_oid=merges.head.oid,
+        folders=checkpoint.empty_folders_after(repo, rescue, [(pre, result)], merges.files.oid),
+        message=f"git-atomic POST-OP: {name} [{op_id}] applied",
+    )
+    target_ref = op_ref(op_id, CheckpointKind.POST_OP, seq + 1)
+    repo.update_refs([f"create {target_ref} {target.commit}"], message="git-atomic: apply")
+    journal.add_checkpoint(
+        op_id, CheckpointKind.POST_OP, target.commit, target_ref, "applied to your worktree"
+    )
+    intent = {
+        "action": IntentAction.RESTORE,
+        "target": target.commit,
+        "event": EventKind.APPLY,
+        "paths": [],
+        "with_refs": True,
+        "rescue": rescue.commit,
+    }
+    journal.set_pending(op_id, intent)
+    failpoints.hit("isolate:apply:before-restore")
+    the_plan = restore.plan(repo, rescue, target)
+    outcome = restore.apply(
+        repo, rescue, target, the_plan, reason=f"git-atomic: apply {name} [{op_id}]"
+    )
+    failpoints.hit("isolate:apply:after-restore")
+    journal.add_event(
+        op_id=op_id,
+        worktree=ctx.worktree,
+        kind=EventKind.APPLY,
+        rescue=rescue.commit,
+        target=target.commit,
+        detail={"problems": outcome.problems} if outcome.problems else None,
+    )
+    return Applied(True, merged=merged, problems=tuple(outcome.problems))
 
 
 def take_worktree_lock(lock: WorktreeLock, *, patient_with_all: bool) -> None:
