@@ -242,47 +242,12 @@ class Engine:
         }
         self._set_pending(op_id, intent)
         failpoints.hit(f"{event}:before-rescue")
-        # A HEAD git refuses (a link, say) is set aside before git is asked anything: a
-        # provisional one first, to read the target, then the target's (gitlinks.py).
-        if gitlinks.set_aside(
-            self.repo.git_dir, self.repo.common_dir, head=target_sha.encode(), thorough=True
-        ):
+        target, set_aside = self._load_target(target_sha)
+        if set_aside:
             probe = None  # what was just set aside belongs in the rescue: capture it
-        if gitlinks.aside_holds_head(self.repo.git_dir):
-            target = checkpoint.load(self.repo, target_sha)
-            gitlinks.write_head(
-                self.repo.git_dir, gitlinks.head_text(target.head_ref, target.head_oid)
-            )
-        else:
-            target = checkpoint.load(self.repo, target_sha)
         if rescue_sha is None:
-            ref = self._rescue_ref(op_id)
-            if probe is not None and not restore.overwritten_ignored(
-                self.repo, probe.files_tree, target, paths
-            ):
-                self.repo.update_refs(
-                    [f"create {ref} {probe.commit}"], message=f"git-atomic: rescue before {event}"
-                )
-                current = probe
-            else:
-                captured = snapshot.capture(
-                    self.repo,
-                    message=f"git-atomic rescue before {event}",
-                    ref=ref,
-                    also_capture=lambda tree: restore.overwritten_ignored(
-                        self.repo, tree, target, paths
-                    ),
-                    early=self.ctx.early,
-                    allow_unmerged=True,
-                )
-                self._too_large |= captured.too_large
-                current = captured.snapshot
-            failpoints.hit(f"{event}:rescue-unrecorded")
+            current = self._save_rescue(op_id, target, event=event, paths=paths, probe=probe)
             rescue_sha = current.commit
-            if op_id is not None:
-                self.journal.add_checkpoint(
-                    op_id, CheckpointKind.RESCUE, rescue_sha, ref, f"before {event}"
-                )
             intent["rescue"] = rescue_sha
             self._set_pending(op_id, intent)
         else:
@@ -312,6 +277,60 @@ class Engine:
         if op_id is None:
             self.tell_too_large()
         return RollbackResult(rescue_sha, target_sha, outcome)
+
+    def _load_target(self, target_sha: str) -> tuple[Snapshot, bool]:
+        """The target checkpoint, and whether anything of git's was set aside to read it: a
+        HEAD git refuses (a link, say) is set aside before git is asked anything, a
+        provisional one first, to read the target, then the target's (gitlinks.py)."""
+        set_aside = gitlinks.set_aside(
+            self.repo.git_dir, self.repo.common_dir, head=target_sha.encode(), thorough=True
+        )
+        target = checkpoint.load(self.repo, target_sha)
+        if gitlinks.aside_holds_head(self.repo.git_dir):
+            gitlinks.write_head(
+                self.repo.git_dir, gitlinks.head_text(target.head_ref, target.head_oid)
+            )
+        return target, set_aside
+
+    def _save_rescue(
+        self,
+        op_id: str | None,
+        target: Snapshot,
+        *,
+        event: EventKind,
+        paths: Sequence[bytes],
+        probe: Snapshot | None,
+    ) -> Snapshot:
+        """The state about to be replaced, kept as a rescue checkpoint (with every ignored file
+        the restore would overwrite): the caller's `probe` of this instant when it holds them
+        all, else a capture."""
+        ref = self._rescue_ref(op_id)
+        if probe is not None and not restore.overwritten_ignored(
+            self.repo, probe.files_tree, target, paths
+        ):
+            self.repo.update_refs(
+                [f"create {ref} {probe.commit}"], message=f"git-atomic: rescue before {event}"
+            )
+            current = probe
+        else:
+            captured = snapshot.capture(
+                self.repo,
+                message=f"git-atomic rescue before {event}",
+                ref=ref,
+                also_capture=lambda tree: restore.overwritten_ignored(
+                    self.repo, tree, target, paths
+                ),
+                early=self.ctx.early,
+                allow_unmerged=True,
+            )
+            self._too_large |= captured.too_large
+            current = captured.snapshot
+        failpoints.hit(f"{event}:rescue-unrecorded")
+        if op_id is not None:
+            self.journal.add_checkpoint(
+                op_id, CheckpointKind.RESCUE, current.commit, ref, f"before {event}"
+            )
+        return current
 
     def _set_pending(self, op_id: str | None, intent: Intent | None) -> None:
         if op_id is not None:
