@@ -123,6 +123,15 @@ class _Commands:
         return parser
 
 
+def _command_after_dashes(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "argv",
+        nargs=argparse.REMAINDER,
+        metavar="-- COMMAND [ARG...]",
+        help="the command that makes the change, after --",
+    )
+
+
 def _json_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--json",
@@ -188,12 +197,7 @@ def _add_run(c: _Commands) -> None:
         help="wait for another operation in this worktree instead of refusing",
     )
     _json_flag(p)
-    p.add_argument(
-        "argv",
-        nargs=argparse.REMAINDER,
-        metavar="-- COMMAND [ARG...]",
-        help="the command that makes the change, after --",
-    )
+    _command_after_dashes(p)
 
 
 def _add_session(c: _Commands) -> None:
@@ -322,12 +326,7 @@ def _add_gates_and_tdd(c: _Commands) -> None:
         "-m", "--message", default=None, help="the commit message after RED:/GREEN:/REFACTOR:"
     )
     _json_flag(p)
-    p.add_argument(
-        "argv",
-        nargs=argparse.REMAINDER,
-        metavar="-- COMMAND [ARG...]",
-        help="the command that makes the change, after --",
-    )
+    _command_after_dashes(p)
 
 
 def _add_upkeep(c: _Commands) -> None:
