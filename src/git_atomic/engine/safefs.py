@@ -130,6 +130,20 @@ class Tree:
 
     def read(self, rel: bytes) -> bytes | None:
         """The bytes of the regular file at `rel`; None when it is not one (or not there)."""
+        fd = self._open_regular(rel)
+        if fd is None:
+            return None
+        try:
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    def _open_regular(self, rel: bytes) -> int | None:
+        """A descriptor of the regular file at `rel`, reached without following a link; None
+        when there is none (a folder, a fifo, a device: never read one)."""
         where = self._parent(rel)
         if where is None:
             return None
@@ -139,15 +153,13 @@ class Tree:
             if exc.errno in _NOT_THERE:
                 return None
             raise
+        regular = False
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None  # a folder, a fifo, a device: never read one
-            chunks = []
-            while chunk := os.read(fd, 1 << 20):
-                chunks.append(chunk)
-            return b"".join(chunks)
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
         finally:
-            os.close(fd)
+            if not regular:
+                os.close(fd)
+        return fd if regular else None
 
     def readlink(self, rel: bytes) -> bytes | None:
         """The target of the link at `rel` (never followed); None when it is not a link."""
@@ -171,17 +183,8 @@ class Tree:
         git reading `rel` by name would follow a link in its folders. (A copy, not a hard link:
         a link changes the file's ctime, and git would take it for changed.) False when `rel`
         is not a regular file."""
-        where = self._parent(rel)
-        if where is None:
-            return False
-        try:
-            fd = os.open(where[1], _FILE_FLAGS, dir_fd=where[0])
-        except OSError as exc:
-            if exc.errno in _NOT_THERE:
-                return False
-            raise
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
+        fd = self._open_regular(rel)
+        if fd is None:
             return False
         with os.fdopen(fd, "rb") as source, open(dest, "wb") as copy:
             shutil.copyfileobj(source, copy, 1 << 20)
