@@ -220,9 +220,18 @@ def _scenario(unborn: bool, setup: list[tuple[object, ...]], op: list[tuple[obje
             discovery.discover.cache_clear()
 
 
-# How many examples: the hypothesis profile (tests/conftest.py): 300 by default, 2,000 with
-# --slow, or GIT_ATOMIC_PROPERTY_EXAMPLES.
-@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# How many examples: the hypothesis profile (tests/conftest.py): 120 by default, 2,000 with
+# --slow, or GIT_ATOMIC_PROPERTY_EXAMPLES; drawn in SHARDS cases, which xdist runs side by side
+# (each case draws its own examples: Hypothesis keys each parametrized case apart).
+SHARDS = 4
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+@settings(
+    max_examples=max(1, -(-settings.default.max_examples // SHARDS)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(
     unborn=st.booleans(),
     setup=st.lists(setup_step, max_size=12),
@@ -230,7 +239,11 @@ def _scenario(unborn: bool, setup: list[tuple[object, ...]], op: list[tuple[obje
     split=st.booleans(),
 )
 def test_rollback_restores_exactly(
-    unborn: bool, setup: list[tuple[object, ...]], op: list[tuple[object, ...]], split: bool
+    shard: int,
+    unborn: bool,
+    setup: list[tuple[object, ...]],
+    op: list[tuple[object, ...]],
+    split: bool,
 ) -> None:
     # `split`: the scan index is a split index, as past about 40,000 files (scan.py).
     saved = os.environ.get("GIT_ATOMIC_SPLIT_SCAN_AT")
