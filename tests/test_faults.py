@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -29,10 +30,6 @@ from typing import Any
 import pytest
 
 from testing.gitrepo import ROOT, GitRepo, State
-
-# One worker prepares the scenarios (the module fixture) and runs every test that uses them:
-# spread over two workers, each would prepare and trace all of them again.
-pytestmark = pytest.mark.xdist_group("crash-harness")
 
 SRC = ROOT / "src" / "git_atomic"
 _HIT = re.compile(r'failpoints\.hit\(\s*(f?)"([^"]+)"\s*\)')
@@ -526,68 +523,90 @@ def accepting(p: Prepared) -> Prepared:
 
 
 def report(kills: list[Kill], capsys: pytest.CaptureFixture[str], title: str) -> None:
+    assert kills, f"{title}: no kill point"
     slowest = max(kills, key=lambda k: k.recovery_s)
-    with capsys.disabled():
-        per_step = Counter(k.step for k in kills)
-        sys.stderr.write(
-            f"\n{title}: {len(kills)} kill points exercised; longest recovery "
-            f"{slowest.recovery_s:.2f} s ({slowest.label})\n  "
-            + ", ".join(f"{step} x{n}" for step, n in sorted(per_step.items()))
-            + "\n"
-        )
+    # Captured (the suite stays quiet): shown by `pytest -s` or `-rP`, and with a failure.
+    per_step = Counter(k.step for k in kills)
+    sys.stderr.write(
+        f"\n{title}: {len(kills)} kill points exercised; longest recovery "
+        f"{slowest.recovery_s:.2f} s ({slowest.label})\n  "
+        + ", ".join(f"{step} x{n}" for step, n in sorted(per_step.items()))
+        + "\n"
+    )
     problems = [p for k in kills for p in k.problems]
     assert not problems, "\n".join(problems[:20]) + f"\n({len(problems)} problems)"
 
 
+HISTORIES = ("commits", "shadow")
+BY_NAME = {s.name: s for s in SCENARIOS}
+EVERY = [(s.name, h) for s in SCENARIOS for h in HISTORIES]
+# The fast run: commits mode (it has the most steps), one test case per scenario, so that xdist
+# spreads the kills over its workers.
+FAST = [s.name for s in SCENARIOS if s.name != "recover-accept"]
+
+
+class Scenarios:
+    """Each scenario in each mode, prepared and traced once per process, when a test first
+    needs it: a worker prepares only the scenarios of the cases it runs."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.done: dict[tuple[str, str], Prepared] = {}
+        self.lock = threading.Lock()
+
+    def get(self, *keys: tuple[str, str]) -> list[Prepared]:
+        with self.lock:
+            missing = [k for k in dict.fromkeys(keys) if k not in self.done]
+            with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+                for p in pool.map(
+                    lambda k: prepare(BY_NAME[k[0]], k[1], self.base / f"{k[0]}-{k[1]}"), missing
+                ):
+                    self.done[(p.scenario.name, p.history)] = p
+            return [self.done[k] for k in keys]
+
+
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Prepared]:
-    """Every scenario in both modes, prepared once and traced once."""
-    base = tmp_path_factory.mktemp("scenarios")
-    combos = [(s, h) for s in SCENARIOS for h in ("commits", "shadow")]
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        done = list(pool.map(lambda c: prepare(c[0], c[1], base / f"{c[0].name}-{c[1]}"), combos))
-    return {(p.scenario.name, p.history): p for p in done}
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Scenarios:
+    return Scenarios(tmp_path_factory.mktemp("scenarios"))
 
 
-def test_every_declared_step_is_reached_by_some_scenario(
-    prepared: dict[tuple[str, str], Prepared],
-) -> None:
+def test_every_declared_step_is_reached_by_some_scenario(prepared: Scenarios) -> None:
     declared = declared_steps()
     assert {"begin:after-journal", "restore:after-files", "recover:before-close"} <= declared
-    reached = {step for p in prepared.values() for step, _ in p.occurrences}
+    every = {(p.scenario.name, p.history): p for p in prepared.get(*EVERY)}
+    reached = {step for p in every.values() for step, _ in p.occurrences}
     missing = declared - reached - UNREACHABLE
     assert not missing, f"steps no scenario reaches (add one): {sorted(missing)}"
-    exits = {name: p.completed_exit for (name, _), p in prepared.items()}
+    exits = {name: p.completed_exit for (name, _), p in every.items()}
     assert exits["run-ok"] == 0 and exits["run-fail"] == 1 and exits["run-gate-fail"] == 1
     assert exits["commit"] == 0 and exits["commit-fail"] == 1
     assert exits["api"] == 0 and exits["api-raise"] == 5
 
 
+@pytest.mark.parametrize("name", FAST)
 def test_kill_at_every_step_then_recover(
-    prepared: dict[tuple[str, str], Prepared], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    prepared: Scenarios, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
     """Fast: commits mode (it has the most steps), the first occurrence of each step."""
-    chosen = [
-        p
-        for (name, history), p in prepared.items()
-        if history == "commits" and name != "recover-accept"
-    ]
-    report(kill_all(chosen, tmp_path, exhaustive=False), capsys, "crash harness (fast)")
+    chosen = prepared.get((name, "commits"))
+    report(kill_all(chosen, tmp_path, exhaustive=False), capsys, f"crash harness (fast, {name})")
 
 
 def test_kill_then_recover_accept(
-    prepared: dict[tuple[str, str], Prepared], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    prepared: Scenarios, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """--accept keeps the state at the kill (shadow mode: exactly, HEAD and index too)."""
-    chosen = [accepting(prepared[(name, "shadow")]) for name in ("run-ok", "checkpoint")]
-    chosen.append(prepared[("recover-accept", "shadow")])
+    run_ok, checkpoint, recover_accept = prepared.get(
+        ("run-ok", "shadow"), ("checkpoint", "shadow"), ("recover-accept", "shadow")
+    )
+    chosen = [accepting(run_ok), accepting(checkpoint), recover_accept]
     report(kill_all(chosen, tmp_path, exhaustive=False), capsys, "crash harness (--accept)")
 
 
 @pytest.mark.slow
 def test_kill_at_every_occurrence_both_modes_both_recoveries(
-    prepared: dict[tuple[str, str], Prepared], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    prepared: Scenarios, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    chosen = list(prepared.values())
-    chosen += [accepting(p) for (name, _), p in prepared.items() if not name.startswith("recover")]
+    chosen = prepared.get(*EVERY)
+    chosen += [accepting(p) for p in chosen if not p.scenario.name.startswith("recover")]
     report(kill_all(chosen, tmp_path, exhaustive=True), capsys, "crash harness (exhaustive)")
