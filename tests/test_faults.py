@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from testing.gitrepo import ROOT, GitRepo, State
+from testing.gitrepo import ROOT, GitRepo, State, stop_helpers
 
 SRC = ROOT / "src" / "git_atomic"
 _HIT = re.compile(r'failpoints\.hit\(\s*(f?)"([^"]+)"\s*\)')
@@ -87,7 +87,15 @@ def seed(repo: GitRepo) -> None:
 
 
 def copy_repo(template: GitRepo, dest: Path) -> GitRepo:
-    shutil.copytree(template.path, dest, symlinks=True)
+    """The template's files and git dir, without its warm helper (core/helper.py): its socket
+    cannot be copied, and a copy starts its own."""
+    helpers = os.path.join(template.path, ".git", "atomic")
+    shutil.copytree(
+        template.path,
+        dest,
+        symlinks=True,
+        ignore=lambda folder, names: ["helper"] if folder == helpers else [],
+    )
     return GitRepo(dest, dict(template.env))
 
 
@@ -267,6 +275,7 @@ def prepare(s: Scenario, history: str, base: Path) -> Prepared:
     for step in trace.read_text().split() if trace.exists() else []:
         counts[step] += 1
         occurrences.append((step, counts[step]))
+    stop_helpers(base)  # the template's and the trace run's: nothing runs in a template
     return Prepared(
         s,
         history,
