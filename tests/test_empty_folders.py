@@ -204,3 +204,64 @@ def test_an_isolated_run_brings_its_empty_folders_home_and_rollback_takes_them_b
     assert now[b"src/lib/x/y/z"] == ("dir",) and now[b"new/only/empty"] == ("dir",)
     repo.atomic("rollback", check=0)
     assert walk(repo.path) == before
+
+
+def _ignored_files_tree(repo: GitRepo) -> None:
+    """`logs/` holds ignored files only (`*.log`), an empty folder of yours at depth 1 and 2,
+    and a folder a rule ignores (`cache/`) with an empty folder in it; `tmp/`, ignored, is
+    empty; `mixed/` holds an untracked file and a folder of ignored files with an empty one."""
+    repo.write(".gitignore", b"*.log\ncache/\ntmp/\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    repo.write("logs/a.log", b"log\n")
+    repo.write("logs/old/b.log", b"log\n")
+    repo.write("mixed/u.txt", b"untracked\n")
+    repo.write("mixed/logs/c.log", b"log\n")
+    for folder in ("logs/archive", "logs/old/empty", "logs/cache/e", "tmp", "mixed/logs/e"):
+        (repo.path / folder).mkdir(parents=True)
+
+
+def test_empty_folders_beside_ignored_files_are_captured_and_ignored_ones_not(
+    repo: GitRepo,
+) -> None:
+    """Before, a folder holding ignored files only (and no untracked one) was never looked
+    into: `logs/archive` beside `logs/a.log` was in no checkpoint. A folder a rule ignores
+    (`logs/cache/`, `tmp/`) still is not (nothing in it is yours to lose, as for files)."""
+    _ignored_files_tree(repo)
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    for _ in range(2):  # seeded from the index, then from the scan index the first one left
+        snap = snapshot.capture(g, message="t", ref=None).snapshot
+        assert snap.all_empty_folders
+        assert checkpoint.load_empty_folders(g, snap) == {
+            b"logs/archive",
+            b"logs/old/empty",
+            b"mixed/logs/e",
+        }
+
+
+@pytest.mark.parametrize("history", HISTORIES)
+def test_empty_folders_beside_ignored_files_stay_and_go_as_yours(
+    repo: GitRepo, history: str
+) -> None:
+    """An operation removes your empty folders beside ignored files and makes others there:
+    the rollback brings yours back and takes its own away (before, neither); ignored files and
+    ignored empty folders are left as they are, those of yours and those it made alike."""
+    _ignored_files_tree(repo)
+    before = walk(repo.path)
+    _run(
+        repo,
+        history,
+        "rmdir logs/archive logs/old/empty mixed/logs/e && mkdir -p logs/new/deep logs/old/n "
+        "mixed/logs/n && mkdir tmp/made; exit 1",
+    )
+    # The empty folder the operation made in `tmp/` (ignored) is not seen, and stays.
+    assert walk(repo.path) == {**before, b"tmp/made": ("dir",)}
+    repo.atomic("undo", check=0)
+    op_state = walk(repo.path)
+    for gone in (b"logs/archive", b"logs/old/empty", b"mixed/logs/e"):
+        assert gone not in op_state
+    for made in (b"logs/new/deep", b"logs/old/n", b"mixed/logs/n"):
+        assert op_state[made] == ("dir",)
+    repo.atomic("undo", check=0)
+    assert walk(repo.path) == {**before, b"tmp/made": ("dir",)}

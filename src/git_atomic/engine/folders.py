@@ -4,10 +4,12 @@ Alongside the scan, git lists the folders that hold no file the scan's index nam
 rule ignores (`ls-files --others --directory`, a walk of the tree as git does it). Each is then
 read without following links (safefs.py): one that holds nothing but empty folders gives its
 innermost ones; one that holds files the index lacks (a new folder of untracked files) is
-looked into, folder by folder; one that holds only ignored files is not, and a repository inside
-the worktree never is. A folder whose files all went since the index (an operation's `rm x/f`,
-`rm x && mkdir x`) is not listed, since the index still has files there: those are looked for
-where the files went (`where_files_went`).
+looked into, folder by folder; one that holds only ignored files (`logs/` with `*.log`) is
+looked into too, except the folders in it a rule ignores (one more git listing, of those
+folders only); a repository inside the worktree never is. An empty folder a rule ignores is
+not captured (it is not yours to lose, like an ignored file). A folder whose files all went
+since the index (an operation's `rm x/f`, `rm x && mkdir x`) is not listed, since the index
+still has files there: those are looked for where the files went (`where_files_went`).
 """
 
 from __future__ import annotations
@@ -48,12 +50,19 @@ def collect(
     found: set[bytes] = set()
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         holding: Set[bytes] | None = None
+        of_ignored: list[bytes] = []  # folders holding ignored files, and no untracked one
         for folder in listed:
             leaves = tree.empty_folders(folder)
             if leaves is None:
                 holding = _folders_of(untracked) if holding is None else holding
-                leaves = _empty_within(tree, folder, holding)
+                leaves = _empty_within(tree, folder, holding, of_ignored)
             found.update(leaves)
+        if of_ignored:
+            ignored = _ignored_folders(repo, of_ignored)
+            if ignored is None:
+                return None
+            for folder in of_ignored:
+                found.update(_empty_among_ignored(tree, folder, ignored))
     return frozenset(found)
 
 
@@ -71,14 +80,20 @@ def where_files_went(repo: Repo, gone: Set[bytes]) -> set[bytes]:
     return found
 
 
-def _empty_within(tree: safefs.Tree, folder: bytes, holding: Set[bytes]) -> list[bytes]:
+def _empty_within(
+    tree: safefs.Tree, folder: bytes, holding: Set[bytes], of_ignored: list[bytes]
+) -> list[bytes]:
     """The empty folders in `folder` (itself, when it holds nothing but empty folders): looked
-    for only in the folders `holding` names, never in a repository of its own."""
+    for in the folders `holding` names, never in a repository of its own. A folder that holds
+    files but none of `holding`'s holds ignored files only: added to `of_ignored`."""
     leaves = tree.empty_folders(folder)
     if leaves is not None:
         return leaves
     fd = tree.folder(folder)
-    if folder not in holding or fd is None:
+    if fd is None:
+        return []
+    if folder not in holding:
+        of_ignored.append(folder)
         return []
     with os.scandir(fd) as entries:
         names = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
@@ -87,7 +102,49 @@ def _empty_within(tree: safefs.Tree, folder: bytes, holding: Set[bytes]) -> list
     found: list[bytes] = []
     for name, is_dir in sorted(names):
         if is_dir:
-            found += _empty_within(tree, folder + b"/" + os.fsencode(name), holding)
+            found += _empty_within(tree, folder + b"/" + os.fsencode(name), holding, of_ignored)
+    return found
+
+
+def _ignored_folders(repo: Repo, folders: Sequence[bytes]) -> set[bytes] | None:
+    """The folders a rule ignores, in `folders` (which hold nothing git does not ignore but
+    folders): git's own listing, one process, never looked into."""
+    res = repo.run(
+        *conversion.AS_ON_DISK,
+        "ls-files",
+        "--others",
+        "--ignored",
+        "--exclude-standard",
+        "--directory",
+        "-z",
+        "--",
+        *(os.fsdecode(f) + "/" for f in folders),
+        env={"GIT_LITERAL_PATHSPECS": "1"},
+        check=False,
+    )
+    if res.returncode != 0:
+        return None
+    return {p[:-1] for p in res.stdout.split(b"\0") if p.endswith(b"/")}
+
+
+def _empty_among_ignored(tree: safefs.Tree, folder: bytes, ignored: Set[bytes]) -> list[bytes]:
+    """The empty folders in `folder`, a folder of ignored files: its folders no rule ignores
+    are looked into (one that holds nothing is an empty folder of yours), never those a rule
+    ignores, nor a repository of its own."""
+    fd = tree.folder(folder)
+    if fd is None:
+        return []
+    with os.scandir(fd) as entries:
+        names = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+    if any(os.fsencode(name).lower() == b".git" for name, _ in names):
+        return []
+    found: list[bytes] = []
+    for name, is_dir in sorted(names):
+        below = folder + b"/" + os.fsencode(name)
+        if not is_dir or below in ignored:
+            continue
+        leaves = tree.empty_folders(below)
+        found += leaves if leaves is not None else _empty_among_ignored(tree, below, ignored)
     return found
 
 
