@@ -54,6 +54,21 @@ def walk(root: Path) -> Files:
     return out
 
 
+def sizes(root: Path) -> dict[bytes, int]:
+    """The size of every regular file under `root` (its `.git` left out), by lstat."""
+    out: dict[bytes, int] = {}
+    base = os.fsencode(root)
+    for dirpath, dirnames, filenames in os.walk(base):
+        if dirpath == base:
+            dirnames[:] = [d for d in dirnames if d != b".git"]
+            filenames = [f for f in filenames if f != b".git"]
+        for name in filenames:
+            st = os.lstat(os.path.join(dirpath, name))
+            if stat.S_ISREG(st.st_mode):
+                out[os.path.relpath(os.path.join(dirpath, name), base)] = st.st_size
+    return out
+
+
 def walk_exact(top: Path) -> dict[bytes, tuple[object, ...]]:
     """Every entry under `top` with its kind, bytes or target, mode and mtime: a folder that
     must not even be touched (the marker outside the repository)."""
@@ -197,6 +212,7 @@ def main(argv: list[str]) -> int:
     after = {
         "files": {os.fsdecode(p): v for p, v in walk(root).items()},
         "index": [[os.fsdecode(e[0]), *e[1:]] for e in index_entries(env, root)],
+        "sizes": {os.fsdecode(p): n for p, n in sizes(root).items()},
     }
     Path(argv[1]).write_text(json.dumps(after))
     return 1  # the operation fails: git-atomic rolls it back

@@ -18,7 +18,12 @@ and runs a random failing operation with the real CLI. Then:
   nothing of it entered the object store;
 - with `protect` drawn (`*.env` and `build/` ignored, `*.env` protected), the protected files,
   in an ignored folder too, are held like any other, and an ignored file nobody protects is
-  neither held nor touched.
+  neither held nor touched;
+- with `budget` drawn (`max_new_file_size` of 10 bytes, the contents 0 to 20 bytes), the new
+  untracked files over it, found by their size on disk, are in no checkpoint, and the rollback
+  and `undo` leave them as they are.
+The sparse layout drawn with `core.splitIndex` has a full index (git refuses a split index
+with a sparse one), and says so in hypothesis's statistics.
 Layouts include a repository whose commits live in GIT_ALTERNATE_OBJECT_DIRECTORIES only.
 Where Watchman is installed, half the examples have it watch the worktree, so that their
 captures are answered by it (watcher.py) instead of `git status`; tests/test_watcher.py runs
@@ -34,7 +39,7 @@ import os
 import shutil
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from testing.differential import (
@@ -103,6 +108,7 @@ def test_differential(request: pytest.FixtureRequest) -> None:
         ops=st.lists(op_step, min_size=1, max_size=6),
         watch=st.booleans() if shutil.which("watchman") else st.just(False),
         protect=st.booleans(),
+        budget=st.booleans(),
     )
     def check(
         layout: str,
@@ -112,8 +118,11 @@ def test_differential(request: pytest.FixtureRequest) -> None:
         ops: list[tuple[str, ...]],
         watch: bool,
         protect: bool,
+        budget: bool,
     ) -> None:
-        scenario(layout, history, tree, chosen, ops, watch=watch, protect=protect)
+        if layout == "sparse" and "core.splitIndex" in chosen:
+            event("sparse layout with core.splitIndex: a full index (git refuses a sparse one)")
+        scenario(layout, history, tree, chosen, ops, watch=watch, protect=protect, budget=budget)
 
     check()
 

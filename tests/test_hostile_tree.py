@@ -760,3 +760,26 @@ def test_refs_and_reflogs_the_operation_made_links_are_not_read_through(
     repo.atomic("undo", check=0)
     scene.assert_marker_untouched()
     assert not any(v[0] == "link" for v in _git_dir_walk(git_dir).values())
+
+
+@pytest.mark.parametrize(
+    ("name", "history"), [("atomic", "shadow"), ("atomic/tmp", "commits"), ("atomic", "commits")]
+)
+def test_our_own_folder_made_a_link_is_not_written_through(
+    tmp_path: Path, name: str, history: str
+) -> None:
+    """An operation replaces `.git/atomic` (the journal, scan indexes, scratch files) or a
+    folder in it by a link to a folder outside: before, the captures after it wrote their
+    scan index and scratch files there. Now the link is set aside (saved in the rescue) and
+    the folder made anew before anything is written."""
+    scene = Scene(tmp_path, history)
+    scene.run("true", check=0)  # our folder, with a scan index and its scratch folder
+    before = scene.state()
+    scene.run(
+        f"echo op > a/h.txt && rm -rf .git/{name} && ln -s {scene.outside}/c .git/{name}; exit 1",
+        check=1,
+    )
+    scene.assert_marker_untouched()
+    assert scene.state() == before
+    assert not os.path.islink(scene.repo.path / ".git" / name)
+    assert _rescue_aside(scene) == {name: f"120000 {scene.outside}/c"}

@@ -39,7 +39,8 @@ _COMMON: Final = b"common/"  # in the aside folder, a linked worktree's shared g
 _HEAD_TEXT: Final = re.compile(rb"(ref:[ \t]*refs/[^\0\n]*|[0-9a-f]{40}|[0-9a-f]{64})\n?")
 _OID: Final = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")
 _TMP: Final = b".atomic-tmp"
-_OURS: Final = (b"refs/atomic/ops", b"logs/refs/atomic/ops")
+STATE: Final = b"atomic"  # our folder in the shared git dir (Repo.state_dir)
+_OURS: Final = (b"refs/atomic/ops", b"logs/refs/atomic/ops", b"atomic/logs")
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -117,8 +118,12 @@ def _found(tree: safefs.Tree, *, worktree: bool, common: bool, thorough: bool) -
                 found.append(name)
     for top in (b"refs", b"logs"):
         found += _links(tree, top, thorough=thorough)
-    if common and tree.kind(b"packed-refs") == stat.S_IFLNK:
-        found.append(b"packed-refs")
+    if common:
+        if tree.kind(b"packed-refs") == stat.S_IFLNK:
+            found.append(b"packed-refs")
+        # Our own folder (the journal, scan indexes, scratch files): a link there would have
+        # every file we write next land outside.
+        found += _links(tree, STATE, thorough=thorough)
     return found
 
 
@@ -202,8 +207,8 @@ def _rename_aside(tree: safefs.Tree, rel: bytes) -> None:
 def _put_back(tree: safefs.Tree, rel: bytes) -> None:
     """After the link at `rel` went: `refs` itself made again (git needs it), and each ref
     under it (or all, for `packed-refs`) that has no file now from its reflog's last line."""
-    if rel == b"refs":
-        tree.make_folders(b"refs")
+    if rel in (b"refs", STATE):
+        tree.make_folders(rel)
     if rel == b"packed-refs" or rel == b"refs":
         logs = b"logs/refs"
     elif rel.startswith(b"refs/"):

@@ -81,11 +81,12 @@ def capture(
     Ignored files matching the configuration's `protect` patterns are always held, and new
     untracked files over its `max_new_file_size` never (`Captured.too_large`).
     """
+    # A ref or reflog made a link is read through by git, and our own folder made one would
+    # take every scratch file outside: set aside first (gitlinks.py).
+    gitlinks.set_aside(repo.git_dir, repo.common_dir)
     limit, protect = capture_settings(repo.root)
     disk = _Disk(repo, early, protect)
     try:
-        # A ref or reflog made a link is read through by git: set aside first (gitlinks.py).
-        gitlinks.set_aside(repo.git_dir, repo.common_dir)
         refs = repo.refs("refs/heads/", scanindex.SCAN_REFS, *gitstate.REF_PREFIXES)
         branches = {name: oid for name, oid in refs.items() if name.startswith("refs/heads/")}
         head_ref, head_oid = repo.read_head(branches)
