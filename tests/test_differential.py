@@ -161,3 +161,16 @@ def test_hooks_drawn_before_a_missing_filter_concrete() -> None:
             ("chmod", "e.txt"),
         ],
     )
+
+
+def test_sparse_checkout_with_a_split_index_concrete() -> None:
+    """git refuses a split index with a sparse index; the harness dropped the setting from
+    sparse examples without a word. Now such an example has a full index, split."""
+    scenario(
+        "sparse",
+        "shadow",
+        {"dir/c": ("file", "one\n", "commit"), "b.sh": ("exec", "", "stage")},
+        {"core.splitIndex": "true", "index.version": "4"},
+        [("write", "dir/c", "two\r\nlines\r\n", "x"), ("delete", "b.sh"), ("commit",)],
+        budget=True,
+    )
