@@ -40,7 +40,8 @@ _HEAD_TEXT: Final = re.compile(rb"(ref:[ \t]*refs/[^\0\n]*|[0-9a-f]{40}|[0-9a-f]
 _OID: Final = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")
 _TMP: Final = b".atomic-tmp"
 STATE: Final = b"atomic"  # our folder in the shared git dir (Repo.state_dir)
-_OURS: Final = (b"refs/atomic/ops", b"logs/refs/atomic/ops", b"atomic/logs")
+_OURS: Final = (b"refs/atomic/ops", b"logs/refs/atomic/ops")
+_STATE_FOLDERS: Final = (b"atomic/tmp", b"atomic/logs")
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -123,8 +124,24 @@ def _found(tree: safefs.Tree, *, worktree: bool, common: bool, thorough: bool) -
             found.append(b"packed-refs")
         # Our own folder (the journal, scan indexes, scratch files): a link there would have
         # every file we write next land outside.
-        found += _links(tree, STATE, thorough=thorough)
+        found += _state_links(tree)
     return found
+
+
+def _state_links(tree: safefs.Tree) -> list[bytes]:
+    """Links in our folder where we write: the folder itself, its entries, and those of its
+    scratch and log folders. Never deeper: a private worktree of `run --isolate` lives there,
+    and the links in it are the operation's files."""
+    if tree.kind(STATE) == stat.S_IFLNK:
+        return [STATE]
+    found: list[bytes] = []
+    for folder in (STATE, *_STATE_FOLDERS):
+        fd = tree.folder(folder)
+        if fd is None:
+            continue
+        with os.scandir(fd) as entries:
+            found += [folder + b"/" + os.fsencode(e.name) for e in entries if e.is_symlink()]
+    return sorted(found)
 
 
 def set_aside(
