@@ -73,6 +73,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.indexstate",
         ".engine.isolation",
         ".engine.restore",
+        ".engine.restoreplan",  # what a restore will do, worked out first
         ".engine.checkpoint",  # the checkpoint format, and the capture's steps:
         ".engine.folders",
         ".engine.indexfile",

@@ -35,7 +35,7 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import checkpoint, discovery, git, gitlinks, restore, snapshot
+from git_atomic.engine import checkpoint, discovery, git, gitlinks, restoreplan, snapshot
 from git_atomic.ops import context, output, results
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, RollbackResult
@@ -286,7 +286,7 @@ def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None
         engine.repo, message="git-atomic probe", ref=None, allow_unmerged=True
     ).snapshot
     target = checkpoint.load(engine.repo, target_sha)
-    plan = restore.plan(engine.repo, current, target)
+    plan = restoreplan.plan(engine.repo, current, target)
     if not (
         plan.files
         or plan.new_folders

@@ -26,7 +26,7 @@ from typing import Final
 
 from git_atomic.core import process
 from git_atomic.core.errors import GitError
-from git_atomic.engine import checkpoint, discovery, restore, snapshot
+from git_atomic.engine import checkpoint, discovery, restore, restoreplan, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 
@@ -58,7 +58,7 @@ def add_worktree(repo: Repo, path: Path, commit: str) -> Repo:
 def bring_to(private: Repo, target: Snapshot) -> None:
     """Make the fresh private worktree's files and index exactly the target's (HEAD stays)."""
     current = snapshot.capture(private, message="git-atomic probe", ref=None).snapshot
-    the_plan = restore.plan(private, current, target, with_refs=False)
+    the_plan = restoreplan.plan(private, current, target, with_refs=False)
     outcome = restore.apply(private, current, target, the_plan, reason="git-atomic: isolate")
     if outcome.problems:
         raise GitError(

@@ -1,18 +1,17 @@
-"""Bring the worktree from one checkpoint's state to another's, writing only what differs."""
+"""Bring the worktree from one checkpoint's state to another's, writing only what differs
+(what differs is planned by restoreplan.py)."""
 
 from __future__ import annotations
 
-import enum
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from git_atomic.core import failpoints
 from git_atomic.core.config import capture_settings
-from git_atomic.core.errors import RefusedError
+from git_atomic.core.errors import GitError
 from git_atomic.engine import (
-    checkpoint,
     gitstate,
     ignores,
     indexfile,
@@ -22,56 +21,15 @@ from git_atomic.engine import (
     unchanged,
 )
 from git_atomic.engine.checkpoint import Snapshot
-from git_atomic.engine.git import ZERO_OID, RawChange, Repo
-
-GITLINK = "160000"
-SYMLINK = "120000"
-
-
-class Action(enum.StrEnum):
-    CREATE = "create"
-    DELETE = "delete"
-    MODIFY = "modify"
-    MODE = "mode"
-    TYPE = "type"  # file <-> symlink
-
-
-@dataclass(frozen=True)
-class PathChange:
-    path: bytes
-    action: Action
-
-
-@dataclass(frozen=True)
-class Plan:
-    files: tuple[RawChange, ...]
-    ref_lines: tuple[str, ...]
-    branches_left: tuple[str, ...]  # branches checked out in another worktree: left alone
-    head_changes: bool
-    index_changes: bool
-    folders: tuple[bytes, ...] = ()  # the target's empty folders: made where missing
-    new_folders: tuple[bytes, ...] = ()  # those of them that are not there now as they will be
-    gone_folders: tuple[bytes, ...] = ()  # empty folders now that the target does not have
-    git_state_changes: bool = False  # a merge, rebase... in progress to clear or bring back
-
-    def path_changes(self) -> list[PathChange]:
-        out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
-        out += [PathChange(f + b"/", Action.DELETE) for f in self.gone_folders]
-        for c in self.files:
-            if GITLINK in (c.old_mode, c.new_mode):
-                continue
-            if c.status == "A":
-                action = Action.CREATE
-            elif c.status == "D":
-                action = Action.DELETE
-            elif c.status == "T":
-                action = Action.TYPE
-            elif c.old_oid == c.new_oid:
-                action = Action.MODE
-            else:
-                action = Action.MODIFY
-            out.append(PathChange(c.path, action))
-        return out
+from git_atomic.engine.git import RawChange, Repo
+from git_atomic.engine.restoreplan import (
+    GITLINK,
+    SYMLINK,
+    PathChange,
+    Plan,
+    folders_on_the_way,
+    head_key,
+)
 
 
 @dataclass
@@ -82,113 +40,6 @@ class Outcome:
     # captured: left as they are, in no checkpoint (unchanged.py).
     left: list[bytes] = field(default_factory=list)
     refs_left: list[str] = field(default_factory=list)  # HEAD, branches: the same, for refs
-
-
-def plan(
-    repo: Repo,
-    current: Snapshot,
-    target: Snapshot,
-    *,
-    with_refs: bool = True,
-    paths: Sequence[bytes] = (),
-) -> Plan:
-    changes = tuple(repo.diff_trees(current.files_tree, target.files_tree, paths))
-    unsafe = [c.path for c in changes if _unsafe(c.path)]
-    if unsafe:
-        raise RefusedError(f"{_show(unsafe[0])}: the target holds a path git never checks out")
-    ref_lines: list[str] = []
-    left: list[str] = []
-    head_changes = False
-    if with_refs:
-        others = repo.other_worktree_heads()
-        moved_elsewhere = [b for b in others if current.branches.get(b) != target.branches.get(b)]
-        left = sorted(moved_elsewhere)
-        ref_lines = ref_changes(current.branches, target.branches, skip=left)
-        head_changes = _head_key(current) != _head_key(target)
-    index_changes = not paths and current.index_key() != target.index_key()
-    folders = _folders(repo, target, paths)
-    git_state_changes = not paths and current.git_state != target.git_state
-    return Plan(
-        changes,
-        tuple(ref_lines),
-        tuple(left),
-        head_changes,
-        index_changes,
-        folders,
-        _new_folders(repo, folders, changes),
-        _gone_folders(repo, current, target, folders, paths),
-        git_state_changes,
-    )
-
-
-def _unsafe(path: bytes) -> bool:
-    """A path git never checks out (its `verify_path`): a `.git` component in any letter case,
-    `.` or `..`. A tree made by hand (`git mktree`; git fetches one unchecked by default) can
-    hold `.git/hooks/post-commit`: `emergency --to` that commit must not write a hook into the
-    repository's own git dir. The plan refuses such a target before anything changes."""
-    return any(part in (b"", b".", b"..") or part.lower() == b".git" for part in path.split(b"/"))
-
-
-def _folders(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> tuple[bytes, ...]:
-    wanted = frozenset(f for f in checkpoint.load_empty_folders(repo, target) if not _unsafe(f))
-    if paths and b"." not in paths:
-        wanted = frozenset(
-            f for f in wanted if any(f == p or f.startswith(p + b"/") for p in paths)
-        )
-    return tuple(sorted(wanted))
-
-
-def _gone_folders(
-    repo: Repo,
-    current: Snapshot,
-    target: Snapshot,
-    folders: Sequence[bytes],
-    paths: Sequence[bytes],
-) -> tuple[bytes, ...]:
-    """The empty folders now that the target does not have (an operation's `mkdir`): only
-    when both list every empty folder (checkpoints written before did not)."""
-    if not (current.all_empty_folders and target.all_empty_folders):
-        return ()
-    kept = {f for f in folders for f in [f, *_folders_on_the_way(f)]}
-    gone = set(checkpoint.load_empty_folders(repo, current)).difference(kept)
-    if paths and b"." not in paths:
-        gone = {f for f in gone if any(f == p or f.startswith(p + b"/") for p in paths)}
-    return tuple(sorted(f for f in gone if not _unsafe(f)))
-
-
-def _new_folders(
-    repo: Repo, folders: Sequence[bytes], changes: Sequence[RawChange]
-) -> tuple[bytes, ...]:
-    """The target's empty folders that are not empty folders now: missing, or holding files
-    the restore takes out."""
-    if not folders:
-        return ()
-    touched = {os.path.dirname(c.path) for c in changes if c.status in ("D", "T")}
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        return tuple(
-            f
-            for f in folders
-            if tree.kind(f) != stat.S_IFDIR
-            or any(t == f or t.startswith(f + b"/") for t in touched)
-        )
-
-
-def ref_changes(
-    current: Mapping[str, str], target: Mapping[str, str], *, skip: Sequence[str] = ()
-) -> list[str]:
-    """`update-ref --stdin` lines that move branches from `current` to `target`, by CAS."""
-    lines: list[str] = []
-    for name in sorted(set(current) | set(target)):
-        old, new = current.get(name), target.get(name)
-        if old == new or name in skip:
-            continue
-        lines.append(f"update {name} {new or ZERO_OID} {old or ZERO_OID}")
-    return lines
-
-
-def _head_key(snap: Snapshot) -> tuple[str | None, str | None]:
-    """What HEAD says: the branch it names, or the commit when detached."""
-    return snap.head_ref, (snap.head_oid if snap.head_ref is None else None)
 
 
 def apply(
@@ -230,9 +81,9 @@ def apply(
     # a link.
     if kept:
         written = {c.path for c in files if c.status != "D"}
-        needed = {f for w in written for f in _folders_on_the_way(w)}
+        needed = {f for w in written for f in folders_on_the_way(w)}
         kept = {
-            p for p in kept if p not in needed and not written.intersection(_folders_on_the_way(p))
+            p for p in kept if p not in needed and not written.intersection(folders_on_the_way(p))
         }
     _apply_files(
         repo,
@@ -254,7 +105,7 @@ def apply(
         _move_branches(repo, the_plan.ref_lines, reason, outcome)
         failpoints.hit("restore:after-refs")
     if the_plan.head_changes and not repo.set_head(
-        target.head_ref, target.head_oid, message=reason, was=_head_key(current)
+        target.head_ref, target.head_oid, message=reason, was=head_key(current)
     ):
         outcome.refs_left.append("HEAD")
         outcome.problems.append("HEAD was moved by someone else; left as it is")
@@ -302,7 +153,7 @@ def overwritten_ignored(
         for c in changes:
             if c.status != "A" or c.new_mode == GITLINK:
                 continue
-            for folder in _folders_on_the_way(c.path):
+            for folder in folders_on_the_way(c.path):
                 kind = tree.kind(folder)
                 if kind is None:
                     break
@@ -322,18 +173,12 @@ def overwritten_ignored(
     return saved
 
 
-def _folders_on_the_way(path: bytes) -> list[bytes]:
-    """a, a/b for a/b/c."""
-    parts = path.split(b"/")[:-1]
-    return [b"/".join(parts[: i + 1]) for i in range(len(parts))]
-
-
 def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome) -> None:
     try:
         repo.update_refs(lines, message=reason)
         return
-    except Exception:
-        pass
+    except GitError:
+        pass  # the transaction is refused as a whole when one branch moved meanwhile
     # Someone moved a branch meanwhile: move the others, report the ones that failed.
     for line in lines:
         res = repo.run(

@@ -39,11 +39,11 @@ How to use it (rollback, undo and the agent-turn engine all do this, under the w
 rollback's own step, from its rescue to its target: both give the same answer).
 
 `carry_out` writes the target the only way this project writes a worktree: `Engine.rollback_to`
-(the journal intent first, a rescue checkpoint of the state now, then `restore.plan`/`apply`
-from the state now to the target, writing only what differs), after keeping the synthesized
-target reachable by a ref under `refs/atomic/commits/` (the intent names it; `recover` needs
-it). Nothing here writes to the worktree, the index or a ref otherwise: computing an outcome
-makes git objects only, so a refused outcome changed nothing.
+(the journal intent first, a rescue checkpoint of the state now, then `restoreplan.plan` and
+`restore.apply` from the state now to the target, writing only what differs), after keeping the
+synthesized target reachable by a ref under `refs/atomic/commits/` (the intent names it;
+`recover` needs it). Nothing here writes to the worktree, the index or a ref otherwise:
+computing an outcome makes git objects only, so a refused outcome changed nothing.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from git_atomic.core import children, failpoints
 from git_atomic.core.errors import BusyError, RefusedError
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import CheckpointKind, EventKind, IntentAction, Phase
-from git_atomic.engine import checkpoint, isolation, restore, snapshot
+from git_atomic.engine import checkpoint, isolation, restore, restoreplan, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import output
 from git_atomic.ops.context import Context, check_git_state, refuse_if_interrupted
@@ -241,7 +241,7 @@ def _come_home(
     }
     journal.set_pending(op_id, intent)
     failpoints.hit("isolate:apply:before-restore")
-    the_plan = restore.plan(repo, rescue, target)
+    the_plan = restoreplan.plan(repo, rescue, target)
     outcome = restore.apply(
         repo, rescue, target, the_plan, reason=f"git-atomic: apply {name} [{op_id}]"
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import EventKind, HistoryMode
-from git_atomic.engine import checkpoint, gitstate, restore, snapshot
+from git_atomic.engine import checkpoint, gitstate, restoreplan, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import ZERO_OID, Repo
 from git_atomic.ops import output, results
@@ -39,7 +39,7 @@ class Move:
 class Preview:
     current: Snapshot
     target: Snapshot
-    plan: restore.Plan
+    plan: restoreplan.Plan
     staged: tuple[bytes, ...]  # index entries whose content would change (within the paths)
 
     @property
@@ -54,7 +54,7 @@ class Preview:
 @dataclass(frozen=True)
 class Done:
     rescue: str | None  # None for a dry run
-    changes: tuple[restore.PathChange, ...]
+    changes: tuple[restoreplan.PathChange, ...]
     problems: tuple[str, ...]
     # Written by someone else after the rescue: left as they are (restore.Outcome.left).
     left: tuple[bytes, ...] = ()
@@ -73,7 +73,7 @@ def preview(repo: Repo, move: Move, *, current: Snapshot | None = None) -> Previ
     """What the move would change, from a probe capture that creates no ref."""
     current = current or probe(repo)
     target = checkpoint.load(repo, move.target)
-    the_plan = restore.plan(repo, current, target, with_refs=move.with_refs, paths=move.paths)
+    the_plan = restoreplan.plan(repo, current, target, with_refs=move.with_refs, paths=move.paths)
     staged = repo.diff_trees(current.staged_tree, target.staged_tree, move.paths)
     return Preview(current, target, the_plan, tuple(c.path for c in staged))
 
@@ -116,7 +116,7 @@ def carry_out(
 def describe(
     repo: Repo,
     prev: Preview,
-    changes: Sequence[restore.PathChange] | None = None,
+    changes: Sequence[restoreplan.PathChange] | None = None,
     *,
     kept: Sequence[str] = (),
     left: Sequence[str] = (),

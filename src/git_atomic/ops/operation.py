@@ -23,7 +23,7 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import checkpoint, gitlinks, restore, scanindex, snapshot
+from git_atomic.engine import checkpoint, gitlinks, restore, restoreplan, scanindex, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import phasecommit
 from git_atomic.ops.context import Context, refuse_if_interrupted
@@ -258,7 +258,7 @@ class Engine:
                 allow_unmerged=True,
             ).snapshot
         failpoints.hit(f"{event}:after-rescue")
-        the_plan = restore.plan(self.repo, current, target, with_refs=with_refs, paths=paths)
+        the_plan = restoreplan.plan(self.repo, current, target, with_refs=with_refs, paths=paths)
         outcome = restore.apply(
             self.repo, current, target, the_plan, reason=f"git-atomic: {event}", paths=paths
         )

@@ -205,7 +205,7 @@ class IsolatedResult:
 @dataclass(frozen=True)
 class ChangedPath:
     path: str
-    action: str  # restore.Action
+    action: str  # restoreplan.Action
 
 
 @dataclass(frozen=True)
