@@ -87,6 +87,35 @@ def test_the_users_own_ignored_files_stay(repo: GitRepo, mode: str) -> None:
     same(repo.fingerprint(), before)
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_files_the_operation_hid_behind_its_own_rules_go(repo: GitRepo, mode: str) -> None:
+    """A virtualenv with its self-ignoring `.gitignore`, and a file hidden by a line added to
+    the root `.gitignore`: once the rules are back, those files would be the user's untracked
+    files (and every later checkpoint would hold them). They go; the rescue holds them, so
+    `undo` brings them back; what the old rules ignore too (the user's, or the operation's
+    build output) stays."""
+    repo.write(".gitignore", b"*.log\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    repo.write("old.log", b"the user's\n")
+    time.sleep(0.05)  # the user's file predates PRE-OP by more than the clock's grain
+    before = repo.fingerprint()
+    script = (
+        "mkdir -p .venv/lib && echo '*' > .venv/.gitignore && echo v > .venv/lib/x.py && "
+        "echo '*.tmp' >> .gitignore && echo t > made.tmp && echo b > build.log; exit 1"
+    )
+    res = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", script, check=1)
+    for gone in (".venv/lib/x.py", ".venv/.gitignore", "made.tmp"):
+        assert not os.path.lexists(repo.path / gone), gone
+    assert repo.read("old.log") == b"the user's\n"
+    assert repo.read("build.log") == b"b\n"  # ignored before and after: not the rules' doing
+    os.unlink(repo.path / "build.log")
+    same(repo.fingerprint(), before)
+    assert {".venv/lib/x.py", "made.tmp"} <= held(repo, res["checkpoints"]["rescue"])
+    repo.atomic("undo", check=0)
+    assert repo.read(".venv/lib/x.py") == b"v\n" and repo.read("made.tmp") == b"t\n"
+
+
 def test_a_tracked_file_the_operation_ignores_comes_back_tracked(repo: GitRepo) -> None:
     before = repo.fingerprint()
     script = "echo README >> .gitignore && git rm -q --cached README && echo new > README; exit 1"

@@ -66,7 +66,11 @@ def apply(
     # (a commit made a checkpoint, an effect taken back), a file they ignore is taken for one
     # that was there.
     rules = [c for c in files if os.path.basename(c.path) == b".gitignore" and c.path not in kept]
+    hidden: list[bytes] = []
     if rules:
+        # Files the rules now on disk hide (overwritten_ignored): once the target's rules are
+        # back, those they ignore too stay, as any ignored file the operation made does.
+        hidden = reconcile.ignored(repo, [p for p in deletions if p not in kept])
         _apply_files(repo, rules, outcome)
     files = [c for c in files if c not in rules]
     if target.captured_at is None:
@@ -76,6 +80,8 @@ def apply(
         # A name the operation gave an older file (`mv`, `git mv`, `ln`) keeps that file's
         # birth time, and goes like any other file the operation made.
         kept = set(reconcile.ignored(repo, sorted(kept)))
+    if hidden:
+        kept |= set(reconcile.ignored(repo, hidden))
     # Except what stands in the way of what the target has (the rescue holds it): an ignored
     # link or file where a folder must be, and what is under a path that becomes a file or
     # a link.
@@ -166,11 +172,43 @@ def overwritten_ignored(
                 if kind is not None and kind != stat.S_IFDIR:
                     found[c.path] = None
     saved = list(found)
+    saved += [p for p in _hidden_by_new_rules(repo, changes, target) if p not in found]
     limit, _ = capture_settings(repo.root)
     if limit is not None and saved:
         big = set(scantree.too_large(repo, saved, limit))  # the restore leaves those alone
         saved = [p for p in saved if p not in big]
     return saved
+
+
+def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snapshot) -> list[bytes]:
+    """Files made since the target was captured that a `.gitignore` changed since hides now
+    (a `.venv/.gitignore` of `*` beside the virtualenv it came with): the capture did not see
+    them, the restore puts the rules back, and `apply` takes back those the target's rules do
+    not ignore. Only under the folders whose rules changed; only when the target knows when it
+    was captured."""
+    if target.captured_at is None:
+        return []
+    folders = sorted(
+        {os.path.dirname(c.path) for c in changes if os.path.basename(c.path) == b".gitignore"}
+    )
+    if not folders:
+        return []
+    res = repo.run(
+        "ls-files",
+        "--others",
+        "--ignored",
+        "--exclude-standard",
+        "-z",
+        "--",
+        *(os.fsdecode(f) + "/" if f else "." for f in folders),
+        env={"GIT_LITERAL_PATHSPECS": "1"},
+        check=False,
+    )
+    if res.returncode != 0:
+        return []
+    listed = [p for p in res.stdout.split(b"\0") if p]
+    older = set(ignores.older_than(repo, listed, target.captured_at))
+    return [p for p in listed if p not in older]
 
 
 def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome) -> None:
