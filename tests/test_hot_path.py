@@ -88,7 +88,7 @@ SESSION = BEFORE_SCAN | {
         ".ops.output",
         ".ops.phasecommit",
         ".ops.results",  # the records output renders
-        ".ops.resultjson",  # and their JSON
+        ".ops.resultjson",  # and their JSON (--json only)
         ".ops.validation",  # the gates' step (commit)
     )
 }

@@ -9,7 +9,7 @@ import time
 
 from git_atomic.core import children
 from git_atomic.core.config import Config, CoverageRule, load_config
-from git_atomic.ops import context, output, results
+from git_atomic.ops import commandresults, context, output
 from git_atomic.ops.conclude import interrupted_exit
 from git_atomic.ops.gates import GateResult, run_gates
 
@@ -67,13 +67,13 @@ def _listing(
     *,
     passed: bool | None = None,
     log_dir: str | None = None,
-) -> results.GatesResult:
+) -> commandresults.GatesResult:
     by_name = {r.name: r for r in ran or []}
-    return results.GatesResult(
+    return commandresults.GatesResult(
         source=_source(config),
         history=config.history,
         gates=tuple(
-            results.GateEntry(g, ran is not None, by_name.get(g.name)) for g in config.gates
+            commandresults.GateEntry(g, ran is not None, by_name.get(g.name)) for g in config.gates
         ),
         tdd=config.tdd,
         passed=passed,

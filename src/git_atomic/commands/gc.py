@@ -36,7 +36,7 @@ from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal
 from git_atomic.core.lock import process_alive
 from git_atomic.engine import conversion, git, scanindex, snapshot, staged
-from git_atomic.ops import context, output, results
+from git_atomic.ops import commandresults, context, output
 
 _OP_REF: Final = re.compile(r"^refs/atomic/ops/([0-9a-f]+)/")
 # Refs outside any operation, named by their creation time in milliseconds (hex): rescues of
@@ -68,7 +68,7 @@ def gc(*, older_than_days: float, json_out: bool) -> int:
     return 0
 
 
-def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> results.GcResult:
+def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.GcResult:
     refs = repo.refs("refs/atomic/")
     keep = _newest_rescues(journal)
     known = journal.op_ids()
@@ -117,7 +117,7 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> results.GcResult
         before = _tree_size(objects)
         repo.run("prune", f"--expire={expire}")
         freed = max(0, before - _tree_size(objects))
-    return results.GcResult(len(retire), len(doomed), events, logs, freed, expire)
+    return commandresults.GcResult(len(retire), len(doomed), events, logs, freed, expire)
 
 
 def _newest_rescues(journal: Journal) -> set[str]:

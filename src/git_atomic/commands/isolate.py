@@ -46,7 +46,7 @@ from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
 from git_atomic.engine import checkpoint, discovery, git, isolation, snapshot
 from git_atomic.engine.checkpoint import Snapshot
-from git_atomic.ops import output, phasecommit, results
+from git_atomic.ops import commandresults, output, phasecommit, results
 from git_atomic.ops.conclude import conclude
 from git_atomic.ops.context import (
     CHILD_RECORD,
@@ -486,8 +486,8 @@ def _drop_private(run: _Run) -> None:
 
 
 # --- telling -------------------------------------------------------------------------------------
-def _as_json(run: _Run, op: OpRow) -> results.IsolatedResult:
-    isolated = results.Isolated(
+def _as_json(run: _Run, op: OpRow) -> commandresults.IsolatedResult:
+    isolated = commandresults.Isolated(
         applied=run.applied,
         merged=run.merged,
         not_applied=run.reason,
@@ -497,7 +497,7 @@ def _as_json(run: _Run, op: OpRow) -> results.IsolatedResult:
         private_worktree=str(run.path),
         apply_by_hand=tuple(_recipes(run)),
     )
-    return results.IsolatedResult(results.operation(run.ctx.journal, op), isolated)
+    return commandresults.IsolatedResult(results.operation(run.ctx.journal, op), isolated)
 
 
 def _tell(run: _Run, op: OpRow) -> None:

@@ -17,7 +17,7 @@ from git_atomic.core.errors import BusyError, Exit
 from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.vocab import EventKind, HistoryMode, OpStatus
 from git_atomic.engine.checkpoint import Snapshot
-from git_atomic.ops import context, effect, moves, output, results, steps
+from git_atomic.ops import context, effect, moveresults, moves, output, results, steps
 from git_atomic.ops.operation import Engine
 
 UNDO_HINT: Final = "`git atomic undo` brings back what it replaced"
@@ -118,7 +118,7 @@ def refuse_overlap(
     )
     if json_out:
         output.emit(
-            results.RefusedMove(
+            moveresults.RefusedMove(
                 operation=(
                     results.operation(ctx.journal, subject)
                     if subject is not None
@@ -127,7 +127,7 @@ def refuse_overlap(
                 event=event,
                 dry_run=dry_run,
                 conflicts=tuple(
-                    results.Overlap(
+                    moveresults.Overlap(
                         c.path.decode("utf-8", "surrogateescape"),
                         c.where,
                         c.kind,
@@ -296,6 +296,6 @@ def left_exit(left: int) -> int:
     return int(Exit.REFUSED)
 
 
-def _dropping(facts: results.MoveFacts) -> str:
+def _dropping(facts: moveresults.MoveFacts) -> str:
     n = len(facts.dropped_commits)
     return f" and drop {n} commit{'s' if n != 1 else ''} from its branch" if n else ""

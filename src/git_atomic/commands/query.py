@@ -11,7 +11,7 @@ from git_atomic.core.journalrows import OpRow
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import OpStatus
 from git_atomic.engine import discovery, git
-from git_atomic.ops import context, output, results
+from git_atomic.ops import commandresults, context, output, results
 
 
 def status(*, json_out: bool) -> int:
@@ -31,9 +31,11 @@ def status(*, json_out: bool) -> int:
 
             lock = None
             if holder is not None:
-                lock = results.LockHolder(holder.pid, holder.since, holder.command, holder.alive)
+                lock = commandresults.LockHolder(
+                    holder.pid, holder.since, holder.command, holder.alive
+                )
             output.emit(
-                results.StatusResult(
+                commandresults.StatusResult(
                     described(open_op), described(interrupted), _interrupted_restore(repo), lock
                 )
             )
@@ -55,7 +57,7 @@ def status(*, json_out: bool) -> int:
         journal.close()
 
 
-def _interrupted_restore(repo: git.Repo) -> results.InterruptedRestore | None:
+def _interrupted_restore(repo: git.Repo) -> commandresults.InterruptedRestore | None:
     """A rollback, undo or emergency outside any operation that stopped half way: what the
     human `status` reports from the same file, for programs."""
     import json
@@ -66,7 +68,7 @@ def _interrupted_restore(repo: git.Repo) -> results.InterruptedRestore | None:
         return None
     except ValueError:
         intent = {}
-    return results.InterruptedRestore(
+    return commandresults.InterruptedRestore(
         intent.get("event"), intent.get("target"), intent.get("rescue")
     )
 
@@ -109,7 +111,7 @@ def log(
             ops = [o for o in ops if fnmatchcase(o.name, name or "")][:limit]
         if json_out:
             output.emit(
-                results.LogResult(
+                commandresults.LogResult(
                     tuple(results.operation(journal, o, with_times=True) for o in ops)
                 )
             )
@@ -149,10 +151,10 @@ def show(*, op_id: str, diff: bool, stat: bool, json_out: bool) -> int:
         op = resolve_op(journal, op_id)
         if json_out:
             output.emit(
-                results.ShowResult(
+                commandresults.ShowResult(
                     results.operation(journal, op, with_times=True, with_phase=True),
                     tuple(
-                        results.CheckpointEntry(
+                        commandresults.CheckpointEntry(
                             c.seq,
                             c.kind,
                             c.sha,
@@ -164,7 +166,8 @@ def show(*, op_id: str, diff: bool, stat: bool, json_out: bool) -> int:
                         for c in journal.checkpoints(op.id)
                     ),
                     tuple(
-                        results.GateLog(g.name, g.log_path, g.message) for g in journal.gates(op.id)
+                        commandresults.GateLog(g.name, g.log_path, g.message)
+                        for g in journal.gates(op.id)
                     ),
                     _diff(repo, journal, op, stat_only=not diff) if diff or stat else None,
                 )

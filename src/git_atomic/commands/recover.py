@@ -36,7 +36,7 @@ from git_atomic.core.vocab import (
     Phase,
 )
 from git_atomic.engine import checkpoint, discovery, git, gitlinks, restoreplan, snapshot
-from git_atomic.ops import context, output, results
+from git_atomic.ops import commandresults, context, output, results
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, RollbackResult
 
@@ -58,7 +58,7 @@ class Recovery:
     """What recover did, for the summary line and the JSON object."""
 
     lock_broken: Holder | None = None
-    restore_finished: results.RestoreFinished | None = None  # a restore a crash had stopped
+    restore_finished: commandresults.RestoreFinished | None = None  # a restore a crash had stopped
     op: OpRow | None = None
     action: Action | None = None
     rescue: str | None = None
@@ -177,7 +177,7 @@ def _finish_outside_restore(engine: Engine, done: Recovery) -> None:
         pending.unlink(missing_ok=True)
         return
     result = _finish_restore(engine, None, intent)
-    done.restore_finished = results.RestoreFinished(
+    done.restore_finished = commandresults.RestoreFinished(
         intent.get("event"), result.target, result.rescue
     )
     done.problems += result.outcome.problems
@@ -193,7 +193,7 @@ def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
             continue
         _drop_unrecorded_refs(engine, op_id)
         result = _finish_restore(engine, op_id, intent)
-        done.restore_finished = results.RestoreFinished(
+        done.restore_finished = commandresults.RestoreFinished(
             intent.get("event"), result.target, result.rescue, op_id
         )
         done.problems += result.outcome.problems
@@ -347,7 +347,9 @@ def _tell(
         output.say("git-atomic: nothing to recover in this worktree")
 
 
-def _result(ctx: context.Context, done: Recovery, *, duration: float) -> results.RecoverResult:
+def _result(
+    ctx: context.Context, done: Recovery, *, duration: float
+) -> commandresults.RecoverResult:
     finished = done.restore_finished
     operation = (
         results.operation(ctx.journal, done.op)
@@ -359,11 +361,11 @@ def _result(ctx: context.Context, done: Recovery, *, duration: float) -> results
         )
     )
     lock = done.lock_broken
-    return results.RecoverResult(
+    return commandresults.RecoverResult(
         operation,
-        results.Recovery(
+        commandresults.Recovery(
             action=done.action,
-            lock_broken=results.LockBroken(lock.pid, lock.since) if lock else None,
+            lock_broken=commandresults.LockBroken(lock.pid, lock.since) if lock else None,
             stopped_group=done.stopped_group,
             isolated_closed=tuple(done.isolated),
             restore_finished=finished,

@@ -37,7 +37,7 @@ from git_atomic.core.errors import BusyError, RefusedError, UsageError
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import checkpoint, pathcheck, scanindex
-from git_atomic.ops import context, effect, moves, output, results, steps
+from git_atomic.ops import context, effect, moveresults, moves, output, results, steps
 
 
 def rollback(
@@ -176,7 +176,7 @@ def _nothing_further(ctx: context.Context, op: OpRow, where: str, *, json_out: b
         else ""
     )
     if json_out:
-        output.emit(results.NothingFurther(results.operation(ctx.journal, op)))
+        output.emit(moveresults.NothingFurther(results.operation(ctx.journal, op)))
     output.say(f"git-atomic: {where}; nothing further to roll back{hint}")
     return 0
 

@@ -6,12 +6,16 @@ on stdout, or lines for people) and the exit code is chosen: 0 committed, 1 roll
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from git_atomic.core import children
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import FailedPhase, OpStatus
 from git_atomic.ops import output, results
+
+if TYPE_CHECKING:
+    from git_atomic.ops.resultjson import Result
 
 
 def interrupted_exit(signum: int) -> int:
@@ -33,7 +37,7 @@ def conclude(
     *,
     json_out: bool,
     tell: Callable[[OpRow], None],
-    as_json: Callable[[OpRow], results.Result] | None = None,
+    as_json: Callable[[OpRow], Result] | None = None,
 ) -> int:
     """Run `work` (it opens, runs and closes the operation) with interrupts noted, then tell
     its outcome: `as_json` (default: the operation's record) or `tell`."""

@@ -19,7 +19,7 @@ from git_atomic.core.vocab import EventKind, HistoryMode
 from git_atomic.engine import checkpoint, gitstate, restoreplan, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import ZERO_OID, Repo
-from git_atomic.ops import output, results
+from git_atomic.ops import moveresults, output, results
 from git_atomic.ops.operation import Engine
 
 
@@ -121,34 +121,34 @@ def describe(
     kept: Sequence[str] = (),
     left: Sequence[str] = (),
     refs_left: Sequence[str] = (),
-) -> results.MoveFacts:
+) -> moveresults.MoveFacts:
     """What the move changes: paths (and how), HEAD, branches, index, the commits that would
     no longer be on any branch (or a detached HEAD) afterwards, and git's unfinished command (a
     merge, rebase... in progress: `from` what is cleared, `to` what comes back)."""
     p = prev.plan
     git_state = None
     if p.git_state_changes:
-        git_state = results.FromTo(
+        git_state = moveresults.FromTo(
             gitstate.describe(repo, prev.current.git_state),
             gitstate.describe(repo, prev.target.git_state),
         )
     listed = list(changes) if changes is not None else p.path_changes()
     head = None
     if p.head_changes:
-        head = results.FromTo(_head_text(prev.current), _head_text(prev.target))
+        head = moveresults.FromTo(_head_text(prev.current), _head_text(prev.target))
     branches = []
     for line in p.ref_lines:
         _verb, name, new, old = line.split()
         branches.append(
-            results.BranchMove(
+            moveresults.BranchMove(
                 name.removeprefix("refs/heads/"),
                 None if old == ZERO_OID else old,
                 None if new == ZERO_OID else new,
             )
         )
-    return results.MoveFacts(
+    return moveresults.MoveFacts(
         changes=tuple(
-            results.ChangedPath(c.path.decode("utf-8", "surrogateescape"), c.action.value)
+            moveresults.ChangedPath(c.path.decode("utf-8", "surrogateescape"), c.action.value)
             for c in listed
         ),
         head=head,
@@ -163,7 +163,7 @@ def describe(
     )
 
 
-def dropped_commits(repo: Repo, prev: Preview) -> list[results.DroppedCommit]:
+def dropped_commits(repo: Repo, prev: Preview) -> list[moveresults.DroppedCommit]:
     """Commits a branch (or a detached HEAD) holds now that no branch nor HEAD would hold after
     the move: what a whole-state move drops from history (they stay in the rescue)."""
     p, current, target = prev.plan, prev.current, prev.target
@@ -175,16 +175,16 @@ def dropped_commits(repo: Repo, prev: Preview) -> list[results.DroppedCommit]:
             leaving.append((name.removeprefix("refs/heads/"), old))
     if p.head_changes and current.head_ref is None and current.head_oid:
         leaving.append(("HEAD", current.head_oid))
-    found: dict[str, results.DroppedCommit] = {}
+    found: dict[str, moveresults.DroppedCommit] = {}
     for name, old in leaving:
         listed = repo.out("log", "--format=%H %s", old, "--not", *tips, "--")
         for row in listed.decode("utf-8", "replace").splitlines():
             sha, _, subject = row.partition(" ")
-            found.setdefault(sha, results.DroppedCommit(sha, subject, name))
+            found.setdefault(sha, moveresults.DroppedCommit(sha, subject, name))
     return list(found.values())
 
 
-def listing(facts: results.MoveFacts) -> list[str]:
+def listing(facts: moveresults.MoveFacts) -> list[str]:
     """One line per change, for people: `modify  src/x.py`, `branch  main  1a2b.. -> 3c4d..`."""
     lines = [f"{c.action:<7} {output.quote_path(c.path)}" for c in facts.changes]
     if facts.head:
@@ -215,14 +215,14 @@ def result(
     status: str,
     move: Move,
     rescue: str | None,
-    facts: results.MoveFacts,
+    facts: moveresults.MoveFacts,
     dry_run: bool,
     problems: Sequence[str] = (),
     history: HistoryMode | None = None,
-) -> results.MoveResult:
+) -> moveresults.MoveResult:
     """The result of a move (docs/reference.md): the operation concerned (or none), plus what
     moved."""
-    return results.MoveResult(
+    return moveresults.MoveResult(
         operation=(
             results.operation(journal, op)
             if op is not None
@@ -233,7 +233,7 @@ def result(
         status=status,
         event=move.event,
         dry_run=dry_run,
-        target=results.Target(move.target, move.label),
+        target=moveresults.Target(move.target, move.label),
         rescue=rescue,
         paths=tuple(p.decode("utf-8", "surrogateescape") for p in move.paths),
         facts=facts,

@@ -11,14 +11,17 @@ from typing import TYPE_CHECKING, Final
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpStatus
-from git_atomic.ops import resultjson, results
 
 if TYPE_CHECKING:
     from git_atomic.engine.git import Repo
+    from git_atomic.ops.resultjson import Result
 
 
-def emit(result: results.Result) -> None:
-    """The result as the one JSON object on stdout."""
+def emit(result: Result) -> None:
+    """The result as the one JSON object on stdout (resultjson.py, which imports every kind of
+    record, is imported only for it)."""
+    from git_atomic.ops import resultjson
+
     _write_json(resultjson.result_json(result))
 
 

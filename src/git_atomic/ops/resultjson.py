@@ -8,33 +8,48 @@ import dataclasses
 from typing import Final, TypeAlias
 
 from git_atomic.core.vocab import EventKind
-from git_atomic.ops import results
+from git_atomic.ops import commandresults, moveresults, results
+
+# Every record a command reports.
+Result: TypeAlias = (
+    results.OperationResult
+    | commandresults.RecoverResult
+    | commandresults.IsolatedResult
+    | moveresults.MoveResult
+    | moveresults.RefusedMove
+    | moveresults.NothingFurther
+    | commandresults.StatusResult
+    | commandresults.LogResult
+    | commandresults.ShowResult
+    | commandresults.GatesResult
+    | commandresults.GcResult
+)
 
 SCHEMA: Final = "git-atomic/1"
 JsonObject: TypeAlias = dict[str, object]
 
 
-def result_json(result: results.Result) -> JsonObject:
+def result_json(result: Result) -> JsonObject:
     """Every JSON result, built here; an object's keys keep the order they have always had."""
     if isinstance(result, results.OperationResult):
         return operation_json(result)
-    if isinstance(result, results.StatusResult):
+    if isinstance(result, commandresults.StatusResult):
         return _status_json(result)
-    if isinstance(result, results.LogResult):
+    if isinstance(result, commandresults.LogResult):
         return {"schema": SCHEMA, "operations": [operation_json(o) for o in result.operations]}
-    if isinstance(result, results.GatesResult):
+    if isinstance(result, commandresults.GatesResult):
         return _gates_json(result)
-    if isinstance(result, results.GcResult):
+    if isinstance(result, commandresults.GcResult):
         return _gc_json(result)
     # The rest are an operation's record and what the command adds to it.
     obj = operation_json(result.operation)
-    if isinstance(result, results.ShowResult):
+    if isinstance(result, commandresults.ShowResult):
         _add_show(obj, result)
-    elif isinstance(result, results.MoveResult):
+    elif isinstance(result, moveresults.MoveResult):
         _add_move(obj, result)
-    elif isinstance(result, results.RefusedMove):
+    elif isinstance(result, moveresults.RefusedMove):
         _add_refused(obj, result)
-    elif isinstance(result, results.NothingFurther):
+    elif isinstance(result, moveresults.NothingFurther):
         obj.update(
             event=EventKind.ROLLBACK,
             dry_run=False,
@@ -45,14 +60,14 @@ def result_json(result: results.Result) -> JsonObject:
             index=[],
             problems=[],
         )
-    elif isinstance(result, results.RecoverResult):
+    elif isinstance(result, commandresults.RecoverResult):
         obj["recovery"] = _recovery_json(result.recovery)
     else:
         obj["isolated"] = _isolated_json(result.isolated)
     return obj
 
 
-def _gc_json(result: results.GcResult) -> JsonObject:
+def _gc_json(result: commandresults.GcResult) -> JsonObject:
     return {
         "schema": SCHEMA,
         "operations_retired": result.operations,
@@ -64,7 +79,7 @@ def _gc_json(result: results.GcResult) -> JsonObject:
     }
 
 
-def _add_show(obj: JsonObject, result: results.ShowResult) -> None:
+def _add_show(obj: JsonObject, result: commandresults.ShowResult) -> None:
     obj["checkpoint_list"] = [
         {
             "seq": c.seq,
@@ -84,7 +99,7 @@ def _add_show(obj: JsonObject, result: results.ShowResult) -> None:
         obj["diff"] = result.diff
 
 
-def _add_move(obj: JsonObject, result: results.MoveResult) -> None:
+def _add_move(obj: JsonObject, result: moveresults.MoveResult) -> None:
     obj["status"] = result.status
     obj["checkpoints"] = _checkpoints_json(
         dataclasses.replace(result.operation.checkpoints, rescue=result.rescue)
@@ -97,7 +112,7 @@ def _add_move(obj: JsonObject, result: results.MoveResult) -> None:
     obj["problems"] = list(result.problems)
 
 
-def _add_refused(obj: JsonObject, result: results.RefusedMove) -> None:
+def _add_refused(obj: JsonObject, result: moveresults.RefusedMove) -> None:
     if result.operation.op_id is None:  # as a move about no operation shows it
         obj.update(status=None, event=None, dry_run=None, target=None, paths=None)
         obj["problems"] = []
@@ -118,7 +133,7 @@ def _add_refused(obj: JsonObject, result: results.RefusedMove) -> None:
     obj["exit_code"] = result.exit_code
 
 
-def _recovery_json(r: results.Recovery) -> JsonObject:
+def _recovery_json(r: commandresults.Recovery) -> JsonObject:
     lock, done = r.lock_broken, r.restore_finished
     return {
         "action": r.action,
@@ -141,7 +156,7 @@ def _recovery_json(r: results.Recovery) -> JsonObject:
     }
 
 
-def _isolated_json(i: results.Isolated) -> JsonObject:
+def _isolated_json(i: commandresults.Isolated) -> JsonObject:
     return {
         "applied": i.applied,
         "merged": i.merged,
@@ -216,8 +231,8 @@ def _checkpoints_json(c: results.Checkpoints) -> JsonObject:
     }
 
 
-def _gates_json(g: results.GatesResult) -> JsonObject:
-    def gate(e: results.GateEntry) -> JsonObject:
+def _gates_json(g: commandresults.GatesResult) -> JsonObject:
+    def gate(e: commandresults.GateEntry) -> JsonObject:
         spec, rule, r = e.spec, e.spec.coverage, e.result
         obj: JsonObject = {
             "name": spec.name,
@@ -263,7 +278,7 @@ def _gates_json(g: results.GatesResult) -> JsonObject:
     return obj
 
 
-def _status_json(s: results.StatusResult) -> JsonObject:
+def _status_json(s: commandresults.StatusResult) -> JsonObject:
     lock = s.lock
     interrupted = operation_json(s.interrupted) if s.interrupted is not None else None
     obj: JsonObject = {
@@ -292,8 +307,8 @@ def _status_json(s: results.StatusResult) -> JsonObject:
     return obj
 
 
-def _facts_json(f: results.MoveFacts) -> JsonObject:
-    def from_to(ft: results.FromTo | None) -> dict[str, str | None] | None:
+def _facts_json(f: moveresults.MoveFacts) -> JsonObject:
+    def from_to(ft: moveresults.FromTo | None) -> dict[str, str | None] | None:
         return {"from": ft.before, "to": ft.after} if ft is not None else None
 
     return {
