@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shlex
 import sqlite3
@@ -313,6 +314,28 @@ def test_what_the_user_and_another_session_do_between_calls_is_not_taken_back(
     [answer] = claude.send(stop(session=OTHER))
     assert "kept as operation" in answer.json()["systemMessage"]
     assert repo.read("docs.md") == b"# docs\n"
+
+
+def test_a_virtualenv_a_failing_turn_made_goes_with_its_own_ignore_rule(repo: GitRepo) -> None:
+    """`python -m venv .venv` writes a `.gitignore` of `*` inside it: no checkpoint sees the
+    virtualenv, yet it is the turn's. Rolled back with the turn; the user's edit between the
+    calls stays."""
+    claude = ClaudeCode(repo)
+
+    def venv() -> None:
+        repo.write(".venv/.gitignore", b"*\n")
+        repo.write(".venv/bin/python", b"#!/bin/sh\n")
+
+    claude.turn([bash(repo, 1, "python -m venv .venv", venv), edit(repo, 2, "BUG")])
+    repo.write("lib.py", b"VALUE = 7\n")  # the user, before the turn ends
+    [answer] = claude.send(stop())
+
+    assert answer.json()["decision"] == "block"
+    assert not os.path.lexists(repo.path / ".venv"), sorted(os.listdir(repo.path))
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"
+    assert repo.read("lib.py") == b"VALUE = 7\n"
+    repo.atomic("undo", check=0)  # the rescue held it
+    assert repo.read(".venv/bin/python") == b"#!/bin/sh\n"
 
 
 def test_a_turn_left_open_is_closed_by_the_next_prompt_and_never_taken_back_later(

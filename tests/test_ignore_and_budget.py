@@ -116,6 +116,27 @@ def test_files_the_operation_hid_behind_its_own_rules_go(repo: GitRepo, mode: st
     assert repo.read(".venv/lib/x.py") == b"v\n" and repo.read("made.tmp") == b"t\n"
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_the_effect_rollback_of_a_kept_operation_takes_its_hidden_files_too(
+    repo: GitRepo, mode: str
+) -> None:
+    """The same, for `rollback` of an operation that passed and was kept, after a change of the
+    user's: the effect taken back includes what it hid behind its own rules; the user's later
+    file stays."""
+    script = (
+        "mkdir -p .venv/lib && echo '*' > .venv/.gitignore && echo v > .venv/lib/x.py && "
+        "echo '*.tmp' >> .gitignore && echo t > made.tmp && echo code > app.py"
+    )
+    repo.atomic("run", "--history", mode, "--", "sh", "-c", script, check=0)
+    repo.write("mine.txt", b"the user's, after\n")
+    repo.atomic("rollback", check=0)
+    for gone in (".venv", "made.tmp", "app.py"):
+        assert not os.path.lexists(repo.path / gone), gone
+    assert repo.read("mine.txt") == b"the user's, after\n"
+    repo.atomic("undo", check=0)
+    assert repo.read(".venv/lib/x.py") == b"v\n" and repo.read("made.tmp") == b"t\n"
+
+
 def test_a_tracked_file_the_operation_ignores_comes_back_tracked(repo: GitRepo) -> None:
     before = repo.fingerprint()
     script = "echo README >> .gitignore && git rm -q --cached README && echo new > README; exit 1"

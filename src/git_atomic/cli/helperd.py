@@ -54,6 +54,7 @@ PRELOAD: Final = (
 MAX_CHILDREN: Final = 16  # more at once: the command runs in the client
 _ANSWER_WAIT: Final = 5.0  # seconds a client has to send its command
 _LOCK_WAIT: Final = 2.0  # seconds to wait for a helper that is leaving
+_WAKE: Final = "wake"  # the selector's key of the signal wake-up socket
 
 
 class Request:
@@ -90,6 +91,7 @@ class Helper:
         self.sources = _sources()
         self.children: dict[int, tuple[socket.socket, int | None]] = {}
         self.selector = selectors.DefaultSelector()
+        self.wake = socket.socketpair()  # a signal writes a byte to [1]: the loop wakes on [0]
         self.stopping = False
         self.lock_fd = -1
         self.listener: socket.socket | None = None
@@ -101,6 +103,11 @@ class Helper:
             return
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # A signal wakes the loop at once (its select would sleep on through it otherwise).
+        for end in self.wake:
+            end.setblocking(False)
+        signal.set_wakeup_fd(self.wake[1].fileno(), warn_on_full_buffer=False)
+        self.selector.register(self.wake[0], selectors.EVENT_READ, _WAKE)
         try:
             self._listen()
             self._loop()
@@ -148,6 +155,9 @@ class Helper:
             for key, _ in self.selector.select(wait):
                 if key.data is None:
                     self._accept()
+                elif key.data is _WAKE:
+                    with contextlib.suppress(OSError):
+                        self.wake[0].recv(64)
                 else:
                     self._reap(key.data)
                 last = time.monotonic()
@@ -271,6 +281,9 @@ class Helper:
     def _forget(self, conn: socket.socket) -> None:
         """In the child: close what is the helper's (the listener, the lock, other clients)."""
         self.selector.close()
+        signal.set_wakeup_fd(-1)  # before its socket closes: a signal now is the child's own
+        for end in self.wake:
+            end.close()
         if self.listener is not None:
             os.close(self.listener.detach())
         os.close(self.lock_fd)

@@ -362,9 +362,13 @@ def _held_anyway(
     elif flags:
         left_out = set(files.deleted & flagged) | set(flags.intent_to_add).difference(files.added)
         extra = _on_disk(repo, frozenset(left_out))
-    if also_capture is not None:
-        extra += also_capture(tree)
     extra += [p for p in disk.ignored_to_hold(limit) if p not in extra]
+    if also_capture is not None:
+        # Asked of the tree with the ignored files held anyway: a self-ignoring `.gitignore`
+        # is part of what it compares with the restore's target.
+        if extra:
+            tree = _with_raw_files(repo, tree, extra)
+        extra = [p for p in also_capture(tree) if p not in extra]
     if extra:
         tree = _with_raw_files(repo, tree, extra)
     return tree
