@@ -412,14 +412,7 @@ case(
     r"""git update-index --index-version 4; printf 'a\n' > a; git add a; git commit -qm t
     printf 'b\n' > a""",
     r"""git update-index --index-version 2; git add a""",
-    flavours=("shadow",),
-    known=(
-        (
-            "shadow",
-            "the index comes back in the version the operation left (2), not the user's (4): "
-            "a checkpoint keeps entries and flags, not the index format",
-        ),
-    ),
+    flavours=("shadow", "effect"),
 )
 
 # --- HEAD (t3903 "stash on unborn branch", detached HEAD; peers: empty repository) ------

@@ -65,6 +65,7 @@ class Parts:
     index_blob: str | None = None  # raw index bytes (version 1, or an index flags cannot describe)
     index_mtime_ns: int | None = None  # the raw index's mtime, for its racy-clean entries
     index_present: bool = True  # whether there was an index file at all
+    index_version: int | None = None  # its format (2, 3, 4); None: not known, or no index
     index_flags: str | None = None  # blob of indexstate.IndexFlags; None: no flagged entry
     empty_folders: str | None = None  # blob of empty folders; None: none seen
     all_empty_folders: bool = False  # they are every empty folder (False: where files went)
@@ -93,6 +94,7 @@ class Parts:
             index_blob=self.index_blob,
             index_mtime_ns=self.index_mtime_ns,
             index_present=self.index_present,
+            index_version=self.index_version,
             index_flags=self.index_flags,
             empty_folders=self.empty_folders,
             all_empty_folders=self.all_empty_folders,
@@ -119,7 +121,8 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         "version": META_VERSION,
         "head": {"ref": parts.head_ref, "oid": parts.head_oid},
         "branches": dict(parts.branches),
-        "index": {"present": parts.index_present},
+        "index": {"present": parts.index_present}
+        | ({"version": parts.index_version} if parts.index_version is not None else {}),
         "worktree": parts.worktree if parts.worktree is not None else str(repo.root),
         "created_at": parts.captured_at if parts.captured_at is not None else time.time(),
         **parts.origin,
@@ -183,6 +186,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         index_blob=entries.get(INDEX),
         index_mtime_ns=meta.get("index_mtime_ns"),
         index_present=bool(present),
+        index_version=meta.get("index", {}).get("version"),
         index_flags=entries.get(INDEX_FLAGS),
         empty_folders=entries.get(EMPTY_FOLDERS),
         all_empty_folders=bool(meta.get("all_empty_folders")),

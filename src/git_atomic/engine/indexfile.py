@@ -41,9 +41,25 @@ def put_index(repo: Repo, current: Snapshot, target: Snapshot) -> None:
             target_flags=checkpoint.load_flags(repo, target),
             scratch=scratch,
         )
+        _keep_format(repo, scratch, target.index_version)
         install_index(repo, scratch)
     finally:
         scratch.unlink(missing_ok=True)
+
+
+def _keep_format(repo: Repo, index: Path, wanted: int | None) -> None:
+    """The index in the format the target's was: version 4 (prefix-compressed paths, which
+    `index.version`, `feature.manyFiles` or `update-index --index-version 4` choose) or not.
+    Versions 2 and 3 are one format to git, which writes 3 only when an entry needs it."""
+    have = indexstate.version(index)
+    if wanted is None or have is None or (wanted == 4) == (have == 4):
+        return
+    repo.run(
+        "update-index",
+        "--index-version",
+        "4" if wanted == 4 else "2",
+        env={"GIT_INDEX_FILE": str(index)},
+    )
 
 
 def install_index(repo: Repo, source: Path) -> None:

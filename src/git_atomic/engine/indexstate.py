@@ -123,7 +123,7 @@ def read_listing(
     whether any tag is not `H`.
     """
     ita: dict[bytes, str] = {}
-    if _version(Path(env["GIT_INDEX_FILE"])) != 2:
+    if version(Path(env["GIT_INDEX_FILE"])) != 2:
         raw = repo.out(
             "diff-index",
             "--cached",
@@ -150,7 +150,7 @@ def read_listing(
     return Listing(IndexFlags(ita, skip, assume), _attribute_files(tags))
 
 
-def _version(index: Path) -> int | None:
+def version(index: Path) -> int | None:
     """The index file's format version. git writes version 2 unless an entry has an extended
     flag (intent-to-add, skip-worktree), or the user asked for another one."""
     try:

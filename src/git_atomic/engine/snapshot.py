@@ -91,6 +91,7 @@ def capture(
         branches = {name: oid for name, oid in refs.items() if name.startswith("refs/heads/")}
         head_ref, head_oid = repo.read_head(branches)
         index = staged.copy(repo, disk.index_copy, disk.staged_copy)
+        index_version = indexstate.version(disk.index_copy) if index.present else None
         # The scan of the tree runs while the staged side is read: two processes, two cores.
         disk.start(refs.get(scanindex.ref_name(repo)), seeded=index.present)
         side = staged.read(repo, index, disk.staged_copy, allow_unmerged=allow_unmerged)
@@ -117,6 +118,7 @@ def capture(
             index_blob=index_blob,
             index_mtime_ns=index.mtime_ns if raw_index else None,
             index_present=index.present,
+            index_version=index_version,
             index_flags=flags_blob,
             empty_folders=checkpoint.paths_blob(repo, (every or set()) | where_files_went),
             all_empty_folders=every is not None,

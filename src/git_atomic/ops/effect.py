@@ -252,8 +252,25 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         # born before it and that the target's rules ignore is the user's (restore.py); one
         # the effect made goes, whatever the rules say once the effect is taken back.
         captured_at=None if None in times else min(t for t in times if t is not None),
+        index_version=_index_version_after(current, pairs),
     )
     return Outcome(current, target, kept=tuple(dict.fromkeys(refs.kept)))
+
+
+def _index_version_after(
+    current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]]
+) -> int | None:
+    """The index format once the changes are applied: a change that switched it to or from
+    version 4 switches it again if it is still as the change left it; the user's otherwise."""
+    version = current.index_version
+    for frm, to in pairs:
+        if None in (version, frm.index_version, to.index_version):
+            continue
+        if (frm.index_version == 4) != (to.index_version == 4) and (version == 4) == (
+            frm.index_version == 4
+        ):
+            version = to.index_version
+    return version
 
 
 def _flags_after(
@@ -335,6 +352,7 @@ def _target(
     flags: str | None,
     folders: tuple[str | None, bool],
     captured_at: float | None = None,
+    index_version: int | None = None,
 ) -> Snapshot:
     """A checkpoint of a computed state (objects only; `moves.keep` makes it reachable). `flags`:
     the index flags blob to keep (the user's, as they are now); `folders`: its empty folders,
@@ -349,6 +367,7 @@ def _target(
         empty_folders=folders[0],
         all_empty_folders=folders[1],
         captured_at=captured_at,
+        index_version=index_version,
     )
     return checkpoint.write(repo, parts, message="git-atomic: an effect taken back or re-applied")
 
