@@ -49,6 +49,7 @@ UNTRACKED: Final = b"untracked"
 COMMIT_BASE: Final = b"commit-base"
 EMPTY_FOLDERS: Final = b"empty-folders"
 GITSTATE: Final = b"gitstate"
+TOO_LARGE: Final = b"too-large"
 _BLOB: Final = "100644"
 _TREE: Final = "040000"
 
@@ -68,6 +69,7 @@ class Parts:
     index_version: int | None = None  # its format (2, 3, 4); None: not known, or no index
     index_flags: str | None = None  # blob of indexstate.IndexFlags; None: no flagged entry
     empty_folders: str | None = None  # blob of empty folders; None: none seen
+    too_large: str | None = None  # blob of files on disk over the size budget, not held
     all_empty_folders: bool = False  # they are every empty folder (False: where files went)
     git_state: str | None = None  # gitstate.py's tree: an unfinished merge, rebase...; None: none
     captured_at: float | None = None  # when the disk was captured (time.time()); None: not known
@@ -97,6 +99,7 @@ class Parts:
             index_version=self.index_version,
             index_flags=self.index_flags,
             empty_folders=self.empty_folders,
+            too_large=self.too_large,
             all_empty_folders=self.all_empty_folders,
             git_state=self.git_state,
             captured_at=self.captured_at,
@@ -143,6 +146,7 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         (_TREE, parts.git_state, GITSTATE),
         (_BLOB, parts.untracked, UNTRACKED),
         (_BLOB, parts.empty_folders, EMPTY_FOLDERS),
+        (_BLOB, parts.too_large, TOO_LARGE),
     ]
     tree = repo.mktree(
         [
@@ -189,6 +193,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         index_version=meta.get("index", {}).get("version"),
         index_flags=entries.get(INDEX_FLAGS),
         empty_folders=entries.get(EMPTY_FOLDERS),
+        too_large=entries.get(TOO_LARGE),
         all_empty_folders=bool(meta.get("all_empty_folders")),
         git_state=entries.get(GITSTATE),
         # Only a capture saw the disk; a state computed from trees (a commit made a checkpoint,
@@ -219,6 +224,12 @@ def load_flags(repo: Repo, snap: Parts) -> indexstate.IndexFlags:
     if snap.index_flags is None:
         return indexstate.IndexFlags()
     return indexstate.IndexFlags.decode(repo.cat_blob(snap.index_flags))
+
+
+def load_too_large(repo: Repo, snap: Parts) -> frozenset[bytes]:
+    """The files that were on disk, over the size budget, when the checkpoint was captured: it
+    does not hold them, and a restore to it must not take them for files it lacks."""
+    return _paths(repo, snap.too_large)
 
 
 def load_empty_folders(repo: Repo, snap: Folders) -> frozenset[bytes]:

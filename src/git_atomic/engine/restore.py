@@ -12,6 +12,7 @@ from git_atomic.core import failpoints
 from git_atomic.core.config import capture_settings
 from git_atomic.core.errors import GitError
 from git_atomic.engine import (
+    checkpoint,
     gitstate,
     ignores,
     indexfile,
@@ -53,7 +54,7 @@ def apply(
 ) -> Outcome:
     """Carry out a plan. Idempotent: running it again after a crash finishes the job."""
     outcome = Outcome()
-    files = _within_budget(repo, the_plan.files, outcome)
+    files = _within_budget(repo, the_plan.files, target, outcome)
     # A file the target does not hold goes, unless it was there when the target was captured:
     # the target did not hold it because it was ignored then, and ignored files are not ours to
     # delete (git-facts 6). One made since goes whatever the rules say now (the capture just
@@ -130,18 +131,32 @@ def apply(
     return outcome
 
 
-def _within_budget(repo: Repo, files: Sequence[RawChange], outcome: Outcome) -> list[RawChange]:
+def _within_budget(
+    repo: Repo, files: Sequence[RawChange], target: Snapshot, outcome: Outcome
+) -> list[RawChange]:
     """The changes, less the writes over a file no checkpoint holds because it is larger than
-    `max_new_file_size`: such a file is never deleted or overwritten (nor read into a rescue)."""
+    `max_new_file_size`: such a file is never deleted or overwritten (nor read into a rescue).
+    Nor is one that was over the budget when the target was captured, though smaller now (an
+    operation cut it): the target lacks it only because it did not hold it."""
     limit, _ = capture_settings(repo.root)
-    if limit is None:
-        return list(files)
-    big = set(scantree.too_large(repo, [c.path for c in files if c.status == "A"], limit))
+    big = (
+        set(scantree.too_large(repo, [c.path for c in files if c.status == "A"], limit))
+        if (limit is not None)
+        else set()
+    )
     for path in sorted(big):
         outcome.problems.append(
             f"{_show(path)} is larger than max_new_file_size and no checkpoint holds it; "
             "left as it is"
         )
+    was_big = checkpoint.load_too_large(repo, target)
+    for c in files:
+        if c.status == "D" and c.path in was_big:
+            big.add(c.path)
+            outcome.problems.append(
+                f"{_show(c.path)} was larger than max_new_file_size when the state it returns "
+                "to was saved, so no checkpoint holds its bytes from then; left as it is now"
+            )
     return [c for c in files if c.path not in big]
 
 

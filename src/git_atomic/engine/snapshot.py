@@ -122,6 +122,7 @@ def capture(
             index_flags=flags_blob,
             empty_folders=checkpoint.paths_blob(repo, (every or set()) | where_files_went),
             all_empty_folders=every is not None,
+            too_large=checkpoint.paths_blob(repo, files.too_large),
             git_state=in_progress.tree if in_progress is not None else None,
             captured_at=captured_at,
         )

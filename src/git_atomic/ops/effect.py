@@ -253,6 +253,11 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         # the effect made goes, whatever the rules say once the effect is taken back.
         captured_at=None if None in times else min(t for t in times if t is not None),
         index_version=_index_version_after(current, pairs),
+        # Files over the budget where a change goes back to: no checkpoint holds them, so the
+        # target lacking them does not mean they go (restore._within_budget).
+        too_large=checkpoint.paths_blob(
+            repo, (p for _, to in pairs for p in checkpoint.load_too_large(repo, to))
+        ),
     )
     return Outcome(current, target, kept=tuple(dict.fromkeys(refs.kept)))
 
@@ -353,6 +358,7 @@ def _target(
     folders: tuple[str | None, bool],
     captured_at: float | None = None,
     index_version: int | None = None,
+    too_large: str | None = None,
 ) -> Snapshot:
     """A checkpoint of a computed state (objects only; `moves.keep` makes it reachable). `flags`:
     the index flags blob to keep (the user's, as they are now); `folders`: its empty folders,
@@ -368,6 +374,7 @@ def _target(
         all_empty_folders=folders[1],
         captured_at=captured_at,
         index_version=index_version,
+        too_large=too_large,
     )
     return checkpoint.write(repo, parts, message="git-atomic: an effect taken back or re-applied")
 
