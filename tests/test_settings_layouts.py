@@ -136,3 +136,25 @@ def test_commits_mode_commits_what_your_git_would(tmp_path: Path) -> None:
     assert repo.git("ls-tree", f"{files}:files", "s.sh").split()[0] == "100644"
     assert repo.git("show", f"{files}:files/x.up") == "abc\n"
     assert os.stat(repo.path / "s.sh").st_mode & 0o111 == 0
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_a_head_git_wrote_as_a_link_is_read_as_git_reads_it(tmp_path: Path, history: str) -> None:
+    """`core.preferSymlinkRefs`: git writes HEAD as a link to `refs/heads/<branch>`. Read
+    through the link it looked detached, so a rollback of an operation that committed said
+    HEAD was moved by someone else and exited 3 (though it had put everything back)."""
+    repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    repo.git("config", "core.preferSymlinkRefs", "true")
+    repo.git("checkout", "-q", "-b", "feat")
+    assert os.readlink(repo.path / ".git" / "HEAD") == "refs/heads/feat"
+    head = repo.head()
+    script = "echo more >> README && git commit -qam more"
+    res = repo.atomic("run", "--history", history, "--", "sh", "-c", script + "; exit 1", check=1)
+    assert "someone else" not in res.stderr, res.stderr
+    assert repo.head() == head
+    repo.atomic("run", "--history", history, "--", "sh", "-c", script, check=0)
+    res = repo.atomic("rollback", check=0)
+    assert "someone else" not in res.stderr, res.stderr
+    assert repo.head() == head and repo.read("README") == b"hello\n"
+    assert os.readlink(repo.path / ".git" / "HEAD") == "refs/heads/feat"
+    assert repo.git("symbolic-ref", "HEAD").strip() == "refs/heads/feat"

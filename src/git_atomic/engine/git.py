@@ -47,6 +47,18 @@ _LOOSE_AT_MOST: Final = 64
 _LOOSE_BYTES: Final = 8 << 20
 
 
+
+def head_text(git_dir: Path) -> str:
+    """What a HEAD file says, never read through a link: the link git makes itself under
+    `core.preferSymlinkRefs` (to `refs/heads/<branch>`) says `ref: <its target>`, as git reads
+    it; any other link says nothing (gitlinks.py sets such a HEAD aside before git is asked)."""
+    head = git_dir / "HEAD"
+    if head.is_symlink():
+        target = os.readlink(head)
+        parts = target.split("/")
+        return f"ref: {target}" if parts[0] == "refs" and ".." not in parts else ""
+    return head.read_text("utf-8").strip()
+
 class Repo(RepoConfig):
     """A worktree and its git dirs; equal when they name the same ones."""
 
@@ -147,7 +159,7 @@ class Repo(RepoConfig):
     def read_head(self, branches: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
         """(symbolic ref or None when detached, commit or None when unborn). `branches`: every
         local branch, just read (`refs("refs/heads/")`), which saves a `rev-parse`."""
-        text = (self.git_dir / "HEAD").read_text("utf-8").strip()
+        text = head_text(self.git_dir)
         if text.startswith("ref: "):
             ref = text[5:]
             if branches is not None and ref.startswith("refs/heads/"):
@@ -203,7 +215,7 @@ class Repo(RepoConfig):
 
     def head_names(self) -> tuple[str | None, str | None]:
         """What the HEAD file says: `(branch ref, None)`, or `(None, commit)` when detached."""
-        text = (self.git_dir / "HEAD").read_text("utf-8").strip()
+        text = head_text(self.git_dir)
         return (text[5:], None) if text.startswith("ref: ") else (None, text)
 
     def other_worktree_heads(self) -> dict[str, Path]:
@@ -228,7 +240,7 @@ class Repo(RepoConfig):
                 dirs.append((git_dir, where))
         for git_dir, where in dirs:
             try:
-                text = (git_dir / "HEAD").read_text("utf-8").strip()
+                text = head_text(git_dir)
             except OSError:
                 continue
             if text.startswith("ref: refs/heads/"):
