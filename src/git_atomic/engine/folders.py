@@ -95,15 +95,20 @@ def _empty_within(
     if folder not in holding:
         of_ignored.append(folder)
         return []
-    with os.scandir(fd) as entries:
-        names = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
-    if any(os.fsencode(name).lower() == b".git" for name, _ in names):
-        return []
     found: list[bytes] = []
-    for name, is_dir in sorted(names):
-        if is_dir:
-            found += _empty_within(tree, folder + b"/" + os.fsencode(name), holding, of_ignored)
+    for below in _subfolders(fd, folder):
+        found += _empty_within(tree, below, holding, of_ignored)
     return found
+
+
+def _subfolders(fd: int, folder: bytes) -> list[bytes]:
+    """The folders in `folder` (open as `fd`), sorted, links not followed; none in a
+    repository of its own (a `.git` there, in any case)."""
+    with os.scandir(fd) as entries:
+        names = [(os.fsencode(e.name), e.is_dir(follow_symlinks=False)) for e in entries]
+    if any(name.lower() == b".git" for name, _ in names):
+        return []
+    return [folder + b"/" + name for name, is_dir in sorted(names) if is_dir]
 
 
 def _ignored_folders(repo: Repo, folders: Sequence[bytes]) -> set[bytes] | None:
@@ -134,14 +139,9 @@ def _empty_among_ignored(tree: safefs.Tree, folder: bytes, ignored: Set[bytes]) 
     fd = tree.folder(folder)
     if fd is None:
         return []
-    with os.scandir(fd) as entries:
-        names = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
-    if any(os.fsencode(name).lower() == b".git" for name, _ in names):
-        return []
     found: list[bytes] = []
-    for name, is_dir in sorted(names):
-        below = folder + b"/" + os.fsencode(name)
-        if not is_dir or below in ignored:
+    for below in _subfolders(fd, folder):
+        if below in ignored:
             continue
         leaves = tree.empty_folders(below)
         found += leaves if leaves is not None else _empty_among_ignored(tree, below, ignored)
