@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from git_atomic.core.errors import AtomicError
 from git_atomic.engine import checkpoint
 from git_atomic.engine.git import EMPTY_TREE, Repo
-from git_atomic.ops import effect
+from git_atomic.ops import treemerge
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
     tree = head_tree
     for before, after in steps:
         base = checkpoint.load(repo, before).files_tree
-        merged = effect.merge(
+        merged = treemerge.merge(
             repo, base=base, ours=tree, theirs=checkpoint.load(repo, after).files_tree
         )
         if merged.tree is None:

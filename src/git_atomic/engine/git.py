@@ -47,7 +47,6 @@ _LOOSE_AT_MOST: Final = 64
 _LOOSE_BYTES: Final = 8 << 20
 
 
-
 def head_text(git_dir: Path) -> str:
     """What a HEAD file says, never read through a link: the link git makes itself under
     `core.preferSymlinkRefs` (to `refs/heads/<branch>`) says `ref: <its target>`, as git reads
@@ -58,6 +57,7 @@ def head_text(git_dir: Path) -> str:
         parts = target.split("/")
         return f"ref: {target}" if parts[0] == "refs" and ".." not in parts else ""
     return head.read_text("utf-8").strip()
+
 
 class Repo(RepoConfig):
     """A worktree and its git dirs; equal when they name the same ones."""

@@ -49,17 +49,16 @@ computing an outcome makes git objects only, so a refused outcome changed nothin
 from __future__ import annotations
 
 import dataclasses
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind
-from git_atomic.engine import checkpoint, indexstate, isolation
+from git_atomic.engine import checkpoint, indexstate
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import EMPTY_TREE, Repo
-from git_atomic.ops import moves
+from git_atomic.ops import moves, treemerge
 from git_atomic.ops.operation import Engine, RollbackResult
 
 
@@ -188,7 +187,7 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
         branches[snap.head_ref] = row.commit_sha
     head_tree = repo.line("rev-parse", f"{snap.head_oid}^{{tree}}") if snap.head_oid else EMPTY_TREE
     commit_tree = repo.line("rev-parse", f"{row.commit_sha}^{{tree}}")
-    merged = merge(repo, base=head_tree, ours=snap.staged_tree, theirs=commit_tree).tree
+    merged = treemerge.merge(repo, base=head_tree, ours=snap.staged_tree, theirs=commit_tree).tree
     staged = merged or commit_tree  # the commit was planned so that this merge is clean
     flags = checkpoint.load_flags(repo, snap)
     added = {c.path for c in repo.diff_trees(snap.staged_tree, staged) if c.status == "A"}
@@ -228,8 +227,10 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     refs = _Refs(current)
     for frm_sha, to_sha in changes:
         frm, to = snaps[frm_sha], snaps[to_sha]
-        merged_files = merge(repo, base=frm.files_tree, ours=files, theirs=to.files_tree)
-        merged_index = merge(repo, base=frm.staged_tree, ours=staged, theirs=to.staged_tree)
+        merged_files = treemerge.merge(repo, base=frm.files_tree, ours=files, theirs=to.files_tree)
+        merged_index = treemerge.merge(
+            repo, base=frm.staged_tree, ours=staged, theirs=to.staged_tree
+        )
         conflicts = [
             *(Conflict(c.path, "files", c.kind, c.lines) for c in merged_files.conflicts),
             *(Conflict(c.path, "index", c.kind, c.lines) for c in merged_index.conflicts),
@@ -377,69 +378,3 @@ def _target(
         too_large=too_large,
     )
     return checkpoint.write(repo, parts, message="git-atomic: an effect taken back or re-applied")
-
-
-# --- three-way merges of trees -----------------------------------------------------------------
-@dataclass(frozen=True)
-class _Overlap:
-    path: bytes
-    kind: str
-    lines: tuple[tuple[int, int], ...] = ()
-
-
-@dataclass(frozen=True)
-class Merged:
-    tree: str | None  # None: conflicts
-    conflicts: tuple[_Overlap, ...] = ()
-
-
-def merge(repo: Repo, *, base: str, ours: str, theirs: str) -> Merged:
-    """Three-way merge of trees with `base` as the merge base (isolation.run_merge_tree), each
-    overlap with its kind and, for a content conflict, its lines."""
-    if theirs in (base, ours):
-        return Merged(ours)
-    if ours == base:
-        return Merged(theirs)
-    res = isolation.run_merge_tree(repo, base=base, ours=ours, theirs=theirs, messages=True)
-    tree, _, rest = res.stdout.partition(b"\0")
-    if res.returncode == 0:
-        return Merged(tree.decode().strip())
-    names, _, messages = rest.partition(b"\0\0")
-    kinds = _conflict_kinds(messages)
-    overlaps = []
-    for path in dict.fromkeys(p for p in names.split(b"\0") if p):
-        kind = kinds.get(path, "conflict")
-        lines = _marker_lines(repo, tree.decode().strip(), path) if kind == "content" else ()
-        overlaps.append(_Overlap(path, kind, lines))
-    return Merged(None, tuple(overlaps))
-
-
-def _conflict_kinds(messages: bytes) -> Mapping[bytes, str]:
-    """`<n> NUL <path>... NUL <type> NUL <message> NUL`, repeated: path -> conflict type."""
-    fields = messages.split(b"\0")
-    kinds: dict[bytes, str] = {}
-    i = 0
-    while i < len(fields) and fields[i].isdigit():
-        n = int(fields[i])
-        paths, kind = fields[i + 1 : i + 1 + n], fields[i + 1 + n]
-        i += n + 3
-        if kind.startswith(b"CONFLICT ("):
-            text = kind[len(b"CONFLICT (") :].rstrip(b")").decode("utf-8", "replace")
-            for path in paths:
-                kinds.setdefault(path, "content" if text == "contents" else text)
-    return kinds
-
-
-def _marker_lines(repo: Repo, tree: str, path: bytes) -> tuple[tuple[int, int], ...]:
-    """The line ranges of the conflict markers git left in the merged file."""
-    res = repo.run("cat-file", "blob", f"{tree}:{os.fsdecode(path)}", check=False)
-    if res.returncode != 0:
-        return ()
-    ranges, start = [], None
-    for number, line in enumerate(res.stdout.split(b"\n"), 1):
-        if line.startswith(b"<<<<<<< "):
-            start = number
-        elif line.startswith(b">>>>>>> ") and start is not None:
-            ranges.append((start, number))
-            start = None
-    return tuple(ranges)

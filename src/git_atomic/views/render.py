@@ -199,7 +199,7 @@ def own_change(repo: Repo, op: OpRow, checkpoints: list[CheckpointRow]) -> Chang
     PRE-OP with each step merged in (what happened between its calls is not shown as its own);
     where the steps do not merge cleanly on PRE-OP, and for every other operation, change_of."""
     from git_atomic.engine import checkpoint
-    from git_atomic.ops import effect
+    from git_atomic.ops import effect, treemerge
 
     pre = next((c for c in checkpoints if c.kind == CheckpointKind.PRE_OP), None)
     calls = effect.turn_steps(op)
@@ -209,7 +209,7 @@ def own_change(repo: Repo, op: OpRow, checkpoints: list[CheckpointRow]) -> Chang
     tree = start
     for step in calls:
         base, theirs = (checkpoint.load(repo, sha).files_tree for sha in (step.before, step.after))
-        merged = effect.merge(repo, base=base, ours=tree, theirs=theirs)
+        merged = treemerge.merge(repo, base=base, ours=tree, theirs=theirs)
         if merged.tree is None:
             return change_of(op, checkpoints)
         tree = merged.tree
