@@ -74,6 +74,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.isolation",
         ".engine.restore",
         ".engine.restoreplan",  # what a restore will do, worked out first
+        ".engine.unseen",  # what a rescue must hold that git ignores now
         ".engine.checkpoint",  # the checkpoint format, and the capture's steps:
         ".engine.folders",
         ".engine.indexfile",

@@ -69,7 +69,7 @@ def apply(
     rules = [c for c in files if os.path.basename(c.path) == b".gitignore" and c.path not in kept]
     hidden: list[bytes] = []
     if rules:
-        # Files the rules now on disk hide (overwritten_ignored): once the target's rules are
+        # Files the rules now on disk hide (unseen.overwritten_ignored): once the target's rules are
         # back, those they ignore too stay, as any ignored file the operation made does.
         hidden = reconcile.ignored(repo, [p for p in deletions if p not in kept])
         _apply_files(repo, rules, outcome)
@@ -158,72 +158,6 @@ def _within_budget(
                 "to was saved, so no checkpoint holds its bytes from then; left as it is now"
             )
     return [c for c in files if c.path not in big]
-
-
-def overwritten_ignored(
-    repo: Repo, current_tree: str, target: Snapshot, paths: Sequence[bytes] = ()
-) -> list[bytes]:
-    """Files on disk that the restore would create over, though the capture did not see them
-    (git ignores them now): the rescue must hold them too, or they would be lost. So must an
-    ignored link or file that stands where the restore needs a folder: the restore removes it
-    (the link itself), and `undo` puts it back."""
-    changes = repo.diff_trees(current_tree, target.files_tree, paths)
-    held = {c.path for c in changes if c.status in ("D", "T")}
-    found: dict[bytes, None] = {}
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for c in changes:
-            if c.status != "A" or c.new_mode == GITLINK:
-                continue
-            for folder in folders_on_the_way(c.path):
-                kind = tree.kind(folder)
-                if kind is None:
-                    break
-                if kind != stat.S_IFDIR:
-                    if folder not in held:
-                        found[folder] = None
-                    break
-            else:
-                kind = tree.kind(c.path)  # beyond a link: not there (never read through it)
-                if kind is not None and kind != stat.S_IFDIR:
-                    found[c.path] = None
-    saved = list(found)
-    saved += [p for p in _hidden_by_new_rules(repo, changes, target) if p not in found]
-    limit, _ = capture_settings(repo.root)
-    if limit is not None and saved:
-        big = set(scantree.too_large(repo, saved, limit))  # the restore leaves those alone
-        saved = [p for p in saved if p not in big]
-    return saved
-
-
-def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snapshot) -> list[bytes]:
-    """Files made since the target was captured that a `.gitignore` changed since hides now
-    (a `.venv/.gitignore` of `*` beside the virtualenv it came with): the capture did not see
-    them, the restore puts the rules back, and `apply` takes back those the target's rules do
-    not ignore. Only under the folders whose rules changed; only when the target knows when it
-    was captured."""
-    if target.captured_at is None:
-        return []
-    folders = sorted(
-        {os.path.dirname(c.path) for c in changes if os.path.basename(c.path) == b".gitignore"}
-    )
-    if not folders:
-        return []
-    res = repo.run(
-        "ls-files",
-        "--others",
-        "--ignored",
-        "--exclude-standard",
-        "-z",
-        "--",
-        *(os.fsdecode(f) + "/" if f else "." for f in folders),
-        env={"GIT_LITERAL_PATHSPECS": "1"},
-        check=False,
-    )
-    if res.returncode != 0:
-        return []
-    listed = [p for p in res.stdout.split(b"\0") if p]
-    older = set(ignores.older_than(repo, listed, target.captured_at))
-    return [p for p in listed if p not in older]
 
 
 def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome) -> None:

@@ -21,7 +21,7 @@ from git_atomic.core import children, failpoints
 from git_atomic.core.errors import BusyError, RefusedError
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import CheckpointKind, EventKind, IntentAction, Phase
-from git_atomic.engine import checkpoint, isolation, restore, restoreplan, snapshot
+from git_atomic.engine import checkpoint, isolation, restore, restoreplan, snapshot, unseen
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import output
 from git_atomic.ops.context import Context, check_git_state, refuse_if_interrupted
@@ -149,7 +149,7 @@ def _merge(
         seen.append((ours, merged))
         if merged.oid is None:
             return []
-        return restore.overwritten_ignored(
+        return unseen.overwritten_ignored(
             repo, ours, dataclasses.replace(pre, files_tree=merged.oid)
         )
 

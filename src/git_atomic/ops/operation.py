@@ -23,7 +23,15 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import checkpoint, gitlinks, restore, restoreplan, scanindex, snapshot
+from git_atomic.engine import (
+    checkpoint,
+    gitlinks,
+    restore,
+    restoreplan,
+    scanindex,
+    snapshot,
+    unseen,
+)
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import phasecommit
 from git_atomic.ops.context import Context, refuse_if_interrupted
@@ -305,7 +313,7 @@ class Engine:
         the restore would overwrite): the caller's `probe` of this instant when it holds them
         all, else a capture."""
         ref = self._rescue_ref(op_id)
-        if probe is not None and not restore.overwritten_ignored(
+        if probe is not None and not unseen.overwritten_ignored(
             self.repo, probe.files_tree, target, paths
         ):
             self.repo.update_refs(
@@ -317,7 +325,7 @@ class Engine:
                 self.repo,
                 message=f"git-atomic rescue before {event}",
                 ref=ref,
-                also_capture=lambda tree: restore.overwritten_ignored(
+                also_capture=lambda tree: unseen.overwritten_ignored(
                     self.repo, tree, target, paths
                 ),
                 early=self.ctx.early,
