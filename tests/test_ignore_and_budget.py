@@ -137,6 +137,36 @@ def test_the_effect_rollback_of_a_kept_operation_takes_its_hidden_files_too(
     assert repo.read(".venv/lib/x.py") == b"v\n" and repo.read("made.tmp") == b"t\n"
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_repository_inside_what_the_operation_hid_is_left_alone(repo: GitRepo, mode: str) -> None:
+    """`pip install -e git+...` clones into a virtualenv that ignores itself: the listing of
+    what the new rules hide names a repository of its own as a folder (`venv/src/pkg/`), which
+    crashed the rollback (exit 3, the operation's changes left, recover crashing the same way).
+    Now the rollback goes through; a repository of its own is never ours to hold or remove."""
+    script = (
+        "mkdir -p venv/src && echo '*' > venv/.gitignore && git init -q venv/src/pkg && "
+        "echo precious > venv/src/pkg/code.py && echo changed > README; exit 1"
+    )
+    res = repo.atomic("run", "--history", mode, "--", "sh", "-c", script, check=1)
+    assert "internal error" not in res.stderr, res.stderr
+    assert repo.read("README") == b"hello\n"
+    assert not os.path.lexists(repo.path / "venv/.gitignore")
+    assert repo.read("venv/src/pkg/code.py") == b"precious\n"
+
+
+def test_a_repository_in_an_ignored_folder_does_not_stop_a_rules_rollback(repo: GitRepo) -> None:
+    repo.write(".gitignore", b"vendor/\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    repo.git("init", "-q", "vendor/lib")
+    repo.write("vendor/lib/x", b"x\n")
+    script = "echo '*.tmp' >> .gitignore && echo changed > README; exit 1"
+    res = repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script, check=1)
+    assert "internal error" not in res.stderr, res.stderr
+    assert repo.read("README") == b"hello\n" and repo.read(".gitignore") == b"vendor/\n"
+    assert repo.read("vendor/lib/x") == b"x\n"
+
+
 def test_a_tracked_file_the_operation_ignores_comes_back_tracked(repo: GitRepo) -> None:
     before = repo.fingerprint()
     script = "echo README >> .gitignore && git rm -q --cached README && echo new > README; exit 1"

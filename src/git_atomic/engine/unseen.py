@@ -78,6 +78,7 @@ def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snaps
     )
     if res.returncode != 0:
         return []
-    listed = [p for p in res.stdout.split(b"\0") if p]
+    # A repository of its own is listed as a folder (`dir/`): never ours to hold or remove.
+    listed = [p for p in res.stdout.split(b"\0") if p and not p.endswith(b"/")]
     older = set(ignores.older_than(repo, listed, target.captured_at))
     return [p for p in listed if p not in older]
