@@ -208,6 +208,12 @@ def test_a_large_file_the_operation_cut_below_the_budget_stays(repo: GitRepo, mo
     assert repo.read("data.bin") == b"small"
     assert not repo.exists("small.txt")
     assert any("data.bin" in p and "left as it is" in p for p in res["problems"]), res
+    repo.write("data2.bin", b"x" * 4096)  # new again: the scan knows data.bin now
+    time.sleep(0.05)
+    cut = "printf small > data2.bin; exit 1"
+    said = repo.atomic("run", "--history", mode, "--", "sh", "-c", cut, check=1).stderr
+    assert "warning: data2.bin was larger than max_new_file_size" in said, said
+    assert "except what the warnings above name" in said, said
     # The effect of a kept operation taken back later: the same.
     repo.write("other.bin", b"y" * 4096)
     repo.atomic("run", "--history", mode, "--", "sh", "-c", "printf cut > other.bin", check=0)
@@ -215,6 +221,19 @@ def test_a_large_file_the_operation_cut_below_the_budget_stays(repo: GitRepo, mo
     repo.atomic("rollback", check=0)
     assert repo.read("other.bin") == b"cut"
     assert repo.read("mine.txt") == b"the user's, after\n"
+
+
+@pytest.mark.parametrize(
+    "script", ["rm big.bin && ln -s README big.bin", "rm big.bin && printf new > big.bin"]
+)
+def test_what_the_operation_put_where_a_large_file_was_goes(repo: GitRepo, script: str) -> None:
+    """The operation deleted the user's file over the budget (never held: its first line said
+    so) and put a link or a new file of that name there: that one is the operation's, and goes."""
+    configure(repo, 'max_new_file_size = "1KiB"\n')
+    repo.write("big.bin", b"x" * 4096)
+    time.sleep(0.05)  # the user's file predates PRE-OP by more than the clock's grain
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script + "; exit 1", check=1)
+    assert not os.path.lexists(repo.path / "big.bin")
 
 
 def test_a_large_sparse_file_costs_nothing(repo: GitRepo) -> None:

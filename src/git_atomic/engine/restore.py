@@ -150,13 +150,20 @@ def _within_budget(
             "left as it is"
         )
     was_big = checkpoint.load_too_large(repo, target)
-    for c in files:
-        if c.status == "D" and c.path in was_big:
-            big.add(c.path)
-            outcome.problems.append(
-                f"{_show(c.path)} was larger than max_new_file_size when the state it returns "
-                "to was saved, so no checkpoint holds its bytes from then; left as it is now"
-            )
+    # Only a regular file (a link or anything else there is the operation's), and, where the
+    # target knows when it was captured, one born before: one born since is the operation's
+    # (it deleted the big file and made another of that name), and goes as usual.
+    cut = [
+        c.path for c in files if c.status == "D" and c.path in was_big and c.old_mode[:2] == "10"
+    ]
+    if cut and target.captured_at is not None:
+        cut = ignores.older_than(repo, cut, target.captured_at)
+    for path in cut:
+        big.add(path)
+        outcome.problems.append(
+            f"{_show(path)} was larger than max_new_file_size when the state it returns to "
+            "was saved, so no checkpoint holds its bytes from then; left as it is now"
+        )
     return [c for c in files if c.path not in big]
 
 

@@ -57,6 +57,8 @@ def short(sha: str | None) -> str:
 
 def tell_outcome(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> None:
     """For people, after run/commit: each failed gate with its output's tail, then one line."""
+    for problem in op.details.get("problems") or ():
+        say(f"git-atomic: warning: {problem}")
     for gate in journal.gates(op.id):
         if not gate.passed:
             say(f"git-atomic: gate {gate.name} failed: {gate.message}")
@@ -135,8 +137,9 @@ def summary_line(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> st
             why = f"gate {failed[0].name} failed: {failed[0].message or ''}".rstrip(": ")
         if repo is not None and not _took_back(repo, journal, op):
             return f"{head} rolled back ({why}); it had changed nothing"
+        unless = ", except what the warnings above name" if op.details.get("problems") else ""
         return (
-            f"{head} rolled back ({why}); {AS_BEFORE}. "
+            f"{head} rolled back ({why}); {AS_BEFORE}{unless}. "
             "Its changes are saved: `git atomic undo` brings them back"
         )
     return f"{head} {op.status}"
