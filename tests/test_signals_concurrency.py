@@ -226,6 +226,33 @@ def test_loser_is_refused_at_once(repo: GitRepo, tmp_path: Path) -> None:
         holder.communicate(timeout=60)
 
 
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_wait_for_the_lock_ends_on_a_signal_with_nothing_opened(
+    repo: GitRepo, tmp_path: Path, sig: int, code: int
+) -> None:
+    """`begin --wait` went on waiting through Ctrl-C and SIGTERM, then opened its operation
+    once the lock was free, and only then exited 130/143."""
+    holder = start(repo, "run", "--", "sh", "-c", f"touch {tmp_path}/ready; sleep 20")
+    try:
+        wait_for(tmp_path / "ready", holder)
+        waiter = start(repo, "begin", "w", "--wait")
+        assert waiter.stderr is not None
+        line = waiter.stderr.readline()  # it says it waits once it holds nothing
+        assert "waiting for pid" in line, line
+        t = time.monotonic()
+        waiter.send_signal(sig)
+        _, err = waiter.communicate(timeout=30)
+        assert waiter.returncode == code, err
+        assert time.monotonic() - t < 5 and "nothing changed" in err, err
+        assert "Traceback" not in err
+        assert holder.poll() is None  # the holder goes on
+    finally:
+        holder.send_signal(signal.SIGTERM)
+        holder.communicate(timeout=60)
+    ops = repo.atomic_json("log")["operations"]
+    assert [o["name"] for o in ops if o["name"] == "w"] == []
+
+
 def test_the_lock_file_is_json_with_its_owner(repo: GitRepo, tmp_path: Path) -> None:
     from git_atomic.core.lock import WorktreeLock, _json, process_start
 

@@ -49,6 +49,14 @@ class BusyError(RefusedError):
     """Another operation is open, interrupted, or holds the lock in this worktree."""
 
 
+class Interrupted(AtomicError):
+    """SIGINT or SIGTERM arrived before anything changed (a wait for the lock): exit 130/143."""
+
+    def __init__(self, message: str, *, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = Exit.SIGINT if signum == 2 else Exit.SIGTERM
+
+
 class GitError(AtomicError):
     """git itself failed where it should not have; carries everything needed to see why."""
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from git_atomic.core.errors import BusyError
+from git_atomic.core.errors import BusyError, Interrupted
 
 
 class Holder(NamedTuple):
@@ -132,6 +132,13 @@ class WorktreeLock:
                         f"another git-atomic is working in this worktree "
                         f"(pid {holder.pid}, `{holder.command}`, since {holder.since})",
                         hint="wait for it, or pass --wait",
+                    ) from None
+                from git_atomic.core.children import INTERRUPTS
+
+                if INTERRUPTS.received is not None:
+                    raise Interrupted(
+                        f"interrupted while waiting for pid {holder.pid}; nothing changed",
+                        signum=INTERRUPTS.received,
                     ) from None
                 if not told:
                     import sys
