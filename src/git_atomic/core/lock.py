@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -99,7 +100,15 @@ class WorktreeLock:
             # Half-written by a process that died between open and write: treat as stale.
             return Holder(0, "unknown", "", None)
 
-    def acquire(self, command: str, *, wait: float | None = None) -> None:
+    def acquire(
+        self,
+        command: str,
+        *,
+        wait: float | None = None,
+        interrupted: Callable[[], int | None] | None = None,
+    ) -> None:
+        """`interrupted`: the signal received meanwhile, if any (asked while waiting: the wait
+        ends with Interrupted, nothing changed)."""
         deadline = None if wait is None else time.monotonic() + wait
         told = False
         while True:
@@ -133,12 +142,11 @@ class WorktreeLock:
                         f"(pid {holder.pid}, `{holder.command}`, since {holder.since})",
                         hint="wait for it, or pass --wait",
                     ) from None
-                from git_atomic.core.children import INTERRUPTS
-
-                if INTERRUPTS.received is not None:
+                signum = interrupted() if interrupted is not None else None
+                if signum is not None:
                     raise Interrupted(
                         f"interrupted while waiting for pid {holder.pid}; nothing changed",
-                        signum=INTERRUPTS.received,
+                        signum=signum,
                     ) from None
                 if not told:
                     import sys

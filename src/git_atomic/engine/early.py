@@ -49,7 +49,7 @@ def holding(repo: git.Repo, command: str, *, wait: float | None) -> Iterator[Wor
     lock = WorktreeLock(repo.git_dir / "atomic.lock")
     children.INTERRUPTS.install()
     try:
-        lock.acquire(command, wait=wait)
+        lock.acquire(command, wait=wait, interrupted=lambda: children.INTERRUPTS.received)
         children.CHILDREN.path = repo.git_dir / children.CHILD_RECORD
         yield lock
     finally:
