@@ -139,11 +139,8 @@ def _within_budget(
     Nor is one that was over the budget when the target was captured, though smaller now (an
     operation cut it): the target lacks it only because it did not hold it."""
     limit, _ = capture_settings(repo.root)
-    big = (
-        set(scantree.too_large(repo, [c.path for c in files if c.status == "A"], limit))
-        if (limit is not None)
-        else set()
-    )
+    added = [c.path for c in files if c.status == "A"]
+    big = set(scantree.too_large(repo, added, limit)) if limit is not None else set()
     for path in sorted(big):
         outcome.problems.append(
             f"{_show(path)} is larger than max_new_file_size and no checkpoint holds it; "
