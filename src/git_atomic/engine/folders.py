@@ -20,7 +20,7 @@ from collections.abc import Sequence, Set
 from pathlib import Path
 
 from git_atomic.core import process
-from git_atomic.engine import conversion, safefs
+from git_atomic.engine import conversion, ignores, safefs
 from git_atomic.engine.git import Repo
 
 
@@ -114,22 +114,10 @@ def _subfolders(fd: int, folder: bytes) -> list[bytes]:
 def _ignored_folders(repo: Repo, folders: Sequence[bytes]) -> set[bytes] | None:
     """The folders a rule ignores, in `folders` (which hold nothing git does not ignore but
     folders): git's own listing, one process, never looked into."""
-    res = repo.run(
-        *conversion.AS_ON_DISK,
-        "ls-files",
-        "--others",
-        "--ignored",
-        "--exclude-standard",
-        "--directory",
-        "-z",
-        "--",
-        *(os.fsdecode(f) + "/" for f in folders),
-        env={"GIT_LITERAL_PATHSPECS": "1"},
-        check=False,
-    )
-    if res.returncode != 0:
+    found = ignores.ignored_in(repo, folders, directory=True, config=conversion.AS_ON_DISK)
+    if found is None:
         return None
-    return {p[:-1] for p in res.stdout.split(b"\0") if p.endswith(b"/")}
+    return {p[:-1] for p in found if p.endswith(b"/")}
 
 
 def _empty_among_ignored(tree: safefs.Tree, folder: bytes, ignored: Set[bytes]) -> list[bytes]:

@@ -73,6 +73,26 @@ def start_listing(repo: Repo, *, protect: Sequence[str]) -> Listing:
 _LS_IGNORED: Final = ("ls-files", "-z", "--others", "--ignored", "--exclude-standard")
 
 
+def ignored_in(
+    repo: Repo, folders: Sequence[bytes], *, directory: bool = False, config: Sequence[str] = ()
+) -> list[bytes] | None:
+    """What git ignores in `folders` (b"": the top), as it lists it: every file, or with
+    `directory` a wholly ignored folder once, as `dir/` (so is a repository of its own,
+    always). `config`: `-c` options before the command. None when git fails."""
+    res = repo.run(
+        *config,
+        *_LS_IGNORED,
+        *(("--directory",) if directory else ()),
+        "--",
+        *(os.fsdecode(f) + "/" if f else "." for f in folders),
+        env={"GIT_LITERAL_PATHSPECS": "1"},
+        check=False,
+    )
+    if res.returncode != 0:
+        return None
+    return [p for p in res.stdout.split(b"\0") if p]
+
+
 def _in_ignored_folders(
     repo: Repo, protect: Sequence[str], folders: Sequence[bytes]
 ) -> list[bytes]:

@@ -65,20 +65,10 @@ def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snaps
     )
     if not folders:
         return []
-    res = repo.run(
-        "ls-files",
-        "--others",
-        "--ignored",
-        "--exclude-standard",
-        "-z",
-        "--",
-        *(os.fsdecode(f) + "/" if f else "." for f in folders),
-        env={"GIT_LITERAL_PATHSPECS": "1"},
-        check=False,
-    )
-    if res.returncode != 0:
+    found = ignores.ignored_in(repo, folders)
+    if found is None:
         return []
     # A repository of its own is listed as a folder (`dir/`): never ours to hold or remove.
-    listed = [p for p in res.stdout.split(b"\0") if p and not p.endswith(b"/")]
+    listed = [p for p in found if not p.endswith(b"/")]
     older = set(ignores.older_than(repo, listed, target.captured_at))
     return [p for p in listed if p not in older]
