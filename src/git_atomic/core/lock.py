@@ -142,12 +142,9 @@ class WorktreeLock:
                         f"(pid {holder.pid}, `{holder.command}`, since {holder.since})",
                         hint="wait for it, or pass --wait",
                     ) from None
-                signum = interrupted() if interrupted is not None else None
-                if signum is not None:
-                    raise Interrupted(
-                        f"interrupted while waiting for pid {holder.pid}; nothing changed",
-                        signum=signum,
-                    ) from None
+                if interrupted is not None and (signum := interrupted()) is not None:
+                    why = f"interrupted while waiting for pid {holder.pid}; nothing changed"
+                    raise Interrupted(why, signum=signum) from None
                 if not told:
                     import sys
 
