@@ -16,6 +16,7 @@ import shlex
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -326,12 +327,18 @@ def test_a_virtualenv_a_failing_turn_made_goes_with_its_own_ignore_rule(repo: Gi
         repo.write(".venv/.gitignore", b"*\n")
         repo.write(".venv/bin/python", b"#!/bin/sh\n")
 
-    claude.turn([bash(repo, 1, "python -m venv .venv", venv), edit(repo, 2, "BUG")])
+    claude.turn([bash(repo, 1, "python -m venv .venv", venv)])
+    time.sleep(0.05)  # between the calls, by more than the clock's grain
+    repo.write(".venv/notes.txt", b"the user's\n")  # the user, between the turn's calls
+    time.sleep(0.05)
+    claude.turn([edit(repo, 2, "BUG")])
     repo.write("lib.py", b"VALUE = 7\n")  # the user, before the turn ends
     [answer] = claude.send(stop())
 
     assert answer.json()["decision"] == "block"
-    assert not os.path.lexists(repo.path / ".venv"), sorted(os.listdir(repo.path))
+    assert not os.path.lexists(repo.path / ".venv/bin/python")
+    assert not os.path.lexists(repo.path / ".venv/.gitignore")
+    assert repo.read(".venv/notes.txt") == b"the user's\n"  # not the turn's: it stays
     assert repo.read("app.py") == b"def answer():\n    return 41\n"
     assert repo.read("lib.py") == b"VALUE = 7\n"
     repo.atomic("undo", check=0)  # the rescue held it

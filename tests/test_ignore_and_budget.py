@@ -195,6 +195,29 @@ def test_new_files_over_the_budget_are_named_and_left_alone(repo: GitRepo, mode:
     assert "big.bin" not in held(repo, pre)
 
 
+@pytest.mark.parametrize("later_change", [False, True])
+def test_what_you_made_in_a_folder_the_operation_hid_after_it_ended_stays(
+    repo: GitRepo, later_change: bool
+) -> None:
+    """Effect, not state: the rollback of a kept operation takes back the virtualenv it made,
+    not the file you put in that virtualenv afterwards (git ignores both, so no checkpoint can
+    tell them apart; when each was made does). With no other change since, the rollback is
+    exact; with one, its target is worked out: both keep your file."""
+    script = "mkdir -p .venv/lib && echo '*' > .venv/.gitignore && echo v > .venv/lib/x.py"
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script, check=0)
+    time.sleep(0.05)  # made after the operation by more than the clock's grain
+    repo.write(".venv/mine.txt", b"the user's, after\n")
+    if later_change:
+        repo.write("later.txt", b"later\n")
+    repo.atomic("rollback", check=0)
+    assert not os.path.lexists(repo.path / ".venv/lib/x.py")
+    assert not os.path.lexists(repo.path / ".venv/.gitignore")
+    assert repo.read(".venv/mine.txt") == b"the user's, after\n"
+    repo.atomic("undo", check=0)
+    assert repo.read(".venv/lib/x.py") == b"v\n"
+    assert repo.read(".venv/mine.txt") == b"the user's, after\n"
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_large_file_the_operation_cut_below_the_budget_stays(repo: GitRepo, mode: str) -> None:
     """The user's untracked file over the budget (so in no checkpoint), cut small by the

@@ -152,6 +152,7 @@ def _take_back(
         None,
         synthesized=not found.exact,
         kept=found.kept,
+        made_within=found.made_within,
     )
     how = "exactly its PRE-OP state" if found.exact else "its effect taken back, later changes kept"
     said = f"rolled back {op.name} [{op.id}]: {how}"

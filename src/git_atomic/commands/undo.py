@@ -148,6 +148,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
             open_op.id if open_op else None,
             synthesized=not found.exact,
             kept=found.kept,
+            made_within=found.made_within,
         )
         prev = moves.preview(repo, move, current=current)
         if dry_run or prev.empty:

@@ -73,6 +73,9 @@ class Parts:
     all_empty_folders: bool = False  # they are every empty folder (False: where files went)
     git_state: str | None = None  # gitstate.py's tree: an unfinished merge, rebase...; None: none
     captured_at: float | None = None  # when the disk was captured (time.time()); None: not known
+    # A worked-out target (an effect taken back or made again): the windows, from the capture
+    # before each step to the one after it, in which the effect was made; () otherwise.
+    made_within: tuple[tuple[float, float], ...] = ()
     commit_base: str | None = None  # tree: what a commits-mode operation's commits start from
     untracked: str | None = None  # blob: the files untracked at that operation's start
     worktree: str | None = None  # the worktree the state is of; None: the repository's own
@@ -103,6 +106,7 @@ class Parts:
             all_empty_folders=self.all_empty_folders,
             git_state=self.git_state,
             captured_at=self.captured_at,
+            made_within=self.made_within,
             commit_base=self.commit_base,
             untracked=self.untracked,
             worktree=self.worktree,
@@ -134,6 +138,8 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         meta["index_mtime_ns"] = parts.index_mtime_ns
     if parts.captured_at is not None:
         meta["captured_at"] = parts.captured_at
+    if parts.made_within:
+        meta["made_within"] = [list(w) for w in parts.made_within]
     if parts.all_empty_folders:
         meta["all_empty_folders"] = True
     meta_blob = repo.line(
@@ -199,6 +205,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         # Only a capture saw the disk; a state computed from trees (a commit made a checkpoint,
         # an effect taken back) cannot tell which files were there.
         captured_at=meta.get("captured_at"),
+        made_within=tuple((float(a), float(b)) for a, b in meta.get("made_within", ())),
         commit_base=entries.get(COMMIT_BASE),
         untracked=entries.get(UNTRACKED),
         worktree=meta.get("worktree"),

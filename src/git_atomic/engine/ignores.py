@@ -158,16 +158,21 @@ def known(repo: Repo, paths: Sequence[bytes], *, limit: int | None) -> list[byte
 def older_than(repo: Repo, paths: Sequence[bytes], since: float) -> list[bytes]:
     """Those of `paths` whose file was there before `since`: born before it where the
     filesystem tells (statx), else not changed since (ctime)."""
-    found = []
+    return [path for path, born in born_at(repo, paths).items() if born <= since]
+
+
+def born_at(repo: Repo, paths: Sequence[bytes]) -> dict[bytes, float]:
+    """When each of `paths` was made: its birth where the filesystem tells (statx), else its
+    last change (ctime, never earlier). A path beyond a link is left out: not ours."""
+    found: dict[bytes, float] = {}
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for path in paths:
-            st = tree.lstat(path)  # None beyond a link: not ours, nothing to decide
+            st = tree.lstat(path)
             if st is None:
                 continue
             folder = tree.folder(os.path.dirname(path))
             born = None if folder is None else birth_time(folder, os.path.basename(path))
-            if (born if born is not None else st.st_ctime) <= since:
-                found.append(path)
+            found[path] = born if born is not None else st.st_ctime
     return found
 
 

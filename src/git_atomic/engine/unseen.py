@@ -57,7 +57,9 @@ def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snaps
     (a `.venv/.gitignore` of `*` beside the virtualenv it came with): the capture did not see
     them, the restore puts the rules back, and `apply` takes back those the target's rules do
     not ignore. Only under the folders whose rules changed; only when the target knows when it
-    was captured."""
+    was captured. A worked-out target (an effect taken back) names the windows in which the
+    effect was made: a file made outside them (yours, after the operation or between an agent
+    turn's tool calls) is not the effect's, and stays."""
     if target.captured_at is None:
         return []
     folders = sorted(
@@ -70,5 +72,6 @@ def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snaps
         return []
     # A repository of its own is listed as a folder (`dir/`): never ours to hold or remove.
     listed = [p for p in found if not p.endswith(b"/")]
-    older = set(ignores.older_than(repo, listed, target.captured_at))
-    return [p for p in listed if p not in older]
+    born = ignores.born_at(repo, listed)
+    windows = target.made_within or ((target.captured_at, float("inf")),)
+    return [p for p, t in born.items() if any(start < t <= end for start, end in windows)]

@@ -88,6 +88,9 @@ class Outcome:
     exact: bool = False  # the target is the first step's `before` checkpoint itself
     conflicts: tuple[Conflict, ...] = ()
     kept: tuple[str, ...] = ()  # refs the effect moved that moved since: left where they are
+    # When the effect was made (checkpoint.Parts.made_within): what was made outside these
+    # windows in a folder the effect's rules hide is not the effect's (unseen.py).
+    made_within: tuple[tuple[float, float], ...] = ()
 
     @property
     def changes_something(self) -> bool:
@@ -117,7 +120,9 @@ def carry_out(
     target = found.target.commit
     if not found.exact:
         moves.keep(engine.repo, target)
-    return engine.rollback_to(op_id, target, event=event, probe=found.current)
+    return engine.rollback_to(
+        op_id, target, event=event, probe=found.current, made_within=found.made_within
+    )
 
 
 def conflict_lines(found: Outcome) -> list[str]:
@@ -222,7 +227,8 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     states = [(_state(snaps[frm]), _state(snaps[to])) for frm, to in changes]
     contiguous = all(states[i][0] == states[i - 1][1] for i in range(1, len(states)))
     if contiguous and _state(current) == states[0][0]:
-        return Outcome(current, snaps[changes[-1][1]], exact=True)
+        windows = _windows([(snaps[frm], snaps[to]) for frm, to in changes])
+        return Outcome(current, snaps[changes[-1][1]], exact=True, made_within=windows)
     files, staged = current.files_tree, current.staged_tree
     refs = _Refs(current)
     for frm_sha, to_sha in changes:
@@ -253,6 +259,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         # born before it and that the target's rules ignore is the user's (restore.py); one
         # the effect made goes, whatever the rules say once the effect is taken back.
         captured_at=None if None in times else min(t for t in times if t is not None),
+        made_within=_windows(pairs),
         index_version=_index_version_after(current, pairs),
         # Files over the budget where a change goes back to: no checkpoint holds them, so the
         # target lacking them does not mean they go (restore._within_budget).
@@ -260,7 +267,17 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
             repo, (p for _, to in pairs for p in checkpoint.load_too_large(repo, to))
         ),
     )
-    return Outcome(current, target, kept=tuple(dict.fromkeys(refs.kept)))
+    kept = tuple(dict.fromkeys(refs.kept))
+    return Outcome(current, target, kept=kept, made_within=target.made_within)
+
+
+def _windows(pairs: Sequence[tuple[Snapshot, Snapshot]]) -> tuple[tuple[float, float], ...]:
+    """When each change was made: from the capture of one of its ends to that of the other
+    (none when a capture time is not known)."""
+    ends = [(a.captured_at, b.captured_at) for a, b in pairs]
+    if any(a is None or b is None for a, b in ends):
+        return ()
+    return tuple((min(a, b), max(a, b)) for a, b in ends if a is not None and b is not None)
 
 
 def _index_version_after(
@@ -358,6 +375,7 @@ def _target(
     flags: str | None,
     folders: tuple[str | None, bool],
     captured_at: float | None = None,
+    made_within: tuple[tuple[float, float], ...] = (),
     index_version: int | None = None,
     too_large: str | None = None,
 ) -> Snapshot:
@@ -374,6 +392,7 @@ def _target(
         empty_folders=folders[0],
         all_empty_folders=folders[1],
         captured_at=captured_at,
+        made_within=made_within,
         index_version=index_version,
         too_large=too_large,
     )

@@ -33,6 +33,7 @@ class Move:
     with_refs: bool = True
     synthesized: bool = False  # the target is an effect's result (effect.py): kept by a ref first
     kept: tuple[str, ...] = ()  # refs the effect moved that moved since: left where they are
+    made_within: tuple[tuple[float, float], ...] = ()  # an effect's windows (effect.Outcome)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ def carry_out(
         paths=move.paths,
         with_refs=move.with_refs,
         probe=probe,
+        made_within=move.made_within,
     )
     if detail:
         event = engine.journal.events(engine.ctx.worktree, limit=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -232,6 +233,7 @@ class Engine:
         with_refs: bool = True,
         rescue_sha: str | None = None,
         probe: Snapshot | None = None,
+        made_within: tuple[tuple[float, float], ...] = (),
     ) -> RollbackResult:
         """Save the current state as a rescue checkpoint, then bring the tree to `target_sha`.
 
@@ -239,6 +241,7 @@ class Engine:
         already; the half-restored tree is only probed, so `undo` still finds the original.
         `probe`: a capture of this instant that the caller already took (to preview the move);
         it becomes the rescue itself, so the tree is scanned once, not twice.
+        `made_within`: an effect's windows (effect.Outcome), when the target does not name them.
         """
         intent: dict[str, object] = {
             "action": IntentAction.RESTORE,
@@ -251,6 +254,8 @@ class Engine:
         self._set_pending(op_id, intent)
         failpoints.hit(f"{event}:before-rescue")
         target, set_aside = self._load_target(target_sha)
+        if made_within and not target.made_within:
+            target = dataclasses.replace(target, made_within=made_within)
         if set_aside:
             probe = None  # what was just set aside belongs in the rescue: capture it
         if rescue_sha is None:
