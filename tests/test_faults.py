@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -513,14 +513,40 @@ def pick(p: Prepared, *, exhaustive: bool) -> list[tuple[str, int]]:
     ]
 
 
-def kill_all(prepared: Iterable[Prepared], base: Path, *, exhaustive: bool) -> list[Kill]:
-    jobs = [
-        (p, step, n, base / f"{p.scenario.name}-{p.history}-{step}-{n}")
+Job = tuple[Prepared, str, int]
+
+
+def budgeted(prepared: Sequence[Prepared]) -> list[Job]:
+    """The fast run's kills: each step in two of the scenarios that reach it, the first and the
+    last of them (so a step shared by many commands is killed under two different ones), and
+    the restore's steps under every scenario of RESTORE_SCENARIOS (what recover must reach
+    differs with each). A step one scenario reaches is killed there. `--slow` kills every
+    occurrence under every scenario."""
+    reaching: dict[str, list[Prepared]] = {}
+    for p in prepared:
+        for step, _ in pick(p, exhaustive=False):
+            reaching.setdefault(step, []).append(p)
+    chosen = {
+        (id(p), step)
+        for step, ps in reaching.items()
+        for p in (ps if step.startswith("restore:") else [ps[0], ps[-1]])
+    }
+    return [
+        (p, step, n)
         for p in prepared
-        for step, n in pick(p, exhaustive=exhaustive)
+        for step, n in pick(p, exhaustive=False)
+        if (id(p), step) in chosen
     ]
+
+
+def kill_all(jobs: Iterable[Job], base: Path) -> list[Kill]:
+    work = [(p, step, n, base / f"{p.scenario.name}-{p.history}-{step}-{n}") for p, step, n in jobs]
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        return list(pool.map(lambda job: kill_and_recover(*job), jobs))
+        return list(pool.map(lambda job: kill_and_recover(*job), work))
+
+
+def every_occurrence(prepared: Iterable[Prepared]) -> list[Job]:
+    return [(p, step, n) for p in prepared for step, n in pick(p, exhaustive=True)]
 
 
 def accepting(p: Prepared) -> Prepared:
@@ -549,14 +575,15 @@ def report(kills: list[Kill], capsys: pytest.CaptureFixture[str], title: str) ->
 HISTORIES = ("commits", "shadow")
 BY_NAME = {s.name: s for s in SCENARIOS}
 EVERY = [(s.name, h) for s in SCENARIOS for h in HISTORIES]
-# The fast run: commits mode (it has the most steps), one test case per scenario, so that xdist
-# spreads the kills over its workers.
-FAST = [s.name for s in SCENARIOS if s.name != "recover-accept"]
+# The fast run: commits mode (it has the most steps), its kills (budgeted) dealt into SHARDS test
+# cases, so that xdist spreads them over its workers.
+FAST = [(s.name, "commits") for s in SCENARIOS if s.name != "recover-accept"]
+SHARDS = 8
 
 
 class Scenarios:
     """Each scenario in each mode, prepared and traced once per process, when a test first
-    needs it: a worker prepares only the scenarios of the cases it runs."""
+    needs it: a worker prepares only the scenarios its cases need."""
 
     def __init__(self, base: Path) -> None:
         self.base = base
@@ -590,15 +617,22 @@ def test_every_declared_step_is_reached_by_some_scenario(prepared: Scenarios) ->
     assert exits["run-ok"] == 0 and exits["run-fail"] == 1 and exits["run-gate-fail"] == 1
     assert exits["commit"] == 0 and exits["commit-fail"] == 1
     assert exits["api"] == 0 and exits["api-raise"] == 5
+    # The fast run's budget still kills every step its scenarios reach, each shared one twice.
+    fast = [every[k] for k in FAST]
+    jobs = budgeted(fast)
+    assert {step for _, step, _ in jobs} == {s for p in fast for s, _ in pick(p, exhaustive=False)}
+    per_step = Counter(step for _, step, _ in jobs if not step.startswith("restore:"))
+    assert max(per_step.values()) == 2, per_step
 
 
-@pytest.mark.parametrize("name", FAST)
+@pytest.mark.parametrize("shard", range(SHARDS))
 def test_kill_at_every_step_then_recover(
-    prepared: Scenarios, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+    prepared: Scenarios, tmp_path: Path, capsys: pytest.CaptureFixture[str], shard: int
 ) -> None:
-    """Fast: commits mode (it has the most steps), the first occurrence of each step."""
-    chosen = prepared.get((name, "commits"))
-    report(kill_all(chosen, tmp_path, exhaustive=False), capsys, f"crash harness (fast, {name})")
+    """Fast: commits mode (it has the most steps), the first occurrence of each step, within
+    the budget (`budgeted`); this case's share of those kills."""
+    jobs = budgeted(prepared.get(*FAST))[shard::SHARDS]
+    report(kill_all(jobs, tmp_path), capsys, f"crash harness (fast, shard {shard}/{SHARDS})")
 
 
 def test_kill_then_recover_accept(
@@ -609,7 +643,7 @@ def test_kill_then_recover_accept(
         ("run-ok", "shadow"), ("checkpoint", "shadow"), ("recover-accept", "shadow")
     )
     chosen = [accepting(run_ok), accepting(checkpoint), recover_accept]
-    report(kill_all(chosen, tmp_path, exhaustive=False), capsys, "crash harness (--accept)")
+    report(kill_all(budgeted(chosen), tmp_path), capsys, "crash harness (--accept)")
 
 
 @pytest.mark.slow
@@ -618,4 +652,4 @@ def test_kill_at_every_occurrence_both_modes_both_recoveries(
 ) -> None:
     chosen = prepared.get(*EVERY)
     chosen += [accepting(p) for p in chosen if not p.scenario.name.startswith("recover")]
-    report(kill_all(chosen, tmp_path, exhaustive=True), capsys, "crash harness (exhaustive)")
+    report(kill_all(every_occurrence(chosen), tmp_path), capsys, "crash harness (exhaustive)")
