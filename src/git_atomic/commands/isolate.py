@@ -35,18 +35,27 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 
+from git_atomic.commands.isolated_run import (
+    IsolatedRun,
+    PhaseState,
+    as_json,
+    close,
+    close_unless_applying,
+    drop_private,
+    fail,
+    gone,
+    not_applied,
+    tell,
+)
 from git_atomic.core import children, failpoints
 from git_atomic.core.config import GateSpec, gates_to_run, load_config
-from git_atomic.core.errors import AtomicError, RefusedError
-from git_atomic.core.journalrows import CheckpointRow, OpRow, Owner
+from git_atomic.core.errors import RefusedError
+from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
 from git_atomic.engine import checkpoint, discovery, git, isolation, snapshot
-from git_atomic.engine.checkpoint import Snapshot
-from git_atomic.ops import commandresults, output, phasecommit, results
+from git_atomic.ops import output, phasecommit
 from git_atomic.ops.conclude import conclude
 from git_atomic.ops.context import (
     CHILD_RECORD,
@@ -60,41 +69,6 @@ from git_atomic.ops.isolation_apply import NotApplied, Result, apply_result, tak
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, new_op_id, op_ref
 from git_atomic.ops.validation import validate
-
-
-@dataclass(frozen=True)
-class _State:
-    """The private worktree right after a phase (and its commit, in commits mode)."""
-
-    row: CheckpointRow
-    files_tree: str
-    staged_tree: str
-    head_oid: str | None
-
-
-@dataclass
-class _Run:
-    ctx: Context
-    op_id: str
-    name: str
-    history: HistoryMode
-    argv: tuple[str, ...]
-    path: Path
-    pre: Snapshot
-    base: phasecommit.Base | None  # commits mode: what its commits are measured from
-    private: git.Repo | None = None
-    result: _State | None = None
-    coverage: float | None = None
-    applied: bool = False
-    merged: bool = False
-    reason: NotApplied | None = None
-    why: str | None = None
-    conflicts: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def commits(self) -> bool:
-        return self.history == HistoryMode.COMMITS
 
 
 def run_isolated(
@@ -128,7 +102,7 @@ def run_isolated(
                 hint="make a first commit",
             )
         cleanup_stale_isolated(engine=Engine(ctx), finish_applies=False)
-        started: list[_Run] = []
+        started: list[IsolatedRun] = []
 
         def work() -> OpRow:
             op_name = name or os.path.basename(argv[0]) or "run"
@@ -146,8 +120,8 @@ def run_isolated(
             journal,
             work,
             json_out=json_out,
-            tell=lambda op: _tell(started[0], op),
-            as_json=lambda op: _as_json(started[0], op),
+            tell=lambda op: tell(started[0], op),
+            as_json=lambda op: as_json(started[0], op),
         )
     finally:
         ctx.lock.release()
@@ -157,7 +131,7 @@ def run_isolated(
 # --- the phases ----------------------------------------------------------------------------------
 def _start(
     ctx: Context, *, argv: Sequence[str], name: str, history: HistoryMode, wait: bool
-) -> _Run:
+) -> IsolatedRun:
     repo, journal = ctx.repo, ctx.journal
     take_worktree_lock(ctx.lock, patient_with_all=wait)
     try:
@@ -206,11 +180,11 @@ def _start(
     failpoints.hit("isolate:after-pre-op")
     commits = history == HistoryMode.COMMITS
     base = phasecommit.base_of(repo, captured.snapshot.commit) if commits else None
-    return _Run(ctx, op_id, name, history, tuple(argv), path, captured.snapshot, base)
+    return IsolatedRun(ctx, op_id, name, history, tuple(argv), path, captured.snapshot, base)
 
 
 def _execute(
-    run: _Run,
+    run: IsolatedRun,
     specs: Sequence[GateSpec],
     *,
     timeout: float | None,
@@ -220,14 +194,14 @@ def _execute(
 ) -> OpRow:
     try:
         if children.INTERRUPTS.received is not None:
-            return _fail(run, FailedPhase.INTERRUPT)
+            return fail(run, FailedPhase.INTERRUPT)
         engine = _open_private(run)
         failed = _run_command(run, timeout=timeout, json_out=json_out, ok_exit=ok_exit)
         if failed is not None:
-            return _fail(run, failed)
+            return fail(run, failed)
         done = _checkpoint(run, engine, CheckpointKind.OP_EXEC, shlex.join(run.argv)[:200])
         if children.INTERRUPTS.received is not None:
-            return _fail(run, FailedPhase.INTERRUPT, keep=False)
+            return fail(run, FailedPhase.INTERRUPT, keep=False)
         verdict = validate(
             engine,
             run.op_id,
@@ -237,21 +211,21 @@ def _execute(
             progress=not json_out and sys.stderr.isatty(),
         )
         if verdict.failed_phase is not None:
-            return _fail(run, verdict.failed_phase, keep=False)
+            return fail(run, verdict.failed_phase, keep=False)
         run.coverage = verdict.coverage
         run.result = _post_op(run, engine, done, gates_ran=verdict.gates_ran)
         failpoints.hit("isolate:after-post-op")
-        _drop_private(run)
+        drop_private(run)
         return _apply(run)
     except BaseException:
-        _close_unless_applying(run)
+        close_unless_applying(run)
         raise
     finally:
         children.CHILDREN.path = None
-        _drop_private(run)
+        drop_private(run)
 
 
-def _open_private(run: _Run) -> Engine:
+def _open_private(run: IsolatedRun) -> Engine:
     """OP-EXEC begins: the private worktree, detached at HEAD's commit, brought to PRE-OP; an
     engine of its own checkpoints it."""
     journal = run.ctx.journal
@@ -266,7 +240,7 @@ def _open_private(run: _Run) -> Engine:
 
 
 def _run_command(
-    run: _Run, *, timeout: float | None, json_out: bool, ok_exit: tuple[int, ...]
+    run: IsolatedRun, *, timeout: float | None, json_out: bool, ok_exit: tuple[int, ...]
 ) -> FailedPhase | None:
     """The command, in the private worktree's copy of the user's folder: how it failed, if it
     did."""
@@ -293,11 +267,11 @@ def _run_command(
     return None
 
 
-def _post_op(run: _Run, engine: Engine, done: _State, *, gates_ran: bool) -> _State:
+def _post_op(run: IsolatedRun, engine: Engine, done: PhaseState, *, gates_ran: bool) -> PhaseState:
     if not gates_ran and done.row.commit_sha is None:
         # Nothing ran since OP-EXEC and it made no commit: that checkpoint is the result.
         row = engine.alias_checkpoint(
-            run.ctx.journal.op(run.op_id) or _gone(run),
+            run.ctx.journal.op(run.op_id) or gone(run),
             done.row,
             CheckpointKind.POST_OP,
             "validation complete",
@@ -306,21 +280,7 @@ def _post_op(run: _Run, engine: Engine, done: _State, *, gates_ran: bool) -> _St
     return _checkpoint(run, engine, CheckpointKind.POST_OP, "validation complete")
 
 
-def _close_unless_applying(run: _Run) -> None:
-    """After an error: before the apply started the user's worktree was never touched, so the
-    operation is closed here. A half-done apply stays open for `recover` (its intent names
-    rescue and target)."""
-    op = run.ctx.journal.op(run.op_id)
-    applying = op is not None and op.phase == Phase.APPLY
-    if op is not None and op.status == OpStatus.OPEN and (not applying or op.pending is None):
-        _close(
-            run,
-            status=OpStatus.ROLLED_BACK,
-            failed_phase=FailedPhase.VALIDATE if applying else FailedPhase.EXEC,
-        )
-
-
-def _result(repo: git.Repo, state: _State) -> Result:
+def _result(repo: git.Repo, state: PhaseState) -> Result:
     """What comes home: the private worktree's files, index, HEAD and empty folders."""
     held = checkpoint.load(repo, state.row.sha)
     return Result(
@@ -332,7 +292,7 @@ def _result(repo: git.Repo, state: _State) -> Result:
     )
 
 
-def _checkpoint(run: _Run, engine: Engine, kind: CheckpointKind, message: str) -> _State:
+def _checkpoint(run: IsolatedRun, engine: Engine, kind: CheckpointKind, message: str) -> PhaseState:
     """A checkpoint of the private worktree, filed as the user's (HEAD on the user's branch);
     in commits mode also the phase's commit on the private detached HEAD."""
     assert run.private is not None
@@ -368,10 +328,12 @@ def _checkpoint(run: _Run, engine: Engine, kind: CheckpointKind, message: str) -
         if made is not None:
             journal.set_commit_sha(run.op_id, seq, made.commit)
             staged, head = made.staged, made.commit
-    return _State(journal.checkpoints(run.op_id)[-1], captured.snapshot.files_tree, staged, head)
+    return PhaseState(
+        journal.checkpoints(run.op_id)[-1], captured.snapshot.files_tree, staged, head
+    )
 
 
-def _apply(run: _Run) -> OpRow:
+def _apply(run: IsolatedRun) -> OpRow:
     assert run.result is not None
     done = apply_result(
         run.ctx,
@@ -383,171 +345,9 @@ def _apply(run: _Run) -> OpRow:
     run.applied, run.merged = done.applied, done.merged
     run.problems += done.problems
     if done.applied:
-        return _close(run, status=OpStatus.COMMITTED)
+        return close(run, status=OpStatus.COMMITTED)
     if done.not_applied == NotApplied.INTERRUPT:
-        return _fail(run, FailedPhase.INTERRUPT, keep=False)
-    return _not_applied(
+        return fail(run, FailedPhase.INTERRUPT, keep=False)
+    return not_applied(
         run, done.not_applied or NotApplied.BUSY, done.why or "", conflicts=done.conflicts
     )
-
-
-# --- endings -------------------------------------------------------------------------------------
-def _fail(run: _Run, failed_phase: FailedPhase, *, keep: bool = True) -> OpRow:
-    """The user's worktree was never touched; keep what the private one holds, then close."""
-    if keep and run.private is not None:
-        try:
-            journal = run.ctx.journal
-            ref = op_ref(run.op_id, CheckpointKind.RESCUE, len(journal.checkpoints(run.op_id)) + 1)
-            captured = snapshot.capture(run.private, message="git-atomic probe", ref=None)
-            snap = isolation.as_user_checkpoint(
-                run.private,
-                captured.snapshot,
-                head_ref=run.pre.head_ref,
-                root=run.ctx.repo.root,
-                private_root=run.private.root,
-                message=f"git-atomic rescue: {run.name} [{run.op_id}] as it failed",
-            )
-            run.private.update_refs([f"create {ref} {snap.commit}"], message="git-atomic: rescue")
-            journal.add_checkpoint(
-                run.op_id,
-                CheckpointKind.RESCUE,
-                snap.commit,
-                ref,
-                "the private worktree when the operation failed",
-            )
-        except AtomicError as exc:  # e.g. the command left unmerged paths: nothing to keep
-            run.problems.append(f"its private worktree could not be kept: {exc.message}")
-    run.problems += _branches_moved(run)
-    return _close(run, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase)
-
-
-def _not_applied(
-    run: _Run, reason: NotApplied, why: str, *, conflicts: Sequence[str] = ()
-) -> OpRow:
-    run.reason, run.why, run.conflicts = reason, why, list(conflicts)
-    return _close(run, status=OpStatus.ROLLED_BACK, failed_phase=FailedPhase.VALIDATE)
-
-
-def _close(run: _Run, *, status: OpStatus, failed_phase: FailedPhase | None = None) -> OpRow:
-    journal = run.ctx.journal
-    op = journal.op(run.op_id) or _gone(run)
-    detail: dict[str, object] = dict(op.details)
-    detail.update(applied=run.applied, merged=run.merged)
-    if run.reason is not None:
-        detail.update(not_applied=run.reason, why=run.why, conflicts=run.conflicts)
-    if run.problems:
-        detail["problems"] = op.details.get("problems", []) + run.problems
-    return Engine(run.ctx).close(
-        run.op_id,
-        status=status,
-        failed_phase=failed_phase,
-        worktree=run.ctx.worktree,
-        detail=detail,
-        coverage=run.coverage,
-    )
-
-
-def _gone(run: _Run) -> OpRow:
-    raise RefusedError(f"operation {run.op_id} vanished from the journal while it ran")
-
-
-def _branches_moved(run: _Run) -> list[str]:
-    """Worktrees share their branches: one the command created or moved is not private. Say so
-    (moving it back could undo what the user did meanwhile in another worktree)."""
-    repo = run.ctx.repo
-    now = repo.refs("refs/heads/")
-    private = os.path.normpath(repo.state_dir / isolation.ISOLATED_DIR)
-    checked_out = {
-        b
-        for b, where in repo.other_worktree_heads().items()
-        if os.path.dirname(os.path.normpath(where)) != private
-    } | {run.pre.head_ref}
-    moved = sorted(
-        b
-        for b in set(now) | set(run.pre.branches)
-        if now.get(b) != run.pre.branches.get(b) and b not in checked_out
-    )
-    if not moved:
-        return []
-    names = ", ".join(b.removeprefix("refs/heads/") for b in moved)
-    return [
-        f"branches changed while it ran are left as they are (worktrees share branches): {names}"
-    ]
-
-
-def _drop_private(run: _Run) -> None:
-    if run.private is None and not run.path.exists():
-        return
-    if not isolation.remove_worktree(run.ctx.repo, run.path):
-        run.problems.append(
-            f"could not remove its private worktree {run.path}; `git atomic recover` tries again"
-        )
-    run.private = None
-
-
-# --- telling -------------------------------------------------------------------------------------
-def _as_json(run: _Run, op: OpRow) -> commandresults.IsolatedResult:
-    isolated = commandresults.Isolated(
-        applied=run.applied,
-        merged=run.merged,
-        not_applied=run.reason,
-        why=run.why,
-        conflicts=tuple(run.conflicts),
-        result=run.result.row.sha if run.result else None,
-        private_worktree=str(run.path),
-        apply_by_hand=tuple(_recipes(run)),
-    )
-    return commandresults.IsolatedResult(results.operation(run.ctx.journal, op), isolated)
-
-
-def _tell(run: _Run, op: OpRow) -> None:
-    journal = run.ctx.journal
-    for gate in journal.gates(op.id):
-        if not gate.passed:
-            output.say(f"git-atomic: gate {gate.name} failed: {gate.message}")
-            if gate.output_tail:
-                output.say("  " + gate.output_tail.replace("\n", "\n  "))
-            output.say(f"  full output: {gate.log_path}")
-    for problem in run.problems:
-        output.say(f"git-atomic: warning: {problem}")
-    head = f"git-atomic: {op.name} [{op.id}]"
-    if op.status == OpStatus.COMMITTED:
-        output.say(output.summary_line(journal, op))
-        output.say(
-            f"{head}: applied to your worktree"
-            + (", merged with the changes made there meanwhile" if run.merged else "")
-            + " (`git atomic undo` reverses the apply)"
-        )
-    elif run.reason == NotApplied.CONFLICT:
-        output.say(
-            f"{head} passed its gates but conflicts with changes made in your worktree "
-            f"meanwhile ({run.why}): " + ", ".join(run.conflicts)
-        )
-        output.say("  your worktree was not touched; to apply the result by hand:")
-        output.say("\n".join(f"    {line}" for line in _recipes(run)))
-    elif run.reason is not None:
-        output.say(f"{head} passed its gates but was not applied: {run.why}")
-        output.say("  your worktree was not touched; to apply the result by hand:")
-        output.say("\n".join(f"    {line}" for line in _recipes(run)))
-    else:
-        why = output.failure_words(op, otherwise="failed")
-        output.say(
-            f"{head} rolled back ({why}) in its private worktree; your worktree was not "
-            f"touched. What it did is kept: `git atomic show {op.id} --diff`"
-        )
-
-
-def _recipes(run: _Run) -> list[str]:
-    if run.reason is None or run.result is None:
-        return []
-    pre, res = run.pre.commit, run.result.row.sha
-    stage = " ".join(shlex.quote(p) for p in run.conflicts[:20]) or "PATH..."
-    lines = [
-        f"git atomic rollback --to {res} --whole   # take the result as it is (your state is "
-        "saved first; `git atomic undo` brings it back)",
-        f"git add -- {stage} && git diff --binary {pre}:files {res}:files | git apply -3"
-        "   # merge it into your files, from the top of the worktree",
-    ]
-    if run.result.head_oid and run.result.head_oid != run.pre.head_oid:
-        lines.append(f"git log {run.pre.head_oid}..{run.result.head_oid}   # its commits")
-    return lines
