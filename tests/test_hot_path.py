@@ -79,6 +79,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.folders",
         ".engine.indexfile",
         ".engine.snapshot",
+        ".engine.heldanyway",  # what git's reading does not show, and a capture holds anyway
         ".engine.staged",
         ".engine.unchanged",  # restore's check that nobody else wrote a path
         ".ops",

@@ -11,8 +11,6 @@ the checkpoint.
 from __future__ import annotations
 
 import dataclasses
-import os
-import stat
 import time
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
@@ -27,9 +25,9 @@ from git_atomic.engine import (
     folders,
     gitlinks,
     gitstate,
+    heldanyway,
     ignores,
     indexstate,
-    safefs,
     scan,
     scanindex,
     scantree,
@@ -103,7 +101,16 @@ def capture(
         index_blob, flags_blob = _index_blobs(repo, disk, side, raw_index=raw_index)
         captured_at = time.time()
         files = disk.finish(side, limit)
-        files_tree = _held_anyway(repo, disk, files, side.flags, also_capture, limit)
+        files_tree = heldanyway.held_anyway(
+            repo,
+            files.on_disk,
+            scanned=disk.scanned,
+            added=files.added,
+            deleted=files.deleted,
+            flags=side.flags,
+            ignored=disk.ignored_to_hold(limit),
+            also_capture=also_capture,
+        )
         untracked = frozenset(files.added).difference(side.flags.intent_to_add)
         every = disk.empty_folders(files)
         # Files gone (tracked ones, and those the last scan saw) may be empty folders now: git
@@ -230,7 +237,7 @@ class _Disk:
         as the index says, not as the disk is: seeded again without them."""
         if self.scanning is not None and flags and self.scanning.base_tree is None:
             scan.abandon(self.scanning)
-            self.scanning = _unflagged_scan(self.repo, self.index_copy, flags)
+            self.scanning = heldanyway.unflagged_scan(self.repo, self.index_copy, flags)
             if self.scanning is None:
                 self._add_all()
             else:
@@ -340,43 +347,6 @@ def _index_blobs(
     return (next(blobs) if raw_index else None), (next(blobs) if side.flags else None)
 
 
-def _held_anyway(
-    repo: Repo,
-    disk: _Disk,
-    files: _Files,
-    flags: indexstate.IndexFlags,
-    also_capture: Callable[[str], Sequence[bytes]] | None,
-    limit: int | None,
-) -> str:
-    """The files on disk plus those git did not show the reading: files whose index entries
-    tell git not to look, ignored files held anyway, and `also_capture`'s."""
-    tree = files.on_disk
-    # `add -A` takes skip-worktree and assume-unchanged entries as they are in the index,
-    # whatever is on disk: the bytes on disk of those files are captured here, and those
-    # that are not on disk are left out.
-    # A scan index has no flags: its tree is the disk, but for flagged files that an ignore
-    # rule now covers (its listing of untracked files leaves them out).
-    flagged = flags.skip_worktree | flags.assume_unchanged
-    extra: list[bytes] = []
-    if not disk.scanned:
-        extra = _on_disk(repo, flagged)
-        if flagged:
-            tree = _without_absent(repo, tree, flagged.difference(extra))
-    elif flags:
-        left_out = set(files.deleted & flagged) | set(flags.intent_to_add).difference(files.added)
-        extra = _on_disk(repo, frozenset(left_out))
-    extra += [p for p in disk.ignored_to_hold(limit) if p not in extra]
-    if also_capture is not None:
-        # Asked of the tree with the ignored files held anyway: a self-ignoring `.gitignore`
-        # is part of what it compares with the restore's target.
-        if extra:
-            tree = _with_raw_files(repo, tree, extra)
-        extra = [p for p in also_capture(tree) if p not in extra]
-    if extra:
-        tree = _with_raw_files(repo, tree, extra)
-    return tree
-
-
 def _commit_tree(
     repo: Repo,
     staged_tree: str,
@@ -396,84 +366,6 @@ def _commit_tree(
         if p not in leave_out
     }
     return repo.tree_edit(tree, {**dict.fromkeys(leave_out), **as_git})
-
-
-def _unflagged_scan(repo: Repo, index: Path, flags: indexstate.IndexFlags) -> scan.Scan | None:
-    """A scan seeded from a copy of your index without its flags: skip-worktree and
-    assume-unchanged entries as plain entries, intent-to-add entries left out (the scan lists
-    their files as untracked), so that it sees every file as it is on disk."""
-    seed = repo.scratch_path("seed")
-    env = {"GIT_INDEX_FILE": str(seed)}
-    try:
-        scanindex.share(index, seed)
-        steps = [
-            (("--no-skip-worktree",), flags.skip_worktree),
-            (("--no-assume-unchanged",), flags.assume_unchanged),
-            (("--force-remove",), frozenset(flags.intent_to_add)),
-        ]
-        for options, paths in steps:
-            if (
-                paths
-                and repo.run(
-                    "update-index",
-                    *options,
-                    "-z",
-                    "--stdin",
-                    input=b"".join(p + b"\0" for p in sorted(paths)),
-                    env=env,
-                    check=False,
-                ).returncode
-                != 0
-            ):
-                return None
-        return scan.start(repo, known_tree=None, seed=seed, scratch=repo.scratch_path("scan"))
-    finally:
-        seed.unlink(missing_ok=True)
-
-
-def _on_disk(repo: Repo, paths: frozenset[bytes]) -> list[bytes]:
-    """The files and symlinks among `paths` that exist on disk."""
-    found = []
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for rel in sorted(paths):
-            if tree.kind(rel) in (stat.S_IFREG, stat.S_IFLNK):
-                found.append(rel)
-    return found
-
-
-def _without_absent(repo: Repo, tree: str, paths: frozenset[bytes]) -> str:
-    """`tree` without those of `paths` it holds as files (their files are not on disk)."""
-    if not paths:
-        return tree
-    held = [e.path for e in repo.ls_tree_at(tree, sorted(paths))]  # a sparse checkout: many
-    return repo.tree_without(tree, [p for p in held if p in paths])
-
-
-def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes]) -> str:
-    """`tree` plus the given files' raw bytes (rare: files git ignores right now, or whose index
-    entries tell git not to look at the worktree). Only the folders on their way are written
-    again (`tree_edit`): a protected `.env` costs no index of the whole tree."""
-    regular: list[tuple[str, bytes]] = []
-    links: list[tuple[bytes, bytes]] = []
-    with safefs.Tree(os.fsencode(repo.root)) as files:
-        for rel in paths:
-            st = files.lstat(rel)  # None beyond a link: never read through one
-            if st is None:
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                target = files.readlink(rel)
-                if target is not None:
-                    links.append((rel, target))
-            elif stat.S_ISREG(st.st_mode):
-                regular.append(("100755" if st.st_mode & 0o100 else "100644", rel))
-    edits: dict[bytes, tuple[str, str] | None] = {}
-    if regular:
-        oids = repo.hash_worktree_files([p for _, p in regular])
-        edits.update((rel, (mode, oids[rel])) for mode, rel in regular if rel in oids)
-    contents = [target for _, target in links]
-    for (rel, _), oid in zip(links, repo.write_blobs(contents), strict=True):
-        edits[rel] = ("120000", oid)
-    return repo.tree_edit(tree, edits)
 
 
 def _scanned(adding: process.Background) -> None:

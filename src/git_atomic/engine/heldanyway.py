@@ -1,0 +1,134 @@
+"""What git's reading of the worktree does not show, and a capture holds anyway (snapshot.py):
+files whose index entries tell git not to look (skip-worktree, assume-unchanged, intent-to-add),
+ignored files held anyway (ignore files that ignore themselves, `protect`ed files), and files a
+restore is about to overwrite. Each is read from disk without following a link."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Sequence, Set
+from pathlib import Path
+
+from git_atomic.engine import indexstate, safefs, scan, scanindex
+from git_atomic.engine.git import Repo
+
+
+def held_anyway(
+    repo: Repo,
+    on_disk: str,
+    *,
+    scanned: bool,
+    added: Sequence[bytes],
+    deleted: Set[bytes],
+    flags: indexstate.IndexFlags,
+    ignored: Sequence[bytes],
+    also_capture: Callable[[str], Sequence[bytes]] | None,
+) -> str:
+    """The files on disk (`on_disk`, read by a scan when `scanned`, else by `git add -A`, with
+    the paths it `added` and found `deleted`) plus those git did not show the reading: files
+    whose index entries tell git not to look, the `ignored` files held anyway, and
+    `also_capture`'s."""
+    tree = on_disk
+    # `add -A` takes skip-worktree and assume-unchanged entries as they are in the index,
+    # whatever is on disk: the bytes on disk of those files are captured here, and those
+    # that are not on disk are left out.
+    # A scan index has no flags: its tree is the disk, but for flagged files that an ignore
+    # rule now covers (its listing of untracked files leaves them out).
+    flagged = flags.skip_worktree | flags.assume_unchanged
+    extra: list[bytes] = []
+    if not scanned:
+        extra = _on_disk(repo, flagged)
+        if flagged:
+            tree = _without_absent(repo, tree, flagged.difference(extra))
+    elif flags:
+        left_out = set(deleted & flagged) | set(flags.intent_to_add).difference(added)
+        extra = _on_disk(repo, frozenset(left_out))
+    extra += [p for p in ignored if p not in extra]
+    if also_capture is not None:
+        # Asked of the tree with the ignored files held anyway: a self-ignoring `.gitignore`
+        # is part of what it compares with the restore's target.
+        if extra:
+            tree = _with_raw_files(repo, tree, extra)
+        extra = [p for p in also_capture(tree) if p not in extra]
+    if extra:
+        tree = _with_raw_files(repo, tree, extra)
+    return tree
+
+
+def unflagged_scan(repo: Repo, index: Path, flags: indexstate.IndexFlags) -> scan.Scan | None:
+    """A scan seeded from a copy of your index without its flags: skip-worktree and
+    assume-unchanged entries as plain entries, intent-to-add entries left out (the scan lists
+    their files as untracked), so that it sees every file as it is on disk."""
+    seed = repo.scratch_path("seed")
+    env = {"GIT_INDEX_FILE": str(seed)}
+    try:
+        scanindex.share(index, seed)
+        steps = [
+            (("--no-skip-worktree",), flags.skip_worktree),
+            (("--no-assume-unchanged",), flags.assume_unchanged),
+            (("--force-remove",), frozenset(flags.intent_to_add)),
+        ]
+        for options, paths in steps:
+            if (
+                paths
+                and repo.run(
+                    "update-index",
+                    *options,
+                    "-z",
+                    "--stdin",
+                    input=b"".join(p + b"\0" for p in sorted(paths)),
+                    env=env,
+                    check=False,
+                ).returncode
+                != 0
+            ):
+                return None
+        return scan.start(repo, known_tree=None, seed=seed, scratch=repo.scratch_path("scan"))
+    finally:
+        seed.unlink(missing_ok=True)
+
+
+def _on_disk(repo: Repo, paths: frozenset[bytes]) -> list[bytes]:
+    """The files and symlinks among `paths` that exist on disk."""
+    found = []
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for rel in sorted(paths):
+            if tree.kind(rel) in (stat.S_IFREG, stat.S_IFLNK):
+                found.append(rel)
+    return found
+
+
+def _without_absent(repo: Repo, tree: str, paths: frozenset[bytes]) -> str:
+    """`tree` without those of `paths` it holds as files (their files are not on disk)."""
+    if not paths:
+        return tree
+    held = [e.path for e in repo.ls_tree_at(tree, sorted(paths))]  # a sparse checkout: many
+    return repo.tree_without(tree, [p for p in held if p in paths])
+
+
+def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes]) -> str:
+    """`tree` plus the given files' raw bytes (rare: files git ignores right now, or whose index
+    entries tell git not to look at the worktree). Only the folders on their way are written
+    again (`tree_edit`): a protected `.env` costs no index of the whole tree."""
+    regular: list[tuple[str, bytes]] = []
+    links: list[tuple[bytes, bytes]] = []
+    with safefs.Tree(os.fsencode(repo.root)) as files:
+        for rel in paths:
+            st = files.lstat(rel)  # None beyond a link: never read through one
+            if st is None:
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                target = files.readlink(rel)
+                if target is not None:
+                    links.append((rel, target))
+            elif stat.S_ISREG(st.st_mode):
+                regular.append(("100755" if st.st_mode & 0o100 else "100644", rel))
+    edits: dict[bytes, tuple[str, str] | None] = {}
+    if regular:
+        oids = repo.hash_worktree_files([p for _, p in regular])
+        edits.update((rel, (mode, oids[rel])) for mode, rel in regular if rel in oids)
+    contents = [target for _, target in links]
+    for (rel, _), oid in zip(links, repo.write_blobs(contents), strict=True):
+        edits[rel] = ("120000", oid)
+    return repo.tree_edit(tree, edits)
