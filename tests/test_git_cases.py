@@ -414,6 +414,16 @@ case(
     r"""git update-index --index-version 2; git add a""",
     flavours=("shadow", "effect"),
 )
+# An operation that changes nothing but the index's format was "rolled back; it had changed
+# nothing", and the index stayed in version 4.
+case("index-version-only", r"""printf 'b\n' > b""", r"""git update-index --index-version 4""")
+# So was one that changes nothing but its index entries' flags, and `undo` and `rollback` said
+# "nothing to do".
+case(
+    "index-flags-only",
+    r"""printf 'a\n' > a; printf 'b\n' > b; git add a b; git commit -qm t; printf 'c\n' > c""",
+    r"""git update-index --skip-worktree a; git update-index --assume-unchanged b; git add -N c""",
+)
 
 # --- HEAD (t3903 "stash on unborn branch", detached HEAD; peers: empty repository) ------
 case(

@@ -277,7 +277,8 @@ def report_done(
         )
     n = len(facts.changes)
     hint = "" if move.event == EventKind.UNDO else f"; {UNDO_HINT}"
-    output.say(f"git-atomic: {said}; {n} path{'s' if n != 1 else ''} changed{hint}")
+    index = " (and the index's flags or format)" if prev.index_shape_changes else ""
+    output.say(f"git-atomic: {said}; {n} path{'s' if n != 1 else ''} changed{index}{hint}")
     return left_exit(len(done.left) + len(done.refs_left))
 
 

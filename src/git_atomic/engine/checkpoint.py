@@ -82,10 +82,13 @@ class Parts:
     origin: Mapping[str, str] = field(default_factory=dict)  # from_commit, isolated_in
 
     def index_key(self) -> tuple[object, ...]:
-        """Equal keys: equal indexes, as far as a user can tell (entries and flags)."""
+        """Equal keys: equal indexes, as far as a user can tell (entries, flags, and whether
+        the format is version 4: versions 2 and 3 are one format to git, and a version not
+        known is taken for it)."""
         if self.index_blob is not None:
             return ("raw", self.index_blob)
-        return ("entries", self.index_present, self.staged_tree, self.index_flags)
+        v4 = self.index_version == 4
+        return ("entries", self.index_present, self.staged_tree, self.index_flags, v4)
 
     def written(self, commit: str) -> Snapshot:
         """These parts as the checkpoint `commit` holds them."""

@@ -45,11 +45,29 @@ class Preview:
 
     @property
     def empty(self) -> bool:
-        """Nothing a person could see would change (the index may differ in stat data)."""
+        """Nothing a person could see would change (the index may differ in stat data, not in
+        its entries' flags or its format)."""
         p = self.plan
         return not (
-            p.path_changes() or p.ref_lines or p.head_changes or self.staged or p.git_state_changes
+            p.path_changes()
+            or p.ref_lines
+            or p.head_changes
+            or self.staged
+            or p.git_state_changes
+            or self.index_shape_changes
         )
+
+    @property
+    def index_shape_changes(self) -> bool:
+        """The index's flags or format would change (not only its entries' contents)."""
+        shapes = _index_shape(self.current), _index_shape(self.target)
+        return self.plan.index_changes and shapes[0] != shapes[1]
+
+
+def _index_shape(snap: Snapshot) -> tuple[object, ...]:
+    """What of an index a person can see beyond its entries' contents: whether there is one,
+    its entries' flags (skip-worktree, assume-unchanged, intent-to-add), its format."""
+    return (snap.index_present, snap.index_flags, snap.index_version == 4)
 
 
 @dataclass(frozen=True)
