@@ -363,6 +363,24 @@ case(
     rm g; mkdir g; rmdir keep-empty; mkdir -p made/empty; rm -rf user-empty; printf 'z' > empty-file
     git add -A; git commit -qm swap""",
 )
+# A FIFO or a socket where a tracked file or a folder was: every capture failed (`add -A` holds
+# only files, links and repositories: exit 3, nothing taken back); then the restore left the FIFO
+# and the user's file did not come back. git holds none of them: one a file or folder comes
+# back over is removed (`undo` makes a FIFO again); an untracked one stays, as git ignores it.
+case(
+    "kinds-fifo-and-socket",
+    r"""printf 'a\n' > a; mkdir d s; printf 'x\n' > d/x; printf 'y\n' > s/y; printf 't\n' > t
+    git add -A; git commit -qm t; mkfifo user-fifo; printf 'w\n' >> t""",
+    r"""rm a; mkfifo a; rm -r d; mkfifo d; printf 'o\n' >> t; rm -r s
+    python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("s")'""",
+    undo=False,  # a socket cannot be made again
+)
+case(
+    "kinds-fifo",
+    r"""printf 'a\n' > a; mkdir -p d/e; printf 'x\n' > d/e/x; git add -A; git commit -qm t
+    mkfifo user-fifo; printf 'w\n' >> a""",
+    r"""rm a; mkfifo a; rm -r d; mkdir d; mkfifo d/e; git rm -q --cached a""",
+)
 # Peers' reports: a private key or .env rewritten by the operation came back world-readable.
 case(
     "kinds-private-permissions",

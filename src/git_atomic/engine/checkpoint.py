@@ -20,6 +20,10 @@ A checkpoint is a commit whose tree holds:
                       unmerged entries), and in checkpoints of version 1
   gitstate      tree  a merge, rebase, cherry-pick, revert, am or bisect in progress: git's
                       files and refs for it (gitstate.py); absent when there is none
+  too-large     blob  NUL-separated files on disk over the size budget, not held
+  specials      blob  FIFOs, sockets and devices where the capture looked (a tracked path, or
+                      one a restore writes): `<octal st_mode> <path>` NUL-separated, so that a
+                      restore may take one away and `undo` make a FIFO again; absent when none
 Its parents are HEAD and every branch tip, so `gc --prune=now` can lose none of them.
 
 A capture (snapshot.py) writes one from the disk; a state worked out from trees (an effect
@@ -50,6 +54,7 @@ COMMIT_BASE: Final = b"commit-base"
 EMPTY_FOLDERS: Final = b"empty-folders"
 GITSTATE: Final = b"gitstate"
 TOO_LARGE: Final = b"too-large"
+SPECIALS: Final = b"specials"
 _BLOB: Final = "100644"
 _TREE: Final = "040000"
 
@@ -70,6 +75,7 @@ class Parts:
     index_flags: str | None = None  # blob of indexstate.IndexFlags; None: no flagged entry
     empty_folders: str | None = None  # blob of empty folders; None: none seen
     too_large: str | None = None  # blob of files on disk over the size budget, not held
+    specials: str | None = None  # blob of FIFOs, sockets, devices seen (specials_blob)
     all_empty_folders: bool = False  # they are every empty folder (False: where files went)
     git_state: str | None = None  # gitstate.py's tree: an unfinished merge, rebase...; None: none
     captured_at: float | None = None  # when the disk was captured (time.time()); None: not known
@@ -106,6 +112,7 @@ class Parts:
             index_flags=self.index_flags,
             empty_folders=self.empty_folders,
             too_large=self.too_large,
+            specials=self.specials,
             all_empty_folders=self.all_empty_folders,
             git_state=self.git_state,
             captured_at=self.captured_at,
@@ -156,6 +163,7 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         (_BLOB, parts.untracked, UNTRACKED),
         (_BLOB, parts.empty_folders, EMPTY_FOLDERS),
         (_BLOB, parts.too_large, TOO_LARGE),
+        (_BLOB, parts.specials, SPECIALS),
     ]
     tree = repo.mktree(
         [
@@ -203,6 +211,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         index_flags=entries.get(INDEX_FLAGS),
         empty_folders=entries.get(EMPTY_FOLDERS),
         too_large=entries.get(TOO_LARGE),
+        specials=entries.get(SPECIALS),
         all_empty_folders=bool(meta.get("all_empty_folders")),
         git_state=entries.get(GITSTATE),
         # Only a capture saw the disk; a state computed from trees (a commit made a checkpoint,
@@ -240,6 +249,27 @@ def load_too_large(repo: Repo, snap: Parts) -> frozenset[bytes]:
     """The files that were on disk, over the size budget, when the checkpoint was captured: it
     does not hold them, and a restore to it must not take them for files it lacks."""
     return _paths(repo, snap.too_large)
+
+
+def specials_blob(repo: Repo, found: Mapping[bytes, int]) -> str | None:
+    """A blob of FIFOs, sockets and devices (path -> st_mode); None for none."""
+    if not found:
+        return None
+    data = b"".join(b"%o " % found[p] + p + b"\0" for p in sorted(found))
+    return repo.line("hash-object", "-w", "--stdin", input=data)
+
+
+def load_specials(repo: Repo, snap: Parts) -> dict[bytes, int]:
+    """The FIFOs, sockets and devices the capture saw (path -> st_mode); none in a state
+    worked out from trees, or in checkpoints written before they were held."""
+    if snap.specials is None:
+        return {}
+    found = {}
+    for record in repo.cat_blob(snap.specials).split(b"\0"):
+        mode, _, path = record.partition(b" ")
+        if path:
+            found[path] = int(mode, 8)
+    return found
 
 
 def load_empty_folders(repo: Repo, snap: Folders) -> frozenset[bytes]:

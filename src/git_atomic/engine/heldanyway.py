@@ -24,11 +24,13 @@ def held_anyway(
     flags: indexstate.IndexFlags,
     ignored: Sequence[bytes],
     also_capture: Callable[[str], Sequence[bytes]] | None,
+    specials: dict[bytes, int],
 ) -> str:
     """The files on disk (`on_disk`, read by a scan when `scanned`, else by `git add -A`, with
     the paths it `added` and found `deleted`) plus those git did not show the reading: files
     whose index entries tell git not to look, the `ignored` files held anyway, and
-    `also_capture`'s."""
+    `also_capture`'s. Those of them that are FIFOs, sockets or devices (git can hold none) go
+    into `specials` (path -> st_mode)."""
     tree = on_disk
     # `add -A` takes skip-worktree and assume-unchanged entries as they are in the index,
     # whatever is on disk: the bytes on disk of those files are captured here, and those
@@ -49,10 +51,10 @@ def held_anyway(
         # Asked of the tree with the ignored files held anyway: a self-ignoring `.gitignore`
         # is part of what it compares with the restore's target.
         if extra:
-            tree = _with_raw_files(repo, tree, extra)
+            tree = _with_raw_files(repo, tree, extra, specials)
         extra = [p for p in also_capture(tree) if p not in extra]
     if extra:
-        tree = _with_raw_files(repo, tree, extra)
+        tree = _with_raw_files(repo, tree, extra, specials)
     return tree
 
 
@@ -107,7 +109,9 @@ def _without_absent(repo: Repo, tree: str, paths: frozenset[bytes]) -> str:
     return repo.tree_without(tree, [p for p in held if p in paths])
 
 
-def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes]) -> str:
+def _with_raw_files(
+    repo: Repo, tree: str, paths: Sequence[bytes], specials: dict[bytes, int]
+) -> str:
     """`tree` plus the given files' raw bytes (rare: files git ignores right now, or whose index
     entries tell git not to look at the worktree). Only the folders on their way are written
     again (`tree_edit`): a protected `.env` costs no index of the whole tree."""
@@ -124,6 +128,8 @@ def _with_raw_files(repo: Repo, tree: str, paths: Sequence[bytes]) -> str:
                     links.append((rel, target))
             elif stat.S_ISREG(st.st_mode):
                 regular.append(("100755" if st.st_mode & 0o100 else "100644", rel))
+            elif not stat.S_ISDIR(st.st_mode):
+                specials[rel] = st.st_mode
     edits: dict[bytes, tuple[str, str] | None] = {}
     if regular:
         oids = repo.hash_worktree_files([p for _, p in regular])

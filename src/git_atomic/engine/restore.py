@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from git_atomic.core import failpoints
@@ -55,6 +55,7 @@ def apply(
     """Carry out a plan. Idempotent: running it again after a crash finishes the job."""
     outcome = Outcome()
     files = _within_budget(repo, the_plan.files, target, outcome)
+    specials = Specials(checkpoint.load_specials(repo, current), _fifos(repo, target, paths))
     # A file the target does not hold goes, unless it was there when the target was captured:
     # the target did not hold it because it was ignored then, and ignored files are not ours to
     # delete (git-facts 6). One made since goes whatever the rules say now (the capture just
@@ -72,7 +73,7 @@ def apply(
         # Files the rules now on disk hide (unseen.overwritten_ignored): once the target's rules are
         # back, those they ignore too stay, as any ignored file the operation made does.
         hidden = reconcile.ignored(repo, [p for p in deletions if p not in kept])
-        _apply_files(repo, rules, outcome)
+        _apply_files(repo, rules, outcome, specials=specials)
     files = [c for c in files if c not in rules]
     if target.captured_at is None:
         kept |= set(reconcile.ignored(repo, [p for p in deletions if p not in kept]))
@@ -98,6 +99,7 @@ def apply(
         outcome,
         folders=the_plan.folders,
         gone_folders=the_plan.gone_folders,
+        specials=specials,
     )
     failpoints.hit("restore:after-files")
     if the_plan.git_state_changes:
@@ -164,6 +166,54 @@ def _within_budget(
     return [c for c in files if c.path not in big]
 
 
+@dataclass(frozen=True)
+class Specials:
+    """FIFOs, sockets and devices (path -> st_mode; git holds none of them): those the state
+    the restore starts from saw, which it may take away where the target has a file or a
+    folder, and the target's FIFOs, which it makes again where nothing is."""
+
+    seen: Mapping[bytes, int]
+    fifos: Mapping[bytes, int]
+
+    def make_way(self, tree: safefs.Tree, path: bytes, outcome: Outcome) -> None:
+        """Take away what the start saw at `path` or on its way, if still of that kind."""
+        for where in [*folders_on_the_way(path), path]:
+            if where in self.seen:
+                mode = self.seen[where]
+                found = unchanged.remove_special(tree, where, mode)
+                # A FIFO holds no data, and `undo` makes it again; a socket or a device
+                # cannot be made again.
+                if found is unchanged.Found.SAME and not stat.S_ISFIFO(mode):
+                    outcome.problems.append(
+                        f"{_show(where)} was a {_special_kind(mode)} where a file or folder "
+                        "comes back; removed (it held no data; `undo` cannot make it again)"
+                    )
+
+    def remake(self, tree: safefs.Tree, outcome: Outcome) -> None:
+        for path, mode in sorted(self.fifos.items()):
+            if tree.kind(path) is not None or not _make_parents(tree, path, outcome):
+                continue
+            try:
+                tree.mkfifo(path, mode)
+            except FileExistsError:
+                outcome.left.append(path)
+
+
+def _fifos(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> dict[bytes, int]:
+    fifos = {p: m for p, m in checkpoint.load_specials(repo, target).items() if stat.S_ISFIFO(m)}
+    if paths:
+        fifos = {
+            p: m
+            for p, m in fifos.items()
+            if any(p == q or p.startswith(q.rstrip(b"/") + b"/") for q in paths)
+        }
+    return fifos
+
+
+def _special_kind(mode: int) -> str:
+    return "socket" if stat.S_ISSOCK(mode) else "device"
+
+
 def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome) -> None:
     try:
         repo.update_refs(lines, message=reason)
@@ -189,6 +239,7 @@ def _apply_files(
     *,
     folders: Sequence[bytes] = (),
     gone_folders: Sequence[bytes] = (),
+    specials: Specials,
 ) -> None:
     # Every path is reached from the top of the worktree without following a link
     # (safefs.py): a link where a folder was is removed as itself, never written through.
@@ -236,6 +287,7 @@ def _apply_files(
             if c.status == "M" and tree.reachable(c.path) and tree.lstat(c.path) is None:
                 outcome.left.append(c.path)  # removed since: someone else's change too
                 continue
+            specials.make_way(tree, c.path, outcome)
             if not _make_parents(tree, c.path, outcome):
                 continue
             kind = tree.kind(c.path)
@@ -262,7 +314,9 @@ def _apply_files(
                 outcome.left.append(c.path)
                 continue
             failpoints.hit("restore:after-write")
+        specials.remake(tree, outcome)
         for folder in folders:
+            specials.make_way(tree, folder, outcome)
             try:
                 tree.make_folders(folder)
             except safefs.Blocked as exc:

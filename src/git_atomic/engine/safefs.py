@@ -267,6 +267,14 @@ class Tree:
             fh.write(data)
             os.fchmod(fd, mode)
 
+    def mkfifo(self, rel: bytes, mode: int) -> None:
+        """Create the FIFO `rel` (it must not exist); its folders must exist."""
+        parent, name = _split(rel)
+        fd_dir = self.folder(parent)
+        if fd_dir is None:
+            raise Blocked(parent)
+        os.mkfifo(name, mode & 0o7777, dir_fd=fd_dir)
+
     def symlink(self, rel: bytes, target: bytes) -> None:
         parent, name = _split(rel)
         fd_dir = self.folder(parent)

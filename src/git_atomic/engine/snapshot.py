@@ -11,8 +11,10 @@ the checkpoint.
 from __future__ import annotations
 
 import dataclasses
+import os
+import stat
 import time
-from collections.abc import Callable, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from git_atomic.engine import (
     heldanyway,
     ignores,
     indexstate,
+    safefs,
     scan,
     scanindex,
     scantree,
@@ -101,6 +104,7 @@ def capture(
         index_blob, flags_blob = _index_blobs(repo, disk, side, raw_index=raw_index)
         captured_at = time.time()
         files = disk.finish(side, limit)
+        specials = dict(files.specials)
         files_tree = heldanyway.held_anyway(
             repo,
             files.on_disk,
@@ -110,6 +114,7 @@ def capture(
             flags=side.flags,
             ignored=disk.ignored_to_hold(limit),
             also_capture=also_capture,
+            specials=specials,
         )
         untracked = frozenset(files.added).difference(side.flags.intent_to_add)
         every = disk.empty_folders(files)
@@ -130,6 +135,7 @@ def capture(
             empty_folders=checkpoint.paths_blob(repo, (every or set()) | where_files_went),
             all_empty_folders=every is not None,
             too_large=checkpoint.paths_blob(repo, files.too_large),
+            specials=checkpoint.specials_blob(repo, specials),
             git_state=in_progress.tree if in_progress is not None else None,
             captured_at=captured_at,
         )
@@ -160,6 +166,7 @@ class _Files:
     deleted: Set[bytes]  # paths of the staged side that the reading did not find
     gone: Set[bytes]  # those, and files the last scan saw that are not there now
     too_large: frozenset[bytes]  # new untracked files over the budget: left out
+    specials: Mapping[bytes, int]  # tracked paths that are FIFOs, sockets, devices: left out
 
 
 class _Disk:
@@ -255,9 +262,10 @@ class _Disk:
                 self._add_all()
         if self.scanning is not None and tree is not None:
             index, scan_gone = self.scanning.index, self.scanning.deleted
+            specials: Mapping[bytes, int] = {}
         else:
             assert self.adding is not None
-            _scanned(self.adding)
+            specials = _scanned(repo, self.adding, self.index_copy)
             index, scan_gone = self.index_copy, frozenset()
             tree = staged.write_tree(repo, {"GIT_INDEX_FILE": str(index)})
         on_disk = tree
@@ -286,7 +294,7 @@ class _Disk:
                     b"could not update the scan index",
                 )
             on_disk = conversion.raw_tree(repo, index, tree, repo.scratch_path("rawindex"))
-        return _Files(tree, on_disk, added, deleted, deleted | scan_gone, too_large)
+        return _Files(tree, on_disk, added, deleted, deleted | scan_gone, too_large, specials)
 
     def ignored_to_hold(self, limit: int | None) -> list[bytes]:
         """The ignored files held anyway: ignore files that a rule ignores, `protect`ed ones."""
@@ -368,10 +376,39 @@ def _commit_tree(
     return repo.tree_edit(tree, {**dict.fromkeys(leave_out), **as_git})
 
 
-def _scanned(adding: process.Background) -> None:
+def _scanned(repo: Repo, adding: process.Background, index: Path) -> dict[bytes, int]:
     """`add -A` refuses, exit 1, when every path it matched is a skip-worktree entry (a sparse
     checkout, or a tree whose only files are marked so): it had nothing else to add, and those
-    entries are captured from disk separately, so that refusal is a finished scan."""
+    entries are captured from disk separately, so that refusal is a finished scan.
+
+    It also refuses, adding nothing, when a tracked path is now a FIFO, a socket or a device:
+    git can hold none of them. Such paths are taken out of the index copy (they are not files
+    as far as a checkpoint can say, as for git an untracked FIFO is not there) and `add -A`
+    runs again. Returns them (path -> st_mode)."""
     res = adding.wait(check=False)
-    if res.returncode != 0 and b"outside of your sparse-checkout definition" not in res.stderr:
+    if res.returncode == 0 or b"outside of your sparse-checkout definition" in res.stderr:
+        return {}
+    special = _special_entries(repo, index) if b"can only add regular files" in res.stderr else {}
+    if not special:
         adding.wait()  # raises, with git's message
+    env = {"GIT_INDEX_FILE": str(index)}
+    stdin = b"".join(p + b"\0" for p in sorted(special))
+    repo.run("update-index", "--force-remove", "-z", "--stdin", input=stdin, env=env)
+    again = repo.run(*conversion.AS_ON_DISK, "add", "-A", "--", ".", env=env, check=False)
+    if again.returncode != 0 and b"outside of your sparse-checkout" not in again.stderr:
+        repo.run(*conversion.AS_ON_DISK, "add", "-A", "--", ".", env=env)  # raises
+    return special
+
+
+def _special_entries(repo: Repo, index: Path) -> dict[bytes, int]:
+    """The index's entries whose path on disk is neither a file, a link nor a folder (a FIFO,
+    a socket, a device), looked at without following a link."""
+    listed = repo.run("ls-files", "-z", env={"GIT_INDEX_FILE": str(index)}).stdout
+    found = {}
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for rel in dict.fromkeys(p for p in listed.split(b"\0") if p):
+            st = tree.lstat(rel)
+            kind = stat.S_IFMT(st.st_mode) if st is not None else None
+            if st is not None and kind not in (stat.S_IFREG, stat.S_IFLNK, stat.S_IFDIR):
+                found[rel] = st.st_mode
+    return found

@@ -64,6 +64,27 @@ def remove(tree: safefs.Tree, rel: bytes, expected: Expected) -> Found:
     return Found.SAME
 
 
+def remove_special(tree: safefs.Tree, rel: bytes, mode: int) -> Found:
+    """Remove the FIFO, socket or device at `rel` if it is still of the kind `mode` (st_mode)
+    says, looked at just before: it holds no bytes to compare, only its kind."""
+    where = _where(tree, rel)
+    if where is None:
+        return Found.GONE
+    dir_fd, name = where
+    st = _lstat(dir_fd, name)
+    if st is None:
+        return Found.GONE
+    if stat.S_IFMT(st.st_mode) != stat.S_IFMT(mode):
+        return Found.CHANGED
+    try:
+        os.unlink(name, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno in _NOT_THERE:
+            return Found.GONE
+        raise
+    return Found.SAME
+
+
 def chmod(tree: safefs.Tree, rel: bytes, expected: Expected, mode: int) -> Found | None:
     """Set the mode of the regular file at `rel` if it is still `expected` and has no other
     name (None then: a hard link to a file elsewhere is written anew, never chmodded)."""
