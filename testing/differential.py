@@ -380,7 +380,8 @@ def _over_budget(sizes: dict[bytes, int], tracked: set[bytes], *, budget: bool) 
 def _made_anew(ops: list[tuple[str, ...]], paths: set[bytes]) -> set[bytes]:
     """Those of `paths` the operation removed or made anew, itself or by replacing a folder on
     their way with a link."""
-    steps = [os.fsencode(op[1]) for op in ops if op[0] in ("write", "delete", "symlink", "outlink")]
+    made = ("write", "delete", "symlink", "outlink", "fifo")
+    steps = [os.fsencode(op[1]) for op in ops if op[0] in made]
     return {p for p in paths if any(p == q or p.startswith(q + b"/") for q in steps)}
 
 

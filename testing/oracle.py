@@ -181,6 +181,13 @@ def apply_ops(root: Path, ops: list[list[str]], outside: str | None = None) -> N
                 with open(full, "wb") as fh:
                     fh.write(op[2].encode())
                 os.chmod(full, 0o755 if op[3] == "x" else 0o644)
+        elif kind == "fifo":  # a FIFO where a file, a link or a folder was
+            if os.path.isdir(full) and not os.path.islink(full):
+                shutil.rmtree(full)
+            elif os.path.lexists(full):
+                os.unlink(full)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            os.mkfifo(full)
         elif kind == "delete" and os.path.lexists(full):
             os.unlink(full)
         elif kind == "chmod" and os.path.isfile(full) and not os.path.islink(full):

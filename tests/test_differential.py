@@ -71,6 +71,7 @@ op_step = st.one_of(
     st.tuples(st.just("symlink"), st.sampled_from(PATHS), st.sampled_from(["a", "dir", "nowhere"])),
     st.tuples(st.just("commit")),
     st.tuples(st.just("outlink"), st.sampled_from(OUTLINK_AT)),
+    st.tuples(st.just("fifo"), st.sampled_from([*PATHS, "dir", "dir/sub"])),
 )
 # GIT_ATOMIC_DIFFERENTIAL_SETTINGS=core.fileMode,core.fsmonitor draws from those only (and
 # GIT_ATOMIC_DIFFERENTIAL_LAYOUTS=plain,dotfiles from those layouts).
