@@ -21,12 +21,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic.agents import tell, turn
 from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, LAYOUT, install, uninstall
 from git_atomic.agents.tell import QUIET, HookResult
 from git_atomic.core.errors import AtomicError
+
+if TYPE_CHECKING:
+    from git_atomic.agents.judge import Verdict
+    from git_atomic.engine.git import Repo
 
 __all__ = ["LAYOUT", "Dialect", "HookResult", "handle", "install", "uninstall"]
 
@@ -89,7 +93,7 @@ def handle(
 
 
 def _tool_event(
-    event: str, repo: Any, session: str, payload: Mapping[str, Any], dialect: Dialect
+    event: str, repo: Repo, session: str, payload: Mapping[str, Any], dialect: Dialect
 ) -> HookResult:
     if not _changes_files(payload, dialect):
         return QUIET
@@ -102,7 +106,7 @@ def _tool_event(
 
 
 def _stop(
-    repo: Any, session: str, verdicts: list[Any], project: Path, *, again: bool, running: str
+    repo: Repo, session: str, verdicts: list[Verdict], project: Path, *, again: bool, running: str
 ) -> HookResult:
     end = tell.ending(repo.state_dir, session, verdicts, project, again=again)
     if not end.shown:
@@ -128,7 +132,7 @@ def _running_shells(payload: Mapping[str, Any]) -> str:
     )
 
 
-def _prompt(repo: Any, session: str, project: Path, dialect: Dialect) -> HookResult:
+def _prompt(repo: Repo, session: str, project: Path, dialect: Dialect) -> HookResult:
     closed = turn.close(repo, session, "it ended without Stop")
     context = tell.opening(repo.state_dir, session, closed, project)
     if not context:

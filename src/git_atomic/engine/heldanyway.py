@@ -1,7 +1,8 @@
 """What git's reading of the worktree does not show, and a capture holds anyway (snapshot.py):
 files whose index entries tell git not to look (skip-worktree, assume-unchanged, intent-to-add),
 ignored files held anyway (ignore files that ignore themselves, `protect`ed files), and files a
-restore is about to overwrite. Each is read from disk without following a link."""
+restore is about to overwrite. Each is read from disk without following a link. And what git
+cannot hold at all: FIFOs, sockets and devices at tracked paths or where a restore writes."""
 
 from __future__ import annotations
 
@@ -138,3 +139,17 @@ def _with_raw_files(
     for (rel, _), oid in zip(links, repo.write_blobs(contents), strict=True):
         edits[rel] = ("120000", oid)
     return repo.tree_edit(tree, edits)
+
+
+def special_entries(repo: Repo, index: Path) -> dict[bytes, int]:
+    """The index's entries whose path on disk is neither a file, a link nor a folder (a FIFO,
+    a socket, a device), looked at without following a link."""
+    listed = repo.run("ls-files", "-z", env={"GIT_INDEX_FILE": str(index)}).stdout
+    found = {}
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for rel in dict.fromkeys(p for p in listed.split(b"\0") if p):
+            st = tree.lstat(rel)
+            kind = stat.S_IFMT(st.st_mode) if st is not None else None
+            if st is not None and kind not in (stat.S_IFREG, stat.S_IFLNK, stat.S_IFDIR):
+                found[rel] = st.st_mode
+    return found

@@ -11,8 +11,6 @@ the checkpoint.
 from __future__ import annotations
 
 import dataclasses
-import os
-import stat
 import time
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
@@ -30,7 +28,6 @@ from git_atomic.engine import (
     heldanyway,
     ignores,
     indexstate,
-    safefs,
     scan,
     scanindex,
     scantree,
@@ -105,17 +102,7 @@ def capture(
         captured_at = time.time()
         files = disk.finish(side, limit)
         specials = dict(files.specials)
-        files_tree = heldanyway.held_anyway(
-            repo,
-            files.on_disk,
-            scanned=disk.scanned,
-            added=files.added,
-            deleted=files.deleted,
-            flags=side.flags,
-            ignored=disk.ignored_to_hold(limit),
-            also_capture=also_capture,
-            specials=specials,
-        )
+        files_tree = disk.held_anyway(files, side.flags, also_capture, limit, specials)
         untracked = frozenset(files.added).difference(side.flags.intent_to_add)
         every = disk.empty_folders(files)
         # Files gone (tracked ones, and those the last scan saw) may be empty folders now: git
@@ -296,6 +283,27 @@ class _Disk:
             on_disk = conversion.raw_tree(repo, index, tree, repo.scratch_path("rawindex"))
         return _Files(tree, on_disk, added, deleted, deleted | scan_gone, too_large, specials)
 
+    def held_anyway(
+        self,
+        files: _Files,
+        flags: indexstate.IndexFlags,
+        also_capture: Callable[[str], Sequence[bytes]] | None,
+        limit: int | None,
+        specials: dict[bytes, int],
+    ) -> str:
+        """The files read, and what git did not show the reading (heldanyway.py)."""
+        return heldanyway.held_anyway(
+            self.repo,
+            files.on_disk,
+            scanned=self.scanned,
+            added=files.added,
+            deleted=files.deleted,
+            flags=flags,
+            ignored=self.ignored_to_hold(limit),
+            also_capture=also_capture,
+            specials=specials,
+        )
+
     def ignored_to_hold(self, limit: int | None) -> list[bytes]:
         """The ignored files held anyway: ignore files that a rule ignores, `protect`ed ones."""
         rule_files: list[bytes] | None = None
@@ -388,7 +396,9 @@ def _scanned(repo: Repo, adding: process.Background, index: Path) -> dict[bytes,
     res = adding.wait(check=False)
     if res.returncode == 0 or b"outside of your sparse-checkout definition" in res.stderr:
         return {}
-    special = _special_entries(repo, index) if b"can only add regular files" in res.stderr else {}
+    special = {}
+    if b"can only add regular files" in res.stderr:
+        special = heldanyway.special_entries(repo, index)
     if not special:
         adding.wait()  # raises, with git's message
     env = {"GIT_INDEX_FILE": str(index)}
@@ -398,17 +408,3 @@ def _scanned(repo: Repo, adding: process.Background, index: Path) -> dict[bytes,
     if again.returncode != 0 and b"outside of your sparse-checkout" not in again.stderr:
         repo.run(*conversion.AS_ON_DISK, "add", "-A", "--", ".", env=env)  # raises
     return special
-
-
-def _special_entries(repo: Repo, index: Path) -> dict[bytes, int]:
-    """The index's entries whose path on disk is neither a file, a link nor a folder (a FIFO,
-    a socket, a device), looked at without following a link."""
-    listed = repo.run("ls-files", "-z", env={"GIT_INDEX_FILE": str(index)}).stdout
-    found = {}
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for rel in dict.fromkeys(p for p in listed.split(b"\0") if p):
-            st = tree.lstat(rel)
-            kind = stat.S_IFMT(st.st_mode) if st is not None else None
-            if st is not None and kind not in (stat.S_IFREG, stat.S_IFLNK, stat.S_IFDIR):
-                found[rel] = st.st_mode
-    return found
