@@ -44,6 +44,7 @@ from git_atomic.commands.isolated_run import (
     close_unless_applying,
     drop_private,
     fail,
+    file_checkpoint,
     gone,
     not_applied,
     tell,
@@ -297,8 +298,6 @@ def _checkpoint(run: IsolatedRun, engine: Engine, kind: CheckpointKind, message:
     in commits mode also the phase's commit on the private detached HEAD."""
     assert run.private is not None
     journal = run.ctx.journal
-    seq = len(journal.checkpoints(run.op_id)) + 1
-    ref = op_ref(run.op_id, kind, seq)
     label = kind.label
     captured = snapshot.capture(
         run.private,
@@ -307,16 +306,8 @@ def _checkpoint(run: IsolatedRun, engine: Engine, kind: CheckpointKind, message:
         untracked_of_op=run.base.untracked if run.base is not None else None,
         for_commit=run.base is not None,
     )
-    snap = isolation.as_user_checkpoint(
-        run.private,
-        captured.snapshot,
-        head_ref=run.pre.head_ref,
-        root=run.ctx.repo.root,
-        private_root=run.private.root,
-        message=f"git-atomic {label}: {run.name} [{run.op_id}]",
-    )
-    run.private.update_refs([f"create {ref} {snap.commit}"], message=f"git-atomic: {label}")
-    journal.add_checkpoint(run.op_id, kind, snap.commit, ref, message)
+    subject = f"git-atomic {label}: {run.name} [{run.op_id}]"
+    seq = file_checkpoint(run, captured.snapshot, kind, subject, message)
     staged, head = captured.snapshot.staged_tree, captured.snapshot.head_oid
     if run.base is not None:
         text = (

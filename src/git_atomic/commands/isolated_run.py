@@ -60,6 +60,29 @@ class IsolatedRun:
         return self.history == HistoryMode.COMMITS
 
 
+def file_checkpoint(
+    run: IsolatedRun, captured: Snapshot, kind: CheckpointKind, subject: str, message: str
+) -> int:
+    """File a capture of the private worktree as a checkpoint of the user's worktree (HEAD on
+    the user's branch, the user's paths), under the operation's ref and in the journal; its
+    number in the operation."""
+    assert run.private is not None
+    journal = run.ctx.journal
+    seq = len(journal.checkpoints(run.op_id)) + 1
+    ref = op_ref(run.op_id, kind, seq)
+    snap = isolation.as_user_checkpoint(
+        run.private,
+        captured,
+        head_ref=run.pre.head_ref,
+        root=run.ctx.repo.root,
+        private_root=run.private.root,
+        message=subject,
+    )
+    run.private.update_refs([f"create {ref} {snap.commit}"], message=f"git-atomic: {kind.label}")
+    journal.add_checkpoint(run.op_id, kind, snap.commit, ref, message)
+    return seq
+
+
 # --- endings -------------------------------------------------------------------------------------
 def close_unless_applying(run: IsolatedRun) -> None:
     """After an error: before the apply started the user's worktree was never touched, so the
@@ -79,23 +102,12 @@ def fail(run: IsolatedRun, failed_phase: FailedPhase, *, keep: bool = True) -> O
     """The user's worktree was never touched; keep what the private one holds, then close."""
     if keep and run.private is not None:
         try:
-            journal = run.ctx.journal
-            ref = op_ref(run.op_id, CheckpointKind.RESCUE, len(journal.checkpoints(run.op_id)) + 1)
             captured = snapshot.capture(run.private, message="git-atomic probe", ref=None)
-            snap = isolation.as_user_checkpoint(
-                run.private,
+            file_checkpoint(
+                run,
                 captured.snapshot,
-                head_ref=run.pre.head_ref,
-                root=run.ctx.repo.root,
-                private_root=run.private.root,
-                message=f"git-atomic rescue: {run.name} [{run.op_id}] as it failed",
-            )
-            run.private.update_refs([f"create {ref} {snap.commit}"], message="git-atomic: rescue")
-            journal.add_checkpoint(
-                run.op_id,
                 CheckpointKind.RESCUE,
-                snap.commit,
-                ref,
+                f"git-atomic rescue: {run.name} [{run.op_id}] as it failed",
                 "the private worktree when the operation failed",
             )
         except AtomicError as exc:  # e.g. the command left unmerged paths: nothing to keep

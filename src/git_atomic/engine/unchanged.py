@@ -55,13 +55,7 @@ def remove(tree: safefs.Tree, rel: bytes, expected: Expected) -> Found:
     seen = _look(dir_fd, name, expected)
     if isinstance(seen, Found):
         return seen
-    try:
-        os.unlink(name, dir_fd=dir_fd)
-    except OSError as exc:
-        if exc.errno in _NOT_THERE:
-            return Found.GONE
-        raise
-    return Found.SAME
+    return _unlink(dir_fd, name)
 
 
 def remove_special(tree: safefs.Tree, rel: bytes, mode: int) -> Found:
@@ -76,6 +70,10 @@ def remove_special(tree: safefs.Tree, rel: bytes, mode: int) -> Found:
         return Found.GONE
     if stat.S_IFMT(st.st_mode) != stat.S_IFMT(mode):
         return Found.CHANGED
+    return _unlink(dir_fd, name)
+
+
+def _unlink(dir_fd: int, name: bytes) -> Found:
     try:
         os.unlink(name, dir_fd=dir_fd)
     except OSError as exc:
