@@ -5,7 +5,9 @@ The steps are read from the source (every `failpoints.hit("...")`), so a new ste
 forgotten: the coverage test fails until some scenario reaches it. Each scenario is first run
 to completion with GIT_ATOMIC_FAILPOINT_TRACE, which lists every step it reaches and how often;
 then every reached occurrence `<step>@N` is a kill point, each in a fresh copy of the scenario's
-prepared repository.
+prepared repository. `pytest --slow` kills them all; the default run kills within a budget
+(`budgeted`: every step, under at most two of the scenarios that reach it, restore steps under
+each scenario that restores).
 """
 
 from __future__ import annotations
