@@ -4,6 +4,7 @@ on top of what others did since; an overlap changes nothing; a whole state only 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -232,3 +233,44 @@ def test_a_merge_attribute_never_keeps_the_effect_it_was_to_take_back(
     res = repo.atomic("rollback", "--op", op["op_id"], check=3)
     assert "shared.txt: content" in res.stderr
     same(repo.fingerprint(), before)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_info_exclude_rules_are_taken_back_line_by_line(repo: GitRepo, mode: str) -> None:
+    """An operation that adds a rule to .git/info/exclude and makes a file it hides: taking its
+    effect back removes its rule and its file; a rule the user added since, and the file it
+    hides, stay. The file outside the repository that info/ is later made a link to is never
+    read or written."""
+    exclude = repo.path / ".git" / "info" / "exclude"
+    exclude.write_bytes(b"# mine\nsecret/\n")
+    repo.write("user.log", b"u\n")
+    script = "printf '*.log\\n' >> .git/info/exclude; echo x > debug.log; echo y > op.txt"
+    res = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", script, check=0)
+    op = res["op_id"]
+    exclude.write_bytes(b"*.tmp\n" + exclude.read_bytes())
+    repo.write("later.tmp", b"later\n")
+    repo.atomic("rollback", "--op", op, check=0)
+    assert exclude.read_bytes() == b"*.tmp\n# mine\nsecret/\n"
+    assert not (repo.path / "debug.log").exists() and not (repo.path / "op.txt").exists()
+    assert repo.read("user.log") == b"u\n" and repo.read("later.tmp") == b"later\n"
+    repo.atomic("undo", check=0)
+    assert exclude.read_bytes() == b"*.tmp\n# mine\nsecret/\n*.log\n"
+    assert repo.read("debug.log") == b"x\n" and repo.read("op.txt") == b"y\n"
+    assert repo.read("user.log") == b"u\n" and repo.read("later.tmp") == b"later\n"
+
+
+def test_info_exclude_made_a_link_is_never_followed(repo: GitRepo, tmp_path: Path) -> None:
+    """An operation that makes .git/info a link to a folder outside: the capture does not read
+    through it, the rollback takes the link away (the link itself) and writes the repository's
+    rules back; the file outside is byte for byte as it was."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "exclude").write_bytes(b"outside\n")
+    info = repo.path / ".git" / "info"
+    before = (info / "exclude").read_bytes()
+    script = f"rm -rf .git/info && ln -s {outside} .git/info && echo y > op.txt; exit 1"
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script, check=1)
+    assert (outside / "exclude").read_bytes() == b"outside\n"
+    assert not (repo.path / "op.txt").exists()
+    assert info.is_dir() and not info.is_symlink()  # the link itself is gone
+    assert (info / "exclude").read_bytes() == before

@@ -49,6 +49,7 @@ GIT_DIR_STATE = (
     "sequencer",
     "index.lock",
     "info/sparse-checkout",
+    "info/exclude",
 )
 
 
@@ -553,6 +554,21 @@ case(
     undo=False,
 )
 
+# The repository's own rules (.git/info/exclude) are state too: an operation that adds one
+# hides the file it makes and the user's; one that drops a rule shows the user's files.
+case(
+    "ignored-by-a-new-info-exclude-rule",
+    r"""printf 'secret/\n' > .git/info/exclude; mkdir secret; printf 's\n' > secret/key
+    printf 'u\n' > user.log""",
+    r"""printf '*.log\n' >> .git/info/exclude; printf 'x\n' > debug.log; printf 'y\n' >> README""",
+)
+case(
+    "info-exclude-removed",
+    r"""printf 'secret/\n*.tmp\n' > .git/info/exclude; mkdir secret; printf 's\n' > secret/key
+    printf 't\n' > keep.tmp""",
+    r"""rm .git/info/exclude; printf 'n\n' > new.tmp""",
+)
+
 # --- many files (t3903 "stash a lot"; peers: snapshot of large trees) -------------------
 case(
     "many-files",
@@ -567,7 +583,7 @@ RUN = {"shadow": shadow, "commits": commits, "effect": effect, "turn": turn}
 
 
 # The families an agent turn runs over too (four hook calls and a gate each: the CI budget).
-TURNS = ("kinds", "index-flags", "attributes")
+TURNS = ("kinds", "index-flags", "attributes", "ignored-by-a-new-info-exclude-rule")
 
 
 def _params() -> list[object]:

@@ -80,6 +80,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.indexfile",
         ".engine.snapshot",
         ".engine.heldanyway",  # what git's reading does not show, and a capture holds anyway
+        ".engine.infoexclude",  # the repository's own ignore rules, part of the state
         ".engine.staged",
         ".engine.unchanged",  # restore's check that nobody else wrote a path
         ".ops",

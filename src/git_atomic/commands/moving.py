@@ -277,7 +277,11 @@ def report_done(
         )
     n = len(facts.changes)
     hint = "" if move.event == EventKind.UNDO else f"; {UNDO_HINT}"
-    index = " (and the index's flags or format)" if prev.index_shape_changes else ""
+    also = [
+        *(["the index's flags or format"] if prev.index_shape_changes else []),
+        *([".git/info/exclude"] if prev.plan.exclude_changes else []),
+    ]
+    index = f" (and {' and '.join(also)})" if also else ""
     output.say(f"git-atomic: {said}; {n} path{'s' if n != 1 else ''} changed{index}{hint}")
     return left_exit(len(done.left) + len(done.refs_left))
 

@@ -2,7 +2,8 @@
 
 A checkpoint is a commit whose tree holds:
   meta          blob  JSON: HEAD (symbolic ref or detached), every local branch, whether there
-                      was an index file, the worktree, when it was written (and captured)
+                      was an index file, the worktree, when it was written (and captured),
+                      the bytes of `.git/info/exclude` (infoexclude.py)
   staged        tree  `write-tree` of the index: its entries (and keeps staged blobs reachable)
   index-flags   blob  the entry flags a tree cannot hold (indexstate.py); absent when none
   files         tree  every tracked and untracked-not-ignored file, raw bytes, modes, symlinks
@@ -40,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from git_atomic.core.errors import RefusedError
-from git_atomic.engine import indexstate
+from git_atomic.engine import indexstate, infoexclude
 from git_atomic.engine.git import Repo, TreeEntry
 
 META_VERSION: Final = 2
@@ -78,6 +79,7 @@ class Parts:
     specials: str | None = None  # blob of FIFOs, sockets, devices seen (specials_blob)
     all_empty_folders: bool = False  # they are every empty folder (False: where files went)
     git_state: str | None = None  # gitstate.py's tree: an unfinished merge, rebase...; None: none
+    info_exclude: infoexclude.Rules = infoexclude.UNKNOWN  # .git/info/exclude (in meta)
     captured_at: float | None = None  # when the disk was captured (time.time()); None: not known
     # A worked-out target (an effect taken back or made again): the windows, from the capture
     # before each step to the one after it, in which the effect was made; () otherwise.
@@ -115,6 +117,7 @@ class Parts:
             specials=self.specials,
             all_empty_folders=self.all_empty_folders,
             git_state=self.git_state,
+            info_exclude=self.info_exclude,
             captured_at=self.captured_at,
             made_within=self.made_within,
             commit_base=self.commit_base,
@@ -143,6 +146,7 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         "worktree": parts.worktree if parts.worktree is not None else str(repo.root),
         "created_at": parts.captured_at if parts.captured_at is not None else time.time(),
         **parts.origin,
+        **infoexclude.to_meta(parts.info_exclude),
     }
     if parts.index_mtime_ns is not None:
         meta["index_mtime_ns"] = parts.index_mtime_ns
@@ -214,6 +218,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         specials=entries.get(SPECIALS),
         all_empty_folders=bool(meta.get("all_empty_folders")),
         git_state=entries.get(GITSTATE),
+        info_exclude=infoexclude.from_meta(meta),
         # Only a capture saw the disk; a state computed from trees (a commit made a checkpoint,
         # an effect taken back) cannot tell which files were there.
         captured_at=meta.get("captured_at"),

@@ -58,7 +58,9 @@ def add_worktree(repo: Repo, path: Path, commit: str) -> Repo:
 def bring_to(private: Repo, target: Snapshot) -> None:
     """Make the fresh private worktree's files and index exactly the target's (HEAD stays)."""
     current = snapshot.capture(private, message="git-atomic probe", ref=None).snapshot
+    # .git/info/exclude is the repository's, shared with your worktree: never written here.
     the_plan = restoreplan.plan(private, current, target, with_refs=False)
+    the_plan = dataclasses.replace(the_plan, exclude_changes=False)
     outcome = restore.apply(private, current, target, the_plan, reason="git-atomic: isolate")
     if outcome.problems:
         raise GitError(

@@ -16,6 +16,7 @@ from git_atomic.engine import (
     gitstate,
     ignores,
     indexfile,
+    infoexclude,
     reconcile,
     safefs,
     scantree,
@@ -62,6 +63,13 @@ def apply(
     # taken holds it): an operation that ignores what it made does not keep it that way.
     deletions = [c.path for c in files if c.status == "D"]
     kept: set[bytes] = set()
+    if the_plan.exclude_changes and not infoexclude.put(
+        repo, target.info_exclude, was=current.info_exclude
+    ):
+        outcome.problems.append(
+            ".git/info/exclude was changed by another writer after the rescue was taken; "
+            "left as it is"
+        )
     if target.captured_at is not None:
         kept = set(ignores.older_than(repo, deletions, target.captured_at))
     # The target's ignore rules first; then, for a target that was not captured from the disk

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from git_atomic.core.errors import RefusedError
-from git_atomic.engine import checkpoint, safefs
+from git_atomic.engine import checkpoint, infoexclude, safefs
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import ZERO_OID, RawChange, Repo
 
@@ -44,6 +44,7 @@ class Plan:
     new_folders: tuple[bytes, ...] = ()  # those of them that are not there now as they will be
     gone_folders: tuple[bytes, ...] = ()  # empty folders now that the target does not have
     git_state_changes: bool = False  # a merge, rebase... in progress to clear or bring back
+    exclude_changes: bool = False  # .git/info/exclude to write back (infoexclude.py)
 
     def path_changes(self) -> list[PathChange]:
         out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
@@ -100,6 +101,7 @@ def plan(
         _new_folders(repo, folders, changes),
         _gone_folders(repo, current, target, folders, paths),
         git_state_changes,
+        not paths and infoexclude.changes(current.info_exclude, target.info_exclude),
     )
 
 

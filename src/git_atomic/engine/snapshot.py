@@ -28,6 +28,7 @@ from git_atomic.engine import (
     heldanyway,
     ignores,
     indexstate,
+    infoexclude,
     scan,
     scanindex,
     scantree,
@@ -90,6 +91,7 @@ def capture(
         head_ref, head_oid = repo.read_head(branches)
         index = staged.copy(repo, disk.index_copy, disk.staged_copy)
         index_version = indexstate.version(disk.index_copy) if index.present else None
+        rules = infoexclude.read(repo)  # the ignore rules the scan below goes by
         # The scan of the tree runs while the staged side is read: two processes, two cores.
         disk.start(refs.get(scanindex.ref_name(repo)), seeded=index.present)
         side = staged.read(repo, index, disk.staged_copy, allow_unmerged=allow_unmerged)
@@ -124,6 +126,7 @@ def capture(
             too_large=checkpoint.paths_blob(repo, files.too_large),
             specials=checkpoint.specials_blob(repo, specials),
             git_state=in_progress.tree if in_progress is not None else None,
+            info_exclude=rules,
             captured_at=captured_at,
         )
         if effect_base:

@@ -11,7 +11,7 @@ import stat
 from collections.abc import Sequence
 
 from git_atomic.core.config import capture_settings
-from git_atomic.engine import ignores, safefs, scantree
+from git_atomic.engine import ignores, infoexclude, safefs, scantree
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.restoreplan import GITLINK, folders_on_the_way
@@ -54,7 +54,8 @@ def overwritten_ignored(
 
 def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snapshot) -> list[bytes]:
     """Files made since the target was captured that a `.gitignore` changed since hides now
-    (a `.venv/.gitignore` of `*` beside the virtualenv it came with): the capture did not see
+    (a `.venv/.gitignore` of `*` beside the virtualenv it came with), or `.git/info/exclude`
+    changed since (anywhere in the tree): the capture did not see
     them, the restore puts the rules back, and `apply` takes back those the target's rules do
     not ignore. Only under the folders whose rules changed; only when the target knows when it
     was captured. A worked-out target (an effect taken back) names the windows in which the
@@ -65,6 +66,8 @@ def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snaps
     folders = sorted(
         {os.path.dirname(c.path) for c in changes if os.path.basename(c.path) == b".gitignore"}
     )
+    if infoexclude.changes(infoexclude.read(repo), target.info_exclude):
+        folders = [b""]  # .git/info/exclude rules the whole tree
     if not folders:
         return []
     found = ignores.ignored_in(repo, folders)

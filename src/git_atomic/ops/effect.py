@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind
-from git_atomic.engine import checkpoint, indexstate
+from git_atomic.engine import checkpoint, indexstate, infoexclude
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import EMPTY_TREE, Repo
 from git_atomic.ops import moves, treemerge
@@ -208,6 +208,7 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
         refs=refs,
         flags=flags_blob,
         folders=(snap.empty_folders, snap.all_empty_folders),
+        info_exclude=snap.info_exclude,
     ).commit
 
 
@@ -216,7 +217,8 @@ def _state(snap: Snapshot) -> tuple[object, ...]:
     """Everything a user can see of a state: files, index, HEAD, every branch."""
     head = (snap.head_ref, snap.head_oid)
     folders = snap.empty_folders if snap.all_empty_folders else None
-    return (snap.files_tree, snap.index_key(), head, tuple(sorted(snap.branches.items())), folders)
+    branches = tuple(sorted(snap.branches.items()))
+    return (snap.files_tree, snap.index_key(), head, branches, folders, snap.info_exclude)
 
 
 def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snapshot) -> Outcome:
@@ -261,6 +263,9 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         captured_at=None if None in times else min(t for t in times if t is not None),
         made_within=_windows(pairs),
         index_version=_index_version_after(current, pairs),
+        info_exclude=infoexclude.after(
+            repo, current.info_exclude, [(a.info_exclude, b.info_exclude) for a, b in pairs]
+        ),
         # Files over the budget where a change goes back to: no checkpoint holds them, so the
         # target lacking them does not mean they go (restore._within_budget).
         too_large=checkpoint.paths_blob(
@@ -378,6 +383,7 @@ def _target(
     made_within: tuple[tuple[float, float], ...] = (),
     index_version: int | None = None,
     too_large: str | None = None,
+    info_exclude: infoexclude.Rules = infoexclude.UNKNOWN,
 ) -> Snapshot:
     """A checkpoint of a computed state (objects only; `moves.keep` makes it reachable). `flags`:
     the index flags blob to keep (the user's, as they are now); `folders`: its empty folders,
@@ -395,5 +401,6 @@ def _target(
         made_within=made_within,
         index_version=index_version,
         too_large=too_large,
+        info_exclude=info_exclude,
     )
     return checkpoint.write(repo, parts, message="git-atomic: an effect taken back or re-applied")

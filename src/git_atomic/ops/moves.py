@@ -54,6 +54,7 @@ class Preview:
             or p.head_changes
             or self.staged
             or p.git_state_changes
+            or p.exclude_changes
             or self.index_shape_changes
         )
 

@@ -1,0 +1,136 @@
+"""The repository's own ignore rules, `.git/info/exclude`, as part of the state.
+
+git reads `info/exclude` of the common git dir beside every `.gitignore`: an operation that adds
+`*.log` there hides the `debug.log` it makes from every later capture, and one that drops a
+line brings back files the user meant to keep out. So a capture records the file's bytes (in
+the checkpoint's meta: it is small, and costs no git process), a restore writes them back
+before it decides which ignored files are whose, and an effect taken back changes the file only
+if it is still as the operation left it.
+
+The file is reached from the common git dir without following a link (safefs.py). Only a
+regular file (or none) is recorded; a link (at `info` or `info/exclude`), a folder or a file
+over `LIMIT` is not known: a restore to a state that knows the file removes such a link (the
+link itself) and writes the file, and a state that does not know it leaves it as it is.
+`core.excludesFile` lives outside the repository: never ours to write.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+from collections.abc import Sequence
+from typing import Final, NamedTuple
+
+from git_atomic.engine import safefs
+from git_atomic.engine.git import Repo
+
+PATH: Final = b"info/exclude"
+_TMP: Final = b"info/exclude.git-atomic-tmp"
+LIMIT: Final = 1 << 20  # bytes: an exclude file larger than this is not recorded
+
+
+class Rules(NamedTuple):
+    """What `info/exclude` was: `known` False when it was not recorded (an older checkpoint,
+    a link, a folder, a file over LIMIT); `data` None when there was no such file."""
+
+    known: bool
+    data: bytes | None
+
+
+UNKNOWN: Final = Rules(False, None)
+
+
+def read(repo: Repo) -> Rules:
+    """`info/exclude` as it is now."""
+    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+        folder = tree.kind(b"info")
+        if folder is None:
+            return Rules(True, None)
+        if folder != stat.S_IFDIR:
+            return UNKNOWN  # a link or a file where git's folder is: never read through it
+        st = tree.lstat(PATH)
+        if st is None:
+            return Rules(True, None)
+        if st.st_size > LIMIT:
+            return UNKNOWN
+        data = tree.read(PATH)
+    return UNKNOWN if data is None else Rules(True, data)
+
+
+def to_meta(rules: Rules) -> dict[str, object]:
+    """The checkpoint meta's record of `rules` ({} when not known)."""
+    if not rules.known:
+        return {}
+    data = None if rules.data is None else base64.b64encode(rules.data).decode("ascii")
+    return {"info_exclude": data}
+
+
+def from_meta(meta: dict[str, object]) -> Rules:
+    if "info_exclude" not in meta:
+        return UNKNOWN
+    data = meta["info_exclude"]
+    if data is None:
+        return Rules(True, None)
+    if not isinstance(data, str):
+        return UNKNOWN
+    return Rules(True, base64.b64decode(data))
+
+
+def changes(current: Rules, target: Rules) -> bool:
+    """Whether a restore from `current` to `target` writes the file (a target that does not
+    know it never does)."""
+    return target.known and current != target
+
+
+def put(repo: Repo, target: Rules, *, was: Rules) -> bool:
+    """Make `info/exclude` what `target` says, if it is still what `was` says (or already
+    what `target` says: a restore run again after a crash). False when another writer changed
+    it meanwhile: it is left as it is."""
+    now = read(repo)
+    if now == target:
+        return True
+    if now != was:
+        return False
+    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+        if tree.kind(b"info") not in (None, stat.S_IFDIR):
+            tree.unlink(b"info")  # a link (the link itself) or a file where git's folder was
+        tree.unlink(_TMP)
+        if target.data is None:
+            tree.unlink(PATH)
+            return True
+        try:
+            folder = tree.make_folders(b"info")
+        except safefs.Blocked:
+            return False  # made a link or a file again meanwhile
+        tree.write(_TMP, target.data, 0o644)
+        os.rename(b"exclude.git-atomic-tmp", b"exclude", src_dir_fd=folder, dst_dir_fd=folder)
+    return True
+
+
+def after(repo: Repo, current: Rules, pairs: Sequence[tuple[Rules, Rules]]) -> Rules:
+    """The file once each change `frm -> to` is made again on top of `current`, line by line
+    as `git merge-file` merges: the user's own lines added since stay. A change whose lines
+    the user changed too is not made (the file stays as it is)."""
+    rules = current
+    for frm, to in pairs:
+        if not (rules.known and frm.known and to.known) or frm == to:
+            continue
+        if rules == frm:
+            rules = to
+        elif rules.data is not None and frm.data is not None and to.data is not None:
+            rules = _merged(repo, rules.data, frm.data, to.data) or rules
+    return rules
+
+
+def _merged(repo: Repo, ours: bytes, base: bytes, theirs: bytes) -> Rules | None:
+    """`base -> theirs` made on `ours`; None when the lines conflict."""
+    names = [repo.scratch_path(f"exclude-{side}") for side in ("ours", "base", "theirs")]
+    try:
+        for name, data in zip(names, (ours, base, theirs), strict=True):
+            name.write_bytes(data)
+        res = repo.run("merge-file", "-p", *map(str, names), check=False)
+    finally:
+        for name in names:
+            name.unlink(missing_ok=True)
+    return Rules(True, res.stdout) if res.returncode == 0 else None
