@@ -66,6 +66,7 @@ SESSION = BEFORE_SCAN | {
         ".core.failpoints",
         ".core.journal",
         ".core.journalrows",  # the records the journal reads back
+        ".core.records",  # the dataclass decorator that costs nothing to define (records.py)
         ".core.vocab",  # the journal's closed vocabularies (StrEnums)
         ".engine.gitlinks",  # HEAD and refs made links, set aside before a capture reads refs
         ".engine.gitstate",

@@ -17,13 +17,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from git_atomic.core.config import gates_to_run, load_config
 from git_atomic.core.errors import AtomicError, Exit, UsageError
 from git_atomic.core.journalrows import OpRow
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
 from git_atomic.ops import context, resultjson, results
 from git_atomic.ops.operation import Engine, rollback_op

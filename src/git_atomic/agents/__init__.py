@@ -11,11 +11,11 @@ import json
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from git_atomic.core.errors import Exit
+from git_atomic.core.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -27,6 +26,7 @@ from git_atomic.agents import tell, turn
 from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, LAYOUT, install, uninstall
 from git_atomic.agents.tell import QUIET, HookResult
 from git_atomic.core.errors import AtomicError
+from git_atomic.core.records import dataclass
 
 if TYPE_CHECKING:
     from git_atomic.agents.judge import Verdict

@@ -16,11 +16,12 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from git_atomic.core.errors import ConfigError
+from git_atomic.core.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
 from git_atomic.agents.turnstate import TURN_REFS, Record
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.journalrows import Owner
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import (
     CheckpointKind,
     EventKind,

@@ -7,11 +7,11 @@ objects and runs the calls. Each tool is one `git-atomic VERB ... --json` in the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 from git_atomic.agents import option
 from git_atomic.agents.mcp_schemas import OUTPUT, Schema
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import HistoryMode, OpStatus
 
 Args = Mapping[str, Any]

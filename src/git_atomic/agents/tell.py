@@ -7,11 +7,11 @@ and what the model must know (`for_agent`): what failed, with the gate's output,
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from git_atomic.agents.turnstate import blocks_in_a_row, put_note, take_note
+from git_atomic.core.records import dataclass
 
 if TYPE_CHECKING:
     from git_atomic.agents.judge import GateLine, Verdict

@@ -22,12 +22,12 @@ import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic.agents.turnstate import TURN_REFS, Record, Slot, new_record, worktrees_of
 from git_atomic.core.errors import AtomicError, RefusedError
+from git_atomic.core.records import dataclass
 from git_atomic.engine import checkpoint, discovery, git, gitstate, snapshot
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ staged stays staged, everything unstaged stays unstaged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from git_atomic.core.errors import AtomicError
+from git_atomic.core.records import dataclass
 from git_atomic.engine import checkpoint
 from git_atomic.engine.git import EMPTY_TREE, Repo
 from git_atomic.ops import treemerge

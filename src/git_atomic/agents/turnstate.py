@@ -18,9 +18,11 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Final
+
+from git_atomic.core.records import dataclass
 
 TURNS_DIR: Final = "turns"
 # An open turn's checkpoints, until it is judged and they become its operation's (`gc` retires

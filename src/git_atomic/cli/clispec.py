@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import textwrap
-from dataclasses import dataclass
 from typing import Final
+
+from git_atomic.core.records import dataclass
 
 # Commands as `git atomic help` lists them, in the order a newcomer meets them.
 GROUPS: Final = (

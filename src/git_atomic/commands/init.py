@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from git_atomic.core.config import CONFIG_FILE, PYPROJECT_FILE, PYPROJECT_TABLE
 from git_atomic.core.errors import UsageError
+from git_atomic.core.records import dataclass
 from git_atomic.engine import discovery
 from git_atomic.ops import output
 

@@ -6,11 +6,12 @@ import dataclasses
 import math
 import types
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Final, NoReturn
 
 from git_atomic.core.errors import ConfigError, UsageError
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import HistoryMode
 
 CONFIG_FILE: Final = ".git-atomic.toml"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import (
     CheckpointKind,
     EventKind,

@@ -16,10 +16,10 @@ import shutil
 import stat
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from git_atomic.core.records import dataclass
 from git_atomic.engine import gitlinks, safefs
 from git_atomic.engine.git import ZERO_OID, Repo
 

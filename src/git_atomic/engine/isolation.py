@@ -20,12 +20,12 @@ import dataclasses
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from git_atomic.core import process
 from git_atomic.core.errors import GitError
+from git_atomic.core.records import dataclass
 from git_atomic.engine import checkpoint, discovery, restore, restoreplan, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo

@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from git_atomic.core import failpoints
 from git_atomic.core.config import capture_settings
 from git_atomic.core.errors import GitError
+from git_atomic.core.records import dataclass
 from git_atomic.engine import (
     checkpoint,
     gitstate,

@@ -13,12 +13,12 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence, Set
-from dataclasses import dataclass
 from pathlib import Path
 
 from git_atomic.core import failpoints, process
 from git_atomic.core.config import capture_settings
 from git_atomic.core.errors import GitError
+from git_atomic.core.records import dataclass
 from git_atomic.engine import (
     checkpoint,
     conversion,

@@ -11,11 +11,11 @@ import os
 import shutil
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from git_atomic.core.errors import GitError, RefusedError
+from git_atomic.core.records import dataclass
 from git_atomic.engine import indexstate, scanindex
 from git_atomic.engine.git import Repo
 

@@ -22,8 +22,8 @@ import errno
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
 
+from git_atomic.core.records import dataclass
 from git_atomic.engine import safefs
 
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC

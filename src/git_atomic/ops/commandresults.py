@@ -3,9 +3,9 @@ an operation's (results.py). Rendered by resultjson.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, HistoryMode
 from git_atomic.ops.results import OperationResult
 

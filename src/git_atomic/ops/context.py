@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Final
 
 from git_atomic.core import children
@@ -12,6 +11,7 @@ from git_atomic.core.errors import BusyError, RefusedError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.lock import WorktreeLock, process_alive
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import OpStatus
 from git_atomic.engine import discovery, git, gitstate
 from git_atomic.engine.early import Early, holding

@@ -50,10 +50,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import CheckpointRow, OpRow
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind
 from git_atomic.engine import checkpoint, indexstate, infoexclude
 from git_atomic.engine.checkpoint import Snapshot

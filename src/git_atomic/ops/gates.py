@@ -7,13 +7,13 @@ import re
 import shlex
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from git_atomic.core import children
 from git_atomic.core.config import GateSpec
 from git_atomic.core.journal import Journal
+from git_atomic.core.records import dataclass
 
 TAIL_LINES: Final = 20
 

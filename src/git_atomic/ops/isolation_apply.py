@@ -14,12 +14,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import time
-from dataclasses import dataclass
 from typing import Final
 
 from git_atomic.core import children, failpoints
 from git_atomic.core.errors import BusyError, RefusedError
 from git_atomic.core.lock import WorktreeLock
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, EventKind, IntentAction, Phase
 from git_atomic.engine import checkpoint, isolation, restore, restoreplan, snapshot, unseen
 from git_atomic.engine.checkpoint import Snapshot

@@ -3,8 +3,7 @@ concerned (results.py) and what moved. Rendered by resultjson.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import EventKind
 from git_atomic.ops.results import OperationResult
 

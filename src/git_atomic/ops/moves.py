@@ -11,10 +11,10 @@ import json
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import EventKind, HistoryMode
 from git_atomic.engine import checkpoint, gitstate, restoreplan, snapshot
 from git_atomic.engine.checkpoint import Snapshot

@@ -8,12 +8,12 @@ import os
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import failpoints
 from git_atomic.core.errors import AtomicError, BusyError
 from git_atomic.core.journalrows import CheckpointRow, Intent, OpRow, Owner
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import (
     CheckpointKind,
     EventKind,

@@ -24,11 +24,11 @@ import dataclasses
 import os
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final
 
 from git_atomic.core import failpoints
 from git_atomic.core.journal import Journal
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import IntentAction
 from git_atomic.engine import checkpoint, indexfile, indexstate, isolation, snapshot
 from git_atomic.engine.git import EMPTY_TREE, RawChange, Repo

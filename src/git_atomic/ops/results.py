@@ -11,10 +11,10 @@ all of them (each frozen dataclass costs about a millisecond to define).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import GateRow, OpRow
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import (
     CheckpointKind,
     FailedPhase,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from git_atomic.core.records import dataclass
 from git_atomic.engine import isolation
 from git_atomic.engine.git import Repo
 

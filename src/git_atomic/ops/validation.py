@@ -5,11 +5,11 @@ gates run in its private worktree) judge the same way."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from git_atomic.core import children, failpoints
 from git_atomic.core.config import GateSpec
 from git_atomic.core.journalrows import CheckpointRow, OpRow
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, OpStatus, Phase
 from git_atomic.ops import gates
 from git_atomic.ops.operation import Engine, rollback_op

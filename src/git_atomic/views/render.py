@@ -9,10 +9,10 @@ import os
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final, TextIO
 
 from git_atomic.core.journalrows import CheckpointRow, EventRow, OpRow
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind, OpStatus, Phase
 from git_atomic.engine.git import Repo
 
