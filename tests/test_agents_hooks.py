@@ -289,6 +289,58 @@ def test_a_gate_that_already_failed_where_the_turn_started_does_not_fail_it(
     assert repo.read("app.py") == b"def answer():\n    BUG\n"  # the user's WIP stays
 
 
+def test_a_later_file_tool_call_notes_its_file_and_takes_one_checkpoint(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """Once the turn has a step, a file tool's PreToolUse takes no checkpoint: it notes the
+    file it names (issue 17: one capture per tool call). The step is the same: the tool's
+    change alone is taken back; what the user wrote while the tool ran stays; undo brings
+    the turn's changes back."""
+    claude = ClaudeCode(repo)
+    before = repo.read("app.py")
+    claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py")])
+    (pre, post), act = edit(repo, 2, "BUG")
+    traces = {event: tmp_path / f"{event}.trace" for event in ("pre", "post")}
+    claude.env["GIT_TRACE"] = str(traces["pre"])
+    claude.send(pre)
+    act()
+    repo.write("notes.txt", b"mine\n")  # the user, while the tool runs
+    claude.env["GIT_TRACE"] = str(traces["post"])
+    claude.send(post)
+    del claude.env["GIT_TRACE"]
+    scans = {e: traces[e].read_text().count("status --porcelain=v2") for e in traces}
+    assert scans == {"pre": 0, "post": 1}, scans
+
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert repo.read("app.py") == before and repo.read("lib.py") == b"VALUE = 1\n"
+    assert repo.read("notes.txt") == b"mine\n"
+    repo.atomic("undo", check=0)
+    assert repo.read("app.py") == b"def answer():\n    BUG\n"
+    assert repo.read("lib.py") == b"VALUE = 3\n" and repo.read("notes.txt") == b"mine\n"
+
+
+def test_a_shell_call_joining_a_noted_window_takes_the_checkpoint(repo: GitRepo) -> None:
+    """A file tool's window that noted its file is joined by a shell call (parallel calls):
+    the shell may change anything, so the window takes its checkpoint then, with the noted
+    file put back as it was. Both calls' changes are the turn's and are taken back."""
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py")])
+    before = repo.read("app.py")
+    write = tool_call("Write", {"file_path": str(repo.path / "app.py")}, 2)
+    shell = tool_call("Bash", {"command": "echo x > made.txt"}, 3)
+    claude.send(write[0])
+    repo.write("app.py", b"def answer():\n    BUG\n")  # the Write, before the shell starts
+    claude.send(shell[0])
+    repo.write("made.txt", b"x\n")
+    claude.send(shell[1])
+    claude.send(write[1])
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert repo.read("app.py") == before and not repo.exists("made.txt")
+    assert repo.read("lib.py") == b"VALUE = 1\n"
+
+
 def test_what_the_user_and_another_session_do_between_calls_is_not_taken_back(
     repo: GitRepo,
 ) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,13 +91,8 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
         with _holding(repo, "hook: before a tool call"), slot.held():
             record = slot.read() or new_record(_new_op_id(), call.session, platform, repo.root)
             opening = record.window_before is None
-            if opening:
-                record, before = _capture(repo, record, "before")
-                # What the window starts from, kept with it: closing it then reads nothing back.
-                seen = {_WINDOW_STATE: {"commit": before.commit, "state": _state(before)}}
-                record = dataclasses.replace(
-                    record, window_before=before.commit, extra={**record.extra, **seen}
-                )
+            if opening or record.window_before == _FILES_NOTED:
+                record = _start_window(repo, record, call, opening=opening)
             slot.write(_claiming(_joined(record, call), repo, call, opening=opening))
         return ""
     except AtomicError as exc:
@@ -220,13 +216,17 @@ def _close_window(repo: git.Repo, record: Record) -> Record:
     now (`_narrowed`), so what others did to other files is not the turn's."""
     before_sha = record.window_before
     claims = _claims(record)
+    noted = record.extra.get(_NOTED)
     record, after = _capture(repo, record, "after")
     known = record.extra.get(_WINDOW_STATE)
-    extra = {k: v for k, v in record.extra.items() if k not in (_WINDOW_STATE, _CLAIMS)}
+    gone = (_WINDOW_STATE, _CLAIMS, _NOTED)
+    extra = {k: v for k, v in record.extra.items() if k not in gone}
     record = dataclasses.replace(record, window_before=None, in_flight=(), extra=extra)
     if not before_sha:
         return record  # its start could not be taken: named as unprotected already
-    if isinstance(known, dict) and known.get("commit") == before_sha:
+    if isinstance(noted, dict):
+        record, before_sha, start = _as_they_were(repo, record, before_sha, after, noted)
+    elif isinstance(known, dict) and known.get("commit") == before_sha:
         start = known.get("state")
     else:
         start = _state(checkpoint.load(repo, before_sha))
@@ -240,6 +240,115 @@ def _close_window(repo: git.Repo, record: Record) -> Record:
         forget_refs(repo, record, only=(before_sha, after.commit))
         return record
     return dataclasses.replace(record, steps=(*record.steps, (before_sha, after_sha)))
+
+
+# Once the turn has a step, a window that opens with a file tool (Claude Code's Write,
+# Edit...) takes no checkpoint at its start: it notes the files the tool names as they are on
+# disk (their bytes stored as blobs; `_NOTED` in `Record.extra`, and `window_before` is
+# `_FILES_NOTED`). Its step then begins at the capture that closes it, with those files as they
+# were: what the window's calls changed in them, and nothing else. One capture per tool call
+# instead of two. A call that may change anything (a shell) joining such a window takes the
+# checkpoint there, and the noted files are put back in it as they were. The blobs are loose
+# objects no ref holds until the window closes: git's prune leaves such objects for two weeks.
+_FILES_NOTED: Final = "files-noted"
+_NOTED: Final = "window_files_before"
+
+
+def _start_window(repo: git.Repo, record: Record, call: Call, *, opening: bool) -> Record:
+    """A call opens a window (`opening`) or joins one that noted files only. Until the turn
+    has a step, a window takes its checkpoint: the first step's start is the state the turn
+    began from, where the judge asks whether a failing gate failed already (judge.py)."""
+    noted = _files_as_they_are(repo, call) if record.steps else None
+    if noted is not None:
+        held = record.extra.get(_NOTED) if not opening else None
+        files = {**noted, **(held if isinstance(held, dict) else {})}  # the earliest stays
+        return dataclasses.replace(
+            record, window_before=_FILES_NOTED, extra={**record.extra, _NOTED: files}
+        )
+    record, before = _capture(repo, record, "before")
+    # What the window starts from, kept with it: closing it then reads nothing back.
+    seen = {_WINDOW_STATE: {"commit": before.commit, "state": _state(before)}}
+    return dataclasses.replace(record, window_before=before.commit, extra={**record.extra, **seen})
+
+
+def _files_as_they_are(repo: git.Repo, call: Call) -> dict[str, list[str] | None] | None:
+    """The files a file tool names, as they are now: path -> [mode, blob], or None where there
+    is none. None when one cannot be noted that way, and the window takes a checkpoint: a
+    path through a link or a file, anything but a regular file, an ignore or attributes file
+    (what it changes is more than itself), one over the size budget."""
+    from git_atomic.core.config import capture_settings
+    from git_atomic.engine import safefs
+    from git_atomic.engine.restoreplan import folders_on_the_way
+
+    if call.paths is None or not call.paths:
+        return None
+    rels: list[bytes] = []
+    for path in call.paths:
+        named = _inside(repo, (path,))
+        if named is None or len(set(named)) != 1:
+            return None  # outside, in .git, or through a link: its two names differ
+        rels.append(os.fsencode(named[0]))
+    limit, _ = capture_settings(repo.root)
+    found: dict[str, list[str] | None] = {}
+    contents: list[tuple[str, str, bytes]] = []
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for rel in rels:
+            if os.path.basename(rel) in (b".gitignore", b".gitattributes"):
+                return None
+            missing = False  # a folder on its way is not there: nor is the file
+            for folder in folders_on_the_way(rel):
+                kind = tree.kind(folder)
+                if kind is None:
+                    missing = True
+                    break
+                if kind != stat.S_IFDIR:
+                    return None  # a link or a file where a folder must be
+            st = None if missing else tree.lstat(rel)
+            if st is None:
+                found[os.fsdecode(rel)] = None
+                continue
+            if not stat.S_ISREG(st.st_mode) or (limit is not None and st.st_size > limit):
+                return None
+            data = tree.read(rel)
+            if data is None:
+                return None
+            mode = "100755" if st.st_mode & 0o100 else "100644"
+            contents.append((os.fsdecode(rel), mode, data))
+    oids = repo.write_blobs([data for _, _, data in contents])
+    for (rel_str, mode, _), oid in zip(contents, oids, strict=True):
+        found[rel_str] = [mode, oid]
+    return found
+
+
+def _as_they_were(
+    repo: git.Repo,
+    record: Record,
+    before_sha: str,
+    after: checkpoint.Snapshot,
+    noted: dict[str, Any],
+) -> tuple[Record, str, Any]:
+    """The start of a window that noted files: the checkpoint it took (or, when it took none,
+    the capture that closes it) with those files as they were noted. A noted file that is not
+    in that checkpoint was ignored then, as it is now: not the turn's. Returns the record, the
+    start's commit and its `_state`."""
+    base = after if before_sha == _FILES_NOTED else checkpoint.load(repo, before_sha)
+    wanted = [os.fsencode(p) for p in noted]
+    present = {e.path for e in repo.ls_tree_at(base.files_tree, wanted)}
+    changes: dict[bytes, tuple[str, str] | None] = {}
+    for path, was in noted.items():
+        rel = os.fsencode(path)
+        if rel not in present:
+            continue
+        if was is None:
+            changes[rel] = None  # made by the window's calls
+        elif isinstance(was, list) and len(was) == 2:
+            changes[rel] = (str(was[0]), str(was[1]))
+    files = repo.tree_edit(base.files_tree, changes) if changes else base.files_tree
+    start = dataclasses.replace(base, files_tree=files)
+    if files == base.files_tree:
+        return record, base.commit, _state(start)
+    record, ref = record.next_ref("before")
+    return record, _with_files(repo, base, files, ref), _state(start)
 
 
 # The files the open window's calls claim, in `Record.extra`: a list of paths from the top of

@@ -37,7 +37,8 @@ class Record:
     `steps`: the (before, after) checkpoints of the turn's file-changing calls, oldest first;
     the turn's effect is their sum. A *window* is open while calls are in flight: it began at
     `window_before` (the checkpoint taken before the first of them, '' if it could not be
-    taken) and closes with the checkpoint after the last one ends.
+    taken, "files-noted" when file tools only noted their files: turn.py) and closes with the
+    checkpoint after the last one ends.
     """
 
     op_id: str
