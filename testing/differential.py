@@ -292,6 +292,7 @@ def scenario(
         big_before = _over_budget(oracle.sizes(repo.path), tracked, budget=budget)
         head = repo.git("symbolic-ref", "-q", "HEAD", check=False) + repo.git("rev-parse", "HEAD")
         branches = repo.git("for-each-ref", "refs/heads/")
+        exclude = (oracle.read_exclude(repo.path, env) or b"").decode("latin-1")
         spec, after_file = base / "ops.json", base / "after.json"
         spec.write_text(json.dumps({"root": str(repo.path), "ops": ops, "outside": str(outside)}))
         command = [sys.executable, "-m", "testing.oracle", str(spec), str(after_file)]
@@ -346,6 +347,8 @@ def scenario(
         )
         assert now_head == head, "HEAD after the rollback"
         assert repo.git("for-each-ref", "refs/heads/") == branches, "branches after the rollback"
+        now_exclude = (oracle.read_exclude(repo.path, env) or b"").decode("latin-1")
+        assert now_exclude == exclude, ".git/info/exclude after the rollback"
         assert log.read_text() == "", "the user's hooks ran: " + log.read_text()
         repo.atomic("undo", cwd=where.cwd, check=0)
         now = visible(oracle.walk(repo.path), after_tracked | tracked, protect=protect)
@@ -353,6 +356,8 @@ def scenario(
         assert oracle.walk_exact(outside) == marker, "the marker outside changed"
         stored = repo.git("cat-file", "--batch-all-objects", "--batch", check=False)
         assert "OUTSIDE-MARKER" not in stored, "a file from outside was read into the store"
+        now_exclude = (oracle.read_exclude(repo.path, env) or b"").decode("latin-1")
+        assert now_exclude == after["exclude"], ".git/info/exclude after undo"
         index_after = [(os.fsencode(e[0]), *e[1:]) for e in after["index"]]
         assert [list(e) for e in oracle.index_entries(env, repo.path)] == [
             list(e) for e in index_after

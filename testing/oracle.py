@@ -200,6 +200,11 @@ def apply_ops(root: Path, ops: list[list[str]], outside: str | None = None) -> N
                 fh.seek(0)
                 fh.write(bytes(b ^ 1 for b in data))
             os.utime(full, ns=(st.st_atime_ns, st.st_mtime_ns))
+        elif kind == "exclude":  # a rule in the repository's own .git/info/exclude
+            path = exclude_file(root)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "ab") as fh:
+                fh.write(op[1].encode() + b"\n")
         elif kind == "commit":
             env = {**os.environ, "DIFF_OP": "1"}  # the hooks log only our own git calls
             subprocess.run(["git", "add", "-A"], cwd=root, env=env, capture_output=True)
@@ -211,6 +216,24 @@ def apply_ops(root: Path, ops: list[list[str]], outside: str | None = None) -> N
             )
 
 
+def exclude_file(root: Path, env: Mapping[str, str] | None = None) -> Path:
+    """The repository's `info/exclude` (in its common git dir), as git names it."""
+    out = _git(
+        dict(env or os.environ),
+        root,
+        "rev-parse",
+        "--path-format=absolute",
+        "--git-path",
+        "info/exclude",
+    )
+    return Path(os.fsdecode(out.strip()))
+
+
+def read_exclude(root: Path, env: Mapping[str, str] | None = None) -> bytes | None:
+    path = exclude_file(root, env)
+    return path.read_bytes() if path.exists() else None
+
+
 def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[0]).read_text())
     root = Path(spec["root"])
@@ -220,6 +243,7 @@ def main(argv: list[str]) -> int:
         "files": {os.fsdecode(p): v for p, v in walk(root).items()},
         "index": [[os.fsdecode(e[0]), *e[1:]] for e in index_entries(env, root)],
         "sizes": {os.fsdecode(p): n for p, n in sizes(root).items()},
+        "exclude": (read_exclude(root, env) or b"").decode("latin-1"),
     }
     Path(argv[1]).write_text(json.dumps(after))
     return 1  # the operation fails: git-atomic rolls it back

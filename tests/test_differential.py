@@ -72,6 +72,8 @@ op_step = st.one_of(
     st.tuples(st.just("commit")),
     st.tuples(st.just("outlink"), st.sampled_from(OUTLINK_AT)),
     st.tuples(st.just("fifo"), st.sampled_from([*PATHS, "dir", "dir/sub"])),
+    # A rule in .git/info/exclude (one no drawn path matches: the oracle knows no ignore rules).
+    st.tuples(st.just("exclude"), st.sampled_from(["*.nomatch", "/nowhere/"])),
 )
 # GIT_ATOMIC_DIFFERENTIAL_SETTINGS=core.fileMode,core.fsmonitor draws from those only (and
 # GIT_ATOMIC_DIFFERENTIAL_LAYOUTS=plain,dotfiles from those layouts).
