@@ -108,7 +108,7 @@ def test_every_sql_statement_is_in_the_journal() -> None:
     found = [
         f"{path.relative_to(SRC)}:{n}: {line.strip()}"
         for path in sorted(SRC.rglob("*.py"))
-        if path != SRC / "core" / "journal.py"
+        if SRC / "core" / "journal" not in path.parents
         for n, line in enumerate(path.read_text().splitlines(), 1)
         if sql.search(line)
     ]

@@ -1,5 +1,5 @@
 """The journal's records: an operation, its checkpoints, gates and events as the journal
-(journal.py, the one door to SQL) reads them back, their closed vocabularies typed."""
+(the journal package, the one door to SQL) reads them back, their closed vocabularies typed."""
 
 from __future__ import annotations
 

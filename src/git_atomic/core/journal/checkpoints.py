@@ -1,0 +1,62 @@
+"""The checkpoints table: the captures an operation took, numbered in the order it took them.
+
+Each row names the checkpoint's commit and ref and, in commits mode, the visible commit made for
+its phase (written once that commit exists).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from git_atomic.core.journal.connection import JournalFile
+from git_atomic.core.journalrows import CheckpointRow
+from git_atomic.core.vocab import CheckpointKind
+
+
+class CheckpointsTable(JournalFile):
+    """An operation's checkpoints, and a checkpoint found by the start of its sha."""
+
+    def add_checkpoint(
+        self,
+        op_id: str,
+        kind: CheckpointKind,
+        sha: str,
+        ref: str,
+        message: str | None = None,
+        commit_sha: str | None = None,
+    ) -> int:
+        with self._write() as c:
+            seq = c.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM checkpoints WHERE op_id=?", (op_id,)
+            ).fetchone()[0]
+            c.execute(
+                "INSERT INTO checkpoints VALUES (?,?,?,?,?,?,?,?)",
+                (op_id, seq, kind, sha, ref, message, commit_sha, time.time()),
+            )
+        return int(seq)
+
+    def set_commit_sha(self, op_id: str, seq: int, commit_sha: str) -> None:
+        with self._write() as c:
+            c.execute(
+                "UPDATE checkpoints SET commit_sha=? WHERE op_id=? AND seq=?",
+                (commit_sha, op_id, seq),
+            )
+
+    def checkpoints(self, op_id: str) -> list[CheckpointRow]:
+        rows = self._conn.execute(
+            "SELECT * FROM checkpoints WHERE op_id=? ORDER BY seq", (op_id,)
+        ).fetchall()
+        return [_checkpoint_row(r) for r in rows]
+
+    def find_checkpoint(self, prefix: str) -> list[CheckpointRow]:
+        rows = self._conn.execute(
+            "SELECT * FROM checkpoints WHERE sha LIKE ? ORDER BY created_at",
+            (prefix.lower().strip("%_") + "%",),
+        ).fetchall()
+        return [_checkpoint_row(r) for r in rows]
+
+
+def _checkpoint_row(r: Sequence[Any]) -> CheckpointRow:
+    return CheckpointRow(r[0], r[1], CheckpointKind(r[2]), *r[3:])

@@ -1,0 +1,134 @@
+"""The journal's file: opened in WAL mode with full sync, its schema created or migrated, and
+the write transaction every change goes through.
+
+The tables are written here once; each other module of the journal package reads and writes
+some of them through `JournalFile`, so every SQL statement stays inside the package.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final
+
+from git_atomic.core.errors import UsageError
+
+SCHEMA_VERSION: Final = 2
+# Closed vocabularies (OpKind, OpStatus, ...) are the StrEnums of vocab.py.
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS operations (
+    id TEXT PRIMARY KEY,
+    worktree TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,               -- OpKind: run | session | tdd | api | agent-turn
+    history TEXT NOT NULL,            -- HistoryMode: commits | shadow
+    status TEXT NOT NULL,             -- OpStatus: open | committed | rolled_back | recovered
+    phase TEXT NOT NULL,              -- Phase: pre_op | exec | validate | post_op | apply | done
+    failed_phase TEXT,                -- FailedPhase: exec | timeout | validate | interrupt
+    owner_pid INTEGER,                -- the process working on it now, if any
+    owner_start TEXT,
+    pending TEXT,                     -- JSON intent of the state change under way
+    argv TEXT,
+    exit_code INTEGER,
+    command_duration REAL,
+    coverage REAL,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    duration REAL,
+    detail TEXT                       -- JSON: extra facts (problems, tdd phase, ...)
+);
+CREATE INDEX IF NOT EXISTS operations_worktree ON operations(worktree, status);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    op_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,               -- CheckpointKind: pre_op | op_exec | post_op | rescue
+    sha TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    message TEXT,
+    commit_sha TEXT,                  -- commits mode: the visible commit made for this phase
+    created_at REAL NOT NULL,
+    PRIMARY KEY (op_id, seq)
+);
+CREATE TABLE IF NOT EXISTS gates (
+    op_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    passed INTEGER NOT NULL,
+    exit_code INTEGER,
+    duration REAL NOT NULL,
+    coverage REAL,
+    output_tail TEXT,
+    log_path TEXT,
+    message TEXT,
+    command TEXT,                     -- what ran: a shell command line or a quoted argv
+    PRIMARY KEY (op_id, seq)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    op_id TEXT,
+    worktree TEXT NOT NULL,
+    kind TEXT NOT NULL,               -- EventKind: rollback | abort | emergency | undo | ...
+    at REAL NOT NULL,
+    rescue TEXT,                      -- checkpoint saved before the tree was touched
+    target TEXT,                      -- checkpoint the tree was brought to
+    detail TEXT
+);
+"""
+
+
+class JournalFile:
+    """The open journal: its connection and the transaction its writes take."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+        self._set_wal()
+        self._conn.execute("PRAGMA synchronous=FULL")
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            self._conn.executescript(
+                f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+            )
+        elif version == 1:  # schema 2 records the command each gate ran
+            with self._write() as c:  # once, even when several processes open it at once
+                if c.execute("PRAGMA user_version").fetchone()[0] == 1:
+                    c.execute("ALTER TABLE gates ADD COLUMN command TEXT")
+                    c.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        elif version > SCHEMA_VERSION:
+            raise UsageError(f"{path}: journal written by a newer git-atomic (schema {version})")
+
+    def _set_wal(self) -> None:
+        # Switching to WAL needs a moment alone with the file; the busy timeout does not always
+        # cover it when several processes open the journal at once, so retry for a while.
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def json_column(value: Mapping[str, object] | None) -> str | None:
+    """A mapping as a column holds it: JSON text, or NULL when there is nothing in it."""
+    return json.dumps(value) if value else None
