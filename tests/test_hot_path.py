@@ -62,7 +62,10 @@ SESSION = BEFORE_SCAN | {
     for m in (
         ".commands",
         ".commands.session",
-        ".core.config",
+        ".core.config",  # the configuration package: where it is read from, and
+        ".core.config.commandline",  # the `-g` gates,
+        ".core.config.reader",  # the check of its tables,
+        ".core.config.schema",  # what it holds
         ".core.failpoints",
         ".core.journal",  # the journal package: its file and schema, and one module a table
         ".core.journal.checkpoints",

@@ -1,235 +1,37 @@
-"""The configuration: `.git-atomic.toml`, or `[tool.git-atomic]` in pyproject.toml, validated."""
+"""The check of a parsed configuration table against the schema, into a `Config`.
+
+Every complaint is one line that names the file and the key path and shows the value as the
+user wrote it (`describe`), with a hint when a key is a near miss of a known one.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import types
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import field
 from pathlib import Path
 from typing import Final, NoReturn
 
-from git_atomic.core.errors import ConfigError, UsageError
-from git_atomic.core.records import dataclass
+from git_atomic.core.config.schema import (
+    COVERAGE_KEYS,
+    GATE_KEYS,
+    TDD_KEYS,
+    TOP_KEYS,
+    Config,
+    CoverageRule,
+    GateSpec,
+    TddConfig,
+    name_gates,
+)
+from git_atomic.core.errors import ConfigError
 from git_atomic.core.vocab import HistoryMode
 
-CONFIG_FILE: Final = ".git-atomic.toml"
-PYPROJECT_FILE: Final = "pyproject.toml"
-PYPROJECT_TABLE: Final = "tool.git-atomic"
-# New untracked files larger than this are not captured (docs/design.md says why 10 MiB).
-DEFAULT_MAX_NEW_FILE_SIZE: Final = 10 << 20
 _SIZE_UNITS: Final = {
     "": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1 << 10, "m": 1000**2, "mb": 1000**2,
     "mib": 1 << 20, "g": 1000**3, "gb": 1000**3, "gib": 1 << 30,
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class CoverageRule:
-    report: str  # relative to the repository root unless absolute
-    min: float | None = None
-    no_regression: bool = False
-
-
-def _no_env() -> Mapping[str, str]:
-    return types.MappingProxyType({})
-
-
-@dataclass(frozen=True)
-class GateSpec:
-    name: str
-    run: str | tuple[str, ...]  # a str is a shell command line, a tuple an argv
-    timeout: float | None = None
-    coverage: CoverageRule | None = None
-    # Excluded from the hash: a mapping is not hashable, and equal gates still hash equal.
-    env: Mapping[str, str] = field(default_factory=_no_env, hash=False)
-    ok_exit: tuple[int, ...] = (0,)  # the exit statuses that count as passing
-
-
-@dataclass(frozen=True)
-class TddConfig:
-    test: str | tuple[str, ...] | None = None
-    coverage: str | None = None  # the report the test command writes; REFACTOR compares it
-    timeout: float | None = None
-
-
-@dataclass(frozen=True)
-class Config:
-    history: HistoryMode = HistoryMode.COMMITS
-    gates: tuple[GateSpec, ...] = ()
-    tdd: TddConfig = field(default_factory=TddConfig)
-    source: Path | None = None  # the file it came from; None when built from defaults
-    # Exit statuses that count as success for a command, by its program's name (`--ok-exit`):
-    # some tools exit 1 when they changed files (pyupgrade).
-    ok_exit: Mapping[str, tuple[int, ...]] = field(
-        default_factory=lambda: types.MappingProxyType({}), hash=False
-    )
-    max_new_file_size: int | None = DEFAULT_MAX_NEW_FILE_SIZE  # bytes; None: no limit
-    protect: tuple[str, ...] = ()  # patterns of ignored files every checkpoint holds
-
-    def command_ok_exit(self, argv: Sequence[str]) -> tuple[int, ...]:
-        return self.ok_exit.get(argv[0].rstrip("/").rsplit("/", 1)[-1], (0,))
-
-
-_TOP_KEYS: Final = ("history", "gates", "tdd", "ok_exit", "max_new_file_size", "protect")
-_GATE_KEYS: Final = ("name", "run", "timeout", "coverage", "env", "ok_exit")
-_COVERAGE_KEYS: Final = ("report", "min", "no_regression")
-_TDD_KEYS: Final = ("test", "coverage", "timeout")
-
-
-def load_config(root: Path) -> Config:
-    """The configuration of the repository whose top level is `root`; defaults if it has none."""
-    own = root / CONFIG_FILE
-    if own.exists():
-        return _Reader(own, prefix="").config(_parse(own, CONFIG_FILE))
-    pyproject = root / PYPROJECT_FILE
-    if not pyproject.exists():
-        return Config()
-    data = _parse(pyproject, PYPROJECT_FILE, only_if_mentioned=True)
-    tool = data.get("tool")
-    section = tool.get("git-atomic") if isinstance(tool, dict) else None
-    if section is None:
-        return Config()
-    reader = _Reader(pyproject, prefix=PYPROJECT_TABLE)
-    if not isinstance(section, dict):
-        reader.fail("", "expected a table", section)
-    return reader.config(section)
-
-
-_capture_memo: dict[tuple[Path, int, int], tuple[int | None, tuple[str, ...]]] = {}
-
-
-def capture_settings(root: Path) -> tuple[int | None, tuple[str, ...]]:
-    """`max_new_file_size` and `protect`, for a capture: never an error (a malformed
-    configuration is refused by the command that reads it; a rescue must still be taken)."""
-    for name in (CONFIG_FILE, PYPROJECT_FILE):
-        try:
-            st = (root / name).stat()
-        except OSError:
-            continue
-        key = (root / name, st.st_mtime_ns, st.st_size)
-        if key not in _capture_memo:
-            try:
-                config = load_config(root)
-            except UsageError:
-                config = Config()
-            _capture_memo[key] = (config.max_new_file_size, config.protect)
-        return _capture_memo[key]
-    return DEFAULT_MAX_NEW_FILE_SIZE, ()
-
-
-def gate_from_command_line(command: str, index: int) -> GateSpec:
-    """A gate given as `-g COMMAND`: a shell command line named after the program it runs.
-
-    `index` is the gate's position among the `-g` options (from 0); it names a gate whose
-    command shows no program name, e.g. one that starts with a parenthesis.
-    """
-    if not command.strip():
-        raise UsageError(f"-g: expected a command line, got {_describe(command)}")
-    return GateSpec(name=_program_name(command) or f"gate-{index + 1}", run=command)
-
-
-def command_line_gates(
-    commands: Sequence[str], *, taken: Iterable[str] = ()
-) -> tuple[GateSpec, ...]:
-    """The gates of several `-g` options, named apart from each other and from `taken`.
-
-    Two `-g "pytest ..."` become `pytest` and `pytest-2`, so each has its own result and log.
-    """
-    used = set(taken)
-    gates = []
-    for index, command in enumerate(commands):
-        gate = gate_from_command_line(command, index)
-        name, n = gate.name, 1
-        while name in used:
-            n += 1
-            name = f"{gate.name}-{n}"
-        used.add(name)
-        gates.append(dataclasses.replace(gate, name=name))
-    return tuple(gates)
-
-
-def _named(gates: tuple[GateSpec, ...]) -> tuple[GateSpec, ...]:
-    """Gates without a `name` named after the program they run, apart from every other gate."""
-    used = {g.name for g in gates if g.name}
-    out = []
-    for index, gate in enumerate(gates):
-        if not gate.name:
-            program = (
-                _program_name(gate.run)
-                if isinstance(gate.run, str)
-                else gate.run[0].rstrip("/").rsplit("/", 1)[-1]
-            )
-            base = program or f"gate-{index + 1}"
-            name, n = base, 1
-            while name in used:
-                n += 1
-                name = f"{base}-{n}"
-            used.add(name)
-            gate = dataclasses.replace(gate, name=name)
-        out.append(gate)
-    return tuple(out)
-
-
-def parse_ok_exit(text: str) -> tuple[int, ...]:
-    """`--ok-exit 0,1`: the exit statuses that count as success for the command."""
-    try:
-        codes = tuple(dict.fromkeys(int(part) for part in text.split(",")))
-    except ValueError:
-        codes = ()
-    if not codes or any(not 0 <= c <= 255 for c in codes):
-        raise UsageError(f"--ok-exit: expected exit statuses like 0,1, got {text!r}")
-    return codes
-
-
-def gates_to_run(
-    config: Config, commands: Sequence[str], *, no_gates: bool
-) -> tuple[GateSpec, ...]:
-    """The configured gates, then the `-g` ones (named apart from them); none with --no-gates."""
-    if no_gates:
-        return ()
-    return config.gates + command_line_gates(commands, taken=[g.name for g in config.gates])
-
-
-def _program_name(command: str) -> str:
-    import shlex
-
-    try:
-        words = shlex.split(command)
-    except ValueError:  # unbalanced quotes: the shell will say so when the gate runs
-        words = command.split()
-    # Skip `VAR=value` assignments in front of the program, as the shell does.
-    program = next((w for w in words if not _is_assignment(w)), "")
-    name = program.rstrip("/").rsplit("/", 1)[-1]
-    return name if name.replace("-", "").replace("_", "").replace(".", "").isalnum() else ""
-
-
-def _is_assignment(word: str) -> bool:
-    name, equals, _ = word.partition("=")
-    return bool(equals) and name.isidentifier()
-
-
-def _parse(path: Path, label: str, *, only_if_mentioned: bool = False) -> dict[str, object]:
-    import tomllib
-
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ConfigError(f"{label}: cannot read: {e.strerror or e}") from None
-    try:
-        text = raw.decode("utf-8")
-        return tomllib.loads(text)
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        # A pyproject.toml that never mentions us is someone else's problem: no gate is lost
-        # by ignoring it, and refusing would block every operation in that repository.
-        if only_if_mentioned and b"git-atomic" not in raw:
-            return {}
-        what = "not UTF-8" if isinstance(e, UnicodeDecodeError) else str(e)
-        raise ConfigError(f"{label}: invalid TOML: {what}") from None
-
-
-class _Reader:
+class ConfigReader:
     """Checks one parsed table against the schema; every complaint names file and key path."""
 
     def __init__(self, path: Path, *, prefix: str) -> None:
@@ -238,11 +40,11 @@ class _Reader:
 
     def fail(self, key: str, expected: str, value: object = None, *, got: bool = True) -> NoReturn:
         where = ".".join(p for p in (self.prefix, key) if p)
-        tail = f", got {_describe(value)}" if got else ""
+        tail = f", got {describe(value)}" if got else ""
         raise ConfigError(f"{self.path.name}: {where}: {expected}{tail}")
 
     def config(self, data: dict[str, object]) -> Config:
-        self.check_keys("", data, _TOP_KEYS)
+        self.check_keys("", data, TOP_KEYS)
         history = data.get("history", HistoryMode.COMMITS.value)
         modes = [m.value for m in HistoryMode]
         if not isinstance(history, str) or history not in modes:
@@ -250,7 +52,7 @@ class _Reader:
         raw_gates = data.get("gates", [])
         if not isinstance(raw_gates, list):
             self.fail("gates", "expected an array of tables ([[gates]])", raw_gates)
-        gates = _named(tuple(self.gate(f"gates[{i}]", g) for i, g in enumerate(raw_gates)))
+        gates = name_gates(tuple(self.gate(f"gates[{i}]", g) for i, g in enumerate(raw_gates)))
         seen: dict[str, int] = {}
         for i, gate in enumerate(gates):
             if gate.name in seen and "name" in raw_gates[i]:
@@ -261,7 +63,7 @@ class _Reader:
         tdd = data.get("tdd", {})
         if not isinstance(tdd, dict):
             self.fail("tdd", "expected a table", tdd)
-        self.check_keys("tdd", tdd, _TDD_KEYS)
+        self.check_keys("tdd", tdd, TDD_KEYS)
         test = self.command("tdd.test", tdd["test"]) if "test" in tdd else None
         report = tdd.get("coverage")
         if report is not None and (not isinstance(report, str) or not report.strip()):
@@ -312,10 +114,10 @@ class _Reader:
     def gate(self, key: str, data: object) -> GateSpec:
         if not isinstance(data, dict):
             self.fail(key, "expected a table", data)
-        self.check_keys(key, data, _GATE_KEYS)
+        self.check_keys(key, data, GATE_KEYS)
         if "run" not in data:
             self.fail(f"{key}.run", "is required", got=False)
-        name = data.get("name", "")  # none: named after its program, as `-g` does (_named)
+        name = data.get("name", "")  # none: named after its program, as `-g` does (name_gates)
         if (
             not isinstance(name, str)
             or ("name" in data and not name.strip())
@@ -350,7 +152,7 @@ class _Reader:
     def coverage(self, key: str, data: object) -> CoverageRule:
         if not isinstance(data, dict):
             self.fail(key, "expected a table { report = ..., min = ... }", data)
-        self.check_keys(key, data, _COVERAGE_KEYS)
+        self.check_keys(key, data, COVERAGE_KEYS)
         report = data.get("report")
         if report is None:
             self.fail(f"{key}.report", "is required (the path of the coverage report)", got=False)
@@ -413,10 +215,10 @@ class _Reader:
 def _key(name: str) -> str:
     """A key as TOML would print it: bare when it can be, quoted otherwise."""
     bare = name and all(c.isascii() and (c.isalnum() or c in "-_") for c in name)
-    return name if bare else _describe(name)
+    return name if bare else describe(name)
 
 
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
     """A TOML value as the user wrote it, short and on one line."""
     if isinstance(value, bool):
         return "true" if value else "false"

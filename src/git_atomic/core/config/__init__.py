@@ -1,0 +1,108 @@
+"""The configuration: `.git-atomic.toml`, or `[tool.git-atomic]` in pyproject.toml, validated.
+
+Where it is read from is here; what it holds is schema.py, its check reader.py, and the gates
+given on the command line commandline.py. Every name the rest of git-atomic uses is imported
+from this package.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from git_atomic.core.config.commandline import (
+    command_line_gates,
+    gate_from_command_line,
+    gates_to_run,
+    parse_ok_exit,
+)
+from git_atomic.core.config.reader import ConfigReader
+from git_atomic.core.config.schema import (
+    DEFAULT_MAX_NEW_FILE_SIZE,
+    Config,
+    CoverageRule,
+    GateSpec,
+    TddConfig,
+)
+from git_atomic.core.errors import ConfigError, UsageError
+
+__all__ = [
+    "CONFIG_FILE",
+    "DEFAULT_MAX_NEW_FILE_SIZE",
+    "PYPROJECT_FILE",
+    "PYPROJECT_TABLE",
+    "Config",
+    "CoverageRule",
+    "GateSpec",
+    "TddConfig",
+    "capture_settings",
+    "command_line_gates",
+    "gate_from_command_line",
+    "gates_to_run",
+    "load_config",
+    "parse_ok_exit",
+]
+
+CONFIG_FILE: Final = ".git-atomic.toml"
+PYPROJECT_FILE: Final = "pyproject.toml"
+PYPROJECT_TABLE: Final = "tool.git-atomic"
+
+
+def load_config(root: Path) -> Config:
+    """The configuration of the repository whose top level is `root`; defaults if it has none."""
+    own = root / CONFIG_FILE
+    if own.exists():
+        return ConfigReader(own, prefix="").config(_parse(own, CONFIG_FILE))
+    pyproject = root / PYPROJECT_FILE
+    if not pyproject.exists():
+        return Config()
+    data = _parse(pyproject, PYPROJECT_FILE, only_if_mentioned=True)
+    tool = data.get("tool")
+    section = tool.get("git-atomic") if isinstance(tool, dict) else None
+    if section is None:
+        return Config()
+    reader = ConfigReader(pyproject, prefix=PYPROJECT_TABLE)
+    if not isinstance(section, dict):
+        reader.fail("", "expected a table", section)
+    return reader.config(section)
+
+
+_capture_memo: dict[tuple[Path, int, int], tuple[int | None, tuple[str, ...]]] = {}
+
+
+def capture_settings(root: Path) -> tuple[int | None, tuple[str, ...]]:
+    """`max_new_file_size` and `protect`, for a capture: never an error (a malformed
+    configuration is refused by the command that reads it; a rescue must still be taken)."""
+    for name in (CONFIG_FILE, PYPROJECT_FILE):
+        try:
+            st = (root / name).stat()
+        except OSError:
+            continue
+        key = (root / name, st.st_mtime_ns, st.st_size)
+        if key not in _capture_memo:
+            try:
+                config = load_config(root)
+            except UsageError:
+                config = Config()
+            _capture_memo[key] = (config.max_new_file_size, config.protect)
+        return _capture_memo[key]
+    return DEFAULT_MAX_NEW_FILE_SIZE, ()
+
+
+def _parse(path: Path, label: str, *, only_if_mentioned: bool = False) -> dict[str, object]:
+    import tomllib
+
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{label}: cannot read: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+        return tomllib.loads(text)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        # A pyproject.toml that never mentions us is someone else's problem: no gate is lost
+        # by ignoring it, and refusing would block every operation in that repository.
+        if only_if_mentioned and b"git-atomic" not in raw:
+            return {}
+        what = "not UTF-8" if isinstance(e, UnicodeDecodeError) else str(e)
+        raise ConfigError(f"{label}: invalid TOML: {what}") from None
