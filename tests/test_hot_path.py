@@ -118,6 +118,7 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         ".agents.judge",
         ".agents.tell",
         ".agents.turn",
+        ".agents.turnsteps",  # how a window becomes a step (split from turn.py)
         ".agents.turnstate",
         ".commands.agents",
     )

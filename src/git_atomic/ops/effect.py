@@ -218,7 +218,13 @@ def _state(snap: Snapshot) -> tuple[object, ...]:
     head = (snap.head_ref, snap.head_oid)
     folders = snap.empty_folders if snap.all_empty_folders else None
     branches = tuple(sorted(snap.branches.items()))
-    return (snap.files_tree, snap.index_key(), head, branches, folders, snap.info_exclude)
+    return (snap.files_tree, snap.index_key(), head, branches, folders)
+
+
+def _same_rules(a: Snapshot, b: Snapshot) -> bool:
+    """The same `.git/info/exclude`, as far as both know (a state worked out from trees, or
+    written before the file was recorded, does not know it)."""
+    return not (a.info_exclude.known and b.info_exclude.known) or a.info_exclude == b.info_exclude
 
 
 def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snapshot) -> Outcome:
@@ -227,8 +233,16 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         return Outcome(current, current, exact=True)
     snaps = {sha: checkpoint.load(repo, sha) for pair in changes for sha in pair}
     states = [(_state(snaps[frm]), _state(snaps[to])) for frm, to in changes]
-    contiguous = all(states[i][0] == states[i - 1][1] for i in range(1, len(states)))
-    if contiguous and _state(current) == states[0][0]:
+    contiguous = all(
+        states[i][0] == states[i - 1][1]
+        and _same_rules(snaps[changes[i][0]], snaps[changes[i - 1][1]])
+        for i in range(1, len(states))
+    )
+    if (
+        contiguous
+        and _state(current) == states[0][0]
+        and _same_rules(current, snaps[changes[0][0]])
+    ):
         windows = _windows([(snaps[frm], snaps[to]) for frm, to in changes])
         return Outcome(current, snaps[changes[-1][1]], exact=True, made_within=windows)
     files, staged = current.files_tree, current.staged_tree

@@ -1,0 +1,285 @@
+"""How a turn's window becomes a step: the checkpoints at its two ends, and the files its calls
+claim.
+
+A window opens with a call and closes when no call is in flight. Its start is a checkpoint
+(`start_window`), or, once the turn has a step and the window has only file tools, a note of
+the files they name as they are (`noted_files`); its end is the capture that closes it
+(`close_window`). A window of file tools claims only the files they name (`claiming`): its step
+holds their change and nothing else anyone did meanwhile (`narrowed`, `as_they_were`). A window
+that changed nothing is no step, and its checkpoints' refs go (`forget_refs`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import stat
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from git_atomic.agents.turnstate import TURN_REFS, Record
+from git_atomic.engine import checkpoint, git, snapshot
+
+
+def capture(repo: git.Repo, record: Record, what: str) -> tuple[Record, checkpoint.Snapshot]:
+    record, ref = record.next_ref(what)
+    captured = snapshot.capture(
+        repo, message=f"git-atomic turn {what}: {record.platform} [{record.op_id}]", ref=ref
+    )
+    return record, captured.snapshot
+
+
+def close_window(repo: git.Repo, record: Record) -> Record:
+    """The checkpoint after the window; a window that changed nothing is no step. A window
+    of file tools only claims the files they name: when anything else changed meanwhile (you,
+    another session), its step ends at the state it began from with those files as they are
+    now (`_narrowed`), so what others did to other files is not the turn's."""
+    before_sha = record.window_before
+    claims = claims_of(record)
+    noted = record.extra.get(NOTED)
+    record, after = capture(repo, record, "after")
+    known = record.extra.get(WINDOW_STATE)
+    gone = (WINDOW_STATE, CLAIMS, NOTED)
+    extra = {k: v for k, v in record.extra.items() if k not in gone}
+    record = dataclasses.replace(record, window_before=None, in_flight=(), extra=extra)
+    if not before_sha:
+        return record  # its start could not be taken: named as unprotected already
+    start: object
+    if isinstance(noted, dict):
+        record, before_sha, start = as_they_were(repo, record, before_sha, after, noted)
+    elif isinstance(known, dict) and known.get("commit") == before_sha:
+        start = known.get("state")
+    else:
+        start = state_of(checkpoint.load(repo, before_sha))
+    after_sha = after.commit
+    if claims is not None and isinstance(start, list) and start != state_of(after):
+        record, after_sha = narrowed(repo, record, before_sha, start, after, claims)
+        if after_sha == before_sha:
+            forget_refs(repo, record, only=(before_sha,))
+            return record
+    elif start == state_of(after):
+        forget_refs(repo, record, only=(before_sha, after.commit))
+        return record
+    return dataclasses.replace(record, steps=(*record.steps, (before_sha, after_sha)))
+
+
+# Once the turn has a step, a window that opens with a file tool (Claude Code's Write,
+# Edit...) takes no checkpoint at its start: it notes the files the tool names as they are on
+# disk (their bytes stored as blobs; `NOTED` in `Record.extra`, and `window_before` is
+# `FILES_NOTED`). Its step then begins at the capture that closes it, with those files as they
+# were: what the window's calls changed in them, and nothing else. One capture per tool call
+# instead of two. A call that may change anything (a shell) joining such a window takes the
+# checkpoint there, and the noted files are put back in it as they were. The blobs are loose
+# objects no ref holds until the window closes: git's prune leaves such objects for two weeks.
+FILES_NOTED: Final = "files-noted"
+# A noted file: path from the top -> [mode, blob], or None where there was no file.
+Noted = dict[str, list[str] | None]
+NOTED: Final = "window_files_before"
+
+
+def start_window(
+    repo: git.Repo, record: Record, paths: tuple[str, ...] | None, *, opening: bool
+) -> Record:
+    """A call opens a window (`opening`) or joins one that noted files only. Until the turn
+    has a step, a window takes its checkpoint: the first step's start is the state the turn
+    began from, where the judge asks whether a failing gate failed already (judge.py)."""
+    noted = noted_files(repo, paths) if record.steps else None
+    if noted is not None:
+        held = record.extra.get(NOTED) if not opening else None
+        files = {**noted, **(held if isinstance(held, dict) else {})}  # the earliest stays
+        return dataclasses.replace(
+            record, window_before=FILES_NOTED, extra={**record.extra, NOTED: files}
+        )
+    record, before = capture(repo, record, "before")
+    # What the window starts from, kept with it: closing it then reads nothing back.
+    seen = {WINDOW_STATE: {"commit": before.commit, "state": state_of(before)}}
+    return dataclasses.replace(record, window_before=before.commit, extra={**record.extra, **seen})
+
+
+def noted_files(
+    repo: git.Repo, paths: tuple[str, ...] | None
+) -> dict[str, list[str] | None] | None:
+    """The files a file tool names, as they are now: path -> [mode, blob], or None where there
+    is none. None when one cannot be noted that way, and the window takes a checkpoint: a
+    path through a link or a file, anything but a regular file, an ignore or attributes file
+    (what it changes is more than itself), one over the size budget."""
+    from git_atomic.core.config import capture_settings
+    from git_atomic.engine import safefs
+    from git_atomic.engine.restoreplan import folders_on_the_way
+
+    if not paths:
+        return None
+    rels: list[bytes] = []
+    for path in paths:
+        named = inside(repo, (path,))
+        if named is None or len(set(named)) != 1:
+            return None  # outside, in .git, or through a link: its two names differ
+        rels.append(os.fsencode(named[0]))
+    limit, _ = capture_settings(repo.root)
+    found: Noted = {}
+    contents: list[tuple[str, str, bytes]] = []
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for rel in rels:
+            if os.path.basename(rel) in (b".gitignore", b".gitattributes"):
+                return None
+            missing = False  # a folder on its way is not there: nor is the file
+            for folder in folders_on_the_way(rel):
+                kind = tree.kind(folder)
+                if kind is None:
+                    missing = True
+                    break
+                if kind != stat.S_IFDIR:
+                    return None  # a link or a file where a folder must be
+            st = None if missing else tree.lstat(rel)
+            if st is None:
+                found[os.fsdecode(rel)] = None
+                continue
+            if not stat.S_ISREG(st.st_mode) or (limit is not None and st.st_size > limit):
+                return None
+            data = tree.read(rel)
+            if data is None:
+                return None
+            mode = "100755" if st.st_mode & 0o100 else "100644"
+            contents.append((os.fsdecode(rel), mode, data))
+    oids = repo.write_blobs([data for _, _, data in contents])
+    for (rel_str, mode, _), oid in zip(contents, oids, strict=True):
+        found[rel_str] = [mode, oid]
+    return found
+
+
+def as_they_were(
+    repo: git.Repo,
+    record: Record,
+    before_sha: str,
+    after: checkpoint.Snapshot,
+    noted: Mapping[str, object],
+) -> tuple[Record, str, list[object]]:
+    """The start of a window that noted files: the checkpoint it took (or, when it took none,
+    the capture that closes it) with those files as they were noted. A noted file that is not
+    in that checkpoint was ignored then, as it is now: not the turn's. Returns the record, the
+    start's commit and its `_state`."""
+    base = after if before_sha == FILES_NOTED else checkpoint.load(repo, before_sha)
+    wanted = [os.fsencode(p) for p in noted]
+    present = {e.path for e in repo.ls_tree_at(base.files_tree, wanted)}
+    changes: dict[bytes, tuple[str, str] | None] = {}
+    for path, was in noted.items():
+        rel = os.fsencode(path)
+        if rel not in present:
+            continue
+        if was is None:
+            changes[rel] = None  # made by the window's calls
+        elif isinstance(was, list) and len(was) == 2:
+            changes[rel] = (str(was[0]), str(was[1]))
+    files = repo.tree_edit(base.files_tree, changes) if changes else base.files_tree
+    start = dataclasses.replace(base, files_tree=files)
+    if files == base.files_tree:
+        return record, base.commit, state_of(start)
+    record, ref = record.next_ref("before")
+    return record, with_files(repo, base, files, ref), state_of(start)
+
+
+# The files the open window's calls claim, in `Record.extra`: a list of paths from the top of
+# the worktree, or None once a call that may change anything joined it. Absent: none may be
+# narrowed (a window opened before this was recorded).
+CLAIMS: Final = "window_claims"
+
+
+def claiming(
+    record: Record, repo: git.Repo, paths: tuple[str, ...] | None, *, opening: bool = False
+) -> Record:
+    """The record with the call's files added to its window's claims."""
+    mine = inside(repo, paths)
+    held = [] if opening else claims_of(record)
+    claims = None if mine is None or held is None else sorted({*held, *mine})
+    return dataclasses.replace(record, extra={**record.extra, CLAIMS: claims})
+
+
+def claims_of(record: Record) -> list[str] | None:
+    value = record.extra.get(CLAIMS)
+    return [str(p) for p in value] if isinstance(value, list) else None
+
+
+def inside(repo: git.Repo, paths: tuple[str, ...] | None) -> list[str] | None:
+    """The worktree paths a file tool's absolute paths name, as written and with links
+    resolved (a tool writes through a link: the file it reaches is the one that changes).
+    None when one cannot be placed in the worktree: the call may then change anything."""
+    if paths is None:
+        return None
+    root, real_root = os.path.normpath(repo.root), os.path.realpath(repo.root)
+    found: list[str] = []
+    for path in paths:
+        if not os.path.isabs(path):
+            return None
+        named = [
+            os.path.relpath(os.path.normpath(path), root),
+            os.path.relpath(os.path.realpath(path), real_root),
+        ]
+        inside = [p for p in named if p.split(os.sep)[0] not in (".", "..", ".git")]
+        if not inside or any(".git" in p.split(os.sep) for p in inside):
+            return None
+        found += inside
+    return found
+
+
+def narrowed(
+    repo: git.Repo,
+    record: Record,
+    before_sha: str,
+    start: list[object],
+    after: checkpoint.Snapshot,
+    claims: list[str],
+) -> tuple[Record, str]:
+    """The end of a step that claims only `claims` (and what is under them): `after` itself
+    when nothing else changed, else the window's start with those files as `after` holds them
+    (kept by a ref of the turn; the full capture's ref goes). `before_sha` when none of them
+    changed."""
+    wanted = [os.fsencode(p) for p in claims]
+    changes = repo.diff_trees(str(start[0]), after.files_tree)
+    mine = [c for c in changes if any(c.path == w or c.path.startswith(w + b"/") for w in wanted)]
+    if len(mine) == len(changes) and start[1:] == state_of(after)[1:]:
+        return record, after.commit
+    forget_refs(repo, record, only=(after.commit,))
+    if not mine:
+        return record, before_sha
+    before = checkpoint.load(repo, before_sha)
+    files = repo.tree_edit(
+        before.files_tree,
+        {c.path: None if c.status == "D" else (c.new_mode, c.new_oid) for c in mine},
+    )
+    record, ref = record.next_ref("after")
+    return record, with_files(repo, before, files, ref)
+
+
+def with_files(repo: git.Repo, snap: checkpoint.Snapshot, files: str, ref: str) -> str:
+    """A checkpoint that is `snap` with another files tree, made reachable by `ref`."""
+    parents = repo.line("show", "-s", "--format=%P", snap.commit).split()
+    commit = checkpoint.write(
+        repo,
+        dataclasses.replace(snap, files_tree=files),
+        message="git-atomic turn after: the files its calls named",
+        keep=parents,
+    ).commit
+    repo.update_refs([f"create {ref} {commit}"], message="git-atomic: turn checkpoint")
+    return commit
+
+
+# The record's note of the state its window started from (`_state` of `window_before`).
+WINDOW_STATE: Final = "window_state"
+
+
+def state_of(snap: checkpoint.Snapshot) -> list[object]:
+    """What makes two checkpoints the same state: files, index, HEAD and branches; in the
+    shape it takes once written to the record (JSON), so that both compare alike."""
+    key = [snap.files_tree, list(snap.index_key()), snap.head_ref, snap.head_oid]
+    shaped: list[object] = json.loads(json.dumps([*key, dict(sorted(snap.branches.items()))]))
+    return shaped
+
+
+def forget_refs(repo: git.Repo, record: Record, *, only: Sequence[str] = ()) -> None:
+    """Drop an open turn's checkpoint refs (all of them, or those naming `only`)."""
+    prefix = f"{TURN_REFS}{record.op_id}/"
+    drop = [
+        f"delete {name} {oid}" for name, oid in repo.refs(prefix).items() if not only or oid in only
+    ]
+    repo.update_refs(drop, message="git-atomic: a turn's checkpoints that changed nothing")
