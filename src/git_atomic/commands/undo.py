@@ -24,7 +24,7 @@ from __future__ import annotations
 from git_atomic.commands import moving
 from git_atomic.core.config import load_config
 from git_atomic.core.errors import BusyError, UsageError
-from git_atomic.core.journalrows import OpRow
+from git_atomic.core.journalrows import EventRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import checkpoint, gitstate
 from git_atomic.ops import context, effect, moves, output, steps
@@ -35,28 +35,9 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
     # The moment a user most needs it may be a merge or rebase stopped by conflicts: its state
     # goes into the rescue with everything else.
     with context.opened("emergency", check_state=False) as ctx:
-        repo, journal = ctx.repo, ctx.journal
+        repo = ctx.repo
         open_op = moving.guard(ctx)
-        from_commit = True
-        if to is not None:
-            commit = repo.rev_parse(to)
-            if commit is None:
-                raise UsageError(f"emergency --to: {to!r} is not a commit in this repository")
-            target, label = moves.commit_checkpoint(repo, commit), f"commit {commit[:12]}"
-        else:
-            post = steps.last_validated(journal, ctx.worktree)
-            if post is not None:
-                row, owner = post
-                target, label = row.sha, f"POST-OP of {owner.name} [{owner.id}]"
-                from_commit = False
-            else:
-                head = _head_before(ctx, open_op)
-                if head is None:
-                    raise UsageError(
-                        "emergency: no validated state and no commit to return to "
-                        "(HEAD is unborn); name one with --to COMMIT"
-                    )
-                target, label = moves.commit_checkpoint(repo, head), f"HEAD's commit {head[:12]}"
+        target, label, from_commit = _emergency_target(ctx, to, open_op)
         move = moves.Move(EventKind.EMERGENCY, target, label, open_op.id if open_op else None)
         prev = moves.preview(repo, move)
         if dry_run or (prev.empty and open_op is None):
@@ -103,19 +84,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
     with context.opened("undo", check_state=False) as ctx:
         journal, repo = ctx.journal, ctx.repo
         open_op = moving.guard(ctx)
-        events = journal.events(ctx.worktree, limit=1)
-        if not events or events[0].rescue is None or events[0].target is None:
-            raise UsageError(
-                "undo: nothing to undo in this worktree (no rollback, abort, "
-                "emergency or recover yet)"
-            )
-        event = events[0]
-        if open_op is not None and event.at < open_op.started_at:
-            raise BusyError(
-                f"operation {open_op.id} ({open_op.name}) is open and the last "
-                f"{event.kind} happened before it began",
-                hint="commit or abort it first",
-            )
+        event = _last_event(ctx, open_op)
         rescue, target = event.rescue, event.target
         assert rescue is not None and target is not None
         subject = journal.op(event.op_id) if event.op_id else None
@@ -136,20 +105,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
                 dry_run=dry_run,
                 json_out=json_out,
             )
-        label = (
-            f"the state before {what}"
-            if found.exact
-            else f"the tree with {what} reversed, later changes kept"
-        )
-        move = moves.Move(
-            EventKind.UNDO,
-            found.target.commit,
-            label,
-            open_op.id if open_op else None,
-            synthesized=not found.exact,
-            kept=found.kept,
-            made_within=found.made_within,
-        )
+        move = _undo_move(found, what, open_op)
         prev = moves.preview(repo, move, current=current)
         if dry_run or prev.empty:
             return moving.report_still(
@@ -174,6 +130,67 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
             json_out=json_out,
             said=f"undid {what}; `git atomic undo` again {again}",
         )
+
+
+def _emergency_target(
+    ctx: context.Context, to: str | None, open_op: OpRow | None
+) -> tuple[str, str, bool]:
+    """Where `emergency` goes, as (checkpoint, label, made from a commit): `--to COMMIT`, else the
+    newest validated POST-OP, else HEAD's commit from before any open operation."""
+    repo = ctx.repo
+    if to is not None:
+        commit = repo.rev_parse(to)
+        if commit is None:
+            raise UsageError(f"emergency --to: {to!r} is not a commit in this repository")
+        return moves.commit_checkpoint(repo, commit), f"commit {commit[:12]}", True
+    post = steps.last_validated(ctx.journal, ctx.worktree)
+    if post is not None:
+        row, owner = post
+        return row.sha, f"POST-OP of {owner.name} [{owner.id}]", False
+    head = _head_before(ctx, open_op)
+    if head is None:
+        raise UsageError(
+            "emergency: no validated state and no commit to return to "
+            "(HEAD is unborn); name one with --to COMMIT"
+        )
+    return moves.commit_checkpoint(repo, head), f"HEAD's commit {head[:12]}", True
+
+
+def _last_event(ctx: context.Context, open_op: OpRow | None) -> EventRow:
+    """The event `undo` takes back: this worktree's newest, and not older than an open operation."""
+    events = ctx.journal.events(ctx.worktree, limit=1)
+    if not events or events[0].rescue is None or events[0].target is None:
+        raise UsageError(
+            "undo: nothing to undo in this worktree (no rollback, abort, emergency or recover yet)"
+        )
+    event = events[0]
+    if open_op is not None and event.at < open_op.started_at:
+        raise BusyError(
+            f"operation {open_op.id} ({open_op.name}) is open and the last "
+            f"{event.kind} happened before it began",
+            hint="commit or abort it first",
+        )
+    return event
+
+
+def _undo_move(found: effect.Outcome, what: str, open_op: OpRow | None) -> moves.Move:
+    """The move to the state `found` computed: exactly the rescue, or the event reversed on top
+    of later changes."""
+    assert found.target is not None
+    label = (
+        f"the state before {what}"
+        if found.exact
+        else f"the tree with {what} reversed, later changes kept"
+    )
+    return moves.Move(
+        EventKind.UNDO,
+        found.target.commit,
+        label,
+        open_op.id if open_op else None,
+        synthesized=not found.exact,
+        kept=found.kept,
+        made_within=found.made_within,
+    )
 
 
 def _door(ctx: context.Context, current: checkpoint.Snapshot, target: str, *, exact: bool) -> None:
