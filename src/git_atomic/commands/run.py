@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from git_atomic.core import children
-from git_atomic.core.config import GateSpec, gates_to_run, load_config
+from git_atomic.core.config import Config, GateSpec, gates_to_run, load_config
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
@@ -38,11 +38,7 @@ def run(
     early: Early | None = None,
     ok_exit: tuple[int, ...] | None = None,
 ) -> int:
-    if not argv:
-        raise UsageError("run: give the command after --, e.g. git atomic run -- make fmt")
-    missing = children.missing_program(argv, cwd=os.getcwd())
-    if missing is not None:
-        raise UsageError(f"run: cannot run the command: {missing}; nothing was started")
+    _check_command(argv)
     if isolate:
         from git_atomic.commands.isolate import run_isolated
 
@@ -61,10 +57,7 @@ def run(
     with context.opened("run", wait=WAIT_LIMIT_S if wait else None, early=early) as ctx:
         config = load_config(ctx.repo.root)
         mode = HistoryMode.parse(history, what="--history") if history else config.history
-        specs = gates_to_run(config, gates, no_gates=no_gates)
-        from git_atomic.ops.gates import check_programs
-
-        check_programs(specs, root=ctx.repo.root)
+        specs = _runnable_gates(ctx, config, gates, no_gates=no_gates)
         op_name = name or os.path.basename(argv[0]) or "run"
         engine = Engine(ctx)
 
@@ -89,6 +82,26 @@ def run(
         )
 
 
+def _check_command(argv: Sequence[str]) -> None:
+    """Refuse no command at all, or one whose program cannot be found, before anything opens."""
+    if not argv:
+        raise UsageError("run: give the command after --, e.g. git atomic run -- make fmt")
+    missing = children.missing_program(argv, cwd=os.getcwd())
+    if missing is not None:
+        raise UsageError(f"run: cannot run the command: {missing}; nothing was started")
+
+
+def _runnable_gates(
+    ctx: context.Context, config: Config, gates: Sequence[str], *, no_gates: bool
+) -> tuple[GateSpec, ...]:
+    """The gates this run asks for, each one's program checked before the command starts."""
+    specs = gates_to_run(config, gates, no_gates=no_gates)
+    from git_atomic.ops.gates import check_programs
+
+    check_programs(specs, root=ctx.repo.root)
+    return specs
+
+
 def _execute(
     engine: Engine,
     op: OpRow,
@@ -103,50 +116,15 @@ def _execute(
     if children.INTERRUPTS.received is not None:
         return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
     try:
-        res = children.run_child(
-            list(argv),
-            cwd=os.getcwd(),
-            timeout=timeout,
-            stdout=sys.stderr.fileno() if json_out else None,
-            interactive=True,
-        )
-        engine.journal.set_command_result(op.id, exit_code=res.exit_code, duration=res.duration_s)
-        if res.error:
-            output.say(f"git-atomic: cannot run the command: {res.error}")
-        if children.INTERRUPTS.received is not None:
-            return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
-        if res.timed_out:
-            return rollback_op(engine, op, failed_phase=FailedPhase.TIMEOUT)
-        if res.exit_code is None or res.exit_code not in ok_exit:
-            return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
-        if gitlinks.head_damaged(engine.repo.git_dir):
-            # git refuses such a repository: nothing to validate or commit.
-            output.say("git-atomic: the command left .git/HEAD as git refuses it (a link, say)")
-            return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
-        left = gitstate.in_progress(engine.repo)
-        if left is not None:
-            # A merge or rebase waiting for the user is no state to validate or commit.
-            output.say(f"git-atomic: the command left {left} in progress")
-            return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
-        try:
-            exec_row = engine.checkpoint(
-                op,
-                CheckpointKind.OP_EXEC,
-                shlex.join(argv)[:200],
-                commit_message=phasecommit.command_message("OP-EXEC", op.name, argv),
-            )
-        except staged.UnmergedPaths:
-            output.say("git-atomic: the command left unmerged paths in the index")
-            return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
-        if children.INTERRUPTS.received is not None:
-            return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
-        return validate_and_finish(
+        return _run_then_validate(
             engine,
             op,
+            argv,
             specs,
+            timeout=timeout,
+            json_out=json_out,
             all_gates=all_gates,
-            progress=not json_out and sys.stderr.isatty(),
-            just_taken=exec_row,
+            ok_exit=ok_exit,
         )
     except BaseException:
         # A bug or a git failure mid-way: put the tree back before the error surfaces.
@@ -158,3 +136,74 @@ def _execute(
             with contextlib.suppress(*ROLLBACK_FAILURES):
                 rollback_op(engine, current, failed_phase=FailedPhase.EXEC)
         raise
+
+
+def _run_then_validate(
+    engine: Engine,
+    op: OpRow,
+    argv: Sequence[str],
+    specs: Sequence[GateSpec],
+    *,
+    timeout: float | None,
+    json_out: bool,
+    all_gates: bool,
+    ok_exit: tuple[int, ...],
+) -> OpRow:
+    """Run the command, record what it left as OP-EXEC, then run the gates; a command that failed
+    or left a state git cannot go on from is rolled back."""
+    res = children.run_child(
+        list(argv),
+        cwd=os.getcwd(),
+        timeout=timeout,
+        stdout=sys.stderr.fileno() if json_out else None,
+        interactive=True,
+    )
+    engine.journal.set_command_result(op.id, exit_code=res.exit_code, duration=res.duration_s)
+    if res.error:
+        output.say(f"git-atomic: cannot run the command: {res.error}")
+    failed = _why_not_go_on(engine, res, ok_exit)
+    if failed is not None:
+        return rollback_op(engine, op, failed_phase=failed)
+    try:
+        exec_row = engine.checkpoint(
+            op,
+            CheckpointKind.OP_EXEC,
+            shlex.join(argv)[:200],
+            commit_message=phasecommit.command_message("OP-EXEC", op.name, argv),
+        )
+    except staged.UnmergedPaths:
+        output.say("git-atomic: the command left unmerged paths in the index")
+        return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
+    if children.INTERRUPTS.received is not None:
+        return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
+    return validate_and_finish(
+        engine,
+        op,
+        specs,
+        all_gates=all_gates,
+        progress=not json_out and sys.stderr.isatty(),
+        just_taken=exec_row,
+    )
+
+
+def _why_not_go_on(
+    engine: Engine, res: children.ChildResult, ok_exit: tuple[int, ...]
+) -> FailedPhase | None:
+    """Why the command's run cannot go on to OP-EXEC (saying so where the exit does not), or
+    None."""
+    if children.INTERRUPTS.received is not None:
+        return FailedPhase.INTERRUPT
+    if res.timed_out:
+        return FailedPhase.TIMEOUT
+    if res.exit_code is None or res.exit_code not in ok_exit:
+        return FailedPhase.EXEC
+    if gitlinks.head_damaged(engine.repo.git_dir):
+        # git refuses such a repository: nothing to validate or commit.
+        output.say("git-atomic: the command left .git/HEAD as git refuses it (a link, say)")
+        return FailedPhase.EXEC
+    left = gitstate.in_progress(engine.repo)
+    if left is not None:
+        # A merge or rebase waiting for the user is no state to validate or commit.
+        output.say(f"git-atomic: the command left {left} in progress")
+        return FailedPhase.EXEC
+    return None
