@@ -57,54 +57,13 @@ def status_lines(
     now: float | None = None,
 ) -> list[str]:
     now = time.time() if now is None else now
-    out: list[str] = []
-    if (repo.git_dir / context.PENDING_RESTORE).exists():
-        out.append(
-            style.status("interrupted", "interrupted:")
-            + " a rollback, undo or emergency stopped half way"
-        )
-        out += _row("next", "`git atomic recover` finishes it; new operations wait until then")
+    out = _pending_restore_lines(repo, style)
     op = interrupted or open_op
     if op is not None:
-        head = "interrupted:" if interrupted is not None else "open:"
-        out.append(
-            f"{style.status('interrupted' if interrupted else 'open', head)} "
-            f"{style.paint(op.name, 'bold')} [{style.paint(op.id, 'yellow')}]"
-        )
-        out += _row("phase", _phase(journal, op, now))
-        out += _row("since", f"{clock(op.started_at)} ({relative(op.started_at, now)})")
-        if interrupted is not None:
-            out += _row("process", f"pid {op.owner_pid} is gone (killed or crashed)")
-            out += _row("next", *_RECOVER_NEXT)
-            out += _row("note", "until then new operations in this worktree are refused (exit 3)")
-        else:
-            if op.owner_pid:
-                out += _row("process", f"pid {op.owner_pid} is working on it")
-            elif op.kind == OpKind.SESSION:
-                out += _row("process", "none: the operation waits for you")
-            out += _row(
-                "next",
-                *(
-                    _SESSION_NEXT
-                    if op.kind == OpKind.SESSION
-                    else ("wait for it to finish; `git atomic status` again",)
-                ),
-            )
+        stopped = interrupted is not None
+        out += _operation_lines(journal, op, interrupted=stopped, style=style, now=now)
     elif not out:
-        out.append("no operation is open in this worktree")
-        last = journal.ops(worktree=repo.worktree_id, limit=1)
-        if last:
-            line = log_lines(journal, last, repo=repo, style=style, now=now)[0]
-            out += _row("last", line)
-        newest = journal.events(repo.worktree_id, limit=1)
-        if newest:
-            kind = newest[0].kind
-            what = (
-                "reverses the last undo"
-                if kind == "undo"
-                else f"brings back what the last {kind} replaced"
-            )
-            out += _row("undo", f"`git atomic undo` {what}")
+        out += _quiet_lines(repo, journal, style=style, now=now)
     if holder is not None:
         state = "" if holder.alive else style.paint(" (dead: `git atomic recover`)", "red")
         command = f" `{holder.command}`" if holder.command else ""
@@ -113,4 +72,66 @@ def status_lines(
         context.check_git_state(repo)
     except RefusedError as exc:
         out += _row("note", f"{exc.message}; git-atomic will not start an operation")
+    return out
+
+
+def _pending_restore_lines(repo: Repo, style: Style) -> list[str]:
+    """A rollback, undo or emergency that stopped half way, and that `recover` finishes it."""
+    if not (repo.git_dir / context.PENDING_RESTORE).exists():
+        return []
+    return [
+        style.status("interrupted", "interrupted:")
+        + " a rollback, undo or emergency stopped half way",
+        *_row("next", "`git atomic recover` finishes it; new operations wait until then"),
+    ]
+
+
+def _operation_lines(
+    journal: Journal, op: OpRow, *, interrupted: bool, style: Style, now: float
+) -> list[str]:
+    """The open or interrupted operation: what, which phase, since when, who works on it, what
+    next."""
+    head = "interrupted:" if interrupted else "open:"
+    out = [
+        f"{style.status('interrupted' if interrupted else 'open', head)} "
+        f"{style.paint(op.name, 'bold')} [{style.paint(op.id, 'yellow')}]"
+    ]
+    out += _row("phase", _phase(journal, op, now))
+    out += _row("since", f"{clock(op.started_at)} ({relative(op.started_at, now)})")
+    if interrupted:
+        out += _row("process", f"pid {op.owner_pid} is gone (killed or crashed)")
+        out += _row("next", *_RECOVER_NEXT)
+        out += _row("note", "until then new operations in this worktree are refused (exit 3)")
+        return out
+    if op.owner_pid:
+        out += _row("process", f"pid {op.owner_pid} is working on it")
+    elif op.kind == OpKind.SESSION:
+        out += _row("process", "none: the operation waits for you")
+    out += _row(
+        "next",
+        *(
+            _SESSION_NEXT
+            if op.kind == OpKind.SESSION
+            else ("wait for it to finish; `git atomic status` again",)
+        ),
+    )
+    return out
+
+
+def _quiet_lines(repo: Repo, journal: Journal, *, style: Style, now: float) -> list[str]:
+    """No operation open: the last one, and what `undo` would take back."""
+    out = ["no operation is open in this worktree"]
+    last = journal.ops(worktree=repo.worktree_id, limit=1)
+    if last:
+        line = log_lines(journal, last, repo=repo, style=style, now=now)[0]
+        out += _row("last", line)
+    newest = journal.events(repo.worktree_id, limit=1)
+    if newest:
+        kind = newest[0].kind
+        what = (
+            "reverses the last undo"
+            if kind == "undo"
+            else f"brings back what the last {kind} replaced"
+        )
+        out += _row("undo", f"`git atomic undo` {what}")
     return out
