@@ -49,37 +49,14 @@ def rollback(
     json_out: bool,
     whole: bool = False,
 ) -> int:
-    if op is not None and to is not None:
-        raise UsageError("rollback: give --op or --to, not both")
-    if paths and to is None:
-        raise UsageError("rollback: paths need a checkpoint: rollback --to CHECKPOINT -- PATH...")
-    if whole and (paths or (op is None and to is None)):
-        raise UsageError(
-            "rollback --whole: a whole earlier state is `--op ID --whole` or "
-            "`--to CHECKPOINT --whole`, without paths"
-        )
+    _check_arguments(op=op, to=to, paths=paths, whole=whole)
     with context.opened("rollback") as ctx:
         wanted = pathcheck.worktree_paths(ctx.repo.root, Path.cwd(), paths) if paths else ()
         open_op = moving.guard(ctx)
         current = None
         subject: OpRow | None
         if op is not None:
-            named = resolve_op(ctx.journal, op)
-            move = _whole_op(ctx, named, open_op)
-            if named.status != OpStatus.OPEN and not whole:
-                return _take_back(ctx, named, None, dry_run=dry_run, json_out=json_out)
-            close_open = open_op is not None
-            return moving.go(
-                ctx,
-                move,
-                named,
-                None,
-                None,
-                dry_run=dry_run,
-                json_out=json_out,
-                close_open=close_open,
-                takes_back=True,
-            )
+            return _named_op(ctx, op, open_op, whole=whole, dry_run=dry_run, json_out=json_out)
         if to is not None:
             move, subject = _to_checkpoint(ctx, to, wanted, open_op, whole=whole)
         else:
@@ -106,6 +83,48 @@ def rollback(
             json_out=json_out,
             close_open=False,
         )
+
+
+def _check_arguments(*, op: str | None, to: str | None, paths: Sequence[str], whole: bool) -> None:
+    """Refuse a combination of --op, --to, paths and --whole that asks for no one thing."""
+    if op is not None and to is not None:
+        raise UsageError("rollback: give --op or --to, not both")
+    if paths and to is None:
+        raise UsageError("rollback: paths need a checkpoint: rollback --to CHECKPOINT -- PATH...")
+    if whole and (paths or (op is None and to is None)):
+        raise UsageError(
+            "rollback --whole: a whole earlier state is `--op ID --whole` or "
+            "`--to CHECKPOINT --whole`, without paths"
+        )
+
+
+def _named_op(
+    ctx: context.Context,
+    op: str,
+    open_op: OpRow | None,
+    *,
+    whole: bool,
+    dry_run: bool,
+    json_out: bool,
+) -> int:
+    """`rollback --op ID`: a closed operation's effect taken back, or its exact PRE-OP (the open
+    operation's, or asked for with --whole)."""
+    named = resolve_op(ctx.journal, op)
+    move = _whole_op(ctx, named, open_op)
+    if named.status != OpStatus.OPEN and not whole:
+        return _take_back(ctx, named, None, dry_run=dry_run, json_out=json_out)
+    close_open = open_op is not None
+    return moving.go(
+        ctx,
+        move,
+        named,
+        None,
+        None,
+        dry_run=dry_run,
+        json_out=json_out,
+        close_open=close_open,
+        takes_back=True,
+    )
 
 
 def _take_back(
@@ -143,17 +162,7 @@ def _take_back(
         )
     if not found.changes_something:
         return _nothing_further(ctx, op, f"{what} is not in the tree", json_out=json_out)
-    pre = journal.checkpoints(op.id)[0]
-    label = steps.label(journal, pre, op) if found.exact else f"the tree without {what}"
-    move = moves.Move(
-        EventKind.ROLLBACK,
-        found.target.commit,
-        label,
-        None,
-        synthesized=not found.exact,
-        kept=found.kept,
-        made_within=found.made_within,
-    )
+    move = _take_back_move(ctx, op, found, what)
     how = "exactly its PRE-OP state" if found.exact else "its effect taken back, later changes kept"
     said = f"rolled back {op.name} [{op.id}]: {how}"
     return moving.go(
@@ -167,6 +176,25 @@ def _take_back(
         close_open=False,
         takes_back=True,
         said=said,
+    )
+
+
+def _take_back_move(
+    ctx: context.Context, op: OpRow, found: effect.Outcome, what: str
+) -> moves.Move:
+    """The move to the state `found` computed: exactly the operation's PRE-OP, or the tree
+    without its effect."""
+    assert found.target is not None
+    pre = ctx.journal.checkpoints(op.id)[0]
+    label = steps.label(ctx.journal, pre, op) if found.exact else f"the tree without {what}"
+    return moves.Move(
+        EventKind.ROLLBACK,
+        found.target.commit,
+        label,
+        None,
+        synthesized=not found.exact,
+        kept=found.kept,
+        made_within=found.made_within,
     )
 
 
