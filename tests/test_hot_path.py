@@ -100,6 +100,7 @@ SESSION = BEFORE_SCAN | {
         ".ops.operation",
         ".ops.output",
         ".ops.phasecommit",
+        ".ops.rescue",  # a restore's target read and its rescue saved (operation.py's steps)
         ".ops.results",  # the records output renders
         ".ops.resultjson",  # and their JSON (--json only)
         ".ops.validation",  # the gates' step (commit)

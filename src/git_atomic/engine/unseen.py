@@ -1,6 +1,6 @@
 """Files on disk that a capture did not see, because git ignores them now, and that a restore
 would write over or take away: a rescue must hold them too, or they would be lost
-(`Engine._save_rescue` asks, restore.py acts). An ignored link or file where the restore needs a
+(`rescue.save` asks, restore.py acts). An ignored link or file where the restore needs a
 folder, a file where it writes one, and files the state being left hid behind ignore rules it
 changed (a virtualenv's own `.gitignore`)."""
 

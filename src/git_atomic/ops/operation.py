@@ -8,7 +8,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from git_atomic.core import failpoints
 from git_atomic.core.errors import AtomicError, BusyError
@@ -24,21 +24,10 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import (
-    checkpoint,
-    gitlinks,
-    restore,
-    restoreplan,
-    scanindex,
-    snapshot,
-    unseen,
-)
+from git_atomic.engine import restore, restoreplan, scanindex, snapshot
 from git_atomic.engine.checkpoint import Snapshot
-from git_atomic.ops import phasecommit
+from git_atomic.ops import phasecommit, rescue
 from git_atomic.ops.context import Context, refuse_if_interrupted
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)
@@ -253,7 +242,7 @@ class Engine:
         }
         self._set_pending(op_id, intent)
         failpoints.hit(f"{event}:before-rescue")
-        target, set_aside = self._load_target(target_sha)
+        target, set_aside = rescue.load_target(self.ctx, target_sha)
         if made_within and not target.made_within:
             target = dataclasses.replace(target, made_within=made_within)
         if set_aside:
@@ -264,46 +253,15 @@ class Engine:
             intent["rescue"] = rescue_sha
             self._set_pending(op_id, intent)
         else:
-            current = snapshot.capture(
-                self.repo,
-                message="git-atomic probe",
-                ref=None,
-                allow_unmerged=True,
-            ).snapshot
+            current = rescue.probe_half_restored(self.ctx)
         failpoints.hit(f"{event}:after-rescue")
-        the_plan = restoreplan.plan(self.repo, current, target, with_refs=with_refs, paths=paths)
-        outcome = restore.apply(
-            self.repo, current, target, the_plan, reason=f"git-atomic: {event}", paths=paths
-        )
-        failpoints.hit(f"{event}:after-restore")
-        self.journal.add_event(
-            op_id=op_id,
-            worktree=self.ctx.worktree,
-            kind=event,
-            rescue=rescue_sha,
-            target=target_sha,
-            detail={"problems": outcome.problems} if outcome.problems else None,
-        )
-        self._set_pending(op_id, None)
+        outcome = self._restore(current, target, event=event, paths=paths, with_refs=with_refs)
+        self._record_restore(op_id, event, rescue_sha, target_sha, outcome)
         if not paths:
             scanindex.follow(self.repo, current.files_tree, target.files_tree)
         if op_id is None:
             self.tell_too_large()
         return RollbackResult(rescue_sha, target_sha, outcome)
-
-    def _load_target(self, target_sha: str) -> tuple[Snapshot, bool]:
-        """The target checkpoint, and whether anything of git's was set aside to read it: a
-        HEAD git refuses (a link, say) is set aside before git is asked anything, a
-        provisional one first, to read the target, then the target's (gitlinks.py)."""
-        set_aside = gitlinks.set_aside(
-            self.repo.git_dir, self.repo.common_dir, head=target_sha.encode(), thorough=True
-        )
-        target = checkpoint.load(self.repo, target_sha)
-        if gitlinks.aside_holds_head(self.repo.git_dir):
-            gitlinks.write_head(
-                self.repo.git_dir, gitlinks.head_text(target.head_ref, target.head_oid)
-            )
-        return target, set_aside
 
     def _save_rescue(
         self,
@@ -314,36 +272,50 @@ class Engine:
         paths: Sequence[bytes],
         probe: Snapshot | None,
     ) -> Snapshot:
-        """The state about to be replaced, kept as a rescue checkpoint (with every ignored file
-        the restore would overwrite): the caller's `probe` of this instant when it holds them
-        all, else a capture."""
+        """The rescue checkpoint of the state about to be replaced (rescue.py), its new files
+        too large to hold named with this operation's others."""
         ref = self._rescue_ref(op_id)
-        if probe is not None and not unseen.overwritten_ignored(
-            self.repo, probe.files_tree, target, paths
-        ):
-            self.repo.update_refs(
-                [f"create {ref} {probe.commit}"], message=f"git-atomic: rescue before {event}"
-            )
-            current = probe
-        else:
-            captured = snapshot.capture(
-                self.repo,
-                message=f"git-atomic rescue before {event}",
-                ref=ref,
-                also_capture=lambda tree: unseen.overwritten_ignored(
-                    self.repo, tree, target, paths
-                ),
-                early=self.ctx.early,
-                allow_unmerged=True,
-            )
-            self._too_large |= captured.too_large
-            current = captured.snapshot
-        failpoints.hit(f"{event}:rescue-unrecorded")
-        if op_id is not None:
-            self.journal.add_checkpoint(
-                op_id, CheckpointKind.RESCUE, current.commit, ref, f"before {event}"
-            )
+        current, too_large = rescue.save(
+            self.ctx, op_id, ref, target, event=event, paths=paths, probe=probe
+        )
+        self._too_large |= too_large
         return current
+
+    def _restore(
+        self,
+        current: Snapshot,
+        target: Snapshot,
+        *,
+        event: EventKind,
+        paths: Sequence[bytes],
+        with_refs: bool,
+    ) -> restore.Outcome:
+        """From the state now to the target, writing only what differs (restoreplan.py)."""
+        the_plan = restoreplan.plan(self.repo, current, target, with_refs=with_refs, paths=paths)
+        outcome = restore.apply(
+            self.repo, current, target, the_plan, reason=f"git-atomic: {event}", paths=paths
+        )
+        failpoints.hit(f"{event}:after-restore")
+        return outcome
+
+    def _record_restore(
+        self,
+        op_id: str | None,
+        event: EventKind,
+        rescue_sha: str,
+        target_sha: str,
+        outcome: restore.Outcome,
+    ) -> None:
+        """The restore done: its event recorded (`undo` reverses it), its intent cleared."""
+        self.journal.add_event(
+            op_id=op_id,
+            worktree=self.ctx.worktree,
+            kind=event,
+            rescue=rescue_sha,
+            target=target_sha,
+            detail={"problems": outcome.problems} if outcome.problems else None,
+        )
+        self._set_pending(op_id, None)
 
     def _set_pending(self, op_id: str | None, intent: Intent | None) -> None:
         if op_id is not None:

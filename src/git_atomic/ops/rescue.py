@@ -1,0 +1,78 @@
+"""Before a restore writes anything: its target read, and the state it replaces kept as a rescue.
+
+`Engine.rollback_to` calls these in order, between its journal writes: the target is read
+only once whatever of git's it could not read through (a HEAD made a link, say) is set aside
+(gitlinks.py), and the state now is saved as a rescue checkpoint, with every ignored file the
+restore would overwrite (unseen.py), so `undo` brings all of it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from git_atomic.core import failpoints
+from git_atomic.core.vocab import CheckpointKind, EventKind
+from git_atomic.engine import checkpoint, gitlinks, snapshot, unseen
+from git_atomic.engine.checkpoint import Snapshot
+from git_atomic.ops.context import Context
+
+
+def load_target(ctx: Context, target_sha: str) -> tuple[Snapshot, bool]:
+    """The target checkpoint, and whether anything of git's was set aside to read it: a
+    HEAD git refuses (a link, say) is set aside before git is asked anything, a
+    provisional one first, to read the target, then the target's (gitlinks.py)."""
+    repo = ctx.repo
+    set_aside = gitlinks.set_aside(
+        repo.git_dir, repo.common_dir, head=target_sha.encode(), thorough=True
+    )
+    target = checkpoint.load(repo, target_sha)
+    if gitlinks.aside_holds_head(repo.git_dir):
+        gitlinks.write_head(repo.git_dir, gitlinks.head_text(target.head_ref, target.head_oid))
+    return target, set_aside
+
+
+def save(
+    ctx: Context,
+    op_id: str | None,
+    ref: str,
+    target: Snapshot,
+    *,
+    event: EventKind,
+    paths: Sequence[bytes],
+    probe: Snapshot | None,
+) -> tuple[Snapshot, frozenset[bytes]]:
+    """The state about to be replaced, kept as a rescue checkpoint at `ref` (with every ignored
+    file the restore would overwrite): the caller's `probe` of this instant when it holds them
+    all, else a capture. Also the new files too large for it to hold (none with a probe)."""
+    repo = ctx.repo
+    too_large: frozenset[bytes] = frozenset()
+    if probe is not None and not unseen.overwritten_ignored(repo, probe.files_tree, target, paths):
+        repo.update_refs(
+            [f"create {ref} {probe.commit}"], message=f"git-atomic: rescue before {event}"
+        )
+        current = probe
+    else:
+        captured = snapshot.capture(
+            repo,
+            message=f"git-atomic rescue before {event}",
+            ref=ref,
+            also_capture=lambda tree: unseen.overwritten_ignored(repo, tree, target, paths),
+            early=ctx.early,
+            allow_unmerged=True,
+        )
+        too_large = captured.too_large
+        current = captured.snapshot
+    failpoints.hit(f"{event}:rescue-unrecorded")
+    if op_id is not None:
+        ctx.journal.add_checkpoint(
+            op_id, CheckpointKind.RESCUE, current.commit, ref, f"before {event}"
+        )
+    return current, too_large
+
+
+def probe_half_restored(ctx: Context) -> Snapshot:
+    """The tree as a restore a crash interrupted left it (its rescue was saved already): only
+    read, with no ref, so `undo` still finds the state before the restore."""
+    return snapshot.capture(
+        ctx.repo, message="git-atomic probe", ref=None, allow_unmerged=True
+    ).snapshot
