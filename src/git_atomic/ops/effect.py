@@ -60,6 +60,7 @@ from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import EMPTY_TREE, Repo
 from git_atomic.ops import moves, treemerge
 from git_atomic.ops.operation import Engine, RollbackResult
+from git_atomic.ops.refsafter import RefsAfter
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
         flags, intent_to_add={p: m for p, m in flags.intent_to_add.items() if p not in added}
     )
     flags_blob = repo.line("hash-object", "-w", "--stdin", input=kept.encode()) if kept else None
-    refs = _Refs(dataclasses.replace(snap, branches=branches, head_oid=row.commit_sha))
+    refs = RefsAfter(dataclasses.replace(snap, branches=branches, head_oid=row.commit_sha))
     return _target(
         repo,
         files_tree=snap.files_tree,
@@ -246,7 +247,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         windows = _windows([(snaps[frm], snaps[to]) for frm, to in changes])
         return Outcome(current, snaps[changes[-1][1]], exact=True, made_within=windows)
     files, staged = current.files_tree, current.staged_tree
-    refs = _Refs(current)
+    refs = RefsAfter(current)
     for frm_sha, to_sha in changes:
         frm, to = snaps[frm_sha], snaps[to_sha]
         merged_files = treemerge.merge(repo, base=frm.files_tree, ours=files, theirs=to.files_tree)
@@ -344,53 +345,12 @@ def _flags_after(
     return repo.line("hash-object", "-w", "--stdin", input=flags.encode())
 
 
-class _Refs:
-    """HEAD and the branches as the changes leave them: each moves only by compare-and-swap."""
-
-    def __init__(self, current: Snapshot) -> None:
-        self.branches = dict(current.branches)
-        self.head_ref = current.head_ref
-        self.detached_oid = current.head_oid if current.head_ref is None else None
-        self.kept: list[str] = []
-
-    def move(self, frm: Snapshot, to: Snapshot) -> None:
-        kept_now = []
-        for name in sorted(set(frm.branches) | set(to.branches)):
-            old, new = frm.branches.get(name), to.branches.get(name)
-            now = self.branches.get(name)
-            if old == new or now == new:
-                continue
-            if now != old:
-                kept_now.append(name)  # moved since (later commits): it stays
-            elif new is None:
-                del self.branches[name]
-            else:
-                self.branches[name] = new
-        self.kept += kept_now
-        frm_head = (frm.head_ref, frm.head_oid if frm.head_ref is None else None)
-        to_head = (to.head_ref, to.head_oid if to.head_ref is None else None)
-        here = (self.head_ref, self.detached_oid)
-        if frm_head == to_head or here == to_head:
-            return
-        # HEAD stays with later work: on a branch that has commits since, or moved since.
-        if here == frm_head and self.head_ref not in kept_now:
-            self.head_ref, self.detached_oid = to_head
-        else:
-            self.kept.append("HEAD")
-
-    @property
-    def head_oid(self) -> str | None:
-        if self.head_ref is None:
-            return self.detached_oid
-        return self.branches.get(self.head_ref)
-
-
 def _target(
     repo: Repo,
     *,
     files_tree: str,
     staged_tree: str,
-    refs: _Refs,
+    refs: RefsAfter,
     flags: str | None,
     folders: tuple[str | None, bool],
     captured_at: float | None = None,

@@ -1,0 +1,53 @@
+"""HEAD and the branches as an effect's changes leave them (effect.py), each moved only by
+compare-and-swap.
+
+A branch (or a detached HEAD) a change moved goes back only if it still points where the change
+left it; one that moved since (later commits) stays where it is and is listed in `kept`, and so
+is HEAD when it is no longer on the branch the change switched to. Nothing here writes a ref:
+the result is part of a computed target that `Engine.rollback_to` then carries out.
+"""
+
+from __future__ import annotations
+
+from git_atomic.engine.checkpoint import Snapshot
+
+
+class RefsAfter:
+    """HEAD and the branches as the changes leave them: each moves only by compare-and-swap."""
+
+    def __init__(self, current: Snapshot) -> None:
+        self.branches = dict(current.branches)
+        self.head_ref = current.head_ref
+        self.detached_oid = current.head_oid if current.head_ref is None else None
+        self.kept: list[str] = []
+
+    def move(self, frm: Snapshot, to: Snapshot) -> None:
+        kept_now = []
+        for name in sorted(set(frm.branches) | set(to.branches)):
+            old, new = frm.branches.get(name), to.branches.get(name)
+            now = self.branches.get(name)
+            if old == new or now == new:
+                continue
+            if now != old:
+                kept_now.append(name)  # moved since (later commits): it stays
+            elif new is None:
+                del self.branches[name]
+            else:
+                self.branches[name] = new
+        self.kept += kept_now
+        frm_head = (frm.head_ref, frm.head_oid if frm.head_ref is None else None)
+        to_head = (to.head_ref, to.head_oid if to.head_ref is None else None)
+        here = (self.head_ref, self.detached_oid)
+        if frm_head == to_head or here == to_head:
+            return
+        # HEAD stays with later work: on a branch that has commits since, or moved since.
+        if here == frm_head and self.head_ref not in kept_now:
+            self.head_ref, self.detached_oid = to_head
+        else:
+            self.kept.append("HEAD")
+
+    @property
+    def head_oid(self) -> str | None:
+        if self.head_ref is None:
+            return self.detached_oid
+        return self.branches.get(self.head_ref)
