@@ -217,20 +217,7 @@ def _come_home(
         merges.rescue_ref,
         "before applying the isolated result",
     )
-    target = isolation.target_checkpoint(
-        repo,
-        current=rescue,
-        files_tree=merges.files.oid,
-        staged_tree=merges.staged.oid,
-        head_oid=merges.head.oid,
-        folders=checkpoint.empty_folders_after(repo, rescue, [(pre, result)], merges.files.oid),
-        message=f"git-atomic POST-OP: {name} [{op_id}] applied",
-    )
-    target_ref = op_ref(op_id, CheckpointKind.POST_OP, seq + 1)
-    repo.update_refs([f"create {target_ref} {target.commit}"], message="git-atomic: apply")
-    journal.add_checkpoint(
-        op_id, CheckpointKind.POST_OP, target.commit, target_ref, "applied to your worktree"
-    )
+    target = _post_op(ctx, merges, op_id=op_id, name=name, pre=pre, result=result, seq=seq)
     intent = {
         "action": IntentAction.RESTORE,
         "target": target.commit,
@@ -255,6 +242,30 @@ def _come_home(
         detail={"problems": outcome.problems} if outcome.problems else None,
     )
     return Applied(True, merged=merged, problems=tuple(outcome.problems))
+
+
+def _post_op(
+    ctx: Context, merges: _Merges, *, op_id: str, name: str, pre: Snapshot, result: Result, seq: int
+) -> Snapshot:
+    """The merged state as the operation's POST-OP checkpoint, kept by its ref and journaled:
+    the target the restore goes to."""
+    repo, rescue = ctx.repo, merges.rescue
+    assert merges.files.oid and merges.staged.oid and merges.head.oid
+    target = isolation.target_checkpoint(
+        repo,
+        current=rescue,
+        files_tree=merges.files.oid,
+        staged_tree=merges.staged.oid,
+        head_oid=merges.head.oid,
+        folders=checkpoint.empty_folders_after(repo, rescue, [(pre, result)], merges.files.oid),
+        message=f"git-atomic POST-OP: {name} [{op_id}] applied",
+    )
+    target_ref = op_ref(op_id, CheckpointKind.POST_OP, seq + 1)
+    repo.update_refs([f"create {target_ref} {target.commit}"], message="git-atomic: apply")
+    ctx.journal.add_checkpoint(
+        op_id, CheckpointKind.POST_OP, target.commit, target_ref, "applied to your worktree"
+    )
+    return target
 
 
 def take_worktree_lock(lock: WorktreeLock, *, patient_with_all: bool) -> None:
