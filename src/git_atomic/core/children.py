@@ -187,20 +187,16 @@ def run_child(
     shell = isinstance(command, str)
     argv: list[str] = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
     start = time.monotonic()
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
     terminal = _Terminal.lendable() if interactive else None
     try:
-        child = subprocess.Popen(
+        child = _start(
             argv,
             cwd=cwd,
-            stdin=None if interactive and (terminal or not os.isatty(0)) else subprocess.DEVNULL,
             stdout=stdout,
             stderr=stderr,
-            env=full_env,
-            process_group=0,
-            preexec_fn=terminal.give_to_self if terminal else None,
+            env=env,
+            interactive=interactive,
+            terminal=terminal,
         )
     except OSError as exc:
         what = argv[0] if not shell else "/bin/sh"
@@ -209,34 +205,82 @@ def run_child(
     CHILDREN.started(child.pid)
     timed_out = False
     try:
-        if INTERRUPTS.received is not None:
-            os.killpg(child.pid, INTERRUPTS.received)
-        if terminal:
-            timed_out = terminal.wait(child, timeout)
-        else:
-            try:
-                child.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-        if timed_out:
-            _terminate_group(child, signal.SIGTERM)
-        if INTERRUPTS.received is not None and child.poll() is None:
-            _terminate_group(child, INTERRUPTS.received)
+        timed_out = _wait_or_stop(child, terminal, timeout)
     finally:
-        INTERRUPTS._child_pgid = None
-        if child.poll() is None:
-            _terminate_group(child, signal.SIGKILL)
-        # Whatever the child left running in its group must not outlive the operation.
-        with contextlib.suppress(OSError):
-            os.killpg(child.pid, signal.SIGKILL)
-        if terminal:
-            terminal.take_back()
-        CHILDREN.ended()
+        _end_group(child, terminal)
     code = child.returncode
     if terminal and code == -signal.SIGINT and INTERRUPTS.received is None:
         # Ctrl-C on the lent terminal reached the command's group, not ours: it is our interrupt.
         INTERRUPTS.received = signal.SIGINT
     return ChildResult(None if timed_out else code, time.monotonic() - start, timed_out)
+
+
+def _start(
+    argv: list[str],
+    *,
+    cwd: str | os.PathLike[str],
+    stdout: int | None,
+    stderr: int | None,
+    env: Mapping[str, str] | None,
+    interactive: bool,
+    terminal: _Terminal | None,
+) -> subprocess.Popen[bytes]:
+    """The child started in a process group of its own, with our environment plus `env`; it
+    takes the lent terminal before it runs, else reads our stdin only when `interactive`."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return subprocess.Popen(
+        argv,
+        cwd=cwd,
+        stdin=None if interactive and (terminal or not os.isatty(0)) else subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=stderr,
+        env=full_env,
+        process_group=0,
+        preexec_fn=terminal.give_to_self if terminal else None,
+    )
+
+
+def _wait_or_stop(
+    child: subprocess.Popen[bytes], terminal: _Terminal | None, timeout: float | None
+) -> bool:
+    """Wait for the child; True when the timeout ran out first. An interrupt that came before
+    it started is forwarded at once; at the timeout its group is sent SIGTERM, and after an
+    interrupt it outlived that signal again, each followed by SIGKILL after a grace."""
+    import signal
+
+    if INTERRUPTS.received is not None:
+        os.killpg(child.pid, INTERRUPTS.received)
+    timed_out = False
+    if terminal:
+        timed_out = terminal.wait(child, timeout)
+    else:
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+    if timed_out:
+        _terminate_group(child, signal.SIGTERM)
+    if INTERRUPTS.received is not None and child.poll() is None:
+        _terminate_group(child, INTERRUPTS.received)
+    return timed_out
+
+
+def _end_group(child: subprocess.Popen[bytes], terminal: _Terminal | None) -> None:
+    """After the child, however it went: signals are no longer forwarded to its group, the
+    group is killed, the terminal taken back and the record beside the lock removed."""
+    import signal
+
+    INTERRUPTS._child_pgid = None
+    if child.poll() is None:
+        _terminate_group(child, signal.SIGKILL)
+    # Whatever the child left running in its group must not outlive the operation.
+    with contextlib.suppress(OSError):
+        os.killpg(child.pid, signal.SIGKILL)
+    if terminal:
+        terminal.take_back()
+    CHILDREN.ended()
 
 
 class _Terminal:
