@@ -1,13 +1,13 @@
 """The warm helper: one process per worktree that has imported the engine once, and forks a
 child for each command a client hands it (core/helper.py is the client, and says when).
 
-The child is the command line without its start: it takes the client's standard streams (the
-descriptors themselves), working folder (a descriptor, not a path), umask, environment and
-arguments, and runs the same `main`; the worktree's lock, the journal and every check are the
-command's own, so two clients at once are two commands at once. The helper itself never runs a
-command and caches nothing of a repository: each child starts from the state the helper had
-after its imports, and reads the configuration, HEAD, the index and the journal afresh, as a
-new process would.
+The child is the command line without its start (helperchild.py): it takes the client's standard
+streams (the descriptors themselves), working folder (a descriptor, not a path), umask,
+environment and arguments, and runs the same `main`; the worktree's lock, the journal and every
+check are the command's own, so two clients at once are two commands at once. The helper itself
+never runs a command and caches nothing of a repository: each child starts from the state the
+helper had after its imports, and reads the configuration, HEAD, the index and the journal
+afresh, as a new process would.
 
 It refuses (and the command runs in the client) a client of another user, installation,
 version, interpreter, flags or locale; when a file of the installation changed since it
@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import io
 import os
 import selectors
 import signal
 import socket
 import struct
 import sys
-import tempfile
 import time
 from typing import Final
 
+from git_atomic.cli import helperchild
+from git_atomic.cli.helperchild import Request
 from git_atomic.core import helper
 
 # The modules of the routed commands, imported once here rather than by every command.
@@ -55,24 +55,6 @@ MAX_CHILDREN: Final = 16  # more at once: the command runs in the client
 _ANSWER_WAIT: Final = 5.0  # seconds a client has to send its command
 _LOCK_WAIT: Final = 2.0  # seconds to wait for a helper that is leaving
 _WAKE: Final = "wake"  # the selector's key of the signal wake-up socket
-
-
-class Request:
-    def __init__(self, raw: bytes, stdin: bytes | None) -> None:
-        fields = raw.split(b"\0")
-        if fields[0] != helper.MAGIC:
-            raise ValueError("not a request")
-        self.identity = fields[1]
-        self.umask = int(fields[2])
-        self.streams = [s.decode() for s in fields[3].split(b"\x1f")]
-        self.argv0 = os.fsdecode(fields[4])
-        argc = int(fields[5])
-        self.args = [os.fsdecode(a) for a in fields[6 : 6 + argc]]
-        self.env = {}
-        for item in fields[6 + argc :]:
-            key, _, value = item.partition(b"=")
-            self.env[os.fsdecode(key)] = os.fsdecode(value)
-        self.stdin = stdin
 
 
 def serve(folder: str, name: str, idle: str) -> None:
@@ -271,9 +253,9 @@ class Helper:
         code = 70
         try:
             self._forget(conn)
-            _become(req, fds)
+            helperchild.become(req, fds)
             conn.sendall(f"pid {os.getpid()}\n".encode())
-            code = _run(req.args)
+            code = helperchild.run_main(req.args)
             conn.sendall(f"exit {code}\n".encode())
         finally:
             os._exit(code)
@@ -332,94 +314,3 @@ def _sources() -> dict[str, tuple[int, int, int]]:
                 continue
             found[path] = (st.st_mtime_ns, st.st_size, st.st_ino)
     return found
-
-
-def _become(req: Request, fds: list[int]) -> None:
-    """Take the client's place: signals as a new interpreter has them, the client's streams,
-    working folder, umask, environment and arguments."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    for fd, target in zip(fds[:3], (0, 1, 2), strict=True):
-        os.dup2(fd, target)
-    os.fchdir(fds[3])
-    for fd in fds:
-        os.close(fd)
-    os.umask(req.umask)
-    os.environ.clear()
-    os.environ.update(req.env)
-    time.tzset()
-    tempfile.tempdir = None  # found again from this environment, if the helper looked
-    sys.stdin = _text(0, req.streams[0], "r", req.stdin)
-    sys.stdout = _text(1, req.streams[1], "w", None)
-    sys.stderr = _text(2, req.streams[2], "w", None)
-    sys.argv = [req.argv0, *req.args]
-
-
-def _text(fd: int, spec: str, mode: str, data: bytes | None) -> io.TextIOWrapper:
-    encoding, errors, line, through, kind = spec.split(":")
-    raw: io.RawIOBase | io.BytesIO
-    if data is not None:
-        raw = io.BytesIO(data)
-        buffer: io.BufferedIOBase | io.RawIOBase | io.BytesIO = raw
-    else:
-        raw = io.FileIO(fd, mode + "b", closefd=False)
-        if kind == "raw":
-            buffer = raw
-        elif mode == "r":
-            buffer = io.BufferedReader(raw)
-        else:
-            buffer = io.BufferedWriter(raw)
-    return io.TextIOWrapper(
-        buffer,  # type: ignore[arg-type]
-        encoding=encoding,
-        errors=errors,
-        newline="\n",
-        line_buffering=line == "1",
-        write_through=through == "1",
-    )
-
-
-def _run(args: list[str]) -> int:
-    """`main` as the console script runs it, and its exit as the interpreter would make it."""
-    from git_atomic.cli.main import main
-
-    try:
-        code: object = main(args)
-    except SystemExit as exc:
-        code = exc.code
-    except KeyboardInterrupt:
-        import traceback
-
-        traceback.print_exc()
-        _flush()
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
-        code = 130
-    if code is None:
-        code = 0
-    elif not isinstance(code, int):
-        sys.stderr.write(f"{code}\n")
-        code = 1
-    _leave_threads()
-    import atexit
-
-    atexit._run_exitfuncs()
-    if not _flush():
-        code = 120  # as the interpreter exits when it cannot flush standard output
-    return code
-
-
-def _flush() -> bool:
-    ok = True
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            ok = False
-    return ok
-
-
-def _leave_threads() -> None:
-    threading = sys.modules.get("threading")
-    if threading is not None and threading.active_count() > 1:
-        threading._shutdown()  # what the interpreter's exit does
