@@ -34,6 +34,7 @@ BEFORE_SCAN = {
         ".cli.dispatch",
         ".cli.main",
         ".cli.parser",
+        ".cli.parserbase",  # what the parser is built from: its errors, one command alone
         ".core",
         ".core.children",  # the interrupts noted from the start (early.py)
         ".core.errors",

@@ -10,7 +10,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from git_atomic.cli.parser import AGENTS, PROG
+from git_atomic.cli.parser import AGENTS
+from git_atomic.cli.parserbase import PROG
 
 if TYPE_CHECKING:
     import argparse

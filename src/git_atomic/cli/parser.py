@@ -1,4 +1,5 @@
-"""The command line's parser: every command's options, their help, and argparse's errors.
+"""The command line's parser: every command's options and their help (argparse's errors, and
+what builds one command's parser alone: parserbase.py).
 
 The man page, the completion and the reference are generated from it (docs/gen_docs.py).
 Imported only when a command is parsed: `--version` never loads argparse.
@@ -7,47 +8,12 @@ Imported only when a command is parsed: `--version` never loads argparse.
 from __future__ import annotations
 
 import argparse
-from typing import Any, NoReturn
 
 from git_atomic import __version__
-from git_atomic.core.errors import UsageError
+from git_atomic.cli.parserbase import PROG, Commands, Parser, TopParser
 
-PROG = "git-atomic"
 # The agents `hooks` knows (commands/agents.py maps each to its adapter).
 AGENTS = ("claude-code", "codex", "gemini", "cursor", "copilot", "openhands")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        # The report adds "git-atomic: " itself; a command's parser names its command.
-        where = self.prog.removeprefix(PROG).strip()
-        raise UsageError(f"{where}: " * bool(where) + _usage_message(message))
-
-
-class _TopParser(_Parser):
-    def format_help(self) -> str:  # `git atomic --help`: the commands in groups
-        from git_atomic.cli.clispec import top_help
-
-        return top_help(self)
-
-
-def _usage_message(message: str) -> str:
-    """argparse's words, with a "did you mean" for a mistyped choice; the hidden `hook` (what
-    installed hooks call) is never offered."""
-    import difflib
-    import re
-
-    found = re.fullmatch(r"argument (\S+): invalid choice: '?(.*?)'? \(choose from (.*)\)", message)
-    if found is None:
-        return message
-    what, word = found[1], found[2]
-    choices = [c.strip().strip("'") for c in found[3].split(",")]
-    choices = [c for c in choices if c != "hook"]
-    close = difflib.get_close_matches(word, choices, n=1)
-    maybe = f"; did you mean {close[0]!r}?" if close else ""
-    if what == "COMMAND":
-        return f"no command {word!r}{maybe} (see `git atomic help`)"
-    return f"{what}: invalid choice {word!r}{maybe} (choose from {', '.join(choices)})"
 
 
 def _positive(text: str, kind: type[float], what: str) -> float:
@@ -68,24 +34,17 @@ def _int_positive(text: str) -> int:
     return int(_positive(text, int, "a whole number"))
 
 
-class _Unused:
-    """Stands in for the parser of a command this call does not run: its options cost nothing."""
-
-    def add_argument(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; with `only`, just that command's (agents call us many times a minute,
     and the other eighteen commands' options are a third of the start-up). Help, and a
     command that does not exist, always get the whole parser."""
-    parser = _TopParser(
+    parser = TopParser(
         prog=PROG,
         description="Make any development operation atomic over a git working tree: "
         "checkpoint, run, gate — or roll back exactly.",
     )
     parser.add_argument("--version", action="version", version=f"git-atomic {__version__}")
-    c = _Commands(parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=_Parser), only)
+    c = Commands(parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=Parser), only)
     for add in (
         _add_run,
         _add_session,
@@ -103,24 +62,6 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     decorate(parser)
     return parser
-
-
-class _Commands:
-    """Adds each command's parser; with `only`, just that command's (the others get _Unused)."""
-
-    def __init__(self, sub: Any, only: str | None) -> None:
-        self.sub = sub  # argparse's _SubParsersAction
-        self.only = only
-        self.built: list[str] = []
-
-    def add(self, name: str, help_text: str, **kw: Any) -> argparse.ArgumentParser:
-        if self.only is not None and name != self.only:
-            return _Unused()  # type: ignore[return-value]
-        self.built.append(name)
-        parser: argparse.ArgumentParser = self.sub.add_parser(
-            name, help=help_text, description=help_text, **kw
-        )
-        return parser
 
 
 def _command_after_dashes(p: argparse.ArgumentParser) -> None:
@@ -168,7 +109,7 @@ def _gate_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_run(c: _Commands) -> None:
+def _add_run(c: Commands) -> None:
     """`run`: a command as one operation."""
     p = c.add("run", "run COMMAND as one atomic operation")
     p.add_argument("-n", "--name", help="the operation's name (default: the command's name)")
@@ -200,7 +141,7 @@ def _add_run(c: _Commands) -> None:
     _command_after_dashes(p)
 
 
-def _add_session(c: _Commands) -> None:
+def _add_session(c: Commands) -> None:
     """`begin`, `checkpoint`, `commit`, `abort`: an operation by hand."""
     p = c.add("begin", "open an operation (PRE-OP checkpoint)")
     p.add_argument("name", metavar="NAME", help="the operation's name")
@@ -224,7 +165,7 @@ def _add_session(c: _Commands) -> None:
     _json_flag(p)
 
 
-def _add_taking_back(c: _Commands) -> None:
+def _add_taking_back(c: Commands) -> None:
     """`rollback`, `emergency`, `undo`: take back, and take back a taking back."""
     p = c.add("rollback", "take back an operation's effect, or step back inside an open one")
     p.add_argument("--op", metavar="ID", help="take back that operation's effect")
@@ -257,7 +198,7 @@ def _add_taking_back(c: _Commands) -> None:
     _json_flag(p)
 
 
-def _add_looking(c: _Commands) -> None:
+def _add_looking(c: Commands) -> None:
     """`status`, `recover`, `log`, `show`: what happened, and finishing what a crash left."""
     p = c.add("status", "the open or interrupted operation and the lock holder")
     _json_flag(p)
@@ -299,7 +240,7 @@ def _add_looking(c: _Commands) -> None:
     _json_flag(p)
 
 
-def _add_gates_and_tdd(c: _Commands) -> None:
+def _add_gates_and_tdd(c: Commands) -> None:
     """`gates`, `tdd`."""
     p = c.add("gates", "list the configured gates; --run runs them now")
     p.add_argument(
@@ -329,7 +270,7 @@ def _add_gates_and_tdd(c: _Commands) -> None:
     _command_after_dashes(p)
 
 
-def _add_upkeep(c: _Commands) -> None:
+def _add_upkeep(c: Commands) -> None:
     """`init`, `gc`."""
     p = c.add("init", "write a first configuration from the project's test and lint commands")
     p.add_argument(
@@ -348,7 +289,7 @@ def _add_upkeep(c: _Commands) -> None:
     _json_flag(p)
 
 
-def _add_agents(c: _Commands) -> None:
+def _add_agents(c: Commands) -> None:
     """`mcp`, `hooks`, and the hidden `hook` that installed hooks call."""
     p = c.add("mcp", "a Model Context Protocol server on stdio (needs the mcp extra)")
     p.add_argument("--repo", default=None, help="the repository (default: current folder)")
@@ -382,7 +323,7 @@ def _add_agents(c: _Commands) -> None:
         c.built.append("hook")  # every tool call of an agent: its parser alone, undecorated
 
 
-def _add_help(c: _Commands) -> None:
+def _add_help(c: Commands) -> None:
     """`help`."""
     p = c.add("help", "help for a command; the manual")
     p.add_argument("topic", nargs="?", metavar="COMMAND", help="the command to explain")
