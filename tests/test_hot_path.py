@@ -47,6 +47,7 @@ BEFORE_SCAN = {
         ".engine.early",
         ".engine.git",
         ".engine.gitconfig",
+        ".engine.gitoutput",  # git.py's records of what git prints, and their parsing
         ".engine.objectformat",
         ".engine.safefs",
         ".engine.scan",

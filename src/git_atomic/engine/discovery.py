@@ -11,7 +11,8 @@ from typing import Final
 
 from git_atomic.core import process
 from git_atomic.core.errors import GitError, NotARepository, UsageError
-from git_atomic.engine.git import Repo, parse_refs
+from git_atomic.engine.git import Repo
+from git_atomic.engine.gitoutput import parse_refs
 
 # The variables with which git tells a command it runs (`git --git-dir=X --work-tree=Y atomic`,
 # the dotfiles pattern) which repository it is about: discovery honours them, as git does.

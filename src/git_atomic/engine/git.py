@@ -1,4 +1,6 @@
-"""Typed git plumbing for one worktree: discovery, config, refs, trees, commits, objects."""
+"""Typed git plumbing for one worktree: discovery, config, refs, trees, commits, objects.
+
+What git prints is read into records by gitoutput.py."""
 
 from __future__ import annotations
 
@@ -8,38 +10,22 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import Final
 
 from git_atomic.core import process
 from git_atomic.core.errors import GitError
 from git_atomic.engine import objectformat, safefs
 from git_atomic.engine.gitconfig import RepoConfig
 
+# The records of git's output, importable from here as before (gitoutput.py parses them).
+from git_atomic.engine.gitoutput import RawChange as RawChange
+from git_atomic.engine.gitoutput import TreeEntry as TreeEntry
+from git_atomic.engine.gitoutput import parse_raw_diff, parse_refs, tree_entries
+
 ZERO_OID: Final = "0" * 40
 EMPTY_TREE: Final = objectformat.EMPTY_TREE
 _BATCH: Final = 1000  # paths per command line (argument lists have a limit)
 _scratch_names = itertools.count()
-
-
-# Records are named tuples and plain classes, not dataclasses, in every module the scan needs
-# (the hot path, tests/test_hot_path.py): the dataclasses module costs 4 ms to import and each
-# class a fraction more, all before the scan can start.
-class TreeEntry(NamedTuple):
-    mode: str
-    kind: str  # blob | tree | commit
-    oid: str
-    path: bytes
-
-
-class RawChange(NamedTuple):
-    """One line of `diff-tree -r --raw`: how `path` differs from side A to side B."""
-
-    old_mode: str
-    new_mode: str
-    old_oid: str
-    new_oid: str
-    status: str  # A, D, M, T
-    path: bytes
 
 
 # Up to these, blobs are written loose by us (no process); past them, one fast-import packs them.
@@ -334,12 +320,12 @@ class Repo(RepoConfig):
         args = ["ls-tree", "-z", "--full-tree"]
         if recursive:
             args.append("-r")
-        return _tree_entries(self.out(*args, treeish))
+        return tree_entries(self.out(*args, treeish))
 
     def ls_tree_at(self, tree: str, paths: Sequence[bytes]) -> list[TreeEntry]:
         """The entries of `tree` at `paths` (literal, from its top; one ending in `/` lists that
         folder's entries), however many paths there are."""
-        return _tree_entries(self._ls_tree_at(tree, paths))
+        return tree_entries(self._ls_tree_at(tree, paths))
 
     def _ls_tree_at(self, tree: str, paths: Sequence[bytes]) -> bytes:
         env = {"GIT_LITERAL_PATHSPECS": "1", "GIT_INDEX_FILE": str(self.state_dir / "no-index")}
@@ -389,39 +375,6 @@ class Repo(RepoConfig):
 
     def cat_blob(self, oid: str) -> bytes:
         return self.out("cat-file", "blob", oid)
-
-
-def _tree_entries(listing: bytes) -> list[TreeEntry]:
-    entries = []
-    for item in listing.split(b"\0"):
-        if item:
-            head, _, path = item.partition(b"\t")
-            mode, kind, oid = head.decode().split()
-            entries.append(TreeEntry(mode, kind, oid, path))
-    return entries
-
-
-def parse_raw_diff(raw: bytes) -> list[RawChange]:
-    changes: list[RawChange] = []
-    items = raw.split(b"\0")
-    i = 0
-    while i < len(items) - 1:
-        head = items[i]
-        if not head.startswith(b":"):
-            i += 1
-            continue
-        old_mode, new_mode, old_oid, new_oid, status = head[1:].decode().split()
-        changes.append(RawChange(old_mode, new_mode, old_oid, new_oid, status[0], items[i + 1]))
-        i += 2
-    return changes
-
-
-def parse_refs(raw: bytes) -> dict[str, str]:
-    result: dict[str, str] = {}
-    for line in raw.decode("utf-8", "surrogateescape").splitlines():
-        oid, _, name = line.partition(" ")
-        result[name] = oid
-    return result
 
 
 def worktree_key(repo: Repo) -> str:
