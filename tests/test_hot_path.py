@@ -85,6 +85,8 @@ SESSION = BEFORE_SCAN | {
         ".engine.indexstate",
         ".engine.isolation",
         ".engine.restore",
+        ".engine.restorefiles",  # its writes to the files,
+        ".engine.restorekeeps",  # and what it leaves where it is
         ".engine.restoreplan",  # what a restore will do, worked out first
         ".engine.unseen",  # what a rescue must hold that git ignores now
         ".engine.checkpoint",  # the checkpoint format, and the capture's steps:

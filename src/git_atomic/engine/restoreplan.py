@@ -1,6 +1,6 @@
 """What a restore will do, worked out before anything changes: the files that differ, the
 branches and HEAD to move (by compare-and-swap), the empty folders to make or remove, and the
-paths refused outright (one git never checks out)."""
+paths refused outright (one git never checks out); and, once it is done, what it did (Outcome)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import enum
 import os
 import stat
 from collections.abc import Mapping, Sequence
+from dataclasses import field
 
 from git_atomic.core.errors import RefusedError
 from git_atomic.core.records import dataclass
@@ -31,6 +32,18 @@ class Action(enum.StrEnum):
 class PathChange:
     path: bytes
     action: Action
+
+
+@dataclass
+class Outcome:
+    """What a restore did: the paths it changed, and what it left as it is, and why."""
+
+    changed: list[PathChange] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    # Paths another writer changed since the state the restore started from (its rescue) was
+    # captured: left as they are, in no checkpoint (unchanged.py).
+    left: list[bytes] = field(default_factory=list)
+    refs_left: list[str] = field(default_factory=list)  # HEAD, branches: the same, for refs
 
 
 @dataclass(frozen=True)

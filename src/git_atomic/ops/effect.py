@@ -273,7 +273,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         flags=_flags_after(repo, current, pairs),
         folders=folders,
         # What each change goes back to was on disk then: a file the target lacks that was
-        # born before it and that the target's rules ignore is the user's (restore.py); one
+        # born before it and that the target's rules ignore is the user's (restorekeeps.py); one
         # the effect made goes, whatever the rules say once the effect is taken back.
         captured_at=None if None in times else min(t for t in times if t is not None),
         made_within=_windows(pairs),
@@ -282,7 +282,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
             repo, current.info_exclude, [(a.info_exclude, b.info_exclude) for a, b in pairs]
         ),
         # Files over the budget where a change goes back to: no checkpoint holds them, so the
-        # target lacking them does not mean they go (restore._within_budget).
+        # target lacking them does not mean they go (restorekeeps.within_budget).
         too_large=checkpoint.paths_blob(
             repo, (p for _, to in pairs for p in checkpoint.load_too_large(repo, to))
         ),

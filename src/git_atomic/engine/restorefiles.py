@@ -1,0 +1,255 @@
+"""A restore's writes to the worktree's files: what the target lacks removed, what it has
+written, modes changed, FIFOs and the target's empty folders made again.
+
+Every path is reached from the top of the worktree without following a link (safefs.py), and
+nothing is removed, written over or chmodded unless it is still what the state the restore
+starts from (its rescue) holds (unchanged.py): another writer's bytes are left there."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping, Sequence
+
+from git_atomic.core import failpoints
+from git_atomic.core.records import dataclass
+from git_atomic.engine import checkpoint, safefs, unchanged
+from git_atomic.engine.checkpoint import Snapshot
+from git_atomic.engine.git import RawChange, Repo
+from git_atomic.engine.restoreplan import GITLINK, SYMLINK, Outcome, folders_on_the_way
+
+
+def apply_files(
+    repo: Repo,
+    changes: Sequence[RawChange],
+    outcome: Outcome,
+    *,
+    folders: Sequence[bytes] = (),
+    gone_folders: Sequence[bytes] = (),
+    specials: Specials,
+) -> None:
+    """Carry out `changes` on the files: the old ones removed (a link where a folder was is
+    removed as itself, never written through), then the new ones written, the target's FIFOs
+    and its empty `folders` made again."""
+    removals = [c for c in changes if c.status in ("D", "T") and c.old_mode != GITLINK]
+    writes = [c for c in changes if c.status in ("A", "M", "T") and c.new_mode != GITLINK]
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        emptied = _remove(tree, removals, outcome)
+        # An empty folder the target lacks goes, and so do the folders it leaves empty (the
+        # target's own empty folders are made again below).
+        _prune_empty_dirs(tree, emptied | set(gone_folders))
+        if removals:
+            failpoints.hit("restore:after-removals")
+        left = set(outcome.left)
+        _write(repo, tree, [c for c in writes if c.path not in left], outcome, specials)
+        specials.remake(tree, outcome)
+        _make_target_folders(tree, folders, outcome, specials)
+
+
+def _remove(tree: safefs.Tree, removals: Sequence[RawChange], outcome: Outcome) -> set[bytes]:
+    """Remove the old files and links, deepest first; the folders they were in."""
+    emptied: set[bytes] = set()
+    for c in sorted(removals, key=lambda c: c.path, reverse=True):
+        kind = tree.kind(c.path)
+        if kind is None:
+            continue  # not there, or beyond a link (the link has its own entry)
+        if kind == stat.S_IFDIR:
+            outcome.problems.append(f"{_show(c.path)} is a folder now; left as it is")
+            continue
+        found = unchanged.remove(tree, c.path, _was(c))
+        if found is unchanged.Found.CHANGED:
+            outcome.left.append(c.path)
+        elif found is unchanged.Found.SAME:
+            emptied.add(os.path.dirname(c.path))
+    return emptied
+
+
+def _write(
+    repo: Repo,
+    tree: safefs.Tree,
+    writes: Sequence[RawChange],
+    outcome: Outcome,
+    specials: Specials,
+) -> None:
+    """Write the new files and links, or only change a file's mode where that is all."""
+    blobs = dict(
+        repo.cat_blobs(c.new_oid for c in writes if c.old_oid != c.new_oid or c.status != "M")
+    )
+    umask = _umask()
+    for c in writes:
+        mode = _new_mode(tree, c, umask)
+        if _chmodded(tree, c, mode, outcome) or not _made_way(tree, c, outcome, specials):
+            continue
+        if c.new_oid not in blobs:
+            blobs[c.new_oid] = repo.cat_blob(c.new_oid)
+        data = blobs[c.new_oid]
+        try:
+            if c.new_mode == SYMLINK:
+                tree.symlink(c.path, data)
+            else:
+                tree.write(c.path, data, mode)
+        except FileExistsError:  # made since the look above: never written over
+            outcome.left.append(c.path)
+            continue
+        failpoints.hit("restore:after-write")
+
+
+def _new_mode(tree: safefs.Tree, c: RawChange, umask: int) -> int:
+    mode = (0o777 if c.new_mode == "100755" else 0o666) & ~umask
+    if c.status == "M" and c.new_mode != SYMLINK:
+        mode = _permissions_kept(tree.lstat(c.path), mode)
+    return mode
+
+
+def _chmodded(tree: safefs.Tree, c: RawChange, mode: int, outcome: Outcome) -> bool:
+    """Whether `c` changes only the mode and was dealt with by a chmod (or left, changed by
+    another writer). A file with other names (an operation's hard link to a file elsewhere) is
+    written anew, as one whose bytes changed: chmod would change the other file too."""
+    if c.status != "M" or c.old_oid != c.new_oid:
+        return False
+    chmodded = unchanged.chmod(tree, c.path, _was(c), mode)
+    if chmodded in (unchanged.Found.CHANGED, unchanged.Found.GONE):
+        outcome.left.append(c.path)
+    return chmodded is not None
+
+
+def _made_way(tree: safefs.Tree, c: RawChange, outcome: Outcome, specials: Specials) -> bool:
+    """Make way for the write of `c`: its folders, and nothing of ours where it goes. False
+    (the path left as it is) when something that is not ours is in the way."""
+    if c.status == "M" and tree.reachable(c.path) and tree.lstat(c.path) is None:
+        outcome.left.append(c.path)  # removed since: someone else's change too
+        return False
+    specials.make_way(tree, c.path, outcome)
+    if not _make_parents(tree, c.path, outcome):
+        return False
+    kind = tree.kind(c.path)
+    # A folder of nothing but empty folders holds nothing to lose (a checkpoint keeps
+    # those that stood where files were): it makes way. One with files in it does not.
+    if kind == stat.S_IFDIR and not tree.remove_empty_folders(c.path):
+        outcome.problems.append(
+            f"cannot restore {_show(c.path)}: a folder with ignored files is in the way"
+        )
+        return False
+    # What the plan starts from holds nothing here for an added path (or for one whose
+    # old kind was removed above): anything there now is someone else's.
+    return kind is None or kind == stat.S_IFDIR or _removed(tree, c, outcome)
+
+
+def _make_target_folders(
+    tree: safefs.Tree, folders: Sequence[bytes], outcome: Outcome, specials: Specials
+) -> None:
+    """The target's empty folders, made again after its files."""
+    for folder in folders:
+        specials.make_way(tree, folder, outcome)
+        try:
+            tree.make_folders(folder)
+        except safefs.Blocked as exc:
+            outcome.problems.append(
+                f"{_show(exc.path)} is in the way of the folder {_show(folder)}"
+            )
+
+
+def _permissions_kept(st: os.stat_result | None, mode: int) -> int:
+    """The mode of a file written over the regular file `st`: its read and write permissions
+    (a 0600 key stays 0600, never readable by others after a rollback), executable where
+    `mode` is."""
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return mode
+    kept = st.st_mode & 0o666
+    return kept | (kept & 0o444) >> 2 if mode & 0o100 else kept
+
+
+def _was(c: RawChange) -> unchanged.Expected:
+    return unchanged.Expected(c.old_mode, c.old_oid)
+
+
+def _removed(tree: safefs.Tree, c: RawChange, outcome: Outcome) -> bool:
+    """Make way for the write of `c` over what is there: only a modified path's old file or
+    link, still as the plan's start holds it."""
+    if c.status == "M" and unchanged.remove(tree, c.path, _was(c)) is not unchanged.Found.CHANGED:
+        return True
+    outcome.left.append(c.path)
+    return False
+
+
+def _make_parents(tree: safefs.Tree, path: bytes, outcome: Outcome) -> bool:
+    parent = os.path.dirname(path)
+    try:
+        tree.make_folders(parent)
+    except safefs.Blocked as exc:
+        # An ignored file or a link stands where a folder must be; the snapshot says the
+        # folder is ours, the ignored file is not captured: move nothing, report it.
+        outcome.problems.append(f"{_show(exc.path)} is in the way of {_show(path)}")
+        return False
+    return True
+
+
+def _prune_empty_dirs(tree: safefs.Tree, dirs: set[bytes]) -> None:
+    for d in sorted(dirs, key=len, reverse=True):
+        while d and tree.rmdir(d):
+            d = os.path.dirname(d)
+
+
+@dataclass(frozen=True)
+class Specials:
+    """FIFOs, sockets and devices (path -> st_mode; git holds none of them): those the state
+    the restore starts from saw, which it may take away where the target has a file or a
+    folder, and the target's FIFOs, which it makes again where nothing is."""
+
+    seen: Mapping[bytes, int]
+    fifos: Mapping[bytes, int]
+
+    @classmethod
+    def read(
+        cls, repo: Repo, current: Snapshot, target: Snapshot, paths: Sequence[bytes]
+    ) -> Specials:
+        """Those of the restore from `current` to `target` (a selective one's under `paths`)."""
+        return cls(checkpoint.load_specials(repo, current), _fifos(repo, target, paths))
+
+    def make_way(self, tree: safefs.Tree, path: bytes, outcome: Outcome) -> None:
+        """Take away what the start saw at `path` or on its way, if still of that kind."""
+        for where in [*folders_on_the_way(path), path]:
+            if where in self.seen:
+                mode = self.seen[where]
+                found = unchanged.remove_special(tree, where, mode)
+                # A FIFO holds no data, and `undo` makes it again; a socket or a device
+                # cannot be made again.
+                if found is unchanged.Found.SAME and not stat.S_ISFIFO(mode):
+                    outcome.problems.append(
+                        f"{_show(where)} was a {_special_kind(mode)} where a file or folder "
+                        "comes back; removed (it held no data; `undo` cannot make it again)"
+                    )
+
+    def remake(self, tree: safefs.Tree, outcome: Outcome) -> None:
+        for path, mode in sorted(self.fifos.items()):
+            if tree.kind(path) is not None or not _make_parents(tree, path, outcome):
+                continue
+            try:
+                tree.mkfifo(path, mode)
+            except FileExistsError:
+                outcome.left.append(path)
+
+
+def _fifos(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> dict[bytes, int]:
+    fifos = {p: m for p, m in checkpoint.load_specials(repo, target).items() if stat.S_ISFIFO(m)}
+    if paths:
+        fifos = {
+            p: m
+            for p, m in fifos.items()
+            if any(p == q or p.startswith(q.rstrip(b"/") + b"/") for q in paths)
+        }
+    return fifos
+
+
+def _special_kind(mode: int) -> str:
+    return "socket" if stat.S_ISSOCK(mode) else "device"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _show(path: bytes) -> str:
+    return path.decode("utf-8", "backslashreplace")

@@ -1,0 +1,98 @@
+"""What a restore leaves where it is although the target has something else there: files no
+checkpoint holds because they are larger than `max_new_file_size`, and ignored files, which are
+not ours to delete (git-facts 6), unless they stand in the way of what the target has.
+
+restore.py asks, in its order: the ignored files the rules on disk match are asked about once
+the target's own rules are written back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from git_atomic.core.config import capture_settings
+from git_atomic.engine import checkpoint, ignores, reconcile, scantree
+from git_atomic.engine.checkpoint import Snapshot
+from git_atomic.engine.git import RawChange, Repo
+from git_atomic.engine.restoreplan import folders_on_the_way
+
+
+def within_budget(
+    repo: Repo, files: Sequence[RawChange], target: Snapshot, problems: list[str]
+) -> list[RawChange]:
+    """The changes, less the writes over a file no checkpoint holds because it is larger than
+    `max_new_file_size`: such a file is never deleted or overwritten (nor read into a rescue).
+    Nor is one that was over the budget when the target was captured, though smaller now (an
+    operation cut it): the target lacks it only because it did not hold it."""
+    limit, _ = capture_settings(repo.root)
+    added = [c.path for c in files if c.status == "A"]
+    big = set(scantree.too_large(repo, added, limit)) if limit is not None else set()
+    for path in sorted(big):
+        problems.append(
+            f"{_show(path)} is larger than max_new_file_size and no checkpoint holds it; "
+            "left as it is"
+        )
+    was_big = checkpoint.load_too_large(repo, target)
+    # Only a regular file (a link or anything else there is the operation's), and, where the
+    # target knows when it was captured, one born before: one born since is the operation's
+    # (it deleted the big file and made another of that name), and goes as usual.
+    cut = [
+        c.path for c in files if c.status == "D" and c.path in was_big and c.old_mode[:2] == "10"
+    ]
+    if cut and target.captured_at is not None:
+        cut = ignores.older_than(repo, cut, target.captured_at)
+    for path in cut:
+        big.add(path)
+        problems.append(
+            f"{_show(path)} was larger than max_new_file_size when the state it returns to "
+            "was saved, so no checkpoint holds its bytes from then; left as it is now"
+        )
+    return [c for c in files if c.path not in big]
+
+
+def born_before(repo: Repo, deletions: Sequence[bytes], target: Snapshot) -> set[bytes]:
+    """Of the files the target does not hold, those that were there when it was captured: it
+    did not hold them because they were ignored then. One made since goes whatever the rules
+    say now (the capture just taken holds it): an operation that ignores what it made does not
+    keep it that way. None for a target that does not know when it was captured."""
+    if target.captured_at is None:
+        return set()
+    return set(ignores.older_than(repo, deletions, target.captured_at))
+
+
+def ignored_now(
+    repo: Repo,
+    deletions: Sequence[bytes],
+    kept: set[bytes],
+    hidden: Sequence[bytes],
+    target: Snapshot,
+) -> set[bytes]:
+    """The files kept, asked once the target's ignore rules are back on disk. For a target that
+    was not captured from the disk (a commit made a checkpoint, an effect taken back), a file
+    they ignore is taken for one that was there. For one that was, a file `born_before` it
+    stays only if they ignore it: a name the operation gave an older file (`mv`, `git mv`,
+    `ln`) keeps that file's birth time, and goes like any other file the operation made.
+    `hidden`: the files the rules on disk before them ignored (unseen.overwritten_ignored),
+    which stay too if the target's rules ignore them, as any ignored file the operation made
+    does."""
+    if target.captured_at is None:
+        kept = kept | set(reconcile.ignored(repo, [p for p in deletions if p not in kept]))
+    elif kept:
+        kept = set(reconcile.ignored(repo, sorted(kept)))
+    if hidden:
+        kept = kept | set(reconcile.ignored(repo, hidden))
+    return kept
+
+
+def not_in_the_way(kept: set[bytes], files: Sequence[RawChange]) -> set[bytes]:
+    """The files kept, except what stands in the way of what the target has (the rescue holds
+    it): an ignored link or file where a folder must be, and what is under a path that becomes
+    a file or a link."""
+    if not kept:
+        return kept
+    written = {c.path for c in files if c.status != "D"}
+    needed = {f for w in written for f in folders_on_the_way(w)}
+    return {p for p in kept if p not in needed and not written.intersection(folders_on_the_way(p))}
+
+
+def _show(path: bytes) -> str:
+    return path.decode("utf-8", "backslashreplace")
