@@ -93,6 +93,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.folders",
         ".engine.indexfile",
         ".engine.snapshot",
+        ".engine.capturedisk",  # its reading of the files (a scan, or `add -A`)
         ".engine.heldanyway",  # what git's reading does not show, and a capture holds anyway
         ".engine.infoexclude",  # the repository's own ignore rules, part of the state
         ".engine.staged",

@@ -9,7 +9,7 @@ changed, and lists only the folders whose mtime changed. The files that differ m
 (scantree.py), whose set of paths is then reconciled with the user's entries (reconcile.py).
 
 A scan index has no flagged entries (intent-to-add, skip-worktree, assume-unchanged): the caller
-seeds one from a copy of the user's index without them (snapshot.py), so it sees the disk.
+seeds one from a copy of the user's index without them (capturedisk.py), so it sees the disk.
 """
 
 from __future__ import annotations

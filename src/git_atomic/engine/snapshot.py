@@ -1,23 +1,20 @@
 """Capture of the exact worktree state (HEAD, branches, index, files) into a checkpoint commit.
 
 The format of what is written is checkpoint.py's. A capture reads three things at once: the
-index's staged side (staged.py), the worktree's files (the scan, scan.py, started first so that
-both run together on two cores), and HEAD, the branches and any git command left half way
-(gitstate.py). Then it adds what git would not show it (files an index flag hides, ignore files
-that ignore themselves, `protect`ed files, files a restore is about to overwrite), and writes
-the checkpoint.
+index's staged side (staged.py), the worktree's files (capturedisk.py: the scan, scan.py,
+started first so that both run together on two cores), and HEAD, the branches and any git
+command left half way (gitstate.py). Then it adds what git would not show it (files an index
+flag hides, ignore files that ignore themselves, `protect`ed files, files a restore is about to
+overwrite), and writes the checkpoint.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Mapping, Sequence, Set
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
 
-from git_atomic.core import failpoints, process
 from git_atomic.core.config import capture_settings
-from git_atomic.core.errors import GitError
 from git_atomic.core.records import dataclass
 from git_atomic.engine import (
     checkpoint,
@@ -25,15 +22,12 @@ from git_atomic.engine import (
     folders,
     gitlinks,
     gitstate,
-    heldanyway,
-    ignores,
     indexstate,
     infoexclude,
-    scan,
     scanindex,
-    scantree,
     staged,
 )
+from git_atomic.engine.capturedisk import Disk, Files
 from git_atomic.engine.checkpoint import Parts, Snapshot
 from git_atomic.engine.early import Early
 from git_atomic.engine.git import Repo
@@ -84,277 +78,142 @@ def capture(
     # take every scratch file outside: set aside first (gitlinks.py).
     gitlinks.set_aside(repo.git_dir, repo.common_dir)
     limit, protect = capture_settings(repo.root)
-    disk = _Disk(repo, early, protect)
+    disk = Disk(repo, early, protect)
     try:
-        refs = repo.refs("refs/heads/", scanindex.SCAN_REFS, *gitstate.REF_PREFIXES)
-        branches = {name: oid for name, oid in refs.items() if name.startswith("refs/heads/")}
-        head_ref, head_oid = repo.read_head(branches)
-        index = staged.copy(repo, disk.index_copy, disk.staged_copy)
-        index_version = indexstate.version(disk.index_copy) if index.present else None
-        rules = infoexclude.read(repo)  # the ignore rules the scan below goes by
-        # The scan of the tree runs while the staged side is read: two processes, two cores.
-        disk.start(refs.get(scanindex.ref_name(repo)), seeded=index.present)
-        side = staged.read(repo, index, disk.staged_copy, allow_unmerged=allow_unmerged)
-        disk.drop_flags(side.flags)
-        raw_index = index.present and (
-            side.unmerged or indexstate.ita_not_reproducible(repo, side.flags)
-        )
-        in_progress = gitstate.capture(repo, refs, repo.scratch_path("gitstate"))
-        index_blob, flags_blob = _index_blobs(repo, disk, side, raw_index=raw_index)
-        captured_at = time.time()
-        files = disk.finish(side, limit)
-        specials = dict(files.specials)
-        files_tree = disk.held_anyway(files, side.flags, also_capture, limit, specials)
-        untracked = frozenset(files.added).difference(side.flags.intent_to_add)
-        every = disk.empty_folders(files)
-        # Files gone (tracked ones, and those the last scan saw) may be empty folders now: git
-        # lists no folder its index has files in.
-        where_files_went = folders.where_files_went(repo, files.gone)
-        parts = Parts(
-            files_tree=files_tree,
-            staged_tree=side.tree,
-            head_ref=head_ref,
-            head_oid=head_oid,
-            branches=branches,
-            index_blob=index_blob,
-            index_mtime_ns=index.mtime_ns if raw_index else None,
-            index_present=index.present,
-            index_version=index_version,
-            index_flags=flags_blob,
-            empty_folders=checkpoint.paths_blob(repo, (every or set()) | where_files_went),
-            all_empty_folders=every is not None,
-            too_large=checkpoint.paths_blob(repo, files.too_large),
-            specials=checkpoint.specials_blob(repo, specials),
-            git_state=in_progress.tree if in_progress is not None else None,
-            info_exclude=rules,
-            captured_at=captured_at,
-        )
-        if effect_base:
-            parts = dataclasses.replace(
-                parts,
-                commit_base=repo.tree_without(files.tree, untracked),
-                untracked=checkpoint.paths_blob(repo, untracked),
-            )
+        git_side = _read_git_side(repo, disk, allow_unmerged=allow_unmerged)
+        held = _read_files(repo, disk, git_side.side, limit, also_capture)
+        parts = _parts(repo, git_side, held, effect_base=effect_base)
         commit_tree = None
         if for_commit:
-            commit_tree = _commit_tree(repo, side.tree, files.tree, untracked, untracked_of_op)
+            commit_tree = _commit_tree(
+                repo, git_side.side.tree, held.files.tree, held.untracked, untracked_of_op
+            )
+        in_progress = git_side.in_progress
         kept_by_state = in_progress.keep if in_progress is not None else ()
         snap = checkpoint.write(repo, parts, message=message, keep=kept_by_state)
-        disk.publish(ref, snap.commit, files.tree, message)
-        return Captured(snap, untracked, commit_tree, side.flags, too_large=files.too_large)
+        disk.publish(ref, snap.commit, held.files.tree, message)
+        flags, too_large = git_side.side.flags, held.files.too_large
+        return Captured(snap, held.untracked, commit_tree, flags, too_large=too_large)
     finally:
         disk.close()
 
 
 @dataclass(frozen=True)
-class _Files:
-    """The worktree's files, read, and what the reading found."""
+class _GitSide:
+    """HEAD, the branches, the index and git's own state (a command left half way), read while
+    the scan of the files starts (seeded from the copy of the index) and runs."""
 
-    tree: str  # as git reads them (filters applied), without the files over the budget
-    on_disk: str  # as they are on disk: raw bytes (the same tree when no filter applies)
-    added: Sequence[bytes]  # paths the staged side lacks: untracked, and intent-to-add entries
-    deleted: Set[bytes]  # paths of the staged side that the reading did not find
-    gone: Set[bytes]  # those, and files the last scan saw that are not there now
-    too_large: frozenset[bytes]  # new untracked files over the budget: left out
-    specials: Mapping[bytes, int]  # tracked paths that are FIFOs, sockets, devices: left out
+    head_ref: str | None
+    head_oid: str | None
+    branches: Mapping[str, str]
+    index: staged.Copy
+    index_version: int | None
+    side: staged.Staged
+    raw_index: bool  # held as its bytes: its entries and flags cannot describe it
+    index_blob: str | None
+    flags_blob: str | None
+    in_progress: gitstate.Saved | None
+    rules: infoexclude.Rules  # .git/info/exclude: the ignore rules the scan goes by
 
 
-class _Disk:
-    """The worktree side of one capture: a scan of it (scan.py), or `git add -A` on a copy of
-    the index when a scan cannot say; its temporary files and background processes."""
+def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
+    refs = repo.refs("refs/heads/", scanindex.SCAN_REFS, *gitstate.REF_PREFIXES)
+    branches = {name: oid for name, oid in refs.items() if name.startswith("refs/heads/")}
+    head_ref, head_oid = repo.read_head(branches)
+    index = staged.copy(repo, disk.index_copy, disk.staged_copy)
+    index_version = indexstate.version(disk.index_copy) if index.present else None
+    rules = infoexclude.read(repo)  # the ignore rules the scan below goes by
+    # The scan of the tree runs while the staged side is read: two processes, two cores.
+    disk.start(refs.get(scanindex.ref_name(repo)), seeded=index.present)
+    side = staged.read(repo, index, disk.staged_copy, allow_unmerged=allow_unmerged)
+    disk.drop_flags(side.flags)
+    raw_index = index.present and (
+        side.unmerged or indexstate.ita_not_reproducible(repo, side.flags)
+    )
+    in_progress = gitstate.capture(repo, refs, repo.scratch_path("gitstate"))
+    index_blob, flags_blob = _index_blobs(repo, disk, side, raw_index=raw_index)
+    return _GitSide(
+        head_ref=head_ref,
+        head_oid=head_oid,
+        branches=branches,
+        index=index,
+        index_version=index_version,
+        side=side,
+        raw_index=raw_index,
+        index_blob=index_blob,
+        flags_blob=flags_blob,
+        in_progress=in_progress,
+        rules=rules,
+    )
 
-    def __init__(self, repo: Repo, early: Early | None, protect: Sequence[str]) -> None:
-        self.repo = repo
-        self.protect = protect
-        self.scanning = early.take_scan() if early is not None else None
-        # Answered by Watchman, a scan may know the listing of ignored files held anyway is the
-        # last one (scan.py): then it waits for the scan's answer, and is made after it only if
-        # needed. A listing kept with a Watchman clock must not be older than it: only one
-        # started after the scan is kept.
-        self.deferred = self.scanning is not None and self.scanning.watch is not None
-        self.deferred = self.deferred and not protect
-        self.listing_after_scan = self.scanning is not None
-        self.extras = None if self.deferred else ignores.start_listing(repo, protect=protect)
-        self.adding: process.Background | None = None
-        self.folders: process.Background | None = None  # git's listing of folders (folders.py)
-        self.index_copy = repo.scratch_path("index")  # a scan's seed, or `add -A`'s index
-        self.staged_copy = repo.scratch_path("staged")  # stays the index as it is
-        self.flags_file = repo.scratch_path("flags")
 
-    def start(self, known_tree: str | None, *, seeded: bool) -> None:
-        """A scan from the scan index the ref names (`known_tree`), else seeded from the copy
-        of the user's index; `add -A` when neither can be."""
-        if self.scanning is not None and self.scanning.base_tree != known_tree:
-            scan.abandon(self.scanning)  # it started from a scan index that is no longer the one
-            self.scanning = None
-        if self.scanning is None:
-            self.scanning = scan.start(
-                self.repo,
-                known_tree=known_tree,
-                seed=self.index_copy if seeded else None,
-                scratch=self.repo.scratch_path("scan"),
-            )
-        if self.scanning is None:
-            self._add_all()
-        elif self.scanning.watch is None:
-            self._list_folders(self.scanning.index)
-        # (Asking Watchman, the scan may know the empty folders are the last listing's: the
-        # listing waits for its answer, `empty_folders`.)
+@dataclass(frozen=True)
+class _Held:
+    """The files as the checkpoint holds them: those read, and what git did not show."""
 
-    def _add_all(self) -> None:
-        # `add -A` on a copy of the index: it honours the index's flags, which a scan index
-        # (scan.py) lacks. Started at once when there is no scan index to start from.
-        self._list_folders(self.index_copy)
-        env = {"GIT_INDEX_FILE": str(self.index_copy)}
-        self.adding = self.repo.start(*conversion.AS_ON_DISK, "add", "-A", "--", ".", env=env)
+    files: Files
+    tree: str
+    untracked: frozenset[bytes]  # not ignored, and not in the index (intent-to-add aside)
+    specials: Mapping[bytes, int]
+    empty_folders: frozenset[bytes] | None  # all of them; None: git could not list them
+    where_files_went: set[bytes]
+    captured_at: float
 
-    def _list_folders(self, index: Path) -> None:
-        """git's listing of folders, against the index the reading starts from, alongside it."""
-        if self.folders is not None:
-            self.folders.wait(check=False)
-        self.folders = folders.start_listing(self.repo, index)
 
-    def empty_folders(self, files: _Files) -> frozenset[bytes] | None:
-        """Every empty folder no rule ignores; None when git could not list them."""
-        scanning = self.scanning
-        if self.folders is None and scanning is not None:
-            if scanning.empty_known is not None:
-                return frozenset(scanning.empty_known)
-            self._list_folders(scanning.index)  # after the scan's clock, so it may be kept
-        listing, self.folders = self.folders, None
-        if listing is None:
-            return None
-        every = folders.collect(self.repo, listing, files.added)
-        if scanning is not None and every is not None:
-            scanning.empty_listed = sorted(every)
-        return every
+def _read_files(
+    repo: Repo,
+    disk: Disk,
+    side: staged.Staged,
+    limit: int | None,
+    also_capture: Callable[[str], Sequence[bytes]] | None,
+) -> _Held:
+    captured_at = time.time()
+    files = disk.finish(side, limit)
+    specials = dict(files.specials)
+    files_tree = disk.held_anyway(files, side.flags, also_capture, limit, specials)
+    untracked = frozenset(files.added).difference(side.flags.intent_to_add)
+    every = disk.empty_folders(files)
+    # Files gone (tracked ones, and those the last scan saw) may be empty folders now: git
+    # lists no folder its index has files in.
+    where_files_went = folders.where_files_went(repo, files.gone)
+    return _Held(files, files_tree, untracked, specials, every, where_files_went, captured_at)
 
-    def drop_flags(self, flags: indexstate.IndexFlags) -> None:
-        """Seeded from your index, a scan took your flags, and git would take flagged entries
-        as the index says, not as the disk is: seeded again without them."""
-        if self.scanning is not None and flags and self.scanning.base_tree is None:
-            scan.abandon(self.scanning)
-            self.scanning = heldanyway.unflagged_scan(self.repo, self.index_copy, flags)
-            if self.scanning is None:
-                self._add_all()
-            else:
-                self._list_folders(self.scanning.index)
 
-    def finish(self, side: staged.Staged, limit: int | None) -> _Files:
-        """The files read: the scan's tree, or `add -A`'s when the scan cannot say."""
-        repo = self.repo
-        tree: str | None = None
-        if self.scanning is not None:
-            tree = scan.finish(self.scanning, side.tree, limit=limit)
-            if tree is None:  # something a scan index cannot describe
-                scan.abandon(self.scanning)
-                self.scanning = None
-                self._add_all()
-        if self.scanning is not None and tree is not None:
-            index, scan_gone = self.scanning.index, self.scanning.deleted
-            specials: Mapping[bytes, int] = {}
-        else:
-            assert self.adding is not None
-            specials = _scanned(repo, self.adding, self.index_copy)
-            index, scan_gone = self.index_copy, frozenset()
-            tree = staged.write_tree(repo, {"GIT_INDEX_FILE": str(index)})
-        on_disk = tree
-        # What the reading added to the index's own entries: the untracked files (and the
-        # intent-to-add entries, which the staged tree lacks).
-        changes = repo.diff_trees(side.tree, tree)
-        added = [c.path for c in changes if c.status == "A"]
-        deleted = {c.path for c in changes if c.status == "D"}
-        too_large = self.scanning.too_large if self.scanning is not None else frozenset()
-        if self.scanning is None and limit is not None:
-            # `add -A` read them already; they are left out all the same.
-            intents = side.flags.intent_to_add
-            big = scantree.too_large(repo, [p for p in added if p not in intents], limit)
-            if big:
-                too_large = frozenset(big)
-                tree = repo.tree_without(tree, big)
-                added = [p for p in added if p not in too_large]
-        attributes = [p for p in added if p == b".gitattributes" or p.endswith(b"/.gitattributes")]
-        rule = conversion.detect(repo, [*side.listing.attribute_files, *attributes])
-        if rule.active:
-            if self.scanning is not None and not scan.settled(self.scanning):
-                raise GitError(
-                    ["git", "update-index", "--index-info"],
-                    1,
-                    b"",
-                    b"could not update the scan index",
-                )
-            on_disk = conversion.raw_tree(repo, index, tree, repo.scratch_path("rawindex"))
-        return _Files(tree, on_disk, added, deleted, deleted | scan_gone, too_large, specials)
-
-    def held_anyway(
-        self,
-        files: _Files,
-        flags: indexstate.IndexFlags,
-        also_capture: Callable[[str], Sequence[bytes]] | None,
-        limit: int | None,
-        specials: dict[bytes, int],
-    ) -> str:
-        """The files read, and what git did not show the reading (heldanyway.py)."""
-        return heldanyway.held_anyway(
-            self.repo,
-            files.on_disk,
-            scanned=self.scanned,
-            added=files.added,
-            deleted=files.deleted,
-            flags=flags,
-            ignored=self.ignored_to_hold(limit),
-            also_capture=also_capture,
-            specials=specials,
+def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) -> Parts:
+    """What the checkpoint holds (its blobs written). `effect_base`: also what a commits-mode
+    operation's commits are measured from."""
+    in_progress = git_side.in_progress
+    empty_folders = (held.empty_folders or set()) | held.where_files_went
+    parts = Parts(
+        files_tree=held.tree,
+        staged_tree=git_side.side.tree,
+        head_ref=git_side.head_ref,
+        head_oid=git_side.head_oid,
+        branches=git_side.branches,
+        index_blob=git_side.index_blob,
+        index_mtime_ns=git_side.index.mtime_ns if git_side.raw_index else None,
+        index_present=git_side.index.present,
+        index_version=git_side.index_version,
+        index_flags=git_side.flags_blob,
+        empty_folders=checkpoint.paths_blob(repo, empty_folders),
+        all_empty_folders=held.empty_folders is not None,
+        too_large=checkpoint.paths_blob(repo, held.files.too_large),
+        specials=checkpoint.specials_blob(repo, held.specials),
+        git_state=in_progress.tree if in_progress is not None else None,
+        info_exclude=git_side.rules,
+        captured_at=held.captured_at,
+    )
+    if effect_base:
+        parts = dataclasses.replace(
+            parts,
+            commit_base=repo.tree_without(held.files.tree, held.untracked),
+            untracked=checkpoint.paths_blob(repo, held.untracked),
         )
-
-    def ignored_to_hold(self, limit: int | None) -> list[bytes]:
-        """The ignored files held anyway: ignore files that a rule ignores, `protect`ed ones."""
-        rule_files: list[bytes] | None = None
-        scanning = self.scanning
-        if self.deferred and scanning is not None and scanning.extras_known is not None:
-            rule_files = scanning.extras_known
-        elif self.deferred:
-            self.extras = ignores.start_listing(self.repo, protect=self.protect)
-        extras, self.extras = self.extras, None
-        if extras is not None:
-            rule_files = ignores.listed(extras)
-            if scanning is not None and not self.protect and self.listing_after_scan:
-                scanning.extras_listed = rule_files
-        return ignores.known(self.repo, rule_files, limit=limit) if rule_files is not None else []
-
-    @property
-    def scanned(self) -> bool:
-        """Whether a scan read the files (not `add -A`): its tree is the disk, flags or not."""
-        return self.scanning is not None
-
-    def publish(self, ref: str | None, commit: str, tree: str, message: str) -> None:
-        """Create `ref` at the checkpoint and, in the same transaction, make the scan's index
-        the next scan's start (for `tree`, the files it read)."""
-        kept: scan.Scan | None = None
-        lines = [f"create {ref} {commit}"] if ref is not None else []
-        if self.scanning is not None:
-            lines += scan.keep(self.scanning, tree)
-            kept, self.scanning = self.scanning, None
-            failpoints.hit("capture:scan-kept")  # its file in place, not yet its ref
-        self.repo.update_refs(lines, message=f"git-atomic: {message}")
-        if kept is not None:
-            scan.retire(kept, tree)
-
-    def close(self) -> None:
-        if self.extras is not None:
-            self.extras.wait(check=False)
-        if self.adding is not None:
-            self.adding.wait(check=False)  # never leave it writing a file that is about to go
-        if self.folders is not None:
-            self.folders.wait(check=False)
-        if self.scanning is not None:
-            scan.abandon(self.scanning)
-        for path in (self.flags_file, self.staged_copy, self.index_copy):
-            path.unlink(missing_ok=True)
+    return parts
 
 
 def _index_blobs(
-    repo: Repo, disk: _Disk, side: staged.Staged, *, raw_index: bool
+    repo: Repo, disk: Disk, side: staged.Staged, *, raw_index: bool
 ) -> tuple[str | None, str | None]:
     """The raw index (only when its entries and flags cannot describe it) and its flags, as
     blobs, in one process; (None, None) when neither is needed."""
@@ -385,29 +244,3 @@ def _commit_tree(
         if p not in leave_out
     }
     return repo.tree_edit(tree, {**dict.fromkeys(leave_out), **as_git})
-
-
-def _scanned(repo: Repo, adding: process.Background, index: Path) -> dict[bytes, int]:
-    """`add -A` refuses, exit 1, when every path it matched is a skip-worktree entry (a sparse
-    checkout, or a tree whose only files are marked so): it had nothing else to add, and those
-    entries are captured from disk separately, so that refusal is a finished scan.
-
-    It also refuses, adding nothing, when a tracked path is now a FIFO, a socket or a device:
-    git can hold none of them. Such paths are taken out of the index copy (they are not files
-    as far as a checkpoint can say, as for git an untracked FIFO is not there) and `add -A`
-    runs again. Returns them (path -> st_mode)."""
-    res = adding.wait(check=False)
-    if res.returncode == 0 or b"outside of your sparse-checkout definition" in res.stderr:
-        return {}
-    special = {}
-    if b"can only add regular files" in res.stderr:
-        special = heldanyway.special_entries(repo, index)
-    if not special:
-        adding.wait()  # raises, with git's message
-    env = {"GIT_INDEX_FILE": str(index)}
-    stdin = b"".join(p + b"\0" for p in sorted(special))
-    repo.run("update-index", "--force-remove", "-z", "--stdin", input=stdin, env=env)
-    again = repo.run(*conversion.AS_ON_DISK, "add", "-A", "--", ".", env=env, check=False)
-    if again.returncode != 0 and b"outside of your sparse-checkout" not in again.stderr:
-        repo.run(*conversion.AS_ON_DISK, "add", "-A", "--", ".", env=env)  # raises
-    return special

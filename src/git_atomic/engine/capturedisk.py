@@ -1,0 +1,258 @@
+"""The worktree side of a capture (snapshot.py): the files read by a scan (scan.py) or, when a
+scan cannot say, by `git add -A` on a copy of the index; the empty folders git lists beside it,
+the ignored files held anyway (heldanyway.py), the temporary files and background processes of
+that reading, and the scan index it leaves for the next capture."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence, Set
+from pathlib import Path
+
+from git_atomic.core import failpoints, process
+from git_atomic.core.errors import GitError
+from git_atomic.core.records import dataclass
+from git_atomic.engine import (
+    conversion,
+    folders,
+    heldanyway,
+    ignores,
+    indexstate,
+    scan,
+    scantree,
+    staged,
+)
+from git_atomic.engine.early import Early
+from git_atomic.engine.git import Repo
+
+
+@dataclass(frozen=True)
+class Files:
+    """The worktree's files, read, and what the reading found."""
+
+    tree: str  # as git reads them (filters applied), without the files over the budget
+    on_disk: str  # as they are on disk: raw bytes (the same tree when no filter applies)
+    added: Sequence[bytes]  # paths the staged side lacks: untracked, and intent-to-add entries
+    deleted: Set[bytes]  # paths of the staged side that the reading did not find
+    gone: Set[bytes]  # those, and files the last scan saw that are not there now
+    too_large: frozenset[bytes]  # new untracked files over the budget: left out
+    specials: Mapping[bytes, int]  # tracked paths that are FIFOs, sockets, devices: left out
+
+
+class Disk:
+    """The worktree side of one capture: a scan of it (scan.py), or `git add -A` on a copy of
+    the index when a scan cannot say; its temporary files and background processes."""
+
+    def __init__(self, repo: Repo, early: Early | None, protect: Sequence[str]) -> None:
+        self.repo = repo
+        self.protect = protect
+        self.scanning = early.take_scan() if early is not None else None
+        # Answered by Watchman, a scan may know the listing of ignored files held anyway is the
+        # last one (scan.py): then it waits for the scan's answer, and is made after it only if
+        # needed. A listing kept with a Watchman clock must not be older than it: only one
+        # started after the scan is kept.
+        self.deferred = self.scanning is not None and self.scanning.watch is not None
+        self.deferred = self.deferred and not protect
+        self.listing_after_scan = self.scanning is not None
+        self.extras = None if self.deferred else ignores.start_listing(repo, protect=protect)
+        self.adding: process.Background | None = None
+        self.folders: process.Background | None = None  # git's listing of folders (folders.py)
+        self.index_copy = repo.scratch_path("index")  # a scan's seed, or `add -A`'s index
+        self.staged_copy = repo.scratch_path("staged")  # stays the index as it is
+        self.flags_file = repo.scratch_path("flags")
+
+    def start(self, known_tree: str | None, *, seeded: bool) -> None:
+        """A scan from the scan index the ref names (`known_tree`), else seeded from the copy
+        of the user's index; `add -A` when neither can be."""
+        if self.scanning is not None and self.scanning.base_tree != known_tree:
+            scan.abandon(self.scanning)  # it started from a scan index that is no longer the one
+            self.scanning = None
+        if self.scanning is None:
+            self.scanning = scan.start(
+                self.repo,
+                known_tree=known_tree,
+                seed=self.index_copy if seeded else None,
+                scratch=self.repo.scratch_path("scan"),
+            )
+        if self.scanning is None:
+            self._add_all()
+        elif self.scanning.watch is None:
+            self._list_folders(self.scanning.index)
+        # (Asking Watchman, the scan may know the empty folders are the last listing's: the
+        # listing waits for its answer, `empty_folders`.)
+
+    def _add_all(self) -> None:
+        # `add -A` on a copy of the index: it honours the index's flags, which a scan index
+        # (scan.py) lacks. Started at once when there is no scan index to start from.
+        self._list_folders(self.index_copy)
+        env = {"GIT_INDEX_FILE": str(self.index_copy)}
+        self.adding = self.repo.start(*conversion.AS_ON_DISK, "add", "-A", "--", ".", env=env)
+
+    def _list_folders(self, index: Path) -> None:
+        """git's listing of folders, against the index the reading starts from, alongside it."""
+        if self.folders is not None:
+            self.folders.wait(check=False)
+        self.folders = folders.start_listing(self.repo, index)
+
+    def empty_folders(self, files: Files) -> frozenset[bytes] | None:
+        """Every empty folder no rule ignores; None when git could not list them."""
+        scanning = self.scanning
+        if self.folders is None and scanning is not None:
+            if scanning.empty_known is not None:
+                return frozenset(scanning.empty_known)
+            self._list_folders(scanning.index)  # after the scan's clock, so it may be kept
+        listing, self.folders = self.folders, None
+        if listing is None:
+            return None
+        every = folders.collect(self.repo, listing, files.added)
+        if scanning is not None and every is not None:
+            scanning.empty_listed = sorted(every)
+        return every
+
+    def drop_flags(self, flags: indexstate.IndexFlags) -> None:
+        """Seeded from your index, a scan took your flags, and git would take flagged entries
+        as the index says, not as the disk is: seeded again without them."""
+        if self.scanning is not None and flags and self.scanning.base_tree is None:
+            scan.abandon(self.scanning)
+            self.scanning = heldanyway.unflagged_scan(self.repo, self.index_copy, flags)
+            if self.scanning is None:
+                self._add_all()
+            else:
+                self._list_folders(self.scanning.index)
+
+    def finish(self, side: staged.Staged, limit: int | None) -> Files:
+        """The files read: the scan's tree, or `add -A`'s when the scan cannot say."""
+        repo = self.repo
+        tree: str | None = None
+        if self.scanning is not None:
+            tree = scan.finish(self.scanning, side.tree, limit=limit)
+            if tree is None:  # something a scan index cannot describe
+                scan.abandon(self.scanning)
+                self.scanning = None
+                self._add_all()
+        if self.scanning is not None and tree is not None:
+            index, scan_gone = self.scanning.index, self.scanning.deleted
+            specials: Mapping[bytes, int] = {}
+        else:
+            assert self.adding is not None
+            specials = _scanned(repo, self.adding, self.index_copy)
+            index, scan_gone = self.index_copy, frozenset()
+            tree = staged.write_tree(repo, {"GIT_INDEX_FILE": str(index)})
+        on_disk = tree
+        # What the reading added to the index's own entries: the untracked files (and the
+        # intent-to-add entries, which the staged tree lacks).
+        changes = repo.diff_trees(side.tree, tree)
+        added = [c.path for c in changes if c.status == "A"]
+        deleted = {c.path for c in changes if c.status == "D"}
+        too_large = self.scanning.too_large if self.scanning is not None else frozenset()
+        if self.scanning is None and limit is not None:
+            # `add -A` read them already; they are left out all the same.
+            intents = side.flags.intent_to_add
+            big = scantree.too_large(repo, [p for p in added if p not in intents], limit)
+            if big:
+                too_large = frozenset(big)
+                tree = repo.tree_without(tree, big)
+                added = [p for p in added if p not in too_large]
+        attributes = [p for p in added if p == b".gitattributes" or p.endswith(b"/.gitattributes")]
+        rule = conversion.detect(repo, [*side.listing.attribute_files, *attributes])
+        if rule.active:
+            if self.scanning is not None and not scan.settled(self.scanning):
+                raise GitError(
+                    ["git", "update-index", "--index-info"],
+                    1,
+                    b"",
+                    b"could not update the scan index",
+                )
+            on_disk = conversion.raw_tree(repo, index, tree, repo.scratch_path("rawindex"))
+        return Files(tree, on_disk, added, deleted, deleted | scan_gone, too_large, specials)
+
+    def held_anyway(
+        self,
+        files: Files,
+        flags: indexstate.IndexFlags,
+        also_capture: Callable[[str], Sequence[bytes]] | None,
+        limit: int | None,
+        specials: dict[bytes, int],
+    ) -> str:
+        """The files read, and what git did not show the reading (heldanyway.py)."""
+        return heldanyway.held_anyway(
+            self.repo,
+            files.on_disk,
+            scanned=self.scanned,
+            added=files.added,
+            deleted=files.deleted,
+            flags=flags,
+            ignored=self.ignored_to_hold(limit),
+            also_capture=also_capture,
+            specials=specials,
+        )
+
+    def ignored_to_hold(self, limit: int | None) -> list[bytes]:
+        """The ignored files held anyway: ignore files that a rule ignores, `protect`ed ones."""
+        rule_files: list[bytes] | None = None
+        scanning = self.scanning
+        if self.deferred and scanning is not None and scanning.extras_known is not None:
+            rule_files = scanning.extras_known
+        elif self.deferred:
+            self.extras = ignores.start_listing(self.repo, protect=self.protect)
+        extras, self.extras = self.extras, None
+        if extras is not None:
+            rule_files = ignores.listed(extras)
+            if scanning is not None and not self.protect and self.listing_after_scan:
+                scanning.extras_listed = rule_files
+        return ignores.known(self.repo, rule_files, limit=limit) if rule_files is not None else []
+
+    @property
+    def scanned(self) -> bool:
+        """Whether a scan read the files (not `add -A`): its tree is the disk, flags or not."""
+        return self.scanning is not None
+
+    def publish(self, ref: str | None, commit: str, tree: str, message: str) -> None:
+        """Create `ref` at the checkpoint and, in the same transaction, make the scan's index
+        the next scan's start (for `tree`, the files it read)."""
+        kept: scan.Scan | None = None
+        lines = [f"create {ref} {commit}"] if ref is not None else []
+        if self.scanning is not None:
+            lines += scan.keep(self.scanning, tree)
+            kept, self.scanning = self.scanning, None
+            failpoints.hit("capture:scan-kept")  # its file in place, not yet its ref
+        self.repo.update_refs(lines, message=f"git-atomic: {message}")
+        if kept is not None:
+            scan.retire(kept, tree)
+
+    def close(self) -> None:
+        if self.extras is not None:
+            self.extras.wait(check=False)
+        if self.adding is not None:
+            self.adding.wait(check=False)  # never leave it writing a file that is about to go
+        if self.folders is not None:
+            self.folders.wait(check=False)
+        if self.scanning is not None:
+            scan.abandon(self.scanning)
+        for path in (self.flags_file, self.staged_copy, self.index_copy):
+            path.unlink(missing_ok=True)
+
+
+def _scanned(repo: Repo, adding: process.Background, index: Path) -> dict[bytes, int]:
+    """`add -A` refuses, exit 1, when every path it matched is a skip-worktree entry (a sparse
+    checkout, or a tree whose only files are marked so): it had nothing else to add, and those
+    entries are captured from disk separately, so that refusal is a finished scan.
+
+    It also refuses, adding nothing, when a tracked path is now a FIFO, a socket or a device:
+    git can hold none of them. Such paths are taken out of the index copy (they are not files
+    as far as a checkpoint can say, as for git an untracked FIFO is not there) and `add -A`
+    runs again. Returns them (path -> st_mode)."""
+    res = adding.wait(check=False)
+    if res.returncode == 0 or b"outside of your sparse-checkout definition" in res.stderr:
+        return {}
+    special = {}
+    if b"can only add regular files" in res.stderr:
+        special = heldanyway.special_entries(repo, index)
+    if not special:
+        adding.wait()  # raises, with git's message
+    env = {"GIT_INDEX_FILE": str(index)}
+    stdin = b"".join(p + b"\0" for p in sorted(special))
+    repo.run("update-index", "--force-remove", "-z", "--stdin", input=stdin, env=env)
+    again = repo.run(*conversion.AS_ON_DISK, "add", "-A", "--", ".", env=env, check=False)
+    if again.returncode != 0 and b"outside of your sparse-checkout" not in again.stderr:
+        repo.run(*conversion.AS_ON_DISK, "add", "-A", "--", ".", env=env)  # raises
+    return special
