@@ -222,6 +222,13 @@ def _state(snap: Snapshot) -> tuple[object, ...]:
     return (snap.files_tree, snap.index_key(), head, branches, folders)
 
 
+def _contiguous_from(current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]]) -> bool:
+    """Whether each change starts where the one before ended, the first where the state is
+    now: then the last change's end is the answer, exactly."""
+    ends = [(current, pairs[0][0])] + [(pairs[i - 1][1], pairs[i][0]) for i in range(1, len(pairs))]
+    return all(_state(a) == _state(b) and _same_rules(a, b) for a, b in ends)
+
+
 def _same_rules(a: Snapshot, b: Snapshot) -> bool:
     """The same `.git/info/exclude`, as far as both know (a state worked out from trees, or
     written before the file was recorded, does not know it)."""
@@ -233,17 +240,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     if not changes:
         return Outcome(current, current, exact=True)
     snaps = {sha: checkpoint.load(repo, sha) for pair in changes for sha in pair}
-    states = [(_state(snaps[frm]), _state(snaps[to])) for frm, to in changes]
-    contiguous = all(
-        states[i][0] == states[i - 1][1]
-        and _same_rules(snaps[changes[i][0]], snaps[changes[i - 1][1]])
-        for i in range(1, len(states))
-    )
-    if (
-        contiguous
-        and _state(current) == states[0][0]
-        and _same_rules(current, snaps[changes[0][0]])
-    ):
+    if _contiguous_from(current, [(snaps[frm], snaps[to]) for frm, to in changes]):
         windows = _windows([(snaps[frm], snaps[to]) for frm, to in changes])
         return Outcome(current, snaps[changes[-1][1]], exact=True, made_within=windows)
     files, staged = current.files_tree, current.staged_tree
