@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import stat
+import time
 from collections.abc import Mapping, Sequence
 from typing import Final
 
@@ -37,17 +38,18 @@ def close_window(repo: git.Repo, record: Record) -> Record:
     now (`_narrowed`), so what others did to other files is not the turn's."""
     before_sha = record.window_before
     claims = claims_of(record)
-    noted = record.extra.get(NOTED)
+    noted, noted_at = record.extra.get(NOTED), record.extra.get(NOTED_AT)
     record, after = capture(repo, record, "after")
     known = record.extra.get(WINDOW_STATE)
-    gone = (WINDOW_STATE, CLAIMS, NOTED)
+    gone = (WINDOW_STATE, CLAIMS, NOTED, NOTED_AT)
     extra = {k: v for k, v in record.extra.items() if k not in gone}
     record = dataclasses.replace(record, window_before=None, in_flight=(), extra=extra)
     if not before_sha:
         return record  # its start could not be taken: named as unprotected already
     start: object
     if isinstance(noted, dict):
-        record, before_sha, start = as_they_were(repo, record, before_sha, after, noted)
+        when = noted_at if isinstance(noted_at, float) else None
+        record, before_sha, start = as_they_were(repo, record, before_sha, after, noted, when)
     elif isinstance(known, dict) and known.get("commit") == before_sha:
         start = known.get("state")
     else:
@@ -73,6 +75,7 @@ def close_window(repo: git.Repo, record: Record) -> Record:
 # checkpoint there, and the noted files are put back in it as they were. The blobs are loose
 # objects no ref holds until the window closes: git's prune leaves such objects for two weeks.
 FILES_NOTED: Final = "files-noted"
+NOTED_AT: Final = "window_files_noted_at"  # when (time.time()): the step's window starts then
 # A noted file: path from the top -> [mode, blob], or None where there was no file.
 Noted = dict[str, list[str] | None]
 NOTED: Final = "window_files_before"
@@ -88,9 +91,10 @@ def start_window(
     if noted is not None:
         held = record.extra.get(NOTED) if not opening else None
         files = {**noted, **(held if isinstance(held, dict) else {})}  # the earliest stays
-        return dataclasses.replace(
-            record, window_before=FILES_NOTED, extra={**record.extra, NOTED: files}
-        )
+        since = record.extra.get(NOTED_AT) if not opening else None
+        when = since if isinstance(since, float) else time.time()
+        extra = {**record.extra, NOTED: files, NOTED_AT: when}
+        return dataclasses.replace(record, window_before=FILES_NOTED, extra=extra)
     record, before = capture(repo, record, "before")
     # What the window starts from, kept with it: closing it then reads nothing back.
     seen = {WINDOW_STATE: {"commit": before.commit, "state": state_of(before)}}
@@ -154,29 +158,31 @@ def as_they_were(
     before_sha: str,
     after: checkpoint.Snapshot,
     noted: Mapping[str, object],
+    noted_at: float | None,
 ) -> tuple[Record, str, list[object]]:
     """The start of a window that noted files: the checkpoint it took (or, when it took none,
     the capture that closes it) with those files as they were noted. A noted file that is not
     in that checkpoint was ignored then, as it is now: not the turn's. Returns the record, the
-    start's commit and its `_state`."""
+    start's commit and its `_state`. Its capture time is when the files were noted (`noted_at`):
+    the step's window, in which an ignored file the window's calls made is theirs, starts
+    then."""
     base = after if before_sha == FILES_NOTED else checkpoint.load(repo, before_sha)
-    wanted = [os.fsencode(p) for p in noted]
-    present = {e.path for e in repo.ls_tree_at(base.files_tree, wanted)}
+    was_there = [os.fsencode(p) for p, was in noted.items() if was is not None]
+    present = {e.path for e in repo.ls_tree_at(base.files_tree, was_there)} if was_there else set()
     changes: dict[bytes, tuple[str, str] | None] = {}
     for path, was in noted.items():
         rel = os.fsencode(path)
-        if rel not in present:
-            continue
         if was is None:
-            changes[rel] = None  # made by the window's calls
-        elif isinstance(was, list) and len(was) == 2:
+            changes[rel] = None  # made by the window's calls (gone from the tree, if there)
+        elif rel in present and isinstance(was, list) and len(was) == 2:
             changes[rel] = (str(was[0]), str(was[1]))
     files = repo.tree_edit(base.files_tree, changes) if changes else base.files_tree
-    start = dataclasses.replace(base, files_tree=files)
-    if files == base.files_tree:
+    when = base.captured_at if noted_at is None else noted_at
+    start = dataclasses.replace(base, files_tree=files, captured_at=when)
+    if files == base.files_tree and when == base.captured_at:
         return record, base.commit, state_of(start)
     record, ref = record.next_ref("before")
-    return record, with_files(repo, base, files, ref), state_of(start)
+    return record, written(repo, start, ref), state_of(start)
 
 
 # The files the open window's calls claim, in `Record.extra`: a list of paths from the top of
@@ -248,17 +254,16 @@ def narrowed(
         {c.path: None if c.status == "D" else (c.new_mode, c.new_oid) for c in mine},
     )
     record, ref = record.next_ref("after")
-    return record, with_files(repo, before, files, ref)
+    return record, written(repo, dataclasses.replace(before, files_tree=files), ref)
 
 
-def with_files(repo: git.Repo, snap: checkpoint.Snapshot, files: str, ref: str) -> str:
-    """A checkpoint that is `snap` with another files tree, made reachable by `ref`."""
-    parents = repo.line("show", "-s", "--format=%P", snap.commit).split()
+def written(repo: git.Repo, parts: checkpoint.Snapshot, ref: str) -> str:
+    """`parts` (a checkpoint changed: other files, another capture time) written as a
+    checkpoint, made reachable by `ref`. A turn's call never runs while git waits half way
+    (turn.py refuses it): no commit of a state in progress is to be kept beside HEAD and the
+    branches, the checkpoint's parents."""
     commit = checkpoint.write(
-        repo,
-        dataclasses.replace(snap, files_tree=files),
-        message="git-atomic turn after: the files its calls named",
-        keep=parents,
+        repo, parts, message="git-atomic turn: the files its calls named"
     ).commit
     repo.update_refs([f"create {ref} {commit}"], message="git-atomic: turn checkpoint")
     return commit

@@ -157,9 +157,8 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         meta["made_within"] = [list(w) for w in parts.made_within]
     if parts.all_empty_folders:
         meta["all_empty_folders"] = True
-    meta_blob = repo.line(
-        "hash-object", "-w", "--stdin", input=json.dumps(meta, sort_keys=True).encode()
-    )
+    # Written as git writes a loose object, without a process (Repo.write_blobs).
+    [meta_blob] = repo.write_blobs([json.dumps(meta, sort_keys=True).encode()])
     optional = [
         (_BLOB, parts.index_blob, INDEX),
         (_BLOB, parts.index_flags, INDEX_FLAGS),
