@@ -96,6 +96,17 @@ def through_link(root: Path, rel: str) -> bool:
     return any(os.path.islink(os.path.join(root, *parts[:i])) for i in range(1, len(parts) + 1))
 
 
+def _through_a_file(root: Path, rel: str) -> bool:
+    """Whether a folder on the way to `rel` is a file or a FIFO (a step made it one): nothing
+    can be made under it, so the step is skipped, as `mkdir -p` would fail it."""
+    parts = rel.split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        here = os.path.join(root, *parts[:i])
+        if os.path.lexists(here) and not os.path.isdir(here):
+            return True
+    return False
+
+
 def _git(env: Mapping[str, str], cwd: Path, *args: str) -> bytes:
     # The user's fsmonitor must not answer for the oracle either.
     return subprocess.run(
@@ -160,7 +171,7 @@ def apply_ops(root: Path, ops: list[list[str]], outside: str | None = None) -> N
     for op in ops:
         kind, rel = op[0], os.fsencode(op[1]) if len(op) > 1 else b""
         full = os.path.join(base, rel)
-        if rel and through_link(root, op[1]):
+        if rel and (through_link(root, op[1]) or _through_a_file(root, op[1])):
             continue
         if kind == "outlink":
             if os.path.isdir(full) and not os.path.islink(full):

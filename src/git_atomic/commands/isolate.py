@@ -65,6 +65,7 @@ from git_atomic.ops.context import (
     open_journal,
     refuse_if_interrupted,
 )
+from git_atomic.ops.execution import failed_phase
 from git_atomic.ops.gates import check_programs
 from git_atomic.ops.isolation_apply import NotApplied, Result, apply_result, take_worktree_lock
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
@@ -259,13 +260,7 @@ def _run_command(
     run.ctx.journal.set_command_result(run.op_id, exit_code=res.exit_code, duration=res.duration_s)
     if res.error:
         output.say(f"git-atomic: cannot run the command: {res.error}")
-    if children.INTERRUPTS.received is not None:
-        return FailedPhase.INTERRUPT
-    if res.timed_out:
-        return FailedPhase.TIMEOUT
-    if res.exit_code is None or res.exit_code not in ok_exit:
-        return FailedPhase.EXEC
-    return None
+    return failed_phase(res, ok_exit)
 
 
 def _post_op(run: IsolatedRun, engine: Engine, done: PhaseState, *, gates_ran: bool) -> PhaseState:

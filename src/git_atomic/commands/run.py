@@ -6,17 +6,19 @@ import contextlib
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from git_atomic.core import children
 from git_atomic.core.config import Config, GateSpec, gates_to_run, load_config
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journalrows import OpRow
+from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
 from git_atomic.engine import gitlinks, gitstate, staged
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, phasecommit
 from git_atomic.ops.conclude import conclude
+from git_atomic.ops.execution import failed_phase, run_command
 from git_atomic.ops.operation import ROLLBACK_FAILURES, Engine, rollback_op
 from git_atomic.ops.validation import validate_and_finish
 
@@ -60,19 +62,12 @@ def run(
         specs = _runnable_gates(ctx, config, gates, no_gates=no_gates)
         op_name = name or os.path.basename(argv[0]) or "run"
         engine = Engine(ctx)
+        oks = ok_exit or config.command_ok_exit(argv)
+        command = _Command(argv, specs, timeout, json_out, all_gates, oks)
 
         def work() -> OpRow:
             op = engine.begin(op_name, history=mode, kind=OpKind.RUN, argv=argv, keep_owner=True)
-            return _execute(
-                engine,
-                op,
-                argv,
-                specs,
-                timeout=timeout,
-                json_out=json_out,
-                all_gates=all_gates,
-                ok_exit=ok_exit or config.command_ok_exit(argv),
-            )
+            return _execute(engine, op, lambda: _run_then_validate(engine, op, command))
 
         return conclude(
             ctx.journal,
@@ -102,30 +97,13 @@ def _runnable_gates(
     return specs
 
 
-def _execute(
-    engine: Engine,
-    op: OpRow,
-    argv: Sequence[str],
-    specs: Sequence[GateSpec],
-    *,
-    timeout: float | None,
-    json_out: bool,
-    all_gates: bool,
-    ok_exit: tuple[int, ...],
-) -> OpRow:
+def _execute(engine: Engine, op: OpRow, work: Callable[[], OpRow]) -> OpRow:
+    """The operation's `work` (its command, then its gates), guarded: an interrupt before it
+    starts, or an error in it, rolls the operation back."""
     if children.INTERRUPTS.received is not None:
         return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
     try:
-        return _run_then_validate(
-            engine,
-            op,
-            argv,
-            specs,
-            timeout=timeout,
-            json_out=json_out,
-            all_gates=all_gates,
-            ok_exit=ok_exit,
-        )
+        return work()
     except BaseException:
         # A bug or a git failure mid-way: put the tree back before the error surfaces.
         current = engine.journal.op(op.id)
@@ -138,30 +116,24 @@ def _execute(
         raise
 
 
-def _run_then_validate(
-    engine: Engine,
-    op: OpRow,
-    argv: Sequence[str],
-    specs: Sequence[GateSpec],
-    *,
-    timeout: float | None,
-    json_out: bool,
-    all_gates: bool,
-    ok_exit: tuple[int, ...],
-) -> OpRow:
+@dataclass(frozen=True)
+class _Command:
+    """What `run` was asked to do, once the operation is open."""
+
+    argv: Sequence[str]
+    specs: Sequence[GateSpec]
+    timeout: float | None
+    json_out: bool
+    all_gates: bool
+    ok_exit: tuple[int, ...]
+
+
+def _run_then_validate(engine: Engine, op: OpRow, command: _Command) -> OpRow:
     """Run the command, record what it left as OP-EXEC, then run the gates; a command that failed
     or left a state git cannot go on from is rolled back."""
-    res = children.run_child(
-        list(argv),
-        cwd=os.getcwd(),
-        timeout=timeout,
-        stdout=sys.stderr.fileno() if json_out else None,
-        interactive=True,
-    )
-    engine.journal.set_command_result(op.id, exit_code=res.exit_code, duration=res.duration_s)
-    if res.error:
-        output.say(f"git-atomic: cannot run the command: {res.error}")
-    failed = _why_not_go_on(engine, res, ok_exit)
+    argv, json_out = command.argv, command.json_out
+    res = run_command(engine, op, argv, timeout=command.timeout, json_out=json_out)
+    failed = _why_not_go_on(engine, res, command.ok_exit)
     if failed is not None:
         return rollback_op(engine, op, failed_phase=failed)
     try:
@@ -179,8 +151,8 @@ def _run_then_validate(
     return validate_and_finish(
         engine,
         op,
-        specs,
-        all_gates=all_gates,
+        command.specs,
+        all_gates=command.all_gates,
         progress=not json_out and sys.stderr.isatty(),
         just_taken=exec_row,
     )
@@ -191,12 +163,9 @@ def _why_not_go_on(
 ) -> FailedPhase | None:
     """Why the command's run cannot go on to OP-EXEC (saying so where the exit does not), or
     None."""
-    if children.INTERRUPTS.received is not None:
-        return FailedPhase.INTERRUPT
-    if res.timed_out:
-        return FailedPhase.TIMEOUT
-    if res.exit_code is None or res.exit_code not in ok_exit:
-        return FailedPhase.EXEC
+    failed = failed_phase(res, ok_exit)
+    if failed is not None:
+        return failed
     if gitlinks.head_damaged(engine.repo.git_dir):
         # git refuses such a repository: nothing to validate or commit.
         output.say("git-atomic: the command left .git/HEAD as git refuses it (a link, say)")

@@ -26,6 +26,7 @@ from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
 from git_atomic.ops import context, output, phasecommit
 from git_atomic.ops.conclude import conclude
+from git_atomic.ops.execution import run_command
 from git_atomic.ops.operation import (
     ROLLBACK_FAILURES,
     Engine,
@@ -191,16 +192,7 @@ def _run_the_command(
     None with the command's change recorded."""
     if children.INTERRUPTS.received is not None:
         return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
-    res = children.run_child(
-        list(argv),
-        cwd=os.getcwd(),
-        timeout=None,
-        stdout=sys.stderr.fileno() if json_out else None,
-        interactive=True,
-    )
-    engine.journal.set_command_result(op.id, exit_code=res.exit_code, duration=res.duration_s)
-    if res.error:
-        output.say(f"git-atomic: cannot run the command: {res.error}")
+    res = run_command(engine, op, argv, timeout=None, json_out=json_out)
     if children.INTERRUPTS.received is not None:
         return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
     if res.exit_code != 0:
