@@ -101,9 +101,7 @@ def start_window(
     return dataclasses.replace(record, window_before=before.commit, extra={**record.extra, **seen})
 
 
-def noted_files(
-    repo: git.Repo, paths: tuple[str, ...] | None
-) -> dict[str, list[str] | None] | None:
+def noted_files(repo: git.Repo, paths: tuple[str, ...] | None) -> Noted | None:
     """The files a file tool names, as they are now: path -> [mode, blob], or None where there
     is none. None when one cannot be noted that way, and the window takes a checkpoint: a
     path through a link or a file, anything but a regular file, an ignore or attributes file
@@ -167,14 +165,16 @@ def as_they_were(
     the step's window, in which an ignored file the window's calls made is theirs, starts
     then."""
     base = after if before_sha == FILES_NOTED else checkpoint.load(repo, before_sha)
-    was_there = [os.fsencode(p) for p, was in noted.items() if was is not None]
-    present = {e.path for e in repo.ls_tree_at(base.files_tree, was_there)} if was_there else set()
+    wanted = [os.fsencode(p) for p in noted]
+    present = {e.path for e in repo.ls_tree_at(base.files_tree, wanted)}
     changes: dict[bytes, tuple[str, str] | None] = {}
     for path, was in noted.items():
         rel = os.fsencode(path)
+        if rel not in present:
+            continue  # ignored (or in a submodule): in no checkpoint, as it was not before
         if was is None:
-            changes[rel] = None  # made by the window's calls (gone from the tree, if there)
-        elif rel in present and isinstance(was, list) and len(was) == 2:
+            changes[rel] = None  # made by the window's calls
+        elif isinstance(was, list) and len(was) == 2:
             changes[rel] = (str(was[0]), str(was[1]))
     files = repo.tree_edit(base.files_tree, changes) if changes else base.files_tree
     when = base.captured_at if noted_at is None else noted_at
