@@ -90,3 +90,28 @@ def test_inheritance_kw_only_and_post_init() -> None:
         Child(1, 2, 3)  # type: ignore[misc]  # c is keyword-only
     assert dataclasses.replace(child, b=5) == Child(a=1, b=5, c=4)
     assert repr(child).endswith("Child(a=1, b=2, c=4)")
+
+
+def test_what_the_class_defines_itself_stays() -> None:
+    """As with the standard decorator: a class's own __repr__, __eq__ or __hash__ is kept."""
+
+    @dataclass(frozen=True)
+    class Own:
+        a: int
+
+        def __repr__(self) -> str:
+            return "mine"
+
+        def __hash__(self) -> int:
+            return 7
+
+    assert repr(Own(1)) == "mine" and hash(Own(2)) == 7
+    assert Own(1) == Own(1) and Own(1) != Own(2)  # __eq__ still made
+    with pytest.raises(TypeError):
+
+        @dataclass(frozen=True)
+        class Bad:
+            a: int
+
+            def __setattr__(self, name: str, value: object) -> None:
+                object.__setattr__(self, name, value)

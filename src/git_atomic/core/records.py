@@ -114,18 +114,22 @@ def dataclass(cls: Any = None, /, *, frozen: bool = False, kw_only: bool = False
     """`dataclasses.dataclass`, for what this package uses of it: see the module."""
 
     def make(c: Any) -> Any:
+        # What the class body defines itself stays, as with the standard decorator.
+        own = {name for name, value in vars(c).items() if value is not None}
         # The fields, without a generated method (nothing compiled): ours are set below.
         made = dataclasses.dataclass(c, init=False, repr=False, eq=False, kw_only=kw_only)
         made._record_spec = _Spec(made)
-        made.__init__ = _init
-        made.__repr__ = _repr
-        made.__eq__ = _eq
+        methods: dict[str, object] = {"__init__": _init, "__repr__": _repr, "__eq__": _eq}
         if frozen:
-            made.__hash__ = _hash
-            made.__setattr__ = _frozen_setattr
-            made.__delattr__ = _frozen_delattr
+            if own & {"__setattr__", "__delattr__"}:
+                raise TypeError(f"cannot overwrite __setattr__ or __delattr__ in {c.__name__}")
+            methods |= {"__setattr__": _frozen_setattr, "__delattr__": _frozen_delattr}
+            methods["__hash__"] = _hash
         else:
-            made.__hash__ = None  # mutable and compared by value: unhashable, as a dataclass
+            methods["__hash__"] = None  # mutable and compared by value: unhashable
+        for name, method in methods.items():
+            if name not in own:
+                setattr(made, name, method)
         return made
 
     return make if cls is None else make(cls)
