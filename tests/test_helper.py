@@ -383,6 +383,45 @@ def test_a_signal_to_the_client_is_the_commands(
     assert ends[1][0] in (code, -sig)
 
 
+def test_a_helper_still_starting_is_not_started_twice(repo: GitRepo, tmp_path: Path) -> None:
+    """Two commands in quick succession both find no socket (a helper binds it after its
+    imports): the second starts no other helper while the first holds the lock, and a helper
+    started then anyway leaves without importing the engine."""
+    import fcntl
+
+    repo.atomic("begin", "x", check=0, env={"GIT_ATOMIC_HELPER": "0"})  # makes .git/atomic
+    folder = repo.path / ".git" / "atomic" / "helper"
+    folder.mkdir(mode=0o700)
+    with open(folder / "main.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a helper does before its imports
+        call = probe(repo, tmp_path, "status", env={})
+        assert call.code == 0 and not call.served
+        time.sleep(1.0)
+        assert helper_pids(tmp_path) == []
+        begun = time.monotonic()
+        leaving = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from git_atomic.cli.helperd import serve; serve(*sys.argv[1:]); "
+                "print(sorted(m for m in sys.modules if m.startswith('git_atomic.')))",
+                str(folder),
+                "main.sock",
+                "5",
+            ],
+            env=repo.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert time.monotonic() - begun < 30
+    loaded = ast.literal_eval(leaving.stdout)
+    assert "git_atomic.cli.main" not in loaded and "git_atomic.engine.early" not in loaded
+    assert not (folder / "main.sock").exists()
+    started(repo)  # the lock let go: the next command starts one
+
+
 def test_an_idle_helper_leaves(repo: GitRepo) -> None:
     pid = started(repo, {"GIT_ATOMIC_HELPER_IDLE": "1"})
     assert gone(pid, timeout=30)

@@ -58,14 +58,41 @@ _WAKE: Final = "wake"  # the selector's key of the signal wake-up socket
 
 
 def serve(folder: str, name: str, idle: str) -> None:
+    """Serve the worktree whose helper folder is `folder`, unless another helper does. The
+    lock comes before the imports: a helper started while another one starts (two commands
+    in quick succession, each finding no socket yet) leaves at once, without their cost."""
+    os.chdir(folder)
+    lock_fd = take_lock(name)
+    if lock_fd is None:
+        return
     for module in PRELOAD:
         __import__(module)
-    Helper(folder, name, float(idle)).run()
+    Helper(name, float(idle), lock_fd).run()
+
+
+def lock_path(name: str) -> str:
+    """The lock a serving (or starting) helper holds, beside its socket `name`."""
+    return name.removesuffix(".sock") + ".lock"
+
+
+def take_lock(name: str) -> int | None:
+    """The helper's lock, held; None when another helper holds it still after `_LOCK_WAIT`
+    (one that is leaving lets go within that)."""
+    fd = os.open(lock_path(name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    deadline = time.monotonic() + _LOCK_WAIT
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                return None  # another helper serves this worktree
+            time.sleep(0.05)
 
 
 class Helper:
-    def __init__(self, folder: str, name: str, idle: float) -> None:
-        self.folder = folder
+    def __init__(self, name: str, idle: float, lock_fd: int) -> None:
         self.name = name
         self.idle = idle
         self.me = helper.identity()
@@ -75,14 +102,11 @@ class Helper:
         self.selector = selectors.DefaultSelector()
         self.wake = socket.socketpair()  # a signal writes a byte to [1]: the loop wakes on [0]
         self.stopping = False
-        self.lock_fd = -1
+        self.lock_fd = lock_fd
         self.listener: socket.socket | None = None
         self.inode = 0
 
     def run(self) -> None:
-        os.chdir(self.folder)
-        if not self._lock():
-            return
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         # A signal wakes the loop at once (its select would sleep on through it otherwise).
@@ -98,19 +122,6 @@ class Helper:
 
     def _stop(self, _signum: int, _frame: object) -> None:
         self.stopping = True
-
-    def _lock(self) -> bool:
-        stem = self.name.removesuffix(".sock")
-        self.lock_fd = os.open(f"{stem}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        deadline = time.monotonic() + _LOCK_WAIT
-        while True:
-            try:
-                fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return False  # another helper serves this worktree
-                time.sleep(0.05)
 
     def _listen(self) -> None:
         with contextlib.suppress(FileNotFoundError):

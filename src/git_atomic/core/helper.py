@@ -135,8 +135,9 @@ class _Call:
                 return  # it is gone: its end is on its way
 
 
-# Set when a routed command found no helper: the command line starts one after the command.
-WANTED: list[tuple[str, str]] = []
+# Set when a routed command found no helper, or one older than the installation (True: it is
+# replaced): the command line starts one after the command.
+WANTED: list[tuple[str, str, bool]] = []
 
 
 def call(args: list[str]) -> int | None:
@@ -154,7 +155,7 @@ def call(args: list[str]) -> int | None:
         return None
     sock = _connect(*where)
     if sock is None:
-        WANTED.append(where)
+        WANTED.append((*where, False))
         return None
     job = _Call()
     try:
@@ -162,7 +163,7 @@ def call(args: list[str]) -> int | None:
     finally:
         sock.close()
     if job.stale:
-        WANTED.append(where)
+        WANTED.append((*where, True))
     return code
 
 
@@ -317,12 +318,12 @@ def _obey(sig: int) -> int:
     return 128 + sig
 
 
-def start(where: tuple[str, str]) -> None:
+def start(where: tuple[str, str, bool]) -> None:
     """Start the worktree's helper in the background: its own session, no terminal, nothing of
     ours inherited but the environment. Quietly nothing when it cannot start."""
     import subprocess
 
-    folder, name = where
+    folder, name, replacing = where
     if not os.path.isdir(os.path.dirname(folder)):
         return  # no operation ever ran here (no `atomic` folder in the git dir)
     try:
@@ -331,6 +332,8 @@ def start(where: tuple[str, str]) -> None:
         pass
     except OSError:
         return
+    if not replacing and _helper_running(folder, name):
+        return  # one is starting: its socket comes after its imports
     code = (
         "import sys; sys.path[:] = __import__('json').loads(sys.argv[1]); "
         "from git_atomic.cli.helperd import serve; serve(sys.argv[2], sys.argv[3], sys.argv[4])"
@@ -359,3 +362,26 @@ def start(where: tuple[str, str]) -> None:
         )
     except OSError:
         return  # the command was done here; the next one tries again
+
+
+def _helper_running(folder: str, name: str) -> bool:
+    """Whether a helper holds the worktree's lock (cli/helperd.py takes it before its imports,
+    so one still starting holds it too): starting another would only cost its start-up."""
+    import fcntl
+
+    try:
+        fd = os.open(
+            os.path.join(folder, name.removesuffix(".sock") + ".lock"),
+            os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW,
+        )
+    except OSError:
+        return False  # none ever ran here, or it cannot be read: try to start one
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # closing lets go of a lock taken here
+    return False
