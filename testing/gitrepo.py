@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,17 +104,20 @@ class GitRepo:
         full_env = dict(self.env)
         if env:
             full_env.update(env)
-        res = subprocess.run(
-            [sys.executable, "-m", "git_atomic", *args],
-            cwd=cwd or self.path,
-            env=full_env,
-            input=input.decode() if input else None,
-            stdin=None if input else subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        where = cwd or self.path
+        res = forked(list(args), where, full_env, input, timeout)
+        if res is None:
+            res = subprocess.run(
+                [sys.executable, "-m", "git_atomic", *args],
+                cwd=where,
+                env=full_env,
+                input=input.decode() if input else None,
+                stdin=None if input else subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
         if check is not None and res.returncode != check:
             raise AssertionError(
                 f"git-atomic {' '.join(args)}: exit {res.returncode}, expected {check}\n"
@@ -323,3 +327,130 @@ def _running(pid: int) -> bool:
             return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
     except OSError:
         return False
+
+
+# --- the fork server (testing/forkserver.py) ----------------------------------------------------
+# False: every call starts a new interpreter (tests of the start-up and of the warm helper,
+# which a forked call does not go through, set it so).
+FORK = True
+_SERVER: dict[int, tuple[subprocess.Popen[bytes], str, dict[str, str]] | None] = {}
+_SERVER_LOCK = threading.Lock()
+
+
+def _startup(env: Mapping[str, str]) -> dict[str, str]:
+    """What Python reads from the environment when it starts (the streams, the encodings)."""
+    return {k: v for k, v in env.items() if k.startswith(("PYTHON", "LC_", "LANG"))}
+
+
+def _server() -> tuple[subprocess.Popen[bytes], str, dict[str, str]] | None:
+    """This process's fork server, started on first use; None where it is off."""
+    import tempfile
+    import time
+
+    with _SERVER_LOCK:
+        if os.getpid() in _SERVER:
+            return _SERVER[os.getpid()]
+        found = None
+        measured = any(k.startswith("COVERAGE_") for k in os.environ)
+        if os.environ.get("GIT_ATOMIC_TEST_FORK", "1") != "0" and not measured:
+            folder = tempfile.mkdtemp(prefix="git-atomic-forks-")
+            path = os.path.join(folder, "s")
+            env = hermetic_env(Path(folder) / "home")
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "testing.forkserver", path],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=folder,
+                env=env,
+            )
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and proc.poll() is None:
+                if os.path.exists(path):
+                    found = (proc, path, _startup(env))
+                    break
+                time.sleep(0.02)
+        _SERVER[os.getpid()] = found
+        return found
+
+
+def forked(
+    args: list[str], cwd: Path, env: Mapping[str, str], stdin: bytes | None, timeout: float
+) -> subprocess.CompletedProcess[str] | None:
+    """`python -m git_atomic ARGS` run by the fork server; None: run it as a new interpreter."""
+    import array
+    import signal
+    import socket
+    import tempfile
+    import time
+
+    server = _server() if FORK else None
+    if server is None or _startup(env) != server[2]:
+        return None
+    _, path, _ = server
+    argv = [sys.executable, "-m", "git_atomic", *args]
+    head = json.dumps(
+        {
+            "args": args,
+            "env": dict(env),
+            "umask": _umask(),
+            "argv0": str(ROOT / "src" / "git_atomic" / "__main__.py"),
+        }
+    ).encode()
+    with (
+        tempfile.TemporaryFile() as inp,
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn,
+    ):
+        if stdin:
+            inp.write(stdin)
+            inp.seek(0)
+        source = inp.fileno() if stdin else os.open(os.devnull, os.O_RDONLY)
+        folder = os.open(cwd, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            conn.connect(path)
+            fds = array.array("i", [source, out.fileno(), err.fileno(), folder])
+            conn.sendmsg(
+                [b"%d\n" % len(head) + head], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)]
+            )
+        finally:
+            os.close(folder)
+            if not stdin:
+                os.close(source)
+        conn.settimeout(timeout)
+        lines = conn.makefile("rb")
+        pid = 0
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                word, _, value = lines.readline().decode().partition(" ")
+                if word == "pid":
+                    pid = int(value)
+                elif word == "exit":
+                    code = int(value)
+                    break
+                elif word == "signal":
+                    code = -int(value)
+                    break
+                else:
+                    raise AssertionError(f"the fork server said {word!r}")
+        except (TimeoutError, OSError):
+            if pid and time.monotonic() >= deadline:
+                os.kill(pid, signal.SIGKILL)
+                raise subprocess.TimeoutExpired(argv, timeout) from None
+            raise
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(argv, code, _text(out.read()), _text(err.read()))
+
+
+def _text(data: bytes) -> str:
+    """As `subprocess.run(text=True)` gives it: decoded, universal newlines."""
+    return data.decode().replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _umask() -> int:
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from testing import gitrepo
 from testing.gitrepo import ROOT, GitRepo, helper_pids, stop_helpers
 
 PROBE = """
@@ -58,6 +59,13 @@ class Call:
     @property
     def said(self) -> tuple[int, str, str]:
         return self.code, _plain(self.stdout), _plain(self.stderr)
+
+
+@pytest.fixture(autouse=True)
+def _new_interpreters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command a new interpreter, as a user's: the helper serves those (the suite's fork
+    server, testing/forkserver.py, would run them without asking it)."""
+    monkeypatch.setattr(gitrepo, "FORK", False)
 
 
 def _plain(text: str) -> str:
