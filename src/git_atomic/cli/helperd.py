@@ -70,15 +70,10 @@ def serve(folder: str, name: str, idle: str) -> None:
     Helper(name, float(idle), lock_fd).run()
 
 
-def lock_path(name: str) -> str:
-    """The lock a serving (or starting) helper holds, beside its socket `name`."""
-    return name.removesuffix(".sock") + ".lock"
-
-
 def take_lock(name: str) -> int | None:
     """The helper's lock, held; None when another helper holds it still after `_LOCK_WAIT`
     (one that is leaving lets go within that)."""
-    fd = os.open(lock_path(name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = os.open(helper.lock_name(name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     deadline = time.monotonic() + _LOCK_WAIT
     while True:
         try:

@@ -371,8 +371,7 @@ def _helper_running(folder: str, name: str) -> bool:
 
     try:
         fd = os.open(
-            os.path.join(folder, name.removesuffix(".sock") + ".lock"),
-            os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW,
+            os.path.join(folder, lock_name(name)), os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW
         )
     except OSError:
         return False  # none ever ran here, or it cannot be read: try to start one
@@ -385,3 +384,8 @@ def _helper_running(folder: str, name: str) -> bool:
     finally:
         os.close(fd)  # closing lets go of a lock taken here
     return False
+
+
+def lock_name(name: str) -> str:
+    """The lock a helper holds from its start (cli/helperd.py), beside its socket `name`."""
+    return name.removesuffix(".sock") + ".lock"
