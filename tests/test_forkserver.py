@@ -31,7 +31,8 @@ CALLS: list[tuple[tuple[str, ...], bytes | None, dict[str, str]]] = [
 def _plain(text: str) -> str:
     text = re.sub(r"\b[0-9a-f]{7,64}\b", "<id>", text)
     text = re.sub(r"/tmp/\S+", "<path>", text)
-    return re.sub(r"\d+(\.\d+)?", "<n>", text)
+    text = re.sub(r"\d+(\.\d+)?", "<n>", text)
+    return re.sub(r"<n> (second|minute|hour|day)s?\b", r"<n> \1", text)
 
 
 def _session(repo: GitRepo) -> list[tuple[int, str, str]]:
