@@ -283,6 +283,24 @@ def test_a_changed_installation_is_not_served_and_its_helper_leaves(
     assert probe(repo, tmp_path, "status", env=env).served
 
 
+def test_an_upgrade_to_another_version_replaces_the_helper(repo: GitRepo, tmp_path: Path) -> None:
+    """The client of the new version says another identity; the helper still leaves, and the
+    client starts the new one (it did not: refused as another installation, the old helper
+    stayed as long as calls kept it from its idle time)."""
+    env = _installation(tmp_path, "inst")
+    old = started(repo, env)
+    init = tmp_path / "inst" / "git_atomic" / "__init__.py"
+    text = init.read_text()
+    newer = re.sub(r'__version__ = "([^"]+)"', r'__version__ = "\1.post1"', text)
+    assert newer != text
+    init.write_text(newer)
+    call = probe(repo, tmp_path, "status", env=env)
+    assert not call.served and call.code == 0 and "no operation is open" in call.stdout
+    assert gone(old)
+    assert helper_of(repo) != old
+    assert probe(repo, tmp_path, "status", env=env).served
+
+
 def test_another_installation_is_not_served_and_leaves_the_helper_be(
     repo: GitRepo, tmp_path: Path
 ) -> None:

@@ -227,13 +227,15 @@ class Helper:
         return Request(data[:length], data[length:] if has_stdin else None)
 
     def _refusal(self, req: Request) -> str | None:
-        if req.identity != self.me:
-            return "other"
+        # The installation first: an upgrade in place also changes the version the client
+        # says, and that client must replace this helper, not only be refused by it.
         if _sources() != self.sources:
             self.stopping = True  # this installation changed under us: a new helper will come
             with contextlib.suppress(OSError):
                 os.unlink(self.name)
             return "stale"
+        if req.identity != self.me:
+            return "other"
         if len(self.children) >= MAX_CHILDREN:
             return "busy"
         return None
