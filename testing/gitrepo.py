@@ -379,7 +379,6 @@ def forked(
 ) -> subprocess.CompletedProcess[str] | None:
     """`python -m git_atomic ARGS` run by the fork server; None: run it as a new interpreter."""
     import array
-    import signal
     import socket
     import tempfile
     import time
@@ -414,35 +413,44 @@ def forked(
             conn.sendmsg(
                 [b"%d\n" % len(head) + head], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)]
             )
+        except OSError:
+            with _SERVER_LOCK:
+                _SERVER[os.getpid()] = None  # it is gone: new interpreters from now on
+            return None
         finally:
             os.close(folder)
             if not stdin:
                 os.close(source)
         conn.settimeout(timeout)
-        lines = conn.makefile("rb")
-        pid = 0
         deadline = time.monotonic() + timeout
-        try:
-            while True:
-                word, _, value = lines.readline().decode().partition(" ")
-                if word == "pid":
-                    pid = int(value)
-                elif word == "exit":
-                    code = int(value)
-                    break
-                elif word == "signal":
-                    code = -int(value)
-                    break
-                else:
-                    raise AssertionError(f"the fork server said {word!r}")
-        except (TimeoutError, OSError):
-            if pid and time.monotonic() >= deadline:
-                os.kill(pid, signal.SIGKILL)
-                raise subprocess.TimeoutExpired(argv, timeout) from None
-            raise
+        with conn.makefile("rb") as lines:
+            code = _status(lines, argv, timeout, deadline)
         out.seek(0)
         err.seek(0)
         return subprocess.CompletedProcess(argv, code, _text(out.read()), _text(err.read()))
+
+
+def _status(lines: Any, argv: list[str], timeout: float, deadline: float) -> int:
+    """The exit code the server reports (minus the signal that ended the call), after its pid;
+    past `timeout`, the call is killed, as `subprocess.run` kills its process."""
+    import signal
+    import time
+
+    pid = 0
+    try:
+        while True:
+            word, _, value = lines.readline().decode().partition(" ")
+            if word == "pid":
+                pid = int(value)
+            elif word in ("exit", "signal"):
+                return int(value) if word == "exit" else -int(value)
+            else:
+                raise AssertionError(f"the fork server said {word!r}")
+    except (TimeoutError, OSError):
+        if pid and time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+            raise subprocess.TimeoutExpired(argv, timeout) from None
+        raise
 
 
 def _text(data: bytes) -> str:
