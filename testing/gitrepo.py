@@ -104,20 +104,7 @@ class GitRepo:
         full_env = dict(self.env)
         if env:
             full_env.update(env)
-        where = cwd or self.path
-        res = forked(list(args), where, full_env, input, timeout)
-        if res is None:
-            res = subprocess.run(
-                [sys.executable, "-m", "git_atomic", *args],
-                cwd=where,
-                env=full_env,
-                input=input.decode() if input else None,
-                stdin=None if input else subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
+        res = command_line(list(args), cwd or self.path, full_env, input, timeout)
         if check is not None and res.returncode != check:
             raise AssertionError(
                 f"git-atomic {' '.join(args)}: exit {res.returncode}, expected {check}\n"
@@ -372,6 +359,26 @@ def _server() -> tuple[subprocess.Popen[bytes], str, dict[str, str]] | None:
                 time.sleep(0.02)
         _SERVER[os.getpid()] = found
         return found
+
+
+def command_line(
+    args: list[str], cwd: Path, env: Mapping[str, str], stdin: bytes | None, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """`python -m git_atomic ARGS`: forked by the server when it can, else a new interpreter."""
+    res = forked(args, cwd, env, stdin, timeout)
+    if res is None:
+        res = subprocess.run(
+            [sys.executable, "-m", "git_atomic", *args],
+            cwd=cwd,
+            env=env,
+            input=stdin.decode() if stdin else None,
+            stdin=None if stdin else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    return res
 
 
 def forked(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +24,7 @@ import pytest
 from git_atomic.agents.hookfiles import Layout
 from git_atomic.cli.parser import AGENTS
 from git_atomic.commands.agents import ADAPTERS, _adapter
-from testing.gitrepo import GitRepo
+from testing.gitrepo import GitRepo, command_line
 
 SESSION = "5d1c0e7a-4b2f-4f51-9a77-0c3e2b1d9f80"
 CHECK = b"""\
@@ -196,16 +195,8 @@ class Agent:
             for handler in handlers:
                 argv = shlex.split(handler[self.layout.command_key])
                 assert argv[:3] == ["git-atomic", "hook", self.platform.name], argv
-                proc = subprocess.run(
-                    [sys.executable, "-m", "git_atomic", *argv[1:]],
-                    input=json.dumps(payload),
-                    cwd=self.repo.path,
-                    env=self.repo.env,
-                    capture_output=True,
-                    text=True,
-                    timeout=300,
-                    check=False,
-                )
+                data = json.dumps(payload).encode()
+                proc = command_line(argv[1:], self.repo.path, self.repo.env, data, 300)
                 assert proc.returncode == 0, proc.stderr
                 outputs.append(json.loads(proc.stdout) if proc.stdout.strip() else {})
         return outputs

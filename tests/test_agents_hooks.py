@@ -14,7 +14,6 @@ import os
 import re
 import shlex
 import sqlite3
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +27,7 @@ import pytest
 from git_atomic.agents.claude_code import handle
 from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, desired_hooks
 from git_atomic.commands.agents import hook_event
-from testing.gitrepo import GitRepo
+from testing.gitrepo import GitRepo, command_line
 
 SESSION = "3f6c2a1e-8b7d-4c55-9e0a-1b2c3d4e5f60"
 OTHER = "9b1d7c40-0000-4c55-9e0a-aaaaaaaaaaaa"
@@ -122,17 +121,8 @@ class ClaudeCode:
         argv = shlex.split(command)
         assert argv[:3] == ["git-atomic", "hook", "claude-code"], command
         # The console script of this checkout: the same code, whatever is on PATH.
-        argv = [sys.executable, "-m", "git_atomic", *argv[1:]]
-        proc = subprocess.run(
-            argv,
-            input=json.dumps(payload),
-            cwd=self.project,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        data = json.dumps(payload).encode()
+        proc = command_line(argv[1:], self.project, self.env, data, 300)
         return Answer(event, proc.returncode, proc.stdout, proc.stderr)
 
     def turn(self, steps: list[Step], *, cwd: Path | None = None) -> list[Answer]:
