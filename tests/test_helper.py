@@ -448,6 +448,29 @@ def test_a_helper_still_starting_is_not_started_twice(repo: GitRepo, tmp_path: P
     started(repo)  # the lock let go: the next command starts one
 
 
+def test_links_in_the_helper_folder_are_never_written_through(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A link where the lock or the pid file goes: the helper writes nothing through it (no
+    helper serves while the lock is a link; the commands run here)."""
+    repo.atomic("begin", "x", check=0, env={"GIT_ATOMIC_HELPER": "0"})  # makes .git/atomic
+    folder = repo.path / ".git" / "atomic" / "helper"
+    folder.mkdir(mode=0o700)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (folder / "main.pid.tmp").symlink_to(outside / "pid")
+    (folder / "main.lock").symlink_to(outside / "lock")
+    for _ in range(2):
+        call = probe(repo, tmp_path, "status", env={})
+        assert call.code == 0 and not call.served
+    time.sleep(1.0)
+    assert helper_pids(tmp_path) == [] and list(outside.iterdir()) == []
+    (folder / "main.lock").unlink()
+    pid = started(repo)
+    assert (folder / "main.pid").read_text().strip() == str(pid)
+    assert not (folder / "main.pid.tmp").exists() and list(outside.iterdir()) == []
+
+
 def test_an_idle_helper_leaves(repo: GitRepo) -> None:
     pid = started(repo, {"GIT_ATOMIC_HELPER_IDLE": "1"})
     assert gone(pid, timeout=30)

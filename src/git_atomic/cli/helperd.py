@@ -73,7 +73,12 @@ def serve(folder: str, name: str, idle: str) -> None:
 def take_lock(name: str) -> int | None:
     """The helper's lock, held; None when another helper holds it still after `_LOCK_WAIT`
     (one that is leaving lets go within that)."""
-    fd = os.open(helper.lock_name(name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:  # a link put in its place is not followed: nothing is created through it
+        fd = os.open(
+            helper.lock_name(name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600
+        )
+    except OSError:
+        return None
     deadline = time.monotonic() + _LOCK_WAIT
     while True:
         try:
@@ -132,7 +137,10 @@ class Helper:
         self.listener = listener
         self.selector.register(listener, selectors.EVENT_READ, None)
         stem = self.name.removesuffix(".sock")
-        with open(f"{stem}.pid.tmp", "w") as fh:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{stem}.pid.tmp")  # a link there is removed, never written through
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with open(os.open(f"{stem}.pid.tmp", flags, 0o600), "w") as fh:
             fh.write(f"{os.getpid()}\n")
         os.replace(f"{stem}.pid.tmp", f"{stem}.pid")
 

@@ -366,15 +366,18 @@ def start(where: tuple[str, str, bool]) -> None:
 
 def _helper_running(folder: str, name: str) -> bool:
     """Whether a helper holds the worktree's lock (cli/helperd.py takes it before its imports,
-    so one still starting holds it too): starting another would only cost its start-up."""
+    so one still starting holds it too), or none could take it (a link in its place): starting
+    one would only cost its start-up."""
     import fcntl
 
     try:
         fd = os.open(
             os.path.join(folder, lock_name(name)), os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW
         )
+    except FileNotFoundError:
+        return False  # none ever ran here: start one
     except OSError:
-        return False  # none ever ran here, or it cannot be read: try to start one
+        return True  # a link or unreadable: a helper could not take it either
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
