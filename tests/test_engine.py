@@ -25,7 +25,7 @@ from git_atomic.engine import (
 )
 from git_atomic.ops import context
 from git_atomic.ops.operation import Engine
-from testing.gitrepo import GitRepo
+from testing.gitrepo import GitRepo, hermetic_env
 
 
 def _engine(repo: GitRepo) -> Engine:
@@ -752,6 +752,35 @@ def test_tree_edit_writes_every_depth_in_one_mktree_and_checks_each_id(
     assert calls.count("mktree") == 1 + 5  # the batch, then one call per depth
     fsck = repo.git("fsck", "--connectivity-only", expected)
     assert "missing" not in fsck
+
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+def test_a_checkpoints_own_tree_written_without_git_is_the_tree_git_writes(
+    tmp_path: Path, object_format: str
+) -> None:
+    """A checkpoint's top tree (meta, staged, files, ...) is written loose by the engine, with
+    no `git mktree`: the same id and bytes git writes for the same entries, in either object
+    format, and a checkpoint git reads back whole (`fsck`)."""
+    repo = GitRepo(tmp_path / "r", hermetic_env(tmp_path / "home"))
+    (tmp_path / "r").mkdir()
+    repo.git("init", "-q", "-b", "main", f"--object-format={object_format}")
+    repo.write("README", b"hello\n")
+    repo.write("sub/x", b"x\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "initial")
+    repo.write("sub/y", b"y\n")
+    snap = _capture(repo)
+    eng = _engine(repo)
+    entries = eng.repo.ls_tree(snap.commit)
+    listing = b"".join(f"{e.mode} {e.kind} {e.oid}\t".encode() + e.path + b"\0" for e in entries)
+    assert (
+        repo.git("mktree", "-z", input=listing).strip()
+        == repo.git("rev-parse", f"{snap.commit}^{{tree}}").strip()
+    )
+    assert {e.path for e in entries} >= {b"meta", b"staged", b"files"}
+    fsck = repo.git("fsck", "--full", "--strict")
+    assert "error" not in fsck and "missing" not in fsck, fsck
+    assert checkpoint.load(eng.repo, snap.commit).files_tree == snap.files_tree
 
 
 def test_an_unreadable_scan_index_falls_back_and_is_seeded_again(repo: GitRepo) -> None:

@@ -275,8 +275,10 @@ class Repo(RepoConfig):
         return objectformat.write_loose_blob(self.common_dir / "objects", data, sha256=sha256)
 
     def mktree(self, entries: Iterable[TreeEntry]) -> str:
-        data = b"".join(f"{e.mode} {e.kind} {e.oid}\t".encode() + e.path + b"\0" for e in entries)
-        return self.line("mktree", "-z", input=data)
+        """A small tree of one level (a checkpoint's own), written loose as `git mktree` would
+        write it, without a process; the objects it names were just written by the caller."""
+        named = {e.path: f"{e.mode} {e.kind} {e.oid}".encode() for e in entries}
+        return objectformat.write_loose_tree(self.common_dir / "objects", named)
 
     def tree_without(self, tree: str, paths: Iterable[bytes]) -> str:
         """`tree` with the given files left out (a folder left empty goes too, as in any tree)."""

@@ -79,6 +79,14 @@ def tree_id(entries: Mapping[bytes, bytes]) -> str:
     zeros, ids in binary; SHA-1 or SHA-256 by the length of the ids."""
     import hashlib
 
+    body, sha256 = tree_body(entries)
+    digest = hashlib.sha256() if sha256 else hashlib.sha1()
+    digest.update(b"tree %d\0" % len(body) + body)
+    return digest.hexdigest()
+
+
+def tree_body(entries: Mapping[bytes, bytes]) -> tuple[bytes, bool]:
+    """A tree object's content (see `tree_id`), and whether its ids are SHA-256."""
     items = []
     size = 40
     for name, head in entries.items():
@@ -86,20 +94,29 @@ def tree_id(entries: Mapping[bytes, bytes]) -> str:
         size = len(oid)
         key = name + b"/" if kind == b"tree" else name
         items.append((key, mode.lstrip(b"0") + b" " + name + b"\0" + bytes.fromhex(oid.decode())))
-    body = b"".join(entry for _, entry in sorted(items))
-    digest = hashlib.sha256() if size == 64 else hashlib.sha1()
-    digest.update(b"tree %d\0" % len(body) + body)
-    return digest.hexdigest()
+    return b"".join(entry for _, entry in sorted(items)), size == 64
+
+
+def write_loose_tree(objects_dir: Path, entries: Mapping[bytes, bytes]) -> str:
+    """A small tree written as git writes a loose object (`mktree`), without a process: its
+    entries' objects must exist (the caller wrote them)."""
+    body, sha256 = tree_body(entries)
+    return write_loose(objects_dir, b"tree", body, sha256=sha256)
 
 
 def write_loose_blob(objects_dir: Path, data: bytes, *, sha256: bool) -> str:
     """One blob written as git writes a loose object (`hash-object -w`): no process for the
-    few a capture stores. An object already there is only freshened (its mtime), as git
-    does, so that a `gc` running now does not take it for old."""
+    few a capture stores."""
+    return write_loose(objects_dir, b"blob", data, sha256=sha256)
+
+
+def write_loose(objects_dir: Path, kind: bytes, data: bytes, *, sha256: bool) -> str:
+    """An object written loose, as git writes one. An object already there is only
+    freshened (its mtime), as git does, so that a `gc` running now does not take it for old."""
     import hashlib
     import zlib
 
-    raw = b"blob %d\0" % len(data) + data
+    raw = kind + b" %d\0" % len(data) + data
     oid = (hashlib.sha256 if sha256 else hashlib.sha1)(raw).hexdigest()
     folder = objects_dir / oid[:2]
     final = folder / oid[2:]
