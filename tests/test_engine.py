@@ -754,6 +754,52 @@ def test_tree_edit_writes_every_depth_in_one_mktree_and_checks_each_id(
     assert "missing" not in fsck
 
 
+def test_tree_edits_are_each_edit_made_on_its_own_with_one_mktree(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several edits of one tree (a turn's steps built at its end) give what each edit gives
+    alone, with every tree written by one `mktree --batch`; edits that need a file and a
+    folder at one path fall back to one edit at a time, with the same answers."""
+    for name in ("a/b/c", "a/d", "e", "f/g"):
+        repo.write(name, b"x\n")
+    repo.git("add", "-A")
+    tree = repo.git("write-tree").strip()
+    eng = _engine(repo)
+    one = eng.repo.line("hash-object", "-w", "--stdin", input=b"one\n")
+    two = eng.repo.line("hash-object", "-w", "--stdin", input=b"two\n")
+    rng = random.Random(17)
+    paths = [b"a/b/c", b"a/d", b"e", b"new/deep/file", b"a/b/new", b"f/g", b"f/h"]
+    choices: list[tuple[str, str] | None] = [None, ("100644", one), ("100755", two)]
+    calls: list[str] = []
+    out = eng.repo.out
+
+    def counting(*args: str, **kwargs: Any) -> bytes:
+        calls.append(args[0])
+        return out(*args, **kwargs)
+
+    for _ in range(6):
+        edits = [
+            {p: rng.choice(choices) for p in rng.sample(paths, rng.randint(1, 4))}
+            for _ in range(rng.randint(2, 5))
+        ]
+        expected = [eng.repo.tree_edit(tree, e) for e in edits]
+        monkeypatch.setattr(eng.repo, "out", counting)
+        calls.clear()
+        assert eng.repo.tree_edits(tree, edits) == expected, edits
+        assert calls.count("mktree") == 1, calls
+        monkeypatch.undo()
+    # A file where the folder `a` is, beside a file in it: each edit is made on its own.
+    clash: list[dict[bytes, tuple[str, str] | None]] = [
+        {b"a": ("100644", one)},
+        {b"a/x": ("100644", two), b"e": None},
+    ]
+    expected = [eng.repo.tree_edit(tree, e) for e in clash]
+    monkeypatch.setattr(eng.repo, "out", counting)
+    calls.clear()
+    assert eng.repo.tree_edits(tree, clash) == expected
+    assert calls.count("mktree") == 2
+
+
 @pytest.mark.parametrize("object_format", ["sha1", "sha256"])
 def test_a_checkpoints_own_tree_written_without_git_is_the_tree_git_writes(
     tmp_path: Path, object_format: str

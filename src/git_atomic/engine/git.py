@@ -293,6 +293,46 @@ class Repo(RepoConfig):
         """
         if not changes:
             return tree
+        dirs, children = self._folders_on_the_way(tree, changes)
+        _set_entries(children, changes)
+        return objectformat.write_trees(
+            lambda batch: self.out("mktree", "-z", "--missing", "--batch", input=batch),
+            dirs,
+            children,
+        )
+
+    def tree_edits(
+        self, tree: str, edits: Sequence[Mapping[bytes, tuple[str, str] | None]]
+    ) -> list[str]:
+        """`tree_edit(tree, edit)` for each of `edits` (each made on `tree` itself): the folders
+        on the way to all of them read once, and every tree they need written by one `mktree
+        --batch` whose answer is checked against the ids computed here. Should one differ, or
+        should two edits need a file and a folder at one path, each is made on its own."""
+        if len(edits) < 2:
+            return [self.tree_edit(tree, edit) for edit in edits]
+        dirs, listed = self._folders_on_the_way(tree, {p: None for e in edits for p in e})
+        roots: list[str] = []
+        batch, known = b"", list[str]()
+        try:
+            for edit in edits:
+                children = {folder: dict(entries) for folder, entries in listed.items()}
+                _set_entries(children, edit)
+                root, more, ids = objectformat.planned_trees(dirs, children)
+                roots.append(root)
+                batch, known = batch + more, known + ids
+        except ValueError:
+            return [self.tree_edit(tree, edit) for edit in edits]
+        if known and self.out("mktree", "-z", "--missing", "--batch", input=batch).split() != [
+            k.encode() for k in known
+        ]:
+            return [self.tree_edit(tree, edit) for edit in edits]
+        return roots
+
+    def _folders_on_the_way(
+        self, tree: str, changes: Iterable[bytes]
+    ) -> tuple[set[bytes], dict[bytes, dict[bytes, bytes]]]:
+        """The folders on the way to `changes` (the root included), and each one's entries in
+        `tree` (name -> b"mode kind oid"), those folders themselves left out."""
         dirs: set[bytes] = {b""}
         for path in changes:
             while b"/" in path:
@@ -304,19 +344,9 @@ class Repo(RepoConfig):
         for item in listing.split(b"\0"):
             head, _, path = item.partition(b"\t")
             parent, _, name = path.rpartition(b"/")
-            if item and parent in children and path not in dirs and path not in changes:
+            if item and parent in children and path not in dirs:
                 children[parent][name] = head
-        for path, new in changes.items():
-            if new is not None:
-                parent, _, name = path.rpartition(b"/")
-                mode, oid = new
-                kind = "commit" if mode == "160000" else "blob"
-                children[parent][name] = f"{mode} {kind} {oid}".encode()
-        return objectformat.write_trees(
-            lambda batch: self.out("mktree", "-z", "--missing", "--batch", input=batch),
-            dirs,
-            children,
-        )
+        return dirs, children
 
     def ls_tree(self, treeish: str, *, recursive: bool = False) -> list[TreeEntry]:
         args = ["ls-tree", "-z", "--full-tree"]
@@ -387,3 +417,17 @@ def worktree_key(repo: Repo) -> str:
     import hashlib  # only for such names: its import alone costs 2 ms of every start
 
     return hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def _set_entries(
+    children: dict[bytes, dict[bytes, bytes]], changes: Mapping[bytes, tuple[str, str] | None]
+) -> None:
+    """Each changed path's entry in its folder's `children`: set to (mode, object), or gone."""
+    for path, new in changes.items():
+        parent, _, name = path.rpartition(b"/")
+        if new is None:
+            children[parent].pop(name, None)
+            continue
+        mode, oid = new
+        kind = "commit" if mode == "160000" else "blob"
+        children[parent][name] = f"{mode} {kind} {oid}".encode()

@@ -28,32 +28,17 @@ def write_trees(
         return d.count(b"/") + 1 if d else 0
 
     levels = sorted({depth(d) for d in dirs}, reverse=True)
-    known: list[str] = []
-    batch, root = b"", EMPTY_TREE.encode()
-    for level in levels:
-        for folder in sorted(x for x in dirs if depth(x) == level):
-            entries = children[folder]
-            if not entries and folder:
-                continue  # an empty folder is no folder
-            batch += b"".join(h + b"\t" + n + b"\0" for n, h in entries.items()) + b"\0"
-            known.append(tree_id(entries))
-            if not folder:
-                root = known[-1].encode()
-                continue
-            parent, _, name = folder.rpartition(b"/")
-            if name in children[parent]:
-                raise ValueError(f"tree_edit: {folder!r} is both a file and a folder")
-            children[parent][name] = b"040000 tree " + known[-1].encode()
+    root, batch, known = planned_trees(dirs, children)
     if not known:
-        return root.decode()
+        return root
     made = mktree_batch(batch).decode().split()
     if made == known:
-        return root.decode()
+        return root
     for folder in dirs:  # back to the entries as they were: each depth names git's answer
         for name, head in list(children[folder].items()):
             if head.startswith(b"040000 tree ") and folder + b"/" * bool(folder) + name in dirs:
                 del children[folder][name]
-    root = EMPTY_TREE.encode()
+    written = EMPTY_TREE.encode()
     for level in levels:
         batch, order = b"", list[bytes]()
         for folder in sorted(x for x in dirs if depth(x) == level):
@@ -66,11 +51,40 @@ def write_trees(
             answer = mktree_batch(batch).split()
             for folder, tree_oid in zip(order, answer, strict=True):
                 if not folder:
-                    root = tree_oid
+                    written = tree_oid
                     continue
                 parent, _, name = folder.rpartition(b"/")
                 children[parent][name] = b"040000 tree " + tree_oid
-    return root.decode()
+    return written.decode()
+
+
+def planned_trees(
+    dirs: set[bytes], children: dict[bytes, dict[bytes, bytes]]
+) -> tuple[str, bytes, list[str]]:
+    """The trees of the folders `dirs`, deepest first, as `write_trees` writes them: the root's
+    id, the input of a `mktree -z --batch` that writes them all, and the id of each tree in
+    it, computed here. `children` gains each folder's entry in its parent."""
+
+    def depth(d: bytes) -> int:
+        return d.count(b"/") + 1 if d else 0
+
+    known: list[str] = []
+    batch, root = b"", EMPTY_TREE
+    for level in sorted({depth(d) for d in dirs}, reverse=True):
+        for folder in sorted(x for x in dirs if depth(x) == level):
+            entries = children[folder]
+            if not entries and folder:
+                continue  # an empty folder is no folder
+            batch += b"".join(h + b"\t" + n + b"\0" for n, h in entries.items()) + b"\0"
+            known.append(tree_id(entries))
+            if not folder:
+                root = known[-1]
+                continue
+            parent, _, name = folder.rpartition(b"/")
+            if name in children[parent]:
+                raise ValueError(f"tree_edit: {folder!r} is both a file and a folder")
+            children[parent][name] = b"040000 tree " + known[-1].encode()
+    return root, batch, known
 
 
 def tree_id(entries: Mapping[bytes, bytes]) -> str:
