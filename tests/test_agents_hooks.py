@@ -279,13 +279,13 @@ def test_a_gate_that_already_failed_where_the_turn_started_does_not_fail_it(
     assert repo.read("app.py") == b"def answer():\n    BUG\n"  # the user's WIP stays
 
 
-def test_a_later_file_tool_call_notes_its_file_and_takes_one_checkpoint(
+def test_a_later_file_tool_call_notes_its_file_and_takes_no_checkpoint(
     repo: GitRepo, tmp_path: Path
 ) -> None:
-    """Once the turn has a step, a file tool's PreToolUse takes no checkpoint: it notes the
-    file it names (issue 17: one capture per tool call). The step is the same: the tool's
-    change alone is taken back; what the user wrote while the tool ran stays; undo brings
-    the turn's changes back."""
+    """Once the turn has a step, a file tool's PreToolUse and PostToolUse take no checkpoint:
+    they note the file it names, before and after (issue 17); the step is written at the
+    turn's end, from one capture. The step is the same: the tool's change alone is taken back;
+    what the user wrote while the tool ran stays; undo brings the turn's changes back."""
     claude = ClaudeCode(repo)
     before = repo.read("app.py")
     claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py")])
@@ -299,7 +299,7 @@ def test_a_later_file_tool_call_notes_its_file_and_takes_one_checkpoint(
     claude.send(post)
     del claude.env["GIT_TRACE"]
     scans = {e: traces[e].read_text().count("status --porcelain=v2") for e in traces}
-    assert scans == {"pre": 0, "post": 1}, scans
+    assert scans == {"pre": 0, "post": 0}, scans
 
     [answer] = claude.send(stop())
     assert answer.json()["decision"] == "block"
@@ -308,6 +308,151 @@ def test_a_later_file_tool_call_notes_its_file_and_takes_one_checkpoint(
     repo.atomic("undo", check=0)
     assert repo.read("app.py") == b"def answer():\n    BUG\n"
     assert repo.read("lib.py") == b"VALUE = 3\n" and repo.read("notes.txt") == b"mine\n"
+
+
+def write_call(repo: GitRepo, n: int, file: str, data: bytes) -> Step:
+    payloads = tool_call("Write", {"file_path": str(repo.path / file), "content": "x"}, n)
+    return payloads, lambda: repo.write(file, data)
+
+
+TEXT = b"".join(b"line %d\n" % i for i in range(1, 21))
+
+
+def test_file_tool_steps_noted_without_captures_take_back_only_the_turns_changes(
+    repo: GitRepo,
+) -> None:
+    """Later file tool calls' steps are written at the turn's end (no capture at their hooks):
+    new files in new folders, the same file written twice with the user's edit between (in
+    another part of it), a file the user changed while a tool wrote another. The turn fails:
+    exactly the tool's changes go, byte for byte; undo brings them back."""
+    repo.write("doc.txt", TEXT)
+    repo.git("add", "doc.txt")
+    repo.git("commit", "-q", "-m", "doc")
+    claude = ClaudeCode(repo)
+    ours = TEXT.replace(b"line 2\n", b"line 2 by the agent\n")
+    again = ours.replace(b"line 3\n", b"line 3 by the agent\n")
+    users = ours.replace(b"line 18\n", b"line 18 by the user\n")
+    claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py")])  # the first step: captured
+    claude.turn([write_call(repo, 2, "pkg/deep/new.py", b"NEW = 1\n")])
+    claude.turn([write_call(repo, 3, "doc.txt", ours)])
+    repo.write("doc.txt", users)  # the user, between the calls, in another hunk
+    repo.write("mine.txt", b"the user's\n")
+    (pre, post), _ = write_call(repo, 4, "doc.txt", b"")
+    claude.send(pre)
+    repo.write("doc.txt", users.replace(b"line 3\n", b"line 3 by the agent\n"))
+    repo.write("notes.md", b"the user's, while the tool ran\n")  # not the tool's file
+    claude.send(post)
+    claude.turn([edit(repo, 5, "BUG")])
+    [answer] = claude.send(stop())
+
+    assert answer.json()["decision"] == "block"
+    assert not os.path.lexists(repo.path / "pkg")  # the new folders go with the new file
+    assert repo.read("doc.txt") == TEXT.replace(b"line 18\n", b"line 18 by the user\n")
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"
+    assert repo.read("lib.py") == b"VALUE = 1\n"
+    assert repo.read("mine.txt") == b"the user's\n"
+    assert repo.read("notes.md") == b"the user's, while the tool ran\n"
+    repo.atomic("undo", check=0)
+    assert repo.read("pkg/deep/new.py") == b"NEW = 1\n"
+    assert repo.read("doc.txt") == again.replace(b"line 18\n", b"line 18 by the user\n")
+    assert repo.read("app.py") == b"def answer():\n    BUG\n"
+    assert repo.read("lib.py") == b"VALUE = 3\n"
+    assert repo.read("notes.md") == b"the user's, while the tool ran\n"
+
+
+def test_a_noted_steps_last_checkpoint_is_what_was_on_disk_at_the_turns_end(
+    repo: GitRepo,
+) -> None:
+    """The turn's POST-OP is a capture of the worktree at its end, the user's edits between
+    its calls included: restoring it by name gives the whole state back."""
+    claude = ClaudeCode(repo)
+    claude.turn([write_call(repo, 1, "one.py", b"ONE = 1\n")])
+    claude.turn([write_call(repo, 2, "two.py", b"TWO = 2\n")])
+    repo.write("mine.txt", b"the user's\n")
+    claude.turn([write_call(repo, 3, "three.py", b"THREE = 3\n")])
+    [answer] = claude.send(stop())
+    assert "decision" not in answer.json()
+    [op] = ops(repo)
+    post = repo.atomic_json("show", op["op_id"])["checkpoints"]["post_op"]
+    files = repo.git("ls-tree", "-r", "--name-only", f"{post}:files").split()
+    assert {"one.py", "two.py", "three.py", "mine.txt"} <= set(files)
+    for name in ("one.py", "two.py", "three.py", "mine.txt"):
+        assert repo.git("cat-file", "blob", f"{post}:files/{name}").encode() == repo.read(name)
+
+
+def test_a_new_file_git_ignores_is_the_turns_only_when_protected(repo: GitRepo) -> None:
+    """A file tool writing a file git ignores: as with a capture, not the turn's (it stays
+    when the turn is taken back), unless the configuration protects it: then the window takes
+    its capture, which holds it, and it goes with the turn."""
+    repo.write(".gitignore", b"build/\n.env\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-q", "-m", "ignore")
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py")])
+    claude.turn([write_call(repo, 2, "build/out.txt", b"built\n")])
+    claude.turn([edit(repo, 3, "BUG")])
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert repo.read("build/out.txt") == b"built\n"  # ignored: not the turn's
+    assert repo.read("lib.py") == b"VALUE = 1\n"
+
+    config = repo.read(".git-atomic.toml") + b'protect = [".env"]\n'
+    repo.write(".git-atomic.toml", b'protect = [".env"]\n' + repo.read(".git-atomic.toml"))
+    assert config  # the key goes first: a top-level key after a table would be the table's
+    repo.git("commit", "-q", "-am", "protect .env")
+    claude.turn([edit(repo, 4, "VALUE = 3", file="lib.py")])
+    claude.turn([write_call(repo, 5, ".env", b"SECRET=1\n")])
+    claude.turn([edit(repo, 6, "BUG")])
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert not repo.exists(".env")  # protected: held, and the turn's
+    assert repo.read("lib.py") == b"VALUE = 1\n"
+
+
+def test_a_file_tools_folder_made_a_link_while_it_ran_takes_the_capture(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A folder on the way to the tool's file became a link to outside the worktree while the
+    tool ran: the file cannot be noted again, so the window takes its capture (which holds the
+    link as a link). The link is not the file the tool named, so not the turn's: it stays, and
+    nothing outside is written or removed."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "new.py").write_bytes(b"outside\n")
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py")])
+    (pre, post), _ = write_call(repo, 2, "pkg/new.py", b"")
+    claude.send(pre)
+    os.symlink(outside, repo.path / "pkg")
+    claude.send(post)
+    claude.turn([edit(repo, 3, "BUG")])
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert os.readlink(repo.path / "pkg") == str(outside)
+    assert (outside / "new.py").read_bytes() == b"outside\n"
+    assert sorted(os.listdir(outside)) == ["new.py"]
+    assert repo.read("lib.py") == b"VALUE = 1\n"
+
+
+def test_a_noted_step_and_a_shell_call_after_it_keep_their_order(repo: GitRepo) -> None:
+    """A file tool's noted step, then a shell call that changes the same file: the noted step
+    is written before the shell's (its end is where the shell's window starts); both are taken
+    back, in order, to the file as it was."""
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py")])
+    claude.turn([write_call(repo, 2, "app.py", b"def answer():\n    return 42\n")])
+    claude.turn([bash(repo, 3, "sed", lambda: repo.write("app.py", b"def answer():\n    BUG\n"))])
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"
+    assert repo.read("lib.py") == b"VALUE = 1\n"
+    [op] = ops(repo)
+    found = repo.atomic_json("show", op["op_id"])["checkpoints"]
+    ends = [found["pre_op"], *found["op_exec"]]  # before, after, for each step in turn
+    assert len(ends) == 6, ends
+    # The noted step ends where the shell's window starts: the same files.
+    assert repo.git("rev-parse", f"{ends[3]}:files") == repo.git("rev-parse", f"{ends[4]}:files")
+    assert repo.git("show", f"{ends[3]}:files/app.py") == "def answer():\n    return 42\n"
 
 
 def test_a_shell_call_joining_a_noted_window_takes_the_checkpoint(repo: GitRepo) -> None:

@@ -35,7 +35,12 @@ def close_window(repo: git.Repo, record: Record) -> Record:
     """The checkpoint after the window; a window that changed nothing is no step. A window
     of file tools only claims the files they name: when anything else changed meanwhile (you,
     another session), its step ends at the state it began from with those files as they are
-    now (`_narrowed`), so what others did to other files is not the turn's."""
+    now (`_narrowed`), so what others did to other files is not the turn's. A window that
+    noted its files takes no capture at all when it can (`_noted_step`)."""
+    if record.window_before == FILES_NOTED:
+        quick = _noted_step(repo, record)
+        if quick is not None:
+            return quick
     before_sha = record.window_before
     claims = claims_of(record)
     noted, noted_at = record.extra.get(NOTED), record.extra.get(NOTED_AT)
@@ -49,7 +54,9 @@ def close_window(repo: git.Repo, record: Record) -> Record:
     start: object
     if isinstance(noted, dict):
         when = noted_at if isinstance(noted_at, float) else None
-        record, before_sha, start = as_they_were(repo, record, before_sha, after, noted, when)
+        record, before_sha, start_snap = as_they_were(repo, record, before_sha, after, noted, when)
+        start = state_of(start_snap)
+        record = settle(repo, record, start_snap)  # the steps pending, before this one
     elif isinstance(known, dict) and known.get("commit") == before_sha:
         start = known.get("state")
     else:
@@ -96,6 +103,8 @@ def start_window(
         extra = {**record.extra, NOTED: files, NOTED_AT: when}
         return dataclasses.replace(record, window_before=FILES_NOTED, extra=extra)
     record, before = capture(repo, record, "before")
+    if opening:
+        record = settle(repo, record, before)  # the steps pending end where this one starts
     # What the window starts from, kept with it: closing it then reads nothing back.
     seen = {WINDOW_STATE: {"commit": before.commit, "state": state_of(before)}}
     return dataclasses.replace(record, window_before=before.commit, extra={**record.extra, **seen})
@@ -157,11 +166,11 @@ def as_they_were(
     after: checkpoint.Snapshot,
     noted: Mapping[str, object],
     noted_at: float | None,
-) -> tuple[Record, str, list[object]]:
+) -> tuple[Record, str, checkpoint.Snapshot]:
     """The start of a window that noted files: the checkpoint it took (or, when it took none,
     the capture that closes it) with those files as they were noted. A noted file that is not
     in that checkpoint was ignored then, as it is now: not the turn's. Returns the record, the
-    start's commit and its `_state`. Its capture time is when the files were noted (`noted_at`):
+    start's commit and the start. Its capture time is when the files were noted (`noted_at`):
     the step's window, in which an ignored file the window's calls made is theirs, starts
     then."""
     base = after if before_sha == FILES_NOTED else checkpoint.load(repo, before_sha)
@@ -180,9 +189,149 @@ def as_they_were(
     when = base.captured_at if noted_at is None else noted_at
     start = dataclasses.replace(base, files_tree=files, captured_at=when)
     if files == base.files_tree and when == base.captured_at:
-        return record, base.commit, state_of(start)
+        return record, base.commit, base
     record, ref = record.next_ref("before")
-    return record, written(repo, start, ref), state_of(start)
+    commit = written(repo, start, ref)
+    return record, commit, dataclasses.replace(start, commit=commit)
+
+
+# A window that noted its files closes without a capture when it can: it notes them again as
+# they are now, and the pair of notes is its step, kept in `Record.extra` (`PENDING`) until
+# the next step is built or the turn ends (`settle`). Each pending step is then written as two
+# checkpoints: the turn's last checkpoint with its files as they were, then as they are. One
+# capture a turn saves per file tool call. A pending step holds only files a capture would
+# hold: ones the last checkpoint has, or new ones git does not ignore; for any other (an
+# ignored file the configuration protects, a path git cannot answer for) the window takes
+# its capture, as before.
+PENDING: Final = "steps_pending"
+
+
+def _noted_step(repo: git.Repo, record: Record) -> Record | None:
+    """The record with the window closed and its step pending; None when the window must take
+    its capture (`close_window`)."""
+    noted, claims = record.extra.get(NOTED), claims_of(record)
+    if not record.steps or not isinstance(noted, dict) or claims is None:
+        return None
+    if set(claims) != set(noted):
+        return None
+    now = noted_files(repo, tuple(os.path.join(repo.root, p) for p in noted))
+    if now is None:
+        return None
+    changed = sorted(p for p in noted if noted[p] != now.get(p))
+    held = _held(repo, record.steps[-1][1], changed) if changed else set()
+    if held is None:
+        return None
+    noted_at = record.extra.get(NOTED_AT)
+    gone = (WINDOW_STATE, CLAIMS, NOTED, NOTED_AT)
+    extra = {k: v for k, v in record.extra.items() if k not in gone}
+    if held:
+        step = {
+            "before": {p: noted[p] for p in changed if p in held},
+            "after": {p: now[p] for p in changed if p in held},
+            "from": noted_at if isinstance(noted_at, float) else time.time(),
+            "to": time.time(),
+        }
+        extra[PENDING] = [*pending_of(record), step]
+    return dataclasses.replace(record, window_before=None, in_flight=(), extra=extra)
+
+
+def _held(repo: git.Repo, last: str, paths: Sequence[str]) -> set[str] | None:
+    """Which of `paths` a capture would hold: those the checkpoint `last` holds, and the new
+    ones git does not ignore. None when that cannot be told without a capture: a folder on the
+    way that is a file or a submodule there, an ignored file the configuration protects, or a
+    path `git check-ignore` does not answer for."""
+    from git_atomic.core.config import capture_settings
+    from git_atomic.engine.restoreplan import folders_on_the_way
+
+    rels = [os.fsencode(p) for p in paths]
+    asked = sorted({*rels, *(f for rel in rels for f in folders_on_the_way(rel))})
+    there = {e.path: e.mode for e in repo.ls_tree_at(f"{last}:files", asked)}
+    for rel in rels:
+        if any(there.get(f, "040000") != "040000" for f in folders_on_the_way(rel)):
+            return None
+        if there.get(rel, "100644") not in ("100644", "100755", "120000"):
+            return None  # a folder or a submodule where the file is
+    new = [rel for rel in rels if rel not in there]
+    ignored: set[bytes] = set()
+    if new:
+        found = repo.run(
+            "check-ignore", "-z", "--stdin", input=b"".join(r + b"\0" for r in new), check=False
+        )
+        if found.returncode not in (0, 1):
+            return None
+        ignored = {p for p in found.stdout.split(b"\0") if p}
+        if ignored and capture_settings(repo.root)[1]:
+            return None  # it may be protected: the capture decides
+    return {os.fsdecode(rel) for rel in rels if rel not in ignored}
+
+
+def pending_of(record: Record) -> list[dict[str, object]]:
+    value = record.extra.get(PENDING)
+    return [step for step in value if isinstance(step, dict)] if isinstance(value, list) else []
+
+
+def settle(repo: git.Repo, record: Record, end: checkpoint.Snapshot) -> Record:
+    """The record with its pending steps written as steps, oldest first. `end` is a state
+    captured after them and before anything later of the turn: the newest step ends there with
+    its files as they were noted after its calls, and starts there with them as they were noted
+    before; each older one likewise, from the start of the one after it. So what others changed
+    meanwhile is in both ends of a step, never its change, and the turn's last checkpoint is
+    what was on disk. Each checkpoint's capture time is its note's (the step's window)."""
+    pending = pending_of(record)
+    if not pending:
+        return record
+    so_far: dict[bytes, tuple[str, str] | None] = {}
+    edits: list[dict[bytes, tuple[str, str] | None]] = []
+    times: list[float] = []
+    for step in reversed(pending):  # the newest step's end first, then its start...
+        for side, clock in (("after", "to"), ("before", "from")):
+            files = step.get(side)
+            so_far.update(_entries(files if isinstance(files, dict) else {}))
+            edits.append(dict(so_far))
+            when = step.get(clock)
+            times.append(float(when) if isinstance(when, (int, float)) else time.time())
+    base = _without_listed(repo, end, set(so_far))
+    trees = repo.tree_edits(end.files_tree, edits[::-1])
+    commits, lines = [], []
+    for n, (tree, at) in enumerate(zip(trees, times[::-1], strict=True)):
+        record, ref = record.next_ref("before" if n % 2 == 0 else "after")
+        parts = dataclasses.replace(base, files_tree=tree, captured_at=at)
+        message = "git-atomic turn: the files its calls named"
+        commits.append(checkpoint.write(repo, parts, message=message).commit)
+        lines.append(f"create {ref} {commits[-1]}")
+    repo.update_refs(lines, message="git-atomic: turn checkpoint")
+    steps = tuple(zip(commits[0::2], commits[1::2], strict=True))
+    extra = {k: v for k, v in record.extra.items() if k != PENDING}
+    return dataclasses.replace(record, steps=(*record.steps, *steps), extra=extra)
+
+
+def _entries(files: Mapping[str, object]) -> dict[bytes, tuple[str, str] | None]:
+    """A note's files (path -> [mode, blob] or None) as a tree edit."""
+    found: dict[bytes, tuple[str, str] | None] = {}
+    for path, was in files.items():
+        if isinstance(was, list) and len(was) == 2:
+            found[os.fsencode(path)] = (str(was[0]), str(was[1]))
+        elif was is None:
+            found[os.fsencode(path)] = None
+    return found
+
+
+def _without_listed(
+    repo: git.Repo, snap: checkpoint.Snapshot, paths: set[bytes]
+) -> checkpoint.Snapshot:
+    """`snap` whose lists of files too large to hold and of special files (a socket...) name
+    none of `paths`: a pending step's files are held, regular files, at both its ends."""
+    too_large = checkpoint.load_too_large(repo, snap) if snap.too_large else frozenset()
+    specials = checkpoint.load_specials(repo, snap) if snap.specials else {}
+    if not (too_large & paths or set(specials) & paths):
+        return snap
+    return dataclasses.replace(
+        snap,
+        too_large=checkpoint.paths_blob(repo, too_large - paths),
+        specials=checkpoint.specials_blob(
+            repo, {p: m for p, m in specials.items() if p not in paths}
+        ),
+    )
 
 
 # The files the open window's calls claim, in `Record.extra`: a list of paths from the top of

@@ -43,7 +43,7 @@ def hooks_uninstall(*, target: str, root: Path) -> int:
 
 def hooks_status(*, root: Path) -> int:
     """Per agent: where its hooks file is and which of our hooks it holds; then open turns."""
-    from git_atomic.agents import hookfiles, turnstate
+    from git_atomic.agents import hookfiles, turnstate, turnsteps
     from git_atomic.engine import discovery
 
     for target in ADAPTERS:
@@ -62,7 +62,7 @@ def hooks_status(*, root: Path) -> int:
         mode = " (commits mode)" if events and commits else ""
         print(f"{target:<12} {layout.path:<32} {state}{mode}")
     for record in turnstate.open_turns(discovery.discover(str(root)).state_dir):
-        calls = len(record.steps)
+        calls = len(record.steps) + len(turnsteps.pending_of(record))  # pending: turnsteps.py
         print(
             f"open turn: {record.platform} session {record.session[:12]} in {record.root} "
             f"({calls} step{'s' if calls != 1 else ''} so far)"
