@@ -4,9 +4,11 @@ claim.
 A window opens with a call and closes when no call is in flight. Its start is a checkpoint
 (`start_window`), or, once the turn has a step and the window has only file tools, a note of
 the files they name as they are (`noted_files`); its end is the capture that closes it
-(`close_window`). A window of file tools claims only the files they name (`claiming`): its step
-holds their change and nothing else anyone did meanwhile (`narrowed`, `as_they_were`). A window
-that changed nothing is no step, and its checkpoints' refs go (`forget_refs`).
+(`close_window`), or, for a window that noted its files, a second note of them: its step then
+waits in the record (`PENDING`) until the turn's next capture writes it (`settle`). A window of
+file tools claims only the files they name (`claiming`): its step holds their change and
+nothing else anyone did meanwhile (`narrowed`, `as_they_were`). A window that changed nothing
+is no step, and its checkpoints' refs go (`forget_refs`).
 """
 
 from __future__ import annotations
@@ -77,8 +79,9 @@ def close_window(repo: git.Repo, record: Record) -> Record:
 # Edit...) takes no checkpoint at its start: it notes the files the tool names as they are on
 # disk (their bytes stored as blobs; `NOTED` in `Record.extra`, and `window_before` is
 # `FILES_NOTED`). Its step then begins at the capture that closes it, with those files as they
-# were: what the window's calls changed in them, and nothing else. One capture per tool call
-# instead of two. A call that may change anything (a shell) joining such a window takes the
+# were: what the window's calls changed in them, and nothing else; or, when its end can be
+# noted too, at the turn's next capture (`PENDING` below). No capture per tool call instead
+# of two. A call that may change anything (a shell) joining such a window takes the
 # checkpoint there, and the noted files are put back in it as they were. The blobs are loose
 # objects no ref holds until the window closes: git's prune leaves such objects for two weeks.
 FILES_NOTED: Final = "files-noted"
