@@ -28,7 +28,7 @@ from git_atomic.agents import turnsteps
 from git_atomic.agents.turnstate import Record, Slot, new_record, worktrees_of
 from git_atomic.core.errors import AtomicError, RefusedError
 from git_atomic.core.records import dataclass
-from git_atomic.engine import discovery, git, gitstate, snapshot
+from git_atomic.engine import discovery, git, gitstate
 
 if TYPE_CHECKING:
     from git_atomic.agents import judge
@@ -170,8 +170,8 @@ def _finish(
                 if record.window_before is not None:
                     record = turnsteps.close_window(repo, record)
                 if turnsteps.pending_of(record):  # the turn's last checkpoint: what is on disk
-                    end = snapshot.capture(repo, message="git-atomic turn: its end", ref=None)
-                    record = turnsteps.settle(repo, record, end.snapshot)
+                    record, end = turnsteps.capture(repo, record, "end", ref=False)
+                    record = turnsteps.settle(repo, record, end)
                 slot.remove()
             if not record.steps:
                 turnsteps.forget_refs(repo, record)

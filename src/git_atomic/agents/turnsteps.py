@@ -23,12 +23,30 @@ from typing import Final
 
 from git_atomic.agents.turnstate import TURN_REFS, Record
 from git_atomic.engine import checkpoint, git, snapshot
+from git_atomic.engine.restoreplan import folders_on_the_way
 
 
-def capture(repo: git.Repo, record: Record, what: str) -> tuple[Record, checkpoint.Snapshot]:
-    record, ref = record.next_ref(what)
+def capture(
+    repo: git.Repo, record: Record, what: str, *, ref: bool = True
+) -> tuple[Record, checkpoint.Snapshot]:
+    """A checkpoint of the worktree for the turn (`ref`: kept by a ref of the turn). The files
+    its pending steps made are held whatever their size, as a capture that had seen them would
+    hold them (max_new_file_size is for new files)."""
+    name = None
+    if ref:
+        record, name = record.next_ref(what)
+    made = frozenset(
+        os.fsencode(path)
+        for step in pending_of(record)
+        if isinstance(after := step.get("after"), dict)
+        for path, note in after.items()
+        if note is not None
+    )
     captured = snapshot.capture(
-        repo, message=f"git-atomic turn {what}: {record.platform} [{record.op_id}]", ref=ref
+        repo,
+        message=f"git-atomic turn {what}: {record.platform} [{record.op_id}]",
+        ref=name,
+        known_files=made,
     )
     return record, captured.snapshot
 
@@ -120,7 +138,6 @@ def noted_files(repo: git.Repo, paths: tuple[str, ...] | None) -> Noted | None:
     (what it changes is more than itself), one over the size budget."""
     from git_atomic.core.config import capture_settings
     from git_atomic.engine import safefs
-    from git_atomic.engine.restoreplan import folders_on_the_way
 
     if not paths:
         return None
@@ -244,7 +261,6 @@ def _held(repo: git.Repo, last: str, paths: Sequence[str]) -> set[str] | None:
     way that is a file or a submodule there, an ignored file the configuration protects, or a
     path `git check-ignore` does not answer for."""
     from git_atomic.core.config import capture_settings
-    from git_atomic.engine.restoreplan import folders_on_the_way
 
     rels = [os.fsencode(p) for p in paths]
     asked = sorted({*rels, *(f for rel in rels for f in folders_on_the_way(rel))})
@@ -289,7 +305,8 @@ def settle(repo: git.Repo, record: Record, end: checkpoint.Snapshot) -> Record:
     for step in reversed(pending):  # the newest step's end first, then its start...
         for side, clock in (("after", "to"), ("before", "from")):
             files = step.get(side)
-            so_far.update(_entries(files if isinstance(files, dict) else {}))
+            for path, entry in _entries(files if isinstance(files, dict) else {}).items():
+                _put(so_far, path, entry)
             edits.append(dict(so_far))
             when = step.get(clock)
             times.append(float(when) if isinstance(when, (int, float)) else time.time())
@@ -306,6 +323,22 @@ def settle(repo: git.Repo, record: Record, end: checkpoint.Snapshot) -> Record:
     steps = tuple(zip(commits[0::2], commits[1::2], strict=True))
     extra = {k: v for k, v in record.extra.items() if k != PENDING}
     return dataclasses.replace(record, steps=(*record.steps, *steps), extra=extra)
+
+
+def _put(
+    edit: dict[bytes, tuple[str, str] | None], path: bytes, entry: tuple[str, str] | None
+) -> None:
+    """`path` set in `edit`, which then names no file under it (a file there replaces what was
+    under it) and no file on its way (a folder is there): a file and a folder at one path, a
+    state the user's changes between two steps can make, is never asked of a tree."""
+    if entry is not None:
+        under = path + b"/"
+        for other in [p for p in edit if p.startswith(under)]:
+            del edit[other]
+    for folder in folders_on_the_way(path):
+        if edit.get(folder) is not None:
+            del edit[folder]
+    edit[path] = entry
 
 
 def _entries(files: Mapping[str, object]) -> dict[bytes, tuple[str, str] | None]:

@@ -293,7 +293,8 @@ class Repo(RepoConfig):
         """
         if not changes:
             return tree
-        dirs, children = self._folders_on_the_way(tree, changes)
+        dirs = _folders_on_the_way(changes)
+        children = _children(self._listing(tree, dirs), dirs)
         _set_entries(children, changes)
         return objectformat.write_trees(
             lambda batch: self.out("mktree", "-z", "--missing", "--batch", input=batch),
@@ -306,16 +307,21 @@ class Repo(RepoConfig):
     ) -> list[str]:
         """`tree_edit(tree, edit)` for each of `edits` (each made on `tree` itself): the folders
         on the way to all of them read once, and every tree they need written by one `mktree
-        --batch` whose answer is checked against the ids computed here. Should one differ, or
-        should two edits need a file and a folder at one path, each is made on its own."""
+        --batch` whose answer is checked against the ids computed here. Should one differ, each
+        edit is made on its own."""
         if len(edits) < 2:
             return [self.tree_edit(tree, edit) for edit in edits]
-        dirs, listed = self._folders_on_the_way(tree, {p: None for e in edits for p in e})
+        every = _folders_on_the_way(p for e in edits for p in e)
+        # A folder some edits go into and others do not: git lists its entries, not its own
+        # entry in its parent, so it is written again as listed (its id, and the tree itself,
+        # are then known whatever git's own tree looked like).
+        listed = _children(self._listing(tree, every), every, trees_only=True)
         roots: list[str] = []
-        batch, known = b"", list[str]()
         try:
+            _, batch, known = objectformat.planned_trees(every, listed)
             for edit in edits:
-                children = {folder: dict(entries) for folder, entries in listed.items()}
+                dirs = _folders_on_the_way(edit)
+                children = _children(listed, dirs)
                 _set_entries(children, edit)
                 root, more, ids = objectformat.planned_trees(dirs, children)
                 roots.append(root)
@@ -328,25 +334,17 @@ class Repo(RepoConfig):
             return [self.tree_edit(tree, edit) for edit in edits]
         return roots
 
-    def _folders_on_the_way(
-        self, tree: str, changes: Iterable[bytes]
-    ) -> tuple[set[bytes], dict[bytes, dict[bytes, bytes]]]:
-        """The folders on the way to `changes` (the root included), and each one's entries in
-        `tree` (name -> b"mode kind oid"), those folders themselves left out."""
-        dirs: set[bytes] = {b""}
-        for path in changes:
-            while b"/" in path:
-                path = path.rsplit(b"/", 1)[0]
-                dirs.add(path)
+    def _listing(self, tree: str, dirs: set[bytes]) -> dict[bytes, dict[bytes, bytes]]:
+        """Every entry of each of the folders `dirs` in `tree` (name -> b"mode kind oid")."""
         listing = self.out("ls-tree", "-z", "--full-tree", tree)
         listing += self._ls_tree_at(tree, [d + b"/" for d in sorted(dirs) if d])
-        children: dict[bytes, dict[bytes, bytes]] = {d: {} for d in dirs}
+        listed: dict[bytes, dict[bytes, bytes]] = {d: {} for d in dirs}
         for item in listing.split(b"\0"):
             head, _, path = item.partition(b"\t")
             parent, _, name = path.rpartition(b"/")
-            if item and parent in children and path not in dirs:
-                children[parent][name] = head
-        return dirs, children
+            if item and parent in listed:
+                listed[parent][name] = head
+        return listed
 
     def ls_tree(self, treeish: str, *, recursive: bool = False) -> list[TreeEntry]:
         args = ["ls-tree", "-z", "--full-tree"]
@@ -417,6 +415,31 @@ def worktree_key(repo: Repo) -> str:
     import hashlib  # only for such names: its import alone costs 2 ms of every start
 
     return hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def _folders_on_the_way(paths: Iterable[bytes]) -> set[bytes]:
+    """The folders on the way to `paths`, the top ("") included."""
+    dirs: set[bytes] = {b""}
+    for path in paths:
+        while b"/" in path:
+            path = path.rsplit(b"/", 1)[0]
+            dirs.add(path)
+    return dirs
+
+
+def _children(
+    listed: Mapping[bytes, Mapping[bytes, bytes]], dirs: set[bytes], *, trees_only: bool = False
+) -> dict[bytes, dict[bytes, bytes]]:
+    """The entries of the folders `dirs` as listed, less those folders themselves: they are
+    written again (a file where one of them must be goes, unless `trees_only`)."""
+    return {
+        d: {
+            n: h
+            for n, h in listed[d].items()
+            if (d + b"/" + n if d else n) not in dirs or (trees_only and b" tree " not in h)
+        }
+        for d in dirs
+    }
 
 
 def _set_entries(

@@ -53,6 +53,7 @@ def capture(
     also_capture: Callable[[str], Sequence[bytes]] | None = None,
     early: Early | None = None,
     allow_unmerged: bool = False,
+    known_files: frozenset[bytes] = frozenset(),
 ) -> Captured:
     """Write a checkpoint of the worktree as it is now, never touching the user's index.
 
@@ -69,6 +70,8 @@ def capture(
     worktree between its lock and that capture.
     `allow_unmerged`: a rescue or a probe keeps unmerged entries (in the raw index) instead of
     refusing them; a state an operation starts from or ends in must have none.
+    `known_files`: files held whatever their size, as if an earlier capture had seen them (an
+    agent turn's steps made them without one: turnsteps.py).
     `.gitignore` and `.gitattributes` files that a rule ignores (typically themselves) are
     always held: left behind by a rollback, one would hide files from every later checkpoint.
     Ignored files matching the configuration's `protect` patterns are always held, and new
@@ -81,7 +84,7 @@ def capture(
     disk = Disk(repo, early, protect)
     try:
         git_side = _read_git_side(repo, disk, allow_unmerged=allow_unmerged)
-        held = _read_files(repo, disk, git_side.side, limit, also_capture)
+        held = _read_files(repo, disk, git_side.side, limit, also_capture, known_files)
         parts = _parts(repo, git_side, held, effect_base=effect_base)
         commit_tree = None
         if for_commit:
@@ -166,9 +169,14 @@ def _read_files(
     side: staged.Staged,
     limit: int | None,
     also_capture: Callable[[str], Sequence[bytes]] | None,
+    known_files: frozenset[bytes] = frozenset(),
 ) -> _Held:
     captured_at = time.time()
     files = disk.finish(side, limit)
+    if kept := sorted(files.too_large & known_files):
+        files = dataclasses.replace(files, too_large=files.too_large.difference(kept))
+        asked = also_capture
+        also_capture = lambda tree: [*(asked(tree) if asked else ()), *kept]  # noqa: E731
     specials = dict(files.specials)
     files_tree = disk.held_anyway(files, side.flags, also_capture, limit, specials)
     untracked = frozenset(files.added).difference(side.flags.intent_to_add)
