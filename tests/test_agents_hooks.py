@@ -173,6 +173,13 @@ def bash(repo: GitRepo, n: int, command: str, act: Callable[[], None], **extra: 
     return tool_call("Bash", {"command": command, **extra}, n), act
 
 
+def post_op(repo: GitRepo) -> str:
+    """The POST-OP checkpoint of the one operation recorded."""
+    [op] = ops(repo)
+    sha: str = repo.atomic_json("show", op["op_id"])["checkpoints"]["post_op"]
+    return sha
+
+
 def ops(repo: GitRepo) -> list[dict[str, Any]]:
     operations: list[dict[str, Any]] = repo.atomic_json("log")["operations"]
     return operations
@@ -373,8 +380,7 @@ def test_a_noted_steps_last_checkpoint_is_what_was_on_disk_at_the_turns_end(
     claude.turn([write_call(repo, 3, "three.py", b"THREE = 3\n")])
     [answer] = claude.send(stop())
     assert "decision" not in answer.json()
-    [op] = ops(repo)
-    post = repo.atomic_json("show", op["op_id"])["checkpoints"]["post_op"]
+    post = post_op(repo)
     files = repo.git("ls-tree", "-r", "--name-only", f"{post}:files").split()
     assert {"one.py", "two.py", "three.py", "mine.txt"} <= set(files)
     for name in ("one.py", "two.py", "three.py", "mine.txt"):
@@ -484,8 +490,7 @@ def test_the_last_checkpoint_holds_a_users_file_where_a_step_made_a_folder(
     claude.turn([write_call(repo, 3, "other.txt", b"other\n")])
     [answer] = claude.send(stop())
     assert "decision" not in answer.json()
-    [op] = ops(repo)
-    post = repo.atomic_json("show", op["op_id"])["checkpoints"]["post_op"]
+    post = post_op(repo)
     assert repo.git("cat-file", "blob", f"{post}:files/pkg").encode() == b"the user's file\n"
 
 
