@@ -101,7 +101,8 @@ def close_window(repo: git.Repo, record: Record) -> Record:
 # noted too, at the turn's next capture (`PENDING` below). No capture per tool call instead
 # of two. A call that may change anything (a shell) joining such a window takes the
 # checkpoint there, and the noted files are put back in it as they were. The blobs are loose
-# objects no ref holds until the window closes: git's prune leaves such objects for two weeks.
+# objects no ref holds until a capture writes the step: git's prune leaves such objects for two
+# weeks.
 FILES_NOTED: Final = "files-noted"
 NOTED_AT: Final = "window_files_noted_at"  # when (time.time()): the step's window starts then
 # A noted file: path from the top -> [mode, blob], or None where there was no file.
@@ -217,12 +218,12 @@ def as_they_were(
 
 # A window that noted its files closes without a capture when it can: it notes them again as
 # they are now, and the pair of notes is its step, kept in `Record.extra` (`PENDING`) until
-# the next step is built or the turn ends (`settle`). Each pending step is then written as two
-# checkpoints: the turn's last checkpoint with its files as they were, then as they are. One
-# capture a turn saves per file tool call. A pending step holds only files a capture would
-# hold: ones the last checkpoint has, or new ones git does not ignore; for any other (an
-# ignored file the configuration protects, a path git cannot answer for) the window takes
-# its capture, as before.
+# the turn's next capture (`settle`). Each pending step is then written as two checkpoints: that
+# capture with its files as they were noted before its calls, then after (an older step: from
+# the start of the one after it). No capture per file tool call. A pending step holds only
+# files a capture would hold: ones the last checkpoint has, or new ones git does not ignore; for
+# any other (an ignored file the configuration protects, a path git cannot answer for) the
+# window takes its capture, as before.
 PENDING: Final = "steps_pending"
 
 
