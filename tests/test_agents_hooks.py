@@ -8,9 +8,11 @@ its own effect: what others do between its calls is never taken back.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
+import random
 import re
 import shlex
 import shutil
@@ -460,6 +462,105 @@ def test_a_noted_step_and_a_shell_call_after_it_keep_their_order(repo: GitRepo) 
     # The noted step ends where the shell's window starts: the same files.
     assert repo.git("rev-parse", f"{ends[3]}:files") == repo.git("rev-parse", f"{ends[4]}:files")
     assert repo.git("show", f"{ends[3]}:files/app.py") == "def answer():\n    return 42\n"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_random_turns_with_a_user_writing_alongside_take_back_exactly_the_turns_changes(
+    repo: GitRepo, seed: int
+) -> None:
+    """Drawn at random: a setting that changes how git reads files, and a turn of file tool
+    calls (edits of tracked files near their top, new files in new folders, a file written
+    again, an ignored file) and shell calls, while the user edits the same files near their
+    bottom, makes and changes files of their own, between the calls and while one runs. The
+    turn fails: on disk, every file is the user's version without the turn's changes; an
+    ignored file the turn wrote stays. `undo` brings the turn's changes back over the user's."""
+    rng = random.Random(seed)
+    docs = [f"doc{i}.txt" for i in range(3)]
+    repo.write(".gitignore", b"build/\n")
+    setting = rng.choice(["none", "autocrlf", "eol", "filemode", "untracked-cache"])
+    if setting == "autocrlf":
+        repo.git("config", "core.autocrlf", "input")
+    elif setting == "eol":
+        repo.write(".gitattributes", b"*.txt text eol=crlf\n")
+    elif setting == "filemode":
+        repo.git("config", "core.fileMode", "false")
+    elif setting == "untracked-cache":
+        repo.git("config", "core.untrackedCache", "true")
+    for doc in docs:
+        repo.write(doc, TEXT)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "docs")
+    claude = ClaudeCode(repo)
+    theirs: dict[str, bytes] = {doc: TEXT for doc in docs}  # as they must be after the rollback
+    ours: dict[str, bytes | None] = {}  # what the turn last wrote (None: nothing)
+    ignored: dict[str, bytes] = {}
+
+    def user(avoid: str = "") -> None:
+        """What the user does; never to the file a running tool writes (the tool's window
+        claims every change to it)."""
+        kind = rng.choice(["doc", "own", "none"])
+        if kind == "doc":
+            doc, line = rng.choice([d for d in docs if d != avoid]), rng.randint(15, 20)
+            new = b"line %d by the user %d\n" % (line, rng.randint(0, 99))
+            for files in (theirs, ours):
+                now = files.get(doc) or repo.read(doc)
+                files[doc] = re.sub(rb"line %d( by the user \d+)?\n" % line, new, now)
+            repo.write(doc, ours[doc] or theirs[doc])
+        elif kind == "own":
+            name = f"mine{rng.randint(0, 2)}.txt"
+            theirs[name] = b"the user's %d\n" % rng.randint(0, 99)
+            repo.write(name, theirs[name])
+
+    def doc_write(doc: str) -> bytes:
+        line = rng.randint(1, 5)
+        now = repo.read(doc)
+        return re.sub(rb"line %d\n" % line, b"line %d by the agent\n" % line, now)
+
+    claude.turn([edit(repo, 0, "BUG")])  # the first step: captured at both ends
+    for n in range(1, 9):
+        kind = rng.choice(["doc", "doc", "new", "again", "ignored", "shell"])
+        if kind == "doc":
+            doc = rng.choice(docs)
+            (pre, post), _ = write_call(repo, n, doc, b"")
+            claude.send(pre)
+            data = doc_write(doc)
+            repo.write(doc, data)
+            ours[doc] = data
+            if rng.random() < 0.5:
+                user(avoid=doc)  # while the tool runs
+            claude.send(post)
+        elif kind in ("new", "again"):
+            made = [p for p, d in ours.items() if p.startswith("new/") and d]
+            name = rng.choice(made) if kind == "again" and made else f"new/d{n}/f{n}.txt"
+            data = b"made by the agent, call %d\n" % n
+            claude.turn([write_call(repo, n, name, data)])
+            ours[name] = data
+        elif kind == "ignored":
+            data = b"built %d\n" % n
+            claude.turn([write_call(repo, n, f"build/out{n}.txt", data)])
+            ignored[f"build/out{n}.txt"] = data
+        else:
+            name, data = f"sh{n}.txt", b"from the shell %d\n" % n
+            claude.turn([bash(repo, n, "echo", functools.partial(repo.write, name, data))])
+            ours[name] = data
+        user()  # between the calls
+    [answer] = claude.send(stop())
+
+    assert answer.json()["decision"] == "block", answer
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"
+    for name, data in theirs.items():
+        assert repo.read(name) == data, name
+    for name in ours:
+        if name not in theirs:
+            assert not os.path.lexists(repo.path / name), name
+    for name, data in ignored.items():
+        assert repo.read(name) == data, name
+    repo.atomic("undo", check=0)
+    for name, wrote in ours.items():
+        assert wrote is None or repo.read(name) == wrote, name
+    for name, data in theirs.items():
+        if name not in ours:
+            assert repo.read(name) == data, name
 
 
 def test_noted_steps_where_the_user_made_a_file_a_folder_meanwhile(repo: GitRepo) -> None:
