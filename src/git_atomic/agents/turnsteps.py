@@ -285,6 +285,25 @@ def _held(repo: git.Repo, last: str, paths: Sequence[str]) -> set[str] | None:
     return {os.fsdecode(rel) for rel in rels if rel not in ignored}
 
 
+def noted_blobs(records: Sequence[Record]) -> list[str]:
+    """The blobs the open turns `records` noted and hold by no ref yet: the open window's and
+    the pending steps' (`gc` keeps them)."""
+    notes: list[object] = []
+    for record in records:
+        notes.append(record.extra.get(NOTED))
+        for step in pending_of(record):
+            notes += [step.get("before"), step.get("after")]
+    return sorted(
+        {
+            str(entry[1])
+            for note in notes
+            if isinstance(note, dict)
+            for entry in note.values()
+            if isinstance(entry, list) and len(entry) == 2
+        }
+    )
+
+
 def pending_of(record: Record) -> list[dict[str, object]]:
     value = record.extra.get(PENDING)
     return [step for step in value if isinstance(step, dict)] if isinstance(value, list) else []

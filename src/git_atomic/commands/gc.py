@@ -15,6 +15,7 @@ Objects: deleting a ref is what makes a checkpoint's objects prunable. gc then r
 itself would run: loose objects unreachable for longer than the user's grace period go now, and
 nothing younger, nothing in a reflog, nothing that another git process is writing this minute.
 Objects in packs, or younger than that period, go with the next `git gc`; the report says so.
+The bytes an open agent turn noted and has not yet written into checkpoints stay too.
 The scan of this worktree is taken anew first, so that its ref (refs/atomic/scan/) holds the
 files on disk now and not one deleted since, nor a file now over the size budget; so is the
 record of raw files under a line-ending rule (refs/atomic/raw/), which goes altogether once no
@@ -31,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Final
 
+from git_atomic.agents import turnstate, turnsteps
 from git_atomic.core import failpoints
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal
@@ -115,9 +117,21 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
     if (doomed or moved or raw_before is not None) and expire is not None:
         objects = repo.common_dir / "objects"
         before = _tree_size(objects)
-        repo.run("prune", f"--expire={expire}")
+        # The bytes an open agent turn noted (its steps not yet written): no ref holds them.
+        noted = _blobs(repo, turnsteps.noted_blobs(turnstate.open_turns(repo.state_dir)))
+        repo.run("prune", f"--expire={expire}", "--", *noted)
         freed = max(0, before - _tree_size(objects))
     return commandresults.GcResult(len(retire), len(doomed), events, logs, freed, expire)
+
+
+def _blobs(repo: git.Repo, oids: list[str]) -> list[str]:
+    """Those of `oids` that are blobs here (`git prune` refuses a name it cannot find)."""
+    wanted = [o for o in oids if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", o)]
+    if not wanted:
+        return []
+    check = "--batch-check=%(objectname) %(objecttype)"
+    answer = repo.out("cat-file", check, input=("\n".join(wanted) + "\n").encode())
+    return [line.split()[0] for line in answer.decode().splitlines() if line.endswith(" blob")]
 
 
 def _newest_rescues(journal: Journal) -> set[str]:
