@@ -563,6 +563,59 @@ def test_random_turns_with_a_user_writing_alongside_take_back_exactly_the_turns_
             assert repo.read(name) == data, name
 
 
+def test_gc_in_the_middle_of_a_turn_keeps_the_bytes_its_calls_noted(repo: GitRepo) -> None:
+    """The bytes a turn's file tool calls noted are held by no ref until the turn's next
+    capture writes its steps: `git atomic gc` keeps them, even with `gc.pruneExpire=now`, so
+    the turn is still judged and taken back, and undo brings it back."""
+    repo.write("doc.txt", TEXT)
+    repo.git("add", "doc.txt")
+    repo.git("commit", "-q", "-m", "doc")
+    repo.git("config", "gc.pruneExpire", "now")
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "BUG")])
+    ours = TEXT.replace(b"line 2\n", b"agent 2\n")
+    claude.turn([write_call(repo, 2, "doc.txt", ours)])
+    (pre, post), _ = write_call(repo, 3, "doc.txt", b"")
+    claude.send(pre)
+    repo.write("doc.txt", ours.replace(b"line 5\n", b"agent 5\n"))
+    repo.atomic("gc", check=0)  # while the tool runs: its file's bytes before it, noted
+    claude.send(post)
+    users = ours.replace(b"line 5\n", b"agent 5\n").replace(b"line 18\n", b"user 18\n")
+    repo.write("doc.txt", users)
+    repo.atomic("gc", check=0)  # between the calls: two steps pending
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert repo.read("doc.txt") == TEXT.replace(b"line 18\n", b"user 18\n")
+    assert "missing" not in repo.git("fsck", "--connectivity-only")
+    repo.atomic("undo", check=0)
+    assert repo.read("doc.txt") == users
+
+
+def test_a_turn_that_cannot_be_judged_says_so_in_one_line(repo: GitRepo) -> None:
+    """The bytes a turn noted pruned by git itself in the middle of the turn (`git prune
+    --expire=now`, which knows nothing of the turn): the turn cannot be taken back. Stop
+    answers exit 0 and says why in one line, never nothing; the operation is left for
+    `recover`, and nothing of the worktree was changed."""
+    repo.write("doc.txt", TEXT)
+    repo.git("add", "doc.txt")
+    repo.git("commit", "-q", "-m", "doc")
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "BUG")])
+    ours = TEXT.replace(b"line 2\n", b"agent 2\n")
+    claude.turn([write_call(repo, 2, "doc.txt", ours)])
+    claude.turn([write_call(repo, 3, "doc.txt", ours.replace(b"line 5\n", b"agent 5\n"))])
+    repo.write("doc.txt", repo.read("doc.txt").replace(b"line 18\n", b"user 18\n"))
+    now = repo.read("doc.txt")
+    repo.git("prune", "--expire=now")
+    [answer] = claude.send(stop())
+    assert answer.exit_code == 0
+    said = answer.json()["systemMessage"]
+    assert "not judged" in said and "Traceback" not in answer.stdout + answer.stderr, said
+    assert len(said.splitlines()) == 1, said
+    assert repo.read("doc.txt") == now
+    assert repo.read("app.py") == b"def answer():\n    BUG\n"
+
+
 def test_noted_steps_where_the_user_made_a_file_a_folder_meanwhile(repo: GitRepo) -> None:
     """A noted step writes the file `notes`; the user makes it a folder; a later step writes a
     file in it. The steps are written at the turn's end all the same (a file and a folder at

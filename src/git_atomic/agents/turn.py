@@ -161,6 +161,7 @@ def _finish(
     from git_atomic.agents import judge
     from git_atomic.core.vocab import HistoryMode
 
+    left: Record | None = None  # the turn, once it left its slot
     try:
         with _locked(repo, "hook: end of turn") as ctx_lock:
             with slot.held():  # the turn leaves its slot before the gates run
@@ -173,13 +174,15 @@ def _finish(
                     record, end = turnsteps.capture(repo, record, "end", ref=False)
                     record = turnsteps.settle(repo, record, end)
                 slot.remove()
+                left = record
             if not record.steps:
                 turnsteps.forget_refs(repo, record)
                 return None
             mode = HistoryMode.parse(history, what="history")
             return judge.judge(repo, ctx_lock, record, ending=ending, history=mode)
     except AtomicError as exc:
-        record = slot.read()
+        # Said, also when the turn had left its slot (a failure while it was judged).
+        record = slot.read() or left
         return judge.not_judged(record, repo, str(exc)) if record is not None else None
 
 
