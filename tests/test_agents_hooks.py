@@ -648,11 +648,6 @@ def test_the_last_checkpoint_holds_a_users_file_where_a_step_made_a_folder(
     assert repo.git("cat-file", "blob", f"{post}:files/pkg").encode() == b"the user's file\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not fixed yet: the capture that takes the turn back has never seen the file (no "
-    "capture did while it was small), so it takes it for a new file over the budget and leaves it",
-)
 def test_a_file_a_noted_step_made_is_held_when_it_grows_over_the_budget(repo: GitRepo) -> None:
     """`max_new_file_size` is for new files: one the turn made earlier (in a step written
     without a capture) is held when a later call makes it larger, as a capture that had seen

@@ -119,12 +119,15 @@ class Disk:
             else:
                 self._list_folders(self.scanning.index)
 
-    def finish(self, side: staged.Staged, limit: int | None) -> Files:
-        """The files read: the scan's tree, or `add -A`'s when the scan cannot say."""
+    def finish(
+        self, side: staged.Staged, limit: int | None, exempt: frozenset[bytes] = frozenset()
+    ) -> Files:
+        """The files read: the scan's tree, or `add -A`'s when the scan cannot say. `exempt`:
+        files read whatever `limit` says."""
         repo = self.repo
         tree: str | None = None
         if self.scanning is not None:
-            tree = scan.finish(self.scanning, side.tree, limit=limit)
+            tree = scan.finish(self.scanning, side.tree, limit=limit, exempt=exempt)
             if tree is None:  # something a scan index cannot describe
                 scan.abandon(self.scanning)
                 self.scanning = None
@@ -146,8 +149,8 @@ class Disk:
         too_large = self.scanning.too_large if self.scanning is not None else frozenset()
         if self.scanning is None and limit is not None:
             # `add -A` read them already; they are left out all the same.
-            intents = side.flags.intent_to_add
-            big = scantree.too_large(repo, [p for p in added if p not in intents], limit)
+            asked = [p for p in added if p not in side.flags.intent_to_add and p not in exempt]
+            big = scantree.too_large(repo, asked, limit)
             if big:
                 too_large = frozenset(big)
                 tree = repo.tree_without(tree, big)

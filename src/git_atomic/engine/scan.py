@@ -155,17 +155,24 @@ def abandon(scan: Scan) -> None:
     scanindex.discard(scan.repo, scan.index, keeping=base)
 
 
-def finish(scan: Scan, staged_tree: str, *, limit: int | None = None) -> str | None:
+def finish(
+    scan: Scan,
+    staged_tree: str,
+    *,
+    limit: int | None = None,
+    exempt: frozenset[bytes] = frozenset(),
+) -> str | None:
     """The tree of every file of the worktree, or None when this scan cannot say (the caller
     then scans the older way). `staged_tree`: the user's index entries. `limit`: new untracked
-    files larger than that many bytes are left out, unread (`scan.too_large`)."""
+    files larger than that many bytes are left out, unread (`scan.too_large`), but those in
+    `exempt`."""
     scan.repo.read_config()  # what the rest asks of it is read while the scan still runs
     listed = _changes(scan)
     if listed is None:
         return None
     deleted, changed, untracked = listed
     if limit is not None and untracked:
-        big = scantree.too_large(scan.repo, untracked, limit)
+        big = scantree.too_large(scan.repo, [p for p in untracked if p not in exempt], limit)
         if big:
             scan.too_large = frozenset(big)
             untracked = [p for p in untracked if p not in scan.too_large]

@@ -172,11 +172,7 @@ def _read_files(
     known_files: frozenset[bytes] = frozenset(),
 ) -> _Held:
     captured_at = time.time()
-    files = disk.finish(side, limit)
-    if kept := sorted(files.too_large & known_files):
-        files = dataclasses.replace(files, too_large=files.too_large.difference(kept))
-        asked = also_capture
-        also_capture = lambda tree: [*(asked(tree) if asked else ()), *kept]  # noqa: E731
+    files = disk.finish(side, limit, exempt=known_files)
     specials = dict(files.specials)
     files_tree = disk.held_anyway(files, side.flags, also_capture, limit, specials)
     untracked = frozenset(files.added).difference(side.flags.intent_to_add)
