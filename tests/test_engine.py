@@ -736,14 +736,7 @@ def test_tree_edit_writes_every_depth_in_one_mktree_and_checks_each_id(
     )
     eng.repo.run("update-index", "-z", "--index-info", input=info, env=env)
     expected = eng.repo.line("write-tree", env=env)
-    calls: list[str] = []
-    out = eng.repo.out
-
-    def counting(*args: str, **kwargs: Any) -> bytes:
-        calls.append(args[0])
-        return out(*args, **kwargs)
-
-    monkeypatch.setattr(eng.repo, "out", counting)
+    calls = _git_commands(monkeypatch, eng)
     assert eng.repo.tree_edit(tree, edits) == expected
     assert calls.count("mktree") == 1  # five folders, one at each depth
     calls.clear()
@@ -771,13 +764,7 @@ def test_tree_edits_are_each_edit_made_on_its_own_with_one_mktree(
     # Paths under files and over folders too: a file where a folder is, and the other way.
     paths = [b"a/b/c", b"a/d", b"e", b"e/f", b"new/deep/file", b"a/b", b"a/b/new", b"f/g", b"f"]
     choices: list[tuple[str, str] | None] = [None, ("100644", one), ("100755", two)]
-    calls: list[str] = []
-    out = eng.repo.out
-
-    def counting(*args: str, **kwargs: Any) -> bytes:
-        calls.append(args[0])
-        return out(*args, **kwargs)
-
+    calls = _git_commands(monkeypatch, eng)
     for _ in range(30):
         edits = [
             {p: rng.choice(choices) for p in rng.sample(paths, rng.randint(1, 4))}
@@ -788,21 +775,31 @@ def test_tree_edits_are_each_edit_made_on_its_own_with_one_mktree(
             expected = [eng.repo.tree_edit(tree, e) for e in edits]
         except ValueError:
             continue
-        monkeypatch.setattr(eng.repo, "out", counting)
         calls.clear()
         assert eng.repo.tree_edits(tree, edits) == expected, edits
         assert calls.count("mktree") == 1, calls
-        monkeypatch.undo()
     # A file where the folder `a` is, beside an edit that goes into it: still one batch.
     clash: list[dict[bytes, tuple[str, str] | None]] = [
         {b"a": ("100644", one)},
         {b"a/x": ("100644", two), b"e": None},
     ]
     expected = [eng.repo.tree_edit(tree, e) for e in clash]
-    monkeypatch.setattr(eng.repo, "out", counting)
     calls.clear()
     assert eng.repo.tree_edits(tree, clash) == expected
     assert calls.count("mktree") == 1
+
+
+def _git_commands(monkeypatch: pytest.MonkeyPatch, eng: Engine) -> list[str]:
+    """The git commands the engine's repository runs with output from now on, as they run."""
+    calls: list[str] = []
+    out = eng.repo.out
+
+    def counting(*args: str, **kwargs: Any) -> bytes:
+        calls.append(args[0])
+        return out(*args, **kwargs)
+
+    monkeypatch.setattr(eng.repo, "out", counting)
+    return calls
 
 
 def _file_and_folder(edit: dict[bytes, tuple[str, str] | None]) -> bool:
