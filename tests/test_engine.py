@@ -716,10 +716,7 @@ def test_tree_edit_writes_every_depth_in_one_mktree_and_checks_each_id(
     """The ids of the folders are computed before git writes them, so one `mktree --batch`
     writes all depths; an id git answers differently makes it write them again depth by depth,
     never a tree that names a folder that does not exist."""
-    for name in ("a/b/c/d", "a/b/e", "a/f", "g"):
-        repo.write(name, b"x\n")
-    repo.git("add", "-A")
-    tree = repo.git("write-tree").strip()
+    tree = _tree_of(repo, ("a/b/c/d", "a/b/e", "a/f", "g"))
     eng = _engine(repo)
     blob = eng.repo.line("hash-object", "-w", "--stdin", input=b"new\n")
     edits: dict[bytes, tuple[str, str] | None] = {
@@ -753,10 +750,7 @@ def test_tree_edits_are_each_edit_made_on_its_own_with_one_mktree(
     """Several edits of one tree (a turn's steps built at its end) give what each edit gives
     alone, with every tree written by one `mktree --batch`, also where one edit puts a file
     where another goes into a folder, or the other way round."""
-    for name in ("a/b/c", "a/d", "e", "f/g"):
-        repo.write(name, b"x\n")
-    repo.git("add", "-A")
-    tree = repo.git("write-tree").strip()
+    tree = _tree_of(repo, ("a/b/c", "a/d", "e", "f/g"))
     eng = _engine(repo)
     one = eng.repo.line("hash-object", "-w", "--stdin", input=b"one\n")
     two = eng.repo.line("hash-object", "-w", "--stdin", input=b"two\n")
@@ -787,6 +781,14 @@ def test_tree_edits_are_each_edit_made_on_its_own_with_one_mktree(
     calls.clear()
     assert eng.repo.tree_edits(tree, clash) == expected
     assert calls.count("mktree") == 1
+
+
+def _tree_of(repo: GitRepo, names: tuple[str, ...]) -> str:
+    """The tree of the index once these files (each "x") are added."""
+    for name in names:
+        repo.write(name, b"x\n")
+    repo.git("add", "-A")
+    return repo.git("write-tree").strip()
 
 
 def _git_commands(monkeypatch: pytest.MonkeyPatch, eng: Engine) -> list[str]:
