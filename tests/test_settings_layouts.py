@@ -158,3 +158,33 @@ def test_a_head_git_wrote_as_a_link_is_read_as_git_reads_it(tmp_path: Path, hist
     assert repo.head() == head and repo.read("README") == b"hello\n"
     assert os.readlink(repo.path / ".git" / "HEAD") == "refs/heads/feat"
     assert repo.git("symbolic-ref", "HEAD").strip() == "refs/heads/feat"
+
+
+def test_a_repository_shared_by_a_group_keeps_its_objects_writable_by_the_group(
+    tmp_path: Path,
+) -> None:
+    """`git init --shared=group`: git makes every object folder writable by the group and every
+    object readable by it, so that each member can write there. The objects a checkpoint and
+    an agent's noted file write are made the same way (by git: not as our umask says)."""
+    path = tmp_path / "r"
+    path.mkdir()
+    repo = GitRepo(path, hermetic_env(tmp_path / "home"))
+    repo.git("init", "-q", "-b", "main", "--shared=group")
+    repo.write("README", b"hello\n")
+    repo.git("add", "README")
+    repo.git("commit", "-q", "-m", "initial")
+    old = os.umask(0o022)
+    try:
+        repo.write("notes.txt", b"a change\n")
+        repo.atomic("begin", "shared", "--history", "shadow", check=0)
+        repo.write("more.txt", b"more\n")
+        repo.atomic("abort", check=0)
+    finally:
+        os.umask(old)
+    objects = path / ".git" / "objects"
+    folders = [p for p in objects.iterdir() if len(p.name) == 2]
+    assert folders
+    for folder in folders:
+        assert folder.stat().st_mode & 0o070 == 0o070, (folder, oct(folder.stat().st_mode))
+        for obj in folder.iterdir():
+            assert obj.stat().st_mode & 0o040, (obj, oct(obj.stat().st_mode))

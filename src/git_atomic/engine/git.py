@@ -255,7 +255,9 @@ class Repo(RepoConfig):
         if not contents:
             return []
         if len(contents) <= _LOOSE_AT_MOST and sum(map(len, contents)) <= _LOOSE_BYTES:
-            return [self._write_loose(data) for data in contents]
+            if self.writes_loose():
+                return [self._write_loose(data) for data in contents]
+            return [self.line("hash-object", "-w", "--stdin", input=data) for data in contents]
         marks = self.state_dir / "tmp" / f"marks-{os.getpid()}-{id(contents)}"
         marks.parent.mkdir(parents=True, exist_ok=True)
         stream = bytearray()
@@ -278,7 +280,17 @@ class Repo(RepoConfig):
         """A small tree of one level (a checkpoint's own), written loose as `git mktree` would
         write it, without a process; the objects it names were just written by the caller."""
         named = {e.path: f"{e.mode} {e.kind} {e.oid}".encode() for e in entries}
-        return objectformat.write_loose_tree(self.common_dir / "objects", named)
+        if self.writes_loose():
+            return objectformat.write_loose_tree(self.common_dir / "objects", named)
+        data = b"".join(head + b"\t" + path + b"\0" for path, head in named.items())
+        return self.line("mktree", "-z", input=data)
+
+    def writes_loose(self) -> bool:
+        """Whether objects may be written loose here without git: not in a repository shared
+        by a group (`core.sharedRepository`), whose folders and objects git makes writable and
+        readable by it (we would make them as our umask says)."""
+        shared = (self.config("core.sharedrepository") or "false").lower()
+        return shared in ("false", "umask", "0", "no", "off")
 
     def tree_without(self, tree: str, paths: Iterable[bytes]) -> str:
         """`tree` with the given files left out (a folder left empty goes too, as in any tree)."""
