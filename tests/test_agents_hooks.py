@@ -591,11 +591,9 @@ def test_gc_in_the_middle_of_a_turn_keeps_the_bytes_its_calls_noted(repo: GitRep
     assert repo.read("doc.txt") == users
 
 
-def test_a_turn_that_cannot_be_judged_says_so_in_one_line(repo: GitRepo) -> None:
-    """The bytes a turn noted pruned by git itself in the middle of the turn (`git prune
-    --expire=now`, which knows nothing of the turn): the turn cannot be taken back. Stop
-    answers exit 0 and says why in one line, never nothing; the operation is left for
-    `recover`, and nothing of the worktree was changed."""
+def test_git_gc_prune_now_between_calls_loses_nothing_of_the_turn(repo: GitRepo) -> None:
+    """`git gc --prune=now` between a turn's calls: the bytes its noted steps hold are kept by
+    a ref of the turn, as every checkpoint is; the turn is taken back, exactly."""
     repo.write("doc.txt", TEXT)
     repo.git("add", "doc.txt")
     repo.git("commit", "-q", "-m", "doc")
@@ -603,10 +601,36 @@ def test_a_turn_that_cannot_be_judged_says_so_in_one_line(repo: GitRepo) -> None
     claude.turn([edit(repo, 1, "BUG")])
     ours = TEXT.replace(b"line 2\n", b"agent 2\n")
     claude.turn([write_call(repo, 2, "doc.txt", ours)])
-    claude.turn([write_call(repo, 3, "doc.txt", ours.replace(b"line 5\n", b"agent 5\n"))])
-    repo.write("doc.txt", repo.read("doc.txt").replace(b"line 18\n", b"user 18\n"))
-    now = repo.read("doc.txt")
+    claude.turn([write_call(repo, 3, "new/made.txt", b"made\n")])
+    repo.git("gc", "-q", "--prune=now")
+    claude.turn([write_call(repo, 4, "doc.txt", ours.replace(b"line 5\n", b"agent 5\n"))])
+    repo.git("gc", "-q", "--prune=now")
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert repo.read("doc.txt") == TEXT and not repo.exists("new/made.txt")
+    assert "missing" not in repo.git("fsck", "--connectivity-only")
+    assert not [r for r in repo.git("for-each-ref").split("\n") if "/notes" in r]
+
+
+def test_a_turn_that_cannot_be_judged_says_so_in_one_line(repo: GitRepo) -> None:
+    """The bytes a file tool's `PreToolUse` noted, pruned by git itself while the tool runs
+    (`git prune --expire=now`, which knows nothing of the turn; no ref holds them until its
+    `PostToolUse`): the turn cannot be taken back. Stop answers exit 0 and says why in one
+    line, never nothing; the operation is left for `recover`, and nothing of the worktree was
+    changed."""
+    repo.write("doc.txt", TEXT)
+    repo.git("add", "doc.txt")
+    repo.git("commit", "-q", "-m", "doc")
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "BUG")])
+    users = TEXT.replace(b"line 18\n", b"user 18\n")
+    repo.write("doc.txt", users)  # the user's: bytes no checkpoint holds yet
+    (pre, post), _ = write_call(repo, 2, "doc.txt", b"")
+    claude.send(pre)
+    repo.write("doc.txt", users.replace(b"line 2\n", b"agent 2\n"))
     repo.git("prune", "--expire=now")
+    claude.send(post)
+    now = repo.read("doc.txt")
     [answer] = claude.send(stop())
     assert answer.exit_code == 0
     said = answer.json()["systemMessage"]

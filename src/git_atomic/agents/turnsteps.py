@@ -220,7 +220,8 @@ def as_they_were(
 # they are now, and the pair of notes is its step, kept in `Record.extra` (`PENDING`) until
 # the turn's next capture (`settle`). Each pending step is then written as two checkpoints: that
 # capture with its files as they were noted before its calls, then after (an older step: from
-# the start of the one after it). No capture per file tool call. A pending step holds only
+# the start of the one after it). No capture per file tool call; the bytes noted are kept
+# reachable meanwhile by one ref of the turn (`_keep_notes`). A pending step holds only
 # files a capture would hold: ones the last checkpoint has, or new ones git does not ignore; for
 # any other (an ignored file the configuration protects, a path git cannot answer for) the
 # window takes its capture, as before.
@@ -253,7 +254,23 @@ def _noted_step(repo: git.Repo, record: Record) -> Record | None:
             "to": time.time(),
         }
         extra[PENDING] = [*pending_of(record), step]
+        _keep_notes(repo, record, extra[PENDING])
     return dataclasses.replace(record, window_before=None, in_flight=(), extra=extra)
+
+
+def _notes_ref(record: Record) -> str:
+    return f"{TURN_REFS}{record.op_id}/notes"
+
+
+def _keep_notes(repo: git.Repo, record: Record, pending: list[dict[str, object]]) -> None:
+    """Keep the bytes the pending steps noted reachable, as every checkpoint is (a `git gc
+    --prune=now` meanwhile loses nothing): one tree naming them, held by a ref of the turn
+    until `settle` writes the steps."""
+    blobs = noted_blobs([dataclasses.replace(record, extra={PENDING: pending})])
+    tree = repo.mktree(
+        git.TreeEntry("100644", "blob", oid, b"%d" % n) for n, oid in enumerate(blobs)
+    )
+    repo.update_refs([f"update {_notes_ref(record)} {tree}"], message="git-atomic: turn notes")
 
 
 def _held(repo: git.Repo, last: str, paths: Sequence[str]) -> set[str] | None:
@@ -339,6 +356,7 @@ def settle(repo: git.Repo, record: Record, end: checkpoint.Snapshot) -> Record:
         message = "git-atomic turn: the files its calls named"
         commits.append(checkpoint.write(repo, parts, message=message).commit)
         lines.append(f"create {ref} {commits[-1]}")
+    lines.append(f"delete {_notes_ref(record)}")  # the steps' checkpoints hold those bytes now
     repo.update_refs(lines, message="git-atomic: turn checkpoint")
     steps = tuple(zip(commits[0::2], commits[1::2], strict=True))
     extra = {k: v for k, v in record.extra.items() if k != PENDING}
