@@ -101,8 +101,8 @@ def close_window(repo: git.Repo, record: Record) -> Record:
 # noted too, at the turn's next capture (`PENDING` below). No capture per tool call instead
 # of two. A call that may change anything (a shell) joining such a window takes the
 # checkpoint there, and the noted files are put back in it as they were. The blobs are loose
-# objects no ref holds until a capture writes the step: git's prune leaves such objects for two
-# weeks.
+# objects no ref holds until the window closes (then `_keep_notes` holds them, or its
+# checkpoints do): git's prune leaves such objects for two weeks, `git atomic gc` keeps them.
 FILES_NOTED: Final = "files-noted"
 NOTED_AT: Final = "window_files_noted_at"  # when (time.time()): the step's window starts then
 # A noted file: path from the top -> [mode, blob], or None where there was no file.
