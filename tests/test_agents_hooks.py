@@ -328,6 +328,16 @@ def write_call(repo: GitRepo, n: int, file: str, data: bytes) -> Step:
 TEXT = b"".join(b"line %d\n" % i for i in range(1, 21))
 
 
+def _turn_on_a_doc(repo: GitRepo) -> ClaudeCode:
+    """`doc.txt` (TEXT) committed, and a turn whose first call (captured) puts BUG in app.py."""
+    repo.write("doc.txt", TEXT)
+    repo.git("add", "doc.txt")
+    repo.git("commit", "-q", "-m", "doc")
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "BUG")])
+    return claude
+
+
 def test_file_tool_steps_noted_without_captures_take_back_only_the_turns_changes(
     repo: GitRepo,
 ) -> None:
@@ -594,11 +604,7 @@ def test_gc_in_the_middle_of_a_turn_keeps_the_bytes_its_calls_noted(repo: GitRep
 def test_git_gc_prune_now_between_calls_loses_nothing_of_the_turn(repo: GitRepo) -> None:
     """`git gc --prune=now` between a turn's calls: the bytes its noted steps hold are kept by
     a ref of the turn, as every checkpoint is; the turn is taken back, exactly."""
-    repo.write("doc.txt", TEXT)
-    repo.git("add", "doc.txt")
-    repo.git("commit", "-q", "-m", "doc")
-    claude = ClaudeCode(repo)
-    claude.turn([edit(repo, 1, "BUG")])
+    claude = _turn_on_a_doc(repo)
     ours = TEXT.replace(b"line 2\n", b"agent 2\n")
     claude.turn([write_call(repo, 2, "doc.txt", ours)])
     claude.turn([write_call(repo, 3, "new/made.txt", b"made\n")])
@@ -618,11 +624,7 @@ def test_a_turn_that_cannot_be_judged_says_so_in_one_line(repo: GitRepo) -> None
     `PostToolUse`): the turn cannot be taken back. Stop answers exit 0 and says why in one
     line, never nothing; the operation is left for `recover`, and nothing of the worktree was
     changed."""
-    repo.write("doc.txt", TEXT)
-    repo.git("add", "doc.txt")
-    repo.git("commit", "-q", "-m", "doc")
-    claude = ClaudeCode(repo)
-    claude.turn([edit(repo, 1, "BUG")])
+    claude = _turn_on_a_doc(repo)
     users = TEXT.replace(b"line 18\n", b"user 18\n")
     repo.write("doc.txt", users)  # the user's: bytes no checkpoint holds yet
     (pre, post), _ = write_call(repo, 2, "doc.txt", b"")
