@@ -27,8 +27,10 @@ from typing import Any
 
 import pytest
 
+from git_atomic.agents import turnsteps
 from git_atomic.agents.claude_code import handle
 from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, desired_hooks
+from git_atomic.agents.turnstate import Record
 from git_atomic.commands.agents import hook_event
 from testing.gitrepo import GitRepo, command_line
 
@@ -616,6 +618,24 @@ def test_git_gc_prune_now_between_calls_loses_nothing_of_the_turn(repo: GitRepo)
     assert repo.read("doc.txt") == TEXT and not repo.exists("new/made.txt")
     assert "missing" not in repo.git("fsck", "--connectivity-only")
     assert not [r for r in repo.git("for-each-ref").split("\n") if "/notes" in r]
+
+
+def test_a_damaged_turn_record_names_only_object_ids_to_keep() -> None:
+    """A record whose notes were damaged (by hand, a disk error) names no bytes but object
+    ids: what `gc` and the ref that keeps the notes are given is never a word git refuses."""
+    oid = "a" * 40
+    record = Record(
+        "op",
+        SESSION,
+        "claude-code",
+        "/work",
+        0.0,
+        extra={
+            turnsteps.NOTED: {"a": ["100644", "zz"], "b": ["100644", oid], "c": "junk"},
+            turnsteps.PENDING: [{"before": {"d": ["100644", "--all"]}, "after": 3}, "junk"],
+        },
+    )
+    assert turnsteps.noted_blobs([record]) == [oid]
 
 
 def test_a_turn_that_cannot_be_judged_says_so_in_one_line(repo: GitRepo) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import stat
 import time
 from collections.abc import Mapping, Sequence
@@ -316,9 +317,12 @@ def noted_blobs(records: Sequence[Record]) -> list[str]:
             for note in notes
             if isinstance(note, dict)
             for entry in note.values()
-            if isinstance(entry, list) and len(entry) == 2
+            if isinstance(entry, list) and len(entry) == 2 and _OID.fullmatch(str(entry[1]))
         }
     )
+
+
+_OID: Final = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def pending_of(record: Record) -> list[dict[str, object]]:

@@ -125,12 +125,12 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
 
 
 def _blobs(repo: git.Repo, oids: list[str]) -> list[str]:
-    """Those of `oids` that are blobs here (`git prune` refuses a name it cannot find)."""
-    wanted = [o for o in oids if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", o)]
-    if not wanted:
+    """Those of `oids` (object ids) that are blobs here (`git prune` refuses a name it cannot
+    find)."""
+    if not oids:
         return []
     check = "--batch-check=%(objectname) %(objecttype)"
-    answer = repo.out("cat-file", check, input=("\n".join(wanted) + "\n").encode())
+    answer = repo.out("cat-file", check, input=("\n".join(oids) + "\n").encode())
     return [line.split()[0] for line in answer.decode().splitlines() if line.endswith(" blob")]
 
 
