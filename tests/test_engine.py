@@ -783,6 +783,41 @@ def test_tree_edits_are_each_edit_made_on_its_own_with_one_mktree(
     assert calls.count("mktree") == 1
 
 
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_tree_made_from_entries_is_the_tree_git_writes(repo: GitRepo, shared: bool) -> None:
+    """`Repo.tree_of` (a checkpoint's `gitstate`): files at any depth, a link and a tree kept as
+    an entry, written loose or, in a group-shared repository, by `mktree`: the id git's
+    index gives the same files, with the tree as a subtree, and whole objects (`fsck`)."""
+    if shared:
+        repo.git("config", "core.sharedRepository", "group")
+    eng = _engine(repo)
+    one, two, link = (
+        eng.repo.line("hash-object", "-w", "--stdin", input=data)
+        for data in (b"one\n", b"two\n", b"target")
+    )
+    kept = _tree_of(repo, ("k/a", "k/b/c"))
+    entries = {
+        b"git/MERGE_HEAD": ("100644", one),
+        b"git/rebase-merge/done": ("100644", two),
+        b"git/rebase-merge/deep/er": ("100755", one),
+        b"git/a-link": ("120000", link),
+        b"refs": ("100644", two),
+        b"objects/" + kept.encode(): ("040000", kept),
+    }
+    made = eng.repo.tree_of(entries)
+    listed = {e.path: (e.mode, e.oid) for e in eng.repo.ls_tree(made, recursive=True)}
+    files = {p: m for p, m in entries.items() if m[0] != "040000"}
+    assert {p: m for p, m in listed.items() if not p.startswith(b"objects/")} == files
+    # The kept tree is one entry, its own id: what keeps it reachable, not its files.
+    top = {e.path: (e.mode, e.oid) for e in eng.repo.ls_tree(made + ":objects")}
+    assert top == {kept.encode(): ("040000", kept)}
+    assert kept in repo.git("rev-list", "--objects", "--no-object-names", made).split()
+    fsck = repo.git("fsck", "--full", "--strict")
+    assert "error" not in fsck and "missing" not in fsck, fsck
+    with pytest.raises(ValueError):
+        eng.repo.tree_of({b"git/x": ("100644", one), b"git/x/y": ("100644", two)})
+
+
 def _tree_of(repo: GitRepo, names: tuple[str, ...]) -> str:
     """The tree of the index once these files (each "x") are added."""
     for name in names:

@@ -139,6 +139,22 @@ def test_the_rescue_keeps_the_merge_and_undo_brings_it_back(repo: GitRepo, mode:
     assert repo.git("rev-parse", "HEAD^2").strip() == merge_head
 
 
+def test_the_tree_auto_merge_names_is_kept_whole_by_the_rescue(repo: GitRepo) -> None:
+    """A conflicted merge leaves AUTO_MERGE, the id of a tree: the rescue keeps that tree
+    itself reachable (not its files under another name), so `undo` after `git gc --prune=now`
+    brings back an AUTO_MERGE that names a tree git still has."""
+    conflicting(repo)
+    res = repo.atomic_json("run", "--", "sh", "-c", "git merge -q side; exit 1", check=1)
+    rescue = res["checkpoints"]["rescue"]
+    auto_merge = repo.git("show", f"{rescue}:gitstate/git/AUTO_MERGE").strip()
+    kept = repo.git("ls-tree", f"{rescue}:gitstate/objects").split()
+    assert kept == ["040000", "tree", auto_merge, auto_merge]
+    repo.git("gc", "-q", "--prune=now")
+    repo.atomic("undo", check=0)
+    assert (repo.path / ".git" / "AUTO_MERGE").read_text().strip() == auto_merge
+    assert repo.git("cat-file", "-t", auto_merge).strip() == "tree"
+
+
 def test_abort_clears_a_rebase_started_inside_the_operation(repo: GitRepo) -> None:
     conflicting(repo)
     repo.git("stash", "-q", "-u")

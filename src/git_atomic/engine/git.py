@@ -285,6 +285,31 @@ class Repo(RepoConfig):
         data = b"".join(head + b"\t" + path + b"\0" for path, head in named.items())
         return self.line("mktree", "-z", input=data)
 
+    def tree_of(self, entries: Mapping[bytes, tuple[str, str]]) -> str:
+        """A new tree of `entries` (path -> (mode, object), at any depth), with the folders on
+        the way; the objects they name must exist. Written loose without a process where
+        `writes_loose`, else by one `mktree --batch`. ValueError: a path both a file and a
+        folder, or a name git cannot hold in a tree."""
+        dirs = _folders_on_the_way(entries)
+        children: dict[bytes, dict[bytes, bytes]] = {d: {} for d in dirs}
+        for path, (mode, oid) in entries.items():
+            parent, _, name = path.rpartition(b"/")
+            if name in (b"", b".", b"..") or b"\0" in name or path in dirs:
+                raise ValueError(f"tree_of: {path!r} cannot be a tree entry")
+            kind = {"040000": "tree", "160000": "commit"}.get(mode, "blob")
+            children[parent][name] = f"{mode} {kind} {oid}".encode()
+        if not self.writes_loose():
+            return objectformat.write_trees(
+                lambda batch: self.out("mktree", "-z", "--missing", "--batch", input=batch),
+                dirs,
+                children,
+            )
+        root, _, _ = objectformat.planned_trees(dirs, children)
+        for folder in dirs:
+            if children[folder]:
+                objectformat.write_loose_tree(self.common_dir / "objects", children[folder])
+        return root
+
     def writes_loose(self) -> bool:
         """Whether objects may be written loose here without git: not in a repository shared
         by a group (`core.sharedRepository`), whose folders and objects git makes writable and

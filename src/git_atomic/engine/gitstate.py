@@ -80,7 +80,7 @@ ASIDE: Final = gitlinks.ASIDE
 REF_PREFIXES: Final = ("refs/bisect/", "refs/rewritten/")
 _REFS_ENTRY: Final = "refs"  # in the gitstate tree: `<oid> <ref>` lines
 _FILES_DIR: Final = "git"  # in the gitstate tree: the files, as they were in the git dir
-_OID: Final = re.compile(rb"\b[0-9a-f]{40}\b")
+_OID: Final = re.compile(rb"\b(?:[0-9a-f]{64}|[0-9a-f]{40})\b")  # SHA-256 or SHA-1
 _LOCK_GRACE_S: Final = 1.0
 
 
@@ -111,42 +111,30 @@ def present(repo: Repo) -> list[str]:
     return sorted(found)
 
 
-def capture(repo: Repo, refs: Mapping[str, str], scratch: Path) -> Saved | None:
+def capture(repo: Repo, refs: Mapping[str, str]) -> Saved | None:
     """The in-progress state now (`refs`: this worktree's refs under REF_PREFIXES), or None."""
     names = present(repo)
     own_refs = {n: o for n, o in refs.items() if n.startswith(REF_PREFIXES)}
     if not names and not own_refs:
         return None
     files = _read(repo, names)
-    oids = _hash(repo, [data for _, data in files.values()], scratch) if files else []
-    info = b"".join(
-        f"{mode} {oid}\t{_FILES_DIR}/{rel}".encode() + b"\0"
-        for (rel, (mode, _)), oid in zip(files.items(), oids, strict=True)
-    )
+    listing = "".join(f"{oid} {name}\n" for name, oid in sorted(own_refs.items())).encode()
+    oids = repo.write_blobs([*(data for _, data in files.values()), *([listing] * bool(own_refs))])
+    entries = {
+        f"{_FILES_DIR}/{rel}".encode(): (mode, oid)
+        for (rel, (mode, _)), oid in zip(files.items(), oids[: len(files)], strict=True)
+    }
     if own_refs:
-        listing = "".join(f"{oid} {name}\n" for name, oid in sorted(own_refs.items()))
-        oid = repo.line("hash-object", "-w", "--stdin", input=listing.encode())
-        info += f"100644 {oid}\t{_REFS_ENTRY}".encode() + b"\0"
+        entries[_REFS_ENTRY.encode()] = (_FILE, oids[-1])
     mentioned = set(own_refs.values())
     for mode, data in files.values():
         if mode == _FILE and len(data) < 1 << 20:
             mentioned.update(m.decode() for m in _OID.findall(data))
-    try:
-        repo.run("update-index", "-z", "--add", "--index-info", input=info, env=_env(scratch))
-        kinds = _kinds(repo, sorted(mentioned))
-        trees = [o for o, k in kinds.items() if k == "tree"]
-        if trees:  # AUTO_MERGE names a tree: keep it reachable from this one
-            repo.run(
-                "update-index",
-                "-z",
-                "--add",
-                "--index-info",
-                input=b"".join(f"040000 {t}\tobjects/{t}".encode() + b"\0" for t in trees),
-                env=_env(scratch),
-            )
-        tree = repo.line("write-tree", env=_env(scratch))
-    finally:
-        scratch.unlink(missing_ok=True)
+    kinds = _kinds(repo, sorted(mentioned))
+    # AUTO_MERGE names a tree: kept reachable from this one, as `objects/<its id>`.
+    trees = [o for o, k in kinds.items() if k == "tree"]
+    entries.update({f"objects/{o}".encode(): ("040000", o) for o in trees})
+    tree = repo.tree_of(entries)
     return Saved(tree, tuple(o for o, k in kinds.items() if k == "commit"))
 
 
@@ -180,11 +168,6 @@ def _read(repo: Repo, names: Sequence[str]) -> dict[str, tuple[str, bytes]]:
             if data is not None:
                 found[os.fsdecode(rel)] = (_FILE, data)
     return dict(sorted(found.items()))
-
-
-def _hash(repo: Repo, blobs: Sequence[bytes], scratch: Path) -> list[str]:
-    del scratch  # what we read is fed to git as it is (Repo.write_blobs)
-    return repo.write_blobs(blobs)
 
 
 def describe(repo: Repo, tree: str | None) -> str | None:
@@ -263,10 +246,6 @@ def _kinds(repo: Repo, oids: Sequence[str]) -> dict[str, str]:
         if kind in ("commit", "tree"):
             kinds[oid] = kind
     return kinds
-
-
-def _env(scratch: Path) -> dict[str, str]:
-    return {"GIT_INDEX_FILE": str(scratch)}
 
 
 def _remove(path: Path) -> None:

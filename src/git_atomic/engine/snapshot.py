@@ -133,7 +133,7 @@ def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
     raw_index = index.present and (
         side.unmerged or indexstate.ita_not_reproducible(repo, side.flags)
     )
-    in_progress = gitstate.capture(repo, refs, repo.scratch_path("gitstate"))
+    in_progress = gitstate.capture(repo, refs)
     index_blob, flags_blob = _index_blobs(repo, disk, side, raw_index=raw_index)
     return _GitSide(
         head_ref=head_ref,
