@@ -255,6 +255,38 @@ def test_begin_starts_its_scan_before_the_rest_is_imported(repo: GitRepo, tmp_pa
     assert repo.atomic_json("status")["open"]["name"] == "second"
 
 
+@pytest.mark.parametrize("protect", [False, True])
+def test_begin_walks_for_its_listings_once_beside_the_scan(
+    repo: GitRepo, tmp_path: Path, protect: bool
+) -> None:
+    """The two listings a capture needs beside the scan (folders its index lacks, ignored rule
+    and `protect`ed files), which `begin` starts with its early scan (what that gains, the
+    benchmark measures): one walk each, with or without `protect`, and what they find held."""
+    if protect:
+        repo.write(".git-atomic.toml", b'protect = [".env"]\n')
+    repo.write(".gitignore", b".env\nbuild/\n")
+    repo.write("tool/.gitignore", b"*\n")  # a rule file that ignores itself
+    repo.write(".env", b"SECRET=1\n")
+    (repo.path / "empty" / "deeper").mkdir(parents=True)
+    repo.atomic("begin", "warm", check=0)  # the scan index now knows these
+    repo.atomic("commit", "--no-gates", check=0)
+    trace = tmp_path / "trace.json"
+    res = repo.atomic_json("begin", "second", env={"GIT_TRACE2_EVENT": str(trace)})
+    argvs = [
+        e["argv"] for e in map(json.loads, trace.read_text().splitlines()) if e["event"] == "start"
+    ]
+    listings = [a for a in argvs if "ls-files" in a and "--others" in a]
+    rule_files = [a for a in listings if ":(glob)**/.gitignore" in a]
+    folders = [a for a in listings if "--ignored" not in a]
+    assert len(rule_files) == 1, rule_files
+    assert len(folders) == 1, folders
+    held = repo.git("ls-tree", "-r", "--name-only", res["checkpoints"]["pre_op"] + ":files").split()
+    assert "tool/.gitignore" in held
+    assert (".env" in held) == protect
+    empty = repo.git("show", res["checkpoints"]["pre_op"] + ":empty-folders")
+    assert "empty/deeper" in empty
+
+
 def test_checkpoint_imports_only_the_session(repo: GitRepo, tmp_path: Path) -> None:
     repo.atomic("begin", "second", check=0)
     repo.write("a.txt", b"changed\n")

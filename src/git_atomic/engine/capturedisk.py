@@ -46,6 +46,7 @@ class Disk:
         self.repo = repo
         self.protect = protect
         self.scanning = early.take_scan() if early is not None else None
+        early_folders, early_rules = early.take_listings() if early is not None else (None, None)
         # Answered by Watchman, a scan may know the listing of ignored files held anyway is the
         # last one (scan.py): then it waits for the scan's answer, and is made after it only if
         # needed. A listing kept with a Watchman clock must not be older than it: only one
@@ -53,9 +54,15 @@ class Disk:
         self.deferred = self.scanning is not None and self.scanning.watch is not None
         self.deferred = self.deferred and not protect
         self.listing_after_scan = self.scanning is not None
-        self.extras = None if self.deferred else ignores.start_listing(repo, protect=protect)
+        if early_rules is not None and (self.deferred or early_rules.protect != tuple(protect)):
+            early_rules.wait(check=False)  # a listing of what this capture does not ask
+            early_rules = None
+        self.extras = early_rules
+        if self.extras is None and not self.deferred:
+            self.extras = ignores.start_listing(repo, protect=protect)
         self.adding: process.Background | None = None
-        self.folders: process.Background | None = None  # git's listing of folders (folders.py)
+        # git's listing of folders (folders.py), against the scan's own index.
+        self.folders: process.Background | None = early_folders
         self.index_copy = repo.scratch_path("index")  # a scan's seed, or `add -A`'s index
         self.staged_copy = repo.scratch_path("staged")  # stays the index as it is
         self.flags_file = repo.scratch_path("flags")
@@ -66,6 +73,9 @@ class Disk:
         if self.scanning is not None and self.scanning.base_tree != known_tree:
             scan.abandon(self.scanning)  # it started from a scan index that is no longer the one
             self.scanning = None
+            if self.folders is not None:
+                self.folders.wait(check=False)  # of that scan's index
+                self.folders = None
         if self.scanning is None:
             self.scanning = scan.start(
                 self.repo,
@@ -75,7 +85,7 @@ class Disk:
             )
         if self.scanning is None:
             self._add_all()
-        elif self.scanning.watch is None:
+        elif self.scanning.watch is None and self.folders is None:
             self._list_folders(self.scanning.index)
         # (Asking Watchman, the scan may know the empty folders are the last listing's: the
         # listing waits for its answer, `empty_folders`.)

@@ -21,12 +21,16 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from git_atomic.core import children
+from git_atomic.core import children, process
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.engine import discovery, git, scan, scanindex
 from git_atomic.engine.scan import Scan
+
+if TYPE_CHECKING:
+    from git_atomic.engine import ignores
 
 
 class Early:
@@ -34,11 +38,31 @@ class Early:
         self.repo = repo
         self.lock = lock  # held
         self.scanning = scanning  # running until a capture takes it (`take_scan`)
+        # Beside the usual scan, git's two other walks of the tree a capture needs: the folders
+        # its index lacks (folders.py), and the rule files a rule ignores with the `protect`ed
+        # files (ignores.py). Taken with the scan.
+        self.folders: process.Background | None = None
+        self.rule_files: ignores.Listing | None = None
 
     def take_scan(self) -> Scan | None:
         """The running scan, once: the command's first capture takes it (or drops it)."""
         running, self.scanning = self.scanning, None
         return running
+
+    def take_listings(self) -> tuple[process.Background | None, ignores.Listing | None]:
+        """The listings started with the scan, once (None: not started)."""
+        taken = self.folders, self.rule_files
+        self.folders = self.rule_files = None
+        return taken
+
+    def drop(self) -> None:
+        """What no capture took: the scan dropped, the listings waited for."""
+        if self.scanning is not None:
+            scan.abandon(self.scanning)
+            self.scanning = None
+        for listing in self.take_listings():
+            if listing is not None:
+                listing.wait(check=False)
 
 
 @contextlib.contextmanager
@@ -67,8 +91,8 @@ def started(command: str, *, wanted: bool = True) -> Iterator[Early | None]:
         try:
             yield early
         finally:
-            if early is not None and early.scanning is not None:
-                scan.abandon(early.scanning)
+            if early is not None:
+                early.drop()
 
 
 def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
@@ -95,6 +119,14 @@ def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
             early.scanning = scan.start(
                 repo, known_tree=known, seed=None, scratch=scratch, read_config=False
             )
+            if early.scanning is not None and early.scanning.watch is None:
+                # Imported once the scan runs: not on its way.
+                from git_atomic.core.config import capture_settings
+                from git_atomic.engine import folders, ignores
+
+                early.folders = folders.start_listing(repo, early.scanning.index)
+                protect = capture_settings(repo.root)[1]
+                early.rule_files = ignores.start_listing(repo, protect=protect)
     except (AtomicError, OSError):
-        early.scanning = None  # the capture scans the usual way
+        early.drop()  # the capture scans the usual way
     return early
