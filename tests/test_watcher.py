@@ -350,3 +350,46 @@ def test_same_bytes_written_again_through_watchman(watched: GitRepo, tmp_path: P
     assert repo.path.joinpath("a/one").read_bytes() == b"one\n"  # rolled back
     scans(repo, tmp_path, "undo")
     assert repo.path.joinpath("a/one").read_bytes() == b"one, edited\n"
+
+
+def test_watchman_is_asked_over_its_socket_and_a_stale_name_is_learnt_again(
+    watched: GitRepo, tmp_path: Path
+) -> None:
+    """Watchman's command-line client runs once, for its socket's name; every later capture
+    talks to the socket itself (no process). A kept name that no longer answers (Watchman
+    restarted elsewhere) is asked again, and the scan still goes through Watchman."""
+    repo = watched
+    real = shutil.which("watchman")
+    assert real is not None
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    calls = tmp_path / "calls"
+    shim = shims / "watchman"
+    shim.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {real} "$@"\n')
+    shim.chmod(0o755)
+    env = {"PATH": f"{shims}{os.pathsep}{os.environ['PATH']}"}
+    repo.env.update(env)
+    repo.write("a", b"1\n")
+    _, kinds = scans(repo, tmp_path, "begin", "w", "--history", "shadow")
+    assert kinds == ["status"]
+    assert calls.read_text().split("\n")[:-1] == ["--no-spawn --no-pretty get-sockname"]
+    calls.unlink()
+    repo.write("a", b"2\n")
+    after = on_disk(repo)
+    rescue, kinds = rescue_of_abort(repo, tmp_path)
+    assert kinds == ["watchman"]
+    assert rescue == after
+    assert not calls.exists()  # no process: the socket
+    kept = repo.path / ".git" / "atomic" / "watchman-sock.json"
+    record = json.loads(kept.read_text())
+    record["sockname"] = str(tmp_path / "gone" / "sock")
+    kept.write_text(json.dumps(record))
+    repo.write("a", b"3\n")
+    _, kinds = scans(repo, tmp_path, "begin", "w2", "--history", "shadow")
+    assert kinds == ["watchman"]
+    assert calls.read_text().split("\n")[:-1] == ["--no-spawn --no-pretty get-sockname"]
+    repo.write("b", b"new\n")
+    after = on_disk(repo)
+    rescue, kinds = rescue_of_abort(repo, tmp_path)
+    assert kinds == ["watchman"]
+    assert rescue == after
