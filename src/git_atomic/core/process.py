@@ -91,24 +91,41 @@ def git(
     """Run one git command; raise GitError (with git's stderr) when it fails and check is set.
 
     `low_priority`: work that runs beside a scan of the tree and must not slow it down."""
-    proc = subprocess.run(
-        _argv(args),
-        cwd=cwd,
-        input=input,
-        stdin=None if input is not None else subprocess.DEVNULL,
-        capture_output=True,
-        env=_git_env(env),
-        check=False,
-        preexec_fn=_lower_priority if low_priority else None,
-    )
-    if check and proc.returncode != 0:
-        raise GitError(["git", *args], proc.returncode, proc.stdout, proc.stderr)
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    if not low_priority:
+        proc = subprocess.run(
+            _argv(args),
+            cwd=cwd,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            env=_git_env(env),
+            check=False,
+        )
+        result = Result(proc.returncode, proc.stdout, proc.stderr)
+    else:
+        with subprocess.Popen(
+            _argv(args),
+            cwd=cwd,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_git_env(env),
+        ) as running:
+            _lower_priority(running.pid)
+            out, err = running.communicate(input)
+        result = Result(running.returncode, out, err)
+    if check and result.returncode != 0:
+        raise GitError(["git", *args], result.returncode, result.stdout, result.stderr)
+    return result
 
 
-def _lower_priority() -> None:
+def _lower_priority(pid: int) -> None:
+    """The process `pid` (a child just started) made nicer by 10. From here, not in the child
+    before it runs git: code run there would make every start a full fork, and the start would
+    wait for a child whose low priority already holds it back on a busy machine."""
     with contextlib.suppress(OSError):
-        os.nice(10)
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, pid, min(19, mine + 10))
 
 
 class Background:
@@ -140,15 +157,17 @@ class Background:
     def _spawn(
         self, cwd: str | os.PathLike[str], env: Mapping[str, str] | None, stdin: int | IO[bytes]
     ) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             _argv(self._args),
             cwd=cwd,
             stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=_git_env(env),
-            preexec_fn=_lower_priority if self._low else None,
         )
+        if self._low:
+            _lower_priority(proc.pid)
+        return proc
 
     def wait(self, *, check: bool = True) -> Result:
         if self._result is None:
@@ -173,15 +192,17 @@ class Program(Background):
     def _spawn(
         self, cwd: str | os.PathLike[str], env: Mapping[str, str] | None, stdin: int | IO[bytes]
     ) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             self._args,
             cwd=cwd,
             stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=_git_env(env),
-            preexec_fn=_lower_priority if self._low else None,
         )
+        if self._low:
+            _lower_priority(proc.pid)
+        return proc
 
     def answer(self, *, timeout: float) -> Result:
         """Its result, or a failed one (-9) after `timeout` seconds: it is killed then."""
