@@ -39,7 +39,9 @@ CONTENTS = ["", "one\n", "two\r\nlines\r\n", "#!/bin/sh\necho hi\n", "version ht
 
 # Each setting with the values a user may give it. "fsmonitor" is a hook that answers
 # "nothing changed"; "filter" a clean filter that is required and cannot run (git-lfs on a
-# machine without it); "hooks" a hooks folder whose every hook logs and fails.
+# machine without it); "hooks" a hooks folder whose every hook logs and fails; "replace"
+# replace refs (`git replace`) that give every blob of HEAD and the index other bytes, and
+# HEAD's commit another tree.
 SETTINGS: dict[str, list[str]] = {
     "core.fileMode": ["false"],
     "core.symlinks": ["false"],
@@ -60,6 +62,7 @@ SETTINGS: dict[str, list[str]] = {
     "diff.ignoreSubmodules": ["all"],
     "core.hooksPath": ["HOOKS"],
     "filter": ["missing"],
+    "replace": ["objects"],
 }
 HOOK_NAMES = (
     "pre-commit",
@@ -208,6 +211,28 @@ def visible(files: oracle.Files, tracked: set[bytes], *, protect: bool) -> oracl
     }
 
 
+def replace_objects(repo: GitRepo) -> None:
+    """Replace refs over every blob HEAD and the index hold (other bytes) and over HEAD's
+    commit (one with no files): what git then reads for those ids is not what they are."""
+    blobs = set()
+    for line in repo.git("ls-tree", "-r", "HEAD", check=False).splitlines():
+        mode, kind, oid = line.split("\t", 1)[0].split()
+        if kind == "blob":
+            blobs.add(oid)
+    for line in repo.git("ls-files", "-s").splitlines():
+        mode, oid, _ = line.split("\t", 1)[0].split()
+        if mode != "160000":
+            blobs.add(oid)
+    for blob in sorted(blobs):
+        other = repo.git("hash-object", "-w", "--stdin", input=f"replaced {blob}\n".encode())
+        repo.git("replace", "-f", blob, other.strip())
+    head = repo.git("rev-parse", "--verify", "-q", "HEAD", check=False).strip()
+    if head:
+        empty = repo.git("mktree", input=b"").strip()
+        other = repo.git("commit-tree", empty, "-m", "replaced HEAD").strip()
+        repo.git("replace", "-f", head, other)
+
+
 def configure(repo: GitRepo, chosen: dict[str, str], base: Path) -> Path:
     """Turn the settings on; the log file every hook of the user writes to."""
     log = base / "hooks.log"
@@ -228,6 +253,9 @@ def configure(repo: GitRepo, chosen: dict[str, str], base: Path) -> Path:
                 (hooks / name).write_text(script + '[ -n "$DIFF_OP" ]\n')
                 (hooks / name).chmod(0o755)
             value = str(hooks)
+        elif key == "replace":
+            replace_objects(repo)
+            continue
         elif key == "filter":
             # Committed while the filter still worked, as in a clone made with git-lfs.
             repo.write(".gitattributes", b"*.bin filter=lfs diff=lfs merge=lfs -text\n")

@@ -108,11 +108,12 @@ def _through_a_file(root: Path, rel: str) -> bool:
 
 
 def _git(env: Mapping[str, str], cwd: Path, *args: str) -> bytes:
-    # The user's fsmonitor must not answer for the oracle either.
+    # The user's fsmonitor must not answer for the oracle either, nor their replace refs
+    # (`git replace`) say what an object holds.
     return subprocess.run(
         ["git", "-c", "core.fsmonitor=false", *args],
         cwd=cwd,
-        env={**env, "GIT_OPTIONAL_LOCKS": "0"},
+        env={**env, "GIT_OPTIONAL_LOCKS": "0", "GIT_NO_REPLACE_OBJECTS": "1"},
         capture_output=True,
         check=True,
     ).stdout

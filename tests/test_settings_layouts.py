@@ -61,6 +61,21 @@ SETTING_CASES: dict[str, tuple[str, dict[str, tuple[str, str, str]], list[tuple[
     "index.version": ("4", {"dir/c": ("file", "one\n", "stage")}, [("delete", "dir/c")]),
     "feature.manyFiles": ("true", {"a": ("file", "one\n", "untracked")}, [("chmod", "a")]),
     "diff.ignoreSubmodules": ("all", {"a": ("file", "one\n", "commit")}, [("delete", "a")]),
+    # a rollback wrote the replacement's bytes (`git replace`) over the file it put back
+    "replace": (
+        "objects",
+        {
+            "a": ("file", "one\n", "commit"),
+            "g": ("link", "x", "commit"),
+            "s": ("file", "", "stage"),
+        },
+        [
+            ("write", "a", "two\n", "-"),
+            ("delete", "g"),
+            ("write", "s", "three\n", "x"),
+            ("commit",),
+        ],
+    ),
 }
 
 

@@ -53,6 +53,9 @@ def _git_env(extra: Mapping[str, str] | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS}
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["GIT_OPTIONAL_LOCKS"] = "0"
+    # Your replace refs (`git replace`) would have git read other bytes for an object than
+    # the ones its id names: a checkpoint put back would write the replacement's.
+    env["GIT_NO_REPLACE_OBJECTS"] = "1"
     env["LC_ALL"] = "C"
     if extra:
         env.update(extra)
