@@ -18,6 +18,7 @@ from git_atomic.engine import (
     conversion,
     discovery,
     git,
+    gitoutput,
     objectformat,
     scanindex,
     snapshot,
@@ -816,6 +817,68 @@ def test_a_tree_made_from_entries_is_the_tree_git_writes(repo: GitRepo, shared: 
     assert "error" not in fsck and "missing" not in fsck, fsck
     with pytest.raises(ValueError):
         eng.repo.tree_of({b"git/x": ("100644", one), b"git/x/y": ("100644", two)})
+
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+def test_trees_and_blobs_read_loose_are_what_git_reads(tmp_path: Path, object_format: str) -> None:
+    """Trees, a commit's tree and blobs stored loose are read without a process: the same
+    entries (modes as git reads them, a file's odd bits too), folders and bytes as git gives,
+    for objects loose, packed, or loose but not what their name says (read from the pack)."""
+    repo = GitRepo(tmp_path / "r", hermetic_env(tmp_path / "home"))
+    (tmp_path / "r").mkdir()
+    repo.git("init", "-q", "-b", "main", f"--object-format={object_format}")
+    rng = random.Random(5)
+    repo.write("f0", b"0\n")
+    for i in range(1, 40):
+        path = "/".join(rng.choice(["a", "b", "c d", "é"]) for _ in range(rng.randint(0, 3)))
+        mode = rng.choice([0o644, 0o755])
+        repo.write(f"{path}/f{i}" if path else f"f{i}", b"%d\n" % i, mode=mode)
+    os.symlink("f1", repo.path / "link")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "c")
+    eng = _engine(repo)
+    objects = eng.repo.common_dir / "objects"
+    blob = repo.git("rev-parse", "HEAD:f0").strip()
+    odd = objectformat.write_loose_tree(objects, {b"x": b"100664 blob " + blob.encode()})
+    commit = repo.git("rev-parse", "HEAD").strip()
+    tree = repo.git("rev-parse", "HEAD^{tree}").strip()
+    folders = {b"", b"a", b"a/b", b"c d", b"\xc3\xa9", b"f0", b"none", b"none/deeper"}
+
+    def by_git() -> tuple[list[Any], ...]:
+        listed = {}
+        for treeish in (commit, tree, odd):
+            listed[treeish] = gitoutput.tree_entries(
+                eng.repo.out("ls-tree", "-z", "--full-tree", treeish)
+            )
+        whole = eng.repo.out("ls-tree", "-z", "-r", "--full-tree", tree)
+        blobs = [e.oid for e in gitoutput.tree_entries(whole)]
+        return listed, blobs
+
+    def ours() -> tuple[Any, ...]:
+        listed = {t: eng.repo.ls_tree(t) for t in (commit, tree, odd)}
+        return listed, dict(eng.repo.cat_blobs(blobs))
+
+    listed, blobs = by_git()
+    contents = {o: eng.repo.out("cat-file", "blob", o) for o in blobs}
+    assert listed[odd][0].mode == "100644"
+    with pytest.MonkeyPatch.context() as patch:  # git's own listing of the folders
+        patch.setattr(eng.repo, "_loose_listing", lambda *args: None)
+        expected_folders = eng.repo._listing(tree, folders)
+    for state in ("loose", "packed", "garbled"):
+        if state == "packed":
+            repo.git("gc", "-q")
+            assert not eng.repo.is_loose(blob)
+        if state == "garbled":  # a loose file under the name of a packed object: not read
+            (objects / blob[:2]).mkdir(exist_ok=True)
+            (objects / blob[:2] / blob[2:]).write_bytes(
+                __import__("zlib").compress(b"blob 4\0evil")
+            )
+        got_listed, got_blobs = ours()
+        assert got_listed == listed, state
+        assert got_blobs == contents, state
+        assert eng.repo.cat_blob(blob) == b"0\n", state
+        assert eng.repo._listing(tree, folders) == expected_folders, state
+    assert expected_folders[b"f0"] == {} and expected_folders[b"none/deeper"] == {}
 
 
 def _tree_of(repo: GitRepo, names: tuple[str, ...]) -> str:

@@ -373,6 +373,9 @@ class Repo(RepoConfig):
 
     def _listing(self, tree: str, dirs: set[bytes]) -> dict[bytes, dict[bytes, bytes]]:
         """Every entry of each of the folders `dirs` in `tree` (name -> b"mode kind oid")."""
+        loose = self._loose_listing(tree, dirs)
+        if loose is not None:
+            return loose
         listing = self.out("ls-tree", "-z", "--full-tree", tree)
         listing += self._ls_tree_at(tree, [d + b"/" for d in sorted(dirs) if d])
         listed: dict[bytes, dict[bytes, bytes]] = {d: {} for d in dirs}
@@ -383,7 +386,75 @@ class Repo(RepoConfig):
                 listed[parent][name] = head
         return listed
 
+    def _loose_listing(self, tree: str, dirs: set[bytes]) -> dict[bytes, dict[bytes, bytes]] | None:
+        """`_listing` read from loose objects, when every tree on the way is one; else None."""
+        every: dict[bytes, dict[bytes, bytes]] = {}  # each folder's entries
+        for folder in sorted(dirs):  # parents first
+            if not folder:
+                entries = self._loose_tree(tree)
+            else:
+                parent, _, name = folder.rpartition(b"/")
+                head = every[parent].get(name) if parent in every else None
+                if head is None and parent not in every:
+                    head = self._loose_entry(tree, folder)
+                if head is None or not head.startswith(b"040000 tree "):
+                    every[folder] = {}  # not a folder of `tree`: git lists nothing there
+                    continue
+                entries = self._loose_tree(head.rsplit(b" ", 1)[1].decode())
+            if entries is None:
+                return None
+            every[folder] = {
+                name: f"{mode} {kind} {oid}".encode() for mode, kind, oid, name in entries
+            }
+        # As git lists them: below the top (listed whole), a folder itself among `dirs` is
+        # looked into, not named in its parent.
+        return {
+            folder: {
+                name: head
+                for name, head in entries.items()
+                if not folder
+                or not head.startswith(b"040000 tree ")
+                or folder + b"/" + name not in dirs
+            }
+            for folder, entries in every.items()
+        }
+
+    def _loose_entry(self, tree: str, path: bytes) -> bytes | None:
+        """The entry of `path` in `tree` (b"mode kind oid"), from loose trees; None when not
+        there."""
+        *folders, name = path.split(b"/")
+        oid = tree
+        for folder in folders:
+            entries = self._loose_tree(oid) or []
+            found = [e for e in entries if e[3] == folder and e[1] == "tree"]
+            if not found:
+                return None
+            oid = found[0][2]
+        for mode, kind, entry_oid, entry_name in self._loose_tree(oid) or []:
+            if entry_name == name:
+                return f"{mode} {kind} {entry_oid}".encode()
+        return None
+
+    def _loose_tree(self, treeish: str) -> list[tuple[str, str, str, bytes]] | None:
+        """The entries of a tree (or of a commit's tree) stored loose; None: ask git."""
+        read = objectformat.read_loose(self.common_dir / "objects", treeish)
+        if read is not None and read[0] == b"commit":
+            first = read[1].split(b"\n", 1)[0]
+            if not first.startswith(b"tree "):
+                return None
+            read = objectformat.read_loose(self.common_dir / "objects", first[5:].decode())
+        if read is None or read[0] != b"tree":
+            return None
+        try:
+            return objectformat.parse_tree(read[1], sha256=len(treeish) == 64)
+        except ValueError:
+            return None
+
     def ls_tree(self, treeish: str, *, recursive: bool = False) -> list[TreeEntry]:
+        if not recursive:
+            entries = self._loose_tree(treeish)
+            if entries is not None:
+                return [TreeEntry(*entry) for entry in entries]
         args = ["ls-tree", "-z", "--full-tree"]
         if recursive:
             args.append("-r")
@@ -420,8 +491,15 @@ class Repo(RepoConfig):
         self._diffs[a, b, ()] = list(changes)
 
     def cat_blobs(self, oids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
-        """Contents of many blobs through one `cat-file --batch`."""
-        wanted = list(dict.fromkeys(oids))
+        """Contents of many blobs: those stored loose read here, the rest through one
+        `cat-file --batch`."""
+        wanted = []
+        for oid in dict.fromkeys(oids):
+            read = self._loose_blob(oid)
+            if read is not None:
+                yield oid, read
+            else:
+                wanted.append(oid)
         if not wanted:
             return
         raw = self.out("cat-file", "--batch", input="".join(o + "\n" for o in wanted).encode())
@@ -441,7 +519,12 @@ class Repo(RepoConfig):
         return len(oid) == 40 and (self.common_dir / "objects" / oid[:2] / oid[2:]).is_file()
 
     def cat_blob(self, oid: str) -> bytes:
-        return self.out("cat-file", "blob", oid)
+        read = self._loose_blob(oid)
+        return read if read is not None else self.out("cat-file", "blob", oid)
+
+    def _loose_blob(self, oid: str) -> bytes | None:
+        read = objectformat.read_loose(self.common_dir / "objects", oid)
+        return read[1] if read is not None and read[0] == b"blob" else None
 
 
 def worktree_key(repo: Repo) -> str:

@@ -150,3 +150,53 @@ def write_loose(objects_dir: Path, kind: bytes, data: bytes, *, sha256: bool) ->
     finally:
         tmp.unlink(missing_ok=True)
     return oid
+
+
+def read_loose(objects_dir: Path, oid: str) -> tuple[bytes, bytes] | None:
+    """(kind, content) of an object stored loose, read without a process and checked against
+    its id; None when it is not there loose (packed, in another store, or not what its name
+    says): ask git then."""
+    import hashlib
+    import zlib
+
+    if len(oid) not in (40, 64) or not all(c in "0123456789abcdef" for c in oid):
+        return None
+    try:
+        with open(objects_dir / oid[:2] / oid[2:], "rb") as fh:
+            data = zlib.decompress(fh.read())
+    except (OSError, zlib.error):
+        return None
+    header, sep, body = data.partition(b"\0")
+    kind, _, size = header.partition(b" ")
+    if not sep or not size.isdigit() or int(size) != len(body):
+        return None
+    if (hashlib.sha256 if len(oid) == 64 else hashlib.sha1)(data).hexdigest() != oid:
+        return None
+    return kind, body
+
+
+def parse_tree(body: bytes, *, sha256: bool) -> list[tuple[str, str, str, bytes]]:
+    """A tree object's entries (mode, kind, id, name) as `ls-tree` prints them: modes as git
+    reads them (a regular file 100644 or 100755 whatever else its bits say), six digits."""
+    entries = []
+    width = 32 if sha256 else 20
+    pos = 0
+    while pos < len(body):
+        space = body.index(b" ", pos)
+        nul = body.index(b"\0", space)
+        raw_mode = int(body[pos:space], 8)
+        oid = body[nul + 1 : nul + 1 + width]
+        if len(oid) != width:
+            raise ValueError("a tree cut short")
+        kind_bits = raw_mode & 0o170000
+        if kind_bits == 0o100000:
+            mode, kind = ("100755" if raw_mode & 0o100 else "100644"), "blob"
+        elif kind_bits == 0o120000:
+            mode, kind = "120000", "blob"
+        elif kind_bits == 0o040000:
+            mode, kind = "040000", "tree"
+        else:
+            mode, kind = "160000", "commit"
+        entries.append((mode, kind, oid.hex(), body[space + 1 : nul]))
+        pos = nul + 1 + width
+    return entries
