@@ -31,6 +31,8 @@ PROBE = """
 import atexit, os, sys
 events = []
 def audit(event, args):
+    if event == "socket.connect" and not os.fsdecode(args[1]).endswith(".sock"):
+        event = "socket.connect elsewhere"  # not a helper's (`<worktree>.sock`): Watchman's
     if event in ("socket.connect", "subprocess.Popen", "os.posix_spawn", "os.fork"):
         events.append(event)
 sys.addaudithook(audit)

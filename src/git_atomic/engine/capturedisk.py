@@ -150,7 +150,6 @@ class Disk:
             specials = _scanned(repo, self.adding, self.index_copy)
             index, scan_gone = self.index_copy, frozenset()
             tree = staged.write_tree(repo, {"GIT_INDEX_FILE": str(index)})
-        on_disk = tree
         # What the reading added to the index's own entries: the untracked files (and the
         # intent-to-add entries, which the staged tree lacks).
         changes = repo.diff_trees(side.tree, tree)
@@ -165,6 +164,7 @@ class Disk:
                 too_large = frozenset(big)
                 tree = repo.tree_without(tree, big)
                 added = [p for p in added if p not in too_large]
+        on_disk = tree  # the raw tree, when a rule converts files (below)
         attributes = [p for p in added if p == b".gitattributes" or p.endswith(b"/.gitattributes")]
         rule = conversion.detect(repo, [*side.listing.attribute_files, *attributes])
         if rule.active:
