@@ -1908,22 +1908,11 @@ def targets17(benches: Sequence[SizeBench]) -> str:
         )
         watched = b.series[("ga_begin_watchman", "-")]
         if watched.seconds or watched.error:
-            judge(
-                f"4. checkpoint, Watchman watching ≤ 0.5x status ({n})",
-                watched,
-                floor,
-                "status",
-                0.5,
-            )
-            warm = b.series[("ga_begin_watchman_warm", "-")]
-            if warm.seconds or warm.error:
-                judge(
-                    f"4. checkpoint, Watchman watching ≤ 0.5x status ({n}), warm",
-                    warm,
-                    floor,
-                    "status",
-                    0.5,
-                )
+            for key, suffix in (("ga_begin_watchman", ""), ("ga_begin_watchman_warm", ", warm")):
+                series = b.series[(key, "-")]
+                if series.seconds or series.error:
+                    label = f"4. checkpoint, Watchman watching ≤ 0.5x status ({n}){suffix}"
+                    judge(label, series, floor, "status", 0.5)
         else:
             rows.append([f"4. Watchman ({n})", "not in this run (--watchman)", "", "", "", "n/a"])
     if not any(b.plan.files >= 100_000 for b in benches):
