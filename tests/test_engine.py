@@ -881,6 +881,26 @@ def test_trees_and_blobs_read_loose_are_what_git_reads(tmp_path: Path, object_fo
     assert expected_folders[b"f0"] == {} and expected_folders[b"none/deeper"] == {}
 
 
+def test_a_loose_object_is_read_only_as_far_as_its_header_says(repo: GitRepo) -> None:
+    """A loose object file that is a link (to /dev/zero, say), or whose stream inflates far
+    past the size its header gives, is not read here (git is asked, and says what it finds)."""
+    import zlib
+
+    eng = _engine(repo)
+    objects = eng.repo.common_dir / "objects"
+    oid = eng.repo.line("hash-object", "-w", "--stdin", input=b"a\n")
+    path = objects / oid[:2] / oid[2:]
+    assert objectformat.read_loose(objects, oid) == (b"blob", b"a\n")
+    path.chmod(0o644)
+    squeeze = zlib.compressobj(9)
+    bomb = squeeze.compress(b"blob 2\0a\n") + squeeze.compress(bytes(64 << 20)) + squeeze.flush()
+    path.write_bytes(bomb)
+    assert objectformat.read_loose(objects, oid) is None
+    path.unlink()
+    path.symlink_to("/dev/zero")
+    assert objectformat.read_loose(objects, oid) is None
+
+
 def _tree_of(repo: GitRepo, names: tuple[str, ...]) -> str:
     """The tree of the index once these files (each "x") are added."""
     for name in names:

@@ -13,6 +13,7 @@ import pytest
 from testing.gitrepo import GitRepo, State, read_index
 
 MODES = ("commits", "shadow")
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 # Everything git keeps in the git dir for a command that waits for the user.
 LEFTOVERS = (
     "MERGE_HEAD",
@@ -153,6 +154,19 @@ def test_the_tree_auto_merge_names_is_kept_whole_by_the_rescue(repo: GitRepo) ->
     repo.atomic("undo", check=0)
     assert (repo.path / ".git" / "AUTO_MERGE").read_text().strip() == auto_merge
     assert repo.git("cat-file", "-t", auto_merge).strip() == "tree"
+
+
+def test_an_empty_folder_git_waits_on_is_saved_as_an_empty_tree_git_has(repo: GitRepo) -> None:
+    """An operation that leaves only an empty `.git/sequencer`: the rescue's `gitstate` is the
+    empty tree, written, so that the repository stays whole (`git fsck`)."""
+    res = repo.atomic_json("run", "--", "sh", "-c", "mkdir .git/sequencer; exit 1", check=1)
+    rescue = res["checkpoints"]["rescue"]
+    assert repo.git("rev-parse", f"{rescue}:gitstate").strip() == EMPTY_TREE
+    fsck = subprocess.run(
+        ["git", "fsck", "--full"], cwd=repo.path, env=repo.env, capture_output=True, text=True
+    )
+    assert fsck.returncode == 0 and "missing" not in fsck.stdout + fsck.stderr, fsck
+    assert not (repo.path / ".git" / "sequencer").exists()
 
 
 def test_abort_clears_a_rebase_started_inside_the_operation(repo: GitRepo) -> None:

@@ -195,6 +195,33 @@ def test_new_files_over_the_budget_are_named_and_left_alone(repo: GitRepo, mode:
     assert "big.bin" not in held(repo, pre)
 
 
+@pytest.mark.parametrize("rule", ["", "*.txt text\n"])
+@pytest.mark.parametrize("fifo", [False, True])
+def test_a_new_file_over_the_budget_is_in_no_checkpoint_either_way(
+    repo: GitRepo, rule: str, fifo: bool
+) -> None:
+    """Whether the capture scans or, a FIFO standing where a tracked file was, reads the tree
+    with `git add -A`, and whether or not a line-ending rule has the raw bytes read apart: a
+    new file over the budget is in no checkpoint, and the rollback leaves it as it is."""
+    configure(repo, "max_new_file_size = 10\n")
+    if rule:
+        repo.write(".gitattributes", rule.encode())
+    os.symlink("nowhere", repo.path / "link")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "rule and link")
+    repo.atomic("run", "--", "true", check=0)  # the scan state of this tree
+    swap = "rm link && mkfifo link && " if fifo else ""
+    script = swap + "printf 'aaaa\\r\\nbbbb\\r\\ncccc\\r\\n' > big.txt; exit 1"
+    res = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", script, check=1)
+    assert repo.read("big.txt") == b"aaaa\r\nbbbb\r\ncccc\r\n"
+    for name in ("pre_op", "rescue"):
+        assert "big.txt" not in held(repo, res["checkpoints"][name]), name
+    refs = repo.git("for-each-ref", "--format=%(refname)", "refs/atomic/").split()
+    for ref in refs:
+        names = repo.git("ls-tree", "-r", "--name-only", ref).split()
+        assert not any(n.endswith("big.txt") for n in names), ref
+
+
 @pytest.mark.parametrize("later_change", [False, True])
 def test_what_you_made_in_a_folder_the_operation_hid_after_it_ended_stays(
     repo: GitRepo, later_change: bool

@@ -175,7 +175,9 @@ class Disk:
                     b"",
                     b"could not update the scan index",
                 )
-            on_disk = conversion.raw_tree(repo, index, tree, repo.scratch_path("rawindex"))
+            on_disk = conversion.raw_tree(
+                repo, index, tree, repo.scratch_path("rawindex"), leave_out=too_large
+            )
         return Files(tree, on_disk, added, deleted, deleted | scan_gone, too_large, specials)
 
     def held_anyway(

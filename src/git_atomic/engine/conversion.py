@@ -81,9 +81,18 @@ def _attribute_files_mention_conversion(repo: Repo, paths: Sequence[bytes]) -> b
         return any(any(word in (tree.read(n) or b"") for word in _WORDS) for n in paths)
 
 
-def raw_tree(repo: Repo, filtered_index: Path, filtered_tree: str, scratch: Path) -> str:
+def raw_tree(
+    repo: Repo,
+    filtered_index: Path,
+    filtered_tree: str,
+    scratch: Path,
+    *,
+    leave_out: frozenset[bytes] = frozenset(),
+) -> str:
     """The tree of the files' raw bytes: `filtered_tree` (the scan's, git's filtered blobs)
     with each regular file's blob replaced by its raw bytes' blob where they differ.
+    `leave_out`: files the index names that the tree left out (over the budget): never read,
+    never in the raw tree.
 
     `git status` cannot say which raw bytes changed: a file re-read because its stat data
     changed is clean to it when its *filtered* bytes are the same (`a\r\n` for `a\n` under
@@ -97,7 +106,7 @@ def raw_tree(repo: Repo, filtered_index: Path, filtered_tree: str, scratch: Path
             continue
         head, _, path = item.partition(b"\t")
         mode, oid, _ = head.decode().split(" ", 2)
-        if mode in ("100644", "100755"):
+        if mode in ("100644", "100755") and path not in leave_out:
             regular.append((mode, oid, path))
     record = RawRecord.load(repo)
     fresh = time.time_ns() - _RACY_NS
@@ -119,6 +128,8 @@ def raw_tree(repo: Repo, filtered_index: Path, filtered_tree: str, scratch: Path
         result = repo.tree_edit(filtered_tree, edits)
     else:
         result = _written_tree(repo, filtered_index, edits, scratch)
+        if leave_out:  # written from the index, which still names them
+            result = repo.tree_without(result, leave_out)
     RawRecord(result, {p: v for p, v in kept.items() if v[0]}).save(repo)
     return result
 

@@ -306,7 +306,7 @@ class Repo(RepoConfig):
             )
         root, _, _ = objectformat.planned_trees(dirs, children)
         for folder in dirs:
-            if children[folder]:
+            if children[folder] or not folder:  # the top, even empty: a commit names it
                 objectformat.write_loose_tree(self.common_dir / "objects", children[folder])
         return root
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Final
@@ -161,16 +162,27 @@ def read_loose(objects_dir: Path, oid: str) -> tuple[bytes, bytes] | None:
 
     if len(oid) not in (40, 64) or not all(c in "0123456789abcdef" for c in oid):
         return None
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        with open(objects_dir / oid[:2] / oid[2:], "rb") as fh:
-            data = zlib.decompress(fh.read())
+        # Never through a link (to /dev/zero, say), never more than the header says: a file
+        # that inflates past it is not read on.
+        with os.fdopen(os.open(objects_dir / oid[:2] / oid[2:], flags), "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None
+            inflating = zlib.decompressobj()
+            head = inflating.decompress(fh.read(), 64)
+            header, sep, body = head.partition(b"\0")
+            kind, _, size = header.partition(b" ")
+            if not sep or not size.isdigit() or len(body) > int(size):
+                return None
+            more = int(size) - len(body)
+            body += inflating.decompress(inflating.unconsumed_tail, more + 1) if more else b""
     except (OSError, zlib.error):
         return None
-    header, sep, body = data.partition(b"\0")
-    kind, _, size = header.partition(b" ")
-    if not sep or not size.isdigit() or int(size) != len(body):
+    if len(body) != int(size):
         return None
-    if (hashlib.sha256 if len(oid) == 64 else hashlib.sha1)(data).hexdigest() != oid:
+    digest = hashlib.sha256 if len(oid) == 64 else hashlib.sha1
+    if digest(header + b"\0" + body).hexdigest() != oid:
         return None
     return kind, body
 
