@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from testing.gitrepo import GitRepo, State, read_index
+from testing.gitrepo import GitRepo, State, hermetic_env, read_index
 
 MODES = ("commits", "shadow")
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -167,6 +168,55 @@ def test_an_empty_folder_git_waits_on_is_saved_as_an_empty_tree_git_has(repo: Gi
     )
     assert fsck.returncode == 0 and "missing" not in fsck.stdout + fsck.stderr, fsck
     assert not (repo.path / ".git" / "sequencer").exists()
+
+
+def test_odd_names_in_the_git_dir_come_back_with_undo(repo: GitRepo) -> None:
+    """Files an operation leaves in `.git/rebase-merge` whose names hold a newline, a tab or a
+    byte that is not UTF-8 are taken back and brought back by `undo`, names and bytes."""
+    names = [b"a\nb", b"tab\tx", b"h\xff", b"sub/deeper/file"]
+    folder = os.fsencode(repo.path / ".git" / "rebase-merge")
+    script = (
+        "import os, sys\n"
+        + "".join(
+            f"os.makedirs(os.path.dirname({folder + b'/' + n!r}), exist_ok=True)\n"
+            f"open({folder + b'/' + n!r}, 'wb').write({n + b'!'!r})\n"
+            for n in names
+        )
+        + "sys.exit(1)\n"
+    )
+    repo.atomic("run", "--", sys.executable, "-c", script, check=1)
+    assert not os.path.lexists(folder)
+    repo.atomic("undo", check=0)
+    for name in names:
+        with open(folder + b"/" + name, "rb") as fh:
+            assert fh.read() == name + b"!", name
+
+
+def test_a_rebase_comes_back_in_a_sha256_repository(tmp_path: Path) -> None:
+    """`undo` of a rolled-back `rebase -r` sets its `refs/rewritten/` refs anew: in a SHA-256
+    repository too (the id of no ref is 64 zeros there), and the rebase can be finished."""
+    repo = GitRepo(tmp_path / "r", hermetic_env(tmp_path / "home"))
+    (tmp_path / "r").mkdir()
+    repo.git("init", "-q", "-b", "main", "--object-format=sha256")
+    repo.write("c", b"base\n")
+    repo.git("add", "c")
+    repo.git("commit", "-qm", "base")
+    repo.git("checkout", "-qb", "side")
+    repo.write("c", b"side\n")
+    repo.git("commit", "-qam", "side")
+    repo.git("checkout", "-q", "main")
+    repo.write("c", b"main\n")
+    repo.git("commit", "-qam", "main")
+    rebase = "git rebase -q -r side >/dev/null 2>&1; exit 1"
+    repo.atomic("run", "--", "sh", "-c", rebase, check=1)
+    assert not (repo.path / ".git" / "rebase-merge").exists()
+    repo.atomic("undo", check=0)
+    assert (repo.path / ".git" / "rebase-merge").is_dir()
+    assert repo.git("for-each-ref", "refs/rewritten/").strip()
+    repo.write("c", b"resolved\n")
+    repo.git("add", "c")
+    repo.git("rebase", "--continue", env={"GIT_EDITOR": "true"})
+    assert repo.git("log", "--format=%s").split() == ["main", "side", "base"]
 
 
 def test_abort_clears_a_rebase_started_inside_the_operation(repo: GitRepo) -> None:

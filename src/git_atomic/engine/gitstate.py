@@ -21,7 +21,7 @@ from typing import Final
 
 from git_atomic.core.records import dataclass
 from git_atomic.engine import gitlinks, safefs
-from git_atomic.engine.git import ZERO_OID, Repo
+from git_atomic.engine.git import Repo
 
 # What the door refuses: git waits for the user to finish or abort it.
 IN_PROGRESS: Final = (
@@ -121,7 +121,7 @@ def capture(repo: Repo, refs: Mapping[str, str]) -> Saved | None:
     listing = "".join(f"{oid} {name}\n" for name, oid in sorted(own_refs.items())).encode()
     oids = repo.write_blobs([*(data for _, data in files.values()), *([listing] * bool(own_refs))])
     entries = {
-        f"{_FILES_DIR}/{rel}".encode(): (mode, oid)
+        _FILES_DIR.encode() + b"/" + os.fsencode(rel): (mode, oid)  # any bytes git allows
         for (rel, (mode, _)), oid in zip(files.items(), oids[: len(files)], strict=True)
     }
     if own_refs:
@@ -188,11 +188,13 @@ def describe(repo: Repo, tree: str | None) -> str | None:
 def _saved(repo: Repo, tree: str) -> tuple[dict[str, tuple[str, bytes]], dict[str, str]]:
     """The files and links (by path in the git dir: mode, bytes or target) and refs a
     `gitstate` tree holds."""
-    top = {e.path.decode(): e for e in repo.ls_tree(tree)}
+    top = {os.fsdecode(e.path): e for e in repo.ls_tree(tree)}
     entries = repo.ls_tree(top[_FILES_DIR].oid, recursive=True) if _FILES_DIR in top else []
     refs_oid = top[_REFS_ENTRY].oid if _REFS_ENTRY in top else None
     blobs = dict(repo.cat_blobs([*(e.oid for e in entries), *([refs_oid] if refs_oid else [])]))
-    files = {e.path.decode(): (_LINK if e.mode == _LINK else _FILE, blobs[e.oid]) for e in entries}
+    files = {
+        os.fsdecode(e.path): (_LINK if e.mode == _LINK else _FILE, blobs[e.oid]) for e in entries
+    }
     refs: dict[str, str] = {}
     if refs_oid is not None:
         for line in blobs[refs_oid].decode().splitlines():
@@ -227,7 +229,7 @@ def put(repo: Repo, target: str | None) -> None:
     now = repo.refs(*REF_PREFIXES)
     lines = [f"delete {n} {o}" for n, o in sorted(now.items()) if n not in wanted_refs]
     lines += [
-        f"update {n} {o} {now.get(n, ZERO_OID)}"
+        f"update {n} {o} {now.get(n, '0' * len(o))}"  # a new ref: the zero id of its format
         for n, o in sorted(wanted_refs.items())
         if now.get(n) != o
     ]
