@@ -175,7 +175,14 @@ def fingerprint(root: Path, env: Mapping[str, str]) -> State:
     """Everything a rollback must restore, read without letting git rewrite the index first."""
     git_dir = root / ".git"
     index = git_dir / "index"
-    entries = read_index(index.read_bytes()) if index.exists() else None
+    answer = subprocess.run(
+        ["git", "rev-parse", "--show-object-format"],
+        cwd=root,
+        env={**env, "GIT_OPTIONAL_LOCKS": "0"},
+        capture_output=True,
+    )
+    width = 32 if answer.stdout.strip() == b"sha256" else 20
+    entries = read_index(index.read_bytes(), width=width) if index.exists() else None
     head = (git_dir / "HEAD").read_text().strip()
     refs = subprocess.run(
         ["git", "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/"],
@@ -224,10 +231,11 @@ def fingerprint(root: Path, env: Mapping[str, str]) -> State:
     )
 
 
-def read_index(data: bytes) -> tuple[tuple[bytes, str, str, int, str], ...]:
+def read_index(data: bytes, *, width: int = 20) -> tuple[tuple[bytes, str, str, int, str], ...]:
     """Every entry of a raw index file (versions 2 to 4): path, mode, object id, stage and
     flags (`assume-unchanged`, `skip-worktree`, `intent-to-add`). Stat data is left out: it is
-    git's cache, not the user's state. Read here, independently of how the product reads it."""
+    git's cache, not the user's state. Read here, independently of how the product reads it.
+    `width`: the bytes of an object id (20, SHA-1; 32, SHA-256)."""
     assert data[:4] == b"DIRC", "not an index file"
     version, count = int.from_bytes(data[4:8], "big"), int.from_bytes(data[8:12], "big")
     assert version in (2, 3, 4), f"index version {version}"
@@ -235,9 +243,9 @@ def read_index(data: bytes) -> tuple[tuple[bytes, str, str, int, str], ...]:
     for _ in range(count):
         start = pos
         mode = int.from_bytes(data[pos + 24 : pos + 28], "big")
-        oid = data[pos + 40 : pos + 60].hex()
-        flags = int.from_bytes(data[pos + 60 : pos + 62], "big")
-        pos += 62
+        oid = data[pos + 40 : pos + 40 + width].hex()
+        flags = int.from_bytes(data[pos + 40 + width : pos + 42 + width], "big")
+        pos += 42 + width
         extended = 0
         if version >= 3 and flags & 0x4000:
             extended = int.from_bytes(data[pos : pos + 2], "big")

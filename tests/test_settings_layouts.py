@@ -107,6 +107,43 @@ def test_settings_together_in_a_layout() -> None:
     )
 
 
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_a_sha256_repository_rolls_back_and_undoes_exactly(tmp_path: Path, history: str) -> None:
+    """In a repository of SHA-256 ids, where the id of nothing is 64 zeros: branches made and
+    deleted, entries staged and unstaged, files edited, deleted and made (more than a scan
+    edits one by one), a commit: rolled back exactly, and brought back exactly by `undo`.
+    Before, a branch the operation deleted stayed deleted and one it made stayed."""
+    repo = GitRepo(tmp_path / "r", hermetic_env(tmp_path / "home"))
+    (tmp_path / "r").mkdir()
+    repo.git("init", "-q", "-b", "main", "--object-format=sha256")
+    for name in ("a", "b", "keep/c", "gone/d"):
+        repo.write(name, f"{name}\n".encode())
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "base")
+    repo.git("branch", "old")
+    repo.write("staged-new", b"staged\n")
+    repo.git("add", "staged-new")
+    repo.write("a", b"a, unstaged edit\n")
+    repo.atomic("run", "--history", "shadow", "--", "true", check=0)  # the scan state
+    before = repo.fingerprint()
+    script = (
+        "git branch -q newb && git branch -q -D old && echo edited > b && rm -r gone && "
+        "git rm -q --cached keep/c && git add a && mkdir many && "
+        "for i in $(seq 1 320); do echo $i > many/f$i; done && git add many/f1 && "
+        "git commit -qm op && echo later > b; exit 1"
+    )
+    repo.atomic("run", "--history", history, "--", "sh", "-c", script, check=1)
+    same = repo.fingerprint()
+    assert same == before, "\n".join(before.diff(same))
+    repo.atomic("undo", check=0)
+    assert repo.read("b") == b"later\n" and repo.exists("many/f320")
+    assert {name for name, _ in repo.fingerprint().branches} >= {"refs/heads/newb"}
+    assert "refs/heads/old" not in {name for name, _ in repo.fingerprint().branches}
+    repo.atomic("undo", check=0)  # and back again
+    again = repo.fingerprint()
+    assert again == before, "\n".join(before.diff(again))
+
+
 def test_bare_repository_needs_a_working_tree(tmp_path: Path) -> None:
     env = hermetic_env(tmp_path / "home")
     subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "b.git")], env=env, check=True)

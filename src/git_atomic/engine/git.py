@@ -22,7 +22,14 @@ from git_atomic.engine.gitoutput import RawChange as RawChange
 from git_atomic.engine.gitoutput import TreeEntry as TreeEntry
 from git_atomic.engine.gitoutput import parse_raw_diff, parse_refs, tree_entries
 
-ZERO_OID: Final = "0" * 40
+ZERO_OID: Final = "0" * 40  # SHA-1's; Repo.zero_oid is the repository's own
+
+
+def is_zero(oid: str) -> bool:
+    """Whether `oid` is the id of nothing (all zeros), in either object format."""
+    return bool(oid) and not oid.strip("0")
+
+
 EMPTY_TREE: Final = objectformat.EMPTY_TREE
 _BATCH: Final = 1000  # paths per command line (argument lists have a limit)
 _scratch_names = itertools.count()
@@ -190,7 +197,7 @@ class Repo(RepoConfig):
             old: list[str] = []
             if was is not None:
                 # On a branch, git compares the commit the branch names: read it now.
-                old = [(was[1] if was[0] is None else self.rev_parse(was[0])) or ZERO_OID]
+                old = [(was[1] if was[0] is None else self.rev_parse(was[0])) or self.zero_oid]
             argv = ["update-ref", "--no-deref", "-m", message, "HEAD", oid, *old]
             res = self.run(*argv, check=False)
             if res.returncode != 0:
@@ -271,6 +278,12 @@ class Repo(RepoConfig):
         finally:
             marks.unlink(missing_ok=True)
         return [by_mark[f":{i}"] for i in range(1, len(contents) + 1)]
+
+    @property
+    def zero_oid(self) -> str:
+        """The id of nothing in this repository's object format (40 or 64 zeros)."""
+        sha256 = (self.config("extensions.objectformat") or "sha1").lower() == "sha256"
+        return "0" * (64 if sha256 else 40)
 
     def _write_loose(self, data: bytes) -> str:
         sha256 = (self.config("extensions.objectformat") or "sha1").lower() == "sha256"

@@ -25,7 +25,7 @@ from typing import Final
 from git_atomic.core import process
 from git_atomic.core.records import dataclass
 from git_atomic.engine import safefs
-from git_atomic.engine.git import ZERO_OID, Repo
+from git_atomic.engine.git import Repo
 
 _ITA: Final = b"intent-to-add"
 _SKIP: Final = b"skip-worktree"
@@ -186,7 +186,7 @@ def rebuild(
     removed = {c.path for c in changes if c.status in ("D", "T")}
     removed |= set(current_flags.intent_to_add) | set(target_flags.intent_to_add)
     added = {c.path: c for c in changes if c.status != "D"}
-    info = b"".join(f"0 {ZERO_OID}\t".encode() + p + b"\0" for p in sorted(removed))
+    info = b"".join(f"0 {repo.zero_oid}\t".encode() + p + b"\0" for p in sorted(removed))
     info += b"".join(
         f"{c.new_mode} {c.new_oid}\t".encode() + p + b"\0" for p, c in sorted(added.items())
     )

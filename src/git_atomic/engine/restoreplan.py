@@ -179,7 +179,8 @@ def ref_changes(
         old, new = current.get(name), target.get(name)
         if old == new or name in skip:
             continue
-        lines.append(f"update {name} {new or ZERO_OID} {old or ZERO_OID}")
+        zero = "0" * len(new or old or ZERO_OID)  # the ids' own format (SHA-1 or SHA-256)
+        lines.append(f"update {name} {new or zero} {old or zero}")
     return lines
 
 

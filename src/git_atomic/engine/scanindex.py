@@ -23,7 +23,7 @@ from typing import Final
 
 from git_atomic.core.errors import GitError
 from git_atomic.engine import conversion, watcher
-from git_atomic.engine.git import ZERO_OID, Repo, worktree_key
+from git_atomic.engine.git import Repo, worktree_key
 
 SCAN_REFS: Final = "refs/atomic/scan/"
 EDIT_AT_MOST: Final = 300  # changed files past which update-index and write-tree are cheaper
@@ -250,7 +250,11 @@ def _follow(repo: Repo, from_tree: str, to_tree: str) -> None:
     scratch.unlink(missing_ok=True)
     share(base, scratch)
     info = b"".join(
-        (f"{c.new_mode} {c.new_oid}".encode() if c.status != "D" else b"0 " + ZERO_OID.encode())
+        (
+            f"{c.new_mode} {c.new_oid}".encode()
+            if c.status != "D"
+            else b"0 " + repo.zero_oid.encode()
+        )
         + b"\t"
         + c.path
         + b"\0"

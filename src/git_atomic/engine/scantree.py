@@ -16,7 +16,7 @@ from typing import Final
 
 from git_atomic.core import process
 from git_atomic.engine import conversion, safefs, scanindex
-from git_atomic.engine.git import ZERO_OID, Repo
+from git_atomic.engine.git import Repo
 
 Edits = dict[bytes, tuple[str, str] | None]  # path: (mode, blob), or None for gone
 
@@ -164,7 +164,10 @@ def edit_tree(
     if tree == base:
         return tree, None
     info = b"".join(
-        (f"{new[0]} {new[1]}".encode() if new else b"0 " + ZERO_OID.encode()) + b"\t" + p + b"\0"
+        (f"{new[0]} {new[1]}".encode() if new else b"0 " + repo.zero_oid.encode())
+        + b"\t"
+        + p
+        + b"\0"
         for p, new in edits.items()
     )
     pending = repo.start(

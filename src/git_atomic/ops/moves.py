@@ -18,7 +18,7 @@ from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import EventKind, HistoryMode
 from git_atomic.engine import checkpoint, gitstate, restoreplan, snapshot
 from git_atomic.engine.checkpoint import Snapshot
-from git_atomic.engine.git import ZERO_OID, Repo
+from git_atomic.engine.git import Repo, is_zero
 from git_atomic.ops import moveresults, output, results
 from git_atomic.ops.operation import Engine
 
@@ -163,8 +163,8 @@ def describe(
         branches.append(
             moveresults.BranchMove(
                 name.removeprefix("refs/heads/"),
-                None if old == ZERO_OID else old,
-                None if new == ZERO_OID else new,
+                None if is_zero(old) else old,
+                None if is_zero(new) else new,
             )
         )
     return moveresults.MoveFacts(
@@ -192,7 +192,7 @@ def dropped_commits(repo: Repo, prev: Preview) -> list[moveresults.DroppedCommit
     leaving: list[tuple[str, str]] = []
     for line in p.ref_lines:
         _verb, name, _new, old = line.split()
-        if old != ZERO_OID:
+        if not is_zero(old):
             leaving.append((name.removeprefix("refs/heads/"), old))
     if p.head_changes and current.head_ref is None and current.head_oid:
         leaving.append(("HEAD", current.head_oid))
