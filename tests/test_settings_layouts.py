@@ -144,6 +144,24 @@ def test_a_sha256_repository_rolls_back_and_undoes_exactly(tmp_path: Path, histo
     assert again == before, "\n".join(before.diff(again))
 
 
+def test_a_sha256_repository_from_its_first_commit(tmp_path: Path) -> None:
+    """An unborn branch in a SHA-256 repository: the empty tree is that format's (it was
+    SHA-1's, which git refused), so the first operation commits; an operation that leaves only
+    an empty `.git/sequencer` is saved with the empty tree, written (`git fsck` clean)."""
+    repo = GitRepo(tmp_path / "r", hermetic_env(tmp_path / "home"))
+    (tmp_path / "r").mkdir()
+    repo.git("init", "-q", "-b", "main", "--object-format=sha256")
+    repo.atomic("run", "--history", "commits", "--no-gates", "--", "sh", "-c", "echo x > f")
+    assert repo.git("ls-tree", "--name-only", "HEAD").split() == ["f"]
+    res = repo.atomic_json("run", "--", "sh", "-c", "mkdir .git/sequencer; exit 1", check=1)
+    gitstate = repo.git("rev-parse", res["checkpoints"]["rescue"] + ":gitstate").strip()
+    assert gitstate == repo.git("hash-object", "-t", "tree", "/dev/null").strip()
+    fsck = subprocess.run(
+        ["git", "fsck", "--full"], cwd=repo.path, env=repo.env, capture_output=True, text=True
+    )
+    assert fsck.returncode == 0 and "missing" not in fsck.stdout + fsck.stderr, fsck
+
+
 def test_bare_repository_needs_a_working_tree(tmp_path: Path) -> None:
     env = hermetic_env(tmp_path / "home")
     subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "b.git")], env=env, check=True)

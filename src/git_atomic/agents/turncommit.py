@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.records import dataclass
 from git_atomic.engine import checkpoint
-from git_atomic.engine.git import EMPTY_TREE, Repo
+from git_atomic.engine.git import Repo
 from git_atomic.ops import treemerge
 
 
@@ -33,7 +33,7 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
     except AtomicError as exc:
         return Committed(None, str(exc))
     head_ref, head_oid = repo.read_head()
-    head_tree = repo.line("rev-parse", f"{head_oid}^{{tree}}") if head_oid else EMPTY_TREE
+    head_tree = repo.line("rev-parse", f"{head_oid}^{{tree}}") if head_oid else repo.empty_tree
     tree = head_tree
     for before, after in steps:
         base = checkpoint.load(repo, before).files_tree
@@ -48,7 +48,7 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
         return Committed(None)
     parents = ["-p", head_oid] if head_oid else []
     commit = repo.line("commit-tree", tree, *parents, "-m", message, env=env)
-    old = head_oid or "0" * 40
+    old = head_oid or repo.zero_oid
     if head_ref is not None:
         repo.update_refs([f"update {head_ref} {commit} {old}"], message=f"git-atomic: {message}")
     else:
@@ -66,7 +66,7 @@ def _stage(repo: Repo, old_tree: str, new_tree: str) -> None:
             continue
         _, new_mode, _, new_oid, status = meta[1:].split(b" ")
         if status == b"D":
-            lines.append(b"0 " + b"0" * 40 + b"\t" + path + b"\0")
+            lines.append(b"0 " + repo.zero_oid.encode() + b"\t" + path + b"\0")
         else:
             lines.append(new_mode + b" " + new_oid + b"\t" + path + b"\0")
     repo.run("update-index", "-z", "--index-info", input=b"".join(lines))

@@ -280,14 +280,22 @@ class Repo(RepoConfig):
         return [by_mark[f":{i}"] for i in range(1, len(contents) + 1)]
 
     @property
+    def sha256(self) -> bool:
+        """Whether this repository's object ids are SHA-256 (else SHA-1)."""
+        return (self.config("extensions.objectformat") or "sha1").lower() == "sha256"
+
+    @property
     def zero_oid(self) -> str:
         """The id of nothing in this repository's object format (40 or 64 zeros)."""
-        sha256 = (self.config("extensions.objectformat") or "sha1").lower() == "sha256"
-        return "0" * (64 if sha256 else 40)
+        return "0" * (64 if self.sha256 else 40)
+
+    @property
+    def empty_tree(self) -> str:
+        """The empty tree's id in this repository's object format."""
+        return objectformat.EMPTY_TREE_SHA256 if self.sha256 else objectformat.EMPTY_TREE
 
     def _write_loose(self, data: bytes) -> str:
-        sha256 = (self.config("extensions.objectformat") or "sha1").lower() == "sha256"
-        return objectformat.write_loose_blob(self.common_dir / "objects", data, sha256=sha256)
+        return objectformat.write_loose_blob(self.common_dir / "objects", data, sha256=self.sha256)
 
     def mktree(self, entries: Iterable[TreeEntry]) -> str:
         """A small tree of one level (a checkpoint's own), written loose as `git mktree` would
@@ -303,6 +311,11 @@ class Repo(RepoConfig):
         the way; the objects they name must exist. Written loose without a process where
         `writes_loose`, else by one `mktree --batch`. ValueError: a path both a file and a
         folder, or a name git cannot hold in a tree."""
+        if not entries:  # the empty tree, of this repository's format, written: a commit names it
+            if not self.writes_loose():
+                return self.line("mktree", "-z", input=b"")
+            objects = self.common_dir / "objects"
+            return objectformat.write_loose(objects, b"tree", b"", sha256=self.sha256)
         dirs = _folders_on_the_way(entries)
         children: dict[bytes, dict[bytes, bytes]] = {d: {} for d in dirs}
         for path, (mode, oid) in entries.items():
@@ -319,7 +332,7 @@ class Repo(RepoConfig):
             )
         root, _, _ = objectformat.planned_trees(dirs, children)
         for folder in dirs:
-            if children[folder] or not folder:  # the top, even empty: a commit names it
+            if children[folder]:
                 objectformat.write_loose_tree(self.common_dir / "objects", children[folder])
         return root
 

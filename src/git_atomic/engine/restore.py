@@ -183,7 +183,7 @@ def _restore_index_paths(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -
         if item:
             path = item.partition(b"\t")[2]
             if path not in kept:
-                info += b"0 " + b"0" * 40 + b"\t" + path + b"\0"
+                info += b"0 " + repo.zero_oid.encode() + b"\t" + path + b"\0"
     if info:
         repo.run("update-index", "-z", "--index-info", input=info)
 

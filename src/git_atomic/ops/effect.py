@@ -57,7 +57,7 @@ from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind
 from git_atomic.engine import checkpoint, indexstate, infoexclude
 from git_atomic.engine.checkpoint import Snapshot
-from git_atomic.engine.git import EMPTY_TREE, Repo
+from git_atomic.engine.git import Repo
 from git_atomic.ops import moves, treemerge
 from git_atomic.ops.operation import Engine, RollbackResult
 from git_atomic.ops.refsafter import RefsAfter
@@ -191,7 +191,9 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
     branches = dict(snap.branches)
     if snap.head_ref is not None:
         branches[snap.head_ref] = row.commit_sha
-    head_tree = repo.line("rev-parse", f"{snap.head_oid}^{{tree}}") if snap.head_oid else EMPTY_TREE
+    head_tree = (
+        repo.line("rev-parse", f"{snap.head_oid}^{{tree}}") if snap.head_oid else repo.empty_tree
+    )
     commit_tree = repo.line("rev-parse", f"{row.commit_sha}^{{tree}}")
     merged = treemerge.merge(repo, base=head_tree, ours=snap.staged_tree, theirs=commit_tree).tree
     staged = merged or commit_tree  # the commit was planned so that this merge is clean

@@ -31,7 +31,7 @@ from git_atomic.core.journal import Journal
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import IntentAction
 from git_atomic.engine import checkpoint, indexfile, indexstate, isolation, snapshot
-from git_atomic.engine.git import EMPTY_TREE, RawChange, Repo
+from git_atomic.engine.git import RawChange, Repo
 
 SUBJECT_WIDTH: Final = 72
 UNTRACKED_NAMED: Final = 5  # a phase commit's untracked files named in its record, at most
@@ -70,7 +70,7 @@ def base_of(repo: Repo, pre_op: str) -> Base:
 
 
 def tree_of(repo: Repo, commit: str | None) -> str:
-    return repo.line("rev-parse", f"{commit}^{{tree}}") if commit else EMPTY_TREE
+    return repo.line("rev-parse", f"{commit}^{{tree}}") if commit else repo.empty_tree
 
 
 def plan(
@@ -182,7 +182,7 @@ def commit_phase(
     )
     journal.set_pending(op_id, {"action": IntentAction.ADVANCE, "commit": commit})
     failpoints.hit("commit-phase:before-ref")
-    old = snap.head_oid or "0" * 40
+    old = snap.head_oid or repo.zero_oid
     if snap.head_ref is not None:
         repo.update_refs(
             [f"update {snap.head_ref} {commit} {old}"],
