@@ -19,7 +19,16 @@ from pathlib import Path
 from testing import oracle
 from testing.gitrepo import GitRepo, hermetic_env
 
-LAYOUTS = ("plain", "worktree", "gitfile", "submodule", "dotfiles", "sparse", "alternates")
+LAYOUTS = (
+    "plain",
+    "worktree",
+    "gitfile",
+    "submodule",
+    "dotfiles",
+    "sparse",
+    "alternates",
+    "sha256",
+)
 # What an operation may touch. With `protect` drawn, `*.env` and `build/` are ignored and
 # `*.env` protected: x.env in a folder git looks into, build/y.env inside an ignored one.
 PATHS = ["a", "b.sh", "e.txt", "g", "dir/c", "dir/f.bin", "dir/sub/d.bin", "x.env", "build/y.env"]
@@ -87,6 +96,12 @@ def make_layout(layout: str, base: Path, *, sparse_index: bool = True) -> Where:
     home = base / "home"
     if layout == "plain":
         repo = GitRepo.create(base / "r", home)
+        return Where(repo, repo.path)
+    if layout == "sha256":  # object ids of SHA-256: the id of nothing, the empty tree differ
+        (base / "r").mkdir()
+        repo = GitRepo(base / "r", hermetic_env(home))
+        repo.git("init", "-q", "-b", "main", "--object-format=sha256")
+        _first_commit(repo)
         return Where(repo, repo.path)
     if layout == "sparse":  # a cone that leaves `out/` out, with a sparse index
         repo = GitRepo.create(base / "r", home)

@@ -28,15 +28,34 @@ Entries = list[tuple[bytes, str, str, int, int]]
 _USER_FLAGS = 0x8000 | (1 << 29) | (1 << 30)
 
 
-def blob_id(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+def blob_id(data: bytes, *, sha256: bool = False) -> str:
+    digest = hashlib.sha256 if sha256 else hashlib.sha1
+    return digest(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+_blob_id = blob_id
+
+
+def _sha256(root: Path) -> bool:
+    """Whether the repository whose `.git` folder is in `root` has SHA-256 ids (its config
+    says so; a `.git` file or a git dir elsewhere: the layouts drawn with SHA-1 only)."""
+    try:
+        config = (root / ".git" / "config").read_text().lower()
+    except OSError:
+        return False
+    return "objectformat = sha256" in config
 
 
 def walk(root: Path) -> Files:
     """Every file and symbolic link under `root` (its `.git`, file or folder, left out), as a
-    tree would hold it."""
+    tree would hold it (ids in the repository's own format)."""
     out: Files = {}
     base = os.fsencode(root)
+    sha256 = _sha256(root)
+
+    def blob_id(data: bytes) -> str:
+        return _blob_id(data, sha256=sha256)
+
     for dirpath, dirnames, filenames in os.walk(base):
         if dirpath == base:
             dirnames[:] = [d for d in dirnames if d != b".git"]
@@ -152,13 +171,14 @@ def checkpoint_files(env: Mapping[str, str], cwd: Path, commit: str) -> Files:
 
 def _tree(env: Mapping[str, str], cwd: Path, oid: str) -> list[tuple[bytes, tuple[str, str]]]:
     raw = _git(env, cwd, "cat-file", "tree", oid)
+    width = len(oid) // 2  # 20 bytes (SHA-1) or 32 (SHA-256), as the tree's own id
     entries, pos = [], 0
     while pos < len(raw):
         space = raw.index(b" ", pos)
         nul = raw.index(b"\0", space)
         mode, name = raw[pos:space].decode(), raw[space + 1 : nul]
-        entries.append((name, (mode, raw[nul + 1 : nul + 21].hex())))
-        pos = nul + 21
+        entries.append((name, (mode, raw[nul + 1 : nul + 1 + width].hex())))
+        pos = nul + 1 + width
     return entries
 
 

@@ -87,7 +87,9 @@ def test_setting_both_ways(name: str, turned_on: bool) -> None:
     scenario("plain", history, tree, {name: value} if turned_on else {}, ops)
 
 
-@pytest.mark.parametrize("layout", ["worktree", "gitfile", "submodule", "dotfiles", "sparse"])
+@pytest.mark.parametrize(
+    "layout", ["worktree", "gitfile", "submodule", "dotfiles", "sparse", "sha256"]
+)
 @pytest.mark.parametrize("history", ["commits", "shadow"])
 def test_layout_rolls_back_exactly(layout: str, history: str) -> None:
     """A `.git` file (submodule, --separate-git-dir) made the branch look checked out
