@@ -200,6 +200,20 @@ def test_budget_when_a_fifo_sends_the_capture_the_older_way_concrete() -> None:
     )
 
 
+def test_budget_for_a_file_grown_past_it_concrete() -> None:
+    """An untracked file PRE-OP held (small) that the operation grows past the budget is held
+    by the rescue: the budget is for new files. The oracle had it left out, while the rollback
+    puts back PRE-OP's bytes, so the rescue is the only copy of the operation's."""
+    scenario(
+        "plain",
+        "shadow",
+        {"build/y.env": ("exec", "", "untracked"), "a": ("file", "one\n", "commit")},
+        {},
+        [("write", "build/y.env", "#!/bin/sh\necho hi\n", "x")],
+        budget=True,
+    )
+
+
 @pytest.mark.xfail(strict=True, reason="found by the budget's drawing; not fixed yet")
 def test_budget_with_a_protected_link_concrete() -> None:
     """Found when the budget was first drawn: `x.env` (ignored, protected) is a link to the
