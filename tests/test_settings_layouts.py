@@ -164,6 +164,29 @@ def test_a_sha256_repository_from_its_first_commit(tmp_path: Path) -> None:
     assert fsck.returncode == 0 and "missing" not in fsck.stdout + fsck.stderr, fsck
 
 
+def test_sha256_ids_on_the_command_line_and_a_split_scan_index(tmp_path: Path) -> None:
+    """A full SHA-256 checkpoint id (as `show` prints it) is taken by `rollback --to`, and a
+    split scan index names its shared index by a 32-byte id: each capture's old one goes (they
+    piled up, one the size of the index per capture)."""
+    repo = GitRepo(tmp_path / "r", hermetic_env(tmp_path / "home"))
+    (tmp_path / "r").mkdir()
+    repo.git("init", "-q", "-b", "main", "--object-format=sha256")
+    repo.write("a.txt", b"a\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "a")
+    split = {"GIT_ATOMIC_SPLIT_SCAN_AT": "1"}
+    for i in range(6):
+        repo.write("a.txt", b"a\n" + b"more\n" * i)
+        res = repo.atomic_json("run", "--history", "shadow", "--", "true", env=split)
+    repo.atomic_json("gc", env=split)
+    assert len(list((repo.path / ".git").glob("sharedindex.*"))) == 1
+    pre = res["checkpoints"]["pre_op"]
+    assert len(pre) == 64
+    repo.write("a.txt", b"changed after\n")
+    repo.atomic("rollback", "--to", pre, "--whole", check=0)
+    assert repo.read("a.txt") == b"a\n" + b"more\n" * 5
+
+
 def test_bare_repository_needs_a_working_tree(tmp_path: Path) -> None:
     env = hermetic_env(tmp_path / "home")
     subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "b.git")], env=env, check=True)

@@ -303,7 +303,7 @@ def _resolve_checkpoint(ctx: context.Context, text: str) -> tuple[str, Checkpoin
         if found is None:
             raise UsageError(f"rollback --to: no ref {ref} (see `git atomic show ID`)")
         shas = {found}
-    elif re.fullmatch(r"[0-9a-fA-F]{4,40}", text):
+    elif re.fullmatch(r"[0-9a-fA-F]{4,64}", text):  # SHA-1 or SHA-256
         prefix = text.lower()
         shas = {c.sha for c in journal.find_checkpoint(prefix)}
         shas |= {

@@ -542,7 +542,9 @@ class Repo(RepoConfig):
     def is_loose(self, oid: str) -> bool:
         """Whether the object is stored loose (so it exists): one `stat`, where `cat-file -e`
         is a process. False says nothing: the object may be packed, or gone."""
-        return len(oid) == 40 and (self.common_dir / "objects" / oid[:2] / oid[2:]).is_file()
+        if len(oid) not in (40, 64):
+            return False
+        return (self.common_dir / "objects" / oid[:2] / oid[2:]).is_file()
 
     def cat_blob(self, oid: str) -> bytes:
         read = self._loose_blob(oid)

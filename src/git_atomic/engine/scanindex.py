@@ -118,9 +118,10 @@ def shared_of(repo: Repo, index: Path) -> str | None:
         names = [n for n in os.listdir(repo.git_dir) if n.startswith(_SHARED)]
         if not names:
             return None
-        # Not the last 20 bytes: an index file's own checksum, which a shared index written
-        # from the same entries has for its name.
-        data = index.read_bytes()[:-20]
+        # Not the last bytes (20, or 32 with SHA-256): an index file's own checksum, which a
+        # shared index written from the same entries has for its name.
+        width = 32 if repo.sha256 else 20
+        data = index.read_bytes()[:-width]
     except OSError:
         return None
     for name in names:
@@ -128,7 +129,7 @@ def shared_of(repo: Repo, index: Path) -> str | None:
             oid = bytes.fromhex(name[len(_SHARED) :])
         except ValueError:
             continue
-        if len(oid) == 20 and oid in data:
+        if len(oid) == width and oid in data:
             return name
     return None
 
