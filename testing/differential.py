@@ -98,10 +98,7 @@ def make_layout(layout: str, base: Path, *, sparse_index: bool = True) -> Where:
         repo = GitRepo.create(base / "r", home)
         return Where(repo, repo.path)
     if layout == "sha256":  # object ids of SHA-256: the id of nothing, the empty tree differ
-        (base / "r").mkdir()
-        repo = GitRepo(base / "r", hermetic_env(home))
-        repo.git("init", "-q", "-b", "main", "--object-format=sha256")
-        _first_commit(repo)
+        repo = GitRepo.create(base / "r", home, object_format="sha256")
         return Where(repo, repo.path)
     if layout == "sparse":  # a cone that leaves `out/` out, with a sparse index
         repo = GitRepo.create(base / "r", home)

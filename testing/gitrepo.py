@@ -54,11 +54,17 @@ class GitRepo:
 
     @classmethod
     def create(
-        cls, path: Path, home: Path, *, initial_commit: bool = True, branch: str = "main"
+        cls,
+        path: Path,
+        home: Path,
+        *,
+        initial_commit: bool = True,
+        branch: str = "main",
+        object_format: str = "sha1",
     ) -> GitRepo:
         path.mkdir(parents=True, exist_ok=True)
         repo = cls(path, hermetic_env(home))
-        repo.git("init", "-q", "-b", branch)
+        repo.git("init", "-q", "-b", branch, f"--object-format={object_format}")
         if initial_commit:
             repo.write("README", b"hello\n")
             repo.git("add", "README")
@@ -135,6 +141,19 @@ class GitRepo:
 
     def head(self) -> str:
         return self.git("rev-parse", "HEAD").strip()
+
+    def diverged(self, path: str = "c") -> None:
+        """`path` committed, then changed one way on a new branch `side` and another on the
+        branch checked out (`main`): a merge or rebase of `side` conflicts."""
+        self.write(path, b"base\n")
+        self.git("add", path)
+        self.git("commit", "-qm", "base")
+        self.git("checkout", "-qb", "side")
+        self.write(path, b"side\n")
+        self.git("commit", "-qam", "side")
+        self.git("checkout", "-q", "main")
+        self.write(path, b"main\n")
+        self.git("commit", "-qam", "main")
 
     def fingerprint(self, *, ignored: Sequence[str] = ()) -> State:
         return fingerprint(self.path, self.env)

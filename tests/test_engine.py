@@ -573,15 +573,7 @@ def test_nested_repository_contents_are_not_touched(repo: GitRepo, tmp_path: Pat
 
 
 def test_unmerged_paths_are_refused_before_anything_changes(repo: GitRepo) -> None:
-    repo.write("c", b"base\n")
-    repo.git("add", "c")
-    repo.git("commit", "-qm", "base")
-    repo.git("checkout", "-qb", "side")
-    repo.write("c", b"side\n")
-    repo.git("commit", "-qam", "side")
-    repo.git("checkout", "-q", "main")
-    repo.write("c", b"main\n")
-    repo.git("commit", "-qam", "main")
+    repo.diverged("c")
     repo.git("merge", "side", check=False)
     repo.git("update-ref", "-d", "MERGE_HEAD")  # unmerged entries without a merge state file
     before = repo.fingerprint()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.gitrepo import GitRepo, State, hermetic_env, read_index
+from testing.gitrepo import GitRepo, State, read_index
 
 MODES = ("commits", "shadow")
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -43,17 +43,9 @@ def leftovers(repo: GitRepo) -> list[str]:
 
 def conflicting(repo: GitRepo) -> str:
     """Branch `side` changes `c` one way, `main` another; a patch of side's commit for `am`."""
-    repo.write("c", b"base\n")
-    repo.git("add", "c")
-    repo.git("commit", "-qm", "base")
-    repo.git("checkout", "-qb", "side")
-    repo.write("c", b"side\n")
-    repo.git("commit", "-qam", "side")
+    repo.diverged("c")
     patch = repo.path.parent / "side.patch"
-    patch.write_text(repo.git("format-patch", "-1", "--stdout"))
-    repo.git("checkout", "-q", "main")
-    repo.write("c", b"main\n")
-    repo.git("commit", "-qam", "main")
+    patch.write_text(repo.git("format-patch", "-1", "--stdout", "side"))
     repo.write("wip.txt", b"my work in progress\n")  # untracked work that must survive
     repo.write("README", b"edited, unstaged\n")
     return str(patch)
@@ -195,18 +187,9 @@ def test_odd_names_in_the_git_dir_come_back_with_undo(repo: GitRepo) -> None:
 def test_a_rebase_comes_back_in_a_sha256_repository(tmp_path: Path) -> None:
     """`undo` of a rolled-back `rebase -r` sets its `refs/rewritten/` refs anew: in a SHA-256
     repository too (the id of no ref is 64 zeros there), and the rebase can be finished."""
-    repo = GitRepo(tmp_path / "r", hermetic_env(tmp_path / "home"))
-    (tmp_path / "r").mkdir()
-    repo.git("init", "-q", "-b", "main", "--object-format=sha256")
-    repo.write("c", b"base\n")
-    repo.git("add", "c")
-    repo.git("commit", "-qm", "base")
-    repo.git("checkout", "-qb", "side")
-    repo.write("c", b"side\n")
-    repo.git("commit", "-qam", "side")
-    repo.git("checkout", "-q", "main")
-    repo.write("c", b"main\n")
-    repo.git("commit", "-qam", "main")
+    home = tmp_path / "home"
+    repo = GitRepo.create(tmp_path / "r", home, initial_commit=False, object_format="sha256")
+    repo.diverged("c")
     rebase = "git rebase -q -r side >/dev/null 2>&1; exit 1"
     repo.atomic("run", "--", "sh", "-c", rebase, check=1)
     assert not (repo.path / ".git" / "rebase-merge").exists()

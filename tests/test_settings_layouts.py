@@ -115,9 +115,8 @@ def test_a_sha256_repository_rolls_back_and_undoes_exactly(tmp_path: Path, histo
     deleted, entries staged and unstaged, files edited, deleted and made (more than a scan
     edits one by one), a commit: rolled back exactly, and brought back exactly by `undo`.
     Before, a branch the operation deleted stayed deleted and one it made stayed."""
-    repo = GitRepo(tmp_path / "r", hermetic_env(tmp_path / "home"))
-    (tmp_path / "r").mkdir()
-    repo.git("init", "-q", "-b", "main", "--object-format=sha256")
+    home = tmp_path / "home"
+    repo = GitRepo.create(tmp_path / "r", home, initial_commit=False, object_format="sha256")
     for name in ("a", "b", "keep/c", "gone/d"):
         repo.write(name, f"{name}\n".encode())
     repo.git("add", "-A")
@@ -150,9 +149,8 @@ def test_a_sha256_repository_from_its_first_commit(tmp_path: Path) -> None:
     """An unborn branch in a SHA-256 repository: the empty tree is that format's (it was
     SHA-1's, which git refused), so the first operation commits; an operation that leaves only
     an empty `.git/sequencer` is saved with the empty tree, written (`git fsck` clean)."""
-    repo = GitRepo(tmp_path / "r", hermetic_env(tmp_path / "home"))
-    (tmp_path / "r").mkdir()
-    repo.git("init", "-q", "-b", "main", "--object-format=sha256")
+    home = tmp_path / "home"
+    repo = GitRepo.create(tmp_path / "r", home, initial_commit=False, object_format="sha256")
     repo.atomic("run", "--history", "commits", "--no-gates", "--", "sh", "-c", "echo x > f")
     assert repo.git("ls-tree", "--name-only", "HEAD").split() == ["f"]
     res = repo.atomic_json("run", "--", "sh", "-c", "mkdir .git/sequencer; exit 1", check=1)
@@ -168,9 +166,8 @@ def test_sha256_ids_on_the_command_line_and_a_split_scan_index(tmp_path: Path) -
     """A full SHA-256 checkpoint id (as `show` prints it) is taken by `rollback --to`, and a
     split scan index names its shared index by a 32-byte id: each capture's old one goes (they
     piled up, one the size of the index per capture)."""
-    repo = GitRepo(tmp_path / "r", hermetic_env(tmp_path / "home"))
-    (tmp_path / "r").mkdir()
-    repo.git("init", "-q", "-b", "main", "--object-format=sha256")
+    home = tmp_path / "home"
+    repo = GitRepo.create(tmp_path / "r", home, initial_commit=False, object_format="sha256")
     repo.write("a.txt", b"a\n")
     repo.git("add", "-A")
     repo.git("commit", "-qm", "a")
