@@ -888,6 +888,9 @@ def test_a_loose_object_is_read_only_as_far_as_its_header_says(repo: GitRepo) ->
     bomb = squeeze.compress(b"blob 2\0a\n") + squeeze.compress(bytes(64 << 20)) + squeeze.flush()
     path.write_bytes(bomb)
     assert objectformat.read_loose(objects, oid) is None
+    for header in (b"blob 99999999999999999999999999\0a\n", b"blob 4000000\0a\n"):
+        path.write_bytes(zlib.compress(header))  # a size no stream of these bytes can give
+        assert objectformat.read_loose(objects, oid) is None
     path.unlink()
     path.symlink_to("/dev/zero")
     assert objectformat.read_loose(objects, oid) is None

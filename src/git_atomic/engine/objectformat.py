@@ -170,11 +170,15 @@ def read_loose(objects_dir: Path, oid: str) -> tuple[bytes, bytes] | None:
         with os.fdopen(os.open(objects_dir / oid[:2] / oid[2:], flags), "rb") as fh:
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                 return None
+            packed = fh.read()
             inflating = zlib.decompressobj()
-            head = inflating.decompress(fh.read(), 64)
+            head = inflating.decompress(packed, 64)
             header, sep, body = head.partition(b"\0")
             kind, _, size = header.partition(b" ")
-            if not sep or not size.isdigit() or len(body) > int(size):
+            # No deflate stream grows more than about 1,032 times: a size past that is a lie.
+            if not sep or not size.isdigit() or len(size) > 18:
+                return None
+            if len(body) > int(size) or int(size) > 1032 * len(packed) + 64:
                 return None
             more = int(size) - len(body)
             body += inflating.decompress(inflating.unconsumed_tail, more + 1) if more else b""
