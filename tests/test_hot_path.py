@@ -91,6 +91,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.unseen",  # what a rescue must hold that git ignores now
         ".engine.checkpoint",  # the checkpoint format, and the capture's steps:
         ".engine.folders",
+        ".engine.folderwalk",  # the walk of the folders beside the scan (early.py)
         ".engine.indexfile",
         ".engine.snapshot",
         ".engine.capturedisk",  # its reading of the files (a scan, or `add -A`)
@@ -256,18 +257,20 @@ def test_begin_starts_its_scan_before_the_rest_is_imported(repo: GitRepo, tmp_pa
 
 
 @pytest.mark.parametrize("protect", [False, True])
-def test_begin_walks_for_its_listings_once_beside_the_scan(
+def test_begin_walks_the_tree_beside_the_scan_only_for_protect(
     repo: GitRepo, tmp_path: Path, protect: bool
 ) -> None:
-    """The two listings a capture needs beside the scan (folders its index lacks, ignored rule
-    and `protect`ed files), which `begin` starts with its early scan (what that gains, the
-    benchmark measures): one walk each, with or without `protect`, and what they find held."""
+    """What a capture needs beside the scan: the empty folders, which the walk of the folders
+    finds (folderwalk.py) with no listing of git's, and the ignored rule files, which git is
+    asked about where the walk found them only; `protect`ed files, which need git's walk of
+    the whole tree, once. What they find is held."""
     if protect:
         repo.write(".git-atomic.toml", b'protect = [".env"]\n')
     repo.write(".gitignore", b".env\nbuild/\n")
     repo.write("tool/.gitignore", b"*\n")  # a rule file that ignores itself
     repo.write(".env", b"SECRET=1\n")
     (repo.path / "empty" / "deeper").mkdir(parents=True)
+    (repo.path / "build" / "out").mkdir(parents=True)
     repo.atomic("begin", "warm", check=0)  # the scan index now knows these
     repo.atomic("commit", "--no-gates", check=0)
     trace = tmp_path / "trace.json"
@@ -276,10 +279,18 @@ def test_begin_walks_for_its_listings_once_beside_the_scan(
         e["argv"] for e in map(json.loads, trace.read_text().splitlines()) if e["event"] == "start"
     ]
     listings = [a for a in argvs if "ls-files" in a and "--others" in a]
-    rule_files = [a for a in listings if ":(glob)**/.gitignore" in a]
-    folders = [a for a in listings if "--ignored" not in a]
-    assert len(rule_files) == 1, rule_files
-    assert len(folders) == 1, folders
+    assert [a for a in listings if "--ignored" not in a] == []  # the folders: walked
+    ignored = [a for a in listings if "--ignored" in a]
+    if protect:  # one walk of the whole tree; the next looks into `build/` only
+        assert len([a for a in ignored if ":(glob)**/.gitignore" in a]) == 1, ignored
+    else:  # no spec that git would look for in every folder
+        (rule_files,) = ignored
+        assert sorted(rule_files[rule_files.index("--") + 1 :]) == [
+            ":(glob)build/**/.gitattributes",
+            ":(glob)build/**/.gitignore",
+            ":(literal).gitignore",
+            ":(literal)tool/.gitignore",
+        ]
     held = repo.git("ls-tree", "-r", "--name-only", res["checkpoints"]["pre_op"] + ":files").split()
     assert "tool/.gitignore" in held
     assert (".env" in held) == protect

@@ -14,6 +14,7 @@ from git_atomic.core.records import dataclass
 from git_atomic.engine import (
     conversion,
     folders,
+    folderwalk,
     heldanyway,
     ignores,
     indexstate,
@@ -47,6 +48,9 @@ class Disk:
         self.protect = protect
         self.scanning = early.take_scan() if early is not None else None
         early_folders, early_rules = early.take_listings() if early is not None else (None, None)
+        # The walk of the folders (folderwalk.py): the empty ones, where the rule files are.
+        # It does not depend on any index, so it stays whichever way the files are read.
+        self.walked = early.take_walk() if early is not None else None
         # Answered by Watchman, a scan may know the listing of ignored files held anyway is the
         # last one (scan.py): then it waits for the scan's answer, and is made after it only if
         # needed. A listing kept with a Watchman clock must not be older than it: only one
@@ -57,11 +61,10 @@ class Disk:
         if early_rules is not None and (self.deferred or early_rules.protect != tuple(protect)):
             early_rules.wait(check=False)  # a listing of what this capture does not ask
             early_rules = None
-        self.extras = early_rules
-        if self.extras is None and not self.deferred:
-            self.extras = ignores.start_listing(repo, protect=protect)
+        self.extras = early_rules  # started in `start` otherwise, after the scan and the walk
         self.adding: process.Background | None = None
-        # git's listing of folders (folders.py), against the scan's own index.
+        # git's listing of folders (folders.py), against the scan's own index, where the walk
+        # could not be made.
         self.folders: process.Background | None = early_folders
         self.index_copy = repo.scratch_path("index")  # a scan's seed, or `add -A`'s index
         self.staged_copy = repo.scratch_path("staged")  # stays the index as it is
@@ -85,35 +88,55 @@ class Disk:
             )
         if self.scanning is None:
             self._add_all()
-        elif self.scanning.watch is None and self.folders is None:
-            self._list_folders(self.scanning.index)
-        # (Asking Watchman, the scan may know the empty folders are the last listing's: the
-        # listing waits for its answer, `empty_folders`.)
+        elif self.scanning.watch is None:
+            self._walk(self.scanning.index)
+        # (Asking Watchman, the scan may know the empty folders are the last walk's: the walk
+        # waits for its answer, `empty_folders`.)
+        if self.extras is None and not self.deferred:
+            self.extras = ignores.start_listing(
+                self.repo, protect=self.protect, walked=self._walked_for_rules()
+            )
 
     def _add_all(self) -> None:
         # `add -A` on a copy of the index: it honours the index's flags, which a scan index
         # (scan.py) lacks. Started at once when there is no scan index to start from.
-        self._list_folders(self.index_copy)
+        self._walk(self.index_copy)
         env = {"GIT_INDEX_FILE": str(self.index_copy)}
         self.adding = self.repo.start(*conversion.AS_ON_DISK, "add", "-A", "--", ".", env=env)
 
-    def _list_folders(self, index: Path) -> None:
-        """git's listing of folders, against the index the reading starts from, alongside it."""
-        if self.folders is not None:
-            self.folders.wait(check=False)
-        self.folders = folders.start_listing(self.repo, index)
+    def _walk(self, index: Path) -> None:
+        """The walk of the folders, unless made; where it cannot be, git's listing of them,
+        against the index the reading starts from, alongside it."""
+        if self.walked is not None:
+            return
+        self.walked = folderwalk.walk(self.repo)
+        if self.walked is None:
+            if self.folders is not None:
+                self.folders.wait(check=False)
+            self.folders = folders.start_listing(self.repo, index)
 
-    def empty_folders(self, files: Files) -> frozenset[bytes] | None:
-        """Every empty folder no rule ignores; None when git could not list them."""
+    def _walked_for_rules(self) -> folderwalk.Walk | None:
+        """The walk, for the listing of ignored rule files (which needs none with `protect`)."""
+        if self.protect:
+            return None
+        if self.walked is None and self.scanning is not None:
+            self._walk(self.scanning.index)
+        return self.walked
+
+    def empty_folders(self, files: Files, staged_tree: str) -> frozenset[bytes] | None:
+        """Every empty folder no rule ignores (none where your index has a submodule);
+        None when git could not list them."""
         scanning = self.scanning
-        if self.folders is None and scanning is not None:
+        if self.walked is None and self.folders is None and scanning is not None:
             if scanning.empty_known is not None:
                 return frozenset(scanning.empty_known)
-            self._list_folders(scanning.index)  # after the scan's clock, so it may be kept
+            self._walk(scanning.index)  # after the scan's clock, so it may be kept
         listing, self.folders = self.folders, None
-        if listing is None:
-            return None
-        every = folders.collect(self.repo, listing, files.added)
+        every: frozenset[bytes] | None = None
+        if self.walked is not None:
+            every = folders.outside_submodules(self.repo, self.walked.empty, staged_tree)
+        elif listing is not None:
+            every = folders.collect(self.repo, listing, files.added)
         if scanning is not None and every is not None:
             scanning.empty_listed = sorted(every)
         return every
@@ -127,7 +150,7 @@ class Disk:
             if self.scanning is None:
                 self._add_all()
             else:
-                self._list_folders(self.scanning.index)
+                self._walk(self.scanning.index)
 
     def finish(
         self, side: staged.Staged, limit: int | None, exempt: frozenset[bytes] = frozenset()
@@ -208,7 +231,9 @@ class Disk:
         if self.deferred and scanning is not None and scanning.extras_known is not None:
             rule_files = scanning.extras_known
         elif self.deferred:
-            self.extras = ignores.start_listing(self.repo, protect=self.protect)
+            self.extras = ignores.start_listing(
+                self.repo, protect=self.protect, walked=self._walked_for_rules()
+            )
         extras, self.extras = self.extras, None
         if extras is not None:
             rule_files = ignores.listed(extras)

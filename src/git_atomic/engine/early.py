@@ -30,7 +30,7 @@ from git_atomic.engine import discovery, git, scan, scanindex
 from git_atomic.engine.scan import Scan
 
 if TYPE_CHECKING:
-    from git_atomic.engine import ignores
+    from git_atomic.engine import folderwalk, ignores
 
 
 class Early:
@@ -38,9 +38,11 @@ class Early:
         self.repo = repo
         self.lock = lock  # held
         self.scanning = scanning  # running until a capture takes it (`take_scan`)
-        # Beside the usual scan, git's two other walks of the tree a capture needs: the folders
-        # its index lacks (folders.py), and the rule files a rule ignores with the `protect`ed
-        # files (ignores.py). Taken with the scan.
+        # Beside the usual scan, what else of the tree a capture needs: the walk of its folders
+        # (folderwalk.py: the empty ones), or git's listing of them when it could not be made
+        # (folders.py), and the rule files a rule ignores with the `protect`ed files
+        # (ignores.py). Taken with the scan.
+        self.walked: folderwalk.Walk | None = None
         self.folders: process.Background | None = None
         self.rule_files: ignores.Listing | None = None
 
@@ -48,6 +50,11 @@ class Early:
         """The running scan, once: the command's first capture takes it (or drops it)."""
         running, self.scanning = self.scanning, None
         return running
+
+    def take_walk(self) -> folderwalk.Walk | None:
+        """The walk of the folders made with the scan, once (None: not made)."""
+        walked, self.walked = self.walked, None
+        return walked
 
     def take_listings(self) -> tuple[process.Background | None, ignores.Listing | None]:
         """The listings started with the scan, once (None: not started)."""
@@ -122,11 +129,13 @@ def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
             if early.scanning is not None and early.scanning.watch is None:
                 # Imported once the scan runs: not on its way.
                 from git_atomic.core.config import capture_settings
-                from git_atomic.engine import folders, ignores
+                from git_atomic.engine import folders, folderwalk, ignores
 
-                early.folders = folders.start_listing(repo, early.scanning.index)
+                early.walked = folderwalk.walk(repo)
+                if early.walked is None:
+                    early.folders = folders.start_listing(repo, early.scanning.index)
                 protect = capture_settings(repo.root)[1]
-                early.rule_files = ignores.start_listing(repo, protect=protect)
+                early.rule_files = ignores.start_listing(repo, protect=protect, walked=early.walked)
     except (AtomicError, OSError):
         early.drop()  # the capture scans the usual way
     return early

@@ -66,6 +66,23 @@ def collect(
     return frozenset(found)
 
 
+def outside_submodules(repo: Repo, found: Set[bytes], staged_tree: str) -> frozenset[bytes]:
+    """Those of the empty folders `found` that are not a submodule of your index, nor in one:
+    git never lists a submodule's folder (one not checked out is empty)."""
+    if not found:
+        return frozenset()
+    asked = set(found)
+    for path in found:
+        end = path.rfind(b"/")
+        while end > 0:
+            asked.add(path[:end])
+            end = path.rfind(b"/", 0, end)
+    modules = [e.path for e in repo.ls_tree_at(staged_tree, sorted(asked)) if e.mode == "160000"]
+    if not modules:
+        return frozenset(found)
+    return frozenset(p for p in found if not any(p == m or p.startswith(m + b"/") for m in modules))
+
+
 def where_files_went(repo: Repo, gone: Set[bytes]) -> set[bytes]:
     """Where a file was and a folder of nothing but empty folders is now: the innermost ones."""
     found: set[bytes] = set()

@@ -20,13 +20,16 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import process
 from git_atomic.engine import safefs
 from git_atomic.engine.git import Repo
 
-RULE_FILES = (b".gitignore", b".gitattributes")
+if TYPE_CHECKING:
+    from git_atomic.engine import folderwalk
+
+RULE_FILES: Final = (b".gitignore", b".gitattributes")
 _RULE_SPECS = (":(glob)**/.gitignore", ":(glob)**/.gitattributes")
 
 
@@ -50,21 +53,47 @@ def _split_patterns(patterns: Iterable[str]) -> list[tuple[str, bool]]:
 
 
 class Listing:
-    """The listing `start_listing` started, and the `protect` patterns it looks for."""
+    """The listing `start_listing` started (None: nothing to ask), and the `protect` patterns
+    it looks for."""
 
-    def __init__(self, repo: Repo, first: process.Background, protect: Sequence[str]) -> None:
+    def __init__(
+        self, repo: Repo, first: process.Background | None, protect: Sequence[str]
+    ) -> None:
         self.repo = repo
         self.first = first
         self.protect = tuple(protect)
 
     def wait(self, *, check: bool = False) -> process.Result:
+        if self.first is None:
+            return process.Result(0, b"", b"")
         return self.first.wait(check=check)
 
 
-def start_listing(repo: Repo, *, protect: Sequence[str]) -> Listing:
+# Past this many paths to ask about, git walking the whole tree is cheaper than matching them.
+_AT_MOST: Final = 400
+
+
+def start_listing(
+    repo: Repo, *, protect: Sequence[str], walked: folderwalk.Walk | None = None
+) -> Listing:
     """Start listing the ignored rule files and `protect`'s ignored files, in folders git looks
     into (`collect` reads the answer, and looks into the ignored folders). It runs beside a
-    capture's scan."""
+    capture's scan.
+
+    Without `protect`, and with a walk of the folders (folderwalk.py), git is asked about the
+    rule files the walk found and about the ignored folders it did not look into only (git
+    looks into one of those when it holds tracked files): not a walk of the whole tree."""
+    if not protect and walked is not None:
+        asked = len(walked.rule_files) + len(walked.ignored)
+        if not asked:
+            return Listing(repo, None, ())
+        if asked <= _AT_MOST:
+            specs = [f":(literal){os.fsdecode(p)}" for p in walked.rule_files]
+            for folder in walked.ignored:
+                within = glob_escape(os.fsdecode(folder))
+                specs += [f":(glob){within}/**/{os.fsdecode(n)}" for n in RULE_FILES]
+            first = repo.start(*_LS_IGNORED, "--directory", "--", *specs, low_priority=True)
+            return Listing(repo, first, ())
     specs = [*_RULE_SPECS, *pathspecs(protect)]
     first = repo.start(*_LS_IGNORED, "--directory", "--", *specs, low_priority=True)
     return Listing(repo, first, protect)

@@ -176,7 +176,7 @@ def _read_files(
     specials = dict(files.specials)
     files_tree = disk.held_anyway(files, side.flags, also_capture, limit, specials)
     untracked = frozenset(files.added).difference(side.flags.intent_to_add)
-    every = disk.empty_folders(files)
+    every = disk.empty_folders(files, side.tree)
     # Files gone (tracked ones, and those the last scan saw) may be empty folders now: git
     # lists no folder its index has files in.
     where_files_went = folders.where_files_went(repo, files.gone)

@@ -1,0 +1,275 @@
+"""The walk of the folders (engine/folderwalk.py), with what it keeps from one walk to the next,
+against a fresh look at the disk (`os.lstat`, `os.listdir`, nothing kept) and git's verdict on
+each folder and each of the folders above it, asked one by one; and the listing of ignored rule
+files it lets git make over a few paths, against git's listing over the whole tree."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from git_atomic.engine import discovery, folderwalk, ignores
+from testing.gitrepo import GitRepo
+
+NAMES = ["a", "b", "c", "logs", "build", ".venv", ":odd", "sp ace"]
+RULES = ["build/", "*.log", "logs/", "*", "!*/", "c", "b/", ".venv/", ":odd"]
+
+
+def _steps() -> st.SearchStrategy[list[tuple[str, ...]]]:
+    folder = st.lists(st.sampled_from(NAMES), min_size=1, max_size=3).map("/".join)
+    return st.lists(
+        st.one_of(
+            st.tuples(st.just("mkdir"), folder),
+            st.tuples(st.just("file"), folder),
+            st.tuples(st.just("remove"), folder),
+            st.tuples(st.just("rules"), folder, st.lists(st.sampled_from(RULES), max_size=3)),
+            st.tuples(st.just("repo"), folder),
+            st.tuples(st.just("outlink"), folder),
+            st.tuples(st.just("exclude"), st.lists(st.sampled_from(RULES), max_size=2)),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+
+
+def _rules_of(step: tuple[object, ...]) -> list[str] | None:
+    found = step[2] if step[0] == "rules" else step[1] if step[0] == "exclude" else None
+    return list(found) if isinstance(found, list) else None
+
+
+def _apply(root: Path, outside: Path, step: tuple[str, ...], rules: list[str] | None) -> None:
+    kind, rel = step[0], step[1]
+    target = root / rel if isinstance(rel, str) else root
+    try:
+        if kind == "mkdir":
+            target.mkdir(parents=True, exist_ok=True)
+        elif kind == "file":
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.is_dir() or target.is_symlink():
+                target.unlink(missing_ok=True)
+                target.write_bytes(b"x\n")
+        elif kind == "remove":
+            if target.is_symlink() or target.is_file():
+                target.unlink()
+            elif target.is_dir():
+                shutil.rmtree(target)
+        elif kind == "rules":
+            target.mkdir(parents=True, exist_ok=True)
+            (target / ".gitignore").write_text("".join(r + "\n" for r in rules or []))
+        elif kind == "repo":
+            (target / ".git").mkdir(parents=True, exist_ok=True)
+            (target / "inside" / "empty").mkdir(parents=True, exist_ok=True)
+        elif kind == "outlink":
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)
+            target.symlink_to(outside)
+        elif kind == "exclude":
+            info = root / ".git" / "info"
+            info.mkdir(exist_ok=True)
+            (info / "exclude").write_text("".join(r + "\n" for r in rules or []))
+    except (FileExistsError, NotADirectoryError, FileNotFoundError):
+        pass  # a file where a folder is asked for, or the other way round: nothing done
+
+
+def _ignored(repo: GitRepo, paths: list[str]) -> set[str]:
+    """git's verdict on each of `paths`, asked one at a time, with each folder above it."""
+    out = set()
+    for path in paths:
+        parts = path.split("/")
+        for depth in range(1, len(parts) + 1):
+            res = subprocess.run(
+                ["git", "check-ignore", "--no-index", "-q", "./" + "/".join(parts[:depth])],
+                cwd=repo.path,
+                env=repo.env,
+                capture_output=True,
+            )
+            if res.returncode == 0:
+                out.add(path)
+                break
+    return out
+
+
+def _empty_on_disk(root: Path) -> list[str]:
+    """Every folder with nothing in it, not in a repository of its own, nor beyond a link."""
+    found: list[str] = []
+
+    def visit(folder: Path, rel: str) -> None:
+        names = os.listdir(folder)
+        if rel and any(n.lower() == ".git" for n in names):
+            return
+        if rel and not names:
+            found.append(rel)
+        for name in names:
+            if not rel and name == ".git":
+                continue
+            full = folder / name
+            if stat.S_ISDIR(os.lstat(full).st_mode):
+                visit(full, f"{rel}/{name}" if rel else name)
+
+    visit(root, "")
+    return found
+
+
+def _expected_empty(repo: GitRepo) -> set[bytes]:
+    empty = _empty_on_disk(repo.path)
+    return {os.fsencode(p) for p in set(empty) - _ignored(repo, empty)}
+
+
+@pytest.fixture
+def racy_short(monkeypatch: pytest.MonkeyPatch) -> float:
+    """A walk keeps what changed more than 30 ms before it (not 3 s), so that these tests
+    exercise what it keeps; they wait that long between a walk and the next change."""
+    monkeypatch.setattr(folderwalk, "_RACY_NS", 30_000_000)
+    return 0.04
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=_steps())
+def test_each_walk_finds_the_empty_folders_git_does_not_ignore(
+    tmp_path_factory: pytest.TempPathFactory, racy_short: float, steps: list[tuple[str, ...]]
+) -> None:
+    base = tmp_path_factory.mktemp("walk")
+    repo = GitRepo.create(base / "repo", base / "home")
+    outside = base / "outside"
+    (outside / "empty-outside").mkdir(parents=True)
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    for step in steps:
+        _apply(repo.path, outside, step, _rules_of(step))
+        walked = folderwalk.walk(g)
+        assert walked is not None
+        assert walked.empty == _expected_empty(repo), step
+        time.sleep(racy_short)
+    # What it kept is right once more from nothing kept.
+    cache = folderwalk.cache_file(g)
+    assert cache is not None and cache.exists()
+    cache.unlink()
+    again = folderwalk.walk(g)
+    assert again is not None and again.empty == _expected_empty(repo)
+
+
+def test_a_folder_changed_in_the_tick_it_was_read_is_read_again(repo: GitRepo) -> None:
+    """With the usual margin: a folder made just before a walk is not kept by it, so an entry
+    made in it just after (which may leave its mtime as it was) is seen."""
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    for i in range(20):
+        (repo.path / f"f{i}").mkdir()
+        assert folderwalk.walk(g) is not None
+        (repo.path / f"f{i}" / "e").mkdir()
+        walked = folderwalk.walk(g)
+        assert walked is not None and os.fsencode(f"f{i}/e") in walked.empty
+        assert os.fsencode(f"f{i}") not in walked.empty
+
+
+def test_a_rule_changed_in_the_tree_is_asked_about_again(repo: GitRepo, racy_short: float) -> None:
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    (repo.path / "x" / "e").mkdir(parents=True)
+    repo.write("sub/.gitignore", b"")
+    (repo.path / "sub" / "y").mkdir()
+    first = folderwalk.walk(g)
+    assert first is not None and first.empty == {b"x/e", b"sub/y"}
+    time.sleep(racy_short)
+    assert folderwalk.walk(g) == first  # from what it kept
+    repo.write("sub/.gitignore", b"y\n")  # the folder holding it does not change
+    walked = folderwalk.walk(g)
+    assert walked is not None and walked.empty == {b"x/e"}
+    assert walked.ignored == (b"sub/y",)
+    time.sleep(racy_short)
+    (repo.path / ".git" / "info").mkdir(exist_ok=True)
+    (repo.path / ".git" / "info" / "exclude").write_text("x/\n")
+    walked = folderwalk.walk(g)
+    assert walked is not None and walked.empty == frozenset()
+
+
+def test_a_damaged_walk_kept_is_no_harm(repo: GitRepo) -> None:
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    (repo.path / "x" / "e").mkdir(parents=True)
+    cache = folderwalk.cache_file(g)
+    assert cache is not None
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    for junk in (b"", b"\x00\x01garbage", b"\xfb" * 64, b"N", b")\x05\xe9\x01"):
+        cache.write_bytes(junk)
+        walked = folderwalk.walk(g)
+        assert walked is not None and walked.empty == {b"x/e"}
+
+
+def test_the_walk_never_goes_through_a_link(repo: GitRepo, tmp_path: Path) -> None:
+    """A link to a folder outside (with an empty folder in it), where a folder was, in a
+    folder the walk kept: nothing outside is listed, and the walk does not open it."""
+    outside = tmp_path / "outside"
+    (outside / "e").mkdir(parents=True)
+    os.chmod(outside, 0o311)  # not listable: opening it to read would fail the walk
+    (repo.path / "d" / "e").mkdir(parents=True)
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    try:
+        assert (walked := folderwalk.walk(g)) is not None and walked.empty == {b"d/e"}
+        shutil.rmtree(repo.path / "d")
+        (repo.path / "d").symlink_to(outside)
+        walked = folderwalk.walk(g)
+        assert walked is not None and walked.empty == frozenset()
+    finally:
+        os.chmod(outside, 0o755)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=_steps(), tracked=st.lists(st.sampled_from(NAMES), max_size=2))
+def test_the_rule_files_listed_where_the_walk_found_them_are_those_of_the_whole_tree(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, ...]], tracked: list[str]
+) -> None:
+    """Ignored rule files: git asked about the rule files the walk found and the ignored
+    folders it did not look into lists what its listing over the whole tree lists, with files
+    forced into the index inside ignored folders too."""
+    base = tmp_path_factory.mktemp("rules")
+    repo = GitRepo.create(base / "repo", base / "home")
+    outside = base / "outside"
+    outside.mkdir()
+    for step in steps:
+        _apply(repo.path, outside, step, _rules_of(step))
+    for name in tracked:  # a folder's file forced into the index, ignored or not
+        folder = repo.path / name
+        if folder.is_dir() and not folder.is_symlink() and not (folder / ".git").exists():
+            (folder / "kept.txt").write_bytes(b"k\n")
+            repo.git("add", "-f", f"{name}/kept.txt", check=False)
+            (folder / ".gitignore").write_text("*\n")
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    walked = folderwalk.walk(g)
+    assert walked is not None
+    narrow = ignores.listed(ignores.start_listing(g, protect=(), walked=walked))
+    whole = ignores.listed(ignores.start_listing(g, protect=()))
+    assert narrow is not None and whole is not None
+    files = sorted(p for p in whole if not p.endswith(b"/"))
+    assert sorted(p for p in narrow if not p.endswith(b"/")) == files
+
+
+def test_no_empty_folder_where_your_index_has_a_submodule(repo: GitRepo) -> None:
+    """A submodule not checked out is an empty folder: git never lists it, nor do we hold it."""
+    head = repo.head()
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{head},mod")
+    (repo.path / "mod").mkdir()
+    (repo.path / "mod2" / "e").mkdir(parents=True)
+    res = repo.atomic_json("begin", "t")
+    empty = repo.git("show", res["checkpoints"]["pre_op"] + ":empty-folders")
+    assert [p for p in empty.replace("\0", "\n").split("\n") if p] == ["mod2/e"]
