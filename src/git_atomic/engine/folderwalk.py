@@ -33,8 +33,9 @@ from typing import Final, NamedTuple
 
 from git_atomic.engine import reconcile
 from git_atomic.engine.git import Repo, worktree_key
-from git_atomic.engine.ignores import RULE_FILES
 
+# The rule files whose place a walk notes (ignores.py asks git which of them it ignores).
+RULE_FILES: Final = (b".gitignore", b".gitattributes")
 _VERSION: Final = 1
 _RACY_NS: Final = 3_000_000_000
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC

@@ -20,16 +20,13 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from git_atomic.core import process
-from git_atomic.engine import safefs
+from git_atomic.engine import folderwalk, safefs
+from git_atomic.engine.folderwalk import RULE_FILES
 from git_atomic.engine.git import Repo
 
-if TYPE_CHECKING:
-    from git_atomic.engine import folderwalk
-
-RULE_FILES: Final = (b".gitignore", b".gitattributes")
 _RULE_SPECS = (":(glob)**/.gitignore", ":(glob)**/.gitattributes")
 
 
