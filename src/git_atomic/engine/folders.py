@@ -1,15 +1,20 @@
 """Empty folders: git does not see them, so a capture finds them itself.
 
-Alongside the scan, git lists the folders that hold no file the scan's index names and that no
-rule ignores (`ls-files --others --directory`, a walk of the tree as git does it). Each is then
-read without following links (safefs.py): one that holds nothing but empty folders gives its
-innermost ones; one that holds files the index lacks (a new folder of untracked files) is
-looked into, folder by folder; one that holds only ignored files (`logs/` with `*.log`) is
-looked into too, except the folders in it a rule ignores (one more git listing, of those
-folders only); a repository inside the worktree never is. An empty folder a rule ignores is
-not captured (it is not yours to lose, like an ignored file). A folder whose files all went
-since the index (an operation's `rm x/f`, `rm x && mkdir x`) is not listed, since the index
-still has files there: those are looked for where the files went (`where_files_went`).
+An empty folder is one with nothing in it; a capture holds every one that no rule ignores, that
+is not in a folder a rule ignores, nor in a repository of its own, nor a submodule of your index
+(`outside_submodules`). They are found by the walk of the folders (folderwalk.py), which reads
+only the folders that changed since the last walk.
+
+Where that walk cannot be made (git could not say what it ignores), git lists the folders that
+hold no file the scan's index names and that no rule ignores (`ls-files --others --directory`, a
+walk of the whole tree as git does it). Each is then read without following links (safefs.py):
+one that holds nothing but empty folders gives its innermost ones; one that holds files the
+index lacks (a new folder of untracked files) is looked into, folder by folder; one that holds
+only ignored files (`logs/` with `*.log`) is looked into too, except the folders in it a rule
+ignores (one more git listing, of those folders only); a repository inside the worktree never
+is. A folder whose files all went since the index (an operation's `rm x/f`, `rm x && mkdir x`)
+is not listed, since the index still has files there: those are looked for where the files went
+(`where_files_went`), whichever way the others were found.
 """
 
 from __future__ import annotations

@@ -48,6 +48,9 @@ class Walk(NamedTuple):
     empty: frozenset[bytes]  # folders with nothing in them, that no rule ignores
     rule_files: tuple[bytes, ...]  # `.gitignore`/`.gitattributes` in the folders walked
     ignored: tuple[bytes, ...]  # folders a rule ignores, in folders walked: not looked into
+    # Folders that hold a `.git`, not looked into either: git looks into one that is not a
+    # repository after all (an empty `.git` folder), so ignores.py asks it about those.
+    own_repositories: tuple[bytes, ...]
 
 
 # A folder as a walk read it: (st_dev, st_ino, st_mtime_ns, st_ctime_ns, nothing in it, holds a
@@ -125,16 +128,15 @@ class _Walker:
         self.empty: list[bytes] = []
         self.rule_files: list[bytes] = []
         self.ignored: list[bytes] = []
+        self.own_repositories: list[bytes] = []
         self.unknown: list[bytes] = []  # folders git has not yet said anything about
 
     def run(self) -> Walk | None:
         if not self.verdicts and self.old:
             # Ask about every folder the kept walk saw at once, not one depth at a time.
+            # git refuses them all when one is now beyond a link: then one depth at a time.
             every = [_join(f, n) for f, r in self.old.items() if not r[_OWN] for n in r[_FOLDERS]]
-            answer = self._ask(every)
-            if answer is None:
-                return None
-            self.verdicts = answer
+            self.verdicts = self._ask(every) or {}
         pending = [b""]
         while pending:
             for top in pending:
@@ -154,7 +156,12 @@ class _Walker:
                         self.ignored.append(folder)
                     else:
                         pending.append(folder)
-        return Walk(frozenset(self.empty), tuple(self.rule_files), tuple(self.ignored))
+        return Walk(
+            frozenset(self.empty),
+            tuple(self.rule_files),
+            tuple(self.ignored),
+            tuple(self.own_repositories),
+        )
 
     def _open(self, rel: bytes) -> int | None:
         """The folder `rel`, opened from the top one component at a time, no link followed."""
@@ -217,6 +224,7 @@ class _Walker:
         record = self._record(folder, fd)
         self.records[folder] = record
         if record[_OWN]:
+            self.own_repositories.append(folder)
             return None
         if record[_EMPTY] and folder:
             self.empty.append(folder)
@@ -254,7 +262,9 @@ class _Walker:
                     raise
                 if kept[:4] == (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns):
                     self.records[path] = kept
-                    if kept[_EMPTY] and not kept[_OWN]:
+                    if kept[_OWN]:
+                        self.own_repositories.append(path)
+                    elif kept[_EMPTY]:
                         self.empty.append(path)
                     continue
             below.append(path)

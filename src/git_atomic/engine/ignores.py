@@ -78,15 +78,17 @@ def start_listing(
     capture's scan.
 
     Without `protect`, and with a walk of the folders (folderwalk.py), git is asked about the
-    rule files the walk found and about the ignored folders it did not look into only (git
-    looks into one of those when it holds tracked files): not a walk of the whole tree."""
+    rule files the walk found and about the folders it did not look into only: the ignored ones
+    (git looks into one that holds tracked files) and those holding a `.git` (git looks into
+    one that is no repository): not a walk of the whole tree."""
     if not protect and walked is not None:
-        asked = len(walked.rule_files) + len(walked.ignored)
+        unseen = (*walked.ignored, *walked.own_repositories)
+        asked = len(walked.rule_files) + len(unseen)
         if not asked:
             return Listing(repo, None, ())
         if asked <= _AT_MOST:
             specs = [f":(literal){os.fsdecode(p)}" for p in walked.rule_files]
-            for folder in walked.ignored:
+            for folder in unseen:
                 within = glob_escape(os.fsdecode(folder))
                 specs += [f":(glob){within}/**/{os.fsdecode(n)}" for n in RULE_FILES]
             first = repo.start(*_LS_IGNORED, "--directory", "--", *specs, low_priority=True)
