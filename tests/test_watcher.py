@@ -272,11 +272,16 @@ def test_ignored_rule_files_through_watchman(watched: GitRepo, tmp_path: Path) -
 
 
 def folder_listings(repo: GitRepo, tmp: Path, *args: str) -> int:
-    """Run git-atomic; how many listings of folders (folders.py) its captures ran."""
-    trace = tmp / "trace"
+    """Run git-atomic; how many times its captures looked for the empty folders: walks of the
+    folders (folderwalk.py), and git's listings of them (folders.py) where none could be."""
+    trace, steps = tmp / "trace", tmp / "steps"
     trace.unlink(missing_ok=True)
-    repo.atomic(*args, check=0, env={"GIT_TRACE": str(trace)})
-    return sum("ls-files --others --directory" in line for line in trace.read_text().splitlines())
+    steps.unlink(missing_ok=True)
+    env = {"GIT_TRACE": str(trace), "GIT_ATOMIC_FAILPOINT_TRACE": str(steps)}
+    repo.atomic(*args, check=0, env=env)
+    walks = steps.read_text().splitlines().count("capture:walk") if steps.exists() else 0
+    listed = trace.read_text().splitlines()
+    return walks + sum("ls-files --others --directory" in line for line in listed)
 
 
 def dirs_and_files(repo: GitRepo) -> set[bytes]:

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
+from git_atomic.core import failpoints
 from git_atomic.engine import reconcile
 from git_atomic.engine.git import Repo, worktree_key
 
@@ -81,6 +82,7 @@ class _Kept(NamedTuple):
 def walk(repo: Repo) -> Walk | None:
     """Walk the worktree now; None when it could not be (git could not say what it ignores,
     too many folders open): the caller asks git's own listing instead."""
+    failpoints.hit("capture:walk")
     path = cache_file(repo)
     kept = _load(path) if path is not None else None
     made = time.time_ns()
@@ -110,7 +112,7 @@ def walk(repo: Repo) -> Walk | None:
             walker.rule_stats,
         )
         if now != kept:
-            _store(path, now)
+            _store(path, now, repo.scratch_path("walk"))
     return found
 
 
@@ -318,10 +320,8 @@ def _join(folder: bytes, name: bytes) -> bytes:
     return folder + b"/" + name if folder else name
 
 
-def _store(path: Path, kept: _Kept) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+def _store(path: Path, kept: _Kept, tmp: Path) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(marshal.dumps((_VERSION, *kept)))
         os.replace(tmp, path)
     except OSError:  # a cache: the next walk reads every folder
