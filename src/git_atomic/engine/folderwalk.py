@@ -41,6 +41,7 @@ _VERSION: Final = 1
 _RACY_NS: Final = 3_000_000_000
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _GONE: Final = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
+_OPEN_AT_MOST: Final = 256  # folders `_open` keeps open at once
 
 
 class Walk(NamedTuple):
@@ -132,6 +133,7 @@ class _Walker:
         self.ignored: list[bytes] = []
         self.own_repositories: list[bytes] = []
         self.unknown: list[bytes] = []  # folders git has not yet said anything about
+        self._above: dict[bytes, int] = {}  # folders open to open those in them (`_open`)
 
     def run(self) -> Walk | None:
         if not self.verdicts and self.old:
@@ -141,10 +143,13 @@ class _Walker:
             self.verdicts = self._ask(every) or {}
         pending = [b""]
         while pending:
-            for top in pending:
-                fd = self._open(top)
-                if fd is not None:
-                    self._visit(top, fd)
+            try:
+                for top in pending:
+                    fd = self._open(top)
+                    if fd is not None:
+                        self._visit(top, fd)
+            finally:
+                self._close_above()
             pending = []
             if self.unknown:
                 asked, self.unknown = self.unknown, []
@@ -166,19 +171,30 @@ class _Walker:
         )
 
     def _open(self, rel: bytes) -> int | None:
-        """The folder `rel`, opened from the top one component at a time, no link followed."""
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        for name in rel.split(b"/") if rel else ():
-            try:
-                below = os.open(name, _DIR_FLAGS, dir_fd=fd)
-            except OSError as exc:
-                os.close(fd)
-                if exc.errno in _GONE or exc.errno == errno.EACCES:
-                    return None
-                raise
+        """The folder `rel` (the caller closes it), opened from the top one component at a
+        time, no link followed; the folders above it stay open for the next (`_above`)."""
+        if not rel:
+            return os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        parent, _, name = rel.rpartition(b"/")
+        above = self._above.get(parent)
+        if above is None:
+            if len(self._above) >= _OPEN_AT_MOST:
+                self._close_above()
+            above = self._open(parent)
+            if above is None:
+                return None
+            self._above[parent] = above
+        try:
+            return os.open(name, _DIR_FLAGS, dir_fd=above)
+        except OSError as exc:
+            if exc.errno in _GONE or exc.errno == errno.EACCES:
+                return None
+            raise
+
+    def _close_above(self) -> None:
+        above, self._above = self._above, {}
+        for fd in above.values():
             os.close(fd)
-            fd = below
-        return fd
 
     def _visit(self, top: bytes, top_fd: int) -> None:
         """Walk from `top` (open as `top_fd`, closed here), depth first, one open folder per
@@ -277,24 +293,23 @@ class _Walker:
         old = self.old.get(folder)
         if old is not None and old[:4] == (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns):
             return old
-        names: list[bytes] = []
-        folders: list[bytes] = []
+        key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
         try:
-            with os.scandir(fd) as entries:
-                for entry in entries:
-                    name = os.fsencode(entry.name)
-                    names.append(name)
-                    if entry.is_dir(follow_symlinks=False):
-                        folders.append(name)
+            with os.scandir(fd) as listing:
+                entries = list(listing)
         except PermissionError:  # opened but not listable: not empty as far as anyone can say
             return (-1, -1, -1, -1, False, False, (), ())  # never kept
-        own = any(n.lower() == b".git" for n in names)
+        if not entries:
+            return (*key, True, False, (), ())
+        # Per entry, as little as can be: most are files, of which only the names are looked at.
+        names = {e.name for e in entries}
+        folders = [os.fsencode(e.name) for e in entries if e.is_dir(follow_symlinks=False)]
+        own = any(n.lower() == ".git" for n in names if len(n) == 4)
         if not folder:  # the top: its `.git` is the repository's own
             folders = [n for n in folders if n.lower() != b".git"]
             own = False
-        rules = tuple(n for n in names if n in RULE_FILES)
-        key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
-        return (*key, not names, own, tuple(sorted(folders)), rules)
+        rules = tuple(n for n in RULE_FILES if os.fsdecode(n) in names)
+        return (*key, False, own, tuple(sorted(folders)), rules)
 
     def _ask(self, paths: Sequence[bytes]) -> dict[bytes, bool] | None:
         """Which of the folders `paths` git ignores, by its rules alone (not the index). Each
