@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from git_atomic.engine import discovery, folderwalk, ignores
 from testing.gitrepo import GitRepo
 
-NAMES = ["a", "b", "c", "logs", "build", ".venv", ":odd", "sp ace"]
+NAMES = ["a", "b", "c", "logs", "build", ".venv", ":odd", "sp ace", ".Git"]
 RULES = ["build/", "*.log", "logs/", "*", "!*/", "c", "b/", ".venv/", ":odd"]
 
 
@@ -105,7 +105,7 @@ def _empty_on_disk(root: Path) -> list[str]:
 
     def visit(folder: Path, rel: str) -> None:
         names = os.listdir(folder)
-        if rel and any(n.lower() == ".git" for n in names):
+        if rel and ".git" in names:  # as git's walk tells a repository (no core.ignoreCase)
             return
         if rel and not names:
             found.append(rel)
@@ -273,3 +273,95 @@ def test_no_empty_folder_where_your_index_has_a_submodule(repo: GitRepo) -> None
     res = repo.atomic_json("begin", "t")
     empty = repo.git("show", res["checkpoints"]["pre_op"] + ":empty-folders")
     assert [p for p in empty.replace("\0", "\n").split("\n") if p] == ["mod2/e"]
+
+
+def test_a_damaged_walk_kept_is_never_decoded(repo: GitRepo, racy_short: float) -> None:
+    """Bytes of a kept walk flipped at random (a crash of the machine, a bad disk): its
+    checksum fails, nothing of it is used (`marshal` may crash on such bytes), and the walk is
+    right all the same."""
+    import random
+
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    for folder in ("a/b/c", "a/e", "x/y"):
+        (repo.path / folder).mkdir(parents=True)
+    time.sleep(racy_short)  # old enough to be kept: records to damage
+    assert folderwalk.walk(g) is not None
+    cache = folderwalk.cache_file(g)
+    assert cache is not None
+    good = cache.read_bytes()
+    rng = random.Random(17)
+    for _ in range(200):
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(data))
+            data[at] ^= 1 << rng.randrange(8)
+        cache.write_bytes(bytes(data))
+        walked = folderwalk.walk(g)
+        assert walked is not None and walked.empty == {b"a/b/c", b"a/e", b"x/y"}
+    cache.unlink()
+    cache.mkdir()  # not a file at all
+    assert (walked := folderwalk.walk(g)) is not None and walked.empty == {b"a/b/c", b"a/e", b"x/y"}
+
+
+def test_the_rules_outside_the_tree_as_git_reads_them(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative `core.excludesFile` is read from the top of the worktree, wherever the
+    command runs; a rule file written again with its old mtime and size is still another."""
+    from git_atomic.engine import reconcile
+
+    repo.write("myignore", b"tmp/\n")
+    repo.git("config", "core.excludesFile", "myignore")
+    (repo.path / "sub").mkdir()
+    monkeypatch.chdir(repo.path / "sub")
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path / "sub"))
+    before = reconcile.rules_key(g)
+    assert [str(repo.path / "myignore")] != before[2] and str(repo.path / "myignore") in before[2]
+    st = os.stat(repo.path / "myignore")
+    time.sleep(0.02)
+    repo.write("myignore", b"xyz/\n")  # the same size
+    os.utime(repo.path / "myignore", ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert reconcile.rules_key(g) != before
+
+
+@pytest.mark.parametrize("icase", [False, True])
+def test_a_dot_git_in_another_case_is_a_repository_only_with_ignorecase(
+    repo: GitRepo, icase: bool
+) -> None:
+    if icase:
+        repo.git("config", "core.ignoreCase", "true")
+    (repo.path / "y" / ".Git").mkdir(parents=True)
+    (repo.path / "y" / "e").mkdir()
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    walked = folderwalk.walk(g)
+    assert walked is not None
+    if icase:
+        assert walked.empty == frozenset() and walked.own_repositories == (b"y",)
+    else:
+        assert walked.empty == {b"y/.Git", b"y/e"} and walked.own_repositories == ()
+
+
+def test_a_deep_tree_is_walked_over_a_few_captures(repo: GitRepo, racy_short: float) -> None:
+    """150 folders deep, none seen before: a walk asks git about one depth at a time, and
+    stops after 64 (the capture then asks git's listing), keeping what it read; the next ones
+    go on from there, and the third finds the empty folder at the bottom. Never a traceback,
+    nor folders left open."""
+    fd = os.open(repo.path, os.O_RDONLY)
+    for _ in range(150):
+        os.mkdir("d", dir_fd=fd)
+        below = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = below
+    os.close(fd)
+    time.sleep(racy_short)
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    open_before = len(os.listdir("/proc/self/fd"))
+    assert folderwalk.walk(g) is None
+    assert folderwalk.walk(g) is None
+    walked = folderwalk.walk(g)
+    assert walked is not None and walked.empty == {b"/".join([b"d"] * 150)}
+    assert len(os.listdir("/proc/self/fd")) == open_before

@@ -26,7 +26,9 @@ from __future__ import annotations
 import errno
 import marshal
 import os
+import stat
 import time
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
@@ -41,7 +43,10 @@ _VERSION: Final = 1
 _RACY_NS: Final = 3_000_000_000
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _GONE: Final = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
-_OPEN_AT_MOST: Final = 256  # folders `_open` keeps open at once
+_OPEN_AT_MOST: Final = 256  # folders `_open` keeps open at once, past those on its way
+# Depths of folders git is asked about in one walk (one process each): past that, the capture
+# asks git's listing, and the next walk goes on from what this one read.
+_ROUNDS_AT_MOST: Final = 64
 
 
 class Walk(NamedTuple):
@@ -90,21 +95,27 @@ def walk(repo: Repo) -> Walk | None:
     rules = reconcile.rules_key(repo)
     records = kept.records if kept is not None else {}
     verdicts = kept.verdicts if kept is not None and kept.rules == rules else {}
-    walker = _Walker(repo, records, dict(verdicts))
+    icase = (repo.config("core.ignoreCase") or "").lower() in ("true", "yes", "on", "1")
+    walker = _Walker(repo, records, dict(verdicts), icase=icase)
     try:
         found = walker.run()
         # A rule in the tree may have changed since the kept verdicts: ask again.
         if found is not None and verdicts and kept and walker.rule_stats != kept.rule_stats:
-            walker = _Walker(repo, walker.records, {})
+            walker = _Walker(repo, walker.records, {}, icase=icase)
             found = walker.run()
-    except (OSError, TypeError, ValueError, IndexError):  # the last two: a damaged cache
-        return None
-    if found is None:
+    except Exception:  # a cache (or a tree) that cannot be walked: git's listing says
+        found = None
+        walker.partial = False
+    if found is None and not walker.partial:
+        if kept is not None and path is not None:
+            path.unlink(missing_ok=True)  # it may be what failed: the next walk starts anew
         return None
     if path is not None:
         racy = made - _RACY_NS
         steady = all(max(s[0], s[1]) < racy for s in walker.rule_stats.values()) and all(
-            not isinstance(part, list) or len(part) < 2 or part[1] < racy for part in rules
+            max((v for v in part[1:3] if isinstance(v, int)), default=0) < racy
+            for part in rules
+            if isinstance(part, list)
         )
         now = _Kept(
             {k: r for k, r in walker.records.items() if r[1] >= 0 and max(r[2], r[3]) < racy},
@@ -119,9 +130,15 @@ def walk(repo: Repo) -> Walk | None:
 
 class _Walker:
     def __init__(
-        self, repo: Repo, records: dict[bytes, _Record], verdicts: dict[bytes, bool]
+        self,
+        repo: Repo,
+        records: dict[bytes, _Record],
+        verdicts: dict[bytes, bool],
+        *,
+        icase: bool,
     ) -> None:
         self.repo = repo
+        self.icase = icase  # core.ignoreCase: git takes `.GIT` for `.git` too
         self.root = os.fsencode(repo.root)
         self.old = records
         self.records: dict[bytes, _Record] = {}
@@ -134,6 +151,7 @@ class _Walker:
         self.own_repositories: list[bytes] = []
         self.unknown: list[bytes] = []  # folders git has not yet said anything about
         self._above: dict[bytes, int] = {}  # folders open to open those in them (`_open`)
+        self.partial = False  # it stopped after `_ROUNDS_AT_MOST` depths of new folders
 
     def run(self) -> Walk | None:
         if not self.verdicts and self.old:
@@ -141,28 +159,23 @@ class _Walker:
             # git refuses them all when one is now beyond a link: then one depth at a time.
             every = [_join(f, n) for f, r in self.old.items() if not r[_OWN] for n in r[_FOLDERS]]
             self.verdicts = self._ask(every) or {}
-        pending = [b""]
-        while pending:
-            try:
+        pending: list[bytes] | None = [b""]
+        rounds = 0
+        try:
+            while pending:
                 for top in pending:
                     fd = self._open(top)
                     if fd is not None:
                         self._visit(top, fd)
-            finally:
-                self._close_above()
-            pending = []
-            if self.unknown:
-                asked, self.unknown = self.unknown, []
-                answer = self._ask(asked)
-                if answer is None:
+                rounds += 1
+                if rounds > _ROUNDS_AT_MOST and self.unknown:
+                    self.partial = True  # what it read is kept: the next walk goes further
                     return None
-                self.verdicts.update(answer)
-                for folder in asked:
-                    self.seen[folder] = answer[folder]
-                    if answer[folder]:
-                        self.ignored.append(folder)
-                    else:
-                        pending.append(folder)
+                pending = self._answered()
+            if pending is None:
+                return None
+        finally:
+            self._close_above()
         return Walk(
             frozenset(self.empty),
             tuple(self.rule_files),
@@ -170,31 +183,56 @@ class _Walker:
             tuple(self.own_repositories),
         )
 
+    def _answered(self) -> list[bytes] | None:
+        """The folders to walk next: those of the folders git had said nothing about that it
+        does not ignore (None: git could not say)."""
+        pending: list[bytes] = []
+        if self.unknown:
+            asked, self.unknown = self.unknown, []
+            answer = self._ask(asked)
+            if answer is None:
+                return None
+            self.verdicts.update(answer)
+            for folder in asked:
+                self.seen[folder] = answer[folder]
+                if answer[folder]:
+                    self.ignored.append(folder)
+                else:
+                    pending.append(folder)
+        return pending
+
     def _open(self, rel: bytes) -> int | None:
-        """The folder `rel` (the caller closes it), opened from the top one component at a
-        time, no link followed; the folders above it stay open for the next (`_above`)."""
+        """The folder `rel` (the caller closes it), opened one component at a time from the
+        nearest folder above it still open, no link followed; the folders on the way stay
+        open for the next (`_above`: past `_OPEN_AT_MOST`, those not on the way are closed)."""
         if not rel:
             return os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        parent, _, name = rel.rpartition(b"/")
-        above = self._above.get(parent)
-        if above is None:
-            if len(self._above) >= _OPEN_AT_MOST:
-                self._close_above()
-            above = self._open(parent)
-            if above is None:
-                return None
-            self._above[parent] = above
-        try:
-            return os.open(name, _DIR_FLAGS, dir_fd=above)
-        except OSError as exc:
-            if exc.errno in _GONE or exc.errno == errno.EACCES:
-                return None
-            raise
+        parts = rel.split(b"/")
+        if len(self._above) >= _OPEN_AT_MOST:
+            self._close_above(keeping=rel)
+        start = len(parts) - 1
+        while start > 0 and b"/".join(parts[:start]) not in self._above:
+            start -= 1
+        fd = self._above.get(b"/".join(parts[:start]))
+        if fd is None:
+            fd = self._above[b""] = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        for depth in range(start, len(parts)):
+            try:
+                below = os.open(parts[depth], _DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in _GONE or exc.errno == errno.EACCES:
+                    return None
+                raise
+            if depth == len(parts) - 1:
+                return below
+            fd = self._above[b"/".join(parts[: depth + 1])] = below
+        return None  # not reached: the loop returns at the last component
 
-    def _close_above(self) -> None:
-        above, self._above = self._above, {}
-        for fd in above.values():
-            os.close(fd)
+    def _close_above(self, *, keeping: bytes | None = None) -> None:
+        """Close the folders `_open` kept open, but those on the way to `keeping`."""
+        for path in list(self._above):
+            if keeping is None or not (not path or keeping.startswith(path + b"/")):
+                os.close(self._above.pop(path))
 
     def _visit(self, top: bytes, top_fd: int) -> None:
         """Walk from `top` (open as `top_fd`, closed here), depth first, one open folder per
@@ -304,9 +342,13 @@ class _Walker:
         # Per entry, as little as can be: most are files, of which only the names are looked at.
         names = {e.name for e in entries}
         folders = [os.fsencode(e.name) for e in entries if e.is_dir(follow_symlinks=False)]
-        own = any(n.lower() == ".git" for n in names if len(n) == 4)
+        # A repository of its own, as git's walk tells one: a `.git` there (`.GIT` too with
+        # core.ignoreCase). It is not looked into.
+        own = ".git" in names or (
+            self.icase and any(n.lower() == ".git" for n in names if len(n) == 4)
+        )
         if not folder:  # the top: its `.git` is the repository's own
-            folders = [n for n in folders if n.lower() != b".git"]
+            folders = [n for n in folders if (n.lower() if self.icase else n) != b".git"]
             own = False
         rules = tuple(n for n in RULE_FILES if os.fsdecode(n) in names)
         return (*key, False, own, tuple(sorted(folders)), rules)
@@ -335,25 +377,50 @@ def _join(folder: bytes, name: bytes) -> bytes:
     return folder + b"/" + name if folder else name
 
 
+_MAGIC: Final = b"git-atomic walk\n"
+_LARGEST: Final = 256 << 20  # a kept walk larger than this is not one of ours
+
+
 def _store(path: Path, kept: _Kept, tmp: Path) -> None:
+    """Keep `kept` at `path`: a header, the CRC-32 of the body, the body (`marshal`)."""
+    body = marshal.dumps((_VERSION, *kept))
     try:
-        tmp.write_bytes(marshal.dumps((_VERSION, *kept)))
+        tmp.write_bytes(_MAGIC + zlib.crc32(body).to_bytes(4, "big") + body)
         os.replace(tmp, path)
     except OSError:  # a cache: the next walk reads every folder
         tmp.unlink(missing_ok=True)
 
 
 def _load(path: Path) -> _Kept | None:
-    """The walk kept at `path`; None when there is none, or it is not one (a damaged record
-    met later makes the walk fail, and the caller ask git). Like the journal, it is ours: it
-    is written by this module only, in the repository's own folder."""
+    """The walk kept at `path`; None when there is none, or it is not one. It is read only as
+    a regular file (never through a link), and decoded only when its checksum is right: a
+    damaged file could crash `marshal`. A record that is still not what a walk writes makes the
+    walk fail (`walk` then removes the file, and the capture asks git)."""
     try:
-        data = marshal.loads(path.read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
         return None
-    if not (isinstance(data, tuple) and len(data) == 5 and data[0] == _VERSION):
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _LARGEST:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(_LARGEST + 1)
+    except OSError:
         return None
-    _, records, verdicts, rules, rule_stats = data
+    finally:
+        os.close(fd)
+    at = len(_MAGIC)
+    head, crc, body = data[:at], data[at : at + 4], data[at + 4 :]
+    if head != _MAGIC or len(crc) != 4 or zlib.crc32(body) != int.from_bytes(crc, "big"):
+        return None
+    try:
+        decoded = marshal.loads(body)
+    except (ValueError, EOFError, TypeError):
+        return None
+    if not (isinstance(decoded, tuple) and len(decoded) == 5 and decoded[0] == _VERSION):
+        return None
+    _, records, verdicts, rules, rule_stats = decoded
     if not all(isinstance(x, dict) for x in (records, verdicts, rule_stats)):
         return None
     if not isinstance(rules, list):

@@ -75,7 +75,8 @@ def rules_key(repo: Repo) -> list[object]:
     core.excludesFile, core.ignoreCase): equal keys, same rules."""
     configured = repo.config("core.excludesFile")
     if configured:
-        outside = Path(os.path.expanduser(configured))
+        # As git reads it: a relative path from the top of the worktree, wherever you are.
+        outside = repo.root / os.path.expanduser(configured)
     else:
         xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
         outside = Path(xdg) / "git" / "ignore"
@@ -83,7 +84,9 @@ def rules_key(repo: Repo) -> list[object]:
     for path in (repo.common_dir / "info" / "exclude", outside):
         try:
             st = path.stat()
-            key.append([str(path), st.st_mtime_ns, st.st_size, st.st_ino])
+            # The ctime too: a file written again with its old mtime put back (`cp -p`,
+            # `touch -r`) and the same size is another file all the same.
+            key.append([str(path), st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino])
         except OSError:
             key.append([str(path)])
     return key
