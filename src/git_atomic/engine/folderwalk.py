@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from git_atomic.core import failpoints
-from git_atomic.engine import reconcile
+from git_atomic.engine import reconcile, safefs
 from git_atomic.engine.git import Repo, worktree_key
 
 # The rule files whose place a walk notes (ignores.py asks git which of them it ignores).
@@ -285,12 +285,9 @@ class _Walker:
         if record[_EMPTY] and folder:
             self.empty.append(folder)
         for name in record[_RULES]:
-            try:
-                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-            except OSError as exc:
-                if exc.errno in _GONE:
-                    continue
-                raise
+            st = safefs.lstat_at(fd, name)
+            if st is None:
+                continue
             path = _join(folder, name)
             self.rule_stats[path] = (
                 st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino, st.st_mode
@@ -310,12 +307,9 @@ class _Walker:
                 continue
             kept = old.get(path)
             if kept is not None and (kept[_OWN] or not (kept[_FOLDERS] or kept[_RULES])):
-                try:
-                    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-                except OSError as exc:
-                    if exc.errno in _GONE:
-                        continue
-                    raise
+                st = safefs.lstat_at(fd, name)
+                if st is None:
+                    continue
                 if kept[:4] == (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns):
                     self.records[path] = kept
                     if kept[_OWN]:

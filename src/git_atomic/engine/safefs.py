@@ -306,6 +306,17 @@ class Tree:
         return True
 
 
+def lstat_at(dir_fd: int, name: bytes) -> os.stat_result | None:
+    """What is at `name` in the folder open as `dir_fd`, itself (a link is a link); None when
+    nothing is there (any more)."""
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno in _NOT_THERE:
+            return None
+        raise
+
+
 def _chmod_unreadable(dir_fd: int, name: bytes, mode: int) -> bool:
     """A file we may not open for reading (mode 000): Linux's `O_PATH` names the file itself
     (never a link's target), and its `/proc/self/fd` entry takes a chmod."""

@@ -65,7 +65,7 @@ def remove_special(tree: safefs.Tree, rel: bytes, mode: int) -> Found:
     if where is None:
         return Found.GONE
     dir_fd, name = where
-    st = _lstat(dir_fd, name)
+    st = safefs.lstat_at(dir_fd, name)
     if st is None:
         return Found.GONE
     if stat.S_IFMT(st.st_mode) != stat.S_IFMT(mode):
@@ -109,7 +109,7 @@ def chmod(tree: safefs.Tree, rel: bytes, expected: Expected, mode: int) -> Found
         os.fchmod(fd, mode)
     finally:
         os.close(fd)
-    after = _lstat(dir_fd, name)
+    after = safefs.lstat_at(dir_fd, name)
     if after is None or (after.st_ino, after.st_dev) != (before.st_ino, before.st_dev):
         return Found.CHANGED  # replaced meanwhile: the new file is left as it is
     return Found.SAME
@@ -129,18 +129,9 @@ def _where(tree: safefs.Tree, rel: bytes) -> tuple[int, bytes] | None:
     return None if fd is None else (fd, name)
 
 
-def _lstat(dir_fd: int, name: bytes) -> os.stat_result | None:
-    try:
-        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except OSError as exc:
-        if exc.errno in _NOT_THERE:
-            return None
-        raise
-
-
 def _look(dir_fd: int, name: bytes, expected: Expected) -> Found | os.stat_result:
     """GONE, CHANGED, or the status data of what is there when it is `expected`."""
-    st = _lstat(dir_fd, name)
+    st = safefs.lstat_at(dir_fd, name)
     if st is None:
         return Found.GONE
     if _mode_of(st) != expected.mode:
@@ -170,7 +161,7 @@ def _look(dir_fd: int, name: bytes, expected: Expected) -> Found | os.stat_resul
                 return Found.CHANGED
         finally:
             os.close(fd)
-    again = _lstat(dir_fd, name)
+    again = safefs.lstat_at(dir_fd, name)
     return seen if again is not None and _key(again) == _key(seen) else Found.CHANGED
 
 
