@@ -365,3 +365,41 @@ def test_a_deep_tree_is_walked_over_a_few_captures(repo: GitRepo, racy_short: fl
     walked = folderwalk.walk(g)
     assert walked is not None and walked.empty == {b"/".join([b"d"] * 150)}
     assert len(os.listdir("/proc/self/fd")) == open_before
+
+
+def test_a_walk_stopped_part_way_keeps_no_verdict_a_rule_change_made_stale(
+    repo: GitRepo, racy_short: float
+) -> None:
+    """`build/` was ignored; the rule goes while 70 new depths of folders come: the walk that
+    stops after 64 depths must not keep the old verdict with the new rule file's stat data."""
+    repo.write(".gitignore", b"build/\n")
+    (repo.path / "build" / "e").mkdir(parents=True)
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    time.sleep(racy_short)
+    for _ in range(2):
+        walked = folderwalk.walk(g)
+        assert walked is not None and walked.ignored == (b"build",)
+    repo.write(".gitignore", b"\n")
+    (repo.path / "/".join(["d"] * 70)).mkdir(parents=True)
+    time.sleep(racy_short)
+    assert folderwalk.walk(g) is None  # 64 depths, then git's listing
+    time.sleep(racy_short)
+    walked = folderwalk.walk(g)
+    assert walked is not None and b"build/e" in walked.empty and walked.ignored == ()
+
+
+def test_what_holds_a_git_is_read_again_when_core_ignorecase_changes(
+    repo: GitRepo, racy_short: float
+) -> None:
+    (repo.path / "y" / ".Git").mkdir(parents=True)
+    (repo.path / "y" / "e").mkdir()
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    time.sleep(racy_short)
+    assert (walked := folderwalk.walk(g)) is not None and walked.own_repositories == ()
+    repo.git("config", "core.ignoreCase", "true")
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    walked = folderwalk.walk(g)
+    assert walked is not None and walked.own_repositories == (b"y",) and not walked.empty

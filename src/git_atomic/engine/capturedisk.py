@@ -76,6 +76,7 @@ class Disk:
         if self.scanning is not None and self.scanning.base_tree != known_tree:
             scan.abandon(self.scanning)  # it started from a scan index that is no longer the one
             self.scanning = None
+            self.walked = None  # made with it: walked again with the new scan (cheaply)
             if self.folders is not None:
                 self.folders.wait(check=False)  # of that scan's index
                 self.folders = None

@@ -23,6 +23,7 @@ own walk.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import marshal
 import os
@@ -39,7 +40,7 @@ from git_atomic.engine.git import Repo, worktree_key
 
 # The rule files whose place a walk notes (ignores.py asks git which of them it ignores).
 RULE_FILES: Final = (b".gitignore", b".gitattributes")
-_VERSION: Final = 1
+_VERSION: Final = 2
 _RACY_NS: Final = 3_000_000_000
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _GONE: Final = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
@@ -83,6 +84,7 @@ class _Kept(NamedTuple):
     verdicts: dict[bytes, bool]  # folder -> a rule ignores it
     rules: list[object]  # reconcile.rules_key when the verdicts were made
     rule_stats: dict[bytes, _RuleStat]
+    icase: bool  # core.ignoreCase when the records were read (which folders hold a `.git`)
 
 
 def walk(repo: Repo) -> Walk | None:
@@ -93,9 +95,11 @@ def walk(repo: Repo) -> Walk | None:
     kept = _load(path) if path is not None else None
     made = time.time_ns()
     rules = reconcile.rules_key(repo)
+    icase = (repo.config("core.ignoreCase") or "").lower() in ("true", "yes", "on", "1")
+    if kept is not None and kept.icase != icase:
+        kept = None  # its records say which folders hold a `.git` by the other rule
     records = kept.records if kept is not None else {}
     verdicts = kept.verdicts if kept is not None and kept.rules == rules else {}
-    icase = (repo.config("core.ignoreCase") or "").lower() in ("true", "yes", "on", "1")
     walker = _Walker(repo, records, dict(verdicts), icase=icase)
     try:
         found = walker.run()
@@ -107,8 +111,9 @@ def walk(repo: Repo) -> Walk | None:
         found = None
         walker.partial = False
     if found is None and not walker.partial:
-        if kept is not None and path is not None:
-            path.unlink(missing_ok=True)  # it may be what failed: the next walk starts anew
+        if path is not None:
+            with contextlib.suppress(OSError):  # it may be what failed: the next walk starts anew
+                path.unlink(missing_ok=True)
         return None
     if path is not None:
         racy = made - _RACY_NS
@@ -117,11 +122,15 @@ def walk(repo: Repo) -> Walk | None:
             for part in rules
             if isinstance(part, list)
         )
+        # A walk that stopped part way (`_ROUNDS_AT_MOST`) never checked the kept verdicts
+        # against the rule files: only those it asked itself are worth keeping.
+        steady = steady and not (walker.partial and verdicts)
         now = _Kept(
             {k: r for k, r in walker.records.items() if r[1] >= 0 and max(r[2], r[3]) < racy},
             walker.seen if steady else {},
             rules if steady else [],
             walker.rule_stats,
+            icase,
         )
         if now != kept:
             _store(path, now, repo.scratch_path("walk"))
@@ -382,7 +391,8 @@ def _store(path: Path, kept: _Kept, tmp: Path) -> None:
         tmp.write_bytes(_MAGIC + zlib.crc32(body).to_bytes(4, "big") + body)
         os.replace(tmp, path)
     except OSError:  # a cache: the next walk reads every folder
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _load(path: Path) -> _Kept | None:
@@ -412,11 +422,11 @@ def _load(path: Path) -> _Kept | None:
         decoded = marshal.loads(body)
     except (ValueError, EOFError, TypeError):
         return None
-    if not (isinstance(decoded, tuple) and len(decoded) == 5 and decoded[0] == _VERSION):
+    if not (isinstance(decoded, tuple) and len(decoded) == 6 and decoded[0] == _VERSION):
         return None
-    _, records, verdicts, rules, rule_stats = decoded
+    _, records, verdicts, rules, rule_stats, icase = decoded
     if not all(isinstance(x, dict) for x in (records, verdicts, rule_stats)):
         return None
     if not isinstance(rules, list):
         return None
-    return _Kept(records, verdicts, rules, rule_stats)
+    return _Kept(records, verdicts, rules, rule_stats, bool(icase))
