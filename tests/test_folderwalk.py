@@ -403,3 +403,28 @@ def test_what_holds_a_git_is_read_again_when_core_ignorecase_changes(
     g = discovery.discover(str(repo.path))
     walked = folderwalk.walk(g)
     assert walked is not None and walked.own_repositories == (b"y",) and not walked.empty
+
+
+@pytest.mark.parametrize("walking", [True, False])
+def test_the_walk_and_gits_listing_hold_the_same_empty_folders(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, walking: bool
+) -> None:
+    """Where no walk can be made, the capture asks git's listing: it must hold the same empty
+    folders, or a rollback whose rescue was taken one way and PRE-OP the other would take away
+    what one of them did not see. `a/` holds only an ignored empty folder (`tmp/`), which git
+    lists `a/` for."""
+    from git_atomic.engine import checkpoint, snapshot
+
+    repo.write(".gitignore", b"tmp/\n")
+    (repo.path / "a" / "tmp").mkdir(parents=True)
+    (repo.path / "b" / "e").mkdir(parents=True)
+    (repo.path / "logs" / "cache" / "e").mkdir(parents=True)
+    repo.write("logs/x.log", b"log\n")
+    repo.write(".gitignore", b"tmp/\n*.log\ncache/\n")
+    if not walking:
+        monkeypatch.setattr(folderwalk, "walk", lambda _repo: None)
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    snap = snapshot.capture(g, message="t", ref=None).snapshot
+    assert snap.all_empty_folders
+    assert checkpoint.load_empty_folders(g, snap) == {b"b/e"}
