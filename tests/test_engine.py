@@ -1158,3 +1158,31 @@ def test_the_remembered_reconciliation_still_sees_rules_and_ignored_files(repo: 
     discovery.discover.cache_clear()
     names = set(repo.git("ls-tree", "-r", "--name-only", _capture(repo, None).files_tree).split())
     assert "other" not in names and "forced.ign" in names
+
+
+def test_blobs_stored_loose_are_not_written_again_in_a_pack(repo: GitRepo) -> None:
+    """Past a few blobs, one `fast-import` stores them (in a pack past its `unpackLimit`, 100).
+    It leaves out only what a pack holds, so the blobs already stored loose (as the scan's
+    `update-index` stores a file's bytes, an LFS file's 2 MiB among them) are only freshened:
+    the pack holds the others alone, and every id is git's."""
+    contents = [b"content %d\n" % i * (i % 7 + 1) for i in range(330)]
+    loose = contents[::3]
+    for data in loose:
+        repo.git("hash-object", "-w", "--stdin", input=data)
+    old = time.time() - 3 * 86400
+    objects = repo.path / ".git" / "objects"
+    for folder in objects.iterdir():
+        for f in folder.iterdir() if len(folder.name) == 2 else ():
+            os.utime(f, (old, old))
+    oids = _engine(repo).repo.write_blobs(contents)
+    for data, oid in zip(contents, oids, strict=True):
+        assert oid == repo.git("hash-object", "--stdin", input=data).strip()
+        assert repo.git("cat-file", "blob", oid) == data.decode()
+    packs = list((objects / "pack").glob("*.idx"))
+    assert len(packs) == 1
+    listed = repo.git("verify-pack", "-v", str(packs[0])).splitlines()
+    in_pack = {line.split()[0] for line in listed if " blob " in line}
+    assert in_pack == {oid for data, oid in zip(contents, oids, strict=True) if data not in loose}
+    for data in loose:  # freshened, as git does before it would write one again
+        oid = oids[contents.index(data)]
+        assert (objects / oid[:2] / oid[2:]).stat().st_mtime > old + 86400

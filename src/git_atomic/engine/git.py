@@ -265,11 +265,22 @@ class Repo(RepoConfig):
             if self.writes_loose():
                 return [self._write_loose(data) for data in contents]
             return [self.line("hash-object", "-w", "--stdin", input=data) for data in contents]
+        # fast-import leaves out only what a pack holds: a blob stored loose (the scan's
+        # `update-index` writes the bytes it reads so) would be written again, in the pack.
+        objects = self.common_dir / "objects"
+        oids: list[str | None] = [
+            objectformat.freshen_loose(objects, b"blob", data, sha256=self.sha256)
+            for data in contents
+        ]
+        missing = [i for i, oid in enumerate(oids) if oid is None]
+        if not missing:
+            return [oid for oid in oids if oid is not None]
         marks = self.state_dir / "tmp" / f"marks-{os.getpid()}-{id(contents)}"
         marks.parent.mkdir(parents=True, exist_ok=True)
         stream = bytearray()
-        for i, data in enumerate(contents, 1):
-            stream += b"blob\nmark :%d\ndata %d\n" % (i, len(data))
+        for i in missing:
+            data = contents[i]
+            stream += b"blob\nmark :%d\ndata %d\n" % (i + 1, len(data))
             stream += data
             stream += b"\n"
         try:
@@ -277,7 +288,7 @@ class Repo(RepoConfig):
             by_mark = dict(line.split(" ", 1) for line in marks.read_text().splitlines())
         finally:
             marks.unlink(missing_ok=True)
-        return [by_mark[f":{i}"] for i in range(1, len(contents) + 1)]
+        return [oid if oid is not None else by_mark[f":{i + 1}"] for i, oid in enumerate(oids)]
 
     @property
     def sha256(self) -> bool:

@@ -154,6 +154,23 @@ def write_loose(objects_dir: Path, kind: bytes, data: bytes, *, sha256: bool) ->
     return oid
 
 
+def freshen_loose(objects_dir: Path, kind: bytes, data: bytes, *, sha256: bool) -> str | None:
+    """The id of `data` as an object of `kind`, when that object is already stored loose: its
+    mtime freshened, as git does before it would write it again, so that a `gc` running now
+    does not take it for old. None when it is not stored loose (or cannot be freshened)."""
+    import hashlib
+
+    digest = hashlib.sha256() if sha256 else hashlib.sha1()
+    digest.update(kind + b" %d\0" % len(data))
+    digest.update(data)
+    oid = digest.hexdigest()
+    try:
+        os.utime(objects_dir / oid[:2] / oid[2:])
+    except OSError:
+        return None
+    return oid
+
+
 def read_loose(objects_dir: Path, oid: str) -> tuple[bytes, bytes] | None:
     """(kind, content) of an object stored loose, read without a process and checked against
     its id; None when it is not there loose (packed, in another store, or not what its name
