@@ -267,10 +267,9 @@ class Repo(RepoConfig):
             return [self.line("hash-object", "-w", "--stdin", input=data) for data in contents]
         # fast-import leaves out only what a pack holds: a blob stored loose (the scan's
         # `update-index` writes the bytes it reads so) would be written again, in the pack.
-        objects = self.common_dir / "objects"
+        objects, sha256 = self.common_dir / "objects", self.sha256
         oids: list[str | None] = [
-            objectformat.freshen_loose(objects, b"blob", data, sha256=self.sha256)
-            for data in contents
+            objectformat.freshen_loose(objects, b"blob", data, sha256=sha256) for data in contents
         ]
         missing = [i for i, oid in enumerate(oids) if oid is None]
         if not missing:
