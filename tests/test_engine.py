@@ -1160,11 +1160,17 @@ def test_the_remembered_reconciliation_still_sees_rules_and_ignored_files(repo: 
     assert "other" not in names and "forced.ign" in names
 
 
-def test_blobs_stored_loose_are_not_written_again_in_a_pack(repo: GitRepo) -> None:
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+def test_blobs_stored_loose_are_not_written_again_in_a_pack(
+    tmp_path: Path, object_format: str
+) -> None:
     """Past a few blobs, one `fast-import` stores them (in a pack past its `unpackLimit`, 100).
     It leaves out only what a pack holds, so the blobs already stored loose (as the scan's
     `update-index` stores a file's bytes, an LFS file's 2 MiB among them) are only freshened:
-    the pack holds the others alone, and every id is git's."""
+    the pack holds the others alone, and every id is git's, in either object format."""
+    repo = GitRepo(tmp_path / "r", hermetic_env(tmp_path / "home"))
+    (tmp_path / "r").mkdir()
+    repo.git("init", "-q", "-b", "main", f"--object-format={object_format}")
     contents = [b"content %d\n" % i * (i % 7 + 1) for i in range(330)]
     loose = contents[::3]
     for data in loose:
