@@ -13,10 +13,12 @@ from collections.abc import Mapping, Sequence
 
 from git_atomic.core import failpoints
 from git_atomic.core.records import dataclass
-from git_atomic.engine import checkpoint, safefs, unchanged
+from git_atomic.engine import checkpoint, lfskeep, safefs, unchanged
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.restoreplan import GITLINK, SYMLINK, Outcome, folders_on_the_way
+
+Kept_ = Mapping[str, lfskeep.Kept]  # marker blob id -> the LFS content it stands for
 
 
 def apply_files(
@@ -33,20 +35,24 @@ def apply_files(
     and its empty `folders` made again."""
     removals = [c for c in changes if c.status in ("D", "T") and c.old_mode != GITLINK]
     writes = [c for c in changes if c.status in ("A", "M", "T") and c.new_mode != GITLINK]
+    # Blobs that stand for LFS content kept outside .git/objects (lfskeep.py): {} mostly.
+    kept = lfskeep.markers(repo)
     with safefs.Tree(os.fsencode(repo.root)) as tree:
-        emptied = _remove(tree, removals, outcome)
+        emptied = _remove(tree, removals, outcome, kept)
         # An empty folder the target lacks goes, and so do the folders it leaves empty (the
         # target's own empty folders are made again below).
         _prune_empty_dirs(tree, emptied | set(gone_folders))
         if removals:
             failpoints.hit("restore:after-removals")
         left = set(outcome.left)
-        _write(repo, tree, [c for c in writes if c.path not in left], outcome, specials)
+        _write(repo, tree, [c for c in writes if c.path not in left], outcome, specials, kept)
         specials.remake(tree, outcome)
         _make_target_folders(tree, folders, outcome, specials)
 
 
-def _remove(tree: safefs.Tree, removals: Sequence[RawChange], outcome: Outcome) -> set[bytes]:
+def _remove(
+    tree: safefs.Tree, removals: Sequence[RawChange], outcome: Outcome, kept: Kept_
+) -> set[bytes]:
     """Remove the old files and links, deepest first; the folders they were in."""
     emptied: set[bytes] = set()
     for c in sorted(removals, key=lambda c: c.path, reverse=True):
@@ -56,7 +62,7 @@ def _remove(tree: safefs.Tree, removals: Sequence[RawChange], outcome: Outcome) 
         if kind == stat.S_IFDIR:
             outcome.problems.append(f"{_show(c.path)} is a folder now; left as it is")
             continue
-        found = unchanged.remove(tree, c.path, _was(c))
+        found = unchanged.remove(tree, c.path, _was(c, kept))
         if found is unchanged.Found.CHANGED:
             outcome.left.append(c.path)
         elif found is unchanged.Found.SAME:
@@ -70,16 +76,29 @@ def _write(
     writes: Sequence[RawChange],
     outcome: Outcome,
     specials: Specials,
+    kept: Kept_,
 ) -> None:
     """Write the new files and links, or only change a file's mode where that is all."""
     blobs = dict(
-        repo.cat_blobs(c.new_oid for c in writes if c.old_oid != c.new_oid or c.status != "M")
+        repo.cat_blobs(
+            c.new_oid
+            for c in writes
+            if (c.old_oid != c.new_oid or c.status != "M") and c.new_oid not in kept
+        )
     )
     umask = _umask()
     for c in writes:
         mode = _new_mode(tree, c, umask)
-        if _chmodded(tree, c, mode, outcome) or not _made_way(tree, c, outcome, specials):
+        if _chmodded(tree, c, mode, outcome, kept) or not _made_way(
+            tree, c, outcome, specials, kept
+        ):
             continue
+        if c.new_oid not in blobs and c.new_oid in kept and c.new_mode != SYMLINK:
+            try:
+                blobs[c.new_oid] = lfskeep.content(repo, kept[c.new_oid])
+            except lfskeep.DamagedContent as exc:
+                outcome.problems.append(f"cannot restore {_show(c.path)}: {exc}")
+                continue
         if c.new_oid not in blobs:
             blobs[c.new_oid] = repo.cat_blob(c.new_oid)
         data = blobs[c.new_oid]
@@ -101,19 +120,21 @@ def _new_mode(tree: safefs.Tree, c: RawChange, umask: int) -> int:
     return mode
 
 
-def _chmodded(tree: safefs.Tree, c: RawChange, mode: int, outcome: Outcome) -> bool:
+def _chmodded(tree: safefs.Tree, c: RawChange, mode: int, outcome: Outcome, kept: Kept_) -> bool:
     """Whether `c` changes only the mode and was dealt with by a chmod (or left, changed by
     another writer). A file with other names (an operation's hard link to a file elsewhere) is
     written anew, as one whose bytes changed: chmod would change the other file too."""
     if c.status != "M" or c.old_oid != c.new_oid:
         return False
-    chmodded = unchanged.chmod(tree, c.path, _was(c), mode)
+    chmodded = unchanged.chmod(tree, c.path, _was(c, kept), mode)
     if chmodded in (unchanged.Found.CHANGED, unchanged.Found.GONE):
         outcome.left.append(c.path)
     return chmodded is not None
 
 
-def _made_way(tree: safefs.Tree, c: RawChange, outcome: Outcome, specials: Specials) -> bool:
+def _made_way(
+    tree: safefs.Tree, c: RawChange, outcome: Outcome, specials: Specials, kept: Kept_
+) -> bool:
     """Make way for the write of `c`: its folders, and nothing of ours where it goes. False
     (the path left as it is) when something that is not ours is in the way."""
     if c.status == "M" and tree.reachable(c.path) and tree.lstat(c.path) is None:
@@ -132,7 +153,7 @@ def _made_way(tree: safefs.Tree, c: RawChange, outcome: Outcome, specials: Speci
         return False
     # What the plan starts from holds nothing here for an added path (or for one whose
     # old kind was removed above): anything there now is someone else's.
-    return kind is None or kind == stat.S_IFDIR or _removed(tree, c, outcome)
+    return kind is None or kind == stat.S_IFDIR or _removed(tree, c, outcome, kept)
 
 
 def _make_target_folders(
@@ -159,14 +180,19 @@ def _permissions_kept(st: os.stat_result | None, mode: int) -> int:
     return kept | (kept & 0o444) >> 2 if mode & 0o100 else kept
 
 
-def _was(c: RawChange) -> unchanged.Expected:
-    return unchanged.Expected(c.old_mode, c.old_oid)
+def _was(c: RawChange, kept: Kept_) -> unchanged.Expected:
+    return unchanged.Expected(
+        c.old_mode, c.old_oid, kept.get(c.old_oid) if c.old_mode != SYMLINK else None
+    )
 
 
-def _removed(tree: safefs.Tree, c: RawChange, outcome: Outcome) -> bool:
+def _removed(tree: safefs.Tree, c: RawChange, outcome: Outcome, kept: Kept_) -> bool:
     """Make way for the write of `c` over what is there: only a modified path's old file or
     link, still as the plan's start holds it."""
-    if c.status == "M" and unchanged.remove(tree, c.path, _was(c)) is not unchanged.Found.CHANGED:
+    if (
+        c.status == "M"
+        and unchanged.remove(tree, c.path, _was(c, kept)) is not unchanged.Found.CHANGED
+    ):
         return True
     outcome.left.append(c.path)
     return False

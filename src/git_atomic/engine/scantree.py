@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from git_atomic.core import process
-from git_atomic.engine import conversion, safefs, scanindex
+from git_atomic.engine import conversion, lfskeep, safefs, scanindex
 from git_atomic.engine.git import Repo
 
 Edits = dict[bytes, tuple[str, str] | None]  # path: (mode, blob), or None for gone
@@ -52,12 +52,17 @@ def read_edits(repo: Repo, deleted: Sequence[bytes], changed: Sequence[bytes]) -
     converted = _converting(attributes) if attributes is not None else set()
     if converted is None or len(converted) > _CONVERTED_AT_MOST:
         return None
+    # Content the LFS store holds: the scan holds git-lfs's pointer, as a `git add` would
+    # (the checkpoint's raw side holds a marker for it: lfskeep.py).
+    held = lfskeep.pointers_of(repo, [(p, d) for p, _, d in regular])
     plain = [("120000", p, target) for p, target in links]
-    plain += [(mode, p, data) for p, mode, data in regular if p not in converted]
+    plain += [
+        (mode, p, held.get(p, data)) for p, mode, data in regular if p not in converted or p in held
+    ]
     for (mode, path, _), oid in zip(plain, repo.write_blobs([d for *_, d in plain]), strict=True):
         edits[path] = (mode, oid)
     for path, mode, data in regular:
-        if path in converted:
+        if path in converted and path not in held:
             # The conversion `git add` applies (attributes by path), never line endings.
             name = os.fsdecode(path)
             oid = repo.line(
@@ -197,6 +202,11 @@ def update_from_disk(
 ) -> str | None:
     """The scan index brought up to date by git itself (`update-index`), and its tree."""
     root = os.fsencode(repo.root)
+    # Content the LFS store holds is not given to update-index, which would store it: the
+    # scan holds git-lfs's pointer (read_edits).
+    held = lfskeep.pointers(repo, changed)
+    if held:
+        changed = [p for p in changed if p not in held]
     calls: list[tuple[str, Sequence[bytes]]] = [("--remove", [*deleted, *changed])]
     if any(_beyond_symlink(root, p) for p in deleted):
         # git refuses to look at a path beyond what is now a symlink: those go without a look.
@@ -206,7 +216,32 @@ def update_from_disk(
             repo, index, split=split, options=("--add", option), paths=paths
         ):
             return None
+    if held and not _pointers_in(repo, index, split=split, held=held):
+        return None
     return scanindex.write_tree(repo, index, split=split)
+
+
+def _pointers_in(repo: Repo, index: Path, *, split: bool, held: dict[bytes, bytes]) -> bool:
+    """The scan index's entries for files the LFS store holds: git-lfs's pointers (no stat
+    data: the next `status` looks at them again)."""
+    paths = list(held)
+    oids = repo.write_blobs([held[p] for p in paths])
+    info = b""
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path, oid in zip(paths, oids, strict=True):
+            st = tree.lstat(path)
+            mode = "100755" if st is not None and st.st_mode & 0o100 else "100644"
+            info += f"{mode} {oid}\t".encode() + path + b"\0"
+    res = repo.run(
+        *scanindex.git_config(split),
+        "update-index",
+        "-z",
+        "--index-info",
+        input=info,
+        env={"GIT_INDEX_FILE": str(index)},
+        check=False,
+    )
+    return res.returncode == 0
 
 
 def _beyond_symlink(root: bytes, path: bytes) -> bool:

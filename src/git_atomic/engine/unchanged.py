@@ -25,6 +25,7 @@ import stat
 
 from git_atomic.core.records import dataclass
 from git_atomic.engine import safefs
+from git_atomic.engine.lfskeep import Kept
 
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _NOT_THERE = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
@@ -39,10 +40,12 @@ class Found(enum.Enum):
 
 @dataclass(frozen=True)
 class Expected:
-    """What a checkpoint holds at a path: git's mode (100644, 100755, 120000) and blob id."""
+    """What a checkpoint holds at a path: git's mode (100644, 100755, 120000) and blob id;
+    `kept`: the content, when the blob is a marker for LFS content kept outside (lfskeep.py)."""
 
     mode: str
     oid: str
+    kept: Kept | None = None
 
 
 def remove(tree: safefs.Tree, rel: bytes, expected: Expected) -> Found:
@@ -104,7 +107,7 @@ def chmod(tree: safefs.Tree, rel: bytes, expected: Expected, mode: int) -> Found
             return Found.CHANGED
         if before.st_nlink != 1:
             return None
-        if _mode_of(before) != expected.mode or not _same_bytes(fd, before, expected.oid):
+        if _mode_of(before) != expected.mode or not _same_bytes(fd, before, expected):
             return Found.CHANGED
         os.fchmod(fd, mode)
     finally:
@@ -156,7 +159,7 @@ def _look(dir_fd: int, name: bytes, expected: Expected) -> Found | os.stat_resul
         try:
             seen = os.fstat(fd)
             if (seen.st_ino, seen.st_dev) != (st.st_ino, st.st_dev) or not _same_bytes(
-                fd, seen, expected.oid
+                fd, seen, expected
             ):
                 return Found.CHANGED
         finally:
@@ -165,10 +168,18 @@ def _look(dir_fd: int, name: bytes, expected: Expected) -> Found | os.stat_resul
     return seen if again is not None and _key(again) == _key(seen) else Found.CHANGED
 
 
-def _same_bytes(fd: int, seen: os.stat_result, oid: str) -> bool:
-    """The open file's bytes are the blob `oid`, and did not change while they were read."""
-    h = hashlib.sha256() if len(oid) == 64 else hashlib.sha1()
-    h.update(b"blob %d\0" % seen.st_size)
+def _same_bytes(fd: int, seen: os.stat_result, expected: Expected) -> bool:
+    """The open file's bytes are the blob `expected.oid` (or the kept content that blob
+    stands for), and did not change while they were read."""
+    if expected.kept is not None:
+        if seen.st_size != expected.kept.size:
+            return False
+        h = hashlib.sha256()
+        oid = expected.kept.sha256
+    else:
+        oid = expected.oid
+        h = hashlib.sha256() if len(oid) == 64 else hashlib.sha1()
+        h.update(b"blob %d\0" % seen.st_size)
     size = 0
     while chunk := os.pread(fd, _CHUNK, size):
         h.update(chunk)
