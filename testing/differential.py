@@ -44,13 +44,22 @@ PROTECT = 'protect = ["*.env"]\n'
 BUDGET = 10
 # The marker folder outside: the names a write through a link to it would land on.
 MARKER = ("c", "f.bin", "sub/d.bin", "d.bin", "a", "dir/c")
-CONTENTS = ["", "one\n", "two\r\nlines\r\n", "#!/bin/sh\necho hi\n", "version https://lfs\n"]
+# The last one is larger than a file the LFS store's content is kept for (engine/lfskeep.py).
+CONTENTS = [
+    "",
+    "one\n",
+    "two\r\nlines\r\n",
+    "#!/bin/sh\necho hi\n",
+    "version https://lfs\n",
+    "".join(f"large line {i:05d}\n" for i in range(1200)),
+]
 
 # Each setting with the values a user may give it. "fsmonitor" is a hook that answers
 # "nothing changed"; "filter" a clean filter that is required and cannot run (git-lfs on a
-# machine without it); "hooks" a hooks folder whose every hook logs and fails; "replace"
-# replace refs (`git replace`) that give every blob of HEAD and the index other bytes, and
-# HEAD's commit another tree.
+# machine without it), or ("lfs") one that works as git-lfs's does: the content in the LFS
+# store, the pointer in git, from the first commit on; "hooks" a hooks folder whose every
+# hook logs and fails; "replace" replace refs (`git replace`) that give every blob of HEAD and
+# the index other bytes, and HEAD's commit another tree.
 SETTINGS: dict[str, list[str]] = {
     "core.fileMode": ["false"],
     "core.symlinks": ["false"],
@@ -70,7 +79,7 @@ SETTINGS: dict[str, list[str]] = {
     "status.showUntrackedFiles": ["no"],
     "diff.ignoreSubmodules": ["all"],
     "core.hooksPath": ["HOOKS"],
-    "filter": ["missing"],
+    "filter": ["missing", "lfs"],
     "replace": ["objects"],
 }
 HOOK_NAMES = (
@@ -203,6 +212,46 @@ def build(
             repo.git("commit", "-q", "--allow-empty", "-m", "tree")
 
 
+_LFS_CLEAN = """\
+import hashlib, os, sys
+data = sys.stdin.buffer.read()
+oid = hashlib.sha256(data).hexdigest()
+folder = os.path.join(sys.argv[1], oid[:2], oid[2:4])
+os.makedirs(folder, exist_ok=True)
+if not os.path.exists(os.path.join(folder, oid)):
+    with open(os.path.join(folder, oid), "wb") as fh:
+        fh.write(data)
+sys.stdout.write("version https://git-lfs.github.com/spec/v1\\n")
+sys.stdout.write(f"oid sha256:{oid}\\nsize {len(data)}\\n")
+"""
+_LFS_SMUDGE = """\
+import os, sys
+pointer = sys.stdin.buffer.read()
+if not pointer.startswith(b"version https://git-lfs"):
+    sys.stdout.buffer.write(pointer)
+    sys.exit(0)
+oid = pointer.decode().split("oid sha256:")[1].split()[0]
+with open(os.path.join(sys.argv[1], oid[:2], oid[2:4], oid), "rb") as fh:
+    sys.stdout.buffer.write(fh.read())
+"""
+
+
+def lfs_filter(repo: GitRepo, base: Path) -> None:
+    """A clean and smudge filter that work as git-lfs's do (git-lfs itself need not be
+    installed): `*.bin` content goes to the LFS store (`<common dir>/lfs/objects`), git holds
+    the pointer."""
+    common = repo.git("rev-parse", "--path-format=absolute", "--git-common-dir").strip()
+    store = os.path.join(common, "lfs", "objects")
+    for name, text in (("clean", _LFS_CLEAN), ("smudge", _LFS_SMUDGE)):
+        script = base / f"lfs-{name}.py"
+        script.write_text(text)
+        repo.git("config", f"filter.lfs.{name}", f"{sys.executable} {script} {store}")
+    repo.git("config", "filter.lfs.required", "true")
+    repo.write(".gitattributes", b"*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    repo.git("add", ".gitattributes")
+    repo.git("commit", "-qm", "attributes")
+
+
 def make_marker(base: Path) -> Path:
     outside = base / "outside"
     for rel in MARKER:
@@ -268,6 +317,8 @@ def configure(repo: GitRepo, chosen: dict[str, str], base: Path) -> Path:
         elif key == "replace":
             replace_objects(repo)
             continue
+        elif key == "filter" and value == "lfs":
+            continue  # set up before the tree was built (lfs_filter)
         elif key == "filter":
             # Committed while the filter still worked, as in a clone made with git-lfs.
             repo.write(".gitattributes", b"*.bin filter=lfs diff=lfs merge=lfs -text\n")
@@ -323,6 +374,8 @@ def scenario(
             )
         outside = make_marker(base)
         marker = oracle.walk_exact(outside)
+        if chosen.get("filter") == "lfs":
+            lfs_filter(repo, base)
         build(repo, tree, outside=outside, protect=protect, budget=budget)
         log = configure(repo, chosen, base)
         env = repo.env

@@ -126,13 +126,14 @@ def _through_a_file(root: Path, rel: str) -> bool:
     return False
 
 
-def _git(env: Mapping[str, str], cwd: Path, *args: str) -> bytes:
+def _git(env: Mapping[str, str], cwd: Path, *args: str, input: str | None = None) -> bytes:
     # The user's fsmonitor must not answer for the oracle either, nor their replace refs
     # (`git replace`) say what an object holds.
     return subprocess.run(
         ["git", "-c", "core.fsmonitor=false", *args],
         cwd=cwd,
         env={**env, "GIT_OPTIONAL_LOCKS": "0", "GIT_NO_REPLACE_OBJECTS": "1"},
+        input=input.encode() if input is not None else None,
         capture_output=True,
         check=True,
     ).stdout
@@ -166,7 +167,39 @@ def checkpoint_files(env: Mapping[str, str], cwd: Path, commit: str) -> Files:
                 out[prefix + name] = (mode, child)
 
     read(files[1], b"")
-    return out
+    return _kept_content_ids(env, cwd, out)
+
+
+# A blob of a checkpoint that stands for Git LFS content kept outside .git/objects by a hard
+# link (engine/lfskeep.py): its format, as the oracle reads it.
+_KEPT_MAGIC = b"git-atomic: Git LFS content kept outside .git/objects (.git/atomic/lfs)\n"
+
+
+def _kept_content_ids(env: Mapping[str, str], cwd: Path, files: Files) -> Files:
+    """`files` with each marker for kept LFS content replaced by the id of the blob of that
+    content, read from the hard link and checked against the marker's SHA-256 and size here
+    (a marker whose content is not there stays: it then matches nothing on disk)."""
+    regular = sorted({oid for mode, oid in files.values() if mode in ("100644", "100755")})
+    if not regular:
+        return files
+    raw = _git(env, cwd, "cat-file", "--batch", input="".join(o + "\n" for o in regular))
+    ids: dict[str, str] = {}
+    pos = 0
+    for oid in regular:
+        nl = raw.index(b"\n", pos)
+        size = int(raw[pos:nl].split()[2])
+        data = raw[nl + 1 : nl + 1 + size]
+        pos = nl + 1 + size + 1
+        if not data.startswith(_KEPT_MAGIC):
+            continue
+        fields = dict(line.split(b" ", 1) for line in data[len(_KEPT_MAGIC) :].splitlines())
+        digest, length = fields[b"oid"].decode().removeprefix("sha256:"), int(fields[b"size"])
+        common = _git(env, cwd, "rev-parse", "--path-format=absolute", "--git-common-dir")
+        kept = Path(common.decode().strip()) / "atomic" / "lfs" / "objects" / digest
+        content = kept.read_bytes() if kept.is_file() else b""
+        if len(content) == length and hashlib.sha256(content).hexdigest() == digest:
+            ids[oid] = blob_id(content, sha256=len(oid) == 64)
+    return {path: (mode, ids.get(oid, oid)) for path, (mode, oid) in files.items()}
 
 
 def _tree(env: Mapping[str, str], cwd: Path, oid: str) -> list[tuple[bytes, tuple[str, str]]]:

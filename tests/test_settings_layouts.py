@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from git_atomic.engine import discovery
-from testing.differential import scenario
+from testing.differential import CONTENTS, scenario
 from testing.gitrepo import GitRepo, hermetic_env
+
+LARGE = CONTENTS[-1]  # larger than LFS content is kept for
 
 # setting -> (value, tree, operation): the operation changes what the setting hides.
 SETTING_CASES: dict[str, tuple[str, dict[str, tuple[str, str, str]], list[tuple[str, ...]]]] = {
@@ -280,3 +282,25 @@ def test_a_repository_shared_by_a_group_keeps_its_objects_writable_by_the_group(
         assert folder.stat().st_mode & 0o070 == 0o070, (folder, oct(folder.stat().st_mode))
         for obj in folder.iterdir():
             assert obj.stat().st_mode & 0o040, (obj, oct(obj.stat().st_mode))
+
+
+@pytest.mark.parametrize("layout", ["plain", "worktree", "submodule", "sha256"])
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_lfs_content_the_store_holds_rolls_back_exactly(layout: str, history: str) -> None:
+    """A working LFS filter (testing.differential.lfs_filter): content the LFS store holds is
+    held as a marker, kept by a hard link (engine/lfskeep.py). The operation writes over a
+    kept file, deletes one, copies kept content to a file no LFS rule covers and commits: all
+    rolled back to the bytes on disk."""
+    tree = {
+        "dir/f.bin": ("file", LARGE, "commit"),
+        "dir/sub/d.bin": ("file", LARGE, "stage"),
+        "a": ("file", "one\n", "commit"),
+    }
+    ops = [
+        ("write", "dir/f.bin", "two\n", "-"),
+        ("delete", "dir/sub/d.bin"),
+        ("write", "dir/c", LARGE, "-"),
+        ("write", "a", LARGE, "x"),
+        ("commit",),
+    ]
+    scenario(layout, history, tree, {"filter": "lfs"}, ops)

@@ -20,6 +20,8 @@ The scan of this worktree is taken anew first, so that its ref (refs/atomic/scan
 files on disk now and not one deleted since, nor a file now over the size budget; so is the
 record of raw files under a line-ending rule (refs/atomic/raw/), which goes altogether once no
 rule asks for it (that capture did not write it), as does a Watchman clock for another tree.
+Git LFS content kept by a hard link for checkpoints (engine/lfskeep.py) goes once git stores no
+marker for it any more.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from git_atomic.core import failpoints
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal
 from git_atomic.core.lock import process_alive
-from git_atomic.engine import conversion, git, scanindex, snapshot, staged
+from git_atomic.engine import conversion, git, lfskeep, scanindex, snapshot, staged
 from git_atomic.ops import commandresults, context, output
 
 _OP_REF: Final = re.compile(r"^refs/atomic/ops/([0-9a-f]+)/")
@@ -121,6 +123,9 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
         noted = _blobs(repo, turnsteps.noted_blobs(turnstate.open_turns(repo.state_dir)))
         repo.run("prune", f"--expire={expire}", "--", *noted)
         freed = max(0, before - _tree_size(objects))
+    # LFS content kept for checkpoints (lfskeep.py): its link goes once git no longer stores
+    # any marker for it (the marker blobs go with the checkpoints, at git's prune horizon).
+    freed += lfskeep.retire(repo, _blobs(repo, list(lfskeep.markers(repo))))
     return commandresults.GcResult(len(retire), len(doomed), events, logs, freed, expire)
 
 

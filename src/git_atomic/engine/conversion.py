@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from git_atomic.engine import lfskeep, safefs
-from git_atomic.engine.git import RawChange, Repo, worktree_key
+from git_atomic.engine import safefs
+from git_atomic.engine.git import Repo, worktree_key
 
 # Our own `git add` never converts line endings; .gitattributes rules are handled below.
 NO_AUTOCRLF: Final = ("-c", "core.autocrlf=false", "-c", "core.safecrlf=false")
@@ -154,6 +154,8 @@ def _hash_copies(
     read: list[tuple[bytes, tuple[int, ...], bytes]] = []
     held = 0
     # Content the LFS store holds is held as a marker, kept by a hard link (lfskeep.py).
+    from git_atomic.engine import lfskeep  # only where a rule converts files
+
     keeper = lfskeep.Keeper.open(repo)
 
     def store() -> None:
@@ -207,78 +209,81 @@ def _off(value: str | None) -> bool:
     return (value or "true").lower() in ("false", "no", "off", "0")
 
 
-def as_git_commits(repo: Repo, staged_tree: str, tree: str) -> dict[bytes, tuple[str, str]]:
-    """Entries of `tree` (the files as on disk) that a commit holds as your git would make it,
-    for commits mode: with `core.fileMode=false` or `core.symlinks=false` a file keeps the mode
-    its index entry has (the disk cannot tell), and a file a filter is configured for holds
-    what the filter makes of it (a missing or failing filter: the bytes on disk, as git does
-    when the filter is not required). A marker for LFS content kept outside (lfskeep.py) is
-    never committed: the content is, filtered as any. Only files that differ from your index
-    are looked at."""
+def as_git_commits(
+    repo: Repo, staged_tree: str, tree: str, raw_tree: str | None = None
+) -> dict[bytes, tuple[str, str]]:
+    """Entries of `tree` (the files as git reads them, filters off) that a commit holds as
+    your git would make it, for commits mode: with `core.fileMode=false` or
+    `core.symlinks=false` a file keeps the mode its index entry has (the disk cannot tell),
+    and a file a filter is configured for holds what the filter makes of it (a missing or
+    failing filter: the bytes on disk, as git does when the filter is not required). Where
+    `raw_tree` (the bytes on disk) holds a marker for LFS content kept outside (lfskeep.py),
+    the filter is given that content (the scan's tree holds git-lfs's pointer for it). Only
+    files that differ from your index are looked at."""
     modes = _off(repo.config("core.fileMode")), _off(repo.config("core.symlinks"))
     names = repo.filter_names()
-    kept = lfskeep.markers(repo)
-    if not any(modes) and not names and not kept:
+    if not any(modes) and not names:
         return {}
     fixes: dict[bytes, tuple[str, str]] = {}
-    changes: dict[bytes, RawChange] = {}
+    candidates: list[bytes] = []
     for c in repo.diff_trees(staged_tree, tree):
         if c.new_mode not in ("100644", "100755"):
             continue
-        changes[c.path] = c
+        candidates.append(c.path)
         if c.status != "M" or c.old_mode == c.new_mode:
             continue
         if (modes[0] and c.old_mode in ("100644", "100755")) or (
             modes[1] and c.old_mode == "120000"
         ):
             fixes[c.path] = (c.old_mode, c.new_oid)
-    filtered: list[bytes] = []
-    if names and changes:
+    if names and candidates:
         fields = repo.out(
-            "check-attr", "-z", "--stdin", "filter", input=b"".join(p + b"\0" for p in changes)
+            "check-attr", "-z", "--stdin", "filter", input=b"".join(p + b"\0" for p in candidates)
         ).split(b"\0")
         filtered = [
             fields[i]
             for i in range(0, len(fields) - 2, 3)
             if fields[i + 2].decode("utf-8", "replace") in names and b"\n" not in fields[i]
         ]
-    marked = [p for p, c in changes.items() if c.new_oid in kept and p not in set(filtered)]
-    if marked:
-        oids = repo.write_blobs([lfskeep.content(repo, kept[changes[p].new_oid]) for p in marked])
-        for path, oid in zip(marked, oids, strict=True):
-            fixes[path] = (fixes.get(path, (changes[path].new_mode, ""))[0], oid)
-    if filtered:
-        # Your filter runs here, as for a `git commit` of yours, on the bytes the capture
-        # holds (git given a name would read it, through a folder swapped for a link
-        # meanwhile). A missing one is no error: not required, and where git still gives up
-        # (a `process` filter that cannot start), the commit holds the bytes on disk.
-        wanted = [changes[p].new_oid for p in filtered]
-        contents = dict(repo.cat_blobs(o for o in wanted if o not in kept))
-        contents.update((o, lfskeep.content(repo, kept[o])) for o in wanted if o in kept)
-        failed = False  # once the filter fails, the rest hold the bytes on disk
-        for path in filtered:
-            change = changes[path]
-            data = contents[change.new_oid]
-            res = None
-            if not failed:
+        if filtered:
+            # Your filter runs here, as for a `git commit` of yours, on the bytes the capture
+            # holds (git given a name would read it, through a folder swapped for a link
+            # meanwhile). A missing one is no error: not required, and where git still gives up
+            # (a `process` filter that cannot start), the commit holds the bytes on disk.
+            changes = {c.path: c for c in repo.diff_trees(staged_tree, tree)}
+            contents = dict(repo.cat_blobs([changes[p].new_oid for p in filtered]))
+            kept_content = _kept_content(repo, raw_tree, filtered)
+            for path in filtered:
+                change = changes[path]
                 res = repo.run(
                     *NO_AUTOCRLF,
                     "hash-object",
                     "-w",
                     "--stdin",
                     f"--path={os.fsdecode(path)}",
-                    input=data,
+                    input=kept_content.get(path, contents[change.new_oid]),
                     check=False,
                     filters=True,
                 )
-                failed = res.returncode != 0
-            if failed and change.new_oid in kept:  # the bytes on disk, never the marker
-                res = repo.run("hash-object", "-w", "--stdin", input=data)
-            if res is None or res.returncode != 0:
-                continue
-            oid = res.stdout.decode().strip()
-            fixes[path] = (fixes.get(path, (change.new_mode, ""))[0], oid)
+                if res.returncode != 0:
+                    return fixes
+                oid = res.stdout.decode().strip()
+                fixes[path] = (fixes.get(path, (change.new_mode, ""))[0], oid)
     return fixes
+
+
+def _kept_content(repo: Repo, raw_tree: str | None, paths: Sequence[bytes]) -> dict[bytes, bytes]:
+    """Of `paths`, those whose raw entry is a marker for kept LFS content: path -> content."""
+    from git_atomic.engine import lfskeep  # commits mode, with a filter configured
+
+    kept = lfskeep.markers(repo) if raw_tree is not None else {}
+    if not kept or raw_tree is None:
+        return {}
+    return {
+        e.path: lfskeep.content(repo, kept[e.oid])
+        for e in repo.ls_tree_at(raw_tree, list(paths))
+        if e.oid in kept
+    }
 
 
 def raw_ref_name(repo: Repo) -> str:

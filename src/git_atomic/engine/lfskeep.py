@@ -176,7 +176,7 @@ def pointers(repo: Repo, paths: Iterable[bytes]) -> dict[bytes, bytes]:
     """Of `paths` (files the scan found changed), those whose bytes the LFS store holds,
     kept now: path -> git-lfs's pointer, to hold in place of the content. Only files of
     MIN_SIZE or more are read, and only where there is an LFS store."""
-    if lfs_objects(repo) is None:
+    if lfs_objects(repo) is None or "lfs" not in repo.filter_names():
         return {}
     read: list[tuple[bytes, bytes]] = []
     with safefs.Tree(os.fsencode(repo.root)) as tree:
@@ -190,15 +190,23 @@ def pointers(repo: Repo, paths: Iterable[bytes]) -> dict[bytes, bytes]:
 
 
 def pointers_of(repo: Repo, files: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
-    """`pointers`, of files read already: (path, bytes)."""
+    """`pointers`, of files read already: (path, bytes). Only files git-lfs would make a
+    pointer of: its filter configured, `filter=lfs` for the path (else a `git add` stores the
+    bytes, and so does the scan)."""
     large = [(path, data) for path, data in files if len(data) >= MIN_SIZE]
-    keeper = Keeper.open(repo) if large else None
+    keeper = Keeper.open(repo) if large and "lfs" in repo.filter_names() else None
     found: dict[bytes, bytes] = {}
     for path, data in large if keeper is not None else ():
         assert keeper is not None
         digest = keeper.held(data)
         if digest is not None:
             found[path] = pointer(digest, len(data))
+    if found:
+        listing = repo.out(
+            "check-attr", "-z", "--stdin", "filter", input=b"".join(p + b"\0" for p in found)
+        ).split(b"\0")
+        lfs_paths = {listing[i] for i in range(0, len(listing) - 2, 3) if listing[i + 2] == b"lfs"}
+        found = {p: v for p, v in found.items() if p in lfs_paths}
     return found
 
 

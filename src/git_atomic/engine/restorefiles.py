@@ -10,15 +10,19 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from git_atomic.core import failpoints
 from git_atomic.core.records import dataclass
-from git_atomic.engine import checkpoint, lfskeep, safefs, unchanged
+from git_atomic.engine import checkpoint, safefs, unchanged
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.restoreplan import GITLINK, SYMLINK, Outcome, folders_on_the_way
 
-Kept_ = Mapping[str, lfskeep.Kept]  # marker blob id -> the LFS content it stands for
+if TYPE_CHECKING:
+    from git_atomic.engine import lfskeep
+
+Kept_ = Mapping[str, "lfskeep.Kept"]  # marker blob id -> the LFS content it stands for
 
 
 def apply_files(
@@ -36,6 +40,8 @@ def apply_files(
     removals = [c for c in changes if c.status in ("D", "T") and c.old_mode != GITLINK]
     writes = [c for c in changes if c.status in ("A", "M", "T") and c.new_mode != GITLINK]
     # Blobs that stand for LFS content kept outside .git/objects (lfskeep.py): {} mostly.
+    from git_atomic.engine import lfskeep  # read only by a restore
+
     kept = lfskeep.markers(repo)
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         emptied = _remove(tree, removals, outcome, kept)
@@ -94,6 +100,8 @@ def _write(
         ):
             continue
         if c.new_oid not in blobs and c.new_oid in kept and c.new_mode != SYMLINK:
+            from git_atomic.engine import lfskeep
+
             try:
                 blobs[c.new_oid] = lfskeep.content(repo, kept[c.new_oid])
             except lfskeep.DamagedContent as exc:

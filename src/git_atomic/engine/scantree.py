@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Final
 
 from git_atomic.core import process
-from git_atomic.engine import conversion, lfskeep, safefs, scanindex
+from git_atomic.engine import conversion, safefs, scanindex
 from git_atomic.engine.git import Repo
 
 Edits = dict[bytes, tuple[str, str] | None]  # path: (mode, blob), or None for gone
 
 _READ_AT_MOST: Final = 64 << 20  # a larger changed file is left to git's update-index
+LFS_AT_LEAST: Final = 16 << 10  # lfskeep.MIN_SIZE: smaller files are never LFS content kept
 # Attributes under which `git add` stores other bytes than the disk's (filters are off for
 # every call of ours: Repo.no_filters).
 _CONVERTING: Final = ("text", "eol", "ident", "working-tree-encoding", "crlf")
@@ -54,7 +55,11 @@ def read_edits(repo: Repo, deleted: Sequence[bytes], changed: Sequence[bytes]) -
         return None
     # Content the LFS store holds: the scan holds git-lfs's pointer, as a `git add` would
     # (the checkpoint's raw side holds a marker for it: lfskeep.py).
-    held = lfskeep.pointers_of(repo, [(p, d) for p, _, d in regular])
+    held: dict[bytes, bytes] = {}
+    if any(len(d) >= LFS_AT_LEAST for *_, d in regular):
+        from git_atomic.engine import lfskeep  # a module no small change needs
+
+        held = lfskeep.pointers_of(repo, [(p, d) for p, _, d in regular])
     plain = [("120000", p, target) for p, target in links]
     plain += [
         (mode, p, held.get(p, data)) for p, mode, data in regular if p not in converted or p in held
@@ -204,6 +209,8 @@ def update_from_disk(
     root = os.fsencode(repo.root)
     # Content the LFS store holds is not given to update-index, which would store it: the
     # scan holds git-lfs's pointer (read_edits).
+    from git_atomic.engine import lfskeep
+
     held = lfskeep.pointers(repo, changed)
     if held:
         changed = [p for p in changed if p not in held]

@@ -88,9 +88,7 @@ def capture(
         parts = _parts(repo, git_side, held, effect_base=effect_base)
         commit_tree = None
         if for_commit:
-            commit_tree = _commit_tree(
-                repo, git_side.side.tree, held.files.tree, held.untracked, untracked_of_op
-            )
+            commit_tree = _commit_tree(repo, git_side.side.tree, held, untracked_of_op)
         in_progress = git_side.in_progress
         kept_by_state = in_progress.keep if in_progress is not None else ()
         snap = checkpoint.write(repo, parts, message=message, keep=kept_by_state)
@@ -230,21 +228,20 @@ def _index_blobs(
 
 
 def _commit_tree(
-    repo: Repo,
-    staged_tree: str,
-    tree: str,
-    untracked: frozenset[bytes],
-    untracked_of_op: frozenset[bytes] | None,
+    repo: Repo, staged_tree: str, held: _Held, untracked_of_op: frozenset[bytes] | None
 ) -> str:
     """The files a visible commit may hold. Files untracked before the operation stay out of
     its commits, unless the operation itself started tracking them (then they are its to
     commit)."""
+    untracked, tree = held.untracked, held.files.tree
     leave_out = untracked if untracked_of_op is None else untracked_of_op & untracked
     # As your git would commit them (modes it is told to ignore, filters): the checkpoint's
     # `files` keeps the disk's.
     as_git = {
         p: e
-        for p, e in conversion.as_git_commits(repo, staged_tree, tree).items()
+        for p, e in conversion.as_git_commits(
+            repo, staged_tree, tree, raw_tree=held.files.on_disk
+        ).items()
         if p not in leave_out
     }
     return repo.tree_edit(tree, {**dict.fromkeys(leave_out), **as_git})

@@ -22,10 +22,13 @@ import errno
 import hashlib
 import os
 import stat
+from typing import TYPE_CHECKING
 
 from git_atomic.core.records import dataclass
 from git_atomic.engine import safefs
-from git_atomic.engine.lfskeep import Kept
+
+if TYPE_CHECKING:
+    from git_atomic.engine.lfskeep import Kept
 
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _NOT_THERE = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)

@@ -1,0 +1,190 @@
+"""Git LFS content the LFS store holds is never copied into .git/objects (issue 17, target 6),
+and every rollback is still exact.
+
+The LFS setup is synthetic (git-lfs need not be installed), as a clone with git-lfs leaves it:
+`*.bin filter=lfs`, a clean filter that stores the content in `.git/lfs/objects/<aa>/<bb>/<sha256>`
+and gives git the pointer, a smudge filter that gives the content back. Oracles: the bytes on
+disk, and whether git stores a blob of the content (`cat-file -e` of its id, hashed here).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from git_atomic.engine import discovery, lfskeep
+from testing.gitrepo import GitRepo
+from testing.oracle import blob_id
+
+CLEAN = """\
+import hashlib, os, sys
+data = sys.stdin.buffer.read()
+oid = hashlib.sha256(data).hexdigest()
+store = os.path.join(sys.argv[1], "lfs", "objects", oid[:2], oid[2:4])
+os.makedirs(store, exist_ok=True)
+if not os.path.exists(os.path.join(store, oid)):
+    with open(os.path.join(store, oid), "wb") as fh:
+        fh.write(data)
+sys.stdout.write("version https://git-lfs.github.com/spec/v1\\n")
+sys.stdout.write(f"oid sha256:{oid}\\nsize {len(data)}\\n")
+"""
+SMUDGE = """\
+import os, sys
+pointer = sys.stdin.buffer.read().decode()
+oid = pointer.split("oid sha256:")[1].split()[0]
+with open(os.path.join(sys.argv[1], "lfs", "objects", oid[:2], oid[2:4], oid), "rb") as fh:
+    sys.stdout.buffer.write(fh.read())
+"""
+BIG = 40 << 10  # over lfskeep.MIN_SIZE
+
+
+@pytest.fixture
+def lfs(tmp_path: Path) -> GitRepo:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    git_dir = repo.path / ".git"
+    for name, text in (("clean", CLEAN), ("smudge", SMUDGE)):
+        script = tmp_path / f"lfs-{name}.py"
+        script.write_text(text)
+        repo.git("config", f"filter.lfs.{name}", f"{sys.executable} {script} {git_dir}")
+    repo.git("config", "filter.lfs.required", "true")
+    repo.write(".gitattributes", b"*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    for name in ("a", "b", "c"):
+        repo.write(f"assets/{name}.bin", os.urandom(BIG))
+    repo.write("assets/small.bin", os.urandom(100))  # under MIN_SIZE: stored as any file
+    repo.write("code.txt", b"code\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "lfs")
+    return repo
+
+
+def _stored(repo: GitRepo, data: bytes) -> bool:
+    """Whether git stores a blob of exactly `data` (loose or packed)."""
+    out = repo.git("cat-file", "--batch-check", input=(blob_id(data) + "\n").encode())
+    return not out.strip().endswith("missing")
+
+
+def _contents(repo: GitRepo) -> dict[str, bytes]:
+    return {p: repo.read(f"assets/{p}") for p in ("a.bin", "b.bin", "c.bin")}
+
+
+def _commit_blobs(repo: GitRepo, rev: str) -> list[bytes]:
+    listing = repo.git("ls-tree", "-r", "--format=%(objectname)", rev).split()
+    return [repo.git("cat-file", "blob", oid).encode("utf-8", "surrogateescape") for oid in listing]
+
+
+def test_a_checkpoint_keeps_lfs_content_out_of_git_objects_and_rollback_is_exact(
+    lfs: GitRepo,
+) -> None:
+    content = _contents(lfs)
+    before = lfs.fingerprint()
+    lfs.atomic("begin", "op", check=0)
+    for data in content.values():
+        assert not _stored(lfs, data)  # the store holds it: a marker in the checkpoint
+    assert _stored(lfs, lfs.read("assets/small.bin"))  # a small file is stored as any
+    # The operation: new bytes in one, one deleted, one back to its pointer (not smudged).
+    lfs.write("assets/a.bin", os.urandom(BIG))
+    os.unlink(lfs.path / "assets/b.bin")
+    lfs.write("assets/c.bin", lfs.git("cat-file", "blob", "HEAD:assets/c.bin").encode())
+    work = {p: lfs.read(f"assets/{p}") for p in ("a.bin", "c.bin")}
+    lfs.atomic("abort", check=0)
+    assert _contents(lfs) == content
+    assert lfs.fingerprint().diff(before) == []
+    # `undo` brings the work back: each kept file is removed or written over only once it is
+    # checked to be the kept content (unchanged.py).
+    lfs.atomic("undo", check=0)
+    assert {p: lfs.read(f"assets/{p}") for p in ("a.bin", "c.bin")} == work
+    assert not lfs.exists("assets/b.bin")
+    for data in content.values():
+        assert not _stored(lfs, data)
+
+
+def test_content_pruned_from_the_lfs_store_is_still_restored(lfs: GitRepo) -> None:
+    content = _contents(lfs)
+    before = lfs.fingerprint()
+    lfs.atomic("begin", "op", check=0)
+    shutil.rmtree(lfs.path / ".git" / "lfs")  # as `git lfs prune` may, after the checkpoint
+    for name in content:
+        lfs.write(f"assets/{name}", b"changed\n")
+    lfs.atomic("abort", check=0)
+    assert _contents(lfs) == content
+    assert lfs.fingerprint().diff(before) == []
+
+
+@pytest.mark.parametrize("others", [3, 400])  # the scan's few-files path, and update-index's
+def test_lfs_files_the_scan_reads_again_are_not_stored(lfs: GitRepo, others: int) -> None:
+    lfs.atomic("begin", "warm", check=0)
+    lfs.atomic("abort", check=0)
+    content = _contents(lfs)
+    for name in content:  # their stat data change, not their bytes: the scan reads them
+        os.utime(lfs.path / "assets" / name, ns=(1, 1))
+    for i in range(others):
+        lfs.write(f"many/f{i}.txt", b"%d\n" % i)
+    before = lfs.fingerprint()
+    lfs.atomic("begin", "op", check=0)
+    for data in content.values():
+        assert not _stored(lfs, data)
+    lfs.write("assets/a.bin", b"replaced\n")
+    lfs.atomic("abort", check=0)
+    assert _contents(lfs) == content
+    assert lfs.fingerprint().diff(before) == []
+
+
+def test_a_store_file_that_does_not_hold_its_name_is_not_trusted(lfs: GitRepo) -> None:
+    content = _contents(lfs)
+    digest = hashlib.sha256(content["a.bin"]).hexdigest()
+    store = lfs.path / ".git" / "lfs" / "objects" / digest[:2] / digest[2:4] / digest
+    store.write_bytes(os.urandom(BIG))  # damaged: other bytes under the content's name
+    before = lfs.fingerprint()
+    lfs.atomic("begin", "op", check=0)
+    assert _stored(lfs, content["a.bin"])
+    assert not _stored(lfs, content["b.bin"])
+    lfs.write("assets/a.bin", b"x\n")
+    lfs.write("assets/b.bin", b"y\n")
+    lfs.atomic("abort", check=0)
+    assert _contents(lfs) == content
+    assert lfs.fingerprint().diff(before) == []
+
+
+def test_a_commit_of_commits_mode_holds_the_pointer_never_a_marker(lfs: GitRepo) -> None:
+    content = _contents(lfs)
+    # The operation copies one LFS file's content to a new one (the store holds it) and
+    # writes new content into another.
+    res = lfs.atomic_json(
+        "run",
+        "-n",
+        "copy",
+        "-g",
+        "true",
+        "--",
+        "sh",
+        "-c",
+        "cp assets/a.bin assets/copy.bin; printf new > assets/b.bin; echo more >> code.txt",
+    )
+    assert res["status"] == "committed"
+    blobs = _commit_blobs(lfs, "HEAD")
+    assert not any(b"git-atomic: Git LFS content" in blob for blob in blobs)
+    copy = lfs.git("cat-file", "blob", "HEAD:assets/copy.bin")
+    assert copy == lfs.git("cat-file", "blob", "HEAD:assets/a.bin")  # the same pointer
+    assert "oid sha256:" + hashlib.sha256(content["a.bin"]).hexdigest() in copy
+    assert lfs.read("assets/copy.bin") == content["a.bin"]
+
+
+def test_gc_drops_a_link_only_once_no_marker_for_it_is_stored(lfs: GitRepo) -> None:
+    lfs.atomic("begin", "op", check=0)
+    lfs.atomic("abort", check=0)
+    discovery.discover.cache_clear()
+    repo = discovery.discover(str(lfs.path))
+    kept = lfs.path / ".git" / "atomic" / "lfs" / "objects"
+    assert len(os.listdir(kept)) == 3
+    recorded = lfskeep.markers(repo)
+    assert len({k.sha256 for k in recorded.values()}) == 3
+    assert lfskeep.retire(repo, list(recorded)) == 0  # every marker stored: all stay
+    assert len(os.listdir(kept)) == 3
+    shutil.rmtree(lfs.path / ".git" / "lfs")
+    freed = lfskeep.retire(repo, [])  # no marker stored any more: the links go
+    assert os.listdir(kept) == [] and freed == 3 * BIG
