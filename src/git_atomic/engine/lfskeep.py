@@ -22,8 +22,10 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import secrets
 import stat
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
@@ -35,6 +37,8 @@ from git_atomic.engine.git import Repo
 
 # Smaller files cost little to store twice, and every file read would be hashed once more.
 MIN_SIZE: Final = 16 << 10
+_CHUNK: Final = 1 << 20
+_HEX64: Final = re.compile(rb"[0-9a-f]{64}")
 _MAGIC: Final = b"git-atomic: Git LFS content kept outside .git/objects (.git/atomic/lfs)\n"
 
 
@@ -147,10 +151,11 @@ class Keeper:
     def record(self, oids: Mapping[bytes, str]) -> None:
         """Record the markers written (marker bytes -> blob id), before a checkpoint names
         them: one appended write, whole lines, flushed to disk."""
+        known = markers(self.repo)
         lines = b"".join(
             b"%s %s %d\n" % (oids[m].encode(), k.sha256.encode(), k.size)
             for m, k in self.made.items()
-            if m in oids
+            if m in oids and oids[m] not in known
         )
         if not lines:
             return
@@ -211,12 +216,21 @@ def pointers_of(repo: Repo, files: Iterable[tuple[bytes, bytes]]) -> dict[bytes,
 
 
 def _same(path: Path, data: bytes) -> bool:
+    """Whether the file at `path` (not a link) holds exactly `data`, read in chunks."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return False
+    view = memoryview(data)
     with open(fd, "rb") as fh:
-        return fh.read(len(data) + 1) == data
+        if os.fstat(fh.fileno()).st_size != len(data):
+            return False
+        pos = 0
+        while chunk := fh.read(_CHUNK):
+            if view[pos : pos + len(chunk)] != chunk:
+                return False
+            pos += len(chunk)
+        return pos == len(data)
 
 
 def markers(repo: Repo) -> dict[str, Kept]:
@@ -229,7 +243,8 @@ def markers(repo: Repo) -> dict[str, Kept]:
     found: dict[str, Kept] = {}
     for line in raw.split(b"\n"):
         fields = line.split(b" ")
-        if len(fields) == 3 and fields[2].isdigit():  # a line cut by a crash is left out
+        # A line cut by a crash is left out; a name is only ever 64 hex digits.
+        if len(fields) == 3 and fields[2].isdigit() and _HEX64.fullmatch(fields[1]):
             found[fields[0].decode()] = Kept(fields[1].decode(), int(fields[2]))
     return found
 
@@ -248,17 +263,28 @@ def content(repo: Repo, kept: Kept) -> bytes:
 
 def retire(repo: Repo, still_stored: Iterable[str]) -> int:
     """`gc`: remove the links that no marker git still stores names (`still_stored`: the
-    recorded marker ids git has). The record itself only grows, by one line per content: a
-    capture in another worktree may be adding to it. Returns the bytes freed."""
+    recorded marker ids git has), and those no marker was recorded for a day after they were
+    made (a capture killed in between). The record itself only grows, by one line per
+    content: a capture in another worktree may be adding to it. Returns the bytes freed."""
     recorded = markers(repo)
     needed = {recorded[oid].sha256 for oid in still_stored if oid in recorded}
+    named = {k.sha256 for k in recorded.values()}
+    folder = _folder(repo) / "objects"
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return 0
     freed = 0
-    for kept in {k.sha256: k for k in recorded.values()}.values():
-        if kept.sha256 in needed:
+    day_ago = time.time() - 86400
+    for name in names:
+        if name in needed:
             continue
-        path = _folder(repo) / "objects" / kept.sha256
+        path = folder / name
         try:
-            st = path.stat()
+            st = path.lstat()
+            # A link's ctime is when it was made (making it changes the file's ctime).
+            if name not in named and st.st_ctime > day_ago:
+                continue
             path.unlink()
         except FileNotFoundError:
             continue
