@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic.engine import discovery, lfskeep
+from git_atomic.engine import discovery, lfskeep, scanindex
 from testing.gitrepo import GitRepo
 from testing.oracle import blob_id
 
@@ -188,3 +188,29 @@ def test_gc_drops_a_link_only_once_no_marker_for_it_is_stored(lfs: GitRepo) -> N
     shutil.rmtree(lfs.path / ".git" / "lfs")
     freed = lfskeep.retire(repo, [])  # no marker stored any more: the links go
     assert os.listdir(kept) == [] and freed == 3 * BIG
+
+
+def test_the_scans_own_filter_makes_what_git_lfs_makes(lfs: GitRepo) -> None:
+    """scanindex.lfs_pointers: git runs our filter (lfspointer.py) through its long-running
+    filter protocol; what it makes of each content is git-lfs's pointer, computed here."""
+    discovery.discover.cache_clear()
+    options = scanindex.lfs_pointers(discovery.discover(str(lfs.path)))
+    assert options
+    pointer_text = lfs.git("cat-file", "blob", "HEAD:assets/a.bin").encode()
+    large = os.urandom(200_000)  # more than one pkt-line each way
+    for data, expected in (
+        (b"", b""),  # nothing is made of no bytes
+        (pointer_text, pointer_text),  # a pointer stays as it is
+        (b"small\n", None),
+        (large, None),
+    ):
+        if expected is None:
+            digest = hashlib.sha256(data).hexdigest()
+            expected = b"version https://git-lfs.github.com/spec/v1\n" + (
+                f"oid sha256:{digest}\nsize {len(data)}\n".encode()
+            )
+        oid = lfs.git(
+            *options, "hash-object", "-w", "--stdin", "--path=assets/new.bin", input=data
+        ).strip()
+        assert lfs.git("cat-file", "blob", oid).encode() == expected
+        assert not _stored(lfs, data) or data in (b"", pointer_text)

@@ -19,6 +19,7 @@ from git_atomic.engine import (
     ignores,
     indexstate,
     scan,
+    scanindex,
     scantree,
     staged,
 )
@@ -103,7 +104,9 @@ class Disk:
         # (scan.py) lacks. Started at once when there is no scan index to start from.
         self._walk(self.index_copy)
         env = {"GIT_INDEX_FILE": str(self.index_copy)}
-        self.adding = self.repo.start(*conversion.AS_ON_DISK, "add", "-A", "--", ".", env=env)
+        pointers = scanindex.lfs_pointers(self.repo)
+        add_all = (*conversion.AS_ON_DISK, *pointers, "add", "-A", "--", ".")
+        self.adding = self.repo.start(*add_all, env=env)
 
     def _walk(self, index: Path) -> None:
         """The walk of the folders, unless made; where it cannot be, git's listing of them,
@@ -293,7 +296,8 @@ def _scanned(repo: Repo, adding: process.Background, index: Path) -> dict[bytes,
     env = {"GIT_INDEX_FILE": str(index)}
     stdin = b"".join(p + b"\0" for p in sorted(special))
     repo.run("update-index", "--force-remove", "-z", "--stdin", input=stdin, env=env)
-    again = repo.run(*conversion.AS_ON_DISK, "add", "-A", "--", ".", env=env, check=False)
+    add_all = (*conversion.AS_ON_DISK, *scanindex.lfs_pointers(repo), "add", "-A", "--", ".")
+    again = repo.run(*add_all, env=env, check=False)
     if again.returncode != 0 and b"outside of your sparse-checkout" not in again.stderr:
-        repo.run(*conversion.AS_ON_DISK, "add", "-A", "--", ".", env=env)  # raises
+        repo.run(*add_all, env=env)  # raises
     return special

@@ -41,6 +41,7 @@ _WORDS: Final = tuple(a.encode() for a in _ATTRS)
 _EDIT_AT_MOST: Final = 300  # files past which update-index and write-tree are cheaper
 _RACY_NS: Final = 1_000_000_000
 RAW_REFS: Final = "refs/atomic/raw/"
+_RECORD_V2: Final = b"v2 "
 _HELD_AT_MOST: Final = 64 << 20  # bytes read before they are handed to git
 
 
@@ -109,18 +110,21 @@ def raw_tree(
         if mode in ("100644", "100755") and path not in leave_out:
             regular.append((mode, oid, path))
     record = RawRecord.load(repo)
+    width = len(filtered_tree)  # an object id's, in hex: SHA-1 or SHA-256
     fresh = time.time_ns() - _RACY_NS
-    kept: dict[bytes, tuple[tuple[int, ...], str]] = {}
+    kept: dict[bytes, bytes] = {}  # path -> the record's entry, its stat data unchanged
     again: list[bytes] = []
+    paths = [path for _, _, path in regular]
     with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for _, _, path in regular:
+        for path, st in zip(paths, tree.lstat_many(paths), strict=True):
             known = record.entries.get(path)
-            if known is not None and known[0] == _stat_key(tree, path):
+            if known is not None and st is not None and known[width + 1 :] == _stat_key(st):
                 kept[path] = known
             else:
                 again.append(path)
-        kept.update(_hash_copies(repo, tree, again, fresh, scratch))
-    raw = {path: oid for path, (_, oid) in kept.items()}
+        hashed = _hash_copies(repo, tree, again, fresh, scratch)
+    raw = {path: entry[:width].decode() for path, entry in kept.items()}
+    raw.update((path, oid) for path, (_, oid) in hashed.items())
     edits: dict[bytes, tuple[str, str] | None] = {
         path: (mode, raw[path]) for mode, oid, path in regular if raw.get(path, oid) != oid
     }
@@ -130,28 +134,38 @@ def raw_tree(
         result = _written_tree(repo, filtered_index, edits, scratch)
         if leave_out:  # written from the index, which still names them
             result = repo.tree_without(result, leave_out)
-    RawRecord(result, {p: v for p, v in kept.items() if v[0]}).save(repo)
+    kept.update((p, oid.encode() + b" " + key) for p, (key, oid) in hashed.items() if key)
+    if result != record.tree or kept != record.entries:  # else the record stands as it is
+        RawRecord(result, kept).save(repo)
     return result
 
 
-def _stat_key(tree: safefs.Tree, path: bytes) -> tuple[int, ...]:
-    st = tree.lstat(path)
+def _stat_key(st: os.stat_result | None) -> bytes:
+    """A regular file's device, inode, size, mtime, ctime and mode, as the record holds them;
+    b"" for anything else."""
     if st is None or not stat.S_ISREG(st.st_mode):
-        return ()
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
+        return b""
+    return b"%d %d %d %d %d %d" % (
+        st.st_dev,
+        st.st_ino,
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+        st.st_mode,
+    )
 
 
 def _hash_copies(
     repo: Repo, tree: safefs.Tree, paths: list[bytes], fresh: int, scratch: Path
-) -> dict[bytes, tuple[tuple[int, ...], str]]:
+) -> dict[bytes, tuple[bytes, str]]:
     """Blobs of the files' raw bytes, each read from its folder's descriptor (never through a
     link) and fed to git as read (Repo.write_blobs), with the stat data they were read under:
-    `()` when a write may have come between (the stat data changed while reading), or when it
+    b"" when a write may have come between (the stat data changed while reading), or when it
     is within the last second (a timestamp's granularity: the same stat data could yet hold
     other bytes), so that the next capture reads them again."""
     del scratch
-    found: dict[bytes, tuple[tuple[int, ...], str]] = {}
-    read: list[tuple[bytes, tuple[int, ...], bytes]] = []
+    found: dict[bytes, tuple[bytes, str]] = {}
+    read: list[tuple[bytes, bytes, bytes]] = []
     held = 0
     # Content the LFS store holds is held as a marker, kept by a hard link (lfskeep.py).
     from git_atomic.engine import lfskeep  # only where a rule converts files
@@ -172,13 +186,16 @@ def _hash_copies(
         read.clear()
 
     for path in paths:
-        before = _stat_key(tree, path)
-        data = tree.read(path)
-        if data is None or not before:
+        before = tree.lstat(path)
+        if before is None or not stat.S_ISREG(before.st_mode):
             continue  # gone, or no longer a file, since the scan: left as git saw it
-        after = _stat_key(tree, path)
-        steady = after == before and before[3] < fresh and before[4] < fresh
-        read.append((path, before if steady else (), data))
+        data = tree.read(path)
+        if data is None:
+            continue
+        key = _stat_key(before)
+        steady = _stat_key(tree.lstat(path)) == key
+        steady = steady and before.st_mtime_ns < fresh and before.st_ctime_ns < fresh
+        read.append((path, key if steady else b"", data))
         held += len(data)
         if held > _HELD_AT_MOST:  # the first capture reads every file: not all in memory
             store()
@@ -216,10 +233,10 @@ def as_git_commits(
     your git would make it, for commits mode: with `core.fileMode=false` or
     `core.symlinks=false` a file keeps the mode its index entry has (the disk cannot tell),
     and a file a filter is configured for holds what the filter makes of it (a missing or
-    failing filter: the bytes on disk, as git does when the filter is not required). Where
-    `raw_tree` (the bytes on disk) holds a marker for LFS content kept outside (lfskeep.py),
-    the filter is given that content (the scan's tree holds git-lfs's pointer for it). Only
-    files that differ from your index are looked at."""
+    failing filter: the bytes on disk, as git does when the filter is not required). The
+    filter is given the bytes on disk, from `raw_tree` (lfskeep.py's kept content for a marker:
+    the scan's tree holds git-lfs's pointer for such a file). Only files that differ from your
+    index are looked at."""
     modes = _off(repo.config("core.fileMode")), _off(repo.config("core.symlinks"))
     names = repo.filter_names()
     if not any(modes) and not names:
@@ -251,8 +268,9 @@ def as_git_commits(
             # meanwhile). A missing one is no error: not required, and where git still gives up
             # (a `process` filter that cannot start), the commit holds the bytes on disk.
             changes = {c.path: c for c in repo.diff_trees(staged_tree, tree)}
-            contents = dict(repo.cat_blobs([changes[p].new_oid for p in filtered]))
-            kept_content = _kept_content(repo, raw_tree, filtered)
+            on_disk = _raw_contents(repo, raw_tree, filtered)
+            wanted = [changes[p].new_oid for p in filtered if p not in on_disk]
+            contents = dict(repo.cat_blobs(wanted))
             for path in filtered:
                 change = changes[path]
                 res = repo.run(
@@ -261,7 +279,7 @@ def as_git_commits(
                     "-w",
                     "--stdin",
                     f"--path={os.fsdecode(path)}",
-                    input=kept_content.get(path, contents[change.new_oid]),
+                    input=on_disk[path] if path in on_disk else contents[change.new_oid],
                     check=False,
                     filters=True,
                 )
@@ -272,17 +290,20 @@ def as_git_commits(
     return fixes
 
 
-def _kept_content(repo: Repo, raw_tree: str | None, paths: Sequence[bytes]) -> dict[bytes, bytes]:
-    """Of `paths`, those whose raw entry is a marker for kept LFS content: path -> content."""
+def _raw_contents(repo: Repo, raw_tree: str | None, paths: Sequence[bytes]) -> dict[bytes, bytes]:
+    """The bytes on disk of `paths` (regular files of `raw_tree`): what your filter is given,
+    as a `git add` would give it the file. A marker for LFS content kept outside is read as
+    that content (lfskeep.py); the scan's tree holds git-lfs's pointer for such files."""
+    if raw_tree is None:
+        return {}
     from git_atomic.engine import lfskeep  # commits mode, with a filter configured
 
-    kept = lfskeep.markers(repo) if raw_tree is not None else {}
-    if not kept or raw_tree is None:
-        return {}
+    kept = lfskeep.markers(repo)
+    entries = [e for e in repo.ls_tree_at(raw_tree, list(paths)) if e.mode in ("100644", "100755")]
+    blobs = dict(repo.cat_blobs(e.oid for e in entries if e.oid not in kept))
     return {
-        e.path: lfskeep.content(repo, kept[e.oid])
-        for e in repo.ls_tree_at(raw_tree, list(paths))
-        if e.oid in kept
+        e.path: lfskeep.content(repo, kept[e.oid]) if e.oid in kept else blobs[e.oid]
+        for e in entries
     }
 
 
@@ -309,12 +330,14 @@ def retire_raw(repo: Repo, *, unused_since: int) -> bool:
 
 
 class RawRecord(NamedTuple):
-    """Each file's stat data (device, inode, size, mtime, ctime, mode) when its raw bytes were
-    hashed, and their blob: `.git/atomic/raw-<worktree>`. Trusted only while
-    `refs/atomic/raw/<worktree>` names its tree, which keeps those blobs from `git gc`."""
+    """Each file's stat data (device, inode, size, mtime, ctime and mode) when its raw bytes
+    were hashed, and their blob: `.git/atomic/raw-<worktree>`. Trusted only while
+    `refs/atomic/raw/<worktree>` names its tree, which keeps those blobs from `git gc`.
+    The file: `v2 <tree>` on a line, then `<path> NUL <blob> <stat data> NUL` for each file,
+    read with one split (a capture reads it whole: 10,000 files in a few milliseconds)."""
 
     tree: str | None
-    entries: dict[bytes, tuple[tuple[int, ...], str]]
+    entries: dict[bytes, bytes]  # path -> b"<blob> <stat data>"
 
     @staticmethod
     def _names(repo: Repo) -> tuple[Path, str]:
@@ -330,30 +353,22 @@ class RawRecord(NamedTuple):
         except OSError:
             return empty
         header, _, body = data.partition(b"\n")
+        if not header.startswith(_RECORD_V2):  # an older format: read every file once more
+            return empty
+        tree = header[len(_RECORD_V2) :]
         named = repo.run("rev-parse", "-q", "--verify", ref, check=False).stdout.strip()
-        if not header or named != header:
+        fields = body.split(b"\0")
+        if not tree or named != tree or len(fields) % 2 != 1 or fields[-1]:
             return empty
-        entries: dict[bytes, tuple[tuple[int, ...], str]] = {}
-        try:
-            for item in body.split(b"\0"):
-                if item:
-                    head, _, rel = item.partition(b"\t")
-                    oid, *numbers = head.decode().split(" ")
-                    entries[rel] = (tuple(int(n) for n in numbers), oid)
-        except ValueError:
-            return empty
-        return cls(header.decode(), entries)
+        return cls(tree.decode(), dict(zip(fields[0:-1:2], fields[1:-1:2], strict=True)))
 
     def save(self, repo: Repo) -> None:
         path, ref = self._names(repo)
         assert self.tree is not None
         scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        body = b"".join(
-            f"{oid} {' '.join(map(str, key))}\t".encode() + rel + b"\0"
-            for rel, (key, oid) in self.entries.items()
-        )
+        body = b"".join(rel + b"\0" + entry + b"\0" for rel, entry in self.entries.items())
         try:
-            scratch.write_bytes(self.tree.encode() + b"\n" + body)
+            scratch.write_bytes(_RECORD_V2 + self.tree.encode() + b"\n" + body)
             os.replace(scratch, path)
         except OSError:
             scratch.unlink(missing_ok=True)  # a cache: losing it costs time, never exactness

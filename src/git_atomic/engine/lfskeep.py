@@ -32,7 +32,6 @@ from typing import Final
 
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.records import dataclass
-from git_atomic.engine import safefs
 from git_atomic.engine.git import Repo
 
 # Smaller files cost little to store twice, and every file read would be hashed once more.
@@ -165,54 +164,6 @@ class Keeper:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def pointer(digest: str, size: int) -> bytes:
-    """git-lfs's pointer for the content: what its clean filter makes of it, the bytes a
-    commit of the file holds. The scan's tree holds it in place of the content (scantree.py),
-    as a `git add` with git-lfs would."""
-    return b"version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n" % (
-        digest.encode(),
-        size,
-    )
-
-
-def pointers(repo: Repo, paths: Iterable[bytes]) -> dict[bytes, bytes]:
-    """Of `paths` (files the scan found changed), those whose bytes the LFS store holds,
-    kept now: path -> git-lfs's pointer, to hold in place of the content. Only files of
-    MIN_SIZE or more are read, and only where there is an LFS store."""
-    if lfs_objects(repo) is None or "lfs" not in repo.filter_names():
-        return {}
-    read: list[tuple[bytes, bytes]] = []
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for path in paths:
-            st = tree.lstat(path)
-            if st is not None and stat.S_ISREG(st.st_mode) and st.st_size >= MIN_SIZE:
-                data = tree.read(path)
-                if data is not None:
-                    read.append((path, data))
-    return pointers_of(repo, read)
-
-
-def pointers_of(repo: Repo, files: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
-    """`pointers`, of files read already: (path, bytes). Only files git-lfs would make a
-    pointer of: its filter configured, `filter=lfs` for the path (else a `git add` stores the
-    bytes, and so does the scan)."""
-    large = [(path, data) for path, data in files if len(data) >= MIN_SIZE]
-    keeper = Keeper.open(repo) if large and "lfs" in repo.filter_names() else None
-    found: dict[bytes, bytes] = {}
-    for path, data in large if keeper is not None else ():
-        assert keeper is not None
-        digest = keeper.held(data)
-        if digest is not None:
-            found[path] = pointer(digest, len(data))
-    if found:
-        listing = repo.out(
-            "check-attr", "-z", "--stdin", "filter", input=b"".join(p + b"\0" for p in found)
-        ).split(b"\0")
-        lfs_paths = {listing[i] for i in range(0, len(listing) - 2, 3) if listing[i + 2] == b"lfs"}
-        found = {p: v for p, v in found.items() if p in lfs_paths}
-    return found
 
 
 def _same(path: Path, data: bytes) -> bool:

@@ -21,6 +21,7 @@ import errno
 import os
 import shutil
 import stat
+from collections.abc import Sequence
 from types import TracebackType
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -122,6 +123,27 @@ class Tree:
             if exc.errno in _NOT_THERE:
                 return None
             raise
+
+    def lstat_many(self, rels: Sequence[bytes]) -> list[os.stat_result | None]:
+        """`lstat` of each of `rels`, each folder looked up once for a run of paths in it
+        (git lists paths sorted, so those of a folder come together)."""
+        found: list[os.stat_result | None] = []
+        last: bytes | None = None
+        fd: int | None = None
+        for rel in rels:
+            parent, name = _split(rel)
+            if parent != last:
+                last, fd = parent, self.folder(parent)
+            if fd is None:
+                found.append(None)
+                continue
+            try:
+                found.append(os.stat(name, dir_fd=fd, follow_symlinks=False))
+            except OSError as exc:
+                if exc.errno not in _NOT_THERE:
+                    raise
+                found.append(None)
+        return found
 
     def kind(self, rel: bytes) -> int | None:
         """`stat.S_IFMT` of what is at `rel`, or None (see `lstat`)."""

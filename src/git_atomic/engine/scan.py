@@ -140,7 +140,13 @@ def _start_status(scan: Scan, untracked: tuple[str, ...]) -> None:
     if scan.clock is not None:
         scan.rules = reconcile.rules_key(scan.repo)
     env = {"GIT_INDEX_FILE": str(scan.index), "GIT_OPTIONAL_LOCKS": "1"}
-    scan.status = scan.repo.start(*scanindex.git_config(scan.split), *untracked, *_STATUS, env=env)
+    scan.status = scan.repo.start(
+        *scanindex.git_config(scan.split),
+        *scanindex.lfs_pointers(scan.repo),
+        *untracked,
+        *_STATUS,
+        env=env,
+    )
 
 
 def abandon(scan: Scan) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -49,6 +50,23 @@ def git_config(split: bool) -> tuple[str, ...]:
     return (*_CONFIG, "-c", f"core.splitIndex={'true' if split else 'false'}")
 
 
+def lfs_pointers(repo: Repo) -> tuple[str, ...]:
+    """Where git-lfs's filter is configured: `-c` options that make the scan's git calls read
+    a `filter=lfs` file as git-lfs's pointer of it, as a `git add` with git-lfs would, never
+    storing the content (lfspointer.py: our own filter, which stores nothing; your git-lfs
+    never runs). They come after Repo.no_filters and override it for `lfs` only."""
+    if "lfs" not in repo.filter_names():
+        return ()
+    script = Path(__file__).with_name("lfspointer.py")
+    command = f"{_quoted(sys.executable)} -I -S {_quoted(str(script))}"
+    return ("-c", f"filter.lfs.process={command}", "-c", "filter.lfs.required=false")
+
+
+def _quoted(word: str) -> str:
+    """`word` as one word to the shell git runs a filter's command with."""
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
 def ref_name(repo: Repo) -> str:
     return SCAN_REFS + worktree_key(repo)
 
@@ -77,6 +95,7 @@ def update_paths(
         return True
     res = repo.run(
         *git_config(split),
+        *lfs_pointers(repo),
         "update-index",
         *options,
         "--replace",

@@ -21,7 +21,6 @@ from git_atomic.engine.git import Repo
 Edits = dict[bytes, tuple[str, str] | None]  # path: (mode, blob), or None for gone
 
 _READ_AT_MOST: Final = 64 << 20  # a larger changed file is left to git's update-index
-LFS_AT_LEAST: Final = 16 << 10  # lfskeep.MIN_SIZE: smaller files are never LFS content kept
 # Attributes under which `git add` stores other bytes than the disk's (filters are off for
 # every call of ours: Repo.no_filters).
 _CONVERTING: Final = ("text", "eol", "ident", "working-tree-encoding", "crlf")
@@ -50,24 +49,21 @@ def read_edits(repo: Repo, deleted: Sequence[bytes], changed: Sequence[bytes]) -
             attributes.wait(check=False)
         return None
     regular, links = read
-    converted = _converting(attributes) if attributes is not None else set()
-    if converted is None or len(converted) > _CONVERTED_AT_MOST:
+    found = _converting(attributes) if attributes is not None else (set(), set())
+    if found is None or len(found[0]) > _CONVERTED_AT_MOST:
         return None
-    # Content the LFS store holds: the scan holds git-lfs's pointer, as a `git add` would
-    # (the checkpoint's raw side holds a marker for it: lfskeep.py).
-    held: dict[bytes, bytes] = {}
-    if any(len(d) >= LFS_AT_LEAST for *_, d in regular):
-        from git_atomic.engine import lfskeep  # a module no small change needs
+    converted, lfs = found
+    if lfs:
+        # As the scan's git calls read them (scanindex.lfs_pointers): git-lfs's pointer.
+        from git_atomic.engine import lfspointer  # only where git-lfs's filter is configured
 
-        held = lfskeep.pointers_of(repo, [(p, d) for p, _, d in regular])
+        regular = [(p, m, lfspointer.pointer(d) if p in lfs else d) for p, m, d in regular]
     plain = [("120000", p, target) for p, target in links]
-    plain += [
-        (mode, p, held.get(p, data)) for p, mode, data in regular if p not in converted or p in held
-    ]
+    plain += [(m, p, d) for p, m, d in regular if p not in converted or p in lfs]
     for (mode, path, _), oid in zip(plain, repo.write_blobs([d for *_, d in plain]), strict=True):
         edits[path] = (mode, oid)
     for path, mode, data in regular:
-        if path in converted and path not in held:
+        if path in converted and path not in lfs:
             # The conversion `git add` applies (attributes by path), never line endings.
             name = os.fsdecode(path)
             oid = repo.line(
@@ -139,22 +135,33 @@ def _attributes_may_apply(repo: Repo, deleted: Sequence[bytes], changed: Sequenc
 
 
 def _converting_start(repo: Repo, paths: Sequence[bytes]) -> process.Background:
+    lfs = ("filter",) if "lfs" in repo.filter_names() else ()
     return repo.start(
-        "check-attr", "-z", "--stdin", *_CONVERTING, input=b"".join(p + b"\0" for p in paths)
+        "check-attr",
+        "-z",
+        "--stdin",
+        *_CONVERTING,
+        *lfs,
+        input=b"".join(p + b"\0" for p in paths),
     )
 
 
-def _converting(listing: process.Background) -> set[bytes] | None:
-    """The paths an attribute converts (`text`, `eol`...: not unspecified nor unset)."""
+def _converting(listing: process.Background) -> tuple[set[bytes], set[bytes]] | None:
+    """The paths an attribute converts (`text`, `eol`...: not unspecified nor unset), and those
+    git-lfs's filter applies to (`filter=lfs`, asked only where it is configured)."""
     res = listing.wait(check=False)
     if res.returncode != 0:
         return None
     fields = res.stdout.split(b"\0")
-    return {
-        fields[i]
-        for i in range(0, len(fields) - 2, 3)
-        if fields[i + 2] not in (b"unspecified", b"unset")
-    }
+    converted: set[bytes] = set()
+    lfs: set[bytes] = set()
+    for i in range(0, len(fields) - 2, 3):
+        if fields[i + 1] == b"filter":
+            if fields[i + 2] == b"lfs":
+                lfs.add(fields[i])
+        elif fields[i + 2] not in (b"unspecified", b"unset"):
+            converted.add(fields[i])
+    return converted, lfs
 
 
 def edit_tree(
@@ -207,13 +214,6 @@ def update_from_disk(
 ) -> str | None:
     """The scan index brought up to date by git itself (`update-index`), and its tree."""
     root = os.fsencode(repo.root)
-    # Content the LFS store holds is not given to update-index, which would store it: the
-    # scan holds git-lfs's pointer (read_edits).
-    from git_atomic.engine import lfskeep
-
-    held = lfskeep.pointers(repo, changed)
-    if held:
-        changed = [p for p in changed if p not in held]
     calls: list[tuple[str, Sequence[bytes]]] = [("--remove", [*deleted, *changed])]
     if any(_beyond_symlink(root, p) for p in deleted):
         # git refuses to look at a path beyond what is now a symlink: those go without a look.
@@ -223,32 +223,7 @@ def update_from_disk(
             repo, index, split=split, options=("--add", option), paths=paths
         ):
             return None
-    if held and not _pointers_in(repo, index, split=split, held=held):
-        return None
     return scanindex.write_tree(repo, index, split=split)
-
-
-def _pointers_in(repo: Repo, index: Path, *, split: bool, held: dict[bytes, bytes]) -> bool:
-    """The scan index's entries for files the LFS store holds: git-lfs's pointers (no stat
-    data: the next `status` looks at them again)."""
-    paths = list(held)
-    oids = repo.write_blobs([held[p] for p in paths])
-    info = b""
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for path, oid in zip(paths, oids, strict=True):
-            st = tree.lstat(path)
-            mode = "100755" if st is not None and st.st_mode & 0o100 else "100644"
-            info += f"{mode} {oid}\t".encode() + path + b"\0"
-    res = repo.run(
-        *scanindex.git_config(split),
-        "update-index",
-        "-z",
-        "--index-info",
-        input=info,
-        env={"GIT_INDEX_FILE": str(index)},
-        check=False,
-    )
-    return res.returncode == 0
 
 
 def _beyond_symlink(root: bytes, path: bytes) -> bool:
