@@ -214,3 +214,105 @@ def test_the_scans_own_filter_makes_what_git_lfs_makes(lfs: GitRepo) -> None:
         ).strip()
         assert lfs.git("cat-file", "blob", oid).encode() == expected
         assert not _stored(lfs, data) or data in (b"", pointer_text)
+
+
+def test_an_attributes_file_git_still_applies_is_honoured(lfs: GitRepo, tmp_path: Path) -> None:
+    """git reads a `.gitattributes` gone from the disk from the index, and applies one a rule
+    ignores: the scan then holds git-lfs's pointers, and the capture must hold the bytes."""
+    before = lfs.fingerprint()
+    lfs.atomic("begin", "op", check=0)
+    os.unlink(lfs.path / ".gitattributes")
+    lfs.write("assets/a.bin", os.urandom(30_000))
+    work = lfs.read("assets/a.bin")
+    lfs.atomic("abort", check=0)
+    assert lfs.fingerprint().diff(before) == []
+    lfs.atomic("undo", check=0)
+    assert lfs.read("assets/a.bin") == work and not lfs.exists(".gitattributes")
+    # An untracked attributes file that a rule ignores.
+    lfs.git("rm", "-q", "--cached", ".gitattributes")
+    lfs.write(".gitattributes", b"*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    (lfs.path / ".git" / "info" / "exclude").write_text(".gitattributes\n")
+    lfs.write("new.bin", os.urandom(40_000))
+    new = lfs.read("new.bin")
+    lfs.atomic("begin", "op2", check=0)
+    os.unlink(lfs.path / "new.bin")
+    lfs.atomic("abort", check=0)
+    assert lfs.read("new.bin") == new
+
+
+def test_kept_content_lost_is_read_from_the_store_or_the_file_is_left(lfs: GitRepo) -> None:
+    content = _contents(lfs)
+    kept = lfs.path / ".git" / "atomic" / "lfs"
+    lfs.atomic("begin", "op", check=0)
+    lfs.write("assets/a.bin", b"work\n")
+    for name in os.listdir(kept / "objects"):
+        os.unlink(kept / "objects" / name)  # our links gone: the LFS store still has it
+    lfs.atomic("abort", check=0)
+    assert _contents(lfs) == content
+    # The whole of .git/atomic/lfs gone (its record too): a marker is still never written.
+    lfs.atomic("begin", "op2", check=0)
+    shutil.rmtree(kept)
+    lfs.write("assets/b.bin", b"work\n")
+    lfs.atomic("abort", check=0)
+    assert _contents(lfs) == content
+    # Neither our link nor the store: the file is left as it is, and the abort says so.
+    lfs.atomic("begin", "op3", check=0)
+    lfs.write("assets/c.bin", b"work\n")
+    shutil.rmtree(kept)
+    shutil.rmtree(lfs.path / ".git" / "lfs")
+    res = lfs.atomic("abort")
+    assert res.returncode == 3, res.stderr
+    assert lfs.read("assets/c.bin") == b"work\n"
+    assert "assets/c.bin" in res.stderr + res.stdout
+
+
+def test_a_file_that_is_the_stores_own_file_is_stored_as_a_blob(lfs: GitRepo) -> None:
+    """A dedup tool's hard link from the worktree to the store: a write in place changes both,
+    so the kept link could not keep the old bytes."""
+    data = lfs.read("assets/a.bin")
+    digest = hashlib.sha256(data).hexdigest()
+    store = lfs.path / ".git" / "lfs" / "objects" / digest[:2] / digest[2:4] / digest
+    os.unlink(lfs.path / "assets" / "a.bin")
+    os.link(store, lfs.path / "assets" / "a.bin")
+    lfs.atomic("begin", "op", check=0)
+    with open(lfs.path / "assets" / "a.bin", "r+b") as fh:
+        fh.seek(10)
+        fh.write(b"XX")
+    lfs.atomic("abort", check=0)
+    assert lfs.read("assets/a.bin") == data
+
+
+def test_a_failing_filter_commits_the_bytes_never_our_pointer(lfs: GitRepo) -> None:
+    lfs.git("config", "--unset", "filter.lfs.clean")
+    lfs.git("config", "filter.lfs.process", "/nonexistent/git-lfs filter-process")
+    lfs.git("config", "filter.lfs.required", "false")
+    res = lfs.atomic_json(
+        "run", "-n", "m", "-g", "true", "--", "sh", "-c", "printf 'new bytes' > assets/a.bin"
+    )
+    assert res["status"] == "committed"
+    assert lfs.git("cat-file", "blob", "HEAD:assets/a.bin") == "new bytes"
+
+
+def test_the_same_bytes_are_held_alike_before_and_after_the_store_gets_them(
+    lfs: GitRepo,
+) -> None:
+    """An operation's new bytes are stored as a blob (no store holds them); a commit of yours
+    puts them in the LFS store; a later capture must hold them as the same blob, or taking
+    the operation back would see a change of yours in that file."""
+    lfs.atomic(
+        "run",
+        "--history",
+        "shadow",
+        "-n",
+        "mod",
+        "--no-gates",
+        "--",
+        "sh",
+        "-c",
+        "head -c 40000 /dev/urandom > assets/a.bin",
+        check=0,
+    )
+    lfs.git("commit", "-qam", "mine")  # the clean filter puts them in the store
+    os.utime(lfs.path / "assets" / "a.bin")  # read again by the next capture
+    res = lfs.atomic("rollback", "--dry-run")
+    assert res.returncode == 0, res.stdout + res.stderr

@@ -46,6 +46,10 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
         tree = merged.tree
     if tree == head_tree:
         return Committed(None)
+    if (repo.state_dir / "lfs").is_dir():
+        from git_atomic.engine import lfskeep  # markers for kept LFS content: never committed
+
+        tree = lfskeep.without_markers(repo, head_tree, tree)
     parents = ["-p", head_oid] if head_oid else []
     commit = repo.line("commit-tree", tree, *parents, "-m", message, env=env)
     old = head_oid or repo.zero_oid

@@ -192,8 +192,13 @@ class Disk:
                 tree = repo.tree_without(tree, big)
                 added = [p for p in added if p not in too_large]
         on_disk = tree  # the raw tree, when a rule converts files (below)
-        attributes = [p for p in added if p == b".gitattributes" or p.endswith(b"/.gitattributes")]
-        rule = conversion.detect(repo, [*side.listing.attribute_files, *attributes])
+        # git applies every attributes file: tracked ones (from the index when gone from the
+        # disk), untracked ones, and ones a rule ignores (the walk finds those).
+        walked = self.walked.rule_files if self.walked is not None else ()
+        attributes = [p for p in [*added, *walked] if _is_attributes(p)]
+        rule = conversion.detect(
+            repo, [*side.listing.attribute_files, *attributes], staged=side.listing.attribute_files
+        )
         if rule.active:
             if self.scanning is not None and not scan.settled(self.scanning):
                 raise GitError(
@@ -274,6 +279,10 @@ class Disk:
             scan.abandon(self.scanning)
         for path in (self.flags_file, self.staged_copy, self.index_copy):
             path.unlink(missing_ok=True)
+
+
+def _is_attributes(path: bytes) -> bool:
+    return path == b".gitattributes" or path.endswith(b"/.gitattributes")
 
 
 def _scanned(repo: Repo, adding: process.Background, index: Path) -> dict[bytes, int]:

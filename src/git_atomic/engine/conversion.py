@@ -42,6 +42,7 @@ _EDIT_AT_MOST: Final = 300  # files past which update-index and write-tree are c
 _RACY_NS: Final = 1_000_000_000
 RAW_REFS: Final = "refs/atomic/raw/"
 _RECORD_V2: Final = b"v2 "
+_MARKER: Final = b" m"  # a raw record entry whose blob is a marker for kept LFS content
 _HELD_AT_MOST: Final = 64 << 20  # bytes read before they are handed to git
 
 
@@ -54,16 +55,19 @@ class Rule(NamedTuple):
         return self.every_file or self.attributes
 
 
-def detect(repo: Repo, attribute_files: Sequence[bytes]) -> Rule:
+def detect(repo: Repo, attribute_files: Sequence[bytes], *, staged: Sequence[bytes] = ()) -> Rule:
     """`attribute_files`: every `.gitattributes` of the capture (the caller finds them in the
-    listings it has, without another scan of the tree)."""
+    listings it has, without another scan of the tree). `staged`: those of them the index
+    holds: git reads one gone from the disk from the index, so one that cannot be read here
+    counts as asking for a conversion."""
     autocrlf = (repo.config("core.autocrlf") or "false").lower() in ("true", "input", "1", "yes")
-    return Rule(
-        every_file=autocrlf, attributes=_attribute_files_mention_conversion(repo, attribute_files)
-    )
+    mention = _attribute_files_mention_conversion(repo, attribute_files, frozenset(staged))
+    return Rule(every_file=autocrlf, attributes=mention)
 
 
-def _attribute_files_mention_conversion(repo: Repo, paths: Sequence[bytes]) -> bool:
+def _attribute_files_mention_conversion(
+    repo: Repo, paths: Sequence[bytes], staged: frozenset[bytes]
+) -> bool:
     candidates: list[Path] = [repo.common_dir / "info" / "attributes"]
     global_file = repo.config("core.attributesfile")
     if global_file:
@@ -79,7 +83,11 @@ def _attribute_files_mention_conversion(repo: Repo, paths: Sequence[bytes]) -> b
         if any(word in data for word in _WORDS):
             return True
     with safefs.Tree(os.fsencode(repo.root)) as tree:  # never read through a link
-        return any(any(word in (tree.read(n) or b"") for word in _WORDS) for n in paths)
+        for name in dict.fromkeys(paths):
+            found = tree.read(name)
+            if (found is None and name in staged) or any(w in (found or b"") for w in _WORDS):
+                return True
+    return False
 
 
 def raw_tree(
@@ -115,19 +123,40 @@ def raw_tree(
     kept: dict[bytes, bytes] = {}  # path -> the record's entry, its stat data unchanged
     again: list[bytes] = []
     paths = [path for _, _, path in regular]
+    marked: list[bytes] = []  # kept entries that are markers for LFS content (lfskeep.py)
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for path, st in zip(paths, tree.lstat_many(paths), strict=True):
             known = record.entries.get(path)
-            if known is not None and st is not None and known[width + 1 :] == _stat_key(st):
+            if known is None or st is None:
+                again.append(path)
+                continue
+            key = known[width + 1 :]
+            if key.endswith(_MARKER):
+                key = key[: -len(_MARKER)]
+                marked.append(path)
+            if key == _stat_key(st):
                 kept[path] = known
             else:
                 again.append(path)
+        if marked:
+            again += _unkept(repo, {p: kept[p][:width].decode() for p in marked if p in kept})
+            kept = {p: v for p, v in kept.items() if p not in again}
         hashed = _hash_copies(repo, tree, again, fresh, scratch)
     raw = {path: entry[:width].decode() for path, entry in kept.items()}
     raw.update((path, oid) for path, (_, oid) in hashed.items())
     edits: dict[bytes, tuple[str, str] | None] = {
         path: (mode, raw[path]) for mode, oid, path in regular if raw.get(path, oid) != oid
     }
+    # A file gone since the scan keeps the scan's entry, its bytes then: not where that entry
+    # is git-lfs's pointer of them (scanindex.lfs_pointers), which are not its bytes.
+    unread = {path: oid for _, oid, path in regular if path not in raw}
+    if unread and "lfs" in repo.filter_names():
+        from git_atomic.engine import lfspointer
+
+        pointers = {
+            oid for oid, data in repo.cat_blobs(unread.values()) if lfspointer.is_pointer(data)
+        }
+        edits.update((path, None) for path, oid in unread.items() if oid in pointers)
     if len(edits) <= _EDIT_AT_MOST:
         result = repo.tree_edit(filtered_tree, edits)
     else:
@@ -138,6 +167,20 @@ def raw_tree(
     if result != record.tree or kept != record.entries:  # else the record stands as it is
         RawRecord(result, kept).save(repo)
     return result
+
+
+def _unkept(repo: Repo, marked: dict[bytes, str]) -> list[bytes]:
+    """Of the files the raw record holds as markers (path -> marker blob), those whose marker
+    is no longer recorded or whose content is no longer kept: read again."""
+    from git_atomic.engine import lfskeep
+
+    recorded = lfskeep.markers(repo)
+    folder = repo.state_dir / "lfs" / "objects"
+    return [
+        path
+        for path, oid in marked.items()
+        if oid not in recorded or not (folder / recorded[oid].sha256).is_file()
+    ]
 
 
 def _stat_key(st: os.stat_result | None) -> bytes:
@@ -165,7 +208,7 @@ def _hash_copies(
     other bytes), so that the next capture reads them again."""
     del scratch
     found: dict[bytes, tuple[bytes, str]] = {}
-    read: list[tuple[bytes, bytes, bytes]] = []
+    read: list[tuple[bytes, bytes, bytes, os.stat_result]] = []
     held = 0
     # Content the LFS store holds is held as a marker, kept by a hard link (lfskeep.py).
     from git_atomic.engine import lfskeep  # only where a rule converts files
@@ -173,16 +216,17 @@ def _hash_copies(
     keeper = lfskeep.Keeper.open(repo)
 
     def store() -> None:
-        contents = [data for _, _, data in read]
-        markers: dict[int, bytes] = {}
-        for i, data in enumerate(contents if keeper is not None else ()):
-            marker = keeper.marker_for(data) if keeper is not None else None
-            if marker is not None:
-                contents[i] = markers[i] = marker
+        contents = [data for _, _, data, _ in read]
+        markers = keeper.markers_for(contents, [st for *_, st in read]) if keeper else {}
+        for i, marker in markers.items():
+            contents[i] = marker
         oids = repo.write_blobs(contents)
         if keeper is not None:
             keeper.record({marker: oids[i] for i, marker in markers.items()})
-        found.update((path, (key, oid)) for (path, key, _), oid in zip(read, oids, strict=True))
+        found.update(
+            (path, (key + _MARKER if i in markers and key else key, oid))
+            for i, ((path, key, _, _), oid) in enumerate(zip(read, oids, strict=True))
+        )
         read.clear()
 
     for path in paths:
@@ -195,7 +239,7 @@ def _hash_copies(
         key = _stat_key(before)
         steady = _stat_key(tree.lstat(path)) == key
         steady = steady and before.st_mtime_ns < fresh and before.st_ctime_ns < fresh
-        read.append((path, key if steady else b"", data))
+        read.append((path, key if steady else b"", data, before))
         held += len(data)
         if held > _HELD_AT_MOST:  # the first capture reads every file: not all in memory
             store()
@@ -284,6 +328,14 @@ def as_git_commits(
                     filters=True,
                 )
                 if res.returncode != 0:
+                    # The bytes on disk for this file and the rest, as git commits them when a
+                    # filter that is not required fails: never the scan's pointer of them.
+                    rest = filtered[filtered.index(path) :]
+                    data = [
+                        on_disk[p] if p in on_disk else contents[changes[p].new_oid] for p in rest
+                    ]
+                    for p, oid in zip(rest, repo.write_blobs(data), strict=True):
+                        fixes[p] = (fixes.get(p, (changes[p].new_mode, ""))[0], oid)
                     return fixes
                 oid = res.stdout.decode().strip()
                 fixes[path] = (fixes.get(path, (change.new_mode, ""))[0], oid)

@@ -26,7 +26,7 @@ import re
 import secrets
 import stat
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -82,69 +82,97 @@ class Keeper:
         objects = lfs_objects(repo)
         return None if objects is None else cls(repo, objects)
 
-    def held(self, data: bytes) -> str | None:
+    def held(self, data: bytes, st: os.stat_result | None = None) -> str | None:
         """The SHA-256 of `data` when the LFS store holds exactly these bytes and they are
-        kept by a hard link now; None: they must be stored as they are."""
+        kept by a hard link now; None: they must be stored as they are. `st`: the file they
+        were read from, which must not be that link's file itself (a file a dedup tool linked
+        to the store's: a write into it would change the kept bytes too)."""
         if len(data) < MIN_SIZE:
             return None
         digest = hashlib.sha256(data).hexdigest()
         store = self.objects / digest[:2] / digest[2:4] / digest
-        return digest if self._kept(store, digest, data) else None
+        ours = self._kept(store, digest, data)
+        if ours is None or (
+            st is not None and (ours.st_dev, ours.st_ino) == (st.st_dev, st.st_ino)
+        ):
+            return None
+        return digest
+
+    def markers_for(
+        self, contents: Sequence[bytes], stats: Sequence[os.stat_result | None]
+    ) -> dict[int, bytes]:
+        """Of `contents` (with the stat data of the files read), those to hold as a marker:
+        index -> the marker. Bytes git stores already are held as their blob, never as a
+        marker: the same bytes then have one id in every checkpoint, and an operation's
+        effect is never a change from one to the other."""
+        found: dict[int, bytes] = {}
+        for i, (data, st) in enumerate(zip(contents, stats, strict=True)):
+            digest = self.held(data, st)
+            if digest is not None:
+                found[i] = self._marker(digest, len(data))
+        if found:
+            ids = {i: _blob_id(contents[i], sha256=self.repo.sha256) for i in found}
+            stored = _stored(self.repo, list(ids.values()))
+            found = {i: m for i, m in found.items() if ids[i] not in stored}
+        return found
 
     def marker_for(self, data: bytes) -> bytes | None:
-        """The marker to hold instead of `data` (see `held`); None: hold `data` itself."""
-        digest = self.held(data)
-        if digest is None:
-            return None
-        kept = Kept(digest, len(data))
+        """The marker to hold instead of `data` (see `markers_for`); None: hold `data`."""
+        return self.markers_for([data], [None]).get(0)
+
+    def _marker(self, digest: str, size: int) -> bytes:
         marker = b"%skey %s\noid sha256:%s\nsize %d\n" % (
             _MAGIC,
             self.key(),
             digest.encode(),
-            len(data),
+            size,
         )
-        self.made[marker] = kept
+        self.made[marker] = Kept(digest, size)
         return marker
 
-    def _kept(self, store: Path, digest: str, data: bytes) -> bool:
-        """Whether our hard link holds exactly `data`: made from the store's file if need be."""
+    def _kept(self, store: Path, digest: str, data: bytes) -> os.stat_result | None:
+        """Our hard link's status data when it holds exactly `data` (made from the store's
+        file if need be); None when it cannot."""
         ours = self.folder / "objects" / digest
-        if _same(ours, data):
-            return True
+        seen = _same(ours, data)
+        if seen is not None:
+            return seen
         if ours.exists() or ours.is_symlink():
-            return False  # other bytes: damaged; never trusted, never replaced
+            return None  # other bytes: damaged; never trusted, never replaced
         try:
             if not stat.S_ISREG(store.lstat().st_mode):
-                return False
+                return None
             ours.parent.mkdir(parents=True, exist_ok=True)
             os.link(store, ours, follow_symlinks=False)
         except FileExistsError:
             return _same(ours, data)  # linked by another capture meanwhile
         except OSError as exc:
             if exc.errno in (errno.ENOENT, errno.EXDEV, errno.EPERM, errno.EACCES, errno.EMLINK):
-                return False  # not in the store, or no link possible: the blob is stored
+                return None  # not in the store, or no link possible: the blob is stored
             raise
-        if _same(ours, data):
-            return True
-        ours.unlink()  # the store's file does not hold what its name says
-        return False
+        seen = _same(ours, data)
+        if seen is None:
+            ours.unlink()  # the store's file does not hold what its name says
+        return seen
 
     def key(self) -> bytes:
+        """This repository's key, made at random once: written whole under another name, then
+        linked to its own (never seen half written, never made twice)."""
         if self._key is None:
             path = self.folder / "key"
             try:
                 self._key = path.read_bytes().strip()
             except FileNotFoundError:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                fresh = secrets.token_hex(16).encode()
+                scratch = self.folder / f"key.{os.getpid()}.tmp"
+                scratch.write_bytes(secrets.token_hex(16).encode() + b"\n")
                 try:
-                    with open(path, "xb") as fh:
-                        fh.write(fresh + b"\n")
-                        fh.flush()
-                        os.fsync(fh.fileno())
-                    self._key = fresh
-                except FileExistsError:  # made by another capture meanwhile
-                    self._key = path.read_bytes().strip()
+                    os.link(scratch, path)
+                except FileExistsError:
+                    pass  # made by another capture meanwhile: that one is the key
+                finally:
+                    scratch.unlink(missing_ok=True)
+                self._key = path.read_bytes().strip()
         return self._key
 
     def record(self, oids: Mapping[bytes, str]) -> None:
@@ -166,22 +194,45 @@ class Keeper:
             os.close(fd)
 
 
-def _same(path: Path, data: bytes) -> bool:
-    """Whether the file at `path` (not a link) holds exactly `data`, read in chunks."""
+def _same(path: Path, data: bytes) -> os.stat_result | None:
+    """The status data of the file at `path` (not a link) when it holds exactly `data`, read
+    in chunks; None otherwise."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
-        return False
+        return None
     view = memoryview(data)
     with open(fd, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size != len(data):
-            return False
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+            return None
         pos = 0
         while chunk := fh.read(_CHUNK):
             if view[pos : pos + len(chunk)] != chunk:
-                return False
+                return None
             pos += len(chunk)
-        return pos == len(data)
+        return st if pos == len(data) else None
+
+
+def _blob_id(data: bytes, *, sha256: bool) -> str:
+    digest = hashlib.sha256() if sha256 else hashlib.sha1()
+    digest.update(b"blob %d\0" % len(data))
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def _stored(repo: Repo, oids: list[str]) -> set[str]:
+    """Those of `oids` git stores (loose: one stat each; else one `cat-file --batch-check`)."""
+    found = {oid for oid in oids if repo.is_loose(oid)}
+    rest = [oid for oid in oids if oid not in found]
+    if rest:
+        answer = repo.out(
+            "cat-file", "--batch-check", input="".join(o + "\n" for o in rest).encode()
+        )
+        found |= {
+            line.split()[0] for line in answer.decode().splitlines() if not line.endswith("missing")
+        }
+    return found
 
 
 def markers(repo: Repo) -> dict[str, Kept]:
@@ -200,16 +251,56 @@ def markers(repo: Repo) -> dict[str, Kept]:
     return found
 
 
+def parse_marker(data: bytes) -> Kept | None:
+    """The content a blob's bytes stand for, when they are a marker whose record is lost (a
+    removed `.git/atomic/lfs`, whose key went with it: any key then). None for other bytes."""
+    if not data.startswith(_MAGIC) or len(data) > 512:
+        return None
+    fields = dict(line.split(b" ", 1) for line in data[len(_MAGIC) :].splitlines() if b" " in line)
+    digest = fields.get(b"oid", b"").removeprefix(b"sha256:")
+    size = fields.get(b"size", b"")
+    if not _HEX64.fullmatch(digest) or not size.isdigit() or b"key" not in fields:
+        return None
+    return Kept(digest.decode(), int(size))
+
+
 def content(repo: Repo, kept: Kept) -> bytes:
-    """The kept bytes, checked against their SHA-256 and size."""
-    path = _folder(repo) / "objects" / kept.sha256
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DamagedContent(f"the LFS content {kept.sha256} kept at {path} is gone") from exc
-    if len(data) != kept.size or hashlib.sha256(data).hexdigest() != kept.sha256:
-        raise DamagedContent(f"the LFS content kept at {path} is not what it was kept for")
-    return data
+    """The kept bytes, checked against their SHA-256 and size: from our hard link, else from
+    the LFS store itself."""
+    places = [_folder(repo) / "objects" / kept.sha256]
+    store = lfs_objects(repo)
+    if store is not None:
+        places.append(store / kept.sha256[:2] / kept.sha256[2:4] / kept.sha256)
+    for path in places:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if len(data) == kept.size and hashlib.sha256(data).hexdigest() == kept.sha256:
+            return data
+    raise DamagedContent(
+        f"the Git LFS content {kept.sha256} is neither kept in {places[0].parent} nor in the "
+        "LFS store (or not with those bytes)"
+    )
+
+
+def without_markers(repo: Repo, base: str, tree: str) -> str:
+    """`tree` with each marker it holds where it differs from `base` replaced by the blob of
+    the content: a visible commit holds the bytes, never a marker."""
+    kept = markers(repo)
+    if not kept:
+        return tree
+    changes = [
+        c
+        for c in repo.diff_trees(base, tree)
+        if c.new_oid in kept and c.new_mode in ("100644", "100755")
+    ]
+    if not changes:
+        return tree
+    oids = repo.write_blobs([content(repo, kept[c.new_oid]) for c in changes])
+    return repo.tree_edit(
+        tree, {c.path: (c.new_mode, oid) for c, oid in zip(changes, oids, strict=True)}
+    )
 
 
 def retire(repo: Repo, still_stored: Iterable[str]) -> int:
@@ -234,10 +325,10 @@ def retire(repo: Repo, still_stored: Iterable[str]) -> int:
         try:
             st = path.lstat()
             # A link's ctime is when it was made (making it changes the file's ctime).
-            if name not in named and st.st_ctime > day_ago:
+            if (name not in named and st.st_ctime > day_ago) or not stat.S_ISREG(st.st_mode):
                 continue
             path.unlink()
-        except FileNotFoundError:
+        except OSError:
             continue
         if st.st_nlink == 1:  # the store's name is gone too: the bytes are freed
             freed += st.st_size

@@ -85,6 +85,8 @@ def _write(
     kept: Kept_,
 ) -> None:
     """Write the new files and links, or only change a file's mode where that is all."""
+    from git_atomic.engine import lfskeep  # read only by a restore
+
     blobs = dict(
         repo.cat_blobs(
             c.new_oid
@@ -95,21 +97,17 @@ def _write(
     umask = _umask()
     for c in writes:
         mode = _new_mode(tree, c, umask)
-        if _chmodded(tree, c, mode, outcome, kept) or not _made_way(
-            tree, c, outcome, specials, kept
-        ):
+        if _chmodded(tree, c, mode, outcome, kept):
             continue
-        if c.new_oid not in blobs and c.new_oid in kept and c.new_mode != SYMLINK:
-            from git_atomic.engine import lfskeep
-
-            try:
-                blobs[c.new_oid] = lfskeep.content(repo, kept[c.new_oid])
-            except lfskeep.DamagedContent as exc:
-                outcome.problems.append(f"cannot restore {_show(c.path)}: {exc}")
-                continue
-        if c.new_oid not in blobs:
-            blobs[c.new_oid] = repo.cat_blob(c.new_oid)
-        data = blobs[c.new_oid]
+        # The bytes first: a file whose bytes cannot be had is left as it is, never removed.
+        try:
+            data = _bytes_of(repo, c, blobs, kept)
+        except lfskeep.DamagedContent as exc:
+            outcome.problems.append(f"cannot restore {_show(c.path)}: {exc}")
+            outcome.left.append(c.path)  # not restored: the command says so, and exits 3
+            continue
+        if not _made_way(tree, c, outcome, specials, kept):
+            continue
         try:
             if c.new_mode == SYMLINK:
                 tree.symlink(c.path, data)
@@ -119,6 +117,22 @@ def _write(
             outcome.left.append(c.path)
             continue
         failpoints.hit("restore:after-write")
+
+
+def _bytes_of(repo: Repo, c: RawChange, blobs: dict[str, bytes], kept: Kept_) -> bytes:
+    """What `c` writes: its blob's bytes, or the LFS content a marker stands for (lfskeep.py),
+    also one whose record is lost. Raises DamagedContent when that content is nowhere."""
+    if c.new_mode == SYMLINK:
+        return blobs[c.new_oid] if c.new_oid in blobs else repo.cat_blob(c.new_oid)
+    from git_atomic.engine import lfskeep
+
+    if c.new_oid in kept:
+        return lfskeep.content(repo, kept[c.new_oid])
+    if c.new_oid not in blobs:
+        blobs[c.new_oid] = repo.cat_blob(c.new_oid)
+    data = blobs[c.new_oid]
+    lost = lfskeep.parse_marker(data) if data[:10] == b"git-atomic" else None
+    return data if lost is None else lfskeep.content(repo, lost)
 
 
 def _new_mode(tree: safefs.Tree, c: RawChange, umask: int) -> int:
