@@ -175,7 +175,13 @@ def noted_files(repo: git.Repo, paths: tuple[str, ...] | None) -> Noted | None:
                 return None
             mode = "100755" if st.st_mode & 0o100 else "100644"
             contents.append((os.fsdecode(rel), mode, data))
-    oids = repo.write_blobs([data for _, _, data in contents])
+    datas = [data for _, _, data in contents]
+    if (repo.state_dir / "lfs").is_dir():
+        from git_atomic.engine import lfskeep  # held as the captures hold them: a marker
+
+        oids = lfskeep.noted_blobs(repo, datas)
+    else:
+        oids = repo.write_blobs(datas)
     for (rel_str, mode, _), oid in zip(contents, oids, strict=True):
         found[rel_str] = [mode, oid]
     return found

@@ -284,6 +284,29 @@ def content(repo: Repo, kept: Kept) -> bytes:
     )
 
 
+def noted_blobs(repo: Repo, contents: Sequence[bytes]) -> list[str]:
+    """Blobs of `contents` (files an agent turn notes without a capture), each held as the
+    captures hold those bytes: the marker recorded for them when there is one, its content
+    kept and git not storing the bytes themselves; else the bytes, stored."""
+    recorded = markers(repo)
+    by_digest = {k.sha256: (oid, k) for oid, k in recorded.items()}
+    folder = _folder(repo) / "objects"
+    chosen: dict[int, str] = {}
+    for i, data in enumerate(contents):
+        if len(data) >= MIN_SIZE:
+            found = by_digest.get(hashlib.sha256(data).hexdigest())
+            size = found[1].size if found is not None else -1
+            if found is not None and size == len(data) and (folder / found[1].sha256).is_file():
+                chosen[i] = found[0]
+    if chosen:
+        ids = {i: _blob_id(contents[i], sha256=repo.sha256) for i in chosen}
+        stored = _stored(repo, [*ids.values(), *chosen.values()])
+        chosen = {i: m for i, m in chosen.items() if m in stored and ids[i] not in stored}
+    rest = [i for i in range(len(contents)) if i not in chosen]
+    written = dict(zip(rest, repo.write_blobs([contents[i] for i in rest]), strict=True))
+    return [chosen[i] if i in chosen else written[i] for i in range(len(contents))]
+
+
 def without_markers(repo: Repo, base: str, tree: str) -> str:
     """`tree` with each marker it holds where it differs from `base` replaced by the blob of
     the content: a visible commit holds the bytes, never a marker."""
