@@ -164,6 +164,10 @@ def _force_rmtree(path: Path) -> None:
 
 # --- merging -------------------------------------------------------------------------------------
 def merge_trees(repo: Repo, *, base: str, ours: str, theirs: str) -> Merge:
+    if (repo.state_dir / "lfs").is_dir():  # markers for kept LFS content: alike on each side
+        from git_atomic.engine import lfskeep
+
+        base, ours, theirs = lfskeep.alike(repo, base, ours, theirs)
     if theirs in (base, ours):
         return Merge(ours)
     if ours == base:

@@ -307,6 +307,43 @@ def noted_blobs(repo: Repo, contents: Sequence[bytes]) -> list[str]:
     return [chosen[i] if i in chosen else written[i] for i in range(len(contents))]
 
 
+def alike(repo: Repo, base: str, *others: str) -> tuple[str, ...]:
+    """The trees `base` and `others`, to be merged, with each marker where they differ that
+    stands for bytes git also stores as a blob replaced by that blob: the same bytes then have
+    the same id on every side, and a file one side holds as a marker and another as its blob
+    is no change. (A tree holds a blob only when git stores it.)"""
+    trees = (base, *others)
+    kept = markers(repo)
+    if not kept:
+        return trees
+    paths = sorted(
+        {
+            c.path
+            for other in others
+            for c in repo.diff_trees(base, other)
+            if c.old_oid in kept or c.new_oid in kept
+        }
+    )
+    if not paths:
+        return trees
+    entries = {tree: repo.ls_tree_at(tree, paths) for tree in set(trees)}
+    ids: dict[str, str] = {}
+    for oid in {e.oid for found in entries.values() for e in found if e.oid in kept}:
+        try:
+            ids[oid] = _blob_id(content(repo, kept[oid]), sha256=repo.sha256)
+        except DamagedContent:
+            continue
+    stored = _stored(repo, list(ids.values()))
+    swap = {marker: blob for marker, blob in ids.items() if blob in stored}
+    if not swap:
+        return trees
+    alike_trees = []
+    for tree in trees:
+        edits = {e.path: (e.mode, swap[e.oid]) for e in entries[tree] if e.oid in swap}
+        alike_trees.append(repo.tree_edit(tree, edits) if edits else tree)
+    return tuple(alike_trees)
+
+
 def without_markers(repo: Repo, base: str, tree: str) -> str:
     """`tree` with each marker it holds where it differs from `base` replaced by the blob of
     the content: a visible commit holds the bytes, never a marker."""

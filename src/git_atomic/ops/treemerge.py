@@ -29,6 +29,10 @@ class Merged:
 def merge(repo: Repo, *, base: str, ours: str, theirs: str) -> Merged:
     """Three-way merge of trees with `base` as the merge base (isolation.run_merge_tree), each
     overlap with its kind and, for a content conflict, its lines."""
+    if (repo.state_dir / "lfs").is_dir():  # markers for kept LFS content: alike on each side
+        from git_atomic.engine import lfskeep
+
+        base, ours, theirs = lfskeep.alike(repo, base, ours, theirs)
     if theirs in (base, ours):
         return Merged(ours)
     if ours == base:
