@@ -10,6 +10,7 @@ disk, and whether git stores a blob of the content (`cat-file -e` of its id, has
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -316,3 +317,26 @@ def test_the_same_bytes_are_held_alike_before_and_after_the_store_gets_them(
     os.utime(lfs.path / "assets" / "a.bin")  # read again by the next capture
     res = lfs.atomic("rollback", "--dry-run")
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_a_turn_committed_holds_the_bytes_never_a_marker(lfs: GitRepo) -> None:
+    """An agent turn in commits mode merges its checkpoints' files onto HEAD: a copy of kept
+    LFS content is committed as its bytes (as before), never as our marker."""
+    lfs.atomic("hooks", "install", "claude-code", "--history", "commits", check=0)
+    lfs.git("add", "-A")
+    lfs.git("commit", "-qm", "hooks")
+    where = {"session_id": "s1", "cwd": str(lfs.path)}
+    call = {"tool_name": "Bash", "tool_input": {"command": "cp"}, "tool_use_id": "t1"}
+
+    def hook(event: str, **payload: object) -> None:
+        data = json.dumps({**where, "hook_event_name": event, **payload}).encode()
+        lfs.atomic("hook", "claude-code", event, "--history", "commits", input=data, check=0)
+
+    hook("PreToolUse", **call)
+    shutil.copy(lfs.path / "assets" / "a.bin", lfs.path / "assets" / "copy.bin")
+    hook("PostToolUse", **call)
+    hook("Stop", stop_hook_active=False)
+    committed = lfs.git("cat-file", "blob", "HEAD:assets/copy.bin").encode(
+        "utf-8", "surrogateescape"
+    )
+    assert committed == lfs.read("assets/a.bin")
