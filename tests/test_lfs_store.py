@@ -13,47 +13,22 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 from git_atomic.engine import discovery, lfskeep, scanindex
+from testing.differential import lfs_filter
 from testing.gitrepo import GitRepo
 from testing.oracle import blob_id
 
-CLEAN = """\
-import hashlib, os, sys
-data = sys.stdin.buffer.read()
-oid = hashlib.sha256(data).hexdigest()
-store = os.path.join(sys.argv[1], "lfs", "objects", oid[:2], oid[2:4])
-os.makedirs(store, exist_ok=True)
-if not os.path.exists(os.path.join(store, oid)):
-    with open(os.path.join(store, oid), "wb") as fh:
-        fh.write(data)
-sys.stdout.write("version https://git-lfs.github.com/spec/v1\\n")
-sys.stdout.write(f"oid sha256:{oid}\\nsize {len(data)}\\n")
-"""
-SMUDGE = """\
-import os, sys
-pointer = sys.stdin.buffer.read().decode()
-oid = pointer.split("oid sha256:")[1].split()[0]
-with open(os.path.join(sys.argv[1], "lfs", "objects", oid[:2], oid[2:4], oid), "rb") as fh:
-    sys.stdout.buffer.write(fh.read())
-"""
 BIG = 40 << 10  # over lfskeep.MIN_SIZE
 
 
 @pytest.fixture
 def lfs(tmp_path: Path) -> GitRepo:
     repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
-    git_dir = repo.path / ".git"
-    for name, text in (("clean", CLEAN), ("smudge", SMUDGE)):
-        script = tmp_path / f"lfs-{name}.py"
-        script.write_text(text)
-        repo.git("config", f"filter.lfs.{name}", f"{sys.executable} {script} {git_dir}")
-    repo.git("config", "filter.lfs.required", "true")
-    repo.write(".gitattributes", b"*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    lfs_filter(repo, tmp_path)  # `*.bin filter=lfs`, as git-lfs's clean and smudge work
     for name in ("a", "b", "c"):
         repo.write(f"assets/{name}.bin", os.urandom(BIG))
     repo.write("assets/small.bin", os.urandom(100))  # under MIN_SIZE: stored as any file
