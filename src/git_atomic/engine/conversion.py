@@ -139,8 +139,10 @@ def raw_tree(
             else:
                 again.append(path)
         if marked:
-            again += _unkept(repo, {p: kept[p][:width].decode() for p in marked if p in kept})
-            kept = {p: v for p, v in kept.items() if p not in again}
+            unkept = _unkept(repo, {p: kept[p][:width].decode() for p in marked if p in kept})
+            again += unkept
+            for path in unkept:
+                del kept[path]
         hashed = _hash_copies(repo, tree, again, fresh, scratch)
     raw = {path: entry[:width].decode() for path, entry in kept.items()}
     raw.update((path, oid) for path, (_, oid) in hashed.items())
@@ -161,8 +163,9 @@ def raw_tree(
         result = repo.tree_edit(filtered_tree, edits)
     else:
         result = _written_tree(repo, filtered_index, edits, scratch)
-        if leave_out:  # written from the index, which still names them
-            result = repo.tree_without(result, leave_out)
+        gone = [path for path, entry in edits.items() if entry is None]
+        if leave_out or gone:  # written from the index, which still names them
+            result = repo.tree_without(result, [*leave_out, *gone])
     kept.update((p, oid.encode() + b" " + key) for p, (key, oid) in hashed.items() if key)
     if result != record.tree or kept != record.entries:  # else the record stands as it is
         RawRecord(result, kept).save(repo)

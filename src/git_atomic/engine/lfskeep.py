@@ -12,9 +12,11 @@ link can be made (another file system), the content is stored as any other blob.
 A marker names the content's SHA-256 and size and a key of this repository, made at random
 once (`.git/atomic/lfs/key`): no file of yours holds those bytes unless copied from one. Every
 marker is recorded in `.git/atomic/lfs/markers` before any checkpoint names it. A restore
-(restorefiles.py), its check that a file is still what the rescue saw (unchanged.py) and a
-commit of commits mode (conversion.as_git_commits) read the kept content for it, checked
-against its SHA-256. `git atomic gc` removes the links that no marker still stored names.
+(restorefiles.py), its check that a file is still what the rescue saw (unchanged.py), a commit
+of commits mode (conversion.as_git_commits) and an agent turn's commit (`without_markers`) read
+the kept content for it (or the LFS store's, where our link is gone), checked against its
+SHA-256; a merge of trees sees a marker and the blob of the same bytes alike (`alike`).
+`git atomic gc` removes the links that no marker still stored names.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def lfs_objects(repo: Repo) -> Path | None:
 
 
 class Keeper:
-    """The capture's side: markers for content the LFS store holds (`marker_for`), recorded
+    """The capture's side: markers for content the LFS store holds (`markers_for`), recorded
     (`record`) before a checkpoint names them."""
 
     def __init__(self, repo: Repo, objects: Path) -> None:
@@ -115,10 +117,6 @@ class Keeper:
             stored = _stored(self.repo, list(ids.values()))
             found = {i: m for i, m in found.items() if ids[i] not in stored}
         return found
-
-    def marker_for(self, data: bytes) -> bytes | None:
-        """The marker to hold instead of `data` (see `markers_for`); None: hold `data`."""
-        return self.markers_for([data], [None]).get(0)
 
     def _marker(self, digest: str, size: int) -> bytes:
         marker = b"%skey %s\noid sha256:%s\nsize %d\n" % (
