@@ -315,3 +315,16 @@ def test_a_turn_committed_holds_the_bytes_never_a_marker(lfs: GitRepo) -> None:
         "utf-8", "surrogateescape"
     )
     assert committed == lfs.read("assets/a.bin")
+
+
+def test_a_garbled_marker_record_costs_nothing_but_its_lines(lfs: GitRepo) -> None:
+    """A record line that is no marker (cut short, or not text) is left out, never a
+    traceback: the lines around it still count."""
+    content = _contents(lfs)
+    lfs.atomic("begin", "op", check=0)
+    record = lfs.path / ".git" / "atomic" / "lfs" / "markers"
+    record.write_bytes(b"\xff\xfe " + b"a" * 64 + b" 12\n" + record.read_bytes() + b"12ab")
+    for name in content:
+        lfs.write(f"assets/{name}", b"work\n")
+    lfs.atomic("abort", check=0)
+    assert _contents(lfs) == content

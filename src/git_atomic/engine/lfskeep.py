@@ -40,6 +40,7 @@ from git_atomic.engine.git import Repo
 MIN_SIZE: Final = 16 << 10
 _CHUNK: Final = 1 << 20
 _HEX64: Final = re.compile(rb"[0-9a-f]{64}")
+_OID: Final = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 _MAGIC: Final = b"git-atomic: Git LFS content kept outside .git/objects (.git/atomic/lfs)\n"
 
 
@@ -238,13 +239,18 @@ def markers(repo: Repo) -> dict[str, Kept]:
     cost of one failed open."""
     try:
         raw = (_folder(repo) / "markers").read_bytes()
-    except FileNotFoundError:
+    except OSError:  # none, or unreadable: no marker is known (a restore reads one anyway)
         return {}
     found: dict[str, Kept] = {}
     for line in raw.split(b"\n"):
         fields = line.split(b" ")
-        # A line cut by a crash is left out; a name is only ever 64 hex digits.
-        if len(fields) == 3 and fields[2].isdigit() and _HEX64.fullmatch(fields[1]):
+        # A line cut by a crash is left out; ids and names are only ever hex digits.
+        if (
+            len(fields) == 3
+            and _OID.fullmatch(fields[0])
+            and _HEX64.fullmatch(fields[1])
+            and fields[2].isdigit()
+        ):
             found[fields[0].decode()] = Kept(fields[1].decode(), int(fields[2]))
     return found
 
