@@ -170,6 +170,18 @@ def test_hooks_drawn_before_a_missing_filter_concrete() -> None:
     )
 
 
+def test_hooks_drawn_before_replace_refs_concrete() -> None:
+    """Found by CI's draw: the harness made the replace refs after the drawn hooks, whose
+    reference-transaction hook refuses anyone but the user: the set-up must do it as the user."""
+    scenario(
+        "plain",
+        "shadow",
+        {"a": ("file", "one\n", "commit"), "e.txt": ("file", "two\r\nlines\r\n", "stage")},
+        {"core.hooksPath": "HOOKS", "replace": "objects"},
+        [("write", "a", "two\n", "-"), ("delete", "e.txt")],
+    )
+
+
 def test_sparse_checkout_with_a_split_index_concrete() -> None:
     """git refuses a split index with a sparse index; the harness dropped the setting from
     sparse examples without a word. Now such an example has a full index, split."""
