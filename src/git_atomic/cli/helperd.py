@@ -50,6 +50,8 @@ PRELOAD: Final = (
     "git_atomic.agents.judge",
     "git_atomic.views.statusview",
     "git_atomic.core.errorlog",
+    "git_atomic.engine.lfskeep",  # a restore's kept content (and its hmac, secrets)
+    "tomllib",  # every capture reads `max_new_file_size` from .git-atomic.toml or pyproject.toml
 )
 MAX_CHILDREN: Final = 16  # more at once: the command runs in the client
 _ANSWER_WAIT: Final = 5.0  # seconds a client has to send its command

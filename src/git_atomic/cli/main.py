@@ -7,7 +7,10 @@ The parser (cli/parser.py) and dispatch (cli/dispatch.py) are imported only when
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+
+TYPE_CHECKING = False  # not `typing`'s: the client of a warm helper never imports it
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
