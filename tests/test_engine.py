@@ -1103,6 +1103,49 @@ def test_an_early_scan_from_a_scan_index_replaced_since_is_dropped(repo: GitRepo
     assert not (repo.path / ".git" / "atomic.lock").exists()
 
 
+@pytest.mark.parametrize("replaced", [False, True])
+def test_an_early_scan_seeded_from_your_index_is_used_only_from_that_very_file(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replaced: bool
+) -> None:
+    """With no scan index yet (a fresh clone), the scan starts with the lock too, seeded from a
+    link to your index (early.py); the capture keeps it only when the index it links is that
+    same file. An index replaced in between (a `git add`) costs a new scan, never a wrong one."""
+    from git_atomic.engine import early
+
+    repo.write("tracked", b"t\n")
+    repo.write("untracked", b"u\n")
+    assert not (repo.path / ".git" / "atomic").exists() or not list(
+        (repo.path / ".git" / "atomic").glob("scan-*")
+    )
+    discovery.discover.cache_clear()
+    old = os.getcwd()
+    os.chdir(repo.path)
+    trace = tmp_path / "trace"
+    try:
+        with early.started("test") as ready:
+            assert ready is not None and ready.scanning is not None
+            assert ready.scanning.base_tree is None and ready.scanning.seed is not None
+            seed = ready.scanning.seed
+            assert ready.scanning.status is not None
+            ready.scanning.status.wait()  # it has looked
+            if replaced:
+                repo.write("added", b"a\n")
+                repo.git("add", "added", "tracked")  # a new index file
+            monkeypatch.setenv("GIT_TRACE", str(trace))
+            snap = snapshot.capture(ready.repo, message="t", ref=None, early=ready).snapshot
+            monkeypatch.delenv("GIT_TRACE")
+            assert ready.scanning is None and not seed.exists()
+    finally:
+        os.chdir(old)
+    statuses = [line for line in trace.read_text().splitlines() if " status " in line]
+    assert len(statuses) == (1 if replaced else 0), statuses
+    usual = _capture(repo, None)
+    assert (snap.files_tree, snap.staged_tree) == (usual.files_tree, usual.staged_tree)
+    files = {e.path for e in ready.repo.ls_tree(snap.files_tree, recursive=True)}
+    assert {b"tracked", b"untracked"} <= files and (b"added" in files) == replaced
+    assert not [p for p in (repo.path / ".git" / "atomic" / "tmp").iterdir() if "seed" in p.name]
+
+
 def test_the_remembered_reconciliation_brings_the_changes_too(
     repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -74,8 +74,13 @@ class Disk:
     def start(self, known_tree: str | None, *, seeded: bool) -> None:
         """A scan from the scan index the ref names (`known_tree`), else seeded from the copy
         of the user's index; `add -A` when neither can be."""
-        if self.scanning is not None and self.scanning.base_tree != known_tree:
-            scan.abandon(self.scanning)  # it started from a scan index that is no longer the one
+        if self.scanning is not None and (
+            self.scanning.base_tree != known_tree
+            or not scan.same_seed(self.scanning, self.index_copy if seeded else None)
+        ):
+            # It started from a scan index that is no longer the one, or (seeded early, with
+            # no scan index yet) from an index file that is no longer yours.
+            scan.abandon(self.scanning)
             self.scanning = None
             self.walked = None  # made with it: walked again with the new scan (cheaply)
             if self.folders is not None:

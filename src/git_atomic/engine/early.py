@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from git_atomic.core import children, process
@@ -118,24 +120,55 @@ def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
         # The ref as it was before the lock: the capture checks it again, and drops a scan
         # that started from a scan index no longer named.
         known = refs.get(scanindex.ref_name(repo))
+        tmp = repo.state_dir / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        scratch = tmp / f"scan-{os.getpid()}-early"
+        scratch.unlink(missing_ok=True)
         if known is not None and scanindex.index_file(repo, known).exists():
-            tmp = repo.state_dir / "tmp"
-            tmp.mkdir(parents=True, exist_ok=True)
-            scratch = tmp / f"scan-{os.getpid()}-early"
-            scratch.unlink(missing_ok=True)
             early.scanning = scan.start(
                 repo, known_tree=known, seed=None, scratch=scratch, read_config=False
             )
-            if early.scanning is not None and early.scanning.watch is None:
-                # Imported once the scan runs: not on its way.
-                from git_atomic.core.config import capture_settings
-                from git_atomic.engine import folders, folderwalk, ignores
+        else:
+            early.scanning = _seeded(repo, tmp, scratch)
+        if early.scanning is not None and early.scanning.watch is None:
+            # Imported once the scan runs: not on its way.
+            from git_atomic.core.config import capture_settings
+            from git_atomic.engine import folders, folderwalk, ignores
 
-                early.walked = folderwalk.walk(repo)
-                if early.walked is None:
-                    early.folders = folders.start_listing(repo, early.scanning.index)
-                protect = capture_settings(repo.root)[1]
-                early.rule_files = ignores.start_listing(repo, protect=protect, walked=early.walked)
+            early.walked = folderwalk.walk(repo)
+            if early.walked is None:
+                early.folders = folders.start_listing(repo, early.scanning.index)
+            protect = capture_settings(repo.root)[1]
+            early.rule_files = ignores.start_listing(repo, protect=protect, walked=early.walked)
     except (AtomicError, OSError):
         early.drop()  # the capture scans the usual way
     return early
+
+
+def _seeded(repo: git.Repo, tmp: Path, scratch: Path) -> Scan | None:
+    """No scan index yet (a fresh clone, a new worktree): a scan seeded from your index, as
+    the capture would seed it, started now rather than after the journal is open. Its seed is a
+    hard link to your index file, kept until the capture has linked the index it reads: the
+    capture keeps this scan only when both are the same file (capturedisk.py), so a scan from
+    an index you replaced meanwhile is never used."""
+    try:
+        if not stat.S_ISREG(os.lstat(repo.index_path).st_mode):
+            return None  # a link is git dir state (gitstate.py), never read
+    except OSError:
+        return None
+    seed = tmp / f"scan-{os.getpid()}-seed"
+    seed.unlink(missing_ok=True)
+    try:
+        os.link(repo.index_path, seed)
+    except OSError:
+        return None  # a copy could not be told from your index later: the capture seeds it
+    try:
+        running = scan.start(repo, known_tree=None, seed=seed, scratch=scratch)
+    except BaseException:
+        seed.unlink(missing_ok=True)
+        raise
+    if running is None:
+        seed.unlink(missing_ok=True)
+        return None
+    running.seed = seed
+    return running

@@ -14,6 +14,7 @@ seeds one from a copy of the user's index without them (capturedisk.py), so it s
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Final
 
@@ -66,6 +67,9 @@ class Scan:
         self.empty_known: list[bytes] | None = None
         self.empty_listed: list[bytes] | None = None
         self.untracked_config: tuple[str, ...] = ()
+        # Seeded before the capture linked your index (early.py): a link to the index file it
+        # was seeded from, until the capture has compared it with its own (`same_seed`).
+        self.seed: Path | None = None
 
 
 def start(
@@ -149,7 +153,26 @@ def _start_status(scan: Scan, untracked: tuple[str, ...]) -> None:
     )
 
 
+def same_seed(scan: Scan, index_copy: Path | None) -> bool:
+    """Whether a scan seeded early started from the very file the capture linked as your index
+    (`index_copy`, None: no index): the same inode, which git never writes in place. The early
+    seed's link is removed once asked. True for a scan not seeded early."""
+    seed, scan.seed = scan.seed, None
+    if seed is None:
+        return True
+    try:
+        if index_copy is None:
+            return False
+        mine, theirs = os.stat(seed), os.stat(index_copy)
+        return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
+    except OSError:
+        return False
+    finally:
+        seed.unlink(missing_ok=True)
+
+
 def abandon(scan: Scan) -> None:
+    same_seed(scan, None)  # its early seed's link, if any, removed
     if scan.watch is not None:
         scan.watch.drop()
         scan.watch = None
