@@ -288,11 +288,13 @@ def test_gc_retires_orphan_refs_and_dead_temporaries(repo: GitRepo) -> None:
     tmp.mkdir(parents=True, exist_ok=True)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    (tmp / f"index-{dead.pid}-3").write_bytes(b"junk")
+    killed = [f"index-{dead.pid}-3", f"scan-{dead.pid}-early", f"scan-{dead.pid}-seed"]
+    for name in killed:
+        (tmp / name).write_bytes(b"junk")
     obj = repo.atomic_json("gc", "--older-than", "30")
     assert obj["refs_retired"] == 1
     assert "refs/atomic/ops/deadbeef0000/001-pre-op" not in atomic_refs(repo)
-    assert not (tmp / f"index-{dead.pid}-3").exists()
+    assert not [name for name in killed if (tmp / name).exists()]
 
 
 def test_gc_killed_between_journal_and_refs_is_finished_by_the_next_gc(repo: GitRepo) -> None:

@@ -46,7 +46,8 @@ _OP_REF: Final = re.compile(r"^refs/atomic/ops/([0-9a-f]+)/")
 # Refs outside any operation, named by their creation time in milliseconds (hex): rescues of
 # moves outside an operation, and commits made checkpoints for `emergency` / `rollback --to`.
 _TIMED_REF: Final = re.compile(r"^refs/atomic/(?:rescue|commits)/([0-9a-f]+)-")
-_TMP_PID: Final = re.compile(r"-(\d+)-\d+$")
+# `<what>-<pid>-<n>`, and the early scan's `scan-<pid>-early` and `scan-<pid>-seed` (early.py).
+_TMP_PID: Final = re.compile(r"-(\d+)-(?:\d+|early|seed)$")
 _DEFAULT_EXPIRE: Final = "2.weeks.ago"
 
 
