@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -809,6 +810,92 @@ def test_a_tree_made_from_entries_is_the_tree_git_writes(repo: GitRepo, shared: 
     assert "error" not in fsck and "missing" not in fsck, fsck
     with pytest.raises(ValueError):
         eng.repo.tree_of({b"git/x": ("100644", one), b"git/x/y": ("100644", two)})
+
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/St_Johns", "Pacific/Chatham"])
+def test_a_checkpoint_commit_written_without_git_is_the_one_git_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, object_format: str, zone: str
+) -> None:
+    """`Repo.commit_tree` writes the commit `git commit-tree -m` writes, byte for byte, where
+    it writes it itself (now, or at a date git is told in a form read here); where git would
+    decide something (a date in another form, a name it would trim, text that is not UTF-8),
+    git writes it."""
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    repo = GitRepo(tmp_path / "r", hermetic_env(tmp_path / "home"))
+    (tmp_path / "r").mkdir()
+    repo.git("init", "-q", "-b", "main", f"--object-format={object_format}")
+    repo.write("f", b"x\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "c")
+    tree = repo.git("rev-parse", "HEAD^{tree}").strip()
+    head = repo.git("rev-parse", "HEAD").strip()
+    undated = {k: v for k, v in repo.env.items() if not k.endswith("_DATE")}
+
+    def by_git(message: str, env: dict[str, str]) -> str:
+        args = ["git", "commit-tree", tree, "-p", head, "-m", message]
+        done = subprocess.run(
+            args, cwd=repo.path, env={**undated, **env, "TZ": zone}, capture_output=True, check=True
+        )
+        return done.stdout.decode().strip()
+
+    def ours(message: str, identity: dict[str, str], dates: dict[str, str]) -> str:
+        for who in ("AUTHOR", "COMMITTER"):
+            monkeypatch.delenv(f"GIT_{who}_DATE", raising=False)
+        for name, value in dates.items():
+            monkeypatch.setenv(name, value)
+        return _engine(repo).repo.commit_tree(tree, [head], message, identity=identity)
+
+    try:
+        people = [
+            ("Ann Example", "ann@example.com", "one line"),
+            ("Zoë Ünïcode", "zoe@exämple.org", "two\nlines\n"),
+            ("B", "b@b", ""),
+            ("Trailing dot.", "t@t", "m"),  # git trims it
+            (" Spaced", "s@s", "m"),
+            ("Angle <x>", "a@a", "m"),
+            ("Ann", "ann@example.com", "bytes \udce9 not UTF-8"),  # git rewrites them
+        ]
+        for name, email, message in people:
+            identity = {
+                "GIT_AUTHOR_NAME": name,
+                "GIT_AUTHOR_EMAIL": email,
+                "GIT_COMMITTER_NAME": name,
+                "GIT_COMMITTER_EMAIL": email,
+            }
+            made = ours(message, identity, {})
+            written = repo.git("cat-file", "commit", made)
+            stamp = re.search(r"^author .* (\d+ [+-]\d{4})$", written, re.M)
+            assert stamp is not None, written
+            if "\udce9" not in message:  # git's own commit of that moment is the same object
+                dated = {"GIT_AUTHOR_DATE": stamp[1], "GIT_COMMITTER_DATE": stamp[1]}
+                assert made == by_git(message, {**identity, **dated}), (name, written)
+            # The zone is the one git gives the moment by itself.
+            plain = repo.git("cat-file", "commit", by_git("z", identity))
+            theirs = re.search(r"^committer .* \d+ ([+-]\d{4})$", plain, re.M)
+            assert theirs is not None and stamp[1].split()[1] == theirs[1], (zone, stamp[1])
+        identity = {"GIT_AUTHOR_NAME": "Ann", "GIT_AUTHOR_EMAIL": "a@a"}
+        identity |= {"GIT_COMMITTER_NAME": "Bo", "GIT_COMMITTER_EMAIL": "b@b"}
+        for told in (
+            "2026-01-01T00:00:00Z",
+            "2026-01-01 10:00:00+05:30",
+            "2026-06-30T23:59:59-0330",
+            "@1112904793 +0200",
+            "1112904793 -0000",
+            "2026-01-01T00:00:00",  # local time: git's
+            "Thu, 07 Apr 2005 22:13:13 +0200",
+            "2026-02-30T00:00:00Z",
+        ):
+            dates = {"GIT_AUTHOR_DATE": told, "GIT_COMMITTER_DATE": "@1700000000 +0100"}
+            assert ours("d", identity, dates) == by_git("d", {**identity, **dates}), told
+        fsck = repo.git("fsck", "--full", "--strict")
+        assert "error" not in fsck and "warning" not in fsck, fsck
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
 
 
 @pytest.mark.parametrize("object_format", ["sha1", "sha256"])

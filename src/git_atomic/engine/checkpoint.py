@@ -182,13 +182,8 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         ]
     )
     parents = dict.fromkeys(x for x in [parts.head_oid, *parts.branches.values(), *keep] if x)
-    commit = repo.line(
-        "commit-tree",
-        tree,
-        *[a for p in parents for a in ("-p", p)],
-        "-m",
-        message,
-        env=repo.identity_env(required=False),
+    commit = repo.commit_tree(
+        tree, list(parents), message, identity=repo.identity_env(required=False)
     )
     return parts.written(commit)
 
