@@ -1090,6 +1090,33 @@ def test_a_large_restore_carries_the_scan_index_to_the_restored_tree(repo: GitRe
     assert repo.git("show", f"{after.files_tree}:d2/f2.txt") == "2\n"
 
 
+@pytest.mark.parametrize("keep", [True, False])
+def test_the_scan_index_is_made_to_follow_beside_the_restore_and_kept_only_after_it(
+    repo: GitRepo, keep: bool
+) -> None:
+    """`scanindex.follow` starts git on a copy of the scan index in a thread of its own (the
+    restore writes the files meanwhile); `finish` makes it the worktree's only once the
+    restore ended without an error, and leaves no copy behind either way."""
+    for i in range(320):
+        repo.write(f"d{i % 7}/f{i}.txt", b"%d\n" % i)
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "many")
+    eng = _engine(repo)
+    pre = snapshot.capture(eng.repo, message="pre", ref="refs/atomic/test/pre").snapshot
+    for i in range(320):
+        repo.write(f"d{i % 7}/f{i}.txt", b"changed %d\n" % i)
+    now = snapshot.capture(eng.repo, message="now", ref="refs/atomic/test/now").snapshot
+    following = scanindex.follow(eng.repo, now.files_tree, pre.files_tree)
+    assert following is not None and following.scratch.exists()
+    following.finish(keep=keep)
+    named = repo.git("rev-parse", scanindex.ref_name(eng.repo)).strip()
+    assert named == (pre.files_tree if keep else now.files_tree)
+    assert scanindex.index_file(eng.repo, named).exists()
+    assert not following.scratch.exists()
+    # A small restore is left to the next scan.
+    assert scanindex.follow(eng.repo, now.files_tree, now.files_tree) is None
+
+
 def test_core_untracked_cache_false_is_honoured_by_the_scan(repo: GitRepo) -> None:
     """The scan keeps git's untracked cache (it trusts folder mtimes) unless you set
     core.untrackedCache=false; then every folder is listed, and untracked files are still

@@ -300,7 +300,10 @@ class Journalled:
 
 
 def read_journal(repo: GitRepo) -> Journalled:
-    db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
+    path = repo.path / ".git" / "atomic" / "journal.sqlite3"
+    if not path.exists():  # killed before its first write (an early scan's walk): nothing
+        return Journalled(None, None, False, None)
+    db = sqlite3.connect(path)
     try:
         db.row_factory = sqlite3.Row
         row = db.execute(

@@ -289,6 +289,7 @@ def test_gc_retires_orphan_refs_and_dead_temporaries(repo: GitRepo) -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     killed = [f"index-{dead.pid}-3", f"scan-{dead.pid}-early", f"scan-{dead.pid}-seed"]
+    killed.append(f"scan-follow-{dead.pid}")
     for name in killed:
         (tmp / name).write_bytes(b"junk")
     obj = repo.atomic_json("gc", "--older-than", "30")

@@ -46,8 +46,9 @@ _OP_REF: Final = re.compile(r"^refs/atomic/ops/([0-9a-f]+)/")
 # Refs outside any operation, named by their creation time in milliseconds (hex): rescues of
 # moves outside an operation, and commits made checkpoints for `emergency` / `rollback --to`.
 _TIMED_REF: Final = re.compile(r"^refs/atomic/(?:rescue|commits)/([0-9a-f]+)-")
-# `<what>-<pid>-<n>`, and the early scan's `scan-<pid>-early` and `scan-<pid>-seed` (early.py).
-_TMP_PID: Final = re.compile(r"-(\d+)-(?:\d+|early|seed)$")
+# `<what>-<pid>-<n>`, the early scan's `scan-<pid>-early` and `scan-<pid>-seed` (early.py),
+# a restore's `scan-follow-<pid>` (scanindex.follow).
+_TMP_PID: Final = re.compile(r"(?:-(\d+)-(?:\d+|early|seed)|^scan-follow-(\d+))$")
 _DEFAULT_EXPIRE: Final = "2.weeks.ago"
 
 
@@ -156,7 +157,8 @@ def _remove_dead_temporaries(tmp: Path) -> None:
         return
     for name in names:
         m = _TMP_PID.search(name)
-        if m and int(m.group(1)) != os.getpid() and not process_alive(int(m.group(1)), None):
+        pid = int(m.group(1) or m.group(2)) if m else 0
+        if pid and pid != os.getpid() and not process_alive(pid, None):
             (tmp / name).unlink(missing_ok=True)
 
 

@@ -247,69 +247,93 @@ def _expire_shared(repo: Repo, keeping: Path | None) -> None:
                 path.unlink(missing_ok=True)
 
 
-def follow(repo: Repo, from_tree: str, to_tree: str) -> None:
-    """After a restore turned the worktree from `from_tree`'s files into `to_tree`'s: the scan
-    index that described `from_tree` is made to describe `to_tree`, so that the next capture
-    does not read again every file the restore wrote. Worth an index write only for a large
-    restore; a small one the next scan finds by itself. Its entries for those files get no
-    stat data: the next `status` reads them, and trusts them only if their bytes match."""
+class Following:
+    """A scan index being made to describe a restore's target (`follow`), by git, in a thread
+    of its own while the restore writes the files: its entries for the files the restore
+    writes have no stat data, so what it says does not depend on the writes."""
+
+    def __init__(self, repo: Repo, from_tree: str, to_tree: str, base: Path, info: bytes) -> None:
+        import threading
+
+        self.repo, self.from_tree, self.to_tree, self.base = repo, from_tree, to_tree, base
+        self.scratch = repo.state_dir / "tmp" / f"scan-follow-{os.getpid()}"
+        self.scratch.unlink(missing_ok=True)
+        share(base, self.scratch)
+        self.split = is_split(repo, base)
+        self.made: str | None = None  # its tree, once git wrote it
+        self._thread = threading.Thread(target=self._make, args=(info,), daemon=True)
+        self._thread.start()
+
+    def _make(self, info: bytes) -> None:
+        with contextlib.suppress(OSError, GitError):
+            env = {"GIT_INDEX_FILE": str(self.scratch)}
+            updated = self.repo.run(
+                *git_config(self.split),
+                "update-index",
+                "-z",
+                "--index-info",
+                input=info,
+                env=env,
+                check=False,
+            )
+            if updated.returncode == 0:
+                # Its cached trees, which those entries made stale: without them the next
+                # `status` compares the folders concerned with HEAD entry by entry.
+                self.made = write_tree(self.repo, self.scratch, split=self.split)
+
+    def finish(self, *, keep: bool) -> None:
+        """Once the restore is done (`keep`: it ended without an error): the scan index made
+        the worktree's, if git made the tree `to_tree` from it."""
+        self._thread.join()
+        repo, target = self.repo, index_file(self.repo, self.to_tree)
+        try:
+            if not keep or self.made != self.to_tree:
+                return
+            with contextlib.suppress(OSError, GitError):
+                replace(repo, self.scratch, target)
+                # Only if the ref still names what this started from (another capture may
+                # have moved it).
+                moved = repo.run(
+                    "update-ref",
+                    "-m",
+                    "git-atomic: scan follows a restore",
+                    ref_name(repo),
+                    self.to_tree,
+                    self.from_tree,
+                    check=False,
+                )
+                if moved.returncode == 0:
+                    discard(repo, self.base, keeping=target)
+        finally:
+            discard(repo, self.scratch, keeping=self.base if self.base.exists() else target)
+
+
+def follow(repo: Repo, from_tree: str, to_tree: str) -> Following | None:
+    """Before a restore turns the worktree from `from_tree`'s files into `to_tree`'s: the scan
+    index that describes `from_tree` starts to be made to describe `to_tree` (the caller
+    finishes it after the restore), so that the next capture does not read again every file
+    the restore wrote. Worth an index write only for a large restore; a small one the next
+    scan finds by itself. Its entries for those files get no stat data: the next `status`
+    reads them, and trusts them only if their bytes match."""
     if from_tree == to_tree or repo.root.is_relative_to(repo.state_dir):
-        return
+        return None
     # A cache: the rollback it follows is done whatever happens here, and the next scan would
     # find those files by itself.
     with contextlib.suppress(OSError, GitError):
-        _follow(repo, from_tree, to_tree)
-
-
-def _follow(repo: Repo, from_tree: str, to_tree: str) -> None:
-    changes = repo.diff_trees(from_tree, to_tree)
-    base = index_file(repo, from_tree)
-    if len(changes) < EDIT_AT_MOST or not base.exists():
-        return
-    scratch = repo.state_dir / "tmp" / f"scan-follow-{os.getpid()}"
-    scratch.unlink(missing_ok=True)
-    share(base, scratch)
-    info = b"".join(
-        (
-            f"{c.new_mode} {c.new_oid}".encode()
-            if c.status != "D"
-            else b"0 " + repo.zero_oid.encode()
+        changes = repo.diff_trees(from_tree, to_tree)
+        base = index_file(repo, from_tree)
+        if len(changes) < EDIT_AT_MOST or not base.exists():
+            return None
+        info = b"".join(
+            (
+                f"{c.new_mode} {c.new_oid}".encode()
+                if c.status != "D"
+                else b"0 " + repo.zero_oid.encode()
+            )
+            + b"\t"
+            + c.path
+            + b"\0"
+            for c in changes
         )
-        + b"\t"
-        + c.path
-        + b"\0"
-        for c in changes
-    )
-    try:
-        split = is_split(repo, base)
-        env = {"GIT_INDEX_FILE": str(scratch)}
-        config = git_config(split)
-        if (
-            repo.run(
-                *config, "update-index", "-z", "--index-info", input=info, env=env, check=False
-            ).returncode
-            != 0
-        ):
-            return
-        # Its cached trees, which those entries made stale: without them the next `status`
-        # compares the folders concerned with HEAD entry by entry. Its tree is `to_tree`.
-        if write_tree(repo, scratch, split=split) != to_tree:
-            return
-        target = index_file(repo, to_tree)
-        replace(repo, scratch, target)
-        # Only if the ref still names what this started from (another capture may have moved it).
-        if (
-            repo.run(
-                "update-ref",
-                "-m",
-                "git-atomic: scan follows a restore",
-                ref_name(repo),
-                to_tree,
-                from_tree,
-                check=False,
-            ).returncode
-            == 0
-        ):
-            discard(repo, base, keeping=target)
-    finally:
-        discard(repo, scratch, keeping=base if base.exists() else target)
+        return Following(repo, from_tree, to_tree, base, info)
+    return None

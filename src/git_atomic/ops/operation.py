@@ -255,10 +255,18 @@ class Engine:
         else:
             current = rescue.probe_half_restored(self.ctx)
         failpoints.hit(f"{event}:after-rescue")
-        outcome = self._restore(current, target, event=event, paths=paths, with_refs=with_refs)
-        self._record_restore(op_id, event, rescue_sha, target_sha, outcome)
-        if not paths:
-            scanindex.follow(self.repo, current.files_tree, target.files_tree)
+        # The scan index follows the restore, made while the files are written.
+        following = (
+            None if paths else scanindex.follow(self.repo, current.files_tree, target.files_tree)
+        )
+        done = False
+        try:
+            outcome = self._restore(current, target, event=event, paths=paths, with_refs=with_refs)
+            self._record_restore(op_id, event, rescue_sha, target_sha, outcome)
+            done = True
+        finally:
+            if following is not None:
+                following.finish(keep=done)
         if op_id is None:
             self.tell_too_large()
         return RollbackResult(rescue_sha, target_sha, outcome)
