@@ -323,12 +323,12 @@ def noted_blobs(records: Sequence[Record]) -> list[str]:
             for note in notes
             if isinstance(note, dict)
             for entry in note.values()
-            if isinstance(entry, list) and len(entry) == 2 and _OID.fullmatch(str(entry[1]))
+            if isinstance(entry, list) and len(entry) == 2 and re.fullmatch(_OID, str(entry[1]))
         }
     )
 
 
-_OID: Final = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_OID: Final = r"[0-9a-f]{40}|[0-9a-f]{64}"
 
 
 def pending_of(record: Record) -> list[dict[str, object]]:

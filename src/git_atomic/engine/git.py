@@ -679,10 +679,9 @@ def _plain_ident(text: str) -> bool:
 
 # The forms of GIT_AUTHOR_DATE / GIT_COMMITTER_DATE read here (any other is git's to read):
 # git's own `[@]<seconds> <+-hhmm>`, and ISO 8601 `YYYY-MM-DD[T ]hh:mm:ss` with `Z` or an offset.
-_RAW_DATE: Final = re.compile(r"(@?)(\d{1,10}) ([+-])(\d\d)(\d\d)")
-_ISO_DATE: Final = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:Z|([+-])(\d\d):?(\d\d))"
-)
+# Patterns, compiled (and cached by `re`) only when a date is set: not at every start.
+_RAW_DATE: Final = r"(@?)(\d{1,10}) ([+-])(\d\d)(\d\d)"
+_ISO_DATE: Final = r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:Z|([+-])(\d\d):?(\d\d))"
 
 
 def _git_date(text: str) -> tuple[int, int] | None:
@@ -690,7 +689,7 @@ def _git_date(text: str) -> tuple[int, int] | None:
     not read here."""
     import calendar
 
-    raw = _RAW_DATE.fullmatch(text)
+    raw = re.fullmatch(_RAW_DATE, text)
     if raw is not None:
         hours, minutes = int(raw[4]), int(raw[5])
         # Without `@`, git takes a number for seconds only from 100,000,000 on.
@@ -698,7 +697,7 @@ def _git_date(text: str) -> tuple[int, int] | None:
             return None
         offset = hours * 60 + minutes
         return int(raw[2]), -offset if raw[3] == "-" else offset
-    iso = _ISO_DATE.fullmatch(text)
+    iso = re.fullmatch(_ISO_DATE, text)
     if iso is None:
         return None
     year, month, day, hour, minute, second = (int(iso[i]) for i in range(1, 7))

@@ -36,8 +36,8 @@ HEAD: Final = b"HEAD"
 # Pseudo-refs of the worktree's git dir git reads through a link when asked for them.
 _PSEUDO: Final = (b"HEAD", b"ORIG_HEAD", b"FETCH_HEAD")
 _COMMON: Final = b"common/"  # in the aside folder, a linked worktree's shared git dir's entries
-_HEAD_TEXT: Final = re.compile(rb"(ref:[ \t]*refs/[^\0\n]*|[0-9a-f]{40}|[0-9a-f]{64})\n?")
-_OID: Final = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")
+_HEAD_TEXT: Final = rb"(ref:[ \t]*refs/[^\0\n]*|[0-9a-f]{40}|[0-9a-f]{64})\n?"
+_OID: Final = rb"[0-9a-f]{40}|[0-9a-f]{64}"
 _TMP: Final = b".atomic-tmp"
 STATE: Final = b"atomic"  # our folder in the shared git dir (Repo.state_dir)
 _OURS: Final = (b"refs/atomic/ops", b"logs/refs/atomic/ops")
@@ -63,7 +63,7 @@ def _head_damaged(tree: safefs.Tree) -> bool:
     if kind != stat.S_IFREG:
         return True  # gone, a folder, a fifo
     data = tree.read(HEAD)
-    return data is None or _HEAD_TEXT.fullmatch(data) is None
+    return data is None or re.fullmatch(_HEAD_TEXT, data) is None
 
 
 def aside_holds_head(git_dir: Path) -> bool:
@@ -261,7 +261,7 @@ def _files(tree: safefs.Tree, top: bytes) -> Iterator[bytes]:
 def _last_value(log: bytes) -> bytes | None:
     lines = log.rstrip(b"\n").rsplit(b"\n", 1)
     fields = lines[-1].split(b" ", 2)
-    if len(fields) < 2 or not _OID.fullmatch(fields[1]) or not fields[1].strip(b"0"):
+    if len(fields) < 2 or not re.fullmatch(_OID, fields[1]) or not fields[1].strip(b"0"):
         return None  # no line, or the last one deleted the ref
     return fields[1]
 

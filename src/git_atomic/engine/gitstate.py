@@ -80,7 +80,7 @@ ASIDE: Final = gitlinks.ASIDE
 REF_PREFIXES: Final = ("refs/bisect/", "refs/rewritten/")
 _REFS_ENTRY: Final = "refs"  # in the gitstate tree: `<oid> <ref>` lines
 _FILES_DIR: Final = "git"  # in the gitstate tree: the files, as they were in the git dir
-_OID: Final = re.compile(rb"\b(?:[0-9a-f]{64}|[0-9a-f]{40})\b")  # SHA-256 or SHA-1
+_OID: Final = rb"\b(?:[0-9a-f]{64}|[0-9a-f]{40})\b"  # SHA-256 or SHA-1
 _LOCK_GRACE_S: Final = 1.0
 
 
@@ -129,7 +129,7 @@ def capture(repo: Repo, refs: Mapping[str, str]) -> Saved | None:
     mentioned = set(own_refs.values())
     for mode, data in files.values():
         if mode == _FILE and len(data) < 1 << 20:
-            mentioned.update(m.decode() for m in _OID.findall(data))
+            mentioned.update(m.decode() for m in re.findall(_OID, data))
     kinds = _kinds(repo, sorted(mentioned))
     # AUTO_MERGE names a tree: kept reachable from this one, as `objects/<its id>`.
     trees = [o for o, k in kinds.items() if k == "tree"]

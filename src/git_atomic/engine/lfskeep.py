@@ -40,7 +40,7 @@ from git_atomic.engine.git import Repo
 MIN_SIZE: Final = 16 << 10
 _CHUNK: Final = 1 << 20
 _HEX64: Final = re.compile(rb"[0-9a-f]{64}")
-_OID: Final = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+_OID: Final = rb"[0-9a-f]{40}(?:[0-9a-f]{24})?"
 _MAGIC: Final = b"git-atomic: Git LFS content kept outside .git/objects (.git/atomic/lfs)\n"
 
 
@@ -247,7 +247,7 @@ def markers(repo: Repo) -> dict[str, Kept]:
         # A line cut by a crash is left out; ids and names are only ever hex digits.
         if (
             len(fields) == 3
-            and _OID.fullmatch(fields[0])
+            and re.fullmatch(_OID, fields[0])
             and _HEX64.fullmatch(fields[1])
             and fields[2].isdigit()
         ):
