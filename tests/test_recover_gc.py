@@ -289,7 +289,11 @@ def test_gc_retires_orphan_refs_and_dead_temporaries(repo: GitRepo) -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     killed = [f"index-{dead.pid}-3", f"scan-{dead.pid}-early", f"scan-{dead.pid}-seed"]
-    killed.append(f"scan-follow-{dead.pid}")
+    killed += [
+        f"scan-follow-{dead.pid}",
+        f"scan-follow-{dead.pid}.lock",
+        f"index-{dead.pid}-3.lock",
+    ]
     for name in killed:
         (tmp / name).write_bytes(b"junk")
     obj = repo.atomic_json("gc", "--older-than", "30")

@@ -47,8 +47,8 @@ _OP_REF: Final = re.compile(r"^refs/atomic/ops/([0-9a-f]+)/")
 # moves outside an operation, and commits made checkpoints for `emergency` / `rollback --to`.
 _TIMED_REF: Final = re.compile(r"^refs/atomic/(?:rescue|commits)/([0-9a-f]+)-")
 # `<what>-<pid>-<n>`, the early scan's `scan-<pid>-early` and `scan-<pid>-seed` (early.py),
-# a restore's `scan-follow-<pid>` (scanindex.follow).
-_TMP_PID: Final = re.compile(r"(?:-(\d+)-(?:\d+|early|seed)|^scan-follow-(\d+))$")
+# a restore's `scan-follow-<pid>` (scanindex.follow); and the `.lock` a killed git left beside.
+_TMP_PID: Final = re.compile(r"(?:-(\d+)-(?:\d+|early|seed)|^scan-follow-(\d+))(?:\.lock)?$")
 _DEFAULT_EXPIRE: Final = "2.weeks.ago"
 
 

@@ -149,8 +149,8 @@ def _seeded(repo: git.Repo, tmp: Path, scratch: Path) -> Scan | None:
     """No scan index yet (a fresh clone, a new worktree): a scan seeded from your index, as
     the capture would seed it, started now rather than after the journal is open. Its seed is a
     hard link to your index file, kept until the capture has linked the index it reads: the
-    capture keeps this scan only when both are the same file (capturedisk.py), so a scan from
-    an index you replaced meanwhile is never used."""
+    capture keeps this scan only when both are the same file, unchanged since (capturedisk.py),
+    so a scan from an index replaced or rewritten meanwhile is never used."""
     try:
         if not stat.S_ISREG(os.lstat(repo.index_path).st_mode):
             return None  # a link is git dir state (gitstate.py), never read
@@ -160,6 +160,9 @@ def _seeded(repo: git.Repo, tmp: Path, scratch: Path) -> Scan | None:
     seed.unlink(missing_ok=True)
     try:
         os.link(repo.index_path, seed)
+        # Before the scan reads it: a file written in place since (not git's way, but `cp` over
+        # it is one) has another mtime or checksum by the time the capture compares.
+        key = scan.file_key(seed)
     except OSError:
         return None  # a copy could not be told from your index later: the capture seeds it
     try:
@@ -170,5 +173,5 @@ def _seeded(repo: git.Repo, tmp: Path, scratch: Path) -> Scan | None:
     if running is None:
         seed.unlink(missing_ok=True)
         return None
-    running.seed = seed
+    running.seed, running.seed_key = seed, key
     return running

@@ -375,7 +375,9 @@ class Repo(RepoConfig):
         if len(set(parents)) != len(parents):
             return None
         now = int(time.time())
-        offset = time.localtime(now).tm_gmtoff // 60
+        seconds_east = time.localtime(now).tm_gmtoff
+        # In minutes, as git's C division gives them: towards zero (a zone of -5:30:30 is -0530).
+        offset = int(seconds_east / 60)
         lines = [f"tree {tree}", *(f"parent {p}" for p in parents)]
         for who in ("AUTHOR", "COMMITTER"):
             name, email = identity.get(f"GIT_{who}_NAME"), identity.get(f"GIT_{who}_EMAIL")
@@ -389,6 +391,10 @@ class Repo(RepoConfig):
         # `-m` ends the message with a newline, unless it has one, or is empty.
         ending = "" if not message or message.endswith("\n") else "\n"
         text = "\n".join(lines) + "\n\n" + message + ending
+        # git takes text with a noncharacter (U+FDD0..U+FDEF, U+xxFFFE, U+xxFFFF) for not UTF-8,
+        # and writes it again as Latin-1.
+        if any(0xFDD0 <= ord(c) <= 0xFDEF or ord(c) & 0xFFFE == 0xFFFE for c in text):
+            return None
         try:
             return text.encode("utf-8")  # strict: a surrogate (bytes that were not UTF-8) fails
         except UnicodeEncodeError:
@@ -692,8 +698,10 @@ def _git_date(text: str) -> tuple[int, int] | None:
     raw = re.fullmatch(_RAW_DATE, text)
     if raw is not None:
         hours, minutes = int(raw[4]), int(raw[5])
-        # Without `@`, git takes a number for seconds only from 100,000,000 on.
-        if hours > 14 or minutes > 59 or (not raw[1] and int(raw[2]) < 100_000_000):
+        # Without `@`, git takes a number for seconds only from 100,000,000 on, and refuses
+        # one past 2099 (4,102,444,800 is 2100-01-01).
+        plain = not raw[1] and not 100_000_000 <= int(raw[2]) < 4_102_444_800
+        if hours > 14 or minutes > 59 or plain:
             return None
         offset = hours * 60 + minutes
         return int(raw[2]), -offset if raw[3] == "-" else offset

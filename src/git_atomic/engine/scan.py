@@ -70,6 +70,7 @@ class Scan:
         # Seeded before the capture linked your index (early.py): a link to the index file it
         # was seeded from, until the capture has compared it with its own (`same_seed`).
         self.seed: Path | None = None
+        self.seed_key: tuple[int | bytes, ...] = ()  # its `file_key` when it was linked
 
 
 def start(
@@ -153,18 +154,29 @@ def _start_status(scan: Scan, untracked: tuple[str, ...]) -> None:
     )
 
 
+def file_key(path: Path) -> tuple[int | bytes, ...]:
+    """What tells an index file from another, and from itself rewritten: its inode, size and
+    mtime, and its last 32 bytes (the checksum of its content, unless `index.skipHash`). Not
+    its ctime: each hard link made to it (the seed's, the scan's, the capture's) changes that."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        tail = os.pread(fd, 32, max(0, st.st_size - 32))
+    finally:
+        os.close(fd)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, tail)
+
+
 def same_seed(scan: Scan, index_copy: Path | None) -> bool:
     """Whether a scan seeded early started from the very file the capture linked as your index
-    (`index_copy`, None: no index): the same inode, which git never writes in place. The early
+    (`index_copy`, None: no index), unchanged since: the same inode (git never writes an index
+    in place) with the same size, mtime and checksum (something else may: `cp` over it). The early
     seed's link is removed once asked. True for a scan not seeded early."""
     seed, scan.seed = scan.seed, None
     if seed is None:
         return True
     try:
-        if index_copy is None:
-            return False
-        mine, theirs = os.stat(seed), os.stat(index_copy)
-        return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
+        return index_copy is not None and file_key(index_copy) == scan.seed_key
     except OSError:
         return False
     finally:
