@@ -894,6 +894,11 @@ def test_a_checkpoint_commit_written_without_git_is_the_one_git_writes(
             "2026-01-01T00:00:00",  # local time: git's
             "Thu, 07 Apr 2005 22:13:13 +0200",
             "2026-02-30T00:00:00Z",
+            "2024-02-29T12:00:00Z",  # leap days: counted here, not by calendar
+            "2000-02-29T23:00:00-0100",
+            "2023-02-29T00:00:00Z",
+            "2099-12-31T23:59:59+1400",
+            "1999-12-31T23:59:59Z",
             "4102444800 +0000",  # 2100 without `@`: git refuses it, so must we
         ):
             dates = {"GIT_AUTHOR_DATE": told, "GIT_COMMITTER_DATE": "@1700000000 +0100"}

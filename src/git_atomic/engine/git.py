@@ -693,8 +693,6 @@ _ISO_DATE: Final = r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:Z|([+-])(\d
 def _git_date(text: str) -> tuple[int, int] | None:
     """(seconds, offset in minutes) of a date git is told, as git reads it; None for a form
     not read here."""
-    import calendar
-
     raw = re.fullmatch(_RAW_DATE, text)
     if raw is not None:
         hours, minutes = int(raw[4]), int(raw[5])
@@ -711,7 +709,8 @@ def _git_date(text: str) -> tuple[int, int] | None:
     year, month, day, hour, minute, second = (int(iso[i]) for i in range(1, 7))
     if not (1970 <= year < 2100 and 1 <= month <= 12 and hour < 24 and minute < 60):
         return None
-    if not (1 <= day <= calendar.monthrange(year, month)[1] and second < 60):
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if not (1 <= day <= _MONTH_DAYS[month - 1] + (month == 2 and leap) and second < 60):
         return None
     offset = 0
     if iso[7] is not None:
@@ -719,9 +718,23 @@ def _git_date(text: str) -> tuple[int, int] | None:
             return None
         offset = int(iso[8]) * 60 + int(iso[9])
         offset = -offset if iso[7] == "-" else offset
-    local = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    local = _civil_days(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
     seconds = local - offset * 60
     return (seconds, offset) if seconds >= 0 else None
+
+
+_MONTH_DAYS: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _civil_days(year: int, month: int, day: int) -> int:
+    """Days from 1970-01-01 to a date of the proleptic Gregorian calendar (what
+    calendar.timegm counts, without importing calendar into every command's child)."""
+    if month <= 2:
+        year -= 1
+    era, year_of_era = divmod(year, 400)
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
 
 
 def _zone(offset: int) -> str:
