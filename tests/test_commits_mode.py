@@ -208,6 +208,119 @@ def test_a_session_commits_each_stage_effect_only(repo: GitRepo) -> None:
     assert _mine(repo.fingerprint(), WIP_PATHS) == _mine(before, WIP_PATHS)
 
 
+# Each path: (before the operation, what its first stage does, what its second stage does).
+# The family: the operation's second stage touching a path its own first commit holds.
+TWO_STAGES = {
+    "a.txt": (None, "printf 'a1\\n' > a.txt", "printf 'a2\\n' >> a.txt"),
+    "b.txt": (None, "echo b > b.txt", "rm b.txt"),
+    "c.sh": (None, "echo c > c.sh", "chmod +x c.sh"),
+    "clean.txt": (b"clean\n", "echo op1 >> clean.txt", "echo op2 >> clean.txt"),
+    "story2.txt": (
+        TEXT,
+        "sed -i 's/^line 12$/op 12/' story2.txt",
+        "sed -i 's/^op 12$/op 12 again/' story2.txt",
+    ),
+    "tool.sh": (b"#!/bin/sh\n", "echo op >> tool.sh", "printf '#!/bin/sh\\n' > tool.sh"),
+    "gone.txt": (b"to be deleted\n", "rm gone.txt", "echo back > gone.txt"),
+    "story.txt": (
+        TEXT,
+        "sed -i 's/^line 12$/op 12/' story.txt",
+        "sed -i 's/^line 10$/op 10/' story.txt",
+    ),
+}
+
+
+def _two_stages(repo: GitRepo) -> tuple[str, str]:
+    """A session with your work in progress (story.txt among it) whose two stages touch the
+    same paths; the branch and the status before it."""
+    _base(repo)
+    repo.write("story2.txt", TEXT)
+    repo.git("add", "story2.txt")
+    repo.git("commit", "-qm", "story2")
+    base = repo.head()
+    _wip(repo)
+    status = repo.git("status", "--porcelain")
+    repo.atomic_json("begin", "steps")
+    _sh(repo, "; ".join(first for _, first, _ in TWO_STAGES.values()))
+    repo.atomic_json("checkpoint", "-m", "first step")
+    return base, status
+
+
+def _sh(repo: GitRepo, script: str) -> None:
+    import subprocess
+
+    subprocess.run(["sh", "-c", script], cwd=repo.path, env=repo.env, check=True)
+
+
+def test_a_session_commits_the_change_since_its_last_commit_on_paths_it_committed(
+    repo: GitRepo,
+) -> None:
+    """A stage that changes again what the operation's own earlier commit holds (a file it
+    made and then edits, the same line twice, a change undone, a deletion undone) commits that
+    change, held back nowhere: measured from PRE-OP, the earlier commit and the stage would
+    be two changes of one file, and a file the operation created would clash with itself."""
+    base, status = _two_stages(repo)
+    _sh(repo, "; ".join(second for _, _, second in TWO_STAGES.values()))
+    res = repo.atomic_json("commit")
+    assert res["status"] == "committed" and "held_back" not in res, res
+    assert repo.git("log", "--format=%s", f"{base}..HEAD").splitlines() == [
+        "POST-OP: steps - validation complete",
+        "OP-EXEC: steps - first step",
+    ]
+    expected = _tree(repo, base)
+    expected["a.txt"] = ("100644", _blob(repo, b"a1\na2\n"))
+    expected["c.sh"] = ("100755", _blob(repo, b"c\n"))
+    expected["clean.txt"] = ("100644", _blob(repo, b"clean\nop1\nop2\n"))
+    expected["story2.txt"] = ("100644", _blob(repo, _with(TEXT, l12=b"op 12 again\n")))
+    expected["gone.txt"] = ("100644", _blob(repo, b"back\n"))
+    story = _with(TEXT, l10=b"op 10\n", l12=b"op 12\n")
+    expected["story.txt"] = ("100644", _blob(repo, story))
+    assert _tree(repo, "HEAD") == expected  # b.txt made and removed; tool.sh as it was
+    # Your work in progress is where it was, split as it was: the only thing in the status.
+    assert repo.git("status", "--porcelain") == status
+    assert repo.git("show", ":story.txt").encode() == _with(
+        TEXT, l1=b"staged top\n", l10=b"op 10\n", l12=b"op 12\n"
+    )
+
+
+def test_a_path_held_back_by_the_first_commit_is_held_back_by_the_next_one_too(
+    repo: GitRepo,
+) -> None:
+    """Held back once (the operation changed a line you had changed), a path stays HEAD's in
+    every later commit of the operation, never committed in part without its first change."""
+    base = _base(repo)
+    _wip(repo)  # story.txt: line 1 staged, line 4 unstaged
+    repo.atomic_json("begin", "steps")
+    _sh(repo, "sed -i 's/^unstaged middle$/op middle/' story.txt; echo one > one.txt")
+    repo.atomic_json("checkpoint", "-m", "first step")
+    _sh(repo, "sed -i 's/^line 8$/op eight/' story.txt; echo two > two.txt")
+    res = repo.atomic_json("commit")
+    assert res["status"] == "committed" and res["held_back"] == ["story.txt"]
+    assert repo.git("diff", "--name-only", base, "HEAD").split() == ["one.txt", "two.txt"]
+    assert repo.git("show", ":story.txt").encode() == _with(TEXT, l1=b"staged top\n")
+    assert repo.read("story.txt") == _with(
+        TEXT, l1=b"staged top\n", l4=b"op middle\n", l8=b"op eight\n"
+    )
+
+
+def test_a_branch_moved_back_over_the_operation_s_commit_is_committed_from_pre_op(
+    repo: GitRepo,
+) -> None:
+    """If the branch no longer holds the operation's earlier commit (reset over it), the next
+    commit is measured from PRE-OP again: the whole effect, none of it lost."""
+    base, _ = _two_stages(repo)
+    repo.git("reset", "-q", "--mixed", base)  # the OP-EXEC commit dropped, the files kept
+    _sh(repo, "; ".join(second for _, _, second in TWO_STAGES.values()))
+    res = repo.atomic_json("commit")
+    assert res["status"] == "committed"
+    assert repo.git("log", "--format=%s", f"{base}..HEAD").splitlines() == [
+        "POST-OP: steps - validation complete"
+    ]
+    assert repo.git("show", "HEAD:a.txt") == "a1\na2\n"
+    assert repo.git("show", "HEAD:clean.txt") == "clean\nop1\nop2\n"
+    assert repo.git("show", "HEAD:gone.txt") == "back\n"
+
+
 def test_subjects_are_short_and_the_body_holds_the_whole_command(repo: GitRepo) -> None:
     _base(repo)
     code = "open('calc.py', 'w').write('def add(a, b):\\n    return a + b\\n')"

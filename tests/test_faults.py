@@ -256,6 +256,7 @@ class Prepared:
     template_state: State
     completed: State  # the killed command, run to the end without a kill
     completed_exit: int
+    completed_tracked: str  # `git status` of tracked files after the completed command
     occurrences: list[tuple[str, int]]  # every (step, N) the command reaches
 
 
@@ -278,6 +279,7 @@ def prepare(s: Scenario, history: str, base: Path) -> Prepared:
         counts[step] += 1
         occurrences.append((step, counts[step]))
     stop_helpers(base)  # the template's and the trace run's: nothing runs in a template
+    completed_tracked = tracked_changes(probe)
     return Prepared(
         s,
         history,
@@ -286,8 +288,22 @@ def prepare(s: Scenario, history: str, base: Path) -> Prepared:
         template_state,
         probe.fingerprint(),
         res.returncode,
+        completed_tracked,
         occurrences,
     )
+
+
+def tracked_changes(repo: GitRepo) -> str:
+    """Tracked files that differ from HEAD or the index, without refreshing the index (a
+    second recover compares it)."""
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=repo.path,
+        env={**repo.env, "GIT_OPTIONAL_LOCKS": "0"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 # --- what recover must reach -----------------------------------------------------------------
@@ -415,15 +431,14 @@ def kill_and_recover(p: Prepared, step: str, nth: int, work: Path) -> Kill:
     after = repo.fingerprint()
     if files_only:
         problems += [d for d in after.diff(expected) if d.startswith("file ")]
-        tracked = subprocess.run(  # no index refresh: the second recover compares it
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=repo.path,
-            env={**repo.env, "GIT_OPTIONAL_LOCKS": "0"},
-            capture_output=True,
-            text=True,
-        ).stdout
-        if tracked:
-            problems.append(f"--accept left uncommitted tracked changes:\n{tracked}")
+        # What --accept commits is the operation's effect: your uncommitted changes from
+        # before it stay uncommitted, as after the same command run to its end.
+        tracked = tracked_changes(repo)
+        if tracked != p.completed_tracked:
+            problems.append(
+                f"--accept left uncommitted tracked changes {tracked!r}; the command run to "
+                f"its end leaves {p.completed_tracked!r}"
+            )
     else:
         problems += after.diff(expected)
     problems += soundness(repo)
@@ -554,12 +569,30 @@ def every_occurrence(prepared: Iterable[Prepared]) -> list[Job]:
     return [(p, step, n) for p in prepared for step, n in pick(p, exhaustive=True)]
 
 
-def accepting(p: Prepared) -> Prepared:
-    """The same prepared repository, recovered with --accept."""
+# A failing scenario's twin that passes: the same change, committed. What --accept leaves
+# uncommitted is what that twin leaves (the completed failing command took its change back).
+PASSING_TWIN = {"commit-fail": "commit", "run-fail": "run-ok", "run-gate-fail": "run-ok"}
+PASSING_TWIN |= {"api-raise": "api"}
+
+
+def accepting(p: Prepared, twin: Prepared | None = None) -> Prepared:
+    """The same prepared repository, recovered with --accept; `twin`: its passing twin."""
     s = p.scenario
     return dataclasses.replace(
-        p, scenario=dataclasses.replace(s, name=f"{s.name}+accept", recover_args=("--accept",))
+        p,
+        scenario=dataclasses.replace(s, name=f"{s.name}+accept", recover_args=("--accept",)),
+        completed_tracked=(twin or p).completed_tracked,
     )
+
+
+def with_accepting(chosen: list[Prepared]) -> list[Prepared]:
+    """`chosen`, and each of them recovered with --accept (but the recover scenarios)."""
+    by_key = {(p.scenario.name, p.history): p for p in chosen}
+    return chosen + [
+        accepting(p, by_key.get((PASSING_TWIN.get(p.scenario.name, ""), p.history)))
+        for p in chosen
+        if not p.scenario.name.startswith("recover")
+    ]
 
 
 def report(kills: list[Kill], capsys: pytest.CaptureFixture[str], title: str) -> None:
@@ -655,6 +688,5 @@ def test_kill_then_recover_accept(
 def test_kill_at_every_occurrence_both_modes_both_recoveries(
     prepared: Scenarios, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    chosen = prepared.get(*EVERY)
-    chosen += [accepting(p) for p in chosen if not p.scenario.name.startswith("recover")]
+    chosen = with_accepting(prepared.get(*EVERY))
     report(kill_all(every_occurrence(chosen), tmp_path), capsys, "crash harness (exhaustive)")

@@ -11,7 +11,8 @@ A checkpoint is a commit whose tree holds:
                       commits); PRE-OP of a commits-mode operation only
   commit-base   tree  what that operation's commits are measured from: the files as a commit
                       would hold them (filtered bytes, untracked files left out); PRE-OP of a
-                      commits-mode operation only
+                      commits-mode operation, and each checkpoint that commits (what the
+                      next commit is measured from, phasecommit.py)
   empty-folders blob  NUL-separated empty folders (the innermost ones); absent when none. Meta
                       says whether it lists every empty folder git does not ignore
                       (`all_empty_folders`) or, in checkpoints written before, only those

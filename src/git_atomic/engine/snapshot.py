@@ -89,6 +89,8 @@ def capture(
         commit_tree = None
         if for_commit:
             commit_tree = _commit_tree(repo, git_side.side.tree, held, untracked_of_op)
+            # Kept by the checkpoint: the operation's next commit is measured from it.
+            parts = dataclasses.replace(parts, commit_base=commit_tree)
         in_progress = git_side.in_progress
         kept_by_state = in_progress.keep if in_progress is not None else ()
         snap = checkpoint.write(repo, parts, message=message, keep=kept_by_state)

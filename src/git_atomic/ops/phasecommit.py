@@ -3,7 +3,12 @@
 A commit holds HEAD plus the operation's *effect*: the change from its `Base` (PRE-OP's files as
 a commit would hold them, the files untracked then left out) to the files being committed,
 applied onto HEAD's tree by git's three-way merge (`merge-tree --write-tree`, per hunk for
-text). Your work in progress from before the operation is on both sides of that change, so it
+text). Once the operation has committed, its next commit holds the change since then: its base
+is the files its last commit was measured to (`measured_to` in its record), for as long as
+HEAD still holds that commit; measured from PRE-OP, a file the operation created and then
+edited again would be a change of its own commit's against itself.
+
+Your work in progress from before the operation is on both sides of that change, so it
 cancels out: it is never committed. The index keeps it as it was, staged or not: the commit's
 change is merged into the index three-way too, so only the paths the commit changed are
 rewritten there.
@@ -35,6 +40,7 @@ from git_atomic.engine.git import RawChange, Repo
 
 SUBJECT_WIDTH: Final = 72
 UNTRACKED_NAMED: Final = 5  # a phase commit's untracked files named in its record, at most
+MEASURED_TO: Final = "measured_to"  # the record's key: where the next commit measures from
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class Plan:
     tree: str  # the commit's tree
     staged: str  # the index's entries once the commit is made
     held_back: tuple[bytes, ...]  # changed by the operation and by you: left uncommitted
+    measured_to: str  # the files this change was measured to, held paths as in the base
 
 
 def base_of(repo: Repo, pre_op: str) -> Base:
@@ -103,11 +110,11 @@ def plan(
         if merged.oid is not None:
             index = isolation.merge_trees(repo, base=head_tree, ours=staged, theirs=merged.oid)
             if index.oid is not None:
-                return Plan(merged.oid, index.oid, tuple(sorted(held)))
+                return Plan(merged.oid, index.oid, tuple(sorted(held)), theirs)
             conflicts = index.conflicts
         more = _named(effect, held, conflicts)
         if not more:  # everything held back and still no clean merge: commit nothing at all
-            return Plan(head_tree, staged, tuple(sorted(held)))
+            return Plan(head_tree, staged, tuple(sorted(held)), base)
         held |= more
 
 
@@ -156,6 +163,7 @@ def commit_phase(
     journal holds the commit as the intent until the branch and the index name it."""
     snap = captured.snapshot
     assert captured.commit_tree is not None
+    base = _since_last_commit(repo, journal, op_id, base, snap.head_oid)
     head_tree = tree_of(repo, snap.head_oid)
     planned = plan(
         repo,
@@ -170,6 +178,7 @@ def commit_phase(
     if base.untracked is None and captured.untracked:
         _note(journal, op_id, "left_untracked", sorted(captured.untracked)[:UNTRACKED_NAMED])
     if planned.tree == head_tree:
+        _measured(journal, op_id, planned.measured_to, snap.head_oid)
         return None
     parents = ["-p", snap.head_oid] if snap.head_oid else []
     commit = repo.line(
@@ -193,7 +202,37 @@ def commit_phase(
     failpoints.hit("commit-phase:before-index")
     put_index(repo, snap, captured.flags, planned.staged)
     journal.set_pending(op_id, None)
+    # Only now: a crash before this measures the next commit from further back, which holds
+    # back at worst; never from further on, which would leave part of the effect out.
+    _measured(journal, op_id, planned.measured_to, commit)
     return Made(commit, planned.staged)
+
+
+def _since_last_commit(
+    repo: Repo, journal: Journal, op_id: str, base: Base, head: str | None
+) -> Base:
+    """The base of the operation's next commit: the files its last commit was measured to,
+    while HEAD is that commit or descends from it and the tree is still there (a branch reset
+    over it since, or the tree pruned: from `base`, PRE-OP, again)."""
+    op = journal.op(op_id)
+    last = op.details.get(MEASURED_TO) if op is not None else None
+    if not isinstance(last, dict) or head is None:
+        return base
+    tree, at = last.get("tree"), last.get("head")
+    if not isinstance(tree, str) or not isinstance(at, str):
+        return base
+    if at != head and repo.run("merge-base", "--is-ancestor", at, head, check=False).returncode:
+        return base
+    if not repo.is_loose(tree) and repo.run("cat-file", "-e", tree, check=False).returncode:
+        return base
+    return Base(tree, base.untracked)
+
+
+def _measured(journal: Journal, op_id: str, tree: str, head: str | None) -> None:
+    """Record what the operation's change was measured to, with the HEAD that holds it."""
+    op = journal.op(op_id)
+    assert op is not None
+    journal.set_detail(op_id, {**op.details, MEASURED_TO: {"tree": tree, "head": head}})
 
 
 def _note(journal: Journal, op_id: str, key: str, paths: Sequence[bytes]) -> None:
