@@ -280,6 +280,23 @@ def test_gc_keeps_everything_younger_than_days(repo: GitRepo) -> None:
     assert atomic_refs(repo) == before
 
 
+@pytest.mark.parametrize("command", ["gc", "recover"])
+def test_gc_and_recover_remove_dead_temporaries(repo: GitRepo, command: str) -> None:
+    """Temporary files of a killed process (its pid gone) go; a live process's stay."""
+    tmp = repo.path / ".git" / "atomic" / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    killed = [f"index-{dead.pid}-3", f"scan-{dead.pid}-early", f"scan-{dead.pid}-seed"]
+    killed += [f"scan-follow-{dead.pid}", f"scan-follow-{dead.pid}.lock"]
+    live = [f"index-{os.getppid()}-1", f"scan-{os.getppid()}-early"]
+    for name in killed + live:
+        (tmp / name).write_bytes(b"junk")
+    repo.atomic(*([command] if command == "recover" else [command, "--older-than", "30"]))
+    assert not [name for name in killed if (tmp / name).exists()]
+    assert all((tmp / name).exists() for name in live)
+
+
 def test_gc_retires_orphan_refs_and_dead_temporaries(repo: GitRepo) -> None:
     repo.atomic("run", "--", "sh", "-c", "echo x > x", check=0)
     head = repo.head()

@@ -38,17 +38,13 @@ from git_atomic.agents import turnstate, turnsteps
 from git_atomic.core import failpoints
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal
-from git_atomic.core.lock import process_alive
-from git_atomic.engine import conversion, git, lfskeep, scanindex, snapshot, staged
+from git_atomic.engine import conversion, git, lfskeep, scanindex, scratch, snapshot, staged
 from git_atomic.ops import commandresults, context, output
 
 _OP_REF: Final = re.compile(r"^refs/atomic/ops/([0-9a-f]+)/")
 # Refs outside any operation, named by their creation time in milliseconds (hex): rescues of
 # moves outside an operation, and commits made checkpoints for `emergency` / `rollback --to`.
 _TIMED_REF: Final = re.compile(r"^refs/atomic/(?:rescue|commits)/([0-9a-f]+)-")
-# `<what>-<pid>-<n>`, the early scan's `scan-<pid>-early` and `scan-<pid>-seed` (early.py),
-# a restore's `scan-follow-<pid>` (scanindex.follow); and the `.lock` a killed git left beside.
-_TMP_PID: Final = re.compile(r"(?:-(\d+)-(?:\d+|early|seed)|^scan-follow-(\d+))(?:\.lock)?$")
 _DEFAULT_EXPIRE: Final = "2.weeks.ago"
 
 
@@ -104,7 +100,7 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
         if folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
             logs += 1
-    _remove_dead_temporaries(repo.state_dir / "tmp")
+    scratch.remove_dead(repo.state_dir / "tmp")
     # The scan ref holds the files of the last scan: make that the files on disk now.
     raw_before = repo.refs(conversion.RAW_REFS).get(conversion.raw_ref_name(repo))
     started = time.time_ns()
@@ -147,19 +143,6 @@ def _newest_rescues(journal: Journal) -> set[str]:
     for worktree in journal.worktrees():
         keep |= journal.newest_rescues(worktree)
     return keep
-
-
-def _remove_dead_temporaries(tmp: Path) -> None:
-    """Temporary indexes of processes that were killed before their `finally` ran."""
-    try:
-        names = os.listdir(tmp)
-    except FileNotFoundError:
-        return
-    for name in names:
-        m = _TMP_PID.search(name)
-        pid = int(m.group(1) or m.group(2)) if m else 0
-        if pid and pid != os.getpid() and not process_alive(pid, None):
-            (tmp / name).unlink(missing_ok=True)
 
 
 def _prune_expire(repo: git.Repo) -> str | None:

@@ -36,7 +36,7 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import checkpoint, discovery, git, gitlinks, restoreplan, snapshot
+from git_atomic.engine import checkpoint, discovery, git, gitlinks, restoreplan, scratch, snapshot
 from git_atomic.ops import commandresults, context, output, results
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, RollbackResult
@@ -108,6 +108,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
                 f"git-atomic: {op.name} [{op.id}] is open and not interrupted; "
                 "finish it with `git atomic commit` or `git atomic abort`"
             )
+        scratch.remove_dead(ctx.repo.state_dir / "tmp")  # what the killed process left there
         _tell(
             ctx,
             done,
