@@ -510,7 +510,25 @@ def soundness(repo: GitRepo) -> list[str]:
         problems.append("atomic-pending.json is still there")
     if (repo.path / ".git" / "atomic.lock").exists():
         problems.append("the lock is still there")
+    problems += [f"{name}: a dead process's temporary file is left" for name in _dead_scratch(repo)]
     return problems
+
+
+def _dead_scratch(repo: GitRepo) -> list[str]:
+    """Files in our temporary folder whose process (the first number in the name) is gone."""
+    tmp = repo.path / ".git" / "atomic" / "tmp"
+    dead = []
+    for name in os.listdir(tmp) if tmp.is_dir() else []:
+        pid = re.search(r"\d+", name)
+        if pid is None:
+            continue
+        try:
+            os.kill(int(pid[0]), 0)
+        except ProcessLookupError:
+            dead.append(name)
+        except PermissionError:
+            pass
+    return dead
 
 
 # --- the harness ---------------------------------------------------------------------------------
