@@ -303,6 +303,33 @@ def test_a_path_held_back_by_the_first_commit_is_held_back_by_the_next_one_too(
     )
 
 
+def test_after_a_rollback_inside_the_session_the_commit_the_branch_holds_is_measured_from(
+    repo: GitRepo,
+) -> None:
+    """A rollback inside the session takes the branch back over the operation's newest commit
+    (to the checkpoint's HEAD, its commit before): the next commit is measured from the one
+    the branch holds, so a change the operation then undoes (a file it made, a line it
+    changed) is committed, not lost as HEAD's."""
+    base = _base(repo)
+    _wip(repo)
+    status = repo.git("status", "--porcelain")
+    repo.atomic_json("begin", "steps")
+    _sh(repo, "echo a > a.txt; sed -i 's/^line 12$/op 12/' story.txt")
+    repo.atomic_json("checkpoint", "-m", "first step")
+    _sh(repo, "echo b > b.txt")
+    repo.atomic_json("checkpoint", "-m", "second step")
+    _sh(repo, "echo x > x.txt")
+    repo.atomic("rollback")  # back to the second step's checkpoint: HEAD is the first commit
+    _sh(repo, "rm a.txt; sed -i 's/^op 12$/line 12/' story.txt")
+    res = repo.atomic_json("commit")
+    assert res["status"] == "committed" and "held_back" not in res, res
+    tree = _tree(repo, "HEAD")
+    assert "a.txt" not in tree and "x.txt" not in tree
+    assert tree["b.txt"] == ("100644", _blob(repo, b"b\n"))
+    assert tree["story.txt"] == _tree(repo, base)["story.txt"]
+    assert repo.git("status", "--porcelain") == status
+
+
 def test_a_branch_moved_back_over_the_operation_s_commit_is_committed_from_pre_op(
     repo: GitRepo,
 ) -> None:

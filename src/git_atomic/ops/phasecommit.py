@@ -41,6 +41,7 @@ from git_atomic.engine.git import RawChange, Repo
 SUBJECT_WIDTH: Final = 72
 UNTRACKED_NAMED: Final = 5  # a phase commit's untracked files named in its record, at most
 MEASURED_TO: Final = "measured_to"  # the record's key: where the next commit measures from
+_MEASURED_KEPT: Final = 64  # of an operation's commits, the newest this many are measured from
 
 
 @dataclass(frozen=True)
@@ -211,28 +212,35 @@ def commit_phase(
 def _since_last_commit(
     repo: Repo, journal: Journal, op_id: str, base: Base, head: str | None
 ) -> Base:
-    """The base of the operation's next commit: the files its last commit was measured to,
-    while HEAD is that commit or descends from it and the tree is still there (a branch reset
-    over it since, or the tree pruned: from `base`, PRE-OP, again)."""
+    """The base of the operation's next commit: the files its newest commit that HEAD still
+    holds (HEAD is that commit or descends from it: not one a rollback inside the operation
+    took the branch back over) was measured to, if that tree is still there; else `base`,
+    PRE-OP (the branch reset or rewritten over every one of them, or the tree pruned)."""
     op = journal.op(op_id)
-    last = op.details.get(MEASURED_TO) if op is not None else None
-    if not isinstance(last, dict) or head is None:
+    recorded = op.details.get(MEASURED_TO) if op is not None else None
+    if head is None or not isinstance(recorded, list):
         return base
-    tree, at = last.get("tree"), last.get("head")
-    if not isinstance(tree, str) or not isinstance(at, str):
-        return base
-    if at != head and repo.run("merge-base", "--is-ancestor", at, head, check=False).returncode:
-        return base
-    if not repo.is_loose(tree) and repo.run("cat-file", "-e", tree, check=False).returncode:
-        return base
-    return Base(tree, base.untracked)
+    for entry in reversed(recorded):
+        tree, at = entry.get("tree"), entry.get("head")
+        if not isinstance(tree, str) or not isinstance(at, str):
+            continue
+        if at != head and repo.run("merge-base", "--is-ancestor", at, head, check=False).returncode:
+            continue
+        if not repo.is_loose(tree) and repo.run("cat-file", "-e", tree, check=False).returncode:
+            return base
+        return Base(tree, base.untracked)
+    return base
 
 
 def _measured(journal: Journal, op_id: str, tree: str, head: str | None) -> None:
-    """Record what the operation's change was measured to, with the HEAD that holds it."""
+    """Record what the operation's change was measured to, with the HEAD that holds it (one
+    entry per commit: a rollback inside the operation may take the branch back to an earlier
+    one)."""
     op = journal.op(op_id)
     assert op is not None
-    journal.set_detail(op_id, {**op.details, MEASURED_TO: {"tree": tree, "head": head}})
+    recorded = op.details.get(MEASURED_TO)
+    entries = [*(recorded if isinstance(recorded, list) else []), {"tree": tree, "head": head}]
+    journal.set_detail(op_id, {**op.details, MEASURED_TO: entries[-_MEASURED_KEPT:]})
 
 
 def _note(journal: Journal, op_id: str, key: str, paths: Sequence[bytes]) -> None:
