@@ -348,6 +348,33 @@ def test_a_branch_moved_back_over_the_operation_s_commit_is_committed_from_pre_o
     assert repo.git("show", "HEAD:gone.txt") == "back\n"
 
 
+@pytest.mark.parametrize(
+    "op_on_it",
+    ["rm ita.txt", "chmod +x ita.txt", "echo more >> ita.txt", "rm ita.txt; ln -s x ita.txt", ":"],
+)
+@pytest.mark.parametrize("how", ["run", "session"])
+def test_a_rollback_after_the_commit_is_exact_whatever_the_operation_did_to_an_intent_to_add_file(
+    repo: GitRepo, op_on_it: str, how: str
+) -> None:
+    """The state a commit leaves is worked out exactly (effect.end_state), also where the
+    operation removed the file of your intent-to-add entry or changed its kind or mode: the
+    index the commit put in place makes that entry from the file, or none. So a rollback right
+    after finds nothing changed since, and restores PRE-OP exactly, the entry included."""
+    _base(repo)
+    repo.write("ita.txt", b"ita\n")
+    repo.git("add", "-N", "ita.txt")
+    before = repo.fingerprint()
+    if how == "run":
+        repo.atomic_json("run", "-n", "op", "--", "sh", "-c", f"{op_on_it}; echo op >> clean.txt")
+    else:
+        repo.atomic_json("begin", "op")
+        _sh(repo, f"{op_on_it}; echo op >> clean.txt")
+        repo.atomic_json("commit")
+    res = repo.atomic("rollback")
+    assert "exactly its PRE-OP state" in res.stderr, res.stderr
+    assert repo.fingerprint().diff(before) == []
+
+
 def test_subjects_are_short_and_the_body_holds_the_whole_command(repo: GitRepo) -> None:
     _base(repo)
     code = "open('calc.py', 'w').write('def add(a, b):\\n    return a + b\\n')"

@@ -199,9 +199,16 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
     staged = merged or commit_tree  # the commit was planned so that this merge is clean
     flags = checkpoint.load_flags(repo, snap)
     added = {c.path for c in repo.diff_trees(snap.staged_tree, staged) if c.status == "A"}
-    kept = dataclasses.replace(
-        flags, intent_to_add={p: m for p, m in flags.intent_to_add.items() if p not in added}
-    )
+    # The index put in place (indexstate.rebuild) makes an intent-to-add entry again with
+    # `git add -N`, from the file on disk: none where the operation removed the file, and with
+    # the mode the file has.
+    wanted = sorted(p for p in flags.intent_to_add if p not in added)
+    on_disk = {
+        e.path: e.mode
+        for e in (repo.ls_tree_at(snap.files_tree, wanted) if wanted else [])
+        if e.mode in ("100644", "100755", "120000")
+    }
+    kept = dataclasses.replace(flags, intent_to_add={p: on_disk[p] for p in wanted if p in on_disk})
     flags_blob = repo.line("hash-object", "-w", "--stdin", input=kept.encode()) if kept else None
     refs = RefsAfter(dataclasses.replace(snap, branches=branches, head_oid=row.commit_sha))
     return _target(
