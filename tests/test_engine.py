@@ -1079,10 +1079,8 @@ def test_an_unreadable_scan_index_falls_back_and_is_seeded_again(repo: GitRepo) 
     assert scanindex.index_file(eng.repo, third.files_tree).exists()
 
 
-def test_a_large_restore_carries_the_scan_index_to_the_restored_tree(repo: GitRepo) -> None:
-    """After a rollback that rewrote hundreds of files, the scan index describes the restored
-    tree (scanindex.follow), so the next capture does not take the rewritten files for changes; it
-    still sees a change made after the rollback."""
+def _many_files_changed(repo: GitRepo) -> tuple[Engine, checkpoint.Snapshot]:
+    """320 committed files, a checkpoint of them, then every one of them changed."""
     for i in range(320):
         repo.write(f"d{i % 7}/f{i}.txt", b"%d\n" % i)
     repo.git("add", "-A")
@@ -1091,6 +1089,14 @@ def test_a_large_restore_carries_the_scan_index_to_the_restored_tree(repo: GitRe
     pre = snapshot.capture(eng.repo, message="pre", ref="refs/atomic/test/pre").snapshot
     for i in range(320):
         repo.write(f"d{i % 7}/f{i}.txt", b"changed %d\n" % i)
+    return eng, pre
+
+
+def test_a_large_restore_carries_the_scan_index_to_the_restored_tree(repo: GitRepo) -> None:
+    """After a rollback that rewrote hundreds of files, the scan index describes the restored
+    tree (scanindex.follow), so the next capture does not take the rewritten files for changes; it
+    still sees a change made after the rollback."""
+    eng, pre = _many_files_changed(repo)
     before = repo.fingerprint()
     eng.rollback_to(None, pre.commit, event="rollback")
     assert repo.read("d0/f0.txt") == b"0\n" and repo.fingerprint() != before
@@ -1109,14 +1115,7 @@ def test_the_scan_index_is_made_to_follow_beside_the_restore_and_kept_only_after
     """`scanindex.follow` starts git on a copy of the scan index in a thread of its own (the
     restore writes the files meanwhile); `finish` makes it the worktree's only once the
     restore ended without an error, and leaves no copy behind either way."""
-    for i in range(320):
-        repo.write(f"d{i % 7}/f{i}.txt", b"%d\n" % i)
-    repo.git("add", "-A")
-    repo.git("commit", "-qm", "many")
-    eng = _engine(repo)
-    pre = snapshot.capture(eng.repo, message="pre", ref="refs/atomic/test/pre").snapshot
-    for i in range(320):
-        repo.write(f"d{i % 7}/f{i}.txt", b"changed %d\n" % i)
+    eng, pre = _many_files_changed(repo)
     now = snapshot.capture(eng.repo, message="now", ref="refs/atomic/test/now").snapshot
     following = scanindex.follow(eng.repo, now.files_tree, pre.files_tree)
     assert following is not None and following.scratch.exists()
