@@ -4,9 +4,9 @@ A commit holds HEAD plus the operation's *effect*: the change from its `Base` (P
 a commit would hold them, the files untracked then left out) to the files being committed,
 applied onto HEAD's tree by git's three-way merge (`merge-tree --write-tree`, per hunk for
 text). Once the operation has committed, its next commit holds the change since then: its base
-is the files its last commit was measured to (`measured_to` in its record), for as long as
-HEAD still holds that commit; measured from PRE-OP, a file the operation created and then
-edited again would be a change of its own commit's against itself.
+is the files its newest commit that HEAD still holds was measured to (`measured_to` in its
+record); measured from PRE-OP, a file the operation created and then edited again would be a
+change of its own commit's against itself.
 
 Your work in progress from before the operation is on both sides of that change, so it
 cancels out: it is never committed. The index keeps it as it was, staged or not: the commit's
@@ -179,8 +179,7 @@ def commit_phase(
     if base.untracked is None and captured.untracked:
         _note(journal, op_id, "left_untracked", sorted(captured.untracked)[:UNTRACKED_NAMED])
     if planned.tree == head_tree:
-        _measured(journal, op_id, planned.measured_to, snap.head_oid)
-        return None
+        return None  # measured again next time: the same paths held, the same merges clean
     parents = ["-p", snap.head_oid] if snap.head_oid else []
     commit = repo.line(
         "commit-tree",
@@ -221,6 +220,8 @@ def _since_last_commit(
     if head is None or not isinstance(recorded, list):
         return base
     for entry in reversed(recorded):
+        if not isinstance(entry, dict):
+            continue
         tree, at = entry.get("tree"), entry.get("head")
         if not isinstance(tree, str) or not isinstance(at, str):
             continue
@@ -232,10 +233,9 @@ def _since_last_commit(
     return base
 
 
-def _measured(journal: Journal, op_id: str, tree: str, head: str | None) -> None:
-    """Record what the operation's change was measured to, with the HEAD that holds it (one
-    entry per commit: a rollback inside the operation may take the branch back to an earlier
-    one)."""
+def _measured(journal: Journal, op_id: str, tree: str, head: str) -> None:
+    """Record what the operation's commit `head` was measured to (one entry per commit: a
+    rollback inside the operation may take the branch back to an earlier one)."""
     op = journal.op(op_id)
     assert op is not None
     recorded = op.details.get(MEASURED_TO)
