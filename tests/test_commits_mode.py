@@ -8,6 +8,7 @@ disk. Oracles read the raw index (testing.gitrepo.read_index) and the files' byt
 from __future__ import annotations
 
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -541,3 +542,116 @@ def test_random_work_in_progress_and_operations_follow_the_model(tmp_path: Path,
     # Taking it back right away restores PRE-OP exactly: the work and its split.
     repo.atomic("rollback", check=0)
     assert repo.fingerprint().diff(before) == []
+
+
+def _text_lines(repo: GitRepo, name: str) -> list[str] | None:
+    return repo.read(name).decode().splitlines() if repo.exists(name) else None
+
+
+def _committed_lines(repo: GitRepo, name: str) -> list[str] | None:
+    shown = subprocess.run(
+        ["git", "cat-file", "-p", f"HEAD:{name}"], cwd=repo.path, env=repo.env, capture_output=True
+    )
+    return shown.stdout.decode().splitlines() if shown.returncode == 0 else None
+
+
+@pytest.mark.parametrize("seed", range(_examples()))
+def test_random_sessions_of_stages_commit_every_stage_effect_and_none_of_your_work(
+    tmp_path: Path, seed: int
+) -> None:
+    """Random work in progress (staged, unstaged, both, a mode, intent-to-add, a staged new
+    file, an untracked one), then a session whose stages edit, append to, make and remove
+    files, and between them maybe a detached HEAD, a rollback inside the session, or a branch
+    reset over its first commit. The model: every line of the operation's on disk is in HEAD
+    and no other, unless the file is held back; no line of yours is in HEAD; what you staged
+    stays staged, an untracked file untracked; rollback and undo are exact."""
+    import random
+
+    rnd = random.Random(seed)
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    names = [f"f{i}.txt" for i in range(6)]
+    for name in names:
+        repo.write(name, b"".join(b"line %d\n" % i for i in range(12)))
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "base")
+    base = repo.head()
+    wip: dict[str, str] = {}
+    for name in names:
+        kind = rnd.choice(["none", "none", "staged", "unstaged", "both", "chmod"])
+        wip[name] = kind
+        if kind in ("staged", "both"):
+            lines = _text_lines(repo, name) or []
+            lines[rnd.randrange(12)] = f"STG {name}"
+            repo.write(name, "".join(x + "\n" for x in lines).encode())
+            repo.git("add", name)
+        if kind in ("unstaged", "both"):
+            lines = _text_lines(repo, name) or []
+            lines[rnd.randrange(12)] = f"WIP {name}"
+            repo.write(name, "".join(x + "\n" for x in lines).encode())
+        if kind == "chmod":
+            (repo.path / name).chmod(0o755)
+    for name in ("n0.txt", "n1.txt"):
+        kind = rnd.choice(["none", "untracked", "ita", "stagednew"])
+        wip[name] = kind
+        if kind != "none":
+            repo.write(name, f"WIP {name}\n".encode())
+        if kind == "ita":
+            repo.git("add", "-N", name)
+        if kind == "stagednew":
+            repo.git("add", name)
+    before = repo.fingerprint()
+    repo.atomic_json("begin", "steps")
+    every = [*names, "n0.txt", "n1.txt", "new1.txt", "new2.txt"]
+
+    def stage(number: int) -> None:
+        for name in every:
+            action = rnd.choice(["none", "none", "line", "append", "remove", "make"])
+            lines = _text_lines(repo, name)
+            if action == "line" and lines:
+                lines[rnd.randrange(len(lines))] = f"OP{number} {name}"
+            elif action == "append" and lines is not None:
+                lines.append(f"OP{number} {name} end")
+            elif action == "remove" and lines is not None and rnd.random() < 0.3:
+                (repo.path / name).unlink()
+                continue
+            elif action == "make" and lines is None:
+                lines = [f"OP{number} {name} new"]
+            else:
+                continue
+            repo.write(name, "".join(x + "\n" for x in lines).encode())
+
+    stage(1)
+    repo.atomic_json("checkpoint", "-m", "first step")
+    between = rnd.choice(["none", "none", "detach", "rollback", "reset"])
+    if between == "detach":
+        repo.git("checkout", "-q", "--detach")
+    elif between == "reset":
+        repo.git("reset", "-q", "--mixed", base)
+    stage(2)
+    if between == "rollback":
+        repo.atomic_json("checkpoint", "-m", "second step")
+        stage(3)
+        repo.atomic("rollback", check=0)
+    res = repo.atomic_json("commit")
+    assert res["status"] == "committed", (seed, res)
+    held = set(res.get("held_back", []))
+    for name in every:
+        committed, disk = _committed_lines(repo, name) or [], _text_lines(repo, name) or []
+        assert not [x for x in committed if x.startswith(("WIP", "STG"))], (seed, name)
+        if name in held or wip.get(name) == "untracked":
+            continue
+        ours = [x for x in disk if x.startswith("OP")]
+        assert [x for x in committed if x.startswith("OP")] == ours, (seed, between, name, held)
+    status = repo.git("status", "--porcelain", "-uall")
+    for name, kind in wip.items():
+        if kind == "untracked" and repo.exists(name):
+            assert f"?? {name}" in status, (seed, name, status)
+        staged_line = f"STG {name}"
+        on_disk = staged_line in (_text_lines(repo, name) or [])
+        if kind in ("staged", "both") and on_disk and between != "reset":
+            assert staged_line in repo.git("show", f":{name}"), (seed, name)
+    after = repo.fingerprint()
+    repo.atomic("rollback", check=0)
+    assert repo.fingerprint().diff(before) == [], (seed, between)
+    repo.atomic("undo", check=0)
+    assert repo.fingerprint().diff(after) == [], (seed, between)
