@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -295,6 +296,29 @@ def test_gc_and_recover_remove_dead_temporaries(repo: GitRepo, command: str) -> 
     repo.atomic(*([command] if command == "recover" else [command, "--older-than", "30"]))
     assert not [name for name in killed if (tmp / name).exists()]
     assert all((tmp / name).exists() for name in live)
+
+
+@pytest.mark.parametrize("command", ["gc", "recover"])
+@pytest.mark.parametrize("linked", ["atomic/tmp", "atomic"])
+def test_dead_temporaries_are_never_removed_through_a_link(
+    repo: GitRepo, tmp_path: Path, command: str, linked: str
+) -> None:
+    """Our temporary folder (or our folder) made a link to a folder outside: the files there
+    that look like a dead process's are not ours, and stay."""
+    repo.atomic("status", check=0)  # our folder exists
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    outside = tmp_path / "outside"
+    (outside / "tmp").mkdir(parents=True)
+    names = [f"index-{dead.pid}-3", f"tmp/index-{dead.pid}-3"]
+    for name in names:
+        (outside / name).write_bytes(b"not ours\n")
+    where = repo.path / ".git" / linked
+    if where.exists():
+        shutil.rmtree(where)
+    where.symlink_to(outside if linked == "atomic" else outside / "tmp")
+    repo.atomic(*([command] if command == "recover" else [command, "--older-than", "30"]))
+    assert all((outside / name).read_bytes() == b"not ours\n" for name in names)
 
 
 def test_gc_retires_orphan_refs_and_dead_temporaries(repo: GitRepo) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Final
 
@@ -16,8 +17,12 @@ _TMP_PID: Final = re.compile(r"(?:-(\d+)-(?:\d+|early|seed)|^scan-follow-(\d+))(
 
 
 def remove_dead(tmp: Path) -> None:
-    """Remove the files in `tmp` whose process is no longer alive."""
+    """Remove the files in `tmp` whose process is no longer alive. Nothing where `tmp` or our
+    folder holding it is a link (something made it one: never removed through; a capture sets
+    it aside, gitlinks.py)."""
     try:
+        if any(stat.S_ISLNK(os.lstat(folder).st_mode) for folder in (tmp.parent, tmp)):
+            return
         names = os.listdir(tmp)
     except FileNotFoundError:
         return
