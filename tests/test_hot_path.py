@@ -40,6 +40,7 @@ BEFORE_SCAN = {
         ".core.errors",
         ".core.helper",  # the warm helper's client: asked first, imports nothing heavy
         ".core.lock",
+        ".core.patterns",  # the regular expressions the warm helper compiles ahead (tiny)
         ".core.process",
         ".engine",
         ".engine.conversion",

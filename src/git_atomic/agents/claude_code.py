@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 from git_atomic.agents import tell, turn
 from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, LAYOUT, install, uninstall
 from git_atomic.agents.tell import QUIET, HookResult
+from git_atomic.core import patterns
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.records import dataclass
 
@@ -43,6 +44,9 @@ class Dialect:
     file_tools: str  # a regular expression on the tool name
     project_var: str | None  # where the platform names the project, if it does
     context_events: frozenset[str]  # events whose `hookSpecificOutput.additionalContext` it reads
+
+    def __post_init__(self) -> None:
+        patterns.keep(self.file_tools)
 
 
 CLAUDE: Final = Dialect(

@@ -24,9 +24,10 @@ from git_atomic.agents import tell, turn
 from git_atomic.agents.claude_code import describe
 from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import QUIET, HookResult
+from git_atomic.core import patterns
 from git_atomic.core.errors import AtomicError
 
-FILE_TOOLS: Final = "write_file|replace|edit|run_shell_command|mcp__.*"
+FILE_TOOLS: Final = patterns.keep("write_file|replace|edit|run_shell_command|mcp__.*")
 LAYOUT: Final = Layout(
     platform="gemini",
     path=".gemini/settings.json",

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from git_atomic.agents.turnstate import TURN_REFS, Record
+from git_atomic.core import patterns
 from git_atomic.engine import checkpoint, git, snapshot
 from git_atomic.engine.restoreplan import folders_on_the_way
 
@@ -328,7 +329,7 @@ def noted_blobs(records: Sequence[Record]) -> list[str]:
     )
 
 
-_OID: Final = r"[0-9a-f]{40}|[0-9a-f]{64}"
+_OID: Final = patterns.keep(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def pending_of(record: Record) -> list[dict[str, object]]:

@@ -49,6 +49,7 @@ PRELOAD: Final = (
     "git_atomic.agents.openhands",
     "git_atomic.agents.judge",
     "git_atomic.views.statusview",
+    "git_atomic.ops.resultjson",  # every --json answer (the hooks' and the MCP server's too)
     "git_atomic.core.errorlog",
     "git_atomic.engine.lfskeep",  # a restore's kept content (and its hmac, secrets)
     "tomllib",  # every capture reads `max_new_file_size` from .git-atomic.toml or pyproject.toml
@@ -69,7 +70,32 @@ def serve(folder: str, name: str, idle: str) -> None:
         return
     for module in PRELOAD:
         __import__(module)
+    warm()
     Helper(name, float(idle), lock_fd).run()
+
+
+# What each routed command parses first: its parser is built here once, and parsing these
+# compiles the patterns argparse matches with (kept in `re`'s cache, which a child inherits).
+_SAMPLES: Final = (
+    ("begin", "x", "--history", "shadow", "--json"),
+    ("checkpoint", "--json"),
+    ("status", "--json"),
+    ("abort", "--json"),
+    ("hook", "claude-code", "PostToolUse"),
+)
+
+
+def warm() -> None:
+    """Work every child would otherwise do first, done once in the helper: nothing of a
+    repository, only the routed commands' parsers (cli/parser.py keeps them) and their
+    regular expressions (core/patterns.py)."""
+    from git_atomic.cli import parser
+    from git_atomic.core import patterns
+
+    for args in _SAMPLES:
+        with contextlib.suppress(SystemExit, Exception):
+            parser.parse(parser.prebuild(args[0]), list(args))
+    patterns.compile_kept()
 
 
 def take_lock(name: str) -> int | None:

@@ -34,10 +34,23 @@ def _int_positive(text: str) -> int:
     return int(_positive(text, int, "a whole number"))
 
 
+# One command's parser, built ahead by the warm helper (cli/helperd.py), which forks a child per
+# command: each child parses with its own copy, and none pays for building it.
+_PREBUILT: dict[str, argparse.ArgumentParser] = {}
+
+
+def prebuild(verb: str) -> argparse.ArgumentParser:
+    """`verb`'s parser, built now and kept for every later `build_parser(only=verb)`."""
+    _PREBUILT[verb] = built = _PREBUILT.get(verb) or build_parser(only=verb)
+    return built
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; with `only`, just that command's (agents call us many times a minute,
     and the other eighteen commands' options are a third of the start-up). Help, and a
     command that does not exist, always get the whole parser."""
+    if only is not None and only in _PREBUILT:
+        return _PREBUILT[only]
     parser = TopParser(
         prog=PROG,
         description="Make any development operation atomic over a git working tree: "

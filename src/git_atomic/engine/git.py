@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from git_atomic.core import process
+from git_atomic.core import patterns, process
 from git_atomic.core.errors import GitError
 from git_atomic.engine import objectformat, safefs
 from git_atomic.engine.gitconfig import RepoConfig
@@ -619,10 +619,13 @@ class Repo(RepoConfig):
         return read[1] if read is not None and read[0] == b"blob" else None
 
 
+_PLAIN_NAME: Final = patterns.keep(r"[A-Za-z0-9._-]{1,64}")
+
+
 def worktree_key(repo: Repo) -> str:
     """The worktree's name in the files and refs of the state dir (the scan's, the raw record's)."""
     name = repo.worktree_id
-    if re.fullmatch(r"[A-Za-z0-9._-]{1,64}", name) and not name.startswith("."):
+    if re.fullmatch(_PLAIN_NAME, name) and not name.startswith("."):
         return name
     import hashlib  # only for such names: its import alone costs 2 ms of every start
 
@@ -686,8 +689,10 @@ def _plain_ident(text: str) -> bool:
 # The forms of GIT_AUTHOR_DATE / GIT_COMMITTER_DATE read here (any other is git's to read):
 # git's own `[@]<seconds> <+-hhmm>`, and ISO 8601 `YYYY-MM-DD[T ]hh:mm:ss` with `Z` or an offset.
 # Patterns, compiled (and cached by `re`) only when a date is set: not at every start.
-_RAW_DATE: Final = r"(@?)(\d{1,10}) ([+-])(\d\d)(\d\d)"
-_ISO_DATE: Final = r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:Z|([+-])(\d\d):?(\d\d))"
+_RAW_DATE: Final = patterns.keep(r"(@?)(\d{1,10}) ([+-])(\d\d)(\d\d)")
+_ISO_DATE: Final = patterns.keep(
+    r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:Z|([+-])(\d\d):?(\d\d))"
+)
 
 
 def _git_date(text: str) -> tuple[int, int] | None:

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
+from git_atomic.core import patterns
 from git_atomic.engine import safefs
 
 ASIDE: Final = "atomic-aside"  # in the worktree's git dir
@@ -36,8 +37,8 @@ HEAD: Final = b"HEAD"
 # Pseudo-refs of the worktree's git dir git reads through a link when asked for them.
 _PSEUDO: Final = (b"HEAD", b"ORIG_HEAD", b"FETCH_HEAD")
 _COMMON: Final = b"common/"  # in the aside folder, a linked worktree's shared git dir's entries
-_HEAD_TEXT: Final = rb"(ref:[ \t]*refs/[^\0\n]*|[0-9a-f]{40}|[0-9a-f]{64})\n?"
-_OID: Final = rb"[0-9a-f]{40}|[0-9a-f]{64}"
+_HEAD_TEXT: Final = patterns.keep(rb"(ref:[ \t]*refs/[^\0\n]*|[0-9a-f]{40}|[0-9a-f]{64})\n?")
+_OID: Final = patterns.keep(rb"[0-9a-f]{40}|[0-9a-f]{64}")
 _TMP: Final = b".atomic-tmp"
 STATE: Final = b"atomic"  # our folder in the shared git dir (Repo.state_dir)
 _OURS: Final = (b"refs/atomic/ops", b"logs/refs/atomic/ops")

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
+from git_atomic.core import patterns
 from git_atomic.core.records import dataclass
 from git_atomic.engine import gitlinks, safefs
 from git_atomic.engine.git import Repo
@@ -80,7 +81,7 @@ ASIDE: Final = gitlinks.ASIDE
 REF_PREFIXES: Final = ("refs/bisect/", "refs/rewritten/")
 _REFS_ENTRY: Final = "refs"  # in the gitstate tree: `<oid> <ref>` lines
 _FILES_DIR: Final = "git"  # in the gitstate tree: the files, as they were in the git dir
-_OID: Final = rb"\b(?:[0-9a-f]{64}|[0-9a-f]{40})\b"  # SHA-256 or SHA-1
+_OID: Final = patterns.keep(rb"\b(?:[0-9a-f]{64}|[0-9a-f]{40})\b")  # SHA-256 or SHA-1
 _LOCK_GRACE_S: Final = 1.0
 
 

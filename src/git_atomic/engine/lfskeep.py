@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
+from git_atomic.core import patterns
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.records import dataclass
 from git_atomic.engine.git import Repo
@@ -40,7 +41,7 @@ from git_atomic.engine.git import Repo
 MIN_SIZE: Final = 16 << 10
 _CHUNK: Final = 1 << 20
 _HEX64: Final = re.compile(rb"[0-9a-f]{64}")
-_OID: Final = rb"[0-9a-f]{40}(?:[0-9a-f]{24})?"
+_OID: Final = patterns.keep(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 _MAGIC: Final = b"git-atomic: Git LFS content kept outside .git/objects (.git/atomic/lfs)\n"
 
 
