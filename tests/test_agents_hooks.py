@@ -217,6 +217,20 @@ def test_a_passing_turn_is_one_committed_operation_and_leaves_history_alone(
     assert repo.head() == head  # shadow: the turn's result stays in the working tree
     assert repo.read("app.py").endswith(b"return 42\n") and repo.exists("NOTES.md")
     assert repo.atomic_json("status")["open"] is None
+    # Its steps, written into the journal at once: numbered in order, each ref naming its sha.
+    db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
+    with db:
+        rows = db.execute(
+            "SELECT seq, kind, sha, ref FROM checkpoints WHERE op_id=? ORDER BY seq",
+            (op["op_id"],),
+        ).fetchall()
+    db.close()
+    assert [r[0] for r in rows] == list(range(1, len(rows) + 1)) and len(rows) >= 5
+    kinds = [r[1] for r in rows]
+    assert kinds[0] == "pre_op" and kinds[-1] == "post_op"
+    assert set(kinds[1:-1]) == {"op_exec"}
+    for _, _, sha, ref in rows:
+        assert repo.git("rev-parse", ref).strip() == sha
 
 
 def test_a_failing_turn_is_rolled_back_and_the_agent_told_with_the_gates_output(

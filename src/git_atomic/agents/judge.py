@@ -192,15 +192,23 @@ def _record_op(
         detail={"turn": turn},
         owner=Owner.this_process(),
     )
-    for n, (before, after) in enumerate(record.steps):
-        kind = CheckpointKind.PRE_OP if n == 0 else CheckpointKind.OP_EXEC
-        # A ref gone meanwhile (deleted by hand) leaves the row without one, not the turn.
-        ctx.journal.add_checkpoint(
-            record.op_id, kind, before, refs.get(before, ""), "before a call"
-        )
-        ctx.journal.add_checkpoint(
-            record.op_id, CheckpointKind.OP_EXEC, after, refs.get(after, ""), "after it"
-        )
+    # A ref gone meanwhile (deleted by hand) leaves the row without one, not the turn.
+    ctx.journal.add_checkpoints(
+        record.op_id,
+        [
+            row
+            for n, (before, after) in enumerate(record.steps)
+            for row in (
+                (
+                    CheckpointKind.PRE_OP if n == 0 else CheckpointKind.OP_EXEC,
+                    before,
+                    refs.get(before, ""),
+                    "before a call",
+                ),
+                (CheckpointKind.OP_EXEC, after, refs.get(after, ""), "after it"),
+            )
+        ],
+    )
 
 
 def _close(

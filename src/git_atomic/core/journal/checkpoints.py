@@ -37,6 +37,25 @@ class CheckpointsTable(JournalFile):
             )
         return int(seq)
 
+    def add_checkpoints(
+        self, op_id: str, rows: Sequence[tuple[CheckpointKind, str, str, str | None]]
+    ) -> None:
+        """`add_checkpoint` for each (kind, sha, ref, message), in order, all in one
+        transaction: an agent turn's steps come into the journal together (one write, not
+        two per tool call)."""
+        with self._write() as c:
+            seq = c.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM checkpoints WHERE op_id=?", (op_id,)
+            ).fetchone()[0]
+            now = time.time()
+            c.executemany(
+                "INSERT INTO checkpoints VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (op_id, seq + n, kind, sha, ref, message, None, now)
+                    for n, (kind, sha, ref, message) in enumerate(rows, start=1)
+                ],
+            )
+
     def set_commit_sha(self, op_id: str, seq: int, commit_sha: str) -> None:
         with self._write() as c:
             c.execute(
