@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import git_atomic
+from git_atomic.core import records
 from git_atomic.core.config import (
     Config,
     CoverageRule,
@@ -245,9 +245,9 @@ def test_records_are_frozen_and_env_is_read_only(tmp_path: Path) -> None:
     write(tmp_path, '[[gates]]\nname = "t"\nrun = "true"\nenv = { A = "1" }\n')
     config = load_config(tmp_path)
     gate = config.gates[0]
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(records.FrozenInstanceError):
         gate.name = "other"  # type: ignore[misc]
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(records.FrozenInstanceError):
         config.history = HistoryMode.SHADOW  # type: ignore[misc]
     with pytest.raises(TypeError):
         gate.env["A"] = "2"  # type: ignore[index]

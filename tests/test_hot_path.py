@@ -166,15 +166,14 @@ HEAVY_ALLOWED = {
     # The command line is parsed first. engine/watcher.py feeds Watchman its query from a file
     # (tempfile) and reads its answers (json): json only where a Watchman server runs, as here.
     "before scan": {"argparse", "json", "tempfile"},
-    # The journal (sqlite3, json), the result records (dataclasses: their import pulls in
-    # inspect), the commit time (datetime), a gate's command line (shlex), a git call's input
-    # from a file (tempfile).
-    "session": {"argparse", "dataclasses", "datetime", "inspect", "json", "shlex", "sqlite3"}
+    # The journal (sqlite3, json), the commit time (datetime), a gate's command line (shlex), a
+    # git call's input from a file (tempfile). Never `dataclasses` (nor the `inspect` it
+    # imports): the records are core/records.py's.
+    "session": {"argparse", "datetime", "json", "shlex", "sqlite3"}
     | {"tempfile", "hashlib"},  # hashlib: restore's check of what it overwrites (unchanged.py)
     # The same, and the payload and answer (json); a turn's state file is named by a hash of
     # its session (hashlib) and written whole (tempfile).
-    "hook": {"argparse", "dataclasses", "datetime", "hashlib", "inspect", "json", "shlex"}
-    | {"sqlite3", "tempfile"},
+    "hook": {"argparse", "datetime", "hashlib", "json", "shlex"} | {"sqlite3", "tempfile"},
 }
 
 PROBE = """

@@ -16,12 +16,11 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from git_atomic.core.errors import ConfigError
-from git_atomic.core.records import dataclass
+from git_atomic.core.records import dataclass, field
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 from git_atomic.agents import turnsteps
 from git_atomic.agents.turnstate import Record, Slot, new_record, worktrees_of
+from git_atomic.core import records
 from git_atomic.core.errors import AtomicError, RefusedError
 from git_atomic.core.records import dataclass
 from git_atomic.engine import discovery, git, gitstate
@@ -98,9 +98,9 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
         with slot.held():
             record = slot.read() or new_record(_new_op_id(), call.session, platform, repo.root)
             if record.window_before is None:
-                record = dataclasses.replace(record, window_before="")
+                record = records.replace(record, window_before="")
             record = turnsteps.claiming(_joined(record, call), repo, None)
-            slot.write(dataclasses.replace(record, unprotected=(*record.unprotected, call.label)))
+            slot.write(records.replace(record, unprotected=(*record.unprotected, call.label)))
         return f"this {call.label} call is not protected: {exc}"
 
 
@@ -209,7 +209,7 @@ def _locked(repo: git.Repo, command: str) -> Iterator[judge.Held]:
 def _joined(record: Record, call: Call) -> Record:
     labels = record.labels if call.label in record.labels else (*record.labels, call.label)
     background = (*record.background, call.label) if call.background else record.background
-    return dataclasses.replace(
+    return records.replace(
         record, in_flight=(*record.in_flight, call.call_id), labels=labels, background=background
     )
 
@@ -220,7 +220,7 @@ def _left(record: Record, call: Call) -> Record:
         flight.remove(call.call_id)
     elif flight and not call.call_id:
         flight.pop()
-    return dataclasses.replace(record, in_flight=tuple(flight))
+    return records.replace(record, in_flight=tuple(flight))
 
 
 def _worktree_repo(repo: git.Repo, record: Record | None) -> git.Repo | None:

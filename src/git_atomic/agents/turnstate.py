@@ -10,7 +10,6 @@ hook calls (four `PostToolUse` at once) each see the others' changes, and none i
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
 import hashlib
 import json
@@ -18,11 +17,11 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import field
 from pathlib import Path
 from typing import Any, Final
 
-from git_atomic.core.records import dataclass
+from git_atomic.core import records
+from git_atomic.core.records import dataclass, field
 
 TURNS_DIR: Final = "turns"
 # An open turn's checkpoints, until it is judged and they become its operation's (`gc` retires
@@ -58,10 +57,10 @@ class Record:
     def next_ref(self, what: str) -> tuple[Record, str]:
         seq = self.refs + 1
         ref = f"{TURN_REFS}{self.op_id}/{seq:03d}-{what}"
-        return dataclasses.replace(self, refs=seq), ref
+        return records.replace(self, refs=seq), ref
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        data = records.asdict(self)
         data["steps"] = [list(step) for step in self.steps]
         return data
 

@@ -13,7 +13,6 @@ is no step, and its checkpoints' refs go (`forget_refs`).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -23,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from git_atomic.agents.turnstate import TURN_REFS, Record
-from git_atomic.core import patterns
+from git_atomic.core import patterns, records
 from git_atomic.engine import checkpoint, git, snapshot
 from git_atomic.engine.restoreplan import folders_on_the_way
 
@@ -70,7 +69,7 @@ def close_window(repo: git.Repo, record: Record) -> Record:
     known = record.extra.get(WINDOW_STATE)
     gone = (WINDOW_STATE, CLAIMS, NOTED, NOTED_AT)
     extra = {k: v for k, v in record.extra.items() if k not in gone}
-    record = dataclasses.replace(record, window_before=None, in_flight=(), extra=extra)
+    record = records.replace(record, window_before=None, in_flight=(), extra=extra)
     if not before_sha:
         return record  # its start could not be taken: named as unprotected already
     start: object
@@ -92,7 +91,7 @@ def close_window(repo: git.Repo, record: Record) -> Record:
     elif start == state_of(after):
         forget_refs(repo, record, only=(before_sha, after.commit))
         return record
-    return dataclasses.replace(record, steps=(*record.steps, (before_sha, after_sha)))
+    return records.replace(record, steps=(*record.steps, (before_sha, after_sha)))
 
 
 # Once the turn has a step, a window that opens with a file tool (Claude Code's Write,
@@ -125,13 +124,13 @@ def start_window(
         since = record.extra.get(NOTED_AT) if not opening else None
         when = since if isinstance(since, float) else time.time()
         extra = {**record.extra, NOTED: files, NOTED_AT: when}
-        return dataclasses.replace(record, window_before=FILES_NOTED, extra=extra)
+        return records.replace(record, window_before=FILES_NOTED, extra=extra)
     record, before = capture(repo, record, "before")
     if opening:
         record = settle(repo, record, before)  # the steps pending end where this one starts
     # What the window starts from, kept with it: closing it then reads nothing back.
     seen = {WINDOW_STATE: {"commit": before.commit, "state": state_of(before)}}
-    return dataclasses.replace(record, window_before=before.commit, extra={**record.extra, **seen})
+    return records.replace(record, window_before=before.commit, extra={**record.extra, **seen})
 
 
 def noted_files(repo: git.Repo, paths: tuple[str, ...] | None) -> Noted | None:
@@ -216,12 +215,12 @@ def as_they_were(
             changes[rel] = (str(was[0]), str(was[1]))
     files = repo.tree_edit(base.files_tree, changes) if changes else base.files_tree
     when = base.captured_at if noted_at is None else noted_at
-    start = dataclasses.replace(base, files_tree=files, captured_at=when)
+    start = records.replace(base, files_tree=files, captured_at=when)
     if files == base.files_tree and when == base.captured_at:
         return record, base.commit, base
     record, ref = record.next_ref("before")
     commit = written(repo, start, ref)
-    return record, commit, dataclasses.replace(start, commit=commit)
+    return record, commit, records.replace(start, commit=commit)
 
 
 # A window that noted its files closes without a capture when it can: it notes them again as
@@ -263,7 +262,7 @@ def _noted_step(repo: git.Repo, record: Record) -> Record | None:
         }
         extra[PENDING] = [*pending_of(record), step]
         _keep_notes(repo, record, extra[PENDING])
-    return dataclasses.replace(record, window_before=None, in_flight=(), extra=extra)
+    return records.replace(record, window_before=None, in_flight=(), extra=extra)
 
 
 def _notes_ref(record: Record) -> str:
@@ -274,7 +273,7 @@ def _keep_notes(repo: git.Repo, record: Record, pending: list[dict[str, object]]
     """Keep the bytes the pending steps noted reachable, as every checkpoint is (a `git gc
     --prune=now` meanwhile loses nothing): one tree naming them, held by a ref of the turn
     until `settle` writes the steps."""
-    blobs = noted_blobs([dataclasses.replace(record, extra={PENDING: pending})])
+    blobs = noted_blobs([records.replace(record, extra={PENDING: pending})])
     tree = repo.mktree(
         git.TreeEntry("100644", "blob", oid, b"%d" % n) for n, oid in enumerate(blobs)
     )
@@ -363,7 +362,7 @@ def settle(repo: git.Repo, record: Record, end: checkpoint.Snapshot) -> Record:
     commits, lines = [], []
     for n, (tree, at) in enumerate(zip(trees, times[::-1], strict=True)):
         record, ref = record.next_ref("before" if n % 2 == 0 else "after")
-        parts = dataclasses.replace(base, files_tree=tree, captured_at=at)
+        parts = records.replace(base, files_tree=tree, captured_at=at)
         message = "git-atomic turn: the files its calls named"
         commits.append(checkpoint.write(repo, parts, message=message).commit)
         lines.append(f"create {ref} {commits[-1]}")
@@ -371,7 +370,7 @@ def settle(repo: git.Repo, record: Record, end: checkpoint.Snapshot) -> Record:
     repo.update_refs(lines, message="git-atomic: turn checkpoint")
     steps = tuple(zip(commits[0::2], commits[1::2], strict=True))
     extra = {k: v for k, v in record.extra.items() if k != PENDING}
-    return dataclasses.replace(record, steps=(*record.steps, *steps), extra=extra)
+    return records.replace(record, steps=(*record.steps, *steps), extra=extra)
 
 
 def _put(
@@ -410,7 +409,7 @@ def _without_listed(
     specials = checkpoint.load_specials(repo, snap) if snap.specials else {}
     if not (too_large & paths or set(specials) & paths):
         return snap
-    return dataclasses.replace(
+    return records.replace(
         snap,
         too_large=checkpoint.paths_blob(repo, too_large - paths),
         specials=checkpoint.specials_blob(
@@ -432,7 +431,7 @@ def claiming(
     mine = inside(repo, paths)
     held = [] if opening else claims_of(record)
     claims = None if mine is None or held is None else sorted({*held, *mine})
-    return dataclasses.replace(record, extra={**record.extra, CLAIMS: claims})
+    return records.replace(record, extra={**record.extra, CLAIMS: claims})
 
 
 def claims_of(record: Record) -> list[str] | None:
@@ -488,7 +487,7 @@ def narrowed(
         {c.path: None if c.status == "D" else (c.new_mode, c.new_oid) for c in mine},
     )
     record, ref = record.next_ref("after")
-    return record, written(repo, dataclasses.replace(before, files_tree=files), ref)
+    return record, written(repo, records.replace(before, files_tree=files), ref)
 
 
 def written(repo: git.Repo, parts: checkpoint.Snapshot, ref: str) -> str:

@@ -29,7 +29,6 @@ says why and how to apply the result by hand.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shlex
 import sys
@@ -49,7 +48,7 @@ from git_atomic.commands.isolated_run import (
     not_applied,
     tell,
 )
-from git_atomic.core import children, failpoints
+from git_atomic.core import children, failpoints, records
 from git_atomic.core.config import GateSpec, gates_to_run, load_config
 from git_atomic.core.errors import RefusedError
 from git_atomic.core.journalrows import OpRow, Owner
@@ -272,7 +271,7 @@ def _post_op(run: IsolatedRun, engine: Engine, done: PhaseState, *, gates_ran: b
             CheckpointKind.POST_OP,
             "validation complete",
         )
-        return dataclasses.replace(done, row=row)
+        return records.replace(done, row=row)
     return _checkpoint(run, engine, CheckpointKind.POST_OP, "validation complete")
 
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Sequence
-from dataclasses import field
 from pathlib import Path
 
 from git_atomic.core.errors import AtomicError, RefusedError
 from git_atomic.core.journalrows import CheckpointRow, OpRow
-from git_atomic.core.records import dataclass
+from git_atomic.core.records import dataclass, field
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpStatus, Phase
 from git_atomic.engine import git, isolation, snapshot
 from git_atomic.engine.checkpoint import Snapshot

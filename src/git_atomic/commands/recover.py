@@ -18,7 +18,6 @@ import contextlib
 import enum
 import json
 import time
-from dataclasses import field
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,7 +25,7 @@ from git_atomic.core import children, failpoints
 from git_atomic.core.errors import BusyError, NotARepository
 from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.lock import Holder, WorktreeLock, process_alive
-from git_atomic.core.records import dataclass
+from git_atomic.core.records import dataclass, field
 from git_atomic.core.vocab import (
     CheckpointKind,
     EventKind,

@@ -38,11 +38,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import field
 from typing import Final, Protocol
 
 from git_atomic.core.errors import RefusedError
-from git_atomic.core.records import dataclass
+from git_atomic.core.records import dataclass, field
 from git_atomic.engine import indexstate, infoexclude
 from git_atomic.engine.git import Repo, TreeEntry
 

@@ -18,12 +18,11 @@ import os
 import shutil
 import stat
 from collections.abc import Mapping, Set
-from dataclasses import field
 from pathlib import Path
 from typing import Final
 
 from git_atomic.core import process
-from git_atomic.core.records import dataclass
+from git_atomic.core.records import dataclass, field
 from git_atomic.engine import safefs
 from git_atomic.engine.git import Repo
 

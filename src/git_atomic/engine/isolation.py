@@ -16,14 +16,13 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-from git_atomic.core import process
+from git_atomic.core import process, records
 from git_atomic.core.errors import GitError
 from git_atomic.core.records import dataclass
 from git_atomic.engine import checkpoint, discovery, restore, restoreplan, snapshot
@@ -60,7 +59,7 @@ def bring_to(private: Repo, target: Snapshot) -> None:
     current = snapshot.capture(private, message="git-atomic probe", ref=None).snapshot
     # .git/info/exclude is the repository's, shared with your worktree: never written here.
     the_plan = restoreplan.plan(private, current, target, with_refs=False)
-    the_plan = dataclasses.replace(the_plan, exclude_changes=False)
+    the_plan = records.replace(the_plan, exclude_changes=False)
     outcome = restore.apply(private, current, target, the_plan, reason="git-atomic: isolate")
     if outcome.problems:
         raise GitError(
@@ -291,7 +290,7 @@ def as_user_checkpoint(
         branches[head_ref] = snap.head_oid
     else:
         head_ref = None
-    parts = dataclasses.replace(
+    parts = records.replace(
         snap,
         head_ref=head_ref,
         branches=branches,

@@ -8,10 +8,9 @@ import enum
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import field
 
 from git_atomic.core.errors import RefusedError
-from git_atomic.core.records import dataclass
+from git_atomic.core.records import dataclass, field
 from git_atomic.engine import checkpoint, infoexclude, safefs
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import ZERO_OID, RawChange, Repo

@@ -10,12 +10,12 @@ overwrite), and writes the checkpoint.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from git_atomic.core import records
 from git_atomic.core.config import capture_settings
-from git_atomic.core.records import dataclass
+from git_atomic.core.records import dataclass, field
 from git_atomic.engine import (
     checkpoint,
     conversion,
@@ -38,7 +38,7 @@ class Captured:
     snapshot: Snapshot
     untracked: frozenset[bytes]  # paths untracked (not ignored) at capture time
     commit_tree: str | None  # commits mode: the files a commit may hold (filtered bytes)
-    flags: indexstate.IndexFlags = dataclasses.field(default_factory=indexstate.IndexFlags)
+    flags: indexstate.IndexFlags = field(default_factory=indexstate.IndexFlags)
     too_large: frozenset[bytes] = frozenset()  # new untracked files over the budget: not held
 
 
@@ -90,7 +90,7 @@ def capture(
         if for_commit:
             commit_tree = _commit_tree(repo, git_side.side.tree, held, untracked_of_op)
             # Kept by the checkpoint: the operation's next commit is measured from it.
-            parts = dataclasses.replace(parts, commit_base=commit_tree)
+            parts = records.replace(parts, commit_base=commit_tree)
         in_progress = git_side.in_progress
         kept_by_state = in_progress.keep if in_progress is not None else ()
         snap = checkpoint.write(repo, parts, message=message, keep=kept_by_state)
@@ -208,7 +208,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         captured_at=held.captured_at,
     )
     if effect_base:
-        parts = dataclasses.replace(
+        parts = records.replace(
             parts,
             commit_base=repo.tree_without(held.files.tree, held.untracked),
             untracked=checkpoint.paths_blob(repo, held.untracked),

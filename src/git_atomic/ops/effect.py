@@ -48,9 +48,9 @@ computing an outcome makes git objects only, so a refused outcome changed nothin
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
+from git_atomic.core import records
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.records import dataclass
@@ -208,9 +208,9 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
         for e in (repo.ls_tree_at(snap.files_tree, wanted) if wanted else [])
         if e.mode in ("100644", "100755", "120000")
     }
-    kept = dataclasses.replace(flags, intent_to_add={p: on_disk[p] for p in wanted if p in on_disk})
+    kept = records.replace(flags, intent_to_add={p: on_disk[p] for p in wanted if p in on_disk})
     flags_blob = repo.line("hash-object", "-w", "--stdin", input=kept.encode()) if kept else None
-    refs = RefsAfter(dataclasses.replace(snap, branches=branches, head_oid=row.commit_sha))
+    refs = RefsAfter(records.replace(snap, branches=branches, head_oid=row.commit_sha))
     return _target(
         repo,
         files_tree=snap.files_tree,

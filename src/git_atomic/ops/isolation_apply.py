@@ -11,12 +11,11 @@ of the user's is touched.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import time
 from typing import Final
 
-from git_atomic.core import children, failpoints
+from git_atomic.core import children, failpoints, records
 from git_atomic.core.errors import BusyError, RefusedError
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.records import dataclass
@@ -149,9 +148,7 @@ def _merge(
         seen.append((ours, merged))
         if merged.oid is None:
             return []
-        return unseen.overwritten_ignored(
-            repo, ours, dataclasses.replace(pre, files_tree=merged.oid)
-        )
+        return unseen.overwritten_ignored(repo, ours, records.replace(pre, files_tree=merged.oid))
 
     rescue_ref = op_ref(op_id, CheckpointKind.RESCUE, seq)
     rescue = snapshot.capture(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sqlite3
@@ -10,7 +9,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from git_atomic.core import failpoints
+from git_atomic.core import failpoints, records
 from git_atomic.core.errors import AtomicError, BusyError
 from git_atomic.core.journalrows import CheckpointRow, Intent, OpRow, Owner
 from git_atomic.core.records import dataclass
@@ -244,7 +243,7 @@ class Engine:
         failpoints.hit(f"{event}:before-rescue")
         target, set_aside = rescue.load_target(self.ctx, target_sha)
         if made_within and not target.made_within:
-            target = dataclasses.replace(target, made_within=made_within)
+            target = records.replace(target, made_within=made_within)
         if set_aside:
             probe = None  # what was just set aside belongs in the rescue: capture it
         if rescue_sha is None:

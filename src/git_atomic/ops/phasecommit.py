@@ -25,13 +25,12 @@ change is your edits. It measures from HEAD, and leaves out the files untracked 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shlex
 from collections.abc import Sequence
 from typing import Final
 
-from git_atomic.core import failpoints
+from git_atomic.core import failpoints, records
 from git_atomic.core.journal import Journal
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import IntentAction
@@ -270,7 +269,7 @@ def put_index(
             current_tree=current.staged_tree if current.index_present else None,
             current_flags=flags,
             target_tree=staged,
-            target_flags=dataclasses.replace(flags, intent_to_add=intents),
+            target_flags=records.replace(flags, intent_to_add=intents),
             scratch=scratch,
         )
         indexfile.install_index(repo, scratch)

@@ -4,9 +4,9 @@ docs/reference.md shows."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Final, TypeAlias
 
+from git_atomic.core import records
 from git_atomic.core.vocab import EventKind
 from git_atomic.ops import commandresults, moveresults, results
 
@@ -102,7 +102,7 @@ def _add_show(obj: JsonObject, result: commandresults.ShowResult) -> None:
 def _add_move(obj: JsonObject, result: moveresults.MoveResult) -> None:
     obj["status"] = result.status
     obj["checkpoints"] = _checkpoints_json(
-        dataclasses.replace(result.operation.checkpoints, rescue=result.rescue)
+        records.replace(result.operation.checkpoints, rescue=result.rescue)
     )
     obj["event"] = result.event
     obj["dry_run"] = result.dry_run

@@ -4,9 +4,9 @@ the exit statuses a command may end with (`--ok-exit`).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
 
+from git_atomic.core import records
 from git_atomic.core.config.reader import describe
 from git_atomic.core.config.schema import Config, GateSpec, program_name
 from git_atomic.core.errors import UsageError
@@ -39,7 +39,7 @@ def command_line_gates(
             n += 1
             name = f"{gate.name}-{n}"
         used.add(name)
-        gates.append(dataclasses.replace(gate, name=name))
+        gates.append(records.replace(gate, name=name))
     return tuple(gates)
 
 

@@ -4,14 +4,13 @@ the keys each table may use, and the name a gate gets when its table gives none.
 
 from __future__ import annotations
 
-import dataclasses
 import types
 from collections.abc import Mapping, Sequence
-from dataclasses import field
 from pathlib import Path
 from typing import Final
 
-from git_atomic.core.records import dataclass
+from git_atomic.core import records
+from git_atomic.core.records import dataclass, field
 from git_atomic.core.vocab import HistoryMode
 
 # New untracked files larger than this are not captured (docs/design.md says why 10 MiB).
@@ -89,7 +88,7 @@ def name_gates(gates: tuple[GateSpec, ...]) -> tuple[GateSpec, ...]:
                 n += 1
                 name = f"{base}-{n}"
             used.add(name)
-            gate = dataclasses.replace(gate, name=name)
+            gate = records.replace(gate, name=name)
         out.append(gate)
     return tuple(out)
 
