@@ -414,3 +414,99 @@ def test_rollback_op_of_another_worktree_is_refused(repo: GitRepo, tmp_path: Pat
     there.atomic("rollback", "--op", done["op_id"], check=0)
     assert not there.exists("x")
     same(repo.fingerprint(), before)
+
+
+# Names a pathspec would take for a pattern or magic: a selective rollback takes each as the name
+# of one file, in every git call it makes (an `ls-files` that globbed while an `ls-tree` did not
+# once took `c.*`'s files out of the index).
+ODD_NAMES = ["c.*", "[ab].txt", ":x", "?q", "*"]
+
+
+@pytest.mark.parametrize("name", ODD_NAMES)
+def test_selective_paths_are_names_never_patterns(repo: GitRepo, name: str) -> None:
+    for path in ["c.txt", "a.txt", "b.txt", "xq", name]:
+        repo.write(path, f"{path}\n".encode())
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "odd names")
+    appends = "; ".join(f"echo op >> '{p}'" for p in ["c.txt", "a.txt", "xq", name])
+    done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", appends)
+    pre = done["checkpoints"]["pre_op"]
+    before = repo.fingerprint()
+    res = repo.atomic_json("rollback", "--to", pre[:10], "--", name)
+    assert [c["path"] for c in res["changes"]] == [name]
+    assert repo.read(name) == f"{name}\n".encode()
+    for other in ["c.txt", "a.txt", "xq"]:
+        assert repo.read(other).endswith(b"op\n")
+    # Every file is still tracked, its entry as it was (nothing staged by the op).
+    assert repo.git("status", "--porcelain", "--", ":(literal)" + name) == ""
+    assert sorted(repo.git("ls-files").splitlines()) == sorted(
+        ["README", "c.txt", "a.txt", "b.txt", "xq", name]
+    )
+    repo.atomic("undo", check=0)
+    same(repo.fingerprint(), before)
+
+
+def test_a_pattern_names_no_file_and_is_refused_with_nothing_changed(repo: GitRepo) -> None:
+    repo.write("c.txt", b"c\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "c")
+    done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", "echo op >> c.txt")
+    before = repo.fingerprint()
+    res = repo.atomic("rollback", "--to", done["checkpoints"]["pre_op"][:10], "--", "c.*")
+    one_line_error(res, 2)
+    assert "not patterns" in res.stderr
+    same(repo.fingerprint(), before)
+
+
+def _flags(repo: GitRepo) -> dict[str, str]:
+    """Each index entry's `ls-files -v` tag (H, S, h: assume-unchanged) and whether it is an
+    intent-to-add entry (`ls-files --debug` flags, +ita)."""
+    tags = dict(line.split(" ", 1)[::-1] for line in repo.git("ls-files", "-v").splitlines())
+    ita = set(repo.git("diff", "--name-only", "--diff-filter=A").split())  # ita: A unstaged
+    return {p: t + ("+ita" if p in ita else "") for p, t in tags.items()}
+
+
+def test_selective_rollback_puts_back_the_paths_flags_and_leaves_the_others(
+    repo: GitRepo,
+) -> None:
+    """Intent-to-add, skip-worktree and assume-unchanged under the paths come back as the
+    checkpoint had them; every other entry keeps its flags as they are now; undo is exact."""
+    for path in ["src/plain.txt", "src/skip.txt", "src/assume.txt", "top/skip.txt", "top/x.txt"]:
+        repo.write(path, b"base\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "flags")
+    repo.write("src/ita.txt", b"intent\n")
+    repo.write("top/ita.txt", b"intent\n")
+    repo.git("add", "-N", "src/ita.txt", "top/ita.txt")
+    repo.git("update-index", "--skip-worktree", "src/skip.txt", "top/skip.txt")
+    repo.git("update-index", "--assume-unchanged", "src/assume.txt")
+    at_pre = _flags(repo)
+    done = repo.atomic_json(
+        "run",
+        "--history",
+        "shadow",
+        "--",
+        "sh",
+        "-c",
+        "echo op > src/new.txt; echo op >> src/plain.txt",
+    )
+    # Since: you clear two of the flags and set another, in and out of src/.
+    repo.git("update-index", "--no-skip-worktree", "src/skip.txt")
+    repo.git("update-index", "--no-assume-unchanged", "src/assume.txt")
+    repo.git("update-index", "--assume-unchanged", "top/x.txt")
+    now = _flags(repo)
+    before = repo.fingerprint()
+
+    repo.atomic_json("rollback", "--to", done["checkpoints"]["pre_op"][:10], "--", "src")
+    after = _flags(repo)
+    assert {p: t for p, t in after.items() if p.startswith("src/")} == {
+        p: t for p, t in at_pre.items() if p.startswith("src/")
+    }
+    assert {p: t for p, t in after.items() if not p.startswith("src/")} == {
+        p: t for p, t in now.items() if not p.startswith("src/")
+    }
+    assert not repo.exists("src/new.txt") and repo.read("src/plain.txt") == b"base\n"
+    assert repo.read("src/ita.txt") == b"intent\n"
+    repo.atomic("undo", check=0)
+    same(repo.fingerprint(), before)
+    assert _flags(repo) == now

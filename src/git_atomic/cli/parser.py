@@ -198,7 +198,8 @@ def _add_taking_back(c: Commands) -> None:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="with --to: restore only these paths (files and index entries)",
+        help="with --to: restore only these paths (files, index entries and their flags); each "
+        "is a name, never a pattern",
     )
 
     p = c.add("emergency", "save everything as a rescue checkpoint, return to the last good state")

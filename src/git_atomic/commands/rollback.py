@@ -336,18 +336,21 @@ def _check_paths_match(ctx: context.Context, sha: str, paths: tuple[bytes, ...])
     repo = ctx.repo
     snap = checkpoint.load(repo, sha)
     root = os.fsencode(repo.root)
+    literal = {"GIT_LITERAL_PATHSPECS": "1"}  # a path is a name, never a pattern
     for path in paths:
         spec = os.fsdecode(path)
         if path == b"." or os.path.lexists(root + b"/" + path):
             continue
         if any(
-            repo.out("ls-tree", "-r", "--name-only", "--full-tree", tree, "--", spec)
+            repo.out("ls-tree", "-r", "--name-only", "--full-tree", tree, "--", spec, env=literal)
             for tree in (snap.files_tree, snap.staged_tree)
         ):
             continue
-        if repo.out("ls-files", "-z", "--", spec):
+        if repo.out("ls-files", "-z", "--", spec, env=literal):
             continue
+        patterned = any(c in spec for c in "*?[")
         raise UsageError(
             f"{spec}: matches nothing at checkpoint {output.short(sha)}, in the "
             "index or in the worktree"
+            + (" (paths are names, not patterns: name each file or folder)" * patterned)
         )

@@ -571,8 +571,10 @@ class Repo(RepoConfig):
             if paths:
                 args += ["--", *[os.fsdecode(p) for p in paths]]
             # diff-tree reads the index although two trees are all it compares: 7 ms at
-            # 100,000 files. Pointing it at no index at all gives the same answer.
-            raw = self.out(*args, env={"GIT_INDEX_FILE": str(self.state_dir / "no-index")})
+            # 100,000 files. Pointing it at no index at all gives the same answer. `paths` are
+            # names (a file called `c.*` or `:x`), never patterns.
+            env = {"GIT_INDEX_FILE": str(self.state_dir / "no-index"), "GIT_LITERAL_PATHSPECS": "1"}
+            raw = self.out(*args, env=env)
             self._diffs[key] = parse_raw_diff(raw)
         return list(self._diffs[key])
 

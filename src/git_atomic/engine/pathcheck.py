@@ -1,11 +1,12 @@
 """The paths of a selective rollback: checked before anything is touched, refused when unsafe.
 
 A path is given as git takes one: relative to the current folder, or absolute inside the
-worktree. It is refused (exit 2, one line, nothing changed) when it leaves the worktree
-(`../x` from the top, an absolute path elsewhere),
-when it names anything under a `.git` folder in any letter case, when it is pathspec magic
-(`:(top)x`), or when it is reached through a symbolic link: a restore writes files, and a file
-written through a link lands wherever the link points.
+worktree. It is a name, never a pattern or pathspec magic: `c.*` is the file of that name,
+`:x` too (git is told to take every path literally). It is refused (exit 2, one line, nothing
+changed) when it leaves the worktree (`../x` from the top, an absolute path elsewhere),
+when it names anything under a `.git` folder in any letter case, or when it is reached through
+a symbolic link: a restore writes files, and a file written through a link lands wherever the
+link points.
 """
 
 from __future__ import annotations
@@ -38,8 +39,6 @@ def _one(real_root: str, rel_cwd: str, text: str) -> bytes:
         raise UsageError("an empty path was given; name files or folders in the repository")
     if "\0" in text:
         raise UsageError(f"{text!r}: a path cannot hold a NUL byte")
-    if text.startswith(":"):
-        raise UsageError(f"{text}: pathspec magic is not taken here; name the path itself")
     joined = os.path.normpath(os.path.join(rel_cwd, text))
     if _leaves(joined):
         raise UsageError(f"{text}: is outside the repository")
