@@ -1156,3 +1156,78 @@ def test_a_window_opened_by_an_older_record_without_its_start_state_still_closes
     assert "kept as operation" in answer.json()["systemMessage"]
     assert len(ops(repo)) == 1
     assert repo.read("app.py") == b"def answer():\n    return 42\n"
+
+
+def _numbered(n: int, **lines: str) -> bytes:
+    """Lines 1..n, some replaced (`l2="two"`)."""
+    return "".join(lines.get(f"l{i}", str(i)) + "\n" for i in range(1, n + 1)).encode()
+
+
+def _commits_mode_with_your_index(repo: GitRepo) -> dict[str, str]:
+    """Committed: long.txt (30 lines), sw.txt, au.txt. Then your work: line 2 of long.txt
+    staged, and edited again unstaged; sw.txt skip-worktree, au.txt assume-unchanged, an
+    intent-to-add file. Returns the index's flags (`ls-files -v`)."""
+    repo.atomic("hooks", "install", "claude-code", "--history", "commits", check=0)
+    for name in ("long.txt", "sw.txt", "au.txt"):
+        repo.write(name, _numbered(30))
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "three files")
+    repo.write("long.txt", _numbered(30, l2="two-STAGED"))
+    repo.git("add", "long.txt")
+    repo.write("long.txt", _numbered(30, l2="two-worktree"))
+    repo.git("update-index", "--skip-worktree", "sw.txt")
+    repo.git("update-index", "--assume-unchanged", "au.txt")
+    repo.write("ita.txt", b"intent\n")
+    repo.git("add", "-N", "ita.txt")
+    return dict(line.split(" ", 1)[::-1] for line in repo.git("ls-files", "-v").splitlines())
+
+
+def test_commits_mode_turn_keeps_what_you_staged_and_every_flag(repo: GitRepo) -> None:
+    """The turn's commit takes its own hunks; your index keeps your staged line in the file
+    it committed, and every flag (adversarial review: the index took the commit's blob, your
+    staged text then in no file, and skip-worktree and assume-unchanged were cleared)."""
+    flags = _commits_mode_with_your_index(repo)
+    head = repo.head()
+    calls = []
+    for n, (name, text) in enumerate(
+        [("long.txt", _numbered(30, l2="two-worktree", l25="agent")), ("sw.txt", None)], 1
+    ):
+        payload = tool_call("Write", {"file_path": str(repo.path / name)}, n)
+        content = text if text is not None else _numbered(30, l3="agent")
+        calls.append((payload, lambda name=name, content=content: repo.write(name, content)))
+    calls.append(
+        (
+            tool_call("Write", {"file_path": str(repo.path / "au.txt")}, 3),
+            lambda: repo.write("au.txt", _numbered(30, l3="agent")),
+        )
+    )
+    claude = ClaudeCode(repo)
+    claude.turn(calls)
+    [answer] = claude.send(stop())
+    assert "committed as" in answer.json()["systemMessage"]
+    assert repo.git("rev-list", f"{head}..HEAD").split() == [repo.head()]
+    assert repo.git("show", "HEAD:long.txt").encode() == _numbered(30, l25="agent")
+    # Your staged line is still staged, on top of the commit: the index differs from HEAD by
+    # it alone; the worktree is as the turn left it.
+    assert repo.git("show", ":long.txt").encode() == _numbered(30, l2="two-STAGED", l25="agent")
+    assert repo.read("long.txt") == _numbered(30, l2="two-worktree", l25="agent")
+    assert (
+        dict(line.split(" ", 1)[::-1] for line in repo.git("ls-files", "-v").splitlines()) == flags
+    )
+    assert repo.git("diff", "--name-only", "--diff-filter=A").split() == ["ita.txt"]
+
+
+def test_commits_mode_turn_over_a_line_you_staged_is_not_committed(repo: GitRepo) -> None:
+    """Line 2 staged, then put back as HEAD has it in the worktree: a turn that changes it
+    merges cleanly onto HEAD, but not into your index; nothing is committed or restaged."""
+    _commits_mode_with_your_index(repo)
+    repo.write("long.txt", _numbered(30))
+    head, index = repo.head(), repo.git("ls-files", "-s", "-v")
+    call = tool_call("Write", {"file_path": str(repo.path / "long.txt")}, 1)
+    claude = ClaudeCode(repo)
+    claude.turn([(call, lambda: repo.write("long.txt", _numbered(30, l2="agent")))])
+    [answer] = claude.send(stop())
+    message = answer.json()["systemMessage"]
+    assert "committed as" not in message and "what you staged in long.txt" in message
+    assert repo.head() == head and repo.git("ls-files", "-s", "-v") == index
+    assert repo.read("long.txt") == _numbered(30, l2="agent")  # the turn's result, kept

@@ -6,8 +6,10 @@ what the turn changed and nothing of the user's work in progress: files only the
 keep HEAD's version in it, and a file both changed gets the turn's hunks on top of HEAD's text.
 Where that has no clean result the turn is not committed (its result stays in the working tree,
 as in shadow mode) and the reason is said. The branch moves by compare-and-swap; the index
-takes the commit's entries for the paths the commit changed, and only those: everything else
-staged stays staged, everything unstaged stays unstaged.
+then takes the commit's change merged into what you had staged (three-way, as a `run`'s commit
+does: ops/phasecommit.py), so what you staged stays staged, in the committed files too, every
+flag stays (intent-to-add, skip-worktree, assume-unchanged), and everything unstaged stays
+unstaged. A change of the turn that overlaps what you staged is not committed either.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from collections.abc import Sequence
 
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.records import dataclass
-from git_atomic.engine import checkpoint
+from git_atomic.engine import checkpoint, isolation
 from git_atomic.engine.git import Repo
-from git_atomic.ops import treemerge
+from git_atomic.ops import phasecommit, treemerge
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,14 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
         from git_atomic.engine import lfskeep  # markers for kept LFS content: never committed
 
         tree = lfskeep.without_markers(repo, head_tree, tree)
+    # Your index as the turn's last capture holds it (its end, after its calls settled).
+    last = checkpoint.load(repo, steps[-1][1])
+    if not last.index_present or last.index_blob is not None:
+        return Committed(None, "your index has unmerged entries")
+    staged = isolation.merge_trees(repo, base=head_tree, ours=last.staged_tree, theirs=tree)
+    if staged.oid is None:
+        paths = ", ".join(staged.conflicts)
+        return Committed(None, f"its changes overlap with what you staged in {paths}")
     parents = ["-p", head_oid] if head_oid else []
     commit = repo.line("commit-tree", tree, *parents, "-m", message, env=env)
     old = head_oid or repo.zero_oid
@@ -57,20 +67,5 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
         repo.update_refs([f"update {head_ref} {commit} {old}"], message=f"git-atomic: {message}")
     else:
         repo.run("update-ref", "--no-deref", "-m", f"git-atomic: {message}", "HEAD", commit, old)
-    _stage(repo, head_tree, tree)
+    phasecommit.put_index(repo, last, checkpoint.load_flags(repo, last), staged.oid)
     return Committed(commit)
-
-
-def _stage(repo: Repo, old_tree: str, new_tree: str) -> None:
-    """The commit's entries into the index for the paths it changed, and nothing else."""
-    raw = repo.out("diff-tree", "-r", "-z", "--no-renames", old_tree, new_tree).split(b"\0")
-    lines = []
-    for meta, path in zip(raw[0::2], raw[1::2], strict=False):
-        if not meta.startswith(b":"):
-            continue
-        _, new_mode, _, new_oid, status = meta[1:].split(b" ")
-        if status == b"D":
-            lines.append(b"0 " + repo.zero_oid.encode() + b"\t" + path + b"\0")
-        else:
-            lines.append(new_mode + b" " + new_oid + b"\t" + path + b"\0")
-    repo.run("update-index", "-z", "--index-info", input=b"".join(lines))
