@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -510,3 +511,49 @@ def test_selective_rollback_puts_back_the_paths_flags_and_leaves_the_others(
     repo.atomic("undo", check=0)
     same(repo.fingerprint(), before)
     assert _flags(repo) == now
+
+
+def _branches(repo: GitRepo) -> dict[str, str]:
+    out = repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/")
+    return dict(line.split() for line in out.splitlines())
+
+
+@pytest.mark.parametrize("how", ["abort", "failed run"])
+def test_a_rollback_leaves_branches_another_worktree_may_have_changed(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """Effect, not state: with another worktree in use, a branch other than this worktree's
+    own that changed while the operation ran is left as it is and named; the operation's files
+    and this worktree's branch are taken back (adversarial review: `topic` moved back and
+    `w2-backup` deleted, the other worktree's work)."""
+    repo.git("branch", "topic")
+    other = tmp_path / "w2"
+    repo.git("worktree", "add", "-q", str(other), "-b", "feature")
+    meanwhile = (
+        f"cd '{other}' && echo w2 > w2.txt && git add w2.txt && git commit -qm w2"
+        " && git branch w2-backup && git branch -f topic HEAD"
+    )
+    branch = repo.git("branch", "--show-current").strip()
+    mine = _branches(repo)[f"refs/heads/{branch}"]
+    if how == "abort":
+        repo.atomic("begin", "op", check=0)
+        subprocess.run(["sh", "-c", meanwhile], env=repo.env, check=True)
+        repo.write("README", b"the op's\n")
+        res = repo.atomic("abort")
+    else:  # the other worktree's work happens while the command runs
+        line = f"echo op > README; ( {meanwhile} ); exit 1"
+        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line)
+    after = _branches(repo)
+    assert res.returncode in (0, 1), res.stderr
+    assert "branch topic changed meanwhile" in res.stderr
+    assert "branch w2-backup changed meanwhile" in res.stderr
+    assert repo.read("README") == b"hello\n"  # the operation's change: taken back
+    assert after["refs/heads/topic"] == after["refs/heads/feature"]
+    assert after["refs/heads/w2-backup"] == after["refs/heads/feature"]
+    assert after[f"refs/heads/{branch}"] == mine
+
+
+def test_without_another_worktree_a_branch_the_operation_made_goes(repo: GitRepo) -> None:
+    before = _branches(repo)
+    res = repo.atomic("run", "--no-gates", "--", "sh", "-c", "git branch made-by-op; exit 1")
+    assert res.returncode == 1 and _branches(repo) == before

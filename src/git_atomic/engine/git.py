@@ -216,6 +216,21 @@ class Repo(RepoConfig):
         dirs (`git worktree list` names a `--separate-git-dir` repository's worktree by its git
         dir, which would make your own branch look checked out elsewhere)."""
         heads: dict[str, Path] = {}
+        for git_dir, where in self._other_worktrees():
+            try:
+                text = head_text(git_dir)
+            except OSError:
+                continue
+            if text.startswith("ref: refs/heads/"):
+                heads.setdefault(text[5:], where)
+        return heads
+
+    def has_other_worktrees(self) -> bool:
+        """Whether this repository has a worktree besides this one (its git dir still there)."""
+        return any(git_dir.is_dir() for git_dir, _ in self._other_worktrees())
+
+    def _other_worktrees(self) -> list[tuple[Path, Path]]:
+        """(git dir, folder) of each other worktree of this repository."""
         dirs: list[tuple[Path, Path]] = []
         bare = (self.config("core.bare") or "false").lower() in ("true", "yes", "on", "1")
         if self.git_dir != self.common_dir and not bare:
@@ -231,14 +246,7 @@ class Repo(RepoConfig):
                 except OSError:
                     where = git_dir
                 dirs.append((git_dir, where))
-        for git_dir, where in dirs:
-            try:
-                text = head_text(git_dir)
-            except OSError:
-                continue
-            if text.startswith("ref: refs/heads/"):
-                heads.setdefault(text[5:], where)
-        return heads
+        return dirs
 
     # --- objects -------------------------------------------------------------------------
     def hash_worktree_files(self, rels: Sequence[bytes]) -> dict[bytes, str]:

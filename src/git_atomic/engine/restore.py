@@ -143,6 +143,11 @@ def _report_left(the_plan: Plan, outcome: Outcome) -> None:
             f"branch {name.removeprefix('refs/heads/')} is checked out in "
             "another worktree; left as it is"
         )
+    for name in the_plan.branches_not_ours:
+        outcome.problems.append(
+            f"branch {name.removeprefix('refs/heads/')} changed meanwhile, and another worktree "
+            "of this repository may have changed it; left as it is"
+        )
     for path in outcome.left:
         outcome.problems.append(
             f"{_show(path)} was changed by another writer after the rescue was taken; "

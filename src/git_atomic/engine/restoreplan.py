@@ -57,6 +57,8 @@ class Plan:
     gone_folders: tuple[bytes, ...] = ()  # empty folders now that the target does not have
     git_state_changes: bool = False  # a merge, rebase... in progress to clear or bring back
     exclude_changes: bool = False  # .git/info/exclude to write back (infoexclude.py)
+    # Branches changed meanwhile that an operation's rollback cannot tell were its own: left.
+    branches_not_ours: tuple[str, ...] = ()
 
     def path_changes(self) -> list[PathChange]:
         out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
@@ -85,7 +87,12 @@ def plan(
     *,
     with_refs: bool = True,
     paths: Sequence[bytes] = (),
+    own_branches: bool = False,
 ) -> Plan:
+    """How to go from `current` to `target`. `own_branches` (an operation's rollback, not a
+    whole state asked for by name): in a repository with other worktrees, a branch other than
+    this worktree's own (the one HEAD names now or at the target) that changed since the target
+    may have been changed from another worktree; it is left as it is, and named."""
     changes = tuple(repo.diff_trees(current.files_tree, target.files_tree, paths))
     unsafe = [c.path for c in changes if _unsafe(c.path)]
     if unsafe:
@@ -93,12 +100,22 @@ def plan(
         raise RefusedError(f"{shown}: the target holds a path git never checks out")
     ref_lines: list[str] = []
     left: list[str] = []
+    not_ours: list[str] = []
     head_changes = False
     if with_refs:
         others = repo.other_worktree_heads()
         moved_elsewhere = [b for b in others if current.branches.get(b) != target.branches.get(b)]
         left = sorted(moved_elsewhere)
-        ref_lines = ref_changes(current.branches, target.branches, skip=left)
+        if own_branches and repo.has_other_worktrees():
+            mine = {current.head_ref, target.head_ref}
+            not_ours = sorted(
+                b
+                for b in set(current.branches) | set(target.branches)
+                if current.branches.get(b) != target.branches.get(b)
+                and b not in mine
+                and b not in left
+            )
+        ref_lines = ref_changes(current.branches, target.branches, skip=[*left, *not_ours])
         head_changes = head_key(current) != head_key(target)
     index_changes = not paths and current.index_key() != target.index_key()
     folders = _folders(repo, target, paths)
@@ -114,6 +131,7 @@ def plan(
         _gone_folders(repo, current, target, folders, paths),
         git_state_changes,
         not paths and infoexclude.changes(current.info_exclude, target.info_exclude),
+        tuple(not_ours),
     )
 
 

@@ -122,7 +122,12 @@ def carry_out(
     if not found.exact:
         moves.keep(engine.repo, target)
     return engine.rollback_to(
-        op_id, target, event=event, probe=found.current, made_within=found.made_within
+        op_id,
+        target,
+        event=event,
+        own_branches=True,
+        probe=found.current,
+        made_within=found.made_within,
     )
 
 

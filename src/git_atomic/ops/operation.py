@@ -219,6 +219,7 @@ class Engine:
         event: EventKind,
         paths: Sequence[bytes] = (),
         with_refs: bool = True,
+        own_branches: bool = False,
         rescue_sha: str | None = None,
         probe: Snapshot | None = None,
         made_within: tuple[tuple[float, float], ...] = (),
@@ -237,6 +238,7 @@ class Engine:
             "event": event,
             "paths": [p.decode("utf-8", "surrogateescape") for p in paths],
             "with_refs": with_refs,
+            "own_branches": own_branches,
             "rescue": rescue_sha,
         }
         self._set_pending(op_id, intent)
@@ -260,7 +262,14 @@ class Engine:
         )
         done = False
         try:
-            outcome = self._restore(current, target, event=event, paths=paths, with_refs=with_refs)
+            outcome = self._restore(
+                current,
+                target,
+                event=event,
+                paths=paths,
+                with_refs=with_refs,
+                own_branches=own_branches,
+            )
             self._record_restore(op_id, event, rescue_sha, target_sha, outcome)
             done = True
         finally:
@@ -296,9 +305,12 @@ class Engine:
         event: EventKind,
         paths: Sequence[bytes],
         with_refs: bool,
+        own_branches: bool,
     ) -> restore.Outcome:
         """From the state now to the target, writing only what differs (restoreplan.py)."""
-        the_plan = restoreplan.plan(self.repo, current, target, with_refs=with_refs, paths=paths)
+        the_plan = restoreplan.plan(
+            self.repo, current, target, with_refs=with_refs, paths=paths, own_branches=own_branches
+        )
         outcome = restore.apply(
             self.repo, current, target, the_plan, reason=f"git-atomic: {event}", paths=paths
         )
@@ -389,7 +401,7 @@ def rollback_op(
     event: EventKind = EventKind.ROLLBACK,
 ) -> OpRow:
     """Return the tree to the operation's PRE-OP state and close the operation."""
-    result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event)
+    result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
     detail = dict(op.details)
     if result.outcome.problems:
         detail["problems"] = result.outcome.problems
