@@ -557,3 +557,31 @@ def test_without_another_worktree_a_branch_the_operation_made_goes(repo: GitRepo
     before = _branches(repo)
     res = repo.atomic("run", "--no-gates", "--", "sh", "-c", "git branch made-by-op; exit 1")
     assert res.returncode == 1 and _branches(repo) == before
+
+
+@pytest.mark.parametrize("how", ["abort", "failed run", "rollback --op"])
+def test_a_folder_there_before_and_after_is_kept_not_made_again(repo: GitRepo, how: str) -> None:
+    """The operation deleted sub/b.txt and made sub/new.txt: the rollback empties sub/ on its
+    way but writes b.txt back into it, so sub/ stays the same folder (adversarial review: it
+    was removed and made again, a shell in it left in a deleted folder, its mode the umask's)."""
+    repo.write("sub/b.txt", b"b\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "sub")
+    folder = repo.path / "sub"
+    held = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)  # as a shell sitting in it
+    try:
+        change = "rm sub/b.txt; echo n > sub/new.txt"
+        if how == "abort":
+            repo.atomic("begin", "x", check=0)
+            subprocess.run(["sh", "-c", change], cwd=repo.path, check=True)
+            repo.atomic("abort", check=0)
+        elif how == "failed run":
+            res = repo.atomic("run", "--no-gates", "--", "sh", "-c", change + "; exit 1")
+            assert res.returncode == 1
+        else:
+            done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", change)
+            repo.atomic("rollback", "--op", done["op_id"], check=0)
+        assert os.fstat(held).st_nlink > 0 and os.fstat(held).st_ino == folder.stat().st_ino
+        assert sorted(os.listdir(folder)) == ["b.txt"]
+    finally:
+        os.close(held)

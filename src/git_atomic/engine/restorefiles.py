@@ -46,8 +46,11 @@ def apply_files(
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         emptied = _remove(tree, removals, outcome, kept)
         # An empty folder the target lacks goes, and so do the folders it leaves empty (the
-        # target's own empty folders are made again below).
-        _prune_empty_dirs(tree, emptied | set(gone_folders))
+        # target's own empty folders are made again below). Never one a file is written into
+        # next, nor one of the target's: removed and made again, it would be another folder
+        # (a shell or editor in it left in a deleted one, its mode the umask's).
+        needed = {p for c in writes for p in _parents(c.path)} | set(folders)
+        _prune_empty_dirs(tree, emptied | set(gone_folders), keep=needed)
         if removals:
             failpoints.hit("restore:after-removals")
         left = set(outcome.left)
@@ -232,10 +235,16 @@ def _make_parents(tree: safefs.Tree, path: bytes, outcome: Outcome) -> bool:
     return True
 
 
-def _prune_empty_dirs(tree: safefs.Tree, dirs: set[bytes]) -> None:
+def _prune_empty_dirs(tree: safefs.Tree, dirs: set[bytes], *, keep: set[bytes]) -> None:
     for d in sorted(dirs, key=len, reverse=True):
-        while d and tree.rmdir(d):
+        while d and d not in keep and tree.rmdir(d):
             d = os.path.dirname(d)
+
+
+def _parents(path: bytes) -> list[bytes]:
+    """a, a/b for a/b/c."""
+    parts = path.split(b"/")[:-1]
+    return [b"/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 @dataclass(frozen=True)
