@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -783,3 +785,52 @@ def test_our_own_folder_made_a_link_is_not_written_through(
     assert scene.state() == before
     assert not os.path.islink(scene.repo.path / ".git" / name)
     assert _rescue_aside(scene) == {name: f"120000 {scene.outside}/c"}
+
+
+@pytest.mark.parametrize("how", ["core.worktree", "GIT_WORK_TREE"])
+def test_an_open_operation_is_never_rolled_back_into_another_folder(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """Nothing outside the worktree, ever: with git pointed at another folder since `begin`
+    (the operation set core.worktree, or this shell sets GIT_WORK_TREE), abort, commit and
+    recover refuse (exit 3) and touch neither folder; put back, abort works. Before, abort
+    wrote PRE-OP's files over the other folder's and deleted the rest (adversarial review)."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "README").write_text("precious\n")
+    (victim / "new.txt").write_text("also precious\n")
+    repo.atomic("begin", "x", check=0)
+    repo.write("README", b"the op's\n")
+    env: dict[str, str] = {}
+    if how == "core.worktree":
+        repo.git("config", "core.worktree", str(victim))
+    else:
+        env = {"GIT_WORK_TREE": str(victim), "GIT_DIR": str(repo.path / ".git")}
+    for args in (["abort"], ["commit", "-g", "false"], ["recover"]):
+        res = repo.atomic(*args, env=env)
+        assert res.returncode == 3, (args, res.stderr)
+        assert "was begun in the worktree at" in res.stderr
+    assert (victim / "README").read_text() == "precious\n"
+    assert (victim / "new.txt").read_text() == "also precious\n"
+    assert repo.read("README") == b"the op's\n"
+    if how == "core.worktree":
+        repo.git("config", "--unset", "core.worktree")
+    repo.atomic("abort", check=0)
+    assert repo.read("README") == b"hello\n"
+
+
+def test_a_worktree_moved_elsewhere_is_still_its_operations(repo: GitRepo, tmp_path: Path) -> None:
+    repo.atomic("begin", "x", check=0)
+    repo.write("README", b"the op's\n")
+    moved = tmp_path / "moved"
+    repo.path.rename(moved)
+    res = subprocess.run(
+        [sys.executable, "-m", "git_atomic", "abort"],
+        cwd=moved,
+        env=repo.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    assert (moved / "README").read_text() == "hello\n"

@@ -100,6 +100,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
         _finish_outside_restore(engine, done)
         _finish_closed_op_restores(engine, done)
         op = ctx.journal.open_op(ctx.worktree)
+        context.same_worktree(ctx.repo, op)
         if op is not None and _needs_recovery(op):
             _recover_op(engine, op, accept=accept, done=done)
         elif op is not None and not done.anything:

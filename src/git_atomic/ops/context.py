@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
@@ -59,12 +60,44 @@ def refuse_if_interrupted(ctx: Context) -> OpRow | None:
             hint="run `git atomic recover` to finish it",
         )
     op = ctx.journal.open_op(ctx.worktree)
+    same_worktree(ctx.repo, op)
     if op is not None and is_interrupted(op):
         raise BusyError(
             f"operation {op.id} ({op.name}) was interrupted (pid {op.owner_pid} is gone)",
             hint="run `git atomic recover` (or `git atomic recover --accept` to keep the tree)",
         )
     return op
+
+
+ROOT_KEY: Final = "worktree_root"  # an operation's detail: the folder it was begun in
+
+
+def root_identity(repo: git.Repo) -> dict[str, object]:
+    """The worktree's folder as an operation records it: its path, and its device and inode
+    (the same folder moved elsewhere is still it; another folder at any path is not)."""
+    st = os.stat(repo.root)
+    return {"path": os.fsdecode(repo.root), "id": [st.st_dev, st.st_ino]}
+
+
+def same_worktree(repo: git.Repo, op: OpRow | None) -> None:
+    """Refuse (exit 3, nothing touched) to act on an operation begun in another folder than
+    the one git now says is this worktree: `core.worktree`, `GIT_WORK_TREE` or `GIT_DIR` set
+    since (by the operation, or in this shell) would have a rollback write that folder."""
+    begun = op.details.get(ROOT_KEY) if op is not None else None
+    if op is None or not isinstance(begun, dict):
+        return  # recorded before roots were, or not an operation begun by `begin`/`run`
+    try:
+        st = os.stat(repo.root)
+    except OSError:
+        return
+    if begun.get("id") == [st.st_dev, st.st_ino]:
+        return
+    raise RefusedError(
+        f"operation {op.id} ({op.name}) was begun in the worktree at {begun.get('path')}, "
+        f"and git now takes {os.fsdecode(repo.root)} for this worktree; nothing was changed",
+        hint="run it there, or put back what tells git where the worktree is: "
+        "core.worktree, GIT_WORK_TREE, GIT_DIR",
+    )
 
 
 def open_journal(repo: git.Repo) -> Journal:

@@ -25,7 +25,7 @@ from git_atomic.core.vocab import (
 )
 from git_atomic.engine import restore, restoreplan, scanindex, snapshot
 from git_atomic.engine.checkpoint import Snapshot
-from git_atomic.ops import phasecommit, rescue
+from git_atomic.ops import context, phasecommit, rescue
 from git_atomic.ops.context import Context, refuse_if_interrupted
 
 
@@ -92,6 +92,7 @@ class Engine:
         if history == HistoryMode.COMMITS:
             self.repo.identity_env(required=True)
         op_id = new_op_id()
+        detail = {**(detail or {}), context.ROOT_KEY: context.root_identity(self.repo)}
         self.journal.create_op(
             op_id,
             worktree=self.ctx.worktree,
