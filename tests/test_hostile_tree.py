@@ -834,3 +834,27 @@ def test_a_worktree_moved_elsewhere_is_still_its_operations(repo: GitRepo, tmp_p
     )
     assert res.returncode == 0, res.stderr
     assert (moved / "README").read_text() == "hello\n"
+
+
+@pytest.mark.parametrize("scanned_before", [False, True])
+def test_a_nested_repository_without_a_commit_is_left_out_not_an_error(
+    repo: GitRepo, scanned_before: bool
+) -> None:
+    """`git init sub` inside the worktree (a new project's first step): git can hold a nested
+    repository only as the commit it has checked out, and this one has none. Before, every
+    capture failed ("adding files failed", exit 3), a failed run was not rolled back, and
+    recover failed the same way (adversarial review). Nested repositories are not captured:
+    it is left out, and left alone."""
+    if scanned_before:
+        repo.atomic("run", "--", "true", check=0)  # a scan index exists
+    repo.git("init", "-q", "other")
+    (repo.path / "other" / "x.txt").write_text("mine\n")
+    res = repo.atomic(
+        "run", "--no-gates", "--", "sh", "-c", "echo op > README; git init -q newproj; exit 1"
+    )
+    assert res.returncode == 1, res.stderr
+    assert repo.read("README") == b"hello\n"  # the operation's change: taken back
+    assert (repo.path / "other" / "x.txt").read_text() == "mine\n"
+    assert (repo.path / "newproj" / ".git").is_dir()  # a nested repository: not touched
+    assert repo.atomic("recover").returncode == 0
+    repo.atomic("run", "--", "true", check=0)

@@ -5,6 +5,7 @@ that reading, and the scan index it leaves for the next capture."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence, Set
 from pathlib import Path
 
@@ -298,20 +299,45 @@ def _scanned(repo: Repo, adding: process.Background, index: Path) -> dict[bytes,
     It also refuses, adding nothing, when a tracked path is now a FIFO, a socket or a device:
     git can hold none of them. Such paths are taken out of the index copy (they are not files
     as far as a checkpoint can say, as for git an untracked FIFO is not there) and `add -A`
-    runs again. Returns them (path -> st_mode)."""
+    runs again. Returns them (path -> st_mode).
+
+    And it refuses, adding nothing, for an untracked repository inside the worktree that has no
+    commit yet (`git init sub`): git can hold a nested repository only as the commit it has
+    checked out. Nested repositories are not captured (a rollback leaves them alone): such
+    folders are left out of the reading, and it runs again."""
     res = adding.wait(check=False)
     if res.returncode == 0 or b"outside of your sparse-checkout definition" in res.stderr:
         return {}
     special = {}
     if b"can only add regular files" in res.stderr:
         special = heldanyway.special_entries(repo, index)
-    if not special:
+    unborn = _unborn_repositories(res.stderr)
+    if not special and not unborn:
         adding.wait()  # raises, with git's message
     env = {"GIT_INDEX_FILE": str(index)}
     stdin = b"".join(p + b"\0" for p in sorted(special))
     repo.run("update-index", "--force-remove", "-z", "--stdin", input=stdin, env=env)
-    add_all = (*conversion.AS_ON_DISK, *scanindex.lfs_pointers(repo), "add", "-A", "--", ".")
-    again = repo.run(*add_all, env=env, check=False)
-    if again.returncode != 0 and b"outside of your sparse-checkout" not in again.stderr:
-        repo.run(*add_all, env=env)  # raises
+    lfs = scanindex.lfs_pointers(repo)
+    for _ in range(64):  # each round leaves out at least one more such folder
+        left_out = [f":(exclude,literal){os.fsdecode(p)}" for p in sorted(unborn)]
+        add_all = (*conversion.AS_ON_DISK, *lfs, "add", "-A", "--", ".", *left_out)
+        again = repo.run(*add_all, env=env, check=False)
+        if again.returncode == 0 or b"outside of your sparse-checkout" in again.stderr:
+            return special
+        more = _unborn_repositories(again.stderr) - unborn
+        if not more:
+            break
+        unborn |= more
+    repo.run(*add_all, env=env)  # raises
     return special
+
+
+def _unborn_repositories(stderr: bytes) -> set[bytes]:
+    """The folders `add -A` named as repositories without a commit (git speaks English to us:
+    process.py sets LC_ALL=C): `error: 'sub/' does not have a commit checked out`."""
+    found = set()
+    for line in stderr.splitlines():
+        head, tail = b"error: '", b"' does not have a commit checked out"
+        if line.startswith(head) and line.endswith(tail):
+            found.add(line[len(head) : -len(tail)].rstrip(b"/"))
+    return found
