@@ -858,3 +858,37 @@ def test_a_nested_repository_without_a_commit_is_left_out_not_an_error(
     assert (repo.path / "newproj" / ".git").is_dir()  # a nested repository: not touched
     assert repo.atomic("recover").returncode == 0
     repo.atomic("run", "--", "true", check=0)
+
+
+def _listing(folder: Path) -> list[tuple[str, int, int]]:
+    return sorted(
+        (str(p.relative_to(folder)), p.lstat().st_mtime_ns, p.lstat().st_size)
+        for p in folder.rglob("*")
+    )
+
+
+@pytest.mark.parametrize("part", ["atomic", "atomic/journal.sqlite3", "atomic/tmp"])
+def test_our_folder_made_a_link_is_never_read_or_written_through(
+    repo: GitRepo, tmp_path: Path, part: str
+) -> None:
+    """The operation moves our folder (or the journal, or the scratch folder) outside and
+    leaves a link in its place: the next command refuses (exit 3) and nothing outside changes;
+    put back, abort works. Before, abort opened the journal and wrote scratch files there."""
+    repo.atomic("begin", "x", env={"GIT_ATOMIC_HELPER": "0"}, check=0)
+    repo.write("README", b"the op's\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    real = repo.path / ".git" / part
+    moved = outside / real.name
+    real.rename(moved)
+    real.symlink_to(moved)
+    before = _listing(outside)
+    for args in (["abort"], ["status"], ["begin", "y"], ["recover"]):
+        res = repo.atomic(*args, env={"GIT_ATOMIC_HELPER": "0"})
+        assert res.returncode == 3, (args, res.stdout, res.stderr)
+        assert "is a symbolic link" in res.stderr
+    assert _listing(outside) == before
+    real.unlink()
+    moved.rename(real)
+    repo.atomic("abort", env={"GIT_ATOMIC_HELPER": "0"}, check=0)
+    assert repo.read("README") == b"hello\n"

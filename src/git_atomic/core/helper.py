@@ -116,7 +116,10 @@ def locate(environ: os._Environ[str] | dict[str, str] = os.environ) -> tuple[str
         common, name = git_dir, "main"
     except OSError:
         return None
-    return os.path.normpath(os.path.join(common, "atomic", "helper")), f"{name}.sock"
+    folder = os.path.normpath(os.path.join(common, "atomic", "helper"))
+    if os.path.islink(os.path.dirname(folder)) or os.path.islink(folder):
+        return None  # our folder made a link: never used through it (the command refuses)
+    return folder, f"{name}.sock"
 
 
 class _Call:

@@ -111,6 +111,8 @@ def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
         return None
     if repo.root.is_relative_to(repo.state_dir):
         return None
+    if any((repo.state_dir / part).is_symlink() for part in ("", "tmp")):
+        return None  # never written through: the usual way refuses (context.open_journal)
     try:
         lock = stack.enter_context(holding(repo, command, wait=None))
     except AtomicError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Final
 
 from git_atomic.core import children
@@ -100,7 +101,39 @@ def same_worktree(repo: git.Repo, op: OpRow | None) -> None:
     )
 
 
+# Our folder's parts a command opens or writes by name: none may be a link.
+_STATE_PARTS: Final = (
+    "",
+    "journal.sqlite3",
+    "journal.sqlite3-wal",
+    "journal.sqlite3-shm",
+    "tmp",
+    "helper",
+    "logs",
+)
+
+
+def linked_state(repo: git.Repo) -> Path | None:
+    """The first of our folder's parts (`.git/atomic` itself, the journal and its WAL files, the
+    scratch, helper and log folders) that is a symbolic link; None when none is."""
+    for part in _STATE_PARTS:
+        path = repo.state_dir / part if part else repo.state_dir
+        if path.is_symlink():
+            return path
+    return None
+
+
 def open_journal(repo: git.Repo) -> Journal:
+    """The journal, never opened through a link: an operation (or anyone) that made our
+    folder, or the journal, a link to a file or folder outside would have every record of
+    ours read from there and written there (exit 3, nothing read or written)."""
+    linked = linked_state(repo)
+    if linked is not None:
+        raise RefusedError(
+            f"{linked} is a symbolic link (to {os.readlink(linked)}); git-atomic never reads "
+            "or writes its records through one",
+            hint="put the real folder or file back in its place, then run the command again",
+        )
     return Journal(repo.state_dir / "journal.sqlite3")
 
 
