@@ -66,3 +66,46 @@ def test_an_argv_gate_that_does_not_exist_is_refused_before_anything_starts(repo
     repo.write("g", b"work\n")
     repo.atomic("commit", check=2)  # the work stays, the operation stays open
     assert repo.read("g") == b"work\n" and repo.atomic_json("status")["open"] is not None
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["status"], 0),
+        (["status", "--json"], 0),
+        (["log"], 0),
+        (["--help"], 0),
+        (["show", "--json"], 2),  # its error's JSON, to the reader that is gone
+        (["show", "--json", "nope"], 2),
+    ],
+)
+@pytest.mark.parametrize("helper", ["0", "1"])
+def test_a_reader_that_stops_reading_is_no_error(
+    repo: GitRepo, args: list[str], code: int, helper: str
+) -> None:
+    """`git atomic status | head -1`: the output's reader is gone before it was all written.
+    No "internal error" (exit 3): the reader had all it wanted (adversarial review)."""
+    import os
+    import subprocess
+    import sys
+
+    repo.atomic("run", "--", "sh", "-c", "echo x > a.txt", check=0)
+    for _ in range(3):
+        read, write = os.pipe()
+        os.close(read)  # nobody will read: every write fails with EPIPE
+        try:
+            res = subprocess.run(
+                [sys.executable, "-m", "git_atomic", *args],
+                cwd=repo.path,
+                env={**repo.env, "GIT_ATOMIC_HELPER": helper},
+                stdout=write,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                timeout=60,
+                check=False,
+            )
+        finally:
+            os.close(write)
+        assert "internal error" not in res.stderr.decode(), res.stderr
+        assert "Traceback" not in res.stderr.decode()
+        assert res.returncode == code, res.stderr

@@ -6,6 +6,7 @@ The parser (cli/parser.py) and dispatch (cli/dispatch.py) are imported only when
 
 from __future__ import annotations
 
+import os
 import sys
 
 TYPE_CHECKING = False  # not `typing`'s: the client of a warm helper never imports it
@@ -38,8 +39,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("git-atomic: interrupted\n")
         return 130
+    except BrokenPipeError as exc:
+        if not _reader_gone():
+            return _crash(exc, argv=args, json_out=json_out)
+        # `git atomic status | head -1`: the reader has all it wanted, and the rest of the
+        # output (the exit's flush included) goes nowhere.
+        _say("")
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a bug: one line for the user, the traceback in a file
         return _crash(exc, argv=args, json_out=json_out)
+
+
+def _reader_gone() -> bool:
+    """Whether standard output is a pipe nobody reads any more (poll says POLLERR)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _report(exc: Exception, *, argv: list[str], json_out: bool) -> int:
@@ -62,8 +84,19 @@ def _report(exc: Exception, *, argv: list[str], json_out: bool) -> int:
         result = {"error": exc.message, "hint": exc.hint, "exit_code": int(exc.exit_code)}
         if log is not None:
             result["log"] = log
-        sys.stdout.write(json.dumps(result) + "\n")
+        _say(json.dumps(result) + "\n")
     return int(exc.exit_code)
+
+
+def _say(text: str) -> None:
+    """The error's JSON on standard output, unless its reader is gone (the line on standard
+    error and the exit code still say it)."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _crash(exc: Exception, *, argv: list[str], json_out: bool) -> int:
@@ -76,9 +109,7 @@ def _crash(exc: Exception, *, argv: list[str], json_out: bool) -> int:
     if json_out:
         import json
 
-        sys.stdout.write(
-            json.dumps({"error": f"internal error: {exc}", "log": path, "exit_code": 3}) + "\n"
-        )
+        _say(json.dumps({"error": f"internal error: {exc}", "log": path, "exit_code": 3}) + "\n")
     return 3
 
 
