@@ -22,11 +22,14 @@ def load_target(ctx: Context, target_sha: str) -> tuple[Snapshot, bool]:
     HEAD git refuses (a link, say) is set aside before git is asked anything, a
     provisional one first, to read the target, then the target's (gitlinks.py)."""
     repo = ctx.repo
+    damaged = gitlinks.head_damaged(repo.git_dir)
     set_aside = gitlinks.set_aside(
         repo.git_dir, repo.common_dir, head=target_sha.encode(), thorough=True
     )
     target = checkpoint.load(repo, target_sha)
-    if gitlinks.aside_holds_head(repo.git_dir):
+    # A HEAD set aside, or one that was not there at all (nothing to set aside): the target's,
+    # not the provisional one, which the rescue would hold and `undo` put back.
+    if damaged or gitlinks.aside_holds_head(repo.git_dir):
         gitlinks.write_head(repo.git_dir, gitlinks.head_text(target.head_ref, target.head_oid))
     return target, set_aside
 
