@@ -892,3 +892,30 @@ def test_our_folder_made_a_link_is_never_read_or_written_through(
     moved.rename(real)
     repo.atomic("abort", env={"GIT_ATOMIC_HELPER": "0"}, check=0)
     assert repo.read("README") == b"hello\n"
+
+
+@pytest.mark.parametrize("swap", ["link", "folder", "nonsense", "gone"])
+def test_a_session_whose_head_git_refuses_is_aborted(
+    repo: GitRepo, tmp_path: Path, swap: str
+) -> None:
+    """In a `begin` session the work makes .git/HEAD something git refuses: `abort` sets it
+    aside, puts PRE-OP's HEAD back and takes the work back (before: "not a git repository",
+    exit 3, from abort, recover and emergency alike; adversarial review)."""
+    (tmp_path / "head").write_text("ref: refs/heads/main\n")
+    head_before = (repo.path / ".git" / "HEAD").read_bytes()
+    repo.atomic("begin", "x", check=0)
+    repo.write("README", b"the op's\n")
+    subprocess.run(
+        ["sh", "-c", HEAD_SWAPS[swap].format(out=tmp_path, git_dir=".git")],
+        cwd=repo.path,
+        check=True,
+    )
+    res = repo.atomic("abort")
+    assert res.returncode == 0, res.stderr
+    assert repo.read("README") == b"hello\n"
+    assert (repo.path / ".git" / "HEAD").read_bytes() == head_before
+    assert not (repo.path / ".git" / "HEAD").is_symlink()
+    repo.git("status")  # git takes the repository again
+    repo.atomic("undo", check=0)
+    assert repo.read("README") == b"the op's\n"
+    assert (repo.path / ".git" / "HEAD").read_bytes() == head_before  # never made again

@@ -82,7 +82,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
     try:
         repo = discovery.discover()
     except NotARepository:
-        if not _head_set_aside():
+        if not head_set_aside():
             raise
         repo = discovery.discover()
     done = Recovery()
@@ -119,10 +119,11 @@ def recover(*, accept: bool, json_out: bool) -> int:
     return 0
 
 
-def _head_set_aside() -> bool:
-    """git refuses the repository: when its HEAD is what an interrupted operation (or restore)
-    left (a link to a file outside, a folder), set it aside (gitlinks.py) and put back the
-    HEAD of the state recover goes back to, read with git once a provisional HEAD lets it."""
+def head_set_aside() -> bool:
+    """git refuses the repository: when its HEAD is what an operation (or a restore) left, the
+    operation still open (a link to a file outside, a folder, nothing), set it aside
+    (gitlinks.py) and put back the HEAD of the state recover or abort goes back to (the
+    operation's PRE-OP), read with git once a provisional HEAD lets it."""
     found = gitlinks.find_git_dirs(Path.cwd())
     if found is None or not gitlinks.head_damaged(found[0]):
         return False
@@ -136,7 +137,7 @@ def _head_set_aside() -> bool:
         journal = context.open_journal(where)
         try:
             op = journal.open_op(where.worktree_id)
-            rows = journal.checkpoints(op.id) if op is not None and _needs_recovery(op) else []
+            rows = journal.checkpoints(op.id) if op is not None else []
             target = rows[0].sha if rows else None
         finally:
             journal.close()

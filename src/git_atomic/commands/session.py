@@ -7,9 +7,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from git_atomic.core.config import gates_to_run, load_config
-from git_atomic.core.errors import Exit, UsageError
+from git_atomic.core.errors import Exit, NotARepository, UsageError
 from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpKind, OpStatus
+from git_atomic.engine import discovery
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, results
 from git_atomic.ops.conclude import conclude
@@ -109,6 +110,20 @@ def commit(*, gates: Sequence[str], no_gates: bool, all_gates: bool, json_out: b
 
 
 def abort(*, json_out: bool, early: Early | None = None) -> int:
+    try:
+        return _abort(json_out=json_out, early=early)
+    except NotARepository:
+        # The operation made HEAD something git refuses (a link outside, a folder, nothing):
+        # set aside, its PRE-OP HEAD put back, then the abort as always.
+        from git_atomic.commands.recover import head_set_aside
+
+        if early is not None or not head_set_aside():
+            raise
+        discovery.discover.cache_clear()
+        return _abort(json_out=json_out, early=None)
+
+
+def _abort(*, json_out: bool, early: Early | None) -> int:
     # A merge or rebase started inside the operation is the operation's: abort clears it.
     with _working_on_open_op("abort", early, check_state=False) as (ctx, engine, op):
         done = rollback_op(engine, op, failed_phase=None, event=EventKind.ABORT)
