@@ -74,16 +74,26 @@ ROOT_KEY: Final = "worktree_root"  # an operation's detail: the folder it was be
 
 
 def root_identity(repo: git.Repo) -> dict[str, object]:
-    """The worktree's folder as an operation records it: its path, and its device and inode
-    (the same folder moved elsewhere is still it; another folder at any path is not)."""
+    """The worktree's folder as an operation records it: its path, its device and inode, and
+    where it is from the git dir (`..` for a `.git` folder in it)."""
     st = os.stat(repo.root)
-    return {"path": os.fsdecode(repo.root), "id": [st.st_dev, st.st_ino]}
+    return {
+        "path": os.fsdecode(repo.root),
+        "id": [st.st_dev, st.st_ino],
+        "from_git_dir": _from_git_dir(repo),
+    }
+
+
+def _from_git_dir(repo: git.Repo) -> str:
+    return os.path.relpath(os.path.realpath(repo.root), os.path.realpath(repo.git_dir))
 
 
 def same_worktree(repo: git.Repo, op: OpRow | None) -> None:
     """Refuse (exit 3, nothing touched) to act on an operation begun in another folder than
     the one git now says is this worktree: `core.worktree`, `GIT_WORK_TREE` or `GIT_DIR` set
-    since (by the operation, or in this shell) would have a rollback write that folder."""
+    since (by the operation, or in this shell) would have a rollback write that folder. The
+    same folder moved (same inode) is still it, and so is a copy of the repository whole (the
+    worktree where it was from its git dir)."""
     begun = op.details.get(ROOT_KEY) if op is not None else None
     if op is None or not isinstance(begun, dict):
         return  # recorded before roots were, or not an operation begun by `begin`/`run`
@@ -91,7 +101,9 @@ def same_worktree(repo: git.Repo, op: OpRow | None) -> None:
         st = os.stat(repo.root)
     except OSError:
         return
-    if begun.get("id") == [st.st_dev, st.st_ino]:
+    if begun.get("id") == [st.st_dev, st.st_ino] or begun.get("from_git_dir") == _from_git_dir(
+        repo
+    ):
         return
     raise RefusedError(
         f"operation {op.id} ({op.name}) was begun in the worktree at {begun.get('path')}, "
