@@ -919,3 +919,23 @@ def test_a_session_whose_head_git_refuses_is_aborted(
     repo.atomic("undo", check=0)
     assert repo.read("README") == b"the op's\n"
     assert (repo.path / ".git" / "HEAD").read_bytes() == head_before  # never made again
+
+
+def test_a_copy_of_the_whole_repository_is_its_own(repo: GitRepo, tmp_path: Path) -> None:
+    """A repository copied whole (cp -a) with an operation open: the copy's abort takes the
+    copy back, and the original is not touched."""
+    repo.atomic("begin", "x", check=0)
+    repo.write("README", b"the op's\n")
+    copy = tmp_path / "copy"
+    shutil.copytree(repo.path, copy, symlinks=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "git_atomic", "abort"],
+        cwd=copy,
+        env={**repo.env, "GIT_ATOMIC_HELPER": "0"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    assert (copy / "README").read_text() == "hello\n"
+    assert repo.read("README") == b"the op's\n"
