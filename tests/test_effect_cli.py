@@ -274,3 +274,26 @@ def test_info_exclude_made_a_link_is_never_followed(repo: GitRepo, tmp_path: Pat
     assert not (repo.path / "op.txt").exists()
     assert info.is_dir() and not info.is_symlink()  # the link itself is gone
     assert (info / "exclude").read_bytes() == before
+
+
+def test_a_file_folder_overlap_names_the_path_itself(repo: GitRepo) -> None:
+    """merge-tree names one side of a file/directory overlap `path~<id>`, in no tree of yours:
+    the refusal names the path, and its hint's `git show` works (adversarial review)."""
+    repo.write("tofolder", b"t\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "a file")
+    repo.atomic_json(
+        "run",
+        "--history",
+        "shadow",
+        "--no-gates",
+        "--",
+        "sh",
+        "-c",
+        "rm tofolder; mkdir tofolder; echo op > tofolder/op",
+    )
+    repo.write("tofolder/user.txt", b"user\n")  # yours, in the folder the operation made
+    res = repo.atomic_json("rollback", check=3)
+    assert [c["path"] for c in res["conflicts"]] == ["tofolder"]
+    assert "~" not in res["error"] + res["hint"]
+    assert repo.read("tofolder/user.txt") == b"user\n"

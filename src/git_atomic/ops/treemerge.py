@@ -44,11 +44,19 @@ def merge(repo: Repo, *, base: str, ours: str, theirs: str) -> Merged:
     names, _, messages = rest.partition(b"\0\0")
     kinds = _conflict_kinds(messages)
     overlaps = []
-    for path in dict.fromkeys(p for p in names.split(b"\0") if p):
+    for path in dict.fromkeys(_named(p, kinds) for p in names.split(b"\0") if p):
         kind = kinds.get(path, "conflict")
         lines = _marker_lines(repo, tree.decode().strip(), path) if kind == "content" else ()
         overlaps.append(Overlap(path, kind, lines))
     return Merged(None, tuple(overlaps))
+
+
+def _named(path: bytes, kinds: Mapping[bytes, str]) -> bytes:
+    """The path itself for the name merge-tree gives one side of a file/directory overlap
+    (`path~<id>`, a name in no tree of yours), when its messages name the path."""
+    head, sep, tail = path.rpartition(b"~")
+    hexadecimal = len(tail) in (40, 64) and all(c in b"0123456789abcdef" for c in tail)
+    return head if sep and hexadecimal and head in kinds else path
 
 
 def _conflict_kinds(messages: bytes) -> Mapping[bytes, str]:
