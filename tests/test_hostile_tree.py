@@ -939,3 +939,23 @@ def test_a_copy_of_the_whole_repository_is_its_own(repo: GitRepo, tmp_path: Path
     assert res.returncode == 0, res.stderr
     assert (copy / "README").read_text() == "hello\n"
     assert repo.read("README") == b"the op's\n"
+
+
+def test_a_damaged_journal_or_an_index_made_a_folder_is_one_clear_line(repo: GitRepo) -> None:
+    """Never "internal error": a journal written over with garbage, and an index made a folder,
+    each end a command with one line that says what and where, exit 3 (adversarial review)."""
+    repo.atomic("begin", "x", check=0)
+    journal = repo.path / ".git" / "atomic" / "journal.sqlite3"
+    for part in journal.parent.glob("journal.sqlite3*"):
+        part.unlink()
+    journal.write_bytes(b"not a database, really\n" * 100)
+    for args in (["status"], ["abort"], ["recover"]):
+        res = repo.atomic(*args, env={"GIT_ATOMIC_HELPER": "0"})
+        assert res.returncode == 3 and "internal error" not in res.stderr, res.stderr
+        assert "journal.sqlite3 is damaged" in res.stderr
+    journal.unlink()  # moved aside, as the hint says: a new journal
+    repo.atomic("status", check=0)
+    (repo.path / ".git" / "index").unlink()
+    (repo.path / ".git" / "index").mkdir()
+    res = repo.atomic("run", "--no-gates", "--", "sh", "-c", "exit 1")
+    assert res.returncode in (1, 3) and "internal error" not in res.stderr, res.stderr

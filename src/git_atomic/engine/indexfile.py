@@ -73,7 +73,13 @@ def install_index(repo: Repo, source: Path) -> None:
             os.replace(source, lock)
         except OSError:
             shutil.copy2(source, lock)
-        os.replace(lock, repo.index_path)
+        try:
+            os.replace(lock, repo.index_path)
+        except IsADirectoryError:
+            raise RefusedError(
+                f"{repo.index_path} is a folder; the index cannot be put back in its place",
+                hint="move that folder aside, then run `git atomic recover`",
+            ) from None
     except BaseException:
         lock.unlink(missing_ok=True)
         raise

@@ -146,7 +146,19 @@ def open_journal(repo: git.Repo) -> Journal:
             "or writes its records through one",
             hint="put the real folder or file back in its place, then run the command again",
         )
-    return Journal(repo.state_dir / "journal.sqlite3")
+    import sqlite3
+
+    path = repo.state_dir / "journal.sqlite3"
+    try:
+        return Journal(path)
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError):
+            raise  # busy, or a full disk: not the file's fault
+        raise RefusedError(
+            f"{path} is damaged ({exc}); git-atomic cannot read what it recorded",
+            hint="move it aside: git-atomic then starts a new journal, and the checkpoints stay "
+            "under refs/atomic/ (`git for-each-ref refs/atomic/`)",
+        ) from None
 
 
 @contextmanager
