@@ -265,3 +265,18 @@ def test_empty_folders_beside_ignored_files_stay_and_go_as_yours(
         assert op_state[made] == ("dir",)
     repo.atomic("undo", check=0)
     assert walk(repo.path) == {**before, b"tmp/made": ("dir",)}
+
+
+def test_a_fifo_put_where_an_empty_folder_was_makes_way_and_undo_makes_it_again(
+    repo: GitRepo,
+) -> None:
+    """git does not see an untracked FIFO at all; one the operation put where your empty
+    folder was is in the way of the folder coming back: the rescue holds it, the rollback
+    removes it and makes the folder, `undo` makes the FIFO again (adversarial review: it stayed
+    a FIFO, said "changed nothing")."""
+    (repo.path / "e").mkdir()
+    res = repo.atomic("run", "--no-gates", "--", "sh", "-c", "rmdir e; mkfifo e; exit 1")
+    assert res.returncode == 1, res.stderr
+    assert (repo.path / "e").is_dir() and not list((repo.path / "e").iterdir())
+    repo.atomic("undo", check=0)
+    assert stat.S_ISFIFO((repo.path / "e").lstat().st_mode)

@@ -11,7 +11,7 @@ import stat
 from collections.abc import Sequence
 
 from git_atomic.core.config import capture_settings
-from git_atomic.engine import ignores, infoexclude, safefs, scantree
+from git_atomic.engine import checkpoint, ignores, infoexclude, safefs, scantree
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.restoreplan import GITLINK, folders_on_the_way
@@ -43,6 +43,14 @@ def overwritten_ignored(
                 kind = tree.kind(c.path)  # beyond a link: not there (never read through it)
                 if kind is not None and kind != stat.S_IFDIR:
                     found[c.path] = None
+        # The target's empty folders: a FIFO, a socket or an ignored file where one comes back
+        # is in its way too (git does not see an untracked FIFO at all).
+        for folder in checkpoint.load_empty_folders(repo, target):
+            if paths and not any(folder == p or folder.startswith(p + b"/") for p in paths):
+                continue
+            kind = tree.kind(folder)
+            if kind is not None and kind != stat.S_IFDIR and folder not in held:
+                found[folder] = None
     saved = list(found)
     saved += [p for p in _hidden_by_new_rules(repo, changes, target) if p not in found]
     limit, _ = capture_settings(repo.root)
