@@ -77,6 +77,9 @@ def test_an_argv_gate_that_does_not_exist_is_refused_before_anything_starts(repo
         (["--help"], 0),
         (["show", "--json"], 2),  # its error's JSON, to the reader that is gone
         (["show", "--json", "nope"], 2),
+        # A command's own outcome, whoever stopped reading (review: the first fix said 0).
+        (["run", "--json", "--", "sh", "-c", "echo y > b.txt; exit 1"], 1),
+        (["run", "--", "sh", "-c", "exit 1"], 1),
     ],
 )
 @pytest.mark.parametrize("helper", ["0", "1"])
@@ -109,3 +112,21 @@ def test_a_reader_that_stops_reading_is_no_error(
         assert "internal error" not in res.stderr.decode(), res.stderr
         assert "Traceback" not in res.stderr.decode()
         assert res.returncode == code, res.stderr
+    # Both streams to the reader that is gone (`2>&1 | true`): the exit code alone says it.
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        res = subprocess.run(
+            [sys.executable, "-m", "git_atomic", *args],
+            cwd=repo.path,
+            env={**repo.env, "GIT_ATOMIC_HELPER": helper},
+            stdout=write,
+            stderr=write,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert res.returncode == code
+    assert repo.atomic_json("status")["open"] is None  # nothing left half done

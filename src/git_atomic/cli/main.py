@@ -12,6 +12,7 @@ import sys
 TYPE_CHECKING = False  # not `typing`'s: the client of a warm helper never imports it
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import TextIO
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,6 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from git_atomic.core.errors import AtomicError
 
+    _spouts()
     json_out = "--json" in args and "--" not in args[: args.index("--json")]
     ours = args[: args.index("--")] if "--" in args else args
     verb = next((a for a in ours if not a.startswith("-")), None)
@@ -39,29 +41,55 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("git-atomic: interrupted\n")
         return 130
-    except BrokenPipeError as exc:
-        if not _reader_gone():
-            return _crash(exc, argv=args, json_out=json_out)
-        # `git atomic status | head -1`: the reader has all it wanted, and the rest of the
-        # output (the exit's flush included) goes nowhere.
-        _say("")
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
     except Exception as exc:  # a bug: one line for the user, the traceback in a file
         return _crash(exc, argv=args, json_out=json_out)
 
 
-def _reader_gone() -> bool:
-    """Whether standard output is a pipe nobody reads any more (poll says POLLERR)."""
-    import select
+class _Spout:
+    """A standard stream whose reader may go away (`git atomic status | head -1`): a write
+    after that is dropped, never raised, so the command goes on to its end and exits with its
+    own code; everything else is the stream's own."""
 
-    try:
-        poller = select.poll()
-        poller.register(sys.stdout.fileno(), select.POLLOUT)
-        return any(event & select.POLLERR for _, event in poller.poll(0))
-    except (OSError, ValueError, AttributeError):
-        return False
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._gone = False
+
+    def write(self, text: str) -> int:
+        if not self._gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._away()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._away()
+
+    def _away(self) -> None:
+        """The rest goes nowhere: the descriptor made /dev/null, so git and the exit's own
+        flush of what is buffered meet no closed pipe either."""
+        self._gone = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self._stream.fileno())
+        except (OSError, ValueError):
+            pass
+        finally:
+            os.close(devnull)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def _spouts() -> None:
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, _Spout):
+            setattr(sys, name, _Spout(stream))
 
 
 def _report(exc: Exception, *, argv: list[str], json_out: bool) -> int:
