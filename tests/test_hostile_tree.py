@@ -849,6 +849,7 @@ def test_a_nested_repository_without_a_commit_is_left_out_not_an_error(
         repo.atomic("run", "--", "true", check=0)  # a scan index exists
     repo.git("init", "-q", "other")
     (repo.path / "other" / "x.txt").write_text("mine\n")
+    repo.git("init", "-q", "new\nline")  # a name with a newline: git's message spans two lines
     res = repo.atomic(
         "run", "--no-gates", "--", "sh", "-c", "echo op > README; git init -q newproj; exit 1"
     )

@@ -336,8 +336,10 @@ def _unborn_repositories(stderr: bytes) -> set[bytes]:
     """The folders `add -A` named as repositories without a commit (git speaks English to us:
     process.py sets LC_ALL=C): `error: 'sub/' does not have a commit checked out`."""
     found = set()
-    for line in stderr.splitlines():
-        head, tail = b"error: '", b"' does not have a commit checked out"
-        if line.startswith(head) and line.endswith(tail):
-            found.add(line[len(head) : -len(tail)].rstrip(b"/"))
+    head, tail = b"error: '", b"' does not have a commit checked out"
+    # Split on the message, not on lines: a folder's name may hold a newline.
+    for chunk in stderr.split(tail)[:-1]:
+        at = chunk.rfind(head)
+        if at >= 0:
+            found.add(chunk[at + len(head) :].rstrip(b"/"))
     return found
