@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,45 +91,35 @@ def test_a_reader_that_stops_reading_is_no_error(
 ) -> None:
     """`git atomic status | head -1`: the output's reader is gone before it was all written.
     No "internal error" (exit 3): the reader had all it wanted (adversarial review)."""
-    import os
-    import subprocess
-    import sys
-
     repo.atomic("run", "--", "sh", "-c", "echo x > a.txt", check=0)
     for _ in range(3):
-        read, write = os.pipe()
-        os.close(read)  # nobody will read: every write fails with EPIPE
-        try:
-            res = subprocess.run(
-                [sys.executable, "-m", "git_atomic", *args],
-                cwd=repo.path,
-                env={**repo.env, "GIT_ATOMIC_HELPER": helper},
-                stdout=write,
-                stderr=subprocess.PIPE,
-                stdin=subprocess.DEVNULL,
-                timeout=60,
-                check=False,
-            )
-        finally:
-            os.close(write)
+        res = _to_a_gone_reader(repo, args, helper, both=False)
         assert "internal error" not in res.stderr.decode(), res.stderr
         assert "Traceback" not in res.stderr.decode()
         assert res.returncode == code, res.stderr
     # Both streams to the reader that is gone (`2>&1 | true`): the exit code alone says it.
+    res = _to_a_gone_reader(repo, args, helper, both=True)
+    assert res.returncode == code
+    assert repo.atomic_json("status")["open"] is None  # nothing left half done
+
+
+def _to_a_gone_reader(
+    repo: GitRepo, args: list[str], helper: str, *, both: bool
+) -> subprocess.CompletedProcess[bytes]:
+    """The command with standard output (and error, `both`) a pipe nobody reads: every write
+    fails with EPIPE."""
     read, write = os.pipe()
     os.close(read)
     try:
-        res = subprocess.run(
+        return subprocess.run(
             [sys.executable, "-m", "git_atomic", *args],
             cwd=repo.path,
             env={**repo.env, "GIT_ATOMIC_HELPER": helper},
             stdout=write,
-            stderr=write,
+            stderr=write if both else subprocess.PIPE,
             stdin=subprocess.DEVNULL,
             timeout=60,
             check=False,
         )
     finally:
         os.close(write)
-    assert res.returncode == code
-    assert repo.atomic_json("status")["open"] is None  # nothing left half done
