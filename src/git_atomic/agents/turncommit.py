@@ -54,7 +54,9 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
         tree = lfskeep.without_markers(repo, head_tree, tree)
     # Your index as the turn's last capture holds it (its end, after its calls settled).
     last = checkpoint.load(repo, steps[-1][1])
-    if not last.index_present or last.index_blob is not None:
+    if not last.index_present:
+        return Committed(None, "there is no index file")
+    if last.index_blob is not None:
         return Committed(None, "your index has unmerged entries")
     staged = isolation.merge_trees(repo, base=head_tree, ours=last.staged_tree, theirs=tree)
     if staged.oid is None:
