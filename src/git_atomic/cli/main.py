@@ -112,19 +112,8 @@ def _report(exc: Exception, *, argv: list[str], json_out: bool) -> int:
         result = {"error": exc.message, "hint": exc.hint, "exit_code": int(exc.exit_code)}
         if log is not None:
             result["log"] = log
-        _say(json.dumps(result) + "\n")
+        sys.stdout.write(json.dumps(result) + "\n")  # a _Spout: never raises
     return int(exc.exit_code)
-
-
-def _say(text: str) -> None:
-    """The error's JSON on standard output, unless its reader is gone (the line on standard
-    error and the exit code still say it)."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _crash(exc: Exception, *, argv: list[str], json_out: bool) -> int:
@@ -137,7 +126,9 @@ def _crash(exc: Exception, *, argv: list[str], json_out: bool) -> int:
     if json_out:
         import json
 
-        _say(json.dumps({"error": f"internal error: {exc}", "log": path, "exit_code": 3}) + "\n")
+        sys.stdout.write(
+            json.dumps({"error": f"internal error: {exc}", "log": path, "exit_code": 3}) + "\n"
+        )
     return 3
 
 
