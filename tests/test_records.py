@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+import typing
 from typing import Any, ClassVar
 
 import pytest
@@ -104,6 +105,7 @@ def test_class_variables_are_not_fields_and_records_nest_in_asdict() -> None:
         class Inner:
             x: int
             kinds: ClassVar[tuple[str, ...]] = ("a",)
+            shown: typing.ClassVar[bool] = True
 
         @deco(frozen=True)
         class Outer:
@@ -116,6 +118,15 @@ def test_class_variables_are_not_fields_and_records_nest_in_asdict() -> None:
     assert dataclasses.asdict(std) == records.asdict(ours)
     assert records.asdict(ours) == {"inner": {"x": 1}, "many": ({"x": 2},), "by": {"k": [{"x": 3}]}}
     assert [f.name for f in records.fields(ours.inner)] == ["x"]
+
+    class ClassVariable:  # a type whose name only begins like ClassVar: a field all the same
+        pass
+
+    @dataclass(frozen=True)
+    class Holder:
+        v: ClassVariable
+
+    assert [f.name for f in records.fields(Holder)] == ["v"]
     inner = type(ours.inner)
     match ours.inner:
         case inner(1):  # positionally, by __match_args__

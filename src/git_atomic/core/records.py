@@ -154,8 +154,10 @@ def _plain(value: Any) -> Any:
 
 def _is_classvar(annotation: object) -> bool:
     if isinstance(annotation, str):
-        text = annotation.strip()
-        return text.startswith(("ClassVar", "typing.ClassVar", "t.ClassVar"))
+        # `ClassVar`, `ClassVar[...]` or `<module>.ClassVar[...]`, as the standard decorator
+        # reads a string annotation; not a name that only begins so (`ClassVariable`).
+        name = annotation.strip().partition("[")[0].rstrip().rpartition(".")[2]
+        return name == "ClassVar"
     return getattr(annotation, "__origin__", annotation) is _classvar()
 
 
