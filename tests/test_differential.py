@@ -252,19 +252,18 @@ _CRLF_FILTER_MISSING = {"dir/f.bin": ("file", "two\r\nlines\r\n", "commit")}
 _MINIMAL_AND_MISSING = {"core.checkStat": "minimal", "filter": "missing"}
 
 
-@pytest.mark.xfail(strict=True, reason="found by the slow random drawing (stop 33); not fixed yet")
 @pytest.mark.parametrize(
     ("ops", "watch"), [([("delete", "dir/f.bin")], False), ([("commit",)], True)]
 )
 def test_a_missing_filter_with_crlf_and_a_budget_concrete(
     ops: list[tuple[str, ...]], watch: bool
 ) -> None:
-    """Found by `pytest --slow` (random examples), and present before stop 33 (checked at
-    f02e703): a committed file with CRLF line ends under a `filter=` attribute whose driver is
-    not configured, `core.checkStat=minimal`, and a size budget. The PRE-OP checkpoint holds
-    another blob than the file's bytes on disk (with Watchman answering), and after the
-    operation deletes the file, `undo` of the rollback is refused (exit 3, nothing changed):
-    a refusal, nothing lost; the capture's reading of such a file is what is wrong."""
+    """Found by `pytest --slow` (random examples), present since before stop 33: a committed
+    file with CRLF line ends under a `filter=` attribute whose driver is not configured,
+    `core.checkStat=minimal`, and a size budget. Deleted by the operation and put back by its
+    rollback, the file was untracked to the scan (its last reading saw it gone), so the budget
+    left it out of the raw reading and the checkpoint held git-lfs's pointer for it: `undo`
+    was refused. The budget now spares every file your index tracks."""
     if watch and not shutil.which("watchman"):
         pytest.skip("Watchman is not installed")
     scenario(

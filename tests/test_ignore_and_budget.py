@@ -4,6 +4,7 @@ names are protected. Every check reads the disk (bytes, lstat), not only git."""
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -220,6 +221,42 @@ def test_a_new_file_over_the_budget_is_in_no_checkpoint_either_way(
     for ref in refs:
         names = repo.git("ls-tree", "-r", "--name-only", ref).split()
         assert not any(n.endswith("big.txt") for n in names), ref
+
+
+@pytest.mark.parametrize("rule", ["", "*.bin text eol=lf\n", "*.bin filter=lfs -text\n"])
+def test_a_tracked_file_over_the_budget_the_last_scan_saw_gone_is_read_exactly(
+    repo: GitRepo, rule: str
+) -> None:
+    """The budget is for new files. A file your index tracks, larger than the budget, that an
+    operation deleted and its rollback put back is untracked to the scan (its last reading saw
+    it gone) but not to you: the next capture reads its bytes, whatever the attributes say
+    (before: with a line-ending rule or git-lfs's filter, the checkpoint held git's converted
+    blob or a pointer, not the bytes on disk, and `undo` was refused)."""
+    configure(repo, "max_new_file_size = 10\n")
+    data = b"two\r\nlines\r\n"  # committed before the rule, as in a clone
+    repo.write("dir/f.bin", data)
+    repo.git("add", "dir/f.bin")
+    repo.git("commit", "-qm", "file")
+    if rule:
+        repo.write(".gitattributes", rule.encode())
+        repo.git("add", ".gitattributes")
+        repo.git("commit", "-qm", "rule")
+    if "lfs" in rule:  # configured, but git-lfs is not installed
+        repo.git("config", "filter.lfs.clean", "git-lfs-not-installed clean -- %f")
+        repo.git("config", "filter.lfs.required", "true")
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", "rm dir/f.bin; exit 1", check=1)
+    assert repo.read("dir/f.bin") == data
+    pre = repo.atomic_json("run", "--history", "shadow", "--", "true")["checkpoints"]["pre_op"]
+    held_bytes = subprocess.run(
+        ["git", "cat-file", "blob", f"{pre}:files/dir/f.bin"],
+        cwd=repo.path,
+        env=repo.env,
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert held_bytes == data
+    repo.atomic("undo", check=0)  # the rollback taken back: the file is gone again
+    assert not os.path.lexists(repo.path / "dir/f.bin")
 
 
 @pytest.mark.parametrize("later_change", [False, True])

@@ -170,7 +170,9 @@ class Disk:
         repo = self.repo
         tree: str | None = None
         if self.scanning is not None:
-            tree = scan.finish(self.scanning, side.tree, limit=limit, exempt=exempt)
+            tree = scan.finish(
+                self.scanning, side.tree, limit=limit, exempt=exempt.union(side.flags.intent_to_add)
+            )
             if tree is None:  # something a scan index cannot describe
                 scan.abandon(self.scanning)
                 self.scanning = None

@@ -215,6 +215,12 @@ def finish(
     if limit is not None and untracked:
         big = scantree.too_large(scan.repo, [p for p in untracked if p not in exempt], limit)
         if big:
+            # Untracked to the scan index is not untracked to you: a file your index tracks
+            # that the last scan saw gone (an operation deleted it, a rollback put it back) is
+            # read whatever its size. The budget is for new files.
+            tracked = {e.path for e in scan.repo.ls_tree_at(staged_tree, big)}
+            big = [p for p in big if p not in tracked]
+        if big:
             scan.too_large = frozenset(big)
             untracked = [p for p in untracked if p not in scan.too_large]
             changed = [p for p in changed if p not in scan.too_large]
