@@ -1231,3 +1231,28 @@ def test_commits_mode_turn_over_a_line_you_staged_is_not_committed(repo: GitRepo
     assert "committed as" not in message and "what you staged in long.txt" in message
     assert repo.head() == head and repo.git("ls-files", "-s", "-v") == index
     assert repo.read("long.txt") == _numbered(30, l2="agent")  # the turn's result, kept
+
+
+def test_a_turn_that_leaves_an_index_git_cannot_read_is_rolled_back(repo: GitRepo) -> None:
+    """A Bash call writes over `.git/index` (as a crashed tool may): the turn cannot be kept,
+    and its Stop takes it back whole, the index PRE-OP's again, and says why."""
+    claude = ClaudeCode(repo)
+    before = repo.fingerprint()
+
+    def damage() -> None:
+        repo.write("app.py", b"def answer():\n    return 42\n")
+        (repo.path / ".git" / "index").write_bytes(b"garbage\n")
+
+    answers = claude.turn([bash(repo, 1, "tool", damage)])
+    assert all("Traceback" not in a.stderr for a in answers), answers
+    [answer] = claude.send(stop())
+    said = answer.json()
+    assert "rolled back" in json.dumps(said) and "index" in json.dumps(said), said
+    assert repo.fingerprint().diff(before) == []
+    assert "this turn left an index git cannot read" in said["reason"], said
+    assert said["decision"] == "block"  # the model is told, and goes on
+    [op] = ops(repo)
+    assert op["status"] == "rolled_back"
+    repo.atomic("undo", check=0)  # the turn's own state, its index as it left it
+    assert repo.read("app.py") == b"def answer():\n    return 42\n"
+    assert (repo.path / ".git" / "index").read_bytes() == b"garbage\n"

@@ -6,6 +6,7 @@ readlink, mtimes), and the repository is what it must be, read from the disk, no
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -681,6 +682,86 @@ def test_a_head_git_refuses_is_set_aside_and_put_back(
     assert _git_dir_walk(git_dir) == refs_before  # what git refuses is never made again
     scene.repo.atomic("undo", check=0)
     assert scene.state() == before
+
+
+INDEX_DAMAGES = {
+    "garbage": "echo garbage > .git/index",
+    "cut": "head -c 60 .git/index > .git/cut && mv .git/cut .git/index",
+    "bad-version": "printf 'DIRC\\000\\000\\000\\143' | dd of=.git/index conv=notrunc 2>/dev/null",
+    "missing-object": "git update-index --add --cacheinfo 100644,"
+    + "1234567890" * 4
+    + ",ghost.txt",
+}
+
+
+@pytest.mark.parametrize(
+    ("damage", "way", "history"),
+    [
+        ("garbage", "fails", "shadow"),
+        ("cut", "succeeds", "commits"),
+        ("bad-version", "crash", "shadow"),
+        ("missing-object", "succeeds", "shadow"),
+        pytest.param("garbage", "crash", "commits", marks=pytest.mark.slow),
+        pytest.param("missing-object", "fails", "commits", marks=pytest.mark.slow),
+        pytest.param("cut", "crash", "shadow", marks=pytest.mark.slow),
+    ],
+)
+def test_an_index_git_cannot_read_is_rolled_back_and_undone(
+    tmp_path: Path, damage: str, way: str, history: str
+) -> None:
+    """An operation leaves `.git/index` as git cannot read it (garbage, cut short, a version
+    git does not know, an entry naming an object that is not there). Before, the rescue's
+    capture failed on it: the operation stayed interrupted, and `recover` failed the same way.
+    Now the rescue holds the index as its bytes, the rollback puts PRE-OP's back, and `undo`
+    makes the damaged one again, byte for byte. A command that exits 0 but leaves such an
+    index is rolled back (exit 1) and says why."""
+    scene = Scene(tmp_path, history)
+    scene.repo.git("add", "a/b/c/u.txt")
+    before, index_before = scene.state(), scene.repo.fingerprint()
+    command = "echo op > a/h.txt && echo new > n.txt && " + INDEX_DAMAGES[damage]
+    if way == "succeeds":
+        res = scene.repo.atomic("run", "--history", history, "--", "sh", "-c", command, check=1)
+        assert "left an index git cannot read" in res.stderr, res.stderr
+        assert "staged-" not in res.stderr  # your index, never our scratch copy, is named
+    elif way == "fails":
+        scene.run(command + "; exit 1", check=1)
+    else:
+        res = scene.repo.atomic(
+            "run",
+            "--history",
+            history,
+            "--",
+            "sh",
+            "-c",
+            command + "; exit 1",
+            env=KILL_BEFORE_RESCUE,
+        )
+        assert res.returncode == -9, res.stderr
+        scene.repo.atomic("recover", check=0)
+    assert scene.state() == before
+    assert scene.repo.fingerprint() == index_before
+    scene.repo.git("status")  # git takes the index again
+    scene.repo.atomic("undo", check=0)
+    assert scene.repo.read("a/h.txt") == b"op\n" and scene.repo.read("n.txt") == b"new\n"
+    # The operation's index is back, as it left it: git cannot read it, or (cut short) it
+    # fails its own checksum, which git reads past.
+    index = (scene.repo.path / ".git" / "index").read_bytes()
+    unreadable = subprocess.run(
+        ["git", "write-tree"], cwd=scene.repo.path, env=scene.repo.env, capture_output=True
+    ).returncode
+    assert unreadable or hashlib.sha1(index[:-20]).digest() != index[-20:]
+    scene.repo.atomic("undo", check=0)
+    assert scene.state() == before
+    assert scene.repo.fingerprint() == index_before
+
+
+def test_an_operation_cannot_start_from_an_index_git_cannot_read(repo: GitRepo) -> None:
+    """Refused, with git's reason and nothing changed: no state to start from (exit 3)."""
+    (repo.path / ".git" / "index").write_bytes(b"garbage\n")
+    res = repo.atomic("run", "--", "true", check=3)
+    assert "git cannot read the index (index file smaller than expected)" in res.stderr
+    assert (repo.path / ".git" / "index").read_bytes() == b"garbage\n"
+    assert repo.git("for-each-ref", "refs/atomic/checkpoints/") == ""
 
 
 @pytest.mark.parametrize("way", ["fails", "crash"])

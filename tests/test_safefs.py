@@ -79,6 +79,40 @@ def test_writes_make_files_folders_and_links(trees: tuple[Path, Path]) -> None:
     assert not (root / "x" / "y" / "z").exists() and (root / "x" / "y" / "l").is_symlink()
 
 
+@pytest.mark.parametrize("mode", [0o644, 0o755, 0o600, 0o444])
+def test_a_file_has_its_mode_before_any_byte_is_written(
+    trees: tuple[Path, Path], mode: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restore killed while writing must never leave the target's bytes under 0600 (git
+    compares the executable bit only, so the next restore would take the file for done):
+    the mode is the file's before its first byte."""
+    root, _out = trees
+    seen: list[int] = []
+    real_fdopen = os.fdopen
+
+    class Watched:
+        def __init__(self, fd: int, *args: object) -> None:
+            self.fd = fd
+            self.fh = real_fdopen(fd, "wb")
+
+        def __enter__(self) -> Watched:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.fh.close()
+
+        def write(self, data: bytes) -> int:
+            seen.append(stat.S_IMODE(os.fstat(self.fd).st_mode))
+            return self.fh.write(data)
+
+    monkeypatch.setattr(safefs.os, "fdopen", Watched)
+    with safefs.Tree(os.fsencode(root)) as tree:
+        tree.write(b"a/new.txt", b"bytes\n", mode)
+    assert seen == [mode]
+    assert (root / "a" / "new.txt").read_bytes() == b"bytes\n"
+    assert stat.S_IMODE(os.lstat(root / "a" / "new.txt").st_mode) == mode
+
+
 def test_a_folder_swapped_for_a_link_after_it_was_opened_is_not_followed(
     trees: tuple[Path, Path],
 ) -> None:

@@ -76,6 +76,7 @@ class Verdict:
     background: tuple[str, ...] = ()
     commit: str | None = None  # commits mode: the turn's commit on the branch
     not_committed: str = ""  # commits mode: why the turn made no commit
+    cause: str = ""  # why it failed when no gate did (an index git cannot read)
 
     @property
     def failed(self) -> tuple[GateLine, ...]:
@@ -89,9 +90,11 @@ def judge(
     *,
     ending: str | None,
     history: HistoryMode = HistoryMode.SHADOW,
+    unreadable: str = "",
 ) -> Verdict:
     """Record the turn as an operation, run the gates, keep or take back its effect; in commits
-    mode a kept turn becomes one commit (`turncommit.py`)."""
+    mode a kept turn becomes one commit (`turncommit.py`). `unreadable`: why the state the
+    turn left cannot be kept (an index git cannot read): taken back without gates."""
     refs = _adopt_refs(repo, record)
     why = _in_the_way(ctx)
     if why:
@@ -102,6 +105,9 @@ def judge(
         _record_op(ctx, record, refs, detail={"ended": ending, "judged": False})
         _close(ctx, record.op_id, OpStatus.COMMITTED)
         return _verdict(Outcome.CLOSED, record, message=ending)
+    if unreadable:
+        _record_op(ctx, record, refs, detail={"cause": unreadable}, history=history)
+        return _take_back(ctx, record, (), cause=unreadable)
     from git_atomic.core.config import gates_to_run, load_config
 
     specs = gates_to_run(load_config(repo.root), [], no_gates=False)
@@ -252,8 +258,11 @@ def _run_gates(ctx: Held, op_id: str, specs: Sequence[GateSpec]) -> list[GateRes
     return results
 
 
-def _take_back(ctx: Held, record: Record, lines: tuple[GateLine, ...]) -> Verdict:
-    """Take the turn's own effect back on top of the state now; on an overlap, change nothing."""
+def _take_back(
+    ctx: Held, record: Record, lines: tuple[GateLine, ...], *, cause: str = ""
+) -> Verdict:
+    """Take the turn's own effect back on top of the state now; on an overlap, change nothing.
+    `cause`: why, when no gate failed."""
     from git_atomic.ops import effect, moves
     from git_atomic.ops.operation import Engine
 
@@ -263,7 +272,7 @@ def _take_back(ctx: Held, record: Record, lines: tuple[GateLine, ...]) -> Verdic
         overlaps = "; ".join(effect.conflict_lines(found))
         _close(ctx, record.op_id, OpStatus.COMMITTED, failed_phase=FailedPhase.VALIDATE)
         message = f"they overlap with later changes ({overlaps}); nothing was changed"
-        return _verdict(Outcome.CONFLICT, record, gates=lines, message=message)
+        return _verdict(Outcome.CONFLICT, record, gates=lines, message=message, cause=cause)
     rescue = None
     message = ""
     if found.changes_something:
@@ -271,8 +280,11 @@ def _take_back(ctx: Held, record: Record, lines: tuple[GateLine, ...]) -> Verdic
         rescue = done.rescue
         if done.outcome.left or done.outcome.refs_left:  # another writer's: left as they are
             message = "; ".join(done.outcome.problems)
-    _close(ctx, record.op_id, OpStatus.ROLLED_BACK, failed_phase=FailedPhase.VALIDATE)
-    return _verdict(Outcome.ROLLED_BACK, record, gates=lines, rescue=rescue, message=message)
+    failed_phase = FailedPhase.EXEC if cause else FailedPhase.VALIDATE
+    _close(ctx, record.op_id, OpStatus.ROLLED_BACK, failed_phase=failed_phase)
+    return _verdict(
+        Outcome.ROLLED_BACK, record, gates=lines, rescue=rescue, message=message, cause=cause
+    )
 
 
 # --- small helpers ---------------------------------------------------------------------------

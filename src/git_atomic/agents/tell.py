@@ -105,13 +105,13 @@ def summary(verdict: Verdict, project: Path | None = None) -> str:
         kept = f" (kept as checkpoint {verdict.rescue[:12]})" if verdict.rescue else ""
         but = f"; but {verdict.message}" if verdict.message else ""
         return (
-            f"git-atomic: {_failures(verdict.failed)}; this turn's changes were rolled back"
-            f"{where}{kept}{but}"
+            f"git-atomic: {verdict.cause or _failures(verdict.failed)}; this turn's changes "
+            f"were rolled back{where}{kept}{but}"
         )
     if verdict.outcome is Outcome.CONFLICT:
         return (
-            f"git-atomic: {_failures(verdict.failed)}, but this turn's changes could not be "
-            f"taken back{where}: {verdict.message}"
+            f"git-atomic: {verdict.cause or _failures(verdict.failed)}, but this turn's "
+            f"changes could not be taken back{where}: {verdict.message}"
         )
     if verdict.outcome is Outcome.CLOSED:
         return f"git-atomic: the last turn ({verdict.message}) is recorded as operation {op}{where}"

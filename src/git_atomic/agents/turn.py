@@ -28,7 +28,7 @@ from git_atomic.agents.turnstate import Record, Slot, new_record, worktrees_of
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError, RefusedError
 from git_atomic.core.records import dataclass
-from git_atomic.engine import discovery, git, gitstate
+from git_atomic.engine import discovery, git, gitstate, staged
 
 if TYPE_CHECKING:
     from git_atomic.agents import judge
@@ -168,22 +168,37 @@ def _finish(
                 record = slot.read()
                 if record is None:
                     return None
-                if record.window_before is not None:
-                    record = turnsteps.close_window(repo, record)
-                if turnsteps.pending_of(record):  # the turn's last checkpoint: what is on disk
-                    record, end = turnsteps.capture(repo, record, "end", ref=False)
-                    record = turnsteps.settle(repo, record, end)
+                unreadable = ""
+                try:
+                    record = _closed(repo, record, raw_index=False)
+                except staged.UnreadableIndex as exc:
+                    # The turn left an index git cannot read: no state to keep. Its end is
+                    # held with the index as its bytes, and the turn is taken back.
+                    unreadable = f"this turn left an index git cannot read ({exc.reason})"
+                    record = _closed(repo, record, raw_index=True)
                 slot.remove()
                 left = record
             if not record.steps:
                 turnsteps.forget_refs(repo, record)
                 return None
             mode = HistoryMode.parse(history, what="history")
-            return judge.judge(repo, ctx_lock, record, ending=ending, history=mode)
+            return judge.judge(
+                repo, ctx_lock, record, ending=ending, history=mode, unreadable=unreadable
+            )
     except AtomicError as exc:
         # Said, also when the turn had left its slot (a failure while it was judged).
         record = slot.read() or left
         return judge.not_judged(record, repo, str(exc)) if record is not None else None
+
+
+def _closed(repo: git.Repo, record: Record, *, raw_index: bool) -> Record:
+    """The turn's last window closed, and its last checkpoint taken: what is on disk."""
+    if record.window_before is not None:
+        record = turnsteps.close_window(repo, record, raw_index=raw_index)
+    if turnsteps.pending_of(record):
+        record, end = turnsteps.capture(repo, record, "end", ref=False, raw_index=raw_index)
+        record = turnsteps.settle(repo, record, end)
+    return record
 
 
 @contextmanager

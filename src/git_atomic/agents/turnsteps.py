@@ -28,11 +28,12 @@ from git_atomic.engine.restoreplan import folders_on_the_way
 
 
 def capture(
-    repo: git.Repo, record: Record, what: str, *, ref: bool = True
+    repo: git.Repo, record: Record, what: str, *, ref: bool = True, raw_index: bool = False
 ) -> tuple[Record, checkpoint.Snapshot]:
     """A checkpoint of the worktree for the turn (`ref`: kept by a ref of the turn). The files
     its pending steps made are held whatever their size, as a capture that had seen them would
-    hold them (max_new_file_size is for new files)."""
+    hold them (max_new_file_size is for new files). `raw_index`: an index git cannot read is
+    held as its bytes (the turn's end, to take the turn back), not refused."""
     name = None
     if ref:
         record, name = record.next_ref(what)
@@ -48,11 +49,12 @@ def capture(
         message=f"git-atomic turn {what}: {record.platform} [{record.op_id}]",
         ref=name,
         known_files=made,
+        allow_unmerged=raw_index,
     )
     return record, captured.snapshot
 
 
-def close_window(repo: git.Repo, record: Record) -> Record:
+def close_window(repo: git.Repo, record: Record, *, raw_index: bool = False) -> Record:
     """The checkpoint after the window; a window that changed nothing is no step. A window
     of file tools only claims the files they name: when anything else changed meanwhile (you,
     another session), its step ends at the state it began from with those files as they are
@@ -65,7 +67,7 @@ def close_window(repo: git.Repo, record: Record) -> Record:
     before_sha = record.window_before
     claims = claims_of(record)
     noted, noted_at = record.extra.get(NOTED), record.extra.get(NOTED_AT)
-    record, after = capture(repo, record, "after")
+    record, after = capture(repo, record, "after", raw_index=raw_index)
     known = record.extra.get(WINDOW_STATE)
     gone = (WINDOW_STATE, CLAIMS, NOTED, NOTED_AT)
     extra = {k: v for k, v in record.extra.items() if k not in gone}

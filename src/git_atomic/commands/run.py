@@ -146,6 +146,9 @@ def _run_then_validate(engine: Engine, op: OpRow, command: _Command) -> OpRow:
     except staged.UnmergedPaths:
         output.say("git-atomic: the command left unmerged paths in the index")
         return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
+    except staged.UnreadableIndex as error:
+        output.say(f"git-atomic: the command left an index git cannot read ({error.reason})")
+        return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
     if children.INTERRUPTS.received is not None:
         return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
     return validate_and_finish(

@@ -151,6 +151,19 @@ class Disk:
             scanning.empty_listed = sorted(every)
         return every
 
+    def index_unreadable(self) -> None:
+        """git cannot read your index (staged.Staged.unreadable): the files are read from no
+        index at all. A scan seeded from it cannot be one; one from our own scan index is."""
+        if self.scanning is not None and self.scanning.base_tree is None:
+            scan.abandon(self.scanning)
+            self.scanning = None
+        if self.adding is not None:
+            self.adding.wait(check=False)
+            self.adding = None
+        self.index_copy.unlink(missing_ok=True)  # `add -A` starts a new one
+        if self.scanning is None:
+            self._add_all()
+
     def drop_flags(self, flags: indexstate.IndexFlags) -> None:
         """Seeded from your index, a scan took your flags, and git would take flagged entries
         as the index says, not as the disk is: seeded again without them."""

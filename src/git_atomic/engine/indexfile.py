@@ -11,7 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
-from git_atomic.core.errors import RefusedError
+from git_atomic.core.errors import GitError, RefusedError
 from git_atomic.engine import checkpoint, indexstate
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
@@ -27,20 +27,32 @@ def put_index(repo: Repo, current: Snapshot, target: Snapshot) -> None:
             repo.index_path.unlink(missing_ok=True)
         return
     scratch = repo.scratch_path("index")
+    # An index kept raw (unmerged entries, or one git cannot read) is built anew, not edited.
+    edited = current.index_present and current.index_blob is None
     try:
-        indexstate.rebuild(
-            repo,
-            # An index kept raw (unmerged entries) is built anew, not edited.
-            current_tree=(
-                current.staged_tree
-                if current.index_present and current.index_blob is None
-                else None
-            ),
-            current_flags=checkpoint.load_flags(repo, current),
-            target_tree=target.staged_tree,
-            target_flags=checkpoint.load_flags(repo, target),
-            scratch=scratch,
-        )
+        try:
+            indexstate.rebuild(
+                repo,
+                current_tree=current.staged_tree if edited else None,
+                current_flags=checkpoint.load_flags(repo, current),
+                target_tree=target.staged_tree,
+                target_flags=checkpoint.load_flags(repo, target),
+                scratch=scratch,
+            )
+        except GitError:
+            if not edited:
+                raise
+            # The index on disk is not the one the capture read (changed since, or damaged
+            # in a way git reads without a word): built anew, its stat data lost.
+            scratch.unlink(missing_ok=True)
+            indexstate.rebuild(
+                repo,
+                current_tree=None,
+                current_flags=indexstate.IndexFlags(),
+                target_tree=target.staged_tree,
+                target_flags=checkpoint.load_flags(repo, target),
+                scratch=scratch,
+            )
         _keep_format(repo, scratch, target.index_version)
         install_index(repo, scratch)
     finally:

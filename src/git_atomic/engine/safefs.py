@@ -274,7 +274,10 @@ class Tree:
 
     def write(self, rel: bytes, data: bytes, mode: int) -> None:
         """Create the regular file `rel` (it must not exist) with `data` and `mode`; its
-        folders must exist (`make_folders`)."""
+        folders must exist (`make_folders`). The mode is set before any byte is written: a
+        process killed while writing leaves a file whose bytes are not the target's (the
+        next restore writes it again), never the target's bytes under another mode, which
+        git's comparison (the executable bit only) would take for done."""
         parent, name = _split(rel)
         fd_dir = self.folder(parent)
         if fd_dir is None:
@@ -286,8 +289,8 @@ class Tree:
             dir_fd=fd_dir,
         )
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
             os.fchmod(fd, mode)
+            fh.write(data)
 
     def mkfifo(self, rel: bytes, mode: int) -> None:
         """Create the FIFO `rel` (it must not exist); its folders must exist."""

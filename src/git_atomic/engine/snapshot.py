@@ -129,9 +129,23 @@ def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
     # The scan of the tree runs while the staged side is read: two processes, two cores.
     disk.start(refs.get(scanindex.ref_name(repo)), seeded=index.present)
     side = staged.read(repo, index, disk.staged_copy, allow_unmerged=allow_unmerged)
+    if (
+        allow_unmerged
+        and index.present
+        and not side.unreadable
+        and not staged.checksum_holds(disk.index_copy, sha256=repo.sha256)
+    ):
+        # A rescue or a probe of what an operation left: an index git reads as other entries
+        # than were written is kept as its bytes (the few milliseconds of a checksum are paid
+        # by rollbacks only).
+        if not disk.staged_copy.exists():
+            scanindex.share(disk.index_copy, disk.staged_copy)
+        side = staged.Staged(repo.empty_tree, indexstate.Listing(), unreadable=True)
+    if side.unreadable:
+        disk.index_unreadable()
     disk.drop_flags(side.flags)
     raw_index = index.present and (
-        side.unmerged or indexstate.ita_not_reproducible(repo, side.flags)
+        side.unmerged or side.unreadable or indexstate.ita_not_reproducible(repo, side.flags)
     )
     in_progress = gitstate.capture(repo, refs)
     index_blob, flags_blob = _index_blobs(repo, disk, side, raw_index=raw_index)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-from git_atomic.core.errors import GitError, RefusedError
+from git_atomic.core.errors import AtomicError, GitError, RefusedError
 from git_atomic.core.records import dataclass
 from git_atomic.engine import indexstate, scanindex
 from git_atomic.engine.git import Repo
@@ -35,6 +35,9 @@ class Staged:
     tree: str  # `write-tree` of the index (of its merged entries, when `unmerged`)
     listing: indexstate.Listing  # its flags and attribute files
     unmerged: bool = False  # the index has unmerged entries: only a raw copy keeps them
+    # git cannot read the index (an operation wrote over it, cut it short): only a raw copy
+    # keeps it, and the files are read as if there were none.
+    unreadable: bool = False
 
     @property
     def flags(self) -> indexstate.IndexFlags:
@@ -70,6 +73,14 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
                 tagging.wait(check=False)
             raise
         tree, unmerged = _merged_side(repo, staged_copy), True
+    except GitError as error:
+        if tagging is not None:
+            tagging.wait(check=False)
+        if not allow_unmerged:
+            raise UnreadableIndex.of(error, staged_copy) from error
+        # A rescue or a probe of a state an operation left: its index is kept as its bytes,
+        # so that a rollback can still put PRE-OP's back and an undo this one.
+        return Staged(repo.empty_tree, indexstate.Listing(), unreadable=True)
     except BaseException:
         if tagging is not None:
             tagging.wait(check=False)
@@ -88,6 +99,26 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
 # memory and in one small file (`gc` removes it); the tree is checked to exist before use.
 STAGED_CACHE: Final = "staged-cache.json"
 _staged_memo: dict[tuple[str, str], tuple[str, indexstate.Listing]] = {}
+
+
+def checksum_holds(path: Path, *, sha256: bool) -> bool:
+    """Whether an index file's trailing checksum is its content's. git checks it only in
+    `fsck`: an index cut short or written over in the middle reads to it as other entries
+    (a path `./`, say), which no index can be built from again. (`index.skipHash`: no
+    checksum, nothing to check.)"""
+    import hashlib
+
+    width = 32 if sha256 else 20
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return True  # not ours to judge: git's own reading says
+    if len(data) < 12 + width:
+        return False
+    trailer = data[-width:]
+    if trailer == bytes(width):
+        return True
+    return hashlib.new("sha256" if sha256 else "sha1", data[:-width]).digest() == trailer
 
 
 def _index_checksum(path: Path) -> str | None:
@@ -148,6 +179,24 @@ def write_tree(repo: Repo, env: Mapping[str, str], *, low_priority: bool = False
 
 class UnmergedPaths(RefusedError):
     """The index has unmerged entries (a conflict waits for the user)."""
+
+
+class UnreadableIndex(GitError):
+    """git cannot read the index (written over, cut short, naming objects that are not there):
+    no state to start an operation from or to keep. git's own output goes to the error log."""
+
+    def __init__(self, error: GitError, reason: str) -> None:
+        AtomicError.__init__(self, f"git cannot read the index ({reason})")
+        self.argv, self.returncode = error.argv, error.returncode
+        self.stdout, self.stderr = error.stdout, error.stderr
+        self.reason = reason
+
+    @classmethod
+    def of(cls, error: GitError, copy: Path) -> UnreadableIndex:
+        """git's first line about our copy of the index (named as yours, not by its path)."""
+        detail = error.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = detail[0].removeprefix("fatal: ").removeprefix("error: ") if detail else ""
+        return cls(error, reason.replace(f"{copy}: ", "") or f"exit status {error.returncode}")
 
 
 def _merged_side(repo: Repo, index: Path) -> str:

@@ -31,10 +31,12 @@ from collections.abc import Sequence
 from typing import Final
 
 from git_atomic.core import failpoints, records
+from git_atomic.core.errors import GitError
 from git_atomic.core.journal import Journal
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import IntentAction
 from git_atomic.engine import checkpoint, indexfile, indexstate, isolation, snapshot
+from git_atomic.engine import staged as staged_side
 from git_atomic.engine.git import RawChange, Repo
 
 SUBJECT_WIDTH: Final = 72
@@ -264,14 +266,22 @@ def put_index(
     intents = {p: m for p, m in flags.intent_to_add.items() if p not in added}
     scratch = repo.scratch_path("index")
     try:
-        indexstate.rebuild(
-            repo,
-            current_tree=current.staged_tree if current.index_present else None,
-            current_flags=flags,
-            target_tree=staged,
-            target_flags=records.replace(flags, intent_to_add=intents),
-            scratch=scratch,
-        )
+        try:
+            indexstate.rebuild(
+                repo,
+                current_tree=current.staged_tree if current.index_present else None,
+                current_flags=flags,
+                target_tree=staged,
+                target_flags=records.replace(flags, intent_to_add=intents),
+                scratch=scratch,
+            )
+        except GitError as error:
+            # An index cut short or written over reads to git as other entries, which it
+            # cannot write again: no state to go on from (the operation is rolled back).
+            if not staged_side.checksum_holds(repo.index_path, sha256=repo.sha256):
+                reason = "its checksum does not hold"
+                raise staged_side.UnreadableIndex(error, reason) from error
+            raise
         indexfile.install_index(repo, scratch)
     finally:
         scratch.unlink(missing_ok=True)
