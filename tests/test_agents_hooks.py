@@ -300,7 +300,7 @@ def test_a_gate_that_already_failed_where_the_turn_started_does_not_fail_it(
     [answer] = claude.send(stop())
     out = answer.json()
     assert out["decision"] == "block" and "gate 'lib' failed" in out["reason"]
-    assert "'check' already failed before this turn" in out["reason"]
+    assert "'check' fails without this turn's changes too" in out["reason"]
     assert repo.read("lib.py") == b"VALUE = 2\n"
     assert repo.read("app.py") == b"def answer():\n    BUG\n"  # the user's WIP stays
 
@@ -907,10 +907,28 @@ def test_four_parallel_calls_keep_the_turn_and_close_the_operation(repo: GitRepo
     assert all(a.exit_code == 0 and a.stdout == "" for a in answers), answers
 
     [answer] = claude.send(stop())
-    assert answer.json()["decision"] == "block"
-    assert not any(repo.exists(f"f{n}.txt") for n in range(4))
+    # app.py is not the turn's (its file tools claim their own files only): the gate it
+    # breaks fails without the turn's changes too, so the turn is kept.
+    said = answer.json()
+    assert "decision" not in said and "fails without its changes" in said["systemMessage"]
+    assert all(repo.exists(f"f{n}.txt") for n in range(4))
     assert repo.atomic_json("status")["open"] is None
-    assert [o["status"] for o in ops(repo)] == ["rolled_back"]
+    assert [o["status"] for o in ops(repo)] == ["committed"]
+    # The same calls with the turn's own file breaking a gate: taken back, closed.
+    calls = [tool_call("Write", {"file_path": str(repo.path / f"g{n}.txt")}, n) for n in range(4)]
+    claude.parallel([pre for pre, _ in calls])
+    for n in range(4):
+        repo.write(f"g{n}.txt", b"ok\n")
+    repo.write("app.py", b"def answer():\n    return 42\n")  # yours: the check passes again
+    claude.parallel([post for _, post in calls])
+    edit_call = edit(repo, 9, "VALUE = BUG", file="lib.py")
+    claude.turn([edit_call])
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert not any(repo.exists(f"g{n}.txt") for n in range(4))
+    assert repo.read("lib.py") == b"VALUE = 1\n"
+    assert repo.atomic_json("status")["open"] is None
+    assert [o["status"] for o in ops(repo)] == ["rolled_back", "committed"]
 
 
 def test_three_sessions_with_parallel_calls_each_get_their_own_verdict(repo: GitRepo) -> None:
@@ -1256,3 +1274,28 @@ def test_a_turn_that_leaves_an_index_git_cannot_read_is_rolled_back(repo: GitRep
     repo.atomic("undo", check=0)  # the turn's own state, its index as it left it
     assert repo.read("app.py") == b"def answer():\n    return 42\n"
     assert (repo.path / ".git" / "index").read_bytes() == b"garbage\n"
+
+
+def test_a_gate_you_broke_between_the_turns_calls_is_not_held_against_it(
+    repo: GitRepo,
+) -> None:
+    """Effect, not state: the turn's gates fail on the tree as it is, but the same gate fails
+    without the turn's changes (your edit made between its calls broke it), so the turn did
+    not break it and is kept; before, it was judged against the state it started from, and
+    its own good change was taken back for your breakage."""
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "return 42")])
+    repo.write("lib.py", b"BUG\n")  # yours, after the turn's call, before its end
+    [answer] = claude.send(stop())
+    out = answer.json()
+    assert "decision" not in out, out
+    assert "kept" in out["systemMessage"] and "fails without its changes" in out["systemMessage"]
+    assert repo.read("app.py") == b"def answer():\n    return 42\n"
+    assert repo.read("lib.py") == b"BUG\n"
+    # The same turn breaking the gate itself, your edit harmless: taken back, yours stays.
+    repo.write("lib.py", b"VALUE = 1\n")
+    claude.turn([edit(repo, 2, "BUG", file="lib.py")])
+    repo.write("notes.txt", b"yours\n")
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert repo.read("lib.py") == b"VALUE = 1\n" and repo.read("notes.txt") == b"yours\n"

@@ -1,7 +1,8 @@
-"""The gates' results on the state an agent turn started from, cached by tree.
+"""The gates' results on a state without an agent turn's changes, cached by tree.
 
-Asked only when a gate fails at the end of a turn: was it failing already? The start state is
-brought into a private worktree (as `run --isolate` does) and the gate runs there, never in
+Asked only when a gate fails at the end of a turn: would it fail without the turn? That state
+(the tree as it is now with the turn's changes taken back, or the state the turn started from)
+is brought into a private worktree (as `run --isolate` does) and the gate runs there, never in
 the user's tree. The answer depends only on the files and the gate, so it is kept per
 (files tree, gate) in `<common git dir>/atomic/turns/baseline.json`: the next turn started from
 the same tree (the user's work in progress, unchanged) does not run it again.
@@ -31,7 +32,16 @@ def results(repo: git.Repo, start: str, specs: Sequence[GateSpec]) -> dict[str, 
     there is left out (and so counts as having passed: the turn is judged strictly)."""
     if not specs:
         return {}
-    state = checkpoint.load(repo, start)
+    return results_of(repo, checkpoint.load(repo, start), specs)
+
+
+def results_of(
+    repo: git.Repo, state: checkpoint.Snapshot, specs: Sequence[GateSpec]
+) -> dict[str, bool]:
+    """The same for a state that need not be a checkpoint of its own (the tree as it is now
+    without a turn's changes: judge.py)."""
+    if not specs:
+        return {}
     cache = _load(repo)
     answers: dict[str, bool] = {}
     missing = []

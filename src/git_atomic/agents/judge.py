@@ -4,10 +4,13 @@ The turn becomes an operation of kind `agent-turn` in the journal only now, with
 checkpoints its calls took (the first `before` is its PRE-OP). It is judged on what *it* did:
 
 - a turn that changed nothing is not judged at all (the engine never gets here);
-- the gates run on the tree as it is; when one fails, its result on the state the turn started
-  from is looked up (`baseline.py`, cached by tree). A gate that already failed there does not
-  fail the turn — the turn did not make it fail — as long as every gate that passed there
-  still passes: *it must not fail worse*. Both facts are told to the agent;
+- the gates run on the tree as it is; when one fails, its result on the tree *without the
+  turn's changes* is looked up (`baseline.py`, cached by tree): the tree as it is now with the
+  turn's own effect taken back, so that what you or another session changed meanwhile counts
+  on both sides (where that effect cannot be taken back cleanly, the state the turn started
+  from). A gate that fails there too does not fail the turn — the turn did not make it fail —
+  as long as every gate that passes there still passes: *it must not fail worse*. Both facts
+  are told to the agent;
 - a failing turn's effect, the sum of its calls' (before, after) steps, is taken back on top of
   the current state (`effect.py`): the user's and other sessions' changes stay.
 """
@@ -38,6 +41,7 @@ from git_atomic.ops.gates import GateResult
 
 if TYPE_CHECKING:
     from git_atomic.core.config import GateSpec
+    from git_atomic.engine.checkpoint import Snapshot
 
 Held: TypeAlias = Context
 
@@ -118,7 +122,8 @@ def judge(
         return _keep(ctx, record, Outcome.COMMITTED, _lines(results, {}), history=history)
     from git_atomic.agents import baseline
 
-    at_start = baseline.results(repo, record.steps[0][0], [s for s in specs if _fails(s, failing)])
+    without = _without_the_turn(ctx, record)
+    at_start = baseline.results_of(repo, without, [s for s in specs if _fails(s, failing)])
     lines = _lines(results, at_start)
     if all(at_start.get(r.name) is False for r in failing):
         return _keep(ctx, record, Outcome.KEPT, lines, history=history)
@@ -285,6 +290,21 @@ def _take_back(
     return _verdict(
         Outcome.ROLLED_BACK, record, gates=lines, rescue=rescue, message=message, cause=cause
     )
+
+
+def _without_the_turn(ctx: Held, record: Record) -> Snapshot:
+    """The tree as it is now with the turn's own changes taken back (yours and other
+    sessions' stay): where a failing gate is run again, to tell a gate the turn broke from
+    one broken anyway. Where the turn's changes cannot be taken back cleanly, the state the
+    turn started from."""
+    from git_atomic.engine import checkpoint
+    from git_atomic.ops import effect, moves
+
+    steps = [effect.Step(before, after) for before, after in record.steps]
+    found = effect.take_back(ctx.repo, steps, moves.probe(ctx.repo))
+    if found.target is not None:
+        return found.target
+    return checkpoint.load(ctx.repo, record.steps[0][0])
 
 
 # --- small helpers ---------------------------------------------------------------------------

@@ -98,8 +98,8 @@ def summary(verdict: Verdict, project: Path | None = None) -> str:
     if verdict.outcome is Outcome.KEPT:
         names = ", ".join(g.name for g in verdict.failed)
         return (
-            f"git-atomic: this turn is kept as operation {op}{where}: gate {names} already "
-            f"failed before it, and it broke no gate that passed{_commit(verdict)}"
+            f"git-atomic: this turn is kept as operation {op}{where}: gate {names} fails "
+            f"without its changes too, and it broke no gate that passed{_commit(verdict)}"
         )
     if verdict.outcome is Outcome.ROLLED_BACK:
         kept = f" (kept as checkpoint {verdict.rescue[:12]})" if verdict.rescue else ""
@@ -130,7 +130,7 @@ def for_agent(verdict: Verdict, project: Path | None = None, *, again: bool) -> 
         )
     lines += [_tail(g) for g in verdict.failed if g.output_tail.strip()]
     lines += [
-        f"Gate '{g.name}' already failed before this turn; it is not held against you."
+        f"Gate '{g.name}' fails without this turn's changes too; it is not held against you."
         for g in verdict.failed
         if g.passed_at_start is False
     ]
