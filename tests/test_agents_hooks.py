@@ -1299,3 +1299,24 @@ def test_a_gate_you_broke_between_the_turns_calls_is_not_held_against_it(
     [answer] = claude.send(stop())
     assert answer.json()["decision"] == "block"
     assert repo.read("lib.py") == b"VALUE = 1\n" and repo.read("notes.txt") == b"yours\n"
+
+
+def test_a_gate_a_private_worktree_cannot_run_does_not_excuse_the_turn(repo: GitRepo) -> None:
+    """A gate that needs an ignored file (`node_modules`, a `.venv` named by path) fails in
+    the private worktree whatever the files say. Its failure there must not pass for "it failed
+    without the turn too": before, a turn that broke such a gate was kept. The gate is first
+    run at HEAD's commit in a private worktree; one that cannot pass there is judged strictly."""
+    repo.write(".gitignore", b".venv/\n")
+    repo.write(".venv/ok", b"installed\n")
+    config = (
+        f'[[gates]]\nname = "check"\nrun = "test -f .venv/ok && {sys.executable} check_app.py"\n'
+    )
+    repo.write(".git-atomic.toml", config.encode())
+    repo.git("add", ".gitignore", ".git-atomic.toml")
+    repo.git("commit", "-qm", "a gate that needs the virtualenv")
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "BUG")])
+    [answer] = claude.send(stop())
+    out = answer.json()
+    assert out.get("decision") == "block", out
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"

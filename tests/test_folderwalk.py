@@ -326,9 +326,18 @@ def test_the_rules_outside_the_tree_as_git_reads_them(
     assert reconcile.rules_key(g) != before
 
 
+@pytest.fixture
+def folding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The filesystem taken for one that folds case, as `core.ignoreCase` says (a true setting
+    on this case-sensitive one is otherwise not trusted: gitconfig.py)."""
+    from git_atomic.engine import gitconfig
+
+    monkeypatch.setattr(gitconfig, "_case_sensitive", lambda root, env: False)
+
+
 @pytest.mark.parametrize("icase", [False, True])
 def test_a_dot_git_in_another_case_is_a_repository_only_with_ignorecase(
-    repo: GitRepo, icase: bool
+    repo: GitRepo, icase: bool, folding: None
 ) -> None:
     if icase:
         repo.git("config", "core.ignoreCase", "true")
@@ -390,7 +399,7 @@ def test_a_walk_stopped_part_way_keeps_no_verdict_a_rule_change_made_stale(
 
 
 def test_what_holds_a_git_is_read_again_when_core_ignorecase_changes(
-    repo: GitRepo, racy_short: float
+    repo: GitRepo, racy_short: float, folding: None
 ) -> None:
     (repo.path / "y" / ".Git").mkdir(parents=True)
     (repo.path / "y" / "e").mkdir()

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from testing.gitrepo import GitRepo
+from testing import oracle
+from testing.gitrepo import GitRepo, hermetic_env
 
 POSITIONS = ["a/b/c", "a/b", "a"]  # the folder holding the file, its parent, its grandparent
 # Both history modes at every position for the main case; elsewhere two positions, one mode
@@ -1041,3 +1042,64 @@ def test_a_damaged_journal_or_an_index_made_a_folder_is_one_clear_line(repo: Git
     (repo.path / ".git" / "index").mkdir()
     res = repo.atomic("run", "--no-gates", "--", "sh", "-c", "exit 1")
     assert res.returncode in (1, 3) and "internal error" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("layout", ["separate-git-dir", "linked-worktree"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "rm .git",
+        "echo 'gitdir: {other}/.git' > .git",
+        "rm .git && ln -s {other}/.git .git",
+    ],
+)
+def test_a_dot_git_file_the_operation_broke_is_put_back(
+    tmp_path: Path, layout: str, damage: str
+) -> None:
+    """A worktree whose `.git` is a file (`--separate-git-dir`, a linked worktree): an
+    operation that removes it, points it at another repository or makes it a link left the
+    folder no worktree of this repository after the rollback (`git status` failed, or answered
+    for the other one). The rollback puts its bytes back; `undo` brings the operation's files
+    back but never makes the worktree another repository's again."""
+    env = hermetic_env(tmp_path / "home")
+    other = GitRepo.create(tmp_path / "other", tmp_path / "home")
+    if layout == "separate-git-dir":
+        work = tmp_path / "w"
+        subprocess.run(
+            [
+                "git",
+                "init",
+                "-q",
+                "-b",
+                "main",
+                "--separate-git-dir",
+                str(tmp_path / "gd"),
+                str(work),
+            ],
+            env=env,
+            check=True,
+        )
+        repo = GitRepo(work, env)
+        repo.write("a", b"a\n")
+        repo.git("add", "a")
+        repo.git("commit", "-qm", "a")
+    else:
+        main = GitRepo.create(tmp_path / "main", tmp_path / "home")
+        main.write("a", b"a\n")
+        main.git("add", "a")
+        main.git("commit", "-qm", "a")
+        main.git("worktree", "add", "-q", "-b", "side", str(tmp_path / "w"))
+        repo = GitRepo(tmp_path / "w", env)
+    gitfile = (repo.path / ".git").read_bytes()
+    before = oracle.walk(repo.path)
+    command = "echo op > a && " + damage.format(other=other.path) + "; exit 1"
+    repo.atomic("run", "--", "sh", "-c", command, check=1)
+    assert not (repo.path / ".git").is_symlink()
+    assert (repo.path / ".git").read_bytes() == gitfile
+    assert oracle.walk(repo.path) == before
+    repo.git("status")
+    repo.atomic("undo", check=0)
+    assert repo.read("a") == b"op\n"
+    assert (repo.path / ".git").read_bytes() == gitfile  # never another repository's again
+    repo.atomic("undo", check=0)
+    assert oracle.walk(repo.path) == before

@@ -440,3 +440,31 @@ def test_every_checkpoint_holds_the_rule_files_so_effects_never_touch_them(repo:
     assert repo.read("x.txt") == b"x\n"
     for kind in ("pre_op", "post_op"):
         assert "venv/.gitignore" in held(repo, op["checkpoints"][kind])
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        'echo "*.tmp" >> .git/info/exclude && echo "*.log" > .gitignore',
+        'echo "*.tmp" >> .git/info/exclude && echo "*.tmp" > sub/.gitignore',
+        'echo "*.tmp" > .gitignore',
+        'echo "*.tmp" >> .git/info/exclude',
+    ],
+)
+def test_undo_takes_away_again_a_file_the_operation_deleted_and_then_ignored(
+    repo: GitRepo, rules: str
+) -> None:
+    """Your untracked file, deleted by an operation that also made rules ignoring it (in
+    `.git/info/exclude`, in a `.gitignore`, or both): the rollback brings it back, and `undo`
+    (the operation's state) takes it away again. Before, with both kinds of rule, the target's
+    `info/exclude` was written before the restore asked which files the rules on disk hide, so
+    the file passed for one you had hidden yourself and stayed (git's t3903 "stash rm and
+    ignore")."""
+    repo.write("sub/data.tmp", b"yours\n")
+    before = repo.fingerprint()
+    repo.atomic("run", "--", "sh", "-c", f"{rules} && rm sub/data.tmp; exit 1", check=1)
+    same(repo.fingerprint(), before)
+    repo.atomic("undo", check=0)
+    assert not repo.exists("sub/data.tmp")
+    repo.atomic("undo", check=0)
+    same(repo.fingerprint(), before)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from git_atomic.engine import discovery
+from testing import oracle
 from testing.differential import CONTENTS, scenario
 from testing.gitrepo import GitRepo, hermetic_env
 
@@ -304,3 +305,63 @@ def test_lfs_content_the_store_holds_rolls_back_exactly(layout: str, history: st
         ("commit",),
     ]
     scenario(layout, history, tree, {"filter": "lfs"}, ops)
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_ignorecase_on_a_filesystem_that_does_not_fold_case(tmp_path: Path, history: str) -> None:
+    """`core.ignoreCase=true` where the filesystem tells `README` from `readme` (a repository
+    copied from macOS): git then takes your untracked `README` for the tracked `readme`, and a
+    capture that believed it held no `README`: an operation that deleted it lost it for good
+    ("it had changed nothing"), and a `makefile` it made beside `Makefile` stayed. The capture
+    goes by the filesystem; the setting itself is left as it is."""
+    repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    repo.write("readme", b"tracked, lower case\n")
+    repo.write("Makefile", b"all:\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    repo.git("config", "core.ignoreCase", "true")
+    repo.write("README", b"yours, untracked\n")
+    before = oracle.walk(repo.path)
+    script = "rm README && echo op > makefile && echo op >> readme; exit 1"
+    repo.atomic("run", "--history", history, "--", "sh", "-c", script, check=1)
+    assert oracle.walk(repo.path) == before
+    repo.atomic("undo", check=0)
+    assert not (repo.path / "README").exists()
+    assert repo.read("makefile") == b"op\n" and repo.read("readme").endswith(b"op\n")
+    repo.atomic("undo", check=0)
+    assert oracle.walk(repo.path) == before
+    assert repo.git("config", "core.ignoreCase").strip() == "true"
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_sparse_checkout_patterns_come_back_with_the_rollback(tmp_path: Path, history: str) -> None:
+    """An operation that runs `git sparse-checkout set b`: its rollback brought back the files
+    and skip-worktree flags but not `.git/info/sparse-checkout`, so the next `git checkout`
+    switched your sparse view to the operation's. The patterns are part of the state: rolled
+    back, made again by `undo`, and taken back with a kept operation's effect (git's own
+    t2018/t3903 sparse cases)."""
+    repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    for name in ("a/f", "a/g", "b/f", "top"):
+        repo.write(name, name.encode() + b"\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    repo.git("sparse-checkout", "set", "a")
+    patterns = repo.path / ".git" / "info" / "sparse-checkout"
+    before = (patterns.read_bytes(), oracle.walk(repo.path), repo.git("ls-files", "-t"))
+
+    def now() -> tuple[bytes, object, str]:
+        return patterns.read_bytes(), oracle.walk(repo.path), repo.git("ls-files", "-t")
+
+    script = "git sparse-checkout set b; exit 1"
+    repo.atomic("run", "--history", history, "--", "sh", "-c", script, check=1)
+    assert now() == before
+    repo.atomic("undo", check=0)
+    assert patterns.read_bytes() != before[0] and b"b" in patterns.read_bytes()
+    repo.atomic("undo", check=0)
+    assert now() == before
+    repo.git("checkout", "-q", "-b", "next")  # git goes by the patterns: the view stays
+    assert now()[1] == before[1]
+    repo.atomic("run", "--history", history, "--", "git", "sparse-checkout", "set", "b", check=0)
+    repo.write("top", b"yours, after\n")
+    repo.atomic("rollback", check=0)
+    assert patterns.read_bytes() == before[0] and repo.read("top") == b"yours, after\n"

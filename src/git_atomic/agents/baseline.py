@@ -52,7 +52,7 @@ def results_of(
         else:
             missing.append(spec)
     if missing and state.head_oid is not None:
-        found = _run_at(repo, state, missing)
+        found = _run_at(repo, state.head_oid, state, missing)
         answers.update(found)
         for spec in missing:
             if spec.name in found:
@@ -61,17 +61,58 @@ def results_of(
     return answers
 
 
+def runnable(repo: git.Repo, specs: Sequence[GateSpec]) -> dict[str, bool]:
+    """gate name -> whether it can pass in a private worktree at all: run once at HEAD's
+    commit, where a project's gates usually pass, and kept per gate. A gate that needs what a
+    private worktree lacks (ignored files: `node_modules`, a `.venv` it names by path, a
+    build) fails there whatever the files say, so its failure there tells nothing: the turn
+    is then judged as if it had not been looked up (strictly). An unborn HEAD, or a gate that
+    fails at HEAD too: not runnable."""
+    head = repo.run("rev-parse", "HEAD^{commit}", "HEAD^{tree}", check=False)
+    ids = head.stdout.decode().split() if head.returncode == 0 else []
+    if not specs or len(ids) != 2:
+        return {spec.name: False for spec in specs}
+    commit, tree = ids
+    cache = _load(repo)
+    answers: dict[str, bool] = {}
+    missing = []
+    for spec in specs:
+        if cache.get(_key(_RUNNABLE, spec)):  # it passed in a private worktree once
+            answers[spec.name] = True
+        elif _key(tree, spec) in cache:  # asked at this commit already
+            answers[spec.name] = cache[_key(tree, spec)]
+        else:
+            missing.append(spec)
+    if missing:
+        found = _run_at(repo, commit, None, missing)
+        for spec in missing:
+            answers[spec.name] = found.get(spec.name, False)
+            cache[_key(tree, spec)] = answers[spec.name]
+            if answers[spec.name]:
+                cache[_key(_RUNNABLE, spec)] = True
+        _save(repo, cache)
+    return answers
+
+
+_RUNNABLE: Final = "runnable"  # in the cache's keys, in place of a tree: passed there once
+
+
 def _run_at(
-    repo: git.Repo, state: checkpoint.Snapshot, specs: Sequence[GateSpec]
+    repo: git.Repo,
+    head_oid: str,
+    state: checkpoint.Snapshot | None,
+    specs: Sequence[GateSpec],
 ) -> dict[str, bool]:
+    """Each gate run in a private worktree at `head_oid`, its files `state`'s (None: the
+    commit's own)."""
     from git_atomic.ops import gates
 
-    assert state.head_oid is not None
     path = isolation.worktree_path(repo, f"baseline-{os.getpid()}-{os.urandom(3).hex()}")
     found: dict[str, bool] = {}
     try:
-        private = isolation.add_worktree(repo, path, state.head_oid)
-        isolation.bring_to(private, state)
+        private = isolation.add_worktree(repo, path, head_oid)
+        if state is not None:
+            isolation.bring_to(private, state)
         with tempfile.TemporaryDirectory(prefix="git-atomic-baseline-") as logs:
             for n, spec in enumerate(specs, 1):
                 result = gates.run_gate(

@@ -161,7 +161,11 @@ def _take_back(
             json_out=json_out,
         )
     if not found.changes_something:
-        return _nothing_further(ctx, op, f"{what} is not in the tree", json_out=json_out)
+        where = f"{what} is not in the tree"
+        if found.kept:  # what it changed that changed again since: yours now
+            names = ", ".join(k.removeprefix("refs/heads/") for k in found.kept)
+            where += f" ({names} changed since: left as it is)"
+        return _nothing_further(ctx, op, where, json_out=json_out)
     move = _take_back_move(ctx, op, found, what)
     how = "exactly its PRE-OP state" if found.exact else "its effect taken back, later changes kept"
     said = f"rolled back {op.name} [{op.id}]: {how}"

@@ -3,7 +3,8 @@
 A checkpoint is a commit whose tree holds:
   meta          blob  JSON: HEAD (symbolic ref or detached), every local branch, whether there
                       was an index file, the worktree, when it was written (and captured),
-                      the bytes of `.git/info/exclude` (infoexclude.py)
+                      the bytes of `.git/info/exclude` and of the worktree's
+                      `info/sparse-checkout` (infoexclude.py)
   staged        tree  `write-tree` of the index: its entries (and keeps staged blobs reachable)
   index-flags   blob  the entry flags a tree cannot hold (indexstate.py); absent when none
   files         tree  every tracked and untracked-not-ignored file, raw bytes, modes, symlinks
@@ -26,7 +27,11 @@ A checkpoint is a commit whose tree holds:
   specials      blob  FIFOs, sockets and devices where the capture looked (a tracked path, or
                       one a restore writes): `<octal st_mode> <path>` NUL-separated, so that a
                       restore may take one away and `undo` make a FIFO again; absent when none
-Its parents are HEAD and every branch tip, so `gc --prune=now` can lose none of them.
+  stash         blob  your stashes: the commit `refs/stash` names, then its reflog's bytes
+                      (stashstate.py); absent when there is none, or (meta: no `stash_known`)
+                      when the checkpoint says nothing of them
+Its parents are HEAD, every branch tip and every stash, so `gc --prune=now` can lose none of
+them.
 
 A capture (snapshot.py) writes one from the disk; a state worked out from trees (an effect
 taken back, a private worktree's result applied, a commit checked out) is written here too,
@@ -42,7 +47,7 @@ from typing import Final, Protocol
 
 from git_atomic.core.errors import RefusedError
 from git_atomic.core.records import dataclass, field
-from git_atomic.engine import indexstate, infoexclude
+from git_atomic.engine import dotgit, indexstate, infoexclude
 from git_atomic.engine.git import Repo, TreeEntry
 
 META_VERSION: Final = 2
@@ -57,6 +62,7 @@ EMPTY_FOLDERS: Final = b"empty-folders"
 GITSTATE: Final = b"gitstate"
 TOO_LARGE: Final = b"too-large"
 SPECIALS: Final = b"specials"
+STASH: Final = b"stash"
 _BLOB: Final = "100644"
 _TREE: Final = "040000"
 
@@ -81,6 +87,8 @@ class Parts:
     all_empty_folders: bool = False  # they are every empty folder (False: where files went)
     git_state: str | None = None  # gitstate.py's tree: an unfinished merge, rebase...; None: none
     info_exclude: infoexclude.Rules = infoexclude.UNKNOWN  # .git/info/exclude (in meta)
+    # The worktree's .git/info/sparse-checkout (in meta; infoexclude.SPARSE)
+    sparse_checkout: infoexclude.Rules = infoexclude.UNKNOWN
     captured_at: float | None = None  # when the disk was captured (time.time()); None: not known
     # A worked-out target (an effect taken back or made again): the windows, from the capture
     # before each step to the one after it, in which the effect was made; () otherwise.
@@ -89,6 +97,9 @@ class Parts:
     untracked: str | None = None  # blob: the files untracked at that operation's start
     worktree: str | None = None  # the worktree the state is of; None: the repository's own
     origin: Mapping[str, str] = field(default_factory=dict)  # from_commit, isolated_in
+    stash: str | None = None  # blob of stashstate's record; None: no stash (when known)
+    dot_git: bytes | None = None  # the worktree's `.git` file naming this git dir (dotgit.py)
+    stash_known: bool = False  # whether the stash was looked at (False: left alone)
 
     def index_key(self) -> tuple[object, ...]:
         """Equal keys: equal indexes, as far as a user can tell (entries, flags, and whether
@@ -119,12 +130,16 @@ class Parts:
             all_empty_folders=self.all_empty_folders,
             git_state=self.git_state,
             info_exclude=self.info_exclude,
+            sparse_checkout=self.sparse_checkout,
             captured_at=self.captured_at,
             made_within=self.made_within,
             commit_base=self.commit_base,
             untracked=self.untracked,
             worktree=self.worktree,
             origin=self.origin,
+            stash=self.stash,
+            stash_known=self.stash_known,
+            dot_git=self.dot_git,
         )
 
 
@@ -148,6 +163,8 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         "created_at": parts.captured_at if parts.captured_at is not None else time.time(),
         **parts.origin,
         **infoexclude.to_meta(parts.info_exclude),
+        **infoexclude.to_meta(parts.sparse_checkout, infoexclude.SPARSE),
+        **dotgit.to_meta(parts.dot_git),
     }
     if parts.index_mtime_ns is not None:
         meta["index_mtime_ns"] = parts.index_mtime_ns
@@ -157,6 +174,8 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         meta["made_within"] = [list(w) for w in parts.made_within]
     if parts.all_empty_folders:
         meta["all_empty_folders"] = True
+    if parts.stash_known:
+        meta["stash_known"] = True
     # Written as git writes a loose object, without a process (Repo.write_blobs).
     [meta_blob] = repo.write_blobs([json.dumps(meta, sort_keys=True).encode()])
     optional = [
@@ -168,6 +187,7 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         (_BLOB, parts.empty_folders, EMPTY_FOLDERS),
         (_BLOB, parts.too_large, TOO_LARGE),
         (_BLOB, parts.specials, SPECIALS),
+        (_BLOB, parts.stash if parts.stash_known else None, STASH),
     ]
     tree = repo.mktree(
         [
@@ -214,6 +234,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         all_empty_folders=bool(meta.get("all_empty_folders")),
         git_state=entries.get(GITSTATE),
         info_exclude=infoexclude.from_meta(meta),
+        sparse_checkout=infoexclude.from_meta(meta, infoexclude.SPARSE),
         # Only a capture saw the disk; a state computed from trees (a commit made a checkpoint,
         # an effect taken back) cannot tell which files were there.
         captured_at=meta.get("captured_at"),
@@ -222,6 +243,9 @@ def load(repo: Repo, commit: str) -> Snapshot:
         untracked=entries.get(UNTRACKED),
         worktree=meta.get("worktree"),
         origin={k: str(meta[k]) for k in ("from_commit", "isolated_in") if k in meta},
+        stash=entries.get(STASH),
+        stash_known=bool(meta.get("stash_known")),
+        dot_git=dotgit.from_meta(meta),
     )
 
 

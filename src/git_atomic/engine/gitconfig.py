@@ -24,6 +24,7 @@ class RepoConfig:
         self._config: dict[str, list[str]] = {}
         self._no_filters: tuple[str, ...] | None = None
         self._text_merges: tuple[str, ...] | None = None
+        self._icase_untrue = False  # core.ignoreCase is true on a case-sensitive filesystem
 
     def read_config(self) -> None:
         """Read the configuration now (one process), not when a first key is looked up."""
@@ -37,6 +38,14 @@ class RepoConfig:
                 continue
             key, _, value = item.decode("utf-8", "replace").partition("\n")
             parsed.setdefault(config_key(key), []).append(value)
+        icase = parsed.get("core.ignorecase")
+        root, env = getattr(self, "root", None), getattr(self, "git_env", {})
+        if icase and _true(icase[-1]) and root and _case_sensitive(root, env) is True:
+            # `core.ignoreCase` says the filesystem folds case, and it does not (a repository
+            # copied from macOS): git would take an untracked `README` beside a tracked `readme`
+            # for it, and a capture would miss the file. Our calls go by the filesystem.
+            parsed["core.ignorecase"] = ["false"]
+            self._icase_untrue = True
         self._config.update(parsed)
 
     def offer_config(self, raw: bytes) -> None:
@@ -59,7 +68,8 @@ class RepoConfig:
         may run a clean filter (git compares a racily clean entry's content), so a filter that
         fails or is missing (git-lfs not installed) would fail a capture or a restore."""
         if self._no_filters is None:
-            options: list[str] = []
+            self._all_config()
+            options: list[str] = ["-c", "core.ignorecase=false"] if self._icase_untrue else []
             for name in self.filter_names():
                 for field in ("clean", "smudge", "process"):
                     options += ["-c", f"filter.{name}.{field}="]
@@ -94,7 +104,9 @@ class RepoConfig:
     def lenient_filters(self) -> tuple[str, ...]:
         """Your filters as configured, except that none is required (a missing one is no
         error). An empty `process` would turn `clean` off too, so the two cannot be mixed."""
-        return tuple(a for n in self.filter_names() for a in ("-c", f"filter.{n}.required=false"))
+        names = self.filter_names()
+        icase = ("-c", "core.ignorecase=false") if self._icase_untrue else ()
+        return (*icase, *(a for n in names for a in ("-c", f"filter.{n}.required=false")))
 
     def config(self, key: str) -> str | None:
         values = self._all_config().get(config_key(key))
@@ -141,3 +153,35 @@ def config_key(key: str) -> str:
     if not dot:
         return key.lower()
     return f"{section.lower()}.{subsection}.{name.lower()}"
+
+
+def _true(value: str) -> bool:
+    return value.strip().lower() in ("true", "yes", "on", "1", "")
+
+
+_probed: dict[int, bool | None] = {}
+
+
+def _case_sensitive(root: Path, git_env: dict[str, str]) -> bool | None:
+    """Whether the worktree's filesystem tells names apart by case: a file made in the git dir
+    (on the worktree's filesystem) and looked up by its name in capitals. None when it cannot
+    be told (another filesystem, nothing writable)."""
+    git_dir = git_env.get("GIT_DIR")
+    try:
+        device = os.stat(root).st_dev
+        if git_dir is None or os.stat(git_dir).st_dev != device:
+            return None
+    except OSError:
+        return None
+    if device not in _probed:
+        name = os.path.join(git_dir, f"git-atomic-case-{os.getpid()}-{os.urandom(4).hex()}")
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+        except OSError:
+            return None
+        try:
+            folder, base = os.path.split(name)
+            _probed[device] = not os.path.lexists(os.path.join(folder, base.upper()))
+        finally:
+            os.unlink(name)
+    return _probed[device]

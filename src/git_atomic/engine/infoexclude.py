@@ -12,6 +12,12 @@ regular file (or none) is recorded; a link (at `info` or `info/exclude`), a fold
 over `LIMIT` is not known: a restore to a state that knows the file removes such a link (the
 link itself) and writes the file, and a state that does not know it leaves it as it is.
 `core.excludesFile` lives outside the repository: never ours to write.
+
+The worktree's sparse-checkout patterns (`info/sparse-checkout` of its own git dir) are kept
+the same way (`SPARSE`): an operation that runs `git sparse-checkout set` and is rolled back
+gets its files and skip-worktree flags back, and without its patterns the next `git checkout`
+would switch the sparse view to the operation's. (`core.sparseCheckout` is configuration:
+not part of a checkpoint.)
 """
 
 from __future__ import annotations
@@ -26,8 +32,28 @@ from git_atomic.engine import safefs
 from git_atomic.engine.git import Repo
 
 PATH: Final = b"info/exclude"
-_TMP: Final = b"info/exclude.git-atomic-tmp"
 LIMIT: Final = 1 << 20  # bytes: an exclude file larger than this is not recorded
+
+
+class File(NamedTuple):
+    """Which file of a git dir's `info` folder: its name there, whether it is the common git
+    dir's (else the worktree's own), and its key in a checkpoint's meta."""
+
+    name: bytes
+    common: bool
+    meta_key: str
+
+    @property
+    def path(self) -> bytes:
+        return b"info/" + self.name
+
+
+EXCLUDE: Final = File(b"exclude", True, "info_exclude")
+SPARSE: Final = File(b"sparse-checkout", False, "sparse_checkout")
+
+
+def _base(repo: Repo, file: File) -> bytes:
+    return os.fsencode(repo.common_dir if file.common else repo.git_dir)
 
 
 class Rules(NamedTuple):
@@ -41,35 +67,35 @@ class Rules(NamedTuple):
 UNKNOWN: Final = Rules(False, None)
 
 
-def read(repo: Repo) -> Rules:
-    """`info/exclude` as it is now."""
-    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+def read(repo: Repo, file: File = EXCLUDE) -> Rules:
+    """`info/exclude` (or another `file`) as it is now."""
+    with safefs.Tree(_base(repo, file)) as tree:
         folder = tree.kind(b"info")
         if folder is None:
             return Rules(True, None)
         if folder != stat.S_IFDIR:
             return UNKNOWN  # a link or a file where git's folder is: never read through it
-        st = tree.lstat(PATH)
+        st = tree.lstat(file.path)
         if st is None:
             return Rules(True, None)
         if st.st_size > LIMIT:
             return UNKNOWN
-        data = tree.read(PATH)
+        data = tree.read(file.path)
     return UNKNOWN if data is None else Rules(True, data)
 
 
-def to_meta(rules: Rules) -> dict[str, object]:
+def to_meta(rules: Rules, file: File = EXCLUDE) -> dict[str, object]:
     """The checkpoint meta's record of `rules` ({} when not known)."""
     if not rules.known:
         return {}
     data = None if rules.data is None else base64.b64encode(rules.data).decode("ascii")
-    return {"info_exclude": data}
+    return {file.meta_key: data}
 
 
-def from_meta(meta: dict[str, object]) -> Rules:
-    if "info_exclude" not in meta:
+def from_meta(meta: dict[str, object], file: File = EXCLUDE) -> Rules:
+    if file.meta_key not in meta:
         return UNKNOWN
-    data = meta["info_exclude"]
+    data = meta[file.meta_key]
     if data is None:
         return Rules(True, None)
     if not isinstance(data, str):
@@ -83,28 +109,29 @@ def changes(current: Rules, target: Rules) -> bool:
     return target.known and current != target
 
 
-def put(repo: Repo, target: Rules, *, was: Rules) -> bool:
-    """Make `info/exclude` what `target` says, if it is still what `was` says (or already
-    what `target` says: a restore run again after a crash). False when another writer changed
-    it meanwhile: it is left as it is."""
-    now = read(repo)
+def put(repo: Repo, target: Rules, *, was: Rules, file: File = EXCLUDE) -> bool:
+    """Make `info/exclude` (or another `file`) what `target` says, if it is still what `was`
+    says (or already what `target` says: a restore run again after a crash). False when
+    another writer changed it meanwhile: it is left as it is."""
+    now = read(repo, file)
     if now == target:
         return True
     if now != was:
         return False
-    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+    tmp_name = file.name + b".git-atomic-tmp"
+    with safefs.Tree(_base(repo, file)) as tree:
         if tree.kind(b"info") not in (None, stat.S_IFDIR):
             tree.unlink(b"info")  # a link (the link itself) or a file where git's folder was
-        tree.unlink(_TMP)
+        tree.unlink(b"info/" + tmp_name)
         if target.data is None:
-            tree.unlink(PATH)
+            tree.unlink(file.path)
             return True
         try:
             folder = tree.make_folders(b"info")
         except safefs.Blocked:
             return False  # made a link or a file again meanwhile
-        tree.write(_TMP, target.data, 0o644)
-        os.rename(b"exclude.git-atomic-tmp", b"exclude", src_dir_fd=folder, dst_dir_fd=folder)
+        tree.write(b"info/" + tmp_name, target.data, 0o644)
+        os.rename(tmp_name, file.name, src_dir_fd=folder, dst_dir_fd=folder)
     return True
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from git_atomic.core import failpoints
 from git_atomic.core.errors import GitError
 from git_atomic.engine import (
     checkpoint,
+    dotgit,
     gitstate,
     indexfile,
     indexstate,
@@ -19,6 +21,7 @@ from git_atomic.engine import (
     reconcile,
     restorefiles,
     restorekeeps,
+    stashstate,
 )
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
@@ -46,8 +49,15 @@ def apply(
     outcome = Outcome()
     files = restorekeeps.within_budget(repo, the_plan.files, target, outcome.problems)
     specials = Specials.read(repo, current, target, paths)
+    # What the rules on disk hide, asked before any of the target's rules is written (its
+    # .git/info/exclude first of all): a file the operation deleted that the target's rules
+    # would hide is not one the rules on disk hid.
+    put_dot_git = the_plan.dot_git_changes and target.dot_git is not None
+    if put_dot_git and not dotgit.put(repo, target.dot_git or b""):
+        outcome.problems.append(".git is a folder now; the .git file was not put back")
+    hiding = _hidden_now(repo, target, files)
     _put_info_exclude(repo, current, target, the_plan, outcome)
-    files, kept = _put_ignore_rules(repo, target, files, outcome, specials)
+    files, kept = _put_ignore_rules(repo, target, files, outcome, specials, hiding)
     restorefiles.apply_files(
         repo,
         [c for c in files if not (c.status == "D" and c.path in kept)],
@@ -59,9 +69,18 @@ def apply(
     failpoints.hit("restore:after-files")
     _put_index(repo, current, target, the_plan, paths)
     failpoints.hit("restore:after-index")
+    if the_plan.sparse_changes and not infoexclude.put(
+        repo, target.sparse_checkout, was=current.sparse_checkout, file=infoexclude.SPARSE
+    ):
+        outcome.problems.append(
+            ".git/info/sparse-checkout was changed by another writer after the rescue was "
+            "taken; left as it is"
+        )
     if the_plan.ref_lines:
         _move_branches(repo, the_plan.ref_lines, reason, outcome)
         failpoints.hit("restore:after-refs")
+    if the_plan.stash_changes and not stashstate.put(repo, target.stash):
+        outcome.refs_left.append(stashstate.REF)
     _move_head(repo, current, target, the_plan, reason, outcome)
     _report_left(the_plan, outcome)
     left = set(outcome.left)
@@ -83,23 +102,38 @@ def _put_info_exclude(
         )
 
 
+class _Hiding(NamedTuple):
+    """The deletions of a restore, those born before the target (restorekeeps.born_before),
+    the `.gitignore` files it writes, and the deletions the rules on disk hide before any of
+    the target's rules is written (asked only when it writes a `.gitignore`)."""
+
+    deletions: list[bytes]
+    kept: set[bytes]
+    rules: list[RawChange]
+    hidden: list[bytes]
+
+
+def _hidden_now(repo: Repo, target: Snapshot, files: Sequence[RawChange]) -> _Hiding:
+    deletions = [c.path for c in files if c.status == "D"]
+    kept = restorekeeps.born_before(repo, deletions, target)
+    rules = [c for c in files if os.path.basename(c.path) == b".gitignore" and c.path not in kept]
+    hidden = reconcile.ignored(repo, [p for p in deletions if p not in kept]) if rules else []
+    return _Hiding(deletions, set(kept), rules, hidden)
+
+
 def _put_ignore_rules(
     repo: Repo,
     target: Snapshot,
     files: Sequence[RawChange],
     outcome: Outcome,
     specials: Specials,
+    hiding: _Hiding,
 ) -> tuple[list[RawChange], set[bytes]]:
     """Write the target's `.gitignore` files before the rest, and say which of the files the
     target does not hold stay: the ignored ones, which are not ours to delete (git-facts 6;
     restorekeeps.py). Returns the changes left to apply, and those files."""
-    deletions = [c.path for c in files if c.status == "D"]
-    kept = restorekeeps.born_before(repo, deletions, target)
-    rules = [c for c in files if os.path.basename(c.path) == b".gitignore" and c.path not in kept]
-    hidden: list[bytes] = []
+    deletions, kept, rules, hidden = hiding
     if rules:
-        # Asked before the target's rules are written: the files the rules now on disk hide.
-        hidden = reconcile.ignored(repo, [p for p in deletions if p not in kept])
         restorefiles.apply_files(repo, rules, outcome, specials=specials)
     files = [c for c in files if c not in rules]
     kept = restorekeeps.ignored_now(repo, deletions, kept, hidden, target)
@@ -156,6 +190,15 @@ def _report_left(the_plan: Plan, outcome: Outcome) -> None:
 
 
 def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome) -> None:
+    """Deletions first, then the rest: git refuses to make `outer` in the transaction that
+    deletes `outer/inner` (a name and a folder of it cannot both be refs)."""
+    deletions = [line for line in lines if not line.split()[2].strip("0")]
+    for batch in (deletions, [line for line in lines if line not in deletions]):
+        if batch:
+            _move_batch(repo, batch, reason, outcome)
+
+
+def _move_batch(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome) -> None:
     try:
         repo.update_refs(lines, message=reason)
         return

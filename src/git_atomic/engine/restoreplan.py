@@ -59,6 +59,9 @@ class Plan:
     exclude_changes: bool = False  # .git/info/exclude to write back (infoexclude.py)
     # Branches changed meanwhile that an operation's rollback cannot tell were its own: left.
     branches_not_ours: tuple[str, ...] = ()
+    stash_changes: bool = False  # your stashes to put back (stashstate.py)
+    sparse_changes: bool = False  # the worktree's sparse-checkout patterns to write back
+    dot_git_changes: bool = False  # the worktree's `.git` file to write back (dotgit.py)
 
     def path_changes(self) -> list[PathChange]:
         out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
@@ -132,6 +135,15 @@ def plan(
         git_state_changes,
         not paths and infoexclude.changes(current.info_exclude, target.info_exclude),
         tuple(not_ours),
+        with_refs
+        and not paths
+        and current.stash_known
+        and target.stash_known
+        and current.stash != target.stash,
+        with_refs
+        and not paths
+        and infoexclude.changes(current.sparse_checkout, target.sparse_checkout),
+        with_refs and target.dot_git is not None and current.dot_git != target.dot_git,
     )
 
 

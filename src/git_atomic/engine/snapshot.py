@@ -19,6 +19,7 @@ from git_atomic.core.records import dataclass, field
 from git_atomic.engine import (
     checkpoint,
     conversion,
+    dotgit,
     folders,
     gitlinks,
     gitstate,
@@ -26,6 +27,7 @@ from git_atomic.engine import (
     infoexclude,
     scanindex,
     staged,
+    stashstate,
 )
 from git_atomic.engine.capturedisk import Disk, Files
 from git_atomic.engine.checkpoint import Parts, Snapshot
@@ -93,6 +95,8 @@ def capture(
             parts = records.replace(parts, commit_base=commit_tree)
         in_progress = git_side.in_progress
         kept_by_state = in_progress.keep if in_progress is not None else ()
+        if git_side.stash is not None:
+            kept_by_state = (*kept_by_state, *git_side.stash[1])
         snap = checkpoint.write(repo, parts, message=message, keep=kept_by_state)
         disk.publish(ref, snap.commit, held.files.tree, message)
         flags, too_large = git_side.side.flags, held.files.too_large
@@ -117,15 +121,19 @@ class _GitSide:
     flags_blob: str | None
     in_progress: gitstate.Saved | None
     rules: infoexclude.Rules  # .git/info/exclude: the ignore rules the scan goes by
+    # Your stashes (stashstate.py): the record's blob and the commits it names; None: not known
+    stash: tuple[str | None, tuple[str, ...]] | None
+    sparse: infoexclude.Rules  # the worktree's .git/info/sparse-checkout
 
 
 def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
-    refs = repo.refs("refs/heads/", scanindex.SCAN_REFS, *gitstate.REF_PREFIXES)
+    refs = repo.refs("refs/heads/", scanindex.SCAN_REFS, *gitstate.REF_PREFIXES, stashstate.REF)
     branches = {name: oid for name, oid in refs.items() if name.startswith("refs/heads/")}
     head_ref, head_oid = repo.read_head(branches)
     index = staged.copy(repo, disk.index_copy, disk.staged_copy)
     index_version = indexstate.version(disk.index_copy) if index.present else None
     rules = infoexclude.read(repo)  # the ignore rules the scan below goes by
+    sparse = infoexclude.read(repo, infoexclude.SPARSE)
     # The scan of the tree runs while the staged side is read: two processes, two cores.
     disk.start(refs.get(scanindex.ref_name(repo)), seeded=index.present)
     side = staged.read(repo, index, disk.staged_copy, allow_unmerged=allow_unmerged)
@@ -148,6 +156,7 @@ def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
         side.unmerged or side.unreadable or indexstate.ita_not_reproducible(repo, side.flags)
     )
     in_progress = gitstate.capture(repo, refs)
+    stash = stashstate.capture(repo, refs)
     index_blob, flags_blob = _index_blobs(repo, disk, side, raw_index=raw_index)
     return _GitSide(
         head_ref=head_ref,
@@ -161,6 +170,8 @@ def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
         flags_blob=flags_blob,
         in_progress=in_progress,
         rules=rules,
+        stash=stash,
+        sparse=sparse,
     )
 
 
@@ -219,7 +230,11 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         specials=checkpoint.specials_blob(repo, held.specials),
         git_state=in_progress.tree if in_progress is not None else None,
         info_exclude=git_side.rules,
+        sparse_checkout=git_side.sparse,
+        dot_git=dotgit.read(repo),
         captured_at=held.captured_at,
+        stash=git_side.stash[0] if git_side.stash is not None else None,
+        stash_known=git_side.stash is not None,
     )
     if effect_base:
         parts = records.replace(

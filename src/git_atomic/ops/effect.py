@@ -55,7 +55,7 @@ from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind
-from git_atomic.engine import checkpoint, indexstate, infoexclude
+from git_atomic.engine import checkpoint, indexstate, infoexclude, stashstate
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 from git_atomic.ops import moves, treemerge
@@ -229,11 +229,13 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
 
 # --- the computation ---------------------------------------------------------------------------
 def _state(snap: Snapshot) -> tuple[object, ...]:
-    """Everything a user can see of a state: files, index, HEAD, every branch."""
+    """Everything a user can see of a state: files, index, HEAD, every branch, the stashes
+    (where the checkpoint says: one written before stashes were held never equals one after)."""
     head = (snap.head_ref, snap.head_oid)
     folders = snap.empty_folders if snap.all_empty_folders else None
     branches = tuple(sorted(snap.branches.items()))
-    return (snap.files_tree, snap.index_key(), head, branches, folders)
+    stash = (snap.stash_known, snap.stash)
+    return (snap.files_tree, snap.index_key(), head, branches, folders, stash, snap.sparse_checkout)
 
 
 def _contiguous_from(current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]]) -> bool:
@@ -259,8 +261,10 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         return Outcome(current, snaps[changes[-1][1]], exact=True, made_within=windows)
     files, staged = current.files_tree, current.staged_tree
     refs = RefsAfter(current)
+    stash = _StashAfter(current)
     for frm_sha, to_sha in changes:
         frm, to = snaps[frm_sha], snaps[to_sha]
+        stash.move(frm, to, refs.kept)
         merged_files = treemerge.merge(repo, base=frm.files_tree, ours=files, theirs=to.files_tree)
         merged_index = treemerge.merge(
             repo, base=frm.staged_tree, ours=staged, theirs=to.staged_tree
@@ -292,11 +296,17 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         info_exclude=infoexclude.after(
             repo, current.info_exclude, [(a.info_exclude, b.info_exclude) for a, b in pairs]
         ),
+        sparse_checkout=infoexclude.after(
+            repo,
+            current.sparse_checkout,
+            [(a.sparse_checkout, b.sparse_checkout) for a, b in pairs],
+        ),
         # Files over the budget where a change goes back to: no checkpoint holds them, so the
         # target lacking them does not mean they go (restorekeeps.within_budget).
         too_large=checkpoint.paths_blob(
             repo, (p for _, to in pairs for p in checkpoint.load_too_large(repo, to))
         ),
+        stash=stash,
     )
     kept = tuple(dict.fromkeys(refs.kept))
     return Outcome(current, target, kept=kept, made_within=target.made_within)
@@ -356,6 +366,25 @@ def _flags_after(
     return repo.line("hash-object", "-w", "--stdin", input=flags.encode())
 
 
+class _StashAfter:
+    """Your stashes as the changes leave them (stashstate.py): a change's stash list is taken
+    back (or made again) only where the stash is still as the change left it; one changed
+    since (a stash you pushed or dropped) stays, and `refs/stash` is named among the refs
+    kept. Unknown on either side (a checkpoint written before stashes were held): left."""
+
+    def __init__(self, current: Snapshot) -> None:
+        self.known = current.stash_known
+        self.record = current.stash
+
+    def move(self, frm: Snapshot, to: Snapshot, kept: list[str]) -> None:
+        if not (self.known and frm.stash_known and to.stash_known) or frm.stash == to.stash:
+            return
+        if self.record == frm.stash:
+            self.record = to.stash
+        elif self.record != to.stash:
+            kept.append("refs/stash")
+
+
 def _target(
     repo: Repo,
     *,
@@ -369,6 +398,8 @@ def _target(
     index_version: int | None = None,
     too_large: str | None = None,
     info_exclude: infoexclude.Rules = infoexclude.UNKNOWN,
+    sparse_checkout: infoexclude.Rules = infoexclude.UNKNOWN,
+    stash: _StashAfter | None = None,
 ) -> Snapshot:
     """A checkpoint of a computed state (objects only; `moves.keep` makes it reachable). `flags`:
     the index flags blob to keep (the user's, as they are now); `folders`: its empty folders,
@@ -387,5 +418,12 @@ def _target(
         index_version=index_version,
         too_large=too_large,
         info_exclude=info_exclude,
+        sparse_checkout=sparse_checkout,
+        stash=stash.record if stash is not None else None,
+        stash_known=stash is not None and stash.known,
     )
-    return checkpoint.write(repo, parts, message="git-atomic: an effect taken back or re-applied")
+    # The stashes the target names stay reachable from it, as a capture's do.
+    keep = stashstate.commits(repo, parts.stash) if parts.stash_known else ()
+    return checkpoint.write(
+        repo, parts, message="git-atomic: an effect taken back or re-applied", keep=keep
+    )

@@ -55,6 +55,9 @@ class Preview:
             or self.staged
             or p.git_state_changes
             or p.exclude_changes
+            or p.stash_changes
+            or p.sparse_changes
+            or p.dot_git_changes
             or self.index_shape_changes
         )
 
