@@ -585,3 +585,38 @@ def test_a_folder_there_before_and_after_is_kept_not_made_again(repo: GitRepo, h
         assert sorted(os.listdir(folder)) == ["b.txt"]
     finally:
         os.close(held)
+
+
+@pytest.mark.parametrize("checked_out", [False, True])
+@pytest.mark.parametrize("way", ["outer-to-inner", "inner-to-outer"])
+def test_a_branch_replaced_by_one_under_its_name_comes_back(
+    repo: GitRepo, way: str, checked_out: bool
+) -> None:
+    """`outer` and `outer/inner` cannot both be branches: an operation that deletes one and
+    makes the other left a rollback that made the old one before deleting the new one, which
+    git refused, so the old branch (with a commit of its own) was lost and HEAD left on
+    nothing, "moved by someone else" (git's t2011 d/f ref cases). Deletions go first now; the
+    rollback, `undo` and a kept operation's rollback are exact."""
+    old, new = ("outer", "outer/inner") if way == "outer-to-inner" else ("outer/inner", "outer")
+    repo.git("checkout", "-q", "-b", old)
+    repo.write("own.txt", b"a commit of its own\n")
+    repo.git("add", "own.txt")
+    repo.git("commit", "-qm", "own")
+    if not checked_out:
+        repo.git("checkout", "-q", "-")
+    before = repo.fingerprint()
+    refs = repo.git("for-each-ref", "refs/heads/")
+    detach = "git checkout -q --detach && " if checked_out else ""
+    script = f"{detach}git branch -D -q {old} && git branch {new}"
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script + "; exit 1", check=1)
+    assert repo.git("for-each-ref", "refs/heads/") == refs
+    assert repo.fingerprint() == before
+    repo.atomic("undo", check=0)
+    assert f"refs/heads/{new}" in repo.git("for-each-ref", "refs/heads/")
+    repo.atomic("undo", check=0)
+    assert repo.git("for-each-ref", "refs/heads/") == refs and repo.fingerprint() == before
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script, check=0)
+    repo.write("later.txt", b"yours\n")
+    repo.atomic("rollback", check=0)
+    assert repo.git("for-each-ref", "refs/heads/") == refs
+    assert repo.read("later.txt") == b"yours\n"
