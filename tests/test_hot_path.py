@@ -98,6 +98,8 @@ SESSION = BEFORE_SCAN | {
         ".engine.capturedisk",  # its reading of the files (a scan, or `add -A`)
         ".engine.heldanyway",  # what git's reading does not show, and a capture holds anyway
         ".engine.infoexclude",  # the repository's own ignore rules, part of the state
+        ".engine.stashstate",  # your stashes, part of the state
+        ".engine.dotgit",  # a worktree's `.git` file, part of the state
         ".engine.staged",
         ".engine.unchanged",  # restore's check that nobody else wrote a path
         ".ops",

@@ -95,7 +95,11 @@ class Outcome:
 
     @property
     def changes_something(self) -> bool:
-        return self.target is not None and _state(self.target) != _state(self.current)
+        if self.target is None:
+            return False
+        return _state(self.target) != _state(self.current) or not _same_rules(
+            self.target, self.current
+        )
 
 
 def take_back(repo: Repo, steps: Sequence[Step], current: Snapshot) -> Outcome:
@@ -229,13 +233,12 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
 
 # --- the computation ---------------------------------------------------------------------------
 def _state(snap: Snapshot) -> tuple[object, ...]:
-    """Everything a user can see of a state: files, index, HEAD, every branch, the stashes
-    (where the checkpoint says: one written before stashes were held never equals one after)."""
+    """Everything a user can see of a state: files, index, HEAD, every branch (and, as far as
+    both sides know them, the rest: `_same_rules`)."""
     head = (snap.head_ref, snap.head_oid)
     folders = snap.empty_folders if snap.all_empty_folders else None
     branches = tuple(sorted(snap.branches.items()))
-    stash = (snap.stash_known, snap.stash)
-    return (snap.files_tree, snap.index_key(), head, branches, folders, stash, snap.sparse_checkout)
+    return (snap.files_tree, snap.index_key(), head, branches, folders)
 
 
 def _contiguous_from(current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]]) -> bool:
@@ -246,9 +249,15 @@ def _contiguous_from(current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot
 
 
 def _same_rules(a: Snapshot, b: Snapshot) -> bool:
-    """The same `.git/info/exclude`, as far as both know (a state worked out from trees, or
-    written before the file was recorded, does not know it)."""
-    return not (a.info_exclude.known and b.info_exclude.known) or a.info_exclude == b.info_exclude
+    """The same `.git/info/exclude`, sparse-checkout patterns and stashes, as far as both
+    know them (a state worked out from trees, or written before one was recorded, does not)."""
+    exclude = (
+        not (a.info_exclude.known and b.info_exclude.known) or a.info_exclude == b.info_exclude
+    )
+    sparse = a.sparse_checkout, b.sparse_checkout
+    same_sparse = not (sparse[0].known and sparse[1].known) or sparse[0] == sparse[1]
+    same_stash = not (a.stash_known and b.stash_known) or a.stash == b.stash
+    return exclude and same_sparse and same_stash
 
 
 def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snapshot) -> Outcome:
