@@ -30,13 +30,14 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
 
 from git_atomic.core import process
 from git_atomic.engine import safefs
-from git_atomic.engine.git import Repo
+from git_atomic.engine.git import Repo, worktree_key
 
 if TYPE_CHECKING:
     import _socket
@@ -272,11 +273,59 @@ def _answer(running: Asked) -> dict[str, object] | None:
     return data
 
 
+# Watchman installed (or running) but not watching this worktree: asking costs a cold command
+# 5 ms (a connection, its answer read as JSON; a process where it is not running), so the
+# answer is kept this long, unless Watchman's state file (beside its socket: the roots it
+# watches) changed since. Only a scan's speed depends on it: without a clock, the scan is the
+# usual one.
+_UNWATCHED_S: Final = 30.0
+
+
 def clock(repo: Repo) -> Clock | None:
     """Watchman's clock now for the worktree, when it watches it: taken before a scan that
     sets the watch up looks at anything."""
     if not enabled():
         return None
+    mark = repo.state_dir / f"unwatched-{worktree_key(repo)}"
+    if _still_unwatched(mark):
+        return None
+    found = _clock(repo)
+    with contextlib.suppress(OSError):
+        if found is None:
+            mark.write_text(_watch_state(repo))
+        else:
+            mark.unlink(missing_ok=True)
+    return found
+
+
+def _watch_state(repo: Repo) -> str:
+    """Watchman's state file (the roots it watches, rewritten when a watch begins or ends)
+    and its mtime, as a line each; "" when it is not known."""
+    sockname = os.environ.get("WATCHMAN_SOCK") or (
+        _sockname(repo) if _program() is not None else None
+    )
+    if not sockname:
+        return ""
+    state = os.path.join(os.path.dirname(sockname), "state")
+    try:
+        return f"{state}\n{os.stat(state).st_mtime_ns}\n"
+    except OSError:
+        return ""
+
+
+def _still_unwatched(mark: Path) -> bool:
+    """Whether the last answer, "not watched", still stands: recent, and Watchman's state
+    file as it was then."""
+    try:
+        if not 0 <= time.time() - mark.stat().st_mtime < _UNWATCHED_S:
+            return False
+        state, _, rest = mark.read_text().partition("\n")
+        return not state or os.stat(state).st_mtime_ns == int(rest.strip())
+    except (OSError, ValueError):
+        return False
+
+
+def _clock(repo: Repo) -> Clock | None:
     listing = _ask(repo, ["watch-list"])
     if listing is None:
         return None
