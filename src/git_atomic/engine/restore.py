@@ -49,12 +49,13 @@ def apply(
     outcome = Outcome()
     files = restorekeeps.within_budget(repo, the_plan.files, target, outcome.problems)
     specials = Specials.read(repo, current, target, paths)
-    # What the rules on disk hide, asked before any of the target's rules is written (its
-    # .git/info/exclude first of all): a file the operation deleted that the target's rules
-    # would hide is not one the rules on disk hid.
+    # The worktree's `.git` file first: what ties this folder to its git dir (dotgit.py).
     put_dot_git = the_plan.dot_git_changes and target.dot_git is not None
     if put_dot_git and not dotgit.put(repo, target.dot_git or b""):
         outcome.problems.append(".git is a folder now; the .git file was not put back")
+    # What the rules on disk hide, asked before any of the target's rules is written (its
+    # .git/info/exclude first of all): a file the operation deleted that the target's rules
+    # would hide is not one the rules on disk hid.
     hiding = _hidden_now(repo, target, files)
     _put_info_exclude(repo, current, target, the_plan, outcome)
     files, kept = _put_ignore_rules(repo, target, files, outcome, specials, hiding)
@@ -81,6 +82,7 @@ def apply(
         failpoints.hit("restore:after-refs")
     if the_plan.stash_changes and not stashstate.put(repo, target.stash):
         outcome.refs_left.append(stashstate.REF)
+        outcome.problems.append("your stashes were changed by someone else; left as they are")
     _move_head(repo, current, target, the_plan, reason, outcome)
     _report_left(the_plan, outcome)
     left = set(outcome.left)
