@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -589,6 +590,31 @@ HEAD_SWAPS = {
 }
 
 
+def operate(
+    scene: Scene,
+    command: str,
+    way: str,
+    history: str,
+    *,
+    after_crash: Callable[[], None] | None = None,
+) -> str:
+    """Run `command` as an operation that `succeeds` (exits 0; the state it leaves fails it:
+    exit 1), `fails` (exits 1), or fails and is killed before its rescue (`crash`), then
+    recovered. Returns what git-atomic said."""
+    if way == "fails":
+        scene.run(command + "; exit 1", check=1)
+        return ""
+    argv = ["run", "--history", history, "--", "sh", "-c"]
+    if way == "succeeds":
+        return scene.repo.atomic(*argv, command, check=1).stderr
+    res = scene.repo.atomic(*argv, command + "; exit 1", env=KILL_BEFORE_RESCUE)
+    assert res.returncode == -9, res.stderr
+    if after_crash is not None:
+        after_crash()
+    scene.repo.atomic("recover", check=0)
+    return res.stderr
+
+
 def _git_dir_walk(git_dir: Path) -> Walk:
     """HEAD and every ref but ours, by lstat (a link is a link, never followed)."""
     out = {b"HEAD": walk_one(git_dir / "HEAD")}
@@ -651,25 +677,13 @@ def test_a_head_git_refuses_is_set_aside_and_put_back(
     git_dir = scene.repo.path / ".git"
     before, refs_before = scene.state(), _git_dir_walk(git_dir)
     command = "echo op > a/h.txt && " + HEAD_SWAPS[swap].format(out=scene.outside, git_dir=".git")
+
+    def still_damaged() -> None:
+        assert walk_one(git_dir / "HEAD") != refs_before[b"HEAD"]  # as the operation left it
+
+    said = operate(scene, command, way, history, after_crash=still_damaged)
     if way == "succeeds":
-        res = scene.repo.atomic("run", "--history", history, "--", "sh", "-c", command, check=1)
-        assert ".git/HEAD" in res.stderr
-    elif way == "fails":
-        scene.run(command + "; exit 1", check=1)
-    else:
-        res = scene.repo.atomic(
-            "run",
-            "--history",
-            history,
-            "--",
-            "sh",
-            "-c",
-            command + "; exit 1",
-            env=KILL_BEFORE_RESCUE,
-        )
-        assert res.returncode == -9, res.stderr
-        assert walk_one(git_dir / "HEAD") != refs_before[b"HEAD"]  # still as the operation left it
-        scene.repo.atomic("recover", check=0)
+        assert ".git/HEAD" in said
     scene.assert_marker_untouched()
     assert _git_dir_walk(git_dir) == refs_before
     assert scene.state() == before
@@ -720,25 +734,10 @@ def test_an_index_git_cannot_read_is_rolled_back_and_undone(
     scene.repo.git("add", "a/b/c/u.txt")
     before, index_before = scene.state(), scene.repo.fingerprint()
     command = "echo op > a/h.txt && echo new > n.txt && " + INDEX_DAMAGES[damage]
+    said = operate(scene, command, way, history)
     if way == "succeeds":
-        res = scene.repo.atomic("run", "--history", history, "--", "sh", "-c", command, check=1)
-        assert "left an index git cannot read" in res.stderr, res.stderr
-        assert "staged-" not in res.stderr  # your index, never our scratch copy, is named
-    elif way == "fails":
-        scene.run(command + "; exit 1", check=1)
-    else:
-        res = scene.repo.atomic(
-            "run",
-            "--history",
-            history,
-            "--",
-            "sh",
-            "-c",
-            command + "; exit 1",
-            env=KILL_BEFORE_RESCUE,
-        )
-        assert res.returncode == -9, res.stderr
-        scene.repo.atomic("recover", check=0)
+        assert "left an index git cannot read" in said, said
+        assert "staged-" not in said  # your index, never our scratch copy, is named
     assert scene.state() == before
     assert scene.repo.fingerprint() == index_before
     scene.repo.git("status")  # git takes the index again
