@@ -1102,3 +1102,26 @@ def test_a_dot_git_file_the_operation_broke_is_put_back(
     assert (repo.path / ".git").read_bytes() == gitfile  # never another repository's again
     repo.atomic("undo", check=0)
     assert oracle.walk(repo.path) == before
+
+
+def test_a_rollback_looks_into_its_own_operations_refs_only(tmp_path: Path) -> None:
+    """A rollback sets aside a link in the refs of the operation whose rescue it writes, and
+    looks at (not into) every other operation's folder: looking into all of them cost a walk
+    of as many folders as there were operations, at every rollback (400 folders, 10 to 20 ms, in
+    a repository with 259 operations kept). `recover` still looks into all."""
+    from git_atomic.engine import gitlinks
+
+    repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    outside = tmp_path / "outside"
+    outside.write_text("0" * 40 + "\n")
+    ops = repo.path / ".git" / "refs" / "atomic" / "ops"
+    for op in ("aaaa", "bbbb"):
+        (ops / op).mkdir(parents=True)
+        os.symlink(outside, ops / op / "001-pre-op")
+    git_dir = repo.path / ".git"
+    assert gitlinks.set_aside(git_dir, git_dir, thorough=frozenset({b"bbbb"}))
+    assert (ops / "aaaa" / "001-pre-op").is_symlink()
+    assert not os.path.lexists(ops / "bbbb" / "001-pre-op")
+    assert gitlinks.set_aside(git_dir, git_dir, thorough=True)
+    assert not os.path.lexists(ops / "aaaa" / "001-pre-op")
+    assert outside.read_text() == "0" * 40 + "\n"

@@ -72,7 +72,12 @@ def aside_holds_head(git_dir: Path) -> bool:
     return os.path.lexists(git_dir / ASIDE / "HEAD")
 
 
-def _links(tree: safefs.Tree, top: bytes, *, thorough: bool) -> Iterator[bytes]:
+# `thorough`: which of our operations' checkpoint ref folders are looked into (True: all of
+# them; a set of operation ids: those only; empty: none, only looked at).
+Thorough = bool | frozenset[bytes]
+
+
+def _links(tree: safefs.Tree, top: bytes, *, thorough: Thorough) -> Iterator[bytes]:
     """Every link under the folder `top` (or `top` itself) that git would read through. The
     folders' entries say what they are (no lstat each), and each folder is opened from its
     parent's descriptor without following a link: a few thousand refs cost a few ms."""
@@ -86,7 +91,7 @@ def _links(tree: safefs.Tree, top: bytes, *, thorough: bool) -> Iterator[bytes]:
         yield from _walk(os.dup(fd), top, thorough=thorough)
 
 
-def _walk(fd: int, folder: bytes, *, thorough: bool) -> Iterator[bytes]:
+def _walk(fd: int, folder: bytes, *, thorough: Thorough) -> Iterator[bytes]:
     """The links under the folder open as `fd` (closed here), as paths from the git dir. Not
     `thorough`: the folders of our operations' checkpoint refs are looked at, not into (a
     capture reads none of them, and writes new ones only, by git's lock and rename)."""
@@ -100,7 +105,11 @@ def _walk(fd: int, folder: bytes, *, thorough: bool) -> Iterator[bytes]:
             if link:
                 if not _git_own_symref(os.readlink(name, dir_fd=fd)):
                     yield folder + b"/" + name
-            elif folder_ and (thorough or folder not in _OURS):
+            elif folder_ and (
+                folder not in _OURS
+                or thorough is True
+                or (not isinstance(thorough, bool) and name in thorough)
+            ):
                 try:
                     child = os.open(name, _DIR_FLAGS, dir_fd=fd)
                 except OSError:
@@ -110,7 +119,7 @@ def _walk(fd: int, folder: bytes, *, thorough: bool) -> Iterator[bytes]:
         os.close(fd)
 
 
-def _found(tree: safefs.Tree, *, worktree: bool, common: bool, thorough: bool) -> list[bytes]:
+def _found(tree: safefs.Tree, *, worktree: bool, common: bool, thorough: Thorough) -> list[bytes]:
     found: list[bytes] = []
     if worktree:
         for name in _PSEUDO:
@@ -146,13 +155,19 @@ def _state_links(tree: safefs.Tree) -> list[bytes]:
 
 
 def set_aside(
-    git_dir: Path, common_dir: Path, *, head: bytes | None = None, thorough: bool = False
+    git_dir: Path,
+    common_dir: Path,
+    *,
+    head: bytes | None = None,
+    thorough: Thorough = False,
 ) -> bool:
     """Move every such entry aside (see the module's docstring); True when one was.
 
     `head`: what to write in a damaged HEAD's place (`ref: refs/heads/x` or an object id); None
-    leaves a damaged HEAD where it is. `thorough`: look into our checkpoint refs' folders too
-    (a rollback, `recover`); a capture does not (see `_walk`)."""
+    leaves a damaged HEAD where it is. `thorough`: look into our checkpoint refs' folders too:
+    all of them (`recover`), or those of the operations named (a rollback reads and writes its
+    own operation's refs: every operation's would cost a walk of as many folders as there
+    were operations); a capture looks into none (see `_walk`)."""
     moved = False
     linked = git_dir != common_dir
     with safefs.Tree(os.fsencode(git_dir)) as own, safefs.Tree(os.fsencode(common_dir)) as shared:

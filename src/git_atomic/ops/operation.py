@@ -244,7 +244,7 @@ class Engine:
         }
         self._set_pending(op_id, intent)
         failpoints.hit(f"{event}:before-rescue")
-        target, set_aside = rescue.load_target(self.ctx, target_sha)
+        target, set_aside = rescue.load_target(self.ctx, target_sha, op_id)
         if made_within and not target.made_within:
             target = records.replace(target, made_within=made_within)
         if set_aside:

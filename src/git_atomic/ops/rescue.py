@@ -17,14 +17,16 @@ from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops.context import Context
 
 
-def load_target(ctx: Context, target_sha: str) -> tuple[Snapshot, bool]:
+def load_target(ctx: Context, target_sha: str, op_id: str | None) -> tuple[Snapshot, bool]:
     """The target checkpoint, and whether anything of git's was set aside to read it: a
     HEAD git refuses (a link, say) is set aside before git is asked anything, a
-    provisional one first, to read the target, then the target's (gitlinks.py)."""
+    provisional one first, to read the target, then the target's (gitlinks.py). The refs of
+    operation `op_id` (whose rescue this rollback writes) are looked into too."""
     repo = ctx.repo
     damaged = gitlinks.head_damaged(repo.git_dir)
+    ours = frozenset({op_id.encode()}) if op_id is not None else frozenset()
     set_aside = gitlinks.set_aside(
-        repo.git_dir, repo.common_dir, head=target_sha.encode(), thorough=True
+        repo.git_dir, repo.common_dir, head=target_sha.encode(), thorough=ours
     )
     target = checkpoint.load(repo, target_sha)
     # A HEAD set aside, or one that was not there at all (nothing to set aside): the target's,
