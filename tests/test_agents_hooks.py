@@ -1251,17 +1251,24 @@ def test_commits_mode_turn_over_a_line_you_staged_is_not_committed(repo: GitRepo
     assert repo.read("long.txt") == _numbered(30, l2="agent")  # the turn's result, kept
 
 
-def test_a_turn_that_leaves_an_index_git_cannot_read_is_rolled_back(repo: GitRepo) -> None:
-    """A Bash call writes over `.git/index` (as a crashed tool may): the turn cannot be kept,
-    and its Stop takes it back whole, the index PRE-OP's again, and says why."""
+@pytest.mark.parametrize("cut", [False, True])
+def test_a_turn_that_leaves_an_index_git_cannot_read_is_rolled_back(
+    repo: GitRepo, cut: bool
+) -> None:
+    """A Bash call writes over `.git/index`, or cuts it short (git reads past its checksum),
+    as a crashed tool may: the turn cannot be kept, and its Stop takes it back whole, the index
+    PRE-OP's again, and says why (a cut index was kept: a later call's capture found it
+    remembered)."""
     claude = ClaudeCode(repo)
     before = repo.fingerprint()
+    index = repo.path / ".git" / "index"
+    damaged = index.read_bytes()[:90] if cut else b"garbage\n"
 
     def damage() -> None:
         repo.write("app.py", b"def answer():\n    return 42\n")
-        (repo.path / ".git" / "index").write_bytes(b"garbage\n")
+        index.write_bytes(damaged)
 
-    answers = claude.turn([bash(repo, 1, "tool", damage)])
+    answers = claude.turn([bash(repo, 1, "tool", damage), bash(repo, 2, "more", lambda: None)])
     assert all("Traceback" not in a.stderr for a in answers), answers
     [answer] = claude.send(stop())
     said = answer.json()
@@ -1273,7 +1280,7 @@ def test_a_turn_that_leaves_an_index_git_cannot_read_is_rolled_back(repo: GitRep
     assert op["status"] == "rolled_back"
     repo.atomic("undo", check=0)  # the turn's own state, its index as it left it
     assert repo.read("app.py") == b"def answer():\n    return 42\n"
-    assert (repo.path / ".git" / "index").read_bytes() == b"garbage\n"
+    assert index.read_bytes() == damaged
 
 
 def test_a_gate_you_broke_between_the_turns_calls_is_not_held_against_it(

@@ -581,3 +581,22 @@ def test_gates_without_a_name_are_named_after_their_program(tmp_path: Path) -> N
     )
     names = [g.name for g in load_config(tmp_path).gates]
     assert names == ["pytest-2", "ruff", "pytest", "pytest-3", "gate-5"]
+
+
+@pytest.mark.parametrize("kind", ["file", "fifo"])
+def test_a_cache_folder_or_entry_that_is_not_one_is_no_error(tmp_path: Path, kind: str) -> None:
+    """The cache folder's path a regular file (every write fails), or an entry a FIFO (a read
+    would block the command, which holds the worktree's lock, for ever): parsed each time,
+    never an error."""
+    root, cache = tmp_path / "r", tmp_path / "cache"
+    root.mkdir()
+    write(root, 'history = "shadow"\n')
+    if kind == "file":
+        cache.mkdir()
+        (cache / "git-atomic").write_text("not a folder")
+    else:
+        assert _load_in_a_child(root, cache) == ("shadow", True)
+        [entry] = (cache / "git-atomic").iterdir()
+        entry.unlink()
+        os.mkfifo(entry)
+    assert _load_in_a_child(root, cache) == ("shadow", True)

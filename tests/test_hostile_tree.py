@@ -714,6 +714,7 @@ INDEX_DAMAGES = {
     [
         ("garbage", "fails", "shadow"),
         ("cut", "succeeds", "commits"),
+        ("cut", "succeeds", "shadow"),
         ("bad-version", "crash", "shadow"),
         ("missing-object", "succeeds", "shadow"),
         pytest.param("garbage", "crash", "commits", marks=pytest.mark.slow),

@@ -7,7 +7,9 @@ trusting the setting (docs/design.md, "Settings the capture does not trust")."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -365,3 +367,35 @@ def test_sparse_checkout_patterns_come_back_with_the_rollback(tmp_path: Path, hi
     repo.write("top", b"yours, after\n")
     repo.atomic("rollback", check=0)
     assert patterns.read_bytes() == before[0] and repo.read("top") == b"yours, after\n"
+
+
+def test_ignorecase_is_checked_in_the_worktree_when_the_git_dir_is_elsewhere(
+    tmp_path: Path,
+) -> None:
+    """The same with the git dir on another filesystem (`--separate-git-dir` on /dev/shm):
+    the check asks the worktree itself, by a name already there looked up in the other case,
+    so nothing is written in your tree (before: it could not tell, believed the setting, and
+    the untracked `README` was lost for good)."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second filesystem at /dev/shm")
+    git_dir = Path(tempfile.mkdtemp(dir=shm))
+    try:
+        env = hermetic_env(tmp_path / "home")
+        work = tmp_path / "w"
+        subprocess.run(
+            ["git", "init", "-q", "--separate-git-dir", str(git_dir / "gd"), str(work)],
+            env=env,
+            check=True,
+        )
+        repo = GitRepo(work, env)
+        repo.write("readme", b"tracked\n")
+        repo.git("add", "readme")
+        repo.git("commit", "-qm", "readme")
+        repo.git("config", "core.ignoreCase", "true")
+        repo.write("README", b"yours, untracked\n")
+        before = oracle.walk(repo.path)
+        repo.atomic("run", "--", "sh", "-c", "rm README; exit 1", check=1)
+        assert oracle.walk(repo.path) == before
+    finally:
+        shutil.rmtree(git_dir, ignore_errors=True)

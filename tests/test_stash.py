@@ -114,3 +114,22 @@ def test_no_stash_at_all_and_a_link_for_the_reflog(repo: GitRepo, tmp_path: Path
     assert outside.read_bytes() == b"OUTSIDE-MARKER\n"
     assert not os.path.islink(repo.path / ".git" / "logs" / "refs" / "stash")
     assert stashes(repo) == before
+
+
+def test_a_stash_another_worktree_pushed_meanwhile_is_left_and_named(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """`refs/stash` is shared by every worktree: a stash pushed from another one while an
+    operation runs here was dropped by the operation's rollback, without a word. As for a
+    branch another worktree may have moved, the stash list is left as it is, and named."""
+    other = tmp_path / "other"
+    repo.git("worktree", "add", "-q", "-b", "side", str(other))
+    env = {k: v for k, v in repo.env.items()}
+    script = (
+        f"echo op > op.txt && (cd {other} && echo wip >> a.txt && git stash push -q -m theirs)"
+        "; exit 1"
+    )
+    res = repo.atomic("run", "--", "sh", "-c", script, check=1, env=env)
+    assert "your stash list changed meanwhile" in res.stderr, res.stderr
+    assert "theirs" in repo.git("stash", "list").splitlines()[0]
+    assert not repo.exists("op.txt")

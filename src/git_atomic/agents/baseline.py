@@ -62,8 +62,8 @@ def results_of(
 
 
 def runnable(repo: git.Repo, specs: Sequence[GateSpec]) -> dict[str, bool]:
-    """gate name -> whether it can pass in a private worktree at all: run once at HEAD's
-    commit, where a project's gates usually pass, and kept per gate. A gate that needs what a
+    """gate name -> whether it can pass in a private worktree at all: run at HEAD's commit,
+    where a project's gates usually pass (kept per commit and gate). A gate that needs what a
     private worktree lacks (ignored files: `node_modules`, a `.venv` it names by path, a
     build) fails there whatever the files say, so its failure there tells nothing: the turn
     is then judged as if it had not been looked up (strictly). An unborn HEAD, or a gate that
@@ -77,9 +77,7 @@ def runnable(repo: git.Repo, specs: Sequence[GateSpec]) -> dict[str, bool]:
     answers: dict[str, bool] = {}
     missing = []
     for spec in specs:
-        if cache.get(_key(_RUNNABLE, spec)):  # it passed in a private worktree once
-            answers[spec.name] = True
-        elif _key(tree, spec) in cache:  # asked at this commit already
+        if _key(tree, spec) in cache:  # asked at this commit already (the answer is its files')
             answers[spec.name] = cache[_key(tree, spec)]
         else:
             missing.append(spec)
@@ -88,13 +86,8 @@ def runnable(repo: git.Repo, specs: Sequence[GateSpec]) -> dict[str, bool]:
         for spec in missing:
             answers[spec.name] = found.get(spec.name, False)
             cache[_key(tree, spec)] = answers[spec.name]
-            if answers[spec.name]:
-                cache[_key(_RUNNABLE, spec)] = True
         _save(repo, cache)
     return answers
-
-
-_RUNNABLE: Final = "runnable"  # in the cache's keys, in place of a tree: passed there once
 
 
 def _run_at(

@@ -270,6 +270,12 @@ def report_done(
     for problem in done.problems:
         output.say(f"git-atomic: warning: {problem}")
     for name in move.kept:
+        if name == "refs/stash":
+            output.say(
+                "git-atomic: your stash list changed since; it stays as it is (the stashes "
+                "the change took away are held by its checkpoints)"
+            )
+            continue
         shown = "HEAD" if name == "HEAD" else "branch " + name.removeprefix("refs/heads/")
         output.say(
             f"git-atomic: {shown} has moved since (later commits); it stays where it is, "

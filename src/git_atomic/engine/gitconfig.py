@@ -163,25 +163,57 @@ _probed: dict[int, bool | None] = {}
 
 
 def _case_sensitive(root: Path, git_env: dict[str, str]) -> bool | None:
-    """Whether the worktree's filesystem tells names apart by case: a file made in the git dir
-    (on the worktree's filesystem) and looked up by its name in capitals. None when it cannot
-    be told (another filesystem, nothing writable)."""
-    git_dir = git_env.get("GIT_DIR")
+    """Whether the worktree's filesystem tells names apart by case. Asked of a name already in
+    the worktree's top folder (looked up in the other case: nothing is written there), else of
+    a file made in the git dir when it is on the same filesystem. None when it cannot be told."""
     try:
         device = os.stat(root).st_dev
-        if git_dir is None or os.stat(git_dir).st_dev != device:
-            return None
     except OSError:
         return None
     if device not in _probed:
-        name = os.path.join(git_dir, f"git-atomic-case-{os.getpid()}-{os.urandom(4).hex()}")
-        try:
-            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
-        except OSError:
+        found = _by_a_name_there(root)
+        if found is None:
+            found = _by_a_file_made(git_env.get("GIT_DIR"), device)
+        if found is None:
             return None
-        try:
-            folder, base = os.path.split(name)
-            _probed[device] = not os.path.lexists(os.path.join(folder, base.upper()))
-        finally:
-            os.unlink(name)
+        _probed[device] = found
     return _probed[device]
+
+
+def _by_a_name_there(root: Path) -> bool | None:
+    try:
+        names = set(os.listdir(root))
+    except OSError:
+        return None
+    for name in sorted(names):
+        other = name.swapcase()
+        if other == name or other in names:
+            continue  # no letter, or both cases there (a case-sensitive filesystem, or not)
+        try:
+            os.lstat(os.path.join(root, other))
+        except FileNotFoundError:
+            return True
+        except OSError:
+            continue
+        return False
+    return None
+
+
+def _by_a_file_made(git_dir: str | None, device: int) -> bool | None:
+    if git_dir is None:
+        return None
+    try:
+        if os.stat(git_dir).st_dev != device:
+            return None
+    except OSError:
+        return None
+    name = os.path.join(git_dir, f"git-atomic-case-{os.getpid()}-{os.urandom(4).hex()}")
+    try:
+        os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    except OSError:
+        return None
+    try:
+        folder, base = os.path.split(name)
+        return not os.path.lexists(os.path.join(folder, base.upper()))
+    finally:
+        os.unlink(name)

@@ -184,6 +184,11 @@ def _report_left(the_plan: Plan, outcome: Outcome) -> None:
             f"branch {name.removeprefix('refs/heads/')} changed meanwhile, and another worktree "
             "of this repository may have changed it; left as it is"
         )
+    if the_plan.stash_not_ours:
+        outcome.problems.append(
+            "your stash list changed meanwhile, and another worktree of this repository may "
+            "have changed it; left as it is (the checkpoints hold every stash it had)"
+        )
     for path in outcome.left:
         outcome.problems.append(
             f"{_show(path)} was changed by another writer after the rescue was taken; "

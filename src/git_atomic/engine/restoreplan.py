@@ -62,6 +62,8 @@ class Plan:
     stash_changes: bool = False  # your stashes to put back (stashstate.py)
     sparse_changes: bool = False  # the worktree's sparse-checkout patterns to write back
     dot_git_changes: bool = False  # the worktree's `.git` file to write back (dotgit.py)
+    # Your stashes changed meanwhile, beside another worktree (refs/stash is shared): left
+    stash_not_ours: bool = False
 
     def path_changes(self) -> list[PathChange]:
         out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
@@ -105,11 +107,21 @@ def plan(
     left: list[str] = []
     not_ours: list[str] = []
     head_changes = False
+    stash_changes = (
+        with_refs
+        and not paths
+        and current.stash_known
+        and target.stash_known
+        and current.stash != target.stash
+    )
+    stash_not_ours = False
     if with_refs:
         others = repo.other_worktree_heads()
         moved_elsewhere = [b for b in others if current.branches.get(b) != target.branches.get(b)]
         left = sorted(moved_elsewhere)
         if own_branches and repo.has_other_worktrees():
+            # Shared by every worktree: another may have pushed or dropped a stash meanwhile.
+            stash_not_ours, stash_changes = stash_changes, False
             mine = {current.head_ref, target.head_ref}
             not_ours = sorted(
                 b
@@ -135,15 +147,12 @@ def plan(
         git_state_changes,
         not paths and infoexclude.changes(current.info_exclude, target.info_exclude),
         tuple(not_ours),
-        with_refs
-        and not paths
-        and current.stash_known
-        and target.stash_known
-        and current.stash != target.stash,
+        stash_changes,
         with_refs
         and not paths
         and infoexclude.changes(current.sparse_checkout, target.sparse_checkout),
         with_refs and target.dot_git is not None and current.dot_git != target.dot_git,
+        stash_not_ours,
     )
 
 

@@ -139,15 +139,12 @@ def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
     side = staged.read(repo, index, disk.staged_copy, allow_unmerged=allow_unmerged)
     if (
         allow_unmerged
-        and index.present
-        and not side.unreadable
+        and index.seen is not None
         and not staged.checksum_holds(disk.index_copy, sha256=repo.sha256)
     ):
-        # A rescue or a probe of what an operation left: an index git reads as other entries
-        # than were written is kept as its bytes (the few milliseconds of a checksum are paid
-        # by rollbacks only).
-        if not disk.staged_copy.exists():
-            scanindex.share(disk.index_copy, disk.staged_copy)
+        # A rescue or a probe of what an operation left, its index remembered by its size and
+        # checksum: written over in place, it is kept as its bytes all the same.
+        scanindex.share(disk.index_copy, disk.staged_copy)
         side = staged.Staged(repo.empty_tree, indexstate.Listing(), unreadable=True)
     if side.unreadable:
         disk.index_unreadable()

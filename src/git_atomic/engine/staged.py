@@ -50,7 +50,7 @@ def copy(repo: Repo, index_copy: Path, staged_copy: Path) -> Copy:
     if not _regular_file(repo.index_path):  # a link is git dir state (gitstate.py), never read
         return Copy(False, None, None, None)
     scanindex.share(repo.index_path, index_copy)
-    key = _index_checksum(index_copy)
+    key = _index_checksum(index_copy) if _header_sane(index_copy) else None
     seen = _staged_seen(repo, key)
     if seen is None:
         scanindex.share(index_copy, staged_copy)
@@ -85,6 +85,16 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
         if tagging is not None:
             tagging.wait(check=False)
         raise
+    if index.present and not checksum_holds(staged_copy, sha256=repo.sha256):
+        # git read it, as other entries than were written (cut short, written over in the
+        # middle): no state to start from or keep; a rescue or a probe keeps it as its bytes.
+        # Checked before the staged side is remembered: a capture that finds it remembered
+        # (by its size and checksum) need not ask again.
+        if tagging is not None:
+            tagging.wait(check=False)
+        if not allow_unmerged:
+            raise UnreadableIndex(None, "its checksum does not hold")
+        return Staged(repo.empty_tree, indexstate.Listing(), unreadable=True)
     listing = indexstate.Listing()
     if tagging is not None:
         listing = indexstate.read_listing(repo, env, tree, tagging)
@@ -119,6 +129,17 @@ def checksum_holds(path: Path, *, sha256: bool) -> bool:
     if trailer == bytes(width):
         return True
     return hashlib.new("sha256" if sha256 else "sha1", data[:-width]).digest() == trailer
+
+
+def _header_sane(path: Path) -> bool:
+    """An index file's signature and a version git writes (2, 3, 4): one written over in
+    place (its size and checksum as they were) is not taken for the index remembered."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return False
+    return head[:4] == b"DIRC" and int.from_bytes(head[4:8], "big") in (2, 3, 4)
 
 
 def _index_checksum(path: Path) -> str | None:
@@ -185,10 +206,13 @@ class UnreadableIndex(GitError):
     """git cannot read the index (written over, cut short, naming objects that are not there):
     no state to start an operation from or to keep. git's own output goes to the error log."""
 
-    def __init__(self, error: GitError, reason: str) -> None:
+    def __init__(self, error: GitError | None, reason: str) -> None:
         AtomicError.__init__(self, f"git cannot read the index ({reason})")
-        self.argv, self.returncode = error.argv, error.returncode
-        self.stdout, self.stderr = error.stdout, error.stderr
+        if error is None:  # found by our own check (`checksum_holds`), not by git
+            self.argv, self.returncode, self.stdout, self.stderr = ["git"], 0, b"", b""
+        else:
+            self.argv, self.returncode = error.argv, error.returncode
+            self.stdout, self.stderr = error.stdout, error.stderr
         self.reason = reason
 
     @classmethod

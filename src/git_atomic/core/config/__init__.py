@@ -139,7 +139,7 @@ def _parsed_before(raw: bytes) -> dict[str, object] | None:
     try:
         if path is None:
             return None
-        data = path.read_bytes()
+        data = _read_regular(path)
         if not data.startswith(_CACHE_VERSION):
             return None
         kept, parsed = marshal.loads(data[len(_CACHE_VERSION) :])
@@ -149,6 +149,7 @@ def _parsed_before(raw: bytes) -> dict[str, object] | None:
 
 
 def _remember_parsed(raw: bytes, data: dict[str, object]) -> None:
+    import contextlib
     import marshal
     import os
 
@@ -165,7 +166,24 @@ def _remember_parsed(raw: bytes, data: dict[str, object]) -> None:
         tmp.write_bytes(blob)
         os.replace(tmp, path)
     except OSError:  # a cache: a read-only home costs time, never correctness
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _read_regular(path: Path) -> bytes:
+    """A regular file's bytes (a FIFO or a device there is never opened for reading: it
+    could block the command, which holds the worktree's lock, for ever)."""
+    import os
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path}: not a regular file")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
 
 
 def _may_name_us(raw: bytes) -> bool:
