@@ -248,6 +248,27 @@ def test_budget_with_a_protected_link_concrete() -> None:
     )
 
 
+@pytest.mark.parametrize("watch", [False, True])
+def test_a_new_file_outside_the_sparse_cone_when_the_scan_cannot_say_concrete(
+    watch: bool,
+) -> None:
+    """Found by the random drawing (stop 34), present before it: in a sparse checkout, an
+    operation makes a tracked path a FIFO (so the capture reads the tree with `git add -A`,
+    a scan cannot say) and writes a new file outside the sparse patterns. `add -A` leaves
+    such a file out ("outside of your sparse-checkout definition"), so the rescue lacked the
+    operation's new file. `add -A --sparse` reads it."""
+    if watch and not shutil.which("watchman"):
+        pytest.skip("Watchman is not installed")
+    scenario(
+        "sparse",
+        "shadow",
+        {"a": ("outlink", "", "commit")},
+        {},
+        [("write", "build/y.env", "one\n", "-"), ("fifo", "a")],
+        watch=watch,
+    )
+
+
 _CRLF_FILTER_MISSING = {"dir/f.bin": ("file", "two\r\nlines\r\n", "commit")}
 _MINIMAL_AND_MISSING = {"core.checkStat": "minimal", "filter": "missing"}
 

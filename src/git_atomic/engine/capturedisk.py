@@ -108,10 +108,12 @@ class Disk:
     def _add_all(self) -> None:
         # `add -A` on a copy of the index: it honours the index's flags, which a scan index
         # (scan.py) lacks. Started at once when there is no scan index to start from.
+        # `--sparse`: in a sparse checkout, new files outside its patterns are read too (the
+        # skip-worktree entries stay as they are).
         self._walk(self.index_copy)
         env = {"GIT_INDEX_FILE": str(self.index_copy)}
         pointers = scanindex.lfs_pointers(self.repo)
-        add_all = (*conversion.AS_ON_DISK, *pointers, "add", "-A", "--", ".")
+        add_all = (*conversion.AS_ON_DISK, *pointers, "add", "-A", "--sparse", "--", ".")
         self.adding = self.repo.start(*add_all, env=env)
 
     def _walk(self, index: Path) -> None:
@@ -335,7 +337,7 @@ def _scanned(repo: Repo, adding: process.Background, index: Path) -> dict[bytes,
     lfs = scanindex.lfs_pointers(repo)
     for _ in range(64):  # each round leaves out at least one more such folder
         left_out = [f":(exclude,literal){os.fsdecode(p)}" for p in sorted(unborn)]
-        add_all = (*conversion.AS_ON_DISK, *lfs, "add", "-A", "--", ".", *left_out)
+        add_all = (*conversion.AS_ON_DISK, *lfs, "add", "-A", "--sparse", "--", ".", *left_out)
         again = repo.run(*add_all, env=env, check=False)
         if again.returncode == 0 or b"outside of your sparse-checkout" in again.stderr:
             return special
