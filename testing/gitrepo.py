@@ -61,10 +61,13 @@ class GitRepo:
         initial_commit: bool = True,
         branch: str = "main",
         object_format: str = "sha1",
+        git_dir: Path | None = None,
     ) -> GitRepo:
+        """`git_dir`: made there (`--separate-git-dir`), the worktree's `.git` a file."""
         path.mkdir(parents=True, exist_ok=True)
         repo = cls(path, hermetic_env(home))
-        repo.git("init", "-q", "-b", branch, f"--object-format={object_format}")
+        elsewhere = ("--separate-git-dir", str(git_dir)) if git_dir is not None else ()
+        repo.git("init", "-q", "-b", branch, f"--object-format={object_format}", *elsewhere)
         if initial_commit:
             repo.write("README", b"hello\n")
             repo.git("add", "README")

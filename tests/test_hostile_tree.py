@@ -1064,30 +1064,9 @@ def test_a_dot_git_file_the_operation_broke_is_put_back(
     env = hermetic_env(tmp_path / "home")
     other = GitRepo.create(tmp_path / "other", tmp_path / "home")
     if layout == "separate-git-dir":
-        work = tmp_path / "w"
-        subprocess.run(
-            [
-                "git",
-                "init",
-                "-q",
-                "-b",
-                "main",
-                "--separate-git-dir",
-                str(tmp_path / "gd"),
-                str(work),
-            ],
-            env=env,
-            check=True,
-        )
-        repo = GitRepo(work, env)
-        repo.write("a", b"a\n")
-        repo.git("add", "a")
-        repo.git("commit", "-qm", "a")
+        repo = GitRepo.create(tmp_path / "w", tmp_path / "home", git_dir=tmp_path / "gd")
     else:
         main = GitRepo.create(tmp_path / "main", tmp_path / "home")
-        main.write("a", b"a\n")
-        main.git("add", "a")
-        main.git("commit", "-qm", "a")
         main.git("worktree", "add", "-q", "-b", "side", str(tmp_path / "w"))
         repo = GitRepo(tmp_path / "w", env)
     gitfile = (repo.path / ".git").read_bytes()

@@ -309,14 +309,35 @@ def test_lfs_content_the_store_holds_rolls_back_exactly(layout: str, history: st
     scenario(layout, history, tree, {"filter": "lfs"}, ops)
 
 
-@pytest.mark.parametrize("history", ["commits", "shadow"])
-def test_ignorecase_on_a_filesystem_that_does_not_fold_case(tmp_path: Path, history: str) -> None:
+@pytest.mark.parametrize(
+    ("history", "git_dir"), [("commits", "here"), ("shadow", "here"), ("shadow", "/dev/shm")]
+)
+def test_ignorecase_on_a_filesystem_that_does_not_fold_case(
+    tmp_path: Path, history: str, git_dir: str
+) -> None:
     """`core.ignoreCase=true` where the filesystem tells `README` from `readme` (a repository
     copied from macOS): git then takes your untracked `README` for the tracked `readme`, and a
     capture that believed it held no `README`: an operation that deleted it lost it for good
     ("it had changed nothing"), and a `makefile` it made beside `Makefile` stayed. The capture
-    goes by the filesystem; the setting itself is left as it is."""
-    repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    goes by the filesystem; the setting itself is left as it is. With the git dir on another
+    filesystem (`--separate-git-dir` on /dev/shm) the check asks the worktree itself, by a
+    name already there looked up in the other case (before: it could not tell, and believed
+    the setting)."""
+    elsewhere = None
+    if git_dir != "here":
+        if not Path(git_dir).is_dir() or os.stat(git_dir).st_dev == os.stat(tmp_path).st_dev:
+            pytest.skip(f"no second filesystem at {git_dir}")
+        elsewhere = Path(tempfile.mkdtemp(dir=git_dir))
+    try:
+        _readme_beside_readme(tmp_path, history, elsewhere)
+    finally:
+        if elsewhere is not None:
+            shutil.rmtree(elsewhere, ignore_errors=True)
+
+
+def _readme_beside_readme(tmp_path: Path, history: str, elsewhere: Path | None) -> None:
+    git_dir = elsewhere / "gd" if elsewhere is not None else None
+    repo = GitRepo.create(tmp_path / "r", tmp_path / "home", git_dir=git_dir)
     repo.write("readme", b"tracked, lower case\n")
     repo.write("Makefile", b"all:\n")
     repo.git("add", "-A")
@@ -367,35 +388,3 @@ def test_sparse_checkout_patterns_come_back_with_the_rollback(tmp_path: Path, hi
     repo.write("top", b"yours, after\n")
     repo.atomic("rollback", check=0)
     assert patterns.read_bytes() == before[0] and repo.read("top") == b"yours, after\n"
-
-
-def test_ignorecase_is_checked_in_the_worktree_when_the_git_dir_is_elsewhere(
-    tmp_path: Path,
-) -> None:
-    """The same with the git dir on another filesystem (`--separate-git-dir` on /dev/shm):
-    the check asks the worktree itself, by a name already there looked up in the other case,
-    so nothing is written in your tree (before: it could not tell, believed the setting, and
-    the untracked `README` was lost for good)."""
-    shm = Path("/dev/shm")
-    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
-        pytest.skip("no second filesystem at /dev/shm")
-    git_dir = Path(tempfile.mkdtemp(dir=shm))
-    try:
-        env = hermetic_env(tmp_path / "home")
-        work = tmp_path / "w"
-        subprocess.run(
-            ["git", "init", "-q", "--separate-git-dir", str(git_dir / "gd"), str(work)],
-            env=env,
-            check=True,
-        )
-        repo = GitRepo(work, env)
-        repo.write("readme", b"tracked\n")
-        repo.git("add", "readme")
-        repo.git("commit", "-qm", "readme")
-        repo.git("config", "core.ignoreCase", "true")
-        repo.write("README", b"yours, untracked\n")
-        before = oracle.walk(repo.path)
-        repo.atomic("run", "--", "sh", "-c", "rm README; exit 1", check=1)
-        assert oracle.walk(repo.path) == before
-    finally:
-        shutil.rmtree(git_dir, ignore_errors=True)
