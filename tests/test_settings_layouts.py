@@ -337,7 +337,7 @@ def test_ignorecase_on_a_filesystem_that_does_not_fold_case(
 
 def _readme_beside_readme(tmp_path: Path, history: str, elsewhere: Path | None) -> None:
     git_dir = elsewhere / "gd" if elsewhere is not None else None
-    repo = GitRepo.create(tmp_path / "r", tmp_path / "home", git_dir=git_dir)
+    repo = GitRepo.create(tmp_path / "r", tmp_path / "home", git_dir=git_dir, initial_commit=False)
     repo.write("readme", b"tracked, lower case\n")
     repo.write("Makefile", b"all:\n")
     repo.git("add", "-A")
