@@ -60,7 +60,8 @@ def test_an_operations_stash_changes_are_rolled_back_and_undone(
     saved = tmp_path / "after"
     keep = f"cp .git/logs/refs/stash {saved} 2>/dev/null; git rev-parse -q --verify refs/stash"
     script = f"{OPS[op]} && {{ {keep} > {saved}.ref; }}; exit 1"
-    repo.atomic("run", "--history", history, "--", "sh", "-c", script, check=1)
+    res = repo.atomic("run", "--history", history, "--", "sh", "-c", script, check=1)
+    assert "changed nothing" not in res.stderr, res.stderr  # it changed your stashes
     assert stashes(repo) == before
     assert repo.fingerprint() == files
     repo.git("gc", "-q", "--prune=now")  # what a checkpoint names stays

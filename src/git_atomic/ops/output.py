@@ -156,10 +156,17 @@ def _took_back(repo: Repo, journal: Journal, op: OpRow) -> bool:
     if pre is None or rescue is None:
         return rescue is not None
     a, b = checkpoint.load(repo, pre), checkpoint.load(repo, rescue)
-    return (a.files_tree, a.index_key(), a.head_ref, a.head_oid, a.branches) != (
+    if (a.files_tree, a.index_key(), a.head_ref, a.head_oid, a.branches) != (
         b.files_tree,
         b.index_key(),
         b.head_ref,
         b.head_oid,
         b.branches,
-    )
+    ):
+        return True
+    # The rest of the state, as far as both checkpoints hold it: git's state left half way,
+    # the stashes, the worktree's `.git` file, its sparse-checkout patterns, info/exclude.
+    stash = a.stash_known and b.stash_known and a.stash != b.stash
+    known = [(a.sparse_checkout, b.sparse_checkout), (a.info_exclude, b.info_exclude)]
+    rules = any(x.known and y.known and x != y for x, y in known)
+    return stash or rules or a.git_state != b.git_state or a.dot_git != b.dot_git
