@@ -1105,3 +1105,21 @@ def test_a_rollback_looks_into_its_own_operations_refs_only(tmp_path: Path) -> N
     assert gitlinks.set_aside(git_dir, git_dir, thorough=True)
     assert not os.path.lexists(ops / "aaaa" / "001-pre-op")
     assert outside.read_text() == "0" * 40 + "\n"
+
+
+def test_fifos_where_our_small_state_files_are_never_block_a_command(repo: GitRepo) -> None:
+    """The record of Watchman's last "not watched" and the stash's checked commits, made FIFOs
+    (by an operation, say): read as regular files only, so a command never waits on one while
+    it holds the worktree's lock."""
+    repo.write("a.txt", b"stashed\n")
+    repo.git("add", "a.txt")
+    repo.git("stash", "push", "-q")
+    state = repo.path / ".git" / "atomic"
+    repo.atomic("run", "--", "true", check=0)
+    for name in ("unwatched-main", "stash-parents.json"):
+        (state / name).unlink(missing_ok=True)
+        os.mkfifo(state / name)
+    repo.write("b.txt", b"changed\n")
+    res = repo.atomic("run", "--", "sh", "-c", "git stash drop -q; exit 1", timeout=30)
+    assert res.returncode == 1, res.stderr
+    assert len(repo.git("stash", "list").splitlines()) == 1

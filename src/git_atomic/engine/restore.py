@@ -80,7 +80,7 @@ def apply(
     if the_plan.ref_lines:
         _move_branches(repo, the_plan.ref_lines, reason, outcome)
         failpoints.hit("restore:after-refs")
-    if the_plan.stash_changes and not stashstate.put(repo, target.stash):
+    if the_plan.stash_changes and not stashstate.put(repo, target.stash, was=current.stash):
         outcome.refs_left.append(stashstate.REF)
         outcome.problems.append("your stashes were changed by someone else; left as they are")
     _move_head(repo, current, target, the_plan, reason, outcome)

@@ -42,13 +42,12 @@ def capture(repo: Repo, refs: Mapping[str, str]) -> tuple[str | None, tuple[str,
     if not files_backend(repo):
         return None
     oid = refs.get(REF)
-    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
-        log = tree.read(_LOG) if tree.kind(_LOG) == stat.S_IFREG else None
-    if oid is None and not log:
+    record = _record(repo, oid)
+    if record is None:
         return None, ()
-    record = (oid or "").encode() + b"\n" + (log or b"")
     [blob] = repo.write_blobs([record])
-    return blob, _existing_commits(repo, blob, _named(oid, log or b""))
+    log = record.partition(b"\n")[2]
+    return blob, _existing_commits(repo, blob, _named(oid, log))
 
 
 def _named(oid: str | None, log: bytes) -> list[str]:
@@ -65,8 +64,10 @@ def _existing_commits(repo: Repo, blob: str, named: list[str]) -> tuple[str, ...
     """Those of `named` that are commits here (a reflog may name one long pruned, which no
     checkpoint can have for a parent); asked once per record, remembered for the next."""
     path = repo.state_dir / _KNOWN
+    with safefs.Tree(os.fsencode(repo.state_dir)) as state:
+        kept = state.read(os.fsencode(_KNOWN))  # a regular file only: never a FIFO's wait
     try:
-        known = json.loads(path.read_text())
+        known = json.loads(kept or b"")
         if known["record"] == blob:
             return tuple(str(o) for o in known["commits"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -89,17 +90,21 @@ def _existing_commits(repo: Repo, blob: str, named: list[str]) -> tuple[str, ...
     return found
 
 
-def put(repo: Repo, target: str | None) -> bool:
-    """Make `refs/stash` and its reflog `target`'s record (None: no stash). False when the
-    ref moved since it was read here (another writer): left as it is."""
+def put(repo: Repo, target: str | None, *, was: str | None) -> bool:
+    """Make `refs/stash` and its reflog `target`'s record (None: no stash), if they are still
+    `was`'s (the state the restore started from) or already `target`'s (a restore run again
+    after a crash). False when another writer changed them meanwhile: left as they are."""
     if not files_backend(repo):
         return True
+    now = repo.refs(REF).get(REF)
+    live = _record(repo, now)
+    if live not in (_bytes(repo, was), _bytes(repo, target)):
+        return False
     if target is None:
         oid, log = None, b""
     else:
         first, _, log = repo.cat_blob(target).partition(b"\n")
         oid = first.decode() or None
-    now = repo.refs(REF).get(REF)
     zero = "0" * len(oid or now or repo.zero_oid)
     if oid is None:
         if now is not None and _failed(repo.run("update-ref", "-d", REF, now, check=False)):
@@ -112,6 +117,19 @@ def put(repo: Repo, target: str | None) -> bool:
         return False
     _write_log(repo, log)
     return True
+
+
+def _record(repo: Repo, oid: str | None) -> bytes | None:
+    """The stash as it is now, as a record's bytes (None: no stash), as `capture` makes it."""
+    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+        log = tree.read(_LOG) if tree.kind(_LOG) == stat.S_IFREG else None
+    if oid is None and not log:
+        return None
+    return (oid or "").encode() + b"\n" + (log or b"")
+
+
+def _bytes(repo: Repo, record: str | None) -> bytes | None:
+    return repo.cat_blob(record) if record is not None else None
 
 
 def _failed(res: process.Result) -> bool:

@@ -291,8 +291,10 @@ def clock(repo: Repo) -> Clock | None:
         return None
     found = _clock(repo)
     with contextlib.suppress(OSError):
-        if found is None:
-            mark.write_text(_watch_state(repo))
+        if found is None:  # by rename: whatever stands there (a FIFO) is replaced, not opened
+            tmp = mark.with_name(f"{mark.name}.{os.getpid()}.tmp")
+            tmp.write_text(_watch_state(repo))
+            os.replace(tmp, mark)
         else:
             mark.unlink(missing_ok=True)
     return found
@@ -319,7 +321,11 @@ def _still_unwatched(mark: Path) -> bool:
     try:
         if not 0 <= time.time() - mark.stat().st_mtime < _UNWATCHED_S:
             return False
-        state, _, rest = mark.read_text().partition("\n")
+        with safefs.Tree(os.fsencode(mark.parent)) as folder:
+            data = folder.read(os.fsencode(mark.name))  # a regular file only, never a FIFO
+        if data is None:
+            return False
+        state, _, rest = data.decode("utf-8", "surrogateescape").partition("\n")
         return not state or os.stat(state).st_mtime_ns == int(rest.strip())
     except (OSError, ValueError):
         return False
