@@ -102,12 +102,13 @@ def probe(
 
 
 def helper_of(repo: GitRepo, *, timeout: float = 30.0) -> int:
-    """The pid of the repository's helper, once it answers."""
+    """The pid of the repository's helper, once it answers (its socket bound and its pid file
+    written: the second comes a moment after the first, which a loaded machine can stretch)."""
     deadline = time.monotonic() + timeout
     folder = repo.path / ".git" / "atomic" / "helper"
     while time.monotonic() < deadline:
         pids = helper_pids(repo.path.parent)
-        if pids and (folder / "main.sock").exists():
+        if pids and (folder / "main.sock").exists() and (folder / "main.pid").exists():
             return pids[0]
         time.sleep(0.05)
     raise AssertionError("no helper came up")
