@@ -85,10 +85,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.ignores",
         ".engine.indexstate",
         ".engine.isolation",
-        ".engine.restore",
-        ".engine.restorefiles",  # its writes to the files,
-        ".engine.restorekeeps",  # and what it leaves where it is
-        ".engine.restoreplan",  # what a restore will do, worked out first
+        ".engine.restoreplan",  # a restore's plan: its folder rules, which a rescue's check uses
         ".engine.unseen",  # what a rescue must hold that git ignores now
         ".engine.checkpoint",  # the checkpoint format, and the capture's steps:
         ".engine.folders",
@@ -101,7 +98,6 @@ SESSION = BEFORE_SCAN | {
         ".engine.stashstate",  # your stashes, part of the state
         ".engine.dotgit",  # a worktree's `.git` file, part of the state
         ".engine.staged",
-        ".engine.unchanged",  # restore's check that nobody else wrote a path
         ".ops",
         ".ops.conclude",  # the end of every command: interrupts, the outcome, the exit code
         ".ops.context",
@@ -113,6 +109,18 @@ SESSION = BEFORE_SCAN | {
         ".ops.results",  # the records output renders
         ".ops.resultjson",  # and their JSON (--json only)
         ".ops.validation",  # the gates' step (commit)
+    )
+}
+# A rollback's restore: not imported by a checkpoint (operation.py and isolation.py import it
+# where they restore), only by the commands that take something back.
+RESTORE = {
+    f"{PKG}{m}"
+    for m in (
+        ".engine.restore",
+        ".engine.restorefiles",  # its writes to the files,
+        ".engine.restorekeeps",  # and what it leaves where it is
+        ".engine.unchanged",  # its check that nobody else wrote a path
+        ".engine.lfskeep",  # the LFS content it puts back (or keeps aside)
     )
 }
 # An agent's hook call (each tool call of the agent runs two): its adapter, the turn engine,
@@ -307,6 +315,15 @@ def test_checkpoint_imports_only_the_session(repo: GitRepo, tmp_path: Path) -> N
     assert before is not None  # its capture scans
     assert ours(everything) <= SESSION, f"new in checkpoint: {ours(everything) - SESSION}"
     assert heavy(everything) <= HEAVY_ALLOWED["session"], heavy(everything)
+
+
+def test_abort_adds_the_restore_to_the_session(repo: GitRepo, tmp_path: Path) -> None:
+    repo.atomic("begin", "second", check=0)
+    repo.write("a.txt", b"changed\n")
+    before, everything = imports_of(repo, tmp_path, "abort")
+    assert before is not None  # its rescue scans
+    assert ours(everything) - SESSION == RESTORE, ours(everything) - SESSION
+    assert repo.path.joinpath("a.txt").read_bytes() == b"a\n"
 
 
 @pytest.mark.parametrize("event", ["PreToolUse", "PostToolUse"])

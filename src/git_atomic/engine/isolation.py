@@ -25,7 +25,7 @@ from typing import Final
 from git_atomic.core import process, records
 from git_atomic.core.errors import GitError
 from git_atomic.core.records import dataclass
-from git_atomic.engine import checkpoint, discovery, restore, restoreplan, snapshot
+from git_atomic.engine import checkpoint, discovery, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 
@@ -56,6 +56,8 @@ def add_worktree(repo: Repo, path: Path, commit: str) -> Repo:
 
 def bring_to(private: Repo, target: Snapshot) -> None:
     """Make the fresh private worktree's files and index exactly the target's (HEAD stays)."""
+    from git_atomic.engine import restore, restoreplan  # a checkpoint (phasecommit) needs neither
+
     current = snapshot.capture(private, message="git-atomic probe", ref=None).snapshot
     # .git/info/exclude is the repository's, shared with your worktree: never written here.
     the_plan = restoreplan.plan(private, current, target, with_refs=False)

@@ -7,7 +7,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import failpoints, records
 from git_atomic.core.errors import AtomicError, BusyError
@@ -23,10 +23,13 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import restore, restoreplan, scanindex, snapshot
+from git_atomic.engine import scanindex, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import context, phasecommit, rescue
 from git_atomic.ops.context import Context, refuse_if_interrupted
+
+if TYPE_CHECKING:  # a checkpoint never restores: the restore's modules load on a rollback
+    from git_atomic.engine import restore
 
 
 @dataclass(frozen=True)
@@ -309,6 +312,8 @@ class Engine:
         own_branches: bool,
     ) -> restore.Outcome:
         """From the state now to the target, writing only what differs (restoreplan.py)."""
+        from git_atomic.engine import restore, restoreplan
+
         the_plan = restoreplan.plan(
             self.repo, current, target, with_refs=with_refs, paths=paths, own_branches=own_branches
         )
