@@ -17,6 +17,7 @@ import re
 import shlex
 import shutil
 import sqlite3
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -893,6 +894,28 @@ def test_a_batch_of_calls_closes_a_window_its_post_calls_missed(repo: GitRepo) -
     assert repo.read("lib.py") == b"VALUE = 9\n"
 
 
+@pytest.mark.parametrize("closing", ["PermissionDenied", "PostToolBatch"])
+def test_a_denied_call_leaves_no_window_open_over_the_users_edits(
+    repo: GitRepo, closing: str
+) -> None:
+    """PreToolUse fires before the permission check: a call a rule, a hook or the user
+    refused never sends PostToolUse. Its denial (or its batch's end, which a refusal at the
+    prompt still sends) closes its window, so what the user writes after it is not the turn's."""
+    claude = ClaudeCode(repo)
+    denied, _ = tool_call("Bash", {"command": "rm -rf build"}, 1)
+    claude.send(denied)
+    if closing == "PermissionDenied":
+        claude.send({**denied, "hook_event_name": "PermissionDenied", "reason": "denied by rule"})
+    else:
+        claude.send({**common("PostToolBatch"), "tool_calls": []})  # the refused call unnamed
+    repo.write("lib.py", b"VALUE = 7\n")  # the user, between the agent's calls
+    claude.turn([edit(repo, 2, "BUG")])
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"  # the turn's: taken back
+    assert repo.read("lib.py") == b"VALUE = 7\n"  # the user's: kept
+
+
 # --- parallel calls and several sessions ---------------------------------------------------------
 
 
@@ -974,6 +997,83 @@ def test_malformed_payloads_are_answered_with_exit_0(
     assert repo.atomic_json("status")["open"] is None
 
 
+def _hostile_payloads(repo: GitRepo) -> dict[str, str]:
+    """Payloads that are valid JSON and still reach places a payload should not: a session id
+    that is a lone surrogate, nesting past Python's stack, paths no file can have."""
+    call = {
+        "hook_event_name": "PreToolUse",
+        "cwd": str(repo.path),
+        "tool_name": "Write",
+        "tool_use_id": "toolu_hostile",
+    }
+    file_path = str(repo.path / "app.py")
+    return {
+        "lone surrogate": json.dumps(
+            {**call, "tool_input": {"file_path": file_path}, "session_id": "S"}
+        ).replace('"S"', '"\\ud800"'),
+        "deep nesting": '{"session_id": "s", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        "NUL in a path": json.dumps(
+            {**call, "session_id": "s", "tool_input": {"file_path": file_path + "\0x"}}
+        ),
+        "name too long": json.dumps(
+            {**call, "session_id": "s", "tool_input": {"file_path": str(repo.path / ("x" * 300))}}
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("platform", "events"),
+    [
+        ("claude-code", ("PreToolUse", "Stop")),
+        ("gemini", ("BeforeTool", "AfterAgent")),
+        ("cursor", ("beforeSubmitPrompt", "stop")),
+    ],
+)
+def test_hostile_payloads_and_a_vanished_folder_never_break_the_agent(
+    repo: GitRepo, platform: str, events: tuple[str, ...]
+) -> None:
+    """Exit 0, no traceback, no internal error: a hook answers whatever it is sent, also
+    from a folder removed under it (Cursor always gets its `{}`)."""
+    for name, payload in _hostile_payloads(repo).items():
+        for event in events:
+            data = payload.replace('"PreToolUse"', json.dumps(event)).encode()
+            res = command_line(["hook", platform, event], repo.path, repo.env, data, 120)
+            said = res.stdout + res.stderr
+            assert res.returncode == 0, (name, event, said)
+            assert "Traceback" not in said and "internal error" not in said, (name, event, said)
+            if platform == "cursor":
+                assert res.stdout == "{}\n", (name, event, res.stdout)
+    gone = repo.path.parent / "gone"
+    gone.mkdir()
+    payload = json.dumps({"session_id": "s", "cwd": str(repo.path), "hook_event_name": events[0]})
+    script = f'rmdir "$PWD" && exec "{sys.executable}" -m git_atomic hook {platform} {events[0]}'
+    res = subprocess.run(
+        ["sh", "-c", script], cwd=gone, env=repo.env, input=payload, capture_output=True, text=True
+    )
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    assert not gone.exists()
+
+
+def test_cursor_finds_the_repository_among_several_workspace_folders(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A multi-root workspace whose first folder is no repository still protects the turn."""
+    elsewhere = tmp_path / "notes-folder"
+    elsewhere.mkdir()
+    repo.atomic("hooks", "install", "cursor", check=0)
+    base = {"conversation_id": "c1", "workspace_roots": [str(elsewhere), str(repo.path)]}
+    prompt = json.dumps({**base, "hook_event_name": "beforeSubmitPrompt", "prompt": "fix"})
+    res = command_line(
+        ["hook", "cursor", "beforeSubmitPrompt"], repo.path, repo.env, prompt.encode(), 120
+    )
+    assert res.returncode == 0 and res.stdout == "{}\n", res
+    repo.write("app.py", b"BUG\n")  # the agent's edit breaks the gate
+    stop = json.dumps({**base, "hook_event_name": "stop", "status": "completed", "loop_count": 0})
+    res = command_line(["hook", "cursor", "stop"], repo.path, repo.env, stop.encode(), 300)
+    assert "followup_message" in json.loads(res.stdout), res
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"
+
+
 def test_a_payload_that_is_not_json_is_answered_with_exit_0(
     repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -990,6 +1090,7 @@ def test_the_installed_commands_are_the_events_the_handler_answers() -> None:
         "PreToolUse",
         "PostToolUse",
         "PostToolUseFailure",
+        "PermissionDenied",
         "PostToolBatch",
         "Stop",
         "StopFailure",

@@ -74,6 +74,7 @@ def test_install_into_a_project_without_settings(tmp_path: Path) -> None:
             "PreToolUse": tool("PreToolUse"),
             "PostToolUse": tool("PostToolUse"),
             "PostToolUseFailure": tool("PostToolUseFailure"),
+            "PermissionDenied": tool("PermissionDenied"),
             "UserPromptSubmit": turn("UserPromptSubmit"),
             "PostToolBatch": turn("PostToolBatch"),
             "Stop": turn("Stop", 1800),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -313,3 +314,80 @@ def test_undo_twice_takes_the_merge_back_out(repo: GitRepo, mode: str) -> None:
     repo.atomic("undo", check=0)
     same(repo.fingerprint(), before)
     assert leftovers(repo) == []
+
+
+# --- half-way state and changes made since (effect, not state) ---------------------------
+@pytest.mark.parametrize("kind", ["merge", "rebase-merge", "bisect", "unmerged-only"])
+def test_undo_on_top_of_later_changes_never_drops_a_half_way_state(
+    repo: GitRepo, kind: str
+) -> None:
+    """The rollback cleared what the command left half way; the user changed a file since.
+    Worked out on top of that change, the undo would bring back the files but not git's
+    half-way state (nor the conflict's stages): it changes nothing and says why (exit 3)."""
+    command = operations(conflicting(repo))[kind]
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", command + "; exit 1", check=1)
+    repo.write("wip.txt", b"edited after the rollback\n")
+    before = repo.fingerprint()
+    res = repo.atomic("undo", check=3)
+    assert "half-way state" in res.stderr and "--whole" in res.stderr, res.stderr
+    same(repo.fingerprint(), before)
+    assert leftovers(repo) == []
+    # With the later change gone again, the undo is the rescue exactly: all of it comes back.
+    repo.write("wip.txt", b"my work in progress\n")
+    repo.atomic("undo", check=0)
+    assert leftovers(repo) != [] or kind == "unmerged-only"
+    assert any(e[3] for e in read_index((repo.path / ".git" / "index").read_bytes())) or kind in (
+        "bisect",
+        "rebase-merge",
+    )
+
+
+def test_unmerged_entries_of_yours_refuse_rollback_and_undo(repo: GitRepo) -> None:
+    """`git stash pop` that conflicts leaves unmerged entries and no MERGE_HEAD: they are the
+    user's, and neither a rollback of an earlier operation nor an undo may drop them."""
+    repo.write("c", b"base\n")
+    repo.git("add", "c")
+    repo.git("commit", "-qm", "c")
+    repo.write("c", b"stashed change\n")
+    repo.git("stash", "-q")
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", "echo op > op.txt", check=0)
+    repo.write("c", b"committed change\n")
+    repo.git("commit", "-qam", "user's commit")
+    popped = subprocess.run(["git", "stash", "pop"], cwd=repo.path, env=repo.env, check=False)
+    assert popped.returncode != 0
+    before = repo.fingerprint()
+    assert {e[3] for e in read_index((repo.path / ".git" / "index").read_bytes())} == {0, 1, 2, 3}
+    res = repo.atomic("rollback", check=3)
+    assert "half-way state" in res.stderr, res.stderr
+    same(repo.fingerprint(), before)
+    res = repo.atomic("begin", "next", check=3)  # the way out named works without a merge
+    assert "git reset --merge" in res.stderr, res.stderr
+    repo.git("reset", "-q", "--merge")
+    assert repo.git("status", "--porcelain", "--", "c") == ""
+
+
+def test_a_merge_undo_brought_back_is_git_s_to_abort(repo: GitRepo) -> None:
+    """The index put back as its bytes gets the stat data of the files the restore wrote:
+    git's own `merge --abort` works on it (it refused stale entries), and a read-only `git
+    status` in between does not make the second undo take it for another index."""
+    conflicting(repo)
+    repo.write("new-on-side", b"x\n")  # a file the merge brings in, written by the restore
+    repo.git("checkout", "-q", "side")
+    repo.git("add", "new-on-side")
+    repo.git("commit", "-qm", "side adds a file")
+    repo.git("checkout", "-q", "main")
+    before = repo.fingerprint()
+    repo.atomic(
+        "run", "--history", "shadow", "--", "sh", "-c", "git merge -q side; exit 1", check=1
+    )
+    repo.atomic("undo", check=0)
+    assert "MERGE_HEAD" in leftovers(repo)
+    repo.git("status", "--porcelain")  # reads, and may refresh, the index
+    repo.atomic("undo", check=0)  # the merge taken back out again
+    same(repo.fingerprint(), before)
+    time.sleep(1.1)  # the files written anew after the index's second: not racily clean
+    repo.atomic("undo", check=0)
+    aborted = subprocess.run(["git", "merge", "--abort"], cwd=repo.path, env=repo.env)
+    assert aborted.returncode == 0
+    assert leftovers(repo) == []
+    same(repo.fingerprint(), before)

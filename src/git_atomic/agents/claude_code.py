@@ -8,7 +8,8 @@ git-atomic is said with exit 0.
 | --- | --- |
 | UserPromptSubmit | a turn left open (no `Stop` came) is closed; a pending note goes out |
 | PreToolUse | before a file-changing call: the turn opens, a window opens |
-| PostToolUse, PostToolUseFailure, PostToolBatch | after it: the window closes |
+| PostToolUse, PostToolUseFailure, PermissionDenied | after it (or its denial): its window closes |
+| PostToolBatch | every call of the batch resolved: every window still open closes |
 | Stop | the turn is judged; a failed one sends the model back with the reason |
 | StopFailure, SessionEnd | the turn is closed, not judged |
 | SubagentStop | nothing: a subagent's calls are part of the turn that started it |
@@ -65,20 +66,30 @@ def handle(
     dialect: Dialect = CLAUDE,
 ) -> HookResult:
     """Answer one hook call; `payload` is the JSON object the platform sent on stdin."""
-    project = _path(environ.get(dialect.project_var or "")) or Path.cwd()
-    repo = turn.locate(_path(payload.get("cwd")), project)
+    try:
+        return _handle(event, payload, environ, dialect)
+    except Exception as exc:  # a safety net never breaks the agent: said, with exit 0
+        return _warn(tell.failure(exc), event, dialect)
+
+
+def _handle(
+    event: str, payload: Mapping[str, Any], environ: Mapping[str, str], dialect: Dialect
+) -> HookResult:
+    named = _path(environ.get(dialect.project_var or "")) or tell.here()
+    repo = turn.locate(_path(payload.get("cwd")), named)
     if repo is None:
         return QUIET  # not in a git repository: nothing to protect
+    project = named or repo.root
     session = _text(payload.get("session_id")) or "unknown"
     try:
-        if event in ("PreToolUse", "PostToolUse", "PostToolUseFailure"):
+        if event in ("PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionDenied"):
             return _tool_event(event, repo, session, payload, dialect)
         if event == "PostToolBatch":
-            # `tool_calls` in the SDK's types; `tool_results` in some descriptions of it.
-            batch = _dicts(payload.get("tool_calls")) or _dicts(payload.get("tool_results"))
-            for item in batch:
-                if _changes_files(item, dialect):
-                    turn.after(repo, _call(session, item, dialect))
+            # Every call of the batch has resolved, those listed (`tool_calls` in the SDK's
+            # types, `tool_results` in some descriptions of it) and those not: one the user
+            # refused at the permission prompt never sends PostToolUse, and a window it left
+            # open would take what you change until the turn's end for the turn's.
+            turn.after_all(repo, session)
             return QUIET
         if event == "Stop":
             verdicts = turn.end(repo, session, history=turn.history(environ))

@@ -22,6 +22,8 @@ LAYOUT: Final = Layout(
         Event("PreToolUse", TOOL_TIMEOUT, FILE_TOOL_PATTERN),
         Event("PostToolUse", TOOL_TIMEOUT, FILE_TOOL_PATTERN),
         Event("PostToolUseFailure", TOOL_TIMEOUT, FILE_TOOL_PATTERN),
+        # A call a rule, the auto mode or a hook denied: it never runs, no PostToolUse comes.
+        Event("PermissionDenied", TOOL_TIMEOUT, FILE_TOOL_PATTERN),
         # Events without a matcher; older releases ignore the ones they do not know.
         Event("UserPromptSubmit", TOOL_TIMEOUT),
         Event("PostToolBatch", TOOL_TIMEOUT),

@@ -51,10 +51,18 @@ SESSION: Final = "copilot-cli"
 def handle(
     event: str, payload: Mapping[str, Any], environ: Mapping[str, str] = os.environ
 ) -> HookResult:
-    project = _path(payload.get("cwd")) or Path.cwd()
-    repo = turn.locate(project, project)
+    try:
+        return _handle(event, payload, environ)
+    except Exception as exc:  # a safety net never breaks the agent: said, with exit 0
+        return HookResult(0, "", f"git-atomic: {tell.failure(exc)}\n")
+
+
+def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) -> HookResult:
+    named = _path(payload.get("cwd")) or tell.here()
+    repo = turn.locate(named, named)
     if repo is None:
         return QUIET
+    project = named or repo.root
     try:
         if event in ("preToolUse", "postToolUse"):
             tool = _text(payload.get("toolName"))

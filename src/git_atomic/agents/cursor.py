@@ -43,11 +43,25 @@ EMPTY: Final = HookResult(0, "{}\n", "")
 def handle(
     event: str, payload: Mapping[str, Any], environ: Mapping[str, str] = os.environ
 ) -> HookResult:
+    try:
+        return _handle(event, payload, environ)
+    except Exception as exc:  # a safety net never breaks the agent: Cursor still gets `{}`
+        return _stderr(EMPTY, f"git-atomic: {tell.failure(exc)}")
+
+
+def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) -> HookResult:
+    # A workspace of several folders: the first one in a git repository is the project (the
+    # others may be no repository at all), else the hook's own folder.
     roots = payload.get("workspace_roots")
-    first = roots[0] if isinstance(roots, list) and roots else None
-    project = _path(first) or Path.cwd()
-    repo = turn.locate(_path(payload.get("cwd")), project)
-    if repo is None:
+    listed = [_path(r) for r in roots] if isinstance(roots, list) else []
+    repo = project = None
+    for candidate in [*listed, tell.here()]:
+        if candidate is not None:
+            repo = turn.locate(_path(payload.get("cwd")), candidate)
+            if repo is not None:
+                project = candidate
+                break
+    if repo is None or project is None:
         return EMPTY
     session = _text(payload.get("conversation_id")) or "unknown"
     try:

@@ -46,10 +46,18 @@ LAYOUT: Final = Layout(
 def handle(
     event: str, payload: Mapping[str, Any], environ: Mapping[str, str] = os.environ
 ) -> HookResult:
-    project = _path(environ.get("GEMINI_PROJECT_DIR")) or Path.cwd()
-    repo = turn.locate(_path(payload.get("cwd")), project)
+    try:
+        return _handle(event, payload, environ)
+    except Exception as exc:  # a safety net never breaks the agent: said, with exit 0
+        return tell.reply({"systemMessage": f"git-atomic: {tell.failure(exc)}"})
+
+
+def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) -> HookResult:
+    named = _path(environ.get("GEMINI_PROJECT_DIR")) or tell.here()
+    repo = turn.locate(_path(payload.get("cwd")), named)
     if repo is None:
         return QUIET
+    project = named or repo.root
     session = _text(payload.get("session_id")) or "unknown"
     try:
         if event in ("BeforeTool", "AfterTool"):

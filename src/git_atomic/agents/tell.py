@@ -7,10 +7,12 @@ and what the model must know (`for_agent`): what failed, with the gate's output,
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from git_atomic.agents.turnstate import blocks_in_a_row, put_note, take_note
+from git_atomic.core.errors import AtomicError
 from git_atomic.core.records import dataclass
 
 if TYPE_CHECKING:
@@ -35,7 +37,31 @@ QUIET = HookResult(0, "", "")
 
 def reply(output: object, *, stderr: str = "") -> HookResult:
     """One JSON object on stdout, exit 0: a safety net never breaks the agent."""
-    return HookResult(0, json.dumps(output, ensure_ascii=False) + "\n", stderr)
+    text = json.dumps(output, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from the payload (a session id, a path)
+        text = json.dumps(output)
+    return HookResult(0, text + "\n", stderr.encode("utf-8", "backslashreplace").decode())
+
+
+def failure(exc: Exception) -> str:
+    """What an adapter says when answering failed: our own refusal as it is, anything else
+    as an internal error, its details in a log file (the agent goes on: exit 0)."""
+    if isinstance(exc, AtomicError):
+        return str(exc)
+    from git_atomic.core import errorlog
+
+    path = errorlog.write(exc, argv=sys.argv)
+    return f"internal error: {type(exc).__name__}: {exc} — details in {path}"
+
+
+def here() -> Path | None:
+    """The hook's own folder, or None when it is gone (removed under a running agent)."""
+    try:
+        return Path.cwd()
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,28 @@ def after(repo: git.Repo, call: Call) -> str:
         return f"the checkpoint after this {call.label} call is deferred: {exc}"
 
 
+def after_all(repo: git.Repo, session: str) -> None:
+    """Every call of the session's turn is over (its batch resolved): none is in flight any
+    more, whether or not its own after-event came (a call denied before it ran sends none)."""
+    slot = Slot(repo.state_dir, session, repo.worktree_id)
+    try:
+        with _holding(repo, "hook: after a batch of tool calls"), slot.held():
+            record = slot.read()
+            if record is None:
+                return
+            record = records.replace(record, in_flight=())
+            if record.window_before is not None:
+                record = turnsteps.close_window(repo, record)
+            slot.write(record)
+    except AtomicError:
+        # As `after`: the window stays open for the next checkpoint to close, the calls over.
+        with slot.held():
+            record = slot.read()
+            if record is not None:
+                slot.write(records.replace(record, in_flight=()))
+        raise
+
+
 def end(repo: git.Repo, session: str, *, history: str = "shadow") -> list[judge.Verdict]:
     """The turn ended: judge it in every worktree it changed (nothing when it changed none).
     `history`: "commits" makes a kept turn one commit on the branch."""

@@ -89,7 +89,11 @@ class Record:
 
 
 def session_dir(state_dir: Path, session: str) -> Path:
-    digest = hashlib.sha256(session.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    try:
+        raw = session.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate JSON can carry ("\ud800")
+        raw = session.encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(raw).hexdigest()[:24]
     return state_dir / TURNS_DIR / digest
 
 

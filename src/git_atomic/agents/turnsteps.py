@@ -166,7 +166,10 @@ def noted_files(repo: git.Repo, paths: tuple[str, ...] | None) -> Noted | None:
                     break
                 if kind != stat.S_IFDIR:
                     return None  # a link or a file where a folder must be
-            st = None if missing else tree.lstat(rel)
+            try:
+                st = None if missing else tree.lstat(rel)
+            except OSError:  # a name the filesystem refuses (too long): a checkpoint says
+                return None
             if st is None:
                 found[os.fsdecode(rel)] = None
                 continue
@@ -450,7 +453,7 @@ def inside(repo: git.Repo, paths: tuple[str, ...] | None) -> list[str] | None:
     root, real_root = os.path.normpath(repo.root), os.path.realpath(repo.root)
     found: list[str] = []
     for path in paths:
-        if not os.path.isabs(path):
+        if not os.path.isabs(path) or "\0" in path:  # no file has such a name
             return None
         named = [
             os.path.relpath(os.path.normpath(path), root),

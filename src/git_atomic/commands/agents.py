@@ -102,6 +102,6 @@ def _payload(text: str) -> dict[str, Any]:
     # A payload we cannot read still gets an answer: the hook must never break the agent.
     try:
         payload = json.loads(text) if text.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON; JSON nested past Python's stack
         return {}
     return payload if isinstance(payload, dict) else {}

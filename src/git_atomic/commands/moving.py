@@ -109,13 +109,16 @@ def refuse_overlap(
     either side. `what`: the effect, for people; `whole`: the command that goes to the whole
     earlier state instead."""
     lines = effect.conflict_lines(found)
-    first = found.conflicts[0].path
+    first = found.conflicts[0]
     sides = (
         f"to keep the later changes, leave the tree as it is; to drop them too, `{whole}` "
-        f"(its --dry-run lists what it would drop); each side of a file: "
-        f"{_side(ctx, step.before, first)} (before) and "
-        f"{_side(ctx, step.after, first)} (after {what})"
+        f"(its --dry-run lists what it would drop)"
     )
+    if first.where != effect.STATE:
+        sides += (
+            f"; each side of a file: {_side(ctx, step.before, first.path)} (before) and "
+            f"{_side(ctx, step.after, first.path)} (after {what})"
+        )
     if json_out:
         output.emit(
             moveresults.RefusedMove(

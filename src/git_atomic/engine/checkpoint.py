@@ -78,6 +78,9 @@ class Parts:
     branches: Mapping[str, str]
     index_blob: str | None = None  # raw index bytes (version 1, or an index flags cannot describe)
     index_mtime_ns: int | None = None  # the raw index's mtime, for its racy-clean entries
+    # blob: the raw index's entries as `ls-files -s -t -v` lists them (no stat data); None:
+    # not raw, git could not read it, or written before this was recorded
+    index_entries: str | None = None
     index_present: bool = True  # whether there was an index file at all
     index_version: int | None = None  # its format (2, 3, 4); None: not known, or no index
     index_flags: str | None = None  # blob of indexstate.IndexFlags; None: no flagged entry
@@ -105,6 +108,8 @@ class Parts:
         """Equal keys: equal indexes, as far as a user can tell (entries, flags, and whether
         the format is version 4: versions 2 and 3 are one format to git, and a version not
         known is taken for it)."""
+        if self.index_entries is not None:  # its stat data (git status refreshes it) aside
+            return ("raw", self.index_entries, self.index_flags)
         if self.index_blob is not None:
             return ("raw", self.index_blob)
         v4 = self.index_version == 4
@@ -121,6 +126,7 @@ class Parts:
             branches=self.branches,
             index_blob=self.index_blob,
             index_mtime_ns=self.index_mtime_ns,
+            index_entries=self.index_entries,
             index_present=self.index_present,
             index_version=self.index_version,
             index_flags=self.index_flags,
@@ -158,7 +164,8 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         "head": {"ref": parts.head_ref, "oid": parts.head_oid},
         "branches": dict(parts.branches),
         "index": {"present": parts.index_present}
-        | ({"version": parts.index_version} if parts.index_version is not None else {}),
+        | ({"version": parts.index_version} if parts.index_version is not None else {})
+        | ({"entries": parts.index_entries} if parts.index_entries is not None else {}),
         "worktree": parts.worktree if parts.worktree is not None else str(repo.root),
         "created_at": parts.captured_at if parts.captured_at is not None else time.time(),
         **parts.origin,
@@ -225,6 +232,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         branches=dict(meta["branches"]),
         index_blob=entries.get(INDEX),
         index_mtime_ns=meta.get("index_mtime_ns"),
+        index_entries=meta.get("index", {}).get("entries"),
         index_present=bool(present),
         index_version=meta.get("index", {}).get("version"),
         index_flags=entries.get(INDEX_FLAGS),

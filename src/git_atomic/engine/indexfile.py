@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from git_atomic.core.errors import GitError, RefusedError
-from git_atomic.engine import checkpoint, indexstate
+from git_atomic.engine import checkpoint, indexstate, staged
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 
@@ -21,6 +21,7 @@ def put_index(repo: Repo, current: Snapshot, target: Snapshot) -> None:
     """Make the worktree's index `target`'s, where it now is `current`'s (a fresh capture)."""
     if target.index_blob is not None:
         write_index_bytes(repo, repo.cat_blob(target.index_blob), target.index_mtime_ns)
+        _refresh(repo)
         return
     if not target.index_present:
         if not repo.index_path.is_symlink():  # one the target holds: put there by gitstate.put
@@ -57,6 +58,17 @@ def put_index(repo: Repo, current: Snapshot, target: Snapshot) -> None:
         install_index(repo, scratch)
     finally:
         scratch.unlink(missing_ok=True)
+
+
+def _refresh(repo: Repo) -> None:
+    """The stat data of the entries of an index put back as its bytes made the files' on disk,
+    as `git update-index --refresh` does (entries, stages and flags unchanged): the restore
+    wrote some of those files anew, and git's commands that want the files as the index says
+    (`git merge --abort`, `cherry-pick --abort`) refuse entries whose stat data is stale. An
+    index git cannot read, or whose checksum is not its content's (kept to be made again as
+    it was), is left as it is."""
+    if staged.checksum_holds(repo.index_path, sha256=repo.sha256):
+        repo.run("update-index", "-q", "--refresh", check=False)
 
 
 def _keep_format(repo: Repo, index: Path, wanted: int | None) -> None:

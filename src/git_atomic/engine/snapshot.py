@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from git_atomic.core import records
 from git_atomic.core.config import capture_settings
+from git_atomic.core.errors import GitError
 from git_atomic.core.records import dataclass, field
 from git_atomic.engine import (
     checkpoint,
@@ -118,6 +119,7 @@ class _GitSide:
     side: staged.Staged
     raw_index: bool  # held as its bytes: its entries and flags cannot describe it
     index_blob: str | None
+    entries_blob: str | None  # the raw index's entries without their stat data
     flags_blob: str | None
     in_progress: gitstate.Saved | None
     rules: infoexclude.Rules  # .git/info/exclude: the ignore rules the scan goes by
@@ -154,7 +156,7 @@ def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
     )
     in_progress = gitstate.capture(repo, refs)
     stash = stashstate.capture(repo, refs)
-    index_blob, flags_blob = _index_blobs(repo, disk, side, raw_index=raw_index)
+    index_blob, entries_blob, flags_blob = _index_blobs(repo, disk, side, raw_index=raw_index)
     return _GitSide(
         head_ref=head_ref,
         head_oid=head_oid,
@@ -164,6 +166,7 @@ def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
         side=side,
         raw_index=raw_index,
         index_blob=index_blob,
+        entries_blob=entries_blob,
         flags_blob=flags_blob,
         in_progress=in_progress,
         rules=rules,
@@ -218,6 +221,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         branches=git_side.branches,
         index_blob=git_side.index_blob,
         index_mtime_ns=git_side.index.mtime_ns if git_side.raw_index else None,
+        index_entries=git_side.entries_blob,
         index_present=git_side.index.present,
         index_version=git_side.index_version,
         index_flags=git_side.flags_blob,
@@ -244,15 +248,31 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
 
 def _index_blobs(
     repo: Repo, disk: Disk, side: staged.Staged, *, raw_index: bool
-) -> tuple[str | None, str | None]:
-    """The raw index (only when its entries and flags cannot describe it) and its flags, as
-    blobs, in one process; (None, None) when neither is needed."""
-    to_hash = [disk.staged_copy] if raw_index else []
+) -> tuple[str | None, str | None, str | None]:
+    """The raw index (only when its entries and flags cannot describe it), its entries as git
+    lists them (so that two copies of it that differ in stat data alone are one index), and
+    its flags, as blobs, in one process; Nones when none is needed."""
+    to_write = [disk.staged_copy.read_bytes()] if raw_index else []
+    entries = _raw_entries(repo, disk) if raw_index and not side.unreadable else None
+    if entries is not None:
+        to_write.append(entries)
     if side.flags:
-        disk.flags_file.write_bytes(side.flags.encode())
-        to_hash.append(disk.flags_file)
-    blobs = iter(repo.write_blobs([p.read_bytes() for p in to_hash]) if to_hash else [])
-    return (next(blobs) if raw_index else None), (next(blobs) if side.flags else None)
+        flags = side.flags.encode()
+        disk.flags_file.write_bytes(flags)
+        to_write.append(flags)
+    blobs = iter(repo.write_blobs(to_write) if to_write else [])
+    index_blob = next(blobs) if raw_index else None
+    entries_blob = next(blobs) if entries is not None else None
+    return index_blob, entries_blob, (next(blobs) if side.flags else None)
+
+
+def _raw_entries(repo: Repo, disk: Disk) -> bytes | None:
+    """Every entry of the raw index: its tag (flags), mode, object, stage and path."""
+    env = {"GIT_INDEX_FILE": str(disk.staged_copy)}
+    try:
+        return repo.out("ls-files", "-z", "-s", "-t", "-v", env=env)
+    except GitError:
+        return None
 
 
 def _commit_tree(

@@ -191,8 +191,11 @@ def write_tree(repo: Repo, env: Mapping[str, str], *, low_priority: bool = False
     res = repo.run("write-tree", env=env, check=False, low_priority=low_priority)
     if res.returncode != 0:
         if b"unmerged" in res.stderr or b"not able to write tree" in res.stderr.lower():
+            # No MERGE_HEAD says who left them (`git stash pop`, `checkout -m`, `merge --squash`
+            # leave none): the way out that works for each.
             raise UnmergedPaths(
-                "the index has unmerged paths; resolve the conflict (or git merge --abort) first"
+                "the index has unmerged paths; resolve them first (edit, then `git add`), or "
+                "drop them: `git merge --abort` after a merge, `git reset --merge` otherwise"
             )
         raise GitError(["git", "write-tree"], res.returncode, res.stdout, res.stderr)
     return res.stdout.decode().strip()

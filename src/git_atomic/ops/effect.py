@@ -49,6 +49,7 @@ computing an outcome makes git objects only, so a refused outcome changed nothin
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from git_atomic.core import records
 from git_atomic.core.journal import Journal
@@ -71,12 +72,15 @@ class Step:
     after: str
 
 
+STATE: Final = "git state"  # a Conflict's `where` for git's half-way state: `kind` says it all
+
+
 @dataclass(frozen=True)
 class Conflict:
     """A path where the effect and a later change overlap."""
 
     path: bytes
-    where: str  # "files" (the worktree) or "index" (the staged entries)
+    where: str  # "files" (the worktree), "index" (the staged entries) or STATE (git's own)
     kind: str  # git's words: "content", "modify/delete", "add/add", "file/directory", ...
     # content: where git's conflict markers start and end in the merged text (1-based lines)
     lines: tuple[tuple[int, int], ...] = ()
@@ -139,6 +143,9 @@ def conflict_lines(found: Outcome) -> list[str]:
     """One line per overlap, for people: `src/app.py: content (near line 3), in the files`."""
     out = []
     for c in found.conflicts:
+        if c.where == STATE:
+            out.append(c.kind)
+            continue
         where = ""
         if c.lines:
             where = " (near line " + ", ".join(str(a) for a, _ in c.lines) + ")"
@@ -268,6 +275,9 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     if _contiguous_from(current, [(snaps[frm], snaps[to]) for frm, to in changes]):
         windows = _windows([(snaps[frm], snaps[to]) for frm, to in changes])
         return Outcome(current, snaps[changes[-1][1]], exact=True, made_within=windows)
+    halfway = _halfway_conflicts(current, [(snaps[frm], snaps[to]) for frm, to in changes])
+    if halfway:
+        return Outcome(current, None, conflicts=halfway)
     files, staged = current.files_tree, current.staged_tree
     refs = RefsAfter(current)
     stash = _StashAfter(current)
@@ -319,6 +329,47 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     )
     kept = tuple(dict.fromkeys(refs.kept))
     return Outcome(current, target, kept=kept, made_within=target.made_within)
+
+
+def _halfway(snap: Snapshot) -> tuple[object, ...]:
+    """What a worked-out state cannot hold: git's half-way state (a merge, rebase... left to
+    finish) and an index only its bytes describe (unmerged entries, one git cannot read)."""
+    raw = snap.index_key() if snap.index_blob is not None else None
+    return (snap.git_state, raw)
+
+
+_NONE_HALFWAY: Final = (None, None)
+
+
+def _halfway_conflicts(
+    current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]]
+) -> tuple[Conflict, ...]:
+    """Why the changes cannot be worked out on top of now: a target made from trees holds no
+    half-way state, so one there now goes only where a change replaces it whole (the state
+    now is that change's end), and a change cannot make one again. Otherwise a merge (or
+    unmerged entries) the steps made, or that is yours, would be dropped without a word."""
+    now, yours = _halfway(current), True
+    for frm, to in pairs:
+        before, after = _halfway(frm), _halfway(to)
+        if before == after:
+            continue  # the change leaves it alone
+        if now != before:
+            break
+        now, yours = after, False
+    else:
+        if now == _NONE_HALFWAY:
+            return ()
+    if yours and now != _NONE_HALFWAY:
+        what = (
+            "git's half-way state (a merge, rebase, cherry-pick... or unmerged entries in your "
+            "index) is in this worktree now: finish or abort it first"
+        )
+    else:
+        what = (
+            "the change holds git's half-way state (a merge, rebase, cherry-pick... or "
+            "unmerged index entries), which cannot be made again on top of later changes"
+        )
+    return (Conflict(b"", STATE, what),)
 
 
 def _windows(pairs: Sequence[tuple[Snapshot, Snapshot]]) -> tuple[tuple[float, float], ...]:
