@@ -388,3 +388,83 @@ def test_sparse_checkout_patterns_come_back_with_the_rollback(tmp_path: Path, hi
     repo.write("top", b"yours, after\n")
     repo.atomic("rollback", check=0)
     assert patterns.read_bytes() == before[0] and repo.read("top") == b"yours, after\n"
+
+
+# --- the git dir inside the worktree under another name, or gone --------------------------
+@pytest.mark.parametrize("layout", ["separate-git-dir", "link", "dotfiles"])
+def test_a_git_dir_inside_the_worktree_is_refused_until_git_ignores_it(
+    tmp_path: Path, layout: str
+) -> None:
+    """git lists such a git dir's files as untracked: a rollback took the objects and refs an
+    operation made for files it created, and broke the repository. Refused (exit 3, nothing
+    changed) with the way out; once git ignores the folder, the layout works."""
+    root = tmp_path / "home" if layout == "dotfiles" else tmp_path / "r"
+    root.mkdir(parents=True)
+    env = hermetic_env(tmp_path / "h")
+    inside = {"separate-git-dir": "gd", "link": ".git-real", "dotfiles": ".dotfiles"}[layout]
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True
+        ).stdout
+
+    if layout == "separate-git-dir":
+        git("init", "-q", f"--separate-git-dir={root / inside}")
+    elif layout == "link":
+        git("init", "-q")
+        os.rename(root / ".git", root / inside)
+        os.symlink(inside, root / ".git")
+    else:  # a bare repository in the home folder it tracks, as dotfiles set-ups make
+        git("init", "-q", "--bare", str(root / inside))
+        env = {**env, "GIT_DIR": str(root / inside), "GIT_WORK_TREE": str(root)}
+        git("config", "status.showUntrackedFiles", "no")
+    (root / "a.txt").write_text("a\n")
+    git("add", "a.txt")
+    git("commit", "-qm", "init")
+    repo = GitRepo(root, env)
+
+    def files() -> dict[bytes, object]:
+        return {p: v for p, v in oracle.walk(root).items() if not p.startswith(inside.encode())}
+
+    before = files()
+    head = git("rev-parse", "HEAD")
+    command = "echo op > n.txt; git add n.txt; git commit -qm op; exit 1"
+    res = repo.atomic("run", "--", "sh", "-c", command, check=3)
+    assert f"{inside}/" in res.stderr and "exclude" in res.stderr, res.stderr
+    assert files() == before
+    assert git("rev-parse", "HEAD") == head
+    exclude = Path(git("rev-parse", "--git-path", "info/exclude").strip())
+    if not exclude.is_absolute():
+        exclude = root / exclude
+    exclude.parent.mkdir(exist_ok=True)
+    with exclude.open("a") as fh:
+        fh.write(f"/{inside}/\n")
+    repo.atomic("run", "--", "sh", "-c", command, check=1)  # rolled back, the repository whole
+    assert git("rev-parse", "HEAD") == head
+    assert git("fsck", "--no-dangling") == ""
+    assert files() == before
+
+
+@pytest.mark.parametrize("move", ["mv .git gd", "mv .git .git-real && ln -s .git-real .git"])
+def test_an_operation_that_moves_the_git_dir_is_refused_its_rollback_until_it_is_back(
+    repo: GitRepo, move: str
+) -> None:
+    repo.write("a.txt", b"mine\n")
+    before = oracle.walk(repo.path)
+    res = repo.atomic("run", "--", "sh", "-c", f"echo op >> a.txt; {move}; exit 1", check=3)
+    assert "git dir" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    moved = repo.path / ("gd" if "gd" in move else ".git-real")
+    assert (moved / "config").is_file() and (moved / "HEAD").is_file()  # nothing of git's lost
+    if (repo.path / ".git").is_symlink():
+        (repo.path / ".git").unlink()
+    moved.rename(repo.path / ".git")
+    repo.atomic("recover", check=0)
+    assert oracle.walk(repo.path) == before
+
+
+def test_a_worktree_whose_path_holds_a_newline(tmp_path: Path) -> None:
+    repo = GitRepo.create(tmp_path / "new\nline", tmp_path / "home")
+    repo.write("a.txt", b"mine\n")
+    before = oracle.walk(repo.path)
+    repo.atomic("run", "--", "sh", "-c", "echo op >> a.txt; exit 1", check=1)
+    assert oracle.walk(repo.path) == before

@@ -228,6 +228,7 @@ def _holding(repo: git.Repo, command: str) -> Iterator[None]:
     """The worktree's lock, without the journal: a call's checkpoints need only the lock."""
     from git_atomic.engine.early import holding
 
+    discovery.check_layout(repo)  # as context.opened
     what = gitstate.in_progress(repo)  # as context.check_git_state, without the journal
     if what is not None:
         raise RefusedError(f"{what} is in progress in this worktree; finish or abort it first")

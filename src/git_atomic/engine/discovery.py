@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Final
 
 from git_atomic.core import process
-from git_atomic.core.errors import GitError, NotARepository, UsageError
+from git_atomic.core.errors import GitError, NotARepository, RefusedError, UsageError
 from git_atomic.engine.git import Repo
 from git_atomic.engine.gitoutput import parse_refs
 
@@ -139,11 +139,54 @@ def check_environment(repo: Repo, cwd: str) -> None:
         )
 
 
+def check_layout(repo: Repo) -> None:
+    """Refuse (exit 3, nothing changed) a git dir inside the worktree under another name than
+    `.git` (`--separate-git-dir=./gd`, `.git` a link to `./.git-real`, a dotfiles repository
+    in the home folder it tracks), unless git ignores it: git lists its files as untracked
+    files of yours, so a checkpoint would hold git's own files and a rollback take the
+    objects and refs an operation made for files the operation created."""
+    root = os.path.realpath(repo.root)
+    for folder in dict.fromkeys((repo.git_dir, repo.common_dir)):
+        if not os.path.isdir(folder):
+            raise RefusedError(
+                f"this worktree's git dir {os.fsdecode(folder)} is gone (moved or removed "
+                "while the operation ran?): nothing was changed",
+                hint="put it back where it was, then run `git atomic recover`",
+            )
+        rel = os.path.relpath(os.path.realpath(folder), root)
+        parts = rel.split(os.sep)
+        if parts[0] in (".git", "..") or os.path.isabs(rel):
+            continue  # where git looks for it, or outside the worktree
+        if (
+            repo.run("check-ignore", "-q", "--no-index", "--", rel + "/", check=False).returncode
+            == 0
+        ):
+            continue  # ignored: git lists none of its files
+        exclude = repo.common_dir / "info" / "exclude"
+        raise RefusedError(
+            f"this repository's git dir is inside its worktree as {rel}/, not .git: git lists "
+            "its files as yours, and a checkpoint cannot tell git's own files from them",
+            hint=f"put it back at .git, or have git ignore it: echo '/{rel}/' >> {exclude}",
+        )
+
+
+_LOCATION_FLAGS: Final = ("--show-toplevel", "--git-dir", "--git-common-dir")
+
+
+def _one_path(cwd: str, located: bool, flag: str) -> str:
+    res = process.git(
+        ["rev-parse", "--path-format=absolute", flag],
+        cwd=cwd,
+        env=_discovery_env(located=located) or None,
+    )
+    return res.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
+
+
 def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
     """`located`: GIT_DIR/GIT_WORK_TREE (as git sets them for `git --git-dir=... atomic`) say
     where the repository is; otherwise the folder does."""
     res = process.git(
-        ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-dir", "--git-common-dir"],
+        ["rev-parse", "--path-format=absolute", *_LOCATION_FLAGS],
         cwd=cwd,
         env=_discovery_env(located=located) or None,
         check=False,
@@ -163,9 +206,9 @@ def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
             if res.stderr.strip()
             else f"cannot use {cwd} as a git worktree"
         )
-    lines = res.stdout.decode("utf-8", "surrogateescape").splitlines()
-    if len(lines) != 3:
-        raise NotARepository(f"not inside a git working tree: {cwd}")
+    lines = res.stdout.decode("utf-8", "surrogateescape").split("\n")[:-1]
+    if len(lines) != 3:  # a path with a newline in it: asked for one by one
+        lines = [_one_path(cwd, located, flag) for flag in _LOCATION_FLAGS]
     root, git_dir, common = (Path(x) for x in lines)
     repo = Repo(root=root, git_dir=git_dir, common_dir=common)
     if check:

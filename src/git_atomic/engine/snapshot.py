@@ -20,6 +20,7 @@ from git_atomic.core.records import dataclass, field
 from git_atomic.engine import (
     checkpoint,
     conversion,
+    discovery,
     dotgit,
     folders,
     gitlinks,
@@ -80,6 +81,9 @@ def capture(
     Ignored files matching the configuration's `protect` patterns are always held, and new
     untracked files over its `max_new_file_size` never (`Captured.too_large`).
     """
+    # The git dir moved into the worktree under another name (an operation's `mv .git x && ln
+    # -s x .git`): its files would be held as yours, and a restore would delete git's own.
+    discovery.check_layout(repo)
     # A ref or reflog made a link is read through by git, and our own folder made one would
     # take every scratch file outside: set aside first (gitlinks.py).
     gitlinks.set_aside(repo.git_dir, repo.common_dir)

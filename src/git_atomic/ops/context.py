@@ -174,6 +174,7 @@ def opened(
     """`start`: a folder in the worktree to use (the API's `repo=`); default: the current one.
     `early`: the worktree's lock, already held (early.started), which its owner releases."""
     repo = early.repo if early is not None else discovery.discover(start)
+    discovery.check_layout(repo)
     if check_state:
         check_git_state(repo)
     journal = open_journal(repo)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from git_atomic.core import failpoints
 from git_atomic.core.vocab import CheckpointKind, EventKind
-from git_atomic.engine import checkpoint, gitlinks, snapshot, unseen
+from git_atomic.engine import checkpoint, discovery, gitlinks, snapshot, unseen
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops.context import Context
 
@@ -23,6 +23,7 @@ def load_target(ctx: Context, target_sha: str, op_id: str | None) -> tuple[Snaps
     provisional one first, to read the target, then the target's (gitlinks.py). The refs of
     operation `op_id` (whose rescue this rollback writes) are looked into too."""
     repo = ctx.repo
+    discovery.check_layout(repo)  # the git dir gone, or moved into the worktree: refused
     damaged = gitlinks.head_damaged(repo.git_dir)
     ours = frozenset({op_id.encode()}) if op_id is not None else frozenset()
     set_aside = gitlinks.set_aside(
