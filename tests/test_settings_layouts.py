@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic.engine import discovery
+from git_atomic.engine import discovery, scan
 from testing import oracle
 from testing.differential import CONTENTS, scenario
 from testing.gitrepo import GitRepo, hermetic_env
@@ -468,3 +468,35 @@ def test_a_worktree_whose_path_holds_a_newline(tmp_path: Path) -> None:
     before = oracle.walk(repo.path)
     repo.atomic("run", "--", "sh", "-c", "echo op >> a.txt; exit 1", check=1)
     assert oracle.walk(repo.path) == before
+
+
+# --- names git refuses to track ---------------------------------------------------------
+@pytest.mark.parametrize("name", ["GIT~1", "git~1", ".git.", ".git::$DATA", "sub/.git. "])
+def test_names_only_windows_takes_for_dot_git_are_files_like_any_other(
+    repo: GitRepo, name: str
+) -> None:
+    """git's default (core.protectNTFS) refuses to track them on every system; on this one
+    they are your files, and an operation that deletes one has it back."""
+    repo.write(name, b"precious notes\n")
+    before = oracle.walk(repo.path)
+    repo.atomic("run", "--", "sh", "-c", f"rm -- '{name}'; exit 1", check=1)
+    assert oracle.walk(repo.path) == before
+
+
+@pytest.mark.parametrize("name", [".GIT", ".Git/notes.txt", "sub/.gIt"])
+def test_dot_git_in_another_case_is_refused_not_lost(repo: GitRepo, name: str) -> None:
+    """git refuses to track `.git` in any letter case, whatever the settings: no checkpoint
+    can hold such a file, so an operation is refused before it could lose it (exit 3); one
+    an operation makes is left where it is (no checkpoint names it), the rest rolled back."""
+    repo.write(name, b"precious notes\n")
+    before = oracle.walk(repo.path)
+    res = repo.atomic("run", "--", "sh", "-c", f"rm -rf -- '{name}'; exit 1", check=3)
+    assert name in res.stderr and "letter case" in res.stderr, res.stderr
+    assert oracle.walk(repo.path) == before
+    os.unlink(repo.path / name)
+    before = oracle.walk(repo.path)
+    made = f"mkdir -p \"$(dirname '{name}')\"; echo op > '{name}'; echo op >> a; exit 1"
+    repo.atomic("run", "--", "sh", "-c", made, check=1)
+    after = oracle.walk(repo.path)
+    assert {p: v for p, v in after.items() if not scan.dot_git_variant(p)} == before
+    assert (repo.path / name).read_bytes() == b"op\n"

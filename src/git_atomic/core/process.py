@@ -78,6 +78,11 @@ def _argv(args: Sequence[str]) -> list[str]:
         # index we write would carry flags you never set.
         "-c",
         "core.ignoreStat=false",
+        # Names only Windows' NTFS takes for `.git` (`GIT~1`, `.git.`, `.git::$DATA`) are your
+        # files on this system: git's default refusal to track them would keep them out of
+        # every checkpoint. (`.git` in another letter case git refuses whatever the setting.)
+        "-c",
+        "core.protectNTFS=false",
         *args,
     ]
 

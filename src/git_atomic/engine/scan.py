@@ -50,6 +50,8 @@ class Scan:
         self.untracked: frozenset[bytes] = frozenset()  # what this scan found untracked
         self.deleted: frozenset[bytes] = frozenset()  # files it found gone (or now a folder)
         self.too_large: frozenset[bytes] = frozenset()  # new untracked files over the budget
+        # Untracked names git refuses to track (`.git` in another letter case): never held
+        self.unholdable: frozenset[bytes] = frozenset()
         self.pending: process.Background | None = None  # the scan index's update, still running
         self.split = split  # written as a split index (scanindex.is_split)
         # Instead of `status`: Watchman's list of what changed since the clock kept with the
@@ -212,6 +214,11 @@ def finish(
     if listed is None:
         return None
     deleted, changed, untracked = listed
+    unholdable = frozenset(p for p in untracked if dot_git_variant(p))
+    if unholdable:  # no index holds them: nor does the tree, or the two would differ
+        scan.unholdable = unholdable
+        untracked = [p for p in untracked if p not in unholdable]
+        changed = [p for p in changed if p not in unholdable]
     if limit is not None and untracked:
         big = scantree.too_large(scan.repo, [p for p in untracked if p not in exempt], limit)
         if big:
@@ -230,6 +237,12 @@ def finish(
     if tree is None:
         return None
     return _reconciled(scan, staged_tree, tree)
+
+
+def dot_git_variant(path: bytes) -> bool:
+    """Whether a component of `path` is `.git` in another letter case (`.GIT`, `.Git`): git
+    lists such a file as untracked, and refuses to track it whatever its settings."""
+    return any(p.lower() == b".git" and p != b".git" for p in path.split(b"/"))
 
 
 def _changes(scan: Scan) -> tuple[list[bytes], list[bytes], list[bytes]] | None:

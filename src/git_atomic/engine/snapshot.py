@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from git_atomic.core import records
 from git_atomic.core.config import capture_settings
-from git_atomic.core.errors import GitError
+from git_atomic.core.errors import GitError, RefusedError
 from git_atomic.core.records import dataclass, field
 from git_atomic.engine import (
     checkpoint,
@@ -27,6 +27,7 @@ from git_atomic.engine import (
     gitstate,
     indexstate,
     infoexclude,
+    scan,
     scanindex,
     staged,
     stashstate,
@@ -92,6 +93,9 @@ def capture(
     try:
         git_side = _read_git_side(repo, disk, allow_unmerged=allow_unmerged)
         held = _read_files(repo, disk, git_side.side, limit, also_capture, known_files)
+        if not allow_unmerged:  # a state an operation starts from or ends in
+            listed = disk.scanning.unholdable if disk.scanning is not None else frozenset()
+            _refuse_dot_git_variants([*held.files.added, *listed])
         parts = _parts(repo, git_side, held, effect_base=effect_base)
         commit_tree = None
         if for_commit:
@@ -108,6 +112,21 @@ def capture(
         return Captured(snap, held.untracked, commit_tree, flags, too_large=too_large)
     finally:
         disk.close()
+
+
+def _refuse_dot_git_variants(added: Sequence[bytes]) -> None:
+    """A file or folder named `.git` in another letter case (`.GIT`, `sub/.Git/`): git lists
+    it as untracked and refuses to track it, so no index a capture reads the tree through can
+    hold it, and a checkpoint would miss it (an operation that deleted it lost it). Refused
+    before the operation changes anything; a rescue leaves such a name where it is."""
+    for path in added:
+        if scan.dot_git_variant(path):
+            shown = path.decode("utf-8", "backslashreplace")
+            raise RefusedError(
+                f"{shown}: git refuses to track a name that is .git in another letter case, "
+                "so no checkpoint can hold it; nothing was changed",
+                hint="rename it (or move it out of the worktree), then run this again",
+            )
 
 
 @dataclass(frozen=True)
