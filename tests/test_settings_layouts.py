@@ -500,3 +500,31 @@ def test_dot_git_in_another_case_is_refused_not_lost(repo: GitRepo, name: str) -
     after = oracle.walk(repo.path)
     assert {p: v for p, v in after.items() if not scan.dot_git_variant(p)} == before
     assert (repo.path / name).read_bytes() == b"op\n"
+
+
+# --- a file git cannot convert to what it stores -----------------------------------------
+@pytest.mark.parametrize("who", ["the operation's file", "the operation's attribute"])
+def test_a_file_working_tree_encoding_cannot_convert_is_held_as_on_disk(
+    repo: GitRepo, who: str
+) -> None:
+    """`working-tree-encoding=UTF-16` and a file without its byte order mark: `git add` dies
+    on it, and every capture with it (the operation stayed interrupted, `recover` too). Such a
+    file is held as its bytes on disk: the rollback and `undo` are exact."""
+    if who == "the operation's file":
+        repo.write(".gitattributes", b"*.txt working-tree-encoding=UTF-16\n")
+        repo.write("t.txt", "hi\n".encode("utf-16"))
+        repo.git("add", "-A")
+        repo.git("commit", "-qm", "utf-16")
+        command = "printf 'plain utf8\\n' > t.txt; exit 1"
+    else:
+        repo.write("x", b"a\n")
+        repo.git("add", "x")
+        repo.git("commit", "-qm", "x")
+        command = "echo '* working-tree-encoding=UTF-16' > .gitattributes; echo b > x; exit 1"
+    before = oracle.walk(repo.path)
+    repo.atomic("run", "--", "sh", "-c", command, check=1)
+    assert oracle.walk(repo.path) == before
+    repo.atomic("undo", check=0)
+    assert oracle.walk(repo.path) != before
+    repo.atomic("undo", check=0)
+    assert oracle.walk(repo.path) == before

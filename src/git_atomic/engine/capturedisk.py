@@ -6,8 +6,11 @@ that reading, and the scan index it leaves for the next capture."""
 from __future__ import annotations
 
 import os
+import re
+import stat
 from collections.abc import Callable, Mapping, Sequence, Set
 from pathlib import Path
+from typing import Final
 
 from git_atomic.core import failpoints, process
 from git_atomic.core.errors import GitError
@@ -19,6 +22,7 @@ from git_atomic.engine import (
     heldanyway,
     ignores,
     indexstate,
+    safefs,
     scan,
     scanindex,
     scantree,
@@ -329,24 +333,60 @@ def _scanned(repo: Repo, adding: process.Background, index: Path) -> dict[bytes,
     if b"can only add regular files" in res.stderr:
         special = heldanyway.special_entries(repo, index)
     unborn = _unborn_repositories(res.stderr)
-    if not special and not unborn:
+    raw = _unconvertible(res.stderr)
+    if not special and not unborn and not raw:
         adding.wait()  # raises, with git's message
     env = {"GIT_INDEX_FILE": str(index)}
     stdin = b"".join(p + b"\0" for p in sorted(special))
     repo.run("update-index", "--force-remove", "-z", "--stdin", input=stdin, env=env)
     lfs = scanindex.lfs_pointers(repo)
-    for _ in range(64):  # each round leaves out at least one more such folder
-        left_out = [f":(exclude,literal){os.fsdecode(p)}" for p in sorted(unborn)]
+    for _ in range(64):  # each round leaves out at least one more such folder or file
+        left_out = [f":(exclude,literal){os.fsdecode(p)}" for p in sorted(unborn | raw)]
         add_all = (*conversion.AS_ON_DISK, *lfs, "add", "-A", "--sparse", "--", ".", *left_out)
         again = repo.run(*add_all, env=env, check=False)
         if again.returncode == 0 or b"outside of your sparse-checkout" in again.stderr:
+            _add_as_on_disk(repo, env, raw)
             return special
         more = _unborn_repositories(again.stderr) - unborn
-        if not more:
+        more_raw = _unconvertible(again.stderr) - raw
+        if not more and not more_raw:
             break
         unborn |= more
+        raw |= more_raw
     repo.run(*add_all, env=env)  # raises
     return special
+
+
+# git's words (LC_ALL=C) for a file its `working-tree-encoding` cannot convert: it refuses to
+# store it at all (`add` dies), where a checkpoint must hold the bytes on disk.
+_UNCONVERTIBLE: Final = (
+    re.compile(rb"BOM is (?:required|prohibited) in '(.+?)' if encoded as ", re.S),
+    re.compile(rb"failed to encode '(.+?)' from ", re.S),
+    re.compile(rb"encoding '(.+?)' from \S+ to \S+ and back is not the same", re.S),
+)
+
+
+def _unconvertible(stderr: bytes) -> set[bytes]:
+    return {m.group(1) for pattern in _UNCONVERTIBLE for m in pattern.finditer(stderr)}
+
+
+def _add_as_on_disk(repo: Repo, env: Mapping[str, str], paths: set[bytes]) -> None:
+    """The files git could not convert, held as the bytes on disk (no attribute applies to
+    `hash-object --no-filters`), as a restore writes them back."""
+    found: list[tuple[bytes, bytes, bytes]] = []
+    with safefs.Tree(os.fsencode(repo.root)) as tree:  # never through a link
+        for path in sorted(paths):
+            st = tree.lstat(path)
+            data = tree.read(path) if st is not None and stat.S_ISREG(st.st_mode) else None
+            if st is not None and data is not None:
+                found.append((b"100755" if st.st_mode & 0o100 else b"100644", path, data))
+    oids = repo.write_blobs([data for _, _, data in found]) if found else []
+    entries = [
+        mode + b" " + oid.encode() + b"\t" + path + b"\0"
+        for (mode, path, _), oid in zip(found, oids, strict=True)
+    ]
+    if entries:
+        repo.run("update-index", "-z", "--index-info", input=b"".join(entries), env=env)
 
 
 def _unborn_repositories(stderr: bytes) -> set[bytes]:
