@@ -528,3 +528,45 @@ def test_a_file_working_tree_encoding_cannot_convert_is_held_as_on_disk(
     assert oracle.walk(repo.path) != before
     repo.atomic("undo", check=0)
     assert oracle.walk(repo.path) == before
+
+
+# --- nested repositories whose .git an operation removes ---------------------------------
+@pytest.mark.parametrize("kind", ["nested repository", "submodule", "linked worktree"])
+def test_a_nested_repositorys_files_stay_when_the_operation_removed_its_git(
+    repo: GitRepo, tmp_path: Path, kind: str
+) -> None:
+    """Its files were never captured (a nested repository's contents are its own): with its
+    `.git` gone they look like files the operation made, and the rollback deleted them all,
+    uncommitted edits included. They stay now, and the rollback says why."""
+    env = repo.env
+    if kind == "nested repository":
+        folder = repo.path / "vendor" / "lib"
+        subprocess.run(["git", "init", "-q", str(folder)], env=env, check=True)
+        (folder / "lib.c").write_text("code\n")
+        subprocess.run(["git", "add", "-A"], cwd=folder, env=env, check=True)
+        subprocess.run(["git", "commit", "-qm", "v"], cwd=folder, env=env, check=True)
+    elif kind == "submodule":
+        upstream = tmp_path / "upstream"
+        subprocess.run(["git", "init", "-q", str(upstream)], env=env, check=True)
+        (upstream / "lib.c").write_text("code\n")
+        subprocess.run(["git", "add", "-A"], cwd=upstream, env=env, check=True)
+        subprocess.run(["git", "commit", "-qm", "v"], cwd=upstream, env=env, check=True)
+        repo.git("-c", "protocol.file.allow=always", "submodule", "-q", "add", str(upstream), "lib")
+        repo.git("commit", "-qm", "submodule")
+        folder = repo.path / "lib"
+    else:
+        repo.git("worktree", "add", "-q", "wt", "-b", "feature")
+        folder = repo.path / "wt"
+    with (folder / "lib.c").open("a") as fh:
+        fh.write("my uncommitted edit\n")
+    (folder / "NOTES").write_text("notes\n")
+    kept = {p: v for p, v in oracle.walk(folder).items()}
+    rel = folder.relative_to(repo.path)
+    command = f"rm -rf {rel}/.git; exit 1"
+    if kind == "submodule":  # vendored: its files committed in the superproject
+        command = f"git rm -q --cached {rel} && rm {rel}/.git && git add {rel} && " + (
+            "git commit -qm vendored; exit 1"
+        )
+    res = repo.atomic("run", "--", "sh", "-c", command, check=1)
+    assert "nested repository" in res.stderr, res.stderr
+    assert oracle.walk(folder) == kept

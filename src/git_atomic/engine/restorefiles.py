@@ -37,7 +37,15 @@ def apply_files(
     """Carry out `changes` on the files: the old ones removed (a link where a folder was is
     removed as itself, never written through), then the new ones written, the target's FIFOs
     and its empty `folders` made again."""
-    removals = [c for c in changes if c.status in ("D", "T") and c.old_mode != GITLINK]
+    # Where the target has a nested repository (a submodule, a repository inside the
+    # worktree, a linked worktree kept there) its files are its own, never captured: one whose
+    # `.git` the operation removed shows them as files, which are still not the operation's.
+    nested = [c.path for c in changes if c.new_mode == GITLINK and c.status in ("A", "T")]
+    removals = [
+        c
+        for c in changes
+        if c.status in ("D", "T") and c.old_mode != GITLINK and not _inside(c.path, nested)
+    ]
     writes = [c for c in changes if c.status in ("A", "M", "T") and c.new_mode != GITLINK]
     # Blobs that stand for LFS content kept outside .git/objects (lfskeep.py): {} mostly.
     from git_atomic.engine import lfskeep  # read only by a restore
@@ -57,6 +65,37 @@ def apply_files(
         _write(repo, tree, [c for c in writes if c.path not in left], outcome, specials, kept)
         specials.remake(tree, outcome)
         _make_target_folders(tree, folders, outcome, specials)
+        _nested_repositories(tree, nested, changes, outcome)
+
+
+def _inside(path: bytes, roots: Sequence[bytes]) -> bool:
+    return any(path.startswith(root + b"/") for root in roots)
+
+
+def _nested_repositories(
+    tree: safefs.Tree, nested: Sequence[bytes], changes: Sequence[RawChange], outcome: Outcome
+) -> None:
+    """Say what a restore cannot do where the target has a nested repository: make its
+    contents again (its folder is made, for `git submodule update`), or its `.git`."""
+    for root in nested:
+        if tree.kind(root) is None:
+            try:
+                tree.make_folders(root)
+            except safefs.Blocked as exc:
+                outcome.problems.append(
+                    f"{_show(exc.path)} is in the way of the folder {_show(root)}"
+                )
+                continue
+            outcome.problems.append(
+                f"{_show(root)}: a nested repository (a submodule?) was here; its contents are "
+                "not captured, so only its folder is made again (`git submodule update --init "
+                f"-- {_show(root)}` for a submodule)"
+            )
+        elif any(_inside(c.path, [root]) for c in changes if c.status in ("D", "T")):
+            outcome.problems.append(
+                f"{_show(root)}: a nested repository was here and its .git is gone; its files "
+                "are left as they are (a nested repository's contents are not captured)"
+            )
 
 
 def _remove(
