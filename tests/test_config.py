@@ -23,6 +23,8 @@ from git_atomic.core.config import (
 )
 from git_atomic.core.errors import ConfigError, Exit, UsageError
 from git_atomic.core.vocab import HistoryMode
+from testing import oracle
+from testing.gitrepo import GitRepo
 
 SPEC_EXAMPLE = """\
 history = "commits"
@@ -600,3 +602,24 @@ def test_a_cache_folder_or_entry_that_is_not_one_is_no_error(tmp_path: Path, kin
         entry.unlink()
         os.mkfifo(entry)
     assert _load_in_a_child(root, cache) == ("shadow", True)
+
+
+def test_a_configuration_file_linked_out_of_the_worktree_is_never_read(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """Nothing outside the worktree is read through a link: an operation that makes the file
+    a link to a limit of its choosing elsewhere does not govern what its rollback holds; a
+    link inside the worktree is read as the file it names."""
+    outside = tmp_path / "elsewhere.toml"
+    outside.write_text('max_new_file_size = "1B"\n')
+    before = oracle.walk(repo.path)
+    command = f"ln -s {outside} .git-atomic.toml; echo payload > y; exit 1"
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", command, check=1)
+    assert oracle.walk(repo.path) == before  # y held (and gone), the link gone
+    os.symlink(outside, repo.path / ".git-atomic.toml")
+    res = repo.atomic("gates", check=2)
+    assert "outside the worktree" in res.stderr, res.stderr
+    os.unlink(repo.path / ".git-atomic.toml")
+    repo.write("config/shared.toml", b'[[gates]]\nname = "inside"\nrun = "true"\n')
+    os.symlink("config/shared.toml", repo.path / ".git-atomic.toml")
+    assert "inside" in repo.atomic("gates", check=0).stdout

@@ -90,8 +90,16 @@ def capture_settings(root: Path) -> tuple[int | None, tuple[str, ...]]:
 
 
 def _parse(path: Path, label: str, *, only_if_mentioned: bool = False) -> dict[str, object]:
+    import os
+
+    # Never read through a link out of the worktree (an operation can make the file one: a
+    # limit read from elsewhere would govern what its own rollback holds), nor a FIFO.
+    real = os.path.realpath(path)
+    top = os.path.realpath(path.parent)
+    if os.path.commonpath([real, top]) != top:
+        raise ConfigError(f"{label}: a link to {real}, outside the worktree: not read")
     try:
-        raw = path.read_bytes()
+        raw = _read_regular(Path(real))
     except OSError as e:
         raise ConfigError(f"{label}: cannot read: {e.strerror or e}") from None
     if only_if_mentioned and not _may_name_us(raw):
