@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -432,6 +433,62 @@ def test_a_client_that_goes_away_mid_gate_leaves_the_operation_rolled_back(
     [op] = repo.atomic_json("log")["operations"]
     assert (op["status"], op["failed_phase"]) == ("rolled_back", "interrupt")
     assert repo.read("README") == b"hello\n"
+
+
+def test_every_request_is_answered_even_a_hostile_one(repo: GitRepo) -> None:
+    """JSON-RPC's rule: a request gets a response with its id, a line that is no JSON a parse
+    error (-32700, id null). A NUL in an argument (no command line can hold one) and a lone
+    surrogate (valid JSON the SDK's parser refused) were answered with nothing, or a traceback."""
+    hello = {"protocolVersion": "2025-06-18", "capabilities": {}}
+    hello["clientInfo"] = {"name": "lines", "version": "1"}
+    lines = [
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "begin", "arguments": {"name": "a\0b"}},
+            }
+        ),
+        '{"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "status", '
+        '"arguments": {"repo": "/tmp/\\ud800"}}}',
+        '{"jsonrpc": "2.0", "id": 4, "method": "ping"',  # cut short
+        json.dumps({"jsonrpc": "2.0", "id": 5, "method": "ping"}),
+    ]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "git_atomic", "mcp"],
+        cwd=repo.path,
+        env=repo.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    watchdog = threading.Timer(90, server.kill)  # an answer that never comes fails, not hangs
+    watchdog.start()
+    try:
+        server.stdin.write("".join(line + "\n" for line in lines))
+        server.stdin.flush()
+        # Each answer as it comes (the calls run at once); stdin stays open until the last.
+        answers = [json.loads(server.stdout.readline()) for _ in range(5)]
+        server.stdin.close()
+        assert server.wait(60) == 0
+        stderr = server.stderr.read() if server.stderr else ""
+    finally:
+        watchdog.cancel()
+        server.kill()
+        server.wait()
+    answers.sort(key=lambda a: (a.get("id") is None, a.get("id") or 0))
+    assert [a.get("id") for a in answers] == [1, 2, 3, 5, None], answers
+    assert answers[1]["result"]["isError"] is True
+    assert "null byte" in answers[1]["result"]["content"][0]["text"]
+    assert answers[2]["result"]["isError"] is True
+    assert answers[4]["error"]["code"] == -32700
+    assert "Traceback" not in stderr, stderr
+    assert repo.atomic_json("status")["open"] is None
 
 
 def test_concurrent_calls_queue_and_a_call_may_name_its_repository(

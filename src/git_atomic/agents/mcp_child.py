@@ -44,8 +44,10 @@ async def run_child(
 ) -> CliResult:
     try:
         process = await anyio.open_process(list(argv), cwd=cwd, stdin=subprocess.DEVNULL)
-    except OSError as exc:  # the folder vanished, the interpreter is gone: an answer, not a crash
-        why = f"cannot run git-atomic in {cwd}: {exc.strerror or exc}\n"
+    except (OSError, ValueError) as exc:
+        # The folder vanished, the interpreter is gone, an argument no command line can hold
+        # (a NUL byte, a lone surrogate): an answer, not a crash.
+        why = f"cannot run git-atomic in {cwd}: {getattr(exc, 'strerror', None) or exc}\n"
         return CliResult(tuple(argv), int(Exit.REFUSED), None, "", why)
     out: list[bytes] = []
     err: list[bytes] = []

@@ -16,8 +16,10 @@ command or gate stops and the operation is rolled back before the queue moves on
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -64,11 +66,73 @@ def serve(*, repo: Path | None = None) -> int:
     server = build(Tools(repo))
 
     async def main() -> None:
-        async with stdio_server() as (read, write):
-            await server.run(read, write, server.create_initialization_options())
+        lines = _Lines(anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, "utf-8", "replace")))
+        async with stdio_server(stdin=lines) as (read, write):  # type: ignore[arg-type]
+            checked, relay = _answering_parse_errors(read, write)
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(relay)
+                await server.run(checked, write, server.create_initialization_options())
+                tasks.cancel_scope.cancel()
 
     anyio.run(main)
     return 0
+
+
+class _Lines:
+    """stdin's lines, each JSON text with lone surrogates (`"\\ud800"`, valid JSON that
+    Python reads and the SDK's parser refuses, dropping the request unanswered) made U+FFFD."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __aiter__(self) -> Any:
+        return self._lines()
+
+    async def _lines(self) -> Any:
+        async for line in self.inner:
+            yield _without_lone_surrogates(line)
+
+
+def _without_lone_surrogates(line: str) -> str:
+    if "\\ud" not in line.lower():
+        return line
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return line  # answered as a parse error
+    return json.dumps(_replaced(data), ensure_ascii=False) + "\n"
+
+
+def _replaced(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_replaced(v) for v in value]
+    if isinstance(value, dict):
+        return {_replaced(k): _replaced(v) for k, v in value.items()}
+    return value
+
+
+def _answering_parse_errors(read: Any, write: Any) -> tuple[Any, Any]:
+    """The messages the SDK read, and a relay that answers a line that is no JSON-RPC message
+    with JSON-RPC's parse error (id null) instead of nothing: a client must not wait for ever."""
+    import anyio
+    import mcp_types as types
+    from mcp.shared.message import SessionMessage
+
+    send, receive = anyio.create_memory_object_stream[Any](0)
+
+    async def relay() -> None:
+        async with send:
+            async for item in read:
+                if isinstance(item, Exception):
+                    error = types.ErrorData(code=types.PARSE_ERROR, message="Parse error")
+                    answer = types.JSONRPCError(jsonrpc="2.0", id=None, error=error)
+                    await write.send(SessionMessage(answer))
+                else:
+                    await send.send(item)
+
+    return receive, relay
 
 
 def build(tools: Tools) -> Server[Any]:
