@@ -338,3 +338,25 @@ def test_install_twice_then_uninstall_leaves_the_project_as_it_was(
 
 def test_every_agent_has_an_adapter() -> None:
     assert tuple(ADAPTERS) == AGENTS
+
+
+def test_gemini_closes_a_denied_calls_window_before_the_model_is_asked_again(
+    repo: GitRepo,
+) -> None:
+    """A BeforeTool a policy or another hook denied sends no AfterTool (Gemini names no call:
+    its window stayed open to the turn's end, and what the user wrote meanwhile was taken back
+    with the turn). BeforeModel comes once every call of the step is over: it closes it."""
+    platform = PLATFORMS["gemini"]
+    repo.atomic("hooks", "install", "gemini", check=0)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "gemini hooks")
+    agent = Agent(repo, platform)
+    agent.prompt()
+    assert platform.tool is not None
+    agent.send(*platform.tool(repo.path, "run_shell_command", {"command": "rm -rf /"}, 1, False))
+    agent.send("BeforeModel", {**platform.prompt(repo.path)[1], "hook_event_name": "BeforeModel"})
+    repo.write("notes.txt", b"the user's, between the agent's calls\n")
+    agent.calls(("app.py", b"ANSWER = BUG\n"))
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+    assert repo.read("notes.txt") == b"the user's, between the agent's calls\n"

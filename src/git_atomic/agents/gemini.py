@@ -5,6 +5,7 @@
 | BeforeAgent | a turn left open is closed; what the model should know goes in `additionalContext` |
 | BeforeTool | before a file-changing tool: the turn and a window open |
 | AfterTool | after it: the window closes (a note for the model goes in `additionalContext`) |
+| BeforeModel | every tool call of the step is over: a window a denied call left open closes |
 | AfterAgent | the turn is judged; `decision: "deny"` with `reason` sends the model back |
 | SessionEnd | the turn is closed, not judged |
 
@@ -35,6 +36,9 @@ LAYOUT: Final = Layout(
         Event("BeforeAgent", 60),
         Event("BeforeTool", 60, FILE_TOOLS),
         Event("AfterTool", 60, FILE_TOOLS),
+        # The model is asked again once every call of its last answer is over, those a policy or
+        # another hook denied too (they send no AfterTool): their windows close here.
+        Event("BeforeModel", 60),
         Event("AfterAgent", 1800),
         Event("SessionEnd", 60),
     ),
@@ -72,6 +76,9 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 return tell.reply({"systemMessage": f"git-atomic: {note}"}) if note else QUIET
             note = turn.after(repo, call)
             return _context(f"git-atomic: {note}", system=True) if note else QUIET
+        if event == "BeforeModel":
+            turn.after_all(repo, session)
+            return QUIET
         if event == "BeforeAgent":
             closed = turn.close(repo, session, "it ended without AfterAgent")
             context = tell.opening(repo.state_dir, session, closed, project)

@@ -131,6 +131,10 @@ def after_all(repo: git.Repo, session: str) -> None:
     """Every call of the session's turn is over (its batch resolved): none is in flight any
     more, whether or not its own after-event came (a call denied before it ran sends none)."""
     slot = Slot(repo.state_dir, session, repo.worktree_id)
+    with slot.held():
+        seen = slot.read()
+    if seen is None or (not seen.in_flight and seen.window_before is None):
+        return  # nothing open: no lock taken (Gemini asks before every model request)
     try:
         with _holding(repo, "hook: after a batch of tool calls"), slot.held():
             record = slot.read()
