@@ -297,3 +297,25 @@ def test_a_file_folder_overlap_names_the_path_itself(repo: GitRepo) -> None:
     assert [c["path"] for c in res["conflicts"]] == ["tofolder"]
     assert "~" not in res["error"] + res["hint"]
     assert repo.read("tofolder/user.txt") == b"user\n"
+
+
+@pytest.mark.parametrize("attribute", ["merge=binary", "-merge"])
+def test_a_binary_merge_attribute_on_a_text_file(repo: GitRepo, attribute: str) -> None:
+    """`merge=binary` names a driver, merged as text like every other (hunks apart merge);
+    `-merge` (and the `binary` macro) has git take the file whole, which no option changes:
+    any change on both sides is then an overlap, refused with nothing changed."""
+    repo.write(".gitattributes", b"shared.txt %s\n" % attribute.encode())
+    repo.git("add", ".gitattributes")
+    shared(repo)
+    op = repo.atomic_json(
+        "run", "--history", "shadow", "--", "sh", "-c", "sed -i 's/line 2/op/' shared.txt"
+    )
+    repo.write("shared.txt", with_line(with_line(TEXT, 2, b"op"), 9, b"user, far away"))
+    before = repo.fingerprint()
+    if attribute == "merge=binary":
+        repo.atomic("rollback", "--op", op["op_id"], check=0)
+        assert repo.read("shared.txt") == with_line(TEXT, 9, b"user, far away")
+    else:
+        res = repo.atomic("rollback", "--op", op["op_id"], check=3)
+        assert "shared.txt: binary" in res.stderr, res.stderr
+        same(repo.fingerprint(), before)

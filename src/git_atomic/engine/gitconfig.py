@@ -96,7 +96,7 @@ class RepoConfig:
         names = {k.decode("utf-8", "surrogateescape")[6:-7] for k in found.split(b"\0") if k}
         text = "git merge-file --marker-size=%L %A %O %B"
         options = ["-c", "merge.directoryRenames=conflict", "-c", "merge.renormalize=false"]
-        for name in sorted(names | {"union"}):
+        for name in sorted(names | {"union", "binary"}):
             options += ["-c", f"merge.{name}.driver={text}"]
         self._text_merges = tuple(options)
         return self._text_merges
