@@ -265,7 +265,7 @@ def test_an_intent_to_add_file_a_folder_now_blocks_is_reported_not_fatal(repo: G
     os.unlink(repo.path / "x")
     repo.write("x/kept.log", b"ignored, not ours to delete\n")
     res = _engine(repo).rollback_to(None, snap.commit, event="rollback")
-    assert any("folder with ignored files is in the way" in p for p in res.outcome.problems)
+    assert any("a folder is in the way, holding files" in p for p in res.outcome.problems)
     assert repo.read("x/kept.log") == b"ignored, not ours to delete\n"
     assert not [p for p in repo.git("ls-files").split() if p.startswith("x")]
 

@@ -137,6 +137,8 @@ def _abort(*, json_out: bool, early: Early | None) -> int:
             for problem in done.details.get("problems") or ():
                 output.say(f"git-atomic: warning: {problem}")
             back = "not entirely at PRE-OP" if left else "back at PRE-OP"
+            if not left and done.details.get("problems"):
+                back += ", except what the warnings above name"
             output.say(
                 f"git-atomic: {op.name} [{op.id}] aborted; the tree is {back} "
                 "(`git atomic undo` brings the work back)"

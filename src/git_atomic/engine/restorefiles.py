@@ -212,7 +212,8 @@ def _made_way(
     # those that stood where files were): it makes way. One with files in it does not.
     if kind == stat.S_IFDIR and not tree.remove_empty_folders(c.path):
         outcome.problems.append(
-            f"cannot restore {_show(c.path)}: a folder with ignored files is in the way"
+            f"cannot restore {_show(c.path)}: a folder is in the way, holding files no "
+            "checkpoint holds (ignored files, or a repository of its own)"
         )
         return False
     # What the plan starts from holds nothing here for an added path (or for one whose
