@@ -570,3 +570,20 @@ def test_a_nested_repositorys_files_stay_when_the_operation_removed_its_git(
     res = repo.atomic("run", "--", "sh", "-c", command, check=1)
     assert "nested repository" in res.stderr, res.stderr
     assert oracle.walk(folder) == kept
+
+
+@pytest.mark.parametrize("change", ["repoint", "remove"])
+def test_a_dot_git_link_the_operation_changed_comes_back(tmp_path: Path, change: str) -> None:
+    """`.git` a link to the git dir (a repository moved and linked back): an operation that
+    points it at another repository or removes it left the folder another repository's, or
+    none; the rollback makes the link again, as it does a `.git` file."""
+    other = GitRepo.create(tmp_path / "other", tmp_path / "home")
+    repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    repo.write("a.txt", b"wip\n")
+    os.rename(repo.path / ".git", tmp_path / "realgit")
+    os.symlink("../realgit", repo.path / ".git")
+    before = oracle.walk(repo.path)
+    command = {"repoint": f"rm .git && ln -s {other.path}/.git .git", "remove": "rm .git"}[change]
+    repo.atomic("run", "--", "sh", "-c", command + "; exit 1", check=1)
+    assert os.readlink(repo.path / ".git") == "../realgit"
+    assert oracle.walk(repo.path) == before

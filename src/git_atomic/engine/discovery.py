@@ -146,6 +146,14 @@ def check_layout(repo: Repo) -> None:
     files of yours, so a checkpoint would hold git's own files and a rollback take the
     objects and refs an operation made for files the operation created."""
     root = os.path.realpath(repo.root)
+    now = os.path.realpath(repo.git_dir)
+    if now != repo.real_git_dir:
+        raise RefusedError(
+            f"this worktree's git dir {os.fsdecode(repo.git_dir)} now leads to {now}, not to "
+            f"{repo.real_git_dir} where it was (a .git link pointed elsewhere while the "
+            "operation ran?): nothing was changed",
+            hint="put it back as it was, then run `git atomic recover`",
+        )
     for folder in dict.fromkeys((repo.git_dir, repo.common_dir)):
         if not os.path.isdir(folder):
             raise RefusedError(

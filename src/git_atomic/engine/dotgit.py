@@ -8,6 +8,9 @@ checkpoint's meta), and a restore to such a checkpoint writes them back (by rena
 through a link) when the file is not that now. A `.git` that names anything else is never
 recorded, so `undo` never makes the worktree another repository's again, as a HEAD git refuses
 is never made again (gitlinks.py). A `.git` folder (an ordinary repository) is git's own.
+
+A `.git` that is a symbolic link to the git dir (a repository moved and linked back) is kept
+the same way, as its target (`_LINK` and the target's bytes); it is made again as a link.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from git_atomic.engine.git import Repo
 
 _NAME: Final = ".git"
 _LIMIT: Final = 4096  # bytes: git reads a gitfile's first line only
+_LINK: Final = b"link\0"  # the record of a `.git` link: this, then its target
 
 
 def read(repo: Repo) -> bytes | None:
@@ -29,6 +33,9 @@ def read(repo: Repo) -> bytes | None:
     path = os.path.join(repo.root, _NAME)
     try:
         st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            data = _LINK + os.fsencode(os.readlink(path))
+            return data if names_git_dir(repo, data) else None
         if not stat.S_ISREG(st.st_mode) or st.st_size > _LIMIT:
             return None
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -40,10 +47,13 @@ def read(repo: Repo) -> bytes | None:
 
 
 def names_git_dir(repo: Repo, data: bytes) -> bool:
-    line = data.split(b"\n", 1)[0].rstrip(b"\r")
-    if not line.startswith(b"gitdir: "):
-        return False
-    named = os.fsdecode(line[len(b"gitdir: ") :])
+    if data.startswith(_LINK):
+        named = os.fsdecode(data[len(_LINK) :])
+    else:
+        line = data.split(b"\n", 1)[0].rstrip(b"\r")
+        if not line.startswith(b"gitdir: "):
+            return False
+        named = os.fsdecode(line[len(b"gitdir: ") :])
     full = named if os.path.isabs(named) else os.path.join(repo.root, named)
     try:
         return os.path.samefile(full, repo.git_dir)
@@ -70,10 +80,13 @@ def put(repo: Repo, data: bytes) -> bool:
         tmp = b".git.git-atomic-tmp"
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp, dir_fd=fd)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        out = os.open(tmp, flags, 0o644, dir_fd=fd)
-        with os.fdopen(out, "wb") as fh:
-            fh.write(data)
+        if data.startswith(_LINK):
+            os.symlink(data[len(_LINK) :], tmp, dir_fd=fd)
+        else:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            out = os.open(tmp, flags, 0o644, dir_fd=fd)
+            with os.fdopen(out, "wb") as fh:
+                fh.write(data)
         try:
             os.rename(tmp, b".git", src_dir_fd=fd, dst_dir_fd=fd)
         except OSError:  # a folder there now: git's, or the operation's; left as it is

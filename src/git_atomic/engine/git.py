@@ -63,6 +63,9 @@ class Repo(RepoConfig):
         # Every call names the repository: never the one git would find from a folder (a
         # `.git` file, GIT_DIR from `git --git-dir=... atomic`, a command run from elsewhere).
         self.git_env = {"GIT_DIR": str(git_dir), "GIT_WORK_TREE": str(root)}
+        # Where the git dir really was when found: a `.git` link an operation points at
+        # another repository must not have our calls write there (discovery.check_layout).
+        self.real_git_dir = os.path.realpath(git_dir)
         self._diffs: dict[tuple[str, str, tuple[bytes, ...]], list[RawChange]] = {}
 
     def _key(self) -> tuple[Path, Path, Path]:
