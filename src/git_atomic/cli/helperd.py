@@ -51,6 +51,7 @@ PRELOAD: Final = (
     "git_atomic.views.statusview",
     "git_atomic.ops.resultjson",  # every --json answer (the hooks' and the MCP server's too)
     "git_atomic.core.errorlog",
+    "git_atomic.engine.restore",  # a rollback's restore (a checkpoint imports none of it)
     "git_atomic.engine.lfskeep",  # a restore's kept content (and its hmac, secrets)
     "tomllib",  # every capture reads `max_new_file_size` from .git-atomic.toml or pyproject.toml
 )
