@@ -22,6 +22,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.shared.exceptions import MCPError
 from mcp_types import TextContent
 
 import git_atomic
@@ -145,7 +146,10 @@ def test_every_tool_is_described_and_a_bad_repo_is_an_error_result(
         bad_history = await s.error("begin", name="x", history="linear")
         assert "history: 'linear' is not one of" in bad_history
         assert "n: 0 is less than the minimum" in await s.error("log", n=0)
-        assert "unknown tool 'push'" in await s.error("push")
+        # An unknown tool is a protocol error (JSON-RPC -32602), as the specification lists it.
+        with pytest.raises(MCPError) as unknown:
+            await s.session.call_tool("push", {})
+        assert unknown.value.code == -32602 and "unknown tool 'push'" in unknown.value.message
 
     init = serve(repo, script, args=("--repo", str(tmp_path / "nope")), cwd=tmp_path)
     assert (init.server_info.name, init.server_info.version) == (

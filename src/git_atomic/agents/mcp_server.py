@@ -204,7 +204,13 @@ class Tools:
 
         spec = TOOLS.get(name)
         if spec is None:
-            return error(f"unknown tool {name!r}; tools: {', '.join(TOOLS)}")
+            # A protocol error, as the MCP specification lists it (Tools, Error Handling).
+            import mcp_types as types
+            from mcp.shared.exceptions import MCPError
+
+            raise MCPError(
+                types.INVALID_PARAMS, f"unknown tool {name!r}; tools: {', '.join(TOOLS)}"
+            )
         problem = invalid(spec, arguments)
         if problem:
             return error(f"{name}: {problem}")
