@@ -587,3 +587,26 @@ def test_a_dot_git_link_the_operation_changed_comes_back(tmp_path: Path, change:
     repo.atomic("run", "--", "sh", "-c", command + "; exit 1", check=1)
     assert os.readlink(repo.path / ".git") == "../realgit"
     assert oracle.walk(repo.path) == before
+
+
+def test_a_linked_worktree_pointed_at_the_main_git_dir_keeps_its_open_operation(
+    repo: GitRepo,
+) -> None:
+    """An operation in a linked worktree points its `.git` file at the main git dir: git then
+    takes the folder for the main worktree, whose journal row has no open operation. `abort`
+    said none was open and `begin` opened a second; both refuse now (exit 3), and once the
+    file is back the abort is exact."""
+    repo.git("worktree", "add", "-q", "../w2", "-b", "feature")
+    w2 = GitRepo(repo.path.parent / "w2", repo.env)
+    w2.write("a.txt", b"wip\n")
+    before = oracle.walk(w2.path)
+    dot_git = (w2.path / ".git").read_bytes()
+    w2.atomic("begin", "op", check=0)
+    (w2.path / ".git").write_text(f"gitdir: {repo.path / '.git'}\n")
+    w2.write("a.txt", b"op\n")
+    for args in (["abort"], ["begin", "another"]):
+        res = w2.atomic(*args, check=3)
+        assert "was begun in this folder as worktree" in res.stderr, res.stderr
+    (w2.path / ".git").write_bytes(dot_git)
+    w2.atomic("abort", check=0)
+    assert oracle.walk(w2.path) == before

@@ -45,6 +45,29 @@ def check_git_state(repo: git.Repo) -> None:
         )
 
 
+def begun_here_as_another(ctx: Context) -> None:
+    """Refuse (exit 3, nothing touched) while an operation begun in this very folder as another
+    worktree of the repository is open: its `.git` file was changed since (a linked worktree's
+    pointed at the main git dir, say), and git takes the folder for another worktree, whose
+    journal row is not the operation's. Its rollback must not be skipped, nor another begun."""
+    try:
+        st = os.stat(ctx.repo.root)
+    except OSError:
+        return
+    for op in ctx.journal.ops(status=OpStatus.OPEN):
+        begun = op.details.get(ROOT_KEY)
+        if op.worktree == ctx.worktree or not isinstance(begun, dict):
+            continue
+        if begun.get("id") == [st.st_dev, st.st_ino]:
+            raise RefusedError(
+                f"operation {op.id} ({op.name}) was begun in this folder as worktree "
+                f"{op.worktree}, and git now takes it for worktree {ctx.worktree}: its .git "
+                "was changed since; nothing was changed",
+                hint="put back the .git file it had (`gitdir: <the repository's "
+                f".git/worktrees/{op.worktree}>`), then run this again",
+            )
+
+
 def is_interrupted(op: OpRow) -> bool:
     return (
         op.status == OpStatus.OPEN
@@ -61,6 +84,8 @@ def refuse_if_interrupted(ctx: Context) -> OpRow | None:
             hint="run `git atomic recover` to finish it",
         )
     op = ctx.journal.open_op(ctx.worktree)
+    if op is None:
+        begun_here_as_another(ctx)
     same_worktree(ctx.repo, op)
     if op is not None and is_interrupted(op):
         raise BusyError(
