@@ -381,12 +381,9 @@ def test_a_cancelled_gate_is_interrupted_and_rolled_back_with_progress(
     assert repo.fingerprint().diff(before) == []
 
 
-def test_a_client_that_goes_away_mid_gate_leaves_the_operation_rolled_back(
-    repo: GitRepo, tmp_path: Path
-) -> None:
-    """Plain JSON-RPC lines on stdio, as any client sends them; then stdin closes mid-gate."""
-    started = tmp_path / "gate-started"
-    server = subprocess.Popen(
+def lines_server(repo: GitRepo) -> subprocess.Popen[str]:
+    """The server on pipes, for a test that writes JSON-RPC lines itself."""
+    return subprocess.Popen(
         [sys.executable, "-m", "git_atomic", "mcp"],
         cwd=repo.path,
         env=repo.env,
@@ -395,6 +392,14 @@ def test_a_client_that_goes_away_mid_gate_leaves_the_operation_rolled_back(
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_a_client_that_goes_away_mid_gate_leaves_the_operation_rolled_back(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """Plain JSON-RPC lines on stdio, as any client sends them; then stdin closes mid-gate."""
+    started = tmp_path / "gate-started"
+    server = lines_server(repo)
     assert server.stdin is not None and server.stdout is not None
 
     def send(message: dict[str, Any]) -> None:
@@ -461,15 +466,7 @@ def test_every_request_is_answered_even_a_hostile_one(repo: GitRepo) -> None:
         '{"jsonrpc": "2.0", "id": 4, "method": "ping"',  # cut short
         json.dumps({"jsonrpc": "2.0", "id": 5, "method": "ping"}),
     ]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "git_atomic", "mcp"],
-        cwd=repo.path,
-        env=repo.env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = lines_server(repo)
     assert server.stdin is not None and server.stdout is not None
     watchdog = threading.Timer(90, server.kill)  # an answer that never comes fails, not hangs
     watchdog.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -213,6 +214,15 @@ def test_a_committed_session_with_staged_work_rolls_back_exactly(repo: GitRepo) 
     same(repo.fingerprint(), before)
 
 
+def _op_on_shared(repo: GitRepo, attribute: bytes, line: int) -> dict[str, Any]:
+    """shared.txt under `attribute`, and a kept operation that rewrote its line `line`."""
+    repo.write(".gitattributes", b"shared.txt " + attribute + b"\n")
+    repo.git("add", ".gitattributes")
+    shared(repo)
+    script = f"sed -i 's/line {line}/op/' shared.txt"
+    return repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", script)
+
+
 @pytest.mark.parametrize("driver", ["union", "keep"])
 def test_a_merge_attribute_never_keeps_the_effect_it_was_to_take_back(
     repo: GitRepo, driver: str
@@ -222,12 +232,7 @@ def test_a_merge_attribute_never_keeps_the_effect_it_was_to_take_back(
     taken back and left the operation's line in the file, as if it were the user's. The effect
     is merged as text whatever the attributes say: the same hunk is refused, nothing changed."""
     repo.git("config", "merge.keep.driver", "true")
-    repo.write(".gitattributes", b"shared.txt merge=%s\n" % driver.encode())
-    repo.git("add", ".gitattributes")
-    shared(repo)
-    op = repo.atomic_json(
-        "run", "--history", "shadow", "--", "sh", "-c", "sed -i 's/line 3/op/' shared.txt"
-    )
+    op = _op_on_shared(repo, b"merge=" + driver.encode(), 3)
     repo.write("shared.txt", with_line(with_line(TEXT, 3, b"op"), 4, b"user, next to it"))
     before = repo.fingerprint()
     res = repo.atomic("rollback", "--op", op["op_id"], check=3)
@@ -304,12 +309,7 @@ def test_a_binary_merge_attribute_on_a_text_file(repo: GitRepo, attribute: str) 
     """`merge=binary` names a driver, merged as text like every other (hunks apart merge);
     `-merge` (and the `binary` macro) has git take the file whole, which no option changes:
     any change on both sides is then an overlap, refused with nothing changed."""
-    repo.write(".gitattributes", b"shared.txt %s\n" % attribute.encode())
-    repo.git("add", ".gitattributes")
-    shared(repo)
-    op = repo.atomic_json(
-        "run", "--history", "shadow", "--", "sh", "-c", "sed -i 's/line 2/op/' shared.txt"
-    )
+    op = _op_on_shared(repo, attribute.encode(), 2)
     repo.write("shared.txt", with_line(with_line(TEXT, 2, b"op"), 9, b"user, far away"))
     before = repo.fingerprint()
     if attribute == "merge=binary":
