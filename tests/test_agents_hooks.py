@@ -1428,3 +1428,22 @@ def test_a_gate_a_private_worktree_cannot_run_does_not_excuse_the_turn(repo: Git
     out = answer.json()
     assert out.get("decision") == "block", out
     assert repo.read("app.py") == b"def answer():\n    return 41\n"
+
+
+def test_a_subagents_batch_ends_its_own_calls_only(repo: GitRepo) -> None:
+    """A subagent's PostToolBatch (`agent_id`) while the main agent's shell call still runs:
+    that call's window stays open, and what it writes after the batch is the turn's."""
+    claude = ClaudeCode(repo)
+    shell, shell_post = tool_call("Bash", {"command": "make"}, 1)
+    claude.send(shell)
+    sub, sub_post = tool_call("Write", {"file_path": str(repo.path / "sub.txt")}, 2)
+    claude.send({**sub, "agent_id": "agent-7"})
+    repo.write("sub.txt", b"by the subagent\n")
+    claude.send({**sub_post, "agent_id": "agent-7"})
+    batch = {**common("PostToolBatch"), "agent_id": "agent-7", "tool_calls": [sub]}
+    claude.send(batch)
+    repo.write("app.py", b"BUG\n")  # the main agent's shell call, still running
+    claude.send(shell_post)
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"

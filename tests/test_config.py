@@ -623,3 +623,16 @@ def test_a_configuration_file_linked_out_of_the_worktree_is_never_read(
     repo.write("config/shared.toml", b'[[gates]]\nname = "inside"\nrun = "true"\n')
     os.symlink("config/shared.toml", repo.path / ".git-atomic.toml")
     assert "inside" in repo.atomic("gates", check=0).stdout
+
+
+def test_a_pyproject_linked_from_elsewhere_is_simply_not_ours(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A project file shared from outside the worktree (a monorepo's common pyproject) is never
+    read, and is no error: only our own file, linked out, is refused."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    os.symlink(shared / "pyproject.toml", repo.path / "pyproject.toml")
+    repo.atomic("run", "--", "sh", "-c", "echo op > n.txt; exit 1", check=1)
+    assert not repo.exists("n.txt")

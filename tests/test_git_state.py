@@ -391,3 +391,15 @@ def test_a_merge_undo_brought_back_is_git_s_to_abort(repo: GitRepo) -> None:
     assert aborted.returncode == 0
     assert leftovers(repo) == []
     same(repo.fingerprint(), before)
+
+
+def test_rerere_leftovers_are_not_a_half_way_state(repo: GitRepo) -> None:
+    """`rerere.enabled` leaves an empty MERGE_RR after every commit: no merge waits, and an
+    operation's effect is taken back on top of later changes as always."""
+    repo.git("config", "rerere.enabled", "true")
+    repo.git("commit", "-q", "--allow-empty", "-m", "rerere writes MERGE_RR")
+    assert (repo.path / ".git" / "MERGE_RR").exists()
+    op = repo.atomic_json("run", "--", "sh", "-c", "echo new > n.txt")
+    repo.write("u.txt", b"yours\n")
+    repo.atomic("rollback", "--op", op["op_id"], check=0)
+    assert not repo.exists("n.txt") and repo.read("u.txt") == b"yours\n"

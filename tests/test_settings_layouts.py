@@ -610,3 +610,25 @@ def test_a_linked_worktree_pointed_at_the_main_git_dir_keeps_its_open_operation(
     (w2.path / ".git").write_bytes(dot_git)
     w2.atomic("abort", check=0)
     assert oracle.walk(w2.path) == before
+
+
+def test_a_git_dir_named_dot_git_below_the_top_of_its_worktree(tmp_path: Path) -> None:
+    """A worktree whose git dir is `proj/.git` (`GIT_DIR=proj/.git GIT_WORK_TREE=.`): git lists
+    nothing in a folder named `.git`, wherever it is, so nothing is refused."""
+    top = tmp_path / "top"
+    proj = top / "proj"
+    proj.mkdir(parents=True)
+    env = hermetic_env(tmp_path / "h")
+    subprocess.run(["git", "init", "-q", str(proj)], env=env, check=True)
+    env = {**env, "GIT_DIR": str(proj / ".git"), "GIT_WORK_TREE": str(top)}
+    (top / "a.txt").write_text("a\n")
+    subprocess.run(["git", "add", "a.txt"], cwd=top, env=env, check=True)
+    subprocess.run(["git", "commit", "-qm", "i"], cwd=top, env=env, check=True)
+    repo = GitRepo(top, env)
+
+    def files() -> dict[bytes, object]:
+        return {p: v for p, v in oracle.walk(top).items() if not p.startswith(b"proj/.git/")}
+
+    before = files()
+    repo.atomic("run", "--", "sh", "-c", "echo op >> a.txt; exit 1", check=1)
+    assert files() == before

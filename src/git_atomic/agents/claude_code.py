@@ -88,8 +88,15 @@ def _handle(
             # Every call of the batch has resolved, those listed (`tool_calls` in the SDK's
             # types, `tool_results` in some descriptions of it) and those not: one the user
             # refused at the permission prompt never sends PostToolUse, and a window it left
-            # open would take what you change until the turn's end for the turn's.
-            turn.after_all(repo, session)
+            # open would take what you change until the turn's end for the turn's. A
+            # subagent's batch (`agent_id`) ends its own calls only: the main agent's may run on.
+            if _text(payload.get("agent_id")):
+                batch = _dicts(payload.get("tool_calls")) or _dicts(payload.get("tool_results"))
+                for item in batch:
+                    if _changes_files(item, dialect):
+                        turn.after(repo, _call(session, item, dialect))
+            else:
+                turn.after_all(repo, session)
             return QUIET
         if event == "Stop":
             verdicts = turn.end(repo, session, history=turn.history(environ))

@@ -163,8 +163,8 @@ def check_layout(repo: Repo) -> None:
             )
         rel = os.path.relpath(os.path.realpath(folder), root)
         parts = rel.split(os.sep)
-        if parts[0] in (".git", "..") or os.path.isabs(rel):
-            continue  # where git looks for it, or outside the worktree
+        if ".git" in parts or parts[0] == ".." or os.path.isabs(rel):
+            continue  # in a folder named .git (git lists nothing there), or outside
         if (
             repo.run("check-ignore", "-q", "--no-index", "--", rel + "/", check=False).returncode
             == 0

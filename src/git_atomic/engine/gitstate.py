@@ -91,6 +91,21 @@ class Saved:
     keep: tuple[str, ...]  # commits its files name: parents of the checkpoint, kept reachable
 
 
+def waiting_in(repo: Repo, tree: str | None) -> tuple[tuple[str, str], ...]:
+    """What of a checkpoint's `gitstate` tree has git wait for the user (IN_PROGRESS: a merge's
+    MERGE_HEAD, a rebase's folder...), by name and object: not the files such a command leaves
+    behind when it is done (`MERGE_RR`, which `rerere` keeps after every commit; `SQUASH_MSG`)."""
+    if tree is None:
+        return ()
+    top = {e.path: e for e in repo.ls_tree(tree)}
+    files = top.get(_FILES_DIR.encode())
+    if files is None:
+        return ()
+    names = {name.encode() for name, _ in IN_PROGRESS}
+    found = [(e.path.decode(), e.oid) for e in repo.ls_tree(files.oid) if e.path in names]
+    return tuple(sorted(found))
+
+
 def in_progress(repo: Repo) -> str | None:
     """What git waits for the user to finish in this worktree ("a merge"), or None."""
     for name, what in IN_PROGRESS:

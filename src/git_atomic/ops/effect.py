@@ -56,7 +56,7 @@ from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind
-from git_atomic.engine import checkpoint, indexstate, infoexclude, stashstate
+from git_atomic.engine import checkpoint, gitstate, indexstate, infoexclude, stashstate
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 from git_atomic.ops import moves, treemerge
@@ -275,7 +275,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     if _contiguous_from(current, [(snaps[frm], snaps[to]) for frm, to in changes]):
         windows = _windows([(snaps[frm], snaps[to]) for frm, to in changes])
         return Outcome(current, snaps[changes[-1][1]], exact=True, made_within=windows)
-    halfway = _halfway_conflicts(current, [(snaps[frm], snaps[to]) for frm, to in changes])
+    halfway = _halfway_conflicts(repo, current, [(snaps[frm], snaps[to]) for frm, to in changes])
     if halfway:
         return Outcome(current, None, conflicts=halfway)
     files, staged = current.files_tree, current.staged_tree
@@ -331,26 +331,27 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     return Outcome(current, target, kept=kept, made_within=target.made_within)
 
 
-def _halfway(snap: Snapshot) -> tuple[object, ...]:
+def _halfway(repo: Repo, snap: Snapshot) -> tuple[object, ...]:
     """What a worked-out state cannot hold: git's half-way state (a merge, rebase... left to
-    finish) and an index only its bytes describe (unmerged entries, one git cannot read)."""
+    finish: not what such a command leaves once done) and an index only its bytes describe
+    (unmerged entries, one git cannot read)."""
     raw = snap.index_key() if snap.index_blob is not None else None
-    return (snap.git_state, raw)
+    return (gitstate.waiting_in(repo, snap.git_state) or None, raw)
 
 
 _NONE_HALFWAY: Final = (None, None)
 
 
 def _halfway_conflicts(
-    current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]]
+    repo: Repo, current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]]
 ) -> tuple[Conflict, ...]:
     """Why the changes cannot be worked out on top of now: a target made from trees holds no
     half-way state, so one there now goes only where a change replaces it whole (the state
     now is that change's end), and a change cannot make one again. Otherwise a merge (or
     unmerged entries) the steps made, or that is yours, would be dropped without a word."""
-    now, yours = _halfway(current), True
+    now, yours = _halfway(repo, current), True
     for frm, to in pairs:
-        before, after = _halfway(frm), _halfway(to)
+        before, after = _halfway(repo, frm), _halfway(repo, to)
         if before == after:
             continue  # the change leaves it alone
         if now != before:

@@ -97,6 +97,8 @@ def _parse(path: Path, label: str, *, only_if_mentioned: bool = False) -> dict[s
     real = os.path.realpath(path)
     top = os.path.realpath(path.parent)
     if os.path.commonpath([real, top]) != top:
+        if only_if_mentioned:
+            return {}  # a project file of yours, shared from elsewhere: never ours to read
         raise ConfigError(f"{label}: a link to {real}, outside the worktree: not read")
     try:
         raw = _read_regular(Path(real))
