@@ -52,7 +52,7 @@ def apply(
     # The worktree's `.git` file first: what ties this folder to its git dir (dotgit.py).
     put_dot_git = the_plan.dot_git_changes and target.dot_git is not None
     if put_dot_git and not dotgit.put(repo, target.dot_git or b""):
-        outcome.problems.append(".git is a folder now; the .git file was not put back")
+        outcome.problems.append(".git is a folder now; the .git file (or link) was not put back")
     # What the rules on disk hide, asked before any of the target's rules is written (its
     # .git/info/exclude first of all): a file the operation deleted that the target's rules
     # would hide is not one the rules on disk hid.
