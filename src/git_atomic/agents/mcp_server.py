@@ -126,13 +126,24 @@ def _answering_parse_errors(read: Any, write: Any) -> tuple[Any, Any]:
         async with send:
             async for item in read:
                 if isinstance(item, Exception):
-                    error = types.ErrorData(code=types.PARSE_ERROR, message="Parse error")
+                    error = _parse_error(item)
                     answer = types.JSONRPCError(jsonrpc="2.0", id=None, error=error)
                     await write.send(SessionMessage(answer))
                 else:
                     await send.send(item)
 
     return receive, relay
+
+
+def _parse_error(exc: Exception) -> Any:
+    """JSON-RPC's word for a line the SDK could not read: no JSON at all (-32700), or JSON that
+    is no request, notification or response (-32600: a batch array, which MCP has no more)."""
+    import mcp_types as types
+
+    kinds = {e.get("type") for e in getattr(exc, "errors", lambda: [])()}
+    if kinds and "json_invalid" not in kinds:
+        return types.ErrorData(code=types.INVALID_REQUEST, message="Invalid Request")
+    return types.ErrorData(code=types.PARSE_ERROR, message="Parse error")
 
 
 def build(tools: Tools) -> Server[Any]:
