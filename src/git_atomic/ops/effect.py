@@ -362,8 +362,9 @@ def _halfway_conflicts(
             return ()
     if yours and now != _NONE_HALFWAY:
         what = (
-            "git's half-way state (a merge, rebase, cherry-pick... or unmerged entries in your "
-            "index) is in this worktree now: finish or abort it first"
+            "git's half-way state (a merge, rebase, cherry-pick... or index entries only the "
+            "index's bytes hold: unmerged ones, an intent-to-add whose file is gone) is in "
+            "this worktree now: finish or abort it first"
         )
     else:
         what = (
