@@ -632,3 +632,26 @@ def test_a_git_dir_named_dot_git_below_the_top_of_its_worktree(tmp_path: Path) -
     before = files()
     repo.atomic("run", "--", "sh", "-c", "echo op >> a.txt; exit 1", check=1)
     assert files() == before
+
+
+def test_a_submodule_whose_git_file_alone_was_removed_is_named(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """Git shows no change when a submodule's `.git` file goes (it does not look into a
+    gitlink's folder), and a nested repository's `.git` is never captured: the rollback cannot
+    bring it back, and says so instead of "it had changed nothing"."""
+    upstream = tmp_path / "upstream"
+    subprocess.run(["git", "init", "-q", str(upstream)], env=repo.env, check=True)
+    (upstream / "s.txt").write_text("s\n")
+    subprocess.run(["git", "add", "-A"], cwd=upstream, env=repo.env, check=True)
+    subprocess.run(["git", "commit", "-qm", "s"], cwd=upstream, env=repo.env, check=True)
+    repo.git("-c", "protocol.file.allow=always", "submodule", "-q", "add", str(upstream), "sub")
+    repo.git("commit", "-qm", "submodule")
+    res = repo.atomic("run", "--", "sh", "-c", "rm sub/.git; exit 1", check=1)
+    assert "sub: a submodule whose .git is gone" in res.stderr, res.stderr
+    assert "changed nothing" not in res.stderr
+    assert (repo.path / "sub" / "s.txt").read_text() == "s\n"
+    subprocess.run(["rm", "-rf", str(repo.path / "sub")], check=True)
+    repo.git("submodule", "-q", "update", "--init")  # the way back the warning implies
+    res = repo.atomic("run", "--", "sh", "-c", "echo x > other.txt; exit 1", check=1)
+    assert "submodule" not in res.stderr, res.stderr  # an intact one is not named

@@ -6,6 +6,7 @@ index, the branches and HEAD."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -21,6 +22,7 @@ from git_atomic.engine import (
     reconcile,
     restorefiles,
     restorekeeps,
+    safefs,
     stashstate,
 )
 from git_atomic.engine.checkpoint import Snapshot
@@ -30,6 +32,44 @@ from git_atomic.engine.restorefiles import Specials
 # The record of what a restore did, importable from here as before (restoreplan.py holds it).
 from git_atomic.engine.restoreplan import Outcome as Outcome
 from git_atomic.engine.restoreplan import Plan, head_key
+
+
+def _submodules_without_git(repo: Repo, target: Snapshot, outcome: Outcome) -> None:
+    """A submodule of the target whose folder holds something but no `.git`: an operation that
+    removed its `.git` file alone is no change to git (it does not look into a gitlink's
+    folder), and a nested repository's `.git` is never captured, so it does not come back."""
+    try:
+        if not stat.S_ISREG(os.lstat(repo.root / ".gitmodules").st_mode):
+            return
+    except OSError:
+        return  # no submodules: not a process more
+    listed = repo.run(
+        "config",
+        "-z",
+        "--blob",
+        f"{target.files_tree}:.gitmodules",
+        "--get-regexp",
+        r"^submodule\..*\.path$",
+        check=False,
+    )
+    if listed.returncode != 0:
+        return
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for item in listed.stdout.split(b"\0"):
+            path = item.split(b"\n", 1)[1] if b"\n" in item else b""
+            if not path or tree.kind(path) != stat.S_IFDIR or tree.kind(path + b"/.git"):
+                continue
+            fd = tree.folder(path)
+            if fd is None:
+                continue
+            with os.scandir(fd) as entries:
+                held = any(True for _ in entries)
+            if held:  # something in it, and no .git (an uninitialised one is empty)
+                shown = path.decode("utf-8", "backslashreplace")
+                outcome.problems.append(
+                    f"{shown}: a submodule whose .git is gone; its files are left as they are "
+                    "(a nested repository's .git is not captured, and does not come back)"
+                )
 
 
 def apply(
@@ -68,6 +108,8 @@ def apply(
         specials=specials,
     )
     failpoints.hit("restore:after-files")
+    if not paths:
+        _submodules_without_git(repo, target, outcome)
     _put_index(repo, current, target, the_plan, paths)
     failpoints.hit("restore:after-index")
     if the_plan.sparse_changes and not infoexclude.put(

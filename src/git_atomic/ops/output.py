@@ -135,7 +135,11 @@ def summary_line(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> st
         failed = [g for g in gates if not g.passed]
         if failed:
             why = f"gate {failed[0].name} failed: {failed[0].message or ''}".rstrip(": ")
-        if repo is not None and not _took_back(repo, journal, op):
+        if (
+            repo is not None
+            and not op.details.get("problems")
+            and not _took_back(repo, journal, op)
+        ):
             return f"{head} rolled back ({why}); it had changed nothing"
         unless = ", except what the warnings above name" if op.details.get("problems") else ""
         return (
