@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from testing import oracle
 from testing.gitrepo import GitRepo, State
 
 MODES = ("commits", "shadow")
@@ -468,3 +469,15 @@ def test_undo_takes_away_again_a_file_the_operation_deleted_and_then_ignored(
     assert not repo.exists("sub/data.tmp")
     repo.atomic("undo", check=0)
     same(repo.fingerprint(), before)
+
+
+def test_an_operation_cannot_set_its_own_rollbacks_budget(repo: GitRepo) -> None:
+    """`max_new_file_size` written by the operation itself (a 1-byte budget) governed its own
+    rollback: its new files were too large to hold, so they stayed ("it had changed nothing").
+    A rescue holds at least what the budget its target was captured under held."""
+    before = oracle.walk(repo.path)
+    script = "echo 'max_new_file_size = \"1B\"' > .git-atomic.toml; echo payload > y.txt; exit 1"
+    repo.atomic("run", "--", "sh", "-c", script, check=1)
+    assert oracle.walk(repo.path) == before
+    repo.atomic("undo", check=0)
+    assert repo.read("y.txt") == b"payload\n"

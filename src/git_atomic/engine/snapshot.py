@@ -59,6 +59,7 @@ def capture(
     early: Early | None = None,
     allow_unmerged: bool = False,
     known_files: frozenset[bytes] = frozenset(),
+    budget_at_least: tuple[int | None] | None = None,
 ) -> Captured:
     """Write a checkpoint of the worktree as it is now, never touching the user's index.
 
@@ -89,6 +90,9 @@ def capture(
     # take every scratch file outside: set aside first (gitlinks.py).
     gitlinks.set_aside(repo.git_dir, repo.common_dir)
     limit, protect = capture_settings(repo.root)
+    if budget_at_least is not None:  # a rescue: never a smaller budget than its target's
+        (floor,) = budget_at_least
+        limit = None if limit is None or floor is None else max(limit, floor)
     disk = Disk(repo, early, protect)
     try:
         git_side = _read_git_side(repo, disk, allow_unmerged=allow_unmerged)

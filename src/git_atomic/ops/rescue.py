@@ -8,12 +8,15 @@ restore would overwrite (unseen.py), so `undo` brings all of it back.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from git_atomic.core import failpoints
+from git_atomic.core.config import CONFIG_FILE, PYPROJECT_FILE, budget_of
 from git_atomic.core.vocab import CheckpointKind, EventKind
 from git_atomic.engine import checkpoint, discovery, gitlinks, snapshot, unseen
 from git_atomic.engine.checkpoint import Snapshot
+from git_atomic.engine.git import Repo
 from git_atomic.ops.context import Context
 
 
@@ -52,6 +55,9 @@ def save(
     all, else a capture. Also the new files too large for it to hold (none with a probe)."""
     repo = ctx.repo
     too_large: frozenset[bytes] = frozenset()
+    floor = _budget_before(repo, target)
+    if floor is not None:
+        probe = None  # taken under the budget the operation set itself: capture again
     if probe is not None and not unseen.overwritten_ignored(repo, probe.files_tree, target, paths):
         repo.update_refs(
             [f"create {ref} {probe.commit}"], message=f"git-atomic: rescue before {event}"
@@ -65,6 +71,7 @@ def save(
             also_capture=lambda tree: unseen.overwritten_ignored(repo, tree, target, paths),
             early=ctx.early,
             allow_unmerged=True,
+            budget_at_least=floor,
         )
         too_large = captured.too_large
         current = captured.snapshot
@@ -74,6 +81,25 @@ def save(
             op_id, CheckpointKind.RESCUE, current.commit, ref, f"before {event}"
         )
     return current, too_large
+
+
+def _budget_before(repo: Repo, target: Snapshot) -> tuple[int | None] | None:
+    """The size budget the target was captured under, where a configuration file was changed
+    since (an operation that set `max_new_file_size = "1B"` kept its own new files out of its
+    rollback): a rescue holds at least what that budget held. None when no file changed."""
+    changed = False
+    for name in (CONFIG_FILE, PYPROJECT_FILE):
+        try:
+            st = os.lstat(repo.root / name)
+        except OSError:
+            continue
+        changed = changed or target.captured_at is None or st.st_mtime >= target.captured_at
+    if not changed:
+        return None
+    names = [CONFIG_FILE.encode(), PYPROJECT_FILE.encode()]
+    held = {e.path: e.oid for e in repo.ls_tree_at(target.files_tree, names)}
+    raw = [repo.cat_blob(held[n]) if n in held else None for n in names]
+    return (budget_of(raw[0], raw[1]),)
 
 
 def probe_half_restored(ctx: Context) -> Snapshot:

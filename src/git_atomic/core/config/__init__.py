@@ -67,6 +67,26 @@ def load_config(root: Path) -> Config:
     return reader.config(section)
 
 
+def budget_of(own: bytes | None, pyproject: bytes | None) -> int | None:
+    """`max_new_file_size` as configuration files of these bytes say (a checkpoint's, not the
+    disk's); the default when they say nothing or cannot be read."""
+    import tomllib
+
+    try:
+        if own is not None:
+            data = tomllib.loads(own.decode("utf-8"))
+            return ConfigReader(Path(CONFIG_FILE), prefix="").config(data).max_new_file_size
+        if pyproject is not None and _may_name_us(pyproject):
+            tool = tomllib.loads(pyproject.decode("utf-8")).get("tool")
+            section = tool.get("git-atomic") if isinstance(tool, dict) else None
+            if isinstance(section, dict):
+                reader = ConfigReader(Path(PYPROJECT_FILE), prefix=PYPROJECT_TABLE)
+                return reader.config(section).max_new_file_size
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, UsageError):
+        pass
+    return DEFAULT_MAX_NEW_FILE_SIZE
+
+
 _capture_memo: dict[tuple[Path, int, int], tuple[int | None, tuple[str, ...]]] = {}
 
 
