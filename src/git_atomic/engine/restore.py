@@ -64,8 +64,9 @@ def _submodules_without_git(repo: Repo, target: Snapshot, outcome: Outcome) -> N
                 continue
             with os.scandir(fd) as entries:
                 held = any(True for _ in entries)
-            if held:  # something in it, and no .git (an uninitialised one is empty)
-                shown = path.decode("utf-8", "backslashreplace")
+            shown = path.decode("utf-8", "backslashreplace")
+            named = any(p.startswith(f"{shown}: ") for p in outcome.problems)  # by the files
+            if held and not named:  # something in it, and no .git (an uninitialised one is empty)
                 outcome.problems.append(
                     f"{shown}: a submodule whose .git is gone; its files are left as they are "
                     "(a nested repository's .git is not captured, and does not come back)"
