@@ -481,3 +481,28 @@ def test_an_operation_cannot_set_its_own_rollbacks_budget(repo: GitRepo) -> None
     assert oracle.walk(repo.path) == before
     repo.atomic("undo", check=0)
     assert repo.read("y.txt") == b"payload\n"
+
+
+@pytest.mark.parametrize("rule", ["gitignore", "info/exclude"])
+def test_undo_twice_takes_back_what_its_own_rule_hides_and_not_yours(
+    repo: GitRepo, rule: str
+) -> None:
+    """An operation adds a rule and a file it hides; abort takes both back, undo brings them
+    back, and undo again takes them back again: the file was written by the first undo's own
+    restore, after its rescue, and is that undo's to take back. One you made after it stays."""
+    repo.write("x.txt", b"a\n")
+    repo.git("add", "x.txt")
+    repo.git("commit", "-qm", "x")
+    before = oracle.walk(repo.path)
+    add_rule = (
+        "echo '*.txt' >> .gitignore" if rule == "gitignore" else "echo 'y.txt' >> .git/info/exclude"
+    )
+    repo.atomic("run", "--", "sh", "-c", f"{add_rule}; echo n > y.txt; exit 1", check=1)
+    assert oracle.walk(repo.path) == before
+    repo.atomic("undo", check=0)
+    assert repo.read("y.txt") == b"n\n"
+    time.sleep(0.05)
+    repo.write("z.txt" if rule == "gitignore" else "y2.txt", b"yours\n")
+    repo.atomic("undo", check=0)
+    assert not repo.exists("y.txt")
+    assert repo.exists("z.txt" if rule == "gitignore" else "y2.txt")

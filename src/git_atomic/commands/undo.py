@@ -22,6 +22,7 @@ rescue and writes no event.
 from __future__ import annotations
 
 from git_atomic.commands import moving
+from git_atomic.core import records
 from git_atomic.core.config import load_config
 from git_atomic.core.errors import BusyError, UsageError
 from git_atomic.core.journalrows import EventRow, OpRow
@@ -90,7 +91,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         subject = journal.op(event.op_id) if event.op_id else None
         current = moves.probe(repo)
         step = effect.Step(rescue, target)
-        found = effect.take_back(repo, [step], current)
+        found = _until_done(effect.take_back(repo, [step], current), event)
         _door(ctx, current, target, exact=found.exact)
         what = f"the last {event.kind}"
         if found.target is None:
@@ -171,6 +172,16 @@ def _last_event(ctx: context.Context, open_op: OpRow | None) -> EventRow:
             hint="commit or abort it first",
         )
     return event
+
+
+def _until_done(found: effect.Outcome, event: EventRow) -> effect.Outcome:
+    """The event's windows reach to its end: its restore wrote files after its rescue was
+    taken (an undo made again a file its own rule hides), and those are the event's to take
+    back, not files of yours."""
+    if not found.made_within:
+        return found
+    windows = tuple((a, max(b, event.at)) for a, b in found.made_within)
+    return records.replace(found, made_within=windows)
 
 
 def _undo_move(found: effect.Outcome, what: str, open_op: OpRow | None) -> moves.Move:

@@ -248,8 +248,9 @@ class Engine:
         self._set_pending(op_id, intent)
         failpoints.hit(f"{event}:before-rescue")
         target, set_aside = rescue.load_target(self.ctx, target_sha, op_id)
-        if made_within and not target.made_within:
-            target = records.replace(target, made_within=made_within)
+        if made_within:  # the target's own windows, and the move's (an undo's reach its end)
+            windows = tuple(dict.fromkeys((*target.made_within, *made_within)))
+            target = records.replace(target, made_within=windows)
         if set_aside:
             probe = None  # what was just set aside belongs in the rescue: capture it
         if rescue_sha is None:
