@@ -55,9 +55,10 @@ def save(
     all, else a capture. Also the new files too large for it to hold (none with a probe)."""
     repo = ctx.repo
     too_large: frozenset[bytes] = frozenset()
-    floor = _budget_before(repo, target)
-    if floor is not None:
-        probe = None  # taken under the budget the operation set itself: capture again
+    # An operation's own rollback (no probe: abort, a failed run, recover) goes by at least
+    # its target's budget. A move worked out from a probe (undo, rollback --op) goes by the
+    # probe's: a file it did not see is not one the move takes back.
+    floor = _budget_before(repo, target) if probe is None else None
     if probe is not None and not unseen.overwritten_ignored(repo, probe.files_tree, target, paths):
         repo.update_refs(
             [f"create {ref} {probe.commit}"], message=f"git-atomic: rescue before {event}"
