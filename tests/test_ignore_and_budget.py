@@ -508,24 +508,6 @@ def test_undo_twice_takes_back_what_its_own_rule_hides_and_not_yours(
     assert repo.exists("z.txt" if rule == "gitignore" else "y2.txt")
 
 
-def test_your_ignored_file_stays_when_only_info_exclude_changed(repo: GitRepo) -> None:
-    """An operation changes only `.git/info/exclude`; a file you make meanwhile that your own
-    `.gitignore` hides both before and after is an ignored file of yours: the abort keeps it
-    (the files the rules hide were asked only when a `.gitignore` changed)."""
-    repo.write(".gitignore", b"*.tmp\n")
-    repo.git("add", ".gitignore")
-    repo.git("commit", "-qm", "rules")
-    repo.atomic("begin", "op", check=0)
-    with (repo.path / ".git" / "info" / "exclude").open("a") as fh:
-        fh.write("*.log\n")
-    repo.write("op.log", b"the operation's\n")
-    time.sleep(0.05)
-    repo.write("user.tmp", b"yours\n")  # another shell, while the operation runs
-    repo.atomic("abort", check=0)
-    assert repo.read("user.tmp") == b"yours\n"
-    assert not repo.exists("op.log")
-
-
 def test_a_later_effect_rollback_keeps_your_file_its_probe_did_not_see(repo: GitRepo) -> None:
     """A kept operation lowered the size budget; a file you made afterwards, over that budget,
     is one the probe of `rollback --op` did not see: it stays (the rescue took it under the

@@ -97,7 +97,7 @@ def apply(
     # What the rules on disk hide, asked before any of the target's rules is written (its
     # .git/info/exclude first of all): a file the operation deleted that the target's rules
     # would hide is not one the rules on disk hid.
-    hiding = _hidden_now(repo, target, files, exclude=the_plan.exclude_changes)
+    hiding = _hidden_now(repo, target, files)
     _put_info_exclude(repo, current, target, the_plan, outcome)
     files, kept = _put_ignore_rules(repo, target, files, outcome, specials, hiding)
     restorefiles.apply_files(
@@ -158,17 +158,11 @@ class _Hiding(NamedTuple):
     hidden: list[bytes]
 
 
-def _hidden_now(
-    repo: Repo, target: Snapshot, files: Sequence[RawChange], *, exclude: bool
-) -> _Hiding:
-    """The deletions, and which of them the rules on disk hide now (asked before any of the
-    target's rules is written): where a `.gitignore` or `.git/info/exclude` changes, a file
-    both the rules now and the target's hide is an ignored file, not the operation's."""
+def _hidden_now(repo: Repo, target: Snapshot, files: Sequence[RawChange]) -> _Hiding:
     deletions = [c.path for c in files if c.status == "D"]
     kept = restorekeeps.born_before(repo, deletions, target)
     rules = [c for c in files if os.path.basename(c.path) == b".gitignore" and c.path not in kept]
-    asked = rules or exclude
-    hidden = reconcile.ignored(repo, [p for p in deletions if p not in kept]) if asked else []
+    hidden = reconcile.ignored(repo, [p for p in deletions if p not in kept]) if rules else []
     return _Hiding(deletions, set(kept), rules, hidden)
 
 
