@@ -331,12 +331,16 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     return Outcome(current, target, kept=kept, made_within=target.made_within)
 
 
-def _halfway(repo: Repo, snap: Snapshot) -> tuple[object, ...]:
+def _halfway(repo: Repo, snap: Snapshot, seen: dict[str, object]) -> tuple[object, ...]:
     """What a worked-out state cannot hold: git's half-way state (a merge, rebase... left to
     finish: not what such a command leaves once done) and an index only its bytes describe
-    (unmerged entries, one git cannot read)."""
+    (unmerged entries, one git cannot read). `seen`: each gitstate tree read once (with
+    rerere, every checkpoint has one, mostly the same)."""
     raw = snap.index_key() if snap.index_blob is not None else None
-    return (gitstate.waiting_in(repo, snap.git_state) or None, raw)
+    tree = snap.git_state
+    if tree is not None and tree not in seen:
+        seen[tree] = gitstate.waiting_in(repo, tree) or None
+    return (seen[tree] if tree is not None else None, raw)
 
 
 _NONE_HALFWAY: Final = (None, None)
@@ -349,9 +353,10 @@ def _halfway_conflicts(
     half-way state, so one there now goes only where a change replaces it whole (the state
     now is that change's end), and a change cannot make one again. Otherwise a merge (or
     unmerged entries) the steps made, or that is yours, would be dropped without a word."""
-    now, yours = _halfway(repo, current), True
+    seen: dict[str, object] = {}
+    now, yours = _halfway(repo, current, seen), True
     for frm, to in pairs:
-        before, after = _halfway(repo, frm), _halfway(repo, to)
+        before, after = _halfway(repo, frm, seen), _halfway(repo, to, seen)
         if before == after:
             continue  # the change leaves it alone
         if now != before:
