@@ -163,6 +163,7 @@ HEAVY = {
     "logging",
     "multiprocessing",
     "shlex",
+    "shutil",  # it imports bz2, lzma and zlib for its archives: copies and removals import it
     "socket",
     "sqlite3",
     "ssl",
@@ -173,17 +174,17 @@ HEAVY = {
 }
 HEAVY_ALLOWED = {
     "version": set(),
-    # The command line is parsed first. engine/watcher.py feeds Watchman its query from a file
-    # (tempfile) and reads its answers (json): json only where a Watchman server runs, as here.
-    "before scan": {"argparse", "json", "tempfile"},
-    # The journal (sqlite3, json), the commit time (datetime), a gate's command line (shlex), a
-    # git call's input from a file (tempfile). Never `dataclasses` (nor the `inspect` it
-    # imports): the records are core/records.py's.
+    # The command line is parsed first. engine/watcher.py reads Watchman's answers (json):
+    # only where a Watchman server runs. What git reads from us comes from a memory file, not
+    # tempfile's (process.py).
+    "before scan": {"argparse", "json"},
+    # The journal (sqlite3, json), the commit time (datetime), a gate's command line (shlex).
+    # Never `dataclasses` (nor the `inspect` it imports): the records are core/records.py's.
     "session": {"argparse", "datetime", "json", "shlex", "sqlite3"}
-    | {"tempfile", "hashlib"},  # hashlib: restore's check of what it overwrites (unchanged.py)
+    | {"hashlib"},  # hashlib: restore's check of what it overwrites (unchanged.py)
     # The same, and the payload and answer (json); a turn's state file is named by a hash of
-    # its session (hashlib) and written whole (tempfile).
-    "hook": {"argparse", "datetime", "hashlib", "json", "shlex"} | {"sqlite3", "tempfile"},
+    # its session (hashlib).
+    "hook": {"argparse", "datetime", "hashlib", "json", "shlex", "sqlite3"},
 }
 
 PROBE = """
@@ -263,6 +264,9 @@ def test_begin_starts_its_scan_before_the_rest_is_imported(repo: GitRepo, tmp_pa
     assert heavy(before) <= HEAVY_ALLOWED["before scan"], heavy(before)
     assert ours(everything) <= SESSION, f"new in begin: {ours(everything) - SESSION}"
     assert heavy(everything) <= HEAVY_ALLOWED["session"], heavy(everything)
+    # The objects a checkpoint writes itself are hashed by Python's own SHA code: hashlib
+    # loads OpenSSL (objectformat.py).
+    assert "hashlib" not in everything
     assert repo.atomic_json("status")["open"]["name"] == "second"
 
 

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -216,6 +215,8 @@ def _load(path: Path, layout: Layout) -> dict[str, Any]:
 
 def _write(path: Path, settings: Mapping[str, Any]) -> None:
     """Replace the file in one step: the platform never reads half of it."""
+    import tempfile  # only here, where hooks are installed: not in each hook call
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:

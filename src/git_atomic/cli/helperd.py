@@ -53,6 +53,7 @@ PRELOAD: Final = (
     "git_atomic.core.errorlog",
     "git_atomic.engine.restore",  # a rollback's restore (a checkpoint imports none of it)
     "git_atomic.engine.lfskeep",  # a restore's kept content (and its hmac, secrets)
+    "_sha1",  # the objects a checkpoint writes itself (objectformat.py)
     "tomllib",  # every capture reads `max_new_file_size` from .git-atomic.toml or pyproject.toml
 )
 MAX_CHILDREN: Final = 16  # more at once: the command runs in the client

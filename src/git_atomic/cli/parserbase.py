@@ -9,6 +9,8 @@ to (an agent's hook call parses its own command's options, not the other eightee
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from typing import Any, NoReturn
 
 from git_atomic.core.errors import UsageError
@@ -16,8 +18,58 @@ from git_atomic.core.errors import UsageError
 PROG = "git-atomic"
 
 
+def _untranslated(message: str) -> str:
+    return message
+
+
+def _untranslated_n(singular: str, plural: str, n: int) -> str:
+    return singular if n == 1 else plural
+
+
+# argparse asks gettext for a translation of each of its phrases (one per option it adds),
+# which imports `locale` and looks for catalogues on disk each time. Python ships none for
+# argparse, and our own words are English: its words are taken as they are (2 ms of each
+# command; agents run many).
+argparse._ = _untranslated  # type: ignore[attr-defined]
+argparse.ngettext = _untranslated_n  # type: ignore[attr-defined]
+
+
+def _columns() -> int:
+    """The terminal's width as `shutil.get_terminal_size` measures it, without importing
+    shutil (and the archive modules it imports: 3 ms of each command)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's own, measuring the terminal without shutil: argparse makes one for every
+    option it adds (to check its metavar), not only for help."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = _columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 class Parser(argparse.ArgumentParser):
     """A command's parser (and the top one's): its errors are one-line `UsageError`s."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         # The report adds "git-atomic: " itself; a command's parser names its command.

@@ -8,7 +8,6 @@ are hashed with `--no-filters` (`raw_tree`).
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import time
 from collections.abc import Sequence
@@ -255,7 +254,9 @@ def _written_tree(
     repo: Repo, filtered_index: Path, edits: dict[bytes, tuple[str, str] | None], scratch: Path
 ) -> str:
     """Past a few hundred files, a copy of the scan index edited and written is cheaper."""
-    shutil.copy2(filtered_index, scratch)
+    from git_atomic.engine import indexstate  # not before the scan starts (early.py)
+
+    indexstate.copy_index(filtered_index, scratch)
     env = {"GIT_INDEX_FILE": str(scratch)}
     try:
         info = b"".join(

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -206,6 +205,8 @@ def _aside(rel: bytes) -> bytes:
 
 def _clear(tree: safefs.Tree, rel: bytes) -> None:
     """Remove what stands at `rel` (a link itself; a folder with what is in it)."""
+    import shutil
+
     kind = tree.kind(rel)
     if kind == stat.S_IFDIR:
         parent = tree._parent(rel)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import stat
 import time
 from collections.abc import Mapping, Sequence
@@ -267,6 +266,8 @@ def _kinds(repo: Repo, oids: Sequence[str]) -> dict[str, str]:
 
 
 def _remove(path: Path) -> None:
+    import shutil
+
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)  # a link in it is removed itself, never followed
     else:

@@ -7,7 +7,6 @@ cannot describe it (checkpoint.py); `put_index` makes the index a checkpoint's a
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -96,7 +95,7 @@ def install_index(repo: Repo, source: Path) -> None:
         try:
             os.replace(source, lock)
         except OSError:
-            shutil.copy2(source, lock)
+            indexstate.copy_index(source, lock)
         try:
             os.replace(lock, repo.index_path)
         except IsADirectoryError:

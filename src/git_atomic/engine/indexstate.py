@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 from collections.abc import Mapping, Set
 from pathlib import Path
@@ -161,6 +160,17 @@ def version(index: Path) -> int | None:
     return int.from_bytes(head[4:8], "big") if head[:4] == b"DIRC" else None
 
 
+def copy_index(source: Path, dest: Path) -> None:
+    """A copy of an index file with its times, as `shutil.copy2` makes one (without importing
+    shutil: 3 ms of a command). git judges an entry racily clean by the index file's mtime:
+    entries git trusted stay trusted, racy ones stay racy."""
+    with open(source, "rb") as src, open(dest, "wb") as out:
+        while chunk := src.read(1 << 20):
+            out.write(chunk)
+        st = os.fstat(src.fileno())
+    os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
 def rebuild(
     repo: Repo,
     *,
@@ -179,8 +189,7 @@ def rebuild(
         current_flags = IndexFlags()
         changes = []
     else:
-        # copy2 keeps the mtime: entries git trusted stay trusted, racy ones stay racy.
-        shutil.copy2(repo.index_path, scratch)
+        copy_index(repo.index_path, scratch)
         changes = repo.diff_trees(current_tree, target_tree)
     removed = {c.path for c in changes if c.status in ("D", "T")}
     removed |= set(current_flags.intent_to_add) | set(target_flags.intent_to_add)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
@@ -108,6 +107,8 @@ def remove_worktree(repo: Repo, path: Path) -> bool:
     Not `git worktree prune`: that also forgets the user's own worktrees whose folders are
     missing right now (an unmounted disk), so only our entries are removed, by name.
     """
+    import shutil
+
     admin = admin_dirs(repo, path)
     if path.exists():
         repo.run("worktree", "remove", "--force", "--force", str(path), check=False)
@@ -151,12 +152,16 @@ def stale_admin_dirs(repo: Repo) -> list[Path]:
 
 
 def remove_admin_dir(folder: Path) -> None:
+    import shutil
+
     shutil.rmtree(folder, ignore_errors=True)
 
 
 def _force_rmtree(path: Path) -> None:
     """What `worktree remove` left (it refuses some cases): also folders the command made
     read-only."""
+    import shutil
+
     for folder, _dirs, _files in os.walk(path):
         with contextlib.suppress(OSError):
             os.chmod(folder, 0o700)

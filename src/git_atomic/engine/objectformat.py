@@ -9,10 +9,42 @@ import os
 import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 EMPTY_TREE: Final = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # SHA-1's
 EMPTY_TREE_SHA256: Final = "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321"
+
+
+# Below this many bytes an object is hashed by Python's own SHA code: hashlib's import loads
+# OpenSSL (2-3 ms of every command), and the trees and small blobs a capture writes are hashed
+# in microseconds either way. Above it OpenSSL is several times faster.
+_SMALL: Final = 1 << 18
+
+
+def object_id(kind: bytes, data: bytes, *, sha256: bool) -> str:
+    """The id git gives `data` as an object of `kind` (b"blob", b"tree"...)."""
+    raw = kind + b" %d\0" % len(data) + data
+    return _hasher(sha256, len(raw))(raw).hexdigest()
+
+
+class _Digest(Protocol):
+    def hexdigest(self) -> str: ...
+
+
+def _hasher(sha256: bool, size: int) -> Callable[[bytes], _Digest]:
+    if size < _SMALL:
+        # Python's own modules: _sha1, _sha2 (3.12 and later) or _sha256 (3.11); a Python
+        # built with OpenSSL's alone has none of them.
+        own = (("_sha2", "sha256"), ("_sha256", "sha256")) if sha256 else (("_sha1", "sha1"),)
+        for module, name in own:
+            try:
+                found: Callable[[bytes], _Digest] = getattr(__import__(module), name)
+            except (ImportError, AttributeError):
+                continue
+            return found
+    import hashlib
+
+    return hashlib.sha256 if sha256 else hashlib.sha1
 
 
 def write_trees(
@@ -93,12 +125,8 @@ def tree_id(entries: Mapping[bytes, bytes]) -> str:
     """The id git gives the tree of these entries (name -> b"mode kind oid"): its entries
     sorted as git sorts them (a folder as if its name ended in "/"), modes without leading
     zeros, ids in binary; SHA-1 or SHA-256 by the length of the ids."""
-    import hashlib
-
     body, sha256 = tree_body(entries)
-    digest = hashlib.sha256() if sha256 else hashlib.sha1()
-    digest.update(b"tree %d\0" % len(body) + body)
-    return digest.hexdigest()
+    return object_id(b"tree", body, sha256=sha256)
 
 
 def tree_body(entries: Mapping[bytes, bytes]) -> tuple[bytes, bool]:
@@ -129,11 +157,10 @@ def write_loose_blob(objects_dir: Path, data: bytes, *, sha256: bool) -> str:
 def write_loose(objects_dir: Path, kind: bytes, data: bytes, *, sha256: bool) -> str:
     """An object written loose, as git writes one. An object already there is only
     freshened (its mtime), as git does, so that a `gc` running now does not take it for old."""
-    import hashlib
     import zlib
 
     raw = kind + b" %d\0" % len(data) + data
-    oid = (hashlib.sha256 if sha256 else hashlib.sha1)(raw).hexdigest()
+    oid = _hasher(sha256, len(raw))(raw).hexdigest()
     folder = objects_dir / oid[:2]
     final = folder / oid[2:]
     try:
@@ -158,12 +185,7 @@ def freshen_loose(objects_dir: Path, kind: bytes, data: bytes, *, sha256: bool) 
     """The id of `data` as an object of `kind`, when that object is already stored loose: its
     mtime freshened, as git does before it would write it again, so that a `gc` running now
     does not take it for old. None when it is not stored loose (or cannot be freshened)."""
-    import hashlib
-
-    digest = hashlib.sha256() if sha256 else hashlib.sha1()
-    digest.update(kind + b" %d\0" % len(data))
-    digest.update(data)
-    oid = digest.hexdigest()
+    oid = object_id(kind, data, sha256=sha256)
     try:
         os.utime(objects_dir / oid[:2] / oid[2:])
     except OSError:
@@ -175,7 +197,6 @@ def read_loose(objects_dir: Path, oid: str) -> tuple[bytes, bytes] | None:
     """(kind, content) of an object stored loose, read without a process and checked against
     its id; None when it is not there loose (packed, in another store, or not what its name
     says): ask git then."""
-    import hashlib
     import zlib
 
     if len(oid) not in (40, 64) or not all(c in "0123456789abcdef" for c in oid):
@@ -203,8 +224,8 @@ def read_loose(objects_dir: Path, oid: str) -> tuple[bytes, bytes] | None:
         return None
     if len(body) != int(size):
         return None
-    digest = hashlib.sha256 if len(oid) == 64 else hashlib.sha1
-    if digest(header + b"\0" + body).hexdigest() != oid:
+    raw = header + b"\0" + body
+    if _hasher(len(oid) == 64, len(raw))(raw).hexdigest() != oid:
         return None
     return kind, body
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import stat
 from collections.abc import Sequence
 from types import TracebackType
@@ -205,6 +204,8 @@ class Tree:
         git reading `rel` by name would follow a link in its folders. (A copy, not a hard link:
         a link changes the file's ctime, and git would take it for changed.) False when `rel`
         is not a regular file."""
+        import shutil
+
         fd = self._open_regular(rel)
         if fd is None:
             return False

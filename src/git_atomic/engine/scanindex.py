@@ -82,9 +82,9 @@ def share(source: Path, copy: Path) -> None:
     try:
         os.link(source, copy)
     except OSError:
-        import shutil
+        from git_atomic.engine import indexstate  # not before the scan starts (early.py)
 
-        shutil.copy2(source, copy)
+        indexstate.copy_index(source, copy)
 
 
 def update_paths(

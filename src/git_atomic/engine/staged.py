@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -231,7 +230,7 @@ def _merged_side(repo: Repo, index: Path) -> str:
     scratch = repo.scratch_path("merged")
     env = {"GIT_INDEX_FILE": str(scratch)}
     try:
-        shutil.copy2(index, scratch)
+        indexstate.copy_index(index, scratch)
         listing = repo.out("ls-files", "-u", "-z", env=env)
         paths = {item.partition(b"\t")[2] for item in listing.split(b"\0") if item}
         repo.run(
