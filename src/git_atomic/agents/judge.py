@@ -288,7 +288,8 @@ def _take_back(
     if found.changes_something:
         done = effect.carry_out(Engine(ctx), found, op_id=record.op_id, event=EventKind.ROLLBACK)
         rescue = done.rescue
-        if done.outcome.left or done.outcome.refs_left:  # another writer's: left as they are
+        # Another writer's (left as they are), or what the system refused.
+        if done.outcome.left or done.outcome.refs_left or done.outcome.failed:
             message = "; ".join(done.outcome.problems)
     failed_phase = FailedPhase.EXEC if cause else FailedPhase.VALIDATE
     _close(ctx, record.op_id, OpStatus.ROLLED_BACK, failed_phase=failed_phase)

@@ -178,6 +178,8 @@ def op_detail(op: OpRow, done: moves.Done, *, emergency: bool = False) -> dict[s
         detail["changed_since_rescue"] = [p.decode("utf-8", "surrogateescape") for p in done.left]
     if done.refs_left:
         detail["refs_moved_since_rescue"] = list(done.refs_left)
+    if done.failed:
+        detail["not_restored"] = [p.decode("utf-8", "surrogateescape") for p in done.failed]
     if emergency:
         detail["emergency"] = True
     return detail
@@ -255,6 +257,7 @@ def report_done(
         kept=move.kept,
         left=[p.decode("utf-8", "surrogateescape") for p in done.left],
         refs_left=done.refs_left,
+        failed=[p.decode("utf-8", "surrogateescape") for p in done.failed],
     )
     if json_out:
         output.emit(
@@ -292,21 +295,27 @@ def report_done(
     ]
     index = f" (and {' and '.join(also)})" if also else ""
     output.say(f"git-atomic: {said}; {n} path{'s' if n != 1 else ''} changed{index}{hint}")
-    return left_exit(len(done.left) + len(done.refs_left))
+    return left_exit(len(done.left) + len(done.refs_left), failed=len(done.failed))
 
 
-def left_exit(left: int) -> int:
-    """Exit 3 when another writer's paths or refs were left as they are: the move is not all
-    done, and what it left is theirs (the warnings above name each one). Of the exit codes
-    (docs/reference.md) 3 is the one a script must not take for success: a busy state that
-    made us refuse; here for those paths only, the rest is done."""
-    if not left:
+def left_exit(left: int, *, failed: int = 0) -> int:
+    """Exit 3 when another writer's paths or refs were left as they are, or paths could not be
+    put back (`failed`): the move is not all done (the warnings above name each one). Of the
+    exit codes (docs/reference.md) 3 is the one a script must not take for success: a busy
+    state that made us refuse; here for those paths only, the rest is done."""
+    if not left and not failed:
         return 0
-    output.say(
-        f"git-atomic: {left} path{'s' if left != 1 else ''} or ref{'s' if left != 1 else ''} "
-        "changed by someone else while this ran were left as they are: the tree is not "
-        "entirely at the target (exit 3)"
-    )
+    if left:
+        output.say(
+            f"git-atomic: {left} path{'s' if left != 1 else ''} or ref{'s' if left != 1 else ''} "
+            "changed by someone else while this ran were left as they are: the tree is not "
+            "entirely at the target (exit 3)"
+        )
+    if failed:
+        output.say(
+            f"git-atomic: {failed} path{'s' if failed != 1 else ''} could not be put back "
+            "(the warnings above say why): the tree is not entirely at the target (exit 3)"
+        )
     return int(Exit.REFUSED)
 
 

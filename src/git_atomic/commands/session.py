@@ -130,6 +130,7 @@ def _abort(*, json_out: bool, early: Early | None) -> int:
         left = [
             *(done.details.get("changed_since_rescue") or ()),
             *(done.details.get("refs_moved_since_rescue") or ()),
+            *(done.details.get("not_restored") or ()),
         ]
         if json_out:
             output.emit(results.operation(ctx.journal, done))

@@ -128,7 +128,7 @@ def apply(
         outcome.problems.append("your stashes were changed by someone else; left as they are")
     _move_head(repo, current, target, the_plan, reason, outcome)
     _report_left(the_plan, outcome)
-    left = set(outcome.left)
+    left = {*outcome.left, *outcome.failed}
     outcome.changed = [c for c in the_plan.path_changes() if c.path not in left]
     return outcome
 

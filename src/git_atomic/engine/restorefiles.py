@@ -82,9 +82,10 @@ def _nested_repositories(
             try:
                 tree.make_folders(root)
             except safefs.Blocked as exc:
-                outcome.problems.append(
-                    f"{_show(exc.path)} is in the way of the folder {_show(root)}"
-                )
+                outcome.cannot(root + b"/", f"{_show(exc.path)} is in the way")
+                continue
+            except OSError as exc:
+                outcome.cannot(root + b"/", _why(exc))
                 continue
             outcome.problems.append(
                 f"{_show(root)}: a nested repository (a submodule?) was here; its contents are "
@@ -104,18 +105,26 @@ def _remove(
     """Remove the old files and links, deepest first; the folders they were in."""
     emptied: set[bytes] = set()
     for c in sorted(removals, key=lambda c: c.path, reverse=True):
-        kind = tree.kind(c.path)
-        if kind is None:
-            continue  # not there, or beyond a link (the link has its own entry)
-        if kind == stat.S_IFDIR:
-            outcome.problems.append(f"{_show(c.path)} is a folder now; left as it is")
+        try:
+            kind = tree.kind(c.path)
+            if kind is None:
+                continue  # not there, or beyond a link (the link has its own entry)
+            if kind == stat.S_IFDIR:
+                outcome.cannot(c.path, "it is a folder now")
+                continue
+            found = unchanged.remove(tree, c.path, _was(c, kept))
+        except OSError as exc:  # the system refuses (a read-only folder, an immutable file)
+            outcome.cannot(c.path, _why(exc))
             continue
-        found = unchanged.remove(tree, c.path, _was(c, kept))
         if found is unchanged.Found.CHANGED:
             outcome.left.append(c.path)
         elif found is unchanged.Found.SAME:
             emptied.add(os.path.dirname(c.path))
     return emptied
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 def _write(
@@ -127,8 +136,6 @@ def _write(
     kept: Kept_,
 ) -> None:
     """Write the new files and links, or only change a file's mode where that is all."""
-    from git_atomic.engine import lfskeep  # read only by a restore
-
     blobs = dict(
         repo.cat_blobs(
             c.new_oid
@@ -138,27 +145,44 @@ def _write(
     )
     umask = _umask()
     for c in writes:
-        mode = _new_mode(tree, c, umask)
-        if _chmodded(tree, c, mode, outcome, kept):
-            continue
-        # The bytes first: a file whose bytes cannot be had is left as it is, never removed.
         try:
-            data = _bytes_of(repo, c, blobs, kept)
-        except lfskeep.DamagedContent as exc:
-            outcome.problems.append(f"cannot restore {_show(c.path)}: {exc}")
-            outcome.left.append(c.path)  # not restored: the command says so, and exits 3
-            continue
-        if not _made_way(tree, c, outcome, specials, kept):
-            continue
-        try:
-            if c.new_mode == SYMLINK:
-                tree.symlink(c.path, data)
-            else:
-                tree.write(c.path, data, mode)
-        except FileExistsError:  # made since the look above: never written over
-            outcome.left.append(c.path)
+            _write_one(repo, tree, c, umask, blobs, outcome, specials, kept)
+        except OSError as exc:  # the system refuses (a read-only folder, a full disk)
+            outcome.cannot(c.path, _why(exc))
             continue
         failpoints.hit("restore:after-write")
+
+
+def _write_one(
+    repo: Repo,
+    tree: safefs.Tree,
+    c: RawChange,
+    umask: int,
+    blobs: dict[str, bytes],
+    outcome: Outcome,
+    specials: Specials,
+    kept: Kept_,
+) -> None:
+    from git_atomic.engine import lfskeep
+
+    mode = _new_mode(tree, c, umask)
+    if _chmodded(tree, c, mode, outcome, kept):
+        return
+    # The bytes first: a file whose bytes cannot be had is left as it is, never removed.
+    try:
+        data = _bytes_of(repo, c, blobs, kept)
+    except lfskeep.DamagedContent as exc:
+        outcome.cannot(c.path, str(exc))
+        return
+    if not _made_way(tree, c, outcome, specials, kept):
+        return
+    try:
+        if c.new_mode == SYMLINK:
+            tree.symlink(c.path, data)
+        else:
+            tree.write(c.path, data, mode)
+    except FileExistsError:  # made since the look above: never written over
+        outcome.left.append(c.path)
 
 
 def _bytes_of(repo: Repo, c: RawChange, blobs: dict[str, bytes], kept: Kept_) -> bytes:
@@ -211,9 +235,10 @@ def _made_way(
     # A folder of nothing but empty folders holds nothing to lose (a checkpoint keeps
     # those that stood where files were): it makes way. One with files in it does not.
     if kind == stat.S_IFDIR and not tree.remove_empty_folders(c.path):
-        outcome.problems.append(
-            f"cannot restore {_show(c.path)}: a folder is in the way, holding files no "
-            "checkpoint holds (ignored files, or a repository of its own)"
+        outcome.cannot(
+            c.path,
+            "a folder is in the way, holding files no checkpoint holds (a repository of its "
+            "own, or files past the size budget)",
         )
         return False
     # What the plan starts from holds nothing here for an added path (or for one whose
@@ -226,13 +251,13 @@ def _make_target_folders(
 ) -> None:
     """The target's empty folders, made again after its files."""
     for folder in folders:
-        specials.make_way(tree, folder, outcome)
         try:
+            specials.make_way(tree, folder, outcome)
             tree.make_folders(folder)
         except safefs.Blocked as exc:
-            outcome.problems.append(
-                f"{_show(exc.path)} is in the way of the folder {_show(folder)}"
-            )
+            outcome.cannot(folder + b"/", f"{_show(exc.path)} is in the way")
+        except OSError as exc:
+            outcome.cannot(folder + b"/", _why(exc))
 
 
 def _permissions_kept(st: os.stat_result | None, mode: int) -> int:
@@ -270,7 +295,7 @@ def _make_parents(tree: safefs.Tree, path: bytes, outcome: Outcome) -> bool:
     except safefs.Blocked as exc:
         # An ignored file or a link stands where a folder must be; the snapshot says the
         # folder is ours, the ignored file is not captured: move nothing, report it.
-        outcome.problems.append(f"{_show(exc.path)} is in the way of {_show(path)}")
+        outcome.cannot(path, f"{_show(exc.path)} is in the way")
         return False
     return True
 
@@ -319,12 +344,14 @@ class Specials:
 
     def remake(self, tree: safefs.Tree, outcome: Outcome) -> None:
         for path, mode in sorted(self.fifos.items()):
-            if tree.kind(path) is not None or not _make_parents(tree, path, outcome):
-                continue
             try:
+                if tree.kind(path) is not None or not _make_parents(tree, path, outcome):
+                    continue
                 tree.mkfifo(path, mode)
             except FileExistsError:
                 outcome.left.append(path)
+            except OSError as exc:
+                outcome.cannot(path, _why(exc))
 
 
 def _fifos(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> dict[bytes, int]:

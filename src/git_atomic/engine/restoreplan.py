@@ -43,6 +43,16 @@ class Outcome:
     # captured: left as they are, in no checkpoint (unchanged.py).
     left: list[bytes] = field(default_factory=list)
     refs_left: list[str] = field(default_factory=list)  # HEAD, branches: the same, for refs
+    # Paths the restore could not put back, for a reason `problems` gives (a folder holding
+    # files no checkpoint holds in the way, a file the system refuses to remove): left as they
+    # are, and the command exits 3.
+    failed: list[bytes] = field(default_factory=list)
+
+    def cannot(self, path: bytes, why: str) -> None:
+        """`path` could not be put back, because `why`: left as it is."""
+        shown = path.decode("utf-8", "backslashreplace")
+        self.problems.append(f"cannot restore {shown}: {why}; left as it is")
+        self.failed.append(path)
 
 
 @dataclass(frozen=True)

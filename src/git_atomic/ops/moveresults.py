@@ -52,6 +52,7 @@ class MoveFacts:
     kept: tuple[str, ...]
     changed_since_rescue: tuple[str, ...] = ()  # written by someone else meanwhile: left
     refs_moved_since_rescue: tuple[str, ...] = ()
+    not_restored: tuple[str, ...] = ()  # could not be put back (`problems` says why): left
 
 
 @dataclass(frozen=True)

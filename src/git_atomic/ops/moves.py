@@ -82,6 +82,7 @@ class Done:
     # Written by someone else after the rescue: left as they are (restore.Outcome.left).
     left: tuple[bytes, ...] = ()
     refs_left: tuple[str, ...] = ()  # HEAD and branches moved by someone else meanwhile
+    failed: tuple[bytes, ...] = ()  # not put back, for a reason `problems` gives
 
 
 def probe(repo: Repo) -> Snapshot:
@@ -133,6 +134,7 @@ def carry_out(
         tuple(outcome.problems),
         tuple(outcome.left),
         tuple(outcome.refs_left),
+        tuple(outcome.failed),
     )
 
 
@@ -145,6 +147,7 @@ def describe(
     kept: Sequence[str] = (),
     left: Sequence[str] = (),
     refs_left: Sequence[str] = (),
+    failed: Sequence[str] = (),
 ) -> moveresults.MoveFacts:
     """What the move changes: paths (and how), HEAD, branches, index, the commits that would
     no longer be on any branch (or a detached HEAD) afterwards, and git's unfinished command (a
@@ -184,6 +187,7 @@ def describe(
         kept=tuple(kept),
         changed_since_rescue=tuple(left),
         refs_moved_since_rescue=tuple(refs_left),
+        not_restored=tuple(failed),
     )
 
 

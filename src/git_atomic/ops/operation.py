@@ -418,6 +418,10 @@ def rollback_op(
         ]
     if result.outcome.refs_left:
         detail["refs_moved_since_rescue"] = result.outcome.refs_left
+    if result.outcome.failed:
+        detail["not_restored"] = [
+            p.decode("utf-8", "surrogateescape") for p in result.outcome.failed
+        ]
     return engine.close(
         op.id, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase, detail=detail
     )

@@ -210,6 +210,8 @@ def operation_json(r: results.OperationResult) -> JsonObject:
         obj["changed_since_rescue"] = r.changed_since_rescue
     if r.refs_moved_since_rescue is not None:
         obj["refs_moved_since_rescue"] = r.refs_moved_since_rescue
+    if r.not_restored is not None:
+        obj["not_restored"] = r.not_restored
     if r.held_back is not None:
         obj["held_back"] = r.held_back
     if r.tdd is not None:
@@ -324,6 +326,7 @@ def _facts_json(f: moveresults.MoveFacts) -> JsonObject:
         "kept": list(f.kept),
         "changed_since_rescue": list(f.changed_since_rescue),
         "refs_moved_since_rescue": list(f.refs_moved_since_rescue),
+        "not_restored": list(f.not_restored),
     }
 
 
