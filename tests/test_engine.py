@@ -256,18 +256,48 @@ def test_an_intent_to_add_entry_without_its_file_keeps_the_raw_index(repo: GitRe
     assert repo.fingerprint().diff(before) == []
 
 
-def test_an_intent_to_add_file_a_folder_now_blocks_is_reported_not_fatal(repo: GitRepo) -> None:
+def test_an_intent_to_add_file_a_folder_now_blocks_comes_back_its_ignored_files_held(
+    repo: GitRepo,
+) -> None:
+    """A folder of ignored files where a file comes back: as with an ignored file where a
+    folder comes back, the rescue holds them and the folder makes way; `undo` brings them
+    back."""
     repo.write(".gitignore", b"*.log\n")
     repo.write("x", b"intent\n")
     repo.git("add", "-N", "x")
     snap = _capture(repo, "refs/atomic/test/pre")
     repo.git("rm", "-q", "--cached", "x")
     os.unlink(repo.path / "x")
-    repo.write("x/kept.log", b"ignored, not ours to delete\n")
+    repo.write("x/kept.log", b"ignored, held by the rescue\n")
+    eng = _engine(repo)
+    res = eng.rollback_to(None, snap.commit, event="rollback")
+    assert res.outcome.problems == [] and res.outcome.failed == []
+    assert repo.read("x") == b"intent\n"
+    assert repo.git("ls-files", "-t", "-v", "--", "x").split()[1] == "x"
+    assert repo.git("cat-file", "-p", f"{res.rescue}:files/x/kept.log") == (
+        "ignored, held by the rescue\n"
+    )
+    eng.rollback_to(None, res.rescue, event="undo")
+    assert repo.read("x/kept.log") == b"ignored, held by the rescue\n"
+
+
+def test_a_repository_where_a_file_comes_back_is_reported_not_fatal(repo: GitRepo) -> None:
+    """A folder holding a repository of its own where a file comes back: not ours to remove;
+    the file is named as not put back, the rest is done."""
+    repo.write("x", b"tracked\n")
+    repo.write("y", b"y\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "x")
+    snap = _capture(repo, "refs/atomic/test/pre")
+    os.unlink(repo.path / "x")
+    subprocess.run(["git", "init", "-q", str(repo.path / "x")], check=True, env=repo.env)
+    repo.write("x/inner.txt", b"another repository's\n")
+    repo.write("y", b"changed\n")
     res = _engine(repo).rollback_to(None, snap.commit, event="rollback")
+    assert res.outcome.failed == [b"x"]
     assert any("a folder is in the way, holding files" in p for p in res.outcome.problems)
-    assert repo.read("x/kept.log") == b"ignored, not ours to delete\n"
-    assert not [p for p in repo.git("ls-files").split() if p.startswith("x")]
+    assert repo.read("x/inner.txt") == b"another repository's\n"
+    assert repo.read("y") == b"y\n"
 
 
 def test_no_index_file_and_back(empty_repo: GitRepo) -> None:

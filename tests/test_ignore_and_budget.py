@@ -519,3 +519,67 @@ def test_a_later_effect_rollback_keeps_your_file_its_probe_did_not_see(repo: Git
     repo.atomic("rollback", "--op", op["op_id"], check=0)
     assert repo.read("user.bin") == b"u" * 5000
     assert not repo.exists(".git-atomic.toml")
+
+
+# --- a folder of ignored files where a file or link comes back -----------------------------
+@pytest.mark.parametrize("kind", ["file", "link"])
+def test_a_folder_of_ignored_output_where_a_file_comes_back_makes_way(
+    repo: GitRepo, kind: str
+) -> None:
+    """The operation put a folder where a tracked file (or link) was, and its build output,
+    ignored, in it: the rollback holds that output in its rescue, takes the folder away and
+    puts the file back; `undo` brings the folder and its output back."""
+    repo.write(".gitignore", b"*.log\n")
+    if kind == "link":
+        os.symlink("target-of-the-link", repo.path / "conf")
+    else:
+        repo.write("conf", b"data\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "conf")
+    before = repo.fingerprint()
+    script = "rm conf; mkdir -p conf/out; echo x > conf/x; echo o > conf/out/b.log; exit 1"
+    res = repo.atomic("run", "-n", "swap", "--", "sh", "-c", script, check=1)
+    assert "cannot restore" not in res.stderr, res.stderr
+    same(repo.fingerprint(), before)
+    if kind == "link":
+        assert os.readlink(repo.path / "conf") == "target-of-the-link"
+    else:
+        assert repo.read("conf") == b"data\n"
+    repo.atomic("undo", check=0)
+    assert repo.read("conf/out/b.log") == b"o\n" and repo.read("conf/x") == b"x\n"
+
+
+def test_an_effect_rollback_holds_your_ignored_file_in_its_folder(repo: GitRepo) -> None:
+    """A kept operation put a folder where a file was; you put an ignored file in it later.
+    Taking the operation back puts the file back: yours is held by the rescue (named by
+    `undo`'s window, never lost), and the command says what it did."""
+    repo.write(".gitignore", b"*.log\n")
+    repo.write("conf", b"data\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "conf")
+    script = "rm conf; mkdir conf; echo x > conf/x"
+    repo.atomic("run", "-n", "swap", "--history", "shadow", "--", "sh", "-c", script, check=0)
+    repo.write("conf/local.log", b"yours\n")
+    res = repo.atomic_json("rollback", check=0)
+    assert repo.read("conf") == b"data\n"
+    rescue = res["checkpoints"]["rescue"]
+    assert repo.git("cat-file", "-p", f"{rescue}:files/conf/local.log") == "yours\n"
+    repo.atomic("undo", check=0)
+    assert repo.read("conf/local.log") == b"yours\n" and repo.read("conf/x") == b"x\n"
+
+
+def test_a_repository_where_a_file_comes_back_stays_and_is_named(repo: GitRepo) -> None:
+    repo.write("conf", b"data\n")
+    repo.write("other.txt", b"before\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "conf")
+    repo.atomic("begin", "vendor", check=0)
+    os.unlink(repo.path / "conf")
+    subprocess.run(["git", "init", "-q", str(repo.path / "conf")], check=True, env=repo.env)
+    repo.write("conf/inner.txt", b"its own\n")
+    repo.write("other.txt", b"by the operation\n")
+    res = repo.atomic("abort", check=3)
+    assert "cannot restore conf: a folder is in the way" in res.stderr, res.stderr
+    assert "not entirely at PRE-OP" in res.stderr
+    assert repo.read("conf/inner.txt") == b"its own\n"
+    assert repo.read("other.txt") == b"before\n"

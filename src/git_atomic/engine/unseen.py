@@ -27,6 +27,7 @@ def overwritten_ignored(
     changes = repo.diff_trees(current_tree, target.files_tree, paths)
     held = {c.path for c in changes if c.status in ("D", "T")}
     found: dict[bytes, None] = {}
+    in_the_way: list[bytes] = []  # folders where a file or link comes back
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for c in changes:
             if c.status != "A" or c.new_mode == GITLINK:
@@ -41,7 +42,9 @@ def overwritten_ignored(
                     break
             else:
                 kind = tree.kind(c.path)  # beyond a link: not there (never read through it)
-                if kind is not None and kind != stat.S_IFDIR:
+                if kind == stat.S_IFDIR:
+                    in_the_way.append(c.path)
+                elif kind is not None:
                     found[c.path] = None
         # The target's empty folders: a FIFO, a socket or an ignored file where one comes back
         # is in its way too (git does not see an untracked FIFO at all).
@@ -51,6 +54,12 @@ def overwritten_ignored(
             kind = tree.kind(folder)
             if kind is not None and kind != stat.S_IFDIR and folder not in held:
                 found[folder] = None
+    # The ignored files in a folder that stands where a file comes back (an operation's build
+    # output in the folder it put in a file's place): the folder is removed once they are
+    # held; a repository of its own in it (`dir/`) is not ours, and keeps the folder.
+    if in_the_way:
+        ignored = ignores.ignored_in(repo, in_the_way) or []
+        found.update((p, None) for p in ignored if p[-1:] != b"/")
     saved = list(found)
     saved += [p for p in _hidden_by_new_rules(repo, changes, target) if p not in found]
     limit, _ = capture_settings(repo.root)
