@@ -295,6 +295,12 @@ def test_a_gate_that_already_failed_where_the_turn_started_does_not_fail_it(
     out = answer.json()
     assert "decision" not in out and "kept" in out["systemMessage"]
     assert repo.read("lib.py") == b"VALUE = 2\n"
+    # What the record says of it: a gate failed, and why the turn was kept all the same.
+    said = "gate check failed; kept (failing before it too)"
+    assert said in repo.atomic("log", "-n", "1", check=0).stdout
+    [op] = ops(repo)
+    shown = repo.atomic("show", op["op_id"], check=0).stdout
+    assert f"status    committed: {said}; the result is final" in shown, shown
 
     # Breaking a gate that passed there is the turn's doing: only its own change goes.
     claude.turn([edit(repo, 2, "BUG", file="lib.py")])

@@ -19,6 +19,7 @@ from git_atomic.views.render import (
     Style,
     brought_back,
     change_of,
+    committed_gates,
     duration,
     file_stats,
     relative,
@@ -39,9 +40,7 @@ def _why(op: OpRow, gates: list[GateRow], post_op: bool) -> str:
     covered = [g.coverage for g in gates if g.coverage is not None]
     coverage = f", coverage {covered[-1]:.1f}%" if covered else ""
     if op.status == OpStatus.COMMITTED:
-        return (
-            f"{len(gates)} gate{'s' if len(gates) != 1 else ''} passed{coverage}" if gates else ""
-        )
+        return committed_gates(op, gates) + (coverage if gates and not failed else "")
     if op.status == OpStatus.RECOVERED:
         return "recovered after a crash"
     if failed:

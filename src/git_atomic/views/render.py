@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Final, TextIO
 
-from git_atomic.core.journalrows import CheckpointRow, EventRow, OpRow
+from git_atomic.core.journalrows import CheckpointRow, EventRow, GateRow, OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind, OpStatus, Phase
 from git_atomic.engine.git import Repo
@@ -93,6 +93,23 @@ def want_colour(
 
 
 # --- times -------------------------------------------------------------------------------------
+def committed_gates(op: OpRow, gates: list[GateRow]) -> str:
+    """How a committed operation's gates ended, in a few words ("" with none). Only an agent
+    turn is kept with a gate failing: one that failed where the turn started too (the turn did
+    not make it worse), or whose effect overlaps later changes and could not be taken back."""
+    if not gates:
+        return ""
+    failed = [g.name for g in gates if not g.passed]
+    if not failed:
+        return f"{len(gates)} gate{'s' if len(gates) != 1 else ''} passed"
+    why = (
+        "its effect overlaps later changes"
+        if op.failed_phase is not None
+        else "failing before it too"
+    )
+    return f"gate{'s' if len(failed) != 1 else ''} {', '.join(failed)} failed; kept ({why})"
+
+
 def relative(ts: float, now: float | None = None) -> str:
     """As `git log --date=relative` says it: 5 seconds ago, 3 minutes ago, 2 weeks ago."""
     delta = max(0.0, (time.time() if now is None else now) - ts)

@@ -35,6 +35,7 @@ from git_atomic.views.render import (
     Style,
     brought_back,
     clock,
+    committed_gates,
     diff_text,
     duration,
     file_stats,
@@ -55,11 +56,8 @@ def _outcome(op: OpRow, gates: list[GateRow], style: Style) -> str:
         return style.status(OpStatus.OPEN) + f", in {PHASE_WORD.get(op.phase, op.phase)}"
     word = style.status(op.status)
     if op.status == OpStatus.COMMITTED:
-        return (
-            word
-            + (f": {len(gates)} gate{'s' if len(gates) != 1 else ''} passed" if gates else "")
-            + "; the result is final"
-        )
+        gates_said = committed_gates(op, gates)
+        return word + (f": {gates_said}" if gates_said else "") + "; the result is final"
     if op.status == OpStatus.RECOVERED:
         return word + " after a crash"
     if failed:
