@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from git_atomic.core.errors import GitError, RefusedError
@@ -16,8 +17,11 @@ from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 
 
-def put_index(repo: Repo, current: Snapshot, target: Snapshot) -> None:
-    """Make the worktree's index `target`'s, where it now is `current`'s (a fresh capture)."""
+def put_index(
+    repo: Repo, current: Snapshot, target: Snapshot, *, restat: Sequence[bytes] = ()
+) -> None:
+    """Make the worktree's index `target`'s, where it now is `current`'s (a fresh capture).
+    `restat`: the paths whose files the restore wrote (indexstate.rebuild)."""
     if target.index_blob is not None:
         write_index_bytes(repo, repo.cat_blob(target.index_blob), target.index_mtime_ns)
         _refresh(repo)
@@ -38,6 +42,7 @@ def put_index(repo: Repo, current: Snapshot, target: Snapshot) -> None:
                 target_tree=target.staged_tree,
                 target_flags=checkpoint.load_flags(repo, target),
                 scratch=scratch,
+                restat=restat,
             )
         except GitError:
             if not edited:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from pathlib import Path
 from typing import Final
 
@@ -179,9 +179,14 @@ def rebuild(
     target_tree: str,
     target_flags: IndexFlags,
     scratch: Path,
+    restat: Sequence[bytes] = (),
 ) -> Path:
     """An index holding `target_tree`'s entries and `target_flags`, built on a copy of the real
     index (whose entries are `current_tree` and `current_flags`; None: there is no index file).
+    `restat`: paths whose files were just written: their entries, even unchanged, lose their
+    status data, so that git compares their bytes again (those bytes may differ from what the
+    status data was taken of with the same id: CRLF and LF under a line-ending rule, and git
+    takes a file whose size differs from its entry's for changed, unread).
     Returns `scratch`, ready for `indexfile.install_index`."""
     env = {"GIT_INDEX_FILE": str(scratch)}
     if current_tree is None or not repo.index_path.exists():
@@ -193,10 +198,14 @@ def rebuild(
         changes = repo.diff_trees(current_tree, target_tree)
     removed = {c.path for c in changes if c.status in ("D", "T")}
     removed |= set(current_flags.intent_to_add) | set(target_flags.intent_to_add)
-    added = {c.path: c for c in changes if c.status != "D"}
+    added = {c.path: (c.new_mode, c.new_oid) for c in changes if c.status != "D"}
+    again = [p for p in restat if p not in added and p not in removed]
+    if again:
+        entries = repo.ls_tree_at(target_tree, again)
+        added.update((e.path, (e.mode, e.oid)) for e in entries if e.kind == "blob")
     info = b"".join(f"0 {repo.zero_oid}\t".encode() + p + b"\0" for p in sorted(removed))
     info += b"".join(
-        f"{c.new_mode} {c.new_oid}\t".encode() + p + b"\0" for p, c in sorted(added.items())
+        f"{mode} {oid}\t".encode() + p + b"\0" for p, (mode, oid) in sorted(added.items())
     )
     if info:
         repo.run("update-index", "-z", "--index-info", input=info, env=env)

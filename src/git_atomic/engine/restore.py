@@ -28,10 +28,10 @@ from git_atomic.engine import (
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.restorefiles import Specials
+from git_atomic.engine.restoreplan import GITLINK, Plan, head_key
 
 # The record of what a restore did, importable from here as before (restoreplan.py holds it).
 from git_atomic.engine.restoreplan import Outcome as Outcome
-from git_atomic.engine.restoreplan import Plan, head_key
 
 
 def _submodules_without_git(repo: Repo, target: Snapshot, outcome: Outcome) -> None:
@@ -111,7 +111,13 @@ def apply(
     failpoints.hit("restore:after-files")
     if not paths:
         _submodules_without_git(repo, target, outcome)
-    _put_index(repo, current, target, the_plan, paths)
+    not_done = {*outcome.left, *outcome.failed}
+    written = [
+        c.path
+        for c in files
+        if c.status != "D" and c.new_mode != GITLINK and c.path not in not_done
+    ]
+    _put_index(repo, current, target, the_plan, paths, written)
     failpoints.hit("restore:after-index")
     if the_plan.sparse_changes and not infoexclude.put(
         repo, target.sparse_checkout, was=current.sparse_checkout, file=infoexclude.SPARSE
@@ -186,17 +192,25 @@ def _put_ignore_rules(
 
 
 def _put_index(
-    repo: Repo, current: Snapshot, target: Snapshot, the_plan: Plan, paths: Sequence[bytes]
+    repo: Repo,
+    current: Snapshot,
+    target: Snapshot,
+    the_plan: Plan,
+    paths: Sequence[bytes],
+    written: Sequence[bytes],
 ) -> None:
     """git's own state (a command left half way), then the index: all of it, or a selective
-    restore's entries under `paths`."""
+    restore's entries under `paths`. The entries of the files it wrote (`written`) lose their
+    status data, also where the index is otherwise the same (indexstate.rebuild)."""
     if the_plan.git_state_changes:
         # Before the index: a stale index.lock the operation left would block writing it.
         gitstate.put(repo, target.git_state)
     if paths:
         _restore_index_paths(repo, current, target, paths)
-    elif the_plan.index_changes:
-        indexfile.put_index(repo, current, target)
+    elif the_plan.index_changes or (
+        written and target.index_present and None is target.index_blob is current.index_blob
+    ):
+        indexfile.put_index(repo, current, target, restat=written)
 
 
 def _move_head(
