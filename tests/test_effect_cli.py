@@ -319,3 +319,48 @@ def test_a_binary_merge_attribute_on_a_text_file(repo: GitRepo, attribute: str) 
         res = repo.atomic("rollback", "--op", op["op_id"], check=3)
         assert "shared.txt: binary" in res.stderr, res.stderr
         same(repo.fingerprint(), before)
+
+
+# --- a file the operation hid behind a rule it added (peers: a restore that reverted a
+# .gitignore lost the untracked files it had hidden) ----------------------------------------
+HIDE = {
+    "gitignore": "echo notes.txt >> .gitignore",
+    "info/exclude": "echo notes.txt >> .git/info/exclude",
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("how", sorted(HIDE))
+@pytest.mark.parametrize("take_back", ["rollback", "rollback --op", "rollback --op, later op"])
+def test_a_file_the_operation_hid_keeps_your_later_edit(
+    repo: GitRepo, mode: str, how: str, take_back: str
+) -> None:
+    """The operation only added a rule that hides your untracked file; you edit the file
+    afterwards. Taking the operation back takes the rule back and leaves your file as you left
+    it (it was written over with its bytes from before the operation, exit 0, "exactly its
+    PRE-OP state"); `undo` puts the rule back, your file still yours."""
+    repo.write("notes.txt", b"precious\n")
+    op = repo.atomic_json("run", "-n", "hide", "--history", mode, "--", "sh", "-c", HIDE[how])
+    repo.write("notes.txt", b"precious\nyour later edit\n")
+    if take_back.endswith("later op"):
+        repo.atomic("run", "-n", "later", "--history", mode, "--", "sh", "-c", "echo x > x")
+    args = ["rollback"] if take_back == "rollback" else ["rollback", "--op", op["op_id"]]
+    dry = repo.atomic(*args, "--dry-run", check=0).stdout
+    assert not re.search(r"^\w+ +notes\.txt$", dry, re.M), dry
+    repo.atomic(*args, check=0)
+    assert repo.read("notes.txt") == b"precious\nyour later edit\n"
+    rules = repo.path / (".git/info/exclude" if how == "info/exclude" else ".gitignore")
+    assert b"notes.txt" not in (rules.read_bytes() if rules.exists() else b"")
+    repo.atomic("undo", check=0)
+    assert b"notes.txt" in rules.read_bytes()
+    assert repo.read("notes.txt") == b"precious\nyour later edit\n"
+
+
+def test_a_file_the_operation_hid_and_changed_goes_back(repo: GitRepo) -> None:
+    """What the operation itself wrote into the file it hid is its effect: taken back."""
+    repo.write("notes.txt", b"precious\n")
+    script = "echo notes.txt >> .gitignore; echo 'by the operation' >> notes.txt"
+    repo.atomic("run", "-n", "hide", "--history", "shadow", "--", "sh", "-c", script, check=0)
+    repo.atomic("rollback", check=0)
+    assert repo.read("notes.txt") == b"precious\n"
+    assert not repo.exists(".gitignore")

@@ -189,6 +189,25 @@ def older_than(repo: Repo, paths: Sequence[bytes], since: float) -> list[bytes]:
     return [path for path, born in born_at(repo, paths).items() if born <= since]
 
 
+def changed_outside(
+    repo: Repo, paths: Sequence[bytes], windows: Sequence[tuple[float, float]]
+) -> set[bytes]:
+    """Of `paths`, the files and links on disk (never read through a link) whose last change
+    (ctime: a write, a chmod, a rename into place) falls in none of an effect's `windows`: not
+    the effect's doing. An ignored file the effect's capture could not see, where taking the
+    effect back would make a file (the operation hid it behind a rule it added, or deleted it
+    and you made it again), is yours then: left as it is, never written over."""
+    found: set[bytes] = set()
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path in paths:
+            st = tree.lstat(path)
+            if st is None or not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+                continue
+            if not any(start <= st.st_ctime <= end for start, end in windows):
+                found.add(path)
+    return found
+
+
 def born_at(repo: Repo, paths: Sequence[bytes]) -> dict[bytes, float]:
     """When each of `paths` was made: its birth where the filesystem tells (statx), else its
     last change (ctime, never earlier). A path beyond a link is left out: not ours."""

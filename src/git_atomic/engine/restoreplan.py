@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from git_atomic.core.errors import RefusedError
 from git_atomic.core.records import dataclass, field
-from git_atomic.engine import checkpoint, infoexclude, safefs
+from git_atomic.engine import checkpoint, ignores, infoexclude, reconcile, safefs
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import ZERO_OID, RawChange, Repo
 
@@ -109,6 +109,8 @@ def plan(
     this worktree's own (the one HEAD names now or at the target) that changed since the target
     may have been changed from another worktree; it is left as it is, and named."""
     changes = tuple(repo.diff_trees(current.files_tree, target.files_tree, paths))
+    if target.made_within:
+        changes = _not_over_unseen_files(repo, current, target, changes)
     unsafe = [c.path for c in changes if _unsafe(c.path)]
     if unsafe:
         shown = unsafe[0].decode("utf-8", "backslashreplace")
@@ -164,6 +166,23 @@ def plan(
         with_refs and target.dot_git is not None and current.dot_git != target.dot_git,
         stash_not_ours,
     )
+
+
+def _not_over_unseen_files(
+    repo: Repo, current: Snapshot, target: Snapshot, changes: tuple[RawChange, ...]
+) -> tuple[RawChange, ...]:
+    """An effect taken back writes over no file its captures could not see: an untracked file
+    git ignores now, last changed outside every window in which the effect was made (the
+    operation hid it behind a rule it added, and you edited it since; it deleted it and you
+    made it again). Taking the effect back takes the rule back; the file stays as you left it
+    (the rescue holds it all the same)."""
+    written = [c.path for c in changes if c.status != "D" and c.new_mode != GITLINK]
+    outside = ignores.changed_outside(repo, written, target.made_within) if written else set()
+    if not outside:
+        return changes
+    tracked = {e.path for e in repo.ls_tree_at(current.staged_tree, sorted(outside))}
+    unseen = set(reconcile.ignored(repo, sorted(outside - tracked)))
+    return tuple(c for c in changes if c.path not in unseen)
 
 
 def _unsafe(path: bytes) -> bool:

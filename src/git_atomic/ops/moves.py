@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 
+from git_atomic.core import records
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
@@ -97,6 +98,9 @@ def preview(repo: Repo, move: Move, *, current: Snapshot | None = None) -> Previ
     """What the move would change, from a probe capture that creates no ref."""
     current = current or probe(repo)
     target = checkpoint.load(repo, move.target)
+    if move.made_within:  # as Engine.rollback_to sees it
+        windows = tuple(dict.fromkeys((*target.made_within, *move.made_within)))
+        target = records.replace(target, made_within=windows)
     the_plan = restoreplan.plan(repo, current, target, with_refs=move.with_refs, paths=move.paths)
     staged = repo.diff_trees(current.staged_tree, target.staged_tree, move.paths)
     return Preview(current, target, the_plan, tuple(c.path for c in staged))
