@@ -438,3 +438,43 @@ def test_a_shell_call_still_claims_everything_made_while_it_ran(repo: GitRepo) -
     answer = json.loads(hook(repo, "Stop", stop_hook_active=False).stdout)
     assert answer["decision"] == "block"
     assert repo.read("app.py") == b"ok\n" and not repo.exists("notes.txt")
+
+
+# --- a save by rename at the instant of the removal (peers: undo clobbering newer content) ----
+@pytest.mark.parametrize("what", ["new file", "written over", "link", "in place"])
+def test_a_save_at_the_instant_of_the_removal_is_never_removed(repo: GitRepo, what: str) -> None:
+    """Between the restore's last look at a file and its removal, your editor saves that file
+    (by rename: a new file at the name; or in place). The removal is a compare-and-swap: what
+    is removed is moved aside first and looked at again, so yours is put back, named, exit 3;
+    the rest of the rollback is done."""
+    setup_files(repo)
+    repo.atomic("begin", "op", check=0)
+    subprocess.run(["sh", "-c", OP_SCRIPT], cwd=repo.path, check=True)
+    path = {"new file": "new.txt", "written over": "b.txt", "link": "link", "in place": "a.txt"}[
+        what
+    ]
+
+    def save() -> None:
+        if what == "in place":  # the same file, rewritten through its open descriptor
+            with open(repo.path / path, "r+b") as fh:
+                fh.write(b"yours, in place")
+            return
+        tmp = repo.path / ".editor-swap"
+        tmp.write_bytes(b"yours, saved by rename\n")
+        os.replace(tmp, repo.path / path)
+
+    # The removals first (new.txt), then the files written over, in name order.
+    nth = {"new.txt": 1, "a.txt": 2, "b.txt": 3, "link": 4}[path]
+    res = paused(repo, ["abort"], f"restore:before-removal@{nth}", save)
+    assert res.returncode == 3, res.stderr
+    assert f"{path} was changed by another writer" in res.stderr, res.stderr
+    expected = b"yours, in place" if what == "in place" else b"yours, saved by rename\n"
+    assert (repo.path / path).read_bytes().startswith(expected)
+    assert not (repo.path / path).is_symlink()
+    others = {"a.txt": b"a1\n", "b.txt": b"b1\n", "gone.txt": b"gone1\n"}
+    for name, data in others.items():
+        if name != path:
+            assert repo.read(name) == data, name
+    if path != "new.txt":
+        assert not repo.exists("new.txt")
+    assert not list((repo.path / ".git" / "atomic" / "tmp").glob("removed-*"))

@@ -294,6 +294,8 @@ def report_done(
         *([".git/info/exclude"] if prev.plan.exclude_changes else []),
     ]
     index = f" (and {' and '.join(also)})" if also else ""
+    if done.left or done.refs_left or done.failed:
+        said += ", except what the warnings above name"
     output.say(f"git-atomic: {said}; {n} path{'s' if n != 1 else ''} changed{index}{hint}")
     return left_exit(len(done.left) + len(done.refs_left), failed=len(done.failed))
 

@@ -51,7 +51,8 @@ def apply_files(
     from git_atomic.engine import lfskeep  # read only by a restore
 
     kept = lfskeep.markers(repo)
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
+    # What it removes is moved aside first, into our folder of the git dir (unchanged.py).
+    with safefs.Tree(os.fsencode(repo.root), aside=os.fsencode(repo.state_dir / "tmp")) as tree:
         emptied = _remove(tree, removals, outcome, kept)
         # An empty folder the target lacks goes, and so do the folders it leaves empty (the
         # target's own empty folders are made again below). Never one a file is written into

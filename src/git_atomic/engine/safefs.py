@@ -20,7 +20,7 @@ import contextlib
 import errno
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -39,11 +39,16 @@ class Blocked(Exception):
 
 
 class Tree:
-    """A worktree's files, reached from its top folder without following links."""
+    """A worktree's files, reached from its top folder without following links. `aside`: a
+    folder of ours on the same file system (the git dir's), into which `take` moves what it
+    removes (None: removed where it is)."""
 
-    def __init__(self, root: bytes | str) -> None:
+    def __init__(self, root: bytes | str, *, aside: bytes | str | None = None) -> None:
         self.root = os.fsencode(root)
         self._fds: dict[bytes, int] = {}
+        self._aside = None if aside is None else os.fsencode(aside)
+        self._aside_fd: int | None = None
+        self._taken = 0
 
     def __enter__(self) -> Tree:
         return self
@@ -57,6 +62,57 @@ class Tree:
         fds, self._fds = self._fds, {}
         for fd in fds.values():
             os.close(fd)
+        if self._aside_fd is not None:
+            os.close(self._aside_fd)
+            self._aside_fd = None
+
+    # --- removal by compare-and-swap ------------------------------------------------------
+    def take(self, dir_fd: int, name: bytes, same: Callable[[os.stat_result], bool]) -> bool | None:
+        """Remove the file or link `name` of the folder open as `dir_fd` if it is still what
+        `same` says of its status data: moved into the `aside` folder first (one atomic
+        rename), looked at there, and removed only if it is; else put back (a hard link, which
+        never replaces anything). So a file another writer put at the name after the caller's
+        last look (an editor's save by rename) is never removed. True: removed; False: not
+        the same, left; None: nothing there. Without an aside folder on the same file system,
+        removed where it is."""
+        aside = self._aside_folder()
+        if aside is None:
+            return _unlink_at(dir_fd, name)
+        self._taken += 1
+        moved = b"removed-%d-%d" % (os.getpid(), self._taken)
+        try:
+            os.rename(name, moved, src_dir_fd=dir_fd, dst_dir_fd=aside)
+        except OSError as exc:
+            if exc.errno in _NOT_THERE:
+                return None
+            if exc.errno == errno.EXDEV:  # another file system: removed where it is
+                self._aside = None
+                return _unlink_at(dir_fd, name)
+            raise
+        st = lstat_at(aside, moved)
+        if st is not None and same(st):
+            os.unlink(moved, dir_fd=aside)
+            return True
+        # Back where it was; where a third writer took the name meanwhile, theirs stays and
+        # this one goes beside it, under a name that says why.
+        for n in range(100):
+            back = name if n == 0 else name + b".git-atomic-kept-%d" % n
+            try:
+                os.link(moved, back, src_dir_fd=aside, dst_dir_fd=dir_fd, follow_symlinks=False)
+            except FileExistsError:
+                continue
+            os.unlink(moved, dir_fd=aside)
+            break
+        return False
+
+    def _aside_folder(self) -> int | None:
+        if self._aside_fd is None and self._aside is not None:
+            try:
+                os.makedirs(self._aside, exist_ok=True)
+                self._aside_fd = os.open(self._aside, _DIR_FLAGS)
+            except OSError:
+                self._aside = None
+        return self._aside_fd
 
     # --- folders -------------------------------------------------------------------------
     def folder(self, rel: bytes) -> int | None:
@@ -330,6 +386,16 @@ class Tree:
         finally:
             os.close(fd)
         return True
+
+
+def _unlink_at(dir_fd: int, name: bytes) -> bool | None:
+    try:
+        os.unlink(name, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno in _NOT_THERE:
+            return None
+        raise
+    return True
 
 
 def lstat_at(dir_fd: int, name: bytes) -> os.stat_result | None:

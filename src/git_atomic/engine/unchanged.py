@@ -10,9 +10,14 @@ bytes on disk, whatever the filters and line-ending rules (conversion.py), so th
 compared. The file's status data is read before and after its bytes and once more just before
 the removal: a write in place while it is read, or a new file put at its name, shows there.
 
+The removal itself is a compare-and-swap (`safefs.Tree.take`): the file is moved into a folder
+of the git dir in one rename, looked at there, and removed only if it is still the one looked
+at; else it is put back. So a file another writer put at the name in the meantime (an editor's
+save by rename, `git checkout`) is never removed.
+
 What remains: a writer that already holds the file open and writes into it in the few
-microseconds between the last look and the removal. A check cannot close that; no name-based
-write (an editor's save, a shell's `>`, `git checkout`) falls in it.
+microseconds between the last look and the move aside (a shell's `>` opens the file it
+truncates). A check cannot close that.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import os
 import stat
 from typing import TYPE_CHECKING
 
+from git_atomic.core import failpoints
 from git_atomic.core.records import dataclass
 from git_atomic.engine import safefs
 
@@ -61,7 +67,9 @@ def remove(tree: safefs.Tree, rel: bytes, expected: Expected) -> Found:
     seen = _look(dir_fd, name, expected)
     if isinstance(seen, Found):
         return seen
-    return _unlink(dir_fd, name)
+    failpoints.hit("restore:before-removal")
+    taken = tree.take(dir_fd, name, lambda st: _kept_key(st) == _kept_key(seen))
+    return Found.GONE if taken is None else Found.SAME if taken else Found.CHANGED
 
 
 def remove_special(tree: safefs.Tree, rel: bytes, mode: int) -> Found:
@@ -190,6 +198,11 @@ def _same_bytes(fd: int, seen: os.stat_result, expected: Expected) -> bool:
         if size > seen.st_size:
             return False
     return size == seen.st_size and h.hexdigest() == oid and _key(os.fstat(fd)) == _key(seen)
+
+
+def _kept_key(st: os.stat_result) -> tuple[int, ...]:
+    """What a rename keeps of a file's status data (it changes the ctime)."""
+    return (st.st_ino, st.st_dev, st.st_mode, st.st_size, st.st_mtime_ns)
 
 
 def _key(st: os.stat_result) -> tuple[int, ...]:
