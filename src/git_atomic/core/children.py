@@ -87,14 +87,21 @@ class ChildRecord:
         from git_atomic.core.lock import process_start
 
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}")
-        tmp.write_text(
-            json.dumps({"pgid": pgid, "start": process_start(pgid), "owner": os.getpid()})
-        )
-        os.replace(tmp, self.path)
+        record = json.dumps({"pgid": pgid, "start": process_start(pgid), "owner": os.getpid()})
+        try:
+            tmp.write_text(record)
+            os.replace(tmp, self.path)
+        except OSError:
+            # The command moved the git dir away at once (`mv .git gd`): its rollback is
+            # refused until the git dir is back (discovery.check_layout); only a kill of this
+            # process before then would miss the record.
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
 
     def ended(self) -> None:
         if self.path is not None:
-            self.path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # the git dir moved away meanwhile
+                self.path.unlink(missing_ok=True)
 
 
 def stop_orphaned_child(record: Path) -> int | None:
