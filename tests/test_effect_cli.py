@@ -3,6 +3,7 @@ on top of what others did since; an overlap changes nothing; a whole state only 
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -364,3 +365,56 @@ def test_a_file_the_operation_hid_and_changed_goes_back(repo: GitRepo) -> None:
     repo.atomic("rollback", check=0)
     assert repo.read("notes.txt") == b"precious\n"
     assert not repo.exists(".gitignore")
+
+
+# --- renames: an effect is what happened at each path (git's merge follows renames) ----------
+ONE = b"one\n1\n2\n3\nfour\n5\n6\n7\n"
+
+
+def _base(repo: GitRepo) -> None:
+    repo.write("a.txt", ONE)
+    repo.write("other.txt", b"other\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "base")
+
+
+def test_undo_never_carries_the_change_into_your_renamed_file(repo: GitRepo) -> None:
+    _base(repo)
+    repo.atomic("run", "--", "sh", "-c", "sed -i s/one/ONE/ a.txt; exit 1", check=1)
+    os.rename(repo.path / "a.txt", repo.path / "notes.txt")  # yours, after the rollback
+    res = repo.atomic("undo", check=3)
+    assert "a.txt: modify/delete" in res.stderr, res.stderr
+    assert repo.read("notes.txt") == ONE and not repo.exists("a.txt")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rollback_never_takes_back_in_your_renamed_file(repo: GitRepo, mode: str) -> None:
+    _base(repo)
+    script = "sed -i s/one/ONE/ a.txt"
+    repo.atomic("run", "--history", mode, "--", "sh", "-c", script, check=0)
+    os.rename(repo.path / "a.txt", repo.path / "mine.txt")
+    res = repo.atomic("rollback", check=3)
+    assert "a.txt: modify/delete" in res.stderr, res.stderr
+    assert repo.read("mine.txt").startswith(b"ONE\n")
+
+
+def test_undo_never_moves_your_edit_to_the_operations_new_name(repo: GitRepo) -> None:
+    _base(repo)
+    repo.atomic("run", "--history", "shadow", "--", "git", "mv", "a.txt", "moved.txt", check=0)
+    repo.atomic("rollback", check=0)
+    mine = with_line(ONE, 8, b"MINE")
+    repo.write("a.txt", mine)
+    res = repo.atomic("undo", check=3)
+    assert "a.txt: modify/delete" in res.stderr, res.stderr
+    assert repo.read("a.txt") == mine and not repo.exists("moved.txt")
+
+
+def test_a_rename_elsewhere_does_not_stop_a_rollback(repo: GitRepo) -> None:
+    """Per path both ways: your rename of a file the operation never touched is yours, and
+    the operation's edit elsewhere is taken back."""
+    _base(repo)
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", "echo op > other.txt", check=0)
+    os.rename(repo.path / "a.txt", repo.path / "renamed.txt")
+    repo.atomic("rollback", check=0)
+    assert repo.read("other.txt") == b"other\n"
+    assert repo.read("renamed.txt") == ONE and not repo.exists("a.txt")

@@ -191,11 +191,12 @@ def merge_trees(repo: Repo, *, base: str, ours: str, theirs: str) -> Merge:
 
 
 def run_merge_tree(
-    repo: Repo, *, base: str, ours: str, theirs: str, messages: bool
+    repo: Repo, *, base: str, ours: str, theirs: str, messages: bool, renames: bool = True
 ) -> process.Result:
     """`merge-tree --write-tree -z --name-only` of two trees with `base` as the merge base, on
     three throwaway commits (git 2.39 has no `--merge-base`), every file merged as text;
-    objects only. Exit 0: merged, the tree first; 1: conflicts; anything else raises."""
+    objects only. `renames`: git's rename detection (off: each path merged as itself).
+    Exit 0: merged, the tree first; 1: conflicts; anything else raises."""
     env = repo.identity_env(required=False)
     b = repo.line("commit-tree", base, "-m", "git-atomic merge base", env=env)
     o = repo.line("commit-tree", ours, "-p", b, "-m", "git-atomic merge: ours", env=env)
@@ -203,7 +204,8 @@ def run_merge_tree(
     args = ["merge-tree", "--write-tree", "-z", "--name-only"]
     if not messages:
         args.append("--no-messages")
-    res = repo.run(*repo.text_merges(), *args, o, t, check=False)
+    per_path = () if renames else ("-c", "merge.renames=false")
+    res = repo.run(*repo.text_merges(), *per_path, *args, o, t, check=False)
     if res.returncode not in (0, 1):
         raise GitError(
             ["git", "merge-tree", "--write-tree"], res.returncode, res.stdout, res.stderr

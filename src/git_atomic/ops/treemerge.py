@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from git_atomic.core.records import dataclass
 from git_atomic.engine import isolation
-from git_atomic.engine.git import Repo
+from git_atomic.engine.git import RawChange, Repo
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,17 @@ def merge(repo: Repo, *, base: str, ours: str, theirs: str) -> Merged:
         return Merged(ours)
     if ours == base:
         return Merged(theirs)
-    res = isolation.run_merge_tree(repo, base=base, ours=ours, theirs=theirs, messages=True)
+    # Per path: an effect is what happened at each path. With git's rename detection a change
+    # would follow a rename made since into a file it never touched (you renamed the file it
+    # edited), or carry your edit to another name; a rename is a deletion and an addition.
+    res = isolation.run_merge_tree(
+        repo, base=base, ours=ours, theirs=theirs, messages=True, renames=False
+    )
     tree, _, rest = res.stdout.partition(b"\0")
     if res.returncode == 0:
-        return Merged(tree.decode().strip())
+        merged = tree.decode().strip()
+        moved = _carried_by_renames(repo, base, ours, theirs, merged)
+        return Merged(None, moved) if moved else Merged(merged)
     names, _, messages = rest.partition(b"\0\0")
     kinds = _conflict_kinds(messages)
     overlaps = []
@@ -49,6 +56,36 @@ def merge(repo: Repo, *, base: str, ours: str, theirs: str) -> Merged:
         lines = _marker_lines(repo, tree.decode().strip(), path) if kind == "content" else ()
         overlaps.append(Overlap(path, kind, lines))
     return Merged(None, tuple(overlaps))
+
+
+def _carried_by_renames(
+    repo: Repo, base: str, ours: str, theirs: str, merged: str
+) -> tuple[Overlap, ...]:
+    """Where git's merge followed a rename (git 2.39's merge-tree always detects them), the
+    paths whose result is not what a merge path by path gives: a change carried into a file
+    the other side renamed (so made to a file it never touched), or a path one side deleted
+    and the other changed, merged as a rename instead of an overlap. Each is an overlap: an
+    effect is what happened at each path."""
+    by_ours = {c.path: c for c in repo.diff_trees(base, ours)}
+    by_theirs = {c.path: c for c in repo.diff_trees(base, theirs)}
+    result = {c.path: c for c in repo.diff_trees(base, merged)}
+
+    def same(a: RawChange | None, b: RawChange | None) -> bool:
+        if a is None or b is None:
+            return a is b
+        if (a.status == "D") != (b.status == "D"):
+            return False
+        return a.status == "D" or (a.new_mode, a.new_oid) == (b.new_mode, b.new_oid)
+
+    found: list[Overlap] = []
+    for path in sorted({*by_ours, *by_theirs, *result}):
+        o, t, r = by_ours.get(path), by_theirs.get(path), result.get(path)
+        if o is None or t is None:  # one side changed it (or neither): the result is that side
+            if not same(r, o if t is None else t):
+                found.append(Overlap(path, "rename"))
+        elif (o.status == "D") != (t.status == "D"):  # deleted on one side, changed on the other
+            found.append(Overlap(path, "modify/delete"))
+    return tuple(found)
 
 
 def _named(path: bytes, kinds: Mapping[bytes, str]) -> bytes:
