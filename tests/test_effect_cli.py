@@ -418,3 +418,35 @@ def test_a_rename_elsewhere_does_not_stop_a_rollback(repo: GitRepo) -> None:
     repo.atomic("rollback", check=0)
     assert repo.read("other.txt") == b"other\n"
     assert repo.read("renamed.txt") == ONE and not repo.exists("a.txt")
+
+
+@pytest.mark.parametrize("how", ["failed run", "abort"])
+def test_rollback_op_of_a_rollback_undo_brought_back(repo: GitRepo, how: str) -> None:
+    """A failed run's (or an abort's) effect that `undo` brought back is in the tree like a
+    kept operation's: `rollback --op` takes it back (it said "nothing further to roll back",
+    exit 0), the log follows each step, and another `rollback --op` has nothing left."""
+    repo.write("a.txt", b"a\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "a")
+    if how == "abort":
+        op_id = repo.atomic_json("begin", "failing")["op_id"]
+        repo.write("a.txt", b"OP\n")
+        repo.atomic("abort", check=0)
+    else:
+        script = "echo OP > a.txt; exit 1"
+        op_id = repo.atomic_json("run", "-n", "failing", "--", "sh", "-c", script, check=1)["op_id"]
+    repo.atomic("undo", check=0)
+    repo.atomic("run", "-n", "later", "--", "sh", "-c", "echo x > b.txt; exit 1", check=1)
+
+    def line() -> str:
+        return next(x for x in repo.atomic("log", check=0).stdout.splitlines() if op_id[:8] in x)
+
+    assert "brought back by undo" in line()
+    repo.atomic("rollback", "--op", op_id, check=0)
+    assert repo.read("a.txt") == b"a\n"
+    assert "brought back by undo" not in line()
+    repo.atomic("undo", check=0)
+    assert repo.read("a.txt") == b"OP\n" and "brought back by undo" in line()
+    repo.atomic("rollback", "--op", op_id, check=0)
+    res = repo.atomic("rollback", "--op", op_id, check=0)
+    assert "nothing further" in res.stderr and repo.read("a.txt") == b"a\n"

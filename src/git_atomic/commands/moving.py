@@ -71,6 +71,8 @@ def go(
         else:
             flip = steps.status_flip(journal, move.target, subject, selective=bool(move.paths))
         detail = flip.detail() if flip is not None else {}
+        if takes_back and subject is not None:
+            detail["takes_back"] = subject.id  # its effect, gone again (render.brought_back)
         if move.paths:
             detail["paths"] = [p.decode("utf-8", "surrogateescape") for p in move.paths]
         done = moves.carry_out(engine, move, detail=detail or None, probe=prev.current)

@@ -143,7 +143,7 @@ def _take_back(
             f"operation {op.id} ({op.name}) has no PRE-OP checkpoint: it never "
             "started (`git atomic recover` closes it)"
         )
-    if op.status == OpStatus.ROLLED_BACK:
+    if op.status == OpStatus.ROLLED_BACK and not _brought_back(ctx, op):
         return _nothing_further(ctx, op, f"{op.name} [{op.id}] is rolled back", json_out=json_out)
     current = current or moves.probe(repo)
     found = effect.take_back(repo, taken, current)
@@ -181,6 +181,16 @@ def _take_back(
         takes_back=True,
         said=said,
     )
+
+
+def _brought_back(ctx: context.Context, op: OpRow) -> bool:
+    """Whether `undo` brought a rolled-back operation's effect back into the tree (and no
+    later undo took it away again): its effect is there to take back, as a kept one's."""
+    from git_atomic.views.render import brought_back
+
+    journal = ctx.journal
+    events = sorted(journal.events(op.worktree, limit=10_000), key=lambda e: e.id)
+    return brought_back(journal.checkpoints(op.id), events, op.id)
 
 
 def _take_back_move(

@@ -40,6 +40,8 @@ def merge(repo: Repo, *, base: str, ours: str, theirs: str) -> Merged:
     # Per path: an effect is what happened at each path. With git's rename detection a change
     # would follow a rename made since into a file it never touched (you renamed the file it
     # edited), or carry your edit to another name; a rename is a deletion and an addition.
+    # git 2.39's merge-tree detects renames whatever `merge.renames` says: what it merged is
+    # checked path by path (`_carried_by_renames`).
     res = isolation.run_merge_tree(
         repo, base=base, ours=ours, theirs=theirs, messages=True, renames=False
     )

@@ -87,7 +87,8 @@ def log_lines(
         if made is not None:
             pairs[op.id] = (made.before, made.after)
         post_op = any(c.kind == CheckpointKind.POST_OP for c in cps)
-        back = op.status in (OpStatus.ROLLED_BACK, OpStatus.RECOVERED) and brought_back(cps, events)
+        rolled_back = op.status in (OpStatus.ROLLED_BACK, OpStatus.RECOVERED)
+        back = rolled_back and brought_back(cps, events, op.id)
         rows.append((op, gates, post_op, back))
     stats = file_stats(repo, pairs)
     when = [relative(op.started_at, now) for op, _, _, _ in rows]

@@ -239,15 +239,23 @@ def own_change(repo: Repo, op: OpRow, checkpoints: list[CheckpointRow]) -> Chang
     )
 
 
-def brought_back(checkpoints: list[CheckpointRow], events: list[EventRow]) -> bool:
-    """Whether `undo` brought a rolled-back operation's result back (and no later undo took it
-    away again). `events`: the worktree's, oldest first. An undo restores a rescue; a second
-    undo restores the rescue the first one took, and so on."""
+def brought_back(
+    checkpoints: list[CheckpointRow], events: list[EventRow], op_id: str | None = None
+) -> bool:
+    """Whether `undo` brought a rolled-back operation's result back (and no later undo, or
+    rollback of it, took it away again). `events`: the worktree's, oldest first. An undo
+    restores a rescue; a second undo restores the rescue the first one took, and so on."""
     absent = {c.sha for c in checkpoints if c.kind == CheckpointKind.RESCUE}
     present: set[str] = set()
     state = False
     for e in events:
-        if e.kind != EventKind.UNDO or e.target is None:
+        if e.kind != EventKind.UNDO:
+            if op_id is not None and f'"takes_back": "{op_id}"' in (e.detail or ""):
+                state = False  # taken back again (`rollback --op`): undoing that brings it back
+                if e.rescue:
+                    absent.add(e.rescue)
+            continue
+        if e.target is None:
             continue
         if e.target in absent:
             state = True

@@ -239,7 +239,8 @@ def show_text(
     events = [
         e for e in every if e.op_id == op.id or (e.kind == EventKind.UNDO and e.target in mine)
     ]
-    back = op.status in (OpStatus.ROLLED_BACK, OpStatus.RECOVERED) and brought_back(cps, every)
+    rolled_back = op.status in (OpStatus.ROLLED_BACK, OpStatus.RECOVERED)
+    back = rolled_back and brought_back(cps, every, op.id)
     out = _facts(repo, op, cps, gates, style, now)
     if back:
         out.append("undone    `git atomic undo` brought its result back into the tree")
