@@ -355,6 +355,9 @@ def test_a_file_the_operation_hid_keeps_your_later_edit(
     repo.atomic("undo", check=0)
     assert b"notes.txt" in rules.read_bytes()
     assert repo.read("notes.txt") == b"precious\nyour later edit\n"
+    repo.atomic("undo", check=0)  # and the rollback again: nothing changed since
+    assert b"notes.txt" not in (rules.read_bytes() if rules.exists() else b"")
+    assert repo.read("notes.txt") == b"precious\nyour later edit\n"
 
 
 def test_a_file_the_operation_hid_and_changed_goes_back(repo: GitRepo) -> None:
