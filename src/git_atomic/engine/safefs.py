@@ -93,17 +93,28 @@ class Tree:
         if st is not None and same(st):
             os.unlink(moved, dir_fd=aside)
             return True
-        # Back where it was; where a third writer took the name meanwhile, theirs stays and
-        # this one goes beside it, under a name that says why.
-        for n in range(100):
+        self._put_back(aside, moved, dir_fd, name)
+        return False
+
+    @staticmethod
+    def _put_back(aside: int, moved: bytes, dir_fd: int, name: bytes) -> None:
+        """Back where it was, by a hard link, which never replaces anything; where a third
+        writer took the name meanwhile, theirs stays and this one goes beside it, under a name
+        that says why. Where the system refuses a hard link (a file of another user, with
+        `fs.protected_hardlinks`), by a rename to a name nothing holds."""
+        for n in range(1000):
             back = name if n == 0 else name + b".git-atomic-kept-%d" % n
             try:
                 os.link(moved, back, src_dir_fd=aside, dst_dir_fd=dir_fd, follow_symlinks=False)
             except FileExistsError:
                 continue
+            except OSError:
+                if lstat_at(dir_fd, back) is not None:
+                    continue
+                os.rename(moved, back, src_dir_fd=aside, dst_dir_fd=dir_fd)
+                return
             os.unlink(moved, dir_fd=aside)
-            break
-        return False
+            return
 
     def _aside_folder(self) -> int | None:
         if self._aside_fd is None and self._aside is not None:
