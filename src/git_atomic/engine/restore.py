@@ -200,17 +200,20 @@ def _put_index(
     written: Sequence[bytes],
 ) -> None:
     """git's own state (a command left half way), then the index: all of it, or a selective
-    restore's entries under `paths`. The entries of the files it wrote (`written`) lose their
-    status data, also where the index is otherwise the same (indexstate.rebuild)."""
+    restore's entries under `paths`. The entries of the files it wrote (`written`) whose status
+    data says another size than the file's lose that data, also where the index is otherwise
+    the same (indexstate.rebuild): git takes such a file for changed without reading it, and
+    the data was taken of other bytes with the same id (CRLF, where LF came back)."""
     if the_plan.git_state_changes:
         # Before the index: a stale index.lock the operation left would block writing it.
         gitstate.put(repo, target.git_state)
     if paths:
         _restore_index_paths(repo, current, target, paths)
-    elif the_plan.index_changes or (
-        written and target.index_present and None is target.index_blob is current.index_blob
-    ):
-        indexfile.put_index(repo, current, target, restat=written)
+        return
+    editable = target.index_present and None is target.index_blob is current.index_blob
+    stale = indexstate.sizes_differ(repo, written) if editable and written else []
+    if the_plan.index_changes or stale:
+        indexfile.put_index(repo, current, target, restat=stale)
 
 
 def _move_head(
