@@ -43,6 +43,7 @@ class Files:
     gone: Set[bytes]  # those, and files the last scan saw that are not there now
     too_large: frozenset[bytes]  # new untracked files over the budget: left out
     specials: Mapping[bytes, int]  # tracked paths that are FIFOs, sockets, devices: left out
+    converting: bool = False  # a line-ending rule or a filter applies (conversion.detect)
 
 
 class Disk:
@@ -237,7 +238,9 @@ class Disk:
             on_disk = conversion.raw_tree(
                 repo, index, tree, repo.scratch_path("rawindex"), leave_out=too_large
             )
-        return Files(tree, on_disk, added, deleted, deleted | scan_gone, too_large, specials)
+        return Files(
+            tree, on_disk, added, deleted, deleted | scan_gone, too_large, specials, rule.active
+        )
 
     def held_anyway(
         self,

@@ -96,6 +96,9 @@ class Parts:
     # A worked-out target (an effect taken back or made again): the windows, from the capture
     # before each step to the one after it, in which the effect was made; () otherwise.
     made_within: tuple[tuple[float, float], ...] = ()
+    # A line-ending rule or a filter applied to the files when they were captured: what the
+    # capture knows, not kept with the checkpoint (False once loaded).
+    converting: bool = False
     commit_base: str | None = None  # tree: what a commits-mode operation's commits start from
     untracked: str | None = None  # blob: the files untracked at that operation's start
     worktree: str | None = None  # the worktree the state is of; None: the repository's own

@@ -171,30 +171,42 @@ def copy_index(source: Path, dest: Path) -> None:
     os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def sizes_differ(repo: Repo, paths: Sequence[bytes]) -> list[bytes]:
-    """Of `paths` (files on disk), those whose index entry's status data says another size
-    (and not 0, which git takes for "read it")."""
-    recorded: dict[bytes, int] = {}
-    env = {"GIT_LITERAL_PATHSPECS": "1"}
-    for i in range(0, len(paths), 1000):
-        batch = [os.fsdecode(p) for p in paths[i : i + 1000]]
-        listing = repo.out("ls-files", "-z", "--debug", "--", *batch, env=env).split(b"\0")
-        path = listing[0]
-        for chunk in listing[1:]:
-            # Five lines of status data, each ending in a newline, then the next entry's path.
-            *lines, following = chunk.split(b"\n", 5)
-            line = next((ln for ln in lines if ln.lstrip().startswith(b"size:")), b"")
-            digits = line.split(b":", 1)[-1].split(b"\t", 1)[0].strip()
-            if digits.isdigit():
-                recorded[path] = int(digits)
-            path = following
-    found = []
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for p, was in recorded.items():
-            st = tree.lstat(p)
-            if was and st is not None and st.st_size != was:
-                found.append(p)
-    return found
+class Sizes:
+    """The sizes the index's status data says for `paths`, read by git while the caller does
+    other work (a restore writes its files meanwhile: the index is not touched by that)."""
+
+    def __init__(self, repo: Repo, paths: Sequence[bytes]) -> None:
+        self.repo = repo
+        env = {"GIT_LITERAL_PATHSPECS": "1"}
+        self._asked = [
+            repo.start(
+                "ls-files", "-z", "--debug", "--", *map(os.fsdecode, paths[i : i + 1000]), env=env
+            )
+            for i in range(0, len(paths), 1000)
+        ]
+
+    def differing(self) -> list[bytes]:
+        """Those of the paths whose file now has another size than their status data says
+        (not 0, which git takes for "read it")."""
+        recorded: dict[bytes, int] = {}
+        for asked in self._asked:
+            listing = asked.wait().stdout.split(b"\0")
+            path = listing[0]
+            for chunk in listing[1:]:
+                # Five lines of status data, each ending in a newline, then the next path.
+                *lines, following = chunk.split(b"\n", 5)
+                line = next((ln for ln in lines if ln.lstrip().startswith(b"size:")), b"")
+                digits = line.split(b":", 1)[-1].split(b"\t", 1)[0].strip()
+                if digits.isdigit():
+                    recorded[path] = int(digits)
+                path = following
+        found = []
+        with safefs.Tree(os.fsencode(self.repo.root)) as tree:
+            for p, was in recorded.items():
+                st = tree.lstat(p)
+                if was and st is not None and st.st_size != was:
+                    found.append(p)
+        return found
 
 
 def rebuild(

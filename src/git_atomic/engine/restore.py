@@ -98,6 +98,20 @@ def apply(
     # .git/info/exclude first of all): a file the operation deleted that the target's rules
     # would hide is not one the rules on disk hid.
     hiding = _hidden_now(repo, target, files)
+    # Where a line-ending rule or a filter applies, or changes: the sizes the index says for the
+    # files about to be written, read while they are (_put_index).
+    writes = [c.path for c in files if c.status != "D" and c.new_mode != GITLINK]
+    converting = (
+        current.converting
+        or target.converting
+        or any(os.path.basename(c.path) == b".gitattributes" for c in files)
+    )
+    editable = not paths and target.index_present and None is target.index_blob
+    sizes = (
+        indexstate.Sizes(repo, writes)
+        if converting and editable and current.index_blob is None and writes
+        else None
+    )
     _put_info_exclude(repo, current, target, the_plan, outcome)
     files, kept = _put_ignore_rules(repo, target, files, outcome, specials, hiding)
     restorefiles.apply_files(
@@ -112,12 +126,8 @@ def apply(
     if not paths:
         _submodules_without_git(repo, target, outcome)
     not_done = {*outcome.left, *outcome.failed}
-    written = [
-        c.path
-        for c in files
-        if c.status != "D" and c.new_mode != GITLINK and c.path not in not_done
-    ]
-    _put_index(repo, current, target, the_plan, paths, written)
+    stale = [p for p in sizes.differing() if p not in not_done] if sizes is not None else []
+    _put_index(repo, current, target, the_plan, paths, stale)
     failpoints.hit("restore:after-index")
     if the_plan.sparse_changes and not infoexclude.put(
         repo, target.sparse_checkout, was=current.sparse_checkout, file=infoexclude.SPARSE
@@ -197,11 +207,11 @@ def _put_index(
     target: Snapshot,
     the_plan: Plan,
     paths: Sequence[bytes],
-    written: Sequence[bytes],
+    stale: Sequence[bytes],
 ) -> None:
     """git's own state (a command left half way), then the index: all of it, or a selective
-    restore's entries under `paths`. The entries of the files it wrote (`written`) whose status
-    data says another size than the file's lose that data, also where the index is otherwise
+    restore's entries under `paths`. The entries of the files it wrote whose status data says
+    another size than the file's (`stale`) lose that data, also where the index is otherwise
     the same (indexstate.rebuild): git takes such a file for changed without reading it, and
     the data was taken of other bytes with the same id (CRLF, where LF came back)."""
     if the_plan.git_state_changes:
@@ -210,8 +220,6 @@ def _put_index(
     if paths:
         _restore_index_paths(repo, current, target, paths)
         return
-    editable = target.index_present and None is target.index_blob is current.index_blob
-    stale = indexstate.sizes_differ(repo, written) if editable and written else []
     if the_plan.index_changes or stale:
         indexfile.put_index(repo, current, target, restat=stale)
 

@@ -243,6 +243,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
     parts = Parts(
         files_tree=held.tree,
         staged_tree=git_side.side.tree,
+        converting=held.files.converting,
         head_ref=git_side.head_ref,
         head_oid=git_side.head_oid,
         branches=git_side.branches,
