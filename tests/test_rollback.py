@@ -620,3 +620,33 @@ def test_a_branch_replaced_by_one_under_its_name_comes_back(
     repo.atomic("rollback", check=0)
     assert repo.git("for-each-ref", "refs/heads/") == refs
     assert repo.read("later.txt") == b"yours\n"
+
+
+@pytest.mark.parametrize("selective", [False, True])
+def test_the_index_never_takes_a_file_back_in_another_line_ending_for_changed(
+    repo: GitRepo, selective: bool
+) -> None:
+    """Under `eol=crlf` the file is CRLF on disk; the operation writes it as LF and stages it
+    (the same blob: git records LF's size). Once the rollback writes CRLF back, git's status
+    data says another size: without taking it anew git reads the file as changed without
+    reading it (`status` says M, `diff` nothing, `checkout` refuses)."""
+    repo.write(".gitattributes", b"*.txt text eol=crlf\n")
+    repo.write("f.txt", b"l1\nl2\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "crlf")
+    os.unlink(repo.path / "f.txt")
+    repo.git("checkout", "--", "f.txt")  # CRLF on disk now
+    assert repo.read("f.txt") == b"l1\r\nl2\r\n"
+    repo.git("checkout", "-qb", "other")
+    repo.write("f.txt", b"z\n")
+    repo.git("commit", "-qam", "other")
+    repo.git("checkout", "-q", "-")
+    script = "printf 'l1\\nl2\\n' > f.txt; git add f.txt"
+    res = repo.atomic_json("run", "-n", "lf", "--history", "shadow", "--", "sh", "-c", script)
+    if selective:
+        repo.atomic("rollback", "--to", res["checkpoints"]["pre_op"], "--", "f.txt", check=0)
+    else:
+        repo.atomic("rollback", check=0)
+    assert repo.read("f.txt") == b"l1\r\nl2\r\n"
+    assert repo.git("status", "--porcelain").strip() == ""
+    repo.git("checkout", "-q", "other")  # refused when git takes the file for changed

@@ -71,7 +71,10 @@ def serve(folder: str, name: str, idle: str) -> None:
     if lock_fd is None:
         return
     for module in PRELOAD:
-        __import__(module)
+        # A Python built without one of its own modules (`_sha1`: OpenSSL's alone) serves
+        # all the same: the command imports what it has.
+        with contextlib.suppress(ImportError):
+            __import__(module)
     warm()
     Helper(name, float(idle), lock_fd).run()
 

@@ -63,6 +63,7 @@ class Recovery:
     action: Action | None = None
     rescue: str | None = None
     problems: list[str] = field(default_factory=list)
+    not_restored: list[bytes] = field(default_factory=list)  # the system refused (exit 3)
     stopped_group: int | None = None  # the command's process group, left running by the kill
     isolated: list[str] = field(default_factory=list)  # `run --isolate` operations closed
 
@@ -108,7 +109,13 @@ def recover(*, accept: bool, json_out: bool) -> int:
                 f"git-atomic: {op.name} [{op.id}] is open and not interrupted; "
                 "finish it with `git atomic commit` or `git atomic abort`"
             )
-        scratch.remove_dead(ctx.repo.state_dir / "tmp")  # what the killed process left there
+        tmp = ctx.repo.state_dir / "tmp"
+        scratch.remove_dead(tmp)  # what the killed process left there
+        for name in scratch.aside_left(tmp):
+            done.problems.append(
+                f"a restore killed while it removed a file left it at .git/atomic/tmp/{name}: "
+                "kept, in case it was a save of yours made at that instant"
+            )
         _tell(
             ctx,
             done,
@@ -116,6 +123,12 @@ def recover(*, accept: bool, json_out: bool) -> int:
             duration=time.monotonic() - started,
             open_op=op if done.op is None else None,
         )
+    if done.not_restored:
+        output.say(
+            f"git-atomic: {len(done.not_restored)} path(s) could not be put back (the warnings "
+            "above say why): the tree is not entirely at the target (exit 3)"
+        )
+        return 3
     return 0
 
 
@@ -184,6 +197,7 @@ def _finish_outside_restore(engine: Engine, done: Recovery) -> None:
         intent.get("event"), result.target, result.rescue
     )
     done.problems += result.outcome.problems
+    done.not_restored += result.outcome.failed
 
 
 def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
@@ -200,6 +214,7 @@ def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
             intent.get("event"), result.target, result.rescue, op_id
         )
         done.problems += result.outcome.problems
+        done.not_restored += result.outcome.failed
 
 
 def _drop_unrecorded_refs(engine: Engine, op_id: str) -> None:
@@ -244,6 +259,7 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
         result = _finish_restore(engine, op.id, intent)
         done.rescue, done.action = result.rescue, Action.RESTORE
         done.problems += result.outcome.problems
+        done.not_restored += result.outcome.failed
         closes = intent.get("event") == EventKind.EMERGENCY or result.target == pre.sha
         if not closes and op.kind == OpKind.SESSION:
             # A rollback or undo inside an open session: the session goes on from there.
@@ -275,6 +291,8 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
     detail["recovered"] = done.action
     if done.problems:
         detail["problems"] = detail.get("problems", []) + done.problems
+    if done.not_restored:
+        detail["not_restored"] = [p.decode("utf-8", "surrogateescape") for p in done.not_restored]
     done.op = engine.close(
         op.id, status=OpStatus.RECOVERED, failed_phase=FailedPhase.INTERRUPT, detail=detail
     )
@@ -304,6 +322,7 @@ def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None
     result = engine.rollback_to(op.id, target_sha, event=EventKind.RECOVER)
     done.rescue = result.rescue
     done.problems += result.outcome.problems
+    done.not_restored += result.outcome.failed
 
 
 _SAID: Final = {

@@ -142,6 +142,7 @@ class Parts:
             sparse_checkout=self.sparse_checkout,
             captured_at=self.captured_at,
             made_within=self.made_within,
+            converting=self.converting,
             commit_base=self.commit_base,
             untracked=self.untracked,
             worktree=self.worktree,

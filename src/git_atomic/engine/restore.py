@@ -106,7 +106,7 @@ def apply(
         or target.converting
         or any(os.path.basename(c.path) == b".gitattributes" for c in files)
     )
-    editable = not paths and target.index_present and None is target.index_blob
+    editable = target.index_present and None is target.index_blob
     sizes = (
         indexstate.Sizes(repo, writes)
         if converting and editable and current.index_blob is None and writes
@@ -218,7 +218,7 @@ def _put_index(
         # Before the index: a stale index.lock the operation left would block writing it.
         gitstate.put(repo, target.git_state)
     if paths:
-        _restore_index_paths(repo, current, target, paths)
+        _restore_index_paths(repo, current, target, paths, stale)
         return
     if the_plan.index_changes or stale:
         indexfile.put_index(repo, current, target, restat=stale)
@@ -292,7 +292,11 @@ def _move_batch(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome)
 
 
 def _restore_index_paths(
-    repo: Repo, current: Snapshot, target: Snapshot, paths: Sequence[bytes]
+    repo: Repo,
+    current: Snapshot,
+    target: Snapshot,
+    paths: Sequence[bytes],
+    stale: Sequence[bytes] = (),
 ) -> None:
     """Selective: the index entries under `paths`, with their flags (intent-to-add,
     skip-worktree, assume-unchanged), as the target had them; every other entry as it is. The
@@ -303,7 +307,7 @@ def _restore_index_paths(
         "ls-tree", "-r", "-z", "--full-tree", target.staged_tree, "--", *spec, env=literal
     )
     if _both_as_entries(current, target):
-        _rebuild_index_paths(repo, current, target, paths, _entries(wanted))
+        _rebuild_index_paths(repo, current, target, paths, _entries(wanted), stale)
         return
     present = repo.out("ls-files", "-z", "-s", "--", *spec, env=literal)
     info = b""
@@ -350,6 +354,7 @@ def _rebuild_index_paths(
     target: Snapshot,
     paths: Sequence[bytes],
     wanted: dict[bytes, tuple[str, str]],
+    stale: Sequence[bytes] = (),
 ) -> None:
     """The index as `current` holds it, its entries and flags under `paths` made the target's,
     built on a copy of the index and put in place as a whole restore puts one
@@ -390,6 +395,7 @@ def _rebuild_index_paths(
             target_tree=mixed,
             target_flags=selected(checkpoint.load_flags(repo, target)),
             scratch=scratch,
+            restat=stale,
         )
         indexfile.install_index(repo, scratch)
     finally:
