@@ -142,3 +142,48 @@ def test_rollback_json_names_the_paths_not_put_back(repo: GitRepo, lock: Lock) -
     res = repo.atomic_json("rollback", check=3)
     assert res["facts"]["not_restored"] if "facts" in res else res["not_restored"], res
     assert (repo.path / "edit.txt").read_bytes() == b"before\n"
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 200 KB file system (tmpfs), where the system allows mounting one; skipped elsewhere."""
+    where = tmp_path / "tiny"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(where)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (not root, or no mount in this container)")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_full_disk_leaves_no_file_cut_short(tmp_path: Path, tiny_disk: Path) -> None:
+    """The operation deleted a tracked file and filled the disk with ignored output: the file
+    cannot be written back whole. It is not written at all (never a file cut short at its
+    name), named, the rest done; once there is room, `undo` has nothing to bring back that the
+    rollback did not leave."""
+    repo = GitRepo.create(tiny_disk / "repo", tmp_path / "home", git_dir=tmp_path / "git")
+    repo.write(".gitignore", b"*.o\n")
+    repo.write("big", os.urandom(60_000))
+    repo.write("small.txt", b"small\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "big")
+    big = repo.read("big")
+    script = "rm big; echo op > small.txt; head -c 150000 /dev/zero > filler.o; exit 1"
+    res = repo.atomic("run", "-n", "fill", "--", "sh", "-c", script, check=1)
+    assert "cannot restore big: No space left on device" in res.stderr, res.stderr
+    assert not repo.exists("big")  # absent, as the operation left it: never cut short
+    assert repo.read("small.txt") == b"small\n"
+    os.unlink(repo.path / "filler.o")
+    repo.atomic(
+        "rollback",
+        "--to",
+        repo.atomic_json("log")["operations"][0]["checkpoints"]["pre_op"],
+        "--",
+        "big",
+        check=0,
+    )
+    assert repo.read("big") == big

@@ -7,6 +7,7 @@ starts from (its rescue) holds (unchanged.py): another writer's bytes are left t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Mapping, Sequence
@@ -175,15 +176,25 @@ def _write_one(
     except lfskeep.DamagedContent as exc:
         outcome.cannot(c.path, str(exc))
         return
-    if not _made_way(tree, c, outcome, specials, kept):
-        return
+    # The bytes written whole first (a full disk fails here, with nothing removed yet), then
+    # put in place once the way is made.
+    staged = None if c.new_mode == SYMLINK else tree.staged(c.path, data, mode)
     try:
+        if not _made_way(tree, c, outcome, specials, kept):
+            return
         if c.new_mode == SYMLINK:
             tree.symlink(c.path, data)
+        elif staged is not None:
+            tree.place(staged, c.path)
+            staged = None
         else:
             tree.write(c.path, data, mode)
     except FileExistsError:  # made since the look above: never written over
         outcome.left.append(c.path)
+    finally:
+        if staged is not None:  # not placed: it goes
+            with contextlib.suppress(OSError):
+                os.unlink(staged[1], dir_fd=staged[0])
 
 
 def _bytes_of(repo: Repo, c: RawChange, blobs: dict[str, bytes], kept: Kept_) -> bytes:

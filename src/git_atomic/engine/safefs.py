@@ -356,9 +356,70 @@ class Tree:
             0o600,
             dir_fd=fd_dir,
         )
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fd, mode)
-            fh.write(data)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                os.fchmod(fd, mode)
+                fh.write(data)
+        except BaseException:  # a full disk: no file cut short stands at `rel`
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=fd_dir)
+            raise
+
+    def staged(self, rel: bytes, data: bytes, mode: int) -> tuple[int, bytes] | None:
+        """`data` written whole, with `mode`, under a name of its own in the `aside` folder,
+        or else beside `rel` (a hidden name in its folder), ready to be put at `rel` with
+        `place`: a file that cannot be written whole (a full disk) never stands at `rel`, and
+        nothing is removed for it. None where `rel`'s folder is not there."""
+        parent, name = _split(rel)
+        fd_dir = self.folder(parent)
+        if fd_dir is None:
+            return None
+        aside = self._aside_folder()
+        self._taken += 1
+        where = fd_dir if aside is None else aside
+        temp = b"written-%d-%d" % (os.getpid(), self._taken)
+        if aside is None:
+            temp = b"." + name[:200] + b".git-atomic-" + temp
+        fd = os.open(
+            temp,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+            0o600,
+            dir_fd=where,
+        )
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                os.fchmod(fh.fileno(), mode)
+                fh.write(data)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp, dir_fd=where)
+            raise
+        return where, temp
+
+    def place(self, staged: tuple[int, bytes], rel: bytes) -> None:
+        """Put the file `staged` made at `rel`, which must not exist (FileExistsError: left
+        as it is): a hard link, which never replaces anything, then the staged name goes.
+        Across file systems (the aside folder elsewhere), written again in place."""
+        where, temp = staged
+        parent, name = _split(rel)
+        fd_dir = self.folder(parent)
+        if fd_dir is None:
+            raise Blocked(parent)
+        try:
+            try:
+                os.link(temp, name, src_dir_fd=where, dst_dir_fd=fd_dir, follow_symlinks=False)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                self._aside = None  # the next files are staged beside their place
+                fd = os.open(temp, os.O_RDONLY | os.O_CLOEXEC, dir_fd=where)
+                with os.fdopen(fd, "rb") as fh:
+                    data = fh.read()
+                    mode = os.fstat(fh.fileno()).st_mode & 0o7777
+                self.write(rel, data, mode)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(temp, dir_fd=where)
 
     def mkfifo(self, rel: bytes, mode: int) -> None:
         """Create the FIFO `rel` (it must not exist); its folders must exist."""
