@@ -368,6 +368,11 @@ def test_a_file_the_operation_hid_and_changed_goes_back(repo: GitRepo) -> None:
     repo.atomic("rollback", check=0)
     assert repo.read("notes.txt") == b"precious\n"
     assert not repo.exists(".gitignore")
+    # What `undo` wrote again of it is its effect too: taken back again.
+    repo.atomic("undo", check=0)
+    assert repo.read("notes.txt") == b"precious\nby the operation\n"
+    repo.atomic("rollback", check=0)
+    assert repo.read("notes.txt") == b"precious\n"
 
 
 # --- renames: an effect is what happened at each path (git's merge follows renames) ----------

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from git_atomic.commands import moving
 from git_atomic.commands.query import resolve_op
+from git_atomic.core import records
 from git_atomic.core.errors import BusyError, RefusedError, UsageError
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
@@ -147,6 +148,9 @@ def _take_back(
         return _nothing_further(ctx, op, f"{op.name} [{op.id}] is rolled back", json_out=json_out)
     current = current or moves.probe(repo)
     found = effect.take_back(repo, taken, current)
+    remade = _remade_within(ctx, op) if found.made_within else ()
+    if remade:  # what `undo` wrote of it again is its effect too (restoreplan: unseen files)
+        found = records.replace(found, made_within=(*found.made_within, *remade))
     what = f"the effect of {op.name} [{op.id}]"
     if found.target is None:
         return moving.refuse_overlap(
@@ -181,6 +185,23 @@ def _take_back(
         takes_back=True,
         said=said,
     )
+
+
+def _remade_within(ctx: context.Context, op: OpRow) -> tuple[tuple[float, float], ...]:
+    """The windows in which `undo` made the operation's effect again, after a rollback of it:
+    from each such undo's rescue (captured just before it wrote) to its end."""
+    journal = ctx.journal
+    took = {c.sha for c in journal.checkpoints(op.id) if c.kind == CheckpointKind.RESCUE}
+    windows = []
+    for e in sorted(journal.events(op.worktree, limit=10_000), key=lambda e: e.id):
+        if e.kind != EventKind.UNDO:
+            if e.rescue and (e.op_id == op.id or f'"takes_back": "{op.id}"' in (e.detail or "")):
+                took.add(e.rescue)
+        elif e.target in took and e.rescue:
+            start = checkpoint.load(ctx.repo, e.rescue).captured_at
+            if start is not None:
+                windows.append((start, e.at))
+    return tuple(windows)
 
 
 def _brought_back(ctx: context.Context, op: OpRow) -> bool:
