@@ -236,8 +236,13 @@ def show_text(
     gates = journal.gates(op.id)
     every = sorted(journal.events(op.worktree, limit=10_000), key=lambda e: e.id)
     mine = {c.sha for c in cps}
+    took = f'"takes_back": "{op.id}"'  # a `rollback --op` of it (moving.go)
     events = [
-        e for e in every if e.op_id == op.id or (e.kind == EventKind.UNDO and e.target in mine)
+        e
+        for e in every
+        if e.op_id == op.id
+        or (e.kind == EventKind.UNDO and e.target in mine)
+        or took in (e.detail or "")
     ]
     rolled_back = op.status in (OpStatus.ROLLED_BACK, OpStatus.RECOVERED)
     back = rolled_back and brought_back(cps, every, op.id)
