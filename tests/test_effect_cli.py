@@ -453,6 +453,10 @@ def test_rollback_op_of_a_rollback_undo_brought_back(repo: GitRepo, how: str) ->
     repo.atomic("rollback", "--op", op_id, check=0)
     assert repo.read("a.txt") == b"a\n"
     assert "brought back by undo" not in line()
+    shown = repo.atomic("show", op_id, check=0).stdout
+    timeline = shown.split("timeline", 1)[1]
+    assert [w for w in timeline.split() if w in ("rollback", "undo", "abort")][-1] == "rollback"
+    assert "`git atomic undo` brings its result back" in shown, shown
     repo.atomic("undo", check=0)
     assert repo.read("a.txt") == b"OP\n" and "brought back by undo" in line()
     repo.atomic("rollback", "--op", op_id, check=0)
