@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO
 
 import pytest
@@ -478,3 +480,30 @@ def test_a_save_at_the_instant_of_the_removal_is_never_removed(repo: GitRepo, wh
     if path != "new.txt":
         assert not repo.exists("new.txt")
     assert not list((repo.path / ".git" / "atomic" / "tmp").glob("removed-*"))
+
+
+def test_the_compare_and_swap_holds_where_the_git_dir_is_elsewhere(tmp_path: Path) -> None:
+    """A git dir on another file system (`--separate-git-dir` on a tmpfs): what a removal moves
+    aside goes beside it, under a hidden name, and a save at that instant is put back too."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no other file system at /dev/shm here")
+    git_dir = shm / f"git-atomic-test-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        repo = GitRepo.create(tmp_path / "repo", tmp_path / "home", git_dir=git_dir)
+        setup_files(repo)
+        repo.atomic("begin", "op", check=0)
+        subprocess.run(["sh", "-c", OP_SCRIPT], cwd=repo.path, check=True)
+
+        def save() -> None:
+            tmp = repo.path / ".editor-swap"
+            tmp.write_bytes(b"yours, saved by rename\n")
+            os.replace(tmp, repo.path / "new.txt")
+
+        res = paused(repo, ["abort"], "restore:before-removal@1", save)
+        assert res.returncode == 3, res.stderr
+        assert repo.read("new.txt") == b"yours, saved by rename\n"
+        assert repo.read("a.txt") == b"a1\n" and repo.read("gone.txt") == b"gone1\n"
+        assert not [p for p in os.listdir(repo.path) if p.startswith(".git-atomic-")]
+    finally:
+        shutil.rmtree(git_dir, ignore_errors=True)

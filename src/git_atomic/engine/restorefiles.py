@@ -7,7 +7,6 @@ starts from (its rescue) holds (unchanged.py): another writer's bytes are left t
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 from collections.abc import Mapping, Sequence
@@ -176,25 +175,26 @@ def _write_one(
     except lfskeep.DamagedContent as exc:
         outcome.cannot(c.path, str(exc))
         return
-    # The bytes written whole first (a full disk fails here, with nothing removed yet), then
-    # put in place once the way is made.
-    staged = None if c.new_mode == SYMLINK else tree.staged(c.path, data, mode)
+    # The file written over is held aside until the new one is written whole: where it cannot
+    # be (a full disk), it is given back, and nothing is cut short at its name.
+    held: list[safefs.Taken] = []
     try:
-        if not _made_way(tree, c, outcome, specials, kept):
+        if not _made_way(tree, c, outcome, specials, kept, held):
             return
         if c.new_mode == SYMLINK:
             tree.symlink(c.path, data)
-        elif staged is not None:
-            tree.place(staged, c.path)
-            staged = None
         else:
             tree.write(c.path, data, mode)
     except FileExistsError:  # made since the look above: never written over
         outcome.left.append(c.path)
+    except BaseException:
+        for taken in held:
+            tree.give_back(taken)
+        held.clear()
+        raise
     finally:
-        if staged is not None:  # not placed: it goes
-            with contextlib.suppress(OSError):
-                os.unlink(staged[1], dir_fd=staged[0])
+        for taken in held:
+            tree.drop(taken)
 
 
 def _bytes_of(repo: Repo, c: RawChange, blobs: dict[str, bytes], kept: Kept_) -> bytes:
@@ -233,7 +233,12 @@ def _chmodded(tree: safefs.Tree, c: RawChange, mode: int, outcome: Outcome, kept
 
 
 def _made_way(
-    tree: safefs.Tree, c: RawChange, outcome: Outcome, specials: Specials, kept: Kept_
+    tree: safefs.Tree,
+    c: RawChange,
+    outcome: Outcome,
+    specials: Specials,
+    kept: Kept_,
+    held: list[safefs.Taken] | None = None,
 ) -> bool:
     """Make way for the write of `c`: its folders, and nothing of ours where it goes. False
     (the path left as it is) when something that is not ours is in the way."""
@@ -255,7 +260,7 @@ def _made_way(
         return False
     # What the plan starts from holds nothing here for an added path (or for one whose
     # old kind was removed above): anything there now is someone else's.
-    return kind is None or kind == stat.S_IFDIR or _removed(tree, c, outcome, kept)
+    return kind is None or kind == stat.S_IFDIR or _removed(tree, c, outcome, kept, held)
 
 
 def _make_target_folders(
@@ -288,12 +293,18 @@ def _was(c: RawChange, kept: Kept_) -> unchanged.Expected:
     )
 
 
-def _removed(tree: safefs.Tree, c: RawChange, outcome: Outcome, kept: Kept_) -> bool:
+def _removed(
+    tree: safefs.Tree,
+    c: RawChange,
+    outcome: Outcome,
+    kept: Kept_,
+    held: list[safefs.Taken] | None = None,
+) -> bool:
     """Make way for the write of `c` over what is there: only a modified path's old file or
     link, still as the plan's start holds it."""
     if (
         c.status == "M"
-        and unchanged.remove(tree, c.path, _was(c, kept)) is not unchanged.Found.CHANGED
+        and unchanged.remove(tree, c.path, _was(c, kept), hold=held) is not unchanged.Found.CHANGED
     ):
         return True
     outcome.left.append(c.path)

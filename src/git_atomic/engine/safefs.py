@@ -22,6 +22,7 @@ import os
 import stat
 from collections.abc import Callable, Sequence
 from types import TracebackType
+from typing import NamedTuple
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # never a fifo's wait
@@ -36,6 +37,16 @@ class Blocked(Exception):
     def __init__(self, path: bytes) -> None:
         super().__init__(path)
         self.path = path  # from the top of the worktree
+
+
+class Taken(NamedTuple):
+    """A file `Tree.take` moved aside and holds: from `name` in the folder `dir_fd`, now
+    `moved` in the folder `aside`."""
+
+    dir_fd: int
+    name: bytes
+    aside: int
+    moved: bytes
 
 
 class Tree:
@@ -67,34 +78,60 @@ class Tree:
             self._aside_fd = None
 
     # --- removal by compare-and-swap ------------------------------------------------------
-    def take(self, dir_fd: int, name: bytes, same: Callable[[os.stat_result], bool]) -> bool | None:
+    def take(
+        self,
+        dir_fd: int,
+        name: bytes,
+        same: Callable[[os.stat_result], bool],
+        *,
+        hold: list[Taken] | None = None,
+    ) -> bool | None:
         """Remove the file or link `name` of the folder open as `dir_fd` if it is still what
-        `same` says of its status data: moved into the `aside` folder first (one atomic
-        rename), looked at there, and removed only if it is; else put back (a hard link, which
-        never replaces anything). So a file another writer put at the name after the caller's
-        last look (an editor's save by rename) is never removed. True: removed; False: not
-        the same, left; None: nothing there. Without an aside folder on the same file system,
-        removed where it is."""
-        aside = self._aside_folder()
-        if aside is None:
-            return _unlink_at(dir_fd, name)
+        `same` says of its status data: moved aside first (one atomic rename), looked at
+        there, and removed only if it is; else put back (a hard link, which never replaces
+        anything). So a file another writer put at the name after the caller's last look (an
+        editor's save by rename) is never removed. True: removed; False: not the same, left;
+        None: nothing there. Aside is the `aside` folder, or, where that is on another file
+        system, a hidden name in the file's own folder (`.git-atomic-removed-*`). `hold`: the
+        file moved aside is kept there (appended to `hold`) until the caller `drop`s it, or
+        puts it back (`give_back`) when what was to replace it cannot be written (a full
+        disk)."""
         self._taken += 1
         moved = b"removed-%d-%d" % (os.getpid(), self._taken)
+        aside = self._aside_folder()
         try:
-            os.rename(name, moved, src_dir_fd=dir_fd, dst_dir_fd=aside)
+            if aside is not None:
+                try:
+                    os.rename(name, moved, src_dir_fd=dir_fd, dst_dir_fd=aside)
+                except OSError as exc:
+                    if exc.errno != errno.EXDEV:
+                        raise
+                    self._aside, aside = None, None  # another file system
+            if aside is None:
+                aside, moved = dir_fd, b".git-atomic-" + moved
+                os.rename(name, moved, src_dir_fd=dir_fd, dst_dir_fd=aside)
         except OSError as exc:
             if exc.errno in _NOT_THERE:
                 return None
-            if exc.errno == errno.EXDEV:  # another file system: removed where it is
-                self._aside = None
-                return _unlink_at(dir_fd, name)
             raise
         st = lstat_at(aside, moved)
         if st is not None and same(st):
-            os.unlink(moved, dir_fd=aside)
+            if hold is not None:
+                hold.append(Taken(dir_fd, name, aside, moved))
+            else:
+                os.unlink(moved, dir_fd=aside)
             return True
         self._put_back(aside, moved, dir_fd, name)
         return False
+
+    def drop(self, taken: Taken) -> None:
+        """What `take` held, removed for good."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(taken.moved, dir_fd=taken.aside)
+
+    def give_back(self, taken: Taken) -> None:
+        """What `take` held, put back at its name (never over anything there now)."""
+        self._put_back(taken.aside, taken.moved, taken.dir_fd, taken.name)
 
     @staticmethod
     def _put_back(aside: int, moved: bytes, dir_fd: int, name: bytes) -> None:
@@ -123,7 +160,7 @@ class Tree:
                 self._aside_fd = os.open(self._aside, _DIR_FLAGS)
             except OSError:
                 self._aside = None
-        return self._aside_fd
+        return self._aside_fd if self._aside is not None else None
 
     # --- folders -------------------------------------------------------------------------
     def folder(self, rel: bytes) -> int | None:
@@ -365,62 +402,6 @@ class Tree:
                 os.unlink(name, dir_fd=fd_dir)
             raise
 
-    def staged(self, rel: bytes, data: bytes, mode: int) -> tuple[int, bytes] | None:
-        """`data` written whole, with `mode`, under a name of its own in the `aside` folder,
-        or else beside `rel` (a hidden name in its folder), ready to be put at `rel` with
-        `place`: a file that cannot be written whole (a full disk) never stands at `rel`, and
-        nothing is removed for it. None where `rel`'s folder is not there."""
-        parent, name = _split(rel)
-        fd_dir = self.folder(parent)
-        if fd_dir is None:
-            return None
-        aside = self._aside_folder()
-        self._taken += 1
-        where = fd_dir if aside is None else aside
-        temp = b"written-%d-%d" % (os.getpid(), self._taken)
-        if aside is None:
-            temp = b"." + name[:200] + b".git-atomic-" + temp
-        fd = os.open(
-            temp,
-            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-            0o600,
-            dir_fd=where,
-        )
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                os.fchmod(fh.fileno(), mode)
-                fh.write(data)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp, dir_fd=where)
-            raise
-        return where, temp
-
-    def place(self, staged: tuple[int, bytes], rel: bytes) -> None:
-        """Put the file `staged` made at `rel`, which must not exist (FileExistsError: left
-        as it is): a hard link, which never replaces anything, then the staged name goes.
-        Across file systems (the aside folder elsewhere), written again in place."""
-        where, temp = staged
-        parent, name = _split(rel)
-        fd_dir = self.folder(parent)
-        if fd_dir is None:
-            raise Blocked(parent)
-        try:
-            try:
-                os.link(temp, name, src_dir_fd=where, dst_dir_fd=fd_dir, follow_symlinks=False)
-            except OSError as exc:
-                if exc.errno != errno.EXDEV:
-                    raise
-                self._aside = None  # the next files are staged beside their place
-                fd = os.open(temp, os.O_RDONLY | os.O_CLOEXEC, dir_fd=where)
-                with os.fdopen(fd, "rb") as fh:
-                    data = fh.read()
-                    mode = os.fstat(fh.fileno()).st_mode & 0o7777
-                self.write(rel, data, mode)
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(temp, dir_fd=where)
-
     def mkfifo(self, rel: bytes, mode: int) -> None:
         """Create the FIFO `rel` (it must not exist); its folders must exist."""
         parent, name = _split(rel)
@@ -458,16 +439,6 @@ class Tree:
         finally:
             os.close(fd)
         return True
-
-
-def _unlink_at(dir_fd: int, name: bytes) -> bool | None:
-    try:
-        os.unlink(name, dir_fd=dir_fd)
-    except OSError as exc:
-        if exc.errno in _NOT_THERE:
-            return None
-        raise
-    return True
 
 
 def lstat_at(dir_fd: int, name: bytes) -> os.stat_result | None:

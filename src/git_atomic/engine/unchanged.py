@@ -57,9 +57,12 @@ class Expected:
     kept: Kept | None = None
 
 
-def remove(tree: safefs.Tree, rel: bytes, expected: Expected) -> Found:
+def remove(
+    tree: safefs.Tree, rel: bytes, expected: Expected, *, hold: list[safefs.Taken] | None = None
+) -> Found:
     """Remove the file or link at `rel` if it is still `expected`: GONE when nothing is there,
-    SAME once removed, CHANGED (and nothing removed) otherwise. A folder is CHANGED."""
+    SAME once removed, CHANGED (and nothing removed) otherwise. A folder is CHANGED. `hold`:
+    kept aside until the caller drops it or gives it back (`safefs.Tree.take`)."""
     where = _where(tree, rel)
     if where is None:
         return Found.GONE
@@ -68,7 +71,7 @@ def remove(tree: safefs.Tree, rel: bytes, expected: Expected) -> Found:
     if isinstance(seen, Found):
         return seen
     failpoints.hit("restore:before-removal")
-    taken = tree.take(dir_fd, name, lambda st: _kept_key(st) == _kept_key(seen))
+    taken = tree.take(dir_fd, name, lambda st: _kept_key(st) == _kept_key(seen), hold=hold)
     return Found.GONE if taken is None else Found.SAME if taken else Found.CHANGED
 
 
