@@ -169,14 +169,21 @@ def test_a_full_disk_leaves_no_file_cut_short(tmp_path: Path, tiny_disk: Path) -
     repo.write(".gitignore", b"*.o\n")
     repo.write("big", os.urandom(60_000))
     repo.write("small.txt", b"small\n")
+    repo.write("keep.bin", os.urandom(30_000))
     repo.git("add", "-A")
     repo.git("commit", "-qm", "big")
     big = repo.read("big")
-    script = "rm big; echo op > small.txt; head -c 150000 /dev/zero > filler.o; exit 1"
+    script = (
+        "rm big; echo op > small.txt; head -c 30000 /dev/urandom > keep.bin; "
+        "head -c 150000 /dev/zero > filler.o; exit 1"
+    )
     res = repo.atomic("run", "-n", "fill", "--", "sh", "-c", script, check=1)
     assert "cannot restore big: No space left on device" in res.stderr, res.stderr
     assert not repo.exists("big")  # absent, as the operation left it: never cut short
     assert repo.read("small.txt") == b"small\n"
+    # The file it could not write over is whole, the operation's (given back), or the old.
+    assert len(repo.read("keep.bin")) == 30_000
+    assert not [n for n in os.listdir(repo.path) if n.startswith(".git-atomic-")]
     os.unlink(repo.path / "filler.o")
     repo.atomic(
         "rollback",
