@@ -51,8 +51,8 @@ class Taken(NamedTuple):
 
 class Tree:
     """A worktree's files, reached from its top folder without following links. `aside`: a
-    folder of ours on the same file system (the git dir's), into which `take` moves what it
-    removes (None: removed where it is)."""
+    folder of ours (the git dir's), into which `take` moves what it removes (None, or on
+    another file system: a hidden name beside the file)."""
 
     def __init__(self, root: bytes | str, *, aside: bytes | str | None = None) -> None:
         self.root = os.fsencode(root)
