@@ -190,7 +190,10 @@ class Sizes:
         (not 0, which git takes for "read it")."""
         recorded: dict[bytes, int] = {}
         for asked in self._asked:
-            listing = asked.wait().stdout.split(b"\0")
+            done = asked.wait(check=False)
+            if done.returncode != 0:  # a cache of git's, not the restore's: nothing taken anew
+                return []
+            listing = done.stdout.split(b"\0")
             path = listing[0]
             for chunk in listing[1:]:
                 # Five lines of status data, each ending in a newline, then the next path.
