@@ -191,8 +191,8 @@ class Sizes:
         recorded: dict[bytes, int] = {}
         for asked in self._asked:
             done = asked.wait(check=False)
-            if done.returncode != 0:  # a cache of git's, not the restore's: nothing taken anew
-                return []
+            if done.returncode != 0:  # a cache of git's, not the restore's: those taken as they are
+                continue
             listing = done.stdout.split(b"\0")
             path = listing[0]
             for chunk in listing[1:]:
