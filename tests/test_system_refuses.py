@@ -97,6 +97,9 @@ def _operation(repo: GitRepo, lock: Lock, case: str) -> None:
     elif case == "written":  # a file the restore must write over
         (root / "keep.txt").write_bytes(b"changed and locked\n")
         lock(root / "keep.txt")
+    elif case == "empty":  # an empty folder the restore must remove, in one it cannot change
+        (root / "made" / "sub").mkdir(parents=True)
+        lock(root / "made")
     elif case == "folder":  # a folder the restore must put a file back in
         (root / "gone" / "old.txt").unlink()
         lock(root / "gone")
@@ -105,7 +108,7 @@ def _operation(repo: GitRepo, lock: Lock, case: str) -> None:
         lock(root / "tool.sh")
 
 
-@pytest.mark.parametrize("case", ["made", "written", "folder", "mode"])
+@pytest.mark.parametrize("case", ["made", "written", "empty", "folder", "mode"])
 def test_abort_names_what_it_cannot_change_and_does_the_rest(
     repo: GitRepo, lock: Lock, case: str
 ) -> None:

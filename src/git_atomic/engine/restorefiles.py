@@ -59,7 +59,7 @@ def apply_files(
         # next, nor one of the target's: removed and made again, it would be another folder
         # (a shell or editor in it left in a deleted one, its mode the umask's).
         needed = {p for c in writes for p in _parents(c.path)} | set(folders)
-        _prune_empty_dirs(tree, emptied | set(gone_folders), keep=needed)
+        _prune_empty_dirs(tree, emptied | set(gone_folders), keep=needed, outcome=outcome)
         if removals:
             failpoints.hit("restore:after-removals")
         left = set(outcome.left)
@@ -323,10 +323,18 @@ def _make_parents(tree: safefs.Tree, path: bytes, outcome: Outcome) -> bool:
     return True
 
 
-def _prune_empty_dirs(tree: safefs.Tree, dirs: set[bytes], *, keep: set[bytes]) -> None:
+def _prune_empty_dirs(
+    tree: safefs.Tree, dirs: set[bytes], *, keep: set[bytes], outcome: Outcome
+) -> None:
+    """Remove the folders `dirs` that are empty, and those they leave empty, but those in
+    `keep`. One the system refuses to remove (an immutable or read-only folder above it) is
+    reported: the target does not have it."""
+    refused: list[tuple[bytes, OSError]] = []
     for d in sorted(dirs, key=len, reverse=True):
-        while d and d not in keep and tree.rmdir(d):
+        while d and d not in keep and tree.rmdir(d, refused=refused):
             d = os.path.dirname(d)
+    for folder, exc in dict(refused).items():
+        outcome.cannot(folder + b"/", _why(exc))
 
 
 def _parents(path: bytes) -> list[bytes]:

@@ -330,15 +330,20 @@ class Tree:
             raise
         return True
 
-    def rmdir(self, rel: bytes) -> bool:
+    def rmdir(self, rel: bytes, *, refused: list[tuple[bytes, OSError]] | None = None) -> bool:
         """Remove the empty folder at `rel`; False when it is not there, not empty or not a
-        folder (a link is never removed this way)."""
+        folder (a link is never removed this way). `refused`: where the system refuses to
+        remove it (a read-only or immutable folder above it, a mount point), noted."""
         where = self._parent(rel)
         if where is None:
             return False
         try:
             os.rmdir(where[1], dir_fd=where[0])
-        except OSError:
+        except OSError as exc:
+            if refused is not None and exc.errno in (
+                errno.EPERM, errno.EACCES, errno.EROFS, errno.EBUSY
+            ):  # fmt: skip
+                refused.append((rel, exc))
             return False
         self.forget(rel)
         return True
