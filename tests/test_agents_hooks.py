@@ -830,6 +830,59 @@ def test_a_turn_left_open_is_closed_by_the_next_prompt_and_never_taken_back_late
     assert [o["status"] for o in ops(repo)] == ["rolled_back", "committed"]
 
 
+@pytest.mark.parametrize(
+    "kill_at",
+    [
+        "capture:walk@1",  # its first look at the tree, before anything changes
+        "restore:after-files@1",  # the baseline's private worktree, where a failing gate runs
+        "rollback:after-rescue@1",  # the take-back's rescue saved, nothing put back yet
+        "restore:after-files@2",  # the turn's files taken back, not yet the index
+        "rollback:after-restore@1",  # all taken back, the turn not yet closed
+    ],
+)
+def test_a_stop_hook_killed_while_it_judges_leaves_recover_to_take_back_only_the_turn(
+    repo: GitRepo, kill_at: str
+) -> None:
+    """The platform kills a Stop hook that runs too long (its hook timeout) at any step of
+    judging a failing turn; `recover` then takes back the turn's own changes, as the hook
+    would have, never what the user did between its calls (an edit, a commit, a branch)."""
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "BUG")])
+    repo.write("lib.py", b"VALUE = 7\n")  # the user, between the turn's calls
+    repo.write("mine.txt", b"mine\n")
+    repo.git("add", "mine.txt")
+    repo.git("commit", "-q", "-m", "the user's commit")
+    repo.git("branch", "users-branch")
+    head = repo.head()
+    claude.env["GIT_ATOMIC_FAILPOINT"] = kill_at
+    claude.send(stop())
+    del claude.env["GIT_ATOMIC_FAILPOINT"]
+    res = repo.atomic("recover", check=0)
+    assert "Traceback" not in res.stderr, res.stderr
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"  # the turn's: taken back
+    assert repo.read("lib.py") == b"VALUE = 7\n"
+    assert repo.head() == head and repo.read("mine.txt") == b"mine\n"
+    assert repo.git("branch", "--list", "users-branch").strip()
+    assert repo.atomic_json("status")["interrupted"] is None
+
+
+def test_recover_of_a_killed_stop_changes_nothing_where_the_turn_overlaps_later_work(
+    repo: GitRepo,
+) -> None:
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "BUG")])
+    repo.write("app.py", b"def answer():\n    BUG  # the user's line now\n")
+    claude.env["GIT_ATOMIC_FAILPOINT"] = "capture:walk@1"
+    claude.send(stop())
+    del claude.env["GIT_ATOMIC_FAILPOINT"]
+    res = repo.atomic("recover", check=3)
+    assert "overlap" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert repo.read("app.py") == b"def answer():\n    BUG  # the user's line now\n"
+    assert repo.atomic_json("status")["interrupted"] is None
+    [op] = ops(repo)
+    assert op["status"] == "recovered"
+
+
 @pytest.mark.parametrize("event", ["StopFailure", "SessionEnd"])
 def test_a_turn_that_ends_without_stop_is_closed(repo: GitRepo, event: str) -> None:
     claude = ClaudeCode(repo)

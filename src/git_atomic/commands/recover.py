@@ -51,6 +51,8 @@ class Action(enum.StrEnum):
     NOTHING_CHANGED = "nothing_changed"  # killed before its PRE-OP checkpoint was recorded
     RESTORE = "restore"  # the interrupted rollback or emergency finished
     KEPT_OPEN = "kept_open"  # a rollback inside a session finished; the session goes on
+    EFFECT = "effect"  # an agent turn: its own changes taken back, the rest left as it is
+    OVERLAP = "overlap"  # an agent turn whose changes overlap later ones: nothing changed
 
 
 @dataclass
@@ -64,6 +66,7 @@ class Recovery:
     rescue: str | None = None
     problems: list[str] = field(default_factory=list)
     not_restored: list[bytes] = field(default_factory=list)  # the system refused (exit 3)
+    overlaps: list[str] = field(default_factory=list)  # a turn's changes and later ones (exit 3)
     stopped_group: int | None = None  # the command's process group, left running by the kill
     isolated: list[str] = field(default_factory=list)  # `run --isolate` operations closed
 
@@ -128,6 +131,8 @@ def recover(*, accept: bool, json_out: bool) -> int:
             f"git-atomic: {len(done.not_restored)} path(s) could not be put back (the warnings "
             "above say why): the tree is not entirely at the target (exit 3)"
         )
+        return 3
+    if done.overlaps:
         return 3
     return 0
 
@@ -260,7 +265,12 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
         done.rescue, done.action = result.rescue, Action.RESTORE
         done.problems += result.outcome.problems
         done.not_restored += result.outcome.failed
-        closes = intent.get("event") == EventKind.EMERGENCY or result.target == pre.sha
+        # A turn's restore is of its own effect (effect.py): finished, it is the turn's end.
+        closes = (
+            intent.get("event") == EventKind.EMERGENCY
+            or result.target == pre.sha
+            or op.kind == OpKind.AGENT_TURN
+        )
         if not closes and op.kind == OpKind.SESSION:
             # A rollback or undo inside an open session: the session goes on from there.
             journal.set_owner(op.id, None)
@@ -273,6 +283,10 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
     elif journal.last_event_kind(op.id) == EventKind.EMERGENCY:
         # `emergency` had made its move and was killed before it closed the operation.
         done.action = Action.RESTORE
+    elif op.kind == OpKind.AGENT_TURN and not accept:
+        # Its Stop hook killed while it judged the turn: what you did between its calls (your
+        # edits, commits, branches) is never the turn's, and stays.
+        _take_back_turn(engine, op, done)
     elif op.phase == Phase.PRE_OP or not accept:
         # `begin` had not finished (the operation never ran), or the default: exact PRE-OP.
         _back_to(engine, op, pre.sha, done)
@@ -289,6 +303,8 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
         done.action = Action.ACCEPT
     failpoints.hit("recover:before-close")
     detail["recovered"] = done.action
+    if done.overlaps:
+        detail["overlaps"] = done.overlaps
     if done.problems:
         detail["problems"] = detail.get("problems", []) + done.problems
     if done.not_restored:
@@ -296,6 +312,25 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
     done.op = engine.close(
         op.id, status=OpStatus.RECOVERED, failed_phase=FailedPhase.INTERRUPT, detail=detail
     )
+
+
+def _take_back_turn(engine: Engine, op: OpRow, done: Recovery) -> None:
+    """An agent turn's own changes taken back on top of the state now, as its Stop hook would
+    have after a failing gate (judge.py); where they overlap later changes, nothing changes."""
+    from git_atomic.ops import effect, moves
+
+    steps = effect.operation_steps(engine.repo, engine.journal, op)
+    found = effect.take_back(engine.repo, steps, moves.probe(engine.repo))
+    if found.conflicts:
+        done.action = Action.OVERLAP
+        done.overlaps = effect.conflict_lines(found)
+        return
+    done.action = Action.EFFECT
+    if found.changes_something:
+        result = effect.carry_out(engine, found, op_id=op.id, event=EventKind.RECOVER)
+        done.rescue = result.rescue
+        done.problems += result.outcome.problems
+        done.not_restored += result.outcome.failed
 
 
 def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None:
@@ -331,6 +366,8 @@ _SAID: Final = {
     Action.NOTHING_CHANGED: "it had not changed anything; closed",
     Action.RESTORE: "the interrupted rollback or emergency is finished; closed",
     Action.KEPT_OPEN: "the interrupted rollback is finished; the operation stays open",
+    Action.EFFECT: "the turn's own changes are taken back (what you did meanwhile stays)",
+    Action.OVERLAP: "the turn's changes overlap later ones, so nothing was changed; closed",
 }
 
 
@@ -364,6 +401,14 @@ def _tell(
                 "(`git atomic undo` brings it back)"
             )
         output.say(line)
+    for line in done.overlaps:
+        output.say(f"git-atomic:   overlaps: {line}")
+    if done.overlaps and done.op is not None:
+        output.say(
+            "git-atomic: the turn's changes are still there: take them back by hand, or go "
+            f"back to its whole state (`git atomic rollback --op {done.op.id} --whole --dry-run` "
+            "says what that drops)"
+        )
     for problem in done.problems:
         output.say(f"git-atomic: warning: {problem}")
     if not done.anything and open_op is None:
@@ -393,7 +438,7 @@ def _result(
             isolated_closed=tuple(done.isolated),
             restore_finished=finished,
             rescue=done.rescue,
-            problems=tuple(done.problems),
+            problems=(*done.problems, *(f"overlaps: {line}" for line in done.overlaps)),
             duration_s=round(duration, 3),
         ),
     )
