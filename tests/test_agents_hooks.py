@@ -883,6 +883,39 @@ def test_recover_of_a_killed_stop_changes_nothing_where_the_turn_overlaps_later_
     assert op["status"] == "recovered"
 
 
+def test_a_turn_that_leaves_a_merge_half_way_ends_at_its_stop_and_owns_nothing_after(
+    repo: GitRepo,
+) -> None:
+    """A turn's merge conflicts, and Stop cannot judge it (git is half way): the turn ends
+    there all the same, recorded as it is, git's state included; the user resolving the
+    merge, committing and editing afterwards is never the turn's."""
+    repo.git("checkout", "-q", "-b", "other")
+    repo.write("app.py", b"def answer():\n    return 43\n")
+    repo.git("commit", "-q", "-am", "other")
+    repo.git("checkout", "-q", "-")
+    repo.write("app.py", b"def answer():\n    return 44\n")
+    repo.git("commit", "-q", "-am", "main")
+    claude = ClaudeCode(repo)
+    merge = functools.partial(repo.git, "merge", "-q", "other", check=False)
+    claude.turn([bash(repo, 1, "git merge other", merge)])
+    [answer] = claude.send(stop())
+    said = answer.json()["systemMessage"]
+    assert "not judged" in said and "merge is in progress" in said, said
+    [op] = ops(repo)
+    assert op["status"] == "committed" and op["op_id"] in said
+    # The turn is over: the user resolves the merge, commits, edits.
+    repo.write("app.py", b"def answer():\n    return 45\n")
+    repo.git("commit", "-q", "-am", "the user resolves it")
+    head = repo.head()
+    repo.write("lib.py", b"VALUE = 9\n")
+    claude.send(prompt("next"))
+    assert len(ops(repo)) == 1  # no turn left open to take the user's work in
+    repo.atomic("rollback", "--op", op["op_id"], check=3)  # git's half-way state: refused
+    assert repo.head() == head
+    assert repo.read("app.py") == b"def answer():\n    return 45\n"
+    assert repo.read("lib.py") == b"VALUE = 9\n"
+
+
 @pytest.mark.parametrize("event", ["StopFailure", "SessionEnd"])
 def test_a_turn_that_ends_without_stop_is_closed(repo: GitRepo, event: str) -> None:
     claude = ClaudeCode(repo)

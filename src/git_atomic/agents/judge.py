@@ -95,16 +95,20 @@ def judge(
     ending: str | None,
     history: HistoryMode = HistoryMode.SHADOW,
     unreadable: str = "",
+    held_up: str = "",
 ) -> Verdict:
     """Record the turn as an operation, run the gates, keep or take back its effect; in commits
     mode a kept turn becomes one commit (`turncommit.py`). `unreadable`: why the state the
-    turn left cannot be kept (an index git cannot read): taken back without gates."""
+    turn left cannot be kept (an index git cannot read): taken back without gates. `held_up`:
+    why git's own state stops judging it (a merge the turn left half way): recorded as it
+    is, not judged."""
     refs = _adopt_refs(repo, record)
-    why = _in_the_way(ctx)
+    why = held_up or _in_the_way(ctx)
     if why:
         _record_op(ctx, record, refs, detail={"not_judged": why})
         _close(ctx, record.op_id, OpStatus.COMMITTED)
-        return not_judged(record, repo, f"{why} in this worktree; this turn is not judged")
+        said = why if held_up else f"{why} in this worktree"
+        return not_judged(record, repo, f"{said}; it is recorded as operation {record.op_id}")
     if ending is not None:
         _record_op(ctx, record, refs, detail={"ended": ending, "judged": False})
         _close(ctx, record.op_id, OpStatus.COMMITTED)

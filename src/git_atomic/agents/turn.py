@@ -186,17 +186,22 @@ def _finish(
 ) -> judge.Verdict | None:
     from git_atomic.agents import judge
     from git_atomic.core.vocab import HistoryMode
+    from git_atomic.ops import context
 
     left: Record | None = None  # the turn, once it left its slot
     try:
         with _locked(repo, "hook: end of turn") as ctx_lock:
+            # A command the turn left half way (a merge that conflicts): its end is held as it
+            # is, git's state and the index as its bytes, and the turn recorded, not judged;
+            # what you do afterwards (resolve it, commit) is never the turn's.
+            held_up = context.git_state_in_the_way(repo)
             with slot.held():  # the turn leaves its slot before the gates run
                 record = slot.read()
                 if record is None:
                     return None
                 unreadable = ""
                 try:
-                    record = _closed(repo, record, raw_index=False)
+                    record = _closed(repo, record, raw_index=bool(held_up))
                 except staged.UnreadableIndex as exc:
                     # The turn left an index git cannot read: no state to keep. Its end is
                     # held with the index as its bytes, and the turn is taken back.
@@ -209,7 +214,13 @@ def _finish(
                 return None
             mode = HistoryMode.parse(history, what="history")
             return judge.judge(
-                repo, ctx_lock, record, ending=ending, history=mode, unreadable=unreadable
+                repo,
+                ctx_lock,
+                record,
+                ending=ending,
+                history=mode,
+                unreadable=unreadable,
+                held_up=held_up,
             )
     except AtomicError as exc:
         # Said, also when the turn had left its slot (a failure while it was judged).
@@ -244,7 +255,8 @@ def _holding(repo: git.Repo, command: str) -> Iterator[None]:
 def _locked(repo: git.Repo, command: str) -> Iterator[judge.Held]:
     from git_atomic.ops import context
 
-    with context.opened(command, wait=lock_wait(), start=str(repo.root)) as ctx:
+    # git's own state is looked at by the turn's end itself (`_finish`).
+    with context.opened(command, wait=lock_wait(), start=str(repo.root), check_state=False) as ctx:
         yield ctx
 
 

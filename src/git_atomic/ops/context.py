@@ -37,12 +37,21 @@ class Context:
 
 
 def check_git_state(repo: git.Repo) -> None:
+    why = git_state_in_the_way(repo)
+    if why:
+        raise RefusedError(why)
+
+
+def git_state_in_the_way(repo: git.Repo) -> str:
+    """Why git's own state stops an operation ('' when it does not): a command left half way
+    (a merge, a rebase...), with the ways out."""
     what = gitstate.in_progress(repo)
-    if what is not None:
-        raise RefusedError(
-            f"{what} is in progress in this worktree; finish it, or abort it "
-            f"({gitstate.WAY_OUT[what]}), or save it and go back with `git atomic emergency`"
-        )
+    if what is None:
+        return ""
+    return (
+        f"{what} is in progress in this worktree; finish it, or abort it "
+        f"({gitstate.WAY_OUT[what]}), or save it and go back with `git atomic emergency`"
+    )
 
 
 def begun_here_as_another(ctx: Context) -> None:

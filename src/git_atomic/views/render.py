@@ -231,12 +231,8 @@ def own_change(repo: Repo, op: OpRow, checkpoints: list[CheckpointRow]) -> Chang
             return change_of(op, checkpoints)
         tree = merged.tree
     n = len(calls)
-    return Change(
-        f"{pre.sha}:files",
-        tree,
-        "its calls",
-        f"PRE-OP {pre.sha[:12]} + its {n} call{'s' if n != 1 else ''}' changes",
-    )
+    whose = "its call's" if n == 1 else f"its {n} calls'"
+    return Change(f"{pre.sha}:files", tree, "its calls", f"PRE-OP {pre.sha[:12]} + {whose} changes")
 
 
 def brought_back(
