@@ -563,3 +563,23 @@ def test_no_early_scan_while_another_process_holds_the_lock(repo: GitRepo) -> No
     finally:
         proc.kill()
         proc.wait(timeout=30)
+
+
+def test_ctrl_c_at_any_instant_of_the_start_is_one_line_never_a_traceback(repo: GitRepo) -> None:
+    """Ctrl-C while Python reads our modules, or the warm helper's client runs, before the
+    command has its own answer to it: `git-atomic: interrupted`, exit 130 (or the default
+    death by SIGINT, where it comes before Python itself is up), never a traceback."""
+    seen = set()
+    for step in range(30):
+        proc = start(repo, "status")
+        time.sleep(step * 0.005)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        if "git_atomic" not in err and "git-atomic" not in err:
+            continue  # before Python itself was up (`runpy`, `site`): not ours to answer
+        assert "Traceback" not in err, (step, err)
+        assert proc.returncode in (0, 130, -signal.SIGINT), (step, proc.returncode, err)
+        if proc.returncode == 130:
+            assert err.strip().endswith("git-atomic: interrupted"), err
+        seen.add(proc.returncode)
+    assert 130 in seen, seen  # some of the signals came while our code ran

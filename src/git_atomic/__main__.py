@@ -1,3 +1,9 @@
-from git_atomic.cli.main import console_main
+import sys
+
+try:
+    from git_atomic.cli.main import console_main
+except KeyboardInterrupt:  # Ctrl-C while Python reads our first module: as everywhere
+    sys.stderr.write("git-atomic: interrupted\n")
+    raise SystemExit(130) from None
 
 raise SystemExit(console_main())

@@ -133,6 +133,16 @@ def _crash(exc: Exception, *, argv: list[str], json_out: bool) -> int:
 
 
 def console_main(argv: Sequence[str] | None = None) -> int:
+    # Ctrl-C before `main` has its own answer to it (the start of Python, the warm helper's
+    # client), or after: one line and 130, as everywhere, never a traceback.
+    try:
+        return _console_main(argv)
+    except KeyboardInterrupt:
+        sys.stderr.write("git-atomic: interrupted\n")
+        return 130
+
+
+def _console_main(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     code = None
     if args[:1] != ["--version"]:
