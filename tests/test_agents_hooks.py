@@ -916,6 +916,24 @@ def test_a_turn_that_leaves_a_merge_half_way_ends_at_its_stop_and_owns_nothing_a
     assert repo.read("lib.py") == b"VALUE = 9\n"
 
 
+def test_log_and_show_count_only_the_turns_own_change(repo: GitRepo) -> None:
+    """What the user wrote between the turn's calls is not the turn's in `log` (and the
+    `last` line of `status`) any more than in `show`."""
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "BUG")])
+    for n in range(3):
+        repo.write(f"user{n}.txt", b"mine\n")  # the user, between the turn's calls
+    claude.turn([write_call(repo, 2, "agent.txt", b"agent\n")])
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    [op] = ops(repo)
+    line = repo.atomic("log", "-n", "1").stdout
+    assert "2 files" in line, line
+    shown = repo.atomic("show", op["op_id"]).stdout
+    assert "2 files" in shown and "its own changes were taken back" in shown, shown
+    assert "went back to PRE-OP" not in shown, shown
+
+
 @pytest.mark.parametrize("event", ["StopFailure", "SessionEnd"])
 def test_a_turn_that_ends_without_stop_is_closed(repo: GitRepo, event: str) -> None:
     claude = ClaudeCode(repo)

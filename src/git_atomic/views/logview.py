@@ -18,10 +18,10 @@ from git_atomic.views.render import (
     Stat,
     Style,
     brought_back,
-    change_of,
     committed_gates,
     duration,
     file_stats,
+    own_change,
     relative,
 )
 
@@ -83,7 +83,9 @@ def log_lines(
     for op in ops:
         cps = journal.checkpoints(op.id)
         gates = journal.gates(op.id)
-        made = change_of(op, cps)
+        # An agent turn's own change (its calls' steps), as `show` gives it: what you did
+        # between its calls is not counted as the turn's.
+        made = own_change(repo, op, cps)
         if made is not None:
             pairs[op.id] = (made.before, made.after)
         post_op = any(c.kind == CheckpointKind.POST_OP for c in cps)

@@ -74,6 +74,8 @@ def _outcome(op: OpRow, gates: list[GateRow], style: Style) -> str:
             FailedPhase.INTERRUPT: "interrupted",
         }
         why = words.get(op.failed_phase, "rolled back on request")
+    if op.kind == OpKind.AGENT_TURN:  # judged on its own effect (agents/judge.py)
+        return f"{word}: {why}; its own changes were taken back (what others did meanwhile stays)"
     return f"{word}: {why}; the tree went back to PRE-OP"
 
 
