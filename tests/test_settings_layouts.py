@@ -655,3 +655,30 @@ def test_a_submodule_whose_git_file_alone_was_removed_is_named(
     repo.git("submodule", "-q", "update", "--init")  # the way back the warning implies
     res = repo.atomic("run", "--", "sh", "-c", "echo x > other.txt; exit 1", check=1)
     assert "submodule" not in res.stderr, res.stderr  # an intact one is not named
+
+
+@pytest.mark.parametrize("kind", ["submodule", "nested repository"])
+def test_undo_of_an_abort_that_made_a_removed_repositorys_folder_again_removes_it(
+    repo: GitRepo, tmp_path: Path, kind: str
+) -> None:
+    """The operation removes a submodule (`git rm`) or a nested repository (`rm -rf`); the
+    abort makes its folder again, empty (its files were never captured); `undo` brings back
+    the operation's state, which has no folder there: it goes (it is empty)."""
+    inner = tmp_path / "upstream" if kind == "submodule" else repo.path / "nest"
+    subprocess.run(["git", "init", "-q", str(inner)], env=repo.env, check=True)
+    (inner / "s.txt").write_text("s\n")
+    subprocess.run(["git", "add", "-A"], cwd=inner, env=repo.env, check=True)
+    subprocess.run(["git", "commit", "-qm", "s"], cwd=inner, env=repo.env, check=True)
+    name = "sub" if kind == "submodule" else "nest"
+    if kind == "submodule":
+        repo.git("-c", "protocol.file.allow=always", "submodule", "-q", "add", str(inner), name)
+        repo.git("commit", "-qm", "submodule")
+    repo.atomic("begin", "op", check=0)
+    if kind == "submodule":
+        repo.git("rm", "-q", name)
+    else:
+        shutil.rmtree(repo.path / name)
+    repo.atomic("abort", check=0)
+    assert (repo.path / name).is_dir() and not any((repo.path / name).iterdir())
+    repo.atomic("undo", check=0)
+    assert not os.path.lexists(repo.path / name)

@@ -327,6 +327,9 @@ class Folders(Protocol):
     @property
     def all_empty_folders(self) -> bool: ...
 
+    @property
+    def files_tree(self) -> str: ...
+
 
 def empty_folders_after(
     repo: Repo, current: Folders, changes: Sequence[tuple[Folders, Folders]], files_tree: str
@@ -341,7 +344,25 @@ def empty_folders_after(
     for frm, to in changes:
         before, after = load_empty_folders(repo, frm), load_empty_folders(repo, to)
         folders = (folders - (before - after)) | (after - before)
+        # A nested repository `frm` has and `to` lacks: the empty folder a rollback made again
+        # where it was (its files are never captured) goes with it.
+        folders -= _repositories_gone(repo, frm, to, folders)
     return paths_blob(repo, _innermost_without_files(repo, files_tree, folders)), True
+
+
+def _repositories_gone(repo: Repo, frm: Folders, to: Folders, at: set[bytes]) -> set[bytes]:
+    """Those of the folders `at` where `frm` has a nested repository (a gitlink) and `to` has
+    none."""
+    if not at:
+        return set()
+    held = {e.path for e in repo.ls_tree_at(frm.files_tree, sorted(at)) if e.mode == _GITLINK}
+    if not held:
+        return set()
+    still = {e.path for e in repo.ls_tree_at(to.files_tree, sorted(held)) if e.mode == _GITLINK}
+    return held - still
+
+
+_GITLINK: Final = "160000"
 
 
 def _innermost_without_files(repo: Repo, tree: str, folders: set[bytes]) -> set[bytes]:

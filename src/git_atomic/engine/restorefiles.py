@@ -59,7 +59,12 @@ def apply_files(
         # next, nor one of the target's: removed and made again, it would be another folder
         # (a shell or editor in it left in a deleted one, its mode the umask's).
         needed = {p for c in writes for p in _parents(c.path)} | set(folders)
-        _prune_empty_dirs(tree, emptied | set(gone_folders), keep=needed, outcome=outcome)
+        # A nested repository the target lacks is never removed (its files are its own, never
+        # captured); the folder goes when it is empty (one a rollback made again for it).
+        left_empty = {c.path for c in changes if c.status == "D" and c.old_mode == GITLINK}
+        _prune_empty_dirs(
+            tree, emptied | set(gone_folders) | left_empty, keep=needed, outcome=outcome
+        )
         if removals:
             failpoints.hit("restore:after-removals")
         left = set(outcome.left)
