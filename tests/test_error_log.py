@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from git_atomic.core.errors import GitError
 from testing.gitrepo import GitRepo
 
 
@@ -46,3 +47,20 @@ def test_unwritable_log_folder_still_gives_one_true_line(repo: GitRepo, tmp_path
     res = repo.atomic("begin", "x", check=3, env={"GIT_ATOMIC_LOG_DIR": str(tmp_path / "none")})
     assert "(no log written: No such file or directory)" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_git_s_advice_is_never_the_line_shown() -> None:
+    """git ends many refusals with its advice (`hint: Disable this message with ...`), which
+    was all the user read of why the call failed."""
+    stderr = (
+        b"The following paths and/or pathspecs matched paths that exist\n"
+        b"outside of your sparse-checkout definition, so will not be\n"
+        b"updated in the index:\nita\n"
+        b"hint: If you intend to update such entries, try one of the following:\n"
+        b'hint: Disable this message with "git config advice.updateSparsePath false"\n'
+    )
+    error = GitError(["git", "add", "-N", "-f"], 1, b"", stderr)
+    assert error.message == "git add -N failed: ita"
+    assert GitError(["git", "add"], 1, b"", b"hint: only advice\n").message == (
+        "git add failed: exit status 1"
+    )

@@ -390,6 +390,74 @@ def test_sparse_checkout_patterns_come_back_with_the_rollback(tmp_path: Path, hi
     assert patterns.read_bytes() == before[0] and repo.read("top") == b"yours, after\n"
 
 
+def _index_and_disk(repo: GitRepo) -> tuple[object, str, str, str]:
+    """The index's entries with their flags (as the file holds them and as git reads them:
+    `ls-files -t -v`, the intent-to-add entries `diff --cached` shows) and the files on disk."""
+    state = repo.fingerprint()
+    tags = repo.git("ls-files", "-s", "-t", "-v")
+    intents = repo.git("diff", "--cached", "--name-only", "--ita-visible-in-index", "-z")
+    return (state.index, state.files), tags, intents, repo.git("status", "--porcelain")
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_an_intent_to_add_entry_the_operations_sparse_patterns_leave_out_comes_back(
+    tmp_path: Path, history: str
+) -> None:
+    """Your `git add -N` file, which the operation's `git sparse-checkout set` leaves out: the
+    rollback's `git add -N` refused it (outside the patterns), `abort` exited 3 and left the
+    operation interrupted, its error git's advice line."""
+    repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    for name in ("a", "f"):
+        repo.write(name, name.encode() + b"\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    repo.write("ita", b"new\n")
+    repo.git("add", "-N", "ita")
+    before = _index_and_disk(repo)
+    assert "intent-to-add" in repr(before[0]) and before[2] == "ita\0"
+    repo.atomic("begin", "op", "--history", history, check=0)
+    repo.git("sparse-checkout", "set", "--no-cone", "/f")
+    assert repo.git("ls-files", "-t", "a").startswith("S ")
+    res = repo.atomic("abort", check=0)
+    assert "hint:" not in res.stderr
+    assert _index_and_disk(repo) == before
+    assert "no operation is open" in repo.atomic("status", check=0).stdout
+
+
+@pytest.mark.parametrize("skip_worktree", [False, True], ids=["ita", "ita-skip-worktree"])
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_an_intent_to_add_entry_outside_your_sparse_patterns_comes_back(
+    tmp_path: Path, history: str, skip_worktree: bool
+) -> None:
+    """Your sparse checkout holds an intent-to-add entry outside its patterns (`git add --sparse
+    -N`), skip-worktree too: a failing command that resets the index exited 3 (not 1) and
+    left the operation interrupted, and `recover` failed the same way every time."""
+    repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    for name in ("a", "f"):
+        repo.write(name, name.encode() + b"\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    if skip_worktree:  # else git takes the flag off an entry whose file is on disk
+        repo.git("config", "sparse.expectFilesOutsideOfPatterns", "true")
+    repo.git("sparse-checkout", "set", "--no-cone", "/f")
+    repo.write("ita", b"new\n")
+    repo.git("add", "--sparse", "-N", "ita")
+    if skip_worktree:
+        repo.git("update-index", "--skip-worktree", "ita")
+    before = _index_and_disk(repo)
+    assert "intent-to-add" in repr(before[0]) and before[2] == "ita\0"
+    assert ("S 100644" if skip_worktree else "H 100644") in before[1].splitlines()[-1]
+    script = "git reset -q; exit 1"
+    res = repo.atomic("run", "--history", history, "--no-gates", "--", "sh", "-c", script, check=1)
+    assert "rolled back" in res.stderr
+    assert _index_and_disk(repo) == before
+    assert "no operation is open" in repo.atomic("status", check=0).stdout
+    repo.atomic("undo", check=0)  # the operation's reset, made again, then rolled back again
+    assert "ita" not in repo.git("ls-files")
+    repo.atomic("undo", check=0)
+    assert _index_and_disk(repo) == before
+
+
 # --- the git dir inside the worktree under another name, or gone --------------------------
 @pytest.mark.parametrize("layout", ["separate-git-dir", "link", "dotfiles"])
 def test_a_git_dir_inside_the_worktree_is_refused_until_git_ignores_it(

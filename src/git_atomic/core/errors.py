@@ -63,7 +63,13 @@ class GitError(AtomicError):
     exit_code = Exit.REFUSED
 
     def __init__(self, argv: list[str], returncode: int, stdout: bytes, stderr: bytes) -> None:
-        detail = stderr.decode("utf-8", "replace").strip().splitlines()
+        # Not git's advice (`hint: Disable this message with ...`): its last line that says
+        # what went wrong.
+        detail = [
+            line
+            for line in stderr.decode("utf-8", "replace").strip().splitlines()
+            if line.strip() and not line.startswith("hint:")
+        ]
         last = detail[-1] if detail else f"exit status {returncode}"
         super().__init__(f"git {' '.join(argv[1:3])} failed: {last}")
         self.argv = argv

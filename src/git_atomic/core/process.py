@@ -69,6 +69,10 @@ def _argv(args: Sequence[str]) -> list[str]:
         f"core.hooksPath={_EMPTY_HOOKS}",
         "-c",
         "advice.addEmbeddedRepo=false",
+        # Its hints for paths outside the sparse-checkout patterns name options of git's, not
+        # ours (and our calls that may meet such paths say `--sparse`).
+        "-c",
+        "advice.updateSparsePath=false",
         # Your fsmonitor is a hook too (a command, or the daemon): it never runs for our calls,
         # and what it would say is not trusted either (an answer of "nothing changed" would hide
         # an operation's edits from the capture).

@@ -257,10 +257,13 @@ def rebuild(
     if intents:
         # Only `git add -N` makes an intent-to-add entry; the files are back on disk by now
         # (one a folder stood in the way of was reported by the restore, and stays out).
+        # `--sparse`: one outside the sparse-checkout patterns too (yours, or those the
+        # operation set), which git would otherwise refuse to add.
         repo.run(
             "add",
             "-N",
             "-f",
+            "--sparse",
             "--pathspec-from-file=-",
             "--pathspec-file-nul",
             input=b"".join(p + b"\0" for p in intents),
