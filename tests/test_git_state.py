@@ -112,6 +112,49 @@ def test_an_operation_that_succeeds_half_way_is_rolled_back_not_refused(
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_command_that_exits_0_leaving_a_stale_index_lock_is_rolled_back(
+    repo: GitRepo, mode: str
+) -> None:
+    """README: rolled back like any failure, exit 1 even when its command exited 0, the lock
+    taken as after a failure. Was: shadow kept the operation and the lock (exit 0); commits
+    waited 5 s for the lock to write the index, then exited 3."""
+    before = repo.fingerprint()
+    script = "echo x > README; echo junk > .git/index.lock"
+    started = time.monotonic()
+    res = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", script, check=1)
+    assert time.monotonic() - started < 5  # one grace period for the lock, not git's wait
+    assert res["status"] == "rolled_back"
+    rescue = res["checkpoints"]["rescue"]
+    assert repo.git("show", f"{rescue}:gitstate/git/index.lock") == "junk\n"
+    same(repo.fingerprint(), before)
+    assert leftovers(repo) == []
+    repo.atomic("run", "--history", mode, "--", "true", check=0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stale_index_lock_left_in_an_operation_in_steps_is_refused_then_aborted(
+    repo: GitRepo, mode: str
+) -> None:
+    """`checkpoint` and `commit` refuse (exit 3, nothing changed), as they do a merge left;
+    `abort` rolls back and takes the lock. Was: shadow kept it all, lock too; commits waited 5 s
+    and left the operation interrupted."""
+    before = repo.fingerprint()
+    repo.atomic("begin", "op", "--history", mode, check=0)
+    repo.write("README", b"changed\n")
+    (repo.path / ".git" / "index.lock").write_bytes(b"junk\n")
+    head, refs = repo.head(), repo.checkpoint_refs()
+    for verb in ("checkpoint", "commit"):
+        res = repo.atomic(verb, check=3)
+        assert "left a stale" in res.stderr and "nothing was changed" in res.stderr, res.stderr
+    assert (repo.head(), repo.checkpoint_refs()) == (head, refs)
+    assert repo.read("README") == b"changed\n"
+    assert "open: op" in repo.atomic("status", check=0).stdout
+    repo.atomic("abort", check=0)
+    same(repo.fingerprint(), before)
+    assert leftovers(repo) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_the_rescue_keeps_the_merge_and_undo_brings_it_back(repo: GitRepo, mode: str) -> None:
     conflicting(repo)
     before = repo.fingerprint()
@@ -267,6 +310,22 @@ def test_a_live_index_lock_is_not_taken_from_its_owner(repo: GitRepo, tmp_path: 
     script = "echo x > README; touch .git/index.lock; (sleep 0.3; rm .git/index.lock) & exit 1"
     repo.atomic("run", "--", "sh", "-c", script, check=1)
     same(repo.fingerprint(), before)
+    assert leftovers(repo) == []
+
+
+def test_a_live_index_lock_after_a_command_that_exits_0_is_waited_for(repo: GitRepo) -> None:
+    """A lock a git the command started still holds when the command exits, and lets go of:
+    the operation goes on, as after any success. (That git in a session of its own: the
+    command's process group ends with the command.)"""
+    release = "import os, time; time.sleep(0.3); os.remove('.git/index.lock')"
+    command = (
+        "import pathlib, subprocess, sys\n"
+        "pathlib.Path('README').write_text('x\\n')\n"
+        "pathlib.Path('.git/index.lock').touch()\n"
+        f"subprocess.Popen([sys.executable, '-c', {release!r}], start_new_session=True)\n"
+    )
+    repo.atomic("run", "--", sys.executable, "-c", command, check=0)
+    assert repo.read("README") == b"x\n"
     assert leftovers(repo) == []
 
 

@@ -133,7 +133,7 @@ def _run_then_validate(engine: Engine, op: OpRow, command: _Command) -> OpRow:
     or left a state git cannot go on from is rolled back."""
     argv, json_out = command.argv, command.json_out
     res = run_command(engine, op, argv, timeout=command.timeout, json_out=json_out)
-    failed = _why_not_go_on(engine, res, command.ok_exit)
+    failed = _why_not_go_on(engine, op, res, command.ok_exit)
     if failed is not None:
         return rollback_op(engine, op, failed_phase=failed)
     try:
@@ -162,7 +162,7 @@ def _run_then_validate(engine: Engine, op: OpRow, command: _Command) -> OpRow:
 
 
 def _why_not_go_on(
-    engine: Engine, res: children.ChildResult, ok_exit: tuple[int, ...]
+    engine: Engine, op: OpRow, res: children.ChildResult, ok_exit: tuple[int, ...]
 ) -> FailedPhase | None:
     """Why the command's run cannot go on to OP-EXEC (saying so where the exit does not), or
     None."""
@@ -177,5 +177,9 @@ def _why_not_go_on(
     if left is not None:
         # A merge or rebase waiting for the user is no state to validate or commit.
         output.say(f"git-atomic: the command left {left} in progress")
+        return FailedPhase.EXEC
+    if context.left_index_lock(engine.ctx, op):
+        # Nor is an index git refuses to write: the rollback takes the lock, as after a failure.
+        output.say("git-atomic: the command left a stale .git/index.lock")
         return FailedPhase.EXEC
     return None

@@ -290,13 +290,49 @@ def _write_link(path: Path, target: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _drop_stale_lock(lock: Path) -> None:
+def stale_index_lock(repo: Repo, since: str | None) -> bool:
+    """Whether an index.lock is in the git dir that no git process lets go of within the grace
+    period, and that the `gitstate` tree `since` (the operation's PRE-OP's) did not hold: one
+    the operation's git left (killed mid-write, say), past which git writes no index. One that
+    goes in time was a live git's; one from before the operation is yours, and a rollback
+    leaves it too (`put`)."""
+    lock = repo.git_dir / INDEX_LOCK
+    if not os.path.lexists(lock):
+        return False
+    if since is not None:
+        top = {e.path: e for e in repo.ls_tree(since)}
+        files = top.get(_FILES_DIR.encode())
+        held = repo.ls_tree(files.oid) if files is not None else []
+        if any(e.path == INDEX_LOCK.encode() for e in held):
+            return False
+    return not _let_go(lock)
+
+
+# Locks already waited for in vain (device, inode, mtime, size): a rollback that follows the
+# finding drops such a lock without a second wait.
+_STALE: Final[set[tuple[int, int, int, int]]] = set()
+
+
+def _let_go(lock: Path) -> bool:
+    """Whether the lock goes within the grace period. git makes its lock a file of its own
+    (O_EXCL), never a link: a link is never let go of."""
     if lock.is_symlink():
-        lock.unlink()  # git makes its lock a file of its own (O_EXCL), never a link
-        return
+        return False
     deadline = time.monotonic() + _LOCK_GRACE_S
-    while time.monotonic() < deadline:
-        if not lock.exists():
-            return
+    while True:
+        try:
+            st = lock.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return True
+        key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+        if key in _STALE:
+            return False
+        if time.monotonic() >= deadline:
+            _STALE.add(key)
+            return False
         time.sleep(0.05)
-    lock.unlink(missing_ok=True)
+
+
+def _drop_stale_lock(lock: Path) -> None:
+    if not _let_go(lock):
+        lock.unlink(missing_ok=True)

@@ -54,6 +54,28 @@ def git_state_in_the_way(repo: git.Repo) -> str:
     )
 
 
+def left_index_lock(ctx: Context, op: OpRow) -> bool:
+    """Whether the operation left a stale index.lock (gitstate.stale_index_lock): git writes no
+    index past it, so there is no state to validate or commit."""
+    if not os.path.lexists(ctx.repo.git_dir / gitstate.INDEX_LOCK):
+        return False
+    from git_atomic.engine import checkpoint  # only then: not on every command's way in
+
+    pre_op = checkpoint.load(ctx.repo, ctx.journal.checkpoints(op.id)[0].sha)
+    return gitstate.stale_index_lock(ctx.repo, pre_op.git_state)
+
+
+def refuse_left_index_lock(ctx: Context, op: OpRow) -> None:
+    """In an operation worked in steps: `checkpoint` and `commit` refuse, as they do a merge."""
+    if left_index_lock(ctx, op):
+        raise RefusedError(
+            f"the operation left a stale {ctx.repo.git_dir / gitstate.INDEX_LOCK}: git writes "
+            "no index while it is there; nothing was changed",
+            hint="if no git command is running, remove that file and run this again, "
+            "or run `git atomic abort`",
+        )
+
+
 def begun_here_as_another(ctx: Context) -> None:
     """Refuse (exit 3, nothing touched) while an operation begun in this very folder as another
     worktree of the repository is open: its `.git` file was changed since (a linked worktree's
