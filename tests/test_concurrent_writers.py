@@ -507,3 +507,141 @@ def test_the_compare_and_swap_holds_where_the_git_dir_is_elsewhere(tmp_path: Pat
         assert not [p for p in os.listdir(repo.path) if p.startswith(".git-atomic-")]
     finally:
         shutil.rmtree(git_dir, ignore_errors=True)
+
+
+# A write that keeps a file's size, inode and mtime (`cp -p`, `tar x`, `rsync -t`, `touch -r`)
+# made in the same second as the stat data a scan took of it changes nothing git compares here
+# but the ctime's nanoseconds (git-facts: whole seconds). Each case plays its steps from the top
+# of a second, and again in a new repository when they did not all fit in it.
+KEEP_MTIME = (
+    "import os, sys, time\n"
+    "path, data, when = sys.argv[1:]\n"
+    "st = os.stat(path)\n"
+    "with open(path, 'r+b') as fh:\n"
+    "    fh.write(data.encode()); fh.truncate()\n"
+    "os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))\n"
+    "open(when, 'w').write(str(int(time.time())))\n"
+)
+
+
+def keep_mtime_write(path: Path, data: bytes) -> int:
+    """Write `data` over `path` in place, its mtime given back; the second it was done in."""
+    when = path.parent.parent / f"when-{time.monotonic_ns()}"
+    argv = [sys.executable, "-c", KEEP_MTIME, str(path), data.decode(), str(when)]
+    subprocess.run(argv, check=True)
+    return int(when.read_text())
+
+
+def top_of_a_second() -> int:
+    time.sleep(1.02 - time.time() % 1)
+    return int(time.time())
+
+
+def within_one_second(tmp_path: Path, case: Callable[[GitRepo], int | None]) -> GitRepo:
+    """Run `case` in a new repository until its steps fit in one second (it returns the second
+    its last write was made in, or None when it went past it); that repository."""
+    for attempt in range(6):
+        repo = GitRepo.create(tmp_path / f"repo{attempt}", tmp_path / "home")
+        if case(repo) is not None:
+            return repo
+    pytest.skip("the steps never fitted in one second here")
+
+
+def test_a_rewrite_keeping_size_and_mtime_in_the_captures_second_is_taken_back(
+    tmp_path: Path,
+) -> None:
+    """Your edit, then `begin`, then the operation's rewrite of the same file, all in one second,
+    each keeping the mtime: the capture's stat data of your edit matched the operation's file
+    in every field git compares. Before, abort said "back at PRE-OP" and left the operation's
+    bytes; the capture's entry is now smudged, so the next scan compares the bytes."""
+
+    def case(repo: GitRepo) -> int | None:
+        repo.write("t.txt", b"AAAA\n")
+        repo.git("add", "t.txt")
+        repo.git("commit", "-qm", "t")
+        second = top_of_a_second()
+        keep_mtime_write(repo.path / "t.txt", b"UUUU\n")  # yours, uncommitted
+        repo.atomic("begin", "op", check=0)
+        if keep_mtime_write(repo.path / "t.txt", b"PPPP\n") != second:
+            return None
+        res = repo.atomic("abort", check=0)
+        assert "back at PRE-OP" in res.stderr, res.stderr
+        return second
+
+    repo = within_one_second(tmp_path, case)
+    assert repo.read("t.txt") == b"UUUU\n"
+
+
+def test_a_failed_run_takes_back_such_a_rewrite_of_an_untracked_file(tmp_path: Path) -> None:
+    """The same in a failed `run`, on an untracked file your last touch of was a chmod (its
+    ctime in that second, its mtime old). Before, the run said "it had changed nothing" and the
+    operation's bytes stayed; yours were only in the checkpoint."""
+
+    def case(repo: GitRepo) -> int | None:
+        repo.write("u.txt", b"UNTR\n")
+        os.utime(repo.path / "u.txt", (1_577_836_800, 1_577_836_800))
+        second = top_of_a_second()
+        os.chmod(repo.path / "u.txt", 0o600)
+        os.chmod(repo.path / "u.txt", 0o644)
+        when = tmp_path / f"when-{time.monotonic_ns()}"
+        op = f"{sys.executable} -c \"$1\" u.txt 'OPOP\n' {when}; exit 1"
+        res = repo.atomic("run", "-n", "r", "--no-gates", "--", "sh", "-c", op, "sh", KEEP_MTIME)
+        assert res.returncode == 1, res.stderr
+        if int(when.read_text()) != second:
+            return None
+        assert "changed nothing" not in res.stderr, res.stderr
+        return second
+
+    repo = within_one_second(tmp_path, case)
+    assert repo.read("u.txt") == b"UNTR\n"
+
+
+def test_stat_data_git_took_again_in_the_scans_second_is_not_trusted(tmp_path: Path) -> None:
+    """A file the scan index already holds, whose inode changed but not its bytes (a chmod and
+    back) in the second of a capture: the scan's `git status` takes its stat data again and
+    says nothing. The operation's rewrite in that second, mtime kept, is still taken back."""
+
+    def case(repo: GitRepo) -> int | None:
+        repo.write("t.txt", b"AAAA\n")
+        repo.git("add", "t.txt")
+        repo.git("commit", "-qm", "t")
+        repo.atomic("begin", "first", check=0)  # a scan index, with t.txt in it
+        repo.atomic("abort", check=0)
+        second = top_of_a_second()
+        os.chmod(repo.path / "t.txt", 0o600)
+        os.chmod(repo.path / "t.txt", 0o644)
+        repo.atomic("begin", "op", check=0)
+        if keep_mtime_write(repo.path / "t.txt", b"PPPP\n") != second:
+            return None
+        repo.atomic("abort", check=0)
+        return second
+
+    repo = within_one_second(tmp_path, case)
+    assert repo.read("t.txt") == b"AAAA\n"
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_stat_data_a_seeded_scan_took_again_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split: bool
+) -> None:
+    """The same in the first capture, seeded from your index: there `git status` takes the stat
+    data again in the scan index's first write, which (`split`: past the size a scan index is
+    split at) is also the one that makes its shared index."""
+    if split:
+        monkeypatch.setenv("GIT_ATOMIC_SPLIT_SCAN_AT", "1")
+
+    def case(repo: GitRepo) -> int | None:
+        repo.write("t.txt", b"AAAA\n")
+        repo.git("add", "t.txt")
+        repo.git("commit", "-qm", "t")
+        second = top_of_a_second()
+        os.chmod(repo.path / "t.txt", 0o600)
+        os.chmod(repo.path / "t.txt", 0o644)
+        repo.atomic("begin", "op", check=0)
+        if keep_mtime_write(repo.path / "t.txt", b"PPPP\n") != second:
+            return None
+        repo.atomic("abort", check=0)
+        return second
+
+    repo = within_one_second(tmp_path, case)
+    assert repo.read("t.txt") == b"AAAA\n"

@@ -22,6 +22,7 @@ from git_atomic.engine import (
     gitoutput,
     objectformat,
     scanindex,
+    scanracy,
     snapshot,
     staged,
 )
@@ -1107,6 +1108,61 @@ def test_an_unreadable_scan_index_falls_back_and_is_seeded_again(repo: GitRepo) 
         "c",
     }
     assert scanindex.index_file(eng.repo, third.files_tree).exists()
+
+
+@pytest.mark.parametrize(
+    ("version", "object_format", "split"),
+    [
+        ("2", "sha1", False),
+        ("3", "sha1", False),
+        ("4", "sha1", False),
+        ("2", "sha1", True),
+        ("2", "sha256", False),
+        ("4", "sha256", True),
+    ],
+)
+def test_racy_entries_are_smudged_in_every_index_format(
+    tmp_path: Path, version: str, object_format: str, split: bool
+) -> None:
+    """scanracy.smudge: the file entries whose ctime or mtime second is not before `since` get
+    git's smudge (size 0: git compares their bytes), in index versions 2 to 4 (3: an
+    intent-to-add entry's extended flags), split or not, for both object formats; the others
+    keep their stat data, the file its mtime. A damaged file is refused, never given a new
+    checksum."""
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home", object_format=object_format)
+    split_option = f"core.splitIndex={str(split).lower()}"
+    config = ("-c", split_option, "-c", "splitIndex.maxPercentChange=100")
+    for i in range(40):
+        repo.write(f"old/{'n' * (i % 9)}{i}", b"old\n" * i)
+    (repo.path / ".git" / "index").unlink()  # a new index is written in `index.version`
+    repo.git(*config, "-c", f"index.version={version}", "add", "-A")
+    time.sleep(1.02 - time.time() % 1)
+    since = int(time.time())
+    repo.write("new.txt", b"new\n")
+    os.utime(repo.path / "new.txt", (1_577_836_800, 1_577_836_800))  # its ctime alone is new
+    repo.git(*config, "add", "new.txt")  # split: in the index's own part
+    if version == "3":
+        repo.write("later.txt", b"later\n")
+        repo.git(*config, "add", "-N", "later.txt")
+    index = repo.path / ".git" / "index"
+    mtime = index.stat().st_mtime_ns
+    assert scanracy.smudge(index, since, sha256=object_format == "sha256")
+    assert index.stat().st_mtime_ns == mtime
+    assert int.from_bytes(index.read_bytes()[4:8], "big") == int(version)
+    sizes = dict(
+        re.findall(r"(?m)^(\S+)\n(?:  .*\n)*?  size: (\d+)", repo.git("ls-files", "--debug"))
+    )
+    assert sizes.pop("new.txt") == "0"
+    assert sizes.pop("later.txt", "0") == "0"  # intent-to-add: no stat data at all
+    assert sizes == {p: str(os.path.getsize(repo.path / p)) for p in sizes}
+    # Damaged, with an entry to smudge: refused as it is.
+    repo.write("new.txt", b"NEW\n")
+    repo.git("add", "new.txt")
+    data = bytearray(index.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    index.write_bytes(data)
+    assert not scanracy.smudge(index, since, sha256=object_format == "sha256")
+    assert index.read_bytes() == data
 
 
 def _many_files_changed(repo: GitRepo) -> tuple[Engine, checkpoint.Snapshot]:

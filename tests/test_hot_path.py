@@ -54,6 +54,7 @@ BEFORE_SCAN = {
         ".engine.scan",
         ".engine.reconcile",  # the scan's parts: its paths made the user's,
         ".engine.scanindex",  # the scan index's files and ref,
+        ".engine.scanracy",  # its entries racily clean by ctime, smudged (tiny: os alone)
         ".engine.scantree",  # its new tree from the files that changed
         ".engine.watcher",  # the scan asks Watchman first, when it runs (perfwatch)
     )

@@ -27,18 +27,27 @@ def object_id(kind: bytes, data: bytes, *, sha256: bool) -> str:
     return _hasher(sha256, len(raw))(raw).hexdigest()
 
 
+def checksum(data: bytes | bytearray | memoryview, *, sha256: bool) -> bytes:
+    """The raw hash of `data`, as an index file's last bytes hold it for the bytes before."""
+    return _hasher(sha256, len(data))(data).digest()
+
+
 class _Digest(Protocol):
     def hexdigest(self) -> str: ...
 
+    def digest(self) -> bytes: ...
 
-def _hasher(sha256: bool, size: int) -> Callable[[bytes], _Digest]:
+
+def _hasher(sha256: bool, size: int) -> Callable[[bytes | bytearray | memoryview], _Digest]:
     if size < _SMALL:
         # Python's own modules: _sha1, _sha2 (3.12 and later) or _sha256 (3.11); a Python
         # built with OpenSSL's alone has none of them.
         own = (("_sha2", "sha256"), ("_sha256", "sha256")) if sha256 else (("_sha1", "sha1"),)
         for module, name in own:
             try:
-                found: Callable[[bytes], _Digest] = getattr(__import__(module), name)
+                found: Callable[[bytes | bytearray | memoryview], _Digest] = getattr(
+                    __import__(module), name
+                )
             except (ImportError, AttributeError):
                 continue
             return found

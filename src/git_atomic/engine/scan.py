@@ -10,6 +10,10 @@ changed, and lists only the folders whose mtime changed. The files that differ m
 
 A scan index has no flagged entries (intent-to-add, skip-worktree, assume-unchanged): the caller
 seeds one from a copy of the user's index without them (capturedisk.py), so it sees the disk.
+
+Stat data taken in the same second as its file's last change cannot show a change made later in
+that second that keeps the size, the inode and the mtime (git compares whole seconds here): such
+entries are smudged before a scan index is kept, and before a seeded scan starts (scanracy.py).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Final
 
 from git_atomic.core import process
 from git_atomic.core.errors import GitError
-from git_atomic.engine import reconcile, scanindex, scantree, watcher
+from git_atomic.engine import reconcile, scanindex, scanracy, scantree, watcher
 from git_atomic.engine.git import Repo, worktree_key
 
 _STATUS: Final = (
@@ -73,6 +77,9 @@ class Scan:
         # was seeded from, until the capture has compared it with its own (`same_seed`).
         self.seed: Path | None = None
         self.seed_key: tuple[int | bytes, ...] = ()  # its `file_key` when it was linked
+        # The second this scan started looking in: stat data it takes is no older, and what it
+        # keeps of it from that second on is smudged (scanracy.py).
+        self.since = 0
 
 
 def start(
@@ -96,10 +103,16 @@ def start(
     env = {"GIT_INDEX_FILE": str(scratch), "GIT_OPTIONAL_LOCKS": "1"}
     if base is not None and base.exists():
         scanindex.share(base, scratch)
+        since = scanracy.since_now(scratch)
         split = scanindex.is_split(repo, base)
     elif seed is not None:
         base, known_tree = None, None
+        try:
+            seed_written = seed.stat().st_mtime_ns // 1_000_000_000
+        except OSError:
+            return None
         scanindex.share(seed, scratch)
+        since = scanracy.since_now(scratch)
         # Your index is a split index: ours must never depend on your shared index.
         if (
             scanindex.shared_of(repo, scratch) is not None
@@ -112,6 +125,11 @@ def start(
             ).returncode
             != 0
         ):
+            scratch.unlink(missing_ok=True)
+            return None
+        # Your index's entries taken in the second it was written may hide a change made later
+        # in that second: its bytes are compared by this scan (git's rule, for the ctime too).
+        if not scanracy.smudge(scratch, min(seed_written, since), sha256=repo.sha256):
             scratch.unlink(missing_ok=True)
             return None
         split = scratch.stat().st_size >= scanindex.split_at()
@@ -129,8 +147,10 @@ def start(
         if query is not None:
             watching = Scan(repo, scratch, known_tree, None, split=split)
             watching.watch, watching.untracked_config = query, untracked
+            watching.since = since
             return watching
     scanning = Scan(repo, scratch, known_tree, None, split=split)
+    scanning.since = since
     _start_status(scanning, untracked)
     return scanning
 
@@ -320,7 +340,8 @@ def keep(scan: Scan, tree: str) -> list[str]:
     """Make this scan's index the worktree's scan index for `tree`; the `update-ref --stdin`
     lines that make it trusted (the caller runs them, with its own ref if it has one)."""
     base = scanindex.index_file(scan.repo, scan.base_tree) if scan.base_tree is not None else None
-    if not settled(scan):  # the scan index could not take the edits: the old one stays
+    if not settled(scan) or not _smudged(scan, base):
+        # It could not take the edits, or its racy entries their smudge: the old one stays.
         scanindex.discard(scan.repo, scan.index, keeping=base)
         return []
     target = scanindex.index_file(scan.repo, tree)
@@ -349,6 +370,22 @@ def keep(scan: Scan, tree: str) -> list[str]:
     if tree == scan.base_tree:
         return []
     return [f"update {scanindex.ref_name(scan.repo)} {tree}"]
+
+
+def _smudged(scan: Scan, base: Path | None) -> bool:
+    """The scan index's entries racily clean by ctime smudged (scanracy.py). A split one's own
+    part holds what was written since its shared index was made; a shared index made in this
+    scan's second or later (git makes one at the first write of an index as a split index)
+    may hold such entries too: the index is then written whole, smudged, and split anew."""
+    if scan.split:
+        shared = scanindex.shared_of(scan.repo, scan.index)
+        if (
+            shared is not None
+            and not scanracy.older(scan.repo.git_dir / shared, scan.since)
+            and not scanindex.unsplit(scan.repo, scan.index, base=base)
+        ):
+            return False
+    return scanracy.smudge(scan.index, scan.since, sha256=scan.repo.sha256)
 
 
 def retire(scan: Scan, tree: str) -> None:

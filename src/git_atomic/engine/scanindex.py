@@ -182,6 +182,25 @@ def compact(repo: Repo, index: Path, *, base: Path | None) -> None:
         _drop_shared(repo, shared, keeping=base)
 
 
+def unsplit(repo: Repo, index: Path, *, base: Path | None) -> bool:
+    """Write a split scan index whole (`keep` splits it anew, `compact`); the shared index it
+    used goes, unless `base` (the scan index it started from) or yours uses it. False when
+    git could not."""
+    shared = shared_of(repo, index)
+    res = repo.run(
+        *git_config(False),
+        "update-index",
+        "--no-split-index",
+        env={"GIT_INDEX_FILE": str(index)},
+        check=False,
+    )
+    if res.returncode != 0:
+        return False
+    if shared is not None:
+        _drop_shared(repo, shared, keeping=base)
+    return True
+
+
 def replace(repo: Repo, source: Path, target: Path) -> None:
     """`os.replace` for scan indexes: the shared index only the replaced one used goes too."""
     old = shared_of(repo, target) if target.exists() else None
