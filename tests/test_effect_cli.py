@@ -462,3 +462,28 @@ def test_rollback_op_of_a_rollback_undo_brought_back(repo: GitRepo, how: str) ->
     repo.atomic("rollback", "--op", op_id, check=0)
     res = repo.atomic("rollback", "--op", op_id, check=0)
     assert "nothing further" in res.stderr and repo.read("a.txt") == b"a\n"
+
+
+@pytest.mark.parametrize("case", ["rollback --op", "undo"])
+def test_an_empty_folder_the_effect_makes_again_where_you_wrote_a_file_is_an_overlap(
+    repo: GitRepo, case: str
+) -> None:
+    """An empty folder is part of an effect as a file is: made again where you wrote a file
+    since (at its path or on the way to it), the take-back is refused, exit 3, nothing
+    changed (it said "nothing further to roll back", exit 0, and dropped the folder)."""
+    if case == "rollback --op":
+        (repo.path / "e" / "f").mkdir(parents=True)
+        res = repo.atomic_json("run", "--no-gates", "--history", "shadow", "--", "rm", "-rf", "e")
+        repo.write("e", b"yours\n")
+        argv = ["rollback", "--op", res["op_id"]]
+        folder = "e/f/"
+    else:
+        out = repo.atomic("run", "--no-gates", "--", "sh", "-c", "mkdir -p n/m; exit 1", check=1)
+        assert "changed nothing" not in out.stderr, out.stderr  # it made a folder
+        repo.write("n", b"yours\n")
+        argv = ["undo"]
+        folder = "n/m/"
+    before = repo.fingerprint()
+    res = repo.atomic(*argv, check=3)
+    assert f"{folder}: file/directory" in res.stderr, res.stderr
+    same(repo.fingerprint(), before)

@@ -116,7 +116,7 @@ def refuse_overlap(
         f"to keep the later changes, leave the tree as it is; to drop them too, `{whole}` "
         f"(its --dry-run lists what it would drop)"
     )
-    if first.where != effect.STATE:
+    if first.where != effect.STATE and not first.path.endswith(b"/"):  # a file, not a folder
         sides += (
             f"; each side of a file: {_side(ctx, step.before, first.path)} (before) and "
             f"{_side(ctx, step.after, first.path)} (after {what})"

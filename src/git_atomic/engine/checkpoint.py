@@ -338,16 +338,50 @@ def empty_folders_after(
     `frm -> to` applied in turn (a folder `to` has and `frm` lacks is made; one `frm` has and
     `to` lacks goes), less those where `files_tree` has a file. As a blob, and whether it is
     every empty folder: only when every state it comes from listed all of its own."""
-    if not all(s.all_empty_folders for s in [current, *(s for pair in changes for s in pair)]):
+    folders = _folders_after(repo, current, changes)
+    if folders is None:
         return None, False
+    return paths_blob(repo, _innermost_without_files(repo, files_tree, folders[0])), True
+
+
+def folders_in_the_way(
+    repo: Repo, current: Folders, changes: Sequence[tuple[Folders, Folders]], files_tree: str
+) -> list[bytes]:
+    """The empty folders the changes make that a file of `files_tree` stands in the way of (at
+    that path, or on the way to it): an overlap, as a file would be there."""
+    folders = _folders_after(repo, current, changes)
+    if folders is None or not folders[1]:
+        return []
+    made = sorted(folders[0] & folders[1])
+    above = {b"/".join(f.split(b"/")[:i]) for f in made for i in range(1, f.count(b"/") + 1)}
+    held = {e.path: e.kind for e in repo.ls_tree_at(files_tree, sorted({*made, *above}))}
+    return [
+        f
+        for f in made
+        if held.get(f, "tree") != "tree"
+        or any(held.get(a, "tree") != "tree" for a in above if f.startswith(a + b"/"))
+    ]
+
+
+def _folders_after(
+    repo: Repo, current: Folders, changes: Sequence[tuple[Folders, Folders]]
+) -> tuple[set[bytes], set[bytes]] | None:
+    """`current`'s empty folders with each change applied in turn, and those the changes made;
+    None unless every state lists all of its own."""
+    if not all(s.all_empty_folders for s in [current, *(s for pair in changes for s in pair)]):
+        return None
     folders = set(load_empty_folders(repo, current))
+    made: set[bytes] = set()
     for frm, to in changes:
         before, after = load_empty_folders(repo, frm), load_empty_folders(repo, to)
         folders = (folders - (before - after)) | (after - before)
+        made = (made - (before - after)) | (after - before)
         # A nested repository `frm` has and `to` lacks: the empty folder a rollback made again
         # where it was (its files are never captured) goes with it.
-        folders -= _repositories_gone(repo, frm, to, folders)
-    return paths_blob(repo, _innermost_without_files(repo, files_tree, folders)), True
+        gone = _repositories_gone(repo, frm, to, folders)
+        folders -= gone
+        made -= gone
+    return folders, made
 
 
 def _repositories_gone(repo: Repo, frm: Folders, to: Folders, at: set[bytes]) -> set[bytes]:

@@ -297,6 +297,16 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         files, staged = merged_files.tree, merged_index.tree
         refs.move(frm, to)
     pairs = [(snaps[frm], snaps[to]) for frm, to in changes]
+    # An empty folder the changes make where a later file stands (`e/f/` made again where you
+    # wrote a file `e`): an overlap, as a file of the changes there would be.
+    blocked = checkpoint.folders_in_the_way(repo, current, pairs, files)
+    if blocked:
+        return Outcome(
+            current,
+            None,
+            # Named as a folder (`e/f/`): no file stands on either side at that path.
+            conflicts=tuple(Conflict(p + b"/", "files", "file/directory") for p in blocked),
+        )
     folders = checkpoint.empty_folders_after(repo, current, pairs, files)
     times = [snaps[to].captured_at for _, to in changes]
     target = _target(

@@ -173,4 +173,11 @@ def _took_back(repo: Repo, journal: Journal, op: OpRow) -> bool:
     stash = a.stash_known and b.stash_known and a.stash != b.stash
     known = [(a.sparse_checkout, b.sparse_checkout), (a.info_exclude, b.info_exclude)]
     rules = any(x.known and y.known and x != y for x, y in known)
-    return stash or rules or a.git_state != b.git_state or a.dot_git != b.dot_git
+    if stash or rules or a.git_state != b.git_state or a.dot_git != b.dot_git:
+        return True
+    # Its empty folders, where both know them all (a `mkdir -p` the rollback took back).
+    return (
+        a.all_empty_folders
+        and b.all_empty_folders
+        and checkpoint.load_empty_folders(repo, a) != checkpoint.load_empty_folders(repo, b)
+    )
