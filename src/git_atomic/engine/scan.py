@@ -378,11 +378,18 @@ def _smudged(scan: Scan, base: Path | None) -> bool:
     scan's second or later (git makes one at the first write of an index as a split index)
     may hold such entries too: the index is then written whole, smudged, and split anew."""
     if scan.split:
-        shared = scanindex.shared_of(scan.repo, scan.index)
+        repo = scan.repo
+        shared = scanindex.shared_of(repo, scan.index)
+        # The shared index the scan started from was kept by an earlier scan, its racy entries
+        # smudged then (git freshens its mtime at each write, so that says nothing): only one
+        # git made during this scan may hold entries of this second.
+        made_now = shared is not None and (
+            base is None or not base.exists() or scanindex.shared_of(repo, base) != shared
+        )
         if (
-            shared is not None
-            and not scanracy.older(scan.repo.git_dir / shared, scan.since)
-            and not scanindex.unsplit(scan.repo, scan.index, base=base)
+            made_now
+            and not scanracy.older(repo.git_dir / str(shared), scan.since)
+            and not scanindex.unsplit(repo, scan.index, base=base)
         ):
             return False
     return scanracy.smudge(scan.index, scan.since, sha256=scan.repo.sha256)
