@@ -19,8 +19,9 @@ read is never used, so nothing here can be lost or trusted apart from it.
 The file is read whole (about 3 ms at 10,000 entries, 28 ms at 100,000), and only when it was
 written in that second or later; it is written again, with its mtime kept (git-facts 1), only
 when an entry needs the smudge. A split index's own part holds every entry written since its
-shared index was made, so only that part is read; where git made the shared index itself in that
-second (an index's first write as a split index), the index is written whole first (scan.keep).
+shared index was made, so only that part is read (the shared index the scan started from was
+smudged by the capture that kept it); where git made another during the scan (an index's first
+write as a split index), the index is written whole first (scan.keep).
 """
 
 from __future__ import annotations
