@@ -390,6 +390,45 @@ def test_sparse_checkout_patterns_come_back_with_the_rollback(tmp_path: Path, hi
     assert patterns.read_bytes() == before[0] and repo.read("top") == b"yours, after\n"
 
 
+@pytest.mark.parametrize("later", [False, True], ids=["nothing-since", "an-edit-since"])
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_sparse_checkout_patterns_come_back_with_a_committed_operations_effect(
+    tmp_path: Path, history: str, later: bool
+) -> None:
+    """`begin`, `git sparse-checkout set b`, `commit`, then `rollback --op` of it. In commits
+    mode the state the commit left (worked out, effect.end_state) knew no patterns and kept the
+    skip-worktree flag of an entry the commit removed: the rollback was not exact and left the
+    operation's patterns, so the next `git sparse-checkout reapply` brought its view back."""
+    repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    for name in ("a/f", "b/f", "top"):
+        repo.write(name, name.encode() + b"\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    repo.git("sparse-checkout", "set", "a")
+    patterns = repo.path / ".git" / "info" / "sparse-checkout"
+
+    def now() -> tuple[bytes, object, str]:
+        entries = repo.git("ls-files", "-s", "-t", "-v", "--sparse")
+        return patterns.read_bytes(), oracle.walk(repo.path), entries
+
+    before = now()
+    repo.atomic("begin", "op", "--history", history, check=0)
+    repo.git("sparse-checkout", "set", "b")
+    op_id = repo.atomic_json("commit", "--no-gates")["op_id"]
+    if later:
+        repo.write("top", b"yours, after\n")
+    res = repo.atomic("rollback", "--op", op_id, check=0)
+    if later:
+        assert "later changes kept" in res.stderr
+        assert repo.read("top") == b"yours, after\n"
+        repo.write("top", b"top\n")
+    else:
+        assert "exactly its PRE-OP state" in res.stderr
+    assert now() == before
+    repo.git("sparse-checkout", "reapply")  # git goes by the patterns: your view stays
+    assert now() == before
+
+
 def _index_and_disk(repo: GitRepo) -> tuple[object, str, str, str]:
     """The index's entries with their flags (as the file holds them and as git reads them:
     `ls-files -t -v`, the intent-to-add entries `diff --cached` shows) and the files on disk."""

@@ -214,7 +214,11 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
     merged = treemerge.merge(repo, base=head_tree, ours=snap.staged_tree, theirs=commit_tree).tree
     staged = merged or commit_tree  # the commit was planned so that this merge is clean
     flags = checkpoint.load_flags(repo, snap)
-    added = {c.path for c in repo.diff_trees(snap.staged_tree, staged) if c.status == "A"}
+    changed = repo.diff_trees(snap.staged_tree, staged)
+    added = {c.path for c in changed if c.status == "A"}
+    # An entry the commit removed (a file a sparse checkout left off the disk, committed as
+    # deleted) takes its skip-worktree and assume-unchanged flags with it, as in the index.
+    gone = {c.path for c in changed if c.status == "D"}
     # The index put in place (indexstate.rebuild) makes an intent-to-add entry again with
     # `git add -N`, from the file on disk: none where the operation removed the file, and with
     # the mode the file has.
@@ -224,7 +228,11 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
         for e in (repo.ls_tree_at(snap.files_tree, wanted) if wanted else [])
         if e.mode in ("100644", "100755", "120000")
     }
-    kept = records.replace(flags, intent_to_add={p: on_disk[p] for p in wanted if p in on_disk})
+    kept = indexstate.IndexFlags(
+        {p: on_disk[p] for p in wanted if p in on_disk},
+        flags.skip_worktree - gone,
+        flags.assume_unchanged - gone,
+    )
     flags_blob = repo.line("hash-object", "-w", "--stdin", input=kept.encode()) if kept else None
     refs = RefsAfter(records.replace(snap, branches=branches, head_oid=row.commit_sha))
     return _target(
@@ -234,7 +242,15 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
         refs=refs,
         flags=flags_blob,
         folders=(snap.empty_folders, snap.all_empty_folders),
+        # The rest is the checkpoint's: the commit changes none of it. A target that did not
+        # know the sparse-checkout patterns, the index format or the stashes would never be
+        # the state now, and taking the effect back would leave the operation's patterns.
+        captured_at=snap.captured_at,
+        index_version=snap.index_version,
+        too_large=snap.too_large,
         info_exclude=snap.info_exclude,
+        sparse_checkout=snap.sparse_checkout,
+        stash=_StashAfter(snap),
     ).commit
 
 
