@@ -429,6 +429,49 @@ def test_sparse_checkout_patterns_come_back_with_a_committed_operations_effect(
     assert now() == before
 
 
+@pytest.mark.parametrize("how", ["failed-run", "abort", "rollback-op"])
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_a_sparse_index_comes_back_sparse(tmp_path: Path, history: str, how: str) -> None:
+    """`git sparse-checkout init --cone --sparse-index`: a folder outside the patterns is one
+    index entry (040000). The rebuilt index put `b/f` back inside it as a file entry, and git
+    never collapses an index read with sparse entries again: it stayed expanded until `git
+    sparse-checkout reapply`. The index comes back in its format, sparse included."""
+    repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    for name in ("a/f", "b/f", "c/f", "top"):
+        repo.write(name, name.encode() + b"\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    repo.git("sparse-checkout", "init", "--cone", "--sparse-index")
+    repo.git("sparse-checkout", "set", "a")
+    patterns = repo.path / ".git" / "info" / "sparse-checkout"
+
+    def now() -> tuple[bytes, object, str, list[str]]:
+        entries = repo.git("ls-files", "-s", "-t", "--sparse")
+        debug = repo.git("ls-files", "--debug", "--sparse").splitlines()
+        # each entry's flags (a rewritten file's stat data is gone: README, "Exact rollback")
+        named = [ln if ln[:1] != " " else ln.partition("flags:")[2] for ln in debug]
+        named = [ln for ln in named if ln]
+        return patterns.read_bytes(), oracle.walk(repo.path), entries, named
+
+    before = now()
+    assert "S 040000" in before[2] and "\tb/\n" in before[2]
+    if how == "failed-run":
+        script = "git sparse-checkout set b; exit 1"
+        repo.atomic("run", "--history", history, "--no-gates", "--", "sh", "-c", script, check=1)
+    else:
+        repo.atomic("begin", "op", "--history", history, check=0)
+        repo.git("sparse-checkout", "set", "b")
+        assert "\tb/f\n" in repo.git("ls-files", "-s", "--sparse")
+        if how == "abort":
+            repo.atomic("abort", check=0)
+        else:
+            op_id = repo.atomic_json("commit", "--no-gates")["op_id"]
+            repo.atomic("rollback", "--op", op_id, check=0)
+    assert now() == before
+    repo.git("status", "--porcelain")  # git keeps it as it is
+    assert now() == before
+
+
 def _index_and_disk(repo: GitRepo) -> tuple[object, str, str, str]:
     """The index's entries with their flags (as the file holds them and as git reads them:
     `ls-files -t -v`, the intent-to-add entries `diff --cached` shows) and the files on disk."""

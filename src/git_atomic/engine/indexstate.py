@@ -28,6 +28,7 @@ from git_atomic.engine.git import Repo
 _ITA: Final = b"intent-to-add"
 _SKIP: Final = b"skip-worktree"
 _ASSUME: Final = b"assume-unchanged"
+_TRUE: Final = ("true", "yes", "on", "1")  # a boolean setting git takes for true
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,26 @@ def rebuild(
         ("assume-unchanged", current_flags.assume_unchanged, target_flags.assume_unchanged),
     ):
         _set_flag(repo, env, flag, clear=now - wanted - rewritten, mark=wanted - (now - rewritten))
+    if target_flags.skip_worktree and _sparse_index(repo):
+        _collapse(repo, env)
     return scratch
+
+
+def _sparse_index(repo: Repo) -> bool:
+    """Whether git keeps this worktree's index sparse (`git sparse-checkout init --cone
+    --sparse-index`): folders outside the patterns, all skip-worktree, as one entry each."""
+    keys = ("index.sparse", "core.sparseCheckout", "core.sparseCheckoutCone")
+    return all((repo.config(k) or "false").strip().lower() in _TRUE for k in keys)
+
+
+def _collapse(repo: Repo, env: Mapping[str, str]) -> None:
+    """The index as git writes a sparse one: an entry put inside a sparse folder (040000)
+    expands only that folder, and git never collapses an index read with such entries again
+    (`git sparse-checkout reapply` would, writing files). Written whole once, then written as
+    git's settings and the patterns on disk say (the target's: restore.py writes them first);
+    no file is read or written."""
+    repo.run("-c", "index.sparse=false", "update-index", "--force-write-index", env=env)
+    repo.run("update-index", "--force-write-index", env=env)
 
 
 def _set_flag(

@@ -85,8 +85,8 @@ def apply(
     """Carry out a plan. Idempotent: running it again after a crash finishes the job.
 
     In this order: .git/info/exclude and the target's `.gitignore` files (the ignored files a
-    restore keeps are judged by them), the rest of the files, git's own state and the index,
-    the branches, HEAD."""
+    restore keeps are judged by them), the rest of the files, the sparse-checkout patterns,
+    git's own state and the index, the branches, HEAD."""
     outcome = Outcome()
     files = restorekeeps.within_budget(repo, the_plan.files, target, outcome.problems)
     specials = Specials.read(repo, current, target, paths)
@@ -127,8 +127,7 @@ def apply(
         _submodules_without_git(repo, target, outcome)
     not_done = {*outcome.left, *outcome.failed}
     stale = [p for p in sizes.differing() if p not in not_done] if sizes is not None else []
-    _put_index(repo, current, target, the_plan, paths, stale)
-    failpoints.hit("restore:after-index")
+    # The patterns before the index: git collapses a sparse index by them (indexstate.py).
     if the_plan.sparse_changes and not infoexclude.put(
         repo, target.sparse_checkout, was=current.sparse_checkout, file=infoexclude.SPARSE
     ):
@@ -136,6 +135,8 @@ def apply(
             ".git/info/sparse-checkout was changed by another writer after the rescue was "
             "taken; left as it is"
         )
+    _put_index(repo, current, target, the_plan, paths, stale)
+    failpoints.hit("restore:after-index")
     if the_plan.ref_lines:
         _move_branches(repo, the_plan.ref_lines, reason, outcome)
         failpoints.hit("restore:after-refs")
