@@ -655,3 +655,111 @@ def test_random_sessions_of_stages_commit_every_stage_effect_and_none_of_your_wo
     assert repo.fingerprint().diff(before) == [], (seed, between)
     repo.atomic("undo", check=0)
     assert repo.fingerprint().diff(after) == [], (seed, between)
+
+
+# What your git would commit: the same setup and operation in two copies of a repository, one
+# run by commits mode, the other committed by plain git (`git add -A`, `git commit`).
+_SPARSE = (
+    "mkdir folder1 deep; echo a > folder1/a; echo a > deep/a; echo b > deep/b;"
+    " git add -A; git commit -qm dirs; git sparse-checkout set deep"
+)
+_ROT13 = "tr a-zA-Z n-za-mN-ZA-M"
+# Files whose bytes on disk are not their blob though git sees no change (git status clean):
+# the operation's edit of them is committed, never held back as yours.
+_READ_OTHERWISE = {
+    "skip-worktree-absent": (
+        "echo s > sw; git add sw; git commit -qm sw; git update-index --skip-worktree sw; rm sw",
+        "git update-index --no-skip-worktree sw; echo op > sw; git add sw",
+    ),
+    "symlinks-false": (
+        "echo t > target; ln -s target lnk; git add -A; git commit -qm l;"
+        " git config core.symlinks false; rm lnk; git checkout -- lnk",
+        "echo other > lnk",
+    ),
+    "clean-filter": (
+        f"git config filter.rot13.clean '{_ROT13}'; git config filter.rot13.smudge '{_ROT13}';"
+        " echo 'test.t filter=rot13' > .gitattributes; echo hello > test.t;"
+        " git add -A; git commit -qm f",
+        "echo op edit > test.t",
+    ),
+    "autocrlf": (
+        "printf 'a\\nb\\n' > f.txt; git add f.txt; git commit -qm f;"
+        " git config core.autocrlf true; rm f.txt; git checkout -- f.txt",
+        "printf 'a\\r\\nB\\r\\n' > f.txt",
+    ),
+    "ident": (
+        "echo '*.c ident' > .gitattributes; echo '$Id$' > i.c; git add -A; git commit -qm i;"
+        " rm i.c; git checkout -- i.c",
+        "echo '$Id$ op' > i.c",
+    ),
+    "sparse-cone-widened": (_SPARSE, "git sparse-checkout add folder1; echo x > folder1/a"),
+}
+# What the operation itself makes, read by git otherwise than the bytes and modes on disk.
+_MADE_OTHERWISE = {
+    "new-crlf-autocrlf-true": (
+        "git config core.autocrlf true",
+        "printf 'x\\r\\ny\\r\\n' > new.txt",
+    ),
+    "new-crlf-autocrlf-input": (
+        "git config core.autocrlf input",
+        "printf 'x\\r\\ny\\r\\n' > new.txt",
+    ),
+    "new-executable-filemode-false": (
+        "git config core.fileMode false",
+        "echo '#!/bin/sh' > s.sh; chmod +x s.sh; chmod +x README",
+    ),
+}
+# Entries git does not look at on disk: taken as the index says, never as deletions.
+_NOT_LOOKED_AT = {
+    "sparse-cone-narrowed": (_SPARSE, "git sparse-checkout set folder1"),
+    "skip-worktree-removed": ("", "git update-index --skip-worktree README; rm README"),
+    "assume-unchanged-edited": ("", "git update-index --assume-unchanged README; echo x > README"),
+}
+
+
+def _as_plain_git_would(tmp_path: Path, setup: str, op: str) -> tuple[GitRepo, str, str]:
+    """The repository commits mode ran `op` in, its HEAD before, and the tree plain git commits
+    of `op` in a copy made the same way."""
+    trees = []
+    made = []
+    for name in ("tool", "plain"):
+        repo = GitRepo.create(tmp_path / name, tmp_path / "home")
+        if setup:
+            _sh(repo, setup)
+        made.append((repo, repo.head()))
+        if name == "tool":
+            repo.atomic("run", "-n", "op", "--history", "commits", "--", "sh", "-c", op)
+        else:
+            _sh(repo, f"{op}; git add -A; git commit -q --allow-empty -m op")
+        trees.append(repo.git("ls-tree", "-r", "HEAD"))
+    (tool, before), _ = made
+    assert trees[0] == trees[1]
+    return tool, before, trees[0]
+
+
+@pytest.mark.parametrize("case", sorted({**_READ_OTHERWISE, **_MADE_OTHERWISE}))
+def test_a_commit_holds_what_your_git_would_commit(tmp_path: Path, case: str) -> None:
+    """Both sides of a commit are git's view of the files (commitview.py): a file git reads
+    through a filter, with other line endings or another mode than the disk's is no change of
+    yours (its edit by the operation is committed, not held back), and what the operation
+    makes is committed as git would make it."""
+    setup, op = {**_READ_OTHERWISE, **_MADE_OTHERWISE}[case]
+    tool, before, _ = _as_plain_git_would(tmp_path, setup, op)
+    assert tool.git("rev-list", "--count", f"{before}..HEAD") == "1\n"
+    assert tool.git("status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("case", sorted(_NOT_LOOKED_AT))
+def test_entries_git_does_not_look_at_are_never_committed_as_deleted(
+    tmp_path: Path, case: str
+) -> None:
+    """A skip-worktree entry whose file is absent (outside the sparse-checkout patterns) or an
+    assume-unchanged one is taken as the index says: no commit deletes or changes it, and the
+    index keeps it and its flag."""
+    setup, op = _NOT_LOOKED_AT[case]
+    tool, before, _ = _as_plain_git_would(tmp_path, setup, op)
+    assert tool.head() == before  # nothing git would commit: no commit at all
+    flagged = tool.git("ls-files", "-v")
+    assert sorted(tool.git("ls-files").split()) == sorted(
+        tool.git("ls-tree", "-r", "--name-only", "HEAD").split()
+    ), flagged

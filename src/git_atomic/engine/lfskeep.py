@@ -13,7 +13,7 @@ A marker names the content's SHA-256 and size and a key of this repository, made
 once (`.git/atomic/lfs/key`): no file of yours holds those bytes unless copied from one. Every
 marker is recorded in `.git/atomic/lfs/markers` before any checkpoint names it. A restore
 (restorefiles.py), its check that a file is still what the rescue saw (unchanged.py), a commit
-of commits mode (conversion.as_git_commits) and an agent turn's commit (`without_markers`) read
+of commits mode (commitview.py) and an agent turn's commit (`without_markers`) read
 the kept content for it (or the LFS store's, where our link is gone), checked against its
 SHA-256; a merge of trees sees a marker and the blob of the same bytes alike (`alike`).
 `git atomic gc` removes the links that no marker still stored names.

@@ -19,7 +19,7 @@ from git_atomic.core.errors import GitError, RefusedError
 from git_atomic.core.records import dataclass, field
 from git_atomic.engine import (
     checkpoint,
-    conversion,
+    commitview,
     discovery,
     dotgit,
     folders,
@@ -103,7 +103,7 @@ def capture(
         parts = _parts(repo, git_side, held, effect_base=effect_base)
         commit_tree = None
         if for_commit:
-            commit_tree = _commit_tree(repo, git_side.side.tree, held, untracked_of_op)
+            commit_tree = _commit_tree(repo, git_side.side, held, untracked_of_op)
             # Kept by the checkpoint: the operation's next commit is measured from it.
             parts = records.replace(parts, commit_base=commit_tree)
         in_progress = git_side.in_progress
@@ -266,9 +266,11 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         stash_known=git_side.stash is not None,
     )
     if effect_base:
+        # Measured as the commits are: your git's view of the files (a file outside the
+        # sparse-checkout patterns is no deletion, a filtered one no change of yours).
         parts = records.replace(
             parts,
-            commit_base=repo.tree_without(held.files.tree, held.untracked),
+            commit_base=_commit_tree(repo, git_side.side, held, None),
             untracked=checkpoint.paths_blob(repo, held.untracked),
         )
     return parts
@@ -304,20 +306,19 @@ def _raw_entries(repo: Repo, disk: Disk) -> bytes | None:
 
 
 def _commit_tree(
-    repo: Repo, staged_tree: str, held: _Held, untracked_of_op: frozenset[bytes] | None
+    repo: Repo, side: staged.Staged, held: _Held, untracked_of_op: frozenset[bytes] | None
 ) -> str:
-    """The files a visible commit may hold. Files untracked before the operation stay out of
-    its commits, unless the operation itself started tracking them (then they are its to
-    commit)."""
-    untracked, tree = held.untracked, held.files.tree
+    """The files a visible commit may hold, as your git would commit them (commitview.py: the
+    checkpoint's `files` keeps the disk's). Files untracked before the operation stay out of its
+    commits, unless the operation itself started tracking them (then they are its to commit);
+    with `untracked_of_op` None, every file untracked now stays out."""
+    untracked = held.untracked
     leave_out = untracked if untracked_of_op is None else untracked_of_op & untracked
-    # As your git would commit them (modes it is told to ignore, filters): the checkpoint's
-    # `files` keeps the disk's.
-    as_git = {
-        p: e
-        for p, e in conversion.as_git_commits(
-            repo, staged_tree, tree, raw_tree=held.files.on_disk
-        ).items()
-        if p not in leave_out
-    }
-    return repo.tree_edit(tree, {**dict.fromkeys(leave_out), **as_git})
+    return commitview.as_git_would(
+        repo,
+        staged_tree=side.tree,
+        flags=side.flags,
+        tree=held.files.tree,
+        raw_tree=held.files.on_disk,
+        leave_out=frozenset(leave_out),
+    )

@@ -1,0 +1,193 @@
+"""The files as your git would commit them (commits mode): what `git add -A` would stage.
+
+A capture holds the disk as it is (`Files.tree`: the bytes with the attributes' conversions,
+no filter of yours, the disk's modes; `Files.on_disk`: the raw bytes). Where git reads the
+disk otherwise, a commit of those files would commit a change git does not see, or hold back
+as yours an edit of a file you never touched. So both sides of a commits-mode commit (the
+files it is measured from, and the files it holds) are taken as git takes them:
+
+- an entry with the skip-worktree or assume-unchanged flag is the index's entry, whatever the
+  disk holds (a file outside the sparse-checkout patterns is absent: no deletion);
+- a file git reads otherwise is read as git would read it: through your clean filter, with
+  `core.autocrlf`'s line endings (not where the index's copy holds a CR, as git does), with the
+  index's mode under `core.fileMode=false` (100644 for a new file) or `core.symlinks=false`
+  (a link checked out as a plain file stays a link).
+
+Only the files that differ from the index are looked at: those git sees as changed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Final
+
+from git_atomic.engine import indexstate
+from git_atomic.engine.conversion import NO_AUTOCRLF
+from git_atomic.engine.git import RawChange, Repo
+
+_REGULAR: Final = ("100644", "100755")
+_LINK: Final = "120000"
+_ATTRS: Final = ("filter", "text", "eol", "crlf")
+_UNSPECIFIED: Final = b"unspecified"
+
+
+def as_git_would(
+    repo: Repo,
+    *,
+    staged_tree: str,
+    flags: indexstate.IndexFlags,
+    tree: str,
+    raw_tree: str | None,
+    leave_out: frozenset[bytes],
+) -> str:
+    """`tree` (a capture's files, `Files.tree`) as `git add -A` would stage it over the index
+    (`staged_tree`, its `flags`), without the files in `leave_out`. `raw_tree`: the bytes on
+    disk (`Files.on_disk`), what a clean filter is given."""
+    edits: dict[bytes, tuple[str, str] | None] = dict.fromkeys(leave_out)
+    flagged = flags.skip_worktree | flags.assume_unchanged
+    file_mode, symlinks = (
+        not _off(repo.config("core.fileMode")),
+        not _off(repo.config("core.symlinks")),
+    )
+    autocrlf = (repo.config("core.autocrlf") or "false").lower() in ("true", "input", "1", "yes")
+    names = repo.filter_names()
+    if not flagged and file_mode and symlinks and not autocrlf and not names:
+        return repo.tree_without(tree, leave_out) if leave_out else tree
+    changes = [c for c in repo.diff_trees(staged_tree, tree) if c.path not in leave_out]
+    files: list[RawChange] = []
+    for c in changes:
+        if c.path in flagged:  # git does not look at the disk: the index's entry
+            edits[c.path] = None if c.status == "A" else (c.old_mode, c.old_oid)
+        elif c.new_mode in _REGULAR:
+            files.append(c)
+    contents = _read_as_git(repo, files, raw_tree, names=names, autocrlf=autocrlf)
+    for c in files:
+        old_mode = c.old_mode if c.status != "A" else flags.intent_to_add.get(c.path)
+        mode = _mode(old_mode, c.new_mode, file_mode=file_mode, symlinks=symlinks)
+        oid = contents.get(c.path, c.new_oid)
+        if (mode, oid) != (c.new_mode, c.new_oid):
+            edits[c.path] = (mode, oid)
+    return repo.tree_edit(tree, edits) if edits else tree
+
+
+def _off(value: str | None) -> bool:
+    return (value or "true").lower() in ("false", "no", "off", "0")
+
+
+def _mode(old: str | None, new: str, *, file_mode: bool, symlinks: bool) -> str:
+    """The mode `git add` gives a regular file whose index entry has mode `old` (None: no
+    entry), as git's `ce_mode_from_stat`."""
+    if not symlinks and old == _LINK:
+        return _LINK
+    if not file_mode:
+        return old if old in _REGULAR else "100644"
+    return new
+
+
+def _read_as_git(
+    repo: Repo,
+    files: Sequence[RawChange],
+    raw_tree: str | None,
+    *,
+    names: Sequence[str],
+    autocrlf: bool,
+) -> dict[bytes, str]:
+    """The blobs git would make of those `files` that your filters or `core.autocrlf` convert
+    (the attributes' own conversions are in the capture's tree already): path -> blob."""
+    if not files or not (names or autocrlf):
+        return {}
+    paths = [c.path for c in files if b"\n" not in c.path]  # never a name check-attr splits
+    fields = repo.out(
+        "check-attr", "-z", "--stdin", *_ATTRS, input=b"".join(p + b"\0" for p in paths)
+    ).split(b"\0")
+    attrs: dict[bytes, dict[str, bytes]] = {}
+    for i in range(0, len(fields) - 2, 3):
+        attrs.setdefault(fields[i], {})[fields[i + 1].decode()] = fields[i + 2]
+    by_path = {c.path: c for c in files}
+    filtered = [p for p in paths if attrs.get(p, {}).get("filter", _UNSPECIFIED).decode() in names]
+    # Line endings only: `core.autocrlf` where no attribute says how (git's "auto"), for a
+    # file with a CR to convert.
+    auto_eol = [
+        p
+        for p in paths
+        if autocrlf
+        and p not in filtered
+        and all(attrs.get(p, {}).get(a, _UNSPECIFIED) == _UNSPECIFIED for a in _ATTRS[1:])
+    ]
+    if not filtered and not auto_eol:
+        return {}
+    on_disk = _raw_contents(repo, raw_tree, [*filtered, *auto_eol])
+    wanted = [by_path[p].new_oid for p in [*filtered, *auto_eol] if p not in on_disk]
+    contents = dict(repo.cat_blobs(wanted))
+
+    def data(path: bytes) -> bytes:
+        return on_disk[path] if path in on_disk else contents[by_path[path].new_oid]
+
+    auto_eol = [p for p in auto_eol if b"\r" in data(p)]
+    # git leaves a file's CRs alone where the index's copy has one (its "safer autocrlf").
+    auto = {p for p in (*filtered, *auto_eol) if _is_auto(attrs.get(p, {}), autocrlf=autocrlf)}
+    had_cr = _index_has_cr(repo, [by_path[p] for p in auto])
+    auto_eol = [p for p in auto_eol if p not in had_cr]
+    found: dict[bytes, str] = {}
+    failed: list[bytes] = []
+    for path in [*filtered, *auto_eol]:
+        if failed and path in filtered:  # a filter that failed once: the rest as on disk
+            failed.append(path)
+            continue
+        # Your filter runs here, as for a `git commit` of yours, on the bytes the capture
+        # holds (git given a name would read it, through a folder swapped for a link
+        # meanwhile). A missing one is no error: not required.
+        eol = NO_AUTOCRLF if path in had_cr else ("-c", "core.safecrlf=false")
+        res = repo.run(
+            *eol,
+            "hash-object",
+            "-w",
+            "--stdin",
+            f"--path={os.fsdecode(path)}",
+            input=data(path),
+            check=False,
+            filters=True,
+        )
+        if res.returncode != 0:
+            # Where git still gives up (a `process` filter that cannot start), the bytes on
+            # disk, as git commits them when a filter that is not required fails: never the
+            # scan's pointer of them.
+            failed.append(path)
+            continue
+        found[path] = res.stdout.decode().strip()
+    if failed:
+        found.update(zip(failed, repo.write_blobs([data(p) for p in failed]), strict=True))
+    return found
+
+
+def _is_auto(attrs: dict[str, bytes], *, autocrlf: bool) -> bool:
+    """Whether git converts the file's line endings as "auto" (text=auto, or `core.autocrlf`
+    where no attribute says how)."""
+    if attrs.get("text") == b"auto" or attrs.get("crlf") == b"auto":
+        return True
+    return autocrlf and all(attrs.get(a, _UNSPECIFIED) == _UNSPECIFIED for a in _ATTRS[1:])
+
+
+def _index_has_cr(repo: Repo, changes: Sequence[RawChange]) -> set[bytes]:
+    """Those of `changes` whose index copy (their old side) is a regular file with a CR."""
+    olds = {c.path: c.old_oid for c in changes if c.status != "A" and c.old_mode in _REGULAR}
+    blobs = dict(repo.cat_blobs(olds.values()))
+    return {p for p, oid in olds.items() if b"\r" in blobs.get(oid, b"")}
+
+
+def _raw_contents(repo: Repo, raw_tree: str | None, paths: Sequence[bytes]) -> dict[bytes, bytes]:
+    """The bytes on disk of `paths` (regular files of `raw_tree`): what your filter is given,
+    as a `git add` would give it the file. A marker for LFS content kept outside is read as
+    that content (lfskeep.py); the scan's tree holds git-lfs's pointer for such files."""
+    if raw_tree is None or not paths:
+        return {}
+    from git_atomic.engine import lfskeep  # commits mode, with a conversion configured
+
+    kept = lfskeep.markers(repo)
+    entries = [e for e in repo.ls_tree_at(raw_tree, list(paths)) if e.mode in _REGULAR]
+    blobs = dict(repo.cat_blobs(e.oid for e in entries if e.oid not in kept))
+    return {
+        e.path: lfskeep.content(repo, kept[e.oid]) if e.oid in kept else blobs[e.oid]
+        for e in entries
+    }
