@@ -93,6 +93,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.folderwalk",  # the walk of the folders beside the scan (early.py)
         ".engine.indexfile",
         ".engine.snapshot",
+        ".engine.commitview",  # commits mode's view of the files: what your git would stage
         ".engine.capturedisk",  # its reading of the files (a scan, or `add -A`)
         ".engine.heldanyway",  # what git's reading does not show, and a capture holds anyway
         ".engine.infoexclude",  # the repository's own ignore rules, part of the state

@@ -19,7 +19,6 @@ from git_atomic.core.errors import GitError, RefusedError
 from git_atomic.core.records import dataclass, field
 from git_atomic.engine import (
     checkpoint,
-    commitview,
     discovery,
     dotgit,
     folders,
@@ -312,6 +311,8 @@ def _commit_tree(
     checkpoint's `files` keeps the disk's). Files untracked before the operation stay out of its
     commits, unless the operation itself started tracking them (then they are its to commit);
     with `untracked_of_op` None, every file untracked now stays out."""
+    from git_atomic.engine import commitview  # commits mode's only: not on a checkpoint's way
+
     untracked = held.untracked
     leave_out = untracked if untracked_of_op is None else untracked_of_op & untracked
     return commitview.as_git_would(
