@@ -708,6 +708,13 @@ _MADE_OTHERWISE = {
         "git config core.fileMode false",
         "echo '#!/bin/sh' > s.sh; chmod +x s.sh; chmod +x README",
     ),
+    # git leaves a file's CRs alone only where the index's copy is text with a CRLF in it:
+    # not a binary copy with a CR, nor one with a lone CR (which git takes for binary).
+    "crlf-over-cr-in-index-autocrlf-true": (
+        "git config core.autocrlf true; printf 'bin\\0x\\r\\n' > bin.dat;"
+        " printf 'lone\\rcr\\n' > lone.txt; git add -A; git commit -qm cr",
+        "printf 'now text\\r\\n' > bin.dat; printf 'now\\r\\ncrlf\\r\\n' > lone.txt",
+    ),
 }
 # Entries git does not look at on disk: taken as the index says, never as deletions.
 _NOT_LOOKED_AT = {

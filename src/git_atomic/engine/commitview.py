@@ -170,10 +170,30 @@ def _is_auto(attrs: dict[str, bytes], *, autocrlf: bool) -> bool:
 
 
 def _index_has_cr(repo: Repo, changes: Sequence[RawChange]) -> set[bytes]:
-    """Those of `changes` whose index copy (their old side) is a regular file with a CR."""
+    """Those of `changes` whose index copy (their old side) is a regular file git leaves the
+    CRs of alone: text with a CRLF in it (git's `has_crlf_in_index`)."""
     olds = {c.path: c.old_oid for c in changes if c.status != "A" and c.old_mode in _REGULAR}
     blobs = dict(repo.cat_blobs(olds.values()))
-    return {p for p, oid in olds.items() if b"\r" in blobs.get(oid, b"")}
+    return {p for p, oid in olds.items() if _text_with_crlf(blobs.get(oid, b""))}
+
+
+# Bytes below 32 git counts as printable (backspace, tab, escape, form feed), and those it
+# counts apart (NUL, CR, LF): the rest below 32, and DEL, are not printable.
+_NOT_NONPRINTABLE: Final = bytes([0, 8, 9, 10, 12, 13, 27, *range(32, 127), *range(128, 256)])
+
+
+def _text_with_crlf(data: bytes) -> bool:
+    """git's `gather_convert_stats` on an index copy: a CRLF in it, and not binary (no NUL, no
+    CR without its LF, at most one unprintable byte in 128 printable ones; a final ^Z, DOS's end
+    of file, not counted)."""
+    crlf = data.count(b"\r\n")
+    if not crlf or b"\0" in data or data.count(b"\r") != crlf:
+        return False
+    unprintable = len(data.translate(None, _NOT_NONPRINTABLE))
+    printable = len(data) - data.count(b"\r") - data.count(b"\n") - unprintable
+    if data.endswith(b"\x1a"):
+        unprintable -= 1
+    return (printable >> 7) >= unprintable
 
 
 def _raw_contents(repo: Repo, raw_tree: str | None, paths: Sequence[bytes]) -> dict[bytes, bytes]:
