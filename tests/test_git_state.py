@@ -462,3 +462,23 @@ def test_rerere_leftovers_are_not_a_half_way_state(repo: GitRepo) -> None:
     repo.write("u.txt", b"yours\n")
     repo.atomic("rollback", "--op", op["op_id"], check=0)
     assert not repo.exists("n.txt") and repo.read("u.txt") == b"yours\n"
+
+
+def test_your_own_stale_index_lock_stops_a_commits_mode_step_before_its_commit(
+    repo: GitRepo,
+) -> None:
+    """Your `index.lock` from before the operation is yours (left as it is), but a commits-mode
+    step's commit writes the index: `checkpoint` and `commit` refuse before moving the branch
+    (was: the branch moved, the index did not, and the operation was left interrupted)."""
+    (repo.path / ".git" / "index.lock").write_bytes(b"yours\n")
+    repo.atomic("begin", "op", "--history", "commits", check=0)
+    repo.write("README", b"changed\n")
+    head = repo.head()
+    for verb in ("checkpoint", "commit"):
+        res = repo.atomic(verb, check=3)
+        assert "nothing was changed" in res.stderr, res.stderr
+    assert repo.head() == head
+    assert "open: op" in repo.atomic("status", check=0).stdout
+    (repo.path / ".git" / "index.lock").unlink()
+    repo.atomic("commit", "--no-gates", check=0)
+    assert repo.head() != head and repo.git("status", "--porcelain") == ""

@@ -14,7 +14,7 @@ from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.lock import WorktreeLock, process_alive
 from git_atomic.core.records import dataclass
-from git_atomic.core.vocab import OpStatus
+from git_atomic.core.vocab import HistoryMode, OpStatus
 from git_atomic.engine import discovery, git, gitstate
 from git_atomic.engine.early import Early, holding
 
@@ -66,13 +66,27 @@ def left_index_lock(ctx: Context, op: OpRow) -> bool:
 
 
 def refuse_left_index_lock(ctx: Context, op: OpRow) -> None:
-    """In an operation worked in steps: `checkpoint` and `commit` refuse, as they do a merge."""
+    """In an operation worked in steps: `checkpoint` and `commit` refuse, as they do a merge.
+    In commits mode also where the lock was yours before the operation began: the commit of
+    the step writes the index, which no git can while the lock is there (the branch would
+    move and the index not)."""
+    lock = ctx.repo.git_dir / gitstate.INDEX_LOCK
     if left_index_lock(ctx, op):
         raise RefusedError(
-            f"the operation left a stale {ctx.repo.git_dir / gitstate.INDEX_LOCK}: git writes "
-            "no index while it is there; nothing was changed",
+            f"the operation left a stale {lock}: git writes no index while it is there; "
+            "nothing was changed",
             hint="if no git command is running, remove that file and run this again, "
             "or run `git atomic abort`",
+        )
+    if (
+        op.history == HistoryMode.COMMITS
+        and os.path.lexists(lock)
+        and gitstate.stale_index_lock(ctx.repo, None)
+    ):
+        raise RefusedError(
+            f"{lock} exists: git writes no index while it is there, and this step's commit "
+            "must; nothing was changed",
+            hint="if no git command is running, remove that file and run this again",
         )
 
 
