@@ -374,9 +374,9 @@ def keep(scan: Scan, tree: str) -> list[str]:
 
 def _smudged(scan: Scan, base: Path | None) -> bool:
     """The scan index's entries racily clean by ctime smudged (scanracy.py). A split one's own
-    part holds what was written since its shared index was made; a shared index made in this
-    scan's second or later (git makes one at the first write of an index as a split index)
-    may hold such entries too: the index is then written whole, smudged, and split anew."""
+    part holds what was written since its shared index was made; a shared index git made
+    during this scan, in its second (at the first write of an index as a split index), may
+    hold such entries too: the index is then written whole, smudged, and split anew."""
     if scan.split:
         repo = scan.repo
         shared = scanindex.shared_of(repo, scan.index)
