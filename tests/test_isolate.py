@@ -686,3 +686,29 @@ def test_crash_at_each_step_then_recover(tmp_path: Path, failpoint: str) -> None
     op = crashed.atomic_json("log")["operations"][0]
     assert op["status"] == "recovered"
     crashed.atomic("run", "--", "true", check=0)  # the worktree is usable again
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_rollback_of_an_applied_isolated_run_takes_back_only_its_own_changes(
+    repo: GitRepo, tmp_path: Path, history: str
+) -> None:
+    """What you did in your worktree while an isolated run ran is merged in by its apply, and
+    is not the operation's: a rollback takes back its own change only (it took back yours too,
+    "exactly its PRE-OP state")."""
+    repo.write("a.txt", b"".join(b"%d\n" % i for i in range(1, 21)))
+    repo.write("c.txt", b"c\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "a and c")
+
+    def yours() -> None:
+        repo.write("a.txt", b"".join(b"%d\n" % i for i in range(1, 20)) + b"TWENTY\n")
+        repo.write("c.txt", b"c\ncc\n")
+        repo.write("user.txt", b"mine\n")
+
+    body = "sed -i 's/^1$/ONE/' a.txt"
+    code, res, err = _run_while(repo, tmp_path, body, yours, "--no-gates", "--history", history)
+    assert code == 0, err
+    repo.atomic("rollback", "--op", res["op_id"], check=0)
+    assert repo.read("a.txt") == b"".join(b"%d\n" % i for i in range(1, 20)) + b"TWENTY\n"
+    assert repo.read("c.txt") == b"c\ncc\n"
+    assert repo.read("user.txt") == b"mine\n"

@@ -180,7 +180,22 @@ def operation_steps(repo: Repo, journal: Journal, op: OpRow) -> list[Step]:
         if c.kind in (CheckpointKind.OP_EXEC, CheckpointKind.POST_OP, CheckpointKind.RESCUE)
         and c.seq > pre.seq
     ]
+    if op.details.get("isolated"):
+        # `run --isolate`: its effect is what its private worktree made of PRE-OP, not the
+        # state its apply left in yours, which holds what you did while it ran.
+        applied = next((c.seq for c in later if c.message == isolation_apply_note()), None)
+        if applied is not None:  # from the rescue the apply took on: yours
+            rescues = [c.seq for c in later if c.kind == CheckpointKind.RESCUE and c.seq < applied]
+            later = [c for c in later if c.seq < max(rescues, default=applied)]
     return [Step(pre.sha, end_state(repo, later[-1]) if later else pre.sha)]
+
+
+def isolation_apply_note() -> str:
+    """The note of the checkpoint an isolated run's apply leaves in your worktree (its
+    POST-OP), after the rescue of what it replaced."""
+    from git_atomic.ops import isolation_apply
+
+    return isolation_apply.APPLIED_NOTE
 
 
 def turn_steps(op: OpRow) -> list[Step]:

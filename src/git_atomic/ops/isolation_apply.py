@@ -28,6 +28,8 @@ from git_atomic.ops.operation import op_ref
 
 WAIT_LIMIT_S: Final = 600.0
 LOCK_COMMAND: Final = "run --isolate"
+# The note of the POST-OP the apply leaves in your worktree (effect.py tells it by this).
+APPLIED_NOTE: Final = "applied to your worktree"
 
 
 @dataclass(frozen=True)
@@ -260,7 +262,7 @@ def _post_op(
     target_ref = op_ref(op_id, CheckpointKind.POST_OP, seq + 1)
     repo.update_refs([f"create {target_ref} {target.commit}"], message="git-atomic: apply")
     ctx.journal.add_checkpoint(
-        op_id, CheckpointKind.POST_OP, target.commit, target_ref, "applied to your worktree"
+        op_id, CheckpointKind.POST_OP, target.commit, target_ref, APPLIED_NOTE
     )
     return target
 
