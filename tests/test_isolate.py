@@ -712,3 +712,26 @@ def test_rollback_of_an_applied_isolated_run_takes_back_only_its_own_changes(
     assert repo.read("a.txt") == b"".join(b"%d\n" % i for i in range(1, 20)) + b"TWENTY\n"
     assert repo.read("c.txt") == b"c\ncc\n"
     assert repo.read("user.txt") == b"mine\n"
+
+
+def test_an_isolated_change_is_never_carried_along_your_rename(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """The operation edits `b.txt` while you rename it: the apply is refused as the overlap it
+    is (as when you delete it), never written into your `b2.txt`; the overlap is named by its
+    path."""
+    repo.write("b.txt", b"line1\nline2\nline3\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "b")
+
+    def yours() -> None:
+        (repo.path / "b.txt").rename(repo.path / "b2.txt")
+
+    code, res, err = _run_while(
+        repo, tmp_path, "echo op >> b.txt", yours, "--no-gates", "--history", "shadow"
+    )
+    assert code == 1, err
+    said = json.dumps(res)
+    assert '"b.txt"' in said and "b.txt~" not in said, said
+    assert repo.read("b2.txt") == b"line1\nline2\nline3\n"
+    assert not repo.exists("b.txt")

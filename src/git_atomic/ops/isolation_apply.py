@@ -22,6 +22,7 @@ from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, EventKind, IntentAction, Phase
 from git_atomic.engine import checkpoint, isolation, restore, restoreplan, snapshot, unseen
 from git_atomic.engine.checkpoint import Snapshot
+from git_atomic.engine.git import Repo
 from git_atomic.ops import output
 from git_atomic.ops.context import Context, check_git_state, refuse_if_interrupted
 from git_atomic.ops.operation import op_ref
@@ -134,6 +135,19 @@ def _not_ready(ctx: Context) -> Applied | None:
     return None
 
 
+def _per_path(repo: Repo, *, base: str, ours: str, theirs: str) -> isolation.Merge:
+    """The result merged onto your tree path by path (treemerge.py): a change is never carried
+    along a rename into another file (yours renamed, or the operation's), and an overlap is
+    named by your path, not by a name git makes up for one side of it."""
+    from git_atomic.ops import treemerge
+
+    merged = treemerge.merge(repo, base=base, ours=ours, theirs=theirs)
+    if merged.tree is not None:
+        return isolation.Merge(merged.tree)
+    named = (o.path.decode("utf-8", "surrogateescape") for o in merged.conflicts)
+    return isolation.Merge(None, tuple(dict.fromkeys(named)) or ("(unknown)",))
+
+
 def _merge(
     ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: Result, seq: int
 ) -> _Merges:
@@ -144,9 +158,7 @@ def _merge(
     seen: list[tuple[str, isolation.Merge]] = []
 
     def merge_files(ours: str) -> list[bytes]:
-        merged = isolation.merge_trees(
-            repo, base=pre.files_tree, ours=ours, theirs=result.files_tree
-        )
+        merged = _per_path(repo, base=pre.files_tree, ours=ours, theirs=result.files_tree)
         seen.append((ours, merged))
         if merged.oid is None:
             return []
@@ -160,7 +172,7 @@ def _merge(
         also_capture=merge_files,
     ).snapshot
     ours_files, files = seen[-1]
-    staged = isolation.merge_trees(
+    staged = _per_path(
         repo, base=pre.staged_tree, ours=rescue.staged_tree, theirs=result.staged_tree
     )
     head = isolation.Merge(rescue.head_oid)
