@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -103,6 +104,38 @@ def test_a_phase_without_command_never_commits_an_untracked_draft(
     repo.atomic("tdd", phase, "-m", "with notes", check=0)
     assert repo.git("show", "--name-only", "--format=", "HEAD").split() == ["draft_notes.md"]
     assert repo.git("status", "--porcelain").count("draft_notes.md") == 0
+
+
+@pytest.mark.parametrize("edits", ["staged", "unstaged", "staged and unstaged"])
+def test_a_phase_without_command_commits_like_git_commit_a(
+    repo: GitRepo, tmp_path: Path, edits: str
+) -> None:
+    """Staged or not, and a file with a staged edit and a further unstaged one (`git status`:
+    MM) too: the commit holds every tracked file as it stands, as `git commit -a` would make it
+    in an identical copy; the index then holds it, as git's would."""
+    _setup(repo)
+    _new_test(repo)  # a new test file, added (A): the tests fail
+    first, second = b"grep -qx base impl.txt\ngrep -q . impl.txt\n", b"test -s impl.txt\n"
+    if edits == "staged":
+        repo.write("t_base.sh", first)
+        repo.git("add", "t_base.sh")
+    elif edits == "unstaged":
+        repo.write("t_base.sh", first)
+    else:
+        repo.write("t_base.sh", first)
+        repo.git("add", "t_base.sh")
+        repo.write("t_base.sh", first + second)  # MM
+        repo.write("t_feature.sh", second + b"grep -qx feature impl.txt\n")  # AM
+    repo.write("draft_notes.md", b"half an idea\n")  # untracked: stays out, as git commit -a
+    twin = GitRepo(tmp_path / "twin", repo.env)
+    shutil.copytree(repo.path, twin.path, symlinks=True)
+    twin.git("commit", "-aqm", "as git commit -a makes it")
+    res = repo.atomic("tdd", "red", "-m", "feature is listed", check=0)
+    assert "RED holds" in res.stderr and "left uncommitted" not in res.stderr
+    assert _subjects(repo) == ["RED: feature is listed", "suite"]
+    assert repo.git("ls-tree", "-r", "HEAD") == twin.git("ls-tree", "-r", "HEAD")
+    assert repo.git("ls-files", "-s") == twin.git("ls-files", "-s")
+    assert repo.git("status", "--porcelain") == "?? draft_notes.md\n"
 
 
 def test_a_phase_whose_only_change_is_untracked_commits_nothing(repo: GitRepo) -> None:

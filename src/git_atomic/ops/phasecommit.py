@@ -20,7 +20,9 @@ names it. Nothing of yours is ever committed to make a commit possible.
 
 A phase that judges the tree as it stands (`tdd` without a command) has no PRE-OP effect: its
 change is your edits. It measures from HEAD, and leaves out the files untracked when it commits
-(as `git commit -a` does: `git add` a new file to put it in).
+(as `git commit -a` does: `git add` a new file to put it in). Staged or not, your edits are the
+commit, so the index then holds the commit's files, as `git commit -a` leaves it: a file with a
+staged edit and a further unstaged one is committed as it stands, not held back.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ def plan(
     files: str,
     staged: str,
     adopted: frozenset[bytes] = frozenset(),
+    as_it_stands: bool = False,
 ) -> Plan:
     """The commit of `files`' change since `base` onto `head_tree`, and the index it leaves
     (`staged`: the index's entries now). `adopted`: files untracked before the operation that
@@ -99,6 +102,10 @@ def plan(
     Each conflict holds the paths it names back (their change is taken out of `files`) and the
     merges run again; every round holds back at least one more path, and with all of them held
     back both merges are trivial, so this ends.
+
+    `as_it_stands`: `files` is the change itself (`base` is HEAD's tree then: a phase that
+    commits the tree as it stands), so nothing staged is yours to keep apart from it: the index
+    holds the commit's files, as `git commit -a` leaves it; a held path keeps what was staged.
     """
     if adopted:
         held_by_head = _entries(repo, head_tree, adopted)
@@ -109,6 +116,13 @@ def plan(
         theirs = _without(repo, files, effect, held)
         merged = isolation.merge_trees(repo, base=base, ours=head_tree, theirs=theirs)
         conflicts = merged.conflicts
+        if merged.oid is not None and as_it_stands:
+            return Plan(
+                merged.oid,
+                _staged_as_committed(repo, merged.oid, staged, held),
+                tuple(sorted(held)),
+                theirs,
+            )
         if merged.oid is not None:
             index = isolation.merge_trees(repo, base=head_tree, ours=staged, theirs=merged.oid)
             if index.oid is not None:
@@ -118,6 +132,15 @@ def plan(
         if not more:  # everything held back and still no clean merge: commit nothing at all
             return Plan(head_tree, staged, tuple(sorted(held)), base)
         held |= more
+
+
+def _staged_as_committed(repo: Repo, tree: str, staged: str, held: set[bytes]) -> str:
+    """The index after a commit of the tree as it stands: the commit's files, the `held` paths
+    (the commit keeps HEAD's there) as they were staged."""
+    if not held:
+        return tree
+    kept = _entries(repo, staged, frozenset(held))
+    return repo.tree_edit(tree, {p: kept.get(p) for p in held})
 
 
 def _named(effect: Sequence[RawChange], held: set[bytes], conflicts: Sequence[str]) -> set[bytes]:
@@ -174,6 +197,7 @@ def commit_phase(
         files=captured.commit_tree,
         staged=snap.staged_tree,
         adopted=base.untracked - captured.untracked if base.untracked else frozenset(),
+        as_it_stands=base.untracked is None,
     )
     if planned.held_back:
         _note(journal, op_id, "held_back", planned.held_back)
