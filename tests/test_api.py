@@ -186,6 +186,49 @@ def test_refusals_raise_before_the_block_and_change_nothing(repo: GitRepo, tmp_p
     assert out == {"exit": 3}
 
 
+def test_bad_arguments_raise_the_apis_errors_before_anything_runs(repo: GitRepo) -> None:
+    """Were: sqlite3.IntegrityError (name=None), AttributeError (gates=[1]), TypeError
+    (gates=None), FileNotFoundError / NotADirectoryError (a `repo` that is no folder); and
+    gates="true" was split into the gates t, r, u, e."""
+    repo.write("a-file", b"x\n")
+    repo.git("add", "a-file")
+    repo.git("commit", "-qm", "a file")
+    before = repo.fingerprint()
+    out = py(
+        repo,
+        """
+        import json, git_atomic
+        from git_atomic.core.errors import AtomicError
+        cases = [
+            {"name": None},
+            {"name": 5},
+            {"name": "a\\0b"},
+            {"name": "x", "gates": [1]},
+            {"name": "x", "gates": None},
+            {"name": "x", "gates": "true"},
+            {"name": "x", "gates": b"true"},
+            {"name": "x", "no_gates": "yes"},
+            {"name": "x", "history": 5},
+            {"name": "x", "repo": 5},
+            {"name": "x", "repo": "/nonexistent/zz"},
+            {"name": "x", "repo": "a-file"},
+        ]
+        ran, kinds = [], []
+        for kwargs in cases:
+            try:
+                with git_atomic.operation(**kwargs):
+                    ran.append(kwargs)
+            except AtomicError as exc:
+                kinds.append([type(exc).__name__, int(exc.exit_code)])
+        print(json.dumps({"ran": ran, "kinds": kinds}))
+    """,
+    )
+    usage, not_repo = ["UsageError", 2], ["NotARepository", 3]
+    assert out == {"ran": [], "kinds": [usage] * 10 + [not_repo] * 2}
+    same(repo.fingerprint(), before)
+    assert repo.atomic_json("log")["operations"] == []
+
+
 def test_the_api_names_survive_importing_the_engine(repo: GitRepo) -> None:
     out = py(
         repo,

@@ -10,6 +10,9 @@
 The block holds the worktree (as `git atomic run` does) from PRE-OP until the operation is
 final or rolled back; a second operation in the same worktree is refused (BusyError). Gates are
 the configured ones plus `gates` (shell command lines); `no_gates=True` runs none.
+
+Bad arguments raise git_atomic's UsageError (a `repo` that is no folder: NotARepository)
+before anything runs: no lock is taken and nothing is recorded.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from git_atomic.core.config import gates_to_run, load_config
-from git_atomic.core.errors import AtomicError, Exit, UsageError
+from git_atomic.core.errors import AtomicError, Exit, NotARepository, UsageError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
@@ -101,6 +104,44 @@ class Operation:
         self._result = results.operation(self._engine.journal, row)
 
 
+def _check_arguments(
+    name: object, gates: object, no_gates: object, all_gates: object, history: object
+) -> list[str]:
+    """The arguments' types, or a UsageError naming the argument; `gates` as a list."""
+    if not isinstance(name, str):
+        raise UsageError(f"name: expected a string, got {type(name).__name__}")
+    if "\0" in name:
+        raise UsageError("name: a null byte is not allowed in the name")
+    if isinstance(gates, (str, bytes)) or not isinstance(gates, Sequence):
+        raise UsageError(
+            f"gates: expected a list of command lines, got {type(gates).__name__} "
+            '(one gate is a list of one: gates=["pytest -q"])'
+        )
+    for gate in gates:
+        if not isinstance(gate, str):
+            raise UsageError(f"gates: expected command lines (strings), got {gate!r}")
+    for what, flag in (("no_gates", no_gates), ("all_gates", all_gates)):
+        if not isinstance(flag, bool):
+            raise UsageError(f"{what}: expected True or False, got {flag!r}")
+    if history is not None and not isinstance(history, str):
+        raise UsageError(f"history: expected commits or shadow, got {history!r}")
+    return list(gates)
+
+
+def _start_folder(repo: object) -> str:
+    """`repo` as an absolute folder (default: the current one); NotARepository if no folder."""
+    if repo is None:
+        return os.getcwd()
+    if not isinstance(repo, (str, os.PathLike)) or isinstance(os.fspath(repo), bytes):
+        raise UsageError(f"repo: expected a folder's path, got {type(repo).__name__}")
+    path = Path(os.path.abspath(repo))
+    if not path.exists():
+        raise NotARepository(f"not a git repository: no such folder: {path}")
+    if not path.is_dir():
+        raise NotARepository(f"not a git repository: {path} is not a folder")
+    return str(path.resolve())
+
+
 @contextmanager
 def operation(
     name: str,
@@ -116,12 +157,16 @@ def operation(
     `repo`: a folder in the worktree (default: the current folder). `history`: commits or
     shadow (default: the configuration's). Errors of the repository (not a repository, busy,
     no identity for commits mode) raise before the block runs, and nothing has changed.
+    `gates` is a list of command lines; a single string is refused (UsageError), not taken as
+    one gate: pass `gates=["pytest -q"]`. Arguments of the wrong type raise UsageError (a
+    `repo` that is no folder: NotARepository) before anything runs.
     """
+    commands = _check_arguments(name, gates, no_gates, all_gates, history)
     mode = HistoryMode.parse(history, what="history") if history is not None else None
-    start = str(Path(repo).resolve()) if repo is not None else os.getcwd()
+    start = _start_folder(repo)
     with context.opened("api", start=start) as ctx:
         config = load_config(ctx.repo.root)
-        specs = gates_to_run(config, list(gates), no_gates=no_gates)
+        specs = gates_to_run(config, commands, no_gates=no_gates)
         engine = Engine(ctx)
         row = engine.begin(name, history=mode or config.history, kind=OpKind.API, keep_owner=True)
         handle = Operation(engine, row)
