@@ -28,6 +28,7 @@ from mcp_types import TextContent
 import git_atomic
 from git_atomic.agents import CliResult, mcp_server
 from git_atomic.agents.mcp_tools import TOOLS as TOOLS_BY_NAME
+from git_atomic.cli.parser import MAX_LOG_COUNT
 from git_atomic.core.errors import UsageError
 from testing.gitrepo import GitRepo
 
@@ -224,6 +225,10 @@ def test_a_session_begins_checkpoints_commits_and_reads_the_trail(repo: GitRepo)
         # Usage errors and refusals are errors with the CLI's one line, nothing else.
         assert "no operation is open" in await s.error("commit", no_gates=True)
         assert "unknown operation id" in await s.error("show", id="nosuchop")
+        # Was: "internal error: datatype mismatch" (the journal's LIMIT holds 64 bits).
+        too_many = await s.error("log", n=10**30)
+        assert "n: 1000000000000000000000000000000 is greater than the maximum" in too_many
+        assert s.tools["log"].input_schema["properties"]["n"]["maximum"] == MAX_LOG_COUNT
 
     serve(repo, script)
 

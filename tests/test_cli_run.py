@@ -237,6 +237,9 @@ def test_malformed_config_is_exit_2(repo: GitRepo) -> None:
     [
         ["run"],
         ["run", "--timeout", "-1", "--", "true"],
+        ["run", "--timeout", "nan", "--", "true"],
+        ["run", "--timeout", "inf", "--", "true"],
+        ["run", "--timeout", "-inf", "--", "true"],
         ["run", "--history", "weird", "--", "true"],
         ["frobnicate"],
         ["show", "zz"],

@@ -39,6 +39,20 @@ def test_a_bare_repository_is_told_a_working_tree_is_needed(repo: GitRepo, tmp_p
     assert "needs a working tree" in err and "not a git repository" not in err
 
 
+@pytest.mark.parametrize("n", [str(2**31), str(2**63), str(10**30), str(10**400)])
+def test_a_log_count_above_the_largest_is_a_usage_line(repo: GitRepo, n: str) -> None:
+    """Was: `internal error: IntegrityError: datatype mismatch`, exit 3 (n >= 2**63)."""
+    repo.atomic("run", "--history", "shadow", "--no-gates", "--", "true", check=0)
+    err = repo.atomic("log", "-n", n, check=2).stderr
+    assert err.startswith("git-atomic: log: argument -n/--max-count: expected at most 2147483647")
+    assert len(err.splitlines()) == 1 and "internal error" not in err
+
+
+def test_the_largest_log_count_shows_every_operation(repo: GitRepo) -> None:
+    repo.atomic("run", "--history", "shadow", "--no-gates", "--", "true", check=0)
+    assert len(repo.atomic_json("log", "-n", str(2**31 - 1))["operations"]) == 1
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -16,6 +16,9 @@ from git_atomic.core.vocab import HistoryMode, OpStatus
 
 Args = Mapping[str, Any]
 
+# `log -n`'s largest, cli/parser.py's MAX_LOG_COUNT (not imported: it loads argparse's parser).
+MAX_LOG_COUNT: Final = 2**31 - 1
+
 
 @dataclass(frozen=True)
 class CliCall:
@@ -307,7 +310,7 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
         "Operation log",
         "The audit trail of operations, newest first, with their checkpoints and gates.",
         {
-            "n": _p("integer", "only the newest n operations", minimum=1),
+            "n": _p("integer", "only the newest n operations", minimum=1, maximum=MAX_LOG_COUNT),
             "status": _p(
                 "string",
                 "only operations with this status",

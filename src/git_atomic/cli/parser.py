@@ -8,6 +8,7 @@ Imported only when a command is parsed: `--version` never loads argparse.
 from __future__ import annotations
 
 import argparse
+import math
 
 from git_atomic import __version__
 from git_atomic.cli.parserbase import PROG, Commands, Parser, TopParser
@@ -15,13 +16,18 @@ from git_atomic.cli.parserbase import PROG, Commands, Parser, TopParser
 # The agents `hooks` knows (commands/agents.py maps each to its adapter).
 AGENTS = ("claude-code", "codex", "gemini", "cursor", "copilot", "openhands")
 
+# The largest `log -n`: above it is a usage error (exit 2), never clamped (the journal's LIMIT
+# holds 64 bits; n >= 2**63 was an internal error); a count above the operations there are shows
+# them all. The MCP log tool's schema has the same maximum (agents/mcp_tools.py; a test checks).
+MAX_LOG_COUNT = 2**31 - 1
+
 
 def _positive(text: str, kind: type[float], what: str) -> float:
     try:
         value = kind(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-    if value <= 0:
+    if value <= 0 or (isinstance(value, float) and not math.isfinite(value)):  # nan, inf
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
@@ -31,7 +37,10 @@ def _float_positive(text: str) -> float:
 
 
 def _int_positive(text: str) -> int:
-    return int(_positive(text, int, "a whole number"))
+    value = int(_positive(text, int, "a whole number"))
+    if value > MAX_LOG_COUNT:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_LOG_COUNT}, got {text!r}")
+    return value
 
 
 # One command's parser, built ahead by the warm helper (cli/helperd.py), which forks a child per
