@@ -338,21 +338,27 @@ def empty_folders_after(
     `frm -> to` applied in turn (a folder `to` has and `frm` lacks is made; one `frm` has and
     `to` lacks goes), less those where `files_tree` has a file. As a blob, and whether it is
     every empty folder: only when every state it comes from listed all of its own."""
+    blob, every, _ = folders_after(repo, current, changes, files_tree)
+    return blob, every
+
+
+def folders_after(
+    repo: Repo, current: Folders, changes: Sequence[tuple[Folders, Folders]], files_tree: str
+) -> tuple[str | None, bool, list[bytes]]:
+    """`empty_folders_after`, and the empty folders the changes make that a file of
+    `files_tree` stands in the way of (at that path, or on the way to it): an overlap, as a
+    file would be there."""
     folders = _folders_after(repo, current, changes)
     if folders is None:
-        return None, False
-    return paths_blob(repo, _innermost_without_files(repo, files_tree, folders[0])), True
+        return None, False, []
+    found, made = folders
+    blob = paths_blob(repo, _innermost_without_files(repo, files_tree, found))
+    return blob, True, _in_the_way(repo, files_tree, sorted(found & made))
 
 
-def folders_in_the_way(
-    repo: Repo, current: Folders, changes: Sequence[tuple[Folders, Folders]], files_tree: str
-) -> list[bytes]:
-    """The empty folders the changes make that a file of `files_tree` stands in the way of (at
-    that path, or on the way to it): an overlap, as a file would be there."""
-    folders = _folders_after(repo, current, changes)
-    if folders is None or not folders[1]:
+def _in_the_way(repo: Repo, files_tree: str, made: list[bytes]) -> list[bytes]:
+    if not made:
         return []
-    made = sorted(folders[0] & folders[1])
     above = {b"/".join(f.split(b"/")[:i]) for f in made for i in range(1, f.count(b"/") + 1)}
     held = {e.path: e.kind for e in repo.ls_tree_at(files_tree, sorted({*made, *above}))}
     return [

@@ -330,7 +330,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     pairs = [(snaps[frm], snaps[to]) for frm, to in changes]
     # An empty folder the changes make where a later file stands (`e/f/` made again where you
     # wrote a file `e`): an overlap, as a file of the changes there would be.
-    blocked = checkpoint.folders_in_the_way(repo, current, pairs, files)
+    blob, every, blocked = checkpoint.folders_after(repo, current, pairs, files)
     if blocked:
         return Outcome(
             current,
@@ -338,7 +338,6 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
             # Named as a folder (`e/f/`): no file stands on either side at that path.
             conflicts=tuple(Conflict(p + b"/", "files", "file/directory") for p in blocked),
         )
-    folders = checkpoint.empty_folders_after(repo, current, pairs, files)
     times = [snaps[to].captured_at for _, to in changes]
     target = _target(
         repo,
@@ -346,7 +345,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         staged_tree=staged,
         refs=refs,
         flags=_flags_after(repo, current, pairs),
-        folders=folders,
+        folders=(blob, every),
         # What each change goes back to was on disk then: a file the target lacks that was
         # born before it and that the target's rules ignore is the user's (restorekeeps.py); one
         # the effect made goes, whatever the rules say once the effect is taken back.
