@@ -1165,6 +1165,23 @@ def test_racy_entries_are_smudged_in_every_index_format(
     assert index.read_bytes() == data
 
 
+def test_the_smudge_never_writes_through_a_link_at_its_scratch_name(tmp_path: Path) -> None:
+    """The smudged index is written under a name beside it: a link an operation left at that
+    name (the git dir is the tree's too) is replaced, never written through."""
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    time.sleep(1.02 - time.time() % 1)
+    since = int(time.time())
+    repo.write("new.txt", b"new\n")
+    repo.git("add", "new.txt")
+    index = repo.path / ".git" / "index"
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"not yours\n")
+    (index.parent / "index.smudged").symlink_to(outside)
+    assert scanracy.smudge(index, since, sha256=False)
+    assert outside.read_bytes() == b"not yours\n"
+    assert "size: 0" in repo.git("ls-files", "--debug", "new.txt")
+
+
 def _many_files_changed(repo: GitRepo) -> tuple[Engine, checkpoint.Snapshot]:
     """320 committed files, a checkpoint of them, then every one of them changed."""
     for i in range(320):

@@ -93,7 +93,11 @@ def smudge(index: Path, since: int, *, sha256: bool) -> bool:
     body.release()
     rewritten = index.with_name(index.name + ".smudged")
     try:
-        with open(rewritten, "wb") as out:
+        # A file of its own, never one a link left there names (the git dir is the tree's
+        # too: an operation may have made one).
+        rewritten.unlink(missing_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with os.fdopen(os.open(rewritten, flags, 0o644), "wb") as out:
             out.write(data)
         os.utime(rewritten, ns=(st.st_atime_ns, st.st_mtime_ns))
         os.replace(rewritten, index)
