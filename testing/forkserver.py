@@ -60,8 +60,8 @@ def _preload() -> None:
     import git_atomic
 
     for info in pkgutil.walk_packages(git_atomic.__path__, "git_atomic."):
-        if info.name.endswith(".__main__"):
-            continue  # it runs the command line
+        if info.name.endswith((".__main__", ".cli.entry")):
+            continue  # it runs the command line, or answers Ctrl-C as a command's start does
         try:
             importlib.import_module(info.name)
         except Exception:  # an optional dependency missing: the command imports it, or fails

@@ -565,23 +565,64 @@ def test_no_early_scan_while_another_process_holds_the_lock(repo: GitRepo) -> No
         proc.wait(timeout=30)
 
 
-def test_ctrl_c_at_any_instant_of_the_start_is_one_line_never_a_traceback(repo: GitRepo) -> None:
+def _as_pip_writes_it(tmp_path: Path) -> Path:
+    """The console script pip writes for the entry point pyproject.toml names."""
+    import tomllib
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    target = tomllib.loads(pyproject.read_text())["project"]["scripts"]["git-atomic"]
+    module, _, func = target.partition(":")
+    script = tmp_path / "bin" / "git-atomic"
+    script.parent.mkdir()
+    script.write_text(
+        f"#!{sys.executable}\nimport re\nimport sys\nfrom {module} import {func}\n"
+        "if __name__ == '__main__':\n"
+        "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+        f"    sys.exit({func}())\n"
+    )
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.parametrize("how", ["python -m", "console script"])
+def test_ctrl_c_at_any_instant_of_the_start_is_one_line_never_a_traceback(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
     """Ctrl-C while Python reads our modules, or the warm helper's client runs, before the
     command has its own answer to it: `git-atomic: interrupted`, exit 130 (or the default
-    death by SIGINT, where it comes before Python itself is up), never a traceback."""
-    seen = set()
-    for step in range(1000):  # 2 ms further each time, until the command ends first
-        proc = start(repo, "status")
-        time.sleep(step * 0.002)
+    death by SIGINT, where it comes before Python itself is up), never a traceback from our
+    code. Python's own start (`site`, `runpy`, importlib reading a file) and pip's console
+    script (`import re`) are not ours to answer: their tracebacks name no file of ours."""
+    import git_atomic
+
+    ours = str(Path(git_atomic.__file__).resolve().parent)
+    argv = [sys.executable, "-m", "git_atomic"]
+    if how == "console script":
+        argv = [str(_as_pip_writes_it(tmp_path))]
+    seen: set[int] = set()
+    ended_first = 0
+    for step in range(2000):  # 1 ms further each time, until the command ends first
+        proc = subprocess.Popen(
+            [*argv, "status"],
+            cwd=repo.path,
+            env=repo.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(step * 0.001)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
-        if proc.returncode == 0:
-            break  # done before the signal came: so is every later one
-        if "git_atomic" not in err and "git-atomic" not in err:
-            continue  # before Python itself was up (`runpy`, `site`): not ours to answer
-        assert "Traceback" not in err, (step, err)
-        assert proc.returncode in (0, 130, -signal.SIGINT), (step, proc.returncode, err)
+        if proc.returncode == 0:  # done before the signal came: so, mostly, is every later one
+            ended_first += 1
+            if ended_first == 5 or 130 in seen:
+                break
+            continue  # a start faster than the last one (a machine under load, a warm helper)
+        assert f'File "{ours}' not in err, (step, err)
         if proc.returncode == 130:
             assert err.strip().endswith("git-atomic: interrupted"), err
+        # else Python's own answer before our first line: death by SIGINT, its KeyboardInterrupt,
+        # even its "Fatal Python error" while it sets up its standard streams
         seen.add(proc.returncode)
     assert 130 in seen, seen  # some of the signals came while our code ran

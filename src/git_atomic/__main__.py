@@ -1,8 +1,8 @@
 import sys
 
 try:
-    from git_atomic.cli.main import console_main
-except KeyboardInterrupt:  # Ctrl-C while Python reads our first module: as everywhere
+    from git_atomic.cli.entry import console_main
+except KeyboardInterrupt:  # Ctrl-C while Python reads our first modules: as everywhere
     sys.stderr.write("git-atomic: interrupted\n")
     raise SystemExit(130) from None
 

@@ -87,19 +87,14 @@ def _text(fd: int, spec: str, mode: str, data: bytes | None) -> io.TextIOWrapper
 
 def run_main(args: list[str]) -> int:
     """`main` as the console script runs it, and its exit as the interpreter would make it."""
-    from git_atomic.cli.main import main
-
     try:
+        from git_atomic.cli.main import main
+
         code: object = main(args)
     except SystemExit as exc:
         code = exc.code
-    except KeyboardInterrupt:
-        import traceback
-
-        traceback.print_exc()
-        _flush()
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
+    except KeyboardInterrupt:  # before `main`'s own answer to it, or after: console_main's
+        sys.stderr.write("git-atomic: interrupted\n")
         code = 130
     if code is None:
         code = 0

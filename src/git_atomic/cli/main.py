@@ -4,18 +4,16 @@ The parser (cli/parser.py) and dispatch (cli/dispatch.py) are imported only when
 `--version` loads neither argparse nor the engine.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
 TYPE_CHECKING = False  # not `typing`'s: the client of a warm helper never imports it
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import TextIO
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: "Sequence[str] | None" = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args == ["--version"]:
         from git_atomic import __version__
@@ -50,7 +48,7 @@ class _Spout:
     after that is dropped, never raised, so the command goes on to its end and exits with its
     own code; everything else is the stream's own."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: "TextIO") -> None:
         self._stream = stream
         self._gone = False
 
@@ -132,17 +130,22 @@ def _crash(exc: Exception, *, argv: list[str], json_out: bool) -> int:
     return 3
 
 
-def console_main(argv: Sequence[str] | None = None) -> int:
+def console_main(
+    argv: "Sequence[str] | None" = None, first: "Callable[[], object] | None" = None
+) -> int:
     # Ctrl-C before `main` has its own answer to it (the start of Python, the warm helper's
-    # client), or after: one line and 130, as everywhere, never a traceback.
+    # client), or after: one line and 130, as everywhere, never a traceback. `first` runs first
+    # thing in the `try` (cli/entry.py's: Ctrl-C answered by KeyboardInterrupt again).
     try:
+        if first is not None:
+            first()
         return _console_main(argv)
     except KeyboardInterrupt:
         sys.stderr.write("git-atomic: interrupted\n")
         return 130
 
 
-def _console_main(argv: Sequence[str] | None) -> int:
+def _console_main(argv: "Sequence[str] | None") -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     code = None
     if args[:1] != ["--version"]:
