@@ -32,6 +32,7 @@ BEFORE_SCAN = {
         "",
         ".cli",
         ".cli.dispatch",
+        ".cli.entry",  # the console script's: Ctrl-C answered from the first module on
         ".cli.main",
         ".cli.parser",
         ".cli.parserbase",  # what the parser is built from: its errors, one command alone
@@ -143,7 +144,7 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         ".commands.agents",
     )
 }
-VERSION = {PKG, f"{PKG}.cli", f"{PKG}.cli.main"}
+VERSION = {PKG, f"{PKG}.cli", f"{PKG}.cli.entry", f"{PKG}.cli.main"}
 
 # Standard modules that cost a millisecond or more to import (or pull in many others), and which
 # path may have each. Not before the scan: json (the lock writes its record by hand), dataclasses
