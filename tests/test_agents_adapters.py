@@ -190,7 +190,10 @@ class Agent:
             handlers = entry.get("hooks", []) if self.layout.grouped else [entry]
             matcher = entry.get("matcher") if self.layout.grouped else None
             tool = payload.get("tool_name", "")
-            if matcher not in (None, "", "*") and not re.fullmatch(matcher, tool):
+            # Gemini CLI tests its matcher as JavaScript's `new RegExp(m).test(name)` does, not
+            # anchored (google-gemini/gemini-cli packages/core/src/hooks/hookPlanner.ts).
+            matches = re.search if self.platform.name == "gemini" else re.fullmatch
+            if matcher not in (None, "", "*") and not matches(matcher, tool):
                 continue
             for handler in handlers:
                 argv = shlex.split(handler[self.layout.command_key])
@@ -360,3 +363,22 @@ def test_gemini_closes_a_denied_calls_window_before_the_model_is_asked_again(
     assert "rolled back" in agent.stop()
     assert repo.read("app.py") == b"ANSWER = 41\n"
     assert repo.read("notes.txt") == b"the user's, between the agent's calls\n"
+
+
+def test_gemini_checkpoints_an_mcp_tool_named_as_gemini_names_it(repo: GitRepo) -> None:
+    """Gemini CLI names a tool of an MCP server `mcp_<server>_<tool>`, one underscore
+    (docs/hooks/reference.md, "Matchers and tool names"): a change such a tool makes is the
+    turn's, judged and taken back with it."""
+    platform = PLATFORMS["gemini"]
+    repo.atomic("hooks", "install", "gemini", check=0)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "gemini hooks")
+    agent = Agent(repo, platform)
+    agent.prompt()
+    assert platform.tool is not None
+    args = {"path": "app.py", "text": "ANSWER = BUG"}
+    agent.send(*platform.tool(repo.path, "mcp_files_put", args, 1, False))
+    repo.write("app.py", b"ANSWER = BUG\n")
+    agent.send(*platform.tool(repo.path, "mcp_files_put", args, 1, True))
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n"

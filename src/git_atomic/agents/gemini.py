@@ -28,7 +28,9 @@ from git_atomic.agents.tell import QUIET, HookResult
 from git_atomic.core import patterns
 from git_atomic.core.errors import AtomicError
 
-FILE_TOOLS: Final = patterns.keep("write_file|replace|edit|run_shell_command|mcp__.*")
+# `replace` is its edit tool; an MCP server's tools are `mcp_<server>_<tool>` (one underscore,
+# google-gemini/gemini-cli docs/hooks/reference.md): `mcp_.*` is every one of them.
+FILE_TOOLS: Final = patterns.keep("write_file|replace|edit|run_shell_command|mcp_.*")
 LAYOUT: Final = Layout(
     platform="gemini",
     path=".gemini/settings.json",
