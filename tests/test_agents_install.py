@@ -232,6 +232,18 @@ def test_the_command_functions_print_what_changed(
     assert "removed Stop hook: git-atomic hook claude-code Stop" in capsys.readouterr().out
 
 
+def test_codex_install_says_its_hooks_wait_for_review_in_slash_hooks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Codex skips a non-managed hook until the person reviews and trusts that exact
+    definition in `/hooks`, and loads a project's `.codex/` only in a trusted project
+    (https://developers.openai.com/codex/hooks): installing says so, or nothing ever runs."""
+    assert hooks_install(target="codex", root=tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "wrote .codex/hooks.json" in out
+    assert "/hooks" in out and "trust" in out
+
+
 def test_an_unknown_agent_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="unknown agent 'windsurf'"):
         hooks_install(target="windsurf", root=tmp_path)

@@ -29,7 +29,13 @@ LAYOUT: Final = Layout(
         Event("PostToolUse", 60, FILE_TOOLS),
         Event("Stop", 1800),
     ),
-    restart="restart Codex to load it; hooks need `[features] hooks = true` in older releases",
+    # Codex runs a non-managed hook only once its exact definition was trusted, and a project's
+    # `.codex/` only in a trusted project: nothing says so when a hook is skipped.
+    restart=(
+        "restart Codex, then trust the hooks in `/hooks`: Codex skips a new or changed hook"
+        " until you do, and a project's hooks unless you trust the project; releases before"
+        " hooks were on by default need `[features] hooks = true`"
+    ),
 )
 
 
