@@ -428,6 +428,62 @@ def test_a_rename_elsewhere_does_not_stop_a_rollback(repo: GitRepo) -> None:
     assert repo.read("renamed.txt") == ONE and not repo.exists("a.txt")
 
 
+PKG = {"pkg/__init__.py": b"# the package\n", "pkg/mod.py": b"def f():\n    return 1\n"}
+
+
+def _package(repo: GitRepo) -> None:
+    shared(repo)
+    for path, data in PKG.items():
+        repo.write(path, data)
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "package")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_moved_package_comes_back_after_you_deleted_one_of_its_files(
+    repo: GitRepo, mode: str
+) -> None:
+    """git's merge pairs the files alike as renames (new/X -> pkg/X) and saw your deletion of
+    `new/__init__.py` as a rename/delete overlap: the rollback was refused, exit 3. Path by
+    path nothing overlaps: `new/__init__.py` is gone on both sides, `pkg/__init__.py` is the
+    effect's alone. Your edit of another line of a file the operation also edited is merged."""
+    _package(repo)
+    script = "git mv pkg new && sed -i 's/line 2/op/' shared.txt"
+    op_id = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", script)["op_id"]
+    os.unlink(repo.path / "new" / "__init__.py")
+    repo.write("shared.txt", with_line(repo.read("shared.txt"), 8, b"MINE"))
+    repo.atomic("rollback", "--op", op_id, check=0)
+    assert {p: repo.read(p) for p in PKG} == PKG
+    assert not repo.exists("new")
+    assert repo.read("shared.txt") == with_line(TEXT, 8, b"MINE")
+
+
+def test_undo_moves_a_package_again_after_you_deleted_one_of_its_files(repo: GitRepo) -> None:
+    """The same pairing the other way: `undo` of a failed move after you deleted
+    `pkg/__init__.py` makes the operation's `new/` again (it was refused, rename/delete)."""
+    _package(repo)
+    repo.atomic("run", "--", "sh", "-c", "git mv pkg new; exit 1", check=1)
+    os.unlink(repo.path / "pkg" / "__init__.py")
+    repo.atomic("undo", check=0)
+    assert {p.replace("pkg/", "new/"): repo.read(p.replace("pkg/", "new/")) for p in PKG} == {
+        p.replace("pkg/", "new/"): data for p, data in PKG.items()
+    }
+    assert not repo.exists("pkg")
+
+
+def test_a_moved_file_you_edited_still_overlaps(repo: GitRepo) -> None:
+    """Path by path, your edit of a file the operation made is an overlap: refused, exit 3,
+    nothing changed."""
+    _package(repo)
+    op_id = repo.atomic_json("run", "--history", "shadow", "--", "git", "mv", "pkg", "new")["op_id"]
+    os.unlink(repo.path / "new" / "__init__.py")
+    repo.write("new/mod.py", b"def f():\n    return 2\n")
+    before = repo.fingerprint()
+    res = repo.atomic("rollback", "--op", op_id, check=3)
+    assert "new/mod.py: modify/delete" in res.stderr, res.stderr
+    same(repo.fingerprint(), before)
+
+
 @pytest.mark.parametrize("how", ["failed run", "abort"])
 def test_rollback_op_of_a_rollback_undo_brought_back(repo: GitRepo, how: str) -> None:
     """A failed run's (or an abort's) effect that `undo` brought back is in the tree like a

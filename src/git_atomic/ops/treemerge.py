@@ -1,7 +1,8 @@
 """Three-way merges of trees, for taking an effect back or making it again (effect.py), and for
 what a turn's commit or a diff view would merge (agents/turncommit.py, views/render.py): git's
 `merge-tree --write-tree` (isolation.run_merge_tree: per path, per hunk for text, every file
-merged as text), each overlap with its kind and, for a content conflict, its lines."""
+merged as text), each overlap with its kind and, for a content conflict, its lines. Where git's
+merge (which always follows renames) finds overlaps, the merge is made again path by path."""
 
 from __future__ import annotations
 
@@ -41,7 +42,16 @@ def merge(repo: Repo, *, base: str, ours: str, theirs: str) -> Merged:
     # would follow a rename made since into a file it never touched (you renamed the file it
     # edited), or carry your edit to another name; a rename is a deletion and an addition.
     # git 2.39's merge-tree detects renames whatever `merge.renames` says: what it merged is
-    # checked path by path (`_carried_by_renames`).
+    # checked path by path (`_carried_by_renames`), and where it found overlaps, the merge is
+    # made again path by path (`_path_by_path`): a rename git saw between files alike (a
+    # package moved, then one of its files deleted) is no overlap at any path.
+    merged = _by_git(repo, base, ours, theirs)
+    if merged.tree is not None:
+        return merged
+    return _path_by_path(repo, base, ours, theirs) or merged
+
+
+def _by_git(repo: Repo, base: str, ours: str, theirs: str) -> Merged:
     res = isolation.run_merge_tree(
         repo, base=base, ours=ours, theirs=theirs, messages=True, renames=False
     )
@@ -58,6 +68,52 @@ def merge(repo: Repo, *, base: str, ours: str, theirs: str) -> Merged:
         lines = _marker_lines(repo, tree.decode().strip(), path) if kind == "content" else ()
         overlaps.append(Overlap(path, kind, lines))
     return Merged(None, tuple(overlaps))
+
+
+def _path_by_path(repo: Repo, base: str, ours: str, theirs: str) -> Merged | None:
+    """The merge made path by path: what only one side changed is that side's, what both
+    changed alike is theirs, a path one side deleted and the other changed is an overlap, and
+    the paths both changed otherwise are merged by git on their own (trees of those paths
+    alone, so no rename pairs them with any other path). The result is checked path by path as
+    git's is; None where that finds what this cannot merge (a file where the other side made a
+    folder): git's answer stands then."""
+    by_ours = {c.path: c for c in repo.diff_trees(base, ours)}
+    edits: dict[bytes, tuple[str, str] | None] = {}
+    both: list[bytes] = []
+    deleted: list[Overlap] = []
+    for change in repo.diff_trees(base, theirs):
+        mine = by_ours.get(change.path)
+        if mine is None:
+            edits[change.path] = _entry(change)
+        elif (mine.status == "D") != (change.status == "D"):
+            deleted.append(Overlap(change.path, "modify/delete"))
+        elif _entry(mine) != _entry(change):
+            both.append(change.path)
+    if both:
+        alone = [
+            repo.tree_edit(
+                repo.empty_tree,
+                {e.path: (e.mode, e.oid) for e in repo.ls_tree_at(tree, both) if e.kind != "tree"},
+            )
+            for tree in (base, ours, theirs)
+        ]
+        merged = _by_git(repo, *alone)
+        if merged.tree is None:
+            return Merged(None, (*deleted, *merged.conflicts))
+        for path in both:
+            edits[path] = None
+        edits.update((e.path, (e.mode, e.oid)) for e in repo.ls_tree_at(merged.tree, both))
+    if deleted:
+        return Merged(None, tuple(deleted))
+    try:
+        result = repo.tree_edit(ours, edits)
+    except ValueError:  # a file of theirs where yours are in a folder: git's answer names it
+        return None
+    return None if _carried_by_renames(repo, base, ours, theirs, result) else Merged(result)
+
+
+def _entry(change: RawChange) -> tuple[str, str] | None:
+    return None if change.status == "D" else (change.new_mode, change.new_oid)
 
 
 def _carried_by_renames(
