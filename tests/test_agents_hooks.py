@@ -476,6 +476,36 @@ def test_a_file_tools_folder_made_a_link_while_it_ran_takes_the_capture(
     assert repo.read("lib.py") == b"VALUE = 1\n"
 
 
+@pytest.mark.parametrize("first", [True, False], ids=["first-call", "later-call"])
+def test_a_file_tool_writing_a_hard_link_changes_its_other_names_too(
+    repo: GitRepo, first: bool
+) -> None:
+    """Peers (rsnapshot#344, backintime#994): a file of two names is one file. A file tool
+    writes into `a.txt`, which `b.txt` is a hard link to: `b.txt` changes too. The call's
+    step claimed `a.txt` alone (and, as a later call, noted only it), so the turn's rollback
+    left `b.txt` with the agent's bytes; the call is now one that may change anything."""
+    repo.write("a.txt", b"shared\n")
+    os.link(repo.path / "a.txt", repo.path / "b.txt")
+    repo.git("add", "a.txt", "b.txt")
+    repo.git("commit", "-q", "-m", "two names")
+    claude = ClaudeCode(repo)
+    if not first:
+        claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py")])
+    (pre, post), _ = write_call(repo, 2, "a.txt", b"")
+    claude.send(pre)
+    with open(repo.path / "a.txt", "wb") as fh:  # in place, as Claude Code's tools write
+        fh.write(b"the agent's\n")
+    repo.write("mine.txt", b"the user's\n")  # the user, while the tool runs
+    claude.send(post)
+    claude.turn([edit(repo, 3, "BUG")])
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert repo.read("a.txt") == b"shared\n" and repo.read("b.txt") == b"shared\n"
+    assert repo.read("lib.py") == b"VALUE = 1\n"
+    repo.atomic("undo", check=0)
+    assert repo.read("a.txt") == b"the agent's\n" and repo.read("b.txt") == b"the agent's\n"
+
+
 def test_a_noted_step_and_a_shell_call_after_it_keep_their_order(repo: GitRepo) -> None:
     """A file tool's noted step, then a shell call that changes the same file: the noted step
     is written before the shell's (its end is where the shell's window starts); both are taken

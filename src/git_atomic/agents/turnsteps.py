@@ -447,7 +447,8 @@ def claims_of(record: Record) -> list[str] | None:
 def inside(repo: git.Repo, paths: tuple[str, ...] | None) -> list[str] | None:
     """The worktree paths a file tool's absolute paths name, as written and with links
     resolved (a tool writes through a link: the file it reaches is the one that changes).
-    None when one cannot be placed in the worktree: the call may then change anything."""
+    None when one cannot be placed in the worktree, or is a file of several names (a hard
+    link: a tool that writes into it changes them all): the call may then change anything."""
     if paths is None:
         return None
     root, real_root = os.path.normpath(repo.root), os.path.realpath(repo.root)
@@ -462,8 +463,19 @@ def inside(repo: git.Repo, paths: tuple[str, ...] | None) -> list[str] | None:
         inside = [p for p in named if p.split(os.sep)[0] not in (".", "..", ".git")]
         if not inside or any(".git" in p.split(os.sep) for p in inside):
             return None
+        if _names_of(os.path.realpath(path)) > 1:
+            return None
         found += inside
     return found
+
+
+def _names_of(real: str) -> int:
+    """How many names the file at `real` (no link on its way: resolved, in the worktree) has;
+    0 where there is none."""
+    try:
+        return os.lstat(real).st_nlink
+    except OSError:
+        return 0
 
 
 def narrowed(
