@@ -1152,6 +1152,12 @@ def _hostile_payloads(repo: GitRepo) -> dict[str, str]:
             {**call, "tool_input": {"file_path": file_path}, "session_id": "S"}
         ).replace('"S"', '"\\ud800"'),
         "deep nesting": '{"session_id": "s", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        # A lone surrogate no file name decodes to, in the file's path: the call's claim
+        # failed after its checkpoint was taken, and the turn's next checkpoints collided
+        # with that one's name (the rest of the turn's calls were not protected).
+        "lone surrogate in a path": json.dumps(
+            {**call, "session_id": "s", "tool_input": {"file_path": file_path + "/P"}}
+        ).replace('/P"', '/\\ud83d"'),
         "NUL in a path": json.dumps(
             {**call, "session_id": "s", "tool_input": {"file_path": file_path + "\0x"}}
         ),
@@ -1181,6 +1187,7 @@ def test_hostile_payloads_and_a_vanished_folder_never_break_the_agent(
             said = res.stdout + res.stderr
             assert res.returncode == 0, (name, event, said)
             assert "Traceback" not in said and "internal error" not in said, (name, event, said)
+            assert "not protected" not in said, (name, event, said)
             if platform == "cursor":
                 assert res.stdout == "{}\n", (name, event, res.stdout)
     gone = repo.path.parent / "gone"

@@ -454,8 +454,8 @@ def inside(repo: git.Repo, paths: tuple[str, ...] | None) -> list[str] | None:
     root, real_root = os.path.normpath(repo.root), os.path.realpath(repo.root)
     found: list[str] = []
     for path in paths:
-        if not os.path.isabs(path) or "\0" in path:  # no file has such a name
-            return None
+        if not os.path.isabs(path) or "\0" in path or not _a_file_name(path):
+            return None  # no file has such a name
         named = [
             os.path.relpath(os.path.normpath(path), root),
             os.path.relpath(os.path.realpath(path), real_root),
@@ -467,6 +467,16 @@ def inside(repo: git.Repo, paths: tuple[str, ...] | None) -> list[str] | None:
             return None
         found += inside
     return found
+
+
+def _a_file_name(path: str) -> bool:
+    """Whether `path` can name a file: JSON carries lone surrogates (`"\\ud83d"`) that no
+    file name's bytes decode to."""
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _names_of(real: str) -> int:
