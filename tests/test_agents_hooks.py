@@ -506,6 +506,44 @@ def test_a_file_tool_writing_a_hard_link_changes_its_other_names_too(
     assert repo.read("a.txt") == b"the agent's\n" and repo.read("b.txt") == b"the agent's\n"
 
 
+def _leave_a_ref_uncounted(repo: GitRepo) -> None:
+    """What a hook killed (a platform's timeout) between a checkpoint's ref and the write of
+    the turn's record leaves: the turn's next ref, which the record does not count."""
+    [slot] = (repo.path / ".git" / "atomic" / "turns").glob("*/*.json")
+    record = json.loads(slot.read_text())
+    ref = f"refs/atomic/turns/{record['op_id']}/{record['refs'] + 1:03d}-before"
+    repo.git("update-ref", ref, "HEAD")
+
+
+@pytest.mark.parametrize("where", ["shell-call", "file-tool-calls"])
+def test_a_ref_a_killed_hook_left_does_not_unprotect_the_rest_of_the_turn(
+    repo: GitRepo, where: str
+) -> None:
+    """The turn's next checkpoint took the name of that ref again and failed: every later call
+    of the turn was "not protected", and its failing Stop could not take the turn's changes
+    back ("they overlap with later changes"). The turn's refs are now counted past it."""
+    repo.write("doc.txt", TEXT)
+    repo.git("add", "doc.txt")
+    repo.git("commit", "-q", "-m", "doc")
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py")])
+    _leave_a_ref_uncounted(repo)
+    ours = TEXT.replace(b"line 2\n", b"line 2 by the agent\n")
+    if where == "shell-call":
+        steps = [bash(repo, 2, "sed", lambda: repo.write("doc.txt", ours))]
+    else:  # noted without captures; their steps are written at the turn's end
+        steps = [write_call(repo, 2, "doc.txt", ours), edit(repo, 3, "BUG")]
+    answers = claude.turn(steps)
+    assert not any("not protected" in a.stdout + a.stderr for a in answers), answers
+    if where == "shell-call":
+        claude.turn([edit(repo, 3, "BUG")])
+    [answer] = claude.send(stop())
+    out = answer.json()
+    assert out["decision"] == "block" and "rolled back" in out["reason"], out
+    assert repo.read("doc.txt") == TEXT and repo.read("lib.py") == b"VALUE = 1\n"
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"
+
+
 def test_a_noted_step_and_a_shell_call_after_it_keep_their_order(repo: GitRepo) -> None:
     """A file tool's noted step, then a shell call that changes the same file: the noted step
     is written before the shell's (its end is where the shell's window starts); both are taken

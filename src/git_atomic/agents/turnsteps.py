@@ -23,6 +23,7 @@ from typing import Final
 
 from git_atomic.agents.turnstate import TURN_REFS, Record
 from git_atomic.core import patterns, records
+from git_atomic.core.errors import AtomicError
 from git_atomic.engine import checkpoint, git, snapshot
 from git_atomic.engine.restoreplan import folders_on_the_way
 
@@ -34,7 +35,7 @@ def capture(
     its pending steps made are held whatever their size, as a capture that had seen them would
     hold them (max_new_file_size is for new files). `raw_index`: an index git cannot read is
     held as its bytes (the turn's end, to take the turn back), not refused."""
-    name = None
+    start, name = record, None
     if ref:
         record, name = record.next_ref(what)
     made = frozenset(
@@ -44,14 +45,39 @@ def capture(
         for path, note in after.items()
         if note is not None
     )
-    captured = snapshot.capture(
-        repo,
-        message=f"git-atomic turn {what}: {record.platform} [{record.op_id}]",
-        ref=name,
-        known_files=made,
-        allow_unmerged=raw_index,
-    )
+
+    def take(name: str | None) -> snapshot.Captured:
+        return snapshot.capture(
+            repo,
+            message=f"git-atomic turn {what}: {record.platform} [{record.op_id}]",
+            ref=name,
+            known_files=made,
+            allow_unmerged=raw_index,
+        )
+
+    try:
+        captured = take(name)
+    except AtomicError:
+        past = _past_leftovers(repo, start) if name is not None else None
+        if past is None:
+            raise
+        record, name = past.next_ref(what)
+        captured = take(name)
     return record, captured.snapshot
+
+
+# The number a turn's checkpoint ref begins with (`Record.next_ref`).
+_SEQ: Final = re.compile(r"/(\d+)-[^/]*$")
+
+
+def _past_leftovers(repo: git.Repo, record: Record) -> Record | None:
+    """The record with its count of refs past every checkpoint ref its turn has; None when
+    none is past it. A hook killed (a platform's timeout) or failed between a checkpoint's ref
+    and the write of the record leaves a ref the record does not count: the turn's next
+    checkpoint would take its name again, and fail, and so every later one."""
+    names = repo.refs(f"{TURN_REFS}{record.op_id}/")
+    top = max((int(m.group(1)) for name in names if (m := _SEQ.search(name))), default=0)
+    return records.replace(record, refs=top) if top > record.refs else None
 
 
 def close_window(repo: git.Repo, record: Record, *, raw_index: bool = False) -> Record:
@@ -223,8 +249,7 @@ def as_they_were(
     start = records.replace(base, files_tree=files, captured_at=when)
     if files == base.files_tree and when == base.captured_at:
         return record, base.commit, base
-    record, ref = record.next_ref("before")
-    commit = written(repo, start, ref)
+    record, commit = written(repo, record, start, "before")
     return record, commit, records.replace(start, commit=commit)
 
 
@@ -364,15 +389,28 @@ def settle(repo: git.Repo, record: Record, end: checkpoint.Snapshot) -> Record:
             times.append(float(when) if isinstance(when, (int, float)) else time.time())
     base = _without_listed(repo, end, set(so_far))
     trees = repo.tree_edits(end.files_tree, edits[::-1])
-    commits, lines = [], []
-    for n, (tree, at) in enumerate(zip(trees, times[::-1], strict=True)):
-        record, ref = record.next_ref("before" if n % 2 == 0 else "after")
+    commits = []
+    for tree, at in zip(trees, times[::-1], strict=True):
         parts = records.replace(base, files_tree=tree, captured_at=at)
         message = "git-atomic turn: the files its calls named"
         commits.append(checkpoint.write(repo, parts, message=message).commit)
-        lines.append(f"create {ref} {commits[-1]}")
-    lines.append(f"delete {_notes_ref(record)}")  # the steps' checkpoints hold those bytes now
-    repo.update_refs(lines, message="git-atomic: turn checkpoint")
+
+    def named(record: Record) -> Record:
+        lines = []
+        for n, commit in enumerate(commits):
+            record, ref = record.next_ref("before" if n % 2 == 0 else "after")
+            lines.append(f"create {ref} {commit}")
+        lines.append(f"delete {_notes_ref(record)}")  # the steps' checkpoints hold the bytes
+        repo.update_refs(lines, message="git-atomic: turn checkpoint")
+        return record
+
+    try:
+        record = named(record)
+    except AtomicError:
+        past = _past_leftovers(repo, record)
+        if past is None:
+            raise
+        record = named(past)
     steps = tuple(zip(commits[0::2], commits[1::2], strict=True))
     extra = {k: v for k, v in record.extra.items() if k != PENDING}
     return records.replace(record, steps=(*record.steps, *steps), extra=extra)
@@ -513,20 +551,30 @@ def narrowed(
         before.files_tree,
         {c.path: None if c.status == "D" else (c.new_mode, c.new_oid) for c in mine},
     )
-    record, ref = record.next_ref("after")
-    return record, written(repo, records.replace(before, files_tree=files), ref)
+    return written(repo, record, records.replace(before, files_tree=files), "after")
 
 
-def written(repo: git.Repo, parts: checkpoint.Snapshot, ref: str) -> str:
+def written(
+    repo: git.Repo, record: Record, parts: checkpoint.Snapshot, what: str
+) -> tuple[Record, str]:
     """`parts` (a checkpoint changed: other files, another capture time) written as a
-    checkpoint, made reachable by `ref`. A turn's call never runs while git waits half way
-    (turn.py refuses it): no commit of a state in progress is to be kept beside HEAD and the
-    branches, the checkpoint's parents."""
+    checkpoint, made reachable by the turn's next ref (`what`). A turn's call never runs while
+    git waits half way (turn.py refuses it): no commit of a state in progress is to be kept
+    beside HEAD and the branches, the checkpoint's parents. Returns the record and the
+    commit."""
     commit = checkpoint.write(
         repo, parts, message="git-atomic turn: the files its calls named"
     ).commit
-    repo.update_refs([f"create {ref} {commit}"], message="git-atomic: turn checkpoint")
-    return commit
+    counted, ref = record.next_ref(what)
+    try:
+        repo.update_refs([f"create {ref} {commit}"], message="git-atomic: turn checkpoint")
+    except AtomicError:
+        past = _past_leftovers(repo, record)
+        if past is None:
+            raise
+        counted, ref = past.next_ref(what)
+        repo.update_refs([f"create {ref} {commit}"], message="git-atomic: turn checkpoint")
+    return counted, commit
 
 
 # The record's note of the state its window started from (`_state` of `window_before`).
