@@ -553,6 +553,32 @@ def test_a_rollback_leaves_branches_another_worktree_may_have_changed(
     assert after[f"refs/heads/{branch}"] == mine
 
 
+@pytest.mark.parametrize("whole", [False, True], ids=["effect", "whole"])
+def test_a_dry_run_names_the_branch_another_worktree_has_checked_out(
+    repo: GitRepo, tmp_path: Path, whole: bool
+) -> None:
+    """Peers (jj#7229: a workspace's files changed under it): an operation moved `feature`,
+    which another worktree has checked out; its rollback leaves it there and says so. Its
+    --dry-run said nothing of it (the JSON had it, the listing did not), nor did a whole
+    rollback that found nothing else to do ("already at PRE-OP")."""
+    other = tmp_path / "w2"
+    repo.git("worktree", "add", "-q", str(other), "-b", "feature")
+    line = "echo op > made.txt && git add made.txt && git commit -qm op"
+    line += " && git update-ref refs/heads/feature HEAD"
+    op = repo.atomic_json("run", "--history", "commits", "--no-gates", "--", "sh", "-c", line)
+    kept = _branches(repo)["refs/heads/feature"]
+    extra = ["--whole"] if whole else []
+    plan = repo.atomic("rollback", "--op", op["op_id"], *extra, "--dry-run", check=0)
+    assert "keep    feature (checked out in another worktree: stays)" in plan.stdout
+    said = repo.atomic("rollback", "--op", op["op_id"], *extra, check=0).stderr
+    assert "branch feature is checked out in another worktree; left as it is" in said
+    assert _branches(repo)["refs/heads/feature"] == kept and not repo.exists("made.txt")
+    if whole:  # nothing else to do now: the branch is still named
+        said = repo.atomic("rollback", "--op", op["op_id"], "--whole", check=0).stderr
+        assert "already at PRE-OP" in said, said
+        assert "branch feature is checked out in another worktree; left as it is" in said
+
+
 def test_without_another_worktree_a_branch_the_operation_made_goes(repo: GitRepo) -> None:
     before = _branches(repo)
     res = repo.atomic("run", "--no-gates", "--", "sh", "-c", "git branch made-by-op; exit 1")

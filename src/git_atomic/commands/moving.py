@@ -236,6 +236,11 @@ def report_still(
             f"path{'s' if n != 1 else ''}{_dropping(facts)}; nothing was changed"
         )
     else:
+        for name in facts.branches_left:  # as a restore says it (restore.py)
+            output.say(
+                f"git-atomic: warning: branch {name} is checked out in another worktree; "
+                "left as it is"
+            )
         output.say(f"git-atomic: the tree is already at {move.label}; nothing to do")
     return 0
 

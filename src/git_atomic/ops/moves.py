@@ -237,6 +237,8 @@ def listing(facts: moveresults.MoveFacts) -> list[str]:
         lines.append(f"{'drop':<7} commit {output.short(c.sha)} {c.subject} ({c.branch})")
     for name in facts.kept:
         lines.append(f"{'keep':<7} {name.removeprefix('refs/heads/')} (moved since: stays)")
+    for name in facts.branches_left:
+        lines.append(f"{'keep':<7} {name} (checked out in another worktree: stays)")
     return lines
 
 
