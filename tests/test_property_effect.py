@@ -2,7 +2,9 @@
 
 Each example is a real repository with three text files. An operation (its writes bracketed by
 checkpoints, as an agent turn's tool calls are) and another writer (a user, a second session)
-write lines of shared and of disjoint files, and new files, in a random order. Then: rollback of
+write lines of shared and of disjoint files, and new files, in a random order; in the first
+property they also delete files and copy them (files alike, which git's merge pairs as renames
+where one is deleted and another made: the model, like an effect, is path by path). Then: rollback of
 the operation's effect, more writes by the other writer, `undo` of that rollback, more writes,
 rollback again. After each move the disk is compared with a model: a per-line three-way merge
 (the writable lines are three lines apart, so each is its own hunk for git). The move either
@@ -52,6 +54,17 @@ write = st.tuples(
     st.integers(0, SLOTS - 1),
     st.sampled_from(VALUES),
 )
+# Deletions and copies too (for the engine's property): every file shares its fixed lines, so
+# git's merge pairs a deleted file with a new one as a rename; the model is path by path.
+change = st.one_of(
+    write,
+    st.tuples(
+        st.sampled_from(("op", "other")),
+        st.sampled_from(("copy", "delete")),
+        st.integers(0, 7),
+        st.sampled_from(VALUES),
+    ),
+)
 others = st.lists(
     st.tuples(
         st.just("other"), st.sampled_from(FILES), st.integers(0, SLOTS - 1), st.sampled_from(VALUES)
@@ -87,14 +100,28 @@ class World:
         return snapshot.capture(self.engine().repo, message="t", ref=None).snapshot.commit
 
     def write(self, who: str, path: str, slot: int, value: str) -> None:
-        if path == "new":  # each writer's new files are its own
+        there = sorted(p for p, lines in self.model.items() if lines is not None)
+        if path == "delete":  # any file there is, the other writer's new ones too
+            if there:
+                path = there[slot % len(there)]
+                self.model[path] = None
+                os.unlink(self.repo.path / path)
+            return
+        if path == "copy":  # a new file of `who`'s, a copy of one there is
+            if not there:
+                return
+            copied = self.model[there[slot % len(there)]]
+            assert copied is not None
+            self.created += 1
+            path = f"{who}-copy-{self.created}.txt"
+            lines: tuple[str, ...] = copied
+        elif path == "new":  # each writer's new files are its own
             self.created += 1
             path = f"{who}-new-{self.created}.txt"
-            lines: tuple[str, ...] = (value,) * SLOTS
+            lines = (value,) * SLOTS
         else:
-            old = self.model[path]
-            assert old is not None
-            lines = tuple(value if i == slot else v for i, v in enumerate(old))
+            old = self.model[path] or ("base",) * SLOTS  # a deleted file is written anew
+            lines = tuple(value if i == slot % SLOTS else v for i, v in enumerate(old))
         self.model[path] = lines
         self.repo.write(path, _text(lines))
 
@@ -159,7 +186,7 @@ def _move(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(
-    interleaving=st.lists(write, min_size=1, max_size=7),
+    interleaving=st.lists(change, min_size=1, max_size=7),
     between=others,
     later=others,
 )
