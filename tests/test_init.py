@@ -65,6 +65,14 @@ def test_a_python_project_gets_its_pytest_ruff_and_mypy(repo: GitRepo) -> None:
             },
             [("tests", "make test"), ("vet", "go vet ./..."), ("lint", "make lint")],
         ),
+        (
+            {
+                "Makefile": "lint:\n\tshellcheck *.sh\n",
+                "ruff.toml": "",
+                "package.json": json.dumps({"scripts": {"lint": "eslint ."}}),
+            },
+            [("lint", "ruff check ."), ("lint-2", "npm run lint"), ("lint-3", "make lint")],
+        ),
         ({"tox.ini": "[tox]\nenvlist = py311\n"}, [("tests", "tox -q")]),
         ({"noxfile.py": ""}, [("tests", "nox")]),
         ({"tests/test_a.py": ""}, [("tests", "pytest -q")]),

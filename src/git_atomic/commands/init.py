@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Final
 
+from git_atomic.core import records
 from git_atomic.core.config import CONFIG_FILE, PYPROJECT_FILE, PYPROJECT_TABLE
 from git_atomic.core.errors import UsageError
 from git_atomic.core.records import dataclass
@@ -88,7 +89,22 @@ def detect(root: Path) -> list[Found]:
         found.append(Found("vet", "go vet ./...", "go.mod"))
     if "lint" in make:
         found.append(Found("lint", "make lint", "Makefile: a lint target"))
-    return found
+    return _named_once(found)
+
+
+def _named_once(found: list[Found]) -> list[Found]:
+    """Gate names must be unique (the configuration refuses a second `lint`): a later gate of a
+    name already taken gets `-2`, `-3`, ..., as `-g` names a second gate of one program."""
+    taken: set[str] = set()
+    out: list[Found] = []
+    for gate in found:
+        name, n = gate.name, 1
+        while name in taken:
+            n += 1
+            name = f"{gate.name}-{n}"
+        taken.add(name)
+        out.append(records.replace(gate, name=name))
+    return out
 
 
 def _python(root: Path, *, with_tests: bool) -> list[Found]:
