@@ -68,9 +68,10 @@ EXIT_CODES: Final = (
     (
         3,
         "refused: unsafe or busy repository state (not a repository, a merge in progress, "
-        "another open or interrupted operation, the lock held); nothing changed. Also a "
-        "rollback, undo, abort or emergency that found paths or refs changed by someone else "
-        "while it ran: those are left as they are and named, the rest is done",
+        "another open or interrupted operation, the lock held), or an effect that overlaps "
+        "later changes; nothing changed. Also a rollback, undo, abort or emergency that found "
+        "paths or refs changed by someone else while it ran, or paths the system refused to "
+        "change: those are left as they are and named, the rest is done",
     ),
     (
         130,
