@@ -110,6 +110,26 @@ ENVIRONMENT: Final = (
         "GIT_ATOMIC_HELPER_IDLE",
         "seconds a worktree's warm helper waits for the next command before it leaves (default 60)",
     ),
+    (
+        "GIT_ATOMIC_REPO",
+        "mcp: the repository the server works on when --repo is not given "
+        "(default: the current folder)",
+    ),
+    (
+        "GIT_ATOMIC_HOOK_LOCK_WAIT",
+        "seconds an agent hook call waits for the worktree's lock before its tool call runs "
+        "unprotected (default 45)",
+    ),
+    (
+        "GIT_ATOMIC_WATCHMAN",
+        "0: a capture never asks Watchman what changed, even where it watches the tree "
+        "(default on)",
+    ),
+    (
+        "XDG_CACHE_HOME",
+        "the configuration's parse is cached under $XDG_CACHE_HOME/git-atomic "
+        "(default ~/.cache/git-atomic; delete it any time)",
+    ),
     ("GIT_ATOMIC_FAILPOINT", "for crash tests only: kill git-atomic at a named step"),
     (
         "GIT_ATOMIC_FAILPOINT_PAUSE",
