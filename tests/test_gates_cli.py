@@ -56,26 +56,34 @@ def test_list_names_commands_timeouts_rules_and_source(repo: GitRepo) -> None:
             'coverage = { report = "cov.json", min = 80, no_regression = true }\n',
         )
         + '[[gates]]\nname = "lint"\nrun = ["ruff", "check", "src dir"]\n'
-        'env = { RUFF_CACHE_DIR = "/tmp/r" }\n[tdd]\ntest = "pytest -q"\n',
+        'env = { RUFF_CACHE_DIR = "/tmp/r" }\nok_exit = [0, 1]\n[tdd]\ntest = "pytest -q"\n',
     )
     res = repo.atomic("gates", check=0)
     assert res.stdout == (
         "gates from .git-atomic.toml, run in this order:\n"
         "  tests  pytest -q  (timeout 900s)\n"
         "  cov    pytest --cov  (coverage from cov.json, min 80%, no regression)\n"
-        "  lint   ruff check 'src dir'  (env RUFF_CACHE_DIR=/tmp/r)\n"
+        "  lint   ruff check 'src dir'  (env RUFF_CACHE_DIR=/tmp/r; passes on exit 0,1)\n"
         "tdd test: pytest -q\n"
     )
     obj = repo.atomic_json("gates")
     assert obj["schema"] == "git-atomic/1" and obj["source"] == ".git-atomic.toml"
     assert obj["gates"] == [
-        {"name": "tests", "run": "pytest -q", "timeout": 900.0, "coverage": None, "env": {}},
+        {
+            "name": "tests",
+            "run": "pytest -q",
+            "timeout": 900.0,
+            "coverage": None,
+            "env": {},
+            "ok_exit": [0],
+        },
         {
             "name": "cov",
             "run": "pytest --cov",
             "timeout": None,
             "coverage": {"report": "cov.json", "min": 80.0, "no_regression": True},
             "env": {},
+            "ok_exit": [0],
         },
         {
             "name": "lint",
@@ -83,6 +91,7 @@ def test_list_names_commands_timeouts_rules_and_source(repo: GitRepo) -> None:
             "timeout": None,
             "coverage": None,
             "env": {"RUFF_CACHE_DIR": "/tmp/r"},
+            "ok_exit": [0, 1],
         },
     ]
     assert obj["tdd"] == {"test": "pytest -q", "coverage": None, "timeout": None}

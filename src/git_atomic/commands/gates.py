@@ -111,6 +111,8 @@ def _listing_text(config: Config) -> str:
                 extras.append(_rule_text(gate.coverage))
             if gate.env:
                 extras.append("env " + " ".join(f"{k}={v}" for k, v in gate.env.items()))
+            if gate.ok_exit != (0,):
+                extras.append("passes on exit " + ",".join(str(c) for c in gate.ok_exit))
             tail = f"  ({'; '.join(extras)})" if extras else ""
             lines.append(f"  {gate.name:<{width}}  {command_text(gate.run)}{tail}")
     if config.tdd.test is not None:

@@ -246,6 +246,7 @@ def _gates_json(g: commandresults.GatesResult) -> JsonObject:
                 else None
             ),
             "env": dict(spec.env),
+            "ok_exit": list(spec.ok_exit),
         }
         if e.ran:
             obj["result"] = (
