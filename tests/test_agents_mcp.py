@@ -348,6 +348,21 @@ def test_run_isolate_tdd_gates_and_recover(repo: GitRepo) -> None:
     serve(repo, recover)
 
 
+def test_gates_lists_a_gate_given_as_an_argv_list(repo: GitRepo) -> None:
+    # The configuration takes `run` as a command line or an argv list; the declared output
+    # schema must take both, or a validating client refuses the listing.
+    config = b'[[gates]]\nname = "line"\nrun = "true"\n[[gates]]\nname = "argv"\nrun = ["true"]\n'
+    repo.write(".git-atomic.toml", config)
+
+    async def script(s: Session) -> None:
+        listed = await s.call("gates")
+        assert [g["run"] for g in listed["gates"]] == ["true", ["true"]]
+        ran = await s.call("gates", run=True)
+        assert ran["passed"] is True
+
+    serve(repo, script)
+
+
 def test_a_cancelled_gate_is_interrupted_and_rolled_back_with_progress(
     repo: GitRepo, tmp_path: Path
 ) -> None:

@@ -182,7 +182,12 @@ OUTPUT: Final[dict[str, Schema]] = {
             "history": HISTORY,
             "gates": array(
                 obj(
-                    {"name": STRING, "run": STRING, "timeout": nullable(NUMBER)},
+                    # `run`: a shell command line, or the argv list the configuration gave.
+                    {
+                        "name": STRING,
+                        "run": {"anyOf": [STRING, array(STRING)]},
+                        "timeout": nullable(NUMBER),
+                    },
                     optional={"result": GATE_RESULT},
                 )
             ),
