@@ -253,6 +253,28 @@ def test_a_wait_for_the_lock_ends_on_a_signal_with_nothing_opened(
     assert [o["name"] for o in ops if o["name"] == "w"] == []
 
 
+@pytest.mark.parametrize(
+    "args",
+    [("run", "--wait", "--no-gates", "-n", "second", "--", "true"), ("begin", "--wait", "second")],
+)
+def test_wait_waits_for_an_open_session_to_be_committed(
+    repo: GitRepo, args: tuple[str, ...]
+) -> None:
+    """An operation opened with `begin` holds no process: `run --wait` and `begin --wait` were
+    refused at once (exit 3) while it stayed open. They wait until it is committed."""
+    repo.atomic("begin", "first", check=0)
+    waiter = start(repo, *args)
+    assert waiter.stderr is not None
+    line = waiter.stderr.readline()
+    assert "waiting for operation" in line and "(first)" in line, line
+    assert waiter.poll() is None
+    repo.atomic("commit", "--no-gates", check=0)
+    _, err = waiter.communicate(timeout=60)
+    assert waiter.returncode == 0, err
+    names = [o["name"] for o in repo.atomic_json("log")["operations"]]
+    assert names[:2] == ["second", "first"], names
+
+
 def test_the_lock_file_is_json_with_its_owner(repo: GitRepo, tmp_path: Path) -> None:
     from git_atomic.core.lock import WorktreeLock, _json, process_start
 

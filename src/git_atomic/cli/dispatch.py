@@ -84,8 +84,9 @@ def _help(ns: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _run(ns: argparse.Namespace) -> int:
     from git_atomic.engine import early
 
-    # The scan of the tree runs while the rest of the command is imported (early.py).
-    with early.started("run", wanted=bool(ns.argv) and not ns.isolate) as ready:
+    # The scan of the tree runs while the rest of the command is imported (early.py); not
+    # with --wait, whose lock is taken once no operation is open (context.opened).
+    with early.started("run", wanted=bool(ns.argv) and not ns.isolate and not ns.wait) as ready:
         from git_atomic.commands.run import run
         from git_atomic.core.config import parse_ok_exit
 
@@ -108,7 +109,7 @@ def _run(ns: argparse.Namespace) -> int:
 def _begin(ns: argparse.Namespace) -> int:
     from git_atomic.engine import early
 
-    with early.started("begin") as ready:
+    with early.started("begin", wanted=not ns.wait) as ready:
         from git_atomic.commands.session import begin
 
         return begin(

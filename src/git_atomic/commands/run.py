@@ -56,7 +56,9 @@ def run(
             all_gates=all_gates,
             ok_exit=ok_exit,
         )
-    with context.opened("run", wait=WAIT_LIMIT_S if wait else None, early=early) as ctx:
+    with context.opened(
+        "run", wait=WAIT_LIMIT_S if wait else None, early=early, until_closed=wait
+    ) as ctx:
         config = load_config(ctx.repo.root)
         mode = HistoryMode.parse(history, what="--history") if history else config.history
         specs = _runnable_gates(ctx, config, gates, no_gates=no_gates)

@@ -30,7 +30,9 @@ def begin(
     kind: OpKind = OpKind.SESSION,
     early: Early | None = None,
 ) -> int:
-    with context.opened("begin", wait=WAIT_LIMIT_S if wait else None, early=early) as ctx:
+    with context.opened(
+        "begin", wait=WAIT_LIMIT_S if wait else None, early=early, until_closed=wait
+    ) as ctx:
         config = load_config(ctx.repo.root)
         engine = Engine(ctx)
         mode = HistoryMode.parse(history, what="--history") if history else config.history

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
 from git_atomic.core import children
-from git_atomic.core.errors import BusyError, RefusedError
+from git_atomic.core.errors import BusyError, Interrupted, RefusedError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.lock import WorktreeLock, process_alive
@@ -240,9 +241,13 @@ def opened(
     check_state: bool = True,
     start: str | None = None,
     early: Early | None = None,
+    until_closed: bool = False,
 ) -> Iterator[Context]:
     """`start`: a folder in the worktree to use (the API's `repo=`); default: the current one.
-    `early`: the worktree's lock, already held (early.started), which its owner releases."""
+    `early`: the worktree's lock, already held (early.started), which its owner releases.
+    `until_closed` (with `wait`): wait too while an operation is open in the worktree (a
+    `begin` session, an agent turn), the lock let go meanwhile so that its commit or abort
+    can run (`run --wait`, `begin --wait`: one open operation per worktree, the second waits)."""
     repo = early.repo if early is not None else discovery.discover(start)
     discovery.check_layout(repo)
     if check_state:
@@ -251,6 +256,9 @@ def opened(
     try:
         if early is not None:
             yield Context(repo, journal, early.lock, early)
+        elif lock and until_closed and wait is not None:
+            with _held_once_closed(repo, journal, command, wait) as held:
+                yield Context(repo, journal, held)
         elif lock:
             with holding(repo, command, wait=wait) as held:
                 yield Context(repo, journal, held)
@@ -258,3 +266,36 @@ def opened(
             yield Context(repo, journal, WorktreeLock(repo.git_dir / "atomic.lock"))
     finally:
         journal.close()
+
+
+@contextmanager
+def _held_once_closed(
+    repo: git.Repo, journal: Journal, command: str, wait: float
+) -> Iterator[WorktreeLock]:
+    """The worktree's lock, taken when no operation is open there (or `wait` seconds have
+    passed: the caller then refuses as without --wait). An interrupted operation is not waited
+    for: `recover` is what it needs. Ctrl-C or SIGTERM ends the wait, nothing changed."""
+    deadline = time.monotonic() + wait
+    told = False
+    children.INTERRUPTS.install()  # kept between two holds of the lock: a signal ends the wait
+    try:
+        while True:
+            with holding(repo, command, wait=max(0.0, deadline - time.monotonic())) as held:
+                op = journal.open_op(repo.worktree_id)
+                if op is None or is_interrupted(op) or time.monotonic() >= deadline:
+                    yield held
+                    return
+            if (signum := children.INTERRUPTS.received) is not None:
+                why = f"interrupted while waiting for operation {op.id}; nothing changed"
+                raise Interrupted(why, signum=signum)
+            if not told:
+                from git_atomic.ops import output  # not on an agent hook's hot path
+
+                output.say(
+                    f"git-atomic: waiting for operation {op.id} ({op.name}) to be committed "
+                    "or aborted"
+                )
+                told = True
+            time.sleep(0.2)
+    finally:
+        children.INTERRUPTS.uninstall()
