@@ -314,6 +314,41 @@ def test_a_busy_worktree_refuses_at_once_without_wait(repo: GitRepo, tmp_path: P
     assert repo.exists("x")
 
 
+def test_an_open_session_refuses_at_once_or_is_waited_for(repo: GitRepo, tmp_path: Path) -> None:
+    """A result applied into a worktree where `begin` had opened an operation became that
+    operation's: its abort took it away while the log still said the isolated run was kept."""
+    repo.atomic("begin", "session", check=0)
+    before = repo.fingerprint()
+    res = repo.atomic("run", "--isolate", "--", "touch", "x", check=3)
+    assert "operation" in res.stderr and "(session) is open" in res.stderr, res.stderr
+    assert repo.fingerprint().diff(before) == []
+    waiter = _spawn(repo, "run", "--isolate", "--wait", "--", "touch", "x")
+    assert waiter.stderr is not None
+    line = waiter.stderr.readline()
+    assert "waiting for operation" in line and "(session)" in line, line
+    repo.atomic("commit", "--no-gates", check=0)
+    code, _, err = _finish(waiter)
+    assert code == 0, err
+    assert repo.exists("x")
+    _assert_no_private(repo)
+
+
+def test_a_session_opened_while_it_runs_keeps_the_result_out(repo: GitRepo, tmp_path: Path) -> None:
+    after: list[Any] = []
+
+    def open_session() -> None:
+        repo.atomic("begin", "meanwhile", check=0)
+        after.append(repo.fingerprint())
+
+    code, res, err = _run_while(repo, tmp_path, "touch made.txt", open_session)
+    assert code == 1, err
+    assert res["isolated"]["applied"] is False and res["isolated"]["not_applied"] == "busy"
+    assert "(meanwhile) is open" in json.dumps(res), res
+    assert repo.fingerprint().diff(after[0]) == [] and not repo.exists("made.txt")
+    repo.atomic("abort", check=0)
+    _assert_no_private(repo)
+
+
 def _run_while(
     repo: GitRepo, tmp_path: Path, body: str, edit: Any, *flags: str
 ) -> tuple[int, dict[str, Any], str]:
@@ -422,7 +457,7 @@ def test_concurrent_disjoint_changes_all_apply(repo: GitRepo, tmp_path: Path, hi
     ]
     outcomes = [_finish(p) for p in procs]
     for code, res, err in outcomes:
-        assert code == 0, err
+        assert code == 0, (err, res.get("isolated"))
         assert res["isolated"]["applied"] is True
     assert sum(res["isolated"]["merged"] for _, res, _ in outcomes) >= 3
     for i in range(4):

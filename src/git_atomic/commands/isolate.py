@@ -62,11 +62,10 @@ from git_atomic.ops.context import (
     Context,
     check_git_state,
     open_journal,
-    refuse_if_interrupted,
 )
 from git_atomic.ops.execution import failed_phase
 from git_atomic.ops.gates import check_programs
-from git_atomic.ops.isolation_apply import NotApplied, Result, apply_result, take_worktree_lock
+from git_atomic.ops.isolation_apply import NotApplied, Result, apply_result, take_worktree_free
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, new_op_id, op_ref
 from git_atomic.ops.validation import validate
@@ -134,9 +133,8 @@ def _start(
     ctx: Context, *, argv: Sequence[str], name: str, history: HistoryMode, wait: bool
 ) -> IsolatedRun:
     repo, journal = ctx.repo, ctx.journal
-    take_worktree_lock(ctx.lock, patient_with_all=wait)
+    take_worktree_free(ctx, wait=wait)
     try:
-        refuse_if_interrupted(ctx)
         op_id = new_op_id()
         path = isolation.worktree_path(repo, op_id)
         detail = {

@@ -16,7 +16,7 @@ import time
 from typing import Final
 
 from git_atomic.core import children, failpoints, records
-from git_atomic.core.errors import BusyError, RefusedError
+from git_atomic.core.errors import BusyError, Interrupted, RefusedError
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, EventKind, IntentAction, Phase
@@ -124,12 +124,17 @@ def _take_lock(ctx: Context) -> Applied | None:
 
 def _not_ready(ctx: Context) -> Applied | None:
     """Why the worktree cannot take the result now (git waits there for the user, an operation
-    of its own was interrupted, a signal came), under its lock; None: it can."""
+    of its own is open or was interrupted, a signal came), under its lock; None: it can. An
+    open operation (`begin`, an agent turn) would take the result for its own: its abort
+    would drop it while the log says it was kept."""
     try:
         check_git_state(ctx.repo)
-        refuse_if_interrupted(ctx)
+        open_op = refuse_if_interrupted(ctx)
     except RefusedError as exc:
         return Applied(False, not_applied=NotApplied.BUSY, why=exc.message)
+    if open_op is not None and open_op.phase != Phase.APPLY:  # another's apply: it is closing
+        why = f"operation {open_op.id} ({open_op.name}) is open in this worktree"
+        return Applied(False, not_applied=NotApplied.BUSY, why=why)
     if children.INTERRUPTS.received is not None:
         return Applied(False, not_applied=NotApplied.INTERRUPT)
     return None
@@ -277,6 +282,42 @@ def _post_op(
         op_id, CheckpointKind.POST_OP, target.commit, target_ref, APPLIED_NOTE
     )
     return target
+
+
+def take_worktree_free(ctx: Context, *, wait: bool) -> None:
+    """The user's worktree lock, taken with no operation open there (`begin`, an agent turn):
+    refused at once (exit 3), or with `wait` taken once it is committed or aborted (up to
+    WAIT_LIMIT_S), the lock let go meanwhile so that its commit or abort can run."""
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    told = False
+    while True:
+        take_worktree_lock(ctx.lock, patient_with_all=wait)
+        try:
+            open_op = refuse_if_interrupted(ctx)
+        except BaseException:
+            ctx.lock.release()
+            raise
+        if open_op is None:
+            return
+        ctx.lock.release()
+        if (signum := children.INTERRUPTS.received) is not None:
+            why = f"interrupted while waiting for operation {open_op.id}; nothing changed"
+            raise Interrupted(why, signum=signum)
+        if open_op.phase == Phase.APPLY and time.monotonic() < deadline:
+            time.sleep(0.05)  # another isolated run's apply, closing: waited for, as its lock
+            continue
+        if not wait or time.monotonic() >= deadline:
+            raise BusyError(
+                f"operation {open_op.id} ({open_op.name}) is open in this worktree",
+                hint="finish it with `git atomic commit` or `git atomic abort`, or pass --wait",
+            )
+        if not told:
+            output.say(
+                f"git-atomic: waiting for operation {open_op.id} ({open_op.name}) to be "
+                "committed or aborted"
+            )
+            told = True
+        time.sleep(0.2)
 
 
 def take_worktree_lock(lock: WorktreeLock, *, patient_with_all: bool) -> None:
