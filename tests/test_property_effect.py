@@ -1,16 +1,15 @@
 """Concurrency property (issue 15): an operation's writes interleaved with another writer's.
 
 Each example is a real repository with three text files. An operation (its writes bracketed by
-checkpoints, as an agent turn's tool calls are) and another writer (a user, a second session)
-write lines of shared and of disjoint files, and new files, in a random order; in the first
-property they also delete files and copy them (files alike, which git's merge pairs as renames
-where one is deleted and another made: the model, like an effect, is path by path). Then: rollback of
-the operation's effect, more writes by the other writer, `undo` of that rollback, more writes,
-rollback again. After each move the disk is compared with a model: a per-line three-way merge
-(the writable lines are three lines apart, so each is its own hunk for git). The move either
-changed the disk to exactly what the model says (the other writer's changes intact, the
-operation's gone, then back, then gone), or the model has an overlap and the disk did not change
-at all.
+checkpoints, as an agent turn's tool calls are) and another writer (a user, a second session) write
+lines of shared and of disjoint files, and new files, in a random order; in the first property they
+also delete files and copy them (files alike, which git's merge pairs as renames where one is
+deleted and another made: the model, like an effect, is path by path). Then: rollback of the
+operation's effect, more writes by the other writer, `undo` of that rollback, more writes, rollback
+again. After each move the disk is compared with a model: a per-line three-way merge (the writable
+lines are three lines apart, so each is its own hunk for git). The move either changed the disk to
+exactly what the model says (the other writer's changes intact, the operation's gone, then back,
+then gone), or the model has an overlap and the disk did not change at all.
 
 A second property does the same through the commands (`run`, `rollback`, `undo`, `rollback
 --op`), with the other writer's changes made between them.
