@@ -86,6 +86,21 @@ def test_log_snapshot(story: GitRepo) -> None:
     )
 
 
+@pytest.mark.parametrize(("history", "word"), [("shadow", "kept"), ("commits", "committed")])
+def test_a_kept_shadow_operation_is_kept_in_every_view(
+    repo: GitRepo, history: str, word: str
+) -> None:
+    """`run` says a shadow-mode operation was "kept" (nothing committed); log, show and status
+    said "committed". The JSON status stays `committed`."""
+    res = repo.atomic("run", "--history", history, "--", "sh", "-c", "echo x > f")
+    assert f"] {word} (" in res.stderr
+    assert repo.atomic("log", "-n", "1").stdout.split()[4] == word
+    op_id = repo.atomic_json("log", "-n", "1")["operations"][0]["op_id"]
+    assert f"status    {word};" in repo.atomic("show", op_id).stdout
+    assert f"  {word}  " in repo.atomic("status").stdout
+    assert repo.atomic_json("log", "-n", "1")["operations"][0]["status"] == "committed"
+
+
 def test_log_columns_line_up(story: GitRepo) -> None:
     lines = story.atomic("log", check=0).stdout.splitlines()
     for word in ("refactor", "crash", "break-tests", "add-feature"):

@@ -14,13 +14,13 @@ from git_atomic.core.vocab import CheckpointKind, FailedPhase, OpKind, OpStatus
 from git_atomic.engine.git import Repo
 from git_atomic.ops import context
 from git_atomic.views.render import (
-    STATUS_WORD,
     Stat,
     Style,
     brought_back,
     committed_gates,
     duration,
     file_stats,
+    op_word,
     own_change,
     relative,
 )
@@ -112,8 +112,9 @@ def log_lines(
     ):
         interrupted = op.status == OpStatus.OPEN and context.is_interrupted(op)
         status = "interrupted" if interrupted else op.status
-        word = style.status(status, "interrupted" if interrupted else None)
-        pad = " " * (11 - len("interrupted" if interrupted else _word(op.status)))
+        text = "interrupted" if interrupted else op_word(op)
+        word = style.status(status, text)
+        pad = " " * (11 - len(text))
         why = tdd_marker(op).lstrip() if op.kind == OpKind.TDD else _why(op, gates, post_op)
         why = (
             style.paint(why, "red")
@@ -129,10 +130,6 @@ def log_lines(
         )
         lines.append(line.rstrip())
     return lines
-
-
-def _word(status: str) -> str:
-    return STATUS_WORD.get(status, status)
 
 
 def _change(stat: Stat | None, style: Style) -> str:

@@ -13,7 +13,7 @@ from typing import Final, TextIO
 
 from git_atomic.core.journalrows import CheckpointRow, EventRow, GateRow, OpRow
 from git_atomic.core.records import dataclass
-from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind, OpStatus, Phase
+from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpKind, OpStatus, Phase
 from git_atomic.engine.git import Repo
 
 STATUS_WORD: Final[dict[str, str]] = {
@@ -23,6 +23,16 @@ STATUS_WORD: Final[dict[str, str]] = {
     OpStatus.RECOVERED: "recovered",
     "undone": "undone",  # a move's result (undo), not an operation's status
 }
+
+
+def op_word(op: OpRow) -> str:
+    """An operation's status in words: a shadow-mode operation that was kept committed
+    nothing (`run` says "kept"), though its status is `committed`."""
+    if op.status == OpStatus.COMMITTED and op.history == HistoryMode.SHADOW:
+        return "kept"
+    return STATUS_WORD.get(op.status, op.status)
+
+
 PHASE_WORD: Final[dict[str, str]] = {
     Phase.PRE_OP: "PRE-OP",
     Phase.EXEC: "OP-EXEC",

@@ -39,6 +39,7 @@ from git_atomic.views.render import (
     diff_text,
     duration,
     file_stats,
+    op_word,
     own_change,
     relative,
 )
@@ -54,7 +55,7 @@ def _outcome(op: OpRow, gates: list[GateRow], style: Style) -> str:
                 f" in {PHASE_WORD.get(op.phase, op.phase)}: pid {op.owner_pid} is gone"
             )
         return style.status(OpStatus.OPEN) + f", in {PHASE_WORD.get(op.phase, op.phase)}"
-    word = style.status(op.status)
+    word = style.status(op.status, op_word(op))
     if op.status == OpStatus.COMMITTED:
         gates_said = committed_gates(op, gates)
         return word + (f": {gates_said}" if gates_said else "") + "; the result is final"
