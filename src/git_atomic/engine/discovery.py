@@ -12,7 +12,7 @@ from typing import Final
 from git_atomic.core import process
 from git_atomic.core.errors import GitError, NotARepository, RefusedError, UsageError
 from git_atomic.engine.git import Repo
-from git_atomic.engine.gitoutput import parse_refs
+from git_atomic.engine.gitoutput import REFS_FORMAT, parse_refs
 
 # The variables with which git tells a command it runs (`git --git-dir=X --work-tree=Y atomic`,
 # the dotfiles pattern) which repository it is about: discovery honours them, as git does.
@@ -57,7 +57,7 @@ def discover_with_refs(prefix: str) -> tuple[Repo, dict[str, str]]:
     ref of the repository; the scan needs the filters configured before it starts)."""
     env = _discovery_env(located=True)
     listing = process.Background(
-        ["for-each-ref", "--format=%(objectname) %(refname)", prefix], cwd=os.getcwd(), env=env
+        ["for-each-ref", f"--format={REFS_FORMAT}", prefix], cwd=os.getcwd(), env=env
     )
     config = process.Background(["config", "-z", "--list"], cwd=os.getcwd(), env=env)
     try:

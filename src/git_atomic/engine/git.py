@@ -16,11 +16,11 @@ from git_atomic.core import patterns, process
 from git_atomic.core.errors import GitError
 from git_atomic.engine import objectformat, safefs
 from git_atomic.engine.gitconfig import RepoConfig
+from git_atomic.engine.gitoutput import REFS_FORMAT, parse_raw_diff, parse_refs, tree_entries
 
 # The records of git's output, importable from here as before (gitoutput.py parses them).
 from git_atomic.engine.gitoutput import RawChange as RawChange
 from git_atomic.engine.gitoutput import TreeEntry as TreeEntry
-from git_atomic.engine.gitoutput import parse_raw_diff, parse_refs, tree_entries
 
 ZERO_OID: Final = "0" * 40  # SHA-1's; Repo.zero_oid is the repository's own
 
@@ -154,12 +154,13 @@ class Repo(RepoConfig):
     # --- refs ----------------------------------------------------------------------------
     def read_head(self, branches: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
         """(symbolic ref or None when detached, commit or None when unborn). `branches`: every
-        local branch, just read (`refs("refs/heads/")`), which saves a `rev-parse`."""
+        local branch, just read (`refs("refs/heads/")`), which saves a `rev-parse` where HEAD
+        names one of them (an unborn branch, or a symbolic ref, is asked)."""
         text = head_text(self.git_dir)
         if text.startswith("ref: "):
             ref = text[5:]
-            if branches is not None and ref.startswith("refs/heads/"):
-                return ref, branches.get(ref)
+            if branches is not None and ref.startswith("refs/heads/") and ref in branches:
+                return ref, branches[ref]
             return ref, self.rev_parse(ref)
         return None, text
 
@@ -170,7 +171,7 @@ class Repo(RepoConfig):
         return res.stdout.decode().strip() if res.returncode == 0 else None
 
     def refs(self, *prefixes: str) -> dict[str, str]:
-        return parse_refs(self.out("for-each-ref", "--format=%(objectname) %(refname)", *prefixes))
+        return parse_refs(self.out("for-each-ref", f"--format={REFS_FORMAT}", *prefixes))
 
     def update_refs(self, commands: Iterable[str], *, message: str) -> None:
         """One transaction of `update-ref --stdin` lines (update/create/delete/verify)."""

@@ -56,9 +56,18 @@ def parse_raw_diff(raw: bytes) -> list[RawChange]:
     return changes
 
 
+# What `for-each-ref` prints for parse_refs: a ref's name holds no space.
+REFS_FORMAT = "%(objectname) %(refname) %(symref)"
+
+
 def parse_refs(raw: bytes) -> dict[str, str]:
+    """Refs (refname -> object) of `for-each-ref --format=REFS_FORMAT`, but for symbolic ones
+    (`git symbolic-ref refs/heads/alias refs/heads/main`): such a ref names no commit of its
+    own but another ref, which git moves, creates and deletes through it. Taken for a branch
+    of its own, a rollback that deleted one an operation made deleted the branch it names."""
     result: dict[str, str] = {}
     for line in raw.decode("utf-8", "surrogateescape").splitlines():
-        oid, _, name = line.partition(" ")
-        result[name] = oid
+        oid, name, symref = line.split(" ", 2)
+        if not symref:
+            result[name] = oid
     return result
