@@ -192,6 +192,15 @@ case(
     printf '!two-user\n' >> a/.gitignore; printf 'k\n' > a/four; git add -A""",
 )
 case(
+    "t0008-global-excludes-and-info-exclude",
+    r"""printf '*.swp\nglobal-dir/\n' > "$HOME/global-excludes"
+    git config core.excludesFile "$HOME/global-excludes"; printf 'per-repo\n' > .git/info/exclude
+    printf 's\n' > a.swp; printf 'p\n' > per-repo; printf 't\n' > tracked; git add tracked
+    git commit -qm t""",
+    r"""printf 'op\n' > b.swp; git add -f b.swp; printf 'changed\n' > tracked
+    printf 'new\n' > visible; printf 'global-dir/\n' > .gitignore; git add .gitignore""",
+)
+case(
     "t0008-escaped-patterns",
     r"""printf '\\#hash\n\\!bang\ntrailing\\ \n**/deep\na/**/b\n' > .gitignore
     printf 'h\n' > '#hash'; printf 'b\n' > '!bang'; printf 't\n' > 'trailing '
@@ -563,3 +572,34 @@ def test_symbolic_branch_refs(tmp_path: Path, op: str, history: str) -> None:
         after["symbolic_refs"] = tuple(r for r in after["symbolic_refs"] if r != made)  # type: ignore[attr-defined]
         after["branches"] = tuple(b for b in after["branches"] if not b.startswith("refs/heads/s "))  # type: ignore[attr-defined]
     base.same(before, after, "after the rollback")
+
+
+# t0008-ignores: a file the operation made and added with `git add -f` although a rule ignores
+# its name stayed after the rollback wherever the operation changed a `.gitignore` too: the
+# restore took it for an ignored file the rescue had held, not one the operation's state tracked.
+RULE_SOURCES = {
+    "global-excludes": 'printf "*.swp\\n" > "$HOME/gx"; git config core.excludesFile "$HOME/gx"',
+    "gitignore": "printf '*.swp\\n' > .gitignore; git add .gitignore; git commit -qm i",
+    "info-exclude": "printf '*.swp\\n' >> .git/info/exclude",
+    "nested-gitignore": "mkdir d; printf '*.swp\\n' > d/.gitignore; git add d; git commit -qm i",
+}
+RULE_CHANGES = {
+    "new-gitignore": "printf 'other/\\n' > new/.gitignore",
+    "edited-gitignore": "printf 'other/\\n' >> d/.gitignore",
+}
+
+
+@pytest.mark.parametrize("change", list(RULE_CHANGES))
+@pytest.mark.parametrize("source", list(RULE_SOURCES))
+def test_force_added_ignored_file_goes(tmp_path: Path, source: str, change: str) -> None:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    base.sh(repo, "mkdir -p d new; printf 'k\\n' > d/keep; git add d; git commit -qm d")
+    base.sh(repo, RULE_SOURCES[source] + "; printf 'mine\\n' > d/mine.swp")
+    before = state(repo)
+    op = "printf 'x\\n' > b.swp; printf 'y\\n' > d/c.swp; git add -f b.swp d/c.swp\n"
+    base.atomic(repo, "run", "--", "bash", "-c", op + RULE_CHANGES[change] + "\nexit 1", code=1)
+    base.same(before, state(repo), "after the failed run")
+    base.atomic(repo, "undo")
+    assert (repo.path / "b.swp").read_bytes() == b"x\n"
+    base.atomic(repo, "undo")
+    base.same(before, state(repo), "after the second undo")

@@ -97,7 +97,7 @@ def apply(
     # What the rules on disk hide, asked before any of the target's rules is written (its
     # .git/info/exclude first of all): a file the operation deleted that the target's rules
     # would hide is not one the rules on disk hid.
-    hiding = _hidden_now(repo, target, files)
+    hiding = _hidden_now(repo, current, target, files)
     # Where a line-ending rule or a filter applies, or changes: the sizes the index says for the
     # files about to be written, read while they are (_put_index).
     writes = [c.path for c in files if c.status != "D" and c.new_mode != GITLINK]
@@ -175,12 +175,36 @@ class _Hiding(NamedTuple):
     hidden: list[bytes]
 
 
-def _hidden_now(repo: Repo, target: Snapshot, files: Sequence[RawChange]) -> _Hiding:
+def _hidden_now(
+    repo: Repo, current: Snapshot, target: Snapshot, files: Sequence[RawChange]
+) -> _Hiding:
     deletions = [c.path for c in files if c.status == "D"]
     kept = restorekeeps.born_before(repo, deletions, target)
     rules = [c for c in files if os.path.basename(c.path) == b".gitignore" and c.path not in kept]
     hidden = reconcile.ignored(repo, [p for p in deletions if p not in kept]) if rules else []
+    if hidden:
+        # A file the state being left tracks was seen by its capture, whatever a rule says of
+        # its name (`git add -f b.swp`): it goes like any other file the operation made.
+        tracked = set(_tracked(repo, current.staged_tree, hidden))
+        hidden = [p for p in hidden if p not in tracked]
     return _Hiding(deletions, set(kept), rules, hidden)
+
+
+def _tracked(repo: Repo, tree: str, paths: Sequence[bytes]) -> list[bytes]:
+    """Those of `paths` that `tree` (an index's) holds: names, never patterns."""
+    spec = [os.fsdecode(p) for p in paths]
+    out = repo.out(
+        "ls-tree",
+        "-r",
+        "-z",
+        "--name-only",
+        "--full-tree",
+        tree,
+        "--",
+        *spec,
+        env={"GIT_LITERAL_PATHSPECS": "1"},
+    )
+    return [p for p in out.split(b"\0") if p]
 
 
 def _put_ignore_rules(
