@@ -526,6 +526,121 @@ case(
 )
 
 
+# --- settings git's tests turn on (t4013-diff-various, t7502-commit-porcelain, t6402-merge,
+# t5304-prune's gc.auto): the operation's git and ours both read them ------------------------
+ORDINARY = r"""mkdir -p src; printf 'a\nb\nc\nd\ne\nf\ng\n' > src/a; printf 'x\n' > x
+printf 'y\n' > 'ünï cödé'; git add -A; git commit -qm base; printf 'a\nb\nC\nd\ne\nf\ng\n' > src/a
+printf 'u\n' > untracked; printf 's\n' > staged; git add staged"""
+ORDINARY_OP = r"""printf 'a\nb\nC\nd\ne\nf\nG\n' > src/a; rm x; printf 'z\n' > 'ünï cödé'
+    git mv staged moved
+printf 'n\n' > src/new; chmod +x src/new; git add -A; git commit -qm op; printf 'w\n' > after"""
+case(
+    "t4013-diff-settings",
+    ORDINARY
+    + r"""
+    git config diff.noprefix true; git config diff.mnemonicPrefix true; git config color.ui always
+    git config diff.relative true; git config diff.external false; git config diff.renames copies
+    git config core.quotePath false; git config diff.context 0; git config diff.algorithm patience
+    git config diff.suppressBlankEmpty true; git config core.abbrev 5
+    git config diff.colorMoved zebra
+    git config status.relativePaths true; git config status.showUntrackedFiles no
+    git config status.short true; git config status.branch true; git config log.showSignature true
+    git config diff.ignoreSubmodules all; git config core.pager false""",
+    ORDINARY_OP,
+)
+case(
+    "t7502-commit-settings",
+    ORDINARY
+    + r"""
+    git config commit.gpgSign true; git config gpg.program false; git config commit.cleanup verbatim
+    printf 'template\n' > ../template; git config commit.template ../template
+    git config core.commentChar ';'; git config i18n.commitEncoding ISO-8859-1
+    git config user.useConfigOnly true; git config commit.verbose true
+    git config commit.status false""",
+    ORDINARY_OP.replace("git commit -qm op", "git commit --no-gpg-sign -qm op"),
+)
+case(
+    "t6402-merge-settings",
+    ORDINARY
+    + r"""
+    git config merge.conflictStyle zdiff3; git config merge.renormalize true
+    git config merge.ff false
+    git config merge.renames false; git config rerere.enabled true
+    git config rerere.autoUpdate true
+    git config merge.directoryRenames true; git config pull.rebase true""",
+    ORDINARY_OP,
+)
+case(
+    "t5304-auto-gc-prunes-at-once",
+    ORDINARY
+    + r"""
+    git config gc.auto 1; git config gc.autoPackLimit 1; git config gc.pruneExpire now
+    git config gc.autoDetach false; git config gc.reflogExpire now
+    git config gc.reflogExpireUnreachable now""",
+    ORDINARY_OP + "; for i in 1 2 3; do git commit -q --allow-empty -m e$i; done",
+)
+
+# --- second batch: links in leading paths (t6436, t3600, t7001), a .gitignore made a link
+# (t0008), odd tree entries (t1450), untracked files git status is told not to show (t7508),
+# history rewritten (t7502 --fixup with t3415's autosquash) --------------------------------------
+case(
+    "t6436-untracked-link-in-leading-path",
+    MERGE
+    + r"""
+    ln -s /nonexistent sub; printf 'w\n' > wip""",
+    r"""git merge -q ff || true; rm sub; git merge -q ff""",
+)
+case(
+    "t3600-rm-when-the-folder-became-a-dangling-link",
+    r"""mkdir -p d e; printf 'f\n' > d/f; printf 'g\n' > e/g; printf 'h\n' > h; git add -A
+    git commit -qm t; rm -r d; ln -s nowhere d; rm e/g; mkdir e/g; printf 'i\n' > e/g/inner""",
+    r"""git rm -q --cached d/f; git rm -q --cached e/g; rm h; mkdir h; printf 'x\n' > h/x""",
+)
+case(
+    "t7001-mv-through-a-linked-leading-path",
+    r"""mkdir -p real; printf 'f\n' > real/f; printf 'g\n' > g; git add -A; git commit -qm t
+    ln -s real link""",
+    r"""git mv link/f here 2>/dev/null || true; git mv -f g link/g 2>/dev/null || true
+    git mv real/f real/f2; mv link elsewhere""",
+)
+case(
+    "t0008-gitignore-made-a-link",
+    r"""printf '*.o\n' > .gitignore; printf '*.tmp\n' > rules; git add -A; git commit -qm t
+    printf 'o\n' > a.o""",
+    r"""rm .gitignore; ln -s rules .gitignore; printf 't\n' > b.tmp; printf 'p\n' > c.o
+    git add -A""",
+)
+case(
+    "t1450-zero-padded-mode-in-head",
+    r"""printf 'x\n' > f; b=$(git hash-object -w f); r=$(git rev-parse HEAD:README)
+    t=$(python3 -c 'import sys; r, b = map(bytes.fromhex, sys.argv[1:]); sys.stdout.buffer.write(
+    b"100644 README\0" + r + b"0100644 f\0" + b)' $r $b |
+    git hash-object -t tree -w --literally --stdin); git ls-tree $t | grep -q "blob $b"
+    c=$(git commit-tree -p HEAD -m padded $t); git reset -q --hard $c; printf 'w\n' > wip""",
+    r"""printf 'edited\n' > f; git commit -qam edit; printf 'y\n' > g; git add g""",
+)
+case(
+    "t7508-untracked-files-not-shown",
+    r"""git config status.showUntrackedFiles no; git config core.untrackedCache true
+    mkdir -p u/v; printf 'u\n' > u/v/file; printf 't\n' > top-untracked""",
+    r"""rm -r u; printf 'changed\n' > top-untracked; printf 'n\n' > new-untracked""",
+)
+case(
+    "t7502-fixup-and-autosquash",
+    r"""printf 'a\n' > a; git add a; git commit -qm a; printf 'b\n' > b; git add b; git commit -qm b
+    printf 'w\n' > wip""",
+    r"""printf 'A\n' > a; git add a; git commit -q --fixup HEAD~1
+    git stash -q -u; GIT_SEQUENCE_EDITOR=: git rebase -q -i --autosquash HEAD~2
+    git stash pop -q""",
+)
+case(
+    "t3200-branch-M-over-an-existing-branch",
+    r"""git branch -q other; git commit -q --allow-empty -m two; git checkout -qb topic
+    git commit -q --allow-empty -m three; git checkout -q main; printf 'w\n' > wip""",
+    r"""git branch -M topic other; git branch -m main topic; git commit -q --allow-empty -m four""",
+)
+
+
 def _params() -> list[object]:
     return [
         pytest.param(c, flavour, id=f"{c.name}-{flavour}") for c in CASES for flavour in c.flavours
