@@ -491,8 +491,9 @@ def _status(lines: Any, argv: list[str], timeout: float, deadline: float) -> int
 
 
 def _text(data: bytes) -> str:
-    """As `subprocess.run(text=True)` gives it: decoded, universal newlines."""
-    return data.decode().replace("\r\n", "\n").replace("\r", "\n")
+    """As `subprocess.run(text=True)` gives it: decoded, universal newlines (bytes that are not
+    UTF-8, a branch's name git prints, escaped)."""
+    return data.decode(errors="backslashreplace").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _umask() -> int:

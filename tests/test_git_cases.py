@@ -102,7 +102,7 @@ def disk_state(root: Path, env: dict[str, str]) -> dict[str, object]:
     --debug` reads the file, split or not, and nothing else), HEAD and the branches."""
     files, empty = _walk(root)
     git_dir = root / ".git"
-    head = (git_dir / "HEAD").read_text().strip()
+    head = (git_dir / "HEAD").read_text(errors="surrogateescape").strip()
     quiet = {**env, "GIT_OPTIONAL_LOCKS": "0"}
 
     def git(*args: str) -> str:
@@ -112,6 +112,7 @@ def disk_state(root: Path, env: dict[str, str]) -> dict[str, object]:
             env=quiet,
             capture_output=True,
             text=True,
+            errors="surrogateescape",  # a branch's name is bytes, not always UTF-8
             check=False,
         ).stdout
 

@@ -641,6 +641,19 @@ case(
 )
 
 
+# t3200-branch: git takes any bytes but a few in a branch's name, not only UTF-8 (`git branch
+# $'lat\351n'`). The rollback of an operation that made, moved or deleted one stopped on an
+# internal error (UnicodeEncodeError), and left the operation interrupted: `recover` too.
+case(
+    "t3200-branch-names-not-utf8",
+    r"""git branch "$(printf 'lat\351n')"; git branch "$(printf 'mo\351v')"
+    git commit -q --allow-empty -m two; printf 'w\n' > wip""",
+    r"""git branch -D "$(printf 'lat\351n')"; git branch "$(printf 'new\351')"
+    git branch -f "$(printf 'mo\351v')" HEAD; git commit -q --allow-empty -m c
+    git checkout -q -b "$(printf 'head\351')"; printf 'x\n' > f""",
+)
+
+
 def _params() -> list[object]:
     return [
         pytest.param(c, flavour, id=f"{c.name}-{flavour}") for c in CASES for flavour in c.flavours

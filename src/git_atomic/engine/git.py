@@ -49,7 +49,8 @@ def head_text(git_dir: Path) -> str:
         target = os.readlink(head)
         parts = target.split("/")
         return f"ref: {target}" if parts[0] == "refs" and ".." not in parts else ""
-    return head.read_text("utf-8").strip()
+    # A branch's name may hold bytes that are not UTF-8: kept as surrogates (parse_refs).
+    return head.read_bytes().decode("utf-8", "surrogateescape").strip()
 
 
 class Repo(RepoConfig):
@@ -174,10 +175,13 @@ class Repo(RepoConfig):
         return parse_refs(self.out("for-each-ref", f"--format={REFS_FORMAT}", *prefixes))
 
     def update_refs(self, commands: Iterable[str], *, message: str) -> None:
-        """One transaction of `update-ref --stdin` lines (update/create/delete/verify)."""
+        """One transaction of `update-ref --stdin` lines (update/create/delete/verify). A ref's
+        name may hold bytes that are not UTF-8 (`git branch $'lat\\351n'`): parse_refs keeps
+        them as surrogates, given back here as the bytes they were."""
         payload = "".join(c + "\n" for c in commands)
         if payload:
-            self.run("update-ref", "-m", message, "--stdin", input=payload.encode())
+            data = payload.encode("utf-8", "surrogateescape")
+            self.run("update-ref", "-m", message, "--stdin", input=data)
 
     def set_head(
         self,

@@ -133,7 +133,8 @@ def capture(repo: Repo, refs: Mapping[str, str]) -> Saved | None:
     if not names and not own_refs:
         return None
     files = _read(repo, names)
-    listing = "".join(f"{oid} {name}\n" for name, oid in sorted(own_refs.items())).encode()
+    lines = "".join(f"{oid} {name}\n" for name, oid in sorted(own_refs.items()))
+    listing = lines.encode("utf-8", "surrogateescape")  # a ref name's bytes, as git gave them
     oids = repo.write_blobs([*(data for _, data in files.values()), *([listing] * bool(own_refs))])
     entries = {
         _FILES_DIR.encode() + b"/" + os.fsencode(rel): (mode, oid)  # any bytes git allows
@@ -212,7 +213,7 @@ def _saved(repo: Repo, tree: str) -> tuple[dict[str, tuple[str, bytes]], dict[st
     }
     refs: dict[str, str] = {}
     if refs_oid is not None:
-        for line in blobs[refs_oid].decode().splitlines():
+        for line in blobs[refs_oid].decode("utf-8", "surrogateescape").splitlines():
             oid, _, name = line.partition(" ")
             refs[name] = oid
     return files, refs

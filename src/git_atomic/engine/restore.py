@@ -307,7 +307,12 @@ def _move_batch(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome)
     # Someone moved a branch meanwhile: move the others, report the ones that failed.
     for line in lines:
         res = repo.run(
-            "update-ref", "-m", reason, "--stdin", input=(line + "\n").encode(), check=False
+            "update-ref",
+            "-m",
+            reason,
+            "--stdin",
+            input=(line + "\n").encode("utf-8", "surrogateescape"),
+            check=False,
         )
         if res.returncode != 0:
             ref = line.split()[1]
