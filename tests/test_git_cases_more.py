@@ -166,7 +166,14 @@ def begin_commits(tmp_path: Path, case: Case) -> None:
     _begin(tmp_path, case, "commits")
 
 
+def turn(tmp_path: Path, case: Case) -> None:
+    """An agent turn does the operation (test_git_cases.turn): its own changes are taken back
+    at Stop, the user's stay; undo brings the turn's back."""
+    base.turn(tmp_path, base.Case(case.name, case.setup, case.op, undo=case.undo))
+
+
 RUN = {
+    "turn": turn,
     "shadow": shadow,
     "commits": commits,
     "effect": effect,
@@ -654,9 +661,52 @@ case(
 )
 
 
+# --- third batch: names that differ only in case with core.ignoreCase (t0050), index
+# extensions (t1700's end-of-index and offset table, the untracked cache), objects borrowed
+# from another repository (t5304 with alternates) -------------------------------------------
+case(
+    "t0050-names-differing-in-case-with-ignorecase",
+    r"""printf 'l\n' > readme; printf 'u\n' > Readme; mkdir -p dir Dir; printf 'd\n' > dir/f
+    printf 'D\n' > Dir/f; git add -A; git commit -qm cases; git config core.ignorecase true
+    printf 'x\n' > README""",
+    r"""printf 'L\n' > readme; rm Readme; git add -A; rm -r Dir; printf 'n\n' > dir/F
+    printf 'X\n' > README""",
+)
+case(
+    "t1700-index-extensions",
+    r"""git config index.recordEndOfIndexEntries true; git config index.recordOffsetTable true
+    git config index.threads 2; git config core.untrackedCache true
+    for i in $(seq 1 30); do printf "$i\n" > f$i; done; git add -A; git commit -qm many
+    git update-index --untracked-cache; git status -s > /dev/null; printf 's\n' > f3; git add f3
+    printf 'u\n' > untracked""",
+    r"""printf 'o\n' > f1; git add f1; git rm -q --cached f2; printf 'n\n' > new; git add new
+    rm untracked; git status -s > /dev/null""",
+)
+case(
+    "t5304-objects-from-an-alternate",
+    r"""git init -q ../alt; (cd ../alt; printf 'a\n' > a; git add a; git commit -qm alt
+    git branch -q -m alt) || true
+    echo "$(cd ../alt && pwd)/.git/objects" > .git/objects/info/alternates
+    git update-ref refs/heads/alt "$(git -C ../alt rev-parse alt)"; printf 'w\n' > wip""",
+    r"""git checkout -q alt -- a; git commit -qm 'from alt'; git reset -q --hard alt
+    git gc -q --prune=now""",
+)
+
+# The families an agent turn runs over too.
+TURNS = (
+    "t0008-global-excludes-and-info-exclude",
+    "t1400-branch-that-is-a-symbolic-ref",
+    "t3200-branch-names-not-utf8",
+    "t7001-mv-folder-with-untracked-files",
+    "t3700-add-chmod",
+)
+
+
 def _params() -> list[object]:
     return [
-        pytest.param(c, flavour, id=f"{c.name}-{flavour}") for c in CASES for flavour in c.flavours
+        pytest.param(c, flavour, id=f"{c.name}-{flavour}")
+        for c in CASES
+        for flavour in ((*c.flavours, "turn") if c.name in TURNS else c.flavours)
     ]
 
 
