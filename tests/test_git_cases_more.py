@@ -781,3 +781,40 @@ def test_force_added_ignored_file_goes(tmp_path: Path, source: str, change: str)
     assert (repo.path / "b.swp").read_bytes() == b"x\n"
     base.atomic(repo, "undo")
     base.same(before, state(repo), "after the second undo")
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        ["emergency", "--to", "HEAD~1"],
+        ["emergency"],
+        ["run", "--isolate", "--", "bash", "-c", "printf i > i; git add i; git commit -qm i"],
+        ["run", "--history", "commits", "--", "bash", "-c", "printf c > c"],
+    ],
+    ids=["emergency-to", "emergency", "isolate", "commits"],
+)
+def test_head_on_a_symbolic_branch_ref(tmp_path: Path, how: list[str]) -> None:
+    """HEAD on `refs/heads/alias`, which names `refs/heads/main`: what moves HEAD's branch moves
+    main, and `undo` (or a rollback) puts it back. A state made from a commit (`emergency
+    --to`) took the alias for a branch of its own: "branch alias was moved by someone else",
+    exit 3, the files at the commit and main where it was."""
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    first = repo.git("rev-parse", "HEAD").strip()
+    base.sh(repo, "git commit -q --allow-empty -m two")
+    base.sh(repo, "git symbolic-ref refs/heads/alias refs/heads/main")
+    base.sh(repo, "git symbolic-ref HEAD refs/heads/alias; printf 'w\\n' > wip")
+    base.sh(repo, "printf 'x\\n' >> README")
+    before = state(repo)
+    base.atomic(repo, *how)
+    moved = repo.git("rev-parse", "main").strip()
+    if how[0] == "emergency":
+        assert moved == (first if len(how) > 1 else before["head_commit"])
+        assert not (repo.path / "wip").exists()
+        base.atomic(repo, "undo")
+    else:
+        assert moved != before["head_commit"]
+        assert (repo.path / ".git" / "refs" / "heads" / "alias").read_text() == (
+            "ref: refs/heads/main\n"
+        )
+        base.atomic(repo, "rollback")
+    base.same(before, state(repo), "back")

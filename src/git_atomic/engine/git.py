@@ -165,6 +165,19 @@ class Repo(RepoConfig):
             return ref, self.rev_parse(ref)
         return None, text
 
+    def branch_of(self, ref: str, branches: Mapping[str, str]) -> str:
+        """The branch a commit on `ref` moves: `ref` itself, or, for a symbolic ref among the
+        branches (HEAD on `refs/heads/alias` naming `refs/heads/main`), the one it leads to.
+        `branches`: as `refs("refs/heads/")` reads them, which leaves symbolic refs out."""
+        for _ in range(5):  # git follows as few
+            if ref in branches:
+                break
+            res = self.run("symbolic-ref", "-q", ref, check=False)
+            if res.returncode != 0:
+                break  # an unborn branch, or a ref that is no symbolic one
+            ref = res.stdout.decode("utf-8", "surrogateescape").strip()
+        return ref
+
     def rev_parse(self, rev: str) -> str | None:
         res = self.run(
             "rev-parse", "-q", "--verify", "--end-of-options", rev + "^{commit}", check=False

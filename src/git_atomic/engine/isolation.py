@@ -296,7 +296,7 @@ def as_user_checkpoint(
     from the user's worktree makes sense. Files, index and staged tree stay as captured."""
     branches = dict(snap.branches)
     if head_ref is not None and snap.head_oid is not None:
-        branches[head_ref] = snap.head_oid
+        branches[repo.branch_of(head_ref, branches)] = snap.head_oid
     else:
         head_ref = None
     parts = records.replace(
@@ -324,7 +324,7 @@ def target_checkpoint(
     `folders` (checkpoint.empty_folders_after)."""
     branches = dict(current.branches)
     if current.head_ref is not None and head_oid is not None:
-        branches[current.head_ref] = head_oid
+        branches[repo.branch_of(current.head_ref, branches)] = head_oid
     parts = checkpoint.Parts(
         files_tree=files_tree,
         staged_tree=staged_tree,

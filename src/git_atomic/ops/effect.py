@@ -221,7 +221,7 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
         return row.sha
     branches = dict(snap.branches)
     if snap.head_ref is not None:
-        branches[snap.head_ref] = row.commit_sha
+        branches[repo.branch_of(snap.head_ref, branches)] = row.commit_sha
     head_tree = (
         repo.line("rev-parse", f"{snap.head_oid}^{{tree}}") if snap.head_oid else repo.empty_tree
     )

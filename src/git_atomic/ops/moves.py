@@ -294,7 +294,7 @@ def commit_checkpoint(repo: Repo, commit: str) -> str:
     head_ref, head_oid = repo.read_head()
     branches = repo.refs("refs/heads/")
     if head_ref is not None:
-        branches[head_ref] = commit
+        branches[repo.branch_of(head_ref, branches)] = commit
         head_oid = commit
     else:
         head_oid = commit
