@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import test_git_cases as base
 
+from testing import oracle
 from testing.gitrepo import GitRepo
 
 LATER = base.LATER
@@ -818,3 +819,39 @@ def test_head_on_a_symbolic_branch_ref(tmp_path: Path, how: list[str]) -> None:
         )
         base.atomic(repo, "rollback")
     base.same(before, state(repo), "back")
+
+
+def _linked_state(repo: GitRepo) -> dict[str, object]:
+    """A linked worktree's state (its `.git` is a file): files, index, HEAD, branches."""
+    files, empty = base._walk(repo.path)
+    return {
+        "files": files,
+        "empty_folders": empty,
+        "index": oracle.index_entries(repo.env, repo.path),
+        "head": repo.git("symbolic-ref", "-q", "HEAD", check=False),
+        "head_commit": repo.git("rev-parse", "HEAD"),
+        "branches": repo.git("for-each-ref", "refs/heads/"),
+    }
+
+
+@pytest.mark.parametrize("history", ["shadow", "commits"])
+def test_linked_worktree_named_not_utf8(tmp_path: Path, history: str) -> None:
+    """t2400-worktree-add with a folder whose name is not UTF-8 (its worktree id is that name):
+    every command there stopped on an internal error (UnicodeEncodeError: the journal's text).
+    A failed run is exact, a kept one rolls back exactly, undo brings it back."""
+    main = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    where = os.fsdecode(os.fsencode(str(tmp_path)) + b"/wt\xe9")
+    main.git("worktree", "add", "-q", "-b", "wtb", where)
+    repo = GitRepo(Path(where), main.env)
+    base.sh(repo, "printf 'u\\n' > untracked; printf 's\\n' > staged; git add staged")
+    before = _linked_state(repo)
+    op = "printf 'x\\n' >> README; rm untracked; printf 'n\\n' > new; git add -A; git commit -qm c"
+    base.atomic(repo, "run", "--history", history, "--", "bash", "-c", op + "\nexit 1", code=1)
+    assert _linked_state(repo) == before
+    base.atomic(repo, "undo")
+    assert (repo.path / "new").read_bytes() == b"n\n"
+    base.atomic(repo, "undo")  # the rollback again
+    assert _linked_state(repo) == before
+    base.atomic(repo, "run", "--history", history, "--", "bash", "-c", op)
+    base.atomic(repo, "rollback")
+    assert _linked_state(repo) == before

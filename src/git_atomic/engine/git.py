@@ -85,7 +85,10 @@ class Repo(RepoConfig):
     def worktree_id(self) -> str:
         if self.git_dir == self.common_dir:
             return "main"
-        return self.git_dir.name
+        # A linked worktree's folder name, as git made its id, may hold bytes that are not UTF-8
+        # (`git worktree add $'../wt\\351'`): the journal keeps text, so those are written
+        # `\\xe9`, a name git's ids never have (a backslash is not allowed in them).
+        return os.fsencode(self.git_dir.name).decode("utf-8", "backslashreplace")
 
     @property
     def index_path(self) -> Path:
