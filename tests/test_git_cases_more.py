@@ -855,3 +855,29 @@ def test_linked_worktree_named_not_utf8(tmp_path: Path, history: str) -> None:
     base.atomic(repo, "run", "--history", history, "--", "bash", "-c", op)
     base.atomic(repo, "rollback")
     assert _linked_state(repo) == before
+
+
+@pytest.mark.parametrize("how", ["run", "isolate", "repository-at-such-a-path"])
+def test_other_worktree_at_a_path_not_utf8(tmp_path: Path, how: str) -> None:
+    """Another worktree of the repository at a path that is not UTF-8 (t2400): the rollback of a
+    failed run stopped on an internal error (UnicodeDecodeError reading git's `gitdir` file),
+    the operation's files left and the operation interrupted; `run --isolate` too, also where
+    the repository itself is at such a path (its private worktree's `gitdir` names it)."""
+    top = os.fsdecode(os.fsencode(str(tmp_path)) + b"/r\xe9")
+    repo = GitRepo.create(
+        Path(top) if how.startswith("repo") else tmp_path / "repo", tmp_path / "h"
+    )
+    repo.git(
+        "worktree", "add", "-q", "-b", "wtb", os.fsdecode(os.fsencode(str(tmp_path)) + b"/w\xe9")
+    )
+    base.sh(repo, "printf 'u\\n' > untracked; printf 's\\n' > staged; git add staged")
+    before = state(repo)
+    op = "printf 'x\\n' >> README; rm untracked; printf 'n\\n' > new; git add -A"
+    if how == "run":
+        base.atomic(repo, "run", "--", "bash", "-c", op + "\nexit 1", code=1)
+    else:
+        base.atomic(repo, "run", "--isolate", "--", "bash", "-c", op + "\nexit 1", code=1)
+    base.same(before, state(repo), "after the failed run")
+    if how != "run":
+        base.atomic(repo, "run", "--isolate", "--", "bash", "-c", op)
+        assert (repo.path / "new").read_bytes() == b"n\n"

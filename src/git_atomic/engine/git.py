@@ -266,7 +266,8 @@ class Repo(RepoConfig):
                 if git_dir == self.git_dir:
                     continue
                 try:
-                    where = Path((git_dir / "gitdir").read_text("utf-8").strip()).parent
+                    # A path, any bytes (a worktree added at $'../wt\\351'), not UTF-8 text.
+                    where = Path(os.fsdecode((git_dir / "gitdir").read_bytes()).strip()).parent
                 except OSError:
                     where = git_dir
                 dirs.append((git_dir, where))

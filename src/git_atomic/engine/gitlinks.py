@@ -318,5 +318,6 @@ def find_git_dirs(start: Path) -> tuple[Path, Path] | None:
     common = git_dir
     with contextlib.suppress(OSError):
         if stat.S_ISREG(os.lstat(git_dir / "commondir").st_mode):
-            common = git_dir / (git_dir / "commondir").read_text("utf-8").strip()
+            # A path, any bytes: never decoded as UTF-8 (a folder named $'r\\351').
+            common = git_dir / os.fsdecode((git_dir / "commondir").read_bytes()).strip()
     return Path(os.path.normpath(git_dir)), Path(os.path.normpath(common))

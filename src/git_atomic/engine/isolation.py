@@ -134,7 +134,7 @@ def _admin_entries(repo: Repo) -> list[tuple[Path, str]]:
     found = []
     for entry in entries:
         try:
-            gitdir = (entry / "gitdir").read_text().strip()
+            gitdir = os.fsdecode((entry / "gitdir").read_bytes()).strip()  # a path: any bytes
         except OSError:
             continue
         found.append((entry, os.path.normpath(os.path.dirname(gitdir))))
