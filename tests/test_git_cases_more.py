@@ -881,3 +881,32 @@ def test_other_worktree_at_a_path_not_utf8(tmp_path: Path, how: str) -> None:
     if how != "run":
         base.atomic(repo, "run", "--isolate", "--", "bash", "-c", op)
         assert (repo.path / "new").read_bytes() == b"n\n"
+
+
+@pytest.mark.parametrize("history", ["shadow", "commits"])
+def test_command_line_and_folder_not_utf8(tmp_path: Path, history: str) -> None:
+    """t3902-quoted's names on the command line and in the repository's path: a command whose
+    arguments are not UTF-8 (`touch $'f\\351'`) was rolled back on an internal error once it
+    had run (its checkpoint's message, the quoted command, could not go in the journal), exit 3;
+    so was an operation of such a name (`-n`, `begin`), and a gate in a repository at such a
+    path (its log's path). Now they are kept, the journal holding `\\xe9` for the byte."""
+    top = os.fsdecode(os.fsencode(str(tmp_path)) + b"/r\xe9")
+    repo = GitRepo.create(Path(top), tmp_path / "home")
+    name, made = os.fsdecode(b"n\xe9"), os.fsdecode(b"f\xe9")
+    base.atomic(repo, "run", "--history", history, "-n", name, "--", "touch", made)
+    assert (repo.path / made).exists()
+    assert "n\\xe9" in repo.atomic("log", "--name", name).stdout
+    gate = "test -e " + made
+    base.atomic(repo, "run", "--history", history, "-g", gate, "--", "bash", "-c", "rm f*", code=1)
+    assert (repo.path / made).exists()
+    base.atomic(repo, "begin", name, "--history", history)
+    (repo.path / made).unlink()
+    base.atomic(repo, "abort")
+    assert (repo.path / made).exists()
+    base.atomic(
+        repo,
+        "rollback",
+        "--op",
+        json.loads(repo.atomic("log", "--json").stdout)["operations"][-1]["op_id"],
+    )
+    assert not (repo.path / made).exists()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
@@ -116,10 +116,10 @@ class JournalFile:
                 time.sleep(0.05)
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[_Writer]:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self._conn
+            yield _Writer(self._conn)
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
@@ -127,6 +127,35 @@ class JournalFile:
 
     def close(self) -> None:
         self._conn.close()
+
+
+class _Writer:
+    """The connection inside a write transaction. Text comes from the command line and the disk
+    too (an operation's name, its command, a folder's name), where bytes need not be UTF-8 and
+    Python keeps them as surrogates, which SQLite refuses (UnicodeEncodeError, after the
+    command ran): such a byte is stored written `\\xe9`."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        return self._conn.execute(sql, _texts(params))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> sqlite3.Cursor:
+        return self._conn.executemany(sql, [_texts(row) for row in rows])
+
+
+def _texts(params: Sequence[object]) -> tuple[object, ...]:
+    return tuple(text(p) if isinstance(p, str) else p for p in params)
+
+
+def text(value: str) -> str:
+    """`value` as UTF-8 can hold it: a byte that is not UTF-8 (a surrogate) written `\\xe9`."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return value
 
 
 def json_column(value: Mapping[str, object] | None) -> str | None:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from git_atomic.core.journal.connection import JournalFile, json_column
+from git_atomic.core.journal.connection import JournalFile, json_column, text
 from git_atomic.core.journalrows import Intent, OpRow, Owner
 from git_atomic.core.vocab import FailedPhase, HistoryMode, OpKind, OpStatus, Phase
 
@@ -199,7 +199,7 @@ class OperationsTable(JournalFile):
         for column, value in (("worktree", worktree), ("status", status), ("name", name)):
             if value is not None:
                 where.append(f"{column}=?")
-                args.append(value)
+                args.append(text(value))  # as the row holds it (a name with a byte \xe9)
         if since is not None:
             where.append("started_at>=?")
             args.append(since)
