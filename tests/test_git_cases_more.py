@@ -693,6 +693,23 @@ case(
     git gc -q --prune=now""",
 )
 
+# --- case: branches whose names differ in case (t3200), `git mv` and `add -u` of a case-only
+# rename under core.ignoreCase on a filesystem that tells cases apart (t0050, t7001) ----------
+case(
+    "t3200-branches-differing-in-case",
+    r"""git branch -q Main; git branch -q MAIN; git pack-refs --all; git branch -q mAin
+    git commit -q --allow-empty -m two; printf 'w\n' > wip""",
+    r"""git branch -q -D Main; git branch -q -f MAIN HEAD; git branch -q -m mAin maiN
+    git commit -q --allow-empty -m three""",
+)
+case(
+    "t0050-case-only-rename-under-ignorecase",
+    r"""git config core.ignorecase true; printf 'c\n' > camel; printf 'd\n' > Dromedary
+    mkdir sub; printf 's\n' > sub/x; git add -A; git commit -qm c; printf 'u\n' > Untracked""",
+    r"""git mv camel Camel; mv Dromedary dromedary; git add -u; git mv sub SUB
+    printf 'n\n' > untracked""",
+)
+
 # The families an agent turn runs over too.
 TURNS = (
     "t0008-global-excludes-and-info-exclude",
