@@ -343,18 +343,24 @@ def test_every_agent_has_an_adapter() -> None:
     assert tuple(ADAPTERS) == AGENTS
 
 
-def test_gemini_closes_a_denied_calls_window_before_the_model_is_asked_again(
-    repo: GitRepo,
-) -> None:
-    """A BeforeTool a policy or another hook denied sends no AfterTool (Gemini names no call:
-    its window stayed open to the turn's end, and what the user wrote meanwhile was taken back
-    with the turn). BeforeModel comes once every call of the step is over: it closes it."""
+def _gemini_turn(repo: GitRepo) -> tuple[Platform, Agent]:
+    """Gemini's hooks installed and committed, and a turn opened."""
     platform = PLATFORMS["gemini"]
     repo.atomic("hooks", "install", "gemini", check=0)
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "gemini hooks")
     agent = Agent(repo, platform)
     agent.prompt()
+    return platform, agent
+
+
+def test_gemini_closes_a_denied_calls_window_before_the_model_is_asked_again(
+    repo: GitRepo,
+) -> None:
+    """A BeforeTool a policy or another hook denied sends no AfterTool (Gemini names no call:
+    its window stayed open to the turn's end, and what the user wrote meanwhile was taken back
+    with the turn). BeforeModel comes once every call of the step is over: it closes it."""
+    platform, agent = _gemini_turn(repo)
     assert platform.tool is not None
     agent.send(*platform.tool(repo.path, "run_shell_command", {"command": "rm -rf /"}, 1, False))
     agent.send("BeforeModel", {**platform.prompt(repo.path)[1], "hook_event_name": "BeforeModel"})
@@ -369,12 +375,7 @@ def test_gemini_checkpoints_an_mcp_tool_named_as_gemini_names_it(repo: GitRepo) 
     """Gemini CLI names a tool of an MCP server `mcp_<server>_<tool>`, one underscore
     (docs/hooks/reference.md, "Matchers and tool names"): a change such a tool makes is the
     turn's, judged and taken back with it."""
-    platform = PLATFORMS["gemini"]
-    repo.atomic("hooks", "install", "gemini", check=0)
-    repo.git("add", "-A")
-    repo.git("commit", "-q", "-m", "gemini hooks")
-    agent = Agent(repo, platform)
-    agent.prompt()
+    platform, agent = _gemini_turn(repo)
     assert platform.tool is not None
     args = {"path": "app.py", "text": "ANSWER = BUG"}
     agent.send(*platform.tool(repo.path, "mcp_files_put", args, 1, False))

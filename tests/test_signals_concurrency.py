@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,10 @@ CHILD = (
 )
 
 
-def start(repo: GitRepo, *args: str) -> subprocess.Popen[str]:
+def start(repo: GitRepo, *args: str, argv: Sequence[str] = ()) -> subprocess.Popen[str]:
+    """`git atomic ARGS` started in `repo` (`argv`: how, else `python -m git_atomic`)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "git_atomic", *args],
+        [*(argv or (sys.executable, "-m", "git_atomic")), *args],
         cwd=repo.path,
         env=repo.env,
         stdin=subprocess.DEVNULL,
@@ -618,21 +620,11 @@ def test_ctrl_c_at_any_instant_of_the_start_is_one_line_never_a_traceback(
     import git_atomic
 
     ours = str(Path(git_atomic.__file__).resolve().parent)
-    argv = [sys.executable, "-m", "git_atomic"]
-    if how == "console script":
-        argv = [str(_as_pip_writes_it(tmp_path))]
+    argv = [str(_as_pip_writes_it(tmp_path))] if how == "console script" else []
     seen: set[int] = set()
     ended_first = 0
     for step in range(2000):  # 1 ms further each time, until the command ends first
-        proc = subprocess.Popen(
-            [*argv, "status"],
-            cwd=repo.path,
-            env=repo.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = start(repo, "status", argv=argv)
         time.sleep(step * 0.001)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from git_atomic.core import records
 from git_atomic.core.config import CONFIG_FILE, PYPROJECT_FILE, PYPROJECT_TABLE
+from git_atomic.core.config.commandline import numbered
 from git_atomic.core.errors import UsageError
 from git_atomic.core.records import dataclass
 from git_atomic.engine import discovery
@@ -96,15 +97,7 @@ def _named_once(found: list[Found]) -> list[Found]:
     """Gate names must be unique (the configuration refuses a second `lint`): a later gate of a
     name already taken gets `-2`, `-3`, ..., as `-g` names a second gate of one program."""
     taken: set[str] = set()
-    out: list[Found] = []
-    for gate in found:
-        name, n = gate.name, 1
-        while name in taken:
-            n += 1
-            name = f"{gate.name}-{n}"
-        taken.add(name)
-        out.append(records.replace(gate, name=name))
-    return out
+    return [records.replace(gate, name=numbered(gate.name, taken)) for gate in found]
 
 
 def _python(root: Path, *, with_tests: bool) -> list[Found]:

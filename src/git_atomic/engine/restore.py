@@ -185,26 +185,9 @@ def _hidden_now(
     if hidden:
         # A file the state being left tracks was seen by its capture, whatever a rule says of
         # its name (`git add -f b.swp`): it goes like any other file the operation made.
-        tracked = set(_tracked(repo, current.staged_tree, hidden))
+        tracked = {e.path for e in repo.ls_tree_at(current.staged_tree, hidden)}
         hidden = [p for p in hidden if p not in tracked]
     return _Hiding(deletions, set(kept), rules, hidden)
-
-
-def _tracked(repo: Repo, tree: str, paths: Sequence[bytes]) -> list[bytes]:
-    """Those of `paths` that `tree` (an index's) holds: names, never patterns."""
-    spec = [os.fsdecode(p) for p in paths]
-    out = repo.out(
-        "ls-tree",
-        "-r",
-        "-z",
-        "--name-only",
-        "--full-tree",
-        tree,
-        "--",
-        *spec,
-        env={"GIT_LITERAL_PATHSPECS": "1"},
-    )
-    return [p for p in out.split(b"\0") if p]
 
 
 def _put_ignore_rules(

@@ -34,13 +34,18 @@ def command_line_gates(
     gates = []
     for index, command in enumerate(commands):
         gate = gate_from_command_line(command, index)
-        name, n = gate.name, 1
-        while name in used:
-            n += 1
-            name = f"{gate.name}-{n}"
-        used.add(name)
-        gates.append(records.replace(gate, name=name))
+        gates.append(records.replace(gate, name=numbered(gate.name, used)))
     return tuple(gates)
+
+
+def numbered(name: str, used: set[str]) -> str:
+    """`name`, or the first of `name-2`, `name-3`, ... not in `used`; added to `used`."""
+    found, n = name, 1
+    while found in used:
+        n += 1
+        found = f"{name}-{n}"
+    used.add(found)
+    return found
 
 
 def parse_ok_exit(text: str) -> tuple[int, ...]:
