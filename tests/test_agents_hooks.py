@@ -300,7 +300,7 @@ def test_a_gate_that_already_failed_where_the_turn_started_does_not_fail_it(
     assert said in repo.atomic("log", "-n", "1", check=0).stdout
     [op] = ops(repo)
     shown = repo.atomic("show", op["op_id"], check=0).stdout
-    assert f"status    committed: {said}; the result is final" in shown, shown
+    assert f"status    kept: {said}; the result is final" in shown, shown  # shadow: kept
 
     # Breaking a gate that passed there is the turn's doing: only its own change goes.
     claude.turn([edit(repo, 2, "BUG", file="lib.py")])

@@ -670,7 +670,9 @@ case(
     r"""printf 'l\n' > readme; printf 'u\n' > Readme; mkdir -p dir Dir; printf 'd\n' > dir/f
     printf 'D\n' > Dir/f; git add -A; git commit -qm cases; git config core.ignorecase true
     printf 'x\n' > README""",
-    r"""printf 'L\n' > readme; rm Readme; git add -A; rm -r Dir; printf 'n\n' > dir/F
+    # No `git add -A` here: with core.ignoreCase on a filesystem that is not, which of
+    # `readme` and `Readme` git itself stages varies from run to run (the twin too).
+    r"""printf 'L\n' > readme; rm Readme; rm -r Dir; printf 'n\n' > dir/F
     printf 'X\n' > README""",
 )
 case(
