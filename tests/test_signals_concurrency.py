@@ -277,6 +277,54 @@ def test_wait_waits_for_an_open_session_to_be_committed(
     assert names[:2] == ["second", "first"], names
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", "--wait", "--no-gates", "-n", "second", "--", "touch", "ran.txt"),
+        ("run", "--isolate", "--wait", "--no-gates", "-n", "second", "--", "touch", "ran.txt"),
+        ("begin", "--wait", "second"),
+    ],
+)
+def test_a_signal_while_waiting_for_a_session_ends_the_wait_though_it_closed_meanwhile(
+    repo: GitRepo, args: tuple[str, ...]
+) -> None:
+    """Ctrl-C came while the waiter had let go of the lock, and the session was aborted before
+    it looked again: the command started all the same (an operation "rolled back
+    (interrupted)" in the log, its command started after the Ctrl-C). The wait now ends there,
+    nothing changed. The waiter is stopped to hold the signal until the abort is done."""
+    repo.atomic("begin", "first", check=0)
+    waiter = subprocess.Popen(
+        [sys.executable, "-m", "git_atomic", *args],
+        cwd=repo.path,
+        env={**repo.env, "GIT_ATOMIC_HELPER": "0"},  # the waiter is this process: stopped
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert waiter.stderr is not None
+    line = waiter.stderr.readline()
+    assert "waiting for operation" in line and "(first)" in line, line
+    lock = repo.path / ".git" / "atomic.lock"
+    while True:  # stopped while it has let go of the lock (it holds it for moments)
+        waiter.send_signal(signal.SIGSTOP)
+        if not lock.exists():
+            break
+        waiter.send_signal(signal.SIGCONT)
+        time.sleep(0.05)
+    waiter.send_signal(signal.SIGINT)
+    try:
+        repo.atomic("abort", check=0)
+    finally:
+        waiter.send_signal(signal.SIGCONT)
+    _, err = waiter.communicate(timeout=60)
+    assert waiter.returncode == 130, err
+    assert "interrupted while waiting for operation" in err and "nothing changed" in err, err
+    assert not repo.exists("ran.txt")
+    names = [o["name"] for o in repo.atomic_json("log")["operations"]]
+    assert names == ["first"], names
+
+
 def test_the_lock_file_is_json_with_its_owner(repo: GitRepo, tmp_path: Path) -> None:
     from git_atomic.core.lock import WorktreeLock, _json, process_start
 

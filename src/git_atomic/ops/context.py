@@ -277,17 +277,21 @@ def _held_once_closed(
     for: `recover` is what it needs. Ctrl-C or SIGTERM ends the wait, nothing changed."""
     deadline = time.monotonic() + wait
     told = False
+    waited_for: OpRow | None = None
     children.INTERRUPTS.install()  # kept between two holds of the lock: a signal ends the wait
     try:
         while True:
             with holding(repo, command, wait=max(0.0, deadline - time.monotonic())) as held:
+                # A signal that came while the lock was let go ends the wait, though the
+                # operation closed meanwhile: the command must not start after a Ctrl-C.
+                if waited_for is not None:
+                    end_on_a_signal(waited_for)
                 op = journal.open_op(repo.worktree_id)
                 if op is None or is_interrupted(op) or time.monotonic() >= deadline:
                     yield held
                     return
-            if (signum := children.INTERRUPTS.received) is not None:
-                why = f"interrupted while waiting for operation {op.id}; nothing changed"
-                raise Interrupted(why, signum=signum)
+            waited_for = op
+            end_on_a_signal(op)
             if not told:
                 from git_atomic.ops import output  # not on an agent hook's hot path
 
@@ -299,3 +303,10 @@ def _held_once_closed(
             time.sleep(0.2)
     finally:
         children.INTERRUPTS.uninstall()
+
+
+def end_on_a_signal(op: OpRow) -> None:
+    """Raise Interrupted when SIGINT or SIGTERM came while waiting for `op` to close."""
+    if (signum := children.INTERRUPTS.received) is not None:
+        why = f"interrupted while waiting for operation {op.id}; nothing changed"
+        raise Interrupted(why, signum=signum)

@@ -16,7 +16,8 @@ import time
 from typing import Final
 
 from git_atomic.core import children, failpoints, records
-from git_atomic.core.errors import BusyError, Interrupted, RefusedError
+from git_atomic.core.errors import BusyError, RefusedError
+from git_atomic.core.journalrows import OpRow
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, EventKind, IntentAction, Phase
@@ -24,7 +25,12 @@ from git_atomic.engine import checkpoint, isolation, restore, restoreplan, snaps
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 from git_atomic.ops import output
-from git_atomic.ops.context import Context, check_git_state, refuse_if_interrupted
+from git_atomic.ops.context import (
+    Context,
+    check_git_state,
+    end_on_a_signal,
+    refuse_if_interrupted,
+)
 from git_atomic.ops.operation import op_ref
 
 WAIT_LIMIT_S: Final = 600.0
@@ -290,9 +296,12 @@ def take_worktree_free(ctx: Context, *, wait: bool) -> None:
     WAIT_LIMIT_S), the lock let go meanwhile so that its commit or abort can run."""
     deadline = time.monotonic() + WAIT_LIMIT_S
     told = False
+    waited_for: OpRow | None = None
     while True:
         take_worktree_lock(ctx.lock, patient_with_all=wait)
         try:
+            if waited_for is not None:  # a signal while the lock was let go: no start after it
+                end_on_a_signal(waited_for)
             open_op = refuse_if_interrupted(ctx)
         except BaseException:
             ctx.lock.release()
@@ -300,9 +309,8 @@ def take_worktree_free(ctx: Context, *, wait: bool) -> None:
         if open_op is None:
             return
         ctx.lock.release()
-        if (signum := children.INTERRUPTS.received) is not None:
-            why = f"interrupted while waiting for operation {open_op.id}; nothing changed"
-            raise Interrupted(why, signum=signum)
+        waited_for = open_op
+        end_on_a_signal(open_op)
         if open_op.phase == Phase.APPLY and time.monotonic() < deadline:
             time.sleep(0.05)  # another isolated run's apply, closing: waited for, as its lock
             continue
