@@ -331,6 +331,32 @@ def test_without_a_helper_the_command_runs_here_and_starts_one(
     assert probe(repo, tmp_path, "status", env={}).served
 
 
+@pytest.mark.parametrize("sig", ["INT", "TERM"])
+def test_a_command_that_ignores_a_signal_is_not_served(
+    repo: GitRepo, tmp_path: Path, sig: str
+) -> None:
+    """A command started with SIGINT or SIGTERM ignored (`trap '' INT`) was served: its client
+    passed the signal on to the helper's child, which answered it (a Stop hook's gates were
+    interrupted). It runs in its own process now, where the signal stays ignored."""
+    assert not probe(repo, tmp_path, "status", env={}).served
+    helper_of(repo)
+    assert probe(repo, tmp_path, "status", env={}).served
+    out = tmp_path / "probe.txt"
+    out.unlink(missing_ok=True)
+    ignoring = ["bash", "-c", f"trap '' {sig}; exec \"$@\"", "bash"]
+    proc = subprocess.run(
+        [*ignoring, sys.executable, "-c", PROBE, "status"],
+        cwd=repo.path,
+        env={**repo.env, "HELPER_PROBE_OUT": str(out)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    call = Call(proc, ast.literal_eval(out.read_text()))
+    assert call.code == 0 and "socket.connect" not in call.events, call.events
+
+
 def test_off_means_never_asked_and_never_started(repo: GitRepo, tmp_path: Path) -> None:
     call = probe(repo, tmp_path, "begin", "x", env={"GIT_ATOMIC_HELPER": "0"})
     assert call.code == 0 and "socket.connect" not in call.events

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -323,6 +324,29 @@ def test_a_signal_while_waiting_for_a_session_ends_the_wait_though_it_closed_mea
     assert not repo.exists("ran.txt")
     names = [o["name"] for o in repo.atomic_json("log")["operations"]]
     assert names == ["first"], names
+
+
+def test_a_command_started_with_sigint_ignored_ignores_it(repo: GitRepo, tmp_path: Path) -> None:
+    """`trap '' INT` (or a script's background job, which a shell starts so) makes a program
+    ignore Ctrl-C. git-atomic answered it all the same: the operation was rolled back
+    (interrupted), exit 130. The command goes on to its end now, and its command ignores it
+    as well (tests/test_helper.py: the warm helper does not serve such a command)."""
+    script = f"touch {tmp_path}/started; sleep 1; touch done.txt"
+    line = shlex.join([sys.executable, "-m", "git_atomic", "run", "--", "sh", "-c", script])
+    proc = subprocess.Popen(
+        ["bash", "-c", f"trap '' INT; exec {line}"],
+        cwd=repo.path,
+        env=repo.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(tmp_path / "started", proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert repo.exists("done.txt") and "interrupted" not in err, err
 
 
 def test_the_lock_file_is_json_with_its_owner(repo: GitRepo, tmp_path: Path) -> None:

@@ -41,7 +41,10 @@ class Interrupts:
         if self._depth > 1 or threading.current_thread() is not threading.main_thread():
             return
         for sig in (signal.SIGINT, signal.SIGTERM):
-            self._previous[sig] = signal.signal(sig, self._handle)
+            # One ignored by whoever started us (`trap '' INT`, `nohup`-like wrappers, a
+            # script's background job) stays ignored, as it does for any other program.
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                self._previous[sig] = signal.signal(sig, self._handle)
 
     def uninstall(self) -> None:
         import signal

@@ -156,6 +156,8 @@ def call(args: list[str]) -> int | None:
         return None
     if sys.stdin is None or sys.stdout is None or sys.stderr is None:
         return None
+    if _ignores_signals():  # the helper's child would answer them: the command runs here
+        return None
     where = locate()
     if where is None:
         return None
@@ -171,6 +173,15 @@ def call(args: list[str]) -> int | None:
     if job.stale:
         WANTED.append((*where, True))
     return code
+
+
+def _ignores_signals() -> bool:
+    """Whether SIGINT or SIGTERM is ignored here, as whoever started us made it (`trap '' INT`,
+    a script's background job): the command must ignore it too."""
+    import _signal  # type: ignore[import-not-found]  # `signal` would import enum
+
+    ignored = _signal.SIG_IGN
+    return any(_signal.getsignal(s) == ignored for s in (_signal.SIGINT, _signal.SIGTERM))
 
 
 def _connect(folder: str, name: str) -> _socket.socket | None:
@@ -238,7 +249,7 @@ def _read_stdin() -> bytes:
 
 
 def _served(s: _socket.socket, args: list[str], job: _Call) -> int | None:
-    import _signal  # type: ignore[import-not-found]  # `signal` would import enum
+    import _signal  # `signal` would import enum
     import _socket
 
     # A hook reads its payload whole: read here, so that the command can still run here with it
