@@ -101,6 +101,21 @@ def test_a_kept_shadow_operation_is_kept_in_every_view(
     assert repo.atomic_json("log", "-n", "1")["operations"][0]["status"] == "committed"
 
 
+def test_a_commits_mode_operation_that_committed_nothing_is_kept_in_every_view(
+    repo: GitRepo,
+) -> None:
+    """`run` says a commits-mode operation that changed nothing was "kept ...; nothing to
+    commit"; log, show and status said "committed" though no commit was made. The JSON status
+    stays `committed`."""
+    res = repo.atomic("run", "--history", "commits", "--", "true")
+    assert "] kept (" in res.stderr and "nothing to commit" in res.stderr, res.stderr
+    assert repo.atomic("log", "-n", "1").stdout.split()[4] == "kept"
+    op_id = repo.atomic_json("log", "-n", "1")["operations"][0]["op_id"]
+    assert "status    kept;" in repo.atomic("show", op_id).stdout
+    assert "  kept  " in repo.atomic("status").stdout
+    assert repo.atomic_json("log", "-n", "1")["operations"][0]["status"] == "committed"
+
+
 def test_log_columns_line_up(story: GitRepo) -> None:
     lines = story.atomic("log", check=0).stdout.splitlines()
     for word in ("refactor", "crash", "break-tests", "add-feature"):

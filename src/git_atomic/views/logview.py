@@ -91,28 +91,26 @@ def log_lines(
         post_op = any(c.kind == CheckpointKind.POST_OP for c in cps)
         rolled_back = op.status in (OpStatus.ROLLED_BACK, OpStatus.RECOVERED)
         back = rolled_back and brought_back(cps, events, op.id)
-        rows.append((op, gates, post_op, back))
+        rows.append((op, gates, post_op, back, op_word(op, cps)))
     stats = file_stats(repo, pairs)
-    when = [relative(op.started_at, now) for op, _, _, _ in rows]
+    when = [relative(op.started_at, now) for op, *_ in rows]
     names = [
         op.name if len(op.name) <= NAME_WIDTH else op.name[: NAME_WIDTH - 1] + "…"
-        for op, _, _, _ in rows
+        for op, *_ in rows
     ]
-    durations = [
-        duration(op.duration) if op.status != OpStatus.OPEN else "…" for op, _, _, _ in rows
-    ]
-    changes = [_change(stats.get(op.id), style) for op, _, _, _ in rows]
+    durations = [duration(op.duration) if op.status != OpStatus.OPEN else "…" for op, *_ in rows]
+    changes = [_change(stats.get(op.id), style) for op, *_ in rows]
     w_when = max(map(len, when), default=0)
     w_name = max(map(len, names), default=0)
     w_dur = max(map(len, durations), default=0)
     w_change = max((_visible(c) for c in changes), default=0)
     lines = []
-    for (op, gates, post_op, back), ago, name, dur, change in zip(
+    for (op, gates, post_op, back, kept_word), ago, name, dur, change in zip(
         rows, when, names, durations, changes, strict=True
     ):
         interrupted = op.status == OpStatus.OPEN and context.is_interrupted(op)
         status = "interrupted" if interrupted else op.status
-        text = "interrupted" if interrupted else op_word(op)
+        text = "interrupted" if interrupted else kept_word
         word = style.status(status, text)
         pad = " " * (11 - len(text))
         why = tdd_marker(op).lstrip() if op.kind == OpKind.TDD else _why(op, gates, post_op)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final, TextIO
 
 from git_atomic.core.journalrows import CheckpointRow, EventRow, GateRow, OpRow
@@ -25,10 +25,13 @@ STATUS_WORD: Final[dict[str, str]] = {
 }
 
 
-def op_word(op: OpRow) -> str:
-    """An operation's status in words: a shadow-mode operation that was kept committed
-    nothing (`run` says "kept"), though its status is `committed`."""
-    if op.status == OpStatus.COMMITTED and op.history == HistoryMode.SHADOW:
+def op_word(op: OpRow, checkpoints: Sequence[CheckpointRow]) -> str:
+    """An operation's status in words: a kept operation that committed nothing (shadow mode,
+    or commits mode with nothing to commit) is "kept", as `run` says (output.summary_line),
+    though its status is `committed`."""
+    if op.status == OpStatus.COMMITTED and (
+        op.history == HistoryMode.SHADOW or not any(c.commit_sha for c in checkpoints)
+    ):
         return "kept"
     return STATUS_WORD.get(op.status, op.status)
 

@@ -47,7 +47,9 @@ from git_atomic.views.render import (
 TAIL_LINES = 15
 
 
-def _outcome(op: OpRow, gates: list[GateRow], style: Style) -> str:
+def _outcome(
+    op: OpRow, gates: list[GateRow], checkpoints: list[CheckpointRow], style: Style
+) -> str:
     failed = [g.name for g in gates if not g.passed]
     if op.status == OpStatus.OPEN:
         if context.is_interrupted(op):
@@ -55,7 +57,7 @@ def _outcome(op: OpRow, gates: list[GateRow], style: Style) -> str:
                 f" in {PHASE_WORD.get(op.phase, op.phase)}: pid {op.owner_pid} is gone"
             )
         return style.status(OpStatus.OPEN) + f", in {PHASE_WORD.get(op.phase, op.phase)}"
-    word = style.status(op.status, op_word(op))
+    word = style.status(op.status, op_word(op, checkpoints))
     if op.status == OpStatus.COMMITTED:
         gates_said = committed_gates(op, gates)
         return word + (f": {gates_said}" if gates_said else "") + "; the result is final"
@@ -85,7 +87,7 @@ def _facts(
 ) -> list[str]:
     out = [
         f"operation {style.paint(op.id, 'yellow')}  {style.paint(op.name, 'bold')}",
-        f"status    {_outcome(op, gates, style)}",
+        f"status    {_outcome(op, gates, cps, style)}",
         f"started   {clock(op.started_at)} ({relative(op.started_at, now)})"
         + (f", took {duration(op.duration)}" if op.duration is not None else ""),
     ]
