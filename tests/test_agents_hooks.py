@@ -544,6 +544,70 @@ def test_a_ref_a_killed_hook_left_does_not_unprotect_the_rest_of_the_turn(
     assert repo.read("app.py") == b"def answer():\n    return 41\n"
 
 
+# Holds the worktree's lock (as another session's Stop running its gates) until argv[2] appears.
+HOLD_LOCK = (
+    "import os, sys, time; from pathlib import Path; "
+    "from git_atomic.core.lock import WorktreeLock; "
+    "lock = WorktreeLock(Path(sys.argv[1])); lock.acquire('hook: the end of a turn'); "
+    "Path(sys.argv[2] + '.held').touch(); "
+    "[time.sleep(0.01) for _ in iter(lambda: os.path.exists(sys.argv[2]), True)]; lock.release()"
+)
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["first-call", "later-call"])
+def test_a_call_whose_hook_was_killed_before_its_checkpoint_is_named_unprotected(
+    repo: GitRepo, tmp_path: Path, first: bool
+) -> None:
+    """A PreToolUse hook killed (a platform's timeout) while it waited for the worktree's lock
+    wrote nothing of the call: the call ran outside the turn, its change was not taken back,
+    and nothing said so (the Stop said "this turn's changes were rolled back"). The call is
+    now named as not protected, as one whose checkpoint failed is."""
+    repo.write("doc.txt", TEXT)
+    repo.git("add", "doc.txt")
+    repo.git("commit", "-q", "-m", "doc")
+    claude = ClaudeCode(repo)
+    if not first:
+        claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py")])
+    (pre, post), act = bash(repo, 2, "sed", lambda: repo.write("doc.txt", b"the agent's\n"))
+    go = tmp_path / "go"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(repo.path / ".git" / "atomic.lock"), str(go)],
+        env=repo.env,
+    )
+    try:
+        while not (tmp_path / "go.held").exists():
+            assert holder.poll() is None
+            time.sleep(0.01)
+        payload = json.dumps(pre).replace('"{cwd}"', json.dumps(str(repo.path)))
+        hook = subprocess.Popen(
+            [sys.executable, "-m", "git_atomic", "hook", "claude-code", "PreToolUse"],
+            cwd=repo.path,
+            env={**claude.env, "GIT_ATOMIC_HELPER": "0", "GIT_ATOMIC_HOOK_LOCK_WAIT": "60"},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert hook.stdin is not None
+        hook.stdin.write(payload.encode())
+        hook.stdin.close()
+        time.sleep(1.5)  # waiting for the lock by now
+        assert hook.poll() is None
+        hook.kill()  # the platform's timeout
+        hook.wait()
+    finally:
+        go.touch()
+        holder.wait(timeout=60)
+    act()
+    claude.send(post)
+    claude.turn([edit(repo, 3, "BUG")])
+    [answer] = claude.send(stop())
+    out = answer.json()
+    assert out["decision"] == "block", out
+    assert "not protected: Bash: sed" in out["systemMessage"], out
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"
+    assert repo.read("doc.txt") == b"the agent's\n"  # outside the turn: not taken back
+
+
 def test_a_noted_step_and_a_shell_call_after_it_keep_their_order(repo: GitRepo) -> None:
     """A file tool's noted step, then a shell call that changes the same file: the noted step
     is written before the shell's (its end is where the shell's window starts); both are taken

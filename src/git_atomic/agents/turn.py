@@ -86,9 +86,15 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
     """Before a file-changing call: open the turn and a window. Returns a note for the agent
     ('' when the call is protected)."""
     slot = Slot(repo.state_dir, call.session, repo.worktree_id)
+    # Named as unprotected until its window is written: a hook killed before (a platform's
+    # timeout, while it waits for the lock) leaves the call said, not silently outside the turn.
+    with slot.held():
+        record = slot.read() or new_record(_new_op_id(), call.session, platform, repo.root)
+        slot.write(records.replace(record, unprotected=(*record.unprotected, call.label)))
     try:
         with _holding(repo, "hook: before a tool call"), slot.held():
             record = slot.read() or new_record(_new_op_id(), call.session, platform, repo.root)
+            record = records.replace(record, unprotected=_less(record.unprotected, call.label))
             opening = record.window_before is None
             if opening or record.window_before == turnsteps.FILES_NOTED:
                 record = turnsteps.start_window(repo, record, call.paths, opening=opening)
@@ -100,7 +106,9 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
             if record.window_before is None:
                 record = records.replace(record, window_before="")
             record = turnsteps.claiming(_joined(record, call), repo, None)
-            slot.write(records.replace(record, unprotected=(*record.unprotected, call.label)))
+            if call.label not in record.unprotected:  # (named already, unless the turn ended)
+                record = records.replace(record, unprotected=(*record.unprotected, call.label))
+            slot.write(record)
         return f"this {call.label} call is not protected: {exc}"
 
 
@@ -258,6 +266,15 @@ def _locked(repo: git.Repo, command: str) -> Iterator[judge.Held]:
     # git's own state is looked at by the turn's end itself (`_finish`).
     with context.opened(command, wait=lock_wait(), start=str(repo.root), check_state=False) as ctx:
         yield ctx
+
+
+def _less(labels: tuple[str, ...], label: str) -> tuple[str, ...]:
+    """`labels` less the last `label` in them (a call named unprotected until its window was
+    written: `before`)."""
+    if label not in labels:
+        return labels
+    at = len(labels) - 1 - labels[::-1].index(label)
+    return labels[:at] + labels[at + 1 :]
 
 
 def _joined(record: Record, call: Call) -> Record:
