@@ -349,6 +349,23 @@ def test_a_session_opened_while_it_runs_keeps_the_result_out(repo: GitRepo, tmp_
     _assert_no_private(repo)
 
 
+def test_a_result_kept_out_is_not_applied_in_log_and_show(repo: GitRepo, tmp_path: Path) -> None:
+    """An isolated run that passed but was not applied (a session opened meanwhile) was
+    "rolled back after commit" in `log` and "rolled back on request; the tree went back to
+    PRE-OP" in `show`: nobody asked, and your worktree never had it. They say why it was not
+    applied now, and that your worktree was not touched."""
+    code, res, err = _run_while(
+        repo, tmp_path, "touch made.txt", lambda: repo.atomic("begin", "meanwhile", check=0)
+    )
+    assert code == 1 and res["isolated"]["not_applied"] == "busy", err
+    repo.atomic("abort", check=0)
+    [line] = [x for x in repo.atomic("log").stdout.splitlines() if res["op_id"][:8] in x]
+    assert "not applied (busy: operation" in line and "after commit" not in line, line
+    shown = repo.atomic("show", res["op_id"]).stdout
+    assert "status    rolled back: passed, not applied (busy: operation" in shown, shown
+    assert "your worktree was not touched" in shown and "on request" not in shown, shown
+
+
 def _run_while(
     repo: GitRepo, tmp_path: Path, body: str, edit: Any, *flags: str
 ) -> tuple[int, dict[str, Any], str]:

@@ -20,6 +20,7 @@ from git_atomic.views.render import (
     committed_gates,
     duration,
     file_stats,
+    not_applied,
     op_word,
     own_change,
     relative,
@@ -53,6 +54,9 @@ def _why(op: OpRow, gates: list[GateRow], post_op: bool) -> str:
         return f"gate{'s' if len(failed) > 1 else ''} {names} failed{low}"
     if op.failed_phase == FailedPhase.EXEC:
         return f"command exited {op.exit_code}" if op.exit_code is not None else "command failed"
+    kept_aside = not_applied(op)
+    if kept_aside is not None:
+        return kept_aside
     words: dict[FailedPhase | None, str] = {
         FailedPhase.TIMEOUT: "timed out",
         FailedPhase.INTERRUPT: "interrupted",

@@ -36,6 +36,17 @@ def op_word(op: OpRow, checkpoints: Sequence[CheckpointRow]) -> str:
     return STATUS_WORD.get(op.status, op.status)
 
 
+def not_applied(op: OpRow) -> str | None:
+    """Why an isolated run that passed was never applied to your worktree ("conflict",
+    "busy"), in words; None for any other operation. Such a run is rolled back in the journal
+    (isolated_run.not_applied), though nothing of your worktree was touched."""
+    reason = op.details.get("not_applied")
+    if not isinstance(reason, str) or not reason:
+        return None
+    why = op.details.get("why")
+    return f"not applied ({reason}{': ' + why if isinstance(why, str) and why else ''})"
+
+
 PHASE_WORD: Final[dict[str, str]] = {
     Phase.PRE_OP: "PRE-OP",
     Phase.EXEC: "OP-EXEC",

@@ -39,6 +39,7 @@ from git_atomic.views.render import (
     diff_text,
     duration,
     file_stats,
+    not_applied,
     op_word,
     own_change,
     relative,
@@ -77,6 +78,9 @@ def _outcome(
             FailedPhase.INTERRUPT: "interrupted",
         }
         why = words.get(op.failed_phase, "rolled back on request")
+    kept_aside = not_applied(op)
+    if kept_aside is not None and not failed:
+        return f"{word}: passed, {kept_aside}; your worktree was not touched"
     if op.kind == OpKind.AGENT_TURN:  # judged on its own effect (agents/judge.py)
         return f"{word}: {why}; its own changes were taken back (what others did meanwhile stays)"
     return f"{word}: {why}; the tree went back to PRE-OP"
