@@ -84,11 +84,13 @@ def probe(
     stdin: bytes | None = None,
     env: dict[str, str],
     flags: tuple[str, ...] = (),
+    through: tuple[str, ...] = (),
 ) -> Call:
+    """The probe's call of `git atomic ARGS` (`through`: a command line that runs it)."""
     out = tmp_path / "probe.txt"
     out.unlink(missing_ok=True)
     proc = subprocess.run(
-        [sys.executable, *flags, "-c", PROBE, *args],
+        [*through, sys.executable, *flags, "-c", PROBE, *args],
         cwd=repo.path,
         env={**repo.env, **env, "HELPER_PROBE_OUT": str(out)},
         input=stdin,
@@ -341,19 +343,8 @@ def test_a_command_that_ignores_a_signal_is_not_served(
     assert not probe(repo, tmp_path, "status", env={}).served
     helper_of(repo)
     assert probe(repo, tmp_path, "status", env={}).served
-    out = tmp_path / "probe.txt"
-    out.unlink(missing_ok=True)
-    ignoring = ["bash", "-c", f"trap '' {sig}; exec \"$@\"", "bash"]
-    proc = subprocess.run(
-        [*ignoring, sys.executable, "-c", PROBE, "status"],
-        cwd=repo.path,
-        env={**repo.env, "HELPER_PROBE_OUT": str(out)},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    call = Call(proc, ast.literal_eval(out.read_text()))
+    ignoring = ("bash", "-c", f"trap '' {sig}; exec \"$@\"", "bash")
+    call = probe(repo, tmp_path, "status", env={}, through=ignoring)
     assert call.code == 0 and "socket.connect" not in call.events, call.events
 
 

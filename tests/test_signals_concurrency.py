@@ -333,15 +333,7 @@ def test_a_command_started_with_sigint_ignored_ignores_it(repo: GitRepo, tmp_pat
     as well (tests/test_helper.py: the warm helper does not serve such a command)."""
     script = f"touch {tmp_path}/started; sleep 1; touch done.txt"
     line = shlex.join([sys.executable, "-m", "git_atomic", "run", "--", "sh", "-c", script])
-    proc = subprocess.Popen(
-        ["bash", "-c", f"trap '' INT; exec {line}"],
-        cwd=repo.path,
-        env=repo.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start(repo, argv=["bash", "-c", f"trap '' INT; exec {line}"])
     wait_for(tmp_path / "started", proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
