@@ -296,7 +296,7 @@ def test_a_gate_that_already_failed_where_the_turn_started_does_not_fail_it(
     assert "decision" not in out and "kept" in out["systemMessage"]
     assert repo.read("lib.py") == b"VALUE = 2\n"
     # What the record says of it: a gate failed, and why the turn was kept all the same.
-    said = "gate check failed; kept (failing before it too)"
+    said = "gate check failed, as where the turn started"
     assert said in repo.atomic("log", "-n", "1", check=0).stdout
     [op] = ops(repo)
     shown = repo.atomic("show", op["op_id"], check=0).stdout
@@ -996,6 +996,22 @@ def test_a_stop_hook_killed_while_it_judges_leaves_recover_to_take_back_only_the
     assert repo.head() == head and repo.read("mine.txt") == b"mine\n"
     assert repo.git("branch", "--list", "users-branch").strip()
     assert repo.atomic_json("status")["interrupted"] is None
+
+
+def test_a_failing_turn_that_overlaps_later_work_is_kept_and_says_so(repo: GitRepo) -> None:
+    """Its take-back overlaps the user's later line: nothing is changed, and `log` and `show`
+    say the turn was not taken back and why (they said "kept (...)" after "kept")."""
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "BUG")])
+    repo.write("app.py", b"def answer():\n    BUG  # the user's line now\n")
+    [answer] = claude.send(stop())
+    assert "overlap" in answer.stdout + answer.stderr, answer
+    assert repo.read("app.py") == b"def answer():\n    BUG  # the user's line now\n"
+    said = "gate check failed; not taken back, as its effect overlaps later changes"
+    assert said in repo.atomic("log", "-n", "1", check=0).stdout
+    [op] = ops(repo)
+    shown = repo.atomic("show", op["op_id"], check=0).stdout
+    assert f": {said}; the result is final" in shown and "kept (" not in shown, shown
 
 
 def test_recover_of_a_killed_stop_changes_nothing_where_the_turn_overlaps_later_work(

@@ -126,12 +126,10 @@ def committed_gates(op: OpRow, gates: list[GateRow]) -> str:
     failed = [g.name for g in gates if not g.passed]
     if not failed:
         return f"{len(gates)} gate{'s' if len(gates) != 1 else ''} passed"
-    why = (
-        "its effect overlaps later changes"
-        if op.failed_phase is not None
-        else "failing before it too"
-    )
-    return f"gate{'s' if len(failed) != 1 else ''} {', '.join(failed)} failed; kept ({why})"
+    said = f"gate{'s' if len(failed) != 1 else ''} {', '.join(failed)} failed"
+    if op.failed_phase is not None:
+        return f"{said}; not taken back, as its effect overlaps later changes"
+    return f"{said}, as where the turn started"
 
 
 def relative(ts: float, now: float | None = None) -> str:
