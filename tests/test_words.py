@@ -36,6 +36,17 @@ def test_a_rollback_says_what_its_promise_covers(repo: GitRepo) -> None:
     assert repo.exists("dist/w") and not repo.exists("f")
 
 
+def test_a_rollback_names_the_ignored_files_protect_keeps(repo: GitRepo) -> None:
+    """With `protect`, the ignored files it names are put back too: the line says so (it said
+    "ignored files are not restored" whatever `protect` held)."""
+    repo.write(".gitignore", b".env\ndist/\n")
+    repo.write(".git-atomic.toml", b'protect = [".env"]\n')
+    repo.write(".env", b"KEY=1\n")
+    res = repo.atomic("run", "--", "sh", "-c", "echo KEY=2 > .env; echo w > f; exit 1", check=1)
+    assert "(ignored files are not restored, except those `protect` names)" in res.stderr
+    assert repo.read(".env") == b"KEY=1\n" and not repo.exists("f")
+
+
 def test_a_command_killed_by_a_signal_says_which(repo: GitRepo) -> None:
     res = repo.atomic("run", "--", "sh", "-c", "kill -TERM $$", check=1)
     assert "the command was killed by SIGTERM" in res.stderr

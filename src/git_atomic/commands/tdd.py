@@ -24,6 +24,7 @@ from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
+from git_atomic.engine.git import Repo
 from git_atomic.ops import context, output, phasecommit
 from git_atomic.ops.conclude import conclude
 from git_atomic.ops.execution import run_command
@@ -95,7 +96,7 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
             )
 
         return conclude(
-            ctx.journal, work, json_out=json_out, tell=lambda op: _tell(ctx.journal, op)
+            ctx.journal, work, json_out=json_out, tell=lambda op: _tell(ctx.journal, op, ctx.repo)
         )
 
 
@@ -227,7 +228,7 @@ def _leave_broken(
     )
 
 
-def _tell(journal: Journal, op: OpRow) -> None:
+def _tell(journal: Journal, op: OpRow, repo: Repo) -> None:
     details = op.details
     label = str(details.get("tdd", "")).upper()
     why = details.get("why")
@@ -273,8 +274,8 @@ def _tell(journal: Journal, op: OpRow) -> None:
             "interrupted" if op.failed_phase == FailedPhase.INTERRUPT else f"{label} broken: {why}"
         )
         output.say(
-            f"git-atomic: {what}; rolled back: {output.AS_BEFORE} "
+            f"git-atomic: {what}; rolled back: {output.as_before(repo)} "
             f"(`git atomic undo` brings the change back) [{op.id}]"
         )
     else:
-        output.say(output.summary_line(journal, op))
+        output.say(output.summary_line(journal, op, repo=repo))

@@ -114,6 +114,20 @@ def command_failure(op: OpRow) -> str:
 AS_BEFORE: Final = "files, index and branches are as before (ignored files are not restored)"
 
 
+def as_before(repo: Repo | None) -> str:
+    """AS_BEFORE, naming the ignored files a `protect` setting makes every checkpoint hold."""
+    if repo is None:
+        return AS_BEFORE
+    from git_atomic.core.config import capture_settings
+
+    if not capture_settings(repo.root)[1]:
+        return AS_BEFORE
+    return (
+        "files, index and branches are as before"
+        " (ignored files are not restored, except those `protect` names)"
+    )
+
+
 def summary_line(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> str:
     """One line after the fact: what happened and how to undo it. With `repo`, a rollback of an
     operation that changed nothing says so instead of offering `undo`."""
@@ -143,7 +157,7 @@ def summary_line(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> st
             return f"{head} rolled back ({why}); it had changed nothing"
         unless = ", except what the warnings above name" if op.details.get("problems") else ""
         return (
-            f"{head} rolled back ({why}); {AS_BEFORE}{unless}. "
+            f"{head} rolled back ({why}); {as_before(repo)}{unless}. "
             "Its changes are saved: `git atomic undo` brings them back"
         )
     return f"{head} {op.status}"
