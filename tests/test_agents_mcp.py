@@ -233,6 +233,28 @@ def test_a_session_begins_checkpoints_commits_and_reads_the_trail(repo: GitRepo)
     serve(repo, script)
 
 
+def test_a_wait_while_the_agents_own_begin_is_open_is_refused_at_once(repo: GitRepo) -> None:
+    """`wait` waits for an operation opened with `begin`: for one this server opened, it
+    waited for the agent's own next call, queued behind it, for 10 minutes. Refused at once;
+    once that operation is closed (here or by someone else), `wait` waits as before."""
+
+    async def script(s: Session) -> None:
+        begun = await s.call("begin", name="mine")
+        started = time.monotonic()
+        refused = await s.error("run", command=["true"], wait=True)
+        assert time.monotonic() - started < 30
+        assert f"[{begun['op_id']}] is still open" in refused and "commit or abort" in refused
+        assert "is still open" in await s.error("begin", name="again", wait=True)
+        assert (await s.call("status"))["open"]["op_id"] == begun["op_id"]
+        await s.call("abort")
+        assert (await s.call("run", command=["true"], wait=True))["status"] == "committed"
+        await s.call("begin", name="closed-elsewhere", history="shadow")
+        repo.atomic("abort")  # the person closes it from a terminal
+        assert (await s.call("run", command=["true"], wait=True))["status"] == "committed"
+
+    serve(repo, script)
+
+
 def test_a_failing_gate_rollback_at_every_level_and_undo(repo: GitRepo) -> None:
     before = repo.fingerprint()
 

@@ -207,6 +207,7 @@ class Tools:
     def __init__(self, repo: Path | None) -> None:
         self._default = repo
         self._queues: dict[Path, Any] = {}  # worktree -> anyio.Lock (first come, first served)
+        self._opened: dict[Path, str] = {}  # worktree -> the op id of a `begin` made here
 
     async def call(
         self, ctx: ServerRequestContext[Any], name: str, arguments: dict[str, Any]
@@ -235,7 +236,40 @@ class Tools:
         if spec.read_only:
             return outcome(spec, await run_child(ctx, call.verb, argv, root, logs=logs))
         async with self._queue(worktree):
-            return outcome(spec, await run_child(ctx, call.verb, argv, root, logs=logs))
+            if arguments.get("wait"):
+                mine = await self._own_session(ctx, worktree, root, logs)
+                if mine is not None:
+                    # It would wait for this server's next call, which queues behind it.
+                    return error(
+                        f"{name}: the operation you opened with begin [{mine}] is still open"
+                        " in this worktree; commit or abort it first (wait would wait for it)"
+                    )
+            result = await run_child(ctx, call.verb, argv, root, logs=logs)
+            self._note_session(call.verb, worktree, result)
+            return outcome(spec, result)
+
+    async def _own_session(
+        self, ctx: ServerRequestContext[Any], worktree: Path, root: Path, logs: Path | None
+    ) -> str | None:
+        """The op id of the operation a `begin` through this server opened, while it is open."""
+        from git_atomic.agents.mcp_child import run_child
+
+        mine = self._opened.get(worktree)
+        if mine is None:
+            return None
+        now = await run_child(ctx, "status", cli_argv("status"), root, logs=logs)
+        open_op = (now.data or {}).get("open")
+        if isinstance(open_op, dict) and open_op.get("op_id") == mine:
+            return mine
+        del self._opened[worktree]  # committed or aborted some other way
+        return None
+
+    def _note_session(self, verb: str, worktree: Path, result: CliResult) -> None:
+        data = result.data or {}
+        if verb == "begin" and data.get("status") == OpStatus.OPEN and data.get("op_id"):
+            self._opened[worktree] = str(data["op_id"])
+        elif verb in ("commit", "abort") and "error" not in data:
+            self._opened.pop(worktree, None)
 
     def _root(self, repo: object) -> Path:
         if isinstance(repo, str) and repo:

@@ -87,8 +87,9 @@ DRY_RUN: Final = _p(
 WAIT: Final = _p(
     "boolean",
     "wait for an operation another program holds in this worktree instead of failing, "
-    "up to 10 minutes, also for one opened with begin to be committed or aborted (so never "
-    "while your own begin is open); calls through this server always queue behind each other",
+    "up to 10 minutes, also for one opened with begin to be committed or aborted (refused at "
+    "once while one you opened with begin here is open); calls through this server always "
+    "queue behind each other",
     default=False,
 )
 
