@@ -159,6 +159,40 @@ def test_later_commits_stay_when_the_operation_committed(repo: GitRepo) -> None:
     assert repo.git("status", "--porcelain") == "D  op.txt\n"
 
 
+@pytest.mark.parametrize("where", ["not-checked-out", "other-worktree"])
+def test_a_branch_not_checked_out_here_that_moved_since_stays_and_says_so(
+    repo: GitRepo, tmp_path: Path, where: str
+) -> None:
+    """The operation moved a branch this worktree does not have checked out, and someone moved
+    it again: it stays, and nothing of it is in this worktree's files (the message said the
+    change was made in the files and the index instead)."""
+    shared(repo)
+    other = tmp_path / "wt"
+    if where == "other-worktree":
+        repo.git("worktree", "add", "-q", "-b", "side", str(other))
+    else:
+        repo.git("branch", "side")
+    base = repo.head()
+    move = "git commit-tree -p side -m op side^{tree} | xargs git update-ref refs/heads/side"
+    op = repo.atomic_json(
+        "run", "--history", "shadow", "--", "sh", "-c", f"echo op > op.txt; {move}"
+    )
+    moved = repo.git("rev-parse", "side").strip()
+    assert moved != base
+    repo.git(
+        "update-ref",
+        "refs/heads/side",
+        repo.git("commit-tree", "-p", moved, "-m", "user", f"{moved}^{{tree}}").strip(),
+    )
+    tip = repo.git("rev-parse", "side").strip()
+    res = repo.atomic("rollback", "--op", op["op_id"], check=0)
+    assert "branch side has moved since" in res.stderr, res.stderr
+    assert "and what the change did to it stays" in res.stderr
+    assert "in the files and the index instead" not in res.stderr
+    assert not repo.exists("op.txt") and repo.git("rev-parse", "side").strip() == tip
+    assert repo.head() == base
+
+
 def test_whole_dry_run_lists_the_commits_and_files_it_would_drop(repo: GitRepo) -> None:
     shared(repo)
     before = repo.fingerprint()

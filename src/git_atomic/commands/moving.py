@@ -282,6 +282,7 @@ def report_done(
         )
     for problem in done.problems:
         output.say(f"git-atomic: warning: {problem}")
+    here = ctx.repo.head_names()[0] if move.kept else None
     for name in move.kept:
         if name == "refs/stash":
             output.say(
@@ -290,9 +291,12 @@ def report_done(
             )
             continue
         shown = "HEAD" if name == "HEAD" else "branch " + name.removeprefix("refs/heads/")
+        if name in ("HEAD", here):
+            instead = "and the change is made in the files and the index instead"
+        else:  # not checked out here: none of its files are this worktree's
+            instead = "and what the change did to it stays"
         output.say(
-            f"git-atomic: {shown} has moved since (later commits); it stays where it is, "
-            "and the change is made in the files and the index instead"
+            f"git-atomic: {shown} has moved since (later commits); it stays where it is, {instead}"
         )
     n = len(facts.changes)
     hint = "" if move.event == EventKind.UNDO else f"; {UNDO_HINT}"
