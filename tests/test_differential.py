@@ -123,10 +123,6 @@ def test_differential(request: pytest.FixtureRequest) -> None:
         protect: bool,
         budget: bool,
     ) -> None:
-        if budget and protect:
-            # Not yet drawn together: see test_budget_with_a_protected_link_concrete.
-            event("budget drawn with protect: protect only")
-            budget = False
         if layout == "sparse" and "core.splitIndex" in chosen:
             event("sparse layout with core.splitIndex: a full index (git refuses a sparse one)")
         scenario(layout, history, tree, chosen, ops, watch=watch, protect=protect, budget=budget)
@@ -226,17 +222,13 @@ def test_budget_for_a_file_grown_past_it_concrete() -> None:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="found by the budget's drawing; not fixed yet")
 def test_budget_with_a_protected_link_concrete() -> None:
     """Found when the budget was first drawn: `x.env` (ignored, protected) is a link to the
     marker folder, the operation makes `dir/sub` a link to the same folder and writes `x.env`
-    as a file over the budget. The rollback is exact, but `undo` refuses (exit 3, nothing
-    changed): the state now lacks `x.env` (over the budget, not captured), and the three-way
-    merge of the undo takes the PRE-OP link `x.env` and the rescue's link `dir/sub` (the same
-    blob: the same target) for a rename, against a deletion. Turning rename detection off does
-    not help on git 2.39: merge-ort pairs identical blobs whatever `merge.renames` or `-X
-    no-renames` say (measured: `git -c merge.renames=false merge-tree` still reports
-    rename/delete; `merge -s recursive -X no-renames` does not). A refusal: nothing is lost."""
+    as a file over the budget. The rescue lacked `x.env` and the rollback left the operation's
+    file there (with a warning): the budget was applied to a file written where PRE-OP held a
+    link of its own. The budget is for new files: the rescue holds it, the rollback puts the
+    link back, and `undo` the file."""
     scenario(
         "plain",
         "commits",
@@ -246,6 +238,23 @@ def test_budget_with_a_protected_link_concrete() -> None:
         protect=True,
         budget=True,
     )
+
+
+@pytest.mark.parametrize("before", ["file", "exec", "outlink"])
+def test_budget_for_a_protected_file_written_past_it_concrete(before: str) -> None:
+    """The family of the one above: a protected ignored file or link PRE-OP held, which the
+    operation grows or writes over past the budget, in place or at a depth: held by the rescue
+    and put back by the rollback."""
+    for path in ("x.env", "build/deep/y.env"):
+        scenario(
+            "plain",
+            "shadow",
+            {path: (before, "one\n", "untracked"), "a": ("file", "one\n", "commit")},
+            {},
+            [("write", path, "longer than the budget\n", "-")],
+            protect=True,
+            budget=True,
+        )
 
 
 @pytest.mark.parametrize("watch", [False, True])

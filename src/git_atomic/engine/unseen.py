@@ -27,6 +27,7 @@ def overwritten_ignored(
     changes = repo.diff_trees(current_tree, target.files_tree, paths)
     held = {c.path for c in changes if c.status in ("D", "T")}
     found: dict[bytes, None] = {}
+    held_there: set[bytes] = set()  # paths where the target holds a file or link itself
     in_the_way: list[bytes] = []  # folders where a file or link comes back
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for c in changes:
@@ -46,6 +47,7 @@ def overwritten_ignored(
                     in_the_way.append(c.path)
                 elif kind is not None:
                     found[c.path] = None
+                    held_there.add(c.path)
         # The target's empty folders: a FIFO, a socket or an ignored file where one comes back
         # is in its way too (git does not see an untracked FIFO at all).
         for folder in checkpoint.load_empty_folders(repo, target):
@@ -64,7 +66,11 @@ def overwritten_ignored(
     saved += [p for p in _hidden_by_new_rules(repo, changes, target) if p not in found]
     limit, _ = capture_settings(repo.root)
     if limit is not None and saved:
-        big = set(scantree.too_large(repo, saved, limit))  # the restore leaves those alone
+        # The budget is for new files: one where the target holds a file or link of its own
+        # (a protected `.env` link the operation wrote a large file over) is not new, and the
+        # restore puts the target's back. Other large ones the restore leaves alone.
+        asked = [p for p in saved if p not in held_there]
+        big = set(scantree.too_large(repo, asked, limit)) if asked else set()
         saved = [p for p in saved if p not in big]
     return saved
 
