@@ -146,15 +146,21 @@ def test_the_same_file_in_other_hunks_is_merged(repo: GitRepo, mode: str) -> Non
     assert repo.read("shared.txt") == with_line(with_line(TEXT, 2, b"op"), 8, b"user")
 
 
-def test_later_commits_stay_when_the_operation_committed(repo: GitRepo) -> None:
+@pytest.mark.parametrize("head", ["branch", "alias"])
+def test_later_commits_stay_when_the_operation_committed(repo: GitRepo, head: str) -> None:
     """Commits mode, the user committed on top of the operation's commits: the branch stays,
-    the operation's change is taken back in the files and the index, and the message says so."""
+    the operation's change is taken back in the files and the index, and the message says so.
+    `alias`: HEAD on a symbolic ref among the branches that leads to the branch."""
     shared(repo)
+    if head == "alias":
+        repo.git("symbolic-ref", "refs/heads/alias", "refs/heads/main")
+        repo.git("symbolic-ref", "HEAD", "refs/heads/alias")
     op = repo.atomic_json("run", "--", "sh", "-c", "echo op > op.txt")
     commit(repo, "user.txt", b"u\n", "the user's commit")
     tip = repo.head()
     res = repo.atomic("rollback", "--op", op["op_id"], check=0)
     assert "branch main has moved since" in res.stderr
+    assert "the change is made in the files and the index instead" in res.stderr, res.stderr
     assert repo.head() == tip and not repo.exists("op.txt")
     assert repo.git("status", "--porcelain") == "D  op.txt\n"
 

@@ -283,6 +283,8 @@ def report_done(
     for problem in done.problems:
         output.say(f"git-atomic: warning: {problem}")
     here = ctx.repo.head_names()[0] if move.kept else None
+    if here is not None:  # HEAD on a symbolic ref among the branches: the branch it leads to
+        here = ctx.repo.branch_of(here, ctx.repo.refs("refs/heads/"))
     for name in move.kept:
         if name == "refs/stash":
             output.say(
