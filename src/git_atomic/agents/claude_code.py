@@ -34,7 +34,17 @@ if TYPE_CHECKING:
     from git_atomic.agents.judge import Verdict
     from git_atomic.engine.git import Repo
 
-__all__ = ["LAYOUT", "Dialect", "HookResult", "handle", "install", "uninstall"]
+__all__ = [
+    "LAYOUT",
+    "Dialect",
+    "HookResult",
+    "changes_files",
+    "describe",
+    "handle",
+    "install",
+    "tool_call",
+    "uninstall",
+]
 
 
 @dataclass(frozen=True)
@@ -93,8 +103,8 @@ def _handle(
             if _text(payload.get("agent_id")):
                 batch = _dicts(payload.get("tool_calls")) or _dicts(payload.get("tool_results"))
                 for item in batch:
-                    if _changes_files(item, dialect):
-                        turn.after(repo, _call(session, item, dialect))
+                    if changes_files(item, dialect):
+                        turn.after(repo, tool_call(session, item, dialect))
             else:
                 turn.after_all(repo, session)
             return QUIET
@@ -117,9 +127,9 @@ def _handle(
 def _tool_event(
     event: str, repo: Repo, session: str, payload: Mapping[str, Any], dialect: Dialect
 ) -> HookResult:
-    if not _changes_files(payload, dialect):
+    if not changes_files(payload, dialect):
         return QUIET
-    call = _call(session, payload, dialect)
+    call = tool_call(session, payload, dialect)
     if event == "PreToolUse":
         note = turn.before(repo, dialect.platform, call)
     else:
@@ -184,7 +194,7 @@ def _warn(message: str, event: str, dialect: Dialect) -> HookResult:
 # --- payload helpers: every field may be missing or of the wrong type -------------------------
 
 
-def _call(session: str, payload: Mapping[str, Any], dialect: Dialect) -> turn.Call:
+def tool_call(session: str, payload: Mapping[str, Any], dialect: Dialect) -> turn.Call:
     fields = payload.get("tool_input")
     tool_input: Mapping[str, Any] = fields if isinstance(fields, Mapping) else {}
     tool = _text(payload.get("tool_name"))
@@ -225,7 +235,8 @@ def describe(tool: str, tool_input: Mapping[str, Any]) -> str:
     return f"{tool}: {what}" if what else tool
 
 
-def _changes_files(payload: Mapping[str, Any], dialect: Dialect) -> bool:
+def changes_files(payload: Mapping[str, Any], dialect: Dialect) -> bool:
+    """Whether the event's tool may change files (one that names no tool may)."""
     tool = payload.get("tool_name")
     return not isinstance(tool, str) or re.fullmatch(dialect.file_tools, tool) is not None
 

@@ -135,6 +135,43 @@ def after(repo: git.Repo, call: Call) -> str:
         return f"the checkpoint after this {call.label} call is deferred: {exc}"
 
 
+def give_up(repo: git.Repo, call: Call) -> str:
+    """The window `call` opened is given up, unrecorded, while nothing else is in it: no other
+    call joined it and the turn has no step yet. For a window opened before the platform's
+    first tool event (Cursor's, at the prompt): that event shows each tool call is announced,
+    so nothing the agent did came before it, and what the user did meanwhile is not the turn's.
+    Once anything else is in the window, `call` only ends, as `after` ends it."""
+    slot = Slot(repo.state_dir, call.session, repo.worktree_id)
+    with slot.held():
+        seen = slot.read()
+    if seen is None or call.call_id not in seen.in_flight:
+        return ""  # (no lock taken: every later tool call of the turn comes here)
+    try:
+        with _holding(repo, "hook: a window given up"), slot.held():
+            record = slot.read()
+            if record is None or call.call_id not in record.in_flight:
+                return ""
+            alone = record.in_flight == (call.call_id,) and not record.steps
+            if alone and record.window_before != turnsteps.FILES_NOTED:
+                if record.window_before:
+                    turnsteps.forget_refs(repo, record, only=(record.window_before,))
+                gone = (turnsteps.WINDOW_STATE, turnsteps.CLAIMS)
+                extra = {k: v for k, v in record.extra.items() if k not in gone}
+                record = records.replace(
+                    record,
+                    window_before=None,
+                    in_flight=(),
+                    labels=_less(record.labels, call.label),
+                    unprotected=_less(record.unprotected, call.label),
+                    extra=extra,
+                )
+                slot.write(record)
+                return ""
+    except AtomicError as exc:
+        return f"the window opened at the prompt stays open: {exc}"
+    return after(repo, call)
+
+
 def after_all(repo: git.Repo, session: str) -> None:
     """Every call of the session's turn is over (its batch resolved): none is in flight any
     more, whether or not its own after-event came (a call denied before it ran sends none)."""

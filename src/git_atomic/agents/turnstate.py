@@ -197,3 +197,17 @@ def blocks_in_a_row(state_dir: Path, session: str, *, add: bool) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(str(count), encoding="utf-8")
     return count
+
+
+def remember(state_dir: Path, session: str, fact: str) -> None:
+    """Note that `fact` held once in this session, for its later turns (`remembers`)."""
+    path = session_dir(state_dir, session) / fact
+    if path.exists():
+        return
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+
+def remembers(state_dir: Path, session: str, fact: str) -> bool:
+    return (session_dir(state_dir, session) / fact).exists()
