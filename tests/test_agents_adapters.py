@@ -43,10 +43,11 @@ class Platform:
     prompt: Callable[[Path], tuple[str, Payload]]
     stop: Callable[[Path, bool], tuple[str, Payload]]
     end: Callable[[Path], tuple[str, Payload]]  # a turn ending without its end event
-    tool: Callable[[Path, str, Payload, int, bool], tuple[str, Payload]] | None
+    tool: Callable[[Path, str, Payload, int, bool], tuple[str, Payload]]
     edit_tool: str
     sent_back: Callable[[Payload], str]  # the instruction it gives the model, '' if none
     knows_a_retry: bool = True
+    follows_up_as_a_prompt: bool = False  # its follow-up comes as the next user message
 
 
 def claude_like(name: str, edit_tool: str) -> Platform:
@@ -112,15 +113,34 @@ def gemini() -> Platform:
     )
 
 
+def cursor_base(event: str, cwd: Path) -> Payload:
+    """The fields every Cursor hook receives (cursor.com/docs/agent/hooks, "Common schema")."""
+    return {
+        "conversation_id": SESSION,
+        "generation_id": "26b45fb6-bdea-439c-b2dc-5e97ee00ecea",
+        "model": "claude-opus-4-7-thinking-max",
+        "hook_event_name": event,
+        "cursor_version": "2.0.77",
+        "workspace_roots": [str(cwd)],
+        "user_email": None,
+        "transcript_path": None,
+    }
+
+
+def cursor_tool(cwd: Path, tool: str, args: Payload, n: int, post: bool) -> tuple[str, Payload]:
+    """`preToolUse` / `postToolUse`, as the page shows them: one `tool_use_id` for both."""
+    event = "postToolUse" if post else "preToolUse"
+    payload = {**cursor_base(event, cwd), "tool_name": tool, "tool_input": args}
+    payload |= {"tool_use_id": f"tool_{n:04d}", "cwd": str(cwd)}
+    if post:
+        payload |= {"tool_output": json.dumps({"exitCode": 0}), "duration": 12}
+    else:
+        payload["agent_message"] = "Editing..."
+    return event, payload
+
+
 def cursor() -> Platform:
-    def base(event: str, cwd: Path) -> Payload:
-        return {
-            "conversation_id": SESSION,
-            "generation_id": "26b45fb6-bdea-439c-b2dc-5e97ee00ecea",
-            "hook_event_name": event,
-            "workspace_roots": [str(cwd)],
-            "cursor_version": "2.0.77",
-        }
+    base = cursor_base
 
     return Platform(
         "cursor",
@@ -133,9 +153,10 @@ def cursor() -> Platform:
             {**base("stop", cwd), "status": "completed", "loop_count": 1 if again else 0},
         ),
         end=lambda cwd: ("stop", {**base("stop", cwd), "status": "aborted", "loop_count": 0}),
-        tool=None,  # no event before a file edit: the turn's window is prompt to stop
-        edit_tool="",
+        tool=cursor_tool,
+        edit_tool="Write",
         sent_back=lambda out: str(out.get("followup_message", "")),
+        follows_up_as_a_prompt=True,
     )
 
 
@@ -208,7 +229,7 @@ class Agent:
         return self.send(*self.platform.prompt(self.repo.path))
 
     def follow_up(self) -> None:
-        if self.platform.tool is None:
+        if self.platform.follows_up_as_a_prompt:
             self.prompt()
 
     def stop(self, *, again: bool = False) -> str:
@@ -219,10 +240,6 @@ class Agent:
     def calls(self, *writes: tuple[str, bytes]) -> None:
         """Tool calls made at once (parallel): all `before`s, the writes, all `after`s."""
         tool = self.platform.tool
-        if tool is None:
-            for path, data in writes:
-                self.repo.write(path, data)
-            return
         pairs = []
         for path, _ in writes:
             self.n += 1
@@ -241,10 +258,9 @@ class Agent:
             list(pool.map(lambda p: self.send(*p[1]), pairs))
 
     def shell(self, command: str) -> None:
-        if self.platform.tool is None:
-            return
         self.n += 1
-        name = {"gemini": "run_shell_command", "copilot": "bash"}.get(self.platform.name, "Bash")
+        names = {"gemini": "run_shell_command", "copilot": "bash", "cursor": "Shell"}
+        name = names.get(self.platform.name, "Bash")
         for post in (False, True):
             self.send(*self.platform.tool(self.repo.path, name, {"command": command}, self.n, post))
 
@@ -361,7 +377,6 @@ def test_gemini_closes_a_denied_calls_window_before_the_model_is_asked_again(
     its window stayed open to the turn's end, and what the user wrote meanwhile was taken back
     with the turn). BeforeModel comes once every call of the step is over: it closes it."""
     platform, agent = _gemini_turn(repo)
-    assert platform.tool is not None
     agent.send(*platform.tool(repo.path, "run_shell_command", {"command": "rm -rf /"}, 1, False))
     agent.send("BeforeModel", {**platform.prompt(repo.path)[1], "hook_event_name": "BeforeModel"})
     repo.write("notes.txt", b"the user's, between the agent's calls\n")
@@ -376,10 +391,142 @@ def test_gemini_checkpoints_an_mcp_tool_named_as_gemini_names_it(repo: GitRepo) 
     (docs/hooks/reference.md, "Matchers and tool names"): a change such a tool makes is the
     turn's, judged and taken back with it."""
     platform, agent = _gemini_turn(repo)
-    assert platform.tool is not None
     args = {"path": "app.py", "text": "ANSWER = BUG"}
     agent.send(*platform.tool(repo.path, "mcp_files_put", args, 1, False))
     repo.write("app.py", b"ANSWER = BUG\n")
     agent.send(*platform.tool(repo.path, "mcp_files_put", args, 1, True))
     assert "rolled back" in agent.stop()
     assert repo.read("app.py") == b"ANSWER = 41\n"
+
+
+# --- Cursor: one window per tool call (cursor.com/docs/agent/hooks: `preToolUse` "fires for
+# all tool types" before the call, `postToolUse` after it, `postToolUseFailure` when it
+# "fails, times out, or is denied"; the same `tool_use_id` in each) ---------------------------
+
+OLD_CURSOR_HOOKS = {  # what `hooks install cursor` wrote before it knew the tool events
+    "version": 1,
+    "hooks": {
+        "beforeSubmitPrompt": [
+            {
+                "type": "command",
+                "command": "git-atomic hook cursor beforeSubmitPrompt",
+                "timeout": 60,
+            }
+        ],
+        "stop": [{"type": "command", "command": "git-atomic hook cursor stop", "timeout": 1800}],
+    },
+}
+
+
+def _cursor(repo: GitRepo, *, install: bool = True) -> Agent:
+    if install:
+        repo.atomic("hooks", "install", "cursor", check=0)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "cursor hooks")
+    return Agent(repo, PLATFORMS["cursor"])
+
+
+def _call(agent: Agent, tool: str, args: Payload, *, ended: str = "postToolUse") -> Payload:
+    """A call's `preToolUse` sent; its end, as `ended` (`postToolUseFailure` or
+    `postToolUse`), is the payload returned."""
+    agent.n += 1
+    agent.send(*cursor_tool(agent.repo.path, tool, args, agent.n, False))
+    return cursor_tool(agent.repo.path, tool, args, agent.n, True)[1] | {"hook_event_name": ended}
+
+
+def test_cursor_keeps_the_users_edits_made_between_the_agents_tool_calls(repo: GitRepo) -> None:
+    """Before the first call, between two calls: the user's edits are not the turn's, and a
+    failing turn takes back the agent's changes only."""
+    agent = _cursor(repo)
+    assert agent.prompt() == [{}]
+    repo.write("notes.txt", b"the user's, before the agent's first call\n")
+    agent.calls(("app.py", b"ANSWER = BUG\n"))
+    repo.write("lib.py", b"VALUE = 'the user, between two calls'\n")
+    agent.calls(("extra.txt", b"the agent's\n"))
+    reason = agent.stop()
+    assert "gate 'check' failed" in reason and "rolled back" in reason
+    assert repo.read("app.py") == b"ANSWER = 41\n" and not repo.exists("extra.txt")
+    assert repo.read("notes.txt") == b"the user's, before the agent's first call\n"
+    assert repo.read("lib.py") == b"VALUE = 'the user, between two calls'\n"
+
+
+def test_cursor_with_an_old_hooks_file_judges_the_turn_from_prompt_to_stop(repo: GitRepo) -> None:
+    """A `.cursor/hooks.json` of the last version (prompt and stop only) still protects the
+    turn as a whole; installing again adds the tool events, and the user's edits between the
+    calls stay."""
+    (repo.path / ".cursor").mkdir()
+    (repo.path / ".cursor" / "hooks.json").write_text(json.dumps(OLD_CURSOR_HOOKS))
+    agent = _cursor(repo, install=False)
+    agent.prompt()
+    agent.calls(("app.py", b"ANSWER = BUG\n"))  # its tool events have no hook: not sent
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+
+    out = repo.atomic("hooks", "install", "cursor", check=0).stdout
+    assert "added preToolUse hook" in out and "added postToolUseFailure hook" in out, out
+    agent = _cursor(repo, install=False)
+    agent.prompt()
+    agent.calls(("app.py", b"ANSWER = BUG\n"))
+    repo.write("notes.txt", b"the user's\n")
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n" and repo.read("notes.txt") == b"the user's\n"
+
+
+def test_cursor_an_end_without_its_start_and_a_denied_call(repo: GitRepo) -> None:
+    """A `postToolUse` whose `preToolUse` never came changes nothing (none opens a turn); a
+    call denied or failed (`postToolUseFailure`) closes its window: what the user writes next is
+    not the turn's."""
+    agent = _cursor(repo)
+    stray = cursor_tool(repo.path, "Write", {"file_path": "app.py"}, 900, True)
+    assert agent.send(*stray) == [{}]
+    assert repo.atomic_json("status")["open"] is None
+    agent.prompt()
+    assert agent.send(*stray) == [{}]
+    denied = _call(agent, "Shell", {"command": "rm -rf build"}, ended="postToolUseFailure")
+    denied |= {"error_message": "denied", "failure_type": "permission_denied", "duration": 3}
+    denied |= {"is_interrupt": False}
+    denied.pop("tool_output")
+    assert agent.send("postToolUseFailure", denied) == [{}]
+    repo.write("notes.txt", b"the user's, after the denial\n")
+    agent.calls(("app.py", b"ANSWER = BUG\n"))
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+    assert repo.read("notes.txt") == b"the user's, after the denial\n"
+
+
+def test_cursor_a_shell_call_is_the_turns_a_read_is_not(repo: GitRepo) -> None:
+    """A `Shell` call may change any file: its window claims what changed while it ran. A
+    `Read` call changes nothing: it opens no window, and what the user writes meanwhile stays."""
+    agent = _cursor(repo)
+    agent.prompt()
+    shell = {"command": "sed -i s/41/BUG/ app.py", "working_directory": str(repo.path)}
+    post = _call(agent, "Shell", shell)
+    repo.write("app.py", b"ANSWER = BUG\n")  # what the command did
+    agent.send("postToolUse", post)
+    post = _call(agent, "Read", {"target_file": "lib.py"})
+    repo.write("notes.txt", b"the user's, while the agent reads\n")
+    agent.send("postToolUse", post)
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+    assert repo.read("notes.txt") == b"the user's, while the agent reads\n"
+
+
+def test_cursor_a_turn_without_tool_events(repo: GitRepo) -> None:
+    """Until Cursor has sent a tool event in the conversation, a turn is one window from the
+    prompt to `stop` (a Cursor that sends none of them is still protected); once it has, a
+    turn that calls no tool changes nothing of its own: what the user changes meanwhile is not
+    judged."""
+    agent = _cursor(repo)
+    agent.prompt()
+    repo.write("app.py", b"ANSWER = BUG\n")  # a Cursor that announces no tool call
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+
+    agent.prompt()
+    agent.shell("ls")
+    assert agent.stop() == ""
+    agent.prompt()
+    repo.write("app.py", b"ANSWER = 41  # BUG the user is working on\n")
+    assert agent.stop() == ""
+    assert repo.read("app.py") == b"ANSWER = 41  # BUG the user is working on\n"
+    assert repo.atomic_json("log")["operations"][0]["status"] != "rolled-back"

@@ -1290,7 +1290,7 @@ def _hostile_payloads(repo: GitRepo) -> dict[str, str]:
     [
         ("claude-code", ("PreToolUse", "Stop")),
         ("gemini", ("BeforeTool", "AfterAgent")),
-        ("cursor", ("beforeSubmitPrompt", "stop")),
+        ("cursor", ("beforeSubmitPrompt", "preToolUse", "postToolUse", "stop")),
     ],
 )
 def test_hostile_payloads_and_a_vanished_folder_never_break_the_agent(

@@ -1,20 +1,33 @@
 """Cursor: hooks in `.cursor/hooks.json`, mapped onto the turn engine.
 
-Cursor gives no event *before* a file edit (only `afterFileEdit`), so the turn's one window
-opens when the prompt is submitted and closes at `stop`: what happens during the turn,
-including the user's own edits meanwhile, is the turn's. A turn that changed nothing is still
-not judged.
+Cursor announces every tool call (`preToolUse`, for all tools) and its end (`postToolUse`;
+`postToolUseFailure` when it failed, timed out or was denied), with one `tool_use_id` in both:
+around each call that may change files the turn takes its checkpoints, as on Claude Code, so
+what the user changes between the agent's calls is not the turn's. Its docs do not name the
+fields of a file tool's input, so every window claims all that changed while it was open.
 
 | event | what the engine does |
 | --- | --- |
-| beforeSubmitPrompt | a turn left open is closed; the new turn opens (one checkpoint) |
+| beforeSubmitPrompt | a turn left open is closed; until Cursor has sent a tool event in the |
+| | conversation, the new turn opens one window at the prompt (one checkpoint) |
+| preToolUse | a window opened at the prompt is given up; before a tool that may change |
+| | files (all but `Read` and `Grep`): the turn opens, a window opens |
+| postToolUse, postToolUseFailure | after it (or its failure or denial): its window closes |
 | stop, `status: completed` | judged; a failure goes back as `followup_message` (Cursor |
 | | submits it as the next user message) |
 | stop, `aborted` or `error` | closed, not judged |
 
-Cursor reads JSON from every hook, so quiet answers are `{}`. What the model cannot be told
-(Cursor has no field for it outside `stop`) goes to stderr, which Cursor shows in its Hooks
-output panel. The page the shapes come from is in docs/agents.md.
+The window at the prompt is how a `.cursor/hooks.json` written before the tool events were
+installed (prompt and stop only), or a Cursor that sends no `preToolUse`, still protects the
+turn: from the prompt to `stop`, the user's edits meanwhile included. Cursor's first tool event
+in a turn shows that it announces every call: nothing the agent did came before, and the window
+is given up. Once the conversation has sent one and our `preToolUse` hook is in the project's
+hooks file, later prompts open none: a turn that calls no tool changes nothing of its own.
+
+Cursor reads JSON from every hook, so quiet answers are `{}` (no `permission`: the call goes
+through Cursor's own rules). What the model cannot be told goes to stderr, which Cursor shows in
+its Hooks output panel; `postToolUse` has a field the model reads (`additional_context`). The
+page the shapes come from is in docs/agents.md.
 """
 
 from __future__ import annotations
@@ -24,19 +37,36 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from git_atomic.agents import tell, turn
+from git_atomic.agents import hookfiles, tell, turn
+from git_atomic.agents.claude_code import Dialect, changes_files, tool_call
 from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import HookResult
+from git_atomic.agents.turnstate import remember, remembers
 from git_atomic.core.errors import AtomicError
 
+TOOL_TIMEOUT: Final = 60
 LAYOUT: Final = Layout(
     platform="cursor",
     path=".cursor/hooks.json",
-    events=(Event("beforeSubmitPrompt", 60), Event("stop", 1800)),
+    events=(
+        Event("beforeSubmitPrompt", TOOL_TIMEOUT),
+        # No matcher: every tool, filtered here (a matcher names the tools it takes, and
+        # Cursor's docs list no more than a few of its tools' names).
+        Event("preToolUse", TOOL_TIMEOUT),
+        Event("postToolUse", TOOL_TIMEOUT),
+        Event("postToolUseFailure", TOOL_TIMEOUT),
+        Event("stop", 1800),  # long enough for the gates
+    ),
     grouped=False,
     top={"version": 1},
     restart="Cursor reloads it by itself",
 )
+# The tools Cursor's docs name that only look; any other may change files (a `Shell`, `Write`,
+# `Delete`, an MCP tool, a `Task`'s subagent, a tool not named there).
+DIALECT: Final = Dialect("cursor", r"(?!(?:Read|Grep)$).*", None, frozenset())
+# The window a turn opens at its prompt (the id an open turn of the last version has too).
+PROMPT: Final = ("turn", "Cursor turn")
+TOOL_EVENTS: Final = "cursor-tool-events"  # this conversation has sent us a `preToolUse`
 EMPTY: Final = HookResult(0, "{}\n", "")
 
 
@@ -64,12 +94,34 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
     if repo is None or project is None:
         return EMPTY
     session = _text(payload.get("conversation_id")) or "unknown"
+    prompt = turn.Call(session, *PROMPT)
     try:
         if event == "beforeSubmitPrompt":
             closed = turn.close(repo, session, "it ended without stop")
-            note = turn.before(repo, LAYOUT.platform, turn.Call(session, "turn", "Cursor turn"))
+            announced = remembers(repo.state_dir, session, TOOL_EVENTS)
+            if announced and "preToolUse" in hookfiles.installed(LAYOUT, project):
+                note = ""
+            else:
+                note = turn.before(repo, LAYOUT.platform, prompt)
             said = [tell.opening(repo.state_dir, session, closed, project), note]
             return _stderr(EMPTY, "\n".join(s for s in said if s))
+        if event == "preToolUse":
+            remember(repo.state_dir, session, TOOL_EVENTS)
+            given_up = turn.give_up(repo, prompt)
+            note = (
+                turn.before(repo, LAYOUT.platform, _call(session, payload))
+                if _ours(payload)
+                else ""
+            )
+            return _stderr(EMPTY, "\n".join(f"git-atomic: {s}" for s in (given_up, note) if s))
+        if event in ("postToolUse", "postToolUseFailure"):
+            note = turn.after(repo, _call(session, payload)) if _ours(payload) else ""
+            if not note:
+                return EMPTY
+            text = f"git-atomic: {note}"
+            if event == "postToolUseFailure":  # it reads no output
+                return _stderr(EMPTY, text)
+            return tell.reply({"additional_context": text}, stderr=text + "\n")
         if event == "stop":
             if payload.get("status") not in (None, "completed"):
                 closed = turn.close(repo, session, f"it ended as {payload.get('status')}")
@@ -83,6 +135,14 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
     except AtomicError as exc:
         return _stderr(EMPTY, f"git-atomic: {exc}")
     return EMPTY
+
+
+def _ours(payload: Mapping[str, Any]) -> bool:
+    return changes_files(payload, DIALECT)
+
+
+def _call(session: str, payload: Mapping[str, Any]) -> turn.Call:
+    return tool_call(session, payload, DIALECT)
 
 
 def _stderr(result: HookResult, text: str) -> HookResult:
