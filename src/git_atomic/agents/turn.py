@@ -6,7 +6,9 @@
   calls — is not the turn's. Calls in flight at once (parallel tool calls, subagents) share
   one window: it opens with the first and closes with the last. A window of file tools that
   name their files (Claude Code's Write, Edit...) claims only those: its step ends at its start
-  with those files as they are at its end. Any other call claims all a window saw.
+  with those files as they are at its end. Any other call claims all a window saw. A window
+  opened before the platform had shown that it announces each tool call (Cursor's, at the
+  prompt) is given up at its first tool event while nothing else is in it (`give_up`).
 - Every call waits for the worktree's lock (bounded: `lock_wait()`), never refused by the
   session's own other calls. A call that still cannot be checkpointed does not drop the turn:
   its window stays open until the next checkpoint, or it is named as unprotected.
