@@ -70,6 +70,9 @@ class Disk:
             early_rules = None
         self.extras = early_rules  # started in `start` otherwise, after the scan and the walk
         self.adding: process.Background | None = None
+        # Folders or files named `.git` in another letter case that `add -A` refused (a scan
+        # finds its own: scan.Scan.unholdable).
+        self.left_out: frozenset[bytes] = frozenset()
         # git's listing of folders (folders.py), against the scan's own index, where the walk
         # could not be made.
         self.folders: process.Background | None = early_folders
@@ -202,7 +205,7 @@ class Disk:
             specials: Mapping[bytes, int] = {}
         else:
             assert self.adding is not None
-            specials = _scanned(repo, self.adding, self.index_copy)
+            specials, self.left_out = _scanned(repo, self.adding, self.index_copy)
             index, scan_gone = self.index_copy, frozenset()
             tree = staged.write_tree(repo, {"GIT_INDEX_FILE": str(index)})
         # What the reading added to the index's own entries: the untracked files (and the
@@ -281,6 +284,11 @@ class Disk:
         return ignores.known(self.repo, rule_files, limit=limit) if rule_files is not None else []
 
     @property
+    def unholdable(self) -> frozenset[bytes]:
+        """The names that are `.git` in another letter case, left out of the reading."""
+        return self.scanning.unholdable if self.scanning is not None else self.left_out
+
+    @property
     def scanned(self) -> bool:
         """Whether a scan read the files (not `add -A`): its tree is the disk, flags or not."""
         return self.scanning is not None
@@ -315,7 +323,9 @@ def _is_attributes(path: bytes) -> bool:
     return path == b".gitattributes" or path.endswith(b"/.gitattributes")
 
 
-def _scanned(repo: Repo, adding: process.Background, index: Path) -> dict[bytes, int]:
+def _scanned(
+    repo: Repo, adding: process.Background, index: Path
+) -> tuple[dict[bytes, int], frozenset[bytes]]:
     """`add -A` refuses, exit 1, when every path it matched is a skip-worktree entry (a sparse
     checkout, or a tree whose only files are marked so): it had nothing else to add, and those
     entries are captured from disk separately, so that refusal is a finished scan.
@@ -328,14 +338,18 @@ def _scanned(repo: Repo, adding: process.Background, index: Path) -> dict[bytes,
     And it refuses, adding nothing, for an untracked repository inside the worktree that has no
     commit yet (`git init sub`): git can hold a nested repository only as the commit it has
     checked out. Nested repositories are not captured (a rollback leaves them alone): such
-    folders are left out of the reading, and it runs again."""
+    folders are left out of the reading, and it runs again.
+
+    And it dies at a name that is `.git` in another letter case (`sub/.GIT/config`), which git
+    refuses to track whatever its settings (scan.dot_git_variant): such a folder or file is left
+    out as a scan leaves it out, and returned with the special paths."""
     res = adding.wait(check=False)
     if res.returncode == 0 or b"outside of your sparse-checkout definition" in res.stderr:
-        return {}
+        return {}, frozenset()
     special = {}
     if b"can only add regular files" in res.stderr:
         special = heldanyway.special_entries(repo, index)
-    unborn = _unborn_repositories(res.stderr)
+    unborn = _unborn_repositories(res.stderr) | _dot_git_variants(res.stderr)
     raw = _unconvertible(res.stderr)
     if not special and not unborn and not raw:
         adding.wait()  # raises, with git's message
@@ -349,15 +363,15 @@ def _scanned(repo: Repo, adding: process.Background, index: Path) -> dict[bytes,
         again = repo.run(*add_all, env=env, check=False)
         if again.returncode == 0 or b"outside of your sparse-checkout" in again.stderr:
             _add_as_on_disk(repo, env, raw)
-            return special
-        more = _unborn_repositories(again.stderr) - unborn
+            return special, frozenset(p for p in unborn if scan.dot_git_variant(p))
+        more = (_unborn_repositories(again.stderr) | _dot_git_variants(again.stderr)) - unborn
         more_raw = _unconvertible(again.stderr) - raw
         if not more and not more_raw:
             break
         unborn |= more
         raw |= more_raw
     repo.run(*add_all, env=env)  # raises
-    return special
+    return special, frozenset()
 
 
 # git's words (LC_ALL=C) for a file its `working-tree-encoding` cannot convert: it refuses to
@@ -390,6 +404,24 @@ def _add_as_on_disk(repo: Repo, env: Mapping[str, str], paths: set[bytes]) -> No
     ]
     if entries:
         repo.run("update-index", "-z", "--index-info", input=b"".join(entries), env=env)
+
+
+# git's words for a path it refuses to track: the same path twice, so a name holding a quote or
+# a newline is still read whole.
+_INVALID_PATH: Final = re.compile(rb"error: invalid path '(.+?)'\nerror: unable to add '\1'", re.S)
+
+
+def _dot_git_variants(stderr: bytes) -> set[bytes]:
+    """The outermost component that is `.git` in another letter case, of each path `add -A`
+    refused (`sub/.GIT/config` -> `sub/.GIT`): the whole folder is left out in one round."""
+    found = set()
+    for m in _INVALID_PATH.finditer(stderr):
+        parts = m.group(1).split(b"/")
+        for at, part in enumerate(parts):
+            if part.lower() == b".git" and part != b".git":
+                found.add(b"/".join(parts[: at + 1]))
+                break
+    return found
 
 
 def _unborn_repositories(stderr: bytes) -> set[bytes]:

@@ -97,8 +97,7 @@ def capture(
         git_side = _read_git_side(repo, disk, allow_unmerged=allow_unmerged)
         held = _read_files(repo, disk, git_side.side, limit, also_capture, known_files)
         if not allow_unmerged:  # a state an operation starts from or ends in
-            listed = disk.scanning.unholdable if disk.scanning is not None else frozenset()
-            _refuse_dot_git_variants([*held.files.added, *listed])
+            _refuse_dot_git_variants([*held.files.added, *sorted(disk.unholdable)])
         parts = _parts(repo, git_side, held, effect_base=effect_base)
         commit_tree = None
         if for_commit:
