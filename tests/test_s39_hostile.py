@@ -3,7 +3,15 @@ its fix. Judged from the disk (lstat, bytes, readlink), never only from git."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from git_atomic.engine import scan
 from testing import oracle
@@ -38,3 +46,78 @@ def test_a_dot_git_in_another_case_beside_a_nested_repository(repo: GitRepo) -> 
     assert {p: v for p, v in after.items() if not scan.dot_git_variant(p)} == before
     assert repo.read("h/.GIT/x/y") == b"a\n" and repo.read(".Git") == b"b\n"
     assert "interrupted" not in repo.atomic("status", check=0).stdout
+
+
+# --- what the operation made unreadable ---------------------------------------------------
+class Unprivileged:
+    """A repository used as a user who is not root (root reads through any mode): as this
+    user where it is not root, else as `nobody` through `setpriv`, the folder theirs."""
+
+    def __init__(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="s39-unreadable-"))
+        self.base.chmod(0o755)
+        self.repo = GitRepo.create(self.base / "repo", self.base / "home")
+        self.repo.env["GIT_ATOMIC_HELPER"] = "0"  # no warm helper started as someone else
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:
+            if shutil.which("setpriv") is None:
+                pytest.skip("running as root without setpriv to run as another user")
+            subprocess.run(["chown", "-R", "65534:65534", str(self.base)], check=True)
+            self.prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+    def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*self.prefix, *argv],
+            cwd=self.repo.path,
+            env=self.repo.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def atomic(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.run(sys.executable, "-m", "git_atomic", *args)
+
+    def close(self) -> None:
+        subprocess.run(["chmod", "-R", "u+rwX", str(self.base)], check=False)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture
+def unprivileged() -> Iterator[Unprivileged]:
+    made = Unprivileged()
+    yield made
+    made.close()
+
+
+@pytest.mark.parametrize(
+    "made_unreadable",
+    ["chmod 000 a/b/g", "chmod 000 a/b"],
+    ids=["a file", "a folder"],
+)
+def test_what_the_operation_made_unreadable_is_named_and_recover_is_exact(
+    unprivileged: Unprivileged, made_unreadable: str
+) -> None:
+    """An operation that left a file unreadable (chmod 000): the capture died at it (a crash
+    log, the operation left interrupted, `recover` dying the same way). One that left a folder
+    unreadable: git could not look in, took what it knew of the files there as still so, and
+    the rollback said the tree was as before with the operation's edits, its new file and the
+    loss of an untracked file left behind that folder. Now both are named, nothing changed,
+    and once readable again `recover` returns the tree exactly."""
+    u = unprivileged
+    setup = (
+        "mkdir -p a/b/c && echo x > a/b/c/f && echo y > a/b/g && echo t > top && "
+        "git add -A && git commit -qm i && echo u > a/b/c/untracked"
+    )
+    assert u.run("sh", "-c", setup).returncode == 0
+    before = oracle.walk(u.repo.path)
+    change = "echo edit > a/b/g; echo new > a/b/new; rm a/b/c/untracked; echo op > top; "
+    res = u.atomic("run", "--", "sh", "-c", change + made_unreadable + "; exit 1")
+    assert res.returncode == 3, res.stderr
+    assert "cannot be read" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert u.run("chmod", "-R", "u+rwX", "a").returncode == 0
+    res = u.atomic("recover")
+    assert res.returncode == 0, res.stderr
+    assert oracle.walk(u.repo.path) == before

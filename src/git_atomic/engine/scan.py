@@ -24,7 +24,7 @@ from typing import Final
 
 from git_atomic.core import process
 from git_atomic.core.errors import GitError
-from git_atomic.engine import reconcile, scanindex, scanracy, scantree, watcher
+from git_atomic.engine import reconcile, scanindex, scanracy, scantree, unreadable, watcher
 from git_atomic.engine.git import Repo, worktree_key
 
 _STATUS: Final = (
@@ -282,6 +282,7 @@ def _changes(scan: Scan) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
     assert scan.status is not None
     res = scan.status.wait(check=False)
     scan.status = None
+    unreadable.refuse(res.stderr)
     if res.returncode != 0:
         if scan.base_tree is not None:
             # Unreadable (say, a split index whose shared part git expired): seed anew next time.
