@@ -121,3 +121,35 @@ def test_what_the_operation_made_unreadable_is_named_and_recover_is_exact(
     res = u.atomic("recover")
     assert res.returncode == 0, res.stderr
     assert oracle.walk(u.repo.path) == before
+
+
+# --- the worktree's own folder replaced -----------------------------------------------------
+def test_a_worktree_folder_the_operation_replaced_by_a_link_is_never_written_through(
+    tmp_path: Path,
+) -> None:
+    """`--separate-git-dir`: the worktree's folder holds only a `.git` file, and an operation
+    moved it away and put a link to another folder at its name. The rollback wrote the
+    worktree's files there through the link and deleted that folder's own files as ones the
+    operation made. Now refused (exit 3, nothing touched either side); put back, `recover`
+    returns the tree exactly."""
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "precious").write_bytes(b"not yours\n")
+    marker = oracle.walk_exact(outside)
+    repo = GitRepo.create(tmp_path / "wt", tmp_path / "home", git_dir=tmp_path / "gd")
+    repo.write("a/g", b"g\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "a")
+    repo.write("untracked", b"u\n")
+    before = oracle.walk(repo.path)
+    moved = tmp_path / "moved"
+    swap = f"echo op > README; mv '{repo.path}' '{moved}' && ln -s '{outside}' '{repo.path}'"
+    res = repo.atomic("run", "--", "sh", "-c", swap + "; exit 1", check=3)
+    assert "now leads to" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert oracle.walk_exact(outside) == marker
+    assert (moved / "README").read_bytes() == b"op\n"
+    repo.path.unlink()
+    moved.rename(repo.path)
+    repo.atomic("recover", check=0)
+    assert oracle.walk(repo.path) == before
+    assert oracle.walk_exact(outside) == marker

@@ -140,12 +140,26 @@ def check_environment(repo: Repo, cwd: str) -> None:
 
 
 def check_layout(repo: Repo) -> None:
-    """Refuse (exit 3, nothing changed) a git dir inside the worktree under another name than
+    """Refuse (exit 3, nothing changed) a worktree folder that is no longer the one found
+    (gone, or a link to another), a git dir inside the worktree under another name than
     `.git` (`--separate-git-dir=./gd`, `.git` a link to `./.git-real`, a dotfiles repository
     in the home folder it tracks), unless git ignores it: git lists its files as untracked
     files of yours, so a checkpoint would hold git's own files and a rollback take the
     objects and refs an operation made for files the operation created."""
     root = os.path.realpath(repo.root)
+    if root != repo.real_root or not os.path.isdir(root):
+        # A restore writes the files of the worktree's folder by its name: through a link
+        # the operation put there (`mv r r.old && ln -s /elsewhere r`), that is elsewhere.
+        shown = os.fsdecode(repo.root)
+        raise RefusedError(
+            f"this worktree's folder {shown} now leads to {root}, not to {repo.real_root} "
+            "where it was (moved, removed or replaced by a link while the operation ran?): "
+            "nothing was changed"
+            if root != repo.real_root
+            else f"this worktree's folder {shown} is gone (moved or removed while the "
+            "operation ran?): nothing was changed",
+            hint="put it back as it was, then run `git atomic recover`",
+        )
     now = os.path.realpath(repo.git_dir)
     if now != repo.real_git_dir:
         raise RefusedError(

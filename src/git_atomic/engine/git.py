@@ -67,6 +67,9 @@ class Repo(RepoConfig):
         # Where the git dir really was when found: a `.git` link an operation points at
         # another repository must not have our calls write there (discovery.check_layout).
         self.real_git_dir = os.path.realpath(git_dir)
+        # And where the worktree's folder really was: one an operation replaced by a link
+        # (elsewhere) or removed must not have a rollback write or delete there.
+        self.real_root = os.path.realpath(root)
         self._diffs: dict[tuple[str, str, tuple[bytes, ...]], list[RawChange]] = {}
 
     def _key(self) -> tuple[Path, Path, Path]:
