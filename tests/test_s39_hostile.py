@@ -153,3 +153,26 @@ def test_a_worktree_folder_the_operation_replaced_by_a_link_is_never_written_thr
     repo.atomic("recover", check=0)
     assert oracle.walk(repo.path) == before
     assert oracle.walk_exact(outside) == marker
+
+
+def test_the_error_report_is_written_when_the_current_folder_is_gone(tmp_path: Path) -> None:
+    """A command whose folder its operation removed: the report died at `getcwd` and the
+    one line said `(no log written: No such file or directory)`, an empty log left behind."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    code = (
+        "import os, sys\n"
+        "from git_atomic.core import errorlog\n"
+        "os.chdir(sys.argv[1]); os.rmdir(sys.argv[1])\n"
+        "print(errorlog.write(RuntimeError('boom'), argv=['run']))\n"
+    )
+    src = Path(__file__).resolve().parent.parent / "src"
+    env = {**os.environ, "GIT_ATOMIC_LOG_DIR": str(tmp_path), "PYTHONPATH": str(src)}
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(gone)], env=env, capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr
+    log = Path(res.stdout.strip())
+    assert log.is_file(), res.stdout
+    text = log.read_text()
+    assert "cwd: (No such file or directory)" in text and "RuntimeError: boom" in text, text

@@ -32,13 +32,22 @@ def write(exc: BaseException, *, argv: list[str]) -> str:
     return path
 
 
+def _cwd() -> str:
+    """The current folder, or why there is none: the command may have removed it (an
+    operation's `rm -rf` of the folder it was started in), which must not cost the report."""
+    try:
+        return os.getcwd()
+    except OSError as err:
+        return f"({err.strerror})"
+
+
 def _report(exc: BaseException, argv: list[str]) -> str:
     from git_atomic import __version__
 
     lines = [
         "### git-atomic error report",
         f"command: git-atomic {' '.join(argv)}",
-        f"cwd: {os.getcwd()}",
+        f"cwd: {_cwd()}",
         f"git-atomic: {__version__}",
         f"git: {_git_version()}",
         f"python: {sys.version.split()[0]} ({platform.platform()})",
