@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -176,3 +177,49 @@ def test_the_error_report_is_written_when_the_current_folder_is_gone(tmp_path: P
     assert log.is_file(), res.stdout
     text = log.read_text()
     assert "cwd: (No such file or directory)" in text and "RuntimeError: boom" in text, text
+
+
+# --- a FIFO where a folder holding only an empty folder was ---------------------------------
+@pytest.mark.parametrize("how", ["run", "abort"])
+def test_a_fifo_where_a_folder_of_empty_folders_was_is_removed(repo: GitRepo, how: str) -> None:
+    """`emp/ty/` an empty folder (so `emp/` holds no file), and the operation put a FIFO at
+    `emp`: the rollback made `emp/ty/` again only where the FIFO stood at `emp/ty` itself, and
+    here said 'emp is in the way; left as it is'. Now the FIFO is taken away as where a file
+    comes back, and `undo` makes it again."""
+    (repo.path / "emp" / "ty").mkdir(parents=True)
+    (repo.path / "deep" / "x" / "y").mkdir(parents=True)
+    listing = _kinds(repo.path)
+    change = "rm -rf emp deep/x && mkfifo emp deep/x"
+    if how == "run":
+        res = repo.atomic("run", "--", "sh", "-c", change + "; exit 1", check=1)
+    else:
+        repo.atomic("begin", "x", check=0)
+        subprocess.run(["sh", "-c", change], cwd=repo.path, check=True)
+        res = repo.atomic("abort", check=0)
+    assert "in the way" not in res.stderr, res.stderr
+    assert _kinds(repo.path) == listing
+    repo.atomic("undo", check=0)
+    assert stat.S_ISFIFO(os.lstat(repo.path / "emp").st_mode)
+    assert stat.S_ISFIFO(os.lstat(repo.path / "deep" / "x").st_mode)
+
+
+def _kinds(top: Path) -> dict[str, str]:
+    """Every entry under `top` but `.git`, with its kind: folders (empty ones too), files with
+    their bytes, links with their targets, anything else by its file type."""
+    out: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(top):
+        if Path(dirpath) == top:
+            dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in dirnames + filenames:
+            full = Path(dirpath) / name
+            st = os.lstat(full)
+            rel = str(full.relative_to(top))
+            if stat.S_ISDIR(st.st_mode):
+                out[rel] = "dir"
+            elif stat.S_ISLNK(st.st_mode):
+                out[rel] = "link " + os.readlink(full)
+            elif stat.S_ISREG(st.st_mode):
+                out[rel] = f"file {st.st_mode & 0o100:o} " + full.read_bytes().hex()
+            else:
+                out[rel] = f"other {stat.S_IFMT(st.st_mode):o}"
+    return out

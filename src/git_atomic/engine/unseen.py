@@ -48,14 +48,20 @@ def overwritten_ignored(
                 elif kind is not None:
                     found[c.path] = None
                     held_there.add(c.path)
-        # The target's empty folders: a FIFO, a socket or an ignored file where one comes back
-        # is in its way too (git does not see an untracked FIFO at all).
+        # The target's empty folders: a FIFO, a socket or an ignored file where one comes back,
+        # or where a folder on its way does (`sub/` of `sub/empty/`), is in its way too (git
+        # does not see an untracked FIFO at all).
         for folder in checkpoint.load_empty_folders(repo, target):
             if paths and not any(folder == p or folder.startswith(p + b"/") for p in paths):
                 continue
-            kind = tree.kind(folder)
-            if kind is not None and kind != stat.S_IFDIR and folder not in held:
-                found[folder] = None
+            for where in [*folders_on_the_way(folder), folder]:
+                kind = tree.kind(where)
+                if kind is None:
+                    break
+                if kind != stat.S_IFDIR:
+                    if where not in held:
+                        found[where] = None
+                    break
     # The ignored files in a folder that stands where a file comes back (an operation's build
     # output in the folder it put in a file's place): the folder is removed once they are
     # held; a repository of its own in it (`dir/`) is not ours, and keeps the folder.
