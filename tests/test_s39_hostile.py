@@ -65,6 +65,10 @@ class Unprivileged:
                 pytest.skip("running as root without setpriv to run as another user")
             subprocess.run(["chown", "-R", "65534:65534", str(self.base)], check=True)
             self.prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            probe = self.run(sys.executable, "-c", "import git_atomic")
+            if probe.returncode != 0:  # this checkout or the interpreter is not theirs to read
+                self.close()
+                pytest.skip(f"`nobody` cannot run git-atomic here: {probe.stderr.strip()[-200:]}")
 
     def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
