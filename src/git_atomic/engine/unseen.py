@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from git_atomic.core.config import capture_settings
 from git_atomic.engine import checkpoint, ignores, infoexclude, safefs, scantree
@@ -33,35 +33,26 @@ def overwritten_ignored(
         for c in changes:
             if c.status != "A" or c.new_mode == GITLINK:
                 continue
-            for folder in folders_on_the_way(c.path):
-                kind = tree.kind(folder)
-                if kind is None:
-                    break
-                if kind != stat.S_IFDIR:
-                    if folder not in held:
-                        found[folder] = None
-                    break
-            else:
-                kind = tree.kind(c.path)  # beyond a link: not there (never read through it)
-                if kind == stat.S_IFDIR:
-                    in_the_way.append(c.path)
-                elif kind is not None:
-                    found[c.path] = None
-                    held_there.add(c.path)
+            blocker, open_way = _blocker(tree, folders_on_the_way(c.path))
+            if blocker is not None and blocker not in held:
+                found[blocker] = None
+            if not open_way:
+                continue
+            kind = tree.kind(c.path)  # beyond a link: not there (never read through it)
+            if kind == stat.S_IFDIR:
+                in_the_way.append(c.path)
+            elif kind is not None:
+                found[c.path] = None
+                held_there.add(c.path)
         # The target's empty folders: a FIFO, a socket or an ignored file where one comes back,
         # or where a folder on its way does (`sub/` of `sub/empty/`), is in its way too (git
         # does not see an untracked FIFO at all).
         for folder in checkpoint.load_empty_folders(repo, target):
             if paths and not any(folder == p or folder.startswith(p + b"/") for p in paths):
                 continue
-            for where in [*folders_on_the_way(folder), folder]:
-                kind = tree.kind(where)
-                if kind is None:
-                    break
-                if kind != stat.S_IFDIR:
-                    if where not in held:
-                        found[where] = None
-                    break
+            blocker, _ = _blocker(tree, [*folders_on_the_way(folder), folder])
+            if blocker is not None and blocker not in held:
+                found[blocker] = None
     # The ignored files in a folder that stands where a file comes back (an operation's build
     # output in the folder it put in a file's place): the folder is removed once they are
     # held; a repository of its own in it (`dir/`) is not ours, and keeps the folder.
@@ -79,6 +70,18 @@ def overwritten_ignored(
         big = set(scantree.too_large(repo, asked, limit)) if asked else set()
         saved = [p for p in saved if p not in big]
     return saved
+
+
+def _blocker(tree: safefs.Tree, chain: Iterable[bytes]) -> tuple[bytes | None, bool]:
+    """Along `chain` (folders, outermost first): the first that is there but no folder (a link,
+    a file, a FIFO), and whether every one is a folder (False also when one is missing)."""
+    for where in chain:
+        kind = tree.kind(where)
+        if kind is None:
+            return None, False
+        if kind != stat.S_IFDIR:
+            return where, False
+    return None, True
 
 
 def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snapshot) -> list[bytes]:
