@@ -379,11 +379,17 @@ def test_gemini_closes_a_denied_calls_window_before_the_model_is_asked_again(
     platform, agent = _gemini_turn(repo)
     agent.send(*platform.tool(repo.path, "run_shell_command", {"command": "rm -rf /"}, 1, False))
     agent.send("BeforeModel", {**platform.prompt(repo.path)[1], "hook_event_name": "BeforeModel"})
-    repo.write("notes.txt", b"the user's, between the agent's calls\n")
+    _users_note_then_a_failing_call(repo, agent, b"the user's, between the agent's calls\n")
+
+
+def _users_note_then_a_failing_call(repo: GitRepo, agent: Agent, note: bytes) -> None:
+    """The user writes `notes.txt`, then the agent breaks `app.py`: the failing turn takes back
+    the agent's change only."""
+    repo.write("notes.txt", note)
     agent.calls(("app.py", b"ANSWER = BUG\n"))
     assert "rolled back" in agent.stop()
     assert repo.read("app.py") == b"ANSWER = 41\n"
-    assert repo.read("notes.txt") == b"the user's, between the agent's calls\n"
+    assert repo.read("notes.txt") == note
 
 
 def test_gemini_checkpoints_an_mcp_tool_named_as_gemini_names_it(repo: GitRepo) -> None:
@@ -487,11 +493,7 @@ def test_cursor_an_end_without_its_start_and_a_denied_call(repo: GitRepo) -> Non
     denied |= {"is_interrupt": False}
     denied.pop("tool_output")
     assert agent.send("postToolUseFailure", denied) == [{}]
-    repo.write("notes.txt", b"the user's, after the denial\n")
-    agent.calls(("app.py", b"ANSWER = BUG\n"))
-    assert "rolled back" in agent.stop()
-    assert repo.read("app.py") == b"ANSWER = 41\n"
-    assert repo.read("notes.txt") == b"the user's, after the denial\n"
+    _users_note_then_a_failing_call(repo, agent, b"the user's, after the denial\n")
 
 
 def test_cursor_a_shell_call_is_the_turns_a_read_is_not(repo: GitRepo) -> None:
