@@ -268,6 +268,23 @@ def test_status_nothing_open_points_at_undo(repo: GitRepo) -> None:
     )
 
 
+def test_status_of_a_rollback_left_half_done_says_so(repo: GitRepo) -> None:
+    """An `abort` that ended after its rescue, before its restore (killed there, or refused by
+    what it found): the status said the process was "killed or crashed" whatever ended it."""
+    repo.atomic("begin", "half")
+    repo.write("work.txt", b"w\n")
+    env = {**repo.env, "GIT_ATOMIC_FAILPOINT": "abort:after-rescue", "GIT_ATOMIC_HELPER": "0"}
+    res = subprocess.run(
+        [sys.executable, "-m", "git_atomic", "abort"], cwd=repo.path, env=env, check=False
+    )
+    assert res.returncode == -9
+    out = repo.atomic("status", check=0).stdout
+    assert out.startswith("interrupted: half [")
+    assert "ended before finishing a change it had started" in out, out
+    repo.atomic("recover")
+    assert not repo.exists("work.txt")
+
+
 def test_status_after_a_real_crash(repo: GitRepo, tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
     proc = subprocess.Popen(

@@ -99,7 +99,12 @@ def _operation_lines(
     out += _row("phase", _phase(journal, op, now))
     out += _row("since", f"{clock(op.started_at)} ({relative(op.started_at, now)})")
     if interrupted:
-        out += _row("process", f"pid {op.owner_pid} is gone (killed or crashed)")
+        gone = (
+            "ended before finishing a change it had started (killed, crashed, or refused)"
+            if op.pending is not None  # a refused `abort` too: its rollback is recover's now
+            else "is gone (killed or crashed)"
+        )
+        out += _row("process", f"pid {op.owner_pid} {gone}")
         out += _row("next", *_RECOVER_NEXT)
         out += _row("note", "until then new operations in this worktree are refused (exit 3)")
         return out
