@@ -68,7 +68,7 @@ def serve(*, repo: Path | None = None) -> int:
     async def main() -> None:
         lines = _Lines(anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, "utf-8", "replace")))
         async with stdio_server(stdin=lines) as (read, write):  # type: ignore[arg-type]
-            checked, relay = _answering_parse_errors(read, write)
+            checked, relay = _answering_parse_errors(read, write, lines.refused)
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(relay)
                 await server.run(checked, write, server.create_initialization_options())
@@ -79,18 +79,58 @@ def serve(*, repo: Path | None = None) -> int:
 
 
 class _Lines:
-    """stdin's lines, each JSON text with lone surrogates (`"\\ud800"`, valid JSON that
-    Python reads and the SDK's parser refuses, dropping the request unanswered) made U+FFFD."""
+    """stdin's lines for the SDK, less the requests it would not answer (`refused`).
+
+    A line with an `id` is a request (a notification has none), but the SDK reads one whose id
+    MCP forbids (null, a fraction, a boolean) as a notification and drops it, and answers one
+    it cannot read with id null: either way its client waits for ever. Those are answered here
+    (-32600, with their id where it is a string or an integer). Lone surrogates (`"\\ud800"`,
+    valid JSON that Python reads and the SDK's parser refuses, dropping the request unanswered)
+    are made U+FFFD."""
 
     def __init__(self, inner: Any) -> None:
+        import anyio
+
         self.inner = inner
+        self._refuse, self.refused = anyio.create_memory_object_stream[Any](64)
 
     def __aiter__(self) -> Any:
         return self._lines()
 
     async def _lines(self) -> Any:
-        async for line in self.inner:
-            yield _without_lone_surrogates(line)
+        async with self._refuse:
+            async for line in self.inner:
+                refused = _refusal(line)
+                if refused is _NONE:
+                    yield _without_lone_surrogates(line)
+                else:
+                    await self._refuse.send(refused)
+
+
+_NONE: Final = object()
+
+
+def _refusal(line: str) -> object:
+    """The id to answer an invalid request with (None: its id is not one an answer can carry),
+    or `_NONE` when the SDK reads the line itself: a good message, a notification, a response,
+    or a line that is no JSON object (answered as a parse error)."""
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError):
+        return _NONE
+    if not isinstance(data, dict) or "id" not in data or "result" in data or "error" in data:
+        return _NONE
+    ident = data["id"]
+    plain = isinstance(ident, (str, int)) and not isinstance(ident, bool)
+    params = data.get("params")
+    if (
+        plain
+        and data.get("jsonrpc") == "2.0"
+        and isinstance(data.get("method"), str)
+        and (params is None or isinstance(params, dict))
+    ):
+        return _NONE
+    return ident if plain else None
 
 
 def _without_lone_surrogates(line: str) -> str:
@@ -113,26 +153,38 @@ def _replaced(value: Any) -> Any:
     return value
 
 
-def _answering_parse_errors(read: Any, write: Any) -> tuple[Any, Any]:
+def _answering_parse_errors(read: Any, write: Any, refused: Any) -> tuple[Any, Any]:
     """The messages the SDK read, and a relay that answers a line that is no JSON-RPC message
-    with JSON-RPC's parse error (id null) instead of nothing: a client must not wait for ever."""
+    with JSON-RPC's parse error (id null), and a request `_Lines` refused with an invalid
+    request error, instead of nothing: a client must not wait for ever."""
     import anyio
     import mcp_types as types
     from mcp.shared.message import SessionMessage
 
     send, receive = anyio.create_memory_object_stream[Any](0)
 
+    async def answer(ident: Any, error: Any) -> None:
+        await write.send(SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=ident, error=error)))
+
+    async def refuse() -> None:
+        async with refused:
+            async for ident in refused:
+                await answer(ident, types.ErrorData(code=types.INVALID_REQUEST, message=_INVALID))
+
     async def relay() -> None:
-        async with send:
+        async with send, anyio.create_task_group() as refusals:
+            refusals.start_soon(refuse)
             async for item in read:
                 if isinstance(item, Exception):
-                    error = _parse_error(item)
-                    answer = types.JSONRPCError(jsonrpc="2.0", id=None, error=error)
-                    await write.send(SessionMessage(answer))
+                    await answer(None, _parse_error(item))
                 else:
                     await send.send(item)
+            # The refusals end with stdin (`_Lines` closes them): the last is answered too.
 
     return receive, relay
+
+
+_INVALID: Final = "Invalid Request"
 
 
 def _parse_error(exc: Exception) -> Any:
@@ -142,7 +194,7 @@ def _parse_error(exc: Exception) -> Any:
 
     kinds = {e.get("type") for e in getattr(exc, "errors", lambda: [])()}
     if kinds and "json_invalid" not in kinds:
-        return types.ErrorData(code=types.INVALID_REQUEST, message="Invalid Request")
+        return types.ErrorData(code=types.INVALID_REQUEST, message=_INVALID)
     return types.ErrorData(code=types.PARSE_ERROR, message="Parse error")
 
 

@@ -1,0 +1,119 @@
+"""Adversarial conformance of the MCP server and the hook adapters (stop 39).
+
+Each test is a defect found by driving the real server or the real hook commands as a hostile
+or unlucky client would; plain JSON-RPC lines on pipes, real git, real processes.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+HELLO = {
+    "protocolVersion": "2025-06-18",
+    "capabilities": {},
+    "clientInfo": {"name": "lines", "version": "1"},
+}
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    return GitRepo.create(tmp_path / "repo", tmp_path / "home")
+
+
+class Lines:
+    """The server on pipes; the test writes and reads JSON-RPC lines itself."""
+
+    def __init__(self, repo: GitRepo) -> None:
+        self.server = subprocess.Popen(
+            [sys.executable, "-m", "git_atomic", "mcp"],
+            cwd=repo.path,
+            env=repo.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def send(self, line: str | dict[str, Any]) -> None:
+        text = line if isinstance(line, str) else json.dumps(line)
+        assert self.server.stdin is not None
+        self.server.stdin.write(text.encode() + b"\n")
+        self.server.stdin.flush()
+
+    def receive(self, timeout: float = 30) -> dict[str, Any] | None:
+        """The next line the server wrote, or None when none came in `timeout` seconds."""
+        assert self.server.stdout is not None
+        ready, _, _ = select.select([self.server.stdout], [], [], timeout)
+        if not ready:
+            return None
+        answer: dict[str, Any] = json.loads(self.server.stdout.readline())
+        return answer
+
+    def hello(self) -> None:
+        self.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": HELLO})
+        assert (self.receive() or {}).get("id") == 0
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def call(self, ident: int, tool: str, **arguments: Any) -> None:
+        params = {"name": tool, "arguments": arguments}
+        self.send({"jsonrpc": "2.0", "id": ident, "method": "tools/call", "params": params})
+
+    def close(self) -> str:
+        """Stop the server (it must go on its own once stdin closes); its stderr."""
+        try:
+            if self.server.stdin and not self.server.stdin.closed:
+                self.server.stdin.close()
+            self.server.wait(60)
+        finally:
+            self.server.kill()
+            self.server.wait()
+        return self.server.stderr.read().decode() if self.server.stderr else ""
+
+
+# --- MCP: every request is answered ------------------------------------------------------------
+
+
+def test_a_request_with_an_id_mcp_forbids_is_answered_not_dropped(repo: GitRepo) -> None:
+    """An object with an `id` is a request, not a notification (JSON-RPC 2.0, section 4.1): one
+    whose id MCP forbids (null, a fraction, a boolean, an object) was read as a notification and
+    dropped, so its client waited for ever; and a malformed request whose id was plain
+    (`jsonrpc` "1.0", params a string, no method) was answered with id null, which no client
+    can match to the call it waits on."""
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        for ident in (None, 1.5, True, {"a": 1}):
+            lines.send({"jsonrpc": "2.0", "id": ident, "method": "ping"})
+            answer = lines.receive(10)
+            assert answer is not None, f"no answer to a request with id {ident!r}"
+            assert (answer["id"], answer["error"]["code"]) == (None, -32600), answer
+        for ident, request in (
+            (7, {"jsonrpc": "1.0", "id": 7, "method": "ping"}),
+            (8, {"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": "status"}),
+            ("nine", {"jsonrpc": "2.0", "id": "nine"}),
+            (10, {"id": 10, "method": "ping"}),
+        ):
+            lines.send(request)
+            answer = lines.receive(10)
+            assert answer is not None and answer["id"] == ident, (request, answer)
+            assert answer["error"]["code"] == -32600, answer
+        # What the SDK reads itself is answered as before.
+        lines.send({"jsonrpc": "2.0", "id": 11, "method": "ping"})
+        assert lines.receive(10) == {"jsonrpc": "2.0", "id": 11, "result": {}}
+        lines.send("{not json")
+        assert (lines.receive(10) or {}).get("error", {}).get("code") == -32700
+        lines.send({"jsonrpc": "2.0", "id": 12, "result": {}})  # a response to nothing: no answer
+        lines.send({"jsonrpc": "2.0", "method": "notifications/whatever"})  # a notification
+        lines.send({"jsonrpc": "2.0", "id": 13, "method": "ping"})
+        assert (lines.receive(10) or {}).get("id") == 13
+    finally:
+        stderr = lines.close()
+    assert "Traceback" not in stderr, stderr
