@@ -10,6 +10,7 @@ import json
 import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,35 @@ def test_a_request_with_an_id_mcp_forbids_is_answered_not_dropped(repo: GitRepo)
     finally:
         stderr = lines.close()
     assert "Traceback" not in stderr, stderr
+
+
+def test_a_client_that_stops_reading_mid_gate_is_gone_not_a_crash(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A client that closes its end of our stdout (it crashed, or only half closed) while a
+    gate runs: the next answer meets a broken pipe. The server reported that as an internal
+    error (exit 3, a bug report in /tmp) and then waited for ever on stdin the client kept
+    open. The client is gone: its call is interrupted and rolled back, as when stdin closes,
+    and the server exits 0."""
+    started = tmp_path / "gate-started"
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        lines.call(1, "begin", name="x")
+        assert (lines.receive() or {}).get("id") == 1
+        repo.write("README", b"changed\n")
+        lines.call(2, "commit", gates=[f"touch {started}; sleep 120"])
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert lines.server.stdout is not None
+        lines.server.stdout.close()
+        lines.send({"jsonrpc": "2.0", "id": 3, "method": "ping"})  # its answer breaks the pipe
+        code = lines.server.wait(30)  # stdin is still open
+    finally:
+        stderr = lines.close()
+    assert code == 0, stderr
+    assert "internal error" not in stderr and "Traceback" not in stderr, stderr
+    [op] = repo.atomic_json("log")["operations"]
+    assert (op["status"], op["failed_phase"]) == ("rolled_back", "interrupt")
+    assert repo.read("README") == b"hello\n"

@@ -16,10 +16,12 @@ command or gate stops and the operation is rolled back before the queue moves on
 
 from __future__ import annotations
 
-import io
+import contextlib
 import json
 import os
+import queue
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -66,7 +68,7 @@ def serve(*, repo: Path | None = None) -> int:
     server = build(Tools(repo))
 
     async def main() -> None:
-        lines = _Lines(anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, "utf-8", "replace")))
+        lines = _Lines(sys.stdin.fileno())
         async with stdio_server(stdin=lines) as (read, write):  # type: ignore[arg-type]
             checked, relay = _answering_parse_errors(read, write, lines.refused)
             async with anyio.create_task_group() as tasks:
@@ -74,7 +76,16 @@ def serve(*, repo: Path | None = None) -> int:
                 await server.run(checked, write, server.create_initialization_options())
                 tasks.cancel_scope.cancel()
 
-    anyio.run(main)
+    try:
+        anyio.run(main)
+    except* BrokenPipeError:
+        # The client closed its end of our stdout: it is gone, as when it closes stdin. The
+        # SDK's writer failing cancelled every call, so each one in flight was interrupted
+        # and rolled back (mcp_child.py) before we got here.
+        print(
+            "git-atomic mcp: the client stopped reading; calls in flight were interrupted",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -88,18 +99,53 @@ class _Lines:
     valid JSON that Python reads and the SDK's parser refuses, dropping the request unanswered)
     are made U+FFFD."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, fd: int) -> None:
         import anyio
 
-        self.inner = inner
         self._refuse, self.refused = anyio.create_memory_object_stream[Any](64)
+        # Read by a daemon thread, not one of anyio's workers: a read of stdin cannot be
+        # cancelled, and a client that stopped reading our stdout but keeps stdin open would
+        # keep the server (its interpreter's exit, which waits for every other thread) for ever.
+        # With os.read: a daemon thread inside a buffered reader's lock at exit is fatal.
+        self._read: queue.Queue[bytes] = queue.Queue(16)
+        threading.Thread(target=self._reader, args=(fd,), daemon=True).start()
+
+    def _reader(self, fd: int) -> None:
+        buffer = bytearray()
+        try:
+            while chunk := os.read(fd, 1 << 16):
+                searched = len(buffer)  # no newline before: a long line is scanned once
+                buffer += chunk
+                start = 0
+                while (end := buffer.find(b"\n", max(start, searched))) >= 0:
+                    self._read.put(bytes(buffer[start : end + 1]))
+                    start = end + 1
+                del buffer[:start]
+            if buffer:
+                self._read.put(bytes(buffer))
+        except OSError:  # stdin closed under us: the end, as at EOF
+            pass
+        finally:
+            self._read.put(b"")
+
+    async def _next(self) -> bytes:
+        import anyio
+
+        try:
+            return await anyio.to_thread.run_sync(self._read.get, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            # The abandoned worker thread waits in get(): give it something, so that it ends.
+            with contextlib.suppress(queue.Full):
+                self._read.put_nowait(b"")
+            raise
 
     def __aiter__(self) -> Any:
         return self._lines()
 
     async def _lines(self) -> Any:
         async with self._refuse:
-            async for line in self.inner:
+            while raw := await self._next():
+                line = raw.decode("utf-8", "replace")
                 refused = _refusal(line)
                 if refused is _NONE:
                     yield _without_lone_surrogates(line)
