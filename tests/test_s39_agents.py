@@ -150,3 +150,20 @@ def test_a_client_that_stops_reading_mid_gate_is_gone_not_a_crash(
     [op] = repo.atomic_json("log")["operations"]
     assert (op["status"], op["failed_phase"]) == ("rolled_back", "interrupt")
     assert repo.read("README") == b"hello\n"
+
+
+def test_a_whole_number_written_with_a_fraction_is_an_integer(repo: GitRepo) -> None:
+    """JSON Schema counts 2.0 as an integer, and so did the check of log's `n`, but the CLI
+    was handed `--max-count=2.0` and refused it: a client that writes numbers as floats (a
+    Python client's json.dumps(2.0)) could not page the log."""
+    repo.atomic("run", "--", "true", check=0)
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        lines.call(1, "log", n=1.0)
+        answer = lines.receive() or {}
+    finally:
+        lines.close()
+    result = answer["result"]
+    assert not result.get("isError"), result["content"][0]["text"]
+    assert len(result["structuredContent"]["operations"]) == 1

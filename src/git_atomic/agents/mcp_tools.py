@@ -100,6 +100,10 @@ def _flag(args: Args, key: str, flag: str) -> list[str]:
 
 def _value(args: Args, key: str, flag: str) -> list[str]:
     value = args.get(key)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        # JSON Schema's integer includes 2.0, which a client may well write: the CLI's whole
+        # numbers (log's --max-count) take `2`, not `2.0`.
+        value = int(value)
     return option(flag, str(value)) if value is not None else []
 
 
