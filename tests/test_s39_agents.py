@@ -167,3 +167,20 @@ def test_a_whole_number_written_with_a_fraction_is_an_integer(repo: GitRepo) -> 
     result = answer["result"]
     assert not result.get("isError"), result["content"][0]["text"]
     assert len(result["structuredContent"]["operations"]) == 1
+
+
+def test_a_cursor_the_server_never_gave_is_an_invalid_params_error(repo: GitRepo) -> None:
+    """MCP's pagination: an invalid cursor should be -32602. The tools fit one page, so no
+    cursor was ever handed out; one sent anyway listed every tool again, as if it were a
+    next page, and a client paging on would never notice it had gone wrong."""
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        lines.send({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+        first = lines.receive() or {}
+        lines.send({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"cursor": "x"}})
+        paged = lines.receive() or {}
+    finally:
+        lines.close()
+    assert "nextCursor" not in first["result"] and len(first["result"]["tools"]) == 13
+    assert paged.get("error", {}).get("code") == -32602, paged

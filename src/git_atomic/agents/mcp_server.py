@@ -254,6 +254,11 @@ def build(tools: Tools) -> Server[Any]:
     async def list_tools(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
+        if params is not None and params.cursor is not None:
+            # Every tool is on the first page, so no cursor was ever handed out.
+            from mcp.shared.exceptions import MCPError
+
+            raise MCPError(types.INVALID_PARAMS, f"unknown cursor {params.cursor!r}: no next page")
         return types.ListToolsResult(tools=listed)
 
     async def call_tool(
