@@ -184,3 +184,22 @@ def test_a_cursor_the_server_never_gave_is_an_invalid_params_error(repo: GitRepo
         lines.close()
     assert "nextCursor" not in first["result"] and len(first["result"]["tools"]) == 13
     assert paged.get("error", {}).get("code") == -32602, paged
+
+
+def test_changing_calls_run_in_the_order_they_arrived(repo: GitRepo) -> None:
+    """docs/mcp.md: calls that can change a repository run one at a time per worktree, in the
+    order they arrive. Each call first looked up its worktree in a thread, and entered the
+    queue when that lookup came back: pipelined calls ran as 0 1 2 4 5 3 7 6, so a client that
+    sends begin and then checkpoint without waiting could see checkpoint refused."""
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        lines.call(100, "begin", name="first")
+        lines.call(101, "checkpoint", message="right after begin")
+        for n in range(6):
+            lines.call(n, "gates")  # queued like any call that may change the tree, and quick
+        answers = [lines.receive(60) or {} for _ in range(8)]
+    finally:
+        lines.close()
+    assert [a.get("id") for a in answers] == [100, 101, *range(6)], answers
+    assert not answers[1]["result"].get("isError"), answers[1]

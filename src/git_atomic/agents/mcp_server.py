@@ -16,6 +16,7 @@ command or gate stops and the operation is rolled back before the queue moves on
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -309,7 +310,8 @@ class Tools:
 
     def __init__(self, repo: Path | None) -> None:
         self._default = repo
-        self._queues: dict[Path, Any] = {}  # worktree -> anyio.Lock (first come, first served)
+        self._queues: dict[Path, _Queue] = {}
+        self._arrival: Any = None  # an anyio.Lock, made in the server's event loop
         self._opened: dict[Path, str] = {}  # worktree -> the op id of a `begin` made here
 
     async def call(
@@ -335,10 +337,17 @@ class Tools:
             return error(str(exc))
         call = spec.call(arguments)
         argv = cli_argv(call.verb, call.args, paths=call.rest)
-        worktree, logs = await _worktree(root)
         if spec.read_only:
+            worktree, logs = await _worktree(root)
             return outcome(spec, await run_child(ctx, call.verb, argv, root, logs=logs))
-        async with self._queue(worktree):
+        # Calls join their worktree's queue in the order they arrived: finding the worktree
+        # takes a git call in a thread, and those come back in any order.
+        async with self._arrived():
+            worktree, logs = await _worktree(root)
+            queue = self._queues.setdefault(worktree, _Queue())
+            ticket = queue.join()
+        try:
+            await ticket.wait()
             if arguments.get("wait"):
                 mine = await self._own_session(ctx, worktree, root, logs)
                 if mine is not None:
@@ -350,6 +359,8 @@ class Tools:
             result = await run_child(ctx, call.verb, argv, root, logs=logs)
             self._note_session(call.verb, worktree, result)
             return outcome(spec, result)
+        finally:
+            queue.leave(ticket)
 
     async def _own_session(
         self, ctx: ServerRequestContext[Any], worktree: Path, root: Path, logs: Path | None
@@ -379,10 +390,35 @@ class Tools:
             return repository(Path(repo))
         return repository(self._default)
 
-    def _queue(self, root: Path) -> Any:
+    def _arrived(self) -> Any:
         import anyio
 
-        return self._queues.setdefault(root, anyio.Lock())
+        if self._arrival is None:
+            self._arrival = anyio.Lock()  # first come, first served
+        return self._arrival
+
+
+class _Queue:
+    """One worktree's changing calls, one at a time, in the order they joined."""
+
+    def __init__(self) -> None:
+        self._waiting: collections.deque[Any] = collections.deque()  # anyio.Event, first: running
+
+    def join(self) -> Any:
+        import anyio
+
+        ticket = anyio.Event()
+        self._waiting.append(ticket)
+        if self._waiting[0] is ticket:
+            ticket.set()
+        return ticket
+
+    def leave(self, ticket: Any) -> None:
+        """Done, or cancelled while waiting: the next call in line goes."""
+        first = self._waiting[0] is ticket
+        self._waiting.remove(ticket)
+        if first and self._waiting:
+            self._waiting[0].set()
 
 
 async def _worktree(folder: Path) -> tuple[Path, Path | None]:
