@@ -203,3 +203,31 @@ def test_changing_calls_run_in_the_order_they_arrived(repo: GitRepo) -> None:
         lines.close()
     assert [a.get("id") for a in answers] == [100, 101, *range(6)], answers
     assert not answers[1]["result"].get("isError"), answers[1]
+
+
+@pytest.mark.parametrize(
+    ("repo_argument", "said"),
+    [
+        ("~nosuch-s39-user/work", "no such user"),  # expanduser: RuntimeError
+        ("x" * 5000, "File name too long"),  # is_dir: OSError (ENAMETOOLONG)
+    ],
+    ids=["no-such-user", "name-too-long"],
+)
+def test_a_repository_argument_that_names_no_folder_is_an_error_result(
+    repo: GitRepo, repo_argument: str, said: str
+) -> None:
+    """docs/mcp.md: a repository folder that does not exist is an error result the agent
+    reads. `~user` for no such user, or a name longer than a path may be, escaped as an
+    exception: JSON-RPC error code 0 (no code JSON-RPC has) and a traceback on stderr."""
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        lines.call(1, "status", repo=repo_argument)
+        answer = lines.receive() or {}
+    finally:
+        stderr = lines.close()
+    assert "result" in answer, answer
+    assert answer["result"]["isError"] is True
+    [text] = [item["text"] for item in answer["result"]["content"]]
+    assert said in text and "\n" not in text, text
+    assert "Traceback" not in stderr, stderr

@@ -299,10 +299,17 @@ def _tool(spec: ToolSpec) -> mcp_types.Tool:
 def repository(repo: Path | None, environ: os._Environ[str] | dict[str, str] = os.environ) -> Path:
     """`--repo`, else `$GIT_ATOMIC_REPO`, else the current directory."""
     chosen = repo or (Path(environ["GIT_ATOMIC_REPO"]) if environ.get("GIT_ATOMIC_REPO") else None)
-    root = (chosen or Path.cwd()).expanduser()
-    if not root.is_dir():
-        raise UsageError(f"{root}: no such directory for the MCP server's repository")
-    return root.resolve()
+    named = chosen or "the server's working directory"
+    try:
+        root = (chosen or Path.cwd()).expanduser()
+        if root.is_dir():
+            return root.resolve()
+    except RuntimeError:  # `~user/...` for no such user
+        raise UsageError(f"{named}: no such user's home folder for the repository") from None
+    except OSError as exc:  # a name too long for a path; the server's own folder removed
+        why = exc.strerror or exc
+        raise UsageError(f"{named}: {why}, for the MCP server's repository") from None
+    raise UsageError(f"{root}: no such directory for the MCP server's repository")
 
 
 class Tools:
