@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -231,3 +232,35 @@ def test_a_repository_argument_that_names_no_folder_is_an_error_result(
     [text] = [item["text"] for item in answer["result"]["content"]]
     assert said in text and "\n" not in text, text
     assert "Traceback" not in stderr, stderr
+
+
+def test_a_server_terminated_mid_gate_interrupts_its_call_as_when_the_client_leaves(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """MCP's stdio shutdown: the client closes stdin, then sends SIGTERM (a process manager may
+    send it first). On SIGTERM the server died at once and its CLI child went on alone: the
+    gate ran to its end and the operation was committed after the client had stopped the
+    server, holding the worktree's lock meanwhile. Now SIGTERM is the client leaving: the call
+    is interrupted and rolled back, and the server exits."""
+    started = tmp_path / "gate-started"
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        lines.call(1, "begin", name="x")
+        assert (lines.receive() or {}).get("id") == 1
+        repo.write("README", b"changed\n")
+        lines.call(2, "commit", gates=[f"touch {started}; sleep 120"])
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lines.server.send_signal(signal.SIGTERM)
+        code = lines.server.wait(60)
+    finally:
+        stderr = lines.close()
+    assert code == 0, stderr
+    assert "Traceback" not in stderr, stderr
+    status = repo.atomic_json("status")
+    assert status["open"] is None and status["lock"] is None, status
+    [op] = repo.atomic_json("log")["operations"]
+    assert (op["status"], op["failed_phase"]) == ("rolled_back", "interrupt")
+    assert repo.read("README") == b"hello\n"

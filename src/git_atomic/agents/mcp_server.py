@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import queue
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -70,12 +71,15 @@ def serve(*, repo: Path | None = None) -> int:
 
     async def main() -> None:
         lines = _Lines(sys.stdin.fileno())
-        async with stdio_server(stdin=lines) as (read, write):  # type: ignore[arg-type]
-            checked, relay = _answering_parse_errors(read, write, lines.refused)
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(relay)
-                await server.run(checked, write, server.create_initialization_options())
-                tasks.cancel_scope.cancel()
+        async with anyio.create_task_group() as everything:
+            everything.start_soon(_until_terminated, everything.cancel_scope)
+            async with stdio_server(stdin=lines) as (read, write):  # type: ignore[arg-type]
+                checked, relay = _answering_parse_errors(read, write, lines.refused)
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(relay)
+                    await server.run(checked, write, server.create_initialization_options())
+                    tasks.cancel_scope.cancel()
+            everything.cancel_scope.cancel()
 
     try:
         anyio.run(main)
@@ -88,6 +92,20 @@ def serve(*, repo: Path | None = None) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+async def _until_terminated(scope: Any) -> None:
+    """SIGTERM (MCP's stdio shutdown sends it after closing stdin; a process manager may send
+    it first) is the client leaving: cancelled, each call in flight interrupts its CLI child
+    and waits for its rollback (mcp_child.py), where dying at once left the child running on
+    alone, to commit after the client had stopped the server."""
+    import anyio
+
+    with anyio.open_signal_receiver(signal.SIGTERM) as signals:
+        async for _ in signals:
+            print("git-atomic mcp: terminated; calls in flight were interrupted", file=sys.stderr)
+            scope.cancel()
+            return
 
 
 class _Lines:
