@@ -1343,7 +1343,7 @@ def test_a_payload_that_is_not_json_is_answered_with_exit_0(
     repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(repo.path)
-    monkeypatch.setattr(sys, "stdin", io.StringIO("{not json"))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"{not json")))  # as stdin
     assert hook_event(target="claude-code", event="Stop") == 0
     assert capsys.readouterr().out == ""
 

@@ -7,6 +7,7 @@ or unlucky client would; plain JSON-RPC lines on pipes, real git, real processes
 from __future__ import annotations
 
 import json
+import os
 import select
 import signal
 import subprocess
@@ -264,3 +265,45 @@ def test_a_server_terminated_mid_gate_interrupts_its_call_as_when_the_client_lea
     [op] = repo.atomic_json("log")["operations"]
     assert (op["status"], op["failed_phase"]) == ("rolled_back", "interrupt")
     assert repo.read("README") == b"hello\n"
+
+
+# --- hooks ------------------------------------------------------------------------------------
+
+
+def test_a_hook_payload_with_bytes_that_are_no_utf_8_is_read_whatever_the_locale(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A payload is read as the locale's text: under a strict UTF-8 stdin (PYTHONIOENCODING,
+    or a UTF-8 locale where Python reads stdin strictly) a byte that is no UTF-8 (a file name
+    a platform passed on as its raw bytes) was an internal error, exit 3: a hook error for the
+    agent, and the call went unprotected. Read as bytes, the name is the file's own."""
+    name = b"caf\xe9.txt"  # Latin-1, as an old file name on disk may be
+    (repo.path / ".git-atomic.toml").write_bytes(
+        b'[[gates]]\nname = "nobug"\nrun = "! grep -rq BUG --exclude-dir=.git ."\n'
+    )
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "gate")
+    env = {**repo.env, "PYTHONIOENCODING": "utf-8:strict", "GIT_ATOMIC_LOG_DIR": str(tmp_path)}
+
+    def hook(event: str, **fields: Any) -> subprocess.CompletedProcess[bytes]:
+        payload = {"session_id": "s39", "cwd": "CWD", "hook_event_name": event, **fields}
+        data = json.dumps(payload).encode().replace(b"CWD", bytes(repo.path))
+        data = data.replace(b"NAME", name)  # raw bytes inside the JSON string
+        return subprocess.run(
+            [sys.executable, "-m", "git_atomic", "hook", "claude-code", event],
+            cwd=repo.path,
+            env=env,
+            input=data,
+            capture_output=True,
+            check=False,
+        )
+
+    call = {"tool_name": "Write", "tool_input": {"file_path": "NAME"}, "tool_use_id": "t1"}
+    before = hook("PreToolUse", **call)
+    (repo.path / os.fsdecode(name)).write_bytes(b"BUG\n")
+    after = hook("PostToolUse", **call)
+    end = hook("Stop")
+    for answer in (before, after, end):
+        assert answer.returncode == 0 and b"internal error" not in answer.stderr, answer
+    assert json.loads(end.stdout)["decision"] == "block"
+    assert not (repo.path / os.fsdecode(name)).exists()  # the turn's file, taken back
