@@ -1,0 +1,218 @@
+"""The MCP server's stdio: JSON-RPC lines in and out, and the ends of a session.
+
+The SDK's stdio transport does the framing; around it, this module answers what the SDK would
+leave unanswered (a line that is no message, a request whose id MCP forbids), reads stdin so
+that it never holds the server's exit, and ends the server when the client goes away: stdin
+closed, stdout a broken pipe, or SIGTERM. Each ending cancels the calls in flight, and each of
+those interrupts its CLI child and waits for its rollback (mcp_child.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import sys
+import threading
+from typing import Any, Final
+
+
+def run(server: Any) -> int:
+    """Serve `server` (the SDK's low-level server) on stdin/stdout until the client goes away."""
+    import anyio
+    from mcp.server.stdio import stdio_server
+
+    async def main() -> None:
+        lines = Lines(sys.stdin.fileno())
+        async with anyio.create_task_group() as everything:
+            everything.start_soon(until_terminated, everything.cancel_scope)
+            async with stdio_server(stdin=lines) as (read, write):  # type: ignore[arg-type]
+                checked, relay = answering_parse_errors(read, write, lines.refused)
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(relay)
+                    await server.run(checked, write, server.create_initialization_options())
+                    tasks.cancel_scope.cancel()
+            everything.cancel_scope.cancel()
+
+    try:
+        anyio.run(main)
+    except* BrokenPipeError:
+        # The client closed its end of our stdout: it is gone, as when it closes stdin. The
+        # SDK's writer failing cancelled every call, so each one in flight was interrupted
+        # and rolled back (mcp_child.py) before we got here.
+        print(
+            "git-atomic mcp: the client stopped reading; calls in flight were interrupted",
+            file=sys.stderr,
+        )
+    return 0
+
+
+async def until_terminated(scope: Any) -> None:
+    """SIGTERM (MCP's stdio shutdown sends it after closing stdin; a process manager may send
+    it first) is the client leaving: cancelled, each call in flight interrupts its CLI child
+    and waits for its rollback (mcp_child.py), where dying at once left the child running on
+    alone, to commit after the client had stopped the server."""
+    import anyio
+
+    with anyio.open_signal_receiver(signal.SIGTERM) as signals:
+        async for _ in signals:
+            print("git-atomic mcp: terminated; calls in flight were interrupted", file=sys.stderr)
+            scope.cancel()
+            return
+
+
+class Lines:
+    """stdin's lines for the SDK, less the requests it would not answer (`refused`).
+
+    A line with an `id` is a request (a notification has none), but the SDK reads one whose id
+    MCP forbids (null, a fraction, a boolean) as a notification and drops it, and answers one
+    it cannot read with id null: either way its client waits for ever. Those are answered here
+    (-32600, with their id where it is a string or an integer). Lone surrogates (`"\\ud800"`,
+    valid JSON that Python reads and the SDK's parser refuses, dropping the request unanswered)
+    are made U+FFFD."""
+
+    def __init__(self, fd: int) -> None:
+        import anyio
+
+        self._refuse, self.refused = anyio.create_memory_object_stream[Any](64)
+        # Read by a daemon thread, not one of anyio's workers: a read of stdin cannot be
+        # cancelled, and a client that stopped reading our stdout but keeps stdin open would
+        # keep the server (its interpreter's exit, which waits for every other thread) for ever.
+        # With os.read: a daemon thread inside a buffered reader's lock at exit is fatal.
+        self._read: queue.Queue[bytes] = queue.Queue(16)
+        threading.Thread(target=self._reader, args=(fd,), daemon=True).start()
+
+    def _reader(self, fd: int) -> None:
+        buffer = bytearray()
+        try:
+            while chunk := os.read(fd, 1 << 16):
+                searched = len(buffer)  # no newline before: a long line is scanned once
+                buffer += chunk
+                start = 0
+                while (end := buffer.find(b"\n", max(start, searched))) >= 0:
+                    self._read.put(bytes(buffer[start : end + 1]))
+                    start = end + 1
+                del buffer[:start]
+            if buffer:
+                self._read.put(bytes(buffer))
+        except OSError:  # stdin closed under us: the end, as at EOF
+            pass
+        finally:
+            self._read.put(b"")
+
+    async def _next(self) -> bytes:
+        import anyio
+
+        try:
+            return await anyio.to_thread.run_sync(self._read.get, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            # The abandoned worker thread waits in get(): give it something, so that it ends.
+            with contextlib.suppress(queue.Full):
+                self._read.put_nowait(b"")
+            raise
+
+    def __aiter__(self) -> Any:
+        return self._lines()
+
+    async def _lines(self) -> Any:
+        async with self._refuse:
+            while raw := await self._next():
+                line = raw.decode("utf-8", "replace")
+                refused = _refusal(line)
+                if refused is _NONE:
+                    yield _without_lone_surrogates(line)
+                else:
+                    await self._refuse.send(refused)
+
+
+_NONE: Final = object()
+
+
+def _refusal(line: str) -> object:
+    """The id to answer an invalid request with (None: its id is not one an answer can carry),
+    or `_NONE` when the SDK reads the line itself: a good message, a notification, a response,
+    or a line that is no JSON object (answered as a parse error)."""
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError):
+        return _NONE
+    if not isinstance(data, dict) or "id" not in data or "result" in data or "error" in data:
+        return _NONE
+    ident = data["id"]
+    plain = isinstance(ident, (str, int)) and not isinstance(ident, bool)
+    params = data.get("params")
+    if (
+        plain
+        and data.get("jsonrpc") == "2.0"
+        and isinstance(data.get("method"), str)
+        and (params is None or isinstance(params, dict))
+    ):
+        return _NONE
+    return ident if plain else None
+
+
+def _without_lone_surrogates(line: str) -> str:
+    if "\\ud" not in line.lower():
+        return line
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return line  # answered as a parse error
+    return json.dumps(_replaced(data), ensure_ascii=False) + "\n"
+
+
+def _replaced(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_replaced(v) for v in value]
+    if isinstance(value, dict):
+        return {_replaced(k): _replaced(v) for k, v in value.items()}
+    return value
+
+
+def answering_parse_errors(read: Any, write: Any, refused: Any) -> tuple[Any, Any]:
+    """The messages the SDK read, and a relay that answers a line that is no JSON-RPC message
+    with JSON-RPC's parse error (id null), and a request `Lines` refused with an invalid
+    request error, instead of nothing: a client must not wait for ever."""
+    import anyio
+    import mcp_types as types
+    from mcp.shared.message import SessionMessage
+
+    send, receive = anyio.create_memory_object_stream[Any](0)
+
+    async def answer(ident: Any, error: Any) -> None:
+        await write.send(SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=ident, error=error)))
+
+    async def refuse() -> None:
+        async with refused:
+            async for ident in refused:
+                await answer(ident, types.ErrorData(code=types.INVALID_REQUEST, message=_INVALID))
+
+    async def relay() -> None:
+        async with send, anyio.create_task_group() as refusals:
+            refusals.start_soon(refuse)
+            async for item in read:
+                if isinstance(item, Exception):
+                    await answer(None, _parse_error(item))
+                else:
+                    await send.send(item)
+            # The refusals end with stdin (`Lines` closes them): the last is answered too.
+
+    return receive, relay
+
+
+_INVALID: Final = "Invalid Request"
+
+
+def _parse_error(exc: Exception) -> Any:
+    """JSON-RPC's word for a line the SDK could not read: no JSON at all (-32700), or JSON that
+    is no request, notification or response (-32600: a batch array, which MCP has no more)."""
+    import mcp_types as types
+
+    kinds = {e.get("type") for e in getattr(exc, "errors", lambda: [])()}
+    if kinds and "json_invalid" not in kinds:
+        return types.ErrorData(code=types.INVALID_REQUEST, message=_INVALID)
+    return types.ErrorData(code=types.PARSE_ERROR, message="Parse error")
