@@ -122,6 +122,26 @@ def test_a_request_with_an_id_mcp_forbids_is_answered_not_dropped(repo: GitRepo)
     assert "Traceback" not in stderr, stderr
 
 
+def test_a_request_nested_deeper_than_the_sdk_reads_is_answered_with_its_id(
+    repo: GitRepo,
+) -> None:
+    """Valid JSON nested 300 deep (Python reads it; the SDK's parser stops at its depth limit)
+    was answered as a parse error with id null: the client waiting on its id never heard."""
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        deep = "[" * 300 + "]" * 300
+        lines.send(
+            '{"jsonrpc": "2.0", "id": 5, "method": "tools/call", '
+            f'"params": {{"name": "log", "arguments": {{"name": {deep}}}}}}}'
+        )
+        answer = lines.receive(10)
+    finally:
+        lines.close()
+    assert answer is not None and answer["id"] == 5, answer
+    assert answer["error"]["code"] == -32600, answer
+
+
 def test_a_client_that_stops_reading_mid_gate_is_gone_not_a_crash(
     repo: GitRepo, tmp_path: Path
 ) -> None:

@@ -119,10 +119,10 @@ class Lines:
     async def _lines(self) -> Any:
         async with self._refuse:
             while raw := await self._next():
-                line = raw.decode("utf-8", "replace")
+                line = _without_lone_surrogates(raw.decode("utf-8", "replace"))
                 refused = _refusal(line)
                 if refused is _NONE:
-                    yield _without_lone_surrogates(line)
+                    yield line
                 else:
                     await self._refuse.send(refused)
 
@@ -131,9 +131,11 @@ _NONE: Final = object()
 
 
 def _refusal(line: str) -> object:
-    """The id to answer an invalid request with (None: its id is not one an answer can carry),
-    or `_NONE` when the SDK reads the line itself: a good message, a notification, a response,
-    or a line that is no JSON object (answered as a parse error)."""
+    """The id to answer a request the SDK would not answer with (None: its id is not one an
+    answer can carry), or `_NONE` when the SDK answers the line itself: a good message, a
+    notification, a response, or a line that is no JSON object (a parse error, id null)."""
+    import mcp_types as types
+
     try:
         data = json.loads(line)
     except (ValueError, RecursionError):
@@ -141,16 +143,13 @@ def _refusal(line: str) -> object:
     if not isinstance(data, dict) or "id" not in data or "result" in data or "error" in data:
         return _NONE
     ident = data["id"]
-    plain = isinstance(ident, (str, int)) and not isinstance(ident, bool)
-    params = data.get("params")
-    if (
-        plain
-        and data.get("jsonrpc") == "2.0"
-        and isinstance(data.get("method"), str)
-        and (params is None or isinstance(params, dict))
-    ):
-        return _NONE
-    return ident if plain else None
+    if not isinstance(ident, (str, int)) or isinstance(ident, bool):
+        return None  # the SDK takes it for a notification
+    try:  # what the SDK's reader does with the line: JSON it cannot read has no id for it
+        types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+    except ValueError:  # its ValidationError: a malformed request, JSON nested past its limit
+        return ident
+    return _NONE
 
 
 def _without_lone_surrogates(line: str) -> str:
