@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shlex
 import signal
 import subprocess
 import sys
@@ -327,3 +328,13 @@ def test_a_hook_payload_with_bytes_that_are_no_utf_8_is_read_whatever_the_locale
         assert answer.returncode == 0 and b"internal error" not in answer.stderr, answer
     assert json.loads(end.stdout)["decision"] == "block"
     assert not (repo.path / os.fsdecode(name)).exists()  # the turn's file, taken back
+
+
+def test_a_hook_started_without_stdin_answers_exit_0(repo: GitRepo) -> None:
+    """A hook whose stdin is closed (no payload at all) read `sys.stdin`, which Python leaves
+    None then: an internal error, exit 3, where a payload it cannot read gets an answer."""
+    command = f"exec 0<&-; exec {shlex.quote(sys.executable)} -m git_atomic hook claude-code Stop"
+    done = subprocess.run(
+        ["sh", "-c", command], cwd=repo.path, env=repo.env, capture_output=True, check=False
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"", b""), done

@@ -80,7 +80,9 @@ def hook_event(*, target: str, event: str, history: str = "shadow") -> int:
     adapter = _adapter(target)
     # Bytes, not the locale's text: a strict UTF-8 stdin fails on a byte that is no UTF-8 (a
     # file name passed on raw); surrogateescape keeps such a name the file's own (os.fsencode).
-    payload = _payload(sys.stdin.buffer.read().decode("utf-8", "surrogateescape"))
+    # No stdin at all (Python's sys.stdin is None then) is a payload we cannot read either.
+    data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+    payload = _payload(data.decode("utf-8", "surrogateescape"))
     environ = {**os.environ, "GIT_ATOMIC_TURN_HISTORY": history}
     result = adapter.handle(event, payload, environ)
     sys.stdout.write(result.stdout)
