@@ -338,3 +338,14 @@ def test_a_hook_started_without_stdin_answers_exit_0(repo: GitRepo) -> None:
         ["sh", "-c", command], cwd=repo.path, env=repo.env, capture_output=True, check=False
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b""), done
+
+
+def test_a_server_started_without_stdin_exits_0(repo: GitRepo) -> None:
+    """No stdin at all is a client already gone, as stdin closed at once: exit 0 (was: an
+    internal error, exit 3, reading `sys.stdin`, which Python leaves None then)."""
+    command = f"exec 0<&-; exec {shlex.quote(sys.executable)} -m git_atomic mcp"
+    done = subprocess.run(
+        ["sh", "-c", command], cwd=repo.path, env=repo.env, capture_output=True, check=False
+    )
+    assert (done.returncode, done.stdout) == (0, b""), done
+    assert b"internal error" not in done.stderr, done

@@ -24,6 +24,9 @@ def run(server: Any) -> int:
     import anyio
     from mcp.server.stdio import stdio_server
 
+    if sys.stdin is None:  # started with stdin closed: the client is gone already
+        return 0
+
     async def main() -> None:
         lines = Lines(sys.stdin.fileno())
         async with anyio.create_task_group() as everything:
