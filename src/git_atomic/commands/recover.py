@@ -66,6 +66,7 @@ class Recovery:
     rescue: str | None = None
     problems: list[str] = field(default_factory=list)
     not_restored: list[bytes] = field(default_factory=list)  # the system refused (exit 3)
+    left: bool = False  # what others changed since an interrupted restore's rescue (exit 3)
     overlaps: list[str] = field(default_factory=list)  # a turn's changes and later ones (exit 3)
     stopped_group: int | None = None  # the command's process group, left running by the kill
     isolated: list[str] = field(default_factory=list)  # `run --isolate` operations closed
@@ -130,6 +131,12 @@ def recover(*, accept: bool, json_out: bool) -> int:
         output.say(
             f"git-atomic: {len(done.not_restored)} path(s) could not be put back (the warnings "
             "above say why): the tree is not entirely at the target (exit 3)"
+        )
+        return 3
+    if done.left:
+        output.say(
+            "git-atomic: what was changed after the interrupted restore began is left as it is "
+            "(the warnings above name it); the rest is finished (exit 3)"
         )
         return 3
     if done.overlaps:
@@ -203,6 +210,7 @@ def _finish_outside_restore(engine: Engine, done: Recovery) -> None:
     )
     done.problems += result.outcome.problems
     done.not_restored += result.outcome.failed
+    done.left = done.left or result.outcome.left_anything
 
 
 def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
@@ -220,6 +228,7 @@ def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
         )
         done.problems += result.outcome.problems
         done.not_restored += result.outcome.failed
+        done.left = done.left or result.outcome.left_anything
 
 
 def _drop_unrecorded_refs(engine: Engine, op_id: str) -> None:
@@ -265,6 +274,7 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
         done.rescue, done.action = result.rescue, Action.RESTORE
         done.problems += result.outcome.problems
         done.not_restored += result.outcome.failed
+        done.left = done.left or result.outcome.left_anything
         # A turn's restore is of its own effect (effect.py): finished, it is the turn's end.
         closes = (
             intent.get("event") == EventKind.EMERGENCY
@@ -331,6 +341,7 @@ def _take_back_turn(engine: Engine, op: OpRow, done: Recovery) -> None:
         done.rescue = result.rescue
         done.problems += result.outcome.problems
         done.not_restored += result.outcome.failed
+        done.left = done.left or result.outcome.left_anything
 
 
 def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None:
@@ -358,6 +369,7 @@ def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None
     done.rescue = result.rescue
     done.problems += result.outcome.problems
     done.not_restored += result.outcome.failed
+    done.left = done.left or result.outcome.left_anything
 
 
 _SAID: Final = {

@@ -28,7 +28,7 @@ from git_atomic.engine import (
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.restorefiles import Specials
-from git_atomic.engine.restoreplan import GITLINK, Plan, head_key
+from git_atomic.engine.restoreplan import GITLINK, LaterWrites, Plan, head_key
 
 # The record of what a restore did, importable from here as before (restoreplan.py holds it).
 from git_atomic.engine.restoreplan import Outcome as Outcome
@@ -269,6 +269,30 @@ def _report_left(the_plan: Plan, outcome: Outcome) -> None:
         outcome.problems.append(
             f"{_show(path)} was changed by another writer after the rescue was taken; "
             "left as it is (no checkpoint holds it)"
+        )
+
+
+def tell_later_writes(later: LaterWrites, outcome: Outcome) -> None:
+    """What someone changed between a kill and `recover` that finished its restore
+    (restoreplan.without_later_writes), left as it is: named as a live restore names a path
+    written while it ran."""
+    for path in later.paths:
+        outcome.left.append(path)
+        outcome.problems.append(
+            f"{_show(path)} was changed after the interrupted restore's rescue was taken; "
+            "left as it is (no checkpoint holds it)"
+        )
+    for name in later.refs:
+        outcome.refs_left.append(name)
+        shown = name.removeprefix("refs/heads/")
+        outcome.problems.append(
+            f"{'HEAD' if name == 'HEAD' else 'branch ' + shown} was moved after the interrupted "
+            "restore's rescue was taken; left as it is"
+        )
+    if later.index:
+        outcome.index_left = True
+        outcome.problems.append(
+            "the index was changed after the interrupted restore's rescue was taken; left as it is"
         )
 
 

@@ -9,6 +9,7 @@ import os
 import stat
 from collections.abc import Mapping, Sequence
 
+from git_atomic.core import records
 from git_atomic.core.errors import RefusedError
 from git_atomic.core.records import dataclass, field
 from git_atomic.engine import checkpoint, ignores, infoexclude, reconcile, safefs
@@ -47,6 +48,12 @@ class Outcome:
     # files no checkpoint holds in the way, a file the system refuses to remove): left as they
     # are, and the command exits 3.
     failed: list[bytes] = field(default_factory=list)
+    index_left: bool = False  # the index another writer changed since the rescue: left
+
+    @property
+    def left_anything(self) -> bool:
+        """Whether something another writer changed was left as it is (exit 3)."""
+        return bool(self.left or self.refs_left or self.index_left)
 
     def cannot(self, path: bytes, why: str) -> None:
         """`path` could not be put back, because `why`: left as it is."""
@@ -166,6 +173,49 @@ def plan(
         with_refs and target.dot_git is not None and current.dot_git != target.dot_git,
         stash_not_ours,
     )
+
+
+@dataclass(frozen=True)
+class LaterWrites:
+    """What someone changed after a killed restore's rescue was taken (between the kill and
+    `recover`): paths, branches, HEAD, the index. No checkpoint holds it: left as it is."""
+
+    paths: tuple[bytes, ...] = ()
+    refs: tuple[str, ...] = ()
+    index: bool = False
+
+
+def without_later_writes(
+    repo: Repo, the_plan: Plan, rescue: Snapshot, current: Snapshot
+) -> tuple[Plan, LaterWrites]:
+    """The plan of a restore a crash interrupted, less what changed since its `rescue` other
+    than by the restore: it finishes its own work and never writes over another's. A path the
+    restore already put back is the target's, so not in the plan; one it took away and had not
+    written yet (a kill between the two) is missing, and is written; one that holds what the
+    rescue does is the restore's to change. Anything else there is someone else's."""
+    held = {e.path: (e.mode, e.oid) for e in repo.ls_tree_at(rescue.files_tree, _old(the_plan))}
+    later = {
+        c.path
+        for c in the_plan.files
+        if c.status != "A" and held.get(c.path) != (c.old_mode, c.old_oid)
+    }
+    names = [line.split()[1] for line in the_plan.ref_lines]
+    refs = [n for n in names if current.branches.get(n) != rescue.branches.get(n)]
+    head = the_plan.head_changes and head_key(current) != head_key(rescue)
+    index = the_plan.index_changes and current.index_key() != rescue.index_key()
+    if not (later or refs or head or index):
+        return the_plan, LaterWrites()
+    return records.replace(
+        the_plan,
+        files=tuple(c for c in the_plan.files if c.path not in later),
+        ref_lines=tuple(line for line in the_plan.ref_lines if line.split()[1] not in refs),
+        head_changes=the_plan.head_changes and not head,
+        index_changes=the_plan.index_changes and not index,
+    ), LaterWrites(tuple(sorted(later)), tuple([*refs, *(["HEAD"] if head else [])]), index)
+
+
+def _old(the_plan: Plan) -> list[bytes]:
+    return [c.path for c in the_plan.files if c.status != "A"]
 
 
 def _not_over_unseen_files(

@@ -23,7 +23,7 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import scanindex, snapshot
+from git_atomic.engine import checkpoint, scanindex, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import context, phasecommit, rescue
 from git_atomic.ops.context import Context, refuse_if_interrupted
@@ -253,6 +253,7 @@ class Engine:
             target = records.replace(target, made_within=windows)
         if set_aside:
             probe = None  # what was just set aside belongs in the rescue: capture it
+        since: Snapshot | None = None  # a killed restore's rescue: what it started from
         if rescue_sha is None:
             current = self._save_rescue(op_id, target, event=event, paths=paths, probe=probe)
             rescue_sha = current.commit
@@ -260,6 +261,7 @@ class Engine:
             self._set_pending(op_id, intent)
         else:
             current = rescue.probe_half_restored(self.ctx)
+            since = checkpoint.load(self.repo, rescue_sha)
         failpoints.hit(f"{event}:after-rescue")
         # The scan index follows the restore, made while the files are written.
         following = (
@@ -274,6 +276,7 @@ class Engine:
                 paths=paths,
                 with_refs=with_refs,
                 own_branches=own_branches,
+                since=since,
             )
             self._record_restore(op_id, event, rescue_sha, target_sha, outcome)
             done = True
@@ -311,16 +314,23 @@ class Engine:
         paths: Sequence[bytes],
         with_refs: bool,
         own_branches: bool,
+        since: Snapshot | None = None,
     ) -> restore.Outcome:
-        """From the state now to the target, writing only what differs (restoreplan.py)."""
+        """From the state now to the target, writing only what differs (restoreplan.py).
+        `since`: the rescue of a restore a crash interrupted; what others changed after it is
+        left as they made it, and named."""
         from git_atomic.engine import restore, restoreplan
 
         the_plan = restoreplan.plan(
             self.repo, current, target, with_refs=with_refs, paths=paths, own_branches=own_branches
         )
+        later = restoreplan.LaterWrites()
+        if since is not None:
+            the_plan, later = restoreplan.without_later_writes(self.repo, the_plan, since, current)
         outcome = restore.apply(
             self.repo, current, target, the_plan, reason=f"git-atomic: {event}", paths=paths
         )
+        restore.tell_later_writes(later, outcome)
         failpoints.hit(f"{event}:after-restore")
         return outcome
 
