@@ -8,6 +8,12 @@ does for a write made while it runs, never write over it nor move a branch back 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 from testing.gitrepo import GitRepo
@@ -81,3 +87,145 @@ def test_recover_with_no_other_writer_still_finishes_exactly(repo: GitRepo) -> N
     assert repo.read("b.txt") == b"b\n" and repo.read("c.txt") == b"c\n"
     assert not repo.exists("op.txt")
     assert repo.git("status", "--porcelain") == " M shared.txt\n"
+
+
+def committing(repo: GitRepo, flag: Path) -> subprocess.Popen[bytes]:
+    """A live `git commit -a`, holding index.lock while its editor waits for `flag`."""
+    editor = f"sh -c 'while [ ! -e {flag} ]; do sleep 0.02; done; echo mine > \"$1\"' -"
+    proc = subprocess.Popen(
+        ["git", "commit", "-qa"],
+        cwd=repo.path,
+        env={**repo.env, "GIT_EDITOR": editor},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    lock = repo.path / ".git" / "index.lock"
+    deadline = time.monotonic() + 10
+    while not lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert lock.exists()
+    return proc
+
+
+@pytest.mark.parametrize("command", ["rollback --op", "undo"])
+def test_a_live_gits_index_lock_stops_a_rollback_or_undo(
+    repo: GitRepo, tmp_path: Path, command: str
+) -> None:
+    """`git commit -a` holds index.lock while its editor is open. `rollback --op` used to take
+    the lock after a second, write the index and roll the files back: the commit then moved the
+    branch (with the operation's change in it) and failed to write its index."""
+    repo.write("shared.txt", TEXT)
+    repo.git("add", "shared.txt")
+    repo.git("commit", "-qm", "shared")
+    script = "sed -i 's/line 2/op/' shared.txt"
+    fail = "; exit 1" if command == "undo" else ""
+    res = repo.atomic_json(
+        "run",
+        "--history",
+        "shadow",
+        "--",
+        "sh",
+        "-c",
+        script + fail,
+        check=None,
+    )
+    repo.write("README", b"mine\n")
+    shared, head = repo.read("shared.txt"), repo.head()
+    flag = tmp_path / "flag"
+    proc = committing(repo, flag)
+    argv = ["rollback", "--op", res["op_id"]] if command == "rollback --op" else ["undo"]
+    refused = repo.atomic(*argv, check=3)
+    assert "index.lock" in refused.stderr and "Traceback" not in refused.stderr
+    assert (repo.path / ".git" / "index.lock").exists()
+    assert repo.read("shared.txt") == shared and repo.head() == head
+    flag.touch()
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert repo.git("status", "--porcelain") == ""  # the commit holds the tree as it was
+    repo.atomic(*argv, check=0)
+    # The operation's change comes off (or back) on top of the commit, which stays.
+    assert repo.git("log", "-1", "--format=%s") == "mine\n"
+    assert repo.read("README") == b"mine\n"
+    assert (b"op" in repo.read("shared.txt")) is (command == "undo")
+
+
+def test_a_live_gits_index_lock_keeps_an_isolated_result_out(repo: GitRepo, tmp_path: Path) -> None:
+    """The result of `run --isolate` comes home while a `git commit -a` waits for its message:
+    its apply used to take the commit's lock the same way."""
+    flag, go = tmp_path / "flag", tmp_path / "go"
+    script = f"while [ ! -e {go} ]; do sleep 0.02; done; echo op > op.txt"
+    argv = ["run", "--isolate", "--json", "--", "sh", "-c", script]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "git_atomic", *argv],
+        cwd=repo.path,
+        env=repo.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    repo.write("README", b"mine\n")
+    committer = committing(repo, flag)
+    go.touch()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    res = json.loads(out)
+    assert res["isolated"]["not_applied"] == "busy" and "index.lock" in json.dumps(res), res
+    assert not repo.exists("op.txt")
+    flag.touch()
+    out_c, _ = committer.communicate(timeout=30)
+    assert committer.returncode == 0, out_c
+    assert repo.git("status", "--porcelain") == ""
+
+
+SESSION = "5e5510a0-3939-4c55-9e0a-1b2c3d4e5f60"
+
+
+def hook(repo: GitRepo, event: str, **fields: object) -> subprocess.CompletedProcess[str]:
+    """One Claude Code hook call, as its installed command gets it."""
+    payload = {
+        "session_id": SESSION,
+        "transcript_path": f"/home/dev/.claude/projects/x/{SESSION}.jsonl",
+        "cwd": str(repo.path),
+        "permission_mode": "default",
+        "hook_event_name": event,
+        **fields,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "git_atomic", "hook", "claude-code", event],
+        input=json.dumps(payload),
+        cwd=repo.path,
+        env={**repo.env, "CLAUDE_PROJECT_DIR": str(repo.path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+
+
+def test_a_live_gits_index_lock_stops_a_turns_take_back(repo: GitRepo, tmp_path: Path) -> None:
+    """A turn broke its gate; at Stop, a `git commit -a` of the user's waits for its message.
+    The turn's take-back used to take the commit's lock too."""
+    repo.write("app.py", b"ok\n")
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "app"\nrun = "! grep -q BUG app.py"\n')
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "app and its gate")
+    call = {
+        "tool_name": "Edit",
+        "tool_input": {"file_path": str(repo.path / "app.py"), "old_string": "ok"}
+        | {"new_string": "BUG"},
+        "tool_use_id": "toolu_0001",
+    }
+    hook(repo, "PreToolUse", **call)
+    repo.write("app.py", b"BUG\n")
+    hook(repo, "PostToolUse", **call, tool_response={"success": True})
+    repo.write("README", b"mine\n")
+    flag = tmp_path / "flag"
+    committer = committing(repo, flag)
+    res = hook(repo, "Stop", stop_hook_active=False)
+    assert "index.lock" in res.stdout + res.stderr, res
+    assert repo.read("app.py") == b"BUG\n" and (repo.path / ".git" / "index.lock").exists()
+    flag.touch()
+    out, _ = committer.communicate(timeout=30)
+    assert committer.returncode == 0, out
+    assert repo.git("status", "--porcelain") == ""

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 from git_atomic.agents.turnstate import TURN_REFS, Record
-from git_atomic.core.errors import AtomicError
+from git_atomic.core.errors import AtomicError, BusyError
 from git_atomic.core.journalrows import Owner
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import (
@@ -36,7 +36,7 @@ from git_atomic.core.vocab import (
     Phase,
 )
 from git_atomic.engine import git
-from git_atomic.ops.context import Context, refuse_if_interrupted
+from git_atomic.ops.context import Context, refuse_if_interrupted, refuse_index_lock
 from git_atomic.ops.gates import GateResult
 
 if TYPE_CHECKING:
@@ -290,6 +290,11 @@ def _take_back(
     rescue = None
     message = ""
     if found.changes_something:
+        try:
+            refuse_index_lock(ctx.repo)  # a live git's index write, as for `rollback --op`
+        except BusyError as exc:
+            _close(ctx, record.op_id, OpStatus.COMMITTED, failed_phase=FailedPhase.VALIDATE)
+            return _verdict(Outcome.CONFLICT, record, gates=lines, message=exc.message, cause=cause)
         done = effect.carry_out(Engine(ctx), found, op_id=record.op_id, event=EventKind.ROLLBACK)
         rescue = done.rescue
         # Another writer's (left as they are), or what the system refused.

@@ -54,6 +54,7 @@ def rollback(
     with context.opened("rollback") as ctx:
         wanted = pathcheck.worktree_paths(ctx.repo.root, Path.cwd(), paths) if paths else ()
         open_op = moving.guard(ctx)
+        context.refuse_index_lock(ctx.repo)
         current = None
         subject: OpRow | None
         if op is not None:

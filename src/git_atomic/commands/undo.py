@@ -85,6 +85,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
     with context.opened("undo", check_state=False) as ctx:
         journal, repo = ctx.journal, ctx.repo
         open_op = moving.guard(ctx)
+        context.refuse_index_lock(ctx.repo)
         event = _last_event(ctx, open_op)
         rescue, target = event.rescue, event.target
         assert rescue is not None and target is not None

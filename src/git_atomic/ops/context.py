@@ -91,6 +91,23 @@ def refuse_left_index_lock(ctx: Context, op: OpRow) -> None:
         )
 
 
+def refuse_index_lock(repo: git.Repo) -> None:
+    """Refuse (exit 3, nothing changed) while a git holds the worktree's index.lock, before a
+    move or an apply that is not an operation's own rollback: it writes the index, and would
+    have to take the lock from a live git (`git commit -a` waiting for its message), whose own
+    index write then fails after it has moved the branch. A lock that goes within the grace
+    period was a quick git's (a `git status` refresh) and is waited for; a stale one, from a
+    git that died, only the user can tell from a live one."""
+    lock = repo.git_dir / gitstate.INDEX_LOCK
+    if gitstate.stale_index_lock(repo, None):
+        raise BusyError(
+            f"{lock} exists: a git command is writing the index (or died doing so); "
+            "nothing was changed",
+            hint="let it finish; if no git command is running, remove that file and run this "
+            "again (`git atomic emergency` saves everything and goes back all the same)",
+        )
+
+
 def begun_here_as_another(ctx: Context) -> None:
     """Refuse (exit 3, nothing touched) while an operation begun in this very folder as another
     worktree of the repository is open: its `.git` file was changed since (a linked worktree's

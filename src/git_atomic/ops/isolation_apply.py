@@ -30,6 +30,7 @@ from git_atomic.ops.context import (
     check_git_state,
     end_on_a_signal,
     refuse_if_interrupted,
+    refuse_index_lock,
 )
 from git_atomic.ops.operation import op_ref
 
@@ -135,6 +136,7 @@ def _not_ready(ctx: Context) -> Applied | None:
     would drop it while the log says it was kept."""
     try:
         check_git_state(ctx.repo)
+        refuse_index_lock(ctx.repo)
         open_op = refuse_if_interrupted(ctx)
     except RefusedError as exc:
         return Applied(False, not_applied=NotApplied.BUSY, why=exc.message)
