@@ -229,3 +229,27 @@ def test_a_live_gits_index_lock_stops_a_turns_take_back(repo: GitRepo, tmp_path:
     out, _ = committer.communicate(timeout=30)
     assert committer.returncode == 0, out
     assert repo.git("status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("command", ["rollback --op", "undo"])
+def test_an_effect_taken_back_leaves_git_state_made_since(repo: GitRepo, command: str) -> None:
+    """After the operation, `git merge --squash side` stages side's change and leaves
+    SQUASH_MSG (the message the next `git commit` starts from; no merge is in progress). Taking
+    the operation's effect back (or re-applying it) used to remove SQUASH_MSG: a worked-out
+    target held no git state at all, so git's files the operation never made went too."""
+    repo.git("checkout", "-qb", "side")
+    repo.write("side.txt", b"side\n")
+    repo.git("add", "side.txt")
+    repo.git("commit", "-qm", "side work")
+    repo.git("checkout", "-q", "main")
+    fail = "; exit 1" if command == "undo" else ""
+    res = repo.atomic_json(
+        "run", "--history", "shadow", "--", "sh", "-c", "echo op > op.txt" + fail, check=None
+    )
+    repo.git("merge", "-q", "--squash", "side")
+    squash = (repo.path / ".git" / "SQUASH_MSG").read_bytes()
+    argv = ["rollback", "--op", res["op_id"]] if command == "rollback --op" else ["undo"]
+    repo.atomic(*argv, check=0)
+    assert repo.exists("op.txt") is (command == "undo")
+    assert (repo.path / ".git" / "SQUASH_MSG").read_bytes() == squash
+    assert repo.git("status", "--porcelain", "--", "side.txt") == "A  side.txt\n"

@@ -105,6 +105,19 @@ def waiting_in(repo: Repo, tree: str | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(found))
 
 
+def only_leftovers(repo: Repo, tree: str) -> bool:
+    """Whether a `gitstate` tree holds only what git leaves once a command is done (SQUASH_MSG,
+    MERGE_RR...): regular files, no state in progress, no lock, link, set-aside HEAD or ref."""
+    top = {os.fsdecode(e.path): e for e in repo.ls_tree(tree)}
+    if set(top) != {_FILES_DIR}:
+        return False  # refs of its own (a bisect), or objects a merge's files name
+    waiting = {name for name, _ in IN_PROGRESS}
+    return all(
+        e.mode == "100644" and os.fsdecode(e.path) in FILES - waiting
+        for e in repo.ls_tree(top[_FILES_DIR].oid)
+    )
+
+
 def in_progress(repo: Repo) -> str | None:
     """What git waits for the user to finish in this worktree ("a merge"), or None."""
     for name, what in IN_PROGRESS:

@@ -366,6 +366,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
             repo, (p for _, to in pairs for p in checkpoint.load_too_large(repo, to))
         ),
         stash=stash,
+        git_state=_git_state_after(repo, current, pairs),
     )
     kept = tuple(dict.fromkeys(refs.kept))
     return Outcome(current, target, kept=kept, made_within=target.made_within)
@@ -417,6 +418,23 @@ def _halfway_conflicts(
             "unmerged index entries), which cannot be made again on top of later changes"
         )
     return (Conflict(b"", STATE, what),)
+
+
+def _git_state_after(
+    repo: Repo, current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]]
+) -> str | None:
+    """git's own files in the git dir as the changes leave them: a change moves them where
+    they are as it found them, and leaves alone what someone made since (a `git merge
+    --squash`'s SQUASH_MSG, rerere's MERGE_RR). Never git's half-way state (a merge, rebase...
+    left to finish, handled by _halfway_conflicts), which a target made from trees cannot
+    hold, nor a lock, a link or what was set aside (gitstate.py): those none."""
+    state = current.git_state
+    for frm, to in pairs:
+        if state == frm.git_state:
+            state = to.git_state
+    if state is None or not gitstate.only_leftovers(repo, state):
+        return None
+    return state
 
 
 def _windows(pairs: Sequence[tuple[Snapshot, Snapshot]]) -> tuple[tuple[float, float], ...]:
@@ -507,6 +525,7 @@ def _target(
     info_exclude: infoexclude.Rules = infoexclude.UNKNOWN,
     sparse_checkout: infoexclude.Rules = infoexclude.UNKNOWN,
     stash: _StashAfter | None = None,
+    git_state: str | None = None,
 ) -> Snapshot:
     """A checkpoint of a computed state (objects only; `moves.keep` makes it reachable). `flags`:
     the index flags blob to keep (the user's, as they are now); `folders`: its empty folders,
@@ -528,6 +547,7 @@ def _target(
         sparse_checkout=sparse_checkout,
         stash=stash.record if stash is not None else None,
         stash_known=stash is not None and stash.known,
+        git_state=git_state,
     )
     # The stashes the target names stay reachable from it, as a capture's do.
     keep = stashstate.commits(repo, parts.stash) if parts.stash_known else ()
