@@ -37,10 +37,20 @@ def killed_take_back(repo: GitRepo, step: str, *, mode: str = "shadow") -> str:
     return str(op)
 
 
-@pytest.mark.parametrize("step", ["restore:after-write", "restore:after-index"])
+@pytest.mark.parametrize(
+    "step",
+    [
+        "rollback:before-rescue",
+        "rollback:rescue-unrecorded",
+        "restore:after-write",
+        "restore:after-index",
+    ],
+)
 def test_recover_leaves_what_was_written_after_the_kill(repo: GitRepo, step: str) -> None:
     """A file the rollback never touched (c.txt), edited after the kill, and a file made after
-    it: recover used to write c.txt back and delete new.txt, keeping neither anywhere."""
+    it: recover used to write c.txt back and delete new.txt (kept in no checkpoint once the
+    restore had begun; before its rescue was recorded, in the new rescue, but gone from the
+    tree all the same: the target, worked out before the kill, held neither)."""
     killed_take_back(repo, step)
     repo.write("c.txt", b"c\nmine after the kill\n")
     repo.write("new.txt", b"new after the kill\n")

@@ -254,6 +254,7 @@ def _finish_restore(engine: Engine, op_id: str | None, intent: dict[str, Any]) -
         with_refs=bool(intent.get("with_refs", True)),
         own_branches=bool(intent.get("own_branches", False)),
         rescue_sha=intent.get("rescue"),
+        started_from=intent.get("from"),
     )
 
 

@@ -279,20 +279,19 @@ def tell_later_writes(later: LaterWrites, outcome: Outcome) -> None:
     for path in later.paths:
         outcome.left.append(path)
         outcome.problems.append(
-            f"{_show(path)} was changed after the interrupted restore's rescue was taken; "
-            "left as it is (no checkpoint holds it)"
+            f"{_show(path)} was changed after the interrupted restore began; left as it is"
         )
     for name in later.refs:
         outcome.refs_left.append(name)
         shown = name.removeprefix("refs/heads/")
         outcome.problems.append(
             f"{'HEAD' if name == 'HEAD' else 'branch ' + shown} was moved after the interrupted "
-            "restore's rescue was taken; left as it is"
+            "restore began; left as it is"
         )
     if later.index:
         outcome.index_left = True
         outcome.problems.append(
-            "the index was changed after the interrupted restore's rescue was taken; left as it is"
+            "the index was changed after the interrupted restore began; left as it is"
         )
 
 

@@ -177,8 +177,8 @@ def plan(
 
 @dataclass(frozen=True)
 class LaterWrites:
-    """What someone changed after a killed restore's rescue was taken (between the kill and
-    `recover`): paths, branches, HEAD, the index. No checkpoint holds it: left as it is."""
+    """What someone changed after a killed restore began (between the kill and `recover`):
+    paths, branches, HEAD, the index. Not the restore's own: left as it is."""
 
     paths: tuple[bytes, ...] = ()
     refs: tuple[str, ...] = ()
@@ -188,8 +188,9 @@ class LaterWrites:
 def without_later_writes(
     repo: Repo, the_plan: Plan, rescue: Snapshot, current: Snapshot
 ) -> tuple[Plan, LaterWrites]:
-    """The plan of a restore a crash interrupted, less what changed since its `rescue` other
-    than by the restore: it finishes its own work and never writes over another's. A path the
+    """The plan of a restore a crash interrupted, less what changed since `rescue` (the state
+    it started from: its rescue, or what its target was worked out from) other than by the
+    restore: it finishes its own work and never writes over another's. A path the
     restore already put back is the target's, so not in the plan; one it took away and had not
     written yet (a kill between the two) is missing, and is written; one that holds what the
     rescue does is the restore's to change. Anything else there is someone else's."""

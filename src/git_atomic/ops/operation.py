@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import failpoints, records
-from git_atomic.core.errors import AtomicError, BusyError
+from git_atomic.core.errors import AtomicError, BusyError, GitError
 from git_atomic.core.journalrows import CheckpointRow, Intent, OpRow, Owner
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import (
@@ -227,6 +227,7 @@ class Engine:
         rescue_sha: str | None = None,
         probe: Snapshot | None = None,
         made_within: tuple[tuple[float, float], ...] = (),
+        started_from: str | None = None,
     ) -> RollbackResult:
         """Save the current state as a rescue checkpoint, then bring the tree to `target_sha`.
 
@@ -235,6 +236,8 @@ class Engine:
         `probe`: a capture of this instant that the caller already took (to preview the move);
         it becomes the rescue itself, so the tree is scanned once, not twice.
         `made_within`: an effect's windows (effect.Outcome), when the target does not name them.
+        `started_from`: the state a restore a crash interrupted before its rescue was recorded
+        had its target worked out from (its intent's `from`): what changed since is not its own.
         """
         intent: dict[str, object] = {
             "action": IntentAction.RESTORE,
@@ -244,6 +247,7 @@ class Engine:
             "with_refs": with_refs,
             "own_branches": own_branches,
             "rescue": rescue_sha,
+            "from": probe.commit if probe is not None else started_from,
         }
         self._set_pending(op_id, intent)
         failpoints.hit(f"{event}:before-rescue")
@@ -253,12 +257,14 @@ class Engine:
             target = records.replace(target, made_within=windows)
         if set_aside:
             probe = None  # what was just set aside belongs in the rescue: capture it
-        since: Snapshot | None = None  # a killed restore's rescue: what it started from
+        since: Snapshot | None = None  # what a killed restore started from (recover)
         if rescue_sha is None:
             current = self._save_rescue(op_id, target, event=event, paths=paths, probe=probe)
             rescue_sha = current.commit
             intent["rescue"] = rescue_sha
             self._set_pending(op_id, intent)
+            if started_from is not None:
+                since = self._loaded(started_from)
         else:
             current = rescue.probe_half_restored(self.ctx)
             since = checkpoint.load(self.repo, rescue_sha)
@@ -286,6 +292,13 @@ class Engine:
         if op_id is None:
             self.tell_too_large()
         return RollbackResult(rescue_sha, target_sha, outcome)
+
+    def _loaded(self, sha: str) -> Snapshot | None:
+        """The checkpoint `sha`, or None where git no longer has it (a probe no ref kept)."""
+        try:
+            return checkpoint.load(self.repo, sha)
+        except GitError:
+            return None
 
     def _save_rescue(
         self,
