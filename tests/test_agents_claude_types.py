@@ -12,12 +12,12 @@ import fcntl
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from testing import agents
 from testing.gitrepo import GitRepo
 
 TYPES = Path(__file__).parent / "claude_ts"
@@ -86,17 +86,7 @@ def payloads(cwd: Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 def hook(repo: GitRepo, payload: dict[str, Any]) -> dict[str, Any] | None:
-    event = payload["hook_event_name"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "git_atomic", "hook", "claude-code", event],
-        input=json.dumps(payload),
-        cwd=repo.path,
-        env={**repo.env, "CLAUDE_PROJECT_DIR": str(repo.path)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
+    proc = agents.run_claude_hook(repo, payload)
     out: dict[str, Any] | None = json.loads(proc.stdout) if proc.stdout.strip() else None
     return out
 

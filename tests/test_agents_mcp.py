@@ -30,6 +30,7 @@ from git_atomic.agents import CliResult, mcp_server
 from git_atomic.agents.mcp_tools import TOOLS as TOOLS_BY_NAME
 from git_atomic.cli.parser import MAX_LOG_COUNT
 from git_atomic.core.errors import UsageError
+from testing import agents
 from testing.gitrepo import GitRepo
 
 TOOLS = {
@@ -425,15 +426,7 @@ def test_a_cancelled_gate_is_interrupted_and_rolled_back_with_progress(
 
 def lines_server(repo: GitRepo) -> subprocess.Popen[str]:
     """The server on pipes, for a test that writes JSON-RPC lines itself."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "git_atomic", "mcp"],
-        cwd=repo.path,
-        env=repo.env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return agents.mcp_on_pipes(repo, text=True)
 
 
 def test_a_client_that_goes_away_mid_gate_leaves_the_operation_rolled_back(

@@ -20,6 +20,7 @@ from typing import IO
 
 import pytest
 
+from testing import agents
 from testing.gitrepo import GitRepo
 
 MODES = ("commits", "shadow")
@@ -307,24 +308,7 @@ SESSION = "5e5510a0-1111-4c55-9e0a-1b2c3d4e5f60"
 def hook(repo: GitRepo, event: str, **fields: object) -> subprocess.CompletedProcess[str]:
     """One Claude Code hook call, as its installed command gets it (tests/test_agents_hooks.py
     plays the whole of Claude Code; one session's calls are enough here)."""
-    payload = {
-        "session_id": SESSION,
-        "transcript_path": f"/home/dev/.claude/projects/x/{SESSION}.jsonl",
-        "cwd": str(repo.path),
-        "permission_mode": "default",
-        "hook_event_name": event,
-        **fields,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "git_atomic", "hook", "claude-code", event],
-        input=json.dumps(payload),
-        cwd=repo.path,
-        env={**repo.env, "CLAUDE_PROJECT_DIR": str(repo.path)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
+    return agents.claude_hook(repo, SESSION, event, **fields)
 
 
 def gated(repo: GitRepo) -> None:

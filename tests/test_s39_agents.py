@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from testing import agents
 from testing.gitrepo import GitRepo
 
 HELLO = {
@@ -37,14 +38,19 @@ class Lines:
     """The server on pipes; the test writes and reads JSON-RPC lines itself."""
 
     def __init__(self, repo: GitRepo) -> None:
-        self.server = subprocess.Popen(
-            [sys.executable, "-m", "git_atomic", "mcp"],
-            cwd=repo.path,
-            env=repo.env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        self.server: subprocess.Popen[bytes] = agents.mcp_on_pipes(repo, text=False)
+
+    def commit_with_a_slow_gate(self, repo: GitRepo, started: Path) -> None:
+        """`begin`, a change, then `commit` with a gate that runs until killed: back once the
+        gate has started (`started` made)."""
+        self.hello()
+        self.call(1, "begin", name="x")
+        assert (self.receive() or {}).get("id") == 1
+        repo.write("README", b"changed\n")
+        self.call(2, "commit", gates=[f"touch {started}; sleep 120"])
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def send(self, line: str | dict[str, Any]) -> None:
         text = line if isinstance(line, str) else json.dumps(line)
@@ -154,14 +160,7 @@ def test_a_client_that_stops_reading_mid_gate_is_gone_not_a_crash(
     started = tmp_path / "gate-started"
     lines = Lines(repo)
     try:
-        lines.hello()
-        lines.call(1, "begin", name="x")
-        assert (lines.receive() or {}).get("id") == 1
-        repo.write("README", b"changed\n")
-        lines.call(2, "commit", gates=[f"touch {started}; sleep 120"])
-        deadline = time.monotonic() + 60
-        while not started.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        lines.commit_with_a_slow_gate(repo, started)
         assert lines.server.stdout is not None
         lines.server.stdout.close()
         lines.send({"jsonrpc": "2.0", "id": 3, "method": "ping"})  # its answer breaks the pipe
@@ -267,14 +266,7 @@ def test_a_server_terminated_mid_gate_interrupts_its_call_as_when_the_client_lea
     started = tmp_path / "gate-started"
     lines = Lines(repo)
     try:
-        lines.hello()
-        lines.call(1, "begin", name="x")
-        assert (lines.receive() or {}).get("id") == 1
-        repo.write("README", b"changed\n")
-        lines.call(2, "commit", gates=[f"touch {started}; sleep 120"])
-        deadline = time.monotonic() + 60
-        while not started.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        lines.commit_with_a_slow_gate(repo, started)
         lines.server.send_signal(signal.SIGTERM)
         code = lines.server.wait(60)
     finally:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from testing import agents
 from testing.gitrepo import GitRepo
 
 TEXT = b"".join(b"line %d\n" % i for i in range(1, 10))
@@ -130,16 +131,8 @@ def test_a_live_gits_index_lock_stops_a_rollback_or_undo(
     repo.git("commit", "-qm", "shared")
     script = "sed -i 's/line 2/op/' shared.txt"
     fail = "; exit 1" if command == "undo" else ""
-    res = repo.atomic_json(
-        "run",
-        "--history",
-        "shadow",
-        "--",
-        "sh",
-        "-c",
-        script + fail,
-        check=None,
-    )
+    shadow_run = ["run", "--history", "shadow", "--", "sh", "-c"]
+    res = repo.atomic_json(*shadow_run, script + fail, check=None)
     repo.write("README", b"mine\n")
     shared, head = repo.read("shared.txt"), repo.head()
     flag = tmp_path / "flag"
@@ -193,24 +186,7 @@ SESSION = "5e5510a0-3939-4c55-9e0a-1b2c3d4e5f60"
 
 def hook(repo: GitRepo, event: str, **fields: object) -> subprocess.CompletedProcess[str]:
     """One Claude Code hook call, as its installed command gets it."""
-    payload = {
-        "session_id": SESSION,
-        "transcript_path": f"/home/dev/.claude/projects/x/{SESSION}.jsonl",
-        "cwd": str(repo.path),
-        "permission_mode": "default",
-        "hook_event_name": event,
-        **fields,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "git_atomic", "hook", "claude-code", event],
-        input=json.dumps(payload),
-        cwd=repo.path,
-        env={**repo.env, "CLAUDE_PROJECT_DIR": str(repo.path)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
+    return agents.claude_hook(repo, SESSION, event, **fields)
 
 
 def test_a_live_gits_index_lock_stops_a_turns_take_back(repo: GitRepo, tmp_path: Path) -> None:
