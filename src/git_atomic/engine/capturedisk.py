@@ -27,7 +27,6 @@ from git_atomic.engine import (
     scanindex,
     scantree,
     staged,
-    unreadable,
 )
 from git_atomic.engine.early import Early
 from git_atomic.engine.git import Repo
@@ -345,7 +344,7 @@ def _scanned(
     refuses to track whatever its settings (scan.dot_git_variant): such a folder or file is left
     out as a scan leaves it out, and returned with the special paths."""
     res = adding.wait(check=False)
-    unreadable.refuse(res.stderr)
+    scan.refuse_unreadable(res.stderr)
     if res.returncode == 0 or b"outside of your sparse-checkout definition" in res.stderr:
         return {}, frozenset()
     special = {}
@@ -363,7 +362,7 @@ def _scanned(
         left_out = [f":(exclude,literal){os.fsdecode(p)}" for p in sorted(unborn | raw)]
         add_all = (*conversion.AS_ON_DISK, *lfs, "add", "-A", "--sparse", "--", ".", *left_out)
         again = repo.run(*add_all, env=env, check=False)
-        unreadable.refuse(again.stderr)
+        scan.refuse_unreadable(again.stderr)
         if again.returncode == 0 or b"outside of your sparse-checkout" in again.stderr:
             _add_as_on_disk(repo, env, raw)
             return special, frozenset(p for p in unborn if scan.dot_git_variant(p))

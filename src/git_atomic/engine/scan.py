@@ -24,7 +24,7 @@ from typing import Final
 
 from git_atomic.core import process
 from git_atomic.core.errors import GitError
-from git_atomic.engine import reconcile, scanindex, scanracy, scantree, unreadable, watcher
+from git_atomic.engine import reconcile, scanindex, scanracy, scantree, watcher
 from git_atomic.engine.git import Repo, worktree_key
 
 _STATUS: Final = (
@@ -259,6 +259,15 @@ def finish(
     return _reconciled(scan, staged_tree, tree)
 
 
+def refuse_unreadable(stderr: bytes) -> None:
+    """Refuse a capture where git said it could not read a path it knows (unreadable.py; only
+    imported then: a capture's usual way does not pay for it)."""
+    if b": Permission denied" in stderr:
+        from git_atomic.engine import unreadable
+
+        unreadable.refuse(stderr)
+
+
 def dot_git_variant(path: bytes) -> bool:
     """Whether a component of `path` is `.git` in another letter case (`.GIT`, `.Git`): git
     lists such a file as untracked, and refuses to track it whatever its settings."""
@@ -282,7 +291,7 @@ def _changes(scan: Scan) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
     assert scan.status is not None
     res = scan.status.wait(check=False)
     scan.status = None
-    unreadable.refuse(res.stderr)
+    refuse_unreadable(res.stderr)
     if res.returncode != 0:
         if scan.base_tree is not None:
             # Unreadable (say, a split index whose shared part git expired): seed anew next time.
