@@ -284,6 +284,36 @@ def test_a_session_commits_the_change_since_its_last_commit_on_paths_it_committe
     )
 
 
+@pytest.mark.parametrize(
+    ("after", "expected"),
+    [
+        ("echo y >> new/f", b"x\ny\n"),  # changed again
+        ("rm new/f", None),  # removed again
+        ("echo x > new/f", b"x\n"),  # written again as it was
+    ],
+    ids=["edited", "removed", "unchanged"],
+)
+def test_a_file_the_command_made_and_committed_itself_then_changed_is_committed_as_it_ends(
+    repo: GitRepo, after: str, expected: bytes | None
+) -> None:
+    """The command made a file, committed it with git, then changed it: measured from PRE-OP
+    (where the file was not), git's commit and the change since clashed as two additions, and
+    the change stayed uncommitted ("changed by the operation and by you before it")."""
+    _wip(repo)
+    status = repo.git("status", "--porcelain")
+    script = (
+        f"mkdir -p new && echo x > new/f && git add new/f && git commit -qm made new/f; {after}"
+    )
+    res = repo.atomic_json("run", "--", "sh", "-c", script)
+    assert res["status"] == "committed" and "held_back" not in res, res
+    committed = repo.git("ls-tree", "HEAD", "new/f").strip()
+    if expected is None:
+        assert committed == "" and not repo.exists("new/f")
+    else:
+        assert repo.git("show", "HEAD:new/f").encode() == expected == repo.read("new/f")
+    assert repo.git("status", "--porcelain") == status  # your work in progress, as it was
+
+
 def test_a_path_held_back_by_the_first_commit_is_held_back_by_the_next_one_too(
     repo: GitRepo,
 ) -> None:

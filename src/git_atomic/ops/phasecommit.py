@@ -36,7 +36,7 @@ from git_atomic.core import failpoints, records
 from git_atomic.core.errors import GitError
 from git_atomic.core.journal import Journal
 from git_atomic.core.records import dataclass
-from git_atomic.core.vocab import IntentAction
+from git_atomic.core.vocab import CheckpointKind, IntentAction
 from git_atomic.engine import checkpoint, indexfile, indexstate, isolation, snapshot
 from git_atomic.engine import staged as staged_side
 from git_atomic.engine.git import RawChange, Repo
@@ -196,7 +196,7 @@ def commit_phase(
         head_tree=head_tree,
         files=captured.commit_tree,
         staged=snap.staged_tree,
-        adopted=base.untracked - captured.untracked if base.untracked else frozenset(),
+        adopted=_adopted(repo, journal, op_id, base, head_tree, captured.untracked),
         as_it_stands=base.untracked is None,
     )
     if planned.held_back:
@@ -231,6 +231,28 @@ def commit_phase(
     # back at worst; never from further on, which would leave part of the effect out.
     _measured(journal, op_id, planned.measured_to, commit)
     return Made(commit, planned.staged)
+
+
+def _adopted(
+    repo: Repo,
+    journal: Journal,
+    op_id: str,
+    base: Base,
+    head_tree: str,
+    untracked: frozenset[bytes],
+) -> frozenset[bytes]:
+    """The files the operation started tracking that the base does not hold: untracked there,
+    or made and committed by the operation's own command (`git add f && git commit`, then `f`
+    changed or removed again): what it committed is HEAD's, and only the change since is still
+    to commit. A file HEAD held before the operation (deleted on disk then) is not one."""
+    if base.untracked is None:
+        return frozenset()
+    gained = {c.path for c in repo.diff_trees(base.tree, head_tree) if c.status == "A"}
+    if gained:
+        pre_op = next(c for c in journal.checkpoints(op_id) if c.kind == CheckpointKind.PRE_OP)
+        before = tree_of(repo, checkpoint.load(repo, pre_op.sha).head_oid)
+        gained -= {e.path for e in repo.ls_tree_at(before, sorted(gained))}
+    return frozenset(base.untracked | gained) - untracked
 
 
 def _since_last_commit(
