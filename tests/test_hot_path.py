@@ -57,6 +57,7 @@ BEFORE_SCAN = {
         ".engine.scanindex",  # the scan index's files and ref,
         ".engine.scanracy",  # its entries racily clean by ctime, smudged (tiny: os alone)
         ".engine.scantree",  # its new tree from the files that changed
+        ".engine.stalls",  # its look at the rule files git would wait on (tiny: os, stat)
         ".engine.watcher",  # the scan asks Watchman first, when it runs (perfwatch)
     )
 }

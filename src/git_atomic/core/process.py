@@ -214,6 +214,25 @@ class Background:
             )
         return self._result
 
+    def stop(self) -> None:
+        """End it now if it still runs, and take its result: SIGTERM first (git removes its
+        lock and temporary files on it), SIGKILL when it is still there a moment later. For a
+        git that would never end (one waiting on a FIFO: stalls.py)."""
+        if self._result is not None or self._proc is None:
+            return
+        with contextlib.suppress(OSError):
+            self._proc.terminate()
+        try:
+            out, err = self._proc.communicate(timeout=_STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            out, err = self._proc.communicate()
+        self._result = Result(self._proc.returncode, out, err)
+        self._proc = None
+
+
+_STOP_GRACE_S: Final = 2.0
+
 
 class Program(Background):
     """Another program than git (a file watcher's client), started now and awaited later, with

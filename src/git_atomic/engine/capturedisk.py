@@ -27,6 +27,7 @@ from git_atomic.engine import (
     scanindex,
     scantree,
     staged,
+    stalls,
 )
 from git_atomic.engine.early import Early
 from git_atomic.engine.git import Repo
@@ -118,6 +119,7 @@ class Disk:
         # (scan.py) lacks. Started at once when there is no scan index to start from.
         # `--sparse`: in a sparse checkout, new files outside its patterns are read too (the
         # skip-worktree entries stay as they are).
+        stalls.check_git_dir(self.repo)
         self._walk(self.index_copy)
         env = {"GIT_INDEX_FILE": str(self.index_copy)}
         pointers = scanindex.lfs_pointers(self.repo)
@@ -129,7 +131,11 @@ class Disk:
         against the index the reading starts from, alongside it."""
         if self.walked is not None:
             return
-        self.walked = folderwalk.walk(self.repo)
+        try:
+            self.walked = folderwalk.walk(self.repo)
+        except stalls.Stalled:
+            self.stop()  # git's reading started beside the walk waits on that file
+            raise
         if self.walked is None:
             if self.folders is not None:
                 self.folders.wait(check=False)
@@ -305,6 +311,17 @@ class Disk:
         self.repo.update_refs(lines, message=f"git-atomic: {message}")
         if kept is not None:
             scan.retire(kept, tree)
+
+    def stop(self) -> None:
+        """Stop every git process of this reading still running (stalls.py): none is waited
+        for."""
+        for running in (self.adding, self.folders, self.extras):
+            if running is not None:
+                running.stop()
+        self.adding = self.folders = self.extras = None
+        if self.scanning is not None:
+            scan.abandon(self.scanning, stop=True)
+            self.scanning = None
 
     def close(self) -> None:
         if self.extras is not None:

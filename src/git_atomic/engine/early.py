@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from git_atomic.core import children, process
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.lock import WorktreeLock
-from git_atomic.engine import discovery, git, scan, scanindex
+from git_atomic.engine import discovery, git, scan, scanindex, stalls
 from git_atomic.engine.scan import Scan
 
 if TYPE_CHECKING:
@@ -64,14 +64,18 @@ class Early:
         self.folders = self.rule_files = None
         return taken
 
-    def drop(self) -> None:
-        """What no capture took: the scan dropped, the listings waited for."""
+    def drop(self, *, stop: bool = False) -> None:
+        """What no capture took: the scan dropped, the listings waited for (`stop`: stopped,
+        as they would wait for ever: stalls.py)."""
         if self.scanning is not None:
-            scan.abandon(self.scanning)
+            scan.abandon(self.scanning, stop=stop)
             self.scanning = None
         for listing in self.take_listings():
             if listing is not None:
-                listing.wait(check=False)
+                if stop:
+                    listing.stop()
+                else:
+                    listing.wait(check=False)
 
 
 @contextlib.contextmanager
@@ -142,6 +146,8 @@ def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
                 early.folders = folders.start_listing(repo, early.scanning.index)
             protect = capture_settings(repo.root)[1]
             early.rule_files = ignores.start_listing(repo, protect=protect, walked=early.walked)
+    except stalls.Stalled:
+        early.drop(stop=True)  # the capture scans the usual way, and refuses it
     except (AtomicError, OSError):
         early.drop()  # the capture scans the usual way
     return early

@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from git_atomic.core import failpoints
-from git_atomic.engine import reconcile, safefs
+from git_atomic.engine import reconcile, safefs, stalls
 from git_atomic.engine.git import Repo, worktree_key
 
 # The rule files whose place a walk notes (ignores.py asks git which of them it ignores).
-RULE_FILES: Final = (b".gitignore", b".gitattributes")
+RULE_FILES: Final = stalls.RULE_FILES
 _VERSION: Final = 2
 _RACY_NS: Final = 3_000_000_000
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -107,6 +107,8 @@ def walk(repo: Repo) -> Walk | None:
         if found is not None and verdicts and kept and walker.rule_stats != kept.rule_stats:
             walker = _Walker(repo, walker.records, {}, icase=icase)
             found = walker.run()
+    except stalls.Stalled:
+        raise  # a rule file git would wait on for ever: git's listing would too
     except Exception:  # a cache (or a tree) that cannot be walked: git's listing says
         found = None
         walker.partial = False
@@ -167,6 +169,9 @@ class _Walker:
             # Ask about every folder the kept walk saw at once, not one depth at a time.
             # git refuses them all when one is now beyond a link: then one depth at a time.
             every = [_join(f, n) for f, r in self.old.items() if not r[_OWN] for n in r[_FOLDERS]]
+            # git reads the `.gitignore` of each folder on their way, before this walk has
+            # looked at any of them.
+            stalls.check_tree(self.root, [_join(f, b".gitignore") for f in self.old])
             self.verdicts = self._ask(every) or {}
         pending: list[bytes] | None = [b""]
         rounds = 0
@@ -298,6 +303,8 @@ class _Walker:
             if st is None:
                 continue
             path = _join(folder, name)
+            if stalls.stalls(st.st_mode):  # before git is asked about a folder in it
+                raise stalls.refusal(path.decode("utf-8", "backslashreplace"), st.st_mode)
             self.rule_stats[path] = (
                 st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino, st.st_mode
             )  # fmt: skip

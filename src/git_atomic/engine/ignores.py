@@ -65,6 +65,10 @@ class Listing:
             return process.Result(0, b"", b"")
         return self.first.wait(check=check)
 
+    def stop(self) -> None:
+        if self.first is not None:
+            self.first.stop()
+
 
 # Past this many paths to ask about, git walking the whole tree is cheaper than matching them.
 _AT_MOST: Final = 400

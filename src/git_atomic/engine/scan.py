@@ -24,7 +24,7 @@ from typing import Final
 
 from git_atomic.core import process
 from git_atomic.core.errors import GitError
-from git_atomic.engine import reconcile, scanindex, scanracy, scantree, watcher
+from git_atomic.engine import reconcile, scanindex, scanracy, scantree, stalls, watcher
 from git_atomic.engine.git import Repo, worktree_key
 
 _STATUS: Final = (
@@ -97,6 +97,7 @@ def start(
     without reading the configuration first (from a scan index only; see below)."""
     if repo.root.is_relative_to(repo.state_dir):
         return None
+    stalls.check_git_dir(repo)  # before git reads its rules (the walk checks the tree's)
     base = scanindex.index_file(repo, known_tree) if known_tree is not None else None
     # Optional locks on: `status` may write what it learnt (stat data, the untracked cache)
     # into our copy; it is nobody else's file.
@@ -205,13 +206,19 @@ def same_seed(scan: Scan, index_copy: Path | None) -> bool:
         seed.unlink(missing_ok=True)
 
 
-def abandon(scan: Scan) -> None:
+def abandon(scan: Scan, *, stop: bool = False) -> None:
+    """Drop a scan. `stop`: its `git status` is stopped rather than waited for (one that
+    would wait for ever: stalls.py)."""
     same_seed(scan, None)  # its early seed's link, if any, removed
     if scan.watch is not None:
         scan.watch.drop()
         scan.watch = None
     if scan.status is not None:
-        scan.status.wait(check=False)  # never leave it writing a file that is about to go
+        if stop:
+            scan.status.stop()
+            scan.index.with_name(scan.index.name + ".lock").unlink(missing_ok=True)
+        else:
+            scan.status.wait(check=False)  # never leave it writing a file that is about to go
         scan.status = None
     settled(scan)
     base = scanindex.index_file(scan.repo, scan.base_tree) if scan.base_tree is not None else None

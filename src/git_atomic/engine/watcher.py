@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
 
 from git_atomic.core import process
-from git_atomic.engine import safefs
+from git_atomic.engine import safefs, stalls
 from git_atomic.engine.git import Repo, worktree_key
 
 if TYPE_CHECKING:
@@ -390,6 +390,9 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
     now, names = data.get("clock"), data.get("files")
     if not isinstance(now, str) or not isinstance(names, list):
         return None
+    # A rule file made or changed since: looked at before git reads it, whichever way the
+    # scan goes on (stalls.py).
+    stalls.check_tree(os.fsencode(repo.root), _rule_files(names))
     if query.record.get("rules") != rules:
         return None
     if (repo.config("core.ignorecase") or "false").lower() in ("true", "yes", "on", "1"):
@@ -431,6 +434,15 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
         if deleted or new or len(changed) != len(paths) or not isinstance(empty, list)
         else [os.fsencode(str(p)) for p in empty],
     )
+
+
+def _rule_files(names: list[object]) -> list[bytes]:
+    found = []
+    for name in names:
+        if isinstance(name, str) and name.rpartition("/")[2] in (".gitignore", ".gitattributes"):
+            with contextlib.suppress(UnicodeEncodeError):
+                found.append(name.encode("utf-8"))
+    return found
 
 
 def base_clock(base: Clock, now: str) -> Clock:

@@ -1,0 +1,91 @@
+"""Files git opens to read its rules where a FIFO (or a socket or a device) would keep it
+waiting for ever.
+
+git reads every `.gitignore` and `.gitattributes` of the tree it looks into, and the git dir's
+`info/exclude`, `info/attributes` and `info/sparse-checkout`, with a plain `open()`: a FIFO
+there has it wait for a writer that never comes (`git status` itself hangs), and a device git
+reaches through a link (`/dev/zero`) never ends. An operation that leaves one (`mkfifo
+.gitignore`, a tool's named pipe under that name) would hang every capture, and with it the
+rollback, `abort` and `recover`, with nothing said. So a capture looks at these names before
+git reads them, and refuses by name, exit 3, nothing changed; the git processes it had started
+are stopped (the walk of the folders sees each rule file of the tree beside the scan, and
+Watchman names the ones that changed).
+
+git opens the tree's rule files without following a link (a link there is no rule file to it:
+nothing is looked at through one), and the git dir's through one: those are looked at with
+`stat`, which reads no byte of what the link leads to.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from typing import Final
+
+from git_atomic.core.errors import RefusedError
+from git_atomic.engine import safefs
+from git_atomic.engine.git import Repo
+
+RULE_FILES: Final = (b".gitignore", b".gitattributes")
+# The git dir's own rule files: (of the common git dir, else the worktree's own, name).
+_GIT_DIR_FILES: Final = (
+    (True, "info/exclude"),
+    (True, "info/attributes"),
+    (False, "info/sparse-checkout"),
+)
+
+
+class Stalled(RefusedError):
+    """A file git would read its rules from, that would keep it waiting for ever."""
+
+
+def stalls(mode: int) -> bool:
+    """Whether git would wait for ever reading a file of this mode: anything but a regular
+    file, a folder (git says it cannot read one) or a link (followed or refused)."""
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
+
+
+def refusal(shown: str, mode: int) -> Stalled:
+    kind = (
+        "a FIFO (named pipe)"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device"
+    )
+    return Stalled(
+        f"{shown} is {kind}: git reads its rules from there and would wait for ever, so no "
+        "checkpoint can be made; git-atomic changed nothing",
+        hint="remove it or make it a regular file, then run this again (`git atomic "
+        "recover` where `git atomic status` shows an operation interrupted)",
+    )
+
+
+def check_git_dir(repo: Repo) -> None:
+    """Refuse a rule file of the git dir that would stall git (followed through a link, as
+    git follows it)."""
+    for common, name in _GIT_DIR_FILES:
+        path = os.path.join(repo.common_dir if common else repo.git_dir, name)
+        try:
+            mode = os.stat(path).st_mode
+        except (OSError, ValueError):
+            continue
+        if stalls(mode):
+            raise refusal(path, mode)
+
+
+def check_tree(root: bytes, paths: Iterable[bytes]) -> None:
+    """Refuse any of `paths` (of the tree, relative to `root`) that is a rule file that would
+    stall git; each reached folder by folder, no link followed."""
+    rules = [p for p in paths if p.rpartition(b"/")[2] in RULE_FILES]
+    if not rules:
+        return
+    try:
+        with safefs.Tree(root) as tree:
+            found = tree.lstat_many(sorted(rules))
+    except OSError:  # a folder on the way not ours to search: git cannot read there either
+        return
+    for path, st in zip(sorted(rules), found, strict=True):
+        if st is not None and stalls(st.st_mode):
+            raise refusal(path.decode("utf-8", "backslashreplace"), st.st_mode)
