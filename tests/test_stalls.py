@@ -40,6 +40,14 @@ def _shell_make(case: str) -> str:
 
 
 def _prepare(repo: GitRepo, *, scanned: bool) -> oracle.Files:
+    # A submodule, which has git read the top's `.gitmodules`.
+    sub = repo.path.parent / "sub-origin"
+    for args in (
+        ["init", "-q", str(sub)],
+        ["-C", str(sub), "commit", "-q", "--allow-empty", "-m", "s"],
+    ):
+        subprocess.run(["git", *args], env=repo.env, check=True, capture_output=True)
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "sub")
     repo.write("README", b"hello\n")
     repo.write("src/a.py", b"print(1)\n")
     repo.write("src/.gitignore", b"*.log\n")
@@ -55,8 +63,8 @@ def _prepare(repo: GitRepo, *, scanned: bool) -> oracle.Files:
 def _remove(repo: GitRepo, case: str) -> None:
     rel, _ = CASES[case]
     (repo.path / rel).unlink()
-    if rel == "src/.gitignore":  # the repository's own file, as committed
-        repo.write(rel, b"*.log\n")
+    if rel in ("src/.gitignore", ".gitmodules"):  # the repository's own file, as committed
+        repo.write(rel, repo.git("show", f"HEAD:{rel}").encode())
 
 
 def _interrupted(repo: GitRepo) -> bool:
@@ -152,3 +160,14 @@ def test_through_watchman(watched: GitRepo, case: str) -> None:
     _remove(repo, case)
     repo.atomic("recover", check=0, timeout=_QUICK_S)
     assert oracle.walk(repo.path) == before
+
+
+@pytest.mark.parametrize("scanned", [True, False], ids=["scan", "first"])
+def test_a_fifo_at_gitmodules_is_rolled_back(repo: GitRepo, scanned: bool) -> None:
+    """Of the same family, one git does not wait on in a capture: a file of the repository's
+    that the operation made a FIFO, taken back like any other."""
+    before = _prepare(repo, scanned=scanned)
+    script = "echo op > README && rm .gitmodules && mkfifo .gitmodules; exit 1"
+    repo.atomic("run", "--", "sh", "-c", script, check=1, timeout=_QUICK_S)
+    assert oracle.walk(repo.path) == before
+    assert not _git_processes_in(repo.path)
