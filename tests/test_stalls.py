@@ -171,3 +171,32 @@ def test_a_fifo_at_gitmodules_is_rolled_back(repo: GitRepo, scanned: bool) -> No
     repo.atomic("run", "--", "sh", "-c", script, check=1, timeout=_QUICK_S)
     assert oracle.walk(repo.path) == before
     assert not _git_processes_in(repo.path)
+
+
+def test_an_agent_tool_call_that_made_one_leaves_the_agent_going(repo: GitRepo) -> None:
+    """Through Claude Code's hooks: the call's after-event cannot take its checkpoint and says
+    so, exit 0 (the agent goes on); its Stop neither hangs nor takes anything back unseen."""
+    from testing.agents import claude_hook
+
+    _prepare(repo, scanned=True)
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "false"\n')  # judged
+    before = oracle.walk(repo.path)
+    bash = {"tool_name": "Bash", "tool_use_id": "toolu_1", "tool_input": {"command": "x"}}
+    claude_hook(repo, "s1", "UserPromptSubmit", prompt="go")
+    claude_hook(repo, "s1", "PreToolUse", **bash)
+    made = subprocess.run(
+        ["sh", "-c", f"echo op > README && {_shell_make('folder-gitignore')}"], cwd=repo.path
+    )
+    assert made.returncode == 0
+    after = claude_hook(repo, "s1", "PostToolUse", tool_response={}, **bash)
+    said = after.stdout + after.stderr
+    assert "wait for ever" in said, said
+    stop = claude_hook(repo, "s1", "Stop", stop_hook_active=False)
+    assert "wait for ever" in stop.stdout, stop.stdout
+    assert not _git_processes_in(repo.path)
+    assert repo.read("README") == b"op\n"  # the agent's, never taken back without a capture
+    _remove(repo, "folder-gitignore")
+    status = repo.atomic("status", check=0).stdout
+    if "interrupted" in status:
+        repo.atomic("recover", check=0, timeout=_QUICK_S)
+        assert oracle.walk(repo.path) == before
