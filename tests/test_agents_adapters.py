@@ -532,3 +532,37 @@ def test_cursor_a_turn_without_tool_events(repo: GitRepo) -> None:
     assert agent.stop() == ""
     assert repo.read("app.py") == b"ANSWER = 41  # BUG the user is working on\n"
     assert repo.atomic_json("log")["operations"][0]["status"] != "rolled-back"
+
+
+# --- Codex: a turn you interrupt, a session that ends (developers.openai.com/codex/hooks:
+# `Interrupt` "when you interrupt an active turn", `SessionEnd` when the main thread ends; Codex
+# clamps both to 3 s; openai/codex codex-rs/hooks/src/events/interrupt.rs, session_end.rs) ----
+
+
+@pytest.mark.parametrize("event", ["Interrupt", "SessionEnd"])
+def test_codex_closes_a_turn_when_it_is_interrupted_and_the_users_later_edits_stay(
+    repo: GitRepo, event: str
+) -> None:
+    """An interrupted call sends no `PostToolUse`: its window stayed open until the next prompt
+    closed the turn, so what the user wrote in between was the turn's, and `rollback --op` of
+    it took the user's file away. `Interrupt` and `SessionEnd` close it when they come."""
+    repo.atomic("hooks", "install", "codex", check=0)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "codex hooks")
+    platform, agent = PLATFORMS["codex"], Agent(repo, PLATFORMS["codex"])
+    agent.prompt()
+    agent.send(*platform.tool(repo.path, "Bash", {"command": "sed -i s/41/BUG/ app.py"}, 1, False))
+    repo.write("app.py", b"ANSWER = BUG\n")  # the command ran; the person pressed Esc
+    base = {k: v for k, v in platform.prompt(repo.path)[1].items() if k != "prompt"}
+    ending = {"hook_event_name": event, "permission_mode": "default"}
+    ending |= {"reason": "other"} if event == "SessionEnd" else {}
+    outputs = agent.send(event, {**base, **ending})
+    repo.write("notes.txt", b"the user's, after the interrupt\n")
+    agent.prompt()  # the next prompt: nothing is left open
+    [op] = repo.atomic_json("log")["operations"]
+    repo.atomic("rollback", "--op", op["op_id"], check=0)
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+    assert repo.read("notes.txt") == b"the user's, after the interrupt\n"
+    assert [set(out) <= {"systemMessage"} for out in outputs] == [True]  # all Codex reads
+    [hook] = json.loads(repo.read(".codex/hooks.json"))["hooks"][event][0]["hooks"]
+    assert hook["timeout"] <= 3  # Codex clamps a longer one, and warns at every start

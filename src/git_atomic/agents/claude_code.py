@@ -11,7 +11,7 @@ git-atomic is said with exit 0.
 | PostToolUse, PostToolUseFailure, PermissionDenied | after it (or its denial): its window closes |
 | PostToolBatch | every call of the batch resolved: every window still open closes |
 | Stop | the turn is judged; a failed one sends the model back with the reason |
-| StopFailure, SessionEnd | the turn is closed, not judged |
+| StopFailure, SessionEnd, Interrupt (Codex) | the turn is closed, not judged |
 | SubagentStop | nothing: a subagent's calls are part of the turn that started it |
 """
 
@@ -115,13 +115,22 @@ def _handle(
             return _stop(repo, session, verdicts, project, again=again, running=running)
         if event == "UserPromptSubmit":
             return _prompt(repo, session, project, dialect)
-        if event in ("StopFailure", "SessionEnd"):
-            why = "ended by an error" if event == "StopFailure" else "the session ended"
+        if event in _CLOSING:
+            why = _CLOSING[event]
             closed = turn.close(repo, session, why)
             return tell.reply({"systemMessage": tell.lines(closed, project)}) if closed else QUIET
     except AtomicError as exc:
         return _warn(str(exc), event, dialect)
     return QUIET  # SubagentStop and anything newer: the turn goes on
+
+
+# Events that end a turn without judging it, and why (Codex sends `Interrupt`: its replies may
+# hold `systemMessage` and nothing else).
+_CLOSING: Final = {
+    "StopFailure": "ended by an error",
+    "SessionEnd": "the session ended",
+    "Interrupt": "it was interrupted",
+}
 
 
 def _tool_event(

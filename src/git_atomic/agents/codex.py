@@ -1,10 +1,12 @@
 """OpenAI Codex CLI: its hooks speak Claude Code's language (`.codex/hooks.json`).
 
 Codex sends `PreToolUse`/`PostToolUse` for its shell (`Bash`), `apply_patch` and MCP tools,
-`UserPromptSubmit` and `Stop` (whose `decision: "block"` sends the model back with `reason`);
-there is no event for a turn that ends otherwise, so the next prompt closes it. The payloads
-and replies are Claude Code's (session_id, cwd, tool_name, tool_input, tool_use_id,
-stop_hook_active); the page they come from is in docs/agents.md.
+`UserPromptSubmit` and `Stop` (whose `decision: "block"` sends the model back with `reason`).
+A turn you interrupt sends `Interrupt` (a call it cut short sends no `PostToolUse`), a session
+that ends sends `SessionEnd`: each closes the turn there, so what you change afterwards is not
+the turn's; a turn that ends otherwise is closed by the next prompt. The payloads and replies
+are Claude Code's (session_id, cwd, tool_name, tool_input, tool_use_id, stop_hook_active); the
+page they come from is in docs/agents.md.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ LAYOUT: Final = Layout(
         Event("PreToolUse", 60, FILE_TOOLS),
         Event("PostToolUse", 60, FILE_TOOLS),
         Event("Stop", 1800),
+        # Codex clamps these two to 3 s (and warns at every start when asked for more); a call
+        # it kills leaves its work to the warm helper, or to the next prompt.
+        Event("Interrupt", 3),
+        Event("SessionEnd", 3),
     ),
     # Codex runs a non-managed hook only once its exact definition was trusted, and a project's
     # `.codex/` only in a trusted project: nothing says so when a hook is skipped.
