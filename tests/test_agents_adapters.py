@@ -566,3 +566,31 @@ def test_codex_closes_a_turn_when_it_is_interrupted_and_the_users_later_edits_st
     assert [set(out) <= {"systemMessage"} for out in outputs] == [True]  # all Codex reads
     [hook] = json.loads(repo.read(".codex/hooks.json"))["hooks"][event][0]["hooks"]
     assert hook["timeout"] <= 3  # Codex clamps a longer one, and warns at every start
+
+
+# --- Copilot CLI (docs.github.com, "GitHub Copilot CLI hooks reference": `postToolUse` comes
+# "after each tool completes successfully", `postToolUseFailure` "after a tool completes with a
+# failure", with `error` instead of `toolResult`) --------------------------------------------
+
+
+def test_copilot_closes_the_window_of_a_call_that_failed_and_the_users_edits_stay(
+    repo: GitRepo,
+) -> None:
+    """A call that failed sends `postToolUseFailure`, no `postToolUse`: its window stayed open
+    to `agentStop`, and what the user wrote meanwhile was taken back with the failing turn."""
+    repo.atomic("hooks", "install", "copilot", check=0)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "copilot hooks")
+    platform, agent = PLATFORMS["copilot"], Agent(repo, PLATFORMS["copilot"])
+    agent.prompt()
+    command = {"command": "sed -i s/41/BUG/ app.py && false"}
+    agent.send(*platform.tool(repo.path, "bash", command, 1, False))
+    repo.write("app.py", b"ANSWER = BUG\n")  # it changed the file, then failed
+    _, post = platform.tool(repo.path, "bash", command, 1, True)
+    del post["toolResult"]
+    post["error"] = "Command failed with exit code 1"
+    assert agent.send("postToolUseFailure", post) in ([{}], [])
+    repo.write("notes.txt", b"the user's, after the failed call\n")
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+    assert repo.read("notes.txt") == b"the user's, after the failed call\n"

@@ -4,7 +4,7 @@
 | --- | --- |
 | userPromptSubmitted | a turn left open is closed |
 | preToolUse | before a file-changing tool: the turn and a window open |
-| postToolUse | after it: the window closes |
+| postToolUse, postToolUseFailure | after it (or its failure): the window closes |
 | agentStop | the turn is judged; `decision: "block"` with `reason` is queued as the next prompt |
 | sessionEnd | the turn is closed, not judged |
 
@@ -34,6 +34,9 @@ LAYOUT: Final = Layout(
         Event("userPromptSubmitted", 60),
         Event("preToolUse", 60),
         Event("postToolUse", 60),
+        # A call that failed sends this instead of `postToolUse` (which comes only after a
+        # success): without it the call's window stayed open to `agentStop`.
+        Event("postToolUseFailure", 60),
         Event("agentStop", 1800),
         Event("sessionEnd", 60),
     ),
@@ -64,7 +67,7 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
         return QUIET
     project = named or repo.root
     try:
-        if event in ("preToolUse", "postToolUse"):
+        if event in ("preToolUse", "postToolUse", "postToolUseFailure"):
             tool = _text(payload.get("toolName"))
             if tool in READ_ONLY:
                 return QUIET
