@@ -248,3 +248,16 @@ def test_an_unknown_agent_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="unknown agent 'windsurf'"):
         hooks_install(target="windsurf", root=tmp_path)
     assert not settings_path(tmp_path).exists()
+
+
+def test_gemini_install_says_when_its_hooks_do_not_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Gemini CLI runs a project's hooks only in a folder the person trusts, and releases
+    before hooks were on by default run none without `hooksConfig.enabled` (google-gemini/
+    gemini-cli PR 17247): installing says both, or a turn goes unprotected and nothing says
+    so."""
+    assert hooks_install(target="gemini", root=tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "wrote .gemini/settings.json" in out
+    assert "trust" in out and '"hooksConfig": {"enabled": true}' in out

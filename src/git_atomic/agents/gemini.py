@@ -45,7 +45,13 @@ LAYOUT: Final = Layout(
         Event("SessionEnd", 60),
     ),
     timeout_scale=1000,
-    restart="restart Gemini CLI to load it",
+    # Nothing is said when Gemini skips them: an untrusted folder, or a release from before
+    # hooks were on by default (google-gemini/gemini-cli PR 17247).
+    restart=(
+        "restart Gemini CLI to load it; it runs a project's hooks only in a folder you trust,"
+        ' and releases before hooks were on by default need `"hooksConfig": {"enabled": true}`'
+        " in settings.json"
+    ),
 )
 
 
