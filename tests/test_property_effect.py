@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from git_atomic.engine import discovery, snapshot
@@ -306,6 +306,14 @@ def _cli_move(world: World, args: Sequence[str], frm: State, cur: State, to: Sta
     between=others,
     later=others,
 )
+@example(  # found by a helper's run: you write back the operation's own change after its
+    # rollback; `undo` then has nothing to do (test_the_commands_keep_what_others_wrote_since)
+    history="shadow",
+    op_writes=[("op", "two.txt", 1, "red")],
+    since=[],
+    between=[("other", "two.txt", 1, "red")],
+    later=[("other", "two.txt", 1, "blue")],
+)
 def test_the_commands_keep_what_others_wrote_since(
     history: str,
     op_writes: list[Write],
@@ -331,10 +339,19 @@ def test_the_commands_keep_what_others_wrote_since(
         after_rollback = dict(world.model)
         for w in between:
             world.write(*w)
+        # Where you already wrote back all the rollback took away (the same bytes), `undo`
+        # has nothing to do and does nothing: the operation stays rolled back, and what is
+        # there is yours, so `rollback --op` of it has nothing further to take back.
+        redone_by_you = _merge(after_rollback, world.model, at_rollback) == world.model
         if not _cli_move(world, ["undo"], after_rollback, world.model, at_rollback):
             return
         for w in later:
             world.write(*w)
+        if redone_by_you:
+            res = world.repo.atomic("rollback", "--op", op["op_id"], check=0)
+            assert "nothing further" in res.stderr, res.stderr
+            assert world.disk() == world.model
+            return
         _cli_move(world, ["rollback", "--op", op["op_id"]], post, world.model, pre)
     finally:
         shutil.rmtree(root, ignore_errors=True)
