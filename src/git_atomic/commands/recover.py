@@ -35,7 +35,17 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import checkpoint, discovery, git, gitlinks, restoreplan, scratch, snapshot
+from git_atomic.engine import (
+    checkpoint,
+    checkpointgone,
+    discovery,
+    git,
+    gitlinks,
+    restoreplan,
+    scratch,
+    snapshot,
+)
+from git_atomic.engine.checkpointgone import CheckpointGone
 from git_atomic.ops import commandresults, context, output, results
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, RollbackResult
@@ -53,6 +63,7 @@ class Action(enum.StrEnum):
     KEPT_OPEN = "kept_open"  # a rollback inside a session finished; the session goes on
     EFFECT = "effect"  # an agent turn: its own changes taken back, the rest left as it is
     OVERLAP = "overlap"  # an agent turn whose changes overlap later ones: nothing changed
+    KEPT = "kept"  # --accept where PRE-OP is gone from the object store: kept, not recorded
 
 
 @dataclass
@@ -107,7 +118,10 @@ def recover(*, accept: bool, json_out: bool) -> int:
         op = ctx.journal.open_op(ctx.worktree)
         context.same_worktree(ctx.repo, op)
         if op is not None and _needs_recovery(op):
-            _recover_op(engine, op, accept=accept, done=done)
+            try:
+                _recover_op(engine, op, accept=accept, done=done)
+            except CheckpointGone as exc:
+                raise CheckpointGone(exc.message, hint=_GONE_HINT) from None
         elif op is not None and not done.anything:
             output.say(
                 f"git-atomic: {op.name} [{op.id}] is open and not interrupted; "
@@ -267,9 +281,21 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
     pre = next((c for c in checkpoints if c.kind == CheckpointKind.PRE_OP), None)
     intent = op.pending_intent or {}
     detail = dict(op.details)
+    # Asked only with --accept, which must not measure from what is gone; a restore finds out
+    # by itself (Engine.rollback_to) and refuses, and this refusal's hint says what then.
+    gone = checkpointgone.missing(engine.repo, pre.sha) if pre is not None and accept else []
     if pre is None:
         # Killed inside `begin` before its PRE-OP checkpoint was recorded: nothing was changed.
         done.action = Action.NOTHING_CHANGED
+    elif gone:
+        # Something took PRE-OP away (refs deleted and pruned, an alternate removed): nothing
+        # can be restored, measured or committed from it; the tree stays as asked.
+        journal.set_pending(op.id, None)
+        done.problems.append(
+            checkpointgone.describe(pre.sha, gone, what=f"PRE-OP of {op.name} [{op.id}]")
+            + ": the tree is kept as it is and nothing is recorded"
+        )
+        done.action = Action.KEPT
     elif intent.get("action") == IntentAction.RESTORE:
         result = _finish_restore(engine, op.id, intent)
         done.rescue, done.action = result.rescue, Action.RESTORE
@@ -323,6 +349,12 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
     done.op = engine.close(
         op.id, status=OpStatus.RECOVERED, failed_phase=FailedPhase.INTERRUPT, detail=detail
     )
+
+
+_GONE_HINT: Final = (
+    "put back what held it (an alternate object store, the objects from a backup) and run "
+    "`git atomic recover` again, or keep the tree as it is: `git atomic recover --accept`"
+)
 
 
 def _take_back_turn(engine: Engine, op: OpRow, done: Recovery) -> None:
@@ -381,6 +413,7 @@ _SAID: Final = {
     Action.KEPT_OPEN: "the interrupted rollback is finished; the operation stays open",
     Action.EFFECT: "the turn's own changes are taken back (what you did meanwhile stays)",
     Action.OVERLAP: "the turn's changes overlap later ones, so nothing was changed; closed",
+    Action.KEPT: "the tree is kept as it is; nothing is recorded (its PRE-OP is gone); closed",
 }
 
 

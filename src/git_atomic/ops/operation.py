@@ -251,7 +251,11 @@ class Engine:
         }
         self._set_pending(op_id, intent)
         failpoints.hit(f"{event}:before-rescue")
-        target, set_aside = rescue.load_target(self.ctx, target_sha, op_id)
+        try:
+            target, set_aside = rescue.load_target(self.ctx, target_sha, op_id)
+        except GitError:
+            self._gone(target_sha)
+            raise
         if made_within:  # the target's own windows, and the move's (an undo's reach its end)
             windows = tuple(dict.fromkeys((*target.made_within, *made_within)))
             target = records.replace(target, made_within=windows)
@@ -259,7 +263,11 @@ class Engine:
             probe = None  # what was just set aside belongs in the rescue: capture it
         since: Snapshot | None = None  # what a killed restore started from (recover)
         if rescue_sha is None:
-            current = self._save_rescue(op_id, target, event=event, paths=paths, probe=probe)
+            try:
+                current = self._save_rescue(op_id, target, event=event, paths=paths, probe=probe)
+            except GitError:
+                self._gone(target_sha)
+                raise
             rescue_sha = current.commit
             intent["rescue"] = rescue_sha
             self._set_pending(op_id, intent)
@@ -292,6 +300,14 @@ class Engine:
         if op_id is None:
             self.tell_too_large()
         return RollbackResult(rescue_sha, target_sha, outcome)
+
+    def _gone(self, target_sha: str) -> None:
+        """After git failed before anything was written: where the target is no longer whole
+        in the object store (an operation deleted our refs and pruned, replaced `.git`,
+        removed an alternate), one line saying so, not git's failure."""
+        from git_atomic.engine import checkpointgone
+
+        checkpointgone.check(self.repo, target_sha)
 
     def _loaded(self, sha: str) -> Snapshot | None:
         """The checkpoint `sha`, or None where git no longer has it (a probe no ref kept)."""

@@ -1,0 +1,54 @@
+"""A checkpoint git no longer holds whole: told in one line instead of git's own failure.
+
+An operation can take away what keeps a checkpoint: delete its ref under `refs/atomic/` and
+prune (`git gc --prune=now`), replace the repository (`rm -rf .git && git init`), or remove the
+alternate object store its files' blobs live in (`objects/info/alternates` of a `clone
+--shared`). A restore to it then fails inside git ("not a tree object", "bad object"); this
+module says which checkpoint it is and how much of it is missing. It is asked only after git
+failed, never on the way of a restore that works.
+"""
+
+from __future__ import annotations
+
+from git_atomic.core.errors import RefusedError
+from git_atomic.engine.git import Repo
+
+
+class CheckpointGone(RefusedError):
+    """A restore's target (or the state it must measure from) is not in the object store."""
+
+
+def missing(repo: Repo, commit: str) -> list[str]:
+    """The objects of checkpoint `commit` (the commit, its tree and all under it) that git does
+    not have; [] when it is whole. A partial clone's promised objects are not fetched to find
+    out (`--missing=print` asks no remote)."""
+    head = repo.run("cat-file", "-e", f"{commit}^{{commit}}", check=False)
+    if head.returncode != 0:
+        return [commit]
+    listed = repo.run("rev-list", "--objects", "--no-walk", "--missing=print", commit, check=False)
+    if listed.returncode != 0:  # its tree itself unreadable: rev-list stops there
+        return [commit + "^{tree}"]
+    return [
+        line[1:].decode("ascii", "replace")
+        for line in listed.stdout.splitlines()
+        if line.startswith(b"?")
+    ]
+
+
+def check(repo: Repo, commit: str, *, what: str = "checkpoint") -> None:
+    """Raise CheckpointGone when `commit` is not whole; nothing otherwise."""
+    gone = missing(repo, commit)
+    if gone:
+        raise CheckpointGone(describe(commit, gone, what=what) + "; nothing was changed")
+
+
+def describe(commit: str, gone: list[str], *, what: str = "checkpoint") -> str:
+    if gone == [commit]:
+        amount = "git no longer has it"
+    else:
+        amount = f"{len(gone)} of its git objects are missing (first: {gone[0][:12]})"
+    return (
+        f"{what} {commit[:12]} cannot be restored: {amount}; something took away what kept it "
+        "(its ref under refs/atomic/ deleted and the objects pruned, `.git` replaced, or an "
+        "alternate object store in objects/info/alternates removed)"
+    )

@@ -1,0 +1,83 @@
+"""The operation attacks what a rollback stands on: the checkpoint's objects in git's store.
+
+An operation can take a checkpoint away (our refs deleted, then `git gc --prune=now`; the
+alternate object store of a `clone --shared` removed). The rollback cannot be honoured then:
+one line that says which checkpoint and what is missing, exit 3, nothing changed, and a way
+out (`recover` once it is put back, `recover --accept` to keep the tree), never git's failure
+and an error log, never a `recover` that fails for ever.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from testing.gitrepo import GitRepo
+
+PRUNE_OURS = (
+    "git for-each-ref --format='delete %(refname)' refs/atomic | git update-ref --stdin; "
+    "git reflog expire --expire=now --all; git gc -q --prune=now"
+)
+
+
+def _files(repo: GitRepo) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(repo.path)): p.read_bytes()
+        for p in sorted(repo.path.rglob("*"))
+        if ".git" not in p.relative_to(repo.path).parts and p.is_file()
+    }
+
+
+def test_a_pre_op_the_operation_pruned_is_one_line_and_accept_keeps_the_tree(
+    repo: GitRepo,
+) -> None:
+    """Before: `git ls-tree -z failed: fatal: not a tree object — git's full output in
+    /tmp/...log`, and `recover` and `recover --accept` failed the same way for ever (every new
+    operation refused)."""
+    repo.write("README", b"work in progress\n")  # held by PRE-OP only
+    res = repo.atomic(
+        "run", "--", "sh", "-c", f"echo op > README; echo n > new; {PRUNE_OURS}; exit 1"
+    )
+    assert res.returncode == 3, res.stderr
+    assert "cannot be restored: git no longer has it" in res.stderr, res.stderr
+    assert "failed:" not in res.stderr and ".log" not in res.stderr, res.stderr
+    after_op = _files(repo)
+    assert after_op["README"] == b"op\n"  # nothing was changed by the refused rollback
+    res = repo.atomic("recover")
+    assert res.returncode == 3, res.stderr
+    assert "cannot be restored" in res.stderr and "recover --accept" in res.stderr, res.stderr
+    assert _files(repo) == after_op
+    res = repo.atomic_json("recover", "--accept")
+    assert res["recovery"]["action"] == "kept"
+    assert "nothing is recorded" in " ".join(res["recovery"]["problems"])
+    assert _files(repo) == after_op
+    assert repo.atomic_json("status")["interrupted"] is None
+    repo.atomic("run", "--", "true", check=0)  # the worktree takes operations again
+
+
+def test_an_alternate_the_operation_removed_is_named_and_recover_finishes_once_back(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A `clone --shared`: the checkpoint's blobs that the borrowed store already had are not
+    copied. Before: `git diff-tree -r failed: fatal: bad object ...` and a log file."""
+    clone = GitRepo(tmp_path / "clone", repo.env)
+    repo.write("lib.txt", b"borrowed\n")
+    repo.git("add", "lib.txt")
+    repo.git("commit", "-qm", "lib")
+    repo.git("clone", "-q", "--shared", str(repo.path), str(clone.path))
+    clone.write("README", b"wip\n")
+    before = clone.fingerprint()
+    alternates = clone.path / ".git" / "objects" / "info" / "alternates"
+    saved = tmp_path / "alternates"
+    res = clone.atomic(
+        "run", "--", "sh", "-c", f"echo op > README; rm lib.txt; mv {alternates} {saved}; exit 1"
+    )
+    assert res.returncode == 3, res.stderr
+    assert "cannot be restored" in res.stderr and "objects are missing" in res.stderr
+    assert ".log" not in res.stderr, res.stderr
+    assert clone.read("README") == b"op\n" and not clone.exists("lib.txt")
+    shutil.move(saved, alternates)
+    clone.atomic("recover", check=0)
+    assert clone.fingerprint().diff(before) == []
+    clone.atomic("undo", check=0)
+    assert clone.read("README") == b"op\n" and not clone.exists("lib.txt")
