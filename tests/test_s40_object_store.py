@@ -12,6 +12,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from testing.gitrepo import GitRepo
 
 PRUNE_OURS = (
@@ -81,3 +83,32 @@ def test_an_alternate_the_operation_removed_is_named_and_recover_finishes_once_b
     assert clone.fingerprint().diff(before) == []
     clone.atomic("undo", check=0)
     assert clone.read("README") == b"op\n" and not clone.exists("lib.txt")
+
+
+@pytest.mark.parametrize("swap", ["link", "file"])
+def test_a_git_dir_moved_away_leaves_the_lock_of_the_repository_now_named_alone(
+    repo: GitRepo, tmp_path: Path, swap: str
+) -> None:
+    """The operation moves `.git` away and leaves a link to, or a `gitdir:` file naming,
+    another repository whose own git-atomic holds its lock. Before: our run removed that
+    lock through the link (another repository's live lock), or ended in `internal error:
+    NotADirectoryError: .../.git/atomic.lock` with the `.git` file."""
+    other = GitRepo.create(tmp_path / "other", tmp_path / "home")
+    theirs = other.path / ".git" / "atomic.lock"
+    theirs.write_bytes(b'{"pid": 1, "since": "now", "command": "run"}')
+    repo.write("README", b"wip\n")
+    before = repo.fingerprint()
+    moved = tmp_path / "moved-git"
+    put = {
+        "link": f"ln -s {other.path / '.git'} .git",
+        "file": f"echo 'gitdir: {other.path / '.git'}' > .git",
+    }[swap]
+    res = repo.atomic("run", "--", "sh", "-c", f"echo op > README; mv .git {moved}; {put}; exit 1")
+    assert res.returncode == 3, res.stderr
+    assert "internal error" not in res.stderr, res.stderr
+    assert "is gone" in res.stderr or "leads to" in res.stderr, res.stderr
+    assert theirs.read_bytes() == b'{"pid": 1, "since": "now", "command": "run"}'
+    (repo.path / ".git").unlink()
+    moved.rename(repo.path / ".git")
+    repo.atomic("recover", check=0)
+    assert repo.fingerprint().diff(before) == []

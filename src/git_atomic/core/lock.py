@@ -82,6 +82,7 @@ class WorktreeLock:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.held = False
+        self._file: tuple[int, int] | None = None  # (device, inode) of the lock file we made
 
     def read(self) -> Holder | None:
         try:
@@ -123,6 +124,8 @@ class WorktreeLock:
             staging.write_text(_json(record))
             try:
                 os.link(staging, self.path)
+                made = os.stat(staging)
+                self._file = (made.st_dev, made.st_ino)
             except FileExistsError:
                 staging.unlink(missing_ok=True)
                 holder = self.read()
@@ -159,6 +162,17 @@ class WorktreeLock:
             self.held = True
             return
 
+    def _remove_ours(self) -> None:
+        """The lock file we made, removed only if it is the one at its name: the operation may
+        have moved the git dir away and left a `.git` file or link in its place (to another
+        repository, whose own lock of a live command is not ours to remove)."""
+        try:
+            st = os.stat(self.path)
+            if (st.st_dev, st.st_ino) == self._file:
+                os.unlink(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            pass  # gone with the git dir it was in: recover finds it wherever that is put back
+
     def break_stale(self) -> Holder | None:
         """Remove a lock whose owner is dead (only `recover` does this, explicitly)."""
         holder = self.read()
@@ -168,5 +182,5 @@ class WorktreeLock:
 
     def release(self) -> None:
         if self.held:
-            self.path.unlink(missing_ok=True)
+            self._remove_ours()
             self.held = False
