@@ -112,3 +112,30 @@ def test_a_git_dir_moved_away_leaves_the_lock_of_the_repository_now_named_alone(
     moved.rename(repo.path / ".git")
     repo.atomic("recover", check=0)
     assert repo.fingerprint().diff(before) == []
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+@pytest.mark.parametrize("swap", ["away", "link"])
+def test_a_command_that_moves_the_git_dir_and_succeeds_is_refused_in_one_line(
+    repo: GitRepo, tmp_path: Path, history: str, swap: str
+) -> None:
+    """The command exits 0 after moving `.git` away (or leaving a link to another repository
+    in its place). Before: `internal error: FileNotFoundError: .../.git` (moved away), and in
+    commits mode `git ls-tree -z failed: not a tree object` (PRE-OP looked up in the other
+    repository)."""
+    other = GitRepo.create(tmp_path / "other", tmp_path / "home")
+    repo.write("README", b"wip\n")
+    before = repo.fingerprint()
+    moved = tmp_path / "moved-git"
+    link = f"; ln -s {other.path / '.git'} .git" if swap == "link" else ""
+    res = repo.atomic(
+        "run", "--history", history, "--", "sh", "-c", f"echo op > README; mv .git {moved}{link}"
+    )
+    assert res.returncode == 3, res.stderr
+    assert "internal error" not in res.stderr and "failed:" not in res.stderr, res.stderr
+    assert "this worktree's git dir" in res.stderr, res.stderr
+    if swap == "link":
+        (repo.path / ".git").unlink()
+    moved.rename(repo.path / ".git")
+    repo.atomic("recover", check=0)
+    assert repo.fingerprint().diff(before) == []

@@ -14,7 +14,7 @@ from git_atomic.core.errors import UsageError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
-from git_atomic.engine import gitlinks, gitstate, staged
+from git_atomic.engine import discovery, gitlinks, gitstate, staged
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, phasecommit
 from git_atomic.ops.conclude import conclude
@@ -171,6 +171,9 @@ def _why_not_go_on(
     failed = failed_phase(res, ok_exit)
     if failed is not None:
         return failed
+    # The git dir moved away or pointed elsewhere: refused (exit 3), the operation left for
+    # `recover` once it is back, before anything of git's is read there.
+    discovery.check_layout(engine.repo)
     if gitlinks.head_damaged(engine.repo.git_dir):
         # git refuses such a repository: nothing to validate or commit.
         output.say("git-atomic: the command left .git/HEAD as git refuses it (a link, say)")

@@ -23,7 +23,7 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import checkpoint, scanindex, snapshot
+from git_atomic.engine import checkpoint, discovery, scanindex, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import context, phasecommit, rescue
 from git_atomic.ops.context import Context, refuse_if_interrupted
@@ -184,6 +184,9 @@ class Engine:
         seq = len(self.journal.checkpoints(op_id)) + 1
         base = None
         if commits:
+            # Asked before PRE-OP is read: a git dir the operation moved or pointed elsewhere
+            # would have it read from there (the capture would refuse only after).
+            discovery.check_layout(self.repo)
             base = phasecommit.base_of(self.repo, self.journal.checkpoints(op_id)[0].sha)
         label = kind.label
         captured = snapshot.capture(
