@@ -139,3 +139,22 @@ def test_a_command_that_moves_the_git_dir_and_succeeds_is_refused_in_one_line(
     moved.rename(repo.path / ".git")
     repo.atomic("recover", check=0)
     assert repo.fingerprint().diff(before) == []
+
+
+@pytest.mark.parametrize("removal", ["rm -f .git/atomic/journal.sqlite3*", "rm -rf .git/atomic"])
+def test_a_journal_the_command_removed_is_put_back_with_its_records(
+    repo: GitRepo, removal: str
+) -> None:
+    """Before: the run said "Its changes are saved: `git atomic undo` brings them back", having
+    written that record into a file no name led to; `undo` then said "nothing to undo" and
+    `log` knew no operation at all."""
+    repo.atomic("run", "-n", "earlier", "--", "true", check=0)
+    repo.write("README", b"wip\n")
+    before = repo.fingerprint()
+    res = repo.atomic("run", "-n", "t", "--", "sh", "-c", f"{removal}; echo op > README; exit 1")
+    assert res.returncode == 1, res.stderr
+    assert repo.fingerprint().diff(before) == []
+    names = [op["name"] for op in repo.atomic_json("log")["operations"]]
+    assert names == ["t", "earlier"]
+    repo.atomic("undo", check=0)
+    assert repo.read("README") == b"op\n"

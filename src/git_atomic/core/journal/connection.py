@@ -7,7 +7,9 @@ some of them through `JournalFile`, so every SQL statement stays inside the pack
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -86,9 +88,8 @@ class JournalFile:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-        self._set_wal()
-        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn = self._connect()
+        self._file = _identity(path)
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
         if version == 0:
             self._conn.executescript(
@@ -101,6 +102,45 @@ class JournalFile:
                     c.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         elif version > SCHEMA_VERSION:
             raise UsageError(f"{path}: journal written by a newer git-atomic (schema {version})")
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        self._conn = conn
+        self._set_wal()
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    def _still_in_place(self) -> None:
+        """The file we have open is still the one at its name; where it was removed meanwhile
+        (an operation's `rm -rf .git/atomic`, or of the journal and its WAL files), it is put
+        back from what we have open, with every record in it, before the next write: else that
+        write, and every record of this command, would go to a file no name leads to, and the
+        next command would start an empty journal (no open operation to abort, nothing to
+        undo). A file someone put there meanwhile is theirs: left as it is."""
+        if self._file is None or _identity(self.path) is not None:
+            return
+        state_dir = self.path.parent
+        if not os.path.isdir(state_dir.parent) or os.path.islink(state_dir.parent):
+            return  # the git dir itself is gone: the command refuses on its own
+        if os.path.islink(state_dir):
+            return  # never written through a link (context.open_journal refuses it next)
+        state_dir.mkdir(exist_ok=True)
+        staging = self.path.with_name(f"{self.path.name}.back-{os.getpid()}")
+        staging.unlink(missing_ok=True)
+        copy = sqlite3.connect(staging)
+        try:
+            self._conn.backup(copy)
+        finally:
+            copy.close()
+        try:
+            os.link(staging, self.path)  # never over a file that appeared meanwhile
+        except FileExistsError:
+            return
+        finally:
+            staging.unlink(missing_ok=True)
+        self._conn.close()
+        self._connect()
+        self._file = _identity(self.path)
 
     def _set_wal(self) -> None:
         # Switching to WAL needs a moment alone with the file; the busy timeout does not always
@@ -117,6 +157,7 @@ class JournalFile:
 
     @contextmanager
     def _write(self) -> Iterator[_Writer]:
+        self._still_in_place()
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield _Writer(self._conn)
@@ -126,7 +167,17 @@ class JournalFile:
         self._conn.execute("COMMIT")
 
     def close(self) -> None:
+        with contextlib.suppress(OSError, sqlite3.Error):
+            self._still_in_place()
         self._conn.close()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return st.st_dev, st.st_ino
 
 
 class _Writer:
