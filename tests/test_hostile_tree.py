@@ -1036,7 +1036,9 @@ def test_a_damaged_journal_or_an_index_made_a_folder_is_one_clear_line(repo: Git
         res = repo.atomic(*args, env={"GIT_ATOMIC_HELPER": "0"})
         assert res.returncode == 3 and "internal error" not in res.stderr, res.stderr
         assert "journal.sqlite3 is damaged" in res.stderr
-    journal.unlink()  # moved aside, as the hint says: a new journal
+    journal.unlink()  # moved aside, as the hint says: recover starts a new journal
+    assert "git atomic recover" in repo.atomic("status", check=3).stderr
+    repo.atomic("recover", check=0)
     repo.atomic("status", check=0)
     (repo.path / ".git" / "index").unlink()
     (repo.path / ".git" / "index").mkdir()

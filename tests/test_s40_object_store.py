@@ -158,3 +158,26 @@ def test_a_journal_the_command_removed_is_put_back_with_its_records(
     assert names == ["t", "earlier"]
     repo.atomic("undo", check=0)
     assert repo.read("README") == b"op\n"
+
+
+def test_a_journal_removed_between_begin_and_abort_is_said_and_its_pre_op_named(
+    repo: GitRepo,
+) -> None:
+    """`rm -rf .git/atomic` inside a `begin` session. Before: `abort` said "no operation is
+    open in this worktree" (exit 2) and `status` the same: the session was forgotten with its
+    PRE-OP (still under refs/atomic/ops/) named nowhere."""
+    repo.write("README", b"wip\n")
+    before = repo.fingerprint()
+    repo.atomic("begin", "s", check=0)
+    repo.write("README", b"op\n")
+    shutil.rmtree(repo.path / ".git" / "atomic")
+    for args in (["abort"], ["status"], ["undo"]):
+        res = repo.atomic(*args)
+        assert res.returncode == 3, (args, res.stderr)
+        assert "journal.sqlite3 is gone" in res.stderr and "git atomic recover" in res.stderr
+    assert repo.read("README") == b"op\n"
+    pre = repo.git("rev-parse", repo.checkpoint_refs("%(refname)").split()[0]).strip()
+    res = repo.atomic_json("recover")
+    assert any(pre[:12] in p and "--whole" in p for p in res["recovery"]["problems"]), res
+    repo.atomic("rollback", "--to", pre[:12], "--whole", check=0)
+    assert repo.fingerprint().diff(before) == []

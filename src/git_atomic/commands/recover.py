@@ -81,11 +81,14 @@ class Recovery:
     overlaps: list[str] = field(default_factory=list)  # a turn's changes and later ones (exit 3)
     stopped_group: int | None = None  # the command's process group, left running by the kill
     isolated: list[str] = field(default_factory=list)  # `run --isolate` operations closed
+    # The journal was gone while operations' checkpoints remain: the newest's PRE-OP and name.
+    journal_gone: tuple[str, str] | None = None
 
     @property
     def anything(self) -> bool:
         return bool(
             self.lock_broken
+            or self.journal_gone
             or self.restore_finished
             or self.op
             or self.stopped_group
@@ -108,7 +111,16 @@ def recover(*, accept: bool, json_out: bool) -> int:
         done.lock_broken = worktree_lock.break_stale()
     failpoints.hit("recover:after-break-lock")
     # A live holder makes this refuse (exit 3): it is working, not interrupted.
-    with context.opened("recover", check_state=False) as ctx:
+    if not (repo.state_dir / "journal.sqlite3").exists():
+        done.journal_gone = context.orphaned_pre_op(repo)
+        if done.journal_gone is not None:
+            sha, name = done.journal_gone
+            done.problems.append(
+                "the journal was gone: a new one is started. The newest operation's PRE-OP, "
+                f"{name}, is checkpoint {sha[:12]}: `git atomic rollback --to {sha[:12]} "
+                "--whole --dry-run` lists what going back to it would change"
+            )
+    with context.opened("recover", check_state=False, start_new=True) as ctx:
         _refuse_if_owned(ctx.journal.open_op(ctx.worktree))
         engine = Engine(ctx)
         done.stopped_group = children.stop_orphaned_child(ctx.repo.git_dir / context.CHILD_RECORD)

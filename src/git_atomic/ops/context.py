@@ -223,10 +223,12 @@ def linked_state(repo: git.Repo) -> Path | None:
     return None
 
 
-def open_journal(repo: git.Repo) -> Journal:
+def open_journal(repo: git.Repo, *, start_new: bool = False) -> Journal:
     """The journal, never opened through a link: an operation (or anyone) that made our
     folder, or the journal, a link to a file or folder outside would have every record of
-    ours read from there and written there (exit 3, nothing read or written)."""
+    ours read from there and written there (exit 3, nothing read or written). One that is gone
+    while checkpoints of operations remain is not started again silently (`start_new`:
+    `recover`, which says so)."""
     linked = linked_state(repo)
     if linked is not None:
         raise RefusedError(
@@ -237,6 +239,16 @@ def open_journal(repo: git.Repo) -> Journal:
     import sqlite3
 
     path = repo.state_dir / "journal.sqlite3"
+    if not start_new and not os.path.lexists(path):
+        newest = orphaned_pre_op(repo)
+        if newest is not None:
+            raise RefusedError(
+                f"{path} is gone (removed while no git-atomic ran: `rm -rf .git/atomic`?), "
+                "and the checkpoints of operations remain under refs/atomic/ops/: which one "
+                "was open, and what `undo` would bring back, can no longer be told",
+                hint="`git atomic recover` starts a new journal and names the newest "
+                f"operation's PRE-OP ({newest[1]}: {newest[0][:12]})",
+            )
     try:
         return Journal(path)
     except sqlite3.DatabaseError as exc:
@@ -244,9 +256,27 @@ def open_journal(repo: git.Repo) -> Journal:
             raise  # busy, or a full disk: not the file's fault
         raise RefusedError(
             f"{path} is damaged ({exc}); git-atomic cannot read what it recorded",
-            hint="move it aside: git-atomic then starts a new journal, and the checkpoints stay "
-            "under refs/atomic/ (`git for-each-ref refs/atomic/`)",
+            hint="move it aside, then `git atomic recover` starts a new journal; the checkpoints "
+            "stay under refs/atomic/ (`git for-each-ref refs/atomic/`)",
         ) from None
+
+
+def orphaned_pre_op(repo: git.Repo) -> tuple[str, str] | None:
+    """The PRE-OP checkpoint of the newest operation under refs/atomic/ops/ and its subject
+    (`git-atomic PRE-OP: NAME [ID]`), for a journal that is gone; None when there is none."""
+    listed = repo.run(
+        "for-each-ref",
+        "--sort=-committerdate",
+        "--count=1",
+        "--format=%(objectname) %(subject)",
+        "refs/atomic/ops/*/001-pre-op",
+        check=False,
+    )
+    line = listed.stdout.decode("utf-8", "replace").strip()
+    if listed.returncode != 0 or not line:
+        return None
+    sha, _, subject = line.partition(" ")
+    return sha, subject.removeprefix("git-atomic PRE-OP: ")
 
 
 @contextmanager
@@ -259,6 +289,7 @@ def opened(
     start: str | None = None,
     early: Early | None = None,
     until_closed: bool = False,
+    start_new: bool = False,
 ) -> Iterator[Context]:
     """`start`: a folder in the worktree to use (the API's `repo=`); default: the current one.
     `early`: the worktree's lock, already held (early.started), which its owner releases.
@@ -269,7 +300,7 @@ def opened(
     discovery.check_layout(repo)
     if check_state:
         check_git_state(repo)
-    journal = open_journal(repo)
+    journal = open_journal(repo, start_new=start_new)
     try:
         if early is not None:
             yield Context(repo, journal, early.lock, early)
