@@ -10,10 +10,12 @@ and an error log, never a `recover` that fails for ever.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from testing import agents
 from testing.gitrepo import GitRepo
 
 PRUNE_OURS = (
@@ -181,3 +183,34 @@ def test_a_journal_removed_between_begin_and_abort_is_said_and_its_pre_op_named(
     assert any(pre[:12] in p and "--whole" in p for p in res["recovery"]["problems"]), res
     repo.atomic("rollback", "--to", pre[:12], "--whole", check=0)
     assert repo.fingerprint().diff(before) == []
+
+
+def test_a_turn_whose_bash_call_pruned_its_checkpoints_is_told_in_one_line(repo: GitRepo) -> None:
+    """An agent's Bash call deletes our refs and prunes. Before: Stop said "this turn is not
+    judged: git ls-tree -z failed: fatal: not a tree object", and `recover` failed the same way
+    (with a log) for ever."""
+    repo.write("app.py", b"ok\n")
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "app"\nrun = "! grep -q BUG app.py"\n')
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "app and its gate")
+
+    def hook(event: str, **fields: object) -> subprocess.CompletedProcess[str]:
+        return agents.claude_hook(repo, "s40-prune", event, **fields)
+
+    call = {
+        "tool_name": "Bash",
+        "tool_input": {"command": PRUNE_OURS},
+        "tool_use_id": "toolu_0001",
+    }
+    hook("PreToolUse", **call)
+    repo.write("app.py", b"BUG\n")
+    subprocess.run(["sh", "-c", PRUNE_OURS], cwd=repo.path, env=repo.env, check=True)
+    hook("PostToolUse", **call, tool_response={"success": True})
+    said = hook("Stop", stop_hook_active=False).stdout
+    assert "this turn began from" in said and "cannot be restored" in said, said
+    assert "failed:" not in said, said
+    res = repo.atomic("recover")
+    assert res.returncode == 3 and "cannot be restored" in res.stderr, res.stderr
+    assert ".log" not in res.stderr, res.stderr
+    repo.atomic("recover", "--accept", check=0)
+    assert repo.read("app.py") == b"BUG\n"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from git_atomic.core import children, failpoints
-from git_atomic.core.errors import BusyError, NotARepository
+from git_atomic.core.errors import BusyError, GitError, NotARepository
 from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.lock import Holder, WorktreeLock, process_alive
 from git_atomic.core.records import dataclass, field
@@ -134,6 +134,11 @@ def recover(*, accept: bool, json_out: bool) -> int:
                 _recover_op(engine, op, accept=accept, done=done)
             except CheckpointGone as exc:
                 raise CheckpointGone(exc.message, hint=_GONE_HINT) from None
+            except GitError:
+                # git failed on the way (an agent turn's effect worked out from its steps):
+                # where the operation's first checkpoint is gone, that is the line to say.
+                _refuse_if_gone(engine, op)
+                raise
         elif op is not None and not done.anything:
             output.say(
                 f"git-atomic: {op.name} [{op.id}] is open and not interrupted; "
@@ -367,6 +372,17 @@ _GONE_HINT: Final = (
     "put back what held it (an alternate object store, the objects from a backup) and run "
     "`git atomic recover` again, or keep the tree as it is: `git atomic recover --accept`"
 )
+
+
+def _refuse_if_gone(engine: Engine, op: OpRow) -> None:
+    rows = engine.journal.checkpoints(op.id)
+    gone = checkpointgone.missing(engine.repo, rows[0].sha) if rows else []
+    if gone:
+        raise CheckpointGone(
+            checkpointgone.describe(rows[0].sha, gone, what=f"PRE-OP of {op.name} [{op.id}]")
+            + "; nothing was changed",
+            hint=_GONE_HINT,
+        ) from None
 
 
 def _take_back_turn(engine: Engine, op: OpRow, done: Recovery) -> None:
