@@ -243,7 +243,7 @@ def open_journal(repo: git.Repo, *, start_new: bool = False) -> Journal:
         newest = orphaned_pre_op(repo)
         if newest is not None:
             raise RefusedError(
-                f"{path} is gone (removed while no git-atomic ran: `rm -rf .git/atomic`?), "
+                f"{path} is gone (removed: `rm -rf .git/atomic`?), "
                 "and the checkpoints of operations remain under refs/atomic/ops/: which one "
                 "was open, and what `undo` would bring back, can no longer be told",
                 hint="`git atomic recover` starts a new journal and names the newest "
