@@ -207,10 +207,37 @@ def test_a_turn_whose_bash_call_pruned_its_checkpoints_is_told_in_one_line(repo:
     subprocess.run(["sh", "-c", PRUNE_OURS], cwd=repo.path, env=repo.env, check=True)
     hook("PostToolUse", **call, tool_response={"success": True})
     said = hook("Stop", stop_hook_active=False).stdout
-    assert "this turn began from" in said and "cannot be restored" in said, said
+    assert "not judged" in said and "cannot be restored" in said, said
     assert "failed:" not in said, said
     res = repo.atomic("recover")
     assert res.returncode == 3 and "cannot be restored" in res.stderr, res.stderr
     assert ".log" not in res.stderr, res.stderr
     repo.atomic("recover", "--accept", check=0)
     assert repo.read("app.py") == b"BUG\n"
+
+
+def test_commands_after_an_operation_pruned_the_checkpoints_say_so_in_one_line(
+    repo: GitRepo,
+) -> None:
+    """A kept operation, then one whose command (exit 0, commits mode) deletes our refs and
+    prunes. Before: that run, `show --diff`, `rollback --op`, `rollback` and `emergency` each
+    ended in `git ... failed: fatal: not a tree object` (or `path 'files' does not exist`) and a
+    log file."""
+    repo.atomic("run", "--history", "shadow", "-n", "good", "--", "sh", "-c", "echo g > g", check=0)
+    good = repo.atomic_json("log")["operations"][0]["op_id"]
+    res = repo.atomic("run", "-n", "evil", "--", "sh", "-c", f"echo e > e; {PRUNE_OURS}")
+    assert res.returncode == 3 and "cannot be restored" in res.stderr, res.stderr
+    repo.atomic("recover", "--accept", check=0)
+    after = _files(repo)
+    for args, verb in (
+        (["show", good, "--diff"], "cannot be read"),
+        (["rollback", "--op", good], "cannot be restored"),
+        (["rollback"], "cannot be restored"),
+        (["emergency"], "emergency --to COMMIT"),
+    ):
+        res = repo.atomic(*args)
+        assert res.returncode == 3, (args, res.stderr)
+        assert verb in res.stderr and "failed:" not in res.stderr, (args, res.stderr)
+        assert _files(repo) == after
+    repo.atomic("emergency", "--to", "HEAD", check=0)  # the way out it names
+    assert not repo.exists("g") and not repo.exists("e")

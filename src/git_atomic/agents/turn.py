@@ -272,27 +272,7 @@ def _finish(
     except AtomicError as exc:
         # Said, also when the turn had left its slot (a failure while it was judged).
         record = slot.read() or left
-        if record is None:
-            return None
-        return judge.not_judged(record, repo, _why(repo, record, exc))
-
-
-def _why(repo: git.Repo, record: Record, exc: AtomicError) -> str:
-    """`exc`'s line; where git failed because the turn took its own first checkpoint away
-    (our refs deleted and pruned, an alternate removed), that checkpoint named instead."""
-    from git_atomic.core.errors import GitError
-
-    if isinstance(exc, GitError) and record.steps:
-        from git_atomic.engine import checkpointgone
-
-        first = record.steps[0][0]
-        gone = checkpointgone.missing(repo, first)
-        if gone:
-            return (
-                checkpointgone.describe(first, gone, what="the checkpoint this turn began from")
-                + "; nothing was changed"
-            )
-    return str(exc)
+        return judge.not_judged(record, repo, str(exc)) if record is not None else None
 
 
 def _closed(repo: git.Repo, record: Record, *, raw_index: bool) -> Record:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from git_atomic.core.errors import UsageError
+from git_atomic.core.errors import GitError, UsageError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.lock import WorktreeLock
@@ -149,38 +149,56 @@ def show(*, op_id: str, diff: bool, stat: bool, json_out: bool) -> int:
     journal = context.open_journal(repo)
     try:
         op = resolve_op(journal, op_id)
-        if json_out:
-            output.emit(
-                commandresults.ShowResult(
-                    results.operation(journal, op, with_times=True, with_phase=True),
-                    tuple(
-                        commandresults.CheckpointEntry(
-                            c.seq,
-                            c.kind,
-                            c.sha,
-                            c.ref,
-                            c.message,
-                            c.commit_sha,
-                            results.iso(c.created_at),
-                        )
-                        for c in journal.checkpoints(op.id)
-                    ),
-                    tuple(
-                        commandresults.GateLog(g.name, g.log_path, g.message)
-                        for g in journal.gates(op.id)
-                    ),
-                    _diff(repo, journal, op, stat_only=not diff) if diff or stat else None,
-                )
-            )
-            return 0
-        from git_atomic.views.render import Style, page, want_colour
-        from git_atomic.views.showview import show_text
+        try:
+            return _show(repo, journal, op, diff=diff, stat=stat, json_out=json_out)
+        except GitError:
+            from git_atomic.engine import checkpointgone
 
-        style = Style(colour=want_colour(repo))
-        page(show_text(repo, journal, op, diff=diff, stat=stat, style=style), repo=repo)
-        return 0
+            found = checkpointgone.first_gone(repo, [c.sha for c in journal.checkpoints(op.id)])
+            if found is not None:  # its rows are intact, its objects are not (pruned)
+                raise checkpointgone.CheckpointGone(
+                    checkpointgone.describe(
+                        *found, what=f"a checkpoint of {op.name} [{op.id}]", verb="read"
+                    )
+                ) from None
+            raise
     finally:
         journal.close()
+
+
+def _show(
+    repo: git.Repo, journal: Journal, op: OpRow, *, diff: bool, stat: bool, json_out: bool
+) -> int:
+    if json_out:
+        output.emit(
+            commandresults.ShowResult(
+                results.operation(journal, op, with_times=True, with_phase=True),
+                tuple(
+                    commandresults.CheckpointEntry(
+                        c.seq,
+                        c.kind,
+                        c.sha,
+                        c.ref,
+                        c.message,
+                        c.commit_sha,
+                        results.iso(c.created_at),
+                    )
+                    for c in journal.checkpoints(op.id)
+                ),
+                tuple(
+                    commandresults.GateLog(g.name, g.log_path, g.message)
+                    for g in journal.gates(op.id)
+                ),
+                _diff(repo, journal, op, stat_only=not diff) if diff or stat else None,
+            )
+        )
+        return 0
+    from git_atomic.views.render import Style, page, want_colour
+    from git_atomic.views.showview import show_text
+
+    style = Style(colour=want_colour(repo))
+    page(show_text(repo, journal, op, diff=diff, stat=stat, style=style), repo=repo)
+    return 0
 
 
 def _diff(repo: git.Repo, journal: Journal, op: OpRow, *, stat_only: bool) -> str:

@@ -35,6 +35,15 @@ def missing(repo: Repo, commit: str) -> list[str]:
     ]
 
 
+def first_gone(repo: Repo, commits: list[str]) -> tuple[str, list[str]] | None:
+    """The first of `commits` that is not whole, with what it misses; None when all are."""
+    for commit in dict.fromkeys(commits):
+        gone = missing(repo, commit)
+        if gone:
+            return commit, gone
+    return None
+
+
 def check(repo: Repo, commit: str, *, what: str = "checkpoint") -> None:
     """Raise CheckpointGone when `commit` is not whole; nothing otherwise."""
     gone = missing(repo, commit)
@@ -42,13 +51,15 @@ def check(repo: Repo, commit: str, *, what: str = "checkpoint") -> None:
         raise CheckpointGone(describe(commit, gone, what=what) + "; nothing was changed")
 
 
-def describe(commit: str, gone: list[str], *, what: str = "checkpoint") -> str:
+def describe(
+    commit: str, gone: list[str], *, what: str = "checkpoint", verb: str = "restored"
+) -> str:
     if gone == [commit]:
         amount = "git no longer has it"
     else:
         amount = f"{len(gone)} of its git objects are missing (first: {gone[0][:12]})"
     return (
-        f"{what} {commit[:12]} cannot be restored: {amount}; something took away what kept it "
+        f"{what} {commit[:12]} cannot be {verb}: {amount}; something took away what kept it "
         "(its ref under refs/atomic/ deleted and the objects pruned, `.git` replaced, or an "
         "alternate object store in objects/info/alternates removed)"
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Final
 
 from git_atomic.core import children
-from git_atomic.core.errors import BusyError, Interrupted, RefusedError
+from git_atomic.core.errors import BusyError, GitError, Interrupted, RefusedError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.lock import WorktreeLock, process_alive
@@ -312,8 +312,26 @@ def opened(
                 yield Context(repo, journal, held)
         else:
             yield Context(repo, journal, WorktreeLock(repo.git_dir / "atomic.lock"))
+    except GitError:
+        _gone_instead(repo, journal)
+        raise
     finally:
         journal.close()
+
+
+def _gone_instead(repo: git.Repo, journal: Journal) -> None:
+    """After git failed inside a command: where a checkpoint of the worktree's newest
+    operations is no longer whole in the object store (an operation deleted our refs and
+    pruned, or removed an alternate), that is the line to say, not git's failure."""
+    from git_atomic.engine import checkpointgone
+
+    for op in journal.ops(worktree=repo.worktree_id, limit=3):
+        found = checkpointgone.first_gone(repo, [c.sha for c in journal.checkpoints(op.id)])
+        if found is not None:
+            raise checkpointgone.CheckpointGone(
+                checkpointgone.describe(*found, what=f"a checkpoint of {op.name} [{op.id}]"),
+                hint="`git atomic emergency --to COMMIT` goes back to a commit of yours instead",
+            ) from None
 
 
 @contextmanager

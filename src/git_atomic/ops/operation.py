@@ -187,7 +187,12 @@ class Engine:
             # Asked before PRE-OP is read: a git dir the operation moved or pointed elsewhere
             # would have it read from there (the capture would refuse only after).
             discovery.check_layout(self.repo)
-            base = phasecommit.base_of(self.repo, self.journal.checkpoints(op_id)[0].sha)
+            pre_sha = self.journal.checkpoints(op_id)[0].sha
+            try:
+                base = phasecommit.base_of(self.repo, pre_sha)
+            except GitError:
+                self._gone(pre_sha)  # the operation took its PRE-OP away: said as such
+                raise
         label = kind.label
         captured = snapshot.capture(
             self.repo,
