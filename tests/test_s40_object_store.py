@@ -241,3 +241,41 @@ def test_commands_after_an_operation_pruned_the_checkpoints_say_so_in_one_line(
         assert _files(repo) == after
     repo.atomic("emergency", "--to", "HEAD", check=0)  # the way out it names
     assert not repo.exists("g") and not repo.exists("e")
+
+
+ONTO_OURS = (
+    "git symbolic-ref HEAD $(git for-each-ref --format='%(refname)' refs/atomic/ops | head -1)"
+)
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_a_command_that_puts_head_on_our_own_ref_is_rolled_back(
+    repo: GitRepo, history: str
+) -> None:
+    """Before: the run was kept (exit 0), HEAD left on refs/atomic/ops/<id>/001-pre-op, and in
+    commits mode "left uncommitted: ... meta, staged/README, files/README" (the checkpoint's
+    own tree taken for your files); your next commits would move our ref, which `git atomic
+    gc` later deletes with them."""
+    repo.write("README", b"wip\n")
+    before = repo.fingerprint()
+    res = repo.atomic("run", "--history", history, "--", "sh", "-c", f"{ONTO_OURS}; echo x > n")
+    assert res.returncode == 1, res.stderr
+    assert "refs/atomic/" in res.stderr and "meta" not in res.stderr, res.stderr
+    assert repo.fingerprint().diff(before) == []
+    repo.atomic("undo", check=0)
+    assert repo.read("n") == b"x\n"
+    assert (repo.path / ".git" / "HEAD").read_bytes() == b"ref: refs/heads/main\n"
+
+
+def test_a_session_whose_head_was_put_on_our_own_ref_refuses_its_steps(repo: GitRepo) -> None:
+    """Before: `checkpoint` and `commit` went on, the commit kept "nothing to commit" and
+    listed the checkpoint's tree (meta, staged/..., files/...) as your uncommitted files."""
+    repo.write("README", b"wip\n")
+    before = repo.fingerprint()
+    repo.atomic("begin", "s", check=0)
+    subprocess.run(["sh", "-c", f"{ONTO_OURS}; echo x > n"], cwd=repo.path, env=repo.env)
+    for step in ("checkpoint", "commit"):
+        res = repo.atomic(step)
+        assert res.returncode == 3 and "refs/atomic/" in res.stderr, (step, res.stderr)
+    repo.atomic("abort", check=0)
+    assert repo.fingerprint().diff(before) == []

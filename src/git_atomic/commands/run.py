@@ -176,7 +176,10 @@ def _why_not_go_on(
     discovery.check_layout(engine.repo)
     if gitlinks.head_damaged(engine.repo.git_dir):
         # git refuses such a repository: nothing to validate or commit.
-        output.say("git-atomic: the command left .git/HEAD as git refuses it (a link, say)")
+        output.say(
+            "git-atomic: the command left .git/HEAD as git refuses it (a link, say), or on "
+            "one of git-atomic's own refs (refs/atomic/)"
+        )
         return FailedPhase.EXEC
     left = gitstate.in_progress(engine.repo)
     if left is not None:

@@ -77,6 +77,7 @@ def _working_on_open_op(
 def checkpoint(*, message: str | None, json_out: bool) -> int:
     with _working_on_open_op("checkpoint") as (ctx, engine, op):
         context.refuse_left_index_lock(ctx, op)
+        context.refuse_head_on_ours(ctx)
         stage = (
             sum(1 for c in ctx.journal.checkpoints(op.id) if c.kind == CheckpointKind.OP_EXEC) + 1
         )
@@ -96,6 +97,7 @@ def checkpoint(*, message: str | None, json_out: bool) -> int:
 def commit(*, gates: Sequence[str], no_gates: bool, all_gates: bool, json_out: bool) -> int:
     with _working_on_open_op("commit") as (ctx, engine, op):
         context.refuse_left_index_lock(ctx, op)
+        context.refuse_head_on_ours(ctx)
         config = load_config(ctx.repo.root)
         specs = gates_to_run(config, gates, no_gates=no_gates)
         check_programs(specs, root=ctx.repo.root)

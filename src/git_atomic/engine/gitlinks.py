@@ -36,7 +36,11 @@ HEAD: Final = b"HEAD"
 # Pseudo-refs of the worktree's git dir git reads through a link when asked for them.
 _PSEUDO: Final = (b"HEAD", b"ORIG_HEAD", b"FETCH_HEAD")
 _COMMON: Final = b"common/"  # in the aside folder, a linked worktree's shared git dir's entries
-_HEAD_TEXT: Final = patterns.keep(rb"(ref:[ \t]*refs/[^\0\n]*|[0-9a-f]{40}|[0-9a-f]{64})\n?")
+# A HEAD on one of our own refs is damaged too: a commit on it would move a checkpoint's ref,
+# and `git atomic gc`, retiring that ref, would take the commits made on it with it.
+_HEAD_TEXT: Final = patterns.keep(
+    rb"(ref:[ \t]*refs/(?!atomic/)[^\0\n]*|[0-9a-f]{40}|[0-9a-f]{64})\n?"
+)
 _OID: Final = patterns.keep(rb"[0-9a-f]{40}|[0-9a-f]{64}")
 _TMP: Final = b".atomic-tmp"
 STATE: Final = b"atomic"  # our folder in the shared git dir (Repo.state_dir)
@@ -51,7 +55,8 @@ def _git_own_symref(target: bytes) -> bool:
 
 
 def head_damaged(git_dir: Path) -> bool:
-    """Whether git would refuse the worktree's HEAD, or read it through a link (lstat only)."""
+    """Whether git would refuse the worktree's HEAD, or read it through a link (lstat only),
+    or it names one of our refs under refs/atomic/."""
     with safefs.Tree(os.fsencode(git_dir)) as tree:
         return _head_damaged(tree)
 

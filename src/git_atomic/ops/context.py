@@ -91,6 +91,21 @@ def refuse_left_index_lock(ctx: Context, op: OpRow) -> None:
         )
 
 
+def refuse_head_on_ours(ctx: Context) -> None:
+    """In an operation worked in steps: `checkpoint` and `commit` refuse a HEAD the operation
+    pointed at one of our own refs (`git symbolic-ref HEAD refs/atomic/...`): the step would
+    take that checkpoint's tree for your files, and its commit move our ref."""
+    from git_atomic.engine import gitlinks
+
+    if gitlinks.head_damaged(ctx.repo.git_dir):
+        raise RefusedError(
+            f"{ctx.repo.git_dir / 'HEAD'} is on one of git-atomic's own refs (refs/atomic/), "
+            "or something else git-atomic does not take for HEAD; nothing was changed",
+            hint="point HEAD at your branch again (`git symbolic-ref HEAD refs/heads/NAME`), "
+            "or run `git atomic abort`",
+        )
+
+
 def refuse_index_lock(repo: git.Repo) -> None:
     """Refuse (exit 3, nothing changed) while a git holds the worktree's index.lock, before a
     move or an apply that is not an operation's own rollback: it writes the index, and would
