@@ -279,3 +279,21 @@ def test_a_session_whose_head_was_put_on_our_own_ref_refuses_its_steps(repo: Git
         assert res.returncode == 3 and "refs/atomic/" in res.stderr, (step, res.stderr)
     repo.atomic("abort", check=0)
     assert repo.fingerprint().diff(before) == []
+
+
+def test_a_branch_made_a_symbolic_ref_to_our_own_ref_is_a_branch_again(repo: GitRepo) -> None:
+    """`git symbolic-ref refs/heads/main refs/atomic/ops/<id>/001-pre-op`. Before: kept (exit
+    0) with "left uncommitted: ... meta, staged/..., files/..."; on exit 1 the rollback said
+    "branch main was moved by someone else; left as it is", main still led to our ref (its tip
+    a checkpoint commit; `git atomic gc` would delete it)."""
+    repo.write("README", b"wip\n")
+    before = repo.fingerprint()
+    onto = ONTO_OURS.replace("HEAD", "refs/heads/main", 1)
+    res = repo.atomic("run", "--", "sh", "-c", f"{onto}; echo x > n")
+    assert res.returncode == 1, res.stderr
+    assert "refs/atomic/" in res.stderr and "someone else" not in res.stderr, res.stderr
+    assert repo.fingerprint().diff(before) == []
+    assert repo.git("symbolic-ref", "-q", "refs/heads/main", check=False) == ""
+    repo.atomic("undo", check=0)  # brings back the file, never the symbolic ref or a deletion
+    assert repo.read("n") == b"x\n"
+    assert repo.fingerprint().branches == before.branches

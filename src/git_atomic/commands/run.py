@@ -174,11 +174,11 @@ def _why_not_go_on(
     # The git dir moved away or pointed elsewhere: refused (exit 3), the operation left for
     # `recover` once it is back, before anything of git's is read there.
     discovery.check_layout(engine.repo)
-    if gitlinks.head_damaged(engine.repo.git_dir):
+    if gitlinks.head_damaged(engine.repo.git_dir) or gitlinks.branches_on_ours(engine.repo):
         # git refuses such a repository: nothing to validate or commit.
         output.say(
-            "git-atomic: the command left .git/HEAD as git refuses it (a link, say), or on "
-            "one of git-atomic's own refs (refs/atomic/)"
+            "git-atomic: the command left .git/HEAD as git refuses it (a link, say), or HEAD "
+            "or a branch on one of git-atomic's own refs (refs/atomic/)"
         )
         return FailedPhase.EXEC
     left = gitstate.in_progress(engine.repo)

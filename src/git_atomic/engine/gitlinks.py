@@ -24,12 +24,15 @@ import contextlib
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import patterns
 from git_atomic.engine import safefs
+
+if TYPE_CHECKING:
+    from git_atomic.engine.git import Repo
 
 ASIDE: Final = "atomic-aside"  # in the worktree's git dir
 HEAD: Final = b"HEAD"
@@ -69,6 +72,34 @@ def _head_damaged(tree: safefs.Tree) -> bool:
         return True  # gone, a folder, a fifo
     data = tree.read(HEAD)
     return data is None or re.fullmatch(_HEAD_TEXT, data) is None
+
+
+def branches_on_ours(repo: Repo) -> list[str]:
+    """The branches that are symbolic refs to one of our own refs (`git symbolic-ref
+    refs/heads/main refs/atomic/ops/...`): a commit on them moves a checkpoint's ref, which
+    `git atomic gc` later deletes with the commits made on it."""
+    listed = repo.run("for-each-ref", "--format=%(refname) %(symref)", "refs/heads/", check=False)
+    found = []
+    for line in listed.stdout.decode("utf-8", "surrogateescape").splitlines():
+        name, _, symref = line.partition(" ")
+        if symref.startswith("refs/atomic/"):
+            found.append(name)
+    return found
+
+
+def branches_off_ours(repo: Repo, target_branches: Mapping[str, str]) -> bool:
+    """Such branches made branches of their own again, as the restore's target holds them
+    (removed where it has none): the symbolic ref itself goes, never the ref it names. Before
+    the rescue is taken, as HEAD is: `undo` then never makes one again, nor deletes the branch
+    it was. True when there was one."""
+    names = branches_on_ours(repo)
+    for name in names:
+        repo.run("symbolic-ref", "--delete", name)
+        if name in target_branches:
+            repo.run(
+                "update-ref", "-m", "git-atomic: off refs/atomic/", name, target_branches[name]
+            )
+    return bool(names)
 
 
 def aside_holds_head(git_dir: Path) -> bool:

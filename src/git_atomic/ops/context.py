@@ -97,6 +97,13 @@ def refuse_head_on_ours(ctx: Context) -> None:
     take that checkpoint's tree for your files, and its commit move our ref."""
     from git_atomic.engine import gitlinks
 
+    on_ours = gitlinks.branches_on_ours(ctx.repo)
+    if on_ours:
+        raise RefusedError(
+            f"branch {on_ours[0]} is a symbolic ref to one of git-atomic's own refs "
+            "(refs/atomic/); nothing was changed",
+            hint="make it a branch of its own again, or run `git atomic abort`",
+        )
     if gitlinks.head_damaged(ctx.repo.git_dir):
         raise RefusedError(
             f"{ctx.repo.git_dir / 'HEAD'} is on one of git-atomic's own refs (refs/atomic/), "

@@ -37,6 +37,7 @@ def load_target(ctx: Context, target_sha: str, op_id: str | None) -> tuple[Snaps
     # not the provisional one, which the rescue would hold and `undo` put back.
     if damaged or gitlinks.aside_holds_head(repo.git_dir):
         gitlinks.write_head(repo.git_dir, gitlinks.head_text(target.head_ref, target.head_oid))
+    set_aside = gitlinks.branches_off_ours(repo, target.branches) or set_aside
     return target, set_aside
 
 
