@@ -297,3 +297,32 @@ def test_a_branch_made_a_symbolic_ref_to_our_own_ref_is_a_branch_again(repo: Git
     repo.atomic("undo", check=0)  # brings back the file, never the symbolic ref or a deletion
     assert repo.read("n") == b"x\n"
     assert repo.fingerprint().branches == before.branches
+
+
+def test_an_operation_that_made_the_clone_shallow_is_rolled_back_with_its_history(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """`git fetch --depth=1` in a full clone writes `.git/shallow`: the history behind the tip
+    is cut off. Before: the failed run said "files, index and branches are as before" and left
+    the file, so `git log` showed one commit and the next `git gc --prune=now` deleted the rest
+    (the origin gone, for good)."""
+    for n in (1, 2):
+        repo.write("README", f"{n}\n".encode())
+        repo.git("commit", "-qam", f"c{n}")
+    clone = GitRepo(tmp_path / "clone", repo.env)
+    repo.git("clone", "-q", f"file://{repo.path}", str(clone.path))
+    clone.write("README", b"wip\n")
+    before = clone.fingerprint()
+    shallow = clone.path / ".git" / "shallow"
+    cut = "git fetch -q --depth=1 origin main"
+    clone.atomic("run", "--", "sh", "-c", f"{cut} && test -f .git/shallow; exit 1", check=1)
+    assert not shallow.exists()
+    assert clone.fingerprint().diff(before) == []
+    clone.atomic("run", "-n", "kept", "--", "sh", "-c", cut, check=0)
+    assert shallow.exists()
+    clone.atomic("rollback", check=0)
+    assert not shallow.exists()
+    clone.git("reflog", "expire", "--expire=now", "--all")
+    clone.git("gc", "-q", "--prune=now")
+    assert len(clone.git("log", "--oneline").splitlines()) == 3
+    clone.git("fsck", "--no-dangling")

@@ -92,6 +92,7 @@ class Parts:
     info_exclude: infoexclude.Rules = infoexclude.UNKNOWN  # .git/info/exclude (in meta)
     # The worktree's .git/info/sparse-checkout (in meta; infoexclude.SPARSE)
     sparse_checkout: infoexclude.Rules = infoexclude.UNKNOWN
+    shallow: infoexclude.Rules = infoexclude.UNKNOWN  # .git/shallow (in meta; SHALLOW)
     captured_at: float | None = None  # when the disk was captured (time.time()); None: not known
     # A worked-out target (an effect taken back or made again): the windows, from the capture
     # before each step to the one after it, in which the effect was made; () otherwise.
@@ -140,6 +141,7 @@ class Parts:
             git_state=self.git_state,
             info_exclude=self.info_exclude,
             sparse_checkout=self.sparse_checkout,
+            shallow=self.shallow,
             captured_at=self.captured_at,
             made_within=self.made_within,
             converting=self.converting,
@@ -175,6 +177,7 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         **parts.origin,
         **infoexclude.to_meta(parts.info_exclude),
         **infoexclude.to_meta(parts.sparse_checkout, infoexclude.SPARSE),
+        **infoexclude.to_meta(parts.shallow, infoexclude.SHALLOW),
         **dotgit.to_meta(parts.dot_git),
     }
     if parts.index_mtime_ns is not None:
@@ -247,6 +250,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         git_state=entries.get(GITSTATE),
         info_exclude=infoexclude.from_meta(meta),
         sparse_checkout=infoexclude.from_meta(meta, infoexclude.SPARSE),
+        shallow=infoexclude.from_meta(meta, infoexclude.SHALLOW),
         # Only a capture saw the disk; a state computed from trees (a commit made a checkpoint,
         # an effect taken back) cannot tell which files were there.
         captured_at=meta.get("captured_at"),

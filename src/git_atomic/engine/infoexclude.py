@@ -13,6 +13,11 @@ over `LIMIT` is not known: a restore to a state that knows the file removes such
 link itself) and writes the file, and a state that does not know it leaves it as it is.
 `core.excludesFile` lives outside the repository: never ours to write.
 
+The common git dir's `shallow` file (`SHALLOW`, the commits where a shallow clone's history is
+cut) is kept the same way: an operation that runs `git fetch --depth=1` in a full clone and is
+rolled back would otherwise leave the history behind HEAD hidden, and the next `git gc` would
+delete it.
+
 The worktree's sparse-checkout patterns (`info/sparse-checkout` of its own git dir) are kept
 the same way (`SPARSE`): an operation that runs `git sparse-checkout set` and is rolled back
 gets its files and skip-worktree flags back, and without its patterns the next `git checkout`
@@ -36,20 +41,22 @@ LIMIT: Final = 1 << 20  # bytes: an exclude file larger than this is not recorde
 
 
 class File(NamedTuple):
-    """Which file of a git dir's `info` folder: its name there, whether it is the common git
-    dir's (else the worktree's own), and its key in a checkpoint's meta."""
+    """Which file of a git dir: its name in `folder` (b"": the git dir itself), whether it is
+    the common git dir's (else the worktree's own), and its key in a checkpoint's meta."""
 
     name: bytes
     common: bool
     meta_key: str
+    folder: bytes = b"info"
 
     @property
     def path(self) -> bytes:
-        return b"info/" + self.name
+        return self.folder + b"/" + self.name if self.folder else self.name
 
 
 EXCLUDE: Final = File(b"exclude", True, "info_exclude")
 SPARSE: Final = File(b"sparse-checkout", False, "sparse_checkout")
+SHALLOW: Final = File(b"shallow", True, "shallow", b"")
 
 
 def _base(repo: Repo, file: File) -> bytes:
@@ -70,7 +77,7 @@ UNKNOWN: Final = Rules(False, None)
 def read(repo: Repo, file: File = EXCLUDE) -> Rules:
     """`info/exclude` (or another `file`) as it is now."""
     with safefs.Tree(_base(repo, file)) as tree:
-        folder = tree.kind(b"info")
+        folder = tree.kind(file.folder) if file.folder else stat.S_IFDIR
         if folder is None:
             return Rules(True, None)
         if folder != stat.S_IFDIR:
@@ -119,18 +126,19 @@ def put(repo: Repo, target: Rules, *, was: Rules, file: File = EXCLUDE) -> bool:
     if now != was:
         return False
     tmp_name = file.name + b".git-atomic-tmp"
+    tmp = file.folder + b"/" + tmp_name if file.folder else tmp_name
     with safefs.Tree(_base(repo, file)) as tree:
-        if tree.kind(b"info") not in (None, stat.S_IFDIR):
-            tree.unlink(b"info")  # a link (the link itself) or a file where git's folder was
-        tree.unlink(b"info/" + tmp_name)
+        if file.folder and tree.kind(file.folder) not in (None, stat.S_IFDIR):
+            tree.unlink(file.folder)  # a link (the link itself) or a file where git's folder was
+        tree.unlink(tmp)
         if target.data is None:
             tree.unlink(file.path)
             return True
         try:
-            folder = tree.make_folders(b"info")
+            folder = tree.make_folders(file.folder)
         except safefs.Blocked:
             return False  # made a link or a file again meanwhile
-        tree.write(b"info/" + tmp_name, target.data, 0o644)
+        tree.write(tmp, target.data, 0o644)
         os.rename(tmp_name, file.name, src_dir_fd=folder, dst_dir_fd=folder)
     return True
 

@@ -140,6 +140,12 @@ def apply(
     if the_plan.ref_lines:
         _move_branches(repo, the_plan.ref_lines, reason, outcome)
         failpoints.hit("restore:after-refs")
+    if the_plan.shallow_changes and not infoexclude.put(
+        repo, target.shallow, was=current.shallow, file=infoexclude.SHALLOW
+    ):
+        outcome.problems.append(
+            ".git/shallow was changed by another writer after the rescue was taken; left as it is"
+        )
     if the_plan.stash_changes and not stashstate.put(repo, target.stash, was=current.stash):
         outcome.refs_left.append(stashstate.REF)
         outcome.problems.append("your stashes were changed by someone else; left as they are")

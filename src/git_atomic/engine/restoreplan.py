@@ -81,6 +81,7 @@ class Plan:
     dot_git_changes: bool = False  # the worktree's `.git` file to write back (dotgit.py)
     # Your stashes changed meanwhile, beside another worktree (refs/stash is shared): left
     stash_not_ours: bool = False
+    shallow_changes: bool = False  # .git/shallow to write back (infoexclude.SHALLOW)
 
     def path_changes(self) -> list[PathChange]:
         out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
@@ -172,6 +173,7 @@ def plan(
         and infoexclude.changes(current.sparse_checkout, target.sparse_checkout),
         with_refs and target.dot_git is not None and current.dot_git != target.dot_git,
         stash_not_ours,
+        with_refs and not paths and infoexclude.changes(current.shallow, target.shallow),
     )
 
 

@@ -151,6 +151,7 @@ class _GitSide:
     # Your stashes (stashstate.py): the record's blob and the commits it names; None: not known
     stash: tuple[str | None, tuple[str, ...]] | None
     sparse: infoexclude.Rules  # the worktree's .git/info/sparse-checkout
+    shallow: infoexclude.Rules  # .git/shallow
 
 
 def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
@@ -161,6 +162,7 @@ def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
     index_version = indexstate.version(disk.index_copy) if index.present else None
     rules = infoexclude.read(repo)  # the ignore rules the scan below goes by
     sparse = infoexclude.read(repo, infoexclude.SPARSE)
+    shallow = infoexclude.read(repo, infoexclude.SHALLOW)
     # The scan of the tree runs while the staged side is read: two processes, two cores.
     disk.start(refs.get(scanindex.ref_name(repo)), seeded=index.present)
     side = staged.read(repo, index, disk.staged_copy, allow_unmerged=allow_unmerged)
@@ -197,6 +199,7 @@ def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
         rules=rules,
         stash=stash,
         sparse=sparse,
+        shallow=shallow,
     )
 
 
@@ -258,6 +261,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         git_state=in_progress.tree if in_progress is not None else None,
         info_exclude=git_side.rules,
         sparse_checkout=git_side.sparse,
+        shallow=git_side.shallow,
         dot_git=dotgit.read(repo),
         captured_at=held.captured_at,
         stash=git_side.stash[0] if git_side.stash is not None else None,

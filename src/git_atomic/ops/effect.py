@@ -265,6 +265,7 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
         too_large=snap.too_large,
         info_exclude=snap.info_exclude,
         sparse_checkout=snap.sparse_checkout,
+        shallow=snap.shallow,
         stash=_StashAfter(snap),
     ).commit
 
@@ -295,7 +296,8 @@ def _same_rules(a: Snapshot, b: Snapshot) -> bool:
     sparse = a.sparse_checkout, b.sparse_checkout
     same_sparse = not (sparse[0].known and sparse[1].known) or sparse[0] == sparse[1]
     same_stash = not (a.stash_known and b.stash_known) or a.stash == b.stash
-    return exclude and same_sparse and same_stash
+    same_shallow = not (a.shallow.known and b.shallow.known) or a.shallow == b.shallow
+    return exclude and same_sparse and same_stash and same_shallow
 
 
 def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snapshot) -> Outcome:
@@ -359,6 +361,9 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
             repo,
             current.sparse_checkout,
             [(a.sparse_checkout, b.sparse_checkout) for a, b in pairs],
+        ),
+        shallow=infoexclude.after(
+            repo, current.shallow, [(a.shallow, b.shallow) for a, b in pairs]
         ),
         # Files over the budget where a change goes back to: no checkpoint holds them, so the
         # target lacking them does not mean they go (restorekeeps.within_budget).
@@ -524,6 +529,7 @@ def _target(
     too_large: str | None = None,
     info_exclude: infoexclude.Rules = infoexclude.UNKNOWN,
     sparse_checkout: infoexclude.Rules = infoexclude.UNKNOWN,
+    shallow: infoexclude.Rules = infoexclude.UNKNOWN,
     stash: _StashAfter | None = None,
     git_state: str | None = None,
 ) -> Snapshot:
@@ -545,6 +551,7 @@ def _target(
         too_large=too_large,
         info_exclude=info_exclude,
         sparse_checkout=sparse_checkout,
+        shallow=shallow,
         stash=stash.record if stash is not None else None,
         stash_known=stash is not None and stash.known,
         git_state=git_state,

@@ -58,6 +58,7 @@ class Preview:
             or p.exclude_changes
             or p.stash_changes
             or p.sparse_changes
+            or p.shallow_changes
             or p.dot_git_changes
             or self.index_shape_changes
         )

@@ -185,7 +185,11 @@ def _took_back(repo: Repo, journal: Journal, op: OpRow) -> bool:
     # The rest of the state, as far as both checkpoints hold it: git's state left half way,
     # the stashes, the worktree's `.git` file, its sparse-checkout patterns, info/exclude.
     stash = a.stash_known and b.stash_known and a.stash != b.stash
-    known = [(a.sparse_checkout, b.sparse_checkout), (a.info_exclude, b.info_exclude)]
+    known = [
+        (a.sparse_checkout, b.sparse_checkout),
+        (a.info_exclude, b.info_exclude),
+        (a.shallow, b.shallow),
+    ]
     rules = any(x.known and y.known and x != y for x, y in known)
     if stash or rules or a.git_state != b.git_state or a.dot_git != b.dot_git:
         return True
