@@ -293,6 +293,12 @@ def report_done(
             )
             continue
         shown = "HEAD" if name == "HEAD" else "branch " + name.removeprefix("refs/heads/")
+        if name in move.checked_out:
+            output.say(
+                f"git-atomic: {shown} is checked out here since the change moved it; it stays "
+                "where it is, and what the change did to it stays"
+            )
+            continue
         if name in ("HEAD", here):
             instead = "and the change is made in the files and the index instead"
         else:  # not checked out here: none of its files are this worktree's

@@ -168,8 +168,13 @@ def _take_back(
     if not found.changes_something:
         where = f"{what} is not in the tree"
         if found.kept:  # what it changed that changed again since: yours now
-            names = ", ".join(k.removeprefix("refs/heads/") for k in found.kept)
-            where += f" ({names} changed since: left as it is)"
+            names = ", ".join(
+                k.removeprefix("refs/heads/")
+                + (" checked out here" if k in found.checked_out else " changed")
+                + " since"
+                for k in found.kept
+            )
+            where += f" ({names}: left as it is)"
         return _nothing_further(ctx, op, where, json_out=json_out)
     move = _take_back_move(ctx, op, found, what)
     how = "exactly its PRE-OP state" if found.exact else "its effect taken back, later changes kept"
@@ -230,6 +235,7 @@ def _take_back_move(
         None,
         synthesized=not found.exact,
         kept=found.kept,
+        checked_out=found.checked_out,
         made_within=found.made_within,
     )
 

@@ -201,6 +201,7 @@ def _undo_move(found: effect.Outcome, what: str, open_op: OpRow | None) -> moves
         open_op.id if open_op else None,
         synthesized=not found.exact,
         kept=found.kept,
+        checked_out=found.checked_out,
         made_within=found.made_within,
     )
 

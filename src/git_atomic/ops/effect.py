@@ -93,6 +93,9 @@ class Outcome:
     exact: bool = False  # the target is the first step's `before` checkpoint itself
     conflicts: tuple[Conflict, ...] = ()
     kept: tuple[str, ...] = ()  # refs the effect moved that moved since: left where they are
+    # Of `kept`: branches checked out here since the effect, which it moved while HEAD was
+    # elsewhere (refsafter.py): left, the checkout with them.
+    checked_out: tuple[str, ...] = ()
     # When the effect was made (checkpoint.Parts.made_within): what was made outside these
     # windows in a folder the effect's rules hide is not the effect's (unseen.py).
     made_within: tuple[tuple[float, float], ...] = ()
@@ -374,7 +377,13 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         git_state=_git_state_after(repo, current, pairs),
     )
     kept = tuple(dict.fromkeys(refs.kept))
-    return Outcome(current, target, kept=kept, made_within=target.made_within)
+    return Outcome(
+        current,
+        target,
+        kept=kept,
+        checked_out=tuple(dict.fromkeys(refs.checked_out)),
+        made_within=target.made_within,
+    )
 
 
 def _halfway(repo: Repo, snap: Snapshot, seen: dict[str, object]) -> tuple[object, ...]:

@@ -34,6 +34,7 @@ class Move:
     with_refs: bool = True
     synthesized: bool = False  # the target is an effect's result (effect.py): kept by a ref first
     kept: tuple[str, ...] = ()  # refs the effect moved that moved since: left where they are
+    checked_out: tuple[str, ...] = ()  # of `kept`: checked out here since (effect.Outcome)
     made_within: tuple[tuple[float, float], ...] = ()  # an effect's windows (effect.Outcome)
 
 

@@ -3,7 +3,10 @@ compare-and-swap.
 
 A branch (or a detached HEAD) a change moved goes back only if it still points where the change
 left it; one that moved since (later commits) stays where it is and is listed in `kept`, and so
-is HEAD when it is no longer on the branch the change switched to. Nothing here writes a ref:
+is HEAD when it is no longer on the branch the change switched to. A branch the change made,
+moved or deleted while HEAD was elsewhere, and that HEAD names now (you checked it out since),
+stays too (`checked_out`): deleting it left HEAD on a branch that is not there (an unborn one,
+"No commits yet"), moving it moved the commit under your checkout. Nothing here writes a ref:
 the result is part of a computed target that `Engine.rollback_to` then carries out.
 """
 
@@ -20,8 +23,10 @@ class RefsAfter:
         self.head_ref = current.head_ref
         self.detached_oid = current.head_oid if current.head_ref is None else None
         self.kept: list[str] = []
+        self.checked_out: list[str] = []  # of `kept`: checked out here since the change
 
     def move(self, frm: Snapshot, to: Snapshot) -> None:
+        before = dict(self.branches)
         kept_now = []
         for name in sorted(set(frm.branches) | set(to.branches)):
             old, new = frm.branches.get(name), to.branches.get(name)
@@ -35,6 +40,10 @@ class RefsAfter:
             else:
                 self.branches[name] = new
         self.kept += kept_now
+        self._move_head(frm, to, kept_now)
+        self._keep_checked_out(frm, to, before)
+
+    def _move_head(self, frm: Snapshot, to: Snapshot, kept_now: list[str]) -> None:
         frm_head = (frm.head_ref, frm.head_oid if frm.head_ref is None else None)
         to_head = (to.head_ref, to.head_oid if to.head_ref is None else None)
         here = (self.head_ref, self.detached_oid)
@@ -45,6 +54,21 @@ class RefsAfter:
             self.head_ref, self.detached_oid = to_head
         else:
             self.kept.append("HEAD")
+
+    def _keep_checked_out(self, frm: Snapshot, to: Snapshot, before: dict[str, str]) -> None:
+        """The branch HEAD names now, if the change moved it while HEAD was on neither end of
+        the change there: it stays as it is."""
+        name = self.head_ref
+        if name is None or name in (frm.head_ref, to.head_ref):
+            return
+        if self.branches.get(name) == before.get(name):
+            return
+        if name in before:
+            self.branches[name] = before[name]
+        else:
+            self.branches.pop(name, None)
+        self.kept.append(name)
+        self.checked_out.append(name)
 
     @property
     def head_oid(self) -> str | None:
