@@ -246,6 +246,26 @@ def test_a_rebase_comes_back_in_a_sha256_repository(tmp_path: Path) -> None:
     assert repo.git("log", "--format=%s").split() == ["main", "side", "base"]
 
 
+@pytest.mark.parametrize("verb", ["checkpoint", "commit"])
+def test_a_merge_left_in_an_open_operation_names_abort(repo: GitRepo, verb: str) -> None:
+    """t7600-merge inside `begin`: `checkpoint` and `commit` refuse (exit 3, nothing changed)
+    and name the way back the README gives, `git atomic abort` (to PRE-OP, your work in it).
+    They named `git atomic emergency`, which goes to the last good state and takes your work
+    in progress out of the tree."""
+    conflicting(repo)
+    before = repo.fingerprint()
+    op = repo.atomic_json("begin", "work", "--history", "shadow")
+    repo.git("merge", "-q", "side", check=False)
+    during, refs = repo.fingerprint(), repo.checkpoint_refs()
+    res = repo.atomic(verb, check=3)
+    assert f"roll the operation [{op['op_id']}] back with `git atomic abort`" in res.stderr
+    assert "emergency" not in res.stderr, res.stderr
+    same(repo.fingerprint(), during)
+    assert repo.checkpoint_refs() == refs
+    repo.atomic("abort", check=0)
+    same(repo.fingerprint(), before)
+
+
 def test_abort_clears_a_rebase_started_inside_the_operation(repo: GitRepo) -> None:
     conflicting(repo)
     repo.git("stash", "-q", "-u")

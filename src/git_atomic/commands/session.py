@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from git_atomic.core.config import gates_to_run, load_config
-from git_atomic.core.errors import Exit, NotARepository, UsageError
+from git_atomic.core.errors import Exit, NotARepository, RefusedError, UsageError
 from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpKind, OpStatus
 from git_atomic.engine import discovery
@@ -56,8 +56,11 @@ def _working_on_open_op(
     *,
     check_state: bool = True,
 ) -> Iterator[tuple[context.Context, Engine, OpRow]]:
-    with context.opened(command, early=early, check_state=check_state) as ctx:
+    with context.opened(command, early=early, check_state=False) as ctx:
         op = context.refuse_if_interrupted(ctx)
+        why = context.git_state_in_the_way(ctx.repo, open_op=op.id if op else None)
+        if check_state and why:
+            raise RefusedError(why)
         if op is None:
             raise UsageError(
                 f"{command}: no operation is open in this worktree "

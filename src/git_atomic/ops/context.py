@@ -43,15 +43,22 @@ def check_git_state(repo: git.Repo) -> None:
         raise RefusedError(why)
 
 
-def git_state_in_the_way(repo: git.Repo) -> str:
+def git_state_in_the_way(repo: git.Repo, *, open_op: str | None = None) -> str:
     """Why git's own state stops an operation ('' when it does not): a command left half way
-    (a merge, a rebase...), with the ways out."""
+    (a merge, a rebase...), with the ways out. `open_op`: the id of the operation open in the
+    worktree (its `checkpoint` or `commit` refused): the way back is its `abort`, exactly to
+    its PRE-OP, not `emergency`, which goes to the last good state without your work."""
     what = gitstate.in_progress(repo)
     if what is None:
         return ""
+    back = (
+        f"or roll the operation [{open_op}] back with `git atomic abort`"
+        if open_op is not None
+        else "or save it and go back with `git atomic emergency`"
+    )
     return (
         f"{what} is in progress in this worktree; finish it, or abort it "
-        f"({gitstate.WAY_OUT[what]}), or save it and go back with `git atomic emergency`"
+        f"({gitstate.WAY_OUT[what]}), {back}"
     )
 
 
