@@ -5,6 +5,8 @@ from the disk (HEAD's file, the branch's ref, the index file, the files)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from testing.gitrepo import GitRepo
@@ -38,3 +40,47 @@ def test_a_branch_you_checked_out_since_stays(repo: GitRepo, how: str, mode: str
     assert f"branch {branch} is checked out here since" in res.stderr or (
         f"{branch} checked out here since: left as it is" in res.stderr
     ), res.stderr
+
+
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
+@pytest.mark.parametrize("op", ["git branch -q -D feature", "git branch -m feature renamed"])
+def test_a_branch_made_again_has_its_reflog(repo: GitRepo, op: str, how: str) -> None:
+    """t3200-branch: an operation deletes or renames a branch, and is rolled back. The branch
+    came back with a reflog of one line (`git-atomic: rollback`): `feature@{1}`, the commit a
+    `reset` had left behind, was known to nothing any more. Its reflog comes back, byte for
+    byte, with the rollback's line after it."""
+    repo.git("checkout", "-q", "-b", "feature")
+    for message in ("f1", "f2"):
+        repo.git("commit", "-q", "--allow-empty", "-m", message)
+    left_behind = repo.head()
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    repo.git("checkout", "-q", "main")
+    log = repo.path / ".git" / "logs" / "refs" / "heads" / "feature"
+    before = log.read_bytes()
+    if how == "failed-run":
+        repo.atomic("run", "--", "sh", "-c", op + "; exit 1", check=1)
+    else:
+        done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", op)
+        assert not log.exists()
+        repo.write("later.txt", b"yours\n")
+        repo.atomic("rollback", "--op", done["op_id"], check=0)
+        assert repo.read("later.txt") == b"yours\n"
+    after = log.read_bytes()
+    assert after.startswith(before), after
+    assert after[len(before) :].count(b"\n") == 1 and b"git-atomic: rollback" in after
+    assert repo.git("rev-parse", "feature@{2}").strip() == left_behind
+
+
+def test_gc_retires_the_reflogs_kept_with_its_operations(repo: GitRepo) -> None:
+    """The links a PRE-OP makes go with their operation (`git atomic gc`); git's own reflog,
+    the same file under its own name, stays as it is."""
+    repo.git("branch", "feature")
+    first = repo.atomic_json("run", "--history", "shadow", "--", "true")
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", "exit 1", check=1)
+    kept = repo.path / ".git" / "atomic" / "reflogs"
+    assert (kept / first["op_id"]).is_dir()
+    log = repo.path / ".git" / "logs" / "refs" / "heads" / "feature"
+    before = log.read_bytes()
+    repo.atomic("gc", "--older-than", "0", check=0)
+    assert not (kept / first["op_id"]).exists()
+    assert log.read_bytes() == before and os.lstat(log).st_nlink <= 2

@@ -38,7 +38,16 @@ from git_atomic.agents import turnstate, turnsteps
 from git_atomic.core import failpoints
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal
-from git_atomic.engine import conversion, git, lfskeep, scanindex, scratch, snapshot, staged
+from git_atomic.engine import (
+    conversion,
+    git,
+    lfskeep,
+    reflogkeep,
+    scanindex,
+    scratch,
+    snapshot,
+    staged,
+)
 from git_atomic.ops import commandresults, context, output
 
 _OP_REF: Final = re.compile(r"^refs/atomic/ops/([0-9a-f]+)/")
@@ -95,6 +104,7 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
         [f"delete {name} {oid}" for name, oid in sorted(doomed.items())], message="git-atomic gc"
     )
     logs = 0
+    reflogkeep.retire(repo, [*retire, *(o for o in _reflog_ops(repo) if o not in known)])
     for op_id in retire:
         folder = repo.state_dir / "logs" / op_id
         if folder.is_dir():
@@ -125,6 +135,14 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
     # any marker for it (the marker blobs go with the checkpoints, at git's prune horizon).
     freed += lfskeep.retire(repo, _blobs(repo, list(lfskeep.markers(repo))))
     return commandresults.GcResult(len(retire), len(doomed), events, logs, freed, expire)
+
+
+def _reflog_ops(repo: git.Repo) -> list[str]:
+    """The operations that kept reflogs (reflogkeep.py)."""
+    try:
+        return os.listdir(repo.state_dir / "reflogs")
+    except OSError:
+        return []
 
 
 def _blobs(repo: git.Repo, oids: list[str]) -> list[str]:

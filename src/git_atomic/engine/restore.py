@@ -311,6 +311,14 @@ def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outco
 
 
 def _move_batch(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome) -> None:
+    # A branch made again gets its reflog as an operation's PRE-OP kept it (reflogkeep.py),
+    # before git appends this move's line to it.
+    made = [line.split()[1:3] for line in lines if not line.split()[3].strip("0")]
+    written: list[str] = []
+    if made:
+        from git_atomic.engine import reflogkeep
+
+        written = [name for name, oid in made if reflogkeep.put_back(repo, name, oid)]
     try:
         repo.update_refs(lines, message=reason)
         return
@@ -331,6 +339,20 @@ def _move_batch(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome)
             outcome.refs_left.append(ref)
             name = ref.removeprefix("refs/heads/")
             outcome.problems.append(f"branch {name} was moved by someone else; left as it is")
+    _forget_unmade(repo, written)
+
+
+def _forget_unmade(repo: Repo, written: Sequence[str]) -> None:
+    """The reflogs written back for branches that were not made after all (someone made one
+    meanwhile, with a reflog of its own, is not among them: `put_back` writes none over)."""
+    if not written:
+        return
+    from git_atomic.engine import reflogkeep
+
+    now = repo.refs("refs/heads/")
+    for name in written:
+        if name not in now:
+            reflogkeep.forget(repo, name)
 
 
 def _restore_index_paths(

@@ -204,6 +204,12 @@ class Engine:
             early=self.ctx.early,
         )
         self._too_large |= captured.too_large
+        if kind == CheckpointKind.PRE_OP:
+            # The branches' reflogs, for a rollback that makes one the operation deleted or
+            # renamed again (reflogkeep.py): one link each, imported only here.
+            from git_atomic.engine import reflogkeep
+
+            reflogkeep.keep(self.repo, op_id, captured.snapshot.branches)
         failpoints.hit(f"checkpoint:{kind}:after-capture")
         self.journal.add_checkpoint(
             op_id, kind, captured.snapshot.commit, op_ref(op_id, kind, seq), message

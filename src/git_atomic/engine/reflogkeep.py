@@ -1,0 +1,145 @@
+"""Your branches' reflogs, kept through an operation that deletes or renames a branch.
+
+`git branch -D feature` removes `logs/refs/heads/feature` with the branch, and `git branch -m
+feature other` moves it to the new name, which the rollback then deletes: the rollback made
+`feature` again with a reflog of one line (`git-atomic: rollback`), and what `feature@{1}` had
+named (a commit a `reset` left behind) was known to nothing any more.
+
+So an operation's PRE-OP keeps each branch's reflog by a hard link
+(`.git/atomic/reflogs/<op id>/`, under the hex of the branch's name), with its size then. git
+only appends to a reflog in place, and rewrites one (`reflog expire`) by rename, which leaves
+the link on the old bytes: the link's first `size` bytes are the reflog as it was at PRE-OP,
+whatever happened to its name since. No byte is read or copied at PRE-OP (one link per branch).
+A restore that makes a branch again whose reflog is not there writes those bytes back first,
+where their last line says the branch was at the commit it comes back to; git's `update-ref`
+then appends the restore's own line. `git atomic gc` removes the links with the operation.
+
+Never through a link: the reflog linked is a regular file reached folder by folder without
+following one (safefs.py), the one written back is made new, never written over. A repository
+whose refs are not files (reftable) is left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Final
+
+from git_atomic.engine import safefs
+from git_atomic.engine.git import Repo
+
+_FOLDER: Final = "reflogs"
+_SIZES: Final = "sizes.json"
+
+
+def _folder(repo: Repo) -> Path:
+    return repo.state_dir / _FOLDER
+
+
+def _files_backend(repo: Repo) -> bool:
+    return (repo.config("extensions.refstorage") or "files").lower() == "files"
+
+
+def keep(repo: Repo, op_id: str, branches: Iterable[str]) -> None:
+    """Link each branch's reflog under the operation's folder, and note its size. Best effort:
+    a reflog that cannot be linked (none, a link, a file system without hard links) is not
+    kept, and its branch comes back as before, with a new reflog."""
+    names = sorted(branches)
+    if not names or not _files_backend(repo):
+        return
+    where = _folder(repo) / op_id
+    sizes: dict[str, int] = {}
+    with contextlib.suppress(OSError), safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+        where.mkdir(parents=True, exist_ok=True)
+        dest = os.open(where, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        try:
+            for name in names:
+                rel = b"logs/" + os.fsencode(name)
+                st = tree.lstat(rel)
+                parent = tree.folder(os.path.dirname(rel))
+                if st is None or parent is None or not stat.S_ISREG(st.st_mode):
+                    continue
+                key = os.fsencode(name).hex()
+                with contextlib.suppress(OSError):
+                    os.link(
+                        os.path.basename(rel),
+                        key,
+                        src_dir_fd=parent,
+                        dst_dir_fd=dest,
+                        follow_symlinks=False,
+                    )
+                    sizes[key] = st.st_size
+        finally:
+            os.close(dest)
+        (where / _SIZES).write_text(json.dumps(sizes))
+
+
+def put_back(repo: Repo, name: str, oid: str) -> bool:
+    """Write the reflog of `name` as a PRE-OP kept it, where the branch has none now and that
+    reflog last had it at `oid` (the newest operation's first). True: written."""
+    if not _files_backend(repo):
+        return False
+    rel = b"logs/" + os.fsencode(name)
+    data = _kept(repo, os.fsencode(name).hex(), oid)
+    if data is None:
+        return False
+    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+        if tree.lstat(rel) is not None:
+            return False  # one there now (git's or someone's): never written over
+        try:
+            tree.make_folders(os.path.dirname(rel))
+            tree.write(rel, data, 0o644)
+        except (OSError, safefs.Blocked):
+            return False
+    return True
+
+
+def forget(repo: Repo, name: str) -> None:
+    """Remove the reflog `put_back` wrote for a branch that was not made after all."""
+    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+        tree.unlink(b"logs/" + os.fsencode(name))
+
+
+def retire(repo: Repo, op_ids: Sequence[str]) -> None:
+    """The links of operations `git atomic gc` retires."""
+    import shutil  # gc only: not on a PRE-OP's way (tests/test_hot_path.py)
+
+    for op_id in op_ids:
+        folder = _folder(repo) / op_id
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _kept(repo: Repo, key: str, oid: str) -> bytes | None:
+    top = _folder(repo)
+    try:
+        folders = sorted(
+            (e for e in os.scandir(top) if e.is_dir(follow_symlinks=False)),
+            key=lambda e: e.stat(follow_symlinks=False).st_mtime_ns,
+            reverse=True,
+        )
+    except OSError:
+        return None
+    for entry in folders:
+        try:
+            sizes = json.loads((Path(entry.path) / _SIZES).read_text())
+            size = int(sizes[key])
+            fd = os.open(Path(entry.path) / key, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read(size)
+        if len(data) == size and _last_new_oid(data) == oid:
+            return data
+    return None
+
+
+def _last_new_oid(data: bytes) -> str | None:
+    """The commit the last line of a reflog moved its ref to."""
+    lines = data.rstrip(b"\n").split(b"\n")
+    fields = lines[-1].split(b" ", 2) if lines and lines[-1] else []
+    return fields[1].decode("ascii", "replace") if len(fields) == 3 else None
