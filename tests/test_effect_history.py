@@ -32,6 +32,8 @@ def test_a_branch_you_checked_out_since_stays(repo: GitRepo, how: str, mode: str
     done = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", op)
     repo.git("checkout", "-q", branch)
     tip = repo.git("rev-parse", f"refs/heads/{branch}").strip()
+    dry = repo.atomic("rollback", "--op", done["op_id"], "--dry-run", check=0)
+    assert f"keep    {branch} (checked out here since: stays)" in dry.stdout.splitlines()
     res = repo.atomic("rollback", "--op", done["op_id"], check=0)
     assert (repo.path / ".git" / "HEAD").read_text() == f"ref: refs/heads/{branch}\n"
     assert repo.git("rev-parse", "-q", "--verify", f"refs/heads/{branch}").strip() == tip

@@ -213,7 +213,7 @@ def report_still(
     dry_run: bool,
     json_out: bool,
 ) -> int:
-    facts = moves.describe(ctx.repo, prev, kept=move.kept)
+    facts = moves.describe(ctx.repo, prev, kept=move.kept, checked_out=move.checked_out)
     if json_out:
         output.emit(
             moves.result(
@@ -262,6 +262,7 @@ def report_done(
         prev,
         done.changes,
         kept=move.kept,
+        checked_out=move.checked_out,
         left=[p.decode("utf-8", "surrogateescape") for p in done.left],
         refs_left=done.refs_left,
         failed=[p.decode("utf-8", "surrogateescape") for p in done.failed],

@@ -53,6 +53,7 @@ class MoveFacts:
     changed_since_rescue: tuple[str, ...] = ()  # written by someone else meanwhile: left
     refs_moved_since_rescue: tuple[str, ...] = ()
     not_restored: tuple[str, ...] = ()  # could not be put back (`problems` says why): left
+    checked_out: tuple[str, ...] = ()  # of `kept`: checked out here since the change moved it
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,7 @@ def describe(
     changes: Sequence[restoreplan.PathChange] | None = None,
     *,
     kept: Sequence[str] = (),
+    checked_out: Sequence[str] = (),
     left: Sequence[str] = (),
     refs_left: Sequence[str] = (),
     failed: Sequence[str] = (),
@@ -194,6 +195,7 @@ def describe(
         changed_since_rescue=tuple(left),
         refs_moved_since_rescue=tuple(refs_left),
         not_restored=tuple(failed),
+        checked_out=tuple(checked_out),
     )
 
 
@@ -238,7 +240,8 @@ def listing(facts: moveresults.MoveFacts) -> list[str]:
     for c in facts.dropped_commits:
         lines.append(f"{'drop':<7} commit {output.short(c.sha)} {c.subject} ({c.branch})")
     for name in facts.kept:
-        lines.append(f"{'keep':<7} {name.removeprefix('refs/heads/')} (moved since: stays)")
+        why = "checked out here since" if name in facts.checked_out else "moved since"
+        lines.append(f"{'keep':<7} {name.removeprefix('refs/heads/')} ({why}: stays)")
     for name in facts.branches_left:
         lines.append(f"{'keep':<7} {name} (checked out in another worktree: stays)")
     return lines
