@@ -36,8 +36,19 @@ _FOLDER: Final = "reflogs"
 _SIZES: Final = "sizes.json"
 
 
+_DIR: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW
+
+
 def _folder(repo: Repo) -> Path:
     return repo.state_dir / _FOLDER
+
+
+def _open_dir(name: str, parent: int, *, make: bool) -> int:
+    """A folder of ours under `parent`, never through a link (one an operation made there)."""
+    if make:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(name, 0o700, dir_fd=parent)
+    return os.open(name, _DIR, dir_fd=parent)
 
 
 def _files_backend(repo: Repo) -> bool:
@@ -51,31 +62,46 @@ def keep(repo: Repo, op_id: str, branches: Iterable[str]) -> None:
     names = sorted(branches)
     if not names or not _files_backend(repo):
         return
-    where = _folder(repo) / op_id
     sizes: dict[str, int] = {}
-    with contextlib.suppress(OSError), safefs.Tree(os.fsencode(repo.common_dir)) as tree:
-        where.mkdir(parents=True, exist_ok=True)
-        dest = os.open(where, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    with contextlib.ExitStack() as stack:
         try:
-            for name in names:
-                rel = b"logs/" + os.fsencode(name)
+            state = os.open(repo.state_dir, _DIR)
+            stack.callback(os.close, state)
+            top = _open_dir(_FOLDER, state, make=True)
+            stack.callback(os.close, top)
+            dest = _open_dir(op_id, top, make=True)
+            stack.callback(os.close, dest)
+        except OSError:
+            return
+        tree = stack.enter_context(safefs.Tree(os.fsencode(repo.common_dir)))
+        for name in names:
+            rel = b"logs/" + os.fsencode(name)
+            try:
                 st = tree.lstat(rel)
                 parent = tree.folder(os.path.dirname(rel))
-                if st is None or parent is None or not stat.S_ISREG(st.st_mode):
-                    continue
-                key = os.fsencode(name).hex()
-                with contextlib.suppress(OSError):
-                    os.link(
-                        os.path.basename(rel),
-                        key,
-                        src_dir_fd=parent,
-                        dst_dir_fd=dest,
-                        follow_symlinks=False,
-                    )
-                    sizes[key] = st.st_size
-        finally:
-            os.close(dest)
-        (where / _SIZES).write_text(json.dumps(sizes))
+            except OSError:
+                continue
+            if st is None or parent is None or not stat.S_ISREG(st.st_mode):
+                continue
+            key = os.fsencode(name).hex()
+            with contextlib.suppress(OSError):
+                os.link(
+                    os.path.basename(rel),
+                    key,
+                    src_dir_fd=parent,
+                    dst_dir_fd=dest,
+                    follow_symlinks=False,
+                )
+                sizes[key] = st.st_size
+        with contextlib.suppress(OSError):
+            fd = os.open(
+                _SIZES,
+                os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
+                0o600,
+                dir_fd=dest,
+            )
+            with os.fdopen(fd, "w") as fh:
+                json.dump(sizes, fh)
 
 
 def put_back(repo: Repo, name: str, oid: str) -> bool:
@@ -108,34 +134,59 @@ def retire(repo: Repo, op_ids: Sequence[str]) -> None:
     """The links of operations `git atomic gc` retires."""
     import shutil  # gc only: not on a PRE-OP's way (tests/test_hot_path.py)
 
+    top = _folder(repo)
+    if top.is_symlink() or not top.is_dir():
+        return  # a link an operation made: never removed through
     for op_id in op_ids:
-        folder = _folder(repo) / op_id
+        folder = top / op_id
         if folder.is_dir() and not folder.is_symlink():
             shutil.rmtree(folder, ignore_errors=True)
 
 
 def _kept(repo: Repo, key: str, oid: str) -> bytes | None:
-    top = _folder(repo)
+    with contextlib.ExitStack() as stack:
+        try:
+            state = os.open(repo.state_dir, _DIR)
+            stack.callback(os.close, state)
+            top = _open_dir(_FOLDER, state, make=False)
+            stack.callback(os.close, top)
+            entries = list(os.scandir(top))
+        except OSError:
+            return None
+        folders = []
+        for e in entries:
+            with contextlib.suppress(OSError):
+                st = e.stat(follow_symlinks=False)
+                if stat.S_ISDIR(st.st_mode):
+                    folders.append((st.st_mtime_ns, e.name))
+        for _, name in sorted(folders, reverse=True):
+            data = _read_kept(top, name, key)
+            if data is not None and _last_new_oid(data) == oid:
+                return data
+    return None
+
+
+def _read_kept(top: int, folder: str, key: str) -> bytes | None:
+    """The first `size` bytes of the reflog an operation kept under `key`, or None."""
     try:
-        folders = sorted(
-            (e for e in os.scandir(top) if e.is_dir(follow_symlinks=False)),
-            key=lambda e: e.stat(follow_symlinks=False).st_mtime_ns,
-            reverse=True,
-        )
+        where = _open_dir(folder, top, make=False)
     except OSError:
         return None
-    for entry in folders:
-        try:
-            sizes = json.loads((Path(entry.path) / _SIZES).read_text())
-            size = int(sizes[key])
-            fd = os.open(Path(entry.path) / key, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        with os.fdopen(fd, "rb") as fh:
-            data = fh.read(size)
-        if len(data) == size and _last_new_oid(data) == oid:
-            return data
-    return None
+    try:
+        sizes = json.loads(_read(where, _SIZES))
+        size = int(sizes[key])
+        data = _read(where, key)[:size]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    finally:
+        os.close(where)
+    return data if len(data) == size else None
+
+
+def _read(folder: int, name: str) -> bytes:
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read()
 
 
 def _last_new_oid(data: bytes) -> str | None:
