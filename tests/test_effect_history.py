@@ -6,6 +6,7 @@ from the disk (HEAD's file, the branch's ref, the index file, the files)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +87,28 @@ def test_gc_retires_the_reflogs_kept_with_its_operations(repo: GitRepo) -> None:
     repo.atomic("gc", "--older-than", "0", check=0)
     assert not (kept / first["op_id"]).exists()
     assert log.read_bytes() == before and os.lstat(log).st_nlink <= 2
+
+
+def test_the_reflogs_folder_made_a_link_is_never_written_through(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """`.git/atomic/reflogs` a link to a folder outside: no PRE-OP links into it, no gc
+    removes from it; the branch still comes back."""
+    outside = tmp_path / "outside"
+    (outside / "op").mkdir(parents=True)
+    (outside / "op" / "yours").write_bytes(b"yours\n")
+    repo.git("branch", "feature")
+    repo.atomic("run", "--", "true", check=0)  # our folder made, with its reflogs/
+    ours = repo.path / ".git" / "atomic" / "reflogs"
+    for kept in ours.iterdir():
+        for link in kept.iterdir():
+            link.unlink()
+        kept.rmdir()
+    ours.rmdir()
+    ours.symlink_to(outside)
+    repo.atomic("run", "--", "sh", "-c", "git branch -q -D feature; exit 1", check=1)
+    assert repo.git("rev-parse", "-q", "--verify", "refs/heads/feature").strip()
+    assert sorted(p.name for p in outside.iterdir()) == ["op"]
+    repo.atomic("gc", "--older-than", "0", check=0)
+    assert sorted(p.name for p in outside.iterdir()) == ["op"]
+    assert (outside / "op" / "yours").read_bytes() == b"yours\n"
