@@ -5,11 +5,13 @@ from the disk (HEAD's file, the branch's ref, the index file, the files)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
+from testing.agents import claude_hook
 from testing.gitrepo import GitRepo
 
 # The operation makes a branch (or moves one back) it never checks out; you check it out since.
@@ -112,3 +114,25 @@ def test_the_reflogs_folder_made_a_link_is_never_written_through(
     repo.atomic("gc", "--older-than", "0", check=0)
     assert sorted(p.name for p in outside.iterdir()) == ["op"]
     assert (outside / "op" / "yours").read_bytes() == b"yours\n"
+
+
+def test_a_turn_taken_back_makes_its_deleted_branch_again_with_its_reflog(repo: GitRepo) -> None:
+    """An agent turn whose shell call deleted a branch and broke the gate: the take-back at its
+    Stop made the branch again with a one-line reflog. Its reflog comes back too."""
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\nbad\n")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.git("commit", "-q", "--allow-empty", "-m", "f1")
+    repo.git("checkout", "-q", "main")
+    log = repo.path / ".git" / "logs" / "refs" / "heads" / "feature"
+    before = log.read_bytes()
+    claude_hook(repo, "s1", "UserPromptSubmit", prompt="tidy up")
+    call = {"tool_name": "Bash", "tool_input": {"command": "tidy"}, "tool_use_id": "t1"}
+    claude_hook(repo, "s1", "PreToolUse", **call)
+    repo.git("branch", "-q", "-D", "feature")
+    repo.write("bad", b"x\n")
+    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+    answer = claude_hook(repo, "s1", "Stop", stop_hook_active=False).stdout
+    assert json.loads(answer)["decision"] == "block", answer
+    after = log.read_bytes()
+    assert after.startswith(before) and after[len(before) :].count(b"\n") == 1, after

@@ -101,7 +101,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.infoexclude",  # the repository's own ignore rules, part of the state
         ".engine.stashstate",  # your stashes, part of the state
         ".engine.dotgit",  # a worktree's `.git` file, part of the state
-        ".engine.reflogkeep",  # the branches' reflogs, linked by a PRE-OP (not a hook call's)
+        ".engine.reflogkeep",  # the branches' reflogs, linked by a PRE-OP (a turn's first call)
         ".engine.staged",
         ".ops",
         ".ops.conclude",  # the end of every command: interrupts, the outcome, the exit code
@@ -131,15 +131,7 @@ RESTORE = {
 # An agent's hook call (each tool call of the agent runs two): its adapter, the turn engine,
 # and what a checkpoint needs; not the other adapters, the MCP server, the views, the command
 # line's help (clispec) or the session commands.
-HOOK = (
-    SESSION
-    - {
-        f"{PKG}.commands.session",
-        f"{PKG}.ops.output",
-        f"{PKG}.ops.resultjson",
-        f"{PKG}.engine.reflogkeep",
-    }
-) | {
+HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.resultjson"}) | {
     f"{PKG}{m}"
     for m in (
         ".agents",

@@ -154,6 +154,12 @@ def start_window(
         extra = {**record.extra, NOTED: files, NOTED_AT: when}
         return records.replace(record, window_before=FILES_NOTED, extra=extra)
     record, before = capture(repo, record, "before")
+    if opening and not record.steps and not pending_of(record):
+        # The turn's start, its PRE-OP: the branches' reflogs, for a take-back that makes one
+        # its calls deleted or renamed again (reflogkeep.py), imported only here.
+        from git_atomic.engine import reflogkeep
+
+        reflogkeep.keep(repo, record.op_id, before.branches)
     if opening:
         record = settle(repo, record, before)  # the steps pending end where this one starts
     # What the window starts from, kept with it: closing it then reads nothing back.
