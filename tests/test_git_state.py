@@ -395,6 +395,31 @@ def test_undo_twice_takes_the_merge_back_out(repo: GitRepo, mode: str) -> None:
     assert leftovers(repo) == []
 
 
+@pytest.mark.parametrize("verb", ["undo", "rollback-op"])
+@pytest.mark.parametrize("kind", ["merge", "cherry-pick"])
+def test_a_half_way_state_you_aborted_since_is_nothing_to_do(
+    repo: GitRepo, kind: str, verb: str
+) -> None:
+    """t3510-cherry-pick-sequence, t7600-merge: `undo` brought back the sequence (or merge)
+    the rollback had cleared, and you aborted it (`git cherry-pick --abort`): the tree is
+    where a second undo, or `rollback --op`, goes. Both refused (exit 3: "git's half-way state
+    ... cannot be made again", and named `--whole`); now there is nothing to do (exit 0)."""
+    conflicting(repo)
+    repo.git("commit", "-q", "--allow-empty", "-m", "more")
+    before = repo.fingerprint()
+    command = {"merge": "git merge -q side", "cherry-pick": "git cherry-pick side~1 side"}[kind]
+    op = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", command, check=1)
+    repo.atomic("undo", check=0)
+    assert leftovers(repo) != []
+    repo.git(kind, "--abort")
+    same(repo.fingerprint(), before)
+    args = ["undo"] if verb == "undo" else ["rollback", "--op", op["op_id"]]
+    res = repo.atomic(*args, check=0)
+    assert "nothing" in res.stderr and "half-way" not in res.stderr, res.stderr
+    same(repo.fingerprint(), before)
+    assert leftovers(repo) == []
+
+
 # --- half-way state and changes made since (effect, not state) ---------------------------
 @pytest.mark.parametrize("kind", ["merge", "rebase-merge", "bisect", "unmerged-only"])
 def test_undo_on_top_of_later_changes_never_drops_a_half_way_state(

@@ -311,6 +311,16 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     if _contiguous_from(current, [(snaps[frm], snaps[to]) for frm, to in changes]):
         windows = _windows([(snaps[frm], snaps[to]) for frm, to in changes])
         return Outcome(current, snaps[changes[-1][1]], exact=True, made_within=windows)
+    last = snaps[changes[-1][1]]
+    if (
+        _state(current) == _state(last)
+        and _same_rules(current, last)
+        and _halfway(repo, current, {}) == _NONE_HALFWAY
+    ):
+        # Where the changes go is where the tree is already (a merge, cherry-pick... that
+        # `undo` brought back and you aborted since): nothing to do, not a half-way state
+        # to make again.
+        return Outcome(current, current)
     halfway = _halfway_conflicts(repo, current, [(snaps[frm], snaps[to]) for frm, to in changes])
     if halfway:
         return Outcome(current, None, conflicts=halfway)
