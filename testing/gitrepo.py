@@ -405,6 +405,7 @@ def command_line(
             stdin=None if stdin else subprocess.DEVNULL,
             capture_output=True,
             text=True,
+            errors="backslashreplace",  # as the fork server's answer (_text): not only UTF-8
             timeout=timeout,
             check=False,
         )
