@@ -136,3 +136,36 @@ def test_a_turn_taken_back_makes_its_deleted_branch_again_with_its_reflog(repo: 
     assert json.loads(answer)["decision"] == "block", answer
     after = log.read_bytes()
     assert after.startswith(before) and after[len(before) :].count(b"\n") == 1, after
+
+
+@pytest.mark.parametrize("how", ["rollback-op", "undo"])
+def test_a_branch_moved_while_you_are_on_another_keeps_out_of_your_checkout(
+    repo: GitRepo, how: str
+) -> None:
+    """The operation moved the branch it had checked out (`reset --hard HEAD~1`; a commit, in
+    commits mode), and you switched to another branch since. The branch went back, and its
+    files came into your checkout too, staged (`A  f`: the change taken back twice; `undo`:
+    the operation's commit back on main and its file staged on yours). Now the branch moves,
+    and only what the operation did beside it (an untracked file) is taken back here."""
+    repo.git("branch", "other")
+    if how == "rollback-op":
+        repo.write("f", b"f\n")
+        repo.git("add", "f")
+        repo.git("commit", "-qm", "f")
+        tip = repo.head()
+        op = "git reset -q --hard HEAD~1; echo op > op.txt"
+        done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", op)
+        repo.git("checkout", "-q", "other")
+        repo.atomic("rollback", "--op", done["op_id"], check=0)
+        assert repo.git("rev-parse", "main").strip() == tip
+    else:
+        repo.atomic("run", "-g", "false", "--", "sh", "-c", "echo op > op.txt", check=1)
+        repo.git("checkout", "-q", "other")
+        repo.atomic("undo", check=0)
+        assert repo.git("log", "-1", "--format=%s", "main").startswith("OP-EXEC")
+    assert (repo.path / ".git" / "HEAD").read_text() == "ref: refs/heads/other\n"
+    assert not repo.exists("op.txt") and not repo.exists("f")
+    assert repo.git("status", "--porcelain") == ""
+    assert repo.git("ls-files", "-s") == repo.git(
+        "ls-tree", "-r", "--format=%(objectmode) %(objectname) 0\t%(path)", "other"
+    )

@@ -330,10 +330,14 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     for frm_sha, to_sha in changes:
         frm, to = snaps[frm_sha], snaps[to_sha]
         stash.move(frm, to, refs.kept)
-        merged_files = treemerge.merge(repo, base=frm.files_tree, ours=files, theirs=to.files_tree)
-        merged_index = treemerge.merge(
-            repo, base=frm.staged_tree, ours=staged, theirs=to.staged_tree
+        ends = _ends_on_the_checkout(repo, refs, frm, to) or (
+            frm.files_tree,
+            frm.staged_tree,
+            to.files_tree,
+            to.staged_tree,
         )
+        merged_files = treemerge.merge(repo, base=ends[0], ours=files, theirs=ends[2])
+        merged_index = treemerge.merge(repo, base=ends[1], ours=staged, theirs=ends[3])
         conflicts = [
             *(Conflict(c.path, "files", c.kind, c.lines) for c in merged_files.conflicts),
             *(Conflict(c.path, "index", c.kind, c.lines) for c in merged_index.conflicts),
@@ -394,6 +398,38 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         checked_out=tuple(dict.fromkeys(refs.checked_out)),
         made_within=target.made_within,
     )
+
+
+def _ends_on_the_checkout(
+    repo: Repo, refs: RefsAfter, frm: Snapshot, to: Snapshot
+) -> tuple[str, str, str, str] | None:
+    """A change that moved the branch it had checked out (a `reset`, a commit), where HEAD is
+    on another branch now (you switched since): the branch's move is taken back (or made
+    again) by the branch itself, so its files are not this checkout's. The change's ends,
+    files and index, are replayed on the commit checked out now (what each held beside its
+    own HEAD's tree): only that part, what the change did beside the branch, is made here.
+    Taken whole, the branch's files came into your checkout as staged changes, the change
+    taken back twice (a `reset --hard HEAD~1` made its dropped files new files there). None
+    otherwise, or where a replay does not merge cleanly."""
+    name = frm.head_ref
+    if name is None or to.head_ref != name or refs.head_ref == name:
+        return None
+    if frm.head_oid == to.head_oid:
+        return None  # it did not move the branch it had checked out
+    here = _commit_tree(repo, refs.head_oid)
+    out: list[str] = []
+    for snap in (frm, to):
+        own = _commit_tree(repo, snap.head_oid)
+        for side in (snap.files_tree, snap.staged_tree):
+            merged = treemerge.merge(repo, base=own, ours=side, theirs=here)
+            if merged.tree is None:
+                return None
+            out.append(merged.tree)
+    return out[0], out[1], out[2], out[3]
+
+
+def _commit_tree(repo: Repo, commit: str | None) -> str:
+    return repo.line("rev-parse", f"{commit}^{{tree}}") if commit else repo.empty_tree
 
 
 def _halfway(repo: Repo, snap: Snapshot, seen: dict[str, object]) -> tuple[object, ...]:
