@@ -208,6 +208,28 @@ def test_not_a_repository(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "args", [["status"], ["run", "--", "true"], ["rollback"], ["undo"], ["recover"], ["tdd", "red"]]
+)
+def test_a_current_folder_that_was_deleted(repo: GitRepo, args: list[str]) -> None:
+    """The user's shell is in a folder an operation (or its rollback) removed. Before, every
+    command that looks for the repository died with an internal error (os.getcwd())."""
+    (repo.path / "gone").mkdir()
+    before = repo.fingerprint()
+    shell = ["sh", "-c", 'cd gone && rmdir ../gone && exec "$@"', "sh"]
+    res = subprocess.run(
+        [*shell, sys.executable, "-m", "git_atomic", *args],
+        cwd=repo.path,
+        env=repo.env,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 3, res.stderr
+    assert res.stderr.startswith("git-atomic: the current folder cannot be read"), res.stderr
+    assert res.stderr.count("\n") == 1
+    assert repo.fingerprint().diff(before) == []
+
+
+@pytest.mark.parametrize(
     "state",
     ["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "BISECT_LOG", "rebase-merge", "rebase-apply"],
 )

@@ -180,11 +180,12 @@ def head_set_aside() -> bool:
     operation still open (a link to a file outside, a folder, nothing), set it aside
     (gitlinks.py) and put back the HEAD of the state recover or abort goes back to (the
     operation's PRE-OP), read with git once a provisional HEAD lets it."""
-    found = gitlinks.find_git_dirs(Path.cwd())
+    here = Path(discovery.current_folder())
+    found = gitlinks.find_git_dirs(here)
     if found is None or not gitlinks.head_damaged(found[0]):
         return False
     git_dir, common = found
-    where = git.Repo(root=Path.cwd(), git_dir=git_dir, common_dir=common)
+    where = git.Repo(root=here, git_dir=git_dir, common_dir=common)
     target: str | None = None
     with contextlib.suppress(OSError, ValueError, KeyError):
         target = str(json.loads((git_dir / PENDING_FILE).read_text())["target"])

@@ -83,7 +83,7 @@ def _check_command(argv: Sequence[str]) -> None:
     """Refuse no command at all, or one whose program cannot be found, before anything opens."""
     if not argv:
         raise UsageError("run: give the command after --, e.g. git atomic run -- make fmt")
-    missing = children.missing_program(argv, cwd=os.getcwd())
+    missing = children.missing_program(argv, cwd=discovery.current_folder())
     if missing is not None:
         raise UsageError(f"run: cannot run the command: {missing}; nothing was started")
 

@@ -11,7 +11,6 @@ work in progress, and they may still be editing while the tests run.
 from __future__ import annotations
 
 import contextlib
-import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
+from git_atomic.engine import discovery
 from git_atomic.engine.git import Repo
 from git_atomic.ops import context, output, phasecommit
 from git_atomic.ops.conclude import conclude
@@ -52,7 +52,7 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
         raise UsageError(f"tdd: expected red, green or refactor, got {phase!r}")
     if message is not None and not message.strip():
         raise UsageError("tdd: -m: expected a message, got an empty one")
-    missing = children.missing_program(argv, cwd=os.getcwd()) if argv else None
+    missing = children.missing_program(argv, cwd=discovery.current_folder()) if argv else None
     if missing is not None:
         raise UsageError(f"tdd: cannot run the command: {missing}; nothing was started")
     with context.opened("tdd") as ctx:

@@ -19,6 +19,18 @@ from git_atomic.engine.gitoutput import REFS_FORMAT, parse_refs
 _LOCATION: Final = ("GIT_DIR", "GIT_WORK_TREE")
 
 
+def current_folder() -> str:
+    """The folder the command runs in; one that was deleted (or moved away) meanwhile, as the
+    user's shell can stay in a folder an operation or a rollback removed, is not a repository."""
+    try:
+        return os.getcwd()
+    except OSError as exc:
+        raise NotARepository(
+            f"the current folder cannot be read ({exc.strerror}): it was deleted or moved away",
+            hint="cd into the worktree again",
+        ) from None
+
+
 class _Discovery:
     """`discover(start)`: the repository of `start` (default: the current folder), with
     GIT_DIR/GIT_WORK_TREE. Kept per folder and variables: after a `chdir` it is a new question."""
@@ -28,7 +40,7 @@ class _Discovery:
             return _discover_cached(start, (None, None), ())
         where = tuple(os.environ.get(name) for name in _LOCATION)
         checked = tuple(os.environ.get(name) for name in _ENVIRONMENT)
-        return _discover_cached(os.getcwd(), where, checked)
+        return _discover_cached(current_folder(), where, checked)
 
     def private(self, folder: str) -> Repo:
         """A private worktree of ours: the caller's GIT_INDEX_FILE & co. name the user's
@@ -56,12 +68,13 @@ def discover_with_refs(prefix: str) -> tuple[Repo, dict[str, str]]:
     side by side by three processes started at once (`rev-parse --glob` would read every loose
     ref of the repository; the scan needs the filters configured before it starts)."""
     env = _discovery_env(located=True)
+    here = current_folder()
     listing = process.Background(
-        ["for-each-ref", f"--format={REFS_FORMAT}", prefix], cwd=os.getcwd(), env=env
+        ["for-each-ref", f"--format={REFS_FORMAT}", prefix], cwd=here, env=env
     )
-    config = process.Background(["config", "-z", "--list"], cwd=os.getcwd(), env=env)
+    config = process.Background(["config", "-z", "--list"], cwd=here, env=env)
     try:
-        repo = _discover(os.getcwd(), located=bool(env))
+        repo = _discover(here, located=bool(env))
     finally:
         res = listing.wait(check=False)
         settings = config.wait(check=False)
