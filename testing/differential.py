@@ -28,10 +28,16 @@ LAYOUTS = (
     "sparse",
     "alternates",
     "sha256",
+    "subdir",
+    "coreworktree",
 )
 # What an operation may touch. With `protect` drawn, `*.env` and `build/` are ignored and
 # `*.env` protected: x.env in a folder git looks into, build/y.env inside an ignored one.
 PATHS = ["a", "b.sh", "e.txt", "g", "dir/c", "dir/f.bin", "dir/sub/d.bin", "x.env", "build/y.env"]
+# Names git quotes or a shell splits: a leading dash, a newline, a tab and a backslash, bytes
+# that are not UTF-8 (as Python's file system encoding carries them), one of 250 bytes.
+ODD_PATHS = ["-dash", "new\nline", "dir/tab\tback\\slash", "\udcff\udcfe", "L" * 250]
+PATHS += ODD_PATHS
 # The tree may also hold an ignored file nobody protects: never captured, never touched.
 TREE_PATHS = [*PATHS, "build/o"]
 # Where an operation puts a link to the marker folder outside the repository (a folder, a
@@ -51,9 +57,22 @@ CONTENTS = [
     "two\r\nlines\r\n",
     "#!/bin/sh\necho hi\n",
     "version https://lfs\n",
+    "$Id$\n",  # expanded by the `ident` attribute
+    "caf\u00e9\n",  # not ASCII: `working-tree-encoding` changes its bytes in git
     "".join(f"large line {i:05d}\n" for i in range(1200)),
 ]
 
+# `.gitattributes` lines for every file (committed before the tree is built, so the tree's
+# blobs went through them): line ends, `$Id$` expansion, another encoding on disk than in git,
+# and a filter that is a real program and does not give back what it was given (clean makes
+# upper case, smudge lower case).
+ATTRIBUTES = {
+    "eol": b"* text eol=crlf\n",
+    "text-auto": b"* text=auto\n",
+    "ident": b"* ident\n",
+    "encoding": b"* working-tree-encoding=ISO-8859-1\n",
+    "upper": b"* filter=upper\n",
+}
 # Each setting with the values a user may give it. "fsmonitor" is a hook that answers
 # "nothing changed"; "filter" a clean filter that is required and cannot run (git-lfs on a
 # machine without it), or ("lfs") one that works as git-lfs's does: the content in the LFS
@@ -81,6 +100,7 @@ SETTINGS: dict[str, list[str]] = {
     "core.hooksPath": ["HOOKS"],
     "filter": ["missing", "lfs"],
     "replace": ["objects"],
+    "attributes": list(ATTRIBUTES),
 }
 HOOK_NAMES = (
     "pre-commit",
@@ -106,6 +126,26 @@ def make_layout(layout: str, base: Path, *, sparse_index: bool = True) -> Where:
     if layout == "plain":
         repo = GitRepo.create(base / "r", home)
         return Where(repo, repo.path)
+    if layout == "subdir":  # the user is in a folder of the worktree the operation may remove
+        repo = GitRepo.create(base / "r", home)
+        repo.write("dir/sub/here", b"the user's folder\n")
+        repo.git("add", "dir/sub/here")
+        repo.git("commit", "-qm", "here")
+        return Where(repo, repo.path / "dir" / "sub")
+    if layout == "coreworktree":  # GIT_DIR names a git dir whose core.worktree is elsewhere
+        env = hermetic_env(home)
+        git_dir, work = base / "cw.git", base / "w"
+        work.mkdir()
+        subprocess.run(
+            ["git", "init", "-q", "--bare", "-b", "main", str(git_dir)], env=env, check=True
+        )
+        for key, value in (("core.bare", "false"), ("core.worktree", str(work))):
+            subprocess.run(
+                ["git", "--git-dir", str(git_dir), "config", key, value], env=env, check=True
+            )
+        repo = GitRepo(work, {**env, "GIT_DIR": str(git_dir)})
+        _first_commit(repo)
+        return Where(repo, work)
     if layout == "sha256":  # object ids of SHA-256: the id of nothing, the empty tree differ
         repo = GitRepo.create(base / "r", home, object_format="sha256")
         return Where(repo, repo.path)
@@ -202,6 +242,15 @@ def build(
                 target = str(outside) if kind == "outlink" else "a" if data else "nowhere"
                 if not os.path.lexists(full):
                     os.symlink(target, full)
+            elif kind == "hardlink":  # a file that is also a file outside (hard links)
+                full = repo.path / path
+                if oracle.through_link(repo.path, path) or os.path.lexists(full):
+                    continue
+                there = hardlinks_outside(outside) / path.replace("/", "_")
+                there.parent.mkdir(exist_ok=True)
+                there.write_bytes(data.encode())
+                os.makedirs(os.path.dirname(full), exist_ok=True)
+                os.link(there, full)
             elif not oracle.through_link(repo.path, path):
                 repo.write(path, data.encode(), mode=0o755 if kind == "exec" else 0o644)
             if how != "untracked" and os.path.lexists(repo.path / path):
@@ -236,6 +285,46 @@ with open(os.path.join(sys.argv[1], oid[:2], oid[2:4], oid), "rb") as fh:
 """
 
 
+_UPPER = "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read().{}())"
+
+
+def attributes(repo: GitRepo, which: str, *, info: bool = False) -> None:
+    """The drawn attributes line for every file (`.gitattributes` itself left as it is), added
+    to `.gitattributes` and committed, or (`info`) to the repository's `info/attributes`, where
+    no operation reaches it; `upper` is a filter that runs a program."""
+    if which == "upper":
+        for name, method in (("clean", "upper"), ("smudge", "lower")):
+            script = f'{sys.executable} -c "{_UPPER.format(method)}"'
+            repo.git("config", f"filter.upper.{name}", script)
+    line = ATTRIBUTES[which] + b".gitattributes -text -filter -ident -working-tree-encoding\n"
+    if info:
+        path = repo.git("rev-parse", "--path-format=absolute", "--git-path", "info/attributes")
+        Path(path.strip()).parent.mkdir(parents=True, exist_ok=True)
+        Path(path.strip()).write_bytes(line)
+        return
+    old = (repo.path / ".gitattributes").read_bytes() if repo.exists(".gitattributes") else b""
+    repo.write(".gitattributes", old + line)
+    repo.git("add", ".gitattributes")
+    repo.git("commit", "-qm", "attributes")
+
+
+# The settings a repository can be given by its config alone (no hook, program or commit of
+# the harness's): drawn by tests/test_property_exact.py too.
+PLAIN_SETTINGS = (
+    "core.fileMode",
+    "core.symlinks",
+    "core.trustctime",
+    "core.checkStat",
+    "core.untrackedCache",
+    "core.ignoreCase",
+    "core.autocrlf",
+    "core.eol",
+    "core.splitIndex",
+    "index.version",
+    "feature.manyFiles",
+)
+
+
 def lfs_filter(repo: GitRepo, base: Path) -> None:
     """A clean and smudge filter that work as git-lfs's do (git-lfs itself need not be
     installed): `*.bin` content goes to the LFS store (`<common dir>/lfs/objects`), git holds
@@ -250,6 +339,11 @@ def lfs_filter(repo: GitRepo, base: Path) -> None:
     repo.write(".gitattributes", b"*.bin filter=lfs diff=lfs merge=lfs -text\n")
     repo.git("add", ".gitattributes")
     repo.git("commit", "-qm", "attributes")
+
+
+def hardlinks_outside(outside: Path) -> Path:
+    """Where the other names of the tree's hard-linked files are: outside the repository."""
+    return outside.parent / "hardout"
 
 
 def make_marker(base: Path) -> Path:
@@ -319,11 +413,12 @@ def configure(repo: GitRepo, chosen: dict[str, str], base: Path) -> Path:
         elif key == "replace":
             replace_objects(repo)
             continue
-        elif key == "filter" and value == "lfs":
-            continue  # set up before the tree was built (lfs_filter)
+        elif (key == "filter" and value == "lfs") or key == "attributes":
+            continue  # set up before the tree was built (lfs_filter, attributes)
         elif key == "filter":
             # Committed while the filter still worked, as in a clone made with git-lfs.
-            repo.write(".gitattributes", b"*.bin filter=lfs diff=lfs merge=lfs -text\n")
+            old = repo.read(".gitattributes") if repo.exists(".gitattributes") else b""
+            repo.write(".gitattributes", old + b"*.bin filter=lfs diff=lfs merge=lfs -text\n")
             repo.git("add", ".gitattributes")
             # As the user (DIFF_OP): the hooks drawn with it refuse git calls of anyone else.
             repo.git("commit", "-qm", "attributes", env={"DIFF_OP": "user"})
@@ -378,6 +473,8 @@ def scenario(
         marker = oracle.walk_exact(outside)
         if chosen.get("filter") == "lfs":
             lfs_filter(repo, base)
+        if "attributes" in chosen:
+            attributes(repo, chosen["attributes"])
         build(repo, tree, outside=outside, protect=protect, budget=budget)
         log = configure(repo, chosen, base)
         env = repo.env
@@ -389,7 +486,17 @@ def scenario(
         branches = repo.git("for-each-ref", "refs/heads/")
         exclude = (oracle.read_exclude(repo.path, env) or b"").decode("latin-1")
         spec, after_file = base / "ops.json", base / "after.json"
-        spec.write_text(json.dumps({"root": str(repo.path), "ops": ops, "outside": str(outside)}))
+        hardout = hardlinks_outside(outside)
+        spec.write_text(
+            json.dumps(
+                {
+                    "root": str(repo.path),
+                    "ops": ops,
+                    "outside": str(outside),
+                    "hardout": str(hardout),
+                }
+            )
+        )
         command = [sys.executable, "-m", "testing.oracle", str(spec), str(after_file)]
         trace = base / "trace"
         res = repo.atomic(
@@ -406,7 +513,13 @@ def scenario(
         assert res.returncode == 1, f"exit {res.returncode}: {res.stderr}"
         # core.ignoreCase turns the watcher off; new rules in .git/info/exclude make the next
         # capture look at the whole tree again (the watcher cannot say what they hide).
-        rules = "core.ignoreCase" in chosen or any(op[0] == "exclude" for op in ops)
+        # Watchman's names are JSON text: one that is not UTF-8 or holds a newline sends the
+        # capture to git's listing too (watcher.py).
+        rules = (
+            "core.ignoreCase" in chosen
+            or any(op[0] == "exclude" for op in ops)
+            or any(not _watchable(p) for p in [*tree, *(op[1] for op in ops if len(op) > 1)])
+        )
         if watch and not rules:
             assert "status --porcelain=v2" not in trace.read_text(), "a capture ran git status"
         result = json.loads(res.stdout)
@@ -430,6 +543,8 @@ def scenario(
         held_after = {p: v for p, v in after_files.items() if p not in big_after}
         assert rescue == held_after, "rescue checkpoint: " + _diff(rescue, held_after)
         assert oracle.walk_exact(outside) == marker, "the marker outside changed"
+        # The other names of hard-linked files: as the operation left them, never written.
+        assert oracle.digest_exact(hardout) == after["hardout"], "a file outside changed"
         now = visible(oracle.walk(repo.path), tracked, protect=protect)
         # Files over the budget are in no checkpoint: never deleted or overwritten, they stay as
         # the operation left them.
@@ -456,6 +571,7 @@ def scenario(
         now = visible(oracle.walk(repo.path), after_tracked | tracked, protect=protect)
         assert now == after_files, "files after undo: " + _diff(now, after_files)
         assert oracle.walk_exact(outside) == marker, "the marker outside changed"
+        assert oracle.digest_exact(hardout) == after["hardout"], "a file outside changed"
         stored = repo.git("cat-file", "--batch-all-objects", "--batch", check=False)
         assert "OUTSIDE-MARKER" not in stored, "a file from outside was read into the store"
         now_exclude = (oracle.read_exclude(repo.path, env) or b"").decode("latin-1")
@@ -475,6 +591,10 @@ def _watching(tmp: str, watch: bool) -> Iterator[list[Path]]:
     finally:
         for root in roots:
             subprocess.run(["watchman", "watch-del", str(root)], capture_output=True, check=False)
+
+
+def _watchable(path: str) -> bool:
+    return "\n" not in path and not any("\udc80" <= c <= "\udcff" for c in path)
 
 
 def _over_budget(sizes: dict[bytes, int], tracked: set[bytes], *, budget: bool) -> set[bytes]:

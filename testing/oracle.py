@@ -108,6 +108,18 @@ def walk_exact(top: Path) -> dict[bytes, tuple[object, ...]]:
     return out
 
 
+def digest_exact(top: Path) -> dict[str, list[object]]:
+    """`walk_exact` as JSON holds it (the bytes as their SHA-1)."""
+    return {
+        os.fsdecode(rel): [
+            mode,
+            mtime,
+            hashlib.sha1(content).hexdigest() if isinstance(content, bytes) else None,
+        ]
+        for rel, (mode, mtime, content) in walk_exact(top).items()
+    }
+
+
 def through_link(root: Path, rel: str) -> bool:
     """Whether a folder on the way to `rel` is a link: an operation that writes there writes
     outside (its own doing, not git-atomic's), which the oracle's operation never does."""
@@ -142,15 +154,25 @@ def _git(env: Mapping[str, str], cwd: Path, *args: str, input: str | None = None
 def index_entries(env: Mapping[str, str], cwd: Path) -> Entries:
     """The index as entries: `ls-files -s --debug` reads the file and nothing else."""
     entries: Entries = []
-    for line in _git(env, cwd, "ls-files", "-s", "--debug").decode().splitlines():
-        if not line.startswith(" "):
-            head, _, path = line.partition("\t")
-            mode, oid, stage = head.split()
-            entries.append((path.encode(), mode, oid, int(stage), 0))
-        elif "flags:" in line:
-            flags = int(line.rsplit("flags:", 1)[1].strip(), 16) & _USER_FLAGS
+    # With -z each entry's line ends in NUL and its debug lines follow, the last one with its
+    # flags: the path is taken as it is (a newline, a tab, bytes not UTF-8), never quoted.
+    chunks = _git(env, cwd, "ls-files", "-s", "--debug", "-z").split(b"\0")
+    for chunk in chunks:
+        if entries:
+            debug, _, chunk = _after_flags(chunk)
+            flags = int(debug.rsplit(b"flags:", 1)[1].strip(), 16) & _USER_FLAGS
             entries[-1] = (*entries[-1][:4], flags)
+        if chunk:
+            head, _, path = chunk.partition(b"\t")
+            mode, oid, stage = head.decode().split()
+            entries.append((path, mode, oid, int(stage), 0))
     return entries
+
+
+def _after_flags(chunk: bytes) -> tuple[bytes, bytes, bytes]:
+    """An entry's debug lines (up to its `flags:` line) and what follows: the next entry."""
+    at = chunk.index(b"\n", chunk.index(b"flags:"))
+    return chunk[:at], b"\n", chunk[at + 1 :]
 
 
 def checkpoint_files(env: Mapping[str, str], cwd: Path, commit: str) -> Files:
@@ -309,6 +331,7 @@ def main(argv: list[str]) -> int:
         "index": [[os.fsdecode(e[0]), *e[1:]] for e in index_entries(env, root)],
         "sizes": {os.fsdecode(p): n for p, n in sizes(root).items()},
         "exclude": (read_exclude(root, env) or b"").decode("latin-1"),
+        "hardout": digest_exact(Path(spec["hardout"])) if spec.get("hardout") else {},
     }
     Path(argv[1]).write_text(json.dumps(after))
     return 1  # the operation fails: git-atomic rolls it back

@@ -55,7 +55,7 @@ from testing.differential import (
 files = st.dictionaries(
     st.sampled_from(TREE_PATHS),
     st.tuples(
-        st.sampled_from(["file", "exec", "link", "outlink"]),
+        st.sampled_from(["file", "exec", "link", "outlink", "hardlink"]),
         st.sampled_from(CONTENTS),
         st.sampled_from(["commit", "stage", "untracked"]),
     ),

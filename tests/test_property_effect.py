@@ -64,9 +64,14 @@ change = st.one_of(
         st.sampled_from(VALUES),
     ),
 )
+# The other writer also stages everything there is (`git add -A`) or commits it: the files stay
+# as they are, and no move may take such a commit off the branch.
 others = st.lists(
     st.tuples(
-        st.just("other"), st.sampled_from(FILES), st.integers(0, SLOTS - 1), st.sampled_from(VALUES)
+        st.just("other"),
+        st.sampled_from((*FILES, *FILES, "stage", "commit")),
+        st.integers(0, SLOTS - 1),
+        st.sampled_from(VALUES),
     ),
     max_size=3,
 )
@@ -89,6 +94,7 @@ class World:
         self.repo.git("add", ".")
         self.repo.git("commit", "-qm", "files")
         self.created = 0
+        self.commits: list[str] = []  # the other writer's commits
 
     def engine(self) -> Engine:
         discovery.discover.cache_clear()
@@ -99,6 +105,12 @@ class World:
         return snapshot.capture(self.engine().repo, message="t", ref=None).snapshot.commit
 
     def write(self, who: str, path: str, slot: int, value: str) -> None:
+        if path in ("stage", "commit"):
+            self.repo.git("add", "-A")
+            if path == "commit":
+                self.repo.git("commit", "-q", "--no-verify", "--allow-empty", "-m", "other")
+                self.commits.append(self.repo.head())
+            return
         there = sorted(p for p, lines in self.model.items() if lines is not None)
         if path == "delete":  # any file there is, the other writer's new ones too
             if there:
@@ -123,6 +135,11 @@ class World:
             lines = tuple(value if i == slot % SLOTS else v for i, v in enumerate(old))
         self.model[path] = lines
         self.repo.write(path, _text(lines))
+
+    def still_on_the_branch(self) -> None:
+        reachable = set(self.repo.git("rev-list", "HEAD").split())
+        left = [c for c in self.commits if c not in reachable]
+        assert not left, f"the other writer's commits left the branch: {left}"
 
     def disk(self) -> State:
         found: State = {}
@@ -176,6 +193,7 @@ def _move(
     engine.journal.close()
     world.model = {p: v for p, v in expected.items()}
     assert world.disk() == world.model
+    world.still_on_the_branch()
     return found
 
 
@@ -291,6 +309,7 @@ def _cli_move(world: World, args: Sequence[str], frm: State, cur: State, to: Sta
     assert expected is not None, f"the model has an overlap, the command found none: {res.stderr}"
     world.model = dict(expected)
     assert world.disk() == world.model, res.stderr
+    world.still_on_the_branch()
     return True
 
 
