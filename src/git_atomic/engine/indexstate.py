@@ -121,9 +121,12 @@ def read_listing(
     an index of version 2 cannot hold one, so it is not even asked); `ls-files -v` tags every
     entry (`h`: assume-unchanged, `S`: skip-worktree, `s`: both), and a count tells at C speed
     whether any tag is not `H`.
+    A split index (`core.splitIndex`) is asked whatever its version: its file holds only the
+    entries changed since its shared index, which may be of version 3 and hold intent-to-add
+    entries where the file says 2.
     """
     ita: dict[bytes, str] = {}
-    if version(Path(env["GIT_INDEX_FILE"])) != 2:
+    if version(Path(env["GIT_INDEX_FILE"])) != 2 or _shared_indexes(repo):
         raw = repo.out(
             "diff-index",
             "--cached",
@@ -148,6 +151,15 @@ def read_listing(
     skip = frozenset(r[2:] for r in flagged if r[:1] in (b"S", b"s"))
     assume = frozenset(r[2:] for r in flagged if r[:1].islower())
     return Listing(IndexFlags(ita, skip, assume), _attribute_files(tags))
+
+
+def _shared_indexes(repo: Repo) -> bool:
+    """Whether the git dir holds shared indexes (`sharedindex.<id>`), so that an index file
+    may be a split one (telling for sure would mean reading every entry of it)."""
+    try:
+        return any(name.startswith("sharedindex.") for name in os.listdir(repo.git_dir))
+    except OSError:
+        return True
 
 
 def version(index: Path) -> int | None:
