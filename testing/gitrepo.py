@@ -204,7 +204,11 @@ def fingerprint(root: Path, env: Mapping[str, str]) -> State:
         capture_output=True,
     )
     width = 32 if answer.stdout.strip() == b"sha256" else 20
-    entries = read_index(index.read_bytes(), width=width) if index.exists() else None
+    entries = None
+    if index.exists():
+        entries, split = _read_index(index.read_bytes(), width=width)
+        if split:  # the user's core.splitIndex: git reads it with its shared index
+            entries = _git_entries(root, env)
     head = (git_dir / "HEAD").read_text().strip()
     refs = subprocess.run(
         ["git", "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/"],
@@ -254,6 +258,45 @@ def fingerprint(root: Path, env: Mapping[str, str]) -> State:
 
 
 def read_index(data: bytes, *, width: int = 20) -> tuple[tuple[bytes, str, str, int, str], ...]:
+    """The entries of a raw index file (`_read_index`)."""
+    return _read_index(data, width=width)[0]
+
+
+def _split_index(data: bytes, pos: int, width: int) -> bool:
+    """Whether the index's extensions, from `pos`, hold a `link` one: the file is then a
+    split index, its entries only those that changed since its shared index."""
+    while pos + 8 <= len(data) - width:
+        if data[pos : pos + 4] == b"link":
+            return True
+        pos += 8 + int.from_bytes(data[pos + 4 : pos + 8], "big")
+    return False
+
+
+def _git_entries(
+    root: Path, env: Mapping[str, str]
+) -> tuple[tuple[bytes, str, str, int, str], ...]:
+    """A split index's entries, as git reads them with its shared index (`ls-files`, which
+    writes nothing), in `read_index`'s form."""
+    from testing import oracle
+
+    out = []
+    for path, mode, oid, stage, flags in oracle.index_entries(env, root):
+        names = [
+            n
+            for bit, n in (
+                (0x8000, "assume-unchanged"),
+                (1 << 30, "skip-worktree"),
+                (1 << 29, "intent-to-add"),
+            )
+            if flags & bit
+        ]
+        out.append((path, mode, oid, stage, ",".join(names)))
+    return tuple(out)
+
+
+def _read_index(
+    data: bytes, *, width: int = 20
+) -> tuple[tuple[tuple[bytes, str, str, int, str], ...], bool]:
     """Every entry of a raw index file (versions 2 to 4): path, mode, object id, stage and
     flags (`assume-unchanged`, `skip-worktree`, `intent-to-add`). Stat data is left out: it is
     git's cache, not the user's state. Read here, independently of how the product reads it.
@@ -297,7 +340,7 @@ def read_index(data: bytes, *, width: int = 20) -> tuple[tuple[bytes, str, str, 
             if bit
         ]
         out.append((path, f"{mode:o}", oid, (flags >> 12) & 3, ",".join(names)))
-    return tuple(out)
+    return tuple(out), _split_index(data, pos, width)
 
 
 def helper_pids(root: Path) -> list[int]:

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from git_atomic.engine import discovery, snapshot
 from git_atomic.ops import context
 from git_atomic.ops.operation import Engine
+from testing.differential import PLAIN_SETTINGS, SETTINGS, attributes
 from testing.gitrepo import GitRepo
 
 NAMES = [
@@ -165,10 +166,27 @@ def apply_step(repo: GitRepo, s: tuple[object, ...]) -> None:
         repo.git("checkout", "-q", "-f", "--detach", check=False)
 
 
-def _scenario(unborn: bool, setup: list[tuple[object, ...]], op: list[tuple[object, ...]]) -> None:
+# Settings that tell git to look less closely or write files otherwise, and attributes (in
+# `info/attributes`, out of the operations' reach), as the differential test draws them.
+chosen_settings = st.dictionaries(
+    st.sampled_from([*PLAIN_SETTINGS, "attributes"]), st.none(), max_size=3
+).flatmap(lambda keys: st.fixed_dictionaries({k: st.sampled_from(SETTINGS[k]) for k in keys}))
+
+
+def _scenario(
+    unborn: bool,
+    setup: list[tuple[object, ...]],
+    op: list[tuple[object, ...]],
+    chosen: dict[str, str] | None = None,
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         repo = GitRepo.create(base / "r", base / "home", initial_commit=not unborn)
+        for key, value in sorted((chosen or {}).items()):
+            if key == "attributes":
+                attributes(repo, value, info=True)
+            else:
+                repo.git("config", key, value)
         # The ignore rule lives where no random operation can reach it: an operation that
         # deleted a .gitignore and then the files it had protected destroys what no checkpoint
         # can hold (ignored files are never captured); test_engine covers rule changes.
@@ -180,18 +198,23 @@ def _scenario(unborn: bool, setup: list[tuple[object, ...]], op: list[tuple[obje
         try:
             # A probe halfway through the set-up leaves a scan index (scan.py) that the
             # checkpoint below must bring up to date, not one seeded from the index just now.
+            # Shared indexes git made for the user's own steps (your core.splitIndex), not ours.
+            theirs: set[str] = set()
             for i, s in enumerate(setup):
                 if i == len(setup) // 2:
                     snapshot.capture(g, message="probe", ref=None)
-                apply_step(repo, s)
+                _user_step(repo, s, theirs)
             before = repo.fingerprint()
             pre = snapshot.capture(g, message="pre", ref="refs/atomic/test/pre").snapshot
             assert repo.fingerprint() == before, "capture changed the worktree or index"
             for s in op:
-                apply_step(repo, s)
+                _user_step(repo, s, theirs)
             after_op = repo.fingerprint()
             engine = Engine(ctx)
             result = engine.rollback_to(None, pre.commit, event="rollback")
+            # Your index, written split by git as your core.splitIndex says: its shared index
+            # is git's to expire once no longer used, as after your own git's writes.
+            theirs.add(_shared_index_of(repo, repo.path / ".git" / "index"))
             diff = repo.fingerprint().diff(before)
             assert not diff, "rollback is not exact:\n" + "\n".join(diff)
             engine.rollback_to(None, result.rescue, event="undo")
@@ -206,18 +229,32 @@ def _scenario(unborn: bool, setup: list[tuple[object, ...]], op: list[tuple[obje
                 if not (d.startswith(tuple(kept)) and d.endswith(" != None"))
             ]
             assert not diff, "rescue restore is not exact:\n" + "\n".join(diff)
-            # Shared indexes of split scan indexes: only those still in use are left.
+            # Shared indexes of split scan indexes: only those still in use are left (and those
+            # of the user's own git).
             used = {
-                repo.git("rev-parse", "--shared-index-path", env={"GIT_INDEX_FILE": str(p)})
-                .strip()
-                .rsplit("/", 1)[-1]
-                for p in (repo.path / ".git" / "atomic").glob("scan-*")
+                _shared_index_of(repo, p)
+                for p in [*(repo.path / ".git" / "atomic").glob("scan-*"), repo.path / ".git/index"]
             }
-            present = {p.name for p in (repo.path / ".git").glob("sharedindex.*")}
+            present = _shared_indexes(repo) - theirs
             assert present <= used, f"shared indexes left behind: {present - used}"
         finally:
             ctx.journal.close()
             discovery.discover.cache_clear()
+
+
+def _shared_index_of(repo: GitRepo, index: Path) -> str:
+    path = repo.git("rev-parse", "--shared-index-path", env={"GIT_INDEX_FILE": str(index)})
+    return path.strip().rsplit("/", 1)[-1]
+
+
+def _shared_indexes(repo: GitRepo) -> set[str]:
+    return {p.name for p in (repo.path / ".git").glob("sharedindex.*")}
+
+
+def _user_step(repo: GitRepo, s: tuple[object, ...], theirs: set[str]) -> None:
+    before = _shared_indexes(repo)
+    apply_step(repo, s)
+    theirs |= _shared_indexes(repo) - before
 
 
 # How many examples: the hypothesis profile (tests/conftest.py): 120 by default, 2,000 with
@@ -237,6 +274,7 @@ SHARDS = 4
     setup=st.lists(setup_step, max_size=12),
     op=st.lists(step, max_size=10),
     split=st.booleans(),
+    chosen=st.one_of(st.just({}), chosen_settings),
 )
 def test_rollback_restores_exactly(
     shard: int,
@@ -244,12 +282,13 @@ def test_rollback_restores_exactly(
     setup: list[tuple[object, ...]],
     op: list[tuple[object, ...]],
     split: bool,
+    chosen: dict[str, str],
 ) -> None:
     # `split`: the scan index is a split index, as past about 40,000 files (scan.py).
     saved = os.environ.get("GIT_ATOMIC_SPLIT_SCAN_AT")
     os.environ["GIT_ATOMIC_SPLIT_SCAN_AT"] = "1" if split else str(1 << 40)
     try:
-        _scenario(unborn, setup, op)
+        _scenario(unborn, setup, op, chosen)
     finally:
         if saved is None:
             del os.environ["GIT_ATOMIC_SPLIT_SCAN_AT"]
@@ -341,3 +380,26 @@ def test_file_folder_swaps_and_modes_concrete(tmp_path: Path) -> None:
             ("delete-branch", "main"),
         ],
     )
+
+
+def test_split_index_setting_without_an_index_file_concrete() -> None:
+    """Found by the property test once it drew settings: with `core.splitIndex` (yours) and no
+    index file yet, each capture's `add -A` and `write-tree` on its throwaway copies wrote a
+    split index, which left a shared index in the git dir that no index uses (one more a
+    capture). A split index of yours is read as git reads it (testing/gitrepo.py)."""
+    _scenario(True, [], [], {"core.splitIndex": "true"})
+    _scenario(True, [("write", b"a", b"x", False)], [], {"core.splitIndex": "true"})
+    _scenario(False, [], [("add-all",), ("write", b"a", b"", False)], {"core.splitIndex": "true"})
+
+
+def test_intent_to_add_in_a_split_index_concrete() -> None:
+    """Found by the property test once it drew settings: an intent-to-add entry the operation
+    made in a split index (`core.splitIndex`), whose own file says version 2, stayed after the
+    rollback (tests/test_settings_layouts.py has the command line's case)."""
+    for unborn in (False, True):
+        _scenario(
+            unborn,
+            [],
+            [("write", b"a", b"", False), ("add-intent", b"a"), ("write", b"a", b"", False)],
+            {"core.splitIndex": "true"},
+        )

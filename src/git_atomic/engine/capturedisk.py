@@ -32,6 +32,11 @@ from git_atomic.engine import (
 from git_atomic.engine.early import Early
 from git_atomic.engine.git import Repo
 
+# The copy of your index that `add -A` reads the files into is thrown away: written whole, never
+# split by your `core.splitIndex` (a split one would leave a shared index of its own in your git
+# dir, which no index uses, at each capture of a repository that has no index file yet).
+_UNSPLIT: Final = ("-c", "core.splitIndex=false")
+
 
 @dataclass(frozen=True)
 class Files:
@@ -123,7 +128,7 @@ class Disk:
         self._walk(self.index_copy)
         env = {"GIT_INDEX_FILE": str(self.index_copy)}
         pointers = scanindex.lfs_pointers(self.repo)
-        add_all = (*conversion.AS_ON_DISK, *pointers, "add", "-A", "--sparse", "--", ".")
+        add_all = (*conversion.AS_ON_DISK, *_UNSPLIT, *pointers, "add", "-A", "--sparse", "--", ".")
         self.adding = self.repo.start(*add_all, env=env)
 
     def _walk(self, index: Path) -> None:
@@ -213,7 +218,7 @@ class Disk:
             assert self.adding is not None
             specials, self.left_out = _scanned(repo, self.adding, self.index_copy)
             index, scan_gone = self.index_copy, frozenset()
-            tree = staged.write_tree(repo, {"GIT_INDEX_FILE": str(index)})
+            tree = staged.write_tree(repo, {"GIT_INDEX_FILE": str(index)}, config=_UNSPLIT)
         # What the reading added to the index's own entries: the untracked files (and the
         # intent-to-add entries, which the staged tree lacks).
         changes = repo.diff_trees(side.tree, tree)
@@ -377,7 +382,12 @@ def _scanned(
     lfs = scanindex.lfs_pointers(repo)
     for _ in range(64):  # each round leaves out at least one more such folder or file
         left_out = [f":(exclude,literal){os.fsdecode(p)}" for p in sorted(unborn | raw)]
-        add_all = (*conversion.AS_ON_DISK, *lfs, "add", "-A", "--sparse", "--", ".", *left_out)
+        add_all = (
+            *conversion.AS_ON_DISK,
+            *_UNSPLIT,
+            *lfs,
+            *("add", "-A", "--sparse", "--", ".", *left_out),
+        )
         again = repo.run(*add_all, env=env, check=False)
         scan.refuse_unreadable(again.stderr)
         if again.returncode == 0 or b"outside of your sparse-checkout" in again.stderr:

@@ -29,6 +29,11 @@ _ITA: Final = b"intent-to-add"
 _SKIP: Final = b"skip-worktree"
 _ASSUME: Final = b"assume-unchanged"
 _TRUE: Final = ("true", "yes", "on", "1")  # a boolean setting git takes for true
+# An index a restore builds from nothing (you had no index file) is written whole, never split
+# by your `core.splitIndex`: each of its writes would make a shared index of its own, which the
+# next one leaves unused in your git dir. (Your git splits it at its next write.) One built on a
+# copy of your split index stays split, on its shared index.
+_WHOLE: Final = ("-c", "core.splitIndex=false")
 
 
 @dataclass(frozen=True)
@@ -244,10 +249,12 @@ def rebuild(
     Returns `scratch`, ready for `indexfile.install_index`."""
     env = {"GIT_INDEX_FILE": str(scratch)}
     if current_tree is None or not repo.index_path.exists():
-        repo.run("read-tree", target_tree, env=env)
+        whole: tuple[str, ...] = _WHOLE
+        repo.run(*whole, "read-tree", target_tree, env=env)
         current_flags = IndexFlags()
         changes = []
     else:
+        whole = ()
         copy_index(repo.index_path, scratch)
         changes = repo.diff_trees(current_tree, target_tree)
     removed = {c.path for c in changes if c.status in ("D", "T")}
@@ -262,7 +269,7 @@ def rebuild(
         f"{mode} {oid}\t".encode() + p + b"\0" for p, (mode, oid) in sorted(added.items())
     )
     if info:
-        repo.run("update-index", "-z", "--index-info", input=info, env=env)
+        repo.run(*whole, "update-index", "-z", "--index-info", input=info, env=env)
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         intents = sorted(
             p for p in target_flags.intent_to_add if tree.kind(p) in (stat.S_IFLNK, stat.S_IFREG)
@@ -273,6 +280,7 @@ def rebuild(
         # `--sparse`: one outside the sparse-checkout patterns too (yours, or those the
         # operation set), which git would otherwise refuse to add.
         repo.run(
+            *whole,
             "add",
             "-N",
             "-f",
@@ -287,9 +295,16 @@ def rebuild(
         ("skip-worktree", current_flags.skip_worktree, target_flags.skip_worktree),
         ("assume-unchanged", current_flags.assume_unchanged, target_flags.assume_unchanged),
     ):
-        _set_flag(repo, env, flag, clear=now - wanted - rewritten, mark=wanted - (now - rewritten))
+        _set_flag(
+            repo,
+            env,
+            flag,
+            clear=now - wanted - rewritten,
+            mark=wanted - (now - rewritten),
+            config=whole,
+        )
     if target_flags.skip_worktree and _sparse_index(repo):
-        _collapse(repo, env)
+        _collapse(repo, env, whole)
     return scratch
 
 
@@ -300,18 +315,24 @@ def _sparse_index(repo: Repo) -> bool:
     return all((repo.config(k) or "false").strip().lower() in _TRUE for k in keys)
 
 
-def _collapse(repo: Repo, env: Mapping[str, str]) -> None:
+def _collapse(repo: Repo, env: Mapping[str, str], config: Sequence[str]) -> None:
     """The index as git writes a sparse one: an entry put inside a sparse folder (040000)
     expands only that folder, and git never collapses an index read with such entries again
     (`git sparse-checkout reapply` would, writing files). Written whole once, then written as
     git's settings and the patterns on disk say (the target's: restore.py writes them first);
     no file is read or written."""
-    repo.run("-c", "index.sparse=false", "update-index", "--force-write-index", env=env)
-    repo.run("update-index", "--force-write-index", env=env)
+    repo.run(*config, "-c", "index.sparse=false", "update-index", "--force-write-index", env=env)
+    repo.run(*config, "update-index", "--force-write-index", env=env)
 
 
 def _set_flag(
-    repo: Repo, env: Mapping[str, str], flag: str, *, clear: Set[bytes], mark: Set[bytes]
+    repo: Repo,
+    env: Mapping[str, str],
+    flag: str,
+    *,
+    clear: Set[bytes],
+    mark: Set[bytes],
+    config: Sequence[str] = (),
 ) -> None:
     if not clear and not mark:
         return
@@ -320,6 +341,7 @@ def _set_flag(
         paths = sorted(p for p in wanted if p in present)
         if paths:
             repo.run(
+                *config,
                 "update-index",
                 option,
                 "-z",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -65,7 +65,9 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
     tagging = indexstate.start_listing(repo, env) if index.present else None
     unmerged = False
     try:
-        tree = write_tree(repo, env, low_priority=True)
+        # On a throwaway copy: never split by your core.splitIndex (a shared index of its own
+        # would stay in your git dir, used by no index).
+        tree = write_tree(repo, env, low_priority=True, config=("-c", "core.splitIndex=false"))
     except UnmergedPaths:
         if not allow_unmerged:
             if tagging is not None:
@@ -186,8 +188,14 @@ def _remember_staged(repo: Repo, key: str, tree: str, listing: indexstate.Listin
         scratch.unlink(missing_ok=True)  # a cache: losing it costs time, never correctness
 
 
-def write_tree(repo: Repo, env: Mapping[str, str], *, low_priority: bool = False) -> str:
-    res = repo.run("write-tree", env=env, check=False, low_priority=low_priority)
+def write_tree(
+    repo: Repo,
+    env: Mapping[str, str],
+    *,
+    low_priority: bool = False,
+    config: Sequence[str] = (),
+) -> str:
+    res = repo.run(*config, "write-tree", env=env, check=False, low_priority=low_priority)
     if res.returncode != 0:
         if b"unmerged" in res.stderr or b"not able to write tree" in res.stderr.lower():
             # No MERGE_HEAD says who left them (`git stash pop`, `checkout -m`, `merge --squash`
