@@ -186,6 +186,28 @@ def test_refusals_raise_before_the_block_and_change_nothing(repo: GitRepo, tmp_p
     assert out == {"exit": 3}
 
 
+def test_a_current_folder_that_was_deleted_is_not_a_repository(repo: GitRepo) -> None:
+    """Was FileNotFoundError (os.getcwd()), where the docstring promises NotARepository."""
+    (repo.path / "gone").mkdir()
+    before = repo.fingerprint()
+    out = py(
+        repo,
+        """
+        import json, os, git_atomic
+        from git_atomic.core.errors import NotARepository
+        os.rmdir(os.getcwd())
+        try:
+            with git_atomic.operation("x"):
+                pass
+        except NotARepository as exc:
+            print(json.dumps({"exit": int(exc.exit_code), "message": exc.message}))
+    """,
+        cwd=repo.path / "gone",
+    )
+    assert out["exit"] == 3 and out["message"].startswith("the current folder cannot be read")
+    same(repo.fingerprint(), before)
+
+
 def test_bad_arguments_raise_the_apis_errors_before_anything_runs(repo: GitRepo) -> None:
     """Were: sqlite3.IntegrityError (name=None), AttributeError (gates=[1]), TypeError
     (gates=None), FileNotFoundError / NotADirectoryError (a `repo` that is no folder); and

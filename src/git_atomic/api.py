@@ -131,7 +131,9 @@ def _check_arguments(
 def _start_folder(repo: object) -> str:
     """`repo` as an absolute folder (default: the current one); NotARepository if no folder."""
     if repo is None:
-        return os.getcwd()
+        from git_atomic.engine import discovery
+
+        return discovery.current_folder()
     if not isinstance(repo, (str, os.PathLike)) or isinstance(os.fspath(repo), bytes):
         raise UsageError(f"repo: expected a folder's path, got {type(repo).__name__}")
     path = Path(os.path.abspath(repo))
