@@ -51,6 +51,16 @@ def _open_dir(name: str, parent: int, *, make: bool) -> int:
     return os.open(name, _DIR, dir_fd=parent)
 
 
+def _open_top(repo: Repo, stack: contextlib.ExitStack, *, make: bool) -> int:
+    """Our `reflogs` folder, open (closed with `stack`), reached from the state folder
+    without following a link."""
+    state = os.open(repo.state_dir, _DIR)
+    stack.callback(os.close, state)
+    top = _open_dir(_FOLDER, state, make=make)
+    stack.callback(os.close, top)
+    return top
+
+
 def _files_backend(repo: Repo) -> bool:
     return (repo.config("extensions.refstorage") or "files").lower() == "files"
 
@@ -65,10 +75,7 @@ def keep(repo: Repo, op_id: str, branches: Iterable[str]) -> None:
     sizes: dict[str, int] = {}
     with contextlib.ExitStack() as stack:
         try:
-            state = os.open(repo.state_dir, _DIR)
-            stack.callback(os.close, state)
-            top = _open_dir(_FOLDER, state, make=True)
-            stack.callback(os.close, top)
+            top = _open_top(repo, stack, make=True)
             dest = _open_dir(op_id, top, make=True)
             stack.callback(os.close, dest)
         except OSError:
@@ -146,10 +153,7 @@ def retire(repo: Repo, op_ids: Sequence[str]) -> None:
 def _kept(repo: Repo, key: str, oid: str) -> bytes | None:
     with contextlib.ExitStack() as stack:
         try:
-            state = os.open(repo.state_dir, _DIR)
-            stack.callback(os.close, state)
-            top = _open_dir(_FOLDER, state, make=False)
-            stack.callback(os.close, top)
+            top = _open_top(repo, stack, make=False)
             entries = list(os.scandir(top))
         except OSError:
             return None
