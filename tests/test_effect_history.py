@@ -138,6 +138,26 @@ def test_a_turn_taken_back_makes_its_deleted_branch_again_with_its_reflog(repo: 
     assert after.startswith(before) and after[len(before) :].count(b"\n") == 1, after
 
 
+def test_a_branch_made_a_symbolic_ref_to_our_ref_keeps_its_reflog(repo: GitRepo) -> None:
+    """The operation made the branch a symbolic ref to one of our refs (`git symbolic-ref
+    refs/heads/main refs/atomic/ops/...`) and failed: the rollback made main a branch of its
+    own again with a reflog of one line (`git-atomic: off refs/atomic/`): `main@{1}`, the
+    commit a `reset` had left behind, was known to nothing any more. Its reflog comes back,
+    byte for byte, with the rollback's line after it."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    left_behind = repo.head()
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    log = repo.path / ".git" / "logs" / "refs" / "heads" / "main"
+    before = log.read_bytes()
+    ours = "$(git for-each-ref --format='%(refname)' refs/atomic/ops | head -1)"
+    repo.atomic("run", "--", "sh", "-c", f"git symbolic-ref refs/heads/main {ours}; exit 1")
+    assert (repo.path / ".git" / "refs" / "heads" / "main").read_text() == repo.head() + "\n"
+    after = log.read_bytes()
+    assert after.startswith(before), after
+    assert after[len(before) :].count(b"\n") == 1, after
+    assert repo.git("rev-parse", "main@{2}").strip() == left_behind
+
+
 @pytest.mark.parametrize("how", ["rollback-op", "undo"])
 def test_a_branch_moved_while_you_are_on_another_keeps_out_of_your_checkout(
     repo: GitRepo, how: str

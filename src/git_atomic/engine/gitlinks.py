@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import patterns
+from git_atomic.core.errors import GitError
 from git_atomic.engine import safefs
 
 if TYPE_CHECKING:
@@ -94,11 +95,20 @@ def branches_off_ours(repo: Repo, target_branches: Mapping[str, str]) -> bool:
     it was. True when there was one."""
     names = branches_on_ours(repo)
     for name in names:
-        repo.run("symbolic-ref", "--delete", name)
+        repo.run("symbolic-ref", "--delete", name)  # its reflog goes with it
         if name in target_branches:
-            repo.run(
-                "update-ref", "-m", "git-atomic: off refs/atomic/", name, target_branches[name]
-            )
+            # The reflog the PRE-OP kept comes back first, as for a branch made again.
+            from git_atomic.engine import reflogkeep
+
+            written = reflogkeep.put_back(repo, name, target_branches[name])
+            try:
+                repo.run(
+                    "update-ref", "-m", "git-atomic: off refs/atomic/", name, target_branches[name]
+                )
+            except GitError:
+                if written:
+                    reflogkeep.forget(repo, name)
+                raise
     return bool(names)
 
 
