@@ -138,6 +138,28 @@ def test_a_turn_taken_back_makes_its_deleted_branch_again_with_its_reflog(repo: 
     assert after.startswith(before) and after[len(before) :].count(b"\n") == 1, after
 
 
+def test_gc_during_an_open_turn_leaves_the_reflogs_its_first_call_kept(repo: GitRepo) -> None:
+    """`git atomic gc` while an agent's turn is open (another terminal): the turn is in no
+    journal row yet, and gc removed the reflogs its first call kept, so a branch its shell call
+    deleted came back at Stop with a one-line reflog. They stay while the turn is open."""
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\nbad\n")
+    repo.git("branch", "feature")
+    log = repo.path / ".git" / "logs" / "refs" / "heads" / "feature"
+    before = log.read_bytes()
+    claude_hook(repo, "s1", "UserPromptSubmit", prompt="tidy up")
+    call = {"tool_name": "Bash", "tool_input": {"command": "tidy"}, "tool_use_id": "t1"}
+    claude_hook(repo, "s1", "PreToolUse", **call)
+    repo.atomic("gc", "--older-than", "0", check=0)
+    repo.git("branch", "-q", "-D", "feature")
+    repo.write("bad", b"x\n")
+    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+    answer = claude_hook(repo, "s1", "Stop", stop_hook_active=False).stdout
+    assert json.loads(answer)["decision"] == "block", answer
+    after = log.read_bytes()
+    assert after.startswith(before) and after[len(before) :].count(b"\n") == 1, after
+
+
 def test_a_branch_made_a_symbolic_ref_to_our_ref_keeps_its_reflog(repo: GitRepo) -> None:
     """The operation made the branch a symbolic ref to one of our refs (`git symbolic-ref
     refs/heads/main refs/atomic/ops/...`) and failed: the rollback made main a branch of its

@@ -104,7 +104,10 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
         [f"delete {name} {oid}" for name, oid in sorted(doomed.items())], message="git-atomic gc"
     )
     logs = 0
-    reflogkeep.retire(repo, [*retire, *(o for o in _reflog_ops(repo) if o not in known)])
+    # An open agent turn is in no journal row yet: the reflogs its first call kept stay.
+    turns = {record.op_id for record in turnstate.open_turns(repo.state_dir)}
+    unknown = [o for o in _reflog_ops(repo) if o not in known and o not in turns]
+    reflogkeep.retire(repo, [*retire, *unknown])
     for op_id in retire:
         folder = repo.state_dir / "logs" / op_id
         if folder.is_dir():
