@@ -299,6 +299,30 @@ def test_a_branch_made_a_symbolic_ref_to_our_own_ref_is_a_branch_again(repo: Git
     assert repo.fingerprint().branches == before.branches
 
 
+def test_gc_never_deletes_our_ref_a_branch_points_at(repo: GitRepo) -> None:
+    """An agent turn whose shell call made main a symbolic ref to one of our refs is kept (a
+    turn is not judged on it); your next commit moves that ref. `git atomic gc` then deleted
+    it: main named nothing ("No commits yet"), the commit dangling until git's prune. The ref
+    stays, and gc says why."""
+    repo.atomic("run", "--", "true", check=0)
+    call = {"tool_name": "Bash", "tool_input": {"command": "x"}, "tool_use_id": "t1"}
+    agents.claude_hook(repo, "s40-sym", "UserPromptSubmit", prompt="p")
+    agents.claude_hook(repo, "s40-sym", "PreToolUse", **call)
+    repo.write("y", b"y\n")
+    onto = ONTO_OURS.replace("HEAD", "refs/heads/main", 1)
+    subprocess.run(["sh", "-c", onto], cwd=repo.path, env=repo.env, check=True)
+    agents.claude_hook(repo, "s40-sym", "PostToolUse", **call, tool_response={"success": True})
+    agents.claude_hook(repo, "s40-sym", "Stop", stop_hook_active=False)
+    ours = (repo.path / ".git" / "refs" / "heads" / "main").read_text().removeprefix("ref: ")
+    repo.git("add", "y")
+    repo.git("commit", "-q", "-m", "my work")
+    mine = repo.head()
+    res = repo.atomic("gc", "--older-than", "0", check=0)
+    assert f"{ours.strip()} kept" in res.stderr, res.stderr
+    assert (repo.path / ".git" / ours.strip()).read_text() == mine + "\n"
+    assert repo.git("rev-parse", "main").strip() == mine
+
+
 def test_an_operation_that_made_the_clone_shallow_is_rolled_back_with_its_history(
     repo: GitRepo, tmp_path: Path
 ) -> None:

@@ -98,7 +98,14 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
     # Every checkpoint a journal row still names keeps its ref, whatever its age.
     events = journal.delete_ops(retire, events_before=cutoff, spare=keep)
     named = journal.named_shas() | keep
-    doomed = {name: oid for name, oid in candidates.items() if oid not in named}
+    # A ref HEAD or a branch points at (`git symbolic-ref refs/heads/main refs/atomic/...`, an
+    # agent's shell call): deleting it would leave the commits made on it named by nothing.
+    pointed = _pointed_at(repo)
+    for name in sorted(pointed & candidates.keys()):
+        output.say(f"git-atomic: warning: {name} kept: HEAD or a branch is a symbolic ref to it")
+    doomed = {
+        name: oid for name, oid in candidates.items() if oid not in named and name not in pointed
+    }
     failpoints.hit("gc:after-journal")
     repo.update_refs(
         [f"delete {name} {oid}" for name, oid in sorted(doomed.items())], message="git-atomic gc"
@@ -138,6 +145,14 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
     # any marker for it (the marker blobs go with the checkpoints, at git's prune horizon).
     freed += lfskeep.retire(repo, _blobs(repo, list(lfskeep.markers(repo))))
     return commandresults.GcResult(len(retire), len(doomed), events, logs, freed, expire)
+
+
+def _pointed_at(repo: git.Repo) -> set[str]:
+    """Our refs this worktree's HEAD or a branch names as a symbolic ref."""
+    listed = repo.run("for-each-ref", "--format=%(symref)", "refs/heads/", check=False).stdout
+    head = repo.run("symbolic-ref", "-q", "HEAD", check=False).stdout
+    names = (listed + head).decode("utf-8", "surrogateescape").splitlines()
+    return {name for name in names if name.startswith("refs/atomic/")}
 
 
 def _reflog_ops(repo: git.Repo) -> list[str]:
