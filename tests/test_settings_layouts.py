@@ -853,3 +853,31 @@ def test_undo_of_an_abort_that_made_a_removed_repositorys_folder_again_removes_i
     assert (repo.path / name).is_dir() and not any((repo.path / name).iterdir())
     repo.atomic("undo", check=0)
     assert not os.path.lexists(repo.path / name)
+
+
+@pytest.mark.parametrize("gate", [False, True], ids=["command", "gate"])
+def test_a_filter_the_operation_configures_never_runs_in_our_calls(
+    repo: GitRepo, tmp_path: Path, gate: bool
+) -> None:
+    """A command (or a gate) that runs `git config filter.x.clean PROGRAM` and sets `* filter=x`:
+    the rollback's capture ran PROGRAM (the configuration was the one read before the
+    command), holding what it printed as the files. Now every capture reads the configuration
+    anew where its files changed, and turns that filter off as every other."""
+    repo.write("a.txt", b"base\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "base")
+    repo.atomic("run", "--", "true", check=0)  # a scan index: the usual scan
+    before = oracle.walk(repo.path)
+    ran = tmp_path / "filter-ran"
+    configure = (
+        f"git config filter.x.clean 'sh -c \"touch {ran}; tr a-z A-Z\"'"
+        " && echo '* filter=x' > .gitattributes"
+    )
+    script = tmp_path / "configure.sh"
+    script.write_text(f"{configure}\nexit 1\n")
+    if gate:
+        repo.atomic("run", "-g", f"sh {script}", "--", "sh", "-c", "echo op > a.txt", check=1)
+    else:
+        repo.atomic("run", "--", "sh", "-c", f"echo op > a.txt; sh {script}", check=1)
+    assert not ran.exists(), "the operation's filter ran inside git-atomic's own calls"
+    assert oracle.walk(repo.path) == before

@@ -200,3 +200,18 @@ def test_an_agent_tool_call_that_made_one_leaves_the_agent_going(repo: GitRepo) 
     if "interrupted" in status:
         repo.atomic("recover", check=0, timeout=_QUICK_S)
         assert oracle.walk(repo.path) == before
+
+
+@pytest.mark.parametrize("key", ["core.excludesFile", "core.attributesFile"])
+def test_an_operation_that_points_the_configuration_at_one(repo: GitRepo, key: str) -> None:
+    """The configuration a run read before its command is not the one after it: the FIFO a
+    command names by `git config` is looked at too (it hung the rollback for ever)."""
+    before = _prepare(repo, scanned=True)
+    fifo = repo.path.parent / "rules-fifo"
+    script = f"echo op > README && mkfifo {fifo} && git config {key} {fifo}; exit 1"
+    res = repo.atomic("run", "--", "sh", "-c", script, timeout=_QUICK_S)
+    assert res.returncode == 3 and "wait for ever" in res.stderr, res.stderr
+    assert str(fifo) in res.stderr and not _git_processes_in(repo.path)
+    repo.git("config", "--unset", key)
+    repo.atomic("recover", check=0, timeout=_QUICK_S)
+    assert oracle.walk(repo.path) == before

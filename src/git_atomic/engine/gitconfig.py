@@ -25,13 +25,26 @@ class RepoConfig:
         self._no_filters: tuple[str, ...] | None = None
         self._text_merges: tuple[str, ...] | None = None
         self._icase_untrue = False  # core.ignoreCase is true on a case-sensitive filesystem
+        self._files_key: list[object] = []  # the configuration files when it was read
 
     def read_config(self) -> None:
         """Read the configuration now (one process), not when a first key is looked up."""
         self._all_config()
 
+    def config_current(self) -> None:
+        """Forget the configuration read when one of its files changed since: a command or a
+        gate of yours may have run `git config` (a filter, `core.excludesFile`), and our calls
+        must go by what is configured now (no filter of it run, none of its files waited on).
+        One `stat` per file; read again at the next key looked up."""
+        if self._config and _files_key(self) != self._files_key:
+            self._config = {}
+            self._no_filters = self._text_merges = None
+            self._icase_untrue = False
+
     def take_config(self, raw: bytes) -> None:
         """The configuration as `config -z --list` printed it (read beside discovery)."""
+        if not self._config:
+            self._files_key = _files_key(self)
         parsed: dict[str, list[str]] = {"": []}
         for item in raw.split(b"\0"):
             if not item:
@@ -114,6 +127,7 @@ class RepoConfig:
 
     def _all_config(self) -> dict[str, list[str]]:
         if not self._config:
+            self._files_key = _files_key(self)
             listing = process.git(
                 ["config", "-z", "--list"], cwd=self.root, env=self.git_env, check=False
             )
@@ -217,3 +231,27 @@ def _by_a_file_made(git_dir: str | None, device: int) -> bool | None:
         return not os.path.lexists(os.path.join(folder, base.upper()))
     finally:
         os.unlink(name)
+
+
+def _files_key(repo: object) -> list[object]:
+    """What the configuration files are now (the repository's, the worktree's own, your
+    global ones): equal keys, same configuration but for what they include."""
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    places = [
+        os.environ.get("GIT_CONFIG_GLOBAL") or os.path.join(home, ".gitconfig"),
+        os.path.join(xdg, "git", "config"),
+    ]
+    for attr, name in (("common_dir", "config"), ("git_dir", "config.worktree")):
+        folder = getattr(repo, attr, None)
+        if folder is not None:
+            places.append(os.path.join(folder, name))
+    key: list[object] = []
+    for place in places:
+        try:
+            st = os.stat(place)
+        except (OSError, ValueError):
+            key.append(None)
+            continue
+        key.append((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return key

@@ -85,6 +85,9 @@ def capture(
     # The git dir moved into the worktree under another name (an operation's `mv .git x && ln
     # -s x .git`): its files would be held as yours, and a restore would delete git's own.
     discovery.check_layout(repo)
+    # The configuration as it is now: a command or gate may have run `git config` since it was
+    # read (a filter of its own would run inside our calls, and be held as what git reads).
+    repo.config_current()
     # A ref or reflog made a link is read through by git, and our own folder made one would
     # take every scratch file outside: set aside first (gitlinks.py).
     gitlinks.set_aside(repo.git_dir, repo.common_dir)

@@ -1,8 +1,9 @@
 """Files git opens to read its rules where a FIFO (or a socket or a device) would keep it
 waiting for ever.
 
-git reads every `.gitignore` and `.gitattributes` of the tree it looks into, and the git dir's
-`info/exclude`, `info/attributes` and `info/sparse-checkout`, with a plain `open()`: a FIFO
+git reads every `.gitignore` and `.gitattributes` of the tree it looks into, the git dir's
+`info/exclude`, `info/attributes` and `info/sparse-checkout`, and the files `core.excludesFile`
+and `core.attributesFile` name, with a plain `open()`: a FIFO
 there has it wait for a writer that never comes (`git status` itself hangs), and a device git
 reaches through a link (`/dev/zero`) never ends. An operation that leaves one (`mkfifo
 .gitignore`, a tool's named pipe under that name) would hang every capture, and with it the
@@ -63,10 +64,23 @@ def refusal(shown: str, mode: int) -> Stalled:
 
 
 def check_git_dir(repo: Repo) -> None:
-    """Refuse a rule file of the git dir that would stall git (followed through a link, as
-    git follows it)."""
-    for common, name in _GIT_DIR_FILES:
-        path = os.path.join(repo.common_dir if common else repo.git_dir, name)
+    """Refuse a rule file of the git dir, or one the configuration names (`core.excludesFile`,
+    `core.attributesFile`, or their defaults), that would stall git (followed through a link,
+    as git follows it)."""
+    places = [
+        os.path.join(repo.common_dir if common else repo.git_dir, name)
+        for common, name in _GIT_DIR_FILES
+    ]
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    for key, default in (("core.excludesFile", "ignore"), ("core.attributesFile", "attributes")):
+        configured = repo.config(key)
+        # As git reads it: a relative path from the top of the worktree.
+        places.append(
+            os.path.join(repo.root, os.path.expanduser(configured))
+            if configured
+            else os.path.join(xdg, "git", default)
+        )
+    for path in places:
         try:
             mode = os.stat(path).st_mode
         except (OSError, ValueError):
