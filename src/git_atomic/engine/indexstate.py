@@ -22,7 +22,7 @@ from typing import Final
 
 from git_atomic.core import process
 from git_atomic.core.records import dataclass, field
-from git_atomic.engine import safefs, scanindex
+from git_atomic.engine import safefs, splitindex
 from git_atomic.engine.git import Repo
 
 _ITA: Final = b"intent-to-add"
@@ -128,12 +128,12 @@ def read_listing(
     whether any tag is not `H`.
     A split index (`core.splitIndex`) is asked whatever its version: its file holds only the
     entries changed since its shared index, which may be of version 3 and hold intent-to-add
-    entries where the file says 2. Only an index that is one (scanindex.shared_of): the shared
+    entries where the file says 2. Only an index that is one (splitindex.py): the shared
     indexes of our own scan index, in the git dir past 40,000 files, say nothing of yours.
     """
     ita: dict[bytes, str] = {}
     index = Path(env["GIT_INDEX_FILE"])
-    if version(index) != 2 or scanindex.shared_of(repo, index) is not None:
+    if version(index) != 2 or splitindex.shared_of(repo, index) is not None:
         raw = repo.out(
             "diff-index",
             "--cached",

@@ -24,7 +24,7 @@ from typing import Final
 
 from git_atomic.core import process
 from git_atomic.core.errors import GitError
-from git_atomic.engine import reconcile, scanindex, scanracy, scantree, stalls, watcher
+from git_atomic.engine import reconcile, scanindex, scanracy, scantree, splitindex, stalls, watcher
 from git_atomic.engine.git import Repo, worktree_key
 
 _STATUS: Final = (
@@ -116,7 +116,7 @@ def start(
         since = scanracy.since_now(scratch)
         # Your index is a split index: ours must never depend on your shared index.
         if (
-            scanindex.shared_of(repo, scratch) is not None
+            splitindex.shared_of(repo, scratch) is not None
             and repo.run(
                 *scanindex.git_config(False),
                 "update-index",
@@ -396,12 +396,12 @@ def _smudged(scan: Scan, base: Path | None) -> bool:
     hold such entries too: the index is then written whole, smudged, and split anew."""
     if scan.split:
         repo = scan.repo
-        shared = scanindex.shared_of(repo, scan.index)
+        shared = splitindex.shared_of(repo, scan.index)
         # The shared index the scan started from was kept by an earlier scan, its racy entries
         # smudged then (git freshens its mtime at each write, so that says nothing): only one
         # git made during this scan may hold entries of this second.
         made_now = shared is not None and (
-            base is None or not base.exists() or scanindex.shared_of(repo, base) != shared
+            base is None or not base.exists() or splitindex.shared_of(repo, base) != shared
         )
         if (
             made_now

@@ -25,6 +25,8 @@ from typing import Final
 from git_atomic.core.errors import GitError
 from git_atomic.engine import conversion, watcher
 from git_atomic.engine.git import Repo, worktree_key
+from git_atomic.engine.splitindex import SHARED as _SHARED
+from git_atomic.engine.splitindex import shared_of
 
 SCAN_REFS: Final = "refs/atomic/scan/"
 EDIT_AT_MOST: Final = 300  # changed files past which update-index and write-tree are cheaper
@@ -42,7 +44,6 @@ _CONFIG: Final = (
     "splitIndex.maxPercentChange=100",
 )
 _SPLIT_AT: Final = 4 << 20  # bytes of index (about 40,000 files)
-_SHARED: Final = "sharedindex."
 
 
 def git_config(split: bool) -> tuple[str, ...]:
@@ -128,33 +129,6 @@ def is_split(repo: Repo, index: Path) -> bool:
 def split_at() -> int:
     """Tests set GIT_ATOMIC_SPLIT_SCAN_AT (bytes) to have small scan indexes split too."""
     return int(os.environ.get("GIT_ATOMIC_SPLIT_SCAN_AT") or _SPLIT_AT)
-
-
-def shared_of(repo: Repo, index: Path) -> str | None:
-    """The name of the shared index a split index file uses, None for a whole one. The "link"
-    extension of a split index holds its shared index's object name, which names the file."""
-    import mmap
-
-    try:
-        names = [n for n in os.listdir(repo.git_dir) if n.startswith(_SHARED)]
-        if not names:
-            return None
-        # Not the last bytes (20, or 32 with SHA-256): an index file's own checksum, which a
-        # shared index written from the same entries has for its name. Looked for in the file
-        # mapped, not read: 2 ms for a 9 MB index (100,000 entries), against 7 ms.
-        width = 32 if repo.sha256 else 20
-        with open(index, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            end = len(data) - width
-            for name in names:
-                try:
-                    oid = bytes.fromhex(name[len(_SHARED) :])
-                except ValueError:
-                    continue
-                if len(oid) == width and data.find(oid, 0, end) != -1:
-                    return name
-    except (OSError, ValueError):  # an empty file cannot be mapped: no split index either
-        return None
-    return None
 
 
 def compact(repo: Repo, index: Path, *, base: Path | None) -> None:
