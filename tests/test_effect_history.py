@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -124,18 +125,7 @@ def test_a_turn_taken_back_makes_its_deleted_branch_again_with_its_reflog(repo: 
     repo.git("checkout", "-q", "-b", "feature")
     repo.git("commit", "-q", "--allow-empty", "-m", "f1")
     repo.git("checkout", "-q", "main")
-    log = repo.path / ".git" / "logs" / "refs" / "heads" / "feature"
-    before = log.read_bytes()
-    claude_hook(repo, "s1", "UserPromptSubmit", prompt="tidy up")
-    call = {"tool_name": "Bash", "tool_input": {"command": "tidy"}, "tool_use_id": "t1"}
-    claude_hook(repo, "s1", "PreToolUse", **call)
-    repo.git("branch", "-q", "-D", "feature")
-    repo.write("bad", b"x\n")
-    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
-    answer = claude_hook(repo, "s1", "Stop", stop_hook_active=False).stdout
-    assert json.loads(answer)["decision"] == "block", answer
-    after = log.read_bytes()
-    assert after.startswith(before) and after[len(before) :].count(b"\n") == 1, after
+    _failing_turn_deletes_feature(repo)
 
 
 def test_gc_during_an_open_turn_leaves_the_reflogs_its_first_call_kept(repo: GitRepo) -> None:
@@ -145,12 +135,24 @@ def test_gc_during_an_open_turn_leaves_the_reflogs_its_first_call_kept(repo: Git
     repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
     (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\nbad\n")
     repo.git("branch", "feature")
+    _failing_turn_deletes_feature(
+        repo, meanwhile=lambda: repo.atomic("gc", "--older-than", "0", check=0)
+    )
+
+
+def _failing_turn_deletes_feature(
+    repo: GitRepo, *, meanwhile: Callable[[], object] | None = None
+) -> None:
+    """A Claude Code turn whose Bash call deletes `feature` and breaks the gate (`meanwhile`:
+    run between its first call and the deletion): taken back at Stop, `feature` comes back
+    with its reflog as it was, and the rollback's one line after it."""
     log = repo.path / ".git" / "logs" / "refs" / "heads" / "feature"
     before = log.read_bytes()
     claude_hook(repo, "s1", "UserPromptSubmit", prompt="tidy up")
     call = {"tool_name": "Bash", "tool_input": {"command": "tidy"}, "tool_use_id": "t1"}
     claude_hook(repo, "s1", "PreToolUse", **call)
-    repo.atomic("gc", "--older-than", "0", check=0)
+    if meanwhile is not None:
+        meanwhile()
     repo.git("branch", "-q", "-D", "feature")
     repo.write("bad", b"x\n")
     claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
