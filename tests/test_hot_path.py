@@ -55,7 +55,7 @@ BEFORE_SCAN = {
         ".engine.scan",
         ".engine.reconcile",  # the scan's parts: its paths made the user's,
         ".engine.scanindex",  # the scan index's files and ref,
-        ".engine.splitindex",  # which shared index an index file uses (tiny: os, mmap)
+        ".engine.splitindex",  # which shared index an index file uses (tiny: os alone)
         ".engine.scanracy",  # its entries racily clean by ctime, smudged (tiny: os alone)
         ".engine.scantree",  # its new tree from the files that changed
         ".engine.stalls",  # its look at the rule files git would wait on (tiny: os, stat)

@@ -881,3 +881,22 @@ def test_a_filter_the_operation_configures_never_runs_in_our_calls(
         repo.atomic("run", "--", "sh", "-c", f"echo op > a.txt; sh {script}", check=1)
     assert not ran.exists(), "the operation's filter ran inside git-atomic's own calls"
     assert oracle.walk(repo.path) == before
+
+
+def test_a_split_index_link_is_found_across_every_chunk_boundary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """splitindex.py reads an index a chunk at a time: a shared index's name that straddles
+    two chunks is found, one in the file's own checksum (its last bytes) is not."""
+    from git_atomic.engine import splitindex
+
+    monkeypatch.setattr(splitindex, "_CHUNK", 7)
+    oid = bytes(range(1, 21))
+    for at in range(0, 40):
+        data = bytearray(b"\xff" * 80)
+        data[at : at + 20] = oid
+        path = tmp_path / f"index-{at}"
+        path.write_bytes(bytes(data))
+        assert splitindex._found(path, {"s": oid}, 20) == "s", at
+    path.write_bytes(b"\xff" * 60 + oid)  # only as the checksum
+    assert splitindex._found(path, {"s": oid}, 20) is None

@@ -55,7 +55,6 @@ PRELOAD: Final = (
     "git_atomic.engine.lfskeep",  # a restore's kept content (and its hmac, secrets)
     "git_atomic.engine.reflogkeep",  # a PRE-OP's links to the reflogs (`begin`, a turn's first)
     "_sha1",  # the objects a checkpoint writes itself (objectformat.py)
-    "mmap",  # an index file looked into for a split index's link (splitindex.py)
     "tomllib",  # every capture reads `max_new_file_size` from .git-atomic.toml or pyproject.toml
 )
 MAX_CHILDREN: Final = 16  # more at once: the command runs in the client
