@@ -101,8 +101,10 @@ def test_recover_with_no_other_writer_still_finishes_exactly(repo: GitRepo) -> N
 
 
 def committing(repo: GitRepo, flag: Path) -> subprocess.Popen[bytes]:
-    """A live `git commit -a`, holding index.lock while its editor waits for `flag`."""
-    editor = f"sh -c 'while [ ! -e {flag} ]; do sleep 0.02; done; echo mine > \"$1\"' -"
+    """A live `git commit -a`, holding index.lock while its editor waits for `flag` (a minute
+    at most: a test that fails leaves no git behind)."""
+    wait = f"i=0; while [ ! -e {flag} ] && [ $i -lt 3000 ]; do sleep 0.02; i=$((i+1)); done"
+    editor = f"sh -c '{wait}; echo mine > \"$1\"' -"
     proc = subprocess.Popen(
         ["git", "commit", "-qa"],
         cwd=repo.path,
@@ -151,6 +153,99 @@ def test_a_live_gits_index_lock_stops_a_rollback_or_undo(
     assert repo.git("log", "-1", "--format=%s") == "mine\n"
     assert repo.read("README") == b"mine\n"
     assert (b"op" in repo.read("shared.txt")) is (command == "undo")
+
+
+@pytest.mark.parametrize("ending", ["failed run", "abort"])
+def test_a_live_gits_index_lock_taken_during_the_operation_is_left_to_it(
+    repo: GitRepo, tmp_path: Path, ending: str
+) -> None:
+    """Your `git commit -a` starts while an operation runs and waits for its message past the
+    operation's end. The rollback of a failed run (or `abort`) took the lock a second later,
+    as if the operation had left it: the commit then moved the branch and failed to write its
+    index ("unable to write new_index file"). Now a lock a live git of yours may hold (a git
+    working in this repository, started before the lock was written) is waited for, not
+    taken; a lock no git holds still is (test_git_state.py)."""
+    flag, started = tmp_path / "flag", repo.path / "op.txt"
+    wait_lock = "while [ ! -e .git/index.lock ]; do sleep 0.02; done"
+    repo.write("README", b"mine\n")
+    if ending == "abort":
+        repo.atomic("begin", "op", check=0)
+        repo.write("op.txt", b"op\n")
+        argv = [sys.executable, "-m", "git_atomic", "abort"]
+    else:
+        script = f"echo op > op.txt; {wait_lock}; exit 1"
+        argv = [sys.executable, "-m", "git_atomic", "run", "--", "sh", "-c", script]
+    pipes = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    if ending == "abort":
+        committer = committing(repo, flag)
+        proc = subprocess.Popen(argv, cwd=repo.path, env=repo.env, **pipes)  # type: ignore[call-overload]
+    else:
+        proc = subprocess.Popen(argv, cwd=repo.path, env=repo.env, **pipes)  # type: ignore[call-overload]
+        deadline = time.monotonic() + 30
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        committer = committing(repo, flag)
+    time.sleep(2.0)  # past the grace period a dead git's lock gets
+    assert proc.poll() is None, proc.communicate()
+    flag.touch()
+    out_c, _ = committer.communicate(timeout=30)
+    _, err = proc.communicate(timeout=60)
+    assert committer.returncode == 0, out_c
+    assert proc.returncode == (1 if ending == "failed run" else 0), err
+    assert b"Traceback" not in err
+    assert repo.git("log", "-1", "--format=%s") == "mine\n"
+    assert repo.git("show", "HEAD:README") == "mine\n"
+    assert not repo.exists("op.txt") and not (repo.path / ".git" / "index.lock").exists()
+    assert repo.git("status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("command", ["failed run", "emergency"])
+def test_a_restore_that_must_write_the_index_waits_for_a_live_gits_lock_then_writes_nothing(
+    repo: GitRepo, tmp_path: Path, command: str
+) -> None:
+    """The operation staged a change, then your `git commit -a` (its editor open past the
+    wait) holds the lock: the rollback (or `emergency`) writes nothing and exits 3, the
+    operation interrupted; `recover`, once the commit is done, takes the operation's change
+    back and keeps your commit. Before: the lock was taken and your commit failed half way
+    (after `wait_for_index_lock`'s pre-check: the files went back, then exit 3 at the index)."""
+    flag = tmp_path / "flag"
+    repo.write("README", b"mine\n")
+    staged = "echo op > op.txt; git add op.txt"
+    if command == "emergency":
+        repo.atomic("begin", "op", check=0)
+        repo.write("op.txt", b"op\n")
+        repo.git("add", "op.txt")
+        committer = committing(repo, flag)
+        res = repo.atomic("emergency", check=3)
+    else:
+        wait_lock = "while [ ! -e .git/index.lock ]; do sleep 0.02; done"
+        script = f"{staged}; touch go; {wait_lock}; exit 1"
+        argv = [sys.executable, "-m", "git_atomic", "run", "--", "sh", "-c", script]
+        pipes = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        proc = subprocess.Popen(argv, cwd=repo.path, env=repo.env, **pipes)  # type: ignore[call-overload]
+        deadline = time.monotonic() + 30
+        while not repo.exists("go") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        committer = committing(repo, flag)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 3, err
+        res = subprocess.CompletedProcess(argv, 3, "", err.decode())
+    assert "git commit (pid" in res.stderr and "recover" in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+    assert repo.read("op.txt") == b"op\n"  # nothing written
+    flag.touch()
+    out_c, _ = committer.communicate(timeout=30)
+    assert committer.returncode == 0, out_c
+    assert repo.git("show", "HEAD:README") == "mine\n"
+    # Your commit moved the branch and wrote the index after the rescue was taken: recover
+    # leaves both as they are and names them (exit 3), as after any later writer.
+    done = repo.atomic("recover", check=3)
+    assert "branch main was moved" in done.stderr and "index was changed" in done.stderr
+    assert repo.git("log", "-1", "--format=%s") == "mine\n"
+    assert repo.git("show", "HEAD:README") == "mine\n" and not repo.exists("op.txt")
+    # (`emergency` goes to the last good state, your edit of README saved in its rescue.)
+    assert repo.read("README") == (b"hello\n" if command == "emergency" else b"mine\n")
+    assert not (repo.path / ".git" / "index.lock").exists()
 
 
 def test_a_live_gits_index_lock_keeps_an_isolated_result_out(repo: GitRepo, tmp_path: Path) -> None:

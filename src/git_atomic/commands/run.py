@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from git_atomic.core import children
 from git_atomic.core.config import Config, GateSpec, gates_to_run, load_config
-from git_atomic.core.errors import UsageError
+from git_atomic.core.errors import IndexLockHeld, UsageError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
@@ -106,6 +106,8 @@ def _execute(engine: Engine, op: OpRow, work: Callable[[], OpRow]) -> OpRow:
         return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)
     try:
         return work()
+    except IndexLockHeld:
+        raise  # the rollback itself was refused before it wrote anything: `recover` does it
     except BaseException:
         # A bug or a git failure mid-way: put the tree back before the error surfaces.
         current = engine.journal.op(op.id)

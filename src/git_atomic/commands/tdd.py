@@ -19,7 +19,7 @@ from typing import Final
 from git_atomic.commands import tddrule
 from git_atomic.core import children
 from git_atomic.core.config import Config, load_config
-from git_atomic.core.errors import UsageError
+from git_atomic.core.errors import IndexLockHeld, UsageError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
@@ -112,6 +112,8 @@ def _guarded(
 ) -> OpRow:
     try:
         return _phase(engine, op, config, phase=phase, text=text, argv=argv, json_out=json_out)
+    except IndexLockHeld:
+        raise  # the rollback itself was refused before it wrote anything: `recover` does it
     except BaseException:
         # A bug or a git failure mid-way. A command's change goes back; a person's tree is
         # never touched: the operation is only closed, unless a state change was under way

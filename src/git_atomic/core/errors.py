@@ -49,6 +49,11 @@ class BusyError(RefusedError):
     """Another operation is open, interrupted, or holds the lock in this worktree."""
 
 
+class IndexLockHeld(BusyError):
+    """A restore that must write the index found a git holding index.lock, and wrote nothing:
+    its intent is recorded, `recover` finishes it (not tried again in the same command)."""
+
+
 class Interrupted(AtomicError):
     """SIGINT or SIGTERM arrived before anything changed (a wait for the lock): exit 130/143."""
 

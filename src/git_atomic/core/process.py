@@ -39,6 +39,10 @@ _GIT_LOCATION_VARS: Final = frozenset(
     }
 )
 
+# In the environment of every git of ours: a lock such a git left is never taken for a live
+# git's of yours (engine/lockholder.py).
+OWN_MARK: Final = "GIT_ATOMIC_PLUMBING=1"
+
 # Hooks never run for our plumbing: checkpoints are not validation (that is what gates are for).
 _EMPTY_HOOKS: Final = os.devnull
 
@@ -57,6 +61,7 @@ def _git_env(extra: Mapping[str, str] | None) -> dict[str, str]:
     # the ones its id names: a checkpoint put back would write the replacement's.
     env["GIT_NO_REPLACE_OBJECTS"] = "1"
     env["LC_ALL"] = "C"
+    env["GIT_ATOMIC_PLUMBING"] = "1"  # OWN_MARK
     if extra:
         env.update(extra)
     return env

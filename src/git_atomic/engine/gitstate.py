@@ -244,7 +244,7 @@ def put(repo: Repo, target: str | None) -> None:
     for name in present(repo):
         if name == INDEX_LOCK:
             if INDEX_LOCK not in tops:
-                _drop_stale_lock(repo.git_dir / name)
+                _drop_stale_lock(repo, repo.git_dir / name)
             continue
         if name == ASIDE or name not in tops or os.path.islink(repo.git_dir / name):
             _remove(repo.git_dir / name)  # a link: never written through, made anew below
@@ -306,10 +306,11 @@ def _write_link(path: Path, target: bytes) -> None:
 
 def stale_index_lock(repo: Repo, since: str | None) -> bool:
     """Whether an index.lock is in the git dir that no git process lets go of within the grace
-    period, and that the `gitstate` tree `since` (the operation's PRE-OP's) did not hold: one
-    the operation's git left (killed mid-write, say), past which git writes no index. One that
-    goes in time was a live git's; one from before the operation is yours, and a rollback
-    leaves it too (`put`)."""
+    period, that no git still running may hold (lockholder.py: `git commit -a` keeps it while
+    your editor is open), and that the `gitstate` tree `since` (the operation's PRE-OP's) did
+    not hold: one the operation's git left (killed mid-write, say), past which git writes no
+    index. One that goes in time, or that a live git may hold, is not the operation's; one from
+    before the operation is yours, and a rollback leaves it too (`put`)."""
     lock = repo.git_dir / INDEX_LOCK
     if not os.path.lexists(lock):
         return False
@@ -319,27 +320,37 @@ def stale_index_lock(repo: Repo, since: str | None) -> bool:
         held = repo.ls_tree(files.oid) if files is not None else []
         if any(e.path == INDEX_LOCK.encode() for e in held):
             return False
-    return not _let_go(lock)
+    return not _let_go(lock) and _holder(repo, lock) is None
+
+
+def index_lock_held(repo: Repo) -> bool:
+    """Whether an index.lock is in the git dir that no git lets go of within the grace period:
+    a live git's (its editor open) or one a git that died left; only you can tell which."""
+    lock = repo.git_dir / INDEX_LOCK
+    return os.path.lexists(lock) and not _let_go(lock)
 
 
 # Locks already waited for in vain (device, inode, mtime, size): a rollback that follows the
 # finding drops such a lock without a second wait.
 _STALE: Final[set[tuple[int, int, int, int]]] = set()
+# How long a rollback waits for a live git's lock (your commit's editor) before it leaves the
+# lock to it: the index write that follows then says so.
+_LIVE_WAIT_S: Final = 10.0
 
 
-def _let_go(lock: Path) -> bool:
-    """Whether the lock goes within the grace period. git makes its lock a file of its own
+def _let_go(lock: Path, grace: float = _LOCK_GRACE_S) -> bool:
+    """Whether the lock goes within `grace` seconds. git makes its lock a file of its own
     (O_EXCL), never a link: a link is never let go of."""
     if lock.is_symlink():
         return False
-    deadline = time.monotonic() + _LOCK_GRACE_S
+    deadline = time.monotonic() + grace
     while True:
         try:
             st = lock.stat()
         except (FileNotFoundError, NotADirectoryError):
             return True
         key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
-        if key in _STALE:
+        if key in _STALE and grace == _LOCK_GRACE_S:
             return False
         if time.monotonic() >= deadline:
             _STALE.add(key)
@@ -347,6 +358,48 @@ def _let_go(lock: Path) -> bool:
         time.sleep(0.05)
 
 
-def _drop_stale_lock(lock: Path) -> None:
-    if not _let_go(lock):
+def _holder(repo: Repo, lock: Path) -> str | None:
+    if lock.is_symlink():
+        return None  # no git makes its lock a link
+    from git_atomic.engine import lockholder  # only where a lock is found
+
+    return lockholder.live_holder(repo, lock)
+
+
+def wait_for_index_lock(repo: Repo, target: str | None) -> None:
+    """Before a restore that writes the index writes anything: an index.lock it would not drop
+    (`put`) is waited for, then refused (BusyError: nothing written yet). That is one a live git
+    may hold (your `git commit -a`, its editor open), or yours from before the state restored
+    to (the `gitstate` tree `target` has it). One no git holds is the operation's, dropped."""
+    lock = repo.git_dir / INDEX_LOCK
+    if not os.path.lexists(lock) or _let_go(lock):
+        return
+    holder = _holder(repo, lock)
+    if holder is not None and _let_go(lock, _LIVE_WAIT_S):
+        return
+    if holder is None:
+        if target is None:
+            return
+        files = {e.path: e for e in repo.ls_tree(target)}.get(_FILES_DIR.encode())
+        if files is None or all(e.path != INDEX_LOCK.encode() for e in repo.ls_tree(files.oid)):
+            return
+    from git_atomic.core.errors import IndexLockHeld
+
+    who = holder or "a git command (or one that died)"
+    raise IndexLockHeld(
+        f"{lock} exists: {who} is writing the index, so the restore that must write it "
+        "has written nothing",
+        hint="let it finish (close its editor), then run `git atomic recover`, which does the "
+        "restore; if no git command is running, remove that file first",
+    )
+
+
+def _drop_stale_lock(repo: Repo, lock: Path) -> None:
+    """Remove a lock no git lets go of; not one a git still running may hold (your `git commit
+    -a` with its editor open): that one is waited for a while, then left to it."""
+    if _let_go(lock):
+        return
+    if _holder(repo, lock) is None:
         lock.unlink(missing_ok=True)
+        return
+    _let_go(lock, _LIVE_WAIT_S)

@@ -87,6 +87,8 @@ def apply(
     In this order: .git/info/exclude and the target's `.gitignore` files (the ignored files a
     restore keeps are judged by them), the rest of the files, the sparse-checkout patterns,
     git's own state and the index, the branches, HEAD."""
+    if the_plan.index_changes or paths:
+        gitstate.wait_for_index_lock(repo, target.git_state)  # before anything is written
     outcome = Outcome()
     files = restorekeeps.within_budget(repo, the_plan.files, target, outcome.problems)
     specials = Specials.read(repo, current, target, paths)

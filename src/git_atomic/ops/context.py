@@ -86,11 +86,7 @@ def refuse_left_index_lock(ctx: Context, op: OpRow) -> None:
             hint="if no git command is running, remove that file and run this again, "
             "or run `git atomic abort`",
         )
-    if (
-        op.history == HistoryMode.COMMITS
-        and os.path.lexists(lock)
-        and gitstate.stale_index_lock(ctx.repo, None)
-    ):
+    if op.history == HistoryMode.COMMITS and gitstate.index_lock_held(ctx.repo):
         raise RefusedError(
             f"{lock} exists: git writes no index while it is there, and this step's commit "
             "must; nothing was changed",
@@ -128,7 +124,7 @@ def refuse_index_lock(repo: git.Repo) -> None:
     period was a quick git's (a `git status` refresh) and is waited for; a stale one, from a
     git that died, only the user can tell from a live one."""
     lock = repo.git_dir / gitstate.INDEX_LOCK
-    if gitstate.stale_index_lock(repo, None):
+    if gitstate.index_lock_held(repo):
         raise BusyError(
             f"{lock} exists: a git command is writing the index (or died doing so); "
             "nothing was changed",

@@ -1,0 +1,103 @@
+"""Which git may hold the worktree's index.lock (engine/lockholder.py): a rollback leaves the
+lock of a live git of yours alone (`git commit -a` with its editor open), and takes a lock no
+git holds any more (test_git_state.py, test_s39_writers.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from git_atomic.engine import lockholder
+from git_atomic.engine.git import Repo
+from testing.gitrepo import GitRepo
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+def reader(cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A git that stays (reading its stdin) working in `cwd`."""
+    proc = subprocess.Popen(
+        ["git", "cat-file", "--batch"],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # until it runs as git, past the exec
+        try:
+            if Path(f"/proc/{proc.pid}/comm").read_bytes().startswith(b"git"):
+                break
+        except OSError:
+            pass
+        time.sleep(0.01)
+    return proc
+
+
+@pytest.fixture
+def lock(repo: GitRepo) -> Iterator[Path]:
+    path = repo.path / ".git" / "index.lock"
+    yield path
+    path.unlink(missing_ok=True)
+
+
+def holder(repo: GitRepo, lock: Path) -> str | None:
+    git_dir = repo.path / ".git"
+    return lockholder.live_holder(Repo(repo.path, git_dir, git_dir), lock)
+
+
+def test_a_lock_no_git_holds_has_no_holder(repo: GitRepo, lock: Path) -> None:
+    lock.write_bytes(b"junk")
+    assert holder(repo, lock) is None
+
+
+def test_a_git_of_yours_in_the_repository_started_before_the_lock_may_hold_it(
+    repo: GitRepo, lock: Path
+) -> None:
+    (repo.path / "sub").mkdir()
+    proc = reader(repo.path / "sub", repo.env)  # a subfolder of the worktree: still in it
+    try:
+        time.sleep(0.05)
+        lock.write_bytes(b"")
+        assert holder(repo, lock) == f"git cat-file (pid {proc.pid})"
+    finally:
+        proc.kill()
+        proc.wait()
+    assert holder(repo, lock) is None  # gone with it
+
+
+def test_a_git_that_started_after_the_lock_was_written_cannot_hold_it(
+    repo: GitRepo, lock: Path
+) -> None:
+    lock.write_bytes(b"")
+    past = time.time() - 30
+    os.utime(lock, (past, past))
+    proc = reader(repo.path, repo.env)
+    try:
+        assert holder(repo, lock) is None
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_our_own_git_and_a_git_in_another_repository_are_not_holders(
+    repo: GitRepo, lock: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    subprocess.run(["git", "init", "-q", str(other)], env=repo.env, check=True)
+    ours = reader(repo.path, {**repo.env, "GIT_ATOMIC_PLUMBING": "1"})
+    elsewhere = reader(other, repo.env)
+    try:
+        time.sleep(0.05)
+        lock.write_bytes(b"")
+        assert holder(repo, lock) is None
+    finally:
+        for proc in (ours, elsewhere):
+            proc.kill()
+            proc.wait()
