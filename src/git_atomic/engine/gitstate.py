@@ -333,8 +333,8 @@ def index_lock_held(repo: Repo) -> bool:
 # Locks already waited for in vain (device, inode, mtime, size): a rollback that follows the
 # finding drops such a lock without a second wait.
 _STALE: Final[set[tuple[int, int, int, int]]] = set()
-# How long a rollback waits for a live git's lock (your commit's editor) before it leaves the
-# lock to it: the index write that follows then says so.
+# How long a restore that writes the index waits for a live git's lock (your commit's editor)
+# before it gives up, having written nothing.
 _LIVE_WAIT_S: Final = 10.0
 
 
@@ -396,10 +396,7 @@ def wait_for_index_lock(repo: Repo, target: str | None) -> None:
 
 def _drop_stale_lock(repo: Repo, lock: Path) -> None:
     """Remove a lock no git lets go of; not one a git still running may hold (your `git commit
-    -a` with its editor open): that one is waited for a while, then left to it."""
-    if _let_go(lock):
-        return
-    if _holder(repo, lock) is None:
+    -a` with its editor open): that one is left to it (a restore that writes the index has
+    waited for it first: `wait_for_index_lock`)."""
+    if not _let_go(lock) and _holder(repo, lock) is None:
         lock.unlink(missing_ok=True)
-        return
-    _let_go(lock, _LIVE_WAIT_S)
