@@ -20,10 +20,11 @@ from testing.gitrepo import GitRepo
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 
-def reader(cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """A git that stays (reading its stdin) working in `cwd`."""
+def waiting(cwd: Path, env: dict[str, str], *argv: str) -> subprocess.Popen[bytes]:
+    """A git that stays (reading its stdin) working in `cwd`: `hash-object --stdin-paths`
+    (it may write, as far as the lock is concerned), or `argv`."""
     proc = subprocess.Popen(
-        ["git", "cat-file", "--batch"],
+        ["git", *(argv or ("hash-object", "--stdin-paths"))],
         cwd=cwd,
         env=env,
         stdin=subprocess.PIPE,
@@ -61,11 +62,11 @@ def test_a_git_of_yours_in_the_repository_started_before_the_lock_may_hold_it(
     repo: GitRepo, lock: Path
 ) -> None:
     (repo.path / "sub").mkdir()
-    proc = reader(repo.path / "sub", repo.env)  # a subfolder of the worktree: still in it
+    proc = waiting(repo.path / "sub", repo.env)  # a subfolder of the worktree: still in it
     try:
         time.sleep(0.05)
         lock.write_bytes(b"")
-        assert holder(repo, lock) == f"git cat-file (pid {proc.pid})"
+        assert holder(repo, lock) == f"git hash-object (pid {proc.pid})"
     finally:
         proc.kill()
         proc.wait()
@@ -78,7 +79,7 @@ def test_a_git_that_started_after_the_lock_was_written_cannot_hold_it(
     lock.write_bytes(b"")
     past = time.time() - 30
     os.utime(lock, (past, past))
-    proc = reader(repo.path, repo.env)
+    proc = waiting(repo.path, repo.env)
     try:
         assert holder(repo, lock) is None
     finally:
@@ -91,13 +92,28 @@ def test_our_own_git_and_a_git_in_another_repository_are_not_holders(
 ) -> None:
     other = tmp_path / "other"
     subprocess.run(["git", "init", "-q", str(other)], env=repo.env, check=True)
-    ours = reader(repo.path, {**repo.env, "GIT_ATOMIC_PLUMBING": "1"})
-    elsewhere = reader(other, repo.env)
+    ours = waiting(repo.path, {**repo.env, "GIT_ATOMIC_PLUMBING": "1"})
+    elsewhere = waiting(other, repo.env)
     try:
         time.sleep(0.05)
         lock.write_bytes(b"")
         assert holder(repo, lock) is None
     finally:
         for proc in (ours, elsewhere):
+            proc.kill()
+            proc.wait()
+
+
+def test_a_git_that_only_reads_is_not_a_holder(repo: GitRepo, lock: Path) -> None:
+    """A `git log` whose pager stays open, a `cat-file --batch` reader: neither holds index.lock
+    for long, and would keep a dead git's lock for ever."""
+    procs = [waiting(repo.path, repo.env, "cat-file", "--batch")]
+    procs.append(waiting(repo.path, repo.env, "-c", "core.pager=cat", "log", "--stdin"))
+    try:
+        time.sleep(0.05)
+        lock.write_bytes(b"")
+        assert holder(repo, lock) is None
+    finally:
+        for proc in procs:
             proc.kill()
             proc.wait()

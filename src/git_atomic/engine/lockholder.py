@@ -24,8 +24,17 @@ from git_atomic.core.process import OWN_MARK
 from git_atomic.engine.git import Repo
 
 _PROC: Final = Path("/proc")
-# git's processes that run beside you and never write the index.
-_DAEMONS: Final = (b"fsmonitor--daemon", b"credential-cache--daemon", b"daemon")
+# git's commands that never hold index.lock for long: daemons beside you, and readers (a `git
+# log` whose pager stays open for hours would otherwise keep a dead git's lock for ever). What
+# is not listed, an alias too, counts: a lock left a while longer is the safe side.
+_NEVER_HOLDING: Final = frozenset(
+    b"""fsmonitor--daemon credential-cache--daemon credential daemon log show diff blame
+    annotate grep shortlog whatchanged reflog cat-file ls-files ls-tree ls-remote rev-parse
+    rev-list for-each-ref describe name-rev config help version var check-ignore check-attr
+    format-patch range-diff archive bundle fetch push remote count-objects fsck gc maintenance
+    repack prune pack-objects index-pack upload-pack receive-pack send-pack help
+    """.split()
+)
 # A process's start is known to a clock tick, the boot time to a second.
 _SLACK_S: Final = 1.0
 
@@ -78,7 +87,7 @@ def _git_in(
     base = _PROC / pid
     try:
         comm = (base / "comm").read_bytes().strip()
-        if not comm.startswith(b"git") or comm.startswith(b"git-atomic"):
+        if not comm.startswith(b"git") or comm.startswith((b"git-atomic", b"git-remote")):
             return None
         cwd = os.readlink(base / "cwd")
         if not any(cwd == place or cwd.startswith(place + os.sep) for place in places):
@@ -98,7 +107,7 @@ def _git_in(
         if not skip and word and not word.startswith(b"-"):
             words.append(word)
         skip = word in (b"-c", b"-C")  # an option's value, not the command
-    if any(word in _DAEMONS for word in words[:1]):
+    if words and words[0] in _NEVER_HOLDING:
         return None
     command = os.fsdecode(words[0]) if words else ""
     return f"git {command}".rstrip()
