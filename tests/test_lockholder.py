@@ -117,3 +117,32 @@ def test_a_git_that_only_reads_is_not_a_holder(repo: GitRepo, lock: Path) -> Non
         for proc in procs:
             proc.kill()
             proc.wait()
+
+
+def test_through_git_atomic_a_stale_lock_the_operation_left_still_goes(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """`git atomic run` is a `git` process working in the repository, started before any lock
+    the operation makes, that waits for us: it is not the lock's holder. (Taken for one, the
+    rollback of an operation that staged a change and left a dead git's lock waited ten
+    seconds, then exited 3.)"""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "git-atomic"
+    script.write_text(f'#!/bin/sh\nexec {sys.executable} -m git_atomic "$@"\n')
+    script.chmod(0o755)
+    env = dict(repo.env, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    before = repo.fingerprint()
+    op = "echo x > README; git add README; echo junk > .git/index.lock; exit 1"
+    started = time.monotonic()
+    res = subprocess.run(
+        ["git", "atomic", "run", "--", "sh", "-c", op],
+        cwd=repo.path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 1, res.stderr
+    assert time.monotonic() - started < 8  # one grace period, no wait for a live holder
+    assert repo.fingerprint() == before
+    assert not (repo.path / ".git" / "index.lock").exists()

@@ -24,11 +24,12 @@ from git_atomic.core.process import OWN_MARK
 from git_atomic.engine.git import Repo
 
 _PROC: Final = Path("/proc")
-# git's commands that never hold index.lock for long: daemons beside you, and readers (a `git
-# log` whose pager stays open for hours would otherwise keep a dead git's lock for ever). What
+# git's commands that never hold index.lock for long: `git atomic` (the git that started us,
+# waiting for us), daemons beside you, and readers (a `git log` whose pager stays open for
+# hours would otherwise keep a dead git's lock for ever). What
 # is not listed, an alias too, counts: a lock left a while longer is the safe side.
 _NEVER_HOLDING: Final = frozenset(
-    b"""fsmonitor--daemon credential-cache--daemon credential daemon log show diff blame
+    b"""atomic fsmonitor--daemon credential-cache--daemon credential daemon log show diff blame
     annotate grep shortlog whatchanged reflog cat-file ls-files ls-tree ls-remote rev-parse
     rev-list for-each-ref describe name-rev config help version var check-ignore check-attr
     format-patch range-diff archive bundle fetch push remote count-objects fsck gc maintenance
