@@ -9,9 +9,9 @@ lock a rollback finds is only dropped where no such git can be holding it.
 Linux: the processes under `/proc` that are git (the name it runs as), that work in this
 repository (their current folder is in the worktree or its git dirs: git goes to the top of
 the worktree before it takes the lock), and that started before the lock was last written. Not
-ours (our plumbing's environment has `process.OWN_MARK`), and not git's daemons, which never
-write the index. Elsewhere, or where `/proc` cannot be read, the answer is None: the grace
-period alone decides, as before.
+ours (our plumbing's environment has `process.OWN_MARK`), nor `git atomic`, git's daemons
+and readers (`_NEVER_HOLDING`). Elsewhere, or where `/proc` cannot be read, the answer is
+None: the grace period alone decides, as before.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from git_atomic.engine.git import Repo
 _PROC: Final = Path("/proc")
 # git's commands that never hold index.lock for long: `git atomic` (the git that started us,
 # waiting for us), daemons beside you, and readers (a `git log` whose pager stays open for
-# hours would otherwise keep a dead git's lock for ever). What
-# is not listed, an alias too, counts: a lock left a while longer is the safe side.
+# hours would otherwise keep a dead git's lock for ever). What is not listed, an alias too,
+# counts: a lock left a while longer is the safe side.
 _NEVER_HOLDING: Final = frozenset(
     b"""atomic fsmonitor--daemon credential-cache--daemon credential daemon log show diff blame
     annotate grep shortlog whatchanged reflog cat-file ls-files ls-tree ls-remote rev-parse
     rev-list for-each-ref describe name-rev config help version var check-ignore check-attr
     format-patch range-diff archive bundle fetch push remote count-objects fsck gc maintenance
-    repack prune pack-objects index-pack upload-pack receive-pack send-pack help
+    repack prune pack-objects index-pack upload-pack receive-pack send-pack
     """.split()
 )
 # A process's start is known to a clock tick, the boot time to a second.
