@@ -105,12 +105,12 @@ def _report(exc: Exception, *, argv: list[str], json_out: bool) -> int:
         line += f" — git's full output in {log}"
     sys.stderr.write(line + "\n")
     if json_out:
-        import json
+        from git_atomic.core import jsontext
 
         result = {"error": exc.message, "hint": exc.hint, "exit_code": int(exc.exit_code)}
         if log is not None:
             result["log"] = log
-        sys.stdout.write(json.dumps(result) + "\n")  # a _Spout: never raises
+        sys.stdout.write(jsontext.dumps(result) + "\n")  # a _Spout: never raises
     return int(exc.exit_code)
 
 
@@ -122,11 +122,10 @@ def _crash(exc: Exception, *, argv: list[str], json_out: bool) -> int:
         f"git-atomic: internal error: {type(exc).__name__}: {exc} — details in {path}\n"
     )
     if json_out:
-        import json
+        from git_atomic.core import jsontext
 
-        sys.stdout.write(
-            json.dumps({"error": f"internal error: {exc}", "log": path, "exit_code": 3}) + "\n"
-        )
+        result = {"error": f"internal error: {exc}", "log": path, "exit_code": 3}
+        sys.stdout.write(jsontext.dumps(result) + "\n")
     return 3
 
 

@@ -26,7 +26,12 @@ def emit(result: Result) -> None:
 
 
 def _write_json(obj: Mapping[str, object]) -> None:
-    sys.stdout.write(json.dumps(obj, sort_keys=False) + "\n")
+    text = json.dumps(obj)
+    if "\\ud" in text:  # a name that is not UTF-8 (a surrogate): written so strict parsers read it
+        from git_atomic.core import jsontext
+
+        text = jsontext.dumps(obj)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 
