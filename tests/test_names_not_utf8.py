@@ -84,3 +84,23 @@ def test_a_json_error_naming_such_a_path_is_utf8_and_exact(repo: GitRepo) -> Non
 def test_json_without_such_names_has_no_not_utf8(repo: GitRepo) -> None:
     assert "not_utf8" not in repo.atomic_json("status")
     assert "not_utf8" not in repo.atomic_json("log")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_text_for_people_shows_the_bytes_escaped_under_a_strict_stream(
+    repo: GitRepo, encoding: str
+) -> None:
+    """Under a stream that refuses surrogates (a UTF-8 locale's strict stdout; here by
+    PYTHONIOENCODING) the dry run's listing of the branch `br\\xfe` was an internal error, exit
+    3; elsewhere it wrote the raw byte to the terminal. Now `br\\xfe`, as the journal shows it."""
+    res = repo.atomic("rollback", "--dry-run", env={"PYTHONIOENCODING": encoding}, check=0)
+    assert "br\\xfe (none)" not in res.stdout  # created by the operation: deleted
+    assert "branch  br\\xfe " in res.stdout, res.stdout
+    assert '"\\377\\376.txt"' in res.stdout  # a path: quoted as git quotes it
+    assert "internal error" not in res.stderr and "\\udc" not in res.stdout + res.stderr
+    pre = repo.atomic_json("log")["operations"][0]["checkpoints"]["pre_op"]
+    missing = os.fsdecode(b"zz\xfe")
+    res = repo.atomic(
+        "rollback", "--to", pre, "--", missing, env={"PYTHONIOENCODING": encoding}, check=2
+    )
+    assert res.stderr.startswith("git-atomic: zz\\xfe: "), res.stderr

@@ -55,10 +55,28 @@ class _Spout:
     def write(self, text: str) -> int:
         if not self._gone:
             try:
-                return self._stream.write(text)
+                self._stream.write(text if text.isascii() else self._shown(text))
             except BrokenPipeError:
                 self._away()
         return len(text)
+
+    def _shown(self, text: str) -> str:
+        """`text` as the stream can carry it: a byte of a name that is not UTF-8 (a surrogate)
+        as `\\xff`, as the journal keeps it, never the raw byte (a terminal's control, or
+        UnicodeEncodeError where the stream is strict), nor a character the stream's encoding
+        lacks."""
+        encoding = getattr(self._stream, "encoding", None) or "utf-8"
+        try:
+            text.encode(encoding)
+            return text
+        except UnicodeEncodeError:
+            pass
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a surrogate that was no byte
+            raw = text.encode("utf-8", "surrogatepass")
+        text = raw.decode("utf-8", "backslashreplace")
+        return text.encode(encoding, "backslashreplace").decode(encoding)
 
     def flush(self) -> None:
         if not self._gone:
