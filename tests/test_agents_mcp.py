@@ -7,6 +7,7 @@ declared outputSchema (the SDK's client also checks successes itself).
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -579,3 +580,32 @@ def test_a_repository_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> No
     with pytest.raises(UsageError, match="no such directory"):
         mcp_server.repository(tmp_path / "nope")
     assert mcp_server.repository(None, {"GIT_ATOMIC_REPO": str(tmp_path)}) == tmp_path.resolve()
+
+
+def test_names_that_are_not_utf8_are_answered_and_the_server_lives(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A file `\\xff\\xfe.txt` in a rollback's listing, a `--repo` folder whose name is not
+    UTF-8: the answer held lone surrogates, which the SDK's writer cannot encode, and the server
+    died (exit 3, an internal error) with the call unanswered. Now the names are U+FFFD and the
+    CLI's `not_utf8` gives their bytes."""
+    name = b"\xff\xfe.txt"
+    made = f"open({name!r}, 'wb').write(b'x')"
+    repo.atomic("run", "--", sys.executable, "-c", made, check=0)
+
+    async def script(s: Session) -> None:
+        data = (await s.raw("rollback", dry_run=True)).structured_content
+        assert data["changes"] == [{"path": "\ufffd\ufffd.txt", "action": "delete"}], data
+        assert data["not_utf8"]["/changes/0/path"] == "//4udHh0"  # base64 of the name
+        assert (await s.call("status"))["open"] is None  # still serving
+
+    serve(repo, script)
+    assert os.path.lexists(os.path.join(os.fsencode(repo.path), name))  # a dry run
+
+    async def elsewhere(s: Session) -> None:
+        line = await s.error("status")
+        assert line.endswith("x\ufffd: no such directory for the MCP server's repository"), line
+        assert (await s.session.send_ping()) is not None  # still serving
+
+    missing = os.fsdecode(os.fsencode(str(tmp_path)) + b"/x\xff")
+    serve(repo, elsewhere, args=("--repo", missing))

@@ -21,7 +21,7 @@ import collections
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from git_atomic import __version__
 from git_atomic.agents import CliResult, cli_argv
@@ -283,7 +283,11 @@ def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
     """The CLI's answer as a tool result: its JSON, or an error with one line."""
     import mcp_types as types
 
-    data = result.data
+    from git_atomic.core import jsontext
+
+    # The CLI's JSON is Unicode already (names that are not UTF-8 as U+FFFD, their bytes under
+    # `not_utf8`); a lone surrogate left anywhere would stop the SDK's writer, and the server.
+    data = cast("dict[str, Any] | None", jsontext.clean(result.data))
     if data is None:
         return error(
             f"git-atomic {spec.name} exited {result.exit_code} without a JSON result: "
@@ -341,5 +345,7 @@ def _why(data: dict[str, Any]) -> str:
 def error(message: str, *more: str) -> mcp_types.CallToolResult:
     import mcp_types as types
 
-    texts = [types.TextContent(type="text", text=text) for text in (message, *more)]
+    from git_atomic.core.jsontext import readable
+
+    texts = [types.TextContent(type="text", text=readable(text)) for text in (message, *more)]
     return types.CallToolResult(content=list(texts), is_error=True)
