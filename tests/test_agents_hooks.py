@@ -1712,3 +1712,16 @@ def test_a_subagents_batch_ends_its_own_calls_only(repo: GitRepo) -> None:
     [answer] = claude.send(stop())
     assert answer.json()["decision"] == "block"
     assert repo.read("app.py") == b"def answer():\n    return 41\n"
+
+
+def test_an_answer_naming_bytes_that_are_not_utf8_is_strict_utf8() -> None:
+    """A hook's answer with a name from the payload that is not UTF-8 (a surrogate) fell back to
+    JSON's `"\\udcff"`: a lone surrogate that Codex's parser (Rust's serde_json) refuses, so the
+    answer was lost. Now U+FFFD, the rest of the answer as it was."""
+    from git_atomic.agents import tell
+
+    said = tell.reply({"reason": "caf" + os.fsdecode(b"\xe9") + ".txt: changed", "n": [1]})
+    assert said.exit_code == 0
+    text = said.stdout.encode("utf-8").decode("utf-8")
+    assert "\\ud" not in text.lower()
+    assert json.loads(text) == {"reason": "caf\ufffd.txt: changed", "n": [1]}

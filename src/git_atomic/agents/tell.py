@@ -41,7 +41,10 @@ def reply(output: object, *, stderr: str = "") -> HookResult:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate from the payload (a session id, a path)
-        text = json.dumps(output)
+        from git_atomic.core import jsontext
+
+        # U+FFFD for it: `"\\udcff"` is JSON that a strict parser (Codex's, in Rust) refuses.
+        text = json.dumps(jsontext.clean(output), ensure_ascii=False)
     return HookResult(0, text + "\n", stderr.encode("utf-8", "backslashreplace").decode())
 
 
