@@ -444,7 +444,7 @@ def test_cursor_keeps_the_users_edits_made_between_the_agents_tool_calls(repo: G
     """Before the first call, between two calls: the user's edits are not the turn's, and a
     failing turn takes back the agent's changes only."""
     agent = _cursor(repo)
-    assert agent.prompt() == [{}]
+    assert agent.prompt() == [{"continue": True}]  # Cursor's answer that lets it go on
     repo.write("notes.txt", b"the user's, before the agent's first call\n")
     agent.calls(("app.py", b"ANSWER = BUG\n"))
     repo.write("lib.py", b"VALUE = 'the user, between two calls'\n")

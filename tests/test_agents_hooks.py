@@ -1255,6 +1255,10 @@ def test_malformed_payloads_are_answered_with_exit_0(
     assert repo.atomic_json("status")["open"] is None
 
 
+# Cursor's answer that lets the call, or the prompt, go on.
+CURSOR_GOES_ON = {"preToolUse": {"permission": "allow"}, "beforeSubmitPrompt": {"continue": True}}
+
+
 def _hostile_payloads(repo: GitRepo) -> dict[str, str]:
     """Payloads that are valid JSON and still reach places a payload should not: a session id
     that is a lone surrogate, nesting past Python's stack, paths no file can have."""
@@ -1279,6 +1283,9 @@ def _hostile_payloads(repo: GitRepo) -> dict[str, str]:
         "NUL in a path": json.dumps(
             {**call, "session_id": "s", "tool_input": {"file_path": file_path + "\0x"}}
         ),
+        "not JSON": '{"session_id": "s", "hook_event_name": ',
+        "empty": "",
+        "no object": "[1, 2]",
         "name too long": json.dumps(
             {**call, "session_id": "s", "tool_input": {"file_path": str(repo.path / ("x" * 300))}}
         ),
@@ -1297,7 +1304,9 @@ def test_hostile_payloads_and_a_vanished_folder_never_break_the_agent(
     repo: GitRepo, platform: str, events: tuple[str, ...]
 ) -> None:
     """Exit 0, no traceback, no internal error: a hook answers whatever it is sent, also
-    from a folder removed under it (Cursor always gets its `{}`)."""
+    from a folder removed under it. Cursor always gets its answer: `{}`, but for its permission
+    events their field (Cursor's hooks page: `preToolUse` answers `permission`,
+    `beforeSubmitPrompt` `continue`), where `{}` was written to both."""
     for name, payload in _hostile_payloads(repo).items():
         for event in events:
             data = payload.replace('"PreToolUse"', json.dumps(event)).encode()
@@ -1307,7 +1316,7 @@ def test_hostile_payloads_and_a_vanished_folder_never_break_the_agent(
             assert "Traceback" not in said and "internal error" not in said, (name, event, said)
             assert "not protected" not in said, (name, event, said)
             if platform == "cursor":
-                assert res.stdout == "{}\n", (name, event, res.stdout)
+                assert json.loads(res.stdout) == CURSOR_GOES_ON.get(event, {}), (name, event)
     gone = repo.path.parent / "gone"
     gone.mkdir()
     payload = json.dumps({"session_id": "s", "cwd": str(repo.path), "hook_event_name": events[0]})
@@ -1316,6 +1325,8 @@ def test_hostile_payloads_and_a_vanished_folder_never_break_the_agent(
         ["sh", "-c", script], cwd=gone, env=repo.env, input=payload, capture_output=True, text=True
     )
     assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    if platform == "cursor":
+        assert json.loads(res.stdout) == CURSOR_GOES_ON.get(events[0], {}), res.stdout
     assert not gone.exists()
 
 

@@ -24,10 +24,13 @@ in a turn shows that it announces every call: nothing the agent did came before,
 is given up. Once the conversation has sent one and our `preToolUse` hook is in the project's
 hooks file, later prompts open none: a turn that calls no tool changes nothing of its own.
 
-Cursor reads JSON from every hook, so quiet answers are `{}` (no `permission`: the call goes
-through Cursor's own rules). What the model cannot be told goes to stderr, which Cursor shows in
-its Hooks output panel; `postToolUse` has a field the model reads (`additional_context`). The
-page the shapes come from is in docs/agents.md.
+Cursor reads JSON from every hook. Its permission events answer with their field, never `{}`:
+`preToolUse` with `{"permission": "allow"}` (we never stop a call, and an answer without its
+permission may be taken for no answer, which a `failClosed` hook turns into a denial),
+`beforeSubmitPrompt` with `{"continue": true}`; the other events' quiet answer is `{}`. What the
+model cannot be told goes to stderr, which Cursor shows in its Hooks output panel;
+`postToolUse` has a field the model reads (`additional_context`). The page the shapes come
+from is in docs/agents.md.
 """
 
 from __future__ import annotations
@@ -68,6 +71,10 @@ DIALECT: Final = Dialect("cursor", r"(?!(?:Read|Grep)$).*", None, frozenset())
 PROMPT: Final = ("turn", "Cursor turn")
 TOOL_EVENTS: Final = "cursor-tool-events"  # this conversation has sent us a `preToolUse`
 EMPTY: Final = HookResult(0, "{}\n", "")
+# The answers of the permission events that let the call or the prompt go on (never `{}`).
+ALLOW: Final = HookResult(0, '{"permission": "allow"}\n', "")
+CONTINUE: Final = HookResult(0, '{"continue": true}\n', "")
+QUIET: Final = {"preToolUse": ALLOW, "beforeSubmitPrompt": CONTINUE}
 
 
 def handle(
@@ -75,11 +82,12 @@ def handle(
 ) -> HookResult:
     try:
         return _handle(event, payload, environ)
-    except Exception as exc:  # a safety net never breaks the agent: Cursor still gets `{}`
-        return _stderr(EMPTY, f"git-atomic: {tell.failure(exc)}")
+    except Exception as exc:  # a safety net never breaks the agent: the call still goes on
+        return _stderr(QUIET.get(event, EMPTY), f"git-atomic: {tell.failure(exc)}")
 
 
 def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) -> HookResult:
+    quiet = QUIET.get(event, EMPTY)
     # A workspace of several folders: the first one in a git repository is the project (the
     # others may be no repository at all), else the hook's own folder.
     roots = payload.get("workspace_roots")
@@ -92,7 +100,7 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 project = candidate
                 break
     if repo is None or project is None:
-        return EMPTY
+        return quiet
     session = _text(payload.get("conversation_id")) or "unknown"
     prompt = turn.Call(session, *PROMPT)
     try:
@@ -104,7 +112,7 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
             else:
                 note = turn.before(repo, LAYOUT.platform, prompt)
             said = [tell.opening(repo.state_dir, session, closed, project), note]
-            return _stderr(EMPTY, "\n".join(s for s in said if s))
+            return _stderr(CONTINUE, "\n".join(s for s in said if s))
         if event == "preToolUse":
             remember(repo.state_dir, session, TOOL_EVENTS)
             given_up = turn.give_up(repo, prompt)
@@ -113,7 +121,7 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 if _ours(payload)
                 else ""
             )
-            return _stderr(EMPTY, "\n".join(f"git-atomic: {s}" for s in (given_up, note) if s))
+            return _stderr(ALLOW, "\n".join(f"git-atomic: {s}" for s in (given_up, note) if s))
         if event in ("postToolUse", "postToolUseFailure"):
             note = turn.after(repo, _call(session, payload)) if _ours(payload) else ""
             if not note:
@@ -133,8 +141,8 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 return _stderr(EMPTY, end.shown)
             return _stderr(tell.reply({"followup_message": end.send_back}), end.shown)
     except AtomicError as exc:
-        return _stderr(EMPTY, f"git-atomic: {exc}")
-    return EMPTY
+        return _stderr(quiet, f"git-atomic: {exc}")
+    return quiet
 
 
 def _ours(payload: Mapping[str, Any]) -> bool:
