@@ -129,24 +129,31 @@ def test_a_request_with_an_id_mcp_forbids_is_answered_not_dropped(repo: GitRepo)
     assert "Traceback" not in stderr, stderr
 
 
+@pytest.mark.parametrize("depth", [300, 100_000])
 def test_a_request_nested_deeper_than_the_sdk_reads_is_answered_with_its_id(
-    repo: GitRepo,
+    repo: GitRepo, depth: int
 ) -> None:
     """Valid JSON nested 300 deep (Python reads it; the SDK's parser stops at its depth limit)
-    was answered as a parse error with id null: the client waiting on its id never heard."""
+    was answered as a parse error with id null: the client waiting on its id never heard.
+    100,000 deep (past Python's stack too, its id after the nesting): the same, and now its id
+    is found without parsing the nesting. The server goes on answering."""
     lines = Lines(repo)
     try:
         lines.hello()
-        deep = "[" * 300 + "]" * 300
+        deep = "[" * depth + "]" * depth
         lines.send(
-            '{"jsonrpc": "2.0", "id": 5, "method": "tools/call", '
-            f'"params": {{"name": "log", "arguments": {{"name": {deep}}}}}}}'
+            '{"jsonrpc": "2.0", "method": "tools/call", '
+            f'"params": {{"name": "log", "arguments": {{"name": {deep}, "x": "}}"}}}}, "id": 5}}'
         )
         answer = lines.receive(10)
+        lines.send({"jsonrpc": "2.0", "id": 6, "method": "ping"})
+        pong = lines.receive(10)
     finally:
-        lines.close()
+        stderr = lines.close()
     assert answer is not None and answer["id"] == 5, answer
     assert answer["error"]["code"] == -32600, answer
+    assert pong == {"jsonrpc": "2.0", "id": 6, "result": {}}, pong
+    assert "Traceback" not in stderr, stderr
 
 
 def test_a_client_that_stops_reading_mid_gate_is_gone_not_a_crash(

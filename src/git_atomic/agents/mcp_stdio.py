@@ -141,8 +141,13 @@ def _refusal(line: str) -> object:
 
     try:
         data = json.loads(line)
-    except (ValueError, RecursionError):
+    except ValueError:
         return _NONE
+    except RecursionError:
+        # Nested past Python's stack (`{"id": 7, "params": [[[[...`): valid JSON that no parser
+        # here reads, which the SDK answered as a parse error with id null, and its client
+        # waited for ever for an answer to its request. Its id is found without recursion.
+        return _deep_id(line)
     if not isinstance(data, dict) or "id" not in data or "result" in data or "error" in data:
         return _NONE
     ident = data["id"]
@@ -153,6 +158,70 @@ def _refusal(line: str) -> object:
     except ValueError:  # its ValidationError: a malformed request, JSON nested past its limit
         return ident
     return _NONE
+
+
+_DECODE: Final = json.JSONDecoder().raw_decode  # one value from a position: a string here
+
+
+def _deep_id(line: str) -> object:
+    """The `id` of a request too deeply nested to parse, to answer it with (-32600), read from
+    its top level without recursion; `_NONE` (a parse error, id null) where it has none."""
+    text, at = line.strip(), 1
+    try:
+        if not text.startswith("{"):
+            return _NONE
+        while True:
+            at = _blank(text, at)
+            if text[at : at + 1] != '"':
+                return _NONE
+            key, at = _DECODE(text, at)
+            at = _blank(text, at)
+            if text[at : at + 1] != ":":
+                return _NONE
+            start = _blank(text, at + 1)
+            at = _value_end(text, start)
+            if key == "id":
+                ident = json.loads(text[start:at])
+                if isinstance(ident, (str, int)) and not isinstance(ident, bool):
+                    return ident
+                return None  # an id MCP forbids: answered with id null
+            at = _blank(text, at)
+            if text[at : at + 1] != ",":
+                return _NONE
+            at += 1
+    except (ValueError, RecursionError):
+        return _NONE
+
+
+def _blank(text: str, at: int) -> int:
+    while at < len(text) and text[at] in " \t\r\n":
+        at += 1
+    return at
+
+
+def _value_end(text: str, at: int) -> int:
+    """Where the JSON value that starts at `at` ends: strings read, brackets counted."""
+    if text[at : at + 1] not in ('"', "[", "{"):  # a number, true, false, null
+        end = at
+        while end < len(text) and text[end] not in ",}] \t\r\n":
+            end += 1
+        return end
+    depth = 0
+    while at < len(text):
+        char = text[at]
+        if char == '"':
+            at = _DECODE(text, at)[1]
+            if depth == 0:
+                return at
+            continue
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return at + 1
+        at += 1
+    raise ValueError("unterminated")
 
 
 def _without_lone_surrogates(line: str) -> str:
