@@ -1338,11 +1338,10 @@ def test_cursor_finds_the_repository_among_several_workspace_folders(
     elsewhere.mkdir()
     repo.atomic("hooks", "install", "cursor", check=0)
     base = {"conversation_id": "c1", "workspace_roots": [str(elsewhere), str(repo.path)]}
-    prompt = json.dumps({**base, "hook_event_name": "beforeSubmitPrompt", "prompt": "fix"})
-    res = command_line(
-        ["hook", "cursor", "beforeSubmitPrompt"], repo.path, repo.env, prompt.encode(), 120
-    )
-    assert res.returncode == 0 and res.stdout == "{}\n", res
+    prompt_event = "beforeSubmitPrompt"
+    prompt = json.dumps({**base, "hook_event_name": prompt_event, "prompt": "fix"})
+    res = command_line(["hook", "cursor", prompt_event], repo.path, repo.env, prompt.encode(), 120)
+    assert res.returncode == 0 and json.loads(res.stdout) == CURSOR_GOES_ON[prompt_event], res
     repo.write("app.py", b"BUG\n")  # the agent's edit breaks the gate
     stop = json.dumps({**base, "hook_event_name": "stop", "status": "completed", "loop_count": 0})
     res = command_line(["hook", "cursor", "stop"], repo.path, repo.env, stop.encode(), 300)
