@@ -82,6 +82,7 @@ SESSION = BEFORE_SCAN | {
         ".core.journal.operations",
         ".core.journal.retention",
         ".core.journalrows",  # the records the journal reads back
+        ".core.printable",  # names and commands written without control characters (tiny)
         ".core.records",  # the dataclass decorator that costs nothing to define (records.py)
         ".core.vocab",  # the journal's closed vocabularies (StrEnums)
         ".engine.gitlinks",  # HEAD and refs made links, set aside before a capture reads refs

@@ -667,3 +667,24 @@ def test_json_mode_keeps_stdout_to_one_object(story: GitRepo) -> None:
     for args in (("log",), ("status",), ("show", str(_ops(story)[0]["op_id"]))):
         res = story.atomic(*args, "--json", check=0)
         assert isinstance(json.loads(res.stdout), dict) and res.stdout.count("\n") == 1
+
+
+@pytest.mark.parametrize("mode", ["shadow", "commits"])
+def test_an_operation_named_with_control_characters_never_drives_the_terminal(
+    repo: GitRepo, mode: str
+) -> None:
+    """A name an agent chose (MCP `begin`, `-n`, a command's own name) with ESC and BEL set the
+    terminal's title from `git atomic log` (`\\x1b]0;...\\x07`). Now each control character is
+    written `\\xNN`, in every line about the operation, in `log` and `show`, and in its commit."""
+    name = "x\x1b]0;pwned\x07y\tz\x9b"
+    command = "echo o > o.txt; printf '\x1b]0;T\x07' >/dev/null"
+    ran = repo.atomic("run", "--history", mode, "-n", name, "--", "sh", "-c", command)
+    op = repo.atomic_json("log", "--json")["operations"][0]
+    shown = [ran.stderr, repo.atomic("log").stdout, repo.atomic("show", op["op_id"]).stdout]
+    if mode == "commits":
+        shown.append(repo.git("log", "-1", "--format=%B"))
+    for text in shown:
+        assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0 for c in text), text
+        assert "x\\x1b]0;pwned\\x07y\\x09z\\x9b" in text, text
+    assert "\\x1b]0;T\\x07" in shown[2]  # the command, in `show`
+    assert op["name"] == "x\\x1b]0;pwned\\x07y\\x09z\\x9b"

@@ -35,6 +35,7 @@ from typing import Final
 from git_atomic.core import failpoints, records
 from git_atomic.core.errors import GitError
 from git_atomic.core.journal import Journal
+from git_atomic.core.printable import printable
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, IntentAction
 from git_atomic.engine import checkpoint, indexfile, indexstate, isolation, snapshot
@@ -350,8 +351,8 @@ def _cut(text: str, width: int) -> str:
 
 def message(label: str, name: str, what: str, *, argv: Sequence[str] | None) -> str:
     """`LABEL: name - what` on one short line; the whole command in the body."""
-    head = f"{label}: {name} - "
-    first = what.strip().splitlines()[0] if what.strip() else ""
+    head = f"{label}: {printable(name)} - "
+    first = printable(what.strip().splitlines()[0]) if what.strip() else ""
     return head + _cut(first, max(12, SUBJECT_WIDTH - len(head))) + body(argv)
 
 
@@ -362,5 +363,6 @@ def command_message(label: str, name: str, argv: Sequence[str]) -> str:
 
 
 def body(argv: Sequence[str] | None) -> str:
-    """What follows a subject: the whole command, exactly, when there is one."""
-    return f"\n\nCommand: {shlex.join(argv)}" if argv else ""
+    """What follows a subject: the whole command, exactly (a control character in it written
+    `\\xNN`: core/printable.py), when there is one."""
+    return f"\n\nCommand: {printable(shlex.join(argv))}" if argv else ""

@@ -19,6 +19,7 @@ import time
 
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import CheckpointRow, EventRow, GateRow, OpRow
+from git_atomic.core.printable import printable
 from git_atomic.core.vocab import (
     CheckpointKind,
     EventKind,
@@ -108,7 +109,8 @@ def _facts(
     argv = op.argv_list
     if argv is not None:
         ran = f"exit {op.exit_code}" if op.exit_code is not None else "did not finish"
-        out.append(f"command   {shlex.join(argv)}  ({ran} after {duration(op.command_duration)})")
+        command = printable(shlex.join(argv))
+        out.append(f"command   {command}  ({ran} after {duration(op.command_duration)})")
     change = own_change(repo, op, cps)
     if change is not None:
         stat = file_stats(repo, {"op": (change.before, change.after)}).get("op")

@@ -12,6 +12,7 @@ from typing import Any
 
 from git_atomic.core.journal.connection import JournalFile
 from git_atomic.core.journalrows import CheckpointRow
+from git_atomic.core.printable import printable
 from git_atomic.core.vocab import CheckpointKind
 
 
@@ -33,7 +34,7 @@ class CheckpointsTable(JournalFile):
             ).fetchone()[0]
             c.execute(
                 "INSERT INTO checkpoints VALUES (?,?,?,?,?,?,?,?)",
-                (op_id, seq, kind, sha, ref, message, commit_sha, time.time()),
+                (op_id, seq, kind, sha, ref, _shown(message), commit_sha, time.time()),
             )
         return int(seq)
 
@@ -51,7 +52,7 @@ class CheckpointsTable(JournalFile):
             c.executemany(
                 "INSERT INTO checkpoints VALUES (?,?,?,?,?,?,?,?)",
                 [
-                    (op_id, seq + n, kind, sha, ref, message, None, now)
+                    (op_id, seq + n, kind, sha, ref, _shown(message), None, now)
                     for n, (kind, sha, ref, message) in enumerate(rows, start=1)
                 ],
             )
@@ -79,3 +80,9 @@ class CheckpointsTable(JournalFile):
 
 def _checkpoint_row(r: Sequence[Any]) -> CheckpointRow:
     return CheckpointRow(r[0], r[1], CheckpointKind(r[2]), *r[3:])
+
+
+def _shown(message: str | None) -> str | None:
+    """A checkpoint's message (a command line, a person's words) as `show` prints it: no
+    control character (core/printable.py)."""
+    return printable(message) if message is not None else None

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from git_atomic.core.journal.connection import JournalFile, json_column, text
 from git_atomic.core.journalrows import Intent, OpRow, Owner
+from git_atomic.core.printable import printable
 from git_atomic.core.vocab import FailedPhase, HistoryMode, OpKind, OpStatus, Phase
 
 _OP_FIELDS: Final = (
@@ -68,7 +69,7 @@ class OperationsTable(JournalFile):
                 (
                     op_id,
                     worktree,
-                    name,
+                    printable(name),  # shown in every line about it: never ESC, BEL...
                     kind,
                     history,
                     OpStatus.OPEN,
