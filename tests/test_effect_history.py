@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from testing.agents import claude_hook
-from testing.gitrepo import GitRepo
+from testing.gitrepo import GitRepo, read_index
 
 # The operation makes a branch (or moves one back) it never checks out; you check it out since.
 OPS = {
@@ -213,3 +213,43 @@ def test_a_branch_moved_while_you_are_on_another_keeps_out_of_your_checkout(
     assert repo.git("ls-files", "-s") == repo.git(
         "ls-tree", "-r", "--format=%(objectmode) %(objectname) 0\t%(path)", "other"
     )
+
+
+@pytest.mark.parametrize("how", ["rollback-op", "undo"])
+def test_your_commits_on_the_branch_a_change_switched_to_stay_there(
+    repo: GitRepo, how: str
+) -> None:
+    """An operation checked out another branch (main -> feature; `undo`: a rollback switched
+    feature -> main), and you committed there since. Taking it back put HEAD back on the
+    first branch with your commit's files staged on it (`A  mine.txt`), changes you never
+    made there. Now your commit stays on its branch alone, HEAD goes back with only what you
+    left uncommitted, and the command names the branch and its commit."""
+    repo.git("branch", "feature")
+    repo.write("m.txt", b"main\n")
+    repo.git("add", "m.txt")
+    repo.git("commit", "-qm", "m")
+    start, back = ("main", "feature") if how == "rollback-op" else ("feature", "main")
+    if how == "undo":
+        repo.git("checkout", "-q", "feature")
+    done = repo.atomic_json("run", "--history", "shadow", "--", "git", "checkout", "-q", back)
+    if how == "undo":
+        repo.atomic("rollback", "--op", done["op_id"], check=0)
+        start, back = back, start
+    repo.write("mine.txt", b"yours\n")
+    repo.git("add", "mine.txt")
+    repo.git("commit", "-qm", "yours")
+    tip = repo.head()
+    repo.write("wip.txt", b"uncommitted\n")
+    args = ("undo",) if how == "undo" else ("rollback", "--op", done["op_id"])
+    res = repo.atomic(*args, check=0)
+    assert (repo.path / ".git" / "HEAD").read_text() == f"ref: refs/heads/{start}\n"
+    assert (repo.path / ".git" / "refs" / "heads" / back).read_text().strip() == tip
+    assert not repo.exists("mine.txt")
+    assert repo.read("wip.txt") == b"uncommitted\n"
+    index = read_index((repo.path / ".git" / "index").read_bytes())
+    assert [e[0] for e in index] == [
+        p.encode() for p in repo.git("ls-tree", "-r", "--name-only", start).split()
+    ]
+    assert f"branch {back} has commits since the change checked it out (now {tip[:7]}" in (
+        res.stderr
+    ), res.stderr

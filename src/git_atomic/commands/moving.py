@@ -213,7 +213,9 @@ def report_still(
     dry_run: bool,
     json_out: bool,
 ) -> int:
-    facts = moves.describe(ctx.repo, prev, kept=move.kept, checked_out=move.checked_out)
+    facts = moves.describe(
+        ctx.repo, prev, kept=move.kept, checked_out=move.checked_out, left_on=move.left_on
+    )
     if json_out:
         output.emit(
             moves.result(
@@ -263,6 +265,7 @@ def report_done(
         done.changes,
         kept=move.kept,
         checked_out=move.checked_out,
+        left_on=move.left_on,
         left=[p.decode("utf-8", "surrogateescape") for p in done.left],
         refs_left=done.refs_left,
         failed=[p.decode("utf-8", "surrogateescape") for p in done.failed],
@@ -294,6 +297,12 @@ def report_done(
             )
             continue
         shown = "HEAD" if name == "HEAD" else "branch " + name.removeprefix("refs/heads/")
+        if name in move.left_on:
+            output.say(
+                f"git-atomic: {shown} has commits since the change checked it out (now "
+                f"{_tip(ctx, name)}); they stay on it, and HEAD goes back without them"
+            )
+            continue
         if name in move.checked_out:
             output.say(
                 f"git-atomic: {shown} is checked out here since the change moved it; it stays "
@@ -345,3 +354,9 @@ def left_exit(left: int, *, failed: int = 0) -> int:
 def _dropping(facts: moveresults.MoveFacts) -> str:
     n = len(facts.dropped_commits)
     return f" and drop {n} commit{'s' if n != 1 else ''} from its branch" if n else ""
+
+
+def _tip(ctx: context.Context, ref: str) -> str:
+    """A branch's commit for people: `583ca94 add the parser`."""
+    tip = ctx.repo.line("log", "-1", "--no-show-signature", "--format=%h %s", ref, "--")
+    return tip or ref

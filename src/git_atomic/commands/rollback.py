@@ -236,6 +236,7 @@ def _take_back_move(
         synthesized=not found.exact,
         kept=found.kept,
         checked_out=found.checked_out,
+        left_on=found.left_on,
         made_within=found.made_within,
     )
 

@@ -202,6 +202,7 @@ def _undo_move(found: effect.Outcome, what: str, open_op: OpRow | None) -> moves
         synthesized=not found.exact,
         kept=found.kept,
         checked_out=found.checked_out,
+        left_on=found.left_on,
         made_within=found.made_within,
     )
 

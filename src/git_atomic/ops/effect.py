@@ -48,6 +48,7 @@ computing an outcome makes git objects only, so a refused outcome changed nothin
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Final
 
@@ -96,6 +97,9 @@ class Outcome:
     # Of `kept`: branches checked out here since the effect, which it moved while HEAD was
     # elsewhere (refsafter.py): left, the checkout with them.
     checked_out: tuple[str, ...] = ()
+    # Of `kept`: branches the effect had switched HEAD to and you committed on since; HEAD
+    # goes back without your commits, which stay on the branch (_without_commits_since).
+    left_on: tuple[str, ...] = ()
     # When the effect was made (checkpoint.Parts.made_within): what was made outside these
     # windows in a folder the effect's rules hide is not the effect's (unseen.py).
     made_within: tuple[tuple[float, float], ...] = ()
@@ -330,6 +334,9 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     for frm_sha, to_sha in changes:
         frm, to = snaps[frm_sha], snaps[to_sha]
         stash.move(frm, to, refs.kept)
+        files, staged, overlaps = _without_commits_since(repo, refs, frm, to, files, staged)
+        if overlaps:
+            return Outcome(current, None, conflicts=overlaps)
         ends = _ends_on_the_checkout(repo, refs, frm, to) or (
             frm.files_tree,
             frm.staged_tree,
@@ -390,12 +397,13 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         stash=stash,
         git_state=_git_state_after(repo, current, pairs),
     )
-    kept = tuple(dict.fromkeys(refs.kept))
+    kept = tuple(dict.fromkeys([*refs.kept, *refs.left_on]))
     return Outcome(
         current,
         target,
         kept=kept,
         checked_out=tuple(dict.fromkeys(refs.checked_out)),
+        left_on=tuple(dict.fromkeys(refs.left_on)),
         made_within=target.made_within,
     )
 
@@ -426,6 +434,38 @@ def _ends_on_the_checkout(
                 return None
             out.append(merged.tree)
     return out[0], out[1], out[2], out[3]
+
+
+def _without_commits_since(
+    repo: Repo, refs: RefsAfter, frm: Snapshot, to: Snapshot, files: str, staged: str
+) -> tuple[str, str, tuple[Conflict, ...]]:
+    """A change that switched HEAD to another branch, where that branch has moved since (you
+    committed on it) and HEAD now goes back: the branch keeps your commits (RefsAfter names it
+    in `left_on`), so they are not this checkout's. The files and the index now are replayed
+    from the commit checked out now onto the one the change left checked out: what you did
+    beside your commits comes along, your commits do not. Merged whole, each of your commits'
+    changes came onto the branch HEAD goes back to as staged changes you never made there.
+    The overlaps where what you left uncommitted overlaps your commits' changes."""
+    trial = copy.deepcopy(refs)
+    trial.move(frm, to)
+    here = (refs.head_ref, refs.head_oid)
+    if refs.head_ref is None or (trial.head_ref, trial.head_oid) == here:
+        return files, staged, ()
+    if refs.head_ref != frm.head_ref or refs.head_oid == frm.head_oid:
+        return files, staged, ()
+    now, left = _commit_tree(repo, refs.head_oid), _commit_tree(repo, frm.head_oid)
+    out: list[str] = []
+    for side, where in ((files, "files"), (staged, "index")):
+        merged = treemerge.merge(repo, base=now, ours=side, theirs=left)
+        if merged.tree is None:
+            return (
+                files,
+                staged,
+                tuple(Conflict(c.path, where, c.kind, c.lines) for c in merged.conflicts),
+            )
+        out.append(merged.tree)
+    refs.left_on.append(refs.head_ref)
+    return out[0], out[1], ()
 
 
 def _commit_tree(repo: Repo, commit: str | None) -> str:

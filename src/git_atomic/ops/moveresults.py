@@ -54,6 +54,7 @@ class MoveFacts:
     refs_moved_since_rescue: tuple[str, ...] = ()
     not_restored: tuple[str, ...] = ()  # could not be put back (`problems` says why): left
     checked_out: tuple[str, ...] = ()  # of `kept`: checked out here since the change moved it
+    left_on: tuple[str, ...] = ()  # of `kept`: HEAD leaves them, the commits made since stay
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class Move:
     synthesized: bool = False  # the target is an effect's result (effect.py): kept by a ref first
     kept: tuple[str, ...] = ()  # refs the effect moved that moved since: left where they are
     checked_out: tuple[str, ...] = ()  # of `kept`: checked out here since (effect.Outcome)
+    left_on: tuple[str, ...] = ()  # of `kept`: HEAD goes back, your commits stay on them
     made_within: tuple[tuple[float, float], ...] = ()  # an effect's windows (effect.Outcome)
 
 
@@ -152,6 +153,7 @@ def describe(
     *,
     kept: Sequence[str] = (),
     checked_out: Sequence[str] = (),
+    left_on: Sequence[str] = (),
     left: Sequence[str] = (),
     refs_left: Sequence[str] = (),
     failed: Sequence[str] = (),
@@ -196,6 +198,7 @@ def describe(
         refs_moved_since_rescue=tuple(refs_left),
         not_restored=tuple(failed),
         checked_out=tuple(checked_out),
+        left_on=tuple(left_on),
     )
 
 
@@ -241,6 +244,8 @@ def listing(facts: moveresults.MoveFacts) -> list[str]:
         lines.append(f"{'drop':<7} commit {output.short(c.sha)} {c.subject} ({c.branch})")
     for name in facts.kept:
         why = "checked out here since" if name in facts.checked_out else "moved since"
+        if name in facts.left_on:
+            why = "committed on since the change checked it out"
         lines.append(f"{'keep':<7} {name.removeprefix('refs/heads/')} ({why}: stays)")
     for name in facts.branches_left:
         lines.append(f"{'keep':<7} {name} (checked out in another worktree: stays)")
