@@ -676,3 +676,59 @@ def test_the_index_never_takes_a_file_back_in_another_line_ending_for_changed(
     assert repo.read("f.txt") == b"l1\r\nl2\r\n"
     assert repo.git("status", "--porcelain").strip() == ""
     repo.git("checkout", "-q", "other")  # refused when git takes the file for changed
+
+
+@pytest.mark.parametrize("how", ["failed run", "rollback --op"])
+@pytest.mark.parametrize("checked_out", [True, False], ids=["checked-out-there", "not"])
+def test_a_branch_deleted_with_another_worktree_comes_back(
+    repo: GitRepo, tmp_path: Path, how: str, checked_out: bool
+) -> None:
+    """With a linked worktree, an operation deleted a branch (`update-ref -d`, which git allows
+    for one checked out there). Its rollback left it deleted ("checked out in another
+    worktree" or "changed meanwhile ...; left as it is", no commit named): the other worktree
+    was on an unborn branch, its commit named by no branch. A branch not there now is made
+    again: that loses nothing, whoever deleted it."""
+    other = tmp_path / "w2"
+    repo.git("worktree", "add", "-q", str(other), "-b", "w2")
+    subprocess.run(
+        ["sh", "-c", "echo w2 > w2.txt && git add w2.txt && git commit -qm w2"],
+        cwd=other,
+        env=repo.env,
+        check=True,
+    )
+    name = "w2" if checked_out else "side"
+    if not checked_out:
+        repo.git("branch", "side", "w2")
+    before = _branches(repo)
+    line = f"git update-ref -d refs/heads/{name}"
+    if how == "failed run":
+        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
+    else:
+        done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", line)
+        assert f"refs/heads/{name}" not in _branches(repo)
+        res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert _branches(repo) == before
+    assert (repo.path / ".git" / "refs" / "heads" / name).read_text().strip() == before[
+        f"refs/heads/{name}"
+    ]
+    assert "left as it is" not in res.stderr and "changed nothing" not in res.stderr
+    assert (repo.path / ".git" / "worktrees" / "w2" / "HEAD").read_text() == "ref: refs/heads/w2\n"
+
+
+def test_a_branch_left_in_another_worktree_is_named_with_its_commits(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """An operation moved the branch another worktree has checked out; the rollback leaves it
+    (it would move that checkout's commit under its files) and now says where it stays and
+    where it would have gone, so `git branch -f` can take it back by hand."""
+    other = tmp_path / "w2"
+    repo.git("worktree", "add", "-q", str(other), "-b", "w2")
+    was = _branches(repo)["refs/heads/w2"]
+    line = "git commit -q --allow-empty -m op && git update-ref refs/heads/w2 HEAD"
+    res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
+    now = _branches(repo)["refs/heads/w2"]
+    assert now != was
+    assert (
+        f"branch w2 is checked out in another worktree; left as it is, at {now[:12]} "
+        f"(it would have gone to {was[:12]})"
+    ) in res.stderr, res.stderr

@@ -238,10 +238,13 @@ def report_still(
             f"path{'s' if n != 1 else ''}{_dropping(facts)}; nothing was changed"
         )
     else:
+        from git_atomic.engine.restore import left_where
+
         for name in facts.branches_left:  # as a restore says it (restore.py)
+            where = left_where(prev.current, prev.target, f"refs/heads/{name}")
             output.say(
                 f"git-atomic: warning: branch {name} is checked out in another worktree; "
-                "left as it is"
+                f"left as it is{where}"
             )
         output.say(f"git-atomic: the tree is already at {move.label}; nothing to do")
     return 0

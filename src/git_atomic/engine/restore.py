@@ -152,7 +152,7 @@ def apply(
         outcome.refs_left.append(stashstate.REF)
         outcome.problems.append("your stashes were changed by someone else; left as they are")
     _move_head(repo, current, target, the_plan, reason, outcome)
-    _report_left(the_plan, outcome)
+    _report_left(the_plan, outcome, current, target)
     left = {*outcome.left, *outcome.failed}
     outcome.changed = [c for c in the_plan.path_changes() if c.path not in left]
     return outcome
@@ -255,18 +255,20 @@ def _move_head(
         outcome.problems.append("HEAD was moved by someone else; left as it is")
 
 
-def _report_left(the_plan: Plan, outcome: Outcome) -> None:
-    """The problems of what the restore left as it is: branches checked out elsewhere, and
-    paths another writer changed."""
+def _report_left(the_plan: Plan, outcome: Outcome, current: Snapshot, target: Snapshot) -> None:
+    """The problems of what the restore left as it is: branches checked out elsewhere (each
+    with the commit it stays at and the one it would have gone to), and paths another writer
+    changed."""
     for name in the_plan.branches_left:
         outcome.problems.append(
             f"branch {name.removeprefix('refs/heads/')} is checked out in "
-            "another worktree; left as it is"
+            f"another worktree; left as it is{left_where(current, target, name)}"
         )
     for name in the_plan.branches_not_ours:
+        where = left_where(current, target, name)
         outcome.problems.append(
             f"branch {name.removeprefix('refs/heads/')} changed meanwhile, and another worktree "
-            "of this repository may have changed it; left as it is"
+            f"of this repository may have changed it; left as it is{where}"
         )
     if the_plan.stash_not_ours:
         outcome.problems.append(
@@ -470,3 +472,12 @@ def _rebuild_index_paths(
 
 def _show(path: bytes) -> str:
     return path.decode("utf-8", "backslashreplace")
+
+
+def left_where(current: Snapshot, target: Snapshot, name: str) -> str:
+    """`, at 1a2b3c4d5e6f (it would have gone to 5d6e7f8a9b0c)`: where a branch left as it is
+    stays, and where the move would have put it (a commit it named then is in the target's
+    checkpoint: `git branch -f` to it is yours to decide)."""
+    now, was = current.branches.get(name), target.branches.get(name)
+    here = f", at {now[:12]}" if now else ", not there"
+    return here + (f" (it would have gone to {was[:12]})" if was else " (it would have gone)")

@@ -150,6 +150,12 @@ def plan(
                 and b not in mine
                 and b not in left
             )
+        # A branch not there now that the target has is made again whoever's it is: making a
+        # ref that is not there loses nothing, and another worktree checked out on it (whose
+        # branch an operation's `update-ref -d` took) is on it again, not on an unborn branch.
+        gone = {b for b in target.branches if b not in current.branches}
+        left = [b for b in left if b not in gone]
+        not_ours = [b for b in not_ours if b not in gone]
         ref_lines = ref_changes(current.branches, target.branches, skip=[*left, *not_ours])
         head_changes = head_key(current) != head_key(target)
     index_changes = not paths and current.index_key() != target.index_key()
