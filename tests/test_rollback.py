@@ -732,3 +732,31 @@ def test_a_branch_left_in_another_worktree_is_named_with_its_commits(
         f"branch w2 is checked out in another worktree; left as it is, at {now[:12]} "
         f"(it would have gone to {was[:12]})"
     ) in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("how", ["failed run", "rollback --op"])
+def test_a_linked_worktree_the_operation_removed_is_named(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """An operation ran `git worktree remove --force` on a linked worktree holding your
+    uncommitted file. No checkpoint holds another worktree's files, so it cannot come back;
+    the rollback said "it had changed nothing" (a failed run) or "the effect ... is not in
+    the tree", as if nothing had happened. Now it names the folder, its branch and commit,
+    and how to make it again."""
+    other = tmp_path / "w2"
+    repo.git("worktree", "add", "-q", str(other), "-b", "w2")
+    (other / "yours.txt").write_bytes(b"uncommitted\n")
+    tip = _branches(repo)["refs/heads/w2"]
+    line = f"git worktree remove --force '{other}'"
+    if how == "failed run":
+        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
+        assert "changed nothing" not in res.stderr
+    else:
+        done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", line)
+        res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert not os.path.lexists(other)
+    assert (
+        f"warning: the operation removed the linked worktree {other} (branch w2, at {tip[:12]})"
+        in res.stderr
+    ), res.stderr
+    assert f"`git worktree add {other} w2`" in res.stderr

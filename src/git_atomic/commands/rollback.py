@@ -147,6 +147,7 @@ def _take_back(
         )
     if op.status == OpStatus.ROLLED_BACK and not _brought_back(ctx, op):
         return _nothing_further(ctx, op, f"{op.name} [{op.id}] is rolled back", json_out=json_out)
+    _tell_worktrees_removed(ctx, op)
     current = current or moves.probe(repo)
     found = effect.take_back(repo, taken, current)
     remade = _remade_within(ctx, op) if found.made_within else ()
@@ -191,6 +192,18 @@ def _take_back(
         takes_back=True,
         said=said,
     )
+
+
+def _tell_worktrees_removed(ctx: context.Context, op: OpRow) -> None:
+    """A linked worktree the operation removed does not come back with its effect: said
+    first, whatever else the rollback finds (worktreesgone.py)."""
+    gone = op.details.get("worktrees_removed")
+    if not isinstance(gone, dict) or not gone:
+        return
+    from git_atomic.ops import worktreesgone
+
+    for line in worktreesgone.lines(ctx.repo, {str(k): str(v) for k, v in gone.items()}):
+        output.say(f"git-atomic: warning: {line}")
 
 
 def _remade_within(ctx: context.Context, op: OpRow) -> tuple[tuple[float, float], ...]:

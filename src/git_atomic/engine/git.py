@@ -252,6 +252,20 @@ class Repo(RepoConfig):
                 heads.setdefault(text[5:], where)
         return heads
 
+    def linked_worktrees(self) -> dict[str, str]:
+        """Each other linked worktree of this repository whose git dir is there (under the
+        common dir's `worktrees/`): its folder, as text, and what its HEAD says. An operation
+        records them (worktreesgone.py), to name one it removed (`git worktree remove`)."""
+        found: dict[str, str] = {}
+        for git_dir, where in self._other_worktrees():
+            if git_dir == self.common_dir:
+                continue
+            try:
+                found[os.fsdecode(where)] = head_text(git_dir)
+            except OSError:
+                continue
+        return found
+
     def has_other_worktrees(self) -> bool:
         """Whether this repository has a worktree besides this one (its git dir still there)."""
         return any(git_dir.is_dir() for git_dir, _ in self._other_worktrees())

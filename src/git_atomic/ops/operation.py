@@ -30,6 +30,7 @@ from git_atomic.ops.context import Context, refuse_if_interrupted
 
 if TYPE_CHECKING:  # a checkpoint never restores: the restore's modules load on a rollback
     from git_atomic.engine import restore
+    from git_atomic.engine.git import Repo
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,9 @@ class Engine:
             self.repo.identity_env(required=True)
         op_id = new_op_id()
         detail = {**(detail or {}), context.ROOT_KEY: context.root_identity(self.repo)}
+        linked = self.repo.linked_worktrees()
+        if linked:  # to name one the operation removes: none of its files come back
+            detail["worktrees"] = linked
         self.journal.create_op(
             op_id,
             worktree=self.ctx.worktree,
@@ -428,6 +432,7 @@ class Engine:
         op = self.journal.op(op_id)
         assert op is not None
         self.tell_too_large()
+        detail = _with_worktrees_removed(self.repo, op.details if detail is None else detail)
         now = time.time()
         self.journal.close_op(
             op_id,
@@ -436,7 +441,7 @@ class Engine:
             ended_at=now,
             duration=now - op.started_at,
             coverage=coverage,
-            detail=op.details if detail is None else detail,
+            detail=detail,
             worktree=worktree,
         )
         closed = self.journal.op(op_id)
@@ -463,8 +468,13 @@ def rollback_op(
     """Return the tree to the operation's PRE-OP state and close the operation."""
     result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
     detail = dict(op.details)
-    if result.outcome.problems:
-        detail["problems"] = result.outcome.problems
+    problems = list(result.outcome.problems)
+    if op.details.get("worktrees"):
+        from git_atomic.ops import worktreesgone
+
+        problems += worktreesgone.lines(engine.repo, worktreesgone.removed(engine.repo, detail))
+    if problems:
+        detail["problems"] = problems
     if result.outcome.left:
         detail["changed_since_rescue"] = [
             p.decode("utf-8", "surrogateescape") for p in result.outcome.left
@@ -478,3 +488,14 @@ def rollback_op(
     return engine.close(
         op.id, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase, detail=detail
     )
+
+
+def _with_worktrees_removed(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:
+    """`detail` with the linked worktrees gone since the operation began (worktreesgone.py),
+    where it recorded any."""
+    if not detail.get("worktrees"):
+        return detail
+    from git_atomic.ops import worktreesgone
+
+    gone = worktreesgone.removed(repo, detail)
+    return {**detail, worktreesgone.REMOVED: gone} if gone else detail
