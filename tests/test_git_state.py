@@ -527,3 +527,20 @@ def test_your_own_stale_index_lock_stops_a_commits_mode_step_before_its_commit(
     (repo.path / ".git" / "index.lock").unlink()
     repo.atomic("commit", "--no-gates", check=0)
     assert repo.head() != head and repo.git("status", "--porcelain") == ""
+
+
+def test_an_operation_whose_only_trace_is_a_leftover_is_taken_back(repo: GitRepo) -> None:
+    """A kept operation ran `git stash; git stash pop`: the tree is as it was, but git left
+    AUTO_MERGE in the git dir (git 2.39). `rollback --op` said "the effect ... is not in the
+    tree; nothing further to roll back" and left it. Now the leftover goes, as it does where
+    the operation changed files too; the work in progress stays as it is."""
+    repo.write("README", b"edited, unstaged\n")
+    done = repo.atomic_json(
+        "run", "--history", "shadow", "--", "sh", "-c", "git stash -q && git stash pop -q"
+    )
+    assert (repo.path / ".git" / "AUTO_MERGE").exists()
+    res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert "nothing further" not in res.stderr, res.stderr
+    assert not os.path.lexists(repo.path / ".git" / "AUTO_MERGE")
+    assert repo.read("README") == b"edited, unstaged\n"
+    assert repo.git("stash", "list") == ""

@@ -211,7 +211,11 @@ def describe(repo: Repo, tree: str | None) -> str | None:
         return "the index made a link"
     if names == {ASIDE}:
         return "HEAD or refs made links"
-    return "a stale index.lock" if names == {INDEX_LOCK} else "git's in-progress files"
+    if names == {INDEX_LOCK}:
+        return "a stale index.lock"
+    if names <= FILES:  # what a finished command leaves: AUTO_MERGE, SQUASH_MSG, MERGE_RR
+        return "git's leftover files (" + ", ".join(sorted(names)) + ")"
+    return "git's in-progress files"
 
 
 def _saved(repo: Repo, tree: str) -> tuple[dict[str, tuple[str, bytes]], dict[str, str]]:

@@ -108,8 +108,12 @@ class Outcome:
     def changes_something(self) -> bool:
         if self.target is None:
             return False
-        return _state(self.target) != _state(self.current) or not _same_rules(
-            self.target, self.current
+        # git's leftovers count too: an operation whose only trace is the AUTO_MERGE a `git
+        # stash pop` left (or a SQUASH_MSG) has that to take back, not "nothing".
+        return (
+            _state(self.target) != _state(self.current)
+            or not _same_rules(self.target, self.current)
+            or self.target.git_state != self.current.git_state
         )
 
 

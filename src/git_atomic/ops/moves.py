@@ -234,8 +234,11 @@ def listing(facts: moveresults.MoveFacts) -> list[str]:
         lines.append(f"{'branch':<7} {b.name} {old} -> {new}")
     if facts.git_state:
         was, comes = facts.git_state.before, facts.git_state.after
-        said = f"{was} in progress: saved, cleared" if was else ""
-        said += ("; " if said else "") + (f"{comes} in progress comes back" if comes else "")
+        waits = {what for _, what in gitstate.IN_PROGRESS}  # the others are no command's
+        was, comes = (f"{t} in progress" if t in waits else t for t in (was, comes))
+        said = f"{was}: saved, cleared" if was else ""
+        if comes:
+            said += ("; " if said else "") + f"{comes} comes back"
         lines.append(f"{'git':<7} {said}")
     if facts.index:
         n = len(facts.index)
