@@ -300,6 +300,13 @@ def report_done(
             )
             continue
         shown = "HEAD" if name == "HEAD" else "branch " + name.removeprefix("refs/heads/")
+        if name == "HEAD" and name in move.left_on:
+            output.say(
+                "git-atomic: HEAD has moved since the change switched it; it stays where it "
+                "is, and so do the files the switch checked out: only what the change did "
+                "beside the checkout is taken back"
+            )
+            continue
         if name in move.left_on:
             output.say(
                 f"git-atomic: {shown} has commits since the change checked it out (now "

@@ -99,6 +99,8 @@ class Outcome:
     checked_out: tuple[str, ...] = ()
     # Of `kept`: branches the effect had switched HEAD to and you committed on since; HEAD
     # goes back without your commits, which stay on the branch (_without_commits_since).
+    # "HEAD": the effect switched it and you took it elsewhere since; it stays, and so do the
+    # files the switch checked out (_ends_beside_a_switch).
     left_on: tuple[str, ...] = ()
     # When the effect was made (checkpoint.Parts.made_within): what was made outside these
     # windows in a folder the effect's rules hide is not the effect's (unseen.py).
@@ -341,11 +343,18 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         files, staged, overlaps = _without_commits_since(repo, refs, frm, to, files, staged)
         if overlaps:
             return Outcome(current, None, conflicts=overlaps)
-        ends = _ends_on_the_checkout(repo, refs, frm, to) or (
-            frm.files_tree,
-            frm.staged_tree,
-            to.files_tree,
-            to.staged_tree,
+        beside = _ends_beside_a_switch(repo, refs, frm, to)
+        if beside is not None:
+            refs.left_on.append("HEAD")  # it stays, and so do the files the switch checked out
+        ends = (
+            _ends_on_the_checkout(repo, refs, frm, to)
+            or beside
+            or (
+                frm.files_tree,
+                frm.staged_tree,
+                to.files_tree,
+                to.staged_tree,
+            )
         )
         merged_files = treemerge.merge(repo, base=ends[0], ours=files, theirs=ends[2])
         merged_index = treemerge.merge(repo, base=ends[1], ours=staged, theirs=ends[3])
@@ -438,6 +447,37 @@ def _ends_on_the_checkout(
                 return None
             out.append(merged.tree)
     return out[0], out[1], out[2], out[3]
+
+
+def _ends_beside_a_switch(
+    repo: Repo, refs: RefsAfter, frm: Snapshot, to: Snapshot
+) -> tuple[str, str, str, str] | None:
+    """A change that switched HEAD to another branch, where HEAD stays where it is now (you
+    checked out or committed elsewhere since): the switch is not taken back (or made again),
+    so neither are the files it checked out, only what the change did on top of them. `to`'s
+    ends, files and index, are replayed from its HEAD's commit onto the commit the switch
+    checked out (the branch's commit at `to`, before any commit of the change's own): the
+    difference between the two branches drops out, the change's commits and files stay in.
+    Taken whole, the other branch's files came into your checkout as staged changes (`A  f`
+    on the branch you made since). None otherwise (a branch the change made: nothing to tell
+    apart), or where a replay does not merge cleanly."""
+    if frm.head_ref is None or frm.head_ref == to.head_ref:
+        return None
+    switched_to = to.branches.get(frm.head_ref)
+    if switched_to is None or switched_to == to.head_oid:
+        return None
+    trial = copy.deepcopy(refs)
+    trial.move(frm, to)
+    if (trial.head_ref, trial.head_oid) != (refs.head_ref, refs.head_oid):
+        return None  # HEAD goes back with it: the files it checked out go too
+    own, there = _commit_tree(repo, to.head_oid), _commit_tree(repo, switched_to)
+    out: list[str] = []
+    for side in (to.files_tree, to.staged_tree):
+        merged = treemerge.merge(repo, base=own, ours=side, theirs=there)
+        if merged.tree is None:
+            return None
+        out.append(merged.tree)
+    return frm.files_tree, frm.staged_tree, out[0], out[1]
 
 
 def _without_commits_since(
