@@ -287,3 +287,23 @@ def test_a_switch_you_moved_away_from_brings_no_other_branch_s_files(
         if p != "op.txt"
     ]
     assert "HEAD has moved since the change switched it; it stays" in res.stderr, res.stderr
+
+
+def test_an_undo_with_nothing_to_do_names_the_branch_that_moved(repo: GitRepo) -> None:
+    """An operation ran `git reset --soft HEAD~1`; `rollback --op` took it back, and you
+    committed since. `undo` cannot move main back over your commit, and the reset changed no
+    file: it said only "the tree is already at ...; nothing to do", never why the reset was
+    not made again. Now it names the branch left as it is."""
+    repo.write("b.txt", b"b\n")
+    repo.git("add", "b.txt")
+    repo.git("commit", "-qm", "b")
+    done = repo.atomic_json(
+        "run", "--history", "shadow", "--", "git", "reset", "-q", "--soft", "HEAD~1"
+    )
+    repo.atomic("rollback", "--op", done["op_id"], check=0)
+    repo.git("commit", "-qm", "yours", "--allow-empty")
+    tip = repo.head()
+    res = repo.atomic("undo", check=0)
+    assert "nothing to do" in res.stderr
+    assert "branch main has moved since (later commits); it stays where it is" in res.stderr
+    assert (repo.path / ".git" / "refs" / "heads" / "main").read_text().strip() == tip
