@@ -256,34 +256,40 @@ def test_your_commits_on_the_branch_a_change_switched_to_stay_there(
 
 
 @pytest.mark.parametrize("mode", ["shadow", "commits"])
+@pytest.mark.parametrize("to", ["feature", "detached"])
 def test_a_switch_you_moved_away_from_brings_no_other_branch_s_files(
-    repo: GitRepo, mode: str
+    repo: GitRepo, mode: str, to: str
 ) -> None:
-    """An operation checked out `feature` (and wrote op.txt); you made your own branch there
-    since and committed. HEAD stays on yours, so the switch is not taken back, and neither are
-    the files it checked out: `rollback --op` staged main's files on your branch (`A  m.txt`:
-    the difference between the two branches, as if you had made it), in both modes. Now only
-    what the operation did on top of the checkout (op.txt; in commits mode, its commit's
-    change, staged) goes."""
+    """An operation checked out `feature` (or detached HEAD at HEAD~1) and wrote op.txt; you
+    made your own branch there since (or committed on the detached HEAD). HEAD stays where
+    you took it, so the switch is not taken back, and neither are the files it checked out:
+    `rollback --op` staged main's files in your checkout (`A  m.txt`: the difference between
+    the two commits, as if you had made it), in both modes. Now only what the operation did
+    on top of the checkout (op.txt; in commits mode, its commit's change, staged) goes."""
     repo.git("branch", "feature")
     repo.write("m.txt", b"main\n")
     repo.git("add", "m.txt")
     repo.git("commit", "-qm", "m")
-    line = "git checkout -q feature && echo op > op.txt"
+    switch = "git checkout -q feature" if to == "feature" else "git checkout -q --detach HEAD~1"
+    line = f"{switch} && echo op > op.txt"
     done = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", line)
-    repo.git("checkout", "-q", "-b", "mine")
+    if to == "feature":
+        repo.git("checkout", "-q", "-b", "mine")
     repo.write("mine.txt", b"yours\n")
     repo.git("add", "mine.txt")
     repo.git("commit", "-qm", "yours")
+    tip = repo.head()
     res = repo.atomic("rollback", "--op", done["op_id"], check=0)
-    assert (repo.path / ".git" / "HEAD").read_text() == "ref: refs/heads/mine\n"
+    head = "ref: refs/heads/mine\n" if to == "feature" else f"{tip}\n"
+    assert (repo.path / ".git" / "HEAD").read_text() == head
+    assert repo.head() == tip
     assert not repo.exists("op.txt") and not repo.exists("m.txt")
     assert repo.read("mine.txt") == b"yours\n"
     # commits mode: op.txt is in the operation's commit, under yours; its deletion is staged
     index = read_index((repo.path / ".git" / "index").read_bytes())
     assert [e[0] for e in index] == [
         p.encode()
-        for p in repo.git("ls-tree", "-r", "--name-only", "mine").split()
+        for p in repo.git("ls-tree", "-r", "--name-only", "HEAD").split()
         if p != "op.txt"
     ]
     assert "HEAD has moved since the change switched it; it stays" in res.stderr, res.stderr

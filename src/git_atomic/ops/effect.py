@@ -460,11 +460,19 @@ def _ends_beside_a_switch(
     difference between the two branches drops out, the change's commits and files stay in.
     Taken whole, the other branch's files came into your checkout as staged changes (`A  f`
     on the branch you made since). None otherwise (a branch the change made: nothing to tell
-    apart), or where a replay does not merge cleanly."""
-    if frm.head_ref is None or frm.head_ref == to.head_ref:
+    apart), or where a replay does not merge cleanly. A detached HEAD was switched to the
+    newest commit of its history that a branch or HEAD held at `to`."""
+    if frm.head_ref is not None:
+        if frm.head_ref == to.head_ref:
+            return None
+        switched_to = to.branches.get(frm.head_ref)
+    elif frm.head_oid is None or (to.head_ref is None and to.head_oid == frm.head_oid):
         return None
-    switched_to = to.branches.get(frm.head_ref)
-    if switched_to is None or switched_to == to.head_oid:
+    else:  # detached: where it was detached is the newest of its commits `to` knew
+        tips = sorted({t for t in (*to.branches.values(), to.head_oid) if t})
+        found = repo.run("merge-base", frm.head_oid, *tips, check=False) if tips else None
+        switched_to = found.stdout.decode().strip() if found and found.returncode == 0 else None
+    if not switched_to or switched_to == to.head_oid:
         return None
     trial = copy.deepcopy(refs)
     trial.move(frm, to)
