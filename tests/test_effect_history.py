@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -313,3 +314,32 @@ def test_an_undo_with_nothing_to_do_names_the_branch_that_moved(repo: GitRepo) -
     assert "nothing to do" in res.stderr
     assert "branch main has moved since (later commits); it stays where it is" in res.stderr
     assert (repo.path / ".git" / "refs" / "heads" / "main").read_text().strip() == tip
+
+
+@pytest.mark.parametrize("how", ["failed-run", "abort"])
+def test_reflogs_an_operation_expired_come_back_with_its_rollback(repo: GitRepo, how: str) -> None:
+    """An operation ran `git reflog expire --expire=now --all`: every branch's reflog emptied,
+    and `main@{1}`, all that named a commit a `reset` had left behind, gone (the next `git gc`
+    prunes that commit). Its rollback left them empty and said "it had changed nothing". Now
+    each reflog it rewrote is written back from the bytes its PRE-OP kept, followed by the lines
+    written since (the rollback's own), and the summary says so."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "left behind")
+    left_behind = repo.head()
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    repo.git("branch", "side")
+    logs = repo.path / ".git" / "logs" / "refs" / "heads"
+    before = {name: (logs / name).read_bytes() for name in ("main", "side")}
+    line = "git reflog expire --expire=now --all"
+    if how == "failed-run":
+        res = repo.atomic("run", "--", "sh", "-c", line + "; exit 1", check=1)
+    else:
+        repo.atomic("begin", "expire", check=0)
+        subprocess.run(["sh", "-c", line], cwd=repo.path, env=repo.env, check=True)
+        assert (logs / "main").read_bytes() == b""
+        res = repo.atomic("abort", check=0)
+    assert (logs / "side").read_bytes() == before["side"]
+    assert (logs / "main").read_bytes().startswith(before["main"])
+    assert repo.git("rev-parse", "main@{1}").strip() == left_behind
+    assert "changed nothing" not in res.stderr
+    assert "the reflogs it rewrote (main, side) are as before too" in res.stderr, res.stderr
+    assert not (repo.path / ".git" / "refs" / "heads" / "main.lock").exists()

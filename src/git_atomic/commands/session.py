@@ -149,6 +149,10 @@ def _abort(*, json_out: bool, early: Early | None) -> int:
             back = "not entirely at PRE-OP" if left else "back at PRE-OP"
             if not left and done.details.get("problems"):
                 back += ", except what the warnings above name"
+            mended = done.details.get("reflogs_mended") or []
+            if mended:  # reflogs it rewrote, written back (reflogkeep.mend)
+                names = ", ".join(str(n).removeprefix("refs/heads/") for n in mended)
+                back += f"; the reflogs it rewrote ({names}) are as before too"
             output.say(
                 f"git-atomic: {op.name} [{op.id}] aborted; the tree is {back} "
                 "(`git atomic undo` brings the work back)"

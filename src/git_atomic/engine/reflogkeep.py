@@ -131,6 +131,59 @@ def put_back(repo: Repo, name: str, oid: str) -> bool:
     return True
 
 
+def mend(repo: Repo, op_id: str, names: Iterable[str]) -> list[str]:
+    """After an operation's own rollback (a failed run, `abort`): each branch's reflog that the
+    operation rewrote (`git reflog expire`, `git reflog delete`: it no longer starts with the
+    bytes its PRE-OP kept) is written again as the PRE-OP had it, followed by the lines written
+    since that it lacks. `branch@{1}` may be all that names a commit a `reset` left behind, and
+    `git gc` prunes what nothing names. Under git's lock of the ref (`<ref>.lock`, as `reflog
+    expire` takes it); a ref locked now is left. The branches whose reflog was mended."""
+    if not _files_backend(repo):
+        return []
+    mended = []
+    with contextlib.ExitStack() as stack:
+        try:
+            top = _open_top(repo, stack, make=False)
+        except OSError:
+            return []
+        tree = stack.enter_context(safefs.Tree(os.fsencode(repo.common_dir)))
+        for name in sorted(names):
+            kept = _read_kept(top, op_id, os.fsencode(name).hex())
+            rel = b"logs/" + os.fsencode(name)
+            now = tree.read(rel) if tree.kind(rel) == stat.S_IFREG else None
+            if not kept or now is None or now.startswith(kept):
+                continue
+            old = set(kept.splitlines(keepends=True))
+            since = [line for line in now.splitlines(keepends=True) if line not in old]
+            if _rewrite(tree, os.fsencode(name), rel, kept + b"".join(since)):
+                mended.append(name)
+    return mended
+
+
+def _rewrite(tree: safefs.Tree, ref: bytes, rel: bytes, data: bytes) -> bool:
+    """Replace the reflog `rel` by `data` (a new file renamed over it) under the ref's lock."""
+    lock = ref + b".lock"
+    try:
+        tree.write(lock, b"", 0o644)  # O_EXCL: git's lock of the ref; busy: left
+    except (OSError, safefs.Blocked):
+        return False
+    try:
+        parent = tree.folder(os.path.dirname(rel))
+        if parent is None:
+            return False
+        name = os.path.basename(rel)
+        temp = name + b".git-atomic-mend"
+        with contextlib.suppress(OSError):
+            os.unlink(temp, dir_fd=parent)
+        tree.write(os.path.dirname(rel) + b"/" + temp, data, 0o644)
+        os.rename(temp, name, src_dir_fd=parent, dst_dir_fd=parent)
+        return True
+    except (OSError, safefs.Blocked):
+        return False
+    finally:
+        tree.unlink(lock)
+
+
 def forget(repo: Repo, name: str) -> None:
     """Remove the reflog `put_back` wrote for a branch that was not made after all."""
     with safefs.Tree(os.fsencode(repo.common_dir)) as tree:

@@ -469,6 +469,13 @@ def rollback_op(
     result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
     detail = dict(op.details)
     problems = list(result.outcome.problems)
+    # Reflogs the operation rewrote (`reflog expire`), imported only here (reflogkeep.py).
+    from git_atomic.engine import reflogkeep
+
+    pre_op = checkpoint.load(engine.repo, engine.pre_op(op.id).sha)
+    mended = reflogkeep.mend(engine.repo, op.id, pre_op.branches)
+    if mended:
+        detail["reflogs_mended"] = mended
     if op.details.get("worktrees"):
         from git_atomic.ops import worktreesgone
 

@@ -154,13 +154,18 @@ def summary_line(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> st
         failed = [g for g in gates if not g.passed]
         if failed:
             why = f"gate {failed[0].name} failed: {failed[0].message or ''}".rstrip(": ")
+        mended = op.details.get("reflogs_mended") or []
         if (
             repo is not None
             and not op.details.get("problems")
+            and not mended
             and not _took_back(repo, journal, op)
         ):
             return f"{head} rolled back ({why}); it had changed nothing"
         unless = ", except what the warnings above name" if op.details.get("problems") else ""
+        if mended:  # reflogs it rewrote (`reflog expire`), written back (reflogkeep.mend)
+            names = ", ".join(str(n).removeprefix("refs/heads/") for n in mended)
+            unless += f"; the reflogs it rewrote ({names}) are as before too"
         return (
             f"{head} rolled back ({why}); {as_before(repo)}{unless}. "
             "Its changes are saved: `git atomic undo` brings them back"
