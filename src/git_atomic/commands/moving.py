@@ -353,9 +353,9 @@ def tell_kept(ctx: context.Context, move: moves.Move) -> None:
         shown = "HEAD" if name == "HEAD" else "branch " + name.removeprefix("refs/heads/")
         if name == "HEAD" and name in move.left_on:
             output.say(
-                "git-atomic: HEAD has moved since the change switched it; it stays where it "
-                "is, and so do the files the switch checked out: only what the change did "
-                "beside the checkout is taken back"
+                "git-atomic: HEAD or its branch has moved since the change switched it; HEAD "
+                "stays where it is, and so do the files the switch checked out: only what the "
+                "change did on top of the checkout is taken back"
             )
             continue
         if name in move.left_on:

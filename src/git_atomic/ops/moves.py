@@ -250,7 +250,8 @@ def listing(facts: moveresults.MoveFacts) -> list[str]:
         if name in facts.left_on:
             why = "committed on since the change checked it out"
             if name == "HEAD":
-                why = "moved since the change switched it, with the files it checked out"
+                why = "it or its branch moved since the change switched it; with the files "
+                why += "it checked out"
         lines.append(f"{'keep':<7} {name.removeprefix('refs/heads/')} ({why}: stays)")
     for name in facts.branches_left:
         lines.append(f"{'keep':<7} {name} (checked out in another worktree: stays)")
