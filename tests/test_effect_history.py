@@ -331,6 +331,8 @@ def test_reflogs_an_operation_expired_come_back_with_its_rollback(repo: GitRepo,
     repo.git("branch", "side")
     logs = repo.path / ".git" / "logs" / "refs" / "heads"
     before = {name: (logs / name).read_bytes() for name in ("main", "side")}
+    head_log = repo.path / ".git" / "logs" / "HEAD"
+    head_before = head_log.read_bytes()
     line = "git reflog expire --expire=now --all"
     if how == "failed-run":
         res = repo.atomic("run", "--", "sh", "-c", line + "; exit 1", check=1)
@@ -342,6 +344,7 @@ def test_reflogs_an_operation_expired_come_back_with_its_rollback(repo: GitRepo,
     assert (logs / "side").read_bytes() == before["side"]
     assert (logs / "main").read_bytes().startswith(before["main"])
     assert repo.git("rev-parse", "main@{1}").strip() == left_behind
+    assert head_log.read_bytes().startswith(head_before)  # HEAD's too (HEAD@{n})
     assert "changed nothing" not in res.stderr
-    assert "the reflogs it rewrote (main, side) are as before too" in res.stderr, res.stderr
+    assert "the reflogs it rewrote (main, side, HEAD) are as before too" in res.stderr, res.stderr
     assert not (repo.path / ".git" / "refs" / "heads" / "main.lock").exists()

@@ -65,11 +65,20 @@ def _files_backend(repo: Repo) -> bool:
     return (repo.config("extensions.refstorage") or "files").lower() == "files"
 
 
-def keep(repo: Repo, op_id: str, branches: Iterable[str]) -> None:
-    """Link each branch's reflog under the operation's folder, and note its size. Best effort:
-    a reflog that cannot be linked (none, a link, a file system without hard links) is not
-    kept, and its branch comes back as before, with a new reflog."""
+def _with_head(repo: Repo, branches: Iterable[str]) -> list[str]:
+    """The branches, and HEAD where its reflog is in the common git dir (the main worktree's:
+    `git reflog expire --all` empties it too, and `HEAD@{1}` may be all that names a commit)."""
     names = sorted(branches)
+    if repo.git_dir == repo.common_dir:
+        names.append("HEAD")
+    return names
+
+
+def keep(repo: Repo, op_id: str, branches: Iterable[str]) -> None:
+    """Link each branch's reflog (and HEAD's) under the operation's folder, and note its size.
+    Best effort: a reflog that cannot be linked (none, a link, a file system without hard
+    links) is not kept, and its branch comes back as before, with a new reflog."""
+    names = _with_head(repo, branches)
     if not names or not _files_backend(repo):
         return
     sizes: dict[str, int] = {}
@@ -132,7 +141,8 @@ def put_back(repo: Repo, name: str, oid: str) -> bool:
 
 
 def mend(repo: Repo, op_id: str, names: Iterable[str]) -> list[str]:
-    """After an operation's own rollback (a failed run, `abort`): each branch's reflog that the
+    """After an operation's own rollback (a failed run, `abort`): each branch's reflog (and
+    HEAD's, in the main worktree) that the
     operation rewrote (`git reflog expire`, `git reflog delete`: it no longer starts with the
     bytes its PRE-OP kept) is written again as the PRE-OP had it, followed by the lines written
     since that it lacks. `branch@{1}` may be all that names a commit a `reset` left behind, and
@@ -147,7 +157,7 @@ def mend(repo: Repo, op_id: str, names: Iterable[str]) -> list[str]:
         except OSError:
             return []
         tree = stack.enter_context(safefs.Tree(os.fsencode(repo.common_dir)))
-        for name in sorted(names):
+        for name in _with_head(repo, names):
             kept = _read_kept(top, op_id, os.fsencode(name).hex())
             rel = b"logs/" + os.fsencode(name)
             now = tree.read(rel) if tree.kind(rel) == stat.S_IFREG else None
