@@ -760,3 +760,21 @@ def test_a_linked_worktree_the_operation_removed_is_named(
         in res.stderr
     ), res.stderr
     assert f"`git worktree add {other} w2`" in res.stderr
+
+
+def test_a_linked_worktree_the_operation_added_stays_and_is_named(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A failed operation ran `git worktree add ../wt -b nb`: the folder is outside this
+    worktree, where git-atomic never writes, so it stays (its branch too, checked out there).
+    The rollback said the tree was as before and named only the branch; now it names the
+    worktree and the `git worktree remove` that takes it away."""
+    other = tmp_path / "wt"
+    line = f"git worktree add -q '{other}' -b nb"
+    res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
+    assert other.is_dir() and (other / ".git").is_file()  # never written outside
+    assert (
+        f"warning: the operation added the linked worktree {other} (branch nb); it stays"
+        in res.stderr
+    ), res.stderr
+    assert f"`git worktree remove {other}`" in res.stderr

@@ -97,9 +97,8 @@ class Engine:
             self.repo.identity_env(required=True)
         op_id = new_op_id()
         detail = {**(detail or {}), context.ROOT_KEY: context.root_identity(self.repo)}
-        linked = self.repo.linked_worktrees()
-        if linked:  # to name one the operation removes: none of its files come back
-            detail["worktrees"] = linked
+        # To name one the operation removes (none of its files come back) or adds (it stays).
+        detail["worktrees"] = self.repo.linked_worktrees()
         self.journal.create_op(
             op_id,
             worktree=self.ctx.worktree,
@@ -476,10 +475,11 @@ def rollback_op(
     mended = reflogkeep.mend(engine.repo, op.id, pre_op.branches)
     if mended:
         detail["reflogs_mended"] = mended
-    if op.details.get("worktrees"):
+    if "worktrees" in op.details:
         from git_atomic.ops import worktreesgone
 
         problems += worktreesgone.lines(engine.repo, worktreesgone.removed(engine.repo, detail))
+        problems += worktreesgone.added_lines(worktreesgone.added(engine.repo, detail))
     if problems:
         detail["problems"] = problems
     if result.outcome.left:

@@ -4,7 +4,11 @@ rollback. What a rollback can do is say so, with the folder and the commit its c
 on, and never call such an operation one that "changed nothing".
 
 An operation records the other linked worktrees when it begins (`WORKTREES`: folder -> what
-its HEAD said, Repo.linked_worktrees) and, when it closes, those gone since (`REMOVED`)."""
+its HEAD said, Repo.linked_worktrees) and, when it closes, those gone since (`REMOVED`).
+
+One the operation added (`git worktree add ../wt -b nb`) is outside this worktree, where
+git-atomic never writes: its own rollback leaves it, and says so with the `git worktree
+remove` that takes it away (its branch stays too, checked out there)."""
 
 from __future__ import annotations
 
@@ -25,6 +29,32 @@ def removed(repo: Repo, details: Mapping[str, object]) -> dict[str, str]:
         return {}
     now = repo.linked_worktrees()
     return {str(k): str(v) for k, v in before.items() if k not in now}
+
+
+def added(repo: Repo, details: Mapping[str, object]) -> dict[str, str]:
+    """The linked worktrees there now that were not when the operation began (where it
+    recorded them: an operation from before this record has none, and is told nothing)."""
+    before = details.get(WORKTREES)
+    if not isinstance(before, dict):
+        return {}
+    return {k: v for k, v in repo.linked_worktrees().items() if k not in before}
+
+
+def added_lines(gone: Mapping[str, str]) -> list[str]:
+    """One line per worktree the operation added, for people."""
+    out = []
+    for folder, head in sorted(gone.items()):
+        was = (
+            f"branch {head[5:].removeprefix('refs/heads/')}"
+            if head.startswith("ref: ")
+            else f"detached at {head[:12]}"
+        )
+        out.append(
+            f"the operation added the linked worktree {folder} ({was}); it stays: git-atomic "
+            f"never writes outside this worktree. `git worktree remove {shlex.quote(folder)}` "
+            "takes it away"
+        )
+    return out
 
 
 def lines(repo: Repo, gone: Mapping[str, str]) -> list[str]:
