@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
-from git_atomic.agents.turnstate import TURN_REFS, Record
+from git_atomic.agents.turnstate import REBUILT, TURN_REFS, Record
 from git_atomic.core.errors import AtomicError, BusyError
 from git_atomic.core.journalrows import Owner
 from git_atomic.core.records import dataclass
@@ -81,6 +81,7 @@ class Verdict:
     commit: str | None = None  # commits mode: the turn's commit on the branch
     not_committed: str = ""  # commits mode: why the turn made no commit
     cause: str = ""  # why it failed when no gate did (an index git cannot read)
+    notice: str = ""  # what else the person should know (a turn rebuilt from its refs)
 
     @property
     def failed(self) -> tuple[GateLine, ...]:
@@ -165,7 +166,14 @@ def _keep(
 
 
 def not_judged(record: Record, repo: git.Repo, why: str) -> Verdict:
-    return Verdict(Outcome.NOT_JUDGED, record.op_id, str(repo.root), record.labels, message=why)
+    return Verdict(
+        Outcome.NOT_JUDGED,
+        record.op_id,
+        str(repo.root),
+        record.labels,
+        message=why,
+        notice=_notice(record),
+    )
 
 
 # --- the operation in the journal ------------------------------------------------------------
@@ -360,8 +368,14 @@ def _verdict(outcome: Outcome, record: Record, **fields: object) -> Verdict:
         record.labels,
         unprotected=record.unprotected,
         background=record.background,
+        notice=_notice(record),
         **fields,  # type: ignore[arg-type]
     )
+
+
+def _notice(record: Record) -> str:
+    rebuilt = record.extra.get(REBUILT)
+    return rebuilt if isinstance(rebuilt, str) else ""
 
 
 def _short(session: str) -> str:

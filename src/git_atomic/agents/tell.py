@@ -178,7 +178,7 @@ def for_agent(verdict: Verdict, project: Path | None = None, *, again: bool) -> 
 
 def notes(verdict: Verdict) -> list[str]:
     """Facts the person should know besides the outcome."""
-    found = []
+    found = [verdict.notice] if verdict.notice else []
     if verdict.unprotected:
         found.append("not protected: " + ", ".join(verdict.unprotected))
     if verdict.background:

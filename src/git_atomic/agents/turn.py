@@ -119,7 +119,7 @@ def after(repo: git.Repo, call: Call) -> str:
     slot = Slot(repo.state_dir, call.session, repo.worktree_id)
     try:
         with _holding(repo, "hook: after a tool call"), slot.held():
-            record = slot.read()
+            record = slot.read() or _rebuilt(repo, slot)
             if record is None:
                 return ""  # no `before` for it: not a call of an open turn of ours
             record = _left(record, call)
@@ -214,6 +214,9 @@ def close(repo: git.Repo, session: str, why: str) -> list[judge.Verdict]:
 def _finish_all(
     repo: git.Repo, session: str, *, ending: str | None, history: str = "shadow"
 ) -> list[judge.Verdict]:
+    from git_atomic.agents import turnorphans
+
+    turnorphans.restore(repo, session)  # a turn whose record a call of its own removed
     verdicts = []
     for worktree in worktrees_of(repo.state_dir, session):
         slot = Slot(repo.state_dir, session, worktree)
@@ -272,7 +275,8 @@ def _finish(
     except AtomicError as exc:
         # Said, also when the turn had left its slot (a failure while it was judged).
         record = slot.read() or left
-        return judge.not_judged(record, repo, str(exc)) if record is not None else None
+        why = f"{exc} ({exc.hint})" if exc.hint else str(exc)
+        return judge.not_judged(record, repo, why) if record is not None else None
 
 
 def _closed(repo: git.Repo, record: Record, *, raw_index: bool) -> Record:
@@ -331,6 +335,18 @@ def _left(record: Record, call: Call) -> Record:
     elif flight and not call.call_id:
         flight.pop()
     return records.replace(record, in_flight=tuple(flight))
+
+
+def _rebuilt(repo: git.Repo, slot: Slot) -> Record | None:
+    """The open turn of the slot's session rebuilt from its checkpoints' refs, when a call of
+    its own removed its record (turnorphans.py); None when it has none. Called with the slot
+    held: the rebuilt record is written under that same hold."""
+    from git_atomic.agents import turnorphans
+
+    found = turnorphans.orphan(repo, slot.session, slot.worktree)
+    if found is not None:
+        slot.write(found)
+    return found
 
 
 def _worktree_repo(repo: git.Repo, record: Record | None) -> git.Repo | None:

@@ -26,6 +26,8 @@ TURNS_DIR: Final = "turns"
 # An open turn's checkpoints, until it is judged and they become its operation's (`gc` retires
 # refs of operations the journal does not know, and an open turn is not in the journal yet).
 TURN_REFS: Final = "refs/atomic/turns/"
+# In `Record.extra`: why the turn was rebuilt from its refs (turnorphans.py), for its verdict.
+REBUILT: Final = "rebuilt"
 
 
 @dataclass(frozen=True)
@@ -87,13 +89,25 @@ class Record:
             return None
 
 
-def session_dir(state_dir: Path, session: str) -> Path:
+def session_key(session: str) -> str:
+    """The session's name in file names and checkpoint messages."""
     try:
         raw = session.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:  # a lone surrogate JSON can carry ("\ud800")
         raw = session.encode("utf-8", "surrogatepass")
-    digest = hashlib.sha256(raw).hexdigest()[:24]
-    return state_dir / TURNS_DIR / digest
+    return hashlib.sha256(raw).hexdigest()[:24]
+
+
+def session_dir(state_dir: Path, session: str) -> Path:
+    return state_dir / TURNS_DIR / session_key(session)
+
+
+def turn_message(worktree: str, record: Record, what: str) -> str:
+    """The message of one of the turn's checkpoints: it names the turn's session and worktree,
+    so that a turn whose record a call of its own removed (`rm -rf .git/atomic`) is rebuilt
+    from its refs (turnorphans.py)."""
+    tag = f"of session {session_key(record.session)} in worktree {worktree}"
+    return f"git-atomic turn {what}: {record.platform} [{record.op_id}] {tag}"
 
 
 class Slot:

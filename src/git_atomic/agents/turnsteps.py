@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from git_atomic.agents.turnstate import TURN_REFS, Record
+from git_atomic.agents.turnstate import TURN_REFS, Record, turn_message
 from git_atomic.core import patterns, records
 from git_atomic.core.errors import AtomicError
 from git_atomic.engine import checkpoint, git, snapshot
@@ -49,7 +49,7 @@ def capture(
     def take(name: str | None) -> snapshot.Captured:
         return snapshot.capture(
             repo,
-            message=f"git-atomic turn {what}: {record.platform} [{record.op_id}]",
+            message=turn_message(repo.worktree_id, record, what),
             ref=name,
             known_files=made,
             allow_unmerged=raw_index,
@@ -398,7 +398,7 @@ def settle(repo: git.Repo, record: Record, end: checkpoint.Snapshot) -> Record:
     commits = []
     for tree, at in zip(trees, times[::-1], strict=True):
         parts = records.replace(base, files_tree=tree, captured_at=at)
-        message = "git-atomic turn: the files its calls named"
+        message = turn_message(repo.worktree_id, record, "step: the files its calls named")
         commits.append(checkpoint.write(repo, parts, message=message).commit)
 
     def named(record: Record) -> Record:
@@ -568,9 +568,8 @@ def written(
     git waits half way (turn.py refuses it): no commit of a state in progress is to be kept
     beside HEAD and the branches, the checkpoint's parents. Returns the record and the
     commit."""
-    commit = checkpoint.write(
-        repo, parts, message="git-atomic turn: the files its calls named"
-    ).commit
+    message = turn_message(repo.worktree_id, record, f"{what}: the files its calls named")
+    commit = checkpoint.write(repo, parts, message=message).commit
     counted, ref = record.next_ref(what)
     try:
         repo.update_refs([f"create {ref} {commit}"], message="git-atomic: turn checkpoint")

@@ -1,0 +1,96 @@
+"""An agent turn whose own calls remove git-atomic's record of it, and repositories whose
+refs/atomic/ came from elsewhere (a mirror clone, a fetch of refs/*).
+
+Checked on the disk: which files are there and their bytes, after each hook answered."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testing.agents import claude_hook
+from testing.gitrepo import GitRepo
+
+SESSION = "5e1d0c2b-41aa-4c55-9e0a-1b2c3d4e5f60"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    repo = GitRepo.create(tmp_path / "app", tmp_path / "home")
+    repo.write("app.py", b"VALUE = 1\n")
+    gate = f"{sys.executable} -c \"import os, sys; sys.exit(os.path.exists('BAD'))\""
+    repo.write(
+        ".git-atomic.toml", f"[[gates]]\nname = 'no-bad'\nrun = {json.dumps(gate)}\n".encode()
+    )
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "app and its gate")
+    return repo
+
+
+def call(
+    repo: GitRepo, n: int, tool: str, tool_input: dict[str, Any], act: Callable[[], None]
+) -> None:
+    fields = {"tool_name": tool, "tool_input": tool_input, "tool_use_id": f"toolu_{n:04d}"}
+    claude_hook(repo, SESSION, "PreToolUse", **fields)
+    act()
+    claude_hook(repo, SESSION, "PostToolUse", **fields, tool_response={})
+
+
+def stop(repo: GitRepo) -> dict[str, Any]:
+    answer = claude_hook(repo, SESSION, "Stop", stop_hook_active=False)
+    out: dict[str, Any] = json.loads(answer.stdout)
+    return out
+
+
+def a_turn_that_removes(repo: GitRepo, what: str) -> None:
+    """An Edit of app.py; you write notes.txt; a Bash call makes BAD and removes `what`."""
+    app = repo.path / "app.py"
+    call(repo, 1, "Edit", {"file_path": str(app)}, lambda: repo.write("app.py", b"VALUE = 2\n"))
+    repo.write("notes.txt", b"the user's own\n")  # between the turn's calls: not the turn's
+
+    def removes() -> None:
+        repo.write("BAD", b"made by the turn\n")
+        shutil.rmtree(repo.path / ".git" / what)
+
+    call(repo, 2, "Bash", {"command": f"touch BAD; rm -rf .git/{what}"}, removes)
+
+
+@pytest.mark.parametrize("what", ["atomic", "atomic/turns"])
+def test_a_turn_whose_call_removed_its_record_is_judged_and_taken_back(
+    repo: GitRepo, what: str
+) -> None:
+    a_turn_that_removes(repo, what)
+    out = stop(repo)
+
+    assert out["decision"] == "block"
+    assert "rolled back" in out["systemMessage"] and "rebuilt" in out["systemMessage"]
+    assert not os.path.lexists(repo.path / "BAD")
+    assert repo.read("app.py") == b"VALUE = 1\n"  # its first call's step, from its refs
+    assert repo.read("notes.txt") == b"the user's own\n"
+    [op] = repo.atomic_json("log")["operations"]
+    assert (op["status"], op["failed_phase"]) == ("rolled_back", "validate")
+    assert repo.git("for-each-ref", "refs/atomic/turns/") == ""
+
+
+def test_a_turn_that_removed_the_journal_says_recover_then_is_judged(repo: GitRepo) -> None:
+    repo.atomic("run", "-n", "before", "--", "true", check=0)  # the journal has a history
+    a_turn_that_removes(repo, "atomic")
+    out = stop(repo)
+
+    message = out["systemMessage"]
+    assert "not judged" in message and "journal.sqlite3 is gone" in message
+    assert "`git atomic recover`" in message and "decision" not in out
+    assert repo.read("BAD") == b"made by the turn\n"  # nothing touched while not judged
+    repo.atomic("recover", check=0)
+    out = stop(repo)  # the turn waited in its record, its steps as they were
+    assert out["decision"] == "block"
+    assert not os.path.lexists(repo.path / "BAD")
+    assert repo.read("app.py") == b"VALUE = 1\n"
+    assert repo.read("notes.txt") == b"the user's own\n"
