@@ -94,3 +94,61 @@ def test_a_turn_that_removed_the_journal_says_recover_then_is_judged(repo: GitRe
     assert not os.path.lexists(repo.path / "BAD")
     assert repo.read("app.py") == b"VALUE = 1\n"
     assert repo.read("notes.txt") == b"the user's own\n"
+
+
+def test_emergency_works_where_the_journal_is_gone_and_undo_brings_all_back(
+    repo: GitRepo,
+) -> None:
+    repo.atomic("run", "-n", "before", "--", "true", check=0)
+    repo.write("app.py", b"VALUE = 3\n")
+    repo.write("new.txt", b"mine\n")
+    shutil.rmtree(repo.path / ".git" / "atomic")
+
+    res = repo.atomic("emergency", check=0)
+    assert "the journal was gone: a new one is started" in res.stderr
+    assert repo.read("app.py") == b"VALUE = 1\n" and not os.path.lexists(repo.path / "new.txt")
+    repo.atomic("undo", check=0)
+    assert repo.read("app.py") == b"VALUE = 3\n" and repo.read("new.txt") == b"mine\n"
+
+
+def test_emergency_dry_run_where_the_journal_is_gone_names_recover(repo: GitRepo) -> None:
+    repo.atomic("run", "-n", "before", "--", "true", check=0)
+    shutil.rmtree(repo.path / ".git" / "atomic")
+    res = repo.atomic("emergency", "--dry-run", check=3)
+    assert "git atomic recover" in res.stderr and "Traceback" not in res.stderr
+
+
+def copied(repo: GitRepo, tmp_path: Path, how: str) -> GitRepo:
+    """A repository whose refs/atomic/ were copied from `repo`, with a working tree."""
+    copy = GitRepo(tmp_path / "copy", repo.env)
+    if how == "mirror":
+        repo.git("clone", "-q", "--mirror", str(repo.path), str(copy.path / ".git"))
+        copy.git("config", "core.bare", "false")
+        copy.git("checkout", "-q", "main")
+    else:
+        repo.git("clone", "-q", str(repo.path), str(copy.path))
+        copy.git("fetch", "-q", "--update-head-ok", "origin", "+refs/*:refs/*")
+    return copy
+
+
+@pytest.mark.parametrize("how", ["mirror", "fetch"])
+def test_refs_copied_from_another_repository_are_not_its_operations(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    repo.atomic("run", "-n", "theirs", "--", "true", check=0)
+    copy = copied(repo, tmp_path, how)
+    copied_refs = copy.git("for-each-ref", "refs/atomic/ops/")
+    assert copied_refs
+
+    res = copy.atomic("status", check=0)
+    assert "never recorded" in res.stderr and "Traceback" not in res.stderr
+    assert copy.atomic_json("status")["open"] is None
+    assert copy.atomic_json("log")["operations"] == []
+    copy.atomic("run", "-n", "mine", "--", "sh", "-c", "echo x > made", check=0)
+    assert copy.read("made") == b"x\n"
+    after = copy.git("for-each-ref", "refs/atomic/ops/").splitlines()
+    assert set(copied_refs.splitlines()) < set(after)  # left as they are, its own beside
+    # Its own journal gone now is a journal gone: refused, `recover` named.
+    shutil.rmtree(copy.path / ".git" / "atomic")
+    res = copy.atomic("run", "--", "true", check=3)
+    assert "is gone" in res.stderr and "git atomic recover" in res.stderr

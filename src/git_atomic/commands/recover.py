@@ -111,15 +111,9 @@ def recover(*, accept: bool, json_out: bool) -> int:
         done.lock_broken = worktree_lock.break_stale()
     failpoints.hit("recover:after-break-lock")
     # A live holder makes this refuse (exit 3): it is working, not interrupted.
-    if not (repo.state_dir / "journal.sqlite3").exists():
-        done.journal_gone = context.orphaned_pre_op(repo)
-        if done.journal_gone is not None:
-            sha, name = done.journal_gone
-            done.problems.append(
-                "the journal was gone: a new one is started. The newest operation's PRE-OP, "
-                f"{name}, is checkpoint {sha[:12]}: `git atomic rollback --to {sha[:12]} "
-                "--whole --dry-run` lists what going back to it would change"
-            )
+    done.journal_gone = context.journal_gone(repo)
+    if done.journal_gone is not None:
+        done.problems.append(context.journal_gone_line(*done.journal_gone))
     with context.opened("recover", check_state=False, start_new=True) as ctx:
         _refuse_if_owned(ctx.journal.open_op(ctx.worktree))
         engine = Engine(ctx)

@@ -27,7 +27,7 @@ from git_atomic.core.config import load_config
 from git_atomic.core.errors import BusyError, UsageError
 from git_atomic.core.journalrows import EventRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
-from git_atomic.engine import checkpoint, gitstate
+from git_atomic.engine import checkpoint, discovery, gitstate
 from git_atomic.ops import context, effect, moves, output, steps
 from git_atomic.ops.operation import Engine
 
@@ -35,8 +35,13 @@ from git_atomic.ops.operation import Engine
 def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
     # The moment a user most needs it may be a merge or rebase stopped by conflicts: its state
     # goes into the rescue with everything else.
-    with context.opened("emergency", check_state=False) as ctx:
+    # Your last resort works also where the journal is gone (`rm -rf .git/atomic`): it starts
+    # a new one, as `recover` would, and says so; everything is saved in its rescue all the same.
+    gone = context.journal_gone(discovery.discover()) if not dry_run else None
+    with context.opened("emergency", check_state=False, start_new=not dry_run) as ctx:
         repo = ctx.repo
+        if gone is not None:
+            output.say(f"git-atomic: warning: {context.journal_gone_line(*gone)}")
         open_op = moving.guard(ctx)
         target, label, from_commit = _emergency_target(ctx, to, open_op)
         move = moves.Move(EventKind.EMERGENCY, target, label, open_op.id if open_op else None)

@@ -266,7 +266,18 @@ def open_journal(repo: git.Repo, *, start_new: bool = False) -> Journal:
     path = repo.state_dir / "journal.sqlite3"
     if not start_new and not os.path.lexists(path):
         newest = orphaned_pre_op(repo)
-        if newest is not None:
+        if newest is not None and not kept_here(repo):
+            # A journal never kept here: refs/atomic/ copied from another repository (`git
+            # clone --mirror`, `git fetch origin '+refs/*:refs/*'`). Not this one's operations:
+            # left as they are, and not taken for them.
+            from git_atomic.ops import output
+
+            output.say(
+                "git-atomic: note: refs/atomic/ops/ holds checkpoints of operations this "
+                "repository never recorded (copied from another: a mirror clone, a fetch of "
+                "refs/*): they are left as they are, and not taken for its own"
+            )
+        elif newest is not None:
             raise RefusedError(
                 f"{path} is gone (removed: `rm -rf .git/atomic`?), "
                 "and the checkpoints of operations remain under refs/atomic/ops/: which one "
@@ -275,7 +286,7 @@ def open_journal(repo: git.Repo, *, start_new: bool = False) -> Journal:
                 f"operation's PRE-OP ({newest[1]}: {newest[0][:12]})",
             )
     try:
-        return Journal(path)
+        journal = Journal(path)
     except sqlite3.DatabaseError as exc:
         if isinstance(exc, sqlite3.OperationalError):
             raise  # busy, or a full disk: not the file's fault
@@ -284,6 +295,51 @@ def open_journal(repo: git.Repo, *, start_new: bool = False) -> Journal:
             hint="move it aside, then `git atomic recover` starts a new journal; the checkpoints "
             "stay under refs/atomic/ (`git for-each-ref refs/atomic/`)",
         ) from None
+    _mark_kept_here(repo)
+    return journal
+
+
+# Beside our folder, in the common git dir: this repository has kept a journal. `rm -rf
+# .git/atomic` leaves it, so a journal gone is told from one never kept here (a repository
+# whose refs/atomic/ were copied from another by a mirror clone or a fetch of refs/*: git
+# copies refs, never this file).
+KEPT_HERE: Final = "atomic-journal-kept"
+
+
+def kept_here(repo: git.Repo) -> bool:
+    return os.path.lexists(repo.common_dir / KEPT_HERE)
+
+
+def _mark_kept_here(repo: git.Repo) -> None:
+    if kept_here(repo):
+        return
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(repo.common_dir / KEPT_HERE, flags, 0o644)
+    except OSError:
+        return  # made meanwhile, or a git dir we cannot write: as before this file was
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(
+            "git-atomic keeps its journal in atomic/journal.sqlite3 of this git dir; while this "
+            "file is here, a journal missing there was removed\n"
+        )
+
+
+def journal_gone(repo: git.Repo) -> tuple[str, str] | None:
+    """The newest operation's PRE-OP and name when this repository's journal is gone while
+    checkpoints of its operations remain; None otherwise (a journal there, or never kept here)."""
+    if os.path.lexists(repo.state_dir / "journal.sqlite3") or not kept_here(repo):
+        return None
+    return orphaned_pre_op(repo)
+
+
+def journal_gone_line(sha: str, name: str) -> str:
+    """What `recover` and `emergency` say when they start a new journal (`journal_gone`)."""
+    return (
+        "the journal was gone: a new one is started. The newest operation's PRE-OP, "
+        f"{name}, is checkpoint {sha[:12]}: `git atomic rollback --to {sha[:12]} "
+        "--whole --dry-run` lists what going back to it would change"
+    )
 
 
 def orphaned_pre_op(repo: git.Repo) -> tuple[str, str] | None:
