@@ -152,3 +152,23 @@ def test_refs_copied_from_another_repository_are_not_its_operations(
     shutil.rmtree(copy.path / ".git" / "atomic")
     res = copy.atomic("run", "--", "true", check=3)
     assert "is gone" in res.stderr and "git atomic recover" in res.stderr
+
+
+def test_a_turn_that_left_a_branch_on_our_refs_is_taken_back(repo: GitRepo) -> None:
+    app = repo.path / "app.py"
+    call(repo, 1, "Edit", {"file_path": str(app)}, lambda: repo.write("app.py", b"VALUE = 2\n"))
+    main = repo.head()
+    ours = repo.git("for-each-ref", "--format=%(refname)", "refs/atomic/turns/").split()[0]
+
+    def symref() -> None:
+        repo.git("symbolic-ref", "refs/heads/x", ours)
+        repo.git("symbolic-ref", "refs/heads/main", ours)  # a branch of yours made one too
+
+    call(repo, 2, "Bash", {"command": "git symbolic-ref refs/heads/x refs/atomic/..."}, symref)
+    out = stop(repo)
+
+    assert out["decision"] == "block" and "symbolic ref" in out["systemMessage"]
+    heads = repo.path / ".git" / "refs" / "heads"
+    assert not os.path.lexists(heads / "x")  # made by the turn: gone
+    assert (heads / "main").read_text().strip() == main  # a branch of its own again
+    assert repo.read("app.py") == b"VALUE = 1\n"

@@ -259,6 +259,8 @@ def _finish(
                     record = _closed(repo, record, raw_index=True)
                 slot.remove()
                 left = record
+            if record.steps and not unreadable:
+                unreadable = _on_our_refs(repo, record)
             if not record.steps:
                 turnsteps.forget_refs(repo, record)
                 return None
@@ -277,6 +279,25 @@ def _finish(
         record = slot.read() or left
         why = f"{exc} ({exc.hint})" if exc.hint else str(exc)
         return judge.not_judged(record, repo, why) if record is not None else None
+
+
+def _on_our_refs(repo: git.Repo, record: Record) -> str:
+    """Why the turn cannot be kept ('' when it can): a branch its calls made a symbolic ref to
+    one of our refs (`git symbolic-ref refs/heads/x refs/atomic/...`), which would dangle once
+    the turn's refs move, or a commit on it move a checkpoint's. As `run` does, the turn is
+    taken back; the branch is first made a branch of its own again, as the turn's start had
+    it (gone where it had none)."""
+    from git_atomic.engine import checkpoint, gitlinks
+
+    on_ours = gitlinks.branches_on_ours(repo)
+    if not on_ours:
+        return ""
+    start = checkpoint.load(repo, record.steps[0][0])
+    gitlinks.branches_off_ours(repo, start.branches)
+    return (
+        f"this turn left branch {on_ours[0]} a symbolic ref to one of git-atomic's own refs "
+        "(refs/atomic/)"
+    )
 
 
 def _closed(repo: git.Repo, record: Record, *, raw_index: bool) -> Record:
