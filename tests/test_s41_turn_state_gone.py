@@ -172,3 +172,28 @@ def test_a_turn_that_left_a_branch_on_our_refs_is_taken_back(repo: GitRepo) -> N
     assert not os.path.lexists(heads / "x")  # made by the turn: gone
     assert (heads / "main").read_text().strip() == main  # a branch of its own again
     assert repo.read("app.py") == b"VALUE = 1\n"
+
+
+def test_a_turn_whose_only_call_made_a_branch_on_our_refs_is_taken_back(repo: GitRepo) -> None:
+    def symref() -> None:
+        [ours] = repo.git("for-each-ref", "--format=%(refname)", "refs/atomic/turns/").split()
+        repo.git("symbolic-ref", "refs/heads/x", ours)
+
+    call(repo, 1, "Bash", {"command": "git symbolic-ref refs/heads/x refs/atomic/..."}, symref)
+    out = stop(repo)
+
+    assert out["decision"] == "block" and "refs/heads/x" in out["systemMessage"]
+    assert not os.path.lexists(repo.path / ".git" / "refs" / "heads" / "x")
+
+
+def test_a_turn_that_left_head_on_our_refs_is_taken_back(repo: GitRepo) -> None:
+    app = repo.path / "app.py"
+    call(repo, 1, "Edit", {"file_path": str(app)}, lambda: repo.write("app.py", b"VALUE = 2\n"))
+    ours = repo.git("for-each-ref", "--format=%(refname)", "refs/atomic/turns/").split()[0]
+    onto_ours = lambda: repo.git("symbolic-ref", "HEAD", ours)  # noqa: E731
+    call(repo, 2, "Bash", {"command": "git symbolic-ref HEAD refs/atomic/..."}, onto_ours)
+    out = stop(repo)
+
+    assert out["decision"] == "block" and "HEAD" in out["systemMessage"]
+    assert (repo.path / ".git" / "HEAD").read_bytes() == b"ref: refs/heads/main\n"
+    assert repo.read("app.py") == b"VALUE = 1\n"

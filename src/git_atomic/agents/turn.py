@@ -289,6 +289,12 @@ def _on_our_refs(repo: git.Repo, record: Record) -> str:
     it (gone where it had none)."""
     from git_atomic.engine import checkpoint, gitlinks
 
+    if gitlinks.head_damaged(repo.git_dir):
+        # The take-back sets it aside and puts back the turn's start's (rescue.load_target).
+        return (
+            f"this turn left {repo.git_dir / 'HEAD'} on one of git-atomic's own refs "
+            "(refs/atomic/), or as git refuses it"
+        )
     on_ours = gitlinks.branches_on_ours(repo)
     if not on_ours:
         return ""

@@ -116,10 +116,20 @@ def close_window(repo: git.Repo, record: Record, *, raw_index: bool = False) -> 
         if after_sha == before_sha:
             forget_refs(repo, record, only=(before_sha,))
             return record
-    elif start == state_of(after):
+    elif start == state_of(after) and not _branch_on_ours(repo):
         forget_refs(repo, record, only=(before_sha, after.commit))
         return record
     return records.replace(record, steps=(*record.steps, (before_sha, after_sha)))
+
+
+def _branch_on_ours(repo: git.Repo) -> bool:
+    """Whether a branch is a symbolic ref to one of our refs (`git symbolic-ref refs/heads/x
+    refs/atomic/turns/...`): a checkpoint holds no such ref, so a window that made one looks
+    as if it changed nothing; it is a step all the same, which the turn's end takes back
+    (turn.py), and its refs stay, not left dangling."""
+    from git_atomic.engine import gitlinks
+
+    return bool(gitlinks.branches_on_ours(repo))
 
 
 # Once the turn has a step, a window that opens with a file tool (Claude Code's Write,
