@@ -197,3 +197,24 @@ def test_a_turn_that_left_head_on_our_refs_is_taken_back(repo: GitRepo) -> None:
     assert out["decision"] == "block" and "HEAD" in out["systemMessage"]
     assert (repo.path / ".git" / "HEAD").read_bytes() == b"ref: refs/heads/main\n"
     assert repo.read("app.py") == b"VALUE = 1\n"
+
+
+def test_a_turn_that_deleted_our_refs_and_pruned_names_recover_and_log_still_reads(
+    repo: GitRepo,
+) -> None:
+    def prune() -> None:
+        repo.write("BAD", b"made by the turn\n")
+        refs = repo.git("for-each-ref", "--format=delete %(refname)", "refs/atomic/")
+        repo.git("update-ref", "--stdin", input=refs.encode())
+        repo.git("gc", "-q", "--prune=now")
+
+    call(repo, 1, "Bash", {"command": "git update-ref -d ...; git gc --prune=now"}, prune)
+    out = stop(repo)
+
+    assert "not judged" in out["systemMessage"] and "`git atomic recover`" in out["systemMessage"]
+    assert repo.read("BAD") == b"made by the turn\n"
+    repo.atomic("recover", "--accept", check=0)
+    for query in ("status", "log"):
+        res = repo.atomic(query, check=0)
+        assert "failed" not in res.stderr, res.stderr
+    assert repo.read("BAD") == b"made by the turn\n"  # kept, as --accept asked

@@ -278,6 +278,11 @@ def _finish(
         # Said, also when the turn had left its slot (a failure while it was judged).
         record = slot.read() or left
         why = f"{exc} ({exc.hint})" if exc.hint else str(exc)
+        if record is not None and _left_open(repo, record.op_id):
+            why += (
+                f"; its operation {record.op_id} is left open: `git atomic recover` finishes it "
+                "(`--accept` keeps the tree as it is)"
+            )
         return judge.not_judged(record, repo, why) if record is not None else None
 
 
@@ -304,6 +309,23 @@ def _on_our_refs(repo: git.Repo, record: Record) -> str:
         f"this turn left branch {on_ours[0]} a symbolic ref to one of git-atomic's own refs "
         "(refs/atomic/)"
     )
+
+
+def _left_open(repo: git.Repo, op_id: str) -> bool:
+    """Whether the turn's operation was recorded and is still open (its judging failed half
+    way): every later operation is refused until `recover`."""
+    from git_atomic.core.vocab import OpStatus
+    from git_atomic.ops import context
+
+    try:
+        journal = context.open_journal(repo)
+    except AtomicError:
+        return False
+    try:
+        op = journal.op(op_id)
+    finally:
+        journal.close()
+    return op is not None and op.status == OpStatus.OPEN
 
 
 def _closed(repo: git.Repo, record: Record, *, raw_index: bool) -> Record:

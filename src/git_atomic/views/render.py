@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Final, TextIO
 
+from git_atomic.core.errors import GitError
 from git_atomic.core.journalrows import CheckpointRow, EventRow, GateRow, OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpKind, OpStatus, Phase
@@ -244,14 +245,20 @@ def own_change(repo: Repo, op: OpRow, checkpoints: list[CheckpointRow]) -> Chang
     calls = effect.turn_steps(op)
     if pre is None or not calls:
         return change_of(op, checkpoints)
-    start = checkpoint.load(repo, pre.sha).files_tree
-    tree = start
-    for step in calls:
-        base, theirs = (checkpoint.load(repo, sha).files_tree for sha in (step.before, step.after))
-        merged = treemerge.merge(repo, base=base, ours=tree, theirs=theirs)
-        if merged.tree is None:
-            return change_of(op, checkpoints)
-        tree = merged.tree
+    try:
+        tree = checkpoint.load(repo, pre.sha).files_tree
+        for step in calls:
+            base, theirs = (
+                checkpoint.load(repo, sha).files_tree for sha in (step.before, step.after)
+            )
+            merged = treemerge.merge(repo, base=base, ours=tree, theirs=theirs)
+            if merged.tree is None:
+                return change_of(op, checkpoints)
+            tree = merged.tree
+    except GitError:
+        # A checkpoint of it git no longer has (its ref deleted and pruned, by a call of the
+        # turn itself): shown as any other operation's, which says so.
+        return change_of(op, checkpoints)
     n = len(calls)
     whose = "its call's" if n == 1 else f"its {n} calls'"
     return Change(f"{pre.sha}:files", tree, "its calls", f"PRE-OP {pre.sha[:12]} + {whose} changes")
