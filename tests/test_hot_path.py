@@ -144,6 +144,8 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         ".agents.tell",
         ".agents.turn",
         ".agents.turnsteps",  # how a window becomes a step (split from turn.py)
+        # a turn whose record a call removed, rebuilt from its refs: asked at its first call
+        ".agents.turnorphans",
         ".agents.turnstate",
         ".commands.agents",
     )

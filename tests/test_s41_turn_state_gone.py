@@ -35,12 +35,17 @@ def repo(tmp_path: Path) -> GitRepo:
 
 
 def call(
-    repo: GitRepo, n: int, tool: str, tool_input: dict[str, Any], act: Callable[[], None]
+    repo: GitRepo,
+    n: int,
+    tool: str,
+    tool_input: dict[str, Any],
+    act: Callable[[], None],
+    session: str = SESSION,
 ) -> None:
     fields = {"tool_name": tool, "tool_input": tool_input, "tool_use_id": f"toolu_{n:04d}"}
-    claude_hook(repo, SESSION, "PreToolUse", **fields)
+    claude_hook(repo, session, "PreToolUse", **fields)
     act()
-    claude_hook(repo, SESSION, "PostToolUse", **fields, tool_response={})
+    claude_hook(repo, session, "PostToolUse", **fields, tool_response={})
 
 
 def stop(repo: GitRepo) -> dict[str, Any]:
@@ -218,3 +223,22 @@ def test_a_turn_that_deleted_our_refs_and_pruned_names_recover_and_log_still_rea
         res = repo.atomic(query, check=0)
         assert "failed" not in res.stderr, res.stderr
     assert repo.read("BAD") == b"made by the turn\n"  # kept, as --accept asked
+
+
+def test_another_session_removing_the_records_between_calls_loses_no_step(
+    repo: GitRepo,
+) -> None:
+    bad = lambda: repo.write("BAD", b"made by the turn\n")  # noqa: E731
+    call(repo, 1, "Bash", {"command": "touch BAD"}, bad)
+    records = repo.path / ".git" / "atomic" / "turns"
+    rm = lambda: shutil.rmtree(records)  # noqa: E731
+    call(repo, 2, "Bash", {"command": "rm -rf .git/atomic/turns"}, rm, session="other-session")
+    app = repo.path / "app.py"
+    call(repo, 3, "Edit", {"file_path": str(app)}, lambda: repo.write("app.py", b"VALUE = 2\n"))
+    out = stop(repo)
+
+    assert out["decision"] == "block" and "rolled back" in out["systemMessage"]
+    assert not os.path.lexists(repo.path / "BAD")  # its first call's, before the records went
+    assert repo.read("app.py") == b"VALUE = 1\n"
+    [op] = repo.atomic_json("log")["operations"]
+    assert op["status"] == "rolled_back"

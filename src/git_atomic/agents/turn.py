@@ -96,6 +96,8 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
     try:
         with _holding(repo, "hook: before a tool call"), slot.held():
             record = slot.read() or new_record(_new_op_id(), call.session, platform, repo.root)
+            if record.refs == 0 and not record.steps and record.window_before is None:
+                record = _continued(repo, slot, record)
             record = records.replace(record, unprotected=_less(record.unprotected, call.label))
             opening = record.window_before is None
             if opening or record.window_before == turnsteps.FILES_NOTED:
@@ -396,6 +398,24 @@ def _rebuilt(repo: git.Repo, slot: Slot) -> Record | None:
     if found is not None:
         slot.write(found)
     return found
+
+
+def _continued(repo: git.Repo, slot: Slot, fresh: Record) -> Record:
+    """At a turn's first checkpoint: the session's turn whose record was removed since its
+    last call (another session's `rm -rf .git/atomic/turns`), rebuilt from its refs, goes on,
+    with what `fresh` noted; else `fresh`. Without it, the turn would start again there, and
+    its earlier calls' changes be no one's."""
+    from git_atomic.agents import turnorphans
+
+    found = turnorphans.orphan(repo, slot.session, slot.worktree)
+    if found is None:
+        return fresh
+    return records.replace(
+        found,
+        labels=(*found.labels, *fresh.labels),
+        unprotected=(*found.unprotected, *fresh.unprotected),
+        in_flight=fresh.in_flight,
+    )
 
 
 def _worktree_repo(repo: git.Repo, record: Record | None) -> git.Repo | None:
