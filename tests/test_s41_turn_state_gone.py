@@ -242,3 +242,22 @@ def test_another_session_removing_the_records_between_calls_loses_no_step(
     assert repo.read("app.py") == b"VALUE = 1\n"
     [op] = repo.atomic_json("log")["operations"]
     assert op["status"] == "rolled_back"
+
+
+def test_a_turn_whose_call_moved_the_repository_is_judged_where_it_is_now(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    repo.write("notes.txt", b"the user's own\n")
+    moved = GitRepo(tmp_path / "moved", repo.env)
+    fields = {"tool_name": "Bash", "tool_input": {"command": "mv"}, "tool_use_id": "toolu_1"}
+    claude_hook(repo, SESSION, "PreToolUse", **fields)
+    repo.write("BAD", b"made by the turn\n")
+    os.rename(repo.path, moved.path)
+    claude_hook(moved, SESSION, "PostToolUse", **fields, tool_response={})
+    out = stop(moved)
+
+    assert out["decision"] == "block" and "internal error" not in out["systemMessage"]
+    assert str(repo.path) not in out["systemMessage"]  # not the folder it was in
+    assert not os.path.lexists(moved.path / "BAD")
+    assert moved.read("notes.txt") == b"the user's own\n"
+    assert not os.path.lexists(repo.path)  # nothing written where it was

@@ -223,7 +223,9 @@ def _finish_all(
     for worktree in worktrees_of(repo.state_dir, session):
         slot = Slot(repo.state_dir, session, worktree)
         record = slot.read()
-        where = _worktree_repo(repo, record)
+        # This worktree's turn is judged here, also where the worktree was moved since it began
+        # (`mv` of the repository: its record names the old folder).
+        where = repo if worktree == repo.worktree_id and record else _worktree_repo(repo, record)
         if record is None or where is None:
             slot.remove()  # its worktree is gone, and with it what the turn changed
             continue
@@ -251,6 +253,8 @@ def _finish(
                 record = slot.read()
                 if record is None:
                     return None
+                if record.root != str(repo.root):  # the worktree moved since the turn began
+                    record = records.replace(record, root=str(repo.root))
                 unreadable = ""
                 try:
                     record = _closed(repo, record, raw_index=bool(held_up))
@@ -425,7 +429,7 @@ def _worktree_repo(repo: git.Repo, record: Record | None) -> git.Repo | None:
         return repo
     try:
         return discovery.discover(record.root)
-    except AtomicError:
+    except (AtomicError, OSError):  # (a folder that is gone: no process starts in it)
         return None
 
 
