@@ -261,3 +261,50 @@ def test_a_turn_whose_call_moved_the_repository_is_judged_where_it_is_now(
     assert not os.path.lexists(moved.path / "BAD")
     assert moved.read("notes.txt") == b"the user's own\n"
     assert not os.path.lexists(repo.path)  # nothing written where it was
+
+
+def _records(repo: GitRepo) -> Path:
+    return repo.path / ".git" / "atomic" / "turns"
+
+
+def _turns_a_link(repo: GitRepo, outside: Path) -> None:
+    shutil.rmtree(_records(repo))
+    os.symlink(outside, _records(repo))
+
+
+def _turns_a_file(repo: GitRepo, outside: Path) -> None:
+    shutil.rmtree(_records(repo))
+    _records(repo).write_bytes(b"not a folder\n")
+
+
+def _session_a_link(repo: GitRepo, outside: Path) -> None:
+    [folder] = [p for p in _records(repo).iterdir() if len(p.name) == 24 and not p.is_symlink()]
+    shutil.rmtree(folder)
+    os.symlink(outside, folder)
+
+
+@pytest.mark.parametrize("damage", [_turns_a_link, _turns_a_file, _session_a_link])
+def test_records_folder_made_a_link_or_a_file_is_never_written_through_nor_a_crash(
+    repo: GitRepo, tmp_path: Path, damage: Callable[[GitRepo, Path], None]
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    bad = lambda: repo.write("BAD", b"made by the turn\n")  # noqa: E731
+    call(repo, 1, "Bash", {"command": "touch BAD"}, bad)
+    app = repo.path / "app.py"
+
+    def damaged() -> None:
+        repo.write("app.py", b"VALUE = 2\n")
+        damage(repo, outside)
+
+    call(repo, 2, "Bash", {"command": "ln -s /elsewhere .git/atomic/turns"}, damaged)
+    # A later call finds it so too: its PreToolUse writes before any capture.
+    damage_again = lambda: damage(repo, outside) if _records(repo).is_dir() else None  # noqa: E731
+    call(repo, 3, "Write", {"file_path": str(app)}, damage_again)
+    out = stop(repo)
+
+    assert "internal error" not in json.dumps(out)
+    assert out["decision"] == "block"
+    assert os.listdir(outside) == []  # nothing written outside the repository
+    assert not os.path.lexists(repo.path / "BAD")
+    assert repo.read("app.py") == b"VALUE = 1\n"

@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,6 +103,40 @@ def session_dir(state_dir: Path, session: str) -> Path:
     return state_dir / TURNS_DIR / session_key(session)
 
 
+def real_folder(folder: Path, *, make: bool) -> bool:
+    """Whether a session's folder (and `turns` above it, and our folder above that) are
+    folders, never links: a call of the turn (`ln -s /elsewhere .git/atomic/turns`) would have
+    every record and lock written outside the repository, and a file there (`touch
+    .git/atomic/turns`) every hook fail. With `make`: one that is missing is made, and a link
+    or anything else in the place of `turns` or the session's folder is renamed aside beside
+    it (never followed, nothing of it lost); our folder made a link is refused (captures set
+    it aside: gitlinks.py)."""
+    state_dir = folder.parent.parent
+    if os.path.islink(state_dir):
+        if not make:
+            return False
+        from git_atomic.core.errors import RefusedError
+
+        raise RefusedError(
+            f"{state_dir} is a symbolic link; git-atomic never writes its records through one"
+        )
+    for path in (folder.parent, folder):
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            if not make:
+                return False
+            path.mkdir(parents=path == folder.parent, exist_ok=True)
+            continue
+        if stat.S_ISDIR(mode):
+            continue
+        if not make:
+            return False
+        os.rename(path, path.with_name(f"{path.name}.aside-{os.getpid()}-{time.time_ns()}"))
+        path.mkdir(exist_ok=True)
+    return True
+
+
 def turn_message(worktree: str, record: Record, what: str) -> str:
     """The message of one of the turn's checkpoints: it names the turn's session and worktree,
     so that a turn whose record a call of its own removed (`rm -rf .git/atomic`) is rebuilt
@@ -121,8 +156,9 @@ class Slot:
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.folder / f"{self.worktree}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        real_folder(self.folder, make=True)
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(self.folder / f"{self.worktree}.lock", flags, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -130,13 +166,15 @@ class Slot:
             os.close(fd)  # closing releases the flock
 
     def read(self) -> Record | None:
+        if not real_folder(self.folder, make=False):
+            return None
         try:
             return Record.from_json(json.loads(self.path.read_text(encoding="utf-8")))
         except (OSError, ValueError):
             return None
 
     def write(self, record: Record) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        real_folder(self.folder, make=True)
         # Written whole, then renamed over the record. Its name is this process's: the caller
         # holds the turn's lock (`held`), and one a killed process left is written over.
         # (Not tempfile's mkstemp: its import costs 4 ms of every hook call.)
@@ -159,6 +197,8 @@ class Slot:
 def worktrees_of(state_dir: Path, session: str) -> list[str]:
     """The worktrees in which this session has an open turn."""
     folder = session_dir(state_dir, session)
+    if not real_folder(folder, make=False):
+        return []
     with contextlib.suppress(OSError):  # (not a glob: its pattern would be compiled each call)
         return sorted(name[:-5] for name in os.listdir(folder) if name.endswith(".json"))
     return []
@@ -166,8 +206,10 @@ def worktrees_of(state_dir: Path, session: str) -> list[str]:
 
 def open_turns(state_dir: Path) -> list[Record]:
     """Every open turn of the repository (for `hooks status`)."""
-    found = []
+    found: list[Record] = []
     for path in sorted((state_dir / TURNS_DIR).glob("*/*.json")):
+        if not real_folder(path.parent, make=False):
+            continue  # never read through a link
         with contextlib.suppress(OSError, ValueError):
             record = Record.from_json(json.loads(path.read_text(encoding="utf-8")))
             if record is not None:
@@ -184,12 +226,14 @@ def put_note(state_dir: Path, session: str, text: str) -> None:
     prompt carries it (`take_note`)."""
     folder = session_dir(state_dir, session)
     with contextlib.suppress(OSError):
-        folder.mkdir(parents=True, exist_ok=True)
+        real_folder(folder, make=True)
         (folder / "note.txt").write_text(text, encoding="utf-8")
 
 
 def take_note(state_dir: Path, session: str) -> str:
     path = session_dir(state_dir, session) / "note.txt"
+    if not real_folder(path.parent, make=False):
+        return ""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
@@ -202,13 +246,15 @@ def blocks_in_a_row(state_dir: Path, session: str, *, add: bool) -> int:
     """How many times in a row this session's turn end sent the agent back to work (after
     counting this one when `add`; without it the count starts again at 0)."""
     path = session_dir(state_dir, session) / "blocks"
+    if not real_folder(path.parent, make=False):
+        return 0
     try:
         count = int(path.read_text(encoding="utf-8")) if add else 0
     except (OSError, ValueError):
         count = 0
     count = count + 1 if add else 0
     with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        real_folder(path.parent, make=True)
         path.write_text(str(count), encoding="utf-8")
     return count
 
@@ -219,9 +265,10 @@ def remember(state_dir: Path, session: str, fact: str) -> None:
     if path.exists():
         return
     with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        real_folder(path.parent, make=True)
         path.touch()
 
 
 def remembers(state_dir: Path, session: str, fact: str) -> bool:
-    return (session_dir(state_dir, session) / fact).exists()
+    folder = session_dir(state_dir, session)
+    return real_folder(folder, make=False) and (folder / fact).exists()
