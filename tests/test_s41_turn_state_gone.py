@@ -5,9 +5,11 @@ Checked on the disk: which files are there and their bytes, after each hook answ
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -308,3 +310,47 @@ def test_records_folder_made_a_link_or_a_file_is_never_written_through_nor_a_cra
     assert os.listdir(outside) == []  # nothing written outside the repository
     assert not os.path.lexists(repo.path / "BAD")
     assert repo.read("app.py") == b"VALUE = 1\n"
+
+
+def _fill(folder: Path) -> None:
+    """Write into `folder` until its disk is full."""
+    with open(folder / "fill", "wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+
+
+def test_a_call_that_fills_the_disk_of_our_folder_is_said_in_one_line(repo: GitRepo) -> None:
+    repo.atomic("run", "-n", "before", "--", "true", check=0)
+    ours = repo.path / ".git" / "atomic"
+    kept = repo.path.parent / "atomic-kept"
+    shutil.copytree(ours, kept, symlinks=True)
+    shutil.rmtree(ours)
+    ours.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(ours)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (not root, or no mount in this container)")
+    try:
+        shutil.copytree(kept, ours, symlinks=True, dirs_exist_ok=True)
+
+        def fills() -> None:
+            repo.write("BAD", b"made by the turn\n")
+            _fill(ours)
+
+        call(repo, 1, "Bash", {"command": "touch BAD; dd if=/dev/zero of=.git/atomic/x"}, fills)
+        answer = claude_hook(repo, SESSION, "Stop", stop_hook_active=False)
+        assert "internal error" not in answer.stdout and "disk" in answer.stdout, answer.stdout
+        res = repo.atomic("status", check=3)
+        assert "internal error" not in res.stderr and len(res.stderr.splitlines()) == 1
+
+        os.unlink(ours / "fill")
+        out = stop(repo)  # room again: judged as it would have been
+        assert out["decision"] == "block"
+        assert not os.path.lexists(repo.path / "BAD")
+    finally:
+        subprocess.run(["umount", "-l", str(ours)], check=False)

@@ -40,6 +40,11 @@ def main(argv: "Sequence[str] | None" = None) -> int:
         sys.stderr.write("git-atomic: interrupted\n")
         return 130
     except Exception as exc:  # a bug: one line for the user, the traceback in a file
+        from git_atomic.core.errors import out_of_space
+
+        full = out_of_space(exc)
+        if full is not None:
+            return _report(full, argv=args, json_out=json_out)
         return _crash(exc, argv=args, json_out=json_out)
 
 

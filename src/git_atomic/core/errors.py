@@ -81,3 +81,26 @@ class GitError(AtomicError):
         self.returncode = returncode
         self.stdout = stdout
         self.stderr = stderr
+
+
+def out_of_space(exc: BaseException) -> AtomicError | None:
+    """A full disk (or quota) where we write, said as the system's state, not as a bug: one
+    line naming it (a call of an agent's turn that fills the disk of `.git/atomic`, say);
+    None for any other error. sqlite says only "database or disk is full" or "disk I/O
+    error" for its own writes."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" writing {exc.filename}" if exc.filename else ""
+        what = f"{exc.strerror}{where}"
+    elif type(exc).__module__ == "sqlite3" and any(
+        words in str(exc) for words in ("disk is full", "disk I/O error")
+    ):
+        what = f"the journal could not be written ({exc}: is the disk full?)"
+    else:
+        return None
+    return RefusedError(
+        what,
+        hint="free some space on that disk, then run it again (`git atomic status` says "
+        "whether an operation waits for `git atomic recover`)",
+    )
