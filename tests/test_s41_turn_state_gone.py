@@ -154,7 +154,7 @@ def test_refs_copied_from_another_repository_are_not_its_operations(
     copy.atomic("run", "-n", "mine", "--", "sh", "-c", "echo x > made", check=0)
     assert copy.read("made") == b"x\n"
     after = copy.git("for-each-ref", "refs/atomic/ops/").splitlines()
-    assert set(copied_refs.splitlines()) < set(after)  # left as they are, its own beside
+    assert set(copied_refs.splitlines()) < set(after)  # not touched, its own beside
     # Its own journal gone now is a journal gone: refused, `recover` named.
     shutil.rmtree(copy.path / ".git" / "atomic")
     res = copy.atomic("run", "--", "true", check=3)

@@ -275,7 +275,7 @@ def open_journal(repo: git.Repo, *, start_new: bool = False) -> Journal:
             output.say(
                 "git-atomic: note: refs/atomic/ops/ holds checkpoints of operations this "
                 "repository never recorded (copied from another: a mirror clone, a fetch of "
-                "refs/*): they are left as they are, and not taken for its own"
+                "refs/*): they are not taken for its own (`git atomic gc` retires them)"
             )
         elif newest is not None:
             raise RefusedError(
