@@ -354,3 +354,30 @@ def test_a_call_that_fills_the_disk_of_our_folder_is_said_in_one_line(repo: GitR
         assert not os.path.lexists(repo.path / "BAD")
     finally:
         subprocess.run(["umount", "-l", str(ours)], check=False)
+
+
+def test_a_call_that_makes_the_records_unwritable_is_said_in_one_line(repo: GitRepo) -> None:
+    """`chattr +i` stands for a `chmod` that root would not feel: the folder cannot be written."""
+    folder: list[Path] = []
+
+    def locks() -> None:
+        repo.write("BAD", b"made by the turn\n")
+        folder.extend(p for p in (repo.path / ".git" / "atomic" / "turns").iterdir() if p.is_dir())
+        done = subprocess.run(["chattr", "+i", str(folder[0])], capture_output=True)
+        if done.returncode != 0:
+            folder.clear()
+
+    try:
+        call(repo, 1, "Bash", {"command": "touch BAD; chattr +i .git/atomic/turns/*"}, locks)
+        if not folder:
+            pytest.skip("chattr +i is not allowed here (not root, or a file system without it)")
+        answer = claude_hook(repo, SESSION, "Stop", stop_hook_active=False)
+        assert "internal error" not in answer.stdout, answer.stdout
+        assert "Operation not permitted" in answer.stdout and "chattr -i" in answer.stdout
+        assert repo.read("BAD") == b"made by the turn\n"  # nothing judged yet
+    finally:
+        if folder:
+            subprocess.run(["chattr", "-i", str(folder[0])], check=True)
+    out = stop(repo)  # writable again: judged as it would have been
+    assert out["decision"] == "block"
+    assert not os.path.lexists(repo.path / "BAD")

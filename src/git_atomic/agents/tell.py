@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from git_atomic.agents.turnstate import blocks_in_a_row, put_note, take_note
-from git_atomic.core.errors import AtomicError, out_of_space
+from git_atomic.core.errors import AtomicError, system_refusal
 from git_atomic.core.records import dataclass
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def failure(exc: Exception) -> str:
     as an internal error, its details in a log file (the agent goes on: exit 0)."""
     if isinstance(exc, AtomicError):
         return str(exc)
-    full = out_of_space(exc)
+    full = system_refusal(exc)
     if full is not None:
         return f"{full} ({full.hint})"
     from git_atomic.core import errorlog

@@ -40,9 +40,9 @@ def main(argv: "Sequence[str] | None" = None) -> int:
         sys.stderr.write("git-atomic: interrupted\n")
         return 130
     except Exception as exc:  # a bug: one line for the user, the traceback in a file
-        from git_atomic.core.errors import out_of_space
+        from git_atomic.core.errors import system_refusal
 
-        full = out_of_space(exc)
+        full = system_refusal(exc)
         if full is not None:
             return _report(full, argv=args, json_out=json_out)
         return _crash(exc, argv=args, json_out=json_out)

@@ -83,24 +83,28 @@ class GitError(AtomicError):
         self.stderr = stderr
 
 
-def out_of_space(exc: BaseException) -> AtomicError | None:
-    """A full disk (or quota) where we write, said as the system's state, not as a bug: one
-    line naming it (a call of an agent's turn that fills the disk of `.git/atomic`, say);
-    None for any other error. sqlite says only "database or disk is full" or "disk I/O
-    error" for its own writes."""
+def system_refusal(exc: BaseException) -> AtomicError | None:
+    """What the system refused where we write, said as its state, not as a bug: a full disk
+    (or quota), a file or folder we may not write (`chmod`, `chattr +i`, a read-only file
+    system), one line naming it and what to do (a call of an agent's turn that did it to
+    `.git/atomic`, say); None for any other error. sqlite says only "database or disk is
+    full" or "disk I/O error" for its own writes."""
     import errno
 
+    hint = "free some space on that disk, then run it again"
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        where = f" writing {exc.filename}" if exc.filename else ""
-        what = f"{exc.strerror}{where}"
+        what = f"{exc.strerror}" + (f" writing {exc.filename}" if exc.filename else "")
+    elif isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        what = f"{exc.filename or 'a file'}: {exc.strerror}"
+        hint = "make it writable again (`chmod u+w`, `chattr -i`), then run it again"
     elif type(exc).__module__ == "sqlite3" and any(
-        words in str(exc) for words in ("disk is full", "disk I/O error")
+        words in str(exc) for words in ("disk is full", "disk I/O error", "readonly database")
     ):
-        what = f"the journal could not be written ({exc}: is the disk full?)"
+        what = f"the journal could not be written ({exc}: is the disk full, or read-only?)"
     else:
         return None
     return RefusedError(
         what,
-        hint="free some space on that disk, then run it again (`git atomic status` says "
-        "whether an operation waits for `git atomic recover`)",
+        hint=f"{hint} (`git atomic status` says whether an operation waits for "
+        "`git atomic recover`)",
     )
