@@ -381,3 +381,25 @@ def test_a_call_that_makes_the_records_unwritable_is_said_in_one_line(repo: GitR
     out = stop(repo)  # writable again: judged as it would have been
     assert out["decision"] == "block"
     assert not os.path.lexists(repo.path / "BAD")
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_journal_made_a_folder_or_a_fifo_is_said_in_one_line(repo: GitRepo, kind: str) -> None:
+    repo.atomic("run", "-n", "before", "--", "true", check=0)
+    journal = repo.path / ".git" / "atomic" / "journal.sqlite3"
+
+    def replaces() -> None:
+        repo.write("BAD", b"made by the turn\n")
+        for path in journal.parent.glob("journal.sqlite3*"):
+            path.unlink()
+        os.mkdir(journal) if kind == "folder" else os.mkfifo(journal)
+
+    call(repo, 1, "Bash", {"command": f"rm .git/atomic/journal.sqlite3; mk{kind} it"}, replaces)
+    answer = claude_hook(repo, SESSION, "Stop", stop_hook_active=False)
+    assert "is not a file" in answer.stdout and "internal error" not in answer.stdout
+    res = repo.atomic("status", check=3, timeout=30)  # (a FIFO read by sqlite never ended)
+    assert res.stderr.count("\n") == 1 and "is not a file" in res.stderr
+    os.rmdir(journal) if kind == "folder" else os.unlink(journal)
+    repo.atomic("recover", check=0)
+    out = stop(repo)
+    assert out["decision"] == "block" and not os.path.lexists(repo.path / "BAD")

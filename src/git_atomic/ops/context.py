@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -284,6 +286,15 @@ def open_journal(repo: git.Repo, *, start_new: bool = False) -> Journal:
                 "was open, and what `undo` would bring back, can no longer be told",
                 hint="`git atomic recover` starts a new journal and names the newest "
                 f"operation's PRE-OP ({newest[1]}: {newest[0][:12]})",
+            )
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            # A folder or a FIFO there (a command's `mkdir`, `mkfifo`): sqlite cannot open the
+            # one and hangs or fails reading the other.
+            raise RefusedError(
+                f"{path} is not a file; git-atomic cannot read what it recorded",
+                hint="move it aside, then `git atomic recover` starts a new journal; the "
+                "checkpoints stay under refs/atomic/ (`git for-each-ref refs/atomic/`)",
             )
     try:
         journal = Journal(path)
