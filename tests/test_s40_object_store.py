@@ -300,11 +300,12 @@ def test_a_branch_made_a_symbolic_ref_to_our_own_ref_is_a_branch_again(repo: Git
 
 
 def test_gc_never_deletes_our_ref_a_branch_points_at(repo: GitRepo) -> None:
-    """An agent turn whose shell call made main a symbolic ref to one of our refs is kept (a
-    turn is not judged on it); your next commit moves that ref. `git atomic gc` then deleted
-    it: main named nothing ("No commits yet"), the commit dangling until git's prune. The ref
-    stays, and gc says why."""
+    """An agent turn whose shell call made main a symbolic ref to one of our refs is taken back
+    (main a branch of its own again, as `run` does). One made so outside any operation: your
+    next commit moves that ref. `git atomic gc` then deleted it: main named nothing ("No commits
+    yet"), the commit dangling until git's prune. The ref stays, and gc says why."""
     repo.atomic("run", "--", "true", check=0)
+    main = repo.head()
     call = {"tool_name": "Bash", "tool_input": {"command": "x"}, "tool_use_id": "t1"}
     agents.claude_hook(repo, "s40-sym", "UserPromptSubmit", prompt="p")
     agents.claude_hook(repo, "s40-sym", "PreToolUse", **call)
@@ -312,8 +313,13 @@ def test_gc_never_deletes_our_ref_a_branch_points_at(repo: GitRepo) -> None:
     onto = ONTO_OURS.replace("HEAD", "refs/heads/main", 1)
     subprocess.run(["sh", "-c", onto], cwd=repo.path, env=repo.env, check=True)
     agents.claude_hook(repo, "s40-sym", "PostToolUse", **call, tool_response={"success": True})
-    agents.claude_hook(repo, "s40-sym", "Stop", stop_hook_active=False)
+    stop = agents.claude_hook(repo, "s40-sym", "Stop", stop_hook_active=False)
+    assert "symbolic ref" in stop.stdout
+    assert (repo.path / ".git" / "refs" / "heads" / "main").read_text() == main + "\n"
+    assert not repo.exists("y")
+    subprocess.run(["sh", "-c", onto], cwd=repo.path, env=repo.env, check=True)  # by hand
     ours = (repo.path / ".git" / "refs" / "heads" / "main").read_text().removeprefix("ref: ")
+    repo.write("y", b"y\n")
     repo.git("add", "y")
     repo.git("commit", "-q", "-m", "my work")
     mine = repo.head()
