@@ -264,15 +264,17 @@ def _op_on_shared(repo: GitRepo, attribute: bytes, line: int) -> dict[str, Any]:
     return repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", script)
 
 
-@pytest.mark.parametrize("driver", ["union", "keep"])
+@pytest.mark.parametrize("driver", ["union", "keep", "k=eep"])
 def test_a_merge_attribute_never_keeps_the_effect_it_was_to_take_back(
     repo: GitRepo, driver: str
 ) -> None:
     """`merge=union` (built in) or a configured driver (`merge.keep.driver = true`, a common
-    "keep ours" idiom) used to make the overlap merge "cleanly": the rollback said the effect was
-    taken back and left the operation's line in the file, as if it were the user's. The effect
-    is merged as text whatever the attributes say: the same hunk is refused, nothing changed."""
+    "keep ours" idiom; t0021: one named `k=eep`, which no `-c` can name) used to make the overlap
+    merge "cleanly": the rollback said the effect was taken back and left the operation's line
+    in the file, as if it were the user's. The effect is merged as text whatever the attributes
+    say: the same hunk is refused, nothing changed."""
     repo.git("config", "merge.keep.driver", "true")
+    repo.git("config", "merge.k=eep.driver", "true")
     op = _op_on_shared(repo, b"merge=" + driver.encode(), 3)
     repo.write("shared.txt", with_line(with_line(TEXT, 3, b"op"), 4, b"user, next to it"))
     before = repo.fingerprint()

@@ -883,6 +883,32 @@ def test_a_filter_the_operation_configures_never_runs_in_our_calls(
     assert oracle.walk(repo.path) == before
 
 
+def test_a_filter_whose_name_holds_an_equals_sign_never_runs_in_our_calls(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """t0021-conversion: a driver's name is any text, `[filter "a=b"]` with `* filter=a=b`
+    too. git splits `-c KEY=VALUE` at its first "=", so the `-c filter.a=b.clean=` that was to
+    turn it off set nothing: the user's program ran in the captures and restores of a shadow
+    run (commits mode runs it, as `git add` would, for what it commits: commitview.py)."""
+    ran = tmp_path / "filter-ran"
+    repo.git("config", "filter.a=b.clean", f"sh -c 'echo x >> {ran}; tr a-z A-Z'")
+    repo.git("config", "filter.a=b.smudge", "cat")
+    repo.write(".gitattributes", b"* filter=a=b\n.gitattributes -filter\n")
+    repo.write("a.txt", b"base\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "base")
+    repo.write("a.txt", b"yours\n")
+    ran.unlink()
+    before = oracle.walk(repo.path)
+    op = "echo op > a.txt; echo n > new.txt; exit 1"
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", op, check=1)
+    assert not ran.exists(), "the user's filter ran inside git-atomic's own calls"
+    assert oracle.walk(repo.path) == before
+    repo.atomic("undo", check=0)
+    assert not ran.exists(), "the user's filter ran inside git-atomic's own calls"
+    assert repo.read("a.txt") == b"op\n" and repo.read("new.txt") == b"n\n"
+
+
 def test_a_split_index_link_is_found_across_every_chunk_boundary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

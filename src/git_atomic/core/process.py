@@ -43,6 +43,28 @@ _GIT_LOCATION_VARS: Final = frozenset(
 # git's of yours (engine/lockholder.py).
 OWN_MARK: Final = "GIT_ATOMIC_PLUMBING=1"
 
+# The merge driver our calls give every file (gitconfig.text_merges): a plain text merge.
+TEXT_MERGE_DRIVER: Final = "git merge-file --marker-size=%L %A %O %B"
+
+# git splits `-c KEY=VALUE` at its first "=": a key whose subsection holds one (a filter or a
+# merge driver named `a=b`, which `* filter=a=b` names) cannot be set so, and the `-c` would set
+# another key. `--config-env=KEY=VARIABLE` is split at its last "=" and takes the value from the
+# variable: every call of ours has these, one for each value our calls set that way.
+_CONFIG_VALUES: Final = {
+    "": "GIT_ATOMIC_CONFIG_EMPTY",
+    "false": "GIT_ATOMIC_CONFIG_FALSE",
+    TEXT_MERGE_DRIVER: "GIT_ATOMIC_CONFIG_TEXT_MERGE",
+}
+
+
+def config_option(key: str, value: str) -> tuple[str, ...]:
+    """The option that sets `key` to `value` for one call (`value` one of _CONFIG_VALUES
+    where the key holds "=")."""
+    if "=" not in key:
+        return ("-c", f"{key}={value}")
+    return (f"--config-env={key}={_CONFIG_VALUES[value]}",)
+
+
 # Hooks never run for our plumbing: checkpoints are not validation (that is what gates are for).
 _EMPTY_HOOKS: Final = os.devnull
 
@@ -62,6 +84,8 @@ def _git_env(extra: Mapping[str, str] | None) -> dict[str, str]:
     env["GIT_NO_REPLACE_OBJECTS"] = "1"
     env["LC_ALL"] = "C"
     env["GIT_ATOMIC_PLUMBING"] = "1"  # OWN_MARK
+    for value, name in _CONFIG_VALUES.items():
+        env[name] = value
     if extra:
         env.update(extra)
     return env

@@ -85,8 +85,8 @@ class RepoConfig:
             options: list[str] = ["-c", "core.ignorecase=false"] if self._icase_untrue else []
             for name in self.filter_names():
                 for field in ("clean", "smudge", "process"):
-                    options += ["-c", f"filter.{name}.{field}="]
-                options += ["-c", f"filter.{name}.required=false"]
+                    options += process.config_option(f"filter.{name}.{field}", "")
+                options += process.config_option(f"filter.{name}.required", "false")
             self._no_filters = tuple(options)
         return self._no_filters
 
@@ -107,10 +107,9 @@ class RepoConfig:
             check=False,
         ).stdout
         names = {k.decode("utf-8", "surrogateescape")[6:-7] for k in found.split(b"\0") if k}
-        text = "git merge-file --marker-size=%L %A %O %B"
         options = ["-c", "merge.directoryRenames=conflict", "-c", "merge.renormalize=false"]
         for name in sorted(names | {"union", "binary"}):
-            options += ["-c", f"merge.{name}.driver={text}"]
+            options += process.config_option(f"merge.{name}.driver", process.TEXT_MERGE_DRIVER)
         self._text_merges = tuple(options)
         return self._text_merges
 
@@ -119,7 +118,10 @@ class RepoConfig:
         error). An empty `process` would turn `clean` off too, so the two cannot be mixed."""
         names = self.filter_names()
         icase = ("-c", "core.ignorecase=false") if self._icase_untrue else ()
-        return (*icase, *(a for n in names for a in ("-c", f"filter.{n}.required=false")))
+        return (
+            *icase,
+            *(a for n in names for a in process.config_option(f"filter.{n}.required", "false")),
+        )
 
     def config(self, key: str) -> str | None:
         values = self._all_config().get(config_key(key))
