@@ -40,10 +40,10 @@ def _sha256(root: Path) -> bool:
     """Whether the repository whose `.git` folder is in `root` has SHA-256 ids (its config
     says so; a `.git` file or a git dir elsewhere: the layouts drawn with SHA-1 only)."""
     try:
-        config = (root / ".git" / "config").read_text().lower()
+        config = (root / ".git" / "config").read_bytes().lower()  # not always UTF-8
     except OSError:
         return False
-    return "objectformat = sha256" in config
+    return b"objectformat = sha256" in config
 
 
 def walk(root: Path) -> Files:

@@ -883,17 +883,20 @@ def test_a_filter_the_operation_configures_never_runs_in_our_calls(
     assert oracle.walk(repo.path) == before
 
 
-def test_a_filter_whose_name_holds_an_equals_sign_never_runs_in_our_calls(
-    repo: GitRepo, tmp_path: Path
+@pytest.mark.parametrize("name", ["a=b", "caf\udce9"], ids=["equals-sign", "not-utf8"])
+def test_a_filter_named_with_an_equals_sign_or_not_utf8_never_runs_in_our_calls(
+    repo: GitRepo, tmp_path: Path, name: str
 ) -> None:
-    """t0021-conversion: a driver's name is any text, `[filter "a=b"]` with `* filter=a=b`
+    """t0021-conversion: a driver's name is any bytes, `[filter "a=b"]` with `* filter=a=b`
     too. git splits `-c KEY=VALUE` at its first "=", so the `-c filter.a=b.clean=` that was to
-    turn it off set nothing: the user's program ran in the captures and restores of a shadow
-    run (commits mode runs it, as `git add` would, for what it commits: commitview.py)."""
+    turn it off set nothing; a name not UTF-8 was read with U+FFFD for its byte, and turned off
+    another filter than the user's. Either way the user's program ran in the captures and
+    restores of a shadow run (commits mode runs it, as `git add` would, for what it commits:
+    commitview.py)."""
     ran = tmp_path / "filter-ran"
-    repo.git("config", "filter.a=b.clean", f"sh -c 'echo x >> {ran}; tr a-z A-Z'")
-    repo.git("config", "filter.a=b.smudge", "cat")
-    repo.write(".gitattributes", b"* filter=a=b\n.gitattributes -filter\n")
+    repo.git("config", f"filter.{name}.clean", f"sh -c 'echo x >> {ran}; tr a-z A-Z'")
+    repo.git("config", f"filter.{name}.smudge", "cat")
+    repo.write(".gitattributes", b"* filter=%s\n.gitattributes -filter\n" % os.fsencode(name))
     repo.write("a.txt", b"base\n")
     repo.git("add", "-A")
     repo.git("commit", "-qm", "base")

@@ -49,8 +49,11 @@ class RepoConfig:
         for item in raw.split(b"\0"):
             if not item:
                 continue
-            key, _, value = item.decode("utf-8", "replace").partition("\n")
-            parsed.setdefault(config_key(key), []).append(value)
+            key, _, value = item.partition(b"\n")
+            # A key as its bytes (a filter's name need not be UTF-8, and `-c` with it must
+            # name the user's filter, not another): its value, text.
+            name = config_key(key.decode("utf-8", "surrogateescape"))
+            parsed.setdefault(name, []).append(value.decode("utf-8", "replace"))
         icase = parsed.get("core.ignorecase")
         root, env = getattr(self, "root", None), getattr(self, "git_env", {})
         if icase and _true(icase[-1]) and root and _case_sensitive(root, env) is True:
