@@ -912,6 +912,32 @@ def test_a_filter_named_with_an_equals_sign_or_not_utf8_never_runs_in_our_calls(
     assert repo.read("a.txt") == b"op\n" and repo.read("new.txt") == b"n\n"
 
 
+@pytest.mark.parametrize("configured", [True, False], ids=["its-filter", "another-filter"])
+def test_a_filter_attribute_not_utf8_in_commits_mode(
+    repo: GitRepo, tmp_path: Path, configured: bool
+) -> None:
+    """`* filter=caf\\351` (t0021: a driver's name is any bytes), with filters configured:
+    commits mode reads the changed files as `git add` would, and stopped on an internal error
+    (UnicodeDecodeError, exit 3) before the operation ran. Now the name is compared as bytes:
+    the user's filter `caf\\351` is applied as git applies it, another filter's is not."""
+    name = "caf\udce9" if configured else "other"
+    repo.git("config", f"filter.{name}.clean", "tr a-z A-Z")
+    repo.git("config", f"filter.{name}.smudge", "cat")
+    repo.write(".gitattributes", b"* filter=caf\xe9\n.gitattributes -filter\n")
+    repo.write("a.txt", b"base\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "base")
+    repo.write("a.txt", b"yours\n")
+    before = repo.fingerprint()
+    op = "echo op > a.txt; echo n > new.txt; exit 1"
+    repo.atomic("run", "--history", "commits", "--", "sh", "-c", op, check=1)
+    assert repo.fingerprint() == before
+    repo.atomic("run", "--history", "commits", "--", "sh", "-c", "echo op > new.txt", check=0)
+    assert repo.read("new.txt") == b"op\n"
+    committed = repo.git("cat-file", "-p", "HEAD:new.txt")
+    assert committed == ("OP\n" if configured else "op\n"), "not as git add would commit it"
+
+
 def test_a_split_index_link_is_found_across_every_chunk_boundary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

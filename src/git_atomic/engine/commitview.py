@@ -105,7 +105,9 @@ def _read_as_git(
     for i in range(0, len(fields) - 2, 3):
         attrs.setdefault(fields[i], {})[fields[i + 1].decode()] = fields[i + 2]
     by_path = {c.path: c for c in files}
-    filtered = [p for p in paths if attrs.get(p, {}).get("filter", _UNSPECIFIED).decode() in names]
+    # As bytes: an attribute's value, like a driver's name, need not be UTF-8.
+    drivers = {os.fsencode(n) for n in names}
+    filtered = [p for p in paths if attrs.get(p, {}).get("filter", _UNSPECIFIED) in drivers]
     # Line endings only: `core.autocrlf` where no attribute says how (git's "auto"), for a
     # file with a CR to convert.
     auto_eol = [
