@@ -97,3 +97,24 @@ def test_ceiling_directories_are_honoured_for_finding_the_repository(repo: GitRe
     assert "not a git repository" in res.stderr
     same(repo.fingerprint(), before)
     assert not os.path.lexists(repo.path / "sub" / "x")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="makes a folder another user's (root only)")
+def test_a_repository_git_will_not_use_is_refused_with_gits_reason(repo: GitRepo) -> None:
+    """t0033-safe-directory: a worktree another user owns. git's refusal is three lines (the
+    reason, how to make an exception, the command); we showed its last one alone, a command
+    with no word of why: `cannot use this folder as a git worktree: <TAB>git config --global
+    --add safe.directory ...`. The reason comes first, the command as the hint."""
+    before = repo.fingerprint()
+    os.chown(repo.path, 4321, 4321)
+    try:
+        res = repo.atomic("run", "--", "sh", "-c", "echo x > x", check=3)
+    finally:
+        os.chown(repo.path, 0, 0)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "detected dubious ownership" in lines[0], res.stderr
+    assert "git config --global --add safe.directory" in lines[0], res.stderr
+    assert "\t" not in lines[0]
+    same(repo.fingerprint(), before)
+    assert not os.path.lexists(repo.path / "x")

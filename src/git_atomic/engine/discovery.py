@@ -217,6 +217,17 @@ def _one_path(cwd: str, located: bool, flag: str) -> str:
     return res.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
 
 
+def _refusal(stderr: bytes) -> tuple[str, str | None]:
+    """git's reason for refusing a repository (its `fatal:` line, else its last line) and the
+    command it says would lift the refusal (an indented line: `safe.directory`'s exception)."""
+    lines = stderr.decode("utf-8", "replace").splitlines()
+    fatal = [x.strip().removeprefix("fatal: ") for x in lines if x.startswith("fatal: ")]
+    if not fatal:
+        return next((x.strip() for x in reversed(lines) if x.strip()), ""), None
+    indented = (x.strip() for x in lines if x.startswith(("\t", "    ")) and x.strip())
+    return fatal[0], next(indented, None)
+
+
 def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
     """`located`: GIT_DIR/GIT_WORK_TREE (as git sets them for `git --git-dir=... atomic`) say
     where the repository is; otherwise the folder does."""
@@ -235,11 +246,12 @@ def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
             )
         if b"not a git repository" in res.stderr:
             raise NotARepository(f"not a git repository (or any parent): {cwd}")
+        reason, command = _refusal(res.stderr)
         raise NotARepository(
-            "cannot use this folder as a git worktree: "
-            + res.stderr.decode("utf-8", "replace").strip().splitlines()[-1:][0]
-            if res.stderr.strip()
-            else f"cannot use {cwd} as a git worktree"
+            f"cannot use this folder as a git worktree: {reason}"
+            if reason
+            else f"cannot use {cwd} as a git worktree",
+            hint=f"git says to run: {command}" if command else None,
         )
     lines = res.stdout.decode("utf-8", "surrogateescape").split("\n")[:-1]
     if len(lines) != 3:  # a path with a newline in it: asked for one by one
