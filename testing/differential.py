@@ -30,6 +30,7 @@ LAYOUTS = (
     "sha256",
     "subdir",
     "coreworktree",
+    "relworktree",
 )
 # What an operation may touch. With `protect` drawn, `*.env` and `build/` are ignored and
 # `*.env` protected: x.env in a folder git looks into, build/y.env inside an ignored one.
@@ -72,7 +73,11 @@ ATTRIBUTES = {
     "ident": b"* ident\n",
     "encoding": b"* working-tree-encoding=ISO-8859-1\n",
     "upper": b"* filter=upper\n",
+    # The same program under a name no `-c` can turn off ("=") that is not UTF-8 (t0021: a
+    # driver's name is any bytes).
+    "odd-name": b"* filter=up=per\xe9\n",
 }
+_FILTER_NAMES = {"upper": "upper", "odd-name": "up=per\udce9"}
 # Each setting with the values a user may give it. "fsmonitor" is a hook that answers
 # "nothing changed"; "filter" a clean filter that is required and cannot run (git-lfs on a
 # machine without it), or ("lfs") one that works as git-lfs's does: the content in the LFS
@@ -132,6 +137,20 @@ def make_layout(layout: str, base: Path, *, sparse_index: bool = True) -> Where:
         repo.git("add", "dir/sub/here")
         repo.git("commit", "-qm", "here")
         return Where(repo, repo.path / "dir" / "sub")
+    if layout == "relworktree":  # t1501: GIT_DIR, and a core.worktree relative to it
+        env = hermetic_env(home)
+        git_dir, work = base / "repo.git", base / "work"
+        work.mkdir()
+        subprocess.run(
+            ["git", "init", "-q", "--bare", "-b", "main", str(git_dir)], env=env, check=True
+        )
+        for key, value in (("core.bare", "false"), ("core.worktree", "../work")):
+            subprocess.run(
+                ["git", "--git-dir", str(git_dir), "config", key, value], env=env, check=True
+            )
+        repo = GitRepo(work, {**env, "GIT_DIR": str(git_dir)})
+        _first_commit(repo)
+        return Where(repo, work)
     if layout == "coreworktree":  # GIT_DIR names a git dir whose core.worktree is elsewhere
         env = hermetic_env(home)
         git_dir, work = base / "cw.git", base / "w"
@@ -288,14 +307,22 @@ with open(os.path.join(sys.argv[1], oid[:2], oid[2:4], oid), "rb") as fh:
 _UPPER = "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read().{}())"
 
 
-def attributes(repo: GitRepo, which: str, *, info: bool = False) -> None:
+def attributes(repo: GitRepo, which: str, *, info: bool = False, log: Path | None = None) -> None:
     """The drawn attributes line for every file (`.gitattributes` itself left as it is), added
     to `.gitattributes` and committed, or (`info`) to the repository's `info/attributes`, where
-    no operation reaches it; `upper` is a filter that runs a program."""
-    if which == "upper":
+    no operation reaches it; `upper` and `odd-name` are filters that run a program, which
+    writes to `log` each time anyone but the operation (DIFF_OP) runs it."""
+    if which in _FILTER_NAMES:
         for name, method in (("clean", "upper"), ("smudge", "lower")):
             script = f'{sys.executable} -c "{_UPPER.format(method)}"'
-            repo.git("config", f"filter.upper.{name}", script)
+            if log is not None:
+                wrapper = log.parent / f"filter-{which}-{name}.sh"
+                wrapper.write_text(
+                    f'#!/bin/sh\n[ -n "$DIFF_OP" ] || echo "$0" >> {log}\nexec {script}\n'
+                )
+                wrapper.chmod(0o755)
+                script = str(wrapper)
+            repo.git("config", f"filter.{_FILTER_NAMES[which]}.{name}", script)
     line = ATTRIBUTES[which] + b".gitattributes -text -filter -ident -working-tree-encoding\n"
     if info:
         path = repo.git("rev-parse", "--path-format=absolute", "--git-path", "info/attributes")
@@ -473,10 +500,12 @@ def scenario(
         marker = oracle.walk_exact(outside)
         if chosen.get("filter") == "lfs":
             lfs_filter(repo, base)
+        filters = base / "filters.log"  # a filter of the user's run by anyone but the operation
         if "attributes" in chosen:
-            attributes(repo, chosen["attributes"])
+            attributes(repo, chosen["attributes"], log=filters)
         build(repo, tree, outside=outside, protect=protect, budget=budget)
         log = configure(repo, chosen, base)
+        filters.write_text("")
         env = repo.env
         before_index = oracle.index_entries(env, repo.path)
         tracked = {e[0] for e in before_index}
@@ -567,6 +596,9 @@ def scenario(
         now_exclude = (oracle.read_exclude(repo.path, env) or b"").decode("latin-1")
         assert now_exclude == exclude, ".git/info/exclude after the rollback"
         assert log.read_text() == "", "the user's hooks ran: " + log.read_text()
+        # Commits mode runs the user's filters, as `git add` would, for what it commits.
+        ran = filters.read_text() if history == "shadow" else ""
+        assert ran == "", "the user's filters ran: " + ran
         repo.atomic("undo", cwd=where.cwd, check=0)
         now = visible(oracle.walk(repo.path), after_tracked | tracked, protect=protect)
         assert now == after_files, "files after undo: " + _diff(now, after_files)
@@ -576,6 +608,8 @@ def scenario(
         assert "OUTSIDE-MARKER" not in stored, "a file from outside was read into the store"
         now_exclude = (oracle.read_exclude(repo.path, env) or b"").decode("latin-1")
         assert now_exclude == after["exclude"], ".git/info/exclude after undo"
+        ran = filters.read_text() if history == "shadow" else ""
+        assert ran == "", "the user's filters ran: " + ran
         index_after = [(os.fsencode(e[0]), *e[1:]) for e in after["index"]]
         assert [list(e) for e in oracle.index_entries(env, repo.path)] == [
             list(e) for e in index_after

@@ -4,7 +4,8 @@ entries and the checkpoint's raw tree objects).
 
 Each example builds a repository in one of the layouts git supports (a plain one, a linked
 worktree, a `--separate-git-dir` one, a submodule's checkout, the dotfiles pattern with
-GIT_DIR/GIT_WORK_TREE run from inside another repository), writes a random tree (bytes,
+GIT_DIR/GIT_WORK_TREE run from inside another repository, GIT_DIR with a `core.worktree` relative to
+it as in t1501), writes a random tree (bytes,
 executable bits, symbolic links; committed, staged or untracked), turns on random settings
 that tell git to look less closely (docs/design.md, "Settings the capture does not trust"),
 and runs a random failing operation with the real CLI. Then:
@@ -12,7 +13,8 @@ and runs a random failing operation with the real CLI. Then:
   operation left;
 - the rollback leaves the files, the index entries (modes, objects, stages, flags), HEAD and
   the branches exactly as before, and `undo` brings back exactly what the operation left;
-- none of the user's hooks (fsmonitor included) ran for git-atomic;
+- none of the user's hooks (fsmonitor included) ran for git-atomic, nor (shadow mode) a clean
+  or smudge filter of theirs (a drawn one is named `up=per\\351` too: t0021);
 - a marker folder outside the repository, which the tree or the operation links to (in place
   of a folder, a folder in a folder, a file), is byte for byte as it was, mtimes included, and
   nothing of it entered the object store;
@@ -304,4 +306,18 @@ def test_a_missing_filter_with_crlf_and_a_budget_concrete(
         ops,
         watch=watch,
         budget=True,
+    )
+
+
+@pytest.mark.parametrize("history", ["shadow", "commits"])
+def test_a_filter_named_with_an_equals_sign_and_not_utf8_concrete(history: str) -> None:
+    """A clean filter (upper case) named `up=per\\351`: no `-c` could turn it off (git splits
+    one at its first "="), and its name was read with U+FFFD for the byte: the captures held
+    the filter's bytes, not the disk's; commits mode stopped on an internal error."""
+    scenario(
+        "plain",
+        history,
+        {"a": ("file", "one\n", "commit"), "e.txt": ("file", "two\r\nlines\r\n", "untracked")},
+        {"attributes": "odd-name"},
+        [("write", "a", "two\n", "-"), ("write", "dir/c", "one\n", "x")],
     )

@@ -93,7 +93,7 @@ def test_setting_both_ways(name: str, turned_on: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    "layout", ["worktree", "gitfile", "submodule", "dotfiles", "sparse", "sha256"]
+    "layout", ["worktree", "gitfile", "submodule", "dotfiles", "sparse", "sha256", "relworktree"]
 )
 @pytest.mark.parametrize("history", ["commits", "shadow"])
 def test_layout_rolls_back_exactly(layout: str, history: str) -> None:
