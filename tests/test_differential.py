@@ -4,9 +4,9 @@ entries and the checkpoint's raw tree objects).
 
 Each example builds a repository in one of the layouts git supports (a plain one, a linked
 worktree, a `--separate-git-dir` one, a submodule's checkout, the dotfiles pattern with
-GIT_DIR/GIT_WORK_TREE run from inside another repository, GIT_DIR with a `core.worktree` relative to
-it as in t1501), writes a random tree (bytes,
-executable bits, symbolic links; committed, staged or untracked), turns on random settings
+GIT_DIR/GIT_WORK_TREE run from inside another repository, GIT_DIR with a `core.worktree`
+relative to it as in t1501), writes a random tree (bytes, executable bits, symbolic links;
+committed, staged or untracked), turns on random settings
 that tell git to look less closely (docs/design.md, "Settings the capture does not trust"),
 and runs a random failing operation with the real CLI. Then:
 - the PRE-OP checkpoint holds exactly the files on disk before, the rescue exactly those the
