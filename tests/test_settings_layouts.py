@@ -654,6 +654,23 @@ def test_names_only_windows_takes_for_dot_git_are_files_like_any_other(
     assert oracle.walk(repo.path) == before
 
 
+@pytest.mark.parametrize("name", [".g\u200cit", "sub/.gi\ufefft", "\u200e.git/notes.txt"])
+def test_names_only_macos_hfs_takes_for_dot_git_are_files_like_any_other(
+    repo: GitRepo, name: str
+) -> None:
+    """t0050/t1450: `core.protectHFS` (git's default on macOS) refuses to track a name HFS+
+    reads as `.git` once its ignorable characters are dropped (U+200C, U+FEFF, U+200E...).
+    The capture left such an untracked file out without a word, and an operation that deleted
+    it had it gone after its "files as before" rollback. On this system they are your files."""
+    repo.git("config", "core.protectHFS", "true")
+    repo.write(name, b"precious notes\n")
+    before = oracle.walk(repo.path)
+    repo.atomic("run", "--", "sh", "-c", f"rm -- '{name}'; echo x > a; exit 1", check=1)
+    assert oracle.walk(repo.path) == before
+    repo.atomic("undo", check=0)
+    assert not os.path.lexists(os.path.join(repo.path, name))
+
+
 @pytest.mark.parametrize("name", [".GIT", ".Git/notes.txt", "sub/.gIt"])
 def test_dot_git_in_another_case_is_refused_not_lost(repo: GitRepo, name: str) -> None:
     """git refuses to track `.git` in any letter case, whatever the settings: no checkpoint

@@ -116,6 +116,10 @@ def _argv(args: Sequence[str]) -> list[str]:
         # every checkpoint. (`.git` in another letter case git refuses whatever the setting.)
         "-c",
         "core.protectNTFS=false",
+        # So are names only HFS+ takes for `.git`, once it drops their ignorable characters
+        # (`.g\u200cit`): git's default on macOS refused them, and a capture left them out.
+        "-c",
+        "core.protectHFS=false",
         *args,
     ]
 
