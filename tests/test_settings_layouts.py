@@ -690,6 +690,34 @@ def test_dot_git_in_another_case_is_refused_not_lost(repo: GitRepo, name: str) -
     assert (repo.path / name).read_bytes() == b"op\n"
 
 
+@pytest.mark.parametrize("name", [".gitmodules", "sub/.gitmodules", ".GitModules"])
+def test_a_gitmodules_link_is_refused_not_lost(repo: GitRepo, name: str) -> None:
+    """git refuses to track a `.gitmodules` (any letter case, any folder) that is a symbolic
+    link, whatever its settings: the capture left such an untracked link out without a word,
+    and an operation that deleted it had it gone after a rollback that said the files were
+    as before. It is refused as `.git` in another letter case is; a regular `.gitmodules` of
+    yours is held like any file, and one link the operation makes stays after its rollback."""
+    os.makedirs(os.path.dirname(repo.path / name), exist_ok=True)
+    os.symlink("where-my-modules-are", repo.path / name)
+    before = oracle.walk(repo.path)
+    res = repo.atomic("run", "--", "sh", "-c", f"rm -- '{name}'; echo x > a; exit 1", check=3)
+    assert name in res.stderr and ".gitmodules that is a symbolic link" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert oracle.walk(repo.path) == before
+    os.unlink(repo.path / name)
+    repo.write(name, b"[submodule]\n")  # a file: held, and put back
+    before = oracle.walk(repo.path)
+    repo.atomic("run", "--", "sh", "-c", f"rm -- '{name}'; echo x > a; exit 1", check=1)
+    assert oracle.walk(repo.path) == before
+    os.unlink(repo.path / name)
+    before = oracle.walk(repo.path)
+    made = f"ln -s elsewhere '{name}'; echo op >> a; exit 1"
+    repo.atomic("run", "--", "sh", "-c", made, check=1)
+    after = oracle.walk(repo.path)
+    assert {p: v for p, v in after.items() if p != os.fsencode(name)} == before
+    assert os.readlink(repo.path / name) == "elsewhere"
+
+
 # --- a file git cannot convert to what it stores -----------------------------------------
 @pytest.mark.parametrize("who", ["the operation's file", "the operation's attribute"])
 def test_a_file_working_tree_encoding_cannot_convert_is_held_as_on_disk(

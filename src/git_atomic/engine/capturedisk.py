@@ -392,7 +392,8 @@ def _scanned(
         scan.refuse_unreadable(again.stderr)
         if again.returncode == 0 or b"outside of your sparse-checkout" in again.stderr:
             _add_as_on_disk(repo, env, raw)
-            return special, frozenset(p for p in unborn if scan.dot_git_variant(p))
+            unholdable = (p for p in unborn if scan.dot_git_variant(p) or scan.gitmodules_link(p))
+            return special, frozenset(unholdable)
         more = (_unborn_repositories(again.stderr) | _dot_git_variants(again.stderr)) - unborn
         more_raw = _unconvertible(again.stderr) - raw
         if not more and not more_raw:
@@ -445,6 +446,9 @@ def _dot_git_variants(stderr: bytes) -> set[bytes]:
     refused (`sub/.GIT/config` -> `sub/.GIT`): the whole folder is left out in one round."""
     found = set()
     for m in _INVALID_PATH.finditer(stderr):
+        if scan.gitmodules_link(m.group(1)):  # a `.gitmodules` link: refused as well
+            found.add(m.group(1))
+            continue
         parts = m.group(1).split(b"/")
         for at, part in enumerate(parts):
             if part.lower() == b".git" and part != b".git":

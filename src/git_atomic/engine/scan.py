@@ -19,6 +19,7 @@ entries are smudged before a scan index is kept, and before a seeded scan starts
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Final
 
@@ -241,7 +242,7 @@ def finish(
     if listed is None:
         return None
     deleted, changed, untracked = listed
-    unholdable = frozenset(p for p in untracked if dot_git_variant(p))
+    unholdable = frozenset(unholdable_names(scan.repo, untracked))
     if unholdable:  # no index holds them: nor does the tree, or the two would differ
         scan.unholdable = unholdable
         untracked = [p for p in untracked if p not in unholdable]
@@ -273,6 +274,33 @@ def refuse_unreadable(stderr: bytes) -> None:
         from git_atomic.engine import unreadable
 
         unreadable.refuse(stderr)
+
+
+def unholdable_names(repo: Repo, untracked: list[bytes]) -> list[bytes]:
+    """Those of the `untracked` names git refuses to track whatever its settings: `.git` in
+    another letter case, and a `.gitmodules` (in any letter case) that is a symbolic link
+    (git's `verify_path`; only such a name is looked at on disk)."""
+    found = [p for p in untracked if dot_git_variant(p)]
+    links = [p for p in untracked if _gitmodules_name(p) and p not in found]
+    if links:
+        from git_atomic.engine import safefs
+
+        with safefs.Tree(os.fsencode(repo.root)) as tree:
+            for path in links:
+                st = tree.lstat(path)
+                if st is not None and stat.S_ISLNK(st.st_mode):
+                    found.append(path)
+    return found
+
+
+def _gitmodules_name(path: bytes) -> bool:
+    return path.rsplit(b"/", 1)[-1].lower() == b".gitmodules"
+
+
+def gitmodules_link(path: bytes) -> bool:
+    """Whether `path`, one git refused to track (`invalid path`), is a `.gitmodules` link: git
+    refuses no other `.gitmodules`."""
+    return _gitmodules_name(path) and not dot_git_variant(path)
 
 
 def dot_git_variant(path: bytes) -> bool:

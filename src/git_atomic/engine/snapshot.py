@@ -100,7 +100,7 @@ def capture(
         git_side = _read_git_side(repo, disk, allow_unmerged=allow_unmerged)
         held = _read_files(repo, disk, git_side.side, limit, also_capture, known_files)
         if not allow_unmerged:  # a state an operation starts from or ends in
-            _refuse_dot_git_variants([*held.files.added, *sorted(disk.unholdable)])
+            _refuse_unholdable(held.files.added, sorted(disk.unholdable))
         parts = _parts(repo, git_side, held, effect_base=effect_base)
         commit_tree = None
         if for_commit:
@@ -119,19 +119,24 @@ def capture(
         disk.close()
 
 
-def _refuse_dot_git_variants(added: Sequence[bytes]) -> None:
-    """A file or folder named `.git` in another letter case (`.GIT`, `sub/.Git/`): git lists
+def _refuse_unholdable(added: Sequence[bytes], unholdable: Sequence[bytes]) -> None:
+    """A file or folder named `.git` in another letter case (`.GIT`, `sub/.Git/`), or a
+    `.gitmodules` that is a symbolic link (`unholdable`: those the reading found): git lists
     it as untracked and refuses to track it, so no index a capture reads the tree through can
     hold it, and a checkpoint would miss it (an operation that deleted it lost it). Refused
     before the operation changes anything; a rescue leaves such a name where it is."""
-    for path in added:
-        if scan.dot_git_variant(path):
-            shown = path.decode("utf-8", "backslashreplace")
-            raise RefusedError(
-                f"{shown}: git refuses to track a name that is .git in another letter case, "
-                "so no checkpoint can hold it; nothing was changed",
-                hint="rename it (or move it out of the worktree), then run this again",
-            )
+    for path in [*(p for p in added if scan.dot_git_variant(p)), *unholdable]:
+        what = (
+            "a name that is .git in another letter case"
+            if scan.dot_git_variant(path)
+            else "a .gitmodules that is a symbolic link"
+        )
+        shown = path.decode("utf-8", "backslashreplace")
+        raise RefusedError(
+            f"{shown}: git refuses to track {what}, so no checkpoint can hold it; "
+            "nothing was changed",
+            hint="rename it (or move it out of the worktree), then run this again",
+        )
 
 
 @dataclass(frozen=True)
