@@ -17,8 +17,35 @@ _CANNOT_OPEN: Final = re.compile(rb'^error: open\("(.+)"\): Permission denied$',
 _CANNOT_LOOK: Final = re.compile(rb"^(?!warning: |error: |fatal: )(.+): Permission denied$", re.M)
 
 
+# A folder whose path is longer than the system lets git open by name (PATH_MAX: an operation
+# reaches it a folder at a time): git says so, or, its message cut at 4096 bytes, says nothing
+# after the path. Its files are in no checkpoint, and an operation can delete them.
+_TOO_LONG: Final = re.compile(
+    rb"^warning: could not open directory '(.+?)(?:': Filename too long)?$", re.M
+)
+_REASON: Final = re.compile(rb"': [A-Z][a-z ]+$")
+
+
+def _too_long(stderr: bytes) -> list[bytes]:
+    return [
+        m.group(1)
+        for m in _TOO_LONG.finditer(stderr)
+        if m.group(0).endswith(b"': Filename too long") or not _REASON.search(m.group(0))
+    ]
+
+
 def refuse(stderr: bytes) -> None:
     """Raise RefusedError naming the first path git said it could not read, if any."""
+    long = _too_long(stderr)
+    if long:
+        shown = long[0].decode("utf-8", "backslashreplace")
+        if len(shown) > 80:
+            shown = shown[:40] + "..." + shown[-37:]
+        raise RefusedError(
+            f"{shown}: a path too long for git to open (over {len(long[0])} bytes), so no "
+            "checkpoint can hold what is there; git-atomic changed nothing",
+            hint="move it where its path is shorter, then run this again",
+        )
     found = [
         m.group(1) for pattern in (_CANNOT_OPEN, _CANNOT_LOOK) for m in pattern.finditer(stderr)
     ]
