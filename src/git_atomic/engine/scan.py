@@ -271,7 +271,11 @@ def refuse_unreadable(stderr: bytes) -> None:
     """Refuse a capture where git said it could not read a path it knows, or could not open a
     folder by its too long a path (unreadable.py; only imported then: a capture's usual way
     does not pay for it)."""
-    if b": Permission denied" in stderr or b"could not open directory" in stderr:
+    if (
+        b": Permission denied" in stderr
+        or b"could not open directory" in stderr
+        or (b"unable to stat" in stderr)
+    ):
         from git_atomic.engine import unreadable
 
         unreadable.refuse(stderr)

@@ -20,8 +20,11 @@ _CANNOT_LOOK: Final = re.compile(rb"^(?!warning: |error: |fatal: )(.+): Permissi
 # A folder whose path is longer than the system lets git open by name (PATH_MAX: an operation
 # reaches it a folder at a time): git says so, or, its message cut at 4096 bytes, says nothing
 # after the path. Its files are in no checkpoint, and an operation can delete them.
+# A file in such a folder, or whose own path is that long: git dies at it (`unable to stat`).
 _TOO_LONG: Final = re.compile(
-    rb"^warning: could not open directory '(.+?)(?:': Filename too long)?$", re.M
+    rb"^(?:warning: could not open directory|fatal: unable to stat) '(.+?)"
+    rb"(?:': File name too long)?$",
+    re.M,
 )
 _REASON: Final = re.compile(rb"': [A-Z][a-z ]+$")
 
@@ -30,7 +33,7 @@ def _too_long(stderr: bytes) -> list[bytes]:
     return [
         m.group(1)
         for m in _TOO_LONG.finditer(stderr)
-        if m.group(0).endswith(b"': Filename too long") or not _REASON.search(m.group(0))
+        if m.group(0).endswith(b"': File name too long") or not _REASON.search(m.group(0))
     ]
 
 
