@@ -718,6 +718,24 @@ def test_a_gitmodules_link_is_refused_not_lost(repo: GitRepo, name: str) -> None
     assert os.readlink(repo.path / name) == "elsewhere"
 
 
+@pytest.mark.parametrize("made", ["echo x > .GIT", "ln -s x sub/.gitmodules"])
+def test_a_name_no_checkpoint_can_hold_made_by_a_run_that_succeeded(
+    repo: GitRepo, made: str
+) -> None:
+    """The run's command succeeded and left `.GIT` (or a `.gitmodules` link): its OP-EXEC
+    capture was refused with "...; nothing was changed" and exit 3, while the command's other
+    changes had in fact been rolled back (`undo` brought them back). Now it says what the
+    command left, that it stays, and that the run was rolled back (exit 1)."""
+    before = oracle.walk(repo.path)
+    res = repo.atomic("run", "--", "sh", "-c", f"mkdir -p sub; {made}; echo op >> README", check=1)
+    assert "the command left" in res.stderr and "rolled back" in res.stderr, res.stderr
+    assert "nothing was changed" not in res.stderr, res.stderr
+    name = made.rsplit(" ", 1)[-1]
+    after = oracle.walk(repo.path)
+    assert {p: v for p, v in after.items() if p != name.encode()} == before
+    assert os.path.lexists(repo.path / name)
+
+
 # --- a file git cannot convert to what it stores -----------------------------------------
 @pytest.mark.parametrize("who", ["the operation's file", "the operation's attribute"])
 def test_a_file_working_tree_encoding_cannot_convert_is_held_as_on_disk(

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from git_atomic.core import children
 from git_atomic.core.config import Config, GateSpec, gates_to_run, load_config
-from git_atomic.core.errors import IndexLockHeld, UsageError
+from git_atomic.core.errors import IndexLockHeld, UnholdableName, UsageError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
@@ -152,6 +152,13 @@ def _run_then_validate(engine: Engine, op: OpRow, command: _Command) -> OpRow:
         return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
     except staged.UnreadableIndex as error:
         output.say(f"git-atomic: the command left an index git cannot read ({error.reason})")
+        return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
+    except UnholdableName as error:
+        # Its refusal says "nothing was changed": true of a checkpoint asked for, not here.
+        output.say(
+            f"git-atomic: the command left {error.shown}, {error.what}, which git refuses to "
+            "track: no checkpoint can hold it, so it stays where it is"
+        )
         return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
     if children.INTERRUPTS.received is not None:
         return rollback_op(engine, op, failed_phase=FailedPhase.INTERRUPT)

@@ -45,6 +45,20 @@ class NotARepository(RefusedError):
     pass
 
 
+class UnholdableName(RefusedError):
+    """A name in the worktree git refuses to track whatever its settings (`.git` in another
+    letter case, a `.gitmodules` link): no checkpoint can hold it."""
+
+    def __init__(self, shown: str, what: str) -> None:
+        super().__init__(
+            f"{shown}: git refuses to track {what}, so no checkpoint can hold it; "
+            "nothing was changed",
+            hint="rename it (or move it out of the worktree), then run this again",
+        )
+        self.shown: Final = shown
+        self.what: Final = what
+
+
 class BusyError(RefusedError):
     """Another operation is open, interrupted, or holds the lock in this worktree."""
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from git_atomic.core import records
 from git_atomic.core.config import capture_settings
-from git_atomic.core.errors import GitError, RefusedError
+from git_atomic.core.errors import GitError, UnholdableName
 from git_atomic.core.records import dataclass, field
 from git_atomic.engine import (
     checkpoint,
@@ -131,12 +131,7 @@ def _refuse_unholdable(added: Sequence[bytes], unholdable: Sequence[bytes]) -> N
             if scan.dot_git_variant(path)
             else "a .gitmodules that is a symbolic link"
         )
-        shown = path.decode("utf-8", "backslashreplace")
-        raise RefusedError(
-            f"{shown}: git refuses to track {what}, so no checkpoint can hold it; "
-            "nothing was changed",
-            hint="rename it (or move it out of the worktree), then run this again",
-        )
+        raise UnholdableName(path.decode("utf-8", "backslashreplace"), what)
 
 
 @dataclass(frozen=True)
