@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -9,7 +10,7 @@ import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,33 @@ class State:
             if mine.get(p) != theirs.get(p):
                 out.append(f"file {p!r}: {mine.get(p)} != {theirs.get(p)}")
         return out
+
+
+def git_atomic_on_path(bin_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """`env` with a `git-atomic` console script (this checkout's) first on PATH, made in
+    `bin_dir`: `git atomic ...` then runs it, as git finds an installed one."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    script = bin_dir / "git-atomic"
+    script.write_text(f'#!/bin/sh\nexec {sys.executable} -m git_atomic "$@"\n')
+    script.chmod(0o755)
+    return {**env, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+@contextlib.contextmanager
+def small_disk(where: Path, size: str) -> Iterator[Path]:
+    """A file system of `size` (tmpfs) mounted at `where`, unmounted after; the test is
+    skipped where the system allows no such mount (not root, a container without mount)."""
+    import pytest
+
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (not root, or no mount in this container)")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 def fingerprint(root: Path, env: Mapping[str, str]) -> State:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from testing.gitrepo import GitRepo, hermetic_env
+from testing.gitrepo import GitRepo, git_atomic_on_path, hermetic_env
 
 
 def _messy(repo: GitRepo) -> None:
@@ -357,12 +356,7 @@ def test_session_abort_and_failed_commit(repo: GitRepo) -> None:
 
 def test_git_subcommand_dispatch(repo: GitRepo, tmp_path: Path) -> None:
     """`git atomic ...` finds the console script on PATH."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    script = bin_dir / "git-atomic"
-    script.write_text(f'#!/bin/sh\nexec {sys.executable} -m git_atomic "$@"\n')
-    script.chmod(0o755)
-    env = dict(repo.env, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    env = git_atomic_on_path(tmp_path / "bin", repo.env)
     res = subprocess.run(
         ["git", "atomic", "--version"], cwd=repo.path, env=env, capture_output=True, text=True
     )

@@ -15,7 +15,7 @@ import pytest
 
 from git_atomic.engine import lockholder
 from git_atomic.engine.git import Repo
-from testing.gitrepo import GitRepo
+from testing.gitrepo import GitRepo, git_atomic_on_path
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -126,12 +126,7 @@ def test_through_git_atomic_a_stale_lock_the_operation_left_still_goes(
     the operation makes, that waits for us: it is not the lock's holder. (Taken for one, the
     rollback of an operation that staged a change and left a dead git's lock waited ten
     seconds, then exited 3.)"""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    script = bin_dir / "git-atomic"
-    script.write_text(f'#!/bin/sh\nexec {sys.executable} -m git_atomic "$@"\n')
-    script.chmod(0o755)
-    env = dict(repo.env, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    env = git_atomic_on_path(tmp_path / "bin", repo.env)
     before = repo.fingerprint()
     op = "echo x > README; git add README; echo junk > .git/index.lock; exit 1"
     started = time.monotonic()

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from testing.agents import claude_hook
-from testing.gitrepo import GitRepo
+from testing.gitrepo import GitRepo, small_disk
 
 SESSION = "5e1d0c2b-41aa-4c55-9e0a-1b2c3d4e5f60"
 
@@ -330,12 +330,7 @@ def test_a_call_that_fills_the_disk_of_our_folder_is_said_in_one_line(repo: GitR
     shutil.copytree(ours, kept, symlinks=True)
     shutil.rmtree(ours)
     ours.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(ours)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (not root, or no mount in this container)")
-    try:
+    with small_disk(ours, "2m"):
         shutil.copytree(kept, ours, symlinks=True, dirs_exist_ok=True)
 
         def fills() -> None:
@@ -352,8 +347,6 @@ def test_a_call_that_fills_the_disk_of_our_folder_is_said_in_one_line(repo: GitR
         out = stop(repo)  # room again: judged as it would have been
         assert out["decision"] == "block"
         assert not os.path.lexists(repo.path / "BAD")
-    finally:
-        subprocess.run(["umount", "-l", str(ours)], check=False)
 
 
 def test_a_call_that_makes_the_records_unwritable_is_said_in_one_line(repo: GitRepo) -> None:

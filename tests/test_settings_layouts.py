@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -677,17 +678,29 @@ def test_dot_git_in_another_case_is_refused_not_lost(repo: GitRepo, name: str) -
     can hold such a file, so an operation is refused before it could lose it (exit 3); one
     an operation makes is left where it is (no checkpoint names it), the rest rolled back."""
     repo.write(name, b"precious notes\n")
-    before = oracle.walk(repo.path)
-    res = repo.atomic("run", "--", "sh", "-c", f"rm -rf -- '{name}'; exit 1", check=3)
+    res = _refused_as_it_was(repo, f"rm -rf -- '{name}'; exit 1")
     assert name in res.stderr and "letter case" in res.stderr, res.stderr
-    assert oracle.walk(repo.path) == before
     os.unlink(repo.path / name)
-    before = oracle.walk(repo.path)
     made = f"mkdir -p \"$(dirname '{name}')\"; echo op > '{name}'; echo op >> a; exit 1"
-    repo.atomic("run", "--", "sh", "-c", made, check=1)
-    after = oracle.walk(repo.path)
-    assert {p: v for p, v in after.items() if not scan.dot_git_variant(p)} == before
+    _one_made_stays(repo, made, scan.dot_git_variant)
     assert (repo.path / name).read_bytes() == b"op\n"
+
+
+def _refused_as_it_was(repo: GitRepo, script: str) -> subprocess.CompletedProcess[str]:
+    """`run` of `script` refused (exit 3), the tree as it was."""
+    before = oracle.walk(repo.path)
+    res = repo.atomic("run", "--", "sh", "-c", script, check=3)
+    assert oracle.walk(repo.path) == before
+    return res
+
+
+def _one_made_stays(repo: GitRepo, script: str, unholdable: Callable[[bytes], bool]) -> None:
+    """A failed `run` of `script` that makes a name no checkpoint can hold: rolled back but
+    for that name, which stays where it is."""
+    before = oracle.walk(repo.path)
+    repo.atomic("run", "--", "sh", "-c", script, check=1)
+    after = oracle.walk(repo.path)
+    assert {p: v for p, v in after.items() if not unholdable(p)} == before
 
 
 @pytest.mark.parametrize("name", [".gitmodules", "sub/.gitmodules", ".GitModules"])
@@ -699,22 +712,17 @@ def test_a_gitmodules_link_is_refused_not_lost(repo: GitRepo, name: str) -> None
     yours is held like any file, and one link the operation makes stays after its rollback."""
     os.makedirs(os.path.dirname(repo.path / name), exist_ok=True)
     os.symlink("where-my-modules-are", repo.path / name)
-    before = oracle.walk(repo.path)
-    res = repo.atomic("run", "--", "sh", "-c", f"rm -- '{name}'; echo x > a; exit 1", check=3)
+    res = _refused_as_it_was(repo, f"rm -- '{name}'; echo x > a; exit 1")
     assert name in res.stderr and ".gitmodules that is a symbolic link" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
-    assert oracle.walk(repo.path) == before
     os.unlink(repo.path / name)
     repo.write(name, b"[submodule]\n")  # a file: held, and put back
     before = oracle.walk(repo.path)
     repo.atomic("run", "--", "sh", "-c", f"rm -- '{name}'; echo x > a; exit 1", check=1)
     assert oracle.walk(repo.path) == before
     os.unlink(repo.path / name)
-    before = oracle.walk(repo.path)
     made = f"ln -s elsewhere '{name}'; echo op >> a; exit 1"
-    repo.atomic("run", "--", "sh", "-c", made, check=1)
-    after = oracle.walk(repo.path)
-    assert {p: v for p, v in after.items() if p != os.fsencode(name)} == before
+    _one_made_stays(repo, made, lambda p: p == os.fsencode(name))
     assert os.readlink(repo.path / name) == "elsewhere"
 
 

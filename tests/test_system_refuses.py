@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.gitrepo import GitRepo
+from testing.gitrepo import GitRepo, small_disk
 
 
 def _immutable_works(where: Path) -> bool:
@@ -152,15 +152,8 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     """A 200 KB file system (tmpfs), where the system allows mounting one; skipped elsewhere."""
     where = tmp_path / "tiny"
     where.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(where)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (not root, or no mount in this container)")
-    try:
+    with small_disk(where, "200k"):
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 def test_a_full_disk_leaves_no_file_cut_short(tmp_path: Path, tiny_disk: Path) -> None:
