@@ -475,7 +475,8 @@ def rollback_op(
     mended = reflogkeep.mend(engine.repo, op.id, pre_op.branches)
     if mended:
         detail["reflogs_mended"] = mended
-    if "worktrees" in op.details:
+    # (Imported only where there was or is a linked worktree: an abort's usual way does not.)
+    if "worktrees" in op.details and (op.details["worktrees"] or engine.repo.has_other_worktrees()):
         from git_atomic.ops import worktreesgone
 
         problems += worktreesgone.lines(engine.repo, worktreesgone.removed(engine.repo, detail))
