@@ -726,6 +726,25 @@ def test_a_gitmodules_link_is_refused_not_lost(repo: GitRepo, name: str) -> None
     assert os.readlink(repo.path / name) == "elsewhere"
 
 
+@pytest.mark.parametrize("kind", ["folder", "file"])
+def test_a_dot_git_that_is_no_repository_is_refused_not_lost(repo: GitRepo, kind: str) -> None:
+    """`sub/.git` that is no repository (notes kept in a `.git` folder; a `.git` file with no
+    `gitdir:` line): git never lists a `.git`, and looks into `sub/` as into any folder, so a
+    checkpoint held `sub/s` but never `sub/.git`, and an operation that deleted `sub` had it
+    gone after a rollback that said the files were as before. Refused now, naming it; a
+    repository of its own beside it is no reason to refuse."""
+    repo.write("sub/s", b"s\n")
+    repo.write("sub/.git/notes" if kind == "folder" else "sub/.git", b"precious\n")
+    subprocess.run(["git", "init", "-q", str(repo.path / "own")], env=repo.env, check=True)
+    res = _refused_as_it_was(repo, "rm -rf sub; echo x > a; exit 1")
+    assert "sub/.git: git refuses to track a .git that is no repository" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    shutil.rmtree(repo.path / "sub")
+    before = oracle.walk(repo.path)
+    repo.atomic("run", "--", "sh", "-c", "echo x > a; exit 1", check=1)
+    assert oracle.walk(repo.path) == before
+
+
 @pytest.mark.parametrize("made", ["echo x > .GIT", "ln -s x sub/.gitmodules"])
 def test_a_name_no_checkpoint_can_hold_made_by_a_run_that_succeeded(
     repo: GitRepo, made: str

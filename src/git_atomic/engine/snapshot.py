@@ -22,6 +22,7 @@ from git_atomic.engine import (
     discovery,
     dotgit,
     folders,
+    folderwalk,
     gitlinks,
     gitstate,
     indexstate,
@@ -101,6 +102,7 @@ def capture(
         held = _read_files(repo, disk, git_side.side, limit, also_capture, known_files)
         if not allow_unmerged:  # a state an operation starts from or ends in
             _refuse_unholdable(held.files.added, sorted(disk.unholdable))
+            _refuse_stray_dot_git(repo, disk.walked, held.files.tree)
         parts = _parts(repo, git_side, held, effect_base=effect_base)
         commit_tree = None
         if for_commit:
@@ -132,6 +134,24 @@ def _refuse_unholdable(added: Sequence[bytes], unholdable: Sequence[bytes]) -> N
             else "a .gitmodules that is a symbolic link"
         )
         raise UnholdableName(path.decode("utf-8", "backslashreplace"), what)
+
+
+def _refuse_stray_dot_git(repo: Repo, walked: folderwalk.Walk | None, tree: str) -> None:
+    """A `.git` in a folder that is no repository after all (notes kept in `sub/.git/`, a
+    gitfile that points nowhere): git never lists a `.git`, and looks into its folder as into
+    any other, so the checkpoint holds the folder's files but never that `.git`, and an
+    operation that deleted the folder lost it. Refused as the names above are. Known where the
+    walk of the folders found the `.git` (folderwalk.py) and the captured tree has the folder
+    as a folder: a repository of its own is a gitlink there, or nothing."""
+    folders = [f for f in walked.own_repositories if f] if walked is not None else []
+    if not folders:
+        return
+    for entry in repo.ls_tree_at(tree, folders):
+        if entry.mode == "040000":
+            path = entry.path + b"/.git"
+            raise UnholdableName(
+                path.decode("utf-8", "backslashreplace"), "a .git that is no repository"
+            )
 
 
 @dataclass(frozen=True)
