@@ -104,3 +104,20 @@ def test_text_for_people_shows_the_bytes_escaped_under_a_strict_stream(
         "rollback", "--to", pre, "--", missing, env={"PYTHONIOENCODING": encoding}, check=2
     )
     assert res.stderr.startswith("git-atomic: zz\\xfe: "), res.stderr
+
+
+def test_a_gates_log_in_a_repository_whose_folder_is_not_utf8_is_found_again(
+    tmp_path: Path,
+) -> None:
+    """The journal holds text as UTF-8 can (such a byte written `\\xe9`): a failed gate's log
+    in `/tmp/r\\xe9/...` was read back as a path with a backslash, where no file is (`log`,
+    `show`, the API). Now a log under our folder is kept relative to it, and found again."""
+    root = Path(os.fsdecode(os.fsencode(tmp_path) + b"/r\xe9"))
+    repo = GitRepo.create(root, tmp_path / "home")
+    repo.atomic("run", "-g", "false", "--", "true", check=1)
+    shown = strict(repo.atomic("log", "--json").stdout)
+    op = shown["operations"][0]["op_id"]
+    data = strict(repo.atomic("show", op, "--json").stdout)
+    where = [k for k in data["not_utf8"] if k.startswith("/gates/0/log")]
+    assert where, data
+    assert os.path.isfile(exact(data, where[0]))

@@ -6,6 +6,8 @@ its log) and what ran; the last committed coverage of a gate is what `no_regress
 
 from __future__ import annotations
 
+import os
+
 from git_atomic.core.journal.connection import JournalFile
 from git_atomic.core.journalrows import GateRow
 from git_atomic.core.vocab import OpStatus
@@ -43,7 +45,7 @@ class GatesTable(JournalFile):
                     duration,
                     coverage,
                     output_tail,
-                    log_path,
+                    self._kept_as(log_path),
                     message,
                     command,
                 ),
@@ -53,7 +55,26 @@ class GatesTable(JournalFile):
         rows = self._conn.execute(
             "SELECT * FROM gates WHERE op_id=? ORDER BY seq", (op_id,)
         ).fetchall()
-        return [GateRow(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows]
+        return [
+            GateRow(
+                r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], self._found_at(r[8]), *r[9:]
+            )
+            for r in rows
+        ]
+
+    def _kept_as(self, log_path: str | None) -> str | None:
+        """A gate's log under our folder kept relative to it (`logs/<op>/01-x.log`): the
+        journal holds text as UTF-8 can (a byte that is not, `\\xe9`), and a repository
+        whose folder's name is not UTF-8 would have the log's path read back as another."""
+        top = str(self.path.parent) + os.sep
+        if log_path is not None and log_path.startswith(top):
+            return log_path[len(top) :]
+        return log_path
+
+    def _found_at(self, kept: str | None) -> str | None:
+        if kept is None or os.path.isabs(kept):
+            return kept  # one kept whole (elsewhere, or by an earlier version)
+        return str(self.path.parent / kept)
 
     def last_validated_coverage(self, worktree: str, gate: str) -> float | None:
         row = self._conn.execute(
