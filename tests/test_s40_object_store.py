@@ -304,7 +304,7 @@ def test_gc_never_deletes_our_ref_a_branch_points_at(repo: GitRepo) -> None:
     (main a branch of its own again, as `run` does). One made so outside any operation: your
     next commit moves that ref. `git atomic gc` then deleted it: main named nothing ("No commits
     yet"), the commit dangling until git's prune. The ref stays, and gc says why."""
-    repo.atomic("run", "--", "true", check=0)
+    run = repo.atomic_json("run", "--", "true")["op_id"]
     main = repo.head()
     call = {"tool_name": "Bash", "tool_input": {"command": "x"}, "tool_use_id": "t1"}
     agents.claude_hook(repo, "s40-sym", "UserPromptSubmit", prompt="p")
@@ -317,7 +317,10 @@ def test_gc_never_deletes_our_ref_a_branch_points_at(repo: GitRepo) -> None:
     assert "symbolic ref" in stop.stdout
     assert (repo.path / ".git" / "refs" / "heads" / "main").read_text() == main + "\n"
     assert not repo.exists("y")
-    subprocess.run(["sh", "-c", onto], cwd=repo.path, env=repo.env, check=True)  # by hand
+    # By hand, onto the run's ref (the turn's take-back keeps the newest rescue, and with it
+    # its operation's refs: not one gc would retire).
+    by_hand = onto.replace("refs/atomic/ops", f"refs/atomic/ops/{run}/")
+    subprocess.run(["sh", "-c", by_hand], cwd=repo.path, env=repo.env, check=True)
     ours = (repo.path / ".git" / "refs" / "heads" / "main").read_text().removeprefix("ref: ")
     repo.write("y", b"y\n")
     repo.git("add", "y")
