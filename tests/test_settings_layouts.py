@@ -726,16 +726,26 @@ def test_a_gitmodules_link_is_refused_not_lost(repo: GitRepo, name: str) -> None
     assert os.readlink(repo.path / name) == "elsewhere"
 
 
-@pytest.mark.parametrize("kind", ["folder", "file"])
+STRAY_DOT_GIT = {
+    "folder": {"sub/s": b"s\n", "sub/.git/notes": b"precious\n"},
+    "file": {"sub/s": b"s\n", "sub/.git": b"precious, no gitdir line\n"},
+    "alone": {"sub/.git/notes": b"precious\n"},  # nothing else in sub: git sees it empty
+    "gitfile-to-nowhere": {"sub/.git": b"gitdir: ../nowhere\n"},
+}
+
+
+@pytest.mark.parametrize("kind", STRAY_DOT_GIT)
 def test_a_dot_git_that_is_no_repository_is_refused_not_lost(repo: GitRepo, kind: str) -> None:
     """`sub/.git` that is no repository (notes kept in a `.git` folder; a `.git` file with no
-    `gitdir:` line): git never lists a `.git`, and looks into `sub/` as into any folder, so a
-    checkpoint held `sub/s` but never `sub/.git`, and an operation that deleted `sub` had it
-    gone after a rollback that said the files were as before. Refused now, naming it; a
-    repository of its own beside it is no reason to refuse."""
-    repo.write("sub/s", b"s\n")
-    repo.write("sub/.git/notes" if kind == "folder" else "sub/.git", b"precious\n")
+    `gitdir:` line, or one naming nothing): git never lists a `.git`, and looks into `sub/` as
+    into any folder, so a checkpoint held `sub/s` but never `sub/.git`, and an operation that
+    deleted `sub` had it gone after a rollback that said the files were as before. Refused now,
+    naming it; a repository of its own, and a linked worktree, beside it are no reason to
+    refuse."""
+    for name, data in STRAY_DOT_GIT[kind].items():
+        repo.write(name, data)
     subprocess.run(["git", "init", "-q", str(repo.path / "own")], env=repo.env, check=True)
+    repo.git("worktree", "add", "-q", str(repo.path / "wt"), "-b", "wt")
     res = _refused_as_it_was(repo, "rm -rf sub; echo x > a; exit 1")
     assert "sub/.git: git refuses to track a .git that is no repository" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr

@@ -137,21 +137,19 @@ def _refuse_unholdable(added: Sequence[bytes], unholdable: Sequence[bytes]) -> N
 
 
 def _refuse_stray_dot_git(repo: Repo, walked: folderwalk.Walk | None, tree: str) -> None:
-    """A `.git` in a folder that is no repository after all (notes kept in `sub/.git/`, a
-    gitfile that points nowhere): git never lists a `.git`, and looks into its folder as into
-    any other, so the checkpoint holds the folder's files but never that `.git`, and an
-    operation that deleted the folder lost it. Refused as the names above are. Known where the
-    walk of the folders found the `.git` (folderwalk.py) and the captured tree has the folder
-    as a folder: a repository of its own is a gitlink there, or nothing."""
+    """A `.git` in a folder that is no repository after all (straydotgit.py): no checkpoint
+    holds it, so an operation that deleted its folder lost it. Refused as the names above are,
+    where the walk of the folders found one (folderwalk.py)."""
     folders = [f for f in walked.own_repositories if f] if walked is not None else []
     if not folders:
         return
-    for entry in repo.ls_tree_at(tree, folders):
-        if entry.mode == "040000":
-            path = entry.path + b"/.git"
-            raise UnholdableName(
-                path.decode("utf-8", "backslashreplace"), "a .git that is no repository"
-            )
+    from git_atomic.engine import straydotgit  # only then: a capture's usual way has none
+
+    path = straydotgit.found(repo, folders, tree)
+    if path is not None:
+        raise UnholdableName(
+            path.decode("utf-8", "backslashreplace"), "a .git that is no repository"
+        )
 
 
 @dataclass(frozen=True)

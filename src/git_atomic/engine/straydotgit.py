@@ -1,0 +1,69 @@
+"""A `.git` in a folder of the worktree that is no repository after all.
+
+Notes kept in `sub/.git/`, a `.git` file with no `gitdir:` line, an empty `.git` folder: git
+never lists an entry named `.git`, and takes its folder for a repository of its own only where
+that `.git` is one (git's `is_git_directory`: `HEAD`, with `objects/` and `refs/` or a
+`commondir`). Otherwise it looks into the folder as into any other (or, where nothing else is
+in it, sees an empty folder), so a checkpoint holds the folder's files but never that `.git`,
+and an operation that deletes the folder loses it. The capture refuses such a tree
+(snapshot.py). Imported only where the walk of the folders found a `.git` below the top.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+
+from git_atomic.engine.git import Repo
+
+
+def found(repo: Repo, folders: Sequence[bytes], tree: str) -> bytes | None:
+    """The first `.git` among `folders` (those holding one) that is no repository: its folder
+    is a folder in the captured `tree` (git looked into it), or is not in it at all and its
+    `.git` is not one git would take for a repository. None where every one is a repository
+    (a submodule is a gitlink in the tree)."""
+    listed = {e.path: e.mode for e in repo.ls_tree_at(tree, folders)}
+    root = os.fsencode(repo.root)
+    for folder in folders:
+        mode = listed.get(folder)
+        if mode == "040000" or (mode is None and not _repository(root, folder)):
+            return folder + b"/.git"
+    return None
+
+
+def _repository(root: bytes, folder: bytes) -> bool:
+    """Whether `folder/.git` is a repository as git takes one; a link there is not judged (git
+    reads through it; so do we not)."""
+    dot = os.path.join(root, folder, b".git")
+    try:
+        st = os.lstat(dot)
+    except OSError:
+        return True  # gone meanwhile: nothing to lose
+    if stat.S_ISLNK(st.st_mode):
+        return True
+    if stat.S_ISREG(st.st_mode):
+        try:
+            with open(dot, "rb") as fh:
+                first = fh.read(4096).split(b"\n", 1)[0].rstrip(b"\r")
+        except OSError:
+            return True
+        if not first.startswith(b"gitdir: "):
+            return False
+        where = first[len(b"gitdir: ") :]
+        git_dir = where if os.path.isabs(where) else os.path.join(root, folder, where)
+    elif stat.S_ISDIR(st.st_mode):
+        git_dir = dot
+    else:
+        return True  # a FIFO, a socket: nothing a checkpoint could hold anyway
+    return _git_directory(git_dir)
+
+
+def _git_directory(path: bytes) -> bool:
+    if not os.path.lexists(os.path.join(path, b"HEAD")):
+        return False
+    if os.path.lexists(os.path.join(path, b"commondir")):
+        return True  # a linked worktree's: its objects and refs are the common dir's
+    return os.path.isdir(os.path.join(path, b"objects")) and os.path.isdir(
+        os.path.join(path, b"refs")
+    )
