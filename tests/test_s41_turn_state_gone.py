@@ -86,6 +86,52 @@ def test_a_turn_whose_call_removed_its_record_is_judged_and_taken_back(
     assert repo.git("for-each-ref", "refs/atomic/turns/") == ""
 
 
+def _asked_for_turn_refs(repo: GitRepo, trace: Path, hook: Callable[[], object]) -> bool:
+    """Whether `hook` ran a git that lists refs/atomic/turns/ (the search for a turn whose
+    record is gone)."""
+    trace.unlink(missing_ok=True)
+    repo.env["GIT_TRACE2_EVENT"] = str(trace)
+    try:
+        hook()
+    finally:
+        del repo.env["GIT_TRACE2_EVENT"]
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    argvs = [e["argv"] for e in events if e["event"] == "start"]
+    return any("for-each-ref" in a and "refs/atomic/turns/" in a for a in argvs)
+
+
+def test_turn_refs_are_looked_for_only_where_there_may_be_some_packed_too(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A turn with no file-changing call, and a turn's first call, in a repository with no
+    turn's refs, run no git for them (every Stop and first call did: one git more); a turn
+    whose refs `git pack-refs` packed is still rebuilt when its record is removed."""
+    trace = tmp_path / "trace.json"
+    claude_hook(repo, SESSION, "UserPromptSubmit", prompt="just answer")
+    nothing = lambda: claude_hook(repo, SESSION, "Stop", stop_hook_active=False)  # noqa: E731
+    assert not _asked_for_turn_refs(repo, trace, nothing)
+    app = repo.path / "app.py"
+    fields = {"tool_name": "Edit", "tool_input": {"file_path": str(app)}, "tool_use_id": "t1"}
+    assert not _asked_for_turn_refs(
+        repo, trace, lambda: claude_hook(repo, SESSION, "PreToolUse", **fields)
+    )
+    repo.write("app.py", b"VALUE = 2\n")
+    claude_hook(repo, SESSION, "PostToolUse", **fields, tool_response={})
+    repo.git("pack-refs", "--all")
+    assert not (repo.path / ".git" / "refs" / "atomic" / "turns").exists()
+
+    def removes() -> None:
+        repo.write("BAD", b"made by the turn\n")
+        shutil.rmtree(repo.path / ".git" / "atomic" / "turns")
+
+    call(repo, 2, "Bash", {"command": "touch BAD; rm -rf .git/atomic/turns"}, removes)
+    out = stop(repo)
+
+    assert "rolled back" in out["systemMessage"] and "rebuilt" in out["systemMessage"]
+    assert not os.path.lexists(repo.path / "BAD")
+    assert repo.read("app.py") == b"VALUE = 1\n"
+
+
 def test_a_turn_that_removed_the_journal_says_recover_then_is_judged(repo: GitRepo) -> None:
     repo.atomic("run", "-n", "before", "--", "true", check=0)  # the journal has a history
     a_turn_that_removes(repo, "atomic")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from git_atomic.agents import turnsteps
-from git_atomic.agents.turnstate import Record, Slot, new_record, worktrees_of
+from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, new_record, worktrees_of
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError, RefusedError
 from git_atomic.core.records import dataclass
@@ -216,9 +216,10 @@ def close(repo: git.Repo, session: str, why: str) -> list[judge.Verdict]:
 def _finish_all(
     repo: git.Repo, session: str, *, ending: str | None, history: str = "shadow"
 ) -> list[judge.Verdict]:
-    from git_atomic.agents import turnorphans
+    if any_turn_refs(repo):
+        from git_atomic.agents import turnorphans
 
-    turnorphans.restore(repo, session)  # a turn whose record a call of its own removed
+        turnorphans.restore(repo, session)  # a turn whose record a call of its own removed
     verdicts = []
     for worktree in worktrees_of(repo.state_dir, session):
         slot = Slot(repo.state_dir, session, worktree)
@@ -396,6 +397,8 @@ def _rebuilt(repo: git.Repo, slot: Slot) -> Record | None:
     """The open turn of the slot's session rebuilt from its checkpoints' refs, when a call of
     its own removed its record (turnorphans.py); None when it has none. Called with the slot
     held: the rebuilt record is written under that same hold."""
+    if not any_turn_refs(repo):
+        return None
     from git_atomic.agents import turnorphans
 
     found = turnorphans.orphan(repo, slot.session, slot.worktree)
@@ -409,6 +412,8 @@ def _continued(repo: git.Repo, slot: Slot, fresh: Record) -> Record:
     last call (another session's `rm -rf .git/atomic/turns`), rebuilt from its refs, goes on,
     with what `fresh` noted; else `fresh`. Without it, the turn would start again there, and
     its earlier calls' changes be no one's."""
+    if not any_turn_refs(repo):
+        return fresh
     from git_atomic.agents import turnorphans
 
     found = turnorphans.orphan(repo, slot.session, slot.worktree)

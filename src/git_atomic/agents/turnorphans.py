@@ -37,8 +37,8 @@ def restore(repo: git.Repo, session: str, *, worktree: str | None = None) -> lis
         if record is not None:
             live.add(record.op_id)
     written = []
-    for where, record in _orphans(repo, session):
-        if record.op_id in live or (worktree is not None and where != worktree):
+    for where, record in _orphans(repo, session, live):
+        if worktree is not None and where != worktree:
             continue
         slot = Slot(repo.state_dir, session, where)
         with slot.held():
@@ -55,8 +55,11 @@ def orphan(repo: git.Repo, session: str, worktree: str) -> Record | None:
     return max(found, key=lambda record: record.started_at) if found else None
 
 
-def _orphans(repo: git.Repo, session: str) -> list[tuple[str, Record]]:
-    """The session's turns that its checkpoint refs tell of: (worktree, record) each."""
+def _orphans(
+    repo: git.Repo, session: str, live: set[str] | None = None
+) -> list[tuple[str, Record]]:
+    """The session's turns that its checkpoint refs tell of, but those in `live` (turns that
+    have their record): (worktree, record) each."""
     try:
         listed = repo.out(
             "for-each-ref",
@@ -82,6 +85,8 @@ def _orphans(repo: git.Repo, session: str) -> list[tuple[str, Record]]:
         turns.setdefault(ref.group(1), []).append(entry)
     found = []
     for op_id, entries in turns.items():
+        if live and op_id in live:
+            continue  # (its checkpoint's meta is not read)
         entries.sort()
         steps: list[tuple[str, str]] = []
         start: str | None = None

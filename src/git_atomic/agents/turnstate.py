@@ -18,10 +18,13 @@ import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic.core import records
 from git_atomic.core.records import dataclass, field
+
+if TYPE_CHECKING:
+    from git_atomic.engine.git import Repo
 
 TURNS_DIR: Final = "turns"
 # An open turn's checkpoints, until it is judged and they become its operation's (`gc` retires
@@ -88,6 +91,25 @@ class Record:
             )
         except (KeyError, TypeError, ValueError):
             return None
+
+
+def any_turn_refs(repo: Repo) -> bool:
+    """Whether a ref may be under refs/atomic/turns/, read from the files git keeps them in
+    (no git process): a hook call with no record to go on (a read-only call's, a turn with no
+    file-changing call) asks git for the turns' refs (turnorphans.py) only where there may be
+    one. Where refs are not files (reftable), or cannot be read, there may be."""
+    if (repo.config("extensions.refstorage") or "files").lower() != "files":
+        return True
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        if os.listdir(repo.common_dir / TURN_REFS):
+            return True
+    try:
+        with open(repo.common_dir / "packed-refs", "rb") as fh:
+            return b" " + TURN_REFS.encode() in fh.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True
 
 
 def session_key(session: str) -> str:
