@@ -348,3 +348,29 @@ def test_reflogs_an_operation_expired_come_back_with_its_rollback(repo: GitRepo,
     assert "changed nothing" not in res.stderr
     assert "the reflogs it rewrote (main, side, HEAD) are as before too" in res.stderr, res.stderr
     assert not (repo.path / ".git" / "refs" / "heads" / "main.lock").exists()
+
+
+def test_an_expire_run_in_a_linked_worktree_gives_back_every_worktrees_head_reflog(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """Run in a linked worktree, `git reflog expire --expire=now --all` empties the main
+    worktree's HEAD reflog and the linked one's too (logs/HEAD in its own git dir), and a
+    failed run's rollback said the reflogs it rewrote were as before: only the branches' were
+    kept. Each worktree's HEAD reflog is now kept and written back, byte for byte."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "left behind")
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    repo.git("worktree", "add", "-q", str(tmp_path / "wt"), "-b", "side")
+    wt = GitRepo(tmp_path / "wt", repo.env)
+    wt.git("commit", "-q", "--allow-empty", "-m", "on side")
+    main_log = repo.path / ".git" / "logs" / "HEAD"
+    wt_log = repo.path / ".git" / "worktrees" / "wt" / "logs" / "HEAD"
+    before = main_log.read_bytes(), wt_log.read_bytes()
+    assert all(before)
+
+    line = "git reflog expire --expire=now --all; exit 1"
+    res = wt.atomic("run", "--", "sh", "-c", line, check=1)
+
+    assert (main_log.read_bytes(), wt_log.read_bytes()) == before
+    assert "worktrees/wt/HEAD" in res.stderr
+    assert not (repo.path / ".git" / "HEAD.lock").exists()
+    assert not (repo.path / ".git" / "worktrees" / "wt" / "HEAD.lock").exists()

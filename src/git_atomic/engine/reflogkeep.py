@@ -66,18 +66,30 @@ def _files_backend(repo: Repo) -> bool:
 
 
 def _with_head(repo: Repo, branches: Iterable[str]) -> list[str]:
-    """The branches, and HEAD where its reflog is in the common git dir (the main worktree's:
-    `git reflog expire --all` empties it too, and `HEAD@{1}` may be all that names a commit)."""
-    names = sorted(branches)
-    if repo.git_dir == repo.common_dir:
-        names.append("HEAD")
+    """The branches, and each worktree's HEAD: the main worktree's (`HEAD`, its reflog in the
+    common git dir) and each linked one's (`worktrees/<id>/HEAD`). `git reflog expire --all`,
+    run in any worktree, empties every one of them, and `HEAD@{1}` may be all that names a
+    commit."""
+    names = [*sorted(branches), "HEAD"]
+    with contextlib.suppress(OSError):
+        linked = sorted(os.listdir(repo.common_dir / "worktrees"))
+        names += [f"worktrees/{wt}/HEAD" for wt in linked]
     return names
 
 
+def _reflog(name: str) -> bytes:
+    """Where the reflog of `name` (a branch, or a worktree's HEAD: `_with_head`) is, relative
+    to the common git dir: a linked worktree's HEAD's is in its own git dir."""
+    if name.startswith("worktrees/") and name.endswith("/HEAD"):
+        return os.fsencode(name.removesuffix("HEAD")) + b"logs/HEAD"
+    return b"logs/" + os.fsencode(name)
+
+
 def keep(repo: Repo, op_id: str, branches: Iterable[str]) -> None:
-    """Link each branch's reflog (and HEAD's) under the operation's folder, and note its size.
-    Best effort: a reflog that cannot be linked (none, a link, a file system without hard
-    links) is not kept, and its branch comes back as before, with a new reflog."""
+    """Link each branch's reflog (and each worktree's HEAD's) under the operation's folder,
+    and note its size. Best effort: a reflog that cannot be linked (none, a link, a file
+    system without hard links) is not kept, and its branch comes back as before, with a new
+    reflog."""
     names = _with_head(repo, branches)
     if not names or not _files_backend(repo):
         return
@@ -91,7 +103,7 @@ def keep(repo: Repo, op_id: str, branches: Iterable[str]) -> None:
             return
         tree = stack.enter_context(safefs.Tree(os.fsencode(repo.common_dir)))
         for name in names:
-            rel = b"logs/" + os.fsencode(name)
+            rel = _reflog(name)
             try:
                 st = tree.lstat(rel)
                 parent = tree.folder(os.path.dirname(rel))
@@ -142,12 +154,12 @@ def put_back(repo: Repo, name: str, oid: str) -> bool:
 
 def mend(repo: Repo, op_id: str, names: Iterable[str]) -> list[str]:
     """After an operation's own rollback (a failed run, `abort`): each branch's reflog (and
-    HEAD's, in the main worktree) that the
-    operation rewrote (`git reflog expire`, `git reflog delete`: it no longer starts with the
-    bytes its PRE-OP kept) is written again as the PRE-OP had it, followed by the lines written
-    since that it lacks. `branch@{1}` may be all that names a commit a `reset` left behind, and
-    `git gc` prunes what nothing names. Under git's lock of the ref (`<ref>.lock`, as `reflog
-    expire` takes it); a ref locked now is left. The branches whose reflog was mended."""
+    each worktree's HEAD's: `_with_head`) that the operation rewrote (`git reflog expire`, `git
+    reflog delete`: it no longer starts with the bytes its PRE-OP kept) is written again as the
+    PRE-OP had it, followed by the lines written since that it lacks. `branch@{1}` may be all
+    that names a commit a `reset` left behind, and `git gc` prunes what nothing names. Under
+    git's lock of the ref (`<ref>.lock`, as `reflog expire` takes it); a ref locked now is
+    left. The branches whose reflog was mended."""
     if not _files_backend(repo):
         return []
     mended = []
@@ -159,7 +171,7 @@ def mend(repo: Repo, op_id: str, names: Iterable[str]) -> list[str]:
         tree = stack.enter_context(safefs.Tree(os.fsencode(repo.common_dir)))
         for name in _with_head(repo, names):
             kept = _read_kept(top, op_id, os.fsencode(name).hex())
-            rel = b"logs/" + os.fsencode(name)
+            rel = _reflog(name)
             now = tree.read(rel) if tree.kind(rel) == stat.S_IFREG else None
             if not kept or now is None or now.startswith(kept):
                 continue
