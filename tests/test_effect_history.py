@@ -374,3 +374,24 @@ def test_an_expire_run_in_a_linked_worktree_gives_back_every_worktrees_head_refl
     assert "worktrees/wt/HEAD" in res.stderr
     assert not (repo.path / ".git" / "HEAD.lock").exists()
     assert not (repo.path / ".git" / "worktrees" / "wt" / "HEAD.lock").exists()
+
+
+def test_a_reflog_whose_ref_is_locked_is_left_and_said(repo: GitRepo) -> None:
+    """A failed run expired every reflog, and `side.lock` was there when its rollback wrote them
+    back (a git holding the ref, or one the run's git left): side's reflog stayed empty and
+    the summary named only the reflogs written back, as if all were. Now the lock is left to
+    its git, and a warning names the reflog left as it is."""
+    repo.git("branch", "side")
+    logs = repo.path / ".git" / "logs" / "refs" / "heads"
+    before = (logs / "main").read_bytes()
+    assert (logs / "side").read_bytes()
+    lock = repo.path / ".git" / "refs" / "heads" / "side.lock"
+    line = "git reflog expire --expire=now --all; touch .git/refs/heads/side.lock; exit 1"
+
+    res = repo.atomic("run", "--", "sh", "-c", line, check=1)
+
+    assert (logs / "main").read_bytes().startswith(before)
+    assert (logs / "side").read_bytes() == b""  # never written under another git's lock
+    assert lock.read_bytes() == b""  # the lock is left as it was
+    assert f"the reflog of side the operation rewrote was not written back: {lock}" in res.stderr
+    assert "except what the warnings above name" in res.stderr

@@ -152,22 +152,24 @@ def put_back(repo: Repo, name: str, oid: str) -> bool:
     return True
 
 
-def mend(repo: Repo, op_id: str, names: Iterable[str]) -> list[str]:
+def mend(repo: Repo, op_id: str, names: Iterable[str]) -> tuple[list[str], list[str]]:
     """After an operation's own rollback (a failed run, `abort`): each branch's reflog (and
     each worktree's HEAD's: `_with_head`) that the operation rewrote (`git reflog expire`, `git
     reflog delete`: it no longer starts with the bytes its PRE-OP kept) is written again as the
     PRE-OP had it, followed by the lines written since that it lacks. `branch@{1}` may be all
     that names a commit a `reset` left behind, and `git gc` prunes what nothing names. Under
     git's lock of the ref (`<ref>.lock`, as `reflog expire` takes it); a ref locked now is
-    left. The branches whose reflog was mended."""
+    left. The names whose reflog was mended, and those it could not write back (their ref
+    locked: a git holds it, or one the operation's git left)."""
     if not _files_backend(repo):
-        return []
-    mended = []
+        return [], []
+    mended: list[str] = []
+    left: list[str] = []
     with contextlib.ExitStack() as stack:
         try:
             top = _open_top(repo, stack, make=False)
         except OSError:
-            return []
+            return [], []
         tree = stack.enter_context(safefs.Tree(os.fsencode(repo.common_dir)))
         for name in _with_head(repo, names):
             kept = _read_kept(top, op_id, os.fsencode(name).hex())
@@ -179,7 +181,9 @@ def mend(repo: Repo, op_id: str, names: Iterable[str]) -> list[str]:
             since = [line for line in now.splitlines(keepends=True) if line not in old]
             if _rewrite(tree, os.fsencode(name), rel, kept + b"".join(since)):
                 mended.append(name)
-    return mended
+            else:
+                left.append(name)
+    return mended, left
 
 
 def _rewrite(tree: safefs.Tree, ref: bytes, rel: bytes, data: bytes) -> bool:

@@ -472,9 +472,15 @@ def rollback_op(
     from git_atomic.engine import reflogkeep
 
     pre_op = checkpoint.load(engine.repo, engine.pre_op(op.id).sha)
-    mended = reflogkeep.mend(engine.repo, op.id, pre_op.branches)
+    mended, unmended = reflogkeep.mend(engine.repo, op.id, pre_op.branches)
     if mended:
         detail["reflogs_mended"] = mended
+    for name in unmended:  # said: its @{1} and older are gone unless you write it back
+        lock = engine.repo.common_dir / f"{name}.lock"
+        problems.append(
+            f"the reflog of {name.removeprefix('refs/heads/')} the operation rewrote was not "
+            f"written back: {lock} exists (a git command holds it, or died); left as it is"
+        )
     # (Imported only where there was or is a linked worktree: an abort's usual way does not.)
     if "worktrees" in op.details and (op.details["worktrees"] or engine.repo.has_other_worktrees()):
         from git_atomic.ops import worktreesgone
