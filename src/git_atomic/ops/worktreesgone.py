@@ -40,10 +40,10 @@ def added(repo: Repo, details: Mapping[str, object]) -> dict[str, str]:
     return {k: v for k, v in repo.linked_worktrees().items() if k not in before}
 
 
-def added_lines(gone: Mapping[str, str]) -> list[str]:
+def added_lines(added: Mapping[str, str]) -> list[str]:
     """One line per worktree the operation added, for people."""
     out = []
-    for folder, head in sorted(gone.items()):
+    for folder, head in sorted(added.items()):
         was = (
             f"branch {head[5:].removeprefix('refs/heads/')}"
             if head.startswith("ref: ")
