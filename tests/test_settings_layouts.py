@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -841,6 +842,38 @@ def test_a_nested_repositorys_files_stay_when_the_operation_removed_its_git(
     res = repo.atomic("run", "--", "sh", "-c", command, check=1)
     assert "nested repository" in res.stderr, res.stderr
     assert oracle.walk(folder) == kept
+
+
+@pytest.mark.parametrize("was", ["untracked", "tracked"])
+def test_a_folder_the_operation_made_a_repository_is_not_written_into(
+    repo: GitRepo, was: str
+) -> None:
+    """A folder the operation replaced by a repository of its own (`rm -rf sub; git init sub`,
+    a clone): git still lists its files as the folder's, since the index holds paths under it,
+    and the rollback deleted the new repository's files, committed ones included, and wrote
+    the old folder's files into it, saying all was as before. Its files stay now, nothing is
+    written into it, and the rollback says so; undo changes nothing there."""
+    repo.write("sub/a.txt", b"old folder\n")
+    if was == "tracked":
+        repo.git("add", "sub")
+        repo.git("commit", "-qm", "sub")
+    command = (
+        "rm -rf sub && git init -q sub && cd sub && echo b > b && git add b && "
+        "git commit -qm inner && echo c > c && exit 1"
+    )
+    res = repo.atomic("run", "--", "sh", "-c", command, check=1)
+    assert "sub: a repository of its own is there now" in res.stderr, res.stderr
+    assert "except what the warnings above name" in res.stderr, res.stderr
+    sub = repo.path / "sub"
+    assert stat.S_ISDIR(os.lstat(sub / ".git").st_mode)
+    assert sorted(os.listdir(sub)) == [".git", "b", "c"]
+    assert (sub / "b").read_bytes() == b"b\n" and (sub / "c").read_bytes() == b"c\n"
+    inner = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=sub, env=repo.env, capture_output=True, text=True
+    )
+    assert inner.stdout == "?? c\n"
+    repo.atomic("undo", check=0)
+    assert sorted(os.listdir(sub)) == [".git", "b", "c"]
 
 
 @pytest.mark.parametrize("change", ["repoint", "remove"])

@@ -41,18 +41,25 @@ def apply_files(
     # worktree, a linked worktree kept there) its files are its own, never captured: one whose
     # `.git` the operation removed shows them as files, which are still not the operation's.
     nested = [c.path for c in changes if c.new_mode == GITLINK and c.status in ("A", "T")]
-    removals = [
-        c
-        for c in changes
-        if c.status in ("D", "T") and c.old_mode != GITLINK and not _inside(c.path, nested)
-    ]
-    writes = [c for c in changes if c.status in ("A", "M", "T") and c.new_mode != GITLINK]
     # Blobs that stand for LFS content kept outside .git/objects (lfskeep.py): {} mostly.
     from git_atomic.engine import lfskeep  # read only by a restore
 
     kept = lfskeep.markers(repo)
     # What it removes is moved aside first, into our folder of the git dir (unchanged.py).
     with safefs.Tree(os.fsencode(repo.root), aside=os.fsencode(repo.state_dir / "tmp")) as tree:
+        # The operation may have made a repository where a folder was (`git init sub`, a
+        # clone): git still lists its files as the folder's (the index holds paths under it),
+        # but they are that repository's own. Nothing is removed from it or written into it.
+        repos_now = _repositories_now(tree, changes, nested)
+        if repos_now:
+            _report_repositories_now(repos_now, outcome)
+            changes = [c for c in changes if not _inside(c.path, repos_now)]
+        removals = [
+            c
+            for c in changes
+            if c.status in ("D", "T") and c.old_mode != GITLINK and not _inside(c.path, nested)
+        ]
+        writes = [c for c in changes if c.status in ("A", "M", "T") and c.new_mode != GITLINK]
         emptied = _remove(tree, removals, outcome, kept)
         # An empty folder the target lacks goes, and so do the folders it leaves empty (the
         # target's own empty folders are made again below). Never one a file is written into
@@ -76,6 +83,29 @@ def apply_files(
 
 def _inside(path: bytes, roots: Sequence[bytes]) -> bool:
     return any(path.startswith(root + b"/") for root in roots)
+
+
+def _repositories_now(
+    tree: safefs.Tree, changes: Sequence[RawChange], nested: Sequence[bytes]
+) -> list[bytes]:
+    """The folders above the changed paths that hold a `.git` now (a repository of their own,
+    not the worktree's), outermost first; not those the target has as a nested repository."""
+    folders = sorted({p for c in changes for p in _parents(c.path)} - {b""} - set(nested))
+    found: list[bytes] = []
+    looks = tree.lstat_many([f + b"/.git" for f in folders])
+    for folder, st in zip(folders, looks, strict=True):
+        if st is not None and not _inside(folder, found):
+            found.append(folder)
+    return found
+
+
+def _report_repositories_now(roots: Sequence[bytes], outcome: Outcome) -> None:
+    for root in roots:
+        outcome.problems.append(
+            f"{_show(root)}: a repository of its own is there now (it has a .git); its files "
+            "are left as they are and nothing is written into it (what the folder held before "
+            "stays in the checkpoint)"
+        )
 
 
 def _nested_repositories(
