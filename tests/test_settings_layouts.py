@@ -845,6 +845,22 @@ def test_a_nested_repositorys_files_stay_when_the_operation_removed_its_git(
 
 
 @pytest.mark.parametrize("was", ["untracked", "tracked"])
+def test_git_init_in_a_folder_of_files_is_no_stray_dot_git(repo: GitRepo, was: str) -> None:
+    """`git init sub` run by an operation where `sub/` holds files: git lists them as the
+    folder's (the index holds paths under it), and the check for a `.git` that is no
+    repository took the new repository for one: the command succeeded, and the operation was
+    rolled back (exit 1), naming `sub/.git` as 'a .git that is no repository'. It is kept."""
+    repo.write("sub/a.txt", b"a\n")
+    if was == "tracked":
+        repo.git("add", "sub")
+        repo.git("commit", "-qm", "sub")
+    res = repo.atomic("run", "--", "git", "init", "-q", "sub", check=0)
+    assert "no repository" not in res.stderr, res.stderr
+    assert stat.S_ISREG(os.lstat(repo.path / "sub/.git/HEAD").st_mode)
+    assert (repo.path / "sub/a.txt").read_bytes() == b"a\n"
+
+
+@pytest.mark.parametrize("was", ["untracked", "tracked"])
 def test_a_folder_the_operation_made_a_repository_is_not_written_into(
     repo: GitRepo, was: str
 ) -> None:

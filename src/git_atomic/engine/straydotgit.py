@@ -19,15 +19,16 @@ from git_atomic.engine.git import Repo
 
 
 def found(repo: Repo, folders: Sequence[bytes], tree: str) -> bytes | None:
-    """The first `.git` among `folders` (those holding one) that is no repository: its folder
-    is a folder in the captured `tree` (git looked into it), or is not in it at all and its
-    `.git` is not one git would take for a repository. None where every one is a repository
-    (a submodule is a gitlink in the tree)."""
+    """The first `.git` among `folders` (those holding one) that is not one git would take for
+    a repository, where the captured `tree` has its folder as a folder or not at all. None
+    where every one is a repository (a submodule is a gitlink in the tree)."""
     listed = {e.path: e.mode for e in repo.ls_tree_at(tree, folders)}
     root = os.fsencode(repo.root)
     for folder in folders:
-        mode = listed.get(folder)
-        if mode == "040000" or (mode is None and not _repository(root, folder)):
+        # A folder in the tree may be a repository all the same: one made where the index
+        # still has paths (`git init sub` in a folder of files), whose files git lists as the
+        # folder's.
+        if listed.get(folder) in (None, "040000") and not _repository(root, folder):
             return folder + b"/.git"
     return None
 
