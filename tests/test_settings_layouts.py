@@ -890,6 +890,11 @@ def test_a_folder_the_operation_made_a_repository_is_not_written_into(
     assert inner.stdout == "?? c\n"
     repo.atomic("undo", check=0)
     assert sorted(os.listdir(sub)) == [".git", "b", "c"]
+    # Nor does a selective rollback write into it, nor count it as changed.
+    pre_op = repo.atomic_json("log")["operations"][0]["checkpoints"]["pre_op"]
+    res = repo.atomic("rollback", "--to", pre_op, "--", "sub/a.txt", check=0)
+    assert "0 paths changed" in res.stderr, res.stderr
+    assert sorted(os.listdir(sub)) == [".git", "b", "c"]
 
 
 @pytest.mark.parametrize("change", ["repoint", "remove"])

@@ -153,7 +153,7 @@ def apply(
         outcome.problems.append("your stashes were changed by someone else; left as they are")
     _move_head(repo, current, target, the_plan, reason, outcome)
     _report_left(the_plan, outcome, current, target)
-    left = {*outcome.left, *outcome.failed}
+    left = {*outcome.left, *outcome.failed, *outcome.in_repositories}
     outcome.changed = [c for c in the_plan.path_changes() if c.path not in left]
     return outcome
 

@@ -53,6 +53,7 @@ def apply_files(
         repos_now = _repositories_now(tree, changes, nested)
         if repos_now:
             _report_repositories_now(repos_now, outcome)
+            outcome.in_repositories += [c.path for c in changes if _inside(c.path, repos_now)]
             changes = [c for c in changes if not _inside(c.path, repos_now)]
         removals = [
             c

@@ -49,6 +49,8 @@ class Outcome:
     # are, and the command exits 3.
     failed: list[bytes] = field(default_factory=list)
     index_left: bool = False  # the index another writer changed since the rescue: left
+    # Paths under a folder that holds a repository of its own now: left, as `problems` says.
+    in_repositories: list[bytes] = field(default_factory=list)
 
     @property
     def left_anything(self) -> bool:
