@@ -800,3 +800,22 @@ def test_entries_git_does_not_look_at_are_never_committed_as_deleted(
     assert sorted(tool.git("ls-files").split()) == sorted(
         tool.git("ls-tree", "-r", "--name-only", "HEAD").split()
     ), flagged
+
+
+def test_files_ignored_before_the_operation_are_not_committed_when_it_unignores_them(
+    repo: GitRepo,
+) -> None:
+    """An operation that empties `.gitignore`: `.env` and `target/` were there before it,
+    ignored, so PRE-OP did not hold them, and its commit took them for its own new files:
+    your secrets and build output were committed on your branch. They stay out now,
+    untracked, as they are on disk; a file the operation made is committed as before."""
+    repo.write(".gitignore", b"target/\n.env\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "ignore")
+    repo.write(".env", b"SECRET=1\n")
+    repo.write("target/app.o", b"\x7fELF\n")
+    repo.atomic("run", "--", "sh", "-c", ": > .gitignore; echo made > made.txt", check=0)
+    committed = repo.git("ls-tree", "-r", "--name-only", "HEAD").split()
+    assert committed == [".gitignore", "README", "made.txt"], committed
+    assert repo.git("status", "--porcelain").splitlines() == ["?? .env", "?? target/"]
+    assert repo.read(".env") == b"SECRET=1\n" and repo.read("target/app.o") == b"\x7fELF\n"

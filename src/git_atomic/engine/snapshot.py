@@ -53,6 +53,7 @@ def capture(
     message: str,
     ref: str | None,
     untracked_of_op: frozenset[bytes] | None = None,
+    op_began: float | None = None,
     for_commit: bool = False,
     effect_base: bool = False,
     also_capture: Callable[[str], Sequence[bytes]] | None = None,
@@ -66,7 +67,9 @@ def capture(
     `ref`: created (must not exist) in the same step that finishes the objects; None for a probe.
     `for_commit`: also build the tree of files a visible commit may hold (commits.py), leaving
     out `untracked_of_op` — files that were untracked before the operation stay untracked — or,
-    when it is None, every file untracked now.
+    when it is None, every file untracked now; and the untracked files there before `op_began`
+    (PRE-OP's capture) that PRE-OP does not hold: ignored then (`.env`, `target/`), not the
+    operation's, though it changed the rules that hid them.
     `effect_base`: the PRE-OP of a commits-mode operation: keep in it what the operation's
     commits are measured from (`commit-base`, `untracked`).
     `also_capture(files_tree)`: paths to add even though git ignores them now (a rescue must hold
@@ -106,7 +109,7 @@ def capture(
         parts = _parts(repo, git_side, held, effect_base=effect_base)
         commit_tree = None
         if for_commit:
-            commit_tree = _commit_tree(repo, git_side.side, held, untracked_of_op)
+            commit_tree = _commit_tree(repo, git_side.side, held, untracked_of_op, op_began)
             # Kept by the checkpoint: the operation's next commit is measured from it.
             parts = records.replace(parts, commit_base=commit_tree)
         in_progress = git_side.in_progress
@@ -293,7 +296,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         # sparse-checkout patterns is no deletion, a filtered one no change of yours).
         parts = records.replace(
             parts,
-            commit_base=_commit_tree(repo, git_side.side, held, None),
+            commit_base=_commit_tree(repo, git_side.side, held, None, None),
             untracked=checkpoint.paths_blob(repo, held.untracked),
         )
     return parts
@@ -329,7 +332,11 @@ def _raw_entries(repo: Repo, disk: Disk) -> bytes | None:
 
 
 def _commit_tree(
-    repo: Repo, side: staged.Staged, held: _Held, untracked_of_op: frozenset[bytes] | None
+    repo: Repo,
+    side: staged.Staged,
+    held: _Held,
+    untracked_of_op: frozenset[bytes] | None,
+    op_began: float | None,
 ) -> str:
     """The files a visible commit may hold, as your git would commit them (commitview.py: the
     checkpoint's `files` keeps the disk's). Files untracked before the operation stay out of its
@@ -339,6 +346,11 @@ def _commit_tree(
 
     untracked = held.untracked
     leave_out = untracked if untracked_of_op is None else untracked_of_op & untracked
+    if untracked_of_op is not None and op_began is not None:
+        from git_atomic.engine import ignores
+
+        new = sorted(untracked - untracked_of_op)
+        leave_out = leave_out | set(ignores.older_than(repo, new, op_began))
     return commitview.as_git_would(
         repo,
         staged_tree=side.tree,

@@ -54,6 +54,9 @@ class Base:
 
     tree: str
     untracked: frozenset[bytes] | None  # None: every file untracked at commit time stays out
+    # When PRE-OP was captured: a file there before it that PRE-OP does not hold (ignored then,
+    # or over the size budget) is not the operation's to commit. None: not known.
+    began: float | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,8 @@ def base_of(repo: Repo, pre_op: str) -> Base:
     one belongs to a phase that commits the tree as it stands: HEAD's tree then."""
     snap = checkpoint.load(repo, pre_op)
     if snap.commit_base is not None:
-        return Base(snap.commit_base, checkpoint.load_untracked(repo, snap))
+        untracked = checkpoint.load_untracked(repo, snap)
+        return Base(snap.commit_base, untracked, snap.captured_at)
     return Base(tree_of(repo, snap.head_oid), None)
 
 
@@ -277,7 +281,7 @@ def _since_last_commit(
             continue
         if not repo.is_loose(tree) and repo.run("cat-file", "-e", tree, check=False).returncode:
             return base
-        return Base(tree, base.untracked)
+        return Base(tree, base.untracked, base.began)
     return base
 
 
