@@ -861,6 +861,27 @@ def test_git_init_in_a_folder_of_files_is_no_stray_dot_git(repo: GitRepo, was: s
 
 
 @pytest.mark.parametrize("was", ["untracked", "tracked"])
+def test_a_repository_made_in_a_folder_of_files_is_not_committed_as_files(
+    repo: GitRepo, was: str
+) -> None:
+    """`git init sub` and a commit in it, where `sub/` held files: git reads the new
+    repository as a folder (the index has paths under it), and commits mode committed its
+    files on your branch as the operation's new files. They stay out; its own file goes in."""
+    repo.write("sub/a.txt", b"a\n")
+    if was == "tracked":
+        repo.git("add", "sub")
+        repo.git("commit", "-qm", "sub")
+    command = (
+        "git init -q sub && cd sub && echo b > b && git add b && git commit -qm in && "
+        "cd .. && echo m > made.txt"
+    )
+    repo.atomic("run", "--", "sh", "-c", command, check=0)
+    committed = repo.git("ls-tree", "-r", "--name-only", "HEAD").split()
+    assert "sub/b" not in committed and "made.txt" in committed, committed
+    assert (repo.path / "sub/b").read_bytes() == b"b\n"
+
+
+@pytest.mark.parametrize("was", ["untracked", "tracked"])
 def test_a_folder_the_operation_made_a_repository_is_not_written_into(
     repo: GitRepo, was: str
 ) -> None:

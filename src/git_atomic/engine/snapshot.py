@@ -103,13 +103,16 @@ def capture(
     try:
         git_side = _read_git_side(repo, disk, allow_unmerged=allow_unmerged)
         held = _read_files(repo, disk, git_side.side, limit, also_capture, known_files)
+        read_as_folders: list[bytes] = []  # repositories of their own git reads as folders
         if not allow_unmerged:  # a state an operation starts from or ends in
             _refuse_unholdable(held.files.added, sorted(disk.unholdable))
-            _refuse_stray_dot_git(repo, disk.walked, held.files.tree)
+            read_as_folders = _refuse_stray_dot_git(repo, disk.walked, held.files.tree)
         parts = _parts(repo, git_side, held, effect_base=effect_base)
         commit_tree = None
         if for_commit:
-            commit_tree = _commit_tree(repo, git_side.side, held, untracked_of_op, op_began)
+            commit_tree = _commit_tree(
+                repo, git_side.side, held, untracked_of_op, op_began, read_as_folders
+            )
             # Kept by the checkpoint: the operation's next commit is measured from it.
             parts = records.replace(parts, commit_base=commit_tree)
         in_progress = git_side.in_progress
@@ -139,20 +142,23 @@ def _refuse_unholdable(added: Sequence[bytes], unholdable: Sequence[bytes]) -> N
         raise UnholdableName(path.decode("utf-8", "backslashreplace"), what)
 
 
-def _refuse_stray_dot_git(repo: Repo, walked: folderwalk.Walk | None, tree: str) -> None:
+def _refuse_stray_dot_git(repo: Repo, walked: folderwalk.Walk | None, tree: str) -> list[bytes]:
     """A `.git` in a folder that is no repository after all (straydotgit.py): no checkpoint
     holds it, so an operation that deleted its folder lost it. Refused as the names above are,
-    where the walk of the folders found one (folderwalk.py)."""
+    where the walk of the folders found one (folderwalk.py). Returns the repositories of their
+    own the tree has as folders all the same (`git init sub` in a folder of files: git lists
+    their files as the folder's while the index has paths under it)."""
     folders = [f for f in walked.own_repositories if f] if walked is not None else []
     if not folders:
-        return
+        return []
     from git_atomic.engine import straydotgit  # only then: a capture's usual way has none
 
-    path = straydotgit.found(repo, folders, tree)
+    path, as_folders = straydotgit.found(repo, folders, tree)
     if path is not None:
         raise UnholdableName(
             path.decode("utf-8", "backslashreplace"), "a .git that is no repository"
         )
+    return as_folders
 
 
 @dataclass(frozen=True)
@@ -337,6 +343,7 @@ def _commit_tree(
     held: _Held,
     untracked_of_op: frozenset[bytes] | None,
     op_began: float | None,
+    repositories: Sequence[bytes] = (),
 ) -> str:
     """The files a visible commit may hold, as your git would commit them (commitview.py: the
     checkpoint's `files` keeps the disk's). Files untracked before the operation stay out of its
@@ -351,6 +358,11 @@ def _commit_tree(
 
         new = sorted(untracked - untracked_of_op)
         leave_out = leave_out | set(ignores.older_than(repo, new, op_began))
+    # A repository of its own git reads as a folder (the index has paths under it): its
+    # untracked files are its own, never committed on your branch as files.
+    inside = tuple(r + b"/" for r in repositories)
+    if inside:
+        leave_out = leave_out | {p for p in untracked if p.startswith(inside)}
     return commitview.as_git_would(
         repo,
         staged_tree=side.tree,

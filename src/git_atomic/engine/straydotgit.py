@@ -18,19 +18,24 @@ from collections.abc import Sequence
 from git_atomic.engine.git import Repo
 
 
-def found(repo: Repo, folders: Sequence[bytes], tree: str) -> bytes | None:
+def found(repo: Repo, folders: Sequence[bytes], tree: str) -> tuple[bytes | None, list[bytes]]:
     """The first `.git` among `folders` (those holding one) that is not one git would take for
-    a repository, where the captured `tree` has its folder as a folder or not at all. None
-    where every one is a repository (a submodule is a gitlink in the tree)."""
+    a repository, where the captured `tree` has its folder as a folder or not at all (None
+    where every one is a repository: a submodule is a gitlink in the tree); and the
+    repositories the tree has as folders all the same (one made where the index still has
+    paths: `git init sub` in a folder of files, whose files git lists as the folder's)."""
     listed = {e.path: e.mode for e in repo.ls_tree_at(tree, folders)}
     root = os.fsencode(repo.root)
+    as_folders: list[bytes] = []
     for folder in folders:
-        # A folder in the tree may be a repository all the same: one made where the index
-        # still has paths (`git init sub` in a folder of files), whose files git lists as the
-        # folder's.
-        if listed.get(folder) in (None, "040000") and not _repository(root, folder):
-            return folder + b"/.git"
-    return None
+        mode = listed.get(folder)
+        if mode not in (None, "040000"):
+            continue
+        if not _repository(root, folder):
+            return folder + b"/.git", as_folders
+        if mode == "040000":
+            as_folders.append(folder)
+    return None, as_folders
 
 
 def _repository(root: bytes, folder: bytes) -> bool:
