@@ -844,6 +844,19 @@ def test_a_nested_repositorys_files_stay_when_the_operation_removed_its_git(
     assert oracle.walk(folder) == kept
 
 
+def test_a_repository_the_failed_operation_made_stays_and_the_rollback_says_so(
+    repo: GitRepo,
+) -> None:
+    """An operation that made a repository of its own (`git init sub` and a commit, a clone)
+    and failed: the repository stays (its contents are never captured), and the rollback said
+    the files were 'as before', counting it among the paths changed. It names it now."""
+    command = "git init -q sub && cd sub && echo b > b && git add b && git commit -qm in; exit 1"
+    res = repo.atomic_json("run", "--", "sh", "-c", command, check=1)
+    assert (repo.path / "sub/b").read_bytes() == b"b\n"
+    assert stat.S_ISDIR(os.lstat(repo.path / "sub/.git").st_mode)
+    assert any(p.startswith("sub: a repository of its own is there") for p in res["problems"])
+
+
 @pytest.mark.parametrize("was", ["untracked", "tracked"])
 def test_git_init_in_a_folder_of_files_is_no_stray_dot_git(repo: GitRepo, was: str) -> None:
     """`git init sub` run by an operation where `sub/` holds files: git lists them as the

@@ -73,6 +73,7 @@ def apply_files(
         _prune_empty_dirs(
             tree, emptied | set(gone_folders) | left_empty, keep=needed, outcome=outcome
         )
+        _repositories_staying(repo, tree, sorted(left_empty), outcome)
         if removals:
             failpoints.hit("restore:after-removals")
         left = set(outcome.left)
@@ -98,6 +99,26 @@ def _repositories_now(
         if st is not None and not _inside(folder, found):
             found.append(folder)
     return found
+
+
+def _repositories_staying(
+    repo: Repo, tree: safefs.Tree, roots: Sequence[bytes], outcome: Outcome
+) -> None:
+    """Say which repositories of their own the target lacks stay (a submodule or a clone the
+    operation made): more than the empty folder. A linked worktree of this repository is said
+    where the worktrees are (worktreesgone.py)."""
+    ours = os.fsencode(str(repo.common_dir / "worktrees")) + b"/"
+    for root in roots:
+        if tree.kind(root) is None:
+            continue
+        if ours in (tree.read(root + b"/.git") or b""):
+            continue
+        outcome.in_repositories.append(root)
+        outcome.problems.append(
+            f"{_show(root)}: a repository of its own is there (a submodule, a clone), which the "
+            "state restored lacks; it stays, with its files (a nested repository's contents "
+            "are not captured)"
+        )
 
 
 def _report_repositories_now(roots: Sequence[bytes], outcome: Outcome) -> None:
