@@ -863,14 +863,19 @@ def test_git_init_in_a_folder_of_files_is_no_stray_dot_git(repo: GitRepo, was: s
     folder's (the index holds paths under it), and the check for a `.git` that is no
     repository took the new repository for one: the command succeeded, and the operation was
     rolled back (exit 1), naming `sub/.git` as 'a .git that is no repository'. It is kept."""
-    repo.write("sub/a.txt", b"a\n")
-    if was == "tracked":
-        repo.git("add", "sub")
-        repo.git("commit", "-qm", "sub")
+    _folder_of_files(repo, was, b"a\n")
     res = repo.atomic("run", "--", "git", "init", "-q", "sub", check=0)
     assert "no repository" not in res.stderr, res.stderr
     assert stat.S_ISREG(os.lstat(repo.path / "sub/.git/HEAD").st_mode)
     assert (repo.path / "sub/a.txt").read_bytes() == b"a\n"
+
+
+def _folder_of_files(repo: GitRepo, was: str, data: bytes) -> None:
+    """`sub/a.txt`, untracked or committed (`was`)."""
+    repo.write("sub/a.txt", data)
+    if was == "tracked":
+        repo.git("add", "sub")
+        repo.git("commit", "-qm", "sub")
 
 
 @pytest.mark.parametrize("was", ["untracked", "tracked"])
@@ -880,10 +885,7 @@ def test_a_repository_made_in_a_folder_of_files_is_not_committed_as_files(
     """`git init sub` and a commit in it, where `sub/` held files: git reads the new
     repository as a folder (the index has paths under it), and commits mode committed its
     files on your branch as the operation's new files. They stay out; its own file goes in."""
-    repo.write("sub/a.txt", b"a\n")
-    if was == "tracked":
-        repo.git("add", "sub")
-        repo.git("commit", "-qm", "sub")
+    _folder_of_files(repo, was, b"a\n")
     command = (
         "git init -q sub && cd sub && echo b > b && git add b && git commit -qm in && "
         "cd .. && echo m > made.txt"
@@ -903,10 +905,7 @@ def test_a_folder_the_operation_made_a_repository_is_not_written_into(
     and the rollback deleted the new repository's files, committed ones included, and wrote
     the old folder's files into it, saying all was as before. Its files stay now, nothing is
     written into it, and the rollback says so; undo changes nothing there."""
-    repo.write("sub/a.txt", b"old folder\n")
-    if was == "tracked":
-        repo.git("add", "sub")
-        repo.git("commit", "-qm", "sub")
+    _folder_of_files(repo, was, b"old folder\n")
     command = (
         "rm -rf sub && git init -q sub && cd sub && echo b > b && git add b && "
         "git commit -qm inner && echo c > c && exit 1"
