@@ -15,6 +15,7 @@ import os
 import stat
 from collections.abc import Sequence
 
+from git_atomic.engine import safefs
 from git_atomic.engine.git import Repo
 
 
@@ -27,42 +28,35 @@ def found(repo: Repo, folders: Sequence[bytes], tree: str) -> tuple[bytes | None
     listed = {e.path: e.mode for e in repo.ls_tree_at(tree, folders)}
     root = os.fsencode(repo.root)
     as_folders: list[bytes] = []
-    for folder in folders:
-        mode = listed.get(folder)
-        if mode not in (None, "040000"):
-            continue
-        if not _repository(root, folder):
-            return folder + b"/.git", as_folders
-        if mode == "040000":
-            as_folders.append(folder)
+    with safefs.Tree(root) as worktree:
+        for folder in folders:
+            mode = listed.get(folder)
+            if mode not in (None, "040000"):
+                continue
+            if not _repository(worktree, root, folder):
+                return folder + b"/.git", as_folders
+            if mode == "040000":
+                as_folders.append(folder)
     return None, as_folders
 
 
-def _repository(root: bytes, folder: bytes) -> bool:
-    """Whether `folder/.git` is a repository as git takes one; a link there is not judged (git
-    reads through it; so do we not)."""
-    dot = os.path.join(root, folder, b".git")
-    try:
-        st = os.lstat(dot)
-    except OSError:
-        return True  # gone meanwhile: nothing to lose
-    if stat.S_ISLNK(st.st_mode):
-        return True
-    if stat.S_ISREG(st.st_mode):
-        try:
-            with open(dot, "rb") as fh:
-                first = fh.read(4096).split(b"\n", 1)[0].rstrip(b"\r")
-        except OSError:
-            return True
+def _repository(worktree: safefs.Tree, root: bytes, folder: bytes) -> bool:
+    """Whether `folder/.git` is a repository as git takes one, read folder by folder without
+    following a link (safefs.py); a link there is not judged (git reads through it; we never
+    do), nor a folder that is gone or became a link meanwhile."""
+    dot = folder + b"/.git"
+    kind = worktree.kind(dot)
+    if kind == stat.S_IFREG:
+        first = (worktree.read(dot) or b"").split(b"\n", 1)[0].rstrip(b"\r")
         if not first.startswith(b"gitdir: "):
             return False
         where = first[len(b"gitdir: ") :]
+        # (Its target may be outside the worktree, as a linked worktree's is: only looked at.)
         git_dir = where if os.path.isabs(where) else os.path.join(root, folder, where)
-    elif stat.S_ISDIR(st.st_mode):
-        git_dir = dot
-    else:
-        return True  # a FIFO, a socket: nothing a checkpoint could hold anyway
-    return _git_directory(git_dir)
+        return _git_directory(git_dir)
+    if kind == stat.S_IFDIR:
+        return _git_directory(os.path.join(root, dot))
+    return True  # gone, a link, a FIFO: nothing a checkpoint could hold anyway
 
 
 def _git_directory(path: bytes) -> bool:
