@@ -263,7 +263,7 @@ def test_budget_for_a_protected_file_written_past_it_concrete(before: str) -> No
 def test_a_new_file_outside_the_sparse_cone_when_the_scan_cannot_say_concrete(
     watch: bool,
 ) -> None:
-    """Found by the random drawing (stop 34), present before it: in a sparse checkout, an
+    """Found by the random drawing, present before it was added: in a sparse checkout, an
     operation makes a tracked path a FIFO (so the capture reads the tree with `git add -A`,
     a scan cannot say) and writes a new file outside the sparse patterns. `add -A` leaves
     such a file out ("outside of your sparse-checkout definition"), so the rescue lacked the
@@ -290,7 +290,7 @@ _MINIMAL_AND_MISSING = {"core.checkStat": "minimal", "filter": "missing"}
 def test_a_missing_filter_with_crlf_and_a_budget_concrete(
     ops: list[tuple[str, ...]], watch: bool
 ) -> None:
-    """Found by `pytest --slow` (random examples), present since before stop 33: a committed
+    """Found by `pytest --slow` (random examples): a committed
     file with CRLF line ends under a `filter=` attribute whose driver is not configured,
     `core.checkStat=minimal`, and a size budget. Deleted by the operation and put back by its
     rollback, the file was untracked to the scan (its last reading saw it gone), so the budget

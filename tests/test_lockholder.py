@@ -1,6 +1,6 @@
 """Which git may hold the worktree's index.lock (engine/lockholder.py): a rollback leaves the
 lock of a live git of yours alone (`git commit -a` with its editor open), and takes a lock no
-git holds any more (test_git_state.py, test_s39_writers.py)."""
+git holds any more (test_git_state.py, test_recover_other_writers.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Hostile layouts, settings and links found by session 39's attack: each case failed before
-its fix. Judged from the disk (lstat, bytes, readlink), never only from git."""
+"""Hostile layouts, settings and links: each case failed before its fix. Judged from the disk
+(lstat, bytes, readlink), never only from git."""
 
 from __future__ import annotations
 

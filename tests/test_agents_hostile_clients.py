@@ -1,4 +1,4 @@
-"""Adversarial conformance of the MCP server and the hook adapters (stop 39).
+"""Adversarial conformance of the MCP server and the hook adapters.
 
 Each test is a defect found by driving the real server or the real hook commands as a hostile
 or unlucky client would; plain JSON-RPC lines on pipes, real git, real processes.

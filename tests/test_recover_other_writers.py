@@ -1,4 +1,4 @@
-"""Other writers between a crash and `recover`, and git left half way (session 39).
+"""Other writers between a crash and `recover`, and git left half way.
 
 A restore killed half way (`rollback --op`, `undo`...) is finished by `recover` from the
 rescue it had saved. What someone changed after the kill (an edit, a new file, a `git add`, a
