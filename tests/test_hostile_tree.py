@@ -1177,8 +1177,8 @@ def test_a_path_too_long_for_git_to_open_is_refused_not_lost(repo: GitRepo, what
     nothing in it, so no checkpoint held its files. An operation that deleted it had them
     gone after a rollback that said the files were as before. Now it is refused, nothing
     changed; a folder git cannot list for want of permission is neither captured nor touched,
-    as before (test_hostile_layouts.py). A file whose own path is that long git dies at: refused with
-    a 4,000-byte line of git's, now the same one line."""
+    as before (test_hostile_layouts.py). A file whose own path is that long git dies at: refused
+    with a 4,000-byte line of git's, now the same one line."""
     names, file = TOO_DEEP[what]
     _deep(repo, names, file)
     res = repo.atomic("run", "--", "sh", "-c", "rm -rf dddd*; echo x > README; exit 1", check=3)
