@@ -305,6 +305,12 @@ def test_a_live_gits_index_lock_stops_a_turns_take_back(repo: GitRepo, tmp_path:
     res = hook(repo, "Stop", stop_hook_active=False)
     assert "index.lock" in res.stdout + res.stderr, res
     assert repo.read("app.py") == b"BUG\n" and (repo.path / ".git" / "index.lock").exists()
+    # `log` and `show` say why it was kept (the lock, and the git that holds it), not an
+    # overlap with later changes that there never was.
+    op = repo.atomic_json("log")["operations"][0]["op_id"]
+    for query in (["log"], ["show", op]):
+        said = repo.atomic(*query, check=0).stdout
+        assert "index.lock" in said and "git commit" in said and "overlap" not in said, said
     flag.touch()
     out, _ = committer.communicate(timeout=30)
     assert committer.returncode == 0, out

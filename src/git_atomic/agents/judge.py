@@ -246,7 +246,10 @@ def _close(
     *,
     post_op: str | None = None,
     failed_phase: FailedPhase | None = None,
+    why: str = "",
 ) -> None:
+    """`why`: a turn whose gate failed is kept (not taken back): what stood in the way, for
+    `log` and `show` (render.committed_gates)."""
     if post_op is not None:
         ref = f"refs/atomic/ops/{op_id}/{len(ctx.journal.checkpoints(op_id)) + 1:03d}-post-op"
         ctx.repo.update_refs([f"create {ref} {post_op}"], message="git-atomic: post_op")
@@ -254,6 +257,11 @@ def _close(
     now = time.time()
     op = ctx.journal.op(op_id)
     started = op.started_at if op is not None else now
+    detail = dict(op.details) if op is not None else None
+    if why and detail is not None:
+        from git_atomic.views.render import NOT_TAKEN_BACK
+
+        detail[NOT_TAKEN_BACK] = why
     ctx.journal.close_op(
         op_id,
         status=status,
@@ -261,7 +269,7 @@ def _close(
         ended_at=now,
         duration=now - started,
         coverage=op.coverage if op is not None else None,
-        detail=op.details if op is not None else None,
+        detail=detail,
     )
 
 
@@ -292,8 +300,10 @@ def _take_back(
     found = effect.take_back(ctx.repo, steps, moves.probe(ctx.repo))
     if found.conflicts:
         overlaps = "; ".join(effect.conflict_lines(found))
-        _close(ctx, record.op_id, OpStatus.COMMITTED, failed_phase=FailedPhase.VALIDATE)
         message = f"they overlap with later changes ({overlaps}); nothing was changed"
+        _close(
+            ctx, record.op_id, OpStatus.COMMITTED, failed_phase=FailedPhase.VALIDATE, why=message
+        )
         return _verdict(Outcome.CONFLICT, record, gates=lines, message=message, cause=cause)
     rescue = None
     message = ""
@@ -301,7 +311,13 @@ def _take_back(
         try:
             refuse_index_lock(ctx.repo)  # a live git's index write, as for `rollback --op`
         except BusyError as exc:
-            _close(ctx, record.op_id, OpStatus.COMMITTED, failed_phase=FailedPhase.VALIDATE)
+            _close(
+                ctx,
+                record.op_id,
+                OpStatus.COMMITTED,
+                failed_phase=FailedPhase.VALIDATE,
+                why=exc.message,
+            )
             return _verdict(Outcome.CONFLICT, record, gates=lines, message=exc.message, cause=cause)
         done = effect.carry_out(Engine(ctx), found, op_id=record.op_id, event=EventKind.ROLLBACK)
         rescue = done.rescue

@@ -334,6 +334,12 @@ def index_lock_held(repo: Repo) -> bool:
     return os.path.lexists(lock) and not _let_go(lock)
 
 
+def index_lock_holder(repo: Repo) -> str | None:
+    """The live git that may hold the worktree's index.lock ("git commit (pid 123)"), for
+    messages; None when none is seen (none runs, or it cannot be told here)."""
+    return _holder(repo, repo.git_dir / INDEX_LOCK)
+
+
 # Locks already waited for in vain (device, inode, mtime, size): a rollback that follows the
 # finding drops such a lock without a second wait.
 _STALE: Final[set[tuple[int, int, int, int]]] = set()

@@ -127,9 +127,10 @@ def refuse_index_lock(repo: git.Repo) -> None:
     git that died, only the user can tell from a live one."""
     lock = repo.git_dir / gitstate.INDEX_LOCK
     if gitstate.index_lock_held(repo):
+        who = gitstate.index_lock_holder(repo)
         raise BusyError(
-            f"{lock} exists: a git command is writing the index (or died doing so); "
-            "nothing was changed",
+            f"{lock} exists: {who or 'a git command'} is writing the index"
+            f"{'' if who else ' (or died doing so)'}; nothing was changed",
             hint="let it finish; if no git command is running, remove that file and run this "
             "again (`git atomic emergency` saves everything and goes back all the same)",
         )

@@ -117,11 +117,16 @@ def want_colour(
     return bool(stream.isatty()) or env.get("GIT_PAGER_IN_USE", "").lower() in ("true", "1")
 
 
+# In a kept turn's journal row: why a gate it failed did not take it back (judge._close).
+NOT_TAKEN_BACK: Final = "not_taken_back"
+
+
 # --- times -------------------------------------------------------------------------------------
 def committed_gates(op: OpRow, gates: list[GateRow]) -> str:
     """How a committed operation's gates ended, in a few words ("" with none). Only an agent
     turn is kept with a gate failing: one that failed where the turn started too (the turn did
-    not make it worse), or whose effect overlaps later changes and could not be taken back."""
+    not make it worse), or that could not be taken back: its effect overlaps later changes, or
+    a git held the index (the reason recorded then is said)."""
     if not gates:
         return ""
     failed = [g.name for g in gates if not g.passed]
@@ -129,6 +134,9 @@ def committed_gates(op: OpRow, gates: list[GateRow]) -> str:
         return f"{len(gates)} gate{'s' if len(gates) != 1 else ''} passed"
     said = f"gate{'s' if len(failed) != 1 else ''} {', '.join(failed)} failed"
     if op.failed_phase is not None:
+        why = op.details.get(NOT_TAKEN_BACK)
+        if isinstance(why, str) and why:
+            return f"{said}; not taken back: {why}"
         return f"{said}; not taken back, as its effect overlaps later changes"
     return f"{said}, as where the turn started"
 
