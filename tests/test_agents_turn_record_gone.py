@@ -442,3 +442,57 @@ def test_a_journal_made_a_folder_or_a_fifo_is_said_in_one_line(repo: GitRepo, ki
     repo.atomic("recover", check=0)
     out = stop(repo)
     assert out["decision"] == "block" and not os.path.lexists(repo.path / "BAD")
+
+
+def _remove_record_and_refs(repo: GitRepo) -> None:
+    """What a call may do: `rm -rf .git/atomic` and delete every ref under refs/atomic/."""
+    shutil.rmtree(repo.path / ".git" / "atomic")
+    refs = repo.git("for-each-ref", "--format=delete %(refname)", "refs/atomic/")
+    repo.git("update-ref", "--stdin", input=refs.encode())
+
+
+def test_a_turn_whose_call_removed_its_record_and_its_refs_is_said_at_its_end(
+    repo: GitRepo,
+) -> None:
+    """Nothing is left to take back from, but the end says so (it used to pass as a turn that
+    changed nothing: no word, no gate); the marks are outside what a clone copies."""
+    app = repo.path / "app.py"
+    call(repo, 1, "Edit", {"file_path": str(app)}, lambda: repo.write("app.py", b"VALUE = 2\n"))
+    marks = repo.path / ".git" / "atomic-open-turns"
+    assert len(os.listdir(marks)) == 1
+
+    def removes() -> None:
+        repo.write("BAD", b"made by the turn\n")
+        _remove_record_and_refs(repo)
+
+    call(repo, 2, "Bash", {"command": "touch BAD; rm -rf .git/atomic; git update-ref..."}, removes)
+    out = stop(repo)
+
+    message = out["systemMessage"]
+    assert "not judged" in message and "were removed while it ran" in message
+    assert "git atomic gates --run" in message and "decision" not in out
+    assert repo.read("BAD") == b"made by the turn\n"  # nothing taken back: nothing to go on
+    assert repo.read("app.py") == b"VALUE = 2\n"
+    assert os.listdir(marks) == []
+    answer = claude_hook(repo, SESSION, "Stop", stop_hook_active=False)
+    assert answer.stdout.strip() in ("", "{}")  # said once
+
+
+def test_a_turn_that_goes_on_after_its_record_and_refs_went_says_what_it_lost(
+    repo: GitRepo,
+) -> None:
+    call(
+        repo,
+        1,
+        "Bash",
+        {"command": "touch BAD; rm -rf ..."},
+        lambda: (repo.write("BAD", b"made by the turn\n"), _remove_record_and_refs(repo)),
+    )
+    app = repo.path / "app.py"
+    call(repo, 2, "Edit", {"file_path": str(app)}, lambda: repo.write("app.py", b"VALUE = 2\n"))
+    out = stop(repo)
+
+    message = out["systemMessage"]
+    assert "were removed while it ran" in message and "not part of it" in message
+    assert repo.read("BAD") == b"made by the turn\n"  # before the records went: no one's
+    assert repo.read("app.py") == b"VALUE = 2\n"  # kept: the gate fails without it too

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from git_atomic.agents import turnsteps
+from git_atomic.agents import turnstate, turnsteps
 from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, new_record, worktrees_of
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError, RefusedError
@@ -91,7 +91,11 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
     # Named as unprotected until its window is written: a hook killed before (a platform's
     # timeout, while it waits for the lock) leaves the call said, not silently outside the turn.
     with slot.held():
-        record = slot.read() or new_record(_new_op_id(), call.session, platform, repo.root)
+        record = slot.read()
+        if record is None:  # the turn's first call (or its record is gone: `lost_start`)
+            record = new_record(_new_op_id(), call.session, platform, repo.root)
+            record = turnstate.lost_start(repo.state_dir, repo.worktree_id, record)
+            turnstate.mark_open(repo.state_dir, repo.worktree_id, record)
         slot.write(records.replace(record, unprotected=(*record.unprotected, call.label)))
     try:
         with _holding(repo, "hook: before a tool call"), slot.held():
@@ -221,7 +225,9 @@ def _finish_all(
 
         turnorphans.restore(repo, session)  # a turn whose record a call of its own removed
     verdicts = []
+    marks = turnstate.open_marks(repo.state_dir, session)
     for worktree in worktrees_of(repo.state_dir, session):
+        marks.pop(worktree, None)
         slot = Slot(repo.state_dir, session, worktree)
         record = slot.read()
         # This worktree's turn is judged here, also where the worktree was moved since it began
@@ -233,7 +239,29 @@ def _finish_all(
         verdict = _finish(where, slot, ending=ending, history=history)
         if verdict is not None:
             verdicts.append(verdict)
+    for worktree, mark in marks.items():
+        verdicts.append(_lost(repo, session, worktree, mark))
     return verdicts
+
+
+def _lost(repo: git.Repo, session: str, worktree: str, mark: Mapping[str, str]) -> judge.Verdict:
+    """A turn that was open (`turnstate.mark_open`) and has neither its record nor a checkpoint
+    ref left: a call removed both (`rm -rf .git/atomic`, `git update-ref -d` of its refs). Said,
+    not passed over as a turn that changed nothing; there is nothing to take back from."""
+    from git_atomic.agents import judge
+
+    turnstate.unmark(repo.state_dir, session, worktree)
+    op_id = mark.get("op_id", "")
+    record = new_record(op_id, session, mark.get("platform", ""), repo.root)
+    why = (
+        f"its record (under {repo.state_dir / turnstate.TURNS_DIR}) and its checkpoints "
+        f"(refs/atomic/turns/{op_id or '...'}/) were removed while it ran (by one of its "
+        "calls?), so what it changed can no longer be told from what others did: nothing was "
+        "taken back and no gate ran. `git status` and `git diff` show the worktree as it is; "
+        "`git atomic gates --run` runs the gates"
+    )
+    where = "" if worktree == repo.worktree_id else f" (worktree {worktree})"
+    return judge.not_judged(record, repo, why + where)
 
 
 def _finish(

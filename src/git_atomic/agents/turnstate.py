@@ -167,10 +167,99 @@ def turn_message(worktree: str, record: Record, what: str) -> str:
     return f"git-atomic turn {what}: {record.platform} [{record.op_id}] {tag}"
 
 
+# Beside our folder, in the common git dir: one small file per open turn (session and
+# worktree), written at its first call and removed with its record. A call that removes both
+# the record and the turn's refs (`rm -rf .git/atomic` and `git update-ref -d` of refs/atomic/)
+# leaves it, so the turn's end says what is gone instead of passing as a turn that changed
+# nothing. git never copies it (a clone, a fetch), and it costs a file per turn, no git.
+OPEN_MARKS: Final = "atomic-open-turns"
+# In `Record.extra`, as REBUILT: what of the turn was lost before it went on (`lost_start`).
+LOST: Final = "lost"
+
+
+def _marks_folder(state_dir: Path, *, make: bool) -> Path | None:
+    """The marks' folder; None where it is not a real folder (never followed through a link)
+    or, without `make`, is missing."""
+    folder = state_dir.parent / OPEN_MARKS
+    try:
+        if stat.S_ISDIR(os.lstat(folder).st_mode):
+            return folder
+        return None
+    except FileNotFoundError:
+        if not make:
+            return None
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir()
+    return folder if os.path.isdir(folder) and not os.path.islink(folder) else None
+
+
+def mark_open(state_dir: Path, worktree: str, record: Record) -> None:
+    """Note that `record`'s turn is open (best effort: a git dir we cannot write only loses
+    the note)."""
+    with contextlib.suppress(OSError):
+        folder = _marks_folder(state_dir, make=True)
+        if folder is None:
+            return
+        path = folder / f"{session_key(record.session)}.{worktree}"
+        tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+        tmp.unlink(missing_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with os.fdopen(os.open(tmp, flags, 0o644), "w", encoding="utf-8") as out:
+            json.dump({"op_id": record.op_id, "platform": record.platform}, out)
+            out.write("\n")
+        os.replace(tmp, path)
+
+
+def open_marks(state_dir: Path, session: str) -> dict[str, dict[str, str]]:
+    """The turns `mark_open` noted for `session` (worktree: what it noted): one directory
+    listing, none where no turn was ever marked."""
+    folder = _marks_folder(state_dir, make=False)
+    if folder is None:
+        return {}
+    prefix = session_key(session) + "."
+    found: dict[str, dict[str, str]] = {}
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            if not name.startswith(prefix):
+                continue
+            try:
+                fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+                with os.fdopen(fd, encoding="utf-8") as fh:
+                    data = json.load(fh)
+            except (OSError, ValueError):
+                data = {}
+            noted = data if isinstance(data, dict) else {}
+            found[name[len(prefix) :]] = {k: str(v) for k, v in noted.items()}
+    return found
+
+
+def unmark(state_dir: Path, session: str, worktree: str) -> None:
+    folder = _marks_folder(state_dir, make=False)
+    if folder is not None:
+        with contextlib.suppress(OSError):
+            (folder / f"{session_key(session)}.{worktree}").unlink()
+
+
+def lost_start(state_dir: Path, worktree: str, record: Record) -> Record:
+    """A turn found with no record at a call: when its mark says it was open, its record and
+    its refs were removed since (a call of its own), and what it did before is no one's now."""
+    mark = open_marks(state_dir, record.session).get(worktree)
+    if mark is None:
+        return record
+    was = mark.get("op_id", "")
+    lost = (
+        f"this turn's record (under {state_dir / TURNS_DIR}) and its checkpoints "
+        f"(refs/atomic/turns/{was or '...'}/) were removed while it ran (by one of its calls?): "
+        "what it changed before that is not part of it, and stays as it is"
+    )
+    return records.replace(record, extra={**record.extra, REBUILT: lost, LOST: was})
+
+
 class Slot:
     """The record file of one session in one worktree, read and written under its flock."""
 
     def __init__(self, state_dir: Path, session: str, worktree: str) -> None:
+        self.state_dir = state_dir
         self.folder = session_dir(state_dir, session)
         self.path = self.folder / f"{worktree}.json"
         self.session = session
@@ -214,6 +303,7 @@ class Slot:
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+        unmark(self.state_dir, self.session, self.worktree)
 
 
 def worktrees_of(state_dir: Path, session: str) -> list[str]:
