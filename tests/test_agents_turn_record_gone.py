@@ -496,3 +496,20 @@ def test_a_turn_that_goes_on_after_its_record_and_refs_went_says_what_it_lost(
     assert "were removed while it ran" in message and "not part of it" in message
     assert repo.read("BAD") == b"made by the turn\n"  # before the records went: no one's
     assert repo.read("app.py") == b"VALUE = 2\n"  # kept: the gate fails without it too
+
+
+@pytest.mark.parametrize("how", ["mirror", "fetch"])
+def test_refs_copied_from_another_repository_age_before_gc_retires_them(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """They used to go at the first `git atomic gc`, whatever their age."""
+    repo.atomic("run", "-n", "theirs", "--", "true", check=0)
+    copy = copied(repo, tmp_path, how)
+    theirs = copy.git("for-each-ref", "refs/atomic/ops/")
+    assert theirs
+
+    copy.atomic("gc", check=0)  # 30 days by default: they were taken just now
+    assert copy.git("for-each-ref", "refs/atomic/ops/") == theirs
+    copy.atomic("gc", "--older-than", "0", check=0)
+    assert copy.git("for-each-ref", "refs/atomic/ops/") == ""
+

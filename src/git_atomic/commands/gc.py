@@ -3,8 +3,9 @@
 What goes: for every operation closed more than DAYS ago (in any worktree of the repository),
 its refs under `refs/atomic/ops/<id>/`, its journal rows (operation, checkpoints, gates,
 events) and its gate logs; refs under `refs/atomic/rescue/` and `refs/atomic/commits/` older
-than DAYS; refs of operations the journal no longer knows (left by a `begin` that failed, or by
-a killed gc); our temporary files left by dead processes.
+than DAYS; refs of operations the journal does not know (copied from another repository, left
+by a journal removed, by a `begin` that failed, or by a killed gc) whose newest checkpoint is
+older than DAYS, as any checkpoint ages; our temporary files left by dead processes.
 What stays, always: every open operation (interrupted ones included); in every worktree the
 newest rescue checkpoint, so `git atomic undo` keeps working however old it is; and every
 checkpoint that a remaining journal row still names (rows go first, refs after, so a kill in
@@ -87,15 +88,21 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
     holding = journal.ops_holding(keep)
     retire = [op_id for op_id in old_ops if op_id not in holding]
     candidates: dict[str, str] = {}
+    strays = _stray_ops_taken(repo, known, refs)
+    retiring = _retiring(repo)  # a gc killed after their rows went: they go now
     for name, oid in refs.items():
         m = _OP_REF.match(name)
-        if m and (m.group(1) in retire or m.group(1) not in known):
+        op = m.group(1) if m else None
+        stray = op in strays and (op in retiring or strays[op] < cutoff)
+        if op is not None and (op in retire or stray):
             candidates[name] = oid
         m = _TIMED_REF.match(name)
         if m and int(m.group(1), 16) / 1000 < cutoff:
             candidates[name] = oid
     # Journal rows first, refs after: a row must never name a checkpoint that is gone.
     # Every checkpoint a journal row still names keeps its ref, whatever its age.
+    if retire or retiring:
+        _note_retiring(repo, [*(retiring - known), *retire])
     events = journal.delete_ops(retire, events_before=cutoff, spare=keep)
     named = journal.named_shas() | keep
     # A ref HEAD or a branch points at (`git symbolic-ref refs/heads/main refs/atomic/...`, an
@@ -110,10 +117,13 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
     repo.update_refs(
         [f"delete {name} {oid}" for name, oid in sorted(doomed.items())], message="git-atomic gc"
     )
+    (repo.state_dir / _RETIRING).unlink(missing_ok=True)
     logs = 0
     # An open agent turn is in no journal row yet: the reflogs its first call kept stay.
     turns = {record.op_id for record in turnstate.open_turns(repo.state_dir)}
-    unknown = [o for o in _reflog_ops(repo) if o not in known and o not in turns]
+    # Nor those of an operation the journal does not know whose checkpoints are kept yet.
+    young = {op for op, at in strays.items() if at >= cutoff and op not in retiring}
+    unknown = [o for o in _reflog_ops(repo) if o not in known | turns | young]
     reflogkeep.retire(repo, [*retire, *unknown])
     for op_id in retire:
         folder = repo.state_dir / "logs" / op_id
@@ -145,6 +155,84 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
     # any marker for it (the marker blobs go with the checkpoints, at git's prune horizon).
     freed += lfskeep.retire(repo, _blobs(repo, list(lfskeep.markers(repo))))
     return commandresults.GcResult(len(retire), len(doomed), events, logs, freed, expire)
+
+
+# In our folder while a gc retires operations: their ids, so that the refs of those whose rows
+# went before a kill are retired by the next gc at once (unknown refs otherwise age first).
+_RETIRING: Final = "gc-retiring"
+
+
+def _retiring(repo: git.Repo) -> set[str]:
+    try:
+        fd = os.open(repo.state_dir / _RETIRING, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        with os.fdopen(fd, encoding="utf-8") as fh:
+            return set(fh.read().split())
+    except (OSError, ValueError):
+        return set()
+
+
+def _note_retiring(repo: git.Repo, op_ids: list[str]) -> None:
+    path = repo.state_dir / _RETIRING
+    tmp = path.with_name(f"{_RETIRING}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    with os.fdopen(os.open(tmp, flags, 0o644), "w", encoding="utf-8") as out:
+        out.write("".join(f"{op_id}\n" for op_id in sorted(set(op_ids))))
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+def _stray_ops_taken(repo: git.Repo, known: set[str], refs: dict[str, str]) -> dict[str, float]:
+    """The operations under refs/atomic/ops/ that the journal does not know (copied from
+    another repository, left by a journal removed, by a `begin` that failed, by a killed gc),
+    each with when its newest checkpoint was taken (its meta's `created_at`): they age as any
+    checkpoint does, never retired younger than DAYS. One git process, only where there are
+    some; a checkpoint whose meta cannot be read counts as taken now (kept)."""
+    theirs: dict[str, list[str]] = {}
+    for name, oid in refs.items():
+        m = _OP_REF.match(name)
+        if m is not None and m.group(1) not in known:
+            theirs.setdefault(m.group(1), []).append(oid)
+    if not theirs:
+        return {}
+    oids = sorted({oid for found in theirs.values() for oid in found})
+    made = _created_at(repo, oids)
+    if len(made) < len(oids):  # not a checkpoint (no meta): the commit's date
+        listed = repo.out(
+            "for-each-ref", "--format=%(objectname) %(committerdate:unix)", "refs/atomic/ops/"
+        )
+        for line in listed.decode("utf-8", "replace").splitlines():
+            oid, _, when = line.partition(" ")
+            if oid not in made and when.isdigit():
+                made[oid] = float(when)
+    now = time.time()
+    return {op: max(made.get(oid, now) for oid in found) for op, found in theirs.items()}
+
+
+def _created_at(repo: git.Repo, commits: list[str]) -> dict[str, float]:
+    """When each checkpoint was taken, from its meta (absent where it cannot be read)."""
+    import json
+
+    asked = "".join(f"{oid}:meta\n" for oid in commits).encode()
+    raw = repo.run("cat-file", "--batch", input=asked, check=False).stdout
+    found: dict[str, float] = {}
+    pos = 0
+    for oid in commits:
+        nl = raw.find(b"\n", pos)
+        if nl < 0:
+            break
+        header = raw[pos:nl].split()
+        pos = nl + 1
+        if len(header) != 3 or header[1] != b"blob":
+            continue  # "<name> missing": no meta
+        size = int(header[2])
+        body, pos = raw[pos : pos + size], pos + size + 1
+        with contextlib.suppress(ValueError, AttributeError):
+            at = json.loads(body).get("created_at")
+            if isinstance(at, (int, float)):
+                found[oid] = float(at)
+    return found
 
 
 def _pointed_at(repo: git.Repo) -> set[str]:
