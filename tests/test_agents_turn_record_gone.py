@@ -513,3 +513,24 @@ def test_refs_copied_from_another_repository_age_before_gc_retires_them(
     copy.atomic("gc", "--older-than", "0", check=0)
     assert copy.git("for-each-ref", "refs/atomic/ops/") == ""
 
+
+def test_a_journal_removed_before_this_version_kept_its_mark_is_not_taken_for_a_copy(
+    repo: GitRepo,
+) -> None:
+    """A journal removed where no command of this version had marked it kept (an upgrade):
+    its operations' checkpoints were made in this worktree (their meta says so), so every
+    command refuses until `recover`, and gc keeps them (it used to retire them as a copy's)."""
+    repo.atomic("run", "-n", "mine", "--", "sh", "-c", "echo x > made", check=0)
+    ours = repo.git("for-each-ref", "refs/atomic/ops/")
+    shutil.rmtree(repo.path / ".git" / "atomic")
+    (repo.path / ".git" / "atomic-journal-kept").unlink()
+
+    for command in (["status"], ["gc"], ["run", "--", "true"]):
+        res = repo.atomic(*command, check=3)
+        assert "is gone" in res.stderr and "git atomic recover" in res.stderr, res.stderr
+        assert "never recorded" not in res.stderr
+    assert repo.git("for-each-ref", "refs/atomic/ops/") == ours
+    res = repo.atomic("recover", check=0)
+    assert "the journal was gone" in res.stderr
+    repo.atomic("gc", check=0)  # the journal does not know them: they age first
+    assert repo.git("for-each-ref", "refs/atomic/ops/") == ours

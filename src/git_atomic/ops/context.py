@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Final
 
 from git_atomic.core import children
-from git_atomic.core.errors import BusyError, GitError, Interrupted, RefusedError
+from git_atomic.core.errors import AtomicError, BusyError, GitError, Interrupted, RefusedError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.lock import WorktreeLock, process_alive
@@ -269,7 +269,7 @@ def open_journal(repo: git.Repo, *, start_new: bool = False) -> Journal:
     path = repo.state_dir / "journal.sqlite3"
     if not start_new and not os.path.lexists(path):
         newest = orphaned_pre_op(repo)
-        if newest is not None and not kept_here(repo):
+        if newest is not None and not kept_here(repo) and not made_here(repo, newest[0]):
             # A journal never kept here: refs/atomic/ copied from another repository (`git
             # clone --mirror`, `git fetch origin '+refs/*:refs/*'`). Not this one's operations:
             # left as they are, and not taken for them.
@@ -278,7 +278,8 @@ def open_journal(repo: git.Repo, *, start_new: bool = False) -> Journal:
             output.say(
                 "git-atomic: note: refs/atomic/ops/ holds checkpoints of operations this "
                 "repository never recorded (copied from another: a mirror clone, a fetch of "
-                "refs/*): they are not taken for its own (`git atomic gc` retires them)"
+                "refs/*): they are not taken for its own (`git atomic gc` retires them "
+                "once they are as old as any checkpoint it retires)"
             )
         elif newest is not None:
             raise RefusedError(
@@ -322,6 +323,30 @@ def kept_here(repo: git.Repo) -> bool:
     return os.path.lexists(repo.common_dir / KEPT_HERE)
 
 
+def made_here(repo: git.Repo, checkpoint: str) -> bool:
+    """Whether `checkpoint` was taken in a worktree of this repository: its meta names the
+    folder (realpath) of this worktree or of one git lists beside it. So a journal removed
+    before a version that marks `KEPT_HERE` ever opened it (an upgrade) is told from
+    refs/atomic/ copied from another repository, made elsewhere. Read only when a journal is
+    missing while operations' checkpoints remain (one git process)."""
+    import json
+
+    try:
+        meta = json.loads(repo.out("cat-file", "blob", f"{checkpoint}:meta"))
+    except (AtomicError, ValueError):
+        return False
+    where = meta.get("worktree") if isinstance(meta, dict) else None
+    if not isinstance(where, str) or not os.path.isabs(where):
+        return False
+    roots = {os.path.realpath(repo.root)}
+    with contextlib.suppress(OSError):
+        for name in os.listdir(repo.common_dir / "worktrees"):
+            with contextlib.suppress(OSError):
+                gitfile = (repo.common_dir / "worktrees" / name / "gitdir").read_text()
+                roots.add(os.path.realpath(os.path.dirname(gitfile.strip())))
+    return os.path.realpath(where) in roots
+
+
 def _mark_kept_here(repo: git.Repo) -> None:
     if kept_here(repo):
         return
@@ -340,9 +365,12 @@ def _mark_kept_here(repo: git.Repo) -> None:
 def journal_gone(repo: git.Repo) -> tuple[str, str] | None:
     """The newest operation's PRE-OP and name when this repository's journal is gone while
     checkpoints of its operations remain; None otherwise (a journal there, or never kept here)."""
-    if os.path.lexists(repo.state_dir / "journal.sqlite3") or not kept_here(repo):
+    if os.path.lexists(repo.state_dir / "journal.sqlite3"):
         return None
-    return orphaned_pre_op(repo)
+    newest = orphaned_pre_op(repo)
+    if newest is None or kept_here(repo) or made_here(repo, newest[0]):
+        return newest
+    return None
 
 
 def journal_gone_line(sha: str, name: str) -> str:
