@@ -395,3 +395,59 @@ def test_a_reflog_whose_ref_is_locked_is_left_and_said(repo: GitRepo) -> None:
     assert lock.read_bytes() == b""  # the lock is left as it was
     assert f"the reflog of side the operation rewrote was not written back: {lock}" in res.stderr
     assert "except what the warnings above name" in res.stderr
+
+
+@pytest.mark.parametrize("also", ["a file too", "reflogs only"])
+def test_reflogs_a_kept_operation_expired_come_back_with_rollback_op(
+    repo: GitRepo, also: str
+) -> None:
+    """A kept operation ran `git reflog expire --expire=now --all`; `rollback --op` of it took
+    its files back and left every reflog empty (only its own rollback wrote them back): main@{1},
+    all that named a commit a `reset` left behind, stayed gone for the next `git gc`. Where the
+    reflogs were all its effect, it said "not in the tree; nothing further". Now the reflogs
+    come back as its PRE-OP kept them, and the summary says so."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "left behind")
+    left_behind = repo.head()
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    repo.git("branch", "side")
+    logs = repo.path / ".git" / "logs"
+    before = {n: (logs / n).read_bytes() for n in ("refs/heads/main", "refs/heads/side", "HEAD")}
+    line = "git reflog expire --expire=now --all" + ("; echo op > op.txt" if "file" in also else "")
+    done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", line)
+    assert (logs / "refs/heads/main").read_bytes() == b""
+
+    res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+
+    assert {n: (logs / n).read_bytes()[: len(b)] for n, b in before.items()} == before
+    assert repo.git("rev-parse", "main@{1}").strip() == left_behind
+    assert "the reflogs it rewrote (main, side, HEAD) are as before too" in res.stderr, res.stderr
+    assert not repo.exists("op.txt")
+    again = repo.atomic("rollback", "--op", done["op_id"], check=0)  # nothing more: said once
+    assert "reflogs" not in again.stderr
+    assert {n: (logs / n).read_bytes()[: len(b)] for n, b in before.items()} == before
+
+
+def test_an_undo_writes_back_the_reflog_a_lock_kept_from_the_rollback(repo: GitRepo) -> None:
+    """A failed run expired every reflog and left `side.lock`, so its rollback left side's
+    reflog empty. Once the lock was gone, `undo` (bringing the run's files back) and a second
+    `undo` (taking them back again) left it empty for good. An undo writes it back now (its
+    re-done effect never empties a reflog again: nothing is lost), and says so once."""
+    repo.git("branch", "side")
+    side = repo.path / ".git" / "logs" / "refs" / "heads" / "side"
+    before = side.read_bytes()
+    lock = repo.path / ".git" / "refs" / "heads" / "side.lock"
+    line = "echo op > op.txt; git reflog expire --expire=now --all; touch .git/refs/heads/side.lock"
+    repo.atomic("run", "--", "sh", "-c", line + "; exit 1", check=1)
+    assert side.read_bytes() == b""
+    lock.unlink()
+
+    res = repo.atomic("undo", check=0)
+
+    assert repo.read("op.txt") == b"op\n"
+    assert side.read_bytes().startswith(before), res.stderr
+    assert "the reflogs it rewrote (side) are as before too" in res.stderr, res.stderr
+    again = repo.atomic("undo", check=0)
+    assert not repo.exists("op.txt")
+    assert side.read_bytes().startswith(before)
+    assert "reflogs" not in again.stderr
+    assert not lock.exists()

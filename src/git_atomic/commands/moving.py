@@ -15,7 +15,7 @@ from typing import Final
 
 from git_atomic.core.errors import BusyError, Exit
 from git_atomic.core.journalrows import OpRow, Owner
-from git_atomic.core.vocab import EventKind, HistoryMode, OpStatus
+from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpStatus
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import context, effect, moveresults, moves, output, results, steps
 from git_atomic.ops.operation import Engine
@@ -52,6 +52,7 @@ def go(
     `takes_back`: the move takes the subject's effect back, so a closed subject becomes
     rolled_back (recorded in the event, for `undo` to give its status back)."""
     journal = ctx.journal
+    said = said or f"rolled back to {move.label}" + _only(move.paths)
     status = OpStatus.OPEN if stays_open is not None else OpStatus.ROLLED_BACK
     prev = moves.preview(ctx.repo, move, current=current)
     if dry_run or (prev.empty and not close_open):
@@ -76,6 +77,8 @@ def go(
         if move.paths:
             detail["paths"] = [p.decode("utf-8", "surrogateescape") for p in move.paths]
         done = moves.carry_out(engine, move, detail=detail or None, probe=prev.current)
+        if takes_back and subject is not None:
+            done, said = mend_reflogs(ctx, subject, done, said)
         if close_open and subject is not None:
             subject = engine.close(
                 subject.id, status=OpStatus.ROLLED_BACK, detail=op_detail(subject, done)
@@ -91,8 +94,28 @@ def go(
         subject,
         status=status,
         json_out=json_out,
-        said=said or f"rolled back to {move.label}" + _only(move.paths),
+        said=said,
     )
+
+
+def mend_reflogs(
+    ctx: context.Context, op: OpRow, done: moves.Done, said: str
+) -> tuple[moves.Done, str]:
+    """A move that takes `op`'s effect back writes back the reflogs it rewrote, as its own
+    rollback does (operation.mend_reflogs); the summary says so, a reflog left is a warning."""
+    from git_atomic.core import records
+    from git_atomic.ops.operation import mend_reflogs as mend
+    from git_atomic.ops.operation import mended_words
+
+    pre = ctx.journal.checkpoints(op.id)
+    if not pre or pre[0].kind != CheckpointKind.PRE_OP:
+        return done, said
+    mended, lines = mend(ctx.repo, pre[0].sha, op.id)
+    if lines:
+        done = records.replace(done, problems=(*done.problems, *lines))
+    if mended:
+        said += f"; {mended_words(mended)}"
+    return done, said
 
 
 def refuse_overlap(

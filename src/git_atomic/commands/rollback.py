@@ -176,6 +176,8 @@ def _take_back(
                 for k in found.kept
             )
             where += f" ({names}: left as it is)"
+        if not dry_run:  # its effect may be its reflogs alone (`git reflog expire --all`)
+            where = _mend_only(ctx, op, where)
         return _nothing_further(ctx, op, where, json_out=json_out)
     move = _take_back_move(ctx, op, found, what)
     how = "exactly its PRE-OP state" if found.exact else "its effect taken back, later changes kept"
@@ -192,6 +194,16 @@ def _take_back(
         takes_back=True,
         said=said,
     )
+
+
+def _mend_only(ctx: context.Context, op: OpRow, where: str) -> str:
+    """The reflogs a kept operation rewrote are written back even where nothing else of its
+    effect is left to take back; the warnings first, the words for the summary returned."""
+    done = moves.Done(rescue=None, changes=(), problems=())
+    done, said = moving.mend_reflogs(ctx, op, done, where)
+    for line in done.problems:
+        output.say(f"git-atomic: warning: {line}")
+    return said
 
 
 def _tell_worktrees_removed(ctx: context.Context, op: OpRow) -> None:

@@ -127,6 +127,9 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
                 journal.set_status(reverse.op, reverse.after)
         subject = journal.op(event.op_id) if event.op_id else None
         again = "re-does it" if event.kind == EventKind.UNDO else "undoes this"
+        said = f"undid {what}; `git atomic undo` again {again}"
+        if subject is not None:  # reflogs are never emptied again: what undo re-does leaves
+            done, said = moving.mend_reflogs(ctx, subject, done, said)  # them as they are
         return moving.report_done(
             ctx,
             move,
@@ -135,7 +138,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
             subject,
             status="undone",
             json_out=json_out,
-            said=f"undid {what}; `git atomic undo` again {again}",
+            said=said,
         )
 
 

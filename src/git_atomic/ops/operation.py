@@ -469,19 +469,10 @@ def rollback_op(
     result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
     detail = dict(op.details)
     problems = list(result.outcome.problems)
-    # Reflogs the operation rewrote (`reflog expire`), imported only here (reflogkeep.py).
-    from git_atomic.engine import reflogkeep
-
-    pre_op = checkpoint.load(engine.repo, engine.pre_op(op.id).sha)
-    mended, unmended = reflogkeep.mend(engine.repo, op.id, pre_op.branches)
+    mended, unmended = mend_reflogs(engine.repo, engine.pre_op(op.id).sha, op.id)
     if mended:
         detail["reflogs_mended"] = mended
-    for name in unmended:  # said: its @{1} and older are gone unless you write it back
-        lock = engine.repo.common_dir / f"{name}.lock"
-        problems.append(
-            f"the reflog of {name.removeprefix('refs/heads/')} the operation rewrote was not "
-            f"written back: {lock} exists (a git command holds it, or died); left as it is"
-        )
+    problems += unmended
     # (Imported only where there was or is a linked worktree: an abort's usual way does not.)
     if "worktrees" in op.details and (op.details["worktrees"] or engine.repo.has_other_worktrees()):
         from git_atomic.ops import worktreesgone
@@ -503,6 +494,31 @@ def rollback_op(
     return engine.close(
         op.id, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase, detail=detail
     )
+
+
+def mend_reflogs(repo: Repo, pre_op: str, op_id: str) -> tuple[list[str], list[str]]:
+    """Write back the reflogs the operation rewrote (`reflog expire`, `reflog delete`) as its
+    PRE-OP kept them, plus the lines written since (reflogkeep.mend): by its own rollback, and
+    by any later one that takes its effect back (`rollback --op`, `undo`), since `branch@{1}`
+    may be all that names a commit. The names mended, and one line for each left (its ref
+    locked). Nothing is ever removed from a reflog: it is idempotent."""
+    from git_atomic.engine import reflogkeep  # imported only here (reflogkeep.py)
+
+    snap = checkpoint.load(repo, pre_op)
+    mended, unmended = reflogkeep.mend(repo, op_id, snap.branches)
+    lines = [  # said: its @{1} and older are gone unless you write it back
+        f"the reflog of {name.removeprefix('refs/heads/')} the operation rewrote was not "
+        f"written back: {repo.common_dir / f'{name}.lock'} exists (a git command holds it, "
+        "or died); left as it is"
+        for name in unmended
+    ]
+    return mended, lines
+
+
+def mended_words(mended: Sequence[object]) -> str:
+    """How a summary says the reflogs written back."""
+    names = ", ".join(str(n).removeprefix("refs/heads/") for n in mended)
+    return f"the reflogs it rewrote ({names}) are as before too"
 
 
 def _with_worktrees_removed(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:

@@ -164,8 +164,9 @@ def summary_line(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> st
             return f"{head} rolled back ({why}); it had changed nothing"
         unless = ", except what the warnings above name" if op.details.get("problems") else ""
         if mended:  # reflogs it rewrote (`reflog expire`), written back (reflogkeep.mend)
-            names = ", ".join(str(n).removeprefix("refs/heads/") for n in mended)
-            unless += f"; the reflogs it rewrote ({names}) are as before too"
+            from git_atomic.ops.operation import mended_words
+
+            unless += f"; {mended_words(mended)}"
         return (
             f"{head} rolled back ({why}); {as_before(repo)}{unless}. "
             "Its changes are saved: `git atomic undo` brings them back"
