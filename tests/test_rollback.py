@@ -778,3 +778,33 @@ def test_a_linked_worktree_the_operation_added_stays_and_is_named(
         in res.stderr
     ), res.stderr
     assert f"`git worktree remove {other}`" in res.stderr
+
+
+def test_recover_after_a_kill_names_the_worktree_it_removed_and_mends_reflogs(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """git-atomic was killed (kill -9) while its operation's command had run `git worktree
+    remove --force` and `git reflog expire --expire=now --all`. `recover` went back to PRE-OP
+    and said only "back at its exact PRE-OP state": the worktree gone unnamed (its uncommitted
+    file with it), every reflog left empty. Now it names the worktree and how to make it again,
+    and writes the reflogs back, as the operation's own rollback does."""
+    other = tmp_path / "w2"
+    repo.git("worktree", "add", "-q", str(other), "-b", "w2")
+    (other / "yours.txt").write_bytes(b"uncommitted\n")
+    tip = _branches(repo)["refs/heads/w2"]
+    log = repo.path / ".git" / "logs" / "refs" / "heads" / "main"
+    before = log.read_bytes()
+    line = f"git worktree remove --force '{other}'; git reflog expire --expire=now --all"
+    repo.atomic("run", "--", "sh", "-c", line + "; kill -9 $PPID", check=-9)
+    assert log.read_bytes() == b""
+
+    res = repo.atomic("recover", check=0)
+
+    assert not os.path.lexists(other)
+    assert (
+        f"warning: the operation removed the linked worktree {other} (branch w2, at {tip[:12]})"
+        in res.stderr
+    ), res.stderr
+    assert f"`git worktree add {other} w2`" in res.stderr
+    assert log.read_bytes().startswith(before)
+    assert "the reflogs it rewrote (main, w2, HEAD) are as before too" in res.stderr

@@ -76,6 +76,7 @@ class Recovery:
     action: Action | None = None
     rescue: str | None = None
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the summary line (reflogs written back)
     not_restored: list[bytes] = field(default_factory=list)  # the system refused (exit 3)
     left: bool = False  # what others changed since an interrupted restore's rescue (exit 3)
     overlaps: list[str] = field(default_factory=list)  # a turn's changes and later ones (exit 3)
@@ -351,6 +352,8 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
         )
         done.action = Action.ACCEPT
     failpoints.hit("recover:before-close")
+    if pre is not None and done.action not in (Action.KEPT, Action.NOTHING_CHANGED):
+        _tell_history(engine, op, pre.sha, detail, done)
     detail["recovered"] = done.action
     if done.overlaps:
         detail["overlaps"] = done.overlaps
@@ -361,6 +364,28 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
     done.op = engine.close(
         op.id, status=OpStatus.RECOVERED, failed_phase=FailedPhase.INTERRUPT, detail=detail
     )
+
+
+def _tell_history(
+    engine: Engine, op: OpRow, pre_op: str, detail: dict[str, Any], done: Recovery
+) -> None:
+    """What a checkpoint does not hold, as the operation's own rollback has it (rollback_op):
+    the reflogs it rewrote written back (not where the tree is kept as it is: `--accept`), and
+    each linked worktree it removed or added named, with the command that makes or removes it."""
+    if done.action not in (Action.ACCEPT, Action.OVERLAP):
+        from git_atomic.ops.operation import mend_reflogs, mended_words
+
+        mended, lines = mend_reflogs(engine.repo, pre_op, op.id)
+        done.problems += lines
+        if mended:
+            detail["reflogs_mended"] = mended
+            done.notes.append(mended_words(mended))
+    if detail.get("worktrees") or engine.repo.has_other_worktrees():
+        from git_atomic.ops import worktreesgone
+
+        gone = worktreesgone.removed(engine.repo, detail)
+        done.problems += worktreesgone.lines(engine.repo, gone)
+        done.problems += worktreesgone.added_lines(worktreesgone.added(engine.repo, detail))
 
 
 _GONE_HINT: Final = (
@@ -465,6 +490,7 @@ def _tell(
     if done.op is not None:
         assert done.action is not None
         line = f"git-atomic: {done.op.name} [{done.op.id}] recovered: {_SAID[done.action]}"
+        line += "".join(f"; {note}" for note in done.notes)
         if done.rescue:
             line += (
                 f"; the state it replaced is saved as {output.short(done.rescue)} "
