@@ -451,3 +451,44 @@ def test_an_undo_writes_back_the_reflog_a_lock_kept_from_the_rollback(repo: GitR
     assert side.read_bytes().startswith(before)
     assert "reflogs" not in again.stderr
     assert not lock.exists()
+
+
+PACK_AND_DELETE = "git tag t; git pack-refs; git tag -d t"
+
+
+@pytest.mark.parametrize("how", ["failed-run", "abort", "rollback-op", "recover"])
+def test_a_packed_refs_left_with_only_its_header_goes_with_the_rollback(
+    repo: GitRepo, how: str
+) -> None:
+    """An operation packed a tag and deleted it (`git tag t; git pack-refs; git tag -d t`):
+    git leaves `.git/packed-refs` with only its `# pack-refs with:` header. There was none
+    before the operation, and there still was one after its rollback. It goes now."""
+    packed = repo.path / ".git" / "packed-refs"
+    assert not os.path.lexists(packed)
+    if how == "failed-run":
+        repo.atomic("run", "--", "sh", "-c", PACK_AND_DELETE + "; exit 1", check=1)
+    elif how == "abort":
+        repo.atomic("begin", "pack", check=0)
+        subprocess.run(["sh", "-c", PACK_AND_DELETE], cwd=repo.path, env=repo.env, check=True)
+        repo.atomic("abort", check=0)
+    elif how == "rollback-op":
+        line = PACK_AND_DELETE + "; echo op > op.txt"
+        done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", line)
+        assert packed.read_bytes().startswith(b"# pack-refs with:")
+        repo.atomic("rollback", "--op", done["op_id"], check=0)
+    else:
+        repo.atomic("run", "--", "sh", "-c", PACK_AND_DELETE + "; kill -9 $PPID", check=-9)
+        assert packed.read_bytes().startswith(b"# pack-refs with:")
+        repo.atomic("recover", check=0)
+    assert not os.path.lexists(packed)
+    assert not os.path.lexists(repo.path / ".git" / "packed-refs.lock")
+
+
+def test_a_packed_refs_there_before_stays_byte_for_byte(repo: GitRepo) -> None:
+    """Yours, with only its header (you deleted the last packed tag), is not the operation's:
+    it stays, bytes and all."""
+    subprocess.run(["sh", "-c", PACK_AND_DELETE], cwd=repo.path, env=repo.env, check=True)
+    packed = repo.path / ".git" / "packed-refs"
+    before = packed.read_bytes()
+    repo.atomic("run", "--", "sh", "-c", PACK_AND_DELETE + "; exit 1", check=1)
+    assert packed.read_bytes() == before

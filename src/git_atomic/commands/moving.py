@@ -102,11 +102,13 @@ def mend_reflogs(
     ctx: context.Context, op: OpRow, done: moves.Done, said: str
 ) -> tuple[moves.Done, str]:
     """A move that takes `op`'s effect back writes back the reflogs it rewrote, as its own
-    rollback does (operation.mend_reflogs); the summary says so, a reflog left is a warning."""
+    rollback does (operation.mend_reflogs); the summary says so, a reflog left is a warning.
+    A `packed-refs` it left with only git's header goes too (operation.drop_packed_header)."""
     from git_atomic.core import records
+    from git_atomic.ops.operation import drop_packed_header
     from git_atomic.ops.operation import mend_reflogs as mend
-    from git_atomic.ops.operation import mended_words
 
+    drop_packed_header(ctx.repo, op.details)
     pre = ctx.journal.checkpoints(op.id)
     if not pre or pre[0].kind != CheckpointKind.PRE_OP:
         return done, said
@@ -114,7 +116,7 @@ def mend_reflogs(
     if lines:
         done = records.replace(done, problems=(*done.problems, *lines))
     if mended:
-        said += f"; {mended_words(mended)}"
+        said += f"; {output.mended_words(mended)}"
     return done, said
 
 

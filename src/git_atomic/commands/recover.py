@@ -373,13 +373,15 @@ def _tell_history(
     the reflogs it rewrote written back (not where the tree is kept as it is: `--accept`), and
     each linked worktree it removed or added named, with the command that makes or removes it."""
     if done.action not in (Action.ACCEPT, Action.OVERLAP):
-        from git_atomic.ops.operation import mend_reflogs, mended_words
+        from git_atomic.ops.operation import drop_packed_header, mend_reflogs
+
+        drop_packed_header(engine.repo, detail)
 
         mended, lines = mend_reflogs(engine.repo, pre_op, op.id)
         done.problems += lines
         if mended:
             detail["reflogs_mended"] = mended
-            done.notes.append(mended_words(mended))
+            done.notes.append(output.mended_words(mended))
     if detail.get("worktrees") or engine.repo.has_other_worktrees():
         from git_atomic.ops import worktreesgone
 

@@ -151,8 +151,7 @@ def _abort(*, json_out: bool, early: Early | None) -> int:
                 back += ", except what the warnings above name"
             mended = done.details.get("reflogs_mended") or []
             if mended:  # reflogs it rewrote, written back (reflogkeep.mend)
-                names = ", ".join(str(n).removeprefix("refs/heads/") for n in mended)
-                back += f"; the reflogs it rewrote ({names}) are as before too"
+                back += f"; {output.mended_words(mended)}"
             output.say(
                 f"git-atomic: {op.name} [{op.id}] aborted; the tree is {back} "
                 "(`git atomic undo` brings the work back)"

@@ -99,6 +99,10 @@ class Engine:
         detail = {**(detail or {}), context.ROOT_KEY: context.root_identity(self.repo)}
         # To name one the operation removes (none of its files come back) or adds (it stays).
         detail["worktrees"] = self.repo.linked_worktrees()
+        if not os.path.lexists(self.repo.common_dir / "packed-refs"):
+            # packedrefs.ABSENT (not imported on this path): its rollback removes one it
+            # leaves with only git's header (packedrefs.py)
+            detail["packed_refs_absent"] = True
         self.journal.create_op(
             op_id,
             worktree=self.ctx.worktree,
@@ -469,6 +473,7 @@ def rollback_op(
     result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
     detail = dict(op.details)
     problems = list(result.outcome.problems)
+    drop_packed_header(engine.repo, op.details)
     mended, unmended = mend_reflogs(engine.repo, engine.pre_op(op.id).sha, op.id)
     if mended:
         detail["reflogs_mended"] = mended
@@ -515,10 +520,13 @@ def mend_reflogs(repo: Repo, pre_op: str, op_id: str) -> tuple[list[str], list[s
     return mended, lines
 
 
-def mended_words(mended: Sequence[object]) -> str:
-    """How a summary says the reflogs written back."""
-    names = ", ".join(str(n).removeprefix("refs/heads/") for n in mended)
-    return f"the reflogs it rewrote ({names}) are as before too"
+def drop_packed_header(repo: Repo, details: Mapping[str, object]) -> None:
+    """A `packed-refs` holding only git's header, where the operation's PRE-OP had none, goes
+    (packedrefs.py): after its rollback, and any later one that takes its effect back."""
+    if details.get("packed_refs_absent") and os.path.lexists(repo.common_dir / "packed-refs"):
+        from git_atomic.engine import packedrefs
+
+        packedrefs.drop_header_only(repo)
 
 
 def _with_worktrees_removed(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:

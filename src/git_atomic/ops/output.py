@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from git_atomic.core.journal import Journal
@@ -164,8 +164,6 @@ def summary_line(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> st
             return f"{head} rolled back ({why}); it had changed nothing"
         unless = ", except what the warnings above name" if op.details.get("problems") else ""
         if mended:  # reflogs it rewrote (`reflog expire`), written back (reflogkeep.mend)
-            from git_atomic.ops.operation import mended_words
-
             unless += f"; {mended_words(mended)}"
         return (
             f"{head} rolled back ({why}); {as_before(repo)}{unless}. "
@@ -210,3 +208,9 @@ def _took_back(repo: Repo, journal: Journal, op: OpRow) -> bool:
         and b.all_empty_folders
         and checkpoint.load_empty_folders(repo, a) != checkpoint.load_empty_folders(repo, b)
     )
+
+
+def mended_words(mended: Sequence[object]) -> str:
+    """How a summary says the reflogs written back."""
+    names = ", ".join(str(n).removeprefix("refs/heads/") for n in mended)
+    return f"the reflogs it rewrote ({names}) are as before too"
