@@ -492,3 +492,43 @@ def test_a_packed_refs_there_before_stays_byte_for_byte(repo: GitRepo) -> None:
     before = packed.read_bytes()
     repo.atomic("run", "--", "sh", "-c", PACK_AND_DELETE + "; exit 1", check=1)
     assert packed.read_bytes() == before
+
+
+def test_an_uncommitted_edit_over_your_commit_on_a_switched_branch_is_refused_in_plain_words(
+    repo: GitRepo,
+) -> None:
+    """An operation switched you to `other`; you committed there and left an edit of the same
+    lines uncommitted. `rollback --op` checks main out again, where your edit does not apply:
+    it was refused as "the effect ... and later changes overlap", with checkpoints to `git
+    show`, which told nobody what happened. Now it says the switch, where your commits stay,
+    and what to do; nothing changes; `git stash`, and the rollback goes through."""
+    repo.write("f", b"a\n")
+    repo.git("add", "f")
+    repo.git("commit", "-qm", "a")
+    repo.git("branch", "other")
+    done = repo.atomic_json("run", "--history", "shadow", "--", "git", "checkout", "-q", "other")
+    repo.write("f", b"b\n")
+    repo.git("commit", "-qam", "b")
+    tip = repo.head()
+    repo.write("f", b"c\n")
+
+    res = repo.atomic("rollback", "--op", done["op_id"], check=3)
+
+    first, hint = res.stderr.splitlines()[-2:]
+    assert first.startswith(
+        f"git-atomic: refused, nothing changed: the effect of git [{done['op_id']}] switched "
+        "you to other, and taking it back checks out main again; your commits on other stay "
+        "there, but your uncommitted changes (f) were made on top of them and do not apply to "
+        "main"
+    ), res.stderr
+    assert hint == (
+        "git-atomic: hint: commit them on other or `git stash` them, then run this again; or "
+        "stay on other and leave the tree as it is"
+    )
+    assert (repo.path / ".git" / "HEAD").read_text() == "ref: refs/heads/other\n"
+    assert repo.read("f") == b"c\n"
+    repo.git("stash", "-q")
+    repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert (repo.path / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n"
+    assert repo.git("rev-parse", "other").strip() == tip
+    assert repo.read("f") == b"a\n"

@@ -141,7 +141,9 @@ def refuse_overlap(
         f"to keep the later changes, leave the tree as it is; to drop them too, `{whole}` "
         f"(its --dry-run lists what it would drop)"
     )
-    if first.where != effect.STATE and not first.path.endswith(b"/"):  # a file, not a folder
+    if found.switch is not None:
+        sides = _switch_hint(found)
+    elif first.where != effect.STATE and not first.path.endswith(b"/"):  # a file, not a folder
         sides += (
             f"; each side of a file: {_side(ctx, step.before, first.path)} (before) and "
             f"{_side(ctx, step.after, first.path)} (after {what})"
@@ -174,11 +176,41 @@ def refuse_overlap(
         for line in lines:
             print(f"{'overlap':<7} {line}")
     shown = "; ".join(lines[:3]) + ("; ..." if len(lines) > 3 else "")
+    dry = "dry run: " if dry_run else ""
+    if found.switch is not None:
+        output.say(f"git-atomic: {dry}{_switch_refusal(found, what, shown)}")
+        return int(Exit.REFUSED)
     output.say(
-        f"git-atomic: {'dry run: ' if dry_run else ''}refused, nothing changed: {what} and "
+        f"git-atomic: {dry}refused, nothing changed: {what} and "
         f"later changes overlap: {shown} ({sides})"
     )
     return int(Exit.REFUSED)
+
+
+def _switch_refusal(found: effect.Outcome, what: str, shown: str) -> str:
+    """The overlap of a switch taken back with what you left uncommitted on top of your own
+    commits on the branch it switched you to: in the words of what happened, one line, then
+    what to do (_switch_hint)."""
+    assert found.switch is not None
+    on, back = (name.removeprefix("refs/heads/") for name in found.switch)
+    paths = ", ".join(
+        dict.fromkeys(c.path.decode("utf-8", "backslashreplace") for c in found.conflicts)
+    )
+    return (
+        f"refused, nothing changed: {what} switched you to {on}, and taking it back checks "
+        f"out {back} again; your commits on {on} stay there, but your uncommitted changes "
+        f"({paths}) were made on top of them and do not apply to {back} ({shown})\n"
+        f"git-atomic: hint: {_switch_hint(found)}"
+    )
+
+
+def _switch_hint(found: effect.Outcome) -> str:
+    assert found.switch is not None
+    on = found.switch[0].removeprefix("refs/heads/")
+    return (
+        f"commit them on {on} or `git stash` them, then run this again; or stay on {on} "
+        "and leave the tree as it is"
+    )
 
 
 def _side(ctx: context.Context, checkpoint: str, path: bytes) -> str:

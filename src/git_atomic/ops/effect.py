@@ -105,6 +105,9 @@ class Outcome:
     # When the effect was made (checkpoint.Parts.made_within): what was made outside these
     # windows in a folder the effect's rules hide is not the effect's (unseen.py).
     made_within: tuple[tuple[float, float], ...] = ()
+    # The conflicts are your uncommitted changes against a switch taken back: (the branch you
+    # are on and committed on since, what HEAD would go back to) (_without_commits_since).
+    switch: tuple[str, str] | None = None
 
     @property
     def changes_something(self) -> bool:
@@ -342,7 +345,9 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         stash.move(frm, to, refs.kept)
         files, staged, overlaps = _without_commits_since(repo, refs, frm, to, files, staged)
         if overlaps:
-            return Outcome(current, None, conflicts=overlaps)
+            back = to.head_ref or (to.head_oid or "")[:12]
+            switch = (refs.head_ref or "HEAD", back)
+            return Outcome(current, None, conflicts=overlaps, switch=switch)
         beside = _ends_beside_a_switch(repo, refs, frm, to)
         if beside is not None:
             refs.left_on.append("HEAD")  # it stays, and so do the files the switch checked out
