@@ -128,6 +128,7 @@ RESTORE = {
         ".engine.restorekeeps",  # and what it leaves where it is
         ".engine.unchanged",  # its check that nobody else wrote a path
         ".engine.lfskeep",  # the LFS content it puts back (or keeps aside)
+        ".engine.nestedrepos",  # the repositories of their own it leaves as they are
     )
 }
 # An agent's hook call (each tool call of the agent runs two): its adapter, the turn engine,

@@ -926,8 +926,50 @@ def test_a_folder_the_operation_made_a_repository_is_not_written_into(
     # Nor does a selective rollback write into it, nor count it as changed.
     pre_op = repo.atomic_json("log")["operations"][0]["checkpoints"]["pre_op"]
     res = repo.atomic("rollback", "--to", pre_op, "--", "sub/a.txt", check=0)
-    assert "0 paths changed" in res.stderr, res.stderr
+    assert "sub: a repository of its own is there now" in res.stderr, res.stderr
+    assert "nothing to do" in res.stderr, res.stderr
     assert sorted(os.listdir(sub)) == [".git", "b", "c"]
+
+
+NESTED_SCENARIOS = {
+    "replaced": "rm -rf sub && git init -q sub && cd sub && echo b > b && git add b && "
+    "git commit -qm inner && echo c > c",
+    "init only": "git init -q sub && echo made > sub/new.txt",
+    "new clone": "git init -q new && cd new && echo b > b && git add b && git commit -qm in",
+    "git removed": "rm -rf nest/.git && echo more > nest/more.txt",
+}
+
+
+@pytest.mark.parametrize("was", ["untracked", "tracked"])
+@pytest.mark.parametrize("scenario_", sorted(NESTED_SCENARIOS))
+def test_a_dry_run_says_what_the_rollback_does_around_nested_repositories(
+    repo: GitRepo, was: str, scenario_: str
+) -> None:
+    """`rollback --dry-run` (and `undo --dry-run`) listed the paths inside a folder that became
+    a repository of its own (`git init sub` where files were) as deleted or created, though the
+    real rollback leaves them and says so. Each dry run now lists and warns exactly what the
+    real move does."""
+    _folder_of_files(repo, was, b"old folder\n")
+    nest = repo.path / "nest"
+    subprocess.run(["git", "init", "-q", str(nest)], env=repo.env, check=True)
+    (nest / "n.txt").write_text("n\n")
+    subprocess.run(["git", "add", "-A"], cwd=nest, env=repo.env, check=True)
+    subprocess.run(["git", "commit", "-qm", "n"], cwd=nest, env=repo.env, check=True)
+    repo.atomic("run", "--", "sh", "-c", NESTED_SCENARIOS[scenario_], check=0)
+    for verb in ("rollback", "undo", "rollback"):
+        before = oracle.walk(repo.path)
+        dry = repo.atomic_json(verb, "--dry-run", check=None)
+        assert oracle.walk(repo.path) == before
+        real = repo.atomic_json(verb, check=None)
+        said = ("changes", "problems", "error")  # an error: nothing to undo, both times
+        assert [dry.get(k) for k in said] == [real.get(k) for k in said], verb
+        after = oracle.walk(repo.path)
+        differ = {
+            os.fsdecode(p)
+            for p in set(before) | set(after)
+            if before.get(p) != after.get(p) and b"/.git/" not in p
+        }
+        assert differ == {c["path"] for c in real.get("changes", [])}, (verb, differ, real)
 
 
 @pytest.mark.parametrize("change", ["repoint", "remove"])

@@ -273,6 +273,9 @@ def report_still(
     facts = moves.describe(
         ctx.repo, prev, kept=move.kept, checked_out=move.checked_out, left_on=move.left_on
     )
+    # What the real move says of the repositories of their own it leaves (restorefiles.py):
+    # said by its dry run too, and where that is all that differs.
+    problems = prev.plan.nested_said
     if json_out:
         output.emit(
             moves.result(
@@ -283,11 +286,14 @@ def report_still(
                 rescue=None,
                 facts=facts,
                 dry_run=dry_run,
+                problems=problems,
             )
         )
     elif dry_run:
         for line in moves.listing(facts):
             print(line)
+    for problem in problems:
+        output.say(f"git-atomic: warning: {problem}")
     if dry_run:
         n = len(facts.changes)
         output.say(
@@ -356,7 +362,7 @@ def report_done(
         *([".git/shallow"] if prev.plan.shallow_changes else []),
     ]
     index = f" (and {' and '.join(also)})" if also else ""
-    if done.left or done.refs_left or done.failed:
+    if done.left or done.refs_left or done.failed or done.in_repositories:
         said += ", except what the warnings above name"
     output.say(f"git-atomic: {said}; {n} path{'s' if n != 1 else ''} changed{index}{hint}")
     return left_exit(len(done.left) + len(done.refs_left), failed=len(done.failed))

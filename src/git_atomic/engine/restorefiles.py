@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 from git_atomic.core import failpoints
 from git_atomic.core.records import dataclass
-from git_atomic.engine import checkpoint, safefs, unchanged
+from git_atomic.engine import checkpoint, nestedrepos, safefs, unchanged
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
+from git_atomic.engine.nestedrepos import inside
 from git_atomic.engine.restoreplan import GITLINK, SYMLINK, Outcome, folders_on_the_way
 
 if TYPE_CHECKING:
@@ -37,10 +38,6 @@ def apply_files(
     """Carry out `changes` on the files: the old ones removed (a link where a folder was is
     removed as itself, never written through), then the new ones written, the target's FIFOs
     and its empty `folders` made again."""
-    # Where the target has a nested repository (a submodule, a repository inside the
-    # worktree, a linked worktree kept there) its files are its own, never captured: one whose
-    # `.git` the operation removed shows them as files, which are still not the operation's.
-    nested = [c.path for c in changes if c.new_mode == GITLINK and c.status in ("A", "T")]
     # Blobs that stand for LFS content kept outside .git/objects (lfskeep.py): {} mostly.
     from git_atomic.engine import lfskeep  # read only by a restore
 
@@ -50,15 +47,19 @@ def apply_files(
         # The operation may have made a repository where a folder was (`git init sub`, a
         # clone): git still lists its files as the folder's (the index holds paths under it),
         # but they are that repository's own. Nothing is removed from it or written into it.
-        repos_now = _repositories_now(tree, changes, nested)
-        if repos_now:
-            _report_repositories_now(repos_now, outcome)
-            outcome.in_repositories += [c.path for c in changes if _inside(c.path, repos_now)]
-            changes = [c for c in changes if not _inside(c.path, repos_now)]
+        # Where the target has a nested repository (a submodule, a repository inside the
+        # worktree, a linked worktree kept there) its files are its own, never captured: one
+        # whose `.git` the operation removed shows them as files, still not the operation's.
+        # (nestedrepos.py: the plan finds the same, for a dry run to say what this does.)
+        nested = nestedrepos.find(tree, changes)
+        if nested.now:
+            outcome.problems += [nestedrepos.there_now(root) for root in nested.now]
+            outcome.in_repositories += [c.path for c in changes if inside(c.path, nested.now)]
+        all_changes, changes = changes, [c for c in changes if not inside(c.path, nested.now)]
         removals = [
             c
             for c in changes
-            if c.status in ("D", "T") and c.old_mode != GITLINK and not _inside(c.path, nested)
+            if c.status in ("D", "T") and c.old_mode != GITLINK and not nested.holds(c.path)
         ]
         writes = [c for c in changes if c.status in ("A", "M", "T") and c.new_mode != GITLINK]
         emptied = _remove(tree, removals, outcome, kept)
@@ -73,61 +74,16 @@ def apply_files(
         _prune_empty_dirs(
             tree, emptied | set(gone_folders) | left_empty, keep=needed, outcome=outcome
         )
-        _repositories_staying(repo, tree, sorted(left_empty), outcome)
+        for root in nestedrepos.staying(repo, tree, all_changes, nested):
+            outcome.in_repositories.append(root)
+            outcome.problems.append(nestedrepos.stays(root))
         if removals:
             failpoints.hit("restore:after-removals")
         left = set(outcome.left)
         _write(repo, tree, [c for c in writes if c.path not in left], outcome, specials, kept)
         specials.remake(tree, outcome)
         _make_target_folders(tree, folders, outcome, specials)
-        _nested_repositories(tree, nested, changes, outcome)
-
-
-def _inside(path: bytes, roots: Sequence[bytes]) -> bool:
-    return any(path.startswith(root + b"/") for root in roots)
-
-
-def _repositories_now(
-    tree: safefs.Tree, changes: Sequence[RawChange], nested: Sequence[bytes]
-) -> list[bytes]:
-    """The folders above the changed paths that hold a `.git` now (a repository of their own,
-    not the worktree's), outermost first; not those the target has as a nested repository."""
-    folders = sorted({p for c in changes for p in _parents(c.path)} - {b""} - set(nested))
-    found: list[bytes] = []
-    looks = tree.lstat_many([f + b"/.git" for f in folders])
-    for folder, st in zip(folders, looks, strict=True):
-        if st is not None and not _inside(folder, found):
-            found.append(folder)
-    return found
-
-
-def _repositories_staying(
-    repo: Repo, tree: safefs.Tree, roots: Sequence[bytes], outcome: Outcome
-) -> None:
-    """Say which repositories of their own the target lacks stay (a submodule or a clone the
-    operation made): more than the empty folder. A linked worktree of this repository is said
-    where the worktrees are (worktreesgone.py)."""
-    ours = os.fsencode(str(repo.common_dir / "worktrees")) + b"/"
-    for root in roots:
-        if tree.kind(root) is None:
-            continue
-        if ours in (tree.read(root + b"/.git") or b""):
-            continue
-        outcome.in_repositories.append(root)
-        outcome.problems.append(
-            f"{_show(root)}: a repository of its own is there (a submodule, a clone), which the "
-            "state restored lacks; it stays, with its files (a nested repository's contents "
-            "are not captured)"
-        )
-
-
-def _report_repositories_now(roots: Sequence[bytes], outcome: Outcome) -> None:
-    for root in roots:
-        outcome.problems.append(
-            f"{_show(root)}: a repository of its own is there now (it has a .git); its files "
-            "are left as they are and nothing is written into it (what the folder held before "
-            "stays in the checkpoint)"
-        )
+        _nested_repositories(tree, nested.targets, changes, outcome)
 
 
 def _nested_repositories(
@@ -145,16 +101,9 @@ def _nested_repositories(
             except OSError as exc:
                 outcome.cannot(root + b"/", _why(exc))
                 continue
-            outcome.problems.append(
-                f"{_show(root)}: a nested repository (a submodule?) was here; its contents are "
-                "not captured, so only its folder is made again (`git submodule update --init "
-                f"-- {_show(root)}` for a submodule)"
-            )
-        elif any(_inside(c.path, [root]) for c in changes if c.status in ("D", "T")):
-            outcome.problems.append(
-                f"{_show(root)}: a nested repository was here and its .git is gone; its files "
-                "are left as they are (a nested repository's contents are not captured)"
-            )
+            outcome.problems.append(nestedrepos.folder_made(root))
+        elif nestedrepos.git_gone(root, changes):
+            outcome.problems.append(nestedrepos.files_left(root))
 
 
 def _remove(

@@ -84,12 +84,17 @@ class Plan:
     # Your stashes changed meanwhile, beside another worktree (refs/stash is shared): left
     stash_not_ours: bool = False
     shallow_changes: bool = False  # .git/shallow to write back (infoexclude.SHALLOW)
+    # The repositories of their own the restore meets (nestedrepos.py): it leaves their files,
+    # so they are no change it makes; and what it will say of them (a dry run says it too).
+    nested_now: tuple[bytes, ...] = ()  # nestedrepos.Found.now
+    nested_targets: tuple[bytes, ...] = ()  # nestedrepos.Found.targets
+    nested_said: tuple[str, ...] = ()
 
     def path_changes(self) -> list[PathChange]:
         out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
         out += [PathChange(f + b"/", Action.DELETE) for f in self.gone_folders]
         for c in self.files:
-            if GITLINK in (c.old_mode, c.new_mode):
+            if GITLINK in (c.old_mode, c.new_mode) or self._in_a_repository(c.path):
                 continue
             if c.status == "A":
                 action = Action.CREATE
@@ -103,6 +108,10 @@ class Plan:
                 action = Action.MODIFY
             out.append(PathChange(c.path, action))
         return out
+
+    def _in_a_repository(self, path: bytes) -> bool:
+        roots = (*self.nested_now, *self.nested_targets)
+        return any(path.startswith(root + b"/") for root in roots)
 
 
 def plan(
@@ -163,6 +172,15 @@ def plan(
     index_changes = not paths and current.index_key() != target.index_key()
     folders = _folders(repo, target, paths)
     git_state_changes = not paths and current.git_state != target.git_state
+    nested: tuple[tuple[bytes, ...], tuple[bytes, ...]] = ((), ())
+    nested_said: list[str] = []
+    if changes:
+        from git_atomic.engine import nestedrepos  # a restore's, not a checkpoint's
+
+        with safefs.Tree(os.fsencode(repo.root)) as tree:
+            found = nestedrepos.find(tree, changes)
+            nested = found.now, found.targets
+            nested_said = nestedrepos.foreseen(repo, tree, changes, found)
     return Plan(
         changes,
         tuple(ref_lines),
@@ -182,6 +200,8 @@ def plan(
         with_refs and target.dot_git is not None and current.dot_git != target.dot_git,
         stash_not_ours,
         with_refs and not paths and infoexclude.changes(current.shallow, target.shallow),
+        *nested,
+        tuple(nested_said),
     )
 
 

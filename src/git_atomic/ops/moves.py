@@ -87,6 +87,7 @@ class Done:
     left: tuple[bytes, ...] = ()
     refs_left: tuple[str, ...] = ()  # HEAD and branches moved by someone else meanwhile
     failed: tuple[bytes, ...] = ()  # not put back, for a reason `problems` gives
+    in_repositories: tuple[bytes, ...] = ()  # in a repository of its own now: left (problems)
 
 
 def probe(repo: Repo) -> Snapshot:
@@ -142,6 +143,7 @@ def carry_out(
         tuple(outcome.left),
         tuple(outcome.refs_left),
         tuple(outcome.failed),
+        tuple(outcome.in_repositories),
     )
 
 

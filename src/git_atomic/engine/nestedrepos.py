@@ -1,0 +1,128 @@
+"""Repositories of their own inside the worktree, as a restore meets them: their contents are
+never captured, so a restore removes nothing from them and writes nothing into them
+(restorefiles.py), and what it leaves there is no change it makes. Worked out from the disk
+both by the plan (restoreplan.py: what a dry run lists and warns) and by the restore itself
+when it runs, so the two say the same."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from git_atomic.core.records import dataclass
+from git_atomic.engine import safefs
+from git_atomic.engine.git import RawChange, Repo
+
+GITLINK = "160000"
+
+
+@dataclass(frozen=True)
+class Found:
+    """`now`: folders above the changed paths that hold a `.git` now, not as the target has
+    them (`git init sub`, a clone, where a folder of files was), outermost first; `targets`:
+    the target's nested repositories (a submodule, a repository, a linked worktree kept
+    inside): one whose `.git` the operation removed shows its files as the operation's."""
+
+    now: tuple[bytes, ...]
+    targets: tuple[bytes, ...]
+
+    def holds(self, path: bytes) -> bool:
+        """Whether a restore leaves `path` as it is (a repository's own file)."""
+        return inside(path, self.now) or inside(path, self.targets)
+
+
+def find(tree: safefs.Tree, changes: Sequence[RawChange]) -> Found:
+    targets = tuple(c.path for c in changes if c.new_mode == GITLINK and c.status in ("A", "T"))
+    folders = sorted({p for c in changes for p in _parents(c.path)} - set(targets))
+    now: list[bytes] = []
+    looks = tree.lstat_many([f + b"/.git" for f in folders])
+    for folder, st in zip(folders, looks, strict=True):
+        if st is not None and not inside(folder, now):
+            now.append(folder)
+    return Found(tuple(now), targets)
+
+
+def staying(
+    repo: Repo, tree: safefs.Tree, changes: Sequence[RawChange], found: Found
+) -> list[bytes]:
+    """The repositories of their own the target lacks that stay (a submodule or a clone the
+    operation made): a folder that holds more than nothing. A linked worktree of this
+    repository is said where the worktrees are (worktreesgone.py)."""
+    ours = os.fsencode(str(repo.common_dir / "worktrees")) + b"/"
+    roots = sorted(
+        c.path
+        for c in changes
+        if c.status == "D" and c.old_mode == GITLINK and c.path not in found.now
+    )
+    out: list[bytes] = []
+    for root in roots:
+        fd = tree.folder(root)
+        if fd is None or not any(True for _ in os.scandir(fd)):
+            continue  # gone, or empty: the restore removes an empty one
+        if ours in (tree.read(root + b"/.git") or b""):
+            continue
+        out.append(root)
+    return out
+
+
+def foreseen(
+    repo: Repo, tree: safefs.Tree, changes: Sequence[RawChange], found: Found
+) -> list[str]:
+    """What a restore of `changes` would say of the repositories it meets, in its order."""
+    said = [there_now(root) for root in found.now]
+    said += [stays(root) for root in staying(repo, tree, changes, found)]
+    for root in found.targets:
+        if tree.kind(root) is None:
+            said.append(folder_made(root))
+        elif git_gone(root, changes):
+            said.append(files_left(root))
+    return said
+
+
+def git_gone(root: bytes, changes: Sequence[RawChange]) -> bool:
+    """Whether the target's nested repository at `root` shows files of its own as changes."""
+    return any(inside(c.path, [root]) for c in changes if c.status in ("D", "T"))
+
+
+def there_now(root: bytes) -> str:
+    return (
+        f"{_show(root)}: a repository of its own is there now (it has a .git); its files are "
+        "left as they are and nothing is written into it (what the folder held before stays "
+        "in the checkpoint)"
+    )
+
+
+def stays(root: bytes) -> str:
+    return (
+        f"{_show(root)}: a repository of its own is there (a submodule, a clone), which the "
+        "state restored lacks; it stays, with its files (a nested repository's contents are "
+        "not captured)"
+    )
+
+
+def folder_made(root: bytes) -> str:
+    return (
+        f"{_show(root)}: a nested repository (a submodule?) was here; its contents are not "
+        "captured, so only its folder is made again (`git submodule update --init -- "
+        f"{_show(root)}` for a submodule)"
+    )
+
+
+def files_left(root: bytes) -> str:
+    return (
+        f"{_show(root)}: a nested repository was here and its .git is gone; its files are left "
+        "as they are (a nested repository's contents are not captured)"
+    )
+
+
+def inside(path: bytes, roots: Sequence[bytes]) -> bool:
+    return any(path.startswith(root + b"/") for root in roots)
+
+
+def _parents(path: bytes) -> list[bytes]:
+    parts = path.split(b"/")[:-1]
+    return [b"/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _show(path: bytes) -> str:
+    return path.decode("utf-8", "backslashreplace")
