@@ -62,6 +62,10 @@ EMPTY_FOLDERS: Final = b"empty-folders"
 GITSTATE: Final = b"gitstate"
 TOO_LARGE: Final = b"too-large"
 SPECIALS: Final = b"specials"
+# Folders that hold a repository of their own that git read as folders (the index has paths
+# under them: `git init sub` where files were): their files are that repository's, which no
+# restore touches, so `show --diff` and `log` do not count them as an operation's.
+REPOSITORIES: Final = b"repositories"
 STASH: Final = b"stash"
 _BLOB: Final = "100644"
 _TREE: Final = "040000"
@@ -107,6 +111,7 @@ class Parts:
     stash: str | None = None  # blob of stashstate's record; None: no stash (when known)
     dot_git: bytes | None = None  # the worktree's `.git` file naming this git dir (dotgit.py)
     stash_known: bool = False  # whether the stash was looked at (False: left alone)
+    repositories: str | None = None  # blob of REPOSITORIES' folders; None: none (or not known)
 
     def index_key(self) -> tuple[object, ...]:
         """Equal keys: equal indexes, as far as a user can tell (entries, flags, and whether
@@ -152,6 +157,7 @@ class Parts:
             stash=self.stash,
             stash_known=self.stash_known,
             dot_git=self.dot_git,
+            repositories=self.repositories,
         )
 
 
@@ -202,6 +208,7 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         (_BLOB, parts.too_large, TOO_LARGE),
         (_BLOB, parts.specials, SPECIALS),
         (_BLOB, parts.stash if parts.stash_known else None, STASH),
+        (_BLOB, parts.repositories, REPOSITORIES),
     ]
     tree = repo.mktree(
         [
@@ -262,6 +269,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         stash=entries.get(STASH),
         stash_known=bool(meta.get("stash_known")),
         dot_git=dotgit.from_meta(meta),
+        repositories=entries.get(REPOSITORIES),
     )
 
 

@@ -108,6 +108,10 @@ def capture(
             _refuse_unholdable(held.files.added, sorted(disk.unholdable))
             read_as_folders = _refuse_stray_dot_git(repo, disk.walked, held.files.tree)
         parts = _parts(repo, git_side, held, effect_base=effect_base)
+        if read_as_folders:
+            parts = records.replace(
+                parts, repositories=checkpoint.paths_blob(repo, read_as_folders)
+            )
         commit_tree = None
         if for_commit:
             commit_tree = _commit_tree(

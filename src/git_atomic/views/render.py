@@ -6,6 +6,7 @@ The views themselves are logview.py (`log`), showview.py (`show`) and statusview
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -302,53 +303,106 @@ def brought_back(
 
 
 def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, Stat]:
-    """Files changed, lines added and removed between pairs of trees (`Change.before`/`after`).
+    """Files changed, lines added and removed between pairs of trees (`Change.before`/`after`),
+    but for the files of a repository of its own either checkpoint names (`repositories`).
 
-    Two git processes whatever the number of pairs: one resolves every tree-ish, one
-    `diff-tree --stdin` diffs them all, so a long log stays fast.
+    Two git processes whatever the number of pairs: one resolves every tree-ish (and whether
+    its checkpoint names such repositories), one `diff-tree --stdin` diffs them all, so a long
+    log stays fast.
     """
     specs = sorted({c for pair in pairs.values() for c in pair})
     if not specs:
         return {}
+    asked = [*specs, *(r for r in map(_repositories_spec, specs) if r is not None)]
     trees: dict[str, str] = {}
-    answer = repo.out("cat-file", "--batch-check", input=("\n".join(specs) + "\n").encode())
-    for spec, line in zip(specs, answer.decode().splitlines(), strict=False):
+    found: dict[str, str] = {}
+    answer = repo.out("cat-file", "--batch-check", input=("\n".join(asked) + "\n").encode())
+    for spec, line in zip(asked, answer.decode().splitlines(), strict=False):
         fields = line.split()
-        if len(fields) == 3 and fields[1] == "tree":
-            trees[spec] = fields[0]
+        if len(fields) == 3 and fields[1] in ("tree", "blob"):
+            (trees if fields[1] == "tree" else found)[spec] = fields[0]
+    roots = _repositories(repo, found)
     wanted = {(trees.get(a), trees.get(b)) for a, b in pairs.values()}
     todo = sorted((a, b) for a, b in wanted if a and b and a != b)
-    totals: dict[tuple[str, str], list[int]] = {}
+    changed: dict[tuple[str, str], list[tuple[int, int, bytes]]] = {}
     if todo:
         raw = repo.out(
             "diff-tree",
             "--stdin",
             "-r",
+            "-z",
             "--numstat",
             "--no-renames",
             input="".join(f"{a} {b}\n" for a, b in todo).encode(),
         )
-        current: list[int] = [0, 0, 0]
-        for line in raw.decode("utf-8", "replace").splitlines():
-            if "\t" not in line:
-                a, _, b = line.partition(" ")
-                current = totals.setdefault((a, b), [0, 0, 0])
+        current: list[tuple[int, int, bytes]] = []
+        for record in raw.split(b"\0"):
+            header = _PAIR.match(record)
+            if header is not None:
+                current = changed.setdefault((header[1].decode(), header[2].decode()), [])
+                record = record[header.end() :]
+            if record.count(b"\t") < 2:
                 continue
-            plus, minus, _ = line.split("\t", 2)
-            current[0] += 1
-            current[1] += int(plus) if plus.isdigit() else 0
-            current[2] += int(minus) if minus.isdigit() else 0
+            plus, minus, path = record.split(b"\t", 2)
+            current.append((_count(plus), _count(minus), path))
     out: dict[str, Stat] = {}
     for key, (a, b) in pairs.items():
         ta, tb = trees.get(a), trees.get(b)
         if ta is None or tb is None:
             continue  # a checkpoint that `git atomic gc` retired
-        count = totals.get((ta, tb), [0, 0, 0])
-        out[key] = Stat(count[0], count[1], count[2])
+        left = (*roots.get(a, ()), *roots.get(b, ()))
+        files = [f for f in changed.get((ta, tb), []) if not _under(f[2], left)]
+        out[key] = Stat(len(files), sum(f[0] for f in files), sum(f[1] for f in files))
     return out
 
 
+_PAIR = re.compile(rb"([0-9a-f]{40,64}) ([0-9a-f]{40,64})\n")
+
+
+def _count(field: bytes) -> int:
+    return int(field) if field.isdigit() else 0  # "-" for a binary file
+
+
+def _repositories_spec(spec: str) -> str | None:
+    """`<checkpoint>:repositories` for a checkpoint's `<checkpoint>:files` (checkpoint.py)."""
+    head, sep, tail = spec.rpartition(":")
+    return f"{head}:repositories" if sep and tail == "files" else None
+
+
+def _repositories(repo: Repo, found: Mapping[str, str]) -> dict[str, tuple[bytes, ...]]:
+    """For each `<checkpoint>:files` spec, the repositories of their own its checkpoint names
+    (`found`: `<checkpoint>:repositories` -> its blob; none mostly, and no process then)."""
+    if not found:
+        return {}
+    data = dict(repo.cat_blobs(found.values()))
+    out: dict[str, tuple[bytes, ...]] = {}
+    for spec, oid in found.items():
+        files = spec.removesuffix(":repositories") + ":files"
+        out[files] = tuple(p for p in data.get(oid, b"").split(b"\0") if p)
+    return out
+
+
+def _under(path: bytes, roots: Sequence[bytes]) -> bool:
+    return any(path.startswith(root + b"/") for root in roots)
+
+
+def repositories_in(repo: Repo, change: Change) -> list[bytes]:
+    """The repositories of their own either end of `change` names (`file_stats`)."""
+    asked = [r for r in map(_repositories_spec, (change.before, change.after)) if r is not None]
+    found: dict[str, str] = {}
+    if asked:
+        answer = repo.out("cat-file", "--batch-check", input=("\n".join(asked) + "\n").encode())
+        for spec, line in zip(asked, answer.decode().splitlines(), strict=False):
+            fields = line.split()
+            if len(fields) == 3 and fields[1] == "blob":
+                found[spec] = fields[0]
+    return sorted({r for rs in _repositories(repo, found).values() for r in rs})
+
+
 def diff_text(repo: Repo, change: Change, *, stat_only: bool, colour: bool = False) -> str:
+    """`git diff` of the change, but for the files of a repository of its own either
+    checkpoint names (file_stats)."""
+    roots = repositories_in(repo, change)
     args = [
         "diff",
         "--no-ext-diff",
@@ -358,6 +412,8 @@ def diff_text(repo: Repo, change: Change, *, stat_only: bool, colour: bool = Fal
         change.before,
         change.after,
     ]
+    if roots:
+        args += ["--", ".", *(":(exclude,literal)" + os.fsdecode(r) + "/" for r in roots)]
     return repo.out(*args).decode("utf-8", "replace")
 
 

@@ -14,6 +14,7 @@ status    rolled back: gate tests failed; the tree is back at PRE-OP
 
 from __future__ import annotations
 
+import os
 import shlex
 import time
 
@@ -44,6 +45,7 @@ from git_atomic.views.render import (
     op_word,
     own_change,
     relative,
+    repositories_in,
 )
 
 TAIL_LINES = 15
@@ -116,6 +118,11 @@ def _facts(
         stat = file_stats(repo, {"op": (change.before, change.after)}).get("op")
         if stat is not None:
             out.append(f"change    {stat.text(style)} ({change.name})")
+        for root in repositories_in(repo, change):
+            out.append(
+                f"nested    {printable(os.fsdecode(root))}/: a repository of its own; its files "
+                "are its own, not counted (no rollback touches them)"
+            )
     held = op.details.get("held_back") if op.status == OpStatus.COMMITTED else None
     if held:
         out.append(f"held back {', '.join(held)}: changed by it and by you before it, uncommitted")
