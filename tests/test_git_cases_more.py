@@ -929,3 +929,41 @@ def test_command_line_and_folder_not_utf8(tmp_path: Path, history: str) -> None:
         json.loads(repo.atomic("log", "--json").stdout)["operations"][-1]["op_id"],
     )
     assert not (repo.path / made).exists()
+
+
+# t3200-branch: `git branch -D` removes the branch's own configuration (its upstream, its
+# description) and `git branch -m` moves it to the new name. The rollback made the branches
+# again without it (`git pull`: "There is no tracking information"), and left the renamed
+# one's behind for a branch that was not there.
+BRANCH_CONFIG_OP = "git branch -q -D topic; git branch -m keep kept; git branch -q made"
+
+
+def _branch_config(repo: GitRepo) -> list[str]:
+    listed = repo.git("config", "--local", "--get-regexp", r"^branch\.", check=False)
+    return sorted(listed.splitlines())
+
+
+@pytest.mark.parametrize("how", ["failed-run", "kept-run", "abort"])
+def test_a_branch_made_again_gets_its_configuration_back(tmp_path: Path, how: str) -> None:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    base.sh(repo, "git branch -q topic; git branch -q --set-upstream-to=main topic")
+    base.sh(repo, "git config branch.topic.description 'my notes'; git branch -q keep")
+    base.sh(repo, "git config branch.keep.rebase true; git config branch.keep.pushRemote x")
+    before = _branch_config(repo)
+    assert len(before) == 5, before
+    if how == "abort":
+        _atomic(repo, Case("b", "", ""), "begin", "b")
+        base.sh(repo, BRANCH_CONFIG_OP + "; git config branch.made.rebase true")
+        _atomic(repo, Case("b", "", ""), "abort")
+    else:
+        tail = "; exit 1" if how == "failed-run" else ""
+        res = repo.atomic("run", "--", "bash", "-c", BRANCH_CONFIG_OP + tail)
+        assert res.returncode == (1 if tail else 0), res.stderr
+        after_op = _branch_config(repo)
+        if not tail:
+            _atomic(repo, Case("b", "", ""), "rollback")
+    assert _branch_config(repo) == before
+    assert "[main]" in repo.git("branch", "-vv").split("topic", 1)[1].splitlines()[0]
+    if how == "kept-run":  # undo takes them where the operation had them
+        _atomic(repo, Case("b", "", ""), "undo")
+        assert _branch_config(repo) == after_op

@@ -4,7 +4,8 @@ A checkpoint is a commit whose tree holds:
   meta          blob  JSON: HEAD (symbolic ref or detached), every local branch, whether there
                       was an index file, the worktree, when it was written (and captured),
                       the bytes of `.git/info/exclude` and of the worktree's
-                      `info/sparse-checkout` (infoexclude.py)
+                      `info/sparse-checkout`, and the branch sections of its config
+                      (infoexclude.py)
   staged        tree  `write-tree` of the index: its entries (and keeps staged blobs reachable)
   index-flags   blob  the entry flags a tree cannot hold (indexstate.py); absent when none
   files         tree  every tracked and untracked-not-ignored file, raw bytes, modes, symlinks
@@ -97,6 +98,8 @@ class Parts:
     # The worktree's .git/info/sparse-checkout (in meta; infoexclude.SPARSE)
     sparse_checkout: infoexclude.Rules = infoexclude.UNKNOWN
     shallow: infoexclude.Rules = infoexclude.UNKNOWN  # .git/shallow (in meta; SHALLOW)
+    # The branch sections of the repository's config (in meta; infoexclude.CONFIG)
+    branch_config: infoexclude.Rules = infoexclude.UNKNOWN
     captured_at: float | None = None  # when the disk was captured (time.time()); None: not known
     # A worked-out target (an effect taken back or made again): the windows, from the capture
     # before each step to the one after it, in which the effect was made; () otherwise.
@@ -147,6 +150,7 @@ class Parts:
             info_exclude=self.info_exclude,
             sparse_checkout=self.sparse_checkout,
             shallow=self.shallow,
+            branch_config=self.branch_config,
             captured_at=self.captured_at,
             made_within=self.made_within,
             converting=self.converting,
@@ -184,6 +188,7 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         **infoexclude.to_meta(parts.info_exclude),
         **infoexclude.to_meta(parts.sparse_checkout, infoexclude.SPARSE),
         **infoexclude.to_meta(parts.shallow, infoexclude.SHALLOW),
+        **infoexclude.to_meta(parts.branch_config, infoexclude.CONFIG),
         **dotgit.to_meta(parts.dot_git),
     }
     if parts.index_mtime_ns is not None:
@@ -258,6 +263,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         info_exclude=infoexclude.from_meta(meta),
         sparse_checkout=infoexclude.from_meta(meta, infoexclude.SPARSE),
         shallow=infoexclude.from_meta(meta, infoexclude.SHALLOW),
+        branch_config=infoexclude.from_meta(meta, infoexclude.CONFIG),
         # Only a capture saw the disk; a state computed from trees (a commit made a checkpoint,
         # an effect taken back) cannot tell which files were there.
         captured_at=meta.get("captured_at"),

@@ -23,6 +23,12 @@ the same way (`SPARSE`): an operation that runs `git sparse-checkout set` and is
 gets its files and skip-worktree flags back, and without its patterns the next `git checkout`
 would switch the sparse view to the operation's. (`core.sparseCheckout` is configuration:
 not part of a checkpoint.)
+
+The `[branch "..."]` sections of the repository's `config` (`CONFIG`, `branch_sections`) are
+recorded too, those sections alone: `git branch -D` removes a branch's upstream and description
+with it, and `git branch -m` moves them to the new name, so a rollback that makes the branch
+again puts them back (branchconfig.py); the rest of the configuration is not part of a
+checkpoint.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ class File(NamedTuple):
 EXCLUDE: Final = File(b"exclude", True, "info_exclude")
 SPARSE: Final = File(b"sparse-checkout", False, "sparse_checkout")
 SHALLOW: Final = File(b"shallow", True, "shallow", b"")
+CONFIG: Final = File(b"config", True, "branch_config", b"")
 
 
 def _base(repo: Repo, file: File) -> bytes:
@@ -89,6 +96,27 @@ def read(repo: Repo, file: File = EXCLUDE) -> Rules:
             return UNKNOWN
         data = tree.read(file.path)
     return UNKNOWN if data is None else Rules(True, data)
+
+
+def branch_config(repo: Repo) -> Rules:
+    """The `[branch "..."]` sections of the repository's config, as their lines are."""
+    rules = read(repo, CONFIG)
+    if rules.data is None:
+        return rules
+    return Rules(rules.known, branch_sections(rules.data))
+
+
+def branch_sections(data: bytes) -> bytes:
+    """The lines of `data`'s branch sections (`[branch "name"]`, `[branch.name]`)."""
+    out: list[bytes] = []
+    inside = False
+    for line in data.splitlines(keepends=True):
+        if line.lstrip().startswith(b"["):
+            head = line.lstrip()[1:].lstrip()
+            inside = head[:6].lower() == b"branch" and head[6:7] in (b" ", b"\t", b'"', b".")
+        if inside:
+            out.append(line)
+    return b"".join(out)
 
 
 def to_meta(rules: Rules, file: File = EXCLUDE) -> dict[str, object]:

@@ -142,6 +142,9 @@ def apply(
     if the_plan.ref_lines:
         _move_branches(repo, the_plan.ref_lines, reason, outcome)
         failpoints.hit("restore:after-refs")
+        from git_atomic.engine import branchconfig  # only where a branch comes or goes
+
+        branchconfig.put(repo, current, target)
     if the_plan.shallow_changes and not infoexclude.put(
         repo, target.shallow, was=current.shallow, file=infoexclude.SHALLOW
     ):

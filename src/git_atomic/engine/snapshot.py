@@ -186,6 +186,7 @@ class _GitSide:
     stash: tuple[str | None, tuple[str, ...]] | None
     sparse: infoexclude.Rules  # the worktree's .git/info/sparse-checkout
     shallow: infoexclude.Rules  # .git/shallow
+    branch_config: infoexclude.Rules  # the branch sections of the config
 
 
 def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
@@ -197,6 +198,7 @@ def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
     rules = infoexclude.read(repo)  # the ignore rules the scan below goes by
     sparse = infoexclude.read(repo, infoexclude.SPARSE)
     shallow = infoexclude.read(repo, infoexclude.SHALLOW)
+    branch_config = infoexclude.branch_config(repo)
     # The scan of the tree runs while the staged side is read: two processes, two cores.
     disk.start(refs.get(scanindex.ref_name(repo)), seeded=index.present)
     side = staged.read(repo, index, disk.staged_copy, allow_unmerged=allow_unmerged)
@@ -234,6 +236,7 @@ def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
         stash=stash,
         sparse=sparse,
         shallow=shallow,
+        branch_config=branch_config,
     )
 
 
@@ -296,6 +299,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         info_exclude=git_side.rules,
         sparse_checkout=git_side.sparse,
         shallow=git_side.shallow,
+        branch_config=git_side.branch_config,
         dot_git=dotgit.read(repo),
         captured_at=held.captured_at,
         stash=git_side.stash[0] if git_side.stash is not None else None,

@@ -1,0 +1,72 @@
+"""A branch's own configuration (`[branch "name"]`: its upstream, `rebase`, its description)
+goes and comes with the branch.
+
+`git branch -D topic` removes `branch.topic.*` with the branch, and `git branch -m keep kept`
+moves `branch.keep.*` to `branch.kept.*`: a rollback that made `topic` or `keep` again left
+them without their upstream (`git pull`: "There is no tracking information") and their
+description, and left `branch.kept.*` behind for a branch that is not there. A checkpoint
+records the branch sections of the config (infoexclude.CONFIG); after a restore has moved the
+branches, each branch it made again gets its sections back, where it has none now, and each
+it removed loses the sections the state it left had for it, where they are still as they were
+(a user's edit since is left as it is). The rest of the configuration is never ours to write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from git_atomic.engine import infoexclude
+from git_atomic.engine.checkpoint import Snapshot
+from git_atomic.engine.git import Repo
+
+_PREFIX = "refs/heads/"
+Entries = Mapping[str, tuple[tuple[str, str | None], ...]]
+
+
+def put(repo: Repo, current: Snapshot, target: Snapshot) -> None:
+    """After the branches moved from `current`'s to `target`'s: their sections follow."""
+    if not (current.branch_config.known and target.branch_config.known):
+        return  # a state worked out from trees, or written before this was recorded
+    live = repo.refs(_PREFIX)
+    made = [n for n in target.branches if n not in current.branches and n in live]
+    gone = [n for n in current.branches if n not in target.branches and n not in live]
+    if not made and not gone:
+        return
+    want = _entries(repo, target.branch_config.data)
+    had = _entries(repo, current.branch_config.data)
+    now = _entries(repo, infoexclude.branch_config(repo).data)
+    for ref in gone:
+        name = ref[len(_PREFIX) :]
+        if name in now and name not in want and now[name] == had.get(name):
+            repo.run("config", "--remove-section", f"branch.{name}", check=False)
+    for ref in made:
+        name = ref[len(_PREFIX) :]
+        if name in now:
+            continue  # yours since, or made with the branch: left as it is
+        for key, value in want.get(name, ()):
+            values = [value] if value is not None else []  # a key alone: true
+            repo.run("config", "--add", f"branch.{name}.{key}", *values, check=False)
+
+
+def _entries(repo: Repo, data: bytes | None) -> dict[str, tuple[tuple[str, str | None], ...]]:
+    """Branch name -> its (key, value) entries, in order; git reads the lines (quoting,
+    escapes, continued lines), from a file of our own."""
+    if not data:
+        return {}
+    path = repo.scratch_path("branch-config")
+    try:
+        path.write_bytes(data)
+        listed = repo.run("config", "--file", str(path), "-z", "--list", check=False).stdout
+    finally:
+        path.unlink(missing_ok=True)
+    out: dict[str, list[tuple[str, str | None]]] = {}
+    for item in listed.split(b"\0"):
+        key_b, newline, value_b = item.partition(b"\n")
+        key = key_b.decode("utf-8", "surrogateescape")
+        section, _, rest = key.partition(".")
+        name, dot, leaf = rest.rpartition(".")
+        if section.lower() != "branch" or not dot or not name:
+            continue
+        value = value_b.decode("utf-8", "surrogateescape") if newline else None
+        out.setdefault(name, []).append((leaf, value))
+    return {name: tuple(entries) for name, entries in out.items()}
