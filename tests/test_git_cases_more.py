@@ -943,7 +943,7 @@ def _branch_config(repo: GitRepo) -> list[str]:
     return sorted(listed.splitlines())
 
 
-@pytest.mark.parametrize("how", ["failed-run", "kept-run", "abort"])
+@pytest.mark.parametrize("how", ["failed-run", "kept-run", "abort", "rollback-op"])
 def test_a_branch_made_again_gets_its_configuration_back(tmp_path: Path, how: str) -> None:
     repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
     base.sh(repo, "git branch -q topic; git branch -q --set-upstream-to=main topic")
@@ -951,7 +951,12 @@ def test_a_branch_made_again_gets_its_configuration_back(tmp_path: Path, how: st
     base.sh(repo, "git config branch.keep.rebase true; git config branch.keep.pushRemote x")
     before = _branch_config(repo)
     assert len(before) == 5, before
-    if how == "abort":
+    if how == "rollback-op":  # taken back as an effect, after a file of the user's
+        op = ["--", "bash", "-c", BRANCH_CONFIG_OP]
+        out = _atomic(repo, Case("b", "", ""), "run", "--json", *op)
+        base.sh(repo, LATER)
+        _atomic(repo, Case("b", "", ""), "rollback", "--op", json.loads(out)["op_id"])
+    elif how == "abort":
         _atomic(repo, Case("b", "", ""), "begin", "b")
         base.sh(repo, BRANCH_CONFIG_OP + "; git config branch.made.rebase true")
         _atomic(repo, Case("b", "", ""), "abort")

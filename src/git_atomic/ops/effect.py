@@ -282,6 +282,7 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
         info_exclude=snap.info_exclude,
         sparse_checkout=snap.sparse_checkout,
         shallow=snap.shallow,
+        branch_config=snap.branch_config,
         stash=_StashAfter(snap),
     ).commit
 
@@ -406,6 +407,12 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         ),
         shallow=infoexclude.after(
             repo, current.shallow, [(a.shallow, b.shallow) for a, b in pairs]
+        ),
+        # A branch the changes make again gets the sections it had where they go back to
+        # (branchconfig.py: only a branch that comes or goes is written).
+        branch_config=next(
+            (b.branch_config for _, b in reversed(pairs) if b.branch_config.known),
+            infoexclude.UNKNOWN,
         ),
         # Files over the budget where a change goes back to: no checkpoint holds them, so the
         # target lacking them does not mean they go (restorekeeps.within_budget).
@@ -682,6 +689,7 @@ def _target(
     info_exclude: infoexclude.Rules = infoexclude.UNKNOWN,
     sparse_checkout: infoexclude.Rules = infoexclude.UNKNOWN,
     shallow: infoexclude.Rules = infoexclude.UNKNOWN,
+    branch_config: infoexclude.Rules = infoexclude.UNKNOWN,
     stash: _StashAfter | None = None,
     git_state: str | None = None,
 ) -> Snapshot:
@@ -704,6 +712,7 @@ def _target(
         info_exclude=info_exclude,
         sparse_checkout=sparse_checkout,
         shallow=shallow,
+        branch_config=branch_config,
         stash=stash.record if stash is not None else None,
         stash_known=stash is not None and stash.known,
         git_state=git_state,
