@@ -732,6 +732,19 @@ STRAY_DOT_GIT = {
     "file": {"sub/s": b"s\n", "sub/.git": b"precious, no gitdir line\n"},
     "alone": {"sub/.git/notes": b"precious\n"},  # nothing else in sub: git sees it empty
     "gitfile-to-nowhere": {"sub/.git": b"gitdir: ../nowhere\n"},
+    # t7300-clean "things that almost look like git": objects/ and refs/, and a HEAD git
+    # cannot read (validate_headref): `git clean -d` removes it as any folder of files.
+    "almost-git": {
+        "sub/s": b"s\n",
+        "sub/.git/HEAD": b"garbage\n",
+        "sub/.git/objects/o": b"o\n",
+        "sub/.git/refs/r": b"r\n",
+    },
+    "head-not-under-refs": {
+        "sub/.git/HEAD": b"ref: heads/main\n",
+        "sub/.git/objects/o": b"o\n",
+        "sub/.git/refs/r": b"r\n",
+    },
 }
 
 

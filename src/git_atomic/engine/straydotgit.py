@@ -2,8 +2,10 @@
 
 Notes kept in `sub/.git/`, a `.git` file with no `gitdir:` line, an empty `.git` folder: git
 never lists an entry named `.git`, and takes its folder for a repository of its own only where
-that `.git` is one (git's `is_git_directory`: `HEAD`, with `objects/` and `refs/` or a
-`commondir`). Otherwise it looks into the folder as into any other (or, where nothing else is
+that `.git` is one (git's `is_git_directory`: a `HEAD` git can read as one, a link into
+`refs/`, `ref: refs/...` or an object id, with `objects/` and `refs/` or a `commondir`; t7300's
+`almost_git/.git` with a HEAD of "garbage" is a folder of files to git, and `git clean -d`
+removes it). Otherwise it looks into the folder as into any other (or, where nothing else is
 in it, sees an empty folder), so a checkpoint holds the folder's files but never that `.git`,
 and an operation that deletes the folder loses it. The capture refuses such a tree
 (snapshot.py). Imported only where the walk of the folders found a `.git` below the top.
@@ -55,8 +57,26 @@ def _repository(worktree: safefs.Tree, root: bytes, folder: bytes) -> bool:
         git_dir = where if os.path.isabs(where) else os.path.join(root, folder, where)
         return _git_directory(git_dir)
     if kind == stat.S_IFDIR:
-        return _git_directory(os.path.join(root, dot))
+        return _valid_head(worktree, dot + b"/HEAD") and _git_directory(os.path.join(root, dot))
     return True  # gone, a link, a FIFO: nothing a checkpoint could hold anyway
+
+
+def _valid_head(worktree: safefs.Tree, head: bytes) -> bool:
+    """Whether git takes `head` for a HEAD (setup.c's validate_headref), read without
+    following a link."""
+    kind = worktree.kind(head)
+    if kind == stat.S_IFLNK:
+        return (worktree.readlink(head) or b"").startswith(b"refs/")
+    if kind != stat.S_IFREG:
+        return False
+    data = (worktree.read(head) or b"")[:255]
+    if data.startswith(b"ref:") and data[4:].lstrip(b" \t\n\r\v\f").startswith(b"refs/"):
+        return True
+    return any(_hex(data[:width]) for width in (40, 64))
+
+
+def _hex(data: bytes) -> bool:
+    return len(data) in (40, 64) and all(c in b"0123456789abcdefABCDEF" for c in data)
 
 
 def _git_directory(path: bytes) -> bool:
