@@ -1402,6 +1402,40 @@ def test_commits_mode_makes_one_commit_per_turn_of_its_effect_only(repo: GitRepo
     assert repo.read("lib.py") == b"VALUE = 2\n" and repo.read("notes.txt") == b"mine\n"
 
 
+def test_commits_mode_turn_that_unignores_files_there_before_it_leaves_them_out(
+    repo: GitRepo,
+) -> None:
+    """A turn whose shell call rewrote `.gitignore` so that `.env` and `target/` showed
+    (Cline's checkpoint restore and `.gitignore`: https://github.com/cline/cline/issues/14367;
+    jj #5596) had them in its commit, your secret on the branch: its step's `before` did not
+    hold them (ignored then), so they read as files the call made. They were there before the
+    turn: they stay out of its commit, untracked, as a `run`'s commits leave them."""
+    repo.atomic("hooks", "install", "claude-code", "--history", "commits", check=0)
+    repo.write(".gitignore", b".env\ntarget/\n")
+    repo.git("add", ".gitignore", ".claude")
+    repo.git("commit", "-q", "-m", "ignore rules, hooks in commits mode")
+    repo.write(".env", b"SECRET=1\n")
+    repo.write("target/out.bin", b"\x00built\n")
+    head = repo.head()
+
+    def unignore() -> None:
+        repo.write(".gitignore", b"other/\n")
+        repo.write("made.txt", b"the turn's\n")
+
+    claude = ClaudeCode(repo)
+    claude.turn([bash(repo, 1, "printf 'other/\\n' > .gitignore; echo > made.txt", unignore)])
+    [answer] = claude.send(stop())
+
+    assert "committed as" in answer.json()["systemMessage"], answer
+    assert repo.git("rev-list", f"{head}..HEAD").split() == [repo.head()]
+    changed = repo.git("diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD").split()
+    assert changed == [".gitignore", "made.txt"]
+    assert repo.git("ls-files", "--debug", "-s", ".env", "target").strip() == ""
+    assert repo.read(".env") == b"SECRET=1\n" and repo.read("target/out.bin") == b"\x00built\n"
+    status = repo.git("status", "--porcelain", "--untracked-files=all").splitlines()
+    assert sorted(status) == ["?? .env", "?? target/out.bin"]
+
+
 def test_an_operation_a_person_opened_is_never_touched(repo: GitRepo) -> None:
     repo.atomic("begin", "my-refactor", check=0)
     claude = ClaudeCode(repo)

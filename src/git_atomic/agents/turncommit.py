@@ -37,15 +37,19 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
     head_ref, head_oid = repo.read_head()
     head_tree = repo.line("rev-parse", f"{head_oid}^{{tree}}") if head_oid else repo.empty_tree
     tree = head_tree
+    unseen: set[bytes] = set()
     for before, after in steps:
-        base = checkpoint.load(repo, before).files_tree
-        merged = treemerge.merge(
-            repo, base=base, ours=tree, theirs=checkpoint.load(repo, after).files_tree
-        )
+        start = checkpoint.load(repo, before)
+        theirs = checkpoint.load(repo, after).files_tree
+        unseen |= _there_before(repo, start, theirs)
+        merged = treemerge.merge(repo, base=start.files_tree, ours=tree, theirs=theirs)
         if merged.tree is None:
             paths = ", ".join(o.path.decode("utf-8", "backslashreplace") for o in merged.conflicts)
             return Committed(None, f"its changes overlap with uncommitted ones in {paths}")
         tree = merged.tree
+    if unseen:
+        changes = repo.diff_trees(head_tree, tree, sorted(unseen))
+        tree = repo.tree_without(tree, [c.path for c in changes if c.status == "A"])
     if tree == head_tree:
         return Committed(None)
     if (repo.state_dir / "lfs").is_dir():
@@ -71,3 +75,15 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
         repo.run("update-ref", "--no-deref", "-m", f"git-atomic: {message}", "HEAD", commit, old)
     phasecommit.put_index(repo, last, checkpoint.load_flags(repo, last), staged.oid)
     return Committed(commit)
+
+
+def _there_before(repo: Repo, start: checkpoint.Snapshot, after_tree: str) -> set[bytes]:
+    """The files a step's end holds and its start does not, that were on disk before the step
+    began: ignored then (`.env`, `target/`), shown by a rule the step changed. Not its own: they
+    stay out of the commit, untracked, as a `run`'s commits leave them (ops/phasecommit.py)."""
+    if start.captured_at is None:
+        return set()
+    from git_atomic.engine import ignores
+
+    added = [c.path for c in repo.diff_trees(start.files_tree, after_tree) if c.status == "A"]
+    return set(ignores.older_than(repo, added, start.captured_at)) if added else set()
