@@ -90,6 +90,39 @@ def test_the_users_own_ignored_files_stay(repo: GitRepo, mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_rollback_names_no_change_to_the_users_ignored_files_it_keeps(
+    repo: GitRepo, mode: str
+) -> None:
+    """An operation un-ignored `.env` and `target/` (Cline's checkpoint restore and
+    `.gitignore`: https://github.com/cline/cline/issues/14367): its rollback keeps them, yet
+    its `--dry-run`, its JSON `changes` and its count said `delete .env`. Only what it changes
+    is named now; a file the operation renamed from an older one still goes, and is named."""
+    repo.write(".gitignore", b".env\ntarget/\n")
+    repo.write("old.txt", b"old\n")
+    repo.git("add", ".gitignore", "old.txt")
+    repo.git("commit", "-qm", "rules")
+    repo.write(".env", b"SECRET=1\n")
+    repo.write("target/out.bin", b"\x00built\n")
+    time.sleep(0.05)  # the files predate PRE-OP by more than the clock's grain
+    script = "printf 'other/\\n' > .gitignore && mv old.txt renamed.txt && echo n > new.txt"
+    repo.atomic("run", "--history", mode, "--", "sh", "-c", script, check=0)
+    expected = [
+        {"path": ".gitignore", "action": "modify"},
+        {"path": "new.txt", "action": "delete"},
+        {"path": "old.txt", "action": "create"},
+        {"path": "renamed.txt", "action": "delete"},
+    ]
+    dry = repo.atomic_json("rollback", "--dry-run")
+    assert sorted(dry["changes"], key=lambda c: c["path"]) == expected
+    assert "would change 4 paths" in repo.atomic("rollback", "--dry-run").stderr
+    done = repo.atomic_json("rollback")
+    assert sorted(done["changes"], key=lambda c: c["path"]) == expected
+    assert repo.read(".env") == b"SECRET=1\n" and repo.read("target/out.bin") == b"\x00built\n"
+    assert not repo.exists("renamed.txt") and repo.read("old.txt") == b"old\n"
+    assert not repo.exists("new.txt")
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_files_the_operation_hid_behind_its_own_rules_go(repo: GitRepo, mode: str) -> None:
     """A virtualenv with its self-ignoring `.gitignore`, and a file hidden by a line added to
     the root `.gitignore`: once the rules are back, those files would be the user's untracked

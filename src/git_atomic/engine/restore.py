@@ -156,7 +156,8 @@ def apply(
         outcome.problems.append("your stashes were changed by someone else; left as they are")
     _move_head(repo, current, target, the_plan, reason, outcome)
     _report_left(the_plan, outcome, current, target)
-    left = {*outcome.left, *outcome.failed, *outcome.in_repositories}
+    # The ignored files kept are no change either (restorekeeps.py).
+    left = {*outcome.left, *outcome.failed, *outcome.in_repositories, *kept}
     outcome.changed = [c for c in the_plan.path_changes() if c.path not in left]
     return outcome
 

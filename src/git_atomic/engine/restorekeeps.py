@@ -7,6 +7,8 @@ the target's own rules are written back."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Sequence
 
 from git_atomic.core.config import capture_settings
@@ -81,6 +83,48 @@ def ignored_now(
     if hidden:
         kept = kept | set(reconcile.ignored(repo, hidden))
     return kept
+
+
+def foreseen(repo: Repo, files: Sequence[RawChange], target: Snapshot) -> set[bytes]:
+    """For a dry run, which writes nothing: the deletions a restore to `target` would leave
+    where they are (`born_before` and `ignored_now`), judged by the target's `.gitignore`
+    files on the way to them, written into a scratch folder of ours, not the worktree (the
+    rules of .git/info/exclude are today's)."""
+    deletions = [c.path for c in files if c.status == "D"]
+    if not deletions:
+        return set()
+    asked = deletions
+    if target.captured_at is not None:
+        asked = sorted(born_before(repo, deletions, target))
+        if not asked:
+            return set()
+    rules = sorted({r for p in asked for r in _rule_files(p)})
+    entries = [e for e in repo.ls_tree_at(target.files_tree, rules) if e.mode[:2] == "10"]
+    blobs = dict(repo.cat_blobs(e.oid for e in entries))
+    scratch = repo.state_dir / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="rules-", dir=scratch) as folder:
+        top = os.fsencode(folder)
+        for e in entries:
+            full = os.path.join(top, e.path)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            with open(full, "wb") as fh:
+                fh.write(blobs[e.oid])
+        res = repo.run(
+            f"--work-tree={folder}",
+            "check-ignore",
+            "-z",
+            "--stdin",
+            "--no-index",
+            input=b"".join(p + b"\0" for p in asked),
+            check=False,
+        )
+    kept = {p for p in res.stdout.split(b"\0") if p}
+    return not_in_the_way(kept, files)
+
+
+def _rule_files(path: bytes) -> list[bytes]:
+    return [b".gitignore", *(f + b"/.gitignore" for f in folders_on_the_way(path))]
 
 
 def not_in_the_way(kept: set[bytes], files: Sequence[RawChange]) -> set[bytes]:

@@ -106,6 +106,12 @@ def preview(repo: Repo, move: Move, *, current: Snapshot | None = None) -> Previ
         windows = tuple(dict.fromkeys((*target.made_within, *move.made_within)))
         target = records.replace(target, made_within=windows)
     the_plan = restoreplan.plan(repo, current, target, with_refs=move.with_refs, paths=move.paths)
+    from git_atomic.engine import restorekeeps
+
+    kept = restorekeeps.foreseen(repo, the_plan.files, target)
+    if kept:  # ignored files the restore leaves: no change to list
+        files = tuple(c for c in the_plan.files if not (c.status == "D" and c.path in kept))
+        the_plan = records.replace(the_plan, files=files)
     staged = repo.diff_trees(current.staged_tree, target.staged_tree, move.paths)
     return Preview(current, target, the_plan, tuple(c.path for c in staged))
 
