@@ -1436,6 +1436,35 @@ def test_commits_mode_turn_that_unignores_files_there_before_it_leaves_them_out(
     assert sorted(status) == ["?? .env", "?? target/out.bin"]
 
 
+@pytest.mark.parametrize("was", ["untracked", "tracked"])
+def test_commits_mode_turn_that_makes_a_repository_in_a_folder_of_files_commits_none_of_it(
+    repo: GitRepo, was: str
+) -> None:
+    """An agent starting a repository in a folder of its project (`git init sub` and a commit
+    in it, where `sub/` held files): git reads it as a folder while the index has paths under
+    it, and the turn's commit held its files (`sub/b`) on your branch, as a `run`'s did before
+    (test_settings_layouts). They stay out; the turn's own file goes in."""
+    repo.atomic("hooks", "install", "claude-code", "--history", "commits", check=0)
+    repo.write("sub/a.txt", b"a\n")
+    repo.git("add", ".claude", *(["sub"] if was == "tracked" else []))
+    repo.git("commit", "-q", "-m", "hooks in commits mode")
+
+    def init() -> None:
+        for script in ("git init -q sub", "echo b > b && git add b && git commit -qm in"):
+            cwd = repo.path / ("sub" if script.startswith("echo") else "")
+            subprocess.run(["sh", "-c", script], cwd=cwd, env=repo.env, check=True)
+        repo.write("made.txt", b"m\n")
+
+    claude = ClaudeCode(repo)
+    claude.turn([bash(repo, 1, "git init sub && ...", init)])
+    [answer] = claude.send(stop())
+
+    assert "committed as" in answer.json()["systemMessage"], answer
+    changed = repo.git("diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD").split()
+    assert changed == ["made.txt"]
+    assert repo.read("sub/b") == b"b\n" and repo.read("sub/a.txt") == b"a\n"
+
+
 def test_an_operation_a_person_opened_is_never_touched(repo: GitRepo) -> None:
     repo.atomic("begin", "my-refactor", check=0)
     claude = ClaudeCode(repo)

@@ -47,9 +47,11 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
             paths = ", ".join(o.path.decode("utf-8", "backslashreplace") for o in merged.conflicts)
             return Committed(None, f"its changes overlap with uncommitted ones in {paths}")
         tree = merged.tree
-    if unseen:
-        changes = repo.diff_trees(head_tree, tree, sorted(unseen))
-        tree = repo.tree_without(tree, [c.path for c in changes if c.status == "A"])
+    if tree != head_tree:
+        added = [c.path for c in repo.diff_trees(head_tree, tree) if c.status == "A"]
+        drop = _not_its_own(repo, added, unseen)
+        if drop:
+            tree = repo.tree_without(tree, drop)
     if tree == head_tree:
         return Committed(None)
     if (repo.state_dir / "lfs").is_dir():
@@ -75,6 +77,24 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
         repo.run("update-ref", "--no-deref", "-m", f"git-atomic: {message}", "HEAD", commit, old)
     phasecommit.put_index(repo, last, checkpoint.load_flags(repo, last), staged.oid)
     return Committed(commit)
+
+
+def _not_its_own(repo: Repo, added: Sequence[bytes], unseen: set[bytes]) -> list[bytes]:
+    """Of the files the turn's commit would add, those that are not the turn's to commit: the
+    ones there before its steps (`_there_before`), and those in a folder that holds a `.git`
+    now, a repository of its own the turn made where a folder of files was (`git init sub`
+    and a commit in it: git lists its files as the folder's while the index has paths under
+    it), as a `run`'s commits leave them (engine/snapshot.py)."""
+    import os
+
+    from git_atomic.engine import safefs
+    from git_atomic.engine.restoreplan import folders_on_the_way
+
+    folders = sorted({f for p in added for f in folders_on_the_way(p)})
+    with safefs.Tree(os.fsencode(repo.root)) as disk:
+        looks = disk.lstat_many([f + b"/.git" for f in folders]) if folders else []
+    repositories = tuple(f + b"/" for f, st in zip(folders, looks, strict=True) if st is not None)
+    return [p for p in added if p in unseen or p.startswith(repositories)]
 
 
 def _there_before(repo: Repo, start: checkpoint.Snapshot, after_tree: str) -> set[bytes]:
