@@ -5,8 +5,11 @@ command, `git-atomic hook claude-code EVENT`, as a real process) and an MCP clie
 from __future__ import annotations
 
 import json
+import select
 import subprocess
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 from testing.gitrepo import GitRepo
@@ -47,3 +50,64 @@ def mcp_on_pipes(repo: GitRepo, *, text: bool) -> subprocess.Popen[Any]:
     return subprocess.Popen(
         argv, cwd=repo.path, env=repo.env, stdin=pipe, stdout=pipe, stderr=pipe, text=text
     )
+
+
+HELLO = {
+    "protocolVersion": "2025-06-18",
+    "capabilities": {},
+    "clientInfo": {"name": "lines", "version": "1"},
+}
+
+
+class Lines:
+    """The server on pipes; the test writes and reads JSON-RPC lines itself."""
+
+    def __init__(self, repo: GitRepo) -> None:
+        self.server: subprocess.Popen[bytes] = mcp_on_pipes(repo, text=False)
+
+    def commit_with_a_slow_gate(self, repo: GitRepo, started: Path) -> None:
+        """`begin`, a change, then `commit` with a gate that runs until killed: back once the
+        gate has started (`started` made)."""
+        self.hello()
+        self.call(1, "begin", name="x")
+        assert (self.receive() or {}).get("id") == 1
+        repo.write("README", b"changed\n")
+        self.call(2, "commit", gates=[f"touch {started}; sleep 120"])
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def send(self, line: str | dict[str, Any]) -> None:
+        text = line if isinstance(line, str) else json.dumps(line)
+        assert self.server.stdin is not None
+        self.server.stdin.write(text.encode() + b"\n")
+        self.server.stdin.flush()
+
+    def receive(self, timeout: float = 30) -> dict[str, Any] | None:
+        """The next line the server wrote, or None when none came in `timeout` seconds."""
+        assert self.server.stdout is not None
+        ready, _, _ = select.select([self.server.stdout], [], [], timeout)
+        if not ready:
+            return None
+        answer: dict[str, Any] = json.loads(self.server.stdout.readline())
+        return answer
+
+    def hello(self) -> None:
+        self.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": HELLO})
+        assert (self.receive() or {}).get("id") == 0
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def call(self, ident: int, tool: str, **arguments: Any) -> None:
+        params = {"name": tool, "arguments": arguments}
+        self.send({"jsonrpc": "2.0", "id": ident, "method": "tools/call", "params": params})
+
+    def close(self) -> str:
+        """Stop the server (it must go on its own once stdin closes); its stderr."""
+        try:
+            if self.server.stdin and not self.server.stdin.closed:
+                self.server.stdin.close()
+            self.server.wait(60)
+        finally:
+            self.server.kill()
+            self.server.wait()
+        return self.server.stderr.read().decode() if self.server.stderr else ""

@@ -74,7 +74,8 @@ class Lines:
     it cannot read with id null: either way its client waits for ever. Those are answered here
     (-32600, with their id where it is a string or an integer). Lone surrogates (`"\\ud800"`,
     valid JSON that Python reads and the SDK's parser refuses, dropping the request unanswered)
-    are made U+FFFD."""
+    are made U+FFFD. A blank line (only whitespace) is skipped: no official SDK's transport
+    answers it (the Kotlin SDK skips it), and a client that sends one waits for no answer."""
 
     def __init__(self, fd: int) -> None:
         import anyio
@@ -122,6 +123,8 @@ class Lines:
     async def _lines(self) -> Any:
         async with self._refuse:
             while raw := await self._next():
+                if raw.isspace():  # no message, and no answer awaited
+                    continue
                 line = _without_lone_surrogates(raw.decode("utf-8", "replace"))
                 refused = _refusal(line)
                 if refused is _NONE:
