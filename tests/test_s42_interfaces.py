@@ -3,6 +3,7 @@ echoes of its input, and the agent platforms' hook commands."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,73 @@ def test_a_blank_line_is_skipped_unanswered_as_the_official_sdks_do(repo: GitRep
     finally:
         stderr = lines.close()
     assert "Traceback" not in stderr, stderr
+
+
+HUGE = 100_000  # under the system's limit on one argument of a command line (128 KiB)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("show", "x" * HUGE),
+        ("rollback", "--to", "x" * HUGE),
+        ("log", "--status", "x" * HUGE),
+        ("log", f"--status={'x' * HUGE}"),
+        ("run", "--timeout", "x" * HUGE, "--", "true"),
+        ("x" * HUGE,),
+        ("status", "--" + "x" * HUGE),
+    ],
+)
+def test_a_huge_argument_is_echoed_as_its_start_and_its_length(
+    repo: GitRepo, args: tuple[str, ...]
+) -> None:
+    """A 100 KB argument came back whole in the error line (and in `--json`'s `error`)."""
+    res = repo.atomic(*args, check=2)
+    assert len(res.stderr) < 400, res.stderr[:400]
+    assert res.stderr.startswith("git-atomic: ") and "xxxx… (1000" in res.stderr, res.stderr
+    data = repo.atomic_json(*args, check=2)
+    assert len(data["error"]) < 400 and " characters)" in data["error"], data["error"][:400]
+
+
+def test_a_huge_mcp_argument_is_echoed_as_its_start_and_its_length(repo: GitRepo) -> None:
+    """A 1 MB `repo`, `status` or tool name came back whole in the error; one too long for a
+    command line was "cannot run git-atomic in REPO: Argument list too long"."""
+    huge = "x" * 1_000_000
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        lines.call(1, "status", repo="/tmp/" + huge)
+        lines.call(2, "log", status=huge)
+        lines.call(3, "show", id=huge)
+        lines.call(4, "nosuch" + huge)
+        answers = {}
+        for _ in range(4):
+            answer = lines.receive(60)
+            assert answer is not None
+            answers[answer["id"]] = answer
+    finally:
+        stderr = lines.close()
+    assert "Traceback" not in stderr, stderr[-2000:]
+    texts = [answers[i]["result"]["content"][0]["text"] for i in (1, 2, 3)]
+    texts.append(answers[4]["error"]["message"])
+    for text in texts:
+        assert len(text) < 400, text[:400]
+    assert all(answers[i]["result"]["isError"] for i in (1, 2, 3))
+    assert "xxxx… (1000005 characters): File name too long" in texts[0], texts[0]
+    assert "xxxx… (1000000 characters)' is not one of" in texts[1], texts[1]
+    assert "an argument is too long for a command line (the longest: 1000000" in texts[2]
+    assert texts[3].startswith("unknown tool 'nosuchxxx") and "(1000006 characters)'" in texts[3]
+
+
+def test_a_hook_answer_bounds_a_huge_payload_value_and_stays_valid_json() -> None:
+    """What a hook answers its platform: each string of its JSON answer that echoes a long value
+    of the payload's is bounded, and the answer is still JSON."""
+    from git_atomic.commands.agents import _bounded_answer
+
+    path = 'dir/"quoted"\\' + "p" * 5000
+    answer = json.dumps({"systemMessage": f"this Write: {path} call is not protected: busy"})
+    bounded = json.loads(_bounded_answer(answer + "\n", [path]))
+    said = bounded["systemMessage"]
+    assert said.startswith('this Write: dir/"quoted"\\ppp') and "… (5013 characters) call" in said
+    assert len(said) < 200, said
+    assert _bounded_answer("plain " + path, [path]).endswith("… (5013 characters)")

@@ -10,6 +10,7 @@ queue moves on only once the tree is back.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -48,6 +49,11 @@ async def run_child(
         # The folder vanished, the interpreter is gone, an argument no command line can hold
         # (a NUL byte, a lone surrogate): an answer, not a crash.
         why = f"cannot run git-atomic in {cwd}: {getattr(exc, 'strerror', None) or exc}\n"
+        if getattr(exc, "errno", None) == errno.E2BIG:  # the system's limit on a command line
+            longest = max(len(a) for a in argv)
+            why = (
+                f"an argument is too long for a command line (the longest: {longest} characters)\n"
+            )
         return CliResult(tuple(argv), int(Exit.REFUSED), None, "", why)
     out: list[bytes] = []
     err: list[bytes] = []

@@ -146,17 +146,34 @@ class Tools:
     async def call(
         self, ctx: ServerRequestContext[Any], name: str, arguments: dict[str, Any]
     ) -> mcp_types.CallToolResult:
-        from git_atomic.agents.mcp_child import run_child
+        """The call's result; where it is an error, each long value of the call's that its
+        text echoes is bounded (a 50 MB `repo` came back whole)."""
+        import mcp_types as types
+
+        from git_atomic.core.printable import bounding, given_strings
 
         spec = TOOLS.get(name)
         if spec is None:
             # A protocol error, as the MCP specification lists it (Tools, Error Handling).
-            import mcp_types as types
             from mcp.shared.exceptions import MCPError
 
+            unknown = bounding(repr(name), [name])
             raise MCPError(
-                types.INVALID_PARAMS, f"unknown tool {name!r}; tools: {', '.join(TOOLS)}"
+                types.INVALID_PARAMS, f"unknown tool {unknown}; tools: {', '.join(TOOLS)}"
             )
+        result = await self._call(ctx, spec, arguments)
+        first = result.content[0] if result.content else None
+        if result.is_error and isinstance(first, types.TextContent):
+            # The line that says what is wrong; a JSON that follows is the result's own.
+            first.text = bounding(first.text, list(given_strings(arguments)))
+        return result
+
+    async def _call(
+        self, ctx: ServerRequestContext[Any], spec: ToolSpec, arguments: dict[str, Any]
+    ) -> mcp_types.CallToolResult:
+        from git_atomic.agents.mcp_child import run_child
+
+        name = spec.name
         problem = invalid(spec, arguments)
         if problem:
             return error(f"{name}: {problem}")

@@ -126,11 +126,15 @@ def _report(exc: Exception, *, argv: list[str], json_out: bool) -> int:
 
         log = errorlog.write(exc, argv=argv)
         line += f" — git's full output in {log}"
-    sys.stderr.write(line + "\n")
+    from git_atomic.core.printable import bounding, given_strings
+
+    given = list(given_strings(argv))
+    sys.stderr.write(bounding(line, given) + "\n")
     if json_out:
         from git_atomic.core import jsontext
 
-        result = {"error": exc.message, "hint": exc.hint, "exit_code": int(exc.exit_code)}
+        message, hint = bounding(exc.message, given), exc.hint and bounding(exc.hint, given)
+        result = {"error": message, "hint": hint, "exit_code": int(exc.exit_code)}
         if log is not None:
             result["log"] = log
         sys.stdout.write(jsontext.dumps(result) + "\n")  # a _Spout: never raises
@@ -139,15 +143,17 @@ def _report(exc: Exception, *, argv: list[str], json_out: bool) -> int:
 
 def _crash(exc: Exception, *, argv: list[str], json_out: bool) -> int:
     from git_atomic.core import errorlog
+    from git_atomic.core.printable import bounding, given_strings
 
     path = errorlog.write(exc, argv=argv)
+    said = bounding(str(exc), list(given_strings(argv)))
     sys.stderr.write(
-        f"git-atomic: internal error: {type(exc).__name__}: {exc} — details in {path}\n"
+        f"git-atomic: internal error: {type(exc).__name__}: {said} — details in {path}\n"
     )
     if json_out:
         from git_atomic.core import jsontext
 
-        result = {"error": f"internal error: {exc}", "log": path, "exit_code": 3}
+        result = {"error": f"internal error: {said}", "log": path, "exit_code": 3}
         sys.stdout.write(jsontext.dumps(result) + "\n")
     return 3
 

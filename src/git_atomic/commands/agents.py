@@ -77,6 +77,8 @@ def hook_event(*, target: str, event: str, history: str = "shadow") -> int:
     """
     import os
 
+    from git_atomic.core.printable import bounding, given_strings
+
     adapter = _adapter(target)
     # Bytes, not the locale's text: a strict UTF-8 stdin fails on a byte that is no UTF-8 (a
     # file name passed on raw); surrogateescape keeps such a name the file's own (os.fsencode).
@@ -85,8 +87,10 @@ def hook_event(*, target: str, event: str, history: str = "shadow") -> int:
     payload = _payload(data.decode("utf-8", "surrogateescape"))
     environ = {**os.environ, "GIT_ATOMIC_TURN_HISTORY": history}
     result = adapter.handle(event, payload, environ)
-    sys.stdout.write(result.stdout)
-    sys.stderr.write(result.stderr)
+    # A long value of the payload's (a path, a command) echoed in the answer is bounded.
+    given = [*given_strings(payload)]
+    sys.stdout.write(_bounded_answer(result.stdout, given))
+    sys.stderr.write(bounding(result.stderr, given))
     return int(result.exit_code)
 
 
@@ -109,3 +113,30 @@ def _payload(text: str) -> dict[str, Any]:
     except (ValueError, RecursionError):  # not JSON; JSON nested past Python's stack
         return {}
     return payload if isinstance(payload, dict) else {}
+
+
+def _bounded_answer(stdout: str, given: list[str]) -> str:
+    """The platform's answer with each long value of `given` it echoes bounded: in each string
+    of a JSON answer (written again only when one changed), else in the text."""
+    from git_atomic.core.printable import ECHO_LIMIT, bounding
+
+    if not any(ECHO_LIMIT < len(value) <= len(stdout) for value in given):
+        return stdout
+    try:
+        answer = json.loads(stdout)
+    except ValueError:
+        return bounding(stdout, given)
+    bounded = _bounded_strings(answer, given)
+    return stdout if bounded == answer else json.dumps(bounded, ensure_ascii=False) + "\n"
+
+
+def _bounded_strings(value: Any, given: list[str]) -> Any:
+    from git_atomic.core.printable import bounding
+
+    if isinstance(value, str):
+        return bounding(value, given)
+    if isinstance(value, list):
+        return [_bounded_strings(item, given) for item in value]
+    if isinstance(value, dict):
+        return {key: _bounded_strings(item, given) for key, item in value.items()}
+    return value
