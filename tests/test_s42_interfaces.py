@@ -4,6 +4,8 @@ echoes of its input, and the agent platforms' hook commands."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,3 +103,46 @@ def test_a_hook_answer_bounds_a_huge_payload_value_and_stays_valid_json() -> Non
     assert said.startswith('this Write: dir/"quoted"\\ppp') and "… (5013 characters) call" in said
     assert len(said) < 200, said
     assert _bounded_answer("plain " + path, [path]).endswith("… (5013 characters)")
+
+
+# Each platform's hook command and a tool event of it, as its reference gives them.
+TOOL_EVENTS = {
+    "claude-code": ("PreToolUse", {"tool_name": "Bash", "tool_input": {"command": "make"}}),
+    "codex": ("PreToolUse", {"tool_name": "Bash", "tool_input": {"command": "make"}}),
+    "openhands": ("PreToolUse", {"tool_name": "terminal", "tool_input": {"command": "make"}}),
+    "gemini": ("BeforeTool", {"tool_name": "run_shell_command", "tool_input": {"command": "x"}}),
+    "cursor": ("preToolUse", {"tool_name": "Shell", "tool_input": {"command": "make"}}),
+    "copilot": ("preToolUse", {"toolName": "bash", "toolArgs": '{"command": "make"}'}),
+}
+# What a quiet answer on stdout is for each (Cursor's permission events answer with theirs).
+QUIET_STDOUT = {"cursor": {"permission": "allow"}}
+
+
+def hook(
+    repo: GitRepo, target: str, event: str, payload: dict[str, object], **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`git-atomic hook TARGET EVENT` as the platform runs it: the payload on stdin, in the
+    project's folder."""
+    return subprocess.run(
+        [sys.executable, "-m", "git_atomic", "hook", target, event],
+        input=json.dumps(payload),
+        cwd=repo.path,
+        env={**repo.env, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("target", sorted(TOOL_EVENTS))
+def test_a_cwd_too_long_for_a_path_is_no_folder_not_an_internal_error(
+    repo: GitRepo, target: str
+) -> None:
+    """A payload's `cwd` longer than a path may be (ENAMETOOLONG from stat) was an internal
+    error with a traceback's log, where a cwd that is no folder is quietly the project's."""
+    event, fields = TOOL_EVENTS[target]
+    payload = {"session_id": "s", "hook_event_name": event, "cwd": "/tmp/" + "d" * 5000}
+    res = hook(repo, target, event, {**payload, **fields})
+    assert res.returncode == 0, res
+    assert "internal error" not in res.stdout + res.stderr, (res.stdout[:300], res.stderr[:300])
+    assert json.loads(res.stdout or "{}") in ({}, QUIET_STDOUT.get(target, {})), res.stdout

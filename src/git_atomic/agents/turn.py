@@ -72,7 +72,7 @@ def locate(cwd: Path | None, project: Path | None) -> git.Repo | None:
     """
     repos = []
     for start in dict.fromkeys((cwd, project)):  # one `git rev-parse` when they are the same
-        if start is not None and start.is_dir():
+        if start is not None and _is_folder(start):
             try:
                 repos.append(discovery.discover_with_config(str(start)))
             except AtomicError:
@@ -82,6 +82,13 @@ def locate(cwd: Path | None, project: Path | None) -> git.Repo | None:
     if len(repos) == 2 and repos[0].common_dir != repos[1].common_dir:
         return repos[1]  # the agent wandered into another repository: the project is ours
     return repos[0]
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long for a path (a payload's): no folder we can work in
+        return False
 
 
 def before(repo: git.Repo, platform: str, call: Call) -> str:
