@@ -146,3 +146,22 @@ def test_a_cwd_too_long_for_a_path_is_no_folder_not_an_internal_error(
     assert res.returncode == 0, res
     assert "internal error" not in res.stdout + res.stderr, (res.stdout[:300], res.stderr[:300])
     assert json.loads(res.stdout or "{}") in ({}, QUIET_STDOUT.get(target, {})), res.stdout
+
+
+def test_an_index_that_stages_missing_objects_is_named_with_its_paths_and_the_way_out(
+    repo: GitRepo,
+) -> None:
+    """`git update-index --cacheinfo` of objects the repository does not have: git reads that
+    index, but cannot write a tree of it. It was refused as "git cannot read the index", naming
+    one path at most and no way out."""
+    for oid, path in (("12" * 20, "f"), ("34" * 20, "dir/g")):
+        repo.git("update-index", "--add", "--cacheinfo", f"100644,{oid},{path}")
+    index = repo.path / ".git" / "index"
+    before = index.read_bytes()
+    res = repo.atomic("run", "--", "true", check=3)
+    assert "git cannot read the index" not in res.stderr, res.stderr
+    assert "the index stages 2 object(s) the repository does not have (dir/g, f)" in res.stderr
+    assert "`git rm --cached -- dir/g f`" in res.stderr, res.stderr
+    assert index.read_bytes() == before  # nothing changed
+    repo.git("rm", "-q", "--cached", "--", "dir/g", "f")  # the way out it gave
+    repo.atomic("run", "--", "true", check=0)

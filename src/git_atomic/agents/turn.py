@@ -297,7 +297,7 @@ def _finish(
                 except staged.UnreadableIndex as exc:
                     # The turn left an index git cannot read: no state to keep. Its end is
                     # held with the index as its bytes, and the turn is taken back.
-                    unreadable = f"this turn left an index git cannot read ({exc.reason})"
+                    unreadable = f"this turn left {exc.left} ({exc.reason})"
                     record = _closed(repo, record, raw_index=True)
                 slot.remove()
                 left = record

@@ -151,7 +151,7 @@ def _run_then_validate(engine: Engine, op: OpRow, command: _Command) -> OpRow:
         output.say("git-atomic: the command left unmerged paths in the index")
         return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
     except staged.UnreadableIndex as error:
-        output.say(f"git-atomic: the command left an index git cannot read ({error.reason})")
+        output.say(f"git-atomic: the command left {error.left} ({error.reason})")
         return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
     except UnholdableName as error:
         # Its refusal says "nothing was changed": true of a checkpoint asked for, not here.
