@@ -162,7 +162,7 @@ def cursor() -> Platform:
 
 def copilot() -> Platform:
     def base(cwd: Path) -> Payload:
-        return {"timestamp": 1704614400000, "cwd": str(cwd)}
+        return {"sessionId": SESSION, "timestamp": 1704614400000, "cwd": str(cwd)}
 
     def tool(cwd: Path, tool: str, args: Payload, n: int, post: bool) -> tuple[str, Payload]:
         payload = {**base(cwd), "toolName": tool, "toolArgs": json.dumps(args)}
@@ -175,8 +175,7 @@ def copilot() -> Platform:
         prompt=lambda cwd: ("userPromptSubmitted", {**base(cwd), "prompt": "go"}),
         stop=lambda cwd, again: (
             "agentStop",
-            {**base(cwd), "sessionId": SESSION, "transcriptPath": "/t.jsonl"}
-            | {"stopReason": "end_turn"},
+            {**base(cwd), "transcriptPath": "/t.jsonl"} | {"stopReason": "end_turn"},
         ),
         end=lambda cwd: ("sessionEnd", {**base(cwd), "reason": "complete"}),
         tool=tool,
@@ -594,3 +593,51 @@ def test_copilot_closes_the_window_of_a_call_that_failed_and_the_users_edits_sta
     assert "rolled back" in agent.stop()
     assert repo.read("app.py") == b"ANSWER = 41\n"
     assert repo.read("notes.txt") == b"the user's, after the failed call\n"
+
+
+def test_copilot_sessions_in_one_worktree_have_turns_of_their_own_and_a_subagents_is_its_parents(
+    repo: GitRepo,
+) -> None:
+    """Every Copilot event carries its session's `sessionId` now: two sessions in one worktree
+    shared one turn, so one's `agentStop` judged, and took back, the other's calls. A subagent
+    (its own `sessionId`, no prompt, no `agentStop`) is judged with its parent's turn, once:
+    in commits mode, judged again on its own, it was committed after its parent's turn took it
+    back."""
+    repo.atomic("hooks", "install", "copilot", "--history", "commits", check=0)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "copilot hooks")
+    platform, agent = PLATFORMS["copilot"], Agent(repo, PLATFORMS["copilot"])
+
+    def as_session(sent: tuple[str, Payload], session: str) -> tuple[str, Payload]:
+        return sent[0], {**sent[1], "sessionId": session}
+
+    def call(session: str, n: int, command: str, write: tuple[str, bytes] | None) -> None:
+        args = {"command": command}
+        agent.send(*as_session(platform.tool(repo.path, "bash", args, n, False), session))
+        if write:
+            repo.write(*write)
+        agent.send(*as_session(platform.tool(repo.path, "bash", args, n, True), session))
+
+    other = "0b7e4a51-other-session"
+    agent.prompt()
+    agent.send(*as_session(platform.prompt(repo.path), other))
+    call(SESSION, 1, "sed -i s/41/BUG/ app.py", ("app.py", b"ANSWER = BUG\n"))
+    call(other, 2, "echo notes > notes.txt", ("notes.txt", b"notes\n"))
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+    assert repo.read("notes.txt") == b"notes\n"  # the other session's, not this turn's
+    stop = as_session(platform.stop(repo.path, False), other)
+    assert agent.send(*stop) in ([{}], [])  # its turn passes: kept
+    assert repo.read("notes.txt") == b"notes\n"
+
+    # A subagent: the parent's `task` call around the child session's own calls.
+    agent.prompt()
+    task = {"description": "fix it", "prompt": "change app.py"}
+    agent.send(*platform.tool(repo.path, "task", task, 3, False))
+    call("child-of-" + SESSION, 4, "sed -i s/41/BUG/ app.py", ("app.py", b"ANSWER = BUG\n"))
+    agent.send(*platform.tool(repo.path, "task", task, 3, True))
+    head = repo.git("rev-parse", "HEAD")
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+    assert repo.git("rev-parse", "HEAD") == head  # nothing of it committed
+    assert repo.git("status", "--porcelain") == ""

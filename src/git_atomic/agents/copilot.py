@@ -9,8 +9,18 @@
 | sessionEnd | the turn is closed, not judged |
 
 Copilot reads only a permission decision from tool hooks, so what the model cannot be told
-there goes to stderr (Copilot's log). Its tool events carry no session id: one worktree's
-Copilot sessions share one turn. `toolArgs` is a JSON string. The page is in docs/agents.md.
+there goes to stderr (Copilot's log). `toolArgs` is a JSON string. The page is in
+docs/agents.md.
+
+Each event carries its session's `sessionId`: a session that submitted a prompt has its turns
+of its own, so two Copilot sessions in one worktree no longer judge each other's calls. A
+subagent runs as a child session with an id of its own, no prompt and no `agentStop` (its
+`subagentStop` names no parent): its calls, as any of a session that sent no prompt here (hooks
+installed meanwhile, a release without `sessionId`), go to the worktree's shared turn. The
+parent's own `task` call is a window of its turn around the subagent's whole run, so what the
+subagent changed is its parent's as well: a session's `agentStop` judges its turn and closes the
+shared one (judged twice, a subagent's changes were kept after its parent's turn took them
+back); where its own turn changed nothing, it judges the shared one.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from git_atomic.agents import tell, turn
 from git_atomic.agents.claude_code import describe
 from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import QUIET, HookResult
+from git_atomic.agents.turnstate import remember, remembers
 from git_atomic.core.errors import AtomicError
 
 LAYOUT: Final = Layout(
@@ -48,7 +59,8 @@ LAYOUT: Final = Layout(
 )
 # Tools that only look: every other tool (shell, edit, create, MCP tools) is checkpointed.
 READ_ONLY: Final = frozenset({"view", "read", "grep", "glob", "ls", "web_fetch", "think"})
-SESSION: Final = "copilot-cli"
+SESSION: Final = "copilot-cli"  # the shared turn: calls of a session that sent no prompt here
+PROMPTED: Final = "copilot-prompted"  # this session submitted a prompt: its turns are its own
 
 
 def handle(
@@ -66,31 +78,42 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
     if repo is None:
         return QUIET
     project = named or repo.root
+    session = _text(payload.get("sessionId")) or _text(payload.get("session_id")) or SESSION
     try:
         if event in ("preToolUse", "postToolUse", "postToolUseFailure"):
             tool = _text(payload.get("toolName"))
             if tool in READ_ONLY:
                 return QUIET
-            call = turn.Call(SESSION, "", describe(tool or "tool", _args(payload)))
+            if not remembers(repo.state_dir, session, PROMPTED):
+                session = SESSION  # a subagent's call, or one of a session we saw no prompt of
+            call = turn.Call(session, "", describe(tool or "tool", _args(payload)))
             if event == "preToolUse":
                 note = turn.before(repo, LAYOUT.platform, call)
             else:
                 note = turn.after(repo, call)
             return HookResult(0, "", f"git-atomic: {note}\n") if note else QUIET
         if event == "userPromptSubmitted":
-            closed = turn.close(repo, SESSION, "it ended without agentStop")
-            said = tell.opening(repo.state_dir, SESSION, closed, project)
+            remember(repo.state_dir, session, PROMPTED)
+            closed = turn.close(repo, session, "it ended without agentStop")
+            said = tell.opening(repo.state_dir, session, closed, project)
             return HookResult(0, "", said + "\n") if said else QUIET
         if event == "agentStop":
-            verdicts = turn.end(repo, SESSION, history=turn.history(environ))
-            end = tell.ending(repo.state_dir, SESSION, verdicts, project, again=False)
+            verdicts = turn.end(repo, session, history=turn.history(environ))
+            if session != SESSION and verdicts:
+                # Its subagents' calls in the shared turn were in its own `task` window: judged
+                # with it already. Judged again, they were kept (committed, in commits mode)
+                # after this turn took them back.
+                turn.close(repo, SESSION, "its calls were judged with a session's turn")
+            elif session != SESSION:
+                verdicts = turn.end(repo, SESSION, history=turn.history(environ))
+            end = tell.ending(repo.state_dir, session, verdicts, project, again=False)
             shown = end.shown + "\n" if end.shown else ""
             if not end.send_back:
                 return HookResult(0, "", shown)
             reply = tell.reply({"decision": "block", "reason": end.send_back})
             return HookResult(0, reply.stdout, shown)
         if event == "sessionEnd":
-            closed = turn.close(repo, SESSION, "the session ended")
+            closed = turn.close(repo, session, "the session ended")
             return HookResult(0, "", tell.lines(closed, project) + "\n") if closed else QUIET
     except AtomicError as exc:
         return HookResult(0, "", f"git-atomic: {exc}\n")
