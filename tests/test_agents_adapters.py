@@ -641,3 +641,31 @@ def test_copilot_sessions_in_one_worktree_have_turns_of_their_own_and_a_subagent
     assert repo.read("app.py") == b"ANSWER = 41\n"
     assert repo.git("rev-parse", "HEAD") == head  # nothing of it committed
     assert repo.git("status", "--porcelain") == ""
+
+
+def test_codex_a_shell_command_still_running_when_its_call_returns_is_caught_by_the_turns_end(
+    repo: GitRepo,
+) -> None:
+    """Codex sends no `PostToolUse` for a command its unified exec yields while it runs: its
+    window stays open through the turn's other calls, and `Stop` holds what it did meanwhile
+    as the turn's (taken back with it). What it does after `Stop` is no turn's (docs)."""
+    repo.atomic("hooks", "install", "codex", check=0)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "codex hooks")
+    platform, agent = PLATFORMS["codex"], Agent(repo, PLATFORMS["codex"])
+    agent.prompt()
+    agent.send(*platform.tool(repo.path, "Bash", {"command": "make watch"}, 1, False))
+    repo.write("early.txt", b"made while it runs\n")
+    patch = {"command": "*** Begin Patch"}
+    agent.send(*platform.tool(repo.path, "apply_patch", patch, 2, False))
+    repo.write("notes.txt", b"the patch's\n")
+    agent.send(*platform.tool(repo.path, "apply_patch", patch, 2, True))
+    repo.write("app.py", b"ANSWER = BUG\n")  # the long command again, before the turn ends
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+    assert not repo.exists("early.txt") and not repo.exists("notes.txt")
+    repo.write("late.txt", b"after Stop\n")  # it goes on: no turn's, never taken back
+    agent.prompt()
+    agent.calls(("app.py", b"ANSWER = BUG\n"))
+    assert "rolled back" in agent.stop()
+    assert repo.read("late.txt") == b"after Stop\n"
