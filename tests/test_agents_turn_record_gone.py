@@ -534,3 +534,46 @@ def test_a_journal_removed_before_this_version_kept_its_mark_is_not_taken_for_a_
     assert "the journal was gone" in res.stderr
     repo.atomic("gc", check=0)  # the journal does not know them: they age first
     assert repo.git("for-each-ref", "refs/atomic/ops/") == ours
+
+
+def test_a_turn_that_left_its_own_begin_open_is_sent_back_to_finish_it(repo: GitRepo) -> None:
+    """A Bash call of the turn ran `git atomic begin` (Claude Code sets CLAUDECODE in its
+    shell): the operation names the turn, whose end sends the model back to finish it and
+    keeps the turn open; once it is finished the turn is judged. It used to be recorded as
+    not judged, as for an operation of yours."""
+    agent = {"CLAUDECODE": "1"}
+
+    def opens() -> None:
+        repo.atomic("begin", "fix", check=0, env=agent)
+        repo.write("BAD", b"made in the operation\n")
+
+    call(repo, 1, "Bash", {"command": "git atomic begin fix; touch BAD"}, opens)
+    out = stop(repo)
+
+    assert out["decision"] == "block" and "opened operation fix" in out["reason"]
+    assert "git atomic commit" in out["reason"]
+    assert repo.read("BAD") == b"made in the operation\n"
+    assert repo.atomic_json("status")["open"]["name"] == "fix"
+    finish = lambda: repo.atomic("commit", check=1, env=agent)  # noqa: E731
+    call(repo, 2, "Bash", {"command": "git atomic commit"}, finish)
+    out = stop(repo)
+
+    assert "decision" not in out and "is kept as operation" in out["systemMessage"]
+    assert not os.path.lexists(repo.path / "BAD")  # its gate took the operation back
+    assert repo.atomic_json("status")["open"] is None
+
+
+def test_a_begin_of_yours_while_a_turns_call_runs_is_not_the_turns(repo: GitRepo) -> None:
+    """Without the agent's shell variable, the open operation is yours: the turn is not
+    judged and says so, never sent to commit or abort it."""
+
+    def yours() -> None:
+        repo.atomic("begin", "mine", check=0, env={"CLAUDECODE": ""})
+        repo.write("BAD", b"made by the turn\n")
+
+    call(repo, 1, "Bash", {"command": "touch BAD"}, yours)
+    out = stop(repo)
+
+    assert "decision" not in out and "not judged" in out["systemMessage"]
+    assert "operation" in out["systemMessage"] and "(mine) is open" in out["systemMessage"]
+    assert repo.atomic_json("status")["open"]["name"] == "mine"

@@ -22,9 +22,9 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
-from git_atomic.agents.turnstate import REBUILT, TURN_REFS, Record
+from git_atomic.agents.turnstate import OPENED_IN_TURN, REBUILT, TURN_REFS, Record
 from git_atomic.core.errors import AtomicError, BusyError
-from git_atomic.core.journalrows import Owner
+from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import (
     CheckpointKind,
@@ -55,6 +55,9 @@ class Outcome(enum.StrEnum):
     CONFLICT = "conflict"  # a gate failed, but its effect cannot be taken back cleanly
     CLOSED = "closed"  # it ended without its end event: recorded, not judged
     NOT_JUDGED = "not_judged"  # something stood in the way (said in `message`)
+    # An operation the turn's own call opened (`git atomic begin`) is open: the turn waits,
+    # its record kept, and the model is sent back to finish it (`message` names it).
+    OWN_OPEN = "own_operation_open"
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,26 @@ def _keep(
         seq = ctx.journal.checkpoints(record.op_id)[-1].seq
         ctx.journal.set_commit_sha(record.op_id, seq, done.commit)
     return _verdict(outcome, record, gates=lines, commit=done.commit, not_committed=done.why)
+
+
+def own_open(record: Record, repo: git.Repo, op: OpRow) -> Verdict:
+    return Verdict(
+        Outcome.OWN_OPEN,
+        record.op_id,
+        str(repo.root),
+        record.labels,
+        message=f"{op.name} [{op.id}]",
+    )
+
+
+def own_open_op(ctx: Held, record: Record) -> OpRow | None:
+    """The operation open in this worktree when a call of this turn opened it (its journal
+    detail names the turn: commands/session.py), else None."""
+    op = ctx.journal.open_op(ctx.worktree)
+    opened = op.details.get(OPENED_IN_TURN) if op is not None else None
+    if isinstance(opened, dict) and opened.get("op_id") == record.op_id:
+        return op
+    return None
 
 
 def not_judged(record: Record, repo: git.Repo, why: str) -> Verdict:

@@ -145,6 +145,12 @@ def summary(verdict: Verdict, project: Path | None = None) -> str:
             f"git-atomic: {verdict.cause or _failures(verdict.failed)}, but this turn's "
             f"changes could not be taken back{where}: {verdict.message}"
         )
+    if verdict.outcome is Outcome.OWN_OPEN:
+        return (
+            f"git-atomic: this turn opened operation {verdict.message}{where} (`git atomic "
+            "begin`) and left it open; the turn is judged once it is finished: `git atomic "
+            "commit` runs its gates and makes it final, `git atomic abort` takes it back"
+        )
     if verdict.outcome is Outcome.CLOSED:
         return f"git-atomic: the last turn ({verdict.message}) is recorded as operation {op}{where}"
     return f"git-atomic: this turn is not judged{where}: {verdict.message}"
@@ -155,6 +161,13 @@ def for_agent(verdict: Verdict, project: Path | None = None, *, again: bool) -> 
     from git_atomic.agents.judge import Outcome
 
     lines = [summary(verdict, project).removeprefix("git-atomic: ")]
+    if verdict.outcome is Outcome.OWN_OPEN:
+        lines.append(
+            "Tell the user it is still open, and why."
+            if again
+            else "Finish that operation in this turn (commit or abort it), then end the turn."
+        )
+        return "\n".join(lines)
     if verdict.outcome is Outcome.ROLLED_BACK:
         lines.append(
             "Only this turn's own changes were taken back; changes made by others between "
@@ -195,7 +208,7 @@ def notes(verdict: Verdict) -> list[str]:
 def failed(verdict: Verdict) -> bool:
     from git_atomic.agents.judge import Outcome
 
-    return verdict.outcome in (Outcome.ROLLED_BACK, Outcome.CONFLICT)
+    return verdict.outcome in (Outcome.ROLLED_BACK, Outcome.CONFLICT, Outcome.OWN_OPEN)
 
 
 def _commit(verdict: Verdict) -> str:

@@ -291,6 +291,11 @@ def _finish(
                     return None
                 if record.root != str(repo.root):  # the worktree moved since the turn began
                     record = records.replace(record, root=str(repo.root))
+                own = judge.own_open_op(ctx_lock, record) if ending is None else None
+                if own is not None:
+                    # The turn waits in its slot, as it is, for its operation to be finished.
+                    slot.write(record)
+                    return judge.own_open(record, repo, own)
                 unreadable = ""
                 try:
                     record = _closed(repo, record, raw_index=bool(held_up))

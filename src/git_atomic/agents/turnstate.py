@@ -16,7 +16,7 @@ import json
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -304,6 +304,33 @@ class Slot:
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
         unmark(self.state_dir, self.session, self.worktree)
+
+
+# In an operation's journal detail: the agent turn whose tool call opened it (`git atomic begin`
+# in the turn's shell), so that the turn's end tells its own open operation from yours.
+OPENED_IN_TURN: Final = "opened_in_turn"
+# The variable each platform sets in the environment of its shell tool's commands.
+_SHELL_MARKS: Final = {"claude-code": "CLAUDECODE", "gemini": "GEMINI_CLI"}
+
+
+def calling_turn(state_dir: Path, worktree: str, environ: Mapping[str, str]) -> Record | None:
+    """The open turn whose tool call is running this command: its platform's variable is in
+    the environment and it is the only turn of that platform in this worktree with a call in
+    flight. None when it cannot be told (no such turn, or several at once): the operation is
+    then taken for yours, as any."""
+    folder = state_dir / TURNS_DIR
+    found = []
+    with contextlib.suppress(OSError):
+        for key in os.listdir(folder):
+            if not real_folder(folder / key, make=False):
+                continue
+            with contextlib.suppress(OSError, ValueError):
+                text = (folder / key / f"{worktree}.json").read_text(encoding="utf-8")
+                record = Record.from_json(json.loads(text))
+                mark = _SHELL_MARKS.get(record.platform, "") if record is not None else ""
+                if record is not None and record.in_flight and mark and environ.get(mark):
+                    found.append(record)
+    return found[0] if len(found) == 1 else None
 
 
 def worktrees_of(state_dir: Path, session: str) -> list[str]:

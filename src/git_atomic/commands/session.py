@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ from git_atomic.core.config import gates_to_run, load_config
 from git_atomic.core.errors import Exit, NotARepository, RefusedError, UsageError
 from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpKind, OpStatus
-from git_atomic.engine import discovery
+from git_atomic.engine import discovery, git
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, results
 from git_atomic.ops.conclude import conclude
@@ -36,7 +37,7 @@ def begin(
         config = load_config(ctx.repo.root)
         engine = Engine(ctx)
         mode = HistoryMode.parse(history, what="--history") if history else config.history
-        op = engine.begin(name, history=mode, kind=kind)
+        op = engine.begin(name, history=mode, kind=kind, detail=_turn_of(ctx.repo))
         engine.tell_too_large()
         if json_out:
             output.emit(results.operation(ctx.journal, op))
@@ -47,6 +48,20 @@ def begin(
                 "finish with `git atomic commit` or `git atomic abort`"
             )
         return 0
+
+
+def _turn_of(repo: git.Repo) -> dict[str, object] | None:
+    """The agent turn whose tool call runs this `begin`, for its detail (turnstate.py); only
+    looked for where a turn's record may be."""
+    if not os.path.isdir(repo.state_dir / "turns"):
+        return None
+    from git_atomic.agents import turnstate
+
+    record = turnstate.calling_turn(repo.state_dir, repo.worktree_id, os.environ)
+    if record is None:
+        return None
+    key = turnstate.session_key(record.session)
+    return {turnstate.OPENED_IN_TURN: {"op_id": record.op_id, "session": key}}
 
 
 @contextmanager
