@@ -324,9 +324,7 @@ def _take_back(
     if found.conflicts:
         overlaps = "; ".join(effect.conflict_lines(found))
         message = f"they overlap with later changes ({overlaps}); nothing was changed"
-        _close(
-            ctx, record.op_id, OpStatus.COMMITTED, failed_phase=FailedPhase.VALIDATE, why=message
-        )
+        _close(ctx, record.op_id, OpStatus.COMMITTED, failed_phase=FailedPhase.VALIDATE)
         return _verdict(Outcome.CONFLICT, record, gates=lines, message=message, cause=cause)
     rescue = None
     message = ""
