@@ -577,3 +577,23 @@ def test_a_begin_of_yours_while_a_turns_call_runs_is_not_the_turns(repo: GitRepo
     assert "decision" not in out and "not judged" in out["systemMessage"]
     assert "operation" in out["systemMessage"] and "(mine) is open" in out["systemMessage"]
     assert repo.atomic_json("status")["open"]["name"] == "mine"
+
+
+def test_a_calls_before_hook_run_twice_still_ends_its_window_with_its_after(
+    repo: GitRepo,
+) -> None:
+    """A hook whose warm helper's child was killed is run again in the client (core/helper.py):
+    the call's PreToolUse came twice. The call was then in flight twice, its one PostToolUse
+    left the window open to the turn's end, and the file you wrote after the call was taken
+    back with the turn."""
+    fields = {"tool_name": "Bash", "tool_input": {"command": "touch BAD"}, "tool_use_id": "t1"}
+    claude_hook(repo, SESSION, "PreToolUse", **fields)
+    claude_hook(repo, SESSION, "PreToolUse", **fields)
+    repo.write("BAD", b"made by the turn\n")
+    claude_hook(repo, SESSION, "PostToolUse", **fields, tool_response={})
+    repo.write("notes.txt", b"the user's own\n")  # after the call: not the turn's
+    out = stop(repo)
+
+    assert out["decision"] == "block"
+    assert not os.path.lexists(repo.path / "BAD")
+    assert repo.read("notes.txt") == b"the user's own\n"

@@ -418,6 +418,10 @@ def _less(labels: tuple[str, ...], label: str) -> tuple[str, ...]:
 
 def _joined(record: Record, call: Call) -> Record:
     labels = record.labels if call.label in record.labels else (*record.labels, call.label)
+    if call.call_id and call.call_id in record.in_flight:
+        # Its `before` again (a hook run anew after the warm helper's child died, or installed
+        # twice): in flight once, or its one `after` would leave the window open to the end.
+        return records.replace(record, labels=labels)
     background = (*record.background, call.label) if call.background else record.background
     return records.replace(
         record, in_flight=(*record.in_flight, call.call_id), labels=labels, background=background
