@@ -597,3 +597,24 @@ def test_a_calls_before_hook_run_twice_still_ends_its_window_with_its_after(
     assert out["decision"] == "block"
     assert not os.path.lexists(repo.path / "BAD")
     assert repo.read("notes.txt") == b"the user's own\n"
+
+
+def test_turn_refs_copied_from_another_repository_age_and_go_and_an_open_turns_stay(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """refs/atomic/turns/ of a turn open in the repository copied from were never retired."""
+    call(repo, 1, "Bash", {"command": "touch BAD"}, lambda: repo.write("BAD", b"x\n"))
+    open_turn = repo.git("for-each-ref", "refs/atomic/turns/")
+    assert open_turn
+    copy = copied(repo, tmp_path, "mirror")
+    assert copy.git("for-each-ref", "refs/atomic/turns/") == open_turn
+
+    copy.atomic("gc", check=0)
+    assert copy.git("for-each-ref", "refs/atomic/turns/") == open_turn  # young: kept
+    copy.atomic("gc", "--older-than", "0", check=0)
+    assert copy.git("for-each-ref", "refs/atomic/turns/") == ""
+    repo.atomic("gc", "--older-than", "0", check=0)
+    assert repo.git("for-each-ref", "refs/atomic/turns/") == open_turn  # open there: kept
+    shutil.rmtree(repo.path / ".git" / "atomic" / "turns")  # its record removed: its mark
+    repo.atomic("gc", "--older-than", "0", check=0)
+    assert repo.git("for-each-ref", "refs/atomic/turns/") == open_turn

@@ -233,6 +233,21 @@ def open_marks(state_dir: Path, session: str) -> dict[str, dict[str, str]]:
     return found
 
 
+def marked_turns(state_dir: Path) -> set[str]:
+    """The turns of every session that `mark_open` noted (for `gc`: their refs stay)."""
+    folder = _marks_folder(state_dir, make=False)
+    found: set[str] = set()
+    if folder is None:
+        return found
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+                with os.fdopen(fd, encoding="utf-8") as fh:
+                    found.add(str(json.load(fh).get("op_id", "")))
+    return found
+
+
 def unmark(state_dir: Path, session: str, worktree: str) -> None:
     folder = _marks_folder(state_dir, make=False)
     if folder is not None:

@@ -4,7 +4,8 @@ What goes: for every operation closed more than DAYS ago (in any worktree of the
 its refs under `refs/atomic/ops/<id>/`, its journal rows (operation, checkpoints, gates,
 events) and its gate logs; refs under `refs/atomic/rescue/` and `refs/atomic/commits/` older
 than DAYS; refs of operations the journal does not know (copied from another repository, left
-by a journal removed, by a `begin` that failed, or by a killed gc) whose newest checkpoint is
+by a journal removed, by a `begin` that failed, or by a killed gc), and refs of agent turns
+that are not open (copied, or of a session that never came back), whose newest checkpoint is
 older than DAYS, as any checkpoint ages; our temporary files left by dead processes.
 What stays, always: every open operation (interrupted ones included); in every worktree the
 newest rescue checkpoint, so `git atomic undo` keeps working however old it is; and every
@@ -51,7 +52,10 @@ from git_atomic.engine import (
 )
 from git_atomic.ops import commandresults, context, output
 
+_REFS: Final = "refs/atomic/"
 _OP_REF: Final = re.compile(r"^refs/atomic/ops/([0-9a-f]+)/")
+# An agent turn's checkpoints while it is open (turnstate.TURN_REFS).
+_TURN_REF: Final = re.compile(r"^refs/atomic/turns/([0-9a-f]+)/")
 # Refs outside any operation, named by their creation time in milliseconds (hex): rescues of
 # moves outside an operation, and commits made checkpoints for `emergency` / `rollback --to`.
 _TIMED_REF: Final = re.compile(r"^refs/atomic/(?:rescue|commits)/([0-9a-f]+)-")
@@ -90,11 +94,18 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
     candidates: dict[str, str] = {}
     strays = _stray_ops_taken(repo, known, refs)
     retiring = _retiring(repo)  # a gc killed after their rows went: they go now
+    # A turn that is open, or whose record a call removed (its mark: turnstate.mark_open).
+    turns = {r.op_id for r in turnstate.open_turns(repo.state_dir)}
+    turns |= turnstate.marked_turns(repo.state_dir)
+    stray_turns = _stray_ops_taken(repo, turns, refs, _TURN_REF)
     for name, oid in refs.items():
         m = _OP_REF.match(name)
         op = m.group(1) if m else None
         stray = op in strays and (op in retiring or strays[op] < cutoff)
         if op is not None and (op in retire or stray):
+            candidates[name] = oid
+        m = _TURN_REF.match(name)
+        if m and stray_turns.get(m.group(1), cutoff) < cutoff:
             candidates[name] = oid
         m = _TIMED_REF.match(name)
         if m and int(m.group(1), 16) / 1000 < cutoff:
@@ -119,10 +130,10 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
     )
     (repo.state_dir / _RETIRING).unlink(missing_ok=True)
     logs = 0
-    # An open agent turn is in no journal row yet: the reflogs its first call kept stay.
-    turns = {record.op_id for record in turnstate.open_turns(repo.state_dir)}
-    # Nor those of an operation the journal does not know whose checkpoints are kept yet.
+    # An open agent turn is in no journal row yet: the reflogs its first call kept stay, as
+    # those of an operation or turn the journal does not know whose checkpoints are kept yet.
     young = {op for op, at in strays.items() if at >= cutoff and op not in retiring}
+    young |= {op for op, at in stray_turns.items() if at >= cutoff}
     unknown = [o for o in _reflog_ops(repo) if o not in known | turns | young]
     reflogkeep.retire(repo, [*retire, *unknown])
     for op_id in retire:
@@ -183,31 +194,35 @@ def _note_retiring(repo: git.Repo, op_ids: list[str]) -> None:
     os.replace(tmp, path)
 
 
-def _stray_ops_taken(repo: git.Repo, known: set[str], refs: dict[str, str]) -> dict[str, float]:
-    """The operations under refs/atomic/ops/ that the journal does not know (copied from
-    another repository, left by a journal removed, by a `begin` that failed, by a killed gc),
-    each with when its newest checkpoint was taken (its meta's `created_at`): they age as any
-    checkpoint does, never retired younger than DAYS. One git process, only where there are
-    some; a checkpoint whose meta cannot be read counts as taken now (kept)."""
+def _stray_ops_taken(
+    repo: git.Repo, owned: set[str], refs: dict[str, str], pattern: re.Pattern[str] = _OP_REF
+) -> dict[str, float]:
+    """The operations (or turns, with `_TURN_REF`) whose refs `pattern` matches and that are
+    not in `owned` (copied from another repository, left by a journal removed, by a `begin`
+    that failed, by a killed gc, by a turn whose session never came back), each with when its
+    newest checkpoint was taken (its meta's `created_at`, else the commit's date): they age as
+    any checkpoint does, never retired younger than DAYS. One or two git processes, only where
+    there are some; one with no date at all counts as taken now (kept)."""
     theirs: dict[str, list[str]] = {}
     for name, oid in refs.items():
-        m = _OP_REF.match(name)
-        if m is not None and m.group(1) not in known:
+        m = pattern.match(name)
+        if m is not None and m.group(1) not in owned:
             theirs.setdefault(m.group(1), []).append(oid)
     if not theirs:
         return {}
     oids = sorted({oid for found in theirs.values() for oid in found})
     made = _created_at(repo, oids)
     if len(made) < len(oids):  # not a checkpoint (no meta): the commit's date
-        listed = repo.out(
-            "for-each-ref", "--format=%(objectname) %(committerdate:unix)", "refs/atomic/ops/"
-        )
+        listed = repo.out("for-each-ref", "--format=%(objectname) %(committerdate:unix)", _REFS)
         for line in listed.decode("utf-8", "replace").splitlines():
             oid, _, when = line.partition(" ")
             if oid not in made and when.isdigit():
                 made[oid] = float(when)
     now = time.time()
-    return {op: max(made.get(oid, now) for oid in found) for op, found in theirs.items()}
+    return {
+        op: max((made[oid] for oid in found if oid in made), default=now)
+        for op, found in theirs.items()
+    }
 
 
 def _created_at(repo: git.Repo, commits: list[str]) -> dict[str, float]:
