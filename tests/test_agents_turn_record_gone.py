@@ -618,3 +618,25 @@ def test_turn_refs_copied_from_another_repository_age_and_go_and_an_open_turns_s
     shutil.rmtree(repo.path / ".git" / "atomic" / "turns")  # its record removed: its mark
     repo.atomic("gc", "--older-than", "0", check=0)
     assert repo.git("for-each-ref", "refs/atomic/turns/") == open_turn
+
+
+def test_a_turn_rebuilt_twice_keeps_its_refs_through_gc(repo: GitRepo) -> None:
+    """Its mark named the fresh turn its first call after the records went began, not the
+    turn rebuilt: once its record went again, `gc` took its refs for no one's."""
+    call(repo, 1, "Bash", {"command": "touch BAD"}, lambda: repo.write("BAD", b"x\n"))
+    records = repo.path / ".git" / "atomic" / "turns"
+    rm = lambda: shutil.rmtree(records)  # noqa: E731
+    call(repo, 2, "Bash", {"command": "rm -rf .git/atomic/turns"}, rm, session="other-session")
+    app = repo.path / "app.py"
+    call(repo, 3, "Edit", {"file_path": str(app)}, lambda: repo.write("app.py", b"VALUE = 2\n"))
+
+    def rm_then_gc() -> None:  # your `git atomic gc` while the call runs
+        rm()
+        repo.atomic("gc", "--older-than", "0", check=0)
+
+    call(repo, 4, "Bash", {"command": "rm -rf .git/atomic/turns"}, rm_then_gc)
+    out = stop(repo)
+
+    assert out["decision"] == "block" and "rolled back" in out["systemMessage"]
+    assert not os.path.lexists(repo.path / "BAD")
+    assert repo.read("app.py") == b"VALUE = 1\n"

@@ -463,6 +463,7 @@ def _continued(repo: git.Repo, slot: Slot, fresh: Record) -> Record:
     found = turnorphans.orphan(repo, slot.session, slot.worktree)
     if found is None:
         return fresh
+    turnstate.mark_open(repo.state_dir, slot.worktree, found)  # (the mark named `fresh`)
     return records.replace(
         found,
         labels=(*found.labels, *fresh.labels),
