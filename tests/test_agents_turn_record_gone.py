@@ -577,6 +577,20 @@ def test_a_begin_of_yours_while_a_turns_call_runs_is_not_the_turns(repo: GitRepo
     assert "decision" not in out and "not judged" in out["systemMessage"]
     assert "operation" in out["systemMessage"] and "(mine) is open" in out["systemMessage"]
     assert repo.atomic_json("status")["open"]["name"] == "mine"
+    # `log` and `show` say it was not judged, and why (they said "kept", as if it had been).
+    repo.atomic("abort", check=0)
+    turn = next(o for o in repo.atomic_json("log")["operations"] if "turn" in o["name"])
+    for query in (["log"], ["show", turn["op_id"]]):
+        said = repo.atomic(*query, check=0).stdout
+        assert "not judged (operation" in said and "(mine) is open)" in said, said
+
+
+def test_a_turn_closed_without_its_end_says_in_log_it_was_not_judged(repo: GitRepo) -> None:
+    call(repo, 1, "Bash", {"command": "touch BAD"}, lambda: repo.write("BAD", b"x\n"))
+    claude_hook(repo, SESSION, "UserPromptSubmit", prompt="next")  # no Stop came
+
+    said = repo.atomic("log", check=0).stdout
+    assert "not judged (it ended without Stop)" in said, said
 
 
 def test_a_calls_before_hook_run_twice_still_ends_its_window_with_its_after(

@@ -122,12 +122,29 @@ def want_colour(
 NOT_TAKEN_BACK: Final = "not_taken_back"
 
 
+def not_judged(op: OpRow) -> str:
+    """Why an agent turn was recorded without being judged (no gate ran, nothing taken back):
+    something stood in the way at its end (an operation open, git half way), or it ended
+    without its end event; '' for any other operation."""
+    turn = op.details.get("turn")
+    if not isinstance(turn, dict):
+        return ""
+    for key in ("not_judged", "ended"):
+        why = turn.get(key)
+        if isinstance(why, str) and why:
+            return f"not judged ({why})"
+    return ""
+
+
 # --- times -------------------------------------------------------------------------------------
 def committed_gates(op: OpRow, gates: list[GateRow]) -> str:
     """How a committed operation's gates ended, in a few words ("" with none). Only an agent
     turn is kept with a gate failing: one that failed where the turn started too (the turn did
     not make it worse), or that could not be taken back: its effect overlaps later changes, or
     a git held the index (the reason recorded then is said)."""
+    unjudged = not_judged(op)
+    if unjudged:
+        return unjudged
     if not gates:
         return ""
     failed = [g.name for g in gates if not g.passed]
