@@ -451,11 +451,13 @@ def _remove_record_and_refs(repo: GitRepo) -> None:
     repo.git("update-ref", "--stdin", input=refs.encode())
 
 
+@pytest.mark.parametrize("how", ["removed", "garbled"])
 def test_a_turn_whose_call_removed_its_record_and_its_refs_is_said_at_its_end(
-    repo: GitRepo,
+    repo: GitRepo, how: str
 ) -> None:
     """Nothing is left to take back from, but the end says so (it used to pass as a turn that
-    changed nothing: no word, no gate); the marks are outside what a clone copies."""
+    changed nothing: no word, no gate); the marks are outside what a clone copies. A record
+    made unreadable (`echo > .git/atomic/turns/.../main.json`) is one gone."""
     app = repo.path / "app.py"
     call(repo, 1, "Edit", {"file_path": str(app)}, lambda: repo.write("app.py", b"VALUE = 2\n"))
     marks = repo.path / ".git" / "atomic-open-turns"
@@ -463,13 +465,19 @@ def test_a_turn_whose_call_removed_its_record_and_its_refs_is_said_at_its_end(
 
     def removes() -> None:
         repo.write("BAD", b"made by the turn\n")
-        _remove_record_and_refs(repo)
+        if how == "removed":
+            _remove_record_and_refs(repo)
+            return
+        [record] = (repo.path / ".git" / "atomic" / "turns").glob("*/main.json")
+        record.write_bytes(b"garbage\n")
+        refs = repo.git("for-each-ref", "--format=delete %(refname)", "refs/atomic/")
+        repo.git("update-ref", "--stdin", input=refs.encode())
 
     call(repo, 2, "Bash", {"command": "touch BAD; rm -rf .git/atomic; git update-ref..."}, removes)
     out = stop(repo)
 
     message = out["systemMessage"]
-    assert "not judged" in message and "were removed while it ran" in message
+    assert "not judged" in message and "were removed, or made unreadable" in message
     assert "git atomic gates --run" in message and "decision" not in out
     assert repo.read("BAD") == b"made by the turn\n"  # nothing taken back: nothing to go on
     assert repo.read("app.py") == b"VALUE = 2\n"

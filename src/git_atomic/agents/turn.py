@@ -234,13 +234,16 @@ def _finish_all(
     verdicts = []
     marks = turnstate.open_marks(repo.state_dir, session)
     for worktree in worktrees_of(repo.state_dir, session):
-        marks.pop(worktree, None)
         slot = Slot(repo.state_dir, session, worktree)
         record = slot.read()
+        if record is None:  # a record a call made unreadable (`echo > ...json`): as one gone
+            slot.path.unlink(missing_ok=True)
+            continue
+        marks.pop(worktree, None)
         # This worktree's turn is judged here, also where the worktree was moved since it began
         # (`mv` of the repository: its record names the old folder).
-        where = repo if worktree == repo.worktree_id and record else _worktree_repo(repo, record)
-        if record is None or where is None:
+        where = repo if worktree == repo.worktree_id else _worktree_repo(repo, record)
+        if where is None:
             slot.remove()  # its worktree is gone, and with it what the turn changed
             continue
         verdict = _finish(where, slot, ending=ending, history=history)
@@ -262,10 +265,10 @@ def _lost(repo: git.Repo, session: str, worktree: str, mark: Mapping[str, str]) 
     record = new_record(op_id, session, mark.get("platform", ""), repo.root)
     why = (
         f"its record (under {repo.state_dir / turnstate.TURNS_DIR}) and its checkpoints "
-        f"(refs/atomic/turns/{op_id or '...'}/) were removed while it ran (by one of its "
-        "calls?), so what it changed can no longer be told from what others did: nothing was "
-        "taken back and no gate ran. `git status` and `git diff` show the worktree as it is; "
-        "`git atomic gates --run` runs the gates"
+        f"(refs/atomic/turns/{op_id or '...'}/) were removed, or made unreadable, while it "
+        "ran (by one of its calls?), so what it changed can no longer be told from what "
+        "others did: nothing was taken back and no gate ran. `git status` and `git diff` show "
+        "the worktree as it is; `git atomic gates --run` runs the gates"
     )
     where = "" if worktree == repo.worktree_id else f" (worktree {worktree})"
     return judge.not_judged(record, repo, why + where)
