@@ -662,3 +662,28 @@ def test_a_turn_rebuilt_twice_keeps_its_refs_through_gc(repo: GitRepo) -> None:
     assert out["decision"] == "block" and "rolled back" in out["systemMessage"]
     assert not os.path.lexists(repo.path / "BAD")
     assert repo.read("app.py") == b"VALUE = 1\n"
+
+
+def test_a_turn_whose_call_deleted_its_refs_keeps_its_checkpoints_through_git_gc(
+    repo: GitRepo,
+) -> None:
+    """A call deleted the turn's refs (not its record): the turn is judged on its record, but
+    its steps' checkpoints went into the journal with no ref, so your next `git gc
+    --prune=now` took them and `undo` and `show --diff` of the turn failed."""
+    call(repo, 1, "Bash", {"command": "touch BAD"}, lambda: repo.write("BAD", b"x\n"))
+
+    def deletes() -> None:
+        refs = repo.git("for-each-ref", "--format=delete %(refname)", "refs/atomic/turns/")
+        repo.git("update-ref", "--stdin", input=refs.encode())
+        repo.write("app.py", b"VALUE = 2\n")
+
+    call(repo, 2, "Bash", {"command": "git update-ref -d refs/atomic/turns/..."}, deletes)
+    out = stop(repo)
+    assert out["decision"] == "block" and not os.path.lexists(repo.path / "BAD")
+    [op] = repo.atomic_json("log")["operations"]
+    repo.git("-c", "gc.reflogExpire=now", "-c", "gc.reflogExpireUnreachable=now", "gc", "-q")
+    repo.git("prune", "--expire=now")
+
+    assert "+VALUE = 2" in repo.atomic("show", op["op_id"], "--diff", check=0).stdout
+    repo.atomic("undo", check=0)
+    assert repo.read("BAD") == b"x\n" and repo.read("app.py") == b"VALUE = 2\n"

@@ -203,13 +203,28 @@ def not_judged(record: Record, repo: git.Repo, why: str) -> Verdict:
 
 
 def _adopt_refs(repo: git.Repo, record: Record) -> dict[str, str]:
-    """Move the turn's refs to its operation's place (one transaction): checkpoint -> ref."""
+    """Move the turn's refs to its operation's place (one transaction): checkpoint -> ref. A
+    step's checkpoint whose ref a call deleted (`git update-ref -d refs/atomic/turns/...`) and
+    that git still has gets one again: the operation's `undo` and `show --diff` need it, and
+    without a ref your next `git gc --prune=now` would take it."""
     moved: dict[str, str] = {}
     lines = []
     for name, oid in repo.refs(f"{TURN_REFS}{record.op_id}/").items():
         new = f"refs/atomic/ops/{name.removeprefix(TURN_REFS)}"
         lines += [f"create {new} {oid}", f"delete {name} {oid}"]
         moved.setdefault(oid, new)
+    unheld = [sha for sha in dict.fromkeys(s for step in record.steps for s in step)]
+    unheld = [sha for sha in unheld if sha not in moved]
+    if unheld:
+        asked = "".join(f"{sha}\n" for sha in unheld).encode()
+        listed = repo.run("cat-file", "--batch-check", input=asked, check=False).stdout
+        present = {
+            line.split()[0].decode() for line in listed.splitlines() if b" missing" not in line
+        }
+        for n, sha in enumerate((s for s in unheld if s in present), start=record.refs + 1):
+            new = f"refs/atomic/ops/{record.op_id}/{n:03d}-kept"
+            lines.append(f"create {new} {sha}")
+            moved[sha] = new
     repo.update_refs(lines, message="git-atomic: an agent turn ends")
     return moved
 
