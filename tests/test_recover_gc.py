@@ -379,6 +379,28 @@ def test_git_gc_prune_now_loses_no_checkpoint(repo: GitRepo) -> None:
     assert repo.read("x") == b"x\n"
 
 
+@pytest.mark.parametrize("ends", ["exit 0", "exit 1"])
+def test_git_gc_prune_now_loses_no_checkpoint_whose_ref_the_command_deleted(
+    repo: GitRepo, ends: str
+) -> None:
+    """The command deleted its operation's refs (`git update-ref -d refs/atomic/...`): its
+    checkpoints were then held by nothing, and your next `git gc --prune=now` took them
+    (`rollback --op`, `undo`, `show --diff` failed). They are held again when it closes."""
+    deletes = 'git for-each-ref --format="delete %(refname)" refs/atomic | git update-ref --stdin'
+    script = f"{deletes}; echo x > x; {ends}"
+    res = repo.atomic_json("run", "--", "sh", "-c", script, check=int(ends[-1]))
+    repo.git("-c", "gc.reflogExpire=now", "-c", "gc.reflogExpireUnreachable=now", "gc", "-q")
+    repo.git("prune", "--expire=now")
+    _journal_names_only_live_checkpoints(repo)
+    assert "+x" in repo.atomic("show", res["op_id"], "--diff", check=0).stdout
+    if ends == "exit 0":
+        repo.atomic("rollback", "--op", res["op_id"], check=0)
+        assert not repo.exists("x")
+    else:
+        repo.atomic("undo", check=0)
+        assert repo.read("x") == b"x\n"
+
+
 def _journal_names_only_live_checkpoints(repo: GitRepo) -> None:
     shas = {
         str(r[0])

@@ -448,9 +448,36 @@ class Engine:
             detail=detail,
             worktree=worktree,
         )
+        self._hold_checkpoints(op_id)
         closed = self.journal.op(op_id)
         assert closed is not None
         return closed
+
+    def _hold_checkpoints(self, op_id: str) -> None:
+        """Each of the operation's checkpoints held by its ref again where its command deleted
+        it (`git update-ref -d refs/atomic/ops/...`) and git still has it: without one, your
+        next `git gc --prune=now` takes it, and `rollback --op`, `undo` and `show --diff` of the
+        operation fail. Its refs are looked at as files first: no git process when all are
+        there (the common case)."""
+        rows = [c for c in self.journal.checkpoints(op_id) if c.ref]
+        if all(os.path.isfile(self.repo.common_dir / c.ref) for c in rows):
+            return
+        refs = self.repo.refs(f"refs/atomic/ops/{op_id}/")
+        unheld = {c.ref: c.sha for c in rows if refs.get(c.ref) != c.sha}
+        if not unheld:
+            return
+        asked = "".join(f"{sha}\n" for sha in unheld.values()).encode()
+        listed = self.repo.run("cat-file", "--batch-check", input=asked, check=False).stdout
+        present = {
+            line.split()[0].decode() for line in listed.splitlines() if b"missing" not in line
+        }
+        lines = [
+            f"create {ref if ref not in refs else ref + '-kept'} {sha}"
+            for ref, sha in unheld.items()
+            if sha in present and (ref + "-kept") not in refs
+        ]
+        if lines:
+            self.repo.update_refs(lines, message="git-atomic: its checkpoints held again")
 
     def pre_op(self, op_id: str) -> CheckpointRow:
         return self.journal.checkpoints(op_id)[0]
