@@ -532,3 +532,50 @@ def test_an_uncommitted_edit_over_your_commit_on_a_switched_branch_is_refused_in
     assert (repo.path / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n"
     assert repo.git("rev-parse", "other").strip() == tip
     assert repo.read("f") == b"a\n"
+
+
+def _orig_head(repo: GitRepo) -> bytes | None:
+    path = repo.path / ".git" / "ORIG_HEAD"
+    return path.read_bytes() if os.path.lexists(path) else None
+
+
+@pytest.mark.parametrize("how", ["failed-run", "abort", "rollback-op", "none-before"])
+def test_orig_head_comes_back_as_before_the_operation(repo: GitRepo, how: str) -> None:
+    """Your `git reset --hard HEAD~1` left ORIG_HEAD naming the commit to go back to. An
+    operation ran its own `git reset` and was rolled back: ORIG_HEAD still named the
+    operation's commit, so your `git reset --hard ORIG_HEAD` after the rollback went where the
+    operation had been, not where your reset had left. It comes back as it was (removed where
+    there was none), checked on the disk."""
+    for message in ("b", "c"):
+        repo.git("commit", "-q", "--allow-empty", "-m", message)
+    if how == "none-before":
+        assert _orig_head(repo) is None
+    else:
+        repo.git("reset", "-q", "--hard", "HEAD~1")
+    before = _orig_head(repo)
+    line = "git reset -q --hard HEAD~1"
+    if how in ("failed-run", "none-before"):
+        repo.atomic("run", "--", "sh", "-c", line + "; exit 1", check=1)
+    elif how == "abort":
+        repo.atomic("begin", "reset", check=0)
+        subprocess.run(["sh", "-c", line], cwd=repo.path, env=repo.env, check=True)
+        repo.atomic("abort", check=0)
+    else:
+        done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", line)
+        assert _orig_head(repo) != before
+        repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert _orig_head(repo) == before
+    assert not os.path.lexists(repo.path / ".git" / "ORIG_HEAD.lock")
+
+
+def test_an_orig_head_you_wrote_since_stays(repo: GitRepo) -> None:
+    """ORIG_HEAD a reset of yours wrote after the operation is yours: `rollback --op` of the
+    operation leaves it."""
+    for message in ("b", "c"):
+        repo.git("commit", "-q", "--allow-empty", "-m", message)
+    done = repo.atomic_json("run", "--history", "shadow", "--", "git", "reset", "-q", "HEAD~1")
+    repo.git("commit", "-q", "--allow-empty", "-m", "yours")
+    repo.git("reset", "-q", "--soft", "HEAD~1")
+    yours = _orig_head(repo)
+    repo.atomic("rollback", "--op", done["op_id"], check=None)
+    assert _orig_head(repo) == yours

@@ -104,6 +104,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.stashstate",  # your stashes, part of the state
         ".engine.dotgit",  # a worktree's `.git` file, part of the state
         ".engine.reflogkeep",  # the branches' reflogs, linked by a PRE-OP (a turn's first call)
+        ".engine.memofiles",  # ORIG_HEAD noted by a PRE-OP, one small read (safefs, os alone)
         ".engine.staged",
         ".ops",
         ".ops.conclude",  # the end of every command: interrupts, the outcome, the exit code

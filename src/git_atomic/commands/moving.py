@@ -103,12 +103,12 @@ def mend_reflogs(
 ) -> tuple[moves.Done, str]:
     """A move that takes `op`'s effect back writes back the reflogs it rewrote, as its own
     rollback does (operation.mend_reflogs); the summary says so, a reflog left is a warning.
-    A `packed-refs` it left with only git's header goes too (operation.drop_packed_header)."""
+    A `packed-refs` it left with only git's header goes too (operation.put_back_git_files)."""
     from git_atomic.core import records
-    from git_atomic.ops.operation import drop_packed_header
     from git_atomic.ops.operation import mend_reflogs as mend
+    from git_atomic.ops.operation import put_back_git_files
 
-    drop_packed_header(ctx.repo, op.details)
+    put_back_git_files(ctx.repo, op.details)
     pre = ctx.journal.checkpoints(op.id)
     if not pre or pre[0].kind != CheckpointKind.PRE_OP:
         return done, said

@@ -373,9 +373,9 @@ def _tell_history(
     the reflogs it rewrote written back (not where the tree is kept as it is: `--accept`), and
     each linked worktree it removed or added named, with the command that makes or removes it."""
     if done.action not in (Action.ACCEPT, Action.OVERLAP):
-        from git_atomic.ops.operation import drop_packed_header, mend_reflogs
+        from git_atomic.ops.operation import mend_reflogs, put_back_git_files
 
-        drop_packed_header(engine.repo, detail)
+        put_back_git_files(engine.repo, detail, own=True)
 
         mended, lines = mend_reflogs(engine.repo, pre_op, op.id)
         done.problems += lines

@@ -103,6 +103,11 @@ class Engine:
             # packedrefs.ABSENT (not imported on this path): its rollback removes one it
             # leaves with only git's header (packedrefs.py)
             detail["packed_refs_absent"] = True
+        from git_atomic.engine import memofiles  # ORIG_HEAD, put back by its rollback
+
+        orig_head = memofiles.read(self.repo)
+        if orig_head is not None:
+            detail[memofiles.BEFORE] = orig_head
         self.journal.create_op(
             op_id,
             worktree=self.ctx.worktree,
@@ -437,6 +442,7 @@ class Engine:
         assert op is not None
         self.tell_too_large()
         detail = _with_worktrees_removed(self.repo, op.details if detail is None else detail)
+        detail = _with_orig_head_left(self.repo, detail)
         now = time.time()
         self.journal.close_op(
             op_id,
@@ -500,7 +506,7 @@ def rollback_op(
     result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
     detail = dict(op.details)
     problems = list(result.outcome.problems)
-    drop_packed_header(engine.repo, op.details)
+    put_back_git_files(engine.repo, op.details, own=True)
     mended, unmended = mend_reflogs(engine.repo, engine.pre_op(op.id).sha, op.id)
     if mended:
         detail["reflogs_mended"] = mended
@@ -547,13 +553,28 @@ def mend_reflogs(repo: Repo, pre_op: str, op_id: str) -> tuple[list[str], list[s
     return mended, lines
 
 
-def drop_packed_header(repo: Repo, details: Mapping[str, object]) -> None:
+def put_back_git_files(repo: Repo, details: Mapping[str, object], *, own: bool = False) -> None:
     """A `packed-refs` holding only git's header, where the operation's PRE-OP had none, goes
-    (packedrefs.py): after its rollback, and any later one that takes its effect back."""
+    (packedrefs.py): after its rollback, and any later one that takes its effect back. So does
+    the ORIG_HEAD it wrote (memofiles.py; `own`: its own rollback, whatever is there now)."""
+    from git_atomic.engine import memofiles
+
+    memofiles.put_back(repo, details, own=own)
     if details.get("packed_refs_absent") and os.path.lexists(repo.common_dir / "packed-refs"):
         from git_atomic.engine import packedrefs
 
         packedrefs.drop_header_only(repo)
+
+
+def _with_orig_head_left(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:
+    """`detail` with the ORIG_HEAD the operation leaves (memofiles.py), where it noted its
+    PRE-OP's: a later rollback of its effect puts that back only while this one stands."""
+    from git_atomic.engine import memofiles
+
+    if memofiles.BEFORE not in detail:
+        return detail
+    left = memofiles.read(repo)
+    return {**detail, memofiles.LEFT: left} if left is not None else detail
 
 
 def _with_worktrees_removed(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:

@@ -1,0 +1,83 @@
+"""git's memo `ORIG_HEAD`, put back as it was before the operation.
+
+A `reset`, a merge, a rebase write the commit HEAD was at to the worktree's `ORIG_HEAD`, for
+`git reset ORIG_HEAD` to go back there. An operation that moved it (its own `reset`, a rebase
+that failed) and is rolled back left it naming the operation's commit: your `git reset
+--hard ORIG_HEAD` after the rollback went to a state the operation made, not to where your own
+last reset had left. An operation notes its PRE-OP's ORIG_HEAD (`BEFORE`, in its journal
+detail: one small read, no git) and, when it closes, the one it left (`LEFT`); its rollback
+writes the PRE-OP's back (or removes one it made), and a later rollback of its effect does so
+only while ORIG_HEAD is still the one it left (one a command of yours wrote since is yours).
+
+`FETCH_HEAD` (what the last fetch brought, beside the remote refs it moved, which stay) and
+rerere's `rr-cache/` (resolutions recorded, which nothing is lost by keeping) stay as the
+operation left them (README: Git's memo files).
+
+Never through a link: read and written folder by folder (safefs), under git's own lock
+(`ORIG_HEAD.lock`, O_EXCL)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from typing import Final
+
+from git_atomic.engine import safefs
+from git_atomic.engine.git import Repo
+
+BEFORE: Final = "orig_head"  # op detail: ORIG_HEAD's text at PRE-OP, "" for none
+LEFT: Final = "orig_head_left"  # op detail: ORIG_HEAD's text when the operation closed
+_NAME: Final = b"ORIG_HEAD"
+_MOST: Final = 4096  # an object id and a newline: anything longer is not git's, never noted
+
+
+def read(repo: Repo) -> str | None:
+    """ORIG_HEAD's text, "" where there is none; None where it cannot be noted (a link, a
+    folder, too long, not text): such a one is never written over."""
+    with safefs.Tree(os.fsencode(repo.git_dir)) as tree:
+        kind = tree.kind(_NAME)
+        if kind is None:
+            return ""
+        if kind != stat.S_IFREG:
+            return None
+        data = tree.read(_NAME)
+    if data is None or len(data) > _MOST:
+        return None
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+
+
+def put_back(repo: Repo, details: Mapping[str, object], *, own: bool) -> bool:
+    """Write ORIG_HEAD as the operation's PRE-OP had it (removed where it had none). `own`:
+    the operation's own rollback (everything since PRE-OP is its); otherwise only while it is
+    still the one the operation left. True: written."""
+    before = details.get(BEFORE)
+    if not isinstance(before, str):
+        return False
+    now = read(repo)
+    if now is None or now == before:
+        return False
+    if not own and now != details.get(LEFT):
+        return False  # yours since (a reset of yours), or never noted: left
+    lock = _NAME + b".lock"
+    with safefs.Tree(os.fsencode(repo.git_dir)) as tree:
+        try:
+            tree.write(lock, before.encode("ascii"), 0o644)  # O_EXCL: git's lock
+        except (OSError, safefs.Blocked):
+            return False
+        try:
+            parent = tree.folder(b"")
+            if parent is None:
+                return False
+            if before:
+                os.rename(lock, _NAME, src_dir_fd=parent, dst_dir_fd=parent)
+            else:
+                tree.unlink(_NAME)
+            return True
+        except OSError:
+            return False
+        finally:
+            tree.unlink(lock)
