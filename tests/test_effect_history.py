@@ -579,3 +579,59 @@ def test_an_orig_head_you_wrote_since_stays(repo: GitRepo) -> None:
     yours = _orig_head(repo)
     repo.atomic("rollback", "--op", done["op_id"], check=None)
     assert _orig_head(repo) == yours
+
+
+def _with_submodule(repo: GitRepo, tmp_path: Path) -> Path:
+    upstream = GitRepo.create(tmp_path / "upstream", tmp_path / "home")
+    upstream.write("s.txt", b"s\n")
+    upstream.git("add", "s.txt")
+    upstream.git("commit", "-qm", "s")
+    repo.git(
+        "-c", "protocol.file.allow=always", "submodule", "-q", "add", str(upstream.path), "sub"
+    )
+    repo.git("commit", "-qm", "sub")
+    return repo.path / "sub"
+
+
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
+def test_a_submodule_an_operation_deinitialised_is_checked_out_again(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """`git submodule deinit -f sub` empties the submodule's folder (its files and `.git`
+    file) and removes its section from .git/config; its git dir (.git/modules/sub) stays. The
+    superproject's gitlink does not change, so the failed run's rollback said "it had changed
+    nothing", the folder left empty. Its files and `.git` file come back now, from its own git
+    dir, and the rollback says that the config section stays and how to put it back."""
+    sub = _with_submodule(repo, tmp_path)
+    dot_git = (sub / ".git").read_bytes()
+    files = sorted(os.listdir(sub))
+    assert ".git" in files and "s.txt" in files
+    line = "git submodule deinit -q -f sub"
+    if how == "failed-run":
+        res = repo.atomic("run", "--", "sh", "-c", line + "; exit 1", check=1)
+        assert "changed nothing" not in res.stderr
+    else:
+        done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", line)
+        assert os.listdir(sub) == []
+        res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert sorted(os.listdir(sub)) == files
+    assert (sub / ".git").read_bytes() == dot_git
+    assert (sub / "s.txt").read_bytes() == b"s\n"
+    assert (
+        subprocess.run(
+            ["git", "-C", str(sub), "status", "--porcelain"], env=repo.env, capture_output=True
+        ).stdout
+        == b""
+    )
+    assert "sub: the operation de-initialised this submodule" in res.stderr, res.stderr
+    assert "`git submodule init -- sub` puts it back" in res.stderr
+    assert repo.git("config", "--get", "submodule.sub.url", check=False).strip() == ""
+
+
+def test_a_submodule_you_had_deinitialised_stays_empty(repo: GitRepo, tmp_path: Path) -> None:
+    """One not checked out when the operation began is not the operation's to check out."""
+    sub = _with_submodule(repo, tmp_path)
+    repo.git("submodule", "deinit", "-q", "-f", "sub")
+    res = repo.atomic("run", "--", "sh", "-c", "exit 1", check=1)
+    assert os.listdir(sub) == []
+    assert "de-initialised" not in res.stderr

@@ -108,11 +108,12 @@ def mend_reflogs(
     from git_atomic.ops.operation import mend_reflogs as mend
     from git_atomic.ops.operation import put_back_git_files
 
-    put_back_git_files(ctx.repo, op.details)
+    lines = put_back_git_files(ctx.repo, op.details)
     pre = ctx.journal.checkpoints(op.id)
-    if not pre or pre[0].kind != CheckpointKind.PRE_OP:
-        return done, said
-    mended, lines = mend(ctx.repo, pre[0].sha, op.id)
+    mended: list[str] = []
+    if pre and pre[0].kind == CheckpointKind.PRE_OP:
+        mended, unmended = mend(ctx.repo, pre[0].sha, op.id)
+        lines += unmended
     if lines:
         done = records.replace(done, problems=(*done.problems, *lines))
     if mended:

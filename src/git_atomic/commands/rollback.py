@@ -198,11 +198,14 @@ def _take_back(
 
 def _mend_only(ctx: context.Context, op: OpRow, where: str) -> str:
     """The reflogs a kept operation rewrote are written back even where nothing else of its
-    effect is left to take back; the warnings first, the words for the summary returned."""
+    effect is left to take back (and a submodule it de-initialised checked out again): the
+    warnings first, the words for the summary returned."""
     done = moves.Done(rescue=None, changes=(), problems=())
     done, said = moving.mend_reflogs(ctx, op, done, where)
     for line in done.problems:
         output.say(f"git-atomic: warning: {line}")
+    if done.problems:
+        said += " but for what the warnings above name"
     return said
 
 

@@ -103,6 +103,10 @@ class Engine:
             # packedrefs.ABSENT (not imported on this path): its rollback removes one it
             # leaves with only git's header (packedrefs.py)
             detail["packed_refs_absent"] = True
+        if os.path.lexists(self.repo.root / ".gitmodules"):  # the submodules checked out
+            from git_atomic.ops import submodulesback
+
+            detail[submodulesback.KEY] = submodulesback.note(self.repo)
         from git_atomic.engine import memofiles  # ORIG_HEAD, put back by its rollback
 
         orig_head = memofiles.read(self.repo)
@@ -506,7 +510,7 @@ def rollback_op(
     result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
     detail = dict(op.details)
     problems = list(result.outcome.problems)
-    put_back_git_files(engine.repo, op.details, own=True)
+    problems += put_back_git_files(engine.repo, op.details, own=True)
     mended, unmended = mend_reflogs(engine.repo, engine.pre_op(op.id).sha, op.id)
     if mended:
         detail["reflogs_mended"] = mended
@@ -553,17 +557,27 @@ def mend_reflogs(repo: Repo, pre_op: str, op_id: str) -> tuple[list[str], list[s
     return mended, lines
 
 
-def put_back_git_files(repo: Repo, details: Mapping[str, object], *, own: bool = False) -> None:
+def put_back_git_files(
+    repo: Repo, details: Mapping[str, object], *, own: bool = False
+) -> list[str]:
     """A `packed-refs` holding only git's header, where the operation's PRE-OP had none, goes
     (packedrefs.py): after its rollback, and any later one that takes its effect back. So does
-    the ORIG_HEAD it wrote (memofiles.py; `own`: its own rollback, whatever is there now)."""
+    the ORIG_HEAD it wrote (memofiles.py; `own`: its own rollback, whatever is there now), and
+    a submodule it de-initialised is checked out again (submodulesback.py): the lines that
+    say so."""
     from git_atomic.engine import memofiles
 
     memofiles.put_back(repo, details, own=own)
+    lines = []
+    if details.get("submodules"):
+        from git_atomic.ops import submodulesback
+
+        lines = submodulesback.put_back(repo, details)
     if details.get("packed_refs_absent") and os.path.lexists(repo.common_dir / "packed-refs"):
         from git_atomic.engine import packedrefs
 
         packedrefs.drop_header_only(repo)
+    return lines
 
 
 def _with_orig_head_left(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:

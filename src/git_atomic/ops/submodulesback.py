@@ -1,0 +1,133 @@
+"""Submodules an operation de-initialised (`git submodule deinit -f sub`), checked out again.
+
+`deinit` empties the submodule's folder (its files and its `.git` file) and removes its section
+from `.git/config`; the submodule's own git dir (`.git/modules/<name>`: its commits, HEAD and
+index) stays. To git the superproject is unchanged (the gitlink in the index is the same, an
+empty folder is an unpopulated submodule), so no checkpoint sees a change, and its rollback
+said "it had changed nothing" while the submodule's checkout was gone.
+
+An operation notes, when it begins, each submodule that is checked out (its folder's `.git`
+file, which names its git dir) where the repository has a `.gitmodules`. Its rollback (and a
+later one that takes its effect back, and `recover`) writes that `.git` file again into a
+folder that is empty now and checks the submodule's files out from its own index
+(`checkout-index`: what it had staged, as deinit left its git dir), and says so. Nothing is
+written where the folder holds anything, or where the git dir named is not a folder under the
+common git dir's `modules/` reached without a link. The config section is configuration,
+which a rollback does not take back: the line says so, and `git submodule init` puts it back.
+Uncommitted changes a forced deinit threw away are nobody's to give back: no checkpoint holds a
+submodule's files."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from typing import Final
+
+from git_atomic.engine import safefs
+from git_atomic.engine.git import Repo
+
+KEY: Final = "submodules"  # op detail: {path: [name, its `.git` file's text]} at PRE-OP
+_MOST: Final = 4096
+
+
+def note(repo: Repo) -> dict[str, list[str]]:
+    """The submodules checked out now, by path: their name and their `.git` file's text."""
+    listed = repo.run(
+        "config",
+        "-z",
+        "--blob",
+        ":.gitmodules",
+        "--get-regexp",
+        r"^submodule\..*\.path$",
+        check=False,
+    )
+    if listed.returncode != 0:
+        return {}
+    found: dict[str, list[str]] = {}
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for item in listed.stdout.split(b"\0"):
+            key, _, path = item.partition(b"\n")
+            if not path or not key.endswith(b".path"):
+                continue
+            name = key[len(b"submodule.") : -len(b".path")]
+            dotgit = path + b"/.git"
+            data = tree.read(dotgit) if tree.kind(dotgit) == stat.S_IFREG else None
+            if data is None or len(data) > _MOST or not data.startswith(b"gitdir: "):
+                continue
+            try:
+                found[path.decode("utf-8")] = [name.decode("utf-8"), data.decode("utf-8")]
+            except UnicodeDecodeError:
+                continue
+    return found
+
+
+def put_back(repo: Repo, details: Mapping[str, object]) -> list[str]:
+    """Check out again each submodule noted that is an empty folder now; one line each."""
+    noted = details.get(KEY)
+    if not isinstance(noted, dict):
+        return []
+    lines = []
+    for path, entry in sorted(noted.items()):
+        if not isinstance(entry, list) or len(entry) != 2:
+            continue
+        name, dotgit = str(entry[0]), str(entry[1])
+        line = _check_out(repo, str(path), dotgit)
+        if line is None:
+            continue
+        if repo.config(f"submodule.{name}.url") is None:
+            line += (
+                f"; its section in .git/config stays removed (configuration an operation "
+                f"changes is not taken back): `git submodule init -- {path}` puts it back"
+            )
+        lines.append(line)
+    return lines
+
+
+def _check_out(repo: Repo, path: str, dotgit: str) -> str | None:
+    rel = os.fsencode(path)
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        fd = tree.folder(rel)
+        if fd is None:
+            return None  # not a folder reached without a link: never written into
+        if os.listdir(fd):
+            return None  # something there (its checkout, or files of yours): left
+        git_dir = _module_dir(repo, path, dotgit)
+        if git_dir is None:
+            return None
+        try:
+            tree.write(rel + b"/.git", dotgit.encode("utf-8"), 0o644)
+        except (OSError, safefs.Blocked):
+            return None
+    env = {"GIT_DIR": git_dir, "GIT_WORK_TREE": str(repo.root / path)}
+    done = repo.run("checkout-index", "-a", "-f", env=env, check=False)
+    if done.returncode != 0:
+        return (
+            f"{path}: the operation de-initialised this submodule (`git submodule deinit`); "
+            "its .git file is back but its files could not be checked out "
+            f"(`git -C {path} checkout-index -a -f`)"
+        )
+    repo.run("update-index", "-q", "--refresh", env=env, check=False)
+    return (
+        f"{path}: the operation de-initialised this submodule (`git submodule deinit`); its "
+        "files are checked out again from its git dir, as its index had them (changes it had "
+        "not staged were not kept by deinit, nor by any checkpoint)"
+    )
+
+
+def _module_dir(repo: Repo, path: str, dotgit: str) -> str | None:
+    """The git dir the `.git` text names, where it is a folder under the common git dir's
+    `modules/` with no link on the way; None otherwise."""
+    named = dotgit.removeprefix("gitdir: ").rstrip("\n")
+    where = os.path.normpath(os.path.join(repo.root, path, named))
+    modules = os.path.join(os.path.normpath(repo.common_dir), "modules") + os.sep
+    if not where.startswith(modules) or os.path.realpath(where) != where:
+        return None
+    try:
+        if not stat.S_ISDIR(os.lstat(where).st_mode) or not os.path.isfile(
+            os.path.join(where, "HEAD")
+        ):
+            return None
+    except OSError:
+        return None
+    return where
