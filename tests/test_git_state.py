@@ -544,3 +544,81 @@ def test_an_operation_whose_only_trace_is_a_leftover_is_taken_back(repo: GitRepo
     assert not os.path.lexists(repo.path / ".git" / "AUTO_MERGE")
     assert repo.read("README") == b"edited, unstaged\n"
     assert repo.git("stash", "list") == ""
+
+
+@pytest.mark.parametrize(
+    ("kind", "mode"),
+    [
+        ("merge", "shadow"),
+        ("rebase-merge", "commits"),
+        ("rebase-apply", "shadow"),
+        ("cherry-pick", "commits"),
+        ("revert", "shadow"),
+        ("am", "commits"),
+        ("bisect", "shadow"),
+    ],
+)
+def test_rollback_op_takes_back_a_half_way_state_undo_brought_back(
+    repo: GitRepo, kind: str, mode: str
+) -> None:
+    """A failed run left a merge (rebase, am, bisect...) half way; its rollback cleared it and
+    `undo` brought it back, conflicts and all. `rollback --op` of that operation was refused
+    ("a rebase is in progress in this worktree; finish it, or abort it"), as if you had
+    started it: the state is exactly what the operation left, and taking it back goes to its
+    exact PRE-OP, as its own rollback did. A later edit of yours refuses it again."""
+    command = operations(conflicting(repo))[kind]
+    if kind == "revert":  # one that stops on a conflict
+        command = "git revert --no-edit side"
+    before = repo.fingerprint()
+    op = repo.atomic_json("run", "--history", mode, "--", "sh", "-c", command + "; exit 1", check=1)
+    repo.atomic("undo", check=0)
+    waiting = leftovers(repo)
+    assert set(waiting) - {"AUTO_MERGE"}, waiting
+
+    repo.atomic("rollback", "--op", op["op_id"], check=0)
+
+    same(repo.fingerprint(), before)
+    assert leftovers(repo) == []
+    assert repo.git("for-each-ref", "refs/bisect/") == ""
+    repo.atomic("undo", check=0)  # and back again: the rollback is undone like any other
+    assert leftovers(repo) == waiting
+    repo.write("wip.txt", b"yours, after the undo\n")
+    mine = repo.fingerprint()
+    res = repo.atomic("rollback", "--op", op["op_id"], check=3)
+    assert "in progress" in res.stderr, res.stderr
+    same(repo.fingerprint(), mine)
+
+
+def test_rollback_op_takes_back_a_rebase_undo_brought_back_in_a_linked_worktree(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """The same in a linked worktree, whose rebase state lives in its own git dir
+    (`.git/worktrees/<id>/rebase-merge`)."""
+    repo.diverged("c")
+    other = tmp_path / "wt"
+    repo.git("worktree", "add", "-q", "--detach", str(other), "side")
+    wt = GitRepo(other, repo.env)
+    wt.git("checkout", "-q", "-b", "topic")
+    (other / "wip.txt").write_bytes(b"untracked work\n")
+    state_dir = repo.path / ".git" / "worktrees" / "wt"
+
+    def state() -> tuple[str, ...]:
+        return (
+            (state_dir / "HEAD").read_text(),
+            wt.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/"),
+            wt.git("ls-files", "-s"),
+            (other / "c").read_text(),
+            (other / "wip.txt").read_text(),
+            " ".join(sorted(os.listdir(state_dir))),
+        )
+
+    before = state()
+    op = wt.atomic_json("run", "--", "sh", "-c", "git rebase -q main; exit 1", check=1)
+    wt.atomic("undo", check=0)
+    assert (state_dir / "rebase-merge").is_dir()
+
+    wt.atomic("rollback", "--op", op["op_id"], check=0)
+
+    assert state() == before
+    assert not os.path.lexists(state_dir / "rebase-merge")
+    assert (state_dir / "HEAD").read_text() == "ref: refs/heads/topic\n"

@@ -37,7 +37,7 @@ from git_atomic.core import records
 from git_atomic.core.errors import BusyError, RefusedError, UsageError
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
-from git_atomic.engine import checkpoint, pathcheck, scanindex
+from git_atomic.engine import checkpoint, gitstate, pathcheck, scanindex
 from git_atomic.ops import context, effect, moveresults, moves, output, results, steps
 
 
@@ -51,7 +51,12 @@ def rollback(
     whole: bool = False,
 ) -> int:
     _check_arguments(op=op, to=to, paths=paths, whole=whole)
-    with context.opened("rollback") as ctx:
+    # A merge, rebase... in progress is refused (context.check_git_state), but where it is
+    # exactly what the operation whose effect is taken back left (`undo` brought it back):
+    # taking that effect back clears it, as the operation's own rollback did (_door).
+    with context.opened("rollback", check_state=False) as ctx:
+        if to is not None or (op is None and paths):
+            context.check_git_state(ctx.repo)
         wanted = pathcheck.worktree_paths(ctx.repo.root, Path.cwd(), paths) if paths else ()
         open_op = moving.guard(ctx)
         context.refuse_index_lock(ctx.repo)
@@ -70,6 +75,7 @@ def rollback(
             current = moves.probe(ctx.repo)
             if newest[0].status != OpStatus.OPEN:
                 return _take_back(ctx, newest[0], current, dry_run=dry_run, json_out=json_out)
+            context.check_git_state(ctx.repo)
             found = _immediate(ctx, newest[0], current.files_tree, json_out=json_out)
             if found is None:
                 return 0
@@ -112,9 +118,11 @@ def _named_op(
     """`rollback --op ID`: a closed operation's effect taken back, or its exact PRE-OP (the open
     operation's, or asked for with --whole)."""
     named = resolve_op(ctx.journal, op)
-    move = _whole_op(ctx, named, open_op)
     if named.status != OpStatus.OPEN and not whole:
+        _whole_op(ctx, named, open_op)  # its refusals (another worktree's, one open here)
         return _take_back(ctx, named, None, dry_run=dry_run, json_out=json_out)
+    context.check_git_state(ctx.repo)
+    move = _whole_op(ctx, named, open_op)
     close_open = open_op is not None
     return moving.go(
         ctx,
@@ -146,10 +154,12 @@ def _take_back(
             "started (`git atomic recover` closes it)"
         )
     if op.status == OpStatus.ROLLED_BACK and not _brought_back(ctx, op):
+        context.check_git_state(repo)  # a merge of yours is refused, not "nothing further"
         return _nothing_further(ctx, op, f"{op.name} [{op.id}] is rolled back", json_out=json_out)
-    _tell_worktrees_removed(ctx, op)
     current = current or moves.probe(repo)
     found = effect.take_back(repo, taken, current)
+    _door(ctx, current, taken[-1].after, exact=found.exact)
+    _tell_worktrees_removed(ctx, op)
     remade = _remade_within(ctx, op) if found.made_within else ()
     if remade:  # what `undo` wrote of it again is its effect too (restoreplan: unseen files)
         found = records.replace(found, made_within=(*found.made_within, *remade))
@@ -194,6 +204,16 @@ def _take_back(
         takes_back=True,
         said=said,
     )
+
+
+def _door(ctx: context.Context, current: checkpoint.Snapshot, end: str, *, exact: bool) -> None:
+    """Refuse a merge, rebase... in progress, unless the state now is exactly where the
+    operation's effect ends, git's in-progress files included (an `undo` brought back the
+    rebase its failed run left): taking the effect back is then what its rollback did."""
+    if gitstate.in_progress(ctx.repo) is None:
+        return
+    if not exact or current.git_state != checkpoint.load(ctx.repo, end).git_state:
+        context.check_git_state(ctx.repo)
 
 
 def _mend_only(ctx: context.Context, op: OpRow, where: str) -> str:
