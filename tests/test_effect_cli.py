@@ -308,8 +308,9 @@ def test_info_exclude_rules_are_taken_back_line_by_line(repo: GitRepo, mode: str
 
 
 def test_info_exclude_made_a_link_is_never_followed(repo: GitRepo, tmp_path: Path) -> None:
-    """An operation that makes .git/info a link to a folder outside: the capture does not read
-    through it, the rollback takes the link away (the link itself) and writes the repository's
+    """An operation that makes .git/info a link to a folder outside: git would read its rules
+    there, so the capture refuses (exit 3, nothing read or changed, the operation interrupted:
+    tests/test_hostile_tree.py); once the link is gone, `recover` writes the repository's
     rules back; the file outside is byte for byte as it was."""
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -317,10 +318,13 @@ def test_info_exclude_made_a_link_is_never_followed(repo: GitRepo, tmp_path: Pat
     info = repo.path / ".git" / "info"
     before = (info / "exclude").read_bytes()
     script = f"rm -rf .git/info && ln -s {outside} .git/info && echo y > op.txt; exit 1"
-    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script, check=1)
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script, check=3)
+    assert (outside / "exclude").read_bytes() == b"outside\n"
+    info.unlink()
+    repo.atomic("recover", check=0)
     assert (outside / "exclude").read_bytes() == b"outside\n"
     assert not (repo.path / "op.txt").exists()
-    assert info.is_dir() and not info.is_symlink()  # the link itself is gone
+    assert info.is_dir() and not info.is_symlink()
     assert (info / "exclude").read_bytes() == before
 
 

@@ -454,6 +454,56 @@ def test_links_an_operation_leaves_in_the_git_dir_are_not_followed(
     assert scene.state() == before and not os.path.lexists(git_dir / "MERGE_MSG")
 
 
+GIT_DIR_RULE_LINKS = {
+    "exclude": "ln -sf {out}/u.txt .git/info/exclude",
+    "attributes": "ln -sf {out}/u.txt .git/info/attributes",
+    "info": "mv .git/info {out}/../info && ln -s {out}/../info .git/info",
+    "alternates": "mkdir -p .git/objects/info && ln -sf {out}/f.txt .git/objects/info/alternates",
+}
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+@pytest.mark.parametrize("made", sorted(GIT_DIR_RULE_LINKS))
+def test_a_git_dir_file_git_reads_made_a_link_is_refused_not_read_through(
+    tmp_path: Path, history: str, made: str
+) -> None:
+    """An operation that made `.git/info/exclude` (or `info/attributes`, `info` itself,
+    `objects/info/alternates`) a link to a file outside: every later git call of the capture
+    (and so the rollback) read its rules, or looked for objects, outside the repository
+    through it. The capture now refuses such a link by name (exit 3, nothing changed, the
+    operation interrupted); once it is a file again, `recover` is exact."""
+    scene = Scene(tmp_path, history)
+    (scene.repo.path / ".git/info").mkdir(exist_ok=True)
+    before = scene.state()
+    out = scene.outside
+    res = scene.repo.atomic(
+        "run",
+        "--history",
+        history,
+        "--",
+        "sh",
+        "-c",
+        "echo op > a/h.txt && " + GIT_DIR_RULE_LINKS[made].format(out=out) + "; exit 1",
+        check=3,
+    )
+    assert "is a symbolic link" in res.stderr and ".git/" in res.stderr, res.stderr
+    assert scene.repo.read("a/h.txt") == b"op\n"  # nothing taken back, nothing read
+    scene.assert_marker_untouched()
+    link = {"info": ".git/info", "alternates": ".git/objects/info/alternates"}.get(
+        made, f".git/info/{made}"
+    )
+    os.unlink(scene.repo.path / link)
+    if made == "info":
+        shutil.move(tmp_path / "info", scene.repo.path / ".git/info")
+    scene.repo.atomic("recover", check=0)
+    assert scene.state() == before
+    # One there before an operation opens none.
+    os.symlink(out / "u.txt", scene.repo.path / ".git/info/exclude.tmp")
+    os.replace(scene.repo.path / ".git/info/exclude.tmp", scene.repo.path / ".git/info/exclude")
+    res = scene.repo.atomic("begin", "op", check=3)
+    assert "no operation is open" in scene.repo.atomic("status").stdout
+
+
 @pytest.mark.parametrize("history", ["commits", "shadow"])
 @pytest.mark.parametrize("name", ["index", "index.lock"])
 def test_an_index_the_operation_made_a_link_comes_back_a_file(

@@ -63,10 +63,23 @@ def refusal(shown: str, mode: int) -> Stalled:
     )
 
 
+def linked(shown: str) -> RefusedError:
+    return RefusedError(
+        f"{shown} is a symbolic link: git would read what it names (outside the repository, "
+        "maybe) as its own, and nothing is ever read through a link, so no checkpoint can be "
+        "made; git-atomic changed nothing",
+        hint="make it a regular file or remove it, then run this again (`git atomic recover` "
+        "where `git atomic status` shows an operation interrupted)",
+    )
+
+
 def check_git_dir(repo: Repo) -> None:
     """Refuse a rule file of the git dir, or one the configuration names (`core.excludesFile`,
     `core.attributesFile`, or their defaults), that would stall git (followed through a link,
-    as git follows it)."""
+    as git follows it); and a file of the git dir git reads that is a link (or is in a folder
+    that is one): git reads through it, we never do (`info/exclude`, `info/attributes`,
+    `info/sparse-checkout`, `objects/info/alternates`). The files the configuration names
+    are yours, wherever they are: a link there is followed, as git follows it."""
     places = [
         os.path.join(repo.common_dir if common else repo.git_dir, name)
         for common, name in _GIT_DIR_FILES
@@ -87,6 +100,19 @@ def check_git_dir(repo: Repo) -> None:
             continue
         if stalls(mode):
             raise refusal(path, mode)
+    # Then links (one to a device said as the device above: what git would do with it).
+    for common, name in (*_GIT_DIR_FILES, (True, "objects/info/alternates")):
+        base = repo.common_dir if common else repo.git_dir
+        with safefs.Tree(os.fsencode(base)) as tree:
+            rel = os.fsencode(name)
+            for part in (*_folders_of(rel), rel):
+                if tree.kind(part) == stat.S_IFLNK:
+                    raise linked(os.path.join(base, os.fsdecode(part)))
+
+
+def _folders_of(rel: bytes) -> list[bytes]:
+    parts = rel.split(b"/")[:-1]
+    return [b"/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def check_tree(root: bytes, paths: Iterable[bytes]) -> None:
