@@ -106,7 +106,9 @@ def check_git_dir(repo: Repo) -> None:
         with safefs.Tree(os.fsencode(base)) as tree:
             rel = os.fsencode(name)
             for part in (*_folders_of(rel), rel):
-                if tree.kind(part) == stat.S_IFLNK:
+                # (`objects` itself, a link to a store elsewhere, is a layout of yours: git
+                # reads its objects, not its rules, there.)
+                if part != b"objects" and tree.kind(part) == stat.S_IFLNK:
                     raise linked(os.path.join(base, os.fsdecode(part)))
 
 
