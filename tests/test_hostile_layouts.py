@@ -98,8 +98,8 @@ def unprivileged() -> Iterator[Unprivileged]:
 
 @pytest.mark.parametrize(
     "made_unreadable",
-    ["chmod 000 a/b/g", "chmod 000 a/b"],
-    ids=["a file", "a folder"],
+    ["chmod 000 a/b/g", "chmod 000 a/b", "mkdir -p n/m && echo s > n/m/f && chmod 000 n"],
+    ids=["a file", "a folder", "a new folder"],
 )
 def test_what_the_operation_made_unreadable_is_named_and_recover_is_exact(
     unprivileged: Unprivileged, made_unreadable: str
@@ -108,8 +108,10 @@ def test_what_the_operation_made_unreadable_is_named_and_recover_is_exact(
     log, the operation left interrupted, `recover` dying the same way). One that left a folder
     unreadable: git could not look in, took what it knew of the files there as still so, and
     the rollback said the tree was as before with the operation's edits, its new file and the
-    loss of an untracked file left behind that folder. Now both are named, nothing changed,
-    and once readable again `recover` returns the tree exactly."""
+    loss of an untracked file left behind that folder. A new folder it made unreadable (git
+    knows nothing in it) was left as a folder nobody captured, the rollback saying the
+    operation had changed nothing. Now each is named, nothing changed, and once readable again
+    `recover` returns the tree exactly."""
     u = unprivileged
     setup = (
         "mkdir -p a/b/c && echo x > a/b/c/f && echo y > a/b/g && echo t > top && "
@@ -122,10 +124,29 @@ def test_what_the_operation_made_unreadable_is_named_and_recover_is_exact(
     assert res.returncode == 3, res.stderr
     assert "cannot be read" in res.stderr and "Traceback" not in res.stderr, res.stderr
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
-    assert u.run("chmod", "-R", "u+rwX", "a").returncode == 0
+    assert (
+        u.run("chmod", "-R", "u+rwX", "a", *(["n"] if "n/m" in made_unreadable else [])).returncode
+        == 0
+    )
     res = u.atomic("recover")
     assert res.returncode == 0, res.stderr
     assert oracle.walk(u.repo.path) == before
+
+
+def test_a_folder_you_cannot_list_from_before_the_operation_is_left_alone(
+    unprivileged: Unprivileged,
+) -> None:
+    """A folder nobody can list that was so before the operation (a container's data folder):
+    neither captured nor touched, and no reason to refuse the operation's rollback (only one
+    the operation made so is refused)."""
+    u = unprivileged
+    setup = "mkdir -p data/in && echo d > data/in/f && chmod 000 data && echo u > untracked"
+    assert u.run("sh", "-c", setup).returncode == 0
+    res = u.atomic("run", "--", "sh", "-c", "echo op > untracked; echo new > new; exit 1")
+    assert res.returncode == 1, res.stderr
+    assert (u.repo.path / "untracked").read_bytes() == b"u\n"
+    assert not (u.repo.path / "new").exists()
+    assert stat.S_IMODE(os.lstat(u.repo.path / "data").st_mode) == 0
 
 
 # --- the worktree's own folder replaced -----------------------------------------------------

@@ -366,7 +366,7 @@ def _scanned(
     refuses to track whatever its settings (scan.dot_git_variant): such a folder or file is left
     out as a scan leaves it out, and returned with the special paths."""
     res = adding.wait(check=False)
-    scan.refuse_unreadable(res.stderr)
+    scan.refuse_unreadable(res.stderr, repo.root)
     if res.returncode == 0 or b"outside of your sparse-checkout definition" in res.stderr:
         return {}, frozenset()
     special = {}
@@ -389,7 +389,7 @@ def _scanned(
             *("add", "-A", "--sparse", "--", ".", *left_out),
         )
         again = repo.run(*add_all, env=env, check=False)
-        scan.refuse_unreadable(again.stderr)
+        scan.refuse_unreadable(again.stderr, repo.root)
         if again.returncode == 0 or b"outside of your sparse-checkout" in again.stderr:
             _add_as_on_disk(repo, env, raw)
             unholdable = (p for p in unborn if scan.dot_git_variant(p) or scan.gitmodules_link(p))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import stat
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Final
 
@@ -267,10 +268,17 @@ def finish(
     return _reconciled(scan, staged_tree, tree)
 
 
-def refuse_unreadable(stderr: bytes) -> None:
+# Set by an operation's own rollback while its rescue is captured (rescue.py): the instant its
+# PRE-OP was captured. A folder git cannot list that was made so (or made) since then is the
+# operation's, and refused by name (unreadable.py); None: such folders are neither captured
+# nor touched (a container's data folder you cannot list).
+UNLISTABLE_SINCE: ContextVar[float | None] = ContextVar("unlistable_since", default=None)
+
+
+def refuse_unreadable(stderr: bytes, root: Path) -> None:
     """Refuse a capture where git said it could not read a path it knows, or could not open a
-    folder by its too long a path (unreadable.py; only imported then: a capture's usual way
-    does not pay for it)."""
+    folder by its too long a path, or (UNLISTABLE_SINCE) list a folder made so since
+    (unreadable.py; only imported then: a capture's usual way does not pay for it)."""
     if (
         b": Permission denied" in stderr
         or b"could not open directory" in stderr
@@ -278,7 +286,7 @@ def refuse_unreadable(stderr: bytes) -> None:
     ):
         from git_atomic.engine import unreadable
 
-        unreadable.refuse(stderr)
+        unreadable.refuse(stderr, root=root, since=UNLISTABLE_SINCE.get())
 
 
 def unholdable_names(repo: Repo, untracked: list[bytes]) -> list[bytes]:
@@ -331,7 +339,7 @@ def _changes(scan: Scan) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
     assert scan.status is not None
     res = scan.status.wait(check=False)
     scan.status = None
-    refuse_unreadable(res.stderr)
+    refuse_unreadable(res.stderr, repo.root)
     if res.returncode != 0:
         if scan.base_tree is not None:
             # Unreadable (say, a split index whose shared part git expired): seed anew next time.

@@ -4,7 +4,9 @@ that name (or die at it). Refused by name, before anything changes."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Final
 
 from git_atomic.core.errors import RefusedError
@@ -12,7 +14,8 @@ from git_atomic.core.errors import RefusedError
 # git's words (LC_ALL=C: process.py): a file it cannot open to hash (`error: open("a"):
 # Permission denied`), and a path of its index it cannot look at, in a folder it cannot
 # search (`d/b: Permission denied`). A folder it cannot list and knows nothing in (`warning:
-# could not open directory`) is neither captured nor touched, as before: not refused.
+# could not open directory`) is neither captured nor touched, as before: not refused, but
+# for one an operation made so, at its own rollback (scan.UNLISTABLE_SINCE).
 _CANNOT_OPEN: Final = re.compile(rb'^error: open\("(.+)"\): Permission denied$', re.M)
 _CANNOT_LOOK: Final = re.compile(rb"^(?!warning: |error: |fatal: )(.+): Permission denied$", re.M)
 
@@ -37,8 +40,29 @@ def _too_long(stderr: bytes) -> list[bytes]:
     ]
 
 
-def refuse(stderr: bytes) -> None:
-    """Raise RefusedError naming the first path git said it could not read, if any."""
+# A folder git cannot list (`warning: could not open directory 'd/': Permission denied`).
+_CANNOT_LIST: Final = re.compile(
+    rb"^warning: could not open directory '(.+)': Permission denied$", re.M
+)
+
+
+def _made_unlistable_since(stderr: bytes, root: Path, since: float | None) -> list[bytes]:
+    """The folders git could not list whose inode changed at or after `since` (made, or made
+    unreadable, since then: its ctime says so, which no one can set back), read from the top
+    of the worktree without following a link."""
+    folders = [m.group(1).rstrip(b"/") for m in _CANNOT_LIST.finditer(stderr)]
+    if since is None or not folders:
+        return []
+    from git_atomic.engine import safefs
+
+    with safefs.Tree(os.fsencode(root)) as tree:
+        looks = [tree.lstat(f) for f in folders]
+    return [f for f, st in zip(folders, looks, strict=True) if st and st.st_ctime >= since]
+
+
+def refuse(stderr: bytes, *, root: Path, since: float | None = None) -> None:
+    """Raise RefusedError naming the first path git said it could not read, if any; and a
+    folder it could not list that was made so at or after `since` (an operation's own)."""
     long = _too_long(stderr)
     if long:
         shown = long[0].decode("utf-8", "backslashreplace")
@@ -52,6 +76,7 @@ def refuse(stderr: bytes) -> None:
     found = [
         m.group(1) for pattern in (_CANNOT_OPEN, _CANNOT_LOOK) for m in pattern.finditer(stderr)
     ]
+    found += [f + b"/" for f in _made_unlistable_since(stderr, root, since)]
     if not found:
         return
     shown = found[0].decode("utf-8", "backslashreplace")

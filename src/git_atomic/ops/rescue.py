@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from git_atomic.core import failpoints
 from git_atomic.core.config import CONFIG_FILE, PYPROJECT_FILE, budget_of
 from git_atomic.core.vocab import CheckpointKind, EventKind
-from git_atomic.engine import checkpoint, discovery, gitlinks, snapshot, unseen
+from git_atomic.engine import checkpoint, discovery, gitlinks, scan, snapshot, unseen
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 from git_atomic.ops.context import Context
@@ -66,15 +66,21 @@ def save(
         )
         current = probe
     else:
-        captured = snapshot.capture(
-            repo,
-            message=f"git-atomic rescue before {event}",
-            ref=ref,
-            also_capture=lambda tree: unseen.overwritten_ignored(repo, tree, target, paths),
-            early=ctx.early,
-            allow_unmerged=True,
-            budget_at_least=floor,
-        )
+        # An operation's own rollback: a folder git cannot list that it made so is refused,
+        # not left behind as a folder nobody captured (scan.UNLISTABLE_SINCE).
+        since = scan.UNLISTABLE_SINCE.set(target.captured_at if probe is None else None)
+        try:
+            captured = snapshot.capture(
+                repo,
+                message=f"git-atomic rescue before {event}",
+                ref=ref,
+                also_capture=lambda tree: unseen.overwritten_ignored(repo, tree, target, paths),
+                early=ctx.early,
+                allow_unmerged=True,
+                budget_at_least=floor,
+            )
+        finally:
+            scan.UNLISTABLE_SINCE.reset(since)
         too_large = captured.too_large
         current = captured.snapshot
     failpoints.hit(f"{event}:rescue-unrecorded")
