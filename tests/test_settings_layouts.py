@@ -944,24 +944,29 @@ def test_a_folder_the_operation_made_a_repository_is_not_written_into(
     assert sorted(os.listdir(sub)) == [".git", "b", "c"]
 
 
-@pytest.mark.parametrize("history", ["commits", "shadow"])
+@pytest.mark.parametrize("history", ["commits", "shadow", "failed"])
 def test_show_and_log_leave_out_the_files_of_a_repository_made_in_a_folder(
     repo: GitRepo, history: str
 ) -> None:
     """`git init sub` where `sub/` held tracked files, and a file made in it: git reads the
-    new repository as a folder, so the checkpoints hold its files, and `show --diff` and `log`
-    listed and counted `sub/new.txt` as the operation's, though no rollback touches it. They
-    are left out now, and `show` names the repository."""
+    new repository as a folder, so the checkpoints hold its files (the rescue of a failed
+    run's rollback too), and `show --diff` and `log` listed and counted `sub/new.txt` as the
+    operation's, though no rollback touches it. They are left out now, and `show` names the
+    repository."""
     _folder_of_files(repo, "tracked", b"a\n")
     command = "git init -q sub && echo made > sub/new.txt && echo m > made.txt"
-    op = repo.atomic_json("run", "--history", history, "--", "sh", "-c", command)["op_id"]
+    failed = history == "failed"
+    run = ("run", "--", "sh", "-c", command + "; exit 1") if failed else ()
+    run = run or ("run", "--history", history, "--", "sh", "-c", command)
+    op = repo.atomic_json(*run, check=1 if failed else 0)["op_id"]
     shown = repo.atomic("show", op, "--diff").stdout
     assert "b/made.txt" in shown and "b/sub/new.txt" not in shown, shown
     assert "nested    sub/: a repository of its own" in shown, shown
     assert "change    1 file +1 -0" in shown, shown
     assert "sub/" not in repo.atomic_json("show", op, "--diff")["diff"]
     assert "1 file +1 -0" in repo.atomic("log").stdout
-    repo.atomic("rollback", "--op", op, check=0)
+    if not failed:
+        repo.atomic("rollback", "--op", op, check=0)
     assert (repo.path / "sub/new.txt").read_bytes() == b"made\n"
     assert not (repo.path / "made.txt").exists()
 

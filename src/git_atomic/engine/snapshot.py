@@ -103,10 +103,12 @@ def capture(
     try:
         git_side = _read_git_side(repo, disk, allow_unmerged=allow_unmerged)
         held = _read_files(repo, disk, git_side.side, limit, also_capture, known_files)
-        read_as_folders: list[bytes] = []  # repositories of their own git reads as folders
         if not allow_unmerged:  # a state an operation starts from or ends in
             _refuse_unholdable(held.files.added, sorted(disk.unholdable))
-            read_as_folders = _refuse_stray_dot_git(repo, disk.walked, held.files.tree)
+        # Repositories of their own git reads as folders (a rescue names them too: `show`).
+        read_as_folders = _refuse_stray_dot_git(
+            repo, disk.walked, held.files.tree, refuse=not allow_unmerged
+        )
         parts = _parts(repo, git_side, held, effect_base=effect_base)
         if read_as_folders:
             parts = records.replace(
@@ -146,7 +148,9 @@ def _refuse_unholdable(added: Sequence[bytes], unholdable: Sequence[bytes]) -> N
         raise UnholdableName(path.decode("utf-8", "backslashreplace"), what)
 
 
-def _refuse_stray_dot_git(repo: Repo, walked: folderwalk.Walk | None, tree: str) -> list[bytes]:
+def _refuse_stray_dot_git(
+    repo: Repo, walked: folderwalk.Walk | None, tree: str, *, refuse: bool
+) -> list[bytes]:
     """A `.git` in a folder that is no repository after all (straydotgit.py): no checkpoint
     holds it, so an operation that deleted its folder lost it. Refused as the names above are,
     where the walk of the folders found one (folderwalk.py). Returns the repositories of their
@@ -158,7 +162,7 @@ def _refuse_stray_dot_git(repo: Repo, walked: folderwalk.Walk | None, tree: str)
     from git_atomic.engine import straydotgit  # only then: a capture's usual way has none
 
     path, as_folders = straydotgit.found(repo, folders, tree)
-    if path is not None:
+    if path is not None and refuse:
         raise UnholdableName(
             path.decode("utf-8", "backslashreplace"), "a .git that is no repository"
         )

@@ -30,16 +30,17 @@ def found(repo: Repo, folders: Sequence[bytes], tree: str) -> tuple[bytes | None
     listed = {e.path: e.mode for e in repo.ls_tree_at(tree, folders)}
     root = os.fsencode(repo.root)
     as_folders: list[bytes] = []
+    stray: bytes | None = None
     with safefs.Tree(root) as worktree:
         for folder in folders:
             mode = listed.get(folder)
             if mode not in (None, "040000"):
                 continue
             if not _repository(worktree, root, folder):
-                return folder + b"/.git", as_folders
-            if mode == "040000":
+                stray = stray or folder + b"/.git"
+            elif mode == "040000":
                 as_folders.append(folder)
-    return None, as_folders
+    return stray, as_folders
 
 
 def _repository(worktree: safefs.Tree, root: bytes, folder: bytes) -> bool:
