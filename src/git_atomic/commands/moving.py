@@ -274,9 +274,9 @@ def report_still(
     facts = moves.describe(
         ctx.repo, prev, kept=move.kept, checked_out=move.checked_out, left_on=move.left_on
     )
-    # What the real move says of the repositories of their own it leaves (restorefiles.py):
-    # said by its dry run too, and where that is all that differs.
-    problems = prev.plan.nested_said
+    # What the real move says of the repositories of their own it meets (restorefiles.py):
+    # said by its dry run too.
+    problems = prev.plan.nested_said if dry_run else ()
     if json_out:
         output.emit(
             moves.result(
@@ -293,9 +293,9 @@ def report_still(
     elif dry_run:
         for line in moves.listing(facts):
             print(line)
-    for problem in problems:
-        output.say(f"git-atomic: warning: {problem}")
     if dry_run:
+        for problem in problems:
+            output.say(f"git-atomic: warning: {problem}")
         n = len(facts.changes)
         output.say(
             f"git-atomic: dry run: {move.event} to {move.label} would change {n} "

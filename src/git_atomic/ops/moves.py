@@ -17,7 +17,7 @@ from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import EventKind, HistoryMode
-from git_atomic.engine import checkpoint, gitstate, restoreplan, snapshot
+from git_atomic.engine import checkpoint, gitstate, restoreplan, snapshot, unseen
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo, is_zero
 from git_atomic.ops import moveresults, output, results
@@ -63,6 +63,9 @@ class Preview:
             or p.shallow_changes
             or p.dot_git_changes
             or self.index_shape_changes
+            # A repository of its own it meets: its folder to make again, or its files to
+            # leave, said by the restore (nestedrepos.py)
+            or p.nested_said
         )
 
     @property
@@ -105,6 +108,17 @@ def preview(repo: Repo, move: Move, *, current: Snapshot | None = None) -> Previ
     if move.made_within:  # as Engine.rollback_to sees it
         windows = tuple(dict.fromkeys((*target.made_within, *move.made_within)))
         target = records.replace(target, made_within=windows)
+    if unseen.overwritten_ignored(repo, current.files_tree, target, move.paths):
+        # Files on disk git does not list now that the move would write over (a folder that
+        # became a repository of its own, ignored files): its rescue holds them (rescue.py),
+        # and so does the state this plan starts from, so a dry run says what the move does.
+        current = snapshot.capture(
+            repo,
+            message="git-atomic probe",
+            ref=None,
+            allow_unmerged=True,
+            also_capture=lambda tree: unseen.overwritten_ignored(repo, tree, target, move.paths),
+        ).snapshot
     the_plan = restoreplan.plan(repo, current, target, with_refs=move.with_refs, paths=move.paths)
     from git_atomic.engine import restorekeeps
 
