@@ -32,9 +32,12 @@ def put(repo: Repo, current: Snapshot, target: Snapshot) -> None:
     gone = [n for n in current.branches if n not in target.branches and n not in live]
     if not made and not gone:
         return
+    live_config = infoexclude.branch_config(repo)
+    if not live_config.known:
+        return  # a link or a folder now: never written through
     want = _entries(repo, target.branch_config.data)
     had = _entries(repo, current.branch_config.data)
-    now = _entries(repo, infoexclude.branch_config(repo).data)
+    now = _entries(repo, live_config.data)
     for ref in gone:
         name = ref[len(_PREFIX) :]
         if name in now and name not in want and now[name] == had.get(name):
