@@ -740,6 +740,14 @@ STRAY_DOT_GIT = {
         "sub/.git/objects/o": b"o\n",
         "sub/.git/refs/r": b"r\n",
     },
+    # A `.git` file naming such a git dir: git reads it as no repository (read_gitfile).
+    "gitfile-to-a-bad-head": {
+        "sub/s": b"s\n",
+        "sub/.git": b"gitdir: ../gd\n",
+        "gd/HEAD": b"garbage\n",
+        "gd/objects/o": b"o\n",
+        "gd/refs/r": b"r\n",
+    },
     "head-not-under-refs": {
         "sub/.git/HEAD": b"ref: heads/main\n",
         "sub/.git/objects/o": b"o\n",

@@ -56,7 +56,7 @@ def _repository(worktree: safefs.Tree, root: bytes, folder: bytes) -> bool:
         where = first[len(b"gitdir: ") :]
         # (Its target may be outside the worktree, as a linked worktree's is: only looked at.)
         git_dir = where if os.path.isabs(where) else os.path.join(root, folder, where)
-        return _git_directory(git_dir)
+        return _head_outside(os.path.join(git_dir, b"HEAD")) and _git_directory(git_dir)
     if kind == stat.S_IFDIR:
         return _valid_head(worktree, dot + b"/HEAD") and _git_directory(os.path.join(root, dot))
     return True  # gone, a link, a FIFO: nothing a checkpoint could hold anyway
@@ -68,9 +68,28 @@ def _valid_head(worktree: safefs.Tree, head: bytes) -> bool:
     kind = worktree.kind(head)
     if kind == stat.S_IFLNK:
         return (worktree.readlink(head) or b"").startswith(b"refs/")
-    if kind != stat.S_IFREG:
+    return kind == stat.S_IFREG and _head_data(worktree.read(head) or b"")
+
+
+def _head_outside(head: bytes) -> bool:
+    """`_valid_head` for the HEAD of a git dir a `.git` file names, which may be outside the
+    worktree (a linked worktree's, a submodule's): the HEAD itself is never followed, and
+    only a regular file is read (a FIFO there never blocks)."""
+    try:
+        st = os.lstat(head)
+        if stat.S_ISLNK(st.st_mode):
+            return os.readlink(head).startswith(b"refs/")
+        fd = os.open(head, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
         return False
-    data = (worktree.read(head) or b"")[:255]
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and _head_data(os.read(fd, 255))
+    finally:
+        os.close(fd)
+
+
+def _head_data(data: bytes) -> bool:
+    data = data[:255]
     if data.startswith(b"ref:") and data[4:].lstrip(b" \t\n\r\v\f").startswith(b"refs/"):
         return True
     return any(_hex(data[:width]) for width in (40, 64))
