@@ -748,6 +748,12 @@ STRAY_DOT_GIT = {
         "gd/objects/o": b"o\n",
         "gd/refs/r": b"r\n",
     },
+    # A `commondir` naming no git dir (a linked worktree's whose repository is gone).
+    "commondir-to-nowhere": {
+        "sub/s": b"s\n",
+        "sub/.git/HEAD": b"ref: refs/heads/main\n",
+        "sub/.git/commondir": b"../nowhere\n",
+    },
     "head-not-under-refs": {
         "sub/.git/HEAD": b"ref: heads/main\n",
         "sub/.git/objects/o": b"o\n",

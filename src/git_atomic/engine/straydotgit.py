@@ -76,14 +76,25 @@ def _head_outside(head: bytes) -> bool:
     worktree (a linked worktree's, a submodule's): the HEAD itself is never followed, and
     only a regular file is read (a FIFO there never blocks)."""
     try:
-        st = os.lstat(head)
-        if stat.S_ISLNK(st.st_mode):
+        if stat.S_ISLNK(os.lstat(head).st_mode):
             return os.readlink(head).startswith(b"refs/")
-        fd = os.open(head, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return False
+    data = _small_file(head, 255)
+    return data is not None and _head_data(data)
+
+
+def _small_file(path: bytes, size: int) -> bytes | None:
+    """The first `size` bytes of `path`, a regular file (never a link at its end, never a
+    FIFO's wait); None for anything else."""
     try:
-        return stat.S_ISREG(os.fstat(fd).st_mode) and _head_data(os.read(fd, 255))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, size) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except OSError:
+        return None
     finally:
         os.close(fd)
 
@@ -102,8 +113,14 @@ def _hex(data: bytes) -> bool:
 def _git_directory(path: bytes) -> bool:
     if not os.path.lexists(os.path.join(path, b"HEAD")):
         return False
+    common = path
     if os.path.lexists(os.path.join(path, b"commondir")):
-        return True  # a linked worktree's: its objects and refs are the common dir's
-    return os.path.isdir(os.path.join(path, b"objects")) and os.path.isdir(
-        os.path.join(path, b"refs")
+        # A linked worktree's: its objects and refs are those of the common dir it names
+        # (setup.c's get_common_dir; one naming nothing is no repository to git).
+        named = (_small_file(os.path.join(path, b"commondir"), 4096) or b"").rstrip(b"\r\n")
+        if not named:
+            return False
+        common = os.path.join(path, named)  # an absolute one stands alone
+    return os.path.isdir(os.path.join(common, b"objects")) and os.path.isdir(
+        os.path.join(common, b"refs")
     )
