@@ -622,3 +622,32 @@ def test_rollback_op_takes_back_a_rebase_undo_brought_back_in_a_linked_worktree(
     assert state() == before
     assert not os.path.lexists(state_dir / "rebase-merge")
     assert (state_dir / "HEAD").read_text() == "ref: refs/heads/topic\n"
+
+
+@pytest.mark.parametrize("how", ["failed-run", "kept-run", "abort"])
+def test_orig_head_comes_back(repo: GitRepo, how: str) -> None:
+    """t7102-reset: `git reset`, `merge`, `rebase` and `am` write ORIG_HEAD, the way back from
+    your own reset (`git reset --hard ORIG_HEAD`). A rollback of an operation that reset left
+    the operation's there: that way back went where the operation's reset started. It comes
+    back as it was, and `undo` (the operation's files and HEAD again) leaves it yours."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    repo.git("branch", "-q", "side")
+    repo.git("reset", "-q", "--hard", "HEAD~1")  # yours: ORIG_HEAD names "two"
+    orig_head = repo.path / ".git" / "ORIG_HEAD"
+    orig = orig_head.read_bytes()
+    op = "git reset -q --hard side; cp .git/ORIG_HEAD ../op-orig-head"
+    if how == "abort":
+        repo.atomic("begin", "b", check=0)
+        subprocess.run(["sh", "-c", op], cwd=repo.path, env=repo.env, check=True)
+        repo.atomic("abort", check=0)
+    else:
+        repo.atomic("run", "--", "sh", "-c", op + ("; exit 1" if how == "failed-run" else ""))
+        if how == "kept-run":
+            assert orig_head.read_bytes() != orig
+            repo.atomic("rollback", check=0)
+    ours = (repo.path.parent / "op-orig-head").read_bytes()
+    assert ours != orig
+    assert orig_head.read_bytes() == orig
+    repo.atomic("undo", check=0)
+    assert repo.head() == repo.git("rev-parse", "side").strip()
+    assert orig_head.read_bytes() == orig
