@@ -1436,6 +1436,69 @@ def test_commits_mode_turn_that_unignores_files_there_before_it_leaves_them_out(
     assert sorted(status) == ["?? .env", "?? target/out.bin"]
 
 
+def test_commits_mode_turn_commits_as_git_would_under_autocrlf_and_filemode_false(
+    repo: GitRepo,
+) -> None:
+    """With `core.autocrlf=true` (a checkout on Windows: CRLF on disk, LF in the repository)
+    every edit of a turn to a text file was 'not committed (its changes overlap with
+    uncommitted ones)': the turn's commit merged the disk's CRLF bytes over HEAD's LF text,
+    every line a change, though you had changed nothing (pre-commit's CRLF reports, e.g.
+    https://github.com/pre-commit/pre-commit/issues/2839). Both sides of a step are now taken
+    as your git would commit them, as a `run`'s are: LF committed, `core.fileMode=false`'s
+    mode kept, and `git status` clean after."""
+    repo.atomic("hooks", "install", "claude-code", "--history", "commits", check=0)
+    repo.git("config", "core.autocrlf", "true")
+    repo.git("config", "core.fileMode", "false")
+    repo.write("doc.txt", b"one\ntwo\n")
+    repo.git("add", ".claude", "doc.txt")
+    repo.git("commit", "-q", "-m", "hooks in commits mode, a doc")
+    (repo.path / "doc.txt").unlink()
+    repo.git("checkout", "--", "doc.txt")
+    assert repo.read("doc.txt") == b"one\r\ntwo\r\n"
+
+    def edit_doc() -> None:
+        repo.write("doc.txt", b"one\r\nTWO\r\n", mode=0o755)
+        repo.write("new.txt", b"new\r\n")
+
+    claude = ClaudeCode(repo)
+    claude.turn([bash(repo, 1, "edit doc.txt; write new.txt", edit_doc)])
+    [answer] = claude.send(stop())
+
+    assert "committed as" in answer.json()["systemMessage"], answer
+    assert repo.git("cat-file", "blob", "HEAD:doc.txt") == "one\nTWO\n"
+    assert repo.git("cat-file", "blob", "HEAD:new.txt") == "new\n"
+    assert repo.git("ls-tree", "HEAD", "doc.txt").split()[0] == "100644"
+    assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
+    assert repo.read("doc.txt") == b"one\r\nTWO\r\n"
+
+
+def test_commits_mode_turn_that_narrows_the_sparse_checkout_commits_no_deletion(
+    repo: GitRepo,
+) -> None:
+    """A turn's `git sparse-checkout set src` took the files it left outside the cone off the
+    disk, and its commit deleted every one of them from your branch: the commit took the disk,
+    not the index's skip-worktree entries, as git would (as a `run`'s commits do)."""
+    repo.atomic("hooks", "install", "claude-code", "--history", "commits", check=0)
+    repo.write("src/a.py", b"A = 1\n")
+    repo.write("docs/guide.md", b"# guide\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "hooks in commits mode, src and docs")
+
+    def narrow() -> None:
+        repo.git("sparse-checkout", "set", "src")
+        repo.write("src/a.py", b"A = 2\n")
+
+    claude = ClaudeCode(repo)
+    claude.turn([bash(repo, 1, "git sparse-checkout set src; edit src/a.py", narrow)])
+    [answer] = claude.send(stop())
+
+    assert "committed as" in answer.json()["systemMessage"], answer
+    changed = repo.git("diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD").split()
+    assert changed == ["src/a.py"]
+    assert repo.git("cat-file", "blob", "HEAD:docs/guide.md") == "# guide\n"
+    assert not repo.exists("docs/guide.md")  # outside the cone, as the turn left it
+
+
 @pytest.mark.parametrize("was", ["untracked", "tracked"])
 def test_commits_mode_turn_that_makes_a_repository_in_a_folder_of_files_commits_none_of_it(
     repo: GitRepo, was: str

@@ -39,10 +39,10 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
     tree = head_tree
     unseen: set[bytes] = set()
     for before, after in steps:
-        start = checkpoint.load(repo, before)
-        theirs = checkpoint.load(repo, after).files_tree
-        unseen |= _there_before(repo, start, theirs)
-        merged = treemerge.merge(repo, base=start.files_tree, ours=tree, theirs=theirs)
+        start, end = checkpoint.load(repo, before), checkpoint.load(repo, after)
+        unseen |= _there_before(repo, start, end.files_tree)
+        base, theirs = _as_git_would(repo, start), _as_git_would(repo, end)
+        merged = treemerge.merge(repo, base=base, ours=tree, theirs=theirs)
         if merged.tree is None:
             paths = ", ".join(o.path.decode("utf-8", "backslashreplace") for o in merged.conflicts)
             return Committed(None, f"its changes overlap with uncommitted ones in {paths}")
@@ -77,6 +77,24 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
         repo.run("update-ref", "--no-deref", "-m", f"git-atomic: {message}", "HEAD", commit, old)
     phasecommit.put_index(repo, last, checkpoint.load_flags(repo, last), staged.oid)
     return Committed(commit)
+
+
+def _as_git_would(repo: Repo, snap: checkpoint.Snapshot) -> str:
+    """A step's files as your git would commit them, as a `run`'s commits take both sides
+    (commitview.py): `core.autocrlf`'s line endings, your clean filter, the index's mode under
+    `core.fileMode=false`, a skip-worktree entry as the index holds it. The disk's bytes, merged
+    over HEAD's, would make every line of a CRLF file a change of the turn's."""
+    from git_atomic.engine import commitview
+
+    flags = checkpoint.load_flags(repo, snap)
+    return commitview.as_git_would(
+        repo,
+        staged_tree=snap.staged_tree,
+        flags=flags,
+        tree=snap.files_tree,
+        raw_tree=None,
+        leave_out=frozenset(),
+    )
 
 
 def _not_its_own(repo: Repo, added: Sequence[bytes], unseen: set[bytes]) -> list[bytes]:
