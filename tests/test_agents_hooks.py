@@ -1472,6 +1472,40 @@ def test_commits_mode_turn_commits_as_git_would_under_autocrlf_and_filemode_fals
     assert repo.read("doc.txt") == b"one\r\nTWO\r\n"
 
 
+def test_commits_mode_turn_whose_call_committed_then_changed_its_files_commits_the_rest(
+    repo: GitRepo,
+) -> None:
+    """An agent that commits its work itself (Aider's auto-commits, a `git commit` in a Bash
+    call), then edits or removes those files again: the turn was 'not committed (its changes
+    overlap with uncommitted ones in ...)', though you had changed none of them (its step was
+    measured from before its own commit). Now what it left uncommitted is committed, as a
+    `run`'s commits measure a file it committed itself; your edit stays yours."""
+    repo.atomic("hooks", "install", "claude-code", "--history", "commits", check=0)
+    repo.write("made.txt", b"m0\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "hooks in commits mode")
+    repo.write("README", b"the user's\n")
+
+    def work() -> None:
+        script = (
+            "printf 'A = 1\\n' > app.py && git commit -qm one app.py && printf 'A = 2\\n' > app.py"
+            " && printf 'm1\\n' > made.txt && git commit -qm two made.txt && git rm -q made.txt"
+        )
+        subprocess.run(["sh", "-c", script], cwd=repo.path, env=repo.env, check=True)
+
+    head = repo.head()
+    claude = ClaudeCode(repo)
+    claude.turn([bash(repo, 1, "commit, then edit again", work)])
+    [answer] = claude.send(stop())
+
+    assert "committed as" in answer.json()["systemMessage"], answer
+    subjects = repo.git("log", "--format=%s", f"{head}..HEAD").splitlines()
+    assert subjects[1:] == ["two", "one"] and subjects[0].startswith("POST-OP: ")
+    assert repo.git("cat-file", "blob", "HEAD:app.py") == "A = 2\n"
+    assert "made.txt" not in repo.git("ls-tree", "--name-only", "HEAD").split()
+    assert repo.git("status", "--porcelain") == " M README\n"
+
+
 def test_commits_mode_turn_that_narrows_the_sparse_checkout_commits_no_deletion(
     repo: GitRepo,
 ) -> None:

@@ -41,7 +41,8 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
     for before, after in steps:
         start, end = checkpoint.load(repo, before), checkpoint.load(repo, after)
         unseen |= _there_before(repo, start, end.files_tree)
-        base, theirs = _as_git_would(repo, start), _as_git_would(repo, end)
+        base = _committed_within(repo, start, end, _as_git_would(repo, start))
+        theirs = _as_git_would(repo, end)
         merged = treemerge.merge(repo, base=base, ours=tree, theirs=theirs)
         if merged.tree is None:
             paths = ", ".join(o.path.decode("utf-8", "backslashreplace") for o in merged.conflicts)
@@ -94,6 +95,28 @@ def _as_git_would(repo: Repo, snap: checkpoint.Snapshot) -> str:
         tree=snap.files_tree,
         raw_tree=None,
         leave_out=frozenset(),
+    )
+
+
+def _committed_within(
+    repo: Repo, start: checkpoint.Snapshot, end: checkpoint.Snapshot, base: str
+) -> str:
+    """`base` (a step's start) with the files the step committed itself (an agent's `git
+    commit`) as its commits left them: what is left to commit is measured from there, as a
+    `run`'s commits measure a file it committed itself (ops/phasecommit.py). Measured from the
+    start, a file it committed and then changed or removed again read as a change over one of
+    yours (HEAD's copy differs from the start), and the turn was not committed."""
+    if start.head_oid == end.head_oid or end.head_oid is None:
+        return base
+    trees = [
+        repo.line("rev-parse", f"{oid}^{{tree}}") if oid else repo.empty_tree
+        for oid in (start.head_oid, end.head_oid)
+    ]
+    changes = repo.diff_trees(trees[0], trees[1])
+    if not changes:
+        return base
+    return repo.tree_edit(
+        base, {c.path: None if c.status == "D" else (c.new_mode, c.new_oid) for c in changes}
     )
 
 
