@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from git_atomic.agents import claude_code
 from git_atomic.agents.claude_settings import COMMAND, desired_hooks, settings_path
 from git_atomic.commands.agents import hooks_install, hooks_uninstall
 from git_atomic.core.errors import ConfigError, Exit, UsageError
+from testing.gitrepo import GitRepo
 
 MATCHER = "Edit|Write|MultiEdit|NotebookEdit|Bash|PowerShell|mcp__.*"
 
@@ -261,3 +263,45 @@ def test_gemini_install_says_when_its_hooks_do_not_run(
     out = capsys.readouterr().out
     assert "wrote .gemini/settings.json" in out
     assert "trust" in out and '"hooksConfig": {"enabled": true}' in out
+
+
+@pytest.mark.parametrize("agent", ["claude-code", "codex", "gemini", "cursor", "copilot"])
+@pytest.mark.parametrize("linked", ["folder", "file"])
+def test_a_hooks_file_reached_through_a_link_is_neither_read_nor_written(
+    repo: GitRepo, tmp_path: Path, agent: str, linked: str
+) -> None:
+    """A project whose `.claude` is a link to your home's `~/.claude` (dotfiles, a clone made
+    so on purpose): `hooks install` wrote the project's hooks into that folder outside the
+    worktree, so every project got them, and `uninstall` deleted the file there. Links that
+    are written through instead of replaced are a known trap of hook installers
+    (https://github.com/petergaultney/lemonaid/pull/49). Refused now, exit 3, one line, the
+    file outside untouched."""
+    from git_atomic.agents import codex, copilot, cursor, gemini
+
+    layout = {
+        "claude-code": claude_code.LAYOUT,
+        "codex": codex.LAYOUT,
+        "gemini": gemini.LAYOUT,
+        "cursor": cursor.LAYOUT,
+        "copilot": copilot.LAYOUT,
+    }[agent]
+    outside = tmp_path / "home-folder"
+    outside.mkdir()
+    name = Path(layout.path).name
+    (outside / name).write_text("{}\n")
+    top = Path(layout.path).parts[0]
+    if linked == "folder":
+        (repo.path / top).symlink_to(outside)
+        if top != str(Path(layout.path).parent):  # .github/hooks: the link is .github
+            (outside / "hooks").mkdir()
+            (outside / "hooks" / name).write_text("{}\n")
+    else:
+        (repo.path / layout.path).parent.mkdir(parents=True)
+        (repo.path / layout.path).symlink_to(outside / name)
+    before = {p: p.read_bytes() for p in outside.rglob("*") if p.is_file()}
+
+    for verb in ("install", "uninstall"):
+        res = repo.atomic("hooks", verb, agent, check=3)
+        assert "is a symbolic link" in res.stderr and len(res.stderr.splitlines()) == 1
+    assert {p: p.read_bytes() for p in outside.rglob("*") if p.is_file()} == before
+    assert os.path.islink(repo.path / (top if linked == "folder" else layout.path))

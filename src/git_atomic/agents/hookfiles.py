@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from git_atomic.core.errors import ConfigError
+from git_atomic.core.errors import ConfigError, RefusedError
 from git_atomic.core.records import dataclass, field
 
 
@@ -71,6 +71,7 @@ class Layout:
 
 def install(layout: Layout, root: Path, *, extra_args: str = "") -> list[str]:
     path = root / layout.path
+    _refuse_links(path, root)
     settings = _load(path, layout)
     created = not settings
     hooks = settings.setdefault("hooks", {})
@@ -101,6 +102,7 @@ def install(layout: Layout, root: Path, *, extra_args: str = "") -> list[str]:
 
 def uninstall(layout: Layout, root: Path) -> list[str]:
     path = root / layout.path
+    _refuse_links(path, root)
     if not path.exists():
         return [f"{_shown(path, root)} does not exist: nothing to remove"]
     settings = _load(path, layout)
@@ -131,6 +133,8 @@ def uninstall(layout: Layout, root: Path) -> list[str]:
 
 def installed(layout: Layout, root: Path) -> list[str]:
     """The events whose git-atomic hook is in the platform's file (for `hooks status`)."""
+    if _linked(root / layout.path, root) is not None:
+        return []
     try:
         settings = _load(root / layout.path, layout)
     except ConfigError:
@@ -143,6 +147,8 @@ def installed(layout: Layout, root: Path) -> list[str]:
 
 def commands_of(layout: Layout, root: Path) -> list[str]:
     """Our installed command lines, as written in the file."""
+    if _linked(root / layout.path, root) is not None:
+        return []
     try:
         hooks = _load(root / layout.path, layout).get("hooks", {})
     except ConfigError:
@@ -180,6 +186,35 @@ def _remove_ours(layout: Layout, entries: list[Any]) -> list[str]:
             if not entry["hooks"]:
                 entries.remove(entry)
     return removed
+
+
+def _linked(path: Path, root: Path) -> Path | None:
+    """The first of the folders on the way from `root` to the platform's file, or the file,
+    that is a symbolic link; None when none is."""
+    here = root
+    for part in path.relative_to(root).parts:
+        here = here / part
+        try:
+            if os.lstat(here).st_mode & 0o170000 == 0o120000:
+                return here
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return None  # read as before: _load says what is wrong with it
+    return None
+
+
+def _refuse_links(path: Path, root: Path) -> None:
+    """Nothing outside the worktree is read or written through a link: a `.claude` (or its
+    `settings.json`) that is a link, to your home's `~/.claude` say, would have the project's
+    hooks written into every project's settings, and `uninstall` remove a file there."""
+    linked = _linked(path, root)
+    if linked is not None:
+        raise RefusedError(
+            f"{_shown(linked, root)} is a symbolic link (to {os.readlink(linked)}); git-atomic "
+            "never reads or writes a hooks file through one",
+            hint="put the real folder or file in its place, then run this again",
+        )
 
 
 def _load(path: Path, layout: Layout) -> dict[str, Any]:
