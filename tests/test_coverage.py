@@ -16,6 +16,7 @@ import pytest
 
 from git_atomic.core.errors import AtomicError, Exit
 from git_atomic.ops.coverage import CoverageError, read_coverage
+from testing.gitrepo import GitRepo
 
 DATA = Path(__file__).parent / "data" / "coverage"
 
@@ -238,6 +239,29 @@ def test_a_report_path_that_is_a_folder(tmp_path: Path) -> None:
     assert ": cannot read: " in error_of(tmp_path)
 
 
+def test_a_report_in_the_worktree_that_links_out_of_it_is_not_read(tmp_path: Path) -> None:
+    """A gate's `coverage.json` that is a link to a file outside the worktree (made by the
+    operation the gate judges, or a clone that ships one) gave the gate its verdict from
+    there: read through the link, as the configuration never is. Refused now; a link inside
+    the worktree, and a report the configuration names outside it, are read as before."""
+    top, outside = tmp_path / "worktree", tmp_path / "elsewhere"
+    top.mkdir()
+    outside.mkdir()
+    report = b'{"totals": {"percent_covered": 99.0}}'
+    (outside / "cov.json").write_bytes(report)
+    (top / "cov.json").symlink_to(outside / "cov.json")
+    (top / "real.json").write_bytes(report)
+    (top / "inside.json").symlink_to("real.json")
+    with pytest.raises(CoverageError) as caught:
+        read_coverage(top / "cov.json", worktree=top)
+    assert str(caught.value) == (
+        f"coverage report {top / 'cov.json'}: a link to {outside / 'cov.json'}, outside the "
+        "worktree: not read"
+    )
+    assert read_coverage(top / "inside.json", worktree=top) == 99.0
+    assert read_coverage(outside / "cov.json", worktree=top) == 99.0
+
+
 def test_coverage_error_is_ours_and_fails_the_gate(tmp_path: Path) -> None:
     with pytest.raises(AtomicError) as info:
         read_coverage(tmp_path / "nothing")
@@ -359,3 +383,15 @@ def test_an_external_dtd_is_never_read(tmp_path: Path) -> None:
         "report.xml",
     )
     assert read_coverage(report) == 25.0
+
+
+def test_a_gate_whose_report_links_out_of_the_worktree_fails(repo: GitRepo, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.json"
+    outside.write_bytes(b'{"totals": {"percent_covered": 99.0}}')
+    (repo.path / "cov.json").symlink_to(outside)
+    repo.write(
+        ".git-atomic.toml",
+        b'[[gates]]\nname = "c"\nrun = "true"\ncoverage = { report = "cov.json", min = 50 }\n',
+    )
+    res = repo.atomic("gates", "--run", check=1)
+    assert f"a link to {outside}, outside the worktree: not read" in res.stderr

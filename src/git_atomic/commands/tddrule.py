@@ -71,7 +71,7 @@ def judge(
         return result, Verdict(False, why, True, None, None)
     if report is None:
         return result, Verdict(True, "the tests pass", False, None, None)
-    coverage, problem = _read_report(report, old_report)
+    coverage, problem = _read_report(report, old_report, repo.root)
     if problem is not None:
         return result, Verdict(False, problem, False, None, None)
     assert coverage is not None
@@ -120,6 +120,7 @@ def _stamp(path: Path | None) -> tuple[int, int, int, int] | None:
 def _read_report(
     path: Path,
     old: tuple[int, int, int, int] | None,
+    worktree: Path,
 ) -> tuple[float | None, str | None]:
     from git_atomic.ops.coverage import CoverageError, read_coverage
 
@@ -129,7 +130,7 @@ def _read_report(
             f"coverage report {path} was not written by this test run (does [tdd] test write it?)"
         )
     try:
-        return read_coverage(path), None
+        return read_coverage(path, worktree=worktree), None
     except CoverageError as exc:
         return None, str(exc)
 

@@ -18,11 +18,15 @@ class CoverageError(AtomicError):
     exit_code = Exit.FAILED  # a gate whose report is bad fails; it never passes silently
 
 
-def read_coverage(path: Path) -> float:
+def read_coverage(path: Path, *, worktree: Path | None = None) -> float:
     """The report's total line coverage, a percentage from 0 to 100.
 
     The format is told by the content, not the file name: tools name their reports freely.
+    `worktree`: a report named inside it is never read through a link out of it (a gate's
+    verdict would come from a file elsewhere, as the configuration's would: config.py).
     """
+    if worktree is not None:
+        _refuse_link_out(path, worktree)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -37,6 +41,18 @@ def read_coverage(path: Path) -> float:
     if start == b"<" or _looks_like_utf16(data):
         return _from_xml(path, data)
     return _from_lcov(path, data)
+
+
+def _refuse_link_out(path: Path, worktree: Path) -> None:
+    import os
+
+    top = os.path.realpath(worktree)
+    named = os.path.normpath(os.path.join(top, path))
+    if os.path.commonpath([named, top]) != top:
+        return  # named outside the worktree by the configuration itself: read as named
+    real = os.path.realpath(named)
+    if os.path.commonpath([real, top]) != top:
+        _fail(path, f"a link to {real}, outside the worktree: not read")
 
 
 def _fail(path: Path, why: str) -> NoReturn:

@@ -161,7 +161,7 @@ def _judge_coverage(
     if not report.is_absolute():
         report = root / report
     try:
-        value = read_coverage(report)
+        value = read_coverage(report, worktree=root)
     except CoverageError as exc:
         return None, str(exc)
     if rule.min is not None and value < rule.min:
