@@ -669,3 +669,24 @@ def test_codex_a_shell_command_still_running_when_its_call_returns_is_caught_by_
     agent.calls(("app.py", b"ANSWER = BUG\n"))
     assert "rolled back" in agent.stop()
     assert repo.read("late.txt") == b"after Stop\n"
+
+
+def test_cursor_a_conversation_that_ends_without_stop_closes_its_turn(repo: GitRepo) -> None:
+    """Cursor's `sessionEnd` (its page: `session_id`, `reason`, `duration_ms`, `final_status`
+    besides the common fields; fire and forget): a conversation closed before its `stop` left
+    its turn open for ever, and the window a turn opens at its prompt (a Cursor that sends no
+    tool events) took in everything changed afterwards. It is installed, and closes the turn:
+    recorded, not judged."""
+    agent = _cursor(repo)
+    assert "sessionEnd" in agent.hooks
+    agent.prompt()
+    repo.write("app.py", b"ANSWER = BUG\n")  # no tool events: the prompt's window
+    end = cursor_base("sessionEnd", repo.path) | {"session_id": SESSION, "reason": "user_close"}
+    end |= {"duration_ms": 45000, "is_background_agent": False, "final_status": "aborted"}
+    assert agent.send("sessionEnd", end) == [{}]
+    [op] = repo.atomic_json("log")["operations"]
+    assert op["name"].startswith("cursor-turn") and op["status"] != "rolled_back", op
+    repo.write("notes.txt", b"the user's, after the conversation closed\n")
+    assert agent.stop() == ""  # a late `stop` finds no turn to judge
+    assert repo.read("app.py") == b"ANSWER = BUG\n"  # closed, not judged: never taken back
+    assert repo.read("notes.txt") == b"the user's, after the conversation closed\n"

@@ -16,6 +16,7 @@ fields of a file tool's input, so every window claims all that changed while it 
 | stop, `status: completed` | judged; a failure goes back as `followup_message` (Cursor |
 | | submits it as the next user message) |
 | stop, `aborted` or `error` | closed, not judged |
+| sessionEnd | the turn is closed, not judged (a conversation closed without its `stop`) |
 
 The window at the prompt is how a `.cursor/hooks.json` written before the tool events were
 installed (prompt and stop only), or a Cursor that sends no `preToolUse`, still protects the
@@ -59,6 +60,10 @@ LAYOUT: Final = Layout(
         Event("postToolUse", TOOL_TIMEOUT),
         Event("postToolUseFailure", TOOL_TIMEOUT),
         Event("stop", 1800),  # long enough for the gates
+        # Fire and forget (its answer is not read): a conversation closed, or its window,
+        # without `stop` leaves no turn open, whose window at the prompt would take in what
+        # you change afterwards.
+        Event("sessionEnd", TOOL_TIMEOUT),
     ),
     grouped=False,
     top={"version": 1},
@@ -101,7 +106,8 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 break
     if repo is None or project is None:
         return quiet
-    session = _text(payload.get("conversation_id")) or "unknown"
+    # `sessionEnd` names it `session_id` too (the same id, Cursor's page says).
+    session = _text(payload.get("conversation_id")) or _text(payload.get("session_id")) or "unknown"
     prompt = turn.Call(session, *PROMPT)
     try:
         if event == "beforeSubmitPrompt":
@@ -130,6 +136,9 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
             if event == "postToolUseFailure":  # it reads no output
                 return _stderr(EMPTY, text)
             return tell.reply({"additional_context": text}, stderr=text + "\n")
+        if event == "sessionEnd":
+            why = f"the session ended ({payload.get('reason') or 'no reason given'})"
+            return _stderr(EMPTY, tell.lines(turn.close(repo, session, why), project))
         if event == "stop":
             if payload.get("status") not in (None, "completed"):
                 closed = turn.close(repo, session, f"it ended as {payload.get('status')}")
