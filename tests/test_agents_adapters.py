@@ -175,13 +175,13 @@ def copilot() -> Platform:
         prompt=lambda cwd: ("userPromptSubmitted", {**base(cwd), "prompt": "go"}),
         stop=lambda cwd, again: (
             "agentStop",
-            {**base(cwd), "transcriptPath": "/t.jsonl"} | {"stopReason": "end_turn"},
+            {**base(cwd), "transcriptPath": "/t.jsonl"}
+            | {"stopReason": "end_turn", "stop_hook_active": again},
         ),
         end=lambda cwd: ("sessionEnd", {**base(cwd), "reason": "complete"}),
         tool=tool,
         edit_tool="edit",
         sent_back=lambda out: str(out.get("reason", "")) if out.get("decision") == "block" else "",
-        knows_a_retry=False,
     )
 
 

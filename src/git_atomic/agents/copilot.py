@@ -106,7 +106,9 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 turn.close(repo, SESSION, "its calls were judged with a session's turn")
             elif session != SESSION:
                 verdicts = turn.end(repo, SESSION, history=turn.history(environ))
-            end = tell.ending(repo.state_dir, session, verdicts, project, again=False)
+            # Set when this turn was already sent back once by a "block" of ours.
+            again = payload.get("stop_hook_active") is True
+            end = tell.ending(repo.state_dir, session, verdicts, project, again=again)
             shown = end.shown + "\n" if end.shown else ""
             if not end.send_back:
                 return HookResult(0, "", shown)
