@@ -165,3 +165,16 @@ def test_an_index_that_stages_missing_objects_is_named_with_its_paths_and_the_wa
     assert index.read_bytes() == before  # nothing changed
     repo.git("rm", "-q", "--cached", "--", "dir/g", "f")  # the way out it gave
     repo.atomic("run", "--", "true", check=0)
+
+
+def test_a_command_that_exits_0_but_leaves_an_index_no_checkpoint_holds_is_not_said_to_fail(
+    repo: GitRepo,
+) -> None:
+    """Rolled back "(the command exited with status 0)": as if 0 were a failure. The summary
+    says it exited 0 and left what no checkpoint can hold; the line before says what."""
+    stage = f"git update-index --add --cacheinfo 100644,{'56' * 20},ghost.txt"
+    res = repo.atomic("run", "--", "sh", "-c", stage, check=1)
+    assert "exited with status 0" not in res.stderr, res.stderr
+    assert "left an index git cannot write a tree of" in res.stderr, res.stderr
+    assert "the command exited 0, but left a state no checkpoint can hold" in res.stderr
+    assert repo.git("ls-files", "--", "ghost.txt") == ""  # rolled back

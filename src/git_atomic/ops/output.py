@@ -112,6 +112,8 @@ def command_failure(op: OpRow) -> str:
         except ValueError:
             name = f"signal {-code}"
         return f"the command was killed by {name}"
+    if code == 0:  # it succeeded, and left what no checkpoint can hold (said just before)
+        return "the command exited 0, but left a state no checkpoint can hold"
     return f"the command exited with status {code}"
 
 
