@@ -635,3 +635,28 @@ def test_a_submodule_you_had_deinitialised_stays_empty(repo: GitRepo, tmp_path: 
     res = repo.atomic("run", "--", "sh", "-c", "exit 1", check=1)
     assert os.listdir(sub) == []
     assert "de-initialised" not in res.stderr
+
+
+def test_a_turn_taken_back_writes_back_the_reflogs_its_call_expired(repo: GitRepo) -> None:
+    """An agent turn whose shell call ran `git reflog expire --expire=now --all` and broke the
+    gate was taken back at Stop with every reflog left empty: main@{1}, all that named the
+    commit a `reset` left behind, gone for the next `git gc`. They are written back now."""
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\nbad\n")
+    repo.git("commit", "-q", "--allow-empty", "-m", "left behind")
+    left_behind = repo.head()
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    log = repo.path / ".git" / "logs" / "refs" / "heads" / "main"
+    before = log.read_bytes()
+    claude_hook(repo, "s1", "UserPromptSubmit", prompt="tidy up")
+    call = {"tool_name": "Bash", "tool_input": {"command": "tidy"}, "tool_use_id": "t1"}
+    claude_hook(repo, "s1", "PreToolUse", **call)
+    repo.git("reflog", "expire", "--expire=now", "--all")
+    repo.write("bad", b"x\n")
+    repo.write("made.txt", b"m\n")
+    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+    answer = claude_hook(repo, "s1", "Stop", stop_hook_active=False).stdout
+    assert json.loads(answer)["decision"] == "block", answer
+    assert not repo.exists("made.txt")
+    assert log.read_bytes().startswith(before)
+    assert repo.git("rev-parse", "main@{1}").strip() == left_behind

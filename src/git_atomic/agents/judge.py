@@ -360,6 +360,11 @@ def _take_back(
         # Another writer's (left as they are), or what the system refused.
         if done.outcome.left or done.outcome.refs_left or done.outcome.failed:
             message = "; ".join(done.outcome.problems)
+    if record.steps:  # the reflogs its calls rewrote (`git reflog expire --all`), written back
+        from git_atomic.ops.operation import mend_reflogs
+
+        unmended = mend_reflogs(ctx.repo, record.steps[0][0], record.op_id)[1]
+        message = "; ".join(m for m in (message, *unmended) if m)
     failed_phase = FailedPhase.EXEC if cause else FailedPhase.VALIDATE
     _close(ctx, record.op_id, OpStatus.ROLLED_BACK, failed_phase=failed_phase)
     return _verdict(
