@@ -318,13 +318,14 @@ def test_an_undo_with_nothing_to_do_names_the_branch_that_moved(repo: GitRepo) -
     assert (repo.path / ".git" / "refs" / "heads" / "main").read_text().strip() == tip
 
 
-@pytest.mark.parametrize("how", ["failed-run", "abort"])
+@pytest.mark.parametrize("how", ["failed-run", "abort", "emergency"])
 def test_reflogs_an_operation_expired_come_back_with_its_rollback(repo: GitRepo, how: str) -> None:
     """An operation ran `git reflog expire --expire=now --all`: every branch's reflog emptied,
     and `main@{1}`, all that named a commit a `reset` had left behind, gone (the next `git gc`
     prunes that commit). Its rollback left them empty and said "it had changed nothing". Now
     each reflog it rewrote is written back from the bytes its PRE-OP kept, followed by the lines
-    written since (the rollback's own), and the summary says so."""
+    written since (the rollback's own), and the summary says so. `emergency` during the open
+    operation too (it left them empty)."""
     repo.git("commit", "-q", "--allow-empty", "-m", "left behind")
     left_behind = repo.head()
     repo.git("reset", "-q", "--hard", "HEAD~1")
@@ -340,7 +341,7 @@ def test_reflogs_an_operation_expired_come_back_with_its_rollback(repo: GitRepo,
         repo.atomic("begin", "expire", check=0)
         subprocess.run(["sh", "-c", line], cwd=repo.path, env=repo.env, check=True)
         assert (logs / "main").read_bytes() == b""
-        res = repo.atomic("abort", check=0)
+        res = repo.atomic("abort" if how == "abort" else "emergency", check=0)
     assert (logs / "side").read_bytes() == before["side"]
     assert (logs / "main").read_bytes().startswith(before["main"])
     assert repo.git("rev-parse", "main@{1}").strip() == left_behind

@@ -69,6 +69,10 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
                     detail=moving.op_detail(open_op, done, emergency=True),
                 )
         history = closed.history if closed else load_config(repo.root).history
+        said = f"emergency: everything was saved as rescue {output.short(done.rescue)}; "
+        said += f"back to {label}"
+        if closed is not None:  # the reflogs the open operation rewrote: nothing is lost
+            done, said = moving.mend_reflogs(ctx, closed, done, said)
         return moving.report_done(
             ctx,
             move,
@@ -78,8 +82,7 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
             status=OpStatus.ROLLED_BACK,
             json_out=json_out,
             history=history,
-            said=f"emergency: everything was saved as rescue "
-            f"{output.short(done.rescue)}; back to {label}",
+            said=said,
         )
 
 
