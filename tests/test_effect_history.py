@@ -594,7 +594,7 @@ def _with_submodule(repo: GitRepo, tmp_path: Path) -> Path:
     return repo.path / "sub"
 
 
-@pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op", "rm-rf"])
 def test_a_submodule_an_operation_deinitialised_is_checked_out_again(
     repo: GitRepo, tmp_path: Path, how: str
 ) -> None:
@@ -602,13 +602,14 @@ def test_a_submodule_an_operation_deinitialised_is_checked_out_again(
     file) and removes its section from .git/config; its git dir (.git/modules/sub) stays. The
     superproject's gitlink does not change, so the failed run's rollback said "it had changed
     nothing", the folder left empty. Its files and `.git` file come back now, from its own git
-    dir, and the rollback says that the config section stays and how to put it back."""
+    dir, and the rollback says that the config section stays and how to put it back. So does
+    a submodule's folder an operation removed (`rm -rf sub`), which came back empty."""
     sub = _with_submodule(repo, tmp_path)
     dot_git = (sub / ".git").read_bytes()
     files = sorted(os.listdir(sub))
     assert ".git" in files and "s.txt" in files
-    line = "git submodule deinit -q -f sub"
-    if how == "failed-run":
+    line = "rm -rf sub" if how == "rm-rf" else "git submodule deinit -q -f sub"
+    if how != "rollback-op":
         res = repo.atomic("run", "--", "sh", "-c", line + "; exit 1", check=1)
         assert "changed nothing" not in res.stderr
     else:
@@ -624,7 +625,11 @@ def test_a_submodule_an_operation_deinitialised_is_checked_out_again(
         ).stdout
         == b""
     )
-    assert "sub: the operation de-initialised this submodule" in res.stderr, res.stderr
+    assert "sub: the operation emptied this submodule" in res.stderr, res.stderr
+    assert "only its folder is made again" not in res.stderr  # `rm -rf sub`: not only
+    if how == "rm-rf":  # its config section stays where it was
+        assert "git submodule init" not in res.stderr
+        return
     assert "`git submodule init -- sub` puts it back" in res.stderr
     assert repo.git("config", "--get", "submodule.sub.url", check=False).strip() == ""
 
@@ -635,7 +640,7 @@ def test_a_submodule_you_had_deinitialised_stays_empty(repo: GitRepo, tmp_path: 
     repo.git("submodule", "deinit", "-q", "-f", "sub")
     res = repo.atomic("run", "--", "sh", "-c", "exit 1", check=1)
     assert os.listdir(sub) == []
-    assert "de-initialised" not in res.stderr
+    assert "emptied this submodule" not in res.stderr
 
 
 def test_a_turn_taken_back_writes_back_the_reflogs_its_call_expired(repo: GitRepo) -> None:

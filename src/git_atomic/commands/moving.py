@@ -108,7 +108,9 @@ def mend_reflogs(
     from git_atomic.ops.operation import mend_reflogs as mend
     from git_atomic.ops.operation import put_back_git_files
 
-    lines = put_back_git_files(ctx.repo, op.details)
+    problems = list(done.problems)
+    lines = put_back_git_files(ctx.repo, op.details, problems=problems)
+    done = records.replace(done, problems=tuple(problems))
     pre = ctx.journal.checkpoints(op.id)
     mended: list[str] = []
     if pre and pre[0].kind == CheckpointKind.PRE_OP:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from git_atomic.engine import safefs
@@ -103,16 +103,25 @@ def _check_out(repo: Repo, path: str, dotgit: str) -> str | None:
     done = repo.run("checkout-index", "-a", "-f", env=env, check=False)
     if done.returncode != 0:
         return (
-            f"{path}: the operation de-initialised this submodule (`git submodule deinit`); "
-            "its .git file is back but its files could not be checked out "
+            f"{path}: {_EMPTIED}; its .git file is back but its files could not be checked out "
             f"(`git -C {path} checkout-index -a -f`)"
         )
     repo.run("update-index", "-q", "--refresh", env=env, check=False)
     return (
-        f"{path}: the operation de-initialised this submodule (`git submodule deinit`); its "
-        "files are checked out again from its git dir, as its index had them (changes it had "
-        "not staged were not kept by deinit, nor by any checkpoint)"
+        f"{path}: {_EMPTIED}; its files are checked out again from its git dir, as its index "
+        "had them (what it had not staged is gone: no checkpoint holds a submodule's files)"
     )
+
+
+_EMPTIED: Final = "the operation emptied this submodule's folder (`git submodule deinit`, `rm -rf`)"
+_MADE_AGAIN: Final = ": a nested repository (a submodule?) was here"  # restorefiles.py's line
+
+
+def superseded(problems: Sequence[str], lines: Sequence[str]) -> list[str]:
+    """`problems` without the restore's "only its folder is made again" of a submodule these
+    `lines` say is checked out again."""
+    done = {line.split(f": {_EMPTIED}", 1)[0] for line in lines if f": {_EMPTIED}" in line}
+    return [p for p in problems if not any(p.startswith(d + _MADE_AGAIN) for d in done)]
 
 
 def _module_dir(repo: Repo, path: str, dotgit: str) -> str | None:
