@@ -109,9 +109,10 @@ def mend_reflogs(
     from git_atomic.ops.operation import put_back_git_files
 
     problems = list(done.problems)
-    lines = put_back_git_files(ctx.repo, op.details, problems=problems)
-    done = records.replace(done, problems=tuple(problems))
     pre = ctx.journal.checkpoints(op.id)
+    end = pre[-1].sha if pre else None
+    lines = put_back_git_files(ctx.repo, op.details, problems=problems, end=end)
+    done = records.replace(done, problems=tuple(problems))
     mended: list[str] = []
     if pre and pre[0].kind == CheckpointKind.PRE_OP:
         mended, unmended = mend(ctx.repo, pre[0].sha, op.id)

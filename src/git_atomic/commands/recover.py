@@ -375,7 +375,10 @@ def _tell_history(
     if done.action not in (Action.ACCEPT, Action.OVERLAP):
         from git_atomic.ops.operation import mend_reflogs, put_back_git_files
 
-        done.problems += put_back_git_files(engine.repo, detail, own=True, problems=done.problems)
+        end = engine.journal.checkpoints(op.id)[-1].sha
+        done.problems += put_back_git_files(
+            engine.repo, detail, own=True, problems=done.problems, end=end
+        )
 
         mended, lines = mend_reflogs(engine.repo, pre_op, op.id)
         done.problems += lines

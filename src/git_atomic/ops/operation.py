@@ -510,7 +510,8 @@ def rollback_op(
     result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
     detail = dict(op.details)
     problems = list(result.outcome.problems)
-    problems += put_back_git_files(engine.repo, op.details, own=True, problems=problems)
+    end = engine.journal.checkpoints(op.id)[-1].sha  # the state it left (its rescue)
+    problems += put_back_git_files(engine.repo, op.details, own=True, problems=problems, end=end)
     mended, unmended = mend_reflogs(engine.repo, engine.pre_op(op.id).sha, op.id)
     if mended:
         detail["reflogs_mended"] = mended
@@ -558,13 +559,19 @@ def mend_reflogs(repo: Repo, pre_op: str, op_id: str) -> tuple[list[str], list[s
 
 
 def put_back_git_files(
-    repo: Repo, details: Mapping[str, object], *, own: bool = False, problems: list[str]
+    repo: Repo,
+    details: Mapping[str, object],
+    *,
+    own: bool = False,
+    problems: list[str],
+    end: str | None = None,
 ) -> list[str]:
     """A `packed-refs` holding only git's header, where the operation's PRE-OP had none, goes
     (packedrefs.py): after its rollback, and any later one that takes its effect back. So does
     the ORIG_HEAD it wrote (memofiles.py; `own`: its own rollback, whatever is there now), and
     a submodule it de-initialised is checked out again (submodulesback.py): the lines that
-    say so (the restore's `problems` that they correct go)."""
+    say so (the restore's `problems` that they correct go). `end`: the checkpoint of the
+    state the operation left."""
     from git_atomic.engine import memofiles
 
     memofiles.put_back(repo, details, own=own)
@@ -572,7 +579,7 @@ def put_back_git_files(
     if details.get("submodules"):
         from git_atomic.ops import submodulesback
 
-        lines = submodulesback.put_back(repo, details)
+        lines = submodulesback.put_back(repo, details, end)
         problems[:] = submodulesback.superseded(problems, lines)  # "only its folder": no more
     if details.get("packed_refs_absent") and os.path.lexists(repo.common_dir / "packed-refs"):
         from git_atomic.engine import packedrefs

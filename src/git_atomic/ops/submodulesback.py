@@ -24,6 +24,7 @@ import stat
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from git_atomic.core.errors import AtomicError
 from git_atomic.engine import safefs
 from git_atomic.engine.git import Repo
 
@@ -62,14 +63,20 @@ def note(repo: Repo) -> dict[str, list[str]]:
     return found
 
 
-def put_back(repo: Repo, details: Mapping[str, object]) -> list[str]:
-    """Check out again each submodule noted that is an empty folder now; one line each."""
+def put_back(repo: Repo, details: Mapping[str, object], end: str | None) -> list[str]:
+    """Check out again each submodule noted that is an empty folder now; one line each.
+    `end`: the checkpoint of the state the operation left; a submodule it took out of the
+    index (`git rm sub`) is not one it emptied, and `undo` must find its folder empty to
+    remove it again."""
     noted = details.get(KEY)
     if not isinstance(noted, dict):
         return []
+    staged = _staged_tree(repo, end)
     lines = []
     for path, entry in sorted(noted.items()):
         if not isinstance(entry, list) or len(entry) != 2:
+            continue
+        if staged is not None and not _gitlink(repo, staged, str(path)):
             continue
         name, dotgit = str(entry[0]), str(entry[1])
         line = _check_out(repo, str(path), dotgit)
@@ -140,3 +147,19 @@ def _module_dir(repo: Repo, path: str, dotgit: str) -> str | None:
     except OSError:
         return None
     return where
+
+
+def _staged_tree(repo: Repo, end: str | None) -> str | None:
+    if end is None:
+        return None
+    from git_atomic.engine import checkpoint
+
+    try:
+        return checkpoint.load(repo, end).staged_tree
+    except (AtomicError, OSError):  # one that cannot be read: no submodule is told apart
+        return None
+
+
+def _gitlink(repo: Repo, tree: str, path: str) -> bool:
+    listed = repo.run("ls-tree", "-z", tree, "--", path, check=False)
+    return listed.returncode == 0 and listed.stdout.startswith(b"160000 ")
