@@ -459,6 +459,7 @@ GIT_DIR_RULE_LINKS = {
     "attributes": "ln -sf {out}/u.txt .git/info/attributes",
     "info": "mv .git/info {out}/../info && ln -s {out}/../info .git/info",
     "alternates": "mkdir -p .git/objects/info && ln -sf {out}/f.txt .git/objects/info/alternates",
+    "shallow": "git rev-parse HEAD > {out}/../shallow && ln -s {out}/../shallow .git/shallow",
 }
 
 
@@ -489,9 +490,11 @@ def test_a_git_dir_file_git_reads_made_a_link_is_refused_not_read_through(
     assert "is a symbolic link" in res.stderr and ".git/" in res.stderr, res.stderr
     assert scene.repo.read("a/h.txt") == b"op\n"  # nothing taken back, nothing read
     scene.assert_marker_untouched()
-    link = {"info": ".git/info", "alternates": ".git/objects/info/alternates"}.get(
-        made, f".git/info/{made}"
-    )
+    link = {
+        "info": ".git/info",
+        "alternates": ".git/objects/info/alternates",
+        "shallow": ".git/shallow",
+    }.get(made, f".git/info/{made}")
     os.unlink(scene.repo.path / link)
     if made == "info":
         shutil.move(tmp_path / "info", scene.repo.path / ".git/info")

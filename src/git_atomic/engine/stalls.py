@@ -37,6 +37,11 @@ _GIT_DIR_FILES: Final = (
 )
 
 
+# Other files of the git dir git reads through a link: where a shallow clone's history is cut,
+# and where more objects are.
+_READ_THROUGH: Final = ((True, "shallow"), (True, "objects/info/alternates"))
+
+
 class Stalled(RefusedError):
     """A file git would read its rules from, that would keep it waiting for ever."""
 
@@ -78,7 +83,7 @@ def check_git_dir(repo: Repo) -> None:
     `core.attributesFile`, or their defaults), that would stall git (followed through a link,
     as git follows it); and a file of the git dir git reads that is a link (or is in a folder
     that is one): git reads through it, we never do (`info/exclude`, `info/attributes`,
-    `info/sparse-checkout`, `objects/info/alternates`). The files the configuration names
+    `info/sparse-checkout`, `shallow`, `objects/info/alternates`). The files the configuration names
     are yours, wherever they are: a link there is followed, as git follows it."""
     places = [
         os.path.join(repo.common_dir if common else repo.git_dir, name)
@@ -101,7 +106,7 @@ def check_git_dir(repo: Repo) -> None:
         if stalls(mode):
             raise refusal(path, mode)
     # Then links (one to a device said as the device above: what git would do with it).
-    for common, name in (*_GIT_DIR_FILES, (True, "objects/info/alternates")):
+    for common, name in (*_GIT_DIR_FILES, *_READ_THROUGH):
         base = repo.common_dir if common else repo.git_dir
         with safefs.Tree(os.fsencode(base)) as tree:
             rel = os.fsencode(name)
