@@ -149,6 +149,26 @@ def test_a_folder_you_cannot_list_from_before_the_operation_is_left_alone(
     assert stat.S_IMODE(os.lstat(u.repo.path / "data").st_mode) == 0
 
 
+def test_a_folder_another_user_made_while_it_ran_is_left_alone(
+    unprivileged: Unprivileged,
+) -> None:
+    """A folder another user makes in the worktree while an operation is open (a container
+    writing its data folder), that we cannot list: not the operation's to refuse its abort
+    over, though it is newer than its PRE-OP; left as it is."""
+    u = unprivileged
+    if not u.prefix:
+        pytest.skip("needs root, to make a folder as another user")
+    assert u.atomic("begin", "op").returncode == 0
+    assert u.run("sh", "-c", "echo op > mine.txt").returncode == 0
+    data = u.repo.path / "data"
+    data.mkdir(mode=0o700)  # root's
+    (data / "f").write_bytes(b"theirs\n")
+    res = u.atomic("abort")
+    assert res.returncode == 0, res.stderr
+    assert not (u.repo.path / "mine.txt").exists()
+    assert (data / "f").read_bytes() == b"theirs\n"
+
+
 # --- the worktree's own folder replaced -----------------------------------------------------
 def test_a_worktree_folder_the_operation_replaced_by_a_link_is_never_written_through(
     tmp_path: Path,

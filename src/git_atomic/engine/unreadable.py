@@ -48,8 +48,10 @@ _CANNOT_LIST: Final = re.compile(
 
 def _made_unlistable_since(stderr: bytes, root: Path, since: float | None) -> list[bytes]:
     """The folders git could not list whose inode changed at or after `since` (made, or made
-    unreadable, since then: its ctime says so, which no one can set back), read from the top
-    of the worktree without following a link."""
+    unreadable, since then: its ctime says so, which no one can set back), and that are ours
+    (one another user owns, a container's data folder, changes as they write into it; a folder
+    of ours we cannot list was made so by us), read from the top of the worktree without
+    following a link."""
     folders = [m.group(1).rstrip(b"/") for m in _CANNOT_LIST.finditer(stderr)]
     if since is None or not folders:
         return []
@@ -57,7 +59,12 @@ def _made_unlistable_since(stderr: bytes, root: Path, since: float | None) -> li
 
     with safefs.Tree(os.fsencode(root)) as tree:
         looks = [tree.lstat(f) for f in folders]
-    return [f for f, st in zip(folders, looks, strict=True) if st and st.st_ctime >= since]
+    me = os.geteuid()
+    return [
+        f
+        for f, st in zip(folders, looks, strict=True)
+        if st and st.st_uid == me and st.st_ctime >= since
+    ]
 
 
 def refuse(stderr: bytes, *, root: Path, since: float | None = None) -> None:
