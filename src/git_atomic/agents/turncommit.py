@@ -82,7 +82,7 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
 
 def _as_git_would(repo: Repo, snap: checkpoint.Snapshot) -> str:
     """A step's files as your git would commit them, as a `run`'s commits take both sides
-    (commitview.py): `core.autocrlf`'s line endings, your clean filter, the index's mode under
+    (commitview.py): `core.autocrlf`'s line endings, the index's mode under
     `core.fileMode=false`, a skip-worktree entry as the index holds it. The disk's bytes, merged
     over HEAD's, would make every line of a CRLF file a change of the turn's."""
     from git_atomic.engine import commitview
@@ -95,6 +95,7 @@ def _as_git_would(repo: Repo, snap: checkpoint.Snapshot) -> str:
         tree=snap.files_tree,
         raw_tree=None,
         leave_out=frozenset(),
+        filters=False,  # the snapshot keeps no raw bytes: a filtered file as it was held
     )
 
 

@@ -40,10 +40,13 @@ def as_git_would(
     tree: str,
     raw_tree: str | None,
     leave_out: frozenset[bytes],
+    filters: bool = True,
 ) -> str:
     """`tree` (a capture's files, `Files.tree`) as `git add -A` would stage it over the index
     (`staged_tree`, its `flags`), without the files in `leave_out`. `raw_tree`: the bytes on
-    disk (`Files.on_disk`), what a clean filter is given."""
+    disk (`Files.on_disk`), what a clean filter is given. `filters=False`: your clean filters
+    are not run (where no raw tree is kept: a filter given the capture's blob, an LFS marker,
+    would store a pointer of the marker)."""
     edits: dict[bytes, tuple[str, str] | None] = dict.fromkeys(leave_out)
     flagged = flags.skip_worktree | flags.assume_unchanged
     file_mode, symlinks = (
@@ -51,7 +54,7 @@ def as_git_would(
         not _off(repo.config("core.symlinks")),
     )
     autocrlf = (repo.config("core.autocrlf") or "false").lower() in ("true", "input", "1", "yes")
-    names = repo.filter_names()
+    names = repo.filter_names() if filters else []
     if not flagged and file_mode and symlinks and not autocrlf and not names:
         return repo.tree_without(tree, leave_out) if leave_out else tree
     changes = [c for c in repo.diff_trees(staged_tree, tree) if c.path not in leave_out]
