@@ -305,3 +305,22 @@ def test_a_hooks_file_reached_through_a_link_is_neither_read_nor_written(
         assert "is a symbolic link" in res.stderr and len(res.stderr.splitlines()) == 1
     assert {p: p.read_bytes() for p in outside.rglob("*") if p.is_file()} == before
     assert os.path.islink(repo.path / (top if linked == "folder" else layout.path))
+
+
+def test_a_gemini_settings_file_with_comments_is_left_alone_and_the_way_out_said(
+    repo: GitRepo,
+) -> None:
+    """Gemini CLI reads its settings.json with comments and trailing commas: `hooks install
+    gemini` refused it as "not valid JSON" and said no more. A rewrite could not keep the
+    comments, so it is still never rewritten; the refusal now says why and what to do."""
+    path = repo.path / ".gemini" / "settings.json"
+    path.parent.mkdir()
+    text = '{\n  // the theme we like\n  "theme": "Default",\n}\n'
+    path.write_text(text)
+
+    res = repo.atomic("hooks", "install", "gemini", check=2)
+
+    assert "not valid JSON" in res.stderr and "comments or trailing commas" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert path.read_text() == text
+    assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]

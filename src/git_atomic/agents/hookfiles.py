@@ -229,7 +229,12 @@ def _load(path: Path, layout: Layout) -> dict[str, Any]:
     try:
         settings = json.loads(text)
     except ValueError as exc:
-        raise ConfigError(f"{path}: not valid JSON: {exc}") from None
+        raise ConfigError(
+            f"{path}: not valid JSON: {exc}; nothing was changed",
+            hint="a file with comments or trailing commas (Gemini CLI and VS Code accept them) "
+            "is never rewritten, as a rewrite could not keep them: remove them, then run this "
+            "again",
+        ) from None
     if not isinstance(settings, dict):
         raise ConfigError(f"{path}: the top level must be a JSON object")
     hooks = settings.get("hooks", {})
