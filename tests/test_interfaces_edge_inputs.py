@@ -1,4 +1,4 @@
-"""The interfaces as their callers drive them (stop 42): the MCP server's lines, what an error
+"""The interfaces as their callers drive them: the MCP server's lines, what an error
 echoes of its input, and the agent platforms' hook commands."""
 
 from __future__ import annotations
