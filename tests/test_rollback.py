@@ -734,6 +734,17 @@ def test_a_branch_left_in_another_worktree_is_named_with_its_commits(
     ) in res.stderr, res.stderr
 
 
+def _said_worktree_removed(stderr: str, other: Path, tip: str) -> None:
+    """The linked worktree `other` (branch w2, at `tip`) is gone, and the rollback named it
+    with the command that makes it again."""
+    assert not os.path.lexists(other)
+    assert (
+        f"warning: the operation removed the linked worktree {other} (branch w2, at {tip[:12]})"
+        in stderr
+    ), stderr
+    assert f"`git worktree add {other} w2`" in stderr
+
+
 @pytest.mark.parametrize("how", ["failed run", "rollback --op"])
 def test_a_linked_worktree_the_operation_removed_is_named(
     repo: GitRepo, tmp_path: Path, how: str
@@ -754,12 +765,7 @@ def test_a_linked_worktree_the_operation_removed_is_named(
     else:
         done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", line)
         res = repo.atomic("rollback", "--op", done["op_id"], check=0)
-    assert not os.path.lexists(other)
-    assert (
-        f"warning: the operation removed the linked worktree {other} (branch w2, at {tip[:12]})"
-        in res.stderr
-    ), res.stderr
-    assert f"`git worktree add {other} w2`" in res.stderr
+    _said_worktree_removed(res.stderr, other, tip)
 
 
 def test_a_linked_worktree_the_operation_added_stays_and_is_named(
@@ -800,11 +806,6 @@ def test_recover_after_a_kill_names_the_worktree_it_removed_and_mends_reflogs(
 
     res = repo.atomic("recover", check=0)
 
-    assert not os.path.lexists(other)
-    assert (
-        f"warning: the operation removed the linked worktree {other} (branch w2, at {tip[:12]})"
-        in res.stderr
-    ), res.stderr
-    assert f"`git worktree add {other} w2`" in res.stderr
+    _said_worktree_removed(res.stderr, other, tip)
     assert log.read_bytes().startswith(before)
     assert "the reflogs it rewrote (main, w2, HEAD) are as before too" in res.stderr
