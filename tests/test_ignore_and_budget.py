@@ -122,6 +122,27 @@ def test_a_rollback_names_no_change_to_the_users_ignored_files_it_keeps(
     assert not repo.exists("new.txt")
 
 
+def test_show_diff_names_an_unignored_file_but_never_prints_it(repo: GitRepo) -> None:
+    """An operation emptied `.gitignore`, so your `.env` (there before it, ignored) showed up
+    in its POST-OP: `show --diff` printed the secret as the operation's new file. A new file
+    the rules of the state before ignore is named now, its content not printed; the
+    operation's own new file is printed as before."""
+    repo.write(".gitignore", b".env\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    repo.write(".env", b"SECRET=hunter2\n")
+    time.sleep(0.05)
+    done = repo.atomic_json(
+        "run", "--history", "shadow", "--", "sh", "-c", "printf 'x\\n' > .gitignore; echo b > b"
+    )
+
+    shown = repo.atomic("show", done["op_id"], "--diff", check=0).stdout
+
+    assert "hunter2" not in shown, shown
+    assert "new file .env: ignored by the rules of the state before" in shown
+    assert "+b" in shown and "+x" in shown
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_files_the_operation_hid_behind_its_own_rules_go(repo: GitRepo, mode: str) -> None:
     """A virtualenv with its self-ignoring `.gitignore`, and a file hidden by a line added to

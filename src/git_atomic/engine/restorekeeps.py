@@ -98,8 +98,16 @@ def foreseen(repo: Repo, files: Sequence[RawChange], target: Snapshot) -> set[by
         asked = sorted(born_before(repo, deletions, target))
         if not asked:
             return set()
-    rules = sorted({r for p in asked for r in _rule_files(p)})
-    entries = [e for e in repo.ls_tree_at(target.files_tree, rules) if e.mode[:2] == "10"]
+    kept = ignored_by_rules_of(repo, target.files_tree, asked)
+    return not_in_the_way(kept, files)
+
+
+def ignored_by_rules_of(repo: Repo, tree: str, paths: Sequence[bytes]) -> set[bytes]:
+    """Those of `paths` that the `.gitignore` files `tree` holds on the way to them ignore
+    (with today's `.git/info/exclude` and `core.excludesFile`): the rule files are written into
+    a scratch folder of ours, never the worktree, and git asked there. Three git processes."""
+    rules = sorted({r for p in paths for r in _rule_files(p)})
+    entries = [e for e in repo.ls_tree_at(tree, rules) if e.mode[:2] == "10"]
     blobs = dict(repo.cat_blobs(e.oid for e in entries))
     scratch = repo.state_dir / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
@@ -116,11 +124,10 @@ def foreseen(repo: Repo, files: Sequence[RawChange], target: Snapshot) -> set[by
             "-z",
             "--stdin",
             "--no-index",
-            input=b"".join(p + b"\0" for p in asked),
+            input=b"".join(p + b"\0" for p in paths),
             check=False,
         )
-    kept = {p for p in res.stdout.split(b"\0") if p}
-    return not_in_the_way(kept, files)
+    return {p for p in res.stdout.split(b"\0") if p}
 
 
 def _rule_files(path: bytes) -> list[bytes]:

@@ -418,8 +418,12 @@ def repositories_in(repo: Repo, change: Change) -> list[bytes]:
 
 def diff_text(repo: Repo, change: Change, *, stat_only: bool, colour: bool = False) -> str:
     """`git diff` of the change, but for the files of a repository of its own either
-    checkpoint names (file_stats)."""
+    checkpoint names (file_stats). With the content (`-p`), a new file that the `.gitignore`
+    files of the state before ignore is named, not printed: it may have been there before,
+    ignored (`.env`, which an operation that emptied `.gitignore` shows), and is no one's to
+    print (the rollback leaves such a file where it is)."""
     roots = repositories_in(repo, change)
+    hidden = [] if stat_only else _ignored_before(repo, change)
     args = [
         "diff",
         "--no-ext-diff",
@@ -429,9 +433,34 @@ def diff_text(repo: Repo, change: Change, *, stat_only: bool, colour: bool = Fal
         change.before,
         change.after,
     ]
-    if roots:
-        args += ["--", ".", *(":(exclude,literal)" + os.fsdecode(r) + "/" for r in roots)]
-    return repo.out(*args).decode("utf-8", "replace")
+    if roots or hidden:
+        args += [
+            "--",
+            ".",
+            *(":(exclude,literal)" + os.fsdecode(r) + "/" for r in roots),
+            *(":(exclude,literal)" + os.fsdecode(p) for p in hidden),
+        ]
+    text = repo.out(*args).decode("utf-8", "replace")
+    for path in hidden:
+        shown = path.decode("utf-8", "backslashreplace")
+        text += (
+            f"new file {shown}: ignored by the rules of the state before (there before the "
+            "operation, ignored, or made by it): its content is not shown\n"
+        )
+    return text
+
+
+def _ignored_before(repo: Repo, change: Change) -> list[bytes]:
+    """The files `change` adds that the `.gitignore` files of its `before` ignore."""
+    added = repo.out(
+        "diff", "--name-only", "-z", "--no-renames", "--diff-filter=A", change.before, change.after
+    )
+    paths = [p for p in added.split(b"\0") if p]
+    if not paths:
+        return []
+    from git_atomic.engine import restorekeeps
+
+    return sorted(restorekeeps.ignored_by_rules_of(repo, change.before, paths))
 
 
 # --- the pager ---------------------------------------------------------------------------------
