@@ -1097,12 +1097,15 @@ def test_a_git_dir_named_dot_git_below_the_top_of_its_worktree(tmp_path: Path) -
     assert files() == before
 
 
-def test_a_submodule_whose_git_file_alone_was_removed_is_named(
-    repo: GitRepo, tmp_path: Path
+@pytest.mark.parametrize("how", ["failed run", "rollback of a kept run"])
+def test_a_submodule_whose_git_file_alone_was_removed_gets_it_back(
+    repo: GitRepo, tmp_path: Path, how: str
 ) -> None:
     """Git shows no change when a submodule's `.git` file goes (it does not look into a
-    gitlink's folder), and a nested repository's `.git` is never captured: the rollback cannot
-    bring it back, and says so instead of "it had changed nothing"."""
+    gitlink's folder), and a nested repository's `.git` is never captured: a failed run said
+    it could not come back, and the rollback of a kept one said "nothing further to roll
+    back", the folder left no checkout of the submodule. The operation noted the file when it
+    began: it is written back, named; the files in the folder stay as they are."""
     upstream = tmp_path / "upstream"
     subprocess.run(["git", "init", "-q", str(upstream)], env=repo.env, check=True)
     (upstream / "s.txt").write_text("s\n")
@@ -1110,12 +1113,30 @@ def test_a_submodule_whose_git_file_alone_was_removed_is_named(
     subprocess.run(["git", "commit", "-qm", "s"], cwd=upstream, env=repo.env, check=True)
     repo.git("-c", "protocol.file.allow=always", "submodule", "-q", "add", str(upstream), "sub")
     repo.git("commit", "-qm", "submodule")
-    res = repo.atomic("run", "--", "sh", "-c", "rm sub/.git; exit 1", check=1)
-    assert "sub: a submodule whose .git is gone" in res.stderr, res.stderr
-    assert "changed nothing" not in res.stderr
+    dot_git = (repo.path / "sub" / ".git").read_bytes()
+    line = "rm sub/.git; echo x > sub/extra"
+    if how == "failed run":
+        res = repo.atomic("run", "--", "sh", "-c", line + "; exit 1", check=1)
+    else:
+        repo.atomic("run", "--", "sh", "-c", line, check=0)
+        assert not os.path.lexists(repo.path / "sub" / ".git")
+        res = repo.atomic("rollback", check=0)
+    assert "sub: the operation removed this submodule's .git file; it is written back" in (
+        res.stderr
+    ), res.stderr
+    assert "whose .git is gone" not in res.stderr and "changed nothing" not in res.stderr
+    assert (repo.path / "sub" / ".git").read_bytes() == dot_git
     assert (repo.path / "sub" / "s.txt").read_text() == "s\n"
-    subprocess.run(["rm", "-rf", str(repo.path / "sub")], check=True)
-    repo.git("submodule", "-q", "update", "--init")  # the way back the warning implies
+    assert (repo.path / "sub" / "extra").read_text() == "x\n"  # the submodule's own: left
+    status = subprocess.run(
+        ["git", "status", "--porcelain"],
+        cwd=repo.path / "sub",
+        env=repo.env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert status == "?? extra\n", status
     res = repo.atomic("run", "--", "sh", "-c", "echo x > other.txt; exit 1", check=1)
     assert "submodule" not in res.stderr, res.stderr  # an intact one is not named
 

@@ -10,9 +10,11 @@ An operation notes, when it begins, each submodule that is checked out (its fold
 file, which names its git dir) where the repository has a `.gitmodules`. Its rollback (and a
 later one that takes its effect back, and `recover`) writes that `.git` file again into a
 folder that is empty now and checks the submodule's files out from its own index
-(`checkout-index`: what it had staged, as deinit left its git dir), and says so. Nothing is
-written where the folder holds anything, or where the git dir named is not a folder under the
-common git dir's `modules/` reached without a link. The config section is configuration,
+(`checkout-index`: what it had staged, as deinit left its git dir), and says so. Where the
+folder holds its files but no `.git` (`rm sub/.git`: git sees no change, never looking into a
+gitlink's folder), the `.git` file alone is written back. Nothing else is written where the
+folder holds anything, and nothing where the git dir named is not a folder under the common
+git dir's `modules/` reached without a link. The config section is configuration,
 which a rollback does not take back: the line says so, and `git submodule init` puts it back.
 Uncommitted changes a forced deinit threw away are nobody's to give back: no checkpoint holds a
 submodule's files."""
@@ -64,7 +66,8 @@ def note(repo: Repo) -> dict[str, list[str]]:
 
 
 def put_back(repo: Repo, details: Mapping[str, object], end: str | None) -> list[str]:
-    """Check out again each submodule noted that is an empty folder now; one line each.
+    """Check out again each submodule noted that is an empty folder now, and write back the
+    `.git` file of one whose files are there without it; one line each.
     `end`: the checkpoint of the state the operation left; a submodule it took out of the
     index (`git rm sub`) is not one it emptied, and `undo` must find its folder empty to
     remove it again."""
@@ -97,11 +100,20 @@ def _check_out(repo: Repo, path: str, dotgit: str) -> str | None:
         fd = tree.folder(rel)
         if fd is None:
             return None  # not a folder reached without a link: never written into
-        if os.listdir(fd):
-            return None  # something there (its checkout, or files of yours): left
         git_dir = _module_dir(repo, path, dotgit)
         if git_dir is None:
             return None
+        if os.listdir(fd):
+            # Its files there but not its `.git` file (`rm sub/.git`): git sees no change
+            # (it never looks into a gitlink's folder), and the folder is no checkout of the
+            # submodule any more. The file alone is written back; the files stay as they are.
+            if tree.kind(rel + b"/.git") is not None:
+                return None  # its checkout, or a repository of its own: left
+            try:
+                tree.write(rel + b"/.git", dotgit.encode("utf-8"), 0o644)
+            except (OSError, safefs.Blocked):
+                return None
+            return f"{path}: {_GIT_FILE_GONE}; it is written back (its files are left as they are)"
         try:
             tree.write(rel + b"/.git", dotgit.encode("utf-8"), 0o644)
         except (OSError, safefs.Blocked):
@@ -121,14 +133,23 @@ def _check_out(repo: Repo, path: str, dotgit: str) -> str | None:
 
 
 _EMPTIED: Final = "the operation emptied this submodule's folder (`git submodule deinit`, `rm -rf`)"
+_GIT_FILE_GONE: Final = "the operation removed this submodule's .git file"
 _MADE_AGAIN: Final = ": a nested repository (a submodule?) was here"  # restorefiles.py's line
+_GONE_SAID: Final = ": a submodule whose .git is gone"  # restore.py's line
 
 
 def superseded(problems: Sequence[str], lines: Sequence[str]) -> list[str]:
     """`problems` without the restore's "only its folder is made again" of a submodule these
-    `lines` say is checked out again."""
+    `lines` say is checked out again, nor its "whose .git is gone" of one whose `.git` file
+    they say is written back."""
     done = {line.split(f": {_EMPTIED}", 1)[0] for line in lines if f": {_EMPTIED}" in line}
-    return [p for p in problems if not any(p.startswith(d + _MADE_AGAIN) for d in done)]
+    back = {line.split(f": {_GIT_FILE_GONE}", 1)[0] for line in lines if _GIT_FILE_GONE in line}
+    return [
+        p
+        for p in problems
+        if not any(p.startswith(d + _MADE_AGAIN) for d in done)
+        and not any(p.startswith(b + _GONE_SAID) for b in back)
+    ]
 
 
 def _module_dir(repo: Repo, path: str, dotgit: str) -> str | None:
