@@ -447,6 +447,32 @@ def test_selective_paths_are_names_never_patterns(repo: GitRepo, name: str) -> N
     same(repo.fingerprint(), before)
 
 
+# Names git's `check-ignore` reads as pathspecs with magic: `:a.log` asks for `a.log`, and `:!b`
+# fails the whole call. A failed operation's file so named was kept by its rollback for `a.log`'s
+# rule ("files as before"), or the call's failure took every ignored file for a tracked one.
+@pytest.mark.parametrize("name", [":a.log", ":(top)a.log", ":!b"])
+def test_names_with_pathspec_magic_are_judged_by_their_own_ignore_rules(
+    repo: GitRepo, name: str
+) -> None:
+    repo.write(".gitignore", b"a.log\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    repo.write("old.txt", b"mine\n")
+    repo.write("old2.txt", b"mine too\n")
+    before = repo.fingerprint()
+    # Both renames keep their files' birth: the ignored `a.log` stays (ignored files are not
+    # restored), the one named with magic goes, as any file the operation made.
+    res = repo.atomic("run", "--", "sh", "-c", f"mv old.txt '{name}'; mv old2.txt a.log; exit 1")
+    assert res.returncode == 1, res.stderr
+    assert not os.path.lexists(os.path.join(repo.path, name))
+    assert repo.read("old.txt") == b"mine\n"
+    assert repo.read("old2.txt") == b"mine too\n"
+    assert repo.read("a.log") == b"mine too\n"
+    after = repo.fingerprint()
+    assert [f for f in after.files if f[0] != b"a.log"] == list(before.files)
+    assert (after.index, after.branches, after.head) == (before.index, before.branches, before.head)
+
+
 def test_a_pattern_names_no_file_and_is_refused_with_nothing_changed(repo: GitRepo) -> None:
     repo.write("c.txt", b"c\n")
     repo.git("add", "-A")

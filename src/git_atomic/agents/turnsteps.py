@@ -344,12 +344,10 @@ def _held(repo: git.Repo, last: str, paths: Sequence[str]) -> set[str] | None:
     new = [rel for rel in rels if rel not in there]
     ignored: set[bytes] = set()
     if new:
-        found = repo.run(
-            "check-ignore", "-z", "--stdin", input=b"".join(r + b"\0" for r in new), check=False
-        )
-        if found.returncode not in (0, 1):
+        found = repo.ignored(new, by_rules_alone=False)
+        if found is None:
             return None
-        ignored = {p for p in found.stdout.split(b"\0") if p}
+        ignored = found
         if ignored and capture_settings(repo.root)[1]:
             return None  # it may be protected: the capture decides
     return {os.fsdecode(rel) for rel in rels if rel not in ignored}

@@ -192,10 +192,8 @@ def check_layout(repo: Repo) -> None:
         parts = rel.split(os.sep)
         if ".git" in parts or parts[0] == ".." or os.path.isabs(rel):
             continue  # in a folder named .git (git lists nothing there), or outside
-        if (
-            repo.run("check-ignore", "-q", "--no-index", "--", rel + "/", check=False).returncode
-            == 0
-        ):
+        asked = os.fsencode(rel) + b"/"
+        if asked in (repo.ignored([asked]) or ()):
             continue  # ignored: git lists none of its files
         exclude = repo.common_dir / "info" / "exclude"
         raise RefusedError(

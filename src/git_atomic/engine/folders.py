@@ -25,7 +25,7 @@ from collections.abc import Sequence, Set
 from pathlib import Path
 
 from git_atomic.core import process
-from git_atomic.engine import conversion, folderwalk, ignores, safefs
+from git_atomic.engine import conversion, ignores, safefs
 from git_atomic.engine.git import Repo
 
 
@@ -71,7 +71,7 @@ def collect(
     # A folder that holds only ignored empty folders is listed (git sees nothing of its own
     # in it), and its innermost ones were taken: those a rule ignores are left out, as the walk
     # of the folders leaves them (folderwalk.py), whichever way a capture found them.
-    dropped = folderwalk.ignored_by_rules(repo, sorted(found))
+    dropped = repo.ignored(sorted(found))
     if dropped is None:
         return None
     return frozenset(found - dropped)

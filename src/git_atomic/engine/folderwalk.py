@@ -365,27 +365,8 @@ class _Walker:
 
     def _ask(self, paths: Sequence[bytes]) -> dict[bytes, bool] | None:
         """Which of the folders `paths` git ignores (None: git could not say)."""
-        ignored = ignored_by_rules(self.repo, paths)
+        ignored = self.repo.ignored(paths)
         return None if ignored is None else {p: p in ignored for p in paths}
-
-
-def ignored_by_rules(repo: Repo, paths: Sequence[bytes]) -> set[bytes] | None:
-    """Those of `paths` git ignores, by its rules alone (not the index); None when git could
-    not say. Each is asked as `./path`: check-ignore takes no literal pathspecs, and reads a
-    path that starts with `:` as one with magic."""
-    if not paths:
-        return set()
-    res = repo.run(
-        "check-ignore",
-        "--no-index",
-        "--stdin",
-        "-z",
-        input=b"".join(b"./" + p + b"\0" for p in paths),
-        check=False,
-    )
-    if res.returncode not in (0, 1):
-        return None
-    return {p[2:] for p in res.stdout.split(b"\0") if p.startswith(b"./")}
 
 
 def _join(folder: bytes, name: bytes) -> bytes:

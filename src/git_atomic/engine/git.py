@@ -158,6 +158,35 @@ class Repo(RepoConfig):
     ) -> str:
         return self.out(*args, input=input, env=env).decode().strip()
 
+    def ignored(
+        self,
+        paths: Iterable[bytes],
+        *,
+        by_rules_alone: bool = True,
+        work_tree: str | None = None,
+    ) -> set[bytes] | None:
+        """Those of `paths` (from the top) that git's ignore rules match; None when git could not
+        say. `by_rules_alone`: whatever the index says (`--no-index`); otherwise a tracked path
+        is never ignored. `work_tree`: by the `.gitignore` files of that folder instead (with
+        this repository's `info/exclude` and `core.excludesFile`). Each path is asked as
+        `./path`: check-ignore reads one that starts with `:` as a pathspec with magic (`:x`
+        asks for `x`; `:!x` fails the whole call) and takes no literal pathspecs."""
+        asked = b"".join(b"./" + p + b"\0" for p in paths)
+        if not asked:
+            return set()
+        res = self.run(
+            *((f"--work-tree={work_tree}",) if work_tree is not None else ()),
+            "check-ignore",
+            "-z",
+            "--stdin",
+            *(("--no-index",) if by_rules_alone else ()),
+            input=asked,
+            check=False,
+        )
+        if res.returncode not in (0, 1):
+            return None
+        return {p[2:] for p in res.stdout.split(b"\0") if p.startswith(b"./")}
+
     # --- refs ----------------------------------------------------------------------------
     def read_head(self, branches: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
         """(symbolic ref or None when detached, commit or None when unborn). `branches`: every

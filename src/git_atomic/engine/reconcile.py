@@ -146,15 +146,7 @@ def _remember_reconciled(
 
 
 def ignored(repo: Repo, paths: Sequence[bytes]) -> list[bytes]:
-    """Those of `paths` that git's ignore rules match now, whatever any index says."""
-    if not paths:
-        return []
-    res = repo.run(
-        "check-ignore",
-        "-z",
-        "--stdin",
-        "--no-index",
-        input=b"".join(p + b"\0" for p in paths),
-        check=False,
-    )
-    return [p for p in res.stdout.split(b"\0") if p]
+    """Those of `paths` that git's ignore rules match now, whatever any index says (none when
+    git could not say)."""
+    found = repo.ignored(paths)
+    return [p for p in paths if p in found] if found else []

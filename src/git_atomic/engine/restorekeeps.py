@@ -99,13 +99,14 @@ def foreseen(repo: Repo, files: Sequence[RawChange], target: Snapshot) -> set[by
         if not asked:
             return set()
     kept = ignored_by_rules_of(repo, target.files_tree, asked)
-    return not_in_the_way(kept, files)
+    return not_in_the_way(kept or set(), files)
 
 
-def ignored_by_rules_of(repo: Repo, tree: str, paths: Sequence[bytes]) -> set[bytes]:
+def ignored_by_rules_of(repo: Repo, tree: str, paths: Sequence[bytes]) -> set[bytes] | None:
     """Those of `paths` that the `.gitignore` files `tree` holds on the way to them ignore
     (with today's `.git/info/exclude` and `core.excludesFile`): the rule files are written into
-    a scratch folder of ours, never the worktree, and git asked there. Three git processes."""
+    a scratch folder of ours, never the worktree, and git asked there. Three git processes.
+    None when git could not say."""
     rules = sorted({r for p in paths for r in _rule_files(p)})
     entries = [e for e in repo.ls_tree_at(tree, rules) if e.mode[:2] == "10"]
     blobs = dict(repo.cat_blobs(e.oid for e in entries))
@@ -118,16 +119,7 @@ def ignored_by_rules_of(repo: Repo, tree: str, paths: Sequence[bytes]) -> set[by
             os.makedirs(os.path.dirname(full), exist_ok=True)
             with open(full, "wb") as fh:
                 fh.write(blobs[e.oid])
-        res = repo.run(
-            f"--work-tree={folder}",
-            "check-ignore",
-            "-z",
-            "--stdin",
-            "--no-index",
-            input=b"".join(p + b"\0" for p in paths),
-            check=False,
-        )
-    return {p for p in res.stdout.split(b"\0") if p}
+        return repo.ignored(paths, work_tree=folder)
 
 
 def _rule_files(path: bytes) -> list[bytes]:

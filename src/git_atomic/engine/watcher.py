@@ -514,17 +514,10 @@ def _not_ignored(repo: Repo, paths: Sequence[bytes]) -> list[bytes] | None:
         for i in range(1, len(parts)):
             asked[b"/".join(parts[:i]) + b"/"] = None
         asked[path] = None
-    res = repo.run(
-        "check-ignore",
-        "-z",
-        "--stdin",
-        "--no-index",
-        input=b"".join(p + b"\0" for p in asked),
-        check=False,
-    )
-    if res.returncode not in (0, 1):
+    found = repo.ignored(asked)
+    if found is None:
         return None
-    hit = {p.rstrip(b"/") for p in res.stdout.split(b"\0") if p}
+    hit = {p.rstrip(b"/") for p in found}
     kept = []
     for path in paths:
         parts = path.split(b"/")

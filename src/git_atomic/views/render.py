@@ -460,7 +460,8 @@ def _ignored_before(repo: Repo, change: Change) -> list[bytes]:
         return []
     from git_atomic.engine import restorekeeps
 
-    return sorted(restorekeeps.ignored_by_rules_of(repo, change.before, paths))
+    found = restorekeeps.ignored_by_rules_of(repo, change.before, paths)
+    return sorted(paths if found is None else found)  # unsure: no content is printed
 
 
 # --- the pager ---------------------------------------------------------------------------------
