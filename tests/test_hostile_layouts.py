@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -70,11 +71,12 @@ class Unprivileged:
                 self.close()
                 pytest.skip(f"`nobody` cannot run git-atomic here: {probe.stderr.strip()[-200:]}")
 
-    def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
+    def run(self, *argv: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*self.prefix, *argv],
             cwd=self.repo.path,
-            env=self.repo.env,
+            env={**self.repo.env, "CLAUDE_PROJECT_DIR": str(self.repo.path)},
+            input=input,
             capture_output=True,
             text=True,
             timeout=120,
@@ -131,6 +133,101 @@ def test_what_the_operation_made_unreadable_is_named_and_recover_is_exact(
     res = u.atomic("recover")
     assert res.returncode == 0, res.stderr
     assert oracle.walk(u.repo.path) == before
+
+
+def test_a_run_that_made_a_new_folder_unreadable_and_exited_0_is_not_kept_without_it(
+    unprivileged: Unprivileged,
+) -> None:
+    """A run whose command made a folder of new files unreadable and exited 0 was kept (its
+    last checkpoint without the folder, which git cannot list), and its `rollback --op` said
+    'exactly its PRE-OP state' with the folder and its files left behind. Now its last capture
+    names the folder, as for a file it made unreadable: interrupted, exit 3; made readable,
+    `recover` returns the tree exactly."""
+    u = unprivileged
+    assert u.run("sh", "-c", "echo t > top && git add -A && git commit -qm i").returncode == 0
+    before = oracle.walk(u.repo.path)
+    res = u.atomic("run", "--", "sh", "-c", "echo op > top; mkdir n; echo s > n/f; chmod 000 n")
+    assert res.returncode == 3, res.stderr
+    assert "n/: cannot be read" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert u.run("chmod", "u+rwx", "n").returncode == 0
+    res = u.atomic("recover")
+    assert res.returncode == 0, res.stderr
+    assert oracle.walk(u.repo.path) == before
+    assert not (u.repo.path / "n").exists()
+
+
+@pytest.mark.parametrize("move", ["rollback --op", "undo"])
+def test_a_folder_made_unreadable_since_the_operation_began_is_refused_by_later_moves(
+    unprivileged: Unprivileged, move: str
+) -> None:
+    """A kept operation made `n/f`; the folder `n` made unreadable since (chmod 000): its
+    `rollback --op` could not see `n/f`, took it for gone already, and said 'exactly its
+    PRE-OP state' with `n/f` left behind. Likewise `undo` of a rollback that put back `k/f`
+    (an untracked file the operation deleted), `k` unreadable since: 'undid the last
+    rollback' with `k/f` still there. Now each names the folder, exit 3, nothing changed; once
+    readable again the move is carried out."""
+    u = unprivileged
+    setup = "echo t > top && git add -A && git commit -qm i && mkdir k && echo u > k/f"
+    assert u.run("sh", "-c", setup).returncode == 0
+    if move == "undo":
+        res = u.atomic("run", "--", "sh", "-c", "echo op > top; rm k/f; exit 1")
+        assert res.returncode == 1, res.stderr
+        folder, now, then = "k", b"t\n", b"op\n"
+    else:
+        res = u.atomic("run", "--json", "--", "sh", "-c", "echo op > top; mkdir n; echo s > n/f")
+        assert res.returncode == 0, res.stderr
+        move += " " + json.loads(res.stdout)["op_id"]
+        folder, now, then = "n", b"op\n", b"t\n"
+    assert u.run("chmod", "000", folder).returncode == 0
+    res = u.atomic(*move.split())
+    assert res.returncode == 3, res.stderr
+    assert f"{folder}/" in res.stderr and "cannot be read" in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+    assert (u.repo.path / "top").read_bytes() == now
+    assert stat.S_IMODE(os.lstat(u.repo.path / folder).st_mode) == 0
+    assert u.run("chmod", "u+rwx", folder).returncode == 0
+    res = u.atomic(*move.split())
+    assert res.returncode == 0, res.stderr
+    assert (u.repo.path / "top").read_bytes() == then
+    assert not (u.repo.path / folder / "f").exists()
+
+
+def test_an_agent_turn_that_made_a_folder_unreadable_is_not_taken_back_around_it(
+    unprivileged: Unprivileged,
+) -> None:
+    """A turn's Bash call made a folder of new files unreadable (chmod 000) and its gate
+    failed: the take-back said 'this turn's changes were rolled back' and left the folder and
+    its files behind (git cannot list it). Now the turn is not judged, named, nothing changed,
+    the operation left for `git atomic recover`."""
+    u = unprivileged
+    gate = '[[gates]]\nname = "g"\nrun = "test ! -e fail"\n'
+    setup = f"echo t > top && printf '{gate}' > .git-atomic.toml && git add -A && git commit -qm i"
+    assert u.run("sh", "-c", setup).returncode == 0
+    assert u.atomic("hooks", "install", "claude-code").returncode == 0
+    common = {
+        "session_id": "s1",
+        "transcript_path": "/x/s1.jsonl",
+        "cwd": str(u.repo.path),
+        "permission_mode": "default",
+    }
+    call = {**common, "tool_name": "Bash", "tool_input": {"command": "x"}, "tool_use_id": "t1"}
+
+    def hook(event: str, **fields: object) -> subprocess.CompletedProcess[str]:
+        payload = json.dumps({**common, **fields, "hook_event_name": event})
+        argv = (sys.executable, "-m", "git_atomic", "hook", "claude-code", event)
+        answer = u.run(*argv, input=payload)
+        assert answer.returncode == 0 and "Traceback" not in answer.stderr, answer.stderr
+        return answer
+
+    hook("UserPromptSubmit", prompt="go")
+    hook("PreToolUse", **call)
+    made = "echo op > top; touch fail; mkdir n; echo s > n/f; chmod 000 n"
+    assert u.run("sh", "-c", made).returncode == 0
+    hook("PostToolUse", **call, tool_response={"success": True})
+    said = json.loads(hook("Stop", stop_hook_active=False).stdout)["systemMessage"]
+    assert "not judged" in said and "n/: cannot be read" in said, said
+    assert (u.repo.path / "top").read_bytes() == b"op\n" and (u.repo.path / "fail").exists()
+    assert stat.S_IMODE(os.lstat(u.repo.path / "n").st_mode) == 0
 
 
 def test_a_folder_you_cannot_list_from_before_the_operation_is_left_alone(

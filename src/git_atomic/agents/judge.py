@@ -335,7 +335,7 @@ def _take_back(
     from git_atomic.ops.operation import Engine
 
     steps = [effect.Step(before, after) for before, after in record.steps]
-    found = effect.take_back(ctx.repo, steps, moves.probe(ctx.repo))
+    found = effect.take_back(ctx.repo, steps, moves.probe(ctx.repo, since=record.started_at))
     if found.conflicts:
         overlaps = "; ".join(effect.conflict_lines(found))
         message = f"they overlap with later changes ({overlaps}); nothing was changed"
@@ -381,7 +381,7 @@ def _without_the_turn(ctx: Held, record: Record) -> Snapshot:
     from git_atomic.ops import effect, moves
 
     steps = [effect.Step(before, after) for before, after in record.steps]
-    found = effect.take_back(ctx.repo, steps, moves.probe(ctx.repo))
+    found = effect.take_back(ctx.repo, steps, moves.probe(ctx.repo, since=record.started_at))
     if found.target is not None:
         return found.target
     return checkpoint.load(ctx.repo, record.steps[0][0])

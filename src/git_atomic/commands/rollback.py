@@ -72,7 +72,7 @@ def rollback(
                 raise UsageError(
                     "rollback: no operation in this worktree yet; nothing to roll back"
                 )
-            current = moves.probe(ctx.repo)
+            current = moves.probe(ctx.repo, since=newest[0].started_at)
             if newest[0].status != OpStatus.OPEN:
                 return _take_back(ctx, newest[0], current, dry_run=dry_run, json_out=json_out)
             context.check_git_state(ctx.repo)
@@ -156,7 +156,7 @@ def _take_back(
     if op.status == OpStatus.ROLLED_BACK and not _brought_back(ctx, op):
         context.check_git_state(repo)  # a merge of yours is refused, not "nothing further"
         return _nothing_further(ctx, op, f"{op.name} [{op.id}] is rolled back", json_out=json_out)
-    current = current or moves.probe(repo)
+    current = current or moves.probe(repo, since=op.started_at)
     found = effect.take_back(repo, taken, current)
     _door(ctx, current, taken[-1].after, exact=found.exact)
     _tell_worktrees_removed(ctx, op)

@@ -98,7 +98,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         rescue, target = event.rescue, event.target
         assert rescue is not None and target is not None
         subject = journal.op(event.op_id) if event.op_id else None
-        current = moves.probe(repo)
+        current = moves.probe(repo, since=subject.started_at if subject else None)
         step = effect.Step(rescue, target)
         found = _until_done(effect.take_back(repo, [step], current), event)
         _door(ctx, current, target, exact=found.exact)

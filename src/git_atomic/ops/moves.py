@@ -17,7 +17,7 @@ from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import EventKind, HistoryMode
-from git_atomic.engine import checkpoint, gitstate, restoreplan, snapshot, unseen
+from git_atomic.engine import checkpoint, gitstate, restoreplan, scan, snapshot, unseen
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo, is_zero
 from git_atomic.ops import moveresults, output, results
@@ -93,12 +93,19 @@ class Done:
     in_repositories: tuple[bytes, ...] = ()  # in a repository of its own now: left (problems)
 
 
-def probe(repo: Repo) -> Snapshot:
+def probe(repo: Repo, *, since: float | None = None) -> Snapshot:
     """The state now, captured without a ref: objects only, and the scan cache (scan.py, like
-    the stat data `git status` refreshes); nothing of the user's state changes."""
-    return snapshot.capture(
-        repo, message="git-atomic probe", ref=None, allow_unmerged=True
-    ).snapshot
+    the stat data `git status` refreshes); nothing of the user's state changes. `since`: when
+    the operation whose effect a move takes back (or brings again) began: a folder of ours
+    git cannot list that was made so at or after it is refused by name (unreadable.py), as
+    by the operation's own rollback (rescue.py), not left as a folder nobody captured."""
+    mark = scan.UNLISTABLE_SINCE.set(since)
+    try:
+        return snapshot.capture(
+            repo, message="git-atomic probe", ref=None, allow_unmerged=True
+        ).snapshot
+    finally:
+        scan.UNLISTABLE_SINCE.reset(mark)
 
 
 def preview(repo: Repo, move: Move, *, current: Snapshot | None = None) -> Preview:

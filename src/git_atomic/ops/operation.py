@@ -24,7 +24,7 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import checkpoint, discovery, scanindex, snapshot
+from git_atomic.engine import checkpoint, discovery, scan, scanindex, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import context, phasecommit, rescue
 from git_atomic.ops.context import Context, refuse_if_interrupted
@@ -211,16 +211,24 @@ class Engine:
                 self._gone(pre_sha)  # the operation took its PRE-OP away: said as such
                 raise
         label = kind.label
-        captured = snapshot.capture(
-            self.repo,
-            message=f"git-atomic {label}: {name} [{op_id}]",
-            ref=op_ref(op_id, kind, seq),
-            untracked_of_op=base.untracked if base is not None else None,
-            op_began=base.began if base is not None else None,
-            for_commit=commits,
-            effect_base=effect_base,
-            early=self.ctx.early,
-        )
+        # After PRE-OP, a folder of ours git cannot list that was made so since the operation
+        # began is the operation's: refused by name (the operation left interrupted, as for a
+        # file it made unreadable), not kept as a folder its checkpoint does not hold.
+        row = None if first else self.journal.op(op_id)
+        since = scan.UNLISTABLE_SINCE.set(row.started_at if row is not None else None)
+        try:
+            captured = snapshot.capture(
+                self.repo,
+                message=f"git-atomic {label}: {name} [{op_id}]",
+                ref=op_ref(op_id, kind, seq),
+                untracked_of_op=base.untracked if base is not None else None,
+                op_began=base.began if base is not None else None,
+                for_commit=commits,
+                effect_base=effect_base,
+                early=self.ctx.early,
+            )
+        finally:
+            scan.UNLISTABLE_SINCE.reset(since)
         self._too_large |= captured.too_large
         if kind == CheckpointKind.PRE_OP:
             # The branches' reflogs, for a rollback that makes one the operation deleted or
