@@ -783,6 +783,46 @@ def test_a_dot_git_that_is_no_repository_is_refused_not_lost(repo: GitRepo, kind
     assert oracle.walk(repo.path) == before
 
 
+@pytest.mark.parametrize(
+    "target", ["nowhere", "notes-folder", "notes-file", "gitfile-to-a-repository", "repository"]
+)
+def test_a_dot_git_link_to_no_repository_is_refused_not_lost(
+    repo: GitRepo, tmp_path: Path, target: str
+) -> None:
+    """`sub/.git` a symbolic link to nothing, to a folder or a file of notes outside: git
+    follows it, finds no repository and lists `sub/`'s files as any folder's, never the link.
+    It was taken for a repository all the same: an operation that deleted `sub` was rolled
+    back 'as before' with the link gone. Refused now, naming it, the link and what it points
+    to untouched; a link to a repository (or to a `.git` file naming one) is a repository of
+    its own, as git takes it: no reason to refuse."""
+    outside = tmp_path / "outside"
+    other = GitRepo.create(tmp_path / "other", tmp_path / "home")
+    (outside / "notes").mkdir(parents=True)
+    (outside / "notes" / "n.txt").write_bytes(b"notes\n")
+    (outside / "notes.txt").write_bytes(b"gitdir is not here\n")
+    (outside / "gitfile").write_bytes(f"gitdir: {other.path / '.git'}\n".encode())
+    marker = oracle.walk_exact(outside)
+    repo.write("sub/s", b"s\n")
+    repo.git("add", "sub/s")
+    repo.git("commit", "-qm", "sub")
+    pointed = {
+        "nowhere": str(tmp_path / "nowhere"),
+        "notes-folder": "../../outside/notes",
+        "notes-file": str(outside / "notes.txt"),
+        "gitfile-to-a-repository": str(outside / "gitfile"),
+        "repository": str(other.path / ".git"),
+    }[target]
+    os.symlink(pointed, repo.path / "sub" / ".git")
+    if target in ("gitfile-to-a-repository", "repository"):
+        repo.atomic("run", "--", "sh", "-c", "echo x > README; exit 1", check=1)
+        assert os.readlink(repo.path / "sub" / ".git") == pointed
+    else:
+        res = _refused_as_it_was(repo, "rm -rf sub; echo x > README; exit 1")
+        assert "sub/.git: git refuses to track a .git that is no repository" in res.stderr
+        assert os.readlink(repo.path / "sub" / ".git") == pointed
+    assert oracle.walk_exact(outside) == marker
+
+
 @pytest.mark.parametrize("made", ["echo x > .GIT", "ln -s x sub/.gitmodules"])
 def test_a_name_no_checkpoint_can_hold_made_by_a_run_that_succeeded(
     repo: GitRepo, made: str

@@ -45,21 +45,41 @@ def found(repo: Repo, folders: Sequence[bytes], tree: str) -> tuple[bytes | None
 
 def _repository(worktree: safefs.Tree, root: bytes, folder: bytes) -> bool:
     """Whether `folder/.git` is a repository as git takes one, read folder by folder without
-    following a link (safefs.py); a link there is not judged (git reads through it; we never
-    do), nor a folder that is gone or became a link meanwhile."""
+    following a link (safefs.py), nor a folder that is gone or became a link meanwhile. A
+    link there is judged by the name it holds, as git, which follows it, would judge what
+    is there: a git dir, or a file whose `gitdir:` names one (only looked at, never written;
+    its HEAD read as a `.git` file's is)."""
     dot = folder + b"/.git"
     kind = worktree.kind(dot)
     if kind == stat.S_IFREG:
-        first = (worktree.read(dot) or b"").split(b"\n", 1)[0].rstrip(b"\r")
-        if not first.startswith(b"gitdir: "):
-            return False
-        where = first[len(b"gitdir: ") :]
-        # (Its target may be outside the worktree, as a linked worktree's is: only looked at.)
-        git_dir = where if os.path.isabs(where) else os.path.join(root, folder, where)
-        return _head_outside(os.path.join(git_dir, b"HEAD")) and _git_directory(git_dir)
+        return _names_a_git_dir(worktree.read(dot) or b"", os.path.join(root, folder))
     if kind == stat.S_IFDIR:
         return _valid_head(worktree, dot + b"/HEAD") and _git_directory(os.path.join(root, dot))
-    return True  # gone, a link, a FIFO: nothing a checkpoint could hold anyway
+    if kind == stat.S_IFLNK:
+        target = worktree.readlink(dot) or b""
+        there = target if os.path.isabs(target) else os.path.join(root, folder, target)
+        try:
+            st = os.stat(there)
+        except (OSError, ValueError):
+            return False  # a link to nothing: no repository to git, which lists the folder
+        if stat.S_ISDIR(st.st_mode):
+            return _head_outside(os.path.join(there, b"HEAD")) and _git_directory(there)
+        if stat.S_ISREG(st.st_mode):
+            data = _small_file(os.path.realpath(there), 4096) or b""
+            return _names_a_git_dir(data, os.path.join(root, folder))
+        return False
+    return True  # gone, a FIFO: nothing a checkpoint could hold anyway
+
+
+def _names_a_git_dir(data: bytes, folder: bytes) -> bool:
+    """Whether a `.git` file's `data` names a git dir (read_gitfile), relative to `folder`."""
+    first = data.split(b"\n", 1)[0].rstrip(b"\r")
+    if not first.startswith(b"gitdir: "):
+        return False
+    where = first[len(b"gitdir: ") :]
+    # (Its target may be outside the worktree, as a linked worktree's is: only looked at.)
+    git_dir = where if os.path.isabs(where) else os.path.join(folder, where)
+    return _head_outside(os.path.join(git_dir, b"HEAD")) and _git_directory(git_dir)
 
 
 def _valid_head(worktree: safefs.Tree, head: bytes) -> bool:
