@@ -7,6 +7,7 @@ when it runs, so the two say the same."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 
 from git_atomic.core.records import dataclass
@@ -37,9 +38,18 @@ def find(tree: safefs.Tree, changes: Sequence[RawChange]) -> Found:
     now: list[bytes] = []
     looks = tree.lstat_many([f + b"/.git" for f in folders])
     for folder, st in zip(folders, looks, strict=True):
-        if st is not None and not inside(folder, now):
+        if st is not None and not inside(folder, now) and not nothing_to_git(tree, folder):
             now.append(folder)
     return Found(tuple(now), targets)
+
+
+def nothing_to_git(tree: safefs.Tree, folder: bytes) -> bool:
+    """Whether `folder/.git` is a folder holding nothing but empty folders: git lists neither
+    it nor anything in it, never takes it for a repository (its folder's files are listed as
+    any folder's), and `git clean -d` removes it with its folder. It holds nothing to lose:
+    no reason to refuse, no repository to leave alone."""
+    dot = folder + b"/.git"
+    return tree.kind(dot) == stat.S_IFDIR and tree.empty_folders(dot, limit=64) is not None
 
 
 def staying(

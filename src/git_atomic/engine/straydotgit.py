@@ -1,6 +1,6 @@
 """A `.git` in a folder of the worktree that is no repository after all.
 
-Notes kept in `sub/.git/`, a `.git` file with no `gitdir:` line, an empty `.git` folder: git
+Notes kept in `sub/.git/`, a `.git` file with no `gitdir:` line, a link to nothing: git
 never lists an entry named `.git`, and takes its folder for a repository of its own only where
 that `.git` is one (git's `is_git_directory`: a `HEAD` git can read as one, a link into
 `refs/`, `ref: refs/...` or an object id, with `objects/` and `refs/` or a `commondir`; t7300's
@@ -17,7 +17,7 @@ import os
 import stat
 from collections.abc import Sequence
 
-from git_atomic.engine import safefs
+from git_atomic.engine import nestedrepos, safefs
 from git_atomic.engine.git import Repo
 
 
@@ -35,6 +35,8 @@ def found(repo: Repo, folders: Sequence[bytes], tree: str) -> tuple[bytes | None
         for folder in folders:
             mode = listed.get(folder)
             if mode not in (None, "040000"):
+                continue
+            if nestedrepos.nothing_to_git(worktree, folder):
                 continue
             if not _repository(worktree, root, folder):
                 stray = stray or folder + b"/.git"
