@@ -290,6 +290,12 @@ def read_index(data: bytes, *, width: int = 20) -> tuple[tuple[bytes, str, str, 
     return _read_index(data, width=width)[0]
 
 
+def split_index(data: bytes, *, width: int = 20) -> bool:
+    """Whether a raw index file is a split one (`core.splitIndex`): a `link` extension after
+    its entries, read here as `read_index` reads them."""
+    return _read_index(data, width=width)[1]
+
+
 def _split_index(data: bytes, pos: int, width: int) -> bool:
     """Whether the index's extensions, from `pos`, hold a `link` one: the file is then a
     split index, its entries only those that changed since its shared index."""

@@ -19,7 +19,7 @@ import pytest
 from git_atomic.engine import discovery, scan
 from testing import oracle
 from testing.differential import CONTENTS, scenario
-from testing.gitrepo import GitRepo, hermetic_env
+from testing.gitrepo import GitRepo, hermetic_env, split_index
 
 LARGE = CONTENTS[-1]  # larger than LFS content is kept for
 
@@ -561,6 +561,29 @@ def test_an_intent_to_add_entry_in_a_split_index_is_taken_back(
     repo.atomic("undo", check=0)
     assert os.lstat(repo.path / "a").st_size == 0
     assert repo.git("status", "--porcelain") == " A a\n"
+
+
+@pytest.mark.parametrize("history", ["shadow", "commits"])
+def test_an_index_held_raw_comes_back_split_where_it_was(tmp_path: Path, history: str) -> None:
+    """`core.splitIndex`, and an intent-to-add entry whose file is gone (`git add -N a; rm a`):
+    the index is held as its bytes, which the capture took after its own whole rewrite of
+    them. A failed run's rollback put the index back whole (no `link` extension: git's
+    `rev-parse --shared-index-path` said none), where it had been split. Now it comes back
+    split, with the same entries, objects and flags (read from the file, and by git)."""
+    repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    repo.git("config", "core.splitIndex", "true")
+    repo.write("a", b"a\n")
+    repo.git("add", "-N", "a")
+    os.unlink(repo.path / "a")
+    assert repo.git("rev-parse", "--shared-index-path").strip()
+    before = oracle.index_entries(repo.env, repo.path)
+    status = repo.git("status", "--porcelain")
+    script = "echo op > README; git add README; echo b > b; git add b; exit 1"
+    repo.atomic("run", "--history", history, "--", "sh", "-c", script, check=1)
+    assert split_index((repo.path / ".git" / "index").read_bytes()), "it came back whole"
+    assert oracle.index_entries(repo.env, repo.path) == before
+    assert repo.git("status", "--porcelain") == status
+    assert not os.path.lexists(repo.path / "a") and not os.path.lexists(repo.path / "b")
 
 
 # --- the git dir inside the worktree under another name, or gone --------------------------

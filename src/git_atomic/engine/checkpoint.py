@@ -83,6 +83,8 @@ class Parts:
     branches: Mapping[str, str]
     index_blob: str | None = None  # raw index bytes (version 1, or an index flags cannot describe)
     index_mtime_ns: int | None = None  # the raw index's mtime, for its racy-clean entries
+    # The raw index was a split one (core.splitIndex); its blob holds it whole (in meta)
+    index_split: bool = False
     # blob: the raw index's entries as `ls-files -s -t -v` lists them (no stat data); None:
     # not raw, git could not read it, or written before this was recorded
     index_entries: str | None = None
@@ -138,6 +140,7 @@ class Parts:
             branches=self.branches,
             index_blob=self.index_blob,
             index_mtime_ns=self.index_mtime_ns,
+            index_split=self.index_split,
             index_entries=self.index_entries,
             index_present=self.index_present,
             index_version=self.index_version,
@@ -193,6 +196,8 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
     }
     if parts.index_mtime_ns is not None:
         meta["index_mtime_ns"] = parts.index_mtime_ns
+    if parts.index_split:
+        meta["index_split"] = True
     if parts.captured_at is not None:
         meta["captured_at"] = parts.captured_at
     if parts.made_within:
@@ -251,6 +256,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         branches=dict(meta["branches"]),
         index_blob=entries.get(INDEX),
         index_mtime_ns=meta.get("index_mtime_ns"),
+        index_split=bool(meta.get("index_split")),
         index_entries=meta.get("index", {}).get("entries"),
         index_present=bool(present),
         index_version=meta.get("index", {}).get("version"),

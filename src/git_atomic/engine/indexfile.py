@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from git_atomic.core.errors import GitError, RefusedError
-from git_atomic.engine import checkpoint, indexstate, staged
+from git_atomic.engine import checkpoint, indexstate, splitindex, staged
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 
@@ -25,6 +25,8 @@ def put_index(
     if target.index_blob is not None:
         write_index_bytes(repo, repo.cat_blob(target.index_blob), target.index_mtime_ns)
         _refresh(repo)
+        if target.index_split:
+            _split_again(repo)
         return
     if not target.index_present:
         if not repo.index_path.is_symlink():  # one the target holds: put there by gitstate.put
@@ -73,6 +75,17 @@ def _refresh(repo: Repo) -> None:
     it was), is left as it is."""
     if staged.checksum_holds(repo.index_path, sha256=repo.sha256):
         repo.run("update-index", "-q", "--refresh", check=False)
+
+
+def _split_again(repo: Repo) -> None:
+    """A raw index that was a split one (core.splitIndex, `update-index --split-index`) is
+    held whole (its shared index may be gone by the time it comes back): written split again
+    by git, as it was (git's own write marks racily clean entries, so the new mtime hides no
+    edit). One git cannot read, or that is split already, is left as it is."""
+    if not staged.checksum_holds(repo.index_path, sha256=repo.sha256):
+        return
+    if splitindex.shared_of(repo, repo.index_path) is None:
+        repo.run("update-index", "--split-index", check=False)
 
 
 def _keep_format(repo: Repo, index: Path, wanted: int | None) -> None:

@@ -29,6 +29,7 @@ from git_atomic.engine import (
     infoexclude,
     scan,
     scanindex,
+    splitindex,
     staged,
     stashstate,
 )
@@ -181,6 +182,7 @@ class _GitSide:
     index_version: int | None
     side: staged.Staged
     raw_index: bool  # held as its bytes: its entries and flags cannot describe it
+    index_split: bool  # held as its bytes, and a split index (its bytes are the whole one)
     index_blob: str | None
     entries_blob: str | None  # the raw index's entries without their stat data
     flags_blob: str | None
@@ -199,6 +201,8 @@ def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
     head_ref, head_oid = repo.read_head(branches)
     index = staged.copy(repo, disk.index_copy, disk.staged_copy)
     index_version = indexstate.version(disk.index_copy) if index.present else None
+    # Your index written split (core.splitIndex): read before the scan seeds from the copy.
+    split = index.present and splitindex.shared_of(repo, disk.index_copy) is not None
     rules = infoexclude.read(repo)  # the ignore rules the scan below goes by
     sparse = infoexclude.read(repo, infoexclude.SPARSE)
     shallow = infoexclude.read(repo, infoexclude.SHALLOW)
@@ -232,6 +236,7 @@ def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
         index_version=index_version,
         side=side,
         raw_index=raw_index,
+        index_split=raw_index and split,
         index_blob=index_blob,
         entries_blob=entries_blob,
         flags_blob=flags_blob,
@@ -291,6 +296,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         branches=git_side.branches,
         index_blob=git_side.index_blob,
         index_mtime_ns=git_side.index.mtime_ns if git_side.raw_index else None,
+        index_split=git_side.index_split,
         index_entries=git_side.entries_blob,
         index_present=git_side.index.present,
         index_version=git_side.index_version,
