@@ -194,6 +194,21 @@ class State:
         return out
 
 
+def git_dir_paths(git_dir: Path) -> set[str]:
+    """Every file and folder under a git dir, by path (folders end in `/`), read from the disk
+    without following a link, but for the object store and git-atomic's own (`atomic/`, our
+    refs and their reflogs): what a rollback must leave as it found it, empty folders too."""
+    ours = ("atomic/", "atomic-journal-kept", "objects/", "refs/atomic/", "logs/refs/atomic/")
+    out = set()
+    for dirpath, dirnames, filenames in os.walk(git_dir):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, git_dir) + ("/" if name in dirnames else "")
+            if not rel.startswith(ours):
+                out.add(rel)
+    return out
+
+
 def git_atomic_on_path(bin_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
     """`env` with a `git-atomic` console script (this checkout's) first on PATH, made in
     `bin_dir`: `git atomic ...` then runs it, as git finds an installed one."""

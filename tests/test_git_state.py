@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.gitrepo import GitRepo, State, read_index
+from testing.gitrepo import GitRepo, State, git_dir_paths, read_index
 
 MODES = ("commits", "shadow")
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -622,6 +622,44 @@ def test_rollback_op_takes_back_a_rebase_undo_brought_back_in_a_linked_worktree(
     assert state() == before
     assert not os.path.lexists(state_dir / "rebase-merge")
     assert (state_dir / "HEAD").read_text() == "ref: refs/heads/topic\n"
+
+
+@pytest.mark.parametrize("where", ["main", "linked"])
+def test_a_bisect_rolled_back_leaves_no_folder_of_its_refs(
+    repo: GitRepo, tmp_path: Path, where: str
+) -> None:
+    """git's t6030-bisect-porcelain: a bisect writes its refs in the worktree's git dir
+    (`refs/bisect/`; a linked worktree's `worktrees/<id>/refs/bisect/`, with `refs/` made for
+    it). Its rollback deleted the refs and left the folders, empty: every file and folder under
+    the git dir is as at PRE-OP after the rollback, the second `undo` and `rollback --op`."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    here, git_dir = repo, repo.path / ".git"
+    if where == "linked":
+        repo.git("worktree", "add", "-q", "--detach", str(tmp_path / "wt"))
+        here = GitRepo(tmp_path / "wt", repo.env)
+    before = git_dir_paths(git_dir)
+    op = here.atomic_json("run", "--", "sh", "-c", "git bisect start HEAD HEAD~1", check=1)
+    assert git_dir_paths(git_dir) == before
+    here.atomic("undo", check=0)  # the bisect again, its refs and folders
+    assert here.git("for-each-ref", "refs/bisect/") != ""
+    here.atomic("undo", check=0)
+    assert git_dir_paths(git_dir) == before
+    here.atomic("undo", check=0)
+    here.atomic("rollback", "--op", op["op_id"], check=0)
+    assert git_dir_paths(git_dir) == before
+    assert here.git("for-each-ref", "refs/bisect/") == ""
+
+
+def test_a_bisect_folder_you_had_stays(repo: GitRepo) -> None:
+    """`git bisect reset` itself leaves `refs/bisect/` empty: one there before the operation is
+    yours, and stays after its rollback."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    repo.git("bisect", "start", "HEAD", "HEAD~1")
+    repo.git("bisect", "reset")
+    assert (repo.path / ".git" / "refs" / "bisect").is_dir()
+    before = git_dir_paths(repo.path / ".git")
+    repo.atomic("run", "--", "sh", "-c", "git bisect start HEAD HEAD~1", check=1)
+    assert git_dir_paths(repo.path / ".git") == before
 
 
 @pytest.mark.parametrize("how", ["failed-run", "kept-run", "abort"])

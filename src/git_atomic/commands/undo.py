@@ -131,8 +131,9 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         subject = journal.op(event.op_id) if event.op_id else None
         again = "re-does it" if event.kind == EventKind.UNDO else "undoes this"
         said = f"undid {what}; `git atomic undo` again {again}"
-        if subject is not None:  # reflogs are never emptied again: what undo re-does leaves
-            done, said = moving.mend_reflogs(ctx, subject, done, said)  # them as they are
+        concerned = subject or _op_undone(ctx, event)  # an undo of an undo: the same op's
+        if concerned is not None:  # reflogs are never emptied again: what undo re-does
+            done, said = moving.mend_reflogs(ctx, concerned, done, said)  # leaves them as is
         return moving.report_done(
             ctx,
             move,
@@ -184,6 +185,21 @@ def _last_event(ctx: context.Context, open_op: OpRow | None) -> EventRow:
             hint="commit or abort it first",
         )
     return event
+
+
+def _op_undone(ctx: context.Context, event: EventRow) -> OpRow | None:
+    """The operation whose effect an `undo` event moved: an undo names none, but it went to the
+    state the event before it replaced (its rescue), and so on back to a rollback of an
+    operation. A second `undo` takes that operation's effect back again, and its git-dir
+    repairs (operation.put_back_git_files) are made as its rollback made them."""
+    seen = 0
+    events = ctx.journal.events(ctx.worktree, limit=200)
+    while event.op_id is None and event.kind == EventKind.UNDO and seen < len(events):
+        earlier = next((e for e in events if e.id < event.id and e.rescue == event.target), None)
+        if earlier is None:
+            return None
+        event, seen = earlier, seen + 1
+    return ctx.journal.op(event.op_id) if event.op_id else None
 
 
 def _until_done(found: effect.Outcome, event: EventRow) -> effect.Outcome:

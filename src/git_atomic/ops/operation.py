@@ -104,6 +104,11 @@ class Engine:
             # packedrefs.ABSENT (not imported on this path): its rollback removes one it
             # leaves with only git's header (packedrefs.py)
             detail["packed_refs_absent"] = True
+        from git_atomic.engine import gitfolders  # the ref folders git leaves empty
+
+        absent = gitfolders.absent(self.repo.git_dir)  # (a bisect's refs/bisect/): lstat alone
+        if absent:
+            detail[gitfolders.ABSENT] = absent
         if os.path.lexists(self.repo.root / ".gitmodules"):  # the submodules checked out
             from git_atomic.ops import submodulesback
 
@@ -595,6 +600,10 @@ def put_back_git_files(
         from git_atomic.engine import packedrefs
 
         packedrefs.drop_header_only(repo)
+    if details.get("git_folders_absent"):
+        from git_atomic.engine import gitfolders
+
+        gitfolders.drop_made(repo, details)
     return lines
 
 
