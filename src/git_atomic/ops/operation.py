@@ -104,6 +104,14 @@ class Engine:
             # packedrefs.ABSENT (not imported on this path): its rollback removes one it
             # leaves with only git's header (packedrefs.py)
             detail["packed_refs_absent"] = True
+        if not os.path.lexists(self.repo.common_dir / "objects" / "info" / "alternates"):
+            detail["alternates"] = ""  # alternates.BEFORE: its rollback names one it adds
+        else:  # (rare: a shared clone) its text, to name a change of it
+            from git_atomic.engine import alternates
+
+            text = alternates.read(self.repo)
+            if text is not None:
+                detail[alternates.BEFORE] = text
         from git_atomic.engine import gitfolders  # the ref folders git leaves empty
 
         absent = gitfolders.absent(self.repo.git_dir)  # (a bisect's refs/bisect/): lstat alone
@@ -600,6 +608,12 @@ def put_back_git_files(
         from git_atomic.engine import packedrefs
 
         packedrefs.drop_header_only(repo)
+    if isinstance(details.get("alternates"), str) and os.path.lexists(
+        repo.common_dir / "objects" / "info" / "alternates"
+    ):
+        from git_atomic.engine import alternates  # (only where there is one)
+
+        lines += alternates.lines(repo, details)
     if details.get("git_folders_absent"):
         from git_atomic.engine import gitfolders
 
