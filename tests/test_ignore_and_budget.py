@@ -143,6 +143,33 @@ def test_show_diff_names_an_unignored_file_but_never_prints_it(repo: GitRepo) ->
     assert "+b" in shown and "+x" in shown
 
 
+def test_log_and_show_stat_do_not_count_an_unignored_file_as_the_operation_s(
+    repo: GitRepo,
+) -> None:
+    """The same operation: `log` said "2 files +2 -1" and `show --stat` listed `.env | 1 +`,
+    your file, there before, that its rollback leaves (the rules come back first and ignore
+    it). They count what the operation changed (`.gitignore`, `b`); `show --stat` names the
+    file it does not count."""
+    repo.write(".gitignore", b".env\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    repo.write(".env", b"SECRET=hunter2\n")
+    time.sleep(0.05)
+    done = repo.atomic_json(
+        "run", "--history", "shadow", "--", "sh", "-c", "printf 'x\\n' > .gitignore; echo b > b"
+    )
+
+    log = repo.atomic("log", check=0).stdout
+    shown = repo.atomic("show", done["op_id"], "--stat", check=0).stdout
+
+    assert "2 files +2 -1" in log, log
+    assert "change    2 files +2 -1" in shown, shown
+    assert ".env |" not in shown and " 2 files changed, 2 insertions(+), 1 deletion(-)" in shown
+    assert "not counted: .env, which the rules of the state before ignore" in shown, shown
+    repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert repo.read(".env") == b"SECRET=hunter2\n"  # what the count said: it stays
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_files_the_operation_hid_behind_its_own_rules_go(repo: GitRepo, mode: str) -> None:
     """A virtualenv with its self-ignoring `.gitignore`, and a file hidden by a line added to

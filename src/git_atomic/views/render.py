@@ -369,6 +369,8 @@ def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, St
             continue  # a checkpoint that `git atomic gc` retired
         left = (*roots.get(a, ()), *roots.get(b, ()))
         files = [f for f in changed.get((ta, tb), []) if not _under(f[2], left)]
+        uncounted = set(_unignored(repo, ta, tb, [f[2] for f in files]))
+        files = [f for f in files if f[2] not in uncounted]
         out[key] = Stat(len(files), sum(f[0] for f in files), sum(f[1] for f in files))
     return out
 
@@ -423,7 +425,11 @@ def diff_text(repo: Repo, change: Change, *, stat_only: bool, colour: bool = Fal
     ignored (`.env`, which an operation that emptied `.gitignore` shows), and is no one's to
     print (the rollback leaves such a file where it is)."""
     roots = repositories_in(repo, change)
-    hidden = [] if stat_only else _ignored_before(repo, change)
+    hidden = (
+        _unignored(repo, change.before, change.after, _changed(repo, change))
+        if stat_only
+        else _ignored_before(repo, change.before, change.after)
+    )
     args = [
         "diff",
         "--no-ext-diff",
@@ -443,6 +449,12 @@ def diff_text(repo: Repo, change: Change, *, stat_only: bool, colour: bool = Fal
     text = repo.out(*args).decode("utf-8", "replace")
     for path in hidden:
         shown = path.decode("utf-8", "backslashreplace")
+        if stat_only:
+            text += (
+                f"not counted: {shown}, which the rules of the state before ignore (there "
+                "before the operation, ignored, or made by it): taking it back leaves the file\n"
+            )
+            continue
         text += (
             f"new file {shown}: ignored by the rules of the state before (there before the "
             "operation, ignored, or made by it): its content is not shown\n"
@@ -450,17 +462,33 @@ def diff_text(repo: Repo, change: Change, *, stat_only: bool, colour: bool = Fal
     return text
 
 
-def _ignored_before(repo: Repo, change: Change) -> list[bytes]:
-    """The files `change` adds that the `.gitignore` files of its `before` ignore."""
-    added = repo.out(
-        "diff", "--name-only", "-z", "--no-renames", "--diff-filter=A", change.before, change.after
-    )
+def _changed(repo: Repo, change: Change) -> list[bytes]:
+    listed = repo.out("diff", "--name-only", "-z", "--no-renames", change.before, change.after)
+    return [p for p in listed.split(b"\0") if p]
+
+
+def _unignored(repo: Repo, before: str, after: str, changed: Sequence[bytes]) -> list[bytes]:
+    """The files a change adds that only its own change of the `.gitignore` files shows: the
+    rules of `before` ignore them (`.env`, after an operation emptied `.gitignore`). Such a file
+    was there before, ignored, as far as anyone can tell, and taking the operation back (its
+    rules first) leaves it: not counted as its change (`log`, `show --stat`). Asked only where
+    a `.gitignore` changed: with the same rules, a capture sees no file they ignore (but one
+    `git add -f` tracks)."""
+    if not any(os.path.basename(p) == b".gitignore" for p in changed):
+        return []
+    return _ignored_before(repo, before, after)
+
+
+def _ignored_before(repo: Repo, before: str, after: str) -> list[bytes]:
+    """The files the change from `before` to `after` adds that the `.gitignore` files of
+    `before` ignore."""
+    added = repo.out("diff", "--name-only", "-z", "--no-renames", "--diff-filter=A", before, after)
     paths = [p for p in added.split(b"\0") if p]
     if not paths:
         return []
     from git_atomic.engine import restorekeeps
 
-    found = restorekeeps.ignored_by_rules_of(repo, change.before, paths)
+    found = restorekeeps.ignored_by_rules_of(repo, before, paths)
     return sorted(paths if found is None else found)  # unsure: no content is printed
 
 
