@@ -41,3 +41,56 @@ def test_an_alternates_file_you_had_is_not_named(repo: GitRepo, tmp_path: Path) 
     alternates.write_text(f"{other.path / '.git' / 'objects'}\n")
     res = repo.atomic("run", "--", "sh", "-c", "echo x > x; exit 1", check=1)
     assert "alternates" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
+def test_a_branch_renamed_under_another_worktree_is_renamed_back(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """`git branch -m other new`, `other` checked out in a linked worktree: git moves that
+    worktree's HEAD to `new`. The rollback made `other` again and left `new` ("checked out in
+    another worktree"): both names, the worktree on the operation's. It renames it back: the
+    worktree on `other` (its HEAD file), `new` gone with its configuration, `other`'s back;
+    `undo` renames it again, and a second `undo` back."""
+    repo.git("branch", "other")
+    repo.git("config", "branch.other.description", "mine")
+    repo.git("worktree", "add", "-q", str(tmp_path / "wt"), "other")
+    head = repo.path / ".git" / "worktrees" / "wt" / "HEAD"
+    tip = repo.git("rev-parse", "other").strip()
+    op = "git branch -m other new"
+    if how == "failed-run":
+        res = repo.atomic("run", "--", "sh", "-c", op + "; exit 1", check=1)
+    else:
+        done = repo.atomic_json("run", "--", "sh", "-c", op)
+        dry = repo.atomic("rollback", "--op", done["op_id"], "--dry-run", check=0).stdout
+        assert f"branch  new {tip[:12]} -> (deleted)" in dry.splitlines(), dry
+        res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert "warning" not in res.stderr, res.stderr
+    heads = repo.path / ".git" / "refs" / "heads"
+    assert head.read_text() == "ref: refs/heads/other\n"
+    assert (heads / "other").read_text() == tip + "\n" and not (heads / "new").exists()
+    config = repo.git("config", "--get-regexp", "^branch[.]")
+    assert config == "branch.other.description mine\n"
+    assert (tmp_path / "wt" / "README").read_bytes() == b"hello\n"  # its files: the same
+
+    repo.atomic("undo", check=0)
+    assert head.read_text() == "ref: refs/heads/new\n" and not (heads / "other").exists()
+    assert repo.git("config", "--get-regexp", "^branch[.]") == "branch.new.description mine\n"
+    repo.atomic("undo", check=0)
+    assert head.read_text() == "ref: refs/heads/other\n" and not (heads / "new").exists()
+
+
+def test_a_renamed_branch_checked_out_there_since_stays(repo: GitRepo, tmp_path: Path) -> None:
+    """Where that worktree checked the renamed branch out itself since (its HEAD's reflog says
+    `checkout:`), it is its own doing: the branch stays, named, as any branch checked out in
+    another worktree."""
+    repo.git("branch", "other")
+    wt = GitRepo(tmp_path / "wt", repo.env)
+    repo.git("worktree", "add", "-q", str(wt.path), "other")
+    done = repo.atomic_json("run", "--", "sh", "-c", "git branch -m other new")
+    wt.git("checkout", "-q", "-b", "elsewhere")
+    wt.git("checkout", "-q", "new")
+    res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert "branch new is checked out in another worktree; left as it is" in res.stderr
+    head = repo.path / ".git" / "worktrees" / "wt" / "HEAD"
+    assert head.read_text() == "ref: refs/heads/new\n"

@@ -281,6 +281,18 @@ class Repo(RepoConfig):
                 heads.setdefault(text[5:], where)
         return heads
 
+    def other_head_git_dirs(self) -> dict[str, Path]:
+        """As other_worktree_heads, each branch with the git dir of the worktree that has it."""
+        heads: dict[str, Path] = {}
+        for git_dir, _ in self._other_worktrees():
+            try:
+                text = head_text(git_dir)
+            except OSError:
+                continue
+            if text.startswith("ref: refs/heads/"):
+                heads.setdefault(text[5:], git_dir)
+        return heads
+
     def linked_worktrees(self) -> dict[str, str]:
         """Each other linked worktree of this repository whose git dir is there (under the
         common dir's `worktrees/`): its folder, as text, and what its HEAD says. An operation

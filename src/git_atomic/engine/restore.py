@@ -142,6 +142,15 @@ def apply(
     if the_plan.ref_lines:
         _move_branches(repo, the_plan.ref_lines, reason, outcome)
         failpoints.hit("restore:after-refs")
+    if the_plan.renamed_back:
+        from git_atomic.engine import renamedback  # only where another worktree's was renamed
+
+        for name in renamedback.put(repo, the_plan.renamed_back, reason):
+            outcome.problems.append(
+                f"branch {name.removeprefix('refs/heads/')} is checked out in another "
+                f"worktree; left as it is{left_where(current, target, name)}"
+            )
+    if the_plan.ref_lines or the_plan.renamed_back:
         from git_atomic.engine import branchconfig  # only where a branch comes or goes
 
         branchconfig.put(repo, current, target)

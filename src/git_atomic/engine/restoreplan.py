@@ -89,6 +89,9 @@ class Plan:
     nested_now: tuple[bytes, ...] = ()  # nestedrepos.Found.now
     nested_targets: tuple[bytes, ...] = ()  # nestedrepos.Found.targets
     nested_said: tuple[str, ...] = ()
+    # Branches renamed while another worktree had them checked out, renamed back there
+    # (renamedback.py): (that worktree's git dir, the branch now, the one it comes back as).
+    renamed_back: tuple[tuple[str, str, str], ...] = ()
 
     def path_changes(self) -> list[PathChange]:
         out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
@@ -135,6 +138,7 @@ def plan(
         shown = unsafe[0].decode("utf-8", "backslashreplace")
         raise RefusedError(f"{shown}: the target holds a path git never checks out")
     ref_lines: list[str] = []
+    renamed_back: list[tuple[str, str, str]] = []
     left: list[str] = []
     not_ours: list[str] = []
     head_changes = False
@@ -166,8 +170,16 @@ def plan(
         # branch an operation's `update-ref -d` took) is on it again, not on an unborn branch.
         gone = {b for b in target.branches if b not in current.branches}
         left = [b for b in left if b not in gone]
+        if left and not paths:
+            from git_atomic.engine import renamedback  # only where a branch is left so
+
+            renamed_back = renamedback.find(repo, left, current.branches, target.branches)
+            left = [b for b in left if b not in {r[1] for r in renamed_back}]
         not_ours = [b for b in not_ours if b not in gone]
-        ref_lines = ref_changes(current.branches, target.branches, skip=[*left, *not_ours])
+        renamed = [r[1] for r in renamed_back]  # removed once that worktree is off them
+        ref_lines = ref_changes(
+            current.branches, target.branches, skip=[*left, *not_ours, *renamed]
+        )
         head_changes = head_key(current) != head_key(target)
     index_changes = not paths and current.index_key() != target.index_key()
     folders = _folders(repo, target, paths)
@@ -202,6 +214,7 @@ def plan(
         with_refs and not paths and infoexclude.changes(current.shallow, target.shallow),
         *nested,
         tuple(nested_said),
+        tuple(renamed_back),
     )
 
 

@@ -211,6 +211,9 @@ def describe(
                 None if is_zero(new) else new,
             )
         )
+    for _where, name, _back in p.renamed_back:  # off the worktree that has it, then gone
+        was = prev.current.branches.get(name)
+        branches.append(moveresults.BranchMove(name.removeprefix("refs/heads/"), was, None))
     return moveresults.MoveFacts(
         changes=tuple(
             moveresults.ChangedPath(c.path.decode("utf-8", "surrogateescape"), c.action.value)
