@@ -94,3 +94,50 @@ def test_a_renamed_branch_checked_out_there_since_stays(repo: GitRepo, tmp_path:
     assert "branch new is checked out in another worktree; left as it is" in res.stderr
     head = repo.path / ".git" / "worktrees" / "wt" / "HEAD"
     assert head.read_text() == "ref: refs/heads/new\n"
+
+
+def loose_refs(repo: GitRepo) -> dict[str, bytes]:
+    """Every loose ref file but git-atomic's, with its bytes, read from the disk."""
+    top = repo.path / ".git"
+    return {
+        str(p.relative_to(top)): p.read_bytes()
+        for p in (top / "refs").rglob("*")
+        if p.is_file() and not str(p.relative_to(top)).startswith("refs/atomic/")
+    }
+
+
+@pytest.mark.parametrize("how", ["failed-run", "abort", "rollback-op", "recover"])
+def test_refs_an_operation_packed_are_loose_files_again_after_its_rollback(
+    repo: GitRepo, how: str
+) -> None:
+    """git's t3210-pack-refs: `git pack-refs --all` (or a `git gc`) by an operation moved every
+    loose ref into a `packed-refs` the PRE-OP had not, and its rollback left it so. Each comes
+    back a loose file with its bytes, and the file goes; a tag you made and packed since the
+    operation (before `rollback --op`) stays packed, with the file."""
+    repo.git("branch", "b1")
+    repo.git("tag", "-a", "-m", "m", "annotated")
+    before = loose_refs(repo)
+    packed = repo.path / ".git" / "packed-refs"
+    op = "git pack-refs --all"
+    if how == "failed-run":
+        repo.atomic("run", "--", "sh", "-c", op + "; exit 1", check=1)
+    elif how == "abort":
+        repo.atomic("begin", "pack", check=0)
+        repo.git("pack-refs", "--all")
+        repo.atomic("abort", check=0)
+    elif how == "rollback-op":
+        done = repo.atomic_json("run", "--", "sh", "-c", op)
+        assert loose_refs(repo) == {}
+        repo.git("tag", "yours")
+        repo.git("pack-refs", "--all")
+        repo.atomic("rollback", "--op", done["op_id"], check=0)
+    else:
+        repo.atomic("run", "--", "sh", "-c", op + "; kill -9 $PPID", check=-9)
+        repo.atomic("recover", check=0)
+    if how == "rollback-op":
+        assert b" refs/tags/yours\n" in packed.read_bytes()
+        assert b" refs/heads/" not in packed.read_bytes()
+    else:
+        assert not packed.exists()
+    assert loose_refs(repo) == before
+    assert not list((repo.path / ".git").rglob("*.lock"))

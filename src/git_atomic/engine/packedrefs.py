@@ -1,24 +1,34 @@
-"""git's `packed-refs` left with only its header where there was none before the operation.
+"""git's `packed-refs` an operation made where there was none before it, undone.
 
-`git tag t; git pack-refs; git tag -d t` (or any deletion of the last packed ref) leaves
-`.git/packed-refs` holding the `# pack-refs with: ...` line and nothing else: to git the same
-as no file, but on the disk a file the operation made. An operation records at its PRE-OP
-that there was none (`ABSENT`, in its journal detail: one lstat, no git), and its rollback
-(and any later move that takes its effect back, and `recover`) removes such a file, so the git
-dir is as it was. One there before the operation, header-only or not, is never touched.
+`git pack-refs --all` (or a `git gc`) moves every loose ref into `.git/packed-refs`, and
+deleting the last packed ref (`git tag t; git pack-refs; git tag -d t`) leaves the file with
+only its `# pack-refs with: ...` line. To git the refs are the same either way, but on the disk
+a file the operation made, the loose ref files the PRE-OP had gone. An operation records at its
+PRE-OP that there was none (`ABSENT`, in its journal detail: one lstat, no git), so every ref
+was a loose file then; when it closes, the refs the file names (`LEFT`). Its rollback (and
+`recover`) writes each ref the file names as a loose file again and removes the file; any
+later move that takes its effect back does so for the refs the operation left packed, and
+leaves packed those someone packed since (made after it: yours, another session's), with the
+file. Each ref keeps the commit it names now: nothing moves, for git nothing changes. One there
+before the operation, header-only or not, is never touched.
 
-Under git's own lock (`packed-refs.lock`, taken O_EXCL as git takes it): a git writing the file
-meanwhile keeps it, and the file is read again under the lock. Never through a link."""
+Under git's own locks (`packed-refs.lock`, and `<ref>.lock` for a loose ref written, taken
+O_EXCL as git takes them): a git writing meanwhile keeps what it writes, and the file is read
+again under the lock. A loose ref is written before the packed line that it replaces goes, so
+no reader finds the ref missing. Never through a link."""
 
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Collection
 from typing import Final
 
 from git_atomic.engine import safefs
 from git_atomic.engine.git import Repo
 
 ABSENT: Final = "packed_refs_absent"  # op detail (Engine.begin): PRE-OP had no packed-refs
+LEFT: Final = "packed_refs_left"  # op detail (Engine.close): the refs it named then
 _NAME: Final = b"packed-refs"
 
 
@@ -26,24 +36,97 @@ def _header_only(data: bytes) -> bool:
     return all(not line or line.startswith(b"#") for line in data.split(b"\n"))
 
 
-def drop_header_only(repo: Repo) -> bool:
-    """Remove `packed-refs` where it names no ref (only its header, or empty); True: removed.
-    A file that names one, a link, a lock held by a git: left."""
+def names(repo: Repo) -> list[str] | None:
+    """The refs `packed-refs` names now; None where there is none (or a link)."""
+    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+        data = tree.read(_NAME)
+    return None if data is None else sorted(_entries(data))
+
+
+def unpack(repo: Repo, only: Collection[str] | None) -> bool:
+    """Write the refs `packed-refs` names (`only` those, where given) as loose files where
+    there is none, drop their lines, and the file where no line is left. True: it changed."""
     if (repo.config("extensions.refstorage") or "files").lower() != "files":
         return False
     lock = _NAME + b".lock"
     with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
-        data = tree.read(_NAME)
-        if data is None or not _header_only(data):
-            return False
         try:
             tree.write(lock, b"", 0o644)  # O_EXCL: git's lock; a git holding it: left
         except (OSError, safefs.Blocked):
             return False
         try:
-            data = tree.read(_NAME)  # again, under the lock
-            return data is not None and _header_only(data) and tree.unlink(_NAME)
-        except OSError:
+            data = tree.read(_NAME)  # under the lock
+            if data is None:
+                return False
+            entries = _entries(data)
+            asked = [n for n in entries if only is None or n in only]
+            done = {n for n in asked if _loose(tree, n, entries[n])}
+            if not done and not _header_only(data):
+                return False
+            kept = _without(data, done)
+            if _header_only(kept):
+                return tree.unlink(_NAME)
+            tree.unlink(_NAME + b".git-atomic-new")
+            tree.write(_NAME + b".git-atomic-new", kept, 0o644)
+            parent = tree.folder(b"")
+            if parent is None:
+                return False
+            os.rename(_NAME + b".git-atomic-new", _NAME, src_dir_fd=parent, dst_dir_fd=parent)
+            return True
+        except (OSError, safefs.Blocked):
             return False
         finally:
             tree.unlink(lock)
+
+
+def _entries(data: bytes) -> dict[str, str]:
+    out = {}
+    for line in data.split(b"\n"):
+        if not line or line[:1] in (b"#", b"^"):
+            continue
+        oid, _, name = line.partition(b" ")
+        out[name.decode("utf-8", "surrogateescape")] = oid.decode("ascii", "replace")
+    return out
+
+
+def _without(data: bytes, names: Collection[str]) -> bytes:
+    """The file's lines but for those naming `names` (and the peeled line after each)."""
+    out, dropping = [], False
+    for line in data.split(b"\n"):
+        if line[:1] == b"^" and dropping:
+            continue
+        _oid, _, name = line.partition(b" ")
+        dropping = (
+            bool(line) and line[:1] != b"#" and name.decode("utf-8", "surrogateescape") in names
+        )
+        if not dropping:
+            out.append(line)
+    return b"\n".join(out)
+
+
+def _loose(tree: safefs.Tree, name: str, oid: str) -> bool:
+    """The ref `name` as a loose file holding `oid`, under its lock; True where one is there
+    now (written, or one there already, which git reads before the packed line)."""
+    rel = os.fsencode(name)
+    if not name.startswith("refs/") or b".." in rel.split(b"/"):
+        return False
+    kind = tree.kind(rel)
+    if kind is not None:
+        return kind == stat.S_IFREG
+    lock = rel + b".lock"
+    try:
+        tree.make_folders(os.path.dirname(rel))
+        tree.write(lock, f"{oid}\n".encode(), 0o644)  # O_EXCL: git's lock of the ref
+    except (OSError, safefs.Blocked):
+        return False
+    try:
+        parent = tree.folder(os.path.dirname(rel))
+        if parent is None or tree.kind(rel) is not None:
+            return False
+        base = os.path.basename(rel)
+        os.rename(base + b".lock", base, src_dir_fd=parent, dst_dir_fd=parent)
+        return True
+    except OSError:
+        return False
+    finally:
+        tree.unlink(lock)

@@ -469,6 +469,14 @@ class Engine:
         self.tell_too_large()
         detail = _with_worktrees_removed(self.repo, op.details if detail is None else detail)
         detail = _with_orig_head_left(self.repo, detail)
+        if detail.get("packed_refs_absent") and os.path.lexists(
+            self.repo.common_dir / "packed-refs"
+        ):  # one it made: the refs it names then are its to write loose again (packedrefs.py)
+            from git_atomic.engine import packedrefs
+
+            names = packedrefs.names(self.repo)
+            if names is not None:
+                detail = {**detail, packedrefs.LEFT: names}
         now = time.time()
         self.journal.close_op(
             op_id,
@@ -607,7 +615,8 @@ def put_back_git_files(
     if details.get("packed_refs_absent") and os.path.lexists(repo.common_dir / "packed-refs"):
         from git_atomic.engine import packedrefs
 
-        packedrefs.drop_header_only(repo)
+        left = details.get(packedrefs.LEFT)  # what it left packed; since: not its own
+        packedrefs.unpack(repo, None if own else set(left) if isinstance(left, list) else ())
     if isinstance(details.get("alternates"), str) and os.path.lexists(
         repo.common_dir / "objects" / "info" / "alternates"
     ):
