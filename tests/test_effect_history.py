@@ -615,6 +615,10 @@ def test_a_submodule_an_operation_deinitialised_is_checked_out_again(
     else:
         done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", line)
         assert os.listdir(sub) == []
+        dry = repo.atomic("rollback", "--op", done["op_id"], "--dry-run", check=0).stdout
+        assert os.listdir(sub) == []
+        assert "git     sub: the operation emptied this submodule's folder" in dry, dry
+        assert "would be checked out again from its git dir" in dry, dry
         res = repo.atomic("rollback", "--op", done["op_id"], check=0)
     assert sorted(os.listdir(sub)) == files
     assert (sub / ".git").read_bytes() == dot_git

@@ -141,3 +141,48 @@ def test_refs_an_operation_packed_are_loose_files_again_after_its_rollback(
         assert not packed.exists()
     assert loose_refs(repo) == before
     assert not list((repo.path / ".git").rglob("*.lock"))
+
+
+def test_a_dry_run_says_what_the_rollback_writes_back_in_the_git_dir(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """`rollback --op --dry-run` listed the files and branches, and none of what the real
+    rollback writes back in the git dir: the reflogs the operation rewrote, ORIG_HEAD, the refs
+    it packed, a deleted branch's configuration, the bisect folder it left. It lists each (a
+    `git` line), nothing written; the real one then does what it said; so does `undo
+    --dry-run` of that rollback for the configuration the undo removes again."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    repo.git("branch", "feat")
+    repo.git("config", "branch.feat.description", "mine")
+    git_dir = repo.path / ".git"
+    main_log = (git_dir / "logs" / "refs" / "heads" / "main").read_bytes()
+    orig = (git_dir / "ORIG_HEAD").read_bytes() if (git_dir / "ORIG_HEAD").exists() else None
+    line = (
+        "git reflog expire --expire=now --all; git reset -q --hard HEAD~1; git branch -D feat; "
+        "git bisect start HEAD HEAD~1 >/dev/null; git bisect reset >/dev/null 2>&1; "
+        "git pack-refs --all; echo x > x"
+    )
+    done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", line)
+    packed = (git_dir / "packed-refs").read_bytes()
+    dry = repo.atomic("rollback", "--op", done["op_id"], "--dry-run", check=0)
+    lines = dry.stdout.splitlines()
+    assert (git_dir / "packed-refs").read_bytes() == packed  # nothing written
+    assert 'git     [branch "feat"] in .git/config: written back' in lines, lines
+    assert "git     reflog of main: written back as before the operation (it rewrote it)" in lines
+    said_orig = [x for x in lines if x.startswith("git     ORIG_HEAD: ")]
+    assert said_orig == [
+        f"git     ORIG_HEAD: back to {orig.decode()[:12]}, as before the operation"
+        if orig
+        else "git     ORIG_HEAD: removed (there was none before the operation)"
+    ]
+    assert any(x.startswith("git     packed-refs: ") and "the file removed" in x for x in lines)
+    assert "git     refs/bisect/: removed (empty, made by the operation)" in lines, lines
+    assert "what the git lines above say" in dry.stderr
+
+    repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert repo.git("config", "branch.feat.description").strip() == "mine"
+    assert (git_dir / "logs" / "refs" / "heads" / "main").read_bytes().startswith(main_log)
+    assert ((git_dir / "ORIG_HEAD").read_bytes() if orig else None) == orig
+    assert not (git_dir / "packed-refs").exists() and not (git_dir / "refs" / "bisect").exists()
+    undo = repo.atomic("undo", "--dry-run", check=0).stdout.splitlines()
+    assert 'git     [branch "feat"] in .git/config: removed with the branch' in undo, undo

@@ -57,7 +57,14 @@ def go(
     prev = moves.preview(ctx.repo, move, current=current)
     if dry_run or (prev.empty and not close_open):
         return report_still(
-            ctx, move, prev, subject, status=status, dry_run=dry_run, json_out=json_out
+            ctx,
+            move,
+            prev,
+            subject,
+            status=status,
+            dry_run=dry_run,
+            json_out=json_out,
+            git_dir=foreseen(ctx, subject) if dry_run and takes_back and subject else (),
         )
     engine = Engine(ctx)
     with owning(ctx, subject if subject is not None and subject.status == OpStatus.OPEN else None):
@@ -122,6 +129,13 @@ def mend_reflogs(
     if mended:
         said += f"; {output.mended_words(mended)}"
     return done, said
+
+
+def foreseen(ctx: context.Context, op: OpRow) -> list[str]:
+    """What `mend_reflogs` would write back in the git dir for `op`, for a dry run."""
+    from git_atomic.ops.operation import foresee_git_files
+
+    return foresee_git_files(ctx.repo, op, ctx.journal.checkpoints(op.id))
 
 
 def refuse_overlap(
@@ -273,10 +287,21 @@ def report_still(
     status: str,
     dry_run: bool,
     json_out: bool,
+    git_dir: Sequence[str] = (),
 ) -> int:
+    """`git_dir`: what the move would write back in the git dir beside the plan (foreseen)."""
     facts = moves.describe(
-        ctx.repo, prev, kept=move.kept, checked_out=move.checked_out, left_on=move.left_on
+        ctx.repo,
+        prev,
+        kept=move.kept,
+        checked_out=move.checked_out,
+        left_on=move.left_on,
+        foresee=dry_run,
     )
+    if git_dir:
+        from git_atomic.core import records
+
+        facts = records.replace(facts, git_dir=(*facts.git_dir, *git_dir))
     # What the real move says of the repositories of their own it meets (restorefiles.py):
     # said by its dry run too.
     problems = prev.plan.nested_said if dry_run else ()
@@ -300,9 +325,10 @@ def report_still(
         for problem in problems:
             output.say(f"git-atomic: warning: {problem}")
         n = len(facts.changes)
+        also = " (and what the git lines above say)" if facts.git_dir else ""
         output.say(
             f"git-atomic: dry run: {move.event} to {move.label} would change {n} "
-            f"path{'s' if n != 1 else ''}{_dropping(facts)}; nothing was changed"
+            f"path{'s' if n != 1 else ''}{also}{_dropping(facts)}; nothing was changed"
         )
     else:
         from git_atomic.engine.restore import left_where

@@ -188,6 +188,12 @@ def _take_back(
             where += f" ({names}: left as it is)"
         if not dry_run:  # its effect may be its reflogs alone (`git reflog expire --all`)
             where = _mend_only(ctx, op, where)
+        else:  # what the real one writes back all the same, said first
+            lines = moving.foreseen(ctx, op)
+            for line in [] if json_out else lines:
+                print(f"{'git':<7} {line}")
+            if lines:
+                where = f"dry run: {where} but for what the git lines above say"
         return _nothing_further(ctx, op, where, json_out=json_out)
     move = _take_back_move(ctx, op, found, what)
     how = "exactly its PRE-OP state" if found.exact else "its effect taken back, later changes kept"

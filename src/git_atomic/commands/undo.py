@@ -118,8 +118,16 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         move = _undo_move(found, what, open_op)
         prev = moves.preview(repo, move, current=current)
         if dry_run or prev.empty:
+            concerned = (subject or _op_undone(ctx, event)) if dry_run else None
             return moving.report_still(
-                ctx, move, prev, subject, status="undone", dry_run=dry_run, json_out=json_out
+                ctx,
+                move,
+                prev,
+                subject,
+                status="undone",
+                dry_run=dry_run,
+                json_out=json_out,
+                git_dir=moving.foreseen(ctx, concerned) if concerned is not None else (),
             )
         engine = Engine(ctx)
         with moving.owning(ctx, open_op):

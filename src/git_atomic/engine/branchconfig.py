@@ -25,30 +25,56 @@ Entries = Mapping[str, tuple[tuple[str, str | None], ...]]
 
 def put(repo: Repo, current: Snapshot, target: Snapshot) -> None:
     """After the branches moved from `current`'s to `target`'s: their sections follow."""
-    if not (current.branch_config.known and target.branch_config.known):
-        return  # a state worked out from trees, or written before this was recorded
     live = repo.refs(_PREFIX)
-    made = [n for n in target.branches if n not in current.branches and n in live]
-    gone = [n for n in current.branches if n not in target.branches and n not in live]
-    if not made and not gone:
+    found = _sections(repo, current, target, live, after=True)
+    if found is None:
         return
-    live_config = infoexclude.branch_config(repo)
-    if not live_config.known:
-        return  # a link or a folder now: never written through
-    want = _entries(repo, target.branch_config.data)
-    had = _entries(repo, current.branch_config.data)
-    now = _entries(repo, live_config.data)
-    for ref in gone:
-        name = ref[len(_PREFIX) :]
-        if name in now and name not in want and now[name] == had.get(name):
-            repo.run("config", "--remove-section", f"branch.{name}", check=False)
-    for ref in made:
-        name = ref[len(_PREFIX) :]
-        if name in now:
-            continue  # yours since, or made with the branch: left as it is
+    made, gone, want = found
+    for name in gone:
+        repo.run("config", "--remove-section", f"branch.{name}", check=False)
+    for name in made:
         for key, value in want.get(name, ()):
             values = [value] if value is not None else []  # a key alone: true
             repo.run("config", "--add", f"branch.{name}.{key}", *values, check=False)
+
+
+def foresee(repo: Repo, current: Snapshot, target: Snapshot) -> tuple[list[str], list[str]]:
+    """Before the branches move (a dry run's): the names whose sections `put` would write back,
+    and those whose sections it would remove."""
+    found = _sections(repo, current, target, repo.refs(_PREFIX), after=False)
+    return (found[0], found[1]) if found is not None else ([], [])
+
+
+def _sections(
+    repo: Repo, current: Snapshot, target: Snapshot, live: Mapping[str, str], *, after: bool
+) -> tuple[list[str], list[str], Entries] | None:
+    """The branches made again that get their sections back, those removed that lose theirs,
+    and the target's sections. `after`: the branches have moved (`live` is the target's);
+    else they are still `current`'s."""
+    if not (current.branch_config.known and target.branch_config.known):
+        return None  # a state worked out from trees, or written before this was recorded
+    made = [n for n in target.branches if n not in current.branches and (n in live or not after)]
+    gone = [
+        n for n in current.branches if n not in target.branches and (n not in live or not after)
+    ]
+    if not made and not gone:
+        return None
+    live_config = infoexclude.branch_config(repo)
+    if not live_config.known:
+        return None  # a link or a folder now: never written through
+    want = _entries(repo, target.branch_config.data)
+    had = _entries(repo, current.branch_config.data)
+    now = _entries(repo, live_config.data)
+    removed = [
+        ref[len(_PREFIX) :]
+        for ref in gone
+        if ref[len(_PREFIX) :] in now
+        and ref[len(_PREFIX) :] not in want
+        and now[ref[len(_PREFIX) :]] == had.get(ref[len(_PREFIX) :])
+    ]
+    # One with a section now is yours since, or made with the branch: left as it is.
+    written = [ref[len(_PREFIX) :] for ref in made if ref[len(_PREFIX) :] not in now]
+    return [n for n in written if want.get(n)], removed, want
 
 
 def _entries(repo: Repo, data: bytes | None) -> dict[str, tuple[tuple[str, str | None], ...]]:

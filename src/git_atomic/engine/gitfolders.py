@@ -49,3 +49,12 @@ def drop_made(repo: Repo, details: Mapping[str, object]) -> list[str]:
             if tree.remove_empty_folders(os.fsencode(rel)):
                 removed.append(rel)
     return removed
+
+
+def foresee(repo: Repo, details: Mapping[str, object]) -> list[str]:
+    """The folders `drop_made` would remove now (a dry run's: nothing removed)."""
+    noted = details.get(ABSENT)
+    if not isinstance(noted, list) or not noted:
+        return []
+    with safefs.Tree(os.fsencode(repo.git_dir)) as tree:
+        return [f for f in FOLDERS if f in noted and tree.empty_folders(os.fsencode(f))]

@@ -50,6 +50,17 @@ def read(repo: Repo) -> str | None:
         return None
 
 
+def foresee(repo: Repo, details: Mapping[str, object], *, own: bool) -> str | None:
+    """What `put_back` would write (a dry run's): the PRE-OP's text ("" for none), or None."""
+    before = details.get(BEFORE)
+    if not isinstance(before, str):
+        return None
+    now = read(repo)
+    if now is None or now == before or (not own and now != details.get(LEFT)):
+        return None
+    return before
+
+
 def put_back(repo: Repo, details: Mapping[str, object], *, own: bool) -> bool:
     """Write ORIG_HEAD as the operation's PRE-OP had it (removed where it had none). `own`:
     the operation's own rollback (everything since PRE-OP is its); otherwise only while it is

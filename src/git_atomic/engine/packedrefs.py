@@ -43,6 +43,22 @@ def names(repo: Repo) -> list[str] | None:
     return None if data is None else sorted(_entries(data))
 
 
+def foresee(repo: Repo, only: Collection[str] | None) -> tuple[int, bool] | None:
+    """What `unpack` would do (a dry run's): the refs it would write loose and whether the file
+    would go; None where it would do nothing."""
+    if (repo.config("extensions.refstorage") or "files").lower() != "files":
+        return None
+    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+        data = tree.read(_NAME)
+    if data is None:
+        return None
+    entries = _entries(data)
+    asked = [n for n in entries if only is None or n in only]
+    if not asked and not _header_only(data):
+        return None
+    return len(asked), _header_only(_without(data, asked))
+
+
 def unpack(repo: Repo, only: Collection[str] | None) -> bool:
     """Write the refs `packed-refs` names (`only` those, where given) as loose files where
     there is none, drop their lines, and the file where no line is left. True: it changed."""

@@ -186,6 +186,26 @@ def mend(repo: Repo, op_id: str, names: Iterable[str]) -> tuple[list[str], list[
     return mended, left
 
 
+def foresee(repo: Repo, op_id: str, names: Iterable[str]) -> list[str]:
+    """The names whose reflog `mend` would write back now (a dry run's: nothing written)."""
+    if not _files_backend(repo):
+        return []
+    found: list[str] = []
+    with contextlib.ExitStack() as stack:
+        try:
+            top = _open_top(repo, stack, make=False)
+        except OSError:
+            return []
+        tree = stack.enter_context(safefs.Tree(os.fsencode(repo.common_dir)))
+        for name in _with_head(repo, names):
+            kept = _read_kept(top, op_id, os.fsencode(name).hex())
+            rel = _reflog(name)
+            now = tree.read(rel) if tree.kind(rel) == stat.S_IFREG else None
+            if kept and now is not None and not now.startswith(kept):
+                found.append(name)
+    return found
+
+
 def _rewrite(tree: safefs.Tree, ref: bytes, rel: bytes, data: bytes) -> bool:
     """Replace the reflog `rel` by `data` (a new file renamed over it) under the ref's lock."""
     lock = ref + b".lock"

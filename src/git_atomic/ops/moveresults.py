@@ -55,6 +55,9 @@ class MoveFacts:
     not_restored: tuple[str, ...] = ()  # could not be put back (`problems` says why): left
     checked_out: tuple[str, ...] = ()  # of `kept`: checked out here since the change moved it
     left_on: tuple[str, ...] = ()  # of `kept`: HEAD leaves them, the commits made since stay
+    # What it writes back in the git dir beside the refs (reflogs, ORIG_HEAD, packed-refs, a
+    # submodule's checkout, a branch's configuration...), for people: said by a dry run.
+    git_dir: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -186,10 +186,12 @@ def describe(
     left: Sequence[str] = (),
     refs_left: Sequence[str] = (),
     failed: Sequence[str] = (),
+    foresee: bool = False,
 ) -> moveresults.MoveFacts:
     """What the move changes: paths (and how), HEAD, branches, index, the commits that would
     no longer be on any branch (or a detached HEAD) afterwards, and git's unfinished command (a
-    merge, rebase... in progress: `from` what is cleared, `to` what comes back)."""
+    merge, rebase... in progress: `from` what is cleared, `to` what comes back). `foresee` (a
+    dry run): the branch sections of .git/config it would write back or remove too."""
     p = prev.plan
     git_state = None
     if p.git_state_changes:
@@ -231,7 +233,23 @@ def describe(
         not_restored=tuple(failed),
         checked_out=tuple(checked_out),
         left_on=tuple(left_on),
+        git_dir=tuple(_branch_config_lines(repo, p, prev.current, prev.target) if foresee else ()),
     )
+
+
+def _branch_config_lines(
+    repo: Repo, p: restoreplan.Plan, current: Snapshot, target: Snapshot
+) -> list[str]:
+    """The branch sections of .git/config the move writes back or removes (branchconfig.py),
+    for people: asked only where a branch comes or goes."""
+    if not p.ref_lines and not p.renamed_back:
+        return []
+    from git_atomic.engine import branchconfig
+
+    made, gone = branchconfig.foresee(repo, current, target)
+    return [f'[branch "{n}"] in .git/config: written back' for n in made] + [
+        f'[branch "{n}"] in .git/config: removed with the branch' for n in gone
+    ]
 
 
 def dropped_commits(repo: Repo, prev: Preview) -> list[moveresults.DroppedCommit]:
@@ -287,6 +305,7 @@ def listing(facts: moveresults.MoveFacts) -> list[str]:
         lines.append(f"{'keep':<7} {name.removeprefix('refs/heads/')} ({why}: stays)")
     for name in facts.branches_left:
         lines.append(f"{'keep':<7} {name} (checked out in another worktree: stays)")
+    lines += [f"{'git':<7} {line}" for line in facts.git_dir]
     return lines
 
 

@@ -630,6 +630,58 @@ def put_back_git_files(
     return lines
 
 
+def foresee_git_files(
+    repo: Repo, op: OpRow, checkpoints: Sequence[CheckpointRow], *, own: bool = False
+) -> list[str]:
+    """What put_back_git_files and mend_reflogs would write in the git dir for `op` now, one
+    line each, for a dry run (nothing written). `checkpoints`: the op's, oldest first."""
+    from git_atomic.engine import gitfolders, memofiles, reflogkeep
+
+    details = op.details
+    lines = []
+    if checkpoints and checkpoints[0].kind == CheckpointKind.PRE_OP:
+        snap = checkpoint.load(repo, checkpoints[0].sha)
+        for name in reflogkeep.foresee(repo, op.id, snap.branches):
+            shown = name.removeprefix("refs/heads/")
+            if name.startswith("worktrees/"):
+                shown = f"HEAD of the linked worktree {name.split('/')[1]}"
+            lines.append(f"reflog of {shown}: written back as before the operation (it rewrote it)")
+    orig = memofiles.foresee(repo, details, own=own)
+    if orig is not None:
+        lines.append(
+            f"ORIG_HEAD: back to {orig.strip()[:12]}, as before the operation"
+            if orig
+            else "ORIG_HEAD: removed (there was none before the operation)"
+        )
+    if details.get("submodules"):
+        from git_atomic.ops import submodulesback
+
+        end = checkpoints[-1].sha if checkpoints else None
+        lines += submodulesback.put_back(repo, details, end, dry_run=True)
+    if details.get("packed_refs_absent") and os.path.lexists(repo.common_dir / "packed-refs"):
+        from git_atomic.engine import packedrefs
+
+        left = details.get(packedrefs.LEFT)
+        only = None if own else set(left) if isinstance(left, list) else ()
+        found = packedrefs.foresee(repo, only)
+        if found is not None:
+            n, gone = found
+            lines.append(
+                f"packed-refs: {n} ref{'s' if n != 1 else ''} written as loose files again"
+                + (", the file removed" if gone else ", the file stays with the refs packed since")
+            )
+    lines += [
+        f"{f}/: removed (empty, made by the operation)" for f in gitfolders.foresee(repo, details)
+    ]
+    if isinstance(details.get("alternates"), str) and os.path.lexists(
+        repo.common_dir / "objects" / "info" / "alternates"
+    ):
+        from git_atomic.engine import alternates
+
+        lines += alternates.lines(repo, details)
+    return lines
+
+
 def _with_orig_head_left(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:
     """`detail` with the ORIG_HEAD the operation leaves (memofiles.py), where it noted its
     PRE-OP's: a later rollback of its effect puts that back only while this one stands."""

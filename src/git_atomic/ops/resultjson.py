@@ -328,6 +328,7 @@ def _facts_json(f: moveresults.MoveFacts) -> JsonObject:
         "changed_since_rescue": list(f.changed_since_rescue),
         "refs_moved_since_rescue": list(f.refs_moved_since_rescue),
         "not_restored": list(f.not_restored),
+        "git_dir": list(f.git_dir),
     }
 
 

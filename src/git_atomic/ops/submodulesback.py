@@ -65,7 +65,9 @@ def note(repo: Repo) -> dict[str, list[str]]:
     return found
 
 
-def put_back(repo: Repo, details: Mapping[str, object], end: str | None) -> list[str]:
+def put_back(
+    repo: Repo, details: Mapping[str, object], end: str | None, *, dry_run: bool = False
+) -> list[str]:
     """Check out again each submodule noted that is an empty folder now, and write back the
     `.git` file of one whose files are there without it; one line each.
     `end`: the checkpoint of the state the operation left; a submodule it took out of the
@@ -82,7 +84,7 @@ def put_back(repo: Repo, details: Mapping[str, object], end: str | None) -> list
         if staged is not None and not _gitlink(repo, staged, str(path)):
             continue
         name, dotgit = str(entry[0]), str(entry[1])
-        line = _check_out(repo, str(path), dotgit)
+        line = _check_out(repo, str(path), dotgit, dry_run=dry_run)
         if line is None:
             continue
         if repo.config(f"submodule.{name}.url") is None:
@@ -94,26 +96,32 @@ def put_back(repo: Repo, details: Mapping[str, object], end: str | None) -> list
     return lines
 
 
-def _check_out(repo: Repo, path: str, dotgit: str) -> str | None:
+def _check_out(repo: Repo, path: str, dotgit: str, *, dry_run: bool = False) -> str | None:
+    """`dry_run`: the line alone, nothing written (a folder not there yet is one the restore
+    makes again, empty)."""
     rel = os.fsencode(path)
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         fd = tree.folder(rel)
-        if fd is None:
+        if fd is None and not (dry_run and tree.kind(rel) is None):
             return None  # not a folder reached without a link: never written into
         git_dir = _module_dir(repo, path, dotgit)
         if git_dir is None:
             return None
-        if os.listdir(fd):
+        if fd is not None and os.listdir(fd):
             # Its files there but not its `.git` file (`rm sub/.git`): git sees no change
             # (it never looks into a gitlink's folder), and the folder is no checkout of the
             # submodule any more. The file alone is written back; the files stay as they are.
             if tree.kind(rel + b"/.git") is not None:
                 return None  # its checkout, or a repository of its own: left
+            if dry_run:
+                return f"{path}: {_GIT_FILE_GONE}; it would be written back"
             try:
                 tree.write(rel + b"/.git", dotgit.encode("utf-8"), 0o644)
             except (OSError, safefs.Blocked):
                 return None
             return f"{path}: {_GIT_FILE_GONE}; it is written back (its files are left as they are)"
+        if dry_run:
+            return f"{path}: {_EMPTIED}; it would be checked out again from its git dir"
         try:
             tree.write(rel + b"/.git", dotgit.encode("utf-8"), 0o644)
         except (OSError, safefs.Blocked):
