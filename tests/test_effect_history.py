@@ -670,3 +670,85 @@ def test_a_turn_taken_back_writes_back_the_reflogs_its_call_expired(repo: GitRep
     assert not repo.exists("made.txt")
     assert log.read_bytes().startswith(before)
     assert repo.git("rev-parse", "main@{1}").strip() == left_behind
+
+
+def _a_failing_turn(repo: GitRepo, line: str, *, between: str = "") -> dict[str, str]:
+    """A turn whose shell call runs `line` and breaks the gate (it makes `bad`); `between`, a
+    command of yours after its first call. Its Stop's answer."""
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    for n, command in enumerate(("echo m > made.txt", f"{line}; echo x > bad"), start=1):
+        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
+        claude_hook(repo, "s1", "PreToolUse", **call)
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+        claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+        if n == 1 and between:
+            subprocess.run(["sh", "-c", between], cwd=repo.path, env=repo.env, check=True)
+    answer: dict[str, str] = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    assert answer["decision"] == "block", answer
+    assert not repo.exists("made.txt") and not repo.exists("bad"), answer
+    return answer
+
+
+@pytest.mark.parametrize("before", ["none", "yours"])
+def test_a_turn_taken_back_puts_back_the_orig_head_its_call_wrote(
+    repo: GitRepo, before: str
+) -> None:
+    """A turn's `git reset --hard HEAD~1`, taken back at Stop, left ORIG_HEAD naming the
+    turn's commit (a rollback of a run puts it back): it is as before the turn now, removed
+    where there was none."""
+    for message in ("b", "c"):
+        repo.git("commit", "-q", "--allow-empty", "-m", message)
+    if before == "yours":
+        repo.git("reset", "-q", "--hard", "HEAD~1")
+    was = _orig_head(repo)
+    _a_failing_turn(repo, "git reset -q --hard HEAD~1")
+    assert _orig_head(repo) == was
+    assert not os.path.lexists(repo.path / ".git" / "ORIG_HEAD.lock")
+
+
+def test_an_orig_head_you_wrote_between_a_turns_calls_stays(repo: GitRepo) -> None:
+    """Your own reset between the turn's calls wrote ORIG_HEAD: the turn's take-back leaves it."""
+    for message in ("b", "c"):
+        repo.git("commit", "-q", "--allow-empty", "-m", message)
+    _a_failing_turn(repo, "true", between="git reset -q --soft HEAD~1")
+    yours = _orig_head(repo)
+    assert yours is not None and yours.decode().strip() == repo.git("rev-parse", "HEAD@{1}").strip()
+
+
+def test_a_turn_taken_back_removes_the_header_only_packed_refs_its_call_left(
+    repo: GitRepo,
+) -> None:
+    packed = repo.path / ".git" / "packed-refs"
+    assert not os.path.lexists(packed)
+    _a_failing_turn(repo, PACK_AND_DELETE)
+    assert not os.path.lexists(packed)
+    assert not os.path.lexists(repo.path / ".git" / "packed-refs.lock")
+
+
+@pytest.mark.parametrize("line", ["git submodule deinit -q -f sub", "rm sub/.git"])
+def test_a_turn_taken_back_checks_out_the_submodule_its_call_deinitialised(
+    repo: GitRepo, tmp_path: Path, line: str
+) -> None:
+    """A turn's `git submodule deinit -f sub` (or `rm sub/.git`), taken back at Stop, left the
+    submodule's folder empty (or no checkout): its `.git` file and files come back, as a
+    rollback of a run has them, and the answer says so."""
+    sub = _with_submodule(repo, tmp_path)
+    dot_git = (sub / ".git").read_bytes()
+    files = sorted(os.listdir(sub))
+    answer = _a_failing_turn(repo, line)
+    assert sorted(os.listdir(sub)) == files
+    assert (sub / ".git").read_bytes() == dot_git
+    assert (sub / "s.txt").read_bytes() == b"s\n"
+    assert "sub: the operation" in answer["systemMessage"], answer
+
+
+def test_a_turn_taken_back_names_the_linked_worktree_its_call_removed(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """No checkpoint holds another worktree's files: the take-back says it does not come back,
+    and how to make it again, as a rollback of a run says it."""
+    repo.git("worktree", "add", "-q", str(tmp_path / "wt"), "-b", "wtb")
+    answer = _a_failing_turn(repo, f"git worktree remove --force {tmp_path / 'wt'}")
+    assert f"removed the linked worktree {tmp_path / 'wt'} (branch wtb" in answer["systemMessage"]
+    assert f"`git worktree add {tmp_path / 'wt'} wtb`" in answer["systemMessage"]

@@ -255,7 +255,7 @@ def _record_op(
         pending=None,
         argv=None,
         started_at=record.started_at,
-        detail={"turn": turn},
+        detail={"turn": turn, **_beside(record)},
         owner=Owner.this_process(),
     )
     # A ref gone meanwhile (deleted by hand) leaves the row without one, not the turn.
@@ -360,11 +360,24 @@ def _take_back(
         # Another writer's (left as they are), or what the system refused.
         if done.outcome.left or done.outcome.refs_left or done.outcome.failed:
             message = "; ".join(done.outcome.problems)
-    if record.steps:  # the reflogs its calls rewrote (`git reflog expire --all`), written back
-        from git_atomic.ops.operation import mend_reflogs
+    if record.steps:
+        # What its checkpoints do not hold, as a rollback puts it back: the reflogs its calls
+        # rewrote (`git reflog expire --all`), ORIG_HEAD, a header-only packed-refs, a
+        # submodule they de-initialised; a linked worktree they removed is named.
+        from git_atomic.ops.operation import put_back_beside
 
-        unmended = mend_reflogs(ctx.repo, record.steps[0][0], record.op_id)[1]
-        message = "; ".join(m for m in (message, *unmended) if m)
+        problems: list[str] = []
+        said = put_back_beside(
+            ctx.repo,
+            _beside(record),
+            pre_op=record.steps[0][0],
+            op_id=record.op_id,
+            own=False,
+            problems=problems,
+            end=record.steps[-1][1],
+            worktrees=True,
+        )[1]
+        message = "; ".join(m for m in (message, *said) if m)
     failed_phase = FailedPhase.EXEC if cause else FailedPhase.VALIDATE
     _close(ctx, record.op_id, OpStatus.ROLLED_BACK, failed_phase=failed_phase)
     return _verdict(
@@ -428,6 +441,15 @@ def _verdict(outcome: Outcome, record: Record, **fields: object) -> Verdict:
         notice=_notice(record),
         **fields,  # type: ignore[arg-type]
     )
+
+
+def _beside(record: Record) -> dict[str, object]:
+    """What the turn noted at its start of what its checkpoints do not hold (turnsteps.BESIDE),
+    as an operation's journal detail has it."""
+    from git_atomic.agents.turnsteps import BESIDE
+
+    noted = record.extra.get(BESIDE)
+    return dict(noted) if isinstance(noted, dict) else {}
 
 
 def _notice(record: Record) -> str:

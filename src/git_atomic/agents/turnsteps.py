@@ -95,6 +95,7 @@ def close_window(repo: git.Repo, record: Record, *, raw_index: bool = False) -> 
     noted, noted_at = record.extra.get(NOTED), record.extra.get(NOTED_AT)
     record, after = capture(repo, record, "after", raw_index=raw_index)
     known = record.extra.get(WINDOW_STATE)
+    record = _orig_head_written(repo, record, known)
     gone = (WINDOW_STATE, CLAIMS, NOTED, NOTED_AT)
     extra = {k: v for k, v in record.extra.items() if k not in gone}
     record = records.replace(record, window_before=None, in_flight=(), extra=extra)
@@ -170,11 +171,63 @@ def start_window(
         from git_atomic.engine import reflogkeep
 
         reflogkeep.keep(repo, record.op_id, before.branches)
+        # (A window before it that changed nothing may have noted some already: they stay.)
+        held = record.extra.get(BESIDE)
+        beside = {**beside_at_start(repo), **(held if isinstance(held, dict) else {})}
+        record = records.replace(record, extra={**record.extra, BESIDE: beside})
     if opening:
         record = settle(repo, record, before)  # the steps pending end where this one starts
     # What the window starts from, kept with it: closing it then reads nothing back.
-    seen = {WINDOW_STATE: {"commit": before.commit, "state": state_of(before)}}
-    return records.replace(record, window_before=before.commit, extra={**record.extra, **seen})
+    window = {"commit": before.commit, "state": state_of(before), ORIG_HEAD: _orig_head(repo)}
+    return records.replace(
+        record, window_before=before.commit, extra={**record.extra, WINDOW_STATE: window}
+    )
+
+
+# What the turn's checkpoints do not hold, noted at its start as an operation's PRE-OP notes
+# it (operation.Engine.begin), in `Record.extra`: the keys of an operation's journal detail
+# (the turn's becomes one at its end, judge.py), so that its take-back, and a later `rollback
+# --op` of it, put back what a rollback puts back (operation.put_back_beside). Files and
+# folders read, no git process.
+BESIDE: Final = "beside"
+# In a window's state: ORIG_HEAD's text when it began. A window that changed it notes, in
+# BESIDE, what it was before the turn's first such window and what the last one left: the
+# take-back writes the first back only while ORIG_HEAD is still the one the turn left (one
+# your own `git reset` between its calls wrote is yours).
+ORIG_HEAD: Final = "orig_head"
+
+
+def beside_at_start(repo: git.Repo) -> dict[str, object]:
+    noted: dict[str, object] = {"worktrees": repo.linked_worktrees()}
+    if not os.path.lexists(repo.common_dir / "packed-refs"):
+        noted["packed_refs_absent"] = True  # packedrefs.ABSENT
+    if os.path.lexists(repo.root / ".gitmodules"):
+        from git_atomic.ops import submodulesback
+
+        noted[submodulesback.KEY] = submodulesback.note_on_disk(repo)
+    return noted
+
+
+def _orig_head(repo: git.Repo) -> str | None:
+    from git_atomic.engine import memofiles
+
+    return memofiles.read(repo)
+
+
+def _orig_head_written(repo: git.Repo, record: Record, window: object) -> Record:
+    """The record with ORIG_HEAD's change noted, where the window that closes changed it."""
+    if not isinstance(window, dict) or ORIG_HEAD not in window:
+        return record
+    was, now = window[ORIG_HEAD], _orig_head(repo)
+    if not isinstance(was, str) or now is None or now == was:
+        return record
+    from git_atomic.engine import memofiles
+
+    beside = record.extra.get(BESIDE)
+    noted = dict(beside) if isinstance(beside, dict) else {}
+    noted.setdefault(memofiles.BEFORE, was)
+    noted[memofiles.LEFT] = now
+    return records.replace(record, extra={**record.extra, BESIDE: noted})
 
 
 def noted_files(repo: git.Repo, paths: tuple[str, ...] | None) -> Noted | None:

@@ -112,18 +112,25 @@ def mend_reflogs(
     rollback does (operation.mend_reflogs); the summary says so, a reflog left is a warning.
     A `packed-refs` it left with only git's header goes too (operation.put_back_git_files)."""
     from git_atomic.core import records
-    from git_atomic.ops.operation import mend_reflogs as mend
-    from git_atomic.ops.operation import put_back_git_files
+    from git_atomic.ops.operation import put_back_beside, put_back_git_files
 
     problems = list(done.problems)
     pre = ctx.journal.checkpoints(op.id)
     end = pre[-1].sha if pre else None
-    lines = put_back_git_files(ctx.repo, op.details, problems=problems, end=end)
-    done = records.replace(done, problems=tuple(problems))
     mended: list[str] = []
     if pre and pre[0].kind == CheckpointKind.PRE_OP:
-        mended, unmended = mend(ctx.repo, pre[0].sha, op.id)
-        lines += unmended
+        mended, lines = put_back_beside(
+            ctx.repo,
+            op.details,
+            pre_op=pre[0].sha,
+            op_id=op.id,
+            own=False,
+            problems=problems,
+            end=end,
+        )
+    else:
+        lines = put_back_git_files(ctx.repo, op.details, problems=problems, end=end)
+    done = records.replace(done, problems=tuple(problems))
     if lines:
         done = records.replace(done, problems=(*done.problems, *lines))
     if mended:

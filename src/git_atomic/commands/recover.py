@@ -373,14 +373,18 @@ def _tell_history(
     the reflogs it rewrote written back (not where the tree is kept as it is: `--accept`), and
     each linked worktree it removed or added named, with the command that makes or removes it."""
     if done.action not in (Action.ACCEPT, Action.OVERLAP):
-        from git_atomic.ops.operation import mend_reflogs, put_back_git_files
+        from git_atomic.ops.operation import put_back_beside
 
         end = engine.journal.checkpoints(op.id)[-1].sha
-        done.problems += put_back_git_files(
-            engine.repo, detail, own=True, problems=done.problems, end=end
+        mended, lines = put_back_beside(
+            engine.repo,
+            detail,
+            pre_op=pre_op,
+            op_id=op.id,
+            own=True,
+            problems=done.problems,
+            end=end,
         )
-
-        mended, lines = mend_reflogs(engine.repo, pre_op, op.id)
         done.problems += lines
         if mended:
             detail["reflogs_mended"] = mended

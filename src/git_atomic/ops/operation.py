@@ -542,17 +542,19 @@ def rollback_op(
     detail = dict(op.details)
     problems = list(result.outcome.problems)
     end = engine.journal.checkpoints(op.id)[-1].sha  # the state it left (its rescue)
-    problems += put_back_git_files(engine.repo, op.details, own=True, problems=problems, end=end)
-    mended, unmended = mend_reflogs(engine.repo, engine.pre_op(op.id).sha, op.id)
+    mended, lines = put_back_beside(
+        engine.repo,
+        op.details,
+        pre_op=engine.pre_op(op.id).sha,
+        op_id=op.id,
+        own=True,
+        problems=problems,
+        end=end,
+        worktrees=True,
+    )
     if mended:
         detail["reflogs_mended"] = mended
-    problems += unmended
-    # (Imported only where there was or is a linked worktree: an abort's usual way does not.)
-    if "worktrees" in op.details and (op.details["worktrees"] or engine.repo.has_other_worktrees()):
-        from git_atomic.ops import worktreesgone
-
-        problems += worktreesgone.lines(engine.repo, worktreesgone.removed(engine.repo, detail))
-        problems += worktreesgone.added_lines(worktreesgone.added(engine.repo, detail))
+    problems += lines
     if problems:
         detail["problems"] = problems
     if result.outcome.left:
@@ -568,6 +570,38 @@ def rollback_op(
     return engine.close(
         op.id, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase, detail=detail
     )
+
+
+def put_back_beside(
+    repo: Repo,
+    details: Mapping[str, object],
+    *,
+    pre_op: str,
+    op_id: str,
+    own: bool,
+    problems: list[str],
+    end: str | None,
+    worktrees: bool = False,
+) -> tuple[list[str], list[str]]:
+    """After an effect was taken back (an operation's rollback, `rollback --op`, `recover`, an
+    agent turn's take-back): what its checkpoints do not hold, beside the files, put back as
+    its `details` noted it when it began (put_back_git_files), the reflogs it rewrote written
+    back (mend_reflogs) and, with `worktrees`, each linked worktree it removed or added named
+    (worktreesgone.py). Returns the reflogs mended and the lines to say."""
+    lines = put_back_git_files(repo, details, own=own, problems=problems, end=end)
+    mended, unmended = mend_reflogs(repo, pre_op, op_id)
+    lines += unmended
+    # (Imported only where there was or is a linked worktree: an abort's usual way does not.)
+    if (
+        worktrees
+        and "worktrees" in details
+        and (details["worktrees"] or repo.has_other_worktrees())
+    ):
+        from git_atomic.ops import worktreesgone
+
+        lines += worktreesgone.lines(repo, worktreesgone.removed(repo, details))
+        lines += worktreesgone.added_lines(worktreesgone.added(repo, details))
+    return mended, lines
 
 
 def mend_reflogs(repo: Repo, pre_op: str, op_id: str) -> tuple[list[str], list[str]]:

@@ -65,6 +65,63 @@ def note(repo: Repo) -> dict[str, list[str]]:
     return found
 
 
+def note_on_disk(repo: Repo) -> dict[str, list[str]]:
+    """As `note`, read from the files alone, no git process (an agent turn's first call: its
+    hooks run on every tool call): each submodule's git dir under the common git dir's
+    `modules/` whose config's `core.worktree` names a folder of this worktree that holds a
+    `.git` file. One whose config says it in another way (an include, a quoted escape) is not
+    noted: its rollback then leaves it as it is, as one not checked out."""
+    modules = repo.common_dir / "modules"
+    if not os.path.isdir(modules) or os.path.islink(modules):
+        return {}
+    top = os.path.normpath(repo.root)
+    found: dict[str, list[str]] = {}
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for folder, subfolders, files in os.walk(modules):  # (links are not followed)
+            if "HEAD" not in files or "config" not in files:
+                continue
+            subfolders[:] = []  # a git dir: its own submodules are its business
+            worktree = _core_worktree(os.path.join(folder, "config"))
+            if worktree is None:
+                continue
+            where = os.path.normpath(os.path.join(folder, worktree))
+            if not where.startswith(top + os.sep):
+                continue
+            path = os.path.relpath(where, top)
+            dotgit = os.fsencode(path) + b"/.git"
+            data = tree.read(dotgit) if tree.kind(dotgit) == stat.S_IFREG else None
+            if data is None or len(data) > _MOST or not data.startswith(b"gitdir: "):
+                continue
+            try:
+                found[path] = [os.path.relpath(folder, modules), data.decode("utf-8")]
+            except UnicodeDecodeError:
+                continue
+    return found
+
+
+def _core_worktree(config: str) -> str | None:
+    """`core.worktree` of a git config file, where it is written plainly (as git writes it for
+    a submodule); None otherwise."""
+    try:
+        fd = os.open(config, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)  # never through a link
+        with open(fd, "rb") as fh:
+            text = fh.read(_MOST * 16).decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    section, value = "", None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line[1:].split("]", 1)[0].strip().lower()
+            continue
+        key, eq, rest = line.partition("=")
+        if section == "core" and eq and key.strip().lower() == "worktree":
+            value = rest.strip()
+    if not value or any(c in value for c in '\\";#'):
+        return None
+    return value
+
+
 def put_back(
     repo: Repo, details: Mapping[str, object], end: str | None, *, dry_run: bool = False
 ) -> list[str]:
