@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -687,3 +688,73 @@ def test_a_turn_whose_call_deleted_its_refs_keeps_its_checkpoints_through_git_gc
     assert "+VALUE = 2" in repo.atomic("show", op["op_id"], "--diff", check=0).stdout
     repo.atomic("undo", check=0)
     assert repo.read("BAD") == b"x\n" and repo.read("app.py") == b"VALUE = 2\n"
+
+
+def _a_turn_killed_mid_call(repo: GitRepo, *, days: float) -> None:
+    """An Edit of app.py; a Bash call that makes BAD and never returns (its agent killed);
+    nothing of its session since `days` ago. You write notes.txt afterwards."""
+    app = repo.path / "app.py"
+    call(repo, 1, "Edit", {"file_path": str(app)}, lambda: repo.write("app.py", b"VALUE = 2\n"))
+    fields = {"tool_name": "Bash", "tool_input": {"command": "touch BAD"}, "tool_use_id": "t2"}
+    claude_hook(repo, SESSION, "PreToolUse", **fields)
+    repo.write("BAD", b"made by the turn\n")
+    then = time.time() - days * 86400
+    for folder in (
+        repo.path / ".git" / "atomic" / "turns",
+        repo.path / ".git" / "atomic-open-turns",
+    ):
+        for path in folder.rglob("*"):
+            os.utime(path, (then, then))
+    repo.write("notes.txt", b"the user's own\n")
+
+
+def _only_its_first_call(repo: GitRepo, op: dict[str, Any]) -> None:
+    """The turn is recorded, not judged, nothing taken back; its effect is its first call's."""
+    assert op["status"] == "committed" and not op["gates"]
+    assert repo.read("app.py") == b"VALUE = 2\n" and repo.read("BAD") == b"made by the turn\n"
+    assert repo.read("notes.txt") == b"the user's own\n"
+    dry = repo.atomic("rollback", "--op", op["op_id"], "--dry-run", check=0).stdout
+    assert "app.py" in dry and "BAD" not in dry and "notes.txt" not in dry, dry
+
+
+def test_a_turn_whose_session_never_came_back_is_closed_by_gc(repo: GitRepo) -> None:
+    """Its record, its mark and its refs under refs/atomic/turns/ stayed forever, and `gc`
+    kept them. Past the retention, `gc` closes it: recorded in `log` as not judged, nothing
+    taken back, and what happened after its last call (the call that never returned, your
+    edits) not counted; its refs are then the operation's, retired as any."""
+    _a_turn_killed_mid_call(repo, days=40)
+    assert "no hook call for 960 h: abandoned" in repo.atomic("hooks", "status", check=0).stdout
+    res = repo.atomic("gc", check=0)
+
+    assert "closed 1 agent turn" in res.stderr, res.stderr
+    assert repo.git("for-each-ref", "refs/atomic/turns/") == ""
+    assert list((repo.path / ".git" / "atomic" / "turns").glob("*/*.json")) == []
+    assert os.listdir(repo.path / ".git" / "atomic-open-turns") == []
+    [op] = repo.atomic_json("log")["operations"]
+    _only_its_first_call(repo, op)
+    assert "made no hook call since" in repo.atomic("log", check=0).stdout
+
+
+@pytest.mark.parametrize("who", ["the same session", "another session"])
+def test_a_prompt_closes_an_abandoned_turn_without_what_came_after_its_last_call(
+    repo: GitRepo, who: str
+) -> None:
+    """Its session resumed (the same id) or another one in the worktree prompts two days later:
+    the turn is closed, not judged. Its window still open was closed there and then, so the
+    turn's effect held the call that never returned and everything you did for two days: a
+    `rollback --op` of it took your notes.txt back. Another session's prompt left it open."""
+    _a_turn_killed_mid_call(repo, days=2)
+    session = SESSION if who == "the same session" else "another-session"
+    answer = claude_hook(repo, session, "UserPromptSubmit", prompt="go on")
+
+    assert "made no hook call since" in answer.stdout, answer.stdout
+    [op] = repo.atomic_json("log")["operations"]
+    _only_its_first_call(repo, op)
+    assert repo.git("for-each-ref", "refs/atomic/turns/") == ""
+
+
+def test_gc_never_closes_a_turn_whose_session_may_come_back(repo: GitRepo) -> None:
+    _a_turn_killed_mid_call(repo, days=0.5)
+    repo.atomic("gc", "--older-than", "0", check=0)
+    assert repo.git("for-each-ref", "refs/atomic/turns/") != ""
+    assert repo.atomic_json("log")["operations"] == []

@@ -152,7 +152,8 @@ def summary(verdict: Verdict, project: Path | None = None) -> str:
             "commit` runs its gates and makes it final, `git atomic abort` takes it back"
         )
     if verdict.outcome is Outcome.CLOSED:
-        return f"git-atomic: the last turn ({verdict.message}) is recorded as operation {op}{where}"
+        left = f"the turn left open ({verdict.message})"
+        return f"git-atomic: {left} is recorded as operation {op}{where}"
     return f"git-atomic: this turn is not judged{where}: {verdict.message}"
 
 

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -251,7 +252,83 @@ def _finish_all(
             verdicts.append(verdict)
     for worktree, mark in marks.items():
         verdicts.append(_lost(repo, session, worktree, mark))
+    if ending is not None:
+        verdicts += _close_others_abandoned(repo, session)
     return verdicts
+
+
+def _close_others_abandoned(repo: git.Repo, session: str) -> list[judge.Verdict]:
+    """Another session's turn in this worktree that no hook call wrote for ABANDONED_AFTER (its
+    agent was killed): closed at this session's prompt, as it would be at its own, recorded
+    and not judged, nothing taken back. One directory listing; the journal only for one
+    found."""
+    cutoff = time.time() - turnstate.ABANDONED_AFTER
+    verdicts = []
+    for slot in turnstate.abandoned(repo.state_dir, repo.worktree_id, cutoff):
+        if slot.session == session:
+            continue
+        why = f"a turn of another session, {slot.session[:12]}: {_abandoned_why(slot)}"
+        verdict = _finish(repo, slot, ending=why, history="shadow")
+        if verdict is not None:
+            verdicts.append(verdict)
+    return verdicts
+
+
+def _abandoned_why(slot: Slot) -> str:
+    import datetime
+
+    when = turnstate.last_call(slot.path) or 0.0
+    since = datetime.datetime.fromtimestamp(when, datetime.UTC).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"its session made no hook call since {since} UTC (its agent was killed, or the session "
+        "never came back); what it did after its last call is not counted, and nothing was "
+        "taken back"
+    )
+
+
+def _abandoned(slot: Slot) -> bool:
+    """Whether no hook call of the slot's session wrote its record for ABANDONED_AFTER."""
+    when = turnstate.last_call(slot.path)
+    return when is not None and time.time() - when >= turnstate.ABANDONED_AFTER
+
+
+def _without_open_window(repo: git.Repo, record: Record) -> Record:
+    """`record` without its open window and its steps only noted, for a turn whose session made
+    no hook call for ABANDONED_AFTER: closing that window now would make what anyone did since
+    (days of your edits) the turn's. The window's `before` ref goes."""
+    if record.window_before not in (None, "", turnsteps.FILES_NOTED):
+        turnsteps.forget_refs(repo, record, only=(str(record.window_before),))
+    gone = (turnsteps.WINDOW_STATE, turnsteps.CLAIMS, turnsteps.NOTED, turnsteps.NOTED_AT)
+    extra = {k: v for k, v in record.extra.items() if k not in (*gone, turnsteps.PENDING)}
+    return records.replace(record, window_before=None, in_flight=(), extra=extra)
+
+
+def close_abandoned(ctx: judge.Held, cutoff: float) -> int:
+    """Close each turn in this worktree whose session made no hook call since `cutoff` (`gc`:
+    its retention): the agent was killed, or the session never came back, and nothing else
+    ends it. Recorded as an operation, not judged, and never taken back (`_without_open_window`).
+    Returns how many."""
+    from git_atomic.agents import judge
+
+    repo = ctx.repo
+    closed = 0
+    # (Never one a session may still come back to: `gc --older-than 0` closes no live turn.)
+    cutoff = min(cutoff, time.time() - turnstate.ABANDONED_AFTER)
+    for slot in turnstate.abandoned(repo.state_dir, repo.worktree_id, cutoff):
+        with slot.held():
+            record = slot.read()
+            when = turnstate.last_call(slot.path)
+            if record is None or when is None or when >= cutoff:
+                continue
+            why = _abandoned_why(slot) + "; `git atomic gc` closed it"
+            record = _without_open_window(repo, record)
+            slot.remove()
+        if record.steps:
+            judge.judge(repo, ctx, record, ending=why)
+        else:
+            turnsteps.forget_refs(repo, record)
+        closed += 1
+    return closed
 
 
 def _lost(repo: git.Repo, session: str, worktree: str, mark: Mapping[str, str]) -> judge.Verdict:
@@ -294,6 +371,10 @@ def _finish(
                     return None
                 if record.root != str(repo.root):  # the worktree moved since the turn began
                     record = records.replace(record, root=str(repo.root))
+                if ending is not None and _abandoned(slot):
+                    record = _without_open_window(repo, record)
+                    if "made no hook call since" not in ending:
+                        ending = f"{ending}; {_abandoned_why(slot)}"
                 own = judge.own_open_op(ctx_lock, record) if ending is None else None
                 if own is not None:
                     # The turn waits in its slot, as it is, for its operation to be finished.

@@ -371,6 +371,63 @@ def open_turns(state_dir: Path) -> list[Record]:
     return found
 
 
+# A turn whose session made no hook call for this long is abandoned (the agent was killed, the
+# session never came back): no turn's calls are that far apart, and no tool call runs that long
+# with no other call. Closing it (the session's next prompt, another session's, `gc`) leaves out
+# a window still open: what happened since its last call is not the turn's.
+ABANDONED_AFTER: Final = 24 * 3600.0
+
+
+def last_call(path: Path) -> float | None:
+    """When a hook call of the turn last wrote its record (or its mark): its file's time; None
+    where there is none."""
+    try:
+        return os.lstat(path).st_mtime
+    except OSError:
+        return None
+
+
+def abandoned(state_dir: Path, worktree: str, cutoff: float) -> list[Slot]:
+    """The slots in `worktree` of turns whose session made no hook call since `cutoff` (the
+    agent was killed, the session never came back): no Stop, no next prompt will end them."""
+    found = []
+    with contextlib.suppress(OSError):
+        for key in sorted(os.listdir(state_dir / TURNS_DIR)):
+            folder = state_dir / TURNS_DIR / key
+            if not real_folder(folder, make=False):
+                continue
+            path = folder / f"{worktree}.json"
+            when = last_call(path)
+            if when is None or when >= cutoff:
+                continue
+            with contextlib.suppress(OSError, ValueError):
+                record = Record.from_json(json.loads(path.read_text(encoding="utf-8")))
+                if record is not None and session_key(record.session) == key:
+                    found.append(Slot(state_dir, record.session, worktree))
+    return found
+
+
+def forget_abandoned_marks(state_dir: Path, cutoff: float) -> int:
+    """Remove the marks (`mark_open`) of turns whose record is gone and that no hook call wrote
+    since `cutoff`: a session that never came back to end the turn. How many went."""
+    folder = _marks_folder(state_dir, make=False)
+    gone = 0
+    if folder is None:
+        return gone
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            key, _, worktree = name.partition(".")
+            when = last_call(folder / name)
+            if when is None or when >= cutoff or not worktree or worktree.endswith(".tmp"):
+                continue
+            if os.path.lexists(state_dir / TURNS_DIR / key / f"{worktree}.json"):
+                continue  # its record: ended with it
+            with contextlib.suppress(OSError):
+                (folder / name).unlink()
+                gone += 1
+    return gone
+
+
 def new_record(op_id: str, session: str, platform: str, root: Path) -> Record:
     return Record(op_id, session, platform, str(root), time.time())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
@@ -61,11 +62,25 @@ def hooks_status(*, root: Path) -> int:
             )
         mode = " (commits mode)" if events and commits else ""
         print(f"{target:<12} {layout.path:<32} {state}{mode}")
-    for record in turnstate.open_turns(discovery.discover(str(root)).state_dir):
+    state_dir = discovery.discover(str(root)).state_dir
+    for record in turnstate.open_turns(state_dir):
         calls = len(record.steps) + len(turnsteps.pending_of(record))  # pending: turnsteps.py
+        slot = turnstate.Slot(state_dir, record.session, "")
+        ages = [
+            time.time() - when
+            for path in slot.folder.glob("*.json")
+            if (when := turnstate.last_call(path)) is not None
+        ]
+        idle = min(ages, default=0.0)
+        gone = (
+            f"; no hook call for {idle / 3600:.0f} h: abandoned (its session's next prompt, "
+            "another session's, or `git atomic gc` closes it, not judged)"
+            if idle >= turnstate.ABANDONED_AFTER
+            else ""
+        )
         print(
             f"open turn: {record.platform} session {record.session[:12]} in {record.root} "
-            f"({calls} step{'s' if calls != 1 else ''} so far)"
+            f"({calls} step{'s' if calls != 1 else ''} so far{gone})"
         )
     return 0
 
