@@ -812,6 +812,38 @@ def test_a_linked_worktree_the_operation_added_stays_and_is_named(
     assert f"`git worktree remove {other}`" in res.stderr
 
 
+@pytest.mark.parametrize("how", ["failed run", "rollback --op"])
+def test_a_linked_worktree_the_operation_moved_is_named_moved_not_removed(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """t2403-worktree-move: an operation ran `git worktree move ../wt ../wt2`. Its rollback
+    said the worktree was removed, "any [files] it had that were not committed are gone", and
+    that the operation added another: neither is so, its files are all at its new folder. Now
+    it says where the worktree was moved, and the `git worktree move` that takes it back."""
+    other, moved = tmp_path / "w2", tmp_path / "w2-moved"
+    repo.git("worktree", "add", "-q", str(other), "-b", "w2")
+    (other / "yours.txt").write_bytes(b"uncommitted\n")
+    line = f"git worktree move '{other}' '{moved}'"
+    if how == "failed run":
+        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
+    else:
+        done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", line)
+        repo.write("README", b"yours\n")
+        res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+        assert repo.read("README") == b"yours\n"
+    assert not os.path.lexists(other)  # never written outside this worktree
+    assert (moved / "yours.txt").read_bytes() == b"uncommitted\n"
+    gitdir = repo.path / ".git" / "worktrees" / "w2" / "gitdir"
+    assert gitdir.read_text().strip() == str(moved / ".git")
+    assert "removed the linked worktree" not in res.stderr, res.stderr
+    assert "added the linked worktree" not in res.stderr, res.stderr
+    assert (
+        f"warning: the operation moved the linked worktree {other} to {moved} (branch w2); "
+        "it stays there"
+    ) in res.stderr, res.stderr
+    assert f"`git worktree move {moved} {other}` moves it back" in res.stderr
+
+
 def test_recover_after_a_kill_names_the_worktree_it_removed_and_mends_reflogs(
     repo: GitRepo, tmp_path: Path
 ) -> None:

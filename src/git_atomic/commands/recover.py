@@ -392,9 +392,7 @@ def _tell_history(
     if detail.get("worktrees") or engine.repo.has_other_worktrees():
         from git_atomic.ops import worktreesgone
 
-        gone = worktreesgone.removed(engine.repo, detail)
-        done.problems += worktreesgone.lines(engine.repo, gone)
-        done.problems += worktreesgone.added_lines(worktreesgone.added(engine.repo, detail))
+        done.problems += worktreesgone.said(engine.repo, detail)
 
 
 _GONE_HINT: Final = (

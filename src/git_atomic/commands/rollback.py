@@ -236,14 +236,19 @@ def _mend_only(ctx: context.Context, op: OpRow, where: str) -> str:
 
 
 def _tell_worktrees_removed(ctx: context.Context, op: OpRow) -> None:
-    """A linked worktree the operation removed does not come back with its effect: said
-    first, whatever else the rollback finds (worktreesgone.py)."""
+    """A linked worktree the operation removed (or moved) does not come back with its
+    effect: said first, whatever else the rollback finds (worktreesgone.py)."""
     gone = op.details.get("worktrees_removed")
-    if not isinstance(gone, dict) or not gone:
+    away = op.details.get("worktrees_moved")
+    gone = gone if isinstance(gone, dict) else {}
+    away = away if isinstance(away, dict) else {}
+    if not gone and not away:
         return
     from git_atomic.ops import worktreesgone
 
-    for line in worktreesgone.lines(ctx.repo, {str(k): str(v) for k, v in gone.items()}):
+    lines = worktreesgone.lines(ctx.repo, {str(k): str(v) for k, v in gone.items()})
+    lines += worktreesgone.moved_lines(ctx.repo, {str(k): str(v) for k, v in away.items()})
+    for line in lines:
         output.say(f"git-atomic: warning: {line}")
 
 

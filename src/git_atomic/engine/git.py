@@ -307,6 +307,16 @@ class Repo(RepoConfig):
                 continue
         return found
 
+    def linked_worktree_names(self) -> dict[str, str]:
+        """Each other linked worktree's folder, as text, and the name of its git dir under the
+        common dir's `worktrees/`: a worktree keeps that name when `git worktree move` moves
+        its folder (worktreesgone.py tells a move from a removal by it)."""
+        return {
+            os.fsdecode(where): git_dir.name
+            for git_dir, where in self._other_worktrees()
+            if git_dir != self.common_dir
+        }
+
     def has_other_worktrees(self) -> bool:
         """Whether this repository has a worktree besides this one (its git dir still there)."""
         return any(git_dir.is_dir() for git_dir, _ in self._other_worktrees())

@@ -100,6 +100,8 @@ class Engine:
         detail = {**(detail or {}), context.ROOT_KEY: context.root_identity(self.repo)}
         # To name one the operation removes (none of its files come back) or adds (it stays).
         detail["worktrees"] = self.repo.linked_worktrees()
+        if detail["worktrees"]:  # to tell one it moves (`git worktree move`) from one removed
+            detail["worktree_names"] = self.repo.linked_worktree_names()
         if not os.path.lexists(self.repo.common_dir / "packed-refs"):
             # packedrefs.ABSENT (not imported on this path): its rollback removes one it
             # leaves with only git's header (packedrefs.py)
@@ -599,8 +601,7 @@ def put_back_beside(
     ):
         from git_atomic.ops import worktreesgone
 
-        lines += worktreesgone.lines(repo, worktreesgone.removed(repo, details))
-        lines += worktreesgone.added_lines(worktreesgone.added(repo, details))
+        lines += worktreesgone.said(repo, details)
     return mended, lines
 
 
@@ -735,4 +736,6 @@ def _with_worktrees_removed(repo: Repo, detail: Mapping[str, object]) -> Mapping
     from git_atomic.ops import worktreesgone
 
     gone = worktreesgone.removed(repo, detail)
-    return {**detail, worktreesgone.REMOVED: gone} if gone else detail
+    away = worktreesgone.moved(repo, detail)
+    out = {**detail, worktreesgone.REMOVED: gone} if gone else detail
+    return {**out, worktreesgone.MOVED: away} if away else out

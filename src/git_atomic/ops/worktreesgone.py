@@ -8,7 +8,13 @@ its HEAD said, Repo.linked_worktrees) and, when it closes, those gone since (`RE
 
 One the operation added (`git worktree add ../wt -b nb`) is outside this worktree, where
 git-atomic never writes: its own rollback leaves it, and says so with the `git worktree
-remove` that takes it away (its branch stays too, checked out there)."""
+remove` that takes it away (its branch stays too, checked out there).
+
+One the operation moved (`git worktree move ../wt ../wt2`) is neither: its files are all
+there, in its new folder. Its git dir keeps its name (`worktrees/wt`), which the operation
+records when it begins (`NAMES`); a worktree gone from its folder whose git dir is there, at
+another folder, is said moved (and where it stays, with the `git worktree move` that takes
+it back), never "removed, its uncommitted files gone" nor "added"."""
 
 from __future__ import annotations
 
@@ -20,24 +26,74 @@ from git_atomic.engine.git import Repo
 
 WORKTREES: Final = "worktrees"  # op detail: the other linked worktrees when it began
 REMOVED: Final = "worktrees_removed"  # op detail: those gone when it closed
+NAMES: Final = "worktree_names"  # op detail: their git dirs' names when it began
+MOVED: Final = "worktrees_moved"  # op detail: those moved when it closed (folder -> now)
 
 
 def removed(repo: Repo, details: Mapping[str, object]) -> dict[str, str]:
-    """The linked worktrees recorded when the operation began that are gone now."""
+    """The linked worktrees recorded when the operation began that are gone now (not those
+    moved elsewhere: `moved`)."""
     before = details.get(WORKTREES)
     if not isinstance(before, dict) or not before:
         return {}
     now = repo.linked_worktrees()
-    return {str(k): str(v) for k, v in before.items() if k not in now}
+    away = moved(repo, details)
+    return {str(k): str(v) for k, v in before.items() if k not in now and k not in away}
 
 
 def added(repo: Repo, details: Mapping[str, object]) -> dict[str, str]:
     """The linked worktrees there now that were not when the operation began (where it
-    recorded them: an operation from before this record has none, and is told nothing)."""
+    recorded them: an operation from before this record has none, and is told nothing), less
+    those it moved there."""
     before = details.get(WORKTREES)
     if not isinstance(before, dict):
         return {}
-    return {k: v for k, v in repo.linked_worktrees().items() if k not in before}
+    arrived = set(moved(repo, details).values())
+    return {
+        k: v for k, v in repo.linked_worktrees().items() if k not in before and k not in arrived
+    }
+
+
+def moved(repo: Repo, details: Mapping[str, object]) -> dict[str, str]:
+    """The linked worktrees the operation moved: their folder when it began -> their folder
+    now (the same git dir, by its name, at another folder)."""
+    names = details.get(NAMES)
+    if not isinstance(names, dict) or not names:
+        return {}
+    now = {name: folder for folder, name in repo.linked_worktree_names().items()}
+    return {
+        str(folder): now[name]
+        for folder, name in names.items()
+        if name in now and now[name] != folder
+    }
+
+
+def said(repo: Repo, details: Mapping[str, object]) -> list[str]:
+    """The lines for the linked worktrees the operation removed, moved and added."""
+    return (
+        lines(repo, removed(repo, details))
+        + moved_lines(repo, moved(repo, details))
+        + added_lines(added(repo, details))
+    )
+
+
+def moved_lines(repo: Repo, away: Mapping[str, str]) -> list[str]:
+    """One line per worktree the operation moved, for people: where it stays, and how to
+    move it back."""
+    out = []
+    for folder, now in sorted(away.items()):
+        head = repo.linked_worktrees().get(now, "")
+        was = (
+            f" (branch {head[5:].removeprefix('refs/heads/')})"
+            if head.startswith("ref: ")
+            else (f" (detached at {head[:12]})" if head else "")
+        )
+        out.append(
+            f"the operation moved the linked worktree {folder} to {now}{was}; it stays there, "
+            f"with its files: git-atomic never writes outside this worktree. "
+            f"`git worktree move {shlex.quote(now)} {shlex.quote(folder)}` moves it back"
+        )
+    return out
 
 
 def added_lines(added: Mapping[str, str]) -> list[str]:
