@@ -1238,6 +1238,62 @@ def test_a_submodule_whose_git_file_alone_was_removed_gets_it_back(
     assert "submodule" not in res.stderr, res.stderr  # an intact one is not named
 
 
+def _git_out(cwd: Path, env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    )
+    return done.stdout
+
+
+@pytest.mark.parametrize("how", ["failed run", "rollback --op"])
+def test_a_submodule_the_operation_moved_is_moved_back_and_undo_moves_it_again(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """t7001-mv: an operation ran `git mv sub a/b/sub2` on a checked-out submodule (its folder
+    renamed, its `.git` file and its git dir's core.worktree rewritten). The rollback put the
+    gitlink and .gitmodules back but left the submodule at a/b/sub2, `sub` an empty folder,
+    the git dir naming a/b/sub2 as its worktree; the `git submodule update --init` it advised
+    checked out a second copy. Now the folder is moved back, with the files in it (your
+    uncommitted change too), its `.git` file and core.worktree as git writes them; `undo`
+    moves it to a/b/sub2 again."""
+    upstream = tmp_path / "upstream"
+    subprocess.run(["git", "init", "-q", str(upstream)], env=repo.env, check=True)
+    (upstream / "s.txt").write_text("s\n")
+    subprocess.run(["git", "add", "-A"], cwd=upstream, env=repo.env, check=True)
+    subprocess.run(["git", "commit", "-qm", "s"], cwd=upstream, env=repo.env, check=True)
+    repo.git("-c", "protocol.file.allow=always", "submodule", "-q", "add", str(upstream), "sub")
+    repo.git("commit", "-qm", "submodule")
+    (repo.path / "sub" / "s.txt").write_text("yours, in the submodule\n")
+    modules = repo.path / ".git" / "modules" / "sub"
+    dot_git = (repo.path / "sub" / ".git").read_bytes()
+    line = "mkdir -p a/b && git mv sub a/b/sub2"
+    if how == "failed run":
+        res = repo.atomic("run", "--", "sh", "-c", line + "; exit 1", check=1)
+    else:
+        done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", line)
+        repo.write("README", b"yours\n")
+        res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+        assert repo.read("README") == b"yours\n"
+    assert "sub: the submodule is at a/b/sub2 (moved by `git mv`); it is moved back" in (
+        res.stderr
+    ), res.stderr
+    assert "only its folder is made again" not in res.stderr
+    assert not os.path.lexists(repo.path / "a")  # the folders the operation made: gone
+    assert (repo.path / "sub" / ".git").read_bytes() == dot_git
+    assert (repo.path / "sub" / "s.txt").read_text() == "yours, in the submodule\n"
+    assert _git_out(repo.path, repo.env, "config", "-f", str(modules / "config"),
+                    "core.worktree").strip() == "../../../sub"  # fmt: skip
+    assert _git_out(repo.path / "sub", repo.env, "status", "--porcelain") == " M s.txt\n"
+    repo.atomic("undo", check=0)
+    moved = repo.path / "a" / "b" / "sub2"
+    assert not os.path.lexists(repo.path / "sub")
+    assert (moved / ".git").read_bytes() == b"gitdir: ../../../.git/modules/sub\n"
+    assert (moved / "s.txt").read_text() == "yours, in the submodule\n"
+    assert _git_out(repo.path, repo.env, "config", "-f", str(modules / "config"),
+                    "core.worktree").strip() == "../../../a/b/sub2"  # fmt: skip
+    assert _git_out(moved, repo.env, "status", "--porcelain") == " M s.txt\n"
+
+
 @pytest.mark.parametrize("kind", ["submodule", "nested repository"])
 def test_undo_of_an_abort_that_made_a_removed_repositorys_folder_again_removes_it(
     repo: GitRepo, tmp_path: Path, kind: str

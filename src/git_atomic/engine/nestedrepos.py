@@ -80,8 +80,18 @@ def foreseen(
 ) -> list[str]:
     """What a restore of `changes` would say of the repositories it meets, in its order."""
     said = [there_now(root) for root in found.now]
-    said += [stays(root) for root in staying(repo, tree, changes, found)]
+    stay = staying(repo, tree, changes, found)
+    back: dict[bytes, str] = {}  # a submodule `git mv` moved: moved back (submodulemoves.py)
+    if stay and found.targets:
+        from git_atomic.engine import submodulemoves
+
+        moves = submodulemoves.moved(repo, tree, stay, found.targets, changes)
+        back = {to: submodulemoves.said(root, to) for root, to, _ in moves}
+        stay = [root for root in stay if root not in {root for root, _, _ in moves}]
+    said += [stays(root) for root in stay] + list(back.values())
     for root in found.targets:
+        if root in back:
+            continue
         if tree.kind(root) is None:
             said.append(folder_made(root))
         elif git_gone(root, changes):

@@ -74,13 +74,25 @@ def apply_files(
         _prune_empty_dirs(
             tree, emptied | set(gone_folders) | left_empty, keep=needed, outcome=outcome
         )
-        for root in nestedrepos.staying(repo, tree, all_changes, nested):
-            outcome.in_repositories.append(root)
-            outcome.problems.append(nestedrepos.stays(root))
+        staying = nestedrepos.staying(repo, tree, all_changes, nested)
+        moved_back: list[str] = []
         if removals:
             failpoints.hit("restore:after-removals")
         left = set(outcome.left)
         _write(repo, tree, [c for c in writes if c.path not in left], outcome, specials, kept)
+        if staying and nested.targets:  # a submodule `git mv` moved: moved back
+            from git_atomic.engine import submodulemoves
+
+            found = submodulemoves.moved(repo, tree, staying, nested.targets, all_changes)
+            moved_back = submodulemoves.move_back(repo, tree, found)
+            back = {root for root, to, _ in found if tree.kind(root) is None}
+            staying = [root for root in staying if root not in back]
+            parents = {os.path.dirname(root) for root in back} - {b""}
+            _prune_empty_dirs(tree, parents, keep=needed, outcome=outcome)
+        for root in staying:
+            outcome.in_repositories.append(root)
+            outcome.problems.append(nestedrepos.stays(root))
+        outcome.problems += moved_back
         specials.remake(tree, outcome)
         _make_target_folders(tree, folders, outcome, specials)
         _nested_repositories(tree, nested.targets, changes, outcome)

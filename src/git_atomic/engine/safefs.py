@@ -330,6 +330,18 @@ class Tree:
             raise
         return True
 
+    def rename(self, rel: bytes, to: bytes) -> bool:
+        """Rename the folder `rel` to `to`, where nothing is (both reached without a link);
+        False when either folder above them is not there, or `rel` is no folder."""
+        source, dest = self._parent(rel), self._parent(to)
+        if source is None or dest is None or self.kind(rel) != stat.S_IFDIR:
+            return False
+        if self.kind(to) is not None:
+            return False
+        os.rename(source[1], dest[1], src_dir_fd=source[0], dst_dir_fd=dest[0])
+        self.forget(rel)
+        return True
+
     def rmdir(self, rel: bytes, *, refused: list[tuple[bytes, OSError]] | None = None) -> bool:
         """Remove the empty folder at `rel`; False when it is not there, not empty or not a
         folder (a link is never removed this way). `refused`: where the system refuses to

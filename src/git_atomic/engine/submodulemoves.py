@@ -1,0 +1,160 @@
+"""A submodule a restore finds moved (`git mv sub sub2`), moved back to where the state it
+restores has it.
+
+`git mv` of a checked-out submodule renames its folder, rewrites its `.git` file and the
+`core.worktree` of its git dir (`.git/modules/<name>`), and its path in `.gitmodules`. A
+restore of the state before puts the gitlink and `.gitmodules` back, but a submodule's
+contents are never captured: it found the folder `sub2` a repository the state lacks (left,
+with its files) and `sub` gone (made again, empty), the git dir still naming `sub2` as its
+worktree. `git submodule update --init -- sub`, as the restore advised, then checked `sub`
+out again and left `sub2` behind, a second folder on the same git dir.
+
+Where a folder the restored state has no gitlink at holds a `.git` file naming a git dir
+under the common git dir's `modules/` (no link on the way) whose `core.worktree` is that
+folder, and the restored `.gitmodules` puts that submodule at a path where the state has a
+gitlink and nothing is on disk, the folder is renamed there (its files untouched, none
+captured), its `.git` file and the git dir's `core.worktree` written as git writes them, and
+the restore says so. The same holds the other way for an `undo` of such a rollback."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Sequence
+from typing import Final
+
+from git_atomic.engine import safefs
+from git_atomic.engine.git import RawChange, Repo
+
+_MOST: Final = 4096
+
+
+def moved(
+    repo: Repo,
+    tree: safefs.Tree,
+    staying: Sequence[bytes],
+    targets: Sequence[bytes],
+    changes: Sequence[RawChange],
+) -> list[tuple[bytes, bytes, str]]:
+    """(folder now, path the restored state has, its git dir) of each submodule found moved:
+    `staying` are the repositories the restored state lacks that stay, `targets` its
+    gitlinks, `changes` the restore's (its `.gitmodules`: before the restore writes it, for
+    a dry run, or after)."""
+    absent = [t for t in targets if tree.kind(t) is None]
+    if not staying or not absent:
+        return []
+    paths = _module_paths(repo, tree, changes)
+    modules = os.path.join(os.path.normpath(repo.common_dir), "modules")
+    found: list[tuple[bytes, bytes, str]] = []
+    for root in staying:
+        data = tree.read(root + b"/.git")
+        if data is None or len(data) > _MOST or not data.startswith(b"gitdir: "):
+            continue
+        where = os.path.normpath(os.path.join(os.fsencode(repo.root), root, data[8:].rstrip(b"\n")))
+        git_dir = os.fsdecode(where)
+        if not git_dir.startswith(modules + os.sep) or os.path.realpath(git_dir) != git_dir:
+            continue
+        if not _is_folder(git_dir) or _worktree(repo, git_dir) != repo.root / os.fsdecode(root):
+            continue
+        to = paths.get(os.path.relpath(git_dir, modules).encode())
+        if to is not None and to in absent and all(to != t for _, t, _ in found):
+            found.append((root, to, git_dir))
+    return found
+
+
+def move_back(
+    repo: Repo, tree: safefs.Tree, found: Sequence[tuple[bytes, bytes, str]]
+) -> list[str]:
+    """Rename each folder found to its path, write its `.git` file and its git dir's
+    `core.worktree` as `git mv` does; one line each."""
+    lines = []
+    for root, to, git_dir in found:
+        try:
+            tree.make_folders(os.path.dirname(to))
+            if not tree.rename(root, to):
+                continue
+        except (OSError, safefs.Blocked):
+            continue
+        here = os.path.join(repo.root, os.fsdecode(to))
+        dotgit = ("gitdir: " + os.path.relpath(git_dir, here) + "\n").encode()
+        if tree.read(to + b"/.git") != dotgit:  # deeper or shallower: another way up
+            with contextlib.suppress(OSError, safefs.Blocked):
+                tree.unlink(to + b"/.git")
+                tree.write(to + b"/.git", dotgit, 0o644)
+        repo.run(
+            "config",
+            "--file",
+            os.path.join(git_dir, "config"),
+            "core.worktree",
+            os.path.relpath(here, git_dir),
+            check=False,
+        )
+        lines.append(said(root, to))
+    return lines
+
+
+def said(root: bytes, to: bytes) -> str:
+    return (
+        f"{_show(to)}: the submodule is at {_show(root)} (moved by `git mv`); it is moved "
+        f"back to {_show(to)}, where the state restored has it, with its files (its .git "
+        "file and its git dir's core.worktree as git writes them)"
+    )
+
+
+def _module_paths(
+    repo: Repo, tree: safefs.Tree, changes: Sequence[RawChange]
+) -> dict[bytes, bytes]:
+    """The restored `.gitmodules`: submodule name -> path. Its blob where the restore
+    changes it, else the file (read without following a link)."""
+    change = next((c for c in changes if c.path == b".gitmodules"), None)
+    if change is not None:
+        if change.status == "D" or change.new_mode not in ("100644", "100755"):
+            return {}
+        oid = change.new_oid
+    else:
+        data = tree.read(b".gitmodules")
+        if data is None or tree.kind(b".gitmodules") != stat.S_IFREG:
+            return {}
+        blob = repo.run("hash-object", "-w", "--stdin", input=data, check=False)
+        if blob.returncode != 0:
+            return {}
+        oid = blob.stdout.decode().strip()
+    listed = repo.run(
+        "config",
+        "-z",
+        "--blob",
+        oid,
+        "--get-regexp",
+        r"^submodule\..*\.path$",
+        check=False,
+    )
+    out: dict[bytes, bytes] = {}
+    for item in listed.stdout.split(b"\0") if listed.returncode == 0 else ():
+        key, _, path = item.partition(b"\n")
+        if path and key.endswith(b".path"):
+            out[key[len(b"submodule.") : -len(b".path")]] = path.rstrip(b"/")
+    return out
+
+
+def _worktree(repo: Repo, git_dir: str) -> object:
+    """The folder a submodule's git dir names as its worktree (`core.worktree`), or None."""
+    said = repo.run(
+        "config", "--file", os.path.join(git_dir, "config"), "core.worktree", check=False
+    )
+    if said.returncode != 0:
+        return None
+    from pathlib import Path
+
+    return Path(os.path.normpath(os.path.join(git_dir, os.fsdecode(said.stdout.strip()))))
+
+
+def _is_folder(path: str) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode) and os.path.isfile(os.path.join(path, "HEAD"))
+    except OSError:
+        return False
+
+
+def _show(path: bytes) -> str:
+    return path.decode("utf-8", "backslashreplace")
