@@ -867,3 +867,47 @@ def test_recover_after_a_kill_names_the_worktree_it_removed_and_mends_reflogs(
     _said_worktree_removed(res.stderr, other, tip)
     assert log.read_bytes().startswith(before)
     assert "the reflogs it rewrote (main, w2, HEAD) are as before too" in res.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_a_file_written_over_keeps_its_owner(repo: GitRepo) -> None:
+    """git-atomic run as root (an agent's container, sudo) over a worktree a user owns: each
+    file a rollback, an undo or an effect taken back wrote over became root's, so the user's
+    editor could no longer save it (EACCES), as OpenHands' files written as root
+    (https://github.com/OpenHands/OpenHands/issues/9543,
+    https://github.com/OpenHands/OpenHands/issues/11752). A file written over keeps its owner
+    and group, as it keeps its permissions."""
+    user = (4321, 4322)
+    repo.write("key", b"KEY=1\n", mode=0o600)
+    repo.write("notes.txt", b"".join(b"line %d\n" % i for i in range(20)))
+    repo.git("add", "key", "notes.txt")
+    repo.git("commit", "-qm", "files")
+    for name in ("key", "notes.txt", "README"):
+        os.chown(repo.path / name, *user)
+
+    def owners() -> dict[str, tuple[int, int, int]]:
+        out = {}
+        for name in ("key", "notes.txt", "README"):
+            st = os.lstat(repo.path / name)
+            out[name] = (st.st_uid, st.st_gid, st.st_mode & 0o777)
+        return out
+
+    before = owners()
+    assert {v[:2] for v in before.values()} == {user}
+    edit = "printf 'KEY=2\\n' > key; echo op >> README; sed -i 's/line 1$/OP 1/' notes.txt"
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", edit + "; exit 1", check=1)
+    assert repo.read("key") == b"KEY=1\n" and owners() == before  # the failed run's rollback
+
+    repo.atomic("undo", check=0)  # its effect back: the files written over again
+    assert repo.read("key") == b"KEY=2\n" and owners() == before
+
+    again = "printf 'KEY=3\\n' > key; sed -i 's/line 3$/SECOND 3/' notes.txt"
+    repo.atomic("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", again, check=0)
+    op_id = repo.atomic_json("log")["operations"][0]["op_id"]
+    with open(repo.path / "notes.txt", "rb") as fh:
+        data = fh.read().replace(b"line 15\n", b"USER 15\n")
+    with open(repo.path / "notes.txt", "r+b") as fh:  # the user's edit, in place
+        fh.write(data)
+    repo.atomic("rollback", "--op", op_id, check=0)  # the effect taken back on top of it
+    assert b"USER 15\n" in repo.read("notes.txt") and b"SECOND" not in repo.read("notes.txt")
+    assert repo.read("key") == b"KEY=2\n" and owners() == before

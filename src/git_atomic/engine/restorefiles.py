@@ -184,7 +184,8 @@ def _write_one(
 ) -> None:
     from git_atomic.engine import lfskeep
 
-    mode = _new_mode(tree, c, umask)
+    st = tree.lstat(c.path) if c.status == "M" and c.new_mode != SYMLINK else None
+    mode = _new_mode(c, umask, st)
     if _chmodded(tree, c, mode, outcome, kept):
         return
     # The bytes first: a file whose bytes cannot be had is left as it is, never removed.
@@ -202,7 +203,7 @@ def _write_one(
         if c.new_mode == SYMLINK:
             tree.symlink(c.path, data)
         else:
-            tree.write(c.path, data, mode)
+            tree.write(c.path, data, mode, owner=_owner_kept(st))
     except FileExistsError:  # made since the look above: never written over
         outcome.left.append(c.path)
     except BaseException:
@@ -231,11 +232,16 @@ def _bytes_of(repo: Repo, c: RawChange, blobs: dict[str, bytes], kept: Kept_) ->
     return data if lost is None else lfskeep.content(repo, lost)
 
 
-def _new_mode(tree: safefs.Tree, c: RawChange, umask: int) -> int:
+def _new_mode(c: RawChange, umask: int, st: os.stat_result | None) -> int:
+    """The mode of the file `c` writes; `st`: the file it writes over (None: none)."""
     mode = (0o777 if c.new_mode == "100755" else 0o666) & ~umask
-    if c.status == "M" and c.new_mode != SYMLINK:
-        mode = _permissions_kept(tree.lstat(c.path), mode)
-    return mode
+    return mode if st is None else _permissions_kept(st, mode)
+
+
+def _owner_kept(st: os.stat_result | None) -> tuple[int, int] | None:
+    """Who the file written over the regular file `st` belongs to: its owner and group (a
+    rollback run as root over a user's worktree leaves the user's files the user's)."""
+    return (st.st_uid, st.st_gid) if st is not None and stat.S_ISREG(st.st_mode) else None
 
 
 def _chmodded(tree: safefs.Tree, c: RawChange, mode: int, outcome: Outcome, kept: Kept_) -> bool:

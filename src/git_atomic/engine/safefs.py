@@ -394,12 +394,16 @@ class Tree:
                 folder = os.path.dirname(folder)
         return self.rmdir(rel)
 
-    def write(self, rel: bytes, data: bytes, mode: int) -> None:
+    def write(
+        self, rel: bytes, data: bytes, mode: int, *, owner: tuple[int, int] | None = None
+    ) -> None:
         """Create the regular file `rel` (it must not exist) with `data` and `mode`; its
         folders must exist (`make_folders`). The mode is set before any byte is written: a
         process killed while writing leaves a file whose bytes are not the target's (the
         next restore writes it again), never the target's bytes under another mode, which
-        git's comparison (the executable bit only) would take for done."""
+        git's comparison (the executable bit only) would take for done. `owner` (uid, gid):
+        the file is given to them where we may (root may; a user may give it a group of
+        theirs), as the file it replaces was theirs."""
         parent, name = _split(rel)
         fd_dir = self.folder(parent)
         if fd_dir is None:
@@ -412,6 +416,8 @@ class Tree:
         )
         try:
             with os.fdopen(fd, "wb") as fh:
+                if owner is not None:
+                    _give(fd, owner)
                 os.fchmod(fd, mode)
                 fh.write(data)
         except BaseException:  # a full disk: no file cut short stands at `rel`
@@ -482,6 +488,17 @@ def _chmod_unreadable(dir_fd: int, name: bytes, mode: int) -> bool:
     finally:
         os.close(fd)
     return True
+
+
+def _give(fd: int, owner: tuple[int, int]) -> None:
+    """The new file open as `fd` given to `owner`, where it is not theirs and we may (before
+    its mode is set: a chown may clear bits of it)."""
+    st = os.fstat(fd)
+    uid, gid = owner
+    if (st.st_uid, st.st_gid) == (uid, gid):
+        return
+    with contextlib.suppress(PermissionError):
+        os.fchown(fd, uid if st.st_uid != uid else -1, gid if st.st_gid != gid else -1)
 
 
 def _own_file(st: os.stat_result) -> bool:
