@@ -911,3 +911,43 @@ def test_a_file_written_over_keeps_its_owner(repo: GitRepo) -> None:
     repo.atomic("rollback", "--op", op_id, check=0)  # the effect taken back on top of it
     assert b"USER 15\n" in repo.read("notes.txt") and b"SECOND" not in repo.read("notes.txt")
     assert repo.read("key") == b"KEY=2\n" and owners() == before
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_what_a_rollback_makes_again_in_a_users_folder_is_theirs(repo: GitRepo) -> None:
+    """The same as root over a user's worktree, for what an operation deleted: a rollback
+    made `src/` (its `rm -rf`) and its files again as root's, so the user could no longer add
+    a file to their own folder. What a rollback or undo makes in a folder of someone else's
+    is given to them (the folder's owner and group), where we may; a checkpoint holds no
+    owner, and the folder's is the one a user who ran it would have got."""
+    user = (4321, 4322)
+    repo.write("src/pkg/mod.py", b"X = 1\n")
+    repo.write("src/run.sh", b"#!/bin/sh\n", mode=0o755)
+    os.symlink("pkg/mod.py", repo.path / "src" / "link.py")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "src")
+    repo.write("notes/todo.txt", b"untracked, the user's\n")
+    repo.git("config", "--global", "--add", "safe.directory", "*")  # as root in a container
+    for top, folders, files in os.walk(repo.path):
+        folders[:] = [f for f in folders if f != ".git"]
+        for name in [top, *(os.path.join(top, f) for f in files)]:
+            os.chown(name, *user, follow_symlinks=False)
+
+    def owners() -> dict[str, tuple[int, int]]:
+        out = {}
+        for top, folders, files in os.walk(repo.path):
+            folders[:] = [f for f in folders if f != ".git"]
+            for name in [top, *(os.path.join(top, f) for f in files + folders)]:
+                st = os.lstat(name)
+                out[os.path.relpath(name, repo.path)] = (st.st_uid, st.st_gid)
+        return out
+
+    before = owners()
+    assert set(before.values()) == {user} and "src/pkg/mod.py" in before
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", "rm -rf src notes; exit 1", check=1)
+    assert repo.read("src/pkg/mod.py") == b"X = 1\n" and os.path.islink(repo.path / "src/link.py")
+    assert owners() == before
+    repo.atomic("undo", check=0)
+    assert not repo.exists("src")
+    repo.atomic("rollback", check=0)  # the rollback undo made, taken back: made again
+    assert owners() == before

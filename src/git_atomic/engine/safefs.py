@@ -195,11 +195,15 @@ class Tree:
             raise Blocked(rel)  # the top of the worktree is gone
         parent, name = _split(rel)
         parent_fd = self.make_folders(parent)
+        made = False
         with contextlib.suppress(FileExistsError):  # a link or a file: found just below
             os.mkdir(name, 0o777, dir_fd=parent_fd)
+            made = True
         fd = self.folder(rel)
         if fd is None:
             raise Blocked(rel)
+        if made:
+            _give(fd, _owner_of(parent_fd))
         return fd
 
     def forget(self, rel: bytes) -> None:
@@ -402,8 +406,11 @@ class Tree:
         process killed while writing leaves a file whose bytes are not the target's (the
         next restore writes it again), never the target's bytes under another mode, which
         git's comparison (the executable bit only) would take for done. `owner` (uid, gid):
-        the file is given to them where we may (root may; a user may give it a group of
-        theirs), as the file it replaces was theirs."""
+        the file is given to them where we may (root may), as the file it replaces was
+        theirs; without one, a file (as a folder `make_folders` makes) made in a folder of
+        someone else's is given to the folder's owner: a checkpoint holds no owner, and
+        root's rollback in a user's worktree must not leave the user files they cannot
+        write."""
         parent, name = _split(rel)
         fd_dir = self.folder(parent)
         if fd_dir is None:
@@ -417,7 +424,9 @@ class Tree:
         try:
             with os.fdopen(fd, "wb") as fh:
                 if owner is not None:
-                    _give(fd, owner)
+                    _give(fd, owner, group_too=True)
+                else:
+                    _give(fd, _owner_of(fd_dir))
                 os.fchmod(fd, mode)
                 fh.write(data)
         except BaseException:  # a full disk: no file cut short stands at `rel`
@@ -439,6 +448,11 @@ class Tree:
         if fd_dir is None:
             raise Blocked(parent)
         os.symlink(target, name, dir_fd=fd_dir)
+        uid, gid = _owner_of(fd_dir)
+        st = os.stat(name, dir_fd=fd_dir, follow_symlinks=False)
+        if st.st_uid != uid:  # as _give, for the link itself
+            with contextlib.suppress(PermissionError):
+                os.chown(name, uid, gid, dir_fd=fd_dir, follow_symlinks=False)
 
     def chmod(self, rel: bytes, mode: int) -> bool:
         """Set the mode of the regular file at `rel` (never through a link); False when it
@@ -490,15 +504,21 @@ def _chmod_unreadable(dir_fd: int, name: bytes, mode: int) -> bool:
     return True
 
 
-def _give(fd: int, owner: tuple[int, int]) -> None:
-    """The new file open as `fd` given to `owner`, where it is not theirs and we may (before
-    its mode is set: a chown may clear bits of it)."""
+def _owner_of(fd: int) -> tuple[int, int]:
     st = os.fstat(fd)
-    uid, gid = owner
-    if (st.st_uid, st.st_gid) == (uid, gid):
+    return st.st_uid, st.st_gid
+
+
+def _give(fd: int, owner: tuple[int, int], *, group_too: bool = False) -> None:
+    """The new file or folder open as `fd` given to `owner` where it is not its owner's and we
+    may (root may; anyone else keeps what they made); `group_too`: also where only its group
+    is another (the file it replaces had it). Before a file's mode is set: a chown may clear
+    bits of it."""
+    st = os.fstat(fd)
+    if (st.st_uid, st.st_gid) == owner or (st.st_uid == owner[0] and not group_too):
         return
     with contextlib.suppress(PermissionError):
-        os.fchown(fd, uid if st.st_uid != uid else -1, gid if st.st_gid != gid else -1)
+        os.fchown(fd, *owner)
 
 
 def _own_file(st: os.stat_result) -> bool:
