@@ -647,6 +647,42 @@ def test_a_submodule_you_had_deinitialised_stays_empty(repo: GitRepo, tmp_path: 
     assert "emptied this submodule" not in res.stderr
 
 
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
+def test_a_submodule_checkout_the_operation_moved_is_named_not_said_as_before(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """An operation that moved a submodule's checkout (`git -C sub checkout HEAD~1`; `git
+    submodule update` after a pull) and failed was rolled back "files, index and branches
+    are as before" with the submodule still at the other commit (git status: ` M sub`), and
+    `rollback --op` of a kept one said "the tree is already at PRE-OP; nothing to do": a
+    moved checkout was silently left out of the plan, as Codex's undo leaves a submodule
+    (https://github.com/openai/codex/issues/12792). Its contents are not captured, so it is
+    still not moved back, but the rollback and its dry run name it and the `git -C sub
+    checkout` that moves it back (https://github.com/tpope/vim-fugitive/issues/1705)."""
+    sub = _with_submodule(repo, tmp_path)
+    upstream = GitRepo(tmp_path / "upstream", repo.env)
+    upstream.write("s.txt", b"s2\n")
+    upstream.git("commit", "-qam", "s2")
+    subprocess.run(["git", "-C", str(sub), "pull", "-q"], env=repo.env, check=True)
+    repo.git("commit", "-qam", "sub at s2")
+    at = repo.git("-C", str(sub), "rev-parse", "HEAD").strip()
+    back = repo.git("-C", str(sub), "rev-parse", "HEAD~1").strip()
+    line = "git -C sub checkout -q HEAD~1"
+    if how == "failed-run":
+        res = repo.atomic("run", "--", "sh", "-c", line + "; exit 1", check=1)
+    else:
+        done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", line)
+        dry = repo.atomic("rollback", "--op", done["op_id"], "--dry-run", check=0)
+        assert f"git -C sub checkout {at[:12]}" in dry.stderr, dry.stderr
+        res = repo.atomic("rollback", "--op", done["op_id"], check=None)
+        assert "nothing to do" not in res.stderr, res.stderr
+    # Not moved back (a submodule's contents are not captured), and said so.
+    assert repo.git("-C", str(sub), "rev-parse", "HEAD").strip() == back
+    assert f"sub: a submodule checked out at {back[:12]}" in res.stderr, res.stderr
+    assert f"`git -C sub checkout {at[:12]}` puts it back" in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+
+
 def test_a_turn_taken_back_writes_back_the_reflogs_its_call_expired(repo: GitRepo) -> None:
     """An agent turn whose shell call ran `git reflog expire --expire=now --all` and broke the
     gate was taken back at Stop with every reflog left empty: main@{1}, all that named the

@@ -96,7 +96,27 @@ def foreseen(
             said.append(folder_made(root))
         elif git_gone(root, changes):
             said.append(files_left(root))
+    said += [checkout_moved(c) for c in moved(changes)]
     return said
+
+
+def moved(changes: Sequence[RawChange]) -> list[RawChange]:
+    """The submodules checked out at another commit now than in the target (`old`: now):
+    the restore never moves one (its contents are not captured), so it says so."""
+    return [
+        c
+        for c in changes
+        if c.status == "M" and c.old_mode == GITLINK == c.new_mode and c.old_oid != c.new_oid
+    ]
+
+
+def checkout_moved(c: RawChange) -> str:
+    root = _show(c.path)
+    return (
+        f"{root}: a submodule checked out at {c.old_oid[:12]}, where the state restored has "
+        f"{c.new_oid[:12]}; its checkout is left as it is (a nested repository's contents are "
+        f"not captured): `git -C {root} checkout {c.new_oid[:12]}` puts it back"
+    )
 
 
 def git_gone(root: bytes, changes: Sequence[RawChange]) -> bool:

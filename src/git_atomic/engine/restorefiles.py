@@ -96,6 +96,7 @@ def apply_files(
         specials.remake(tree, outcome)
         _make_target_folders(tree, folders, outcome, specials)
         _nested_repositories(tree, nested.targets, changes, outcome)
+        outcome.problems += [nestedrepos.checkout_moved(c) for c in nestedrepos.moved(changes)]
 
 
 def _nested_repositories(
