@@ -225,6 +225,41 @@ def test_a_server_terminated_mid_gate_interrupts_its_call_as_when_the_client_lea
     assert repo.read("README") == b"hello\n"
 
 
+def test_ctrl_c_stops_the_server_as_sigterm_does_never_an_internal_error(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """`git atomic mcp` run in a terminal and stopped with Ctrl-C: SIGINT right after the
+    handshake was Python's KeyboardInterrupt, which met a message on its way in and ended the
+    server as an internal error (exit 3, a report in /tmp). Now SIGINT is handled as SIGTERM
+    is (every call in flight interrupted and rolled back), and the server exits 130."""
+    for _ in range(4):  # the moment after the handshake, when a message is still in the SDK
+        lines = Lines(repo)
+        try:
+            lines.hello()
+            lines.server.send_signal(signal.SIGINT)
+            code = lines.server.wait(60)
+        finally:
+            stderr = lines.close()
+        assert (code, stderr) == (
+            130,
+            "git-atomic mcp: interrupted; calls in flight were interrupted\n",
+        )
+    started = tmp_path / "gate-started"
+    lines = Lines(repo)
+    try:
+        lines.commit_with_a_slow_gate(repo, started)
+        lines.server.send_signal(signal.SIGINT)
+        code = lines.server.wait(60)
+    finally:
+        stderr = lines.close()
+    assert code == 130 and "internal error" not in stderr, stderr
+    status = repo.atomic_json("status")
+    assert status["open"] is None and status["lock"] is None, status
+    [op] = repo.atomic_json("log")["operations"]
+    assert (op["status"], op["failed_phase"]) == ("rolled_back", "interrupt")
+    assert repo.read("README") == b"hello\n"
+
+
 # --- hooks ------------------------------------------------------------------------------------
 
 

@@ -20,24 +20,29 @@ from typing import Any, Final
 
 
 def run(server: Any) -> int:
-    """Serve `server` (the SDK's low-level server) on stdin/stdout until the client goes away."""
+    """Serve `server` (the SDK's low-level server) on stdin/stdout until the client goes away;
+    130 when Ctrl-C (SIGINT) stopped it, else 0."""
     import anyio
     from mcp.server.stdio import stdio_server
 
     if sys.stdin is None:  # started with stdin closed: the client is gone already
         return 0
+    stopped_by: list[int] = []
 
     async def main() -> None:
         lines = Lines(sys.stdin.fileno())
-        async with anyio.create_task_group() as everything:
-            everything.start_soon(until_terminated, everything.cancel_scope)
-            async with stdio_server(stdin=lines) as (read, write):  # type: ignore[arg-type]
-                checked, relay = answering_parse_errors(read, write, lines.refused)
-                async with anyio.create_task_group() as tasks:
-                    tasks.start_soon(relay)
-                    await server.run(checked, write, server.create_initialization_options())
-                    tasks.cancel_scope.cancel()
-            everything.cancel_scope.cancel()
+        # Held until every call has finished its rollback: a second Ctrl-C meanwhile is not a
+        # KeyboardInterrupt that leaves a child's rollback unwaited for.
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async with anyio.create_task_group() as everything:
+                everything.start_soon(until_stopped, signals, everything.cancel_scope, stopped_by)
+                async with stdio_server(stdin=lines) as (read, write):  # type: ignore[arg-type]
+                    checked, relay = answering_parse_errors(read, write, lines.refused)
+                    async with anyio.create_task_group() as tasks:
+                        tasks.start_soon(relay)
+                        await server.run(checked, write, server.create_initialization_options())
+                        tasks.cancel_scope.cancel()
+                everything.cancel_scope.cancel()
 
     try:
         anyio.run(main)
@@ -49,21 +54,22 @@ def run(server: Any) -> int:
             "git-atomic mcp: the client stopped reading; calls in flight were interrupted",
             file=sys.stderr,
         )
-    return 0
+    return 130 if stopped_by == [signal.SIGINT] else 0
 
 
-async def until_terminated(scope: Any) -> None:
+async def until_stopped(signals: Any, scope: Any, stopped_by: list[int]) -> None:
     """SIGTERM (MCP's stdio shutdown sends it after closing stdin; a process manager may send
-    it first) is the client leaving: cancelled, each call in flight interrupts its CLI child
-    and waits for its rollback (mcp_child.py), where dying at once left the child running on
-    alone, to commit after the client had stopped the server."""
-    import anyio
-
-    with anyio.open_signal_receiver(signal.SIGTERM) as signals:
-        async for _ in signals:
-            print("git-atomic mcp: terminated; calls in flight were interrupted", file=sys.stderr)
-            scope.cancel()
-            return
+    it first) is the client leaving, and SIGINT (Ctrl-C where the server runs in a terminal)
+    a person stopping it: cancelled, each call in flight interrupts its CLI child and waits for
+    its rollback (mcp_child.py), where dying at once left the child running on alone, to commit
+    after the client had stopped the server. Ctrl-C was Python's KeyboardInterrupt, which,
+    arriving as a message did, ended the server as an internal error (exit 3)."""
+    async for signum in signals:
+        stopped_by.append(signum)
+        word = "interrupted" if signum == signal.SIGINT else "terminated"
+        print(f"git-atomic mcp: {word}; calls in flight were interrupted", file=sys.stderr)
+        scope.cancel()
+        return
 
 
 class Lines:
