@@ -425,6 +425,50 @@ def test_a_cancelled_gate_is_interrupted_and_rolled_back_with_progress(
     assert repo.fingerprint().diff(before) == []
 
 
+def test_a_call_queued_behind_a_long_one_sends_progress_while_it_waits(repo: GitRepo) -> None:
+    """A `run` queued behind a commit whose gate runs on sent no progress until its own turn:
+    a client that resets its timeout on progress (the TypeScript SDK's resetTimeoutOnProgress)
+    gave up on it, and cancelled it, while the call before it was alive. Now it says it is
+    queued, once a second, and its progress goes on increasing once it runs."""
+
+    async def script(s: Session) -> None:
+        await s.call("begin", name="slow")
+        repo.write("README", b"changed\n")
+        heard: dict[str, list[tuple[float, str | None]]] = {"commit": [], "run": []}
+
+        def noting(call: str) -> Any:
+            async def progress(done: float, total: float | None, message: str | None) -> None:
+                heard[call].append((done, message))
+
+            return progress
+
+        async with anyio.create_task_group() as group:
+            commit = partial(
+                s.session.call_tool,
+                "commit",
+                {"gates": ["sleep 4"]},
+                progress_callback=noting("commit"),
+            )
+            group.start_soon(commit)
+            while not heard["commit"]:  # the commit holds the queue
+                await anyio.sleep(0.05)
+            command = ["sh", "-c", "sleep 1.5; echo ran > ran.txt"]
+            ran = await s.session.call_tool(
+                "run", {"command": command, "no_gates": True}, progress_callback=noting("run")
+            )
+        assert not ran.is_error and repo.read("ran.txt") == b"ran\n"
+        messages = [m or "" for _, m in heard["run"]]
+        assert any(
+            re.fullmatch(r"git-atomic run: queued behind another call for \d+ s", m)
+            for m in messages
+        ), messages
+        assert messages[-1].startswith("git-atomic run: running for"), messages
+        values = [done for done, _ in heard["run"]]
+        assert values == sorted(set(values)), values  # increasing, as the protocol requires
+
+    serve(repo, script)
+
+
 def lines_server(repo: GitRepo) -> subprocess.Popen[str]:
     """The server on pipes, for a test that writes JSON-RPC lines itself."""
     return agents.mcp_on_pipes(repo, text=True)

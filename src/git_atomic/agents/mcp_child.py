@@ -42,7 +42,10 @@ async def run_child(
     cwd: Path,
     *,
     logs: Path | None,
+    arrived: float | None = None,
 ) -> CliResult:
+    """The CLI's answer; `arrived` (time.monotonic()) is when the call came, which the
+    progress it sends counts from (a call that waited in its queue reported progress then)."""
     try:
         process = await anyio.open_process(list(argv), cwd=cwd, stdin=subprocess.DEVNULL)
     except (OSError, ValueError) as exc:
@@ -60,7 +63,7 @@ async def run_child(
     try:
         async with anyio.create_task_group() as ticker:
             # Without a progress token from the client, report_progress sends nothing.
-            ticker.start_soon(_progress, ctx, verb, logs)
+            ticker.start_soon(_progress, ctx, verb, logs, arrived)
             async with anyio.create_task_group() as readers:
                 readers.start_soon(_drain, process.stdout, out)
                 readers.start_soon(_drain, process.stderr, err)
@@ -95,18 +98,46 @@ def _one_object(stdout: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-async def _progress(ctx: ServerRequestContext[Any], verb: str, logs: Path | None) -> None:
+async def waiting_in_line(
+    ctx: ServerRequestContext[Any], verb: str, ready: anyio.Event, arrived: float
+) -> None:
+    """Until `ready` (the call's turn in its worktree's queue), a heartbeat once a second, as
+    while it runs: a call queued behind a long gate sent none, so a client that resets its
+    timeout on progress gave up on it (and cancelled it) while the one before it was alive."""
+    async with anyio.create_task_group() as ticker:
+        ticker.start_soon(_queued, ctx, verb, arrived)
+        await ready.wait()
+        ticker.cancel_scope.cancel()
+
+
+async def _queued(ctx: ServerRequestContext[Any], verb: str, arrived: float) -> None:
+    while True:
+        await anyio.sleep(PROGRESS_EVERY_S)
+        waited = time.monotonic() - arrived
+        await ctx.session.report_progress(
+            round(waited, 1),
+            None,
+            f"git-atomic {verb}: queued behind another call for {waited:.0f} s",
+        )
+
+
+async def _progress(
+    ctx: ServerRequestContext[Any], verb: str, logs: Path | None, arrived: float | None
+) -> None:
     """A heartbeat once a second that the client can show (and reset its timeout on), naming
-    the gate that is running."""
+    the gate that is running. Its progress counts from the call's arrival, so it goes on
+    increasing after the call waited in its queue, as the protocol requires."""
     start = time.monotonic()
+    arrived = start if arrived is None else arrived
     since = time.time()  # before the child starts: its gate logs are all newer
     while True:
         await anyio.sleep(PROGRESS_EVERY_S)
-        elapsed = time.monotonic() - start
+        now = time.monotonic()
+        elapsed = now - start
         gate = running_gate(logs, since) if logs else None
         what = f"gate {gate} running" if gate else "running"
         await ctx.session.report_progress(
-            round(elapsed, 1), None, f"git-atomic {verb}: {what} for {elapsed:.0f} s"
+            round(now - arrived, 1), None, f"git-atomic {verb}: {what} for {elapsed:.0f} s"
         )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -171,8 +172,9 @@ class Tools:
     async def _call(
         self, ctx: ServerRequestContext[Any], spec: ToolSpec, arguments: dict[str, Any]
     ) -> mcp_types.CallToolResult:
-        from git_atomic.agents.mcp_child import run_child
+        from git_atomic.agents.mcp_child import run_child, waiting_in_line
 
+        arrived = time.monotonic()
         name = spec.name
         problem = invalid(spec, arguments)
         if problem:
@@ -185,7 +187,8 @@ class Tools:
         argv = cli_argv(call.verb, call.args, paths=call.rest)
         if spec.read_only:
             worktree, logs = await _worktree(root)
-            return outcome(spec, await run_child(ctx, call.verb, argv, root, logs=logs))
+            result = await run_child(ctx, call.verb, argv, root, logs=logs, arrived=arrived)
+            return outcome(spec, result)
         # Calls join their worktree's queue in the order they arrived: finding the worktree
         # takes a git call in a thread, and those come back in any order.
         async with self._arrived():
@@ -193,23 +196,28 @@ class Tools:
             queue = self._queues.setdefault(worktree, _Queue())
             ticket = queue.join()
         try:
-            await ticket.wait()
+            await waiting_in_line(ctx, call.verb, ticket, arrived)
             if arguments.get("wait"):
-                mine = await self._own_session(ctx, worktree, root, logs)
+                mine = await self._own_session(ctx, worktree, root, logs, arrived)
                 if mine is not None:
                     # It would wait for this server's next call, which queues behind it.
                     return error(
                         f"{name}: the operation you opened with begin [{mine}] is still open"
                         " in this worktree; commit or abort it first (wait would wait for it)"
                     )
-            result = await run_child(ctx, call.verb, argv, root, logs=logs)
+            result = await run_child(ctx, call.verb, argv, root, logs=logs, arrived=arrived)
             self._note_session(call.verb, worktree, result)
             return outcome(spec, result)
         finally:
             queue.leave(ticket)
 
     async def _own_session(
-        self, ctx: ServerRequestContext[Any], worktree: Path, root: Path, logs: Path | None
+        self,
+        ctx: ServerRequestContext[Any],
+        worktree: Path,
+        root: Path,
+        logs: Path | None,
+        arrived: float,
     ) -> str | None:
         """The op id of the operation a `begin` through this server opened, while it is open."""
         from git_atomic.agents.mcp_child import run_child
@@ -217,7 +225,7 @@ class Tools:
         mine = self._opened.get(worktree)
         if mine is None:
             return None
-        now = await run_child(ctx, "status", cli_argv("status"), root, logs=logs)
+        now = await run_child(ctx, "status", cli_argv("status"), root, logs=logs, arrived=arrived)
         open_op = (now.data or {}).get("open")
         if isinstance(open_op, dict) and open_op.get("op_id") == mine:
             return mine
