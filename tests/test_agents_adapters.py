@@ -567,6 +567,34 @@ def test_codex_closes_a_turn_when_it_is_interrupted_and_the_users_later_edits_st
     assert hook["timeout"] <= 3  # Codex clamps a longer one, and warns at every start
 
 
+@pytest.mark.parametrize("thread", [SESSION, "019f9006-aa79-74a2-9b21-25d760dfd452"])
+def test_codex_a_begin_in_the_turns_shell_is_the_turns_own(repo: GitRepo, thread: str) -> None:
+    """Codex sets CODEX_THREAD_ID, the hooks' `session_id`, for every command its shell runs
+    (openai/codex codex-rs/core/src/exec_env.rs). A turn whose Bash call ran `git atomic begin`
+    was taken for one of yours: its end said the turn was not judged, and never sent the model
+    back to commit or abort what it had opened. Another thread's begin is still not the turn's."""
+    repo.atomic("hooks", "install", "codex", check=0)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "codex hooks")
+    platform, agent = PLATFORMS["codex"], Agent(repo, PLATFORMS["codex"])
+    agent.prompt()
+    args = {"command": "git atomic begin fix && sed -i s/41/BUG/ app.py"}
+    agent.send(*platform.tool(repo.path, "Bash", args, 1, False))
+    repo.atomic("begin", "fix", check=0, env={"CODEX_THREAD_ID": thread})
+    repo.write("app.py", b"ANSWER = BUG\n")
+    agent.send(*platform.tool(repo.path, "Bash", args, 1, True))
+    [out] = agent.send(*platform.stop(repo.path, False))
+
+    assert repo.read("app.py") == b"ANSWER = BUG\n"  # nothing taken back while it is open
+    assert repo.atomic_json("status")["open"]["name"] == "fix"
+    if thread == SESSION:
+        assert out["decision"] == "block" and "opened operation fix" in out["reason"], out
+        assert "git atomic commit" in out["reason"]
+    else:
+        assert "decision" not in out and "not judged" in out["systemMessage"], out
+        assert "(fix) is open" in out["systemMessage"]
+
+
 # --- Copilot CLI (docs.github.com, "GitHub Copilot CLI hooks reference": `postToolUse` comes
 # "after each tool completes successfully", `postToolUseFailure` "after a tool completes with a
 # failure", with `error` instead of `toolResult`) --------------------------------------------

@@ -324,15 +324,26 @@ class Slot:
 # In an operation's journal detail: the agent turn whose tool call opened it (`git atomic begin`
 # in the turn's shell), so that the turn's end tells its own open operation from yours.
 OPENED_IN_TURN: Final = "opened_in_turn"
-# The variable each platform sets in the environment of its shell tool's commands.
-_SHELL_MARKS: Final = {"claude-code": "CLAUDECODE", "gemini": "GEMINI_CLI"}
+# The variable each platform sets in the environment of its shell tool's commands, and whether
+# its value is the session's own id (the hooks' `session_id`), which then names the turn even
+# among several in flight: Claude Code's `CLAUDECODE=1` (code.claude.com/docs/en/env-vars),
+# Gemini CLI's `GEMINI_CLI=1` (google-gemini/gemini-cli docs/tools/shell.md), Codex's
+# `CODEX_THREAD_ID`, its thread's id, which is the hooks' `session_id` (openai/codex
+# codex-rs/core/src/exec_env.rs: set for every command its shell, unified exec and user shell
+# run, even under a shell_environment_policy's include_only). Cursor, Copilot CLI and OpenHands
+# document none (docs/agents.md).
+_SHELL_MARKS: Final[dict[str, tuple[str, bool]]] = {
+    "claude-code": ("CLAUDECODE", False),
+    "gemini": ("GEMINI_CLI", False),
+    "codex": ("CODEX_THREAD_ID", True),
+}
 
 
 def calling_turn(state_dir: Path, worktree: str, environ: Mapping[str, str]) -> Record | None:
     """The open turn whose tool call is running this command: its platform's variable is in
-    the environment and it is the only turn of that platform in this worktree with a call in
-    flight. None when it cannot be told (no such turn, or several at once): the operation is
-    then taken for yours, as any."""
+    the environment (holding the turn's session id, where the platform's does), and it is the
+    only such turn in this worktree with a call in flight. None when it cannot be told (no
+    such turn, or several at once): the operation is then taken for yours, as any."""
     folder = state_dir / TURNS_DIR
     found = []
     with contextlib.suppress(OSError):
@@ -342,10 +353,15 @@ def calling_turn(state_dir: Path, worktree: str, environ: Mapping[str, str]) -> 
             with contextlib.suppress(OSError, ValueError):
                 text = (folder / key / f"{worktree}.json").read_text(encoding="utf-8")
                 record = Record.from_json(json.loads(text))
-                mark = _SHELL_MARKS.get(record.platform, "") if record is not None else ""
-                if record is not None and record.in_flight and mark and environ.get(mark):
+                if record is not None and record.in_flight and _marked(record, environ):
                     found.append(record)
     return found[0] if len(found) == 1 else None
+
+
+def _marked(record: Record, environ: Mapping[str, str]) -> bool:
+    mark, names_session = _SHELL_MARKS.get(record.platform, ("", False))
+    value = environ.get(mark) if mark else None
+    return bool(value) and (not names_session or value == record.session)
 
 
 def worktrees_of(state_dir: Path, session: str) -> list[str]:
