@@ -37,7 +37,14 @@ LAYOUTS = (
 PATHS = ["a", "b.sh", "e.txt", "g", "dir/c", "dir/f.bin", "dir/sub/d.bin", "x.env", "build/y.env"]
 # Names git quotes or a shell splits: a leading dash, a newline, a tab and a backslash, bytes
 # that are not UTF-8 (as Python's file system encoding carries them), one of 250 bytes.
-ODD_PATHS = ["-dash", "new\nline", "dir/tab\tback\\slash", "\udcff\udcfe", "L" * 250]
+ODD_PATHS = [
+    "-dash",
+    "new\nline",
+    "dir/tab\tback\\slash",
+    "\udcff\udcfe",
+    "L" * 250,
+    "sp ace/\u00fc \u00e9.txt",  # a space, and letters not ASCII (NFC, as typed)
+]
 PATHS += ODD_PATHS
 # The tree may also hold an ignored file nobody protects: never captured, never touched.
 TREE_PATHS = [*PATHS, "build/o"]
@@ -106,7 +113,16 @@ SETTINGS: dict[str, list[str]] = {
     "filter": ["missing", "lfs"],
     "replace": ["objects"],
     "attributes": list(ATTRIBUTES),
+    # git 2.40's: an index written with no checksum (a setting earlier gits do not know).
+    "index.skipHash": ["true"],
+    # Your own ignore file, outside the repository: it ignores `build/o` (EXCLUDED).
+    "core.excludesFile": ["FILE"],
+    # Tracked entries flagged so that git does not look at their files (ENTRY_FLAGS' paths).
+    "entries": ["assume-unchanged", "skip-worktree"],
 }
+EXCLUDED = b"build/o"
+# The tracked paths the drawn `entries` flag (those the tree tracks).
+ENTRY_FLAGS = ("a", "dir/c", "e.txt", "g")
 HOOK_NAMES = (
     "pre-commit",
     "post-commit",
@@ -381,9 +397,14 @@ def make_marker(base: Path) -> Path:
     return outside
 
 
-def visible(files: oracle.Files, tracked: set[bytes], *, protect: bool) -> oracle.Files:
+def visible(
+    files: oracle.Files, tracked: set[bytes], *, protect: bool, excluded: bool = False
+) -> oracle.Files:
     """What a checkpoint holds of `files`: all but the ignored files nobody protects (unless
-    tracked); with `protect`, `*.env` is protected, in an ignored folder too."""
+    tracked); with `protect`, `*.env` is protected, in an ignored folder too; `excluded`: your
+    core.excludesFile ignores EXCLUDED."""
+    if excluded:
+        files = {p: v for p, v in files.items() if p != EXCLUDED or p in tracked}
     if not protect:
         return files
     return {
@@ -391,6 +412,14 @@ def visible(files: oracle.Files, tracked: set[bytes], *, protect: bool) -> oracl
         for p, v in files.items()
         if p in tracked or p.endswith(b".env") or not p.startswith(b"build/")
     }
+
+
+def visible_folders(folders: set[bytes], *, protect: bool) -> set[bytes]:
+    """The empty folders a checkpoint holds of `folders`: all but those a rule ignores (with
+    `protect`, `build/` and what is in it)."""
+    if not protect:
+        return folders
+    return {f for f in folders if f != b"build" and not f.startswith(b"build/")}
 
 
 def replace_objects(repo: GitRepo) -> None:
@@ -439,6 +468,17 @@ def configure(repo: GitRepo, chosen: dict[str, str], base: Path) -> Path:
             value = str(hooks)
         elif key == "replace":
             replace_objects(repo)
+            continue
+        elif key == "core.excludesFile":
+            excludes = base / "excludes"
+            excludes.write_bytes(EXCLUDED + b"\n")
+            value = str(excludes)
+        elif key == "entries":
+            tracked = repo.git("ls-files", "-z", "--", *ENTRY_FLAGS).split("\0")
+            flagged = [p for p in tracked if p]
+            if flagged:  # as the user (DIFF_OP): hooks drawn with it refuse anyone else's
+                option = f"--{value}"
+                repo.git("update-index", option, "--", *flagged, env={"DIFF_OP": "user"})
             continue
         elif (key == "filter" and value == "lfs") or key == "attributes":
             continue  # set up before the tree was built (lfs_filter, attributes)
@@ -496,20 +536,15 @@ def scenario(
             repo.atomic(
                 "run", "--history", "shadow", "--no-gates", "--", "true", cwd=where.cwd, check=0
             )
-        outside = make_marker(base)
-        marker = oracle.walk_exact(outside)
-        if chosen.get("filter") == "lfs":
-            lfs_filter(repo, base)
-        filters = base / "filters.log"  # a filter of the user's run by anyone but the operation
-        if "attributes" in chosen:
-            attributes(repo, chosen["attributes"], log=filters)
-        build(repo, tree, outside=outside, protect=protect, budget=budget)
-        log = configure(repo, chosen, base)
-        filters.write_text("")
+        outside, marker, log, filters = _set_up(
+            repo, base, tree, chosen, protect=protect, budget=budget
+        )
         env = repo.env
         before_index = oracle.index_entries(env, repo.path)
         tracked = {e[0] for e in before_index}
-        before_files = visible(oracle.walk(repo.path), tracked, protect=protect)
+        excluded = "core.excludesFile" in chosen
+        before_files = visible(oracle.walk(repo.path), tracked, protect=protect, excluded=excluded)
+        before_empty = visible_folders(oracle.empty_folders(repo.path), protect=protect)
         big_before = _over_budget(oracle.sizes(repo.path), tracked, budget=budget)
         head = repo.git("symbolic-ref", "-q", "HEAD", check=False) + repo.git("rev-parse", "HEAD")
         branches = repo.git("for-each-ref", "refs/heads/")
@@ -559,7 +594,9 @@ def scenario(
             {os.fsencode(p): tuple(v) for p, v in after["files"].items()},
             after_tracked | tracked,
             protect=protect,
+            excluded=excluded,
         )
+        after_empty = visible_folders({os.fsencode(p) for p in after["empty"]}, protect=protect)
         after_sizes = {os.fsencode(p): n for p, n in after["sizes"].items()}
         pre = oracle.checkpoint_files(env, repo.path, result["checkpoints"]["pre_op"])
         held_before = {p: v for p, v in before_files.items() if p not in big_before}
@@ -574,7 +611,7 @@ def scenario(
         assert oracle.walk_exact(outside) == marker, "the marker outside changed"
         # The other names of hard-linked files: as the operation left them, never written.
         assert oracle.digest_exact(hardout) == after["hardout"], "a file outside changed"
-        now = visible(oracle.walk(repo.path), tracked, protect=protect)
+        now = visible(oracle.walk(repo.path), tracked, protect=protect, excluded=excluded)
         # Files over the budget are in no checkpoint: never deleted or overwritten, they stay as
         # the operation left them.
         # So are those that were there before (born before PRE-OP, which the restore asks the
@@ -584,6 +621,10 @@ def scenario(
         left = big_after | stayed
         want = {**held_before, **{p: v for p, v in after_files.items() if p in left}}
         assert now == want, "files after the rollback: " + _diff(now, want)
+        now_empty = visible_folders(oracle.empty_folders(repo.path), protect=protect)
+        assert budget or now_empty == before_empty, "empty folders after the rollback: " + repr(
+            now_empty ^ before_empty
+        )
         now_index = oracle.index_entries(env, repo.path)
         assert now_index == before_index, "index after the rollback: " + _entries_diff(
             now_index, before_index
@@ -600,8 +641,14 @@ def scenario(
         ran = filters.read_text() if history == "shadow" else ""
         assert ran == "", "the user's filters ran: " + ran
         repo.atomic("undo", cwd=where.cwd, check=0)
-        now = visible(oracle.walk(repo.path), after_tracked | tracked, protect=protect)
+        now = visible(
+            oracle.walk(repo.path), after_tracked | tracked, protect=protect, excluded=excluded
+        )
         assert now == after_files, "files after undo: " + _diff(now, after_files)
+        now_empty = visible_folders(oracle.empty_folders(repo.path), protect=protect)
+        assert budget or now_empty == after_empty, "empty folders after undo: " + repr(
+            now_empty ^ after_empty
+        )
         assert oracle.walk_exact(outside) == marker, "the marker outside changed"
         assert oracle.digest_exact(hardout) == after["hardout"], "a file outside changed"
         stored = repo.git("cat-file", "--batch-all-objects", "--batch", check=False)
@@ -615,6 +662,160 @@ def scenario(
             list(e) for e in index_after
         ], "index after undo"
         assert log.read_text() == "", "the user's hooks ran: " + log.read_text()
+
+
+def _set_up(
+    repo: GitRepo,
+    base: Path,
+    tree: dict[str, tuple[str, str, str]],
+    chosen: dict[str, str],
+    *,
+    protect: bool,
+    budget: bool,
+) -> tuple[Path, dict[bytes, tuple[object, ...]], Path, Path]:
+    """The marker folder outside, the drawn filters and attributes, the tree, the settings:
+    the marker and its exact listing, the log the user's hooks write, and the one their
+    filters write."""
+    outside = make_marker(base)
+    marker = oracle.walk_exact(outside)
+    if chosen.get("filter") == "lfs":
+        lfs_filter(repo, base)
+    filters = base / "filters.log"  # a filter of the user's run by anyone but the operation
+    if "attributes" in chosen:
+        attributes(repo, chosen["attributes"], log=filters)
+    build(repo, tree, outside=outside, protect=protect, budget=budget)
+    log = configure(repo, chosen, base)
+    filters.write_text("")
+    return outside, marker, log, filters
+
+
+# What another writer (you in an editor, a second session) does after an operation was kept and
+# before it is rolled back: names no operation step touches (README is every layout's first
+# commit), so that taking the operation's effect back, and `undo`, leave them as written.
+OTHER_STEPS = [
+    ("write", "README", "yours\n"),
+    ("write", "o/new.txt", "one\n"),
+    ("write", "o/deep/n.sh", "#!/bin/sh\n"),
+    ("write", "fresh", "two\r\nlines\r\n"),
+    ("link", "olink", "README"),
+]
+
+
+@dataclass
+class _Seen:
+    """The state as the oracle reads it: files and empty folders from the disk, the index
+    entries from the index file, HEAD and the branches."""
+
+    files: oracle.Files
+    empty: set[bytes]
+    index: oracle.Entries
+    head: str
+    branches: str
+    exclude: bytes | None  # .git/info/exclude
+
+
+def _seen(repo: GitRepo, *, tracked: set[bytes], protect: bool, excluded: bool) -> _Seen:
+    index = oracle.index_entries(repo.env, repo.path)
+    files = visible(
+        oracle.walk(repo.path),
+        tracked | {e[0] for e in index},
+        protect=protect,
+        excluded=excluded,
+    )
+    head = repo.git("symbolic-ref", "-q", "HEAD", check=False) + repo.git("rev-parse", "HEAD")
+    return _Seen(
+        files,
+        visible_folders(oracle.empty_folders(repo.path), protect=protect),
+        index,
+        head,
+        repo.git("for-each-ref", "refs/heads/"),
+        oracle.read_exclude(repo.path, repo.env),
+    )
+
+
+def _same(got: _Seen, want: _Seen, when: str) -> None:
+    assert got.files == want.files, f"files {when}: " + _diff(got.files, want.files)
+    assert got.empty == want.empty, f"empty folders {when}: {got.empty ^ want.empty!r}"
+    assert got.index == want.index, f"index {when}: " + _entries_diff(got.index, want.index)
+    assert got.head == want.head, f"HEAD {when}: {got.head!r} != {want.head!r}"
+    assert got.branches == want.branches, f"branches {when}: {got.branches} != {want.branches}"
+    assert got.exclude == want.exclude, f".git/info/exclude {when}"
+
+
+def scenario_kept(
+    layout: str,
+    history: str,
+    tree: dict[str, tuple[str, str, str]],
+    chosen: dict[str, str],
+    ops: list[tuple[str, ...]],
+    other: list[int],
+    *,
+    protect: bool = False,
+) -> None:
+    """An operation that succeeds and is kept; then another writer (OTHER_STEPS, by index)
+    writes, between it and its rollback; then `git atomic rollback` takes its effect back and
+    `undo` brings it again. Each time the disk (files, links, modes, empty folders), the index
+    entries, HEAD and every branch are what the oracle says: the state before the operation,
+    or the one it left, each with the other writer's changes on top, as written."""
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        where = make_layout(layout, base, sparse_index="core.splitIndex" not in chosen)
+        repo = where.repo
+        outside, marker, log, filters = _set_up(
+            repo, base, tree, chosen, protect=protect, budget=False
+        )
+        excluded = "core.excludesFile" in chosen
+        tracked = {e[0] for e in oracle.index_entries(repo.env, repo.path)}
+        before = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
+        spec, after_file = base / "ops.json", base / "after.json"
+        hardout = hardlinks_outside(outside)
+        spec.write_text(
+            json.dumps(
+                {
+                    "root": str(repo.path),
+                    "ops": ops,
+                    "outside": str(outside),
+                    "hardout": str(hardout),
+                    "keep": True,
+                }
+            )
+        )
+        command = [sys.executable, "-m", "testing.oracle", str(spec), str(after_file)]
+        res = repo.atomic("run", "--history", history, "--no-gates", "--", *command, cwd=where.cwd)
+        assert res.returncode == 0, f"exit {res.returncode}: {res.stderr}"
+        after = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
+        written = []
+        for i in sorted(set(other)):
+            kind, path, data = OTHER_STEPS[i]
+            full = repo.path / path
+            full.parent.mkdir(parents=True, exist_ok=True)
+            if kind == "link":
+                os.symlink(data, full)
+            else:
+                repo.write(path, data.encode(), mode=0o755 if path.endswith(".sh") else 0o644)
+            written.append(os.fsencode(path))
+        on_disk = oracle.walk(repo.path)  # (ids in the repository's own format)
+        theirs = {p: on_disk[p] for p in written}
+        cwd = where.cwd if where.cwd.is_dir() else repo.path
+        res = repo.atomic("rollback", cwd=cwd)
+        assert res.returncode == 0, f"rollback: exit {res.returncode}: {res.stderr}"
+        now = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
+        _same(now, _Seen({**before.files, **theirs}, *_rest(before)), "after the rollback")
+        assert oracle.walk_exact(outside) == marker, "the marker outside changed"
+        cwd = where.cwd if where.cwd.is_dir() else repo.path
+        res = repo.atomic("undo", cwd=cwd)
+        # An operation that changed nothing has nothing taken back: nothing to undo (exit 2).
+        assert res.returncode == (0 if after != before else 2), f"undo: {res.stderr}"
+        now = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
+        _same(now, _Seen({**after.files, **theirs}, *_rest(after)), "after undo")
+        assert oracle.walk_exact(outside) == marker, "the marker outside changed"
+        assert log.read_text() == "", "the user's hooks ran: " + log.read_text()
+        ran = filters.read_text() if history == "shadow" else ""
+        assert ran == "", "the user's filters ran: " + ran
+
+
+def _rest(seen: _Seen) -> tuple[set[bytes], oracle.Entries, str, str, bytes | None]:
+    return seen.empty, seen.index, seen.head, seen.branches, seen.exclude
 
 
 @contextlib.contextmanager
@@ -641,8 +842,9 @@ def _over_budget(sizes: dict[bytes, int], tracked: set[bytes], *, budget: bool) 
 def _made_anew(ops: list[tuple[str, ...]], paths: set[bytes]) -> set[bytes]:
     """Those of `paths` the operation removed or made anew, itself or by replacing a folder on
     their way with a link."""
-    made = ("write", "delete", "symlink", "outlink", "fifo")
+    made = ("write", "delete", "symlink", "outlink", "fifo", "rename", "tofolder", "mkdir")
     steps = [os.fsencode(op[1]) for op in ops if op[0] in made]
+    steps += [os.fsencode(op[2]) for op in ops if op[0] == "rename"]
     return {p for p in paths if any(p == q or p.startswith(q + b"/") for q in steps)}
 
 

@@ -73,6 +73,23 @@ def walk(root: Path) -> Files:
     return out
 
 
+def empty_folders(root: Path) -> set[bytes]:
+    """Every empty folder under `root` (its `.git` left out, and the folders holding a `.git`
+    of their own, whose contents are another repository's), by lstat, no link followed."""
+    out: set[bytes] = set()
+    base = os.fsencode(root)
+    for dirpath, dirnames, filenames in os.walk(base):
+        if dirpath == base:
+            dirnames[:] = [d for d in dirnames if d != b".git"]
+            filenames = [f for f in filenames if f != b".git"]
+        elif os.path.lexists(os.path.join(dirpath, b".git")):
+            dirnames[:] = []
+            continue
+        if dirpath != base and not dirnames and not filenames:
+            out.add(os.path.relpath(dirpath, base))
+    return out
+
+
 def sizes(root: Path) -> dict[bytes, int]:
     """The size of every regular file under `root` (its `.git` left out), by lstat."""
     out: dict[bytes, int] = {}
@@ -277,6 +294,25 @@ def apply_ops(root: Path, ops: list[list[str]], outside: str | None = None) -> N
             os.mkfifo(full)
         elif kind == "delete" and os.path.lexists(full):
             os.unlink(full)
+        elif kind == "rename":  # `mv` of a file or a link (a folder too) to a free name
+            dest = os.path.join(base, os.fsencode(op[2]))
+            blocked = through_link(root, op[2]) or _through_a_file(root, op[2])
+            blocked = blocked or (dest + b"/").startswith(full + b"/")  # a folder into itself
+            if os.path.lexists(full) and not os.path.lexists(dest) and not blocked:
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                os.rename(full, dest)
+        elif kind == "mkdir":  # an empty folder, where nothing is
+            if not os.path.lexists(full):
+                os.makedirs(full)
+        elif kind == "tofolder":  # a file or a link swapped for a folder holding a file
+            if os.path.lexists(full) and not (os.path.isdir(full) and not os.path.islink(full)):
+                os.unlink(full)
+                os.makedirs(full)
+                with open(os.path.join(full, b"inner"), "wb") as fh:
+                    fh.write(b"a folder\n")  # within the drawn size budget
+        elif kind == "branch":  # a branch of its own, checked out (the files stay)
+            env = {**os.environ, "DIFF_OP": "1"}
+            subprocess.run(["git", "checkout", "-q", "-B", op[1]], cwd=root, env=env)
         elif kind == "chmod" and os.path.isfile(full) and not os.path.islink(full):
             os.chmod(full, os.lstat(full).st_mode ^ 0o111)
         elif kind == "same-size" and os.path.isfile(full) and not os.path.islink(full):
@@ -331,10 +367,12 @@ def main(argv: list[str]) -> int:
         "index": [[os.fsdecode(e[0]), *e[1:]] for e in index_entries(env, root)],
         "sizes": {os.fsdecode(p): n for p, n in sizes(root).items()},
         "exclude": (read_exclude(root, env) or b"").decode("latin-1"),
+        "empty": sorted(os.fsdecode(p) for p in empty_folders(root)),
         "hardout": digest_exact(Path(spec["hardout"])) if spec.get("hardout") else {},
     }
     Path(argv[1]).write_text(json.dumps(after))
-    return 1  # the operation fails: git-atomic rolls it back
+    # The operation fails (git-atomic rolls it back), or (`keep`) succeeds and is kept.
+    return 0 if spec.get("keep") else 1
 
 
 if __name__ == "__main__":

@@ -31,8 +31,15 @@ Where Watchman is installed, half the examples have it watch the worktree, so th
 captures are answered by it (watcher.py) instead of `git status`; tests/test_watcher.py runs
 named examples that way every time.
 
+It also draws names with a space and letters not ASCII, your own `core.excludesFile`,
+assume-unchanged and skip-worktree entries, `index.skipHash`, and steps that rename, make empty
+folders, swap a file or a link for a folder and check out a branch of the operation's own;
+empty folders are compared too. A second property (`test_differential_with_another_writer`)
+keeps the operation, has another writer change other files, then takes the operation's effect
+back and brings it again (testing/differential.py, scenario_kept).
+
 Examples: 25 by default (about 20 s of CPU), 300 with --slow, or
-GIT_ATOMIC_DIFFERENTIAL_EXAMPLES.
+GIT_ATOMIC_DIFFERENTIAL_EXAMPLES; the second property half of that.
 """
 
 from __future__ import annotations
@@ -47,11 +54,13 @@ from hypothesis import strategies as st
 from testing.differential import (
     CONTENTS,
     LAYOUTS,
+    OTHER_STEPS,
     OUTLINK_AT,
     PATHS,
     SETTINGS,
     TREE_PATHS,
     scenario,
+    scenario_kept,
 )
 
 files = st.dictionaries(
@@ -76,6 +85,12 @@ op_step = st.one_of(
     st.tuples(st.just("fifo"), st.sampled_from([*PATHS, "dir", "dir/sub"])),
     # A rule in .git/info/exclude (one no drawn path matches: the oracle knows no ignore rules).
     st.tuples(st.just("exclude"), st.sampled_from(["*.nomatch", "/nowhere/"])),
+    # A file, link or folder moved to a free name; an empty folder made; a file or link
+    # swapped for a folder; a branch of the operation's own checked out.
+    st.tuples(st.just("rename"), st.sampled_from([*PATHS, "dir"]), st.sampled_from(PATHS)),
+    st.tuples(st.just("mkdir"), st.sampled_from(["mt", "dir/sub/mt", "sp ace/mt"])),
+    st.tuples(st.just("tofolder"), st.sampled_from(PATHS)),
+    st.tuples(st.just("branch"), st.sampled_from(["side", "op/nested"])),
 )
 # GIT_ATOMIC_DIFFERENTIAL_SETTINGS=core.fileMode,core.fsmonitor draws from those only (and
 # GIT_ATOMIC_DIFFERENTIAL_LAYOUTS=plain,dotfiles from those layouts).
@@ -128,6 +143,54 @@ def test_differential(request: pytest.FixtureRequest) -> None:
         if layout == "sparse" and "core.splitIndex" in chosen:
             event("sparse layout with core.splitIndex: a full index (git refuses a sparse one)")
         scenario(layout, history, tree, chosen, ops, watch=watch, protect=protect, budget=budget)
+
+    check()
+
+
+# The kept operation's steps: all but a FIFO (a special file a kept operation leaves is its
+# own business, tests/test_hostile_tree.py).
+kept_step = op_step.filter(lambda op: op[0] != "fifo")
+
+
+def _kept_examples(config: pytest.Config) -> int:
+    return max(1, _examples(config) // 2)
+
+
+def test_differential_with_another_writer(request: pytest.FixtureRequest) -> None:
+    """The same layouts, trees and settings; the operation succeeds and is kept, then another
+    writer (you, a second session) writes files no step touches, edits a tracked one, makes a
+    link; `rollback` takes the operation's effect back and `undo` brings it again: the disk,
+    the index, HEAD and every branch are checked against the oracle after each, the other
+    writer's changes kept (testing/differential.py, scenario_kept). Examples: half of the
+    differential test's."""
+
+    @settings(
+        max_examples=_kept_examples(request.config),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        phases=[p for p in Phase if p is not Phase.shrink or request.config.getoption("--slow")],
+    )
+    @given(
+        layout=st.sampled_from(
+            (os.environ.get("GIT_ATOMIC_DIFFERENTIAL_LAYOUTS") or ",".join(LAYOUTS)).split(",")
+        ),
+        history=st.sampled_from(["shadow", "commits"]),
+        tree=files,
+        chosen=chosen_settings,
+        ops=st.lists(kept_step, min_size=1, max_size=6),
+        other=st.lists(st.integers(0, len(OTHER_STEPS) - 1), min_size=1, max_size=3),
+        protect=st.booleans(),
+    )
+    def check(
+        layout: str,
+        history: str,
+        tree: dict[str, tuple[str, str, str]],
+        chosen: dict[str, str],
+        ops: list[tuple[str, ...]],
+        other: list[int],
+        protect: bool,
+    ) -> None:
+        scenario_kept(layout, history, tree, chosen, ops, other, protect=protect)
 
     check()
 
