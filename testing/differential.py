@@ -698,10 +698,12 @@ OTHER_STEPS = [
     ("write", "o/deep/n.sh", "#!/bin/sh\n"),
     ("write", "fresh", "two\r\nlines\r\n"),
     ("link", "olink", "README"),
+    ("stage", "README", "staged\n"),  # written and `git add`ed: the index changes too
+    ("session", "o/session.txt", "s\n"),  # a second session's own kept `git atomic run`
 ]
 
 
-@dataclass
+@dataclass  # not frozen: the expected index gets the other writer's staged entry
 class _Seen:
     """The state as the oracle reads it: files and empty folders from the disk, the index
     entries from the index file, HEAD and the branches."""
@@ -781,29 +783,24 @@ def scenario_kept(
             )
         )
         command = [sys.executable, "-m", "testing.oracle", str(spec), str(after_file)]
-        res = repo.atomic("run", "--history", history, "--no-gates", "--", *command, cwd=where.cwd)
+        res = repo.atomic(
+            "run", "--json", "--history", history, "--no-gates", "--", *command, cwd=where.cwd
+        )
         assert res.returncode == 0, f"exit {res.returncode}: {res.stderr}"
+        op_id = json.loads(res.stdout)["op_id"]
         after = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
-        written = []
-        for i in sorted(set(other)):
-            kind, path, data = OTHER_STEPS[i]
-            full = repo.path / path
-            full.parent.mkdir(parents=True, exist_ok=True)
-            if kind == "link":
-                os.symlink(data, full)
-            else:
-                repo.write(path, data.encode(), mode=0o755 if path.endswith(".sh") else 0o644)
-            written.append(os.fsencode(path))
+        written, staged = _other_writer(repo, where, other)
         on_disk = oracle.walk(repo.path)  # (ids in the repository's own format)
         theirs = {p: on_disk[p] for p in written}
-        cwd = where.cwd if where.cwd.is_dir() else repo.path
-        res = repo.atomic("rollback", cwd=cwd)
+        if staged is not None:  # their staged README, on top of either state's index
+            before.index = _with_entry(before.index, staged)
+            after.index = _with_entry(after.index, staged)
+        res = repo.atomic("rollback", "--op", op_id, cwd=_still_in(where))
         assert res.returncode == 0, f"rollback: exit {res.returncode}: {res.stderr}"
         now = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
         _same(now, _Seen({**before.files, **theirs}, *_rest(before)), "after the rollback")
         assert oracle.walk_exact(outside) == marker, "the marker outside changed"
-        cwd = where.cwd if where.cwd.is_dir() else repo.path
-        res = repo.atomic("undo", cwd=cwd)
+        res = repo.atomic("undo", cwd=_still_in(where))
         # An operation that changed nothing has nothing taken back: nothing to undo (exit 2).
         assert res.returncode == (0 if after != before else 2), f"undo: {res.stderr}"
         now = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
@@ -812,6 +809,62 @@ def scenario_kept(
         assert log.read_text() == "", "the user's hooks ran: " + log.read_text()
         ran = filters.read_text() if history == "shadow" else ""
         assert ran == "", "the user's filters ran: " + ran
+
+
+def _other_writer(
+    repo: GitRepo, where: Where, other: list[int]
+) -> tuple[list[bytes], tuple[bytes, str, str, int, int] | None]:
+    """Another writer's steps (OTHER_STEPS, by index), as the user (DIFF_OP: the drawn hooks
+    and filters log anyone else): the paths written, and README's index entry if staged."""
+    written: list[bytes] = []
+    staged = None
+    user = {"DIFF_OP": "user"}
+    for i in sorted(set(other)):
+        kind, path, data = OTHER_STEPS[i]
+        full = repo.path / path
+        full.parent.mkdir(parents=True, exist_ok=True)
+        if kind == "link":
+            os.symlink(data, full)
+        elif kind == "session":
+            script = f"mkdir -p o && printf '{data}' > {path}"
+            res = repo.atomic(
+                "run",
+                "--history",
+                "shadow",
+                "--no-gates",
+                "--",
+                "sh",
+                "-c",
+                script,
+                cwd=repo.path,
+                env=user,
+            )
+            assert res.returncode == 0, f"the second session's run: {res.stderr}"
+        else:
+            repo.write(path, data.encode(), mode=0o755 if path.endswith(".sh") else 0o644)
+            if kind == "stage":
+                repo.git("add", "--", path, env=user)
+                entries = oracle.index_entries(repo.env, repo.path)
+                staged = next(e for e in entries if e[0] == os.fsencode(path))
+        written.append(os.fsencode(path))
+    return written, staged
+
+
+def _with_entry(entries: oracle.Entries, entry: tuple[bytes, str, str, int, int]) -> oracle.Entries:
+    """`entries` with `entry` in place of the one of its path (or added, in git's order)."""
+    return sorted([e for e in entries if e[0] != entry[0]] + [entry], key=lambda e: (e[0], e[3]))
+
+
+def _still_in(where: Where) -> Path:
+    """Where the user runs the next command: their folder, where the operation left it a
+    folder of the worktree (not gone, nor a link that leads elsewhere), else the top."""
+    cwd = where.cwd
+    if not cwd.is_relative_to(where.repo.path):  # the dotfiles layout's other repository
+        return cwd
+    inside = cwd.is_dir() and cwd.resolve().is_relative_to(where.repo.path.resolve())
+    return (
+        cwd if inside and not any(p.is_symlink() for p in [cwd, *cwd.parents]) else where.repo.path
+    )
 
 
 def _rest(seen: _Seen) -> tuple[set[bytes], oracle.Entries, str, str, bytes | None]:
