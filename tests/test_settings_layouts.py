@@ -806,20 +806,23 @@ def test_a_dot_git_that_is_no_repository_is_refused_not_lost(repo: GitRepo, kind
     assert oracle.walk(repo.path) == before
 
 
-@pytest.mark.parametrize("history", ["shadow", "commits"])
+@pytest.mark.parametrize(("history", "empty"), [("shadow", "folder"), ("commits", "file")])
 def test_an_empty_dot_git_folder_is_nothing_to_git_and_no_reason_to_refuse(
-    repo: GitRepo, history: str
+    repo: GitRepo, history: str, empty: str
 ) -> None:
-    """`mkdir sub/.git` (empty, or holding only empty folders) beside `sub/s`: git lists
-    `sub/s` as any file (`git status`, `git add -A`) and `git clean -d` removes the folder
-    whole, `.git` and all. Every operation in the worktree was refused (exit 3, 'a .git that is
-    no repository'). Now it runs: a failed run, `rollback` of a kept one and `undo` take back
-    and bring back `sub/s` and `sub/new` like any folder's files (never 'a repository of its
-    own'), and the empty `.git` stays where it is."""
+    """`mkdir sub/.git` (empty, or holding only empty folders; or an empty `.git` file) beside
+    `sub/s`: git lists `sub/s` as any file (`git status`, `git add -A`) and `git clean -d`
+    removes the folder whole, `.git` and all. Every operation in the worktree was refused
+    (exit 3, 'a .git that is no repository'). Now it runs: a failed run, `rollback` of a kept
+    one and `undo` take back and bring back `sub/s` and `sub/new` like any folder's files
+    (never 'a repository of its own'), and the empty `.git` stays where it is."""
     repo.write("sub/s", b"s\n")
     repo.git("add", "sub/s")
     repo.git("commit", "-qm", "sub")
-    (repo.path / "sub" / ".git" / "deep").mkdir(parents=True)
+    if empty == "folder":
+        (repo.path / "sub" / ".git" / "deep").mkdir(parents=True)
+    else:  # an empty `.git` file: no `gitdir:` line, and nothing else either
+        (repo.path / "sub" / ".git").write_bytes(b"")
     repo.write("sub/u", b"untracked\n")
     assert "sub/u" in repo.git("status", "--porcelain", "-uall")  # git looks in as in any
     before = oracle.walk(repo.path)
@@ -837,7 +840,8 @@ def test_an_empty_dot_git_folder_is_nothing_to_git_and_no_reason_to_refuse(
     }
     repo.atomic("undo", check=0)
     assert oracle.walk(repo.path) == {**after, b"README": ("100644", oracle.blob_id(b"yours\n"))}
-    assert os.path.isdir(repo.path / "sub" / ".git" / "deep")
+    assert os.path.isdir(repo.path / "sub" / ".git" / "deep") == (empty == "folder")
+    assert os.lstat(repo.path / "sub" / ".git").st_size == 0 or empty == "folder"
 
 
 @pytest.mark.parametrize(

@@ -44,12 +44,16 @@ def find(tree: safefs.Tree, changes: Sequence[RawChange]) -> Found:
 
 
 def nothing_to_git(tree: safefs.Tree, folder: bytes) -> bool:
-    """Whether `folder/.git` is a folder holding nothing but empty folders: git lists neither
-    it nor anything in it, never takes it for a repository (its folder's files are listed as
-    any folder's), and `git clean -d` removes it with its folder. It holds nothing to lose:
-    no reason to refuse, no repository to leave alone."""
+    """Whether `folder/.git` is a folder holding nothing but empty folders, or an empty file:
+    git lists neither it nor anything in it, never takes it for a repository (its folder's
+    files are listed as any folder's), and `git clean -d` removes it with its folder. It
+    holds nothing to lose: no reason to refuse, no repository to leave alone."""
     dot = folder + b"/.git"
-    return tree.kind(dot) == stat.S_IFDIR and tree.empty_folders(dot, limit=64) is not None
+    kind = tree.kind(dot)
+    if kind == stat.S_IFREG:
+        found = tree.lstat(dot)
+        return found is not None and found.st_size == 0
+    return kind == stat.S_IFDIR and tree.empty_folders(dot, limit=64) is not None
 
 
 def staying(
