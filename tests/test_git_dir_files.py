@@ -186,3 +186,42 @@ def test_a_dry_run_says_what_the_rollback_writes_back_in_the_git_dir(
     assert not (git_dir / "packed-refs").exists() and not (git_dir / "refs" / "bisect").exists()
     undo = repo.atomic("undo", "--dry-run", check=0).stdout.splitlines()
     assert 'git     [branch "feat"] in .git/config: removed with the branch' in undo, undo
+
+
+@pytest.mark.parametrize("how", ["failed-run", "abort", "rollback-op"])
+def test_a_replace_ref_the_operation_made_goes_with_its_rollback(repo: GitRepo, how: str) -> None:
+    """git's t6050-replace: `git replace main other` by an operation stayed after its rollback,
+    which said it "had changed nothing": `git status` then showed `M  a`, a change nobody
+    made (main's commit read as other's). The ref goes (said, and by the dry run); a
+    replacement you made yourself since stays."""
+    repo.write("a", b"a\n")
+    repo.git("add", "a")
+    repo.git("commit", "-qm", "a")
+    repo.git("checkout", "-q", "-b", "other")
+    repo.write("a", b"b\n")
+    repo.git("commit", "-qam", "b")
+    repo.git("checkout", "-q", "main")
+    main = repo.git("rev-parse", "main").strip()
+    replace_ref = repo.path / ".git" / "refs" / "replace" / main
+    op = "git replace main other"
+    if how == "failed-run":
+        res = repo.atomic("run", "--", "sh", "-c", op + "; exit 1", check=1)
+    elif how == "abort":
+        repo.atomic("begin", "replace", check=0)
+        repo.git("replace", "main", "other")
+        res = repo.atomic("abort", check=0)
+    else:
+        done = repo.atomic_json("run", "--", "sh", "-c", op)
+        repo.git("replace", "HEAD~1", "other")  # yours, since: stays
+        yours = repo.git("for-each-ref", "--format=%(refname)", "refs/replace/").split()
+        dry = repo.atomic("rollback", "--op", done["op_id"], "--dry-run", check=0)
+        assert replace_ref.exists()
+        assert f"git     the replacement of {main[:12]} the operation made" in dry.stdout
+        res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+        assert repo.git("for-each-ref", "--format=%(refname)", "refs/replace/").split() == [
+            r for r in yours if not r.endswith(main)
+        ]
+    assert not replace_ref.exists()
+    assert f"the replacement of {main[:12]} the operation made" in res.stderr, res.stderr
+    assert "changed nothing" not in res.stderr
+    assert repo.git("status", "--porcelain") == ""

@@ -114,6 +114,14 @@ class Engine:
             text = alternates.read(self.repo)
             if text is not None:
                 detail[alternates.BEFORE] = text
+        if os.path.lexists(self.repo.common_dir / "refs" / "replace") or os.path.lexists(
+            self.repo.common_dir / "packed-refs"
+        ):  # replace refs (`git replace`), taken back by its rollback (replacerefs.py)
+            from git_atomic.engine import replacerefs
+
+            detail[replacerefs.BEFORE] = replacerefs.note(self.repo)
+        else:
+            detail["replace_refs"] = {}  # none: no git process
         from git_atomic.engine import gitfolders  # the ref folders git leaves empty
 
         absent = gitfolders.absent(self.repo.git_dir)  # (a bisect's refs/bisect/): lstat alone
@@ -471,6 +479,14 @@ class Engine:
         self.tell_too_large()
         detail = _with_worktrees_removed(self.repo, op.details if detail is None else detail)
         detail = _with_orig_head_left(self.repo, detail)
+        if "replace_refs" in detail and (
+            detail["replace_refs"]
+            or os.path.lexists(self.repo.common_dir / "refs" / "replace")
+            or os.path.lexists(self.repo.common_dir / "packed-refs")
+        ):  # the replace refs it leaves: a later rollback takes back those still so
+            from git_atomic.engine import replacerefs
+
+            detail = {**detail, replacerefs.LEFT: replacerefs.note(self.repo)}
         if detail.get("packed_refs_absent") and os.path.lexists(
             self.repo.common_dir / "packed-refs"
         ):  # one it made: the refs it names then are its to write loose again (packedrefs.py)
@@ -652,6 +668,16 @@ def put_back_git_files(
 
         left = details.get(packedrefs.LEFT)  # what it left packed; since: not its own
         packedrefs.unpack(repo, None if own else set(left) if isinstance(left, list) else ())
+    if details.get("replace_refs") or (
+        "replace_refs" in details
+        and (
+            os.path.lexists(repo.common_dir / "refs" / "replace")
+            or os.path.lexists(repo.common_dir / "packed-refs")
+        )
+    ):
+        from git_atomic.engine import replacerefs
+
+        lines += replacerefs.put_back(repo, details, own=own)
     if isinstance(details.get("alternates"), str) and os.path.lexists(
         repo.common_dir / "objects" / "info" / "alternates"
     ):
@@ -705,6 +731,10 @@ def foresee_git_files(
                 f"packed-refs: {n} ref{'s' if n != 1 else ''} written as loose files again"
                 + (", the file removed" if gone else ", the file stays with the refs packed since")
             )
+    if "replace_refs" in details:
+        from git_atomic.engine import replacerefs
+
+        lines += replacerefs.foresee(repo, details, own=own)
     lines += [
         f"{f}/: removed (empty, made by the operation)" for f in gitfolders.foresee(repo, details)
     ]
