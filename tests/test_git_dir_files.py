@@ -225,3 +225,30 @@ def test_a_replace_ref_the_operation_made_goes_with_its_rollback(repo: GitRepo, 
     assert f"the replacement of {main[:12]} the operation made" in res.stderr, res.stderr
     assert "changed nothing" not in res.stderr
     assert repo.git("status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
+def test_grafts_the_operation_wrote_go_with_its_rollback(repo: GitRepo, how: str) -> None:
+    """git's t6001-rev-list-graft: an operation that wrote `.git/info/grafts` (HEAD with no
+    parent) left your history cut for every `git log` after its rollback, which said it "had
+    changed nothing". The file goes (one you had stays, as it was)."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    grafts = repo.path / ".git" / "info" / "grafts"
+    op = f"echo {repo.head()} > .git/info/grafts"
+    if how == "failed-run":
+        res = repo.atomic("run", "--", "sh", "-c", op + "; exit 1", check=1)
+    else:
+        done = repo.atomic_json("run", "--", "sh", "-c", op)
+        assert grafts.exists()
+        res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert not grafts.exists()
+    assert "the .git/info/grafts the operation wrote" in res.stderr, res.stderr
+    assert repo.git("rev-list", "--count", "HEAD").strip() == "2"
+
+
+def test_grafts_you_had_stay(repo: GitRepo) -> None:
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    grafts = repo.path / ".git" / "info" / "grafts"
+    grafts.write_text(f"{repo.head()}\n")
+    res = repo.atomic("run", "--", "sh", "-c", "echo x > x; exit 1", check=1)
+    assert grafts.read_text() == f"{repo.head()}\n" and "grafts" not in res.stderr

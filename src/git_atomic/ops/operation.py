@@ -136,6 +136,13 @@ class Engine:
         orig_head = memofiles.read(self.repo)
         if orig_head is not None:
             detail[memofiles.BEFORE] = orig_head
+        grafts = (
+            memofiles.read_grafts(self.repo)
+            if os.path.lexists(self.repo.common_dir / "info" / "grafts")
+            else ""  # none (the usual case): one lstat
+        )
+        if grafts is not None:
+            detail[memofiles.GRAFTS] = grafts
         self.journal.create_op(
             op_id,
             worktree=self.ctx.worktree,
@@ -658,6 +665,10 @@ def put_back_git_files(
 
     memofiles.put_back(repo, details, own=own)
     lines = []
+    if details.get(memofiles.GRAFTS) or os.path.lexists(repo.common_dir / "info" / "grafts"):
+        grafts = memofiles.grafts_back(repo, details, own=own)
+        if grafts is not None:
+            lines.append(_GRAFTS_SAID[bool(grafts)])
     if details.get("submodules"):
         from git_atomic.ops import submodulesback
 
@@ -691,6 +702,13 @@ def put_back_git_files(
     return lines
 
 
+_GRAFTS_SAID: Final = (
+    "the .git/info/grafts the operation wrote (it cut or rewrote your history for every git "
+    "command) is removed",
+    ".git/info/grafts is as before the operation again",
+)
+
+
 def foresee_git_files(
     repo: Repo, op: OpRow, checkpoints: Sequence[CheckpointRow], *, own: bool = False
 ) -> list[str]:
@@ -714,6 +732,11 @@ def foresee_git_files(
             if orig
             else "ORIG_HEAD: removed (there was none before the operation)"
         )
+    grafts = details.get(memofiles.GRAFTS)
+    if isinstance(grafts, str):
+        now = memofiles.read_grafts(repo)
+        if now is not None and now != grafts and (own or now == details.get(memofiles.GRAFTS_LEFT)):
+            lines.append(_GRAFTS_SAID[bool(grafts)].replace(" is removed", ": removed"))
     if details.get("submodules"):
         from git_atomic.ops import submodulesback
 
@@ -752,6 +775,12 @@ def _with_orig_head_left(repo: Repo, detail: Mapping[str, object]) -> Mapping[st
     PRE-OP's: a later rollback of its effect puts that back only while this one stands."""
     from git_atomic.engine import memofiles
 
+    if detail.get(memofiles.GRAFTS) or (
+        memofiles.GRAFTS in detail and os.path.lexists(repo.common_dir / "info" / "grafts")
+    ):  # the grafts it leaves: a later rollback of its effect takes back those still so
+        grafts = memofiles.read_grafts(repo)
+        if grafts is not None:
+            detail = {**detail, memofiles.GRAFTS_LEFT: grafts}
     if memofiles.BEFORE not in detail:
         return detail
     left = memofiles.read(repo)
