@@ -1298,6 +1298,41 @@ def test_a_submodule_the_operation_moved_is_moved_back_and_undo_moves_it_again(
     assert _git_out(moved, repo.env, "status", "--porcelain") == " M s.txt\n"
 
 
+@pytest.mark.parametrize("how", ["failed run", "rollback --op"])
+def test_a_submodule_the_operation_checked_out_stays_and_is_named(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """t7406-submodule-update: an operation ran `git submodule update --init` on a submodule
+    whose folder was empty (git sees no change: the gitlink is the same). Its rollback said
+    "it had changed nothing" (a failed run) with a clone of the submodule left in the folder.
+    The checkout stays (a submodule's contents are never captured, nor removed), and is named,
+    with the `git submodule deinit` that empties it again."""
+    upstream = tmp_path / "upstream"
+    subprocess.run(["git", "init", "-q", str(upstream)], env=repo.env, check=True)
+    (upstream / "s.txt").write_text("s\n")
+    subprocess.run(["git", "add", "-A"], cwd=upstream, env=repo.env, check=True)
+    subprocess.run(["git", "commit", "-qm", "s"], cwd=upstream, env=repo.env, check=True)
+    repo.git("-c", "protocol.file.allow=always", "submodule", "-q", "add", str(upstream), "sub")
+    repo.git("commit", "-qm", "submodule")
+    repo.git("submodule", "-q", "deinit", "-f", "sub")
+    assert os.listdir(repo.path / "sub") == []
+    line = "git -c protocol.file.allow=always submodule -q update --init"
+    if how == "failed run":
+        res = repo.atomic("run", "--", "sh", "-c", line + "; exit 1", check=1)
+        assert "changed nothing" not in res.stderr, res.stderr
+    else:
+        done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", line)
+        res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert (
+        "sub: this submodule is checked out now, and was not when the operation began"
+    ) in res.stderr, res.stderr
+    assert "`git submodule deinit -f -- sub` empties its folder again" in res.stderr
+    assert (repo.path / "sub" / "s.txt").read_text() == "s\n"  # never removed
+    assert (repo.path / "sub" / ".git").is_file()
+    res = repo.atomic("run", "--", "sh", "-c", "echo x > other.txt; exit 1", check=1)
+    assert "submodule" not in res.stderr, res.stderr  # one checked out before is not named
+
+
 @pytest.mark.parametrize("kind", ["submodule", "nested repository"])
 def test_undo_of_an_abort_that_made_a_removed_repositorys_folder_again_removes_it(
     repo: GitRepo, tmp_path: Path, kind: str

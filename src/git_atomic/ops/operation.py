@@ -669,11 +669,12 @@ def put_back_git_files(
         grafts = memofiles.grafts_back(repo, details, own=own)
         if grafts is not None:
             lines.append(_GRAFTS_SAID[bool(grafts)])
-    if details.get("submodules"):
+    if "submodules" in details:  # noted where there was a .gitmodules, even none checked out
         from git_atomic.ops import submodulesback
 
-        lines = submodulesback.put_back(repo, details, end)
-        problems[:] = submodulesback.superseded(problems, lines)  # "only its folder": no more
+        said = submodulesback.put_back(repo, details, end)
+        problems[:] = submodulesback.superseded(problems, said)  # "only its folder": no more
+        lines += said
     if details.get("packed_refs_absent") and os.path.lexists(repo.common_dir / "packed-refs"):
         from git_atomic.engine import packedrefs
 

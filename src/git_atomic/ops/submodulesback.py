@@ -17,7 +17,11 @@ folder holds anything, and nothing where the git dir named is not a folder under
 git dir's `modules/` reached without a link. The config section is configuration,
 which a rollback does not take back: the line says so, and `git submodule init` puts it back.
 Uncommitted changes a forced deinit threw away are nobody's to give back: no checkpoint holds a
-submodule's files."""
+submodule's files.
+
+One checked out since the operation began (`git submodule update --init` filled its empty
+folder: git sees no change, the gitlink the same) stays, as every repository of its own does,
+but is named: a rollback never says such an operation "changed nothing"."""
 
 from __future__ import annotations
 
@@ -150,6 +154,11 @@ def put_back(
                 f"changes is not taken back): `git submodule init -- {path}` puts it back"
             )
         lines.append(line)
+    for path in sorted(set(note(repo)) - set(noted)):
+        lines.append(
+            f"{path}: {_CHECKED_OUT}; it stays, with its files (a submodule's contents are not "
+            f"captured): `git submodule deinit -f -- {path}` empties its folder again"
+        )
     return lines
 
 
@@ -197,6 +206,10 @@ def _check_out(repo: Repo, path: str, dotgit: str, *, dry_run: bool = False) -> 
     )
 
 
+_CHECKED_OUT: Final = (
+    "this submodule is checked out now, and was not when the operation began (`git submodule "
+    "update --init`)"
+)
 _EMPTIED: Final = "the operation emptied this submodule's folder (`git submodule deinit`, `rm -rf`)"
 _GIT_FILE_GONE: Final = "the operation removed this submodule's .git file"
 _MADE_AGAIN: Final = ": a nested repository (a submodule?) was here"  # restorefiles.py's line
