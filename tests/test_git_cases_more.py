@@ -306,6 +306,11 @@ case(
     undo=False,
 )
 case(
+    "t7001-mv-submodule-into-new-folders",
+    SUB,
+    r"""mkdir -p deep/er; git mv sub deep/er/sub; git commit -qm moved""",
+)
+case(
     "t2013-submodule-head-moved",
     SUB,
     r"""(cd sub; git checkout -q HEAD~1); git add sub; git commit -qm 'sub back'""",
