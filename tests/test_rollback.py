@@ -844,6 +844,28 @@ def test_a_linked_worktree_the_operation_moved_is_named_moved_not_removed(
     assert f"`git worktree move {moved} {other}` moves it back" in res.stderr
 
 
+def test_a_linked_worktree_kept_inside_that_the_operation_moved_out_can_be_moved_back(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A linked worktree kept inside this one (`inner`, not ignored) that the operation moved
+    out: the rollback makes its folder again, empty (a nested repository it cannot fill),
+    and `git worktree move` into an empty folder moves the worktree *into* it (inner/wt).
+    The line says to remove the empty folder first; doing as it says puts it back."""
+    repo.git("worktree", "add", "-q", "-b", "w2", "inner")
+    out = tmp_path / "out"
+    line = f"git worktree move inner '{out}'"
+    res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
+    inner = repo.path / "inner"
+    assert (out / ".git").is_file() and os.listdir(inner) == []
+    advice = f"`rmdir {inner} && git worktree move {out} {inner}` moves it back"
+    assert advice in res.stderr, res.stderr
+    subprocess.run(["sh", "-c", advice.strip("`").removesuffix("` moves it back")],
+                   cwd=repo.path, env=repo.env, check=True)  # fmt: skip
+    assert (inner / ".git").is_file() and not os.path.lexists(out)
+    listed = repo.git("worktree", "list", "--porcelain")
+    assert f"worktree {inner}\n" in listed, listed
+
+
 def test_recover_after_a_kill_names_the_worktree_it_removed_and_mends_reflogs(
     repo: GitRepo, tmp_path: Path
 ) -> None:

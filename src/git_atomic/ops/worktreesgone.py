@@ -18,7 +18,9 @@ it back), never "removed, its uncommitted files gone" nor "added"."""
 
 from __future__ import annotations
 
+import os
 import shlex
+import stat
 from collections.abc import Mapping
 from typing import Final
 
@@ -88,10 +90,13 @@ def moved_lines(repo: Repo, away: Mapping[str, str]) -> list[str]:
             if head.startswith("ref: ")
             else (f" (detached at {head[:12]})" if head else "")
         )
+        back = f"git worktree move {shlex.quote(now)} {shlex.quote(folder)}"
+        if _empty_folder(folder):  # one a rollback made again (a worktree kept inside):
+            back = f"rmdir {shlex.quote(folder)} && {back}"  # git would move it into it
         out.append(
             f"the operation moved the linked worktree {folder} to {now}{was}; it stays there, "
-            f"with its files: git-atomic never writes outside this worktree. "
-            f"`git worktree move {shlex.quote(now)} {shlex.quote(folder)}` moves it back"
+            f"with its files: git-atomic never writes outside this worktree. `{back}` moves "
+            "it back"
         )
     return out
 
@@ -133,3 +138,11 @@ def lines(repo: Repo, gone: Mapping[str, str]) -> list[str]:
             f"committed are gone. `{again}` makes it again from the commit"
         )
     return out
+
+
+def _empty_folder(folder: str) -> bool:
+    """Whether `folder` is an empty folder itself (not a link to one)."""
+    try:
+        return stat.S_ISDIR(os.lstat(folder).st_mode) and not os.listdir(folder)
+    except OSError:
+        return False
