@@ -227,11 +227,18 @@ def test_a_replace_ref_the_operation_made_goes_with_its_rollback(repo: GitRepo, 
     assert repo.git("status", "--porcelain") == ""
 
 
+@pytest.mark.parametrize("gitmodules", [False, True])
 @pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
-def test_grafts_the_operation_wrote_go_with_its_rollback(repo: GitRepo, how: str) -> None:
+def test_grafts_the_operation_wrote_go_with_its_rollback(
+    repo: GitRepo, how: str, gitmodules: bool
+) -> None:
     """git's t6001-rev-list-graft: an operation that wrote `.git/info/grafts` (HEAD with no
     parent) left your history cut for every `git log` after its rollback, which said it "had
-    changed nothing". The file goes (one you had stays, as it was)."""
+    changed nothing". The file goes (one you had stays, as it was). Said also where the
+    worktree has a `.gitmodules` (the submodules' lines once took the place of this one)."""
+    if gitmodules:
+        repo.write(".gitmodules", b"")
+        repo.git("add", ".gitmodules")
     repo.git("commit", "-q", "--allow-empty", "-m", "two")
     grafts = repo.path / ".git" / "info" / "grafts"
     op = f"echo {repo.head()} > .git/info/grafts"
