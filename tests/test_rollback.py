@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from testing.gitrepo import GitRepo, State
+from testing.gitrepo import GitRepo, State, stop_helpers
 
 MODES = ("commits", "shadow")
 
@@ -973,3 +975,55 @@ def test_what_a_rollback_makes_again_in_a_users_folder_is_theirs(repo: GitRepo) 
     assert not repo.exists("src")
     repo.atomic("rollback", check=0)  # the rollback undo made, taken back: made again
     assert owners() == before
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_after_a_run_as_root_the_owner_of_the_repository_can_still_use_it() -> None:
+    """git-atomic as root (an agent's container) over a repository its user owns left the
+    object folders, refs, reflogs and journal it wrote there root's: the user's next `git add`
+    failed ("insufficient permission for adding an object to repository database"), and so
+    did their next git-atomic (its journal read-only to them), as OpenHands' files made as
+    root (https://github.com/OpenHands/OpenHands/issues/9543). What a command made in a git
+    dir someone else owns is theirs when it ends."""
+    user = (4321, 4322)
+    base = Path(tempfile.mkdtemp(prefix="git-atomic-owner-"))  # one the user can reach
+    try:
+        os.chmod(base, 0o755)
+        repo = GitRepo.create(base / "repo", base / "home")
+        repo.git("config", "--global", "--add", "safe.directory", "*")
+        for top, _folders, files in os.walk(base):
+            for name in [top, *(os.path.join(top, f) for f in files)]:
+                os.chown(name, *user, follow_symlinks=False)
+        repo.atomic("run", "--no-gates", "--", "sh", "-c", "echo x >> README", check=0)
+        repo.atomic("run", "--no-gates", "--", "sh", "-c", "echo y > new.txt; exit 1", check=1)
+        repo.atomic("undo", check=0)
+        first = repo.atomic_json("log")["operations"][-1]["op_id"]
+        repo.atomic("rollback", "--op", first, check=0)
+        stop_helpers(base)
+        roots = [
+            os.path.relpath(name, repo.path)
+            for top, _folders, files in os.walk(repo.path / ".git")
+            for name in [top, *(os.path.join(top, f) for f in files)]
+            if os.lstat(name).st_uid == 0
+        ]
+        assert roots == []  # the journal too: their next git-atomic can write it
+
+        def as_user() -> None:
+            os.setgroups([])
+            os.setgid(user[1])
+            os.setuid(user[0])
+
+        for argv in (
+            ("git", "add", "-A"),
+            ("git", "commit", "-qm", "the user's"),
+            ("git", "gc", "-q", "--prune=now"),
+        ):
+            res = subprocess.run(
+                argv, cwd=repo.path, env=repo.env, preexec_fn=as_user, capture_output=True,
+                text=True, check=False,
+            )  # fmt: skip
+            assert res.returncode == 0, (argv, res.stderr)
+            assert "ermission denied" not in res.stderr, (argv, res.stderr)
+    finally:
+        stop_helpers(base)
+        shutil.rmtree(base, ignore_errors=True)

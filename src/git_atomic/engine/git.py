@@ -53,6 +53,11 @@ def head_text(git_dir: Path) -> str:
     return head.read_bytes().decode("utf-8", "surrogateescape").strip()
 
 
+# The git dirs (this worktree's, the shared one) of each repository this process opened: the
+# command line gives what it made there as root to their owner when it ends (handback.py).
+OPENED: Final[set[tuple[Path, Path]]] = set()
+
+
 class Repo(RepoConfig):
     """A worktree and its git dirs; equal when they name the same ones."""
 
@@ -60,6 +65,7 @@ class Repo(RepoConfig):
         self.root = root  # the worktree's top folder
         self.git_dir = git_dir  # this worktree's git dir (.git, or .git/worktrees/<id>)
         self.common_dir = common_dir  # the repository's shared git dir
+        OPENED.add((git_dir, common_dir))
         super().__init__()
         # Every call names the repository: never the one git would find from a folder (a
         # `.git` file, GIT_DIR from `git --git-dir=... atomic`, a command run from elsewhere).
