@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -681,6 +682,27 @@ def test_a_submodule_checkout_the_operation_moved_is_named_not_said_as_before(
     assert f"sub: a submodule checked out at {back[:12]}" in res.stderr, res.stderr
     assert f"`git -C sub checkout {at[:12]}` puts it back" in res.stderr, res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_files_a_failed_run_changed_inside_a_submodule_are_named(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A failed run that edited and made files inside a submodule (`sub/s.txt`, `sub/new`)
+    was rolled back saying "it had changed nothing", its edits left there: a submodule's
+    contents are in no checkpoint, so Codex's undo misses them too
+    (https://github.com/openai/codex/issues/12792). They are still left as they are, but the
+    rollback names them; what you had changed there before the operation is not named."""
+    sub = _with_submodule(repo, tmp_path)
+    (sub / "yours.txt").write_bytes(b"changed before the operation\n")
+    time.sleep(0.1)
+    res = repo.atomic("run", "--", "sh", "-c", "echo x > sub/s.txt; echo n > sub/new; exit 1")
+    assert res.returncode == 1
+    assert "changed nothing" not in res.stderr, res.stderr
+    assert "sub: files in this submodule changed while the operation ran (" in res.stderr
+    assert "new" in res.stderr and "s.txt" in res.stderr and "yours.txt" not in res.stderr
+    assert (sub / "s.txt").read_bytes() == b"x\n"  # left as it is: not captured
+    res = repo.atomic("run", "--", "sh", "-c", "exit 1", check=1)
+    assert "sub: files in this submodule" not in res.stderr, res.stderr
 
 
 def test_a_turn_taken_back_writes_back_the_reflogs_its_call_expired(repo: GitRepo) -> None:

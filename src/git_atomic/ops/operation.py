@@ -131,6 +131,7 @@ class Engine:
             from git_atomic.ops import submodulesback
 
             detail[submodulesback.KEY] = submodulesback.note(self.repo)
+            detail[submodulesback.SINCE] = submodulesback.clock()
         from git_atomic.engine import memofiles  # ORIG_HEAD, put back by its rollback
 
         orig_head = memofiles.read(self.repo)
@@ -675,6 +676,8 @@ def put_back_git_files(
         said = submodulesback.put_back(repo, details, end)
         problems[:] = submodulesback.superseded(problems, said)  # "only its folder": no more
         lines += said
+        if own:  # what changed in them while it ran, not what you changed there since
+            lines += submodulesback.changed_inside(repo, details)
     if details.get("packed_refs_absent") and os.path.lexists(repo.common_dir / "packed-refs"):
         from git_atomic.engine import packedrefs
 

@@ -35,6 +35,7 @@ from git_atomic.engine import safefs
 from git_atomic.engine.git import Repo
 
 KEY: Final = "submodules"  # op detail: {path: [name, its `.git` file's text]} at PRE-OP
+SINCE: Final = "submodules_since"  # op detail: when they were noted (a ctime to compare)
 _MOST: Final = 4096
 
 
@@ -67,6 +68,67 @@ def note(repo: Repo) -> dict[str, list[str]]:
             except UnicodeDecodeError:
                 continue
     return found
+
+
+def clock() -> float:
+    """Now, as a ctime to compare with: the kernel stamps files from a clock that may lag by a
+    tick (a few milliseconds). A change made within that margin before the operation began may
+    be named too; on a file system that keeps whole seconds, one made in the operation's first
+    second may not be."""
+    import time
+
+    return time.time() - 0.05
+
+
+def changed_inside(repo: Repo, details: Mapping[str, object]) -> list[str]:
+    """The submodules noted whose own files changed while the operation ran (their ctime
+    since it was noted): a submodule's contents are in no checkpoint, so its rollback said
+    "it had changed nothing" or "as before" over files it edited there. One line each; the
+    files are left as they are."""
+    noted, since = details.get(KEY), details.get(SINCE)
+    if not isinstance(noted, dict) or not isinstance(since, (int, float)):
+        return []
+    lines = []
+    for path, entry in sorted(noted.items()):
+        if not isinstance(entry, list) or len(entry) != 2:
+            continue
+        git_dir = _module_dir(repo, str(path), str(entry[1]))
+        changed = _changed_since(repo, str(path), git_dir, float(since)) if git_dir else []
+        if changed:
+            more = f" and {len(changed) - 3} more" if changed[3:] else ""
+            shown = ", ".join(changed[:3]) + more
+            lines.append(
+                f"{path}: files in this submodule changed while the operation ran ({shown}); "
+                "a submodule's contents are not captured, so they are left as they are "
+                f"(`git -C {path} status` lists them)"
+            )
+    return lines
+
+
+def _changed_since(repo: Repo, path: str, git_dir: str, since: float) -> list[str]:
+    """What git lists as changed in the submodule at `path` whose ctime (or, for a file gone,
+    its folder's) is `since` or later; none where its folder is not reached without a link."""
+    rel = os.fsencode(path)
+    env = {"GIT_DIR": git_dir, "GIT_WORK_TREE": str(repo.root / path)}
+    listed = repo.run(
+        "status", "--porcelain=v1", "-z", "--no-renames", "--untracked-files=all",
+        "--ignore-submodules=all", env=env, check=False,
+    )  # fmt: skip
+    if listed.returncode != 0:
+        return []
+    out = []
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        if tree.folder(rel) is None:
+            return []
+        for item in listed.stdout.split(b"\0"):
+            name = item[3:]
+            if not name:
+                continue
+            where = rel + b"/" + name.rstrip(b"/")
+            st = tree.lstat(where) or tree.lstat(os.path.dirname(where))
+            if st is not None and st.st_ctime >= since:
+                out.append(name.decode("utf-8", "backslashreplace"))
+    return out
 
 
 def note_on_disk(repo: Repo) -> dict[str, list[str]]:
