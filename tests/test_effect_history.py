@@ -705,6 +705,43 @@ def test_files_a_failed_run_changed_inside_a_submodule_are_named(
     assert "sub: files in this submodule" not in res.stderr, res.stderr
 
 
+@pytest.mark.parametrize("how", ["failed-run", "abort"])
+def test_a_git_hook_the_operation_installed_is_named_by_its_rollback(
+    repo: GitRepo, how: str
+) -> None:
+    """A failed run that installed a git hook (`.git/hooks/pre-commit`, or one in the folder
+    `core.hooksPath` names) was rolled back saying "it had changed nothing", the hook left
+    to run at every commit of yours (written from a sandbox, run on the host:
+    https://github.com/inoio/agents-sandbox/issues/39; detected and named, not removed, as
+    https://github.com/rappdw/sandy/pull/86 does). Hooks are configuration, in no checkpoint:
+    still left as they are, but its own rollback names each one it made or changed."""
+    repo.git("config", "core.hooksPath", ".githooks")
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".githooks/\n")
+    (repo.path / ".githooks").mkdir()
+    (repo.path / ".githooks" / "pre-push").write_bytes(b"#!/bin/sh\n")  # yours, before
+    (repo.path / ".git" / "hooks" / "post-checkout").write_bytes(b"#!/bin/sh\n")
+    time.sleep(0.1)
+    install = (
+        "printf '#!/bin/sh\\nexit 1\\n' > .git/hooks/pre-commit; "
+        "chmod +x .git/hooks/pre-commit; printf '#!/bin/sh\\n' > .githooks/commit-msg"
+    )
+    if how == "failed-run":
+        res = repo.atomic("run", "--", "sh", "-c", install + "; exit 1", check=1)
+    else:
+        repo.atomic("begin", "x", check=0)
+        subprocess.run(["sh", "-c", install], cwd=repo.path, env=repo.env, check=True)
+        res = repo.atomic("abort", check=0)
+    assert "changed nothing" not in res.stderr, res.stderr
+    said = [line for line in res.stderr.splitlines() if "a git hook made or changed" in line]
+    assert [line.split(": ")[2] for line in said] == [
+        ".git/hooks/pre-commit",
+        ".githooks/commit-msg",
+    ], res.stderr
+    assert (repo.path / ".git" / "hooks" / "pre-commit").exists()  # left: configuration
+    res = repo.atomic("run", "--", "sh", "-c", "exit 1", check=1)
+    assert "a git hook" not in res.stderr and "changed nothing" in res.stderr, res.stderr
+
+
 def test_a_turn_taken_back_writes_back_the_reflogs_its_call_expired(repo: GitRepo) -> None:
     """An agent turn whose shell call ran `git reflog expire --expire=now --all` and broke the
     gate was taken back at Stop with every reflog left empty: main@{1}, all that named the

@@ -131,6 +131,7 @@ RESTORE = {
         ".engine.unchanged",  # its check that nobody else wrote a path
         ".engine.lfskeep",  # the LFS content it puts back (or keeps aside)
         ".engine.nestedrepos",  # the repositories of their own it leaves as they are
+        ".ops.hooksmade",  # the git hooks an operation's own rollback names
     )
 }
 # An agent's hook call (each tool call of the agent runs two): its adapter, the turn engine,

@@ -385,6 +385,9 @@ def _tell_history(
             problems=done.problems,
             end=end,
         )
+        from git_atomic.ops import hooksmade
+
+        done.problems += hooksmade.lines(engine.repo, op.started_at)
         done.problems += lines
         if mended:
             detail["reflogs_mended"] = mended

@@ -130,6 +130,10 @@ class RepoConfig:
         values = self._all_config().get(config_key(key))
         return values[-1] if values else None
 
+    def config_values(self, key: str) -> list[str]:
+        """Every value of `key`, in git's order (ours given with `-c` come last)."""
+        return list(self._all_config().get(config_key(key), []))
+
     def _all_config(self) -> dict[str, list[str]]:
         if not self._config:
             self._files_key = _files_key(self)

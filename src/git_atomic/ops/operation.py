@@ -578,6 +578,9 @@ def rollback_op(
         end=end,
         worktrees=True,
     )
+    from git_atomic.ops import hooksmade  # a rollback's, never a checkpoint's
+
+    problems += hooksmade.lines(engine.repo, op.started_at)
     if mended:
         detail["reflogs_mended"] = mended
     problems += lines
