@@ -449,9 +449,8 @@ class Tree:
             raise Blocked(parent)
         os.symlink(target, name, dir_fd=fd_dir)
         uid, gid = _owner_of(fd_dir)
-        st = os.stat(name, dir_fd=fd_dir, follow_symlinks=False)
-        if st.st_uid != uid:  # as _give, for the link itself
-            with contextlib.suppress(PermissionError):
+        with contextlib.suppress(OSError):  # as _give, for the link itself; best effort
+            if os.stat(name, dir_fd=fd_dir, follow_symlinks=False).st_uid != uid:
                 os.chown(name, uid, gid, dir_fd=fd_dir, follow_symlinks=False)
 
     def chmod(self, rel: bytes, mode: int) -> bool:
@@ -517,7 +516,9 @@ def _give(fd: int, owner: tuple[int, int], *, group_too: bool = False) -> None:
     st = os.fstat(fd)
     if (st.st_uid, st.st_gid) == owner or (st.st_uid == owner[0] and not group_too):
         return
-    with contextlib.suppress(PermissionError):
+    # Best effort: anyone but root may not (EPERM), and a file system that keeps no owners
+    # (vfat, some FUSE mounts) may refuse otherwise; the file is written all the same.
+    with contextlib.suppress(OSError):
         os.fchown(fd, *owner)
 
 
