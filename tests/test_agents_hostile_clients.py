@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from testing.agents import Lines
+from testing.agents import HELLO, Lines
 from testing.gitrepo import GitRepo
 
 
@@ -64,6 +64,38 @@ def test_a_request_with_an_id_mcp_forbids_is_answered_not_dropped(repo: GitRepo)
         assert (lines.receive(10) or {}).get("id") == 13
     finally:
         stderr = lines.close()
+    assert "Traceback" not in stderr, stderr
+
+
+def test_a_batch_is_served_each_request_answered_with_its_id(repo: GitRepo) -> None:
+    """The server negotiates 2025-03-26, whose receivers MUST take JSON-RPC batches; a batch was
+    answered with one invalid-request error, id null, and its requests never: the client waited
+    for ever for each of its ids. Now each message of a batch is served as if on its own line;
+    an element that is no message, and an empty batch, get -32600 with id null."""
+    lines = Lines(repo)
+    try:
+        hello = {**HELLO, "protocolVersion": "2025-03-26"}
+        lines.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello})
+        assert (lines.receive() or {})["result"]["protocolVersion"] == "2025-03-26"
+        lines.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        status = {"name": "status", "arguments": {}}
+        batch = [
+            {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+            {"jsonrpc": "2.0", "id": "two", "method": "tools/call", "params": status},
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},  # no answer
+            7,
+        ]
+        lines.send(json.dumps(batch))
+        lines.send("[]")
+        answers = [lines.receive() for _ in range(4)]
+        stderr = lines.close()
+    finally:
+        lines.server.kill()
+    by_id = {str(a.get("id")): a for a in answers if a and a.get("id") is not None}
+    assert by_id["1"]["result"] == {}, answers
+    assert by_id["two"]["result"]["structuredContent"]["open"] is None, answers
+    refused = [a for a in answers if a and a.get("id") is None]
+    assert [a["error"]["code"] for a in refused] == [-32600, -32600], answers
     assert "Traceback" not in stderr, stderr
 
 
