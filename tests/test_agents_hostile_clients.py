@@ -12,12 +12,13 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from testing.agents import HELLO, Lines
+from testing.agents import HELLO, Lines, claude_hook
 from testing.gitrepo import GitRepo
 
 
@@ -332,6 +333,54 @@ def test_a_hook_payload_with_bytes_that_are_no_utf_8_is_read_whatever_the_locale
         assert answer.returncode == 0 and b"internal error" not in answer.stderr, answer
     assert json.loads(end.stdout)["decision"] == "block"
     assert not (repo.path / os.fsdecode(name)).exists()  # the turn's file, taken back
+
+
+def test_a_turn_end_its_platform_gave_up_on_is_told_with_the_next_prompt(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A platform ends a hook that outlives its timeout (Claude Code, Gemini CLI, Copilot CLI
+    and Cursor run on Node, whose kill is SIGTERM) and reads no answer from it: a `Stop` ended
+    while its gate ran took the turn's changes back, and the model was never told, not even
+    with the next prompt. Now the next prompt carries the verdict."""
+    started = tmp_path / "gate-started"
+    (repo.path / ".git-atomic.toml").write_text(
+        f'[[gates]]\nname = "slow"\nrun = "touch {started}; sleep 120"\n'
+    )
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "a slow gate")
+    session = "s43-timeout"
+    claude_hook(repo, session, "UserPromptSubmit", prompt="go")
+    call = {"tool_name": "Bash", "tool_input": {"command": "touch BAD"}, "tool_use_id": "t1"}
+    claude_hook(repo, session, "PreToolUse", **call)
+    repo.write("BAD", b"the turn's\n")
+    claude_hook(repo, session, "PostToolUse", **call, tool_response={})
+    payload = {"session_id": session, "cwd": str(repo.path), "hook_event_name": "Stop"}
+    stop = subprocess.Popen(
+        [sys.executable, "-m", "git_atomic", "hook", "claude-code", "Stop"],
+        cwd=repo.path,
+        env={**repo.env, "CLAUDE_PROJECT_DIR": str(repo.path)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,  # the platform reads no answer once it gave up
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert stop.stdin is not None
+        stop.stdin.write(json.dumps({**payload, "stop_hook_active": False}).encode())
+        stop.stdin.close()
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.send_signal(signal.SIGTERM)  # the platform's timeout
+        stop.wait(60)
+    finally:
+        stop.kill()
+        stop.wait()
+    assert not os.path.lexists(repo.path / "BAD")  # taken back, as an interrupted gate is
+    answer = claude_hook(repo, session, "UserPromptSubmit", prompt="next")
+    assert answer.stdout.strip(), "the next prompt told the model nothing"
+    told = json.loads(answer.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert "about your previous turn" in told and "gate 'slow' failed" in told, told
+    assert repo.atomic_json("status")["lock"] is None
 
 
 def test_a_hook_started_without_stdin_answers_exit_0(repo: GitRepo) -> None:

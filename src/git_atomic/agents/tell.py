@@ -94,10 +94,22 @@ def ending(
         blocks_in_a_row(state_dir, session, add=False)
         return Ending(shown)
     reason = "\n\n".join(for_agent(v, project, again=again) for v in failures)
+    if interrupted():
+        # SIGTERM while the turn was judged: the platform gave up on this hook (its timeout ends
+        # a hook so) and reads no answer from it, so the model was never told that its turn's
+        # changes were taken back. The session's next prompt tells it (`opening`).
+        put_note(state_dir, session, reason)
     if blocks_in_a_row(state_dir, session, add=True) > MAX_BLOCKS:
         put_note(state_dir, session, reason)
         return Ending(shown)
     return Ending(shown, reason)
+
+
+def interrupted() -> bool:
+    """Whether SIGINT or SIGTERM came while this hook ran."""
+    from git_atomic.core.children import INTERRUPTS
+
+    return INTERRUPTS.received is not None
 
 
 def opening(state_dir: Path, session: str, closed: list[Verdict], project: Path) -> str:
