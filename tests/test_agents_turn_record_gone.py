@@ -758,3 +758,33 @@ def test_gc_never_closes_a_turn_whose_session_may_come_back(repo: GitRepo) -> No
     repo.atomic("gc", "--older-than", "0", check=0)
     assert repo.git("for-each-ref", "refs/atomic/turns/") != ""
     assert repo.atomic_json("log")["operations"] == []
+
+
+def test_a_turn_whose_call_removed_its_mark_too_is_said_at_its_end(repo: GitRepo) -> None:
+    """A call that removes `.git/atomic-open-turns/` as well as the record and the refs
+    (`rm -rf .git/atomic*`, `git update-ref -d` of refs/atomic/): Stop passed it as a turn that
+    changed nothing, no word. The call's own `after` finds its session's folder gone and marks
+    the turn again: Stop says it is not judged and nothing was taken back, once; the turn's
+    next call goes on as a turn that lost its start."""
+
+    def removes() -> None:
+        repo.write("BAD", b"made by the turn\n")
+        _remove_record_and_refs(repo)
+        shutil.rmtree(repo.path / ".git" / "atomic-open-turns")
+
+    call(repo, 1, "Bash", {"command": "touch BAD; rm -rf .git/atomic*; git update-ref..."}, removes)
+    out = stop(repo)
+
+    assert "not judged" in out["systemMessage"] and "nothing was taken back" in out["systemMessage"]
+    assert "decision" not in out
+    assert repo.read("BAD") == b"made by the turn\n"
+    assert os.listdir(repo.path / ".git" / "atomic-open-turns") == []
+    answer = claude_hook(repo, SESSION, "Stop", stop_hook_active=False)
+    assert answer.stdout.strip() in ("", "{}")  # said once
+
+    call(repo, 2, "Bash", {"command": "touch BAD; rm -rf ..."}, removes)
+    app = repo.path / "app.py"
+    call(repo, 3, "Edit", {"file_path": str(app)}, lambda: repo.write("app.py", b"VALUE = 2\n"))
+    message = stop(repo)["systemMessage"]
+    assert "were removed while it ran" in message and "not part of it" in message, message
+    assert repo.read("app.py") == b"VALUE = 2\n"  # kept: the gate fails without it too

@@ -131,10 +131,15 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
 def after(repo: git.Repo, call: Call) -> str:
     """After a call (or its failure): close the window when it was the last one in flight."""
     slot = Slot(repo.state_dir, call.session, repo.worktree_id)
+    # The session's folder is there from its `before` on (one stat, before `held` makes it):
+    # gone now, the call removed it (`rm -rf .git/atomic`).
+    gone = not os.path.isdir(slot.folder)
     try:
         with _holding(repo, "hook: after a tool call"), slot.held():
             record = slot.read() or _rebuilt(repo, slot)
             if record is None:
+                if gone:
+                    _lost_in_call(repo, call)
                 return ""  # no `before` for it: not a call of an open turn of ours
             record = _left(record, call)
             if not record.in_flight and record.window_before is not None:
@@ -149,6 +154,20 @@ def after(repo: git.Repo, call: Call) -> str:
             if record is not None:
                 slot.write(_left(record, call))
         return f"the checkpoint after this {call.label} call is deferred: {exc}"
+
+
+def _lost_in_call(repo: git.Repo, call: Call) -> None:
+    """A call ended whose session's folder, record and checkpoint refs are gone, and the mark
+    of its open turn too (`rm -rf .git/atomic .git/atomic-open-turns` and `git update-ref -d`
+    of refs/atomic/ in its shell): what the turn did can no longer be told, but not in
+    silence. The turn is marked again (`mark_open`), so its end says it is not judged and
+    nothing was taken back, and a call after this one goes on as a turn that lost its start.
+    Only here, where a call's `after` finds its session's folder gone: no cost on any other
+    call. (A session whose first hook call is an `after`, its `before` never run, is said the
+    same way: that call was not protected either.)"""
+    if turnstate.open_marks(repo.state_dir, call.session).get(repo.worktree_id) is None:
+        lost = new_record("", call.session, "", repo.root)
+        turnstate.mark_open(repo.state_dir, repo.worktree_id, lost)
 
 
 def give_up(repo: git.Repo, call: Call) -> str:
