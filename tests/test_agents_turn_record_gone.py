@@ -788,3 +788,55 @@ def test_a_turn_whose_call_removed_its_mark_too_is_said_at_its_end(repo: GitRepo
     message = stop(repo)["systemMessage"]
     assert "were removed while it ran" in message and "not part of it" in message, message
     assert repo.read("app.py") == b"VALUE = 2\n"  # kept: the gate fails without it too
+
+
+def test_a_copy_made_mid_turn_never_takes_back_the_turn_and_the_original_still_does(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """`cp -a` of the repository while a turn is open carries its record into the copy. The
+    copy's Stop took it for the worktree moved and took the turn back in the copy (BAD and
+    app.py's change, there since the copy, gone; your edit in the copy kept). The copy drops
+    the record now, takes nothing back and says so; the original judges its turn as before."""
+    app = repo.path / "app.py"
+    call(repo, 1, "Edit", {"file_path": str(app)}, lambda: repo.write("app.py", b"VALUE = 2\n"))
+    call(repo, 2, "Bash", {"command": "touch BAD"}, lambda: repo.write("BAD", b"x\n"))
+    copy = GitRepo(tmp_path / "copy", repo.env)
+    subprocess.run(["cp", "-a", str(repo.path), str(copy.path)], check=True)
+    copy.write("c.txt", b"yours, in the copy\n")
+
+    out = stop(copy)
+
+    assert "copy of" in out["systemMessage"] and "decision" not in out, out
+    assert copy.read("BAD") == b"x\n" and copy.read("app.py") == b"VALUE = 2\n"
+    assert copy.read("c.txt") == b"yours, in the copy\n"
+    assert list((copy.path / ".git" / "atomic" / "turns").glob("*/*.json")) == []
+    assert copy.atomic_json("log")["operations"] == []
+    out = stop(repo)
+    assert out["decision"] == "block" and not os.path.lexists(repo.path / "BAD")
+    assert repo.read("app.py") == b"VALUE = 1\n" and copy.read("BAD") == b"x\n"
+
+
+def test_a_copy_of_a_linked_worktree_mid_turn_leaves_the_turn_to_the_worktree(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A copy of a linked worktree shares its git dir, and so the turn's record: a call in the
+    copy went into the turn, and the copy's Stop judged it there (taking back in the copy),
+    leaving the worktree's own Stop nothing. Now the copy's calls are not the turn's, said;
+    the worktree's Stop judges it."""
+    wt = GitRepo(tmp_path / "wt", repo.env)
+    repo.git("worktree", "add", "-q", str(wt.path), "-b", "wb")
+    call(wt, 1, "Bash", {"command": "touch BAD"}, lambda: wt.write("BAD", b"x\n"))
+    copy = GitRepo(tmp_path / "wt-copy", repo.env)
+    subprocess.run(["cp", "-a", str(wt.path), str(copy.path)], check=True)
+    fields = {"tool_name": "Bash", "tool_input": {"command": "m"}, "tool_use_id": "toolu_9"}
+    answer = claude_hook(copy, SESSION, "PreToolUse", **fields).stdout
+    assert "copy of the worktree" in answer, answer
+    copy.write("m.txt", b"made in the copy\n")
+    claude_hook(copy, SESSION, "PostToolUse", **fields, tool_response={})
+
+    out = stop(copy)
+    assert "copy of the worktree" in out["systemMessage"] and "decision" not in out, out
+    assert copy.read("BAD") == b"x\n" and copy.read("m.txt") == b"made in the copy\n"
+    out = stop(wt)
+    assert out["decision"] == "block" and not os.path.lexists(wt.path / "BAD")
+    assert copy.read("BAD") == b"x\n"

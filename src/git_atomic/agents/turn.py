@@ -100,6 +100,11 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
     # timeout, while it waits for the lock) leaves the call said, not silently outside the turn.
     with slot.held():
         record = slot.read()
+        if record is not None and record.root != str(repo.root):
+            copied = _not_here(repo, slot, record)
+            record = slot.read()
+            if copied and record is not None:
+                return copied  # a copy of a linked worktree: the record is the worktree's
         if record is None:  # the turn's first call (or its record is gone: `lost_start`)
             record = new_record(_new_op_id(), call.session, platform, repo.root)
             record = turnstate.lost_start(repo.state_dir, repo.worktree_id, record)
@@ -137,6 +142,10 @@ def after(repo: git.Repo, call: Call) -> str:
     try:
         with _holding(repo, "hook: after a tool call"), slot.held():
             record = slot.read() or _rebuilt(repo, slot)
+            if record is not None and record.root != str(repo.root):
+                if _not_here(repo, slot, record):
+                    return ""
+                record = slot.read()
             if record is None:
                 if gone:
                     _lost_in_call(repo, call)
@@ -154,6 +163,56 @@ def after(repo: git.Repo, call: Call) -> str:
             if record is not None:
                 slot.write(_left(record, call))
         return f"the checkpoint after this {call.label} call is deferred: {exc}"
+
+
+def _not_here(repo: git.Repo, slot: Slot, record: Record) -> str:
+    """Why the turn in `slot`, whose record names another folder than this worktree's, is not
+    this worktree's to go on with, judge or take back ('' when it is: the worktree was moved
+    here). The folder it names is still there, another one than this: this one is a copy of
+    it (`cp -a` while the turn ran), and the turn's calls ran there. A copy of the whole
+    repository has its own copy of the record: it goes, with its mark, and nothing is taken
+    back here. A copy of a linked worktree (its `.git` file names the same git dir) shares
+    the record with the worktree: it is left for that one. Called with the slot held."""
+    try:
+        there, here = os.stat(record.root), os.stat(repo.root)
+    except OSError:
+        return ""  # the folder it names is gone: moved here
+    if (there.st_dev, there.st_ino) == (here.st_dev, here.st_ino):
+        return ""  # the same folder, by another name
+    noted = record.extra.get(turnstate.ROOT_ID)
+    if isinstance(noted, list) and noted != [there.st_dev, there.st_ino]:
+        return ""  # another folder there now: the turn's moved here
+    if not os.path.lexists(os.path.join(record.root, ".git")):
+        return ""
+    if _git_dir_of(record.root) == os.path.realpath(repo.git_dir):
+        return (
+            f"this folder is a copy of the worktree {record.root} (its .git names the same git "
+            "dir), where this session's turn is open: nothing here is checkpointed, judged or "
+            "taken back for it"
+        )
+    slot.remove()
+    return (
+        f"this repository is a copy of {record.root}, made while this session's turn was "
+        "open there: that turn's record came with the copy and was dropped here; nothing "
+        "was judged or taken back in this copy"
+    )
+
+
+def _git_dir_of(root: str) -> str:
+    """The git dir a worktree folder's `.git` names (the folder itself, or a `gitdir:` file's),
+    resolved; '' where it cannot be read."""
+    dotgit = os.path.join(root, ".git")
+    if os.path.isdir(dotgit):
+        return os.path.realpath(dotgit)
+    try:
+        with open(dotgit, "rb") as fh:
+            text = fh.read(4096).decode("utf-8", "surrogateescape")
+    except OSError:
+        return ""
+    if not text.startswith("gitdir: "):
+        return ""
+    named = text[len("gitdir: ") :].strip()
+    return os.path.realpath(os.path.join(root, named))
 
 
 def _lost_in_call(repo: git.Repo, call: Call) -> None:
@@ -388,7 +447,11 @@ def _finish(
                 record = slot.read()
                 if record is None:
                     return None
-                if record.root != str(repo.root):  # the worktree moved since the turn began
+                if record.root != str(repo.root):
+                    copied = _not_here(repo, slot, record)
+                    if copied:
+                        return judge.not_judged(record, repo, copied)
+                    # The worktree moved since the turn began.
                     record = records.replace(record, root=str(repo.root))
                 if ending is not None and _abandoned(slot):
                     record = _without_open_window(repo, record)

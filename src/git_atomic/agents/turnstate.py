@@ -444,8 +444,18 @@ def forget_abandoned_marks(state_dir: Path, cutoff: float) -> int:
     return gone
 
 
+# In `Record.extra`: the worktree folder's device and inode when the turn began, to tell a
+# copy of the repository (`cp -a` while the turn ran: the record came with it) from the
+# worktree moved (`mv`: the same folder) (turn.py, `_elsewhere`).
+ROOT_ID: Final = "root_id"
+
+
 def new_record(op_id: str, session: str, platform: str, root: Path) -> Record:
-    return Record(op_id, session, platform, str(root), time.time())
+    extra: dict[str, Any] = {}
+    with contextlib.suppress(OSError):
+        st = os.stat(root)
+        extra[ROOT_ID] = [st.st_dev, st.st_ino]
+    return Record(op_id, session, platform, str(root), time.time(), extra=extra)
 
 
 def put_note(state_dir: Path, session: str, text: str) -> None:
