@@ -767,12 +767,15 @@ def test_a_turn_taken_back_writes_back_the_reflogs_its_call_expired(repo: GitRep
     assert repo.git("rev-parse", "main@{1}").strip() == left_behind
 
 
-def _a_failing_turn(repo: GitRepo, line: str, *, between: str = "") -> dict[str, str]:
-    """A turn whose shell call runs `line` and breaks the gate (it makes `bad`); `between`, a
-    command of yours after its first call. Its Stop's answer."""
+def _a_failing_turn(
+    repo: GitRepo, line: str, *, between: str = "", first: str = "echo m > made.txt"
+) -> dict[str, str]:
+    """A turn whose shell calls run `first`, then `line`, which breaks the gate (it makes
+    `bad`); `between`, a command of yours (or another session's) after its first call. Its
+    Stop's answer."""
     repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
     (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
-    for n, command in enumerate(("echo m > made.txt", f"{line}; echo x > bad"), start=1):
+    for n, command in enumerate((first, f"{line}; echo x > bad"), start=1):
         call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
         claude_hook(repo, "s1", "PreToolUse", **call)
         subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
@@ -783,6 +786,42 @@ def _a_failing_turn(repo: GitRepo, line: str, *, between: str = "") -> dict[str,
     assert answer["decision"] == "block", answer
     assert not repo.exists("made.txt") and not repo.exists("bad"), answer
     return answer
+
+
+def test_a_turns_commit_another_session_built_on_stays_and_its_stop_says_so(
+    repo: GitRepo,
+) -> None:
+    """The turn committed t.txt, another session committed on top before its Stop: main stays
+    on that commit (never moved back over it) and t.txt is taken back in the files and the
+    index. Its Stop said only "rolled back", as if main were as before: it says now what
+    `rollback --op` says, that the branch stays and why."""
+    answer = _a_failing_turn(
+        repo,
+        "true",
+        first="echo t > t.txt; git add t.txt; git commit -qm turn",
+        between="echo o > o.txt; git add o.txt; git commit -qm theirs",
+    )
+    assert repo.git("log", "-1", "--format=%s", "main").strip() == "theirs"
+    assert repo.git("log", "-1", "--format=%s", "main~1").strip() == "turn"
+    assert not repo.exists("t.txt") and repo.read("o.txt") == b"o\n"
+    assert repo.git("ls-files", "t.txt") == "" and repo.git("ls-files", "o.txt") == "o.txt\n"
+    assert "branch main has moved since (later commits); it stays" in answer["systemMessage"]
+
+
+def test_a_turns_stash_under_one_of_yours_stays_and_its_stop_says_so(repo: GitRepo) -> None:
+    """The turn stashed your staged file; you pushed a stash of your own before its Stop: your
+    file comes back, both stashes stay (yours on top), and the Stop says the list stays."""
+    repo.write("wip", b"w\n")
+    repo.git("add", "wip")
+    answer = _a_failing_turn(
+        repo,
+        "true",
+        first="git stash -q",
+        between="echo mine > mine.txt; git add mine.txt; git stash -q -m mine",
+    )
+    assert repo.read("wip") == b"w\n" and repo.git("ls-files", "wip") == "wip\n"
+    assert repo.git("stash", "list", "--format=%gs").splitlines()[0] == "On main: mine"
+    assert "your stash list changed since; it stays" in answer["systemMessage"]
 
 
 @pytest.mark.parametrize("before", ["none", "yours"])

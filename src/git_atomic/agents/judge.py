@@ -360,6 +360,11 @@ def _take_back(
         # Another writer's (left as they are), or what the system refused.
         if done.outcome.left or done.outcome.refs_left or done.outcome.failed:
             message = "; ".join(done.outcome.problems)
+        # A branch (or the stash) others moved since stays, said as `rollback --op` says it.
+        kept = moves.kept_lines(
+            ctx.repo, found.kept, checked_out=found.checked_out, left_on=found.left_on
+        )
+        message = "; ".join(m for m in (message, *kept) if m)
     if record.steps:
         # What its checkpoints do not hold, as a rollback puts it back: the reflogs its calls
         # rewrote (`git reflog expire --all`), ORIG_HEAD, a header-only packed-refs, a

@@ -431,49 +431,11 @@ def _dropping(facts: moveresults.MoveFacts) -> str:
     return f" and drop {n} commit{'s' if n != 1 else ''} from its branch" if n else ""
 
 
-def _tip(ctx: context.Context, ref: str) -> str:
-    """A branch's commit for people: `583ca94 add the parser`."""
-    tip = ctx.repo.line("log", "-1", "--no-show-signature", "--format=%h %s", ref, "--")
-    return tip or ref
-
-
 def tell_kept(ctx: context.Context, move: moves.Move) -> None:
     """One line per ref the move leaves as it is (`move.kept`): why, and what that means for
     the files. Said whether the move wrote anything or found the tree already there."""
-    here = ctx.repo.head_names()[0] if move.kept else None
-    if here is not None:  # HEAD on a symbolic ref among the branches: the branch it leads to
-        here = ctx.repo.branch_of(here, ctx.repo.refs("refs/heads/"))
-    for name in move.kept:
-        if name == "refs/stash":
-            output.say(
-                "git-atomic: your stash list changed since; it stays as it is (the stashes "
-                "the change took away are held by its checkpoints)"
-            )
-            continue
-        shown = "HEAD" if name == "HEAD" else "branch " + name.removeprefix("refs/heads/")
-        if name == "HEAD" and name in move.left_on:
-            output.say(
-                "git-atomic: HEAD or its branch has moved since the change switched it; HEAD "
-                "stays where it is, and so do the files the switch checked out: only what the "
-                "change did on top of the checkout is taken back"
-            )
-            continue
-        if name in move.left_on:
-            output.say(
-                f"git-atomic: {shown} has commits since the change checked it out (now "
-                f"{_tip(ctx, name)}); they stay on it, and HEAD goes back without them"
-            )
-            continue
-        if name in move.checked_out:
-            output.say(
-                f"git-atomic: {shown} is checked out here since the change moved it; it stays "
-                "where it is, and what the change did to it stays"
-            )
-            continue
-        if name in ("HEAD", here):
-            instead = "and the change is made in the files and the index instead"
-        else:  # not checked out here: none of its files are this worktree's
-            instead = "and what the change did to it stays"
-        output.say(
-            f"git-atomic: {shown} has moved since (later commits); it stays where it is, {instead}"
-        )
+    lines = moves.kept_lines(
+        ctx.repo, move.kept, checked_out=move.checked_out, left_on=move.left_on
+    )
+    for line in lines:
+        output.say(f"git-atomic: {line}")

@@ -383,3 +383,52 @@ def keep(repo: Repo, sha: str) -> str:
     ref = f"refs/atomic/commits/{int(time.time() * 1000):x}-{os.urandom(2).hex()}-{os.getpid()}"
     repo.update_refs([f"create {ref} {sha}"], message="git-atomic: commit as a checkpoint")
     return ref
+
+
+def kept_lines(
+    repo: Repo,
+    kept: Sequence[str],
+    *,
+    checked_out: Sequence[str] = (),
+    left_on: Sequence[str] = (),
+) -> list[str]:
+    """One line per ref a take-back leaves as it is (an effect's `kept`): why, and what that
+    means for the files (`rollback --op`, `undo`, an agent turn's take-back say them)."""
+    here = repo.head_names()[0] if kept else None
+    if here is not None:  # HEAD on a symbolic ref among the branches: the branch it leads to
+        here = repo.branch_of(here, repo.refs("refs/heads/"))
+    lines = []
+    for name in kept:
+        if name == "refs/stash":
+            lines.append(
+                "your stash list changed since; it stays as it is (the stashes the change "
+                "took away are held by its checkpoints)"
+            )
+            continue
+        shown = "HEAD" if name == "HEAD" else "branch " + name.removeprefix("refs/heads/")
+        if name == "HEAD" and name in left_on:
+            lines.append(
+                "HEAD or its branch has moved since the change switched it; HEAD stays where "
+                "it is, and so do the files the switch checked out: only what the change did "
+                "on top of the checkout is taken back"
+            )
+        elif name in left_on:
+            tip = repo.line("log", "-1", "--no-show-signature", "--format=%h %s", name, "--")
+            lines.append(
+                f"{shown} has commits since the change checked it out (now {tip or name}); "
+                "they stay on it, and HEAD goes back without them"
+            )
+        elif name in checked_out:
+            lines.append(
+                f"{shown} is checked out here since the change moved it; it stays where it "
+                "is, and what the change did to it stays"
+            )
+        else:
+            if name in ("HEAD", here):
+                instead = "and the change is made in the files and the index instead"
+            else:  # not checked out here: none of its files are this worktree's
+                instead = "and what the change did to it stays"
+            lines.append(
+                f"{shown} has moved since (later commits); it stays where it is, {instead}"
+            )
+    return lines
