@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from git_atomic.core import records
+from git_atomic.core.errors import AtomicError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
@@ -399,6 +400,8 @@ def kept_lines(
         here = repo.branch_of(here, repo.refs("refs/heads/"))
     lines = []
     for name in kept:
+        if name != "HEAD" and not name.startswith("refs/heads/") and name != "refs/stash":
+            continue  # (one of our own refs HEAD was made a symbolic ref to: set aside)
         if name == "refs/stash":
             lines.append(
                 "your stash list changed since; it stays as it is (the stashes the change "
@@ -413,7 +416,10 @@ def kept_lines(
                 "on top of the checkout is taken back"
             )
         elif name in left_on:
-            tip = repo.line("log", "-1", "--no-show-signature", "--format=%h %s", name, "--")
+            try:
+                tip = repo.line("log", "-1", "--no-show-signature", "--format=%h %s", name, "--")
+            except AtomicError:  # (gone since): named as it is
+                tip = ""
             lines.append(
                 f"{shown} has commits since the change checked it out (now {tip or name}); "
                 "they stay on it, and HEAD goes back without them"
