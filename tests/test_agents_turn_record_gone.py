@@ -724,6 +724,7 @@ def test_a_turn_whose_session_never_came_back_is_closed_by_gc(repo: GitRepo) -> 
     edits) not counted; its refs are then the operation's, retired as any."""
     _a_turn_killed_mid_call(repo, days=40)
     assert "no hook call for 960 h: abandoned" in repo.atomic("hooks", "status", check=0).stdout
+    assert "no hook call for 960 h: abandoned" in repo.atomic("status", check=0).stdout
     res = repo.atomic("gc", check=0)
 
     assert "closed 1 agent turn" in res.stderr, res.stderr

@@ -352,6 +352,31 @@ def _close_others_abandoned(repo: git.Repo, session: str) -> list[judge.Verdict]
     return verdicts
 
 
+def open_lines(state_dir: Path, worktree: str | None = None) -> list[str]:
+    """One line per open turn (of `worktree`, or of every one), for people (`hooks status`,
+    `status`): its platform, session, folder, steps so far and, for one abandoned, since when
+    no hook call came and what closes it."""
+    lines = []
+    for record in turnstate.open_turns(state_dir):
+        slot = Slot(state_dir, record.session, worktree or "")
+        paths = [slot.path] if worktree else list(slot.folder.glob("*.json"))
+        if worktree and not os.path.lexists(slot.path):
+            continue
+        calls = len(record.steps) + len(turnsteps.pending_of(record))  # pending: turnsteps.py
+        idle = min((time.time() - (turnstate.last_call(p) or 0.0) for p in paths), default=0.0)
+        gone = (
+            f"; no hook call for {idle / 3600:.0f} h: abandoned (its session's next prompt, "
+            "another session's, or `git atomic gc` closes it, not judged)"
+            if idle >= turnstate.ABANDONED_AFTER
+            else ""
+        )
+        lines.append(
+            f"{record.platform} session {record.session[:12]} in {record.root} "
+            f"({calls} step{'s' if calls != 1 else ''} so far{gone})"
+        )
+    return lines
+
+
 def _abandoned_why(slot: Slot) -> str:
     import datetime
 

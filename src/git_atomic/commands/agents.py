@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
@@ -44,7 +43,7 @@ def hooks_uninstall(*, target: str, root: Path) -> int:
 
 def hooks_status(*, root: Path) -> int:
     """Per agent: where its hooks file is and which of our hooks it holds; then open turns."""
-    from git_atomic.agents import hookfiles, turnstate, turnsteps
+    from git_atomic.agents import hookfiles
     from git_atomic.engine import discovery
 
     for target in ADAPTERS:
@@ -62,26 +61,10 @@ def hooks_status(*, root: Path) -> int:
             )
         mode = " (commits mode)" if events and commits else ""
         print(f"{target:<12} {layout.path:<32} {state}{mode}")
-    state_dir = discovery.discover(str(root)).state_dir
-    for record in turnstate.open_turns(state_dir):
-        calls = len(record.steps) + len(turnsteps.pending_of(record))  # pending: turnsteps.py
-        slot = turnstate.Slot(state_dir, record.session, "")
-        ages = [
-            time.time() - when
-            for path in slot.folder.glob("*.json")
-            if (when := turnstate.last_call(path)) is not None
-        ]
-        idle = min(ages, default=0.0)
-        gone = (
-            f"; no hook call for {idle / 3600:.0f} h: abandoned (its session's next prompt, "
-            "another session's, or `git atomic gc` closes it, not judged)"
-            if idle >= turnstate.ABANDONED_AFTER
-            else ""
-        )
-        print(
-            f"open turn: {record.platform} session {record.session[:12]} in {record.root} "
-            f"({calls} step{'s' if calls != 1 else ''} so far{gone})"
-        )
+    from git_atomic.agents import turn
+
+    for line in turn.open_lines(discovery.discover(str(root)).state_dir):
+        print(f"open turn: {line}")
     return 0
 
 

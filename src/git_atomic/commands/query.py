@@ -51,6 +51,11 @@ def status(*, json_out: bool) -> int:
             holder=holder,
             style=Style(colour=want_colour(repo)),
         )
+        from git_atomic.agents import turn  # an agent turn open here is no operation yet
+
+        lines += [
+            f"  {'turn':<8} {line}" for line in turn.open_lines(repo.state_dir, repo.worktree_id)
+        ]
         print("\n".join(lines))
         return 0
     finally:
