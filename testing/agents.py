@@ -9,28 +9,42 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from testing.gitrepo import GitRepo
 
 
-def run_claude_hook(repo: GitRepo, payload: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    """The hook command for `payload`'s event, run in the repository (exit 0 checked)."""
+def run_claude_hook(
+    repo: GitRepo,
+    payload: dict[str, Any],
+    *,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """The hook command for `payload`'s event, run in the repository (exit 0 checked unless
+    not `check`); `env`: more variables (a failpoint)."""
     return subprocess.run(
         [sys.executable, "-m", "git_atomic", "hook", "claude-code", payload["hook_event_name"]],
         input=json.dumps(payload),
         cwd=repo.path,
-        env={**repo.env, "CLAUDE_PROJECT_DIR": str(repo.path)},
+        env={**repo.env, "CLAUDE_PROJECT_DIR": str(repo.path), **(env or {})},
         capture_output=True,
         text=True,
         timeout=300,
-        check=True,
+        check=check,
     )
 
 
 def claude_hook(
-    repo: GitRepo, session: str, event: str, **fields: object
+    repo: GitRepo,
+    session: str,
+    event: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    **fields: object,
 ) -> subprocess.CompletedProcess[str]:
     """One call of `session`'s, its payload's common fields as Claude Code sends them."""
     payload = {
@@ -41,7 +55,7 @@ def claude_hook(
         "hook_event_name": event,
         **fields,
     }
-    return run_claude_hook(repo, payload)
+    return run_claude_hook(repo, payload, env=env, check=check)
 
 
 def mcp_on_pipes(repo: GitRepo, *, text: bool) -> subprocess.Popen[Any]:

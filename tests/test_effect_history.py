@@ -886,3 +886,30 @@ def test_a_turn_taken_back_names_the_linked_worktree_its_call_removed(
     answer = _a_failing_turn(repo, f"git worktree remove --force {tmp_path / 'wt'}")
     assert f"removed the linked worktree {tmp_path / 'wt'} (branch wtb" in answer["systemMessage"]
     assert f"`git worktree add {tmp_path / 'wt'} wtb`" in answer["systemMessage"]
+
+
+def test_recover_of_a_turns_take_back_leaves_the_orig_head_you_wrote_between_its_calls(
+    repo: GitRepo,
+) -> None:
+    """The turn's `git reset --hard HEAD~1` wrote ORIG_HEAD, then your own reset wrote it
+    again. Its take-back at Stop leaves yours; killed half way, its `recover` removed it, as
+    if the whole ORIG_HEAD were the turn's: it leaves yours now too."""
+    for message in ("b", "c"):
+        repo.git("commit", "-q", "--allow-empty", "-m", message)
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    for n, command in enumerate(("git reset -q --hard HEAD~1", "echo x > bad"), start=1):
+        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
+        claude_hook(repo, "s1", "PreToolUse", **call)
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+        claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+        if n == 1:
+            repo.git("reset", "-q", "--soft", "HEAD")  # yours: ORIG_HEAD names HEAD now
+    yours = _orig_head(repo)
+    kill = {"GIT_ATOMIC_FAILPOINT": "rollback:after-rescue"}
+    assert claude_hook(repo, "s1", "Stop", env=kill, check=False).returncode == -9
+
+    repo.atomic("recover", check=0)
+
+    assert not repo.exists("bad")
+    assert _orig_head(repo) == yours

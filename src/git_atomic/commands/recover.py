@@ -381,7 +381,9 @@ def _tell_history(
             detail,
             pre_op=pre_op,
             op_id=op.id,
-            own=True,
+            # An agent turn's effect is its calls' alone: an ORIG_HEAD your reset wrote between
+            # them stays, as its take-back at Stop leaves it (judge.py).
+            own=op.kind != OpKind.AGENT_TURN,
             problems=done.problems,
             end=end,
         )
