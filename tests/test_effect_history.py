@@ -913,3 +913,28 @@ def test_recover_of_a_turns_take_back_leaves_the_orig_head_you_wrote_between_its
 
     assert not repo.exists("bad")
     assert _orig_head(repo) == yours
+
+
+@pytest.mark.parametrize("yours", ["deinit", "worktree-add", "packed-refs"])
+def test_what_you_did_to_git_files_between_a_turns_calls_stays_yours(
+    repo: GitRepo, tmp_path: Path, yours: str
+) -> None:
+    """Noted at the turn's start only, the submodule you de-initialised between its calls was
+    checked out again by its take-back, the worktree you added was named as the turn's, and
+    the header-only packed-refs you left went: only what changed within its calls is the
+    turn's."""
+    sub = _with_submodule(repo, tmp_path)
+    between = {
+        "deinit": "git submodule deinit -q -f sub",
+        "worktree-add": f"git worktree add -q {tmp_path / 'wt'} -b wb",
+        "packed-refs": PACK_AND_DELETE,
+    }[yours]
+    answer = _a_failing_turn(repo, "true", between=between)
+    if yours == "deinit":
+        assert os.listdir(sub) == []
+        assert "sub:" not in answer["systemMessage"], answer
+    elif yours == "worktree-add":
+        assert (tmp_path / "wt" / "README").exists()
+        assert "linked worktree" not in answer["systemMessage"], answer
+    else:
+        assert (repo.path / ".git" / "packed-refs").read_bytes().startswith(b"# pack-refs")

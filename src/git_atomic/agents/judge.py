@@ -255,7 +255,7 @@ def _record_op(
         pending=None,
         argv=None,
         started_at=record.started_at,
-        detail={"turn": turn, **_beside(record)},
+        detail={"turn": turn, **_beside(ctx.repo, record)},
         owner=Owner.this_process(),
     )
     # A ref gone meanwhile (deleted by hand) leaves the row without one, not the turn.
@@ -374,7 +374,7 @@ def _take_back(
         problems: list[str] = []
         said = put_back_beside(
             ctx.repo,
-            _beside(record),
+            _beside(ctx.repo, record),
             pre_op=record.steps[0][0],
             op_id=record.op_id,
             own=False,
@@ -448,13 +448,12 @@ def _verdict(outcome: Outcome, record: Record, **fields: object) -> Verdict:
     )
 
 
-def _beside(record: Record) -> dict[str, object]:
-    """What the turn noted at its start of what its checkpoints do not hold (turnsteps.BESIDE),
-    as an operation's journal detail has it."""
-    from git_atomic.agents.turnsteps import BESIDE
+def _beside(repo: git.Repo, record: Record) -> dict[str, object]:
+    """What the turn's calls changed beside its checkpoints (turnsteps.BESIDE), as an
+    operation's journal detail has it."""
+    from git_atomic.agents.turnsteps import beside_detail
 
-    noted = record.extra.get(BESIDE)
-    return dict(noted) if isinstance(noted, dict) else {}
+    return beside_detail(repo, record)
 
 
 def _notice(record: Record) -> str:

@@ -95,7 +95,7 @@ def close_window(repo: git.Repo, record: Record, *, raw_index: bool = False) -> 
     noted, noted_at = record.extra.get(NOTED), record.extra.get(NOTED_AT)
     record, after = capture(repo, record, "after", raw_index=raw_index)
     known = record.extra.get(WINDOW_STATE)
-    record = _orig_head_written(repo, record, known)
+    record = _beside_written(repo, record, known)
     gone = (WINDOW_STATE, CLAIMS, NOTED, NOTED_AT)
     extra = {k: v for k, v in record.extra.items() if k not in gone}
     record = records.replace(record, window_before=None, in_flight=(), extra=extra)
@@ -171,40 +171,42 @@ def start_window(
         from git_atomic.engine import reflogkeep
 
         reflogkeep.keep(repo, record.op_id, before.branches)
-        # (A window before it that changed nothing may have noted some already: they stay.)
-        held = record.extra.get(BESIDE)
-        beside = {**beside_at_start(repo), **(held if isinstance(held, dict) else {})}
-        record = records.replace(record, extra={**record.extra, BESIDE: beside})
     if opening:
         record = settle(repo, record, before)  # the steps pending end where this one starts
     # What the window starts from, kept with it: closing it then reads nothing back.
-    window = {"commit": before.commit, "state": state_of(before), ORIG_HEAD: _orig_head(repo)}
+    window = {"commit": before.commit, "state": state_of(before), BESIDE: beside_now(repo)}
     return records.replace(
         record, window_before=before.commit, extra={**record.extra, WINDOW_STATE: window}
     )
 
 
-# What the turn's checkpoints do not hold, noted at its start as an operation's PRE-OP notes
-# it (operation.Engine.begin), in `Record.extra`: the keys of an operation's journal detail
-# (the turn's becomes one at its end, judge.py), so that its take-back, and a later `rollback
-# --op` of it, put back what a rollback puts back (operation.put_back_beside). Files and
-# folders read, no git process.
+# What the turn's checkpoints do not hold, in `Record.extra`, as the keys of an operation's
+# journal detail (the turn's becomes one at its end, judge.py), so that its take-back, and a
+# later `rollback --op` of it, put back what a rollback puts back (operation.put_back_beside).
+# Only what changed *within* its windows is the turn's (what you do between its calls is
+# yours): each window that takes a checkpoint notes them at its start (`beside_now`: files
+# and folders read, no git process) and, when it closes, what changed meanwhile is added
+# (`_beside_written`): ORIG_HEAD's text before the turn's first window that wrote it and the
+# one its last left (the take-back writes the first back only while ORIG_HEAD is still the one
+# the turn left), a `packed-refs` one made where there was none, each submodule one emptied
+# (or whose `.git` file it removed), each linked worktree one removed or added.
 BESIDE: Final = "beside"
-# In a window's state: ORIG_HEAD's text when it began. A window that changed it notes, in
-# BESIDE, what it was before the turn's first such window and what the last one left: the
-# take-back writes the first back only while ORIG_HEAD is still the one the turn left (one
-# your own `git reset` between its calls wrote is yours).
 ORIG_HEAD: Final = "orig_head"
+_PACKED: Final = "packed_refs"  # in a window's note: whether the file was there
+_TURN_WORKTREES: Final = "turn_worktrees"  # in BESIDE: {"removed": {...}, "added": {...}}
 
 
-def beside_at_start(repo: git.Repo) -> dict[str, object]:
-    noted: dict[str, object] = {"worktrees": repo.linked_worktrees()}
-    if not os.path.lexists(repo.common_dir / "packed-refs"):
-        noted["packed_refs_absent"] = True  # packedrefs.ABSENT
+def beside_now(repo: git.Repo) -> dict[str, object]:
+    """What a window notes at its start (and its end)."""
+    noted: dict[str, object] = {
+        ORIG_HEAD: _orig_head(repo),
+        "worktrees": repo.linked_worktrees(),
+        _PACKED: os.path.lexists(repo.common_dir / "packed-refs"),
+    }
     if os.path.lexists(repo.root / ".gitmodules"):
         from git_atomic.ops import submodulesback
 
-        noted[submodulesback.KEY] = submodulesback.note_on_disk(repo)
+        noted["submodules"] = submodulesback.note_on_disk(repo)
     return noted
 
 
@@ -214,20 +216,54 @@ def _orig_head(repo: git.Repo) -> str | None:
     return memofiles.read(repo)
 
 
-def _orig_head_written(repo: git.Repo, record: Record, window: object) -> Record:
-    """The record with ORIG_HEAD's change noted, where the window that closes changed it."""
-    if not isinstance(window, dict) or ORIG_HEAD not in window:
+def _beside_written(repo: git.Repo, record: Record, window: object) -> Record:
+    """The record with what the window that closes changed beside its checkpoints noted."""
+    was = window.get(BESIDE) if isinstance(window, dict) else None
+    if not isinstance(was, dict):
         return record
-    was, now = window[ORIG_HEAD], _orig_head(repo)
-    if not isinstance(was, str) or now is None or now == was:
-        return record
-    from git_atomic.engine import memofiles
+    now = beside_now(repo)
+    held = record.extra.get(BESIDE)
+    noted = dict(held) if isinstance(held, dict) else {}
+    before, after = was.get(ORIG_HEAD), now.get(ORIG_HEAD)
+    if isinstance(before, str) and isinstance(after, str) and before != after:
+        from git_atomic.engine import memofiles
 
-    beside = record.extra.get(BESIDE)
-    noted = dict(beside) if isinstance(beside, dict) else {}
-    noted.setdefault(memofiles.BEFORE, was)
-    noted[memofiles.LEFT] = now
+        noted.setdefault(memofiles.BEFORE, before)
+        noted[memofiles.LEFT] = after
+    if was.get(_PACKED) is False and now.get(_PACKED) is True:
+        noted["packed_refs_absent"] = True  # packedrefs.ABSENT
+    then, still = was.get("submodules"), now.get("submodules")
+    if isinstance(then, dict) and then:
+        still = still if isinstance(still, dict) else {}
+        emptied = {path: entry for path, entry in then.items() if path not in still}
+        if emptied:
+            mine = noted.get("submodules")
+            noted["submodules"] = {**emptied, **(mine if isinstance(mine, dict) else {})}
+    then, still = was.get("worktrees"), now.get("worktrees")
+    if isinstance(then, dict) and isinstance(still, dict) and then != still:
+        mine = noted.get(_TURN_WORKTREES)
+        moved = dict(mine) if isinstance(mine, dict) else {}
+        removed = {**{k: v for k, v in then.items() if k not in still}, **moved.get("removed", {})}
+        added = {**{k: v for k, v in still.items() if k not in then}, **moved.get("added", {})}
+        noted[_TURN_WORKTREES] = {"removed": removed, "added": added}
     return records.replace(record, extra={**record.extra, BESIDE: noted})
+
+
+def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
+    """What the turn's windows changed beside its checkpoints, as an operation's journal
+    detail has it (operation.put_back_beside): its linked worktrees as those there now, less
+    the ones its windows added and with the ones they removed, so that a worktree you added
+    or removed between its calls is not named as the turn's."""
+    held = record.extra.get(BESIDE)
+    detail = (
+        {k: v for k, v in held.items() if k != _TURN_WORKTREES} if isinstance(held, dict) else {}
+    )
+    moved = held.get(_TURN_WORKTREES) if isinstance(held, dict) else None
+    removed = moved.get("removed", {}) if isinstance(moved, dict) else {}
+    added = moved.get("added", {}) if isinstance(moved, dict) else {}
+    now = repo.linked_worktrees()
+    detail["worktrees"] = {**{k: v for k, v in now.items() if k not in added}, **removed}
+    return detail
 
 
 def noted_files(repo: git.Repo, paths: tuple[str, ...] | None) -> Noted | None:
