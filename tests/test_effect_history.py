@@ -938,3 +938,16 @@ def test_what_you_did_to_git_files_between_a_turns_calls_stays_yours(
         assert "linked worktree" not in answer["systemMessage"], answer
     else:
         assert (repo.path / ".git" / "packed-refs").read_bytes().startswith(b"# pack-refs")
+
+
+def test_reflogs_you_expired_between_a_turns_calls_stay_expired(repo: GitRepo) -> None:
+    """Your `git reflog expire --expire=now --all` between the turn's calls was undone by its
+    take-back (every reflog written back as the turn's start had it): only a reflog one of its
+    calls rewrote is the turn's to write back."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "left behind")
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    log = repo.path / ".git" / "logs" / "refs" / "heads" / "main"
+    assert log.read_bytes()
+    _a_failing_turn(repo, "true", between="git reflog expire --expire=now --all")
+    assert log.read_bytes() == b""
+    assert (repo.path / ".git" / "logs" / "HEAD").read_bytes() == b""

@@ -18,7 +18,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 from git_atomic.agents.turnstate import TURN_REFS, Record, turn_message
@@ -174,7 +174,8 @@ def start_window(
     if opening:
         record = settle(repo, record, before)  # the steps pending end where this one starts
     # What the window starts from, kept with it: closing it then reads nothing back.
-    window = {"commit": before.commit, "state": state_of(before), BESIDE: beside_now(repo)}
+    beside = beside_now(repo, before.branches)
+    window = {"commit": before.commit, "state": state_of(before), BESIDE: beside}
     return records.replace(
         record, window_before=before.commit, extra={**record.extra, WINDOW_STATE: window}
     )
@@ -193,13 +194,19 @@ def start_window(
 BESIDE: Final = "beside"
 ORIG_HEAD: Final = "orig_head"
 _PACKED: Final = "packed_refs"  # in a window's note: whether the file was there
+_REFLOGS: Final = "reflogs"  # in a window's note: each reflog's [inode, size]
+REFLOGS_REWRITTEN: Final = "reflogs_rewritten"  # operation.REFLOGS_REWRITTEN
 _TURN_WORKTREES: Final = "turn_worktrees"  # in BESIDE: {"removed": {...}, "added": {...}}
 
 
-def beside_now(repo: git.Repo) -> dict[str, object]:
-    """What a window notes at its start (and its end)."""
+def beside_now(repo: git.Repo, branches: Iterable[str] | None = None) -> dict[str, object]:
+    """What a window notes at its start (and its end). `branches`: whose reflogs (and each
+    worktree's HEAD's) to note, at its start; at its end, those it noted."""
+    from git_atomic.engine import reflogkeep
+
     noted: dict[str, object] = {
         ORIG_HEAD: _orig_head(repo),
+        _REFLOGS: reflogkeep.identities(repo, branches) if branches is not None else {},
         "worktrees": repo.linked_worktrees(),
         _PACKED: os.path.lexists(repo.common_dir / "packed-refs"),
     }
@@ -224,6 +231,21 @@ def _beside_written(repo: git.Repo, record: Record, window: object) -> Record:
     now = beside_now(repo)
     held = record.extra.get(BESIDE)
     noted = dict(held) if isinstance(held, dict) else {}
+    logs = was.get(_REFLOGS)
+    if isinstance(logs, dict) and logs:
+        from git_atomic.engine import reflogkeep
+
+        seen = reflogkeep.identities(repo, list(logs), with_head=False)
+        rewritten = [
+            name
+            for name, ident in logs.items()
+            if name not in seen or seen[name][0] != ident[0] or seen[name][1] < ident[1]
+        ]
+        if rewritten:
+            mine = noted.get(REFLOGS_REWRITTEN)
+            noted[REFLOGS_REWRITTEN] = sorted(
+                {*rewritten, *(mine if isinstance(mine, list) else [])}
+            )
     before, after = was.get(ORIG_HEAD), now.get(ORIG_HEAD)
     if isinstance(before, str) and isinstance(after, str) and before != after:
         from git_atomic.engine import memofiles
@@ -263,6 +285,7 @@ def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
     added = moved.get("added", {}) if isinstance(moved, dict) else {}
     now = repo.linked_worktrees()
     detail["worktrees"] = {**{k: v for k, v in now.items() if k not in added}, **removed}
+    detail.setdefault(REFLOGS_REWRITTEN, [])  # none of its calls rewrote one: none is mended
     return detail
 
 

@@ -25,7 +25,7 @@ import contextlib
 import json
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -152,7 +152,25 @@ def put_back(repo: Repo, name: str, oid: str) -> bool:
     return True
 
 
-def mend(repo: Repo, op_id: str, names: Iterable[str]) -> tuple[list[str], list[str]]:
+def identities(repo: Repo, names: Iterable[str], *, with_head: bool = True) -> dict[str, list[int]]:
+    """Each reflog of `names` (branches; `with_head`: and each worktree's HEAD) that is a
+    regular file: its inode and size (one lstat each, no byte read). git appends to a reflog
+    in place and rewrites one (`reflog expire`, `reflog delete`) by rename: another inode, or
+    a smaller size, says it was rewritten (an agent turn's window: turnsteps.py)."""
+    found: dict[str, list[int]] = {}
+    if not _files_backend(repo):
+        return found
+    for name in _with_head(repo, names) if with_head else names:
+        with contextlib.suppress(OSError, ValueError):
+            st = os.lstat(os.path.join(repo.common_dir, os.fsdecode(_reflog(name))))
+            if stat.S_ISREG(st.st_mode):
+                found[name] = [st.st_ino, st.st_size]
+    return found
+
+
+def mend(
+    repo: Repo, op_id: str, names: Iterable[str], *, only: Collection[str] | None = None
+) -> tuple[list[str], list[str]]:
     """After an operation's own rollback (a failed run, `abort`): each branch's reflog (and
     each worktree's HEAD's: `_with_head`) that the operation rewrote (`git reflog expire`, `git
     reflog delete`: it no longer starts with the bytes its PRE-OP kept) is written again as the
@@ -160,7 +178,8 @@ def mend(repo: Repo, op_id: str, names: Iterable[str]) -> tuple[list[str], list[
     that names a commit a `reset` left behind, and `git gc` prunes what nothing names. Under
     git's lock of the ref (`<ref>.lock`, as `reflog expire` takes it); a ref locked now is
     left. The names whose reflog was mended, and those it could not write back (their ref
-    locked: a git holds it, or one the operation's git left)."""
+    locked: a git holds it, or one the operation's git left). `only`: those names alone (the
+    reflogs an agent turn's calls rewrote, not one you expired between them)."""
     if not _files_backend(repo):
         return [], []
     mended: list[str] = []
@@ -172,6 +191,8 @@ def mend(repo: Repo, op_id: str, names: Iterable[str]) -> tuple[list[str], list[
             return [], []
         tree = stack.enter_context(safefs.Tree(os.fsencode(repo.common_dir)))
         for name in _with_head(repo, names):
+            if only is not None and name not in only:
+                continue  # not rewritten by the change (an agent turn's: one of yours)
             kept = _read_kept(top, op_id, os.fsencode(name).hex())
             rel = _reflog(name)
             now = tree.read(rel) if tree.kind(rel) == stat.S_IFREG else None

@@ -7,7 +7,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import failpoints, records
@@ -601,6 +601,11 @@ def rollback_op(
     )
 
 
+# An agent turn's journal detail: the reflogs its calls rewrote (turnsteps.py); absent, every
+# reflog the operation's PRE-OP kept is the operation's to mend.
+REFLOGS_REWRITTEN: Final = "reflogs_rewritten"
+
+
 def put_back_beside(
     repo: Repo,
     details: Mapping[str, object],
@@ -618,7 +623,9 @@ def put_back_beside(
     back (mend_reflogs) and, with `worktrees`, each linked worktree it removed or added named
     (worktreesgone.py). Returns the reflogs mended and the lines to say."""
     lines = put_back_git_files(repo, details, own=own, problems=problems, end=end)
-    mended, unmended = mend_reflogs(repo, pre_op, op_id)
+    rewritten = details.get(REFLOGS_REWRITTEN)  # (an agent turn's: only those its calls did)
+    only = [str(n) for n in rewritten] if isinstance(rewritten, list) else None
+    mended, unmended = mend_reflogs(repo, pre_op, op_id, only=only)
     lines += unmended
     # (Imported only where there was or is a linked worktree: an abort's usual way does not.)
     if (
@@ -632,7 +639,9 @@ def put_back_beside(
     return mended, lines
 
 
-def mend_reflogs(repo: Repo, pre_op: str, op_id: str) -> tuple[list[str], list[str]]:
+def mend_reflogs(
+    repo: Repo, pre_op: str, op_id: str, *, only: Collection[str] | None = None
+) -> tuple[list[str], list[str]]:
     """Write back the reflogs the operation rewrote (`reflog expire`, `reflog delete`) as its
     PRE-OP kept them, plus the lines written since (reflogkeep.mend): by its own rollback, and
     by any later one that takes its effect back (`rollback --op`, `undo`), since `branch@{1}`
@@ -641,7 +650,7 @@ def mend_reflogs(repo: Repo, pre_op: str, op_id: str) -> tuple[list[str], list[s
     from git_atomic.engine import reflogkeep  # imported only here (reflogkeep.py)
 
     snap = checkpoint.load(repo, pre_op)
-    mended, unmended = reflogkeep.mend(repo, op_id, snap.branches)
+    mended, unmended = reflogkeep.mend(repo, op_id, snap.branches, only=only)
     lines = [  # said: its @{1} and older are gone unless you write it back
         f"the reflog of {name.removeprefix('refs/heads/')} the operation rewrote was not "
         f"written back: {repo.common_dir / f'{name}.lock'} exists (a git command holds it, "
