@@ -841,3 +841,20 @@ def test_a_copy_of_a_linked_worktree_mid_turn_leaves_the_turn_to_the_worktree(
     out = stop(wt)
     assert out["decision"] == "block" and not os.path.lexists(wt.path / "BAD")
     assert copy.read("BAD") == b"x\n"
+
+
+def test_gc_in_a_copy_drops_the_copied_record_of_an_abandoned_turn(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A copy of the repository whose copied turn record is past the retention: its `gc`
+    recorded the turn as an operation of the copy (its `rollback --op` then took the turn's
+    changes back in the copy). It drops the record instead; the original still has its turn."""
+    _a_turn_killed_mid_call(repo, days=40)
+    copy = GitRepo(tmp_path / "copy", repo.env)
+    subprocess.run(["cp", "-a", str(repo.path), str(copy.path)], check=True)
+
+    copy.atomic("gc", check=0)
+
+    assert copy.atomic_json("log")["operations"] == []
+    assert list((copy.path / ".git" / "atomic" / "turns").glob("*/*.json")) == []
+    assert list((repo.path / ".git" / "atomic" / "turns").glob("*/*.json")) != []

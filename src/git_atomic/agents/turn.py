@@ -423,6 +423,8 @@ def close_abandoned(ctx: judge.Held, cutoff: float) -> int:
             when = turnstate.last_call(slot.path)
             if record is None or when is None or when >= cutoff:
                 continue
+            if record.root != str(repo.root) and _not_here(repo, slot, record):
+                continue  # a copy's record of a turn that ran elsewhere: dropped, no operation
             why = _abandoned_why(slot) + "; `git atomic gc` closed it"
             record = _without_open_window(repo, record)
             slot.remove()
