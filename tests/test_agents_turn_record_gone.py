@@ -776,8 +776,9 @@ def test_a_turn_whose_call_removed_its_mark_too_is_said_at_its_end(repo: GitRepo
     call(repo, 1, "Bash", {"command": "touch BAD; rm -rf .git/atomic*; git update-ref..."}, removes)
     out = stop(repo)
 
-    assert "not judged" in out["systemMessage"] and "nothing was taken back" in out["systemMessage"]
-    assert "decision" not in out
+    message = out["systemMessage"]
+    assert "not judged" in message and "a call of it ended with nothing of the turn" in message
+    assert "nothing was taken back" in message and "decision" not in out
     assert repo.read("BAD") == b"made by the turn\n"
     assert os.listdir(repo.path / ".git" / "atomic-open-turns") == []
     answer = claude_hook(repo, SESSION, "Stop", stop_hook_active=False)

@@ -445,12 +445,22 @@ def _lost(repo: git.Repo, session: str, worktree: str, mark: Mapping[str, str]) 
     turnstate.unmark(repo.state_dir, session, worktree)
     op_id = mark.get("op_id", "")
     record = new_record(op_id, session, mark.get("platform", ""), repo.root)
-    why = (
+    gone = (
         f"its record (under {repo.state_dir / turnstate.TURNS_DIR}) and its checkpoints "
         f"(refs/atomic/turns/{op_id or '...'}/) were removed, or made unreadable, while it "
-        "ran (by one of its calls?), so what it changed can no longer be told from what "
-        "others did: nothing was taken back and no gate ran. `git status` and `git diff` show "
-        "the worktree as it is; `git atomic gates --run` runs the gates"
+        "ran (by one of its calls?)"
+    )
+    if not op_id:  # marked by a call's `after` that found nothing of the turn (`_lost_in_call`)
+        gone = (
+            "a call of it ended with nothing of the turn left: its record (under "
+            f"{repo.state_dir / turnstate.TURNS_DIR}), its checkpoints (refs/atomic/turns/) "
+            "and its mark were removed while it ran (by that call?), or the call's start was "
+            "never seen (the hooks installed while it ran)"
+        )
+    why = (
+        f"{gone}, so what it changed can no longer be told from what others did: nothing was "
+        "taken back and no gate ran. `git status` and `git diff` show the worktree as it is; "
+        "`git atomic gates --run` runs the gates"
     )
     where = "" if worktree == repo.worktree_id else f" (worktree {worktree})"
     return judge.not_judged(record, repo, why + where)
