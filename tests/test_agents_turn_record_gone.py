@@ -859,3 +859,15 @@ def test_gc_in_a_copy_drops_the_copied_record_of_an_abandoned_turn(
     assert copy.atomic_json("log")["operations"] == []
     assert list((copy.path / ".git" / "atomic" / "turns").glob("*/*.json")) == []
     assert list((repo.path / ".git" / "atomic" / "turns").glob("*/*.json")) != []
+
+
+def test_another_sessions_end_event_leaves_an_abandoned_turn_to_a_prompt(repo: GitRepo) -> None:
+    """Closing another session's abandoned turn records an operation: not at an end event a
+    platform gives seconds (Codex's `Interrupt` and `SessionEnd`, 3 s), where a kill half way
+    would leave the operation open; at a prompt."""
+    _a_turn_killed_mid_call(repo, days=2)
+    claude_hook(repo, "another-session", "SessionEnd", reason="exit")
+    assert repo.atomic_json("log")["operations"] == []
+    claude_hook(repo, "another-session", "UserPromptSubmit", prompt="go on")
+    [op] = repo.atomic_json("log")["operations"]
+    _only_its_first_call(repo, op)

@@ -174,7 +174,7 @@ def _running_shells(payload: Mapping[str, Any]) -> str:
 
 
 def _prompt(repo: Repo, session: str, project: Path, dialect: Dialect) -> HookResult:
-    closed = turn.close(repo, session, "it ended without Stop")
+    closed = turn.close(repo, session, "it ended without Stop", prompt=True)
     context = tell.opening(repo.state_dir, session, closed, project)
     if not context:
         return QUIET

@@ -94,7 +94,7 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
             return HookResult(0, "", f"git-atomic: {note}\n") if note else QUIET
         if event == "userPromptSubmitted":
             remember(repo.state_dir, session, PROMPTED)
-            closed = turn.close(repo, session, "it ended without agentStop")
+            closed = turn.close(repo, session, "it ended without agentStop", prompt=True)
             said = tell.opening(repo.state_dir, session, closed, project)
             return HookResult(0, "", said + "\n") if said else QUIET
         if event == "agentStop":

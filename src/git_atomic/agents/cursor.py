@@ -111,7 +111,7 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
     prompt = turn.Call(session, *PROMPT)
     try:
         if event == "beforeSubmitPrompt":
-            closed = turn.close(repo, session, "it ended without stop")
+            closed = turn.close(repo, session, "it ended without stop", prompt=True)
             announced = remembers(repo.state_dir, session, TOOL_EVENTS)
             if announced and "preToolUse" in hookfiles.installed(LAYOUT, project):
                 note = ""

@@ -88,7 +88,7 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
             turn.after_all(repo, session)
             return QUIET
         if event == "BeforeAgent":
-            closed = turn.close(repo, session, "it ended without AfterAgent")
+            closed = turn.close(repo, session, "it ended without AfterAgent", prompt=True)
             context = tell.opening(repo.state_dir, session, closed, project)
             return _context(context) if context else QUIET
         if event == "AfterAgent":

@@ -298,9 +298,14 @@ def end(repo: git.Repo, session: str, *, history: str = "shadow") -> list[judge.
     return _finish_all(repo, session, ending=None, history=history)
 
 
-def close(repo: git.Repo, session: str, why: str) -> list[judge.Verdict]:
-    """The turn ended without its end event (`why`): record it as it is, judge nothing."""
-    return _finish_all(repo, session, ending=why)
+def close(repo: git.Repo, session: str, why: str, *, prompt: bool = False) -> list[judge.Verdict]:
+    """The turn ended without its end event (`why`): record it as it is, judge nothing.
+    `prompt`: the session's next prompt, which also closes another session's turn abandoned
+    in this worktree (not at an end event a platform gives seconds: Codex's `Interrupt`)."""
+    verdicts = _finish_all(repo, session, ending=why)
+    if prompt:
+        verdicts += _close_others_abandoned(repo, session)
+    return verdicts
 
 
 def _finish_all(
@@ -330,8 +335,6 @@ def _finish_all(
             verdicts.append(verdict)
     for worktree, mark in marks.items():
         verdicts.append(_lost(repo, session, worktree, mark))
-    if ending is not None:
-        verdicts += _close_others_abandoned(repo, session)
     return verdicts
 
 
