@@ -895,9 +895,10 @@ def _over_budget(sizes: dict[bytes, int], tracked: set[bytes], *, budget: bool) 
 def _made_anew(ops: list[tuple[str, ...]], paths: set[bytes]) -> set[bytes]:
     """Those of `paths` the operation removed or made anew, itself or by replacing a folder on
     their way with a link."""
+    # (A rename's destination is never one of them: it moves nothing where something is, and
+    # a step before it that took that away is counted itself.)
     made = ("write", "delete", "symlink", "outlink", "fifo", "rename", "tofolder", "mkdir")
     steps = [os.fsencode(op[1]) for op in ops if op[0] in made]
-    steps += [os.fsencode(op[2]) for op in ops if op[0] == "rename"]
     return {p for p in paths if any(p == q or p.startswith(q + b"/") for q in steps)}
 
 
