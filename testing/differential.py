@@ -579,8 +579,10 @@ def scenario(
         # capture look at the whole tree again (the watcher cannot say what they hide).
         # Watchman's names are JSON text: one that is not UTF-8 or holds a newline sends the
         # capture to git's listing too (watcher.py).
+        # So does your core.excludesFile, made after the watch's first capture (docs/design.md).
         rules = (
             "core.ignoreCase" in chosen
+            or "core.excludesFile" in chosen
             or any(op[0] == "exclude" for op in ops)
             or any(not _watchable(p) for p in [*tree, *(op[1] for op in ops if len(op) > 1)])
         )
