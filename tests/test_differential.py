@@ -384,3 +384,34 @@ def test_a_filter_named_with_an_equals_sign_and_not_utf8_concrete(history: str) 
         {"attributes": "odd-name"},
         [("write", "a", "two\n", "-"), ("write", "dir/c", "one\n", "x")],
     )
+
+
+@pytest.mark.parametrize("history", ["shadow", "commits"])
+def test_another_writer_beside_every_new_step_concrete(history: str) -> None:
+    """A fixed example of what the drawing added: flagged entries and your own excludes file,
+    an operation that renames, swaps a file for a folder, makes an empty folder and checks out
+    a branch of its own, kept; then another writer edits and stages README, writes new files
+    and a link, and a second session keeps an operation of its own. `rollback --op` and `undo`
+    leave every one of the other writer's changes and take back, then bring back, the
+    operation's (testing/differential.py, scenario_kept)."""
+    scenario_kept(
+        "plain",
+        history,
+        {
+            "a": ("file", "one\n", "commit"),
+            "dir/c": ("exec", "#!/bin/sh\necho hi\n", "commit"),
+            "g": ("link", "x", "commit"),
+            "build/o": ("file", "ignored by your excludes\n", "untracked"),
+            "sp ace/\u00fc \u00e9.txt": ("file", "caf\u00e9\n", "stage"),
+        },
+        {"entries": "skip-worktree", "core.excludesFile": "FILE"},
+        [
+            ("rename", "sp ace/\u00fc \u00e9.txt", "e.txt"),
+            ("tofolder", "g"),
+            ("mkdir", "dir/sub/mt"),
+            ("write", "a", "two\n", "x"),
+            ("branch", "side"),
+            ("commit",),
+        ],
+        list(range(len(OTHER_STEPS))),
+    )
