@@ -1333,6 +1333,48 @@ def test_a_submodule_the_operation_checked_out_stays_and_is_named(
     assert "submodule" not in res.stderr, res.stderr  # one checked out before is not named
 
 
+@pytest.mark.parametrize("how", ["failed run", "rollback --op"])
+def test_a_submodule_checkout_the_operation_recorded_is_named_where_it_stays(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """t7406/t2013: an operation checked another commit out in a submodule and recorded it
+    (`git -C sub checkout main; git add sub; git commit`). The rollback puts the gitlink back,
+    but a submodule's checkout is not part of a checkpoint: it stays at the operation's
+    commit, and `git status` shows the submodule changed, while the rollback said "files,
+    index and branches are as before" and nothing more. Now it names the commit the checkout
+    stays at, the one the state restored records, and the `git submodule update` that checks
+    it out."""
+    upstream = tmp_path / "upstream"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(upstream)], env=repo.env, check=True)
+    for text in ("s\n", "s2\n"):
+        (upstream / "s.txt").write_text(text)
+        subprocess.run(["git", "add", "-A"], cwd=upstream, env=repo.env, check=True)
+        subprocess.run(["git", "commit", "-qm", text], cwd=upstream, env=repo.env, check=True)
+    repo.git("-c", "protocol.file.allow=always", "submodule", "-q", "add", str(upstream), "sub")
+    subprocess.run(["git", "checkout", "-q", "HEAD~1"], cwd=repo.path / "sub", env=repo.env)
+    repo.git("add", "sub")
+    repo.git("commit", "-qm", "submodule")
+    was = repo.git("rev-parse", ":sub").strip()
+    line = "git -C sub checkout -q main && git add sub"
+    if how == "failed run":
+        res = repo.atomic(
+            "run", "--", "sh", "-c", line + " && git commit -qm bump; exit 1", check=1
+        )
+    else:
+        done = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", line)
+        res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert repo.git("rev-parse", ":sub").strip() == was  # the gitlink: back
+    left = _git_out(repo.path / "sub", repo.env, "rev-parse", "HEAD").strip()
+    assert left != was  # the checkout: not a checkpoint's, stays
+    assert (
+        f"sub: this submodule's checkout stays at {left[:12]}, the commit the operation "
+        f"recorded; the state restored records {was[:12]}"
+    ) in res.stderr, res.stderr
+    assert "`git submodule update -- sub` checks that out" in res.stderr
+    res = repo.atomic("run", "--", "sh", "-c", "echo x > other.txt; exit 1", check=1)
+    assert "submodule" not in res.stderr, res.stderr  # one the operation left alone: not named
+
+
 @pytest.mark.parametrize("kind", ["submodule", "nested repository"])
 def test_undo_of_an_abort_that_made_a_removed_repositorys_folder_again_removes_it(
     repo: GitRepo, tmp_path: Path, kind: str

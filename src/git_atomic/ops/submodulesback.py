@@ -209,6 +209,8 @@ def put_back(
         name, dotgit = str(entry[0]), str(entry[1])
         line = _check_out(repo, str(path), dotgit, dry_run=dry_run)
         if line is None:
+            elsewhere = _left_at(repo, str(path), dotgit, staged)
+            lines += [elsewhere] if elsewhere else []
             continue
         if repo.config(f"submodule.{name}.url") is None:
             line += (
@@ -322,5 +324,33 @@ def _staged_tree(repo: Repo, end: str | None) -> str | None:
 
 
 def _gitlink(repo: Repo, tree: str, path: str) -> bool:
+    return _gitlink_oid(repo, tree, path) is not None
+
+
+def _gitlink_oid(repo: Repo, tree: str, path: str) -> str | None:
     listed = repo.run("ls-tree", "-z", tree, "--", path, check=False)
-    return listed.returncode == 0 and listed.stdout.startswith(b"160000 ")
+    if listed.returncode != 0 or not listed.stdout.startswith(b"160000 "):
+        return None
+    return listed.stdout.split(b"\t", 1)[0].split()[-1].decode()
+
+
+def _left_at(repo: Repo, path: str, dotgit: str, end_tree: str | None) -> str | None:
+    """The line for a submodule whose checkout stays at the commit the operation recorded
+    (`git add sub` after a checkout in it, `git submodule update` after a pull), where the
+    state restored records another: a submodule's checkout is not part of a checkpoint."""
+    left = _gitlink_oid(repo, end_tree, path) if end_tree is not None else None
+    if left is None:
+        return None
+    restored = repo.run("rev-parse", "-q", "--verify", f":{path}", check=False)
+    was = restored.stdout.decode().strip()
+    git_dir = _module_dir(repo, path, dotgit)
+    if restored.returncode != 0 or was == left or git_dir is None:
+        return None
+    head = repo.run("rev-parse", "-q", "--verify", "HEAD", env={"GIT_DIR": git_dir}, check=False)
+    if head.stdout.decode().strip() != left:
+        return None
+    return (
+        f"{path}: this submodule's checkout stays at {left[:12]}, the commit the operation "
+        f"recorded; the state restored records {was[:12]} (a submodule's checkout is not part "
+        f"of a checkpoint): `git submodule update -- {path}` checks that out"
+    )
