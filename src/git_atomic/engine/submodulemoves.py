@@ -22,6 +22,7 @@ import contextlib
 import os
 import stat
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Final
 
 from git_atomic.engine import safefs
@@ -108,27 +109,19 @@ def _module_paths(
     """The restored `.gitmodules`: submodule name -> path. Its blob where the restore
     changes it, else the file (read without following a link)."""
     change = next((c for c in changes if c.path == b".gitmodules"), None)
+    where: tuple[str, ...]
+    data = None
     if change is not None:
         if change.status == "D" or change.new_mode not in ("100644", "100755"):
             return {}
-        oid = change.new_oid
+        where = ("--blob", change.new_oid)
     else:
         data = tree.read(b".gitmodules")
         if data is None or tree.kind(b".gitmodules") != stat.S_IFREG:
             return {}
-        blob = repo.run("hash-object", "-w", "--stdin", input=data, check=False)
-        if blob.returncode != 0:
-            return {}
-        oid = blob.stdout.decode().strip()
-    listed = repo.run(
-        "config",
-        "-z",
-        "--blob",
-        oid,
-        "--get-regexp",
-        r"^submodule\..*\.path$",
-        check=False,
-    )
+        where = ("--file", "-")  # from stdin: a dry run writes no object
+    pattern = r"^submodule\..*\.path$"
+    listed = repo.run("config", "-z", *where, "--get-regexp", pattern, input=data, check=False)
     out: dict[bytes, bytes] = {}
     for item in listed.stdout.split(b"\0") if listed.returncode == 0 else ():
         key, _, path = item.partition(b"\n")
@@ -137,15 +130,13 @@ def _module_paths(
     return out
 
 
-def _worktree(repo: Repo, git_dir: str) -> object:
+def _worktree(repo: Repo, git_dir: str) -> Path | None:
     """The folder a submodule's git dir names as its worktree (`core.worktree`), or None."""
     said = repo.run(
         "config", "--file", os.path.join(git_dir, "config"), "core.worktree", check=False
     )
     if said.returncode != 0:
         return None
-    from pathlib import Path
-
     return Path(os.path.normpath(os.path.join(git_dir, os.fsdecode(said.stdout.strip()))))
 
 
