@@ -68,6 +68,30 @@ def test_a_request_with_an_id_mcp_forbids_is_answered_not_dropped(repo: GitRepo)
     assert "Traceback" not in stderr, stderr
 
 
+def test_a_request_refused_for_its_params_or_before_initialize_says_why(repo: GitRepo) -> None:
+    """The SDK refused both with `Invalid request parameters` and empty data: a client that
+    forgot `initialize`, or sent `arguments` as a list, was not told which. Still -32602, now
+    with a line that says what is wrong."""
+    lines = Lines(repo)
+    try:
+        lines.send({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        early = lines.receive()
+        lines.hello()
+        params = {"name": "status", "arguments": []}
+        lines.send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": params})
+        bad = lines.receive()
+        stderr = lines.close()
+    finally:
+        lines.server.kill()
+    assert early and early["id"] == 1 and early["error"]["code"] == -32602, early
+    assert "no initialize came before it" in early["error"]["message"], early
+    assert bad and bad["id"] == 2 and bad["error"]["code"] == -32602, bad
+    assert bad["error"]["message"] == (
+        "tools/call: params.arguments: Input should be a valid dictionary"
+    ), bad
+    assert "Traceback" not in stderr, stderr
+
+
 def test_a_batch_is_served_each_request_answered_with_its_id(repo: GitRepo) -> None:
     """The server negotiates 2025-03-26, whose receivers MUST take JSON-RPC batches; a batch was
     answered with one invalid-request error, id null, and its requests never: the client waited

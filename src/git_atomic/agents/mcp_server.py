@@ -30,6 +30,8 @@ from git_atomic.agents.mcp_tools import SPECS, TOOLS, ToolSpec
 from git_atomic.core.errors import UsageError
 from git_atomic.core.vocab import FailedPhase, OpStatus
 
+INVALID_PARAMS: Final = -32602  # JSON-RPC's code, as the SDK's mcp_types names it
+
 if TYPE_CHECKING:
     import mcp_types
     from mcp.server.context import ServerRequestContext
@@ -90,7 +92,7 @@ def build(tools: Tools) -> Server[Any]:
     ) -> types.CallToolResult:
         return await tools.call(ctx, params.name, dict(params.arguments or {}))
 
-    return Server(
+    server = Server(
         "git-atomic",
         version=__version__,
         title="git-atomic",
@@ -98,6 +100,37 @@ def build(tools: Tools) -> Server[Any]:
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
+    server.middleware.append(saying_why)
+    return server
+
+
+async def saying_why(ctx: ServerRequestContext[Any], call_next: Any) -> Any:
+    """A request the SDK refuses as `Invalid request parameters`, with empty data and nothing
+    else (its params do not fit the method's schema, or it came before `initialize`), is
+    refused the same (-32602) with a line that says which, and what is wrong."""
+    from mcp.shared.exceptions import MCPError
+    from pydantic import ValidationError
+
+    from git_atomic.core.printable import bounding
+
+    try:
+        return await call_next(ctx)
+    except ValidationError as exc:
+        if ctx.request_id is None:
+            raise
+        problems = [
+            f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors()[:5]
+        ]
+        raise MCPError(
+            INVALID_PARAMS, bounding(f"{ctx.method}: {'; '.join(problems)}", [])
+        ) from None
+    except MCPError as exc:
+        if ctx.request_id is None or exc.error.message != "Invalid request parameters":
+            raise
+        if ctx.session.client_params is None:
+            why = "no initialize came before it: send initialize, then notifications/initialized"
+            raise MCPError(INVALID_PARAMS, f"{ctx.method}: {why}") from None
+        raise
 
 
 def _tool(spec: ToolSpec) -> mcp_types.Tool:
