@@ -215,3 +215,20 @@ def test_an_operation_that_points_the_configuration_at_one(repo: GitRepo, key: s
     repo.git("config", "--unset", key)
     repo.atomic("recover", check=0, timeout=_QUICK_S)
     assert oracle.walk(repo.path) == before
+
+
+@pytest.mark.parametrize("key", ["core.excludesFile", "core.attributesFile"])
+def test_the_null_device_named_by_the_configuration_is_no_stall(repo: GitRepo, key: str) -> None:
+    """`git config core.excludesFile /dev/null`, the usual way to turn the global rules off:
+    every operation was refused ("/dev/null is a device: git ... would wait for ever", exit 3,
+    and the hint said to remove it). git reads its end at once; the operation runs and its
+    rollback is exact. A device that never ends (`/dev/zero`) is still refused."""
+    repo.git("config", key, os.devnull)
+    repo.write("mine.txt", b"yours\n")
+    before = oracle.walk(repo.path)
+    res = repo.atomic("run", "--", "sh", "-c", "echo op > README; echo x > new; exit 1")
+    assert res.returncode == 1, res.stderr
+    assert oracle.walk(repo.path) == before
+    repo.git("config", key, "/dev/zero")
+    res = repo.atomic("run", "--", "true", timeout=_QUICK_S)
+    assert res.returncode == 3 and "/dev/zero is a device" in res.stderr, res.stderr

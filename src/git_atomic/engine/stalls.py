@@ -100,11 +100,11 @@ def check_git_dir(repo: Repo) -> None:
         )
     for path in places:
         try:
-            mode = os.stat(path).st_mode
+            st = os.stat(path)
         except (OSError, ValueError):
             continue
-        if stalls(mode):
-            raise refusal(path, mode)
+        if stalls(st.st_mode) and not _null_device(st):
+            raise refusal(path, st.st_mode)
     # Then links (one to a device said as the device above: what git would do with it).
     for common, name in (*_GIT_DIR_FILES, *_READ_THROUGH):
         base = repo.common_dir if common else repo.git_dir
@@ -115,6 +115,16 @@ def check_git_dir(repo: Repo) -> None:
                 # reads its objects, not its rules, there.)
                 if part != b"objects" and tree.kind(part) == stat.S_IFLNK:
                     raise linked(os.path.join(base, os.fsdecode(part)))
+
+
+def _null_device(st: os.stat_result) -> bool:
+    """Whether `st` is the null device (`core.excludesFile=/dev/null`, the usual way to turn
+    your global rules off): git reads its end at once and never waits."""
+    try:
+        null = os.stat(os.devnull)
+    except OSError:
+        return False
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == null.st_rdev
 
 
 def _folders_of(rel: bytes) -> list[bytes]:
