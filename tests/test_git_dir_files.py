@@ -259,3 +259,20 @@ def test_grafts_you_had_stay(repo: GitRepo) -> None:
     grafts.write_text(f"{repo.head()}\n")
     res = repo.atomic("run", "--", "sh", "-c", "echo x > x; exit 1", check=1)
     assert grafts.read_text() == f"{repo.head()}\n" and "grafts" not in res.stderr
+
+
+def test_an_alternates_file_the_operation_removed_is_written_back(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A `clone --shared` borrows every object from its origin's store: an operation that
+    removed `objects/info/alternates` left the repository broken after its rollback ("fatal:
+    bad object HEAD"), which said it "had changed nothing". The file is written back (adding
+    a store loses nothing), and said."""
+    clone = GitRepo(tmp_path / "clone", repo.env)
+    repo.git("clone", "-q", "--shared", str(repo.path), str(clone.path))
+    alternates = clone.path / ".git" / "objects" / "info" / "alternates"
+    before = alternates.read_bytes()
+    res = clone.atomic("run", "--", "sh", "-c", "rm .git/objects/info/alternates; exit 1", check=1)
+    assert alternates.read_bytes() == before
+    assert "it is written back, as before the operation" in res.stderr, res.stderr
+    assert clone.git("status", "--porcelain") == ""

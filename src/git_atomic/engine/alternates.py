@@ -1,4 +1,5 @@
-"""`objects/info/alternates` an operation added or changed: named by its rollback, never removed.
+"""`objects/info/alternates` an operation added or changed: named by its rollback, never removed;
+one it removed: written back.
 
 The file tells git to read objects from other repositories' stores (`git clone --shared`, `git
 clone --reference`, an `echo /elsewhere/.git/objects >> .git/objects/info/alternates`). An
@@ -64,3 +65,27 @@ def lines(repo: Repo, details: Mapping[str, object]) -> list[str]:
         f"written since may be only there, and removing it could lose them): {undo} takes it "
         "away, the objects copied here first"
     ]
+
+
+def put_back(repo: Repo, details: Mapping[str, object], *, dry_run: bool = False) -> list[str]:
+    """Write the file back where the operation's PRE-OP had one and it removed it (a `clone
+    --shared` whose objects are all there: without it, `git status` says "bad object HEAD").
+    Adding a store back loses nothing: git only finds more objects. One line, or none.
+    `dry_run`: the line alone, nothing written."""
+    before = details.get(BEFORE)
+    if not isinstance(before, str) or not before or read(repo) != "":
+        return []
+    stores = [s.strip() for s in before.splitlines() if s.strip() and not s.startswith("#")]
+    line = (
+        f"the operation removed {repo.common_dir / REL} (git reads objects from "
+        f"{', '.join(stores[:3]) or 'no store'} there)"
+    )
+    if dry_run:
+        return [f"{line}: written back"]
+    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+        try:
+            tree.make_folders(os.path.dirname(REL.encode()))
+            tree.write(REL.encode(), before.encode("utf-8", "surrogateescape"), 0o644)
+        except (OSError, safefs.Blocked):
+            return [f"{line}; it could not be written back: write it back by hand"]
+    return [f"{line}; it is written back, as before the operation"]

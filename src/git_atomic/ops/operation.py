@@ -705,11 +705,13 @@ def put_back_git_files(
         from git_atomic.engine import replacerefs
 
         lines += replacerefs.put_back(repo, details, own=own)
-    if isinstance(details.get("alternates"), str) and os.path.lexists(
-        repo.common_dir / "objects" / "info" / "alternates"
+    if details.get("alternates") or (
+        isinstance(details.get("alternates"), str)
+        and os.path.lexists(repo.common_dir / "objects" / "info" / "alternates")
     ):
-        from git_atomic.engine import alternates  # (only where there is one)
+        from git_atomic.engine import alternates  # (only where there is or was one)
 
+        lines += alternates.put_back(repo, details)
         lines += alternates.lines(repo, details)
     if details.get("git_folders_absent"):
         from git_atomic.engine import gitfolders
@@ -777,11 +779,13 @@ def foresee_git_files(
     lines += [
         f"{f}/: removed (empty, made by the operation)" for f in gitfolders.foresee(repo, details)
     ]
-    if isinstance(details.get("alternates"), str) and os.path.lexists(
-        repo.common_dir / "objects" / "info" / "alternates"
+    if details.get("alternates") or (
+        isinstance(details.get("alternates"), str)
+        and os.path.lexists(repo.common_dir / "objects" / "info" / "alternates")
     ):
         from git_atomic.engine import alternates
 
+        lines += alternates.put_back(repo, details, dry_run=True)
         lines += alternates.lines(repo, details)
     return lines
 
