@@ -1198,6 +1198,17 @@ def test_a_git_dir_named_dot_git_below_the_top_of_its_worktree(tmp_path: Path) -
     assert files() == before
 
 
+def _with_submodule(repo: GitRepo, tmp_path: Path) -> None:
+    """`sub`: a submodule of one commit (`s.txt`), checked out and committed."""
+    upstream = tmp_path / "upstream"
+    subprocess.run(["git", "init", "-q", str(upstream)], env=repo.env, check=True)
+    (upstream / "s.txt").write_text("s\n")
+    subprocess.run(["git", "add", "-A"], cwd=upstream, env=repo.env, check=True)
+    subprocess.run(["git", "commit", "-qm", "s"], cwd=upstream, env=repo.env, check=True)
+    repo.git("-c", "protocol.file.allow=always", "submodule", "-q", "add", str(upstream), "sub")
+    repo.git("commit", "-qm", "submodule")
+
+
 @pytest.mark.parametrize("how", ["failed run", "rollback of a kept run"])
 def test_a_submodule_whose_git_file_alone_was_removed_gets_it_back(
     repo: GitRepo, tmp_path: Path, how: str
@@ -1207,13 +1218,7 @@ def test_a_submodule_whose_git_file_alone_was_removed_gets_it_back(
     it could not come back, and the rollback of a kept one said "nothing further to roll
     back", the folder left no checkout of the submodule. The operation noted the file when it
     began: it is written back, named; the files in the folder stay as they are."""
-    upstream = tmp_path / "upstream"
-    subprocess.run(["git", "init", "-q", str(upstream)], env=repo.env, check=True)
-    (upstream / "s.txt").write_text("s\n")
-    subprocess.run(["git", "add", "-A"], cwd=upstream, env=repo.env, check=True)
-    subprocess.run(["git", "commit", "-qm", "s"], cwd=upstream, env=repo.env, check=True)
-    repo.git("-c", "protocol.file.allow=always", "submodule", "-q", "add", str(upstream), "sub")
-    repo.git("commit", "-qm", "submodule")
+    _with_submodule(repo, tmp_path)
     dot_git = (repo.path / "sub" / ".git").read_bytes()
     line = "rm sub/.git; echo x > sub/extra"
     if how == "failed run":
@@ -1260,13 +1265,7 @@ def test_a_submodule_the_operation_moved_is_moved_back_and_undo_moves_it_again(
     checked out a second copy. Now the folder is moved back, with the files in it (your
     uncommitted change too), its `.git` file and core.worktree as git writes them; `undo`
     moves it to a/b/sub2 again."""
-    upstream = tmp_path / "upstream"
-    subprocess.run(["git", "init", "-q", str(upstream)], env=repo.env, check=True)
-    (upstream / "s.txt").write_text("s\n")
-    subprocess.run(["git", "add", "-A"], cwd=upstream, env=repo.env, check=True)
-    subprocess.run(["git", "commit", "-qm", "s"], cwd=upstream, env=repo.env, check=True)
-    repo.git("-c", "protocol.file.allow=always", "submodule", "-q", "add", str(upstream), "sub")
-    repo.git("commit", "-qm", "submodule")
+    _with_submodule(repo, tmp_path)
     (repo.path / "sub" / "s.txt").write_text("yours, in the submodule\n")
     modules = repo.path / ".git" / "modules" / "sub"
     dot_git = (repo.path / "sub" / ".git").read_bytes()
@@ -1307,13 +1306,7 @@ def test_a_submodule_the_operation_checked_out_stays_and_is_named(
     "it had changed nothing" (a failed run) with a clone of the submodule left in the folder.
     The checkout stays (a submodule's contents are never captured, nor removed), and is named,
     with the `git submodule deinit` that empties it again."""
-    upstream = tmp_path / "upstream"
-    subprocess.run(["git", "init", "-q", str(upstream)], env=repo.env, check=True)
-    (upstream / "s.txt").write_text("s\n")
-    subprocess.run(["git", "add", "-A"], cwd=upstream, env=repo.env, check=True)
-    subprocess.run(["git", "commit", "-qm", "s"], cwd=upstream, env=repo.env, check=True)
-    repo.git("-c", "protocol.file.allow=always", "submodule", "-q", "add", str(upstream), "sub")
-    repo.git("commit", "-qm", "submodule")
+    _with_submodule(repo, tmp_path)
     repo.git("submodule", "-q", "deinit", "-f", "sub")
     assert os.listdir(repo.path / "sub") == []
     line = "git -c protocol.file.allow=always submodule -q update --init"
