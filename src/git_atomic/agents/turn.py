@@ -362,13 +362,7 @@ def open_lines(state_dir: Path, worktree: str | None = None) -> list[str]:
     lines = []
     for record in turnstate.open_turns(state_dir):
         slot = Slot(state_dir, record.session, worktree or "")
-        paths = (
-            [slot.path]
-            if worktree
-            else [
-                slot.folder / f"{w}.json" for w in turnstate.worktrees_of(state_dir, record.session)
-            ]
-        )
+        paths = [slot.path] if worktree else list(slot.folder.glob("*.json"))
         if worktree and not os.path.lexists(slot.path):
             continue
         calls = len(record.steps) + len(turnsteps.pending_of(record))  # pending: turnsteps.py

@@ -366,12 +366,7 @@ def _marked(record: Record, environ: Mapping[str, str]) -> bool:
 
 def worktrees_of(state_dir: Path, session: str) -> list[str]:
     """The worktrees in which this session has an open turn."""
-    return _json_stems(session_dir(state_dir, session))
-
-
-def _json_stems(folder: Path) -> list[str]:
-    """The names of the `.json` files of a session's folder, without `.json` (none where it
-    is a link)."""
+    folder = session_dir(state_dir, session)
     if not real_folder(folder, make=False):
         return []
     with contextlib.suppress(OSError):  # (not a glob: its pattern would be compiled each call)
@@ -382,14 +377,7 @@ def _json_stems(folder: Path) -> list[str]:
 def open_turns(state_dir: Path) -> list[Record]:
     """Every open turn of the repository (for `hooks status`)."""
     found: list[Record] = []
-    top = state_dir / TURNS_DIR
-    # (not a glob: its patterns would be compiled each call, the warm helper's too)
-    sessions: list[str] = []
-    if not os.path.islink(state_dir) and os.path.isdir(top) and not os.path.islink(top):
-        with contextlib.suppress(OSError):
-            sessions = sorted(os.listdir(top))
-    paths = [top / s / f"{w}.json" for s in sessions for w in _json_stems(top / s)]
-    for path in paths:
+    for path in sorted((state_dir / TURNS_DIR).glob("*/*.json")):
         if not real_folder(path.parent, make=False):
             continue  # never read through a link
         with contextlib.suppress(OSError, ValueError):
