@@ -360,13 +360,9 @@ def open_lines(state_dir: Path, worktree: str | None = None) -> list[str]:
     `status`): its platform, session, folder, steps so far and, for one abandoned, since when
     no hook call came and what closes it."""
     lines = []
-    for record in turnstate.open_turns(state_dir):
-        slot = Slot(state_dir, record.session, worktree or "")
-        paths = [slot.path] if worktree else list(slot.folder.glob("*.json"))
-        if worktree and not os.path.lexists(slot.path):
-            continue
+    for _, record, when in turnstate.slots_in(state_dir, worktree):
         calls = len(record.steps) + len(turnsteps.pending_of(record))  # pending: turnsteps.py
-        idle = min((time.time() - (turnstate.last_call(p) or 0.0) for p in paths), default=0.0)
+        idle = time.time() - when
         gone = (
             f"; no hook call for {idle / 3600:.0f} h: abandoned (its session's next prompt, "
             "another session's, or `git atomic gc` closes it, not judged)"

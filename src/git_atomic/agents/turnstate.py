@@ -403,24 +403,34 @@ def last_call(path: Path) -> float | None:
         return None
 
 
-def abandoned(state_dir: Path, worktree: str, cutoff: float) -> list[Slot]:
-    """The slots in `worktree` of turns whose session made no hook call since `cutoff` (the
-    agent was killed, the session never came back): no Stop, no next prompt will end them."""
+def slots_in(state_dir: Path, worktree: str | None = None) -> list[tuple[Slot, Record, float]]:
+    """Each open turn's slot (in `worktree`, or in every one), its record and when a hook call
+    last wrote it. Listed folder by folder, no glob (its pattern would be compiled in each
+    command the warm helper runs)."""
     found = []
     with contextlib.suppress(OSError):
         for key in sorted(os.listdir(state_dir / TURNS_DIR)):
             folder = state_dir / TURNS_DIR / key
             if not real_folder(folder, make=False):
                 continue
-            path = folder / f"{worktree}.json"
-            when = last_call(path)
-            if when is None or when >= cutoff:
-                continue
-            with contextlib.suppress(OSError, ValueError):
-                record = Record.from_json(json.loads(path.read_text(encoding="utf-8")))
-                if record is not None and session_key(record.session) == key:
-                    found.append(Slot(state_dir, record.session, worktree))
+            names = [f"{worktree}.json"] if worktree is not None else sorted(os.listdir(folder))
+            for name in names:
+                path = folder / name
+                when = last_call(path) if name.endswith(".json") else None
+                if when is None:
+                    continue
+                with contextlib.suppress(OSError, ValueError):
+                    record = Record.from_json(json.loads(path.read_text(encoding="utf-8")))
+                    if record is not None and session_key(record.session) == key:
+                        slot = Slot(state_dir, record.session, name.removesuffix(".json"))
+                        found.append((slot, record, when))
     return found
+
+
+def abandoned(state_dir: Path, worktree: str, cutoff: float) -> list[Slot]:
+    """The slots in `worktree` of turns whose session made no hook call since `cutoff` (the
+    agent was killed, the session never came back): no Stop, no next prompt will end them."""
+    return [slot for slot, _, when in slots_in(state_dir, worktree) if when < cutoff]
 
 
 def forget_abandoned_marks(state_dir: Path, cutoff: float) -> int:
