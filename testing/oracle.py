@@ -292,6 +292,8 @@ def apply_ops(root: Path, ops: list[list[str]], outside: str | None = None) -> N
                 os.unlink(full)
             os.makedirs(os.path.dirname(full), exist_ok=True)
             os.mkfifo(full)
+        elif kind == "delete" and os.path.isdir(full) and not os.path.islink(full):
+            shutil.rmtree(full)  # a folder a step made where a file was (`tofolder`)
         elif kind == "delete" and os.path.lexists(full):
             os.unlink(full)
         elif kind == "rename":  # `mv` of a file or a link (a folder too) to a free name
