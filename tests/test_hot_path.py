@@ -112,6 +112,7 @@ SESSION = BEFORE_SCAN | {
         ".ops.context",
         ".ops.gates",
         ".ops.operation",
+        ".ops.gitdirback",  # what a PRE-OP notes of the git dir beside its checkpoint (lstat)
         ".ops.output",
         ".ops.phasecommit",
         ".ops.rescue",  # a restore's target read and its rescue saved (operation.py's steps)

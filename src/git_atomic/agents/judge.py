@@ -369,7 +369,7 @@ def _take_back(
         # What its checkpoints do not hold, as a rollback puts it back: the reflogs its calls
         # rewrote (`git reflog expire --all`), ORIG_HEAD, a header-only packed-refs, a
         # submodule they de-initialised; a linked worktree they removed is named.
-        from git_atomic.ops.operation import put_back_beside
+        from git_atomic.ops.gitdirback import put_back_beside
 
         problems: list[str] = []
         said = put_back_beside(

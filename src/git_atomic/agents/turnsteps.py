@@ -183,7 +183,7 @@ def start_window(
 
 # What the turn's checkpoints do not hold, in `Record.extra`, as the keys of an operation's
 # journal detail (the turn's becomes one at its end, judge.py), so that its take-back, and a
-# later `rollback --op` of it, put back what a rollback puts back (operation.put_back_beside).
+# later `rollback --op` of it, put back what a rollback puts back (gitdirback.put_back_beside).
 # Only what changed *within* its windows is the turn's (what you do between its calls is
 # yours): each window that takes a checkpoint notes them at its start (`beside_now`: files
 # and folders read, no git process) and, when it closes, what changed meanwhile is added
@@ -195,7 +195,7 @@ BESIDE: Final = "beside"
 ORIG_HEAD: Final = "orig_head"
 _PACKED: Final = "packed_refs"  # in a window's note: whether the file was there
 _REFLOGS: Final = "reflogs"  # in a window's note: each reflog's [inode, size]
-REFLOGS_REWRITTEN: Final = "reflogs_rewritten"  # operation.REFLOGS_REWRITTEN
+REFLOGS_REWRITTEN: Final = "reflogs_rewritten"  # gitdirback.REFLOGS_REWRITTEN
 _TURN_WORKTREES: Final = "turn_worktrees"  # in BESIDE: {"removed": {...}, "added": {...}}
 
 
@@ -273,7 +273,7 @@ def _beside_written(repo: git.Repo, record: Record, window: object) -> Record:
 
 def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
     """What the turn's windows changed beside its checkpoints, as an operation's journal
-    detail has it (operation.put_back_beside): its linked worktrees as those there now, less
+    detail has it (gitdirback.put_back_beside): its linked worktrees as those there now, less
     the ones its windows added and with the ones they removed, so that a worktree you added
     or removed between its calls is not named as the turn's."""
     held = record.extra.get(BESIDE)

@@ -109,10 +109,10 @@ def mend_reflogs(
     ctx: context.Context, op: OpRow, done: moves.Done, said: str
 ) -> tuple[moves.Done, str]:
     """A move that takes `op`'s effect back writes back the reflogs it rewrote, as its own
-    rollback does (operation.mend_reflogs); the summary says so, a reflog left is a warning.
-    A `packed-refs` it left with only git's header goes too (operation.put_back_git_files)."""
+    rollback does (gitdirback.mend_reflogs); the summary says so, a reflog left is a warning.
+    A `packed-refs` it left with only git's header goes too (gitdirback.put_back_git_files)."""
     from git_atomic.core import records
-    from git_atomic.ops.operation import put_back_beside, put_back_git_files
+    from git_atomic.ops.gitdirback import put_back_beside, put_back_git_files
 
     problems = list(done.problems)
     pre = ctx.journal.checkpoints(op.id)
@@ -140,7 +140,7 @@ def mend_reflogs(
 
 def foreseen(ctx: context.Context, op: OpRow) -> list[str]:
     """What `mend_reflogs` would write back in the git dir for `op`, for a dry run."""
-    from git_atomic.ops.operation import foresee_git_files
+    from git_atomic.ops.gitdirback import foresee_git_files
 
     return foresee_git_files(ctx.repo, op, ctx.journal.checkpoints(op.id))
 

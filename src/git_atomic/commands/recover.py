@@ -373,7 +373,7 @@ def _tell_history(
     the reflogs it rewrote written back (not where the tree is kept as it is: `--accept`), and
     each linked worktree it removed or added named, with the command that makes or removes it."""
     if done.action not in (Action.ACCEPT, Action.OVERLAP):
-        from git_atomic.ops.operation import put_back_beside
+        from git_atomic.ops.gitdirback import put_back_beside
 
         end = engine.journal.checkpoints(op.id)[-1].sha
         mended, lines = put_back_beside(

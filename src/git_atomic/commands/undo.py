@@ -199,7 +199,7 @@ def _op_undone(ctx: context.Context, event: EventRow) -> OpRow | None:
     """The operation whose effect an `undo` event moved: an undo names none, but it went to the
     state the event before it replaced (its rescue), and so on back to a rollback of an
     operation. A second `undo` takes that operation's effect back again, and its git-dir
-    repairs (operation.put_back_git_files) are made as its rollback made them."""
+    repairs (gitdirback.put_back_git_files) are made as its rollback made them."""
     seen = 0
     events = ctx.journal.events(ctx.worktree, limit=200)
     while event.op_id is None and event.kind == EventKind.UNDO and seen < len(events):

@@ -7,7 +7,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import failpoints, records
@@ -26,12 +26,11 @@ from git_atomic.core.vocab import (
 )
 from git_atomic.engine import checkpoint, discovery, scan, scanindex, snapshot
 from git_atomic.engine.checkpoint import Snapshot
-from git_atomic.ops import context, phasecommit, rescue
+from git_atomic.ops import context, gitdirback, phasecommit, rescue
 from git_atomic.ops.context import Context, refuse_if_interrupted
 
 if TYPE_CHECKING:  # a checkpoint never restores: the restore's modules load on a rollback
     from git_atomic.engine import restore
-    from git_atomic.engine.git import Repo
 
 
 @dataclass(frozen=True)
@@ -98,52 +97,7 @@ class Engine:
             self.repo.identity_env(required=True)
         op_id = new_op_id()
         detail = {**(detail or {}), context.ROOT_KEY: context.root_identity(self.repo)}
-        # To name one the operation removes (none of its files come back) or adds (it stays).
-        detail["worktrees"] = self.repo.linked_worktrees()
-        if detail["worktrees"]:  # to tell one it moves (`git worktree move`) from one removed
-            detail["worktree_names"] = self.repo.linked_worktree_names()
-        if not os.path.lexists(self.repo.common_dir / "packed-refs"):
-            # packedrefs.ABSENT (not imported on this path): its rollback removes one it
-            # leaves with only git's header (packedrefs.py)
-            detail["packed_refs_absent"] = True
-        if not os.path.lexists(self.repo.common_dir / "objects" / "info" / "alternates"):
-            detail["alternates"] = ""  # alternates.BEFORE: its rollback names one it adds
-        else:  # (rare: a shared clone) its text, to name a change of it
-            from git_atomic.engine import alternates
-
-            text = alternates.read(self.repo)
-            if text is not None:
-                detail[alternates.BEFORE] = text
-        if os.path.lexists(self.repo.common_dir / "refs" / "replace") or os.path.lexists(
-            self.repo.common_dir / "packed-refs"
-        ):  # replace refs (`git replace`), taken back by its rollback (replacerefs.py)
-            from git_atomic.engine import replacerefs
-
-            detail[replacerefs.BEFORE] = replacerefs.note(self.repo)
-        else:
-            detail["replace_refs"] = {}  # none: no git process
-        from git_atomic.engine import gitfolders  # the ref folders git leaves empty
-
-        absent = gitfolders.absent(self.repo.git_dir)  # (a bisect's refs/bisect/): lstat alone
-        if absent:
-            detail[gitfolders.ABSENT] = absent
-        if os.path.lexists(self.repo.root / ".gitmodules"):  # the submodules checked out
-            from git_atomic.ops import submodulesback
-
-            detail[submodulesback.KEY] = submodulesback.note(self.repo)
-            detail[submodulesback.SINCE] = submodulesback.clock()
-        from git_atomic.engine import memofiles  # ORIG_HEAD, put back by its rollback
-
-        orig_head = memofiles.read(self.repo)
-        if orig_head is not None:
-            detail[memofiles.BEFORE] = orig_head
-        grafts = (
-            memofiles.read_grafts(self.repo)
-            if os.path.lexists(self.repo.common_dir / "info" / "grafts")
-            else ""  # none (the usual case): one lstat
-        )
-        if grafts is not None:
-            detail[memofiles.GRAFTS] = grafts
+        gitdirback.note_at_begin(self.repo, detail)
         self.journal.create_op(
             op_id,
             worktree=self.ctx.worktree,
@@ -485,24 +439,7 @@ class Engine:
         op = self.journal.op(op_id)
         assert op is not None
         self.tell_too_large()
-        detail = _with_worktrees_removed(self.repo, op.details if detail is None else detail)
-        detail = _with_orig_head_left(self.repo, detail)
-        if "replace_refs" in detail and (
-            detail["replace_refs"]
-            or os.path.lexists(self.repo.common_dir / "refs" / "replace")
-            or os.path.lexists(self.repo.common_dir / "packed-refs")
-        ):  # the replace refs it leaves: a later rollback takes back those still so
-            from git_atomic.engine import replacerefs
-
-            detail = {**detail, replacerefs.LEFT: replacerefs.note(self.repo)}
-        if detail.get("packed_refs_absent") and os.path.lexists(
-            self.repo.common_dir / "packed-refs"
-        ):  # one it made: the refs it names then are its to write loose again (packedrefs.py)
-            from git_atomic.engine import packedrefs
-
-            names = packedrefs.names(self.repo)
-            if names is not None:
-                detail = {**detail, packedrefs.LEFT: names}
+        detail = gitdirback.note_at_close(self.repo, op.details if detail is None else detail)
         now = time.time()
         self.journal.close_op(
             op_id,
@@ -568,7 +505,7 @@ def rollback_op(
     detail = dict(op.details)
     problems = list(result.outcome.problems)
     end = engine.journal.checkpoints(op.id)[-1].sha  # the state it left (its rescue)
-    mended, lines = put_back_beside(
+    mended, lines = gitdirback.put_back_beside(
         engine.repo,
         op.details,
         pre_op=engine.pre_op(op.id).sha,
@@ -599,222 +536,3 @@ def rollback_op(
     return engine.close(
         op.id, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase, detail=detail
     )
-
-
-# An agent turn's journal detail: the reflogs its calls rewrote (turnsteps.py); absent, every
-# reflog the operation's PRE-OP kept is the operation's to mend.
-REFLOGS_REWRITTEN: Final = "reflogs_rewritten"
-
-
-def put_back_beside(
-    repo: Repo,
-    details: Mapping[str, object],
-    *,
-    pre_op: str,
-    op_id: str,
-    own: bool,
-    problems: list[str],
-    end: str | None,
-    worktrees: bool = False,
-) -> tuple[list[str], list[str]]:
-    """After an effect was taken back (an operation's rollback, `rollback --op`, `recover`, an
-    agent turn's take-back): what its checkpoints do not hold, beside the files, put back as
-    its `details` noted it when it began (put_back_git_files), the reflogs it rewrote written
-    back (mend_reflogs) and, with `worktrees`, each linked worktree it removed or added named
-    (worktreesgone.py). Returns the reflogs mended and the lines to say."""
-    lines = put_back_git_files(repo, details, own=own, problems=problems, end=end)
-    rewritten = details.get(REFLOGS_REWRITTEN)  # (an agent turn's: only those its calls did)
-    only = [str(n) for n in rewritten] if isinstance(rewritten, list) else None
-    mended, unmended = mend_reflogs(repo, pre_op, op_id, only=only)
-    lines += unmended
-    # (Imported only where there was or is a linked worktree: an abort's usual way does not.)
-    if (
-        worktrees
-        and "worktrees" in details
-        and (details["worktrees"] or repo.has_other_worktrees())
-    ):
-        from git_atomic.ops import worktreesgone
-
-        lines += worktreesgone.said(repo, details)
-    return mended, lines
-
-
-def mend_reflogs(
-    repo: Repo, pre_op: str, op_id: str, *, only: Collection[str] | None = None
-) -> tuple[list[str], list[str]]:
-    """Write back the reflogs the operation rewrote (`reflog expire`, `reflog delete`) as its
-    PRE-OP kept them, plus the lines written since (reflogkeep.mend): by its own rollback, and
-    by any later one that takes its effect back (`rollback --op`, `undo`), since `branch@{1}`
-    may be all that names a commit. The names mended, and one line for each left (its ref
-    locked). Nothing is ever removed from a reflog: it is idempotent."""
-    from git_atomic.engine import reflogkeep  # imported only here (reflogkeep.py)
-
-    snap = checkpoint.load(repo, pre_op)
-    mended, unmended = reflogkeep.mend(repo, op_id, snap.branches, only=only)
-    lines = [  # said: its @{1} and older are gone unless you write it back
-        f"the reflog of {name.removeprefix('refs/heads/')} the operation rewrote was not "
-        f"written back: {repo.common_dir / f'{name}.lock'} exists (a git command holds it, "
-        "or died); left as it is"
-        for name in unmended
-    ]
-    return mended, lines
-
-
-def put_back_git_files(
-    repo: Repo,
-    details: Mapping[str, object],
-    *,
-    own: bool = False,
-    problems: list[str],
-    end: str | None = None,
-) -> list[str]:
-    """A `packed-refs` holding only git's header, where the operation's PRE-OP had none, goes
-    (packedrefs.py): after its rollback, and any later one that takes its effect back. So does
-    the ORIG_HEAD it wrote (memofiles.py; `own`: its own rollback, whatever is there now), and
-    a submodule it de-initialised is checked out again (submodulesback.py): the lines that
-    say so (the restore's `problems` that they correct go). `end`: the checkpoint of the
-    state the operation left."""
-    from git_atomic.engine import memofiles
-
-    memofiles.put_back(repo, details, own=own)
-    lines = []
-    if details.get(memofiles.GRAFTS) or os.path.lexists(repo.common_dir / "info" / "grafts"):
-        grafts = memofiles.grafts_back(repo, details, own=own)
-        if grafts is not None:
-            lines.append(_GRAFTS_SAID[bool(grafts)])
-    if "submodules" in details:  # noted where there was a .gitmodules, even none checked out
-        from git_atomic.ops import submodulesback
-
-        said = submodulesback.put_back(repo, details, end)
-        problems[:] = submodulesback.superseded(problems, said)  # "only its folder": no more
-        lines += said
-        if own:  # what changed in them while it ran, not what you changed there since
-            lines += submodulesback.changed_inside(repo, details)
-    if details.get("packed_refs_absent") and os.path.lexists(repo.common_dir / "packed-refs"):
-        from git_atomic.engine import packedrefs
-
-        left = details.get(packedrefs.LEFT)  # what it left packed; since: not its own
-        packedrefs.unpack(repo, None if own else set(left) if isinstance(left, list) else ())
-    if details.get("replace_refs") or (
-        "replace_refs" in details
-        and (
-            os.path.lexists(repo.common_dir / "refs" / "replace")
-            or os.path.lexists(repo.common_dir / "packed-refs")
-        )
-    ):
-        from git_atomic.engine import replacerefs
-
-        lines += replacerefs.put_back(repo, details, own=own)
-    if details.get("alternates") or (
-        isinstance(details.get("alternates"), str)
-        and os.path.lexists(repo.common_dir / "objects" / "info" / "alternates")
-    ):
-        from git_atomic.engine import alternates  # (only where there is or was one)
-
-        lines += alternates.put_back(repo, details)
-        lines += alternates.lines(repo, details)
-    if details.get("git_folders_absent"):
-        from git_atomic.engine import gitfolders
-
-        gitfolders.drop_made(repo, details)
-    return lines
-
-
-_GRAFTS_SAID: Final = (
-    "the .git/info/grafts the operation wrote (it cut or rewrote your history for every git "
-    "command) is removed",
-    ".git/info/grafts is as before the operation again",
-)
-
-
-def foresee_git_files(
-    repo: Repo, op: OpRow, checkpoints: Sequence[CheckpointRow], *, own: bool = False
-) -> list[str]:
-    """What put_back_git_files and mend_reflogs would write in the git dir for `op` now, one
-    line each, for a dry run (nothing written). `checkpoints`: the op's, oldest first."""
-    from git_atomic.engine import gitfolders, memofiles, reflogkeep
-
-    details = op.details
-    lines = []
-    if checkpoints and checkpoints[0].kind == CheckpointKind.PRE_OP:
-        snap = checkpoint.load(repo, checkpoints[0].sha)
-        for name in reflogkeep.foresee(repo, op.id, snap.branches):
-            shown = name.removeprefix("refs/heads/")
-            if name.startswith("worktrees/"):
-                shown = f"HEAD of the linked worktree {name.split('/')[1]}"
-            lines.append(f"reflog of {shown}: written back as before the operation (it rewrote it)")
-    orig = memofiles.foresee(repo, details, own=own)
-    if orig is not None:
-        lines.append(
-            f"ORIG_HEAD: back to {orig.strip()[:12]}, as before the operation"
-            if orig
-            else "ORIG_HEAD: removed (there was none before the operation)"
-        )
-    grafts = details.get(memofiles.GRAFTS)
-    if isinstance(grafts, str):
-        now = memofiles.read_grafts(repo)
-        if now is not None and now != grafts and (own or now == details.get(memofiles.GRAFTS_LEFT)):
-            lines.append(_GRAFTS_SAID[bool(grafts)].replace(" is removed", ": removed"))
-    if details.get("submodules"):
-        from git_atomic.ops import submodulesback
-
-        end = checkpoints[-1].sha if checkpoints else None
-        lines += submodulesback.put_back(repo, details, end, dry_run=True)
-    if details.get("packed_refs_absent") and os.path.lexists(repo.common_dir / "packed-refs"):
-        from git_atomic.engine import packedrefs
-
-        left = details.get(packedrefs.LEFT)
-        only = None if own else set(left) if isinstance(left, list) else ()
-        found = packedrefs.foresee(repo, only)
-        if found is not None:
-            n, gone = found
-            lines.append(
-                f"packed-refs: {n} ref{'s' if n != 1 else ''} written as loose files again"
-                + (", the file removed" if gone else ", the file stays with the refs packed since")
-            )
-    if "replace_refs" in details:
-        from git_atomic.engine import replacerefs
-
-        lines += replacerefs.foresee(repo, details, own=own)
-    lines += [
-        f"{f}/: removed (empty, made by the operation)" for f in gitfolders.foresee(repo, details)
-    ]
-    if details.get("alternates") or (
-        isinstance(details.get("alternates"), str)
-        and os.path.lexists(repo.common_dir / "objects" / "info" / "alternates")
-    ):
-        from git_atomic.engine import alternates
-
-        lines += alternates.put_back(repo, details, dry_run=True)
-        lines += alternates.lines(repo, details)
-    return lines
-
-
-def _with_orig_head_left(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:
-    """`detail` with the ORIG_HEAD the operation leaves (memofiles.py), where it noted its
-    PRE-OP's: a later rollback of its effect puts that back only while this one stands."""
-    from git_atomic.engine import memofiles
-
-    if detail.get(memofiles.GRAFTS) or (
-        memofiles.GRAFTS in detail and os.path.lexists(repo.common_dir / "info" / "grafts")
-    ):  # the grafts it leaves: a later rollback of its effect takes back those still so
-        grafts = memofiles.read_grafts(repo)
-        if grafts is not None:
-            detail = {**detail, memofiles.GRAFTS_LEFT: grafts}
-    if memofiles.BEFORE not in detail:
-        return detail
-    left = memofiles.read(repo)
-    return {**detail, memofiles.LEFT: left} if left is not None else detail
-
-
-def _with_worktrees_removed(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:
-    """`detail` with the linked worktrees gone since the operation began (worktreesgone.py),
-    where it recorded any."""
-    if not detail.get("worktrees"):
-        return detail
-    from git_atomic.ops import worktreesgone
-
-    gone = worktreesgone.removed(repo, detail)
-    away = worktreesgone.moved(repo, detail)
-    out = {**detail, worktreesgone.REMOVED: gone} if gone else detail
-    return {**out, worktreesgone.MOVED: away} if away else out
