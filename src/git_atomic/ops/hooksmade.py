@@ -16,9 +16,11 @@ from pathlib import Path
 
 from git_atomic.engine.git import Repo
 
-# The kernel stamps files from a clock that may lag by a tick: a hook written at the very
-# start of the operation must not fall before it.
-_MARGIN = 0.05
+# The kernel stamps files from a clock that may lag by a tick (at most 10 ms): a hook written
+# at the very start of the operation must not fall before it. No more: the previous command
+# may have ended a few tens of milliseconds before this one began (the warm helper's), and a
+# hook it wrote is not this operation's.
+_MARGIN = 0.01
 
 
 def lines(repo: Repo, started_at: float) -> list[str]:

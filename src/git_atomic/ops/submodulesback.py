@@ -72,12 +72,12 @@ def note(repo: Repo) -> dict[str, list[str]]:
 
 def clock() -> float:
     """Now, as a ctime to compare with: the kernel stamps files from a clock that may lag by a
-    tick (a few milliseconds). A change made within that margin before the operation began may
-    be named too; on a file system that keeps whole seconds, one made in the operation's first
+    tick (at most 10 ms). A change made within that margin before the operation began may be
+    named too; on a file system that keeps whole seconds, one made in the operation's first
     second may not be."""
     import time
 
-    return time.time() - 0.05
+    return time.time() - 0.01
 
 
 def changed_inside(repo: Repo, details: Mapping[str, object]) -> list[str]:
