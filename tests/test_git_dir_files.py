@@ -276,3 +276,24 @@ def test_an_alternates_file_the_operation_removed_is_written_back(
     assert alternates.read_bytes() == before
     assert "it is written back, as before the operation" in res.stderr, res.stderr
     assert clone.git("status", "--porcelain") == ""
+
+
+def test_a_dry_run_with_no_file_to_change_says_its_git_dir_repairs_in_json(repo: GitRepo) -> None:
+    """An operation whose whole effect is in the git dir (`git reflog expire --all`): the dry
+    run of its `rollback --op` takes the "nothing further" way, and its JSON said neither that
+    it was a dry run nor what the real one writes back, which its text says."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    log = repo.path / ".git" / "logs" / "refs" / "heads" / "main"
+    before = log.read_bytes()
+    done = repo.atomic_json(
+        "run", "--history", "shadow", "--", "sh", "-c", "git reflog expire --expire=now --all"
+    )
+    assert log.read_bytes() != before
+    dry = repo.atomic_json("rollback", "--op", done["op_id"], "--dry-run")
+    assert dry["dry_run"] is True and dry["changes"] == []
+    said = "written back as before the operation (it rewrote it)"
+    assert sorted(dry["git_dir"]) == [f"reflog of HEAD: {said}", f"reflog of main: {said}"]
+    assert log.read_bytes() != before  # nothing written
+    real = repo.atomic_json("rollback", "--op", done["op_id"])
+    assert real["dry_run"] is False and real["git_dir"] == []
+    assert log.read_bytes().startswith(before)

@@ -194,6 +194,7 @@ def _take_back(
                 print(f"{'git':<7} {line}")
             if lines:
                 where = f"dry run: {where} but for what the git lines above say"
+            return _nothing_further(ctx, op, where, json_out=json_out, git_dir=lines)
         return _nothing_further(ctx, op, where, json_out=json_out)
     move = _take_back_move(ctx, op, found, what)
     how = "exactly its PRE-OP state" if found.exact else "its effect taken back, later changes kept"
@@ -300,14 +301,28 @@ def _take_back_move(
     )
 
 
-def _nothing_further(ctx: context.Context, op: OpRow, where: str, *, json_out: bool) -> int:
+def _nothing_further(
+    ctx: context.Context,
+    op: OpRow,
+    where: str,
+    *,
+    json_out: bool,
+    git_dir: Sequence[str] | None = None,
+) -> int:
+    """`git_dir`: a dry run's (None: no dry run), the git-dir repairs the real one makes."""
     hint = (
         " (`git atomic undo` brings back what the last rollback replaced)"
         if ctx.journal.events(ctx.worktree, limit=1)
         else ""
     )
     if json_out:
-        output.emit(moveresults.NothingFurther(results.operation(ctx.journal, op)))
+        output.emit(
+            moveresults.NothingFurther(
+                results.operation(ctx.journal, op),
+                dry_run=git_dir is not None,
+                git_dir=tuple(git_dir or ()),
+            )
+        )
     output.say(f"git-atomic: {where}; nothing further to roll back{hint}")
     return 0
 

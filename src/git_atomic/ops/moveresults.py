@@ -107,6 +107,9 @@ class RefusedMove:
 
 @dataclass(frozen=True)
 class NothingFurther:
-    """`rollback` of an operation already back at its first step."""
+    """`rollback` of an operation already back at its first step. `git_dir`: what its dry run
+    says the real one still writes back in the git dir (a reflog the operation rewrote)."""
 
     operation: OperationResult
+    dry_run: bool = False
+    git_dir: tuple[str, ...] = ()

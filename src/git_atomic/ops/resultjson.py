@@ -52,13 +52,14 @@ def result_json(result: Result) -> JsonObject:
     elif isinstance(result, moveresults.NothingFurther):
         obj.update(
             event=EventKind.ROLLBACK,
-            dry_run=False,
+            dry_run=result.dry_run,
             target=None,
             changes=[],
             head=None,
             branches=[],
             index=[],
             problems=[],
+            git_dir=list(result.git_dir),
         )
     elif isinstance(result, commandresults.RecoverResult):
         obj["recovery"] = _recovery_json(result.recovery)
