@@ -9,8 +9,9 @@ header-only or new `packed-refs` (packedrefs.py), replace refs (replacerefs.py),
 alternate object store (alternates.py), the ref folders git leaves empty (gitfolders.py),
 submodules de-initialised, moved or checked out (submodulesback.py), linked worktrees removed,
 moved or added (worktreesgone.py). Each is noted with a few `lstat`s and small reads where
-there is nothing to note (the usual case): no git process on a checkpoint's path, and each
-module imported only where there is something of its kind.
+there is nothing to note (the usual case), each module imported only where there is something
+of its kind: no git process on a checkpoint's path, but one (`git config --blob`) where the
+worktree has a `.gitmodules`, and one (`for-each-ref`) where `packed-refs` names a replace ref.
 """
 
 from __future__ import annotations
