@@ -277,27 +277,24 @@ class Repo(RepoConfig):
         """Branches checked out in the other worktrees of this repository, read from their git
         dirs (`git worktree list` names a `--separate-git-dir` repository's worktree by its git
         dir, which would make your own branch look checked out elsewhere)."""
-        heads: dict[str, Path] = {}
+        return {branch: where for branch, _, where in self._other_heads()}
+
+    def other_head_git_dirs(self) -> dict[str, Path]:
+        """As other_worktree_heads, each branch with the git dir of the worktree that has it."""
+        return {branch: git_dir for branch, git_dir, _ in self._other_heads()}
+
+    def _other_heads(self) -> list[tuple[str, Path, Path]]:
+        """(branch, git dir, folder) of each other worktree whose HEAD names a branch; a branch
+        checked out in two (git refuses that, but a hand-edited HEAD may) counted once."""
+        heads: dict[str, tuple[str, Path, Path]] = {}
         for git_dir, where in self._other_worktrees():
             try:
                 text = head_text(git_dir)
             except OSError:
                 continue
             if text.startswith("ref: refs/heads/"):
-                heads.setdefault(text[5:], where)
-        return heads
-
-    def other_head_git_dirs(self) -> dict[str, Path]:
-        """As other_worktree_heads, each branch with the git dir of the worktree that has it."""
-        heads: dict[str, Path] = {}
-        for git_dir, _ in self._other_worktrees():
-            try:
-                text = head_text(git_dir)
-            except OSError:
-                continue
-            if text.startswith("ref: refs/heads/"):
-                heads.setdefault(text[5:], git_dir)
-        return heads
+                heads.setdefault(text[5:], (text[5:], git_dir, where))
+        return list(heads.values())
 
     def linked_worktrees(self) -> dict[str, str]:
         """Each other linked worktree of this repository whose git dir is there (under the
