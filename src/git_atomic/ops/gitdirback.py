@@ -11,7 +11,8 @@ submodules de-initialised, moved or checked out (submodulesback.py), linked work
 moved or added (worktreesgone.py). Each is noted with a few `lstat`s and small reads where
 there is nothing to note (the usual case), each module imported only where there is something
 of its kind: no git process on a checkpoint's path, but one (`git config --blob`) where the
-worktree has a `.gitmodules`, and one (`for-each-ref`) where `packed-refs` names a replace ref.
+worktree has a `.gitmodules`, and one (`for-each-ref`) where there may be a replace ref (a
+`refs/replace` folder, or `packed-refs` naming one).
 """
 
 from __future__ import annotations
