@@ -34,6 +34,7 @@ from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, desired_hooks
 from git_atomic.agents.turnstate import Record
 from git_atomic.commands.agents import hook_event
 from testing.gitrepo import GitRepo, command_line
+from testing.signing import fake_signing, signed
 
 SESSION = "3f6c2a1e-8b7d-4c55-9e0a-1b2c3d4e5f60"
 OTHER = "9b1d7c40-0000-4c55-9e0a-aaaaaaaaaaaa"
@@ -1400,6 +1401,27 @@ def test_commits_mode_makes_one_commit_per_turn_of_its_effect_only(repo: GitRepo
     # The user's work is exactly as it was: staged, unstaged, untracked.
     assert repo.git("status", "--porcelain") == status
     assert repo.read("lib.py") == b"VALUE = 2\n" and repo.read("notes.txt") == b"mine\n"
+
+
+def test_commits_mode_turn_commit_is_signed_where_commit_gpgsign_is_set(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A turn's commit signed as `git commit` signs (commit-tree never reads commit.gpgSign);
+    one git cannot sign is not made, and the Stop answer says why."""
+    repo.atomic("hooks", "install", "claude-code", "--history", "commits", check=0)
+    gpg = fake_signing(repo, tmp_path)
+    claude = ClaudeCode(repo)
+    head = repo.head()
+    claude.turn([edit(repo, 1, "return 42")])
+    [answer] = claude.send(stop())
+    assert "committed as" in answer.json()["systemMessage"]
+    assert repo.head() != head and signed(repo, "HEAD")
+    Path(f"{gpg}.fail").touch()
+    head = repo.head()
+    claude.turn([edit(repo, 1, "return 43")])
+    [answer] = claude.send(stop())
+    assert "signing the commit failed" in answer.json()["systemMessage"]
+    assert repo.head() == head and repo.read("app.py").endswith(b"return 43\n")
 
 
 def test_commits_mode_turn_that_unignores_files_there_before_it_leaves_them_out(

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from testing.gitrepo import GitRepo, State
+from testing.signing import fake_signing, signed
 
 TEXT = b"".join(b"line %d\n" % i for i in range(1, 13))
 
@@ -819,3 +820,53 @@ def test_files_ignored_before_the_operation_are_not_committed_when_it_unignores_
     assert committed == [".gitignore", "README", "made.txt"], committed
     assert repo.git("status", "--porcelain").splitlines() == ["?? .env", "?? target/"]
     assert repo.read(".env") == b"SECRET=1\n" and repo.read("target/app.o") == b"\x7fELF\n"
+
+
+def test_commits_on_the_branch_are_signed_where_commit_gpgsign_is_set(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """`git commit-tree` never reads commit.gpgSign: the OP-EXEC and POST-OP commits were
+    unsigned, where every `git commit` of the repository is signed (a branch protected by a
+    signing rule refuses the push). Checkpoints under refs/atomic/ stay unsigned."""
+    fake_signing(repo, tmp_path)
+    base = repo.head()
+    res = repo.atomic_json("run", "-n", "mk", "--", "sh", "-c", "echo a > a.txt")
+    assert res["status"] == "committed" and repo.head() != base
+    assert signed(repo, "HEAD")
+    assert not signed(repo, res["checkpoints"]["pre_op"])
+    repo.atomic("begin", "session", check=0)
+    repo.write("b.txt", b"b\n")
+    repo.atomic("checkpoint", "-m", "one", check=0)
+    repo.write("c.txt", b"c\n")
+    repo.atomic("commit", "--no-gates", check=0)
+    commits = repo.git("rev-list", "HEAD", "--not", base).split()
+    assert len(commits) == 3 and all(signed(repo, c) for c in commits)
+
+
+def test_a_commit_git_cannot_sign_is_never_made_unsigned(repo: GitRepo, tmp_path: Path) -> None:
+    gpg = fake_signing(repo, tmp_path)
+    Path(f"{gpg}.fail").touch()
+    before = repo.fingerprint()
+    res = repo.atomic("run", "-n", "mk", "--", "sh", "-c", "echo a > a.txt", check=1)
+    assert "commit.gpgSign is set and signing the commit failed" in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+    assert repo.fingerprint().diff(before) == []  # rolled back, nothing committed
+    # A session stays open: signing mended, its commit is made, signed.
+    repo.atomic("begin", "session", check=0)
+    repo.write("b.txt", b"b\n")
+    res = repo.atomic("commit", "--no-gates", check=3)
+    assert "signing the commit failed" in res.stderr and "Traceback" not in res.stderr
+    assert repo.head() == before.head_commit and repo.read("b.txt") == b"b\n"
+    Path(f"{gpg}.fail").unlink()
+    repo.atomic("commit", "--no-gates", check=0)
+    assert repo.head() != before.head_commit and signed(repo, "HEAD")
+    assert repo.git("show", "HEAD:b.txt") == "b\n"
+
+
+def test_an_isolated_run_s_commits_are_signed(repo: GitRepo, tmp_path: Path) -> None:
+    fake_signing(repo, tmp_path)
+    base = repo.head()
+    command = "echo a > a.txt && git add a.txt && git commit -qm mine && echo b > b.txt"
+    repo.atomic_json("run", "--isolate", "-n", "iso", "--", "sh", "-c", command)
+    commits = repo.git("rev-list", "HEAD", "--not", base).split()
+    assert len(commits) == 2 and all(signed(repo, c) for c in commits)

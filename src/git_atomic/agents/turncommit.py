@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from git_atomic.core.errors import AtomicError
+from git_atomic.core.errors import AtomicError, SigningFailed
 from git_atomic.core.records import dataclass
 from git_atomic.engine import checkpoint, isolation
 from git_atomic.engine.git import Repo
@@ -70,7 +70,10 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
         paths = ", ".join(staged.conflicts)
         return Committed(None, f"its changes overlap with what you staged in {paths}")
     parents = ["-p", head_oid] if head_oid else []
-    commit = repo.line("commit-tree", tree, *parents, "-m", message, env=env)
+    try:
+        commit = phasecommit.signed_commit(repo, tree, parents, message, env=env)
+    except SigningFailed as exc:
+        return Committed(None, str(exc))
     old = head_oid or repo.zero_oid
     if head_ref is not None:
         repo.update_refs([f"update {head_ref} {commit} {old}"], message=f"git-atomic: {message}")

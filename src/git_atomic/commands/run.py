@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from git_atomic.core import children
 from git_atomic.core.config import Config, GateSpec, gates_to_run, load_config
-from git_atomic.core.errors import IndexLockHeld, UnholdableName, UsageError
+from git_atomic.core.errors import IndexLockHeld, SigningFailed, UnholdableName, UsageError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
@@ -152,6 +152,9 @@ def _run_then_validate(engine: Engine, op: OpRow, command: _Command) -> OpRow:
         return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
     except staged.UnreadableIndex as error:
         output.say(f"git-atomic: the command left {error.left} ({error.reason})")
+        return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
+    except SigningFailed as error:
+        output.say(f"git-atomic: {error}; so the operation is rolled back")
         return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
     except UnholdableName as error:
         # Its refusal says "nothing was changed": true of a checkpoint asked for, not here.

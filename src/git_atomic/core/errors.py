@@ -59,6 +59,18 @@ class UnholdableName(RefusedError):
         self.what: Final = what
 
 
+class SigningFailed(RefusedError):
+    """`commit.gpgSign` is set and git could not sign a commit we were to put on the branch:
+    nothing was committed (a commit left unsigned would break your signing policy)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(
+            f"commit.gpgSign is set and signing the commit failed ({why}): nothing was committed",
+            hint="fix signing (gpg.program, user.signingKey) or turn it off "
+            "(git config commit.gpgSign false), or use --history shadow",
+        )
+
+
 class BusyError(RefusedError):
     """Another operation is open, interrupted, or holds the lock in this worktree."""
 

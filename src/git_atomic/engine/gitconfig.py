@@ -143,6 +143,14 @@ class RepoConfig:
             self.take_config(listing.stdout)
         return self._config
 
+    def sign_args(self) -> list[str]:
+        """`-S` for `git commit-tree` where `commit.gpgSign` is true: a commit we put on your
+        branch (commits mode, an agent turn's, an isolated run's) is signed as `git commit`
+        would sign it (your `user.signingKey`, `gpg.format`, `gpg.program`). `commit-tree`
+        itself never reads `commit.gpgSign`. Checkpoints under refs/atomic/ are not signed."""
+        value = self.config("commit.gpgsign")
+        return ["-S"] if value is not None and _bool(value) else []
+
     def identity_env(self, *, required: bool) -> dict[str, str]:
         """Author/committer for our commits: the user's identity, else a fixed one."""
         env: dict[str, str] = {}
@@ -180,6 +188,14 @@ def config_key(key: str) -> str:
 
 def _true(value: str) -> bool:
     return value.strip().lower() in ("true", "yes", "on", "1", "")
+
+
+def _bool(value: str) -> bool:
+    """A boolean as git reads one: also any integer, true unless 0."""
+    try:
+        return int(value.strip(), 0) != 0
+    except ValueError:
+        return _true(value)
 
 
 _probed: dict[int, bool | None] = {}

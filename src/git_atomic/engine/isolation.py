@@ -247,7 +247,13 @@ def replay(repo: Repo, *, since: str, tip: str, onto: str, squash_message: str) 
         if merged.oid is None:
             return merged
         return Merge(
-            repo.line("commit-tree", merged.oid, "-p", onto, "-m", squash_message, env=identity)
+            repo.line(
+                "commit-tree",
+                *repo.sign_args(),
+                merged.oid,
+                *("-p", onto, "-m", squash_message),
+                env=identity,
+            )
         )
     current, current_tree = onto, tree_of(repo, onto)
     for commit, parent in rows:
@@ -278,7 +284,7 @@ def _copy_commit(
                 GIT_AUTHOR_EMAIL=email.rstrip(b">").decode("utf-8", "replace"),
                 GIT_AUTHOR_DATE=f"{stamp.decode()} {zone.decode()}",
             )
-    return repo.line("commit-tree", tree, "-p", parent, input=message, env=env)
+    return repo.line("commit-tree", *repo.sign_args(), tree, "-p", parent, input=message, env=env)
 
 
 # --- checkpoints ---------------------------------------------------------------------------------

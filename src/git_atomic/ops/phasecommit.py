@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from git_atomic.core import failpoints, records
-from git_atomic.core.errors import GitError
+from git_atomic.core.errors import GitError, SigningFailed
 from git_atomic.core.journal import Journal
 from git_atomic.core.printable import printable
 from git_atomic.core.records import dataclass
@@ -180,6 +180,20 @@ def _entries(repo: Repo, tree: str, paths: frozenset[bytes]) -> dict[bytes, tupl
     }
 
 
+def signed_commit(
+    repo: Repo, tree: str, parents: Sequence[str], message: str, *, env: dict[str, str]
+) -> str:
+    """A commit for the branch (`parents` as `-p` arguments), signed where `commit.gpgSign` is
+    set, as `git commit` would; a signature git could not make raises SigningFailed."""
+    sign = repo.sign_args()
+    try:
+        return repo.line("commit-tree", *sign, tree, *parents, "-m", message, env=env)
+    except GitError as exc:
+        if not sign:
+            raise
+        raise SigningFailed(str(exc).partition(" failed: ")[2] or str(exc)) from exc
+
+
 def commit_phase(
     repo: Repo,
     journal: Journal,
@@ -211,13 +225,8 @@ def commit_phase(
     if planned.tree == head_tree:
         return None  # measured again next time: the same paths held, the same merges clean
     parents = ["-p", snap.head_oid] if snap.head_oid else []
-    commit = repo.line(
-        "commit-tree",
-        planned.tree,
-        *parents,
-        "-m",
-        message,
-        env=repo.identity_env(required=True),
+    commit = signed_commit(
+        repo, planned.tree, parents, message, env=repo.identity_env(required=True)
     )
     journal.set_pending(op_id, {"action": IntentAction.ADVANCE, "commit": commit})
     failpoints.hit("commit-phase:before-ref")
