@@ -1027,3 +1027,44 @@ def test_after_a_run_as_root_the_owner_of_the_repository_can_still_use_it() -> N
     finally:
         stop_helpers(base)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _with_upstream(repo: GitRepo, tmp_path: Path) -> None:
+    subprocess.run(
+        ["git", "init", "-q", "--bare", str(tmp_path / "up.git")], check=True, env=repo.env
+    )
+    repo.git("remote", "add", "origin", str(tmp_path / "up.git"))
+    repo.git("push", "-q", "-u", "origin", "main")
+
+
+def test_a_rollback_that_takes_a_pushed_commit_off_the_branch_says_the_remote_keeps_it(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """The branch goes back (effect, not state: the operation's commit is its effect), but the
+    commit is on origin already: said, with what follows (a pull brings it back). Nothing is
+    pushed or fetched."""
+    _with_upstream(repo, tmp_path)
+    base = repo.head()
+    repo.atomic("run", "-n", "mk", "--", "sh", "-c", "echo a > a.txt", check=0)
+    made = repo.head()
+    # Not pushed: nothing said.
+    res = repo.atomic("rollback", "--dry-run", check=0)
+    assert "origin" not in res.stderr, res.stderr
+    repo.git("push", "-q", "origin", "main")
+    res = repo.atomic("rollback", check=0)
+    assert repo.head() == base and not (repo.path / "a.txt").exists()
+    assert f"note: commit {made[:12]} taken off main is on origin/main already" in res.stderr
+    assert repo.git("rev-parse", "origin/main").strip() == made  # the remote ref left alone
+    # A run whose command pushed its commit and then failed: rolled back, and said.
+    repo.git("reset", "-q", "--hard", "origin/main")
+    command = (
+        "echo b > b.txt && git add b.txt && git commit -qm b && git push -q origin main; exit 1"
+    )
+    res = repo.atomic("run", "-n", "push", "--", "sh", "-c", command, check=1)
+    assert repo.head() == made and not (repo.path / "b.txt").exists()
+    pushed = repo.git("rev-parse", "origin/main").strip()
+    assert f"note: commit {pushed[:12]} taken off main is on origin/main already" in res.stderr
+    # A rollback of an operation whose commit was never pushed says nothing of a remote.
+    repo.atomic("run", "-n", "local", "--", "sh", "-c", "echo c > c.txt", check=0)
+    res = repo.atomic("rollback", check=0)
+    assert "origin" not in res.stderr and "note:" not in res.stderr, res.stderr

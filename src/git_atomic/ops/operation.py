@@ -385,6 +385,12 @@ class Engine:
             self.repo, current, target, the_plan, reason=f"git-atomic: {event}", paths=paths
         )
         restore.tell_later_writes(later, outcome)
+        if the_plan.ref_lines:
+            from git_atomic.ops import output, published  # only where a branch moved
+
+            tips = [*target.branches.values(), target.head_oid or ""]
+            for line in published.lines(self.repo, the_plan.ref_lines, outcome.refs_left, tips):
+                output.say(f"git-atomic: note: {line}")
         failpoints.hit(f"{event}:after-restore")
         return outcome
 
