@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 from pathlib import Path
@@ -1068,3 +1069,55 @@ def test_a_rollback_that_takes_a_pushed_commit_off_the_branch_says_the_remote_ke
     repo.atomic("run", "-n", "local", "--", "sh", "-c", "echo c > c.txt", check=0)
     res = repo.atomic("rollback", check=0)
     assert "origin" not in res.stderr and "note:" not in res.stderr, res.stderr
+
+
+def _acl_granting_read(uid: int) -> bytes:
+    """A POSIX access ACL as the kernel stores it: owner rw, user `uid` r, group r, mask r."""
+    entry = lambda tag, perm, who=0xFFFFFFFF: struct.pack("<HHI", tag, perm, who)  # noqa: E731
+    return (
+        struct.pack("<I", 2)
+        + entry(1, 6)
+        + entry(2, 4, uid)
+        + entry(4, 4)
+        + entry(16, 4)
+        + entry(32, 0)
+    )
+
+
+def _attributes(repo: GitRepo, *names: str) -> dict[str, dict[str, bytes]]:
+    return {
+        n: {a: os.getxattr(repo.path / n, a) for a in sorted(os.listxattr(repo.path / n))}
+        for n in names
+    }
+
+
+def test_a_file_written_over_keeps_its_extended_attributes_and_acl(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A rollback writes a file anew (beside it, then renamed over it): its ACL (someone else
+    may read the key) and its extended attributes (a tool's `user.` label) were lost, though
+    the operation had only written its bytes, in place. In no checkpoint (as in no git
+    commit), they stay with the file written over, as its permissions and owner do."""
+    probe = tmp_path / "probe"
+    probe.write_bytes(b"")
+    try:
+        os.setxattr(probe, "user.probe", b"1")
+        os.setxattr(probe, "system.posix_acl_access", _acl_granting_read(12345))
+    except OSError:
+        pytest.skip("this file system keeps no extended attributes or ACLs")
+    repo.write("key", b"KEY=1\n", mode=0o600)
+    repo.git("add", "key")
+    repo.git("commit", "-qm", "key")
+    repo.write("notes.txt", b"mine\n")  # untracked
+    os.setxattr(repo.path / "key", "system.posix_acl_access", _acl_granting_read(12345))
+    for name in ("key", "notes.txt"):
+        os.setxattr(repo.path / name, "user.origin", b"team-vault")
+    before = _attributes(repo, "key", "notes.txt")
+    mode = os.lstat(repo.path / "key").st_mode
+    edit = "printf 'KEY=2\\n' > key; echo op >> notes.txt"
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", edit + "; exit 1", check=1)
+    assert repo.read("key") == b"KEY=1\n" and repo.read("notes.txt") == b"mine\n"
+    assert _attributes(repo, "key", "notes.txt") == before
+    assert os.lstat(repo.path / "key").st_mode == mode
+    repo.atomic("undo", check=0)  # written over again
+    assert repo.read("key") == b"KEY=2\n" and _attributes(repo, "key", "notes.txt") == before

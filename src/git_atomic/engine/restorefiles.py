@@ -198,13 +198,15 @@ def _write_one(
     # The file written over is held aside until the new one is written whole: where it cannot
     # be (a full disk), it is given back, and nothing is cut short at its name.
     held: list[safefs.Taken] = []
+    # Its extended attributes (an ACL, a label): in no checkpoint, they stay with the file.
+    attributes = tree.attributes(c.path) if st is not None and stat.S_ISREG(st.st_mode) else ()
     try:
         if not _made_way(tree, c, outcome, specials, kept, held):
             return
         if c.new_mode == SYMLINK:
             tree.symlink(c.path, data)
         else:
-            tree.write(c.path, data, mode, owner=_owner_kept(st))
+            tree.write(c.path, data, mode, owner=_owner_kept(st), attributes=attributes)
     except FileExistsError:  # made since the look above: never written over
         outcome.left.append(c.path)
     except BaseException:

@@ -290,6 +290,25 @@ class Tree:
                 os.close(fd)
         return fd if regular else None
 
+    def attributes(self, rel: bytes) -> tuple[tuple[str, bytes], ...]:
+        """The extended attributes of the regular file at `rel` (an ACL is one:
+        `system.posix_acl_access`), for the file written over it (`write`): none where there
+        are none, where the system has none, or where they cannot be read."""
+        if not hasattr(os, "listxattr"):
+            return ()
+        try:
+            fd = self._open_regular(rel)
+        except OSError:
+            return ()
+        if fd is None:
+            return ()
+        try:
+            return tuple((name, os.getxattr(fd, name)) for name in os.listxattr(fd))
+        except OSError:
+            return ()
+        finally:
+            os.close(fd)
+
     def readlink(self, rel: bytes) -> bytes | None:
         """The target of the link at `rel` (never followed); None when it is not a link."""
         where = self._parent(rel)
@@ -399,7 +418,13 @@ class Tree:
         return self.rmdir(rel)
 
     def write(
-        self, rel: bytes, data: bytes, mode: int, *, owner: tuple[int, int] | None = None
+        self,
+        rel: bytes,
+        data: bytes,
+        mode: int,
+        *,
+        owner: tuple[int, int] | None = None,
+        attributes: Sequence[tuple[str, bytes]] = (),
     ) -> None:
         """Create the regular file `rel` (it must not exist) with `data` and `mode`; its
         folders must exist (`make_folders`). The mode is set before any byte is written: a
@@ -410,7 +435,9 @@ class Tree:
         theirs; without one, a file (as a folder `make_folders` makes) made in a folder of
         someone else's is given to the folder's owner: a checkpoint holds no owner, and
         root's rollback in a user's worktree must not leave the user files they cannot
-        write."""
+        write. `attributes`: the extended attributes of the file it replaces (`attributes`),
+        set after the mode (an ACL's mask is the group's bits), each where we may (a
+        `security.` or `trusted.` one only root may set: left out)."""
         parent, name = _split(rel)
         fd_dir = self.folder(parent)
         if fd_dir is None:
@@ -428,6 +455,9 @@ class Tree:
                 else:
                     _give(fd, _owner_of(fd_dir))
                 os.fchmod(fd, mode)
+                for key, value in attributes:
+                    with contextlib.suppress(OSError):
+                        os.setxattr(fd, key, value)
                 fh.write(data)
         except BaseException:  # a full disk: no file cut short stands at `rel`
             with contextlib.suppress(OSError):
