@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -476,3 +478,39 @@ def test_split_scan_indexes_leave_no_shared_index_behind(repo: GitRepo, yours_sp
         assert present == ours | yours, (step, present, ours, yours)
     assert repo.git("status", "--porcelain") is not None  # your index still reads
     assert repo.git("ls-files", "-v", "made.txt").startswith("h" if not yours_split else "H")
+
+
+# A process that leaves the command's group and session (as `setsid cmd &` does), waits, then
+# writes `name` in its working folder.
+_ESCAPE = (
+    "import os, sys, time\n"
+    "if os.fork() == 0:\n"
+    "    os.setsid()\n"
+    "    time.sleep(1.5)\n"
+    "    open(sys.argv[1], 'w').write('late')\n"
+    "    os._exit(0)\n"
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a subreaper is Linux's")
+@pytest.mark.parametrize("where", ["command", "gate"])
+def test_a_process_that_left_the_command_s_group_never_writes_after_the_rollback(
+    repo: GitRepo, tmp_path: Path, where: str
+) -> None:
+    """The command's process group is stopped at its end, but one that made a session of its
+    own (`setsid`) ran on, and wrote into the tree after the rollback had put it back. Those
+    working in the worktree are stopped with the group; one working elsewhere (a daemon does
+    chdir /) is left running."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    escape = shlex.join([sys.executable, "-c", _ESCAPE])
+    spawn = f"{escape} late.txt; (cd {shlex.quote(str(outside))} && {escape} daemon.txt); sleep 0.5"
+    before = repo.fingerprint()
+    if where == "command":
+        res = repo.atomic("run", "--", "sh", "-c", spawn + "; exit 1", check=1)
+    else:
+        res = repo.atomic("run", "-g", spawn + "; exit 1", "--", "sh", "-c", "echo x > x", check=1)
+    time.sleep(2.5)
+    assert not (repo.path / "late.txt").exists(), res.stderr
+    assert repo.fingerprint().diff(before) == []
+    assert (outside / "daemon.txt").read_text() == "late"  # not ours to stop

@@ -253,6 +253,7 @@ def _run_command(
         stdout=sys.stderr.fileno() if json_out else None,
         interactive=True,
         env={"PWD": str(cwd)},
+        escapees_under=run.private.root,
     )
     run.ctx.journal.set_command_result(run.op_id, exit_code=res.exit_code, duration=res.duration_s)
     if res.error:

@@ -183,13 +183,15 @@ def run_child(
     stderr: int | None = None,
     env: Mapping[str, str] | None = None,
     interactive: bool = False,
+    escapees_under: Path | None = None,
 ) -> ChildResult:
     """Run the user's command (argv) or gate (a shell command line, given as str).
 
     The child gets its own process group, so a timeout or a forwarded signal reaches everything
     it started. A gate's stdin is closed, to keep a forgotten prompt from hanging an agent; the
     command (`interactive`) reads the caller's stdin, and when that is the terminal it gets the
-    terminal too (`_Terminal`).
+    terminal too (`_Terminal`). `escapees_under`: the worktree; what the child started that
+    left its group (`setsid`) and works there is stopped with the group (escapees.py).
     """
     import signal
     import time
@@ -198,6 +200,11 @@ def run_child(
     argv: list[str] = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
     start = time.monotonic()
     terminal = _Terminal.lendable() if interactive else None
+    reaper = None
+    if escapees_under is not None:
+        from git_atomic.core.escapees import Reaper
+
+        reaper = Reaper(escapees_under)
     try:
         child = _start(
             argv,
@@ -209,6 +216,8 @@ def run_child(
             terminal=terminal,
         )
     except OSError as exc:
+        if reaper is not None:
+            reaper.stop(0)
         what = argv[0] if not shell else "/bin/sh"
         return ChildResult(None, time.monotonic() - start, False, f"{what}: {exc.strerror}")
     INTERRUPTS._child_pgid = child.pid
@@ -218,6 +227,8 @@ def run_child(
         timed_out = _wait_or_stop(child, terminal, timeout)
     finally:
         _end_group(child, terminal)
+        if reaper is not None:
+            reaper.stop(child.pid)
     code = child.returncode
     if terminal and code == -signal.SIGINT and INTERRUPTS.received is None:
         # Ctrl-C on the lent terminal reached the command's group, not ours: it is our interrupt.

@@ -26,6 +26,7 @@ def run_command(
         timeout=timeout,
         stdout=sys.stderr.fileno() if json_out else None,
         interactive=True,
+        escapees_under=engine.repo.root,
     )
     engine.journal.set_command_result(op.id, exit_code=res.exit_code, duration=res.duration_s)
     if res.error:

@@ -116,6 +116,7 @@ def run_gate(
                 stdout=log.fileno(),
                 stderr=log.fileno(),
                 env=dict(gate.env),
+                escapees_under=root,
             )
         finally:
             if ticker:
