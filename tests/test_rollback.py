@@ -1052,9 +1052,12 @@ def test_a_rollback_that_takes_a_pushed_commit_off_the_branch_says_the_remote_ke
     res = repo.atomic("rollback", "--dry-run", check=0)
     assert "origin" not in res.stderr, res.stderr
     repo.git("push", "-q", "origin", "main")
+    res = repo.atomic("rollback", "--dry-run", check=0)  # foreseen, and nothing moves
+    assert f"note: commit {made[:12]} (to be taken off main) is on origin/main" in res.stderr
+    assert repo.head() == made
     res = repo.atomic("rollback", check=0)
     assert repo.head() == base and not (repo.path / "a.txt").exists()
-    assert f"note: commit {made[:12]} taken off main is on origin/main already" in res.stderr
+    assert f"note: commit {made[:12]} (taken off main) is on origin/main already" in res.stderr
     assert repo.git("rev-parse", "origin/main").strip() == made  # the remote ref left alone
     # A run whose command pushed its commit and then failed: rolled back, and said.
     repo.git("reset", "-q", "--hard", "origin/main")
@@ -1064,7 +1067,7 @@ def test_a_rollback_that_takes_a_pushed_commit_off_the_branch_says_the_remote_ke
     res = repo.atomic("run", "-n", "push", "--", "sh", "-c", command, check=1)
     assert repo.head() == made and not (repo.path / "b.txt").exists()
     pushed = repo.git("rev-parse", "origin/main").strip()
-    assert f"note: commit {pushed[:12]} taken off main is on origin/main already" in res.stderr
+    assert f"note: commit {pushed[:12]} (taken off main) is on origin/main already" in res.stderr
     # A rollback of an operation whose commit was never pushed says nothing of a remote.
     repo.atomic("run", "-n", "local", "--", "sh", "-c", "echo c > c.txt", check=0)
     res = repo.atomic("rollback", check=0)

@@ -331,6 +331,12 @@ def report_still(
     if dry_run:
         for problem in problems:
             output.say(f"git-atomic: warning: {problem}")
+        if facts.dropped_commits:  # as the move itself will say it (ops/published.py)
+            from git_atomic.ops import published
+
+            tips = [*prev.target.branches.values(), prev.target.head_oid or ""]
+            for line in published.lines(ctx.repo, prev.plan.ref_lines, (), tips, dry_run=True):
+                output.say(f"git-atomic: note: {line}")
         n = len(facts.changes)
         also = " (and what the git lines above say)" if facts.git_dir else ""
         output.say(

@@ -22,11 +22,16 @@ _AT_MOST: Final = 200
 
 
 def lines(
-    repo: Repo, ref_lines: Sequence[str], left: Iterable[str], tips: Iterable[str]
+    repo: Repo,
+    ref_lines: Sequence[str],
+    left: Iterable[str],
+    tips: Iterable[str],
+    *,
+    dry_run: bool = False,
 ) -> list[str]:
     """One line per branch the move took back (its `update-ref --stdin` lines, less the `left`
     ones it did not move) whose dropped commits a remote-tracking ref holds; `tips`: the
-    commits the branches and HEAD point at after the move."""
+    commits the branches and HEAD point at after the move; `dry_run`: said of a move foreseen."""
     kept = set(left)
     moved: list[tuple[str, str]] = []
     for line in ref_lines:
@@ -58,8 +63,9 @@ def lines(
         which = f"{n} commits" if n > 1 else f"commit {dropped[0].decode()[:12]}"
         them, are = ("them", "are") if n > 1 else ("it", "is")
         out.append(
-            f"{which} taken off {branch} {are} on {', '.join(remotes)} already (pushed or "
-            f"fetched): the remote keeps {them}, a `git pull` brings {them} back, and a `git "
-            "push` of the branch is refused until then (or needs --force)"
+            f"{which} ({'to be ' if dry_run else ''}taken off {branch}) {are} on "
+            f"{', '.join(remotes)} already (pushed or fetched): the remote keeps {them}, a "
+            f"`git pull` brings {them} back, and a `git push` of the branch is refused until "
+            "then (or needs --force)"
         )
     return out
