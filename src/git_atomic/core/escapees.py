@@ -44,39 +44,45 @@ class Reaper:
 
     def stop(self, command_pid: int) -> list[int]:
         """Kill the processes given to us since (not `command_pid`, not ours) that work under
-        the root, each with its group; reap them; stop being a subreaper. Their pids."""
+        the root, each with its group; reap them; stop being a subreaper. Their pids. Looked
+        for until the command's group (killed by the caller) is gone: a process of it may
+        still be dying, its orphans not yet given to us."""
         if not self._on:
             return []
         killed: list[int] = []
         try:
             for _ in range(_ROUNDS):
-                found = False
+                acted = False
                 for pid in sorted((_children() or set()) - self._before - {command_pid}):
-                    state, pgid = _stat(pid)
-                    if state is None:
-                        continue
-                    if state == "Z":
-                        with contextlib.suppress(ChildProcessError, OSError):
-                            os.waitpid(pid, os.WNOHANG)
-                        continue
-                    if pgid == os.getpgrp() or not self._works_under_root(pid):
-                        self._before.add(pid)  # ours, or not working in the tree: left
-                        continue
-                    found = True
-                    with contextlib.suppress(OSError):
-                        if pgid and pgid != os.getpgrp():
-                            os.killpg(pgid, signal.SIGKILL)
-                        os.kill(pid, signal.SIGKILL)
-                    with contextlib.suppress(ChildProcessError, OSError):
-                        os.waitpid(pid, 0)
-                    killed.append(pid)
-                if not found:
+                    acted |= self._stop_one(pid, killed)
+                if not acted and (not command_pid or not _group_alive(command_pid)):
                     break
                 time.sleep(0.01)  # the killed ones' children are given to us meanwhile
         finally:
             _subreaper(on=False)
             self._on = False
         return killed
+
+    def _stop_one(self, pid: int, killed: list[int]) -> bool:
+        """Reap `pid` if it is dead, kill it if it works under the root; whether it was."""
+        state, pgid = _stat(pid)
+        if state is None:
+            return False
+        if state == "Z":
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, os.WNOHANG)
+            return True
+        if pgid == os.getpgrp() or not self._works_under_root(pid):
+            self._before.add(pid)  # ours, or not working in the tree: left
+            return False
+        with contextlib.suppress(OSError):
+            if pgid and pgid != os.getpgrp():
+                os.killpg(pgid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, 0)
+        killed.append(pid)
+        return True
 
     def _works_under_root(self, pid: int) -> bool:
         assert self._root is not None
@@ -123,3 +129,14 @@ def _stat(pid: int) -> tuple[str | None, int]:
         return fields[0].decode(), int(fields[2])
     except (IndexError, ValueError):
         return None, 0
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group `pgid` is still there (a dying one, a zombie)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
