@@ -1068,6 +1068,16 @@ def test_a_rollback_that_takes_a_pushed_commit_off_the_branch_says_the_remote_ke
     assert repo.head() == made and not (repo.path / "b.txt").exists()
     pushed = repo.git("rev-parse", "origin/main").strip()
     assert f"note: commit {pushed[:12]} (taken off main) is on origin/main already" in res.stderr
+    # A branch the operation made and pushed is removed; of its commits, those pushed named.
+    repo.git("reset", "-q", "--hard", "origin/main")
+    command = (
+        "git checkout -qb feat && for i in 1 2 3; do echo $i > f$i; git add f$i; "
+        "git commit -qm f$i; done; git push -q origin feat~1:refs/heads/feat; git checkout -q main"
+    )
+    repo.atomic("run", "-n", "feat", "--", "sh", "-c", command, check=0)
+    res = repo.atomic("rollback", check=0)
+    assert "feat" not in repo.git("branch", "--list", "feat")
+    assert "note: 2 commits (removed with feat) are on origin/feat already" in res.stderr
     # A rollback of an operation whose commit was never pushed says nothing of a remote.
     repo.atomic("run", "-n", "local", "--", "sh", "-c", "echo c > c.txt", check=0)
     res = repo.atomic("rollback", check=0)

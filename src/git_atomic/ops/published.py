@@ -33,16 +33,16 @@ def lines(
     ones it did not move) whose dropped commits a remote-tracking ref holds; `tips`: the
     commits the branches and HEAD point at after the move; `dry_run`: said of a move foreseen."""
     kept = set(left)
-    moved: list[tuple[str, str]] = []
+    moved: list[tuple[str, str, bool]] = []
     for line in ref_lines:
-        _verb, name, _new, old = line.split()
+        _verb, name, new, old = line.split()
         if name not in kept and not is_zero(old):
-            moved.append((name, old))
+            moved.append((name, old, is_zero(new)))
     if not moved:
         return []
     after = [t for t in dict.fromkeys(tips) if t and not is_zero(t)]
     out = []
-    for name, old in moved:
+    for name, old, removed in moved:
         dropped = repo.out(
             "rev-list", f"--max-count={_AT_MOST}", old, "--not", *after, "--"
         ).split()
@@ -58,14 +58,29 @@ def lines(
         remotes = [r for r in remotes if not r.endswith("/HEAD")] or remotes
         if not remotes:
             continue
-        branch = name.removeprefix("refs/heads/")
-        n = len(dropped)
-        which = f"{n} commits" if n > 1 else f"commit {dropped[0].decode()[:12]}"
-        them, are = ("them", "are") if n > 1 else ("it", "is")
-        out.append(
-            f"{which} ({'to be ' if dry_run else ''}taken off {branch}) {are} on "
-            f"{', '.join(remotes)} already (pushed or fetched): the remote keeps {them}, a "
-            f"`git pull` brings {them} back, and a `git push` of the branch is refused until "
-            "then (or needs --force)"
+        # Of the dropped commits, those the remotes hold (the newer ones may be yours alone).
+        held = set(
+            repo.out(
+                "rev-list", *(f"refs/remotes/{r}" for r in remotes), "--not", *after, "--"
+            ).split()
         )
+        on = [sha.decode() for sha in dropped if sha in held] or [dropped[0].decode()]
+        out.append(_line(name.removeprefix("refs/heads/"), on, remotes, removed, dry_run))
     return out
+
+
+def _line(branch: str, on: list[str], remotes: list[str], removed: bool, dry_run: bool) -> str:
+    n = len(on)
+    which = f"{n} commits" if n > 1 else f"commit {on[0][:12]}"
+    them, are = ("them", "are") if n > 1 else ("it", "is")
+    taken = f"{'to be ' if dry_run else ''}{'removed with' if removed else 'taken off'} {branch}"
+    then = (
+        f"`git checkout {branch}` makes the branch again from there"
+        if removed
+        else f"a `git pull` brings {them} back, and a `git push` of the branch is refused "
+        "until then (or needs --force)"
+    )
+    return (
+        f"{which} ({taken}) {are} on {', '.join(remotes)} already (pushed or fetched): the "
+        f"remote keeps {them}; {then}"
+    )
