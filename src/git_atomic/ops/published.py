@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Final
 
+from git_atomic.core.errors import GitError
 from git_atomic.engine.git import Repo, is_zero
 
 # Commits looked at per move: a move drops an operation's own commits, few; beyond this many
@@ -41,6 +42,15 @@ def lines(
     if not moved:
         return []
     after = [t for t in dict.fromkeys(tips) if t and not is_zero(t)]
+    try:
+        return _lines(repo, moved, after, dry_run=dry_run)
+    except GitError:
+        return []  # a note only: the move is done (a commit git can no longer read, say)
+
+
+def _lines(
+    repo: Repo, moved: list[tuple[str, str, bool]], after: list[str], *, dry_run: bool
+) -> list[str]:
     out = []
     for name, old, removed in moved:
         dropped = repo.out(
