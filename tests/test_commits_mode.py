@@ -870,3 +870,22 @@ def test_an_isolated_run_s_commits_are_signed(repo: GitRepo, tmp_path: Path) -> 
     repo.atomic_json("run", "--isolate", "-n", "iso", "--", "sh", "-c", command)
     commits = repo.git("rev-list", "HEAD", "--not", base).split()
     assert len(commits) == 2 and all(signed(repo, c) for c in commits)
+
+
+def test_signing_by_a_program_that_is_not_there_is_refused_before_the_command_runs(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """Else the command ran, and its result was rolled back when its commit could not be made."""
+    fake_signing(repo, tmp_path)
+    repo.git("config", "gpg.program", str(tmp_path / "no-such-gpg"))
+    before = repo.fingerprint()
+    res = repo.atomic("run", "--", "sh", "-c", "echo ran > ran.txt", check=2)
+    assert "the program that signs" in res.stderr and "no-such-gpg" in res.stderr
+    assert repo.fingerprint().diff(before) == [] and not repo.atomic_json("log")["operations"]
+    repo.atomic("begin", "s", check=2)
+    # Shadow mode commits nothing: nothing to sign.
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", "echo ran > ran.txt", check=0)
+    repo.git("config", "gpg.format", "ssh")  # signed by ssh-keygen, not gpg.program
+    repo.git("config", "gpg.ssh.program", str(tmp_path / "no-such-ssh-keygen"))
+    res = repo.atomic("run", "--", "sh", "-c", "echo again > again.txt", check=2)
+    assert "no-such-ssh-keygen" in res.stderr and not (repo.path / "again.txt").exists()

@@ -151,6 +151,27 @@ class RepoConfig:
         value = self.config("commit.gpgsign")
         return ["-S"] if value is not None and _bool(value) else []
 
+    def _signer_found(self) -> None:
+        """Where our commits are to be signed, the program that signs them is there: else the
+        operation is refused before anything runs (exit 2), not rolled back after its command
+        ran (its commit could not be made)."""
+        if not self.sign_args():
+            return
+        import shutil
+
+        kind = (self.config("gpg.format") or "openpgp").strip().lower()
+        default = {"openpgp": "gpg", "x509": "gpgsm", "ssh": "ssh-keygen"}.get(kind)
+        program = self.config(f"gpg.{kind}.program") or (
+            self.config("gpg.program") if kind == "openpgp" else None
+        )
+        program = program or default
+        if program and shutil.which(program) is None:
+            raise UsageError(
+                f"commit.gpgSign is set and the program that signs ({program}) is not found: "
+                "no commit could be made",
+                hint="set gpg.program (or commit.gpgSign false), or use --history shadow",
+            )
+
     def identity_env(self, *, required: bool) -> dict[str, str]:
         """Author/committer for our commits: the user's identity, else a fixed one."""
         env: dict[str, str] = {}
@@ -166,6 +187,8 @@ class RepoConfig:
                 )
             name, email = name or FALLBACK_IDENTITY[0], email or FALLBACK_IDENTITY[1]
             cname, cemail = cname or FALLBACK_IDENTITY[0], cemail or FALLBACK_IDENTITY[1]
+        if required:
+            self._signer_found()
         env.update(
             GIT_AUTHOR_NAME=name,
             GIT_AUTHOR_EMAIL=email,
