@@ -664,3 +664,26 @@ def test_a_repository_where_a_file_comes_back_stays_and_is_named(repo: GitRepo) 
     assert "not entirely at PRE-OP" in res.stderr
     assert repo.read("conf/inner.txt") == b"its own\n"
     assert repo.read("other.txt") == b"before\n"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_large_file_the_operation_deleted_is_named_as_not_put_back(
+    repo: GitRepo, mode: str
+) -> None:
+    """The user's untracked file over the budget (named "not protected" when the operation
+    began), deleted or moved by it: nothing can bring it back, and the rollback said "it had
+    changed nothing" (or "exactly its PRE-OP state"). It is named as a path not put back."""
+    configure(repo, 'max_new_file_size = "1KiB"\n')
+    repo.write("data.db", b"x" * 4096)
+    res = repo.atomic("run", "--history", mode, "--", "sh", "-c", "rm data.db; exit 1", check=1)
+    said = res.stderr
+    assert "data.db was larger than max_new_file_size" in said and "cannot come back" in said
+    assert "it had changed nothing" not in said and "except what the warnings above name" in said
+    repo.write("data.db", b"y" * 4096)
+    time.sleep(0.05)
+    moving = "mv data.db moved.db; echo x > x"
+    repo.atomic("run", "--history", mode, "--", "sh", "-c", moving, check=0)
+    res = repo.atomic("rollback", check=3)  # not all of it is back: exit 3, as for any such path
+    assert "data.db was larger than max_new_file_size" in res.stderr, res.stderr
+    assert "1 path could not be put back" in res.stderr
+    assert repo.read("moved.db") == b"y" * 4096  # in no checkpoint either: left where it is

@@ -385,6 +385,10 @@ class Engine:
             self.repo, current, target, the_plan, reason=f"git-atomic: {event}", paths=paths
         )
         restore.tell_later_writes(later, outcome)
+        if target.too_large is not None:
+            from git_atomic.ops import largegone  # only where a capture left files out
+
+            largegone.note(self.repo, target, paths, outcome)
         if the_plan.ref_lines:
             from git_atomic.ops import output, published  # only where a branch moved
 
