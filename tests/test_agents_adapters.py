@@ -671,6 +671,49 @@ def test_copilot_sessions_in_one_worktree_have_turns_of_their_own_and_a_subagent
     assert repo.git("status", "--porcelain") == ""
 
 
+def test_copilots_hooks_file_run_by_vs_code_changes_nothing_and_the_users_edits_stay(
+    repo: GitRepo,
+) -> None:
+    """VS Code's agent runs `.github/hooks/*.json` too: it renames each event (`preToolUse` to
+    `PreToolUse`, `agentStop` to `AgentStop`, which it never sends) and sends its own payload
+    (code.visualstudio.com/docs/agent-customization/hooks: `hookEventName`, `sessionId`,
+    `tool_name`, `tool_input`, `tool_use_id`; `PostToolUse` only after a success). Every call
+    was checkpointed into a turn nothing judged: a failed call's window stayed open to the next
+    prompt, which recorded the turn with the user's edits of meanwhile as its own."""
+    repo.atomic("hooks", "install", "copilot", check=0)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "copilot hooks")
+    agent = Agent(repo, PLATFORMS["copilot"])
+
+    def vs_code(event: str, **fields: Any) -> Payload:
+        return {
+            "timestamp": "2026-02-09T10:30:00.000Z",
+            "cwd": str(repo.path),
+            "sessionId": SESSION,
+            "hookEventName": event,
+            "transcript_path": "/home/dev/.vscode/transcripts/t.json",
+            **fields,
+        }
+
+    prompt = vs_code("UserPromptSubmit", prompt="fix it")
+    argv = shlex.split(agent.hooks["userPromptSubmitted"][0]["bash"])
+    said = command_line(argv[1:], repo.path, repo.env, json.dumps(prompt).encode(), 300)
+    assert said.returncode == 0, said.stderr
+    assert "VS Code" in said.stderr and "not checkpointed" in said.stderr
+    command = {"command": "sed -i s/41/BUG/ app.py && false"}
+    call = vs_code("PreToolUse", tool_name="run_in_terminal", tool_input=command)
+    assert agent.send("preToolUse", {**call, "tool_use_id": "call-1"}) in ([{}], [])
+    repo.write("app.py", b"ANSWER = BUG\n")  # it failed: VS Code sends no PostToolUse
+    repo.write("notes.txt", b"the user's, after the failed call\n")
+    agent.send("userPromptSubmitted", vs_code("UserPromptSubmit", prompt="go on"))
+    log = json.loads(repo.atomic("log", "--json").stdout)
+    assert log["operations"] == []  # no turn was recorded, so none can be rolled back
+    assert not (repo.path / ".git/atomic/turns").exists() or not any(
+        (repo.path / ".git/atomic/turns").iterdir()
+    )
+    assert repo.read("notes.txt") == b"the user's, after the failed call\n"
+
+
 def test_codex_a_shell_command_still_running_when_its_call_returns_is_caught_by_the_turns_end(
     repo: GitRepo,
 ) -> None:

@@ -21,6 +21,9 @@ parent's own `task` call is a window of its turn around the subagent's whole run
 subagent changed is its parent's as well: a session's `agentStop` judges its turn and closes the
 shared one (judged twice, a subagent's changes were kept after its parent's turn took them
 back); where its own turn changed nothing, it judges the shared one.
+
+VS Code's agent runs this file too, with its own event names and payloads and no `agentStop`:
+those calls are answered with nothing done (`_not_copilots`).
 """
 
 from __future__ import annotations
@@ -59,6 +62,10 @@ LAYOUT: Final = Layout(
 )
 # Tools that only look: every other tool (shell, edit, create, MCP tools) is checkpointed.
 READ_ONLY: Final = frozenset({"view", "read", "grep", "glob", "ls", "web_fetch", "think"})
+FOREIGN: Final = (
+    "these are Copilot CLI's hooks, run here by another agent (VS Code's, which never sends"
+    " agentStop): its turns are not checkpointed or judged"
+)
 SESSION: Final = "copilot-cli"  # the shared turn: calls of a session that sent no prompt here
 PROMPTED: Final = "copilot-prompted"  # this session submitted a prompt: its turns are its own
 
@@ -73,6 +80,13 @@ def handle(
 
 
 def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) -> HookResult:
+    if _not_copilots(event, payload):
+        # VS Code's agent runs `.github/hooks/*.json` too, each event renamed (`preToolUse` to
+        # `PreToolUse`) with its own payload; `agentStop` becomes `AgentStop`, which VS Code
+        # never sends. Its turns would be checkpointed and never judged, a failed call's window
+        # open to the next prompt (your edits meanwhile the turn's): nothing is done for it.
+        said = f"git-atomic: {FOREIGN}\n" if event == "userPromptSubmitted" else ""
+        return HookResult(0, "", said)
     named = _path(payload.get("cwd")) or tell.here()
     repo = turn.locate(named, named)
     if repo is None:
@@ -120,6 +134,16 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
     except AtomicError as exc:
         return HookResult(0, "", f"git-atomic: {exc}\n")
     return QUIET
+
+
+def _not_copilots(event: str, payload: Mapping[str, Any]) -> bool:
+    """Whether another agent ran Copilot CLI's hooks file: its payload names another event
+    (VS Code's `hookEventName`, `PreToolUse` where the file says `preToolUse`) or its tool in
+    snake_case (`tool_name`, where Copilot CLI's camelCase payload has `toolName`)."""
+    named = payload.get("hookEventName", payload.get("hook_event_name"))
+    if isinstance(named, str) and named and named != event:
+        return True
+    return "tool_name" in payload and "toolName" not in payload
 
 
 def _args(payload: Mapping[str, Any]) -> Mapping[str, Any]:
