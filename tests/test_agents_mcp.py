@@ -6,6 +6,7 @@ declared outputSchema (the SDK's client also checks successes itself).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -422,6 +423,70 @@ def test_a_cancelled_gate_is_interrupted_and_rolled_back_with_progress(
         await s.call("abort")
 
     serve(repo, script)
+    assert repo.fingerprint().diff(before) == []
+
+
+def test_the_sdks_default_client_speaks_the_2026_era_and_gets_the_same_answers(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """The official SDK's `Client` (mcp 2.x, mode "auto") first sends `server/discover` and,
+    answered, speaks the 2026-07-28 era: no `initialize`, each request carrying its protocol
+    version and capabilities in `_meta`. Everything else here runs the `initialize` era: this
+    is the one a client with the SDK's defaults takes. Tools with their annotations and output
+    schemas, structured results, progress, and a cancelled call rolled back."""
+    from mcp.client.client import Client
+
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "git_atomic", "mcp"],
+        env=dict(repo.env),
+        cwd=str(repo.path),
+    )
+    before = repo.fingerprint()
+    started = tmp_path / "started"
+    progress: list[tuple[float, str | None]] = []
+
+    async def noted(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, message))
+
+    async def main() -> None:
+        with anyio.fail_after(120):
+            async with Client(params) as client:
+                assert client.session.discover_result is not None  # the 2026 era, not initialize
+                assert client.protocol_version == "2026-07-28"
+                tools = {t.name: t for t in (await client.list_tools()).tools}
+                assert set(tools) == TOOLS
+                assert tools["status"].annotations.read_only_hint is True
+                assert tools["rollback"].annotations.destructive_hint is True
+                status = await client.call_tool("status", {})
+                assert not status.is_error and status.structured_content is not None
+                schema = tools["status"].output_schema
+                assert not list(Draft202012Validator(schema).iter_errors(status.structured_content))
+                command = ["sh", "-c", f"echo made > made.txt; touch {started}; sleep 120"]
+                with anyio.move_on_after(60):
+                    async with anyio.create_task_group() as group:
+                        group.start_soon(
+                            partial(
+                                client.call_tool,
+                                "run",
+                                {"command": command, "no_gates": True},
+                                progress_callback=noted,
+                            )
+                        )
+                        while not (started.exists() and progress):
+                            await anyio.sleep(0.1)
+                        group.cancel_scope.cancel()
+                assert all(b[0] > a[0] for a, b in itertools.pairwise(progress))
+                assert re.fullmatch(r"git-atomic run: running for \d+ s", progress[0][1] or "")
+                # A call that may change the tree queues behind the cancelled one (reads do
+                # not): once it is answered, the rollback is done.
+                await client.call_tool("gates", {})
+                log = await client.call_tool("log", {"n": 1})
+                [latest] = (log.structured_content or {})["operations"]
+                assert (latest["status"], latest["failed_phase"]) == ("rolled_back", "interrupt")
+
+    anyio.run(main)
+    assert not repo.exists("made.txt")
     assert repo.fingerprint().diff(before) == []
 
 
