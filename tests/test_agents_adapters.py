@@ -671,6 +671,37 @@ def test_copilot_sessions_in_one_worktree_have_turns_of_their_own_and_a_subagent
     assert repo.git("status", "--porcelain") == ""
 
 
+def test_copilot_a_question_to_the_user_is_no_window_and_what_they_write_meanwhile_stays(
+    repo: GitRepo,
+) -> None:
+    """Copilot CLI's hooks reference names the tools it sends (`ask_user`, `update_todo`, `rg`,
+    `web_search`, ...). `ask_user` waits for the person's answer: checkpointed as a tool that
+    may change files, its window held what the user wrote while answering, and a failing turn
+    took it back. The tools that only look, ask or plan open no window."""
+    repo.atomic("hooks", "install", "copilot", check=0)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "copilot hooks")
+    platform, agent = PLATFORMS["copilot"], Agent(repo, PLATFORMS["copilot"])
+    agent.prompt()
+    for n, (tool, args) in enumerate(
+        [
+            ("update_todo", {"todos": "- [ ] fix it"}),
+            ("rg", {"pattern": "ANSWER"}),
+            ("web_search", {"query": "python constants"}),
+        ]
+    ):
+        agent.send(*platform.tool(repo.path, tool, args, n, False))
+        agent.send(*platform.tool(repo.path, tool, args, n, True))
+    question = {"question": "Which value should ANSWER have?"}
+    agent.send(*platform.tool(repo.path, "ask_user", question, 5, False))
+    repo.write("notes.txt", b"the user's, written while answering\n")
+    agent.send(*platform.tool(repo.path, "ask_user", question, 5, True))
+    agent.calls(("app.py", b"ANSWER = BUG\n"))
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+    assert repo.read("notes.txt") == b"the user's, written while answering\n"
+
+
 def test_copilots_hooks_file_run_by_vs_code_changes_nothing_and_the_users_edits_stay(
     repo: GitRepo,
 ) -> None:

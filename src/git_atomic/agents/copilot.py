@@ -60,8 +60,25 @@ LAYOUT: Final = Layout(
     top={"version": 1},
     restart="Copilot CLI reads it when a session starts in this folder",
 )
-# Tools that only look: every other tool (shell, edit, create, MCP tools) is checkpointed.
-READ_ONLY: Final = frozenset({"view", "read", "grep", "glob", "ls", "web_fetch", "think"})
+# Tools that only look, plan or ask (the hooks reference's tool table names them): every other
+# tool (shell, edit, create, MCP tools, a subagent's `task`) is checkpointed. `ask_user` waits
+# for the person: a window around it took what they wrote while answering for the turn's.
+READ_ONLY: Final = frozenset(
+    {
+        "view",
+        "read",
+        "grep",
+        "rg",
+        "glob",
+        "ls",
+        "web_fetch",
+        "web_search",
+        "think",
+        "ask_user",
+        "update_todo",
+        "report_intent",
+    }
+)
 FOREIGN: Final = (
     "these are Copilot CLI's hooks, run here by another agent (VS Code's, which never sends"
     " agentStop): its turns are not checkpointed or judged"
