@@ -381,6 +381,35 @@ def test_gemini_closes_a_denied_calls_window_before_the_model_is_asked_again(
     _users_note_then_a_failing_call(repo, agent, b"the user's, between the agent's calls\n")
 
 
+def test_gemini_a_subagents_model_request_leaves_a_running_call_of_its_parent_open(
+    repo: GitRepo,
+) -> None:
+    """Gemini runs a step's calls at once (all but its edit tools), a subagent (`invoke_agent`)
+    beside a shell command; the subagent's own model requests send BeforeModel too, with the
+    same session (google-gemini/gemini-cli: scheduler.ts `_isParallelizable`, the subagent's
+    GeminiChat fires the config's hooks). That BeforeModel closed every window of the session:
+    the shell command still running, what it wrote afterwards was no turn's, and a failing
+    turn kept it. The subagent's run is a window of the turn (its changes are the turn's);
+    while it runs, BeforeModel closes nothing."""
+    platform, agent = _gemini_turn(repo)
+    shell = {"command": "sleep 5; sed -i s/41/BUG/ app.py"}
+    one = {"agent_name": "generalist", "prompt": "look around"}
+    two = {"agent_name": "codebase_investigator", "prompt": "find the constant"}
+    agent.send(*platform.tool(repo.path, "run_shell_command", shell, 1, False))
+    agent.send(*platform.tool(repo.path, "invoke_agent", one, 2, False))
+    agent.send(*platform.tool(repo.path, "invoke_agent", two, 3, False))
+    asked = {**platform.prompt(repo.path)[1], "hook_event_name": "BeforeModel"}
+    agent.send("BeforeModel", asked)  # a subagent asks its model
+    agent.send(*platform.tool(repo.path, "invoke_agent", one, 2, True))
+    agent.send("BeforeModel", asked)  # the other one, still running, asks its model
+    repo.write("app.py", b"ANSWER = BUG\n")  # the shell command, still running
+    agent.send(*platform.tool(repo.path, "invoke_agent", two, 3, True))
+    agent.send(*platform.tool(repo.path, "run_shell_command", shell, 1, True))
+    agent.send("BeforeModel", asked)  # the parent's next step
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+
+
 def _users_note_then_a_failing_call(repo: GitRepo, agent: Agent, note: bytes) -> None:
     """The user writes `notes.txt`, then the agent breaks `app.py`: the failing turn takes back
     the agent's change only."""

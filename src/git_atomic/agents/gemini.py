@@ -6,6 +6,7 @@
 | BeforeTool | before a file-changing tool: the turn and a window open |
 | AfterTool | after it: the window closes (a note for the model goes in `additionalContext`) |
 | BeforeModel | every tool call of the step is over: a window a denied call left open closes |
+| | (not while a subagent runs: its own model requests send BeforeModel too) |
 | AfterAgent | the turn is judged; `decision: "deny"` with `reason` sends the model back |
 | SessionEnd | the turn is closed, not judged |
 
@@ -15,6 +16,8 @@ Timeouts are in milliseconds there. The page the shapes come from is in docs/age
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -30,7 +33,11 @@ from git_atomic.core.errors import AtomicError
 
 # `replace` is its edit tool; an MCP server's tools are `mcp_<server>_<tool>` (one underscore,
 # google-gemini/gemini-cli docs/hooks/reference.md): `mcp_.*` is every one of them.
-FILE_TOOLS: Final = patterns.keep("write_file|replace|edit|run_shell_command|mcp_.*")
+# `invoke_agent` runs a subagent: its whole run is a window of the turn (what the subagent
+# changes is the turn's), named so that BeforeModel, which the subagent's own model requests
+# send too, closes nothing while it runs.
+FILE_TOOLS: Final = patterns.keep("write_file|replace|edit|run_shell_command|invoke_agent|mcp_.*")
+SUBAGENT: Final = "subagent:"  # the id of an `invoke_agent` call's place in its window
 LAYOUT: Final = Layout(
     platform="gemini",
     path=".gemini/settings.json",
@@ -78,14 +85,14 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 return QUIET
             fields = payload.get("tool_input")
             label = describe(tool or "tool", fields if isinstance(fields, Mapping) else {})
-            call = turn.Call(session, "", label)
+            call = turn.Call(session, _call_id(tool, fields), label)
             if event == "BeforeTool":
                 note = turn.before(repo, LAYOUT.platform, call)
                 return tell.reply({"systemMessage": f"git-atomic: {note}"}) if note else QUIET
             note = turn.after(repo, call)
             return _context(f"git-atomic: {note}", system=True) if note else QUIET
         if event == "BeforeModel":
-            turn.after_all(repo, session)
+            turn.after_all(repo, session, unless_running=SUBAGENT)
             return QUIET
         if event == "BeforeAgent":
             closed = turn.close(repo, session, "it ended without AfterAgent", prompt=True)
@@ -108,6 +115,16 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
     except AtomicError as exc:
         return tell.reply({"systemMessage": f"git-atomic: {exc}"})
     return QUIET
+
+
+def _call_id(tool: str, fields: object) -> str:
+    """'' for a call (Gemini names none), but a subagent's: its input names it, so that two
+    subagents run at once are two calls in flight."""
+    if tool != "invoke_agent":
+        return ""
+    named = json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False)
+    digest = hashlib.sha1(named.encode("utf-8", "surrogatepass"), usedforsecurity=False)
+    return SUBAGENT + digest.hexdigest()[:16]
 
 
 def _context(text: str, *, system: bool = False) -> HookResult:

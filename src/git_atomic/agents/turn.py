@@ -266,18 +266,24 @@ def give_up(repo: git.Repo, call: Call) -> str:
     return after(repo, call)
 
 
-def after_all(repo: git.Repo, session: str) -> None:
+def after_all(repo: git.Repo, session: str, *, unless_running: str = "") -> None:
     """Every call of the session's turn is over (its batch resolved): none is in flight any
-    more, whether or not its own after-event came (a call denied before it ran sends none)."""
+    more, whether or not its own after-event came (a call denied before it ran sends none).
+    Nothing is closed while a call whose id starts with `unless_running` (when given) is in
+    flight: the event may be that call's own (a subagent's model request, Gemini's)."""
     slot = Slot(repo.state_dir, session, repo.worktree_id)
     with slot.held():
         seen = slot.read()
     if seen is None or (not seen.in_flight and seen.window_before is None):
         return  # nothing open: no lock taken (Gemini asks before every model request)
+    if unless_running and any(i.startswith(unless_running) for i in seen.in_flight):
+        return
     try:
         with _holding(repo, "hook: after a batch of tool calls"), slot.held():
             record = slot.read()
             if record is None:
+                return
+            if unless_running and any(i.startswith(unless_running) for i in record.in_flight):
                 return
             record = records.replace(record, in_flight=())
             if record.window_before is not None:
