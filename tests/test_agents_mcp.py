@@ -181,6 +181,13 @@ def test_every_tool_is_described_and_a_bad_repo_is_an_error_result(
     assert read_only == {"status", "log", "show"}
     assert not any(listed[n].annotations.destructive_hint for n in ("begin", "checkpoint", "gates"))
     assert all(listed[n].annotations.destructive_hint for n in ("rollback", "abort", "undo"))
+    # A tool that runs a command or shell line the agent names (run's and tdd's command, a
+    # gates argument) may reach anything: open world, as run was and tdd and commit were not.
+    runs_named = {
+        n for n, t in listed.items() if {"command", "gates"} & set(t.input_schema["properties"])
+    }
+    assert runs_named == {"run", "commit", "tdd"}
+    assert all(listed[n].annotations.open_world_hint for n in runs_named)
     enums = {
         (tool, name): tuple(prop["enum"])
         for tool, t in listed.items()

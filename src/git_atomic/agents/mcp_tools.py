@@ -245,6 +245,7 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
         read_only=False,
         destructive=True,
         idempotent=False,
+        open_world=True,  # the gates it is given are shell command lines: they reach anything
     ),
     ToolSpec(
         "abort",
@@ -381,6 +382,7 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
         read_only=False,
         destructive=True,
         idempotent=False,
+        open_world=True,  # its command, as run's, may reach anything
     ),
     ToolSpec(
         "recover",
