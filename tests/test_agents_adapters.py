@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -217,6 +218,7 @@ class Agent:
                 continue
             for handler in handlers:
                 argv = shlex.split(handler[self.layout.command_key])
+                argv = argv[: argv.index("||")] if "||" in argv else argv  # Copilot's guard
                 assert argv[:3] == ["git-atomic", "hook", self.platform.name], argv
                 data = json.dumps(payload).encode()
                 proc = command_line(argv[1:], self.repo.path, self.repo.env, data, 300)
@@ -700,6 +702,32 @@ def test_copilot_sessions_in_one_worktree_have_turns_of_their_own_and_a_subagent
     assert repo.git("status", "--porcelain") == ""
 
 
+def test_copilot_without_git_atomic_on_its_path_still_runs_every_tool(repo: GitRepo) -> None:
+    """Copilot CLI's command `preToolUse` hooks are fail-closed (its hooks reference: a crash
+    or any non-zero exit denies the tool call). A Copilot started where `git-atomic` is not on
+    the PATH (another terminal, a removed venv) had every tool call denied by our hook (the
+    shell's 127): a safety net that stopped the agent. The hooks answer 0 then, and the call
+    goes through Copilot's own permission flow."""
+    repo.atomic("hooks", "install", "copilot", check=0)
+    hooks = json.loads((repo.path / ".github/hooks/git-atomic.json").read_text())["hooks"]
+    payload = {"sessionId": SESSION, "timestamp": 1, "cwd": str(repo.path), "toolName": "bash"}
+    payload["toolArgs"] = json.dumps({"command": "ls"})
+    bare = {**repo.env, "PATH": "/usr/bin:/bin"}
+    for event, entries in hooks.items():
+        [entry] = entries
+        ran = subprocess.run(
+            ["bash", "-c", entry["bash"]],
+            cwd=repo.path,
+            env=bare,
+            input=json.dumps(payload),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert ran.returncode == 0, (event, ran.returncode, ran.stderr)
+        assert ran.stdout == "", (event, ran.stdout)
+
+
 def test_copilot_a_question_to_the_user_is_no_window_and_what_they_write_meanwhile_stays(
     repo: GitRepo,
 ) -> None:
@@ -757,6 +785,7 @@ def test_copilots_hooks_file_run_by_vs_code_changes_nothing_and_the_users_edits_
 
     prompt = vs_code("UserPromptSubmit", prompt="fix it")
     argv = shlex.split(agent.hooks["userPromptSubmitted"][0]["bash"])
+    argv = argv[: argv.index("||")]  # (the guard: ` || true`)
     said = command_line(argv[1:], repo.path, repo.env, json.dumps(prompt).encode(), 300)
     assert said.returncode == 0, said.stderr
     assert "VS Code" in said.stderr and "not checkpointed" in said.stderr

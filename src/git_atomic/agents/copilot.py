@@ -59,6 +59,10 @@ LAYOUT: Final = Layout(
     timeout_key="timeoutSec",
     top={"version": 1},
     restart="Copilot CLI reads it when a session starts in this folder",
+    # Its command `preToolUse` hooks are fail-closed: a non-zero exit denies the call. The
+    # hooks always answer 0, but a shell that cannot find `git-atomic` (not on the PATH Copilot
+    # was started with, a removed venv) says 127: every tool call would be refused.
+    guard=" || true",
 )
 # Tools that only look, plan or ask (the hooks reference's tool table names them): every other
 # tool (shell, edit, create, MCP tools, a subagent's `task`) is checkpointed. `ask_user` waits

@@ -41,6 +41,9 @@ class Layout:
     handler_extra: Mapping[str, Any] = field(default_factory=dict)
     top: Mapping[str, Any] = field(default_factory=dict)  # set when we create the file
     restart: str = ""  # what the user must do for the platform to read the file
+    # After the command, for a platform that takes a hook that could not run for a refusal
+    # (Copilot CLI's `preToolUse` is fail-closed): ` || true`.
+    guard: str = ""
 
     @property
     def command(self) -> str:
@@ -56,7 +59,7 @@ class Layout:
     def handler(self, event: Event, extra_args: str = "") -> dict[str, Any]:
         return {
             "type": "command",
-            self.command_key: f"{self.command} {event.name}{extra_args}",
+            self.command_key: f"{self.command} {event.name}{extra_args}{self.guard}",
             **self.handler_extra,
             self.timeout_key: event.timeout * self.timeout_scale,
         }
