@@ -126,6 +126,7 @@ class ClaudeCode:
 
     def _run(self, event: str, command: str, payload: dict[str, Any]) -> Answer:
         argv = shlex.split(command)
+        argv = argv[: argv.index("||")] if "||" in argv else argv  # (the guard: no git-atomic)
         assert argv[:3] == ["git-atomic", "hook", "claude-code"], command
         # The console script of this checkout: the same code, whatever is on PATH.
         data = json.dumps(payload).encode()

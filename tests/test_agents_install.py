@@ -5,18 +5,20 @@ from __future__ import annotations
 import copy
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from git_atomic.agents import claude_code
-from git_atomic.agents.claude_settings import COMMAND, desired_hooks, settings_path
+from git_atomic.agents.claude_settings import COMMAND, LAYOUT, desired_hooks, settings_path
 from git_atomic.commands.agents import hooks_install, hooks_uninstall
 from git_atomic.core.errors import ConfigError, Exit, UsageError
 from testing.gitrepo import GitRepo
 
 MATCHER = "Edit|Write|MultiEdit|NotebookEdit|Bash|PowerShell|mcp__.*"
+GUARD = LAYOUT.guard
 
 # A project that already has settings and hooks of its own (shapes from Claude Code's docs).
 THEIRS: dict[str, Any] = {
@@ -63,13 +65,12 @@ def test_install_into_a_project_without_settings(tmp_path: Path) -> None:
     lines = claude_code.install(tmp_path)
 
     def tool(event: str) -> list[dict[str, Any]]:
-        handler = {"type": "command", "command": f"{COMMAND} {event}", "timeout": 60}
+        handler = {"type": "command", "command": f"{COMMAND} {event}{GUARD}", "timeout": 60}
         return [{"matcher": MATCHER, "hooks": [handler]}]
 
     def turn(event: str, timeout: int = 60) -> list[dict[str, Any]]:
-        return [
-            {"hooks": [{"type": "command", "command": f"{COMMAND} {event}", "timeout": timeout}]}
-        ]
+        command = f"{COMMAND} {event}{GUARD}"
+        return [{"hooks": [{"type": "command", "command": command, "timeout": timeout}]}]
 
     assert read(tmp_path) == {
         "hooks": {
@@ -91,6 +92,33 @@ def test_install_into_a_project_without_settings(tmp_path: Path) -> None:
         "added PostToolUseFailure hook",
     ]
     assert lines[-1].startswith("wrote .claude/settings.json")
+
+
+def test_claudes_hooks_run_where_git_atomic_is_not_on_the_path_answer_0_and_say_so(
+    tmp_path: Path,
+) -> None:
+    """Copilot CLI reads a repository's `.claude/settings.json` too (its hooks reference), and
+    its command `preToolUse` hooks are fail-closed: a non-zero exit denies the call. Started
+    where `git-atomic` is not on the PATH, every Edit, Write and Bash call of Copilot's was
+    refused by our hook's shell (127). Each hook answers 0 then, with one JSON line saying
+    nothing is protected (Claude Code shows a `systemMessage` to the person)."""
+    claude_code.install(tmp_path)
+    bare = {**os.environ, "PATH": "/usr/bin:/bin"}
+    for event, groups in read(tmp_path)["hooks"].items():
+        [group] = groups
+        [handler] = group["hooks"]
+        ran = subprocess.run(
+            ["bash", "-c", handler["command"]],
+            cwd=tmp_path,
+            env=bare,
+            input="{}",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert ran.returncode == 0, (event, ran.returncode, ran.stderr)
+        said = json.loads(ran.stdout)
+        assert "git-atomic is not on the PATH" in said["systemMessage"], (event, said)
 
 
 def test_install_keeps_every_existing_key_and_hook(tmp_path: Path) -> None:

@@ -32,6 +32,13 @@ LAYOUT: Final = Layout(
         Event("SessionEnd", TOOL_TIMEOUT),
     ),
     restart="restart Claude Code to load it",
+    # Copilot CLI runs this file too, its `PreToolUse` fail-closed (a non-zero exit denies the
+    # call): where the shell finds no `git-atomic` (127), every call would be refused. Then
+    # the hook answers 0 with one line Claude Code shows the person.
+    guard=(
+        """ || echo '{"systemMessage": "git-atomic is not on the PATH this agent runs its"""
+        """ hooks with: nothing is checkpointed or judged"}'"""
+    ),
 )
 COMMAND: Final = LAYOUT.command
 

@@ -56,6 +56,10 @@ class Layout:
         pattern = rf"(?:git-atomic|git atomic|-m git_atomic) hook {re.escape(self.platform)}\b"
         return isinstance(text, str) and re.search(pattern, text) is not None
 
+    def shown(self, command: str) -> str:
+        """A command of ours as install and uninstall name it: without its guard."""
+        return command.removesuffix(self.guard) if self.guard else command
+
     def handler(self, event: Event, extra_args: str = "") -> dict[str, Any]:
         return {
             "type": "command",
@@ -90,7 +94,8 @@ def install(layout: Layout, root: Path, *, extra_args: str = "") -> list[str]:
         entries.append(wanted)
         verb = "updated" if mine else "added"
         lines.append(
-            f"{verb} {event.name} hook: {layout.handler(event, extra_args)[layout.command_key]}"
+            f"{verb} {event.name} hook: "
+            + layout.shown(layout.handler(event, extra_args)[layout.command_key])
         )
     if not lines:
         return [f"{_shown(path, root)}: the git-atomic hooks are already installed"]
@@ -113,7 +118,7 @@ def uninstall(layout: Layout, root: Path) -> list[str]:
     lines: list[str] = []
     for event in list(hooks):
         removed = _remove_ours(layout, hooks[event])
-        lines += [f"removed {event} hook: {command}" for command in removed]
+        lines += [f"removed {event} hook: {layout.shown(command)}" for command in removed]
         if removed and not hooks[event]:
             del hooks[event]
     if not lines:
