@@ -1,0 +1,310 @@
+"""A fourth batch of scenarios from git's own test suite, run the five ways of
+tests/test_git_cases_more.py (a failed run, a kept one in commits mode rolled back and undone,
+an effect taken back under the user's later files, `begin` ... `abort` and `rollback --op`):
+checkout and switch (t2017 orphan, t2060 switch, t2070 restore, t2004 checkout-index), worktrees
+(t2400), the index by plumbing (t2107 update-index, t1000/t1001 read-tree, t4108 apply --3way),
+sequencers stopped with commits made (t3510 cherry-pick, t3509 revert, t3404 rebase -i), `am`
+(t4150), notes (t3301), fetch (t5510), repack (t7700), stash (t3903), reset (t7102/t7110),
+`merge --squash` (t7600) and absorbgitdirs (t7412).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import test_git_cases_more as more
+
+Case = more.Case
+CASES: list[Case] = []
+HALF = ("shadow", "commits", "begin")
+
+
+def case(name: str, setup: str, op: str, **kw: object) -> None:
+    CASES.append(Case(name, setup, op, **kw))  # type: ignore[arg-type]
+
+
+# Two branches that change `c` differently, `side` two commits ahead of the fork, the user's
+# work in progress beside them.
+FORK = r"""printf 'base\n' > c; printf 'o\n' > other; git add -A; git commit -qm base
+git checkout -qb side; printf 'one\n' > s1; git add s1; git commit -qm s1
+printf 'side\n' > c; git commit -qam side; printf 'three\n' > s3; git add s3; git commit -qm s3
+git checkout -q main; printf 'main\n' > c; git commit -qam main
+printf 'wip\n' > untracked; printf 'staged\n' > staged; git add staged"""
+# The same with nothing staged: git refuses a merge, `am` or `read-tree -m` over a dirty index.
+CLEAN = FORK.replace("printf 'staged\\n' > staged; git add staged", "")
+
+# --- t2017-checkout-orphan, t2060-switch ----------------------------------------------------
+case(
+    "t2017-checkout-orphan-and-commit",
+    FORK,
+    r"""git checkout -q --orphan fresh; git rm -q --cached other; git commit -qm fresh
+    printf 'x\n' > after-orphan""",
+)
+case(
+    "t2060-switch-detach-and-create",
+    FORK,
+    r"""git switch -q --detach side~1; printf 'd\n' > d; git add d; git commit -qm detached
+    git switch -q -c made; git switch -q -C side main""",
+)
+case(
+    "t2060-switch-orphan",
+    FORK,
+    r"""git switch -q --orphan lonely; printf 'l\n' > l; git add l; git commit -qm lonely""",
+)
+
+# --- t2070-restore ------------------------------------------------------------------------
+RESTORE = r"""mkdir -p dir; printf 'a\n' > dir/a; printf 'b\n' > dir/b; printf 'f\n' > f
+git add -A; git commit -qm one; git rm -q dir/b; printf 'n\n' > dir/n; git add dir/n
+printf 'A\n' > dir/a; git commit -qm two; printf 'wip\n' > f; printf 'u\n' > dir/untracked"""
+case(
+    "t2070-restore-overlay-and-not",
+    RESTORE,
+    r"""git restore --overlay --source=HEAD~1 --staged --worktree dir
+    git restore --source=HEAD~1 -- f; git restore --no-overlay --source=HEAD~1 -W dir/n""",
+)
+case(
+    "t2070-restore-staged-only",
+    RESTORE,
+    r"""git add f; git restore --staged --source=HEAD~1 dir; git restore -S f""",
+)
+
+# --- t2004-checkout-cache-temp, t2003-checkout-cache-mkdir ---------------------------------
+case(
+    "t2004-checkout-index-prefix",
+    RESTORE,
+    r"""git checkout-index -a --prefix=out/; git checkout-index --prefix=pre- -- f dir/a
+    git checkout-index -f -u -- f; mkdir -p made/empty
+    git checkout-index -a -f --prefix=dir/nested/""",
+)
+
+# --- t2107-update-index-basic, t3000-ls-files-others: the index by plumbing ----------------
+case(
+    "t2107-update-index-cacheinfo-and-force-remove",
+    FORK,
+    r"""b=$(git rev-parse side:s1); git update-index --add --cacheinfo 100755,$b,exec/s1
+    git update-index --add --cacheinfo 120000,$b,link-not-on-disk
+    git update-index --force-remove other; git update-index --add --cacheinfo 100644,$b,c
+    git update-index --really-refresh >/dev/null || true""",
+)
+case(
+    "t2107-index-info-stages",
+    FORK,
+    r"""b1=$(git rev-parse main~1:c); b2=$(git rev-parse main:c); b3=$(git rev-parse side:c)
+    { printf '0 %s\tc\n' 0000000000000000000000000000000000000000
+      printf '100644 %s 1\tc\n100644 %s 2\tc\n100644 %s 3\tc\n' $b1 $b2 $b3
+    } | git update-index --index-info""",
+    halfway=True,
+    flavours=HALF,
+)
+
+# --- t1000-read-tree-m-3way, t1004-read-tree-m-u-wf -----------------------------------------
+case(
+    "t1000-read-tree-m-u-3way-clean",
+    CLEAN.replace("printf 'side\\n' > c; git commit -qam side", "git commit -q --allow-empty -m e"),
+    r"""git read-tree -m -u main~1 main side""",
+)
+case(
+    "t1000-read-tree-m-u-3way-conflict",
+    CLEAN,
+    r"""git read-tree -m -u main~1 main side""",
+    halfway=True,
+    flavours=HALF,
+)
+
+# --- t4108-apply-threeway ------------------------------------------------------------------
+case(
+    "t4108-apply-index-3way-conflict",
+    CLEAN
+    + r"""
+    git diff main~1 side -- c > ../$(basename "$PWD").patch""",
+    r"""git apply --index --3way ../$(basename "$PWD").patch""",
+    halfway=True,
+    flavours=HALF,
+)
+case(
+    "t4108-apply-3way-clean",
+    FORK
+    + r"""
+    git diff main~1 side -- s1 s3 > ../$(basename "$PWD").patch""",
+    r"""git apply --3way ../$(basename "$PWD").patch""",
+)
+
+# --- t3510-cherry-pick-sequence, t3509-cherry-pick-merge-df, t3404-rebase-interactive -----
+case(
+    "t3510-cherry-pick-range-stops-after-a-commit",
+    CLEAN,
+    r"""git cherry-pick main..side""",
+    halfway=True,
+    flavours=HALF,
+)
+case(
+    "t3510-revert-range-stops",
+    CLEAN
+    + r"""
+    git merge -q -X theirs --no-edit side; printf 'again\n' > c; git commit -qam again""",
+    r"""git revert --no-edit HEAD~1 HEAD~2""",
+    halfway=True,
+    flavours=HALF,
+)
+case(
+    "t3404-rebase-i-stopped-at-edit",
+    CLEAN,
+    r"""git checkout -q side; GIT_SEQUENCE_EDITOR="sed -i 2s/^pick/edit/" git rebase -q -i main~1 \
+      --onto main -X theirs""",
+    halfway=True,
+    flavours=HALF,
+)
+case(
+    "t3404-rebase-i-finished",
+    CLEAN,
+    r"""git checkout -q side; GIT_SEQUENCE_EDITOR="sed -i 1s/^pick/reword/" GIT_EDITOR=: \
+      git rebase -q -i -X theirs main; git checkout -q main""",
+)
+
+# --- t4150-am -----------------------------------------------------------------------------
+case(
+    "t4150-am-two-patches-stops-on-the-second",
+    CLEAN
+    + r"""
+    git format-patch -q -o ../$(basename "$PWD")-patches main..side""",
+    r"""git am -q ../$(basename "$PWD")-patches/*.patch""",
+    halfway=True,
+    flavours=HALF,
+)
+case(
+    "t4150-am-clean",
+    CLEAN
+    + r"""
+    git format-patch -q -o ../$(basename "$PWD")-patches side~1..side""",
+    r"""git am -q ../$(basename "$PWD")-patches/*.patch""",
+)
+
+# --- t3301-notes, t5510-fetch: shared refs stay, files come back ----------------------------
+case(
+    "t3301-notes-add-and-commit",
+    FORK,
+    r"""git notes add -m note HEAD; git notes --ref=other add -m n2 HEAD~1
+    printf 'x\n' > c; git commit -qam c""",
+)
+case(
+    "t5510-fetch-from-a-local-remote",
+    FORK
+    + r"""
+    git clone -q . ../$(basename "$PWD")-remote
+    (cd ../$(basename "$PWD")-remote; git commit -q --allow-empty -m remote)
+    git remote add origin ../$(basename "$PWD")-remote""",
+    r"""git fetch -q origin; git fetch -q origin main:fetched; git merge -q --no-edit FETCH_HEAD""",
+)
+
+# --- t7700-repack, t6500-gc ---------------------------------------------------------------
+case(
+    "t7700-repack-ad-and-prune",
+    FORK
+    + r"""
+    printf 'dangling\n' | git hash-object -w --stdin > /dev/null""",
+    r"""printf 'x\n' > c; git add c; git stash -q; git stash drop -q
+    git reflog expire --expire=now --all; git repack -q -a -d -f; git prune --expire=now
+    git prune-packed; git commit -q --allow-empty -m e""",
+)
+
+# --- t3903-stash --------------------------------------------------------------------------
+case(
+    "t3903-stash-keep-index-and-include-untracked",
+    FORK,
+    r"""printf 'edit\n' >> other; git stash push -q --keep-index -u; printf 'mine\n' > n
+    git add n; git stash push -q -m second -- n; git stash apply -q stash@{1}""",
+)
+case(
+    "t3903-stash-branch",
+    FORK,
+    r"""printf 'edit\n' >> other; git stash -q; git stash branch from-stash > /dev/null""",
+)
+
+# --- t7102-reset, t7110-reset-merge -------------------------------------------------------
+case(
+    "t7102-reset-soft-mixed",
+    FORK,
+    r"""git reset -q --soft HEAD~1; printf 'e\n' > e; git add e; git reset -q HEAD -- staged
+    git reset -q --mixed side -- s1""",
+)
+case(
+    "t7110-reset-keep-and-merge",
+    FORK
+    + r"""
+    printf 'edit\n' >> other""",
+    r"""git reset -q --keep side~1; git reset -q --merge main""",
+)
+
+# --- t7600-merge --------------------------------------------------------------------------
+case(
+    "t7600-merge-squash",
+    CLEAN.replace("printf 'side\\n' > c; git commit -qam side", "git commit -q --allow-empty -m e"),
+    r"""git merge -q --squash side""",
+)
+case(
+    "t7600-merge-squash-committed",
+    CLEAN.replace("printf 'side\\n' > c; git commit -qam side", "git commit -q --allow-empty -m e"),
+    r"""git merge -q --squash side; git commit -q --no-edit""",
+)
+
+# --- t7412-submodule-absorbgitdirs ----------------------------------------------------------
+case(
+    "t7412-absorbgitdirs",
+    r"""git init -q ../$(basename "$PWD")-up; (cd ../$(basename "$PWD")-up; printf 's\n' > s
+    git add s; git commit -qm s)
+    git clone -q ../$(basename "$PWD")-up sub; git add sub; git commit -qm 'sub (no .gitmodules)'
+    printf 'w\n' > wip""",
+    r"""git submodule absorbgitdirs 2>/dev/null; printf 'x\n' > new""",
+    undo=False,
+)
+
+
+@pytest.mark.parametrize(
+    ("case", "flavour"),
+    [pytest.param(c, f, id=f"{c.name}-{f}") for c in CASES for f in c.flavours],
+)
+def test_git_case(tmp_path: Path, case: Case, flavour: str) -> None:
+    more.RUN[flavour](tmp_path, case)
+
+
+def halfway_undo(tmp_path: Path, case: Case) -> None:
+    """git left half way by the operation: the failed run is exact, and `undo` brings git's
+    half way state back as the operation left it (its files, index, in-progress files)."""
+    repo = more._make(tmp_path, "repo", case)
+    before = more.state(repo)
+    more._atomic(repo, case, "run", *more._op(case), code=1)
+    more.base.same(before, more.state(repo), "after the failed run")
+    expected = more._twin(tmp_path, case, case.op)
+    more._atomic(repo, case, "undo")
+    more.base.same(expected, more.state(repo), "after undo")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.halfway], ids=lambda c: c.name)
+def test_git_left_half_way_comes_back_with_undo(tmp_path: Path, case: Case) -> None:
+    halfway_undo(tmp_path, case)
+
+
+LATER_STAGED = more.LATER + "; git add later-file; git add -N later-dir/l"
+
+
+def staged_later(tmp_path: Path, case: Case, history: str) -> None:
+    """A kept operation, then the user stages a file of theirs (and marks one intent-to-add):
+    `rollback --op` takes back the operation's effect and keeps the user's index entries."""
+    repo = more._make(tmp_path, "repo", case)
+    out = more._atomic(repo, case, "run", "--history", history, "--json", *more._op(case))
+    more.base.sh(repo, LATER_STAGED)
+    op_id = json.loads(out)["op_id"]
+    more._atomic(repo, case, "rollback", "--op", op_id)
+    expected = more._twin(tmp_path, case, LATER_STAGED)
+    got = more.state(repo, refs=case.refs)
+    more.base.same(expected, got, "after rollback --op")
+
+
+@pytest.mark.parametrize("history", ["shadow", "commits"])
+@pytest.mark.parametrize("case", [c for c in CASES if not c.halfway], ids=lambda c: c.name)
+def test_rollback_op_keeps_what_the_user_staged_since(
+    tmp_path: Path, case: Case, history: str
+) -> None:
+    staged_later(tmp_path, case, history)
