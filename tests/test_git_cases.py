@@ -50,6 +50,7 @@ GIT_DIR_STATE = (
     "index.lock",
     "info/sparse-checkout",
     "info/exclude",
+    "info/attributes",
 )
 
 

@@ -18,6 +18,7 @@ import test_git_cases_more as more
 
 Case = more.Case
 CASES: list[Case] = []
+FLAVOURS = Case("", "", "").flavours
 HALF = ("shadow", "commits", "begin")
 
 
@@ -34,6 +35,34 @@ git checkout -q main; printf 'main\n' > c; git commit -qam main
 printf 'wip\n' > untracked; printf 'staged\n' > staged; git add staged"""
 # The same with nothing staged: git refuses a merge, `am` or `read-tree -m` over a dirty index.
 CLEAN = FORK.replace("printf 'staged\\n' > staged; git add staged", "")
+
+# --- t0003-attributes, t0020-crlf: the repository's own attributes, `.git/info/attributes`.
+# An operation that wrote one and was rolled back left it: `git status` then listed a file the
+# rollback had put back byte for byte as modified (its CRLF read through the operation's
+# `eol=lf`), and every later checkout and diff went by the operation's rules.
+ATTRIBUTES = r"""printf 'a\r\nb\r\n' > crlf.txt; printf 'x\n' > lf.txt; printf '\0b' > data.bin
+git add -A; git commit -qm files; printf 'w\n' > wip"""
+case(
+    "t0003-info-attributes-by-the-operation",
+    ATTRIBUTES,
+    r"""printf '*.txt text eol=lf\n*.bin -diff\n' > .git/info/attributes
+    printf 'op\r\n' > crlf.txt; printf 'op\n' > lf.txt; git add lf.txt""",
+    flavours=(*FLAVOURS, "turn"),  # an agent turn's take-back too
+)
+case(
+    "t0003-info-attributes-changed",
+    ATTRIBUTES
+    + r"""
+    printf '*.bin binary\n' > .git/info/attributes""",
+    r"""printf '*.txt text eol=lf\n' >> .git/info/attributes; printf 'op\r\n' > crlf.txt""",
+)
+case(
+    "t0003-info-attributes-removed",
+    ATTRIBUTES
+    + r"""
+    printf '*.txt -text\n' > .git/info/attributes""",
+    r"""rm .git/info/attributes; printf 'op\n' > lf.txt""",
+)
 
 # --- t2017-checkout-orphan, t2060-switch ----------------------------------------------------
 case(

@@ -402,6 +402,7 @@ def report_done(
     also = [
         *(["the index's flags or format"] if prev.index_shape_changes else []),
         *([".git/info/exclude"] if prev.plan.exclude_changes else []),
+        *([".git/info/attributes"] if prev.plan.attributes_changes else []),
         *([".git/shallow"] if prev.plan.shallow_changes else []),
     ]
     index = f" (and {' and '.join(also)})" if also else ""

@@ -457,6 +457,7 @@ def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None
         or plan.index_changes
         or plan.git_state_changes
         or plan.shallow_changes
+        or plan.attributes_changes
     ):
         return
     result = engine.rollback_to(op.id, target_sha, event=EventKind.RECOVER)

@@ -97,6 +97,8 @@ class Parts:
     all_empty_folders: bool = False  # they are every empty folder (False: where files went)
     git_state: str | None = None  # gitstate.py's tree: an unfinished merge, rebase...; None: none
     info_exclude: infoexclude.Rules = infoexclude.UNKNOWN  # .git/info/exclude (in meta)
+    # .git/info/attributes (in meta; infoexclude.ATTRIBUTES)
+    info_attributes: infoexclude.Rules = infoexclude.UNKNOWN
     # The worktree's .git/info/sparse-checkout (in meta; infoexclude.SPARSE)
     sparse_checkout: infoexclude.Rules = infoexclude.UNKNOWN
     shallow: infoexclude.Rules = infoexclude.UNKNOWN  # .git/shallow (in meta; SHALLOW)
@@ -151,6 +153,7 @@ class Parts:
             all_empty_folders=self.all_empty_folders,
             git_state=self.git_state,
             info_exclude=self.info_exclude,
+            info_attributes=self.info_attributes,
             sparse_checkout=self.sparse_checkout,
             shallow=self.shallow,
             branch_config=self.branch_config,
@@ -189,6 +192,7 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         "created_at": parts.captured_at if parts.captured_at is not None else time.time(),
         **parts.origin,
         **infoexclude.to_meta(parts.info_exclude),
+        **infoexclude.to_meta(parts.info_attributes, infoexclude.ATTRIBUTES),
         **infoexclude.to_meta(parts.sparse_checkout, infoexclude.SPARSE),
         **infoexclude.to_meta(parts.shallow, infoexclude.SHALLOW),
         **infoexclude.to_meta(parts.branch_config, infoexclude.CONFIG),
@@ -267,6 +271,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         all_empty_folders=bool(meta.get("all_empty_folders")),
         git_state=entries.get(GITSTATE),
         info_exclude=infoexclude.from_meta(meta),
+        info_attributes=infoexclude.from_meta(meta, infoexclude.ATTRIBUTES),
         sparse_checkout=infoexclude.from_meta(meta, infoexclude.SPARSE),
         shallow=infoexclude.from_meta(meta, infoexclude.SHALLOW),
         branch_config=infoexclude.from_meta(meta, infoexclude.CONFIG),

@@ -24,6 +24,12 @@ gets its files and skip-worktree flags back, and without its patterns the next `
 would switch the sparse view to the operation's. (`core.sparseCheckout` is configuration:
 not part of a checkpoint.)
 
+The repository's own attributes, `.git/info/attributes` (`ATTRIBUTES`), are kept the same way:
+git reads them beside every `.gitattributes`, so one an operation writes (`* text eol=lf`, a
+filter, `-diff`) and leaves behind changes what every later `git status`, `git diff` and
+`git checkout` of yours does with the files (a file the rollback put back byte for byte reads
+as modified), as its `.gitattributes` would.
+
 The `[branch "..."]` sections of the repository's `config` (`CONFIG`, `branch_sections`) are
 recorded too, those sections alone: `git branch -D` removes a branch's upstream and description
 with it, and `git branch -m` moves them to the new name, so a rollback that makes the branch
@@ -62,6 +68,7 @@ class File(NamedTuple):
 
 EXCLUDE: Final = File(b"exclude", True, "info_exclude")
 SPARSE: Final = File(b"sparse-checkout", False, "sparse_checkout")
+ATTRIBUTES: Final = File(b"attributes", True, "info_attributes")
 SHALLOW: Final = File(b"shallow", True, "shallow", b"")
 CONFIG: Final = File(b"config", True, "branch_config", b"")
 

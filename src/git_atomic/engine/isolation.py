@@ -58,9 +58,10 @@ def bring_to(private: Repo, target: Snapshot) -> None:
     from git_atomic.engine import restore, restoreplan  # a checkpoint (phasecommit) needs neither
 
     current = snapshot.capture(private, message="git-atomic probe", ref=None).snapshot
-    # .git/info/exclude is the repository's, shared with your worktree: never written here.
+    # .git/info/exclude and info/attributes are the repository's, shared with your worktree:
+    # never written here.
     the_plan = restoreplan.plan(private, current, target, with_refs=False)
-    the_plan = records.replace(the_plan, exclude_changes=False)
+    the_plan = records.replace(the_plan, exclude_changes=False, attributes_changes=False)
     outcome = restore.apply(private, current, target, the_plan, reason="git-atomic: isolate")
     if outcome.problems:
         raise GitError(

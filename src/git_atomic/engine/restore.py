@@ -106,6 +106,7 @@ def apply(
     converting = (
         current.converting
         or target.converting
+        or the_plan.attributes_changes
         or any(os.path.basename(c.path) == b".gitattributes" for c in files)
     )
     editable = target.index_present and None is target.index_blob
@@ -175,12 +176,19 @@ def _put_info_exclude(
     repo: Repo, current: Snapshot, target: Snapshot, the_plan: Plan, outcome: Outcome
 ) -> None:
     """The target's .git/info/exclude, first: the ignored files a restore keeps are judged by
-    the target's rules."""
+    the target's rules; and its .git/info/attributes, before the files git compares by them."""
     if the_plan.exclude_changes and not infoexclude.put(
         repo, target.info_exclude, was=current.info_exclude
     ):
         outcome.problems.append(
             ".git/info/exclude was changed by another writer after the rescue was taken; "
+            "left as it is"
+        )
+    if the_plan.attributes_changes and not infoexclude.put(
+        repo, target.info_attributes, was=current.info_attributes, file=infoexclude.ATTRIBUTES
+    ):
+        outcome.problems.append(
+            ".git/info/attributes was changed by another writer after the rescue was taken; "
             "left as it is"
         )
 

@@ -92,6 +92,7 @@ class Plan:
     # Branches renamed while another worktree had them checked out, renamed back there
     # (renamedback.py): (that worktree's git dir, the branch now, the one it comes back as).
     renamed_back: tuple[tuple[str, str, str], ...] = ()
+    attributes_changes: bool = False  # .git/info/attributes to write back (ATTRIBUTES)
 
     def path_changes(self) -> list[PathChange]:
         out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
@@ -215,6 +216,7 @@ def plan(
         *nested,
         tuple(nested_said),
         tuple(renamed_back),
+        not paths and infoexclude.changes(current.info_attributes, target.info_attributes),
     )
 
 

@@ -188,6 +188,7 @@ class _GitSide:
     flags_blob: str | None
     in_progress: gitstate.Saved | None
     rules: infoexclude.Rules  # .git/info/exclude: the ignore rules the scan goes by
+    attributes: infoexclude.Rules  # .git/info/attributes
     # Your stashes (stashstate.py): the record's blob and the commits it names; None: not known
     stash: tuple[str | None, tuple[str, ...]] | None
     sparse: infoexclude.Rules  # the worktree's .git/info/sparse-checkout
@@ -204,6 +205,7 @@ def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
     # Your index written split (core.splitIndex): read before the scan seeds from the copy.
     split = index.present and splitindex.shared_of(repo, disk.index_copy) is not None
     rules = infoexclude.read(repo)  # the ignore rules the scan below goes by
+    attributes = infoexclude.read(repo, infoexclude.ATTRIBUTES)
     sparse = infoexclude.read(repo, infoexclude.SPARSE)
     shallow = infoexclude.read(repo, infoexclude.SHALLOW)
     branch_config = infoexclude.branch_config(repo)
@@ -242,6 +244,7 @@ def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
         flags_blob=flags_blob,
         in_progress=in_progress,
         rules=rules,
+        attributes=attributes,
         stash=stash,
         sparse=sparse,
         shallow=shallow,
@@ -307,6 +310,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         specials=checkpoint.specials_blob(repo, held.specials),
         git_state=in_progress.tree if in_progress is not None else None,
         info_exclude=git_side.rules,
+        info_attributes=git_side.attributes,
         sparse_checkout=git_side.sparse,
         shallow=git_side.shallow,
         branch_config=git_side.branch_config,

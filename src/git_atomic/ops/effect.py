@@ -280,6 +280,7 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
         index_version=snap.index_version,
         too_large=snap.too_large,
         info_exclude=snap.info_exclude,
+        info_attributes=snap.info_attributes,
         sparse_checkout=snap.sparse_checkout,
         shallow=snap.shallow,
         branch_config=snap.branch_config,
@@ -305,8 +306,9 @@ def _contiguous_from(current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot
 
 
 def _same_rules(a: Snapshot, b: Snapshot) -> bool:
-    """The same `.git/info/exclude`, sparse-checkout patterns and stashes, as far as both
-    know them (a state worked out from trees, or written before one was recorded, does not)."""
+    """The same `.git/info/exclude` and `info/attributes`, sparse-checkout patterns and
+    stashes, as far as both know them (a state worked out from trees, or written before one
+    was recorded, does not)."""
     exclude = (
         not (a.info_exclude.known and b.info_exclude.known) or a.info_exclude == b.info_exclude
     )
@@ -314,7 +316,11 @@ def _same_rules(a: Snapshot, b: Snapshot) -> bool:
     same_sparse = not (sparse[0].known and sparse[1].known) or sparse[0] == sparse[1]
     same_stash = not (a.stash_known and b.stash_known) or a.stash == b.stash
     same_shallow = not (a.shallow.known and b.shallow.known) or a.shallow == b.shallow
-    return exclude and same_sparse and same_stash and same_shallow
+    attributes = a.info_attributes, b.info_attributes
+    same_attributes = not (attributes[0].known and attributes[1].known) or (
+        attributes[0] == attributes[1]
+    )
+    return exclude and same_sparse and same_stash and same_shallow and same_attributes
 
 
 def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snapshot) -> Outcome:
@@ -399,6 +405,11 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         index_version=_index_version_after(current, pairs),
         info_exclude=infoexclude.after(
             repo, current.info_exclude, [(a.info_exclude, b.info_exclude) for a, b in pairs]
+        ),
+        info_attributes=infoexclude.after(
+            repo,
+            current.info_attributes,
+            [(a.info_attributes, b.info_attributes) for a, b in pairs],
         ),
         sparse_checkout=infoexclude.after(
             repo,
@@ -687,6 +698,7 @@ def _target(
     index_version: int | None = None,
     too_large: str | None = None,
     info_exclude: infoexclude.Rules = infoexclude.UNKNOWN,
+    info_attributes: infoexclude.Rules = infoexclude.UNKNOWN,
     sparse_checkout: infoexclude.Rules = infoexclude.UNKNOWN,
     shallow: infoexclude.Rules = infoexclude.UNKNOWN,
     branch_config: infoexclude.Rules = infoexclude.UNKNOWN,
@@ -710,6 +722,7 @@ def _target(
         index_version=index_version,
         too_large=too_large,
         info_exclude=info_exclude,
+        info_attributes=info_attributes,
         sparse_checkout=sparse_checkout,
         shallow=shallow,
         branch_config=branch_config,

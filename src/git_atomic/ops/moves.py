@@ -59,6 +59,7 @@ class Preview:
             or self.staged
             or p.git_state_changes
             or p.exclude_changes
+            or p.attributes_changes
             or p.stash_changes
             or p.sparse_changes
             or p.shallow_changes

@@ -194,11 +194,13 @@ def _took_back(repo: Repo, journal: Journal, op: OpRow) -> bool:
     ):
         return True
     # The rest of the state, as far as both checkpoints hold it: git's state left half way,
-    # the stashes, the worktree's `.git` file, its sparse-checkout patterns, info/exclude.
+    # the stashes, the worktree's `.git` file, its sparse-checkout patterns, info/exclude and
+    # info/attributes.
     stash = a.stash_known and b.stash_known and a.stash != b.stash
     known = [
         (a.sparse_checkout, b.sparse_checkout),
         (a.info_exclude, b.info_exclude),
+        (a.info_attributes, b.info_attributes),
         (a.shallow, b.shallow),
     ]
     rules = any(x.known and y.known and x != y for x, y in known)
