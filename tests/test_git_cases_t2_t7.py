@@ -337,3 +337,38 @@ def test_rollback_op_keeps_what_the_user_staged_since(
     tmp_path: Path, case: Case, history: str
 ) -> None:
     staged_later(tmp_path, case, history)
+
+
+# t1510-repo-setup, t1500-rev-parse: `core.bare` and `core.worktree` decide whether git finds
+# a worktree here, and where. An operation that set `core.bare true` and failed was rolled back
+# "files, index and branches as before" with the repository bare: every git command (and
+# `git atomic undo`) refused the folder, "must be run in a work tree". One that exited 0 was
+# kept so, its worktree no worktree for anyone.
+CORE_PLACE = {
+    "bare": "git config core.bare true",
+    "worktree-elsewhere": "mkdir -p ../elsewhere\n"
+    'git config core.worktree "$(cd ../elsewhere; pwd)"',
+    "bare-in-config-worktree": "git config extensions.worktreeConfig true\n"
+    "git config --worktree core.bare true",
+}
+
+
+@pytest.mark.parametrize("exit_code", [1, 0])
+@pytest.mark.parametrize("op", list(CORE_PLACE))
+def test_an_operation_that_moved_the_worktree_away_from_git_is_rolled_back(
+    tmp_path: Path, op: str, exit_code: int
+) -> None:
+    case = Case(op, "printf 'w\\n' > wip; printf 's\\n' > staged; git add staged", "")
+    repo = more._make(tmp_path, "repo", case)
+    before = more.state(repo)
+    script = f"printf 'x\\n' >> README; {CORE_PLACE[op]}\nexit {exit_code}"
+    res = repo.atomic("run", "--", "bash", "-c", script)
+    assert res.returncode == 1, res.stderr
+    name = "core.worktree" if "worktree-" in op else "core.bare"
+    assert name in res.stderr, res.stderr
+    status = repo.git("status", "--porcelain", check=False)
+    assert status.splitlines() == ["A  staged", "?? wip"], status
+    more.base.same(before, more.state(repo), "after the run")
+    # And git-atomic itself takes the worktree as one again: undo brings the files back.
+    more._atomic(repo, case, "undo")
+    assert (repo.path / "README").read_bytes() == b"hello\nx\n"

@@ -105,6 +105,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.dotgit",  # a worktree's `.git` file, part of the state
         ".engine.reflogkeep",  # the branches' reflogs, linked by a PRE-OP (a turn's first call)
         ".engine.memofiles",  # ORIG_HEAD noted by a PRE-OP, one small read (safefs, os alone)
+        ".engine.coreplace",  # core.bare/core.worktree noted by a PRE-OP: two small reads
         ".engine.gitfolders",  # the ref folders a PRE-OP had not: a few lstat (safefs, os alone)
         ".engine.staged",
         ".ops",

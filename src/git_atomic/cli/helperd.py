@@ -57,6 +57,7 @@ PRELOAD: Final = (
     "git_atomic.engine.lfskeep",  # a restore's kept content (and its hmac, secrets)
     "git_atomic.engine.reflogkeep",  # a PRE-OP's links to the reflogs (`begin`, a turn's first)
     "git_atomic.engine.memofiles",  # a PRE-OP's note of ORIG_HEAD (`begin`)
+    "git_atomic.engine.coreplace",  # and of core.bare, core.worktree
     "git_atomic.engine.gitfolders",  # a PRE-OP's note of the ref folders it had not (`begin`)
     "_sha1",  # the objects a checkpoint writes itself (objectformat.py)
     "tomllib",  # every capture reads `max_new_file_size` from .git-atomic.toml or pyproject.toml

@@ -193,6 +193,13 @@ def _why_not_go_on(
             "or a branch on one of git-atomic's own refs (refs/atomic/)"
         )
         return FailedPhase.EXEC
+    if "core_place" in op.details:  # coreplace.BEFORE
+        from git_atomic.engine import coreplace
+
+        moved = coreplace.moved_away(engine.repo, op.details)
+        if moved is not None:  # nothing anyone could validate, commit or roll back later
+            output.say(f"git-atomic: the command set {moved}")
+            return FailedPhase.EXEC
     left = gitstate.in_progress(engine.repo)
     if left is not None:
         # A merge or rebase waiting for the user is no state to validate or commit.

@@ -8,9 +8,10 @@ What: the reflogs it rewrote (reflogkeep.py), ORIG_HEAD and `info/grafts` (memof
 header-only or new `packed-refs` (packedrefs.py), replace refs (replacerefs.py), an
 alternate object store (alternates.py), the ref folders git leaves empty (gitfolders.py),
 submodules de-initialised, moved or checked out (submodulesback.py), linked worktrees removed,
-moved or added (worktreesgone.py). Each is noted with a few `lstat`s and small reads where
-there is nothing to note (the usual case), each module imported only where there is something
-of its kind: no git process on a checkpoint's path, but one (`git config --blob`) where the
+moved or added (worktreesgone.py), `core.bare` and `core.worktree` (coreplace.py). Each is
+noted with a few `lstat`s and small reads where there is nothing to note (the usual case),
+each module imported only where there is something of its kind: no git process on a
+checkpoint's path, but one (`git config --blob`) where the
 worktree has a `.gitmodules`, and one (`for-each-ref`) where there may be a replace ref (a
 `refs/replace` folder, or `packed-refs` naming one).
 """
@@ -78,6 +79,9 @@ def note_at_begin(repo: Repo, detail: dict[str, object]) -> None:
     )
     if grafts is not None:
         detail[memofiles.GRAFTS] = grafts
+    from git_atomic.engine import coreplace  # core.bare, core.worktree: two small reads
+
+    detail[coreplace.BEFORE] = coreplace.note(repo)
 
 
 def note_at_close(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:
@@ -85,6 +89,10 @@ def note_at_close(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, obje
     of its effect takes back only what is still so."""
     detail = _with_worktrees_removed(repo, detail)
     detail = _with_orig_head_left(repo, detail)
+    if "core_place" in detail:  # coreplace.BEFORE: a later rollback takes back what is still so
+        from git_atomic.engine import coreplace
+
+        detail = {**detail, coreplace.LEFT: coreplace.note(repo)}
     if "replace_refs" in detail and (
         detail["replace_refs"]
         or os.path.lexists(repo.common_dir / "refs" / "replace")
@@ -220,6 +228,10 @@ def put_back_git_files(
         from git_atomic.engine import gitfolders
 
         gitfolders.drop_made(repo, details)
+    if "core_place" in details:  # coreplace.BEFORE
+        from git_atomic.engine import coreplace
+
+        lines += coreplace.put_back(repo, details, own=own)
     return lines
 
 
@@ -290,6 +302,10 @@ def foresee_git_files(
 
         lines += alternates.put_back(repo, details, dry_run=True)
         lines += alternates.lines(repo, details)
+    if "core_place" in details:  # coreplace.BEFORE
+        from git_atomic.engine import coreplace
+
+        lines += coreplace.put_back(repo, details, own=own, dry_run=True)
     return lines
 
 

@@ -1,0 +1,178 @@
+"""`core.bare` and `core.worktree`: whether git finds a worktree here, and where.
+
+git reads both from the repository's `config` (and, with `extensions.worktreeConfig`, from the
+worktree's `config.worktree`) before anything else. An operation that sets `core.bare true`
+(t1510-repo-setup, t1500-rev-parse) or points `core.worktree` elsewhere leaves every git
+command of yours refusing this folder ("must be run in a work tree") or working on another
+folder, and every command of ours refusing it too, `undo` included: its rollback put the files
+back, and the repository was no worktree any more. The rest of the configuration is yours and
+the operation's (README: configuration), but these two decide whether the worktree is one at
+all.
+
+So the `[core]` sections of both files are noted when an operation begins (their lines only,
+read without a git process: `BEFORE`) and when it closes (`LEFT`); whatever takes its effect
+back sets the two back as they were, each one only where the operation changed it (its own
+rollback), or where it is still as the operation left it (a later `rollback --op`). git reads
+the noted lines (`git config --file`), and git writes the setting back (its `config.lock`).
+Never through a link: a file that is not a regular one is not noted, nor written.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from typing import Final
+
+from git_atomic.engine import safefs
+from git_atomic.engine.git import Repo
+
+BEFORE: Final = "core_place"  # op detail: {file: its [core] lines at PRE-OP}
+LEFT: Final = "core_place_left"  # op detail: the same when the operation closed
+KEYS: Final = ("core.bare", "core.worktree")
+_MOST: Final = 1 << 20  # a config file larger than this is not noted
+
+
+def _files(repo: Repo) -> dict[str, tuple[bytes, bytes]]:
+    """The files git reads the two from: name in the journal -> (git dir, name there)."""
+    return {
+        "config": (os.fsencode(repo.common_dir), b"config"),
+        "config.worktree": (os.fsencode(repo.git_dir), b"config.worktree"),
+    }
+
+
+def _core_lines(data: bytes) -> bytes:
+    """The lines of `data`'s `[core]` sections (a subsection `[core "x"]` is no such one)."""
+    out: list[bytes] = []
+    inside = False
+    for line in data.splitlines(keepends=True):
+        head = line.lstrip()
+        if head.startswith(b"["):
+            name = head[1:].split(b"]", 1)[0].strip()
+            inside = name.lower() == b"core"
+        if inside:
+            out.append(line)
+    return b"".join(out)
+
+
+def note(repo: Repo) -> dict[str, str]:
+    """The `[core]` lines of each file there is (as text: bytes not UTF-8 kept by escape)."""
+    out: dict[str, str] = {}
+    for key, (root, name) in _files(repo).items():
+        with safefs.Tree(root) as tree:
+            st = tree.lstat(name)
+            if st is None or not stat.S_ISREG(st.st_mode) or st.st_size > _MOST:
+                continue
+            data = tree.read(name)
+        if data is not None:
+            out[key] = _core_lines(data).decode("utf-8", "surrogateescape")
+    return out
+
+
+def _values(repo: Repo, path: str) -> dict[str, str] | None:
+    """core.bare and core.worktree as git reads them in the file at `path`; None where git
+    cannot read it or one of them is set twice."""
+    res = repo.run(
+        "config", "--file", path, "--null", "--get-regexp", r"^core\.(bare|worktree)$", check=False
+    )
+    if res.returncode not in (0, 1):  # 1: neither is set
+        return None
+    found: dict[str, str] = {}
+    for item in res.stdout.split(b"\0"):
+        if not item:
+            continue
+        key, _, value = item.partition(b"\n")
+        name = key.decode("utf-8", "surrogateescape").lower()
+        if name in found:
+            return None
+        found[name] = value.decode("utf-8", "surrogateescape")
+    return found
+
+
+def _noted_values(repo: Repo, lines: str) -> dict[str, str] | None:
+    scratch = repo.scratch_path("core-place")
+    try:
+        scratch.write_bytes(lines.encode("utf-8", "surrogateescape"))
+        return _values(repo, str(scratch))
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def put_back(
+    repo: Repo, details: Mapping[str, object], *, own: bool, dry_run: bool = False
+) -> list[str]:
+    """Set core.bare and core.worktree back as the operation's PRE-OP had them, in each file
+    whose `[core]` lines are not as they were then: all it changed (`own`: its own rollback),
+    or what is still as it left them (a later rollback of its effect). The lines that say
+    so. With `dry_run`, what it would do, nothing written."""
+    before, left = details.get(BEFORE), details.get(LEFT)
+    if not isinstance(before, dict):
+        return []
+    now = note(repo)
+    said: list[str] = []
+    for key, (root, name) in _files(repo).items():
+        was = before.get(key, "")
+        if key not in now or now[key] == was:
+            continue  # unchanged, or no regular file to write (a link: never written through)
+        if not own and (not isinstance(left, dict) or now[key] != left.get(key, "")):
+            continue  # changed since the operation closed: yours
+        path = os.fsdecode(root + b"/" + name)
+        then = _noted_values(repo, str(was)) if was else {}
+        current = _values(repo, path)
+        if then is None or current is None:
+            continue
+        for setting in KEYS:
+            if then.get(setting) == current.get(setting):
+                continue
+            value = then.get(setting)
+            if not dry_run:
+                args = [setting, value] if value is not None else ["--unset", setting]
+                if repo.run("config", "--file", path, *args, check=False).returncode != 0:
+                    said.append(f"{setting} in .git/{key} could not be set back; left as it is")
+                    continue
+            was_set = current.get(setting)
+            how = f"set it to {was_set!r}" if was_set is not None else "unset it"
+            back = f"is {value!r} again" if value is not None else "is unset again"
+            said.append(
+                f"{setting} in .git/{key} (where git finds this worktree): the operation {how}; "
+                f"{back}, as before the operation"
+            )
+    return said
+
+
+def _place(repo: Repo, worktree: str | None) -> str:
+    """The folder git takes for the worktree by `core.worktree` (relative: to the git dir);
+    unset, this one."""
+    if worktree is None:
+        return os.path.realpath(repo.root)
+    return os.path.realpath(os.path.join(repo.git_dir, os.path.expanduser(worktree)))
+
+
+def _true(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in ("true", "yes", "on", "1", "")
+
+
+def moved_away(repo: Repo, details: Mapping[str, object]) -> str | None:
+    """What the operation changed of the two so that git would find no worktree here, or
+    another one (`core.bare` made true, `core.worktree` changed), said; None where it did not
+    (no git process unless the `[core]` lines changed)."""
+    before = details.get(BEFORE)
+    if not isinstance(before, dict):
+        return None
+    now = note(repo)
+    for key, (root, name) in _files(repo).items():
+        was = before.get(key, "")
+        if key not in now or now[key] == was:
+            continue
+        then = _noted_values(repo, str(was)) if was else {}
+        current = _values(repo, os.fsdecode(root + b"/" + name))
+        if then is None or current is None:
+            continue
+        if _true(current.get("core.bare")) and not _true(then.get("core.bare")):
+            return f"core.bare true in .git/{key} (git finds no worktree here then)"
+        if _place(repo, current.get("core.worktree")) != _place(repo, then.get("core.worktree")):
+            return (
+                f"core.worktree {current.get('core.worktree')!r} in .git/{key} (git finds "
+                "another worktree, or none, then)"
+            )
+    return None
