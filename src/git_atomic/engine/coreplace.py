@@ -41,6 +41,14 @@ def _files(repo: Repo) -> dict[str, tuple[bytes, bytes]]:
     }
 
 
+def _shown(repo: Repo, root: bytes, name: bytes) -> str:
+    """The file as a person finds it: `.git/config` in the usual layout, else its path."""
+    path = os.fsdecode(root + b"/" + name)
+    if os.path.dirname(path) == os.path.join(str(repo.root), ".git"):
+        return ".git/" + os.path.basename(path)
+    return path
+
+
 def _core_lines(data: bytes) -> bytes:
     """The lines of `data`'s `[core]` sections (a subsection `[core "x"]` is no such one)."""
     out: list[bytes] = []
@@ -121,6 +129,7 @@ def put_back(
         current = _values(repo, path)
         if then is None or current is None:
             continue
+        shown = _shown(repo, root, name)
         for setting in KEYS:
             if then.get(setting) == current.get(setting):
                 continue
@@ -128,13 +137,13 @@ def put_back(
             if not dry_run:
                 args = [setting, value] if value is not None else ["--unset", setting]
                 if repo.run("config", "--file", path, *args, check=False).returncode != 0:
-                    said.append(f"{setting} in .git/{key} could not be set back; left as it is")
+                    said.append(f"{setting} in {shown} could not be set back; left as it is")
                     continue
             was_set = current.get(setting)
             how = f"set it to {was_set!r}" if was_set is not None else "unset it"
             back = f"is {value!r} again" if value is not None else "is unset again"
             said.append(
-                f"{setting} in .git/{key} (where git finds this worktree): the operation {how}; "
+                f"{setting} in {shown} (where git finds this worktree): the operation {how}; "
                 f"{back}, as before the operation"
             )
     return said
@@ -169,10 +178,11 @@ def moved_away(repo: Repo, details: Mapping[str, object]) -> str | None:
         if then is None or current is None:
             continue
         if _true(current.get("core.bare")) and not _true(then.get("core.bare")):
-            return f"core.bare true in .git/{key} (git finds no worktree here then)"
+            return f"core.bare true in {_shown(repo, root, name)} (git finds no worktree here then)"
         if _place(repo, current.get("core.worktree")) != _place(repo, then.get("core.worktree")):
+            worktree = current.get("core.worktree")
             return (
-                f"core.worktree {current.get('core.worktree')!r} in .git/{key} (git finds "
-                "another worktree, or none, then)"
+                f"core.worktree {worktree!r} in {_shown(repo, root, name)} (git finds another "
+                "worktree, or none, then)"
             )
     return None
