@@ -372,3 +372,34 @@ def test_an_operation_that_moved_the_worktree_away_from_git_is_rolled_back(
     # And git-atomic itself takes the worktree as one again: undo brings the files back.
     more._atomic(repo, case, "undo")
     assert (repo.path / "README").read_bytes() == b"hello\nx\n"
+
+
+# t1300-config, t0001-init's repository format: an operation that leaves git refusing the
+# repository itself (a bad config line, `core.repositoryformatversion 1` with an extension git
+# does not know). Its rollback cannot run git: it stops, the operation interrupted, as the
+# README says. It said "checkpoint ... cannot be restored: git no longer has it; something took
+# away what kept it (its ref under refs/atomic/ deleted and the objects pruned ...)": no object
+# was missing, and git's own line, which names what to mend, was not said.
+GIT_REFUSES = {
+    "bad-config-line": ("printf '[core\\n' >> .git/config", "bad config line"),
+    "unknown-extension": (
+        "git config core.repositoryformatversion 1; git config extensions.bogus true",
+        "unknown repository extension found: bogus",
+    ),
+}
+
+
+@pytest.mark.parametrize("op", list(GIT_REFUSES))
+def test_a_configuration_git_refuses_is_named_and_recover_finishes(tmp_path: Path, op: str) -> None:
+    case = Case(op, "printf 'w\\n' > wip; printf 's\\n' > staged; git add staged", "")
+    repo = more._make(tmp_path, "repo", case)
+    before = more.state(repo)
+    config = (repo.path / ".git" / "config").read_bytes()
+    script, said = GIT_REFUSES[op]
+    res = repo.atomic("run", "--", "bash", "-c", f"printf 'x\\n' >> README; {script}; exit 1")
+    assert res.returncode == 3, res.stderr
+    assert "git refuses this repository now" in res.stderr and said in res.stderr, res.stderr
+    assert "cannot be restored" not in res.stderr, res.stderr
+    (repo.path / ".git" / "config").write_bytes(config)  # mended
+    more._atomic(repo, case, "recover")
+    more.base.same(before, more.state(repo), "after recover")

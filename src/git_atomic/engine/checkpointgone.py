@@ -6,6 +6,11 @@ alternate object store its files' blobs live in (`objects/info/alternates` of a 
 --shared`). A restore to it then fails inside git ("not a tree object", "bad object"); this
 module says which checkpoint it is and how much of it is missing. It is asked only after git
 failed, never on the way of a restore that works.
+
+Where git fails on every command in the repository instead (the operation broke its
+configuration: a `bad config line`, `core.repositoryformatversion 1` with an extension git does
+not know), no object is missing: that is said, with git's own line (`GitRefuses`), not that the
+checkpoint is gone.
 """
 
 from __future__ import annotations
@@ -18,12 +23,36 @@ class CheckpointGone(RefusedError):
     """A restore's target (or the state it must measure from) is not in the object store."""
 
 
+class GitRefuses(RefusedError):
+    """git fails on every command in the repository: nothing can be read or restored."""
+
+
+def _refusal(repo: Repo) -> None:
+    """Raise GitRefuses where git refuses the repository itself (its configuration broken),
+    with git's line (and those indented below it: the extension it does not know)."""
+    res = repo.run("rev-parse", "--git-dir", check=False)
+    if res.returncode == 0:
+        return
+    lines = res.stderr.decode("utf-8", "replace").splitlines()
+    start = next((i for i, x in enumerate(lines) if x.startswith("fatal: ")), None)
+    if start is None:
+        return
+    said = [lines[start].removeprefix("fatal: ").strip()]
+    said += [x.strip() for x in lines[start + 1 :] if x[:1] in ("\t", " ") and x.strip()]
+    raise GitRefuses(
+        f"git refuses this repository now: {' '.join(said)}; nothing was changed (the "
+        "checkpoints are there: the operation changed git's configuration)",
+        hint="mend what git names, then `git atomic recover` finishes the rollback",
+    )
+
+
 def missing(repo: Repo, commit: str) -> list[str]:
     """The objects of checkpoint `commit` (the commit, its tree and all under it) that git does
     not have; [] when it is whole. A partial clone's promised objects are not fetched to find
     out (`--missing=print` asks no remote)."""
     head = repo.run("cat-file", "-e", f"{commit}^{{commit}}", check=False)
     if head.returncode != 0:
+        _refusal(repo)
         return [commit]
     listed = repo.run("rev-list", "--objects", "--no-walk", "--missing=print", commit, check=False)
     if listed.returncode != 0:  # its tree itself unreadable: rev-list stops there
