@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import test_git_cases_more as more
 
+from testing.gitrepo import GitRepo
+
 Case = more.Case
 CASES: list[Case] = []
 FLAVOURS = Case("", "", "").flavours
@@ -403,3 +405,49 @@ def test_a_configuration_git_refuses_is_named_and_recover_finishes(tmp_path: Pat
     (repo.path / ".git" / "config").write_bytes(config)  # mended
     more._atomic(repo, case, "recover")
     more.base.same(before, more.state(repo), "after recover")
+
+
+# t2400-worktree-add, t2407: a linked worktree's lock (`git worktree lock`) is a file in the
+# common git dir, `worktrees/<name>/locked`. One the operation locked stayed locked after its
+# rollback, said nowhere (`git worktree remove` refused it, `prune` skipped it), and one it
+# unlocked stayed unlocked, for the next `prune` to drop.
+def _locks(repo: GitRepo) -> dict[str, str]:
+    found = sorted((repo.path / ".git" / "worktrees").glob("*/locked"))
+    return {p.parent.name: p.read_text() for p in found}
+
+
+@pytest.mark.parametrize("how", ["failed-run", "rollback", "rollback-op", "abort"])
+def test_a_worktree_lock_the_operation_changed_comes_back(tmp_path: Path, how: str) -> None:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    one, two = tmp_path / "one", tmp_path / "two"
+    repo.git("worktree", "add", "-q", "-b", "one", str(one))
+    repo.git("worktree", "add", "-q", "-b", "two", str(two))
+    repo.git("worktree", "lock", "--reason", "on a usb disk", str(two))
+    before = _locks(repo)
+    assert before == {"two": "on a usb disk\n"}
+    op = f"git worktree lock --reason mine {one}; git worktree unlock {two}; echo x >> README"
+    said = ""
+    if how == "failed-run":
+        res = repo.atomic("run", "--", "bash", "-c", op + "\nexit 1")
+        assert res.returncode == 1, res.stderr
+        said = res.stderr
+    elif how == "abort":
+        more.base.atomic(repo, "begin", "b")
+        more.base.sh(repo, op)
+        res = repo.atomic("abort")
+        assert res.returncode == 0, res.stderr
+        said = res.stderr
+    else:
+        res = repo.atomic("run", "--json", "--", "bash", "-c", op)
+        assert res.returncode == 0, res.stderr
+        assert _locks(repo) == {"one": "mine\n"}
+        if how == "rollback":
+            back = repo.atomic("rollback")
+        else:
+            more.base.sh(repo, more.LATER)
+            back = repo.atomic("rollback", "--op", json.loads(res.stdout)["op_id"])
+        assert back.returncode == 0, back.stderr
+        said = back.stderr
+    assert _locks(repo) == before
+    assert "which the operation locked, is unlocked again" in said, said
+    assert "which the operation unlocked, is locked again" in said, said

@@ -8,10 +8,10 @@ What: the reflogs it rewrote (reflogkeep.py), ORIG_HEAD and `info/grafts` (memof
 header-only or new `packed-refs` (packedrefs.py), replace refs (replacerefs.py), an
 alternate object store (alternates.py), the ref folders git leaves empty (gitfolders.py),
 submodules de-initialised, moved or checked out (submodulesback.py), linked worktrees removed,
-moved or added (worktreesgone.py), `core.bare` and `core.worktree` (coreplace.py). Each is
-noted with a few `lstat`s and small reads where there is nothing to note (the usual case),
-each module imported only where there is something of its kind: no git process on a
-checkpoint's path, but one (`git config --blob`) where the
+moved or added (worktreesgone.py), and their locks (worktreelocks.py), `core.bare` and
+`core.worktree` (coreplace.py). Each is noted with a few `lstat`s and small reads where there
+is nothing to note (the usual case), each module imported only where there is something of
+its kind: no git process on a checkpoint's path, but one (`git config --blob`) where the
 worktree has a `.gitmodules`, and one (`for-each-ref`) where there may be a replace ref (a
 `refs/replace` folder, or `packed-refs` naming one).
 """
@@ -36,7 +36,10 @@ def note_at_begin(repo: Repo, detail: dict[str, object]) -> None:
     # To name one the operation removes (none of its files come back) or adds (it stays).
     detail["worktrees"] = repo.linked_worktrees()
     if detail["worktrees"]:  # to tell one it moves (`git worktree move`) from one removed
-        detail["worktree_names"] = repo.linked_worktree_names()
+        detail["worktree_names"] = names = repo.linked_worktree_names()
+        from git_atomic.engine import worktreelocks  # their locks: a lstat each
+
+        detail[worktreelocks.BEFORE] = worktreelocks.note(repo, names.values())
     if not os.path.lexists(repo.common_dir / "packed-refs"):
         # packedrefs.ABSENT (not imported on this path): its rollback removes one it
         # leaves with only git's header (packedrefs.py)
@@ -89,6 +92,11 @@ def note_at_close(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, obje
     of its effect takes back only what is still so."""
     detail = _with_worktrees_removed(repo, detail)
     detail = _with_orig_head_left(repo, detail)
+    locks = detail.get("worktree_locks")  # worktreelocks.BEFORE
+    if isinstance(locks, dict) and locks:  # those it leaves: a later rollback, as for ORIG_HEAD
+        from git_atomic.engine import worktreelocks
+
+        detail = {**detail, worktreelocks.LEFT: worktreelocks.note(repo, map(str, locks))}
     if "core_place" in detail:  # coreplace.BEFORE: a later rollback takes back what is still so
         from git_atomic.engine import coreplace
 
@@ -232,6 +240,10 @@ def put_back_git_files(
         from git_atomic.engine import coreplace
 
         lines += coreplace.put_back(repo, details, own=own)
+    if details.get("worktree_locks"):  # worktreelocks.BEFORE
+        from git_atomic.engine import worktreelocks
+
+        lines += worktreelocks.put_back(repo, details, own=own)
     return lines
 
 
@@ -306,6 +318,10 @@ def foresee_git_files(
         from git_atomic.engine import coreplace
 
         lines += coreplace.put_back(repo, details, own=own, dry_run=True)
+    if details.get("worktree_locks"):  # worktreelocks.BEFORE
+        from git_atomic.engine import worktreelocks
+
+        lines += worktreelocks.put_back(repo, details, own=own, dry_run=True)
     return lines
 
 
