@@ -451,3 +451,20 @@ def test_a_worktree_lock_the_operation_changed_comes_back(tmp_path: Path, how: s
     assert _locks(repo) == before
     assert "which the operation locked, is unlocked again" in said, said
     assert "which the operation unlocked, is locked again" in said, said
+
+
+def test_an_open_operation_that_made_the_repository_bare_names_the_way_back(
+    tmp_path: Path,
+) -> None:
+    """`begin`, then the operation sets core.bare: `abort` cannot find the worktree (git
+    refuses it), and said only that git-atomic needs one. It names the setting to put back,
+    and `abort` then rolls the operation back."""
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    more.base.atomic(repo, "begin", "b")
+    more.base.sh(repo, "echo x >> README; git config core.bare true")
+    res = repo.atomic("abort")
+    assert res.returncode == 3, res.stderr
+    assert "git config core.bare false" in res.stderr, res.stderr
+    repo.git("config", "core.bare", "false")
+    more.base.atomic(repo, "abort")
+    assert repo.read("README") == b"hello\n"

@@ -226,6 +226,25 @@ def _refusal(stderr: bytes) -> tuple[str, str | None]:
     return fatal[0], next(indented, None)
 
 
+def _bare_since(cwd: str, *, located: bool) -> str | None:
+    """Where the git dir git finds is one git-atomic worked in (it holds our folder), an
+    operation may have made it bare (`git config core.bare true`, coreplace.py) while it was
+    open: how to set that back. None otherwise (a bare repository of yours)."""
+    res = process.git(
+        ["rev-parse", "--path-format=absolute", "--git-common-dir"],
+        cwd=cwd,
+        env=_discovery_env(located=located) or None,
+        check=False,
+    )
+    common = res.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
+    if res.returncode != 0 or not common or not os.path.isdir(os.path.join(common, "atomic")):
+        return None
+    return (
+        "if an operation set core.bare or core.worktree (git config core.bare false, git config "
+        "--unset core.worktree), set it back, then `git atomic abort` (or `recover`) here"
+    )
+
+
 def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
     """`located`: GIT_DIR/GIT_WORK_TREE (as git sets them for `git --git-dir=... atomic`) say
     where the repository is; otherwise the folder does."""
@@ -240,7 +259,8 @@ def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
             raise NotARepository(
                 f"{cwd} is in a bare repository or a git dir: git-atomic needs a working tree "
                 "(run it in a clone or a `git worktree add` of this repository, or with "
-                "git --work-tree=...)"
+                "git --work-tree=...)",
+                hint=_bare_since(cwd, located=located),
             )
         if b"not a git repository" in res.stderr:
             raise NotARepository(f"not a git repository (or any parent): {cwd}")
