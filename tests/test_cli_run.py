@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -514,3 +517,22 @@ def test_a_process_that_left_the_command_s_group_never_writes_after_the_rollback
     assert not (repo.path / "late.txt").exists(), res.stderr
     assert repo.fingerprint().diff(before) == []
     assert (outside / "daemon.txt").read_text() == "late"  # not ours to stop
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a subreaper is Linux's")
+def test_git_s_own_background_work_outlives_the_command(repo: GitRepo, tmp_path: Path) -> None:
+    """A commit may detach `git gc --auto` (its own session, working in the worktree): git's
+    own work, left running (killed at each command, the repository would never be packed)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    # A git that waits in the worktree, in a session of its own (its stdin never ends).
+    waits = f"exec git cat-file --batch 0<>{shlex.quote(str(fifo))}"
+    spawn = f"setsid sh -c {shlex.quote(waits)} & echo $! > pid; sleep 0.5"
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", spawn, check=0)
+    pid = int(repo.read("pid"))
+    try:
+        time.sleep(0.3)
+        os.kill(pid, 0)  # still there
+    finally:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)

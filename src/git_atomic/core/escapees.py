@@ -9,7 +9,9 @@ back. On Linux we are made the *subreaper* of what the command starts for as lon
 init, so it can be found as a child of ours that we did not start. Each such process whose
 working folder is inside the worktree is killed (with its process group), as the command's
 own group is; one that left the tree (a daemon does `chdir("/")`: gpg-agent, a build server)
-is left running, as it would be without us. Elsewhere nothing is done.
+is left running, as it would be without us, and so is git's own background work (`gc --auto`
+detached by a commit, `maintenance`, `fsmonitor--daemon`: killed, a repository would never get
+packed). Elsewhere nothing is done.
 """
 
 from __future__ import annotations
@@ -72,8 +74,8 @@ class Reaper:
             with contextlib.suppress(ChildProcessError, OSError):
                 os.waitpid(pid, os.WNOHANG)
             return True
-        if pgid == os.getpgrp() or not self._works_under_root(pid):
-            self._before.add(pid)  # ours, or not working in the tree: left
+        if pgid == os.getpgrp() or not self._works_under_root(pid) or _is_git(pid):
+            self._before.add(pid)  # ours, not working in the tree, or git's own: left
             return False
         with contextlib.suppress(OSError):
             if pgid and pgid != os.getpgrp():
@@ -140,3 +142,12 @@ def _group_alive(pgid: int) -> bool:
     except OSError:
         return True
     return True
+
+
+def _is_git(pid: int) -> bool:
+    """Whether the process runs git itself (`git`, or a program of git's exec path)."""
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return False
+    return os.path.basename(exe) == "git" or "/git-core/" in exe
