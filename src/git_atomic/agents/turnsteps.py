@@ -214,6 +214,41 @@ def beside_now(repo: git.Repo, branches: Iterable[str] | None = None) -> dict[st
         from git_atomic.ops import submodulesback
 
         noted["submodules"] = submodulesback.note_on_disk(repo)
+    return {**noted, **_git_files_now(repo)}
+
+
+# In a window's note, as a PRE-OP notes them (gitdirback.note_at_begin), read from files alone
+# where there is nothing of their kind (the usual case: a few lstat calls): `info/grafts`'s
+# text, `objects/info/alternates`'s, the replace refs (read from their files: replacerefs.py)
+# and the ref folders git leaves empty that are not there (gitfolders.py).
+_GRAFTS: Final = "grafts"
+_ALTERNATES: Final = "alternates"
+_REPLACE: Final = "replace_refs"
+_FOLDERS: Final = "git_folders_absent"
+# In BESIDE: each replace ref a window changed -> [as before the turn's first window that
+# changed it, as its last one left it] (None: there was none); beside_detail makes of it an
+# operation's `replace_refs` and `replace_refs_left`.
+_REPLACED: Final = "turn_replace_refs"
+
+
+def _git_files_now(repo: git.Repo) -> dict[str, object]:
+    from git_atomic.engine import gitfolders, memofiles
+
+    common = repo.common_dir
+    noted: dict[str, object] = {
+        _GRAFTS: memofiles.read_grafts(repo) if os.path.lexists(common / "info" / "grafts") else "",
+        _FOLDERS: gitfolders.absent(repo.git_dir),
+        _REPLACE: {},
+        _ALTERNATES: "",
+    }
+    if os.path.lexists(common / "refs" / "replace") or os.path.lexists(common / "packed-refs"):
+        from git_atomic.engine import replacerefs
+
+        noted[_REPLACE] = replacerefs.note(repo)
+    if os.path.lexists(common / "objects" / "info" / "alternates"):
+        from git_atomic.engine import alternates
+
+        noted[_ALTERNATES] = alternates.read(repo)
     return noted
 
 
@@ -261,6 +296,7 @@ def _beside_written(repo: git.Repo, record: Record, window: object) -> Record:
         if emptied:
             mine = noted.get("submodules")
             noted["submodules"] = {**emptied, **(mine if isinstance(mine, dict) else {})}
+    noted = _git_files_written(was, now, noted)
     then, still = was.get("worktrees"), now.get("worktrees")
     if isinstance(then, dict) and isinstance(still, dict) and then != still:
         mine = noted.get(_TURN_WORKTREES)
@@ -271,6 +307,42 @@ def _beside_written(repo: git.Repo, record: Record, window: object) -> Record:
     return records.replace(record, extra={**record.extra, BESIDE: noted})
 
 
+def _git_files_written(
+    was: Mapping[str, object], now: Mapping[str, object], noted: dict[str, object]
+) -> dict[str, object]:
+    """`noted` (the turn's BESIDE) with the grafts, alternates, replace refs and ref folders
+    the window changed: each as before the first window that changed it, and the grafts and
+    replace refs as the last one left them (a take-back writes those back only while they are
+    still so)."""
+    from git_atomic.engine import gitfolders, memofiles
+
+    before, after = was.get(_GRAFTS), now.get(_GRAFTS)
+    if isinstance(before, str) and isinstance(after, str) and before != after:
+        noted.setdefault(memofiles.GRAFTS, before)
+        noted[memofiles.GRAFTS_LEFT] = after
+    before, after = was.get(_ALTERNATES), now.get(_ALTERNATES)
+    if isinstance(before, str) and isinstance(after, str) and before != after:
+        noted.setdefault("alternates", before)  # alternates.BEFORE
+    then, still = was.get(_FOLDERS), now.get(_FOLDERS)
+    if isinstance(then, list) and isinstance(still, list):
+        made = [f for f in then if f not in still]
+        if made:
+            mine = noted.get(gitfolders.ABSENT)
+            had = [str(f) for f in mine] if isinstance(mine, list) else []
+            noted[gitfolders.ABSENT] = [f for f in gitfolders.FOLDERS if f in {*had, *made}]
+    then, still = was.get(_REPLACE), now.get(_REPLACE)
+    if isinstance(then, dict) and isinstance(still, dict) and then != still:
+        mine = noted.get(_REPLACED)
+        replaced = dict(mine) if isinstance(mine, dict) else {}
+        for name in {*then, *still}:
+            if then.get(name) != still.get(name):
+                first = replaced.get(name)
+                start = first[0] if isinstance(first, list) else then.get(name)
+                replaced[name] = [start, still.get(name)]
+        noted[_REPLACED] = replaced
+    return noted
+
+
 def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
     """What the turn's windows changed beside its checkpoints, as an operation's journal
     detail has it (gitdirback.put_back_beside): its linked worktrees as those there now, less
@@ -278,8 +350,15 @@ def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
     or removed between its calls is not named as the turn's."""
     held = record.extra.get(BESIDE)
     detail = (
-        {k: v for k, v in held.items() if k != _TURN_WORKTREES} if isinstance(held, dict) else {}
+        {k: v for k, v in held.items() if k not in (_TURN_WORKTREES, _REPLACED)}
+        if isinstance(held, dict)
+        else {}
     )
+    replaced = held.get(_REPLACED) if isinstance(held, dict) else None
+    if isinstance(replaced, dict) and replaced:  # replacerefs.BEFORE and LEFT
+        pairs = [(n, p) for n, p in replaced.items() if isinstance(p, list) and len(p) == 2]
+        detail[_REPLACE] = {n: p[0] for n, p in pairs if p[0] is not None}
+        detail["replace_refs_left"] = {n: p[1] for n, p in pairs if p[1] is not None}
     moved = held.get(_TURN_WORKTREES) if isinstance(held, dict) else None
     removed = moved.get("removed", {}) if isinstance(moved, dict) else {}
     added = moved.get("added", {}) if isinstance(moved, dict) else {}

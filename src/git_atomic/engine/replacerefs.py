@@ -8,9 +8,11 @@ changed nothing". Unlike a tag or a remote-tracking ref, a replace ref is not pu
 push; it changes what this repository shows, and it is the operation's change. (git-atomic's
 own git calls never read replacements: GIT_NO_REPLACE_OBJECTS.)
 
-An operation notes the replace refs at its PRE-OP (`BEFORE`, in its journal detail: none
-without a git process where there is no `refs/replace/` folder and no packed one, the usual
-case) and those it left when it closes (`LEFT`). Its own rollback (a failed run, `abort`,
+An operation notes the replace refs at its PRE-OP (`BEFORE`, in its journal detail: read from
+their files, loose and packed, no git process; none with one `lstat` where there is no
+`refs/replace/` folder and no `packed-refs`, the usual case) and those it left when it closes
+(`LEFT`); an agent turn, before and after each of its calls that takes a checkpoint (those a
+call changed: agents/turnsteps.py). Its own rollback (a failed run, `abort`,
 `recover`) puts them back as PRE-OP had them; a later move that takes its effect back does so
 for each one still as the operation left it (one you changed since is yours, left). By
 compare-and-swap in one `update-ref --stdin` transaction, else one by one (a ref moved
@@ -30,6 +32,7 @@ from git_atomic.engine.git import Repo
 BEFORE: Final = "replace_refs"  # op detail: {ref: object id} at PRE-OP
 LEFT: Final = "replace_refs_left"  # op detail: {ref: object id} when it closed
 _PREFIX: Final = "refs/replace/"
+_MOST_LOOSE: Final = 10_000  # more: asked of git (for-each-ref reads them faster)
 
 
 def any_there(repo: Repo) -> bool:
@@ -46,8 +49,57 @@ def any_there(repo: Repo) -> bool:
 
 
 def note(repo: Repo) -> dict[str, str]:
-    """The replace refs now, by name."""
-    return repo.refs(_PREFIX) if any_there(repo) else {}
+    """The replace refs now, by name: read from git's files where they can be (`on_disk`),
+    else asked of git (`for-each-ref`)."""
+    if not any_there(repo):
+        return {}
+    found = on_disk(repo)
+    return found if found is not None else repo.refs(_PREFIX)
+
+
+def on_disk(repo: Repo) -> dict[str, str] | None:
+    """The replace refs read from git's files alone, no git process (an agent turn notes them
+    at each call that may run `git replace`): the loose ones under `refs/replace/` over the
+    packed ones of `packed-refs`. None where that reading cannot be trusted: a file that is no
+    object id (a symbolic ref, one half written), a link, a `packed-refs` that cannot be
+    read, too many to list. Never through a link (safefs)."""
+    found: dict[str, str] = {}
+    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+        if tree.lstat(b"packed-refs") is not None:
+            data = tree.read(b"packed-refs")
+            if data is None:
+                return None
+            for line in data.splitlines():
+                oid, _, name = line.partition(b" ")
+                if name.startswith(_PREFIX.encode()):
+                    if not _an_oid(oid):
+                        return None
+                    found[os.fsdecode(name)] = oid.decode()
+        folder = b"refs/replace"
+        if tree.lstat(folder) is None:
+            return found
+        todo = [folder]
+        while todo:
+            rel = todo.pop()
+            fd = tree.folder(rel)
+            if fd is None:
+                return None  # a link, or a file where the folder was
+            with os.scandir(fd) as entries:
+                listed = [(os.fsencode(e.name), e.is_dir(follow_symlinks=False)) for e in entries]
+            if len(found) + len(listed) > _MOST_LOOSE:
+                return None
+            for name, is_dir in listed:
+                if is_dir:
+                    todo.append(rel + b"/" + name)
+                    continue
+                if name.endswith(b".lock"):
+                    continue  # git's, being written: the ref is as its file says
+                data = tree.read(rel + b"/" + name)
+                oid = data.rstrip(b"\n") if data is not None else b""
+                if not _an_oid(oid):
+                    return None
+                found[os.fsdecode(rel + b"/" + name)] = oid.decode()
+    return found
 
 
 def foresee(repo: Repo, details: Mapping[str, object], *, own: bool) -> list[str]:
@@ -110,3 +162,8 @@ def _said(name: str, want: str | None, have: str | None) -> str:
     if have is None:
         return f"the replacement of {replaced} the operation removed (`git replace -d`) is back"
     return f"the replacement of {replaced} is {want[:12]} again, as before the operation"
+
+
+def _an_oid(text: bytes) -> bool:
+    """Whether `text` is an object id as git writes one (SHA-1 or SHA-256, lower case)."""
+    return len(text) in (40, 64) and not text.strip(b"0123456789abcdef")

@@ -12,8 +12,9 @@ moved or added (worktreesgone.py), and their locks (worktreelocks.py), `core.bar
 `core.worktree` (coreplace.py). Each is noted with a few `lstat`s and small reads where there
 is nothing to note (the usual case), each module imported only where there is something of
 its kind: no git process on a checkpoint's path, but one (`git config --blob`) where the
-worktree has a `.gitmodules`, and one (`for-each-ref`) where there may be a replace ref (a
-`refs/replace` folder, or `packed-refs` naming one).
+worktree has a `.gitmodules`; the replace refs are read from their files (`for-each-ref` only
+where those cannot be trusted: replacerefs.on_disk). An agent turn notes the same before and
+after each call that takes a checkpoint (agents/turnsteps.py).
 """
 
 from __future__ import annotations

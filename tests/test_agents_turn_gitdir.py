@@ -1,0 +1,168 @@
+"""An agent turn's calls change git's own files beside its checkpoints: a replace ref (`git
+replace`), `info/grafts`, `objects/info/alternates`, the ref folders a bisect leaves. Its
+take-back at Stop and a later `rollback --op` of it do with each what an operation's rollback
+does (tests/test_git_dir_files.py, test_git_state.py), for what changed within its calls only:
+what you did between them stays yours. Real hook calls, read from the disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from testing.agents import claude_hook
+from testing.gitrepo import GitRepo, git_dir_paths
+
+
+def _turn(
+    repo: GitRepo, *lines: str, between: str = "", failing: bool = True
+) -> tuple[dict[str, str], str]:
+    """A turn whose shell calls run `lines`, one each; `between`, a command of yours after its
+    first call. `failing`: its last call breaks the gate (it makes `bad`) and Stop takes the
+    turn back. Its Stop's answer and its operation's id."""
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    exclude = repo.git("rev-parse", "--path-format=absolute", "--git-path", "info/exclude")
+    Path(exclude.strip()).write_bytes(b".git-atomic.toml\n")
+    commands = [*lines[:-1], f"{lines[-1]}; echo x > bad" if failing else lines[-1]]
+    for n, command in enumerate(commands, start=1):
+        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
+        claude_hook(repo, "s1", "PreToolUse", **call)
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+        claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+        if n == 1 and between:
+            subprocess.run(["sh", "-c", between], cwd=repo.path, env=repo.env, check=True)
+    answer: dict[str, str] = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
+    assert (answer.get("decision") == "block") == failing, answer
+    [op] = repo.atomic_json("log")["operations"]
+    return answer, str(op["op_id"])
+
+
+def _replace_refs(repo: GitRepo) -> list[str]:
+    return repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/replace/").split(
+        "\n"
+    )[:-1]
+
+
+def _two_commits(repo: GitRepo) -> tuple[str, str]:
+    """main (a: a) and other (a: b): `git replace main other` makes main read as other."""
+    repo.write("a", b"a\n")
+    repo.git("add", "a")
+    repo.git("commit", "-qm", "a")
+    repo.git("branch", "other")
+    repo.git("checkout", "-q", "other")
+    repo.write("a", b"b\n")
+    repo.git("commit", "-qam", "b")
+    repo.git("checkout", "-q", "main")
+    return repo.git("rev-parse", "main").strip(), repo.git("rev-parse", "other").strip()
+
+
+@pytest.mark.parametrize("packed", [False, True])
+@pytest.mark.parametrize("how", ["stop", "rollback-op"])
+def test_a_replace_ref_a_turns_call_made_goes_with_its_take_back(
+    repo: GitRepo, how: str, packed: bool
+) -> None:
+    """git's t6050-replace: a turn's `git replace main other`, taken back at Stop (or kept and
+    rolled back with `rollback --op`), stayed: `git status` then showed `M a`, a change
+    nobody made (main's commit read as other's). It goes, said; so does one packed
+    (`git pack-refs --all`), read from `packed-refs`."""
+    main, _ = _two_commits(repo)
+    line = "git replace main other" + ("; git pack-refs --all" if packed else "")
+    answer, op_id = _turn(repo, "echo m > made.txt", line, failing=how == "stop")
+    assert _replace_refs(repo) != [] or how == "stop"
+    said = answer.get("systemMessage", "")
+    if how == "rollback-op":
+        dry = repo.atomic("rollback", "--op", op_id, "--dry-run", check=0).stdout
+        assert f"the replacement of {main[:12]} the operation made" in dry, dry
+        said = repo.atomic("rollback", "--op", op_id, check=0).stderr
+    assert _replace_refs(repo) == []
+    assert not (repo.path / ".git" / "refs" / "replace" / main).exists()
+    assert f"the replacement of {main[:12]} the operation made" in said, said
+    assert repo.git("status", "--porcelain", "--", "a") == ""
+
+
+@pytest.mark.parametrize("how", ["stop", "rollback-op"])
+def test_a_replace_ref_you_made_or_moved_between_a_turns_calls_stays(
+    repo: GitRepo, how: str
+) -> None:
+    """Only what changed within the turn's calls is its: your `git replace` between them (and
+    one you had before the turn, which it never touched) stays as you left it."""
+    main, other = _two_commits(repo)
+    repo.git("replace", other, main)  # yours, before the turn
+    before = _replace_refs(repo)
+    _, op_id = _turn(repo, "echo m > made.txt", "true", between="git replace main other")
+    if how == "rollback-op":
+        repo.atomic("rollback", "--op", op_id, check=0)
+    assert sorted(_replace_refs(repo)) == sorted([*before, f"refs/replace/{main} {other}"])
+
+
+def test_a_replace_ref_a_turns_call_deleted_comes_back(repo: GitRepo) -> None:
+    main, other = _two_commits(repo)
+    repo.git("replace", "main", "other")
+    before = _replace_refs(repo)
+    answer, _ = _turn(repo, "echo m > made.txt", "git replace -d main")
+    assert _replace_refs(repo) == before == [f"refs/replace/{main} {other}"]
+    assert f"the replacement of {main[:12]} the operation removed" in answer["systemMessage"]
+
+
+@pytest.mark.parametrize("how", ["stop", "rollback-op"])
+def test_grafts_a_turns_call_wrote_go_with_its_take_back(repo: GitRepo, how: str) -> None:
+    """git's t6001-rev-list-graft: a turn's call that wrote `.git/info/grafts` (HEAD with no
+    parent) left your history cut for every `git log` after its take-back."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    grafts = repo.path / ".git" / "info" / "grafts"
+    answer, op_id = _turn(
+        repo, "echo m > made.txt", f"echo {repo.head()} > .git/info/grafts", failing=how == "stop"
+    )
+    said = answer.get("systemMessage", "")
+    if how == "rollback-op":
+        assert grafts.exists()
+        said = repo.atomic("rollback", "--op", op_id, check=0).stderr
+    assert not grafts.exists()
+    assert "the .git/info/grafts the operation wrote" in said, said
+    assert repo.git("rev-list", "--count", "HEAD").strip() == "2"
+
+
+def test_grafts_you_wrote_between_a_turns_calls_stay(repo: GitRepo) -> None:
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    grafts = repo.path / ".git" / "info" / "grafts"
+    answer, _ = _turn(
+        repo, "echo m > made.txt", "true", between=f"echo {repo.head()} > .git/info/grafts"
+    )
+    assert grafts.read_text() == f"{repo.head()}\n"
+    assert "grafts" not in answer["systemMessage"], answer
+
+
+def test_an_alternates_file_a_turns_call_added_is_named(repo: GitRepo, tmp_path: Path) -> None:
+    other = GitRepo.create(tmp_path / "other", tmp_path / "home")
+    store = other.path / ".git" / "objects"
+    alternates = repo.path / ".git" / "objects" / "info" / "alternates"
+    answer, _ = _turn(repo, "echo m > made.txt", f"echo {store} > .git/objects/info/alternates")
+    assert alternates.read_text() == f"{store}\n"  # never removed: nothing is lost
+    assert f"{alternates}: git reads objects from {store}" in answer["systemMessage"], answer
+
+
+@pytest.mark.parametrize("where", ["main", "linked"])
+def test_the_ref_folders_a_turns_bisect_left_go_with_its_take_back(
+    repo: GitRepo, tmp_path: Path, where: str
+) -> None:
+    """git's t6030-bisect-porcelain: a turn's `git bisect start; git bisect reset` left
+    `refs/bisect/` (a linked worktree's `worktrees/<id>/refs/bisect/`, and `refs/`) empty:
+    every file and folder of the git dir is as before the turn after its take-back."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    here = repo
+    if where == "linked":
+        repo.git("worktree", "add", "-q", "--detach", str(tmp_path / "wt"))
+        here = GitRepo(tmp_path / "wt", repo.env)
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    here.write(".git-atomic.toml", b"")  # the file _turn writes: there before the turn
+    before = _git_dir_paths(repo)
+    _turn(here, "echo m > made.txt", "git bisect start HEAD HEAD~1 >/dev/null; git bisect reset")
+    assert not here.exists("made.txt")
+    assert _git_dir_paths(repo) == before
+
+
+def _git_dir_paths(repo: GitRepo) -> set[str]:
+    """git_dir_paths, less the marks of the open turns (turnstate.OPEN_MARKS, ours)."""
+    return {p for p in git_dir_paths(repo.path / ".git") if not p.startswith("atomic-open-turns")}
