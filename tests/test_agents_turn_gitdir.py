@@ -7,6 +7,7 @@ what you did between them stays yours. Real hook calls, read from the disk."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -166,3 +167,61 @@ def test_the_ref_folders_a_turns_bisect_left_go_with_its_take_back(
 def _git_dir_paths(repo: GitRepo) -> set[str]:
     """git_dir_paths, less the marks of the open turns (turnstate.OPEN_MARKS, ours)."""
     return {p for p in git_dir_paths(repo.path / ".git") if not p.startswith("atomic-open-turns")}
+
+
+# --- the folder it ran in ----------------------------------------------------------------------
+
+
+def _kept(repo: GitRepo, how: str) -> str:
+    """A kept operation (`run`) or agent turn that made b.txt; its id."""
+    if how == "run":
+        return str(repo.atomic_json("run", "--", "sh", "-c", "echo b > b.txt")["op_id"])
+    return _turn(repo, "echo b > b.txt", failing=False)[1]
+
+
+@pytest.mark.parametrize("how", ["run", "turn"])
+@pytest.mark.parametrize("args", [["--op"], ["--op", "--whole"], []])
+def test_rollback_of_an_operation_is_refused_where_git_takes_another_folder_for_the_worktree(
+    repo: GitRepo, tmp_path: Path, how: str, args: list[str]
+) -> None:
+    """Nothing outside the worktree, ever: with `core.worktree` pointing at another folder
+    since a kept operation or agent turn, its `rollback --op` (and a plain `rollback` of the
+    newest) took its effect back there: the other folder's b.txt, the same bytes as the one
+    it made, was deleted. Refused now (exit 3), as `abort` of an open one is: an agent turn's
+    journal entry names the folder it ran in, as an operation's does."""
+    op_id = _kept(repo, how)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "b.txt").write_text("b\n")
+    repo.git("config", "core.worktree", str(victim))
+    argv = [a if a != "--op" else f"--op={op_id}" for a in args]
+    res = repo.atomic("rollback", *argv, check=3)
+    assert "was begun in the worktree at" in res.stderr, res.stderr
+    assert sorted(os.listdir(victim)) == ["b.txt"] and (victim / "b.txt").read_text() == "b\n"
+    repo.git("config", "--unset", "core.worktree")
+    repo.atomic("rollback", f"--op={op_id}", check=0)
+    assert not repo.exists("b.txt")
+    # Its `undo` (b.txt made again) likewise: refused while git takes the other folder.
+    (victim / "b.txt").unlink()
+    repo.git("config", "core.worktree", str(victim))
+    res = repo.atomic("undo", check=3)
+    assert "was begun in the worktree at" in res.stderr and os.listdir(victim) == [], res.stderr
+    repo.git("config", "--unset", "core.worktree")
+    repo.atomic("undo", check=0)
+    assert repo.read("b.txt") == b"b\n"
+
+
+@pytest.mark.parametrize("how", ["run", "turn"])
+@pytest.mark.parametrize("moved", ["mv", "cp -a"])
+def test_a_kept_operation_of_a_worktree_moved_or_copied_whole_is_rolled_back_there(
+    repo: GitRepo, tmp_path: Path, how: str, moved: str
+) -> None:
+    """The same folder moved (its inode), or the repository copied whole (its worktree where it
+    was from its git dir), is still the one it ran in."""
+    op_id = _kept(repo, how)
+    there = GitRepo(tmp_path / "there", repo.env)
+    subprocess.run([*moved.split(), str(repo.path), str(there.path)], check=True)
+    there.atomic("rollback", f"--op={op_id}", check=0)
+    assert not there.exists("b.txt")
+    if moved != "mv":
+        assert repo.read("b.txt") == b"b\n"  # the original, untouched

@@ -36,7 +36,13 @@ from git_atomic.core.vocab import (
     Phase,
 )
 from git_atomic.engine import git
-from git_atomic.ops.context import Context, refuse_if_interrupted, refuse_index_lock
+from git_atomic.ops.context import (
+    ROOT_KEY,
+    Context,
+    refuse_if_interrupted,
+    refuse_index_lock,
+    root_identity,
+)
 from git_atomic.ops.gates import GateResult
 
 if TYPE_CHECKING:
@@ -255,7 +261,9 @@ def _record_op(
         pending=None,
         argv=None,
         started_at=record.started_at,
-        detail={"turn": turn, **_beside(ctx.repo, record)},
+        # The folder it ran in (context.ROOT_KEY): a later `rollback --op` of it is refused
+        # where git takes another folder for this worktree (context.same_worktree).
+        detail={"turn": turn, **_beside(ctx.repo, record), ROOT_KEY: root_identity(ctx.repo)},
         owner=Owner.this_process(),
     )
     # A ref gone meanwhile (deleted by hand) leaves the row without one, not the turn.

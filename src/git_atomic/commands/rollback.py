@@ -145,8 +145,12 @@ def _take_back(
     dry_run: bool,
     json_out: bool,
 ) -> int:
-    """Take a closed operation's effect back, on top of whatever happened since."""
+    """Take a closed operation's effect back, on top of whatever happened since. Refused (exit
+    3) where git takes another folder for this worktree than the one the operation (or agent
+    turn) ran in: `core.worktree` or `GIT_WORK_TREE` set since would have its effect taken
+    back in a folder it never touched."""
     repo, journal = ctx.repo, ctx.journal
+    context.same_worktree(repo, op)
     taken = effect.operation_steps(repo, journal, op)
     if not taken:
         raise UsageError(
@@ -356,6 +360,7 @@ def _whole_op(ctx: context.Context, op: OpRow, open_op: OpRow | None) -> moves.M
         raise UsageError(
             f"operation {op.id} ({op.name}) belongs to worktree {op.worktree}; roll it back there"
         )
+    context.same_worktree(ctx.repo, op)
     if open_op is not None and open_op.id != op.id:
         raise BusyError(
             f"operation {open_op.id} ({open_op.name}) is open in this worktree",

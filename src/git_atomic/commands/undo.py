@@ -21,8 +21,11 @@ rescue and writes no event.
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
 from git_atomic.commands import moving
-from git_atomic.core import records
+from git_atomic.core import patterns, records
 from git_atomic.core.config import load_config
 from git_atomic.core.errors import BusyError, UsageError
 from git_atomic.core.journalrows import EventRow, OpRow
@@ -98,6 +101,8 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         rescue, target = event.rescue, event.target
         assert rescue is not None and target is not None
         subject = journal.op(event.op_id) if event.op_id else None
+        # The folder the operation ran in: never one git takes for this worktree since.
+        context.same_worktree(repo, subject or _op_moved(ctx, event))
         current = moves.probe(repo, since=subject.started_at if subject else None)
         step = effect.Step(rescue, target)
         found = _until_done(effect.take_back(repo, [step], current), event)
@@ -208,6 +213,29 @@ def _op_undone(ctx: context.Context, event: EventRow) -> OpRow | None:
             return None
         event, seen = earlier, seen + 1
     return ctx.journal.op(event.op_id) if event.op_id else None
+
+
+_TAKES_BACK: Final = patterns.keep(r'"takes_back": "([0-9a-f]+)"')  # moving.go's event detail
+
+
+def _op_moved(ctx: context.Context, event: EventRow) -> OpRow | None:
+    """The operation whose effect the event (or the events an undo of an undo goes back to)
+    moved: its own, or the closed one a `rollback --op` took back (`takes_back`)."""
+    seen = 0
+    events = ctx.journal.events(ctx.worktree, limit=200)
+    while seen <= len(events):
+        if event.op_id:
+            return ctx.journal.op(event.op_id)
+        took = re.search(_TAKES_BACK, event.detail or "")
+        if took:
+            return ctx.journal.op(took.group(1))
+        if event.kind != EventKind.UNDO:
+            return None
+        earlier = next((e for e in events if e.id < event.id and e.rescue == event.target), None)
+        if earlier is None:
+            return None
+        event, seen = earlier, seen + 1
+    return None
 
 
 def _until_done(found: effect.Outcome, event: EventRow) -> effect.Outcome:
