@@ -736,6 +736,64 @@ def test_a_turn_whose_session_never_came_back_is_closed_by_gc(repo: GitRepo) -> 
     assert "made no hook call since" in repo.atomic("log", check=0).stdout
 
 
+def _abandoned_in(repo: GitRepo, here: GitRepo, *, days: float) -> None:
+    """`_a_turn_killed_mid_call` in the worktree `here` of `repo`."""
+    app = here.path / "app.py"
+    call(here, 1, "Edit", {"file_path": str(app)}, lambda: here.write("app.py", b"VALUE = 2\n"))
+    fields = {"tool_name": "Bash", "tool_input": {"command": "touch BAD"}, "tool_use_id": "t2"}
+    claude_hook(here, SESSION, "PreToolUse", **fields)
+    here.write("BAD", b"made by the turn\n")
+    then = time.time() - days * 86400
+    for folder in (
+        repo.path / ".git" / "atomic" / "turns",
+        repo.path / ".git" / "atomic-open-turns",
+    ):
+        for path in folder.rglob("*"):
+            os.utime(path, (then, then))
+    here.write("notes.txt", b"the user's own\n")
+
+
+@pytest.mark.parametrize("where", ["linked", "main"])
+def test_gc_closes_the_abandoned_turns_of_every_worktree(
+    repo: GitRepo, tmp_path: Path, where: str
+) -> None:
+    """`gc` closed abandoned turns only in the worktree it ran in: one of a linked worktree
+    (or of the main one, gc run in a linked one) kept its record and its refs for ever,
+    nobody running gc in every worktree. Closed there now, as its own gc closes it: recorded
+    in that worktree's log, not judged, nothing taken back."""
+    wt = GitRepo(tmp_path / "wt", repo.env)
+    repo.git("worktree", "add", "-q", str(wt.path), "-b", "wb")
+    turn_in, gc_in = (wt, repo) if where == "linked" else (repo, wt)
+    _abandoned_in(repo, turn_in, days=40)
+
+    res = gc_in.atomic("gc", check=0)
+
+    assert "closed 1 agent turn" in res.stderr, res.stderr
+    assert repo.git("for-each-ref", "refs/atomic/turns/") == ""
+    assert list((repo.path / ".git" / "atomic" / "turns").glob("*/*.json")) == []
+    assert gc_in.atomic_json("log")["operations"] == []
+    [op] = turn_in.atomic_json("log")["operations"]
+    _only_its_first_call(turn_in, op)
+
+
+def test_gc_leaves_and_names_the_abandoned_turn_of_a_worktree_whose_folder_is_gone(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    wt = GitRepo(tmp_path / "wt", repo.env)
+    repo.git("worktree", "add", "-q", str(wt.path), "-b", "wb")
+    _abandoned_in(repo, wt, days=40)
+    subprocess.run(["rm", "-rf", str(wt.path)], check=True)
+
+    res = repo.atomic("gc", check=0)
+
+    assert (
+        f"the abandoned agent turns of worktree wt are left open: its folder {wt.path} is gone"
+        in (res.stderr)
+    ), res.stderr
+    assert repo.git("for-each-ref", "refs/atomic/turns/") != ""
+    assert repo.atomic_json("log")["operations"] == []
+
+
 @pytest.mark.parametrize("who", ["the same session", "another session"])
 def test_a_prompt_closes_an_abandoned_turn_without_what_came_after_its_last_call(
     repo: GitRepo, who: str

@@ -332,7 +332,7 @@ def _finish_all(
         marks.pop(worktree, None)
         # This worktree's turn is judged here, also where the worktree was moved since it began
         # (`mv` of the repository: its record names the old folder).
-        where = repo if worktree == repo.worktree_id else _worktree_repo(repo, record)
+        where = repo if worktree == repo.worktree_id else _worktree_repo(repo, record.root)
         if where is None:
             slot.remove()  # its worktree is gone, and with it what the turn changed
             continue
@@ -439,6 +439,55 @@ def close_abandoned(ctx: judge.Held, cutoff: float) -> int:
             turnsteps.forget_refs(repo, record)
         closed += 1
     return closed
+
+
+def close_abandoned_elsewhere(repo: git.Repo, cutoff: float) -> tuple[int, list[str]]:
+    """`gc` in one worktree: the abandoned turns of the repository's other worktrees closed
+    there too, each under that worktree's lock, as `close_abandoned` closes this one's (their
+    records and refs are the repository's: left, they would stay for ever, since nobody runs
+    `gc` in every worktree). Returns how many, and a line for each worktree whose turns are
+    left: its folder gone (a worktree removed by hand: `git worktree prune` forgets it),
+    another repository's (a copy's record), or busy now."""
+    from git_atomic.ops import context
+
+    cutoff = min(cutoff, time.time() - turnstate.ABANDONED_AFTER)
+    waiting = sorted(
+        {slot.worktree for slot, _, when in turnstate.slots_in(repo.state_dir) if when < cutoff}
+        - {repo.worktree_id}
+    )
+    if not waiting:
+        return 0, []
+    folders = repo.other_worktree_folders()
+    closed, lines = 0, []
+    for worktree in waiting:
+        folder = folders.get(worktree)
+        there = _worktree_repo(repo, None if folder is None else str(folder))
+        if (
+            there is None
+            or there.worktree_id != worktree
+            or (os.path.realpath(there.common_dir) != os.path.realpath(repo.common_dir))
+        ):
+            why = (
+                "git knows no such worktree"
+                if folder is None
+                else f"its folder {folder} is gone"
+                if there is None
+                else f"its folder {folder} is not that worktree of this repository (a copy's?)"
+            )
+            lines.append(
+                f"the abandoned agent turns of worktree {worktree} are left open: {why} "
+                "(`git worktree prune` forgets a worktree removed by hand)"
+            )
+            continue
+        try:
+            with context.opened("gc", wait=0, start=str(there.root), check_state=False) as ctx:
+                closed += close_abandoned(ctx, cutoff)
+        except AtomicError as exc:
+            lines.append(
+                f"the abandoned agent turns of worktree {worktree} ({there.root}) are left "
+                f"open: {exc}; `git atomic gc` there closes them"
+            )
+    return closed, lines
 
 
 def _lost(repo: git.Repo, session: str, worktree: str, mark: Mapping[str, str]) -> judge.Verdict:
@@ -680,13 +729,13 @@ def _continued(repo: git.Repo, slot: Slot, fresh: Record) -> Record:
     )
 
 
-def _worktree_repo(repo: git.Repo, record: Record | None) -> git.Repo | None:
-    if record is None:
+def _worktree_repo(repo: git.Repo, root: str | None) -> git.Repo | None:
+    if root is None:
         return None
-    if Path(record.root) == repo.root:
+    if Path(root) == repo.root:
         return repo
     try:
-        return discovery.discover(record.root)
+        return discovery.discover(root)
     except (AtomicError, OSError):  # (a folder that is gone: no process starts in it)
         return None
 

@@ -6,9 +6,11 @@ events) and its gate logs; refs under `refs/atomic/rescue/` and `refs/atomic/com
 than DAYS; refs of operations the journal does not know (copied from another repository, left
 by a journal removed, by a `begin` that failed, or by a killed gc), and refs of agent turns
 that are not open (copied, or of a session that never came back), whose newest checkpoint is
-older than DAYS, as any checkpoint ages; an open turn of this worktree whose session made no
+older than DAYS, as any checkpoint ages; an open turn of any worktree whose session made no
 hook call for DAYS (and at least a day: turn.close_abandoned) is closed first, recorded and
-not judged, its refs then its operation's; our temporary files left by dead processes.
+not judged, its refs then its operation's (another worktree's under that worktree's lock;
+one busy, or whose folder is gone, is left and said); our temporary files left by dead
+processes.
 What stays, always: every open operation (interrupted ones included); in every worktree the
 newest rescue checkpoint, so `git atomic undo` keeps working however old it is; and every
 checkpoint that a remaining journal row still names (rows go first, refs after, so a kill in
@@ -73,6 +75,8 @@ def gc(*, older_than_days: float, json_out: bool) -> int:
 
         # A turn whose session never came back (no Stop, no next prompt): nothing else ends it.
         closed = turn.close_abandoned(ctx, cutoff)
+        elsewhere, left = turn.close_abandoned_elsewhere(ctx.repo, cutoff)  # other worktrees'
+        closed += elsewhere
         abandoned = min(cutoff, time.time() - turnstate.ABANDONED_AFTER)
         closed += turnstate.forget_abandoned_marks(ctx.repo.state_dir, abandoned)
         result = _retire(ctx.repo, ctx.journal, cutoff)
@@ -82,6 +86,8 @@ def gc(*, older_than_days: float, json_out: bool) -> int:
             f"made no hook call in {older_than_days:g} days: recorded, not judged, nothing "
             "taken back (`git atomic log`)"
         )
+    for line in left:
+        output.say(f"git-atomic: warning: {line}")
     if json_out:
         output.emit(result)
         return 0

@@ -320,6 +320,16 @@ class Repo(RepoConfig):
             if git_dir != self.common_dir
         }
 
+    def other_worktree_folders(self) -> dict[str, Path]:
+        """Each other worktree of this repository (the main one too, from a linked one): its
+        id, as `worktree_id` names it there, and its folder as git lists it."""
+        return {
+            "main"
+            if git_dir == self.common_dir
+            else os.fsencode(git_dir.name).decode("utf-8", "backslashreplace"): where
+            for git_dir, where in self._other_worktrees()
+        }
+
     def has_other_worktrees(self) -> bool:
         """Whether this repository has a worktree besides this one (its git dir still there)."""
         return any(git_dir.is_dir() for git_dir, _ in self._other_worktrees())
