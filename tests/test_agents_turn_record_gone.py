@@ -487,6 +487,61 @@ def test_a_turn_whose_call_removed_its_record_and_its_refs_is_said_at_its_end(
     assert answer.stdout.strip() in ("", "{}")  # said once
 
 
+@pytest.mark.parametrize("after", ["after", "no-after", "goes-on"])
+def test_a_call_that_removed_only_the_record_file_its_mark_and_refs_is_said(
+    repo: GitRepo, after: str
+) -> None:
+    """A call that removes the turn's record file alone (not its session's folder), its mark
+    and its refs (`rm .git/atomic/turns/*/main.json .git/atomic-open-turns/*`, `git
+    update-ref -d`): Stop passed the turn over in silence, whether the call's `after` came or
+    not (a call cut short). The record's lock file, beside it, says a turn was open: Stop says
+    it is not judged and nothing was taken back, once; a turn that goes on says what it
+    lost, and is judged on its later calls."""
+    app = repo.path / "app.py"
+    call(repo, 1, "Edit", {"file_path": str(app)}, lambda: repo.write("app.py", b"VALUE = 2\n"))
+    fields = {"tool_name": "Bash", "tool_input": {"command": "rm ..."}, "tool_use_id": "t2"}
+    claude_hook(repo, SESSION, "PreToolUse", **fields)
+    repo.write("BAD", b"made by the turn\n")
+    [record] = (repo.path / ".git" / "atomic" / "turns").glob("*/main.json")
+    record.unlink()
+    for mark in (repo.path / ".git" / "atomic-open-turns").iterdir():
+        mark.unlink()
+    refs = repo.git("for-each-ref", "--format=delete %(refname)", "refs/atomic/")
+    repo.git("update-ref", "--stdin", input=refs.encode())
+    if after != "no-after":
+        claude_hook(repo, SESSION, "PostToolUse", **fields, tool_response={})
+    if after == "goes-on":
+        call(repo, 3, "Bash", {"command": "touch LATER"}, lambda: repo.write("LATER", b"l\n"))
+        message = stop(repo)["systemMessage"]
+        assert "were removed while it ran" in message and "not part of it" in message, message
+        assert repo.read("BAD") == b"made by the turn\n"  # not the turn's: it lost it
+        return
+    out = stop(repo)
+
+    message = out["systemMessage"]
+    assert "not judged" in message and "nothing was taken back" in message, message
+    assert "its record" in message and "decision" not in out
+    assert repo.read("BAD") == b"made by the turn\n" and repo.read("app.py") == b"VALUE = 2\n"
+    answer = claude_hook(repo, SESSION, "Stop", stop_hook_active=False)
+    assert answer.stdout.strip() in ("", "{}")  # said once
+    call(repo, 4, "Bash", {"command": "touch NEXT"}, lambda: repo.write("NEXT", b"n\n"))
+    assert "not judged" not in str(stop(repo))  # the next turn: a turn as any
+
+
+def test_a_call_whose_after_comes_after_its_turn_ended_is_no_lost_turn(repo: GitRepo) -> None:
+    """A call still running when its turn ended (its `after` late: a Codex command) finds no
+    record, as one whose record was removed does: nothing is said of it, at it or at the
+    next Stop."""
+    fields = {"tool_name": "Bash", "tool_input": {"command": "sleep"}, "tool_use_id": "t1"}
+    claude_hook(repo, SESSION, "PreToolUse", **fields)
+    repo.write("BAD", b"made by the turn\n")
+    assert stop(repo)["decision"] == "block"
+    answer = claude_hook(repo, SESSION, "PostToolUse", **fields, tool_response={})
+    assert answer.stdout.strip() in ("", "{}"), answer.stdout
+    answer = claude_hook(repo, SESSION, "Stop", stop_hook_active=False)
+    assert answer.stdout.strip() in ("", "{}"), answer.stdout
+
+
 def test_a_turn_that_goes_on_after_its_record_and_refs_went_says_what_it_lost(
     repo: GitRepo,
 ) -> None:

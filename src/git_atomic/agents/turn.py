@@ -106,6 +106,8 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
             if copied and record is not None:
                 return copied  # a copy of a linked worktree: the record is the worktree's
         if record is None:  # the turn's first call (or its record is gone: `lost_start`)
+            if slot.lost_here():  # removed by a call, its mark too: the lock file says so
+                _lost_in_call(repo, call)
             record = new_record(_new_op_id(), call.session, platform, repo.root)
             record = turnstate.lost_start(repo.state_dir, repo.worktree_id, record)
             turnstate.mark_open(repo.state_dir, repo.worktree_id, record)
@@ -147,8 +149,9 @@ def after(repo: git.Repo, call: Call) -> str:
                     return ""
                 record = slot.read()
             if record is None:
-                if gone:
+                if gone or slot.lost_here():  # its folder, or its record file alone, removed
                     _lost_in_call(repo, call)
+                    slot.forget()  # (the mark says it from here on)
                 return ""  # no `before` for it: not a call of an open turn of ours
             record = _left(record, call)
             if not record.in_flight and record.window_before is not None:
@@ -340,7 +343,20 @@ def _finish_all(
         if verdict is not None:
             verdicts.append(verdict)
     for worktree, mark in marks.items():
+        Slot(repo.state_dir, session, worktree).forget()
         verdicts.append(_lost(repo, session, worktree, mark))
+    # A turn whose record file alone a call removed, its mark and refs too, and no `after`
+    # came to say it (a call cut short): its lock file still says it is open (Slot).
+    for worktree in turnstate.locked_without_record(repo.state_dir, session):
+        if worktree in marks:
+            continue
+        slot = Slot(repo.state_dir, session, worktree)
+        with slot.held():
+            lost = slot.lost_here()
+            if lost:
+                slot.forget()
+        if lost:
+            verdicts.append(_lost(repo, session, worktree, {}))
     return verdicts
 
 

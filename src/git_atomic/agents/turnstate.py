@@ -271,7 +271,13 @@ def lost_start(state_dir: Path, worktree: str, record: Record) -> Record:
 
 
 class Slot:
-    """The record file of one session in one worktree, read and written under its flock."""
+    """The record file of one session in one worktree, read and written under its flock.
+
+    The lock file beside the record says whether a turn is open (`OPEN` in it from the first
+    write of a record to its removal, written through the descriptor the flock holds: no file
+    more, one `pwrite`): a call that removes the record file alone, with the turn's mark and
+    refs (`rm .git/atomic/turns/*/*.json`), leaves it, and the call's `after`, or the turn's
+    end, says the turn is lost (`lost_here`) instead of passing it over in silence."""
 
     def __init__(self, state_dir: Path, session: str, worktree: str) -> None:
         self.state_dir = state_dir
@@ -279,17 +285,43 @@ class Slot:
         self.path = self.folder / f"{worktree}.json"
         self.session = session
         self.worktree = worktree
+        self._fd: int | None = None
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         real_folder(self.folder, make=True)
         flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(self.folder / f"{self.worktree}.lock", flags, 0o600)
+        outer = self._fd
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            self._fd = fd
             yield
         finally:
+            self._fd = outer
             os.close(fd)  # closing releases the flock
+
+    def lost_here(self) -> bool:
+        """Whether a turn was open here and its record is gone (someone removed the file):
+        the lock file says open and there is no record. Called with the slot held."""
+        if self._fd is None or os.path.lexists(self.path):
+            return False
+        with contextlib.suppress(OSError):
+            return os.pread(self._fd, len(_OPEN), 0) == _OPEN
+        return False
+
+    def forget(self) -> None:
+        """The lock file says no turn is open (a lost one said: `lost_here`)."""
+        with contextlib.suppress(OSError):
+            if self._fd is not None:
+                os.ftruncate(self._fd, 0)
+            else:  # (not held: the file by name, never through a link)
+                flags = os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+                fd = os.open(self.folder / f"{self.worktree}.lock", flags)
+                try:
+                    os.ftruncate(fd, 0)
+                finally:
+                    os.close(fd)
 
     def read(self) -> Record | None:
         if not real_folder(self.folder, make=False):
@@ -315,10 +347,17 @@ class Slot:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.pwrite(self._fd, _OPEN, 0)
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+        self.forget()
         unmark(self.state_dir, self.session, self.worktree)
+
+
+_OPEN: Final = b"open\n"  # in a slot's lock file while its turn is open (Slot)
 
 
 # In an operation's journal detail: the agent turn whose tool call opened it (`git atomic begin`
@@ -371,6 +410,24 @@ def worktrees_of(state_dir: Path, session: str) -> list[str]:
         return []
     with contextlib.suppress(OSError):  # (not a glob: its pattern would be compiled each call)
         return sorted(name[:-5] for name in os.listdir(folder) if name.endswith(".json"))
+    return []
+
+
+def locked_without_record(state_dir: Path, session: str) -> list[str]:
+    """The worktrees in which this session's folder has a lock file that is not empty and no
+    record (a turn whose record file was removed: Slot); one listing, no file read."""
+    folder = session_dir(state_dir, session)
+    if not real_folder(folder, make=False):
+        return []
+    with contextlib.suppress(OSError):
+        names = set(os.listdir(folder))
+        return sorted(
+            name[:-5]
+            for name in names
+            if name.endswith(".lock")
+            and f"{name[:-5]}.json" not in names
+            and os.lstat(folder / name).st_size > 0
+        )
     return []
 
 
