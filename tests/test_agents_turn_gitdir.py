@@ -135,6 +135,45 @@ def test_grafts_you_wrote_between_a_turns_calls_stay(repo: GitRepo) -> None:
     assert "grafts" not in answer["systemMessage"], answer
 
 
+@pytest.mark.parametrize("failing", [True, False])
+def test_an_alternates_file_a_turns_call_removed_is_written_back(
+    repo: GitRepo, tmp_path: Path, failing: bool
+) -> None:
+    """A `clone --shared` borrows every object from its origin's store: a turn's call that
+    removed `objects/info/alternates` left no checkpoint possible ("the index stages objects
+    the repository does not have"), and its Stop changed nothing ("they overlap with later
+    changes"), the repository left broken ("fatal: bad object HEAD"). Written back (adding a
+    store loses nothing) where the checkpoint cannot be taken without it, and said; the turn
+    is then judged as any."""
+    clone = GitRepo(tmp_path / "clone", repo.env)
+    repo.git("clone", "-q", "--shared", str(repo.path), str(clone.path))
+    alternates = clone.path / ".git" / "objects" / "info" / "alternates"
+    before = alternates.read_bytes()
+    answer, _ = _turn(
+        clone, "echo m > made.txt", "rm .git/objects/info/alternates", failing=failing
+    )
+    assert alternates.read_bytes() == before
+    assert f"removed {alternates}" in answer["systemMessage"], answer
+    assert "it is written back, as before" in answer["systemMessage"], answer
+    assert clone.exists("made.txt") != failing
+    assert clone.git("status", "--porcelain", "--", "README") == ""
+
+
+def test_an_alternates_file_a_turns_call_removed_once_its_objects_are_here_stays_removed(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """`git repack -a -d` then its removal (git's way to stop borrowing): the checkpoints need
+    nothing from the other store, and the turn's change stays as a kept turn's."""
+    clone = GitRepo(tmp_path / "clone", repo.env)
+    repo.git("clone", "-q", "--shared", str(repo.path), str(clone.path))
+    alternates = clone.path / ".git" / "objects" / "info" / "alternates"
+    line = "git repack -q -a -d; rm .git/objects/info/alternates; echo m > made.txt"
+    answer, _ = _turn(clone, line, failing=False)
+    assert not alternates.exists()
+    assert "alternates" not in json.dumps(answer), answer
+    assert clone.git("status", "--porcelain", "--", "README") == ""
+
+
 def test_an_alternates_file_a_turns_call_added_is_named(repo: GitRepo, tmp_path: Path) -> None:
     other = GitRepo.create(tmp_path / "other", tmp_path / "home")
     store = other.path / ".git" / "objects"

@@ -465,8 +465,13 @@ def _beside(repo: git.Repo, record: Record) -> dict[str, object]:
 
 
 def _notice(record: Record) -> str:
+    """What the person should know beside the verdict: a turn rebuilt from its refs, and what
+    its windows wrote back to be checkpointed at all (turnsteps.SAID)."""
     rebuilt = record.extra.get(REBUILT)
-    return rebuilt if isinstance(rebuilt, str) else ""
+    said = record.extra.get("said")  # turnsteps.SAID (not imported on this path)
+    lines = [rebuilt] if isinstance(rebuilt, str) and rebuilt else []
+    lines += [str(line) for line in said] if isinstance(said, list) else []
+    return "; ".join(lines)
 
 
 def _short(session: str) -> str:

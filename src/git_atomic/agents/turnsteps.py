@@ -59,11 +59,47 @@ def capture(
         captured = take(name)
     except AtomicError:
         past = _past_leftovers(repo, start) if name is not None else None
-        if past is None:
+        back = _stores_back(repo, record) if past is None else None
+        if past is not None:
+            record, name = past.next_ref(what)
+        elif back is not None:
+            record = back
+        else:
             raise
-        record, name = past.next_ref(what)
         captured = take(name)
     return record, captured.snapshot
+
+
+def _stores_back(repo: git.Repo, record: Record) -> Record | None:
+    """The record, told so, once the `objects/info/alternates` its open window started with and
+    a call removed is written back (a `clone --shared` borrows every object from there: without
+    it git says "bad object HEAD", and no checkpoint of the window's end can be taken, nor the
+    turn judged or taken back). Adding a store back loses nothing (alternates.py). None where
+    that is not why the capture failed: nothing written."""
+    window = record.extra.get(WINDOW_STATE)
+    was = window.get(BESIDE) if isinstance(window, dict) else None
+    before = was.get(_ALTERNATES) if isinstance(was, dict) else None
+    if not isinstance(before, str) or not before.strip():
+        return None
+    from git_atomic.engine import alternates
+
+    if alternates.read(repo) != "":
+        return None
+    alternates.put_back(repo, {alternates.BEFORE: before})
+    if alternates.read(repo) != before:
+        return None
+    where = repo.common_dir / alternates.REL
+    line = (
+        f"a call of this turn removed {where}, which this repository's objects are read "
+        "through (no checkpoint could be taken without it): it is written back, as before"
+    )
+    held = record.extra.get(SAID)
+    said = [*(held if isinstance(held, list) else []), line]
+    return records.replace(record, extra={**record.extra, SAID: said})
+
+
+# In `Record.extra`: what the turn's end tells beside its verdict (judge.py), each once.
+SAID: Final = "said"
 
 
 # The number a turn's checkpoint ref begins with (`Record.next_ref`).
