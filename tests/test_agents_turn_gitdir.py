@@ -264,3 +264,42 @@ def test_a_kept_operation_of_a_worktree_moved_or_copied_whole_is_rolled_back_the
     assert not there.exists("b.txt")
     if moved != "mv":
         assert repo.read("b.txt") == b"b\n"  # the original, untouched
+
+
+@pytest.mark.parametrize("how", ["stop", "rollback-op", "yours-between"])
+def test_a_linked_worktree_a_turns_call_moved_is_said_moved(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """`git worktree move` in a turn's call: its take-back said the worktree was removed ("any
+    files it had that were not committed are gone") and the moved one added, with the `git
+    worktree remove` that would have deleted it; a rollback of a run says it moved, where it
+    is, and the `git worktree move` that takes it back. One you moved between the turn's calls
+    is not named."""
+    wt, wt2 = tmp_path / "wt", tmp_path / "wt2"
+    repo.git("worktree", "add", "-q", str(wt), "-b", "wtb")
+    line = f"git worktree move {wt} {wt2}"
+    if how == "yours-between":
+        answer, _ = _turn(repo, "echo m > made.txt", "true", between=line)
+        assert "worktree" not in answer["systemMessage"], answer
+        return
+    answer, op_id = _turn(repo, "echo m > made.txt", line, failing=how == "stop")
+    said = answer.get("systemMessage", "")
+    if how == "rollback-op":
+        said = repo.atomic("rollback", f"--op={op_id}", check=0).stderr
+    assert "removed the linked worktree" not in said and "worktree remove" not in said, said
+    assert f"git worktree move {wt2} {wt}" in said, said
+    assert (wt2 / "README").exists()
+
+
+def test_rollback_op_of_a_kept_turn_names_the_linked_worktree_its_call_removed(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """Its Stop's take-back named it; a later `rollback --op` of the kept turn said nothing
+    (its journal entry held none of what an operation's close notes), as if the worktree came
+    back with it."""
+    wt = tmp_path / "wt"
+    repo.git("worktree", "add", "-q", str(wt), "-b", "wtb")
+    _, op_id = _turn(repo, "echo m > made.txt", f"git worktree remove --force {wt}", failing=False)
+    said = repo.atomic("rollback", f"--op={op_id}", check=0).stderr
+    assert f"removed the linked worktree {wt} (branch wtb" in said, said
+    assert f"`git worktree add {wt} wtb`" in said, said

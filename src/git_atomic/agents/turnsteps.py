@@ -232,7 +232,8 @@ ORIG_HEAD: Final = "orig_head"
 _PACKED: Final = "packed_refs"  # in a window's note: whether the file was there
 _REFLOGS: Final = "reflogs"  # in a window's note: each reflog's [inode, size]
 REFLOGS_REWRITTEN: Final = "reflogs_rewritten"  # gitdirback.REFLOGS_REWRITTEN
-_TURN_WORKTREES: Final = "turn_worktrees"  # in BESIDE: {"removed": {...}, "added": {...}}
+_TURN_WORKTREES: Final = "turn_worktrees"  # in BESIDE: {"removed", "added", "moved": {...}}
+_NAMES: Final = "worktree_names"  # in a window's note: their git dirs' names (worktreesgone)
 
 
 def beside_now(repo: git.Repo, branches: Iterable[str] | None = None) -> dict[str, object]:
@@ -246,6 +247,8 @@ def beside_now(repo: git.Repo, branches: Iterable[str] | None = None) -> dict[st
         "worktrees": repo.linked_worktrees(),
         _PACKED: os.path.lexists(repo.common_dir / "packed-refs"),
     }
+    if noted["worktrees"]:  # their git dirs' names: one a call moves keeps its name
+        noted[_NAMES] = repo.linked_worktree_names()
     if os.path.lexists(repo.root / ".gitmodules"):
         from git_atomic.ops import submodulesback
 
@@ -335,12 +338,55 @@ def _beside_written(repo: git.Repo, record: Record, window: object) -> Record:
     noted = _git_files_written(was, now, noted)
     then, still = was.get("worktrees"), now.get("worktrees")
     if isinstance(then, dict) and isinstance(still, dict) and then != still:
-        mine = noted.get(_TURN_WORKTREES)
-        moved = dict(mine) if isinstance(mine, dict) else {}
-        removed = {**{k: v for k, v in then.items() if k not in still}, **moved.get("removed", {})}
-        added = {**{k: v for k, v in still.items() if k not in then}, **moved.get("added", {})}
-        noted[_TURN_WORKTREES] = {"removed": removed, "added": added}
+        noted[_TURN_WORKTREES] = _worktrees_changed(was, now, then, still, noted)
     return records.replace(record, extra={**record.extra, BESIDE: noted})
+
+
+def _worktrees_changed(
+    was: Mapping[str, object],
+    now: Mapping[str, object],
+    then: Mapping[str, object],
+    still: Mapping[str, object],
+    noted: Mapping[str, object],
+) -> dict[str, dict[str, object]]:
+    """The linked worktrees the turn's windows removed, added and moved (`git worktree move`:
+    the same git dir, by its name, at another folder; first folder -> folder now), with what
+    the window that closes did to them."""
+    mine = noted.get(_TURN_WORKTREES)
+    held = dict(mine) if isinstance(mine, dict) else {}
+    names_then, names_now = was.get(_NAMES), now.get(_NAMES)
+    moves_now: dict[str, str] = {}
+    if isinstance(names_then, dict) and isinstance(names_now, dict):
+        by_name = {name: folder for folder, name in names_now.items()}
+        moves_now = {
+            str(f): str(by_name[n])
+            for f, n in names_then.items()
+            if n in by_name and by_name[n] != f
+        }
+    removed = {
+        **{k: v for k, v in then.items() if k not in still and k not in moves_now},
+        **_dict(held.get("removed")),
+    }
+    added = {
+        **_dict(held.get("added")),
+        **{k: v for k, v in still.items() if k not in then and k not in moves_now.values()},
+    }
+    moved = {str(k): str(v) for k, v in _dict(held.get("moved")).items()}
+    for start, end in moves_now.items():
+        first = next((k for k, v in moved.items() if v == start), None)
+        if start in added:  # one the turn added, moved: still the turn's, where it is now
+            added[end] = added.pop(start)
+        elif first is None:
+            moved[start] = end
+        elif first == end:  # moved back where it was
+            del moved[first]
+        else:
+            moved[first] = end
+    return {"removed": removed, "added": added, "moved": dict(moved)}
+
+
+def _dict(value: object) -> dict[str, object]:
+    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 def _git_files_written(
@@ -395,11 +441,31 @@ def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
         pairs = [(n, p) for n, p in replaced.items() if isinstance(p, list) and len(p) == 2]
         detail[_REPLACE] = {n: p[0] for n, p in pairs if p[0] is not None}
         detail["replace_refs_left"] = {n: p[1] for n, p in pairs if p[1] is not None}
-    moved = held.get(_TURN_WORKTREES) if isinstance(held, dict) else None
-    removed = moved.get("removed", {}) if isinstance(moved, dict) else {}
-    added = moved.get("added", {}) if isinstance(moved, dict) else {}
+    changed = held.get(_TURN_WORKTREES) if isinstance(held, dict) else None
+    removed = _dict(changed.get("removed")) if isinstance(changed, dict) else {}
+    added = _dict(changed.get("added")) if isinstance(changed, dict) else {}
+    moved = _dict(changed.get("moved")) if isinstance(changed, dict) else {}
     now = repo.linked_worktrees()
-    detail["worktrees"] = {**{k: v for k, v in now.items() if k not in added}, **removed}
+    arrived = {str(v) for v in moved.values()}
+    worktrees: dict[str, object] = {
+        **{k: v for k, v in now.items() if k not in added and k not in arrived},
+        **removed,
+    }
+    if moved:  # as an operation notes them (worktreesgone.NAMES): its move is said a move
+        names = repo.linked_worktree_names()
+        worktrees.update({start: now.get(str(end), "") for start, end in moved.items()})
+        detail["worktree_names"] = {
+            start: names[str(end)] for start, end in moved.items() if str(end) in names
+        }
+    detail["worktrees"] = worktrees
+    # As an operation's close notes them (worktreesgone.REMOVED, MOVED): a later `rollback
+    # --op` of the turn says them first.
+    gone = {k: v for k, v in removed.items() if k not in now}
+    if gone:
+        detail["worktrees_removed"] = gone
+    away = {start: str(end) for start, end in moved.items() if str(end) in now}
+    if away:
+        detail["worktrees_moved"] = away
     detail.setdefault(REFLOGS_REWRITTEN, [])  # none of its calls rewrote one: none is mended
     return detail
 
