@@ -303,3 +303,38 @@ def test_rollback_op_of_a_kept_turn_names_the_linked_worktree_its_call_removed(
     said = repo.atomic("rollback", f"--op={op_id}", check=0).stderr
     assert f"removed the linked worktree {wt} (branch wtb" in said, said
     assert f"`git worktree add {wt} wtb`" in said, said
+
+
+@pytest.mark.parametrize("how", ["stop", "recover"])
+def test_a_git_hook_a_turns_call_installed_is_named_by_its_take_back(
+    repo: GitRepo, how: str
+) -> None:
+    """A failed run's rollback names a git hook it installed (hooks are configuration, in no
+    checkpoint: left, but said); a turn taken back at Stop did not, saying nothing of the hook
+    that then ran at every commit of yours, and the `recover` of a take-back killed half way
+    named the hook you wrote between its calls too. Each names the hooks changed within its
+    calls alone."""
+    hooks = repo.path / ".git" / "hooks"
+    install = (
+        "printf '#!/bin/sh\\nexit 1\\n' > .git/hooks/pre-commit; chmod +x .git/hooks/pre-commit"
+    )
+    between = "printf '#!/bin/sh\\n' > .git/hooks/pre-push"
+    if how == "stop":
+        answer, _ = _turn(repo, "echo m > made.txt", install, between=between)
+        said = answer["systemMessage"].split("; ")
+    else:
+        repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+        (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+        for n, command in enumerate(("echo m > made.txt", f"{install}; echo x > bad"), start=1):
+            call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
+            claude_hook(repo, "s1", "PreToolUse", **call)
+            subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+            claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+            if n == 1:
+                subprocess.run(["sh", "-c", between], cwd=repo.path, env=repo.env, check=True)
+        kill = {"GIT_ATOMIC_FAILPOINT": "rollback:after-rescue"}
+        assert claude_hook(repo, "s1", "Stop", env=kill, check=False).returncode == -9
+        said = repo.atomic("recover", check=0).stderr.splitlines()
+    hooked = [line for line in said if "a git hook made or changed" in line]
+    assert len(hooked) == 1 and ".git/hooks/pre-commit" in hooked[0], said
+    assert (hooks / "pre-commit").exists() and (hooks / "pre-push").exists()  # left

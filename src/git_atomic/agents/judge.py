@@ -390,12 +390,29 @@ def _take_back(
             end=record.steps[-1][1],
             worktrees=True,
         )[1]
+        said += _hooks_made(ctx.repo, record)
         message = "; ".join(m for m in (message, *said) if m)
     failed_phase = FailedPhase.EXEC if cause else FailedPhase.VALIDATE
     _close(ctx, record.op_id, OpStatus.ROLLED_BACK, failed_phase=failed_phase)
     return _verdict(
         Outcome.ROLLED_BACK, record, gates=lines, rescue=rescue, message=message, cause=cause
     )
+
+
+def _hooks_made(repo: git.Repo, record: Record) -> list[str]:
+    """The git hooks made or changed within the turn's calls (hooksmade.py), as an operation's
+    own rollback names those made while it ran: each step's window, from the capture at its
+    start to the one at its end (a hook you wrote between its calls is yours)."""
+    from git_atomic.engine import checkpoint
+    from git_atomic.ops import hooksmade
+
+    windows: list[tuple[float, float | None]] = []
+    for before, after in record.steps:
+        start = checkpoint.load(repo, before).captured_at
+        end = checkpoint.load(repo, after).captured_at
+        if start is not None:
+            windows.append((start, end))
+    return hooksmade.lines_within(repo, windows)
 
 
 def _without_the_turn(ctx: Held, record: Record) -> Snapshot:

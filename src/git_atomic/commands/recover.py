@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from git_atomic.core import children, failpoints
-from git_atomic.core.errors import BusyError, GitError, NotARepository
+from git_atomic.core.errors import AtomicError, BusyError, GitError, NotARepository
 from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.lock import Holder, WorktreeLock, process_alive
 from git_atomic.core.records import dataclass, field
@@ -387,9 +387,7 @@ def _tell_history(
             problems=done.problems,
             end=end,
         )
-        from git_atomic.ops import hooksmade
-
-        done.problems += hooksmade.lines(engine.repo, op.started_at)
+        done.problems += _hooks_made(engine.repo, op)
         done.problems += lines
         if mended:
             detail["reflogs_mended"] = mended
@@ -551,3 +549,26 @@ def _result(
             duration_s=round(duration, 3),
         ),
     )
+
+
+def _hooks_made(repo: git.Repo, op: OpRow) -> list[str]:
+    """The git hooks made or changed while the operation ran (hooksmade.py); an agent turn's,
+    within its calls' steps alone, as its take-back at Stop names them (judge.py)."""
+    from git_atomic.ops import hooksmade
+
+    turn = op.details.get("turn") if op.kind == OpKind.AGENT_TURN else None
+    steps = turn.get("steps") if isinstance(turn, dict) else None
+    if not isinstance(steps, list):
+        return hooksmade.lines(repo, op.started_at)
+    windows: list[tuple[float, float | None]] = []
+    for step in steps:
+        if not (isinstance(step, list) and len(step) == 2):
+            continue
+        try:
+            start = checkpoint.load(repo, str(step[0])).captured_at
+            end = checkpoint.load(repo, str(step[1])).captured_at
+        except AtomicError:
+            continue
+        if start is not None:
+            windows.append((start, end))
+    return hooksmade.lines_within(repo, windows)

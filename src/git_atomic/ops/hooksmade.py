@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from git_atomic.engine.git import Repo
@@ -24,7 +25,14 @@ _MARGIN = 0.01
 
 
 def lines(repo: Repo, started_at: float) -> list[str]:
-    since = started_at - _MARGIN
+    return lines_within(repo, [(started_at, None)])
+
+
+def lines_within(repo: Repo, windows: Sequence[tuple[float, float | None]]) -> list[str]:
+    """One line per hook whose change time falls in one of `windows` ((start, end); None: no
+    end): an agent turn's are its calls', so that a hook you wrote between them is not
+    named."""
+    spans = [(start - _MARGIN, None if end is None else end + _MARGIN) for start, end in windows]
     out = []
     for folder in _folders(repo):
         try:
@@ -39,7 +47,9 @@ def lines(repo: Repo, started_at: float) -> list[str]:
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and st.st_ctime >= since:
+            if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+                continue
+            if any(a <= st.st_ctime and (b is None or st.st_ctime <= b) for a, b in spans):
                 out.append(
                     f"{_shown(repo, Path(entry.path))}: a git hook made or changed while the "
                     "operation ran; hooks are configuration, in no checkpoint, so it is left "
