@@ -474,18 +474,18 @@ def _verdict(outcome: Outcome, record: Record, **fields: object) -> Verdict:
 
 
 def _beside(repo: git.Repo, record: Record) -> dict[str, object]:
-    """What the turn's calls changed beside its checkpoints (turnsteps.BESIDE), as an
+    """What the turn's calls changed beside its checkpoints (turnbeside.BESIDE), as an
     operation's journal detail has it."""
-    from git_atomic.agents.turnsteps import beside_detail
+    from git_atomic.agents.turnbeside import beside_detail
 
     return beside_detail(repo, record)
 
 
 def _notice(record: Record) -> str:
     """What the person should know beside the verdict: a turn rebuilt from its refs, and what
-    its windows wrote back to be checkpointed at all (turnsteps.SAID)."""
+    its windows wrote back to be checkpointed at all (turnbeside.SAID)."""
     rebuilt = record.extra.get(REBUILT)
-    said = record.extra.get("said")  # turnsteps.SAID (not imported on this path)
+    said = record.extra.get("said")  # turnbeside.SAID (not imported on this path)
     lines = [rebuilt] if isinstance(rebuilt, str) and rebuilt else []
     lines += [str(line) for line in said] if isinstance(said, list) else []
     return "; ".join(lines)

@@ -18,9 +18,10 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
+from git_atomic.agents import turnbeside
 from git_atomic.agents.turnstate import TURN_REFS, Record, turn_message
 from git_atomic.core import patterns, records
 from git_atomic.core.errors import AtomicError
@@ -59,7 +60,11 @@ def capture(
         captured = take(name)
     except AtomicError:
         past = _past_leftovers(repo, start) if name is not None else None
-        back = _stores_back(repo, record) if past is None else None
+        back = (
+            turnbeside.stores_back(repo, record, record.extra.get(WINDOW_STATE))
+            if past is None
+            else None
+        )
         if past is not None:
             record, name = past.next_ref(what)
         elif back is not None:
@@ -68,38 +73,6 @@ def capture(
             raise
         captured = take(name)
     return record, captured.snapshot
-
-
-def _stores_back(repo: git.Repo, record: Record) -> Record | None:
-    """The record, told so, once the `objects/info/alternates` its open window started with and
-    a call removed is written back (a `clone --shared` borrows every object from there: without
-    it git says "bad object HEAD", and no checkpoint of the window's end can be taken, nor the
-    turn judged or taken back). Adding a store back loses nothing (alternates.py). None where
-    that is not why the capture failed: nothing written."""
-    window = record.extra.get(WINDOW_STATE)
-    was = window.get(BESIDE) if isinstance(window, dict) else None
-    before = was.get(_ALTERNATES) if isinstance(was, dict) else None
-    if not isinstance(before, str) or not before.strip():
-        return None
-    from git_atomic.engine import alternates
-
-    if alternates.read(repo) != "":
-        return None
-    alternates.put_back(repo, {alternates.BEFORE: before})
-    if alternates.read(repo) != before:
-        return None
-    where = repo.common_dir / alternates.REL
-    line = (
-        f"a call of this turn removed {where}, which this repository's objects are read "
-        "through (no checkpoint could be taken without it): it is written back, as before"
-    )
-    held = record.extra.get(SAID)
-    said = [*(held if isinstance(held, list) else []), line]
-    return records.replace(record, extra={**record.extra, SAID: said})
-
-
-# In `Record.extra`: what the turn's end tells beside its verdict (judge.py), each once.
-SAID: Final = "said"
 
 
 # The number a turn's checkpoint ref begins with (`Record.next_ref`).
@@ -131,7 +104,7 @@ def close_window(repo: git.Repo, record: Record, *, raw_index: bool = False) -> 
     noted, noted_at = record.extra.get(NOTED), record.extra.get(NOTED_AT)
     record, after = capture(repo, record, "after", raw_index=raw_index)
     known = record.extra.get(WINDOW_STATE)
-    record = _beside_written(repo, record, known)
+    record = turnbeside.written_in(repo, record, known)
     gone = (WINDOW_STATE, CLAIMS, NOTED, NOTED_AT)
     extra = {k: v for k, v in record.extra.items() if k not in gone}
     record = records.replace(record, window_before=None, in_flight=(), extra=extra)
@@ -210,264 +183,11 @@ def start_window(
     if opening:
         record = settle(repo, record, before)  # the steps pending end where this one starts
     # What the window starts from, kept with it: closing it then reads nothing back.
-    beside = beside_now(repo, before.branches)
-    window = {"commit": before.commit, "state": state_of(before), BESIDE: beside}
+    beside = turnbeside.beside_now(repo, before.branches)
+    window = {"commit": before.commit, "state": state_of(before), turnbeside.BESIDE: beside}
     return records.replace(
         record, window_before=before.commit, extra={**record.extra, WINDOW_STATE: window}
     )
-
-
-# What the turn's checkpoints do not hold, in `Record.extra`, as the keys of an operation's
-# journal detail (the turn's becomes one at its end, judge.py), so that its take-back, and a
-# later `rollback --op` of it, put back what a rollback puts back (gitdirback.put_back_beside).
-# Only what changed *within* its windows is the turn's (what you do between its calls is
-# yours): each window that takes a checkpoint notes them at its start (`beside_now`: files
-# and folders read, no git process) and, when it closes, what changed meanwhile is added
-# (`_beside_written`): ORIG_HEAD's text before the turn's first window that wrote it and the
-# one its last left (the take-back writes the first back only while ORIG_HEAD is still the one
-# the turn left), a `packed-refs` one made where there was none, each submodule one emptied
-# (or whose `.git` file it removed), each linked worktree one removed or added.
-BESIDE: Final = "beside"
-ORIG_HEAD: Final = "orig_head"
-_PACKED: Final = "packed_refs"  # in a window's note: whether the file was there
-_REFLOGS: Final = "reflogs"  # in a window's note: each reflog's [inode, size]
-REFLOGS_REWRITTEN: Final = "reflogs_rewritten"  # gitdirback.REFLOGS_REWRITTEN
-_TURN_WORKTREES: Final = "turn_worktrees"  # in BESIDE: {"removed", "added", "moved": {...}}
-_NAMES: Final = "worktree_names"  # in a window's note: their git dirs' names (worktreesgone)
-
-
-def beside_now(repo: git.Repo, branches: Iterable[str] | None = None) -> dict[str, object]:
-    """What a window notes at its start (and its end). `branches`: whose reflogs (and each
-    worktree's HEAD's) to note, at its start; at its end, those it noted."""
-    from git_atomic.engine import reflogkeep
-
-    noted: dict[str, object] = {
-        ORIG_HEAD: _orig_head(repo),
-        _REFLOGS: reflogkeep.identities(repo, branches) if branches is not None else {},
-        "worktrees": repo.linked_worktrees(),
-        _PACKED: os.path.lexists(repo.common_dir / "packed-refs"),
-    }
-    if noted["worktrees"]:  # their git dirs' names: one a call moves keeps its name
-        noted[_NAMES] = repo.linked_worktree_names()
-    if os.path.lexists(repo.root / ".gitmodules"):
-        from git_atomic.ops import submodulesback
-
-        noted["submodules"] = submodulesback.note_on_disk(repo)
-    return {**noted, **_git_files_now(repo)}
-
-
-# In a window's note, as a PRE-OP notes them (gitdirback.note_at_begin), read from files alone
-# where there is nothing of their kind (the usual case: a few lstat calls): `info/grafts`'s
-# text, `objects/info/alternates`'s, the replace refs (read from their files: replacerefs.py)
-# and the ref folders git leaves empty that are not there (gitfolders.py).
-_GRAFTS: Final = "grafts"
-_ALTERNATES: Final = "alternates"
-_REPLACE: Final = "replace_refs"
-_FOLDERS: Final = "git_folders_absent"
-# In BESIDE: each replace ref a window changed -> [as before the turn's first window that
-# changed it, as its last one left it] (None: there was none); beside_detail makes of it an
-# operation's `replace_refs` and `replace_refs_left`.
-_REPLACED: Final = "turn_replace_refs"
-
-
-def _git_files_now(repo: git.Repo) -> dict[str, object]:
-    from git_atomic.engine import gitfolders, memofiles
-
-    common = repo.common_dir
-    noted: dict[str, object] = {
-        _GRAFTS: memofiles.read_grafts(repo) if os.path.lexists(common / "info" / "grafts") else "",
-        _FOLDERS: gitfolders.absent(repo.git_dir),
-        _REPLACE: {},
-        _ALTERNATES: "",
-    }
-    if os.path.lexists(common / "refs" / "replace") or os.path.lexists(common / "packed-refs"):
-        from git_atomic.engine import replacerefs
-
-        noted[_REPLACE] = replacerefs.note(repo)
-    if os.path.lexists(common / "objects" / "info" / "alternates"):
-        from git_atomic.engine import alternates
-
-        noted[_ALTERNATES] = alternates.read(repo)
-    return noted
-
-
-def _orig_head(repo: git.Repo) -> str | None:
-    from git_atomic.engine import memofiles
-
-    return memofiles.read(repo)
-
-
-def _beside_written(repo: git.Repo, record: Record, window: object) -> Record:
-    """The record with what the window that closes changed beside its checkpoints noted."""
-    was = window.get(BESIDE) if isinstance(window, dict) else None
-    if not isinstance(was, dict):
-        return record
-    now = beside_now(repo)
-    held = record.extra.get(BESIDE)
-    noted = dict(held) if isinstance(held, dict) else {}
-    logs = was.get(_REFLOGS)
-    if isinstance(logs, dict) and logs:
-        from git_atomic.engine import reflogkeep
-
-        seen = reflogkeep.identities(repo, list(logs), with_head=False)
-        rewritten = [
-            name
-            for name, ident in logs.items()
-            if name not in seen or seen[name][0] != ident[0] or seen[name][1] < ident[1]
-        ]
-        if rewritten:
-            mine = noted.get(REFLOGS_REWRITTEN)
-            noted[REFLOGS_REWRITTEN] = sorted(
-                {*rewritten, *(mine if isinstance(mine, list) else [])}
-            )
-    before, after = was.get(ORIG_HEAD), now.get(ORIG_HEAD)
-    if isinstance(before, str) and isinstance(after, str) and before != after:
-        from git_atomic.engine import memofiles
-
-        noted.setdefault(memofiles.BEFORE, before)
-        noted[memofiles.LEFT] = after
-    if was.get(_PACKED) is False and now.get(_PACKED) is True:
-        noted["packed_refs_absent"] = True  # packedrefs.ABSENT
-    then, still = was.get("submodules"), now.get("submodules")
-    if isinstance(then, dict) and then:
-        still = still if isinstance(still, dict) else {}
-        emptied = {path: entry for path, entry in then.items() if path not in still}
-        if emptied:
-            mine = noted.get("submodules")
-            noted["submodules"] = {**emptied, **(mine if isinstance(mine, dict) else {})}
-    noted = _git_files_written(was, now, noted)
-    then, still = was.get("worktrees"), now.get("worktrees")
-    if isinstance(then, dict) and isinstance(still, dict) and then != still:
-        noted[_TURN_WORKTREES] = _worktrees_changed(was, now, then, still, noted)
-    return records.replace(record, extra={**record.extra, BESIDE: noted})
-
-
-def _worktrees_changed(
-    was: Mapping[str, object],
-    now: Mapping[str, object],
-    then: Mapping[str, object],
-    still: Mapping[str, object],
-    noted: Mapping[str, object],
-) -> dict[str, dict[str, object]]:
-    """The linked worktrees the turn's windows removed, added and moved (`git worktree move`:
-    the same git dir, by its name, at another folder; first folder -> folder now), with what
-    the window that closes did to them."""
-    mine = noted.get(_TURN_WORKTREES)
-    held = dict(mine) if isinstance(mine, dict) else {}
-    names_then, names_now = was.get(_NAMES), now.get(_NAMES)
-    moves_now: dict[str, str] = {}
-    if isinstance(names_then, dict) and isinstance(names_now, dict):
-        by_name = {name: folder for folder, name in names_now.items()}
-        moves_now = {
-            str(f): str(by_name[n])
-            for f, n in names_then.items()
-            if n in by_name and by_name[n] != f
-        }
-    removed = {
-        **{k: v for k, v in then.items() if k not in still and k not in moves_now},
-        **_dict(held.get("removed")),
-    }
-    added = {
-        **_dict(held.get("added")),
-        **{k: v for k, v in still.items() if k not in then and k not in moves_now.values()},
-    }
-    moved = {str(k): str(v) for k, v in _dict(held.get("moved")).items()}
-    for start, end in moves_now.items():
-        first = next((k for k, v in moved.items() if v == start), None)
-        if start in added:  # one the turn added, moved: still the turn's, where it is now
-            added[end] = added.pop(start)
-        elif first is None:
-            moved[start] = end
-        elif first == end:  # moved back where it was
-            del moved[first]
-        else:
-            moved[first] = end
-    return {"removed": removed, "added": added, "moved": dict(moved)}
-
-
-def _dict(value: object) -> dict[str, object]:
-    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
-
-
-def _git_files_written(
-    was: Mapping[str, object], now: Mapping[str, object], noted: dict[str, object]
-) -> dict[str, object]:
-    """`noted` (the turn's BESIDE) with the grafts, alternates, replace refs and ref folders
-    the window changed: each as before the first window that changed it, and the grafts and
-    replace refs as the last one left them (a take-back writes those back only while they are
-    still so)."""
-    from git_atomic.engine import gitfolders, memofiles
-
-    before, after = was.get(_GRAFTS), now.get(_GRAFTS)
-    if isinstance(before, str) and isinstance(after, str) and before != after:
-        noted.setdefault(memofiles.GRAFTS, before)
-        noted[memofiles.GRAFTS_LEFT] = after
-    before, after = was.get(_ALTERNATES), now.get(_ALTERNATES)
-    if isinstance(before, str) and isinstance(after, str) and before != after:
-        noted.setdefault("alternates", before)  # alternates.BEFORE
-    then, still = was.get(_FOLDERS), now.get(_FOLDERS)
-    if isinstance(then, list) and isinstance(still, list):
-        made = [f for f in then if f not in still]
-        if made:
-            mine = noted.get(gitfolders.ABSENT)
-            had = [str(f) for f in mine] if isinstance(mine, list) else []
-            noted[gitfolders.ABSENT] = [f for f in gitfolders.FOLDERS if f in {*had, *made}]
-    then, still = was.get(_REPLACE), now.get(_REPLACE)
-    if isinstance(then, dict) and isinstance(still, dict) and then != still:
-        mine = noted.get(_REPLACED)
-        replaced = dict(mine) if isinstance(mine, dict) else {}
-        for name in {*then, *still}:
-            if then.get(name) != still.get(name):
-                first = replaced.get(name)
-                start = first[0] if isinstance(first, list) else then.get(name)
-                replaced[name] = [start, still.get(name)]
-        noted[_REPLACED] = replaced
-    return noted
-
-
-def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
-    """What the turn's windows changed beside its checkpoints, as an operation's journal
-    detail has it (gitdirback.put_back_beside): its linked worktrees as those there now, less
-    the ones its windows added and with the ones they removed, so that a worktree you added
-    or removed between its calls is not named as the turn's."""
-    held = record.extra.get(BESIDE)
-    detail = (
-        {k: v for k, v in held.items() if k not in (_TURN_WORKTREES, _REPLACED)}
-        if isinstance(held, dict)
-        else {}
-    )
-    replaced = held.get(_REPLACED) if isinstance(held, dict) else None
-    if isinstance(replaced, dict) and replaced:  # replacerefs.BEFORE and LEFT
-        pairs = [(n, p) for n, p in replaced.items() if isinstance(p, list) and len(p) == 2]
-        detail[_REPLACE] = {n: p[0] for n, p in pairs if p[0] is not None}
-        detail["replace_refs_left"] = {n: p[1] for n, p in pairs if p[1] is not None}
-    changed = held.get(_TURN_WORKTREES) if isinstance(held, dict) else None
-    removed = _dict(changed.get("removed")) if isinstance(changed, dict) else {}
-    added = _dict(changed.get("added")) if isinstance(changed, dict) else {}
-    moved = _dict(changed.get("moved")) if isinstance(changed, dict) else {}
-    now = repo.linked_worktrees()
-    arrived = {str(v) for v in moved.values()}
-    worktrees: dict[str, object] = {
-        **{k: v for k, v in now.items() if k not in added and k not in arrived},
-        **removed,
-    }
-    if moved:  # as an operation notes them (worktreesgone.NAMES): its move is said a move
-        names = repo.linked_worktree_names()
-        worktrees.update({start: now.get(str(end), "") for start, end in moved.items()})
-        detail["worktree_names"] = {
-            start: names[str(end)] for start, end in moved.items() if str(end) in names
-        }
-    detail["worktrees"] = worktrees
-    # As an operation's close notes them (worktreesgone.REMOVED, MOVED): a later `rollback
-    # --op` of the turn says them first.
-    gone = {k: v for k, v in removed.items() if k not in now}
-    if gone:
-        detail["worktrees_removed"] = gone
-    away = {start: str(end) for start, end in moved.items() if str(end) in now}
-    if away:
-        detail["worktrees_moved"] = away
-    detail.setdefault(REFLOGS_REWRITTEN, [])  # none of its calls rewrote one: none is mended
-    return detail
 
 
 def noted_files(repo: git.Repo, paths: tuple[str, ...] | None) -> Noted | None:
