@@ -338,3 +338,22 @@ def test_a_git_hook_a_turns_call_installed_is_named_by_its_take_back(
     hooked = [line for line in said if "a git hook made or changed" in line]
     assert len(hooked) == 1 and ".git/hooks/pre-commit" in hooked[0], said
     assert (hooks / "pre-commit").exists() and (hooks / "pre-push").exists()  # left
+
+
+@pytest.mark.parametrize("how", ["stop", "rollback-op"])
+def test_the_refs_a_turns_call_packed_are_loose_files_again(repo: GitRepo, how: str) -> None:
+    """`git pack-refs --all` in a turn's call, where there was no `packed-refs`: the take-back
+    left every ref packed and the file there (an operation's rollback writes them loose again
+    and removes it): to git the same refs, on the disk not the files the turn began with."""
+    repo.git("tag", "v1")
+    repo.git("branch", "side")
+    before = _git_dir_paths(repo)
+    _, op_id = _turn(repo, "echo m > made.txt", "git pack-refs --all", failing=how == "stop")
+    if how == "rollback-op":
+        assert (repo.path / ".git" / "packed-refs").exists()
+        repo.atomic("rollback", f"--op={op_id}", check=0)
+    assert not (repo.path / ".git" / "packed-refs").exists()
+    assert {p for p in _git_dir_paths(repo) if p.startswith("refs/")} == {
+        p for p in before if p.startswith("refs/")
+    }
+    assert repo.git("rev-parse", "v1", "side") == repo.git("rev-parse", "HEAD", "HEAD")

@@ -128,6 +128,15 @@ def written_in(repo: git.Repo, record: Record, window: object) -> Record:
         noted[memofiles.LEFT] = after
     if was.get(_PACKED) is False and now.get(_PACKED) is True:
         noted["packed_refs_absent"] = True  # packedrefs.ABSENT
+        # The refs it names now (a file read): those the take-back writes loose again, as an
+        # operation's close notes them (packedrefs.LEFT); refs packed since are not the turn's.
+        from git_atomic.engine import packedrefs
+
+        packed = packedrefs.names(repo)
+        if packed is not None:
+            mine = noted.get(packedrefs.LEFT)
+            had = [str(n) for n in mine] if isinstance(mine, list) else []
+            noted[packedrefs.LEFT] = sorted({*had, *packed})
     then, still = was.get("submodules"), now.get("submodules")
     if isinstance(then, dict) and then:
         still = still if isinstance(still, dict) else {}
