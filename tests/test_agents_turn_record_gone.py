@@ -831,6 +831,39 @@ def test_gc_closes_the_abandoned_turns_of_every_worktree(
     _only_its_first_call(turn_in, op)
 
 
+def test_gc_never_waits_for_another_worktree_busy_and_names_its_turn_left(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """Another worktree's lock held (a command running there): gc goes on without waiting,
+    leaves that worktree's abandoned turn open and says where to close it."""
+    wt = GitRepo(tmp_path / "wt", repo.env)
+    repo.git("worktree", "add", "-q", str(wt.path), "-b", "wb")
+    _abandoned_in(repo, wt, days=40)
+    started = tmp_path / "started"
+    busy = subprocess.Popen(
+        [sys.executable, "-m", "git_atomic", "run", "--no-gates", "--", "sh", "-c",
+         f"touch {started}; sleep 60"],
+        cwd=wt.path, env=wt.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        began = time.monotonic()
+        res = repo.atomic("gc", check=0)
+        assert time.monotonic() - began < 30
+    finally:
+        busy.terminate()  # (its command's group goes with it: core/children.py)
+        try:
+            busy.wait(30)
+        except subprocess.TimeoutExpired:
+            busy.kill()
+            busy.wait()
+    assert "the abandoned agent turns of worktree wt" in res.stderr, res.stderr
+    assert "`git atomic gc` there closes them" in res.stderr, res.stderr
+    assert repo.git("for-each-ref", "refs/atomic/turns/") != ""
+
+
 def test_gc_leaves_and_names_the_abandoned_turn_of_a_worktree_whose_folder_is_gone(
     repo: GitRepo, tmp_path: Path
 ) -> None:
