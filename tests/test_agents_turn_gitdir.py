@@ -219,7 +219,7 @@ def _kept(repo: GitRepo, how: str) -> str:
 
 
 @pytest.mark.parametrize("how", ["run", "turn"])
-@pytest.mark.parametrize("args", [["--op"], ["--op", "--whole"], []])
+@pytest.mark.parametrize("args", [["--op"], ["--op", "--whole"], [], ["--to", "--whole"]])
 def test_rollback_of_an_operation_is_refused_where_git_takes_another_folder_for_the_worktree(
     repo: GitRepo, tmp_path: Path, how: str, args: list[str]
 ) -> None:
@@ -233,7 +233,8 @@ def test_rollback_of_an_operation_is_refused_where_git_takes_another_folder_for_
     victim.mkdir()
     (victim / "b.txt").write_text("b\n")
     repo.git("config", "core.worktree", str(victim))
-    argv = [a if a != "--op" else f"--op={op_id}" for a in args]
+    pre_op = repo.atomic_json("show", op_id)["checkpoints"]["pre_op"]
+    argv = [{"--op": f"--op={op_id}", "--to": f"--to={pre_op}"}.get(a, a) for a in args]
     res = repo.atomic("rollback", *argv, check=3)
     assert "was begun in the worktree at" in res.stderr, res.stderr
     assert sorted(os.listdir(victim)) == ["b.txt"] and (victim / "b.txt").read_text() == "b\n"

@@ -390,6 +390,8 @@ def _to_checkpoint(
 ) -> tuple[moves.Move, OpRow | None]:
     sha, row = _resolve_checkpoint(ctx, text)
     owner = ctx.journal.op(row.op_id) if row is not None else None
+    if owner is not None and owner.worktree == ctx.worktree:
+        context.same_worktree(ctx.repo, owner)  # its state, never written into another folder
     own_step = open_op is not None and owner is not None and owner.id == open_op.id
     if not paths and not whole and not own_step:
         raise UsageError(
