@@ -487,7 +487,7 @@ def test_a_turn_whose_call_removed_its_record_and_its_refs_is_said_at_its_end(
     assert answer.stdout.strip() in ("", "{}")  # said once
 
 
-@pytest.mark.parametrize("after", ["after", "no-after", "goes-on"])
+@pytest.mark.parametrize("after", ["after", "no-after", "goes-on", "lock-too"])
 def test_a_call_that_removed_only_the_record_file_its_mark_and_refs_is_said(
     repo: GitRepo, after: str
 ) -> None:
@@ -504,6 +504,8 @@ def test_a_call_that_removed_only_the_record_file_its_mark_and_refs_is_said(
     repo.write("BAD", b"made by the turn\n")
     [record] = (repo.path / ".git" / "atomic" / "turns").glob("*/main.json")
     record.unlink()
+    if after == "lock-too":  # `rm .git/atomic/turns/*/*`: its after finds the lock gone
+        record.with_suffix(".lock").unlink()
     for mark in (repo.path / ".git" / "atomic-open-turns").iterdir():
         mark.unlink()
     refs = repo.git("for-each-ref", "--format=delete %(refname)", "refs/atomic/")

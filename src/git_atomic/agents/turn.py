@@ -138,9 +138,10 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
 def after(repo: git.Repo, call: Call) -> str:
     """After a call (or its failure): close the window when it was the last one in flight."""
     slot = Slot(repo.state_dir, call.session, repo.worktree_id)
-    # The session's folder is there from its `before` on (one stat, before `held` makes it):
-    # gone now, the call removed it (`rm -rf .git/atomic`).
-    gone = not os.path.isdir(slot.folder)
+    # The session's folder and the record's lock file are there from its `before` on (two
+    # stats, before `held` makes them): gone now, the call removed them (`rm -rf .git/atomic`,
+    # `rm .git/atomic/turns/*/*`).
+    gone = not os.path.isdir(slot.folder) or not os.path.lexists(slot.lock_path)
     try:
         with _holding(repo, "hook: after a tool call"), slot.held():
             record = slot.read() or _rebuilt(repo, slot)

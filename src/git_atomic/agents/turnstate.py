@@ -285,13 +285,14 @@ class Slot:
         self.path = self.folder / f"{worktree}.json"
         self.session = session
         self.worktree = worktree
+        self.lock_path = self.folder / f"{worktree}.lock"
         self._fd: int | None = None
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         real_folder(self.folder, make=True)
         flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(self.folder / f"{self.worktree}.lock", flags, 0o600)
+        fd = os.open(self.lock_path, flags, 0o600)
         outer = self._fd
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -317,7 +318,7 @@ class Slot:
                 os.ftruncate(self._fd, 0)
             else:  # (not held: the file by name, never through a link)
                 flags = os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-                fd = os.open(self.folder / f"{self.worktree}.lock", flags)
+                fd = os.open(self.lock_path, flags)
                 try:
                     os.ftruncate(fd, 0)
                 finally:
