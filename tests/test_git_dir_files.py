@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from git_atomic.engine import discovery, replacerefs
 from testing.gitrepo import GitRepo
 
 
@@ -297,3 +298,23 @@ def test_a_dry_run_with_no_file_to_change_says_its_git_dir_repairs_in_json(repo:
     real = repo.atomic_json("rollback", "--op", done["op_id"])
     assert real["dry_run"] is False and real["git_dir"] == []
     assert log.read_bytes().startswith(before)
+
+
+def test_replace_refs_read_from_their_files_are_what_git_lists(repo: GitRepo) -> None:
+    """The replace refs are noted from their files (an agent turn notes them at each call, no
+    git process): loose ones over packed ones, as git reads them; where a file is not an
+    object id (a symbolic ref), git is asked."""
+    for n in range(3):
+        repo.git("commit", "-q", "--allow-empty", "-m", f"c{n}")
+    repo.git("replace", "HEAD", "HEAD~1")
+    repo.git("replace", "HEAD~1", "HEAD~2")
+    repo.git("pack-refs", "--all")
+    repo.git("replace", "-f", "HEAD", "HEAD~2")  # loose, over its packed line
+    repo.git("replace", "HEAD~2", "HEAD~3")
+    listed = repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/replace/")
+    want = dict(line.split() for line in listed.splitlines())
+    found = replacerefs.on_disk(discovery.discover(str(repo.path)))
+    assert found == want and len(want) == 3
+    tip = repo.git("rev-parse", "HEAD").strip()
+    (repo.path / ".git" / "refs" / "replace" / tip).write_text("ref: refs/heads/main\n")
+    assert replacerefs.on_disk(discovery.discover(str(repo.path))) is None

@@ -51,10 +51,10 @@ def any_there(repo: Repo) -> bool:
 def note(repo: Repo) -> dict[str, str]:
     """The replace refs now, by name: read from git's files where they can be (`on_disk`),
     else asked of git (`for-each-ref`)."""
-    if not any_there(repo):
-        return {}
-    found = on_disk(repo)
-    return found if found is not None else repo.refs(_PREFIX)
+    found = on_disk(repo)  # (one read of packed-refs, where there is one)
+    if found is not None:
+        return found
+    return repo.refs(_PREFIX) if any_there(repo) else {}
 
 
 def on_disk(repo: Repo) -> dict[str, str] | None:
