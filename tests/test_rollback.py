@@ -1134,3 +1134,41 @@ def test_a_file_written_over_keeps_its_extended_attributes_and_acl(
     assert os.lstat(repo.path / "key").st_mode == mode
     repo.atomic("undo", check=0)  # written over again
     assert repo.read("key") == b"KEY=2\n" and _attributes(repo, "key", "notes.txt") == before
+
+
+@pytest.mark.parametrize("how", ["rollback", "rollback --op", "undo"])
+def test_the_folder_a_take_back_runs_in_is_kept_empty_and_said(repo: GitRepo, how: str) -> None:
+    """A take-back run from inside a folder it would remove (`cd new/deep; git atomic
+    rollback` of the operation that made it; `undo` of a rollback that made one again) leaves
+    that folder, empty, and says so, as git keeps the folder it runs in (t2501): removed,
+    every later command from that shell fails."""
+    if how == "undo":
+        repo.write("old/deep/f", b"f\n")
+        repo.git("add", "old")
+        repo.git("commit", "-qm", "old")
+        repo.atomic("run", "--no-gates", "--history", "shadow", "--", "rm", "-rf", "old", check=0)
+        repo.atomic("rollback", check=0)  # old/deep/f back: undo removes it again
+        inside, argv = repo.path / "old" / "deep", ["undo"]
+    else:
+        res = repo.atomic_json(
+            "run",
+            "--no-gates",
+            "--history",
+            "shadow",
+            "--",
+            "sh",
+            "-c",
+            "mkdir -p new/deep && echo f > new/deep/f",
+        )
+        inside, argv = repo.path / "new" / "deep", how.split()
+        argv += [res["op_id"]] if "--op" in argv else []
+    out = repo.atomic(*argv, check=0, cwd=inside)
+    assert inside.is_dir() and not os.listdir(inside)
+    shown = inside.relative_to(repo.path).as_posix()
+    assert f"kept {shown}/, empty: this command runs in it" in out.stderr
+    assert "except what the warnings above name" in out.stderr
+    if how != "undo":  # (an undo's own result holds the folder, as every state holds them)
+        # From anywhere else, the same take-back removes it: nothing of it is kept for ever.
+        repo.atomic("undo", check=0)
+        repo.atomic("rollback", check=0)
+        assert not inside.exists()

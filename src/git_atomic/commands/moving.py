@@ -406,7 +406,7 @@ def report_done(
         *([".git/shallow"] if prev.plan.shallow_changes else []),
     ]
     index = f" (and {' and '.join(also)})" if also else ""
-    if done.left or done.refs_left or done.failed or done.in_repositories:
+    if done.left or done.refs_left or done.failed or done.in_repositories or done.kept_here:
         said += ", except what the warnings above name"
     output.say(f"git-atomic: {said}; {n} path{'s' if n != 1 else ''} changed{index}{hint}")
     return left_exit(len(done.left) + len(done.refs_left), failed=len(done.failed))

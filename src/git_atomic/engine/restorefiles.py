@@ -357,11 +357,38 @@ def _prune_empty_dirs(
     `keep`. One the system refuses to remove (an immutable or read-only folder above it) is
     reported: the target does not have it."""
     refused: list[tuple[bytes, OSError]] = []
+    here = _where_you_are(tree.root)
     for d in sorted(dirs, key=len, reverse=True):
-        while d and d not in keep and tree.rmdir(d, refused=refused):
+        while d and d not in keep:
+            if here is not None and (d == here or here.startswith(d + b"/")):
+                # The folder this command runs in (your shell's, or a tool's): left, empty,
+                # as git leaves its own (t2501); removed, every later command from it fails.
+                if here not in outcome.kept_here:
+                    outcome.kept_here.append(here)
+                    shown = here.decode("utf-8", "backslashreplace")
+                    outcome.problems.append(
+                        f"kept {shown}/, empty: this command runs in it (remove it once you "
+                        "have left it)"
+                    )
+                break
+            if not tree.rmdir(d, refused=refused):
+                break
             d = os.path.dirname(d)
     for folder, exc in dict(refused).items():
         outcome.cannot(folder + b"/", _why(exc))
+
+
+def _where_you_are(root: bytes) -> bytes | None:
+    """The folder this process runs in, as a path in the worktree at `root` (None: the
+    worktree itself, a folder outside it, or one that cannot be told)."""
+    try:
+        here = os.fsencode(os.getcwd())
+        top = os.fsencode(os.path.realpath(root))
+    except OSError:
+        return None
+    if not here.startswith(top.rstrip(b"/") + b"/"):
+        return None
+    return here[len(top.rstrip(b"/")) + 1 :] or None
 
 
 def _parents(path: bytes) -> list[bytes]:

@@ -51,6 +51,8 @@ class Outcome:
     index_left: bool = False  # the index another writer changed since the rescue: left
     # Paths under a folder that holds a repository of its own now: left, as `problems` says.
     in_repositories: list[bytes] = field(default_factory=list)
+    # The folder the command runs in, empty, which the target lacks: left (restorefiles.py).
+    kept_here: list[bytes] = field(default_factory=list)
 
     @property
     def left_anything(self) -> bool:

@@ -93,6 +93,7 @@ class Done:
     refs_left: tuple[str, ...] = ()  # HEAD and branches moved by someone else meanwhile
     failed: tuple[bytes, ...] = ()  # not put back, for a reason `problems` gives
     in_repositories: tuple[bytes, ...] = ()  # in a repository of its own now: left (problems)
+    kept_here: tuple[bytes, ...] = ()  # the folder the command runs in, empty: left (problems)
 
 
 def probe(repo: Repo, *, since: float | None = None) -> Snapshot:
@@ -173,6 +174,7 @@ def carry_out(
         tuple(outcome.refs_left),
         tuple(outcome.failed),
         tuple(outcome.in_repositories),
+        tuple(outcome.kept_here),
     )
 
 
