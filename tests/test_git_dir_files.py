@@ -318,3 +318,88 @@ def test_replace_refs_read_from_their_files_are_what_git_lists(repo: GitRepo) ->
     tip = repo.git("rev-parse", "HEAD").strip()
     (repo.path / ".git" / "refs" / "replace" / tip).write_text("ref: refs/heads/main\n")
     assert replacerefs.on_disk(discovery.discover(str(repo.path))) is None
+
+
+def replace_refs(repo: GitRepo) -> dict[str, str]:
+    """refs/replace/ as git lists them: {ref: object id}."""
+    out = repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/replace/")
+    return dict(line.split() for line in out.splitlines())
+
+
+@pytest.mark.parametrize("how", ["failed-run", "abort", "rollback-op", "emergency"])
+def test_undo_of_a_rollback_makes_its_git_dir_repairs_again(repo: GitRepo, how: str) -> None:
+    """`undo` of a rollback brought the files back and left what the rollback took back in the
+    git dir: a replace ref, `info/grafts` and ORIG_HEAD the operation wrote stayed as PRE-OP
+    had them, so the undo was not the rollback's inverse (`git log` showed the history
+    without the operation's replacement and grafts). Each is made again, said; a second
+    `undo` takes them back again, and a third makes them again."""
+    repo.write("a", b"a\n")
+    repo.git("add", "a")
+    repo.git("commit", "-qm", "a")
+    repo.git("checkout", "-q", "-b", "other")
+    repo.write("a", b"b\n")
+    repo.git("commit", "-qam", "b")
+    repo.git("checkout", "-q", "main")
+    git_dir = repo.path / ".git"
+    grafts, orig_head = git_dir / "info" / "grafts", git_dir / "ORIG_HEAD"
+    orig_head.unlink(missing_ok=True)
+    op = f"git replace main other; echo {repo.head()} > .git/info/grafts; git reset -q HEAD"
+    op += "; echo x > x"
+    if how == "failed-run":
+        repo.atomic("run", "--", "sh", "-c", op + "; exit 1", check=1)
+    elif how in ("abort", "emergency"):
+        repo.atomic("begin", "replace", check=0)
+        repo.git("-c", "advice.graftFileDeprecated=false", "replace", "main", "other")
+        grafts.write_text(f"{repo.head()}\n")
+        repo.git("reset", "-q", "HEAD")
+        repo.write("x", b"x\n")
+        repo.atomic("abort" if how == "abort" else "emergency", check=0)
+    else:
+        done = repo.atomic_json("run", "--", "sh", "-c", op)
+        repo.atomic("rollback", "--op", done["op_id"], check=0)
+    made = {f"refs/replace/{repo.head()}": repo.git("rev-parse", "other").strip()}
+    head = f"{repo.head()}\n"
+    assert replace_refs(repo) == {} and not grafts.exists() and not orig_head.exists()
+    dry = repo.atomic("undo", "--dry-run", check=0).stdout
+    assert "git     the replacement of" in dry and "is made again" in dry, dry
+    assert replace_refs(repo) == {}
+    res = repo.atomic("undo", check=0)
+    assert replace_refs(repo) == made
+    assert grafts.read_text() == head
+    assert orig_head.read_text() == head
+    assert "is made again" in res.stderr and "grafts is written again" in res.stderr, res.stderr
+    assert repo.read("x") == b"x\n"
+    repo.atomic("undo", check=0)
+    assert replace_refs(repo) == {} and not grafts.exists() and not orig_head.exists()
+    repo.atomic("undo", check=0)
+    assert replace_refs(repo) == made and grafts.read_text() == head
+    assert orig_head.read_text() == head
+
+
+def test_undo_leaves_a_replace_ref_you_changed_since_the_rollback(repo: GitRepo) -> None:
+    """A replacement you made after the rollback, of the object the operation's replaced, is
+    yours: `undo` leaves it, and makes again only what is still as the rollback left it."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    repo.git("checkout", "-q", "-b", "other")
+    repo.git("commit", "-q", "--allow-empty", "-m", "three")
+    repo.git("checkout", "-q", "main")
+    repo.atomic("run", "--", "sh", "-c", "git replace main other; exit 1", check=1)
+    repo.git("replace", "main", "HEAD~1")
+    yours = replace_refs(repo)
+    repo.atomic("undo", check=0)
+    assert replace_refs(repo) == yours
+
+
+def test_rollback_op_after_undo_of_a_failed_run_takes_its_replace_ref_back(
+    repo: GitRepo,
+) -> None:
+    """A failed run's rollback noted what the operation left in the git dir after putting it
+    back, so after `undo` brought its effect back, `rollback --op` of it took back its files
+    and not its replace ref. What it leaves is noted before its rollback."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    repo.git("branch", "other", "HEAD~1")
+    done = repo.atomic_json("run", "--", "sh", "-c", "git replace main other; exit 1", check=1)
+    repo.atomic("undo", check=0)
+    assert replace_refs(repo) != {}
+    repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert replace_refs(repo) == {}

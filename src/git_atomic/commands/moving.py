@@ -118,6 +118,7 @@ def mend_reflogs(
     pre = ctx.journal.checkpoints(op.id)
     end = pre[-1].sha if pre else None
     mended: list[str] = []
+    changed: dict[str, object] = {}
     if pre and pre[0].kind == CheckpointKind.PRE_OP:
         mended, lines = put_back_beside(
             ctx.repo,
@@ -127,9 +128,16 @@ def mend_reflogs(
             own=False,
             problems=problems,
             end=end,
+            changed=changed,
         )
     else:
-        lines = put_back_git_files(ctx.repo, op.details, problems=problems, end=end)
+        lines = put_back_git_files(
+            ctx.repo, op.details, problems=problems, end=end, changed=changed
+        )
+    if changed:  # for an `undo` of this move to write back (gitdirredo.py)
+        from git_atomic.ops import gitdirredo
+
+        gitdirredo.remember(ctx.journal, ctx.worktree, done.rescue, changed)
     done = records.replace(done, problems=tuple(problems))
     if lines:
         done = records.replace(done, problems=(*done.problems, *lines))

@@ -31,7 +31,7 @@ from git_atomic.core.errors import BusyError, UsageError
 from git_atomic.core.journalrows import EventRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import checkpoint, discovery, gitstate
-from git_atomic.ops import context, effect, moves, output, steps
+from git_atomic.ops import context, effect, gitdirredo, moves, output, steps
 from git_atomic.ops.operation import Engine
 
 
@@ -122,8 +122,12 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
             )
         move = _undo_move(found, what, open_op)
         prev = moves.preview(repo, move, current=current)
-        if dry_run or prev.empty:
+        # What the event wrote in the git dir beside its checkpoints (a replace ref, grafts,
+        # ORIG_HEAD its rollback took back), written back as it was (gitdirredo.py).
+        remade = gitdirredo.reverse(repo, event.detail, what=what, dry_run=True)
+        if dry_run or (prev.empty and not remade):
             concerned = (subject or _op_undone(ctx, event)) if dry_run else None
+            foreseen = moving.foreseen(ctx, concerned) if concerned is not None else []
             return moving.report_still(
                 ctx,
                 move,
@@ -132,7 +136,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
                 status="undone",
                 dry_run=dry_run,
                 json_out=json_out,
-                git_dir=moving.foreseen(ctx, concerned) if concerned is not None else (),
+                git_dir=[*foreseen, *remade],
             )
         engine = Engine(ctx)
         with moving.owning(ctx, open_op):
@@ -147,6 +151,11 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         concerned = subject or _op_undone(ctx, event)  # an undo of an undo: the same op's
         if concerned is not None:  # reflogs are never emptied again: what undo re-does
             done, said = moving.mend_reflogs(ctx, concerned, done, said)  # leaves them as is
+        changed: dict[str, object] = {}
+        lines = gitdirredo.reverse(repo, event.detail, what=what, dry_run=False, changed=changed)
+        gitdirredo.remember(journal, ctx.worktree, done.rescue, changed)  # a second undo's
+        if lines:
+            done = records.replace(done, problems=(*done.problems, *lines))
         return moving.report_done(
             ctx,
             move,

@@ -13,6 +13,9 @@ So does `info/grafts` (git's old way to cut or rewrite history: every `git log` 
 and the `git gc` that prunes what it hides, reads it): its text at PRE-OP noted (`GRAFTS`),
 written back (or removed) by the rollback as ORIG_HEAD is.
 
+What a rollback wrote is kept in its event, and `undo` of that rollback writes each back as the
+rollback found it, where it is still as the rollback left it (gitdirredo.py).
+
 `FETCH_HEAD` (what the last fetch brought, beside the remote refs it moved, which stay) and
 rerere's `rr-cache/` (resolutions recorded, which nothing is lost by keeping) stay as the
 operation left them (README: Git's memo files).
@@ -99,6 +102,16 @@ def grafts_back(repo: Repo, details: Mapping[str, object], *, own: bool) -> str 
     if now is None or now == before or (not own and now != details.get(GRAFTS_LEFT)):
         return None
     return before if _put(os.fsencode(repo.common_dir), _GRAFTS, before) else None
+
+
+def put_again(repo: Repo, *, grafts: bool, want: str, expect: str) -> bool:
+    """ORIG_HEAD (`grafts`: `info/grafts`) written as `want` ("" removed), only where its text
+    is `expect` now (an `undo` of the rollback that wrote it: one written since is yours)."""
+    now = read_grafts(repo) if grafts else read(repo)
+    if now != expect or now == want:
+        return False
+    root = repo.common_dir if grafts else repo.git_dir
+    return _put(os.fsencode(root), _GRAFTS if grafts else _NAME, want)
 
 
 def _put(root: bytes, name: bytes, before: str) -> bool:

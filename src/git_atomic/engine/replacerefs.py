@@ -16,8 +16,8 @@ call changed: agents/turnsteps.py). Its own rollback (a failed run, `abort`,
 `recover`) puts them back as PRE-OP had them; a later move that takes its effect back does so
 for each one still as the operation left it (one you changed since is yours, left). By
 compare-and-swap in one `update-ref --stdin` transaction, else one by one (a ref moved
-meanwhile is left). `undo` does not make the operation's replacement again: say it with `git
-replace` where you want it."""
+meanwhile is left). What a rollback moved is kept in its event (`changed`), and `undo` of that
+rollback moves each back where it is still as the rollback left it (gitdirredo.py)."""
 
 from __future__ import annotations
 
@@ -130,10 +130,27 @@ def _moves(
     return moves
 
 
-def put_back(repo: Repo, details: Mapping[str, object], *, own: bool) -> list[str]:
+def put_back(
+    repo: Repo,
+    details: Mapping[str, object],
+    *,
+    own: bool,
+    changed: dict[str, list[str | None]] | None = None,
+) -> list[str]:
     """Put the replace refs back as the operation's PRE-OP had them (`own`: all of them; else
-    each still as it left it); one line per replacement taken back or made again."""
-    moves = _moves(repo, details, own=own)
+    each still as it left it); one line per replacement taken back or made again. `changed`:
+    filled with each moved, {ref: [as it was, as it is now]}."""
+    done = move(repo, _moves(repo, details, own=own))
+    if changed is not None:
+        changed.update({name: [have, want] for name, want, have in done})
+    return [_said(name, want, have) for name, want, have in done]
+
+
+def move(
+    repo: Repo, moves: list[tuple[str, str | None, str | None]]
+) -> list[tuple[str, str | None, str | None]]:
+    """Each (ref, to, from) moved by compare-and-swap, in one transaction, else one by one (a
+    ref moved meanwhile is left); those moved."""
     if not moves:
         return []
     zero = repo.zero_oid
@@ -143,13 +160,13 @@ def put_back(repo: Repo, details: Mapping[str, object], *, own: bool) -> list[st
         repo.update_refs(lines, message="git-atomic: rollback of a replacement")
     except AtomicError:  # one moved meanwhile: the others one by one
         done = []
-        for move, line in zip(moves, lines, strict=True):
+        for one, line in zip(moves, lines, strict=True):
             try:
                 repo.update_refs([line], message="git-atomic: rollback of a replacement")
             except AtomicError:
                 continue
-            done.append(move)
-    return [_said(name, want, have) for name, want, have in done]
+            done.append(one)
+    return done
 
 
 def _said(name: str, want: str | None, have: str | None) -> str:

@@ -137,13 +137,15 @@ def put_back_beside(
     problems: list[str],
     end: str | None,
     worktrees: bool = False,
+    changed: dict[str, object] | None = None,
 ) -> tuple[list[str], list[str]]:
     """After an effect was taken back (an operation's rollback, `rollback --op`, `recover`, an
     agent turn's take-back): what its checkpoints do not hold, beside the files, put back as
     its `details` noted it when it began (put_back_git_files), the reflogs it rewrote written
     back (mend_reflogs) and, with `worktrees`, each linked worktree it removed or added named
-    (worktreesgone.py). Returns the reflogs mended and the lines to say."""
-    lines = put_back_git_files(repo, details, own=own, problems=problems, end=end)
+    (worktreesgone.py). Returns the reflogs mended and the lines to say. `changed`: as
+    put_back_git_files fills it."""
+    lines = put_back_git_files(repo, details, own=own, problems=problems, end=end, changed=changed)
     rewritten = details.get(REFLOGS_REWRITTEN)  # (an agent turn's: only those its calls did)
     only = [str(n) for n in rewritten] if isinstance(rewritten, list) else None
     mended, unmended = mend_reflogs(repo, pre_op, op_id, only=only)
@@ -188,21 +190,28 @@ def put_back_git_files(
     own: bool = False,
     problems: list[str],
     end: str | None = None,
+    changed: dict[str, object] | None = None,
 ) -> list[str]:
     """A `packed-refs` holding only git's header, where the operation's PRE-OP had none, goes
     (packedrefs.py): after its rollback, and any later one that takes its effect back. So does
     the ORIG_HEAD it wrote (memofiles.py; `own`: its own rollback, whatever is there now), and
     a submodule it de-initialised is checked out again (submodulesback.py): the lines that
     say so (the restore's `problems` that they correct go). `end`: the checkpoint of the
-    state the operation left."""
+    state the operation left. `changed`: filled with what was written, as [before, after]
+    (gitdirredo.py: what an `undo` of this move writes back)."""
     from git_atomic.engine import memofiles
 
-    memofiles.put_back(repo, details, own=own)
+    orig_was = memofiles.read(repo) if changed is not None else None
+    if memofiles.put_back(repo, details, own=own) and changed is not None and orig_was is not None:
+        changed[memofiles.BEFORE] = [orig_was, details.get(memofiles.BEFORE)]
     lines = []
     if details.get(memofiles.GRAFTS) or os.path.lexists(repo.common_dir / "info" / "grafts"):
+        grafts_was = memofiles.read_grafts(repo)
         grafts = memofiles.grafts_back(repo, details, own=own)
         if grafts is not None:
             lines.append(_GRAFTS_SAID[bool(grafts)])
+            if changed is not None and grafts_was is not None:
+                changed[memofiles.GRAFTS] = [grafts_was, grafts]
     if "submodules" in details:  # noted where there was a .gitmodules, even none checked out
         from git_atomic.ops import submodulesback
 
@@ -225,7 +234,10 @@ def put_back_git_files(
     ):
         from git_atomic.engine import replacerefs
 
-        lines += replacerefs.put_back(repo, details, own=own)
+        replaced: dict[str, list[str | None]] = {}
+        lines += replacerefs.put_back(repo, details, own=own, changed=replaced)
+        if replaced and changed is not None:
+            changed[replacerefs.BEFORE] = replaced
     if details.get("alternates") or (
         isinstance(details.get("alternates"), str)
         and os.path.lexists(repo.common_dir / "objects" / "info" / "alternates")

@@ -443,13 +443,16 @@ class Engine:
         coverage: float | None = None,
         detail: Mapping[str, object] | None = None,
         worktree: str | None = None,
+        noted: bool = False,
     ) -> OpRow:
         """Close the operation; `detail` replaces its record's (default: kept as it is);
-        `worktree`: record it in that worktree from now on (journal.close_op)."""
+        `worktree`: record it in that worktree from now on (journal.close_op); `noted`: what it
+        leaves in the git dir is in `detail` already (gitdirback.note_at_close)."""
         op = self.journal.op(op_id)
         assert op is not None
         self.tell_too_large()
-        detail = gitdirback.note_at_close(self.repo, op.details if detail is None else detail)
+        if not noted:
+            detail = gitdirback.note_at_close(self.repo, op.details if detail is None else detail)
         now = time.time()
         self.journal.close_op(
             op_id,
@@ -511,10 +514,13 @@ def rollback_op(
     event: EventKind = EventKind.ROLLBACK,
 ) -> OpRow:
     """Return the tree to the operation's PRE-OP state and close the operation."""
+    # What it leaves in the git dir, noted before its rollback puts it back: where an `undo`
+    # of the rollback makes it again, a later `rollback --op` takes it back as it would have.
+    detail = dict(gitdirback.note_at_close(engine.repo, op.details))
     result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
-    detail = dict(op.details)
     problems = list(result.outcome.problems)
     end = engine.journal.checkpoints(op.id)[-1].sha  # the state it left (its rescue)
+    changed: dict[str, object] = {}
     mended, lines = gitdirback.put_back_beside(
         engine.repo,
         op.details,
@@ -524,7 +530,12 @@ def rollback_op(
         problems=problems,
         end=end,
         worktrees=True,
+        changed=changed,
     )
+    if changed:  # for an `undo` of this rollback to write back (gitdirredo.py)
+        from git_atomic.ops import gitdirredo
+
+        gitdirredo.remember(engine.journal, engine.ctx.worktree, result.rescue, changed)
     from git_atomic.ops import hooksmade  # a rollback's, never a checkpoint's
 
     problems += hooksmade.lines(engine.repo, op.started_at)
@@ -544,5 +555,5 @@ def rollback_op(
             p.decode("utf-8", "surrogateescape") for p in result.outcome.failed
         ]
     return engine.close(
-        op.id, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase, detail=detail
+        op.id, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase, detail=detail, noted=True
     )

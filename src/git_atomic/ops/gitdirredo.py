@@ -1,0 +1,166 @@
+"""What a move wrote in the git dir beside its checkpoints, kept in its event, for `undo`.
+
+A rollback puts back what no checkpoint holds (gitdirback.py): a replace ref the operation
+made goes, `info/grafts` and ORIG_HEAD are written as its PRE-OP had them. `undo` of that
+rollback brings back what the rollback replaced, files and branches from its rescue; these
+came back too, or the undo was not the rollback's inverse: `git log` and `git status` then
+showed the history without the operation's replacement (or grafts) it had before the rollback.
+
+So each move that writes them keeps in its event what it wrote (`KEY`: [as it was, as it
+wrote it] for each), and `undo` of that event writes each back as it was, where it is still as
+the move wrote it (one changed since is yours, or another session's: left). The undo keeps
+what it wrote in its own event the same way, so a second `undo` takes them back again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from git_atomic.core.journal import Journal
+    from git_atomic.engine.git import Repo
+
+KEY: Final = "git_dir_changed"  # event detail: {what: [before, after]} (gitdirback's keys)
+_ORIG_HEAD: Final = "orig_head"  # memofiles.BEFORE
+_GRAFTS: Final = "grafts"  # memofiles.GRAFTS
+_REPLACE: Final = "replace_refs"  # replacerefs.BEFORE: {ref: [before, after]}
+
+
+def remember(
+    journal: Journal, worktree: str, rescue: str | None, changed: Mapping[str, object]
+) -> None:
+    """Into the event of the move whose rescue is `rescue` (this worktree's newest): what it
+    wrote in the git dir, added to what is noted there already."""
+    if not changed or rescue is None:
+        return
+    events = journal.events(worktree, limit=1)
+    if not events or events[0].rescue != rescue:
+        return
+    detail = json.loads(events[0].detail) if events[0].detail else {}
+    had_noted = detail.get(KEY)
+    noted: dict[str, object] = had_noted if isinstance(had_noted, dict) else {}
+    for key, value in changed.items():
+        had = noted.get(key)
+        if key == _REPLACE and isinstance(had, dict) and isinstance(value, dict):
+            noted[key] = {**value, **had}  # moved twice: as it was first
+        elif not isinstance(had, list):
+            noted[key] = value
+    detail[KEY] = noted
+    journal.set_event_detail(events[0].id, detail)
+
+
+def reverse(
+    repo: Repo,
+    event_detail: str | None,
+    *,
+    what: str,
+    dry_run: bool,
+    changed: dict[str, object] | None = None,
+) -> list[str]:
+    """Write back what the event wrote in the git dir, each where it is still as the event
+    wrote it (`dry_run`: nothing written); one line each. `what`: the event, for people
+    ("the last rollback"). `changed`: filled as `remember` takes it."""
+    noted = _noted(event_detail)
+    if not noted:
+        return []
+    lines = [
+        *_memo(repo, noted, grafts=False, what=what, dry_run=dry_run, changed=changed),
+        *_memo(repo, noted, grafts=True, what=what, dry_run=dry_run, changed=changed),
+    ]
+    lines += _replace_refs(repo, noted.get(_REPLACE), what=what, dry_run=dry_run, changed=changed)
+    return lines
+
+
+def _memo(
+    repo: Repo,
+    noted: Mapping[str, object],
+    *,
+    grafts: bool,
+    what: str,
+    dry_run: bool,
+    changed: dict[str, object] | None,
+) -> list[str]:
+    """ORIG_HEAD (`grafts`: `info/grafts`) as the event found it, where it is still as the
+    event wrote it; the line that says so (ORIG_HEAD's by a dry run only, as a rollback's)."""
+    from git_atomic.engine import memofiles
+
+    key = _GRAFTS if grafts else _ORIG_HEAD
+    pair = _pair(noted.get(key))
+    if pair is None:
+        return []
+    was, wrote = pair
+    now = memofiles.read_grafts(repo) if grafts else memofiles.read(repo)
+    if now != wrote or was == wrote:
+        return []
+    if not dry_run and not memofiles.put_again(repo, grafts=grafts, want=was, expect=wrote):
+        return []
+    if changed is not None:
+        changed[key] = [wrote, was]
+    if grafts:
+        return [
+            f".git/info/grafts is written again as before {what} (it cuts or rewrites your "
+            "history for every git command)"
+            if was
+            else f"the .git/info/grafts {what} wrote is removed"
+        ]
+    if not dry_run:
+        return []
+    return [
+        f"ORIG_HEAD: back to {was.strip()[:12]}, as before {what}"
+        if was
+        else f"ORIG_HEAD: removed (there was none before {what})"
+    ]
+
+
+def _replace_refs(
+    repo: Repo, noted: object, *, what: str, dry_run: bool, changed: dict[str, object] | None
+) -> list[str]:
+    if not isinstance(noted, dict) or not noted:
+        return []
+    from git_atomic.engine import replacerefs
+
+    now = replacerefs.note(repo)
+    moves = []
+    for name, pair in sorted(noted.items()):
+        if not isinstance(pair, list) or len(pair) != 2:
+            continue
+        was, wrote = pair
+        if now.get(str(name)) == wrote and was != wrote:
+            moves.append((str(name), was, wrote))
+    done = moves if dry_run else replacerefs.move(repo, moves)
+    if done and changed is not None:
+        changed[_REPLACE] = {name: [wrote, was] for name, was, wrote in done}
+    lines = []
+    for name, was, _wrote in done:
+        replaced = name.removeprefix("refs/replace/")[:12]
+        if was is None:
+            lines.append(f"the replacement of {replaced} {what} made is removed")
+        else:
+            lines.append(
+                f"the replacement of {replaced} {what} took back (`git replace`) is made "
+                f"again: git shows {str(was)[:12]} where that object is"
+            )
+    return lines
+
+
+def _noted(event_detail: str | None) -> dict[str, object]:
+    if not event_detail:
+        return {}
+    try:
+        detail = json.loads(event_detail)
+    except ValueError:
+        return {}
+    noted = detail.get(KEY) if isinstance(detail, dict) else None
+    return noted if isinstance(noted, dict) else {}
+
+
+def _pair(value: object) -> tuple[str, str] | None:
+    """[before, after] as texts ("" for none), or None where the event noted no such pair."""
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    before, after = value
+    if not isinstance(before, str) or not isinstance(after, str):
+        return None
+    return before, after
