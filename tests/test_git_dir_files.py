@@ -4,6 +4,7 @@ packed-refs, t3200-branch's rename of a branch another worktree has checked out)
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -403,3 +404,42 @@ def test_rollback_op_after_undo_of_a_failed_run_takes_its_replace_ref_back(
     assert replace_refs(repo) != {}
     repo.atomic("rollback", "--op", done["op_id"], check=0)
     assert replace_refs(repo) == {}
+
+
+@pytest.mark.parametrize("how", ["run", "begin-commit"])
+def test_a_kept_run_that_removes_a_shared_clones_alternates_says_so_by_name(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """A kept run (or `commit`) whose command removed a `clone --shared`'s
+    `objects/info/alternates` failed its checkpoint with a generic line (a list of what may
+    take a checkpoint's objects away, or git's failure with its output in a log file), the
+    operation left interrupted, and `abort` of a begun one failed the same way: its rollback
+    could not read its PRE-OP without the file. The line names the file the operation
+    removed and the store git read from there; the run is rolled back (exit 1) with the file
+    written back first, and `abort` does the same; nothing of yours is lost."""
+    clone = GitRepo(tmp_path / "clone", repo.env)
+    repo.git("clone", "-q", "--shared", str(repo.path), str(clone.path))
+    alternates = clone.path / ".git" / "objects" / "info" / "alternates"
+    before = alternates.read_bytes()
+    if how == "run":
+        res = clone.atomic("run", "--", "sh", "-c", "rm .git/objects/info/alternates; echo x > x")
+        assert res.returncode == 1, res.stderr
+        assert "was rolled back, the file written back" in res.stderr
+    else:
+        clone.atomic("begin", "x", check=0)
+        alternates.unlink()
+        clone.write("x", b"x\n")
+        res = clone.atomic("commit")
+        assert res.returncode == 3, res.stderr
+        assert "`git atomic abort` writes it back" in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert f"the operation removed {alternates}" in lines[0], lines
+    assert os.fsdecode(repo.path / ".git" / "objects") in lines[0], lines
+    if how != "run":
+        clone.atomic("abort", check=0)
+    assert alternates.read_bytes() == before
+    assert not clone.exists("x")
+    assert clone.git("status", "--porcelain") == ""
+    clone.atomic("undo", check=0)
+    assert clone.read("x") == b"x\n"

@@ -294,6 +294,10 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
     pre = next((c for c in checkpoints if c.kind == CheckpointKind.PRE_OP), None)
     intent = op.pending_intent or {}
     detail = dict(op.details)
+    if not accept:  # a `clone --shared`'s store it removed: its checkpoints may be only there
+        from git_atomic.ops.gitdirback import alternates_first
+
+        done.problems += alternates_first(engine.repo, detail)
     # Asked only with --accept, which must not measure from what is gone; a restore finds out
     # by itself (Engine.rollback_to) and refuses, and this refusal's hint says what then.
     gone = checkpointgone.missing(engine.repo, pre.sha) if pre is not None and accept else []

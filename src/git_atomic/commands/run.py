@@ -10,7 +10,14 @@ from collections.abc import Callable, Sequence
 
 from git_atomic.core import children
 from git_atomic.core.config import Config, GateSpec, gates_to_run, load_config
-from git_atomic.core.errors import IndexLockHeld, SigningFailed, UnholdableName, UsageError
+from git_atomic.core.errors import (
+    GitError,
+    IndexLockHeld,
+    RolledBackError,
+    SigningFailed,
+    UnholdableName,
+    UsageError,
+)
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
@@ -108,16 +115,36 @@ def _execute(engine: Engine, op: OpRow, work: Callable[[], OpRow]) -> OpRow:
         return work()
     except IndexLockHeld:
         raise  # the rollback itself was refused before it wrote anything: `recover` does it
-    except BaseException:
+    except BaseException as error:
         # A bug or a git failure mid-way: put the tree back before the error surfaces.
         current = engine.journal.op(op.id)
         if current is not None and current.status == OpStatus.OPEN:
+            why = _alternates_removed(engine, current) if isinstance(error, GitError) else None
             # If even that fails (git, the disk, the journal), the operation stays open with its
             # intent recorded: the next command reports it interrupted and `recover` finishes
             # the job. Anything else is a bug: it reaches the error log, with this error as context.
+            closed = None
             with contextlib.suppress(*ROLLBACK_FAILURES):
-                rollback_op(engine, current, failed_phase=FailedPhase.EXEC)
+                closed = rollback_op(engine, current, failed_phase=FailedPhase.EXEC)
+            if why is not None and closed is not None:
+                raise RolledBackError(
+                    f"{why}; {op.name} [{op.id}] could not be checkpointed without it and was "
+                    "rolled back, the file written back",
+                    hint="`git atomic undo` brings the operation's files back",
+                ) from error
         raise
+
+
+def _alternates_removed(engine: Engine, op: OpRow) -> str | None:
+    """Where git failed after the command removed the `objects/info/alternates` the PRE-OP
+    had (a `clone --shared`'s: the objects it borrows are unreadable): the line that says so."""
+    if not op.details.get("alternates") or os.path.lexists(
+        engine.repo.common_dir / "objects" / "info" / "alternates"
+    ):
+        return None
+    from git_atomic.engine import alternates
+
+    return alternates.removed(engine.repo, op.details)
 
 
 @dataclass(frozen=True)

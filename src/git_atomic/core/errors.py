@@ -80,6 +80,13 @@ class IndexLockHeld(BusyError):
     its intent is recorded, `recover` finishes it (not tried again in the same command)."""
 
 
+class RolledBackError(AtomicError):
+    """The operation could not go on, for a reason the message names, and was rolled back:
+    exit 1, as a failed command."""
+
+    exit_code = Exit.FAILED
+
+
 class Interrupted(AtomicError):
     """SIGINT or SIGTERM arrived before anything changed (a wait for the lock): exit 130/143."""
 

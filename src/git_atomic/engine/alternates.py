@@ -89,3 +89,17 @@ def put_back(repo: Repo, details: Mapping[str, object], *, dry_run: bool = False
         except (OSError, safefs.Blocked):
             return [f"{line}; it could not be written back: write it back by hand"]
     return [f"{line}; it is written back, as before the operation"]
+
+
+def removed(repo: Repo, details: Mapping[str, object]) -> str | None:
+    """Where the operation's PRE-OP had the file and it is gone now: the line that says so, by
+    name (a checkpoint git cannot read without it: checkpointgone.py); None otherwise."""
+    before = details.get(BEFORE)
+    if not isinstance(before, str) or not before or read(repo) != "":
+        return None
+    stores = [s.strip() for s in before.splitlines() if s.strip() and not s.startswith("#")]
+    return (
+        f"the operation removed {repo.common_dir / REL}, which had git read objects from "
+        f"{', '.join(stores[:3]) or 'no store'} (a `clone --shared` or `--reference`): "
+        "without it git cannot read the commits and files this repository borrows from there"
+    )

@@ -81,14 +81,23 @@ def check(repo: Repo, commit: str, *, what: str = "checkpoint") -> None:
 
 
 def describe(
-    commit: str, gone: list[str], *, what: str = "checkpoint", verb: str = "restored"
+    commit: str,
+    gone: list[str],
+    *,
+    what: str = "checkpoint",
+    verb: str = "restored",
+    cause: bool = True,
 ) -> str:
+    """`cause`: name what may have taken them (False: the caller names it)."""
     if gone == [commit]:
         amount = "git no longer has it"
     else:
         amount = f"{len(gone)} of its git objects are missing (first: {gone[0][:12]})"
+    said = f"{what} {commit[:12]} cannot be {verb}: {amount}"
+    if not cause:
+        return said
     return (
-        f"{what} {commit[:12]} cannot be {verb}: {amount}; something took away what kept it "
+        f"{said}; something took away what kept it "
         "(its ref under refs/atomic/ deleted and the objects pruned, `.git` replaced, or an "
         "alternate object store in objects/info/alternates removed)"
     )

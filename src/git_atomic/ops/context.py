@@ -446,13 +446,39 @@ def _gone_instead(repo: git.Repo, journal: Journal) -> None:
     pruned, or removed an alternate), that is the line to say, not git's failure."""
     from git_atomic.engine import checkpointgone
 
-    for op in journal.ops(worktree=repo.worktree_id, limit=3):
+    ops = journal.ops(worktree=repo.worktree_id, limit=3)
+    if (
+        ops
+        and ops[0].details.get("alternates")
+        and not os.path.lexists(repo.common_dir / "objects" / "info" / "alternates")
+    ):  # (a clone --shared's) what took its objects away, by name
+        from git_atomic.engine import alternates
+
+        why = alternates.removed(repo, ops[0].details)
+        if why is not None:
+            found = checkpointgone.first_gone(repo, [c.sha for c in journal.checkpoints(ops[0].id)])
+            what = f"a checkpoint of {ops[0].name} [{ops[0].id}]"
+            raise checkpointgone.CheckpointGone(
+                why
+                + (f"; {checkpointgone.describe(*found, what=what, cause=False)}" if found else ""),
+                hint=_alternates_back(journal.op(ops[0].id)),
+            ) from None
+    for op in ops:
         found = checkpointgone.first_gone(repo, [c.sha for c in journal.checkpoints(op.id)])
         if found is not None:
             raise checkpointgone.CheckpointGone(
                 checkpointgone.describe(*found, what=f"a checkpoint of {op.name} [{op.id}]"),
                 hint="`git atomic emergency --to COMMIT` goes back to a commit of yours instead",
             ) from None
+
+
+def _alternates_back(op: OpRow | None) -> str:
+    """How the alternates file an operation removed is written back: by its rollback."""
+    if op is not None and op.status == OpStatus.OPEN:
+        if op.pending:  # a run stopped half way (interrupted)
+            return "`git atomic recover` writes it back and returns to PRE-OP"
+        return "`git atomic abort` writes it back and rolls the operation back"
+    return "write it back as it was before the operation (its path above)"
 
 
 @contextmanager

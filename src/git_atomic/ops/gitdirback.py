@@ -261,6 +261,21 @@ def put_back_git_files(
     return lines
 
 
+def alternates_first(repo: Repo, details: Mapping[str, object]) -> list[str]:
+    """The `objects/info/alternates` the operation's PRE-OP had and it removed (a `clone
+    --shared`'s), written back before anything is restored: its checkpoints, and the commits
+    they name, may be in that store alone, and without it the restore cannot read them (its
+    rollback failed: "cannot be restored: objects missing"). Adding a store loses nothing.
+    The line that says so, or none (one lstat where there is nothing to do)."""
+    if not details.get("alternates") or os.path.lexists(
+        repo.common_dir / "objects" / "info" / "alternates"
+    ):
+        return []
+    from git_atomic.engine import alternates
+
+    return alternates.put_back(repo, details)
+
+
 _GRAFTS_SAID: Final = (
     "the .git/info/grafts the operation wrote (it cut or rewrote your history for every git "
     "command) is removed",

@@ -516,9 +516,16 @@ def rollback_op(
     """Return the tree to the operation's PRE-OP state and close the operation."""
     # What it leaves in the git dir, noted before its rollback puts it back: where an `undo`
     # of the rollback makes it again, a later `rollback --op` takes it back as it would have.
-    detail = dict(gitdirback.note_at_close(engine.repo, op.details))
+    from git_atomic.engine import safefs  # (a rollback's, never a checkpoint's)
+
+    # (Its git dir replaced, `.git` now a file or a link: noted after the rollback, as before.)
+    try:
+        detail, noted = dict(gitdirback.note_at_close(engine.repo, op.details)), True
+    except (OSError, AtomicError, safefs.Blocked):
+        detail, noted = dict(op.details), False
+    first = gitdirback.alternates_first(engine.repo, op.details)
     result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
-    problems = list(result.outcome.problems)
+    problems = [*first, *result.outcome.problems]
     end = engine.journal.checkpoints(op.id)[-1].sha  # the state it left (its rescue)
     changed: dict[str, object] = {}
     mended, lines = gitdirback.put_back_beside(
@@ -555,5 +562,5 @@ def rollback_op(
             p.decode("utf-8", "surrogateescape") for p in result.outcome.failed
         ]
     return engine.close(
-        op.id, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase, detail=detail, noted=True
+        op.id, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase, detail=detail, noted=noted
     )
