@@ -192,6 +192,43 @@ def test_a_folder_made_unreadable_since_the_operation_began_is_refused_by_later_
     assert not (u.repo.path / folder / "f").exists()
 
 
+@pytest.mark.parametrize("open_op", [True, False], ids=["open", "after a kept one"])
+def test_emergency_refuses_a_folder_made_unreadable_since_the_operation_began(
+    unprivileged: Unprivileged, open_op: bool
+) -> None:
+    """`emergency` while an operation is open (or after a kept one) that made a new folder
+    `n` with a file in it and then unreadable (chmod 000): git could not list `n`, and the
+    emergency said "everything was saved as rescue" with `n/m/f` in no rescue, where the
+    operation's own rollback, `rollback --op` and `undo` refuse it. It names the folder, exit
+    3, nothing changed (its dry run too); once readable again it goes back, `n` with the rest,
+    and `undo` brings every file back."""
+    u = unprivileged
+    setup = "mkdir -p a && echo t > a/top && git add -A && git commit -qm i"
+    assert u.run("sh", "-c", setup).returncode == 0
+    if open_op:
+        assert u.atomic("begin", "x").returncode == 0
+    else:
+        assert u.atomic("run", "--", "sh", "-c", "echo k > kept").returncode == 0
+    made = "echo op > a/top; mkdir -p n/m && echo s > n/m/f && chmod 000 n"
+    assert u.run("sh", "-c", made).returncode == 0
+    before = oracle.walk(u.repo.path)
+    for dry in (["--dry-run"], []):
+        res = u.atomic("emergency", *dry)
+        assert res.returncode == 3, res.stderr
+        assert "n/: cannot be read" in res.stderr and "Traceback" not in res.stderr, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert oracle.walk(u.repo.path) == before
+    assert u.run("chmod", "u+rwx", "n").returncode == 0
+    res = u.atomic("emergency")
+    assert res.returncode == 0, res.stderr
+    assert not (u.repo.path / "n").exists()
+    assert (u.repo.path / "a" / "top").read_bytes() == (b"t\n")
+    res = u.atomic("undo")
+    assert res.returncode == 0, res.stderr
+    assert (u.repo.path / "n" / "m" / "f").read_bytes() == b"s\n"
+    assert (u.repo.path / "a" / "top").read_bytes() == b"op\n"
+
+
 def test_an_agent_turn_that_made_a_folder_unreadable_is_not_taken_back_around_it(
     unprivileged: Unprivileged,
 ) -> None:

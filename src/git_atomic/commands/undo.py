@@ -48,7 +48,9 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
         open_op = moving.guard(ctx)
         target, label, from_commit = _emergency_target(ctx, to, open_op)
         move = moves.Move(EventKind.EMERGENCY, target, label, open_op.id if open_op else None)
-        prev = moves.preview(repo, move)
+        # A folder of yours git cannot list, made so since the operation began (`chmod 000`):
+        # refused by name as its rollback refuses it, not left as one no rescue holds.
+        prev = moves.preview(repo, move, current=moves.probe(repo, since=_since(ctx, open_op)))
         if dry_run or (prev.empty and open_op is None):
             return moving.report_still(
                 ctx,
@@ -190,6 +192,15 @@ def _emergency_target(
             "(HEAD is unborn); name one with --to COMMIT"
         )
     return moves.commit_checkpoint(repo, head), f"HEAD's commit {head[:12]}", True
+
+
+def _since(ctx: context.Context, open_op: OpRow | None) -> float | None:
+    """When the operation whose state `emergency` leaves began: the open one, else this
+    worktree's newest (moves.probe)."""
+    if open_op is not None:
+        return open_op.started_at
+    newest = ctx.journal.ops(worktree=ctx.worktree, limit=1)
+    return newest[0].started_at if newest else None
 
 
 def _last_event(ctx: context.Context, open_op: OpRow | None) -> EventRow:
