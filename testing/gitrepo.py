@@ -249,7 +249,7 @@ def fingerprint(root: Path, env: Mapping[str, str]) -> State:
     width = 32 if answer.stdout.strip() == b"sha256" else 20
     entries = None
     if index.exists():
-        entries, split = _read_index(index.read_bytes(), width=width)
+        entries, split, _end = _read_index(index.read_bytes(), width=width)
         if split:  # the user's core.splitIndex: git reads it with its shared index
             entries = _git_entries(root, env)
     head = (git_dir / "HEAD").read_text().strip()
@@ -343,9 +343,38 @@ def _git_entries(
     return tuple(out)
 
 
+def index_extensions(data: bytes, *, width: int = 20) -> dict[str, bytes]:
+    """The extensions of a raw index file after its entries (TREE, REUC, UNTR, FSMN, link,
+    sdir...), by signature: their bytes as git wrote them."""
+    pos = _read_index(data, width=width)[2]
+    out = {}
+    while pos + 8 <= len(data) - width:
+        size = int.from_bytes(data[pos + 4 : pos + 8], "big")
+        out[data[pos : pos + 4].decode("latin-1")] = data[pos + 8 : pos + 8 + size]
+        pos += 8 + size
+    return out
+
+
+def cache_tree(body: bytes, *, width: int = 20) -> list[tuple[bytes, int, int, str | None]]:
+    """A TREE extension's folders: (name, entries or -1 where git must hash it again,
+    subfolders, tree id or None)."""
+    out, pos = [], 0
+    while pos < len(body):
+        end = body.index(b"\0", pos)
+        name, pos = body[pos:end], end + 1
+        line_end = body.index(b"\n", pos)
+        count, subtrees = (int(x) for x in body[pos:line_end].split(b" "))
+        pos = line_end + 1
+        oid = None
+        if count >= 0:
+            oid, pos = body[pos : pos + width].hex(), pos + width
+        out.append((name, count, subtrees, oid))
+    return out
+
+
 def _read_index(
     data: bytes, *, width: int = 20
-) -> tuple[tuple[tuple[bytes, str, str, int, str], ...], bool]:
+) -> tuple[tuple[tuple[bytes, str, str, int, str], ...], bool, int]:
     """Every entry of a raw index file (versions 2 to 4): path, mode, object id, stage and
     flags (`assume-unchanged`, `skip-worktree`, `intent-to-add`). Stat data is left out: it is
     git's cache, not the user's state. Read here, independently of how the product reads it.
@@ -389,7 +418,7 @@ def _read_index(
             if bit
         ]
         out.append((path, f"{mode:o}", oid, (flags >> 12) & 3, ",".join(names)))
-    return tuple(out), _split_index(data, pos, width)
+    return tuple(out), _split_index(data, pos, width), pos
 
 
 def helper_pids(root: Path) -> list[int]:

@@ -298,6 +298,12 @@ def rebuild(
         )
     if target_flags.skip_worktree and _sparse_index(repo):
         _collapse(repo, env, whole)
+    if info or intents:
+        # Each entry written dropped git's cached tree of its folders and above (the index's
+        # TREE extension): same entries, but the user's next `git status` and `git commit`
+        # would hash those folders again, and the file's bytes were not PRE-OP's. Made again
+        # as git makes it, on the scratch index alone (trees it already has: nothing new).
+        repo.run(*whole, "write-tree", env=env, check=False)
     return scratch
 
 
