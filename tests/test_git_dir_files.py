@@ -443,3 +443,40 @@ def test_a_kept_run_that_removes_a_shared_clones_alternates_says_so_by_name(
     assert clone.git("status", "--porcelain") == ""
     clone.atomic("undo", check=0)
     assert clone.read("x") == b"x\n"
+
+
+@pytest.mark.parametrize("mine", [True, False], ids=["yours", "none"])
+@pytest.mark.parametrize("where", ["main", "linked"])
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
+def test_commit_editmsg_the_operation_wrote_is_as_before_after_its_rollback(
+    repo: GitRepo, tmp_path: Path, how: str, where: str, mine: bool
+) -> None:
+    """`COMMIT_EDITMSG` holds the message of your last `git commit`, kept there when a hook
+    refused it (`git commit -F .git/COMMIT_EDITMSG` takes it again). An operation that
+    committed wrote its own over it, in the main worktree's git dir or a linked worktree's
+    own (`.git/worktrees/<w>/`), and its rollback left the operation's message there: yours
+    lost. It comes back byte for byte (removed where there was none); `undo` writes the
+    operation's again, and a second `undo` yours."""
+    at = repo
+    if where == "linked":
+        at = GitRepo(tmp_path / "wt", repo.env)
+        repo.git("worktree", "add", "-q", str(at.path), "-b", "w")
+    git_dir = Path(at.git("rev-parse", "--absolute-git-dir").strip())
+    msg = git_dir / "COMMIT_EDITMSG"
+    if mine:
+        msg.write_bytes("my message, refused by a hook — ü\n".encode())
+    else:
+        msg.unlink(missing_ok=True)
+    before = msg.read_bytes() if mine else None
+    op = "echo y > y; git add y; git commit -qm 'the operation'"
+    if how == "failed-run":
+        at.atomic("run", "--", "sh", "-c", op + "; exit 1", check=1)
+    else:
+        done = at.atomic_json("run", "--", "sh", "-c", op)
+        assert msg.read_bytes() == b"the operation\n"
+        at.atomic("rollback", "--op", done["op_id"], check=0)
+    assert (msg.read_bytes() if msg.exists() else None) == before
+    at.atomic("undo", check=0)
+    assert msg.read_bytes() == b"the operation\n"
+    at.atomic("undo", check=0)
+    assert (msg.read_bytes() if msg.exists() else None) == before

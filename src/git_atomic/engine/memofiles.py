@@ -11,7 +11,10 @@ only while ORIG_HEAD is still the one it left (one a command of yours wrote sinc
 
 So does `info/grafts` (git's old way to cut or rewrite history: every `git log` of yours,
 and the `git gc` that prunes what it hides, reads it): its text at PRE-OP noted (`GRAFTS`),
-written back (or removed) by the rollback as ORIG_HEAD is.
+written back (or removed) by the rollback as ORIG_HEAD is. And the worktree's
+`COMMIT_EDITMSG` (`EDITMSG`): the message of your last `git commit`, kept there when the
+commit failed (a hook refused it) for `git commit -F .git/COMMIT_EDITMSG`; an operation that
+committed wrote its own over it, and its rollback left that one there.
 
 What a rollback wrote is kept in its event, and `undo` of that rollback writes each back as the
 rollback found it, where it is still as the rollback left it (gitdirredo.py).
@@ -37,10 +40,20 @@ BEFORE: Final = "orig_head"  # op detail: ORIG_HEAD's text at PRE-OP, "" for non
 LEFT: Final = "orig_head_left"  # op detail: ORIG_HEAD's text when the operation closed
 GRAFTS: Final = "grafts"  # op detail: info/grafts's text at PRE-OP, "" for none
 GRAFTS_LEFT: Final = "grafts_left"  # op detail: its text when the operation closed
+EDITMSG: Final = "commit_editmsg"  # op detail: COMMIT_EDITMSG's text at PRE-OP, "" for none
+EDITMSG_LEFT: Final = "commit_editmsg_left"  # op detail: its text when the operation closed
 _NAME: Final = b"ORIG_HEAD"
 _GRAFTS: Final = b"info/grafts"
+_EDITMSG: Final = b"COMMIT_EDITMSG"
 _MOST: Final = 4096  # an object id and a newline: anything longer is not git's, never noted
 _MOST_GRAFTS: Final = 1 << 20
+_MOST_EDITMSG: Final = 1 << 16
+# Each memo beside ORIG_HEAD: its file, whether in the common git dir (else the worktree's),
+# the longest noted, its encoding, and its op-detail key when the operation closed.
+_MEMOS: Final = {
+    GRAFTS: (_GRAFTS, True, _MOST_GRAFTS, "ascii", GRAFTS_LEFT),
+    EDITMSG: (_EDITMSG, False, _MOST_EDITMSG, "utf-8", EDITMSG_LEFT),
+}
 
 
 def read(repo: Repo) -> str | None:
@@ -51,10 +64,31 @@ def read(repo: Repo) -> str | None:
 
 def read_grafts(repo: Repo) -> str | None:
     """`info/grafts`'s text (the common git dir's), as `read` reads ORIG_HEAD."""
-    return _read(os.fsencode(repo.common_dir), _GRAFTS, most=_MOST_GRAFTS)
+    return read_memo(repo, GRAFTS)
 
 
-def _read(root: bytes, name: bytes, *, most: int = _MOST) -> str | None:
+def read_memo(repo: Repo, key: str) -> str | None:
+    """The text of the memo `key` names (GRAFTS, EDITMSG), as `read` reads ORIG_HEAD."""
+    name, common, most, encoding, _left = _MEMOS[key]
+    root = repo.common_dir if common else repo.git_dir
+    return _read(os.fsencode(root), name, most=most, encoding=encoding)
+
+
+def memo_path(repo: Repo, key: str) -> str:
+    name, common, *_rest = _MEMOS[key]
+    return os.path.join(repo.common_dir if common else repo.git_dir, os.fsdecode(name))
+
+
+def left_key(key: str) -> str:
+    """The op-detail key of the memo's text when the operation closed."""
+    return _MEMOS[key][4]
+
+
+def memos() -> tuple[str, ...]:
+    return tuple(_MEMOS)
+
+
+def _read(root: bytes, name: bytes, *, most: int = _MOST, encoding: str = "ascii") -> str | None:
     with safefs.Tree(root) as tree:
         kind = tree.kind(name)
         if kind is None:
@@ -65,7 +99,7 @@ def _read(root: bytes, name: bytes, *, most: int = _MOST) -> str | None:
     if data is None or len(data) > most:
         return None
     try:
-        return data.decode("ascii")
+        return data.decode(encoding)
     except UnicodeDecodeError:
         return None
 
@@ -95,30 +129,44 @@ def put_back(repo: Repo, details: Mapping[str, object], *, own: bool) -> bool:
 def grafts_back(repo: Repo, details: Mapping[str, object], *, own: bool) -> str | None:
     """`info/grafts` as the operation's PRE-OP had it, as `put_back` puts ORIG_HEAD back: the
     text written ("" removed), or None where nothing was."""
-    before = details.get(GRAFTS)
+    return memo_back(repo, GRAFTS, details, own=own)
+
+
+def memo_back(repo: Repo, key: str, details: Mapping[str, object], *, own: bool) -> str | None:
+    """The memo `key` names (GRAFTS, EDITMSG) as the operation's PRE-OP had it, as `put_back`
+    puts ORIG_HEAD back: the text written ("" removed), or None where nothing was."""
+    before = details.get(key)
     if not isinstance(before, str):
         return None
-    now = read_grafts(repo)
-    if now is None or now == before or (not own and now != details.get(GRAFTS_LEFT)):
+    now = read_memo(repo, key)
+    if now is None or now == before or (not own and now != details.get(left_key(key))):
         return None
-    return before if _put(os.fsencode(repo.common_dir), _GRAFTS, before) else None
+    return before if _put_memo(repo, key, before) else None
 
 
-def put_again(repo: Repo, *, grafts: bool, want: str, expect: str) -> bool:
-    """ORIG_HEAD (`grafts`: `info/grafts`) written as `want` ("" removed), only where its text
-    is `expect` now (an `undo` of the rollback that wrote it: one written since is yours)."""
-    now = read_grafts(repo) if grafts else read(repo)
+def put_again(repo: Repo, key: str, *, want: str, expect: str) -> bool:
+    """ORIG_HEAD (`key` BEFORE), or the memo `key` names, written as `want` ("" removed), only
+    where its text is `expect` now (an `undo` of the rollback that wrote it: one written since
+    is yours)."""
+    now = read(repo) if key == BEFORE else read_memo(repo, key)
     if now != expect or now == want:
         return False
-    root = repo.common_dir if grafts else repo.git_dir
-    return _put(os.fsencode(root), _GRAFTS if grafts else _NAME, want)
+    if key == BEFORE:
+        return _put(os.fsencode(repo.git_dir), _NAME, want)
+    return _put_memo(repo, key, want)
 
 
-def _put(root: bytes, name: bytes, before: str) -> bool:
+def _put_memo(repo: Repo, key: str, text: str) -> bool:
+    name, common, _most, encoding, _left = _MEMOS[key]
+    root = repo.common_dir if common else repo.git_dir
+    return _put(os.fsencode(root), name, text, encoding=encoding)
+
+
+def _put(root: bytes, name: bytes, before: str, *, encoding: str = "ascii") -> bool:
     lock = name + b".lock"
     with safefs.Tree(root) as tree:
         try:
-            tree.write(lock, before.encode("ascii"), 0o644)  # O_EXCL: git's lock
+            tree.write(lock, before.encode(encoding), 0o644)  # O_EXCL: git's lock
         except (OSError, safefs.Blocked):
             return False
         try:

@@ -4,7 +4,8 @@ detail; put back by whatever takes its effect back (`put_back_beside`: its own r
 `rollback --op`, `undo`, `recover`, an agent turn's take-back); foreseen by a dry run
 (`foresee_git_files`).
 
-What: the reflogs it rewrote (reflogkeep.py), ORIG_HEAD and `info/grafts` (memofiles.py), a
+What: the reflogs it rewrote (reflogkeep.py), ORIG_HEAD, `info/grafts` and COMMIT_EDITMSG
+(memofiles.py), a
 header-only or new `packed-refs` (packedrefs.py), replace refs (replacerefs.py), an
 alternate object store (alternates.py), the ref folders git leaves empty (gitfolders.py),
 submodules de-initialised, moved or checked out (submodulesback.py), linked worktrees removed,
@@ -77,13 +78,14 @@ def note_at_begin(repo: Repo, detail: dict[str, object]) -> None:
     orig_head = memofiles.read(repo)
     if orig_head is not None:
         detail[memofiles.BEFORE] = orig_head
-    grafts = (
-        memofiles.read_grafts(repo)
-        if os.path.lexists(repo.common_dir / "info" / "grafts")
-        else ""  # none (the usual case): one lstat
-    )
-    if grafts is not None:
-        detail[memofiles.GRAFTS] = grafts
+    for key in memofiles.memos():  # info/grafts, COMMIT_EDITMSG
+        text = (
+            memofiles.read_memo(repo, key)
+            if os.path.lexists(memofiles.memo_path(repo, key))
+            else ""  # none (the usual case for grafts): one lstat
+        )
+        if text is not None:
+            detail[key] = text
     from git_atomic.engine import coreplace  # core.bare, core.worktree: two small reads
 
     detail[coreplace.BEFORE] = coreplace.note(repo)
@@ -205,13 +207,16 @@ def put_back_git_files(
     if memofiles.put_back(repo, details, own=own) and changed is not None and orig_was is not None:
         changed[memofiles.BEFORE] = [orig_was, details.get(memofiles.BEFORE)]
     lines = []
-    if details.get(memofiles.GRAFTS) or os.path.lexists(repo.common_dir / "info" / "grafts"):
-        grafts_was = memofiles.read_grafts(repo)
-        grafts = memofiles.grafts_back(repo, details, own=own)
-        if grafts is not None:
-            lines.append(_GRAFTS_SAID[bool(grafts)])
-            if changed is not None and grafts_was is not None:
-                changed[memofiles.GRAFTS] = [grafts_was, grafts]
+    for key in memofiles.memos():  # info/grafts, COMMIT_EDITMSG
+        if not details.get(key) and not os.path.lexists(memofiles.memo_path(repo, key)):
+            continue
+        was = memofiles.read_memo(repo, key)
+        text = memofiles.memo_back(repo, key, details, own=own)
+        if text is not None:
+            if key == memofiles.GRAFTS:
+                lines.append(_GRAFTS_SAID[bool(text)])
+            if changed is not None and was is not None:
+                changed[key] = [was, text]
     if "submodules" in details:  # noted where there was a .gitmodules, even none checked out
         from git_atomic.ops import submodulesback
 
@@ -306,11 +311,21 @@ def foresee_git_files(
             if orig
             else "ORIG_HEAD: removed (there was none before the operation)"
         )
-    grafts = details.get(memofiles.GRAFTS)
-    if isinstance(grafts, str):
-        now = memofiles.read_grafts(repo)
-        if now is not None and now != grafts and (own or now == details.get(memofiles.GRAFTS_LEFT)):
-            lines.append(_GRAFTS_SAID[bool(grafts)].replace(" is removed", ": removed"))
+    for key in memofiles.memos():
+        text = details.get(key)
+        if not isinstance(text, str):
+            continue
+        now = memofiles.read_memo(repo, key)
+        if now is None or now == text or not (own or now == details.get(memofiles.left_key(key))):
+            continue
+        if key == memofiles.GRAFTS:
+            lines.append(_GRAFTS_SAID[bool(text)].replace(" is removed", ": removed"))
+        else:
+            lines.append(
+                "COMMIT_EDITMSG: back to the message it held before the operation"
+                if text
+                else "COMMIT_EDITMSG: removed (there was none before the operation)"
+            )
     if "submodules" in details:  # as put_back_git_files: one checked out since is said too
         from git_atomic.ops import submodulesback
 
@@ -359,12 +374,13 @@ def _with_orig_head_left(repo: Repo, detail: Mapping[str, object]) -> Mapping[st
     PRE-OP's: a later rollback of its effect puts that back only while this one stands."""
     from git_atomic.engine import memofiles
 
-    if detail.get(memofiles.GRAFTS) or (
-        memofiles.GRAFTS in detail and os.path.lexists(repo.common_dir / "info" / "grafts")
-    ):  # the grafts it leaves: a later rollback of its effect takes back those still so
-        grafts = memofiles.read_grafts(repo)
-        if grafts is not None:
-            detail = {**detail, memofiles.GRAFTS_LEFT: grafts}
+    for key in memofiles.memos():  # the grafts (COMMIT_EDITMSG) it leaves: a later
+        if detail.get(key) or (  # rollback of its effect takes back those still so
+            key in detail and os.path.lexists(memofiles.memo_path(repo, key))
+        ):
+            text = memofiles.read_memo(repo, key)
+            if text is not None:
+                detail = {**detail, memofiles.left_key(key): text}
     if memofiles.BEFORE not in detail:
         return detail
     left = memofiles.read(repo)

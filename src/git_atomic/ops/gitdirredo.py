@@ -1,10 +1,11 @@
 """What a move wrote in the git dir beside its checkpoints, kept in its event, for `undo`.
 
 A rollback puts back what no checkpoint holds (gitdirback.py): a replace ref the operation
-made goes, `info/grafts` and ORIG_HEAD are written as its PRE-OP had them. `undo` of that
-rollback brings back what the rollback replaced, files and branches from its rescue; these
-came back too, or the undo was not the rollback's inverse: `git log` and `git status` then
-showed the history without the operation's replacement (or grafts) it had before the rollback.
+made goes, `info/grafts`, ORIG_HEAD and COMMIT_EDITMSG are written as its PRE-OP had them.
+`undo` of that rollback brings back what the rollback replaced, files and branches from its
+rescue; these came back too, or the undo was not the rollback's inverse: `git log` and `git
+status` then showed the history without the operation's replacement (or grafts) it had before
+the rollback.
 
 So each move that writes them keeps in its event what it wrote (`KEY`: [as it was, as it
 wrote it] for each), and `undo` of that event writes each back as it was, where it is still as
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 KEY: Final = "git_dir_changed"  # event detail: {what: [before, after]} (gitdirback's keys)
 _ORIG_HEAD: Final = "orig_head"  # memofiles.BEFORE
 _GRAFTS: Final = "grafts"  # memofiles.GRAFTS
+_EDITMSG: Final = "commit_editmsg"  # memofiles.EDITMSG
 _REPLACE: Final = "replace_refs"  # replacerefs.BEFORE: {ref: [before, after]}
 
 
@@ -66,8 +68,9 @@ def reverse(
     if not noted:
         return []
     lines = [
-        *_memo(repo, noted, grafts=False, what=what, dry_run=dry_run, changed=changed),
-        *_memo(repo, noted, grafts=True, what=what, dry_run=dry_run, changed=changed),
+        *_memo(repo, noted, _ORIG_HEAD, what=what, dry_run=dry_run, changed=changed),
+        *_memo(repo, noted, _GRAFTS, what=what, dry_run=dry_run, changed=changed),
+        *_memo(repo, noted, _EDITMSG, what=what, dry_run=dry_run, changed=changed),
     ]
     lines += _replace_refs(repo, noted.get(_REPLACE), what=what, dry_run=dry_run, changed=changed)
     return lines
@@ -76,29 +79,29 @@ def reverse(
 def _memo(
     repo: Repo,
     noted: Mapping[str, object],
+    key: str,
     *,
-    grafts: bool,
     what: str,
     dry_run: bool,
     changed: dict[str, object] | None,
 ) -> list[str]:
-    """ORIG_HEAD (`grafts`: `info/grafts`) as the event found it, where it is still as the
-    event wrote it; the line that says so (ORIG_HEAD's by a dry run only, as a rollback's)."""
+    """ORIG_HEAD (`info/grafts`, COMMIT_EDITMSG) as the event found it, where it is still as
+    the event wrote it; the line that says so (ORIG_HEAD's and COMMIT_EDITMSG's by a dry run
+    only, as a rollback's)."""
     from git_atomic.engine import memofiles
 
-    key = _GRAFTS if grafts else _ORIG_HEAD
     pair = _pair(noted.get(key))
     if pair is None:
         return []
     was, wrote = pair
-    now = memofiles.read_grafts(repo) if grafts else memofiles.read(repo)
+    now = memofiles.read(repo) if key == _ORIG_HEAD else memofiles.read_memo(repo, key)
     if now != wrote or was == wrote:
         return []
-    if not dry_run and not memofiles.put_again(repo, grafts=grafts, want=was, expect=wrote):
+    if not dry_run and not memofiles.put_again(repo, key, want=was, expect=wrote):
         return []
     if changed is not None:
         changed[key] = [wrote, was]
-    if grafts:
+    if key == _GRAFTS:
         return [
             f".git/info/grafts is written again as before {what} (it cuts or rewrites your "
             "history for every git command)"
@@ -107,6 +110,12 @@ def _memo(
         ]
     if not dry_run:
         return []
+    if key == _EDITMSG:
+        return [
+            f"COMMIT_EDITMSG: back to the message it held before {what}"
+            if was
+            else f"COMMIT_EDITMSG: removed (there was none before {what})"
+        ]
     return [
         f"ORIG_HEAD: back to {was.strip()[:12]}, as before {what}"
         if was
