@@ -480,3 +480,35 @@ def test_commit_editmsg_the_operation_wrote_is_as_before_after_its_rollback(
     assert msg.read_bytes() == b"the operation\n"
     at.atomic("undo", check=0)
     assert (msg.read_bytes() if msg.exists() else None) == before
+
+
+@pytest.mark.parametrize("how", ["failed-run", "abort"])
+def test_undo_of_a_rollback_packs_again_the_refs_it_wrote_loose(repo: GitRepo, how: str) -> None:
+    """A rollback writes the refs an operation packed (`git pack-refs --all`) as loose files
+    again and removes the `packed-refs` it made; `undo` of it left them loose: not the
+    rollback's inverse. The file comes back with the refs still as it packed them (their
+    loose files gone), said; a second `undo` unpacks them again, a third packs them."""
+    repo.git("branch", "b1")
+    repo.git("tag", "-a", "-m", "m", "annotated")
+    before = loose_refs(repo)
+    packed = repo.path / ".git" / "packed-refs"
+    if how == "failed-run":
+        repo.atomic("run", "--", "sh", "-c", "git pack-refs --all; exit 1", check=1)
+    else:
+        repo.atomic("begin", "pack", check=0)
+        repo.git("pack-refs", "--all")
+        repo.atomic("abort", check=0)
+    assert not packed.exists() and loose_refs(repo) == before
+    dry = repo.atomic("undo", "--dry-run", check=0)
+    assert "git     packed-refs: " in dry.stdout and not packed.exists(), dry.stdout
+    res = repo.atomic("undo", check=0)
+    assert "wrote as loose files packed again" in res.stderr, res.stderr
+    names = {line.split()[1] for line in packed.read_text().splitlines()[1:] if line[0] != "^"}
+    assert {"refs/heads/main", "refs/heads/b1", "refs/tags/annotated"} <= names
+    assert loose_refs(repo) == {}
+    assert repo.git("rev-parse", "b1", "annotated^{}").split() == [repo.head()] * 2
+    repo.atomic("undo", check=0)
+    assert not packed.exists() and loose_refs(repo) == before
+    repo.atomic("undo", check=0)
+    assert packed.exists() and loose_refs(repo) == {}
+    assert not list((repo.path / ".git").rglob("*.lock"))

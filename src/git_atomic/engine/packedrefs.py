@@ -146,3 +146,70 @@ def _loose(tree: safefs.Tree, name: str, oid: str) -> bool:
         return False
     finally:
         tree.unlink(lock)
+
+
+MOST_KEPT: Final = 1 << 20  # a packed-refs file kept in an event for `repack`: at most this
+
+
+def raw(repo: Repo) -> bytes | None:
+    """The bytes of `packed-refs` now, where there is one (not a link) of at most MOST_KEPT."""
+    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+        st = tree.lstat(_NAME)
+        if st is None or not stat.S_ISREG(st.st_mode) or st.st_size > MOST_KEPT:
+            return None
+        return tree.read(_NAME)
+
+
+def repack(repo: Repo, data: bytes, *, dry_run: bool = False) -> list[str]:
+    """`packed-refs` made again from `data` (the file a rollback removed), where there is none
+    now: with the lines of the refs whose loose file still names what `data` packs (each then
+    removed, under its lock, after the file is written: no reader finds one missing), and no
+    other (a ref moved or deleted since is as it is now). The refs packed again."""
+    if (repo.config("extensions.refstorage") or "files").lower() != "files":
+        return []
+    entries = _entries(data)
+    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+        if tree.kind(_NAME) is not None:
+            return []
+        same = sorted(n for n, oid in entries.items() if _loose_holds(tree, n, oid))
+        if not same or dry_run:
+            return same
+        lock = _NAME + b".lock"
+        try:
+            tree.write(lock, _without(data, set(entries) - set(same)), 0o644)  # O_EXCL
+        except (OSError, safefs.Blocked):
+            return []
+        try:
+            parent = tree.folder(b"")
+            if parent is None or tree.kind(_NAME) is not None:
+                tree.unlink(lock)
+                return []
+            os.rename(lock, _NAME, src_dir_fd=parent, dst_dir_fd=parent)
+        except OSError:
+            tree.unlink(lock)
+            return []
+        return [n for n in same if _drop_loose(tree, n, entries[n])]
+
+
+def _loose_holds(tree: safefs.Tree, name: str, oid: str) -> bool:
+    rel = os.fsencode(name)
+    if not name.startswith("refs/") or b".." in rel.split(b"/"):
+        return False
+    if tree.kind(rel) != stat.S_IFREG:
+        return False
+    data = tree.read(rel)
+    return data is not None and data.strip() == oid.encode()
+
+
+def _drop_loose(tree: safefs.Tree, name: str, oid: str) -> bool:
+    """The loose file of `name`, where it still names `oid`, removed under its lock."""
+    rel = os.fsencode(name)
+    lock = rel + b".lock"
+    try:
+        tree.write(lock, b"", 0o644)  # O_EXCL: git's lock of the ref
+    except (OSError, safefs.Blocked):
+        return False
+    try:
+        return _loose_holds(tree, name, oid) and tree.unlink(rel)
+    finally:
+        tree.unlink(lock)

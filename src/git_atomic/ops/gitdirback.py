@@ -229,7 +229,15 @@ def put_back_git_files(
         from git_atomic.engine import packedrefs
 
         left = details.get(packedrefs.LEFT)  # what it left packed; since: not its own
-        packedrefs.unpack(repo, None if own else set(left) if isinstance(left, list) else ())
+        packed = packedrefs.raw(repo) if changed is not None else None
+        only = None if own else set(left) if isinstance(left, list) else ()
+        if (
+            packedrefs.unpack(repo, only)
+            and packed is not None
+            and changed is not None
+            and not os.path.lexists(repo.common_dir / "packed-refs")
+        ):  # the file it removed, for an `undo` to make again (gitdirredo.py)
+            changed[packedrefs.LEFT] = packed.decode("utf-8", "surrogateescape")
     if details.get("replace_refs") or (
         "replace_refs" in details
         and (

@@ -16,6 +16,7 @@ what it wrote in its own event the same way, so a second `undo` takes them back 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
@@ -27,6 +28,8 @@ KEY: Final = "git_dir_changed"  # event detail: {what: [before, after]} (gitdirb
 _ORIG_HEAD: Final = "orig_head"  # memofiles.BEFORE
 _GRAFTS: Final = "grafts"  # memofiles.GRAFTS
 _EDITMSG: Final = "commit_editmsg"  # memofiles.EDITMSG
+_REPACKED: Final = "packed_refs_made"  # an undo's: the refs it packed again
+_PACKED: Final = "packed_refs_left"  # packedrefs.LEFT: the bytes of the file it removed
 _REPLACE: Final = "replace_refs"  # replacerefs.BEFORE: {ref: [before, after]}
 
 
@@ -72,6 +75,8 @@ def reverse(
         *_memo(repo, noted, _GRAFTS, what=what, dry_run=dry_run, changed=changed),
         *_memo(repo, noted, _EDITMSG, what=what, dry_run=dry_run, changed=changed),
     ]
+    lines += _packed(repo, noted.get(_PACKED), what=what, dry_run=dry_run, changed=changed)
+    lines += _unpacked(repo, noted.get(_REPACKED), what=what, dry_run=dry_run, changed=changed)
     lines += _replace_refs(repo, noted.get(_REPLACE), what=what, dry_run=dry_run, changed=changed)
     return lines
 
@@ -121,6 +126,48 @@ def _memo(
         if was
         else f"ORIG_HEAD: removed (there was none before {what})"
     ]
+
+
+def _packed(
+    repo: Repo, noted: object, *, what: str, dry_run: bool, changed: dict[str, object] | None
+) -> list[str]:
+    """A `packed-refs` the event removed (its refs written loose: packedrefs.unpack) made again
+    with the refs still as it packed them; one line. An undo of this undo unpacks them again
+    as the rollback did (gitdirback.put_back_git_files)."""
+    if not isinstance(noted, str) or not noted:
+        return []
+    from git_atomic.engine import packedrefs
+
+    packed = packedrefs.repack(repo, noted.encode("utf-8", "surrogateescape"), dry_run=dry_run)
+    if not packed:
+        return []
+    if changed is not None:
+        changed[_REPACKED] = packed
+    n = len(packed)
+    return [f"packed-refs: {n} ref{'s' if n != 1 else ''} {what} wrote as loose files packed again"]
+
+
+def _unpacked(
+    repo: Repo, noted: object, *, what: str, dry_run: bool, changed: dict[str, object] | None
+) -> list[str]:
+    """The refs an undo packed again (`_packed`) written loose again, as the rollback it undid
+    wrote them, and the file removed where no other ref is left in it; one line."""
+    if not isinstance(noted, list) or not noted:
+        return []
+    from git_atomic.engine import packedrefs
+
+    names = {str(n) for n in noted}
+    found = packedrefs.foresee(repo, names)
+    if found is None or not found[0]:
+        return []
+    data = packedrefs.raw(repo)
+    if not dry_run and not packedrefs.unpack(repo, names):
+        return []
+    gone = not dry_run and not os.path.lexists(repo.common_dir / "packed-refs")
+    if changed is not None and data is not None and gone:
+        changed[_PACKED] = data.decode("utf-8", "surrogateescape")
+    n = found[0]
+    return [f"packed-refs: {n} ref{'s' if n != 1 else ''} {what} packed written as loose files"]
 
 
 def _replace_refs(
