@@ -127,7 +127,8 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         # What the event wrote in the git dir beside its checkpoints (a replace ref, grafts,
         # ORIG_HEAD its rollback took back), written back as it was (gitdirredo.py).
         remade = gitdirredo.reverse(repo, event.detail, what=what, dry_run=True)
-        if dry_run or (prev.empty and not remade):
+        weighty = gitdirredo.reverse(repo, event.detail, what=what, dry_run=True, memos=False)
+        if dry_run or (prev.empty and not weighty):  # (not for ORIG_HEAD alone)
             concerned = (subject or _op_undone(ctx, event)) if dry_run else None
             foreseen = moving.foreseen(ctx, concerned) if concerned is not None else []
             return moving.report_still(
@@ -138,7 +139,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
                 status="undone",
                 dry_run=dry_run,
                 json_out=json_out,
-                git_dir=[*foreseen, *remade],
+                git_dir=[*foreseen, *(remade if weighty or not prev.empty else ())],
             )
         engine = Engine(ctx)
         with moving.owning(ctx, open_op):

@@ -63,18 +63,22 @@ def reverse(
     what: str,
     dry_run: bool,
     changed: dict[str, object] | None = None,
+    memos: bool = True,
 ) -> list[str]:
     """Write back what the event wrote in the git dir, each where it is still as the event
     wrote it (`dry_run`: nothing written); one line each. `what`: the event, for people
-    ("the last rollback"). `changed`: filled as `remember` takes it."""
+    ("the last rollback"). `changed`: filled as `remember` takes it. `memos`: ORIG_HEAD and
+    COMMIT_EDITMSG too (False: what changes what git shows alone, which alone is worth a
+    move of its own where no file changes)."""
     noted = _noted(event_detail)
     if not noted:
         return []
-    lines = [
-        *_memo(repo, noted, _ORIG_HEAD, what=what, dry_run=dry_run, changed=changed),
-        *_memo(repo, noted, _GRAFTS, what=what, dry_run=dry_run, changed=changed),
-        *_memo(repo, noted, _EDITMSG, what=what, dry_run=dry_run, changed=changed),
-    ]
+    lines = [*_memo(repo, noted, _GRAFTS, what=what, dry_run=dry_run, changed=changed)]
+    if memos:
+        lines += [
+            *_memo(repo, noted, _ORIG_HEAD, what=what, dry_run=dry_run, changed=changed),
+            *_memo(repo, noted, _EDITMSG, what=what, dry_run=dry_run, changed=changed),
+        ]
     lines += _packed(repo, noted.get(_PACKED), what=what, dry_run=dry_run, changed=changed)
     lines += _unpacked(repo, noted.get(_REPACKED), what=what, dry_run=dry_run, changed=changed)
     lines += _replace_refs(repo, noted.get(_REPLACE), what=what, dry_run=dry_run, changed=changed)
