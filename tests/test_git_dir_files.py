@@ -327,7 +327,7 @@ def replace_refs(repo: GitRepo) -> dict[str, str]:
     return dict(line.split() for line in out.splitlines())
 
 
-@pytest.mark.parametrize("how", ["failed-run", "abort", "rollback-op", "emergency"])
+@pytest.mark.parametrize("how", ["failed-run", "abort", "rollback-op", "emergency", "recover"])
 def test_undo_of_a_rollback_makes_its_git_dir_repairs_again(repo: GitRepo, how: str) -> None:
     """`undo` of a rollback brought the files back and left what the rollback took back in the
     git dir: a replace ref, `info/grafts` and ORIG_HEAD the operation wrote stayed as PRE-OP
@@ -348,6 +348,9 @@ def test_undo_of_a_rollback_makes_its_git_dir_repairs_again(repo: GitRepo, how: 
     op += "; echo x > x"
     if how == "failed-run":
         repo.atomic("run", "--", "sh", "-c", op + "; exit 1", check=1)
+    elif how == "recover":
+        repo.atomic("run", "--", "sh", "-c", op + "; kill -9 $PPID", check=-9)
+        repo.atomic("recover", check=0)
     elif how in ("abort", "emergency"):
         repo.atomic("begin", "replace", check=0)
         repo.git("-c", "advice.graftFileDeprecated=false", "replace", "main", "other")
@@ -512,3 +515,27 @@ def test_undo_of_a_rollback_packs_again_the_refs_it_wrote_loose(repo: GitRepo, h
     repo.atomic("undo", check=0)
     assert packed.exists() and loose_refs(repo) == {}
     assert not list((repo.path / ".git").rglob("*.lock"))
+
+
+def test_undo_after_a_rollback_op_of_git_dir_changes_alone_undoes_that_one(
+    repo: GitRepo,
+) -> None:
+    """A kept operation whose whole effect is a replace ref: its `rollback --op` took the ref
+    back and wrote no event ("nothing further to roll back"), so the `undo` it pointed to
+    undid an older rollback (brought back a file of an earlier failed run) and left the
+    replacement gone. The rollback is an event of its own: `undo` makes the replacement
+    again, and nothing else; a second `undo` takes it back again."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    repo.git("branch", "other", "HEAD~1")
+    repo.atomic("run", "--", "sh", "-c", "echo e > earlier; exit 1", check=1)
+    done = repo.atomic_json("run", "--history", "shadow", "--", "git", "replace", "main", "other")
+    made = replace_refs(repo)
+    assert made
+    res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert replace_refs(repo) == {}
+    assert "the replacement of" in res.stderr, res.stderr
+    repo.atomic("undo", check=0)
+    assert replace_refs(repo) == made
+    assert not repo.exists("earlier")
+    repo.atomic("undo", check=0)
+    assert replace_refs(repo) == {} and not repo.exists("earlier")

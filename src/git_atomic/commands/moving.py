@@ -46,16 +46,19 @@ def go(
     close_open: bool,
     takes_back: bool = False,
     said: str | None = None,
+    git_dir_only: bool = False,
 ) -> int:
     """One rollback: preview, then (unless a dry run or nothing to do) the move and its record.
 
     `takes_back`: the move takes the subject's effect back, so a closed subject becomes
-    rolled_back (recorded in the event, for `undo` to give its status back)."""
+    rolled_back (recorded in the event, for `undo` to give its status back). `git_dir_only`:
+    its files are there already, what it takes back is in the git dir alone (a replace ref):
+    carried out all the same, for its event (what `undo` takes back)."""
     journal = ctx.journal
     said = said or f"rolled back to {move.label}" + _only(move.paths)
     status = OpStatus.OPEN if stays_open is not None else OpStatus.ROLLED_BACK
     prev = moves.preview(ctx.repo, move, current=current)
-    if dry_run or (prev.empty and not close_open):
+    if dry_run or (prev.empty and not close_open and not git_dir_only):
         return report_still(
             ctx,
             move,

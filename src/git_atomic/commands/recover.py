@@ -380,6 +380,7 @@ def _tell_history(
         from git_atomic.ops.gitdirback import put_back_beside
 
         end = engine.journal.checkpoints(op.id)[-1].sha
+        changed: dict[str, object] = {}
         mended, lines = put_back_beside(
             engine.repo,
             detail,
@@ -390,7 +391,12 @@ def _tell_history(
             own=op.kind != OpKind.AGENT_TURN,
             problems=done.problems,
             end=end,
+            changed=changed,
         )
+        if changed and done.rescue is not None:  # for an `undo` of the recovery (gitdirredo)
+            from git_atomic.ops import gitdirredo
+
+            gitdirredo.remember(engine.journal, engine.ctx.worktree, done.rescue, changed)
         done.problems += _hooks_made(engine.repo, op)
         done.problems += lines
         if mended:

@@ -190,6 +190,23 @@ def _take_back(
                 for k in found.kept
             )
             where += f" ({names}: left as it is)"
+        if not dry_run and _beside_reflogs(moving.foreseen(ctx, op)):
+            # Its effect is in the git dir alone (a replace ref, grafts, refs it packed): taken
+            # back as a move that writes no file, whose event `undo` takes back.
+            return moving.go(
+                ctx,
+                moves.Move(EventKind.ROLLBACK, current.commit, where, None, synthesized=True),
+                op,
+                None,
+                current,
+                dry_run=False,
+                json_out=json_out,
+                close_open=False,
+                takes_back=True,
+                said=f"rolled back {op.name} [{op.id}]: its files were as before it already, "
+                "what it changed in the git dir is taken back",
+                git_dir_only=True,
+            )
         if not dry_run:  # its effect may be its reflogs alone (`git reflog expire --all`)
             where = _mend_only(ctx, op, where)
         else:  # what the real one writes back all the same, said first
@@ -302,6 +319,15 @@ def _take_back_move(
         checked_out=found.checked_out,
         left_on=found.left_on,
         made_within=found.made_within,
+    )
+
+
+def _beside_reflogs(lines: Sequence[str]) -> bool:
+    """Whether a rollback's git-dir repairs (gitdirback.foresee_git_files) change what git
+    shows: more than the reflogs it writes back (never emptied again, so no `undo` has them to
+    take) and git's memo files (ORIG_HEAD, COMMIT_EDITMSG), as `undo` weighs them."""
+    return any(
+        not line.startswith(("reflog of ", "ORIG_HEAD: ", "COMMIT_EDITMSG: ")) for line in lines
     )
 
 
