@@ -49,7 +49,10 @@ def remember(
     for key, value in changed.items():
         had = noted.get(key)
         if key == _REPLACE and isinstance(had, dict) and isinstance(value, dict):
-            noted[key] = {**value, **had}  # moved twice: as it was first
+            both = {**had, **value}
+            for name in set(had) & set(value):  # moved twice: from as it was first
+                both[name] = [had[name][0], value[name][1]]
+            noted[key] = both
         elif not isinstance(had, list):
             noted[key] = value
     detail[KEY] = noted
