@@ -1918,3 +1918,27 @@ def test_an_answer_naming_bytes_that_are_not_utf8_is_strict_utf8() -> None:
     text = said.stdout.encode("utf-8").decode("utf-8")
     assert "\\ud" not in text.lower()
     assert json.loads(text) == {"reason": "caf\ufffd.txt: changed", "n": [1]}
+
+
+def test_a_turn_that_committed_and_is_taken_back_leaves_your_commit_message(
+    repo: GitRepo,
+) -> None:
+    """`.git/COMMIT_EDITMSG` held your message, kept there when a hook refused your commit.
+    A turn's Bash call committed (git wrote its message there) and its gate failed: the
+    take-back put the files and the branch back and left the turn's message, yours lost.
+    It comes back byte for byte."""
+    msg = repo.path / ".git" / "COMMIT_EDITMSG"
+    msg.write_bytes("my message, refused by a hook — ü\n".encode())
+    claude = ClaudeCode(repo)
+    head = repo.head()
+
+    def commit() -> None:
+        repo.write("app.py", b"def answer():\n    BUG\n")
+        repo.git("commit", "-qam", "the turn's")
+
+    claude.turn([bash(repo, 1, 'git commit -am "the turn\'s"', commit)])
+    assert msg.read_bytes() == b"the turn's\n"
+    [answer] = claude.send(stop())
+    assert "rolled back" in answer.json()["reason"]
+    assert repo.head() == head
+    assert msg.read_bytes() == "my message, refused by a hook — ü\n".encode()

@@ -25,10 +25,12 @@ from git_atomic.engine import git
 # and folders read, no git process) and, when it closes, what changed meanwhile is added
 # (`written_in`): ORIG_HEAD's text before the turn's first window that wrote it and the
 # one its last left (the take-back writes the first back only while ORIG_HEAD is still the one
-# the turn left), a `packed-refs` one made where there was none, each submodule one emptied
-# (or whose `.git` file it removed), each linked worktree one removed, added or moved.
+# the turn left; so COMMIT_EDITMSG's), a `packed-refs` one made where there was none, each
+# submodule one emptied (or whose `.git` file it removed), each linked worktree one removed,
+# added or moved.
 BESIDE: Final = "beside"
 ORIG_HEAD: Final = "orig_head"
+EDITMSG: Final = "commit_editmsg"  # memofiles.EDITMSG: COMMIT_EDITMSG, as ORIG_HEAD
 _PACKED: Final = "packed_refs"  # in a window's note: whether the file was there
 _REFLOGS: Final = "reflogs"  # in a window's note: each reflog's [inode, size]
 REFLOGS_REWRITTEN: Final = "reflogs_rewritten"  # gitdirback.REFLOGS_REWRITTEN
@@ -43,6 +45,7 @@ def beside_now(repo: git.Repo, branches: Iterable[str] | None = None) -> dict[st
 
     noted: dict[str, object] = {
         ORIG_HEAD: _orig_head(repo),
+        EDITMSG: _commit_editmsg(repo),
         _REFLOGS: reflogkeep.identities(repo, branches) if branches is not None else {},
         "worktrees": repo.linked_worktrees(),
         _PACKED: os.path.lexists(repo.common_dir / "packed-refs"),
@@ -97,6 +100,12 @@ def _orig_head(repo: git.Repo) -> str | None:
     return memofiles.read(repo)
 
 
+def _commit_editmsg(repo: git.Repo) -> str | None:
+    from git_atomic.engine import memofiles
+
+    return memofiles.read_memo(repo, memofiles.EDITMSG)
+
+
 def written_in(repo: git.Repo, record: Record, window: object) -> Record:
     """The record with what the window that closes changed beside its checkpoints noted."""
     was = window.get(BESIDE) if isinstance(window, dict) else None
@@ -126,6 +135,12 @@ def written_in(repo: git.Repo, record: Record, window: object) -> Record:
 
         noted.setdefault(memofiles.BEFORE, before)
         noted[memofiles.LEFT] = after
+    before, after = was.get(EDITMSG), now.get(EDITMSG)
+    if isinstance(before, str) and isinstance(after, str) and before != after:
+        from git_atomic.engine import memofiles
+
+        noted.setdefault(memofiles.EDITMSG, before)
+        noted[memofiles.EDITMSG_LEFT] = after
     if was.get(_PACKED) is False and now.get(_PACKED) is True:
         noted["packed_refs_absent"] = True  # packedrefs.ABSENT
         # The refs it names now (a file read): those the take-back writes loose again, as an
