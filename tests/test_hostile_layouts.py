@@ -229,6 +229,37 @@ def test_emergency_refuses_a_folder_made_unreadable_since_the_operation_began(
     assert (u.repo.path / "a" / "top").read_bytes() == b"op\n"
 
 
+@pytest.mark.parametrize("opened", [True, False], ids=["open", "kept"])
+def test_rollback_to_a_checkpoint_refuses_a_folder_made_unreadable_since_it(
+    unprivileged: Unprivileged, opened: bool
+) -> None:
+    """`rollback --to PRE-OP` (of the open operation, or `--whole` of a kept one) after a new
+    folder `n` with a file in it was made unreadable: it said "rolled back to PRE-OP" and left
+    `n/m/f` behind, in no rescue, where `rollback` and `abort` refuse it. Its preview's
+    capture became the rescue, which then did not look. Named, exit 3, nothing changed; a
+    selective `--to CHECKPOINT -- PATH` elsewhere still goes ahead (it touches nothing there)."""
+    u = unprivileged
+    setup = "mkdir -p a && echo t > a/top && echo o > other && git add -A && git commit -qm i"
+    assert u.run("sh", "-c", setup).returncode == 0
+    if opened:
+        out = u.atomic("begin", "x", "--json")
+    else:
+        out = u.atomic("run", "--json", "--", "sh", "-c", "echo k > kept")
+    assert out.returncode == 0, out.stderr
+    pre = json.loads(out.stdout)["checkpoints"]["pre_op"]
+    made = "echo op > a/top; echo op > other; mkdir -p n/m && echo s > n/m/f && chmod 000 n"
+    assert u.run("sh", "-c", made).returncode == 0
+    before = oracle.walk(u.repo.path)
+    res = u.atomic("rollback", "--to", pre, *([] if opened else ["--whole"]))
+    assert res.returncode == 3, res.stderr
+    assert "n/: cannot be read" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert oracle.walk(u.repo.path) == before
+    res = u.atomic("rollback", "--to", pre, "--", "other")
+    assert res.returncode == 0, res.stderr
+    assert (u.repo.path / "other").read_bytes() == b"o\n"
+    assert (u.repo.path / "a" / "top").read_bytes() == b"op\n"
+
+
 def test_an_agent_turn_that_made_a_folder_unreadable_is_not_taken_back_around_it(
     unprivileged: Unprivileged,
 ) -> None:

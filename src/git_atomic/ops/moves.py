@@ -112,9 +112,12 @@ def probe(repo: Repo, *, since: float | None = None) -> Snapshot:
 
 
 def preview(repo: Repo, move: Move, *, current: Snapshot | None = None) -> Preview:
-    """What the move would change, from a probe capture that creates no ref."""
-    current = current or probe(repo)
+    """What the move would change, from a probe capture that creates no ref. Made here for a
+    whole move (`rollback --to`), the probe refuses a folder of yours git cannot list that was
+    made so since the target was captured: it becomes the move's rescue, which then does not
+    look for one itself (a selective move touches nothing there)."""
     target = checkpoint.load(repo, move.target)
+    current = current or probe(repo, since=None if move.paths else target.captured_at)
     if move.made_within:  # as Engine.rollback_to sees it
         windows = tuple(dict.fromkeys((*target.made_within, *move.made_within)))
         target = records.replace(target, made_within=windows)
