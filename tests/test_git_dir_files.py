@@ -541,3 +541,21 @@ def test_undo_after_a_rollback_op_of_git_dir_changes_alone_undoes_that_one(
     assert not repo.exists("earlier")
     repo.atomic("undo", check=0)
     assert replace_refs(repo) == {} and not repo.exists("earlier")
+
+
+def test_the_dry_run_of_a_rollback_op_of_git_dir_changes_alone_says_what_the_real_one_does(
+    repo: GitRepo,
+) -> None:
+    """The dry run said "nothing further to roll back" where the real `rollback --op` of an
+    operation whose effect is a replace ref alone rolls it back (a move of its own): it says
+    so, lists the replacement that goes, and writes nothing."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    repo.git("branch", "other", "HEAD~1")
+    done = repo.atomic_json("run", "--history", "shadow", "--", "git", "replace", "main", "other")
+    made = replace_refs(repo)
+    dry = repo.atomic("rollback", "--op", done["op_id"], "--dry-run", check=0)
+    assert "nothing further" not in dry.stderr and "would change 0 paths" in dry.stderr
+    assert "git     the replacement of" in dry.stdout, dry.stdout
+    as_json = repo.atomic_json("rollback", "--op", done["op_id"], "--dry-run")
+    assert as_json["dry_run"] is True and as_json["status"] == "rolled_back"
+    assert replace_refs(repo) == made

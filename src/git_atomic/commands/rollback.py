@@ -190,16 +190,22 @@ def _take_back(
                 for k in found.kept
             )
             where += f" ({names}: left as it is)"
-        if not dry_run and _beside_reflogs(moving.foreseen(ctx, op)):
+        if _beside_reflogs(moving.foreseen(ctx, op)):
             # Its effect is in the git dir alone (a replace ref, grafts, refs it packed): taken
             # back as a move that writes no file, whose event `undo` takes back.
             return moving.go(
                 ctx,
-                moves.Move(EventKind.ROLLBACK, current.commit, where, None, synthesized=True),
+                moves.Move(
+                    EventKind.ROLLBACK,
+                    current.commit,
+                    f"the tree as it is ({what}: in the git dir alone)",
+                    None,
+                    synthesized=True,
+                ),
                 op,
                 None,
                 current,
-                dry_run=False,
+                dry_run=dry_run,
                 json_out=json_out,
                 close_open=False,
                 takes_back=True,
