@@ -559,3 +559,24 @@ def test_the_dry_run_of_a_rollback_op_of_git_dir_changes_alone_says_what_the_rea
     as_json = repo.atomic_json("rollback", "--op", done["op_id"], "--dry-run")
     assert as_json["dry_run"] is True and as_json["status"] == "rolled_back"
     assert replace_refs(repo) == made
+
+
+@pytest.mark.parametrize("where", ["main", "linked"])
+def test_the_refs_replace_folder_a_replacement_made_goes_with_its_rollback(
+    repo: GitRepo, tmp_path: Path, where: str
+) -> None:
+    """`git replace` makes `refs/replace/` in the common git dir; the rollback that took the
+    replacement back left that folder, empty, where PRE-OP had none (also from a linked
+    worktree, whose own git dir has no such folder). It goes; `undo` makes the replacement,
+    and so the folder, again."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    at = repo
+    if where == "linked":
+        at = GitRepo(tmp_path / "wt", repo.env)
+        repo.git("worktree", "add", "-q", str(at.path), "-b", "w")
+    folder = repo.path / ".git" / "refs" / "replace"
+    assert not folder.exists()
+    at.atomic("run", "--", "sh", "-c", "git replace HEAD HEAD~1; exit 1", check=1)
+    assert not os.path.lexists(folder)
+    at.atomic("undo", check=0)
+    assert len(os.listdir(folder)) == 1

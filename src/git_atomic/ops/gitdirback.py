@@ -68,6 +68,9 @@ def note_at_begin(repo: Repo, detail: dict[str, object]) -> None:
     absent = gitfolders.absent(repo.git_dir)  # (a bisect's refs/bisect/): lstat alone
     if absent:
         detail[gitfolders.ABSENT] = absent
+    absent = gitfolders.absent_common(repo.common_dir)  # (`git replace`'s refs/replace/)
+    if absent:
+        detail[gitfolders.COMMON_ABSENT] = absent
     if os.path.lexists(repo.root / ".gitmodules"):  # the submodules checked out
         from git_atomic.ops import submodulesback
 
@@ -259,7 +262,7 @@ def put_back_git_files(
 
         lines += alternates.put_back(repo, details)
         lines += alternates.lines(repo, details)
-    if details.get("git_folders_absent"):
+    if details.get("git_folders_absent") or details.get("common_folders_absent"):
         from git_atomic.engine import gitfolders
 
         gitfolders.drop_made(repo, details)
