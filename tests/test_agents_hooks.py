@@ -1926,7 +1926,7 @@ def test_a_turn_that_committed_and_is_taken_back_leaves_your_commit_message(
     """`.git/COMMIT_EDITMSG` held your message, kept there when a hook refused your commit.
     A turn's Bash call committed (git wrote its message there) and its gate failed: the
     take-back put the files and the branch back and left the turn's message, yours lost.
-    It comes back byte for byte; `undo` of the take-back writes the turn's again."""
+    It comes back byte for byte, and `undo` of the take-back leaves it yours."""
     msg = repo.path / ".git" / "COMMIT_EDITMSG"
     msg.write_bytes("my message, refused by a hook — ü\n".encode())
     claude = ClaudeCode(repo)
@@ -1942,6 +1942,6 @@ def test_a_turn_that_committed_and_is_taken_back_leaves_your_commit_message(
     assert "rolled back" in answer.json()["reason"]
     assert repo.head() == head
     assert msg.read_bytes() == "my message, refused by a hook — ü\n".encode()
-    repo.atomic("undo", check=0)  # the turn's commit, and its message, back
+    repo.atomic("undo", check=0)  # the turn's commit back, your message left yours
     assert repo.git("log", "-1", "--format=%s").strip() == "the turn's"
-    assert msg.read_bytes() == b"the turn's\n"
+    assert msg.read_bytes() == "my message, refused by a hook — ü\n".encode()

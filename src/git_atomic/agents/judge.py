@@ -380,7 +380,6 @@ def _take_back(
         from git_atomic.ops.gitdirback import put_back_beside
 
         problems: list[str] = []
-        changed: dict[str, object] = {}
         said = put_back_beside(
             ctx.repo,
             _beside(ctx.repo, record),
@@ -390,12 +389,7 @@ def _take_back(
             problems=problems,
             end=record.steps[-1][1],
             worktrees=True,
-            changed=changed,
         )[1]
-        if changed and rescue is not None:  # for an `undo` of the take-back (gitdirredo.py)
-            from git_atomic.ops import gitdirredo
-
-            gitdirredo.remember(ctx.journal, ctx.worktree, rescue, changed)
         said += _hooks_made(ctx.repo, record)
         message = "; ".join(m for m in (message, *said) if m)
     failed_phase = FailedPhase.EXEC if cause else FailedPhase.VALIDATE

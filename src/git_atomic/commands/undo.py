@@ -125,10 +125,9 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         move = _undo_move(found, what, open_op)
         prev = moves.preview(repo, move, current=current)
         # What the event wrote in the git dir beside its checkpoints (a replace ref, grafts,
-        # ORIG_HEAD its rollback took back), written back as it was (gitdirredo.py).
+        # refs it unpacked), written back as it was (gitdirredo.py).
         remade = gitdirredo.reverse(repo, event.detail, what=what, dry_run=True)
-        weighty = gitdirredo.reverse(repo, event.detail, what=what, dry_run=True, memos=False)
-        if dry_run or (prev.empty and not weighty):  # (not for ORIG_HEAD alone)
+        if dry_run or (prev.empty and not remade):
             concerned = (subject or _op_undone(ctx, event)) if dry_run else None
             foreseen = moving.foreseen(ctx, concerned) if concerned is not None else []
             return moving.report_still(
@@ -139,7 +138,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
                 status="undone",
                 dry_run=dry_run,
                 json_out=json_out,
-                git_dir=[*foreseen, *(remade if weighty or not prev.empty else ())],
+                git_dir=[*foreseen, *remade],
             )
         engine = Engine(ctx)
         with moving.owning(ctx, open_op):

@@ -16,8 +16,9 @@ written back (or removed) by the rollback as ORIG_HEAD is. And the worktree's
 commit failed (a hook refused it) for `git commit -F .git/COMMIT_EDITMSG`; an operation that
 committed wrote its own over it, and its rollback left that one there.
 
-What a rollback wrote is kept in its event, and `undo` of that rollback writes each back as the
-rollback found it, where it is still as the rollback left it (gitdirredo.py).
+What a rollback wrote in `info/grafts` is kept in its event, and `undo` of that rollback writes
+it back as the rollback found it, where it is still as the rollback left it (gitdirredo.py);
+ORIG_HEAD and COMMIT_EDITMSG it leaves yours, as the rollback gave them back.
 
 `FETCH_HEAD` (what the last fetch brought, beside the remote refs it moved, which stay) and
 rerere's `rr-cache/` (resolutions recorded, which nothing is lost by keeping) stay as the
@@ -145,14 +146,11 @@ def memo_back(repo: Repo, key: str, details: Mapping[str, object], *, own: bool)
 
 
 def put_again(repo: Repo, key: str, *, want: str, expect: str) -> bool:
-    """ORIG_HEAD (`key` BEFORE), or the memo `key` names, written as `want` ("" removed), only
-    where its text is `expect` now (an `undo` of the rollback that wrote it: one written since
-    is yours)."""
-    now = read(repo) if key == BEFORE else read_memo(repo, key)
+    """The memo `key` names (GRAFTS) written as `want` ("" removed), only where its text is
+    `expect` now (an `undo` of the rollback that wrote it: one written since is yours)."""
+    now = read_memo(repo, key)
     if now != expect or now == want:
         return False
-    if key == BEFORE:
-        return _put(os.fsencode(repo.git_dir), _NAME, want)
     return _put_memo(repo, key, want)
 
 

@@ -203,22 +203,20 @@ def put_back_git_files(
     a submodule it de-initialised is checked out again (submodulesback.py): the lines that
     say so (the restore's `problems` that they correct go). `end`: the checkpoint of the
     state the operation left. `changed`: filled with what was written, as [before, after]
-    (gitdirredo.py: what an `undo` of this move writes back)."""
+    (gitdirredo.py: what an `undo` of this move writes back; not ORIG_HEAD nor COMMIT_EDITMSG,
+    which it leaves yours)."""
     from git_atomic.engine import memofiles
 
-    orig_was = memofiles.read(repo) if changed is not None else None
-    if memofiles.put_back(repo, details, own=own) and changed is not None and orig_was is not None:
-        changed[memofiles.BEFORE] = [orig_was, details.get(memofiles.BEFORE)]
+    memofiles.put_back(repo, details, own=own)
     lines = []
     for key in memofiles.memos():  # info/grafts, COMMIT_EDITMSG
         if not details.get(key) and not os.path.lexists(memofiles.memo_path(repo, key)):
             continue
         was = memofiles.read_memo(repo, key)
         text = memofiles.memo_back(repo, key, details, own=own)
-        if text is not None:
-            if key == memofiles.GRAFTS:
-                lines.append(_GRAFTS_SAID[bool(text)])
-            if changed is not None and was is not None:
+        if text is not None and key == memofiles.GRAFTS:  # (COMMIT_EDITMSG: said by none)
+            lines.append(_GRAFTS_SAID[bool(text)])
+            if changed is not None and was is not None:  # (COMMIT_EDITMSG: `undo` leaves yours)
                 changed[key] = [was, text]
     if "submodules" in details:  # noted where there was a .gitmodules, even none checked out
         from git_atomic.ops import submodulesback

@@ -1,9 +1,9 @@
 """What a move wrote in the git dir beside its checkpoints, kept in its event, for `undo`.
 
 A rollback puts back what no checkpoint holds (gitdirback.py): a replace ref the operation
-made goes, `info/grafts`, ORIG_HEAD and COMMIT_EDITMSG are written as its PRE-OP had them.
-`undo` of that rollback brings back what the rollback replaced, files and branches from its
-rescue; these came back too, or the undo was not the rollback's inverse: `git log` and `git
+made goes, `info/grafts` is written as its PRE-OP had it, the refs it packed are written loose
+again. `undo` of that rollback brings back what the rollback replaced, files and branches from
+its rescue; these came back too, or the undo was not the rollback's inverse: `git log` and `git
 status` then showed the history without the operation's replacement (or grafts) it had before
 the rollback.
 
@@ -11,6 +11,9 @@ So each move that writes them keeps in its event what it wrote (`KEY`: [as it wa
 wrote it] for each), and `undo` of that event writes each back as it was, where it is still as
 the move wrote it (one changed since is yours, or another session's: left). The undo keeps
 what it wrote in its own event the same way, so a second `undo` takes them back again.
+
+Not git's memo files, ORIG_HEAD and COMMIT_EDITMSG: the rollback gave you yours back (your
+way back from your last reset, your message a hook refused), and `undo` leaves them yours.
 """
 
 from __future__ import annotations
@@ -25,9 +28,7 @@ if TYPE_CHECKING:
     from git_atomic.engine.git import Repo
 
 KEY: Final = "git_dir_changed"  # event detail: {what: [before, after]} (gitdirback's keys)
-_ORIG_HEAD: Final = "orig_head"  # memofiles.BEFORE
 _GRAFTS: Final = "grafts"  # memofiles.GRAFTS
-_EDITMSG: Final = "commit_editmsg"  # memofiles.EDITMSG
 _REPACKED: Final = "packed_refs_made"  # an undo's: the refs it packed again
 _PACKED: Final = "packed_refs_left"  # packedrefs.LEFT: the bytes of the file it removed
 _REPLACE: Final = "replace_refs"  # replacerefs.BEFORE: {ref: [before, after]}
@@ -66,72 +67,46 @@ def reverse(
     what: str,
     dry_run: bool,
     changed: dict[str, object] | None = None,
-    memos: bool = True,
 ) -> list[str]:
     """Write back what the event wrote in the git dir, each where it is still as the event
     wrote it (`dry_run`: nothing written); one line each. `what`: the event, for people
-    ("the last rollback"). `changed`: filled as `remember` takes it. `memos`: ORIG_HEAD and
-    COMMIT_EDITMSG too (False: what changes what git shows alone, which alone is worth a
-    move of its own where no file changes)."""
+    ("the last rollback"). `changed`: filled as `remember` takes it."""
     noted = _noted(event_detail)
     if not noted:
         return []
-    lines = [*_memo(repo, noted, _GRAFTS, what=what, dry_run=dry_run, changed=changed)]
-    if memos:
-        lines += [
-            *_memo(repo, noted, _ORIG_HEAD, what=what, dry_run=dry_run, changed=changed),
-            *_memo(repo, noted, _EDITMSG, what=what, dry_run=dry_run, changed=changed),
-        ]
+    lines = _grafts(repo, noted, what=what, dry_run=dry_run, changed=changed)
     lines += _packed(repo, noted.get(_PACKED), what=what, dry_run=dry_run, changed=changed)
     lines += _unpacked(repo, noted.get(_REPACKED), what=what, dry_run=dry_run, changed=changed)
     lines += _replace_refs(repo, noted.get(_REPLACE), what=what, dry_run=dry_run, changed=changed)
     return lines
 
 
-def _memo(
+def _grafts(
     repo: Repo,
     noted: Mapping[str, object],
-    key: str,
     *,
     what: str,
     dry_run: bool,
     changed: dict[str, object] | None,
 ) -> list[str]:
-    """ORIG_HEAD (`info/grafts`, COMMIT_EDITMSG) as the event found it, where it is still as
-    the event wrote it; the line that says so (ORIG_HEAD's and COMMIT_EDITMSG's by a dry run
-    only, as a rollback's)."""
+    """`info/grafts` as the event found it, where it is still as the event wrote it."""
     from git_atomic.engine import memofiles
 
-    pair = _pair(noted.get(key))
+    pair = _pair(noted.get(_GRAFTS))
     if pair is None:
         return []
     was, wrote = pair
-    now = memofiles.read(repo) if key == _ORIG_HEAD else memofiles.read_memo(repo, key)
-    if now != wrote or was == wrote:
+    if memofiles.read_grafts(repo) != wrote or was == wrote:
         return []
-    if not dry_run and not memofiles.put_again(repo, key, want=was, expect=wrote):
+    if not dry_run and not memofiles.put_again(repo, _GRAFTS, want=was, expect=wrote):
         return []
     if changed is not None:
-        changed[key] = [wrote, was]
-    if key == _GRAFTS:
-        return [
-            f".git/info/grafts is written again as before {what} (it cuts or rewrites your "
-            "history for every git command)"
-            if was
-            else f"the .git/info/grafts {what} wrote is removed"
-        ]
-    if not dry_run:
-        return []
-    if key == _EDITMSG:
-        return [
-            f"COMMIT_EDITMSG: back to the message it held before {what}"
-            if was
-            else f"COMMIT_EDITMSG: removed (there was none before {what})"
-        ]
+        changed[_GRAFTS] = [wrote, was]
     return [
-        f"ORIG_HEAD: back to {was.strip()[:12]}, as before {what}"
+        f".git/info/grafts is written again as before {what} (it cuts or rewrites your "
+        "history for every git command)"
         if was
-        else f"ORIG_HEAD: removed (there was none before {what})"
+        else f"the .git/info/grafts {what} wrote is removed"
     ]
 
 
