@@ -31,6 +31,7 @@ LAYOUTS = (
     "subdir",
     "coreworktree",
     "relworktree",
+    "linkpath",
 )
 # What an operation may touch. With `protect` drawn, `*.env` and `build/` are ignored and
 # `*.env` protected: x.env in a folder git looks into, build/y.env inside an ignored one.
@@ -146,6 +147,12 @@ def make_layout(layout: str, base: Path, *, sparse_index: bool = True) -> Where:
     home = base / "home"
     if layout == "plain":
         repo = GitRepo.create(base / "r", home)
+        return Where(repo, repo.path)
+    if layout == "linkpath":  # the worktree reached through a link to a folder above it
+        real = base / "real"
+        GitRepo.create(real / "r", home)
+        (base / "via").symlink_to(real)
+        repo = GitRepo(base / "via" / "r", hermetic_env(home))
         return Where(repo, repo.path)
     if layout == "subdir":  # the user is in a folder of the worktree the operation may remove
         repo = GitRepo.create(base / "r", home)
