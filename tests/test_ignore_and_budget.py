@@ -485,6 +485,58 @@ def test_protected_files_inside_ignored_folders_come_back(repo: GitRepo, mode: s
     assert repo.read("build/deep/er/app.local.toml") == b"x = 1\n"
 
 
+@pytest.mark.parametrize(
+    ("pattern", "held_paths"),
+    [
+        ("secrets/", ["secrets/key", "build/secrets/k", "keys/secrets/a.pem"]),
+        ("secrets", ["secrets/key", "build/secrets/k", "keys/secrets/a.pem"]),
+        ("sec*", ["secrets/key", "build/secrets/k", "keys/secrets/a.pem"]),
+        ("*.d", ["x.d/key", "build/y.d/z/k"]),
+        ("keys", ["keys/a.pem", "keys/secrets/a.pem"]),
+        ("/secrets/", ["secrets/key"]),
+        ("build/*.d", ["build/y.d/z/k"]),
+    ],
+)
+def test_a_protected_name_that_is_a_folder_holds_what_is_in_it(
+    repo: GitRepo, pattern: str, held_paths: list[str]
+) -> None:
+    """A `protect` pattern is gitignore-like: one that names a folder (`secrets/`, `*.d`, a
+    name with no slash, at any depth or anchored) takes in every ignored file below it, in a
+    folder git ignores whole (`secrets/`, one inside `build/`) or one it looks into (`keys/`,
+    whose `*.pem` a rule ignores). Only `/secrets/` did: the files inside the others were in
+    no checkpoint, and an operation's `rm -rf` of them was not taken back."""
+    repo.write(".gitignore", b"secrets/\n*.d\nbuild/\n*.pem\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    configure(repo, f'protect = ["{pattern}"]\n')
+    everything = [
+        "secrets/key",
+        "x.d/key",
+        "build/secrets/k",
+        "build/y.d/z/k",
+        "build/o",
+        "keys/a.pem",
+        "keys/secrets/a.pem",
+    ]
+    for path in everything:
+        repo.write(path, f"{path}\n".encode())
+    res = repo.atomic_json(
+        "run", "--", "sh", "-c", "rm -rf secrets x.d build keys; exit 1", check=1
+    )
+    assert held(repo, res["checkpoints"]["pre_op"]) >= set(held_paths)
+    for path in everything:  # back, or (not protected) gone with the rm
+        assert repo.exists(path) == (path in held_paths), path
+        if path in held_paths:
+            assert repo.read(path) == f"{path}\n".encode()
+    # An operation's new file in a protected folder goes; a protected file it swapped for a
+    # folder comes back (one not protected stays as the operation left it).
+    script = "rm -rf secrets/key && mkdir -p secrets/key x.d/new && echo n > x.d/new/f; exit 1"
+    repo.atomic("run", "--", "sh", "-c", script, check=1)
+    assert repo.exists("x.d/new/f") == ("x.d/key" not in held_paths)
+    swapped = (repo.path / "secrets" / "key").is_dir()
+    assert swapped == ("secrets/key" not in held_paths)
+
+
 def test_a_protected_file_the_operation_made_goes(repo: GitRepo) -> None:
     repo.write(".gitignore", b".env\n")
     repo.git("add", ".gitignore")

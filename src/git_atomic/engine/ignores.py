@@ -32,10 +32,13 @@ _RULE_SPECS = (":(glob)**/.gitignore", ":(glob)**/.gitattributes")
 
 def pathspecs(patterns: Iterable[str], *, within: str = "") -> list[str]:
     """gitignore-like patterns as pathspecs: without a slash, a name at any depth (of the
-    folder `within`, "" or ending in a slash); with one, from the top."""
+    folder `within`, "" or ending in a slash); with one, from the top. As in a `.gitignore`,
+    a pattern that names a folder (`secrets/`, `*.d`) takes in everything below it: a glob
+    pathspec matches a path whole, never a folder on its way, so each has a second one."""
     specs = []
     for pattern, deep in _split_patterns(patterns):
-        specs.append(f":(glob){within}{'**/' if deep else ''}{pattern}")
+        at = f":(glob){within}{'**/' if deep else ''}"
+        specs += [at + pattern, at + pattern.rstrip("/") + "/**"]
     return specs
 
 
@@ -132,19 +135,32 @@ def _in_ignored_folders(
     listing stopped at: a pattern with a slash is looked for where it says (git walks that
     path only), one without in those folders only."""
     patterns = _split_patterns(protect)
-    specs = [f":(glob){body}" for body, at_any_depth in patterns if not at_any_depth]
+    anchored = [body for body, at_any_depth in patterns if not at_any_depth]
+    specs = [f":(glob){b}" for b in anchored] + [f":(glob){b.rstrip('/')}/**" for b in anchored]
     deep = [body for body, at_any_depth in patterns if at_any_depth]
     for folder in folders:
         if b"\n" in folder or not deep:
             continue
         within = glob_escape(os.fsdecode(folder))
-        specs += [f":(glob){within}**/{body}" for body in deep]
+        if _named(folder, deep):  # the folder, or one it is in, is one `protect` names
+            specs.append(f":(glob){within}**")
+            continue
+        specs += pathspecs(deep, within=within)
     if not specs:
         return []
     res = repo.run(*_LS_IGNORED, "--", *specs, check=False, low_priority=True)
     if res.returncode != 0:
         return []
     return [p for p in res.stdout.split(b"\0") if p]
+
+
+def _named(folder: bytes, deep: Sequence[str]) -> bool:
+    """Whether a name on the way to `folder` (its own included) matches one of the `deep`
+    patterns (no slash but a last one), as a `.gitignore` line matches a folder's name."""
+    from fnmatch import fnmatchcase  # (only where protect names something in ignored folders)
+
+    names = os.fsdecode(folder).rstrip("/").split("/")
+    return any(fnmatchcase(name, body.rstrip("/")) for name in names for body in deep)
 
 
 def glob_escape(text: str) -> str:
