@@ -948,7 +948,9 @@ def _made_anew(ops: list[tuple[str, ...]], paths: set[bytes]) -> set[bytes]:
     their way with a link."""
     # (A rename's destination is never one of them: it moves nothing where something is, and
     # a step before it that took that away is counted itself.)
-    made = ("write", "delete", "symlink", "outlink", "fifo", "rename", "tofolder", "mkdir")
+    # (A conflict's path: the operation's own commit there, then git's merge writes it.)
+    made = {"write", "delete", "symlink", "outlink", "fifo", "rename", "tofolder", "mkdir"}
+    made.add("conflict")
     steps = [os.fsencode(op[1]) for op in ops if op[0] in made]
     return {p for p in paths if any(p == q or p.startswith(q + b"/") for q in steps)}
 

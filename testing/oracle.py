@@ -330,6 +330,8 @@ def apply_ops(root: Path, ops: list[list[str]], outside: str | None = None) -> N
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "ab") as fh:
                 fh.write(op[1].encode() + b"\n")
+        elif kind == "conflict" and not os.path.isdir(full):
+            _conflict(root, op[1], op[2])
         elif kind == "commit":
             env = {**os.environ, "DIFF_OP": "1"}  # the hooks log only our own git calls
             subprocess.run(["git", "add", "-A"], cwd=root, env=env, capture_output=True)
@@ -339,6 +341,53 @@ def apply_ops(root: Path, ops: list[list[str]], outside: str | None = None) -> N
                 env=env,
                 capture_output=True,
             )
+
+
+def _conflict(root: Path, rel: str, how: str) -> None:
+    """Leave git half way, as a command that stops on a conflict does: a commit of "theirs"
+    at `rel` on top of HEAD (made without touching the worktree, the index or a ref), the
+    operation's own "ours" committed, then a `merge`, `rebase` or `cherry-pick` of theirs,
+    or a `stash pop` of an edit made before (`stash`), stopped on `rel`'s conflict."""
+    env = {**os.environ, "DIFF_OP": "1"}  # the hooks log only our own git calls
+
+    def git(*args: str, **kw: object) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, **kw)  # type: ignore[call-overload, no-any-return]
+
+    def write(data: bytes) -> None:  # a file, never through a link there
+        full = os.path.join(os.fsencode(root), os.fsencode(rel))
+        if os.path.lexists(full):
+            os.unlink(full)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as fh:
+            fh.write(data)
+
+    if how == "stash":
+        write(b"stashed\n")
+        git("add", "-A", env=env)
+        if git("stash", "-q", env=env).returncode != 0:
+            return
+    else:
+        index = os.path.join(
+            os.fsdecode(git("rev-parse", "--absolute-git-dir").stdout.strip()), "diff-theirs"
+        )
+        side = {**env, "GIT_INDEX_FILE": index}
+        blob = git("hash-object", "-w", "--stdin", input=b"theirs\n", env=env).stdout.strip()
+        git("read-tree", "HEAD", env=side)
+        add = git("update-index", "--add", "--cacheinfo", f"100644,{blob.decode()},{rel}", env=side)
+        tree = git("write-tree", env=side).stdout.strip().decode()
+        os.unlink(index)
+        if add.returncode != 0 or not tree:
+            return
+        theirs = git("commit-tree", tree, "-p", "HEAD", "-m", "theirs", env=env).stdout.strip()
+    write(b"ours\n")
+    git("add", "-A", env=env)
+    git("commit", "-qm", "ours", "--no-verify", env=env)
+    if how == "stash":
+        git("stash", "pop", env=env)
+    elif how == "merge":
+        git("merge", "--no-edit", theirs.decode(), env=env)
+    else:
+        git(how, theirs.decode(), env=env)
 
 
 def exclude_file(root: Path, env: Mapping[str, str] | None = None) -> Path:

@@ -200,8 +200,10 @@ class Disk:
         self, side: staged.Staged, limit: int | None, exempt: frozenset[bytes] = frozenset()
     ) -> Files:
         """The files read: the scan's tree, or `add -A`'s when the scan cannot say. `exempt`:
-        files read whatever `limit` says."""
+        files read whatever `limit` says (and the paths of unmerged entries: tracked, if in
+        no tree of the index's)."""
         repo = self.repo
+        exempt = exempt | side.unmerged_paths
         tree: str | None = None
         if self.scanning is not None:
             tree = scan.finish(

@@ -34,6 +34,8 @@ class Staged:
     tree: str  # `write-tree` of the index (of its merged entries, when `unmerged`)
     listing: indexstate.Listing  # its flags and attribute files
     unmerged: bool = False  # the index has unmerged entries: only a raw copy keeps them
+    # Their paths: tracked all the same (a conflict's file is read whatever its size).
+    unmerged_paths: frozenset[bytes] = frozenset()
     # git cannot read the index (an operation wrote over it, cut it short): only a raw copy
     # keeps it, and the files are read as if there were none.
     unreadable: bool = False
@@ -63,7 +65,7 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
         return Staged(*index.seen)
     env = {"GIT_INDEX_FILE": str(staged_copy)}
     tagging = indexstate.start_listing(repo, env) if index.present else None
-    unmerged = False
+    unmerged: frozenset[bytes] = frozenset()
     try:
         # On a throwaway copy: never split by your core.splitIndex (a shared index of its own
         # would stay in your git dir, used by no index).
@@ -73,7 +75,7 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
             if tagging is not None:
                 tagging.wait(check=False)
             raise
-        tree, unmerged = _merged_side(repo, staged_copy), True
+        tree, unmerged = _merged_side(repo, staged_copy)
     except GitError as error:
         if tagging is not None:
             tagging.wait(check=False)
@@ -101,7 +103,7 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
         listing = indexstate.read_listing(repo, env, tree, tagging)
     if index.key is not None and not listing.flags.intent_to_add and not unmerged:
         _remember_staged(repo, index.key, tree, listing)
-    return Staged(tree, listing, unmerged)
+    return Staged(tree, listing, bool(unmerged), unmerged_paths=unmerged)
 
 
 # The staged side of a capture is a function of the index file's bytes: when the index has not
@@ -296,8 +298,9 @@ def _missing_objects(repo: Repo, index: Path) -> list[bytes]:
     ]
 
 
-def _merged_side(repo: Repo, index: Path) -> str:
-    """The tree of an index's merged entries: its unmerged ones are kept by the raw index."""
+def _merged_side(repo: Repo, index: Path) -> tuple[str, frozenset[bytes]]:
+    """The tree of an index's merged entries (its unmerged ones are kept by the raw index), and
+    the paths of the unmerged ones."""
     scratch = repo.scratch_path("merged")
     env = {"GIT_INDEX_FILE": str(scratch)}
     try:
@@ -312,7 +315,7 @@ def _merged_side(repo: Repo, index: Path) -> str:
             input=b"".join(p + b"\0" for p in sorted(paths)),
             env=env,
         )
-        return write_tree(repo, env)
+        return write_tree(repo, env), frozenset(paths)
     finally:
         scratch.unlink(missing_ok=True)
 
