@@ -427,6 +427,42 @@ def test_gc_returns_what_only_the_scan_held(repo: GitRepo) -> None:
     assert repo.git("cat-file", "-t", oid, check=False) == ""
 
 
+@pytest.mark.parametrize("how", ["merge", "cherry-pick"])
+def test_undo_brings_back_a_conflict_beside_a_large_file_it_committed(
+    repo: GitRepo, how: str
+) -> None:
+    """Found by the differential test: an operation commits everything (`git add -A`), a new
+    file over the budget with it, then stops in a conflict. Its rollback leaves the large
+    file where it is (no checkpoint holds its bytes from before), and the capture `undo`
+    takes holds it (its scan saw it tracked): `undo` took it for a change made since and
+    refused to make the conflict again on top of it, exit 3. It is no change since, so `undo`
+    brings the conflict back, and a second `undo` clears it; a large file you change after
+    the rollback is one, and `undo` still refuses, nothing changed."""
+    configure(repo, "max_new_file_size = 10\n")
+    repo.write("a", b"one\n")
+    repo.git("add", "a")
+    repo.git("commit", "-qm", "a")
+    blob = repo.git("hash-object", "-w", "--stdin", input=b"theirs\n").strip()
+    tree = repo.git("mktree", input=f"100644 blob {blob}\ta\n".encode()).strip()
+    theirs = repo.git("commit-tree", tree, "-p", "HEAD", "-m", "theirs").strip()
+    repo.write("big", b"a large untracked file\n")
+    before = repo.fingerprint()
+    script = f"echo ours > a && git add -A && git commit -qm ours && git {how} {theirs}; exit 0"
+    res = repo.atomic("run", "--no-gates", "--", "sh", "-c", script, check=1)
+    assert "left as it is" in res.stderr
+    same(repo.fingerprint(), before)
+    repo.atomic("undo", check=0)
+    assert repo.git("ls-files", "-u", "--", "a") and b"<<<<<<<" in repo.read("a")
+    assert repo.read("big") == b"a large untracked file\n"
+    repo.atomic("undo", check=0)
+    same(repo.fingerprint(), before)
+    repo.write("big", b"yours since the rollback\n")
+    edited = repo.fingerprint()
+    res = repo.atomic("undo", check=3)
+    assert "half-way" in res.stderr
+    same(repo.fingerprint(), edited)
+
+
 # --- protect ------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", MODES)
 def test_protected_ignored_files_come_back(repo: GitRepo, mode: str) -> None:

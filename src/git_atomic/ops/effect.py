@@ -305,6 +305,24 @@ def _contiguous_from(current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot
     return all(_state(a) == _state(b) and _same_rules(a, b) for a, b in ends)
 
 
+def _as_left(repo: Repo, current: Snapshot, frm: Snapshot, to: Snapshot) -> Snapshot:
+    """The state now as the first change's start saw it: less the files over the size budget
+    that start does not hold (so the restore that went there left them where they were,
+    restorekeeps.within_budget), each as the change's end holds it. A capture now may hold
+    such a file (a scan that saw it tracked remembers it): it is no change since."""
+    if current.files_tree == frm.files_tree or frm.too_large is None:
+        return current
+    changes = repo.diff_trees(frm.files_tree, current.files_tree)
+    big = checkpoint.load_too_large(repo, frm)
+    left = [c for c in changes if c.status == "A" and c.path in big]
+    if len(left) != len(changes):
+        return current
+    ends = {e.path: (e.mode, e.oid) for e in repo.ls_tree_at(to.files_tree, [c.path for c in left])}
+    if any(ends.get(c.path) != (c.new_mode, c.new_oid) for c in left):
+        return current
+    return records.replace(current, files_tree=repo.tree_without(current.files_tree, ends))
+
+
 def _same_rules(a: Snapshot, b: Snapshot) -> bool:
     """The same `.git/info/exclude` and `info/attributes`, sparse-checkout patterns and
     stashes, as far as both know them (a state worked out from trees, or written before one
@@ -328,7 +346,10 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     if not changes:
         return Outcome(current, current, exact=True)
     snaps = {sha: checkpoint.load(repo, sha) for pair in changes for sha in pair}
-    if _contiguous_from(current, [(snaps[frm], snaps[to]) for frm, to in changes]):
+    first = snaps[changes[0][0]], snaps[changes[0][1]]
+    if _contiguous_from(
+        _as_left(repo, current, *first), [(snaps[frm], snaps[to]) for frm, to in changes]
+    ):
         windows = _windows([(snaps[frm], snaps[to]) for frm, to in changes])
         return Outcome(current, snaps[changes[-1][1]], exact=True, made_within=windows)
     last = snaps[changes[-1][1]]
