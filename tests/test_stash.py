@@ -134,3 +134,29 @@ def test_a_stash_another_worktree_pushed_meanwhile_is_left_and_named(
     assert "your stash list changed meanwhile" in res.stderr, res.stderr
     assert "theirs" in repo.git("stash", "list").splitlines()[0]
     assert not repo.exists("op.txt")
+
+
+def test_undo_after_a_stash_list_left_beside_another_worktree_is_exact(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """Found by the differential test: in a repository with other worktrees, an operation
+    that stashes, commits and stops in its `stash pop`'s conflict is rolled back with the
+    stash list left as it is (it changed while the operation ran, `refs/stash` is shared,
+    named). `undo` took that list for a change made since and refused to make the conflict
+    again (exit 3): it is what the rollback left, no change since. `undo` brings the conflict
+    back and leaves the list; a second `undo` clears the conflict."""
+    repo.git("worktree", "add", "-q", "-b", "side", str(tmp_path / "other"))
+    script = (
+        "echo stashed > f && git add -A && git stash -q && echo ours > f && git add -A"
+        " && git commit -qm ours && git stash pop; exit 0"
+    )
+    before = repo.fingerprint()
+    res = repo.atomic("run", "--no-gates", "--", "sh", "-c", script, check=1)
+    assert "your stash list changed meanwhile" in res.stderr, res.stderr
+    left = stashes(repo)
+    assert left[0] and repo.fingerprint() == before
+    repo.atomic("undo", check=0)
+    assert repo.git("ls-files", "-u", "--", "f") and b"<<<<<<<" in repo.read("f")
+    assert stashes(repo) == left
+    repo.atomic("undo", check=0)
+    assert repo.fingerprint() == before and stashes(repo) == left

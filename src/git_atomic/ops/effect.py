@@ -306,10 +306,16 @@ def _contiguous_from(current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot
 
 
 def _as_left(repo: Repo, current: Snapshot, frm: Snapshot, to: Snapshot) -> Snapshot:
-    """The state now as the first change's start saw it: less the files over the size budget
-    that start does not hold (so the restore that went there left them where they were,
-    restorekeeps.within_budget), each as the change's end holds it. A capture now may hold
-    such a file (a scan that saw it tracked remembers it): it is no change since."""
+    """The state now as the first change's start saw it, where the restore that went there
+    left something where it was, as the change's end holds it (named then): no change since.
+    The exact move to the change's end writes nothing there, as the worked-out one would not.
+    - the files over the size budget that start does not hold (restorekeeps.within_budget):
+      a capture now may hold such a file (a scan that saw it tracked remembers it);
+    - the stash list, where the repository has other worktrees (`refs/stash` is shared: a
+      list that changed while the operation ran is left as it is)."""
+    known = current.stash_known and frm.stash_known and to.stash_known
+    if known and current.stash != frm.stash and current.stash == to.stash:
+        current = records.replace(current, stash=frm.stash)
     if current.files_tree == frm.files_tree or frm.too_large is None:
         return current
     changes = repo.diff_trees(frm.files_tree, current.files_tree)
