@@ -822,10 +822,6 @@ def scenario_kept(
         }
         changed |= {e[0] for e in set(before.index) ^ set(after.index)}
         other = [i for i in other if os.fsencode(OTHER_STEPS[i][1]) not in changed]
-        if any(op[0] == "branch" for op in ops):
-            # Not yet drawn together: your commits on a branch the operation checked out.
-            other = [i for i in other if OTHER_STEPS[i][0] not in MOVES_BRANCH]
-        moved = after != before  # (HEAD and the branches the other writer moves set alike)
         written, staged = _other_writer(repo, where, other)
         head = repo.git("symbolic-ref", "-q", "HEAD", check=False) + repo.git("rev-parse", "HEAD")
         if head != after.head:
@@ -834,6 +830,9 @@ def scenario_kept(
             # did: it then moves back, compare-and-swap.)
             for seen in (before, after):
                 seen.head, seen.branches = head, repo.git("for-each-ref", "refs/heads/")
+        # What the rollback takes back, and `undo` brings again (HEAD and the branches the
+        # other writer moved, left where they are, set alike).
+        moved = after != before
         on_disk = oracle.walk(repo.path)  # (ids in the repository's own format)
         theirs = {p: on_disk[p] for p in written}
         if staged is not None:  # their staged README, on top of either state's index
@@ -864,8 +863,9 @@ def _other_writer(
     staged = None
     user = {"DIFF_OP": "user"}
     # A drawn filter that cannot run (`missing`) fails a `git add` that looks at a racily
-    # clean `*.bin` again: the user's own git is told it is not required, as they would.
-    lax = ("-c", "filter.lfs.required=false")
+    # clean `*.bin` again, and `core.safecrlf` one of a file with LF line ends under
+    # `core.autocrlf`: the user's own git is told to go on, as they would.
+    lax = ("-c", "filter.lfs.required=false", "-c", "core.safecrlf=false")
     for i in sorted(set(other)):
         kind, path, data = OTHER_STEPS[i]
         full = repo.path / path

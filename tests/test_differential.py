@@ -5,7 +5,8 @@ entries and the checkpoint's raw tree objects).
 Each example builds a repository in one of the layouts git supports (a plain one, a linked
 worktree, a `--separate-git-dir` one, a submodule's checkout, the dotfiles pattern with
 GIT_DIR/GIT_WORK_TREE run from inside another repository, GIT_DIR with a `core.worktree`
-relative to it as in t1501), writes a random tree (bytes, executable bits, symbolic links;
+relative to it as in t1501, a worktree reached through a link to a folder above it), writes
+a random tree (bytes, executable bits, symbolic links;
 committed, staged or untracked), turns on random settings
 that tell git to look less closely (docs/design.md, "Settings the capture does not trust"),
 and runs a random failing operation with the real CLI. Then:
@@ -34,9 +35,11 @@ named examples that way every time.
 It also draws names with a space and letters not ASCII, your own `core.excludesFile`,
 assume-unchanged and skip-worktree entries, `index.skipHash`, and steps that rename, make empty
 folders, swap a file or a link for a folder and check out a branch of the operation's own;
-empty folders are compared too. A second property (`test_differential_with_another_writer`)
-keeps the operation, has another writer change other files, then takes the operation's effect
-back and brings it again (testing/differential.py, scenario_kept).
+empty folders are compared too, and steps that leave git half way (a merge, rebase or
+cherry-pick stopped on a conflict, a `stash pop` that conflicted). A second property
+(`test_differential_with_another_writer`) keeps the operation, has another writer change other
+files, commit, amend or reset the branch one back, then takes the operation's effect back and
+brings it again (testing/differential.py, scenario_kept).
 
 Examples: 25 by default (about 20 s of CPU), 300 with --slow, or
 GIT_ATOMIC_DIFFERENTIAL_EXAMPLES; the second property half of that.
