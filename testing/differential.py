@@ -723,6 +723,10 @@ OTHER_STEPS = [
     ("commit", "README", "committed\n"),
     ("amend", "README", "amended\n"),
     ("reset", "README", ""),
+    # Unmerged entries of yours with no merge named (as a `stash pop` that conflicted leaves
+    # them): `rollback` and `undo` refuse (exit 3, nothing changed) until you resolve them
+    # (`git add`), then go on with your resolution staged.
+    ("unmerged", "o/clash", "mine\n"),
 ]
 # The steps above that move a branch.
 MOVES_BRANCH = ("commit", "amend", "reset")
@@ -823,6 +827,16 @@ def scenario_kept(
         changed |= {e[0] for e in set(before.index) ^ set(after.index)}
         other = [i for i in other if os.fsencode(OTHER_STEPS[i][1]) not in changed]
         written, staged = _other_writer(repo, where, other)
+        if any(OTHER_STEPS[i][0] == "unmerged" for i in other):
+            waiting = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
+            for dry in ((), ("--dry-run",)):
+                res = repo.atomic("rollback", "--op", op_id, *dry, cwd=_still_in(where))
+                assert res.returncode == 3, f"rollback over unmerged entries: {res.stderr}"
+                got = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
+                _same(got, waiting, "after a refused rollback")
+            repo.git("add", "--", "o/clash", env={"DIFF_OP": "user"})
+            entries = oracle.index_entries(repo.env, repo.path)
+            staged.append(next(e for e in entries if e[0] == b"o/clash"))
         head = repo.git("symbolic-ref", "-q", "HEAD", check=False) + repo.git("rev-parse", "HEAD")
         if head != after.head:
             # The other writer moved the branch: HEAD and every branch stay where they left
@@ -835,9 +849,9 @@ def scenario_kept(
         moved = after != before
         on_disk = oracle.walk(repo.path)  # (ids in the repository's own format)
         theirs = {p: on_disk[p] for p in written}
-        if staged is not None:  # their staged README, on top of either state's index
-            before.index = _with_entry(before.index, staged)
-            after.index = _with_entry(after.index, staged)
+        for entry in staged:  # their staged files, on top of either state's index
+            before.index = _with_entry(before.index, entry)
+            after.index = _with_entry(after.index, entry)
         res = repo.atomic("rollback", "--op", op_id, cwd=_still_in(where))
         assert res.returncode == 0, f"rollback: exit {res.returncode}: {res.stderr}"
         now = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
@@ -856,11 +870,12 @@ def scenario_kept(
 
 def _other_writer(
     repo: GitRepo, where: Where, other: list[int]
-) -> tuple[list[bytes], tuple[bytes, str, str, int, int] | None]:
+) -> tuple[list[bytes], list[tuple[bytes, str, str, int, int]]]:
     """Another writer's steps (OTHER_STEPS, by index), as the user (DIFF_OP: the drawn hooks
-    and filters log anyone else): the paths written, and README's index entry if staged."""
+    and filters log anyone else): the paths written, and README's index entry if staged
+    (the unmerged entries of `unmerged` are left for the caller to resolve)."""
     written: list[bytes] = []
-    staged = None
+    staged: list[tuple[bytes, str, str, int, int]] = []
     user = {"DIFF_OP": "user"}
     # A drawn filter that cannot run (`missing`) fails a `git add` that looks at a racily
     # clean `*.bin` again, and `core.safecrlf` one of a file with LF line ends under
@@ -887,6 +902,14 @@ def _other_writer(
                 env=user,
             )
             assert res.returncode == 0, f"the second session's run: {res.stderr}"
+        elif kind == "unmerged":  # stages 1 to 3, no stage 0: a conflict waiting for you
+            repo.write(path, data.encode())
+            blobs = [
+                repo.git("hash-object", "-w", "--stdin", input=f"{side}\n".encode()).strip()
+                for side in ("base", "ours", "theirs")
+            ]
+            info = "".join(f"100644 {oid} {n}\t{path}\n" for n, oid in enumerate(blobs, 1))
+            repo.git("update-index", "--index-info", input=info.encode(), env=user)
         elif kind == "reset":  # one commit back, the index and files left as they are
             plain = {**user, "GIT_NO_REPLACE_OBJECTS": "1"}  # HEAD's own parent
             parent = repo.git("rev-parse", "-q", "--verify", "HEAD~", check=False, env=plain)
@@ -903,7 +926,7 @@ def _other_writer(
             if kind in ("stage", "commit", "amend"):
                 repo.git(*lax, "add", "--", path, env=user)
                 entries = oracle.index_entries(repo.env, repo.path)
-                staged = next(e for e in entries if e[0] == os.fsencode(path))
+                staged = [next(e for e in entries if e[0] == os.fsencode(path))]
         written.append(os.fsencode(path))
     return written, staged
 

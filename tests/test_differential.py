@@ -38,8 +38,9 @@ folders, swap a file or a link for a folder and check out a branch of the operat
 empty folders are compared too, and steps that leave git half way (a merge, rebase or
 cherry-pick stopped on a conflict, a `stash pop` that conflicted). A second property
 (`test_differential_with_another_writer`) keeps the operation, has another writer change other
-files, commit, amend or reset the branch one back, then takes the operation's effect back and
-brings it again (testing/differential.py, scenario_kept).
+files, commit, amend or reset the branch one back, or leave unmerged entries (the rollback
+refuses them, nothing changed, until they are resolved), then takes the operation's effect back
+and brings it again (testing/differential.py, scenario_kept).
 
 Examples: 25 by default (about 20 s of CPU), 300 with --slow, or
 GIT_ATOMIC_DIFFERENTIAL_EXAMPLES; the second property half of that.
