@@ -981,6 +981,10 @@ def _made_anew(ops: list[tuple[str, ...]], paths: set[bytes]) -> set[bytes]:
     # (A conflict's path: the operation's own commit there, then git's merge writes it.)
     made = {"write", "delete", "symlink", "outlink", "fifo", "rename", "tofolder", "mkdir"}
     made.add("conflict")
+    if any(op[0] == "conflict" and op[2] in ("rebase", "stash") for op in ops):
+        # Its own commit (`git add -A`) took in every untracked file, which the rebase's
+        # checkout of the other side (or `git stash`) removed and wrote again: new files.
+        return set(paths)
     steps = [os.fsencode(op[1]) for op in ops if op[0] in made]
     return {p for p in paths if any(p == q or p.startswith(q + b"/") for q in steps)}
 
