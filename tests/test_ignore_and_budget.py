@@ -573,6 +573,42 @@ def test_a_protected_name_that_is_a_folder_holds_what_is_in_it(
     assert swapped == ("secrets/key" not in held_paths)
 
 
+@pytest.mark.parametrize("kept", [False, True], ids=["failed", "rollback-op"])
+@pytest.mark.parametrize("dest", ["x.env", "build/deep/y.env"])
+def test_a_protected_name_the_operation_gave_an_older_file_goes(
+    repo: GitRepo, kept: bool, dest: str
+) -> None:
+    """Found by the differential test: `mv a x.env` (a tracked file renamed to a protected,
+    ignored name) keeps `a`'s birth time, older than PRE-OP, so the rollback took `x.env` for
+    an ignored file that was there before and left it, beside the `a` it put back; the dry
+    run did not name it. PRE-OP holds every protected file that is there (within the budget):
+    one it lacks is the operation's, and goes. A protected file that was there stays, and so
+    does an ignored one nobody protects (`z.log`: no checkpoint knows it)."""
+    repo.write(".gitignore", b"*.env\n*.log\nbuild/\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    configure(repo, 'protect = ["*.env"]\n')
+    repo.write("a", b"tracked\n")
+    repo.write("b", b"tracked too\n")
+    repo.git("add", "a", "b")
+    repo.git("commit", "-qm", "a")
+    repo.write("old.env", b"SECRET=1\n")
+    before = repo.fingerprint()
+    script = f"mkdir -p {os.path.dirname(dest) or '.'} && mv a {dest} && mv b z.log"
+    if kept:
+        op = repo.atomic_json("run", "--history", "shadow", "--no-gates", "--", "sh", "-c", script)
+        dry = repo.atomic("rollback", "--op", op["op_id"], "--dry-run", check=0)
+        assert dest in dry.stdout + dry.stderr
+        repo.atomic("rollback", "--op", op["op_id"], check=0)
+    else:
+        repo.atomic("run", "--no-gates", "--", "sh", "-c", script + "; exit 1", check=1)
+    assert not os.path.lexists(repo.path / dest)
+    assert repo.read("a") == b"tracked\n" and repo.read("old.env") == b"SECRET=1\n"
+    assert repo.read("z.log") == b"tracked too\n"  # ignored, not protected: left
+    os.unlink(repo.path / "z.log")
+    same(repo.fingerprint(), before)
+
+
 def test_a_protected_file_the_operation_made_goes(repo: GitRepo) -> None:
     repo.write(".gitignore", b".env\n")
     repo.git("add", ".gitignore")

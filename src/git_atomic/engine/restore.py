@@ -235,6 +235,7 @@ def _put_ignore_rules(
         restorefiles.apply_files(repo, rules, outcome, specials=specials)
     files = [c for c in files if c not in rules]
     kept = restorekeeps.ignored_now(repo, deletions, kept, hidden, target)
+    kept = restorekeeps.not_protected(repo, kept, target)
     return files, restorekeeps.not_in_the_way(kept, files)
 
 

@@ -85,6 +85,51 @@ def ignored_now(
     return kept
 
 
+def not_protected(repo: Repo, kept: set[bytes], target: Snapshot) -> set[bytes]:
+    """The files kept, less those `protect` names: the target held every such file that was
+    there (but one over the size budget), so one it lacks is the operation's, whatever its
+    birth time says (`mv a .env` keeps `a`'s) or a rule ignores."""
+    _, protect = capture_settings(repo.root)
+    if not kept or not protect:
+        return kept
+    named = protected(repo, sorted(kept), protect)
+    if named is None:
+        return kept
+    return kept - (named - checkpoint.load_too_large(repo, target))
+
+
+def protected(repo: Repo, paths: Sequence[bytes], protect: Sequence[str]) -> set[bytes] | None:
+    """Those of `paths` the `protect` patterns match, as `.gitignore` lines (their own
+    semantics: a folder named takes in what is below it), asked of git with the patterns in a
+    scratch folder of ours; a match by your own rules (`info/exclude`, `core.excludesFile`) is
+    not theirs. None when git could not say."""
+    scratch = repo.state_dir / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="protect-", dir=scratch) as folder:
+        rules = os.path.join(folder, ".gitignore")
+        with open(rules, "w", encoding="utf-8") as fh:
+            fh.write("".join(p.strip() + "\n" for p in protect))
+        res = repo.run(
+            f"--work-tree={folder}",
+            "check-ignore",
+            "-z",
+            "-v",
+            "--stdin",
+            "--no-index",
+            input=b"".join(b"./" + p + b"\0" for p in paths),
+            check=False,
+        )
+        if res.returncode not in (0, 1):
+            return None
+        fields = res.stdout.split(b"\0")
+        found = set()
+        for i in range(0, len(fields) - 3, 4):
+            source, path = fields[i], fields[i + 3]
+            if os.path.basename(source) == b".gitignore" and path.startswith(b"./"):
+                found.add(path[2:])
+        return found
+
+
 def foreseen(repo: Repo, files: Sequence[RawChange], target: Snapshot) -> set[bytes]:
     """For a dry run, which writes nothing: the deletions a restore to `target` would leave
     where they are (`born_before` and `ignored_now`), judged by the target's `.gitignore`
@@ -99,7 +144,7 @@ def foreseen(repo: Repo, files: Sequence[RawChange], target: Snapshot) -> set[by
         if not asked:
             return set()
     kept = ignored_by_rules_of(repo, target.files_tree, asked)
-    return not_in_the_way(kept or set(), files)
+    return not_in_the_way(not_protected(repo, kept or set(), target), files)
 
 
 def ignored_by_rules_of(repo: Repo, tree: str, paths: Sequence[bytes]) -> set[bytes] | None:
