@@ -834,17 +834,20 @@ def scenario_kept(
                 assert res.returncode == 3, f"rollback over unmerged entries: {res.stderr}"
                 got = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
                 _same(got, waiting, "after a refused rollback")
-            lax = ("-c", "filter.lfs.required=false", "-c", "core.safecrlf=false")
-            repo.git(*lax, "add", "--", "o/clash", env={"DIFF_OP": "user"})
+            repo.git(*_lax(repo), "add", "--", "o/clash", env={"DIFF_OP": "user"})
             entries = oracle.index_entries(repo.env, repo.path)
             staged.append(next(e for e in entries if e[0] == b"o/clash"))
         head = repo.git("symbolic-ref", "-q", "HEAD", check=False) + repo.git("rev-parse", "HEAD")
         if head != after.head:
-            # The other writer moved the branch: HEAD and every branch stay where they left
-            # them, after both. (A commit and a reset one back leave it where the operation
-            # did: it then moves back, compare-and-swap.)
+            # The other writer moved the branch checked out: HEAD stays where they left it,
+            # after both, and so does that branch; every other branch moves by
+            # compare-and-swap as before. (A commit and a reset one back leave it where the
+            # operation did: it then moves back.)
+            refs_now = _refs(repo.git("for-each-ref", "refs/heads/"))
+            theirs_moved = {b: o for b, o in refs_now.items() if _refs(after.branches).get(b) != o}
             for seen in (before, after):
-                seen.head, seen.branches = head, repo.git("for-each-ref", "refs/heads/")
+                seen.head = head
+                seen.branches = _listing({**_refs(seen.branches), **theirs_moved})
         # What the rollback takes back, and `undo` brings again (HEAD and the branches the
         # other writer moved, left where they are, set alike).
         moved = after != before
@@ -878,10 +881,7 @@ def _other_writer(
     written: list[bytes] = []
     staged: list[tuple[bytes, str, str, int, int]] = []
     user = {"DIFF_OP": "user"}
-    # A drawn filter that cannot run (`missing`) fails a `git add` that looks at a racily
-    # clean `*.bin` again, and `core.safecrlf` one of a file with LF line ends under
-    # `core.autocrlf`: the user's own git is told to go on, as they would.
-    lax = ("-c", "filter.lfs.required=false", "-c", "core.safecrlf=false")
+    lax = _lax(repo)
     for i in sorted(set(other)):
         kind, path, data = OTHER_STEPS[i]
         full = repo.path / path
@@ -930,6 +930,27 @@ def _other_writer(
                 staged = [next(e for e in entries if e[0] == os.fsencode(path))]
         written.append(os.fsencode(path))
     return written, staged
+
+
+def _refs(listing: str) -> dict[str, str]:
+    """`for-each-ref refs/heads/`'s lines as branch -> its line."""
+    return {line.split("\t", 1)[1]: line for line in listing.splitlines()}
+
+
+def _listing(refs: dict[str, str]) -> str:
+    """The lines of `_refs` as `for-each-ref` prints them (sorted by name)."""
+    return "".join(refs[b] + "\n" for b in sorted(refs))
+
+
+def _lax(repo: GitRepo) -> tuple[str, ...]:
+    """`-c` options for the user's own `git add`: on past `core.safecrlf`, and past the drawn
+    filter that cannot run (`missing`), which a racily clean `*.bin` makes git start (required
+    or not, a process that is not there ends the command): turned off, as a user would."""
+    lax: tuple[str, ...] = ("-c", "core.safecrlf=false")
+    if "not-installed" in repo.git("config", "--get", "filter.lfs.process", check=False):
+        lax += ("-c", "filter.lfs.process=", "-c", "filter.lfs.clean=", "-c", "filter.lfs.smudge=")
+        lax += ("-c", "filter.lfs.required=false")
+    return lax
 
 
 def _with_entry(entries: oracle.Entries, entry: tuple[bytes, str, str, int, int]) -> oracle.Entries:
