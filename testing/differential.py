@@ -834,7 +834,7 @@ def scenario_kept(
                 assert res.returncode == 3, f"rollback over unmerged entries: {res.stderr}"
                 got = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
                 _same(got, waiting, "after a refused rollback")
-            repo.git(*_lax(repo), "add", "--", "o/clash", env={"DIFF_OP": "user"})
+            repo.git(*_lax(repo), "add", "--sparse", "--", "o/clash", env={"DIFF_OP": "user"})
             entries = oracle.index_entries(repo.env, repo.path)
             staged.append(next(e for e in entries if e[0] == b"o/clash"))
         head = repo.git("symbolic-ref", "-q", "HEAD", check=False) + repo.git("rev-parse", "HEAD")
