@@ -525,8 +525,10 @@ def test_git_s_own_background_work_outlives_the_command(repo: GitRepo, tmp_path:
     own work, left running (killed at each command, the repository would never be packed)."""
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    # A git that waits in the worktree, in a session of its own (its stdin never ends).
-    waits = f"exec git cat-file --batch 0<>{shlex.quote(str(fifo))}"
+    # A git that waits in the worktree, in a session of its own (its stdin never ends), its
+    # output let go of as a detached `gc --auto` lets go of it (else the command's output
+    # pipes, which the test reads to their end, would stay open while it runs).
+    waits = f"exec git cat-file --batch 0<>{shlex.quote(str(fifo))} >/dev/null 2>&1"
     spawn = f"setsid sh -c {shlex.quote(waits)} & echo $! > pid; sleep 0.5"
     repo.atomic("run", "--history", "shadow", "--", "sh", "-c", spawn, check=0)
     pid = int(repo.read("pid"))
