@@ -1239,9 +1239,13 @@ class SizeBench:
         for event in HOOK_EVENTS:
             for group in settings["hooks"][event]:
                 for handler in group["hooks"]:
-                    words = shlex.split(handler["command"])
+                    command = handler["command"]
+                    words = shlex.split(command)
                     if "hook" in words:
-                        lines[event] = shlex.join([*self.cli.argv, *words[1:]])
+                        # Only the program word is replaced: the rest (its guard, `|| echo
+                        # ...`, for a PATH without git-atomic) runs as the agent runs it.
+                        rest = command.lstrip()[len(shlex.quote(words[0])) :]
+                        lines[event] = shlex.join(self.cli.argv) + rest
         if set(lines) != set(HOOK_EVENTS):
             raise CellError("ga_hook_post", "-", f"hooks install wrote no command for {lines}")
         self.hook_lines = lines
