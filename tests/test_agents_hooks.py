@@ -1258,7 +1258,8 @@ def test_malformed_payloads_are_answered_with_exit_0(
 
 
 # Cursor's answer that lets the call, or the prompt, go on.
-CURSOR_GOES_ON = {"preToolUse": {"permission": "allow"}, "beforeSubmitPrompt": {"continue": True}}
+# (A call's decides nothing: an `allow` would spare the call the approval the user asks for.)
+CURSOR_GOES_ON = {"preToolUse": {}, "beforeSubmitPrompt": {"continue": True}}
 
 
 def _hostile_payloads(repo: GitRepo) -> dict[str, str]:

@@ -115,7 +115,7 @@ TOOL_EVENTS = {
     "copilot": ("preToolUse", {"toolName": "bash", "toolArgs": '{"command": "make"}'}),
 }
 # What a quiet answer on stdout is for each (Cursor's permission events answer with theirs).
-QUIET_STDOUT = {"cursor": {"permission": "allow"}}
+QUIET_STDOUT: dict[str, object] = {"cursor": {}}
 
 
 def hook(

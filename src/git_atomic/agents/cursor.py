@@ -25,11 +25,12 @@ in a turn shows that it announces every call: nothing the agent did came before,
 is given up. Once the conversation has sent one and our `preToolUse` hook is in the project's
 hooks file, later prompts open none: a turn that calls no tool changes nothing of its own.
 
-Cursor reads JSON from every hook. Its permission events answer with their field, never `{}`:
-`preToolUse` with `{"permission": "allow"}` (we never stop a call, and an answer without its
-permission may be taken for no answer, which a `failClosed` hook turns into a denial),
-`beforeSubmitPrompt` with `{"continue": true}`; the other events' quiet answer is `{}`. What the
-model cannot be told goes to stderr, which Cursor shows in its Hooks output panel;
+Cursor reads JSON from every hook. `preToolUse` is answered `{}`, no permission at all: an
+`allow` from a hook is read as approval (a call runs without the prompt your settings ask
+for), and a tool that only takes checkpoints must never approve what you would be asked
+about (our entries in `.cursor/hooks.json` are not `failClosed`, so no answer is no denial).
+`beforeSubmitPrompt` is answered `{"continue": true}`; the other events' quiet answer is `{}`.
+What the model cannot be told goes to stderr, which Cursor shows in its Hooks output panel;
 `postToolUse` has a field the model reads (`additional_context`). The page the shapes come
 from is in docs/agents.md.
 """
@@ -76,8 +77,9 @@ DIALECT: Final = Dialect("cursor", r"(?!(?:Read|Grep)$).*", None, frozenset())
 PROMPT: Final = ("turn", "Cursor turn")
 TOOL_EVENTS: Final = "cursor-tool-events"  # this conversation has sent us a `preToolUse`
 EMPTY: Final = HookResult(0, "{}\n", "")
-# The answers of the permission events that let the call or the prompt go on (never `{}`).
-ALLOW: Final = HookResult(0, '{"permission": "allow"}\n', "")
+# The answers that let the call or the prompt go on: a call's decides nothing (never an
+# `allow`, which would spare the call your approval), a prompt's says to go on.
+ALLOW: Final = EMPTY
 CONTINUE: Final = HookResult(0, '{"continue": true}\n', "")
 QUIET: Final = {"preToolUse": ALLOW, "beforeSubmitPrompt": CONTINUE}
 
