@@ -288,13 +288,23 @@ def test_refactor_keeps_coverage_at_least_at_greens(repo: GitRepo) -> None:
     assert obj["tdd"]["kept"] is False
     assert obj["tdd"]["green_coverage"] == 100.0 and obj["tdd"]["coverage"] < 100.0
     assert obj["tdd"]["why"] == (f"coverage {obj['tdd']['coverage']:.2f}% is below GREEN's 100.00%")
-    assert _differences(before, repo.fingerprint(), ignoring=(b"cov.json", b".coverage")) == []
+    assert (
+        _differences(
+            before, repo.fingerprint(), ignoring=(b"cov.json", b".coverage", b"__pycache__")
+        )
+        == []
+    )
     # ... and a person's is left as it is.
     repo.write("lib.py", dead)
     before = repo.fingerprint()
     res = repo.atomic("tdd", "refactor", check=1)
     assert "is below GREEN's 100.00%; nothing was changed" in res.stderr
-    assert _differences(before, repo.fingerprint(), ignoring=(b"cov.json", b".coverage")) == []
+    assert (
+        _differences(
+            before, repo.fingerprint(), ignoring=(b"cov.json", b".coverage", b"__pycache__")
+        )
+        == []
+    )
     # Covering code passes.
     repo.write("prog.py", b"import lib\nassert lib.double(2) == 4\nassert lib.unused(1) == 1\n")
     obj = repo.atomic_json("tdd", "refactor", "-m", "cover unused")
