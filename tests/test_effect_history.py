@@ -742,6 +742,64 @@ def test_a_git_hook_the_operation_installed_is_named_by_its_rollback(
     assert "a git hook" not in res.stderr and "changed nothing" in res.stderr, res.stderr
 
 
+# What the operation does to `.git/config` (and a worktree's `config.worktree`), and the line
+# its rollback must name (a digest of every line is noted at PRE-OP, never the text).
+CONFIG_CHANGES = {
+    "hooks-path": ("git config core.hooksPath /tmp/elsewhere", "[core] hooksPath = /tmp/elsewhere"),
+    "fsmonitor": ("git config core.fsmonitor 'sh x.sh'", "[core] fsmonitor = sh x.sh"),
+    "filter": ("git config filter.f.clean 'sh x.sh'", '[filter "f"] clean = sh x.sh'),
+    "remote-url": ("git config remote.origin.url https://else/r", '[remote "origin"] url = '),
+    "unset": ("git config --unset user.signingkey", "removed 1 line it held before"),
+    "worktree-file": (
+        "git config extensions.worktreeConfig true; git config --worktree diff.external x.sh",
+        "config.worktree: the operation added or changed [diff] external = x.sh",
+    ),
+}
+
+
+@pytest.mark.parametrize("how", ["failed-run", "abort", "recover"])
+@pytest.mark.parametrize("change", list(CONFIG_CHANGES))
+def test_a_git_setting_the_operation_made_is_named_by_its_rollback(
+    repo: GitRepo, change: str, how: str
+) -> None:
+    """A failed run that set `core.hooksPath`, `core.fsmonitor`, a clean filter or a remote's
+    URL was rolled back saying "files, index and branches are as before", the setting left in
+    force (git runs the program at your next `git status`, `git add`, commit) with no word of
+    it. An agent's `.git/config` is code run on the host (fwdai/fletch #564,
+    tinyhumansai/openhuman #5493); Claude Code's worktree setup silently rewrote the shared
+    repository's `core.hooksPath` (anthropics/claude-code #67914). Configuration is in no
+    checkpoint and stays, but its own rollback names every line PRE-OP lacked (and counts
+    those gone); the remote's token in its old URL is never copied into the journal."""
+    command, said = CONFIG_CHANGES[change]
+    repo.git("config", "remote.origin.url", "https://user:s3cret@host/r")
+    repo.git("config", "user.signingkey", "ABCDEF")
+    config = repo.path / ".git" / "config"
+    if how == "failed-run":
+        res = repo.atomic("run", "--", "sh", "-c", command + "; exit 1", check=1)
+    elif how == "abort":
+        repo.atomic("begin", "x", check=0)
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+        res = repo.atomic("abort", check=0)
+    else:  # killed half way through its rollback: `recover` finishes it
+        kill = {"GIT_ATOMIC_FAILPOINT": "rollback:after-rescue"}
+        run = repo.atomic("run", "--", "sh", "-c", command + "; exit 1", env=kill)
+        assert run.returncode == -9, run.stderr
+        res = repo.atomic("recover", check=0)
+    left = config.read_bytes()
+    assert "are as before (ignored files are not restored). " not in res.stderr, res.stderr
+    named = [
+        line for line in res.stderr.splitlines() if "configuration is in no checkpoint" in line
+    ]
+    assert named and said in " ".join(named), res.stderr
+    assert config.read_bytes() == left  # left as it is: configuration
+    journal = b"".join(
+        p.read_bytes() for p in (repo.path / ".git" / "atomic").rglob("*") if p.is_file()
+    )
+    assert b"s3cret" not in journal
+    res = repo.atomic("run", "--", "sh", "-c", "exit 1", check=1)  # one that sets nothing
+    assert "configuration is in no checkpoint" not in res.stderr, res.stderr
+
+
 def test_a_turn_taken_back_writes_back_the_reflogs_its_call_expired(repo: GitRepo) -> None:
     """An agent turn whose shell call ran `git reflog expire --expire=now --all` and broke the
     gate was taken back at Stop with every reflog left empty: main@{1}, all that named the

@@ -134,6 +134,7 @@ RESTORE = {
         ".engine.lfskeep",  # the LFS content it puts back (or keeps aside)
         ".engine.nestedrepos",  # the repositories of their own it leaves as they are
         ".ops.hooksmade",  # the git hooks an operation's own rollback names
+        ".ops.configmade",  # and the settings it names
     )
 }
 # An agent's hook call (each tool call of the agent runs two): its adapter, the turn engine,

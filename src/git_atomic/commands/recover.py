@@ -398,6 +398,10 @@ def _tell_history(
 
             gitdirredo.remember(engine.journal, engine.ctx.worktree, done.rescue, changed)
         done.problems += _hooks_made(engine.repo, op)
+        if op.kind != OpKind.AGENT_TURN:  # a turn's notes are its calls' (not recorded yet)
+            from git_atomic.ops import configmade
+
+            done.problems += configmade.lines(engine.repo, op.details)
         done.problems += lines
         if mended:
             detail["reflogs_mended"] = mended

@@ -29,8 +29,11 @@ from git_atomic.engine.git import Repo
 
 BEFORE: Final = "core_place"  # op detail: {file: its [core] lines at PRE-OP}
 LEFT: Final = "core_place_left"  # op detail: the same when the operation closed
+LINES: Final = "config_lines"  # op detail: {file: digests of its lines at PRE-OP} (configmade)
+FILES: Final = ("config", "config.worktree")
 KEYS: Final = ("core.bare", "core.worktree")
 _MOST: Final = 1 << 20  # a config file larger than this is not noted
+_MOST_LINES: Final = 1 << 16  # nor its lines' digests, over this
 
 
 def _files(repo: Repo) -> dict[str, tuple[bytes, bytes]]:
@@ -65,16 +68,52 @@ def _core_lines(data: bytes) -> bytes:
 
 def note(repo: Repo) -> dict[str, str]:
     """The `[core]` lines of each file there is (as text: bytes not UTF-8 kept by escape)."""
+    return note_with_lines(repo)[0]
+
+
+def note_with_lines(repo: Repo) -> tuple[dict[str, str], dict[str, list[str] | None]]:
+    """`note`, and the digests of every line of each file (configmade.py: the settings an
+    operation changes beside these two are named by its rollback; a digest, never a value,
+    so that no token in a remote's URL is copied into the journal; None where the file is
+    there but not noted: a link, or too large). One read of each file."""
     out: dict[str, str] = {}
+    lines: dict[str, list[str] | None] = {}
     for key, (root, name) in _files(repo).items():
         with safefs.Tree(root) as tree:
             st = tree.lstat(name)
-            if st is None or not stat.S_ISREG(st.st_mode) or st.st_size > _MOST:
+            if st is None:
                 continue
-            data = tree.read(name)
+            data = None
+            if stat.S_ISREG(st.st_mode) and st.st_size <= _MOST:
+                data = tree.read(name)
+        lines[key] = None
         if data is not None:
             out[key] = _core_lines(data).decode("utf-8", "surrogateescape")
-    return out
+            if len(data) <= _MOST_LINES:  # a larger one: its settings are not named
+                lines[key] = sorted({line_digest(line) for line in data.splitlines()})
+    return out, lines
+
+
+def line_digest(line: bytes) -> str:
+    """A config line's digest, as noted: its words, whatever the blanks around them (a
+    section's header marked `[`, to tell the settings from the headers git drops with them)."""
+    words = b" ".join(line.split())
+    digest = 0xCBF29CE484222325  # FNV-1a, 64 bits: a few dozen short lines, and no hashlib
+    for byte in words:  # on a PRE-OP's path
+        digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return ("[" if words.startswith(b"[") else "") + f"{digest:016x}"
+
+
+def read_file(repo: Repo, key: str) -> tuple[str, bytes] | None:
+    """The file `key` names ("config", "config.worktree"), as shown and its bytes; None where
+    there is no regular file (a link: never read through) or it is too large."""
+    root, name = _files(repo)[key]
+    with safefs.Tree(root) as tree:
+        st = tree.lstat(name)
+        if st is None or not stat.S_ISREG(st.st_mode) or st.st_size > _MOST:
+            return None
+        data = tree.read(name)
+    return None if data is None else (_shown(repo, root, name), data)
 
 
 def _values(repo: Repo, path: str) -> dict[str, str] | None:

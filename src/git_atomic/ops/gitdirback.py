@@ -91,7 +91,8 @@ def note_at_begin(repo: Repo, detail: dict[str, object]) -> None:
             detail[key] = text
     from git_atomic.engine import coreplace  # core.bare, core.worktree: two small reads
 
-    detail[coreplace.BEFORE] = coreplace.note(repo)
+    # and the digests of the files' lines: its rollback names the settings it changed
+    detail[coreplace.BEFORE], detail[coreplace.LINES] = coreplace.note_with_lines(repo)
 
 
 def note_at_close(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:

@@ -543,9 +543,10 @@ def rollback_op(
         from git_atomic.ops import gitdirredo
 
         gitdirredo.remember(engine.journal, engine.ctx.worktree, result.rescue, changed)
-    from git_atomic.ops import hooksmade  # a rollback's, never a checkpoint's
+    from git_atomic.ops import configmade, hooksmade  # a rollback's, never a checkpoint's
 
     problems += hooksmade.lines(engine.repo, op.started_at)
+    problems += configmade.lines(engine.repo, op.details)
     if mended:
         detail["reflogs_mended"] = mended
     problems += lines
