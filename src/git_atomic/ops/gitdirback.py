@@ -5,18 +5,19 @@ detail; put back by whatever takes its effect back (`put_back_beside`: its own r
 (`foresee_git_files`).
 
 What: the reflogs it rewrote (reflogkeep.py), ORIG_HEAD, `info/grafts` and COMMIT_EDITMSG
-(memofiles.py), a
-header-only or new `packed-refs` (packedrefs.py), replace refs (replacerefs.py), an
-alternate object store (alternates.py), the ref folders git leaves empty (gitfolders.py),
-submodules de-initialised, moved or checked out (submodulesback.py), linked worktrees removed,
-moved or added (worktreesgone.py), and their locks (worktreelocks.py), `core.bare` and
-`core.worktree` (coreplace.py). Each is noted with a few `lstat`s and small reads where there
-is nothing to note (the usual case), each module imported only where there is something of
-its kind: no git process on a checkpoint's path, but one (`git config --blob`) where the
-worktree has a `.gitmodules`; the replace refs are read from their files (`for-each-ref` only
-where those cannot be trusted: replacerefs.on_disk). An agent turn notes the same before and
-after each call that takes a checkpoint (agents/turnsteps.py), but for the worktrees' locks and
-`core.bare` / `core.worktree`, which a turn's take-back does not put back yet.
+(memofiles.py), a header-only or new `packed-refs` (packedrefs.py), replace refs
+(replacerefs.py), an alternate object store (alternates.py), the ref folders git leaves empty
+(gitfolders.py), submodules de-initialised, moved or checked out (submodulesback.py), linked
+worktrees removed, moved or added (worktreesgone.py), and their locks (worktreelocks.py),
+`core.bare` and `core.worktree` (coreplace.py); the other settings of the config are only named,
+from a digest of each line noted beside them (configmade.py). Each is noted with a few `lstat`s
+and small reads where there is nothing to note (the usual case), each module imported only where
+there is something of its kind: no git process on a checkpoint's path, but one (`git config
+--blob`) where the worktree has a `.gitmodules`; the replace refs are read from their files
+(`for-each-ref` only where those cannot be trusted: replacerefs.on_disk). An agent turn notes
+the same before and after each call that takes a checkpoint (agents/turnsteps.py), but for the
+worktrees' locks and `core.bare` / `core.worktree`, which a turn's take-back does not put back
+yet.
 """
 
 from __future__ import annotations
