@@ -341,6 +341,24 @@ def test_a_git_hook_a_turns_call_installed_is_named_by_its_take_back(
     assert (hooks / "pre-commit").exists() and (hooks / "pre-push").exists()  # left
 
 
+def test_a_git_setting_a_turns_call_made_is_named_by_its_take_back(repo: GitRepo) -> None:
+    """A turn whose shell call set `core.hooksPath` and `core.fsmonitor` (code git runs at your
+    next commit, your next `git status`) and removed your `user.signingkey` was taken back at
+    Stop saying nothing of them (anthropics/claude-code #67914: an agent's setup silently
+    rewrote the shared repository's `core.hooksPath`; fwdai/fletch #564). Configuration
+    stays, but the take-back names the lines its calls added and counts those they removed;
+    a setting you made between its calls (`core.editor`) is yours, not named."""
+    repo.git("config", "user.signingkey", "ABCDEF")
+    calls = "git config core.hooksPath /tmp/else; git config core.fsmonitor 'sh x.sh'"
+    calls += "; git config --unset user.signingkey"
+    answer, _ = _turn(repo, "echo m > made.txt", calls, between="git config core.editor vi")
+    named = answer["systemMessage"]
+    assert ".git/config: the operation added or changed " in named, named
+    assert "[core] hooksPath = /tmp/else" in named and "[core] fsmonitor = sh x.sh" in named
+    assert "removed 1 line it held before" in named and "editor" not in named, named
+    assert repo.git("config", "core.hooksPath").strip() == "/tmp/else"  # left: configuration
+
+
 @pytest.mark.parametrize("how", ["stop", "rollback-op"])
 def test_the_refs_a_turns_call_packed_are_loose_files_again(repo: GitRepo, how: str) -> None:
     """`git pack-refs --all` in a turn's call, where there was no `packed-refs`: the take-back

@@ -391,12 +391,27 @@ def _take_back(
             worktrees=True,
         )[1]
         said += _hooks_made(ctx.repo, record)
+        said += _config_made(ctx.repo, record)
         message = "; ".join(m for m in (message, *said) if m)
     failed_phase = FailedPhase.EXEC if cause else FailedPhase.VALIDATE
     _close(ctx, record.op_id, OpStatus.ROLLED_BACK, failed_phase=failed_phase)
     return _verdict(
         Outcome.ROLLED_BACK, record, gates=lines, rescue=rescue, message=message, cause=cause
     )
+
+
+def _config_made(repo: git.Repo, record: Record) -> list[str]:
+    """The config lines the turn's calls added or removed that are still so (configmade.py),
+    as an operation's own rollback names them; one you set between its calls is yours."""
+    from git_atomic.agents import turnbeside
+
+    beside = record.extra.get(turnbeside.BESIDE)
+    made = beside.get(turnbeside.CONFIG_MADE) if isinstance(beside, dict) else None
+    if not isinstance(made, dict) or not made:
+        return []
+    from git_atomic.ops import configmade
+
+    return configmade.turn_lines(repo, made)
 
 
 def _hooks_made(repo: git.Repo, record: Record) -> list[str]:

@@ -67,6 +67,11 @@ _GRAFTS: Final = "grafts"
 _ALTERNATES: Final = "alternates"
 _REPLACE: Final = "replace_refs"
 _FOLDERS: Final = "git_folders_absent"
+# In a window's note: the digests of the config files' lines (coreplace.note_with_lines); in
+# BESIDE, per file, those the turn's windows added and removed (configmade.turn_lines names
+# them at its take-back: a setting you made between its calls is yours).
+_CONFIG: Final = "config_lines"
+CONFIG_MADE: Final = "turn_config_lines"
 # In BESIDE: each replace ref a window changed -> [as before the turn's first window that
 # changed it, as its last one left it] (None: there was none); beside_detail makes of it an
 # operation's `replace_refs` and `replace_refs_left`.
@@ -74,10 +79,11 @@ _REPLACED: Final = "turn_replace_refs"
 
 
 def _git_files_now(repo: git.Repo) -> dict[str, object]:
-    from git_atomic.engine import gitfolders, memofiles
+    from git_atomic.engine import coreplace, gitfolders, memofiles
 
     common = repo.common_dir
     noted: dict[str, object] = {
+        _CONFIG: coreplace.note_with_lines(repo)[1],
         _GRAFTS: memofiles.read_grafts(repo) if os.path.lexists(common / "info" / "grafts") else "",
         _FOLDERS: gitfolders.absent(repo.git_dir),
         _REPLACE: {},
@@ -236,6 +242,9 @@ def _git_files_written(
             mine = noted.get(gitfolders.ABSENT)
             had = [str(f) for f in mine] if isinstance(mine, list) else []
             noted[gitfolders.ABSENT] = [f for f in gitfolders.FOLDERS if f in {*had, *made}]
+    then, still = was.get(_CONFIG), now.get(_CONFIG)
+    if isinstance(then, dict) and isinstance(still, dict) and then != still:
+        noted[CONFIG_MADE] = _config_changed(then, still, noted.get(CONFIG_MADE))
     then, still = was.get(_REPLACE), now.get(_REPLACE)
     if isinstance(then, dict) and isinstance(still, dict) and then != still:
         mine = noted.get(_REPLACED)
@@ -249,6 +258,31 @@ def _git_files_written(
     return noted
 
 
+def _config_changed(
+    then: Mapping[str, object], still: Mapping[str, object], mine: object
+) -> dict[str, dict[str, list[str]]]:
+    """Per config file, the digests of the lines the turn's windows added (and did not take
+    away again) and of those they removed (that none of them had added)."""
+    held = _dict(mine)
+    out: dict[str, dict[str, list[str]]] = {}
+    for key in {*then, *still, *held}:
+        before, after = then.get(key, []), still.get(key, [])
+        entry = _dict(held.get(key))
+        added = set(_strings(entry.get("added")))
+        removed = set(_strings(entry.get("removed")))
+        if isinstance(before, list) and isinstance(after, list):  # else one not noted
+            was, now = set(_strings(before)), set(_strings(after))
+            removed |= (was - now) - added
+            added = (added - (was - now)) | (now - was)
+        if added or removed:
+            out[key] = {"added": sorted(added), "removed": sorted(removed)}
+    return out
+
+
+def _strings(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
 def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
     """What the turn's windows changed beside its checkpoints, as an operation's journal
     detail has it (gitdirback.put_back_beside): its linked worktrees as those there now, less
@@ -256,7 +290,7 @@ def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
     or removed between its calls is not named as the turn's."""
     held = record.extra.get(BESIDE)
     detail = (
-        {k: v for k, v in held.items() if k not in (_TURN_WORKTREES, _REPLACED)}
+        {k: v for k, v in held.items() if k not in (_TURN_WORKTREES, _REPLACED, CONFIG_MADE)}
         if isinstance(held, dict)
         else {}
     )

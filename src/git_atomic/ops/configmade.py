@@ -53,10 +53,42 @@ def lines(repo: Repo, details: Mapping[str, object]) -> list[str]:
     return out
 
 
+def turn_lines(repo: Repo, made: Mapping[str, object]) -> list[str]:
+    """An agent turn's: per file, the lines its calls added that are there now, and how many
+    of those they removed are still gone (`made`: agents/turnbeside.py's digests)."""
+    out: list[str] = []
+    for key in coreplace.FILES:
+        entry = made.get(key)
+        if not isinstance(entry, dict):
+            continue
+        read = coreplace.read_file(repo, key)
+        if read is None:
+            continue
+        shown, data = read
+        ours = {str(d) for d in entry.get("added", []) if isinstance(d, str)}
+        shown_lines, now = _lines(data)
+        added = [line for line, digest in shown_lines if digest in ours]
+        gone = sum(
+            1
+            for d in entry.get("removed", [])
+            if isinstance(d, str) and not d.startswith("[") and d not in now
+        )
+        if added or gone:
+            out.append(_said(shown, added, gone))
+    return out
+
+
 def _added(data: bytes, was: set[str]) -> tuple[list[str], set[str]]:
     """The settings of `data` whose lines `was` lacks, each as `[section] line`; and the
     digests of every line of `data`."""
-    added: list[str] = []
+    shown, now = _lines(data)
+    return [line for line, digest in shown if digest not in was], now
+
+
+def _lines(data: bytes) -> tuple[list[tuple[str, str]], set[str]]:
+    """Each setting's line of `data` as shown (`[section] line`) with its digest; and the
+    digests of every line of `data` (headers, blanks and comments too)."""
+    shown: list[tuple[str, str]] = []
     now: set[str] = set()
     section = ""
     for raw in data.splitlines():
@@ -66,16 +98,15 @@ def _added(data: bytes, was: set[str]) -> tuple[list[str], set[str]]:
         if text.startswith("["):
             section = text.split("]", 1)[0] + "]"
             continue
-        if not text or text[0] in "#;" or digest in was:
-            continue
-        added.append(f"{section} {text}" if section else text)
-    return added, now
+        if text and text[0] not in "#;":
+            shown.append((f"{section} {text}" if section else text, digest))
+    return shown, now
 
 
 def _said(shown: str, added: list[str], gone: int) -> str:
     parts = []
     if added:
-        listed = "; ".join(added[:_MOST_SHOWN])
+        listed = ", ".join(added[:_MOST_SHOWN])
         more = f" (and {len(added) - _MOST_SHOWN} more)" if len(added) > _MOST_SHOWN else ""
         parts.append(f"the operation added or changed {listed}{more}")
     if gone:
