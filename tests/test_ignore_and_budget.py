@@ -811,3 +811,34 @@ def test_a_large_file_the_operation_deleted_is_named_as_not_put_back(
     assert "data.db was larger than max_new_file_size" in res.stderr, res.stderr
     assert "1 path could not be put back" in res.stderr
     assert repo.read("moved.db") == b"y" * 4096  # in no checkpoint either: left where it is
+
+
+@pytest.mark.parametrize("protect", [False, True])
+def test_a_rollback_of_an_rm_of_ignored_files_does_not_say_it_changed_nothing(
+    repo: GitRepo, protect: bool
+) -> None:
+    """A failed run whose command removed ignored files alone (`rm -rf .env node_modules`, a
+    `git clean -fdX`) was rolled back saying "it had changed nothing": they are in no
+    checkpoint, so nothing was taken back, and your `.env` was gone with no word of what is
+    not restored. Peers' restores lost such files without a word (cline/cline #14367,
+    github/copilot-cli #1675). The line says now that ignored files are not restored (and,
+    with `protect`, which are)."""
+    if protect:
+        configure(repo, 'protect = ["*.key"]\n')
+    repo.write(".gitignore", b".env\nnode_modules/\n*.key\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "ignore")
+    repo.write(".env", b"TOKEN=1\n")
+    repo.write("node_modules/x/index.js", b"x\n")
+    res = repo.atomic("run", "--", "sh", "-c", "rm -rf .env node_modules; exit 1", check=1)
+    assert not repo.exists(".env") and not repo.exists("node_modules")  # in no checkpoint
+    [line] = [line for line in res.stderr.splitlines() if "rolled back" in line]
+    assert line.endswith("it had changed nothing (ignored files are not restored)") == (
+        not protect
+    ), line
+    assert (
+        line.endswith(
+            "it had changed nothing (ignored files are not restored, except those `protect` names)"
+        )
+        == protect
+    ), line

@@ -163,7 +163,10 @@ def summary_line(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> st
             and not mended
             and not _took_back(repo, journal, op)
         ):
-            return f"{head} rolled back ({why}); it had changed nothing"
+            # but for what no checkpoint holds: an `rm -rf` of your ignored `.env` or
+            # `node_modules/` is neither seen nor taken back (as_before's words say so)
+            ignored = as_before(repo).removeprefix("files, index and branches are as before")
+            return f"{head} rolled back ({why}); it had changed nothing{ignored}"
         unless = ", except what the warnings above name" if op.details.get("problems") else ""
         if mended:  # reflogs it rewrote (`reflog expire`), written back (reflogkeep.mend)
             unless += f"; {mended_words(mended)}"
