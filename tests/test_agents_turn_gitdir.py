@@ -341,7 +341,8 @@ def test_a_git_hook_a_turns_call_installed_is_named_by_its_take_back(
     assert (hooks / "pre-commit").exists() and (hooks / "pre-push").exists()  # left
 
 
-def test_a_git_setting_a_turns_call_made_is_named_by_its_take_back(repo: GitRepo) -> None:
+@pytest.mark.parametrize("how", ["stop", "rollback-op"])
+def test_a_git_setting_a_turns_call_made_is_named_by_its_take_back(repo: GitRepo, how: str) -> None:
     """A turn whose shell call set `core.hooksPath` and `core.fsmonitor` (code git runs at your
     next commit, your next `git status`) and removed your `user.signingkey` was taken back at
     Stop saying nothing of them (anthropics/claude-code #67914: an agent's setup silently
@@ -351,8 +352,14 @@ def test_a_git_setting_a_turns_call_made_is_named_by_its_take_back(repo: GitRepo
     repo.git("config", "user.signingkey", "ABCDEF")
     calls = "git config core.hooksPath /tmp/else; git config core.fsmonitor 'sh x.sh'"
     calls += "; git config --unset user.signingkey"
-    answer, _ = _turn(repo, "echo m > made.txt", calls, between="git config core.editor vi")
-    named = answer["systemMessage"]
+    failing = how == "stop"
+    answer, op_id = _turn(
+        repo, "echo m > made.txt", calls, between="git config core.editor vi", failing=failing
+    )
+    if failing:
+        named = answer["systemMessage"]
+    else:  # kept, then taken back by `rollback --op`
+        named = repo.atomic("rollback", f"--op={op_id}", check=0).stderr
     assert ".git/config: the operation added or changed " in named, named
     assert "[core] hooksPath = /tmp/else" in named and "[core] fsmonitor = sh x.sh" in named
     assert "removed 1 line it held before" in named and "editor" not in named, named

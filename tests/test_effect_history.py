@@ -757,7 +757,7 @@ CONFIG_CHANGES = {
 }
 
 
-@pytest.mark.parametrize("how", ["failed-run", "abort", "recover"])
+@pytest.mark.parametrize("how", ["failed-run", "abort", "recover", "rollback-op"])
 @pytest.mark.parametrize("change", list(CONFIG_CHANGES))
 def test_a_git_setting_the_operation_made_is_named_by_its_rollback(
     repo: GitRepo, change: str, how: str
@@ -780,6 +780,11 @@ def test_a_git_setting_the_operation_made_is_named_by_its_rollback(
         repo.atomic("begin", "x", check=0)
         subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
         res = repo.atomic("abort", check=0)
+    elif how == "rollback-op":  # kept; a setting of yours since is yours, never named
+        done = repo.atomic_json("run", "--", "sh", "-c", command)
+        repo.git("config", "core.editor", "vi")
+        res = repo.atomic("rollback", f"--op={done['op_id']}", check=0)
+        assert "editor" not in res.stderr, res.stderr
     else:  # killed half way through its rollback: `recover` finishes it
         kill = {"GIT_ATOMIC_FAILPOINT": "rollback:after-rescue"}
         run = repo.atomic("run", "--", "sh", "-c", command + "; exit 1", env=kill)

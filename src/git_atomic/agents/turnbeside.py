@@ -290,7 +290,7 @@ def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
     or removed between its calls is not named as the turn's."""
     held = record.extra.get(BESIDE)
     detail = (
-        {k: v for k, v in held.items() if k not in (_TURN_WORKTREES, _REPLACED, CONFIG_MADE)}
+        {k: v for k, v in held.items() if k not in (_TURN_WORKTREES, _REPLACED)}
         if isinstance(held, dict)
         else {}
     )

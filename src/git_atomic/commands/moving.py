@@ -89,6 +89,7 @@ def go(
         done = moves.carry_out(engine, move, detail=detail or None, probe=prev.current)
         if takes_back and subject is not None:
             done, said = mend_reflogs(ctx, subject, done, said)
+            done = config_named(ctx, subject, done)
         if close_open and subject is not None:
             subject = engine.close(
                 subject.id, status=OpStatus.ROLLED_BACK, detail=op_detail(subject, done)
@@ -147,6 +148,16 @@ def mend_reflogs(
     if mended:
         said += f"; {output.mended_words(mended)}"
     return done, said
+
+
+def config_named(ctx: context.Context, op: OpRow, done: moves.Done) -> moves.Done:
+    """The config lines `op` added or removed that are still so, named (configmade.py): a
+    rollback of its effect leaves configuration as it is, as its own rollback does."""
+    from git_atomic.core import records
+    from git_atomic.ops import configmade
+
+    lines = configmade.later_lines(ctx.repo, op.details)
+    return records.replace(done, problems=(*done.problems, *lines)) if lines else done
 
 
 def foreseen(ctx: context.Context, op: OpRow) -> list[str]:

@@ -256,6 +256,7 @@ def _mend_only(ctx: context.Context, op: OpRow, where: str) -> str:
     warnings first, the words for the summary returned."""
     done = moves.Done(rescue=None, changes=(), problems=())
     done, said = moving.mend_reflogs(ctx, op, done, where)
+    done = moving.config_named(ctx, op, done)
     for line in done.problems:
         output.say(f"git-atomic: warning: {line}")
     if done.problems:

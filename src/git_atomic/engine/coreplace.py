@@ -30,6 +30,7 @@ from git_atomic.engine.git import Repo
 BEFORE: Final = "core_place"  # op detail: {file: its [core] lines at PRE-OP}
 LEFT: Final = "core_place_left"  # op detail: the same when the operation closed
 LINES: Final = "config_lines"  # op detail: {file: digests of its lines at PRE-OP} (configmade)
+LINES_LEFT: Final = "config_lines_left"  # op detail: the same when the operation closed
 FILES: Final = ("config", "config.worktree")
 KEYS: Final = ("core.bare", "core.worktree")
 _MOST: Final = 1 << 20  # a config file larger than this is not noted

@@ -22,11 +22,13 @@ read coreplace.py makes anyway; nothing is read again unless the file's lines ch
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
 from git_atomic.engine import coreplace
 from git_atomic.engine.git import Repo
 
 _MOST_SHOWN = 8  # lines shown per file; the rest counted
+TURN: Final = "turn_config_lines"  # an agent turn's detail: what its calls did (turnbeside.py)
 
 
 def lines(repo: Repo, details: Mapping[str, object]) -> list[str]:
@@ -51,6 +53,26 @@ def lines(repo: Repo, details: Mapping[str, object]) -> list[str]:
             continue
         out.append(_said(shown, added, gone))
     return out
+
+
+def later_lines(repo: Repo, details: Mapping[str, object]) -> list[str]:
+    """A later `rollback --op`'s: the lines the operation added (from its PRE-OP to its close)
+    that are there now, and those it removed that are still gone; an agent turn's, those its
+    calls did. None for an operation noted before these were."""
+    made = details.get(TURN)
+    if isinstance(made, dict):
+        return turn_lines(repo, made)
+    before, left = details.get(coreplace.LINES), details.get(coreplace.LINES_LEFT)
+    if not (isinstance(before, dict) and isinstance(left, dict)):
+        return []
+    changed: dict[str, object] = {}
+    for key in coreplace.FILES:
+        then, end = before.get(key, []), left.get(key, [])
+        if not (isinstance(then, list) and isinstance(end, list)):
+            continue  # one not noted (a link, too large)
+        was, still = {str(d) for d in then}, {str(d) for d in end}
+        changed[key] = {"added": sorted(still - was), "removed": sorted(was - still)}
+    return turn_lines(repo, changed)
 
 
 def turn_lines(repo: Repo, made: Mapping[str, object]) -> list[str]:

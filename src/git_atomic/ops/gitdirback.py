@@ -109,7 +109,10 @@ def note_at_close(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, obje
     if "core_place" in detail:  # coreplace.BEFORE: a later rollback takes back what is still so
         from git_atomic.engine import coreplace
 
-        detail = {**detail, coreplace.LEFT: coreplace.note(repo)}
+        core, lines = coreplace.note_with_lines(repo)
+        detail = {**detail, coreplace.LEFT: core}
+        if coreplace.LINES in detail:  # and names the config lines it left (configmade.py)
+            detail[coreplace.LINES_LEFT] = lines
     if "replace_refs" in detail and (
         detail["replace_refs"]
         or os.path.lexists(repo.common_dir / "refs" / "replace")
