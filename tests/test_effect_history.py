@@ -805,6 +805,17 @@ def test_a_git_setting_the_operation_made_is_named_by_its_rollback(
     assert "configuration is in no checkpoint" not in res.stderr, res.stderr
 
 
+def test_a_config_too_large_to_note_is_not_named_line_by_line(repo: GitRepo) -> None:
+    """A config file over the size whose lines PRE-OP notes (16 KiB: a turn's window notes
+    them at each call) is not named: never every line of it as the operation's."""
+    config = repo.path / ".git" / "config"
+    with config.open("a") as fh:
+        for n in range(1000):
+            fh.write(f"[alias]\n\ta{n} = log --oneline --graph --decorate -n {n}\n")
+    res = repo.atomic("run", "--", "sh", "-c", "git config core.hooksPath /x; exit 1", check=1)
+    assert "[alias]" not in res.stderr, res.stderr
+
+
 def test_a_turn_taken_back_writes_back_the_reflogs_its_call_expired(repo: GitRepo) -> None:
     """An agent turn whose shell call ran `git reflog expire --expire=now --all` and broke the
     gate was taken back at Stop with every reflog left empty: main@{1}, all that named the

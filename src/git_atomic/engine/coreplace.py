@@ -34,7 +34,7 @@ LINES_LEFT: Final = "config_lines_left"  # op detail: the same when the operatio
 FILES: Final = ("config", "config.worktree")
 KEYS: Final = ("core.bare", "core.worktree")
 _MOST: Final = 1 << 20  # a config file larger than this is not noted
-_MOST_LINES: Final = 1 << 16  # nor its lines' digests, over this
+_MOST_LINES: Final = 1 << 14  # nor its lines' digests, over this (a window notes them at each call)
 
 
 def _files(repo: Repo) -> dict[str, tuple[bytes, bytes]]:
