@@ -18,7 +18,11 @@ from testing.gitrepo import GitRepo, git_dir_paths
 
 
 def _turn(
-    repo: GitRepo, *lines: str, between: str = "", failing: bool = True
+    repo: GitRepo,
+    *lines: str,
+    between: str = "",
+    failing: bool = True,
+    stop_env: dict[str, str] | None = None,
 ) -> tuple[dict[str, str], str]:
     """A turn whose shell calls run `lines`, one each; `between`, a command of yours after its
     first call. `failing`: its last call breaks the gate (it makes `bad`) and Stop takes the
@@ -34,6 +38,9 @@ def _turn(
         claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
         if n == 1 and between:
             subprocess.run(["sh", "-c", between], cwd=repo.path, env=repo.env, check=True)
+    if stop_env is not None:  # killed in its Stop (GIT_ATOMIC_FAILPOINT)
+        assert claude_hook(repo, "s1", "Stop", env=stop_env, check=False).returncode == -9
+        return {}, ""
     answer: dict[str, str] = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
     assert (answer.get("decision") == "block") == failing, answer
     [op] = repo.atomic_json("log")["operations"]
@@ -341,7 +348,7 @@ def test_a_git_hook_a_turns_call_installed_is_named_by_its_take_back(
     assert (hooks / "pre-commit").exists() and (hooks / "pre-push").exists()  # left
 
 
-@pytest.mark.parametrize("how", ["stop", "rollback-op"])
+@pytest.mark.parametrize("how", ["stop", "rollback-op", "recover"])
 def test_a_git_setting_a_turns_call_made_is_named_by_its_take_back(repo: GitRepo, how: str) -> None:
     """A turn whose shell call set `core.hooksPath` and `core.fsmonitor` (code git runs at your
     next commit, your next `git status`) and removed your `user.signingkey` was taken back at
@@ -352,12 +359,20 @@ def test_a_git_setting_a_turns_call_made_is_named_by_its_take_back(repo: GitRepo
     repo.git("config", "user.signingkey", "ABCDEF")
     calls = "git config core.hooksPath /tmp/else; git config core.fsmonitor 'sh x.sh'"
     calls += "; git config --unset user.signingkey"
-    failing = how == "stop"
+    failing = how != "rollback-op"
+    kill = {"GIT_ATOMIC_FAILPOINT": "rollback:after-rescue"} if how == "recover" else None
     answer, op_id = _turn(
-        repo, "echo m > made.txt", calls, between="git config core.editor vi", failing=failing
+        repo,
+        "echo m > made.txt",
+        calls,
+        between="git config core.editor vi",
+        failing=failing,
+        stop_env=kill,
     )
-    if failing:
+    if how == "stop":
         named = answer["systemMessage"]
+    elif how == "recover":  # its take-back killed half way: `recover` finishes it
+        named = repo.atomic("recover", check=0).stderr
     else:  # kept, then taken back by `rollback --op`
         named = repo.atomic("rollback", f"--op={op_id}", check=0).stderr
     assert ".git/config: the operation added or changed " in named, named

@@ -398,10 +398,12 @@ def _tell_history(
 
             gitdirredo.remember(engine.journal, engine.ctx.worktree, done.rescue, changed)
         done.problems += _hooks_made(engine.repo, op)
-        if op.kind != OpKind.AGENT_TURN:  # a turn's notes are its calls' (not recorded yet)
-            from git_atomic.ops import configmade
+        from git_atomic.ops import configmade
 
+        if op.kind != OpKind.AGENT_TURN:
             done.problems += configmade.lines(engine.repo, op.details)
+        else:  # a turn's: those its calls added and removed (turnbeside.py)
+            done.problems += configmade.later_lines(engine.repo, op.details)
         done.problems += lines
         if mended:
             detail["reflogs_mended"] = mended
