@@ -805,6 +805,21 @@ def test_a_git_setting_the_operation_made_is_named_by_its_rollback(
     assert "configuration is in no checkpoint" not in res.stderr, res.stderr
 
 
+def test_a_branch_section_a_rollback_writes_back_is_not_named_as_the_operations(
+    repo: GitRepo,
+) -> None:
+    """A failed run that deleted a branch (`git branch -D`, its `[branch]` section with it):
+    the rollback makes it again and writes its section back (branchconfig.py), git
+    lower-casing the keys you wrote `Remote`, `Merge`. Those lines are yours, as before: the
+    config lines a rollback names are compared without the letter case of their keys."""
+    repo.git("branch", "feat")
+    with (repo.path / ".git" / "config").open("a") as fh:
+        fh.write('[branch "feat"]\n\tRemote = origin\n\tMerge = refs/heads/feat\n')
+    res = repo.atomic("run", "--", "sh", "-c", "git branch -D feat; exit 1", check=1)
+    assert repo.git("config", "branch.feat.remote").strip() == "origin"
+    assert "configuration is in no checkpoint" not in res.stderr, res.stderr
+
+
 def test_a_config_too_large_to_note_is_not_named_line_by_line(repo: GitRepo) -> None:
     """A config file over the size whose lines PRE-OP notes (16 KiB: a turn's window notes
     them at each call) is not named: never every line of it as the operation's."""

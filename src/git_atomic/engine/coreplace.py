@@ -96,9 +96,14 @@ def note_with_lines(repo: Repo) -> tuple[dict[str, str], dict[str, list[str] | N
 
 
 def line_digest(line: bytes) -> str:
-    """A config line's digest, as noted: its words, whatever the blanks around them (a
-    section's header marked `[`, to tell the settings from the headers git drops with them)."""
+    """A config line's digest, as noted: its words, whatever the blanks around them and the
+    letter case of its key (git writes a branch's section back lower-cased: branchconfig.py;
+    a section's header marked `[`, to tell the settings from the headers git drops with
+    them)."""
     words = b" ".join(line.split())
+    key, equals, value = words.partition(b"=")
+    if equals and not words.startswith(b"["):  # a key's letter case is none of its meaning
+        words = key.strip().lower() + b" = " + value.strip()
     digest = 0xCBF29CE484222325  # FNV-1a, 64 bits: a few dozen short lines, and no hashlib
     for byte in words:  # on a PRE-OP's path
         digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
