@@ -412,6 +412,59 @@ def test_gemini_a_subagents_model_request_leaves_a_running_call_of_its_parent_op
     assert repo.read("app.py") == b"ANSWER = 41\n"
 
 
+def _gemini_asks(platform: Platform, agent: Agent, repo: GitRepo, command: str) -> None:
+    """A shell call that needs the person's confirmation: BeforeTool, then the prompt's
+    `Notification` (google-gemini/gemini-cli packages/core/src/scheduler: scheduler.ts fires
+    BeforeTool before the policy check; confirmation.ts `notifyHooks` before it waits)."""
+    agent.send(*platform.tool(repo.path, "run_shell_command", {"command": command}, 9, False))
+    base = {k: v for k, v in platform.prompt(repo.path)[1].items() if k != "prompt"}
+    details = {"type": "exec", "title": "Confirm Shell Command", "command": command}
+    notice = {"notification_type": "ToolPermission", "message": "Tool requires permission"}
+    agent.send(
+        "Notification", {**base, "hook_event_name": "Notification", **notice} | {"details": details}
+    )
+
+
+def test_gemini_a_call_refused_at_its_prompt_leaves_no_window_over_the_users_edits(
+    repo: GitRepo,
+) -> None:
+    """A call the person refuses at Gemini's confirmation prompt sends no AfterTool, and when
+    every call of its step was refused the model is not asked again (no BeforeModel, no
+    AfterAgent: useGeminiStream.ts): its window stayed open to the next prompt, which closed
+    the turn with the person's edits in it, and `rollback --op` of that turn took them away.
+    The window ends where the call began to wait for the person."""
+    platform, agent = _gemini_turn(repo)
+    agent.calls(("lib.py", b"VALUE = 1\n"))
+    agent.send("BeforeModel", {**platform.prompt(repo.path)[1], "hook_event_name": "BeforeModel"})
+    _gemini_asks(platform, agent, repo, "rm -rf build")
+    repo.write("notes.txt", b"the person's, after refusing the call\n")  # no event comes
+    agent.prompt()  # the next prompt closes the turn
+    [op] = repo.atomic_json("log")["operations"]
+    repo.atomic("rollback", "--op", op["op_id"], check=0)
+    assert not repo.exists("lib.py")
+    assert repo.read("notes.txt") == b"the person's, after refusing the call\n"
+
+
+def test_gemini_a_refused_call_beside_one_that_ran_keeps_the_users_edits_out_of_the_turn(
+    repo: GitRepo,
+) -> None:
+    """A step whose other call ran: the model is asked again (BeforeModel), and the window
+    the refused call kept open ends at its prompt, not there; a failing turn takes back its
+    own change only. A call the person approves runs, and is the turn's as before."""
+    platform, agent = _gemini_turn(repo)
+    _gemini_asks(platform, agent, repo, "sed -i s/41/40/ app.py")
+    repo.write("app.py", b"ANSWER = 40\n")  # approved: it runs
+    shell = {"command": "sed -i s/41/40/ app.py"}
+    agent.send(*platform.tool(repo.path, "run_shell_command", shell, 9, True))
+    agent.calls(("app.py", b"ANSWER = BUG\n"))
+    _gemini_asks(platform, agent, repo, "rm -rf build")
+    repo.write("notes.txt", b"the person's, after refusing the call\n")
+    agent.send("BeforeModel", {**platform.prompt(repo.path)[1], "hook_event_name": "BeforeModel"})
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+    assert repo.read("notes.txt") == b"the person's, after refusing the call\n"
+
+
 def _users_note_then_a_failing_call(repo: GitRepo, agent: Agent, note: bytes) -> None:
     """The user writes `notes.txt`, then the agent breaks `app.py`: the failing turn takes back
     the agent's change only."""

@@ -1176,6 +1176,41 @@ def test_a_denied_call_leaves_no_window_open_over_the_users_edits(
     assert repo.read("lib.py") == b"VALUE = 7\n"  # the user's: kept
 
 
+def test_what_the_user_writes_while_an_mcp_tool_asks_them_is_not_the_turns(repo: GitRepo) -> None:
+    """An MCP server's tool asks the person mid-call (MCP elicitation; Claude Code sends
+    `Elicitation`, then `ElicitationResult` with the answer): the call's window was open the
+    whole time, and what the person wrote while asked was taken back with a failing turn. The
+    window ends at the question and opens again at the answer; the dialog shows as without us
+    (no answer to `Elicitation`)."""
+    claude = ClaudeCode(repo)
+    pre, post = tool_call("mcp__deploy__release", {"target": "staging"}, 1)
+    claude.send(pre)
+    repo.write("app.py", b"def answer():\n    return BUG\n")  # the tool, before it asks
+    asked = {
+        **common("Elicitation"),
+        "mcp_server_name": "deploy",
+        "message": "Which version?",
+        "mode": "form",
+        "requested_schema": {"type": "object", "properties": {"version": {"type": "string"}}},
+    }
+    assert all(a.stdout == "" for a in claude.send(asked))  # the dialog shows
+    repo.write("notes.txt", b"the user's, written while asked\n")
+    answered = {
+        **common("ElicitationResult"),
+        "mcp_server_name": "deploy",
+        "action": "accept",
+        "content": {"version": "1.2"},
+    }
+    claude.send(answered)
+    repo.write("VERSION", b"1.2\n")  # the tool, after the answer
+    claude.send(post)
+    [answer] = claude.send(stop())
+    assert answer.json()["decision"] == "block"
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"
+    assert not repo.exists("VERSION")
+    assert repo.read("notes.txt") == b"the user's, written while asked\n"
+
+
 # --- parallel calls and several sessions ---------------------------------------------------------
 
 
@@ -1370,6 +1405,8 @@ def test_the_installed_commands_are_the_events_the_handler_answers() -> None:
         "PostToolUseFailure",
         "PermissionDenied",
         "PostToolBatch",
+        "Elicitation",
+        "ElicitationResult",
         "Stop",
         "StopFailure",
         "SessionEnd",

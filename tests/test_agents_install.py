@@ -80,6 +80,8 @@ def test_install_into_a_project_without_settings(tmp_path: Path) -> None:
             "PermissionDenied": tool("PermissionDenied"),
             "UserPromptSubmit": turn("UserPromptSubmit"),
             "PostToolBatch": turn("PostToolBatch"),
+            "Elicitation": turn("Elicitation"),
+            "ElicitationResult": turn("ElicitationResult"),
             "Stop": turn("Stop", 1800),
             "StopFailure": turn("StopFailure"),
             "SessionEnd": turn("SessionEnd"),

@@ -10,6 +10,8 @@ git-atomic is said with exit 0.
 | PreToolUse | before a file-changing call: the turn opens, a window opens |
 | PostToolUse, PostToolUseFailure, PermissionDenied | after it (or its denial): its window closes |
 | PostToolBatch | every call of the batch resolved: every window still open closes |
+| Elicitation, ElicitationResult | an MCP call asks the person, and is answered: its window |
+| | ends at the question and opens again at the answer |
 | Stop | the turn is judged; a failed one sends the model back with the reason |
 | StopFailure, SessionEnd, Interrupt (Codex) | the turn is closed, not judged |
 | SubagentStop | nothing: a subagent's calls are part of the turn that started it |
@@ -107,6 +109,12 @@ def _handle(
                         turn.after(repo, tool_call(session, item, dialect))
             else:
                 turn.after_all(repo, session)
+            return QUIET
+        if event == "Elicitation":
+            turn.asking(repo, session)  # (no answer: the person is asked, as without us)
+            return QUIET
+        if event == "ElicitationResult":
+            turn.answered(repo, session)
             return QUIET
         if event == "Stop":
             verdicts = turn.end(repo, session, history=turn.history(environ))

@@ -27,6 +27,11 @@ LAYOUT: Final = Layout(
         # Events without a matcher; older releases ignore the ones they do not know.
         Event("UserPromptSubmit", TOOL_TIMEOUT),
         Event("PostToolBatch", TOOL_TIMEOUT),
+        # An MCP server asks the person mid-call, and their answer comes back: what they change
+        # while asked is not the turn's (the call's window ends at the question, and opens
+        # again at the answer). Our answer to `Elicitation` is empty: the dialog shows.
+        Event("Elicitation", TOOL_TIMEOUT),
+        Event("ElicitationResult", TOOL_TIMEOUT),
         Event("Stop", STOP_TIMEOUT),
         Event("StopFailure", TOOL_TIMEOUT),
         Event("SessionEnd", TOOL_TIMEOUT),

@@ -5,6 +5,8 @@
 | BeforeAgent | a turn left open is closed; what the model should know goes in `additionalContext` |
 | BeforeTool | before a file-changing tool: the turn and a window open |
 | AfterTool | after it: the window closes (a note for the model goes in `additionalContext`) |
+| Notification | `ToolPermission`: a call waits for your confirmation; a checkpoint marks how far |
+| | the window's calls went (a call you refuse sends no AfterTool: its window ends there) |
 | BeforeModel | every tool call of the step is over: a window a denied call left open closes |
 | | (not while a subagent runs: its own model requests send BeforeModel too) |
 | AfterAgent | the turn is judged; `decision: "deny"` with `reason` sends the model back |
@@ -48,6 +50,11 @@ LAYOUT: Final = Layout(
         # The model is asked again once every call of its last answer is over, those a policy or
         # another hook denied too (they send no AfterTool): their windows close here.
         Event("BeforeModel", 60),
+        # A call that needs your confirmation sends this first (`ToolPermission`); one you
+        # refuse there sends no AfterTool, and when every call of its step was refused no
+        # BeforeModel either (the model is not asked again): its window would stay open, your
+        # edits taken for the turn's, until the next prompt. It ends at this mark instead.
+        Event("Notification", 60),
         Event("AfterAgent", 1800),
         Event("SessionEnd", 60),
     ),
@@ -91,6 +98,10 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 return tell.reply({"systemMessage": f"git-atomic: {note}"}) if note else QUIET
             note = turn.after(repo, call)
             return _context(f"git-atomic: {note}", system=True) if note else QUIET
+        if event == "Notification":
+            if payload.get("notification_type") == "ToolPermission":
+                turn.asking(repo, session)
+            return QUIET
         if event == "BeforeModel":
             turn.after_all(repo, session, unless_running=SUBAGENT)
             return QUIET

@@ -154,6 +154,11 @@ def after(repo: git.Repo, call: Call) -> str:
                     _lost_in_call(repo, call)
                     slot.forget()  # (the mark says it from here on)
                 return ""  # no `before` for it: not a call of an open turn of ours
+            mark = record.extra.get(turnsteps.ASKED)
+            if isinstance(mark, str):  # the call that waited for the person went on (`asking`)
+                extra = {k: v for k, v in record.extra.items() if k != turnsteps.ASKED}
+                record = records.replace(record, extra=extra)
+                _forget_mark(repo, record, mark)
             record = _left(record, call)
             if not record.in_flight and record.window_before is not None:
                 record = turnsteps.close_window(repo, record)
@@ -270,6 +275,82 @@ def give_up(repo: git.Repo, call: Call) -> str:
     return after(repo, call)
 
 
+def asking(repo: git.Repo, session: str) -> None:
+    """A call of the session's open window waits for the person: a confirmation prompt
+    (Gemini CLI's `Notification`), an MCP server's question (Claude Code's `Elicitation`).
+    A checkpoint now marks how far the calls' own effect goes (`turnsteps.ASKED`). A call
+    refused at that prompt sends no after-event (Gemini CLI's), and the window, open until
+    the next sign that every call is over (the next model request, the next prompt), would
+    take what the person changes meanwhile for the turn's: it ends at the mark instead
+    (`_at_mark`). Any call's after-event since (the call approved, run) ends the mark: the
+    window goes on as before. `answered` ends the window at the mark and opens one anew."""
+    slot = Slot(repo.state_dir, session, repo.worktree_id)
+    with slot.held():
+        seen = slot.read()
+    if seen is None or not _asks(seen):
+        return  # nothing of the turn's in flight: no lock taken
+    with _holding(repo, "hook: a call waits for you"), slot.held():
+        record = slot.read()
+        if record is None or not _asks(record):
+            return
+        old = record.extra.get(turnsteps.ASKED)
+        record, snap = turnsteps.capture(repo, record, "asked")
+        record = records.replace(record, extra={**record.extra, turnsteps.ASKED: snap.commit})
+        slot.write(record)
+        if isinstance(old, str) and old != snap.commit:
+            _forget_mark(repo, record, old)
+
+
+def answered(repo: git.Repo, session: str) -> None:
+    """The person answered what a call of the window asked (Claude Code's
+    `ElicitationResult`): the window's step ends where the call began to wait (`asking`) and
+    a window opens now for the rest of its calls, so what the person changed while they were
+    asked is not the turn's."""
+    slot = Slot(repo.state_dir, session, repo.worktree_id)
+    with slot.held():
+        seen = slot.read()
+    if seen is None or not isinstance(seen.extra.get(turnsteps.ASKED), str):
+        return
+    with _holding(repo, "hook: you answered a call"), slot.held():
+        record = slot.read()
+        if record is None or not isinstance(record.extra.get(turnsteps.ASKED), str):
+            return
+        flight, claims = record.in_flight, record.extra.get(turnsteps.CLAIMS)
+        record = _at_mark(repo, record)
+        if flight:
+            record = turnsteps.start_window(repo, record, None, opening=True)
+            extra = {**record.extra, turnsteps.CLAIMS: claims}
+            record = records.replace(record, in_flight=flight, extra=extra)
+        slot.write(record)
+
+
+def _asks(record: Record) -> bool:
+    """Whether the record's window is open, with a checkpoint at its start, and a call in it."""
+    before = record.window_before
+    return bool(record.in_flight) and bool(before) and before != turnsteps.FILES_NOTED
+
+
+def _at_mark(repo: git.Repo, record: Record) -> Record:
+    """The record's window closed where a call of it began to wait for the person (`asking`),
+    when one did; else now."""
+    mark = record.extra.get(turnsteps.ASKED)
+    if record.window_before is None:
+        return record
+    if not isinstance(mark, str) or not _asks(record):
+        return turnsteps.close_window(repo, record)
+    from git_atomic.engine import checkpoint
+
+    return turnsteps.close_window(repo, record, at=checkpoint.load(repo, mark))
+
+
+def _forget_mark(repo: git.Repo, record: Record, mark: str) -> None:
+    """A mark that `asking` set and that no longer counts: its ref goes, unless a step or the
+    window names the same checkpoint."""
+    named = {record.window_before, *(sha for step in record.steps for sha in step)}
+    if mark not in named:
+        turnsteps.forget_refs(repo, record, only=(mark,))
+
+
 def after_all(repo: git.Repo, session: str, *, unless_running: str = "") -> None:
     """Every call of the session's turn is over (its batch resolved): none is in flight any
     more, whether or not its own after-event came (a call denied before it ran sends none).
@@ -289,9 +370,8 @@ def after_all(repo: git.Repo, session: str, *, unless_running: str = "") -> None
                 return
             if unless_running and any(i.startswith(unless_running) for i in record.in_flight):
                 return
+            record = _at_mark(repo, record)
             record = records.replace(record, in_flight=())
-            if record.window_before is not None:
-                record = turnsteps.close_window(repo, record)
             slot.write(record)
     except AtomicError:
         # As `after`: the window stays open for the next checkpoint to close, the calls over.
@@ -651,6 +731,8 @@ def _left_open(repo: git.Repo, op_id: str) -> bool:
 
 def _closed(repo: git.Repo, record: Record, *, raw_index: bool) -> Record:
     """The turn's last window closed, and its last checkpoint taken: what is on disk."""
+    if isinstance(record.extra.get(turnsteps.ASKED), str) and _asks(record):
+        record = _at_mark(repo, record)  # a call refused at a prompt: the window ends there
     if record.window_before is not None:
         record = turnsteps.close_window(repo, record, raw_index=raw_index)
     if turnsteps.pending_of(record):

@@ -89,20 +89,32 @@ def _past_leftovers(repo: git.Repo, record: Record) -> Record | None:
     return records.replace(record, refs=top) if top > record.refs else None
 
 
-def close_window(repo: git.Repo, record: Record, *, raw_index: bool = False) -> Record:
+def close_window(
+    repo: git.Repo,
+    record: Record,
+    *,
+    raw_index: bool = False,
+    at: checkpoint.Snapshot | None = None,
+) -> Record:
     """The checkpoint after the window; a window that changed nothing is no step. A window
     of file tools only claims the files they name: when anything else changed meanwhile (you,
     another session), its step ends at the state it began from with those files as they are
     now (`_narrowed`), so what others did to other files is not the turn's. A window that
-    noted its files takes no capture at all when it can (`_noted_step`)."""
-    if record.window_before == FILES_NOTED:
+    noted its files takes no capture at all when it can (`_noted_step`). `at`: the window
+    ends at that checkpoint of the turn's, taken earlier (where a call began to wait for
+    the person: `ASKED`), not now."""
+    if record.window_before == FILES_NOTED and at is None:
         quick = _noted_step(repo, record)
         if quick is not None:
             return quick
     before_sha = record.window_before
     claims = claims_of(record)
     noted, noted_at = record.extra.get(NOTED), record.extra.get(NOTED_AT)
-    record, after = capture(repo, record, "after", raw_index=raw_index)
+    if at is None:
+        record, after = capture(repo, record, "after", raw_index=raw_index)
+    else:
+        after = at
+    record = records.replace(record, extra={k: v for k, v in record.extra.items() if k != ASKED})
     known = record.extra.get(WINDOW_STATE)
     record = turnbeside.written_in(repo, record, known)
     gone = (WINDOW_STATE, CLAIMS, NOTED, NOTED_AT)
@@ -152,6 +164,10 @@ def _branch_on_ours(repo: git.Repo) -> bool:
 # checkpoint there, and the noted files are put back in it as they were. The blobs are loose
 # objects no ref holds until the window closes (then `_keep_notes` holds them, or its
 # checkpoints do): git's prune leaves such objects for two weeks, `git atomic gc` keeps them.
+# The checkpoint taken when a call of the open window began to wait for the person (a
+# confirmation prompt, an MCP server's question): where the window ends when that call ends
+# without running (`turn.asking`).
+ASKED: Final = "window_asked"
 FILES_NOTED: Final = "files-noted"
 NOTED_AT: Final = "window_files_noted_at"  # when (time.time()): the step's window starts then
 # A noted file: path from the top -> [mode, blob], or None where there was no file.
