@@ -1211,6 +1211,30 @@ def test_what_the_user_writes_while_an_mcp_tool_asks_them_is_not_the_turns(repo:
     assert repo.read("notes.txt") == b"the user's, written while asked\n"
 
 
+def test_a_turn_taken_back_over_a_commit_it_pushed_tells_the_agent_the_remote_keeps_it(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A failing turn whose shell committed and pushed: its take-back moves the branch back
+    over a commit origin has, and `rollback` says so; the agent and the person were not told
+    (the note reached the hook's stderr only, which Claude Code does not show)."""
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "up.git")], check=True)
+    repo.git("remote", "add", "origin", str(tmp_path / "up.git"))
+    repo.git("push", "-q", "-u", "origin", "main")
+
+    def commit_and_push() -> None:
+        repo.write("app.py", b"def answer():\n    return BUG\n")
+        repo.git("commit", "-qam", "wip")
+        repo.git("push", "-q", "origin", "main")
+
+    claude = ClaudeCode(repo)
+    claude.turn([bash(repo, 1, "git commit -am wip && git push", commit_and_push)])
+    pushed = repo.git("rev-parse", "origin/main").strip()
+    [answer] = claude.send(stop())
+    said = f"commit {pushed[:12]} (taken off main) is on origin/main already"
+    assert said in answer.json()["reason"] and said in answer.json()["systemMessage"]
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"
+
+
 # --- parallel calls and several sessions ---------------------------------------------------------
 
 

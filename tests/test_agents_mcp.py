@@ -333,6 +333,32 @@ def test_a_failing_gate_rollback_at_every_level_and_undo(repo: GitRepo) -> None:
     serve(repo, script)
 
 
+def test_a_rollback_over_a_pushed_commit_tells_the_agent_the_remote_keeps_it(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """The note that a rollback took off the branch a commit origin has reached the server's
+    stderr only: the agent's result says it now (`notes`), for `rollback` and for a `run`
+    rolled back after its command pushed."""
+    up = tmp_path / "up.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(up)], check=True, env=repo.env)
+    repo.git("remote", "add", "origin", str(up))
+    repo.git("push", "-q", "-u", "origin", "main")
+    push = "echo {0} > {0} && git add {0} && git commit -qm {0} && git push -q origin main"
+
+    async def script(s: Session) -> None:
+        kept = await s.call("run", command=["sh", "-c", push.format("a")], no_gates=True)
+        made = repo.head()
+        back = await s.call("rollback", op=kept["op_id"])
+        assert [n for n in back["notes"] if f"commit {made[:12]} (taken off main)" in n], back
+        repo.git("reset", "-q", "--hard", "origin/main")  # (you pull it back)
+        command = ["sh", "-c", push.format("b") + "; exit 1"]
+        _, failed = await s.failed("run", command=command, no_gates=True)
+        pushed = repo.git("rev-parse", "origin/main").strip()
+        assert [n for n in failed["notes"] if f"commit {pushed[:12]}" in n], failed
+
+    serve(repo, script)
+
+
 def test_run_isolate_tdd_gates_and_recover(repo: GitRepo) -> None:
     repo.write("t.sh", b"test -f feature.txt\n")
     config = b'[tdd]\ntest = "sh t.sh"\n[[gates]]\nname = "feature"\nrun = "sh t.sh"\n'

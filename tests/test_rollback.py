@@ -1084,6 +1084,33 @@ def test_a_rollback_that_takes_a_pushed_commit_off_the_branch_says_the_remote_ke
     assert "origin" not in res.stderr and "note:" not in res.stderr, res.stderr
 
 
+def test_the_note_of_a_pushed_commit_taken_off_is_in_the_json_results_too(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """The note reached stderr only: a program (an agent's MCP client, a script) reading
+    `--json` was never told that the remote keeps the commit its rollback took off. It is in
+    `notes`, for a move (its dry run too) and for an operation its own failure rolled back."""
+    _with_upstream(repo, tmp_path)
+    repo.atomic("run", "-n", "mk", "--", "sh", "-c", "echo a > a.txt", check=0)
+    made = repo.head()
+    repo.git("push", "-q", "origin", "main")
+    said = f"commit {made[:12]} (to be taken off main) is on origin/main"
+    dry = repo.atomic_json("rollback", "--dry-run")
+    assert [n for n in dry["notes"] if said in n], dry["notes"]
+    done = repo.atomic_json("rollback")
+    assert [n for n in done["notes"] if f"commit {made[:12]} (taken off main)" in n], done
+    again = repo.atomic_json("undo")
+    assert again["notes"] == []  # nothing taken off a branch: nothing said
+    command = (
+        "echo b > b.txt && git add b.txt && git commit -qm b && git push -q origin main; exit 1"
+    )
+    run = repo.atomic_json("run", "-n", "push", "--", "sh", "-c", command, check=1)
+    pushed = repo.git("rev-parse", "origin/main").strip()
+    assert [n for n in run["notes"] if f"commit {pushed[:12]} (taken off main)" in n], run
+    shown = repo.atomic_json("show", run["op_id"])
+    assert shown.get("notes") == run["notes"]
+
+
 def _acl_granting_read(uid: int) -> bytes:
     """A POSIX access ACL as the kernel stores it: owner rw, user `uid` r, group r, mask r."""
     entry = lambda tag, perm, who=0xFFFFFFFF: struct.pack("<HHI", tag, perm, who)  # noqa: E731

@@ -372,7 +372,9 @@ def _take_back(
         kept = moves.kept_lines(
             ctx.repo, found.kept, checked_out=found.checked_out, left_on=found.left_on
         )
-        message = "; ".join(m for m in (message, *kept) if m)
+        # A commit a remote holds that the take-back took off a branch (ops/published.py):
+        # said to the agent and to you, as `rollback --op` says it.
+        message = "; ".join(m for m in (message, *kept, *done.outcome.notes) if m)
     if record.steps:
         # What its checkpoints do not hold, as a rollback puts it back: the reflogs its calls
         # rewrote (`git reflog expire --all`), ORIG_HEAD, a header-only packed-refs, a

@@ -114,6 +114,11 @@ CHANGES_MAYBE: Final[dict[str, Schema]] = {
         "description": "what a whole-state move drops (kept in the rescue checkpoint)",
         **array(obj({"sha": SHA, "subject": STRING, "branch": nullable(STRING)})),
     },
+    "notes": {
+        "description": "what the move did that you should know: a commit a remote already has,"
+        " taken off a branch (a `git pull` brings it back)",
+        **array(STRING),
+    },
 }
 ISOLATED: Final = obj(
     {

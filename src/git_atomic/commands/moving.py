@@ -334,6 +334,12 @@ def report_still(
     # What the real move says of the repositories of their own it meets (restorefiles.py):
     # said by its dry run too.
     problems = prev.plan.nested_said if dry_run else ()
+    notes: list[str] = []
+    if dry_run and facts.dropped_commits:  # as the move itself will say it (ops/published.py)
+        from git_atomic.ops import published
+
+        tips = [*prev.target.branches.values(), prev.target.head_oid or ""]
+        notes = published.lines(ctx.repo, prev.plan.ref_lines, (), tips, dry_run=True)
     if json_out:
         output.emit(
             moves.result(
@@ -345,6 +351,7 @@ def report_still(
                 facts=facts,
                 dry_run=dry_run,
                 problems=problems,
+                notes=notes,
             )
         )
     elif dry_run:
@@ -353,12 +360,8 @@ def report_still(
     if dry_run:
         for problem in problems:
             output.say(f"git-atomic: warning: {problem}")
-        if facts.dropped_commits:  # as the move itself will say it (ops/published.py)
-            from git_atomic.ops import published
-
-            tips = [*prev.target.branches.values(), prev.target.head_oid or ""]
-            for line in published.lines(ctx.repo, prev.plan.ref_lines, (), tips, dry_run=True):
-                output.say(f"git-atomic: note: {line}")
+        for line in notes:
+            output.say(f"git-atomic: note: {line}")
         n = len(facts.changes)
         also = " (and what the git lines above say)" if facts.git_dir else ""
         output.say(
@@ -413,6 +416,7 @@ def report_done(
                 facts=facts,
                 dry_run=False,
                 problems=done.problems,
+                notes=done.notes,
                 history=history,
             )
         )

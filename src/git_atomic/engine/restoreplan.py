@@ -53,6 +53,9 @@ class Outcome:
     in_repositories: list[bytes] = field(default_factory=list)
     # The folder the command runs in, empty, which the target lacks: left (restorefiles.py).
     kept_here: list[bytes] = field(default_factory=list)
+    # What the move did that a careful user is told, not a failure: a commit a remote-tracking
+    # ref holds taken off a branch (ops/published.py). Said, and in `--json` as `notes`.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def left_anything(self) -> bool:

@@ -80,6 +80,9 @@ class MoveResult:
     paths: tuple[str, ...]  # a selective move: only these
     facts: MoveFacts
     problems: tuple[str, ...]
+    # What a careful user is told, not a failure: a commit a remote-tracking ref holds that the
+    # move takes off a branch (ops/published.py).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,7 @@ class Done:
     failed: tuple[bytes, ...] = ()  # not put back, for a reason `problems` gives
     in_repositories: tuple[bytes, ...] = ()  # in a repository of its own now: left (problems)
     kept_here: tuple[bytes, ...] = ()  # the folder the command runs in, empty: left (problems)
+    notes: tuple[str, ...] = ()  # said, not failures (restoreplan.Outcome.notes)
 
 
 def probe(repo: Repo, *, since: float | None = None) -> Snapshot:
@@ -178,6 +179,7 @@ def carry_out(
         tuple(outcome.failed),
         tuple(outcome.in_repositories),
         tuple(outcome.kept_here),
+        tuple(outcome.notes),
     )
 
 
@@ -327,6 +329,7 @@ def result(
     dry_run: bool,
     problems: Sequence[str] = (),
     history: HistoryMode | None = None,
+    notes: Sequence[str] = (),
 ) -> moveresults.MoveResult:
     """The result of a move (docs/reference.md): the operation concerned (or none), plus what
     moved."""
@@ -346,6 +349,7 @@ def result(
         paths=tuple(p.decode("utf-8", "surrogateescape") for p in move.paths),
         facts=facts,
         problems=tuple(problems),
+        notes=tuple(notes),
     )
 
 

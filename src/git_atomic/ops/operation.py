@@ -395,6 +395,7 @@ class Engine:
             tips = [*target.branches.values(), target.head_oid or ""]
             for line in published.lines(self.repo, the_plan.ref_lines, outcome.refs_left, tips):
                 output.say(f"git-atomic: note: {line}")
+                outcome.notes.append(line)
         failpoints.hit(f"{event}:after-restore")
         return outcome
 
@@ -562,6 +563,8 @@ def rollback_op(
         detail["not_restored"] = [
             p.decode("utf-8", "surrogateescape") for p in result.outcome.failed
         ]
+    if result.outcome.notes:  # a commit a remote holds taken off a branch (published.py)
+        detail["notes"] = list(result.outcome.notes)
     return engine.close(
         op.id, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase, detail=detail, noted=noted
     )

@@ -111,6 +111,7 @@ def _add_move(obj: JsonObject, result: moveresults.MoveResult) -> None:
     obj["paths"] = list(result.paths) or None
     obj.update(_facts_json(result.facts))
     obj["problems"] = list(result.problems)
+    obj["notes"] = list(result.notes)
 
 
 def _add_refused(obj: JsonObject, result: moveresults.RefusedMove) -> None:
@@ -207,6 +208,8 @@ def operation_json(r: results.OperationResult) -> JsonObject:
     }
     if r.problems is not None:
         obj["problems"] = r.problems
+    if r.notes is not None:
+        obj["notes"] = r.notes
     if r.changed_since_rescue is not None:
         obj["changed_since_rescue"] = r.changed_since_rescue
     if r.refs_moved_since_rescue is not None:

@@ -126,6 +126,7 @@ class OperationResult:
     changed_since_rescue: object = None  # paths another writer changed meanwhile: left alone
     refs_moved_since_rescue: object = None  # HEAD or branches another writer moved meanwhile
     not_restored: object = None  # paths the restore could not put back (`problems` says why)
+    notes: object = None  # what its rollback did that you are told (ops/published.py)
     held_back: object = None  # commits mode: files left out of the commit
     tdd: TddFacts | None = None
     times: Times | None = None
@@ -178,6 +179,7 @@ def operation(
         changed_since_rescue=details.get("changed_since_rescue") or None,
         refs_moved_since_rescue=details.get("refs_moved_since_rescue") or None,
         not_restored=details.get("not_restored") or None,
+        notes=details.get("notes") or None,
         held_back=(details.get("held_back") or None if op.status == OpStatus.COMMITTED else None),
         tdd=TddFacts.of(details) if op.kind == OpKind.TDD else None,
         times=Times(iso(op.started_at), iso(op.ended_at) if op.ended_at else None)
