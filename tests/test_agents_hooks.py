@@ -1235,6 +1235,43 @@ def test_a_turn_taken_back_over_a_commit_it_pushed_tells_the_agent_the_remote_ke
     assert repo.read("app.py") == b"def answer():\n    return 41\n"
 
 
+def copilot(event: str, session: str, **fields: Any) -> dict[str, Any]:
+    """A payload Copilot CLI sends to a hook of `.claude/settings.json`: its "VS Code
+    compatible" shape (GitHub, *Copilot hooks reference*: snake_case, an ISO `timestamp`, no
+    `transcript_path` on tool events, no `tool_use_id`; a tool named as Claude names it)."""
+    base = {"hook_event_name": event, "session_id": session, "cwd": "{cwd}"}
+    return {**base, "timestamp": "2026-12-05T20:00:00.000Z", **fields}
+
+
+def test_copilot_running_claudes_hooks_judges_a_subagents_calls_with_its_parents_stop(
+    repo: GitRepo,
+) -> None:
+    """Copilot CLI reads `.claude/settings.json` too; its subagent runs as a child session,
+    whose calls carry the child's `session_id` and which sends no prompt and no Stop: its turn
+    was never judged, and a subagent that broke a gate kept its change. The parent's Stop
+    judges it, on its own effect: what the person wrote meanwhile stays."""
+    claude = ClaudeCode(repo)
+    parent, child = "c0p1l0t-parent-0001", "c0p1l0t-child-0002"
+    claude.send(copilot("UserPromptSubmit", parent, prompt="fix the answer"))
+    args = {"path": str(repo.path / "app.py"), "file_text": "..."}
+    claude.send(copilot("PreToolUse", child, tool_name="Write", tool_input=args))
+    repo.write("app.py", b"def answer():\n    return BUG\n")
+    result = {"result_type": "success", "text_result_for_llm": "ok"}
+    claude.send(
+        copilot("PostToolUse", child, tool_name="Write", tool_input=args) | {"tool_result": result}
+    )
+    repo.write("notes.txt", b"the person's, between the subagent's calls\n")
+    answers = claude.send(
+        copilot("Stop", parent, transcript_path="/home/dev/.copilot/t.jsonl")
+        | {"stop_reason": "end_turn", "stop_hook_active": False}
+    )
+    [answer] = answers
+    assert answer.json()["decision"] == "block", answer
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"
+    assert repo.read("notes.txt") == b"the person's, between the subagent's calls\n"
+    assert claude.send(copilot("Stop", parent, stop_hook_active=True))[0].stdout == ""
+
+
 # --- parallel calls and several sessions ---------------------------------------------------------
 
 

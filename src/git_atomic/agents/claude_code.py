@@ -15,6 +15,14 @@ git-atomic is said with exit 0.
 | Stop | the turn is judged; a failed one sends the model back with the reason |
 | StopFailure, SessionEnd, Interrupt (Codex) | the turn is closed, not judged |
 | SubagentStop | nothing: a subagent's calls are part of the turn that started it |
+
+Copilot CLI runs this file too (it reads a project's `.claude/settings.json`), with payloads of
+its own (`timestamp`, no `transcript_path` nor `tool_use_id`: `_copilot`). A subagent of its
+runs as a child session: its calls carry the child's `session_id`, which sends no prompt and no
+`Stop`, so a turn of its own would never be judged. A call of a session Copilot saw no prompt of
+goes to the worktree's turn of Copilot's subagents (`COPILOT_SUBAGENTS`), which a session's
+`Stop` judges after its own turn: what a subagent changed is judged, on its own effect, when the
+turn that started it ends.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Final
 from git_atomic.agents import tell, turn
 from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, LAYOUT, install, uninstall
 from git_atomic.agents.tell import QUIET, HookResult
+from git_atomic.agents.turnstate import remember, remembers
 from git_atomic.core import patterns
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.records import dataclass
@@ -62,6 +71,10 @@ class Dialect:
         patterns.keep(self.file_tools)
 
 
+# Copilot CLI's subagents' calls (`_copilot`), in the turn the next Stop of a session judges.
+COPILOT_SUBAGENTS: Final = "copilot-subagents"
+PROMPTED: Final = "claude-code-prompted"  # this session submitted a prompt here (Copilot's)
+
 CLAUDE: Final = Dialect(
     "claude-code",
     FILE_TOOL_PATTERN,
@@ -93,8 +106,11 @@ def _handle(
         return QUIET  # not in a git repository: nothing to protect
     project = named or repo.root
     session = _text(payload.get("session_id")) or "unknown"
+    copilot = dialect is CLAUDE and _copilot(payload)
     try:
         if event in ("PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionDenied"):
+            if copilot and not remembers(repo.state_dir, session, PROMPTED):
+                session = COPILOT_SUBAGENTS  # a subagent's call: a child session's
             return _tool_event(event, repo, session, payload, dialect)
         if event == "PostToolBatch":
             # Every call of the batch has resolved, those listed (`tool_calls` in the SDK's
@@ -118,14 +134,21 @@ def _handle(
             return QUIET
         if event == "Stop":
             verdicts = turn.end(repo, session, history=turn.history(environ))
+            if copilot and session != COPILOT_SUBAGENTS:  # its subagents' calls, judged too
+                verdicts += turn.end(repo, COPILOT_SUBAGENTS, history=turn.history(environ))
             again = _flag(payload.get("stop_hook_active"))
             running = _running_shells(payload) if verdicts else ""
             return _stop(repo, session, verdicts, project, again=again, running=running)
         if event == "UserPromptSubmit":
+            if copilot:
+                remember(repo.state_dir, session, PROMPTED)
+                turn.close(repo, COPILOT_SUBAGENTS, "it ended without Stop")
             return _prompt(repo, session, project, dialect)
         if event in _CLOSING:
             why = _CLOSING[event]
             closed = turn.close(repo, session, why)
+            if copilot:
+                closed += turn.close(repo, COPILOT_SUBAGENTS, why)
             return tell.reply({"systemMessage": tell.lines(closed, project)}) if closed else QUIET
     except AtomicError as exc:
         return _warn(str(exc), event, dialect)
@@ -164,6 +187,13 @@ def _stop(
     if not end.send_back:
         return tell.reply({"systemMessage": shown})
     return tell.reply({"decision": "block", "reason": end.send_back, "systemMessage": shown})
+
+
+def _copilot(payload: Mapping[str, Any]) -> bool:
+    """Whether Copilot CLI sent it: its payloads in Claude Code's shape carry a `timestamp`
+    (an ISO 8601 string), which Claude Code's never do (GitHub, *Copilot hooks reference*,
+    "VS Code compatible input")."""
+    return isinstance(payload.get("timestamp"), str)
 
 
 def _running_shells(payload: Mapping[str, Any]) -> str:
