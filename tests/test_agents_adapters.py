@@ -412,6 +412,47 @@ def test_gemini_a_subagents_model_request_leaves_a_running_call_of_its_parent_op
     assert repo.read("app.py") == b"ANSWER = 41\n"
 
 
+def _gemini_model_request(platform: Platform, repo: GitRepo, *messages: str) -> Payload:
+    """A BeforeModel whose request holds these messages (docs/hooks/reference.md, "Stable
+    Model API": text only)."""
+    base = {k: v for k, v in platform.prompt(repo.path)[1].items() if k != "prompt"}
+    listed = [
+        {"role": "user" if i % 2 == 0 else "model", "content": m} for i, m in enumerate(messages)
+    ]
+    request = {"model": "gemini-2.5-pro", "messages": listed, "config": {"temperature": 1}}
+    return {**base, "hook_event_name": "BeforeModel", "llm_request": request}
+
+
+def test_gemini_a_denied_subagent_call_does_not_keep_windows_open_for_the_rest_of_the_turn(
+    repo: GitRepo,
+) -> None:
+    """An `invoke_agent` a policy denied sends no AfterTool: while it looked running, no
+    BeforeModel closed anything (a subagent's own model requests send it too), so every later
+    window stayed open to the turn's end and the user's edits between the agent's calls were
+    taken back with it. The parent's own request (its chat's first message, the environment
+    context) says the subagent call is over; a subagent's (its task first) still closes nothing."""
+    platform, agent = _gemini_turn(repo)
+    context = "This is the Gemini CLI. We are setting up the context for our chat."
+    parent = _gemini_model_request(platform, repo, context, "fix the answer")
+    agent.send("BeforeModel", parent)
+    shell = {"command": "sleep 5; sed -i s/41/BUG/ app.py"}
+    agent.send(*platform.tool(repo.path, "run_shell_command", shell, 1, False))
+    task = {"agent_name": "generalist", "prompt": "look around"}
+    agent.send(*platform.tool(repo.path, "invoke_agent", task, 2, False))
+    agent.send("BeforeModel", _gemini_model_request(platform, repo, "look around"))  # its own
+    repo.write("app.py", b"ANSWER = BUG\n")  # the shell command, still running
+    agent.send(*platform.tool(repo.path, "run_shell_command", shell, 1, True))
+    agent.send(*platform.tool(repo.path, "invoke_agent", task, 2, True))
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+    # A subagent call denied before it ran: the parent's next request closes its window.
+    agent.prompt()
+    agent.send("BeforeModel", parent)
+    agent.send(*platform.tool(repo.path, "invoke_agent", task, 3, False))  # denied: no AfterTool
+    agent.send("BeforeModel", _gemini_model_request(platform, repo, context, "fix", "denied"))
+    _users_note_then_a_failing_call(repo, agent, b"the user's, between the agent's calls\n")
+
+
 def _gemini_asks(platform: Platform, agent: Agent, repo: GitRepo, command: str) -> None:
     """A shell call that needs the person's confirmation: BeforeTool, then the prompt's
     `Notification` (google-gemini/gemini-cli packages/core/src/scheduler: scheduler.ts fires

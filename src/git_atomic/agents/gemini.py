@@ -8,7 +8,8 @@
 | Notification | `ToolPermission`: a call waits for your confirmation; a checkpoint marks how far |
 | | the window's calls went (a call you refuse sends no AfterTool: its window ends there) |
 | BeforeModel | every tool call of the step is over: a window a denied call left open closes |
-| | (not while a subagent runs: its own model requests send BeforeModel too) |
+| | (not while a subagent runs: its own model requests send BeforeModel too; the session's |
+| | own, told by its first message, ends a subagent call a policy denied) |
 | AfterAgent | the turn is judged; `decision: "deny"` with `reason` sends the model back |
 | SessionEnd | the turn is closed, not judged |
 
@@ -30,6 +31,7 @@ from git_atomic.agents import tell, turn
 from git_atomic.agents.claude_code import describe
 from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import QUIET, HookResult
+from git_atomic.agents.turnstate import remember, remembers
 from git_atomic.core import patterns
 from git_atomic.core.errors import AtomicError
 
@@ -103,6 +105,16 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 turn.asking(repo, session)
             return QUIET
         if event == "BeforeModel":
+            asker = _asker(payload)
+            if turn.running(repo, session, SUBAGENT):
+                # A subagent's own model request, or its parent's: the parent asks its model
+                # again only once every call of its step is over, the `invoke_agent` too (one a
+                # policy denied sends no AfterTool, and kept every window open to the turn's end).
+                if asker and remembers(repo.state_dir, session, asker):
+                    turn.after_all(repo, session)
+                return QUIET
+            if asker:
+                remember(repo.state_dir, session, asker)  # no subagent runs: the parent asks
             turn.after_all(repo, session, unless_running=SUBAGENT)
             return QUIET
         if event == "BeforeAgent":
@@ -126,6 +138,20 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
     except AtomicError as exc:
         return tell.reply({"systemMessage": f"git-atomic: {exc}"})
     return QUIET
+
+
+def _asker(payload: Mapping[str, Any]) -> str:
+    """Who asks the model, by the first message of its request ('' where there is none): the
+    session's own chat begins with its environment context (gemini-cli `getInitialChatHistory`)
+    as long as its history is not compressed, a subagent's with its task (`local-executor.ts`).
+    Noted, as a fact of the session, while no subagent runs (`remember`)."""
+    request = payload.get("llm_request")
+    messages = request.get("messages") if isinstance(request, Mapping) else None
+    if not isinstance(messages, list) or not messages:
+        return ""
+    first = json.dumps(messages[0], sort_keys=True, default=str, ensure_ascii=False)
+    digest = hashlib.sha1(first.encode("utf-8", "surrogatepass"), usedforsecurity=False)
+    return "gemini-model-" + digest.hexdigest()[:16]
 
 
 def _call_id(tool: str, fields: object) -> str:

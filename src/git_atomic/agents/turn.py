@@ -351,6 +351,14 @@ def _forget_mark(repo: git.Repo, record: Record, mark: str) -> None:
         turnsteps.forget_refs(repo, record, only=(mark,))
 
 
+def running(repo: git.Repo, session: str, prefix: str) -> bool:
+    """Whether a call of the session whose id starts with `prefix` is in flight (no lock)."""
+    slot = Slot(repo.state_dir, session, repo.worktree_id)
+    with slot.held():
+        seen = slot.read()
+    return seen is not None and any(i.startswith(prefix) for i in seen.in_flight)
+
+
 def after_all(repo: git.Repo, session: str, *, unless_running: str = "") -> None:
     """Every call of the session's turn is over (its batch resolved): none is in flight any
     more, whether or not its own after-event came (a call denied before it ran sends none).
