@@ -1111,6 +1111,24 @@ def test_the_note_of_a_pushed_commit_taken_off_is_in_the_json_results_too(
     assert shown.get("notes") == run["notes"]
 
 
+def test_recover_finishing_a_rollback_over_a_pushed_commit_says_the_remote_keeps_it(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A `rollback --op` killed after its rescue: `recover` finishes it, and its `--json`
+    says what the rollback would have said, that the remote keeps the commit."""
+    _with_upstream(repo, tmp_path)
+    repo.atomic("run", "-n", "mk", "--", "sh", "-c", "echo a > a.txt", check=0)
+    made = repo.head()
+    repo.git("push", "-q", "origin", "main")
+    [op] = repo.atomic_json("log")["operations"]
+    killed = {"GIT_ATOMIC_FAILPOINT": "rollback:after-rescue"}
+    assert repo.atomic("rollback", "--op", op["op_id"], env=killed).returncode == -9
+    done = repo.atomic_json("recover")
+    notes = done["recovery"]["notes"]
+    assert [n for n in notes if f"commit {made[:12]} (taken off main)" in n], done
+    assert not repo.exists("a.txt")
+
+
 def _acl_granting_read(uid: int) -> bytes:
     """A POSIX access ACL as the kernel stores it: owner rw, user `uid` r, group r, mask r."""
     entry = lambda tag, perm, who=0xFFFFFFFF: struct.pack("<HHI", tag, perm, who)  # noqa: E731

@@ -145,7 +145,8 @@ RECOVERY: Final = obj(
         "action": nullable(STRING),
         "rescue": nullable(SHA),
         "problems": array(STRING),
-    }
+    },
+    optional={"notes": array(STRING)},
 )
 LOGGED: Final[dict[str, Schema]] = {"started_at": STRING, "ended_at": nullable(STRING)}
 CHECKPOINT_ROW: Final = obj(

@@ -78,6 +78,9 @@ class Recovery:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # for the summary line (reflogs written back)
     not_restored: list[bytes] = field(default_factory=list)  # the system refused (exit 3)
+    # A commit a remote-tracking ref holds that the finished restore took off a branch
+    # (ops/published.py): said on stderr as it is done, and in the JSON's `notes`.
+    published: list[str] = field(default_factory=list)
     left: bool = False  # what others changed since an interrupted restore's rescue (exit 3)
     overlaps: list[str] = field(default_factory=list)  # a turn's changes and later ones (exit 3)
     stopped_group: int | None = None  # the command's process group, left running by the kill
@@ -237,6 +240,7 @@ def _finish_outside_restore(engine: Engine, done: Recovery) -> None:
     )
     done.problems += result.outcome.problems
     done.not_restored += result.outcome.failed
+    done.published += result.outcome.notes
     done.left = done.left or result.outcome.left_anything
 
 
@@ -255,6 +259,7 @@ def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
         )
         done.problems += result.outcome.problems
         done.not_restored += result.outcome.failed
+        done.published += result.outcome.notes
         done.left = done.left or result.outcome.left_anything
 
 
@@ -318,6 +323,7 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
         done.rescue, done.action = result.rescue, Action.RESTORE
         done.problems += result.outcome.problems
         done.not_restored += result.outcome.failed
+        done.published += result.outcome.notes
         done.left = done.left or result.outcome.left_anything
         # A turn's restore is of its own effect (effect.py): finished, it is the turn's end.
         closes = (
@@ -448,6 +454,7 @@ def _take_back_turn(engine: Engine, op: OpRow, done: Recovery) -> None:
         done.rescue = result.rescue
         done.problems += result.outcome.problems
         done.not_restored += result.outcome.failed
+        done.published += result.outcome.notes
         done.left = done.left or result.outcome.left_anything
 
 
@@ -563,6 +570,7 @@ def _result(
             rescue=done.rescue,
             problems=(*done.problems, *(f"overlaps: {line}" for line in done.overlaps)),
             duration_s=round(duration, 3),
+            notes=tuple(done.published),
         ),
     )
 

@@ -40,6 +40,7 @@ class Recovery:
     rescue: str | None
     problems: tuple[str, ...]
     duration_s: float
+    notes: tuple[str, ...] = ()  # a commit a remote holds that the restore took off a branch
 
 
 @dataclass(frozen=True)

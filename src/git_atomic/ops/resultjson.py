@@ -154,6 +154,7 @@ def _recovery_json(r: commandresults.Recovery) -> JsonObject:
         ),
         "rescue": r.rescue,
         "problems": list(r.problems),
+        "notes": list(r.notes),
         "duration_s": r.duration_s,
     }
 
