@@ -1272,6 +1272,39 @@ def test_copilot_running_claudes_hooks_judges_a_subagents_calls_with_its_parents
     assert claude.send(copilot("Stop", parent, stop_hook_active=True))[0].stdout == ""
 
 
+def test_copilot_with_both_hooks_files_judges_its_turn_once(repo: GitRepo) -> None:
+    """Copilot CLI runs every hooks file it finds: with `hooks install copilot` as well, each
+    of its calls came to both adapters, two turns over the same change, judged twice (the
+    second found it taken back already, and was kept). Its own file's hooks judge it; the
+    Claude Code file's hooks do nothing for Copilot's calls then."""
+    repo.atomic("hooks", "install", "copilot", check=0)
+    claude = ClaudeCode(repo)
+    session = "c0p1l0t-both-0001"
+
+    def native(event: str, **fields: Any) -> None:
+        payload = {"sessionId": session, "timestamp": 1764964800000, "cwd": str(repo.path)}
+        data = json.dumps(payload | fields).encode()
+        res = command_line(["hook", "copilot", event], repo.path, repo.env, data, 300)
+        assert res.returncode == 0, res
+
+    def native_call(event: str, session: str, **fields: Any) -> None:
+        native(event, **fields, sessionId=session)
+
+    args = {"command": "sed -i s/41/BUG/ app.py"}
+    native("userPromptSubmitted", prompt="fix")
+    claude.send(copilot("UserPromptSubmit", session, prompt="fix"))
+    child = "c0p1l0t-child-0002"  # a subagent's calls: the child session's
+    native_call("preToolUse", child, toolName="bash", toolArgs=json.dumps(args))
+    claude.send(copilot("PreToolUse", child, tool_name="Bash", tool_input=args))
+    repo.write("app.py", b"def answer():\n    return BUG\n")
+    native_call("postToolUse", child, toolName="bash", toolArgs=json.dumps(args))
+    claude.send(copilot("PostToolUse", child, tool_name="Bash", tool_input=args))
+    native("agentStop", transcriptPath="/t.jsonl", stopReason="end_turn")
+    claude.send(copilot("Stop", session, transcript_path="/t.jsonl", stop_hook_active=False))
+    assert repo.read("app.py") == b"def answer():\n    return 41\n"
+    assert [op["status"] for op in ops(repo)] == ["rolled_back"]
+
+
 # --- parallel calls and several sessions ---------------------------------------------------------
 
 

@@ -22,7 +22,8 @@ runs as a child session: its calls carry the child's `session_id`, which sends n
 `Stop`, so a turn of its own would never be judged. A call of a session Copilot saw no prompt of
 goes to the worktree's turn of Copilot's subagents (`COPILOT_SUBAGENTS`), which a session's
 `Stop` judges after its own turn: what a subagent changed is judged, on its own effect, when the
-turn that started it ends.
+turn that started it ends. Where Copilot's own hooks file has our hooks too, Copilot runs
+both for each call: this one then does nothing for Copilot (`_copilots_own_hooks`).
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ def _handle(
     project = named or repo.root
     session = _text(payload.get("session_id")) or "unknown"
     copilot = dialect is CLAUDE and _copilot(payload)
+    if copilot and _copilots_own_hooks(Path(repo.root)):
+        return QUIET  # its own hooks file judges its turns: judged twice, a turn kept twice
     try:
         if event in ("PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionDenied"):
             if copilot and not remembers(repo.state_dir, session, PROMPTED):
@@ -194,6 +197,14 @@ def _copilot(payload: Mapping[str, Any]) -> bool:
     (an ISO 8601 string), which Claude Code's never do (GitHub, *Copilot hooks reference*,
     "VS Code compatible input")."""
     return isinstance(payload.get("timestamp"), str)
+
+
+def _copilots_own_hooks(root: Path) -> bool:
+    """Whether `hooks install copilot` put our hooks in Copilot CLI's own file too: Copilot
+    runs every hooks file it finds, that one and this one, for each of its calls."""
+    from git_atomic.agents import copilot, hookfiles  # (Copilot's calls only)
+
+    return "agentStop" in hookfiles.installed(copilot.LAYOUT, root)
 
 
 def _running_shells(payload: Mapping[str, Any]) -> str:
