@@ -202,9 +202,9 @@ def _copilot(payload: Mapping[str, Any]) -> bool:
 def _copilots_own_hooks(root: Path) -> bool:
     """Whether `hooks install copilot` put our hooks in Copilot CLI's own file too: Copilot
     runs every hooks file it finds, that one and this one, for each of its calls."""
-    from git_atomic.agents import copilot, hookfiles  # (Copilot's calls only)
+    from git_atomic.agents import copilot_settings, hookfiles  # (Copilot's calls only)
 
-    return "agentStop" in hookfiles.installed(copilot.LAYOUT, root)
+    return "agentStop" in hookfiles.installed(copilot_settings.LAYOUT, root)
 
 
 def _running_shells(payload: Mapping[str, Any]) -> str:

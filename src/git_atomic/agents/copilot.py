@@ -36,34 +36,11 @@ from typing import Any, Final
 
 from git_atomic.agents import tell, turn
 from git_atomic.agents.claude_code import describe
-from git_atomic.agents.hookfiles import Event, Layout
+from git_atomic.agents.copilot_settings import LAYOUT
 from git_atomic.agents.tell import QUIET, HookResult
 from git_atomic.agents.turnstate import remember, remembers
 from git_atomic.core.errors import AtomicError
 
-LAYOUT: Final = Layout(
-    platform="copilot",
-    path=".github/hooks/git-atomic.json",
-    events=(
-        Event("userPromptSubmitted", 60),
-        Event("preToolUse", 60),
-        Event("postToolUse", 60),
-        # A call that failed sends this instead of `postToolUse` (which comes only after a
-        # success): without it the call's window stayed open to `agentStop`.
-        Event("postToolUseFailure", 60),
-        Event("agentStop", 1800),
-        Event("sessionEnd", 60),
-    ),
-    grouped=False,
-    command_key="bash",
-    timeout_key="timeoutSec",
-    top={"version": 1},
-    restart="Copilot CLI reads it when a session starts in this folder",
-    # Its command `preToolUse` hooks are fail-closed: a non-zero exit denies the call. The
-    # hooks always answer 0, but a shell that cannot find `git-atomic` (not on the PATH Copilot
-    # was started with, a removed venv) says 127: every tool call would be refused.
-    guard=" || true",
-)
 # Tools that only look, plan or ask (the hooks reference's tool table names them): every other
 # tool (shell, edit, create, MCP tools, a subagent's `task`) is checkpointed. `ask_user` waits
 # for the person: a window around it took what they wrote while answering for the turn's.
