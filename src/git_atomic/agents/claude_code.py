@@ -102,11 +102,11 @@ def _handle(
     event: str, payload: Mapping[str, Any], environ: Mapping[str, str], dialect: Dialect
 ) -> HookResult:
     named = _path(environ.get(dialect.project_var or "")) or tell.here()
-    repo = turn.locate(_path(payload.get("cwd")), named)
+    session = _text(payload.get("session_id")) or "unknown"
+    repo = turn.locate(_path(payload.get("cwd")), named, session)
     if repo is None:
         return QUIET  # not in a git repository: nothing to protect
     project = named or repo.root
-    session = _text(payload.get("session_id")) or "unknown"
     copilot = dialect is CLAUDE and _copilot(payload)
     if copilot and _copilots_own_hooks(Path(repo.root)):
         return QUIET  # its own hooks file judges its turns: judged twice, a turn kept twice

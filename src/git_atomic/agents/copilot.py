@@ -86,11 +86,11 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
         said = f"git-atomic: {FOREIGN}\n" if event == "userPromptSubmitted" else ""
         return HookResult(0, "", said)
     named = _path(payload.get("cwd")) or tell.here()
-    repo = turn.locate(named, named)
+    session = _text(payload.get("sessionId")) or _text(payload.get("session_id")) or SESSION
+    repo = turn.locate(named, named, session)
     if repo is None:
         return QUIET
     project = named or repo.root
-    session = _text(payload.get("sessionId")) or _text(payload.get("session_id")) or SESSION
     try:
         if event in ("preToolUse", "postToolUse", "postToolUseFailure"):
             tool = _text(payload.get("toolName"))

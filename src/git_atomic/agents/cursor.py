@@ -99,17 +99,17 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
     # others may be no repository at all), else the hook's own folder.
     roots = payload.get("workspace_roots")
     listed = [_path(r) for r in roots] if isinstance(roots, list) else []
+    # `sessionEnd` names it `session_id` too (the same id, Cursor's page says).
+    session = _text(payload.get("conversation_id")) or _text(payload.get("session_id")) or "unknown"
     repo = project = None
     for candidate in [*listed, tell.here()]:
         if candidate is not None:
-            repo = turn.locate(_path(payload.get("cwd")), candidate)
+            repo = turn.locate(_path(payload.get("cwd")), candidate, session)
             if repo is not None:
                 project = candidate
                 break
     if repo is None or project is None:
         return quiet
-    # `sessionEnd` names it `session_id` too (the same id, Cursor's page says).
-    session = _text(payload.get("conversation_id")) or _text(payload.get("session_id")) or "unknown"
     prompt = turn.Call(session, *PROMPT)
     try:
         if event == "beforeSubmitPrompt":

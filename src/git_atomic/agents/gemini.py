@@ -82,11 +82,11 @@ def handle(
 
 def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) -> HookResult:
     named = _path(environ.get("GEMINI_PROJECT_DIR")) or tell.here()
-    repo = turn.locate(_path(payload.get("cwd")), named)
+    session = _text(payload.get("session_id")) or "unknown"
+    repo = turn.locate(_path(payload.get("cwd")), named, session)
     if repo is None:
         return QUIET
     project = named or repo.root
-    session = _text(payload.get("session_id")) or "unknown"
     try:
         if event in ("BeforeTool", "AfterTool"):
             tool = _text(payload.get("tool_name"))

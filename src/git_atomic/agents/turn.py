@@ -65,24 +65,62 @@ def history(environ: Mapping[str, str]) -> str:
     return "commits" if environ.get(HISTORY_VAR) == "commits" else "shadow"
 
 
-def locate(cwd: Path | None, project: Path | None) -> git.Repo | None:
+def locate(cwd: Path | None, project: Path | None, session: str | None = None) -> git.Repo | None:
     """The worktree a call acts on.
 
     The call's own folder when it is in a worktree of the project's repository (a linked
     worktree the agent entered is judged there), else the project's; None outside any.
+    `session`: where git finds no worktree at a folder, or another one than the folder's (a
+    call of the session's turn ran `git config core.bare true`, or set `core.worktree`), the
+    worktree of the session's open turn that the folder is in (`_of_turn`).
     """
     repos = []
     for start in dict.fromkeys((cwd, project)):  # one `git rev-parse` when they are the same
         if start is not None and _is_folder(start):
             try:
-                repos.append(discovery.discover_with_config(str(start)))
+                found: git.Repo | None = discovery.discover_with_config(str(start))
             except AtomicError:
-                continue
+                found = None
+            if session and (found is None or _elsewhere(start, found)):
+                found = _of_turn(start, session) or found
+            if found is not None:
+                repos.append(found)
     if not repos:
         return None
     if len(repos) == 2 and repos[0].common_dir != repos[1].common_dir:
         return repos[1]  # the agent wandered into another repository: the project is ours
     return repos[0]
+
+
+def _elsewhere(start: Path, found: git.Repo) -> bool:
+    """Whether the worktree git found from `start` is another folder than `start`'s own (not
+    one it is in, or one without its `.git`: `core.worktree` points elsewhere). One lstat."""
+    return not _within(start, found.root) or not os.path.lexists(found.root / ".git")
+
+
+def _within(folder: Path, root: Path) -> bool:
+    here, top = os.path.realpath(folder), os.path.realpath(root)
+    return here == top or here.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _of_turn(start: Path, session: str) -> git.Repo | None:
+    """The worktree of `session`'s turn open in the repository git finds from `start`, where
+    `start` is in the folder its record names and that folder's `.git` is that git dir; None
+    otherwise. For a folder where git finds no worktree, or another: a call of the turn set
+    `core.bare true` (or `core.worktree`), and every later hook call of it, its Stop too,
+    would be silent, the setting and the turn's changes left (its take-back puts the setting
+    back: coreplace.py). One `git rev-parse` more, on that path only."""
+    dirs = discovery.git_dirs(str(start))
+    if dirs is None:
+        return None
+    git_dir, common = dirs
+    probe = git.Repo(root=start, git_dir=git_dir, common_dir=common)
+    record = Slot(probe.state_dir, session, probe.worktree_id).read()
+    if record is None or not _within(start, Path(record.root)):
+        return None
+    if _git_dir_of(record.root) != os.path.realpath(git_dir):
+        return None
+    return git.Repo(root=Path(record.root), git_dir=git_dir, common_dir=common)
 
 
 def _is_folder(path: Path) -> bool:
@@ -669,7 +707,7 @@ def _finish(
                 slot.remove()
                 left = record
             if record.steps and not unreadable:
-                unreadable = _on_our_refs(repo, record)
+                unreadable = _on_our_refs(repo, record) or _moved_away(repo, record)
             if not record.steps:
                 turnsteps.forget_refs(repo, record)
                 return None
@@ -720,6 +758,17 @@ def _on_our_refs(repo: git.Repo, record: Record) -> str:
     )
 
 
+def _moved_away(repo: git.Repo, record: Record) -> str:
+    """Why the turn cannot be kept ('' when it can): a call of it set `core.bare true` or
+    changed `core.worktree`, so that git finds no worktree here, or another (coreplace.py).
+    As `run` does with a command that did, the turn is taken back, the setting with it."""
+    from git_atomic.agents import turnbeside
+    from git_atomic.engine import coreplace
+
+    moved = coreplace.moved_away(repo, turnbeside.beside_detail(repo, record))
+    return f"this turn set {moved}" if moved else ""
+
+
 def _left_open(repo: git.Repo, op_id: str) -> bool:
     """Whether the turn's operation was recorded and is still open (its judging failed half
     way): every later operation is refused until `recover`."""
@@ -767,7 +816,7 @@ def _locked(repo: git.Repo, command: str) -> Iterator[judge.Held]:
     from git_atomic.ops import context
 
     # git's own state is looked at by the turn's end itself (`_finish`).
-    with context.opened(command, wait=lock_wait(), start=str(repo.root), check_state=False) as ctx:
+    with context.opened(command, wait=lock_wait(), found=repo, check_state=False) as ctx:
         yield ctx
 
 

@@ -27,7 +27,9 @@ from git_atomic.engine import git
 # one its last left (the take-back writes the first back only while ORIG_HEAD is still the one
 # the turn left; so COMMIT_EDITMSG's), a `packed-refs` one made where there was none, each
 # submodule one emptied (or whose `.git` file it removed), each linked worktree one removed,
-# added or moved.
+# added or moved, the lock of each linked worktree one locked or unlocked (worktreelocks.py),
+# and the `[core]` lines of `config` and `config.worktree` one changed (coreplace.py: a
+# `git config core.bare true` leaves no worktree here for git, nor for the next hook call).
 BESIDE: Final = "beside"
 ORIG_HEAD: Final = "orig_head"
 EDITMSG: Final = "commit_editmsg"  # memofiles.EDITMSG: COMMIT_EDITMSG, as ORIG_HEAD
@@ -36,6 +38,13 @@ _REFLOGS: Final = "reflogs"  # in a window's note: each reflog's [inode, size]
 REFLOGS_REWRITTEN: Final = "reflogs_rewritten"  # gitdirback.REFLOGS_REWRITTEN
 _TURN_WORKTREES: Final = "turn_worktrees"  # in BESIDE: {"removed", "added", "moved": {...}}
 _NAMES: Final = "worktree_names"  # in a window's note: their git dirs' names (worktreesgone)
+_CORE: Final = "core_lines"  # in a window's note: coreplace.note, two small reads
+_LOCKS: Final = "locks"  # in a window's note: worktreelocks.note, a lstat per linked worktree
+# In BESIDE: each file's `[core]` lines / each linked worktree's lock a window changed ->
+# [as before the turn's first window that changed it, as its last one left it]; beside_detail
+# makes of them an operation's coreplace.BEFORE and LEFT, worktreelocks.BEFORE and LEFT.
+_TURN_CORE: Final = "turn_core_place"
+_TURN_LOCKS: Final = "turn_worktree_locks"
 
 
 def beside_now(repo: git.Repo, branches: Iterable[str] | None = None) -> dict[str, object]:
@@ -51,7 +60,13 @@ def beside_now(repo: git.Repo, branches: Iterable[str] | None = None) -> dict[st
         _PACKED: os.path.lexists(repo.common_dir / "packed-refs"),
     }
     if noted["worktrees"]:  # their git dirs' names: one a call moves keeps its name
-        noted[_NAMES] = repo.linked_worktree_names()
+        noted[_NAMES] = names = repo.linked_worktree_names()
+        from git_atomic.engine import worktreelocks  # their locks: a lstat each
+
+        noted[_LOCKS] = worktreelocks.note(repo, names.values())
+    from git_atomic.engine import coreplace  # core.bare, core.worktree: two small reads
+
+    noted[_CORE] = coreplace.note(repo)
     if os.path.lexists(repo.root / ".gitmodules"):
         from git_atomic.ops import submodulesback
 
@@ -166,6 +181,13 @@ def written_in(repo: git.Repo, record: Record, window: object) -> Record:
             mine = noted.get("submodules")
             noted["submodules"] = {**emptied, **(mine if isinstance(mine, dict) else {})}
     noted = _git_files_written(was, now, noted)
+    noted = _changed_pairs(noted, _TURN_CORE, was.get(_CORE), now.get(_CORE), absent="")
+    then, still = _dict(was.get(_LOCKS)), _dict(now.get(_LOCKS))
+    if then:  # of the worktrees there at both ends (one it added or removed is worktreesgone's)
+        both = [name for name in then if name in still]
+        noted = _changed_pairs(
+            noted, _TURN_LOCKS, {n: then[n] for n in both}, {n: still[n] for n in both}, absent=None
+        )
     then, still = was.get("worktrees"), now.get("worktrees")
     if isinstance(then, dict) and isinstance(still, dict) and then != still:
         noted[_TURN_WORKTREES] = _worktrees_changed(was, now, then, still, noted)
@@ -213,6 +235,24 @@ def _worktrees_changed(
         else:
             moved[first] = end
     return {"removed": removed, "added": added, "moved": dict(moved)}
+
+
+def _changed_pairs(
+    noted: dict[str, object], key: str, then: object, still: object, *, absent: str | None
+) -> dict[str, object]:
+    """`noted` with, under `key`, each name whose value the window changed from `then` to
+    `still` (a missing one: `absent`): [as before the turn's first window that changed it, as
+    this one leaves it]. Where either note is missing (a link), nothing."""
+    if not isinstance(then, dict) or not isinstance(still, dict) or then == still:
+        return noted
+    mine = noted.get(key)
+    pairs = dict(mine) if isinstance(mine, dict) else {}
+    for name in {*then, *still}:
+        was, now = then.get(name, absent), still.get(name, absent)
+        if was != now:
+            first = pairs.get(name)
+            pairs[name] = [first[0] if isinstance(first, list) else was, now]
+    return {**noted, key: pairs}
 
 
 def _dict(value: object) -> dict[str, object]:
@@ -290,7 +330,7 @@ def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
     or removed between its calls is not named as the turn's."""
     held = record.extra.get(BESIDE)
     detail = (
-        {k: v for k, v in held.items() if k not in (_TURN_WORKTREES, _REPLACED)}
+        {k: v for k, v in held.items() if k not in (_TURN_WORKTREES, _REPLACED, *_PAIRS)}
         if isinstance(held, dict)
         else {}
     )
@@ -299,6 +339,20 @@ def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
         pairs = [(n, p) for n, p in replaced.items() if isinstance(p, list) and len(p) == 2]
         detail[_REPLACE] = {n: p[0] for n, p in pairs if p[0] is not None}
         detail["replace_refs_left"] = {n: p[1] for n, p in pairs if p[1] is not None}
+    for key, (before, left) in _PAIRS.items():  # coreplace's and worktreelocks' BEFORE, LEFT
+        changes = held.get(key) if isinstance(held, dict) else None
+        if isinstance(changes, dict) and changes:
+            kept = [(n, p) for n, p in changes.items() if isinstance(p, list) and len(p) == 2]
+            detail[before] = {n: p[0] for n, p in kept}
+            detail[left] = {n: p[1] for n, p in kept}
+    if "core_place" in detail:  # a file no call changed: as it is now (yours, not put back)
+        from git_atomic.engine import coreplace
+
+        for name, lines in coreplace.note(repo).items():
+            for key in ("core_place", "core_place_left"):
+                noted = detail[key]
+                if isinstance(noted, dict):
+                    noted.setdefault(name, lines)
     changed = held.get(_TURN_WORKTREES) if isinstance(held, dict) else None
     removed = _dict(changed.get("removed")) if isinstance(changed, dict) else {}
     added = _dict(changed.get("added")) if isinstance(changed, dict) else {}
@@ -309,12 +363,16 @@ def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
         **{k: v for k, v in now.items() if k not in added and k not in arrived},
         **removed,
     }
+    names = repo.linked_worktree_names() if moved or "worktree_locks" in detail else {}
     if moved:  # as an operation notes them (worktreesgone.NAMES): its move is said a move
-        names = repo.linked_worktree_names()
         worktrees.update({start: now.get(str(end), "") for start, end in moved.items()})
         detail["worktree_names"] = {
             start: names[str(end)] for start, end in moved.items() if str(end) in names
         }
+    locked = detail.get("worktree_locks")  # worktreelocks.BEFORE: put back where they are
+    if isinstance(locked, dict):  # (worktreelocks.put_back asks each for its folder's name)
+        here = {folder: name for folder, name in names.items() if name in locked}
+        detail["worktree_names"] = {**here, **_dict(detail.get("worktree_names"))}
     detail["worktrees"] = worktrees
     # As an operation's close notes them (worktreesgone.REMOVED, MOVED): a later `rollback
     # --op` of the turn says them first.
@@ -354,6 +412,12 @@ def stores_back(repo: git.Repo, record: Record, window: object) -> Record | None
     said = [*(held if isinstance(held, list) else []), line]
     return records.replace(record, extra={**record.extra, SAID: said})
 
+
+# In BESIDE -> (the operation's detail key before, the one left): beside_detail.
+_PAIRS: Final = {
+    _TURN_CORE: ("core_place", "core_place_left"),  # coreplace.BEFORE, LEFT
+    _TURN_LOCKS: ("worktree_locks", "worktree_locks_left"),  # worktreelocks.BEFORE, LEFT
+}
 
 # In `Record.extra`: what the turn's end tells beside its verdict (judge.py), each once.
 SAID: Final = "said"

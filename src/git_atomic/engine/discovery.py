@@ -226,6 +226,22 @@ def _refusal(stderr: bytes) -> tuple[str, str | None]:
     return fatal[0], next(indented, None)
 
 
+def git_dirs(cwd: str) -> tuple[Path, Path] | None:
+    """The git dir and common git dir git finds from `cwd`, also where it finds no worktree
+    (`core.bare true`): for an agent turn's hook whose call made it so (agents/turn.py), on
+    that path only. None outside any."""
+    res = process.git(
+        ["rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir"],
+        cwd=cwd,
+        env=_discovery_env(located=False) or None,
+        check=False,
+    )
+    lines = res.stdout.decode("utf-8", "surrogateescape").split("\n")[:-1]
+    if res.returncode != 0 or len(lines) != 2:
+        return None
+    return Path(lines[0]), Path(lines[1])
+
+
 def _bare_since(cwd: str, *, located: bool) -> str | None:
     """Where the git dir git finds is one git-atomic worked in (it holds our folder), an
     operation may have made it bare (`git config core.bare true`, coreplace.py) while it was

@@ -411,13 +411,16 @@ def opened(
     early: Early | None = None,
     until_closed: bool = False,
     start_new: bool = False,
+    found: git.Repo | None = None,
 ) -> Iterator[Context]:
     """`start`: a folder in the worktree to use (the API's `repo=`); default: the current one.
+    `found`: the worktree, found already (an agent turn's end: by its record, where a call of
+    it left git finding no worktree there, agents/turn.py).
     `early`: the worktree's lock, already held (early.started), which its owner releases.
     `until_closed` (with `wait`): wait too while an operation is open in the worktree (a
     `begin` session, an agent turn), the lock let go meanwhile so that its commit or abort
     can run (`run --wait`, `begin --wait`: one open operation per worktree, the second waits)."""
-    repo = early.repo if early is not None else discovery.discover(start)
+    repo = early.repo if early is not None else found or discovery.discover(start)
     discovery.check_layout(repo)
     if check_state:
         check_git_state(repo)

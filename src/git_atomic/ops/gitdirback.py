@@ -15,9 +15,8 @@ and small reads where there is nothing to note (the usual case), each module imp
 there is something of its kind: no git process on a checkpoint's path, but one (`git config
 --blob`) where the worktree has a `.gitmodules`; the replace refs are read from their files
 (`for-each-ref` only where those cannot be trusted: replacerefs.on_disk). An agent turn notes
-the same before and after each call that takes a checkpoint (agents/turnsteps.py), but for the
-worktrees' locks and `core.bare` / `core.worktree`, which a turn's take-back does not put back
-yet.
+the same before and after each call that takes a checkpoint (agents/turnsteps.py,
+turnbeside.py).
 """
 
 from __future__ import annotations

@@ -1,0 +1,124 @@
+"""An agent turn's calls change where git finds the worktree (`core.bare`, `core.worktree`)
+or lock a linked worktree (`git worktree lock`): an operation's rollback puts each back
+(engine/coreplace.py, worktreelocks.py; tests/test_git_state.py). A turn's did not: a call's
+`git config core.bare true` left every later hook of the turn silent (git found no worktree
+for it), its Stop took nothing back and the repository stayed bare; a lock a call made stayed
+after its take-back and after a `rollback --op`. Only what changed within its calls is the
+turn's: what you set between them stays. Real hook calls, read from the disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from testing.agents import claude_hook
+from testing.gitrepo import GitRepo
+
+
+def _turn(repo: GitRepo, *lines: str, between: str = "") -> dict[str, str]:
+    """A turn whose shell calls run `lines`, one each; `between`, a command of yours after its
+    first call. Its Stop's answer."""
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    for n, command in enumerate(lines, start=1):
+        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
+        assert claude_hook(repo, "s1", "PreToolUse", **call).stdout == ""
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+        after = claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+        assert after.stdout == ""
+        if n == 1 and between:
+            subprocess.run(["sh", "-c", between], cwd=repo.path, env=repo.env, check=True)
+    answer: dict[str, str] = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
+    return answer
+
+
+def _op(repo: GitRepo) -> dict[str, str]:
+    [op] = repo.atomic_json("log")["operations"]
+    return op
+
+
+def _core(repo: GitRepo, key: str) -> str:
+    """The setting as `.git/config` has it on disk ('' unset)."""
+    return subprocess.run(
+        ["git", "config", "--file", str(repo.path / ".git" / "config"), key],
+        env=repo.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+
+
+@pytest.mark.parametrize("failing", [True, False])
+@pytest.mark.parametrize(
+    ("setting", "value"), [("core.bare", "true"), ("core.worktree", "/tmp/elsewhere")]
+)
+def test_a_turns_call_that_moved_the_worktree_away_is_taken_back_with_it(
+    repo: GitRepo, setting: str, value: str, failing: bool
+) -> None:
+    """git's t1510-repo-setup: a call's `git config core.bare true` (or a `core.worktree`
+    naming another folder). Its later calls are still the turn's, and its Stop takes the turn
+    back, the setting with it, also where every gate passes: as a `run` whose command did so
+    (no state anyone could judge or keep)."""
+    answer = _turn(
+        repo,
+        "echo m > made.txt",
+        f"git config {setting} {value}",
+        "echo n > later.txt" + ("; echo x > bad" if failing else ""),
+    )
+    assert answer.get("decision") == "block", answer
+    said = answer["systemMessage"]
+    assert f"{setting} in .git/config (where git finds this worktree)" in said, said
+    assert _core(repo, setting) == ("false" if setting == "core.bare" else "")
+    for name in ("made.txt", "later.txt", "bad"):
+        assert not (repo.path / name).exists(), name
+    assert repo.git("status", "--porcelain") == ""
+    assert _op(repo)["status"] == "rolled_back"
+
+
+def test_core_bare_you_set_between_a_turns_calls_stays(repo: GitRepo) -> None:
+    """Yours: the turn's take-back leaves it as you set it (and the turn's later calls and
+    its Stop still find their worktree)."""
+    answer = _turn(repo, "echo m > made.txt", "echo x > bad", between="git config core.bare true")
+    assert answer.get("decision") == "block", answer
+    assert "core.bare" not in answer["systemMessage"], answer
+    assert _core(repo, "core.bare") == "true"
+    assert not (repo.path / "made.txt").exists() and not (repo.path / "bad").exists()
+
+
+@pytest.mark.parametrize("how", ["stop", "rollback-op", "yours-between"])
+def test_the_lock_a_turns_call_put_on_a_linked_worktree_goes_with_its_take_back(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """git's t2400-worktree-add: a call's `git worktree lock` stayed after the turn's take-back
+    (and after a `rollback --op` of the kept turn): `git worktree remove` then refused the
+    folder. One you locked between its calls stays locked."""
+    wt = tmp_path / "wt"
+    repo.git("worktree", "add", "-q", str(wt), "-b", "wtb")
+    locked = repo.path / ".git" / "worktrees" / "wt" / "locked"
+    line = f"git worktree lock --reason mine {wt}"
+    if how == "yours-between":
+        answer = _turn(repo, "echo m > made.txt", "echo x > bad", between=line)
+        assert "worktree" not in answer["systemMessage"], answer
+        assert locked.read_bytes() == b"mine\n"
+        return
+    answer = _turn(repo, "echo m > made.txt", line + ("; echo x > bad" * (how == "stop")))
+    said = answer.get("systemMessage", "")
+    if how == "rollback-op":
+        assert answer.get("decision") is None and locked.exists(), answer
+        said = repo.atomic("rollback", f"--op={_op(repo)['op_id']}", check=0).stderr
+    assert not locked.exists(), said
+    assert f"the linked worktree {wt}, which the operation locked, is unlocked again" in said
+    repo.git("worktree", "remove", str(wt))
+
+
+def test_a_lock_a_turns_call_took_off_is_put_back(repo: GitRepo, tmp_path: Path) -> None:
+    wt = tmp_path / "wt"
+    repo.git("worktree", "add", "-q", str(wt), "-b", "wtb")
+    repo.git("worktree", "lock", "--reason", "keep it", str(wt))
+    answer = _turn(repo, "echo m > made.txt", f"git worktree unlock {wt}; echo x > bad")
+    locked = repo.path / ".git" / "worktrees" / "wt" / "locked"
+    assert locked.read_bytes() == b"keep it\n", answer
+    assert "which the operation unlocked, is locked again" in answer["systemMessage"], answer
