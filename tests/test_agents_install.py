@@ -123,6 +123,49 @@ def test_claudes_hooks_run_where_git_atomic_is_not_on_the_path_answer_0_and_say_
         assert "git-atomic is not on the PATH" in said["systemMessage"], (event, said)
 
 
+@pytest.mark.parametrize(
+    ("exit_status", "expected"),
+    [
+        (70, "git-atomic failed (exit status 70, its error on the hook's stderr)"),
+        (3, "git-atomic failed (exit status 3, its error on the hook's stderr)"),
+        (2, "git-atomic refused this hook call as a usage error (exit status 2"),
+        (None, "git-atomic is on the PATH but could not be run (exit status 126)"),
+    ],
+)
+def test_claudes_hooks_say_why_git_atomic_did_not_answer(
+    tmp_path: Path, exit_status: int | None, expected: str
+) -> None:
+    """The guard said "git-atomic is not on the PATH" whatever made the command fail: an
+    internal error (70), a usage error (2: an older git-atomic than the hooks), a file that
+    cannot be run. Each says what happened, the answer still exit 0 and one JSON object (an
+    exit 2 would refuse the tool call in Claude Code, any non-zero one in Copilot CLI)."""
+    claude_code.install(tmp_path / "project")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    program = bin_dir / "git-atomic"
+    program.write_text(f"#!/bin/sh\necho 'git-atomic: it went wrong' >&2\nexit {exit_status}\n")
+    program.chmod(0o644 if exit_status is None else 0o755)  # None: not executable
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    for event, groups in read(tmp_path / "project")["hooks"].items():
+        [handler] = groups[0]["hooks"]
+        # (dash says 127 for a file it cannot run, as for none: "not on the PATH" there)
+        for shell in ("bash", "sh") if exit_status is not None else ("bash",):
+            ran = subprocess.run(
+                [shell, "-c", handler["command"]],
+                cwd=tmp_path / "project",
+                env=env,
+                input="{}",
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert ran.returncode == 0, (event, ran.returncode, ran.stderr)
+            said = json.loads(ran.stdout)
+            assert list(said) == ["systemMessage"], said
+            assert expected in said["systemMessage"], (event, said)
+            assert "not on the PATH" not in said["systemMessage"], said
+
+
 def test_install_keeps_every_existing_key_and_hook(tmp_path: Path) -> None:
     write(tmp_path, THEIRS)
 

@@ -15,6 +15,26 @@ FILE_TOOL_PATTERN: Final = "Edit|Write|MultiEdit|NotebookEdit|Bash|PowerShell|mc
 TOOL_TIMEOUT: Final = 60
 STOP_TIMEOUT: Final = 1800
 
+# Only where git-atomic did not answer (our hooks answer 0, every failure inside said): the
+# shell's exit status told apart, each line plain text (valid in the JSON as it is).
+_NOTHING: Final = "nothing is checkpointed or judged"
+_CALL: Final = "this hook call checkpointed or judged nothing"
+_SAID: Final = (
+    ("127", f"git-atomic is not on the PATH this agent runs its hooks with: {_NOTHING}"),
+    ("126", f"git-atomic is on the PATH but could not be run (exit status 126): {_NOTHING}"),
+    (
+        "2",
+        "git-atomic refused this hook call as a usage error (exit status 2: an older "
+        f"git-atomic than the one that installed the hooks?): {_CALL}",
+    ),
+    ("*", f"git-atomic failed (exit status $s, its error on the hook's stderr): {_CALL}"),
+)
+_GUARD: Final = (
+    " || { s=$?; case $s in "
+    + " ".join(f"""{code}) m="{line}";;""" for code, line in _SAID)
+    + """ esac; printf '{"systemMessage": "%s"}\\n' "$m"; }"""
+)
+
 LAYOUT: Final = Layout(
     platform="claude-code",
     path=".claude/settings.json",
@@ -38,12 +58,10 @@ LAYOUT: Final = Layout(
     ),
     restart="restart Claude Code to load it",
     # Copilot CLI runs this file too, its `PreToolUse` fail-closed (a non-zero exit denies the
-    # call): where the shell finds no `git-atomic` (127), every call would be refused. Then
-    # the hook answers 0 with one line Claude Code shows the person.
-    guard=(
-        """ || echo '{"systemMessage": "git-atomic is not on the PATH this agent runs its"""
-        """ hooks with: nothing is checkpointed or judged"}'"""
-    ),
+    # call): where the shell finds no `git-atomic` (127), every call would be refused; and
+    # Claude Code takes an exit 2 as a refusal of the call. So the hook answers 0 whatever
+    # git-atomic's exit, with one line Claude Code shows the person, true for its status.
+    guard=_GUARD,
 )
 COMMAND: Final = LAYOUT.command
 
