@@ -84,6 +84,19 @@ CLAUDE: Final = Dialect(
 )
 
 
+# VS Code's agent runs the hooks of `.claude/settings.json` too, with payloads of its own: the
+# common fields `sessionId`, `hookEventName`, `cwd`, `timestamp`, `transcript_path` (no
+# `session_id`), its own tool names (`create_file`, `replace_string_in_file`, ...: none of
+# Claude Code's) and camelCase tool inputs (`filePath`), and it ignores the matchers (docs/
+# agents.md cites its page). Read as Claude Code's, its calls all named one session and none
+# a tool of ours: nothing was checkpointed, in silence. Each of its tools may change files;
+# its `Stop` reads `hookSpecificOutput.decision`; `additionalContext` after a tool call only.
+VSCODE: Final = Dialect("vscode", ".*", None, frozenset({"PreToolUse", "PostToolUse"}))
+
+# A payload that names no session: every such call in the worktree is one session's.
+NO_SESSION: Final = "unknown"
+
+
 def handle(
     event: str,
     payload: Mapping[str, Any],
@@ -101,8 +114,10 @@ def handle(
 def _handle(
     event: str, payload: Mapping[str, Any], environ: Mapping[str, str], dialect: Dialect
 ) -> HookResult:
+    if dialect is CLAUDE and _from_vscode(payload):
+        dialect = VSCODE
     named = _path(environ.get(dialect.project_var or "")) or tell.here()
-    session = _text(payload.get("session_id")) or "unknown"
+    session = session_of(payload)
     repo = turn.locate(_path(payload.get("cwd")), named, session)
     if repo is None:
         return QUIET  # not in a git repository: nothing to protect
@@ -141,12 +156,14 @@ def _handle(
                 verdicts += turn.end(repo, COPILOT_SUBAGENTS, history=turn.history(environ))
             again = _flag(payload.get("stop_hook_active"))
             running = _running_shells(payload) if verdicts else ""
-            return _stop(repo, session, verdicts, project, again=again, running=running)
+            return _stop(
+                repo, session, verdicts, project, again=again, running=running, dialect=dialect
+            )
         if event == "UserPromptSubmit":
             if copilot:
                 remember(repo.state_dir, session, PROMPTED)
                 turn.close(repo, COPILOT_SUBAGENTS, "it ended without Stop")
-            return _prompt(repo, session, project, dialect)
+            return _prompt(repo, session, project, dialect, _no_session(payload, session))
         if event in _CLOSING:
             why = _CLOSING[event]
             closed = turn.close(repo, session, why)
@@ -181,7 +198,14 @@ def _tool_event(
 
 
 def _stop(
-    repo: Repo, session: str, verdicts: list[Verdict], project: Path, *, again: bool, running: str
+    repo: Repo,
+    session: str,
+    verdicts: list[Verdict],
+    project: Path,
+    *,
+    again: bool,
+    running: str,
+    dialect: Dialect,
 ) -> HookResult:
     end = tell.ending(repo.state_dir, session, verdicts, project, again=again)
     if not end.shown:
@@ -189,7 +213,11 @@ def _stop(
     shown = end.shown + (f"\n{running}" if running else "")
     if not end.send_back:
         return tell.reply({"systemMessage": shown})
-    return tell.reply({"decision": "block", "reason": end.send_back, "systemMessage": shown})
+    output: dict[str, Any] = {"decision": "block", "reason": end.send_back, "systemMessage": shown}
+    if dialect is VSCODE:  # (its page puts them in `hookSpecificOutput`)
+        specific = {"hookEventName": "Stop", "decision": "block", "reason": end.send_back}
+        output["hookSpecificOutput"] = specific
+    return tell.reply(output)
 
 
 def _copilot(payload: Mapping[str, Any]) -> bool:
@@ -222,9 +250,10 @@ def _running_shells(payload: Mapping[str, Any]) -> str:
     )
 
 
-def _prompt(repo: Repo, session: str, project: Path, dialect: Dialect) -> HookResult:
+def _prompt(repo: Repo, session: str, project: Path, dialect: Dialect, unnamed: str) -> HookResult:
     closed = turn.close(repo, session, "it ended without Stop", prompt=True)
     context = tell.opening(repo.state_dir, session, closed, project)
+    context = "\n".join(line for line in (unnamed, context) if line)
     if not context:
         return QUIET
     if "UserPromptSubmit" not in dialect.context_events:
@@ -250,6 +279,38 @@ def _warn(message: str, event: str, dialect: Dialect) -> HookResult:
 
 
 # --- payload helpers: every field may be missing or of the wrong type -------------------------
+
+
+def session_of(payload: Mapping[str, Any]) -> str:
+    """The session the call is of: Claude Code's `session_id`, VS Code's `sessionId` (a
+    number as its digits), else the session's transcript (`transcript_path`: one file per
+    session), else NO_SESSION."""
+    for key in ("session_id", "sessionId"):
+        value = payload.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and value.strip():
+            return value
+    transcript = _text(payload.get("transcript_path"))
+    return f"transcript {transcript}" if transcript.strip() else NO_SESSION
+
+
+def _no_session(payload: Mapping[str, Any], session: str) -> str:
+    """The line that says a payload named no session ('' where it did)."""
+    if session != NO_SESSION or payload.get("session_id") == NO_SESSION:
+        return ""
+    return (
+        "git-atomic: this hook's payload names no session (no session_id, sessionId or "
+        "transcript_path): the calls of every session whose payloads name none are counted as "
+        "one session's turns in this worktree"
+    )
+
+
+def _from_vscode(payload: Mapping[str, Any]) -> bool:
+    """Whether the payload is VS Code's (its camelCase common fields, none of Claude Code's)."""
+    if "session_id" in payload or "hook_event_name" in payload:
+        return False
+    return "sessionId" in payload or "hookEventName" in payload
 
 
 def tool_call(session: str, payload: Mapping[str, Any], dialect: Dialect) -> turn.Call:
@@ -284,7 +345,7 @@ def _file_tool_paths(tool: str, tool_input: Mapping[str, Any]) -> tuple[str, ...
 def describe(tool: str, tool_input: Mapping[str, Any]) -> str:
     """`<tool>: <what>`, one short line."""
     what = ""
-    for key in ("file_path", "notebook_path", "path", "description", "command"):
+    for key in ("file_path", "notebook_path", "filePath", "path", "description", "command"):
         if _text(tool_input.get(key)):
             what = _text(tool_input[key])
             break
