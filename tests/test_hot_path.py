@@ -150,6 +150,9 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         ".agents.judge",
         ".agents.tell",
         ".agents.turn",
+        ".agents.turnplace",  # which worktree a call is about (split from turn.py)
+        ".agents.turnend",  # the turn's end (split from turn.py; the judge only at its end)
+        ".agents.turnabandoned",  # turns whose session never came back (split from turn.py)
         ".agents.turnsteps",  # how a window becomes a step (split from turn.py)
         ".agents.turnbeside",  # what a window notes of the git dir beside it (from turnsteps.py)
         # a turn whose record a call removed, rebuilt from its refs: asked at its first call

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from git_atomic.agents import tell, turn
+from git_atomic.agents import tell, turn, turnend, turnplace
 from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, LAYOUT, install, uninstall
 from git_atomic.agents.tell import QUIET, HookResult
 from git_atomic.agents.turnstate import remember, remembers
@@ -118,7 +118,7 @@ def _handle(
         dialect = VSCODE
     named = _path(environ.get(dialect.project_var or "")) or tell.here()
     session = session_of(payload)
-    repo = turn.locate(_path(payload.get("cwd")), named, session)
+    repo = turnplace.locate(_path(payload.get("cwd")), named, session)
     if repo is None:
         return QUIET  # not in a git repository: nothing to protect
     project = named or repo.root
@@ -151,9 +151,9 @@ def _handle(
             turn.answered(repo, session)
             return QUIET
         if event == "Stop":
-            verdicts = turn.end(repo, session, history=turn.history(environ))
+            verdicts = turnend.end(repo, session, history=turn.history(environ))
             if copilot and session != COPILOT_SUBAGENTS:  # its subagents' calls, judged too
-                verdicts += turn.end(repo, COPILOT_SUBAGENTS, history=turn.history(environ))
+                verdicts += turnend.end(repo, COPILOT_SUBAGENTS, history=turn.history(environ))
             again = _flag(payload.get("stop_hook_active"))
             running = _running_shells(payload) if verdicts else ""
             return _stop(
@@ -162,13 +162,13 @@ def _handle(
         if event == "UserPromptSubmit":
             if copilot:
                 remember(repo.state_dir, session, PROMPTED)
-                turn.close(repo, COPILOT_SUBAGENTS, "it ended without Stop")
+                turnend.close(repo, COPILOT_SUBAGENTS, "it ended without Stop")
             return _prompt(repo, session, project, dialect, _no_session(payload, session))
         if event in _CLOSING:
             why = _CLOSING[event]
-            closed = turn.close(repo, session, why)
+            closed = turnend.close(repo, session, why)
             if copilot:
-                closed += turn.close(repo, COPILOT_SUBAGENTS, why)
+                closed += turnend.close(repo, COPILOT_SUBAGENTS, why)
             return tell.reply({"systemMessage": tell.lines(closed, project)}) if closed else QUIET
     except AtomicError as exc:
         return _warn(str(exc), event, dialect)
@@ -251,7 +251,7 @@ def _running_shells(payload: Mapping[str, Any]) -> str:
 
 
 def _prompt(repo: Repo, session: str, project: Path, dialect: Dialect, unnamed: str) -> HookResult:
-    closed = turn.close(repo, session, "it ended without Stop", prompt=True)
+    closed = turnend.close(repo, session, "it ended without Stop", prompt=True)
     context = tell.opening(repo.state_dir, session, closed, project)
     context = "\n".join(line for line in (unnamed, context) if line)
     if not context:

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from git_atomic.agents import tell, turn
+from git_atomic.agents import tell, turn, turnend, turnplace
 from git_atomic.agents.claude_code import describe
 from git_atomic.agents.copilot_settings import LAYOUT
 from git_atomic.agents.tell import QUIET, HookResult
@@ -87,7 +87,7 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
         return HookResult(0, "", said)
     named = _path(payload.get("cwd")) or tell.here()
     session = _text(payload.get("sessionId")) or _text(payload.get("session_id")) or SESSION
-    repo = turn.locate(named, named, session)
+    repo = turnplace.locate(named, named, session)
     if repo is None:
         return QUIET
     project = named or repo.root
@@ -106,18 +106,18 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
             return HookResult(0, "", f"git-atomic: {note}\n") if note else QUIET
         if event == "userPromptSubmitted":
             remember(repo.state_dir, session, PROMPTED)
-            closed = turn.close(repo, session, "it ended without agentStop", prompt=True)
+            closed = turnend.close(repo, session, "it ended without agentStop", prompt=True)
             said = tell.opening(repo.state_dir, session, closed, project)
             return HookResult(0, "", said + "\n") if said else QUIET
         if event == "agentStop":
-            verdicts = turn.end(repo, session, history=turn.history(environ))
+            verdicts = turnend.end(repo, session, history=turn.history(environ))
             if session != SESSION and verdicts:
                 # Its subagents' calls in the shared turn were in its own `task` window: judged
                 # with it already. Judged again, they were kept (committed, in commits mode)
                 # after this turn took them back.
-                turn.close(repo, SESSION, "its calls were judged with a session's turn")
+                turnend.close(repo, SESSION, "its calls were judged with a session's turn")
             elif session != SESSION:
-                verdicts = turn.end(repo, SESSION, history=turn.history(environ))
+                verdicts = turnend.end(repo, SESSION, history=turn.history(environ))
             # Set when this turn was already sent back once by a "block" of ours.
             again = payload.get("stop_hook_active") is True
             end = tell.ending(repo.state_dir, session, verdicts, project, again=again)
@@ -127,7 +127,7 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
             reply = tell.reply({"decision": "block", "reason": end.send_back})
             return HookResult(0, reply.stdout, shown)
         if event == "sessionEnd":
-            closed = turn.close(repo, session, "the session ended")
+            closed = turnend.close(repo, session, "the session ended")
             return HookResult(0, "", tell.lines(closed, project) + "\n") if closed else QUIET
     except AtomicError as exc:
         return HookResult(0, "", f"git-atomic: {exc}\n")

@@ -42,7 +42,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from git_atomic.agents import hookfiles, tell, turn
+from git_atomic.agents import hookfiles, tell, turn, turnend, turnplace
 from git_atomic.agents.claude_code import Dialect, changes_files, tool_call
 from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import HookResult
@@ -104,7 +104,7 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
     repo = project = None
     for candidate in [*listed, tell.here()]:
         if candidate is not None:
-            repo = turn.locate(_path(payload.get("cwd")), candidate, session)
+            repo = turnplace.locate(_path(payload.get("cwd")), candidate, session)
             if repo is not None:
                 project = candidate
                 break
@@ -113,7 +113,7 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
     prompt = turn.Call(session, *PROMPT)
     try:
         if event == "beforeSubmitPrompt":
-            closed = turn.close(repo, session, "it ended without stop", prompt=True)
+            closed = turnend.close(repo, session, "it ended without stop", prompt=True)
             announced = remembers(repo.state_dir, session, TOOL_EVENTS)
             if announced and "preToolUse" in hookfiles.installed(LAYOUT, project):
                 note = ""
@@ -140,12 +140,12 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
             return tell.reply({"additional_context": text}, stderr=text + "\n")
         if event == "sessionEnd":
             why = f"the session ended ({payload.get('reason') or 'no reason given'})"
-            return _stderr(EMPTY, tell.lines(turn.close(repo, session, why), project))
+            return _stderr(EMPTY, tell.lines(turnend.close(repo, session, why), project))
         if event == "stop":
             if payload.get("status") not in (None, "completed"):
-                closed = turn.close(repo, session, f"it ended as {payload.get('status')}")
+                closed = turnend.close(repo, session, f"it ended as {payload.get('status')}")
                 return _stderr(EMPTY, tell.lines(closed, project))
-            verdicts = turn.end(repo, session, history=turn.history(environ))
+            verdicts = turnend.end(repo, session, history=turn.history(environ))
             again = isinstance(payload.get("loop_count"), int) and payload["loop_count"] > 0
             end = tell.ending(repo.state_dir, session, verdicts, project, again=again)
             if not end.send_back:

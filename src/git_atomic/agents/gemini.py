@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from git_atomic.agents import tell, turn
+from git_atomic.agents import tell, turn, turnend, turnplace
 from git_atomic.agents.claude_code import describe
 from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import QUIET, HookResult
@@ -83,7 +83,7 @@ def handle(
 def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) -> HookResult:
     named = _path(environ.get("GEMINI_PROJECT_DIR")) or tell.here()
     session = _text(payload.get("session_id")) or "unknown"
-    repo = turn.locate(_path(payload.get("cwd")), named, session)
+    repo = turnplace.locate(_path(payload.get("cwd")), named, session)
     if repo is None:
         return QUIET
     project = named or repo.root
@@ -118,12 +118,12 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
             turn.after_all(repo, session, unless_running=SUBAGENT)
             return QUIET
         if event == "BeforeAgent":
-            closed = turn.close(repo, session, "it ended without AfterAgent", prompt=True)
+            closed = turnend.close(repo, session, "it ended without AfterAgent", prompt=True)
             context = tell.opening(repo.state_dir, session, closed, project)
             return _context(context) if context else QUIET
         if event == "AfterAgent":
             again = payload.get("stop_hook_active") is True
-            verdicts = turn.end(repo, session, history=turn.history(environ))
+            verdicts = turnend.end(repo, session, history=turn.history(environ))
             end = tell.ending(repo.state_dir, session, verdicts, project, again=again)
             if not end.shown:
                 return QUIET
@@ -133,7 +133,7 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 {"decision": "deny", "reason": end.send_back, "systemMessage": end.shown}
             )
         if event == "SessionEnd":
-            closed = turn.close(repo, session, "the session ended")
+            closed = turnend.close(repo, session, "the session ended")
             return tell.reply({"systemMessage": tell.lines(closed, project)}) if closed else QUIET
     except AtomicError as exc:
         return tell.reply({"systemMessage": f"git-atomic: {exc}"})

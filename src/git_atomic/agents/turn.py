@@ -12,29 +12,24 @@
 - Every call waits for the worktree's lock (bounded: `lock_wait()`), never refused by the
   session's own other calls. A call that still cannot be checkpointed does not drop the turn:
   its window stays open until the next checkpoint, or it is named as unprotected.
-- The end of the turn (`end`) judges it (`judge.py`); a turn that ends otherwise (interrupt,
-  session end, the next prompt finding it open) is closed (`close`): recorded, not judged,
-  so nothing the user does afterwards can be taken back by a later turn.
+
+Which worktree a call acts on is turnplace.py's; the turn's end, judged or closed, is
+turnend.py's; a turn whose session never came back is turnabandoned.py's.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from git_atomic.agents import turnstate, turnsteps
-from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, new_record, worktrees_of
+from git_atomic.agents import turnplace, turnstate, turnsteps
+from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, new_record
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError, RefusedError
 from git_atomic.core.records import dataclass
-from git_atomic.engine import discovery, git, gitstate, staged
-
-if TYPE_CHECKING:
-    from git_atomic.agents import judge
+from git_atomic.engine import discovery, git, gitstate
 
 # A tool call's hook (`before`, `after`) runs on every call of the agent: it imports the judge
 # (the journal, the gates) only at the turn's end.
@@ -65,71 +60,6 @@ def history(environ: Mapping[str, str]) -> str:
     return "commits" if environ.get(HISTORY_VAR) == "commits" else "shadow"
 
 
-def locate(cwd: Path | None, project: Path | None, session: str | None = None) -> git.Repo | None:
-    """The worktree a call acts on.
-
-    The call's own folder when it is in a worktree of the project's repository (a linked
-    worktree the agent entered is judged there), else the project's; None outside any.
-    `session`: where git finds no worktree at a folder, or another one than the folder's (a
-    call of the session's turn ran `git config core.bare true`, or set `core.worktree`), the
-    worktree of the session's open turn that the folder is in (`_of_turn`).
-    """
-    repos = []
-    for start in dict.fromkeys((cwd, project)):  # one `git rev-parse` when they are the same
-        if start is not None and _is_folder(start):
-            try:
-                found: git.Repo | None = discovery.discover_with_config(str(start))
-            except AtomicError:
-                found = None
-            if session and (found is None or _elsewhere(start, found)):
-                found = _of_turn(start, session) or found
-            if found is not None:
-                repos.append(found)
-    if not repos:
-        return None
-    if len(repos) == 2 and repos[0].common_dir != repos[1].common_dir:
-        return repos[1]  # the agent wandered into another repository: the project is ours
-    return repos[0]
-
-
-def _elsewhere(start: Path, found: git.Repo) -> bool:
-    """Whether the worktree git found from `start` is another folder than `start`'s own (not
-    one it is in, or one without its `.git`: `core.worktree` points elsewhere). One lstat."""
-    return not _within(start, found.root) or not os.path.lexists(found.root / ".git")
-
-
-def _within(folder: Path, root: Path) -> bool:
-    here, top = os.path.realpath(folder), os.path.realpath(root)
-    return here == top or here.startswith(top.rstrip(os.sep) + os.sep)
-
-
-def _of_turn(start: Path, session: str) -> git.Repo | None:
-    """The worktree of `session`'s turn open in the repository git finds from `start`, where
-    `start` is in the folder its record names and that folder's `.git` is that git dir; None
-    otherwise. For a folder where git finds no worktree, or another: a call of the turn set
-    `core.bare true` (or `core.worktree`), and every later hook call of it, its Stop too,
-    would be silent, the setting and the turn's changes left (its take-back puts the setting
-    back: coreplace.py). One `git rev-parse` more, on that path only."""
-    dirs = discovery.git_dirs(str(start))
-    if dirs is None:
-        return None
-    git_dir, common = dirs
-    probe = git.Repo(root=start, git_dir=git_dir, common_dir=common)
-    record = Slot(probe.state_dir, session, probe.worktree_id).read()
-    if record is None or not _within(start, Path(record.root)):
-        return None
-    if _git_dir_of(record.root) != os.path.realpath(git_dir):
-        return None
-    return git.Repo(root=Path(record.root), git_dir=git_dir, common_dir=common)
-
-
-def _is_folder(path: Path) -> bool:
-    try:
-        return path.is_dir()
-    except OSError:  # a name too long for a path (a payload's): no folder we can work in
-        return False
-
-
 def before(repo: git.Repo, platform: str, call: Call) -> str:
     """Before a file-changing call: open the turn and a window. Returns a note for the agent
     ('' when the call is protected)."""
@@ -139,7 +69,7 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
     with slot.held():
         record = slot.read()
         if record is not None and record.root != str(repo.root):
-            copied = _not_here(repo, slot, record)
+            copied = turnplace.not_here(repo, slot, record)
             record = slot.read()
             if copied and record is not None:
                 return copied  # a copy of a linked worktree: the record is the worktree's
@@ -184,7 +114,7 @@ def after(repo: git.Repo, call: Call) -> str:
         with _holding(repo, "hook: after a tool call"), slot.held():
             record = slot.read() or _rebuilt(repo, slot)
             if record is not None and record.root != str(repo.root):
-                if _not_here(repo, slot, record):
+                if turnplace.not_here(repo, slot, record):
                     return ""
                 record = slot.read()
             if record is None:
@@ -196,7 +126,7 @@ def after(repo: git.Repo, call: Call) -> str:
             if isinstance(mark, str):  # the call that waited for the person went on (`asking`)
                 extra = {k: v for k, v in record.extra.items() if k != turnsteps.ASKED}
                 record = records.replace(record, extra=extra)
-                _forget_mark(repo, record, mark)
+                forget_mark(repo, record, mark)
             record = _left(record, call)
             if not record.in_flight and record.window_before is not None:
                 record = turnsteps.close_window(repo, record)
@@ -210,56 +140,6 @@ def after(repo: git.Repo, call: Call) -> str:
             if record is not None:
                 slot.write(_left(record, call))
         return f"the checkpoint after this {call.label} call is deferred: {exc}"
-
-
-def _not_here(repo: git.Repo, slot: Slot, record: Record) -> str:
-    """Why the turn in `slot`, whose record names another folder than this worktree's, is not
-    this worktree's to go on with, judge or take back ('' when it is: the worktree was moved
-    here). The folder it names is still there, another one than this: this one is a copy of
-    it (`cp -a` while the turn ran), and the turn's calls ran there. A copy of the whole
-    repository has its own copy of the record: it goes, with its mark, and nothing is taken
-    back here. A copy of a linked worktree (its `.git` file names the same git dir) shares
-    the record with the worktree: it is left for that one. Called with the slot held."""
-    try:
-        there, here = os.stat(record.root), os.stat(repo.root)
-    except OSError:
-        return ""  # the folder it names is gone: moved here
-    if (there.st_dev, there.st_ino) == (here.st_dev, here.st_ino):
-        return ""  # the same folder, by another name
-    noted = record.extra.get(turnstate.ROOT_ID)
-    if isinstance(noted, list) and noted != [there.st_dev, there.st_ino]:
-        return ""  # another folder there now: the turn's moved here
-    if not os.path.lexists(os.path.join(record.root, ".git")):
-        return ""
-    if _git_dir_of(record.root) == os.path.realpath(repo.git_dir):
-        return (
-            f"this folder is a copy of the worktree {record.root} (its .git names the same git "
-            "dir), where this session's turn is open: nothing here is checkpointed, judged or "
-            "taken back for it"
-        )
-    slot.remove()
-    return (
-        f"this repository is a copy of {record.root}, made while this session's turn was "
-        "open there: that turn's record came with the copy and was dropped here; nothing "
-        "was judged or taken back in this copy"
-    )
-
-
-def _git_dir_of(root: str) -> str:
-    """The git dir a worktree folder's `.git` names (the folder itself, or a `gitdir:` file's),
-    resolved; '' where it cannot be read."""
-    dotgit = os.path.join(root, ".git")
-    if os.path.isdir(dotgit):
-        return os.path.realpath(dotgit)
-    try:
-        with open(dotgit, "rb") as fh:
-            text = fh.read(4096).decode("utf-8", "surrogateescape")
-    except OSError:
-        return ""
-    if not text.startswith("gitdir: "):
-        return ""
-    named = text[len("gitdir: ") :].strip()
-    return os.path.realpath(os.path.join(root, named))
 
 
 def _lost_in_call(repo: git.Repo, call: Call) -> None:
@@ -320,23 +200,23 @@ def asking(repo: git.Repo, session: str) -> None:
     refused at that prompt sends no after-event (Gemini CLI's), and the window, open until
     the next sign that every call is over (the next model request, the next prompt), would
     take what the person changes meanwhile for the turn's: it ends at the mark instead
-    (`_at_mark`). Any call's after-event since (the call approved, run) ends the mark: the
+    (`at_mark`). Any call's after-event since (the call approved, run) ends the mark: the
     window goes on as before. `answered` ends the window at the mark and opens one anew."""
     slot = Slot(repo.state_dir, session, repo.worktree_id)
     with slot.held():
         seen = slot.read()
-    if seen is None or not _asks(seen):
+    if seen is None or not asks(seen):
         return  # nothing of the turn's in flight: no lock taken
     with _holding(repo, "hook: a call waits for you"), slot.held():
         record = slot.read()
-        if record is None or not _asks(record):
+        if record is None or not asks(record):
             return
         old = record.extra.get(turnsteps.ASKED)
         record, snap = turnsteps.capture(repo, record, "asked")
         record = records.replace(record, extra={**record.extra, turnsteps.ASKED: snap.commit})
         slot.write(record)
         if isinstance(old, str) and old != snap.commit:
-            _forget_mark(repo, record, old)
+            forget_mark(repo, record, old)
 
 
 def answered(repo: git.Repo, session: str) -> None:
@@ -354,7 +234,7 @@ def answered(repo: git.Repo, session: str) -> None:
         if record is None or not isinstance(record.extra.get(turnsteps.ASKED), str):
             return
         flight, claims = record.in_flight, record.extra.get(turnsteps.CLAIMS)
-        record = _at_mark(repo, record)
+        record = at_mark(repo, record)
         if flight:
             record = turnsteps.start_window(repo, record, None, opening=True)
             extra = {**record.extra, turnsteps.CLAIMS: claims}
@@ -362,26 +242,26 @@ def answered(repo: git.Repo, session: str) -> None:
         slot.write(record)
 
 
-def _asks(record: Record) -> bool:
+def asks(record: Record) -> bool:
     """Whether the record's window is open, with a checkpoint at its start, and a call in it."""
     before = record.window_before
     return bool(record.in_flight) and bool(before) and before != turnsteps.FILES_NOTED
 
 
-def _at_mark(repo: git.Repo, record: Record) -> Record:
+def at_mark(repo: git.Repo, record: Record) -> Record:
     """The record's window closed where a call of it began to wait for the person (`asking`),
     when one did; else now."""
     mark = record.extra.get(turnsteps.ASKED)
     if record.window_before is None:
         return record
-    if not isinstance(mark, str) or not _asks(record):
+    if not isinstance(mark, str) or not asks(record):
         return turnsteps.close_window(repo, record)
     from git_atomic.engine import checkpoint
 
     return turnsteps.close_window(repo, record, at=checkpoint.load(repo, mark))
 
 
-def _forget_mark(repo: git.Repo, record: Record, mark: str) -> None:
+def forget_mark(repo: git.Repo, record: Record, mark: str) -> None:
     """A mark that `asking` set and that no longer counts: its ref goes, unless a step or the
     window names the same checkpoint."""
     named = {record.window_before, *(sha for step in record.steps for sha in step)}
@@ -416,7 +296,7 @@ def after_all(repo: git.Repo, session: str, *, unless_running: str = "") -> None
                 return
             if unless_running and any(i.startswith(unless_running) for i in record.in_flight):
                 return
-            record = _at_mark(repo, record)
+            record = at_mark(repo, record)
             record = records.replace(record, in_flight=())
             slot.write(record)
     except AtomicError:
@@ -426,376 +306,6 @@ def after_all(repo: git.Repo, session: str, *, unless_running: str = "") -> None
             if record is not None:
                 slot.write(records.replace(record, in_flight=()))
         raise
-
-
-def end(repo: git.Repo, session: str, *, history: str = "shadow") -> list[judge.Verdict]:
-    """The turn ended: judge it in every worktree it changed (nothing when it changed none).
-    `history`: "commits" makes a kept turn one commit on the branch."""
-    return _finish_all(repo, session, ending=None, history=history)
-
-
-def close(repo: git.Repo, session: str, why: str, *, prompt: bool = False) -> list[judge.Verdict]:
-    """The turn ended without its end event (`why`): record it as it is, judge nothing.
-    `prompt`: the session's next prompt, which also closes another session's turn abandoned
-    in this worktree (not at an end event a platform gives seconds: Codex's `Interrupt`)."""
-    verdicts = _finish_all(repo, session, ending=why)
-    if prompt:
-        verdicts += _close_others_abandoned(repo, session)
-    return verdicts
-
-
-def _finish_all(
-    repo: git.Repo, session: str, *, ending: str | None, history: str = "shadow"
-) -> list[judge.Verdict]:
-    if any_turn_refs(repo):
-        from git_atomic.agents import turnorphans
-
-        turnorphans.restore(repo, session)  # a turn whose record a call of its own removed
-    verdicts = []
-    marks = turnstate.open_marks(repo.state_dir, session)
-    for worktree in worktrees_of(repo.state_dir, session):
-        slot = Slot(repo.state_dir, session, worktree)
-        record = slot.read()
-        if record is None:  # a record a call made unreadable (`echo > ...json`): as one gone
-            slot.path.unlink(missing_ok=True)
-            continue
-        marks.pop(worktree, None)
-        # This worktree's turn is judged here, also where the worktree was moved since it began
-        # (`mv` of the repository: its record names the old folder).
-        where = repo if worktree == repo.worktree_id else _worktree_repo(repo, record.root)
-        if where is None:
-            slot.remove()  # its worktree is gone, and with it what the turn changed
-            continue
-        verdict = _finish(where, slot, ending=ending, history=history)
-        if verdict is not None:
-            verdicts.append(verdict)
-    for worktree, mark in marks.items():
-        Slot(repo.state_dir, session, worktree).forget()
-        verdicts.append(_lost(repo, session, worktree, mark))
-    # A turn whose record file alone a call removed, its mark and refs too, and no `after`
-    # came to say it (a call cut short): its lock file still says it is open (Slot).
-    for worktree in turnstate.locked_without_record(repo.state_dir, session):
-        if worktree in marks:
-            continue
-        slot = Slot(repo.state_dir, session, worktree)
-        with slot.held():
-            lost = slot.lost_here()
-            if lost:
-                slot.forget()
-        if lost:
-            verdicts.append(_lost(repo, session, worktree, {}))
-    return verdicts
-
-
-def _close_others_abandoned(repo: git.Repo, session: str) -> list[judge.Verdict]:
-    """Another session's turn in this worktree that no hook call wrote for ABANDONED_AFTER (its
-    agent was killed): closed at this session's prompt, as it would be at its own, recorded
-    and not judged, nothing taken back. One directory listing; the journal only for one
-    found."""
-    cutoff = time.time() - turnstate.ABANDONED_AFTER
-    verdicts = []
-    for slot in turnstate.abandoned(repo.state_dir, repo.worktree_id, cutoff):
-        if slot.session == session:
-            continue
-        why = f"a turn of another session, {slot.session[:12]}: {_abandoned_why(slot)}"
-        verdict = _finish(repo, slot, ending=why, history="shadow")
-        if verdict is not None:
-            verdicts.append(verdict)
-    return verdicts
-
-
-def open_lines(state_dir: Path, worktree: str | None = None) -> list[str]:
-    """One line per open turn (of `worktree`, or of every one), for people (`hooks status`,
-    `status`): its platform, session, folder, steps so far and, for one abandoned, since when
-    no hook call came and what closes it."""
-    lines = []
-    for _, record, when in turnstate.slots_in(state_dir, worktree):
-        calls = len(record.steps) + len(turnsteps.pending_of(record))  # pending: turnsteps.py
-        idle = time.time() - when
-        gone = (
-            f"; no hook call for {idle / 3600:.0f} h: abandoned (its session's next prompt, "
-            "another session's, or `git atomic gc` closes it, not judged)"
-            if idle >= turnstate.ABANDONED_AFTER
-            else ""
-        )
-        lines.append(
-            f"{record.platform} session {record.session[:12]} in {record.root} "
-            f"({calls} step{'s' if calls != 1 else ''} so far{gone})"
-        )
-    return lines
-
-
-def _abandoned_why(slot: Slot) -> str:
-    import datetime
-
-    when = turnstate.last_call(slot.path) or 0.0
-    since = datetime.datetime.fromtimestamp(when, datetime.UTC).strftime("%Y-%m-%d %H:%M")
-    return (
-        f"its session made no hook call since {since} UTC (its agent was killed, or the session "
-        "never came back); what it did after its last call is not counted, and nothing was "
-        "taken back"
-    )
-
-
-def _abandoned(slot: Slot) -> bool:
-    """Whether no hook call of the slot's session wrote its record for ABANDONED_AFTER."""
-    when = turnstate.last_call(slot.path)
-    return when is not None and time.time() - when >= turnstate.ABANDONED_AFTER
-
-
-def _without_open_window(repo: git.Repo, record: Record) -> Record:
-    """`record` without its open window and its steps only noted, for a turn whose session made
-    no hook call for ABANDONED_AFTER: closing that window now would make what anyone did since
-    (days of your edits) the turn's. The window's `before` ref goes."""
-    if record.window_before not in (None, "", turnsteps.FILES_NOTED):
-        turnsteps.forget_refs(repo, record, only=(str(record.window_before),))
-    gone = (turnsteps.WINDOW_STATE, turnsteps.CLAIMS, turnsteps.NOTED, turnsteps.NOTED_AT)
-    extra = {k: v for k, v in record.extra.items() if k not in (*gone, turnsteps.PENDING)}
-    return records.replace(record, window_before=None, in_flight=(), extra=extra)
-
-
-def close_abandoned(ctx: judge.Held, cutoff: float) -> int:
-    """Close each turn in this worktree whose session made no hook call since `cutoff` (`gc`:
-    its retention): the agent was killed, or the session never came back, and nothing else
-    ends it. Recorded as an operation, not judged, and never taken back (`_without_open_window`).
-    Returns how many."""
-    from git_atomic.agents import judge
-
-    repo = ctx.repo
-    closed = 0
-    # (Never one a session may still come back to: `gc --older-than 0` closes no live turn.)
-    cutoff = min(cutoff, time.time() - turnstate.ABANDONED_AFTER)
-    for slot in turnstate.abandoned(repo.state_dir, repo.worktree_id, cutoff):
-        with slot.held():
-            record = slot.read()
-            when = turnstate.last_call(slot.path)
-            if record is None or when is None or when >= cutoff:
-                continue
-            if record.root != str(repo.root) and _not_here(repo, slot, record):
-                continue  # a copy's record of a turn that ran elsewhere: dropped, no operation
-            why = _abandoned_why(slot) + "; `git atomic gc` closed it"
-            record = _without_open_window(repo, record)
-            slot.remove()
-        if record.steps:
-            judge.judge(repo, ctx, record, ending=why)
-        else:
-            turnsteps.forget_refs(repo, record)
-        closed += 1
-    return closed
-
-
-def close_abandoned_elsewhere(repo: git.Repo, cutoff: float) -> tuple[int, list[str]]:
-    """`gc` in one worktree: the abandoned turns of the repository's other worktrees closed
-    there too, each under that worktree's lock, as `close_abandoned` closes this one's (their
-    records and refs are the repository's: left, they would stay for ever, since nobody runs
-    `gc` in every worktree). Returns how many, and a line for each worktree whose turns are
-    left: its folder gone (a worktree removed by hand: `git worktree prune` forgets it),
-    another repository's (a copy's record), or busy now."""
-    from git_atomic.ops import context
-
-    cutoff = min(cutoff, time.time() - turnstate.ABANDONED_AFTER)
-    waiting = sorted(
-        {slot.worktree for slot, _, when in turnstate.slots_in(repo.state_dir) if when < cutoff}
-        - {repo.worktree_id}
-    )
-    if not waiting:
-        return 0, []
-    folders = repo.other_worktree_folders()
-    closed, lines = 0, []
-    for worktree in waiting:
-        folder = folders.get(worktree)
-        there = _worktree_repo(repo, None if folder is None else str(folder))
-        if (
-            there is None
-            or there.worktree_id != worktree
-            or (os.path.realpath(there.common_dir) != os.path.realpath(repo.common_dir))
-        ):
-            why = (
-                "git knows no such worktree"
-                if folder is None
-                else f"its folder {folder} is gone"
-                if there is None
-                else f"its folder {folder} is not that worktree of this repository (a copy's?)"
-            )
-            lines.append(
-                f"the abandoned agent turns of worktree {worktree} are left open: {why} "
-                "(`git worktree prune` forgets a worktree removed by hand)"
-            )
-            continue
-        try:
-            with context.opened("gc", wait=0, start=str(there.root), check_state=False) as ctx:
-                closed += close_abandoned(ctx, cutoff)
-        except AtomicError as exc:
-            lines.append(
-                f"the abandoned agent turns of worktree {worktree} ({there.root}) are left "
-                f"open: {exc}; `git atomic gc` there closes them"
-            )
-    return closed, lines
-
-
-def _lost(repo: git.Repo, session: str, worktree: str, mark: Mapping[str, str]) -> judge.Verdict:
-    """A turn that was open (`turnstate.mark_open`) and has neither its record nor a checkpoint
-    ref left: a call removed both (`rm -rf .git/atomic`, `git update-ref -d` of its refs). Said,
-    not passed over as a turn that changed nothing; there is nothing to take back from."""
-    from git_atomic.agents import judge
-
-    turnstate.unmark(repo.state_dir, session, worktree)
-    op_id = mark.get("op_id", "")
-    record = new_record(op_id, session, mark.get("platform", ""), repo.root)
-    gone = (
-        f"its record (under {repo.state_dir / turnstate.TURNS_DIR}) and its checkpoints "
-        f"(refs/atomic/turns/{op_id or '...'}/) were removed, or made unreadable, while it "
-        "ran (by one of its calls?)"
-    )
-    if not op_id:  # marked by a call's `after` that found nothing of the turn (`_lost_in_call`)
-        gone = (
-            "a call of it ended with nothing of the turn left: its record (under "
-            f"{repo.state_dir / turnstate.TURNS_DIR}), its checkpoints (refs/atomic/turns/) "
-            "and its mark were removed while it ran (by that call?), or the call's start was "
-            "never seen (the hooks installed while it ran)"
-        )
-    why = (
-        f"{gone}, so what it changed can no longer be told from what others did: nothing was "
-        "taken back and no gate ran. `git status` and `git diff` show the worktree as it is; "
-        "`git atomic gates --run` runs the gates"
-    )
-    where = "" if worktree == repo.worktree_id else f" (worktree {worktree})"
-    return judge.not_judged(record, repo, why + where)
-
-
-def _finish(
-    repo: git.Repo, slot: Slot, *, ending: str | None, history: str
-) -> judge.Verdict | None:
-    from git_atomic.agents import judge
-    from git_atomic.core.vocab import HistoryMode
-    from git_atomic.ops import context
-
-    left: Record | None = None  # the turn, once it left its slot
-    try:
-        with _locked(repo, "hook: end of turn") as ctx_lock:
-            # A command the turn left half way (a merge that conflicts): its end is held as it
-            # is, git's state and the index as its bytes, and the turn recorded, not judged;
-            # what you do afterwards (resolve it, commit) is never the turn's.
-            held_up = context.git_state_in_the_way(repo)
-            with slot.held():  # the turn leaves its slot before the gates run
-                record = slot.read()
-                if record is None:
-                    return None
-                if record.root != str(repo.root):
-                    copied = _not_here(repo, slot, record)
-                    if copied:
-                        return judge.not_judged(record, repo, copied)
-                    # The worktree moved since the turn began.
-                    record = records.replace(record, root=str(repo.root))
-                if ending is not None and _abandoned(slot):
-                    record = _without_open_window(repo, record)
-                    if "made no hook call since" not in ending:
-                        ending = f"{ending}; {_abandoned_why(slot)}"
-                own = judge.own_open_op(ctx_lock, record) if ending is None else None
-                if own is not None:
-                    # The turn waits in its slot, as it is, for its operation to be finished.
-                    slot.write(record)
-                    return judge.own_open(record, repo, own)
-                unreadable = ""
-                try:
-                    record = _closed(repo, record, raw_index=bool(held_up))
-                except staged.UnreadableIndex as exc:
-                    # The turn left an index git cannot read: no state to keep. Its end is
-                    # held with the index as its bytes, and the turn is taken back.
-                    unreadable = f"this turn left {exc.left} ({exc.reason})"
-                    record = _closed(repo, record, raw_index=True)
-                slot.remove()
-                left = record
-            if record.steps and not unreadable:
-                unreadable = _on_our_refs(repo, record) or _moved_away(repo, record)
-            if not record.steps:
-                turnsteps.forget_refs(repo, record)
-                return None
-            mode = HistoryMode.parse(history, what="history")
-            return judge.judge(
-                repo,
-                ctx_lock,
-                record,
-                ending=ending,
-                history=mode,
-                unreadable=unreadable,
-                held_up=held_up,
-            )
-    except AtomicError as exc:
-        # Said, also when the turn had left its slot (a failure while it was judged).
-        record = slot.read() or left
-        why = f"{exc} ({exc.hint})" if exc.hint else str(exc)
-        if record is not None and _left_open(repo, record.op_id):
-            why += (
-                f"; its operation {record.op_id} is left open: `git atomic recover` finishes it "
-                "(`--accept` keeps the tree as it is)"
-            )
-        return judge.not_judged(record, repo, why) if record is not None else None
-
-
-def _on_our_refs(repo: git.Repo, record: Record) -> str:
-    """Why the turn cannot be kept ('' when it can): a branch its calls made a symbolic ref to
-    one of our refs (`git symbolic-ref refs/heads/x refs/atomic/...`), which would dangle once
-    the turn's refs move, or a commit on it move a checkpoint's. As `run` does, the turn is
-    taken back; the branch is first made a branch of its own again, as the turn's start had
-    it (gone where it had none)."""
-    from git_atomic.engine import checkpoint, gitlinks
-
-    if gitlinks.head_damaged(repo.git_dir):
-        # The take-back sets it aside and puts back the turn's start's (rescue.load_target).
-        return (
-            f"this turn left {repo.git_dir / 'HEAD'} on one of git-atomic's own refs "
-            "(refs/atomic/), or as git refuses it"
-        )
-    on_ours = gitlinks.branches_on_ours(repo)
-    if not on_ours:
-        return ""
-    start = checkpoint.load(repo, record.steps[0][0])
-    gitlinks.branches_off_ours(repo, start.branches)
-    return (
-        f"this turn left branch {on_ours[0]} a symbolic ref to one of git-atomic's own refs "
-        "(refs/atomic/)"
-    )
-
-
-def _moved_away(repo: git.Repo, record: Record) -> str:
-    """Why the turn cannot be kept ('' when it can): a call of it set `core.bare true` or
-    changed `core.worktree`, so that git finds no worktree here, or another (coreplace.py).
-    As `run` does with a command that did, the turn is taken back, the setting with it."""
-    from git_atomic.agents import turnbeside
-    from git_atomic.engine import coreplace
-
-    moved = coreplace.moved_away(repo, turnbeside.beside_detail(repo, record))
-    return f"this turn set {moved}" if moved else ""
-
-
-def _left_open(repo: git.Repo, op_id: str) -> bool:
-    """Whether the turn's operation was recorded and is still open (its judging failed half
-    way): every later operation is refused until `recover`."""
-    from git_atomic.core.vocab import OpStatus
-    from git_atomic.ops import context
-
-    try:
-        journal = context.open_journal(repo)
-    except AtomicError:
-        return False
-    try:
-        op = journal.op(op_id)
-    finally:
-        journal.close()
-    return op is not None and op.status == OpStatus.OPEN
-
-
-def _closed(repo: git.Repo, record: Record, *, raw_index: bool) -> Record:
-    """The turn's last window closed, and its last checkpoint taken: what is on disk."""
-    if isinstance(record.extra.get(turnsteps.ASKED), str) and _asks(record):
-        record = _at_mark(repo, record)  # a call refused at a prompt: the window ends there
-    if record.window_before is not None:
-        record = turnsteps.close_window(repo, record, raw_index=raw_index)
-    if turnsteps.pending_of(record):
-        record, end = turnsteps.capture(repo, record, "end", ref=False, raw_index=raw_index)
-        record = turnsteps.settle(repo, record, end)
-    return record
 
 
 @contextmanager
@@ -809,15 +319,6 @@ def _holding(repo: git.Repo, command: str) -> Iterator[None]:
         raise RefusedError(f"{what} is in progress in this worktree; finish or abort it first")
     with holding(repo, command, wait=lock_wait()):
         yield
-
-
-@contextmanager
-def _locked(repo: git.Repo, command: str) -> Iterator[judge.Held]:
-    from git_atomic.ops import context
-
-    # git's own state is looked at by the turn's end itself (`_finish`).
-    with context.opened(command, wait=lock_wait(), found=repo, check_state=False) as ctx:
-        yield ctx
 
 
 def _less(labels: tuple[str, ...], label: str) -> tuple[str, ...]:
@@ -883,17 +384,6 @@ def _continued(repo: git.Repo, slot: Slot, fresh: Record) -> Record:
         unprotected=(*found.unprotected, *fresh.unprotected),
         in_flight=fresh.in_flight,
     )
-
-
-def _worktree_repo(repo: git.Repo, root: str | None) -> git.Repo | None:
-    if root is None:
-        return None
-    if Path(root) == repo.root:
-        return repo
-    try:
-        return discovery.discover(root)
-    except (AtomicError, OSError):  # (a folder that is gone: no process starts in it)
-        return None
 
 
 def _new_op_id() -> str:

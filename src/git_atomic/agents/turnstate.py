@@ -514,7 +514,7 @@ def forget_abandoned_marks(state_dir: Path, cutoff: float) -> int:
 
 # In `Record.extra`: the worktree folder's device and inode when the turn began, to tell a
 # copy of the repository (`cp -a` while the turn ran: the record came with it) from the
-# worktree moved (`mv`: the same folder) (turn.py, `_elsewhere`).
+# worktree moved (`mv`: the same folder) (turnplace.not_here).
 ROOT_ID: Final = "root_id"
 
 

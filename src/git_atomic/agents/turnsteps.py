@@ -148,7 +148,7 @@ def _branch_on_ours(repo: git.Repo) -> bool:
     """Whether a branch is a symbolic ref to one of our refs (`git symbolic-ref refs/heads/x
     refs/atomic/turns/...`): a checkpoint holds no such ref, so a window that made one looks
     as if it changed nothing; it is a step all the same, which the turn's end takes back
-    (turn.py), and its refs stay, not left dangling."""
+    (turnend.py), and its refs stay, not left dangling."""
     from git_atomic.engine import gitlinks
 
     return bool(gitlinks.branches_on_ours(repo))

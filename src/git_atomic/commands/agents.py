@@ -61,9 +61,9 @@ def hooks_status(*, root: Path) -> int:
             )
         mode = " (commits mode)" if events and commits else ""
         print(f"{target:<12} {layout.path:<32} {state}{mode}")
-    from git_atomic.agents import turn
+    from git_atomic.agents import turnabandoned
 
-    for line in turn.open_lines(discovery.discover(str(root)).state_dir):
+    for line in turnabandoned.open_lines(discovery.discover(str(root)).state_dir):
         print(f"open turn: {line}")
     return 0
 

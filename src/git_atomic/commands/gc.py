@@ -7,7 +7,7 @@ than DAYS; refs of operations the journal does not know (copied from another rep
 by a journal removed, by a `begin` that failed, or by a killed gc), and refs of agent turns
 that are not open (copied, or of a session that never came back), whose newest checkpoint is
 older than DAYS, as any checkpoint ages; an open turn of any worktree whose session made no
-hook call for DAYS (and at least a day: turn.close_abandoned) is closed first, recorded and
+hook call for DAYS (and at least a day: turnabandoned.close_abandoned) is closed first, recorded and
 not judged, its refs then its operation's (another worktree's under that worktree's lock;
 one busy, or whose folder is gone, is left and said); our temporary files left by dead
 processes.
@@ -71,11 +71,12 @@ def gc(*, older_than_days: float, json_out: bool) -> int:
         raise UsageError(f"--older-than: expected a number of days >= 0, got {older_than_days:g}")
     cutoff = time.time() - older_than_days * 86400
     with context.opened("gc", check_state=False) as ctx:
-        from git_atomic.agents import turn
+        from git_atomic.agents import turnabandoned
 
         # A turn whose session never came back (no Stop, no next prompt): nothing else ends it.
-        closed = turn.close_abandoned(ctx, cutoff)
-        elsewhere, left = turn.close_abandoned_elsewhere(ctx.repo, cutoff)  # other worktrees'
+        closed = turnabandoned.close_abandoned(ctx, cutoff)
+        # (and those of the other worktrees)
+        elsewhere, left = turnabandoned.close_abandoned_elsewhere(ctx.repo, cutoff)
         closed += elsewhere
         abandoned = min(cutoff, time.time() - turnstate.ABANDONED_AFTER)
         closed += turnstate.forget_abandoned_marks(ctx.repo.state_dir, abandoned)

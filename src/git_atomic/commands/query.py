@@ -51,11 +51,10 @@ def status(*, json_out: bool) -> int:
             holder=holder,
             style=Style(colour=want_colour(repo)),
         )
-        from git_atomic.agents import turn  # an agent turn open here is no operation yet
+        from git_atomic.agents import turnabandoned  # an agent turn open here is no operation yet
 
-        lines += [
-            f"  {'turn':<8} {line}" for line in turn.open_lines(repo.state_dir, repo.worktree_id)
-        ]
+        open_turns = turnabandoned.open_lines(repo.state_dir, repo.worktree_id)
+        lines += [f"  {'turn':<8} {line}" for line in open_turns]
         print("\n".join(lines))
         return 0
     finally:

@@ -228,7 +228,7 @@ def _refusal(stderr: bytes) -> tuple[str, str | None]:
 
 def git_dirs(cwd: str) -> tuple[Path, Path] | None:
     """The git dir and common git dir git finds from `cwd`, also where it finds no worktree
-    (`core.bare true`): for an agent turn's hook whose call made it so (agents/turn.py), on
+    (`core.bare true`): for an agent turn's hook whose call made it so (agents/turnplace.py), on
     that path only. None outside any."""
     res = process.git(
         ["rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir"],

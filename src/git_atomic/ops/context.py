@@ -415,7 +415,7 @@ def opened(
 ) -> Iterator[Context]:
     """`start`: a folder in the worktree to use (the API's `repo=`); default: the current one.
     `found`: the worktree, found already (an agent turn's end: by its record, where a call of
-    it left git finding no worktree there, agents/turn.py).
+    it left git finding no worktree there, agents/turnplace.py).
     `early`: the worktree's lock, already held (early.started), which its owner releases.
     `until_closed` (with `wait`): wait too while an operation is open in the worktree (a
     `begin` session, an agent turn), the lock let go meanwhile so that its commit or abort

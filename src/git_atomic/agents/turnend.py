@@ -1,0 +1,272 @@
+"""The end of an agent turn: judged at its end event (`end`: judge.py runs its gates, keeps or
+takes back its effect), or closed without its end event (`close`: an interrupt, the session's
+end, the next prompt finding it open): recorded, not judged, so nothing the user does
+afterwards can be taken back by a later turn. A turn whose record and refs a call removed is
+said lost, never passed over.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from git_atomic.agents import turn, turnabandoned, turnplace, turnstate, turnsteps
+from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, new_record, worktrees_of
+from git_atomic.core import records
+from git_atomic.core.errors import AtomicError
+from git_atomic.engine import git, staged
+
+if TYPE_CHECKING:
+    from git_atomic.agents import judge
+
+
+def end(repo: git.Repo, session: str, *, history: str = "shadow") -> list[judge.Verdict]:
+    """The turn ended: judge it in every worktree it changed (nothing when it changed none).
+    `history`: "commits" makes a kept turn one commit on the branch."""
+    return _finish_all(repo, session, ending=None, history=history)
+
+
+def close(repo: git.Repo, session: str, why: str, *, prompt: bool = False) -> list[judge.Verdict]:
+    """The turn ended without its end event (`why`): record it as it is, judge nothing.
+    `prompt`: the session's next prompt, which also closes another session's turn abandoned
+    in this worktree (not at an end event a platform gives seconds: Codex's `Interrupt`)."""
+    verdicts = _finish_all(repo, session, ending=why)
+    if prompt:
+        verdicts += _close_others_abandoned(repo, session)
+    return verdicts
+
+
+def _finish_all(
+    repo: git.Repo, session: str, *, ending: str | None, history: str = "shadow"
+) -> list[judge.Verdict]:
+    if any_turn_refs(repo):
+        from git_atomic.agents import turnorphans
+
+        turnorphans.restore(repo, session)  # a turn whose record a call of its own removed
+    verdicts = []
+    marks = turnstate.open_marks(repo.state_dir, session)
+    for worktree in worktrees_of(repo.state_dir, session):
+        slot = Slot(repo.state_dir, session, worktree)
+        record = slot.read()
+        if record is None:  # a record a call made unreadable (`echo > ...json`): as one gone
+            slot.path.unlink(missing_ok=True)
+            continue
+        marks.pop(worktree, None)
+        # This worktree's turn is judged here, also where the worktree was moved since it began
+        # (`mv` of the repository: its record names the old folder).
+        where = repo if worktree == repo.worktree_id else turnplace.worktree_repo(repo, record.root)
+        if where is None:
+            slot.remove()  # its worktree is gone, and with it what the turn changed
+            continue
+        verdict = _finish(where, slot, ending=ending, history=history)
+        if verdict is not None:
+            verdicts.append(verdict)
+    for worktree, mark in marks.items():
+        Slot(repo.state_dir, session, worktree).forget()
+        verdicts.append(_lost(repo, session, worktree, mark))
+    # A turn whose record file alone a call removed, its mark and refs too, and no `after`
+    # came to say it (a call cut short): its lock file still says it is open (Slot).
+    for worktree in turnstate.locked_without_record(repo.state_dir, session):
+        if worktree in marks:
+            continue
+        slot = Slot(repo.state_dir, session, worktree)
+        with slot.held():
+            lost = slot.lost_here()
+            if lost:
+                slot.forget()
+        if lost:
+            verdicts.append(_lost(repo, session, worktree, {}))
+    return verdicts
+
+
+def _close_others_abandoned(repo: git.Repo, session: str) -> list[judge.Verdict]:
+    """Another session's turn in this worktree that no hook call wrote for ABANDONED_AFTER (its
+    agent was killed): closed at this session's prompt, as it would be at its own, recorded
+    and not judged, nothing taken back. One directory listing; the journal only for one
+    found."""
+    cutoff = time.time() - turnstate.ABANDONED_AFTER
+    verdicts = []
+    for slot in turnstate.abandoned(repo.state_dir, repo.worktree_id, cutoff):
+        if slot.session == session:
+            continue
+        why = f"a turn of another session, {slot.session[:12]}: {turnabandoned.abandoned_why(slot)}"
+        verdict = _finish(repo, slot, ending=why, history="shadow")
+        if verdict is not None:
+            verdicts.append(verdict)
+    return verdicts
+
+
+def _lost(repo: git.Repo, session: str, worktree: str, mark: Mapping[str, str]) -> judge.Verdict:
+    """A turn that was open (`turnstate.mark_open`) and has neither its record nor a checkpoint
+    ref left: a call removed both (`rm -rf .git/atomic`, `git update-ref -d` of its refs). Said,
+    not passed over as a turn that changed nothing; there is nothing to take back from."""
+    from git_atomic.agents import judge
+
+    turnstate.unmark(repo.state_dir, session, worktree)
+    op_id = mark.get("op_id", "")
+    record = new_record(op_id, session, mark.get("platform", ""), repo.root)
+    gone = (
+        f"its record (under {repo.state_dir / turnstate.TURNS_DIR}) and its checkpoints "
+        f"(refs/atomic/turns/{op_id or '...'}/) were removed, or made unreadable, while it "
+        "ran (by one of its calls?)"
+    )
+    if not op_id:  # marked by a call's `after` that found nothing of the turn (`_lost_in_call`)
+        gone = (
+            "a call of it ended with nothing of the turn left: its record (under "
+            f"{repo.state_dir / turnstate.TURNS_DIR}), its checkpoints (refs/atomic/turns/) "
+            "and its mark were removed while it ran (by that call?), or the call's start was "
+            "never seen (the hooks installed while it ran)"
+        )
+    why = (
+        f"{gone}, so what it changed can no longer be told from what others did: nothing was "
+        "taken back and no gate ran. `git status` and `git diff` show the worktree as it is; "
+        "`git atomic gates --run` runs the gates"
+    )
+    where = "" if worktree == repo.worktree_id else f" (worktree {worktree})"
+    return judge.not_judged(record, repo, why + where)
+
+
+def _finish(
+    repo: git.Repo, slot: Slot, *, ending: str | None, history: str
+) -> judge.Verdict | None:
+    from git_atomic.agents import judge
+    from git_atomic.core.vocab import HistoryMode
+    from git_atomic.ops import context
+
+    left: Record | None = None  # the turn, once it left its slot
+    try:
+        with _locked(repo, "hook: end of turn") as ctx_lock:
+            # A command the turn left half way (a merge that conflicts): its end is held as it
+            # is, git's state and the index as its bytes, and the turn recorded, not judged;
+            # what you do afterwards (resolve it, commit) is never the turn's.
+            held_up = context.git_state_in_the_way(repo)
+            with slot.held():  # the turn leaves its slot before the gates run
+                record = slot.read()
+                if record is None:
+                    return None
+                if record.root != str(repo.root):
+                    copied = turnplace.not_here(repo, slot, record)
+                    if copied:
+                        return judge.not_judged(record, repo, copied)
+                    # The worktree moved since the turn began.
+                    record = records.replace(record, root=str(repo.root))
+                if ending is not None and turnabandoned.idle_too_long(slot):
+                    record = turnabandoned.without_open_window(repo, record)
+                    if "made no hook call since" not in ending:
+                        ending = f"{ending}; {turnabandoned.abandoned_why(slot)}"
+                own = judge.own_open_op(ctx_lock, record) if ending is None else None
+                if own is not None:
+                    # The turn waits in its slot, as it is, for its operation to be finished.
+                    slot.write(record)
+                    return judge.own_open(record, repo, own)
+                unreadable = ""
+                try:
+                    record = _closed(repo, record, raw_index=bool(held_up))
+                except staged.UnreadableIndex as exc:
+                    # The turn left an index git cannot read: no state to keep. Its end is
+                    # held with the index as its bytes, and the turn is taken back.
+                    unreadable = f"this turn left {exc.left} ({exc.reason})"
+                    record = _closed(repo, record, raw_index=True)
+                slot.remove()
+                left = record
+            if record.steps and not unreadable:
+                unreadable = _on_our_refs(repo, record) or _moved_away(repo, record)
+            if not record.steps:
+                turnsteps.forget_refs(repo, record)
+                return None
+            mode = HistoryMode.parse(history, what="history")
+            return judge.judge(
+                repo,
+                ctx_lock,
+                record,
+                ending=ending,
+                history=mode,
+                unreadable=unreadable,
+                held_up=held_up,
+            )
+    except AtomicError as exc:
+        # Said, also when the turn had left its slot (a failure while it was judged).
+        record = slot.read() or left
+        why = f"{exc} ({exc.hint})" if exc.hint else str(exc)
+        if record is not None and _left_open(repo, record.op_id):
+            why += (
+                f"; its operation {record.op_id} is left open: `git atomic recover` finishes it "
+                "(`--accept` keeps the tree as it is)"
+            )
+        return judge.not_judged(record, repo, why) if record is not None else None
+
+
+def _on_our_refs(repo: git.Repo, record: Record) -> str:
+    """Why the turn cannot be kept ('' when it can): a branch its calls made a symbolic ref to
+    one of our refs (`git symbolic-ref refs/heads/x refs/atomic/...`), which would dangle once
+    the turn's refs move, or a commit on it move a checkpoint's. As `run` does, the turn is
+    taken back; the branch is first made a branch of its own again, as the turn's start had
+    it (gone where it had none)."""
+    from git_atomic.engine import checkpoint, gitlinks
+
+    if gitlinks.head_damaged(repo.git_dir):
+        # The take-back sets it aside and puts back the turn's start's (rescue.load_target).
+        return (
+            f"this turn left {repo.git_dir / 'HEAD'} on one of git-atomic's own refs "
+            "(refs/atomic/), or as git refuses it"
+        )
+    on_ours = gitlinks.branches_on_ours(repo)
+    if not on_ours:
+        return ""
+    start = checkpoint.load(repo, record.steps[0][0])
+    gitlinks.branches_off_ours(repo, start.branches)
+    return (
+        f"this turn left branch {on_ours[0]} a symbolic ref to one of git-atomic's own refs "
+        "(refs/atomic/)"
+    )
+
+
+def _moved_away(repo: git.Repo, record: Record) -> str:
+    """Why the turn cannot be kept ('' when it can): a call of it set `core.bare true` or
+    changed `core.worktree`, so that git finds no worktree here, or another (coreplace.py).
+    As `run` does with a command that did, the turn is taken back, the setting with it."""
+    from git_atomic.agents import turnbeside
+    from git_atomic.engine import coreplace
+
+    moved = coreplace.moved_away(repo, turnbeside.beside_detail(repo, record))
+    return f"this turn set {moved}" if moved else ""
+
+
+def _left_open(repo: git.Repo, op_id: str) -> bool:
+    """Whether the turn's operation was recorded and is still open (its judging failed half
+    way): every later operation is refused until `recover`."""
+    from git_atomic.core.vocab import OpStatus
+    from git_atomic.ops import context
+
+    try:
+        journal = context.open_journal(repo)
+    except AtomicError:
+        return False
+    try:
+        op = journal.op(op_id)
+    finally:
+        journal.close()
+    return op is not None and op.status == OpStatus.OPEN
+
+
+def _closed(repo: git.Repo, record: Record, *, raw_index: bool) -> Record:
+    """The turn's last window closed, and its last checkpoint taken: what is on disk."""
+    if isinstance(record.extra.get(turnsteps.ASKED), str) and turn.asks(record):
+        record = turn.at_mark(repo, record)  # a call refused at a prompt: the window ends there
+    if record.window_before is not None:
+        record = turnsteps.close_window(repo, record, raw_index=raw_index)
+    if turnsteps.pending_of(record):
+        record, end = turnsteps.capture(repo, record, "end", ref=False, raw_index=raw_index)
+        record = turnsteps.settle(repo, record, end)
+    return record
+
+
+@contextmanager
+def _locked(repo: git.Repo, command: str) -> Iterator[judge.Held]:
+    from git_atomic.ops import context
+
+    # git's own state is looked at by the turn's end itself (`_finish`).
+    with context.opened(command, wait=turn.lock_wait(), found=repo, check_state=False) as ctx:
+        yield ctx
