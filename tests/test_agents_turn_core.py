@@ -78,6 +78,20 @@ def test_a_turns_call_that_moved_the_worktree_away_is_taken_back_with_it(
     assert _op(repo)["status"] == "rolled_back"
 
 
+def test_a_turn_closed_unjudged_names_the_core_bare_its_call_set(repo: GitRepo) -> None:
+    """A turn closed without its Stop (the session ended) is recorded, not judged, nothing
+    taken back: the repository stays bare, and the answer said nothing of it."""
+    for n, command in enumerate(("echo m > made.txt", "git config core.bare true"), start=1):
+        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
+        claude_hook(repo, "s1", "PreToolUse", **call)
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+        claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+    said = json.loads(claude_hook(repo, "s1", "SessionEnd", reason="other").stdout)
+    text = said["systemMessage"]
+    assert "this turn set core.bare true in .git/config" in text and "left as it is" in text, said
+    assert _core(repo, "core.bare") == "true" and (repo.path / "made.txt").exists()
+
+
 def test_core_bare_you_set_between_a_turns_calls_stays(repo: GitRepo) -> None:
     """Yours: the turn's take-back leaves it as you set it (and the turn's later calls and
     its Stop still find their worktree)."""

@@ -173,6 +173,10 @@ def _finish(
                 left = record
             if record.steps and not unreadable:
                 unreadable = _on_our_refs(repo, record) or _moved_away(repo, record)
+            if ending is not None and unreadable:
+                # Closed, not judged: nothing is taken back, what it left is said (a worktree
+                # git no longer finds here, an index it cannot read).
+                ending = f"{ending}; {unreadable}, left as it is"
             if not record.steps:
                 turnsteps.forget_refs(repo, record)
                 return None
