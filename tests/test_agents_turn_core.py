@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,41 @@ def test_a_lock_a_turns_call_took_off_is_put_back(repo: GitRepo, tmp_path: Path)
     locked = repo.path / ".git" / "worktrees" / "wt" / "locked"
     assert locked.read_bytes() == b"keep it\n", answer
     assert "which the operation unlocked, is locked again" in answer["systemMessage"], answer
+
+
+def test_a_hook_call_outside_any_repository_starts_no_git_process_more(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """Finding a turn's worktree by its record (a call set `core.bare true`) costs a `git
+    rev-parse` only where git says the folder is in a bare repository: a session in a folder
+    of no repository paid it at every hook call (GIT_TRACE: the processes git started)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    trace = tmp_path / "trace"
+    payload = {
+        "session_id": "s1",
+        "cwd": str(outside),
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Bash",
+        "tool_input": {"command": "true"},
+        "tool_use_id": "t1",
+    }
+    env = {
+        **repo.env,
+        "GIT_TRACE": str(trace),
+        "GIT_CEILING_DIRECTORIES": str(tmp_path),
+        "CLAUDE_PROJECT_DIR": str(outside),
+    }
+    ran = subprocess.run(
+        [sys.executable, "-m", "git_atomic", "hook", "claude-code", "PreToolUse"],
+        input=json.dumps(payload),
+        cwd=outside,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert ran.stdout == "", ran
+    started = [line for line in trace.read_text().splitlines() if "trace: built-in: git" in line]
+    assert len(started) == 2, started  # where the repository is, and its configuration

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from git_atomic.agents import turnstate
 from git_atomic.agents.turnstate import Record, Slot
-from git_atomic.core.errors import AtomicError
+from git_atomic.core.errors import AtomicError, NotARepository
 from git_atomic.engine import discovery, git
 
 
@@ -29,11 +29,14 @@ def locate(cwd: Path | None, project: Path | None, session: str | None = None) -
     repos = []
     for start in dict.fromkeys((cwd, project)):  # one `git rev-parse` when they are the same
         if start is not None and _is_folder(start):
+            bare = False
             try:
                 found: git.Repo | None = discovery.discover_with_config(str(start))
-            except AtomicError:
+            except AtomicError as exc:
                 found = None
-            if session and (found is None or _elsewhere(start, found)):
+                # (a folder in no repository at all costs no process more)
+                bare = isinstance(exc, NotARepository) and "bare repository" in exc.message
+            if session and (bare or (found is not None and _elsewhere(start, found))):
                 found = _of_turn(start, session) or found
             if found is not None:
                 repos.append(found)
