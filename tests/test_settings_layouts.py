@@ -1336,7 +1336,7 @@ def test_a_submodule_checkout_the_operation_recorded_is_named_where_it_stays(
     commit, and `git status` shows the submodule changed, while the rollback said "files,
     index and branches are as before" and nothing more. Now it names the commit the checkout
     stays at, the one the state restored records, and the `git submodule update` that checks
-    it out."""
+    it out, in one line (the restore's "a submodule checked out at" said it a second time)."""
     upstream = tmp_path / "upstream"
     subprocess.run(["git", "init", "-q", "-b", "main", str(upstream)], env=repo.env, check=True)
     for text in ("s\n", "s2\n"):
@@ -1364,6 +1364,8 @@ def test_a_submodule_checkout_the_operation_recorded_is_named_where_it_stays(
         f"recorded; the state restored records {was[:12]}"
     ) in res.stderr, res.stderr
     assert "`git submodule update -- sub` checks that out" in res.stderr
+    # One line for the submodule: the restore's own "checked out at" said it again.
+    assert res.stderr.count("sub: ") == 1, res.stderr
     res = repo.atomic("run", "--", "sh", "-c", "echo x > other.txt; exit 1", check=1)
     assert "submodule" not in res.stderr, res.stderr  # one the operation left alone: not named
 

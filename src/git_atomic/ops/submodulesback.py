@@ -278,19 +278,24 @@ _EMPTIED: Final = "the operation emptied this submodule's folder (`git submodule
 _GIT_FILE_GONE: Final = "the operation removed this submodule's .git file"
 _MADE_AGAIN: Final = ": a nested repository (a submodule?) was here"  # restorefiles.py's line
 _GONE_SAID: Final = ": a submodule whose .git is gone"  # restore.py's line
+_STAYS_AT: Final = "this submodule's checkout stays at"
+_MOVED_SAID: Final = ": a submodule checked out at"  # nestedrepos.checkout_moved's line
 
 
 def superseded(problems: Sequence[str], lines: Sequence[str]) -> list[str]:
     """`problems` without the restore's "only its folder is made again" of a submodule these
     `lines` say is checked out again, nor its "whose .git is gone" of one whose `.git` file
-    they say is written back."""
+    they say is written back, nor its "checked out at" of one whose checkout they say stays
+    at the commit the operation recorded (one submodule, one line)."""
     done = {line.split(f": {_EMPTIED}", 1)[0] for line in lines if f": {_EMPTIED}" in line}
     back = {line.split(f": {_GIT_FILE_GONE}", 1)[0] for line in lines if _GIT_FILE_GONE in line}
+    stays = {line.split(f": {_STAYS_AT}", 1)[0] for line in lines if f": {_STAYS_AT}" in line}
     return [
         p
         for p in problems
         if not any(p.startswith(d + _MADE_AGAIN) for d in done)
         and not any(p.startswith(b + _GONE_SAID) for b in back)
+        and not any(p.startswith(s + _MOVED_SAID) for s in stays)
     ]
 
 
@@ -350,7 +355,7 @@ def _left_at(repo: Repo, path: str, dotgit: str, end_tree: str | None) -> str | 
     if head.stdout.decode().strip() != left:
         return None
     return (
-        f"{path}: this submodule's checkout stays at {left[:12]}, the commit the operation "
+        f"{path}: {_STAYS_AT} {left[:12]}, the commit the operation "
         f"recorded; the state restored records {was[:12]} (a submodule's checkout is not part "
         f"of a checkpoint): `git submodule update -- {path}` checks that out"
     )
