@@ -64,6 +64,7 @@ CONTENTS = [
     "",
     "one\n",
     "two\r\nlines\r\n",
+    "two\nlines\n",  # the same with LF: a change of line ends only (10 bytes: the budget)
     "#!/bin/sh\necho hi\n",
     "version https://lfs\n",
     "$Id$\n",  # expanded by the `ident` attribute
@@ -120,6 +121,18 @@ SETTINGS: dict[str, list[str]] = {
     "core.excludesFile": ["FILE"],
     # Tracked entries flagged so that git does not look at their files (ENTRY_FLAGS' paths).
     "entries": ["assume-unchanged", "skip-worktree"],
+    # Your own attributes file outside the repository (`core.attributesFile`, as a global
+    # `~/.config/git/attributes` is), set after the tree was committed: one of ATTRIBUTES' lines.
+    "core.attributesFile": list(ATTRIBUTES),
+    # Where the drawn settings are written: your global config (~/.gitconfig, where the
+    # repository's own `core.filemode`, which `git init` wrote, wins, as it does for you), the
+    # worktree's own (`extensions.worktreeConfig`, config.worktree), or a file the repository's
+    # config includes for its git dir (`includeIf "gitdir:..."`). Not drawn: the repository's.
+    "config.in": ["global", "worktree", "include"],
+    # What git reads of an index and may write into it (extensions EOIE and IEOT, read by
+    # threads), and where a file is big enough for git to stream it and take it as binary.
+    "index.recordOffsetTable": ["true"],
+    "core.bigFileThreshold": ["1"],
 }
 EXCLUDED = b"build/o"
 # The tracked paths the drawn `entries` flag (those the tree tracks).
@@ -330,11 +343,20 @@ with open(os.path.join(sys.argv[1], oid[:2], oid[2:4], oid), "rb") as fh:
 _UPPER = "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read().{}())"
 
 
-def attributes(repo: GitRepo, which: str, *, info: bool = False, log: Path | None = None) -> None:
+def attributes(
+    repo: GitRepo,
+    which: str,
+    *,
+    info: bool = False,
+    log: Path | None = None,
+    file: Path | None = None,
+    config: tuple[str, ...] = (),
+) -> None:
     """The drawn attributes line for every file (`.gitattributes` itself left as it is), added
     to `.gitattributes` and committed, or (`info`) to the repository's `info/attributes`, where
-    no operation reaches it; `upper` and `odd-name` are filters that run a program, which
-    writes to `log` each time anyone but the operation (DIFF_OP) runs it."""
+    no operation reaches it, or to `file` (your `core.attributesFile`, outside); `upper` and
+    `odd-name` are filters that run a program, which writes to `log` each time anyone but the
+    operation (DIFF_OP) runs it. `config`: where `git config` writes (`--global`...)."""
     if which in _FILTER_NAMES:
         for name, method in (("clean", "upper"), ("smudge", "lower")):
             script = f'{sys.executable} -c "{_UPPER.format(method)}"'
@@ -345,8 +367,12 @@ def attributes(repo: GitRepo, which: str, *, info: bool = False, log: Path | Non
                 )
                 wrapper.chmod(0o755)
                 script = str(wrapper)
-            repo.git("config", f"filter.{_FILTER_NAMES[which]}.{name}", script)
+            repo.git("config", *config, f"filter.{_FILTER_NAMES[which]}.{name}", script)
     line = ATTRIBUTES[which] + b".gitattributes -text -filter -ident -working-tree-encoding\n"
+    if file is not None:
+        file.write_bytes(line)
+        repo.git("config", *config, "core.attributesFile", str(file))
+        return
     if info:
         path = repo.git("rev-parse", "--path-format=absolute", "--git-path", "info/attributes")
         Path(path.strip()).parent.mkdir(parents=True, exist_ok=True)
@@ -372,6 +398,8 @@ PLAIN_SETTINGS = (
     "core.splitIndex",
     "index.version",
     "feature.manyFiles",
+    "index.recordOffsetTable",
+    "core.bigFileThreshold",
 )
 
 
@@ -458,6 +486,7 @@ def configure(repo: GitRepo, chosen: dict[str, str], base: Path) -> Path:
     log = base / "hooks.log"
     log.write_text("")
     script = f'#!/bin/sh\n[ -n "$DIFF_OP" ] || echo "$0" >> {log}\n'
+    where = _config_in(repo, chosen.get("config.in"), base)
     # The filter's attributes are committed first, by a git not yet set up otherwise (a split
     # index drawn with a sparse index makes the user's own `git add` fail).
     for key, value in sorted(chosen.items(), key=lambda kv: kv[0] != "filter"):
@@ -487,8 +516,12 @@ def configure(repo: GitRepo, chosen: dict[str, str], base: Path) -> Path:
                 option = f"--{value}"
                 repo.git("update-index", option, "--", *flagged, env={"DIFF_OP": "user"})
             continue
-        elif (key == "filter" and value == "lfs") or key == "attributes":
+        elif (key == "filter" and value == "lfs") or key in ("attributes", "config.in"):
             continue  # set up before the tree was built (lfs_filter, attributes)
+        elif key == "core.attributesFile":
+            log_at, file = base / "filters.log", base / "attributes"
+            attributes(repo, value, log=log_at, file=file, config=where)
+            continue
         elif key == "filter":
             # Committed while the filter still worked, as in a clone made with git-lfs.
             old = repo.read(".gitattributes") if repo.exists(".gitattributes") else b""
@@ -501,12 +534,28 @@ def configure(repo: GitRepo, chosen: dict[str, str], base: Path) -> Path:
             repo.git("config", "filter.lfs.process", "git-lfs-not-installed filter-process")
             repo.git("config", "filter.lfs.required", "true")
             continue
-        repo.git("config", key, value)
+        repo.git("config", *where, key, value)
     # The user's own git has looked at the tree with these settings (an fsmonitor token, an
     # untracked cache, a split index are in place). It may fail (the missing filter).
     repo.git("status", "--porcelain", check=False)
     log.write_text("")
     return log
+
+
+def _config_in(repo: GitRepo, where: str | None, base: Path) -> tuple[str, ...]:
+    """The options of `git config` that write where the settings are drawn to be."""
+    if where == "global":
+        return ("--global",)
+    if where == "worktree":
+        repo.git("config", "extensions.worktreeConfig", "true")
+        return ("--worktree",)
+    if where == "include":
+        included = base / "included.config"
+        included.write_text("")
+        git_dir = repo.git("rev-parse", "--path-format=absolute", "--git-dir").strip()
+        repo.git("config", f"includeIf.gitdir:{git_dir}.path", str(included))
+        return ("--file", str(included))
+    return ()
 
 
 def scenario(

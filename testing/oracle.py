@@ -9,6 +9,7 @@ testing.oracle OPS.json OUT.json`): it applies the steps, then records what it l
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -254,6 +255,17 @@ def _tree(env: Mapping[str, str], cwd: Path, oid: str) -> list[tuple[bytes, tupl
     return entries
 
 
+def _times(*paths: bytes) -> list[tuple[bytes, tuple[int, int]]]:
+    """The access and modification times of each of `paths` that is there (not a link)."""
+    out = []
+    for path in paths:
+        with contextlib.suppress(OSError):
+            st = os.lstat(path)
+            if not stat.S_ISLNK(st.st_mode):
+                out.append((path, (st.st_atime_ns, st.st_mtime_ns)))
+    return out
+
+
 def apply_ops(root: Path, ops: list[list[str]], outside: str | None = None) -> None:
     """The operation's steps, on the disk (and `commit` through git, as an agent would). A step
     whose path goes through a link is skipped (it would write outside: the operation's doing);
@@ -274,6 +286,10 @@ def apply_ops(root: Path, ops: list[list[str]], outside: str | None = None) -> N
             os.makedirs(os.path.dirname(full), exist_ok=True)
             os.symlink(outside or "/nonexistent", full)
         elif kind in ("write", "symlink"):
+            # A write whose mode is "t" keeps the times (`cp -p`, `rsync -t`, `tar x`): the
+            # file's mtime, where there was one, and its folder's, where the folder was there:
+            # git's untracked cache trusts a folder's mtime, its racy rule a file's.
+            kept = _times(full, os.path.dirname(full)) if kind == "write" and op[3] == "t" else []
             if os.path.isdir(full) and not os.path.islink(full):
                 shutil.rmtree(full)
             elif os.path.lexists(full):
@@ -285,6 +301,9 @@ def apply_ops(root: Path, ops: list[list[str]], outside: str | None = None) -> N
                 with open(full, "wb") as fh:
                     fh.write(op[2].encode())
                 os.chmod(full, 0o755 if op[3] == "x" else 0o644)
+            for at, times in kept:
+                if os.path.lexists(at) and not os.path.islink(at):
+                    os.utime(at, ns=times, follow_symlinks=False)
         elif kind == "fifo":  # a FIFO where a file, a link or a folder was
             if os.path.isdir(full) and not os.path.islink(full):
                 shutil.rmtree(full)

@@ -33,7 +33,11 @@ captures are answered by it (watcher.py) instead of `git status`; tests/test_wat
 named examples that way every time.
 
 It also draws names with a space and letters not ASCII, your own `core.excludesFile`,
-assume-unchanged and skip-worktree entries, `index.skipHash`, and steps that rename, make empty
+assume-unchanged and skip-worktree entries, `index.skipHash`, your own `core.attributesFile`,
+`index.recordOffsetTable`, `core.bigFileThreshold`, the settings written to your global config,
+the worktree's own (`extensions.worktreeConfig`) or a file `includeIf "gitdir:..."` includes,
+writes that change the line ends alone or keep the times (`cp -p`: the file's mtime and its
+folder's, which the untracked cache trusts), and steps that rename, make empty
 folders, swap a file or a link for a folder and check out a branch of the operation's own;
 empty folders are compared too, and steps that leave git half way (a merge, rebase or
 cherry-pick stopped on a conflict, a `stash pop` that conflicted). A second property
@@ -78,7 +82,7 @@ files = st.dictionaries(
 )
 op_step = st.one_of(
     st.tuples(
-        st.just("write"), st.sampled_from(PATHS), st.sampled_from(CONTENTS), st.sampled_from("x-")
+        st.just("write"), st.sampled_from(PATHS), st.sampled_from(CONTENTS), st.sampled_from("x-t")
     ),
     st.tuples(st.just("delete"), st.sampled_from(PATHS)),
     st.tuples(st.just("chmod"), st.sampled_from(PATHS)),
