@@ -1425,6 +1425,61 @@ def test_a_filter_the_operation_configures_never_runs_in_our_calls(
     assert oracle.walk(repo.path) == before
 
 
+@pytest.mark.parametrize("how", ["onbranch", "included-file", "included-file-nested"])
+@pytest.mark.parametrize("filter_kind", ["program", "missing"])
+def test_a_filter_configured_by_an_include_never_runs_in_our_calls(
+    repo: GitRepo, tmp_path: Path, how: str, filter_kind: str
+) -> None:
+    """Configuration can change while none of the repository's config files does: a filter
+    in a file `includeIf "onbranch:side"` includes, once the operation checks `side` out, or
+    in a file `include.path` names (at one include's depth, or two), which the operation's
+    `git config --file` writes. The rollback's capture went by the configuration read before
+    the command: it ran the user's program, or, for a required filter that cannot run (git-lfs
+    not installed), failed ("clean filter 'lfs' failed", exit 3), the operation left
+    interrupted with its files in place. Now what the config includes, and the branch an
+    `onbranch` condition names, count among its files."""
+    ran = tmp_path / "filter-ran"
+    if filter_kind == "program":
+        name, fields = "x", {"clean": f"sh -c 'touch {ran}; tr a-z A-Z'", "smudge": "cat"}
+    else:
+        name = "lfs"
+        fields = {f: f"git-lfs-not-installed {f}" for f in ("clean", "smudge", "process")}
+        fields["required"] = "true"
+    repo.write(".gitattributes", b"*.bin filter=%s -text\n" % name.encode())
+    repo.write("a.bin", b"base\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "base")
+    repo.git("branch", "side")
+    included = tmp_path / "included.config"
+    included.write_text("")
+    if how == "onbranch":
+        for field, value in fields.items():
+            repo.git("config", "--file", str(included), f"filter.{name}.{field}", value)
+        repo.git("config", "includeIf.onbranch:side.path", str(included))
+        step = "git checkout -q side"
+    else:
+        if how == "included-file-nested":  # the config includes a file that includes this one
+            outer = tmp_path / "outer.config"
+            outer.write_text(f"[include]\n\tpath = {included}\n")
+            repo.git("config", "include.path", str(outer))
+        else:
+            repo.git("config", "include.path", str(included))
+        step = " && ".join(
+            f"git config --file {included} filter.{name}.{field} '{value}'"
+            if "'" not in value
+            else f'git config --file {included} filter.{name}.{field} "{value}"'
+            for field, value in fields.items()
+        )
+    before = oracle.walk(repo.path)
+    # The same size: git reads the file through the filter to tell whether it changed.
+    op = f"{step} && echo edit > a.bin && echo new > n.bin; exit 1"
+    res = repo.atomic("run", "--history", "shadow", "--", "sh", "-c", op, check=None)
+    assert res.returncode == 1, res.stderr
+    assert not ran.exists(), "the user's filter ran inside git-atomic's own calls"
+    assert oracle.walk(repo.path) == before
+    assert repo.git("symbolic-ref", "HEAD").strip() == "refs/heads/main"
+
+
 @pytest.mark.parametrize("name", ["a=b", "caf\udce9"], ids=["equals-sign", "not-utf8"])
 def test_a_filter_named_with_an_equals_sign_or_not_utf8_never_runs_in_our_calls(
     repo: GitRepo, tmp_path: Path, name: str

@@ -36,15 +36,16 @@ class RepoConfig:
         gate of yours may have run `git config` (a filter, `core.excludesFile`), and our calls
         must go by what is configured now (no filter of it run, none of its files waited on).
         One `stat` per file; read again at the next key looked up."""
-        if self._config and _files_key(self) != self._files_key:
+        if self._config and _files_key(self, self._config) != self._files_key:
             self._config = {}
             self._no_filters = self._text_merges = None
             self._icase_untrue = False
 
-    def take_config(self, raw: bytes) -> None:
-        """The configuration as `config -z --list` printed it (read beside discovery)."""
-        if not self._config:
-            self._files_key = _files_key(self)
+    def take_config(self, raw: bytes, *, files_key: list[object] | None = None) -> None:
+        """The configuration as `config -z --list` printed it (read beside discovery);
+        `files_key`: the files' as they were before git read them."""
+        if not self._config and files_key is None:
+            files_key = _files_key(self)
         parsed: dict[str, list[str]] = {"": []}
         for item in raw.split(b"\0"):
             if not item:
@@ -62,6 +63,8 @@ class RepoConfig:
             # for it, and a capture would miss the file. Our calls go by the filesystem.
             parsed["core.ignorecase"] = ["false"]
             self._icase_untrue = True
+        if files_key is not None:
+            self._files_key = files_key + _included_key(self, parsed)
         self._config.update(parsed)
 
     def offer_config(self, raw: bytes) -> None:
@@ -136,11 +139,11 @@ class RepoConfig:
 
     def _all_config(self) -> dict[str, list[str]]:
         if not self._config:
-            self._files_key = _files_key(self)
+            files_key = _files_key(self)
             listing = process.git(
                 ["config", "-z", "--list"], cwd=self.root, env=self.git_env, check=False
             )
-            self.take_config(listing.stdout)
+            self.take_config(listing.stdout, files_key=files_key)
         return self._config
 
     def sign_args(self) -> list[str]:
@@ -281,9 +284,10 @@ def _by_a_file_made(git_dir: str | None, device: int) -> bool | None:
         os.unlink(name)
 
 
-def _files_key(repo: object) -> list[object]:
+def _files_key(repo: object, config: dict[str, list[str]] | None = None) -> list[object]:
     """What the configuration files are now (the repository's, the worktree's own, your
-    global ones): equal keys, same configuration but for what they include."""
+    global ones), and (with the `config` read) what decides what they include: equal keys,
+    same configuration."""
     home = os.path.expanduser("~")
     xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
     places = [
@@ -294,12 +298,47 @@ def _files_key(repo: object) -> list[object]:
         folder = getattr(repo, attr, None)
         if folder is not None:
             places.append(os.path.join(folder, name))
+    key = [_stat_key(place) for place in places]
+    return key + _included_key(repo, config) if config is not None else key
+
+
+def _stat_key(place: str) -> object:
+    try:
+        st = os.stat(place)
+    except (OSError, ValueError):
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _included_key(repo: object, config: dict[str, list[str]]) -> list[object]:
+    """What changes the configuration while none of its files changes: each file an
+    `include.path` or `includeIf.<condition>.path` names (a command's `git config --file`
+    writes there; a relative one is looked for beside each configuration file it may be
+    named in), and, where a condition is `onbranch:`, the branch checked out (HEAD's text:
+    a `git checkout` of the operation's includes another file). Nothing where nothing is
+    included (the usual case: no more work)."""
+    named = [
+        value
+        for name, values in config.items()
+        if name == "include.path" or (name.startswith("includeif.") and name.endswith(".path"))
+        for value in values
+    ]
+    if not named:
+        return []
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    folders = [str(getattr(repo, a)) for a in ("common_dir", "git_dir") if getattr(repo, a, None)]
+    folders += [home, os.path.join(xdg, "git")]
     key: list[object] = []
-    for place in places:
+    for value in named:
+        path = os.path.expanduser(value)
+        for place in [path] if os.path.isabs(path) else [os.path.join(f, path) for f in folders]:
+            key.append(_stat_key(place))
+    git_dir = getattr(repo, "git_dir", None)
+    if git_dir is not None and any(n.startswith("includeif.onbranch:") for n in config):
         try:
-            st = os.stat(place)
-        except (OSError, ValueError):
+            with open(os.path.join(git_dir, "HEAD"), "rb") as fh:
+                key.append(fh.read(4096))
+        except OSError:
             key.append(None)
-            continue
-        key.append((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
     return key
