@@ -127,8 +127,11 @@ SETTINGS: dict[str, list[str]] = {
     # Where the drawn settings are written: your global config (~/.gitconfig, where the
     # repository's own `core.filemode`, which `git init` wrote, wins, as it does for you), the
     # worktree's own (`extensions.worktreeConfig`, config.worktree), or a file the repository's
-    # config includes for its git dir (`includeIf "gitdir:..."`). Not drawn: the repository's.
-    "config.in": ["global", "worktree", "include"],
+    # config includes for its git dir (`includeIf "gitdir:..."`), or one it includes while the
+    # branch checked out is the one at the start (`includeIf "onbranch:..."`: an operation's
+    # `branch` step turns them off) or ("opbranch") one of the operation's `branch` steps
+    # (which turns them on). Not drawn: the repository's own.
+    "config.in": ["global", "worktree", "include", "onbranch", "opbranch"],
     # What git reads of an index and may write into it (extensions EOIE and IEOT, read by
     # threads), and where a file is big enough for git to stream it and take it as binary.
     "index.recordOffsetTable": ["true"],
@@ -529,10 +532,13 @@ def configure(repo: GitRepo, chosen: dict[str, str], base: Path) -> Path:
             repo.git("add", ".gitattributes")
             # As the user (DIFF_OP): the hooks drawn with it refuse git calls of anyone else.
             repo.git("commit", "-qm", "attributes", env={"DIFF_OP": "user"})
-            repo.git("config", "filter.lfs.clean", "git-lfs-not-installed clean -- %f")
-            repo.git("config", "filter.lfs.smudge", "git-lfs-not-installed smudge -- %f")
-            repo.git("config", "filter.lfs.process", "git-lfs-not-installed filter-process")
-            repo.git("config", "filter.lfs.required", "true")
+            for field, command in (
+                ("clean", "git-lfs-not-installed clean -- %f"),
+                ("smudge", "git-lfs-not-installed smudge -- %f"),
+                ("process", "git-lfs-not-installed filter-process"),
+                ("required", "true"),
+            ):
+                repo.git("config", *where, f"filter.lfs.{field}", command)
             continue
         repo.git("config", *where, key, value)
     # The user's own git has looked at the tree with these settings (an fsmonitor token, an
@@ -549,11 +555,18 @@ def _config_in(repo: GitRepo, where: str | None, base: Path) -> tuple[str, ...]:
     if where == "worktree":
         repo.git("config", "extensions.worktreeConfig", "true")
         return ("--worktree",)
-    if where == "include":
+    if where in ("include", "onbranch", "opbranch"):
         included = base / "included.config"
         included.write_text("")
-        git_dir = repo.git("rev-parse", "--path-format=absolute", "--git-dir").strip()
-        repo.git("config", f"includeIf.gitdir:{git_dir}.path", str(included))
+        if where == "onbranch":
+            branch = repo.git("symbolic-ref", "--short", "HEAD").strip()
+            repo.git("config", f"includeIf.onbranch:{branch}.path", str(included))
+        elif where == "opbranch":  # the `branch` step's names (tests/test_differential.py)
+            for branch in ("side", "op/**"):
+                repo.git("config", "--add", f"includeIf.onbranch:{branch}.path", str(included))
+        else:
+            git_dir = repo.git("rev-parse", "--path-format=absolute", "--git-dir").strip()
+            repo.git("config", f"includeIf.gitdir:{git_dir}.path", str(included))
         return ("--file", str(included))
     return ()
 

@@ -36,6 +36,7 @@ It also draws names with a space and letters not ASCII, your own `core.excludesF
 assume-unchanged and skip-worktree entries, `index.skipHash`, your own `core.attributesFile`,
 `index.recordOffsetTable`, `core.bigFileThreshold`, the settings written to your global config,
 the worktree's own (`extensions.worktreeConfig`) or a file `includeIf "gitdir:..."` includes,
+or `includeIf "onbranch:..."` for the branch at the start or the operation's own,
 writes that change the line ends alone or keep the times (`cp -p`: the file's mtime and its
 folder's, which the untracked cache trusts), and steps that rename, make empty
 folders, swap a file or a link for a folder and check out a branch of the operation's own;
@@ -444,3 +445,19 @@ def test_a_conflict_in_a_new_file_over_the_budget_concrete(
     it back. Unmerged entries are tracked: read whatever their size, by the scan and by `git
     add -A` (a FIFO sends the capture there)."""
     scenario("plain", "shadow", {}, {}, [("conflict", "e.txt", how), *then], budget=True)
+
+
+@pytest.mark.parametrize("history", ["shadow", "commits"])
+def test_a_missing_filter_an_operations_branch_includes_concrete(history: str) -> None:
+    """Found once the drawing put the settings in a file `includeIf "onbranch:side"`
+    includes: the operation checks `side` out, which brings in a required filter that cannot
+    run (git-lfs not installed). The rollback's capture went by the configuration read before
+    the command (none of the config files had changed), ran that filter, and failed: exit 3,
+    the operation left interrupted with its files in place."""
+    scenario(
+        "plain",
+        history,
+        {"dir/f.bin": ("file", "one\n", "commit")},
+        {"config.in": "opbranch", "filter": "missing"},
+        [("write", "dir/f.bin", "two\n", "-"), ("commit",), ("branch", "side")],
+    )
