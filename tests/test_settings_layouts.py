@@ -1425,15 +1425,18 @@ def test_a_filter_the_operation_configures_never_runs_in_our_calls(
     assert oracle.walk(repo.path) == before
 
 
-@pytest.mark.parametrize("how", ["onbranch", "included-file", "included-file-nested"])
+@pytest.mark.parametrize(
+    "how", ["onbranch", "included-file", "included-file-nested", "system-file"]
+)
 @pytest.mark.parametrize("filter_kind", ["program", "missing"])
 def test_a_filter_configured_by_an_include_never_runs_in_our_calls(
     repo: GitRepo, tmp_path: Path, how: str, filter_kind: str
 ) -> None:
     """Configuration can change while none of the repository's config files does: a filter
     in a file `includeIf "onbranch:side"` includes, once the operation checks `side` out, or
-    in a file `include.path` names (at one include's depth, or two), which the operation's
-    `git config --file` writes. The rollback's capture went by the configuration read before
+    in a file `include.path` names (at one include's depth, or two), or in the system's
+    config (`GIT_CONFIG_SYSTEM`, /etc/gitconfig), which the operation's `git config --file`
+    writes. The rollback's capture went by the configuration read before
     the command: it ran the user's program, or, for a required filter that cannot run (git-lfs
     not installed), failed ("clean filter 'lfs' failed", exit 3), the operation left
     interrupted with its files in place. Now what the config includes, and the branch an
@@ -1452,6 +1455,7 @@ def test_a_filter_configured_by_an_include_never_runs_in_our_calls(
     repo.git("branch", "side")
     included = tmp_path / "included.config"
     included.write_text("")
+    env: dict[str, str] = {}
     if how == "onbranch":
         for field, value in fields.items():
             repo.git("config", "--file", str(included), f"filter.{name}.{field}", value)
@@ -1462,6 +1466,8 @@ def test_a_filter_configured_by_an_include_never_runs_in_our_calls(
             outer = tmp_path / "outer.config"
             outer.write_text(f"[include]\n\tpath = {included}\n")
             repo.git("config", "include.path", str(outer))
+        elif how == "system-file":  # the system's config (`git config --system` writes there)
+            env = {"GIT_CONFIG_NOSYSTEM": "0", "GIT_CONFIG_SYSTEM": str(included)}
         else:
             repo.git("config", "include.path", str(included))
         step = " && ".join(
@@ -1473,7 +1479,7 @@ def test_a_filter_configured_by_an_include_never_runs_in_our_calls(
     before = oracle.walk(repo.path)
     # The same size: git reads the file through the filter to tell whether it changed.
     op = f"{step} && echo edit > a.bin && echo new > n.bin; exit 1"
-    res = repo.atomic("run", "--history", "shadow", "--", "sh", "-c", op, check=None)
+    res = repo.atomic("run", "--history", "shadow", "--", "sh", "-c", op, check=None, env=env)
     assert res.returncode == 1, res.stderr
     assert not ran.exists(), "the user's filter ran inside git-atomic's own calls"
     assert oracle.walk(repo.path) == before

@@ -286,13 +286,16 @@ def _by_a_file_made(git_dir: str | None, device: int) -> bool | None:
 
 def _files_key(repo: object, config: dict[str, list[str]] | None = None) -> list[object]:
     """What the configuration files are now (the repository's, the worktree's own, your
-    global ones), and (with the `config` read) what decides what they include: equal keys,
-    same configuration."""
+    global ones, the system's), and (with the `config` read) what decides what they include:
+    equal keys, same configuration."""
     home = os.path.expanduser("~")
     xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
     places = [
         os.environ.get("GIT_CONFIG_GLOBAL") or os.path.join(home, ".gitconfig"),
         os.path.join(xdg, "git", "config"),
+        # The system's (a distribution's git reads /etc/gitconfig), even where
+        # GIT_CONFIG_NOSYSTEM says not to read it: a stat of a file not read costs nothing.
+        os.environ.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig",
     ]
     for attr, name in (("common_dir", "config"), ("git_dir", "config.worktree")):
         folder = getattr(repo, attr, None)
