@@ -136,6 +136,19 @@ SETTINGS: dict[str, list[str]] = {
     # threads), and where a file is big enough for git to stream it and take it as binary.
     "index.recordOffsetTable": ["true"],
     "core.bigFileThreshold": ["1"],
+    # A shared index whose old files go at once (with core.splitIndex drawn: every write).
+    "splitIndex.sharedIndexExpire": ["now"],
+    # The operation's own `git commit` runs `gc --auto` at once, in the foreground, and prunes
+    # every object nothing reaches (t5304-prune): GC_SETTINGS.
+    "gc": ["now"],
+}
+GC_SETTINGS = {
+    "gc.auto": "1",
+    "gc.autoPackLimit": "1",
+    "gc.autoDetach": "false",
+    "gc.pruneExpire": "now",
+    "gc.reflogExpire": "now",
+    "gc.reflogExpireUnreachable": "now",
 }
 EXCLUDED = b"build/o"
 # The tracked paths the drawn `entries` flag (those the tree tracks).
@@ -403,6 +416,7 @@ PLAIN_SETTINGS = (
     "feature.manyFiles",
     "index.recordOffsetTable",
     "core.bigFileThreshold",
+    "splitIndex.sharedIndexExpire",
 )
 
 
@@ -521,6 +535,16 @@ def configure(repo: GitRepo, chosen: dict[str, str], base: Path) -> Path:
             continue
         elif (key == "filter" and value == "lfs") or key in ("attributes", "config.in"):
             continue  # set up before the tree was built (lfs_filter, attributes)
+        elif key == "gc":
+            for name, setting in GC_SETTINGS.items():
+                repo.git("config", *where, name, setting)
+            # Two packs: more than gc.autoPackLimit, so that the next `gc --auto` runs.
+            user = {"DIFF_OP": "user"}
+            repo.git("repack", "-q", env=user)
+            blob = repo.git("hash-object", "-w", "--stdin", input=b"a second pack\n").strip()
+            pack = repo.git("rev-parse", "--path-format=absolute", "--git-path", "objects/pack")
+            repo.git("pack-objects", "-q", f"{pack.strip()}/pack", input=blob.encode() + b"\n")
+            continue
         elif key == "core.attributesFile":
             log_at, file = base / "filters.log", base / "attributes"
             attributes(repo, value, log=log_at, file=file, config=where)

@@ -36,7 +36,9 @@ It also draws names with a space and letters not ASCII, your own `core.excludesF
 assume-unchanged and skip-worktree entries, `index.skipHash`, your own `core.attributesFile`,
 `index.recordOffsetTable`, `core.bigFileThreshold`, the settings written to your global config,
 the worktree's own (`extensions.worktreeConfig`) or a file `includeIf "gitdir:..."` includes,
-or `includeIf "onbranch:..."` for the branch at the start or the operation's own,
+or `includeIf "onbranch:..."` for the branch at the start or the operation's own, a shared
+index that expires at once, an automatic `gc` that the operation's commits run in the
+foreground and that prunes at once (two packs made first, t5304),
 writes that change the line ends alone or keep the times (`cp -p`: the file's mtime and its
 folder's, which the untracked cache trusts), and steps that rename, make empty
 folders, swap a file or a link for a folder and check out a branch of the operation's own;
