@@ -1486,6 +1486,30 @@ def test_a_filter_configured_by_an_include_never_runs_in_our_calls(
     assert repo.git("symbolic-ref", "HEAD").strip() == "refs/heads/main"
 
 
+def test_ignorecase_an_operations_branch_includes_is_not_believed_either(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """The same family as the filter's above: `core.ignoreCase=true` in a file
+    `includeIf "onbranch:side"` includes, on this filesystem, which tells names apart by case.
+    The operation checks `side` out and writes `NOTES` beside the tracked `notes`. The
+    rollback's capture went by the configuration read before (no config file had changed), so
+    it did not turn the setting off, and git took `NOTES` for `notes`: the rollback left the
+    operation's new file in place while it said the files were as before."""
+    repo.write("notes", b"r\n")
+    repo.git("add", "notes")
+    repo.git("commit", "-qm", "notes")
+    repo.git("branch", "side")
+    included = tmp_path / "included.config"
+    included.write_text("[core]\n\tignorecase = true\n")
+    repo.git("config", "includeIf.onbranch:side.path", str(included))
+    before = oracle.walk(repo.path)
+    op = "git checkout -q side && echo NEW > NOTES && echo x > notes; exit 1"
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", op, check=1)
+    assert oracle.walk(repo.path) == before
+    repo.atomic("undo", check=0)
+    assert (repo.path / "NOTES").read_bytes() == b"NEW\n"
+
+
 @pytest.mark.parametrize("name", ["a=b", "caf\udce9"], ids=["equals-sign", "not-utf8"])
 def test_a_filter_named_with_an_equals_sign_or_not_utf8_never_runs_in_our_calls(
     repo: GitRepo, tmp_path: Path, name: str
