@@ -47,6 +47,8 @@ ODD_PATHS = [
     "sp ace/\u00fc \u00e9.txt",  # a space, and letters not ASCII (NFC, as typed)
 ]
 PATHS += ODD_PATHS
+# `a` in another letter case: one file to a git that believes a drawn `core.ignoreCase`.
+PATHS.append("A")
 # The tree may also hold an ignored file nobody protects: never captured, never touched.
 TREE_PATHS = [*PATHS, "build/o"]
 # Where an operation puts a link to the marker folder outside the repository (a folder, a

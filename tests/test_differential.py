@@ -38,7 +38,8 @@ assume-unchanged and skip-worktree entries, `index.skipHash`, your own `core.att
 the worktree's own (`extensions.worktreeConfig`) or a file `includeIf "gitdir:..."` includes,
 or `includeIf "onbranch:..."` for the branch at the start or the operation's own, a shared
 index that expires at once, an automatic `gc` that the operation's commits run in the
-foreground and that prunes at once (two packs made first, t5304),
+foreground and that prunes at once (two packs made first, t5304), `A` beside `a` (one file to
+a git that believed a drawn `core.ignoreCase`),
 writes that change the line ends alone or keep the times (`cp -p`: the file's mtime and its
 folder's, which the untracked cache trusts), and steps that rename, make empty
 folders, swap a file or a link for a folder and check out a branch of the operation's own;
@@ -462,4 +463,18 @@ def test_a_missing_filter_an_operations_branch_includes_concrete(history: str) -
         {"dir/f.bin": ("file", "one\n", "commit")},
         {"config.in": "opbranch", "filter": "missing"},
         [("write", "dir/f.bin", "two\n", "-"), ("commit",), ("branch", "side")],
+    )
+
+
+def test_ignorecase_an_operations_branch_includes_concrete() -> None:
+    """Found once the drawing had `A` beside `a` and settings an operation's branch includes:
+    `core.ignoreCase=true` comes in with `side` (this filesystem tells names apart by case).
+    The rescue lacked the operation's `A` (git took it for `a`, the configuration read before
+    the command not being read again), and the rollback left it in place."""
+    scenario(
+        "plain",
+        "shadow",
+        {"a": ("file", "one\n", "commit")},
+        {"config.in": "opbranch", "core.ignoreCase": "true"},
+        [("branch", "side"), ("write", "A", "two\n", "-"), ("write", "a", "x", "-")],
     )
