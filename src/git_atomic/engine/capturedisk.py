@@ -14,7 +14,7 @@ from typing import Final
 
 from git_atomic.core import failpoints, process
 from git_atomic.core.errors import GitError
-from git_atomic.core.records import dataclass
+from git_atomic.core.records import dataclass, field
 from git_atomic.engine import (
     conversion,
     folders,
@@ -50,6 +50,9 @@ class Files:
     too_large: frozenset[bytes]  # new untracked files over the budget: left out
     specials: Mapping[bytes, int]  # tracked paths that are FIFOs, sockets, devices: left out
     converting: bool = False  # a line-ending rule or a filter applies (conversion.detect)
+    # The permission bits a tree cannot keep (a 0600 key) of the files your index does not
+    # hold as they are: untracked and changed ones (heldanyway.private_modes)
+    modes: Mapping[bytes, int] = field(default_factory=dict)
 
 
 class Disk:
@@ -254,8 +257,19 @@ class Disk:
             on_disk = conversion.raw_tree(
                 repo, index, tree, repo.scratch_path("rawindex"), leave_out=too_large
             )
+        # One lstat each for the files your index does not hold as they are (untracked,
+        # changed): a clean tracked file is as git made it, and is not looked at.
+        differing = [c.path for c in changes if c.status in ("A", "M") and c.path not in too_large]
         return Files(
-            tree, on_disk, added, deleted, deleted | scan_gone, too_large, specials, rule.active
+            tree,
+            on_disk,
+            added,
+            deleted,
+            deleted | scan_gone,
+            too_large,
+            specials,
+            rule.active,
+            heldanyway.private_modes(repo, differing),
         )
 
     def held_anyway(
@@ -265,6 +279,7 @@ class Disk:
         also_capture: Callable[[str], Sequence[bytes]] | None,
         limit: int | None,
         specials: dict[bytes, int],
+        modes: dict[bytes, int] | None = None,
     ) -> str:
         """The files read, and what git did not show the reading (heldanyway.py)."""
         return heldanyway.held_anyway(
@@ -277,6 +292,7 @@ class Disk:
             ignored=self.ignored_to_hold(limit),
             also_capture=also_capture,
             specials=specials,
+            modes=modes,
         )
 
     def ignored_to_hold(self, limit: int | None) -> list[bytes]:

@@ -28,6 +28,10 @@ A checkpoint is a commit whose tree holds:
   specials      blob  FIFOs, sockets and devices where the capture looked (a tracked path, or
                       one a restore writes): `<octal st_mode> <path>` NUL-separated, so that a
                       restore may take one away and `undo` make a FIFO again; absent when none
+  modes         blob  the permission bits (`<octal> <path>` NUL-separated) of the regular files
+                      the capture looked at itself (those it read, those `protect` holds),
+                      which a tree cannot keep (a 0600 key): a file a restore makes again
+                      gets them back; absent when none
   stash         blob  your stashes: the commit `refs/stash` names, then its reflog's bytes
                       (stashstate.py); absent when there is none, or (meta: no `stash_known`)
                       when the checkpoint says nothing of them
@@ -63,6 +67,7 @@ EMPTY_FOLDERS: Final = b"empty-folders"
 GITSTATE: Final = b"gitstate"
 TOO_LARGE: Final = b"too-large"
 SPECIALS: Final = b"specials"
+MODES: Final = b"modes"
 # Folders that hold a repository of their own that git read as folders (the index has paths
 # under them: `git init sub` where files were): their files are that repository's, which no
 # restore touches, so `show --diff` and `log` do not count them as an operation's.
@@ -94,6 +99,7 @@ class Parts:
     empty_folders: str | None = None  # blob of empty folders; None: none seen
     too_large: str | None = None  # blob of files on disk over the size budget, not held
     specials: str | None = None  # blob of FIFOs, sockets, devices seen (specials_blob)
+    modes: str | None = None  # blob of regular files' permission bits seen (modes_blob)
     all_empty_folders: bool = False  # they are every empty folder (False: where files went)
     git_state: str | None = None  # gitstate.py's tree: an unfinished merge, rebase...; None: none
     info_exclude: infoexclude.Rules = infoexclude.UNKNOWN  # .git/info/exclude (in meta)
@@ -150,6 +156,7 @@ class Parts:
             empty_folders=self.empty_folders,
             too_large=self.too_large,
             specials=self.specials,
+            modes=self.modes,
             all_empty_folders=self.all_empty_folders,
             git_state=self.git_state,
             info_exclude=self.info_exclude,
@@ -221,6 +228,7 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         (_BLOB, parts.empty_folders, EMPTY_FOLDERS),
         (_BLOB, parts.too_large, TOO_LARGE),
         (_BLOB, parts.specials, SPECIALS),
+        (_BLOB, parts.modes, MODES),
         (_BLOB, parts.stash if parts.stash_known else None, STASH),
         (_BLOB, parts.repositories, REPOSITORIES),
     ]
@@ -268,6 +276,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         empty_folders=entries.get(EMPTY_FOLDERS),
         too_large=entries.get(TOO_LARGE),
         specials=entries.get(SPECIALS),
+        modes=entries.get(MODES),
         all_empty_folders=bool(meta.get("all_empty_folders")),
         git_state=entries.get(GITSTATE),
         info_exclude=infoexclude.from_meta(meta),
@@ -327,14 +336,32 @@ def specials_blob(repo: Repo, found: Mapping[bytes, int]) -> str | None:
 def load_specials(repo: Repo, snap: Parts) -> dict[bytes, int]:
     """The FIFOs, sockets and devices the capture saw (path -> st_mode); none in a state
     worked out from trees, or in checkpoints written before they were held."""
-    if snap.specials is None:
+    return _modes_in(repo, snap.specials)
+
+
+def _modes_in(repo: Repo, blob: str | None) -> dict[bytes, int]:
+    if blob is None:
         return {}
     found = {}
-    for record in repo.cat_blob(snap.specials).split(b"\0"):
+    for record in repo.cat_blob(blob).split(b"\0"):
         mode, _, path = record.partition(b" ")
         if path:
             found[path] = int(mode, 8)
     return found
+
+
+def modes_blob(repo: Repo, found: Mapping[bytes, int]) -> str | None:
+    """A blob of regular files' permission bits (path -> st_mode & 0o7777); None for none."""
+    if not found:
+        return None
+    data = b"".join(b"%o " % (found[p] & 0o7777) + p + b"\0" for p in sorted(found))
+    return repo.line("hash-object", "-w", "--stdin", input=data)
+
+
+def load_modes(repo: Repo, snap: Parts) -> dict[bytes, int]:
+    """The permission bits of the regular files the capture looked at itself (path -> bits);
+    none in a state worked out from trees, or in checkpoints written before they were kept."""
+    return _modes_in(repo, snap.modes)
 
 
 def load_empty_folders(repo: Repo, snap: Folders) -> frozenset[bytes]:

@@ -26,12 +26,14 @@ def held_anyway(
     ignored: Sequence[bytes],
     also_capture: Callable[[str], Sequence[bytes]] | None,
     specials: dict[bytes, int],
+    modes: dict[bytes, int] | None = None,
 ) -> str:
     """The files on disk (`on_disk`, read by a scan when `scanned`, else by `git add -A`, with
     the paths it `added` and found `deleted`) plus those git did not show the reading: files
     whose index entries tell git not to look, the `ignored` files held anyway, and
     `also_capture`'s. Those of them that are FIFOs, sockets or devices (git can hold none) go
-    into `specials` (path -> st_mode)."""
+    into `specials` (path -> st_mode); the permission bits a tree cannot keep of the regular
+    files among them into `modes` (private_modes)."""
     tree = on_disk
     # `add -A` takes skip-worktree and assume-unchanged entries as they are in the index,
     # whatever is on disk: the bytes on disk of those files are captured here, and those
@@ -52,10 +54,10 @@ def held_anyway(
         # Asked of the tree with the ignored files held anyway: a self-ignoring `.gitignore`
         # is part of what it compares with the restore's target.
         if extra:
-            tree = _with_raw_files(repo, tree, extra, specials)
+            tree = _with_raw_files(repo, tree, extra, specials, modes)
         extra = [p for p in also_capture(tree) if p not in extra]
     if extra:
-        tree = _with_raw_files(repo, tree, extra, specials)
+        tree = _with_raw_files(repo, tree, extra, specials, modes)
     return tree
 
 
@@ -111,7 +113,11 @@ def _without_absent(repo: Repo, tree: str, paths: frozenset[bytes]) -> str:
 
 
 def _with_raw_files(
-    repo: Repo, tree: str, paths: Sequence[bytes], specials: dict[bytes, int]
+    repo: Repo,
+    tree: str,
+    paths: Sequence[bytes],
+    specials: dict[bytes, int],
+    modes: dict[bytes, int] | None,
 ) -> str:
     """`tree` plus the given files' raw bytes (rare: files git ignores right now, or whose index
     entries tell git not to look at the worktree). Only the folders on their way are written
@@ -129,6 +135,8 @@ def _with_raw_files(
                     links.append((rel, target))
             elif stat.S_ISREG(st.st_mode):
                 regular.append(("100755" if st.st_mode & 0o100 else "100644", rel))
+                if modes is not None and _private(st.st_mode):
+                    modes[rel] = st.st_mode & 0o7777
             elif not stat.S_ISDIR(st.st_mode):
                 specials[rel] = st.st_mode
     edits: dict[bytes, tuple[str, str] | None] = {}
@@ -139,6 +147,25 @@ def _with_raw_files(
     for (rel, _), oid in zip(links, repo.write_blobs(contents), strict=True):
         edits[rel] = ("120000", oid)
     return repo.tree_edit(tree, edits)
+
+
+def private_modes(repo: Repo, paths: Sequence[bytes]) -> dict[bytes, int]:
+    """The permission bits of the regular files among `paths` that a tree cannot keep: any but
+    0644 and 0755 (a 0600 key, a 0640 file, a read-only 0444 one, a setgid bit). One lstat
+    each, never through a link."""
+    found: dict[bytes, int] = {}
+    if not paths:
+        return found
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for rel in paths:
+            st = tree.lstat(rel)
+            if st is not None and stat.S_ISREG(st.st_mode) and _private(st.st_mode):
+                found[rel] = st.st_mode & 0o7777
+    return found
+
+
+def _private(mode: int) -> bool:
+    return mode & 0o7777 not in (0o644, 0o755)
 
 
 def special_entries(repo: Repo, index: Path) -> dict[bytes, int]:

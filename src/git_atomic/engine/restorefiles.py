@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from git_atomic.core import failpoints
-from git_atomic.core.records import dataclass
+from git_atomic.core.records import dataclass, field
 from git_atomic.engine import checkpoint, nestedrepos, safefs, unchanged
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
@@ -164,9 +164,10 @@ def _write(
         )
     )
     umask = _umask()
+    modes = specials.modes_for(repo, writes)
     for c in writes:
         try:
-            _write_one(repo, tree, c, umask, blobs, outcome, specials, kept)
+            _write_one(repo, tree, c, umask, blobs, outcome, specials, kept, modes)
         except OSError as exc:  # the system refuses (a read-only folder, a full disk)
             outcome.cannot(c.path, _why(exc))
             continue
@@ -182,11 +183,12 @@ def _write_one(
     outcome: Outcome,
     specials: Specials,
     kept: Kept_,
+    modes: Mapping[bytes, int],
 ) -> None:
     from git_atomic.engine import lfskeep
 
     st = tree.lstat(c.path) if c.status == "M" and c.new_mode != SYMLINK else None
-    mode = _new_mode(c, umask, st)
+    mode = _new_mode(c, umask, st, modes.get(c.path))
     if _chmodded(tree, c, mode, outcome, kept):
         return
     # The bytes first: a file whose bytes cannot be had is left as it is, never removed.
@@ -235,9 +237,12 @@ def _bytes_of(repo: Repo, c: RawChange, blobs: dict[str, bytes], kept: Kept_) ->
     return data if lost is None else lfskeep.content(repo, lost)
 
 
-def _new_mode(c: RawChange, umask: int, st: os.stat_result | None) -> int:
-    """The mode of the file `c` writes; `st`: the file it writes over (None: none)."""
+def _new_mode(c: RawChange, umask: int, st: os.stat_result | None, was: int | None) -> int:
+    """The mode of the file `c` writes; `st`: the file it writes over (None: none); `was`: its
+    permission bits the target knows (Specials.modes_for), which come back whole."""
     mode = (0o777 if c.new_mode == "100755" else 0o666) & ~umask
+    if was is not None and bool(was & 0o100) == bool(mode & 0o100):
+        return was
     return mode if st is None else _permissions_kept(st, mode)
 
 
@@ -405,13 +410,42 @@ class Specials:
 
     seen: Mapping[bytes, int]
     fifos: Mapping[bytes, int]
+    # And the permission bits a tree cannot keep (a 0600 key) that the target's capture saw
+    # (checkpoint.load_modes): a file written comes back with them.
+    modes: Mapping[bytes, int] = field(default_factory=dict)
 
     @classmethod
     def read(
         cls, repo: Repo, current: Snapshot, target: Snapshot, paths: Sequence[bytes]
     ) -> Specials:
         """Those of the restore from `current` to `target` (a selective one's under `paths`)."""
-        return cls(checkpoint.load_specials(repo, current), _fifos(repo, target, paths))
+        return cls(
+            checkpoint.load_specials(repo, current),
+            _fifos(repo, target, paths),
+            checkpoint.load_modes(repo, target),
+        )
+
+    def modes_for(self, repo: Repo, writes: Sequence[RawChange]) -> dict[bytes, int]:
+        """The permission bits the files `writes` makes come back with, where not git's own:
+        those the target's capture saw; and, for a file it made again that `protect` names
+        (a secret: a key, a `.env`) whose bits no capture saw (tracked, and clean by your
+        index: its bits were not looked at), the owner's alone, never more open than it was."""
+        found = {c.path: self.modes[c.path] for c in writes if c.path in self.modes}
+        unknown = sorted(
+            c.path for c in writes if c.path not in found and c.new_mode in ("100644", "100755")
+        )
+        if not unknown:
+            return found
+        from git_atomic.core.config import capture_settings
+        from git_atomic.engine import restorekeeps
+
+        _, protect = capture_settings(repo.root)
+        named = restorekeeps.protected(repo, unknown, protect) if protect else None
+        mask = _umask()
+        for c in writes:
+            if named is not None and c.path in named:
+                found[c.path] = (0o700 if c.new_mode == "100755" else 0o600) & ~mask
+        return found
 
     def make_way(self, tree: safefs.Tree, path: bytes, outcome: Outcome) -> None:
         """Take away what the start saw at `path` or on its way, if still of that kind."""

@@ -263,6 +263,7 @@ class _Held:
     empty_folders: frozenset[bytes] | None  # all of them; None: git could not list them
     where_files_went: set[bytes]
     captured_at: float
+    modes: Mapping[bytes, int]  # permission bits a tree cannot keep (heldanyway.private_modes)
 
 
 def _read_files(
@@ -276,13 +277,16 @@ def _read_files(
     captured_at = time.time()
     files = disk.finish(side, limit, exempt=known_files)
     specials = dict(files.specials)
-    files_tree = disk.held_anyway(files, side.flags, also_capture, limit, specials)
+    modes = dict(files.modes)
+    files_tree = disk.held_anyway(files, side.flags, also_capture, limit, specials, modes)
     untracked = frozenset(files.added).difference(side.flags.intent_to_add)
     every = disk.empty_folders(files, side.tree)
     # Files gone (tracked ones, and those the last scan saw) may be empty folders now: git
     # lists no folder its index has files in.
     where_files_went = folders.where_files_went(repo, files.gone)
-    return _Held(files, files_tree, untracked, specials, every, where_files_went, captured_at)
+    return _Held(
+        files, files_tree, untracked, specials, every, where_files_went, captured_at, modes
+    )
 
 
 def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) -> Parts:
@@ -308,6 +312,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         all_empty_folders=held.empty_folders is not None,
         too_large=checkpoint.paths_blob(repo, held.files.too_large),
         specials=checkpoint.specials_blob(repo, held.specials),
+        modes=checkpoint.modes_blob(repo, held.modes),
         git_state=in_progress.tree if in_progress is not None else None,
         info_exclude=git_side.rules,
         info_attributes=git_side.attributes,

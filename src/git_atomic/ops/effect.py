@@ -459,6 +459,11 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         ),
         stash=stash,
         git_state=_git_state_after(repo, current, pairs),
+        # The permission bits a tree cannot keep of the files where the changes go back to (a
+        # 0600 key the effect deleted comes back 0600).
+        modes=checkpoint.modes_blob(
+            repo, {p: m for _, to in pairs for p, m in checkpoint.load_modes(repo, to).items()}
+        ),
     )
     kept = tuple(dict.fromkeys([*refs.kept, *refs.left_on]))
     return Outcome(
@@ -731,6 +736,7 @@ def _target(
     branch_config: infoexclude.Rules = infoexclude.UNKNOWN,
     stash: _StashAfter | None = None,
     git_state: str | None = None,
+    modes: str | None = None,
 ) -> Snapshot:
     """A checkpoint of a computed state (objects only; `moves.keep` makes it reachable). `flags`:
     the index flags blob to keep (the user's, as they are now); `folders`: its empty folders,
@@ -756,6 +762,7 @@ def _target(
         stash=stash.record if stash is not None else None,
         stash_known=stash is not None and stash.known,
         git_state=git_state,
+        modes=modes,
     )
     # The stashes the target names stay reachable from it, as a capture's do.
     keep = stashstate.commits(repo, parts.stash) if parts.stash_known else ()

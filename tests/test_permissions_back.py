@@ -1,0 +1,106 @@
+"""A file an operation deleted or replaced comes back with the permission bits it had, though a
+git tree keeps only 644 and 755: a 0600 key, a 0640 file, a read-only 0444 one, a setgid bit.
+
+Compared against the disk (lstat), after every way an operation's effect is taken back."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+# name -> (bytes, permission bits): untracked, changed since the index, protected and ignored
+PRIVATE = {
+    "secret.txt": (b"untracked, mine alone\n", 0o600),
+    "team.txt": (b"untracked, my group reads it\n", 0o640),
+    "frozen.txt": (b"untracked, read-only\n", 0o444),
+    "tool.sh": (b"#!/bin/sh\n", 0o700),
+    "shared.sh": (b"#!/bin/sh\necho gid\n", 0o2755),
+    "key": (b"KEY=2\n", 0o600),  # tracked, changed since it was committed
+    ".env": (b"TOKEN=1\n", 0o600),  # ignored, and `protect` holds it
+}
+
+
+def _bits(repo: GitRepo, name: str) -> int:
+    return stat.S_IMODE(os.lstat(repo.path / name).st_mode)
+
+
+def _setup(repo: GitRepo) -> None:
+    repo.write(".gitignore", b".env\n")
+    repo.write(".git-atomic.toml", b'protect = [".env"]\n')
+    repo.write("key", b"KEY=1\n", mode=0o600)
+    repo.git("add", ".gitignore", ".git-atomic.toml", "key")
+    repo.git("commit", "-qm", "key")
+    for name, (data, bits) in PRIVATE.items():
+        repo.write(name, data, mode=bits)
+    # A first operation's scans see them all: the next one's scan finds none of them new.
+    repo.atomic("run", "--no-gates", "--", "true", check=0)
+
+
+def _gone(repo: GitRepo) -> None:
+    for name in PRIVATE:
+        assert not repo.exists(name), name
+
+
+def _back(repo: GitRepo) -> None:
+    for name, (data, bits) in PRIVATE.items():
+        assert repo.read(name) == data, name
+        assert _bits(repo, name) == bits, f"{name}: {oct(_bits(repo, name))} != {oct(bits)}"
+
+
+@pytest.mark.parametrize("how", ["failed run", "rollback", "rollback --op"])
+def test_a_deleted_file_comes_back_with_its_permission_bits(repo: GitRepo, how: str) -> None:
+    """An operation that deleted a 0600 key or `.env`: its rollback made it again with the
+    umask's bits (0644), readable by every user of the machine. The capture keeps the bits a
+    tree cannot of the files your index does not hold as they are (untracked, changed, held by
+    `protect`), and a file made again gets them back."""
+    _setup(repo)
+    rm = "rm -f " + " ".join(PRIVATE)
+    if how == "failed run":
+        repo.atomic("run", "--no-gates", "--", "sh", "-c", rm + "; exit 1", check=1)
+    else:
+        repo.atomic("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", rm, check=0)
+        _gone(repo)
+        op_id = repo.atomic_json("log")["operations"][0]["op_id"]
+        if how == "rollback --op":
+            repo.write("README", b"yours, since\n")  # a change since: the target is worked out
+            repo.atomic("rollback", "--op", op_id, check=0)
+            assert repo.read("README") == b"yours, since\n"
+        else:
+            repo.atomic("rollback", check=0)
+    _back(repo)
+
+
+def test_a_file_replaced_by_a_rename_comes_back_with_its_permission_bits(repo: GitRepo) -> None:
+    """An editor's save by rename, or `mv new key`, puts a file made with the umask's bits at
+    the name: the rollback wrote the old bytes over it and kept the newcomer's 0644."""
+    _setup(repo)
+    swap = "; ".join(f"echo new > n; mv -f n {name}" for name in PRIVATE)
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", swap + "; exit 1", check=1)
+    _back(repo)
+
+
+def test_a_protected_file_whose_bits_no_capture_saw_comes_back_the_owners_alone(
+    repo: GitRepo,
+) -> None:
+    """A tracked file clean by your index is not looked at (one lstat each of every file, on
+    every checkpoint, would cost what a scan saves): its bits are not known. One `protect`
+    names is a secret: it comes back readable by its owner alone, never more open than it
+    was; another comes back as git makes it."""
+    repo.write(".git-atomic.toml", b'protect = ["id_*"]\n')
+    repo.write("id_ed25519", b"PRIVATE KEY\n", mode=0o600)
+    repo.write("id_run", b"#!/bin/sh\n", mode=0o700)
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "keys")
+    repo.atomic(
+        "run", "--no-gates", "--", "sh", "-c", "rm id_ed25519 id_run README; exit 1", check=1
+    )
+    umask = os.umask(0)
+    os.umask(umask)
+    assert repo.read("id_ed25519") == b"PRIVATE KEY\n"
+    assert _bits(repo, "id_ed25519") == 0o600 & ~umask
+    assert _bits(repo, "id_run") == 0o700 & ~umask
+    assert _bits(repo, "README") == 0o666 & ~umask
