@@ -91,6 +91,21 @@ def empty_folders(root: Path) -> set[bytes]:
     return out
 
 
+def inodes(root: Path) -> dict[bytes, int]:
+    """The inode of every regular file under `root` (its `.git` left out), by lstat."""
+    out: dict[bytes, int] = {}
+    base = os.fsencode(root)
+    for dirpath, dirnames, filenames in os.walk(base):
+        if dirpath == base:
+            dirnames[:] = [d for d in dirnames if d != b".git"]
+            filenames = [f for f in filenames if f != b".git"]
+        for name in filenames:
+            st = os.lstat(os.path.join(dirpath, name))
+            if stat.S_ISREG(st.st_mode):
+                out[os.path.relpath(os.path.join(dirpath, name), base)] = st.st_ino
+    return out
+
+
 def sizes(root: Path) -> dict[bytes, int]:
     """The size of every regular file under `root` (its `.git` left out), by lstat."""
     out: dict[bytes, int] = {}
@@ -436,6 +451,7 @@ def main(argv: list[str]) -> int:
         "files": {os.fsdecode(p): v for p, v in walk(root).items()},
         "index": [[os.fsdecode(e[0]), *e[1:]] for e in index_entries(env, root)],
         "sizes": {os.fsdecode(p): n for p, n in sizes(root).items()},
+        "inodes": {os.fsdecode(p): n for p, n in inodes(root).items()},
         "exclude": (read_exclude(root, env) or b"").decode("latin-1"),
         "empty": sorted(os.fsdecode(p) for p in empty_folders(root)),
         "hardout": digest_exact(Path(spec["hardout"])) if spec.get("hardout") else {},

@@ -306,6 +306,27 @@ def test_budget_for_a_file_grown_past_it_concrete() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "ops",
+    [
+        [("rename", "e.txt", "dir/e2.txt")],
+        [("mkdir", "dir/sub/mt"), ("rename", "e.txt", "dir/sub/mt/e.txt")],
+        [("delete", "a"), ("rename", "e.txt", "sp ace/e.txt"), ("write", "b", "x" * 20, "-")],
+    ],
+)
+def test_budget_for_a_file_the_operation_only_moved_concrete(ops: list[tuple[str, ...]]) -> None:
+    """An untracked file over the budget (in no checkpoint) that the operation moved: the
+    rollback moves it back, found by its inode (largegone.py); the oracle had it left moved."""
+    scenario(
+        "plain",
+        "shadow",
+        {"e.txt": ("file", "y" * 20, "untracked"), "a": ("file", "one\n", "commit")},
+        {},
+        ops,
+        budget=True,
+    )
+
+
 def test_budget_with_a_protected_link_concrete() -> None:
     """Found when the budget was first drawn: `x.env` (ignored, protected) is a link to the
     marker folder, the operation makes `dir/sub` a link to the same folder and writes `x.env`

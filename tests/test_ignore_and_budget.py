@@ -405,6 +405,62 @@ def test_what_the_operation_put_where_a_large_file_was_goes(repo: GitRepo, scrip
     assert not os.path.lexists(repo.path / "big.bin")
 
 
+@pytest.mark.parametrize("how", ["failed run", "rollback", "rollback --dry-run"])
+def test_a_large_file_the_operation_only_moved_is_moved_back(repo: GitRepo, how: str) -> None:
+    """An operation whose only effect was `mv big.bin d/big.bin` of a file over the budget: no
+    checkpoint holds either name, so the rollback said "nothing further" (a kept run's) or
+    named big.bin as gone for good (a failed run's), and left it moved. The file under the new
+    name, born before PRE-OP at a name PRE-OP lacked, is the one that was moved: it is moved
+    back, a rename, no byte read, and the folder the operation made for it goes."""
+    configure(repo, 'max_new_file_size = "1KiB"\n')
+    data = os.urandom(4096)
+    repo.write("big.bin", data)
+    inode = os.lstat(repo.path / "big.bin").st_ino
+    time.sleep(0.05)  # the user's file predates PRE-OP by more than the clock's grain
+    script = "mkdir d && mv big.bin d/big.bin"
+    if how == "failed run":
+        res = repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
+    else:
+        repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script, check=0)
+        res = repo.atomic(*how.split(), check=0)
+    if how == "rollback --dry-run":
+        assert "would move back d/big.bin to big.bin" in res.stderr, res.stderr
+        assert repo.read("d/big.bin") == data and not repo.exists("big.bin")
+        return
+    assert "moved back" in res.stderr and "cannot come back" not in res.stderr, res.stderr
+    assert repo.read("big.bin") == data and os.lstat(repo.path / "big.bin").st_ino == inode
+    assert not repo.exists("d")
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "mkdir s && mv a.bin s/b.bin && mv b.bin s/a.bin",  # each back to its own name
+        "rm a.bin && head -c 3000 /dev/urandom > n.bin",  # another file, maybe a's inode
+        "cp a.bin n.bin && rm a.bin",  # the same bytes, another file
+    ],
+)
+def test_a_large_file_goes_back_by_its_inode_never_another(repo: GitRepo, script: str) -> None:
+    """Which file over the budget was moved is known by the device and inode PRE-OP recorded
+    of it and its birth before PRE-OP: files whose names were crossed go back each to its
+    own name, not by the names they have now; a file made
+    since is never moved to the name of the one the operation deleted (it may be given the
+    freed inode), nor is a copy."""
+    configure(repo, 'max_new_file_size = "1KiB"\n')
+    a, b = os.urandom(4096), os.urandom(4096)
+    repo.write("a.bin", a)
+    repo.write("b.bin", b)
+    time.sleep(0.05)
+    res = repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
+    assert repo.read("b.bin") == b
+    if script.startswith("mkdir"):
+        assert not repo.exists("s")
+        assert repo.read("a.bin") == a and "cannot come back" not in res.stderr, res.stderr
+    else:
+        assert not repo.exists("a.bin") and repo.exists("n.bin")
+        assert "a.bin was larger than max_new_file_size" in res.stderr, res.stderr
+
+
 def test_a_large_sparse_file_costs_nothing(repo: GitRepo) -> None:
     with open(repo.path / "huge.img", "wb") as fh:
         fh.truncate(2 << 30)  # 2 GiB, no block written
@@ -796,7 +852,8 @@ def test_a_large_file_the_operation_deleted_is_named_as_not_put_back(
 ) -> None:
     """The user's untracked file over the budget (named "not protected" when the operation
     began), deleted or moved by it: nothing can bring it back, and the rollback said "it had
-    changed nothing" (or "exactly its PRE-OP state"). It is named as a path not put back."""
+    changed nothing" (or "exactly its PRE-OP state"). It is named as a path not put back; one
+    it moved is moved back (test_a_large_file_the_operation_only_moved_is_moved_back)."""
     configure(repo, 'max_new_file_size = "1KiB"\n')
     repo.write("data.db", b"x" * 4096)
     res = repo.atomic("run", "--history", mode, "--", "sh", "-c", "rm data.db; exit 1", check=1)
@@ -807,10 +864,13 @@ def test_a_large_file_the_operation_deleted_is_named_as_not_put_back(
     time.sleep(0.05)
     moving = "mv data.db moved.db; echo x > x"
     repo.atomic("run", "--history", mode, "--", "sh", "-c", moving, check=0)
+    res = repo.atomic("rollback", check=0)
+    assert "the operation had moved it to moved.db; moved back" in res.stderr, res.stderr
+    assert repo.read("data.db") == b"y" * 4096 and not repo.exists("moved.db")
+    repo.atomic("run", "--history", mode, "--", "sh", "-c", "rm data.db; echo x > x", check=0)
     res = repo.atomic("rollback", check=3)  # not all of it is back: exit 3, as for any such path
     assert "data.db was larger than max_new_file_size" in res.stderr, res.stderr
     assert "1 path could not be put back" in res.stderr
-    assert repo.read("moved.db") == b"y" * 4096  # in no checkpoint either: left where it is
 
 
 @pytest.mark.parametrize("protect", [False, True])

@@ -37,7 +37,7 @@ from git_atomic.core import records
 from git_atomic.core.errors import BusyError, RefusedError, UsageError
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
-from git_atomic.engine import checkpoint, gitstate, pathcheck, scanindex
+from git_atomic.engine import checkpoint, gitstate, pathcheck, safefs, scanindex
 from git_atomic.ops import context, effect, moveresults, moves, output, results, steps
 
 
@@ -213,6 +213,9 @@ def _take_back(
                 "what it changed in the git dir is taken back",
                 git_dir_only=True,
             )
+        moved = _large_moved_back(ctx, taken, dry_run=dry_run)
+        if moved:
+            where += f" but for {moved}"
         if not dry_run:  # its effect may be its reflogs alone (`git reflog expire --all`)
             where = _mend_only(ctx, op, where)
         else:  # what the real one writes back all the same, said first
@@ -327,6 +330,36 @@ def _take_back_move(
         left_on=found.left_on,
         made_within=found.made_within,
     )
+
+
+def _large_moved_back(ctx: context.Context, taken: Sequence[effect.Step], *, dry_run: bool) -> str:
+    """An operation whose effect no checkpoint holds, because it only moved a file over
+    `max_new_file_size` (`mv big.db data/`): the file moved back (largegone.py), by a rename,
+    no byte read; what a dry run would move. Said as a clause; "" where none was."""
+    before = checkpoint.load(ctx.repo, taken[0].before)
+    after = checkpoint.load(ctx.repo, taken[-1].after)
+    if before.too_large is None or after.too_large is None:
+        return ""
+    from git_atomic.ops import largegone  # only where a capture left files out
+
+    with safefs.Tree(os.fsencode(ctx.repo.root)) as tree:
+        big = sorted(checkpoint.load_too_large(ctx.repo, before))
+        gone = [p for p, st in zip(big, tree.lstat_many(big), strict=True) if st is None]
+    if not gone:
+        return ""
+    if dry_run:
+        pairs = largegone.moves(ctx.repo, before, after, gone)
+    else:
+        pairs = largegone.moved_back(ctx.repo, before, after, gone)
+    if not pairs:
+        return ""
+    verb = "would move back" if dry_run else "moved back"
+    names = ", ".join(f"{_show(frm)} to {_show(to)}" for frm, to in pairs)
+    return f"the file over max_new_file_size it moved, which no checkpoint holds: {verb} {names}"
+
+
+def _show(path: bytes) -> str:
+    return path.decode("utf-8", "backslashreplace")
 
 
 def _beside_reflogs(lines: Sequence[str]) -> bool:

@@ -25,6 +25,8 @@ A checkpoint is a commit whose tree holds:
   gitstate      tree  a merge, rebase, cherry-pick, revert, am or bisect in progress: git's
                       files and refs for it (gitstate.py); absent when there is none
   too-large     blob  NUL-separated files on disk over the size budget, not held
+  too-large-ids blob  `<device>:<inode> <path>` NUL-separated for the files of too-large: a
+                      file the operation only moved (a rename keeps both) is found again
   specials      blob  FIFOs, sockets and devices where the capture looked (a tracked path, or
                       one a restore writes): `<octal st_mode> <path>` NUL-separated, so that a
                       restore may take one away and `undo` make a FIFO again; absent when none
@@ -68,6 +70,7 @@ GITSTATE: Final = b"gitstate"
 TOO_LARGE: Final = b"too-large"
 SPECIALS: Final = b"specials"
 MODES: Final = b"modes"
+TOO_LARGE_IDS: Final = b"too-large-ids"
 # Folders that hold a repository of their own that git read as folders (the index has paths
 # under them: `git init sub` where files were): their files are that repository's, which no
 # restore touches, so `show --diff` and `log` do not count them as an operation's.
@@ -98,6 +101,7 @@ class Parts:
     index_flags: str | None = None  # blob of indexstate.IndexFlags; None: no flagged entry
     empty_folders: str | None = None  # blob of empty folders; None: none seen
     too_large: str | None = None  # blob of files on disk over the size budget, not held
+    too_large_ids: str | None = None  # blob of their device and inode (too_large_ids_blob)
     specials: str | None = None  # blob of FIFOs, sockets, devices seen (specials_blob)
     modes: str | None = None  # blob of regular files' permission bits seen (modes_blob)
     all_empty_folders: bool = False  # they are every empty folder (False: where files went)
@@ -155,6 +159,7 @@ class Parts:
             index_flags=self.index_flags,
             empty_folders=self.empty_folders,
             too_large=self.too_large,
+            too_large_ids=self.too_large_ids,
             specials=self.specials,
             modes=self.modes,
             all_empty_folders=self.all_empty_folders,
@@ -227,6 +232,7 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         (_BLOB, parts.untracked, UNTRACKED),
         (_BLOB, parts.empty_folders, EMPTY_FOLDERS),
         (_BLOB, parts.too_large, TOO_LARGE),
+        (_BLOB, parts.too_large_ids, TOO_LARGE_IDS),
         (_BLOB, parts.specials, SPECIALS),
         (_BLOB, parts.modes, MODES),
         (_BLOB, parts.stash if parts.stash_known else None, STASH),
@@ -275,6 +281,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         index_flags=entries.get(INDEX_FLAGS),
         empty_folders=entries.get(EMPTY_FOLDERS),
         too_large=entries.get(TOO_LARGE),
+        too_large_ids=entries.get(TOO_LARGE_IDS),
         specials=entries.get(SPECIALS),
         modes=entries.get(MODES),
         all_empty_folders=bool(meta.get("all_empty_folders")),
@@ -323,6 +330,28 @@ def load_too_large(repo: Repo, snap: Parts) -> frozenset[bytes]:
     """The files that were on disk, over the size budget, when the checkpoint was captured: it
     does not hold them, and a restore to it must not take them for files it lacks."""
     return _paths(repo, snap.too_large)
+
+
+def too_large_ids_blob(repo: Repo, found: Mapping[bytes, tuple[int, int]]) -> str | None:
+    """A blob of the files over the budget's identities (path -> (st_dev, st_ino))."""
+    if not found:
+        return None
+    data = b"".join(b"%d:%d " % found[p] + p + b"\0" for p in sorted(found))
+    return repo.line("hash-object", "-w", "--stdin", input=data)
+
+
+def load_too_large_ids(repo: Repo, snap: Parts) -> dict[bytes, tuple[int, int]]:
+    """Where the files over the budget were, by device and inode: none in a state worked out
+    from trees, or in checkpoints written before they were kept."""
+    if snap.too_large_ids is None:
+        return {}
+    found = {}
+    for record in repo.cat_blob(snap.too_large_ids).split(b"\0"):
+        ident, _, path = record.partition(b" ")
+        dev, _, ino = ident.partition(b":")
+        if path:
+            found[path] = (int(dev), int(ino))
+    return found
 
 
 def specials_blob(repo: Repo, found: Mapping[bytes, int]) -> str | None:

@@ -25,6 +25,7 @@ from git_atomic.engine import (
     folderwalk,
     gitlinks,
     gitstate,
+    heldanyway,
     indexstate,
     infoexclude,
     scan,
@@ -311,6 +312,9 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         empty_folders=checkpoint.paths_blob(repo, empty_folders),
         all_empty_folders=held.empty_folders is not None,
         too_large=checkpoint.paths_blob(repo, held.files.too_large),
+        too_large_ids=checkpoint.too_large_ids_blob(
+            repo, heldanyway.identities(repo, sorted(held.files.too_large))
+        ),
         specials=checkpoint.specials_blob(repo, held.specials),
         modes=checkpoint.modes_blob(repo, held.modes),
         git_state=in_progress.tree if in_progress is not None else None,

@@ -5,6 +5,11 @@ protected"). One that was there when the move's target was captured and is not t
 operation deleted or moved it) cannot come back, and the rollback of an operation that had
 deleted a 12 MB database said "it had changed nothing". Each is named as a path the move could
 not put back (`Outcome.failed`), as one the system refused is.
+
+One the operation only moved (`mv big.db data/`) is still there under its new name: a file over
+the budget the state now has and the target lacks, with the device and inode the target
+recorded (a rename keeps both), born before the target was captured. It is moved back: a
+rename, no byte read (`moved_back`).
 """
 
 from __future__ import annotations
@@ -20,9 +25,16 @@ from git_atomic.engine.git import Repo
 from git_atomic.engine.restoreplan import Outcome
 
 
-def note(repo: Repo, target: Snapshot, paths: Sequence[bytes], outcome: Outcome) -> None:
+def note(
+    repo: Repo,
+    target: Snapshot,
+    paths: Sequence[bytes],
+    outcome: Outcome,
+    current: Snapshot | None = None,
+) -> None:
     """Each file over the budget when `target` was captured that is no regular file now (a
-    selective move, `paths`, only for those it names)."""
+    selective move, `paths`, only for those it names); one `current` (the state the move
+    started from) has under another name, moved back (`moved_back`)."""
     if target.too_large is None:
         return
     try:
@@ -33,11 +45,96 @@ def note(repo: Repo, target: Snapshot, paths: Sequence[bytes], outcome: Outcome)
         big = [p for p in big if any(p == q or p.startswith(q.rstrip(b"/") + b"/") for q in paths)]
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         found = tree.lstat_many(big)
-    for path, st in zip(big, found, strict=True):
-        if st is None or not stat.S_ISREG(st.st_mode):
-            outcome.failed.append(path)
+    gone = [
+        p for p, st in zip(big, found, strict=True) if st is None or not stat.S_ISREG(st.st_mode)
+    ]
+    if gone and current is not None and not paths:
+        back = moved_back(repo, target, current, gone)
+        for frm, to in back:
             outcome.problems.append(
-                f"{path.decode('utf-8', 'backslashreplace')} was larger than max_new_file_size "
-                "when the state it returns to was saved, so no checkpoint holds it: it is gone "
-                "now (deleted or moved since), and cannot come back"
+                f"{_show(to)} was larger than max_new_file_size, in no checkpoint: the "
+                f"operation had moved it to {_show(frm)}; moved back"
             )
+        gone = [p for p in gone if p not in {to for _, to in back}]
+    for path in gone:
+        outcome.failed.append(path)
+        outcome.problems.append(
+            f"{_show(path)} was larger than max_new_file_size "
+            "when the state it returns to was saved, so no checkpoint holds it: it is gone "
+            "now (deleted or moved since), and cannot come back"
+        )
+
+
+def moves(
+    repo: Repo, target: Snapshot, current: Snapshot, gone: Sequence[bytes]
+) -> list[tuple[bytes, bytes]]:
+    """(where it is now, where it was) for each file of `gone` (over the budget when `target`
+    was captured, not there now) that is on disk under a name `current` has over the budget
+    and `target` lacked: the same file (device and inode, as `target` recorded them: a rename
+    keeps both) and born before `target` was captured, never another's bytes."""
+    try:
+        ids = checkpoint.load_too_large_ids(repo, target)
+        if not ids or current.too_large is None:
+            return []
+        was = checkpoint.load_too_large(repo, target)
+        now = sorted(checkpoint.load_too_large(repo, current) - was)
+    except GitError:
+        return []
+    wanted = {ids[p]: p for p in gone if p in ids}
+    if not now or not wanted:
+        return []
+    from git_atomic.engine import heldanyway, ignores  # only where a file over the budget is gone
+
+    same = {p: wanted[i] for p, i in heldanyway.identities(repo, now).items() if i in wanted}
+    if not same or target.captured_at is None:
+        return []
+    # Born before the target was captured: an inode freed by a deletion and given to a file
+    # made since is another file.
+    older = ignores.older_than(repo, sorted(same), target.captured_at)
+    return [(path, same[path]) for path in older]
+
+
+def moved_back(
+    repo: Repo, target: Snapshot, current: Snapshot, gone: Sequence[bytes]
+) -> list[tuple[bytes, bytes]]:
+    """The files of `gone` that the operation moved (`moves`), moved back where nothing is now:
+    a hard link at the old name, then the new one removed (never over a file there), the
+    folders the old name needs made, and the new name's folders left empty removed where the
+    target lacks them. The pairs moved."""
+    pairs = moves(repo, target, current, gone)
+    done: list[tuple[bytes, bytes]] = []
+    if not pairs:
+        return done
+    empty = checkpoint.load_empty_folders(repo, target)
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for frm, to in pairs:
+            st = tree.lstat(frm)
+            if st is None or not stat.S_ISREG(st.st_mode) or tree.lstat(to) is not None:
+                continue
+            source = tree.folder(os.path.dirname(frm))
+            try:
+                dest = tree.make_folders(os.path.dirname(to))
+            except (safefs.Blocked, OSError):
+                continue
+            if source is None:
+                continue
+            try:
+                os.link(
+                    os.path.basename(frm),
+                    os.path.basename(to),
+                    src_dir_fd=source,
+                    dst_dir_fd=dest,
+                    follow_symlinks=False,
+                )
+            except OSError:
+                continue
+            tree.unlink(frm)
+            done.append((frm, to))
+            folder = os.path.dirname(frm)
+            while folder and folder not in empty and tree.rmdir(folder):
+                folder = os.path.dirname(folder)
+    return done
+
+
+def _show(path: bytes) -> str:
+    return path.decode("utf-8", "backslashreplace")

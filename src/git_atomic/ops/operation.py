@@ -388,7 +388,7 @@ class Engine:
         if target.too_large is not None:
             from git_atomic.ops import largegone  # only where a capture left files out
 
-            largegone.note(self.repo, target, paths, outcome)
+            largegone.note(self.repo, target, paths, outcome, current)
         if the_plan.ref_lines:
             from git_atomic.ops import output, published  # only where a branch moved
 
