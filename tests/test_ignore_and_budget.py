@@ -461,6 +461,52 @@ def test_a_large_file_goes_back_by_its_inode_never_another(repo: GitRepo, script
         assert "a.bin was larger than max_new_file_size" in res.stderr, res.stderr
 
 
+@pytest.mark.parametrize(
+    "script",
+    [
+        "git add -A && git commit -qm c && git rebase -q HEAD~1 --onto HEAD~2",
+        "git add -A && git stash -q && git stash pop -q",
+        "git add -A && git commit -qm c && git reset -q --hard HEAD~1 && git cherry-pick HEAD@{1}",
+    ],
+)
+@pytest.mark.parametrize("how", ["failed run", "rollback", "rollback --op"])
+def test_a_large_file_git_wrote_again_from_the_operations_commit_stays(
+    repo: GitRepo, script: str, how: str
+) -> None:
+    """The user's untracked file over the budget (in no checkpoint), taken into the
+    operation's commit (`git add -A`), then removed and written again by git (a rebase's
+    checkout, a stash and its pop): a file made since PRE-OP, so the rollback deleted it, and
+    its bytes were in the rescue alone. Tracked now with the bytes on disk, of the size PRE-OP
+    recorded, it is the one copy of what the operation took in: left where it is, named."""
+    configure(repo, 'max_new_file_size = "1KiB"\n')
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    data = os.urandom(4096)
+    repo.write("big.bin", data)
+    time.sleep(0.05)  # the user's file predates PRE-OP by more than the clock's grain
+    if how == "failed run":
+        res = repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
+    else:
+        repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script, check=0)
+        op_id = repo.atomic_json("log")["operations"][0]["op_id"]
+        if how == "rollback --op":
+            repo.write("mine.txt", b"yours, since\n")  # the target is worked out
+        res = repo.atomic(*how.split(), *([op_id] if how == "rollback --op" else []), check=0)
+    assert repo.read("big.bin") == data, res.stderr
+    assert "git wrote it again" in res.stderr, res.stderr
+    assert "big.bin" not in repo.git("ls-files")  # untracked again, as before
+
+
+def test_a_large_file_the_operation_replaced_and_committed_goes(repo: GitRepo) -> None:
+    """Of another size than PRE-OP's, the file the operation made at that name and committed
+    is its own: it goes, as any file the operation made (the user's was never held)."""
+    configure(repo, 'max_new_file_size = "1KiB"\n')
+    repo.write("big.bin", os.urandom(4096))
+    time.sleep(0.05)
+    script = "rm big.bin && head -c 3000 /dev/urandom > big.bin && git add -A && git commit -qm c"
+    repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
+    assert not repo.exists("big.bin")
+
+
 def test_a_large_sparse_file_costs_nothing(repo: GitRepo) -> None:
     with open(repo.path / "huge.img", "wb") as fh:
         fh.truncate(2 << 30)  # 2 GiB, no block written

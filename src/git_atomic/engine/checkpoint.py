@@ -25,8 +25,10 @@ A checkpoint is a commit whose tree holds:
   gitstate      tree  a merge, rebase, cherry-pick, revert, am or bisect in progress: git's
                       files and refs for it (gitstate.py); absent when there is none
   too-large     blob  NUL-separated files on disk over the size budget, not held
-  too-large-ids blob  `<device>:<inode> <path>` NUL-separated for the files of too-large: a
-                      file the operation only moved (a rename keeps both) is found again
+  too-large-ids blob  `<device>:<inode>:<size> <path>` NUL-separated for the files of
+                      too-large: a file the operation only moved (a rename keeps device and
+                      inode) is found again, and one git wrote anew with the bytes the
+                      operation committed (a rebase, a stash) has its size
   specials      blob  FIFOs, sockets and devices where the capture looked (a tracked path, or
                       one a restore writes): `<octal st_mode> <path>` NUL-separated, so that a
                       restore may take one away and `undo` make a FIFO again; absent when none
@@ -332,15 +334,15 @@ def load_too_large(repo: Repo, snap: Parts) -> frozenset[bytes]:
     return _paths(repo, snap.too_large)
 
 
-def too_large_ids_blob(repo: Repo, found: Mapping[bytes, tuple[int, int]]) -> str | None:
-    """A blob of the files over the budget's identities (path -> (st_dev, st_ino))."""
+def too_large_ids_blob(repo: Repo, found: Mapping[bytes, tuple[int, int, int]]) -> str | None:
+    """A blob of the files over the budget's identities (path -> (st_dev, st_ino, st_size))."""
     if not found:
         return None
-    data = b"".join(b"%d:%d " % found[p] + p + b"\0" for p in sorted(found))
+    data = b"".join(b"%d:%d:%d " % found[p] + p + b"\0" for p in sorted(found))
     return repo.line("hash-object", "-w", "--stdin", input=data)
 
 
-def load_too_large_ids(repo: Repo, snap: Parts) -> dict[bytes, tuple[int, int]]:
+def load_too_large_ids(repo: Repo, snap: Parts) -> dict[bytes, tuple[int, int, int]]:
     """Where the files over the budget were, by device and inode: none in a state worked out
     from trees, or in checkpoints written before they were kept."""
     if snap.too_large_ids is None:
@@ -348,9 +350,9 @@ def load_too_large_ids(repo: Repo, snap: Parts) -> dict[bytes, tuple[int, int]]:
     found = {}
     for record in repo.cat_blob(snap.too_large_ids).split(b"\0"):
         ident, _, path = record.partition(b" ")
-        dev, _, ino = ident.partition(b":")
-        if path:
-            found[path] = (int(dev), int(ino))
+        fields = ident.split(b":")
+        if path and len(fields) == 3:
+            found[path] = (int(fields[0]), int(fields[1]), int(fields[2]))
     return found
 
 

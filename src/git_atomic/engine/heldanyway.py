@@ -164,17 +164,17 @@ def private_modes(repo: Repo, paths: Sequence[bytes]) -> dict[bytes, int]:
     return found
 
 
-def identities(repo: Repo, paths: Sequence[bytes]) -> dict[bytes, tuple[int, int]]:
-    """The device and inode of each regular file of `paths` (a few: the files over the size
-    budget, which no checkpoint holds; one the operation only moved is found by them)."""
-    found: dict[bytes, tuple[int, int]] = {}
+def identities(repo: Repo, paths: Sequence[bytes]) -> dict[bytes, tuple[int, int, int]]:
+    """The device, inode and size of each regular file of `paths` (a few: the files over the
+    size budget, which no checkpoint holds; one the operation only moved is found by them)."""
+    found: dict[bytes, tuple[int, int, int]] = {}
     if not paths:
         return found
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for rel in paths:
             st = tree.lstat(rel)
             if st is not None and stat.S_ISREG(st.st_mode):
-                found[rel] = (st.st_dev, st.st_ino)
+                found[rel] = (st.st_dev, st.st_ino, st.st_size)
     return found
 
 

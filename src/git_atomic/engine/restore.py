@@ -90,7 +90,7 @@ def apply(
     if the_plan.index_changes or paths:
         gitstate.wait_for_index_lock(repo, target.git_state)  # before anything is written
     outcome = Outcome()
-    files = restorekeeps.within_budget(repo, the_plan.files, target, outcome.problems)
+    files = restorekeeps.within_budget(repo, the_plan.files, target, outcome.problems, current)
     specials = Specials.read(repo, current, target, paths)
     # The worktree's `.git` file first: what ties this folder to its git dir (dotgit.py).
     put_dot_git = the_plan.dot_git_changes and target.dot_git is not None

@@ -19,7 +19,11 @@ from git_atomic.engine.restoreplan import folders_on_the_way
 
 
 def within_budget(
-    repo: Repo, files: Sequence[RawChange], target: Snapshot, problems: list[str]
+    repo: Repo,
+    files: Sequence[RawChange],
+    target: Snapshot,
+    problems: list[str],
+    current: Snapshot | None = None,
 ) -> list[RawChange]:
     """The changes, less the writes over a file no checkpoint holds because it is larger than
     `max_new_file_size`: such a file is never deleted or overwritten (nor read into a rescue).
@@ -41,7 +45,16 @@ def within_budget(
         c.path for c in files if c.status == "D" and c.path in was_big and c.old_mode[:2] == "10"
     ]
     if cut and target.captured_at is not None:
-        cut = ignores.older_than(repo, cut, target.captured_at)
+        older = ignores.older_than(repo, cut, target.captured_at)
+        anew = committed_anew(repo, [p for p in cut if p not in older], target, current)
+        cut = older
+        for path in anew:
+            big.add(path)
+            problems.append(
+                f"{_show(path)} was larger than max_new_file_size when the state it returns "
+                "to was saved, so no checkpoint holds it; the operation committed it and git "
+                "wrote it again (a rebase, a stash), its size as then: left as it is"
+            )
     for path in cut:
         big.add(path)
         problems.append(
@@ -49,6 +62,32 @@ def within_budget(
             "was saved, so no checkpoint holds its bytes from then; left as it is now"
         )
     return [c for c in files if c.path not in big]
+
+
+def committed_anew(
+    repo: Repo, paths: Sequence[bytes], target: Snapshot, current: Snapshot | None
+) -> list[bytes]:
+    """Of the files over the budget when `target` was captured that were made since (`paths`):
+    those git wrote again from what the operation committed (`git add -A`, then a rebase or a
+    stash removes them and checks them out anew), which the rollback would delete though they
+    hold the bytes your file had: tracked now with the bytes on disk (git's checkout), of the
+    size `target` recorded. Not the bytes of then, proven (no checkpoint read them), but the
+    only copy of what the operation took in, left where it is and named."""
+    if not paths or current is None:
+        return []
+    ids = checkpoint.load_too_large_ids(repo, target)
+    sized = [p for p in paths if p in ids]
+    if not sized:
+        return []
+    from git_atomic.engine import heldanyway  # only where such a file is to go
+
+    now = heldanyway.identities(repo, sized)
+    same_size = [p for p in sized if p in now and now[p][2] == ids[p][2]]
+    if not same_size:
+        return []
+    on_disk = {e.path: e.oid for e in repo.ls_tree_at(current.files_tree, same_size)}
+    staged = {e.path: e.oid for e in repo.ls_tree_at(current.staged_tree, same_size)}
+    return [p for p in same_size if p in on_disk and staged.get(p) == on_disk[p]]
 
 
 def born_before(repo: Repo, deletions: Sequence[bytes], target: Snapshot) -> set[bytes]:

@@ -457,6 +457,10 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         too_large=checkpoint.paths_blob(
             repo, (p for _, to in pairs for p in checkpoint.load_too_large(repo, to))
         ),
+        too_large_ids=checkpoint.too_large_ids_blob(
+            repo,
+            {p: i for _, to in pairs for p, i in checkpoint.load_too_large_ids(repo, to).items()},
+        ),
         stash=stash,
         git_state=_git_state_after(repo, current, pairs),
         # The permission bits a tree cannot keep of the files where the changes go back to (a
@@ -729,6 +733,7 @@ def _target(
     made_within: tuple[tuple[float, float], ...] = (),
     index_version: int | None = None,
     too_large: str | None = None,
+    too_large_ids: str | None = None,
     info_exclude: infoexclude.Rules = infoexclude.UNKNOWN,
     info_attributes: infoexclude.Rules = infoexclude.UNKNOWN,
     sparse_checkout: infoexclude.Rules = infoexclude.UNKNOWN,
@@ -754,6 +759,7 @@ def _target(
         made_within=made_within,
         index_version=index_version,
         too_large=too_large,
+        too_large_ids=too_large_ids,
         info_exclude=info_exclude,
         info_attributes=info_attributes,
         sparse_checkout=sparse_checkout,

@@ -80,12 +80,13 @@ def moves(
         now = sorted(checkpoint.load_too_large(repo, current) - was)
     except GitError:
         return []
-    wanted = {ids[p]: p for p in gone if p in ids}
+    wanted = {ids[p][:2]: p for p in gone if p in ids}
     if not now or not wanted:
         return []
     from git_atomic.engine import heldanyway, ignores  # only where a file over the budget is gone
 
-    same = {p: wanted[i] for p, i in heldanyway.identities(repo, now).items() if i in wanted}
+    found = heldanyway.identities(repo, now).items()
+    same = {p: wanted[i[:2]] for p, i in found if i[:2] in wanted}
     if not same or target.captured_at is None:
         return []
     # Born before the target was captured: an inode freed by a deletion and given to a file
