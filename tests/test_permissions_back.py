@@ -104,3 +104,34 @@ def test_a_protected_file_whose_bits_no_capture_saw_comes_back_the_owners_alone(
     assert _bits(repo, "id_ed25519") == 0o600 & ~umask
     assert _bits(repo, "id_run") == 0o700 & ~umask
     assert _bits(repo, "README") == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("how", ["failed run", "rollback", "rollback --dry-run"])
+def test_permission_bits_the_operation_opened_are_closed_again(repo: GitRepo, how: str) -> None:
+    """An operation whose only change was `chmod 644` of a 0600 key (or `go+r`): a tree keeps
+    no such bit, so its checkpoints were the same, a failed run said "it had changed nothing"
+    and a kept one's rollback "nothing further", and the key stayed readable by all. The bits
+    its PRE-OP saw come back, where the file is more open now; never opened."""
+    _setup(repo)
+    opened = {name: 0o644 | (bits & 0o111) for name, (_, bits) in PRIVATE.items()}
+    script = "; ".join(f"chmod {oct(m)[2:]} {name}" for name, m in opened.items())
+    if how == "failed run":
+        repo.atomic("run", "--no-gates", "--", "sh", "-c", script + "; exit 1", check=1)
+        _back(repo)
+        return
+    repo.atomic("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", script, check=0)
+    res = repo.atomic(*how.split(), check=0)
+    if how == "rollback --dry-run":
+        assert "would close again" in res.stderr, res.stderr
+        assert {name: _bits(repo, name) for name in PRIVATE} == opened
+        return
+    assert "closed again" in res.stderr, res.stderr
+    _back(repo)
+
+
+def test_permission_bits_closed_since_stay(repo: GitRepo) -> None:
+    """Closed more than PRE-OP saw them (the operation's `chmod 400`, or yours since): never
+    opened again by a rollback."""
+    _setup(repo)
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", "chmod 400 secret.txt; exit 1", check=1)
+    assert _bits(repo, "secret.txt") == 0o400

@@ -216,6 +216,9 @@ def _take_back(
         moved = _large_moved_back(ctx, taken, dry_run=dry_run)
         if moved:
             where += f" but for {moved}"
+        closed = _closed_back(ctx, taken, current, dry_run=dry_run)
+        if closed:
+            where += f"{' and' if moved else ' but for'} {closed}"
         if not dry_run:  # its effect may be its reflogs alone (`git reflog expire --all`)
             where = _mend_only(ctx, op, where)
         else:  # what the real one writes back all the same, said first
@@ -356,6 +359,35 @@ def _large_moved_back(ctx: context.Context, taken: Sequence[effect.Step], *, dry
     verb = "would move back" if dry_run else "moved back"
     names = ", ".join(f"{_show(frm)} to {_show(to)}" for frm, to in pairs)
     return f"the file over max_new_file_size it moved, which no checkpoint holds: {verb} {names}"
+
+
+def _closed_back(
+    ctx: context.Context,
+    taken: Sequence[effect.Step],
+    current: checkpoint.Snapshot,
+    *,
+    dry_run: bool,
+) -> str:
+    """An operation whose effect no tree holds, because it only opened a file's permission
+    bits (`chmod 644` of a 0600 key): those its PRE-OP saw and its end did not, closed again
+    where the file is as open as it left it (restore.closed_again). Said as a clause."""
+    from git_atomic.engine import restore  # only where an effect is empty
+
+    before = checkpoint.load(ctx.repo, taken[0].before)
+    after = checkpoint.load(ctx.repo, taken[-1].after)
+    was = checkpoint.load_modes(ctx.repo, before)
+    if not was:
+        return ""
+    then = checkpoint.load_modes(ctx.repo, after)
+    opened = {p for p, bits in was.items() if then.get(p) != bits}
+    if not opened:
+        return ""
+    done = restore.closed_again(ctx.repo, current, before, only=opened, dry_run=dry_run)
+    if not done:
+        return ""
+    verb = "would close" if dry_run else "closed"
+    names = ", ".join(_show(p) for p, why in done if not why)
+    return f"the permission bits it opened: {verb} again {names}" if names else ""
 
 
 def _show(path: bytes) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
 from git_atomic.core import failpoints
@@ -128,6 +129,7 @@ def apply(
     failpoints.hit("restore:after-files")
     if not paths:
         _submodules_without_git(repo, target, outcome)
+        _closed_again(repo, current, target, {c.path for c in files}, outcome)
     not_done = {*outcome.left, *outcome.failed}
     stale = [p for p in sizes.differing() if p not in not_done] if sizes is not None else []
     # The patterns before the index: git collapses a sparse index by them (indexstate.py).
@@ -170,6 +172,65 @@ def apply(
     left = {*outcome.left, *outcome.failed, *outcome.in_repositories, *kept}
     outcome.changed = [c for c in the_plan.path_changes() if c.path not in left]
     return outcome
+
+
+def _closed_again(
+    repo: Repo, current: Snapshot, target: Snapshot, changed: set[bytes], outcome: Outcome
+) -> None:
+    for path, why in closed_again(repo, current, target, changed):
+        if why:
+            outcome.cannot(path, why)
+
+
+def closed_again(
+    repo: Repo,
+    current: Snapshot,
+    target: Snapshot,
+    changed: AbstractSet[bytes] = frozenset(),
+    *,
+    only: AbstractSet[bytes] | None = None,
+    dry_run: bool = False,
+) -> list[tuple[bytes, str]]:
+    """The files whose bytes stay as the target has them but that are more open now than the
+    target's capture saw them (an operation's `chmod 644` of a 0600 key: a tree keeps no such
+    bit, so nothing else would tell), closed again to the bits it saw (checkpoint.modes),
+    the executable bit alike, and a setuid, setgid or sticky bit lost put back. Never
+    opened: one closed more since stays so. `only`: those
+    paths alone. The paths closed (`dry_run`: to close), or that could not be, with why."""
+    modes = {
+        p: m
+        for p, m in checkpoint.load_modes(repo, target).items()
+        if p not in changed and (only is None or p in only)
+    }
+    if modes and current.files_tree != target.files_tree:
+        same = _same_at(repo, current, target, sorted(modes))
+        modes = {p: m for p, m in modes.items() if p in same}
+    said: list[tuple[bytes, str]] = []
+    if not modes:
+        return said
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path, bits in sorted(modes.items()):
+            st = tree.lstat(path)
+            if st is None or not stat.S_ISREG(st.st_mode):
+                continue
+            now = st.st_mode & 0o7777
+            # Opened (a bit it lacked), or its setuid, setgid or sticky bit lost (a `chmod
+            # 755` of a 2755 file): the executable bit is the tree's own.
+            if (now & ~bits == 0 and bits & 0o7000 & ~now == 0) or (now ^ bits) & 0o100:
+                continue
+            try:
+                if dry_run or tree.chmod(path, bits & (now | 0o7000)):
+                    said.append((path, ""))
+            except OSError as exc:
+                said.append((path, exc.strerror or str(exc)))
+    return said
+
+
+def _same_at(repo: Repo, current: Snapshot, target: Snapshot, paths: list[bytes]) -> set[bytes]:
+    """Those of `paths` both states hold with the same bytes and mode."""
+    ours = {e.path: (e.mode, e.oid) for e in repo.ls_tree_at(current.files_tree, paths)}
+    theirs = {e.path: (e.mode, e.oid) for e in repo.ls_tree_at(target.files_tree, paths)}
+    return {p for p in paths if p in ours and ours[p] == theirs.get(p)}
 
 
 def _put_info_exclude(
