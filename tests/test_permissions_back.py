@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +137,45 @@ def test_permission_bits_closed_since_stay(repo: GitRepo) -> None:
     _setup(repo)
     repo.atomic("run", "--no-gates", "--", "sh", "-c", "chmod 400 secret.txt; exit 1", check=1)
     assert _bits(repo, "secret.txt") == 0o400
+
+
+def _acl_granting_read(uid: int) -> bytes:
+    """A POSIX access ACL as the kernel stores it: owner rw, user `uid` r, group r, mask r."""
+    entry = lambda tag, perm, who=0xFFFFFFFF: struct.pack("<HHI", tag, perm, who)  # noqa: E731
+    return struct.pack("<I", 2) + b"".join(
+        [entry(1, 6), entry(2, 4, uid), entry(4, 4), entry(16, 4), entry(32, 0)]
+    )
+
+
+def _attributes(repo: GitRepo, name: str) -> dict[str, bytes]:
+    path = repo.path / name
+    return {a: os.getxattr(path, a) for a in sorted(os.listxattr(path))}
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced by a rename"])
+def test_a_private_file_made_again_keeps_its_acl_and_attributes(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """A file the operation deleted, or replaced by a rename, came back with no extended
+    attribute: its ACL (who else may read the key) and a tool's `user.` label were lost. Those
+    of the files whose permission bits the capture keeps (a tree keeps neither) come back."""
+    probe = tmp_path / "probe"
+    probe.write_bytes(b"")
+    try:
+        os.setxattr(probe, "user.probe", b"1")
+        os.setxattr(probe, "system.posix_acl_access", _acl_granting_read(12345))
+    except OSError:
+        pytest.skip("this file system keeps no extended attributes or ACLs")
+    _setup(repo)
+    for name in ("secret.txt", ".env", "key"):
+        os.setxattr(repo.path / name, "user.origin", b"team-vault")
+    os.setxattr(repo.path / "team.txt", "system.posix_acl_access", _acl_granting_read(12345))
+    names = ("secret.txt", ".env", "key", "team.txt")
+    before = {n: _attributes(repo, n) for n in names}
+    bits = {n: _bits(repo, n) for n in names}
+    repo.atomic("run", "--no-gates", "--", "true", check=0)  # seen by a scan before
+    step = "rm -f {}" if how == "deleted" else "echo new > n; mv -f n {}"
+    script = "; ".join(step.format(n) for n in names)
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", script + "; exit 1", check=1)
+    assert {n: _attributes(repo, n) for n in names} == before
+    assert {n: _bits(repo, n) for n in names} == bits

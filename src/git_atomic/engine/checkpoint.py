@@ -25,6 +25,9 @@ A checkpoint is a commit whose tree holds:
   gitstate      tree  a merge, rebase, cherry-pick, revert, am or bisect in progress: git's
                       files and refs for it (gitstate.py); absent when there is none
   too-large     blob  NUL-separated files on disk over the size budget, not held
+  attributes    blob  JSON: the extended attributes (an ACL, a `user.` label) of the files
+                      `modes` lists (path and names as latin-1, values in hex): a file a
+                      restore makes again gets them back; absent when none
   too-large-ids blob  `<device>:<inode>:<size> <path>` NUL-separated for the files of
                       too-large: a file the operation only moved (a rename keeps device and
                       inode) is found again, and one git wrote anew with the bytes the
@@ -73,6 +76,7 @@ TOO_LARGE: Final = b"too-large"
 SPECIALS: Final = b"specials"
 MODES: Final = b"modes"
 TOO_LARGE_IDS: Final = b"too-large-ids"
+ATTRIBUTES: Final = b"attributes"
 # Folders that hold a repository of their own that git read as folders (the index has paths
 # under them: `git init sub` where files were): their files are that repository's, which no
 # restore touches, so `show --diff` and `log` do not count them as an operation's.
@@ -106,6 +110,7 @@ class Parts:
     too_large_ids: str | None = None  # blob of their device and inode (too_large_ids_blob)
     specials: str | None = None  # blob of FIFOs, sockets, devices seen (specials_blob)
     modes: str | None = None  # blob of regular files' permission bits seen (modes_blob)
+    attributes: str | None = None  # blob of those files' extended attributes (attributes_blob)
     all_empty_folders: bool = False  # they are every empty folder (False: where files went)
     git_state: str | None = None  # gitstate.py's tree: an unfinished merge, rebase...; None: none
     info_exclude: infoexclude.Rules = infoexclude.UNKNOWN  # .git/info/exclude (in meta)
@@ -164,6 +169,7 @@ class Parts:
             too_large_ids=self.too_large_ids,
             specials=self.specials,
             modes=self.modes,
+            attributes=self.attributes,
             all_empty_folders=self.all_empty_folders,
             git_state=self.git_state,
             info_exclude=self.info_exclude,
@@ -237,6 +243,7 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         (_BLOB, parts.too_large_ids, TOO_LARGE_IDS),
         (_BLOB, parts.specials, SPECIALS),
         (_BLOB, parts.modes, MODES),
+        (_BLOB, parts.attributes, ATTRIBUTES),
         (_BLOB, parts.stash if parts.stash_known else None, STASH),
         (_BLOB, parts.repositories, REPOSITORIES),
     ]
@@ -286,6 +293,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         too_large_ids=entries.get(TOO_LARGE_IDS),
         specials=entries.get(SPECIALS),
         modes=entries.get(MODES),
+        attributes=entries.get(ATTRIBUTES),
         all_empty_folders=bool(meta.get("all_empty_folders")),
         git_state=entries.get(GITSTATE),
         info_exclude=infoexclude.from_meta(meta),
@@ -387,6 +395,35 @@ def modes_blob(repo: Repo, found: Mapping[bytes, int]) -> str | None:
         return None
     data = b"".join(b"%o " % (found[p] & 0o7777) + p + b"\0" for p in sorted(found))
     return repo.line("hash-object", "-w", "--stdin", input=data)
+
+
+Attributes = Mapping[bytes, tuple[tuple[str, bytes], ...]]
+
+
+def attributes_blob(repo: Repo, found: Attributes) -> str | None:
+    """A blob of files' extended attributes (path -> ((name, value), ...)); None for none."""
+    kept = {
+        p.decode("latin-1"): [[n, v.hex()] for n, v in attrs] for p, attrs in found.items() if attrs
+    }
+    if not kept:
+        return None
+    data = json.dumps(kept, sort_keys=True).encode()
+    return repo.line("hash-object", "-w", "--stdin", input=data)
+
+
+def load_attributes(repo: Repo, snap: Parts) -> dict[bytes, tuple[tuple[str, bytes], ...]]:
+    """The extended attributes of the files whose permission bits the capture kept; none in a
+    state worked out from trees, or in checkpoints written before they were kept."""
+    if snap.attributes is None:
+        return {}
+    try:
+        kept = json.loads(repo.cat_blob(snap.attributes))
+        return {
+            p.encode("latin-1"): tuple((n, bytes.fromhex(v)) for n, v in attrs)
+            for p, attrs in kept.items()
+        }
+    except (ValueError, TypeError, AttributeError):
+        return {}
 
 
 def load_modes(repo: Repo, snap: Parts) -> dict[bytes, int]:

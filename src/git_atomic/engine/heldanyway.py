@@ -164,6 +164,20 @@ def private_modes(repo: Repo, paths: Sequence[bytes]) -> dict[bytes, int]:
     return found
 
 
+def attributes_of(repo: Repo, paths: Sequence[bytes]) -> dict[bytes, tuple[tuple[str, bytes], ...]]:
+    """The extended attributes (an ACL, a `user.` label) of the regular files among `paths`
+    (a few: those whose permission bits a tree cannot keep); those with none left out."""
+    found: dict[bytes, tuple[tuple[str, bytes], ...]] = {}
+    if not paths or not hasattr(os, "listxattr"):
+        return found
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for rel in paths:
+            attrs = tree.attributes(rel)
+            if attrs:
+                found[rel] = attrs
+    return found
+
+
 def identities(repo: Repo, paths: Sequence[bytes]) -> dict[bytes, tuple[int, int, int]]:
     """The device, inode and size of each regular file of `paths` (a few: the files over the
     size budget, which no checkpoint holds; one the operation only moved is found by them)."""

@@ -202,6 +202,9 @@ def _write_one(
     held: list[safefs.Taken] = []
     # Its extended attributes (an ACL, a label): in no checkpoint, they stay with the file.
     attributes = tree.attributes(c.path) if st is not None and stat.S_ISREG(st.st_mode) else ()
+    # A file made again, or one whose file written over has none (a rename put a new file
+    # there): those the target's capture kept, where it kept any.
+    attributes = attributes or specials.attributes.get(c.path, ())
     try:
         if not _made_way(tree, c, outcome, specials, kept, held):
             return
@@ -413,6 +416,8 @@ class Specials:
     # And the permission bits a tree cannot keep (a 0600 key) that the target's capture saw
     # (checkpoint.load_modes): a file written comes back with them.
     modes: Mapping[bytes, int] = field(default_factory=dict)
+    # And their extended attributes (checkpoint.load_attributes): a file made again gets them.
+    attributes: Mapping[bytes, tuple[tuple[str, bytes], ...]] = field(default_factory=dict)
 
     @classmethod
     def read(
@@ -423,6 +428,7 @@ class Specials:
             checkpoint.load_specials(repo, current),
             _fifos(repo, target, paths),
             checkpoint.load_modes(repo, target),
+            checkpoint.load_attributes(repo, target),
         )
 
     def modes_for(self, repo: Repo, writes: Sequence[RawChange]) -> dict[bytes, int]:
