@@ -179,3 +179,27 @@ def test_a_private_file_made_again_keeps_its_acl_and_attributes(
     repo.atomic("run", "--no-gates", "--", "sh", "-c", script + "; exit 1", check=1)
     assert {n: _attributes(repo, n) for n in names} == before
     assert {n: _bits(repo, n) for n in names} == bits
+
+
+@pytest.mark.parametrize("how", ["failed run", "rollback"])
+def test_a_private_folder_comes_back_as_closed_as_it_was(repo: GitRepo, how: str) -> None:
+    """`rm -rf secrets` of a 0700 folder: the rollback made it again 0755, its files readable
+    by all through it; a setgid folder (a team's shared one) lost its setgid bit, and with it
+    the group its new files get. A folder on the way of a file the capture looks at keeps its
+    bits beside the tree; one made again, or opened by `chmod 755`, is closed again."""
+    repo.write("secrets/deep/token.txt", b"TOKEN\n")
+    repo.write("shared/notes.txt", b"team\n")
+    os.chmod(repo.path / "secrets", 0o700)
+    os.chmod(repo.path / "shared", 0o2755)
+    repo.atomic("run", "--no-gates", "--", "true", check=0)  # seen by a scan before
+    if how == "failed run":
+        script = "rm -rf secrets shared; exit 1"
+        repo.atomic("run", "--no-gates", "--", "sh", "-c", script, check=1)
+    else:
+        script = "chmod 755 secrets; chmod g-s shared"
+        repo.atomic("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", script, check=0)
+        res = repo.atomic("rollback", check=0)
+        assert "closed again secrets/, shared/" in res.stderr, res.stderr
+    assert repo.read("secrets/deep/token.txt") == b"TOKEN\n"
+    assert _bits(repo, "secrets") == 0o700
+    assert _bits(repo, "shared") & 0o2000

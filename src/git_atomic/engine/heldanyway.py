@@ -135,10 +135,10 @@ def _with_raw_files(
                     links.append((rel, target))
             elif stat.S_ISREG(st.st_mode):
                 regular.append(("100755" if st.st_mode & 0o100 else "100644", rel))
-                if modes is not None and _private(st.st_mode):
-                    modes[rel] = st.st_mode & 0o7777
             elif not stat.S_ISDIR(st.st_mode):
                 specials[rel] = st.st_mode
+    if modes is not None and regular:
+        modes.update(private_modes(repo, [rel for _, rel in regular]))
     edits: dict[bytes, tuple[str, str] | None] = {}
     if regular:
         oids = repo.hash_worktree_files([p for _, p in regular])
@@ -151,16 +151,28 @@ def _with_raw_files(
 
 def private_modes(repo: Repo, paths: Sequence[bytes]) -> dict[bytes, int]:
     """The permission bits of the regular files among `paths` that a tree cannot keep: any but
-    0644 and 0755 (a 0600 key, a 0640 file, a read-only 0444 one, a setgid bit). One lstat
-    each, never through a link."""
+    0644 and 0755 (a 0600 key, a 0640 file, a read-only 0444 one, a setgid bit), and of the
+    folders on their way (any but 0755), those with a slash at the end. One lstat each, never
+    through a link."""
     found: dict[bytes, int] = {}
     if not paths:
         return found
+    folders: set[bytes] = set()
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for rel in paths:
             st = tree.lstat(rel)
             if st is not None and stat.S_ISREG(st.st_mode) and _private(st.st_mode):
                 found[rel] = st.st_mode & 0o7777
+            folder = os.path.dirname(rel)
+            while folder and folder not in folders:
+                folders.add(folder)
+                folder = os.path.dirname(folder)
+        # The folders on their way too (a 0700 `secrets/`, a setgid one), named with a
+        # slash: one lstat each, once.
+        for folder in sorted(folders):
+            st = tree.lstat(folder)
+            if st is not None and stat.S_ISDIR(st.st_mode) and st.st_mode & 0o7777 != 0o755:
+                found[folder + b"/"] = st.st_mode & 0o7777
     return found
 
 

@@ -318,7 +318,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         specials=checkpoint.specials_blob(repo, held.specials),
         modes=checkpoint.modes_blob(repo, held.modes),
         attributes=checkpoint.attributes_blob(
-            repo, heldanyway.attributes_of(repo, sorted(held.modes))
+            repo, heldanyway.attributes_of(repo, sorted(p for p in held.modes if p[-1:] != b"/"))
         ),
         git_state=in_progress.tree if in_progress is not None else None,
         info_exclude=git_side.rules,
