@@ -203,3 +203,16 @@ def test_a_private_folder_comes_back_as_closed_as_it_was(repo: GitRepo, how: str
     assert repo.read("secrets/deep/token.txt") == b"TOKEN\n"
     assert _bits(repo, "secrets") == 0o700
     assert _bits(repo, "shared") & 0o2000
+
+
+def test_a_protected_file_the_capture_saw_open_comes_back_as_open(repo: GitRepo) -> None:
+    """The owner-only bits are for a protected file whose bits no capture saw (tracked and
+    clean): an ignored `.env` of 0644, which the capture reads and so looked at, comes back
+    0644, as it was."""
+    repo.write(".gitignore", b".env\n")
+    repo.write(".git-atomic.toml", b'protect = [".env"]\n')
+    repo.git("add", ".gitignore", ".git-atomic.toml")
+    repo.git("commit", "-qm", "protect")
+    repo.write(".env", b"PUBLIC=1\n", mode=0o644)
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", "rm .env; exit 1", check=1)
+    assert repo.read(".env") == b"PUBLIC=1\n" and _bits(repo, ".env") == 0o644

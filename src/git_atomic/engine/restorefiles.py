@@ -418,6 +418,9 @@ class Specials:
     modes: Mapping[bytes, int] = field(default_factory=dict)
     # And their extended attributes (checkpoint.load_attributes): a file made again gets them.
     attributes: Mapping[bytes, tuple[tuple[str, bytes], ...]] = field(default_factory=dict)
+    # The target's files and staged trees, where its capture looked at the disk: a file it
+    # holds otherwise than your index did was looked at, and its bits are known.
+    looked: tuple[str, str] | None = None
 
     @classmethod
     def read(
@@ -429,6 +432,7 @@ class Specials:
             _fifos(repo, target, paths),
             checkpoint.load_modes(repo, target),
             checkpoint.load_attributes(repo, target),
+            None if target.captured_at is None else (target.files_tree, target.staged_tree),
         )
 
     def modes_for(self, repo: Repo, writes: Sequence[RawChange]) -> dict[bytes, int]:
@@ -440,6 +444,11 @@ class Specials:
         unknown = sorted(
             c.path for c in writes if c.path not in found and c.new_mode in ("100644", "100755")
         )
+        if unknown and self.looked is not None:
+            # Those clean by the index alone: any other was looked at (0644 or 0755 then).
+            files = {e.path: e.oid for e in repo.ls_tree_at(self.looked[0], unknown)}
+            staged = {e.path: e.oid for e in repo.ls_tree_at(self.looked[1], unknown)}
+            unknown = [p for p in unknown if p in staged and staged[p] == files.get(p)]
         if not unknown:
             return found
         from git_atomic.core.config import capture_settings
