@@ -496,6 +496,23 @@ def test_a_large_file_git_wrote_again_from_the_operations_commit_stays(
     assert "big.bin" not in repo.git("ls-files")  # untracked again, as before
 
 
+def test_a_dry_run_lists_no_deletion_of_a_large_file_the_rollback_leaves(repo: GitRepo) -> None:
+    """What the rollback leaves of the files over the budget (written again by git from the
+    operation's commit, or cut small in place) is no change its dry run lists: it listed
+    `delete  big.bin`, which the real one never did."""
+    configure(repo, 'max_new_file_size = "1KiB"\n')
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    repo.write("big.bin", os.urandom(4096))
+    repo.write("cut.bin", os.urandom(4096))
+    time.sleep(0.05)
+    script = "printf x > cut.bin; git add big.bin && git commit -qm c && "
+    script += "git rebase -q HEAD~1 --onto HEAD~2"
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script, check=0)
+    res = repo.atomic("rollback", "--dry-run", check=0)
+    assert "big.bin" not in res.stdout and "cut.bin" not in res.stdout, res.stdout
+    assert "drop" in res.stdout, res.stdout
+
+
 def test_a_large_file_the_operation_replaced_and_committed_goes(repo: GitRepo) -> None:
     """Of another size than PRE-OP's, the file the operation made at that name and committed
     is its own: it goes, as any file the operation made (the user's was never held)."""

@@ -136,6 +136,11 @@ def preview(repo: Repo, move: Move, *, current: Snapshot | None = None) -> Previ
     the_plan = restoreplan.plan(repo, current, target, with_refs=move.with_refs, paths=move.paths)
     from git_atomic.engine import restorekeeps
 
+    # Files over the budget the restore leaves where they are (restorekeeps.within_budget):
+    # no change to list either. It reads the disk alone.
+    within = restorekeeps.within_budget(repo, the_plan.files, target, [], current)
+    if len(within) != len(the_plan.files):
+        the_plan = records.replace(the_plan, files=tuple(within))
     kept = restorekeeps.foreseen(repo, the_plan.files, target)
     if kept:  # ignored files the restore leaves: no change to list
         files = tuple(c for c in the_plan.files if not (c.status == "D" and c.path in kept))
