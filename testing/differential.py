@@ -770,8 +770,8 @@ def scenario(
         now = visible(
             oracle.walk(repo.path), after_tracked | tracked, protect=protect, excluded=excluded
         )
-        # What was moved back: `undo` moves it again where it restores other files (the move
-        # back is found as one from the state it returns to), else it stays (README).
+        # What was moved back: `undo` moves it again (found as a move from the state it
+        # returns to), where nothing it writes stands in the way.
         undone = dict(after_files)
         for q, p in moved.items():
             if p in now and q not in now:

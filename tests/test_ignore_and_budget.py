@@ -430,6 +430,11 @@ def test_a_large_file_the_operation_only_moved_is_moved_back(repo: GitRepo, how:
     assert "moved back" in res.stderr and "cannot come back" not in res.stderr, res.stderr
     assert repo.read("big.bin") == data and os.lstat(repo.path / "big.bin").st_ino == inode
     assert not repo.exists("d")
+    if how != "failed run":
+        return  # "nothing further" but for the move: an event `undo` has nothing of
+    res = repo.atomic("undo", check=0)  # the operation's move made again, the same way
+    assert repo.read("d/big.bin") == data and os.lstat(repo.path / "d/big.bin").st_ino == inode
+    assert not repo.exists("big.bin"), res.stderr
 
 
 @pytest.mark.parametrize(

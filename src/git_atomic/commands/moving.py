@@ -378,8 +378,34 @@ def report_still(
                 f"left as it is{where}"
             )
         tell_kept(ctx, move)
+        moved = _large_moved(ctx, prev)
+        if moved:
+            output.say(
+                f"git-atomic: the tree is at {move.label} but for the file over "
+                f"max_new_file_size no checkpoint holds, moved: {moved}"
+            )
+            return 0
         output.say(f"git-atomic: the tree is already at {move.label}; nothing to do")
     return 0
+
+
+def _large_moved(ctx: context.Context, prev: moves.Preview) -> str:
+    """Where the state a move goes to had a file over the budget at another name, the same
+    file now (an `undo` of the rollback that moved it back, largegone.py): moved there, a
+    rename. Said as a clause; "" where none was."""
+    if prev.target.too_large is None:
+        return ""
+    from git_atomic.engine import checkpoint, safefs
+    from git_atomic.ops import largegone
+
+    with safefs.Tree(os.fsencode(ctx.repo.root)) as tree:
+        big = sorted(checkpoint.load_too_large(ctx.repo, prev.target))
+        gone = [p for p, st in zip(big, tree.lstat_many(big), strict=True) if st is None]
+    pairs = largegone.moved_back(ctx.repo, prev.target, prev.current, gone) if gone else []
+    return ", ".join(
+        f"{frm.decode('utf-8', 'backslashreplace')} to {to.decode('utf-8', 'backslashreplace')}"
+        for frm, to in pairs
+    )
 
 
 def report_done(
