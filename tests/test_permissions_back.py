@@ -216,3 +216,17 @@ def test_a_protected_file_the_capture_saw_open_comes_back_as_open(repo: GitRepo)
     repo.write(".env", b"PUBLIC=1\n", mode=0o644)
     repo.atomic("run", "--no-gates", "--", "sh", "-c", "rm .env; exit 1", check=1)
     assert repo.read(".env") == b"PUBLIC=1\n" and _bits(repo, ".env") == 0o644
+
+
+def test_bits_you_changed_since_stay_after_rollback_op(repo: GitRepo) -> None:
+    """`rollback --op` takes back what that operation did: a folder you opened after it (your
+    `chmod 755 secrets`) stays as you left it, though its PRE-OP saw it 0700."""
+    repo.write("secrets/token.txt", b"TOKEN\n")
+    os.chmod(repo.path / "secrets", 0o700)
+    repo.atomic("run", "--no-gates", "--history", "shadow", "--", "rm", "README", check=0)
+    op_id = repo.atomic_json("log")["operations"][0]["op_id"]
+    os.chmod(repo.path / "secrets", 0o755)
+    repo.write("mine.txt", b"yours, since\n")
+    repo.atomic("rollback", "--op", op_id, check=0)
+    assert repo.read("README") == b"hello\n"
+    assert _bits(repo, "secrets") == 0o755

@@ -129,7 +129,8 @@ def apply(
     failpoints.hit("restore:after-files")
     if not paths:
         _submodules_without_git(repo, target, outcome)
-        _closed_again(repo, current, target, {c.path for c in files}, outcome)
+        if not target.made_within:  # a worked-out one: bits you changed since stay yours
+            _closed_again(repo, current, target, {c.path for c in files}, outcome)
     not_done = {*outcome.left, *outcome.failed}
     stale = [p for p in sizes.differing() if p not in not_done] if sizes is not None else []
     # The patterns before the index: git collapses a sparse index by them (indexstate.py).
