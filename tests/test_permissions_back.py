@@ -118,8 +118,9 @@ def test_permission_bits_the_operation_opened_are_closed_again(repo: GitRepo, ho
     opened = {name: 0o644 | (bits & 0o111) for name, (_, bits) in PRIVATE.items()}
     script = "; ".join(f"chmod {oct(m)[2:]} {name}" for name, m in opened.items())
     if how == "failed run":
-        repo.atomic("run", "--no-gates", "--", "sh", "-c", script + "; exit 1", check=1)
+        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", script + "; exit 1", check=1)
         _back(repo)
+        assert "it had changed nothing" not in res.stderr, res.stderr
         return
     repo.atomic("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", script, check=0)
     res = repo.atomic(*how.split(), check=0)

@@ -209,6 +209,12 @@ def _took_back(repo: Repo, journal: Journal, op: OpRow) -> bool:
     rules = any(x.known and y.known and x != y for x, y in known)
     if stash or rules or a.git_state != b.git_state or a.dot_git != b.dot_git:
         return True
+    # The permission bits PRE-OP kept beside its tree that the rescue saw otherwise (its
+    # `chmod 644` of a 0600 key, which the rollback closed again).
+    if a.modes is not None and a.modes != b.modes:
+        then = checkpoint.load_modes(repo, b)
+        if any(then.get(p) != bits for p, bits in checkpoint.load_modes(repo, a).items()):
+            return True
     # Its empty folders, where both know them all (a `mkdir -p` the rollback took back).
     return (
         a.all_empty_folders
