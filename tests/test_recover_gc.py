@@ -401,6 +401,67 @@ def test_git_gc_prune_now_loses_no_checkpoint_whose_ref_the_command_deleted(
         assert repo.read("x") == b"x\n"
 
 
+_REWRITES = {
+    # every ref rewritten, ours with them, their old values left under refs/original/
+    "filter-branch": "FILTER_BRANCH_SQUELCH_WARNING=1 git filter-branch -f --msg-filter "
+    "'sed s/^/X/' -- --all >/dev/null 2>&1",
+    "update-ref loop": 'git for-each-ref --format="update %(refname) $(git rev-parse HEAD)" '
+    "refs/atomic | git update-ref --stdin",
+    # a mirror's refspec: ours, which the other repository lacks, are pruned
+    "fetch --prune": "git fetch -q --prune --update-head-ok ../mirror.git '+refs/*:refs/*'",
+}
+
+
+@pytest.mark.parametrize("ends", ["exit 0", "exit 1"])
+@pytest.mark.parametrize("rewrite", sorted(_REWRITES))
+def test_checkpoint_refs_a_command_rewrote_hold_them_again(
+    repo: GitRepo, rewrite: str, ends: str
+) -> None:
+    """The command pointed our refs elsewhere or pruned them, the operation's and an earlier
+    one's and an emergency's rescue (`git filter-branch -- --all`, which leaves its copies under
+    refs/original/): after
+    filter-branch's usual clean-up and `git gc --prune=now`, the checkpoints were gone (the
+    operation's ref was only looked for, not read) and `undo`, `rollback --op` and `show
+    --diff` refused, exit 3. Every checkpoint's ref holds it again when the operation closes,
+    and filter-branch's copies of them are gone."""
+    repo.git("clone", "-q", "--bare", ".", "../mirror.git")
+    earlier = repo.atomic_json("run", "--", "sh", "-c", "echo e > earlier")
+    repo.write("mine", b"m\n")  # held by the rescue of an emergency, of no operation
+    repo.atomic("emergency", check=0)
+    script = f"{_REWRITES[rewrite]}; echo x > x; {ends}"
+    res = repo.atomic_json("run", "--", "sh", "-c", script, check=int(ends[-1]))
+    for name in repo.git("for-each-ref", "--format=%(refname)", "refs/original").split():
+        repo.git("update-ref", "-d", name)
+    repo.git("reflog", "expire", "--expire=now", "--all")
+    repo.git("gc", "-q", "--prune=now")
+    _journal_names_only_live_checkpoints(repo)
+    for ref, sha in journal_rows(repo, "SELECT ref, sha FROM checkpoints"):
+        assert repo.git("rev-parse", "--verify", "-q", str(ref)).strip() == sha
+    assert "+x" in repo.atomic("show", res["op_id"], "--diff", check=0).stdout
+    if ends == "exit 0":
+        repo.atomic("rollback", "--op", res["op_id"], check=0)
+        assert not repo.exists("x")
+    else:
+        repo.atomic("undo", check=0)
+        assert repo.read("x") == b"x\n"
+    repo.atomic("rollback", "--op", earlier["op_id"], check=0)
+    assert not repo.exists("earlier")
+
+
+def test_filter_branch_copies_of_our_refs_go_and_others_stay(repo: GitRepo) -> None:
+    """What filter-branch left under refs/original/ of your own refs stays; its copies of
+    ours (refs/original/refs/atomic/...) go, ours holding the checkpoints again."""
+    script = (
+        "FILTER_BRANCH_SQUELCH_WARNING=1 git filter-branch -f --msg-filter 'sed s/^/X/' "
+        "-- --all >/dev/null 2>&1"
+    )
+    head = repo.git("rev-parse", "HEAD").strip()
+    repo.atomic_json("run", "--", "sh", "-c", script)
+    left = repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/original")
+    assert left.split() == ["refs/original/refs/heads/main", head]
+    assert not os.path.lexists(repo.path / ".git" / "refs" / "original" / "refs" / "atomic")
+
+
 def _journal_names_only_live_checkpoints(repo: GitRepo) -> None:
     shas = {
         str(r[0])

@@ -70,6 +70,21 @@ class CheckpointsTable(JournalFile):
         ).fetchall()
         return [_checkpoint_row(r) for r in rows]
 
+    def all_checkpoints(self) -> list[CheckpointRow]:
+        """Every operation's checkpoints, oldest first (to hold their refs again where a
+        command rewrote them all: operation.py)."""
+        rows = self._conn.execute("SELECT * FROM checkpoints ORDER BY created_at").fetchall()
+        return [_checkpoint_row(r) for r in rows]
+
+    def rescues_of_no_operation(self) -> dict[str, float]:
+        """The rescue each event of no operation saved (`emergency`, `rollback --to`, their
+        `undo`), with its time: their refs (refs/atomic/rescue/) are in no row."""
+        rows = self._conn.execute(
+            "SELECT rescue, MAX(at) FROM events WHERE op_id IS NULL AND rescue IS NOT NULL "
+            "GROUP BY rescue"
+        ).fetchall()
+        return {str(r[0]): float(r[1]) for r in rows}
+
     def find_checkpoint(self, prefix: str) -> list[CheckpointRow]:
         rows = self._conn.execute(
             "SELECT * FROM checkpoints WHERE sha LIKE ? ORDER BY created_at",
