@@ -954,6 +954,55 @@ def test_an_open_operation_is_never_rolled_back_into_another_folder(
     assert repo.read("README") == b"hello\n"
 
 
+@pytest.mark.parametrize("how", ["core.worktree", "GIT_WORK_TREE"])
+def test_moves_of_no_operation_are_never_made_in_another_folder(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """`emergency` (to a POST-OP), `undo` of an emergency, and `rollback --to` its rescue, with
+    git pointed at another folder since: they wrote the states of this worktree's folder over
+    the other's (an operation's own moves refused, naming it; these, of no operation, did not
+    look). Now each refuses, exit 3, naming the folder, and neither folder is touched; put
+    back, each works."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "README").write_text("precious\n")
+    repo.atomic("run", "--", "sh", "-c", "echo good > good.txt", check=0)
+    repo.write("bad.txt", b"bad\n")
+
+    def pointed_elsewhere() -> dict[str, str]:
+        if how == "core.worktree":
+            repo.git("config", "core.worktree", str(victim))
+            return {}
+        return {"GIT_WORK_TREE": str(victim), "GIT_DIR": str(repo.path / ".git")}
+
+    def put_back() -> None:
+        if how == "core.worktree":
+            repo.git("config", "--unset", "core.worktree")
+
+    def refused(*args: str, env: dict[str, str]) -> None:
+        res = repo.atomic(*args, env=env)
+        assert res.returncode == 3, (args, res.stderr)
+        assert f"in the worktree at {repo.path}" in res.stderr, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert sorted(os.listdir(victim)) == ["README"]
+        assert (victim / "README").read_text() == "precious\n"
+
+    env = pointed_elsewhere()
+    refused("emergency", env=env)
+    put_back()
+    repo.atomic("emergency", check=0)
+    assert not repo.exists("bad.txt")
+    rescue = repo.git("for-each-ref", "--format=%(refname)", "refs/atomic/rescue").split()
+    env = pointed_elsewhere()
+    refused("undo", env=env)
+    refused("undo", "--dry-run", env=env)
+    refused("rollback", "--to", rescue[0], "--whole", env=env)
+    put_back()
+    assert not repo.exists("bad.txt") and repo.read("good.txt") == b"good\n"
+    repo.atomic("undo", check=0)
+    assert repo.read("bad.txt") == b"bad\n"
+
+
 def test_a_worktree_moved_elsewhere_is_still_its_operations(repo: GitRepo, tmp_path: Path) -> None:
     repo.atomic("begin", "x", check=0)
     repo.write("README", b"the op's\n")

@@ -490,6 +490,9 @@ def _to_checkpoint(
     owner = ctx.journal.op(row.op_id) if row is not None else None
     if owner is not None and owner.worktree == ctx.worktree:
         context.same_worktree(ctx.repo, owner)  # its state, never written into another folder
+    elif row is None:  # a rescue of no operation (`emergency`, `rollback --to`): its event's
+        saved = [e for e in ctx.journal.events(ctx.worktree, limit=200) if e.rescue == sha]
+        context.same_event_folder(ctx.repo, saved[0] if saved else None)
     own_step = open_op is not None and owner is not None and owner.id == open_op.id
     if not paths and not whole and not own_step:
         raise UsageError(

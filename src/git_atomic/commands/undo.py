@@ -104,7 +104,10 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         assert rescue is not None and target is not None
         subject = journal.op(event.op_id) if event.op_id else None
         # The folder the operation ran in: never one git takes for this worktree since.
-        context.same_worktree(repo, subject or _op_moved(ctx, event))
+        moved = subject or _op_moved(ctx, event)
+        context.same_worktree(repo, moved)
+        if moved is None:  # an emergency's, a rollback --to's: the folder its event noted
+            context.same_event_folder(repo, event)
         current = moves.probe(repo, since=subject.started_at if subject else None)
         step = effect.Step(rescue, target)
         found = _until_done(effect.take_back(repo, [step], current), event)
@@ -184,6 +187,8 @@ def _emergency_target(
     post = steps.last_validated(ctx.journal, ctx.worktree)
     if post is not None:
         row, owner = post
+        # A state of the folder it ran in: never written into one git takes for it since.
+        context.same_worktree(repo, owner)
         return row.sha, f"POST-OP of {owner.name} [{owner.id}]", False
     head = _head_before(ctx, open_op)
     if head is None:

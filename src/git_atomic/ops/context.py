@@ -14,7 +14,7 @@ from typing import Final
 from git_atomic.core import children
 from git_atomic.core.errors import AtomicError, BusyError, GitError, Interrupted, RefusedError
 from git_atomic.core.journal import Journal
-from git_atomic.core.journalrows import OpRow
+from git_atomic.core.journalrows import EventRow, OpRow
 from git_atomic.core.lock import WorktreeLock, process_alive
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import HistoryMode, OpStatus
@@ -210,9 +210,32 @@ def same_worktree(repo: git.Repo, op: OpRow | None) -> None:
     since (by the operation, or in this shell) would have a rollback write that folder. The
     same folder moved (same inode) is still it, and so is a copy of the repository whole (the
     worktree where it was from its git dir)."""
-    begun = op.details.get(ROOT_KEY) if op is not None else None
-    if op is None or not isinstance(begun, dict):
-        return  # recorded before roots were, or not an operation begun by `begin`/`run`
+    if op is not None:
+        same_folder(repo, op.details.get(ROOT_KEY), f"operation {op.id} ({op.name}) was begun")
+
+
+def same_event_folder(repo: git.Repo, event: EventRow | None) -> None:
+    """`same_worktree` for a move of no operation (`emergency`, `rollback --to`, their
+    `undo`): its rescue, the state it replaced, is of the folder its event recorded."""
+    if event is None or not event.detail:
+        return
+    import json  # (a move's, never a checkpoint's)
+
+    try:
+        detail = json.loads(event.detail)
+    except ValueError:
+        return
+    if isinstance(detail, dict):
+        rescue = (event.rescue or "")[:12]
+        what = f"the {event.kind} that saved rescue {rescue} was made"
+        same_folder(repo, detail.get(ROOT_KEY), what)
+
+
+def same_folder(repo: git.Repo, begun: object, what: str) -> None:
+    """Refuse, naming `what`, where `begun` (root_identity's record) is not this worktree's
+    folder; nothing where none was recorded (before roots were)."""
+    if not isinstance(begun, dict):
+        return
     try:
         st = os.stat(repo.root)
     except OSError:
@@ -222,7 +245,7 @@ def same_worktree(repo: git.Repo, op: OpRow | None) -> None:
     ):
         return
     raise RefusedError(
-        f"operation {op.id} ({op.name}) was begun in the worktree at {begun.get('path')}, "
+        f"{what} in the worktree at {begun.get('path')}, "
         f"and git now takes {os.fsdecode(repo.root)} for this worktree; nothing was changed",
         hint="run it there, or put back what tells git where the worktree is: "
         "core.worktree, GIT_WORK_TREE, GIT_DIR",

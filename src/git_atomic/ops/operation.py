@@ -31,6 +31,7 @@ from git_atomic.ops.context import Context, refuse_if_interrupted
 
 if TYPE_CHECKING:  # a checkpoint never restores: the restore's modules load on a rollback
     from git_atomic.engine import restore
+    from git_atomic.engine.git import Repo
 
 
 @dataclass(frozen=True)
@@ -414,7 +415,7 @@ class Engine:
             kind=event,
             rescue=rescue_sha,
             target=target_sha,
-            detail={"problems": outcome.problems} if outcome.problems else None,
+            detail=_event_detail(self.repo, op_id, outcome),
         )
         self._set_pending(op_id, None)
 
@@ -526,6 +527,19 @@ class Engine:
 
     def pre_op(self, op_id: str) -> CheckpointRow:
         return self.journal.checkpoints(op_id)[0]
+
+
+def _event_detail(
+    repo: Repo, op_id: str | None, outcome: restore.Outcome
+) -> dict[str, object] | None:
+    """A restore's event detail: its problems, and for one of no operation (`emergency`,
+    `rollback --to`, their `undo`) the worktree's folder, which no operation's record holds:
+    its `undo`, and `rollback --to` its rescue, write there only (context.same_event_folder)."""
+    detail: dict[str, object] = {"problems": outcome.problems} if outcome.problems else {}
+    if op_id is None:
+        with contextlib.suppress(OSError):
+            detail[context.ROOT_KEY] = context.root_identity(repo)
+    return detail or None
 
 
 # Where `git filter-branch` keeps what it rewrote of our refs (its `--original` default).
