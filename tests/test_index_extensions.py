@@ -3,6 +3,8 @@ them, read from the index file's bytes: each one the user's index had before an 
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from testing.gitrepo import GitRepo, cache_tree, index_extensions
@@ -45,3 +47,101 @@ def test_a_rollback_keeps_the_index_s_cached_trees(repo: GitRepo, how: str, vers
             repo.atomic("undo", check=0)
             before = after_op
     assert tree_of(repo) == before
+
+
+def reuc(repo: GitRepo) -> bytes | None:
+    """The index's resolve-undo record (REUC), as git wrote it."""
+    return index_extensions((repo.path / ".git" / "index").read_bytes()).get("REUC")
+
+
+def resolved_conflicts(repo: GitRepo) -> None:
+    """Two conflicts you resolved with `git add` and `git rm` after a cherry-pick you then
+    left (`--quit`): the index keeps a resolve-undo record of each, no merge under way."""
+    repo.write("gone.txt", b"base\n")
+    repo.git("add", "gone.txt")
+    repo.git("commit", "-qm", "gone base")
+    repo.git("branch", "side")
+    repo.write("README", b"ours\n")
+    repo.write("gone.txt", b"ours\n")
+    repo.git("commit", "-qam", "ours")
+    repo.git("checkout", "-q", "side")
+    repo.write("README", b"theirs\n")
+    repo.write("gone.txt", b"theirs\n")
+    repo.git("commit", "-qam", "theirs")
+    repo.git("checkout", "-q", "main")
+    repo.git("cherry-pick", "side", check=False)
+    repo.write("README", b"resolved\n")
+    repo.git("add", "README")
+    repo.git("rm", "-q", "gone.txt")
+    repo.git("cherry-pick", "--quit")
+
+
+@pytest.mark.parametrize("version", ["2", "4"])
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op", "abort"])
+def test_your_resolve_undo_record_survives_an_operation_that_cleared_it(
+    repo: GitRepo, how: str, version: str
+) -> None:
+    """git's t2030-unresolve-undo: a conflict you resolved (`git add`, `git rm`) is made again
+    by `git checkout -m PATH` from the index's resolve-undo record. An operation that
+    cleared it (`git checkout -b`, `git stash`) was rolled back with your entries but not
+    the record (the index's extensions were the operation's): `checkout -m` failed. A
+    checkpoint holds it (`ls-files --resolve-undo`, read with the flags), and it comes back as
+    it was, byte for byte; `undo` makes the operation's (none) again."""
+    repo.git("config", "index.version", version)
+    repo.git("update-index", "--index-version", version)
+    resolved_conflicts(repo)
+    before = reuc(repo)
+    assert before is not None
+    op = "git checkout -q -b elsewhere && echo new > new.txt"
+    if how == "failed-run":
+        repo.atomic("run", "--", "sh", "-c", op + "; exit 1", check=1)
+    elif how == "abort":
+        repo.atomic("begin", "x", check=0)
+        subprocess_sh(repo, op)
+        assert reuc(repo) is None
+        repo.atomic("abort", check=0)
+    else:
+        done = repo.atomic_json("run", "--", "sh", "-c", op)
+        assert reuc(repo) is None
+        repo.atomic("rollback", "--op", done["op_id"], check=0)
+        repo.atomic("undo", check=0)
+        assert reuc(repo) is None
+        repo.atomic("undo", check=0)
+    assert reuc(repo) == before
+    assert repo.git("rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
+    repo.git("checkout", "-m", "README")
+    assert b"<<<<<<<" in repo.read("README")
+    stages = repo.git("ls-files", "-s", "README").splitlines()
+    assert [line.split()[2] for line in stages] == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
+def test_an_operation_s_own_resolve_undo_record_goes_with_it(repo: GitRepo, how: str) -> None:
+    """The operation resolved a conflict of its own: its record stayed after its rollback, and
+    your `git checkout -m README` made the operation's conflict in your file. It goes."""
+    resolved_conflicts(repo)
+    repo.git("commit", "-qm", "resolved")
+    repo.git("update-index", "--clear-resolve-undo")
+    assert reuc(repo) is None
+    repo.git("branch", "-f", "side2", "side")
+    repo.git("checkout", "-q", "side2")
+    repo.write("README", b"theirs again\n")
+    repo.git("commit", "-qam", "theirs again")
+    repo.git("checkout", "-q", "main")
+    op = (
+        "git cherry-pick side2 >/dev/null 2>&1; echo op > README && git add README && "
+        "git cherry-pick --quit"
+    )
+    if how == "failed-run":
+        repo.atomic("run", "--", "sh", "-c", op + "; exit 1", check=1)
+    else:
+        done = repo.atomic_json("run", "--", "sh", "-c", op)
+        assert reuc(repo) is not None
+        repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert reuc(repo) is None
+    assert repo.read("README") == b"resolved\n"
+    assert repo.git("ls-files", "--resolve-undo") == ""
+
+
+def subprocess_sh(repo: GitRepo, script: str) -> None:
+    subprocess.run(["sh", "-c", script], cwd=repo.path, env=repo.env, check=True)

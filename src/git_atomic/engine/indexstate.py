@@ -28,6 +28,7 @@ from git_atomic.engine.git import Repo
 _ITA: Final = b"intent-to-add"
 _SKIP: Final = b"skip-worktree"
 _ASSUME: Final = b"assume-unchanged"
+_RESOLVE_UNDO: Final = b"resolve-undo"  # a record: `<mode> <object> <stage>`, as ls-files says
 _TRUE: Final = ("true", "yes", "on", "1")  # a boolean setting git takes for true
 # An index a restore builds from nothing (you had no index file) is written whole, never split
 # by your `core.splitIndex`: each of its writes would make a shared index of its own, which the
@@ -41,17 +42,28 @@ class IndexFlags:
     intent_to_add: Mapping[bytes, str] = field(default_factory=dict)  # path -> mode
     skip_worktree: frozenset[bytes] = frozenset()
     assume_unchanged: frozenset[bytes] = frozenset()
+    # The index's resolve-undo record (its REUC extension: what `git checkout -m PATH` and
+    # `git update-index --unresolve` make a conflict you resolved from): path -> the stages
+    # it had, each `<mode> <object> <stage>`, sorted.
+    resolve_undo: Mapping[bytes, tuple[bytes, ...]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.intent_to_add or self.skip_worktree or self.assume_unchanged)
+        return bool(
+            self.intent_to_add or self.skip_worktree or self.assume_unchanged or self.resolve_undo
+        )
 
     def encode(self) -> bytes:
-        """NUL-terminated records `<flag> <mode>\\t<path>`, sorted: equal flags, equal blob."""
+        """NUL-terminated records `<flag> <mode>\t<path>`, sorted: equal flags, equal blob."""
         records = [
             _ITA + b" " + mode.encode() + b"\t" + p for p, mode in self.intent_to_add.items()
         ]
         records += [_SKIP + b" 0\t" + p for p in self.skip_worktree]
         records += [_ASSUME + b" 0\t" + p for p in self.assume_unchanged]
+        records += [
+            _RESOLVE_UNDO + b" " + stage + b"\t" + p
+            for p, stages in self.resolve_undo.items()
+            for stage in stages
+        ]
         return b"".join(r + b"\0" for r in sorted(records))
 
     @classmethod
@@ -59,6 +71,7 @@ class IndexFlags:
         ita: dict[bytes, str] = {}
         skip: set[bytes] = set()
         assume: set[bytes] = set()
+        undo: dict[bytes, list[bytes]] = {}
         for record in data.split(b"\0"):
             if not record:
                 continue
@@ -70,7 +83,11 @@ class IndexFlags:
                 skip.add(path)
             elif flag == _ASSUME:
                 assume.add(path)
-        return cls(ita, frozenset(skip), frozenset(assume))
+            elif flag == _RESOLVE_UNDO:
+                undo.setdefault(path, []).append(mode)
+        return cls(
+            ita, frozenset(skip), frozenset(assume), {p: tuple(sorted(s)) for p, s in undo.items()}
+        )
 
 
 @dataclass(frozen=True)
@@ -85,12 +102,15 @@ class Listing:
             {
                 "flags": self.flags.encode().decode("latin-1"),
                 "attributes": [p.decode("latin-1") for p in self.attribute_files],
+                "resolve_undo": True,  # one remembered before the record was read: not used
             }
         )
 
     @classmethod
     def decode(cls, text: str) -> Listing:
         data = json.loads(text)
+        if data.get("resolve_undo") is not True:
+            raise KeyError("resolve_undo")
         return cls(
             IndexFlags.decode(data["flags"].encode("latin-1")),
             tuple(p.encode("latin-1") for p in data["attributes"]),
@@ -110,9 +130,12 @@ def _attribute_files(tags: bytes) -> tuple[bytes, ...]:
 
 
 def start_listing(repo: Repo, env: Mapping[str, str]) -> process.Background:
-    """Start reading the tags of the index `env` points at (`ls-files -v`), at a low priority:
-    a capture runs it beside its scan of the tree, which it must not slow."""
-    return repo.start("ls-files", "-z", "-v", env=env, low_priority=True)
+    """Start reading the tags of the index `env` points at (`ls-files -v`), and its
+    resolve-undo record (`U` lines, after the entries: none, usually), at a low priority: a
+    capture runs it beside its scan of the tree, which it must not slow."""
+    return repo.start(
+        "ls-files", "-z", "-v", "--cached", "--resolve-undo", env=env, low_priority=True
+    )
 
 
 def read_listing(
@@ -157,7 +180,15 @@ def read_listing(
     flagged = [r for r in tags.split(b"\0") if r and r[:1] != b"H"]
     skip = frozenset(r[2:] for r in flagged if r[:1] in (b"S", b"s"))
     assume = frozenset(r[2:] for r in flagged if r[:1].islower())
-    return Listing(IndexFlags(ita, skip, assume), _attribute_files(tags))
+    undo: dict[bytes, list[bytes]] = {}
+    for r in flagged:
+        if r[:2] == b"U ":
+            stage, _, path = r[2:].partition(b"\t")
+            undo.setdefault(path, []).append(stage)
+    if undo:  # (its paths are no entries: no `.gitattributes` of the index)
+        tags = tags[: tags.index(b"U ") if tags.startswith(b"U ") else tags.index(b"\0U ") + 1]
+    resolve_undo = {p: tuple(sorted(s)) for p, s in undo.items()}
+    return Listing(IndexFlags(ita, skip, assume, resolve_undo), _attribute_files(tags))
 
 
 def version(index: Path) -> int | None:
@@ -263,6 +294,10 @@ def rebuild(
     )
     if info:
         repo.run(*whole, "update-index", "-z", "--index-info", input=info, env=env)
+    # Its entries written again, which drops their flags: set again below, as rewritten.
+    undone = current_flags.resolve_undo != target_flags.resolve_undo
+    if undone:
+        _put_resolve_undo(repo, env, whole, target_tree, target_flags.resolve_undo)
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         intents = sorted(
             p for p in target_flags.intent_to_add if tree.kind(p) in (stat.S_IFLNK, stat.S_IFREG)
@@ -283,7 +318,7 @@ def rebuild(
             input=b"".join(p + b"\0" for p in intents),
             env={**env, "GIT_LITERAL_PATHSPECS": "1"},
         )
-    rewritten = removed | set(added)
+    rewritten = removed | set(added) | (set(target_flags.resolve_undo) if undone else set())
     for flag, now, wanted in (
         ("skip-worktree", current_flags.skip_worktree, target_flags.skip_worktree),
         ("assume-unchanged", current_flags.assume_unchanged, target_flags.assume_unchanged),
@@ -298,13 +333,42 @@ def rebuild(
         )
     if target_flags.skip_worktree and _sparse_index(repo):
         _collapse(repo, env, whole)
-    if info or intents:
+    if info or intents or undone:
         # Each entry written dropped git's cached tree of its folders and above (the index's
         # TREE extension): same entries, but the user's next `git status` and `git commit`
         # would hash those folders again, and the file's bytes were not PRE-OP's. Made again
         # as git makes it, on the scratch index alone (trees it already has: nothing new).
         repo.run(*whole, "write-tree", env=env, check=False)
     return scratch
+
+
+def _put_resolve_undo(
+    repo: Repo,
+    env: Mapping[str, str],
+    config: Sequence[str],
+    target_tree: str,
+    wanted: Mapping[bytes, tuple[bytes, ...]],
+) -> None:
+    """The index's resolve-undo record made `wanted`, its entries left as they are: git has no
+    command that writes one, but records it whenever an entry's stages go (read-cache.c,
+    remove_index_entry_at). So: the record cleared, then each path's stages put in and
+    resolved again as its entry is (or removed, where it has none: resolved by `git rm`)."""
+    repo.run(*config, "update-index", "--clear-resolve-undo", env=env)
+    if not wanted:
+        return
+    paths = sorted(wanted)
+    entries = {e.path: e for e in repo.ls_tree_at(target_tree, paths)}
+    zero = f"0 {repo.zero_oid}\t".encode()
+    info = b""
+    for path in paths:
+        info += zero + path + b"\0"
+        info += b"".join(stage + b"\t" + path + b"\0" for stage in wanted[path])
+        entry = entries.get(path)
+        if entry is not None and entry.kind in ("blob", "commit"):
+            info += f"{entry.mode} {entry.oid} 0\t".encode() + path + b"\0"
+        else:
+            info += zero + path + b"\0"
+    repo.run(*config, "update-index", "-z", "--index-info", input=info, env=env)
 
 
 def _sparse_index(repo: Repo) -> bool:

@@ -263,6 +263,7 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
         {p: on_disk[p] for p in wanted if p in on_disk},
         flags.skip_worktree - gone,
         flags.assume_unchanged - gone,
+        flags.resolve_undo,
     )
     flags_blob = repo.line("hash-object", "-w", "--stdin", input=kept.encode()) if kept else None
     refs = RefsAfter(records.replace(snap, branches=branches, head_oid=row.commit_sha))
@@ -678,15 +679,22 @@ def _flags_after(
 ) -> str | None:
     """The index flags now, with each change's own change of them made: an intent-to-add,
     skip-worktree or assume-unchanged flag a step set is cleared again, one it cleared is set
-    again (`git add` of an intent-to-add file taken back is `git add -N` again); the flags the
-    steps did not change stay as they are now."""
+    again (`git add` of an intent-to-add file taken back is `git add -N` again), and so is a
+    path's resolve-undo record; the flags the steps did not change stay as they are now."""
     if all(frm.index_flags == to.index_flags for frm, to in pairs):
         return current.index_flags
     now = checkpoint.load_flags(repo, current)
     ita = dict(now.intent_to_add)
     skip, assume = set(now.skip_worktree), set(now.assume_unchanged)
+    undo = dict(now.resolve_undo)
     for frm, to in pairs:
         old, new = checkpoint.load_flags(repo, frm), checkpoint.load_flags(repo, to)
+        for path in old.resolve_undo.keys() | new.resolve_undo.keys():
+            if old.resolve_undo.get(path) != new.resolve_undo.get(path):
+                if path in new.resolve_undo:
+                    undo[path] = new.resolve_undo[path]
+                else:
+                    undo.pop(path, None)
         for path in old.intent_to_add.keys() - new.intent_to_add.keys():
             ita.pop(path, None)
         ita.update((p, m) for p, m in new.intent_to_add.items() if old.intent_to_add.get(p) != m)
@@ -696,7 +704,7 @@ def _flags_after(
         ):
             flagged -= was - will
             flagged |= will - was
-    flags = indexstate.IndexFlags(ita, frozenset(skip), frozenset(assume))
+    flags = indexstate.IndexFlags(ita, frozenset(skip), frozenset(assume), undo)
     if not flags:
         return None
     return repo.line("hash-object", "-w", "--stdin", input=flags.encode())
