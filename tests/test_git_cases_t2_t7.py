@@ -386,6 +386,69 @@ def test_an_operation_that_moved_the_worktree_away_from_git_is_rolled_back(
     assert (repo.path / "README").read_bytes() == b"hello\nx\n"
 
 
+# t1091-sparse-checkout-builtin: `git sparse-checkout` writes the worktree's patterns
+# (info/sparse-checkout), its entries' skip-worktree flags and the files, and two settings in
+# config.worktree (core.sparseCheckout, core.sparseCheckoutCone). A rollback put back all but
+# the settings: a `disable` taken back left a worktree with its patterns and skip-worktree
+# entries, not sparse (`git sparse-checkout list`: "this worktree is not sparse", and the next
+# checkout wrote the files it leaves out); a `set` taken back left one sparse with no patterns.
+SPARSE = {
+    "disable": ("git sparse-checkout set in", "git sparse-checkout disable"),
+    "set": ("", "git sparse-checkout set in"),
+    "cone-to-patterns": ("git sparse-checkout set in", "git sparse-checkout set --no-cone '/in/'"),
+}
+
+
+def _sparse_state(repo: GitRepo) -> tuple[object, ...]:
+    def setting(name: str) -> str:
+        return repo.git("config", "--get", name, check=False).strip()
+
+    patterns = repo.path / ".git" / "info" / "sparse-checkout"
+    return (
+        setting("core.sparseCheckout"),
+        setting("core.sparseCheckoutCone"),
+        patterns.read_bytes() if patterns.exists() else None,
+        repo.git("ls-files", "-v"),
+        sorted(
+            str(p.relative_to(repo.path)) for p in repo.path.rglob("*") if ".git" not in p.parts
+        ),
+    )
+
+
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op", "abort"])
+@pytest.mark.parametrize("op", list(SPARSE))
+def test_a_sparse_checkout_the_operation_changed_comes_back_sparse(
+    tmp_path: Path, op: str, how: str
+) -> None:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    more.base.sh(
+        repo,
+        "mkdir -p in out; printf 'i\\n' > in/i; printf 'o\\n' > out/o; git add -A\n"
+        "git commit -qm t\n" + SPARSE[op][0],
+    )
+    before = _sparse_state(repo)
+    script = f"{SPARSE[op][1]}; printf 'x\\n' >> README"
+    if how == "failed-run":
+        res = repo.atomic("run", "--", "bash", "-c", script + "\nexit 1")
+        assert res.returncode == 1, res.stderr
+    elif how == "abort":
+        more.base.atomic(repo, "begin", "b")
+        more.base.sh(repo, script)
+        res = repo.atomic("abort")
+        assert res.returncode == 0, res.stderr
+    else:
+        res = repo.atomic("run", "--json", "--", "bash", "-c", script)
+        assert res.returncode == 0, res.stderr
+        assert _sparse_state(repo) != before
+        res = repo.atomic("rollback", "--op", json.loads(res.stdout)["op_id"])
+        assert res.returncode == 0, res.stderr
+    assert "core.sparseCheckout" in res.stderr, res.stderr
+    assert _sparse_state(repo) == before
+    # Your next checkout keeps your sparse view (or your whole tree).
+    repo.git("checkout", "-q", "-b", "next")
+    assert _sparse_state(repo) == before
+
+
 # t1300-config, t0001-init's repository format: an operation that leaves git refusing the
 # repository itself (a bad config line, `core.repositoryformatversion 1` with an extension git
 # does not know). Its rollback cannot run git: it stops, the operation interrupted, as the

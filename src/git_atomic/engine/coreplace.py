@@ -1,4 +1,5 @@
-"""`core.bare` and `core.worktree`: whether git finds a worktree here, and where.
+"""`core.bare` and `core.worktree`: whether git finds a worktree here, and where; and
+`core.sparseCheckout` and `core.sparseCheckoutCone`: whether it is sparse, and how.
 
 git reads both from the repository's `config` (and, with `extensions.worktreeConfig`, from the
 worktree's `config.worktree`) before anything else. An operation that sets `core.bare true`
@@ -12,7 +13,12 @@ all.
 So the `[core]` sections of both files are noted when an operation begins (their lines only,
 read without a git process: `BEFORE`) and when it closes (`LEFT`); whatever takes its effect
 back sets the two back as they were, each one only where the operation changed it (its own
-rollback), or where it is still as the operation left it (a later `rollback --op`). git reads
+rollback), or where it is still as the operation left it (a later `rollback --op`). So too the
+two sparse-checkout settings (`git sparse-checkout disable`, `init`, `set` write them in
+`config.worktree`): a rollback puts back the worktree's patterns and skip-worktree entries, and
+those settings left as the operation set them made a worktree that was sparse no longer sparse,
+its skip-worktree entries the next `git checkout` or `git sparse-checkout` did not
+honour, or one that was not sparse follow patterns it had never had. git reads
 the noted lines (`git config --file`), and git writes the setting back (its `config.lock`).
 Never through a link: a file that is not a regular one is not noted, nor written.
 """
@@ -32,7 +38,15 @@ LEFT: Final = "core_place_left"  # op detail: the same when the operation closed
 LINES: Final = "config_lines"  # op detail: {file: digests of its lines at PRE-OP} (configmade)
 LINES_LEFT: Final = "config_lines_left"  # op detail: the same when the operation closed
 FILES: Final = ("config", "config.worktree")
-KEYS: Final = ("core.bare", "core.worktree")
+KEYS: Final = ("core.bare", "core.worktree", "core.sparsecheckout", "core.sparsecheckoutcone")
+# What each one decides, as a line says it (git's own spelling of its name).
+_WHAT: Final = {
+    "core.bare": ("core.bare", "where git finds this worktree"),
+    "core.worktree": ("core.worktree", "where git finds this worktree"),
+    "core.sparsecheckout": ("core.sparseCheckout", "whether this worktree is sparse"),
+    "core.sparsecheckoutcone": ("core.sparseCheckoutCone", "how its sparse patterns read"),
+}
+_PATTERN: Final = r"^core\.(bare|worktree|sparsecheckout|sparsecheckoutcone)$"
 _MOST: Final = 1 << 20  # a config file larger than this is not noted
 _MOST_LINES: Final = 1 << 14  # nor its lines' digests, over this (a window notes them at each call)
 
@@ -123,11 +137,9 @@ def read_file(repo: Repo, key: str) -> tuple[str, bytes] | None:
 
 
 def _values(repo: Repo, path: str) -> dict[str, str] | None:
-    """core.bare and core.worktree as git reads them in the file at `path`; None where git
-    cannot read it or one of them is set twice."""
-    res = repo.run(
-        "config", "--file", path, "--null", "--get-regexp", r"^core\.(bare|worktree)$", check=False
-    )
+    """KEYS as git reads them in the file at `path`; None where git cannot read it or one of
+    them is set twice."""
+    res = repo.run("config", "--file", path, "--null", "--get-regexp", _PATTERN, check=False)
     if res.returncode not in (0, 1):  # 1: neither is set
         return None
     found: dict[str, str] = {}
@@ -179,16 +191,17 @@ def put_back(
             if then.get(setting) == current.get(setting):
                 continue
             value = then.get(setting)
+            spelled, what = _WHAT[setting]
             if not dry_run:
-                args = [setting, value] if value is not None else ["--unset", setting]
+                args = [spelled, value] if value is not None else ["--unset", spelled]
                 if repo.run("config", "--file", path, *args, check=False).returncode != 0:
-                    said.append(f"{setting} in {shown} could not be set back; left as it is")
+                    said.append(f"{spelled} in {shown} could not be set back; left as it is")
                     continue
             was_set = current.get(setting)
             how = f"set it to {was_set!r}" if was_set is not None else "unset it"
             back = f"is {value!r} again" if value is not None else "is unset again"
             said.append(
-                f"{setting} in {shown} (where git finds this worktree): the operation {how}; "
+                f"{spelled} in {shown} ({what}): the operation {how}; "
                 f"{back}, as before the operation"
             )
     return said
