@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def _turn(
         return {}, ""
     answer: dict[str, str] = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
     assert (answer.get("decision") == "block") == failing, answer
-    [op] = repo.atomic_json("log")["operations"]
+    op = repo.atomic_json("log")["operations"][0]  # the newest: the turn's
     return answer, str(op["op_id"])
 
 
@@ -398,3 +399,29 @@ def test_the_refs_a_turns_call_packed_are_loose_files_again(repo: GitRepo, how: 
         p for p in before if p.startswith("refs/")
     }
     assert repo.git("rev-parse", "v1", "side") == repo.git("rev-parse", "HEAD", "HEAD")
+
+
+@pytest.mark.parametrize("failing", [True, False])
+def test_our_refs_a_turns_call_rewrote_hold_their_checkpoints_again(
+    repo: GitRepo, failing: bool
+) -> None:
+    """A turn's call ran `git filter-branch -- --all`: our refs (an earlier operation's, the
+    turn's own) pointed at its rewrites, the checkpoints only under refs/original/, which
+    filter-branch's usual clean-up deletes before `gc --prune=now`: `rollback --op` of the
+    earlier operation then failed (checkpoint gone, exit 3). They are held again at Stop."""
+    earlier = repo.atomic_json("run", "--", "sh", "-c", "echo e > earlier")
+    rewrite = (
+        "FILTER_BRANCH_SQUELCH_WARNING=1 git filter-branch -f --msg-filter 'sed s/^/X/' "
+        "-- --all >/dev/null 2>&1"
+    )
+    _turn(repo, "echo m > made.txt", rewrite, failing=failing)
+    for name in repo.git("for-each-ref", "--format=%(refname)", "refs/original").split():
+        repo.git("update-ref", "-d", name)
+    repo.git("reflog", "expire", "--expire=now", "--all")
+    repo.git("gc", "-q", "--prune=now")
+    db = repo.path / ".git" / "atomic" / "journal.sqlite3"
+    rows = sqlite3.connect(db).execute("SELECT ref, sha FROM checkpoints").fetchall()
+    for ref, sha in rows:
+        assert repo.git("rev-parse", "--verify", "-q", ref).strip() == sha, ref
+    repo.atomic("rollback", "--op", earlier["op_id"], check=0)
+    assert not repo.exists("earlier")

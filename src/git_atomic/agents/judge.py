@@ -39,6 +39,7 @@ from git_atomic.engine import git
 from git_atomic.ops.context import (
     ROOT_KEY,
     Context,
+    checkpoints_held,
     refuse_if_interrupted,
     refuse_index_lock,
     root_identity,
@@ -317,6 +318,11 @@ def _close(
         coverage=op.coverage if op is not None else None,
         detail=detail,
     )
+    # Our refs a call deleted or rewrote (`git filter-branch -- --all`): held again.
+    if not checkpoints_held(ctx.repo, ctx.journal.checkpoints(op_id)):
+        from git_atomic.ops import heldrefs
+
+        heldrefs.hold_all(ctx.repo, ctx.journal)
 
 
 def _run_gates(ctx: Held, op_id: str, specs: Sequence[GateSpec]) -> list[GateResult]:

@@ -6,7 +6,7 @@ import contextlib
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
@@ -14,7 +14,7 @@ from typing import Final
 from git_atomic.core import children
 from git_atomic.core.errors import AtomicError, BusyError, GitError, Interrupted, RefusedError
 from git_atomic.core.journal import Journal
-from git_atomic.core.journalrows import EventRow, OpRow
+from git_atomic.core.journalrows import CheckpointRow, EventRow, OpRow
 from git_atomic.core.lock import WorktreeLock, process_alive
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import HistoryMode, OpStatus
@@ -250,6 +250,27 @@ def same_folder(repo: git.Repo, begun: object, what: str) -> None:
         hint="run it there, or put back what tells git where the worktree is: "
         "core.worktree, GIT_WORK_TREE, GIT_DIR",
     )
+
+
+# Where `git filter-branch` keeps what it rewrote of our refs (its `--original` default).
+ORIGINAL: Final = "refs/original/refs/atomic"
+
+
+def checkpoints_held(repo: git.Repo, rows: Sequence[CheckpointRow]) -> bool:
+    """Whether each of `rows` (an operation's checkpoints) is held by its ref, a loose file
+    naming it, and filter-branch kept no copy of our refs: a few small reads, no git process.
+    False: heldrefs.hold_all, which asks git (a `git gc` packed them, or a command deleted or
+    rewrote them)."""
+    for row in rows:
+        if not row.ref:
+            continue
+        try:
+            with open(repo.common_dir / row.ref, "rb") as f:
+                if f.read(100).strip() != row.sha.encode():
+                    return False
+        except OSError:
+            return False
+    return not os.path.lexists(repo.common_dir / ORIGINAL)
 
 
 # Our folder's parts a command opens or writes by name: none may be a link.

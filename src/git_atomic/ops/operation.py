@@ -472,58 +472,12 @@ class Engine:
         return closed
 
     def _hold_checkpoints(self, op_id: str) -> None:
-        """Each checkpoint's ref holding it again where the operation's command deleted it
-        (`git update-ref -d refs/atomic/ops/...`, a `git fetch --prune` of a refspec onto
-        refs/atomic/) or pointed it elsewhere (`git filter-branch -- --all`, a `for-each-ref |
-        update-ref` loop), this operation's and every other's, where git still has it: held by
-        nothing, or only by the `refs/original/refs/atomic/...` filter-branch leaves (which its
-        usual clean-up deletes), your next `git gc --prune=now` takes it, and `rollback --op`,
-        `undo` and `show --diff` fail. The copies filter-branch made of our refs go. The
-        operation's refs are read as files first, with a lstat for refs/original: no git
-        process when all are as made (the common case)."""
-        common = self.repo.common_dir
-        rows = [c for c in self.journal.checkpoints(op_id) if c.ref]
-        if all(_loose_ref_holds(common / c.ref, c.sha) for c in rows) and not os.path.lexists(
-            common / _ORIGINAL
-        ):
-            return
-        refs = self.repo.refs("refs/atomic/", _ORIGINAL + "/")
-        recorded = {c.ref: c.sha for c in self.journal.all_checkpoints() if c.ref}
-        # A rescue of no operation: its ref is in no row, but where filter-branch kept it.
-        held = {sha for name, sha in refs.items() if not name.startswith(_ORIGINAL + "/")}
-        copies = {
-            sha: name.removeprefix("refs/original/")
-            for name, sha in refs.items()
-            if name.startswith(_ORIGINAL + "/rescue/")
-        }
-        for sha, at in self.journal.rescues_of_no_operation().items():
-            if sha not in held and sha not in recorded.values():
-                ref = copies.get(sha) or f"refs/atomic/rescue/{int(at * 1000):x}-{sha[:4]}"
-                recorded[ref] = sha
-        unheld = {ref: sha for ref, sha in recorded.items() if refs.get(ref) != sha}
-        present: set[str] = set()
-        if unheld:
-            asked = "".join(f"{sha}\n" for sha in set(unheld.values())).encode()
-            listed = self.repo.run("cat-file", "--batch-check", input=asked, check=False).stdout
-            present = {
-                line.split()[0].decode() for line in listed.splitlines() if b"missing" not in line
-            }
-        lines = [
-            f"update {ref} {sha} {refs[ref]}" if ref in refs else f"create {ref} {sha}"
-            for ref, sha in unheld.items()
-            if sha in present
-        ]
-        # filter-branch's copy of one of our refs, as we made it: ours holds it again
-        lines += [
-            f"delete {name} {sha}"
-            for name, sha in refs.items()
-            if name.startswith(_ORIGINAL + "/")
-            and recorded.get(name.removeprefix("refs/original/")) == sha
-            and (name.removeprefix("refs/original/") not in unheld or sha in present)
-        ]
-        if lines:
-            with contextlib.suppress(AtomicError):  # as before: held by nothing
-                self.repo.update_refs(lines, message="git-atomic: its checkpoints held again")
+        """Each checkpoint's ref holding it again where the operation's command deleted or
+        rewrote our refs (heldrefs.py); a few reads where it did not (the common case)."""
+        if not context.checkpoints_held(self.repo, self.journal.checkpoints(op_id)):
+            from git_atomic.ops import heldrefs  # (only where one is not)
+
+            heldrefs.hold_all(self.repo, self.journal)
 
     def pre_op(self, op_id: str) -> CheckpointRow:
         return self.journal.checkpoints(op_id)[0]
@@ -540,19 +494,6 @@ def _event_detail(
         with contextlib.suppress(OSError):
             detail[context.ROOT_KEY] = context.root_identity(repo)
     return detail or None
-
-
-# Where `git filter-branch` keeps what it rewrote of our refs (its `--original` default).
-_ORIGINAL: Final = "refs/original/refs/atomic"
-
-
-def _loose_ref_holds(path: os.PathLike[str], sha: str) -> bool:
-    """Whether the loose ref file `path` names `sha` (one packed, or pointed elsewhere: no)."""
-    try:
-        with open(path, "rb") as f:
-            return f.read(100).strip() == sha.encode()
-    except OSError:
-        return False
 
 
 # What a rollback after a failure can itself meet: git, the disk, the journal. The operation then

@@ -1,0 +1,62 @@
+"""Our checkpoint refs held again after a command deleted or rewrote them.
+
+A command of an operation or an agent turn may delete our refs (`git update-ref -d
+refs/atomic/...`, a `git fetch --prune` of a mirror's `+refs/*:refs/*`) or point them elsewhere
+(`git filter-branch -- --all`, which keeps their old values under `refs/original/refs/atomic/`;
+a `for-each-ref | update-ref` loop): a checkpoint then held by nothing, or only by the copy
+filter-branch's usual clean-up deletes, goes at your next `git gc --prune=now`, and `rollback
+--op`, `undo` and `show --diff` of its operation fail. When an operation or a turn closes and
+its own refs are not as made (context.checkpoints_held), every ref a journal row names, and the
+rescue of each event of no operation (`emergency`, `rollback --to`: refs/atomic/rescue/), holds
+its checkpoint again where git still has it, and filter-branch's copies of ours go.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from git_atomic.core.errors import AtomicError
+from git_atomic.core.journal import Journal
+from git_atomic.engine.git import Repo
+from git_atomic.ops.context import ORIGINAL
+
+
+def hold_all(repo: Repo, journal: Journal) -> None:
+    """Every checkpoint the journal names held by its ref again (one transaction)."""
+    refs = repo.refs("refs/atomic/", ORIGINAL + "/")
+    recorded = {c.ref: c.sha for c in journal.all_checkpoints() if c.ref}
+    # A rescue of no operation: its ref is in no row, but where filter-branch kept it.
+    held = {sha for name, sha in refs.items() if not name.startswith(ORIGINAL + "/")}
+    copies = {
+        sha: name.removeprefix("refs/original/")
+        for name, sha in refs.items()
+        if name.startswith(ORIGINAL + "/rescue/")
+    }
+    for sha, at in journal.rescues_of_no_operation().items():
+        if sha not in held and sha not in recorded.values():
+            ref = copies.get(sha) or f"refs/atomic/rescue/{int(at * 1000):x}-{sha[:4]}"
+            recorded[ref] = sha
+    unheld = {ref: sha for ref, sha in recorded.items() if refs.get(ref) != sha}
+    present: set[str] = set()
+    if unheld:
+        asked = "".join(f"{sha}\n" for sha in set(unheld.values())).encode()
+        listed = repo.run("cat-file", "--batch-check", input=asked, check=False).stdout
+        present = {
+            line.split()[0].decode() for line in listed.splitlines() if b"missing" not in line
+        }
+    lines = [
+        f"update {ref} {sha} {refs[ref]}" if ref in refs else f"create {ref} {sha}"
+        for ref, sha in unheld.items()
+        if sha in present
+    ]
+    # filter-branch's copy of one of our refs, as we made it: ours holds it again
+    lines += [
+        f"delete {name} {sha}"
+        for name, sha in refs.items()
+        if name.startswith(ORIGINAL + "/")
+        and recorded.get(name.removeprefix("refs/original/")) == sha
+        and (name.removeprefix("refs/original/") not in unheld or sha in present)
+    ]
+    if lines:
+        with contextlib.suppress(AtomicError):  # as before: held by nothing
+            repo.update_refs(lines, message="git-atomic: its checkpoints held again")
