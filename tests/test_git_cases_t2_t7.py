@@ -439,9 +439,17 @@ def test_a_sparse_checkout_the_operation_changed_comes_back_sparse(
     else:
         res = repo.atomic("run", "--json", "--", "bash", "-c", script)
         assert res.returncode == 0, res.stderr
-        assert _sparse_state(repo) != before
+        after_op = _sparse_state(repo)
+        assert after_op != before
         res = repo.atomic("rollback", "--op", json.loads(res.stdout)["op_id"])
         assert res.returncode == 0, res.stderr
+        assert _sparse_state(repo) == before
+        # `undo` makes the operation's settings again with its files and flags, and back.
+        undone = repo.atomic("undo")
+        assert undone.returncode == 0, undone.stderr
+        assert _sparse_state(repo) == after_op
+        undone = repo.atomic("undo")
+        assert undone.returncode == 0, undone.stderr
     assert "core.sparseCheckout" in res.stderr, res.stderr
     assert _sparse_state(repo) == before
     # Your next checkout keeps your sparse view (or your whole tree).

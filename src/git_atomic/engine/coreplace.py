@@ -163,13 +163,24 @@ def _noted_values(repo: Repo, lines: str) -> dict[str, str] | None:
         scratch.unlink(missing_ok=True)
 
 
+SPARSE: Final = ("core.sparsecheckout", "core.sparsecheckoutcone")
+REDONE: Final = "sparse_settings"  # gitdirredo's: {file: {setting: [as it was, as written]}}
+
+
 def put_back(
-    repo: Repo, details: Mapping[str, object], *, own: bool, dry_run: bool = False
+    repo: Repo,
+    details: Mapping[str, object],
+    *,
+    own: bool,
+    dry_run: bool = False,
+    changed: dict[str, dict[str, list[str | None]]] | None = None,
 ) -> list[str]:
     """Set core.bare and core.worktree back as the operation's PRE-OP had them, in each file
     whose `[core]` lines are not as they were then: all it changed (`own`: its own rollback),
     or what is still as it left them (a later rollback of its effect). The lines that say
-    so. With `dry_run`, what it would do, nothing written."""
+    so. With `dry_run`, what it would do, nothing written. `changed`: filled with the sparse
+    settings written, {file: {setting: [as it was, as written]}}, for an `undo` to write back
+    (`redo`; never core.bare or core.worktree: `undo` never points git elsewhere)."""
     before, left = details.get(BEFORE), details.get(LEFT)
     if not isinstance(before, dict):
         return []
@@ -198,6 +209,8 @@ def put_back(
                     said.append(f"{spelled} in {shown} could not be set back; left as it is")
                     continue
             was_set = current.get(setting)
+            if changed is not None and setting in SPARSE and not dry_run:
+                changed.setdefault(key, {})[setting] = [was_set, value]
             how = f"set it to {was_set!r}" if was_set is not None else "unset it"
             back = f"is {value!r} again" if value is not None else "is unset again"
             said.append(
@@ -244,3 +257,43 @@ def moved_away(repo: Repo, details: Mapping[str, object]) -> str | None:
                 "worktree, or none, then)"
             )
     return None
+
+
+def redo(
+    repo: Repo, noted: object, *, what: str, dry_run: bool
+) -> tuple[list[str], dict[str, dict[str, list[str | None]]]]:
+    """The sparse settings a rollback set back (`put_back`'s `changed`, kept in its event) made
+    as it found them, each where it is still as the rollback wrote it (one changed since is
+    yours); the lines that say so, and what was written, as `put_back` notes it."""
+    lines: list[str] = []
+    done: dict[str, dict[str, list[str | None]]] = {}
+    if not isinstance(noted, dict):
+        return lines, done
+    for key, (root, name) in _files(repo).items():
+        pairs = noted.get(key)
+        if not isinstance(pairs, dict):
+            continue
+        path = os.fsdecode(root + b"/" + name)
+        with safefs.Tree(root) as tree:
+            st = tree.lstat(name)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            continue  # never written through a link
+        current = _values(repo, path)
+        if current is None:
+            continue
+        shown = _shown(repo, root, name)
+        for setting, pair in pairs.items():
+            if setting not in SPARSE or not isinstance(pair, list) or len(pair) != 2:
+                continue
+            was, wrote = pair
+            if current.get(setting) != wrote or was == wrote:
+                continue
+            spelled, what_for = _WHAT[setting]
+            if not dry_run:
+                args = [spelled, str(was)] if was is not None else ["--unset", spelled]
+                if repo.run("config", "--file", path, *args, check=False).returncode != 0:
+                    continue
+            done.setdefault(key, {})[setting] = [wrote, was]
+            back = f"is {was!r} again" if was is not None else "is unset again"
+            lines.append(f"{spelled} in {shown} ({what_for}) {back}, as before {what}")
+    return lines, done

@@ -271,7 +271,10 @@ def put_back_git_files(
     if "core_place" in details:  # coreplace.BEFORE
         from git_atomic.engine import coreplace
 
-        lines += coreplace.put_back(repo, details, own=own)
+        sparse: dict[str, dict[str, list[str | None]]] = {}
+        lines += coreplace.put_back(repo, details, own=own, changed=sparse)
+        if sparse and changed is not None:  # an `undo` makes them as the operation left them
+            changed[coreplace.REDONE] = sparse
     if details.get("worktree_locks"):  # worktreelocks.BEFORE
         from git_atomic.engine import worktreelocks
 

@@ -32,6 +32,7 @@ _GRAFTS: Final = "grafts"  # memofiles.GRAFTS
 _REPACKED: Final = "packed_refs_made"  # an undo's: the refs it packed again
 _PACKED: Final = "packed_refs_left"  # packedrefs.LEFT: the bytes of the file it removed
 _REPLACE: Final = "replace_refs"  # replacerefs.BEFORE: {ref: [before, after]}
+_SPARSE: Final = "sparse_settings"  # coreplace.REDONE: {file: {setting: [before, after]}}
 
 
 def remember(
@@ -78,6 +79,13 @@ def reverse(
     lines += _packed(repo, noted.get(_PACKED), what=what, dry_run=dry_run, changed=changed)
     lines += _unpacked(repo, noted.get(_REPACKED), what=what, dry_run=dry_run, changed=changed)
     lines += _replace_refs(repo, noted.get(_REPLACE), what=what, dry_run=dry_run, changed=changed)
+    if noted.get(_SPARSE):
+        from git_atomic.engine import coreplace
+
+        said, done = coreplace.redo(repo, noted[_SPARSE], what=what, dry_run=dry_run)
+        lines += said
+        if done and changed is not None:
+            changed[_SPARSE] = done
     return lines
 
 
