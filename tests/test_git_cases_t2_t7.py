@@ -391,11 +391,17 @@ def test_an_operation_that_moved_the_worktree_away_from_git_is_rolled_back(
 # config.worktree (core.sparseCheckout, core.sparseCheckoutCone). A rollback put back all but
 # the settings: a `disable` taken back left a worktree with its patterns and skip-worktree
 # entries, not sparse (`git sparse-checkout list`: "this worktree is not sparse", and the next
-# checkout wrote the files it leaves out); a `set` taken back left one sparse with no patterns.
+# checkout wrote the files it leaves out); a `set` taken back left one sparse with no patterns;
+# and index.sparse, which `disable` sets false, stayed so.
 SPARSE = {
     "disable": ("git sparse-checkout set in", "git sparse-checkout disable"),
     "set": ("", "git sparse-checkout set in"),
     "cone-to-patterns": ("git sparse-checkout set in", "git sparse-checkout set --no-cone '/in/'"),
+    # and index.sparse, in config.worktree's [index] (the index kept sparse: `out/` one entry)
+    "disable-sparse-index": (
+        "git sparse-checkout set --sparse-index in",
+        "git sparse-checkout disable",
+    ),
 }
 
 
@@ -407,8 +413,9 @@ def _sparse_state(repo: GitRepo) -> tuple[object, ...]:
     return (
         setting("core.sparseCheckout"),
         setting("core.sparseCheckoutCone"),
+        setting("index.sparse"),
         patterns.read_bytes() if patterns.exists() else None,
-        repo.git("ls-files", "-v"),
+        repo.git("ls-files", "-v", "--sparse"),
         sorted(
             str(p.relative_to(repo.path)) for p in repo.path.rglob("*") if ".git" not in p.parts
         ),

@@ -38,15 +38,22 @@ LEFT: Final = "core_place_left"  # op detail: the same when the operation closed
 LINES: Final = "config_lines"  # op detail: {file: digests of its lines at PRE-OP} (configmade)
 LINES_LEFT: Final = "config_lines_left"  # op detail: the same when the operation closed
 FILES: Final = ("config", "config.worktree")
-KEYS: Final = ("core.bare", "core.worktree", "core.sparsecheckout", "core.sparsecheckoutcone")
+KEYS: Final = (
+    "core.bare",
+    "core.worktree",
+    "core.sparsecheckout",
+    "core.sparsecheckoutcone",
+    "index.sparse",
+)
 # What each one decides, as a line says it (git's own spelling of its name).
 _WHAT: Final = {
     "core.bare": ("core.bare", "where git finds this worktree"),
     "core.worktree": ("core.worktree", "where git finds this worktree"),
     "core.sparsecheckout": ("core.sparseCheckout", "whether this worktree is sparse"),
     "core.sparsecheckoutcone": ("core.sparseCheckoutCone", "how its sparse patterns read"),
+    "index.sparse": ("index.sparse", "whether its index is kept sparse"),
 }
-_PATTERN: Final = r"^core\.(bare|worktree|sparsecheckout|sparsecheckoutcone)$"
+_PATTERN: Final = r"^(core\.(bare|worktree|sparsecheckout|sparsecheckoutcone)|index\.sparse)$"
 _MOST: Final = 1 << 20  # a config file larger than this is not noted
 _MOST_LINES: Final = 1 << 14  # nor its lines' digests, over this (a window notes them at each call)
 
@@ -68,14 +75,15 @@ def _shown(repo: Repo, root: bytes, name: bytes) -> str:
 
 
 def _core_lines(data: bytes) -> bytes:
-    """The lines of `data`'s `[core]` sections (a subsection `[core "x"]` is no such one)."""
+    """The lines of `data`'s `[core]` and `[index]` sections (a subsection `[core "x"]` is no
+    such one)."""
     out: list[bytes] = []
     inside = False
     for line in data.splitlines(keepends=True):
         head = line.lstrip()
         if head.startswith(b"["):
             name = head[1:].split(b"]", 1)[0].strip()
-            inside = name.lower() == b"core"
+            inside = name.lower() in (b"core", b"index")
         if inside:
             out.append(line)
     return b"".join(out)
@@ -163,7 +171,7 @@ def _noted_values(repo: Repo, lines: str) -> dict[str, str] | None:
         scratch.unlink(missing_ok=True)
 
 
-SPARSE: Final = ("core.sparsecheckout", "core.sparsecheckoutcone")
+SPARSE: Final = ("core.sparsecheckout", "core.sparsecheckoutcone", "index.sparse")
 REDONE: Final = "sparse_settings"  # gitdirredo's: {file: {setting: [as it was, as written]}}
 
 
