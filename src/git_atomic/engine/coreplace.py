@@ -10,16 +10,18 @@ back, and the repository was no worktree any more. The rest of the configuration
 the operation's (README: configuration), but these two decide whether the worktree is one at
 all.
 
-So the `[core]` sections of both files are noted when an operation begins (their lines only,
-read without a git process: `BEFORE`) and when it closes (`LEFT`); whatever takes its effect
-back sets the two back as they were, each one only where the operation changed it (its own
-rollback), or where it is still as the operation left it (a later `rollback --op`). So too the
-two sparse-checkout settings (`git sparse-checkout disable`, `init`, `set` write them in
-`config.worktree`): a rollback puts back the worktree's patterns and skip-worktree entries, and
-those settings left as the operation set them made a worktree that was sparse no longer sparse,
-its skip-worktree entries the next `git checkout` or `git sparse-checkout` did not
-honour, or one that was not sparse follow patterns it had never had. git reads
-the noted lines (`git config --file`), and git writes the setting back (its `config.lock`).
+So the `[core]` (and `[index]`) sections of both files are noted when an operation begins
+(their lines only, read without a git process: `BEFORE`) and when it closes (`LEFT`); whatever
+takes its effect back sets the two back as they were, each one only where the operation changed
+it (its own rollback), or where it is still as the operation left it (a later `rollback --op`).
+So too the three sparse-checkout settings (`git sparse-checkout disable`, `init`, `set` write
+`core.sparseCheckout`, `core.sparseCheckoutCone` and `index.sparse` in `config.worktree`): a
+rollback puts back the worktree's patterns and skip-worktree entries, and those settings left
+as the operation set them made a worktree that was sparse no longer sparse, its skip-worktree
+entries the next `git checkout` or `git sparse-checkout` did not honour, or one that was not
+sparse follow patterns it had never had; `undo` of the rollback makes them again
+(gitdirredo.py). git reads the noted lines (`git config --file`), and git writes the setting
+back (its `config.lock`).
 Never through a link: a file that is not a regular one is not noted, nor written.
 """
 
@@ -33,7 +35,7 @@ from typing import Final
 from git_atomic.engine import safefs
 from git_atomic.engine.git import Repo
 
-BEFORE: Final = "core_place"  # op detail: {file: its [core] lines at PRE-OP}
+BEFORE: Final = "core_place"  # op detail: {file: its [core] and [index] lines at PRE-OP}
 LEFT: Final = "core_place_left"  # op detail: the same when the operation closed
 LINES: Final = "config_lines"  # op detail: {file: digests of its lines at PRE-OP} (configmade)
 LINES_LEFT: Final = "config_lines_left"  # op detail: the same when the operation closed
@@ -90,7 +92,8 @@ def _core_lines(data: bytes) -> bytes:
 
 
 def note(repo: Repo) -> dict[str, str]:
-    """The `[core]` lines of each file there is (as text: bytes not UTF-8 kept by escape)."""
+    """The `[core]` and `[index]` lines of each file there is (as text: bytes not UTF-8 kept
+    by escape)."""
     return note_with_lines(repo)[0]
 
 
