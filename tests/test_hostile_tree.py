@@ -1003,6 +1003,29 @@ def test_moves_of_no_operation_are_never_made_in_another_folder(
     assert repo.read("bad.txt") == b"bad\n"
 
 
+def test_an_interrupted_emergency_is_never_finished_in_another_folder(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """`emergency` killed after its rescue, git pointed at another folder, then `recover`: it
+    finished the restore there (the intent of a move of no operation named no folder). It
+    refuses, exit 3, naming the folder; put back, it finishes here."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "README").write_text("precious\n")
+    repo.atomic("run", "--", "sh", "-c", "echo good > good.txt", check=0)
+    repo.write("bad.txt", b"bad\n")
+    killed = repo.atomic("emergency", env={"GIT_ATOMIC_FAILPOINT": "emergency:after-rescue"})
+    assert killed.returncode == -9, killed.stderr
+    repo.git("config", "core.worktree", str(victim))
+    res = repo.atomic("recover", check=3)
+    assert f"in the worktree at {repo.path}" in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert sorted(os.listdir(victim)) == ["README"]
+    repo.git("config", "--unset", "core.worktree")
+    repo.atomic("recover", check=0)
+    assert not repo.exists("bad.txt") and repo.read("good.txt") == b"good\n"
+
+
 def test_a_worktree_moved_elsewhere_is_still_its_operations(repo: GitRepo, tmp_path: Path) -> None:
     repo.atomic("begin", "x", check=0)
     repo.write("README", b"the op's\n")

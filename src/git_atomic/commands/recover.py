@@ -234,6 +234,9 @@ def _finish_outside_restore(engine: Engine, done: Recovery) -> None:
     if intent.get("action") != IntentAction.RESTORE:
         pending.unlink(missing_ok=True)
         return
+    # (an `emergency`, a `rollback --to`, an `undo` of no operation: never into another folder)
+    what = f"the interrupted {intent.get('event')} was begun"
+    context.same_folder(engine.repo, intent.get(context.ROOT_KEY), what)
     result = _finish_restore(engine, None, intent)
     done.restore_finished = commandresults.RestoreFinished(
         intent.get("event"), result.target, result.rescue

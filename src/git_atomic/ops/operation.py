@@ -275,6 +275,9 @@ class Engine:
             "rescue": rescue_sha,
             "from": probe.commit if probe is not None else started_from,
         }
+        if op_id is None:  # no operation's record names the folder: `recover` finds it here
+            with contextlib.suppress(OSError):
+                intent[context.ROOT_KEY] = context.root_identity(self.repo)
         self._set_pending(op_id, intent)
         failpoints.hit(f"{event}:before-rescue")
         try:
