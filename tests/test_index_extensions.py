@@ -77,7 +77,7 @@ def resolved_conflicts(repo: GitRepo) -> None:
 
 
 @pytest.mark.parametrize("version", ["2", "4"])
-@pytest.mark.parametrize("how", ["failed-run", "rollback-op", "abort"])
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op", "abort", "effect"])
 def test_your_resolve_undo_record_survives_an_operation_that_cleared_it(
     repo: GitRepo, how: str, version: str
 ) -> None:
@@ -100,6 +100,12 @@ def test_your_resolve_undo_record_survives_an_operation_that_cleared_it(
         subprocess_sh(repo, op)
         assert reuc(repo) is None
         repo.atomic("abort", check=0)
+    elif how == "effect":  # taken back on top of a change of yours since
+        done = repo.atomic_json("run", "--", "sh", "-c", op)
+        repo.write("mine.txt", b"mine\n")
+        said = repo.atomic("rollback", "--op", done["op_id"], check=0).stderr
+        assert "its effect taken back" in said, said
+        assert repo.read("mine.txt") == b"mine\n"
     else:
         done = repo.atomic_json("run", "--", "sh", "-c", op)
         assert reuc(repo) is None
