@@ -409,6 +409,9 @@ _REWRITES = {
     "refs/atomic | git update-ref --stdin",
     # a mirror's refspec: ours, which the other repository lacks, are pruned
     "fetch --prune": "git fetch -q --prune --update-head-ok ../mirror.git '+refs/*:refs/*'",
+    # ours made symbolic refs to your branch: held again, the branch never moved through them
+    "symbolic-ref": 'for r in $(git for-each-ref --format="%(refname)" refs/atomic/ops); do '
+    "git symbolic-ref $r refs/heads/main; done",
 }
 
 
@@ -426,6 +429,7 @@ def test_checkpoint_refs_a_command_rewrote_hold_them_again(
     and filter-branch's copies of them are gone."""
     repo.git("clone", "-q", "--bare", ".", "../mirror.git")
     earlier = repo.atomic_json("run", "--", "sh", "-c", "echo e > earlier")
+    main = repo.git("rev-parse", "main").strip()
     repo.write("mine", b"m\n")  # held by the rescue of an emergency, of no operation
     repo.atomic("emergency", check=0)
     script = f"{_REWRITES[rewrite]}; echo x > x; {ends}"
@@ -437,6 +441,9 @@ def test_checkpoint_refs_a_command_rewrote_hold_them_again(
     _journal_names_only_live_checkpoints(repo)
     for ref, sha in journal_rows(repo, "SELECT ref, sha FROM checkpoints"):
         assert repo.git("rev-parse", "--verify", "-q", str(ref)).strip() == sha
+        assert not repo.git("symbolic-ref", "-q", str(ref), check=False).strip()
+    if ends == "exit 1" and rewrite != "filter-branch":  # (a kept run's commits move it)
+        assert repo.git("rev-parse", "main").strip() == main
     assert "+x" in repo.atomic("show", res["op_id"], "--diff", check=0).stdout
     if ends == "exit 0":
         repo.atomic("rollback", "--op", res["op_id"], check=0)

@@ -44,18 +44,21 @@ def hold_all(repo: Repo, journal: Journal) -> None:
         present = {
             line.split()[0].decode() for line in listed.splitlines() if b"missing" not in line
         }
-    lines = [
-        f"update {ref} {sha} {refs[ref]}" if ref in refs else f"create {ref} {sha}"
-        for ref, sha in unheld.items()
-        if sha in present
-    ]
+    # Never through a symbolic ref the command made of ours (`git symbolic-ref
+    # refs/atomic/... refs/heads/main`, which for-each-ref lists as nothing here): the ref itself
+    # holds the checkpoint again, the branch it named stays where it is.
+    lines = []
+    for ref, sha in unheld.items():
+        if sha in present:
+            lines += ["option no-deref", f"update {ref} {sha} {refs.get(ref, '')}".rstrip()]
     # filter-branch's copy of one of our refs, as we made it: ours holds it again
     lines += [
-        f"delete {name} {sha}"
+        line
         for name, sha in refs.items()
         if name.startswith(ORIGINAL + "/")
         and recorded.get(name.removeprefix("refs/original/")) == sha
         and (name.removeprefix("refs/original/") not in unheld or sha in present)
+        for line in ("option no-deref", f"delete {name} {sha}")
     ]
     if lines:
         with contextlib.suppress(AtomicError):  # as before: held by nothing
