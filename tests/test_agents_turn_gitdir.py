@@ -425,3 +425,28 @@ def test_our_refs_a_turns_call_rewrote_hold_their_checkpoints_again(
         assert repo.git("rev-parse", "--verify", "-q", ref).strip() == sha, ref
     repo.atomic("rollback", "--op", earlier["op_id"], check=0)
     assert not repo.exists("earlier")
+
+
+@pytest.mark.parametrize("how", ["stop", "rollback-op"])
+def test_a_sparse_checkout_a_turns_call_disabled_is_sparse_again(repo: GitRepo, how: str) -> None:
+    """git's t1091: a turn's `git sparse-checkout disable`, taken back at Stop (or kept and
+    rolled back with `rollback --op`): its files went and the skip-worktree entries came
+    back, but core.sparseCheckout stayed false (a turn noted no configuration): the worktree
+    was not sparse any more. The settings come back with the rest."""
+    for path in ("in/i", "out/o"):
+        repo.write(path, path.encode() + b"\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "t")
+    repo.git("sparse-checkout", "set", "in")
+    listed = repo.git("ls-files", "-v")
+    _, op_id = _turn(
+        repo, "echo m > made.txt", "git sparse-checkout disable", failing=how == "stop"
+    )
+    if how == "rollback-op":
+        assert repo.git("config", "core.sparseCheckout").strip() == "false"
+        repo.atomic("rollback", "--op", op_id, check=0)
+    assert repo.git("config", "core.sparseCheckout").strip() == "true"
+    assert repo.git("config", "core.sparseCheckoutCone").strip() == "true"
+    assert repo.git("sparse-checkout", "list").split() == ["in"]
+    assert repo.git("ls-files", "-v") == listed
+    assert not (repo.path / "out").exists()
