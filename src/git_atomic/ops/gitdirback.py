@@ -12,11 +12,11 @@ worktrees removed, moved or added (worktreesgone.py), and their locks (worktreel
 `core.bare`, `core.worktree` and the sparse-checkout settings (coreplace.py); the other
 settings of the config are only named, from a digest of each line noted beside them
 (configmade.py). Each is noted with a few `lstat`s and small reads where there is nothing to
-note (the usual case), each module imported only where there is something of its kind: no git process on a checkpoint's path, but one (`git config
---blob`) where the worktree has a `.gitmodules`; the replace refs are read from their files
-(`for-each-ref` only where those cannot be trusted: replacerefs.on_disk). An agent turn notes
-the same before and after each call that takes a checkpoint (agents/turnsteps.py,
-turnbeside.py).
+note (the usual case), each module imported only where there is something of its kind: no
+git process on a checkpoint's path, but one (`git config --blob`) where the worktree has a
+`.gitmodules`; the replace refs are read from their files (`for-each-ref` only where those
+cannot be trusted: replacerefs.on_disk). An agent turn notes the same before and after each
+call that takes a checkpoint (agents/turnsteps.py, turnbeside.py).
 """
 
 from __future__ import annotations
