@@ -441,25 +441,26 @@ class Specials:
         (a secret: a key, a `.env`) whose bits no capture saw (tracked, and clean by your
         index: its bits were not looked at), the owner's alone, never more open than it was."""
         found = {c.path: self.modes[c.path] for c in writes if c.path in self.modes}
-        unknown = sorted(
-            c.path for c in writes if c.path not in found and c.new_mode in ("100644", "100755")
-        )
-        if unknown and self.looked is not None:
-            # Those clean by the index alone: any other was looked at (0644 or 0755 then).
-            files = {e.path: e.oid for e in repo.ls_tree_at(self.looked[0], unknown)}
-            staged = {e.path: e.oid for e in repo.ls_tree_at(self.looked[1], unknown)}
-            unknown = [p for p in unknown if p in staged and staged[p] == files.get(p)]
+        made = {c.path: c.new_mode for c in writes if c.path not in found}
+        unknown = sorted(p for p, mode in made.items() if mode in ("100644", "100755"))
         if not unknown:
             return found
         from git_atomic.core.config import capture_settings
         from git_atomic.engine import restorekeeps
 
         _, protect = capture_settings(repo.root)
-        named = restorekeeps.protected(repo, unknown, protect) if protect else None
+        if not protect:
+            return found  # (asked first: the trees' listing below costs a git process or two)
+        named = restorekeeps.protected(repo, unknown, protect)
+        unknown = [p for p in unknown if named is not None and p in named]
+        if unknown and self.looked is not None:
+            # Those clean by the index alone: any other was looked at (0644 or 0755 then).
+            files = {e.path: e.oid for e in repo.ls_tree_at(self.looked[0], unknown)}
+            staged = {e.path: e.oid for e in repo.ls_tree_at(self.looked[1], unknown)}
+            unknown = [p for p in unknown if p in staged and staged[p] == files.get(p)]
         mask = _umask()
-        for c in writes:
-            if named is not None and c.path in named:
-                found[c.path] = (0o700 if c.new_mode == "100755" else 0o600) & ~mask
+        for path in unknown:
+            found[path] = (0o700 if made[path] == "100755" else 0o600) & ~mask
         return found
 
     def make_way(self, tree: safefs.Tree, path: bytes, outcome: Outcome) -> None:
