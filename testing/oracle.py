@@ -93,22 +93,17 @@ def empty_folders(root: Path) -> set[bytes]:
 
 def inodes(root: Path) -> dict[bytes, int]:
     """The inode of every regular file under `root` (its `.git` left out), by lstat."""
-    out: dict[bytes, int] = {}
-    base = os.fsencode(root)
-    for dirpath, dirnames, filenames in os.walk(base):
-        if dirpath == base:
-            dirnames[:] = [d for d in dirnames if d != b".git"]
-            filenames = [f for f in filenames if f != b".git"]
-        for name in filenames:
-            st = os.lstat(os.path.join(dirpath, name))
-            if stat.S_ISREG(st.st_mode):
-                out[os.path.relpath(os.path.join(dirpath, name), base)] = st.st_ino
-    return out
+    return {path: st.st_ino for path, st in _regular_files(root)}
 
 
 def sizes(root: Path) -> dict[bytes, int]:
     """The size of every regular file under `root` (its `.git` left out), by lstat."""
-    out: dict[bytes, int] = {}
+    return {path: st.st_size for path, st in _regular_files(root)}
+
+
+def _regular_files(root: Path) -> list[tuple[bytes, os.stat_result]]:
+    """Every regular file under `root` (its `.git` left out) with its lstat."""
+    out: list[tuple[bytes, os.stat_result]] = []
     base = os.fsencode(root)
     for dirpath, dirnames, filenames in os.walk(base):
         if dirpath == base:
@@ -117,7 +112,7 @@ def sizes(root: Path) -> dict[bytes, int]:
         for name in filenames:
             st = os.lstat(os.path.join(dirpath, name))
             if stat.S_ISREG(st.st_mode):
-                out[os.path.relpath(os.path.join(dirpath, name), base)] = st.st_size
+                out.append((os.path.relpath(os.path.join(dirpath, name), base), st))
     return out
 
 
