@@ -1426,7 +1426,14 @@ def test_a_filter_the_operation_configures_never_runs_in_our_calls(
 
 
 @pytest.mark.parametrize(
-    "how", ["onbranch", "included-file", "included-file-nested", "system-file"]
+    "how",
+    [
+        "onbranch",
+        "included-file",
+        "included-file-nested",
+        "included-file-nested-relative",
+        "system-file",
+    ],
 )
 @pytest.mark.parametrize("filter_kind", ["program", "missing"])
 def test_a_filter_configured_by_an_include_never_runs_in_our_calls(
@@ -1465,6 +1472,13 @@ def test_a_filter_configured_by_an_include_never_runs_in_our_calls(
         if how == "included-file-nested":  # the config includes a file that includes this one
             outer = tmp_path / "outer.config"
             outer.write_text(f"[include]\n\tpath = {included}\n")
+            repo.git("config", "include.path", str(outer))
+        elif how == "included-file-nested-relative":  # named relative to the file naming it
+            (tmp_path / "nest").mkdir()
+            included = tmp_path / "nest" / "included.config"
+            included.write_text("")
+            outer = tmp_path / "nest" / "outer.config"
+            outer.write_text("[include]\n\tpath = included.config\n")
             repo.git("config", "include.path", str(outer))
         elif how == "system-file":  # the system's config (`git config --system` writes there)
             env = {"GIT_CONFIG_NOSYSTEM": "0", "GIT_CONFIG_SYSTEM": str(included)}

@@ -317,9 +317,9 @@ def _included_key(repo: object, config: dict[str, list[str]]) -> list[object]:
     """What changes the configuration while none of its files changes: each file an
     `include.path` or `includeIf.<condition>.path` names (a command's `git config --file`
     writes there; a relative one is looked for beside each configuration file it may be
-    named in), and, where a condition is `onbranch:`, the branch checked out (HEAD's text:
-    a `git checkout` of the operation's includes another file). Nothing where nothing is
-    included (the usual case: no more work)."""
+    named in, included ones too), and, where a condition is `onbranch:`, the branch checked
+    out (HEAD's text: a `git checkout` of the operation's includes another file). Nothing
+    where nothing is included (the usual case: no more work)."""
     named = [
         value
         for name, values in config.items()
@@ -332,11 +332,25 @@ def _included_key(repo: object, config: dict[str, list[str]]) -> list[object]:
     xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
     folders = [str(getattr(repo, a)) for a in ("common_dir", "git_dir") if getattr(repo, a, None)]
     folders += [home, os.path.join(xdg, "git")]
-    key: list[object] = []
-    for value in named:
-        path = os.path.expanduser(value)
-        for place in [path] if os.path.isabs(path) else [os.path.join(f, path) for f in folders]:
-            key.append(_stat_key(place))
+    # A relative path is git's beside the file that names it, which may be an included one:
+    # the folders of the included files found are looked in too, until no new one comes.
+    places: list[str] = []
+    for _ in range(8):  # (git's own include depth is 10; each round adds a level)
+        grown = False
+        for value in named:
+            path = os.path.expanduser(value)
+            found = [path] if os.path.isabs(path) else [os.path.join(f, path) for f in folders]
+            for place in found:
+                if place in places:
+                    continue
+                places.append(place)
+                folder = os.path.dirname(place)
+                if folder not in folders and os.path.isfile(place):
+                    folders.append(folder)
+                    grown = True
+        if not grown:
+            break
+    key: list[object] = [_stat_key(place) for place in places]
     git_dir = getattr(repo, "git_dir", None)
     if git_dir is not None and any(n.startswith("includeif.onbranch:") for n in config):
         try:
