@@ -131,3 +131,51 @@ def test_odd_payload_fields_never_break_the_hook(
 ) -> None:
     answer = _hook(repo, event, payload)
     assert set(answer) <= {"systemMessage", "hookSpecificOutput", "decision", "reason"}, answer
+
+
+@pytest.mark.parametrize(
+    ("platform", "pre", "post", "stop", "stopped"),
+    [
+        ("gemini", "BeforeTool", "AfterTool", "AfterAgent", "deny"),
+        ("cursor", "preToolUse", "postToolUse", "stop", "followup_message"),
+    ],
+)
+def test_gemini_and_cursor_payloads_without_a_session_are_named_by_their_transcript(
+    repo: GitRepo, platform: str, pre: str, post: str, stop: str, stopped: str
+) -> None:
+    """As Claude Code's: a payload without its session's id (Gemini CLI's `session_id`,
+    Cursor's `conversation_id`) named the session "unknown", so two sessions' calls were one
+    turn's, and one session's failing end took back the other's file. Their transcript
+    (`transcript_path`, one file a session) tells them apart."""
+    _gate(repo)
+    tool = "write_file" if platform == "gemini" else "Write"
+
+    def send(event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        ran = subprocess.run(
+            [sys.executable, "-m", "git_atomic", "hook", platform, event],
+            input=json.dumps({"cwd": str(repo.path), "hook_event_name": event, **payload}),
+            cwd=repo.path,
+            env=repo.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
+        answer: dict[str, Any] = json.loads(ran.stdout or "{}")
+        return answer
+
+    for transcript, name in (("/t/one.json", "bad"), ("/t/two.json", "two.txt")):
+        call = {"tool_name": tool, "tool_input": {"file_path": str(repo.path / name)}}
+        payload = {"transcript_path": transcript, "tool_use_id": name, **call}
+        if platform == "cursor":
+            payload["workspace_roots"] = [str(repo.path)]
+        send(pre, payload)
+        repo.write(name, b"x\n")
+        send(post, payload)
+    ended = {"transcript_path": "/t/one.json", "stop_hook_active": False, "status": "completed"}
+    if platform == "cursor":
+        ended["workspace_roots"] = [str(repo.path)]
+    answer = send(stop, ended)
+    assert stopped in json.dumps(answer) and not (repo.path / "bad").exists(), answer
+    assert (repo.path / "two.txt").exists()  # the other session's

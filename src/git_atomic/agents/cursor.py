@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from git_atomic.agents import hookfiles, tell, turn, turnend, turnplace
-from git_atomic.agents.claude_code import Dialect, changes_files, tool_call
+from git_atomic.agents.claude_code import Dialect, changes_files, session_of, tool_call
 from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import HookResult
 from git_atomic.agents.turnstate import remember, remembers
@@ -100,7 +100,7 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
     roots = payload.get("workspace_roots")
     listed = [_path(r) for r in roots] if isinstance(roots, list) else []
     # `sessionEnd` names it `session_id` too (the same id, Cursor's page says).
-    session = _text(payload.get("conversation_id")) or _text(payload.get("session_id")) or "unknown"
+    session = _text(payload.get("conversation_id")) or session_of(payload)
     repo = project = None
     for candidate in [*listed, tell.here()]:
         if candidate is not None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from git_atomic.agents import tell, turn, turnend, turnplace
-from git_atomic.agents.claude_code import describe
+from git_atomic.agents.claude_code import describe, session_of
 from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import QUIET, HookResult
 from git_atomic.agents.turnstate import remember, remembers
@@ -82,7 +82,7 @@ def handle(
 
 def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) -> HookResult:
     named = _path(environ.get("GEMINI_PROJECT_DIR")) or tell.here()
-    session = _text(payload.get("session_id")) or "unknown"
+    session = session_of(payload)  # (its transcript where no session id: two sessions apart)
     repo = turnplace.locate(_path(payload.get("cwd")), named, session)
     if repo is None:
         return QUIET
