@@ -21,11 +21,13 @@ def _gate(repo: GitRepo) -> None:
     (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
 
 
-def _hook(repo: GitRepo, event: str, payload: object) -> dict[str, Any]:
+def _hook(
+    repo: GitRepo, event: str, payload: object, platform: str = "claude-code"
+) -> dict[str, Any]:
     """The installed command for `event`, `payload` on its stdin (no CLAUDE_PROJECT_DIR: VS
     Code sets none); its answer, checked: exit 0, no traceback, one JSON object or nothing."""
     ran = subprocess.run(
-        [sys.executable, "-m", "git_atomic", "hook", "claude-code", event],
+        [sys.executable, "-m", "git_atomic", "hook", platform, event],
         input=payload if isinstance(payload, str) else json.dumps(payload),
         cwd=repo.path,
         env={k: v for k, v in repo.env.items() if k != "CLAUDE_PROJECT_DIR"},
@@ -151,19 +153,8 @@ def test_gemini_and_cursor_payloads_without_a_session_are_named_by_their_transcr
     tool = "write_file" if platform == "gemini" else "Write"
 
     def send(event: str, payload: dict[str, Any]) -> dict[str, Any]:
-        ran = subprocess.run(
-            [sys.executable, "-m", "git_atomic", "hook", platform, event],
-            input=json.dumps({"cwd": str(repo.path), "hook_event_name": event, **payload}),
-            cwd=repo.path,
-            env=repo.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
-        answer: dict[str, Any] = json.loads(ran.stdout or "{}")
-        return answer
+        fields = {"cwd": str(repo.path), "hook_event_name": event, **payload}
+        return _hook(repo, event, fields, platform)
 
     for transcript, name in (("/t/one.json", "bad"), ("/t/two.json", "two.txt")):
         call = {"tool_name": tool, "tool_input": {"file_path": str(repo.path / name)}}
