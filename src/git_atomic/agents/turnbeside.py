@@ -150,18 +150,11 @@ def written_in(repo: git.Repo, record: Record, window: object) -> Record:
             noted[REFLOGS_REWRITTEN] = sorted(
                 {*rewritten, *(mine if isinstance(mine, list) else [])}
             )
-    before, after = was.get(ORIG_HEAD), now.get(ORIG_HEAD)
-    if isinstance(before, str) and isinstance(after, str) and before != after:
+    if _text_changed(was, now, ORIG_HEAD) or _text_changed(was, now, EDITMSG):
         from git_atomic.engine import memofiles
 
-        noted.setdefault(memofiles.BEFORE, before)
-        noted[memofiles.LEFT] = after
-    before, after = was.get(EDITMSG), now.get(EDITMSG)
-    if isinstance(before, str) and isinstance(after, str) and before != after:
-        from git_atomic.engine import memofiles
-
-        noted.setdefault(memofiles.EDITMSG, before)
-        noted[memofiles.EDITMSG_LEFT] = after
+        _first_and_last(was, now, ORIG_HEAD, noted, memofiles.BEFORE, memofiles.LEFT)
+        _first_and_last(was, now, EDITMSG, noted, memofiles.EDITMSG, memofiles.EDITMSG_LEFT)
     if was.get(_PACKED) is False and now.get(_PACKED) is True:
         noted["packed_refs_absent"] = True  # packedrefs.ABSENT
         # The refs it names now (a file read): those the take-back writes loose again, as an
@@ -259,6 +252,28 @@ def _dict(value: object) -> dict[str, object]:
     return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
 
 
+def _text_changed(was: Mapping[str, object], now: Mapping[str, object], key: str) -> bool:
+    """Whether the window changed the file noted (as text) under `key`."""
+    before, after = was.get(key), now.get(key)
+    return isinstance(before, str) and isinstance(after, str) and before != after
+
+
+def _first_and_last(
+    was: Mapping[str, object],
+    now: Mapping[str, object],
+    key: str,
+    noted: dict[str, object],
+    first: str,
+    last: str = "",
+) -> None:
+    """Where the window changed the file noted under `key`: as before the first window that
+    changed it (`noted[first]`), and as this one left it (`noted[last]`, where named)."""
+    if _text_changed(was, now, key):
+        noted.setdefault(first, was[key])
+        if last:
+            noted[last] = now[key]
+
+
 def _git_files_written(
     was: Mapping[str, object], now: Mapping[str, object], noted: dict[str, object]
 ) -> dict[str, object]:
@@ -268,13 +283,8 @@ def _git_files_written(
     still so)."""
     from git_atomic.engine import gitfolders, memofiles
 
-    before, after = was.get(_GRAFTS), now.get(_GRAFTS)
-    if isinstance(before, str) and isinstance(after, str) and before != after:
-        noted.setdefault(memofiles.GRAFTS, before)
-        noted[memofiles.GRAFTS_LEFT] = after
-    before, after = was.get(_ALTERNATES), now.get(_ALTERNATES)
-    if isinstance(before, str) and isinstance(after, str) and before != after:
-        noted.setdefault("alternates", before)  # alternates.BEFORE
+    _first_and_last(was, now, _GRAFTS, noted, memofiles.GRAFTS, memofiles.GRAFTS_LEFT)
+    _first_and_last(was, now, _ALTERNATES, noted, "alternates")  # alternates.BEFORE
     then, still = was.get(_FOLDERS), now.get(_FOLDERS)
     if isinstance(then, list) and isinstance(still, list):
         made = [f for f in then if f not in still]
