@@ -38,7 +38,7 @@ _REFLOGS: Final = "reflogs"  # in a window's note: each reflog's [inode, size]
 REFLOGS_REWRITTEN: Final = "reflogs_rewritten"  # gitdirback.REFLOGS_REWRITTEN
 _TURN_WORKTREES: Final = "turn_worktrees"  # in BESIDE: {"removed", "added", "moved": {...}}
 _NAMES: Final = "worktree_names"  # in a window's note: their git dirs' names (worktreesgone)
-_CORE: Final = "core_lines"  # in a window's note: coreplace.note, two small reads
+_CORE: Final = "core_lines"  # in a window's note: coreplace.note (_git_files_now)
 _LOCKS: Final = "locks"  # in a window's note: worktreelocks.note, a lstat per linked worktree
 # In BESIDE: each file's `[core]` lines / each linked worktree's lock a window changed ->
 # [as before the turn's first window that changed it, as its last one left it]; beside_detail
@@ -64,9 +64,6 @@ def beside_now(repo: git.Repo, branches: Iterable[str] | None = None) -> dict[st
         from git_atomic.engine import worktreelocks  # their locks: a lstat each
 
         noted[_LOCKS] = worktreelocks.note(repo, names.values())
-    from git_atomic.engine import coreplace  # core.bare, core.worktree: two small reads
-
-    noted[_CORE] = coreplace.note(repo)
     if os.path.lexists(repo.root / ".gitmodules"):
         from git_atomic.ops import submodulesback
 
@@ -97,8 +94,11 @@ def _git_files_now(repo: git.Repo) -> dict[str, object]:
     from git_atomic.engine import coreplace, gitfolders, memofiles
 
     common = repo.common_dir
+    # The config files read once: their [core] and [index] lines, and each line's digest.
+    core, lines = coreplace.note_with_lines(repo)
     noted: dict[str, object] = {
-        _CONFIG: coreplace.note_with_lines(repo)[1],
+        _CORE: core,
+        _CONFIG: lines,
         _GRAFTS: memofiles.read_grafts(repo) if os.path.lexists(common / "info" / "grafts") else "",
         _FOLDERS: gitfolders.absent(repo.git_dir),
         _REPLACE: {},
