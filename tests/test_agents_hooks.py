@@ -1591,6 +1591,31 @@ def test_commits_mode_turn_that_unignores_files_there_before_it_leaves_them_out(
     assert sorted(status) == ["?? .env", "?? target/out.bin"]
 
 
+def test_commits_mode_turn_that_moves_a_folder_commits_it_where_it_moved_it(repo: GitRepo) -> None:
+    """A turn's `mv lib pkg`: its commit deleted `lib/` and left `pkg/` untracked (a moved file
+    keeps its birth, so it read as one there before the turn, ignored then). The commit holds
+    the move, as `git add -A` would; no rule changed, so nothing is left out."""
+    repo.atomic("hooks", "install", "claude-code", "--history", "commits", check=0)
+    repo.write("lib/a.py", b"A = 1\n")
+    repo.write("lib/sub/b.py", b"B = 2\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "lib, hooks in commits mode")
+    head = repo.head()
+
+    def move() -> None:
+        (repo.path / "lib").rename(repo.path / "pkg")
+
+    claude = ClaudeCode(repo)
+    claude.turn([bash(repo, 1, "mv lib pkg", move)])
+    [answer] = claude.send(stop())
+
+    assert "committed as" in answer.json()["systemMessage"], answer
+    assert repo.git("rev-list", f"{head}..HEAD").split() == [repo.head()]
+    files = repo.git("ls-tree", "-r", "--name-only", "HEAD").split()
+    assert "pkg/a.py" in files and "pkg/sub/b.py" in files and "lib/a.py" not in files
+    assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
+
+
 def test_commits_mode_turn_commits_as_git_would_under_autocrlf_and_filemode_false(
     repo: GitRepo,
 ) -> None:

@@ -822,6 +822,47 @@ def test_files_ignored_before_the_operation_are_not_committed_when_it_unignores_
     assert repo.read(".env") == b"SECRET=1\n" and repo.read("target/app.o") == b"\x7fELF\n"
 
 
+# Files an operation moves with a plain rename: the rename keeps each file's birth (statx) and
+# ctime, older than PRE-OP, though nothing was at the new path before the operation.
+_MOVED_IN = {
+    "folder": "mv d d2",
+    "file": "mv d/a d/a2",
+    "into a new folder": "mkdir n && mv d/e/b n/b",
+    "moved, then appended to": "mv d/a d/a2 && echo more >> d/a2",
+    "a link moved": "mv d/l d/l2",
+    "swapped names": "mv d/a t && mv d/e/b d/a && mv t d/e/b",
+    "ignored rule kept, file moved": "mv d/a d/a2 && touch .gitignore",
+}
+
+
+@pytest.mark.parametrize("case", sorted(_MOVED_IN))
+def test_files_the_operation_moved_are_committed_where_it_moved_them(
+    tmp_path: Path, case: str
+) -> None:
+    """`mv d d2` in a run: the OP-EXEC commit deleted `d/` and left `d2/` untracked (a moved file
+    keeps its birth, so it was taken for one there before the operation, ignored then). The
+    commit holds what `git add -A` would: the files at their new paths."""
+    setup = (
+        "mkdir -p d/e && echo a > d/a && echo b > d/e/b && ln -s a d/l && echo '*.o' > .gitignore"
+    )
+    setup += " && git add -A && git commit -qm files"
+    tool, before, tree = _as_plain_git_would(tmp_path, setup, _MOVED_IN[case])
+    assert tool.git("rev-list", "--count", f"{before}..HEAD") == "1\n"
+    assert tool.git("status", "--porcelain") == "", tree
+
+
+def test_a_file_the_operation_took_out_of_the_index_stays_out_of_its_commit(repo: GitRepo) -> None:
+    """`git rm --cached` in a run: the commit records the file's removal, and the file stays on
+    disk, untracked, as git leaves it (it was there before the operation, tracked)."""
+    repo.write("keep.txt", b"mine\n")
+    repo.git("add", "keep.txt")
+    repo.git("commit", "-qm", "keep")
+    repo.atomic("run", "--", "git", "rm", "-q", "--cached", "keep.txt", check=0)
+    assert "keep.txt" not in repo.git("ls-tree", "-r", "--name-only", "HEAD").split()
+    assert repo.git("status", "--porcelain") == "?? keep.txt\n"
+    assert repo.read("keep.txt") == b"mine\n"
+
+
 def test_commits_on_the_branch_are_signed_where_commit_gpgsign_is_set(
     repo: GitRepo, tmp_path: Path
 ) -> None:

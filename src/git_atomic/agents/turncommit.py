@@ -145,10 +145,14 @@ def _not_its_own(repo: Repo, added: Sequence[bytes], unseen: set[bytes]) -> list
 def _there_before(repo: Repo, start: checkpoint.Snapshot, after_tree: str) -> set[bytes]:
     """The files a step's end holds and its start does not, that were on disk before the step
     began: ignored then (`.env`, `target/`), shown by a rule the step changed. Not its own: they
-    stay out of the commit, untracked, as a `run`'s commits leave them (ops/phasecommit.py)."""
+    stay out of the commit, untracked, as a `run`'s commits leave them (ops/phasecommit.py).
+    A file the step moved (`mv`, which keeps its birth) where no rule changed is its own."""
     if start.captured_at is None:
         return set()
     from git_atomic.engine import ignores
 
     added = [c.path for c in repo.diff_trees(start.files_tree, after_tree) if c.status == "A"]
-    return set(ignores.older_than(repo, added, start.captured_at)) if added else set()
+    if not added:
+        return set()
+    before = ignores.Before(start.captured_at, start.files_tree, start.info_exclude)
+    return set(ignores.there_before(repo, added, before, after_tree))

@@ -20,10 +20,10 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 from git_atomic.core import process
-from git_atomic.engine import folderwalk, safefs
+from git_atomic.engine import folderwalk, infoexclude, safefs
 from git_atomic.engine.folderwalk import RULE_FILES
 from git_atomic.engine.git import Repo
 
@@ -201,6 +201,73 @@ def known(repo: Repo, paths: Sequence[bytes], *, limit: int | None) -> list[byte
             ):
                 found.append(path)
     return found
+
+
+class Before(NamedTuple):
+    """What an operation's PRE-OP knew of the files its commits must leave out: when it captured
+    the disk, the files it held (its files tree: tracked ones, and the ignored ones it holds,
+    `.gitignore` files among them) and `info/exclude`."""
+
+    began: float
+    files_tree: str
+    info_exclude: infoexclude.Rules
+
+
+def there_before(
+    repo: Repo, paths: Sequence[bytes], before: Before, files_tree: str
+) -> list[bytes]:
+    """Of `paths` (untracked now, not before the operation; `files_tree`: the capture now),
+    those there before the operation, which its commits leave out: a file PRE-OP held (tracked
+    then, and the operation took it out of the index; or ignored and held, as `protect` does),
+    or one a rule hid then that the operation changed since (`.env` behind a line it took out of
+    `.gitignore`). A file born after PRE-OP (statx's birth, else ctime) is none of them. One born
+    before it where PRE-OP held nothing, with no rule changed, was moved there by the operation
+    (`mv src lib`: a rename keeps a file's birth): the operation's, committed."""
+    older = older_than(repo, paths, before.began)
+    if not older:
+        return []
+    held = {entry.path for entry in repo.ls_tree_at(before.files_tree, older)}
+    if len(held) < len(older) and _rules_changed(repo, before, files_tree):
+        return older
+    return [path for path in older if path in held]
+
+
+def _rules_changed(repo: Repo, before: Before, files_tree: str) -> bool:
+    """Whether an ignore rule may have changed since PRE-OP: a `.gitignore` it held is not as
+    it was, `info/exclude` either, or the configuration or `core.excludesFile` was written
+    since (which file and `core.ignoreCase`). Where it cannot tell, it may have."""
+    if not before.info_exclude.known:
+        return True
+    if infoexclude.changes(infoexclude.read(repo), before.info_exclude):
+        return True
+    for path in _rule_settings(repo):
+        try:
+            if os.stat(path).st_ctime >= before.began:
+                return True
+        except OSError:
+            continue
+    env = {"GIT_INDEX_FILE": str(repo.state_dir / "no-index")}
+    args = ("diff-tree", "-r", "-z", "--name-only", before.files_tree, files_tree)
+    return bool(repo.out(*args, "--", ":(glob)**/.gitignore", env=env))
+
+
+def _rule_settings(repo: Repo) -> list[str]:
+    """The files that say which ignore rules git reads beside the tree's: the configuration
+    files (core.excludesFile, core.ignoreCase) and the excludes file."""
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    files = [
+        str(repo.common_dir / "config"),
+        str(repo.git_dir / "config.worktree"),
+        os.path.expanduser("~/.gitconfig"),
+        os.path.join(xdg, "git", "config"),
+    ]
+    configured = repo.config("core.excludesFile")
+    files.append(
+        str(repo.root / os.path.expanduser(configured))
+        if configured
+        else os.path.join(xdg, "git", "ignore")
+    )
+    return files
 
 
 def older_than(repo: Repo, paths: Sequence[bytes], since: float) -> list[bytes]:

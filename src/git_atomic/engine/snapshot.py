@@ -26,6 +26,7 @@ from git_atomic.engine import (
     gitlinks,
     gitstate,
     heldanyway,
+    ignores,
     indexstate,
     infoexclude,
     scan,
@@ -55,7 +56,7 @@ def capture(
     message: str,
     ref: str | None,
     untracked_of_op: frozenset[bytes] | None = None,
-    op_began: float | None = None,
+    before: ignores.Before | None = None,
     for_commit: bool = False,
     effect_base: bool = False,
     also_capture: Callable[[str], Sequence[bytes]] | None = None,
@@ -69,9 +70,9 @@ def capture(
     `ref`: created (must not exist) in the same step that finishes the objects; None for a probe.
     `for_commit`: also build the tree of files a visible commit may hold (commits.py), leaving
     out `untracked_of_op` — files that were untracked before the operation stay untracked — or,
-    when it is None, every file untracked now; and the untracked files there before `op_began`
-    (PRE-OP's capture) that PRE-OP does not hold: ignored then (`.env`, `target/`), not the
-    operation's, though it changed the rules that hid them.
+    when it is None, every file untracked now; and the untracked files there before PRE-OP
+    (`before`, ignores.there_before): ignored then (`.env`, `target/`), not the operation's,
+    though it changed the rules that hid them.
     `effect_base`: the PRE-OP of a commits-mode operation: keep in it what the operation's
     commits are measured from (`commit-base`, `untracked`).
     `also_capture(files_tree)`: paths to add even though git ignores them now (a rescue must hold
@@ -119,7 +120,7 @@ def capture(
         commit_tree = None
         if for_commit:
             commit_tree = _commit_tree(
-                repo, git_side.side, held, untracked_of_op, op_began, read_as_folders
+                repo, git_side.side, held, untracked_of_op, before, read_as_folders
             )
             # Kept by the checkpoint: the operation's next commit is measured from it.
             parts = records.replace(parts, commit_base=commit_tree)
@@ -376,7 +377,7 @@ def _commit_tree(
     side: staged.Staged,
     held: _Held,
     untracked_of_op: frozenset[bytes] | None,
-    op_began: float | None,
+    before: ignores.Before | None,
     repositories: Sequence[bytes] = (),
 ) -> str:
     """The files a visible commit may hold, as your git would commit them (commitview.py: the
@@ -387,11 +388,9 @@ def _commit_tree(
 
     untracked = held.untracked
     leave_out = untracked if untracked_of_op is None else untracked_of_op & untracked
-    if untracked_of_op is not None and op_began is not None:
-        from git_atomic.engine import ignores
-
-        new = sorted(untracked - untracked_of_op)
-        leave_out = leave_out | set(ignores.older_than(repo, new, op_began))
+    new = sorted(untracked - untracked_of_op) if untracked_of_op is not None else []
+    if new and before is not None:
+        leave_out = leave_out | set(ignores.there_before(repo, new, before, held.tree))
     # A repository of its own git reads as a folder (the index has paths under it): its
     # untracked files are its own, never committed on your branch as files.
     inside = tuple(r + b"/" for r in repositories)

@@ -208,7 +208,7 @@ class Engine:
                 message=f"git-atomic {label}: {name} [{op_id}]",
                 ref=op_ref(op_id, kind, seq),
                 untracked_of_op=base.untracked if base is not None else None,
-                op_began=base.began if base is not None else None,
+                before=base.before if base is not None else None,
                 for_commit=commits,
                 effect_base=effect_base,
                 early=self.ctx.early,

@@ -38,7 +38,7 @@ from git_atomic.core.journal import Journal
 from git_atomic.core.printable import printable
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, IntentAction
-from git_atomic.engine import checkpoint, indexfile, indexstate, isolation, snapshot
+from git_atomic.engine import checkpoint, ignores, indexfile, indexstate, isolation, snapshot
 from git_atomic.engine import staged as staged_side
 from git_atomic.engine.git import RawChange, Repo
 
@@ -54,9 +54,9 @@ class Base:
 
     tree: str
     untracked: frozenset[bytes] | None  # None: every file untracked at commit time stays out
-    # When PRE-OP was captured: a file there before it that PRE-OP does not hold (ignored then,
-    # or over the size budget) is not the operation's to commit. None: not known.
-    began: float | None = None
+    # What PRE-OP knew of the files there before it: one untracked now that was there then
+    # (tracked, or ignored) is not the operation's to commit. None: not known.
+    before: ignores.Before | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,10 @@ def base_of(repo: Repo, pre_op: str) -> Base:
     snap = checkpoint.load(repo, pre_op)
     if snap.commit_base is not None:
         untracked = checkpoint.load_untracked(repo, snap)
-        return Base(snap.commit_base, untracked, snap.captured_at)
+        before = None
+        if snap.captured_at is not None:
+            before = ignores.Before(snap.captured_at, snap.files_tree, snap.info_exclude)
+        return Base(snap.commit_base, untracked, before)
     return Base(tree_of(repo, snap.head_oid), None)
 
 
@@ -290,7 +293,7 @@ def _since_last_commit(
             continue
         if not repo.is_loose(tree) and repo.run("cat-file", "-e", tree, check=False).returncode:
             return base
-        return Base(tree, base.untracked, base.began)
+        return Base(tree, base.untracked, base.before)
     return base
 
 
