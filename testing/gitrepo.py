@@ -39,6 +39,9 @@ def hermetic_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str
         # The warm helper is on (as for users); one a test leaves behind goes soon, and
         # tests/conftest.py stops those of each test's repositories when it ends.
         GIT_ATOMIC_HELPER_IDLE="20",
+        # A live git's index.lock is waited for 3 s, not 10: the tests that hold one (a commit's
+        # editor open) hold it past any wait, and would each spend the ten seconds.
+        GIT_ATOMIC_INDEX_LOCK_WAIT="3",
     )
     env.pop("GIT_ATOMIC_FAILPOINT", None)
     if "GIT_ATOMIC_SPLIT_SCAN_AT" in os.environ:  # scan indexes split from that size (scan.py)

@@ -121,6 +121,12 @@ ENVIRONMENT: Final = (
         "unprotected (default 45)",
     ),
     (
+        "GIT_ATOMIC_INDEX_LOCK_WAIT",
+        "seconds a rollback or undo that must write the index waits for a live git's "
+        "index.lock (your commit's editor open) before it refuses, having written nothing "
+        "(default 10)",
+    ),
+    (
         "GIT_ATOMIC_WATCHMAN",
         "0: a capture never asks Watchman what changed, even where it watches the tree "
         "(default on)",

@@ -344,8 +344,15 @@ def index_lock_holder(repo: Repo) -> str | None:
 # finding drops such a lock without a second wait.
 _STALE: Final[set[tuple[int, int, int, int]]] = set()
 # How long a restore that writes the index waits for a live git's lock (your commit's editor)
-# before it gives up, having written nothing.
+# before it gives up, having written nothing (GIT_ATOMIC_INDEX_LOCK_WAIT).
 _LIVE_WAIT_S: Final = 10.0
+
+
+def _live_wait() -> float:
+    try:
+        return max(0.0, float(os.environ.get("GIT_ATOMIC_INDEX_LOCK_WAIT", _LIVE_WAIT_S)))
+    except ValueError:
+        return _LIVE_WAIT_S
 
 
 def _let_go(lock: Path, grace: float = _LOCK_GRACE_S) -> bool:
@@ -385,7 +392,7 @@ def wait_for_index_lock(repo: Repo, target: str | None) -> None:
     if not os.path.lexists(lock) or _let_go(lock):
         return
     holder = _holder(repo, lock)
-    if holder is not None and _let_go(lock, _LIVE_WAIT_S):
+    if holder is not None and _let_go(lock, _live_wait()):
         return
     if holder is None:
         if target is None:
