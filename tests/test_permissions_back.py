@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import stat
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -249,3 +250,57 @@ def test_a_rollback_without_protect_lists_no_tree_to_find_the_bits_no_capture_sa
     listed = [line for line in trace.read_text().splitlines() if "ls-tree" in line]
     assert not [line for line in listed if "f1.txt" in line], listed
     assert repo.read("f1.txt") == b"one\n"
+
+
+# folder -> permission bits: a team's setgid group-writable one, a group's, a sticky drop box
+FOLDERS = {"team": 0o2775, "group": 0o770, "drop": 0o1777, "mine": 0o700}
+
+
+def _take_back_folders(repo: GitRepo, how: str) -> None:
+    """An operation that removed the folders of FOLDERS, its effect taken back `how`."""
+    rm = "rm -rf " + " ".join(FOLDERS)
+    if how == "failed run":
+        repo.atomic("run", "--no-gates", "--", "sh", "-c", rm + "; exit 1", check=1)
+    elif how == "abort":
+        repo.atomic("begin", "work", check=0)
+        subprocess.run(["sh", "-c", rm], cwd=repo.path, check=True)
+        repo.atomic("abort", check=0)
+    elif how == "recover after kill -9":
+        repo.atomic("run", "--no-gates", "--", "sh", "-c", rm + "; kill -9 $PPID", check=-9)
+        repo.atomic("recover", check=0)
+    elif how == "undo of undo":
+        repo.atomic("run", "--no-gates", "--", "sh", "-c", rm + "; exit 1", check=1)
+        repo.atomic("undo", check=0)
+        for name in FOLDERS:
+            assert not repo.exists(name), name
+        repo.atomic("undo", check=0)
+    else:
+        repo.atomic("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", rm, check=0)
+        op_id = repo.atomic_json("log")["operations"][0]["op_id"]
+        if how == "rollback --op":
+            repo.write("README", b"yours, since\n")  # a change since: the target is worked out
+            repo.atomic("rollback", "--op", op_id, check=0)
+            assert repo.read("README") == b"yours, since\n"
+        else:
+            repo.atomic("rollback", check=0)
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["failed run", "abort", "recover after kill -9", "rollback", "rollback --op", "undo of undo"],
+)
+def test_a_folder_made_again_gets_the_bits_its_capture_saw(repo: GitRepo, how: str) -> None:
+    """`rm -rf team` of a 2775 folder (setgid, group-writable: a team's shared one): made again
+    by mkdir under the umask (0755) and only ever closed, it came back 2755, the group unable
+    to write in it; a 0770 one lost g+w, a 1777 drop box o+w. A folder the restore makes again
+    itself is given the bits its capture saw, as a file it makes again is; one it finds there
+    is still only closed."""
+    for name, bits in FOLDERS.items():
+        repo.write(f"{name}/notes.txt", b"untracked\n", mode=0o664)  # the group writes it too
+        os.chmod(repo.path / name, bits)
+    repo.atomic("run", "--no-gates", "--", "true", check=0)  # seen by a scan before
+    _take_back_folders(repo, how)
+    for name, bits in FOLDERS.items():
+        assert repo.read(f"{name}/notes.txt") == b"untracked\n", name
+        assert _bits(repo, f"{name}/notes.txt") == 0o664, name
+        assert _bits(repo, name) == bits, f"{name}: {oct(_bits(repo, name))} != {oct(bits)}"

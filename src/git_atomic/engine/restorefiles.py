@@ -96,6 +96,7 @@ def apply_files(
         specials.remake(tree, outcome)
         _make_target_folders(tree, folders, outcome, specials)
         _nested_repositories(tree, nested.targets, changes, outcome)
+        specials.give_bits(tree, outcome)
         outcome.problems += [nestedrepos.checkout_moved(c) for c in nestedrepos.moved(changes)]
 
 
@@ -462,6 +463,21 @@ class Specials:
         for path in unknown:
             found[path] = (0o700 if made[path] == "100755" else 0o600) & ~mask
         return found
+
+    def give_bits(self, tree: safefs.Tree, outcome: Outcome) -> None:
+        """The folders this restore made again (mkdir: the umask's bits, 0755) given the bits
+        the target's capture saw, opened as well as closed (a team's 2775 folder, a 1777 drop
+        box): made by us, they hold no bit of anyone else's to keep. One found there is only
+        ever closed (restore.closed_again)."""
+        for folder in tree.made:
+            bits = self.modes.get(folder + b"/")
+            fd = None if bits is None else tree.folder(folder)
+            if fd is None or bits is None:
+                continue
+            try:
+                os.fchmod(fd, bits)
+            except OSError as exc:
+                outcome.cannot(folder + b"/", _why(exc))
 
     def make_way(self, tree: safefs.Tree, path: bytes, outcome: Outcome) -> None:
         """Take away what the start saw at `path` or on its way, if still of that kind."""

@@ -60,6 +60,9 @@ class Tree:
         self._aside = None if aside is None else os.fsencode(aside)
         self._aside_fd: int | None = None
         self._taken = 0
+        # The folders `make_folders` made, in the order made: a restore gives each the bits
+        # its target's capture saw (restorefiles.Specials.give_bits).
+        self.made: list[bytes] = []
 
     def __enter__(self) -> Tree:
         return self
@@ -204,6 +207,7 @@ class Tree:
             raise Blocked(rel)
         if made:
             _give(fd, _owner_of(parent_fd))
+            self.made.append(rel)
         return fd
 
     def forget(self, rel: bytes) -> None:
