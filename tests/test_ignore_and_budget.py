@@ -970,3 +970,56 @@ def test_a_rollback_of_an_rm_of_ignored_files_does_not_say_it_changed_nothing(
         )
         == protect
     ), line
+
+
+# script -> where each file over the budget is after it (None: gone for good)
+SHUFFLES = {
+    "mv a.db t; mv b.db a.db; mv t b.db": {"a.db": "b.db", "b.db": "a.db"},
+    "mv a.db t; mv c.db a.db; mv b.db c.db; mv t b.db": {
+        "a.db": "b.db",
+        "b.db": "c.db",
+        "c.db": "a.db",
+    },
+    "mv -f a.db b.db": {"a.db": "b.db", "b.db": None},
+}
+
+
+@pytest.mark.parametrize("how", ["failed run", "rollback", "rollback --dry-run"])
+@pytest.mark.parametrize("script", list(SHUFFLES))
+def test_large_files_swapped_by_name_are_moved_back(repo: GitRepo, script: str, how: str) -> None:
+    """Files over the budget the operation swapped by name (`mv a.db t; mv b.db a.db; mv t
+    b.db`), turned round three names, or moved over another's: every name still held a file,
+    so none was looked for, and each stayed with the other's bytes (the third case's b.db with
+    a.db's, said nothing of). Each file whose device and inode a name held at PRE-OP is moved
+    back to that name, through a name aside (never over a file no move takes away); one gone
+    for good is named."""
+    if how == "rollback" and None in SHUFFLES[script].values():
+        pytest.xfail("a kept run's rollback with nothing else to take back names no file gone")
+    configure(repo, 'max_new_file_size = "1KiB"\n')
+    names = sorted(SHUFFLES[script])
+    data = {n: os.urandom(4096) for n in names}
+    for n in names:
+        repo.write(n, data[n])
+    inode = {n: os.lstat(repo.path / n).st_ino for n in names}
+    time.sleep(0.05)  # the user's files predate PRE-OP by more than the clock's grain
+    if how == "failed run":
+        res = repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=None)
+    else:
+        repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script, check=0)
+        res = repo.atomic(*how.split(), check=None)
+    where = SHUFFLES[script]
+    if how == "rollback --dry-run":
+        assert "would move back" in res.stderr, res.stderr
+        for n, now in where.items():
+            if now is not None:
+                assert repo.read(now) == data[n], now
+        return
+    for n in names:
+        if where.get(n, n) is None:
+            assert "b.db was larger than max_new_file_size" in res.stderr, res.stderr
+            assert "cannot come back" in res.stderr, res.stderr
+            assert res.returncode == (1 if how == "failed run" else 3), res.stderr
+            continue
+        assert repo.read(n) == data[n], (n, res.stderr)
+        assert os.lstat(repo.path / n).st_ino == inode[n], n
+    assert not repo.exists("t") and "moved back" in res.stderr, res.stderr

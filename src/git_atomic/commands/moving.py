@@ -395,12 +395,11 @@ def _large_moved(ctx: context.Context, prev: moves.Preview) -> str:
     rename. Said as a clause; "" where none was."""
     if prev.target.too_large is None:
         return ""
-    from git_atomic.engine import checkpoint, safefs
+    from git_atomic.engine import checkpoint
     from git_atomic.ops import largegone
 
-    with safefs.Tree(os.fsencode(ctx.repo.root)) as tree:
-        big = sorted(checkpoint.load_too_large(ctx.repo, prev.target))
-        gone = [p for p, st in zip(big, tree.lstat_many(big), strict=True) if st is None]
+    big = sorted(checkpoint.load_too_large(ctx.repo, prev.target))
+    gone = largegone.displaced(ctx.repo, prev.target, big)
     pairs = largegone.moved_back(ctx.repo, prev.target, prev.current, gone) if gone else []
     return ", ".join(
         f"{frm.decode('utf-8', 'backslashreplace')} to {to.decode('utf-8', 'backslashreplace')}"

@@ -37,7 +37,7 @@ from git_atomic.core import records
 from git_atomic.core.errors import BusyError, RefusedError, UsageError
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
-from git_atomic.engine import checkpoint, gitstate, pathcheck, safefs, scanindex
+from git_atomic.engine import checkpoint, gitstate, pathcheck, scanindex
 from git_atomic.ops import context, effect, moveresults, moves, output, results, steps
 
 
@@ -345,9 +345,9 @@ def _large_moved_back(ctx: context.Context, taken: Sequence[effect.Step], *, dry
         return ""
     from git_atomic.ops import largegone  # only where a capture left files out
 
-    with safefs.Tree(os.fsencode(ctx.repo.root)) as tree:
-        big = sorted(checkpoint.load_too_large(ctx.repo, before))
-        gone = [p for p, st in zip(big, tree.lstat_many(big), strict=True) if st is None]
+    gone = largegone.displaced(
+        ctx.repo, before, sorted(checkpoint.load_too_large(ctx.repo, before))
+    )
     if not gone:
         return ""
     if dry_run:

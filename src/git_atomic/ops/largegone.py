@@ -34,7 +34,8 @@ def note(
 ) -> None:
     """Each file over the budget when `target` was captured that is no regular file now (a
     selective move, `paths`, only for those it names); one `current` (the state the move
-    started from) has under another name, moved back (`moved_back`)."""
+    started from) has under another name, moved back (`moved_back`), also where another of
+    them took its name (`mv a.db t; mv b.db a.db; mv t b.db`)."""
     if target.too_large is None:
         return
     try:
@@ -43,19 +44,18 @@ def note(
         return
     if paths:
         big = [p for p in big if any(p == q or p.startswith(q.rstrip(b"/") + b"/") for q in paths)]
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        found = tree.lstat_many(big)
-    gone = [
-        p for p, st in zip(big, found, strict=True) if st is None or not stat.S_ISREG(st.st_mode)
-    ]
-    if gone and current is not None and not paths:
-        back = moved_back(repo, target, current, gone)
+    if current is not None and not paths:
+        back = moved_back(repo, target, current, displaced(repo, target, big))
         for frm, to in back:
             outcome.problems.append(
                 f"{_show(to)} was larger than max_new_file_size, in no checkpoint: the "
                 f"operation had moved it to {_show(frm)}; moved back"
             )
-        gone = [p for p in gone if p not in {to for _, to in back}]
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        found = tree.lstat_many(big)
+    gone = [
+        p for p, st in zip(big, found, strict=True) if st is None or not stat.S_ISREG(st.st_mode)
+    ]
     for path in gone:
         outcome.failed.append(path)
         outcome.problems.append(
@@ -65,19 +65,35 @@ def note(
         )
 
 
+def displaced(repo: Repo, target: Snapshot, big: Sequence[bytes]) -> list[bytes]:
+    """Of `big` (files over the budget when `target` was captured), those whose name holds no
+    regular file now, or another file than the one `target` recorded there (device and inode:
+    another of them moved there, `mv -f a.db b.db`, or a swap)."""
+    if not big:
+        return []
+    try:
+        ids = checkpoint.load_too_large_ids(repo, target)
+    except GitError:
+        ids = {}
+    from git_atomic.engine import heldanyway  # only where files over the budget were
+
+    now = heldanyway.identities(repo, big)
+    return [p for p in big if p not in now or (p in ids and now[p][:2] != ids[p][:2])]
+
+
 def moves(
     repo: Repo, target: Snapshot, current: Snapshot, gone: Sequence[bytes]
 ) -> list[tuple[bytes, bytes]]:
     """(where it is now, where it was) for each file of `gone` (over the budget when `target`
-    was captured, not there now) that is on disk under a name `current` has over the budget
-    and `target` lacked: the same file (device and inode, as `target` recorded them: a rename
-    keeps both) and born before `target` was captured, never another's bytes."""
+    was captured, not at its name now: `displaced`) that is on disk under another name
+    `current` has over the budget: the same file (device and inode, as `target` recorded them:
+    a rename keeps both) and born before `target` was captured, never another's bytes. The
+    name it is at now may be another's of them (a swap, a turn of three names)."""
     try:
         ids = checkpoint.load_too_large_ids(repo, target)
         if not ids or current.too_large is None:
             return []
-        was = checkpoint.load_too_large(repo, target)
-        now = sorted(checkpoint.load_too_large(repo, current) - was)
+        now = sorted(checkpoint.load_too_large(repo, current))
     except GitError:
         return []
     wanted = {ids[p][:2]: p for p in gone if p in ids}
@@ -86,7 +102,7 @@ def moves(
     from git_atomic.engine import heldanyway, ignores  # only where a file over the budget is gone
 
     found = heldanyway.identities(repo, now).items()
-    same = {p: wanted[i[:2]] for p, i in found if i[:2] in wanted}
+    same = {p: wanted[i[:2]] for p, i in found if i[:2] in wanted and wanted[i[:2]] != p}
     if not same or target.captured_at is None:
         return []
     # Born before the target was captured: an inode freed by a deletion and given to a file
@@ -98,43 +114,68 @@ def moves(
 def moved_back(
     repo: Repo, target: Snapshot, current: Snapshot, gone: Sequence[bytes]
 ) -> list[tuple[bytes, bytes]]:
-    """The files of `gone` that the operation moved (`moves`), moved back where nothing is now:
-    a hard link at the old name, then the new one removed (never over a file there), the
-    folders the old name needs made, and the new name's folders left empty removed where the
-    target lacks them. The pairs moved."""
+    """The files of `gone` that the operation moved (`moves`), moved back: each first moved
+    aside (one rename, looked at there: still that file), then linked at its old name, never
+    over a file there (one no move took away: put back where it was), the folders the old
+    name needs made, and the new name's folders left empty removed where the target lacks
+    them. Aside first, so files that swapped names go back too. The pairs moved."""
     pairs = moves(repo, target, current, gone)
     done: list[tuple[bytes, bytes]] = []
     if not pairs:
         return done
+    from git_atomic.engine import heldanyway
+
+    ids = heldanyway.identities(repo, [frm for frm, _ in pairs])
     empty = checkpoint.load_empty_folders(repo, target)
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
+    aside = os.fsencode(repo.state_dir / "tmp")
+    with safefs.Tree(os.fsencode(repo.root), aside=aside) as tree:
+        held: list[tuple[bytes, bytes, safefs.Taken]] = []
         for frm, to in pairs:
-            st = tree.lstat(frm)
-            if st is None or not stat.S_ISREG(st.st_mode) or tree.lstat(to) is not None:
-                continue
             source = tree.folder(os.path.dirname(frm))
-            try:
-                dest = tree.make_folders(os.path.dirname(to))
-            except (safefs.Blocked, OSError):
+            if source is None or frm not in ids:
                 continue
-            if source is None:
-                continue
+            ident = ids[frm][:2]
+            hold: list[safefs.Taken] = []
             try:
-                os.link(
+                tree.take(
+                    source,
                     os.path.basename(frm),
-                    os.path.basename(to),
-                    src_dir_fd=source,
-                    dst_dir_fd=dest,
-                    follow_symlinks=False,
+                    lambda st, ident=ident: (  # type: ignore[misc]
+                        stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) == ident
+                    ),
+                    hold=hold,
                 )
             except OSError:
                 continue
-            tree.unlink(frm)
-            done.append((frm, to))
+            held += [(frm, to, taken) for taken in hold]
+        for frm, to, taken in held:
+            if _put(tree, taken, to):
+                done.append((frm, to))
+            else:
+                tree.give_back(taken)
+        for frm, _ in done:
             folder = os.path.dirname(frm)
             while folder and folder not in empty and tree.rmdir(folder):
                 folder = os.path.dirname(folder)
     return done
+
+
+def _put(tree: safefs.Tree, taken: safefs.Taken, to: bytes) -> bool:
+    """The file `taken` holds aside, at `to`: a hard link, which never replaces anything, then
+    the name aside removed. False where something is at `to` or the system refuses."""
+    try:
+        dest = tree.make_folders(os.path.dirname(to))
+        os.link(
+            taken.moved,
+            os.path.basename(to),
+            src_dir_fd=taken.aside,
+            dst_dir_fd=dest,
+            follow_symlinks=False,
+        )
+    except (safefs.Blocked, OSError):
+        return False
+    tree.drop(taken)
+    return True
 
 
 def _show(path: bytes) -> str:
