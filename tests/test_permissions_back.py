@@ -5,6 +5,7 @@ Compared against the disk (lstat), after every way an operation's effect is take
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import struct
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.agents import claude_hook
 from testing.gitrepo import GitRepo
 
 # name -> (bytes, permission bits): untracked, changed since the index, protected and ignored
@@ -201,7 +203,7 @@ def test_a_private_folder_comes_back_as_closed_as_it_was(repo: GitRepo, how: str
         script = "chmod 755 secrets; chmod g-s shared"
         repo.atomic("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", script, check=0)
         res = repo.atomic("rollback", check=0)
-        assert "closed again secrets/, shared/" in res.stderr, res.stderr
+        assert "closed again: secrets/ (700), shared/ (2755)" in res.stderr, res.stderr
     assert repo.read("secrets/deep/token.txt") == b"TOKEN\n"
     assert _bits(repo, "secrets") == 0o700
     assert _bits(repo, "shared") & 0o2000
@@ -304,3 +306,82 @@ def test_a_folder_made_again_gets_the_bits_its_capture_saw(repo: GitRepo, how: s
         assert repo.read(f"{name}/notes.txt") == b"untracked\n", name
         assert _bits(repo, f"{name}/notes.txt") == 0o664, name
         assert _bits(repo, name) == bits, f"{name}: {oct(_bits(repo, name))} != {oct(bits)}"
+
+
+@pytest.mark.parametrize("how", ["rollback", "failed run"])
+def test_a_rollback_that_only_closes_bits_is_a_move_undo_takes_back(
+    repo: GitRepo, how: str
+) -> None:
+    """A kept run whose only change was `chmod 644` of a 0600 key: its rollback closed the bits
+    and said "nothing further", writing no event: `undo` could not open them again, as it
+    brings back anything else a rollback replaced, and `--json` said nothing of it. It is a
+    move: an event with its rescue, what it closed in its `--json`, and `undo` (and `undo`
+    again) goes each way."""
+    _setup(repo)
+    if how == "failed run":
+        repo.atomic("run", "--no-gates", "--", "sh", "-c", "chmod 644 secret.txt; exit 1", check=1)
+    else:
+        repo.atomic("run", "--no-gates", "--history", "shadow", "--", "chmod", "644", "secret.txt")
+        out = repo.atomic_json("rollback")
+        assert out["checkpoints"]["rescue"] and out["event"] == "rollback", out
+        assert any("secret.txt" in line for line in out["notes"]), out
+    assert _bits(repo, "secret.txt") == 0o600
+    repo.atomic("undo", check=0)
+    assert _bits(repo, "secret.txt") == 0o644
+    repo.atomic("undo", check=0)
+    assert _bits(repo, "secret.txt") == 0o600
+
+
+def test_rollback_op_over_later_changes_closes_the_bits_the_operation_opened(
+    repo: GitRepo,
+) -> None:
+    """`rollback --op` on top of later changes closed no bit at all (bits changed since may
+    be yours). Those the operation opened on a file nobody changed since are its effect, and
+    are closed; one you changed since (your `chmod 640`) is yours: left, and said so."""
+    _setup(repo)
+    script = "chmod 644 secret.txt team.txt; chmod 755 tool.sh"
+    repo.atomic("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", script, check=0)
+    op_id = repo.atomic_json("log")["operations"][0]["op_id"]
+    repo.write("README", b"yours, since\n")
+    os.chmod(repo.path / "tool.sh", 0o750)  # yours, since
+    res = repo.atomic("rollback", "--op", op_id, "--dry-run", check=0)
+    assert "would close again secret.txt, team.txt" in res.stderr, res.stderr
+    assert _bits(repo, "secret.txt") == 0o644
+    res = repo.atomic("rollback", "--op", op_id, check=0)
+    assert repo.read("README") == b"yours, since\n"
+    assert _bits(repo, "secret.txt") == 0o600 and _bits(repo, "team.txt") == 0o640
+    assert _bits(repo, "tool.sh") == 0o750
+    assert "tool.sh" in res.stderr and "changed since" in res.stderr, res.stderr
+    repo.atomic("undo", check=0)
+    assert _bits(repo, "secret.txt") == 0o644 and _bits(repo, "team.txt") == 0o644
+    assert repo.read("README") == b"yours, since\n"
+
+
+@pytest.mark.parametrize("between", ["", "echo yours > mine.txt"])
+def test_an_agent_turns_take_back_closes_the_bits_its_calls_opened(
+    repo: GitRepo, between: str
+) -> None:
+    """A Claude Code turn whose call ran `chmod 644` of a 0600 key, its gate failing: its Stop
+    took back nothing of it (no tree holds the bits: "nothing to take back"), or, with a file
+    of yours written between its calls, took back its files and left the key open. The bits
+    its calls opened are closed again, yours stay, and `undo` opens them again."""
+    _setup(repo)
+    gate = 'test "$(stat -c %a secret.txt)" = 600'
+    repo.write(".git-atomic.toml", f'[[gates]]\nname = "g"\nrun = {json.dumps(gate)}\n'.encode())
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\nmine.txt\n")
+    for n, command in enumerate(["chmod 644 secret.txt", "echo call > call.txt"], start=1):
+        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
+        assert claude_hook(repo, "s1", "PreToolUse", **call).stdout == ""
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+        after = claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+        assert after.stdout == ""
+        if n == 1 and between:
+            subprocess.run(["sh", "-c", between], cwd=repo.path, env=repo.env, check=True)
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
+    assert answer.get("decision") == "block", answer
+    assert _bits(repo, "secret.txt") == 0o600, answer
+    assert not repo.exists("call.txt")
+    if between:
+        assert repo.read("mine.txt") == b"yours\n"
+    repo.atomic("undo", check=0)
+    assert _bits(repo, "secret.txt") == 0o644

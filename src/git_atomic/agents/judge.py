@@ -357,7 +357,10 @@ def _take_back(
         return _verdict(Outcome.CONFLICT, record, gates=lines, message=message, cause=cause)
     rescue = None
     message = ""
-    if found.changes_something:
+    # What its calls did beside the trees (a file over the budget moved, bits opened): taken
+    # back too, by a move of its own where that is all (effectbeside.py).
+    beside = _beside_trees(ctx, record, found.current)
+    if found.changes_something or beside:
         try:
             refuse_index_lock(ctx.repo)  # a live git's index write, as for `rollback --op`
         except BusyError as exc:
@@ -381,6 +384,14 @@ def _take_back(
         # A commit a remote holds that the take-back took off a branch (ops/published.py):
         # said to the agent and to you, as `rollback --op` says it.
         message = "; ".join(m for m in (message, *kept, *done.outcome.notes) if m)
+        if record.steps and rescue is not None:
+            from git_atomic.ops import effectbeside, gitdirredo
+
+            ends = (record.steps[0][0], record.steps[-1][1])
+            did = effectbeside.take_back(ctx.repo, ends, rescue, named=done.outcome.failed)
+            bits = effectbeside.noted(did.changed)
+            gitdirredo.remember(ctx.journal, ctx.worktree, rescue, bits)  # for `undo`
+            message = "; ".join(m for m in (message, *did.said, *did.warned) if m)
     if record.steps:
         # What its checkpoints do not hold, as a rollback puts it back: the reflogs its calls
         # rewrote (`git reflog expire --all`), ORIG_HEAD, a header-only packed-refs, a
@@ -406,6 +417,17 @@ def _take_back(
     return _verdict(
         Outcome.ROLLED_BACK, record, gates=lines, rescue=rescue, message=message, cause=cause
     )
+
+
+def _beside_trees(ctx: Held, record: Record, current: Snapshot) -> bool:
+    """Whether the turn's calls did anything beside the trees to take back (effectbeside.py)."""
+    if not record.steps:
+        return False
+    from git_atomic.engine import checkpoint
+    from git_atomic.ops import effectbeside
+
+    pre, end = (checkpoint.load(ctx.repo, record.steps[i][j]) for i, j in ((0, 0), (-1, 1)))
+    return effectbeside.find(ctx.repo, pre, end, current).anything
 
 
 def _config_made(repo: git.Repo, record: Record) -> list[str]:

@@ -624,9 +624,11 @@ WINDOW_STATE: Final = "window_state"
 
 
 def state_of(snap: checkpoint.Snapshot) -> list[object]:
-    """What makes two checkpoints the same state: files, index, HEAD and branches; in the
-    shape it takes once written to the record (JSON), so that both compare alike."""
-    key = [snap.files_tree, list(snap.index_key()), snap.head_ref, snap.head_oid]
+    """What makes two checkpoints the same state: files, index, HEAD and branches, and the
+    permission bits no tree holds (a call's `chmod 644` of a 0600 key is a step, which the
+    turn's end takes back); in the shape it takes once written to the record (JSON), so that
+    both compare alike."""
+    key = [snap.files_tree, list(snap.index_key()), snap.head_ref, snap.head_oid, snap.modes]
     shaped: list[object] = json.loads(json.dumps([*key, dict(sorted(snap.branches.items()))]))
     return shaped
 

@@ -58,7 +58,8 @@ def go(
     said = said or f"rolled back to {move.label}" + _only(move.paths)
     status = OpStatus.OPEN if stays_open is not None else OpStatus.ROLLED_BACK
     prev = moves.preview(ctx.repo, move, current=current)
-    if dry_run or (prev.empty and not close_open and not git_dir_only):
+    large = large_moves(ctx, prev) if prev.empty else []
+    if dry_run or (prev.empty and not close_open and not git_dir_only and not large):
         return report_still(
             ctx,
             move,
@@ -67,7 +68,11 @@ def go(
             status=status,
             dry_run=dry_run,
             json_out=json_out,
-            git_dir=foreseen(ctx, subject) if dry_run and takes_back and subject else (),
+            git_dir=[
+                *(foreseen(ctx, subject) if dry_run and takes_back and subject else ()),
+                *large,
+            ],
+            beside=_beside_foreseen(ctx, subject, prev.current) if dry_run and takes_back else (),
         )
     engine = Engine(ctx)
     with owning(ctx, subject if subject is not None and subject.status == OpStatus.OPEN else None):
@@ -90,6 +95,7 @@ def go(
         if takes_back and subject is not None:
             done, said = mend_reflogs(ctx, subject, done, said)
             done = config_named(ctx, subject, done)
+            done, said = beside_trees(ctx, subject, done, said)
         if close_open and subject is not None:
             subject = engine.close(
                 subject.id, status=OpStatus.ROLLED_BACK, detail=op_detail(subject, done)
@@ -148,6 +154,47 @@ def mend_reflogs(
     if mended:
         said += f"; {output.mended_words(mended)}"
     return done, said
+
+
+def beside_trees(
+    ctx: context.Context, op: OpRow, done: moves.Done, said: str
+) -> tuple[moves.Done, str]:
+    """What `op`'s effect holds beside its trees (effectbeside.py), taken back after the move
+    that takes the effect back: the files over the budget it moved, moved back; the bits it
+    opened, closed again where nobody changed the file since, and kept in the move's event
+    for `undo` to open again."""
+    from git_atomic.core import records
+    from git_atomic.ops import effectbeside, gitdirredo
+
+    taken = effect.operation_steps(ctx.repo, ctx.journal, op)
+    if not taken or done.rescue is None:
+        return done, said
+    # One the restore named already (largegone.note) is not named twice.
+    steps = (taken[0].before, taken[-1].after)
+    did = effectbeside.take_back(ctx.repo, steps, done.rescue, named=done.failed)
+    gitdirredo.remember(ctx.journal, ctx.worktree, done.rescue, effectbeside.noted(did.changed))
+    done = records.replace(
+        done,
+        problems=(*done.problems, *did.warned),
+        notes=(*done.notes, *did.said),
+        failed=(*done.failed, *did.failed),
+    )
+    if did.said:
+        said += "; " + "; ".join(did.said)
+    return done, said
+
+
+def _beside_foreseen(ctx: context.Context, op: OpRow | None, current: Snapshot) -> list[str]:
+    """What a dry run's move would take back of `op`'s effect beside its trees (`beside_trees`)."""
+    from git_atomic.engine import checkpoint
+    from git_atomic.ops import effectbeside
+
+    taken = effect.operation_steps(ctx.repo, ctx.journal, op) if op is not None else []
+    if not taken:
+        return []
+    pre = checkpoint.load(ctx.repo, taken[0].before)
+    end = checkpoint.load(ctx.repo, taken[-1].after)
+    return effectbeside.foresee(effectbeside.find(ctx.repo, pre, end, current))
 
 
 def config_named(ctx: context.Context, op: OpRow, done: moves.Done) -> moves.Done:
@@ -317,8 +364,10 @@ def report_still(
     dry_run: bool,
     json_out: bool,
     git_dir: Sequence[str] = (),
+    beside: Sequence[str] = (),
 ) -> int:
-    """`git_dir`: what the move would write back in the git dir beside the plan (foreseen)."""
+    """`git_dir`: what the move would write back in the git dir beside the plan (foreseen);
+    `beside`: what it would do beside the trees (effectbeside.foresee), said as notes."""
     facts = moves.describe(
         ctx.repo,
         prev,
@@ -340,6 +389,7 @@ def report_still(
 
         tips = [*prev.target.branches.values(), prev.target.head_oid or ""]
         notes = published.lines(ctx.repo, prev.plan.ref_lines, (), tips, dry_run=True)
+    notes = [*notes, *beside]
     if json_out:
         output.emit(
             moves.result(
@@ -378,33 +428,28 @@ def report_still(
                 f"left as it is{where}"
             )
         tell_kept(ctx, move)
-        moved = _large_moved(ctx, prev)
-        if moved:
-            output.say(
-                f"git-atomic: the tree is at {move.label} but for the file over "
-                f"max_new_file_size no checkpoint holds, moved: {moved}"
-            )
-            return 0
         output.say(f"git-atomic: the tree is already at {move.label}; nothing to do")
     return 0
 
 
-def _large_moved(ctx: context.Context, prev: moves.Preview) -> str:
+def large_moves(ctx: context.Context, prev: moves.Preview) -> list[str]:
     """Where the state a move goes to had a file over the budget at another name, the same
-    file now (an `undo` of the rollback that moved it back, largegone.py): moved there, a
-    rename. Said as a clause; "" where none was."""
+    file now (an `undo` of the rollback that moved it back, largegone.py): what the move's
+    restore moves there (largegone.note), so a move with nothing else to do is one all the
+    same, with its event for `undo`. One line each; none where none is."""
     if prev.target.too_large is None:
-        return ""
+        return []
     from git_atomic.engine import checkpoint
     from git_atomic.ops import largegone
 
     big = sorted(checkpoint.load_too_large(ctx.repo, prev.target))
     gone = largegone.displaced(ctx.repo, prev.target, big)
-    pairs = largegone.moved_back(ctx.repo, prev.target, prev.current, gone) if gone else []
-    return ", ".join(
-        f"{frm.decode('utf-8', 'backslashreplace')} to {to.decode('utf-8', 'backslashreplace')}"
+    pairs = largegone.moves(ctx.repo, prev.target, prev.current, gone) if gone else []
+    return [
+        f"{to.decode('utf-8', 'backslashreplace')}: the file over max_new_file_size at "
+        f"{frm.decode('utf-8', 'backslashreplace')} moved there"
         for frm, to in pairs
-    )
+    ]
 
 
 def report_done(

@@ -213,12 +213,39 @@ def _take_back(
                 "what it changed in the git dir is taken back",
                 git_dir_only=True,
             )
-        moved = _large_moved_back(ctx, taken, dry_run=dry_run)
-        if moved:
-            where += f" but for {moved}"
-        closed = _closed_back(ctx, taken, current, dry_run=dry_run)
-        if closed:
-            where += f"{' and' if moved else ' but for'} {closed}"
+        # What it did beside its trees (a file over the budget moved, bits opened): a move of
+        # its own, whose event `undo` takes back (effectbeside.py).
+        from git_atomic.ops import effectbeside
+
+        beside = effectbeside.find(
+            ctx.repo,
+            checkpoint.load(ctx.repo, taken[0].before),
+            checkpoint.load(ctx.repo, taken[-1].after),
+            current,
+        )
+        if beside.anything and not dry_run:
+            return moving.go(
+                ctx,
+                moves.Move(
+                    EventKind.ROLLBACK,
+                    current.commit,
+                    f"the tree as it is ({what}: beside its trees alone)",
+                    None,
+                    synthesized=True,
+                ),
+                op,
+                None,
+                current,
+                dry_run=False,
+                json_out=json_out,
+                close_open=False,
+                takes_back=True,
+                said=f"rolled back {op.name} [{op.id}]: its files were as before it already",
+                git_dir_only=True,
+            )
+        clauses = effectbeside.foresee(beside)
+        if clauses:
+            where += " but for " + " and ".join(clauses)
         if not dry_run:  # its effect may be its reflogs alone (`git reflog expire --all`)
             where = _mend_only(ctx, op, where)
         else:  # what the real one writes back all the same, said first
@@ -333,61 +360,6 @@ def _take_back_move(
         left_on=found.left_on,
         made_within=found.made_within,
     )
-
-
-def _large_moved_back(ctx: context.Context, taken: Sequence[effect.Step], *, dry_run: bool) -> str:
-    """An operation whose effect no checkpoint holds, because it only moved a file over
-    `max_new_file_size` (`mv big.db data/`): the file moved back (largegone.py), by a rename,
-    no byte read; what a dry run would move. Said as a clause; "" where none was."""
-    before = checkpoint.load(ctx.repo, taken[0].before)
-    after = checkpoint.load(ctx.repo, taken[-1].after)
-    if before.too_large is None or after.too_large is None:
-        return ""
-    from git_atomic.ops import largegone  # only where a capture left files out
-
-    gone = largegone.displaced(
-        ctx.repo, before, sorted(checkpoint.load_too_large(ctx.repo, before))
-    )
-    if not gone:
-        return ""
-    if dry_run:
-        pairs = largegone.moves(ctx.repo, before, after, gone)
-    else:
-        pairs = largegone.moved_back(ctx.repo, before, after, gone)
-    if not pairs:
-        return ""
-    verb = "would move back" if dry_run else "moved back"
-    names = ", ".join(f"{_show(frm)} to {_show(to)}" for frm, to in pairs)
-    return f"the file over max_new_file_size it moved, which no checkpoint holds: {verb} {names}"
-
-
-def _closed_back(
-    ctx: context.Context,
-    taken: Sequence[effect.Step],
-    current: checkpoint.Snapshot,
-    *,
-    dry_run: bool,
-) -> str:
-    """An operation whose effect no tree holds, because it only opened a file's permission
-    bits (`chmod 644` of a 0600 key): those its PRE-OP saw and its end did not, closed again
-    where the file is as open as it left it (restore.closed_again). Said as a clause."""
-    from git_atomic.engine import restore  # only where an effect is empty
-
-    before = checkpoint.load(ctx.repo, taken[0].before)
-    after = checkpoint.load(ctx.repo, taken[-1].after)
-    was = checkpoint.load_modes(ctx.repo, before)
-    if not was:
-        return ""
-    then = checkpoint.load_modes(ctx.repo, after)
-    opened = {p for p, bits in was.items() if then.get(p) != bits}
-    if not opened:
-        return ""
-    done = restore.closed_again(ctx.repo, current, before, only=opened, dry_run=dry_run)
-    if not done:
-        return ""
-    verb = "would close" if dry_run else "closed"
-    names = ", ".join(_show(p) for p, why in done if not why)
-    return f"the permission bits it opened: {verb} again {names}" if names else ""
 
 
 def _show(path: bytes) -> str:

@@ -130,6 +130,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         # What the event wrote in the git dir beside its checkpoints (a replace ref, grafts,
         # refs it unpacked), written back as it was (gitdirredo.py).
         remade = gitdirredo.reverse(repo, event.detail, what=what, dry_run=True)
+        remade += moving.large_moves(ctx, prev) if prev.empty else []
         if dry_run or (prev.empty and not remade):
             concerned = (subject or _op_undone(ctx, event)) if dry_run else None
             foreseen = moving.foreseen(ctx, concerned) if concerned is not None else []

@@ -178,7 +178,7 @@ def apply(
 def _closed_again(
     repo: Repo, current: Snapshot, target: Snapshot, changed: set[bytes], outcome: Outcome
 ) -> None:
-    for path, why in closed_again(repo, current, target, changed):
+    for path, why in closed_again(repo, current, target, changed, record=outcome.bits):
         if why:
             outcome.cannot(path, why)
 
@@ -191,6 +191,7 @@ def closed_again(
     *,
     only: AbstractSet[bytes] | None = None,
     dry_run: bool = False,
+    record: dict[bytes, tuple[int, int]] | None = None,
 ) -> list[tuple[bytes, str]]:
     """The files whose bytes stay as the target has them, and the folders, that are more open
     now than the target's capture saw them (an operation's `chmod 644` of a 0600 key, a
@@ -198,7 +199,7 @@ def closed_again(
     tell), closed again to the bits it saw (checkpoint.modes), the executable bit alike, and a
     setuid, setgid or sticky bit lost put back. Never opened: one closed more since stays so.
     `only`: those paths alone. The paths closed (`dry_run`: to close), or that could not be,
-    with why."""
+    with why; `record`: filled with each closed, path -> (its bits as they were, as written)."""
     modes = {
         p: m
         for p, m in checkpoint.load_modes(repo, target).items()
@@ -223,9 +224,12 @@ def closed_again(
                 continue
             if not folder and (now ^ bits) & 0o100:
                 continue
+            closed = bits & (now | 0o7000)
             try:
-                if dry_run or _chmod(tree, path.rstrip(b"/"), bits & (now | 0o7000), folder):
+                if dry_run or _chmod(tree, path.rstrip(b"/"), closed, folder):
                     said.append((path, ""))
+                    if record is not None and not dry_run:
+                        record[path] = (now, closed)
             except OSError as exc:
                 said.append((path, exc.strerror or str(exc)))
     return said

@@ -33,6 +33,7 @@ _REPACKED: Final = "packed_refs_made"  # an undo's: the refs it packed again
 _PACKED: Final = "packed_refs_left"  # packedrefs.LEFT: the bytes of the file it removed
 _REPLACE: Final = "replace_refs"  # replacerefs.BEFORE: {ref: [before, after]}
 _SPARSE: Final = "sparse_settings"  # coreplace.REDONE: {file: {setting: [before, after]}}
+_BITS: Final = "permission_bits"  # effectbeside.BITS: {path: [before, after]}
 
 
 def remember(
@@ -50,7 +51,9 @@ def remember(
     noted: dict[str, object] = had_noted if isinstance(had_noted, dict) else {}
     for key, value in changed.items():
         had = noted.get(key)
-        if key == _REPLACE and isinstance(had, dict) and isinstance(value, dict):
+        if key == _BITS and isinstance(had, dict) and isinstance(value, dict):
+            noted[key] = {**had, **value}
+        elif key == _REPLACE and isinstance(had, dict) and isinstance(value, dict):
             both = {**had, **value}
             for name in set(had) & set(value):  # moved twice: from as it was first
                 both[name] = [had[name][0], value[name][1]]
@@ -86,6 +89,12 @@ def reverse(
         lines += said
         if done and changed is not None:
             changed[_SPARSE] = done
+    if noted.get(_BITS):  # in the worktree, not the git dir: what no checkpoint's tree holds
+        from git_atomic.ops import effectbeside
+
+        lines += effectbeside.reverse(
+            repo, noted[_BITS], what=what, dry_run=dry_run, changed=changed
+        )
     return lines
 
 

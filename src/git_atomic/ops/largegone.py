@@ -119,14 +119,21 @@ def moved_back(
     over a file there (one no move took away: put back where it was), the folders the old
     name needs made, and the new name's folders left empty removed where the target lacks
     them. Aside first, so files that swapped names go back too. The pairs moved."""
-    pairs = moves(repo, target, current, gone)
+    return put_back(repo, moves(repo, target, current, gone), target)
+
+
+def put_back(
+    repo: Repo, pairs: Sequence[tuple[bytes, bytes]], target: Snapshot | None = None
+) -> list[tuple[bytes, bytes]]:
+    """Each file of `pairs` (where it is now, where it was: `moves`) moved back, as
+    `moved_back` says; the folders left empty removed but the empty ones `target` holds."""
     done: list[tuple[bytes, bytes]] = []
     if not pairs:
         return done
     from git_atomic.engine import heldanyway
 
     ids = heldanyway.identities(repo, [frm for frm, _ in pairs])
-    empty = checkpoint.load_empty_folders(repo, target)
+    empty = checkpoint.load_empty_folders(repo, target) if target is not None else frozenset()
     aside = os.fsencode(repo.state_dir / "tmp")
     with safefs.Tree(os.fsencode(repo.root), aside=aside) as tree:
         held: list[tuple[bytes, bytes, safefs.Taken]] = []

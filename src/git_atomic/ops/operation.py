@@ -493,6 +493,10 @@ def _event_detail(
     `rollback --to`, their `undo`) the worktree's folder, which no operation's record holds:
     its `undo`, and `rollback --to` its rescue, write there only (context.same_event_folder)."""
     detail: dict[str, object] = {"problems": outcome.problems} if outcome.problems else {}
+    if outcome.bits:  # for its `undo` to open again (effectbeside.reverse)
+        from git_atomic.ops import effectbeside, gitdirredo
+
+        detail[gitdirredo.KEY] = effectbeside.noted(outcome.bits)
     if op_id is None:
         with contextlib.suppress(OSError):
             detail[context.ROOT_KEY] = context.root_identity(repo)
