@@ -4,6 +4,7 @@ names are protected. Every check reads the disk (bytes, lstat), not only git."""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -1023,3 +1024,28 @@ def test_large_files_swapped_by_name_are_moved_back(repo: GitRepo, script: str, 
         assert repo.read(n) == data[n], (n, res.stderr)
         assert os.lstat(repo.path / n).st_ino == inode[n], n
     assert not repo.exists("t") and "moved back" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("how", ["failed run", "rollback"])
+def test_a_private_folder_a_large_file_is_moved_back_into_keeps_its_bits(
+    repo: GitRepo, how: str
+) -> None:
+    """`mv vault/big.db .; rmdir vault` of a 0700 folder holding only a file over the budget:
+    the move back made `vault/` again with the umask's bits (0755), the file readable by all
+    through it, and the file's own 0600 was in no checkpoint. The capture keeps the bits of
+    the files over the budget and of their folders (one lstat each of a few), and the folder
+    a move back makes again gets them."""
+    configure(repo, 'max_new_file_size = "1KiB"\n')
+    data = os.urandom(4096)
+    repo.write("vault/big.db", data, mode=0o600)
+    os.chmod(repo.path / "vault", 0o700)
+    time.sleep(0.05)  # the user's file predates PRE-OP by more than the clock's grain
+    script = "mv vault/big.db . && rmdir vault"
+    if how == "failed run":
+        repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
+    else:
+        repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script, check=0)
+        repo.atomic("rollback", check=0)
+    assert repo.read("vault/big.db") == data and not repo.exists("big.db")
+    assert stat.S_IMODE(os.lstat(repo.path / "vault").st_mode) == 0o700
+    assert stat.S_IMODE(os.lstat(repo.path / "vault/big.db").st_mode) == 0o600

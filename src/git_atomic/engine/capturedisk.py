@@ -269,7 +269,8 @@ class Disk:
             too_large,
             specials,
             rule.active,
-            heldanyway.private_modes(repo, differing),
+            # And the files over the budget (a few), whose folders a move back makes again.
+            heldanyway.private_modes(repo, [*differing, *sorted(too_large)]),
         )
 
     def held_anyway(

@@ -14,6 +14,7 @@ rename, no byte read (`moved_back`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Sequence
@@ -164,7 +165,22 @@ def put_back(
             folder = os.path.dirname(frm)
             while folder and folder not in empty and tree.rmdir(folder):
                 folder = os.path.dirname(folder)
+        _bits_of_made(repo, tree, target)
     return done
+
+
+def _bits_of_made(repo: Repo, tree: safefs.Tree, target: Snapshot | None) -> None:
+    """The folders a move back made again (`mv vault/big.db .; rmdir vault`) given the bits
+    `target`'s capture saw (a 0700 `vault/`), as a restore gives those it makes."""
+    if not tree.made or target is None:
+        return
+    modes = checkpoint.load_modes(repo, target)
+    for folder in tree.made:
+        bits = modes.get(folder + b"/")
+        fd = tree.folder(folder) if bits is not None else None
+        if fd is not None and bits is not None:
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, bits)
 
 
 def _put(tree: safefs.Tree, taken: safefs.Taken, to: bytes) -> bool:
