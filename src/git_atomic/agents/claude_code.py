@@ -12,6 +12,8 @@ git-atomic is said with exit 0.
 | PostToolBatch | every call of the batch resolved: every window still open closes |
 | Elicitation, ElicitationResult | an MCP call asks the person, and is answered: its window |
 | | ends at the question and opens again at the answer |
+| PermissionRequest (Codex) | a call waits for your approval: a checkpoint marks where; refused |
+| | (nothing is sent), its window ends there, at the next call or the turn's end |
 | Stop | the turn is judged; a failed one sends the model back with the reason |
 | StopFailure, SessionEnd, Interrupt (Codex) | the turn is closed, not judged |
 | SubagentStop | nothing: a subagent's calls are part of the turn that started it |
@@ -145,7 +147,14 @@ def _handle(
                 turn.after_all(repo, session)
             return QUIET
         if event == "Elicitation":
-            turn.asking(repo, session)  # (no answer: the person is asked, as without us)
+            # (no answer: the person is asked, as without us)
+            turn.asking(repo, session, turn.Asked.QUESTION)
+            return QUIET
+        if event == "PermissionRequest":
+            # Codex's, before it asks you to approve a call: one you refuse sends nothing, and
+            # the model goes on. No answer: you are asked, as without us.
+            if changes_files(payload, dialect):
+                turn.asking(repo, session, turn.Asked.PERMISSION)
             return QUIET
         if event == "ElicitationResult":
             turn.answered(repo, session)

@@ -2,6 +2,8 @@
 
 Codex sends `PreToolUse`/`PostToolUse` for its shell (`Bash`), `apply_patch` and MCP tools,
 `UserPromptSubmit` and `Stop` (whose `decision: "block"` sends the model back with `reason`).
+A call that waits for your approval sends `PermissionRequest` first, and one you refuse sends
+nothing: its window ends where it began to wait, at the next call or the turn's end.
 A turn you interrupt sends `Interrupt` (a call it cut short sends no `PostToolUse`), a session
 that ends sends `SessionEnd`: each closes the turn there, so what you change afterwards is not
 the turn's; a turn that ends otherwise is closed by the next prompt. The payloads and replies
@@ -29,6 +31,8 @@ LAYOUT: Final = Layout(
         Event("UserPromptSubmit", 60),
         Event("PreToolUse", 60, FILE_TOOLS),
         Event("PostToolUse", 60, FILE_TOOLS),
+        # Before Codex asks you to approve a call (a refused one sends no PostToolUse).
+        Event("PermissionRequest", 60, FILE_TOOLS),
         Event("Stop", 1800),
         # Codex clamps these two to 3 s (and warns at every start when asked for more); a call
         # it kills leaves its work to the warm helper, or to the next prompt.

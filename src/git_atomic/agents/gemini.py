@@ -102,7 +102,7 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
             return _context(f"git-atomic: {note}", system=True) if note else QUIET
         if event == "Notification":
             if payload.get("notification_type") == "ToolPermission":
-                turn.asking(repo, session)
+                turn.asking(repo, session, turn.Asked.CONFIRMATION)
             return QUIET
         if event == "BeforeModel":
             asker = _asker(payload)

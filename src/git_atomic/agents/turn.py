@@ -19,6 +19,7 @@ turnend.py's; a turn whose session never came back is turnabandoned.py's.
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -56,6 +57,21 @@ class Call:
     paths: tuple[str, ...] | None = None
 
 
+class Asked(enum.Enum):
+    """What a call of the open window waits for (`asking`), and so which later sign shows that
+    it ended without running."""
+
+    # A confirmation prompt whose refusal ends the whole batch (Gemini CLI's): any call's end
+    # since shows the calls waiting were approved.
+    CONFIRMATION = "confirmation"
+    # A permission prompt of one call (Codex's `PermissionRequest`): a refusal sends nothing and
+    # the model goes on, so a call announced while one waits there shows it was refused.
+    PERMISSION = "permission"
+    # An MCP server's question (Claude Code's `Elicitation`): the call goes on once answered,
+    # whatever other call of the window ends meanwhile (`answered` ends the mark).
+    QUESTION = "question"
+
+
 def history(environ: Mapping[str, str]) -> str:
     return "commits" if environ.get(HISTORY_VAR) == "commits" else "shadow"
 
@@ -86,6 +102,7 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
             if record.refs == 0 and not record.steps and record.window_before is None:
                 record = _continued(repo, slot, record)
             record = records.replace(record, unprotected=_less(record.unprotected, call.label))
+            record = _refused(repo, record, call)
             opening = record.window_before is None
             if opening or record.window_before == turnsteps.FILES_NOTED:
                 record = turnsteps.start_window(repo, record, call.paths, opening=opening)
@@ -122,12 +139,16 @@ def after(repo: git.Repo, call: Call) -> str:
                     _lost_in_call(repo, call)
                     slot.forget()  # (the mark says it from here on)
                 return ""  # no `before` for it: not a call of an open turn of ours
+            record = _left(record, call)
             mark = record.extra.get(turnsteps.ASKED)
-            if isinstance(mark, str):  # the call that waited for the person went on (`asking`)
-                extra = {k: v for k, v in record.extra.items() if k != turnsteps.ASKED}
+            question = record.extra.get(turnsteps.ASKED_KIND) == Asked.QUESTION.value
+            if isinstance(mark, str) and not (question and record.in_flight):
+                # The call that waited for the person went on (`asking`); a question's mark
+                # stays while calls remain, the one asking among them, until it is answered.
+                marks = (turnsteps.ASKED, turnsteps.ASKED_KIND)
+                extra = {k: v for k, v in record.extra.items() if k not in marks}
                 record = records.replace(record, extra=extra)
                 forget_mark(repo, record, mark)
-            record = _left(record, call)
             if not record.in_flight and record.window_before is not None:
                 record = turnsteps.close_window(repo, record)
             slot.write(record)
@@ -193,15 +214,18 @@ def give_up(repo: git.Repo, call: Call) -> str:
     return after(repo, call)
 
 
-def asking(repo: git.Repo, session: str) -> None:
+def asking(repo: git.Repo, session: str, kind: Asked) -> None:
     """A call of the session's open window waits for the person: a confirmation prompt
-    (Gemini CLI's `Notification`), an MCP server's question (Claude Code's `Elicitation`).
+    (Gemini CLI's `Notification`, Codex's `PermissionRequest`), an MCP server's question
+    (Claude Code's `Elicitation`).
     A checkpoint now marks how far the calls' own effect goes (`turnsteps.ASKED`). A call
     refused at that prompt sends no after-event (Gemini CLI's), and the window, open until
     the next sign that every call is over (the next model request, the next prompt), would
     take what the person changes meanwhile for the turn's: it ends at the mark instead
-    (`at_mark`). Any call's after-event since (the call approved, run) ends the mark: the
-    window goes on as before. `answered` ends the window at the mark and opens one anew."""
+    (`at_mark`), and where a refused call sends nothing and the model goes on (`kind`
+    PERMISSION), at the next call announced (`_refused`). Any call's after-event since (the
+    call approved, run) ends the mark, the window going on as before; a question's stays until
+    `answered` ends the window at the mark and opens one anew."""
     slot = Slot(repo.state_dir, session, repo.worktree_id)
     with slot.held():
         seen = slot.read()
@@ -213,7 +237,8 @@ def asking(repo: git.Repo, session: str) -> None:
             return
         old = record.extra.get(turnsteps.ASKED)
         record, snap = turnsteps.capture(repo, record, "asked")
-        record = records.replace(record, extra={**record.extra, turnsteps.ASKED: snap.commit})
+        marked = {turnsteps.ASKED: snap.commit, turnsteps.ASKED_KIND: kind.value}
+        record = records.replace(record, extra={**record.extra, **marked})
         slot.write(record)
         if isinstance(old, str) and old != snap.commit:
             forget_mark(repo, record, old)
@@ -240,6 +265,20 @@ def answered(repo: git.Repo, session: str) -> None:
             extra = {**record.extra, turnsteps.CLAIMS: claims}
             record = records.replace(record, in_flight=flight, extra=extra)
         slot.write(record)
+
+
+def _refused(repo: git.Repo, record: Record, call: Call) -> Record:
+    """A call announced while the window's calls wait at a permission prompt that sends nothing
+    for a refusal (`Asked.PERMISSION`): they were refused, the model went on. Their window ends
+    where they began to wait (`at_mark`), and they leave it: the person's edits since, and until
+    the turn's end, are not the turn's. (A call run at once beside them and approved after this
+    one was announced would go on outside a window once this one's closes: said in
+    docs/agents.md, the price of never taking the person's edits for the turn's.)"""
+    if record.extra.get(turnsteps.ASKED_KIND) != Asked.PERMISSION.value or not asks(record):
+        return record
+    if call.call_id and call.call_id in record.in_flight:
+        return record  # its own `before` again
+    return at_mark(repo, record)
 
 
 def asks(record: Record) -> bool:

@@ -114,7 +114,8 @@ def close_window(
         record, after = capture(repo, record, "after", raw_index=raw_index)
     else:
         after = at
-    record = records.replace(record, extra={k: v for k, v in record.extra.items() if k != ASKED})
+    unmarked = {k: v for k, v in record.extra.items() if k not in (ASKED, ASKED_KIND)}
+    record = records.replace(record, extra=unmarked)
     known = record.extra.get(WINDOW_STATE)
     record = turnbeside.written_in(repo, record, known)
     gone = (WINDOW_STATE, CLAIMS, NOTED, NOTED_AT)
@@ -168,6 +169,7 @@ def _branch_on_ours(repo: git.Repo) -> bool:
 # confirmation prompt, an MCP server's question): where the window ends when that call ends
 # without running (`turn.asking`).
 ASKED: Final = "window_asked"
+ASKED_KIND: Final = "window_asked_kind"  # what the call waits for (`turn.Asked`)
 FILES_NOTED: Final = "files-noted"
 NOTED_AT: Final = "window_files_noted_at"  # when (time.time()): the step's window starts then
 # A noted file: path from the top -> [mode, blob], or None where there was no file.
