@@ -169,10 +169,12 @@ def _handle(
                 repo, session, verdicts, project, again=again, running=running, dialect=dialect
             )
         if event == "UserPromptSubmit":
+            subagents: list[Verdict] = []
             if copilot:
                 remember(repo.state_dir, session, PROMPTED)
-                turnend.close(repo, COPILOT_SUBAGENTS, "it ended without Stop")
-            return _prompt(repo, session, project, dialect, _no_session(payload, session))
+                subagents = turnend.close(repo, COPILOT_SUBAGENTS, "it ended without Stop")
+            unnamed = _no_session(payload, session)
+            return _prompt(repo, session, project, dialect, unnamed, subagents)
         if event in _CLOSING:
             why = _CLOSING[event]
             closed = turnend.close(repo, session, why)
@@ -259,10 +261,23 @@ def _running_shells(payload: Mapping[str, Any]) -> str:
     )
 
 
-def _prompt(repo: Repo, session: str, project: Path, dialect: Dialect, unnamed: str) -> HookResult:
+def _prompt(
+    repo: Repo,
+    session: str,
+    project: Path,
+    dialect: Dialect,
+    unnamed: str,
+    subagents: list[Verdict],
+) -> HookResult:
+    """`subagents`: the turn of Copilot's subagents this prompt closed (said as the session's
+    own turn closed here is: it was kept, in silence)."""
     closed = turnend.close(repo, session, "it ended without Stop", prompt=True)
     context = tell.opening(repo.state_dir, session, closed, project)
-    context = "\n".join(line for line in (unnamed, context) if line)
+    theirs = ""
+    if subagents:
+        lead = "git-atomic: the calls of Copilot's subagents, closed without a Stop:"
+        theirs = f"{lead}\n{tell.lines(subagents, project)}"
+    context = "\n".join(line for line in (unnamed, theirs, context) if line)
     if not context:
         return QUIET
     if "UserPromptSubmit" not in dialect.context_events:

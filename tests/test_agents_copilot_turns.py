@@ -1,0 +1,54 @@
+"""Copilot CLI running the hooks of `.claude/settings.json`: its subagents' calls (child
+sessions that send no prompt and no Stop) are one turn of the worktree's, judged by a session's
+Stop, and closed by its next prompt when no Stop came. Real hook calls, read from the disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+from testing.gitrepo import GitRepo
+
+
+def _copilot(repo: GitRepo, event: str, session: str, **fields: Any) -> dict[str, Any]:
+    """A hook call as Copilot CLI makes it to a Claude Code hook: snake_case, an ISO
+    `timestamp`, no `tool_use_id`; its answer (exit 0, one JSON object or nothing)."""
+    payload = {
+        "hook_event_name": event,
+        "session_id": session,
+        "cwd": str(repo.path),
+        "timestamp": "2026-12-05T20:00:00.000Z",
+        **fields,
+    }
+    ran = subprocess.run(
+        [sys.executable, "-m", "git_atomic", "hook", "claude-code", event],
+        input=json.dumps(payload),
+        cwd=repo.path,
+        env={k: v for k, v in repo.env.items() if k != "CLAUDE_PROJECT_DIR"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
+    answer: dict[str, Any] = json.loads(ran.stdout or "{}")
+    return answer
+
+
+def test_the_subagents_turn_closed_at_the_next_prompt_is_said(repo: GitRepo) -> None:
+    """A subagent's calls, their session's Stop never come (Copilot cancelled, a crash): the
+    next prompt closed the subagents' turn, kept, and said nothing, where the session's own
+    turn closed there is said to the model and the person. Said the same way now."""
+    parent, child = "c0p1l0t-parent-0001", "c0p1l0t-child-0002"
+    _copilot(repo, "UserPromptSubmit", parent, prompt="make it")
+    args = {"command": "touch made"}
+    _copilot(repo, "PreToolUse", child, tool_name="Bash", tool_input=args)
+    repo.write("made", b"the subagent's\n")
+    _copilot(repo, "PostToolUse", child, tool_name="Bash", tool_input=args)
+    answer = _copilot(repo, "UserPromptSubmit", parent, prompt="next")
+    [op] = repo.atomic_json("log")["operations"]
+    said = json.dumps(answer)
+    assert f"recorded as operation {op['op_id']}" in said, answer
+    assert "subagent" in said, answer
