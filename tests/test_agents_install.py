@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import os
 import subprocess
@@ -106,11 +107,13 @@ def test_claudes_hooks_run_where_git_atomic_is_not_on_the_path_answer_0_and_say_
     nothing is protected (Claude Code shows a `systemMessage` to the person)."""
     claude_code.install(tmp_path)
     bare = {**os.environ, "PATH": "/usr/bin:/bin"}
-    for event, groups in read(tmp_path)["hooks"].items():
+    for (event, groups), shell in itertools.product(
+        read(tmp_path)["hooks"].items(), ("bash", "dash")
+    ):
         [group] = groups
         [handler] = group["hooks"]
         ran = subprocess.run(
-            ["bash", "-c", handler["command"]],
+            [shell, "-c", handler["command"]],
             cwd=tmp_path,
             env=bare,
             input="{}",
@@ -129,7 +132,7 @@ def test_claudes_hooks_run_where_git_atomic_is_not_on_the_path_answer_0_and_say_
         (70, "git-atomic failed (exit status 70, its error on the hook's stderr)"),
         (3, "git-atomic failed (exit status 3, its error on the hook's stderr)"),
         (2, "git-atomic refused this hook call as a usage error (exit status 2"),
-        (None, "git-atomic is on the PATH but could not be run (exit status 126)"),
+        (None, "git-atomic is on the PATH but could not be run (exit status 12"),
     ],
 )
 def test_claudes_hooks_say_why_git_atomic_did_not_answer(
@@ -148,8 +151,8 @@ def test_claudes_hooks_say_why_git_atomic_did_not_answer(
     env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
     for event, groups in read(tmp_path / "project")["hooks"].items():
         [handler] = groups[0]["hooks"]
-        # (dash says 127 for a file it cannot run, as for none: "not on the PATH" there)
-        for shell in ("bash", "sh") if exit_status is not None else ("bash",):
+        # (dash says 127 for a file it cannot run, as for none; bash 126)
+        for shell in ("bash", "dash"):
             ran = subprocess.run(
                 [shell, "-c", handler["command"]],
                 cwd=tmp_path / "project",

@@ -19,9 +19,10 @@ STOP_TIMEOUT: Final = 1800
 # shell's exit status told apart, each line plain text (valid in the JSON as it is).
 _NOTHING: Final = "nothing is checkpointed or judged"
 _CALL: Final = "this hook call checkpointed or judged nothing"
+_UNRUN: Final = f"git-atomic is on the PATH but could not be run (exit status $s): {_NOTHING}"
 _SAID: Final = (
     ("127", f"git-atomic is not on the PATH this agent runs its hooks with: {_NOTHING}"),
-    ("126", f"git-atomic is on the PATH but could not be run (exit status 126): {_NOTHING}"),
+    ("126", _UNRUN),
     (
         "2",
         "git-atomic refused this hook call as a usage error (exit status 2: an older "
@@ -29,10 +30,18 @@ _SAID: Final = (
     ),
     ("*", f"git-atomic failed (exit status $s, its error on the hook's stderr): {_CALL}"),
 )
+# dash (the `sh` of Debian and Ubuntu) says 127 for a `git-atomic` on the PATH that it cannot
+# run (not executable), as for none: told apart by looking along the PATH, only then.
+_ON_PATH: Final = (
+    """(IFS=:; for d in $PATH; do [ -f "${d:-.}/git-atomic" ] && exit 0; done; exit 1)"""
+    f""" && m="{_UNRUN}";"""
+)
 _GUARD: Final = (
     " || { s=$?; case $s in "
     + " ".join(f"""{code}) m="{line}";;""" for code, line in _SAID)
-    + """ esac; printf '{"systemMessage": "%s"}\\n' "$m"; }"""
+    + """ esac; [ $s = 127 ] && """
+    + _ON_PATH
+    + """ printf '{"systemMessage": "%s"}\\n' "$m"; }"""
 )
 
 LAYOUT: Final = Layout(
