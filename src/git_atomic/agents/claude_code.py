@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic.agents import tell, turn, turnend, turnplace
 from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, LAYOUT, install, uninstall
+from git_atomic.agents.hookfiles import Layout
 from git_atomic.agents.tell import QUIET, HookResult
 from git_atomic.agents.turnstate import remember, remembers
 from git_atomic.core import patterns
@@ -69,6 +70,7 @@ class Dialect:
     file_tools: str  # a regular expression on the tool name
     project_var: str | None  # where the platform names the project, if it does
     context_events: frozenset[str]  # events whose `hookSpecificOutput.additionalContext` it reads
+    layout: Layout | None = None  # its hooks file, as this release installs it
 
     def __post_init__(self) -> None:
         patterns.keep(self.file_tools)
@@ -83,6 +85,7 @@ CLAUDE: Final = Dialect(
     FILE_TOOL_PATTERN,
     "CLAUDE_PROJECT_DIR",
     frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure", "UserPromptSubmit"}),
+    LAYOUT,
 )
 
 
@@ -174,7 +177,7 @@ def _handle(
                 remember(repo.state_dir, session, PROMPTED)
                 subagents = turnend.close(repo, COPILOT_SUBAGENTS, "it ended without Stop")
             unnamed = _no_session(payload, session)
-            return _prompt(repo, session, project, dialect, unnamed, subagents)
+            return _prompt(repo, session, project, dialect, unnamed, subagents, copilot=copilot)
         if event in _CLOSING:
             why = _CLOSING[event]
             closed = turnend.close(repo, session, why)
@@ -268,28 +271,30 @@ def _prompt(
     dialect: Dialect,
     unnamed: str,
     subagents: list[Verdict],
+    *,
+    copilot: bool,
 ) -> HookResult:
     """`subagents`: the turn of Copilot's subagents this prompt closed (said as the session's
     own turn closed here is: it was kept, in silence)."""
     closed = turnend.close(repo, session, "it ended without Stop", prompt=True)
     context = tell.opening(repo.state_dir, session, closed, project)
+    layout = None if copilot else dialect.layout  # (Copilot's own file is its adapter's)
+    stale = tell.stale_hooks(repo.state_dir, session, layout, project) if layout else ""
     theirs = ""
     if subagents:
         lead = "git-atomic: the calls of Copilot's subagents, closed without a Stop:"
         theirs = f"{lead}\n{tell.lines(subagents, project)}"
     context = "\n".join(line for line in (unnamed, theirs, context) if line)
-    if not context:
+    if not context and not stale:
         return QUIET
     if "UserPromptSubmit" not in dialect.context_events:
-        return tell.reply({"systemMessage": context})
-    return tell.reply(
-        {
-            "hookSpecificOutput": {
-                "hookEventName": "UserPromptSubmit",
-                "additionalContext": context,
-            }
-        }
-    )
+        return tell.reply({"systemMessage": "\n".join(t for t in (stale, context) if t)})
+    # (what the hooks file lacks is the person's to fix: said to them, not to the model)
+    output: dict[str, Any] = {"systemMessage": stale} if stale else {}
+    if context:
+        specific = {"hookEventName": "UserPromptSubmit", "additionalContext": context}
+        output["hookSpecificOutput"] = specific
+    return tell.reply(output)
 
 
 def _warn(message: str, event: str, dialect: Dialect) -> HookResult:

@@ -23,7 +23,6 @@ from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import HookResult
 
 FILE_TOOLS: Final = "Bash|shell|apply_patch|mcp__.*"
-DIALECT: Final = Dialect("codex", FILE_TOOLS, None, frozenset({"PostToolUse", "UserPromptSubmit"}))
 LAYOUT: Final = Layout(
     platform="codex",
     path=".codex/hooks.json",
@@ -46,6 +45,9 @@ LAYOUT: Final = Layout(
         " until you do, and a project's hooks unless you trust the project; releases before"
         " hooks were on by default need `[features] hooks = true`"
     ),
+)
+DIALECT: Final = Dialect(
+    "codex", FILE_TOOLS, None, frozenset({"PostToolUse", "UserPromptSubmit"}), LAYOUT
 )
 
 

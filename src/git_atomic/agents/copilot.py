@@ -108,6 +108,8 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
             remember(repo.state_dir, session, PROMPTED)
             closed = turnend.close(repo, session, "it ended without agentStop", prompt=True)
             said = tell.opening(repo.state_dir, session, closed, project)
+            stale = tell.stale_hooks(repo.state_dir, session, LAYOUT, project)
+            said = "\n".join(t for t in (said, stale) if t)
             return HookResult(0, "", said + "\n") if said else QUIET
         if event == "agentStop":
             verdicts = turnend.end(repo, session, history=turn.history(environ))

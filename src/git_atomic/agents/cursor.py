@@ -119,7 +119,11 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 note = ""
             else:
                 note = turn.before(repo, LAYOUT.platform, prompt)
-            said = [tell.opening(repo.state_dir, session, closed, project), note]
+            said = [
+                tell.opening(repo.state_dir, session, closed, project),
+                note,
+                tell.stale_hooks(repo.state_dir, session, LAYOUT, project),
+            ]
             return _stderr(CONTINUE, "\n".join(s for s in said if s))
         if event == "preToolUse":
             remember(repo.state_dir, session, TOOL_EVENTS)

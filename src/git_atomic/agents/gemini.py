@@ -120,7 +120,13 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
         if event == "BeforeAgent":
             closed = turnend.close(repo, session, "it ended without AfterAgent", prompt=True)
             context = tell.opening(repo.state_dir, session, closed, project)
-            return _context(context) if context else QUIET
+            stale = tell.stale_hooks(repo.state_dir, session, LAYOUT, project)
+            if not stale:
+                return _context(context) if context else QUIET
+            output: dict[str, Any] = {"systemMessage": stale}  # (the person's to fix)
+            if context:
+                output["hookSpecificOutput"] = {"additionalContext": context}
+            return tell.reply(output)
         if event == "AfterAgent":
             again = payload.get("stop_hook_active") is True
             verdicts = turnend.end(repo, session, history=turn.history(environ))

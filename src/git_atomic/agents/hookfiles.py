@@ -153,6 +153,19 @@ def installed(layout: Layout, root: Path) -> list[str]:
     ]
 
 
+def lacking(layout: Layout, root: Path) -> list[str]:
+    """Our events the file lacks where it holds some of ours: a file an older git-atomic wrote,
+    before those were installed ([] where it holds all of them, or none)."""
+    have = installed(layout, root)
+    return [e.name for e in layout.events if e.name not in have] if have else []
+
+
+def reinstall(layout: Layout, root: Path) -> str:
+    """The command that adds what the file lacks, in the mode its hooks were installed in."""
+    commits = any("--history commits" in c for c in commands_of(layout, root))
+    return f"git atomic hooks install {layout.platform}" + (" --history commits" if commits else "")
+
+
 def commands_of(layout: Layout, root: Path) -> list[str]:
     """Our installed command lines, as written in the file."""
     if _linked(root / layout.path, root) is not None:

@@ -18,7 +18,6 @@ from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import HookResult
 
 FILE_TOOLS: Final = ".*"
-DIALECT: Final = Dialect("openhands", FILE_TOOLS, None, frozenset({"UserPromptSubmit"}))
 LAYOUT: Final = Layout(
     platform="openhands",
     path=".openhands/hooks.json",
@@ -31,6 +30,7 @@ LAYOUT: Final = Layout(
     ),
     restart="start a new conversation to load it",
 )
+DIALECT: Final = Dialect("openhands", FILE_TOOLS, None, frozenset({"UserPromptSubmit"}), LAYOUT)
 
 
 def handle(

@@ -11,11 +11,18 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from git_atomic.agents.turnstate import blocks_in_a_row, put_note, take_note
+from git_atomic.agents.turnstate import (
+    blocks_in_a_row,
+    put_note,
+    remember,
+    remembers,
+    take_note,
+)
 from git_atomic.core.errors import AtomicError, system_refusal
 from git_atomic.core.records import dataclass
 
 if TYPE_CHECKING:
+    from git_atomic.agents.hookfiles import Layout
     from git_atomic.agents.judge import GateLine, Verdict
 
 # The judge (the journal, the gates) is imported only by the answers that speak of a verdict:
@@ -120,6 +127,30 @@ def opening(state_dir: Path, session: str, closed: list[Verdict], project: Path)
     if note:
         context.append(f"git-atomic, about your previous turn: {note}")
     return "\n".join(context)
+
+
+# The session was told once that its platform's hooks file lacks some of our hooks.
+HOOKS_LOOKED_AT = "hooks-file-looked-at"
+
+
+def stale_hooks(state_dir: Path, session: str, layout: Layout, project: Path) -> str:
+    """At a session's first prompt: the hooks an older git-atomic did not install, missing
+    from the project's hooks file (so where a window ends, a turn closes, as this release
+    would), and the command that adds them; '' where none lacks. Once per session: a stat at
+    each later prompt, never on a tool call."""
+    if remembers(state_dir, session, HOOKS_LOOKED_AT):
+        return ""
+    remember(state_dir, session, HOOKS_LOOKED_AT)
+    from git_atomic.agents import hookfiles
+
+    gone = hookfiles.lacking(layout, project)
+    if not gone:
+        return ""
+    return (
+        f"git-atomic: {layout.path} lacks the hooks {', '.join(gone)} this git-atomic installs"
+        f" (an older one wrote it): run `{hookfiles.reinstall(layout, project)}`, then"
+        f" {layout.restart}"
+    )
 
 
 def lines(verdicts: list[Verdict], project: Path | None = None) -> str:

@@ -55,10 +55,9 @@ def hooks_status(*, root: Path) -> int:
             state = "not installed"
         elif sorted(events) == sorted(wanted):
             state = "installed"
-        else:
-            state = (
-                f"partly installed ({', '.join(events)}; run `git atomic hooks install {target}`)"
-            )
+        else:  # (written by an older git-atomic, or some of ours taken out by hand)
+            lacks = ", ".join(hookfiles.lacking(layout, root)) or "its events as installed now"
+            state = f"partly installed (lacks {lacks}; run `{hookfiles.reinstall(layout, root)}`)"
         mode = " (commits mode)" if events and commits else ""
         print(f"{target:<12} {layout.path:<32} {state}{mode}")
     from git_atomic.agents import turnabandoned

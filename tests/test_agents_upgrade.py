@@ -1,0 +1,80 @@
+"""A hooks file an older git-atomic wrote (before some of today's events were installed): what
+it lacks, and the exact command that adds it in the mode it was installed in, are said by
+`hooks status` and, once per session, at the session's first prompt. Real files, real hook
+calls."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+# platform: its hooks file, an event an older git-atomic did not install, its prompt event and
+# that prompt's payload.
+CASES = {
+    "claude-code": (".claude/settings.json", "PostToolBatch", "UserPromptSubmit"),
+    "codex": (".codex/hooks.json", "Interrupt", "UserPromptSubmit"),
+    "openhands": (".openhands/hooks.json", "SessionEnd", "UserPromptSubmit"),
+    "gemini": (".gemini/settings.json", "Notification", "BeforeAgent"),
+    "cursor": (".cursor/hooks.json", "sessionEnd", "beforeSubmitPrompt"),
+    "copilot": (".github/hooks/git-atomic.json", "postToolUseFailure", "userPromptSubmitted"),
+}
+
+
+def _prompt(repo: GitRepo, platform: str, event: str, session: str) -> str:
+    """The prompt's hook call; all it said, stdout and stderr."""
+    payload: dict[str, Any] = {"cwd": str(repo.path), "hook_event_name": event, "prompt": "hi"}
+    if platform == "cursor":
+        payload |= {"conversation_id": session, "workspace_roots": [str(repo.path)]}
+    elif platform == "copilot":
+        payload = {"sessionId": session, "timestamp": 1764964800000, "cwd": str(repo.path)}
+    else:
+        payload["session_id"] = session
+    ran = subprocess.run(
+        [sys.executable, "-m", "git_atomic", "hook", platform, event],
+        input=json.dumps(payload),
+        cwd=repo.path,
+        env={k: v for k, v in repo.env.items() if k != "CLAUDE_PROJECT_DIR"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
+    return ran.stdout + ran.stderr
+
+
+@pytest.mark.parametrize("platform", sorted(CASES))
+def test_a_hooks_file_an_older_release_wrote_says_what_it_lacks_and_how_to_add_it(
+    repo: GitRepo, platform: str
+) -> None:
+    """`hooks status` said "partly installed" naming the events the file holds, and its
+    command (`hooks install PLATFORM`) left out `--history commits`: run as said, the file
+    mixed both modes. Nothing was said to the person where it mattered, in the session. The
+    status names what is missing and the command in the file's mode; the first prompt of a
+    session says the same (to the person), once."""
+    path, dropped, prompt = CASES[platform]
+    repo.atomic("hooks", "install", platform, "--history", "commits", check=0)
+    settings = json.loads(repo.read(path))
+    del settings["hooks"][dropped]  # (as written before that event was installed)
+    repo.write(path, json.dumps(settings, indent=2).encode())
+    command = f"git atomic hooks install {platform} --history commits"
+
+    status = repo.atomic("hooks", "status", check=0).stdout
+    [line] = [line for line in status.splitlines() if line.startswith(platform + " ")]
+    assert f"partly installed (lacks {dropped}; run `{command}`)" in line, line
+
+    said = _prompt(repo, platform, prompt, "s1")
+    assert f"lacks the hooks {dropped}" in said and command in said, said
+    assert "lacks the hooks" not in _prompt(repo, platform, prompt, "s1")  # once a session
+
+    repo.atomic(*command.split()[2:], check=0)
+    status = repo.atomic("hooks", "status", check=0).stdout
+    [line] = [line for line in status.splitlines() if line.startswith(platform + " ")]
+    assert line.endswith("installed (commits mode)"), line
+    assert "lacks" not in _prompt(repo, platform, prompt, "s2")
