@@ -145,3 +145,27 @@ def test_codex_a_call_you_approve_is_the_turns_whole(repo: GitRepo) -> None:
     answer = _hook(repo, "codex", "Stop", _codex(s, stop_hook_active=False))
     assert answer["decision"] == "block", answer
     assert not (repo.path / "bad").exists()
+
+
+def test_cursor_what_you_write_while_its_ask_tool_waits_for_you_is_not_the_turns(
+    repo: GitRepo,
+) -> None:
+    """Cursor's tool that asks you a question (`AskQuestion`, its client tool ASK_QUESTION)
+    was read as one that may change files: its window was open while you answered, and what
+    you wrote meanwhile was taken back with a failing turn. It only asks: no window."""
+    _gate(repo)
+    common = {"conversation_id": "conv-ask", "workspace_roots": [str(repo.path)]}
+
+    def call(n: int, tool: str, fields: dict[str, Any], act: Any) -> None:
+        payload = {**common, "tool_name": tool, "tool_input": fields, "tool_use_id": f"t{n}"}
+        _hook(repo, "cursor", "preToolUse", payload)
+        act()
+        _hook(repo, "cursor", "postToolUse", {**payload, "tool_output": "{}"})
+
+    call(1, "Write", {"file_path": str(repo.path / "bad")}, lambda: repo.write("bad", b"x\n"))
+    question = {"questions": [{"id": "q1", "prompt": "Which one?", "options": []}]}
+    call(2, "AskQuestion", question, lambda: repo.write("notes.txt", b"yours, while asked\n"))
+    answer = _hook(repo, "cursor", "stop", {**common, "status": "completed", "loop_count": 0})
+    assert "followup_message" in answer, answer
+    assert not (repo.path / "bad").exists()
+    assert repo.read("notes.txt") == b"yours, while asked\n"

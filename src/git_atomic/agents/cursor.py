@@ -11,7 +11,7 @@ fields of a file tool's input, so every window claims all that changed while it 
 | beforeSubmitPrompt | a turn left open is closed; until Cursor has sent a tool event in the |
 | | conversation, the new turn opens one window at the prompt (one checkpoint) |
 | preToolUse | a window opened at the prompt is given up; before a tool that may change |
-| | files (all but `Read` and `Grep`): the turn opens, a window opens |
+| | files (all but `Read`, `Grep` and `AskQuestion`): the turn opens, a window opens |
 | postToolUse, postToolUseFailure | after it (or its failure or denial): its window closes |
 | stop, `status: completed` | judged; a failure goes back as `followup_message` (Cursor |
 | | submits it as the next user message) |
@@ -70,9 +70,11 @@ LAYOUT: Final = Layout(
     top={"version": 1},
     restart="Cursor reloads it by itself",
 )
-# The tools Cursor's docs name that only look; any other may change files (a `Shell`, `Write`,
-# `Delete`, an MCP tool, a `Task`'s subagent, a tool not named there).
-DIALECT: Final = Dialect("cursor", r"(?!(?:Read|Grep)$).*", None, frozenset())
+# The tools Cursor's docs name that only look, and the one that asks you a question
+# (`AskQuestion`: a window around it took what you wrote while answering for the turn's); any
+# other may change files (a `Shell`, `Write`, `Delete`, an MCP tool, a `Task`'s subagent, a
+# tool not named there).
+DIALECT: Final = Dialect("cursor", r"(?!(?:Read|Grep|AskQuestion)$).*", None, frozenset())
 # The window a turn opens at its prompt (the id an open turn of the last version has too).
 PROMPT: Final = ("turn", "Cursor turn")
 TOOL_EVENTS: Final = "cursor-tool-events"  # this conversation has sent us a `preToolUse`
