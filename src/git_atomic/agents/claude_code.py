@@ -22,10 +22,13 @@ Copilot CLI runs this file too (it reads a project's `.claude/settings.json`), w
 its own (`timestamp`, no `transcript_path` nor `tool_use_id`: `_copilot`). A subagent of its
 runs as a child session: its calls carry the child's `session_id`, which sends no prompt and no
 `Stop`, so a turn of its own would never be judged. A call of a session Copilot saw no prompt of
-goes to the worktree's turn of Copilot's subagents (`COPILOT_SUBAGENTS`), which a session's
-`Stop` judges after its own turn: what a subagent changed is judged, on its own effect, when the
-turn that started it ends. Where Copilot's own hooks file has our hooks too, Copilot runs
-both for each call: this one then does nothing for Copilot (`_copilots_own_hooks`).
+goes to the turn of the subagents of the one session that works now (from its prompt to a `Stop`
+that lets it stop: copilotwork.py), which its `Stop` judges after its own turn: what a subagent
+changed is judged, on its own effect, when the turn that started it ends, never by another
+session's. Where no session or several work, to the worktree's turn of Copilot's subagents
+(`copilotwork.SHARED`), which the next `Stop` of any session judges. Where Copilot's own hooks
+file has our hooks too, Copilot runs both for each call: this one then does nothing for Copilot
+(`_copilots_own_hooks`).
 """
 
 from __future__ import annotations
@@ -76,8 +79,6 @@ class Dialect:
         patterns.keep(self.file_tools)
 
 
-# Copilot CLI's subagents' calls (`_copilot`), in the turn the next Stop of a session judges.
-COPILOT_SUBAGENTS: Final = "copilot-subagents"
 PROMPTED: Final = "claude-code-prompted"  # this session submitted a prompt here (Copilot's)
 
 CLAUDE: Final = Dialect(
@@ -130,10 +131,13 @@ def _handle(
     copilot = dialect is CLAUDE and _copilot(payload)
     if copilot and _copilots_own_hooks(Path(repo.root)):
         return QUIET  # its own hooks file judges its turns: judged twice, a turn kept twice
+    if copilot:  # (imported for Copilot's calls only: a Claude Code call imports no more)
+        from git_atomic.agents import copilotwork
     try:
         if event in ("PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionDenied"):
             if copilot and not remembers(repo.state_dir, session, PROMPTED):
-                session = COPILOT_SUBAGENTS  # a subagent's call: a child session's
+                # a subagent's call (a child session's): its working parent's subagents' turn
+                session = copilotwork.subagents_turn(repo.state_dir)
             return _tool_event(event, repo, session, payload, dialect)
         if event == "PostToolBatch":
             # Every call of the batch has resolved, those listed (`tool_calls` in the SDK's
@@ -164,25 +168,33 @@ def _handle(
             return QUIET
         if event == "Stop":
             verdicts = turnend.end(repo, session, history=turn.history(environ))
-            if copilot and session != COPILOT_SUBAGENTS:  # its subagents' calls, judged too
-                verdicts += turnend.end(repo, COPILOT_SUBAGENTS, history=turn.history(environ))
+            if copilot:  # its subagents' calls, and those no parent could be told of, judged too
+                for theirs in copilotwork.subagents_turns(session):
+                    verdicts += turnend.end(repo, theirs, history=turn.history(environ))
             again = _flag(payload.get("stop_hook_active"))
             running = _running_shells(payload) if verdicts else ""
-            return _stop(
+            result = _stop(
                 repo, session, verdicts, project, again=again, running=running, dialect=dialect
             )
+            if copilot and '"decision"' not in result.stdout:  # (not sent back: it stops)
+                copilotwork.idle(repo.state_dir, session)
+            return result
         if event == "UserPromptSubmit":
             subagents: list[Verdict] = []
             if copilot:
                 remember(repo.state_dir, session, PROMPTED)
-                subagents = turnend.close(repo, COPILOT_SUBAGENTS, "it ended without Stop")
+                copilotwork.working(repo.state_dir, session)
+                for theirs in copilotwork.subagents_turns(session):
+                    subagents += turnend.close(repo, theirs, "it ended without Stop")
             unnamed = _no_session(payload, session)
             return _prompt(repo, session, project, dialect, unnamed, subagents, copilot=copilot)
         if event in _CLOSING:
             why = _CLOSING[event]
             closed = turnend.close(repo, session, why)
             if copilot:
-                closed += turnend.close(repo, COPILOT_SUBAGENTS, why)
+                copilotwork.idle(repo.state_dir, session)
+                for theirs in copilotwork.subagents_turns(session):
+                    closed += turnend.close(repo, theirs, why)
             return tell.reply({"systemMessage": tell.lines(closed, project)}) if closed else QUIET
     except AtomicError as exc:
         return _warn(str(exc), event, dialect)

@@ -574,6 +574,14 @@ def remember(state_dir: Path, session: str, fact: str) -> None:
         path.touch()
 
 
+def forget(state_dir: Path, session: str, fact: str) -> None:
+    """`fact` no longer holds (`remember`)."""
+    folder = session_dir(state_dir, session)
+    if real_folder(folder, make=False):
+        with contextlib.suppress(OSError):
+            (folder / fact).unlink(missing_ok=True)
+
+
 def remembers(state_dir: Path, session: str, fact: str) -> bool:
     folder = session_dir(state_dir, session)
     return real_folder(folder, make=False) and (folder / fact).exists()
