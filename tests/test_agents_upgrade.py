@@ -67,10 +67,11 @@ def test_a_hooks_file_an_older_release_wrote_says_what_it_lacks_and_how_to_add_i
 
     status = repo.atomic("hooks", "status", check=0).stdout
     [line] = [line for line in status.splitlines() if line.startswith(platform + " ")]
-    assert f"partly installed (lacks {dropped}; run `{command}`)" in line, line
+    lacks = f"partly installed (lacks {dropped} as this release installs them; run `{command}`)"
+    assert lacks in line, line
 
     said = _prompt(repo, platform, prompt, "s1")
-    assert f"lacks the hooks {dropped}" in said and command in said, said
+    assert f"lacks the hooks {dropped} as this git-atomic" in said and command in said, said
     assert "lacks the hooks" not in _prompt(repo, platform, prompt, "s1")  # once a session
 
     repo.atomic(*command.split()[2:], check=0)
@@ -78,3 +79,24 @@ def test_a_hooks_file_an_older_release_wrote_says_what_it_lacks_and_how_to_add_i
     [line] = [line for line in status.splitlines() if line.startswith(platform + " ")]
     assert line.endswith("installed (commits mode)"), line
     assert "lacks" not in _prompt(repo, platform, prompt, "s2")
+
+
+def test_a_hooks_file_whose_matcher_an_older_release_wrote_is_said_too(repo: GitRepo) -> None:
+    """A matcher an older git-atomic wrote (Gemini CLI's `BeforeTool` before `invoke_agent`
+    was in it, stop 44: a subagent's run no window of the turn's) was "installed" for `hooks
+    status`, and nothing said it. An entry of ours that is not as `install` writes it now is
+    said as lacking, and installing again writes it."""
+    repo.atomic("hooks", "install", "gemini", check=0)
+    settings = json.loads(repo.read(".gemini/settings.json"))
+    for event in ("BeforeTool", "AfterTool"):
+        [group] = settings["hooks"][event]
+        group["matcher"] = "write_file|replace|edit|run_shell_command|mcp_.*"
+    repo.write(".gemini/settings.json", json.dumps(settings, indent=2).encode())
+    status = repo.atomic("hooks", "status", check=0).stdout
+    assert "lacks BeforeTool, AfterTool as this release installs them" in status, status
+    assert "lacks the hooks BeforeTool, AfterTool" in _prompt(repo, "gemini", "BeforeAgent", "s")
+    repo.atomic("hooks", "install", "gemini", check=0)
+    settings = json.loads(repo.read(".gemini/settings.json"))
+    assert "invoke_agent" in settings["hooks"]["BeforeTool"][0]["matcher"]
+    assert "gemini       .gemini/settings.json" in repo.atomic("hooks", "status", check=0).stdout
+    assert "partly" not in repo.atomic("hooks", "status", check=0).stdout

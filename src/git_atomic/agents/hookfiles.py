@@ -154,10 +154,25 @@ def installed(layout: Layout, root: Path) -> list[str]:
 
 
 def lacking(layout: Layout, root: Path) -> list[str]:
-    """Our events the file lacks where it holds some of ours: a file an older git-atomic wrote,
-    before those were installed ([] where it holds all of them, or none)."""
-    have = installed(layout, root)
-    return [e.name for e in layout.events if e.name not in have] if have else []
+    """Our events the file lacks, or holds otherwise than this release installs them (a matcher
+    that names fewer tools, a timeout, a command's guard), where it holds some of ours: a file
+    an older git-atomic wrote ([] where all are as `install` writes them, or none is there)."""
+    if _linked(root / layout.path, root) is not None:
+        return []
+    try:
+        hooks = _load(root / layout.path, layout).get("hooks", {})
+    except ConfigError:
+        return []
+    ours = {
+        event: [e for e in entries if _holds_ours(layout, e)]
+        for event, entries in hooks.items()
+        if isinstance(entries, list)
+    }
+    if not any(ours.values()):
+        return []
+    commits = any("--history commits" in c for c in commands_of(layout, root))
+    extra = " --history commits" if commits else ""
+    return [e.name for e in layout.events if ours.get(e.name) != [layout.entry(e, extra)]]
 
 
 def reinstall(layout: Layout, root: Path) -> str:

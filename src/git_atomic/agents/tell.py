@@ -134,9 +134,9 @@ HOOKS_LOOKED_AT = "hooks-file-looked-at"
 
 
 def stale_hooks(state_dir: Path, session: str, layout: Layout, project: Path) -> str:
-    """At a session's first prompt: the hooks an older git-atomic did not install, missing
-    from the project's hooks file (so where a window ends, a turn closes, as this release
-    would), and the command that adds them; '' where none lacks. Once per session: a stat at
+    """At a session's first prompt: the hooks an older git-atomic did not install, or wrote
+    otherwise, in the project's hooks file (so where a window ends, a turn closes, as this
+    release would), and the command that adds them; '' where none lacks. Once per session: a stat at
     each later prompt, never on a tool call."""
     if remembers(state_dir, session, HOOKS_LOOKED_AT):
         return ""
@@ -147,8 +147,9 @@ def stale_hooks(state_dir: Path, session: str, layout: Layout, project: Path) ->
     if not gone:
         return ""
     return (
-        f"git-atomic: {layout.path} lacks the hooks {', '.join(gone)} this git-atomic installs"
-        f" (an older one wrote it): run `{hookfiles.reinstall(layout, project)}`, then"
+        f"git-atomic: {layout.path} lacks the hooks {', '.join(gone)} as this git-atomic"
+        f" installs them (an older one wrote it): run `{hookfiles.reinstall(layout, project)}`,"
+        " then"
         f" {layout.restart}"
     )
 

@@ -51,13 +51,17 @@ def hooks_status(*, root: Path) -> int:
         events = hookfiles.installed(layout, root)
         wanted = [e.name for e in layout.events]
         commits = any("--history commits" in c for c in hookfiles.commands_of(layout, root))
+        lacks = hookfiles.lacking(layout, root) if events else []
         if not events:
             state = "not installed"
-        elif sorted(events) == sorted(wanted):
+        elif not lacks and sorted(events) == sorted(wanted):
             state = "installed"
-        else:  # (written by an older git-atomic, or some of ours taken out by hand)
-            lacks = ", ".join(hookfiles.lacking(layout, root)) or "its events as installed now"
-            state = f"partly installed (lacks {lacks}; run `{hookfiles.reinstall(layout, root)}`)"
+        else:  # (written by an older git-atomic, or some of ours changed by hand)
+            named = ", ".join(lacks) or "none of the events it has now"
+            state = (
+                f"partly installed (lacks {named} as this release installs them;"
+                f" run `{hookfiles.reinstall(layout, root)}`)"
+            )
         mode = " (commits mode)" if events and commits else ""
         print(f"{target:<12} {layout.path:<32} {state}{mode}")
     from git_atomic.agents import turnabandoned
