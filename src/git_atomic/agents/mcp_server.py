@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from git_atomic import __version__
-from git_atomic.agents import CliResult, cli_argv
+from git_atomic.agents import CliResult, cli_argv, mcp_roots
 from git_atomic.agents.mcp_tools import SPECS, TOOLS, ToolSpec
 from git_atomic.core.errors import UsageError
 from git_atomic.core.vocab import FailedPhase, OpStatus
@@ -89,8 +89,14 @@ def build(tools: Tools) -> Server[Any]:
 
     async def call_tool(
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
-        return await tools.call(ctx, params.name, dict(params.arguments or {}))
+    ) -> types.CallToolResult | types.InputRequiredResult:
+        try:
+            roots = await mcp_roots.client_roots(ctx, params) if params.name in TOOLS else None
+        except mcp_roots.RootsNeeded as needed:
+            return needed.result()
+        except UsageError as exc:
+            return error(str(exc))
+        return await tools.call(ctx, params.name, dict(params.arguments or {}), roots)
 
     server = Server(
         "git-atomic",
@@ -178,7 +184,11 @@ class Tools:
         self._opened: dict[Path, str] = {}  # worktree -> the op id of a `begin` made here
 
     async def call(
-        self, ctx: ServerRequestContext[Any], name: str, arguments: dict[str, Any]
+        self,
+        ctx: ServerRequestContext[Any],
+        name: str,
+        arguments: dict[str, Any],
+        roots: list[Path] | None = None,
     ) -> mcp_types.CallToolResult:
         """The call's result; where it is an error, each long value of the call's that its
         text echoes is bounded (a 50 MB `repo` came back whole)."""
@@ -195,7 +205,7 @@ class Tools:
             raise MCPError(
                 types.INVALID_PARAMS, f"unknown tool {unknown}; tools: {', '.join(TOOLS)}"
             )
-        result = await self._call(ctx, spec, arguments)
+        result = await self._call(ctx, spec, arguments, roots)
         first = result.content[0] if result.content else None
         if result.is_error and isinstance(first, types.TextContent):
             # The line that says what is wrong; a JSON that follows is the result's own.
@@ -203,7 +213,11 @@ class Tools:
         return result
 
     async def _call(
-        self, ctx: ServerRequestContext[Any], spec: ToolSpec, arguments: dict[str, Any]
+        self,
+        ctx: ServerRequestContext[Any],
+        spec: ToolSpec,
+        arguments: dict[str, Any],
+        roots: list[Path] | None,
     ) -> mcp_types.CallToolResult:
         from git_atomic.agents.mcp_child import run_child, waiting_in_line
 
@@ -213,19 +227,23 @@ class Tools:
         if problem:
             return error(f"{name}: {problem}")
         try:
-            root = self._root(arguments.get("repo"))
+            root = self._root(arguments.get("repo"), roots)
         except UsageError as exc:
             return error(str(exc))
         call = spec.call(arguments)
         argv = cli_argv(call.verb, call.args, paths=call.rest)
         if spec.read_only:
             worktree, logs = await _worktree(root)
+            if outside := _outside(worktree, roots):
+                return outside
             result = await run_child(ctx, call.verb, argv, root, logs=logs, arrived=arrived)
             return outcome(spec, result)
         # Calls join their worktree's queue in the order they arrived: finding the worktree
         # takes a git call in a thread, and those come back in any order.
         async with self._arrived():
             worktree, logs = await _worktree(root)
+            if outside := _outside(worktree, roots):
+                return outside
             queue = self._queues.setdefault(worktree, _Queue())
             ticket = queue.join()
         try:
@@ -272,9 +290,12 @@ class Tools:
         elif verb in ("commit", "abort") and "error" not in data:
             self._opened.pop(worktree, None)
 
-    def _root(self, repo: object) -> Path:
+    def _root(self, repo: object, roots: list[Path] | None) -> Path:
         if isinstance(repo, str) and repo:
             return repository(Path(repo))
+        if self._default is None and not os.environ.get("GIT_ATOMIC_REPO"):
+            # Started outside the client's only root (a client's own folder, or home).
+            return repository(mcp_roots.default_folder(roots))
         return repository(self._default)
 
     def _arrived(self) -> Any:
@@ -322,6 +343,14 @@ async def _worktree(folder: Path) -> tuple[Path, Path | None]:
     except AtomicError:
         return folder, None
     return repo.root, repo.state_dir / "logs"
+
+
+def _outside(worktree: Path, roots: list[Path] | None) -> mcp_types.CallToolResult | None:
+    try:
+        mcp_roots.check(worktree, roots)
+    except UsageError as exc:
+        return error(str(exc))
+    return None
 
 
 def invalid(spec: ToolSpec, arguments: dict[str, Any]) -> str | None:
