@@ -324,7 +324,13 @@ def test_log_show_status(repo: GitRepo) -> None:
     shown = repo.atomic_json("show", bad["op_id"][:6])
     assert shown["op_id"] == bad["op_id"] and shown["failed_phase"] == "exec"
     status = repo.atomic_json("status")
-    assert status == {"schema": "git-atomic/1", "open": None, "interrupted": None, "lock": None}
+    assert status == {
+        "schema": "git-atomic/1",
+        "open": None,
+        "interrupted": None,
+        "lock": None,
+        "blocked": None,
+    }
     human = repo.atomic("log", check=0)
     assert "good" in human.stdout and "bad" in human.stdout
 

@@ -174,6 +174,11 @@ OUTPUT: Final[dict[str, Schema]] = {
             "open": nullable(obj({**OPERATION_FIELDS, "phase": STRING})),
             "interrupted": nullable(OPERATION),
             "lock": nullable(obj({"pid": INTEGER, "since": STRING})),
+            "blocked": {
+                **nullable(STRING),
+                "description": "why git's own state (a merge, a rebase... left half way) "
+                "refuses new operations here, with the ways out; null when nothing does",
+            },
             "exit_code": EXIT_CODE,
         }
     ),

@@ -34,9 +34,17 @@ def status(*, json_out: bool) -> int:
                 lock = commandresults.LockHolder(
                     holder.pid, holder.since, holder.command, holder.alive
                 )
+            # What the human status says as a note: an agent asking "what state am I in"
+            # learns that a merge left half way refuses every operation, and the ways out.
+            open_id = open_op.id if open_op is not None else None
+            blocked = context.git_state_in_the_way(repo, open_op=open_id) or None
             output.emit(
                 commandresults.StatusResult(
-                    described(open_op), described(interrupted), _interrupted_restore(repo), lock
+                    described(open_op),
+                    described(interrupted),
+                    _interrupted_restore(repo),
+                    lock,
+                    blocked,
                 )
             )
             return 0

@@ -93,6 +93,7 @@ class StatusResult:
     interrupted: OperationResult | None
     restore: InterruptedRestore | None
     lock: LockHolder | None
+    blocked: str | None = None  # git's own command left half way (a merge): why, and the ways out
 
 
 @dataclass(frozen=True)

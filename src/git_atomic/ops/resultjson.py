@@ -298,6 +298,7 @@ def _status_json(s: commandresults.StatusResult) -> JsonObject:
             if lock is not None
             else None
         ),
+        "blocked": s.blocked,
     }
     if s.restore is not None:
         restore = {
