@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from git_atomic import __version__
-from git_atomic.agents import CliResult, cli_argv, mcp_roots
+from git_atomic.agents import CliResult, cli_argv, mcp_owners, mcp_roots
 from git_atomic.agents.mcp_tools import SPECS, TOOLS, ToolSpec
 from git_atomic.core.errors import UsageError
 from git_atomic.core.vocab import FailedPhase, OpStatus
@@ -233,17 +233,19 @@ class Tools:
         call = spec.call(arguments)
         argv = cli_argv(call.verb, call.args, paths=call.rest)
         if spec.read_only:
-            worktree, logs = await _worktree(root)
+            worktree, state = await _worktree(root)
             if outside := _outside(worktree, roots):
                 return outside
+            logs = _logs(state)
             result = await run_child(ctx, call.verb, argv, root, logs=logs, arrived=arrived)
             return outcome(spec, result)
         # Calls join their worktree's queue in the order they arrived: finding the worktree
         # takes a git call in a thread, and those come back in any order.
         async with self._arrived():
-            worktree, logs = await _worktree(root)
+            worktree, state = await _worktree(root)
             if outside := _outside(worktree, roots):
                 return outside
+            logs = _logs(state)
             queue = self._queues.setdefault(worktree, _Queue())
             ticket = queue.join()
         try:
@@ -256,8 +258,12 @@ class Tools:
                         f"{name}: the operation you opened with begin [{mine}] is still open"
                         " in this worktree; commit or abort it first (wait would wait for it)"
                     )
+            if state is not None and call.verb in mcp_owners.GUARDED:
+                theirs = await _anothers(ctx, state, root, logs, arrived)
+                if theirs is not None:
+                    return error(f"{name}: {theirs}")
             result = await run_child(ctx, call.verb, argv, root, logs=logs, arrived=arrived)
-            self._note_session(call.verb, worktree, result)
+            self._note_session(call.verb, worktree, state, result)
             return outcome(spec, result)
         finally:
             queue.leave(ticket)
@@ -283,12 +289,19 @@ class Tools:
         del self._opened[worktree]  # committed or aborted some other way
         return None
 
-    def _note_session(self, verb: str, worktree: Path, result: CliResult) -> None:
+    def _note_session(
+        self, verb: str, worktree: Path, state: Path | None, result: CliResult
+    ) -> None:
         data = result.data or {}
-        if verb == "begin" and data.get("status") == OpStatus.OPEN and data.get("op_id"):
-            self._opened[worktree] = str(data["op_id"])
+        op_id = str(data.get("op_id") or "")
+        if verb == "begin" and data.get("status") == OpStatus.OPEN and op_id:
+            self._opened[worktree] = op_id
+            if state is not None:
+                mcp_owners.mark(state, op_id)
         elif verb in ("commit", "abort") and "error" not in data:
             self._opened.pop(worktree, None)
+            if state is not None and op_id and data.get("status") != OpStatus.OPEN:
+                mcp_owners.unmark(state, op_id)
 
     def _root(self, repo: object, roots: list[Path] | None) -> Path:
         if isinstance(repo, str) and repo:
@@ -329,9 +342,36 @@ class _Queue:
             self._waiting[0].set()
 
 
+async def _anothers(
+    ctx: ServerRequestContext[Any], state: Path, root: Path, logs: Path | None, arrived: float
+) -> str | None:
+    """Why the open operation is another live MCP session's (None when it is not): one CLI
+    `status` only when another server has marked an operation, else a folder listing."""
+    from git_atomic.agents.mcp_child import run_child
+
+    marked = mcp_owners.others(state)
+    if not marked:
+        return None
+    now = await run_child(ctx, "status", cli_argv("status"), root, logs=logs, arrived=arrived)
+    open_op = (now.data or {}).get("open")
+    op_id = open_op.get("op_id") if isinstance(open_op, dict) else None
+    if not isinstance(open_op, dict) or op_id not in marked:
+        return None
+    return (
+        f"the open operation {open_op.get('name')} [{op_id}] was opened by another MCP session "
+        f"(server pid {marked[op_id]}), which is still running: it is that session's to "
+        "checkpoint, commit or abort; nothing was changed (begin your own once it is finished, "
+        "or work in another worktree)"
+    )
+
+
+def _logs(state: Path | None) -> Path | None:
+    return state / "logs" if state is not None else None
+
+
 async def _worktree(folder: Path) -> tuple[Path, Path | None]:
     """The worktree's top folder (the queue's key: one per worktree, as the CLI's lock) and
-    its gate logs folder; the folder itself, and no logs, where it is not a worktree (the CLI
+    our folder in its git dir; the folder itself, and None, where it is not a worktree (the CLI
     then says why)."""
     import anyio
 
@@ -342,7 +382,7 @@ async def _worktree(folder: Path) -> tuple[Path, Path | None]:
         repo = await anyio.to_thread.run_sync(discovery.discover, str(folder))
     except AtomicError:
         return folder, None
-    return repo.root, repo.state_dir / "logs"
+    return repo.root, repo.state_dir
 
 
 def _outside(worktree: Path, roots: list[Path] | None) -> mcp_types.CallToolResult | None:

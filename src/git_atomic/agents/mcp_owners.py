@@ -1,0 +1,110 @@
+"""Which MCP server opened an operation: two clients on one worktree keep to their own.
+
+An operation opened with `begin` is the worktree's, and the CLI lets any caller checkpoint,
+commit or abort it: a second agent (another client, its own server process) working in the
+same worktree could abort the first one's work or commit it half done. Each server marks the
+operations its `begin` opened (a file named by the op id in `.git/atomic/mcp-sessions/`,
+holding its pid) and refuses to finish or step back an operation another live server opened.
+Once that server is gone (its client closed), the operation is anyone's again, as one opened
+on the command line always is. Folders are opened without following a link: a marker is never
+written outside the repository.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Final
+
+FOLDER: Final = "mcp-sessions"
+_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY: Final = getattr(os, "O_DIRECTORY", 0)
+# The calls that finish, step in or step back the open operation: another session's is not theirs.
+GUARDED: Final = frozenset({"checkpoint", "commit", "abort", "rollback", "undo"})
+
+
+def _folder(state_dir: Path, *, make: bool) -> int | None:
+    """Our markers' folder, opened without following a link at either level; None if absent."""
+    try:
+        top = os.open(state_dir, os.O_RDONLY | _DIRECTORY | _NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        if make:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(FOLDER, 0o755, dir_fd=top)
+        return os.open(FOLDER, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=top)
+    except OSError:
+        return None
+    finally:
+        os.close(top)
+
+
+def mark(state_dir: Path, op_id: str) -> None:
+    """This server opened `op_id`."""
+    folder = _folder(state_dir, make=True)
+    if folder is None:
+        return
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW
+        fd = os.open(op_id, flags, 0o644, dir_fd=folder)
+        with os.fdopen(fd, "w") as out:
+            out.write(f"{os.getpid()}\n")
+    except OSError:
+        pass  # no marker: the operation is anyone's, as before
+    finally:
+        os.close(folder)
+
+
+def unmark(state_dir: Path, op_id: str) -> None:
+    folder = _folder(state_dir, make=False)
+    if folder is None:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.unlink(op_id, dir_fd=folder)
+    finally:
+        os.close(folder)
+
+
+def others(state_dir: Path) -> dict[str, int]:
+    """The operations other live servers marked, with their pids (a listing when none is
+    marked: no git process, no CLI call). A dead server's marker is removed."""
+    folder = _folder(state_dir, make=False)
+    if folder is None:
+        return {}
+    found: dict[str, int] = {}
+    try:
+        for name in os.listdir(folder):
+            pid = _pid(name, folder)
+            if pid is None or pid == os.getpid():
+                continue
+            if _alive(pid):
+                found[name] = pid
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(name, dir_fd=folder)
+    finally:
+        os.close(folder)
+    return found
+
+
+def _pid(name: str, folder: int) -> int | None:
+    try:
+        fd = os.open(name, os.O_RDONLY | _NOFOLLOW, dir_fd=folder)
+    except OSError:
+        return None
+    with os.fdopen(fd) as marker:
+        text = marker.read(32).strip()
+    return int(text) if text.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
