@@ -156,11 +156,16 @@ def test_a_server_started_outside_the_only_root_works_on_that_root(
     repository, which then kept its files and got no journal)."""
     before = other.fingerprint()
 
+    (repo.path / "sub").mkdir()
+
     async def script(session: ClientSession) -> None:
         ran = await session.call_tool(
             "run", {"command": ["sh", "-c", "echo made > made.txt"], "no_gates": True}
         )
         assert not ran.is_error, _line(ran)
+        # a relative repo is inside the folder the server works in, not its own
+        status = await session.call_tool("status", {"repo": "sub"})
+        assert not status.is_error, _line(status)
 
     served(repo, lambda: [repo.path], script, cwd=other.path)
     assert repo.read("made.txt") == b"made\n"

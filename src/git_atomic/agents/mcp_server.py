@@ -304,12 +304,14 @@ class Tools:
                 mcp_owners.unmark(state, op_id)
 
     def _root(self, repo: object, roots: list[Path] | None) -> Path:
+        # Started outside the client's only root (a client's own folder, or home), nothing
+        # named: the server works in that root, and a relative `repo` is inside it.
+        named = self._default is not None or os.environ.get("GIT_ATOMIC_REPO")
+        base = None if named else mcp_roots.default_folder(roots)
         if isinstance(repo, str) and repo:
-            return repository(Path(repo))
-        if self._default is None and not os.environ.get("GIT_ATOMIC_REPO"):
-            # Started outside the client's only root (a client's own folder, or home).
-            return repository(mcp_roots.default_folder(roots))
-        return repository(self._default)
+            inside = base is not None and not repo.startswith("~")  # ~user/x: that home's
+            return repository(base / repo if inside and base is not None else Path(repo))
+        return repository(base or self._default)
 
     def _arrived(self) -> Any:
         import anyio
