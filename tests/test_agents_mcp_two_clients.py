@@ -7,6 +7,7 @@ through the CLI.
 
 from __future__ import annotations
 
+import subprocess
 from itertools import count
 from typing import Any
 
@@ -97,6 +98,37 @@ def test_an_operation_whose_session_is_gone_is_anyones_again(repo: GitRepo) -> N
         aborted = call(second, "abort")
     finally:
         second.close()
+    assert not aborted.get("isError"), text(aborted)
+    assert not repo.exists("a.txt")
+
+
+def test_a_pid_another_process_took_since_is_not_the_session(repo: GitRepo) -> None:
+    """A marker names its server by pid: once that server was gone and another process had
+    the pid (pids are reused), the operation stayed another session's for as long as that
+    process ran. The marker holds when the server started too: another process with the pid
+    did not start then."""
+    first = Lines(repo)
+    try:
+        first.hello()
+        assert not call(first, "begin", name="left-open").get("isError")
+        repo.write("a.txt", b"left behind\n")
+    finally:
+        first.close()
+    [marker] = (repo.path / ".git" / "atomic" / "mcp-sessions").iterdir()
+    pid, *started = marker.read_text().split()
+    assert pid == str(first.server.pid)
+    reused = subprocess.Popen(["sleep", "60"])  # alive, with a pid the server's is not
+    try:
+        marker.write_text(" ".join([str(reused.pid), *started]) + "\n")
+        second = Lines(repo)
+        try:
+            second.hello()
+            aborted = call(second, "abort")
+        finally:
+            second.close()
+    finally:
+        reused.kill()
+        reused.wait()
     assert not aborted.get("isError"), text(aborted)
     assert not repo.exists("a.txt")
 

@@ -50,7 +50,7 @@ def mark(state_dir: Path, op_id: str) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW
         fd = os.open(op_id, flags, 0o644, dir_fd=folder)
         with os.fdopen(fd, "w") as out:
-            out.write(f"{os.getpid()}\n")
+            out.write(f"{os.getpid()} {_started(os.getpid()) or ''}\n")
     except OSError:
         pass  # no marker: the operation is anyone's, as before
     finally:
@@ -77,10 +77,10 @@ def others(state_dir: Path) -> dict[str, int]:
     found: dict[str, int] = {}
     try:
         for name in os.listdir(folder):
-            pid = _pid(name, folder)
+            pid, started = _marked(name, folder)
             if pid is None or pid == os.getpid():
                 continue
-            if _alive(pid):
+            if _alive(pid, started):
                 found[name] = pid
             else:
                 with contextlib.suppress(OSError):
@@ -90,21 +90,34 @@ def others(state_dir: Path) -> dict[str, int]:
     return found
 
 
-def _pid(name: str, folder: int) -> int | None:
+def _marked(name: str, folder: int) -> tuple[int | None, str | None]:
+    """The marking server's pid and start time (None where the system does not say it)."""
     try:
         fd = os.open(name, os.O_RDONLY | _NOFOLLOW, dir_fd=folder)
     except OSError:
-        return None
-    with os.fdopen(fd) as marker:
-        text = marker.read(32).strip()
-    return int(text) if text.isdigit() else None
+        return None, None
+    with os.fdopen(fd, errors="replace") as marker:
+        pid, _, started = marker.read(64).strip().partition(" ")
+    return (int(pid) if pid.isdigit() else None), (started or None)
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, started: str | None) -> bool:
+    """Whether the server that marked is still running: its pid, and where the system says
+    when a process started, the same start (a pid reused by another process is not it)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
+    except PermissionError:  # another user's process
+        pass
+    return started is None or _started(pid) in (None, started)
+
+
+def _started(pid: int) -> str | None:
+    """When the process started, in clock ticks since boot (Linux's /proc); None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rpartition(b")")[2].split()
+    except OSError:
+        return None
+    return fields[19].decode() if len(fields) > 19 else None  # field 22, `starttime`
