@@ -15,13 +15,41 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
+
+from git_atomic.agents import cli_argv
+
+if TYPE_CHECKING:
+    from mcp.server.context import ServerRequestContext
 
 FOLDER: Final = "mcp-sessions"
 _NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY: Final = getattr(os, "O_DIRECTORY", 0)
 # The calls that finish, step in or step back the open operation: another session's is not theirs.
 GUARDED: Final = frozenset({"checkpoint", "commit", "abort", "rollback", "undo"})
+
+
+async def anothers(
+    ctx: ServerRequestContext[Any], state: Path, root: Path, logs: Path | None, arrived: float
+) -> str | None:
+    """Why the open operation is another live MCP session's (None when it is not): one CLI
+    `status` only when another server has marked an operation, else a folder listing."""
+    from git_atomic.agents.mcp_child import run_child
+
+    marked = others(state)
+    if not marked:
+        return None
+    now = await run_child(ctx, "status", cli_argv("status"), root, logs=logs, arrived=arrived)
+    open_op = (now.data or {}).get("open")
+    op_id = open_op.get("op_id") if isinstance(open_op, dict) else None
+    if not isinstance(open_op, dict) or op_id not in marked:
+        return None
+    return (
+        f"the open operation {open_op.get('name')} [{op_id}] was opened by another MCP session "
+        f"(server pid {marked[op_id]}), which is still running: it is that session's to "
+        "checkpoint, commit or abort; nothing was changed (begin your own once it is finished, "
+        "or work in another worktree)"
+    )
 
 
 def _folder(state_dir: Path, *, make: bool) -> int | None:

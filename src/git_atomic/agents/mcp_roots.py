@@ -95,12 +95,13 @@ def inside(path: Path, roots: list[Path]) -> bool:
     return any(path == root or path.is_relative_to(root) for root in roots)
 
 
-def check(worktree: Path, roots: list[Path] | None) -> None:
-    """Refuse a worktree that is not inside one of the client's roots."""
+def outside(worktree: Path, roots: list[Path] | None) -> str | None:
+    """Why the worktree is not the server's to work on (not inside one of the client's
+    roots); None when it is."""
     if roots is None or inside(Path(os.path.realpath(worktree)), roots):
-        return
+        return None
     named = ", ".join(str(r) for r in roots) or "none with a file:// URI"
-    raise UsageError(
+    return (
         f"{worktree} is outside the folders this client lets the server work in "
         f"(its roots: {named}); nothing was done: name a repo inside one of them"
     )

@@ -234,8 +234,8 @@ class Tools:
         argv = cli_argv(call.verb, call.args, paths=call.rest)
         if spec.read_only:
             worktree, state = await _worktree(root)
-            if outside := _outside(worktree, roots):
-                return outside
+            if outside := mcp_roots.outside(worktree, roots):
+                return error(outside)
             logs = _logs(state)
             result = await run_child(ctx, call.verb, argv, root, logs=logs, arrived=arrived)
             return outcome(spec, result)
@@ -243,8 +243,8 @@ class Tools:
         # takes a git call in a thread, and those come back in any order.
         async with self._arrived():
             worktree, state = await _worktree(root)
-            if outside := _outside(worktree, roots):
-                return outside
+            if outside := mcp_roots.outside(worktree, roots):
+                return error(outside)
             logs = _logs(state)
             queue = self._queues.setdefault(worktree, _Queue())
             ticket = queue.join()
@@ -259,7 +259,7 @@ class Tools:
                         " in this worktree; commit or abort it first (wait would wait for it)"
                     )
             if state is not None and call.verb in mcp_owners.GUARDED:
-                theirs = await _anothers(ctx, state, root, logs, arrived)
+                theirs = await mcp_owners.anothers(ctx, state, root, logs, arrived)
                 if theirs is not None:
                     return error(f"{name}: {theirs}")
             result = await run_child(ctx, call.verb, argv, root, logs=logs, arrived=arrived)
@@ -344,29 +344,6 @@ class _Queue:
             self._waiting[0].set()
 
 
-async def _anothers(
-    ctx: ServerRequestContext[Any], state: Path, root: Path, logs: Path | None, arrived: float
-) -> str | None:
-    """Why the open operation is another live MCP session's (None when it is not): one CLI
-    `status` only when another server has marked an operation, else a folder listing."""
-    from git_atomic.agents.mcp_child import run_child
-
-    marked = mcp_owners.others(state)
-    if not marked:
-        return None
-    now = await run_child(ctx, "status", cli_argv("status"), root, logs=logs, arrived=arrived)
-    open_op = (now.data or {}).get("open")
-    op_id = open_op.get("op_id") if isinstance(open_op, dict) else None
-    if not isinstance(open_op, dict) or op_id not in marked:
-        return None
-    return (
-        f"the open operation {open_op.get('name')} [{op_id}] was opened by another MCP session "
-        f"(server pid {marked[op_id]}), which is still running: it is that session's to "
-        "checkpoint, commit or abort; nothing was changed (begin your own once it is finished, "
-        "or work in another worktree)"
-    )
-
-
 def _logs(state: Path | None) -> Path | None:
     return state / "logs" if state is not None else None
 
@@ -385,14 +362,6 @@ async def _worktree(folder: Path) -> tuple[Path, Path | None]:
     except AtomicError:
         return folder, None
     return repo.root, repo.state_dir
-
-
-def _outside(worktree: Path, roots: list[Path] | None) -> mcp_types.CallToolResult | None:
-    try:
-        mcp_roots.check(worktree, roots)
-    except UsageError as exc:
-        return error(str(exc))
-    return None
 
 
 def invalid(spec: ToolSpec, arguments: dict[str, Any]) -> str | None:
