@@ -98,9 +98,17 @@ def inside(path: Path, roots: list[Path]) -> bool:
 def outside(worktree: Path, roots: list[Path] | None) -> str | None:
     """Why the worktree is not the server's to work on (not inside one of the client's
     roots); None when it is."""
-    if roots is None or inside(Path(os.path.realpath(worktree)), roots):
+    real = Path(os.path.realpath(worktree))
+    if roots is None or inside(real, roots):
         return None
     named = ", ".join(str(r) for r in roots) or "none with a file:// URI"
+    within = [r for r in roots if r.is_relative_to(real)]
+    if within:  # the client shares a folder of the worktree, not the whole of it
+        return (
+            f"the worktree {worktree} is more than the client shares (its roots: {named}), "
+            "and an operation reaches every file of it; nothing was done: share the "
+            "worktree's top folder to work on it"
+        )
     return (
         f"{worktree} is outside the folders this client lets the server work in "
         f"(its roots: {named}); nothing was done: name a repo inside one of them"
