@@ -113,6 +113,7 @@ def test_a_pid_another_process_took_since_is_not_the_session(repo: GitRepo) -> N
         assert not call(first, "begin", name="left-open").get("isError")
         repo.write("a.txt", b"left behind\n")
     finally:
+        first.server.kill()  # gone without a word: its marker stays
         first.close()
     [marker] = (repo.path / ".git" / "atomic" / "mcp-sessions").iterdir()
     pid, *started = marker.read_text().split()
@@ -153,3 +154,43 @@ def test_the_session_that_opened_it_steps_back_in_it(repo: GitRepo) -> None:
         first.close()
         second.close()
     assert not repo.exists("a.txt")
+
+
+def test_another_sessions_operation_is_not_taken_back_unless_named(repo: GitRepo) -> None:
+    """`rollback` with no arguments takes back the newest operation, and `undo` brings back
+    what the last rollback took: in a worktree two agents share, those were the other one's
+    (its `run` taken back, its abort's work brought back). Each is refused while that session
+    runs; an operation named with `op` is taken back, as asked."""
+    first, second = Lines(repo), Lines(repo)
+    try:
+        first.hello()
+        second.hello()
+        command = ["sh", "-c", "echo A > a.txt"]
+        made = call(first, "run", command=command, no_gates=True)
+        assert not made.get("isError"), text(made)
+        op_id = made["structuredContent"]["op_id"]
+        newest = call(second, "rollback")
+        assert newest.get("isError") is True
+        assert f"the newest operation, sh [{op_id}], was made by another MCP session" in (
+            text(newest)
+        )
+        assert repo.read("a.txt") == b"A\n"
+        named = call(second, "rollback", op=op_id)
+        assert not named.get("isError"), text(named)
+        assert not repo.exists("a.txt")
+        assert not call(second, "undo").get("isError")  # its own rollback: brought back
+        assert repo.read("a.txt") == b"A\n"
+
+        assert not call(first, "begin", name="a-work").get("isError")
+        repo.write("b.txt", b"A's work\n")
+        assert not call(first, "abort").get("isError")
+        assert not repo.exists("b.txt")
+        back = call(second, "undo")
+        assert back.get("isError") is True
+        assert "the last rollback took back a-work [" in text(back), text(back)
+        assert not repo.exists("b.txt")
+        assert not call(first, "undo").get("isError")
+    finally:
+        first.close()
+        second.close()
+    assert repo.read("b.txt") == b"A's work\n"

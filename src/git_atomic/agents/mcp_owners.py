@@ -1,19 +1,21 @@
-"""Which MCP server opened an operation: two clients on one worktree keep to their own.
+"""Which MCP server made an operation: two clients on one worktree keep to their own.
 
 An operation opened with `begin` is the worktree's, and the CLI lets any caller checkpoint,
 commit or abort it: a second agent (another client, its own server process) working in the
-same worktree could abort the first one's work or commit it half done. Each server marks the
-operations its `begin` opened (a file named by the op id in `.git/atomic/mcp-sessions/`,
-holding its pid) and refuses to finish or step back an operation another live server opened.
-Once that server is gone (its client closed), the operation is anyone's again, as one opened
-on the command line always is. Folders are opened without following a link: a marker is never
-written outside the repository.
+same worktree could abort the first one's work or commit it half done, and its `rollback` (no
+arguments: the newest operation) or `undo` took back or brought back the first one's. Each
+server marks the operations it makes (`begin`, `run`, `tdd`: a file named by the op id in
+`.git/atomic/mcp-sessions/`, holding its pid and start) and refuses to finish, step back or,
+unless named, take back an operation another live server made. Once that server is gone (its
+client closed), its operations are anyone's again, as those made on the command line are.
+Folders are opened without following a link: a marker is never written outside the repository.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,31 +27,61 @@ if TYPE_CHECKING:
 FOLDER: Final = "mcp-sessions"
 _NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY: Final = getattr(os, "O_DIRECTORY", 0)
-# The calls that finish, step in or step back the open operation: another session's is not theirs.
+# The calls that finish, step in or step back the open operation, or take back the newest
+# operation (or bring back what the last rollback took): another session's is not theirs.
 GUARDED: Final = frozenset({"checkpoint", "commit", "abort", "rollback", "undo"})
+MAKING: Final = frozenset({"begin", "run", "tdd"})  # the calls that make an operation
 
 
 async def anothers(
-    ctx: ServerRequestContext[Any], state: Path, root: Path, logs: Path | None, arrived: float
+    ctx: ServerRequestContext[Any],
+    verb: str,
+    arguments: Mapping[str, Any],
+    state: Path,
+    root: Path,
+    logs: Path | None,
+    arrived: float,
 ) -> str | None:
-    """Why the open operation is another live MCP session's (None when it is not): one CLI
-    `status` only when another server has marked an operation, else a folder listing."""
+    """Why the call would finish or take back another live MCP session's operation (None when
+    it would not): a folder listing, and CLI calls only when another server has marked an
+    operation (`status`; for a rollback or undo, its own dry run: what it would take back)."""
     from git_atomic.agents.mcp_child import run_child
 
     marked = others(state)
     if not marked:
         return None
     now = await run_child(ctx, "status", cli_argv("status"), root, logs=logs, arrived=arrived)
-    open_op = (now.data or {}).get("open")
-    op_id = open_op.get("op_id") if isinstance(open_op, dict) else None
-    if not isinstance(open_op, dict) or op_id not in marked:
+    target = (now.data or {}).get("open")
+    opened = isinstance(target, dict) and target.get("op_id") in marked
+    if not opened and verb in ("rollback", "undo"):
+        if arguments.get("op") or arguments.get("to"):
+            return None  # named: what it takes back was chosen, not the newest
+        dry = await run_child(
+            ctx, verb, cli_argv(verb, ["--dry-run"]), root, logs=logs, arrived=arrived
+        )
+        target = dry.data if dry.exit_code == 0 else None
+    op_id = target.get("op_id") if isinstance(target, dict) else None
+    if not isinstance(target, dict) or op_id not in marked:
         return None
-    return (
-        f"the open operation {open_op.get('name')} [{op_id}] was opened by another MCP session "
-        f"(server pid {marked[op_id]}), which is still running: it is that session's to "
-        "checkpoint, commit or abort; nothing was changed (begin your own once it is finished, "
-        "or work in another worktree)"
-    )
+    what = f"{target.get('name')} [{op_id}]"
+    whose = f"another MCP session (server pid {marked[op_id]}), which is still running"
+    if opened:
+        return (
+            f"the open operation {what} was opened by {whose}: it is that session's to "
+            "checkpoint, commit or abort; nothing was changed (begin your own once it is "
+            "finished, or work in another worktree)"
+        )
+    if verb == "rollback":
+        return (
+            f"the newest operation, {what}, was made by {whose}: it is that session's to take "
+            "back; nothing was changed (name it with op to take back its effect anyway)"
+        )
+    if verb == "undo":
+        return (
+            f"the last rollback took back {what}, made by {whose}: it is that session's to "
+            "undo; nothing was changed"
+        )
+    return None
 
 
 def _folder(state_dir: Path, *, make: bool) -> int | None:

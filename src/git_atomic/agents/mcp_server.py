@@ -67,7 +67,11 @@ def serve(*, repo: Path | None = None) -> int:
 
     # A bad --repo is not fatal here: each call that uses it answers with the reason, after
     # the handshake, where the client can show it (a server that exits is only "closed").
-    return mcp_stdio.run(build(Tools(repo)))
+    tools = Tools(repo)
+    try:
+        return mcp_stdio.run(build(tools))
+    finally:
+        tools.forget()  # its operations are anyone's once it is gone
 
 
 def build(tools: Tools) -> Server[Any]:
@@ -182,6 +186,7 @@ class Tools:
         self._queues: dict[Path, _Queue] = {}
         self._arrival: Any = None  # an anyio.Lock, made in the server's event loop
         self._opened: dict[Path, str] = {}  # worktree -> the op id of a `begin` made here
+        self._made: list[tuple[Path, str]] = []  # (our folder, op id) of each operation made here
 
     async def call(
         self,
@@ -259,7 +264,9 @@ class Tools:
                         " in this worktree; commit or abort it first (wait would wait for it)"
                     )
             if state is not None and call.verb in mcp_owners.GUARDED:
-                theirs = await mcp_owners.anothers(ctx, state, root, logs, arrived)
+                theirs = await mcp_owners.anothers(
+                    ctx, call.verb, arguments, state, root, logs, arrived
+                )
                 if theirs is not None:
                     return error(f"{name}: {theirs}")
             result = await run_child(ctx, call.verb, argv, root, logs=logs, arrived=arrived)
@@ -294,14 +301,18 @@ class Tools:
     ) -> None:
         data = result.data or {}
         op_id = str(data.get("op_id") or "")
+        if verb in mcp_owners.MAKING and op_id and state is not None:
+            mcp_owners.mark(state, op_id)
+            self._made.append((state, op_id))
         if verb == "begin" and data.get("status") == OpStatus.OPEN and op_id:
             self._opened[worktree] = op_id
-            if state is not None:
-                mcp_owners.mark(state, op_id)
         elif verb in ("commit", "abort") and "error" not in data:
             self._opened.pop(worktree, None)
-            if state is not None and op_id and data.get("status") != OpStatus.OPEN:
-                mcp_owners.unmark(state, op_id)
+
+    def forget(self) -> None:
+        """The server ends: the operations it made are no longer another session's."""
+        for state, op_id in self._made:
+            mcp_owners.unmark(state, op_id)
 
     def _root(self, repo: object, roots: list[Path] | None) -> Path:
         # Started outside the client's only root (a client's own folder, or home), nothing
