@@ -12,7 +12,9 @@ Calls that change a repository queue behind each other, one at a time per reposi
 concurrent calls are never refused for a lock this same server holds. A call the client cancels
 (`notifications/cancelled`) interrupts its CLI child with SIGINT, exactly as Ctrl-C would: the
 command or gate stops and the operation is rolled back before the queue moves on. The stdio
-side (what the SDK leaves unanswered, and the ends of a session) is `mcp_stdio.py`.
+side (what the SDK leaves unanswered, and the ends of a session) is `mcp_stdio.py`; the
+client's roots, which bound the worktrees a call may work on, `mcp_roots.py`; whose operation
+it is, when two clients' servers share a worktree, `mcp_owners.py`.
 """
 
 from __future__ import annotations
