@@ -175,6 +175,9 @@ def test_another_sessions_operation_is_not_taken_back_unless_named(repo: GitRepo
             text(newest)
         )
         assert repo.read("a.txt") == b"A\n"
+        looked = call(second, "rollback", dry_run=True)  # changes nothing: anyone may look
+        assert not looked.get("isError"), text(looked)
+        assert looked["structuredContent"]["changes"] == [{"path": "a.txt", "action": "delete"}]
         named = call(second, "rollback", op=op_id)
         assert not named.get("isError"), text(named)
         assert not repo.exists("a.txt")

@@ -265,7 +265,8 @@ class Tools:
                         f"{name}: the operation you opened with begin [{mine}] is still open"
                         " in this worktree; commit or abort it first (wait would wait for it)"
                     )
-            if state is not None and call.verb in mcp_owners.GUARDED:
+            guarded = call.verb in mcp_owners.GUARDED and not arguments.get("dry_run")
+            if state is not None and guarded:  # a dry run changes nothing: anyone may look
                 theirs = await mcp_owners.anothers(
                     ctx, call.verb, arguments, state, root, logs, arrived
                 )
