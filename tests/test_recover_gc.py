@@ -47,6 +47,8 @@ def test_nothing_to_recover(repo: GitRepo) -> None:
     assert "nothing to recover" in res.stderr
     obj = repo.atomic_json("recover")
     assert obj["status"] is None and obj["recovery"]["action"] is None
+    # An agent reading the JSON alone (the MCP tool) gets the sentence too.
+    assert obj["recovery"]["notes"] == ["nothing to recover in this worktree"]
 
 
 def test_interrupted_op_is_reported_refused_then_recovered_to_pre_op(repo: GitRepo) -> None:

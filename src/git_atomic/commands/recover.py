@@ -51,6 +51,7 @@ from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, RollbackResult
 
 PENDING_FILE: Final = context.PENDING_RESTORE
+NOTHING_TO_RECOVER: Final = "nothing to recover in this worktree"
 
 
 class Action(enum.StrEnum):
@@ -507,6 +508,9 @@ def _tell(
     ctx: context.Context, done: Recovery, *, json_out: bool, duration: float, open_op: OpRow | None
 ) -> None:
     if json_out:
+        if not done.anything and open_op is None and done.op is None:
+            # What the line on stderr says, for an agent that reads the JSON alone.
+            done.published.append(NOTHING_TO_RECOVER)
         output.emit(_result(ctx, done, duration=duration))
         return
     if done.stopped_group is not None:
@@ -545,7 +549,7 @@ def _tell(
     for problem in done.problems:
         output.say(f"git-atomic: warning: {problem}")
     if not done.anything and open_op is None:
-        output.say("git-atomic: nothing to recover in this worktree")
+        output.say(f"git-atomic: {NOTHING_TO_RECOVER}")
 
 
 def _result(
