@@ -155,6 +155,7 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         ".agents.turnabandoned",  # turns whose session never came back (split from turn.py)
         ".agents.turnsteps",  # how a window becomes a step (split from turn.py)
         ".agents.turnbeside",  # what a window notes of the git dir beside it (from turnsteps.py)
+        ".agents.turnothers",  # other sessions' steps inside a window (from turnsteps.py)
         # a turn whose record a call removed, rebuilt from its refs: asked at its first call
         ".agents.turnorphans",
         ".agents.turnstate",

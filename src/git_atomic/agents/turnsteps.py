@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from git_atomic.agents import turnbeside
+from git_atomic.agents import turnbeside, turnothers
 from git_atomic.agents.turnstate import TURN_REFS, Record, turn_message
 from git_atomic.core import patterns, records
 from git_atomic.core.errors import AtomicError
@@ -110,6 +110,7 @@ def close_window(
     before_sha = record.window_before
     claims = claims_of(record)
     noted, noted_at = record.extra.get(NOTED), record.extra.get(NOTED_AT)
+    closing = time.time()
     if at is None:
         record, after = capture(repo, record, "after", raw_index=raw_index)
     else:
@@ -142,7 +143,16 @@ def close_window(
     elif start == state_of(after) and not _branch_on_ours(repo):
         forget_refs(repo, record, only=(before_sha, after.commit))
         return record
-    return records.replace(record, steps=(*record.steps, (before_sha, after_sha)))
+    step, since = (before_sha, after_sha), known.get(TAKEN) if isinstance(known, dict) else None
+    began = noted_at if isinstance(noted, dict) else None  # its files noted first
+    if began is None and isinstance(known, dict):
+        began = known.get(BEGAN)
+    if at is None and isinstance(began, float):
+        turnothers.note(repo, record, step, began)
+    parts = [step]
+    if at is None and claims is None and isinstance(since, float):
+        record, parts = turnothers.outside_others(repo, record, step, since=since, until=closing)
+    return records.replace(record, steps=(*record.steps, *parts))
 
 
 def _branch_on_ours(repo: git.Repo) -> bool:
@@ -191,7 +201,9 @@ def start_window(
         when = since if isinstance(since, float) else time.time()
         extra = {**record.extra, NOTED: files, NOTED_AT: when}
         return records.replace(record, window_before=FILES_NOTED, extra=extra)
+    began = time.time()
     record, before = capture(repo, record, "before")
+    taken = time.time()
     if opening and not record.steps and not pending_of(record):
         # The turn's start, its PRE-OP: the branches' reflogs, for a take-back that makes one
         # its calls deleted or renamed again (reflogkeep.py), imported only here.
@@ -202,7 +214,13 @@ def start_window(
         record = settle(repo, record, before)  # the steps pending end where this one starts
     # What the window starts from, kept with it: closing it then reads nothing back.
     beside = turnbeside.beside_now(repo, before.branches)
-    window = {"commit": before.commit, "state": state_of(before), turnbeside.BESIDE: beside}
+    window = {
+        "commit": before.commit,
+        "state": state_of(before),
+        turnbeside.BESIDE: beside,
+        BEGAN: began,
+        TAKEN: taken,
+    }
     return records.replace(
         record, window_before=before.commit, extra={**record.extra, WINDOW_STATE: window}
     )
@@ -621,8 +639,11 @@ def written(
     return counted, commit
 
 
-# The record's note of the state its window started from (`_state` of `window_before`).
+# The record's note of the state its window started from (`_state` of `window_before`), and
+# when its checkpoint began to be taken and was taken (time.time(): turnothers.py).
 WINDOW_STATE: Final = "window_state"
+BEGAN: Final = "began"
+TAKEN: Final = "taken"
 
 
 def state_of(snap: checkpoint.Snapshot) -> list[object]:

@@ -1,0 +1,111 @@
+"""Two agent sessions in one worktree, one's tool call running while the other's shell call
+runs. A shell call's window takes in everything that changed while it ran (README: "A shell
+call's window takes in everything"), but a call of another session's turn that begins and
+ends inside it has its own checkpoints: what it changed is that turn's, never this one's. A
+turn taken back at its Stop took the other session's files with it (its new file removed, its
+line of a shared file written back, its deleted file made again). Real hook calls, read from
+the disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from typing import Any
+
+import pytest
+
+from testing.agents import claude_hook
+from testing.gitrepo import GitRepo
+
+SHARED = b"a\nb\nc\nd\ne\nf\ng\n"
+
+
+def _setup(repo: GitRepo) -> None:
+    repo.write("f.txt", SHARED)
+    repo.write("g.txt", b"x\n")
+    repo.write("h.txt", b"h\n")
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    repo.git("add", "f.txt", "g.txt", "h.txt")
+    repo.git("commit", "-qm", "files")
+
+
+def _sh(repo: GitRepo, command: str) -> None:
+    subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+
+
+def _call(repo: GitRepo, session: str, n: int, **call: Any) -> dict[str, Any]:
+    return {"tool_use_id": f"{session}-{n}", **call}
+
+
+def _bash(command: str) -> dict[str, Any]:
+    return {"tool_name": "Bash", "tool_input": {"command": command}}
+
+
+# What the second session's call does, as a shell call or as Claude Code's Write.
+OTHERS = {
+    "new file": "echo two > two.txt",
+    "another line of the shared file": "sed -i 's/^g$/G/' f.txt",
+    "delete": "rm h.txt",
+    "chmod": "chmod +x g.txt",
+}
+
+
+def _others_call(repo: GitRepo, what: str) -> None:
+    if what == "write":
+        call = _call(
+            repo,
+            "s2",
+            1,
+            tool_name="Write",
+            tool_input={"file_path": str(repo.path / "two.txt"), "content": "two\n"},
+        )
+        claude_hook(repo, "s2", "PreToolUse", **call)
+        repo.write("two.txt", b"two\n")
+    else:
+        call = _call(repo, "s2", 1, **_bash(OTHERS[what]))
+        claude_hook(repo, "s2", "PreToolUse", **call)
+        _sh(repo, OTHERS[what])
+    claude_hook(repo, "s2", "PostToolUse", **call, tool_response={"success": True})
+
+
+def _disk(repo: GitRepo) -> dict[str, tuple[bytes, bool]]:
+    found = {}
+    for name in sorted(os.listdir(repo.path)):
+        path = repo.path / name
+        if name != ".git" and path.is_file():
+            found[name] = (path.read_bytes(), bool(os.lstat(path).st_mode & stat.S_IXUSR))
+    return found
+
+
+@pytest.mark.parametrize("what", [*OTHERS, "write"])
+def test_another_sessions_call_inside_a_shell_call_is_not_taken_back_with_it(
+    repo: GitRepo, what: str
+) -> None:
+    _setup(repo)
+    for session in ("s1", "s2"):
+        claude_hook(repo, session, "UserPromptSubmit", prompt="go")
+    # s1's shell call: it writes one.txt, the other session's call runs and ends, then it
+    # writes the first line of f.txt and the file that breaks the gate.
+    mine = _call(repo, "s1", 1, **_bash("long job"))
+    claude_hook(repo, "s1", "PreToolUse", **mine)
+    repo.write("one.txt", b"one\n")
+    _others_call(repo, what)
+    others_left = _disk(repo)
+    _sh(repo, "sed -i 's/^a$/A/' f.txt; echo x > bad")
+    claude_hook(repo, "s1", "PostToolUse", **mine, tool_response={"success": True})
+    kept = json.loads(claude_hook(repo, "s2", "Stop").stdout)
+    assert "kept" in kept["systemMessage"], kept
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    assert answer.get("decision") == "block", answer
+    expected = {k: v for k, v in others_left.items() if k != "one.txt"}
+    assert _disk(repo) == expected  # s1's one.txt, its A and bad gone; all of s2's there
+    # and undo of that take-back brings s1's changes back, the other session's still there
+    repo.atomic("undo", check=0)
+    assert repo.read("one.txt") == b"one\n" and repo.exists("bad")
+    assert repo.read("f.txt").startswith(b"A\n")
+    for name, (data, x) in expected.items():
+        if name != "f.txt":
+            assert _disk(repo)[name] == (data, x), name
