@@ -23,6 +23,8 @@ SHARED = b"a\nb\nc\nd\ne\nf\ng\n"
 
 
 def _setup(repo: GitRepo) -> None:
+    for mark in ("CLAUDECODE", "GEMINI_CLI", "CODEX_THREAD_ID"):  # not in an agent's shell
+        repo.env.pop(mark, None)
     repo.write("f.txt", SHARED)
     repo.write("g.txt", b"x\n")
     repo.write("h.txt", b"h\n")
@@ -109,3 +111,86 @@ def test_another_sessions_call_inside_a_shell_call_is_not_taken_back_with_it(
     for name, (data, x) in expected.items():
         if name != "f.txt":
             assert _disk(repo)[name] == (data, x), name
+
+
+def _run(repo: GitRepo, history: str, *, env: dict[str, str] | None = None) -> None:
+    argv = ["run", "--history", history, "-n", "yours", "--", "sh", "-c", "echo u > u.txt"]
+    repo.atomic(*argv, env=env)
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_your_operation_inside_a_shell_call_is_not_taken_back_with_it(
+    repo: GitRepo, history: str
+) -> None:
+    """`git atomic run` of yours, kept, while an agent's shell call runs: in commits mode the
+    turn's take-back moved the branch back over your commit, and removed your file."""
+    _setup(repo)
+    claude_hook(repo, "s1", "UserPromptSubmit", prompt="go")
+    mine = _call(repo, "s1", 1, **_bash("long job"))
+    claude_hook(repo, "s1", "PreToolUse", **mine)
+    repo.write("one.txt", b"one\n")
+    _run(repo, history)
+    head = repo.head()
+    _sh(repo, "sed -i 's/^a$/A/' f.txt; echo x > bad")
+    claude_hook(repo, "s1", "PostToolUse", **mine, tool_response={"success": True})
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    assert answer.get("decision") == "block", answer
+    assert repo.head() == head
+    assert repo.read("u.txt") == b"u\n" and repo.read("f.txt") == SHARED
+    assert not repo.exists("one.txt") and not repo.exists("bad")
+
+
+def test_your_rollback_inside_a_shell_call_is_not_undone_with_it(repo: GitRepo) -> None:
+    """Your `git atomic rollback` of an operation of yours, while an agent's shell call runs:
+    the turn's take-back made the operation's file again."""
+    _setup(repo)
+    _run(repo, "shadow")
+    claude_hook(repo, "s1", "UserPromptSubmit", prompt="go")
+    mine = _call(repo, "s1", 1, **_bash("long job"))
+    claude_hook(repo, "s1", "PreToolUse", **mine)
+    repo.write("one.txt", b"one\n")
+    repo.atomic("rollback")
+    assert not repo.exists("u.txt")
+    _sh(repo, "echo x > bad")
+    claude_hook(repo, "s1", "PostToolUse", **mine, tool_response={"success": True})
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    assert answer.get("decision") == "block", answer
+    assert not repo.exists("u.txt") and not repo.exists("one.txt") and not repo.exists("bad")
+
+
+def test_another_turn_taken_back_inside_a_shell_call_stays_taken_back(repo: GitRepo) -> None:
+    """Another session's turn fails and is taken back at its Stop while this one's shell call
+    runs: this turn's take-back made that turn's files again."""
+    _setup(repo)
+    for session in ("s1", "s2"):
+        claude_hook(repo, session, "UserPromptSubmit", prompt="go")
+    theirs = _call(repo, "s2", 1, **_bash("echo two > two.txt; echo x > bad"))
+    claude_hook(repo, "s2", "PreToolUse", **theirs)
+    _sh(repo, "echo two > two.txt; echo x > bad")
+    claude_hook(repo, "s2", "PostToolUse", **theirs, tool_response={"success": True})
+    mine = _call(repo, "s1", 1, **_bash("long job"))
+    claude_hook(repo, "s1", "PreToolUse", **mine)
+    repo.write("one.txt", b"one\n")
+    stopped = json.loads(claude_hook(repo, "s2", "Stop").stdout)
+    assert stopped.get("decision") == "block", stopped
+    assert not repo.exists("two.txt") and not repo.exists("bad")
+    _sh(repo, "echo x > bad")
+    claude_hook(repo, "s1", "PostToolUse", **mine, tool_response={"success": True})
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    assert answer.get("decision") == "block", answer
+    assert not repo.exists("two.txt") and not repo.exists("one.txt") and not repo.exists("bad")
+
+
+def test_an_operation_the_agents_shell_call_ran_is_taken_back_with_it(repo: GitRepo) -> None:
+    """`git atomic run` in the agent's own shell call (Claude Code's CLAUDECODE in its
+    environment) is part of that call, as before: taken back with the turn."""
+    _setup(repo)
+    claude_hook(repo, "s1", "UserPromptSubmit", prompt="go")
+    mine = _call(repo, "s1", 1, **_bash("git atomic run -- ..."))
+    claude_hook(repo, "s1", "PreToolUse", **mine)
+    _run(repo, "shadow", env={"CLAUDECODE": "1"})
+    _sh(repo, "echo x > bad")
+    claude_hook(repo, "s1", "PostToolUse", **mine, tool_response={"success": True})
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    assert answer.get("decision") == "block", answer
+    assert not repo.exists("u.txt") and not repo.exists("bad")

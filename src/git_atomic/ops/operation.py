@@ -323,6 +323,8 @@ class Engine:
             )
             self._record_restore(op_id, event, rescue_sha, target_sha, outcome)
             done = True
+            if current.captured_at is not None and self._turns_here():
+                self._note_move(op_id, event, rescue_sha, target_sha, current.captured_at)
         finally:
             if following is not None:
                 following.finish(keep=done)
@@ -472,7 +474,26 @@ class Engine:
         self._hold_checkpoints(op_id)
         closed = self.journal.op(op_id)
         assert closed is not None
+        if status == OpStatus.COMMITTED and self._turns_here():  # for the turns' windows
+            from git_atomic.ops import windowlog
+
+            windowlog.note_kept(self.repo, self.journal.checkpoints(op_id), closed)
         return closed
+
+    def _note_move(
+        self, op_id: str | None, event: EventKind, rescue_sha: str, target_sha: str, began: float
+    ) -> None:
+        """The move, for the agent turns' windows (ops/windowlog.py): a turn's take-back at its
+        end always; one run in an agent's shell call is left in that call's window."""
+        from git_atomic.ops import windowlog
+
+        op = self.journal.op(op_id) if op_id is not None else None
+        if (op is not None and op.kind == OpKind.AGENT_TURN) or not windowlog.in_an_agents_shell():
+            windowlog.note(self.repo, f"move:{event}", rescue_sha, target_sha, began)
+
+    def _turns_here(self) -> bool:
+        """Whether agent turns were ever recorded here (ops/windowlog.py, loaded only then)."""
+        return os.path.isdir(os.path.join(self.repo.state_dir, "turns"))
 
     def _hold_checkpoints(self, op_id: str) -> None:
         """Each checkpoint's ref holding it again where the operation's command deleted or
