@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,7 +40,9 @@ FILES = ("one.txt", "two.txt", "three.txt")
 SLOTS = 3  # writable lines per file, at lines 1, 4 and 7
 VALUES = ("red", "blue", "gray")  # few, so that both writers sometimes write the same thing
 
-State = dict[str, tuple[str, ...] | None]  # path -> the writable lines, None: no such file
+# path -> the writable lines and, last, the executable bit ("x" or "-"); None: no such file.
+# git merges a file's mode apart from its bytes, as the model merges each element apart.
+State = dict[str, tuple[str, ...] | None]
 Write = tuple[str, str, int, str]  # (who, file or "new", slot, value)
 
 
@@ -53,13 +56,14 @@ write = st.tuples(
     st.integers(0, SLOTS - 1),
     st.sampled_from(VALUES),
 )
-# Deletions and copies too (for the engine's property): every file shares its fixed lines, so
-# git's merge pairs a deleted file with a new one as a rename; the model is path by path.
+# Deletions, copies and mode changes too (for the engine's property): every file shares its
+# fixed lines, so git's merge pairs a deleted file with a new one as a rename; the model is
+# path by path.
 change = st.one_of(
     write,
     st.tuples(
         st.sampled_from(("op", "other")),
-        st.sampled_from(("copy", "delete")),
+        st.sampled_from(("copy", "delete", "chmod")),
         st.integers(0, 7),
         st.sampled_from(VALUES),
     ),
@@ -69,7 +73,7 @@ change = st.one_of(
 others = st.lists(
     st.tuples(
         st.just("other"),
-        st.sampled_from((*FILES, *FILES, "stage", "commit")),
+        st.sampled_from((*FILES, *FILES, "stage", "commit", "chmod")),
         st.integers(0, SLOTS - 1),
         st.sampled_from(VALUES),
     ),
@@ -80,7 +84,14 @@ others = st.lists(
 def _text(lines: tuple[str, ...]) -> bytes:
     # Every line of a file unique (the slot in each): git's merges use the histogram diff,
     # which aligns repeated lines its own way, so a model of hunks needs unique lines.
-    return b"".join(f"{i}:{v}\nfixed {i}a\nfixed {i}b\n".encode() for i, v in enumerate(lines))
+    return b"".join(
+        f"{i}:{v}\nfixed {i}a\nfixed {i}b\n".encode() for i, v in enumerate(lines[:SLOTS])
+    )
+
+
+def _fresh(value: str) -> tuple[str, ...]:
+    """A new file's writable lines, all `value`, not executable."""
+    return (value,) * SLOTS + ("-",)
 
 
 class World:
@@ -88,7 +99,7 @@ class World:
 
     def __init__(self, root: Path) -> None:
         self.repo = GitRepo.create(root / "repo", root / "home")
-        self.model: State = {f: ("base",) * SLOTS for f in FILES}
+        self.model: State = {f: _fresh("base") for f in FILES}
         for f in FILES:
             self.repo.write(f, _text(self.model[f] or ()))
         self.repo.git("add", ".")
@@ -112,6 +123,13 @@ class World:
                 self.commits.append(self.repo.head())
             return
         there = sorted(p for p, lines in self.model.items() if lines is not None)
+        if path == "chmod":  # any file there is: its executable bit flipped
+            if there:
+                path = there[slot % len(there)]
+                lines = self.model[path] or ()
+                self.model[path] = (*lines[:SLOTS], "-" if lines[SLOTS] == "x" else "x")
+                self._put(path)
+            return
         if path == "delete":  # any file there is, the other writer's new ones too
             if there:
                 path = there[slot % len(there)]
@@ -129,12 +147,17 @@ class World:
         elif path == "new":  # each writer's new files are its own
             self.created += 1
             path = f"{who}-new-{self.created}.txt"
-            lines = (value,) * SLOTS
+            lines = _fresh(value)
         else:
-            old = self.model[path] or ("base",) * SLOTS  # a deleted file is written anew
+            old = self.model[path] or _fresh("base")  # a deleted file is written anew
             lines = tuple(value if i == slot % SLOTS else v for i, v in enumerate(old))
         self.model[path] = lines
-        self.repo.write(path, _text(lines))
+        self._put(path)
+
+    def _put(self, path: str) -> None:
+        lines = self.model[path]
+        assert lines is not None
+        self.repo.write(path, _text(lines), mode=0o755 if lines[SLOTS] == "x" else 0o644)
 
     def still_on_the_branch(self) -> None:
         reachable = set(self.repo.git("rev-list", "HEAD").split())
@@ -146,7 +169,9 @@ class World:
         for name in os.listdir(self.repo.path):
             if name.endswith(".txt"):
                 data = self.repo.read(name).decode().split("\n")
-                found[name] = tuple(data[i].split(":", 1)[1] for i in range(0, len(data) - 1, 3))
+                x = "x" if os.lstat(self.repo.path / name).st_mode & stat.S_IXUSR else "-"
+                lines = [data[i].split(":", 1)[1] for i in range(0, len(data) - 1, 3)]
+                found[name] = (*lines, x)
         return {**dict.fromkeys(self.model), **found}
 
 
@@ -256,7 +281,9 @@ def _model_of(world: World, found: effect.Outcome) -> tuple[State, State]:
             name = entry.path.decode()
             if name.endswith(".txt"):
                 data = repo.cat_blob(entry.oid).decode().split("\n")
-                state[name] = tuple(data[i].split(":", 1)[1] for i in range(0, len(data) - 1, 3))
+                x = "x" if entry.mode == "100755" else "-"
+                lines = [data[i].split(":", 1)[1] for i in range(0, len(data) - 1, 3)]
+                state[name] = (*lines, x)
         states.append(state)
     return states[0], states[1]
 
@@ -268,6 +295,12 @@ def _model_of(world: World, found: effect.Outcome) -> tuple[State, State]:
         [("op", "one.txt", 0, "red"), ("other", "one.txt", 0, "blue")],
         # the other writer first, the operation over it: taking it back gives the other's line
         [("other", "one.txt", 0, "blue"), ("op", "one.txt", 0, "red")],
+        # the operation's mode change and the other writer's line of the same file (one.txt is
+        # the first file there is), and the other way round: each kept apart
+        [("op", "chmod", 0, "x"), ("other", "one.txt", 1, "blue")],
+        [("other", "chmod", 0, "x"), ("op", "one.txt", 1, "red")],
+        # a file the operation made executable, which the other writer deletes: an overlap
+        [("op", "chmod", 1, "x"), ("other", "delete", 1, "x")],
         # disjoint lines of a shared file, and new files on both sides
         [
             ("op", "one.txt", 0, "red"),
@@ -288,7 +321,7 @@ def _shell_write(world: World, path: str, slot: int, value: str) -> str:
     if path == "new":
         world.created += 1
         path = f"op-new-{world.created}.txt"
-        lines: tuple[str, ...] = (value,) * SLOTS
+        lines: tuple[str, ...] = _fresh(value)
     else:
         old = world.model[path]
         assert old is not None
