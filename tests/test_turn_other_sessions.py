@@ -194,3 +194,22 @@ def test_an_operation_the_agents_shell_call_ran_is_taken_back_with_it(repo: GitR
     answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
     assert answer.get("decision") == "block", answer
     assert not repo.exists("u.txt") and not repo.exists("bad")
+
+
+def test_the_log_of_windows_keeps_its_newest_entries_and_stays_small(repo: GitRepo) -> None:
+    """Every window of every turn is noted: the log is cut to its newest entries as it grows
+    (its oldest were read before, and never the newest)."""
+    from git_atomic.engine import discovery
+    from git_atomic.ops import windowlog
+
+    (repo.path / ".git" / "atomic" / "turns").mkdir(parents=True)
+    discovery.discover.cache_clear()
+    git_repo = discovery.discover(str(repo.path))
+    assert git_repo is not None
+    for n in range(3000):
+        windowlog.note(git_repo, f"s{n}", "b" * 40, "a" * 40, float(n))
+    found = windowlog.read(git_repo)
+    assert found[-1].who == "s2999"
+    assert [int(w.who[1:]) for w in found] == list(range(3000 - len(found), 3000))
+    size = os.path.getsize(next((repo.path / ".git" / "atomic" / "turns").glob("windows-*")))
+    assert size <= 300 * 1024

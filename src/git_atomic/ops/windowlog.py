@@ -99,12 +99,23 @@ def note_kept(repo: git.Repo, rows: Sequence[CheckpointRow], op: OpRow) -> None:
 
 
 def _trim(fd: int) -> None:
-    """The log with only its recent entries (called with its lock held)."""
+    """The log with only its recent entries, the newest half of its size at most (called with
+    its lock held): it never grows past _KEEP_BYTES and an entry."""
     old = time.time() - _KEEP_SECONDS
-    kept = [w for w in _parse(os.pread(fd, 4 * _KEEP_BYTES, 0)) if w.ended > old]
-    data = "".join(json.dumps(w._asdict()) + "\n" for w in kept).encode()
+    lines = [json.dumps(w._asdict()) + "\n" for w in _parse(_all(fd)) if w.ended > old]
+    kept: list[str] = []
+    size = 0
+    for line in reversed(lines):
+        size += len(line)
+        if size > _KEEP_BYTES // 2:
+            break
+        kept.append(line)
     os.ftruncate(fd, 0)
-    os.write(fd, data)
+    os.write(fd, "".join(reversed(kept)).encode())
+
+
+def _all(fd: int) -> bytes:
+    return os.pread(fd, os.fstat(fd).st_size, 0)
 
 
 def _parse(data: bytes) -> list[Window]:
@@ -134,7 +145,7 @@ def read(repo: git.Repo) -> list[Window]:
         return []
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
-        return _parse(os.pread(fd, 4 * _KEEP_BYTES, 0))
+        return _parse(_all(fd))
     except OSError:
         return []
     finally:
