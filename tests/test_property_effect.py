@@ -12,10 +12,12 @@ exactly what the model says (the other writer's changes intact, the operation's 
 then gone), or the model has an overlap and the disk did not change at all.
 
 A second property does the same through the commands (`run`, `rollback`, `undo`, `rollback
---op`), with the other writer's changes made between them.
+--op`), with the other writer's changes made between them. A third has an agent turn's shell
+call run while you write and another session makes calls of its own; the turn's take-back
+leaves the other session's changes (real hook calls).
 
-Examples: GIT_ATOMIC_EFFECT_EXAMPLES (default 12 for the engine and a third of that for the
-commands; about 25 s of CPU in all).
+Examples: GIT_ATOMIC_EFFECT_EXAMPLES (default 12 for the engine, a third of that for the
+commands and a quarter for the turns; about 35 s of CPU in all).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from hypothesis import strategies as st
 from git_atomic.engine import discovery, snapshot
 from git_atomic.ops import context, effect
 from git_atomic.ops.operation import Engine
+from testing import agents
 from testing.gitrepo import GitRepo
 
 FILES = ("one.txt", "two.txt", "three.txt")
@@ -405,5 +408,77 @@ def test_the_commands_keep_what_others_wrote_since(
             assert world.disk() == world.model
             return
         _cli_move(world, ["rollback", "--op", op["op_id"]], post, world.model, pre)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- another agent session's calls inside a turn's shell call ------------------------------------
+# A turn's shell call (s1's) runs while you write files and another session (s2) makes calls of
+# its own, each with its checkpoints before and after (agents/turnothers.py). The turn's gate
+# fails and its take-back runs: what you wrote while the call ran is the turn's (a shell call
+# claims everything), what s2's calls wrote is s2's. The model: the stretches of the call's
+# window between s2's calls, taken back newest first, three-way, per line.
+inside_a_call = st.lists(
+    st.tuples(
+        st.sampled_from(("s1", "s2", "you")),
+        st.sampled_from((*FILES, "new", "chmod")),
+        st.integers(0, SLOTS - 1),
+        st.sampled_from(VALUES),
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+def _bash(n: int) -> dict[str, object]:
+    return {"tool_name": "Bash", "tool_input": {"command": "job"}, "tool_use_id": f"t{n}"}
+
+
+@settings(
+    max_examples=max(1, _examples() // 4),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(inside=inside_a_call)
+@example(inside=[("s1", "one.txt", 0, "red"), ("s2", "one.txt", 2, "blue")])
+@example(inside=[("s1", "one.txt", 0, "red"), ("s2", "one.txt", 0, "blue")])
+def test_another_sessions_calls_inside_a_turns_shell_call_stay_theirs(
+    inside: list[Write],
+) -> None:
+    root = Path(tempfile.mkdtemp(prefix="effect-turns-"))
+    try:
+        world = World(root)
+        repo = world.repo
+        for mark in ("CLAUDECODE", "GEMINI_CLI", "CODEX_THREAD_ID"):
+            repo.env.pop(mark, None)
+        repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+        (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+        agents.claude_hook(repo, "s1", "UserPromptSubmit", prompt="go")
+        agents.claude_hook(repo, "s1", "PreToolUse", **_bash(0))
+        stretches: list[tuple[State, State]] = []
+        start = dict(world.model)
+        for n, (who, path, slot, value) in enumerate(inside, start=1):
+            if who != "s2":
+                world.write(who, path, slot, value)
+                continue
+            stretches.append((start, dict(world.model)))
+            agents.claude_hook(repo, "s2", "PreToolUse", **_bash(n))
+            world.write(who, path, slot, value)
+            agents.claude_hook(repo, "s2", "PostToolUse", **_bash(n), tool_response={})
+            agents.claude_hook(repo, "s2", "Stop")  # its gate passes: kept
+            start = dict(world.model)
+        repo.write("bad", b"x\n")
+        stretches.append((start, dict(world.model)))
+        agents.claude_hook(repo, "s1", "PostToolUse", **_bash(0), tool_response={})
+        expected: State | None = dict(world.model)
+        for before, after in reversed(stretches):
+            expected = _merge(after, expected, before) if expected is not None else None
+        agents.claude_hook(repo, "s1", "Stop")
+        if expected is None:
+            assert world.disk() == world.model, "a refusal changed the disk"
+            assert repo.exists("bad")
+        else:
+            assert world.disk() == expected
+            assert not repo.exists("bad")
     finally:
         shutil.rmtree(root, ignore_errors=True)
