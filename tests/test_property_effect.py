@@ -369,6 +369,13 @@ def _cli_move(world: World, args: Sequence[str], frm: State, cur: State, to: Sta
     between=[("other", "two.txt", 1, "red")],
     later=[("other", "two.txt", 1, "blue")],
 )
+@example(  # commits mode: the same, but `undo` puts the operation's commit back
+    history="commits",
+    op_writes=[("op", "one.txt", 0, "red")],
+    since=[],
+    between=[("other", "one.txt", 0, "red")],
+    later=[],
+)
 def test_the_commands_keep_what_others_wrote_since(
     history: str,
     op_writes: list[Write],
@@ -396,8 +403,13 @@ def test_the_commands_keep_what_others_wrote_since(
             world.write(*w)
         # Where you already wrote back all the rollback took away (the same bytes), `undo`
         # has nothing to do and does nothing: the operation stays rolled back, and what is
-        # there is yours, so `rollback --op` of it has nothing further to take back.
-        redone_by_you = _merge(after_rollback, world.model, at_rollback) == world.model
+        # there is yours, so `rollback --op` of it has nothing further to take back. Not in
+        # commits mode: the rollback also took the operation's commit off the branch, which
+        # you did not put back, so `undo` does (its files as they are), and the operation's
+        # effect is in the tree again for `rollback --op`.
+        redone_by_you = (
+            history == "shadow" and _merge(after_rollback, world.model, at_rollback) == world.model
+        )
         if not _cli_move(world, ["undo"], after_rollback, world.model, at_rollback):
             return
         for w in later:
@@ -414,10 +426,10 @@ def test_the_commands_keep_what_others_wrote_since(
 
 # --- another agent session's calls inside a turn's shell call ------------------------------------
 # A turn's shell call (s1's) runs while you write files and another session (s2) makes calls of
-# its own, each with its checkpoints before and after (agents/turnothers.py). The turn's gate
-# fails and its take-back runs: what you wrote while the call ran is the turn's (a shell call
-# claims everything), what s2's calls wrote is s2's. The model: the stretches of the call's
-# window between s2's calls, taken back newest first, three-way, per line.
+# its own, each with its checkpoints before and after, or its files noted (agents/turnothers.py).
+# The turn's gate fails and its take-back runs: what you wrote while the call ran is the turn's
+# (a shell call claims everything), what s2's calls wrote is s2's. The model: the stretches of
+# the call's window between s2's calls, taken back newest first, three-way, per line.
 inside_a_call = st.lists(
     st.tuples(
         st.sampled_from(("s1", "s2", "you")),
@@ -462,11 +474,18 @@ def test_another_sessions_calls_inside_a_turns_shell_call_stay_theirs(
                 world.write(who, path, slot, value)
                 continue
             stretches.append((start, dict(world.model)))
-            agents.claude_hook(repo, "s2", "PreToolUse", **_bash(n))
+            # A line of a file: Claude Code's Write, which once its turn has a step takes no
+            # capture (its files noted); anything else a shell call.
+            call = _bash(n)
+            if path in FILES:
+                named = {"file_path": str(repo.path / path), "content": ""}
+                call = {**call, "tool_name": "Write", "tool_input": named}
+            agents.claude_hook(repo, "s2", "PreToolUse", **call)
             world.write(who, path, slot, value)
-            agents.claude_hook(repo, "s2", "PostToolUse", **_bash(n), tool_response={})
-            agents.claude_hook(repo, "s2", "Stop")  # its gate passes: kept
+            agents.claude_hook(repo, "s2", "PostToolUse", **call, tool_response={})
             start = dict(world.model)
+        if any(who == "s2" for who, *_ in inside):
+            agents.claude_hook(repo, "s2", "Stop")  # its gate passes: kept
         repo.write("bad", b"x\n")
         stretches.append((start, dict(world.model)))
         agents.claude_hook(repo, "s1", "PostToolUse", **_bash(0), tool_response={})

@@ -213,3 +213,67 @@ def test_the_log_of_windows_keeps_its_newest_entries_and_stays_small(repo: GitRe
     assert [int(w.who[1:]) for w in found] == list(range(3000 - len(found), 3000))
     size = os.path.getsize(next((repo.path / ".git" / "atomic" / "turns").glob("windows-*")))
     assert size <= 300 * 1024
+
+
+@pytest.mark.parametrize(
+    ("path", "content"), [("two.txt", b"two\n"), ("g.txt", b"changed\n"), ("f.txt", b"a\nb\n")]
+)
+def test_another_sessions_file_tool_call_with_no_capture_is_not_taken_back(
+    repo: GitRepo, path: str, content: bytes
+) -> None:
+    """The other session's turn has a step already, so its Write takes no capture (its files
+    noted before and after, its step pending): its change is still its own. f.txt: the turn
+    wrote its first line `A` before; their file's first line is `a` again (the same change
+    as taking the turn's back): no overlap, theirs stays."""
+    _setup(repo)
+    for session in ("s1", "s2"):
+        claude_hook(repo, session, "UserPromptSubmit", prompt="go")
+    first = _call(repo, "s2", 1, **_bash("echo z > z.txt"))
+    claude_hook(repo, "s2", "PreToolUse", **first)
+    _sh(repo, "echo z > z.txt")
+    claude_hook(repo, "s2", "PostToolUse", **first, tool_response={"success": True})
+    mine = _call(repo, "s1", 1, **_bash("long job"))
+    claude_hook(repo, "s1", "PreToolUse", **mine)
+    _sh(repo, "echo one > one.txt; sed -i 's/^a$/A/' f.txt")
+    write = _call(
+        repo,
+        "s2",
+        2,
+        tool_name="Write",
+        tool_input={"file_path": str(repo.path / path), "content": content.decode()},
+    )
+    claude_hook(repo, "s2", "PreToolUse", **write)
+    repo.write(path, content)
+    claude_hook(repo, "s2", "PostToolUse", **write, tool_response={"success": True})
+    _sh(repo, "echo x > bad")
+    claude_hook(repo, "s1", "PostToolUse", **mine, tool_response={"success": True})
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    assert answer.get("decision") == "block", answer
+    assert repo.read(path) == content and repo.read("z.txt") == b"z\n"
+    assert not repo.exists("one.txt") and not repo.exists("bad")
+    assert repo.read("f.txt") == (content if path == "f.txt" else SHARED)
+
+
+def test_another_sessions_call_that_began_first_and_ends_inside_keeps_its_change(
+    repo: GitRepo,
+) -> None:
+    """The other session's call began before this turn's shell call and ends while it runs:
+    what changed while both ran is the other's (its window holds it too, and it was kept);
+    this turn's take-back removed the other's file."""
+    _setup(repo)
+    for session in ("s1", "s2"):
+        claude_hook(repo, session, "UserPromptSubmit", prompt="go")
+    theirs = _call(repo, "s2", 1, **_bash("job"))
+    mine = _call(repo, "s1", 1, **_bash("long job"))
+    claude_hook(repo, "s2", "PreToolUse", **theirs)
+    claude_hook(repo, "s1", "PreToolUse", **mine)
+    repo.write("two.txt", b"two\n")
+    claude_hook(repo, "s2", "PostToolUse", **theirs, tool_response={"success": True})
+    kept = json.loads(claude_hook(repo, "s2", "Stop").stdout)
+    assert "kept" in kept["systemMessage"], kept
+    _sh(repo, "echo one > one.txt; echo x > bad")
+    claude_hook(repo, "s1", "PostToolUse", **mine, tool_response={"success": True})
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    assert answer.get("decision") == "block", answer
+    assert repo.read("two.txt") == b"two\n"
+    assert not repo.exists("one.txt") and not repo.exists("bad")

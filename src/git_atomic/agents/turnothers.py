@@ -5,21 +5,28 @@ A window that may change anything (a shell call) takes in everything that change
 ran. But a call of another session's turn in the same worktree has checkpoints of its own
 before and after it, and so have a rollback or undo (its rescue and its target) and an
 operation kept (its PRE-OP and the state it left): each is noted in the worktree's log
-(ops/windowlog.py), and a window closing splits its step around those wholly inside it
+(ops/windowlog.py), and a window closing splits its step around those that ended inside it
 (`outside_others`), so its turn's take-back leaves their changes as they are. What they
-changed in the same lines as the turn's own calls is then an overlap, said as any other. One
-that began before the window, or ends after it, stays in it (its checkpoints do not bound what
-changed inside), and so does a file tool's call whose window took no capture (its step waits
-in its record: turnsteps.PENDING).
+changed in the same lines as the turn's own calls is then an overlap, said as any other. A
+file tool's window of another session's that took no capture (its step waits in its record:
+turnsteps.PENDING) notes its files as they were before and after it; the stretch it falls in
+is cut around it file by file (`_around_files`). One that began before the window and ended
+inside it takes the window's start with it (what changed while both ran is in both; the
+other may be kept already). One that ends after the window stays in it: it has no end yet.
 """
 
 from __future__ import annotations
 
-from git_atomic.agents.turnstate import Record
+import os
+import time
+from collections.abc import Mapping
+
+from git_atomic.agents.turnstate import Record, turn_message
+from git_atomic.core import records
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.journalrows import CheckpointRow
 from git_atomic.core.vocab import CheckpointKind
-from git_atomic.engine import git
+from git_atomic.engine import checkpoint, git
 from git_atomic.ops import windowlog
 
 
@@ -28,42 +35,100 @@ def note(repo: git.Repo, record: Record, step: tuple[str, str], began: float) ->
     windowlog.note(repo, record.session, step[0], step[1], began)
 
 
+def note_files(
+    repo: git.Repo,
+    record: Record,
+    files: tuple[Mapping[str, object], Mapping[str, object]],
+    began: float,
+) -> None:
+    """A file tool's window of `record`'s that closed with no capture: its files before and
+    after (turnsteps.PENDING), for the other sessions' windows."""
+    windowlog.note_files(repo, record.session, files, began, time.time())
+
+
 def outside_others(
     repo: git.Repo, record: Record, step: tuple[str, str], *, since: float, until: float
 ) -> tuple[Record, list[tuple[str, str]]]:
     """`step` (a window that ran from `since`, its start taken, to `until`, before its end was
-    taken) less the others' changes wholly inside it: the parts between them, oldest first.
+    taken) less the others' changes that ended inside it: the parts between them, oldest
+    first. One that began before it takes what changed until it ended (its window holds that
+    too, and it may be kept: never taken back by this one's take-back).
     Their checkpoints are held by refs of the turn too (theirs may be retired first). The step
     itself where none is inside it, or where their checkpoints cannot be held or read."""
     inside = sorted(
-        (
-            w
-            for w in windowlog.read(repo)
-            if w.who != record.session and w.began >= since and w.ended <= until
-        ),
+        (w for w in windowlog.read(repo) if w.who != record.session and since < w.ended <= until),
         key=lambda w: (w.began, w.ended),
     )
     if not inside:
         return record, [step]
     try:
-        ends = {w: _end(repo, w) for w in inside}
-        parts: list[tuple[str, str]] = []
-        start, free_from = step[0], since
-        for window in inside:
-            if window.began >= free_from:  # a stretch of ours, then theirs
-                parts.append((start, window.before))
-                start, free_from = ends[window], window.ended
-            elif window.ended > free_from:  # theirs overlapping theirs: one stretch
-                start, free_from = ends[window], window.ended
-        parts.append((start, step[1]))
-        held, lines = record, []
-        for sha in sorted({sha for w in inside for sha in (w.before, ends[w])}):
-            held, ref = held.next_ref("other")
-            lines.append(f"create {ref} {sha}")
-        repo.update_refs(lines, message="git-atomic: another writer's checkpoint in a turn")
+        held, parts = _split(repo, record, step, since, inside)
     except AtomicError:
         return record, [step]
     return held, [p for p in parts if p[0] != p[1]]
+
+
+def _split(
+    repo: git.Repo,
+    record: Record,
+    step: tuple[str, str],
+    since: float,
+    inside: list[windowlog.Window],
+) -> tuple[Record, list[tuple[str, str]]]:
+    """The stretches of `step` between the windows with checkpoints (`inside`, oldest first),
+    each cut again around the file tools' windows that fall in it (`_around_files`)."""
+    full = [w for w in inside if w.before and w.after]
+    files = [w for w in inside if not w.before and w.files_before is not None]
+    ends = {w: _end(repo, w) for w in full}
+    stretches: list[tuple[str, str, float, float]] = []  # start, end, and when
+    start, free_from = step[0], since
+    for window in full:
+        if window.began >= free_from:  # a stretch of ours, then theirs
+            stretches.append((start, window.before, free_from, window.began))
+            start, free_from = ends[window], window.ended
+        elif window.ended > free_from:  # theirs overlapping theirs: one stretch
+            start, free_from = ends[window], window.ended
+    stretches.append((start, step[1], free_from, float("inf")))
+    held, parts, shas = record, [], {sha for w in full for sha in (w.before, ends[w])}
+    for begin, end, t0, t1 in stretches:
+        noted = [w for w in files if w.began >= t0 and w.ended <= t1]
+        held, cut = _around_files(repo, held, begin, end, noted) if noted else (held, [])
+        shas.update(cut)
+        parts += list(zip([begin, *cut[1::2]], [*cut[0::2], end], strict=True))
+    lines = []
+    for sha in sorted(shas):
+        held, ref = held.next_ref("other")
+        lines.append(f"create {ref} {sha}")
+    repo.update_refs(lines, message="git-atomic: another writer's checkpoint in a turn")
+    return held, parts
+
+
+def _around_files(
+    repo: git.Repo, record: Record, begin: str, end: str, noted: list[windowlog.Window]
+) -> tuple[Record, list[str]]:
+    """The checkpoints just before and just after each of `noted` (file tools' windows, oldest
+    first) in the stretch from `begin` to `end`, as the turn's pending steps are written
+    (turnsteps.settle): `end` with the files each names as they were before it, then after,
+    from the newest back. So the stretch's change less theirs, file by file. [] where `end`
+    lists a file too large to hold or a special file (no such window names one)."""
+    last = checkpoint.load(repo, end)
+    if last.too_large or last.specials:
+        return record, []
+    so_far: dict[bytes, tuple[str, str] | None] = {}
+    edits: list[dict[bytes, tuple[str, str] | None]] = []
+    for window in reversed(noted):
+        for files in (window.files_after, window.files_before):
+            for path, entry in (files or {}).items():
+                so_far[os.fsencode(path)] = (
+                    (str(entry[0]), str(entry[1])) if isinstance(entry, list) else None
+                )
+            edits.append(dict(so_far))
+    message = turn_message(repo.worktree_id, record, "another session's file tool: its files")
+    cut = []
+    for tree in repo.tree_edits(last.files_tree, edits[::-1]):
+        parts = records.replace(last, files_tree=tree)
+        cut.append(checkpoint.write(repo, parts, message=message).commit)
+    return record, cut
 
 
 def _end(repo: git.Repo, window: windowlog.Window) -> str:

@@ -357,6 +357,9 @@ def _noted_step(repo: git.Repo, record: Record) -> Record | None:
         }
         extra[PENDING] = [*pending_of(record), step]
         _keep_notes(repo, record, extra[PENDING])
+        began = noted_at if isinstance(noted_at, float) else time.time()
+        files = ({p: noted[p] for p in held}, {p: now.get(p) for p in held})
+        turnothers.note_files(repo, record, files, began)
     return records.replace(record, window_before=None, in_flight=(), extra=extra)
 
 

@@ -14,7 +14,7 @@ import json
 import os
 import stat
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final, NamedTuple
 
 from git_atomic.core.journalrows import CheckpointRow, OpRow
@@ -35,6 +35,11 @@ class Window(NamedTuple):
     began: float  # before its first capture began (time.time())
     ended: float  # once its end was reached
     commit: str | None = None  # commits mode: the visible commit its end state is just before
+    # A file tool's window that took no capture (agents/turnsteps.PENDING): before and after
+    # are '', and these name its files as they were before and after (path -> [mode, blob],
+    # or None where there was no file).
+    files_before: dict[str, object] | None = None
+    files_after: dict[str, object] | None = None
 
 
 def _folder(repo: git.Repo) -> str:
@@ -58,9 +63,24 @@ def note(
 ) -> None:
     """A change from `before` to `after`, begun at `began` and ended now. Never fails its
     caller: a change not noted stays in the windows it was made in, as before."""
+    _write(repo, Window(who, before, after, began, time.time(), commit))
+
+
+def note_files(
+    repo: git.Repo,
+    who: str,
+    files: tuple[Mapping[str, object], Mapping[str, object]],
+    began: float,
+    ended: float,
+) -> None:
+    """A change of the files named (as they were before, and after), from `began` to
+    `ended`: a file tool's window that took no capture."""
+    _write(repo, Window(who, "", "", began, ended, None, dict(files[0]), dict(files[1])))
+
+
+def _write(repo: git.Repo, entry: Window) -> None:
     if not wanted(repo):
         return
-    entry = Window(who, before, after, began, time.time(), commit)
     flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
     with contextlib.suppress(OSError):
         fd = os.open(_path(repo), flags, 0o600)
@@ -124,6 +144,7 @@ def _parse(data: bytes) -> list[Window]:
         with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
             raw = json.loads(line)
             commit = raw.get("commit")
+            before, after = raw.get("files_before"), raw.get("files_after")
             found.append(
                 Window(
                     str(raw["who"]),
@@ -132,6 +153,8 @@ def _parse(data: bytes) -> list[Window]:
                     float(raw["began"]),
                     float(raw["ended"]),
                     str(commit) if commit else None,
+                    dict(before) if isinstance(before, dict) else None,
+                    dict(after) if isinstance(after, dict) else None,
                 )
             )
     return found
