@@ -37,6 +37,34 @@ def run_claude_hook(
     )
 
 
+def platform_hook(
+    repo: GitRepo, platform: str, event: str, payload: object
+) -> subprocess.CompletedProcess[str]:
+    """`git-atomic hook PLATFORM EVENT` with `payload` on its stdin (JSON, or a string as it
+    is), with no CLAUDE_PROJECT_DIR (VS Code and the other platforms set none); checked: exit 0,
+    no traceback."""
+    ran = subprocess.run(
+        [sys.executable, "-m", "git_atomic", "hook", platform, event],
+        input=payload if isinstance(payload, str) else json.dumps(payload),
+        cwd=repo.path,
+        env={k: v for k, v in repo.env.items() if k != "CLAUDE_PROJECT_DIR"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
+    return ran
+
+
+def hook_answer(repo: GitRepo, platform: str, event: str, payload: object) -> dict[str, Any]:
+    """platform_hook's answer: one JSON object, or {} where it printed nothing."""
+    answer: dict[str, Any] = json.loads(
+        platform_hook(repo, platform, event, payload).stdout or "{}"
+    )
+    return answer
+
+
 def claude_hook(
     repo: GitRepo,
     session: str,

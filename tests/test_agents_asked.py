@@ -6,12 +6,11 @@ in a real repository, read back from the disk."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
+from testing.agents import hook_answer
 from testing.gitrepo import GitRepo
 
 GATE = b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n'
@@ -26,19 +25,7 @@ def _hook(repo: GitRepo, platform: str, event: str, payload: dict[str, Any]) -> 
     """One hook call as the platform makes it: exit 0, no traceback, one JSON object or
     nothing (returned as {})."""
     fields = {"cwd": str(repo.path), "hook_event_name": event, **payload}
-    ran = subprocess.run(
-        [sys.executable, "-m", "git_atomic", "hook", platform, event],
-        input=json.dumps(fields),
-        cwd=repo.path,
-        env=repo.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
-    answer: dict[str, Any] = json.loads(ran.stdout or "{}")
-    return answer
+    return hook_answer(repo, platform, event, fields)
 
 
 def _codex(session: str, **fields: Any) -> dict[str, Any]:

@@ -5,10 +5,9 @@ Stop, and closed by its next prompt when no Stop came. Real hook calls, read fro
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
+from testing.agents import hook_answer
 from testing.gitrepo import GitRepo
 
 
@@ -22,19 +21,7 @@ def _copilot(repo: GitRepo, event: str, session: str, **fields: Any) -> dict[str
         "timestamp": "2026-12-05T20:00:00.000Z",
         **fields,
     }
-    ran = subprocess.run(
-        [sys.executable, "-m", "git_atomic", "hook", "claude-code", event],
-        input=json.dumps(payload),
-        cwd=repo.path,
-        env={k: v for k, v in repo.env.items() if k != "CLAUDE_PROJECT_DIR"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
-    answer: dict[str, Any] = json.loads(ran.stdout or "{}")
-    return answer
+    return hook_answer(repo, "claude-code", event, payload)
 
 
 def test_the_subagents_turn_closed_at_the_next_prompt_is_said(repo: GitRepo) -> None:

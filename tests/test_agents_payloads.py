@@ -7,12 +7,11 @@ line at most, exit 0, never a traceback. Real hook calls, read from the disk."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
+from testing.agents import hook_answer
 from testing.gitrepo import GitRepo
 
 
@@ -26,19 +25,7 @@ def _hook(
 ) -> dict[str, Any]:
     """The installed command for `event`, `payload` on its stdin (no CLAUDE_PROJECT_DIR: VS
     Code sets none); its answer, checked: exit 0, no traceback, one JSON object or nothing."""
-    ran = subprocess.run(
-        [sys.executable, "-m", "git_atomic", "hook", platform, event],
-        input=payload if isinstance(payload, str) else json.dumps(payload),
-        cwd=repo.path,
-        env={k: v for k, v in repo.env.items() if k != "CLAUDE_PROJECT_DIR"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
-    answer: dict[str, Any] = json.loads(ran.stdout or "{}")
-    return answer
+    return hook_answer(repo, platform, event, payload)
 
 
 def _vscode(repo: GitRepo, session: str, event: str, **fields: Any) -> dict[str, Any]:

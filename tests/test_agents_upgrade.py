@@ -6,12 +6,11 @@ calls."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
+from testing.agents import platform_hook
 from testing.gitrepo import GitRepo
 
 # platform: its hooks file, an event an older git-atomic did not install, its prompt event and
@@ -35,17 +34,7 @@ def _prompt(repo: GitRepo, platform: str, event: str, session: str) -> str:
         payload = {"sessionId": session, "timestamp": 1764964800000, "cwd": str(repo.path)}
     else:
         payload["session_id"] = session
-    ran = subprocess.run(
-        [sys.executable, "-m", "git_atomic", "hook", platform, event],
-        input=json.dumps(payload),
-        cwd=repo.path,
-        env={k: v for k, v in repo.env.items() if k != "CLAUDE_PROJECT_DIR"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
+    ran = platform_hook(repo, platform, event, payload)
     return ran.stdout + ran.stderr
 
 
