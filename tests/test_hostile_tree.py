@@ -1311,3 +1311,41 @@ def test_a_path_too_long_for_git_to_open_is_refused_not_lost(repo: GitRepo, what
     assert len(res.stderr.strip().splitlines()) == 1 and len(res.stderr) < 400, res.stderr
     assert _read_deep(repo, names, file) == b"mine\n"
     assert repo.read("README") == b"hello\n"  # (the walk of the oracle cannot go that deep)
+
+
+@pytest.mark.parametrize("how", ["core.worktree", "GIT_WORK_TREE"])
+@pytest.mark.parametrize("target", ["--to", "open", "rolled back"])
+def test_emergency_to_a_commit_is_never_made_in_another_folder(
+    repo: GitRepo, tmp_path: Path, how: str, target: str
+) -> None:
+    """`emergency --to COMMIT`, and `emergency` going to HEAD's commit (an operation open, or
+    none validated), with git pointed at another folder since this worktree's last operation:
+    it wrote the commit's tree over the other folder and deleted its files (only the way to a
+    POST-OP looked). Each refuses, exit 3, naming the folder; neither folder is touched."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "README").write_text("precious\n")
+    (victim / "new.txt").write_text("also precious\n")
+    head = repo.git("rev-parse", "HEAD").strip()
+    args = ["emergency"]
+    if target == "open":
+        repo.atomic("begin", "x", check=0)
+    else:
+        if target == "--to":
+            repo.atomic("run", "--", "sh", "-c", "echo op > op.txt", check=0)
+            args += ["--to", head]
+        else:  # none committed, the last one rolled back: HEAD's commit
+            repo.atomic("run", "--", "sh", "-c", "echo op > op.txt; exit 1", check=1)
+    repo.write("bad.txt", b"bad\n")
+    env: dict[str, str] = {}
+    if how == "core.worktree":
+        repo.git("config", "core.worktree", str(victim))
+    else:
+        env = {"GIT_WORK_TREE": str(victim), "GIT_DIR": str(repo.path / ".git")}
+    res = repo.atomic(*args, env=env)
+    assert res.returncode == 3, (args, res.stdout, res.stderr)
+    assert f"in the worktree at {repo.path}" in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert sorted(os.listdir(victim)) == ["README", "new.txt"]
+    assert (victim / "README").read_text() == "precious\n"
+    assert repo.read("bad.txt") == b"bad\n"

@@ -181,6 +181,7 @@ def _emergency_target(
     newest validated POST-OP, else HEAD's commit from before any open operation."""
     repo = ctx.repo
     if to is not None:
+        _same_folder_as_last(ctx, open_op)
         commit = repo.rev_parse(to)
         if commit is None:
             raise UsageError(f"emergency --to: {to!r} is not a commit in this repository")
@@ -191,6 +192,7 @@ def _emergency_target(
         # A state of the folder it ran in: never written into one git takes for it since.
         context.same_worktree(repo, owner)
         return row.sha, f"POST-OP of {owner.name} [{owner.id}]", False
+    _same_folder_as_last(ctx, open_op)
     head = _head_before(ctx, open_op)
     if head is None:
         raise UsageError(
@@ -198,6 +200,17 @@ def _emergency_target(
             "(HEAD is unborn); name one with --to COMMIT"
         )
     return moves.commit_checkpoint(repo, head), f"HEAD's commit {head[:12]}", True
+
+
+def _same_folder_as_last(ctx: context.Context, open_op: OpRow | None) -> None:
+    """Refuse (exit 3) a move to a commit where git takes another folder for this worktree
+    than its last operation (the open one) and its last move ran in: `core.worktree` or
+    `GIT_WORK_TREE` set since would have the commit's tree written over that folder and its
+    files removed. Nothing recorded yet (a first `emergency`): nothing to compare with."""
+    newest = open_op or next(iter(ctx.journal.ops(worktree=ctx.worktree, limit=1)), None)
+    context.same_worktree(ctx.repo, newest)
+    events = ctx.journal.events(ctx.worktree, limit=1)
+    context.same_event_folder(ctx.repo, events[0] if events else None)
 
 
 def _since(ctx: context.Context, open_op: OpRow | None) -> float | None:
