@@ -450,3 +450,24 @@ def test_a_sparse_checkout_a_turns_call_disabled_is_sparse_again(repo: GitRepo, 
     assert repo.git("sparse-checkout", "list").split() == ["in"]
     assert repo.git("ls-files", "-v") == listed
     assert not (repo.path / "out").exists()
+
+
+@pytest.mark.parametrize("how", ["stop", "rollback-op"])
+def test_a_sparse_checkout_a_turns_call_set_leaves_no_setting(repo: GitRepo, how: str) -> None:
+    """A turn's `git sparse-checkout set` in a worktree that was not sparse, taken back: it
+    turns on extensions.worktreeConfig (to write its settings in config.worktree), which
+    stayed, and with it every config.worktree of yours read by git from then on. It goes with
+    the rest; the configuration's bytes are as before."""
+    for path in ("in/i", "out/o"):
+        repo.write(path, path.encode() + b"\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "t")
+    config = (repo.path / ".git" / "config").read_bytes()
+    _, op_id = _turn(repo, "echo m > made.txt", "git sparse-checkout set in", failing=how == "stop")
+    if how == "rollback-op":
+        assert repo.git("config", "extensions.worktreeConfig").strip() == "true"
+        repo.atomic("rollback", "--op", op_id, check=0)
+    assert repo.git("config", "--get", "extensions.worktreeConfig", check=False).strip() == ""
+    assert repo.git("config", "--get", "core.sparseCheckout", check=False).strip() == ""
+    assert (repo.path / "out" / "o").exists()
+    assert (repo.path / ".git" / "config").read_bytes() == config

@@ -414,6 +414,7 @@ def _sparse_state(repo: GitRepo) -> tuple[object, ...]:
         setting("core.sparseCheckout"),
         setting("core.sparseCheckoutCone"),
         setting("index.sparse"),
+        setting("extensions.worktreeConfig"),  # which `set` turns on to write config.worktree
         patterns.read_bytes() if patterns.exists() else None,
         repo.git("ls-files", "-v", "--sparse"),
         sorted(

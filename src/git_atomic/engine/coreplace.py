@@ -20,8 +20,10 @@ rollback puts back the worktree's patterns and skip-worktree entries, and those 
 as the operation set them made a worktree that was sparse no longer sparse, its skip-worktree
 entries the next `git checkout` or `git sparse-checkout` did not honour, or one that was not
 sparse follow patterns it had never had; `undo` of the rollback makes them again
-(gitdirredo.py). git reads the noted lines (`git config --file`), and git writes the setting
-back (its `config.lock`).
+(gitdirredo.py). And `extensions.worktreeConfig`, which `set` turns on (its `[extensions]`
+lines noted with the others) to write them in config.worktree: left on, git reads every
+config.worktree from then on. git reads the noted lines (`git config --file`), and git
+writes the setting back (its `config.lock`).
 Never through a link: a file that is not a regular one is not noted, nor written.
 """
 
@@ -46,6 +48,7 @@ KEYS: Final = (
     "core.sparsecheckout",
     "core.sparsecheckoutcone",
     "index.sparse",
+    "extensions.worktreeconfig",
 )
 # What each one decides, as a line says it (git's own spelling of its name).
 _WHAT: Final = {
@@ -54,8 +57,12 @@ _WHAT: Final = {
     "core.sparsecheckout": ("core.sparseCheckout", "whether this worktree is sparse"),
     "core.sparsecheckoutcone": ("core.sparseCheckoutCone", "how its sparse patterns read"),
     "index.sparse": ("index.sparse", "whether its index is kept sparse"),
+    "extensions.worktreeconfig": ("extensions.worktreeConfig", "whether git reads config.worktree"),
 }
-_PATTERN: Final = r"^(core\.(bare|worktree|sparsecheckout|sparsecheckoutcone)|index\.sparse)$"
+_PATTERN: Final = (
+    r"^(core\.(bare|worktree|sparsecheckout|sparsecheckoutcone)|index\.sparse"
+    r"|extensions\.worktreeconfig)$"
+)
 _MOST: Final = 1 << 20  # a config file larger than this is not noted
 _MOST_LINES: Final = 1 << 14  # nor its lines' digests, over this (a window notes them at each call)
 
@@ -77,15 +84,15 @@ def _shown(repo: Repo, root: bytes, name: bytes) -> str:
 
 
 def _core_lines(data: bytes) -> bytes:
-    """The lines of `data`'s `[core]` and `[index]` sections (a subsection `[core "x"]` is no
-    such one)."""
+    """The lines of `data`'s `[core]`, `[index]` and `[extensions]` sections (a subsection
+    `[core "x"]` is no such one)."""
     out: list[bytes] = []
     inside = False
     for line in data.splitlines(keepends=True):
         head = line.lstrip()
         if head.startswith(b"["):
             name = head[1:].split(b"]", 1)[0].strip()
-            inside = name.lower() in (b"core", b"index")
+            inside = name.lower() in (b"core", b"index", b"extensions")
         if inside:
             out.append(line)
     return b"".join(out)
@@ -174,7 +181,15 @@ def _noted_values(repo: Repo, lines: str) -> dict[str, str] | None:
         scratch.unlink(missing_ok=True)
 
 
-SPARSE: Final = ("core.sparsecheckout", "core.sparsecheckoutcone", "index.sparse")
+# What `undo` of a rollback makes again as the operation left it (all but where git finds the
+# worktree): with `extensions.worktreeConfig`, which `git sparse-checkout set` turns on to
+# write the other three in config.worktree, and without which git reads none of them there.
+SPARSE: Final = (
+    "core.sparsecheckout",
+    "core.sparsecheckoutcone",
+    "index.sparse",
+    "extensions.worktreeconfig",
+)
 REDONE: Final = "sparse_settings"  # gitdirredo's: {file: {setting: [as it was, as written]}}
 
 
@@ -210,7 +225,9 @@ def put_back(
             continue
         shown = _shown(repo, root, name)
         for setting in KEYS:
-            if then.get(setting) == current.get(setting):
+            if then.get(setting) == current.get(setting) or _noted_before_it(
+                details, key, setting, current.get(setting)
+            ):
                 continue
             value = then.get(setting)
             spelled, what = _WHAT[setting]
@@ -229,6 +246,22 @@ def put_back(
                 f"{back}, as before the operation"
             )
     return said
+
+
+def _noted_before_it(
+    details: Mapping[str, object], key: str, setting: str, value: str | None
+) -> bool:
+    """Whether `setting`, not in the noted lines, was in the file all the same at PRE-OP: the
+    lines of an operation begun before its section was noted (an `[extensions]` line) are
+    said by the digests of the file's every line (LINES), and one there is none of its doing."""
+    if setting != "extensions.worktreeconfig" or value is None:
+        return False
+    digests = details.get(LINES)
+    noted = digests.get(key) if isinstance(digests, dict) else None
+    if not isinstance(noted, list):
+        return False
+    name = setting.rpartition(".")[2]
+    return any(line_digest(line.encode()) in noted for line in (f"{name} = {value}", name))
 
 
 def _place(repo: Repo, worktree: str | None) -> str:
