@@ -13,7 +13,8 @@ reached folder by folder from the git dir (safefs.py).
 
 So is `refs/replace/` in the repository's common git dir (COMMON_FOLDERS, `COMMON_ABSENT`),
 which `git replace` makes and `git replace -d`, or the rollback that takes the replacement
-back, leaves empty."""
+back, leaves empty; and `refs/original/`, which `git filter-branch` makes for the copies of
+what it rewrites, left empty by the rollback that deletes the copies of your branches."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ FOLDERS: Final = (
 
 
 COMMON_ABSENT: Final = "common_folders_absent"  # op detail: those of COMMON_FOLDERS not there
-COMMON_FOLDERS: Final = ("refs/replace",)  # relative to the common git dir
+# relative to the common git dir; `git filter-branch`'s refs/original/ (originalrefs.py)
+COMMON_FOLDERS: Final = ("refs/replace", "refs/original")
 
 
 def absent(git_dir: str | os.PathLike[str]) -> list[str]:

@@ -7,8 +7,9 @@ detail; put back by whatever takes its effect back (`put_back_beside`: its own r
 What: the reflogs it rewrote (reflogkeep.py), ORIG_HEAD, `info/grafts` and COMMIT_EDITMSG
 (memofiles.py), a header-only or new `packed-refs` (packedrefs.py), replace refs
 (replacerefs.py), an alternate object store (alternates.py), the ref folders git leaves empty
-(gitfolders.py), submodules de-initialised, moved or checked out (submodulesback.py), linked
-worktrees removed, moved or added (worktreesgone.py), and their locks (worktreelocks.py),
+(gitfolders.py), the copies `git filter-branch` keeps of your branches (originalrefs.py),
+submodules de-initialised, moved or checked out (submodulesback.py), linked worktrees
+removed, moved or added (worktreesgone.py), and their locks (worktreelocks.py),
 `core.bare`, `core.worktree` and the sparse-checkout settings (coreplace.py); the other
 settings of the config are only named, from a digest of each line noted beside them
 (configmade.py). Each is noted with a few `lstat`s and small reads where there is nothing to
@@ -120,6 +121,10 @@ def note_at_close(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, obje
         from git_atomic.engine import replacerefs
 
         detail = {**detail, replacerefs.LEFT: replacerefs.note(repo)}
+    if _original_made(repo, detail):
+        from git_atomic.engine import originalrefs  # filter-branch's copies it leaves
+
+        detail = {**detail, originalrefs.LEFT: originalrefs.note(repo)}
     if detail.get("packed_refs_absent") and os.path.lexists(
         repo.common_dir / "packed-refs"
     ):  # one it made: the refs it names then are its to write loose again (packedrefs.py)
@@ -264,6 +269,13 @@ def put_back_git_files(
 
         lines += alternates.put_back(repo, details)
         lines += alternates.lines(repo, details)
+    if _original_made(repo, details):
+        from git_atomic.engine import originalrefs  # (before its folder goes, below)
+
+        copies: dict[str, list[str | None]] = {}
+        lines += originalrefs.put_back(repo, details, own=own, changed=copies)
+        if copies and changed is not None:  # an `undo` makes them again
+            changed[originalrefs.REDONE] = copies
     if details.get("git_folders_absent") or details.get("common_folders_absent"):
         from git_atomic.engine import gitfolders
 
@@ -382,6 +394,10 @@ def foresee_git_files(
         from git_atomic.engine import worktreelocks
 
         lines += worktreelocks.put_back(repo, details, own=own, dry_run=True)
+    if _original_made(repo, details):
+        from git_atomic.engine import originalrefs
+
+        lines += originalrefs.put_back(repo, details, own=own, dry_run=True)
     return lines
 
 
@@ -414,3 +430,15 @@ def _with_worktrees_removed(repo: Repo, detail: Mapping[str, object]) -> Mapping
     away = worktreesgone.moved(repo, detail)
     out = {**detail, worktreesgone.REMOVED: gone} if gone else detail
     return {**out, worktreesgone.MOVED: away} if away else out
+
+
+def _original_made(repo: Repo, details: Mapping[str, object]) -> bool:
+    """Whether the operation's PRE-OP had no `refs/original/` (gitfolders.COMMON_ABSENT) and
+    there may be one of its now, a folder or in a `packed-refs` it made: the copies `git
+    filter-branch` keeps there of your branches are its (originalrefs.py). A few lstat calls."""
+    noted = details.get("common_folders_absent")
+    if not isinstance(noted, list) or "refs/original" not in noted:
+        return False
+    return os.path.lexists(repo.common_dir / "refs" / "original") or bool(
+        details.get("packed_refs_absent") and os.path.lexists(repo.common_dir / "packed-refs")
+    )

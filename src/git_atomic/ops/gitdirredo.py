@@ -34,6 +34,7 @@ _PACKED: Final = "packed_refs_left"  # packedrefs.LEFT: the bytes of the file it
 _REPLACE: Final = "replace_refs"  # replacerefs.BEFORE: {ref: [before, after]}
 _SPARSE: Final = "sparse_settings"  # coreplace.REDONE: {file: {setting: [before, after]}}
 _BITS: Final = "permission_bits"  # effectbeside.BITS: {path: [before, after]}
+_ORIGINAL: Final = "original_refs"  # originalrefs.REDONE: {copy: [before, after]}
 
 
 def remember(
@@ -82,6 +83,7 @@ def reverse(
     lines += _packed(repo, noted.get(_PACKED), what=what, dry_run=dry_run, changed=changed)
     lines += _unpacked(repo, noted.get(_REPACKED), what=what, dry_run=dry_run, changed=changed)
     lines += _replace_refs(repo, noted.get(_REPLACE), what=what, dry_run=dry_run, changed=changed)
+    lines += _original_refs(repo, noted.get(_ORIGINAL), what=what, dry_run=dry_run, changed=changed)
     if noted.get(_SPARSE):
         from git_atomic.engine import coreplace
 
@@ -198,6 +200,33 @@ def _replace_refs(
                 f"again: git shows {str(was)[:12]} where that object is"
             )
     return lines
+
+
+def _original_refs(
+    repo: Repo, noted: object, *, what: str, dry_run: bool, changed: dict[str, object] | None
+) -> list[str]:
+    """The copies of branches `git filter-branch` kept (refs/original/) that the event deleted
+    made again, or those it made deleted, each where it is still as the event left it."""
+    if not isinstance(noted, dict) or not noted:
+        return []
+    from git_atomic.engine import originalrefs
+
+    now = originalrefs.note(repo)
+    moves = []
+    for name, pair in sorted(noted.items()):
+        if isinstance(pair, list) and len(pair) == 2 and pair[0] != pair[1]:
+            was, wrote = pair
+            if now.get(str(name)) == wrote:
+                moves.append((str(name), was, wrote))
+    done = moves if dry_run else originalrefs.move(repo, moves)
+    if done and changed is not None:
+        changed[_ORIGINAL] = {name: [wrote, was] for name, was, wrote in done}
+    return [
+        f"{name}, the copy git filter-branch kept, "
+        + (f"is made again ({str(was)[:12]})" if was else "is deleted")
+        + f", as before {what}"
+        for name, was, _wrote in done
+    ]
 
 
 def _noted(event_detail: str | None) -> dict[str, object]:
