@@ -657,3 +657,29 @@ def test_gc_returns_the_space_of_what_only_the_scan_held(repo: GitRepo, rule: st
         assert "b.txt" in files
     else:
         assert raw_ref == "" and not raw_file.exists()
+
+
+@pytest.mark.parametrize("rewrite", ["filter-branch", "update-ref loop", "delete"])
+def test_the_commit_an_emergency_went_to_is_held_again(repo: GitRepo, rewrite: str) -> None:
+    """`emergency --to COMMIT` keeps the checkpoint it makes of that commit, its event's
+    target, by a ref under refs/atomic/commits/, which no journal row names: a later command
+    that rewrote or deleted our refs left it to your next `gc --prune=now` (filter-branch's
+    copy, deleted by its usual clean-up, the one thing holding it), and `undo` of the emergency
+    failed, exit 3. It is held again when the operation closes, filter-branch's copy gone."""
+    repo.write("second", b"2\n")
+    repo.git("add", "second")
+    repo.git("commit", "-qm", "second")
+    repo.write("mine", b"m\n")
+    repo.atomic("emergency", "--to", "HEAD~1", check=0)
+    assert not repo.exists("second") and not repo.exists("mine")
+    deletes = 'git for-each-ref --format="delete %(refname)" refs/atomic | git update-ref --stdin'
+    script = {**_REWRITES, "delete": deletes}[rewrite]
+    repo.atomic_json("run", "--", "sh", "-c", f"{script}; echo x > x")
+    assert not repo.git("for-each-ref", "refs/original/refs/atomic")
+    for name in repo.git("for-each-ref", "--format=%(refname)", "refs/original").split():
+        repo.git("update-ref", "-d", name)
+    repo.git("reflog", "expire", "--expire=now", "--all")
+    repo.git("gc", "-q", "--prune=now")
+    res = repo.atomic("undo", check=None)
+    assert res.returncode == 0, res.stderr
+    assert repo.read("second") == b"2\n" and repo.read("mine") == b"m\n"

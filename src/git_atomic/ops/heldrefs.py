@@ -8,7 +8,9 @@ filter-branch's usual clean-up deletes, goes at your next `git gc --prune=now`, 
 --op`, `undo` and `show --diff` of its operation fail. When an operation or a turn closes and
 its own refs are not as made (context.checkpoints_held), every ref a journal row names, and the
 rescue of each event of no operation (`emergency`, `rollback --to`: refs/atomic/rescue/), holds
-its checkpoint again where git still has it, and filter-branch's copies of ours go.
+its checkpoint again where git still has it, and so does the target of each event no row names
+(the commit an `emergency --to` went to, a state a take-back made: refs/atomic/commits/), and
+filter-branch's copies of ours go.
 """
 
 from __future__ import annotations
@@ -25,17 +27,22 @@ def hold_all(repo: Repo, journal: Journal) -> None:
     """Every checkpoint the journal names held by its ref again (one transaction)."""
     refs = repo.refs("refs/atomic/", ORIGINAL + "/")
     recorded = {c.ref: c.sha for c in journal.all_checkpoints() if c.ref}
-    # A rescue of no operation: its ref is in no row, but where filter-branch kept it.
+    # A rescue of no operation, the commit an `emergency --to` went to, a state a take-back
+    # made: their refs are in no row, but where filter-branch kept them.
     held = {sha for name, sha in refs.items() if not name.startswith(ORIGINAL + "/")}
-    copies = {
-        sha: name.removeprefix("refs/original/")
-        for name, sha in refs.items()
-        if name.startswith(ORIGINAL + "/rescue/")
-    }
-    for sha, at in journal.rescues_of_no_operation().items():
-        if sha not in held and sha not in recorded.values():
-            ref = copies.get(sha) or f"refs/atomic/rescue/{int(at * 1000):x}-{sha[:4]}"
-            recorded[ref] = sha
+    for kind, unnamed in (
+        ("rescue", journal.rescues_of_no_operation()),
+        ("commits", journal.targets_of_no_row()),
+    ):
+        copies = {
+            sha: name.removeprefix("refs/original/")
+            for name, sha in refs.items()
+            if name.startswith(f"{ORIGINAL}/{kind}/")
+        }
+        for sha, at in unnamed.items():
+            if sha not in held and sha not in recorded.values():
+                ref = copies.get(sha) or f"refs/atomic/{kind}/{int(at * 1000):x}-{sha[:4]}"
+                recorded[ref] = sha
     unheld = {ref: sha for ref, sha in recorded.items() if refs.get(ref) != sha}
     present: set[str] = set()
     if unheld:

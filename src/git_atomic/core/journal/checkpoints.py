@@ -85,6 +85,16 @@ class CheckpointsTable(JournalFile):
         ).fetchall()
         return {str(r[0]): float(r[1]) for r in rows}
 
+    def targets_of_no_row(self) -> dict[str, float]:
+        """The target of each event that no checkpoint row names (a commit `emergency --to`
+        went to, a state a take-back made on top of later changes), with its time: their refs
+        (refs/atomic/commits/) are in no row."""
+        rows = self._conn.execute(
+            "SELECT target, MAX(at) FROM events WHERE target IS NOT NULL "
+            "AND target NOT IN (SELECT sha FROM checkpoints) GROUP BY target"
+        ).fetchall()
+        return {str(r[0]): float(r[1]) for r in rows}
+
     def find_checkpoint(self, prefix: str) -> list[CheckpointRow]:
         rows = self._conn.execute(
             "SELECT * FROM checkpoints WHERE sha LIKE ? ORDER BY created_at",
