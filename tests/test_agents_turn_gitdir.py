@@ -471,3 +471,24 @@ def test_a_sparse_checkout_a_turns_call_set_leaves_no_setting(repo: GitRepo, how
     assert repo.git("config", "--get", "core.sparseCheckout", check=False).strip() == ""
     assert (repo.path / "out" / "o").exists()
     assert (repo.path / ".git" / "config").read_bytes() == config
+
+
+@pytest.mark.parametrize("how", ["stop", "rollback-op"])
+def test_the_lock_of_a_linked_worktree_a_turns_call_moved_goes(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """A call moved a linked worktree and locked it: the take-back said how to move it back,
+    and left the lock, so that `git worktree move` refused ("cannot move a locked working
+    tree"). The lock goes, said, and the way back named moves it."""
+    wt, wt2 = tmp_path / "wt", tmp_path / "wt2"
+    repo.git("worktree", "add", "-q", str(wt), "-b", "wtb")
+    line = f"git worktree move {wt} {wt2} && git worktree lock --reason mine {wt2}"
+    answer, op_id = _turn(repo, "echo m > made.txt", line, failing=how == "stop")
+    said = answer.get("systemMessage", "")
+    if how == "rollback-op":
+        said = repo.atomic("rollback", f"--op={op_id}", check=0).stderr
+    assert not (repo.path / ".git" / "worktrees" / "wt" / "locked").exists(), said
+    assert "which the operation locked, is unlocked again" in said, said
+    assert f"`git worktree move {wt2} {wt}`" in said, said
+    repo.git("worktree", "move", str(wt2), str(wt))
+    assert (wt / "README").exists()

@@ -542,6 +542,46 @@ def test_a_worktree_lock_the_operation_changed_comes_back(tmp_path: Path, how: s
     assert "which the operation unlocked, is locked again" in said, said
 
 
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
+def test_the_lock_of_a_worktree_the_operation_moved_comes_back(tmp_path: Path, how: str) -> None:
+    """The operation moved a linked worktree and locked it (or unlocked one of yours, then
+    moved it): the worktree stays where it was moved (outside this one), and its lock stayed
+    as the operation left it, said nowhere: the `git worktree move` the rollback names to move
+    it back refused ("cannot move a locked working tree"), and one you had locked could be
+    pruned. Each lock is put back as it was; the way back named moves it, lock or none."""
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    one, two = tmp_path / "one", tmp_path / "two"
+    repo.git("worktree", "add", "-q", "-b", "one", str(one))
+    repo.git("worktree", "add", "-q", "-b", "two", str(two))
+    repo.git("worktree", "lock", "--reason", "on a usb disk", str(two))
+    before = _locks(repo)
+    op = (
+        f"git worktree move {one} {one}2 && git worktree lock --reason mine {one}2 && "
+        f"git worktree unlock {two} && git worktree move {two} {two}2 && echo x >> README"
+    )
+    if how == "failed-run":
+        res = repo.atomic("run", "--", "bash", "-c", op + "\nexit 1")
+        assert res.returncode == 1, res.stderr
+    else:
+        done = repo.atomic("run", "--json", "--", "bash", "-c", op)
+        assert done.returncode == 0, done.stderr
+        res = repo.atomic("rollback", "--op", json.loads(done.stdout)["op_id"])
+        assert res.returncode == 0, res.stderr
+    assert _locks(repo) == before, res.stderr
+    assert "which the operation locked, is unlocked again" in res.stderr, res.stderr
+    assert "which the operation unlocked, is locked again" in res.stderr, res.stderr
+    ways = [line.split("`")[1] for line in res.stderr.splitlines() if "git worktree move" in line]
+    assert len(ways) == 2, res.stderr
+    for way in ways:  # each moves it back, as said
+        more.base.sh(repo, way)
+    listed = repo.git("worktree", "list", "--porcelain").splitlines()
+    assert [line for line in listed if line.startswith("worktree ")][1:] == [
+        f"worktree {one}",
+        f"worktree {two}",
+    ]
+    assert _locks(repo) == before
+
+
 def test_an_open_operation_that_made_the_repository_bare_names_the_way_back(
     tmp_path: Path,
 ) -> None:

@@ -309,7 +309,11 @@ def _tell_worktrees_removed(ctx: context.Context, op: OpRow) -> None:
     from git_atomic.ops import worktreesgone
 
     lines = worktreesgone.lines(ctx.repo, {str(k): str(v) for k, v in gone.items()})
-    lines += worktreesgone.moved_lines(ctx.repo, {str(k): str(v) for k, v in away.items()})
+    lines += worktreesgone.moved_lines(
+        ctx.repo,
+        {str(k): str(v) for k, v in away.items()},
+        locks=op.details.get("worktree_locks"),  # worktreelocks.BEFORE: as its rollback leaves
+    )
     for line in lines:
         output.say(f"git-atomic: warning: {line}")
 

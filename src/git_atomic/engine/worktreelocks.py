@@ -7,7 +7,9 @@ tree") and `git worktree prune` never prunes it; one it unlocked could be pruned
 locks of the linked worktrees there when an operation begins are noted (`BEFORE`: a lstat each,
 where there are any; the text of a lock), and when it closes (`LEFT`), and whatever takes its
 effect back puts each lock back as it was: all it changed (its own rollback), or one still as
-it left it (a later `rollback --op`). A worktree the operation removed, moved or added is
+it left it (a later `rollback --op`), at its folder or where the operation moved it
+(which stays there: its way back, `git worktree move`, refuses a locked worktree, and one of
+yours it unlocked could be pruned). A worktree the operation removed or added is
 worktreesgone.py's; its lock is not written. Never through a link: a `locked` that is not a
 regular file is not noted, nor written over.
 """
@@ -59,7 +61,9 @@ def put_back(
     folders = {name: folder for folder, name in repo.linked_worktree_names().items()}
     began = details.get("worktree_names")  # worktreesgone.NAMES: folder -> name
     at_start = {n: f for f, n in began.items()} if isinstance(began, dict) else {}
-    now = note(repo, [n for n in before if n in folders and at_start.get(n) == folders[n]])
+    # The same git dir, at its folder or where the operation moved it (worktreesgone.moved:
+    # the `git worktree move` its rollback names back refuses a worktree it left locked).
+    now = note(repo, [n for n in before if n in folders and n in at_start])
     said: list[str] = []
     for name, current in sorted(now.items()):
         was = before.get(name)

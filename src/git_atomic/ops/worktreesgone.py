@@ -74,14 +74,15 @@ def said(repo: Repo, details: Mapping[str, object]) -> list[str]:
     """The lines for the linked worktrees the operation removed, moved and added."""
     return (
         lines(repo, removed(repo, details))
-        + moved_lines(repo, moved(repo, details))
+        + moved_lines(repo, moved(repo, details), locks=details.get("worktree_locks"))
         + added_lines(added(repo, details))
     )
 
 
-def moved_lines(repo: Repo, away: Mapping[str, str]) -> list[str]:
+def moved_lines(repo: Repo, away: Mapping[str, str], *, locks: object = None) -> list[str]:
     """One line per worktree the operation moved, for people: where it stays, and how to
-    move it back."""
+    move it back. `locks`: worktreelocks.BEFORE, the locks its rollback puts back (said
+    before or after it: the way back of one locked then moves it by `-f -f`)."""
     out = []
     for folder, now in sorted(away.items()):
         head = repo.linked_worktrees().get(now, "")
@@ -90,7 +91,9 @@ def moved_lines(repo: Repo, away: Mapping[str, str]) -> list[str]:
             if head.startswith("ref: ")
             else (f" (detached at {head[:12]})" if head else "")
         )
-        back = f"git worktree move {shlex.quote(now)} {shlex.quote(folder)}"
+        # one locked (yours, put back: worktreelocks.py) moves only by `-f -f`, lock and all
+        force = "-f -f " if _locked(repo, now, locks) else ""
+        back = f"git worktree move {force}{shlex.quote(now)} {shlex.quote(folder)}"
         if _empty_folder(folder):  # one a rollback made again (a worktree kept inside):
             back = f"rmdir {shlex.quote(folder)} && {back}"  # git would move it into it
         out.append(
@@ -138,6 +141,17 @@ def lines(repo: Repo, gone: Mapping[str, str]) -> list[str]:
             f"committed are gone. `{again}` makes it again from the commit"
         )
     return out
+
+
+def _locked(repo: Repo, folder: str, locks: object) -> bool:
+    """Whether the linked worktree at `folder` is locked once the rollback put its lock back
+    (`locks`: as noted at PRE-OP), else now (`git worktree lock`)."""
+    name = repo.linked_worktree_names().get(folder)
+    if name is None:
+        return False
+    if isinstance(locks, dict) and name in locks:
+        return locks[name] is not None
+    return os.path.lexists(repo.common_dir / "worktrees" / name / "locked")
 
 
 def _empty_folder(folder: str) -> bool:
