@@ -41,6 +41,7 @@ from git_atomic.engine import (
     discovery,
     git,
     gitlinks,
+    gitstate,
     restoreplan,
     scratch,
     snapshot,
@@ -408,6 +409,12 @@ def _tell_history(
 
             gitdirredo.remember(engine.journal, engine.ctx.worktree, done.rescue, changed)
         done.problems += _hooks_made(engine.repo, op)
+        if op.kind != OpKind.AGENT_TURN:  # (a turn's: its calls' windows, not told here)
+            locks = gitstate.git_locks(engine.repo)  # HEAD.lock... its git left
+            if locks:
+                from git_atomic.engine import gitlocks
+
+                done.problems += gitlocks.dropped(engine.repo, op.started_at, locks)
         from git_atomic.ops import configmade
 
         if op.kind != OpKind.AGENT_TURN:

@@ -334,6 +334,14 @@ def index_lock_held(repo: Repo) -> bool:
     return os.path.lexists(lock) and not _let_go(lock)
 
 
+def lock_holder_if_held(repo: Repo, lock: Path) -> str | None:
+    """For any lock of git's (gitlocks.py): None where it goes within the grace period; else
+    the live git that may hold it ("git commit (pid 123)"), or "" where none may."""
+    if _let_go(lock):
+        return None
+    return _holder(repo, lock) or ""
+
+
 def index_lock_holder(repo: Repo) -> str | None:
     """The live git that may hold the worktree's index.lock ("git commit (pid 123)"), for
     messages; None when none is seen (none runs, or it cannot be told here)."""
@@ -417,3 +425,29 @@ def _drop_stale_lock(repo: Repo, lock: Path) -> None:
     waited for it first: `wait_for_index_lock`)."""
     if not _let_go(lock) and _holder(repo, lock) is None:
         lock.unlink(missing_ok=True)
+
+
+# git's other locks (git_locks): in the worktree's git dir (its HEAD), in the common one.
+_OWN_LOCKS: Final = ("HEAD.lock", "ORIG_HEAD.lock", "config.worktree.lock")
+_COMMON_LOCKS: Final = ("config.lock", "packed-refs.lock", "shallow.lock")
+
+
+def git_locks(repo: Repo) -> list[Path]:
+    """git's locks beside index.lock there are now, that a git killed half way leaves and
+    past which git writes nothing (gitlocks.py): a few lstat calls."""
+    places = [repo.git_dir / name for name in _OWN_LOCKS]
+    places += [repo.common_dir / name for name in _COMMON_LOCKS]
+    head = repo.git_dir / "HEAD"
+    try:
+        text = head.read_bytes()[:1024] if not head.is_symlink() else b""
+    except OSError:
+        text = b""
+    if text.startswith(b"ref: refs/heads/"):
+        branch = os.fsdecode(text[5:].strip())
+        if ".." not in branch.split("/"):
+            places.append(repo.common_dir / f"{branch}.lock")
+    seen: list[Path] = []
+    for place in places:
+        if place not in seen and os.path.lexists(place):
+            seen.append(place)
+    return seen

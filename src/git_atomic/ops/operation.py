@@ -24,7 +24,7 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import checkpoint, discovery, scan, scanindex, snapshot
+from git_atomic.engine import checkpoint, discovery, gitstate, scan, scanindex, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import context, gitdirback, phasecommit, rescue
 from git_atomic.ops.context import Context, refuse_if_interrupted
@@ -571,6 +571,11 @@ def rollback_op(
 
     problems += hooksmade.lines(engine.repo, op.started_at)
     problems += configmade.lines(engine.repo, op.details)
+    locks = gitstate.git_locks(engine.repo)  # HEAD.lock... its git left: a few lstat calls
+    if locks:
+        from git_atomic.engine import gitlocks
+
+        problems += gitlocks.dropped(engine.repo, op.started_at, locks)
     if mended:
         detail["reflogs_mended"] = mended
     problems += lines

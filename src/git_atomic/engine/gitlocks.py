@@ -1,0 +1,62 @@
+"""git's locks an operation's git left behind, beside `index.lock` (gitstate.py).
+
+git takes a lock by making `<file>.lock` (O_EXCL) and renames it into place when done; a git
+killed half way (a timeout, `kill -9`, a crash of the machine) leaves it, and every later git
+command that needs that file refuses: `HEAD.lock` or `refs/heads/<branch>.lock` and no commit
+is possible ("Unable to create '.git/HEAD.lock': File exists ... remove the file manually to
+continue"), `config.lock` and no `git config`, `packed-refs.lock` and no branch deleted. The
+rollback put back files, index and branches and said they were as before, and your next
+`git commit` failed. So a rollback of the operation's own (a failed run, `abort`, `recover`)
+looks for those locks (a few lstat calls), and removes each that was written while the
+operation ran, that no git lets go of within the grace period and that no git still running
+may hold (lockholder.py), saying so; one from before the operation is yours, left; one a
+live git may hold is named, and left to it.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+from typing import Final
+
+from git_atomic.engine import gitstate
+from git_atomic.engine.git import Repo
+
+_MARGIN_S: Final = 1.0  # a file system's times against our clock
+
+
+def dropped(repo: Repo, started_at: float, found: list[Path]) -> list[str]:
+    """Remove those of the locks `found` (gitstate.git_locks) that are stale and were written
+    since `started_at` (the operation's start); one line each for those removed and for
+    those a live git may hold."""
+    said = []
+    for lock in found:
+        try:
+            st = lock.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or st.st_mtime < started_at - _MARGIN_S:
+            continue  # yours, from before the operation (or not git's: a link)
+        shown = _shown(repo, lock)
+        holder = gitstate.lock_holder_if_held(repo, lock)
+        if holder is None:
+            continue  # let go of in time
+        if holder:
+            said.append(
+                f"{shown} is there, which {holder} may hold: left to it (git refuses to "
+                "write that file while it is there)"
+            )
+            continue
+        lock.unlink(missing_ok=True)
+        said.append(
+            f"{shown}, a lock the operation's git left (it died half way), is removed: git "
+            "refused to write that file while it was there"
+        )
+    return said
+
+
+def _shown(repo: Repo, path: Path) -> str:
+    try:
+        return str(path.relative_to(repo.root))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,67 @@
+"""git's locks an operation's git left behind (killed half way): `HEAD.lock`, the branch's
+`refs/heads/<b>.lock`, `config.lock`, `packed-refs.lock`. Its rollback said files, index and
+branches were as before, and left them: your next `git commit` (`git config`, `git branch -d`)
+refused, "Unable to create '...lock': File exists". Each one written while it ran, which no
+git holds, goes, said; one of yours from before stays."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+# The lock, and a command of yours that needs it, run after the rollback.
+LOCKS = {
+    "HEAD.lock": "echo b > a && git commit -qam two",
+    "refs/heads/main.lock": "echo b > a && git commit -qam two",
+    "config.lock": "git config user.x y",
+    "packed-refs.lock": "git branch side && git pack-refs --all && git branch -d side",
+}
+
+
+def _sh(repo: GitRepo, script: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["sh", "-c", script], cwd=repo.path, env=repo.env, capture_output=True)
+
+
+@pytest.mark.parametrize("how", ["failed-run", "abort", "recover"])
+@pytest.mark.parametrize("lock", list(LOCKS))
+def test_a_lock_the_operations_git_left_goes_with_its_rollback(
+    repo: GitRepo, lock: str, how: str
+) -> None:
+    repo.write("a", b"a\n")
+    repo.git("add", "a")
+    repo.git("commit", "-qm", "a")
+    op = f"echo x > x && touch .git/{lock}"
+    if how == "failed-run":
+        res = repo.atomic("run", "--", "sh", "-c", op + "; exit 1", check=1)
+    elif how == "abort":
+        repo.atomic("begin", "op", check=0)
+        assert _sh(repo, op).returncode == 0
+        res = repo.atomic("abort", check=0)
+    else:
+        killed = repo.atomic(
+            "run",
+            "--",
+            "sh",
+            "-c",
+            op,
+            env={"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"},
+        )
+        assert killed.returncode == -9, killed.stderr
+        res = repo.atomic("recover", check=0)
+    assert not os.path.lexists(repo.path / ".git" / lock), res.stderr
+    assert f".git/{lock}, a lock the operation's git left" in res.stderr, res.stderr
+    assert not repo.exists("x")
+    after = _sh(repo, LOCKS[lock])
+    assert after.returncode == 0, after.stderr
+
+
+def test_a_lock_of_yours_from_before_stays(repo: GitRepo) -> None:
+    lock = repo.path / ".git" / "HEAD.lock"
+    lock.write_bytes(b"")
+    os.utime(lock, (1, 1))
+    res = repo.atomic("run", "--", "sh", "-c", "echo x > x; exit 1", check=1)
+    assert lock.exists() and "HEAD.lock" not in res.stderr, res.stderr
