@@ -4,13 +4,17 @@ An operation whose command ran `git filter-branch` (t7003) left, beside the bran
 rewrote, `refs/original/refs/heads/<branch>` naming the branch as it was. Its rollback put the
 branch back there, and the copy stayed: a backup of nothing, naming the commit the branch names
 again, and your next `git filter-branch` refused ("A previous backup already exists in
-refs/original/", until `-f`). So an operation notes at its PRE-OP whether `refs/original/` was
-there (gitfolders.py's lstat; one there is yours, and so are its refs), and when it closes the
-copies it leaves (`LEFT`: one `for-each-ref`, only where it made the folder); whatever takes its
-effect back deletes each copy that names what its branch names again (its own rollback), or
-that is still as it left it too (a later `rollback --op`), and says so. `undo` of that
-rollback makes them again (gitdirredo.py). A copy in a `packed-refs` there before the operation
-may be yours (filter-branch, then `git gc`): left. Our own refs' copies are heldrefs.py's.
+refs/original/", until `-f`). And a `filter-branch -f` deletes every copy there first: yours,
+of another branch, the one ref to its old commits, was gone after the rollback. So an
+operation notes at its PRE-OP whether `refs/original/` was there (gitfolders.py's lstat) and,
+where it was, its copies (`BEFORE`: read from git's files, loose and packed, no git process),
+and when it closes the copies it leaves (`LEFT`, where there were or may be any); whatever takes
+its effect back deletes each copy it made that names what its branch names again, and puts
+back each of yours it deleted or wrote over (its own rollback; a later `rollback --op`: each
+still as it left it), and says so. `undo` of that rollback writes them as the operation left
+them again (gitdirredo.py). Where no copies were noted, one in a `packed-refs` there before the
+operation may be yours (filter-branch, then `git gc`): left. Our own refs' copies are
+heldrefs.py's.
 """
 
 from __future__ import annotations
@@ -24,10 +28,13 @@ from git_atomic.core.errors import AtomicError
 from git_atomic.engine.git import Repo
 
 ABSENT: Final = "common_folders_absent"  # gitfolders.COMMON_ABSENT: refs/original/ among them
+BEFORE: Final = "original_refs_before"  # op detail: {copy: commit} at PRE-OP, where there were
 LEFT: Final = "original_refs_left"  # op detail: {copy: commit} as the operation left them
 REDONE: Final = "original_refs"  # gitdirredo's: {copy: [as it was, as written]}
 _FOLDER: Final = "refs/original"
+_ALL: Final = "refs/original/"
 _COPIES: Final = "refs/original/refs/heads/"
+_OURS: Final = "refs/original/refs/atomic/"  # heldrefs.py's
 
 
 def absent(repo: Repo) -> bool:
@@ -47,9 +54,21 @@ def maybe_made(repo: Repo, details: Mapping[str, object]) -> bool:
     )
 
 
+def note_on_disk(repo: Repo) -> dict[str, str] | None:
+    """The copies there are, read from git's files (a PRE-OP's, where `refs/original/` is
+    there: no git process); None where they cannot be read so (a link, a symbolic ref)."""
+    from git_atomic.engine import replacerefs
+
+    found = replacerefs.on_disk(repo, _ALL)
+    return None if found is None else {k: v for k, v in found.items() if not k.startswith(_OURS)}
+
+
 def note(repo: Repo) -> dict[str, str]:
-    """The copies there are of branches: {copy: commit}."""
-    return repo.refs(_COPIES)
+    """The copies there are (ours, heldrefs.py's, left out): {copy: commit}."""
+    found = note_on_disk(repo)
+    if found is None:
+        found = {k: v for k, v in repo.refs(_ALL).items() if not k.startswith(_OURS)}
+    return found
 
 
 def put_back(
@@ -60,36 +79,59 @@ def put_back(
     dry_run: bool = False,
     changed: dict[str, list[str | None]] | None = None,
 ) -> list[str]:
-    """Delete each copy the operation made whose branch names its commit again (`own`: its
-    rollback; else also still as it left it); the lines that say so. `changed`: filled with
-    {copy: [commit, None]} for an `undo` to make them again. A dry run, before any branch is
-    back, names each such copy of a branch (one whose branch stays moved since is named too)."""
-    if not maybe_made(repo, details):
+    """Each copy as the operation's PRE-OP had it, where it changed it (`own`: its rollback;
+    else where still as it left it): one it made of a branch goes where the branch names its
+    commit again, one of yours it deleted or wrote over (`filter-branch -f` deletes them all)
+    is back where git still has its commit. The lines that say so. `changed`: filled with
+    {copy: [as it was, as written]} for an `undo` to write back. A dry run, before any
+    branch is back, names each copy it made of a branch."""
+    before = details.get(BEFORE)
+    if not isinstance(before, dict) and not maybe_made(repo, details):
         return []
-    refs = repo.refs(_COPIES, "refs/heads/")
+    was = {str(k): str(v) for k, v in before.items()} if isinstance(before, dict) else {}
+    refs = repo.refs(_ALL, "refs/heads/")
+    now = {k: v for k, v in refs.items() if k.startswith(_ALL) and not k.startswith(_OURS)}
     left = details.get(LEFT)
-    kept = _packed_before(repo, details)
+    kept = _packed_before(repo, details) if not isinstance(before, dict) else set()
     if kept is None:
         return []
-    gone = []
-    for name, sha in sorted(refs.items()):
-        branch = name.removeprefix("refs/original/")
-        if not name.startswith(_COPIES) or name in kept:
+    moves: list[tuple[str, str | None, str | None]] = []
+    for name in sorted(set(now) | set(was)):
+        want, have = was.get(name), now.get(name)
+        if want == have or name.startswith(_OURS):
             continue
-        if refs.get(branch) != sha and not dry_run:  # (a dry run: the branch not back yet)
-            continue
-        if not own and (not isinstance(left, dict) or left.get(name) != sha):
-            continue  # made or moved since the operation closed: yours
-        gone.append((name, None, sha))
-    done = gone if dry_run else move(repo, gone)
+        if not own and (not isinstance(left, dict) or left.get(name) != have):
+            continue  # made, moved or deleted since the operation closed: yours
+        if want is None:  # one it made: only a copy of a branch that is back at it
+            if not name.startswith(_COPIES) or name in kept:
+                continue
+            if refs.get(name.removeprefix("refs/original/")) != have and not dry_run:
+                continue
+        moves.append((name, want, have))
+    wanted = {want for _, want, _ in moves if want is not None}
+    if wanted:  # one of yours whose commit git no longer has cannot come back
+        asked = "".join(f"{sha}\n" for sha in sorted(wanted)).encode()
+        listed = repo.run("cat-file", "--batch-check", input=asked, check=False).stdout
+        gone = {line.split()[0].decode() for line in listed.splitlines() if b"missing" in line}
+        moves = [m for m in moves if m[1] not in gone]
+    done = moves if dry_run else move(repo, moves)
     if changed is not None and not dry_run:
-        changed.update({name: [wrote, was] for name, was, wrote in done})
-    return [
-        f"{name}, the copy git filter-branch kept of {name.removeprefix(_COPIES)} as it was, "
-        "is deleted: the branch is there again (your next filter-branch would refuse, "
-        "'A previous backup already exists')"
-        for name, _, _ in done
-    ]
+        changed.update({name: [have, want] for name, want, have in done})
+    return [_said(name, want, have) for name, want, have in done]
+
+
+def _said(name: str, want: str | None, have: str | None) -> str:
+    if want is None:
+        return (
+            f"{name}, the copy git filter-branch kept of {name.removeprefix(_COPIES)} as it "
+            "was, is deleted: the branch is there again (your next filter-branch would "
+            "refuse, 'A previous backup already exists')"
+        )
+    how = "deleted" if have is None else "wrote over"
+    return (
+        f"{name}, your copy (git filter-branch's backup), which the operation {how}, is "
+        f"back at {want[:12]}"
+    )
 
 
 def move(

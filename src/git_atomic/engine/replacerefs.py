@@ -57,7 +57,7 @@ def note(repo: Repo) -> dict[str, str]:
     return repo.refs(_PREFIX) if any_there(repo) else {}
 
 
-def on_disk(repo: Repo) -> dict[str, str] | None:
+def on_disk(repo: Repo, prefix: str = _PREFIX) -> dict[str, str] | None:
     """The replace refs read from git's files alone, no git process (an agent turn notes them
     at each call that may run `git replace`): the loose ones under `refs/replace/` over the
     packed ones of `packed-refs`. None where that reading cannot be trusted: a file that is no
@@ -71,11 +71,11 @@ def on_disk(repo: Repo) -> dict[str, str] | None:
                 return None
             for line in data.splitlines():
                 oid, _, name = line.partition(b" ")
-                if name.startswith(_PREFIX.encode()):
+                if name.startswith(prefix.encode()):
                     if not _an_oid(oid):
                         return None
                     found[os.fsdecode(name)] = oid.decode()
-        folder = b"refs/replace"
+        folder = prefix.rstrip("/").encode()  # (originalrefs.py: refs/original/ too)
         if tree.lstat(folder) is None:
             return found
         todo = [folder]

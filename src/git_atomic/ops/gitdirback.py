@@ -48,6 +48,12 @@ def note_at_begin(repo: Repo, detail: dict[str, object]) -> None:
         # packedrefs.ABSENT (not imported on this path): its rollback removes one it
         # leaves with only git's header (packedrefs.py)
         detail["packed_refs_absent"] = True
+    if os.path.lexists(repo.common_dir / "refs" / "original"):  # (rare: a filter-branch's)
+        from git_atomic.engine import originalrefs  # its copies, yours: read from the files
+
+        copies = originalrefs.note_on_disk(repo)
+        if copies is not None:
+            detail[originalrefs.BEFORE] = copies
     if not os.path.lexists(repo.common_dir / "objects" / "info" / "alternates"):
         detail["alternates"] = ""  # alternates.BEFORE: its rollback names one it adds
     else:  # (rare: a shared clone) its text, to name a change of it
@@ -433,9 +439,12 @@ def _with_worktrees_removed(repo: Repo, detail: Mapping[str, object]) -> Mapping
 
 
 def _original_made(repo: Repo, details: Mapping[str, object]) -> bool:
-    """Whether the operation's PRE-OP had no `refs/original/` (gitfolders.COMMON_ABSENT) and
-    there may be one of its now, a folder or in a `packed-refs` it made: the copies `git
-    filter-branch` keeps there of your branches are its (originalrefs.py). A few lstat calls."""
+    """Whether the copies `git filter-branch` keeps in `refs/original/` are to be looked at
+    (originalrefs.py): the operation's PRE-OP noted those there were, or had none
+    (gitfolders.COMMON_ABSENT) and there may be one of its now, a folder or in a `packed-refs`
+    it made. A few lstat calls."""
+    if "original_refs_before" in details:  # originalrefs.BEFORE: copies of yours were noted
+        return True
     noted = details.get("common_folders_absent")
     if not isinstance(noted, list) or "refs/original" not in noted:
         return False
