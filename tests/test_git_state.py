@@ -691,3 +691,36 @@ def test_orig_head_comes_back(repo: GitRepo, how: str) -> None:
     repo.atomic("undo", check=0)
     assert repo.head() == repo.git("rev-parse", "side").strip()
     assert orig_head.read_bytes() == orig
+
+
+@pytest.mark.parametrize("how", ["failed-run", "abort"])
+def test_a_notes_merge_the_operation_left_half_way_goes_with_it(repo: GitRepo, how: str) -> None:
+    """git's t3310-notes-merge-manual-resolve: a `git notes merge` stopped by conflicts leaves
+    NOTES_MERGE_PARTIAL, NOTES_MERGE_REF and NOTES_MERGE_WORKTREE/; after the operation's
+    rollback they stayed, and your next `git notes merge` refused ("use 'git notes merge
+    --commit' or 'git notes merge --abort'"). They go with the rest (saved in the rescue:
+    `undo` brings the notes merge back, and `git notes merge --abort` ends it)."""
+    repo.git("notes", "add", "-m", "mine", "HEAD")
+    repo.git("notes", "--ref=other", "add", "-m", "theirs", "HEAD")
+    op = "git notes merge other >/dev/null 2>&1; echo x > x"
+    if how == "failed-run":
+        repo.atomic("run", "--", "sh", "-c", op + "; exit 1", check=1)
+    else:
+        repo.atomic("begin", "notes", check=0)
+        subprocess.run(["sh", "-c", op], cwd=repo.path, env=repo.env, check=True)
+        repo.atomic("abort", check=0)
+    git_dir = repo.path / ".git"
+    assert not [n for n in os.listdir(git_dir) if n.startswith("NOTES_MERGE")]
+    assert repo.git("notes", "show", "HEAD").strip() == "mine"
+    again = subprocess.run(  # git does next what it did before the operation: a notes merge
+        ["git", "notes", "merge", "other"], cwd=repo.path, env=repo.env, capture_output=True
+    )
+    assert b"CONFLICT" in again.stdout and b"previous merge" not in again.stderr, again
+    repo.git("notes", "merge", "--abort")
+    repo.atomic("undo", check=0)
+    assert os.listdir(git_dir / "NOTES_MERGE_WORKTREE")  # the operation's conflict, back
+    assert (git_dir / "NOTES_MERGE_PARTIAL").is_file()
+    repo.git("notes", "merge", "--abort")  # (which leaves the folder, empty: git's way)
+    assert [n for n in os.listdir(git_dir) if n.startswith("NOTES_MERGE")] == [
+        "NOTES_MERGE_WORKTREE"
+    ]

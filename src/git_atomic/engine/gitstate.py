@@ -65,9 +65,13 @@ FILES: Final = frozenset(
         "BISECT_RUN",
         "BISECT_FIRST_PARENT",
         "BISECT_HEAD",
+        # `git notes merge` stopped by conflicts (t3310): its next one refuses until
+        # `--commit` or `--abort`; the worktree is not its (no door refuses it)
+        "NOTES_MERGE_PARTIAL",
+        "NOTES_MERGE_REF",
     }
 )
-FOLDERS: Final = frozenset({"rebase-merge", "rebase-apply", "sequencer"})
+FOLDERS: Final = frozenset({"rebase-merge", "rebase-apply", "sequencer", "NOTES_MERGE_WORKTREE"})
 # A lock the operation's git left behind: saved for `git show`, removed, never written back.
 INDEX_LOCK: Final = "index.lock"
 # The index made a link (to a file outside, say): never read through, saved as the link itself,
@@ -136,7 +140,19 @@ def present(repo: Repo) -> list[str]:
     found = [n for n in names if n in FILES or n in FOLDERS or n in (INDEX_LOCK, ASIDE)]
     if INDEX in names and os.path.islink(repo.git_dir / INDEX):
         found.append(INDEX)
+    if _NOTES_WORKTREE in found and _empty_folder(repo.git_dir / _NOTES_WORKTREE):
+        found.remove(_NOTES_WORKTREE)  # what `git notes merge --abort` leaves: no merge to git
     return sorted(found)
+
+
+_NOTES_WORKTREE: Final = "NOTES_MERGE_WORKTREE"
+
+
+def _empty_folder(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode) and not os.listdir(path)
+    except OSError:
+        return False
 
 
 def capture(repo: Repo, refs: Mapping[str, str]) -> Saved | None:
