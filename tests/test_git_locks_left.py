@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -65,3 +66,34 @@ def test_a_lock_of_yours_from_before_stays(repo: GitRepo) -> None:
     os.utime(lock, (1, 1))
     res = repo.atomic("run", "--", "sh", "-c", "echo x > x; exit 1", check=1)
     assert lock.exists() and "HEAD.lock" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("when", ["call", "between"])
+def test_a_lock_a_turns_call_left_goes_with_its_take_back(repo: GitRepo, when: str) -> None:
+    """An agent turn's call whose git died half way left HEAD.lock: its take-back at Stop
+    left it, and your next commit refused. It goes, said; one you left between its calls is
+    yours and stays."""
+    from testing.agents import claude_hook
+
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    lock = repo.path / ".git" / "HEAD.lock"
+    calls = ["echo m > made.txt", "echo x > bad"]
+    if when == "call":
+        calls[1] = "touch .git/HEAD.lock; " + calls[1]
+    for n, command in enumerate(calls, start=1):
+        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
+        claude_hook(repo, "s1", "PreToolUse", **call)
+        assert _sh(repo, command).returncode == 0
+        claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+        if n == 1 and when == "between":  # (clear of the calls' windows and their margin)
+            time.sleep(1.5)
+            lock.write_bytes(b"")
+            time.sleep(1.5)
+    said = claude_hook(repo, "s1", "Stop").stdout
+    assert not repo.exists("bad") and not repo.exists("made.txt"), said
+    if when == "between":
+        assert lock.exists() and "HEAD.lock" not in said, said
+        return
+    assert not lock.exists() and ".git/HEAD.lock, a lock" in said, said
+    assert _sh(repo, "echo b > README && git commit -qam two").returncode == 0

@@ -409,7 +409,9 @@ def _take_back(
             end=record.steps[-1][1],
             worktrees=True,
         )[1]
-        said += _hooks_made(ctx.repo, record)
+        windows = _call_windows(ctx.repo, record)
+        said += _hooks_made(ctx.repo, windows)
+        said += _locks_left(ctx.repo, windows)
         said += _config_made(ctx.repo, record)
         message = "; ".join(m for m in (message, *said) if m)
     failed_phase = FailedPhase.EXEC if cause else FailedPhase.VALIDATE
@@ -444,12 +446,10 @@ def _config_made(repo: git.Repo, record: Record) -> list[str]:
     return configmade.turn_lines(repo, made)
 
 
-def _hooks_made(repo: git.Repo, record: Record) -> list[str]:
-    """The git hooks made or changed within the turn's calls (hooksmade.py), as an operation's
-    own rollback names those made while it ran: each step's window, from the capture at its
-    start to the one at its end (a hook you wrote between its calls is yours)."""
+def _call_windows(repo: git.Repo, record: Record) -> list[tuple[float, float | None]]:
+    """Each of the turn's steps, from the capture at its start to the one at its end: what
+    was made within them is its calls' (a hook, a lock you made between them is yours)."""
     from git_atomic.engine import checkpoint
-    from git_atomic.ops import hooksmade
 
     windows: list[tuple[float, float | None]] = []
     for before, after in record.steps:
@@ -457,7 +457,28 @@ def _hooks_made(repo: git.Repo, record: Record) -> list[str]:
         end = checkpoint.load(repo, after).captured_at
         if start is not None:
             windows.append((start, end))
+    return windows
+
+
+def _hooks_made(repo: git.Repo, windows: list[tuple[float, float | None]]) -> list[str]:
+    """The git hooks made or changed within the turn's calls (hooksmade.py), as an operation's
+    own rollback names those made while it ran."""
+    from git_atomic.ops import hooksmade
+
     return hooksmade.lines_within(repo, windows)
+
+
+def _locks_left(repo: git.Repo, windows: list[tuple[float, float | None]]) -> list[str]:
+    """git's locks (HEAD.lock...) a git of the turn's calls left, removed as an operation's
+    own rollback removes them (gitlocks.py; a few lstat calls where there are none)."""
+    from git_atomic.engine import gitstate
+
+    locks = gitstate.git_locks(repo)
+    if not locks:
+        return []
+    from git_atomic.engine import gitlocks
+
+    return gitlocks.dropped(repo, windows, locks)
 
 
 def _without_the_turn(ctx: Held, record: Record) -> Snapshot:

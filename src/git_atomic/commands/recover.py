@@ -414,7 +414,7 @@ def _tell_history(
             if locks:
                 from git_atomic.engine import gitlocks
 
-                done.problems += gitlocks.dropped(engine.repo, op.started_at, locks)
+                done.problems += gitlocks.dropped(engine.repo, [(op.started_at, None)], locks)
         from git_atomic.ops import configmade
 
         if op.kind != OpKind.AGENT_TURN:

@@ -10,12 +10,14 @@ rollback put back files, index and branches and said they were as before, and yo
 looks for those locks (a few lstat calls), and removes each that was written while the
 operation ran, that no git lets go of within the grace period and that no git still running
 may hold (lockholder.py), saying so; one from before the operation is yours, left; one a
-live git may hold is named, and left to it.
+live git may hold is named, and left to it. So does an agent turn's take-back, for those
+written within its calls (one made between them is yours).
 """
 
 from __future__ import annotations
 
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -25,18 +27,23 @@ from git_atomic.engine.git import Repo
 _MARGIN_S: Final = 1.0  # a file system's times against our clock
 
 
-def dropped(repo: Repo, started_at: float, found: list[Path]) -> list[str]:
+def dropped(
+    repo: Repo, windows: Sequence[tuple[float, float | None]], found: list[Path]
+) -> list[str]:
     """Remove those of the locks `found` (gitstate.git_locks) that are stale and were written
-    since `started_at` (the operation's start); one line each for those removed and for
-    those a live git may hold."""
+    within one of `windows` ((start, end), None: no end): the operation's run, an agent
+    turn's calls; one line each for those removed and for those a live git may hold."""
+    spans = [(a - _MARGIN_S, None if b is None else b + _MARGIN_S) for a, b in windows]
     said = []
     for lock in found:
         try:
             st = lock.lstat()
         except OSError:
             continue
-        if not stat.S_ISREG(st.st_mode) or st.st_mtime < started_at - _MARGIN_S:
-            continue  # yours, from before the operation (or not git's: a link)
+        if not stat.S_ISREG(st.st_mode) or not any(
+            a <= st.st_mtime and (b is None or st.st_mtime <= b) for a, b in spans
+        ):
+            continue  # yours, from before the operation or between its calls (or a link)
         shown = _shown(repo, lock)
         holder = gitstate.lock_holder_if_held(repo, lock)
         if holder is None:

@@ -575,7 +575,7 @@ def rollback_op(
     if locks:
         from git_atomic.engine import gitlocks
 
-        problems += gitlocks.dropped(engine.repo, op.started_at, locks)
+        problems += gitlocks.dropped(engine.repo, [(op.started_at, None)], locks)
     if mended:
         detail["reflogs_mended"] = mended
     problems += lines
