@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,22 @@ def test_undo_with_nothing_to_undo(repo: GitRepo) -> None:
     res = repo.atomic("undo", "--json")
     assert res.returncode == 2 and "nothing to undo" in res.stderr
     same(repo.fingerprint(), before)
+
+
+@pytest.mark.parametrize("verb", ["commit", "abort", "checkpoint"])
+def test_an_operation_whose_git_dir_was_made_anew_is_said_gone(repo: GitRepo, verb: str) -> None:
+    """`begin`, then `rm -rf .git; git init; git commit` (the history, the journal and every
+    checkpoint gone with the git dir): `commit` said only that no operation was open, as if
+    none had been begun. It says the journal and checkpoints went with the git dir (exit 2:
+    nothing changed)."""
+    repo.atomic("begin", "op", check=0)
+    repo.write("README", b"the op's\n")
+    shutil.rmtree(repo.path / ".git")
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "fresh"]):
+        repo.git(*args)
+    res = repo.atomic(verb, check=2)
+    assert "no operation is open" in res.stderr, res.stderr
+    assert "went with the git dir" in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert repo.read("README") == b"the op's\n"
+    assert repo.git("log", "--format=%s").split() == ["fresh"]

@@ -79,7 +79,7 @@ def _working_on_open_op(
         if op is None:
             raise UsageError(
                 f"{command}: no operation is open in this worktree "
-                "(start one with `git atomic begin NAME`)"
+                "(start one with `git atomic begin NAME`)" + _never_recorded(ctx)
             )
         ctx.journal.set_owner(op.id, Owner.this_process())
         try:
@@ -90,6 +90,19 @@ def _working_on_open_op(
             # operation interrupted, so the next command sends the user to `recover`.
             if current is not None and current.status == OpStatus.OPEN and current.pending is None:
                 ctx.journal.set_owner(op.id, None)
+
+
+def _never_recorded(ctx: context.Context) -> str:
+    """Where this repository's journal holds no operation at all and our refs no checkpoint:
+    one begun here went with the git dir it was in (`rm -rf .git; git init`), its history and
+    checkpoints with it; said, not passed over as a `commit` typed by mistake."""
+    if ctx.journal.ops(limit=1) or ctx.repo.refs("refs/atomic/ops/", "refs/atomic/turns/"):
+        return ""
+    return (
+        "; this repository's journal records no operation and it holds no checkpoint: one you "
+        "began here went with the git dir it was in (`rm -rf .git`, `git init`?), with its "
+        "history and checkpoints: nothing can be taken back, the files are as they are"
+    )
 
 
 def checkpoint(*, message: str | None, json_out: bool) -> int:
