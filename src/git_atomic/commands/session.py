@@ -99,9 +99,9 @@ def _never_recorded(ctx: context.Context) -> str:
     if ctx.journal.ops(limit=1) or ctx.repo.refs("refs/atomic/ops/", "refs/atomic/turns/"):
         return ""
     return (
-        "; this repository's journal records no operation and it holds no checkpoint: one you "
-        "began here went with the git dir it was in (`rm -rf .git`, `git init`?), with its "
-        "history and checkpoints: nothing can be taken back, the files are as they are"
+        "; this repository's journal records no operation and it holds no checkpoint: if you "
+        "began one here, it went with the git dir it was in (`rm -rf .git`, `git init`?), with "
+        "its history and checkpoints: nothing can be taken back, the files are as they are"
     )
 
 
