@@ -659,7 +659,7 @@ def test_gc_returns_the_space_of_what_only_the_scan_held(repo: GitRepo, rule: st
         assert raw_ref == "" and not raw_file.exists()
 
 
-@pytest.mark.parametrize("rewrite", ["filter-branch", "update-ref loop", "delete"])
+@pytest.mark.parametrize("rewrite", ["filter-branch", "update-ref loop", "delete", "only it"])
 def test_the_commit_an_emergency_went_to_is_held_again(repo: GitRepo, rewrite: str) -> None:
     """`emergency --to COMMIT` keeps the checkpoint it makes of that commit, its event's
     target, by a ref under refs/atomic/commits/, which no journal row names: a later command
@@ -673,7 +673,11 @@ def test_the_commit_an_emergency_went_to_is_held_again(repo: GitRepo, rewrite: s
     repo.atomic("emergency", "--to", "HEAD~1", check=0)
     assert not repo.exists("second") and not repo.exists("mine")
     deletes = 'git for-each-ref --format="delete %(refname)" refs/atomic | git update-ref --stdin'
-    script = {**_REWRITES, "delete": deletes}[rewrite]
+    only = (  # that ref alone, none of the operation's own (which were all that was looked at)
+        'git for-each-ref --format="delete %(refname)" refs/atomic/commits refs/atomic/rescue'
+        " | git update-ref --stdin"
+    )
+    script = {**_REWRITES, "delete": deletes, "only it": only}[rewrite]
     repo.atomic_json("run", "--", "sh", "-c", f"{script}; echo x > x")
     assert not repo.git("for-each-ref", "refs/original/refs/atomic")
     for name in repo.git("for-each-ref", "--format=%(refname)", "refs/original").split():

@@ -256,6 +256,27 @@ def same_folder(repo: git.Repo, begun: object, what: str) -> None:
 ORIGINAL: Final = "refs/original/refs/atomic"
 
 
+# The folders of our refs that no journal row names (heldrefs.py): a rescue of no operation,
+# the commit an `emergency --to` went to. Their stat when an operation begins, in its detail:
+# one that changed when it closes (a ref deleted or made there) has the refs held again.
+UNNAMED: Final = "unnamed_ref_folders"
+_UNNAMED_FOLDERS: Final = ("refs/atomic/rescue", "refs/atomic/commits")
+
+
+def unnamed_folders(repo: git.Repo) -> dict[str, list[int] | None]:
+    """Each folder of _UNNAMED_FOLDERS as (inode, mtime in ns), None where there is none: two
+    lstat calls."""
+    out: dict[str, list[int] | None] = {}
+    for rel in _UNNAMED_FOLDERS:
+        try:
+            st = os.lstat(repo.common_dir / rel)
+        except OSError:
+            out[rel] = None
+            continue
+        out[rel] = [st.st_ino, st.st_mtime_ns]
+    return out
+
+
 def checkpoints_held(repo: git.Repo, rows: Sequence[CheckpointRow]) -> bool:
     """Whether each of `rows` (an operation's checkpoints) is held by its ref, a loose file
     naming it, and filter-branch kept no copy of our refs: a few small reads, no git process.

@@ -99,6 +99,7 @@ class Engine:
         op_id = new_op_id()
         detail = {**(detail or {}), context.ROOT_KEY: context.root_identity(self.repo)}
         gitdirback.note_at_begin(self.repo, detail)
+        detail[context.UNNAMED] = context.unnamed_folders(self.repo)  # (heldrefs.py)
         self.journal.create_op(
             op_id,
             worktree=self.ctx.worktree,
@@ -498,7 +499,11 @@ class Engine:
     def _hold_checkpoints(self, op_id: str) -> None:
         """Each checkpoint's ref holding it again where the operation's command deleted or
         rewrote our refs (heldrefs.py); a few reads where it did not (the common case)."""
-        if not context.checkpoints_held(self.repo, self.journal.checkpoints(op_id)):
+        op = self.journal.op(op_id)
+        noted = op.details.get(context.UNNAMED) if op is not None else None
+        if not context.checkpoints_held(self.repo, self.journal.checkpoints(op_id)) or (
+            noted is not None and noted != context.unnamed_folders(self.repo)
+        ):  # (a ref of a rescue, of an emergency's commit, deleted or made meanwhile)
             from git_atomic.ops import heldrefs  # (only where one is not)
 
             heldrefs.hold_all(self.repo, self.journal)
