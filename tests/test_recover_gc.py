@@ -687,3 +687,28 @@ def test_the_commit_an_emergency_went_to_is_held_again(repo: GitRepo, rewrite: s
     res = repo.atomic("undo", check=None)
     assert res.returncode == 0, res.stderr
     assert repo.read("second") == b"2\n" and repo.read("mine") == b"m\n"
+
+
+def test_undo_of_an_emergency_whose_commit_you_pruned_says_so(repo: GitRepo) -> None:
+    """You deleted our refs yourself (refs/atomic/commits/) and pruned: `undo` of the
+    `emergency --to` failed with git's own line ("git ls-tree -z failed: fatal: not a tree
+    object"). It names the state gone, exit 3, and the way back to what it replaced, which
+    works."""
+    repo.write("second", b"2\n")
+    repo.git("add", "second")
+    repo.git("commit", "-qm", "second")
+    repo.write("mine", b"m\n")
+    repo.atomic("emergency", "--to", "HEAD~1", check=0)
+    for name in repo.git("for-each-ref", "--format=%(refname)", "refs/atomic/commits").split():
+        repo.git("update-ref", "-d", name)
+    repo.git("reflog", "expire", "--expire=now", "--all")
+    repo.git("gc", "-q", "--prune=now")
+    for args in (["undo"], ["undo", "--dry-run"]):
+        res = repo.atomic(*args, check=3)
+        assert "the state the emergency of" in res.stderr, res.stderr
+        assert "cannot be restored: git no longer has it" in res.stderr, res.stderr
+        assert "ls-tree" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    way = res.stderr.split("`")[-2]
+    assert way.startswith("git atomic rollback --to "), res.stderr
+    repo.atomic(*way.split()[2:], check=0)
+    assert repo.read("second") == b"2\n" and repo.read("mine") == b"m\n"

@@ -538,6 +538,29 @@ def _gone_instead(repo: git.Repo, journal: Journal) -> None:
                 checkpointgone.describe(*found, what=f"a checkpoint of {op.name} [{op.id}]"),
                 hint="`git atomic emergency --to COMMIT` goes back to a commit of yours instead",
             ) from None
+    # The states the worktree's newest moves went to and replaced (an `emergency --to`'s commit,
+    # a take-back's made state: held by refs no row names, refs/atomic/commits/).
+    for event in journal.events(repo.worktree_id, limit=3):
+        for sha, what in ((event.target, "went to"), (event.rescue, "replaced")):
+            gone = checkpointgone.missing(repo, sha) if sha else []
+            if sha and gone:
+                rescue = event.rescue if what == "went to" and event.rescue else None
+                raise checkpointgone.CheckpointGone(
+                    checkpointgone.describe(
+                        sha, gone, what=f"the state the {event.kind} of {_ago(event.at)} {what}"
+                    ),
+                    hint=(
+                        f"`git atomic rollback --to {rescue[:12]} --whole` goes back to what it "
+                        "replaced"
+                        if rescue is not None and not checkpointgone.missing(repo, rescue)
+                        else "`git atomic emergency --to COMMIT` goes back to a commit of yours"
+                    ),
+                ) from None
+
+
+def _ago(at: float) -> str:
+    """When, for people: "12:34:56" (today's clock; the event's own day is in `log`)."""
+    return time.strftime("%H:%M:%S", time.localtime(at))
 
 
 def _alternates_back(op: OpRow | None) -> str:
