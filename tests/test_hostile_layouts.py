@@ -433,3 +433,55 @@ def _kinds(top: Path) -> dict[str, str]:
             else:
                 out[rel] = f"other {stat.S_IFMT(st.st_mode):o}"
     return out
+
+
+CONFIG_SWAPS = [
+    ("config", "link to a file outside"),
+    ("config", "link to a fifo outside"),
+    ("config", "fifo"),
+    ("config.worktree", "link to a file outside"),
+]
+
+
+@pytest.mark.parametrize(("name", "swap"), CONFIG_SWAPS)
+def test_a_configuration_the_operation_made_a_link_or_fifo_is_never_read(
+    tmp_path: Path, name: str, swap: str
+) -> None:
+    """An operation that moved the repository's `config` (or the worktree's `config.worktree`)
+    away and put a link to a file outside at its name: the rollback had git read its settings
+    there (a `core.worktree` naming another folder stayed, said by nothing), and through a link
+    to a fifo, or a fifo itself, every git call of the rollback waited for ever, SIGTERM
+    included. Refused now (exit 3, no git reads it, the folder outside untouched); the file put
+    back, `recover` returns the tree exactly."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious").write_bytes(b"not yours\n")
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    if name == "config.worktree":
+        repo.git("config", "extensions.worktreeConfig", "true")
+        repo.git("config", "--worktree", "user.note", "mine")
+    real = repo.path / ".git" / name
+    if swap == "link to a file outside":
+        # A `core.worktree` elsewhere: a rollback that reads it restores there.
+        text = real.read_bytes() + f"[core]\n\tworktree = {outside}\n".encode()
+        (outside / "config").write_bytes(text)
+        target = outside / "config"
+    elif swap == "link to a fifo outside":
+        os.mkfifo(outside / "fifo")
+        target = outside / "fifo"
+    marker = oracle.walk_exact(outside)
+    repo.write("untracked", b"u\n")
+    before = oracle.walk(repo.path)
+    config_before = real.read_bytes()
+    make = f"mkfifo .git/{name}" if swap == "fifo" else f"ln -s '{target}' .git/{name}"
+    op = f"echo op > README; echo new > made; mv .git/{name} .git/{name}.orig && {make}; exit 1"
+    res = repo.atomic("run", "--", "sh", "-c", op, check=3, timeout=60)
+    assert f".git/{name} is " in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert oracle.walk_exact(outside) == marker
+    assert (repo.path / "made").read_bytes() == b"new\n"  # nothing changed: as the op left it
+    (repo.path / ".git" / name).unlink()
+    (repo.path / ".git" / f"{name}.orig").rename(real)
+    repo.atomic("recover", check=0)
+    assert oracle.walk(repo.path) == before
+    assert real.read_bytes() == config_before and not real.is_symlink()
+    assert oracle.walk_exact(outside) == marker

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 from pathlib import Path
 from typing import Final
 
@@ -173,6 +174,7 @@ def check_layout(repo: Repo) -> None:
             "operation ran?): nothing was changed",
             hint="put it back as it was, then run `git atomic recover`",
         )
+    _check_config_files(repo)
     now = os.path.realpath(repo.git_dir)
     if now != repo.real_git_dir:
         raise RefusedError(
@@ -201,6 +203,45 @@ def check_layout(repo: Repo) -> None:
             "its files as yours, and a checkpoint cannot tell git's own files from them",
             hint=f"put it back at .git, or have git ignore it: echo '/{rel}/' >> {exclude}",
         )
+
+
+def _check_config_files(repo: Repo) -> None:
+    """Refuse (exit 3, nothing changed) a repository configuration, `config` or the worktree's
+    `config.worktree`, that is not a regular file: git reads it through a link (from a file
+    outside the repository: settings such as `core.worktree` that no rollback of ours could
+    trust, and that it never writes back), and waits for ever on a fifo (`ln -s
+    /path/to/fifo .git/config`). Two lstats; never read through."""
+    for path in ((repo.common_dir / "config"), (repo.git_dir / "config.worktree")):
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            continue  # none: git reads no file
+        if stat.S_ISREG(mode):
+            continue
+        shown = _shown_config(repo, path)
+        if stat.S_ISLNK(mode):
+            try:
+                target = os.fsdecode(os.readlink(path))
+            except OSError:
+                target = "?"
+            what = (
+                f"a symbolic link to {target}: git would read its settings through it, and "
+                "git-atomic never reads the repository through a link"
+            )
+        else:
+            what = "not a regular file (a FIFO, say): git would wait for ever reading it"
+        raise RefusedError(
+            f"this repository's configuration {shown} is {what}; nothing was changed",
+            hint=f"make {shown} a regular file again, then run this again (`git atomic "
+            "recover` where `git atomic status` shows an operation interrupted)",
+        )
+
+
+def _shown_config(repo: Repo, path: Path) -> str:
+    """The configuration file as a person finds it: `.git/config` in the usual layout."""
+    if path.parent == repo.root / ".git":
+        return ".git/" + path.name
+    return os.fsdecode(path)
 
 
 _LOCATION_FLAGS: Final = ("--show-toplevel", "--git-dir", "--git-common-dir")
