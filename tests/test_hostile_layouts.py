@@ -265,8 +265,8 @@ def test_an_agent_turn_that_made_a_folder_unreadable_is_not_taken_back_around_it
 ) -> None:
     """A turn's Bash call made a folder of new files unreadable (chmod 000) and its gate
     failed: the take-back said 'this turn's changes were rolled back' and left the folder and
-    its files behind (git cannot list it). Now the turn is not judged, named, nothing changed,
-    the operation left for `git atomic recover`."""
+    its files behind (git cannot list it). Now the turn is not judged, named, nothing changed
+    (judged at a later Stop, once the folder is readable: below)."""
     u = unprivileged
     gate = '[[gates]]\nname = "g"\nrun = "test ! -e fail"\n'
     setup = f"echo t > top && printf '{gate}' > .git-atomic.toml && git add -A && git commit -qm i"
@@ -485,3 +485,46 @@ def test_a_configuration_the_operation_made_a_link_or_fifo_is_never_read(
     assert oracle.walk(repo.path) == before
     assert real.read_bytes() == config_before and not real.is_symlink()
     assert oracle.walk_exact(outside) == marker
+
+
+def test_an_agent_turn_that_made_a_folder_unreadable_is_taken_back_whole_once_readable(
+    unprivileged: Unprivileged,
+) -> None:
+    """The turn above, its folder readable again (`chmod 755 n`): its call's checkpoint had
+    been taken without the folder, so the file the turn made there was in none of its steps,
+    and `recover` took the turn back around it (`n/f` left as yours). Now the call's checkpoint
+    refuses a folder made unlistable since its window began: the turn waits, not judged, and
+    its next Stop, the folder readable, takes it back whole."""
+    u = unprivileged
+    gate = '[[gates]]\nname = "g"\nrun = "test ! -e fail"\n'
+    setup = f"echo t > top && printf '{gate}' > .git-atomic.toml && git add -A && git commit -qm i"
+    assert u.run("sh", "-c", setup).returncode == 0
+    assert u.atomic("hooks", "install", "claude-code").returncode == 0
+    before = oracle.walk(u.repo.path)
+    common = {
+        "session_id": "s1",
+        "transcript_path": "/x/s1.jsonl",
+        "cwd": str(u.repo.path),
+        "permission_mode": "default",
+    }
+    call = {**common, "tool_name": "Bash", "tool_input": {"command": "x"}, "tool_use_id": "t1"}
+
+    def hook(event: str, **fields: object) -> subprocess.CompletedProcess[str]:
+        payload = json.dumps({**common, **fields, "hook_event_name": event})
+        argv = (sys.executable, "-m", "git_atomic", "hook", "claude-code", event)
+        answer = u.run(*argv, input=payload)
+        assert answer.returncode == 0 and "Traceback" not in answer.stderr, answer.stderr
+        return answer
+
+    hook("UserPromptSubmit", prompt="go")
+    hook("PreToolUse", **call)
+    made = "echo op > top; touch fail; mkdir n; echo s > n/f; chmod 000 n"
+    assert u.run("sh", "-c", made).returncode == 0
+    hook("PostToolUse", **call, tool_response={"success": True})
+    said = json.loads(hook("Stop", stop_hook_active=False).stdout)["systemMessage"]
+    assert "not judged" in said and "n/: cannot be read" in said, said
+    assert u.run("chmod", "755", "n").returncode == 0
+    said = json.loads(hook("Stop", stop_hook_active=False).stdout)["systemMessage"]
+    assert "rolled back" in said, said
+    assert oracle.walk(u.repo.path) == before
+    assert not (u.repo.path / "n").exists()

@@ -25,7 +25,7 @@ from git_atomic.agents import turnbeside, turnothers
 from git_atomic.agents.turnstate import TURN_REFS, Record, turn_message
 from git_atomic.core import patterns, records
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import checkpoint, git, snapshot
+from git_atomic.engine import checkpoint, git, scan, snapshot
 from git_atomic.engine.restoreplan import folders_on_the_way
 
 
@@ -112,7 +112,16 @@ def close_window(
     noted, noted_at = record.extra.get(NOTED), record.extra.get(NOTED_AT)
     closing = time.time()
     if at is None:
-        record, after = capture(repo, record, "after", raw_index=raw_index)
+        # A folder the call made, or made unlistable, since its window began is the call's:
+        # refused by name (scan.UNLISTABLE_SINCE), not left out of its step, so that its files,
+        # once readable again, are the turn's to take back, not yours.
+        window = record.extra.get(WINDOW_STATE)
+        began = window.get("at") if isinstance(window, dict) else noted_at
+        since = scan.UNLISTABLE_SINCE.set(began if isinstance(began, float) else record.started_at)
+        try:
+            record, after = capture(repo, record, "after", raw_index=raw_index)
+        finally:
+            scan.UNLISTABLE_SINCE.reset(since)
     else:
         after = at
     unmarked = {k: v for k, v in record.extra.items() if k not in (ASKED, ASKED_KIND)}
@@ -214,13 +223,15 @@ def start_window(
         record = settle(repo, record, before)  # the steps pending end where this one starts
     # What the window starts from, kept with it: closing it then reads nothing back.
     beside = turnbeside.beside_now(repo, before.branches)
-    window = {
+    window: dict[str, object] = {
         "commit": before.commit,
         "state": state_of(before),
         turnbeside.BESIDE: beside,
         BEGAN: began,
         TAKEN: taken,
     }
+    if before.captured_at is not None:
+        window["at"] = before.captured_at
     return records.replace(
         record, window_before=before.commit, extra={**record.extra, WINDOW_STATE: window}
     )
