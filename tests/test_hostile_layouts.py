@@ -451,8 +451,9 @@ def test_a_configuration_the_operation_made_a_link_or_fifo_is_never_read(
     away and put a link to a file outside at its name: the rollback had git read its settings
     there (a `core.worktree` naming another folder stayed, said by nothing), and through a link
     to a fifo, or a fifo itself, every git call of the rollback waited for ever, SIGTERM
-    included. Refused now (exit 3, no git reads it, the folder outside untouched); the file put
-    back, `recover` returns the tree exactly."""
+    included, and so did every later command (`git atomic status`, a hook call) at its first
+    git process. Refused now (exit 3, no git of ours reads it, the folder outside untouched);
+    the file put back, `recover` returns the tree exactly."""
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "precious").write_bytes(b"not yours\n")
@@ -479,6 +480,12 @@ def test_a_configuration_the_operation_made_a_link_or_fifo_is_never_read(
     assert f".git/{name} is " in res.stderr and "Traceback" not in res.stderr, res.stderr
     assert oracle.walk_exact(outside) == marker
     assert (repo.path / "made").read_bytes() == b"new\n"  # nothing changed: as the op left it
+    # A command, or a hook call, started since: refused before its first git process (which
+    # would wait for ever on a FIFO), from a folder below the top too.
+    (repo.path / "sub").mkdir()
+    res = repo.atomic("status", check=3, timeout=60, cwd=repo.path / "sub")
+    assert f"{name} is " in res.stderr and "Traceback" not in res.stderr, res.stderr
+    (repo.path / "sub").rmdir()
     (repo.path / ".git" / name).unlink()
     (repo.path / ".git" / f"{name}.orig").rename(real)
     repo.atomic("recover", check=0)

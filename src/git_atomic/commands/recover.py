@@ -181,7 +181,7 @@ def head_set_aside() -> bool:
     (gitlinks.py) and put back the HEAD of the state recover or abort goes back to (the
     operation's PRE-OP), read with git once a provisional HEAD lets it."""
     here = Path(discovery.current_folder())
-    found = gitlinks.find_git_dirs(here)
+    found = discovery.find_git_dirs(here)
     if found is None or not gitlinks.head_damaged(found[0]):
         return False
     git_dir, common = found

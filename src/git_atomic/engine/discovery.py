@@ -4,6 +4,7 @@ variables that would point git at another repository's parts, refused at the doo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import stat
@@ -70,6 +71,7 @@ def discover_with_refs(prefix: str) -> tuple[Repo, dict[str, str]]:
     ref of the repository; the scan needs the filters configured before it starts)."""
     env = _discovery_env(located=True)
     here = current_folder()
+    _config_before_git(here)
     listing = process.Background(
         ["for-each-ref", f"--format={REFS_FORMAT}", prefix], cwd=here, env=env
     )
@@ -89,6 +91,7 @@ def discover_with_config(start: str) -> Repo:
     """`discover(start)` and the configuration, read side by side (two processes at once): a
     hook call needs both, and would otherwise read the configuration only once it is known
     where the repository is."""
+    _config_before_git(start)
     config = process.Background(["config", "-z", "--list"], cwd=start)
     try:
         repo = discover(start)
@@ -209,16 +212,26 @@ def _check_config_files(repo: Repo) -> None:
     """Refuse (exit 3, nothing changed) a repository configuration, `config` or the worktree's
     `config.worktree`, that is not a regular file: git reads it through a link (from a file
     outside the repository: settings such as `core.worktree` that no rollback of ours could
-    trust, and that it never writes back), and waits for ever on a fifo (`ln -s
+    trust, and that it never writes back), and waits for ever on a FIFO (`ln -s
     /path/to/fifo .git/config`). Two lstats; never read through."""
-    for path in ((repo.common_dir / "config"), (repo.git_dir / "config.worktree")):
+    check_config_files(repo.git_dir, repo.common_dir, repo.root)
+
+
+def check_config_files(git_dir: Path, common_dir: Path, root: Path | None) -> None:
+    """`_check_config_files` of the git dirs given (`root`: the worktree, to show `.git/config`
+    as a person finds it; None where it is not known yet)."""
+    for path in ((common_dir / "config"), (git_dir / "config.worktree")):
         try:
             mode = os.lstat(path).st_mode
         except OSError:
             continue  # none: git reads no file
         if stat.S_ISREG(mode):
             continue
-        shown = _shown_config(repo, path)
+        shown = (
+            ".git/" + path.name
+            if root is not None and path.parent == root / ".git"
+            else os.fsdecode(path)
+        )
         if stat.S_ISLNK(mode):
             try:
                 target = os.fsdecode(os.readlink(path))
@@ -237,11 +250,14 @@ def _check_config_files(repo: Repo) -> None:
         )
 
 
-def _shown_config(repo: Repo, path: Path) -> str:
-    """The configuration file as a person finds it: `.git/config` in the usual layout."""
-    if path.parent == repo.root / ".git":
-        return ".git/" + path.name
-    return os.fsdecode(path)
+def _config_before_git(cwd: str) -> None:
+    """`check_config_files` before git is asked where the repository is: every git process
+    reads the configuration first, and one that is a FIFO would have it, and this command with
+    it (a hook call included), wait for ever. The git dir is found without git (a few lstats);
+    a layout found otherwise is left to `check_layout`."""
+    found = find_git_dirs(Path(cwd))
+    if found is not None:
+        check_config_files(found[0], found[1], None)
 
 
 _LOCATION_FLAGS: Final = ("--show-toplevel", "--git-dir", "--git-common-dir")
@@ -305,6 +321,7 @@ def _bare_since(cwd: str, *, located: bool) -> str | None:
 def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
     """`located`: GIT_DIR/GIT_WORK_TREE (as git sets them for `git --git-dir=... atomic`) say
     where the repository is; otherwise the folder does."""
+    _config_before_git(cwd)
     res = process.git(
         ["rev-parse", "--path-format=absolute", *_LOCATION_FLAGS],
         cwd=cwd,
@@ -336,3 +353,35 @@ def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
     if check:
         check_environment(repo, cwd)
     return repo
+
+
+def find_git_dirs(start: Path) -> tuple[Path, Path] | None:
+    """The git dir and shared git dir git would find from `start` (GIT_DIR, or a `.git` folder
+    or file in it or a folder above), found without git: for a repository git refuses because
+    of its HEAD (gitlinks.py), and before git reads its configuration; None when there is
+    none. A `.git` that is a link is not followed."""
+    env = os.environ.get("GIT_DIR")
+    git_dir: Path | None = Path(start, env) if env else None
+    folder = Path(os.path.abspath(start))
+    while git_dir is None:
+        dot = folder / ".git"
+        with contextlib.suppress(OSError):
+            st = os.lstat(dot)
+            if stat.S_ISDIR(st.st_mode):
+                git_dir = dot
+                break
+            if stat.S_ISREG(st.st_mode):
+                text = dot.read_bytes().strip()
+                if not text.startswith(b"gitdir:"):
+                    return None
+                git_dir = folder / os.fsdecode(text[7:].strip())
+                break
+        if folder.parent == folder:
+            return None
+        folder = folder.parent
+    common = git_dir
+    with contextlib.suppress(OSError):
+        if stat.S_ISREG(os.lstat(git_dir / "commondir").st_mode):
+            # A path, any bytes: never decoded as UTF-8 (a folder named $'r\\351').
+            common = git_dir / os.fsdecode((git_dir / "commondir").read_bytes()).strip()
+    return Path(os.path.normpath(git_dir)), Path(os.path.normpath(common))

@@ -336,34 +336,3 @@ def _replace(tree: safefs.Tree, rel: bytes, data: bytes) -> None:
     parent = tree._parent(rel)
     assert parent is not None
     os.replace(os.path.basename(tmp), parent[1], src_dir_fd=parent[0], dst_dir_fd=parent[0])
-
-
-def find_git_dirs(start: Path) -> tuple[Path, Path] | None:
-    """The git dir and shared git dir git would find from `start` (GIT_DIR, or a `.git` folder
-    or file in it or a folder above), found without git, for a repository git refuses because
-    of its HEAD; None when there is none. A `.git` that is a link is not followed."""
-    env = os.environ.get("GIT_DIR")
-    git_dir: Path | None = Path(start, env) if env else None
-    folder = Path(os.path.abspath(start))
-    while git_dir is None:
-        dot = folder / ".git"
-        with contextlib.suppress(OSError):
-            st = os.lstat(dot)
-            if stat.S_ISDIR(st.st_mode):
-                git_dir = dot
-                break
-            if stat.S_ISREG(st.st_mode):
-                text = dot.read_bytes().strip()
-                if not text.startswith(b"gitdir:"):
-                    return None
-                git_dir = folder / os.fsdecode(text[7:].strip())
-                break
-        if folder.parent == folder:
-            return None
-        folder = folder.parent
-    common = git_dir
-    with contextlib.suppress(OSError):
-        if stat.S_ISREG(os.lstat(git_dir / "commondir").st_mode):
-            # A path, any bytes: never decoded as UTF-8 (a folder named $'r\\351').
-            common = git_dir / os.fsdecode((git_dir / "commondir").read_bytes()).strip()
-    return Path(os.path.normpath(git_dir)), Path(os.path.normpath(common))
