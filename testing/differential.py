@@ -620,7 +620,7 @@ def scenario(
     )
     # Not yet drawn together: with protect or a link to a folder outside, a capture may still
     # run `git status` under Watchman, which the watch check below would refuse.
-    watch = watch and not protect and not outlinks
+    watch = watch and not protect and not outlinks and not any(op[0] == "configlink" for op in ops)
     with tempfile.TemporaryDirectory() as tmp, _watching(tmp, watch) as watch_root:
         base = Path(tmp)
         where = make_layout(layout, base, sparse_index="core.splitIndex" not in chosen)
@@ -671,7 +671,19 @@ def scenario(
             cwd=where.cwd,
             env={"GIT_TRACE": str(trace)} if watch else None,
         )
-        assert res.returncode == 1, f"exit {res.returncode}: {res.stderr}"
+        if any(op[0] == "configlink" for op in ops):
+            # Its rollback is refused, nothing changed, until the config is a file again;
+            # `recover` then rolls it back, and the rest is judged as for the run's rollback.
+            assert res.returncode == 3, f"exit {res.returncode}: {res.stderr}"
+            assert "configuration" in res.stderr and "symbolic link" in res.stderr, res.stderr
+            assert oracle.walk_exact(outside) == marker, "the marker outside changed"
+            linked = oracle.exclude_file(repo.path, repo.env).parent.parent / "config"
+            linked.unlink()
+            Path(f"{linked}.orig").rename(linked)
+            res = repo.atomic("recover", "--json", cwd=where.cwd)
+            assert res.returncode == 0, f"recover: exit {res.returncode}: {res.stderr}"
+        else:
+            assert res.returncode == 1, f"exit {res.returncode}: {res.stderr}"
         # core.ignoreCase turns the watcher off; new rules in .git/info/exclude make the next
         # capture look at the whole tree again (the watcher cannot say what they hide).
         # Watchman's names are JSON text: one that is not UTF-8 or holds a newline sends the

@@ -354,6 +354,15 @@ def apply_ops(root: Path, ops: list[list[str]], outside: str | None = None) -> N
                 fh.seek(0)
                 fh.write(bytes(b ^ 1 for b in data))
             os.utime(full, ns=(st.st_atime_ns, st.st_mtime_ns))
+        elif kind == "configlink":
+            # The repository's config moved aside and a link to a copy outside put at its
+            # name: git would read it there (the operation's own later steps do).
+            config = exclude_file(root).parent.parent / "config"
+            if not os.path.islink(config):
+                copy = Path(outside or "/nonexistent").parent / "config-outside"
+                copy.write_bytes(config.read_bytes())
+                os.rename(config, str(config) + ".orig")
+                os.symlink(copy, config)
         elif kind == "exclude":  # a rule in the repository's own .git/info/exclude
             path = exclude_file(root)
             path.parent.mkdir(parents=True, exist_ok=True)

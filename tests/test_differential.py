@@ -97,6 +97,9 @@ op_step = st.one_of(
     st.tuples(st.just("fifo"), st.sampled_from([*PATHS, "dir", "dir/sub"])),
     # A rule in .git/info/exclude (one no drawn path matches: the oracle knows no ignore rules).
     st.tuples(st.just("exclude"), st.sampled_from(["*.nomatch", "/nowhere/"])),
+    # The repository's config made a link to a file outside (its rollback refused until it is
+    # a file again, then `recover`).
+    st.tuples(st.just("configlink")),
     # A file, link or folder moved to a free name; an empty folder made; a file or link
     # swapped for a folder; a branch of the operation's own checked out.
     st.tuples(st.just("rename"), st.sampled_from([*PATHS, "dir"]), st.sampled_from(PATHS)),
@@ -167,8 +170,9 @@ def test_differential(request: pytest.FixtureRequest) -> None:
 
 
 # The kept operation's steps: all but a FIFO (a special file a kept operation leaves is its
-# own business, tests/test_hostile_tree.py).
-kept_step = op_step.filter(lambda op: op[0] not in ("fifo", "conflict"))
+# own business, tests/test_hostile_tree.py), a conflict and a config made a link (its run is
+# refused: no operation kept).
+kept_step = op_step.filter(lambda op: op[0] not in ("fifo", "conflict", "configlink"))
 
 
 def _kept_examples(config: pytest.Config) -> int:
@@ -498,4 +502,23 @@ def test_ignorecase_an_operations_branch_includes_concrete() -> None:
         {"a": ("file", "one\n", "commit")},
         {"config.in": "opbranch", "core.ignoreCase": "true"},
         [("branch", "side"), ("write", "A", "two\n", "-"), ("write", "a", "x", "-")],
+    )
+
+
+@pytest.mark.parametrize("layout", ["plain", "worktree", "dotfiles"])
+def test_config_made_a_link_concrete(layout: str) -> None:
+    """The repository's config made a link to a copy outside, beside a write, a new file and a
+    commit: the rollback had git read the settings there, and left the link. Refused now (exit
+    3, the marker untouched); the config put back, `recover` is exact, and `undo` too."""
+    scenario(
+        layout,
+        "commits",
+        {"a": ("file", "one\n", "commit"), "g": ("file", "", "untracked")},
+        {},
+        [
+            ("write", "a", "two\nlines\n", "-"),
+            ("configlink",),
+            ("write", "e.txt", "", "-"),
+            ("commit",),
+        ],
     )
