@@ -440,6 +440,8 @@ CONFIG_SWAPS = [
     ("config", "link to a fifo outside"),
     ("config", "fifo"),
     ("config.worktree", "link to a file outside"),
+    ("config", "include of a fifo outside"),
+    ("config.worktree", "include of a fifo outside"),
 ]
 
 
@@ -452,7 +454,8 @@ def test_a_configuration_the_operation_made_a_link_or_fifo_is_never_read(
     there (a `core.worktree` naming another folder stayed, said by nothing), and through a link
     to a fifo, or a fifo itself, every git call of the rollback waited for ever, SIGTERM
     included, and so did every later command (`git atomic status`, a hook call) at its first
-    git process. Refused now (exit 3, no git of ours reads it, the folder outside untouched);
+    git process; so did one that had the configuration include a fifo (`git config
+    include.path`). Refused now (exit 3, no git of ours reads it, the folder outside untouched);
     the file put back, `recover` returns the tree exactly."""
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -467,7 +470,7 @@ def test_a_configuration_the_operation_made_a_link_or_fifo_is_never_read(
         text = real.read_bytes() + f"[core]\n\tworktree = {outside}\n".encode()
         (outside / "config").write_bytes(text)
         target = outside / "config"
-    elif swap == "link to a fifo outside":
+    else:
         os.mkfifo(outside / "fifo")
         target = outside / "fifo"
     marker = oracle.walk_exact(outside)
@@ -475,16 +478,22 @@ def test_a_configuration_the_operation_made_a_link_or_fifo_is_never_read(
     before = oracle.walk(repo.path)
     config_before = real.read_bytes()
     make = f"mkfifo .git/{name}" if swap == "fifo" else f"ln -s '{target}' .git/{name}"
-    op = f"echo op > README; echo new > made; mv .git/{name} .git/{name}.orig && {make}; exit 1"
+    swapped = f"mv .git/{name} .git/{name}.orig && {make}"
+    said = f".git/{name} is "
+    if swap.startswith("include"):  # git config [--worktree] include.path: no swap
+        where = "--worktree " if name == "config.worktree" else ""
+        swapped = f"cp -p .git/{name} .git/{name}.orig && git config {where}include.path {target}"
+        said = f"{name} includes (a FIFO"
+    op = f"echo op > README; echo new > made; {swapped}; exit 1"
     res = repo.atomic("run", "--", "sh", "-c", op, check=3, timeout=60)
-    assert f".git/{name} is " in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert said in res.stderr and "Traceback" not in res.stderr, res.stderr
     assert oracle.walk_exact(outside) == marker
     assert (repo.path / "made").read_bytes() == b"new\n"  # nothing changed: as the op left it
     # A command, or a hook call, started since: refused before its first git process (which
     # would wait for ever on a FIFO), from a folder below the top too.
     (repo.path / "sub").mkdir()
     res = repo.atomic("status", check=3, timeout=60, cwd=repo.path / "sub")
-    assert f"{name} is " in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert said.removeprefix(".git/") in res.stderr and "Traceback" not in res.stderr, res.stderr
     (repo.path / "sub").rmdir()
     (repo.path / ".git" / name).unlink()
     (repo.path / ".git" / f"{name}.orig").rename(real)

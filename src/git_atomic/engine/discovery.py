@@ -13,6 +13,7 @@ from typing import Final
 
 from git_atomic.core import process
 from git_atomic.core.errors import GitError, NotARepository, RefusedError, UsageError
+from git_atomic.engine import gitconfig
 from git_atomic.engine.git import Repo
 from git_atomic.engine.gitoutput import REFS_FORMAT, parse_refs
 
@@ -248,6 +249,18 @@ def check_config_files(git_dir: Path, common_dir: Path, root: Path | None) -> No
             hint=f"make {shown} a regular file again, then run this again (`git atomic "
             "recover` where `git atomic status` shows an operation interrupted)",
         )
+    _check_includes(git_dir, common_dir)  # both regular files now, or none
+
+
+def _check_includes(git_dir: Path, common_dir: Path) -> None:
+    """A file the configuration includes that would have git wait for ever (an operation's
+    `git config include.path /path/to/fifo`): refused the same way (configincludes.py). A
+    read of each configuration file; that module imported only where one includes anything."""
+    files = gitconfig.config_files(common_dir, git_dir)
+    if gitconfig.includes_any(files):
+        from git_atomic.engine import configincludes
+
+        configincludes.check_includes(files)
 
 
 def _config_before_git(cwd: str) -> None:

@@ -5,6 +5,7 @@ merge as text, the identity of our commits)."""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Final
 
@@ -37,6 +38,12 @@ class RepoConfig:
         must go by what is configured now (no filter of it run, none of its files waited on).
         One `stat` per file; read again at the next key looked up."""
         if self._config and _files_key(self, self._config) != self._files_key:
+            # Before git reads it again: a file it now includes that would keep git waiting.
+            from git_atomic.engine import configincludes
+
+            configincludes.check_includes(
+                config_files(getattr(self, "common_dir", None), getattr(self, "git_dir", None))
+            )
             self._config = {}
             self._no_filters = self._text_merges = None
             self._icase_untrue = False
@@ -303,6 +310,40 @@ def _files_key(repo: object, config: dict[str, list[str]] | None = None) -> list
             places.append(os.path.join(folder, name))
     key = [_stat_key(place) for place in places]
     return key + _included_key(repo, config) if config is not None else key
+
+
+def config_files(common_dir: object, git_dir: object) -> list[str]:
+    """The configuration files git reads for this repository (the system's unless
+    GIT_CONFIG_NOSYSTEM says not to)."""
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    files = [
+        os.environ.get("GIT_CONFIG_GLOBAL") or os.path.join(home, ".gitconfig"),
+        os.path.join(xdg, "git", "config"),
+    ]
+    if not os.environ.get("GIT_CONFIG_NOSYSTEM"):
+        files.append(os.environ.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig")
+    if common_dir is not None:
+        files.append(os.path.join(str(common_dir), "config"))
+    if git_dir is not None:
+        files.append(os.path.join(str(git_dir), "config.worktree"))
+    return files
+
+
+def includes_any(files: list[str]) -> bool:
+    """Whether one of the configuration `files` has an include section (a read of each, no
+    more: the usual configuration includes nothing; configincludes.py is not imported)."""
+    for file in files:
+        try:
+            if not stat.S_ISREG(os.stat(file).st_mode):
+                continue  # (a FIFO: never opened, it would keep us waiting)
+            with open(file, "rb") as fh:
+                data = fh.read(1 << 20)
+        except (OSError, ValueError):
+            continue
+        if b"include" in data.lower():
+            return True
+    return False
 
 
 def _stat_key(place: str) -> object:
