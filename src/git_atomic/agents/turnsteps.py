@@ -116,12 +116,14 @@ def close_window(
         # refused by name (scan.UNLISTABLE_SINCE), not left out of its step, so that its files,
         # once readable again, are the turn's to take back, not yours.
         window = record.extra.get(WINDOW_STATE)
-        began = window.get("at") if isinstance(window, dict) else noted_at
-        since = scan.UNLISTABLE_SINCE.set(began if isinstance(began, float) else record.started_at)
+        opened = window.get("at") if isinstance(window, dict) else noted_at
+        token = scan.UNLISTABLE_SINCE.set(
+            opened if isinstance(opened, float) else record.started_at
+        )
         try:
             record, after = capture(repo, record, "after", raw_index=raw_index)
         finally:
-            scan.UNLISTABLE_SINCE.reset(since)
+            scan.UNLISTABLE_SINCE.reset(token)
     else:
         after = at
     unmarked = {k: v for k, v in record.extra.items() if k not in (ASKED, ASKED_KIND)}
