@@ -38,7 +38,7 @@ from git_atomic.agents import tell, turn, turnend, turnplace
 from git_atomic.agents.claude_code import describe
 from git_atomic.agents.copilot_settings import LAYOUT
 from git_atomic.agents.tell import QUIET, HookResult
-from git_atomic.agents.turnstate import remember, remembers
+from git_atomic.agents.turnstate import SUBAGENTS_TURN, remember, remembers
 from git_atomic.core.errors import AtomicError
 
 # Tools that only look, plan or ask (the hooks reference's tool table names them): every other
@@ -64,7 +64,7 @@ FOREIGN: Final = (
     "these are Copilot CLI's hooks, run here by another agent (VS Code's, which never sends"
     " agentStop): its turns are not checkpointed or judged"
 )
-SESSION: Final = "copilot-cli"  # the shared turn: calls of a session that sent no prompt here
+SESSION: Final = SUBAGENTS_TURN  # the shared turn: calls of a session that sent no prompt here
 PROMPTED: Final = "copilot-prompted"  # this session submitted a prompt: its turns are its own
 
 

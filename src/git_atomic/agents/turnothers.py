@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Mapping
 
-from git_atomic.agents.turnstate import Record, turn_message
+from git_atomic.agents.turnstate import SUBAGENTS_TURN, Record, turn_message
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.journalrows import CheckpointRow
@@ -31,7 +31,10 @@ from git_atomic.ops import windowlog
 
 
 def note(repo: git.Repo, record: Record, step: tuple[str, str], began: float) -> None:
-    """The step a window of `record`'s closed with, for the other sessions' windows."""
+    """The step a window of `record`'s closed with, for the other sessions' windows (not a
+    subagent's: its parent's window around it holds it, turnstate.SUBAGENTS_TURN)."""
+    if record.session == SUBAGENTS_TURN:
+        return
     windowlog.note(repo, record.session, step[0], step[1], began)
 
 
@@ -43,6 +46,8 @@ def note_files(
 ) -> None:
     """A file tool's window of `record`'s that closed with no capture: its files before and
     after (turnsteps.PENDING), for the other sessions' windows."""
+    if record.session == SUBAGENTS_TURN:
+        return
     windowlog.note_files(repo, record.session, files, began, time.time())
 
 

@@ -30,6 +30,9 @@ TURNS_DIR: Final = "turns"
 # An open turn's checkpoints, until it is judged and they become its operation's (`gc` retires
 # refs of operations the journal does not know, and an open turn is not in the journal yet).
 TURN_REFS: Final = "refs/atomic/turns/"
+# The turn that holds Copilot CLI's subagents' calls (a child session sends no prompt): judged
+# within its parent's window around them (its `task` call), so never another writer's to it.
+SUBAGENTS_TURN: Final = "copilot-cli"
 # In `Record.extra`: why the turn was rebuilt from its refs (turnorphans.py), for its verdict.
 REBUILT: Final = "rebuilt"
 
