@@ -53,7 +53,10 @@ def _subjects(repo: GitRepo) -> list[str]:
 
 
 def _differences(before: State, after: State, *, ignoring: tuple[bytes, ...] = ()) -> list[str]:
-    return [d for d in before.diff(after) if not any(d.startswith(f"file {p!r}") for p in ignoring)]
+    """`before.diff(after)` but for the files `ignoring` names, and those in the folders it
+    names (`__pycache__`: the interpreter rewrites it, ignored, not the operation's)."""
+    prefixes = [f"file {p!r}" for p in ignoring] + [f"file {p + b'/'!r}"[:-1] for p in ignoring]
+    return [d for d in before.diff(after) if not any(d.startswith(p) for p in prefixes)]
 
 
 def _new_test(repo: GitRepo, *, add: bool = True) -> None:
