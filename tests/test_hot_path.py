@@ -156,6 +156,7 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         ".agents.turnsteps",  # how a window becomes a step (split from turn.py)
         ".agents.turnbeside",  # what a window notes of the git dir beside it (from turnsteps.py)
         ".agents.turnothers",  # other sessions' steps inside a window (from turnsteps.py)
+        ".agents.turnkeys",  # the names of a record's window notes (turnsteps, turnothers)
         ".ops.windowlog",  # the changes a window may be split around (turnothers.py)
         # a turn whose record a call removed, rebuilt from its refs: asked at its first call
         ".agents.turnorphans",

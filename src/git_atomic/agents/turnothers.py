@@ -12,7 +12,11 @@ file tool's window of another session's that took no capture (its step waits in 
 turnsteps.PENDING) notes its files as they were before and after it; the stretch it falls in
 is cut around it file by file (`_around_files`). One that began before the window and ended
 inside it takes the window's start with it (what changed while both ran is in both; the
-other may be kept already). One that ends after the window stays in it: it has no end yet.
+other may be kept already). One that began inside the window and is open still when it
+closes (its Pre seen, its Post not yet) is read from its turn's record (`_still_open`): as if
+it ended with the window, its files (a file tool's) or all that changed after it began (any
+other call) are its own, which its Post then takes as its step. One that began before the
+window and ends after it leaves the window as it is.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import os
 import time
 from collections.abc import Mapping
 
+from git_atomic.agents import turnkeys, turnstate
 from git_atomic.agents.turnstate import SUBAGENTS_TURN, Record, turn_message
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError
@@ -60,17 +65,70 @@ def outside_others(
     too, and it may be kept: never taken back by this one's take-back).
     Their checkpoints are held by refs of the turn too (theirs may be retired first). The step
     itself where none is inside it, or where their checkpoints cannot be held or read."""
-    inside = sorted(
-        (w for w in windowlog.read(repo) if w.who != record.session and since < w.ended <= until),
-        key=lambda w: (w.began, w.ended),
-    )
-    if not inside:
-        return record, [step]
+    mine = record.session
+    ended = [w for w in windowlog.read(repo) if w.who != mine and since < w.ended <= until]
     try:
+        inside = sorted(
+            [*ended, *_still_open(repo, record, step, since, until)],
+            key=lambda w: (w.began, w.ended),
+        )
+        if not inside:
+            return record, [step]
         held, parts = _split(repo, record, step, since, inside)
     except AtomicError:
         return record, [step]
     return held, [p for p in parts if p[0] != p[1]]
+
+
+def _still_open(
+    repo: git.Repo, record: Record, step: tuple[str, str], since: float, until: float
+) -> list[windowlog.Window]:
+    """The windows of other sessions' turns in this worktree that began inside `step` (after
+    `since`) and are open still (a call's Pre seen, its Post not yet), as if they ended with
+    it (`until`, at `step`'s end): what changed after one began is its own when its Post
+    comes, never this turn's. A file tool's (its calls claim their files) holds those files
+    only; any other, all that changed after it began. Read from their records: no git process
+    where none is open."""
+    found = []
+    for _, other, _ in turnstate.slots_in(repo.state_dir, repo.worktree_id):
+        start, extra = other.window_before, other.extra
+        if other.session in (record.session, SUBAGENTS_TURN) or not other.in_flight or not start:
+            continue  # (a subagent's call is its parent's: turnstate.SUBAGENTS_TURN)
+        state = extra.get(turnkeys.WINDOW_STATE)
+        when = (
+            extra.get(turnkeys.NOTED_AT)
+            if start == turnkeys.FILES_NOTED
+            else state.get(turnkeys.BEGAN)
+            if isinstance(state, dict)
+            else None
+        )
+        if not isinstance(when, float) or when <= since:
+            continue
+        claims, noted = extra.get(turnkeys.CLAIMS), extra.get(turnkeys.NOTED)
+        if start == turnkeys.FILES_NOTED:
+            if not isinstance(noted, dict):
+                continue  # (no such record: a window that noted files notes them)
+            before: dict[str, object] = dict(noted)
+        elif isinstance(claims, list):
+            before = _files_at(repo, start, [str(p) for p in claims])
+        else:  # a call that may change anything
+            found.append(windowlog.Window(other.session, start, step[1], when, until))
+            continue
+        after = _files_at(repo, step[1], list(before))
+        found.append(windowlog.Window(other.session, "", "", when, until, None, before, after))
+    return found
+
+
+def _files_at(repo: git.Repo, sha: str, paths: list[str]) -> dict[str, object]:
+    """The files `paths` name in the checkpoint `sha`: path -> [mode, blob], or None where
+    there is none (or a folder, a submodule: a file tool writes a file)."""
+    tree = checkpoint.load(repo, sha).files_tree
+    there = {
+        e.path: [e.mode, e.oid]
+        for e in repo.ls_tree_at(tree, [os.fsencode(p) for p in paths])
+        if e.kind == "blob"
+    }
+    return {p: there.get(os.fsencode(p)) for p in paths}
 
 
 def _split(

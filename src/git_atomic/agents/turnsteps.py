@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from git_atomic.agents import turnbeside, turnothers
+from git_atomic.agents import turnbeside, turnkeys, turnothers
 from git_atomic.agents.turnstate import TURN_REFS, Record, turn_message
 from git_atomic.core import patterns, records
 from git_atomic.core.errors import AtomicError
@@ -191,11 +191,11 @@ def _branch_on_ours(repo: git.Repo) -> bool:
 # without running (`turn.asking`).
 ASKED: Final = "window_asked"
 ASKED_KIND: Final = "window_asked_kind"  # what the call waits for (`turn.Asked`)
-FILES_NOTED: Final = "files-noted"
-NOTED_AT: Final = "window_files_noted_at"  # when (time.time()): the step's window starts then
+FILES_NOTED: Final = turnkeys.FILES_NOTED
+NOTED_AT: Final = turnkeys.NOTED_AT  # when (time.time()): the step's window starts then
 # A noted file: path from the top -> [mode, blob], or None where there was no file.
 Noted = dict[str, list[str] | None]
-NOTED: Final = "window_files_before"
+NOTED: Final = turnkeys.NOTED
 
 
 def start_window(
@@ -543,7 +543,7 @@ def _without_listed(
 # The files the open window's calls claim, in `Record.extra`: a list of paths from the top of
 # the worktree, or None once a call that may change anything joined it. Absent: none may be
 # narrowed (a window opened before this was recorded).
-CLAIMS: Final = "window_claims"
+CLAIMS: Final = turnkeys.CLAIMS
 
 
 def claiming(
@@ -657,9 +657,9 @@ def written(
 
 # The record's note of the state its window started from (`_state` of `window_before`), and
 # when its checkpoint began to be taken and was taken (time.time(): turnothers.py).
-WINDOW_STATE: Final = "window_state"
-BEGAN: Final = "began"
-TAKEN: Final = "taken"
+WINDOW_STATE: Final = turnkeys.WINDOW_STATE
+BEGAN: Final = turnkeys.BEGAN
+TAKEN: Final = turnkeys.TAKEN
 
 
 def state_of(snap: checkpoint.Snapshot) -> list[object]:
