@@ -492,3 +492,44 @@ def test_the_lock_of_a_linked_worktree_a_turns_call_moved_goes(
     assert f"`git worktree move {wt2} {wt}`" in said, said
     repo.git("worktree", "move", str(wt2), str(wt))
     assert (wt / "README").exists()
+
+
+FILTER = "FILTER_BRANCH_SQUELCH_WARNING=1 git filter-branch {} --msg-filter 'sed s/^/x/' {}"
+
+
+def _copies(repo: GitRepo) -> dict[str, str]:
+    out = repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/original/")
+    return dict(line.split() for line in out.splitlines())
+
+
+@pytest.mark.parametrize("how", ["stop", "rollback-op", "yours-deleted"])
+def test_the_copy_a_turns_filter_branch_kept_goes_with_its_take_back(
+    repo: GitRepo, how: str
+) -> None:
+    """git's t7003-filter-branch: a turn's call ran `git filter-branch`; its take-back at Stop
+    (or `rollback --op` of it, kept) put the branch back and left `refs/original/refs/heads/
+    main`, naming the commit main names again: your next filter-branch refused ("A previous
+    backup already exists"). It goes, with its folder, as after an operation's rollback; a
+    copy of yours its `filter-branch -f` deleted is back."""
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    main = repo.git("rev-parse", "main").strip()
+    yours: dict[str, str] = {}
+    if how == "yours-deleted":
+        repo.git("branch", "other")
+        subprocess.run(
+            ["sh", "-c", FILTER.format("", "other") + " >/dev/null 2>&1"],
+            cwd=repo.path,
+            env=repo.env,
+            check=True,
+        )
+        yours = _copies(repo)
+        assert list(yours) == ["refs/original/refs/heads/other"]
+    force = "-f" if yours else ""
+    line = FILTER.format(force, "HEAD") + " >/dev/null 2>&1"
+    _, op_id = _turn(repo, "echo m > made.txt", line, failing=how != "rollback-op")
+    if how == "rollback-op":
+        assert _copies(repo) == {"refs/original/refs/heads/main": main}
+        repo.atomic("rollback", "--op", op_id, check=0)
+    assert repo.git("rev-parse", "main").strip() == main
+    assert _copies(repo) == yours
+    assert (repo.path / ".git" / "refs" / "original").exists() == bool(yours)

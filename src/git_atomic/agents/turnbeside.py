@@ -79,6 +79,15 @@ _GRAFTS: Final = "grafts"
 _ALTERNATES: Final = "alternates"
 _REPLACE: Final = "replace_refs"
 _FOLDERS: Final = "git_folders_absent"
+# In a window's note: the folders of the common git dir git leaves empty that are not there
+# (`git replace`'s refs/replace/, `git filter-branch`'s refs/original/: two lstat calls), and
+# filter-branch's copies of the branches it rewrote (originalrefs.py), read from the files
+# where refs/original/ is there. In BESIDE: each copy a window changed -> [as before the
+# turn's first window that changed it, as its last one left it] (None: there was none);
+# beside_detail makes of it an operation's originalrefs.BEFORE and LEFT.
+_COMMON_FOLDERS: Final = "common_folders_not_there"
+_ORIGINAL: Final = "original_copies"
+_TURN_ORIGINAL: Final = "turn_original_refs"
 # In a window's note: the digests of the config files' lines (coreplace.note_with_lines); in
 # BESIDE, per file, those the turn's windows added and removed (configmade.turn_lines names
 # them at its take-back: a setting you made between its calls is yours).
@@ -101,6 +110,8 @@ def _git_files_now(repo: git.Repo) -> dict[str, object]:
         _CONFIG: lines,
         _GRAFTS: memofiles.read_grafts(repo) if os.path.lexists(common / "info" / "grafts") else "",
         _FOLDERS: gitfolders.absent(repo.git_dir),
+        _COMMON_FOLDERS: gitfolders.absent_common(common),
+        _ORIGINAL: {},
         _REPLACE: {},
         _ALTERNATES: "",
     }
@@ -108,6 +119,10 @@ def _git_files_now(repo: git.Repo) -> dict[str, object]:
         from git_atomic.engine import replacerefs
 
         noted[_REPLACE] = replacerefs.note(repo)
+    if os.path.lexists(common / "refs" / "original"):  # (rare: a filter-branch's)
+        from git_atomic.engine import originalrefs
+
+        noted[_ORIGINAL] = originalrefs.note_on_disk(repo)
     if os.path.lexists(common / "objects" / "info" / "alternates"):
         from git_atomic.engine import alternates
 
@@ -292,6 +307,17 @@ def _git_files_written(
             mine = noted.get(gitfolders.ABSENT)
             had = [str(f) for f in mine] if isinstance(mine, list) else []
             noted[gitfolders.ABSENT] = [f for f in gitfolders.FOLDERS if f in {*had, *made}]
+    then, still = was.get(_COMMON_FOLDERS), now.get(_COMMON_FOLDERS)
+    if isinstance(then, list) and isinstance(still, list):
+        made = [f for f in then if f not in still]
+        if made:
+            mine = noted.get(gitfolders.COMMON_ABSENT)
+            had = [str(f) for f in mine] if isinstance(mine, list) else []
+            folders = gitfolders.COMMON_FOLDERS
+            noted[gitfolders.COMMON_ABSENT] = [f for f in folders if f in {*had, *made}]
+    noted = _changed_pairs(
+        noted, _TURN_ORIGINAL, was.get(_ORIGINAL), now.get(_ORIGINAL), absent=None
+    )
     then, still = was.get(_CONFIG), now.get(_CONFIG)
     if isinstance(then, dict) and isinstance(still, dict) and then != still:
         noted[CONFIG_MADE] = _config_changed(then, still, noted.get(CONFIG_MADE))
@@ -340,7 +366,7 @@ def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
     or removed between its calls is not named as the turn's."""
     held = record.extra.get(BESIDE)
     detail = (
-        {k: v for k, v in held.items() if k not in (_TURN_WORKTREES, _REPLACED, *_PAIRS)}
+        {k: v for k, v in held.items() if k not in (_TURN_WORKTREES, _REPLACED, *_PAIRS, *_COPIES)}
         if isinstance(held, dict)
         else {}
     )
@@ -355,6 +381,12 @@ def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
             kept = [(n, p) for n, p in changes.items() if isinstance(p, list) and len(p) == 2]
             detail[before] = {n: p[0] for n, p in kept}
             detail[left] = {n: p[1] for n, p in kept}
+    for key, (before, left) in _COPIES.items():  # originalrefs.BEFORE, LEFT: none is None
+        changes = held.get(key) if isinstance(held, dict) else None
+        if isinstance(changes, dict) and changes:
+            kept = [(n, p) for n, p in changes.items() if isinstance(p, list) and len(p) == 2]
+            detail[before] = {n: p[0] for n, p in kept if p[0] is not None}
+            detail[left] = {n: p[1] for n, p in kept if p[1] is not None}
     if "core_place" in detail:  # a file no call changed: as it is now (yours, not put back)
         from git_atomic.engine import coreplace
 
@@ -428,6 +460,10 @@ _PAIRS: Final = {
     _TURN_CORE: ("core_place", "core_place_left"),  # coreplace.BEFORE, LEFT
     _TURN_LOCKS: ("worktree_locks", "worktree_locks_left"),  # worktreelocks.BEFORE, LEFT
 }
+
+# In BESIDE -> (the operation's detail key before, the one left), each without the names that
+# were not there: beside_detail.
+_COPIES: Final = {_TURN_ORIGINAL: ("original_refs_before", "original_refs_left")}
 
 # In `Record.extra`: what the turn's end tells beside its verdict (judge.py), each once.
 SAID: Final = "said"
