@@ -97,3 +97,45 @@ def test_a_lock_a_turns_call_left_goes_with_its_take_back(repo: GitRepo, when: s
         return
     assert not lock.exists() and ".git/HEAD.lock, a lock" in said, said
     assert _sh(repo, "echo b > README && git commit -qam two").returncode == 0
+
+
+@pytest.mark.parametrize("how", ["run", "turn"])
+@pytest.mark.parametrize("lock", list(LOCKS))
+def test_a_lock_a_kept_operations_git_left_goes_with_rollback_op(
+    repo: GitRepo, lock: str, how: str
+) -> None:
+    """An operation (or an agent turn) kept whose git died half way after its commit left a
+    lock: `rollback --op` of it left the lock, and with `HEAD.lock` or the branch's its move
+    of the branch failed ('branch main was moved by someone else', exit 3); a kept turn whose
+    call left `packed-refs.lock` was not judged ('git update-ref -m failed'). Each lock
+    written within its run (its calls), which no git holds, goes first, said."""
+    from testing.agents import claude_hook
+
+    repo.write("a", b"a\n")
+    repo.git("add", "a")
+    repo.git("commit", "-qm", "a")
+    first = repo.head()
+    op = f"echo b > a && git commit -qam b && touch .git/{lock}"
+    if how == "run":
+        op_id = repo.atomic_json("run", "--", "sh", "-c", op)["op_id"]
+    else:
+        call = {"tool_name": "Bash", "tool_input": {"command": op}, "tool_use_id": "t1"}
+        claude_hook(repo, "s1", "PreToolUse", **call)
+        assert _sh(repo, op).returncode == 0
+        claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+        made = os.lstat(repo.path / ".git" / lock).st_mtime
+        # kept: its Stop removes the lock first (its own ref updates need packed-refs.lock)
+        said = claude_hook(repo, "s1", "Stop").stdout
+        assert not os.path.lexists(repo.path / ".git" / lock), said
+        assert f".git/{lock}, a lock the operation's git left" in said, said
+        op_id = repo.atomic_json("log")["operations"][0]["op_id"]
+        # one a git of the call still held at Stop, that died since: within the call
+        (repo.path / ".git" / lock).write_bytes(b"")
+        os.utime(repo.path / ".git" / lock, (made, made))
+    assert os.path.lexists(repo.path / ".git" / lock)
+    res = repo.atomic("rollback", "--op", str(op_id), check=0)
+    assert not os.path.lexists(repo.path / ".git" / lock), res.stderr
+    assert f".git/{lock}, a lock the operation's git left" in res.stderr, res.stderr
+    assert repo.head() == first and repo.read("a") == b"a\n"
+    after = _sh(repo, LOCKS[lock])
+    assert after.returncode == 0, after.stderr

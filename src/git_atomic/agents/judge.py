@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 from git_atomic.agents.turnstate import OPENED_IN_TURN, REBUILT, TURN_REFS, Record
+from git_atomic.core import records
 from git_atomic.core.errors import AtomicError, BusyError
 from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.records import dataclass
@@ -113,6 +114,13 @@ def judge(
     turn left cannot be kept (an index git cannot read): taken back without gates. `held_up`:
     why git's own state stops judging it (a merge the turn left half way): recorded as it
     is, not judged."""
+    # git's locks its calls' git left (it died half way), first: the turn's own ref updates
+    # (packed-refs.lock) and a take-back's (HEAD.lock, a branch's) need them.
+    unlocked = _locks_left(repo, record)
+    if unlocked:
+        said = record.extra.get("said")  # turnbeside.SAID (not imported on this path)
+        told = [*(said if isinstance(said, list) else []), *unlocked]
+        record = records.replace(record, extra={**record.extra, "said": told})
     refs = _adopt_refs(repo, record)
     why = held_up or _in_the_way(ctx)
     if why:
@@ -409,9 +417,7 @@ def _take_back(
             end=record.steps[-1][1],
             worktrees=True,
         )[1]
-        windows = _call_windows(ctx.repo, record)
-        said += _hooks_made(ctx.repo, windows)
-        said += _locks_left(ctx.repo, windows)
+        said += _hooks_made(ctx.repo, _call_windows(ctx.repo, record))
         said += _config_made(ctx.repo, record)
         message = "; ".join(m for m in (message, *said) if m)
     failed_phase = FailedPhase.EXEC if cause else FailedPhase.VALIDATE
@@ -468,9 +474,10 @@ def _hooks_made(repo: git.Repo, windows: list[tuple[float, float | None]]) -> li
     return hooksmade.lines_within(repo, windows)
 
 
-def _locks_left(repo: git.Repo, windows: list[tuple[float, float | None]]) -> list[str]:
+def _locks_left(repo: git.Repo, record: Record) -> list[str]:
     """git's locks (HEAD.lock...) a git of the turn's calls left, removed as an operation's
-    own rollback removes them (gitlocks.py; a few lstat calls where there are none)."""
+    own rollback removes them (gitlocks.py; a few lstat calls where there are none), whether
+    the turn is kept or taken back."""
     from git_atomic.engine import gitstate
 
     locks = gitstate.git_locks(repo)
@@ -478,7 +485,7 @@ def _locks_left(repo: git.Repo, windows: list[tuple[float, float | None]]) -> li
         return []
     from git_atomic.engine import gitlocks
 
-    return gitlocks.dropped(repo, windows, locks)
+    return gitlocks.dropped(repo, _call_windows(repo, record), locks)
 
 
 def _without_the_turn(ctx: Held, record: Record) -> Snapshot:

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Final
 
+from git_atomic.core import records
 from git_atomic.core.errors import BusyError, Exit
 from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpStatus
@@ -91,7 +92,11 @@ def go(
             detail["takes_back"] = subject.id  # its effect, gone again (render.brought_back)
         if move.paths:
             detail["paths"] = [p.decode("utf-8", "surrogateescape") for p in move.paths]
+        # git's locks its git left (HEAD.lock...), first: the move's own ref updates need them
+        unlocked = locks_left(ctx, subject) if takes_back and subject is not None else []
         done = moves.carry_out(engine, move, detail=detail or None, probe=prev.current)
+        if unlocked:
+            done = records.replace(done, problems=(*unlocked, *done.problems))
         if takes_back and subject is not None:
             done, said = mend_reflogs(ctx, subject, done, said)
             done = config_named(ctx, subject, done)
@@ -113,6 +118,29 @@ def go(
         json_out=json_out,
         said=said,
     )
+
+
+def locks_left(ctx: context.Context, op: OpRow) -> list[str]:
+    """git's locks (HEAD.lock, a branch's, config.lock, packed-refs.lock) a git of `op`'s left
+    that no git holds (it died half way), removed before a move takes its effect back, as
+    its own rollback removes them (gitlocks.py): written while it ran, an agent turn's within
+    its calls (one from between them, or since, is yours). A few lstat calls where there are
+    none."""
+    from git_atomic.engine import gitstate
+
+    locks = gitstate.git_locks(ctx.repo)
+    if not locks:
+        return []
+    from git_atomic.engine import checkpoint, gitlocks
+
+    windows: list[tuple[float, float | None]] = []
+    for step in effect.turn_steps(op):
+        start = checkpoint.load(ctx.repo, step.before).captured_at
+        if start is not None:
+            windows.append((start, checkpoint.load(ctx.repo, step.after).captured_at))
+    if not effect.turn_steps(op):
+        windows.append((op.started_at, op.ended_at))
+    return gitlocks.dropped(ctx.repo, windows, locks)
 
 
 def mend_reflogs(
