@@ -533,3 +533,38 @@ def test_the_copy_a_turns_filter_branch_kept_goes_with_its_take_back(
     assert repo.git("rev-parse", "main").strip() == main
     assert _copies(repo) == yours
     assert (repo.path / ".git" / "refs" / "original").exists() == bool(yours)
+
+
+def _stop_after(repo: GitRepo, *commands: str) -> str:
+    """What a turn's Stop says (its systemMessage) after its shell calls ran `commands`."""
+    for n, command in enumerate(commands, start=1):
+        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
+        claude_hook(repo, "s1", "PreToolUse", **call)
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+        claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+    return str(json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}").get("systemMessage"))
+
+
+@pytest.mark.parametrize(
+    "how", ["rm -rf .git; git init -q", "rm -rf .git; git init -q; git add -A; git commit -qm x"]
+)
+def test_a_turn_whose_call_made_the_git_dir_anew_says_its_history_went_with_it(
+    repo: GitRepo, how: str
+) -> None:
+    """A turn's call ran `rm -rf .git; git init`: its Stop said only that the turn's record,
+    checkpoints and mark were removed, not that the history and every checkpoint went with the
+    git dir (nothing can be taken back, by this turn or any later command), as an operation
+    begun there says now (commands/session.py)."""
+    repo.atomic("run", "--", "sh", "-c", "echo e > earlier")  # an operation recorded before
+    said = _stop_after(repo, "echo m > made.txt", f"echo b > a; {how}")
+    assert "not judged" in said, said
+    assert "history and checkpoints" in said and "git init" in said, said
+    assert repo.exists("made.txt")  # nothing taken back: nothing to take it back from
+
+
+def test_a_turn_whose_call_removed_our_folder_alone_says_no_history_went(repo: GitRepo) -> None:
+    """`rm -rf .git/atomic` alone: the checkpoints of earlier operations are still there (refs):
+    not said to have gone with the git dir."""
+    repo.atomic("run", "--", "sh", "-c", "echo e > earlier")
+    said = _stop_after(repo, "echo m > made.txt", "rm -rf .git/atomic")
+    assert "not judged" in said and "history and checkpoints" not in said, said

@@ -7,6 +7,7 @@ said lost, never passed over.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -124,8 +125,33 @@ def _lost(repo: git.Repo, session: str, worktree: str, mark: Mapping[str, str]) 
         "taken back and no gate ran. `git status` and `git diff` show the worktree as it is; "
         "`git atomic gates --run` runs the gates"
     )
+    if _nothing_recorded(repo):
+        why += (
+            "; this repository's journal records no operation and it holds no checkpoint: "
+            "if a call made the git dir anew (`rm -rf .git`, `git init`?), the history and "
+            "checkpoints went with it: nothing can be taken back, the files are as they are"
+        )
     where = "" if worktree == repo.worktree_id else f" (worktree {worktree})"
     return judge.not_judged(record, repo, why + where)
+
+
+def _nothing_recorded(repo: git.Repo) -> bool:
+    """Whether the journal records no operation and no ref holds a checkpoint of ours (as
+    commands/session.py asks): the git dir the turn began in is gone with all of them."""
+    if repo.refs("refs/atomic/ops/", "refs/atomic/turns/"):
+        return False
+    from git_atomic.ops import context
+
+    if not os.path.lexists(repo.state_dir / "journal.sqlite3"):
+        return True
+    try:
+        journal = context.open_journal(repo)
+    except AtomicError:
+        return False
+    try:
+        return not journal.ops(limit=1)
+    finally:
+        journal.close()
 
 
 def _finish(
