@@ -339,3 +339,30 @@ def test_another_sessions_call_still_open_when_a_shell_call_ends_is_not_taken_ba
     kept = json.loads(claude_hook(repo, "s2", "Stop").stdout)
     assert "kept" in kept["systemMessage"], kept
     assert repo.read("f.txt" if "shared" in what else "two.txt") != b""
+
+
+def test_show_says_what_the_stretches_of_a_window_cut_around_another_writer_are(
+    repo: GitRepo,
+) -> None:
+    """One shell call, inside which another session's call ran and ended: its window is cut
+    in two steps around it. `show` said "its 2 calls' changes" of a turn of one call, and its
+    timeline "before a call" where the other writer's change ended."""
+    _setup(repo)
+    for session in ("s1", "s2"):
+        claude_hook(repo, session, "UserPromptSubmit", prompt="go")
+    mine = _call(repo, "s1", 1, **_bash("long job"))
+    claude_hook(repo, "s1", "PreToolUse", **mine)
+    repo.write("one.txt", b"one\n")
+    _others_call(repo, "new file")
+    repo.write("three.txt", b"three\n")
+    claude_hook(repo, "s1", "PostToolUse", **mine, tool_response={"success": True})
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    assert "kept" in answer["systemMessage"], answer
+    ops = repo.atomic_json("log")["operations"]
+    op_id = next(o["op_id"] for o in ops if "s1" in o["name"])
+    shown = repo.atomic("show", op_id, "--diff", check=0).stdout
+    assert "2 calls" not in shown, shown
+    assert "its calls' changes, in 2 steps" in shown, shown
+    for edge in ("before", "after"):  # the timeline's checkpoints at the cut, said so
+        assert f"{edge} another writer's change inside its window" in shown, shown
+    assert "one.txt" in shown and "three.txt" in shown and "two.txt" not in shown, shown

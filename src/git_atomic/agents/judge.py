@@ -275,7 +275,14 @@ def _record_op(
         detail={"turn": turn, **_beside(ctx.repo, record), ROOT_KEY: root_identity(ctx.repo)},
         owner=Owner.this_process(),
     )
-    # A ref gone meanwhile (deleted by hand) leaves the row without one, not the turn.
+
+    # A ref gone meanwhile (deleted by hand) leaves the row without one, not the turn. Where
+    # a window was cut around another writer's change that ended inside it (turnothers.py:
+    # the checkpoints at the cut are held by refs named `-other`), its rows say so: a step
+    # is the time its calls ran, not a call.
+    def cut(sha: str) -> bool:
+        return refs.get(sha, "").endswith("-other")
+
     ctx.journal.add_checkpoints(
         record.op_id,
         [
@@ -286,9 +293,18 @@ def _record_op(
                     CheckpointKind.PRE_OP if n == 0 else CheckpointKind.OP_EXEC,
                     before,
                     refs.get(before, ""),
-                    "before a call",
+                    "after another writer's change inside its window"
+                    if cut(before)
+                    else "before a call",
                 ),
-                (CheckpointKind.OP_EXEC, after, refs.get(after, ""), "after it"),
+                (
+                    CheckpointKind.OP_EXEC,
+                    after,
+                    refs.get(after, ""),
+                    "before another writer's change inside its window"
+                    if cut(after)
+                    else "after it",
+                ),
             )
         ],
     )

@@ -285,9 +285,13 @@ def own_change(repo: Repo, op: OpRow, checkpoints: list[CheckpointRow]) -> Chang
         # A checkpoint of it git no longer has (its ref deleted and pruned, by a call of the
         # turn itself): shown as any other operation's, which says so.
         return change_of(op, checkpoints)
+    # A step is the time its calls ran (a window: one call, or several at once), cut where
+    # another writer's change ended inside it: never a count of its calls.
     n = len(calls)
-    whose = "its call's" if n == 1 else f"its {n} calls'"
-    return Change(f"{pre.sha}:files", tree, "its calls", f"PRE-OP {pre.sha[:12]} + {whose} changes")
+    steps = "" if n == 1 else f", in {n} steps (while its calls ran, less others' changes)"
+    return Change(
+        f"{pre.sha}:files", tree, "its calls", f"PRE-OP {pre.sha[:12]} + its calls' changes{steps}"
+    )
 
 
 def brought_back(
