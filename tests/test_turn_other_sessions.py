@@ -279,11 +279,10 @@ def test_another_sessions_call_that_began_first_and_ends_inside_keeps_its_change
     assert not repo.exists("one.txt") and not repo.exists("bad")
 
 
-# Another session's call that begins inside this turn's shell call and ends after it: open
-# when this window closes, its change is still its own. A file tool's call claims its files
-# only (this turn's `bad`, made after it began, is this turn's); a shell call may change
-# anything: all that changed after it began is its own.
-OPEN_CALLS = ["write", "write with a step first", "edit of the shared file", "shell"]
+# Another session's file tool call that begins inside this turn's shell call and ends after
+# it: open when this window closes, its change is still its own. It claims its files only
+# (this turn's `bad`, made after it began, is this turn's).
+OPEN_CALLS = ["write", "write with a step first", "edit of the shared file"]
 
 
 def _open_call(repo: GitRepo, what: str) -> dict[str, Any]:
@@ -292,8 +291,6 @@ def _open_call(repo: GitRepo, what: str) -> dict[str, Any]:
         claude_hook(repo, "s2", "PreToolUse", **first)
         _sh(repo, "echo z > z.txt")
         claude_hook(repo, "s2", "PostToolUse", **first, tool_response={"success": True})
-    if what == "shell":
-        return _call(repo, "s2", 1, **_bash("echo two > two.txt"))
     path, content = ("f.txt", "a\nb\nc\nd\ne\nf\nG\n") if "shared" in what else ("two.txt", "two\n")
     return _call(
         repo,
@@ -315,17 +312,12 @@ def test_another_sessions_call_still_open_when_a_shell_call_ends_is_not_taken_ba
     mine = _call(repo, "s1", 1, **_bash("long job"))
     claude_hook(repo, "s1", "PreToolUse", **mine)
     _sh(repo, "echo one > one.txt; sed -i 's/^a$/A/' f.txt")
-    if what == "shell":
-        _sh(repo, "echo x > bad")  # after their call began, all is theirs
     claude_hook(repo, "s2", "PreToolUse", **theirs)
-    if what == "shell":
-        _sh(repo, "echo two > two.txt")
-    elif "shared" in what:
+    if "shared" in what:
         _sh(repo, "sed -i 's/^g$/G/' f.txt")
     else:
         repo.write("two.txt", b"two\n")
-    if what != "shell":
-        _sh(repo, "touch bad")
+    _sh(repo, "touch bad")  # after their call began: this turn's all the same
     claude_hook(repo, "s1", "PostToolUse", **mine, tool_response={"success": True})
     claude_hook(repo, "s2", "PostToolUse", **theirs, tool_response={"success": True})
     answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)

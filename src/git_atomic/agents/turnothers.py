@@ -13,10 +13,11 @@ turnsteps.PENDING) notes its files as they were before and after it; the stretch
 is cut around it file by file (`_around_files`). One that began before the window and ended
 inside it takes the window's start with it (what changed while both ran is in both; the
 other may be kept already). One that began inside the window and is open still when it
-closes (its Pre seen, its Post not yet) is read from its turn's record (`_still_open`): as if
-it ended with the window, its files (a file tool's) or all that changed after it began (any
-other call) are its own, which its Post then takes as its step. One that began before the
-window and ends after it leaves the window as it is.
+closes (its Pre seen, its Post not yet) is read from its turn's record (`_still_open`): a
+file tool's files are its own, as if it ended with the window, which its Post then takes as
+its step. One that may change anything (a shell call) stays in the window, as does one that
+began before it and ends after it: what changed while both ran is the first to close's (the
+other, closing, leaves it to that one), never no one's.
 """
 
 from __future__ import annotations
@@ -84,11 +85,10 @@ def _still_open(
     repo: git.Repo, record: Record, step: tuple[str, str], since: float, until: float
 ) -> list[windowlog.Window]:
     """The windows of other sessions' turns in this worktree that began inside `step` (after
-    `since`) and are open still (a call's Pre seen, its Post not yet), as if they ended with
-    it (`until`, at `step`'s end): what changed after one began is its own when its Post
-    comes, never this turn's. A file tool's (its calls claim their files) holds those files
-    only; any other, all that changed after it began. Read from their records: no git process
-    where none is open."""
+    `since`), are open still (a call's Pre seen, its Post not yet) and claim their files (file
+    tools), as if they ended with it (`until`, at `step`'s end): what they changed in those
+    files is their own when their Post comes, never this turn's. Read from their records: no
+    git process where none is open."""
     found = []
     for _, other, _ in turnstate.slots_in(repo.state_dir, repo.worktree_id):
         start, extra = other.window_before, other.extra
@@ -111,8 +111,10 @@ def _still_open(
             before: dict[str, object] = dict(noted)
         elif isinstance(claims, list):
             before = _files_at(repo, start, [str(p) for p in claims])
-        else:  # a call that may change anything
-            found.append(windowlog.Window(other.session, start, step[1], when, until))
+        else:
+            # A call that may change anything: what changed while both ran stays this
+            # window's. Were it the other's, the other, closing, would leave it to this one
+            # (one that began first and ended inside takes it), and it were no one's.
             continue
         after = _files_at(repo, step[1], list(before))
         found.append(windowlog.Window(other.session, "", "", when, until, None, before, after))
