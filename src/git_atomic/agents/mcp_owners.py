@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -27,10 +28,12 @@ if TYPE_CHECKING:
 FOLDER: Final = "mcp-sessions"
 _NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY: Final = getattr(os, "O_DIRECTORY", 0)
+_NONBLOCK: Final = getattr(os, "O_NONBLOCK", 0)
 # The calls that finish, step in or step back the open operation, or take back the newest
 # operation (or bring back what the last rollback took): another session's is not theirs.
 GUARDED: Final = frozenset({"checkpoint", "commit", "abort", "rollback", "undo"})
 MAKING: Final = frozenset({"begin", "run", "tdd"})  # the calls that make an operation
+_PID_MAX: Final = 2**22  # Linux's highest pid_max: a larger number is no process's
 
 
 async def anothers(
@@ -152,13 +155,22 @@ def others(state_dir: Path) -> dict[str, int]:
 
 def _marked(name: str, folder: int) -> tuple[int | None, str | None]:
     """The marking server's pid and start time (None where the system does not say it)."""
+    # What another tool or a person put there is no marker: a folder, a fifo (never waited
+    # on), a link, words that are no pid.
     try:
-        fd = os.open(name, os.O_RDONLY | _NOFOLLOW, dir_fd=folder)
+        fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _NONBLOCK, dir_fd=folder)
     except OSError:
         return None, None
-    with os.fdopen(fd, errors="replace") as marker:
-        pid, _, started = marker.read(64).strip().partition(" ")
-    return (int(pid) if pid.isdigit() else None), (started or None)
+    try:
+        with os.fdopen(fd, "rb") as marker:
+            if not stat.S_ISREG(os.fstat(marker.fileno()).st_mode):
+                return None, None
+            pid, _, started = marker.read(64).strip().partition(b" ")
+    except OSError:
+        return None, None
+    if not (pid.isdigit() and 0 < int(pid) <= _PID_MAX):
+        return None, None
+    return int(pid), (started.decode("ascii", "replace") or None)
 
 
 def _alive(pid: int, started: str | None) -> bool:
