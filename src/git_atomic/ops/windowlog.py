@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Final, NamedTuple
 
+from git_atomic.core import failpoints
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, OpKind
 from git_atomic.engine import git
@@ -26,6 +27,11 @@ TURNS_DIR: Final = "turns"  # agents/turnstate.py's folder of the turns' records
 # while a window that holds it is open, and a window lasts as long as one tool call.
 _KEEP_SECONDS: Final = 24 * 3600
 _KEEP_BYTES: Final = 256 * 1024
+# A log larger than this was written by another hand (ours is cut at _KEEP_BYTES): only its
+# newest part is read, never the whole of it into memory.
+_READ_MAX: Final = 4 * 1024 * 1024
+# Never a fifo's wait (a hook that hangs), never through a link.
+_OPEN: Final = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 class Window(NamedTuple):
@@ -81,10 +87,11 @@ def note_files(
 def _write(repo: git.Repo, entry: Window) -> None:
     if not wanted(repo):
         return
-    flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
     with contextlib.suppress(OSError):
-        fd = os.open(_path(repo), flags, 0o600)
+        fd = os.open(_path(repo), os.O_RDWR | os.O_CREAT | os.O_APPEND | _OPEN, 0o600)
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return  # a folder, a fifo: no log of ours, nothing noted (as before)
             fcntl.flock(fd, fcntl.LOCK_EX)
             if os.fstat(fd).st_size > _KEEP_BYTES:
                 _trim(fd)
@@ -120,7 +127,9 @@ def note_kept(repo: git.Repo, rows: Sequence[CheckpointRow], op: OpRow) -> None:
 
 def _trim(fd: int) -> None:
     """The log with only its recent entries, the newest half of its size at most (called with
-    its lock held): it never grows past _KEEP_BYTES and an entry."""
+    its lock held): it never grows past _KEEP_BYTES and an entry. Written over its start, then
+    cut: a process killed between the two leaves entries twice (a window split twice around
+    the same change splits it as once), never the log emptied."""
     old = time.time() - _KEEP_SECONDS
     lines = [json.dumps(w._asdict()) + "\n" for w in _parse(_all(fd)) if w.ended > old]
     kept: list[str] = []
@@ -130,12 +139,23 @@ def _trim(fd: int) -> None:
         if size > _KEEP_BYTES // 2:
             break
         kept.append(line)
-    os.ftruncate(fd, 0)
-    os.write(fd, "".join(reversed(kept)).encode())
+    data = "".join(reversed(kept)).encode()
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_APPEND)  # (pwrite)
+    try:
+        os.pwrite(fd, data, 0)
+        failpoints.hit("windowlog:trim")
+        os.ftruncate(fd, len(data))
+    finally:
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
 
 
 def _all(fd: int) -> bytes:
-    return os.pread(fd, os.fstat(fd).st_size, 0)
+    """The log's bytes: its newest _READ_MAX only, from a line's start, where it is larger."""
+    size = os.fstat(fd).st_size
+    if size <= _READ_MAX:
+        return os.pread(fd, size, 0)
+    tail = os.pread(fd, _READ_MAX, size - _READ_MAX)
+    return tail[tail.find(b"\n") + 1 :]
 
 
 def _parse(data: bytes) -> list[Window]:
@@ -163,10 +183,12 @@ def _parse(data: bytes) -> list[Window]:
 def read(repo: git.Repo) -> list[Window]:
     """Every entry noted (the recent ones, once the log was trimmed)."""
     try:
-        fd = os.open(_path(repo), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(_path(repo), os.O_RDONLY | _OPEN)
     except OSError:
         return []
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return []
         fcntl.flock(fd, fcntl.LOCK_SH)
         return _parse(_all(fd))
     except OSError:
