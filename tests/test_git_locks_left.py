@@ -139,3 +139,28 @@ def test_a_lock_a_kept_operations_git_left_goes_with_rollback_op(
     assert repo.head() == first and repo.read("a") == b"a\n"
     after = _sh(repo, LOCKS[lock])
     assert after.returncode == 0, after.stderr
+
+
+@pytest.mark.parametrize("linked", ["refs", "refs/heads", "refs/heads/team"])
+def test_a_lock_beyond_a_link_is_never_removed(repo: GitRepo, linked: str) -> None:
+    """The branch's folder (or one above it) a link to a folder elsewhere (refs shared by
+    hand): the lock seen through it is outside the repository, never listed nor removed,
+    though it is stale and new."""
+    from git_atomic.engine import discovery, gitlocks, gitstate
+
+    repo.write("a", b"a\n")
+    repo.git("add", "a")
+    repo.git("commit", "-qm", "a")
+    repo.git("checkout", "-qb", "team/x")
+    moved = repo.path.parent / "shared"
+    (repo.path / ".git" / linked).rename(moved)
+    (repo.path / ".git" / linked).symlink_to(moved)
+    assert _sh(repo, "git rev-parse -q --verify team/x").returncode == 0
+    outside = moved / "/".join(["refs", "heads", "team", "x.lock"][linked.count("/") + 1 :])
+    outside.write_bytes(b"")
+    discovery.discover.cache_clear()
+    git_repo = discovery.discover(str(repo.path))
+    assert git_repo is not None
+    found = gitstate.git_locks(git_repo)
+    assert gitlocks.dropped(git_repo, [(time.time() - 60, None)], found) == []
+    assert outside.exists()

@@ -464,6 +464,22 @@ def git_locks(repo: Repo) -> list[Path]:
             places.append(repo.common_dir / f"{branch}.lock")
     seen: list[Path] = []
     for place in places:
-        if place not in seen and os.path.lexists(place):
+        if place not in seen and os.path.lexists(place) and _folders_own(repo, place):
             seen.append(place)
     return seen
+
+
+def _folders_own(repo: Repo, lock: Path) -> bool:
+    """Whether each folder from the git dir down to `lock` is a folder, not a link: a lock
+    beyond a link (`refs/heads/team` linked elsewhere) is outside the repository, never ours
+    to remove. (A few lstat calls, where a lock is there.)"""
+    top = repo.common_dir if lock.is_relative_to(repo.common_dir) else repo.git_dir
+    folder = lock.parent
+    while folder != top and folder.is_relative_to(top):
+        try:
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                return False
+        except OSError:
+            return False
+        folder = folder.parent
+    return True
