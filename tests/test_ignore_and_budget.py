@@ -1049,3 +1049,30 @@ def test_a_private_folder_a_large_file_is_moved_back_into_keeps_its_bits(
     assert repo.read("vault/big.db") == data and not repo.exists("big.db")
     assert stat.S_IMODE(os.lstat(repo.path / "vault").st_mode) == 0o700
     assert stat.S_IMODE(os.lstat(repo.path / "vault/big.db").st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    "moving", ["mv data.db moved.db", "mv data.db t && mv other.db data.db && mv t other.db"]
+)
+def test_a_move_back_of_a_large_file_killed_half_way_is_finished_by_recover(
+    repo: GitRepo, moving: str
+) -> None:
+    """A rollback moving files over the budget back (moved aside first, then linked at their
+    names) killed between the two: the files, which no checkpoint holds, were left in our
+    folder of files set aside, and `recover` said they were gone and could not come back. It
+    puts them back, the same bytes, and says so."""
+    configure(repo, 'max_new_file_size = "1KiB"\n')
+    data, other = os.urandom(4096), os.urandom(4096)
+    repo.write("data.db", data)
+    repo.write("other.db", other)
+    time.sleep(0.05)
+    repo.atomic("run", "--", "sh", "-c", f"{moving} && echo x > x", check=0)
+    env = {"GIT_ATOMIC_FAILPOINT": "largegone:aside"}
+    killed = repo.atomic("rollback", env=env, check=None)
+    assert killed.returncode == -9, killed.stderr
+    res = repo.atomic("recover", check=0)
+    assert "cannot come back" not in res.stderr, res.stderr
+    assert "left it aside; put back" in res.stderr, res.stderr
+    assert repo.read("data.db") == data and repo.read("other.db") == other
+    assert not repo.exists("moved.db") and not repo.exists("x")
+    assert not list((repo.path / ".git" / "atomic" / "tmp").glob("removed-*"))

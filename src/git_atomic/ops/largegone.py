@@ -57,6 +57,13 @@ def note(
     gone = [
         p for p, st in zip(big, found, strict=True) if st is None or not stat.S_ISREG(st.st_mode)
     ]
+    if gone:
+        for path in from_aside(repo, target, gone):
+            gone.remove(path)
+            outcome.problems.append(
+                f"{_show(path)} was larger than max_new_file_size, in no checkpoint: a move "
+                "back killed half way had left it aside; put back"
+            )
     for path in gone:
         outcome.failed.append(path)
         outcome.problems.append(
@@ -64,6 +71,49 @@ def note(
             "when the state it returns to was saved, so no checkpoint holds it: it is gone "
             "now (deleted or moved since), and cannot come back"
         )
+
+
+def from_aside(repo: Repo, target: Snapshot, gone: Sequence[bytes]) -> list[bytes]:
+    """Of `gone` (over the budget at `target`, not at their names now), those a move back
+    killed between its two steps (`put_back`: moved aside, not yet linked back) left in our
+    folder of files set aside, a dead process's: the same file (device and inode, as `target`
+    recorded it), linked at its name where nothing is, then its name aside removed. No
+    checkpoint holds such a file: this is the only way back. A listing of that folder."""
+    from git_atomic.engine import scratch
+
+    tmp = repo.state_dir / "tmp"
+    left = scratch.aside_left(tmp)
+    if not left:
+        return []
+    try:
+        ids = checkpoint.load_too_large_ids(repo, target)
+    except GitError:
+        return []
+    wanted = {ids[p][:2]: p for p in gone if p in ids}
+    done: list[bytes] = []
+    try:
+        fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return []
+    try:
+        with safefs.Tree(os.fsencode(repo.root)) as tree:
+            for name in left:
+                st = safefs.lstat_at(fd, os.fsencode(name))
+                if st is None or not stat.S_ISREG(st.st_mode):
+                    continue
+                path = wanted.get((st.st_dev, st.st_ino))
+                if path is None or tree.lstat(path) is not None:
+                    continue
+                try:
+                    dest = tree.make_folders(os.path.dirname(path))
+                    os.link(name, os.path.basename(path), src_dir_fd=fd, dst_dir_fd=dest)
+                    os.unlink(name, dir_fd=fd)
+                except (safefs.Blocked, OSError):
+                    continue
+                done.append(path)
+    finally:
+        os.close(fd)
+    return done
 
 
 def displaced(repo: Repo, target: Snapshot, big: Sequence[bytes]) -> list[bytes]:
@@ -156,6 +206,10 @@ def put_back(
             except OSError:
                 continue
             held += [(frm, to, taken) for taken in hold]
+        if held:
+            from git_atomic.core import failpoints
+
+            failpoints.hit("largegone:aside")
         for frm, to, taken in held:
             if _put(tree, taken, to):
                 done.append((frm, to))
