@@ -164,3 +164,50 @@ def test_a_lock_beyond_a_link_is_never_removed(repo: GitRepo, linked: str) -> No
     found = gitstate.git_locks(git_repo)
     assert gitlocks.dropped(git_repo, [(time.time() - 60, None)], found) == []
     assert outside.exists()
+
+
+def test_a_shared_lock_a_git_of_another_worktree_holds_is_left_to_it(repo: GitRepo) -> None:
+    """packed-refs.lock is the repository's, not the worktree's: a git working in another
+    worktree of it holds it while its transaction is prepared (`git update-ref --stdin`
+    deleting a packed branch). The rollback here left it only where that git worked in this
+    worktree: it removed it under the other's feet, and the other's commit failed."""
+    repo.write("a", b"a\n")
+    repo.git("add", "a")
+    repo.git("commit", "-qm", "a")
+    repo.git("branch", "gone")
+    repo.git("pack-refs", "--all")
+    other = repo.path.parent / "other"
+    repo.git("worktree", "add", "-q", str(other), "-b", "other")
+    begun = time.time()
+    time.sleep(1.2)  # (past the window's margin: the lock is written while the run runs)
+    holding = subprocess.Popen(
+        ["git", "update-ref", "--stdin"],
+        cwd=other,
+        env=repo.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert holding.stdin is not None and holding.stdout is not None
+        holding.stdin.write(b"start\ndelete refs/heads/gone\nprepare\n")
+        holding.stdin.flush()
+        assert holding.stdout.readline() == b"start: ok\n"
+        assert holding.stdout.readline() == b"prepare: ok\n"
+        lock = repo.path / ".git" / "packed-refs.lock"
+        assert lock.exists()
+        from git_atomic.engine import discovery, gitlocks, gitstate
+
+        discovery.discover.cache_clear()
+        git_repo = discovery.discover(str(repo.path))
+        assert git_repo is not None
+        said = gitlocks.dropped(git_repo, [(begun, None)], gitstate.git_locks(git_repo))
+        assert lock.exists(), said
+        assert said and "git update-ref" in said[0], said
+        holding.stdin.write(b"commit\n")
+        holding.stdin.close()
+        assert holding.wait(timeout=10) == 0, holding.stderr.read() if holding.stderr else ""
+    finally:
+        holding.kill()
+        holding.wait()
+    assert _sh(repo, "git rev-parse -q --verify gone").returncode != 0

@@ -355,7 +355,7 @@ def lock_holder_if_held(repo: Repo, lock: Path) -> str | None:
     the live git that may hold it ("git commit (pid 123)"), or "" where none may."""
     if _let_go(lock):
         return None
-    return _holder(repo, lock) or ""
+    return _holder(repo, lock, shared=lock.name not in _OWN_LOCKS) or ""
 
 
 def index_lock_holder(repo: Repo) -> str | None:
@@ -399,12 +399,12 @@ def _let_go(lock: Path, grace: float = _LOCK_GRACE_S) -> bool:
         time.sleep(0.05)
 
 
-def _holder(repo: Repo, lock: Path) -> str | None:
+def _holder(repo: Repo, lock: Path, *, shared: bool = False) -> str | None:
     if lock.is_symlink():
         return None  # no git makes its lock a link
     from git_atomic.engine import lockholder  # only where a lock is found
 
-    return lockholder.live_holder(repo, lock)
+    return lockholder.live_holder(repo, lock, shared=shared)
 
 
 def wait_for_index_lock(repo: Repo, target: str | None) -> None:

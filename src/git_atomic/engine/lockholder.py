@@ -8,7 +8,8 @@ lock a rollback finds is only dropped where no such git can be holding it.
 
 Linux: the processes under `/proc` that are git (the name it runs as), that work in this
 repository (their current folder is in the worktree or its git dirs: git goes to the top of
-the worktree before it takes the lock), and that started before the lock was last written. Not
+the worktree before it takes the lock), and that started before the lock was last written; for a lock of the repository's own (`packed-refs.lock`, `config.lock`,
+a branch's: gitlocks.py), one working in any of its worktrees. Not
 ours (our plumbing's environment has `process.OWN_MARK`), nor `git atomic`, git's daemons
 and readers (`_NEVER_HOLDING`). Elsewhere, or where `/proc` cannot be read, the answer is
 None: the grace period alone decides, as before.
@@ -40,8 +41,10 @@ _NEVER_HOLDING: Final = frozenset(
 _SLACK_S: Final = 1.0
 
 
-def live_holder(repo: Repo, lock: Path) -> str | None:
-    """A git process that may hold `lock` ("git commit (pid 123)"), or None."""
+def live_holder(repo: Repo, lock: Path, *, shared: bool = False) -> str | None:
+    """A git process that may hold `lock` ("git commit (pid 123)"), or None. `shared`: a lock
+    of the repository's (`packed-refs.lock`, `config.lock`, a branch's), which a git working
+    in any of its worktrees may hold."""
     try:
         written = lock.lstat().st_mtime
         boot = _boot_time()
@@ -51,7 +54,7 @@ def live_holder(repo: Repo, lock: Path) -> str | None:
     if boot is None:
         return None
     ticks = os.sysconf("SC_CLK_TCK")
-    places = _places(repo)
+    places = _places(repo) + (_worktrees(repo) if shared else ())
     me = os.getpid()
     for pid in pids:
         if int(pid) == me:
@@ -69,6 +72,29 @@ def _places(repo: Repo) -> tuple[str, ...]:
             seen.append(os.path.realpath(where))
         except OSError:
             continue
+    return tuple(seen)
+
+
+def _worktrees(repo: Repo) -> tuple[str, ...]:
+    """The folders of the repository's other worktrees and their git dirs (what each
+    `worktrees/<id>/gitdir` names, the `.git` file at its top), and the main worktree's."""
+    seen = []
+    if repo.common_dir.name == ".git":  # (a bare repository has no worktree of its own)
+        seen.append(os.path.realpath(repo.common_dir.parent))
+    admin = repo.common_dir / "worktrees"
+    try:
+        ids = os.listdir(admin)
+    except OSError:
+        ids = []
+    for name in ids:
+        seen.append(os.path.realpath(admin / name))
+        try:
+            with open(admin / name / "gitdir", "rb") as fh:
+                dotgit = fh.read(4096).strip()
+        except OSError:
+            continue
+        if dotgit:
+            seen.append(os.path.realpath(os.path.dirname(os.fsdecode(dotgit))))
     return tuple(seen)
 
 
