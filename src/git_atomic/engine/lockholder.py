@@ -8,10 +8,11 @@ lock a rollback finds is only dropped where no such git can be holding it.
 
 Linux: the processes under `/proc` that are git (the name it runs as), that work in this
 repository (their current folder is in the worktree or its git dirs: git goes to the top of
-the worktree before it takes the lock), and that started before the lock was last written; for a lock of the repository's own (`packed-refs.lock`, `config.lock`,
-a branch's: gitlocks.py), one working in any of its worktrees. Not
-ours (our plumbing's environment has `process.OWN_MARK`), nor `git atomic`, git's daemons
-and readers (`_NEVER_HOLDING`). Elsewhere, or where `/proc` cannot be read, the answer is
+the worktree before it takes the lock), and that started before the lock was last written;
+for a lock of the repository's own (`packed-refs.lock`, `config.lock`, a branch's:
+gitlocks.py), one working in any of its worktrees. Not ours (our plumbing's environment has
+`process.OWN_MARK`), nor `git atomic`, git's daemons and readers (`_NEVER_HOLDING`).
+Elsewhere, or where `/proc` cannot be read, the answer is
 None: the grace period alone decides, as before.
 """
 
