@@ -211,3 +211,37 @@ def test_a_shared_lock_a_git_of_another_worktree_holds_is_left_to_it(repo: GitRe
         holding.kill()
         holding.wait()
     assert _sh(repo, "git rev-parse -q --verify gone").returncode != 0
+
+
+@pytest.mark.parametrize("lock_name", ["packed-refs.lock", "config.lock"])
+def test_a_shared_lock_a_long_fetch_may_hold_is_left_to_it(repo: GitRepo, lock_name: str) -> None:
+    """`git fetch` (`--prune`), `git remote remove`, `git config` write refs or the
+    configuration, so may hold packed-refs.lock or config.lock: they were counted as never
+    holding one (they never hold index.lock), and a rollback removed such a lock under them."""
+    repo.write("a", b"a\n")
+    repo.git("add", "a")
+    repo.git("commit", "-qm", "a")
+    begun = time.time()
+    time.sleep(1.2)
+    fetching = subprocess.Popen(  # (waiting on its upload-pack: no git of its own beside)
+        ["git", "fetch", "--prune", "--upload-pack=sleep 30;", str(repo.path)],
+        cwd=repo.path,
+        env=repo.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(0.5)  # (it runs, started before the lock is written)
+        lock = repo.path / ".git" / lock_name
+        lock.write_bytes(b"")
+        from git_atomic.engine import discovery, gitlocks, gitstate
+
+        discovery.discover.cache_clear()
+        git_repo = discovery.discover(str(repo.path))
+        assert git_repo is not None
+        said = gitlocks.dropped(git_repo, [(begun, None)], gitstate.git_locks(git_repo))
+        assert lock.exists(), said
+        assert said and "git fetch" in said[0], said
+    finally:
+        fetching.kill()
+        fetching.wait()

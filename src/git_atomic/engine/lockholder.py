@@ -38,6 +38,11 @@ _NEVER_HOLDING: Final = frozenset(
     repack prune pack-objects index-pack upload-pack receive-pack send-pack
     """.split()
 )
+# Of those, the ones that write refs or the configuration: for a lock of the repository's
+# (`packed-refs.lock` while `git fetch --prune` or `git remote remove` deletes refs), they count.
+_WRITING_REFS: Final = frozenset(
+    b"""config fetch push remote gc maintenance repack prune reflog receive-pack""".split()
+)
 # A process's start is known to a clock tick, the boot time to a second.
 _SLACK_S: Final = 1.0
 
@@ -57,10 +62,11 @@ def live_holder(repo: Repo, lock: Path, *, shared: bool = False) -> str | None:
     ticks = os.sysconf("SC_CLK_TCK")
     places = _places(repo) + (_worktrees(repo) if shared else ())
     me = os.getpid()
+    never = _NEVER_HOLDING - _WRITING_REFS if shared else _NEVER_HOLDING
     for pid in pids:
         if int(pid) == me:
             continue
-        found = _git_in(pid, places, boot, ticks, written)
+        found = _git_in(pid, places, boot, ticks, written, never)
         if found is not None:
             return f"{found} (pid {pid})"
     return None
@@ -108,7 +114,12 @@ def _boot_time() -> float | None:
 
 
 def _git_in(
-    pid: str, places: tuple[str, ...], boot: float, ticks: int, written: float
+    pid: str,
+    places: tuple[str, ...],
+    boot: float,
+    ticks: int,
+    written: float,
+    never: frozenset[bytes] = _NEVER_HOLDING,
 ) -> str | None:
     """The git command `pid` runs, where it is a git working in one of `places` that started
     before the lock was written and is not one of ours; else None."""
@@ -135,7 +146,7 @@ def _git_in(
         if not skip and word and not word.startswith(b"-"):
             words.append(word)
         skip = word in (b"-c", b"-C")  # an option's value, not the command
-    if words and words[0] in _NEVER_HOLDING:
+    if words and words[0] in never:
         return None
     command = os.fsdecode(words[0]) if words else ""
     return f"git {command}".rstrip()
