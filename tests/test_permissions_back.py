@@ -385,3 +385,26 @@ def test_an_agent_turns_take_back_closes_the_bits_its_calls_opened(
         assert repo.read("mine.txt") == b"yours\n"
     repo.atomic("undo", check=0)
     assert _bits(repo, "secret.txt") == 0o644
+
+
+def test_bits_you_opened_between_a_turns_calls_stay_at_its_take_back(repo: GitRepo) -> None:
+    """Effect, not state: you ran `chmod 644 team.txt` between the agent's calls (neither of
+    which touched it); its gate failing, the turn's take-back closes the bits ITS calls
+    opened (secret.txt), never yours."""
+    _setup(repo)
+    gate = "test ! -e call.txt"
+    repo.write(".git-atomic.toml", f'[[gates]]\nname = "g"\nrun = {json.dumps(gate)}\n'.encode())
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    for n, command in enumerate(["chmod 644 secret.txt", "echo call > call.txt"], start=1):
+        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
+        assert claude_hook(repo, "s1", "PreToolUse", **call).stdout == ""
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+        after = claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+        assert after.stdout == ""
+        if n == 1:
+            os.chmod(repo.path / "team.txt", 0o644)  # yours, between its calls
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
+    assert answer.get("decision") == "block", answer
+    assert not repo.exists("call.txt")
+    assert _bits(repo, "secret.txt") == 0o600, answer
+    assert _bits(repo, "team.txt") == 0o644, answer

@@ -412,7 +412,9 @@ def _take_back(
             from git_atomic.ops import effectbeside, gitdirredo
 
             ends = (record.steps[0][0], record.steps[-1][1])
-            did = effectbeside.take_back(ctx.repo, ends, rescue, named=done.outcome.failed)
+            did = effectbeside.take_back(
+                ctx.repo, ends, rescue, named=done.outcome.failed, calls=record.steps
+            )
             bits = effectbeside.noted(did.changed)
             gitdirredo.remember(ctx.journal, ctx.worktree, rescue, bits)  # for `undo`
             message = "; ".join(m for m in (message, *did.said, *did.warned) if m)
@@ -451,7 +453,8 @@ def _beside_trees(ctx: Held, record: Record, current: Snapshot) -> bool:
     from git_atomic.ops import effectbeside
 
     pre, end = (checkpoint.load(ctx.repo, record.steps[i][j]) for i, j in ((0, 0), (-1, 1)))
-    return effectbeside.find(ctx.repo, pre, end, current).anything
+    calls = effectbeside.loaded(ctx.repo, record.steps)
+    return effectbeside.find(ctx.repo, pre, end, current, calls=calls).anything
 
 
 def _config_made(repo: git.Repo, record: Record) -> list[str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Final
 
 from git_atomic.core.errors import GitError
@@ -49,23 +49,50 @@ def take_back(
     rescue: str,
     *,
     named: Collection[bytes] = (),
+    calls: Sequence[tuple[str, str]] = (),
 ) -> Done:
     """After the move whose rescue is `rescue` took back the effect from `steps` (PRE-OP, the
     state it left): what it holds beside the trees, taken back too (`carry_out`). `named`:
-    paths the move named already. The caller keeps the bits closed in the move's event
-    (gitdirredo.remember, `noted`), for `undo`."""
+    paths the move named already. `calls`: an agent turn's steps within `steps`, where its
+    effect is theirs alone (the bits you changed between them are yours). The caller keeps the
+    bits closed in the move's event (gitdirredo.remember, `noted`), for `undo`."""
     from git_atomic.core import records
 
     pre, end = (checkpoint.load(repo, sha) for sha in steps)
-    found = find(repo, pre, end, checkpoint.load(repo, rescue))
+    found = find(repo, pre, end, checkpoint.load(repo, rescue), calls=loaded(repo, calls))
     found = records.replace(found, gone=tuple(p for p in found.gone if p not in named))
     return carry_out(repo, pre, found)
 
 
-def find(repo: Repo, pre: Snapshot, end: Snapshot, current: Snapshot) -> Beside:
-    """What the effect from `pre` to `end` holds beside the trees, seen from `current`."""
+def loaded(repo: Repo, calls: Sequence[tuple[str, str]]) -> list[tuple[Snapshot, Snapshot]]:
+    """Each of `calls` (an agent turn's steps: checkpoints at their two ends), loaded."""
+    return [(checkpoint.load(repo, a), checkpoint.load(repo, b)) for a, b in calls]
+
+
+def find(
+    repo: Repo,
+    pre: Snapshot,
+    end: Snapshot,
+    current: Snapshot,
+    *,
+    calls: Sequence[tuple[Snapshot, Snapshot]] = (),
+) -> Beside:
+    """What the effect from `pre` to `end` holds beside the trees, seen from `current`; the
+    bits only those `calls` opened, where given (an agent turn's steps: what changed between
+    them is yours)."""
     moves, gone = _large(repo, pre, end, current)
-    close, touched = _opened(repo, pre, end, current)
+    if not calls:
+        close, touched = _opened(repo, pre, end, current)
+    else:
+        closing: dict[bytes, int] = {}
+        seen: set[bytes] = set()
+        for start, stop in calls:
+            shut, left = _opened(repo, start, stop, current)
+            for path, bits in shut:
+                closing.setdefault(path, bits)  # the bits before the first call opened them
+            seen.update(left)
+        close = sorted(closing.items())
+        touched = sorted(seen - set(closing))
     return Beside(tuple(moves), tuple(gone), tuple(close), tuple(touched))
 
 
