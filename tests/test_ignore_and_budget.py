@@ -1076,3 +1076,30 @@ def test_a_move_back_of_a_large_file_killed_half_way_is_finished_by_recover(
     assert repo.read("data.db") == data and repo.read("other.db") == other
     assert not repo.exists("moved.db") and not repo.exists("x")
     assert not list((repo.path / ".git" / "atomic" / "tmp").glob("removed-*"))
+
+
+def test_a_large_file_you_moved_between_a_turns_calls_stays_moved(repo: GitRepo) -> None:
+    """Effect, not state: a file over the budget you renamed between the agent's calls
+    (neither touched it) was moved back by the turn's take-back at its Stop, as if its calls
+    had moved it. Only what its calls moved goes back."""
+    import json
+
+    from testing.agents import claude_hook
+
+    configure(repo, 'max_new_file_size = "1KiB"\n[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    data = os.urandom(4096)
+    repo.write("data.db", data)
+    repo.atomic("run", "--no-gates", "--", "true", check=0)
+    for n, command in enumerate(["echo m > made.txt", "echo x > bad"], start=1):
+        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
+        claude_hook(repo, "s1", "PreToolUse", **call)
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+        claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+        if n == 1:
+            os.rename(repo.path / "data.db", repo.path / "mine.db")  # yours, between them
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
+    assert answer.get("decision") == "block", answer
+    assert not repo.exists("bad") and not repo.exists("made.txt"), answer
+    assert repo.exists("mine.db"), (answer, sorted(os.listdir(repo.path)))
+    assert repo.read("mine.db") == data and not repo.exists("data.db"), answer

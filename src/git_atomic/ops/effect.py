@@ -345,7 +345,10 @@ def _same_rules(a: Snapshot, b: Snapshot) -> bool:
     same_attributes = not (attributes[0].known and attributes[1].known) or (
         attributes[0] == attributes[1]
     )
-    return exclude and same_sparse and same_stash and same_shallow and same_attributes
+    # The files over the budget, which no tree holds: one you moved between the changes
+    # (`mv data.db mine.db`) makes the states differ, as a file of the trees would.
+    same_big = None in (a.too_large, b.too_large) or a.too_large == b.too_large
+    return exclude and same_sparse and same_stash and same_shallow and same_attributes and same_big
 
 
 def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snapshot) -> Outcome:
@@ -458,10 +461,9 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         too_large=checkpoint.paths_blob(
             repo, (p for _, to in pairs for p in checkpoint.load_too_large(repo, to))
         ),
-        too_large_ids=checkpoint.too_large_ids_blob(
-            repo,
-            {p: i for _, to in pairs for p, i in checkpoint.load_too_large_ids(repo, to).items()},
-        ),
+        # Where they were, of those a change took from their names only (largegone.py moves
+        # these back): one you moved between the changes is yours.
+        too_large_ids=_displaced_ids(repo, pairs),
         stash=stash,
         git_state=_git_state_after(repo, current, pairs),
         # The permission bits a tree cannot keep of the files where the changes go back to (a
@@ -727,6 +729,22 @@ class _StashAfter:
             self.record = to.stash
         elif self.record != to.stash:
             kept.append("refs/stash")
+
+
+def _displaced_ids(repo: Repo, pairs: Sequence[tuple[Snapshot, Snapshot]]) -> str | None:
+    """The blob of the device and inode each file over the budget had where a change (from,
+    to) goes back to, of those the change took from that name (not the same file there at its
+    end); an empty one where the captures know of such files and no change took one (None:
+    they know of none, or are older than these records)."""
+    found: dict[bytes, tuple[int, int, int]] = {}
+    for frm, to in pairs:
+        then = checkpoint.load_too_large_ids(repo, frm)
+        for path, ident in checkpoint.load_too_large_ids(repo, to).items():
+            if then.get(path, (-1, -1, -1))[:2] != ident[:2]:
+                found[path] = ident
+    if found or all(to.too_large_ids is None for _, to in pairs):
+        return checkpoint.too_large_ids_blob(repo, found)
+    return repo.line("hash-object", "-w", "--stdin", input=b"")
 
 
 def _target(

@@ -80,7 +80,7 @@ def find(
     """What the effect from `pre` to `end` holds beside the trees, seen from `current`; the
     bits only those `calls` opened, where given (an agent turn's steps: what changed between
     them is yours)."""
-    moves, gone = _large(repo, pre, end, current)
+    moves, gone = _large(repo, pre, end, current, calls)
     if not calls:
         close, touched = _opened(repo, pre, end, current)
     else:
@@ -97,21 +97,30 @@ def find(
 
 
 def _large(
-    repo: Repo, pre: Snapshot, end: Snapshot, current: Snapshot
+    repo: Repo,
+    pre: Snapshot,
+    end: Snapshot,
+    current: Snapshot,
+    calls: Sequence[tuple[Snapshot, Snapshot]] = (),
 ) -> tuple[list[tuple[bytes, bytes]], list[bytes]]:
     """The files over the budget the operation took from their names (the device and inode
-    PRE-OP saw there are not there at its end): those found under another name, and those
+    PRE-OP saw there are not there at its end; where `calls` are given, one of them took it:
+    one you moved between them is yours): those found under another name, and those
     nowhere."""
     if pre.too_large is None:
         return [], []
     from git_atomic.ops import largegone
 
     try:
-        was = checkpoint.load_too_large_ids(repo, pre)
-        then = checkpoint.load_too_large_ids(repo, end)
+        ours = _taken(repo, pre, end)
+        if calls and ours:
+            by_calls: set[bytes] = set()
+            for start, stop in calls:
+                if start.too_large is not None:
+                    by_calls.update(_taken(repo, start, stop))
+            ours = [p for p in ours if p in by_calls]
     except GitError:
         return [], []
-    ours = sorted(p for p, i in was.items() if then.get(p, (-1, -1, -1))[:2] != i[:2])
     displaced = largegone.displaced(repo, pre, ours)
     moves = largegone.moves(repo, pre, current, displaced) if displaced else []
     back = {to for _, to in moves}
@@ -119,6 +128,13 @@ def _large(
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         gone = [p for p in displaced if p not in back and (p in away or tree.lstat(p) is None)]
     return moves, gone
+
+
+def _taken(repo: Repo, pre: Snapshot, end: Snapshot) -> list[bytes]:
+    """The names over the budget at `pre` that do not hold the same file at `end`."""
+    was = checkpoint.load_too_large_ids(repo, pre)
+    then = checkpoint.load_too_large_ids(repo, end)
+    return sorted(p for p, i in was.items() if then.get(p, (-1, -1, -1))[:2] != i[:2])
 
 
 def _opened(

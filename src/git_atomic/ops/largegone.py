@@ -57,6 +57,7 @@ def note(
     gone = [
         p for p, st in zip(big, found, strict=True) if st is None or not stat.S_ISREG(st.st_mode)
     ]
+    gone = _the_targets(repo, target, gone)
     if gone:
         for path in from_aside(repo, target, gone):
             gone.remove(path)
@@ -71,6 +72,19 @@ def note(
             "when the state it returns to was saved, so no checkpoint holds it: it is gone "
             "now (deleted or moved since), and cannot come back"
         )
+
+
+def _the_targets(repo: Repo, target: Snapshot, gone: list[bytes]) -> list[bytes]:
+    """Of `gone`, those the target brings back: where it records where its files were (a
+    capture does, for all of them; an effect's target, for those its changes took from
+    their names: effect.py), those it records; one you moved between the changes is yours."""
+    if not gone or target.too_large_ids is None:
+        return gone
+    try:
+        ids = checkpoint.load_too_large_ids(repo, target)
+    except GitError:
+        return gone
+    return [p for p in gone if p in ids]
 
 
 def from_aside(repo: Repo, target: Snapshot, gone: Sequence[bytes]) -> list[bytes]:
