@@ -144,3 +144,19 @@ def test_a_log_cut_by_a_process_killed_half_way_keeps_its_entries(repo: GitRepo)
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     assert found and found[-1] == 2999 and found == list(range(found[0], 3000))
+
+
+def test_a_sessions_fact_made_a_link_is_never_written_through(tmp_path: Path) -> None:
+    """A session's fact (copilotwork's `copilot-working`, turnstate.remember) made a link to
+    a file outside, not there yet: noting the fact created that file outside (touch follows
+    a link)."""
+    from git_atomic.agents import copilotwork, turnstate
+
+    state = tmp_path / "state"
+    folder = turnstate.session_dir(state, "s1")
+    folder.mkdir(parents=True)
+    outside = tmp_path / "outside"
+    (folder / copilotwork.WORKING).symlink_to(outside)
+    copilotwork.working(state, "s1")
+    assert not os.path.lexists(outside)
+    assert os.path.islink(folder / copilotwork.WORKING)

@@ -12,6 +12,7 @@ turn, as before (the next `Stop` of any session judges it).
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Final
 
@@ -40,6 +41,14 @@ def subagents_turns(session: str) -> tuple[str, str]:
     return subagents_of(session), SHARED
 
 
+def _real(folder: Path) -> bool:
+    """A session's folder, not a link to one elsewhere (never looked into)."""
+    try:
+        return stat.S_ISDIR(os.lstat(folder).st_mode)
+    except OSError:
+        return False
+
+
 def subagents_turn(state_dir: Path) -> str:
     """Where a child session's call goes: its working parent's subagents' turn, else SHARED.
     A listing of the sessions' folders and a stat each, on a Copilot subagent's calls only."""
@@ -50,5 +59,5 @@ def subagents_turn(state_dir: Path) -> str:
         keys = os.listdir(turns)
     except OSError:
         return SHARED
-    busy = [k for k in keys if os.path.lexists(turns / k / WORKING)]
+    busy = [k for k in keys if _real(turns / k) and os.path.lexists(turns / k / WORKING)]
     return f"{SHARED}:{busy[0]}" if len(busy) == 1 else SHARED

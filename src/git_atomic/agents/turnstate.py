@@ -570,11 +570,13 @@ def blocks_in_a_row(state_dir: Path, session: str, *, add: bool) -> int:
 def remember(state_dir: Path, session: str, fact: str) -> None:
     """Note that `fact` held once in this session, for its later turns (`remembers`)."""
     path = session_dir(state_dir, session) / fact
-    if path.exists():
+    if os.path.lexists(path):
         return
     with contextlib.suppress(OSError):
         real_folder(path.parent, make=True)
-        path.touch()
+        # Never through a link made there since (a file made outside the repository).
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        os.close(os.open(path, flags, 0o644))
 
 
 def forget(state_dir: Path, session: str, fact: str) -> None:
@@ -587,4 +589,9 @@ def forget(state_dir: Path, session: str, fact: str) -> None:
 
 def remembers(state_dir: Path, session: str, fact: str) -> bool:
     folder = session_dir(state_dir, session)
-    return real_folder(folder, make=False) and (folder / fact).exists()
+    if not real_folder(folder, make=False):
+        return False
+    try:
+        return stat.S_ISREG(os.lstat(folder / fact).st_mode)  # (a link is no fact of ours)
+    except OSError:
+        return False
