@@ -832,6 +832,10 @@ _MOVED_IN = {
     "a link moved": "mv d/l d/l2",
     "swapped names": "mv d/a t && mv d/e/b d/a && mv t d/e/b",
     "ignored rule kept, file moved": "mv d/a d/a2 && touch .gitignore",
+    # The folder's own `.gitignore` moves with it: a rule changed, and the whole move was left
+    # out (the commit held only the deletions), as a file a rule had hidden would be.
+    "a folder with its .gitignore": "mv d/e d/e2",
+    "a folder with its .gitignore, into a new folder": "mkdir n && mv d n/d",
 }
 
 
@@ -844,11 +848,30 @@ def test_files_the_operation_moved_are_committed_where_it_moved_them(
     commit holds what `git add -A` would: the files at their new paths."""
     setup = (
         "mkdir -p d/e && echo a > d/a && echo b > d/e/b && ln -s a d/l && echo '*.o' > .gitignore"
+        " && echo '*.tmp' > d/e/.gitignore"
     )
-    setup += " && git add -A && git commit -qm files"
+    setup += " && git add -A && git commit -qm files && echo built > d/e/x.tmp"
     tool, before, tree = _as_plain_git_would(tmp_path, setup, _MOVED_IN[case])
     assert tool.git("rev-list", "--count", f"{before}..HEAD") == "1\n"
     assert tool.git("status", "--porcelain") == "", tree
+    assert ".tmp" not in tree  # what the moved rule ignores stays ignored
+
+
+def test_a_file_a_deleted_rule_hid_stays_out_when_the_operation_also_moves_files(
+    repo: GitRepo,
+) -> None:
+    """A move committed where a rule changed (a file whose bytes are those of one the operation
+    took away) is no way in for a file the rule hid: `.env` stays out, untracked, where the
+    operation empties `.gitignore` and moves a folder in the same run."""
+    repo.write(".gitignore", b".env\n")
+    repo.write("pkg/a.txt", b"a\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "pkg")
+    repo.write(".env", b"SECRET=1\n")
+    repo.atomic("run", "--", "sh", "-c", ": > .gitignore; mv pkg lib", check=0)
+    committed = repo.git("ls-tree", "-r", "--name-only", "HEAD").split()
+    assert committed == [".gitignore", "README", "lib/a.txt"], committed
+    assert repo.git("status", "--porcelain").splitlines() == ["?? .env"]
 
 
 def test_a_file_the_operation_took_out_of_the_index_stays_out_of_its_commit(repo: GitRepo) -> None:

@@ -222,14 +222,32 @@ def there_before(
     or one a rule hid then that the operation changed since (`.env` behind a line it took out of
     `.gitignore`). A file born after PRE-OP (statx's birth, else ctime) is none of them. One born
     before it where PRE-OP held nothing, with no rule changed, was moved there by the operation
-    (`mv src lib`: a rename keeps a file's birth): the operation's, committed."""
+    (`mv src lib`: a rename keeps a file's birth): the operation's, committed. With a rule
+    changed, one is still the operation's where it is, bytes and mode, a file PRE-OP held that
+    the operation took away (`mv pkg lib` of a folder that holds a `.gitignore`, which moves
+    the rule with it): a file a rule hid is no copy of one that went."""
     older = older_than(repo, paths, before.began)
     if not older:
         return []
     held = {entry.path for entry in repo.ls_tree_at(before.files_tree, older)}
     if len(held) < len(older) and _rules_changed(repo, before, files_tree):
-        return older
+        unheld = [path for path in older if path not in held]
+        moved = _moved_here(repo, unheld, before.files_tree, files_tree)
+        return [path for path in older if path not in moved]
     return [path for path in older if path in held]
+
+
+def _moved_here(repo: Repo, paths: Sequence[bytes], before: str, now: str) -> set[bytes]:
+    """Those of `paths` (in the files tree `now`) whose entry, mode and blob, is that of a
+    file the files tree `before` held and `now` does not: the same file under another name."""
+    gone = {
+        (change.old_mode, change.old_oid)
+        for change in repo.diff_trees(before, now)
+        if change.status == "D"
+    }
+    if not gone:
+        return set()
+    return {e.path for e in repo.ls_tree_at(now, paths) if (e.mode, e.oid) in gone}
 
 
 def _rules_changed(repo: Repo, before: Before, files_tree: str) -> bool:
