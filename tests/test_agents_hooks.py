@@ -1652,6 +1652,60 @@ def test_commits_mode_turn_commits_as_git_would_under_autocrlf_and_filemode_fals
     assert repo.read("doc.txt") == b"one\r\nTWO\r\n"
 
 
+# Files an attribute converts (the checkpoint keeps their bytes on disk): a line-ending rule of
+# `.gitattributes` (git/git's `*.bat text eol=crlf`, prettier's `* text=auto eol=lf`). The turn
+# (setup: attributes and files committed, then checked out again) and what HEAD holds after.
+_CONVERTED = {
+    "eol=crlf, edited": (
+        "*.bat text eol=crlf\n",
+        lambda r: r.write("w/a.bat", r.read("w/a.bat") + b"REM more\r\n"),
+        {"w/a.bat": b"@echo off\nREM more\n"},
+    ),
+    "eol=crlf, its folder moved": (
+        "*.bat text eol=crlf\n",
+        lambda r: (r.path / "w").rename(r.path / "v"),
+        {"v/a.bat": b"@echo off\n", "v/doc.txt": b"one\ntwo\n"},
+    ),
+    "text=auto eol=lf, CRLF written": (
+        "* text=auto eol=lf\n",
+        lambda r: (r.write("w/doc.txt", b"one\r\nTWO\r\n"), r.write("new.txt", b"n\r\n")),
+        {"w/doc.txt": b"one\nTWO\n", "new.txt": b"n\n"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_CONVERTED))
+def test_commits_mode_turn_commits_files_a_line_ending_attribute_converts(
+    repo: GitRepo, case: str
+) -> None:
+    """A turn that touched a file of `*.bat text eol=crlf` (git/git's compat/vcbuild/) was 'not
+    committed (its changes overlap with uncommitted ones in compat/vcbuild/find_vs_env.bat)',
+    though you had changed nothing: the turn's checkpoints keep the disk's CRLF bytes, and
+    they were merged over HEAD's LF as they are. Each step's files are taken as `git add`
+    stores them: committed as plain git would, `git status` clean after."""
+    attributes, act, expected = _CONVERTED[case]
+    repo.atomic("hooks", "install", "claude-code", "--history", "commits", check=0)
+    repo.write(".gitattributes", attributes.encode())
+    repo.write("w/a.bat", b"@echo off\n")
+    repo.write("w/doc.txt", b"one\ntwo\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "attributes, hooks in commits mode")
+    shutil.rmtree(repo.path / "w")
+    repo.git("checkout", "--", "w")
+    on_disk = {p: repo.read(p) for p in ("w/a.bat", "w/doc.txt")}
+
+    claude = ClaudeCode(repo)
+    claude.turn([bash(repo, 1, case, lambda: act(repo))])
+    [answer] = claude.send(stop())
+
+    assert "committed as" in answer.json()["systemMessage"], answer
+    for path, data in expected.items():
+        assert repo.git("cat-file", "blob", f"HEAD:{path}").encode() == data, path
+    assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
+    if case.endswith("moved"):
+        assert repo.read("v/a.bat") == on_disk["w/a.bat"] == b"@echo off\r\n"
+
+
 def test_commits_mode_turn_whose_call_committed_then_changed_its_files_commits_the_rest(
     repo: GitRepo,
 ) -> None:

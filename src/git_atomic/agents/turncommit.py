@@ -14,11 +14,14 @@ unstaged. A change of the turn that overlaps what you staged is not committed ei
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from typing import Final
 
 from git_atomic.core.errors import AtomicError, SigningFailed
 from git_atomic.core.records import dataclass
 from git_atomic.engine import checkpoint, isolation
+from git_atomic.engine.conversion import NO_AUTOCRLF
 from git_atomic.engine.git import Repo
 from git_atomic.ops import phasecommit, treemerge
 
@@ -95,11 +98,52 @@ def _as_git_would(repo: Repo, snap: checkpoint.Snapshot) -> str:
         repo,
         staged_tree=snap.staged_tree,
         flags=flags,
-        tree=snap.files_tree,
+        tree=_converted(repo, snap),
         raw_tree=None,
         leave_out=frozenset(),
         filters=False,  # the snapshot keeps no raw bytes: a filtered file as it was held
     )
+
+
+def _converted(repo: Repo, snap: checkpoint.Snapshot) -> str:
+    """A step's files with those a line-ending rule of your attributes converts (`eol=crlf`,
+    `text=auto`, `working-tree-encoding`) as `git add` stores them: the checkpoint keeps their
+    bytes on disk, and a `*.bat eol=crlf` file's CRLF lines read as a change of yours against
+    HEAD's LF, so the turn was never committed. Only the files your index does not hold as
+    they are; no filter of yours runs (`_as_git_would`)."""
+    changed = [
+        c
+        for c in repo.diff_trees(snap.staged_tree, snap.files_tree)
+        if c.new_mode in ("100644", "100755") and b"\n" not in c.path
+    ]
+    if not changed:
+        return snap.files_tree
+    fields = repo.out(
+        "check-attr", "-z", "--stdin", *_EOL_ATTRS, input=b"".join(c.path + b"\0" for c in changed)
+    ).split(b"\0")
+    ruled = {fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] != b"unspecified"}
+    by_oid = {c.path: c.new_oid for c in changed if c.path in ruled}
+    contents = dict(repo.cat_blobs(set(by_oid.values())))
+    edits: dict[bytes, tuple[str, str] | None] = {}
+    for c in changed:
+        if c.path not in by_oid:
+            continue
+        res = repo.run(
+            *NO_AUTOCRLF,  # `core.autocrlf` is commitview's, as for a run's commits
+            "hash-object",
+            "-w",
+            "--stdin",
+            f"--path={os.fsdecode(c.path)}",
+            input=contents[c.new_oid],
+            check=False,
+        )
+        oid = res.stdout.decode().strip()
+        if res.returncode == 0 and oid != c.new_oid:
+            edits[c.path] = (c.new_mode, oid)
+    return repo.tree_edit(snap.files_tree, edits) if edits else snap.files_tree
+
+
+_EOL_ATTRS: Final = ("text", "eol", "crlf", "working-tree-encoding")
 
 
 def _committed_within(
