@@ -1594,10 +1594,12 @@ def test_commits_mode_turn_that_unignores_files_there_before_it_leaves_them_out(
 def test_commits_mode_turn_that_moves_a_folder_commits_it_where_it_moved_it(repo: GitRepo) -> None:
     """A turn's `mv lib pkg`: its commit deleted `lib/` and left `pkg/` untracked (a moved file
     keeps its birth, so it read as one there before the turn, ignored then). The commit holds
-    the move, as `git add -A` would; no rule changed, so nothing is left out."""
+    the move, as `git add -A` would; nothing is left out. The folder's own `.gitignore` moves
+    with it (a rule changed): its files are those `lib/` held, so still the turn's."""
     repo.atomic("hooks", "install", "claude-code", "--history", "commits", check=0)
     repo.write("lib/a.py", b"A = 1\n")
     repo.write("lib/sub/b.py", b"B = 2\n")
+    repo.write("lib/sub/.gitignore", b"*.pyc\n")
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "lib, hooks in commits mode")
     head = repo.head()
@@ -1613,6 +1615,7 @@ def test_commits_mode_turn_that_moves_a_folder_commits_it_where_it_moved_it(repo
     assert repo.git("rev-list", f"{head}..HEAD").split() == [repo.head()]
     files = repo.git("ls-tree", "-r", "--name-only", "HEAD").split()
     assert "pkg/a.py" in files and "pkg/sub/b.py" in files and "lib/a.py" not in files
+    assert "pkg/sub/.gitignore" in files
     assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
 
 
