@@ -857,6 +857,35 @@ def test_files_the_operation_moved_are_committed_where_it_moved_them(
     assert ".tmp" not in tree  # what the moved rule ignores stays ignored
 
 
+_PACKAGE = "".join(f"from pkg import name_{i}\n" for i in range(12))
+
+
+@pytest.mark.parametrize("then", ["imports edited", "imports edited, rule file dropped"])
+def test_a_folder_moved_with_its_gitignore_then_edited_is_committed_where_it_moved_it(
+    repo: GitRepo, then: str
+) -> None:
+    """The codemod that renames a package: `mv pkg lib`, then a file edited in place. The folder's
+    `.gitignore` moved with it (a rule changed), and its edited files, no copy of a file that
+    went, stayed out, untracked: the commit deleted `pkg/mod.py` and held no `lib/mod.py`.
+    A file git pairs as a rename with one that went, where PRE-OP's rules ignored none there,
+    is the operation's; the ignored build output it moved along stays out, even shown."""
+    repo.write("pkg/.gitignore", b"*.tmp\n")
+    repo.write("pkg/mod.py", _PACKAGE.encode())
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "pkg")
+    repo.write("pkg/cache.tmp", b"built\n")
+    op = "mv pkg lib && echo 'from lib import more' >> lib/mod.py"  # in place: same birth
+    if then.endswith("dropped"):
+        op += " && rm lib/.gitignore"
+    repo.atomic("run", "--", "sh", "-c", op, check=0)
+    committed = repo.git("ls-tree", "-r", "--name-only", "HEAD").split()
+    rules = [] if then.endswith("dropped") else ["lib/.gitignore"]
+    assert committed == ["README", *rules, "lib/mod.py"], committed
+    assert repo.git("show", "HEAD:lib/mod.py") == _PACKAGE + "from lib import more\n"
+    shown = ["?? lib/cache.tmp"] if then.endswith("dropped") else []
+    assert repo.git("status", "--porcelain").splitlines() == shown
+
+
 def test_a_file_a_deleted_rule_hid_stays_out_when_the_operation_also_moves_files(
     repo: GitRepo,
 ) -> None:
