@@ -1674,6 +1674,11 @@ _CONVERTED = {
         lambda r: (r.write("w/doc.txt", b"one\r\nTWO\r\n"), r.write("new.txt", b"n\r\n")),
         {"w/doc.txt": b"one\nTWO\n", "new.txt": b"n\n"},
     ),
+    "working-tree-encoding=UTF-16, edited": (
+        "*.u16 text working-tree-encoding=UTF-16\n",
+        lambda r: r.write("w/a.u16", "hello\nWORLD\n".encode("utf-16")),
+        {"w/a.u16": b"hello\nWORLD\n"},
+    ),
 }
 
 
@@ -1681,7 +1686,8 @@ _CONVERTED = {
 def test_commits_mode_turn_commits_files_a_line_ending_attribute_converts(
     repo: GitRepo, case: str
 ) -> None:
-    """A turn that touched a file of `*.bat text eol=crlf` (git/git's compat/vcbuild/) was 'not
+    """A turn that touched a file of `*.bat text eol=crlf` (git/git's compat/vcbuild/), or of
+    `working-tree-encoding=UTF-16`, was 'not
     committed (its changes overlap with uncommitted ones in compat/vcbuild/find_vs_env.bat)',
     though you had changed nothing: the turn's checkpoints keep the disk's CRLF bytes, and
     they were merged over HEAD's LF as they are. Each step's files are taken as `git add`
@@ -1691,6 +1697,7 @@ def test_commits_mode_turn_commits_files_a_line_ending_attribute_converts(
     repo.write(".gitattributes", attributes.encode())
     repo.write("w/a.bat", b"@echo off\n")
     repo.write("w/doc.txt", b"one\ntwo\n")
+    repo.write("w/a.u16", "hello\nworld\n".encode("utf-16"))
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "attributes, hooks in commits mode")
     shutil.rmtree(repo.path / "w")
