@@ -166,7 +166,7 @@ def _run_then_validate(engine: Engine, op: OpRow, command: _Command) -> OpRow:
     res = run_command(engine, op, argv, timeout=command.timeout, json_out=json_out)
     failed = _why_not_go_on(engine, op, res, command.ok_exit)
     if failed is not None:
-        return rollback_op(engine, op, failed_phase=failed)
+        return rollback_op(engine, engine.journal.op(op.id) or op, failed_phase=failed)
     try:
         exec_row = engine.checkpoint(
             op,
@@ -210,6 +210,16 @@ def _why_not_go_on(
     failed = failed_phase(res, ok_exit)
     if failed is not None:
         return failed
+    left = _what_it_left(engine, op)
+    if left is not None and res.exit_code:
+        # An exit status `--ok-exit` counts as success: the rollback says so, not "exited 1".
+        engine.journal.set_detail(op.id, {**op.details, output.EXIT_OK: True})
+    return left
+
+
+def _what_it_left(engine: Engine, op: OpRow) -> FailedPhase | None:
+    """FailedPhase.EXEC where the command left a state git cannot go on from (saying which),
+    else None."""
     # The git dir moved away or pointed elsewhere: refused (exit 3), the operation left for
     # `recover` once it is back, before anything of git's is read there.
     discovery.check_layout(engine.repo)

@@ -114,8 +114,17 @@ def command_failure(op: OpRow) -> str:
         return f"the command was killed by {name}"
     if code == 0:  # it succeeded, and left what no checkpoint can hold (said just before)
         return "the command exited 0, but left a state no checkpoint can hold"
+    if op.details.get(EXIT_OK):  # a status --ok-exit counts as success
+        return (
+            f"the command exited with status {code}, which counts as success, but left a state "
+            "no checkpoint can hold"
+        )
     return f"the command exited with status {code}"
 
+
+# An operation's detail: its command's exit status was one `--ok-exit` (or `[ok_exit]`) counts
+# as success, and it was rolled back for what it left (a merge in progress).
+EXIT_OK: Final = "exit_ok"
 
 # What a rollback's promise covers: what git-atomic captures, not ignored files.
 AS_BEFORE: Final = "files, index and branches are as before (ignored files are not restored)"

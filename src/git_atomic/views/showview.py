@@ -31,6 +31,7 @@ from git_atomic.core.vocab import (
 )
 from git_atomic.engine.git import Repo
 from git_atomic.ops import context
+from git_atomic.ops.output import EXIT_OK
 from git_atomic.views.logview import tdd_marker
 from git_atomic.views.render import (
     PHASE_WORD,
@@ -75,6 +76,8 @@ def _outcome(
             if op.exit_code is not None
             else "the command could not run"
         )
+        if op.exit_code == 0 or op.details.get(EXIT_OK):
+            why += ", but left a state no checkpoint can hold"
     else:
         words: dict[FailedPhase | None, str] = {
             FailedPhase.TIMEOUT: "the command timed out",
