@@ -1674,6 +1674,13 @@ _CONVERTED = {
         lambda r: (r.write("w/doc.txt", b"one\r\nTWO\r\n"), r.write("new.txt", b"n\r\n")),
         {"w/doc.txt": b"one\nTWO\n", "new.txt": b"n\n"},
     ),
+    # git leaves the CRs alone where the index's copy has them ("safer autocrlf"): the line
+    # changed alone, never the whole file made LF.
+    "text=auto, CRLF held in the index": (
+        "w/crlf.txt text=auto\n",
+        lambda r: r.write("w/crlf.txt", b"a\r\nB\r\n"),
+        {"w/crlf.txt": b"a\r\nB\r\n"},
+    ),
     "working-tree-encoding=UTF-16, edited": (
         "*.u16 text working-tree-encoding=UTF-16\n",
         lambda r: r.write("w/a.u16", "hello\nWORLD\n".encode("utf-16")),
@@ -1687,19 +1694,22 @@ def test_commits_mode_turn_commits_files_a_line_ending_attribute_converts(
     repo: GitRepo, case: str
 ) -> None:
     """A turn that touched a file of `*.bat text eol=crlf` (git/git's compat/vcbuild/), or of
-    `working-tree-encoding=UTF-16`, was 'not
-    committed (its changes overlap with uncommitted ones in compat/vcbuild/find_vs_env.bat)',
+    `working-tree-encoding=UTF-16`, was 'not committed (its changes overlap with uncommitted
+    ones in compat/vcbuild/find_vs_env.bat)',
     though you had changed nothing: the turn's checkpoints keep the disk's CRLF bytes, and
     they were merged over HEAD's LF as they are. Each step's files are taken as `git add`
     stores them: committed as plain git would, `git status` clean after."""
     attributes, act, expected = _CONVERTED[case]
     repo.atomic("hooks", "install", "claude-code", "--history", "commits", check=0)
+    repo.write("w/crlf.txt", b"a\r\nb\r\n")  # committed before any attribute: CRLF held
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "a CRLF file, hooks in commits mode")
     repo.write(".gitattributes", attributes.encode())
     repo.write("w/a.bat", b"@echo off\n")
     repo.write("w/doc.txt", b"one\ntwo\n")
     repo.write("w/a.u16", "hello\nworld\n".encode("utf-16"))
     repo.git("add", "-A")
-    repo.git("commit", "-q", "-m", "attributes, hooks in commits mode")
+    repo.git("commit", "-q", "-m", "attributes and files")
     shutil.rmtree(repo.path / "w")
     repo.git("checkout", "--", "w")
     on_disk = {p: repo.read(p) for p in ("w/a.bat", "w/doc.txt")}

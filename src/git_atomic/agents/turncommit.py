@@ -121,13 +121,18 @@ def _converted(repo: Repo, snap: checkpoint.Snapshot) -> str:
     fields = repo.out(
         "check-attr", "-z", "--stdin", *_EOL_ATTRS, input=b"".join(c.path + b"\0" for c in changed)
     ).split(b"\0")
-    ruled = {fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] != b"unspecified"}
-    by_oid = {c.path: c.new_oid for c in changed if c.path in ruled}
-    contents = dict(repo.cat_blobs(set(by_oid.values())))
+    attrs: dict[bytes, dict[bytes, bytes]] = {}
+    for i in range(0, len(fields) - 2, 3):
+        if fields[i + 2] != b"unspecified":
+            attrs.setdefault(fields[i], {})[fields[i + 1]] = fields[i + 2]
+    ruled = [c for c in changed if c.path in attrs]
+    olds = {c.old_oid for c in ruled if c.status != "A"}
+    contents = dict(repo.cat_blobs({c.new_oid for c in ruled} | olds))
     edits: dict[bytes, tuple[str, str] | None] = {}
-    for c in changed:
-        if c.path not in by_oid:
-            continue
+    for c in ruled:
+        auto = b"auto" in (attrs[c.path].get(b"text"), attrs[c.path].get(b"crlf"))
+        if auto and b"\r\n" in contents.get(c.old_oid, b""):
+            continue  # git leaves the CRs alone where the index's copy has them ("safer")
         res = repo.run(
             *NO_AUTOCRLF,  # `core.autocrlf` is commitview's, as for a run's commits
             "hash-object",
