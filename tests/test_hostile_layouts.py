@@ -10,7 +10,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -260,18 +260,17 @@ def test_rollback_to_a_checkpoint_refuses_a_folder_made_unreadable_since_it(
     assert (u.repo.path / "a" / "top").read_bytes() == b"op\n"
 
 
-def test_an_agent_turn_that_made_a_folder_unreadable_is_not_taken_back_around_it(
-    unprivileged: Unprivileged,
-) -> None:
-    """A turn's Bash call made a folder of new files unreadable (chmod 000) and its gate
-    failed: the take-back said 'this turn's changes were rolled back' and left the folder and
-    its files behind (git cannot list it). Now the turn is not judged, named, nothing changed
-    (judged at a later Stop, once the folder is readable: below)."""
-    u = unprivileged
+def _turn_that_makes_a_folder_unreadable(
+    u: Unprivileged,
+) -> tuple[Callable[..., subprocess.CompletedProcess[str]], oracle.Files]:
+    """A turn whose Bash call made `top` its own, made a gate fail and made a folder of new
+    files unreadable (chmod 000 n), ended: its Stop said it is not judged. Its hook call, and
+    the tree as it was before the turn."""
     gate = '[[gates]]\nname = "g"\nrun = "test ! -e fail"\n'
     setup = f"echo t > top && printf '{gate}' > .git-atomic.toml && git add -A && git commit -qm i"
     assert u.run("sh", "-c", setup).returncode == 0
     assert u.atomic("hooks", "install", "claude-code").returncode == 0
+    before = oracle.walk(u.repo.path)
     common = {
         "session_id": "s1",
         "transcript_path": "/x/s1.jsonl",
@@ -294,6 +293,18 @@ def test_an_agent_turn_that_made_a_folder_unreadable_is_not_taken_back_around_it
     hook("PostToolUse", **call, tool_response={"success": True})
     said = json.loads(hook("Stop", stop_hook_active=False).stdout)["systemMessage"]
     assert "not judged" in said and "n/: cannot be read" in said, said
+    return hook, before
+
+
+def test_an_agent_turn_that_made_a_folder_unreadable_is_not_taken_back_around_it(
+    unprivileged: Unprivileged,
+) -> None:
+    """A turn's Bash call made a folder of new files unreadable (chmod 000) and its gate
+    failed: the take-back said 'this turn's changes were rolled back' and left the folder and
+    its files behind (git cannot list it). Now the turn is not judged, named, nothing changed
+    (judged at a later Stop, once the folder is readable: below)."""
+    u = unprivileged
+    _turn_that_makes_a_folder_unreadable(u)
     assert (u.repo.path / "top").read_bytes() == b"op\n" and (u.repo.path / "fail").exists()
     assert stat.S_IMODE(os.lstat(u.repo.path / "n").st_mode) == 0
 
@@ -512,33 +523,7 @@ def test_an_agent_turn_that_made_a_folder_unreadable_is_taken_back_whole_once_re
     refuses a folder made unlistable since its window began: the turn waits, not judged, and
     its next Stop, the folder readable, takes it back whole."""
     u = unprivileged
-    gate = '[[gates]]\nname = "g"\nrun = "test ! -e fail"\n'
-    setup = f"echo t > top && printf '{gate}' > .git-atomic.toml && git add -A && git commit -qm i"
-    assert u.run("sh", "-c", setup).returncode == 0
-    assert u.atomic("hooks", "install", "claude-code").returncode == 0
-    before = oracle.walk(u.repo.path)
-    common = {
-        "session_id": "s1",
-        "transcript_path": "/x/s1.jsonl",
-        "cwd": str(u.repo.path),
-        "permission_mode": "default",
-    }
-    call = {**common, "tool_name": "Bash", "tool_input": {"command": "x"}, "tool_use_id": "t1"}
-
-    def hook(event: str, **fields: object) -> subprocess.CompletedProcess[str]:
-        payload = json.dumps({**common, **fields, "hook_event_name": event})
-        argv = (sys.executable, "-m", "git_atomic", "hook", "claude-code", event)
-        answer = u.run(*argv, input=payload)
-        assert answer.returncode == 0 and "Traceback" not in answer.stderr, answer.stderr
-        return answer
-
-    hook("UserPromptSubmit", prompt="go")
-    hook("PreToolUse", **call)
-    made = "echo op > top; touch fail; mkdir n; echo s > n/f; chmod 000 n"
-    assert u.run("sh", "-c", made).returncode == 0
-    hook("PostToolUse", **call, tool_response={"success": True})
-    said = json.loads(hook("Stop", stop_hook_active=False).stdout)["systemMessage"]
-    assert "not judged" in said and "n/: cannot be read" in said, said
+    hook, before = _turn_that_makes_a_folder_unreadable(u)
     assert u.run("chmod", "755", "n").returncode == 0
     said = json.loads(hook("Stop", stop_hook_active=False).stdout)["systemMessage"]
     assert "rolled back" in said, said
