@@ -339,3 +339,14 @@ def test_an_effect_taken_back_leaves_git_state_made_since(repo: GitRepo, command
     assert repo.exists("op.txt") is (command == "undo")
     assert (repo.path / ".git" / "SQUASH_MSG").read_bytes() == squash
     assert repo.git("status", "--porcelain", "--", "side.txt") == "A  side.txt\n"
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-5", "soon"])
+def test_a_lock_wait_that_is_no_finite_number_is_the_default(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """GIT_ATOMIC_INDEX_LOCK_WAIT=inf made a rollback wait for ever on a live git's lock."""
+    from git_atomic.engine import gitstate
+
+    monkeypatch.setenv("GIT_ATOMIC_INDEX_LOCK_WAIT", value)
+    assert gitstate._live_wait() == (0.0 if value == "-5" else 10.0)

@@ -10,6 +10,7 @@ raw index, for its unmerged entries), the restore removes them, and `undo` write
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -373,10 +374,13 @@ _LIVE_WAIT_S: Final = 10.0
 
 
 def _live_wait() -> float:
+    """GIT_ATOMIC_INDEX_LOCK_WAIT's seconds; the default where it is no finite number (`inf`
+    would wait for ever, `nan` not at all)."""
     try:
-        return max(0.0, float(os.environ.get("GIT_ATOMIC_INDEX_LOCK_WAIT", _LIVE_WAIT_S)))
+        wait = float(os.environ.get("GIT_ATOMIC_INDEX_LOCK_WAIT", _LIVE_WAIT_S))
     except ValueError:
         return _LIVE_WAIT_S
+    return max(0.0, wait) if math.isfinite(wait) else _LIVE_WAIT_S
 
 
 def _let_go(lock: Path, grace: float = _LOCK_GRACE_S) -> bool:
