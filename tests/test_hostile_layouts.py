@@ -529,3 +529,30 @@ def test_an_agent_turn_that_made_a_folder_unreadable_is_taken_back_whole_once_re
     assert "rolled back" in said, said
     assert oracle.walk(u.repo.path) == before
     assert not (u.repo.path / "n").exists()
+
+
+@pytest.mark.parametrize("layout", ["a .git link to the git dir", "a ceiling above"])
+def test_the_look_before_git_finds_the_git_dir_git_finds(tmp_path: Path, layout: str) -> None:
+    """Before its first git process a command looks for the git dir itself, to refuse a
+    configuration that is not a regular file (git would wait for ever reading a FIFO). That
+    look walked past a `.git` that is a link to the git dir (a layout of yours: `.git ->
+    ../store.git`), so a FIFO config there hung every command, SIGTERM included; and it walked
+    past `GIT_CEILING_DIRECTORIES`, refusing a FIFO in a repository above the ceiling that git
+    never looks in (git: "not a git repository"). It is git's own look now."""
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    if layout == "a .git link to the git dir":
+        (repo.path / ".git").rename(tmp_path / "store.git")
+        (repo.path / ".git").symlink_to("../store.git")
+        assert repo.git("status", "--porcelain").strip() == ""
+        (tmp_path / "store.git" / "config").rename(tmp_path / "config.orig")
+        os.mkfifo(tmp_path / "store.git" / "config")
+        res = repo.atomic("status", check=3, timeout=60)
+        assert ".git/config is not a regular file" in res.stderr, res.stderr
+        assert "Traceback" not in res.stderr
+        return
+    (repo.path / ".git" / "config").rename(tmp_path / "config.orig")
+    os.mkfifo(repo.path / ".git" / "config")
+    (repo.path / "sub").mkdir()
+    ceiling = {"GIT_CEILING_DIRECTORIES": str(repo.path)}
+    res = repo.atomic("status", check=3, timeout=60, cwd=repo.path / "sub", env=ceiling)
+    assert "not a git repository" in res.stderr and "FIFO" not in res.stderr, res.stderr
