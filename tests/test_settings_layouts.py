@@ -18,6 +18,7 @@ import pytest
 
 from git_atomic.engine import discovery, scan
 from testing import oracle
+from testing.agents import claude_hook
 from testing.differential import CONTENTS, scenario
 from testing.gitrepo import GitRepo, hermetic_env, split_index
 
@@ -1596,3 +1597,53 @@ def test_a_split_index_link_is_found_across_every_chunk_boundary(
         assert splitindex._found(path, {"s": oid}, 20) == "s", at
     path.write_bytes(b"\xff" * 60 + oid)  # only as the checksum
     assert splitindex._found(path, {"s": oid}, 20) is None
+
+
+_YOUR_LINKS = {
+    "a folder of branches": ("refs/heads/team", "team"),
+    "a branch": ("refs/heads/solo", "solo"),
+    "a folder of reflogs": ("logs/refs/heads/team", "logs-team"),
+}
+
+
+@pytest.mark.parametrize("start", ["run", "begin", "agent turn"])
+@pytest.mark.parametrize("which", sorted(_YOUR_LINKS))
+def test_a_link_of_yours_in_the_refs_is_refused_where_an_operation_starts(
+    tmp_path: Path, which: str, start: str
+) -> None:
+    """`.git/refs/heads/team -> /elsewhere/team` (refs kept outside, a layout of yours): the
+    first capture set it aside as if an operation had made it, made a real folder with the
+    branches its reflog named, and a branch whose reflog is off (`core.logAllRefUpdates
+    false`) was gone from the repository. Kept, git would write every ref update outside, where
+    no rollback takes it back. Refused now where an operation or a turn starts, by name, exit 3
+    (a turn: the hook answers, nothing checkpointed); the link and what it points to stay."""
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    repo.git("config", "core.logAllRefUpdates", "false")
+    repo.git("branch", "team/x")
+    repo.git("branch", "solo")
+    repo.git("branch", "team/y")
+    repo.git("reflog", "expire", "--expire=now", "--all")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    rel, name = _YOUR_LINKS[which]
+    if rel.startswith("logs/"):
+        repo.git("update-ref", "-m", "log", "refs/heads/team/x", "HEAD")  # a reflog to link
+        (repo.path / ".git" / "logs" / "refs" / "heads" / "team").mkdir(parents=True, exist_ok=True)
+    (repo.path / ".git" / rel).rename(outside / name)
+    (repo.path / ".git" / rel).symlink_to(outside / name)
+    branches = repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/heads")
+    before, out_before = oracle.walk(repo.path), oracle.walk_exact(outside)
+    said = f".git/{rel} is a symbolic link"
+    if start == "agent turn":
+        res = claude_hook(
+            repo, "s1", "PreToolUse", tool_name="Bash", tool_input={"command": "true"}, check=False
+        )
+        assert said in res.stdout + res.stderr and "Traceback" not in res.stderr, res
+    else:
+        args = ("run", "--", "sh", "-c", "echo x > made") if start == "run" else ("begin", "op")
+        res = repo.atomic(*args, check=3)
+        assert said in res.stderr and "Traceback" not in res.stderr, res.stderr
+        assert repo.atomic("status").stdout.startswith("no operation is open")
+    assert os.readlink(repo.path / ".git" / rel) == str(outside / name)
+    assert repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/heads") == branches
+    assert oracle.walk(repo.path) == before and oracle.walk_exact(outside) == out_before

@@ -25,7 +25,7 @@ from git_atomic.agents import turnbeside, turnkeys, turnothers
 from git_atomic.agents.turnstate import TURN_REFS, Record, turn_message
 from git_atomic.core import patterns, records
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import checkpoint, git, scan, snapshot
+from git_atomic.engine import checkpoint, git, gitlinks, scan, snapshot
 from git_atomic.engine.restoreplan import folders_on_the_way
 
 
@@ -213,6 +213,8 @@ def start_window(
         extra = {**record.extra, NOTED: files, NOTED_AT: when}
         return records.replace(record, window_before=FILES_NOTED, extra=extra)
     began = time.time()
+    if opening and not record.steps and not pending_of(record):
+        gitlinks.refuse_found(repo.git_dir, repo.common_dir)  # a link in refs is yours
     record, before = capture(repo, record, "before")
     taken = time.time()
     if opening and not record.steps and not pending_of(record):

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import patterns
-from git_atomic.core.errors import GitError
+from git_atomic.core.errors import GitError, RefusedError
 from git_atomic.engine import safefs
 
 if TYPE_CHECKING:
@@ -197,6 +197,33 @@ def _state_links(tree: safefs.Tree) -> list[bytes]:
         with os.scandir(fd) as entries:
             found += [folder + b"/" + os.fsencode(e.name) for e in entries if e.is_symlink()]
     return sorted(found)
+
+
+def refuse_found(git_dir: Path, common_dir: Path) -> None:
+    """Where an operation or an agent's turn starts, a link in refs, logs or `packed-refs` is
+    yours (no operation made it): set aside, it would leave your layout changed (and a branch
+    whose reflog is off gone from the repository), kept, every ref update would be written
+    outside the repository. Refused by name, nothing changed."""
+    linked = git_dir != common_dir
+    with safefs.Tree(os.fsencode(git_dir)) as own, safefs.Tree(os.fsencode(common_dir)) as shared:
+        found = [
+            (git_dir, rel) for rel in _found(own, worktree=True, common=not linked, thorough=False)
+        ]
+        if linked:
+            found += [
+                (common_dir, rel)
+                for rel in _found(shared, worktree=False, common=True, thorough=False)
+            ]
+    if found:
+        where, rel = found[0]
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        path = os.path.join(where, os.fsdecode(rel))
+        raise RefusedError(
+            f"{path} is a symbolic link{more}: git reads and writes refs through it, outside "
+            "this repository, and a rollback could not take such a write back; nothing was "
+            "changed (make it a regular file or folder holding what it points to, then run "
+            "this again)"
+        )
 
 
 def set_aside(

@@ -24,7 +24,15 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
-from git_atomic.engine import checkpoint, discovery, gitstate, scan, scanindex, snapshot
+from git_atomic.engine import (
+    checkpoint,
+    discovery,
+    gitlinks,
+    gitstate,
+    scan,
+    scanindex,
+    snapshot,
+)
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import context, gitdirback, phasecommit, rescue
 from git_atomic.ops.context import Context, refuse_if_interrupted
@@ -203,6 +211,8 @@ class Engine:
         # file it made unreadable), not kept as a folder its checkpoint does not hold.
         row = None if first else self.journal.op(op_id)
         since = scan.UNLISTABLE_SINCE.set(row.started_at if row is not None else None)
+        if first:  # a link in refs now is yours: never set aside, never written through
+            gitlinks.refuse_found(self.repo.git_dir, self.repo.common_dir)
         try:
             captured = snapshot.capture(
                 self.repo,
