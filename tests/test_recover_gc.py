@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.agents import claude_hook
 from testing.gitrepo import GitRepo
 
 KILL_AFTER_OP_EXEC = {"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"}
@@ -659,26 +660,43 @@ def test_gc_returns_the_space_of_what_only_the_scan_held(repo: GitRepo, rule: st
         assert raw_ref == "" and not raw_file.exists()
 
 
-@pytest.mark.parametrize("rewrite", ["filter-branch", "update-ref loop", "delete", "only it"])
+@pytest.mark.parametrize(
+    "rewrite",
+    ["filter-branch", "update-ref loop", "delete", "only it", "only it, packed", "a turn, packed"],
+)
 def test_the_commit_an_emergency_went_to_is_held_again(repo: GitRepo, rewrite: str) -> None:
     """`emergency --to COMMIT` keeps the checkpoint it makes of that commit, its event's
     target, by a ref under refs/atomic/commits/, which no journal row names: a later command
     that rewrote or deleted our refs left it to your next `gc --prune=now` (filter-branch's
     copy, deleted by its usual clean-up, the one thing holding it), and `undo` of the emergency
-    failed, exit 3. It is held again when the operation closes, filter-branch's copy gone."""
+    failed, exit 3. It is held again when the operation closes, filter-branch's copy gone.
+    Packed (`git pack-refs --all`, as `git gc` does), its deletion only rewrote `packed-refs`
+    and was not noticed, by an operation or an agent's turn."""
     repo.write("second", b"2\n")
     repo.git("add", "second")
     repo.git("commit", "-qm", "second")
     repo.write("mine", b"m\n")
     repo.atomic("emergency", "--to", "HEAD~1", check=0)
     assert not repo.exists("second") and not repo.exists("mine")
+    if rewrite.endswith(", packed"):
+        repo.git("pack-refs", "--all")
+        assert not (repo.path / ".git/refs/atomic/commits").exists()
     deletes = 'git for-each-ref --format="delete %(refname)" refs/atomic | git update-ref --stdin'
     only = (  # that ref alone, none of the operation's own (which were all that was looked at)
         'git for-each-ref --format="delete %(refname)" refs/atomic/commits refs/atomic/rescue'
         " | git update-ref --stdin"
     )
-    script = {**_REWRITES, "delete": deletes, "only it": only}[rewrite]
-    repo.atomic_json("run", "--", "sh", "-c", f"{script}; echo x > x")
+    scripts = {**_REWRITES, "delete": deletes, "only it": only, "a turn": only}
+    script = scripts[rewrite.split(",")[0]]
+    if rewrite.startswith("a turn"):
+        command = f"{script}; echo x > x"
+        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": "t1"}
+        claude_hook(repo, "s1", "PreToolUse", **call)
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+        claude_hook(repo, "s1", "PostToolUse", **call, tool_response={})
+        claude_hook(repo, "s1", "Stop", stop_hook_active=False)
+    else:
+        repo.atomic_json("run", "--", "sh", "-c", f"{script}; echo x > x")
     assert not repo.git("for-each-ref", "refs/original/refs/atomic")
     for name in repo.git("for-each-ref", "--format=%(refname)", "refs/original").split():
         repo.git("update-ref", "-d", name)

@@ -39,11 +39,13 @@ from git_atomic.core.vocab import (
 from git_atomic.engine import git
 from git_atomic.ops.context import (
     ROOT_KEY,
+    UNNAMED,
     Context,
     checkpoints_held,
     refuse_if_interrupted,
     refuse_index_lock,
     root_identity,
+    unnamed_folders,
 )
 from git_atomic.ops.gates import GateResult
 
@@ -272,7 +274,12 @@ def _record_op(
         started_at=record.started_at,
         # The folder it ran in (context.ROOT_KEY): a later `rollback --op` of it is refused
         # where git takes another folder for this worktree (context.same_worktree).
-        detail={"turn": turn, **_beside(ctx.repo, record), ROOT_KEY: root_identity(ctx.repo)},
+        detail={
+            "turn": turn,
+            **_beside(ctx.repo, record),
+            ROOT_KEY: root_identity(ctx.repo),
+            **({UNNAMED: unnamed} if (unnamed := record.extra.get(UNNAMED)) is not None else {}),
+        },
         owner=Owner.this_process(),
     )
 
@@ -342,8 +349,12 @@ def _close(
         coverage=op.coverage if op is not None else None,
         detail=detail,
     )
-    # Our refs a call deleted or rewrote (`git filter-branch -- --all`): held again.
-    if not checkpoints_held(ctx.repo, ctx.journal.checkpoints(op_id)):
+    # Our refs a call deleted or rewrote (`git filter-branch -- --all`), or one no row names
+    # (a rescue of no operation, an emergency's commit) it deleted: held again.
+    noted = detail.get(UNNAMED) if detail is not None else None
+    if not checkpoints_held(ctx.repo, ctx.journal.checkpoints(op_id)) or (
+        noted is not None and noted != unnamed_folders(ctx.repo)
+    ):
         from git_atomic.ops import heldrefs
 
         heldrefs.hold_all(ctx.repo, ctx.journal)

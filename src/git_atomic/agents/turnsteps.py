@@ -27,6 +27,7 @@ from git_atomic.core import patterns, records
 from git_atomic.core.errors import AtomicError
 from git_atomic.engine import checkpoint, git, gitlinks, scan, snapshot
 from git_atomic.engine.restoreplan import folders_on_the_way
+from git_atomic.ops import context
 
 
 def capture(
@@ -223,6 +224,10 @@ def start_window(
         from git_atomic.engine import reflogkeep
 
         reflogkeep.keep(repo, record.op_id, before.branches)
+        # Where our refs no row names are (their Stop holds them again if a call changed it).
+        record = records.replace(
+            record, extra={**record.extra, context.UNNAMED: context.unnamed_folders(repo)}
+        )
     if opening:
         record = settle(repo, record, before)  # the steps pending end where this one starts
     # What the window starts from, kept with it: closing it then reads nothing back.

@@ -256,16 +256,18 @@ def same_folder(repo: git.Repo, begun: object, what: str) -> None:
 ORIGINAL: Final = "refs/original/refs/atomic"
 
 
-# The folders of our refs that no journal row names (heldrefs.py): a rescue of no operation,
-# the commit an `emergency --to` went to. Their stat when an operation begins, in its detail:
-# one that changed when it closes (a ref deleted or made there) has the refs held again.
+# Where the refs of ours that no journal row names are (heldrefs.py: a rescue of no
+# operation, the commit an `emergency --to` went to): their folders, and `packed-refs`, where
+# they are once `git gc` or `pack-refs` packed them. Their stat when an operation or a turn
+# begins, in its detail: one that changed when it closes (a ref deleted or made there, a
+# packed one deleted) has the refs held again.
 UNNAMED: Final = "unnamed_ref_folders"
-_UNNAMED_FOLDERS: Final = ("refs/atomic/rescue", "refs/atomic/commits")
+_UNNAMED_FOLDERS: Final = ("refs/atomic/rescue", "refs/atomic/commits", "packed-refs")
 
 
 def unnamed_folders(repo: git.Repo) -> dict[str, list[int] | None]:
-    """Each folder of _UNNAMED_FOLDERS as (inode, mtime in ns), None where there is none: two
-    lstat calls."""
+    """Each of _UNNAMED_FOLDERS as (inode, mtime in ns), None where there is none: three lstat
+    calls."""
     out: dict[str, list[int] | None] = {}
     for rel in _UNNAMED_FOLDERS:
         try:
