@@ -245,3 +245,38 @@ def test_a_shared_lock_a_long_fetch_may_hold_is_left_to_it(repo: GitRepo, lock_n
     finally:
         fetching.kill()
         fetching.wait()
+
+
+def test_a_lock_made_again_while_the_stale_one_was_judged_is_left(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stale lock was looked at, its holder asked for (a grace period, a look at the
+    running gits), then removed by name: a lock a git made in its place meanwhile (the stale
+    one removed by hand, a `git commit` started) was the one removed, under the live git. The
+    lock is now renamed aside in one step and compared with the one judged: a new one is put
+    back under its name, the stale one alone goes."""
+    from git_atomic.engine import discovery, gitlocks, gitstate
+
+    lock = repo.path / ".git" / "HEAD.lock"
+    lock.write_bytes(b"stale\n")
+    judged: list[bool] = []
+
+    def meanwhile(_repo: object, path: object) -> str:
+        os.unlink(lock)  # the stale one gone, and a git of yours takes the lock again
+        lock.write_bytes(b"live\n")
+        judged.append(True)
+        return ""  # no git holds the one judged
+
+    monkeypatch.setattr(gitstate, "lock_holder_if_held", meanwhile)
+    monkeypatch.chdir(repo.path)
+    for name, value in repo.env.items():
+        monkeypatch.setenv(name, value)
+    where = discovery.discover(str(repo.path))
+    said = gitlocks.dropped(where, [(time.time() - 60, None)], [lock])
+    assert judged and said == []
+    assert lock.read_bytes() == b"live\n"
+    assert sorted(p.name for p in lock.parent.iterdir() if "atomic-stale" in p.name) == []
+    # and where nothing came meanwhile, the stale one goes, said
+    monkeypatch.setattr(gitstate, "lock_holder_if_held", lambda _repo, _path: "")
+    said = gitlocks.dropped(where, [(time.time() - 60, None)], [lock])
+    assert not lock.exists() and len(said) == 1 and "is removed" in said[0]

@@ -16,6 +16,8 @@ written within its calls (one made between them is yours).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,12 +56,36 @@ def dropped(
                 "write that file while it is there)"
             )
             continue
-        lock.unlink(missing_ok=True)
+        if not _removed_if_same(lock, st):
+            continue  # gone meanwhile, or a new one of a git started since: its own
         said.append(
             f"{shown}, a lock the operation's git left (it died half way), is removed: git "
             "refused to write that file while it was there"
         )
     return said
+
+
+def _removed_if_same(lock: Path, seen: os.stat_result) -> bool:
+    """Remove `lock` if it is still the file `seen` (looked at before its holder was asked
+    for): renamed aside first, in one step, then compared, so a lock a git made since in its
+    place is never the one removed; one that is put back under its name (unless yet another
+    is there by then: that one is the git's)."""
+    aside = lock.with_name(f"{lock.name}.{os.getpid()}.atomic-stale")
+    try:
+        os.rename(lock, aside)
+    except OSError:
+        return False
+    try:
+        now = os.lstat(aside)
+    except OSError:
+        return False
+    if (now.st_dev, now.st_ino, now.st_mtime_ns) == (seen.st_dev, seen.st_ino, seen.st_mtime_ns):
+        aside.unlink(missing_ok=True)
+        return True
+    with contextlib.suppress(OSError):
+        os.link(aside, lock)  # (never over one made since)
+    aside.unlink(missing_ok=True)
+    return False
 
 
 def _shown(repo: Repo, path: Path) -> str:
