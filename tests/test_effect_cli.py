@@ -566,6 +566,56 @@ def test_rollback_op_of_a_rollback_undo_brought_back(repo: GitRepo, how: str) ->
     assert "nothing further" in res.stderr and repo.read("a.txt") == b"a\n"
 
 
+@pytest.mark.parametrize("since", ["edit", "commit"])
+@pytest.mark.parametrize("how", ["failed run", "abort"])
+def test_an_undo_worked_out_on_top_of_later_changes_brings_the_operation_back(
+    repo: GitRepo, how: str, since: str
+) -> None:
+    """An `undo` of a rollback after you changed another file (or committed) works its result
+    out on top of your change: its target is a new commit, which named neither the rollback's
+    rescue nor the operation, so the log did not say "brought back by undo", `rollback --op`
+    said the operation "is rolled back; nothing further to roll back" (exit 0) with its change
+    in the tree, and `show` left the undo out of its timeline. Each undo now names the event
+    it undid, along a chain of them each on top of a later change of yours."""
+    repo.write("a.txt", b"a\n")
+    repo.write("b.txt", b"b\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "a")
+    if how == "abort":
+        op_id = repo.atomic_json("begin", "failing")["op_id"]
+        repo.write("a.txt", b"OP\n")
+        repo.atomic("abort", check=0)
+    else:
+        script = "echo OP > a.txt; exit 1"
+        op_id = repo.atomic_json("run", "-n", "failing", "--", "sh", "-c", script, check=1)["op_id"]
+
+    def later(n: int) -> None:
+        repo.write(f"yours{n}.txt" if since == "commit" else "b.txt", f"yours {n}\n".encode())
+        if since == "commit":
+            repo.git("add", "-A")
+            repo.git("commit", "-qm", f"yours {n}")
+
+    def line() -> str:
+        return next(x for x in repo.atomic("log", check=0).stdout.splitlines() if op_id[:8] in x)
+
+    later(1)
+    assert "later changes kept" in repo.atomic_json("undo", check=0)["target"]["label"]
+    assert repo.read("a.txt") == b"OP\n" and "brought back by undo" in line(), line()
+    timeline = repo.atomic("show", op_id, check=0).stdout.split("timeline", 1)[1]
+    assert [w for w in timeline.split() if w in ("rollback", "undo", "abort")][-1] == "undo"
+    later(2)
+    repo.atomic("undo", check=0)  # the undo undone: the operation rolled back again
+    assert repo.read("a.txt") == b"a\n" and "brought back by undo" not in line(), line()
+    assert "nothing further" in repo.atomic("rollback", "--op", op_id, check=0).stderr
+    later(3)
+    repo.atomic("undo", check=0)
+    assert repo.read("a.txt") == b"OP\n" and "brought back by undo" in line(), line()
+    res = repo.atomic("rollback", "--op", op_id, check=0)
+    assert "later changes kept" in res.stderr, res.stderr
+    assert repo.read("a.txt") == b"a\n" and "brought back by undo" not in line()
+    assert repo.read("yours3.txt" if since == "commit" else "b.txt") == b"yours 3\n"
+
+
 @pytest.mark.parametrize("case", ["rollback --op", "undo"])
 def test_an_empty_folder_the_effect_makes_again_where_you_wrote_a_file_is_an_overlap(
     repo: GitRepo, case: str

@@ -328,7 +328,7 @@ def _remade_within(ctx: context.Context, op: OpRow) -> tuple[tuple[float, float]
         if e.kind != EventKind.UNDO:
             if e.rescue and (e.op_id == op.id or f'"takes_back": "{op.id}"' in (e.detail or "")):
                 took.add(e.rescue)
-        elif e.target in took and e.rescue:
+        elif e.undid in took and e.rescue:
             start = checkpoint.load(ctx.repo, e.rescue).captured_at
             if start is not None:
                 windows.append((start, e.at))

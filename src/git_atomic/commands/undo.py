@@ -28,7 +28,7 @@ from git_atomic.commands import moving
 from git_atomic.core import patterns, records
 from git_atomic.core.config import load_config
 from git_atomic.core.errors import BusyError, UsageError
-from git_atomic.core.journalrows import EventRow, OpRow
+from git_atomic.core.journalrows import UNDOES, EventRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import checkpoint, discovery, gitstate
 from git_atomic.ops import context, effect, gitdirredo, moves, output, steps
@@ -147,7 +147,12 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         engine = Engine(ctx)
         with moving.owning(ctx, open_op):
             reverse = steps.reverse_status(journal, event.detail)
-            detail = reverse.detail() if reverse is not None else None
+            # The event it undid, by that event's rescue: where the result is worked out on
+            # top of later changes, its target is a new commit that names neither (log,
+            # `rollback --op` and a second undo follow this link: EventRow.undid).
+            detail: dict[str, object] = {UNDOES: rescue}
+            if reverse is not None:
+                detail.update(reverse.detail())
             done = moves.carry_out(engine, move, detail=detail, probe=prev.current)
             if reverse is not None:
                 journal.set_status(reverse.op, reverse.after)
@@ -247,7 +252,7 @@ def _op_undone(ctx: context.Context, event: EventRow) -> OpRow | None:
     seen = 0
     events = ctx.journal.events(ctx.worktree, limit=200)
     while event.op_id is None and event.kind == EventKind.UNDO and seen < len(events):
-        earlier = next((e for e in events if e.id < event.id and e.rescue == event.target), None)
+        earlier = next((e for e in events if e.id < event.id and e.rescue == event.undid), None)
         if earlier is None:
             return None
         event, seen = earlier, seen + 1
@@ -270,7 +275,7 @@ def _op_moved(ctx: context.Context, event: EventRow) -> OpRow | None:
             return ctx.journal.op(took.group(1))
         if event.kind != EventKind.UNDO:
             return None
-        earlier = next((e for e in events if e.id < event.id and e.rescue == event.target), None)
+        earlier = next((e for e in events if e.id < event.id and e.rescue == event.undid), None)
         if earlier is None:
             return None
         event, seen = earlier, seen + 1

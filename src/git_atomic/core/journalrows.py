@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import (
@@ -18,6 +18,9 @@ from git_atomic.core.vocab import (
     OpStatus,
     Phase,
 )
+
+# An undo event's detail: the rescue of the event it took back (EventRow.undid).
+UNDOES: Final = "undoes"
 
 # The intent of the state change under way: {"action": "restore", "target": ..., ...}
 Intent = Mapping[str, object]
@@ -109,3 +112,14 @@ class EventRow:
     rescue: str | None
     target: str | None
     detail: str | None
+
+    @property
+    def undid(self) -> str | None:
+        """For an `undo` event, the state it took the event before it back to, as that event's
+        rescue names it (the link from an undo to the event it undid): its target where it went
+        there exactly; where it worked the result out on top of later changes, a new commit
+        stands for it, and its detail names the rescue (UNDOES)."""
+        if self.kind != EventKind.UNDO:
+            return None
+        named = json.loads(self.detail).get(UNDOES) if self.detail else None
+        return named if isinstance(named, str) else self.target

@@ -310,13 +310,13 @@ def brought_back(
                 if e.rescue:
                     absent.add(e.rescue)
             continue
-        if e.target is None:
+        if e.undid is None:
             continue
-        if e.target in absent:
+        if e.undid in absent:
             state = True
             if e.rescue:
                 present.add(e.rescue)
-        elif e.target in present:
+        elif e.undid in present:
             state = False
             if e.rescue:
                 absent.add(e.rescue)

@@ -262,7 +262,7 @@ def show_text(
         e
         for e in every
         if e.op_id == op.id
-        or (e.kind == EventKind.UNDO and e.target in mine)
+        or (e.kind == EventKind.UNDO and e.undid in mine)
         or took in (e.detail or "")
     ]
     rolled_back = op.status in (OpStatus.ROLLED_BACK, OpStatus.RECOVERED)
