@@ -1349,3 +1349,40 @@ def test_emergency_to_a_commit_is_never_made_in_another_folder(
     assert sorted(os.listdir(victim)) == ["README", "new.txt"]
     assert (victim / "README").read_text() == "precious\n"
     assert repo.read("bad.txt") == b"bad\n"
+
+
+@pytest.mark.parametrize(
+    "swap",
+    [
+        "rm -rf pkg && echo x > pkg",
+        "rm -rf pkg && ln -s nowhere pkg",
+        "mv pkg pkg.real && ln -s pkg.real pkg",
+        "rm -rf pkg/sub && ln -s .. pkg/sub",
+    ],
+    ids=["file", "dangling link", "link to the folder moved", "inner folder a link"],
+)
+@pytest.mark.parametrize("way", ["failed run", "rollback --op"])
+def test_a_folder_holding_a_gitignore_replaced_by_a_file_or_link_comes_back_whole(
+    repo: GitRepo, swap: str, way: str
+) -> None:
+    """git-lfs's `t/` made a link to a moved copy (or a file, a link at a folder inside): the
+    rollback wrote the `.gitignore` files first, found the file or link the operation left on
+    their way, and said "cannot restore pkg/sub/.gitignore: pkg is in the way; left as it is",
+    the folder coming back without it. What stands on the way of a rule goes with the rules."""
+    repo.write("pkg/sub/.gitignore", b"*.log\n")
+    repo.write("pkg/sub/a.txt", b"a\n")
+    repo.write("pkg/.gitattributes", b"*.c diff\n")
+    repo.write("pkg/b.txt", b"b\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "pkg")
+    before = repo.fingerprint()
+    if way == "failed run":
+        res = repo.atomic("run", "--", "sh", "-c", f"{swap}; exit 1", check=1)
+    else:
+        op_id = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", swap)["op_id"]
+        res = repo.atomic("rollback", "--op", op_id, check=0)
+    assert "in the way" not in res.stderr, res.stderr
+    same_state = repo.fingerprint()
+    assert same_state == before, "\n".join(before.diff(same_state))
+    assert (repo.path / "pkg" / "sub" / ".gitignore").read_bytes() == b"*.log\n"
+    assert stat.S_ISDIR(os.lstat(repo.path / "pkg").st_mode)

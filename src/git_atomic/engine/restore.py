@@ -29,7 +29,7 @@ from git_atomic.engine import (
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.restorefiles import Specials
-from git_atomic.engine.restoreplan import GITLINK, LaterWrites, Plan, head_key
+from git_atomic.engine.restoreplan import GITLINK, LaterWrites, Plan, folders_on_the_way, head_key
 
 # The record of what a restore did, importable from here as before (restoreplan.py holds it).
 from git_atomic.engine.restoreplan import Outcome as Outcome
@@ -313,6 +313,11 @@ def _put_ignore_rules(
     restorekeeps.py). Returns the changes left to apply, and those files."""
     deletions, kept, rules, hidden = hiding
     if rules:
+        # A file or link the operation put where a rule's folder must be (`rm -rf pkg; echo
+        # x > pkg`, `mv pkg pkg.real; ln -s pkg.real pkg`) goes first, with the rules: else
+        # the rule is not written ("pkg is in the way") and the folder comes back without it.
+        on_the_way = {p for c in rules for p in folders_on_the_way(c.path)}
+        rules = [*(c for c in files if c.status == "D" and c.path in on_the_way), *rules]
         restorefiles.apply_files(repo, rules, outcome, specials=specials)
     files = [c for c in files if c not in rules]
     kept = restorekeeps.ignored_now(repo, deletions, kept, hidden, target)
