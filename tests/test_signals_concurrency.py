@@ -556,19 +556,33 @@ def _journal_sound(repo: GitRepo) -> None:
     assert fsck.returncode == 0, fsck.stderr
 
 
+@pytest.mark.parametrize("reaped", [True, False], ids=["reaped", "a zombie"])
 def test_command_left_running_by_a_killed_git_atomic_is_stopped_by_recover(
-    repo: GitRepo, tmp_path: Path
+    repo: GitRepo, tmp_path: Path, reaped: bool
 ) -> None:
-    """SIGKILL to git-atomic alone: its command lives on, writing; recover ends it first."""
+    """SIGKILL to git-atomic alone: its command lives on, writing; recover ends it first.
+    Also while the killed git-atomic is not reaped yet (a zombie: its parent has not waited
+    for it, as a container's init that reaps slowly): it was taken for alive, its command
+    left writing into the tree recover restored (a tracked file it appended to 'changed by
+    another writer', exit 3, and files made after the restore)."""
+    repo.write("log.txt", b"kept\n")
+    repo.git("add", "log.txt")
+    repo.git("commit", "-qm", "log")
     before = repo.fingerprint()
     script = (
         f"sleep 300 & echo $! > {tmp_path}/grandchild; touch {tmp_path}/ready; "
-        "while :; do echo tick >> ticks.txt; sleep 0.02; done"
+        "while :; do echo tick >> ticks.txt; echo tick >> log.txt; sleep 0.02; done"
     )
     proc = start(repo, "run", "--", "sh", "-c", script)
     wait_for(tmp_path / "ready", proc)
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)  # not communicate(): the orphan still holds the pipes
+    if reaped:
+        proc.wait(timeout=30)  # not communicate(): the orphan still holds the pipes
+    else:
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{proc.pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
     time.sleep(0.2)
     assert repo.exists("ticks.txt")  # the orphan is still at work
     obj = repo.atomic_json("recover")
@@ -577,6 +591,7 @@ def test_command_left_running_by_a_killed_git_atomic_is_stopped_by_recover(
     time.sleep(0.3)
     assert repo.fingerprint() == before
     assert not (repo.path / ".git" / "atomic-child.json").exists()
+    proc.wait(timeout=30)
     for stream in (proc.stdout, proc.stderr):
         assert stream is not None
         stream.close()

@@ -44,9 +44,9 @@ def process_alive(pid: int, start: str | None) -> bool:
         now = process_start(pid)
         if now is not None and now != start:
             return False
-        if _is_zombie(pid):
-            return False
-    return True
+    # Killed but not yet reaped (its parent, or an init that reaps slowly, as a container's
+    # may, has not waited for it): dead all the same, whatever we know of its start.
+    return not _is_zombie(pid)
 
 
 def _is_zombie(pid: int) -> bool:
