@@ -766,6 +766,35 @@ def test_rollback_of_an_applied_isolated_run_takes_back_only_its_own_changes(
     assert repo.read("user.txt") == b"mine\n"
 
 
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+def test_log_and_show_count_an_applied_isolated_run_s_own_change_only(
+    repo: GitRepo, tmp_path: Path, history: str
+) -> None:
+    """`log` and `show` counted what you did in your worktree while an isolated run ran as
+    its change ("3 files +3 -0", `show --stat` and `--diff` listing your file and your line):
+    they went from PRE-OP to the POST-OP its apply left in your worktree. They go to where its
+    private worktree ended, as its rollback does."""
+    repo.write("a.txt", b"a\n")
+    repo.write("b.txt", b"b\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "a and b")
+
+    def yours() -> None:
+        repo.write("b.txt", b"b\nmine\n")
+        repo.write("mine.txt", b"mine\n")
+
+    body = "echo op >> a.txt"
+    code, res, err = _run_while(repo, tmp_path, body, yours, "--no-gates", "--history", history)
+    assert code == 0 and res["isolated"]["merged"], err
+    op_id = res["op_id"]
+    [line] = [x for x in repo.atomic("log").stdout.splitlines() if op_id[:8] in x]
+    assert "1 file +1 -0" in line, line
+    stat = repo.atomic("show", op_id, "--stat").stdout
+    assert "a.txt" in stat and "b.txt" not in stat and "mine.txt" not in stat, stat
+    diff = repo.atomic("show", op_id, "--diff").stdout
+    assert "+op" in diff and "mine" not in diff, diff
+
+
 def test_an_isolated_change_is_never_carried_along_your_rename(
     repo: GitRepo, tmp_path: Path
 ) -> None:

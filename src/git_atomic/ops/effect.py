@@ -196,14 +196,21 @@ def operation_steps(repo: Repo, journal: Journal, op: OpRow) -> list[Step]:
         if c.kind in (CheckpointKind.OP_EXEC, CheckpointKind.POST_OP, CheckpointKind.RESCUE)
         and c.seq > pre.seq
     ]
-    if op.details.get("isolated"):
-        # `run --isolate`: its effect is what its private worktree made of PRE-OP, not the
-        # state its apply left in yours, which holds what you did while it ran.
-        applied = next((c.seq for c in later if c.message == isolation_apply_note()), None)
-        if applied is not None:  # from the rescue the apply took on: yours
-            rescues = [c.seq for c in later if c.kind == CheckpointKind.RESCUE and c.seq < applied]
-            later = [c for c in later if c.seq < max(rescues, default=applied)]
+    later = before_apply(op, later)
     return [Step(pre.sha, end_state(repo, later[-1]) if later else pre.sha)]
+
+
+def before_apply(op: OpRow, rows: list[CheckpointRow]) -> list[CheckpointRow]:
+    """`run --isolate`: its effect is what its private worktree made of PRE-OP, not the state
+    its apply left in yours, which holds what you did while it ran: its checkpoints from the
+    rescue the apply took on are cut (any other operation's are as they are)."""
+    if not op.details.get("isolated"):
+        return rows
+    applied = next((c.seq for c in rows if c.message == isolation_apply_note()), None)
+    if applied is None:
+        return rows
+    rescues = [c.seq for c in rows if c.kind == CheckpointKind.RESCUE and c.seq < applied]
+    return [c for c in rows if c.seq < max(rescues, default=applied)]
 
 
 def isolation_apply_note() -> str:

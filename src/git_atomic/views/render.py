@@ -219,7 +219,12 @@ class Stat:
 def end_checkpoint(op: OpRow, checkpoints: list[CheckpointRow]) -> CheckpointRow | None:
     """Where an operation's change ended: POST-OP or its last stage; for one that was rolled
     back or recovered, the rescue taken just before going back (it holds the operation's
-    result). None while nothing but PRE-OP exists."""
+    result). None while nothing but PRE-OP exists. An isolated run's ends where its private
+    worktree's did: what its apply left in yours holds your edits made while it ran."""
+    if op.details.get("isolated"):
+        from git_atomic.ops import effect
+
+        checkpoints = effect.before_apply(op, checkpoints)
     steps = [c for c in checkpoints if c.kind != CheckpointKind.RESCUE]
     if op.status not in (OpStatus.COMMITTED, OpStatus.OPEN):
         last_step = steps[-1].seq if steps else 0
