@@ -803,6 +803,40 @@ def test_entries_git_does_not_look_at_are_never_committed_as_deleted(
     ), flagged
 
 
+@pytest.mark.parametrize("expect_outside", [False, True])
+def test_a_file_written_outside_the_sparse_patterns_is_committed_with_the_rest(
+    tmp_path: Path, expect_outside: bool
+) -> None:
+    """A codegen writing outside a sparse checkout's patterns (babel's packages/ in a cone on
+    two of them): git clears the skip-worktree flag of a file on disk as it reads the index,
+    but the capture kept the flags listed when the index file last changed (it was absent
+    then), so the OP-EXEC commit held the new files and left the edit of the tracked one to
+    a POST-OP commit of its own ("validation complete", with no gate in between). One commit
+    holds all it did, as `git add -A --sparse` stages it; with
+    `sparse.expectFilesOutsideOfPatterns` git keeps the flag and the edit is not seen."""
+    setup = "echo r > README; git add README; git commit -qm r; " + _SPARSE
+    if expect_outside:
+        setup += "; git config sparse.expectFilesOutsideOfPatterns true"
+    op = "mkdir -p folder1; echo op > folder1/a; echo n > folder1/new; echo c > deep/c"
+    trees, repos = [], []
+    for name in ("tool", "plain"):
+        repo = GitRepo.create(tmp_path / name, tmp_path / "home")
+        repos.append(repo)
+        _sh(repo, setup)
+        before = repo.head()
+        if name == "tool":
+            repo.atomic("run", "-n", "op", "--history", "commits", "--", "sh", "-c", op)
+            assert repo.git("rev-list", "--count", f"{before}..HEAD") == "1\n"
+            assert repo.git("log", "-1", "--format=%s").startswith("OP-EXEC: op")
+        else:
+            _sh(repo, f"{op}; git add -A --sparse; git commit -qm op")
+        trees.append(repo.git("ls-tree", "-r", "HEAD"))
+        assert repo.git("status", "--porcelain") == ""
+    assert trees[0] == trees[1]
+    committed = repos[0].git("show", "HEAD:folder1/a")
+    assert committed == ("a\n" if expect_outside else "op\n"), committed
+
+
 def test_files_ignored_before_the_operation_are_not_committed_when_it_unignores_them(
     repo: GitRepo,
 ) -> None:

@@ -7,7 +7,8 @@ as yours an edit of a file you never touched. So both sides of a commits-mode co
 files it is measured from, and the files it holds) are taken as git takes them:
 
 - an entry with the skip-worktree or assume-unchanged flag is the index's entry, whatever the
-  disk holds (a file outside the sparse-checkout patterns is absent: no deletion);
+  disk holds (a file outside the sparse-checkout patterns is absent: no deletion), but for a
+  skip-worktree file on disk in a sparse checkout, whose flag git clears as it reads;
 - a file git reads otherwise is read as git would read it: through your clean filter, with
   `core.autocrlf`'s line endings (not where the index's copy holds a CR, as git does), with the
   index's mode under `core.fileMode=false` (100644 for a new file) or `core.symlinks=false`
@@ -58,6 +59,12 @@ def as_git_would(
     if not flagged and file_mode and symlinks and not autocrlf and not names:
         return repo.tree_without(tree, leave_out) if leave_out else tree
     changes = [c for c in repo.diff_trees(staged_tree, tree) if c.path not in leave_out]
+    if flags.skip_worktree and _sparse_clears_present(repo):
+        # In a sparse checkout git clears the skip-worktree flag of a file that is on disk as
+        # it reads the index (a codegen writing outside the patterns): git sees its change,
+        # and so does the commit (an index of the same bytes lists it flagged no more).
+        present = {c.path for c in changes if c.status != "D"} - flags.assume_unchanged
+        flagged = flagged - present
     files: list[RawChange] = []
     for c in changes:
         if c.path in flagged:  # git does not look at the disk: the index's entry
@@ -72,6 +79,14 @@ def as_git_would(
         if (mode, oid) != (c.new_mode, c.new_oid):
             edits[c.path] = (mode, oid)
     return repo.tree_edit(tree, edits) if edits else tree
+
+
+def _sparse_clears_present(repo: Repo) -> bool:
+    """Whether git takes a skip-worktree file present on disk for one it looks at: in a
+    sparse checkout (`core.sparseCheckout`), unless `sparse.expectFilesOutsideOfPatterns`."""
+    sparse = repo.config("core.sparseCheckout")
+    expected = repo.config("sparse.expectFilesOutsideOfPatterns")
+    return sparse is not None and not _off(sparse) and (expected is None or _off(expected))
 
 
 def _off(value: str | None) -> bool:
