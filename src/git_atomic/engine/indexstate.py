@@ -371,6 +371,16 @@ def _put_resolve_undo(
     repo.run(*config, "update-index", "-z", "--index-info", input=info, env=env)
 
 
+def skip_follows_disk(repo: Repo) -> bool:
+    """Whether git takes a skip-worktree entry whose path is on disk for an ordinary one, as it
+    reads the index (a sparse checkout: `core.sparseCheckout`, unless
+    `sparse.expectFilesOutsideOfPatterns`; git's clear_skip_worktree_from_present_files): a
+    file written outside the patterns is then yours to see, stage and commit."""
+    sparse = (repo.config("core.sparseCheckout") or "false").strip().lower() in _TRUE
+    expected = (repo.config("sparse.expectFilesOutsideOfPatterns") or "").strip().lower()
+    return sparse and expected not in _TRUE
+
+
 def _sparse_index(repo: Repo) -> bool:
     """Whether git keeps this worktree's index sparse (`git sparse-checkout init --cone
     --sparse-index`): folders outside the patterns, all skip-worktree, as one entry each."""

@@ -1,0 +1,59 @@
+"""Index entries git reads otherwise than their bytes say, from git's own tests: a
+skip-worktree entry whose path is on disk in a sparse checkout (t1092, t7012, t2070
+`--ignore-skip-worktree-bits`), ... Each is an operation over such a tree, then a failure,
+`abort`, a rollback or `rollback --op`, compared with what is on disk (lstat, readlink, bytes)
+and the index's entries and flags (`ls-files -s --debug`), and, in commits mode, with what
+your own `git add -A; git commit` would have committed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import test_git_cases as base
+import test_git_cases_more as more
+
+from testing.gitrepo import GitRepo
+
+# --- t1092-sparse-checkout-compatibility ("sparse.expectFilesOutsideOfPatterns"), t7012 and
+# t2070-restore ("--ignore-skip-worktree-bits"): in a sparse checkout git reads an entry
+# outside the patterns whose path is on disk as an ordinary one, and writes it so at its next
+# write of the index (any `git status`). The capture after an operation that put such a file
+# there took the flags it had remembered for the index's unchanged bytes: commits mode
+# committed nothing of the operation's edit of it ("nothing to commit"), and once your `git
+# status` had written the index, the rollback took the operation's files away and kept the
+# entries unflagged (`git status`: " D out/o").
+SPARSE = r"""mkdir -p in out; printf 'i\n' > in/i; printf 'o\n' > out/o; printf 'p\n' > out/p
+git add -A; git commit -qm files; git sparse-checkout set in"""
+PUT_OUTSIDE = {
+    "restore": "git restore --ignore-skip-worktree-bits --source=HEAD -- out\n"
+    "printf 'x\\n' >> out/o",
+    "write": "mkdir -p out; printf 'mine\\n' > out/o",
+    "link": "mkdir -p out; ln -s ../in/i out/p",
+}
+
+
+def _committed(repo: GitRepo) -> str:
+    return repo.git("ls-tree", "-r", "HEAD")
+
+
+@pytest.mark.parametrize("history", ["commits", "shadow"])
+@pytest.mark.parametrize("how", list(PUT_OUTSIDE))
+def test_a_file_put_where_a_sparse_checkout_skips_is_taken_back_after_your_git_status(
+    tmp_path: Path, how: str, history: str
+) -> None:
+    case = more.Case(how, SPARSE, PUT_OUTSIDE[how])
+    repo = more._make(tmp_path, "repo", case)
+    before = more.state(repo)
+    more._atomic(repo, case, "run", "--history", history, *more._op(case))
+    if history == "commits":
+        # The operation's change is committed, as `git add --sparse -A` stages it (and as a
+        # new file it made there always was); git's own `add -A` leaves it to you, unstaged.
+        twin = more._make(tmp_path, "twin", case)
+        base.sh(twin, case.op + "\ngit add --sparse -A; git commit -qm twin")
+        assert _committed(repo) == _committed(twin)
+    base.sh(repo, "git status >/dev/null")  # git writes the index: the entry unflagged
+    assert "H " in repo.git("ls-files", "-t", "out")
+    more._atomic(repo, case, "rollback")
+    base.same(before, more.state(repo), "after the rollback")
+    assert repo.git("status", "--porcelain") == ""
