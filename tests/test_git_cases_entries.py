@@ -57,3 +57,26 @@ def test_a_file_put_where_a_sparse_checkout_skips_is_taken_back_after_your_git_s
     more._atomic(repo, case, "rollback")
     base.same(before, more.state(repo), "after the rollback")
     assert repo.git("status", "--porcelain") == ""
+
+
+# --- t0008-ignores ("a .gitignore that is a folder": git reads no rules from it, and lists
+# what is in it as untracked): an operation that made a `.gitignore` a folder of files was
+# rolled back without it ("a folder is in the way"), and your ignored files, judged by no rule,
+# were deleted with the operation's (`undo` alone brought them back).
+RULES_MADE_FOLDERS = more.Case(
+    "t0008-gitignore-made-a-folder",
+    r"""printf '*.log\n' > .gitignore; mkdir -p sub; printf 'tmp/\n' > sub/.gitignore
+    printf 's\n' > sub/s; git add -A; git commit -qm rules; printf 'l\n' > a.log
+    mkdir -p sub/tmp; printf 't\n' > sub/tmp/t; printf 'w\n' > wip""",
+    r"""rm .gitignore; mkdir .gitignore; printf 'x\n' > .gitignore/x
+    rm sub/.gitignore; mkdir -p sub/.gitignore/deeper
+    printf '*\n' > sub/.gitignore/.gitignore; printf 'y\n' > sub/.gitignore/deeper/y
+    printf 'op\n' >> wip""",
+)
+
+
+@pytest.mark.parametrize("flavour", RULES_MADE_FOLDERS.flavours)
+def test_a_gitignore_the_operation_made_a_folder_comes_back_and_your_ignored_files_stay(
+    tmp_path: Path, flavour: str
+) -> None:
+    more.RUN[flavour](tmp_path, RULES_MADE_FOLDERS)

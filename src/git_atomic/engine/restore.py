@@ -312,14 +312,24 @@ def _put_ignore_rules(
     target does not hold stay: the ignored ones, which are not ours to delete (git-facts 6;
     restorekeeps.py). Returns the changes left to apply, and those files."""
     deletions, kept, rules, hidden = hiding
+    first: list[RawChange] = []
     if rules:
+        # A rule file the operation made a folder of (`rm .gitignore; mkdir .gitignore`): the
+        # files the target lacks inside it go first, or the folder is in the way of the rule
+        # and every ignored file is judged without it (and deleted). Nothing was there then:
+        # the rule file stood at that name.
+        inside = tuple(c.path + b"/" for c in rules)
+        first = [c for c in files if c.status == "D" and c.path.startswith(inside)]
+        first = [c for c in first if c.path not in kept and c not in rules]
+        if first:
+            restorefiles.apply_files(repo, first, outcome, specials=specials)
         # A file or link the operation put where a rule's folder must be (`rm -rf pkg; echo
         # x > pkg`, `mv pkg pkg.real; ln -s pkg.real pkg`) goes first, with the rules: else
         # the rule is not written ("pkg is in the way") and the folder comes back without it.
         on_the_way = {p for c in rules for p in folders_on_the_way(c.path)}
         rules = [*(c for c in files if c.status == "D" and c.path in on_the_way), *rules]
         restorefiles.apply_files(repo, rules, outcome, specials=specials)
-    files = [c for c in files if c not in rules]
+    files = [c for c in files if c not in rules and c not in first]
     kept = restorekeeps.ignored_now(repo, deletions, kept, hidden, target)
     kept = restorekeeps.not_protected(repo, kept, target)
     return files, restorekeeps.not_in_the_way(kept, files)
