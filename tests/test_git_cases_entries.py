@@ -80,3 +80,40 @@ def test_a_gitignore_the_operation_made_a_folder_comes_back_and_your_ignored_fil
     tmp_path: Path, flavour: str
 ) -> None:
     more.RUN[flavour](tmp_path, RULES_MADE_FOLDERS)
+
+
+# --- t0008-ignores: git reads `info/exclude` and `core.excludesFile` as files of rules, and a
+# folder there stops it ("fatal: cannot use .git/info/exclude as an exclude file"): an operation
+# that made `info/exclude` a folder had its rollback end on git's error with a traceback file,
+# the operation interrupted, and `recover` failed the same way. Refused by name now, before
+# any git reads it (stalls.py), as a FIFO or a link there is; once it is a file, `recover` is
+# exact. A folder at another rule file's name (`info/attributes`) git passes over.
+@pytest.mark.parametrize("where", ["info/exclude", "core.excludesFile"])
+def test_an_exclude_file_made_a_folder_is_refused_by_name_then_recovered(
+    tmp_path: Path, where: str
+) -> None:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    base.sh(repo, "printf '*.log\\n' > .git/info/exclude; printf 'l\\n' > a.log")
+    base.sh(repo, "printf 'w\\n' > wip; printf 'x\\n' >> README")
+    before = more.state(repo)
+    if where == "info/exclude":
+        folder = repo.path / ".git" / "info" / "exclude"
+        make = "rm .git/info/exclude; mkdir .git/info/exclude; printf 'k\\n' > .git/info/exclude/k"
+    else:
+        folder = tmp_path / "home" / "excludes"
+        make = f"mkdir '{folder}'; git config --global core.excludesFile '{folder}'"
+    op = f"printf 'op\\n' >> wip; printf 'n\\n' > new; {make}; exit 1"
+    res = repo.atomic("run", "--", "bash", "-c", op)
+    assert res.returncode == 3, res.stderr
+    assert f"{folder} is a folder" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert (repo.path / "new").read_bytes() == b"n\n"  # nothing taken back, nothing read
+    base.sh(repo, f"rm -r '{folder}'")
+    if where == "info/exclude":
+        base.sh(repo, "printf '*.log\\n' > .git/info/exclude")
+    more._atomic(repo, more.Case(where, "", ""), "recover")
+    base.same(before, more.state(repo), "after recover")
+    # One there before an operation opens none.
+    base.sh(repo, f"if [ -e '{folder}' ]; then mv '{folder}' '{folder}.file'; fi; mkdir '{folder}'")
+    res = repo.atomic("begin", "again")
+    assert res.returncode == 3 and f"{folder} is a folder" in res.stderr, res.stderr
+    assert "no operation is open" in repo.atomic("status").stdout

@@ -68,6 +68,19 @@ def refusal(shown: str, mode: int) -> Stalled:
     )
 
 
+def unusable(shown: str) -> RefusedError:
+    """An ignore file git cannot read at all: a folder at `info/exclude` or `core.excludesFile`
+    (t0008) stops every git that looks at the tree ("cannot use ... as an exclude file"), where a
+    folder at another rule file's name is only passed over."""
+    return RefusedError(
+        f"{shown} is a folder: git cannot read its ignore rules from it (every git status "
+        "stops: 'cannot use it as an exclude file'), so no checkpoint can be made; "
+        "git-atomic changed nothing",
+        hint="remove the folder or make it a file of rules, then run this again (`git atomic "
+        "recover` where `git atomic status` shows an operation interrupted)",
+    )
+
+
 def linked(shown: str) -> RefusedError:
     return RefusedError(
         f"{shown} is a symbolic link: git would read what it names (outside the repository, "
@@ -98,6 +111,7 @@ def check_git_dir(repo: Repo) -> None:
             if configured
             else os.path.join(xdg, "git", default)
         )
+    excludes = (places[0], places[len(_GIT_DIR_FILES)])  # info/exclude, core.excludesFile
     for path in places:
         try:
             st = os.stat(path)
@@ -105,6 +119,8 @@ def check_git_dir(repo: Repo) -> None:
             continue
         if stalls(st.st_mode) and not _null_device(st):
             raise refusal(path, st.st_mode)
+        if stat.S_ISDIR(st.st_mode) and path in excludes:
+            raise unusable(path)
     # Then links (one to a device said as the device above: what git would do with it).
     for common, name in (*_GIT_DIR_FILES, *_READ_THROUGH):
         base = repo.common_dir if common else repo.git_dir
