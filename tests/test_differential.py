@@ -40,6 +40,7 @@ or `includeIf "onbranch:..."` for the branch at the start or the operation's own
 index that expires at once, an automatic `gc` that the operation's commits run in the
 foreground and that prunes at once (two packs made first, t5304), `A` beside `a` (one file to
 a git that believed a drawn `core.ignoreCase`),
+a write where the sparse layout's cone leaves a file out (t1092),
 writes that change the line ends alone or keep the times (`cp -p`: the file's mtime and its
 folder's, which the untracked cache trusts), and steps that rename, make empty
 folders, swap a file or a link for a folder and check out a branch of the operation's own;
@@ -89,6 +90,11 @@ op_step = st.one_of(
         st.just("write"), st.sampled_from(PATHS), st.sampled_from(CONTENTS), st.sampled_from("x-t")
     ),
     st.tuples(st.just("delete"), st.sampled_from(PATHS)),
+    # A file where the sparse layout's cone leaves one out (t1092: git then reads its
+    # skip-worktree entry as an ordinary one, and writes it so at its next index write).
+    st.tuples(
+        st.just("write"), st.just("out/deep/b"), st.sampled_from(CONTENTS), st.sampled_from("x-")
+    ),
     st.tuples(st.just("chmod"), st.sampled_from(PATHS)),
     st.tuples(st.just("same-size"), st.sampled_from(PATHS)),
     st.tuples(st.just("symlink"), st.sampled_from(PATHS), st.sampled_from(["a", "dir", "nowhere"])),
@@ -521,4 +527,20 @@ def test_config_made_a_link_concrete(layout: str) -> None:
             ("write", "e.txt", "", "-"),
             ("commit",),
         ],
+    )
+
+
+@pytest.mark.parametrize("history", ["shadow", "commits"])
+def test_a_file_where_the_cone_leaves_one_out_then_your_git_add_concrete(history: str) -> None:
+    """A fixed example of the step the drawing added: the operation writes `out/deep/b`, which
+    the sparse layout's cone leaves out; then the other writer stages README (git writes the
+    index, the entry unflagged). The rollback took the file away and left the entry unflagged
+    (`git status`: ' D out/deep/b'); undo brings the file back."""
+    scenario_kept(
+        "sparse",
+        history,
+        {"a": ("file", "one\n", "commit")},
+        {},
+        [("write", "out/deep/b", "two\n", "-")],
+        [OTHER_STEPS.index(("stage", "README", "staged\n"))],
     )
