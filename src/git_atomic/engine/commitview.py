@@ -59,7 +59,7 @@ def as_git_would(
     if not flagged and file_mode and symlinks and not autocrlf and not names:
         return repo.tree_without(tree, leave_out) if leave_out else tree
     changes = [c for c in repo.diff_trees(staged_tree, tree) if c.path not in leave_out]
-    if flags.skip_worktree and _sparse_clears_present(repo):
+    if flags.skip_worktree and indexstate.skip_follows_disk(repo):
         # In a sparse checkout git clears the skip-worktree flag of a file that is on disk as
         # it reads the index (a codegen writing outside the patterns): git sees its change,
         # and so does the commit (an index of the same bytes lists it flagged no more).
@@ -79,14 +79,6 @@ def as_git_would(
         if (mode, oid) != (c.new_mode, c.new_oid):
             edits[c.path] = (mode, oid)
     return repo.tree_edit(tree, edits) if edits else tree
-
-
-def _sparse_clears_present(repo: Repo) -> bool:
-    """Whether git takes a skip-worktree file present on disk for one it looks at: in a
-    sparse checkout (`core.sparseCheckout`), unless `sparse.expectFilesOutsideOfPatterns`."""
-    sparse = repo.config("core.sparseCheckout")
-    expected = repo.config("sparse.expectFilesOutsideOfPatterns")
-    return sparse is not None and not _off(sparse) and (expected is None or _off(expected))
 
 
 def _off(value: str | None) -> bool:
