@@ -121,5 +121,9 @@ class EventRow:
         stands for it, and its detail names the rescue (UNDOES)."""
         if self.kind != EventKind.UNDO:
             return None
-        named = json.loads(self.detail).get(UNDOES) if self.detail else None
+        try:
+            detail = json.loads(self.detail) if self.detail else None
+        except ValueError:
+            detail = None
+        named = detail.get(UNDOES) if isinstance(detail, dict) else None
         return named if isinstance(named, str) else self.target
