@@ -24,6 +24,7 @@ from git_atomic.engine import (
     scanindex,
     scanracy,
     snapshot,
+    splitindex,
     staged,
 )
 from git_atomic.ops import context
@@ -1209,6 +1210,55 @@ def test_a_large_restore_carries_the_scan_index_to_the_restored_tree(repo: GitRe
     after = _capture(repo, None)
     assert repo.git("show", f"{after.files_tree}:d1/f1.txt") == "after\n"
     assert repo.git("show", f"{after.files_tree}:d2/f2.txt") == "2\n"
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_a_rollback_to_the_tree_its_scan_started_from_takes_that_scan_index_back(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, split: bool
+) -> None:
+    """An abort's rescue scans from the scan index of the state it goes back to: that index
+    (the very file) becomes the worktree's again once the files are back, with nothing
+    written (no `update-index`, no `write-tree` of its copy), and its shared index with it
+    (split: the rescue's own may have been made anew). The next capture still sees, exactly,
+    every kind of change made after the rollback, in its second, with the sizes kept."""
+    if split:
+        monkeypatch.setenv("GIT_ATOMIC_SPLIT_SCAN_AT", "1")
+    eng, pre = _many_files_changed(repo)
+    repo.write("gone.txt", b"was here\n")
+    repo.write("d3/new.txt", b"made by the operation\n")
+    os.chmod(repo.path / "d2/f2.txt", 0o755)
+    pre_index = scanindex.index_file(eng.repo, pre.files_tree)
+    inode = pre_index.stat().st_ino
+    eng.rollback_to(None, pre.commit, event="rollback")
+    assert repo.git("rev-parse", scanindex.ref_name(eng.repo)).strip() == pre.files_tree
+    assert pre_index.stat().st_ino == inode
+    env = {"GIT_INDEX_FILE": str(pre_index)}
+    listed = subprocess.run(
+        ["git", "ls-files", "-s"], cwd=repo.path, env={**repo.env, **env}, capture_output=True
+    )
+    assert listed.returncode == 0, listed.stderr  # its shared index is there
+    shared = {p.name for p in (repo.path / ".git").glob("sharedindex.*")}
+    assert shared == ({splitindex.shared_of(eng.repo, pre_index)} if split else set())
+    assert not list((eng.repo.state_dir / "tmp").glob("scan-follow-*"))
+    # Changes right after, in the same second: a restored file and one the restore left
+    # alone, each edited to the same size; one deleted, one made, a mode changed.
+    repo.write("d0/f0.txt", b"x\n")
+    repo.write("d1/f300.txt", b"y\n")
+    (repo.path / "d4/f4.txt").unlink()
+    repo.write("d5/later.txt", b"later\n")
+    os.chmod(repo.path / "d6/f6.txt", 0o755)
+    after = _capture(repo, None)
+    scratch = repo.path.parent / "oracle-index"
+    oracle = {**repo.env, "GIT_INDEX_FILE": str(scratch)}
+    subprocess.run(["git", "add", "-A"], cwd=repo.path, env=oracle, check=True)
+    expected = (
+        subprocess.run(
+            ["git", "write-tree"], cwd=repo.path, env=oracle, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .strip()
+    )
+    assert after.files_tree == expected
 
 
 @pytest.mark.parametrize("keep", [True, False])

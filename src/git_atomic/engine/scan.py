@@ -453,9 +453,19 @@ def _smudged(scan: Scan, base: Path | None) -> bool:
     return scanracy.smudge(scan.index, scan.since, sha256=scan.repo.sha256)
 
 
+# Set by a rollback while its rescue is captured (rescue.py): the files tree its restore goes
+# back to. Where the rescue's scan started from that tree's scan index (an abort, a failed
+# run), the index is set aside, not removed: once the restore has put those files back, it
+# describes the worktree again, and becomes its scan index (scanindex.follow).
+RESTORING_TO: ContextVar[str | None] = ContextVar("restoring_to", default=None)
+
+
 def retire(scan: Scan, tree: str) -> None:
-    """After the ref names `tree`: the scan index it named before is no longer needed."""
+    """After the ref names `tree`: the scan index it named before is no longer needed (set
+    aside for a restore that goes back to its tree: RESTORING_TO)."""
     if scan.base_tree is not None and scan.base_tree != tree:
+        if scan.base_tree == RESTORING_TO.get() and scanindex.set_aside(scan.repo, scan.base_tree):
+            return
         scanindex.discard(
             scan.repo,
             scanindex.index_file(scan.repo, scan.base_tree),

@@ -13,9 +13,12 @@ from typing import Final
 from git_atomic.core.lock import process_alive
 
 # `<what>-<pid>-<n>`, the early scan's `scan-<pid>-early` and `scan-<pid>-seed` (early.py),
-# a restore's `scan-follow-<pid>` (scanindex.follow); and the `.lock` a killed git left beside.
+# a restore's `scan-follow-<pid>` and `scan-follow-<pid>-<tree>` (scanindex.follow); and the
+# `.lock` a killed git left beside.
 REMOVED: Final = "removed-"  # safefs.Tree.take's names: `removed-<pid>-<n>`
-_TMP_PID: Final = re.compile(r"(?:-(\d+)-(?:\d+|early|seed)|^scan-follow-(\d+))(?:\.lock)?$")
+_TMP_PID: Final = re.compile(
+    r"(?:-(\d+)-(?:\d+|early|seed)|^scan-follow-(\d+)(?:-[0-9a-f]+)?)(?:\.lock)?$"
+)
 
 
 def remove_dead(tmp: Path) -> None:

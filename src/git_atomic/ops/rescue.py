@@ -69,6 +69,9 @@ def save(
         # An operation's own rollback: a folder git cannot list that it made so is refused,
         # not left behind as a folder nobody captured (scan.UNLISTABLE_SINCE).
         since = scan.UNLISTABLE_SINCE.set(target.captured_at if probe is None else None)
+        # The target's scan index, where the scan starts from it, is set aside for the restore
+        # (scanindex.follow): a selective one leaves the other files as they are.
+        back = scan.RESTORING_TO.set(None if paths else target.files_tree)
         try:
             captured = snapshot.capture(
                 repo,
@@ -80,6 +83,7 @@ def save(
                 budget_at_least=floor,
             )
         finally:
+            scan.RESTORING_TO.reset(back)
             scan.UNLISTABLE_SINCE.reset(since)
         too_large = captured.too_large
         current = captured.snapshot
