@@ -1261,6 +1261,34 @@ def test_a_rollback_to_the_tree_its_scan_started_from_takes_that_scan_index_back
     assert after.files_tree == expected
 
 
+def test_a_rescue_asks_git_what_the_restore_changes_beside_the_reconciliation(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rescue's capture starts git's diff of its tree against the restore's target as soon
+    as it has the tree, in a thread beside the diff of your entries (two cores): the diff the
+    restore is planned from is that one, the same as asked alone; a diff started so that git
+    fails is asked again, and fails, where it is asked for."""
+    eng, pre = _many_files_changed(repo)
+    started: list[tuple[str, str]] = []
+    beside = git.Repo.diff_trees_beside
+
+    def spy(self: git.Repo, a: str, b: str) -> None:
+        started.append((a, b))
+        beside(self, a, b)
+
+    monkeypatch.setattr(git.Repo, "diff_trees_beside", spy)
+    done = eng.rollback_to(None, pre.commit, event="rollback")
+    rescue = checkpoint.load(eng.repo, done.rescue)
+    assert started == [(rescue.files_tree, pre.files_tree)]
+    alone = git.Repo(eng.repo.root, eng.repo.git_dir, eng.repo.common_dir)
+    asked = alone.diff_trees(rescue.files_tree, pre.files_tree)
+    assert len(asked) == 320 and asked == eng.repo.diff_trees(rescue.files_tree, pre.files_tree)
+    bad = "1" * len(pre.files_tree)
+    alone.diff_trees_beside(bad, pre.files_tree)
+    with pytest.raises(GitError):
+        alone.diff_trees(bad, pre.files_tree)
+
+
 @pytest.mark.parametrize("keep", [True, False])
 def test_the_scan_index_is_made_to_follow_beside_the_restore_and_kept_only_after_it(
     repo: GitRepo, keep: bool

@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import patterns, process
 from git_atomic.core.errors import GitError
@@ -21,6 +21,9 @@ from git_atomic.engine.gitoutput import REFS_FORMAT, parse_raw_diff, parse_refs,
 # The records of git's output, importable from here as before (gitoutput.py parses them).
 from git_atomic.engine.gitoutput import RawChange as RawChange
 from git_atomic.engine.gitoutput import TreeEntry as TreeEntry
+
+if TYPE_CHECKING:
+    import threading
 
 ZERO_OID: Final = "0" * 40  # SHA-1's; Repo.zero_oid is the repository's own
 
@@ -77,6 +80,7 @@ class Repo(RepoConfig):
         # (elsewhere) or removed must not have a rollback write or delete there.
         self.real_root = os.path.realpath(root)
         self._diffs: dict[tuple[str, str, tuple[bytes, ...]], list[RawChange]] = {}
+        self._diffing: dict[tuple[str, str], threading.Thread] = {}  # `diff_trees_beside`
 
     def _key(self) -> tuple[Path, Path, Path]:
         return self.root, self.git_dir, self.common_dir
@@ -680,17 +684,36 @@ class Repo(RepoConfig):
     def diff_trees(self, a: str, b: str, paths: Sequence[bytes] = ()) -> list[RawChange]:
         """How tree `a` becomes tree `b` (trees are immutable, so the answer is kept)."""
         key = (a, b, tuple(paths))
+        running = None if paths else self._diffing.pop((a, b), None)
+        if running is not None:
+            running.join()  # what it found is kept; where git failed, asked again here
         if key not in self._diffs:
-            args = ["diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index", a, b]
-            if paths:
-                args += ["--", *[os.fsdecode(p) for p in paths]]
-            # diff-tree reads the index although two trees are all it compares: 7 ms at
-            # 100,000 files. Pointing it at no index at all gives the same answer. `paths` are
-            # names (a file called `c.*` or `:x`), never patterns.
-            env = {"GIT_INDEX_FILE": str(self.state_dir / "no-index"), "GIT_LITERAL_PATHSPECS": "1"}
-            raw = self.out(*args, env=env)
-            self._diffs[key] = parse_raw_diff(raw)
+            self._diffs[key] = self._diff_trees(a, b, paths)
         return list(self._diffs[key])
+
+    def _diff_trees(self, a: str, b: str, paths: Sequence[bytes]) -> list[RawChange]:
+        args = ["diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index", a, b]
+        if paths:
+            args += ["--", *[os.fsdecode(p) for p in paths]]
+        # diff-tree reads the index although two trees are all it compares: 7 ms at 100,000
+        # files. Pointing it at no index at all gives the same answer. `paths` are names (a
+        # file called `c.*` or `:x`), never patterns.
+        env = {"GIT_INDEX_FILE": str(self.state_dir / "no-index"), "GIT_LITERAL_PATHSPECS": "1"}
+        return parse_raw_diff(self.out(*args, env=env))
+
+    def diff_trees_beside(self, a: str, b: str) -> None:
+        """Start `diff_trees(a, b)` in a thread of its own, for a caller that asks for it after
+        other work (git's diff of two other trees, say: two cores)."""
+        if (a, b, ()) in self._diffs or (a, b) in self._diffing:
+            return
+        import threading  # only then: not on a hook call's way
+
+        def diff() -> None:
+            with contextlib.suppress(GitError, OSError):
+                self._diffs[a, b, ()] = self._diff_trees(a, b, ())
+
+        self._diffing[a, b] = threading.Thread(target=diff, daemon=True)
+        self._diffing[a, b].start()
 
     def remember_diff(self, a: str, b: str, changes: Sequence[RawChange]) -> None:
         """What `diff_trees(a, b)` answers, known from elsewhere (scan.py keeps it on disk)."""

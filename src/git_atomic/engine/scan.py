@@ -265,6 +265,11 @@ def finish(
     tree = _new_tree(scan, deleted, changed)
     if tree is None:
         return None
+    restoring_to = RESTORING_TO.get()
+    if restoring_to is not None and restoring_to != tree:
+        # A rescue's: what the restore changes is asked next (unseen.py), and on two cores
+        # git's diff of it runs beside the one of your entries (reconcile.py).
+        scan.repo.diff_trees_beside(tree, restoring_to)
     return _reconciled(scan, staged_tree, tree)
 
 
