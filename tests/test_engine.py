@@ -1025,6 +1025,12 @@ def test_a_loose_object_is_read_only_as_far_as_its_header_says(repo: GitRepo) ->
     path.unlink()
     path.symlink_to("/dev/zero")
     assert objectformat.read_loose(objects, oid) is None
+    # A name that is no object id of ours is never made a path (its letters, a way up).
+    path.unlink()
+    path.write_bytes(zlib.compress(b"blob 2\0a\n"))
+    assert objectformat.read_loose(objects, oid) == (b"blob", b"a\n")
+    for other in (oid.upper(), oid[:2] + "/../" + oid[6:], oid[:-1] + "g", oid[:-1]):
+        assert objectformat.read_loose(objects, other) is None
 
 
 def _tree_of(repo: GitRepo, names: tuple[str, ...]) -> str:

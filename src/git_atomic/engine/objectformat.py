@@ -208,13 +208,15 @@ def read_loose(objects_dir: Path, oid: str) -> tuple[bytes, bytes] | None:
     says): ask git then."""
     import zlib
 
-    if len(oid) not in (40, 64) or not all(c in "0123456789abcdef" for c in oid):
+    if len(oid) not in (40, 64) or oid.strip("0123456789abcdef"):
         return None
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         # Never through a link (to /dev/zero, say), never more than the header says: a file
-        # that inflates past it is not read on.
-        with os.fdopen(os.open(objects_dir / oid[:2] / oid[2:], flags), "rb") as fh:
+        # that inflates past it is not read on. (The name as a string: a restore asks for
+        # every blob it writes here first, most of them packed.)
+        name = f"{os.fspath(objects_dir)}/{oid[:2]}/{oid[2:]}"
+        with os.fdopen(os.open(name, flags), "rb") as fh:
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                 return None
             packed = fh.read()
