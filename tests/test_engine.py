@@ -1295,6 +1295,40 @@ def test_a_rescue_asks_git_what_the_restore_changes_beside_the_reconciliation(
         alone.diff_trees(bad, pre.files_tree)
 
 
+@pytest.mark.parametrize("gone", [False, True])
+def test_a_large_restore_reads_the_bytes_it_writes_beside_its_removals(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, gone: bool
+) -> None:
+    """A restore that writes 100 blobs or more has git read them in a thread of its own,
+    started before it removes anything (blobsahead.py); each file gets its own bytes. Where a
+    blob is gone from the store, the restore fails where it did, before any file is written."""
+    from git_atomic.engine import blobsahead
+
+    eng, pre = _many_files_changed(repo)
+    repo.write("d0/gone.txt", b"made by the operation\n")
+    started: list[int] = []
+    start = blobsahead.start
+
+    def spy(r: git.Repo, oids: list[str]) -> blobsahead.Blobs | None:
+        started.append(len(oids))
+        assert repo.read("d0/gone.txt") == b"made by the operation\n"  # nothing removed yet
+        return start(r, oids)
+
+    monkeypatch.setattr(blobsahead, "start", spy)
+    if gone:
+        oid = repo.git("rev-parse", f"{pre.files_tree}:d3/f3.txt").strip()
+        (repo.path / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+        with pytest.raises(GitError):
+            eng.rollback_to(None, pre.commit, event="rollback")
+        assert all(repo.read(f"d{i % 7}/f{i}.txt") == b"changed %d\n" % i for i in range(320))
+        return
+    eng.rollback_to(None, pre.commit, event="rollback")
+    assert started == [320]
+    assert all(repo.read(f"d{i % 7}/f{i}.txt") == b"%d\n" % i for i in range(320))
+    assert not (repo.path / "d0/gone.txt").exists()
+    assert start(eng.repo, ["0" * 40] * 99) is None  # a small restore reads them inline
+
+
 @pytest.mark.parametrize("keep", [True, False])
 def test_the_scan_index_is_made_to_follow_beside_the_restore_and_kept_only_after_it(
     repo: GitRepo, keep: bool

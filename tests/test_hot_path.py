@@ -129,6 +129,7 @@ RESTORE = {
     for m in (
         ".engine.restore",
         ".engine.restorefiles",  # its writes to the files,
+        ".engine.blobsahead",  # with the bytes of a large one read beside its removals,
         ".engine.restorekeeps",  # and what it leaves where it is
         ".engine.unchanged",  # its check that nobody else wrote a path
         ".engine.lfskeep",  # the LFS content it puts back (or keeps aside)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from git_atomic.core import failpoints
 from git_atomic.core.records import dataclass, field
-from git_atomic.engine import checkpoint, nestedrepos, safefs, unchanged
+from git_atomic.engine import blobsahead, checkpoint, nestedrepos, safefs, unchanged
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.nestedrepos import inside
@@ -42,6 +42,8 @@ def apply_files(
     from git_atomic.engine import lfskeep  # read only by a restore
 
     kept = lfskeep.markers(repo)
+    # The bytes it writes, read beside the removals (a large restore's: blobsahead.py).
+    ahead = blobsahead.start(repo, _blobs_wanted(changes, kept))
     # What it removes is moved aside first, into our folder of the git dir (unchanged.py).
     with safefs.Tree(os.fsencode(repo.root), aside=os.fsencode(repo.state_dir / "tmp")) as tree:
         # The operation may have made a repository where a folder was (`git init sub`, a
@@ -79,7 +81,8 @@ def apply_files(
         if removals:
             failpoints.hit("restore:after-removals")
         left = set(outcome.left)
-        _write(repo, tree, [c for c in writes if c.path not in left], outcome, specials, kept)
+        writing = [c for c in writes if c.path not in left]
+        _write(repo, tree, writing, outcome, specials, kept, ahead)
         if staying and nested.targets:  # a submodule `git mv` moved: moved back
             from git_atomic.engine import submodulemoves
 
@@ -155,15 +158,13 @@ def _write(
     outcome: Outcome,
     specials: Specials,
     kept: Kept_,
+    ahead: blobsahead.Blobs | None = None,
 ) -> None:
-    """Write the new files and links, or only change a file's mode where that is all."""
-    blobs = dict(
-        repo.cat_blobs(
-            c.new_oid
-            for c in writes
-            if (c.old_oid != c.new_oid or c.status != "M") and c.new_oid not in kept
-        )
-    )
+    """Write the new files and links, or only change a file's mode where that is all. `ahead`:
+    their bytes, being read already (those it lacks are read here)."""
+    blobs = ahead.taken() if ahead is not None else None
+    if blobs is None:
+        blobs = dict(repo.cat_blobs(_blobs_wanted(writes, kept)))
     umask = _umask()
     modes = specials.modes_for(repo, writes)
     for c in writes:
@@ -173,6 +174,18 @@ def _write(
             outcome.cannot(c.path, _why(exc))
             continue
         failpoints.hit("restore:after-write")
+
+
+def _blobs_wanted(changes: Sequence[RawChange], kept: Kept_) -> list[str]:
+    """The blobs whose bytes `changes` write (not a mode changed alone, nor LFS content)."""
+    return [
+        c.new_oid
+        for c in changes
+        if c.status in ("A", "M", "T")
+        and c.new_mode != GITLINK
+        and (c.old_oid != c.new_oid or c.status != "M")
+        and c.new_oid not in kept
+    ]
 
 
 def _write_one(
