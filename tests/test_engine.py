@@ -1267,6 +1267,25 @@ def test_a_rollback_to_the_tree_its_scan_started_from_takes_that_scan_index_back
     assert after.files_tree == expected
 
 
+def test_a_scan_index_an_earlier_rollback_left_aside_is_never_taken_back(repo: GitRepo) -> None:
+    """A process that runs many rollbacks (the MCP server) may leave the target's scan index
+    aside where one failed before its restore: a later rollback to that tree whose rescue
+    scanned from another index (a capture since) makes the scan index follow by git, and
+    never takes that file back."""
+    eng, pre = _many_files_changed(repo)
+    _capture(repo, "refs/atomic/test/since")  # the scan ref names another tree now
+    aside = eng.repo.state_dir / "tmp" / f"scan-follow-{os.getpid()}-{pre.files_tree}"
+    aside.parent.mkdir(exist_ok=True)
+    aside.write_bytes(b"left by a rollback that failed\n")
+    eng.rollback_to(None, pre.commit, event="rollback")
+    assert repo.git("rev-parse", scanindex.ref_name(eng.repo)).strip() == pre.files_tree
+    made = scanindex.index_file(eng.repo, pre.files_tree)
+    assert made.read_bytes() != b"left by a rollback that failed\n"
+    assert not aside.exists()
+    repo.write("d1/f1.txt", b"after\n")
+    assert repo.git("show", f"{_capture(repo, None).files_tree}:d1/f1.txt") == "after\n"
+
+
 def test_a_rescue_asks_git_what_the_restore_changes_beside_the_reconciliation(
     repo: GitRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

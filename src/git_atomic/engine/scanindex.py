@@ -376,6 +376,14 @@ def set_aside(repo: Repo, tree: str) -> bool:
     return True
 
 
+def forget_aside(repo: Repo, tree: str) -> None:
+    """Before a rescue's capture: no scan index of `tree` is aside but the one it sets aside
+    (a process that runs many rollbacks, the MCP server's, may have left one where the last
+    failed before its restore)."""
+    with contextlib.suppress(OSError):
+        _aside(repo, tree).unlink(missing_ok=True)
+
+
 def _aside(repo: Repo, tree: str) -> Path:
     return repo.state_dir / "tmp" / f"scan-follow-{os.getpid()}-{tree}"
 

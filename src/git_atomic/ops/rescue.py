@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from git_atomic.core import failpoints
 from git_atomic.core.config import CONFIG_FILE, PYPROJECT_FILE, budget_of
 from git_atomic.core.vocab import CheckpointKind, EventKind
-from git_atomic.engine import checkpoint, discovery, gitlinks, scan, snapshot, unseen
+from git_atomic.engine import checkpoint, discovery, gitlinks, scan, scanindex, snapshot, unseen
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 from git_atomic.ops.context import Context
@@ -72,6 +72,7 @@ def save(
         # The target's scan index, where the scan starts from it, is set aside for the restore
         # (scanindex.follow): a selective one leaves the other files as they are.
         back = scan.RESTORING_TO.set(None if paths else target.files_tree)
+        scanindex.forget_aside(repo, target.files_tree)  # one an earlier rollback here left
         try:
             captured = snapshot.capture(
                 repo,
