@@ -269,9 +269,25 @@ class Disk:
             too_large,
             specials,
             rule.active,
-            # And the files over the budget (a few), whose folders a move back makes again.
-            heldanyway.private_modes(repo, [*differing, *sorted(too_large)]),
+            # And the files over the budget (a few), whose folders a move back makes again;
+            # and the tracked files `protect` names, clean or not: a tree keeps no 0640.
+            heldanyway.private_modes(
+                repo, [*differing, *sorted(too_large), *self._tracked_protected(differing)]
+            ),
         )
+
+    def _tracked_protected(self, differing: Sequence[bytes]) -> list[bytes]:
+        """The tracked files `protect`'s patterns name that `differing` lacks: one `ls-files`
+        of your index, only where `protect` names something."""
+        if not self.protect:
+            return []
+        listed = self.repo.run(
+            "ls-files", "-z", "--cached", "--", *ignores.pathspecs(self.protect), check=False
+        )
+        if listed.returncode != 0:
+            return []
+        seen = set(differing)
+        return [p for p in dict.fromkeys(listed.stdout.split(b"\0")) if p and p not in seen]
 
     def held_anyway(
         self,

@@ -164,9 +164,14 @@ def apply(
         outcome.problems.append(
             ".git/shallow was changed by another writer after the rescue was taken; left as it is"
         )
-    if the_plan.stash_changes and not stashstate.put(repo, target.stash, was=current.stash):
-        outcome.refs_left.append(stashstate.REF)
-        outcome.problems.append("your stashes were changed by someone else; left as they are")
+    if the_plan.stash_changes:
+        if stashstate.put(repo, target.stash, was=current.stash):
+            from git_atomic.engine import stashfiles  # only where the stash list changes
+
+            stashfiles.bring_back(repo, current, target, outcome)  # `stash --all`'s files
+        else:
+            outcome.refs_left.append(stashstate.REF)
+            outcome.problems.append("your stashes were changed by someone else; left as they are")
     _move_head(repo, current, target, the_plan, reason, outcome)
     _report_left(the_plan, outcome, current, target)
     # The ignored files kept are no change either (restorekeeps.py).

@@ -402,6 +402,11 @@ class Engine:
             self.repo, current, target, the_plan, reason=f"git-atomic: {event}", paths=paths
         )
         restore.tell_later_writes(later, outcome)
+        if outcome.notes:  # the restore's own (stashfiles.py: ignored files written back)
+            from git_atomic.ops import output
+
+            for line in outcome.notes:
+                output.say(f"git-atomic: note: {line}")
         if target.too_large is not None:
             from git_atomic.ops import largegone  # only where a capture left files out
 
