@@ -539,6 +539,29 @@ def test_a_large_file_the_operation_appended_to_is_not_deleted(repo: GitRepo) ->
     assert "data.csv" in err, err
 
 
+@pytest.mark.parametrize("how", ["failed run", "rollback --op"])
+def test_a_large_file_the_operations_stash_took_comes_back(repo: GitRepo, how: str) -> None:
+    """NousResearch/hermes-agent#95207 again, by way of a stash: `git stash -u` moves your
+    untracked file over `max_new_file_size` (no checkpoint holds it) into the stash and off
+    the disk, and the rollback took that stash off your list: the file was named "gone now,
+    cannot come back" though the stash held it. Now it is written back from the stash, with
+    its bytes and its 0640, and no warning says it is gone."""
+    repo.write(".git-atomic.toml", b"max_new_file_size = 4096\n")
+    with open(repo.path / ".git" / "info" / "exclude", "ab") as fh:
+        fh.write(b".git-atomic.toml\n")
+    repo.write("dump.sql", bytes(range(256)) * 40, mode=0o640)
+    before = disk(repo.path)
+    if how == "failed run":
+        said = failed_run(repo, "git stash push -u -q")
+    else:
+        op_id = kept_run(repo, "git stash push -u -q")
+        assert not repo.exists("dump.sql")
+        said = repo.atomic("rollback", "--op", op_id).stderr
+    assert disk(repo.path) == before, changes(before, disk(repo.path))
+    assert "cannot come back" not in said, said
+    assert repo.git("stash", "list") == ""
+
+
 # --- Claude Code / entire: a turn started in a subfolder -----------------------------------
 
 
