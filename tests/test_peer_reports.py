@@ -12,6 +12,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -445,7 +446,8 @@ def test_another_sessions_edits_are_not_taken_back_with_a_turn(repo: GitRepo) ->
 # --- Cline / agentsync: nested repositories ---------------------------------------------------
 
 
-def test_a_nested_repository_is_never_renamed_or_written(repo: GitRepo) -> None:
+@pytest.mark.parametrize("kind", ["clone", "submodule"])
+def test_a_nested_repository_is_never_renamed_or_written(repo: GitRepo, kind: str) -> None:
     """cline/cline#9620: checkpoints renamed nested `.git` folders aside and a failure left them
     so; spxrogers/agentsync#149: a revert's hard reset wrote over a clone made inside the
     tree. With a clone of its own in `vendor/lib` (commits, an uncommitted edit, an untracked
@@ -453,7 +455,14 @@ def test_a_nested_repository_is_never_renamed_or_written(repo: GitRepo) -> None:
     repo.write("top.txt", b"top\n")
     commit_all(repo)
     lib = repo.path / "vendor" / "lib"
-    nested = GitRepo.create(lib, repo.path.parent / "home2")
+    if kind == "clone":
+        nested = GitRepo.create(lib, repo.path.parent / "home2")
+    else:  # google-gemini/gemini-cli: checkpoints in a project with submodules
+        GitRepo.create(repo.path.parent / "upstream", repo.path.parent / "home2")
+        add = ["-c", "protocol.file.allow=always", "submodule", "add", "-q"]
+        repo.git(*add, str(repo.path.parent / "upstream"), "vendor/lib")
+        repo.git("commit", "-qm", "submodule")
+        nested = GitRepo(lib, repo.env)
     nested.write("README", b"edited, uncommitted\n")
     nested.write("scratch.txt", b"untracked in the clone\n")
     before = disk(repo.path)
@@ -956,3 +965,50 @@ def test_checkpoints_survive_a_prune_of_everything_unreachable(repo: GitRepo) ->
     repo.atomic("rollback", "--op", op_id, check=0)
     assert not repo.exists("kept.txt")
     assert repo.read("f.txt") == TEN_LINES.replace(b"line 4", b"OP 4")
+
+
+# --- Aider: your dirty edits committed along with the agent's ------------------------------
+
+
+def _committing_hook(repo: GitRepo, event: str, **fields: Any) -> dict[str, Any]:
+    """A Claude Code hook call as `hooks install claude-code --history commits` makes it."""
+    payload = {"session_id": "s", "cwd": str(repo.path), "hook_event_name": event, **fields}
+    ran = subprocess.run(
+        [sys.executable, "-m", "git_atomic", "hook", "claude-code", event, "--history", "commits"],
+        input=json.dumps(payload),
+        cwd=repo.path,
+        env={**repo.env, "CLAUDE_PROJECT_DIR": str(repo.path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    answer: dict[str, Any] = json.loads(ran.stdout or "{}")
+    return answer
+
+
+def test_a_committed_turn_holds_its_own_hunk_and_not_your_dirty_edit(repo: GitRepo) -> None:
+    """Aider-AI/aider#207: before editing a file you had changed, aider committed your dirty
+    changes for you (so that its own commit could be undone alone). In commits mode a turn's
+    commit holds the turn's hunk only: your staged edit of another line of that file stays
+    staged, your unstaged one unstaged, and nothing of yours is in any commit."""
+    repo.write("f.txt", TEN_LINES)
+    commit_all(repo, "f")
+    head = repo.head()
+    staged_text = TEN_LINES.replace(b"line 2", b"staged 2")
+    repo.write("f.txt", staged_text)
+    repo.git("add", "f.txt")
+    repo.write("f.txt", staged_text.replace(b"line 4", b"unstaged 4"))
+    _committing_hook(repo, "UserPromptSubmit", prompt="fix line 8")
+    call = {"tool_use_id": "s-1", "tool_name": "Bash", "tool_input": {"command": "sed"}}
+    _committing_hook(repo, "PreToolUse", **call)
+    sh(repo, "sed -i 's/line 8/agent 8/' f.txt")
+    _committing_hook(repo, "PostToolUse", **call, tool_response={"success": True})
+    answer = _committing_hook(repo, "Stop", stop_hook_active=False)
+    assert "committed as" in answer.get("systemMessage", ""), answer
+    assert repo.git("rev-list", f"{head}..HEAD").split() == [repo.head()]
+    assert repo.git("show", "HEAD:f.txt").encode() == TEN_LINES.replace(b"line 8", b"agent 8")
+    both = TEN_LINES.replace(b"line 8", b"agent 8")
+    assert repo.git("show", ":f.txt").encode() == both.replace(b"line 2", b"staged 2")
+    assert repo.read("f.txt") == both.replace(b"line 2", b"staged 2").replace(
+        b"line 4", b"unstaged 4"
+    )
