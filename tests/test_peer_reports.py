@@ -1012,3 +1012,44 @@ def test_a_committed_turn_holds_its_own_hunk_and_not_your_dirty_edit(repo: GitRe
     assert repo.read("f.txt") == both.replace(b"line 2", b"staged 2").replace(
         b"line 4", b"unstaged 4"
     )
+
+
+# --- Cline / Gemini CLI: ignore rules the operation changed outside the tree --------------------
+
+
+@pytest.mark.parametrize("how", ["failed run", "rollback --op", "agent turn"])
+@pytest.mark.parametrize(
+    "change", ["git config core.excludesFile /dev/null", "printf '*.log\\n' > $GLOBAL"]
+)
+def test_your_ignored_files_stay_when_the_operation_changed_what_git_ignores(
+    repo: GitRepo, how: str, change: str
+) -> None:
+    """cline/cline#14367 (a restore put back an older `.gitignore`, then `git clean -fd`
+    deleted the files it no longer ignored) and google-gemini/gemini-cli#13331 (a restore
+    deleted almost every file, untracked ones too): a rollback decides what to delete by the
+    ignore rules of the moment. An operation that changes them where no checkpoint reaches
+    (`core.excludesFile`, the global excludes file's lines: configuration) made your ignored
+    `.env` and `node_modules/` look like files it had made, and its rollback deleted them.
+    Files nothing touched since PRE-OP stay, and the dry run lists none of them."""
+    with_gate(repo)
+    global_ignore = Path(repo.env["XDG_CONFIG_HOME"]) / "git" / "ignore"
+    global_ignore.parent.mkdir(parents=True, exist_ok=True)
+    global_ignore.write_bytes(b".env\nnode_modules/\n")
+    repo.env["GLOBAL"] = str(global_ignore)
+    repo.write("app.py", b"app\n")
+    commit_all(repo)
+    repo.write(".env", b"TOKEN=secret\n", mode=0o600)
+    repo.write("node_modules/pkg/index.js", b"module\n")
+    before = disk(repo.path)
+    if how == "failed run":
+        failed_run(repo, f"{change} && echo new > new.py")
+    elif how == "rollback --op":
+        op_id = kept_run(repo, f"{change} && echo new > new.py")
+        dry = repo.atomic("rollback", "--op", op_id, "--dry-run", check=0).stderr
+        assert ".env" not in dry and "node_modules" not in dry, dry
+        repo.atomic("rollback", "--op", op_id, check=0)
+    else:
+        claude_hook(repo, "s", "UserPromptSubmit", prompt="go")
+        bash_call(repo, "s", 1, f"{change} && echo new > new.py && touch bad")
+        assert stop(repo, "s").get("decision") == "block"
+    assert disk(repo.path) == before, changes(before, disk(repo.path))

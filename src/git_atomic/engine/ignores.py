@@ -368,6 +368,24 @@ def changed_outside(
     return found
 
 
+def untouched_since(repo: Repo, paths: Sequence[bytes], since: float) -> set[bytes]:
+    """Those of `paths` (files and links, never read through a link) that nothing changed
+    after `since`: their ctime (a write, a chmod, a rename into place all set it) is older, by
+    more than the coarse clock the kernel stamps it with may lag."""
+    found: set[bytes] = set()
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path in paths:
+            st = tree.lstat(path)
+            if st is None or not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+                continue
+            if st.st_ctime < since - _CLOCK_LAG:
+                found.add(path)
+    return found
+
+
+_CLOCK_LAG: Final = 0.05  # seconds: a file stamped that close to `since` may be after it
+
+
 def born_at(repo: Repo, paths: Sequence[bytes]) -> dict[bytes, float]:
     """When each of `paths` was made: its birth where the filesystem tells (statx), else its
     last change (ctime, never earlier). A path beyond a link is left out: not ours."""

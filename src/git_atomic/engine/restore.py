@@ -318,6 +318,7 @@ def _put_ignore_rules(
     restorekeeps.py). Returns the changes left to apply, and those files."""
     deletions, kept, rules, hidden = hiding
     first: list[RawChange] = []
+    rules_and_rest = files
     if rules:
         # A rule file the operation made a folder of (`rm .gitignore; mkdir .gitignore`): the
         # files the target lacks inside it go first, or the folder is in the way of the rule
@@ -335,7 +336,7 @@ def _put_ignore_rules(
         rules = [*(c for c in files if c.status == "D" and c.path in on_the_way), *rules]
         restorefiles.apply_files(repo, rules, outcome, specials=specials)
     files = [c for c in files if c not in rules and c not in first]
-    kept = restorekeeps.ignored_now(repo, deletions, kept, hidden, target)
+    kept = restorekeeps.ignored_now(repo, deletions, kept, hidden, target, rules_and_rest)
     kept = restorekeeps.not_protected(repo, kept, target)
     return files, restorekeeps.not_in_the_way(kept, files)
 

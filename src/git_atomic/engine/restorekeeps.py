@@ -106,6 +106,7 @@ def ignored_now(
     kept: set[bytes],
     hidden: Sequence[bytes],
     target: Snapshot,
+    changes: Sequence[RawChange] = (),
 ) -> set[bytes]:
     """The files kept, asked once the target's ignore rules are back on disk. For a target that
     was not captured from the disk (a commit made a checkpoint, an effect taken back), a file
@@ -114,14 +115,39 @@ def ignored_now(
     `ln`) keeps that file's birth time, and goes like any other file the operation made.
     `hidden`: the files the rules on disk before them ignored (unseen.overwritten_ignored),
     which stay too if the target's rules ignore them, as any ignored file the operation made
-    does."""
+    does. `changes`: the restore's, which tell a file moved with its folder (`untouched`)."""
     if target.captured_at is None:
         kept = kept | set(reconcile.ignored(repo, [p for p in deletions if p not in kept]))
     elif kept:
-        kept = set(reconcile.ignored(repo, sorted(kept)))
+        # One nothing has touched since the target was captured (no write, rename or chmod:
+        # its ctime is older) stood at its name then, and the target did not hold it: it was
+        # ignored then, whatever the rules say now (an operation's `git config
+        # core.excludesFile /dev/null`, an edit of your global excludes file: configuration,
+        # which no rollback writes back). Never the operation's: it stays.
+        untouched = untouched_where_it_was(repo, kept, target, changes)
+        kept = untouched | set(reconcile.ignored(repo, sorted(kept - untouched)))
     if hidden:
         kept = kept | set(reconcile.ignored(repo, hidden))
     return kept
+
+
+def untouched_where_it_was(
+    repo: Repo, paths: set[bytes], target: Snapshot, changes: Sequence[RawChange]
+) -> set[bytes]:
+    """Those of `paths` that nothing touched since the target was captured (ignores.py), less
+    those that are the same file, mode and bytes, as one the target holds elsewhere and the
+    restore makes again: a folder the operation renamed (`mv pkg lib`) sets no ctime of the
+    files in it."""
+    assert target.captured_at is not None
+    untouched = ignores.untouched_since(repo, sorted(paths), target.captured_at)
+    made = {(c.new_mode, c.new_oid) for c in changes if c.status == "A"}
+    if not untouched or not made:
+        return untouched
+    return {
+        c.path
+        for c in changes
+        if c.status == "D" and c.path in untouched and (c.old_mode, c.old_oid) not in made
+    }
 
 
 def not_protected(repo: Repo, kept: set[bytes], target: Snapshot) -> set[bytes]:
@@ -182,8 +208,10 @@ def foreseen(repo: Repo, files: Sequence[RawChange], target: Snapshot) -> set[by
         asked = sorted(born_before(repo, deletions, target))
         if not asked:
             return set()
-    kept = ignored_by_rules_of(repo, target.files_tree, asked)
-    return not_in_the_way(not_protected(repo, kept or set(), target), files)
+    kept = ignored_by_rules_of(repo, target.files_tree, asked) or set()
+    if target.captured_at is not None:  # as ignored_now: untouched since, ignored then
+        kept |= untouched_where_it_was(repo, set(asked), target, files)
+    return not_in_the_way(not_protected(repo, kept, target), files)
 
 
 def ignored_by_rules_of(repo: Repo, tree: str, paths: Sequence[bytes]) -> set[bytes] | None:
