@@ -1030,7 +1030,8 @@ def test_your_ignored_files_stay_when_the_operation_changed_what_git_ignores(
     ignore rules of the moment. An operation that changes them where no checkpoint reaches
     (`core.excludesFile`, the global excludes file's lines: configuration) made your ignored
     `.env` and `node_modules/` look like files it had made, and its rollback deleted them.
-    Files nothing touched since PRE-OP stay, and the dry run lists none of them."""
+    Files nothing touched since PRE-OP stay, the dry run lists none of them, and `show
+    --diff` prints none of their content (it printed your `.env`'s token)."""
     with_gate(repo)
     global_ignore = Path(repo.env["XDG_CONFIG_HOME"]) / "git" / "ignore"
     global_ignore.parent.mkdir(parents=True, exist_ok=True)
@@ -1045,6 +1046,8 @@ def test_your_ignored_files_stay_when_the_operation_changed_what_git_ignores(
         failed_run(repo, f"{change} && echo new > new.py")
     elif how == "rollback --op":
         op_id = kept_run(repo, f"{change} && echo new > new.py")
+        shown = repo.atomic("show", op_id, "--diff", check=0).stdout
+        assert "TOKEN=secret" not in shown and "new.py" in shown, shown  # never printed
         dry = repo.atomic("rollback", "--op", op_id, "--dry-run", check=0).stderr
         assert ".env" not in dry and "node_modules" not in dry, dry
         repo.atomic("rollback", "--op", op_id, check=0)

@@ -498,7 +498,25 @@ def _ignored_before(repo: Repo, before: str, after: str) -> list[bytes]:
     from git_atomic.engine import restorekeeps
 
     found = restorekeeps.ignored_by_rules_of(repo, before, paths)
-    return sorted(paths if found is None else found)  # unsure: no content is printed
+    if found is None:
+        return sorted(paths)  # unsure: no content is printed
+    return sorted(found | _untouched_since_capture(repo, before, paths))
+
+
+def _untouched_since_capture(repo: Repo, before: str, paths: Sequence[bytes]) -> set[bytes]:
+    """Those of `paths` on disk that nothing touched since the checkpoint `before` (a
+    checkpoint's `SHA:files`) captured the disk: there then, ignored by rules the operation
+    changed where no tree reaches (`core.excludesFile`), so no one's to print."""
+    if not before.endswith(":files"):
+        return set()
+    from git_atomic.core.errors import AtomicError
+    from git_atomic.engine import checkpoint, ignores
+
+    try:
+        at = checkpoint.load(repo, before.removesuffix(":files")).captured_at
+    except AtomicError:  # a retired checkpoint, or no checkpoint: nothing more is hidden
+        return set()
+    return ignores.untouched_since(repo, paths, at) if at is not None else set()
 
 
 # --- the pager ---------------------------------------------------------------------------------
