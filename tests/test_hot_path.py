@@ -85,6 +85,7 @@ SESSION = BEFORE_SCAN | {
         ".core.printable",  # names and commands written without control characters (tiny)
         ".core.records",  # the dataclass decorator that costs nothing to define (records.py)
         ".core.vocab",  # the journal's closed vocabularies (StrEnums)
+        ".core.wholefile",  # small state files written whole (os alone): the pending intent
         ".engine.gitlinks",  # HEAD and refs made links, set aside before a capture reads refs
         ".engine.gitstate",
         ".engine.ignores",

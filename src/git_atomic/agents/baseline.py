@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from git_atomic.core import wholefile
 from git_atomic.core.config import GateSpec
 from git_atomic.core.errors import AtomicError
 from git_atomic.engine import checkpoint, git, isolation
@@ -132,7 +133,7 @@ def _key(files_tree: str, spec: GateSpec) -> str:
 
 def _load(repo: git.Repo) -> dict[str, bool]:
     try:
-        data = json.loads((repo.state_dir / _CACHE).read_text(encoding="utf-8"))
+        data = json.loads(wholefile.read(repo.state_dir / _CACHE, limit=1 << 20))
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict):
@@ -145,7 +146,4 @@ def _save(repo: git.Repo, cache: dict[str, bool]) -> None:
     kept = dict(list(cache.items())[-_KEEP:])
     with contextlib.suppress(OSError):  # a cache: without it the next turn asks again
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(kept, out)
-        os.replace(tmp, path)
+        wholefile.replace(path, json.dumps(kept).encode("utf-8"))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic.agents import cli_argv
+from git_atomic.core import wholefile
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
@@ -110,10 +111,9 @@ def mark(state_dir: Path, op_id: str) -> None:
     if folder is None:
         return
     try:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW
-        fd = os.open(op_id, flags, 0o644, dir_fd=folder)
-        with os.fdopen(fd, "w") as out:
-            out.write(f"{os.getpid()} {_started(os.getpid()) or ''}\n")
+        # Written whole: a marker read empty (truncated, not yet written) is no server's.
+        text = f"{os.getpid()} {_started(os.getpid()) or ''}\n"
+        wholefile.replace_at(folder, op_id, text.encode("ascii"))
     except OSError:
         pass  # no marker: the operation is anyone's, as before
     finally:

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from git_atomic.core import records
+from git_atomic.core import records, wholefile
 from git_atomic.core.records import dataclass, field
 
 if TYPE_CHECKING:
@@ -203,14 +203,9 @@ def mark_open(state_dir: Path, worktree: str, record: Record) -> None:
         folder = _marks_folder(state_dir, make=True)
         if folder is None:
             return
+        noted = json.dumps({"op_id": record.op_id, "platform": record.platform}) + "\n"
         path = folder / f"{session_key(record.session)}.{worktree}"
-        tmp = folder / f".{path.name}.{os.getpid()}.tmp"
-        tmp.unlink(missing_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        with os.fdopen(os.open(tmp, flags, 0o644), "w", encoding="utf-8") as out:
-            json.dump({"op_id": record.op_id, "platform": record.platform}, out)
-            out.write("\n")
-        os.replace(tmp, path)
+        wholefile.replace(path, noted.encode("utf-8"))
 
 
 def open_marks(state_dir: Path, session: str) -> dict[str, dict[str, str]]:
@@ -226,9 +221,7 @@ def open_marks(state_dir: Path, session: str) -> dict[str, dict[str, str]]:
             if not name.startswith(prefix):
                 continue
             try:
-                fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-                with os.fdopen(fd, encoding="utf-8") as fh:
-                    data = json.load(fh)
+                data = json.loads(wholefile.read(folder / name, limit=_MARK_LIMIT))
             except (OSError, ValueError):
                 data = {}
             noted = data if isinstance(data, dict) else {}
@@ -245,9 +238,8 @@ def marked_turns(state_dir: Path) -> set[str]:
     with contextlib.suppress(OSError):
         for name in os.listdir(folder):
             with contextlib.suppress(OSError, ValueError, AttributeError):
-                fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-                with os.fdopen(fd, encoding="utf-8") as fh:
-                    found.add(str(json.load(fh).get("op_id", "")))
+                noted = json.loads(wholefile.read(folder / name, limit=_MARK_LIMIT))
+                found.add(str(noted.get("op_id", "")))
     return found
 
 
@@ -271,6 +263,19 @@ def lost_start(state_dir: Path, worktree: str, record: Record) -> Record:
         "what it changed before that is not part of it, and stays as it is"
     )
     return records.replace(record, extra={**record.extra, REBUILT: lost, LOST: was})
+
+
+# The most of a state file read: far more than any we write (a record of thousands of steps),
+# far less than one another hand made huge would cost a hook call's memory.
+_RECORD_LIMIT: Final = 64 << 20
+_MARK_LIMIT: Final = 64 << 10
+_NOTE_LIMIT: Final = 1 << 20
+
+
+def record_at(path: Path) -> Record | None:
+    """The turn's record in `path` (a link, a fifo, a folder there: OSError, never followed,
+    never waited on; JSON that is no record: ValueError)."""
+    return Record.from_json(json.loads(wholefile.read(path, limit=_RECORD_LIMIT)))
 
 
 class Slot:
@@ -331,26 +336,17 @@ class Slot:
         if not real_folder(self.folder, make=False):
             return None
         try:
-            return Record.from_json(json.loads(self.path.read_text(encoding="utf-8")))
+            return record_at(self.path)
         except (OSError, ValueError):
             return None
 
     def write(self, record: Record) -> None:
         real_folder(self.folder, make=True)
-        # Written whole, then renamed over the record. Its name is this process's: the caller
-        # holds the turn's lock (`held`), and one a killed process left is written over.
-        # (Not tempfile's mkstemp: its import costs 4 ms of every hook call.)
-        tmp = self.folder / f"{self.worktree}.{os.getpid()}.tmp"
-        tmp.unlink(missing_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(tmp, flags, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(record.to_json(), out)
-            os.replace(tmp, self.path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        # Written whole, then renamed over the record (the caller holds the turn's lock). Not
+        # flushed to the disk: an fsync costs each hook call milliseconds, and the turn's
+        # checkpoints, refs git writes without one (core.fsync), are no more durable than it.
+        text = json.dumps(record.to_json()).encode("utf-8")
+        wholefile.replace(self.path, text, mode=0o600, durable=False)
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.pwrite(self._fd, _OPEN, 0)
@@ -394,8 +390,7 @@ def calling_turn(state_dir: Path, worktree: str, environ: Mapping[str, str]) -> 
             if not real_folder(folder / key, make=False):
                 continue
             with contextlib.suppress(OSError, ValueError):
-                text = (folder / key / f"{worktree}.json").read_text(encoding="utf-8")
-                record = Record.from_json(json.loads(text))
+                record = record_at(folder / key / f"{worktree}.json")
                 if record is not None and record.in_flight and _marked(record, environ):
                     found.append(record)
     return found[0] if len(found) == 1 else None
@@ -442,7 +437,7 @@ def open_turns(state_dir: Path) -> list[Record]:
         if not real_folder(path.parent, make=False):
             continue  # never read through a link
         with contextlib.suppress(OSError, ValueError):
-            record = Record.from_json(json.loads(path.read_text(encoding="utf-8")))
+            record = record_at(path)
             if record is not None:
                 found.append(record)
     return found
@@ -481,7 +476,7 @@ def slots_in(state_dir: Path, worktree: str | None = None) -> list[tuple[Slot, R
                 if when is None:
                     continue
                 with contextlib.suppress(OSError, ValueError):
-                    record = Record.from_json(json.loads(path.read_text(encoding="utf-8")))
+                    record = record_at(path)
                     if record is not None and session_key(record.session) == key:
                         slot = Slot(state_dir, record.session, name.removesuffix(".json"))
                         found.append((slot, record, when))
@@ -535,7 +530,7 @@ def put_note(state_dir: Path, session: str, text: str) -> None:
     folder = session_dir(state_dir, session)
     with contextlib.suppress(OSError):
         real_folder(folder, make=True)
-        (folder / "note.txt").write_text(text, encoding="utf-8")
+        wholefile.replace(folder / "note.txt", text.encode("utf-8"))
 
 
 def take_note(state_dir: Path, session: str) -> str:
@@ -543,7 +538,7 @@ def take_note(state_dir: Path, session: str) -> str:
     if not real_folder(path.parent, make=False):
         return ""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = wholefile.read(path, limit=_NOTE_LIMIT).decode("utf-8", "replace")
     except OSError:
         return ""
     path.unlink(missing_ok=True)
@@ -557,13 +552,13 @@ def blocks_in_a_row(state_dir: Path, session: str, *, add: bool) -> int:
     if not real_folder(path.parent, make=False):
         return 0
     try:
-        count = int(path.read_text(encoding="utf-8")) if add else 0
+        count = int(wholefile.read(path, limit=32)) if add else 0
     except (OSError, ValueError):
         count = 0
     count = count + 1 if add else 0
     with contextlib.suppress(OSError):
         real_folder(path.parent, make=True)
-        path.write_text(str(count), encoding="utf-8")
+        wholefile.replace(path, str(count).encode("ascii"))
     return count
 
 

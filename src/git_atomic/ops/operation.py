@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
-from git_atomic.core import failpoints, records
+from git_atomic.core import failpoints, records, wholefile
 from git_atomic.core.errors import AtomicError, BusyError, GitError
 from git_atomic.core.journalrows import CheckpointRow, Intent, OpRow, Owner
 from git_atomic.core.records import dataclass
@@ -448,9 +448,7 @@ class Engine:
             if intent is None:
                 pending_file.unlink(missing_ok=True)
             else:
-                tmp = pending_file.with_suffix(".tmp")
-                tmp.write_text(json.dumps(intent))
-                os.replace(tmp, pending_file)
+                wholefile.replace(pending_file, json.dumps(intent).encode("utf-8"))
 
     def _rescue_ref(self, op_id: str | None) -> str:
         if op_id is None:

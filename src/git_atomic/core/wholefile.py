@@ -1,0 +1,89 @@
+"""Small state files written whole: a process killed at any instant leaves the old content or
+the new, never an empty or a partial file.
+
+The hooks and the MCP server keep what they know between calls in small files other processes
+read at any moment (a turn's record, an open turn's mark, an MCP server's marker, a note for
+the model). Truncating a file and then writing it leaves a moment where a reader finds it
+empty, and a writer killed there leaves it so: an MCP server's marker read empty is no
+server's, and another server's abort of its operation is not refused. So the content is
+written aside under a name of this process's, flushed to the disk (as the journal's
+`synchronous=FULL` does: a power cut after the rename never finds the new name empty), and
+renamed over the file in one step. The aside name is made with O_EXCL|O_NOFOLLOW and the
+rename replaces a link made at the file's name: nothing is written through a link. Reads
+(`read`) neither follow a link nor wait on a fifo, and take a bounded size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from pathlib import Path
+from typing import Final
+
+from git_atomic.core import failpoints
+
+_DIR: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_NEW: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def replace(path: Path, data: bytes, *, mode: int = 0o644, durable: bool = True) -> None:
+    """`path` holds `data`, written whole. Its folder is the caller's to have checked (a
+    `.git` that is a link to the git dir is a layout git knows); the name is never followed.
+    Raises OSError where it cannot be written; the old content is then as it was."""
+    folder = os.open(path.parent, _DIR)
+    try:
+        replace_at(folder, path.name, data, mode=mode, durable=durable)
+    finally:
+        os.close(folder)
+
+
+def replace_at(
+    folder: int, name: str, data: bytes, *, mode: int = 0o644, durable: bool = True
+) -> None:
+    """`name` in the open folder `folder` holds `data`, written whole; flushed to the disk
+    before the rename unless not `durable` (a kill still leaves old or new: only a power cut
+    could find it empty)."""
+    # The aside name is this process's: one a killed process of the same pid left is written
+    # over; the others' are theirs (a writer of the same file at once keeps its own).
+    aside = f".{name}.{os.getpid()}.tmp"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(aside, dir_fd=folder)
+    fd = os.open(aside, _NEW, mode, dir_fd=folder)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        failpoints.hit("wholefile:aside")
+        os.rename(aside, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(aside, dir_fd=folder)
+        raise
+
+
+def read(path: Path, *, limit: int = 1 << 20) -> bytes:
+    """The content of the regular file `path`, at most `limit` bytes: a link there is not
+    followed (nothing outside the repository is read), a fifo is never waited on, a folder or
+    a device is no state file. Raises OSError for each (FileNotFoundError where nothing is)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        chunks: list[bytes] = []
+        left = limit
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
