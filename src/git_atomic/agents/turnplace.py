@@ -13,7 +13,7 @@ from pathlib import Path
 
 from git_atomic.agents import turnstate
 from git_atomic.agents.turnstate import Record, Slot
-from git_atomic.core.errors import AtomicError, NotARepository
+from git_atomic.core.errors import AtomicError, NotARepository, RefusedError
 from git_atomic.engine import discovery, git
 
 
@@ -27,6 +27,7 @@ def locate(cwd: Path | None, project: Path | None, session: str | None = None) -
     worktree of the session's open turn that the folder is in (`_of_turn`).
     """
     repos = []
+    refused: AtomicError | None = None
     for start in dict.fromkeys((cwd, project)):  # one `git rev-parse` when they are the same
         if start is not None and _is_folder(start):
             bare = False
@@ -36,15 +37,43 @@ def locate(cwd: Path | None, project: Path | None, session: str | None = None) -
                 found = None
                 # (a folder in no repository at all costs no process more)
                 bare = isinstance(exc, NotARepository) and "bare repository" in exc.message
+                if not _nothing_to_protect(exc, bare=bare):
+                    refused = refused or exc
             if session and (bare or (found is not None and _elsewhere(start, found))):
                 found = _of_turn(start, session) or found
             if found is not None:
                 repos.append(found)
     if not repos:
+        if refused is not None:
+            raise NotHere(refused)
         return None
     if len(repos) == 2 and repos[0].common_dir != repos[1].common_dir:
         return repos[1]  # the agent wandered into another repository: the project is ours
     return repos[0]
+
+
+class NotHere(RefusedError):
+    """The repository a call is about is one git-atomic refuses to work in (git refuses it,
+    a file of its would have git wait for ever, a variable points git elsewhere): each adapter
+    says it in its platform's answer, at every event, a turn's end too. Before, such a call was
+    taken for one outside any repository: a turn whose call made `.git/config` a fifo ended
+    with no word, neither judged nor taken back."""
+
+    def __init__(self, refused: AtomicError) -> None:
+        why = refused.message + (f" ({refused.hint})" if refused.hint else "")
+        super().__init__(
+            f"this agent's calls here are not checkpointed, and its turn is not judged: {why}"
+        )
+
+
+def _nothing_to_protect(exc: AtomicError, *, bare: bool) -> bool:
+    """Whether discovery's refusal means there is no worktree of ours here (a folder in no
+    repository, a bare repository of yours), not one git-atomic cannot work in."""
+    if not isinstance(exc, NotARepository):
+        return False
+    if bare:  # (with a hint where our folder is in it: a call may have made it bare)
+        return exc.hint is None
+    return exc.message.startswith("not a git repository")
 
 
 def _elsewhere(start: Path, found: git.Repo) -> bool:
