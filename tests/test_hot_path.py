@@ -69,6 +69,7 @@ SESSION = BEFORE_SCAN | {
     for m in (
         ".commands",
         ".commands.session",
+        ".commands.theirs",  # another live session's open operation refused (one listing)
         ".core.config",  # the configuration package: where it is read from, and
         ".core.config.commandline",  # the `-g` gates,
         ".core.config.reader",  # the check of its tables,

@@ -70,6 +70,9 @@ def serve(*, repo: Path | None = None) -> int:
     # A bad --repo is not fatal here: each call that uses it answers with the reason, after
     # the handshake, where the client can show it (a server that exits is only "closed").
     tools = Tools(repo)
+    # The commands it runs are its own: an operation it marked is theirs to finish or take
+    # back (commands/theirs.py refuses a live server's operations to any other caller).
+    os.environ["GIT_ATOMIC_MCP_SERVER"] = str(os.getpid())
     try:
         return mcp_stdio.run(build(tools))
     finally:

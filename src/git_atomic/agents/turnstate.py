@@ -376,6 +376,7 @@ _SHELL_MARKS: Final[dict[str, tuple[str, bool]]] = {
     "gemini": ("GEMINI_CLI", False),
     "codex": ("CODEX_THREAD_ID", True),
 }
+SHELL_VARIABLES: Final = tuple(mark for mark, _ in _SHELL_MARKS.values())
 
 
 def calling_turn(state_dir: Path, worktree: str, environ: Mapping[str, str]) -> Record | None:

@@ -31,7 +31,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from git_atomic.commands import moving
+from git_atomic.commands import moving, theirs
 from git_atomic.commands.query import resolve_op
 from git_atomic.core import records
 from git_atomic.core.errors import BusyError, RefusedError, UsageError
@@ -72,6 +72,8 @@ def rollback(
                 raise UsageError(
                     "rollback: no operation in this worktree yet; nothing to roll back"
                 )
+            if not dry_run:  # (another live session's: refused unless named with --op)
+                theirs.refuse_newest(ctx, newest[0])
             current = moves.probe(ctx.repo, since=newest[0].started_at)
             if newest[0].status != OpStatus.OPEN:
                 return _take_back(ctx, newest[0], current, dry_run=dry_run, json_out=json_out)

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from git_atomic.commands import theirs
 from git_atomic.core.config import gates_to_run, load_config
 from git_atomic.core.errors import Exit, NotARepository, RefusedError, UsageError
 from git_atomic.core.journalrows import OpRow, Owner
@@ -81,6 +82,7 @@ def _working_on_open_op(
                 f"{command}: no operation is open in this worktree "
                 "(start one with `git atomic begin NAME`)" + _never_recorded(ctx)
             )
+        theirs.refuse_open(ctx, command, op)  # another live MCP session's: nothing changed
         ctx.journal.set_owner(op.id, Owner.this_process())
         try:
             yield ctx, Engine(ctx), op

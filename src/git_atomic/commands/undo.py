@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from git_atomic.commands import moving
+from git_atomic.commands import moving, theirs
 from git_atomic.core import patterns, records
 from git_atomic.core.config import load_config
 from git_atomic.core.errors import BusyError, UsageError
@@ -103,6 +103,8 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         rescue, target = event.rescue, event.target
         assert rescue is not None and target is not None
         subject = journal.op(event.op_id) if event.op_id else None
+        if not dry_run:  # (the rollback of another live MCP session's operation: theirs)
+            theirs.refuse_undo(ctx, event)
         # The folder the operation ran in: never one git takes for this worktree since.
         moved = subject or _op_moved(ctx, event)
         context.same_worktree(repo, moved)
@@ -157,6 +159,8 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
             if reverse is not None:
                 journal.set_status(reverse.op, reverse.after)
         subject = journal.op(event.op_id) if event.op_id else None
+        if not dry_run:  # (the rollback of another live MCP session's operation: theirs)
+            theirs.refuse_undo(ctx, event)
         again = "re-does it" if event.kind == EventKind.UNDO else "undoes this"
         said = f"undid {what}; `git atomic undo` again {again}"
         concerned = subject or _op_undone(ctx, event)  # an undo of an undo: the same op's
