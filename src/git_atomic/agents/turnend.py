@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from git_atomic.agents import turn, turnabandoned, turnplace, turnstate, turnsteps
+from git_atomic.agents import turn, turnabandoned, turnothers, turnplace, turnstate, turnsteps
 from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, new_record, worktrees_of
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError
@@ -205,6 +205,8 @@ def _finish(
                 ending = f"{ending}; {unreadable}, left as it is"
             if not record.steps:
                 turnsteps.forget_refs(repo, record)
+                if turnothers.kept_as_neithers(record):  # its calls ran with another's: said
+                    return judge.not_judged(record, repo, "none of its changes are its own")
                 return None
             mode = HistoryMode.parse(history, what="history")
             return judge.judge(

@@ -15,9 +15,11 @@ inside it takes the window's start with it (what changed while both ran is in bo
 other may be kept already). One that began inside the window and is open still when it
 closes (its Pre seen, its Post not yet) is read from its turn's record (`_still_open`): a
 file tool's files are its own, as if it ended with the window, which its Post then takes as
-its step. One that may change anything (a shell call) stays in the window, as does one that
-began before it and ends after it: what changed while both ran is the first to close's (the
-other, closing, leaves it to that one), never no one's.
+its step (one that began before the window: its files from the window's start). One that
+may change anything (a shell call), open still, begun inside the window or before it, makes
+what changed while both ran neither's: the window keeps what changed before it began alone,
+and the other, closing, leaves to this one what changed until it ended. No platform says
+which shell wrote a file: a file in doubt is kept, and the verdict says so.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from typing import Final
 
 from git_atomic.agents import turnkeys, turnstate
 from git_atomic.agents.turnstate import SUBAGENTS_TURN, Record, turn_message
@@ -69,16 +72,34 @@ def outside_others(
     mine = record.session
     ended = [w for w in windowlog.read(repo) if w.who != mine and since < w.ended <= until]
     try:
-        inside = sorted(
-            [*ended, *_still_open(repo, record, step, since, until)],
-            key=lambda w: (w.began, w.ended),
-        )
+        still = _still_open(repo, record, step, since, until)
+        inside = sorted([*ended, *still], key=lambda w: (w.began, w.ended))
         if not inside:
             return record, [step]
         held, parts = _split(repo, record, step, since, inside)
     except AtomicError:
         return record, [step]
+    if any(w.before for w in still):  # a shell call of another session's open across it
+        said = held.extra.get(_SAID)
+        lines = [str(x) for x in said] if isinstance(said, list) else []
+        if NEITHERS not in lines:
+            held = records.replace(held, extra={**held.extra, _SAID: [*lines, NEITHERS]})
     return held, [p for p in parts if p[0] != p[1]]
+
+
+# What the turn's verdict says beside it (turnbeside.SAID, not imported on a call's path).
+_SAID: Final = "said"
+NEITHERS: Final = (
+    "what changed while a shell call of another session's ran too is neither turn's: kept as "
+    "it is, not taken back with this turn"
+)
+
+
+def kept_as_neithers(record: Record) -> bool:
+    """Whether a window of the turn was cut around another session's shell call open across
+    it (what changed while both ran: neither's), for a turn left with no step of its own."""
+    said = record.extra.get(_SAID)
+    return isinstance(said, list) and NEITHERS in said
 
 
 def _still_open(
@@ -102,22 +123,28 @@ def _still_open(
             if isinstance(state, dict)
             else None
         )
-        if not isinstance(when, float) or when <= since:
+        if not isinstance(when, float):
             continue
         claims, noted = extra.get(turnkeys.CLAIMS), extra.get(turnkeys.NOTED)
+        if start != turnkeys.FILES_NOTED and not isinstance(claims, list):
+            # A call that may change anything, open across this window's end: what changed
+            # while both ran is neither's (the other, closing, leaves to this one what
+            # changed until this one ended), kept by both take-backs. This window keeps
+            # only what changed before the other began; one open since before it, nothing.
+            theirs = start if when > since else step[0]
+            found.append(windowlog.Window(other.session, theirs, step[1], when, until, None))
+            continue
         if start == turnkeys.FILES_NOTED:
             if not isinstance(noted, dict):
                 continue  # (no such record: a window that noted files notes them)
             before: dict[str, object] = dict(noted)
-        elif isinstance(claims, list):
-            before = _files_at(repo, start, [str(p) for p in claims])
         else:
-            # A call that may change anything: what changed while both ran stays this
-            # window's. Were it the other's, the other, closing, would leave it to this one
-            # (one that began first and ended inside takes it), and it were no one's.
-            continue
+            before = _files_at(repo, start, [str(p) for p in claims or ()])
+        if when <= since:  # open since before this window: its files from this one's start
+            before = _files_at(repo, step[0], list(before))
         after = _files_at(repo, step[1], list(before))
-        found.append(windowlog.Window(other.session, "", "", when, until, None, before, after))
+        began = max(when, since)
+        found.append(windowlog.Window(other.session, "", "", began, until, None, before, after))
     return found
 
 
