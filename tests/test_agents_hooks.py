@@ -1356,11 +1356,13 @@ def test_three_sessions_with_parallel_calls_each_get_their_own_verdict(repo: Git
             repo.write(f"{s[:4]}-{n}.txt", b"x\n")
     repo.write("lib.py", b"BUG\n")  # session OTHER's call breaks the lib gate
     claude.parallel([post for s in sessions for _, post in calls[s]])
-    # Everything happened while every session's window was open: each turn holds it all, and
-    # the first to stop fails and takes it back; the others then find nothing left to judge.
+    # Everything happened while every session's window was open, and no call names its files
+    # (relative paths: any file): no one can tell whose lib.py is, so it is no turn's. None
+    # takes it back, and each says so (before: the first to stop took everything back).
     verdicts = claude.parallel([stop(session=s) for s in sessions])
     assert all(v.exit_code == 0 for v in verdicts)
-    assert repo.read("lib.py") == b"VALUE = 1\n"
+    assert any("neither turn's" in v.stdout for v in verdicts), [v.stdout for v in verdicts]
+    assert repo.read("lib.py") == b"BUG\n"
     assert repo.atomic_json("status")["open"] is None
 
 
