@@ -453,6 +453,27 @@ def test_gemini_a_denied_subagent_call_does_not_keep_windows_open_for_the_rest_o
     _users_note_then_a_failing_call(repo, agent, b"the user's, between the agent's calls\n")
 
 
+def test_gemini_a_denied_subagent_call_then_a_compressed_history_keeps_no_window_open(
+    repo: GitRepo,
+) -> None:
+    """The session's history compressed after a subagent call a policy denied (no AfterTool):
+    Gemini CLI starts a new chat, its environment context made again (today's folder listing)
+    before the summary, so the parent's next request no longer began with the first message
+    noted, it closed nothing, and the user's edits until the turn's end were taken back with
+    it. Its opening says it is the session's own (gemini-cli utils/environmentContext.ts)."""
+    platform, agent = _gemini_turn(repo)
+    context = "<session_context>\nThis is the Gemini CLI. We are setting up the context for our "
+    context += "chat."
+    listing = "\n- **Directory Structure:**\n\n/work/\n└───app.py\n</session_context>"
+    agent.send("BeforeModel", _gemini_model_request(platform, repo, context + listing, "fix"))
+    task = {"agent_name": "generalist", "prompt": "look around"}
+    agent.send(*platform.tool(repo.path, "invoke_agent", task, 3, False))  # denied: no AfterTool
+    compressed = context + listing.replace("app.py", "app.py\n└───check.py")
+    summary = "<state_snapshot>fixing the answer</state_snapshot>"
+    agent.send("BeforeModel", _gemini_model_request(platform, repo, compressed, summary, "ok"))
+    _users_note_then_a_failing_call(repo, agent, b"the user's, between the agent's calls\n")
+
+
 def _gemini_asks(platform: Platform, agent: Agent, repo: GitRepo, command: str) -> None:
     """A shell call that needs the person's confirmation: BeforeTool, then the prompt's
     `Notification` (google-gemini/gemini-cli packages/core/src/scheduler: scheduler.ts fires

@@ -110,7 +110,7 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 # A subagent's own model request, or its parent's: the parent asks its model
                 # again only once every call of its step is over, the `invoke_agent` too (one a
                 # policy denied sends no AfterTool, and kept every window open to the turn's end).
-                if asker and remembers(repo.state_dir, session, asker):
+                if asker and (remembers(repo.state_dir, session, asker) or _sessions_own(payload)):
                     turn.after_all(repo, session)
                 return QUIET
             if asker:
@@ -146,10 +146,31 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
     return QUIET
 
 
+# How the session's own chat begins: its environment context (gemini-cli
+# `utils/environmentContext.ts`), made again whole when its history is compressed (the client
+# starts a new chat with `getInitialChatHistory` before the summary), with the date and the
+# folder listing of that moment: a first message no longer the one noted.
+_SESSION_CONTEXT: Final = "This is the Gemini CLI. We are setting up the context for our chat."
+
+
+def _sessions_own(payload: Mapping[str, Any]) -> bool:
+    """Whether the request is the session's own, by its first message's opening (compressed
+    since it was noted, or not): a subagent's chat begins with its task."""
+    request = payload.get("llm_request")
+    messages = request.get("messages") if isinstance(request, Mapping) else None
+    first = messages[0] if isinstance(messages, list) and messages else None
+    content = first.get("content") if isinstance(first, Mapping) else None
+    if not isinstance(content, str):
+        return False
+    opening = content.lstrip()
+    return opening.removeprefix("<session_context>").lstrip().startswith(_SESSION_CONTEXT)
+
+
 def _asker(payload: Mapping[str, Any]) -> str:
     """Who asks the model, by the first message of its request ('' where there is none): the
     session's own chat begins with its environment context (gemini-cli `getInitialChatHistory`)
-    as long as its history is not compressed, a subagent's with its task (`local-executor.ts`).
+    (made again when its history is compressed: `_sessions_own`), a subagent's with its task
+    (`local-executor.ts`).
     Noted, as a fact of the session, while no subagent runs (`remember`)."""
     request = payload.get("llm_request")
     messages = request.get("messages") if isinstance(request, Mapping) else None
