@@ -102,6 +102,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.commitview",  # commits mode's view of the files: what your git would stage
         ".engine.capturedisk",  # its reading of the files (a scan, or `add -A`)
         ".engine.heldanyway",  # what git's reading does not show, and a capture holds anyway
+        ".engine.scanbits",  # the clean files' permission bits, kept beside the scan index
         ".engine.infoexclude",  # the repository's own ignore rules, part of the state
         ".engine.stashstate",  # your stashes, part of the state
         ".engine.dotgit",  # a worktree's `.git` file, part of the state

@@ -24,6 +24,7 @@ from git_atomic.engine import (
     indexstate,
     safefs,
     scan,
+    scanbits,
     scanindex,
     scantree,
     staged,
@@ -88,6 +89,8 @@ class Disk:
         self.index_copy = repo.scratch_path("index")  # a scan's seed, or `add -A`'s index
         self.staged_copy = repo.scratch_path("staged")  # stays the index as it is
         self.flags_file = repo.scratch_path("flags")
+        # The bits of the clean files (scanbits.py), kept with the scan index by `publish`
+        self.clean_bits: dict[bytes, int] | None = None
 
     def start(self, known_tree: str | None, *, seeded: bool) -> None:
         """A scan from the scan index the ref names (`known_tree`), else seeded from the copy
@@ -219,6 +222,14 @@ class Disk:
         if self.scanning is not None and tree is not None:
             index, scan_gone = self.scanning.index, self.scanning.deleted
             specials: Mapping[bytes, int] = {}
+            if not self.scanning.split:  # (a split one's names cannot be read: scanbits.py)
+                self.clean_bits = scanbits.brought_up_to_date(
+                    repo,
+                    index,
+                    base_tree=self.scanning.base_tree,
+                    changed=self.scanning.changed,
+                    gone=scan_gone,
+                )
         else:
             assert self.adding is not None
             specials, self.left_out = _scanned(repo, self.adding, self.index_copy)
@@ -260,6 +271,17 @@ class Disk:
         # One lstat each for the files your index does not hold as they are (untracked,
         # changed): a clean tracked file is as git made it, and is not looked at.
         differing = [c.path for c in changes if c.status in ("A", "M") and c.path not in too_large]
+        # A clean file's bits, as the scan's record has them (scanbits.py): no lstat of them.
+        modes = {
+            p: bits
+            for p, bits in (self.clean_bits or {}).items()
+            if p not in deleted and p not in scan_gone and p not in too_large
+        }
+        modes.update(
+            heldanyway.private_modes(
+                repo, [*differing, *sorted(too_large), *self._tracked_protected(differing)]
+            )
+        )
         return Files(
             tree,
             on_disk,
@@ -271,9 +293,7 @@ class Disk:
             rule.active,
             # And the files over the budget (a few), whose folders a move back makes again;
             # and the tracked files `protect` names, clean or not: a tree keeps no 0640.
-            heldanyway.private_modes(
-                repo, [*differing, *sorted(too_large), *self._tracked_protected(differing)]
-            ),
+            modes,
         )
 
     def _tracked_protected(self, differing: Sequence[bytes]) -> list[bytes]:
@@ -345,8 +365,15 @@ class Disk:
         kept: scan.Scan | None = None
         lines = [f"create {ref} {commit}"] if ref is not None else []
         if self.scanning is not None:
-            lines += scan.keep(self.scanning, tree)
+            kept_lines = scan.keep(self.scanning, tree)
+            lines += kept_lines
             kept, self.scanning = self.scanning, None
+            # The bits hold for whichever scan index the ref names next (scanbits.py)
+            named = tree if kept_lines or tree == kept.base_tree else kept.base_tree
+            if self.clean_bits is not None and named is not None:
+                scanbits.save(self.repo, named, kept.since, self.clean_bits)
+            else:  # never one left to be taken for a later scan index of the same tree
+                scanbits.forget(self.repo)
             failpoints.hit("capture:scan-kept")  # its file in place, not yet its ref
         self.repo.update_refs(lines, message=f"git-atomic: {message}")
         if kept is not None:

@@ -36,8 +36,9 @@ A checkpoint is a commit whose tree holds:
                       one a restore writes): `<octal st_mode> <path>` NUL-separated, so that a
                       restore may take one away and `undo` make a FIFO again; absent when none
   modes         blob  the permission bits (`<octal> <path>` NUL-separated) of the regular files
-                      the capture looked at itself (those it read, those `protect` holds),
-                      which a tree cannot keep (a 0600 key): a file a restore makes again
+                      the capture looked at itself (those it read, those `protect` holds)
+                      and of the clean ones its scan's record keeps (scanbits.py), which a
+                      tree cannot keep (a 0600 key): a file a restore makes again
                       gets them back; absent when none
   stash         blob  your stashes: the commit `refs/stash` names, then its reflog's bytes
                       (stashstate.py); absent when there is none, or (meta: no `stash_known`)

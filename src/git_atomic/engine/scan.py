@@ -55,6 +55,8 @@ class Scan:
         self.status = status
         self.untracked: frozenset[bytes] = frozenset()  # what this scan found untracked
         self.deleted: frozenset[bytes] = frozenset()  # files it found gone (or now a folder)
+        # Files it found differing from the scan index it started from, or added to it
+        self.changed: frozenset[bytes] = frozenset()
         self.too_large: frozenset[bytes] = frozenset()  # new untracked files over the budget
         # Untracked names git refuses to track (`.git` in another letter case): never held
         self.unholdable: frozenset[bytes] = frozenset()
@@ -262,6 +264,7 @@ def finish(
             changed = [p for p in changed if p not in scan.too_large]
     scan.untracked = frozenset(untracked)
     scan.deleted = frozenset(deleted)
+    scan.changed = frozenset(changed)
     tree = _new_tree(scan, deleted, changed)
     if tree is None:
         return None
@@ -382,6 +385,7 @@ def _reconciled(scan: Scan, staged_tree: str, tree: str) -> str | None:
         return None
     if not found.must_add and not found.must_remove:
         return tree
+    scan.changed = scan.changed.union(found.must_add)
     if not settled(scan):
         return None
     for option, paths in (("--add", found.must_add), ("--force-remove", found.must_remove)):

@@ -1,0 +1,219 @@
+"""The permission bits a tree cannot keep (a 0600 key, a 0640 file, a setgid bit) of the files a
+capture does not look at itself: those your index holds as they are, clean.
+
+A capture lstats only the files that differ (heldanyway.private_modes): a clean tracked file is
+as git made it, its bits git's, unless you changed them (`chmod 600 key` leaves git's view
+clean). Such a file the operation deleted or wrote over came back 0644. An lstat of every file
+at every capture is what a scan avoids, so the bits are kept beside the scan index, and brought
+up to date for the files whose ctime says they may have changed.
+
+Every change of a file's bits changes its ctime, and the scan's `git status` (which compares the
+ctime: conversion.AS_ON_DISK) takes the new stat data into the scan index. So a record made by
+a scan that started looking in the second T holds for every file but those whose ctime is T or
+later in the next scan's index: only those, and the files that scan found changed, are looked
+at again. A record is trusted only by a scan that started from the scan index it was kept with
+(its tree); any other scan (seeded from your index, the first in a worktree, or after the scan
+index was lost) looks at every file once: one lstat each, as git's own `status` does.
+
+A scan index written as a split one (about 40,000 files and more: scanindex.py) strips the
+names of the entries its own part replaces, so its ctimes cannot be told apart by path here:
+no record is kept for it, and its clean files' bits are not known, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import struct
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Final, NamedTuple
+
+from git_atomic.engine import safefs
+from git_atomic.engine.git import Repo, worktree_key
+
+_MAGIC: Final = b"git-atomic bits 1\n"
+_LARGEST: Final = 64 << 20
+_REGULAR: Final = 0o100000
+_SIGNATURE: Final = b"DIRC"
+# An entry's ctime seconds, mode and flags (after the object id: SHA-1's, SHA-256's)
+_HEAD: Final = struct.Struct(">I20xI32xH")
+_HEAD256: Final = struct.Struct(">I20xI44xH")
+
+
+class Record(NamedTuple):
+    """The bits kept: true of the scan index of `tree`, from a scan that began in `since`."""
+
+    tree: str
+    since: int
+    bits: dict[bytes, int]
+
+
+def record_path(repo: Repo) -> Path:
+    return repo.state_dir / f"bits-{worktree_key(repo)}"
+
+
+def brought_up_to_date(
+    repo: Repo,
+    index: Path,
+    *,
+    base_tree: str | None,
+    changed: Iterable[bytes],
+    gone: Iterable[bytes],
+) -> dict[bytes, int] | None:
+    """The bits of every regular file of the scan index `index` that are neither 0644 nor 0755,
+    from the record kept for `base_tree` (the scan index the scan started from) and an lstat
+    of the files that may have changed since (`changed`: those the scan found differing, and
+    those whose ctime is not before the record's scan); of every file where there is no such
+    record. `gone`: files the scan found gone. None for an index this cannot read (a split
+    one)."""
+    kept = load(repo) if base_tree is not None else None
+    if kept is not None and kept.tree != base_tree:
+        kept = None
+    since = kept.since if kept is not None else None
+    try:
+        data = index.read_bytes()
+        look = list(_entries(data, since, sha256=repo.sha256))
+    except (OSError, ValueError, IndexError, struct.error):
+        return None
+    bits = dict(kept.bits) if kept is not None else {}
+    for path in gone:
+        bits.pop(path, None)
+    paths = sorted(set(look).union(changed))
+    if not paths:
+        return bits
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        try:
+            found = tree.lstat_many(paths)
+        except OSError:
+            return None
+    for path, st in zip(paths, found, strict=True):
+        if (
+            st is not None
+            and stat.S_ISREG(st.st_mode)
+            and st.st_mode & 0o7777
+            not in (
+                0o644,
+                0o755,
+            )
+        ):
+            bits[path] = st.st_mode & 0o7777
+        else:
+            bits.pop(path, None)
+    return bits
+
+
+def _entries(data: bytes, since: int | None, *, sha256: bool) -> Iterator[bytes]:
+    """The paths of the regular files of an index file whose ctime second is `since` or later
+    (every one for None). Raises ValueError for what this cannot read: not an index of version
+    2, 3 or 4, or a split one (its own part's names are stripped)."""
+    width = 32 if sha256 else 20
+    if len(data) < 12 + width or data[:4] != _SIGNATURE:
+        raise ValueError("not an index")
+    version = int.from_bytes(data[4:8], "big")
+    if version not in (2, 3, 4):
+        raise ValueError("index version")
+    count = int.from_bytes(data[8:12], "big")
+    end = len(data) - width
+    flags_at = 40 + width
+    head = _HEAD.unpack_from
+    at = 12
+    last = b""
+    for _ in range(count):
+        ctime, mode, flags = head(data, at) if width == 20 else _HEAD256.unpack_from(data, at)
+        name = at + flags_at + 2
+        if flags & 0x4000:
+            name += 2
+        wanted = mode & 0o170000 == _REGULAR and (since is None or ctime >= since)
+        if version == 4:
+            byte = data[name]  # git's offset varint (decode_varint)
+            name += 1
+            drop = byte & 0x7F
+            while byte & 0x80:
+                byte = data[name]
+                name += 1
+                drop = ((drop + 1) << 7) | (byte & 0x7F)
+            stop = data.index(0, name)
+            last = (last[: len(last) - drop] if drop else last) + data[name:stop]
+            if wanted:
+                yield last
+            at = stop + 1
+        else:
+            length = flags & 0xFFF
+            if length == 0xFFF:
+                length = data.index(0, name) - name
+            if wanted:
+                yield data[name : name + length]
+            at += (name - at + length + 8) & ~7
+        if at > end:
+            raise ValueError("truncated")
+    if b"link" in _extension_names(data, at, end):
+        raise ValueError("split index")
+
+
+def _extension_names(data: bytes, at: int, end: int) -> list[bytes]:
+    names = []
+    while at + 8 <= end:
+        names.append(data[at : at + 4])
+        at += 8 + int.from_bytes(data[at + 4 : at + 8], "big")
+    return names
+
+
+def load(repo: Repo) -> Record | None:
+    """The record kept; None when there is none or it is not one (read only as a regular file,
+    never through a link)."""
+    try:
+        fd = os.open(record_path(repo), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _LARGEST:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(_LARGEST + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    at = len(_MAGIC)
+    head, crc, body = data[:at], data[at : at + 4], data[at + 4 :]
+    if head != _MAGIC or len(crc) != 4 or zlib.crc32(body) != int.from_bytes(crc, "big"):
+        return None
+    try:
+        header, _, rest = body.partition(b"\n")
+        tree, since = header.split(b" ")
+        bits = {}
+        for item in rest.split(b"\0"):
+            if item:
+                octal, path = item.split(b" ", 1)
+                bits[path] = int(octal, 8)
+        return Record(tree.decode("ascii"), int(since), bits)
+    except ValueError:
+        return None
+
+
+def save(repo: Repo, tree: str, since: int, bits: dict[bytes, int]) -> None:
+    """Keep `bits` as true of the scan index of `tree` (a cache: a failure to write costs the
+    next capture an lstat of every file, never a wrong answer)."""
+    body = f"{tree} {since}\n".encode() + b"".join(
+        b"%o %s\0" % (mode, path) for path, mode in sorted(bits.items())
+    )
+    path = record_path(repo)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.unlink(missing_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with os.fdopen(os.open(tmp, flags, 0o644), "wb") as out:
+            out.write(_MAGIC + zlib.crc32(body).to_bytes(4, "big") + body)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def forget(repo: Repo) -> None:
+    with contextlib.suppress(OSError):
+        record_path(repo).unlink(missing_ok=True)
