@@ -1103,3 +1103,78 @@ def test_a_large_file_you_moved_between_a_turns_calls_stays_moved(repo: GitRepo)
     assert not repo.exists("bad") and not repo.exists("made.txt"), answer
     assert repo.exists("mine.db"), (answer, sorted(os.listdir(repo.path)))
     assert repo.read("mine.db") == data and not repo.exists("data.db"), answer
+
+
+def _moved_twice_setup(repo: GitRepo, gate: str = "") -> tuple[bytes, int]:
+    configure(repo, 'max_new_file_size = "1KiB"\n' + gate)
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    data = os.urandom(4096)
+    repo.write("a.db", data)
+    repo.atomic("run", "--no-gates", "--", "true", check=0)
+    return data, os.lstat(repo.path / "a.db").st_ino
+
+
+def _moved_back_whole(repo: GitRepo, data: bytes, inode: int, said: object) -> None:
+    listing = sorted(os.listdir(repo.path))
+    assert repo.exists("a.db"), (said, listing)
+    assert repo.read("a.db") == data and os.lstat(repo.path / "a.db").st_ino == inode
+    for name in ("b.db", "c.db", "e.db", "d", "z.db"):
+        assert not os.path.lexists(repo.path / name), (said, listing)
+
+
+@pytest.mark.parametrize(
+    "commands",
+    [
+        ["mv a.db b.db", "mv b.db c.db"],  # moved on by the next call
+        ["mv a.db z.db", "mv z.db c.db"],  # by a name that sorts after its first
+        ["mkdir d && mv a.db d/a.db", "mv d/a.db e.db && rmdir d"],  # into a folder, then out
+        ["mv a.db b.db", "echo x > x.txt", "mv b.db c.db"],  # a call between that leaves it
+    ],
+)
+@pytest.mark.parametrize("yours", [False, True], ids=["", "yours between"])
+def test_a_large_file_a_turns_calls_moved_twice_goes_back_to_its_name(
+    repo: GitRepo, commands: list[str], yours: bool
+) -> None:
+    """A file over the budget one call moved (`mv a.db b.db`) and a later call moved again
+    (`mv b.db c.db`): a call whose only change was such a move was no step of the turn (no
+    tree holds the file), so the take-back at Stop left it where the calls had put it, and
+    said nothing of it. Each such move is a step; the file goes back to the name it had when
+    the turn began, the same file (its inode), and nothing stays at the names between."""
+    import json
+
+    from testing.agents import claude_hook
+
+    data, inode = _moved_twice_setup(repo, '[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    for n, command in enumerate([*commands, "echo x > bad"], start=1):
+        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
+        claude_hook(repo, "s1", "PreToolUse", **call)
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+        claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+        if yours and n == 1:  # the calls' states no longer follow one another: worked out
+            repo.write("mine.txt", b"yours, between\n")
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
+    assert answer.get("decision") == "block", answer
+    assert not repo.exists("bad") and not repo.exists("x.txt"), answer
+    _moved_back_whole(repo, data, inode, answer)
+    if yours:
+        assert repo.read("mine.txt") == b"yours, between\n"
+
+
+def test_a_large_file_moved_twice_by_an_operations_stages_goes_back_to_its_name(
+    repo: GitRepo,
+) -> None:
+    """The same across a kept operation's OP-EXEC stages, taken back later by `rollback --op`
+    over a change of yours (a worked-out target): the name it had between the stages is no
+    second place for it."""
+    data, inode = _moved_twice_setup(repo)
+    repo.atomic("begin", "moves", "--history", "shadow", check=0)
+    os.rename(repo.path / "a.db", repo.path / "b.db")
+    repo.atomic("checkpoint", "-m", "one", check=0)
+    os.rename(repo.path / "b.db", repo.path / "c.db")
+    repo.atomic("commit", "--no-gates", check=0)
+    op_id = repo.atomic_json("log")["operations"][0]["op_id"]
+    repo.write("mine.txt", b"yours, since\n")
+    res = repo.atomic("rollback", "--op", op_id, check=0)
+    assert repo.read("mine.txt") == b"yours, since\n"
+    _moved_back_whole(repo, data, inode, res.stderr)
+    assert "moved back" in res.stderr, res.stderr

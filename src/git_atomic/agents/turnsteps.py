@@ -670,11 +670,19 @@ TAKEN: Final = turnkeys.TAKEN
 
 
 def state_of(snap: checkpoint.Snapshot) -> list[object]:
-    """What makes two checkpoints the same state: files, index, HEAD and branches, and the
+    """What makes two checkpoints the same state: files, index, HEAD and branches, the
     permission bits no tree holds (a call's `chmod 644` of a 0600 key is a step, which the
-    turn's end takes back); in the shape it takes once written to the record (JSON), so that
-    both compare alike."""
-    key = [snap.files_tree, list(snap.index_key()), snap.head_ref, snap.head_oid, snap.modes]
+    turn's end takes back) and the names of the files over the budget, which no tree holds
+    either (a call's `mv a.db b.db` is a step: a later one's `mv b.db c.db` goes back whole);
+    in the shape it takes once written to the record (JSON), so that both compare alike."""
+    key = [
+        snap.files_tree,
+        list(snap.index_key()),
+        snap.head_ref,
+        snap.head_oid,
+        snap.modes,
+        snap.too_large,
+    ]
     shaped: list[object] = json.loads(json.dumps([*key, dict(sorted(snap.branches.items()))]))
     return shaped
 

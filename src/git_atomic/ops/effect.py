@@ -748,6 +748,11 @@ def _displaced_ids(repo: Repo, pairs: Sequence[tuple[Snapshot, Snapshot]]) -> st
         then = checkpoint.load_too_large_ids(repo, frm)
         for path, ident in checkpoint.load_too_large_ids(repo, to).items():
             if then.get(path, (-1, -1, -1))[:2] != ident[:2]:
+                # A file moved again by a later change (`mv a.db b.db`, then `mv b.db c.db`)
+                # ends where the last change that moved it goes back to, never also at the
+                # name it had between them.
+                for other in [p for p, i in found.items() if i[:2] == ident[:2] and p != path]:
+                    del found[other]
                 found[path] = ident
     if found or all(to.too_large_ids is None for _, to in pairs):
         return checkpoint.too_large_ids_blob(repo, found)
