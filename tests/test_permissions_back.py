@@ -408,3 +408,27 @@ def test_bits_you_opened_between_a_turns_calls_stay_at_its_take_back(repo: GitRe
     assert not repo.exists("call.txt")
     assert _bits(repo, "secret.txt") == 0o600, answer
     assert _bits(repo, "team.txt") == 0o644, answer
+
+
+@pytest.mark.parametrize("also", ["", "echo x > new.txt; "])
+def test_undo_dry_run_lists_the_bits_it_would_open_with_the_files(repo: GitRepo, also: str) -> None:
+    """A failed run that opened a 0600 key (`chmod 644`), its rollback closing it again: `undo
+    --dry-run` named the key only in a `git` line, as if the git dir held it, and counted no
+    path ("would change 0 paths"), its JSON listing no change. The key is listed with the
+    files, a `mode` change, in the count and in the JSON's `changes`; no `git` line."""
+    _setup(repo)
+    opened = ["secret.txt", "key"]
+    script = also + "".join(f"chmod 644 {name}; " for name in opened) + "exit 1"
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", script, check=1)
+    res = repo.atomic("undo", "--dry-run", check=0)
+    lines = res.stdout.splitlines()
+    for name in opened:
+        assert f"mode    {name}" in lines, res.stdout
+    assert not [line for line in lines if line.startswith("git ")], res.stdout
+    n = len(opened) + (1 if also else 0)
+    assert f"would change {n} paths" in res.stderr, res.stderr
+    changes = repo.atomic_json("undo", "--dry-run")["changes"]
+    assert {(c["path"], c["action"]) for c in changes} >= {(p, "mode") for p in opened}
+    assert {_bits(repo, name) for name in opened} == {0o600}  # a dry run: nothing changed
+    repo.atomic("undo", check=0)
+    assert {_bits(repo, name) for name in opened} == {0o644}

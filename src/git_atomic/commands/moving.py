@@ -393,9 +393,12 @@ def report_still(
     json_out: bool,
     git_dir: Sequence[str] = (),
     beside: Sequence[str] = (),
+    modes: Sequence[bytes] = (),
 ) -> int:
     """`git_dir`: what the move would write back in the git dir beside the plan (foreseen);
-    `beside`: what it would do beside the trees (effectbeside.foresee), said as notes."""
+    `beside`: what it would do beside the trees (effectbeside.foresee), said as notes;
+    `modes`: the paths whose permission bits it would set (no tree holds them), listed with
+    the files it would change."""
     facts = moves.describe(
         ctx.repo,
         prev,
@@ -404,6 +407,7 @@ def report_still(
         left_on=move.left_on,
         foresee=dry_run,
     )
+    facts = moves.with_modes(facts, modes)
     if git_dir:
         from git_atomic.core import records
 

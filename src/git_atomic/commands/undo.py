@@ -131,9 +131,11 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         prev = moves.preview(repo, move, current=current)
         # What the event wrote in the git dir beside its checkpoints (a replace ref, grafts,
         # refs it unpacked), written back as it was (gitdirredo.py).
-        remade = gitdirredo.reverse(repo, event.detail, what=what, dry_run=True)
+        remade = gitdirredo.reverse(repo, event.detail, what=what, dry_run=True, bits=False)
         remade += moving.large_moves(ctx, prev) if prev.empty else []
-        if dry_run or (prev.empty and not remade):
+        # The permission bits it would set back (no tree holds them): listed with the files
+        bits = gitdirredo.bits_back(repo, event.detail)
+        if dry_run or (prev.empty and not remade and not bits):
             concerned = (subject or _op_undone(ctx, event)) if dry_run else None
             foreseen = moving.foreseen(ctx, concerned) if concerned is not None else []
             return moving.report_still(
@@ -145,6 +147,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
                 dry_run=dry_run,
                 json_out=json_out,
                 git_dir=[*foreseen, *remade],
+                modes=bits,
             )
         engine = Engine(ctx)
         with moving.owning(ctx, open_op):

@@ -274,14 +274,12 @@ def noted(changed: Mapping[bytes, tuple[int, int]]) -> dict[str, object]:
     return {BITS: {_name(p): [was, now] for p, (was, now) in changed.items()}}
 
 
-def reverse(
-    repo: Repo, noted_bits: object, *, what: str, dry_run: bool, changed: dict[str, object] | None
-) -> list[str]:
-    """The bits an event changed (`noted`) set back as they were, where they are still as it
-    wrote them (one changed since is yours: left); one line."""
-    if not isinstance(noted_bits, dict) or not noted_bits:
-        return []
+def wanted_back(repo: Repo, noted_bits: object) -> dict[bytes, int]:
+    """The paths whose bits an event changed (`noted`) that are still as it wrote them, and
+    the bits they had before it (a folder's path ends with a slash)."""
     wanted: dict[bytes, int] = {}
+    if not isinstance(noted_bits, dict) or not noted_bits:
+        return wanted
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for name, pair in sorted(noted_bits.items()):
             if not isinstance(pair, list) or len(pair) != 2:
@@ -291,6 +289,15 @@ def reverse(
             st = tree.lstat(path.rstrip(b"/"))
             if st is not None and st.st_mode & 0o7777 == wrote and was != wrote:
                 wanted[path] = int(was)
+    return wanted
+
+
+def reverse(
+    repo: Repo, noted_bits: object, *, what: str, dry_run: bool, changed: dict[str, object] | None
+) -> list[str]:
+    """The bits an event changed (`noted`) set back as they were, where they are still as it
+    wrote them (one changed since is yours: left); one line."""
+    wanted = wanted_back(repo, noted_bits)
     if not wanted:
         return []
     if dry_run:

@@ -72,10 +72,13 @@ def reverse(
     what: str,
     dry_run: bool,
     changed: dict[str, object] | None = None,
+    bits: bool = True,
 ) -> list[str]:
     """Write back what the event wrote in the git dir, each where it is still as the event
     wrote it (`dry_run`: nothing written); one line each. `what`: the event, for people
-    ("the last rollback"). `changed`: filled as `remember` takes it."""
+    ("the last rollback"). `changed`: filled as `remember` takes it. `bits=False`: not the
+    permission bits it changed in the worktree (a dry run lists those with the files:
+    `bits_back`)."""
     noted = _noted(event_detail)
     if not noted:
         return []
@@ -91,13 +94,23 @@ def reverse(
         lines += said
         if done and changed is not None:
             changed[_SPARSE] = done
-    if noted.get(_BITS):  # in the worktree, not the git dir: what no checkpoint's tree holds
+    if bits and noted.get(_BITS):  # in the worktree, not the git dir: no tree holds them
         from git_atomic.ops import effectbeside
 
         lines += effectbeside.reverse(
             repo, noted[_BITS], what=what, dry_run=dry_run, changed=changed
         )
     return lines
+
+
+def bits_back(repo: Repo, event_detail: str | None) -> list[bytes]:
+    """The paths whose permission bits `reverse` would set back (effectbeside.wanted_back)."""
+    noted = _noted(event_detail)
+    if not noted or not noted.get(_BITS):
+        return []
+    from git_atomic.ops import effectbeside
+
+    return sorted(effectbeside.wanted_back(repo, noted[_BITS]))
 
 
 def _grafts(

@@ -287,6 +287,21 @@ def dropped_commits(repo: Repo, prev: Preview) -> list[moveresults.DroppedCommit
     return list(found.values())
 
 
+def with_modes(facts: moveresults.MoveFacts, paths: Sequence[bytes]) -> moveresults.MoveFacts:
+    """`facts` with a `mode` change of each of `paths` (permission bits a move sets beside
+    the trees, which hold none of them) that it does not list already."""
+    listed = {c.path for c in facts.changes}
+    extra = [
+        moveresults.ChangedPath(name, restoreplan.Action.MODE.value)
+        for name in (p.decode("utf-8", "surrogateescape") for p in paths)
+        if name not in listed
+    ]
+    if not extra:
+        return facts
+    changes = tuple(sorted([*facts.changes, *extra], key=lambda c: c.path))
+    return records.replace(facts, changes=changes)
+
+
 def listing(facts: moveresults.MoveFacts) -> list[str]:
     """One line per change, for people: `modify  src/x.py`, `branch  main  1a2b.. -> 3c4d..`."""
     lines = [f"{c.action:<7} {output.quote_path(c.path)}" for c in facts.changes]
