@@ -218,6 +218,35 @@ def test_show_diff_and_next_step(story: GitRepo) -> None:
     assert "status    open, in OP-EXEC" in opened and " stage.txt | 2 ++" in opened
 
 
+@pytest.mark.parametrize(
+    "script, names",
+    [
+        ("git mv a.txt b.txt", ("a.txt", "b.txt")),  # moved as it is
+        ("mkdir d && mv a.txt d/a.txt && echo 51 >> d/a.txt", ("a.txt", "d/a.txt")),  # and edited
+    ],
+)
+def test_log_and_show_count_a_move_as_one_change(
+    repo: GitRepo, script: str, names: tuple[str, str]
+) -> None:
+    """`mv a.txt b.txt` of a 50-line file was "2 files +50 -50" in `log` and `show` (and its
+    `--diff` a deletion and an addition of every line): the views diffed with `--no-renames`.
+    A move is one file, its lines changed counted, as git shows it (`-M`)."""
+    repo.write("a.txt", "".join(f"{i}\n" for i in range(1, 51)).encode())
+    repo.git("add", "a.txt")
+    repo.git("commit", "-qm", "a")
+    repo.atomic("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", script, check=0)
+    edited = "echo" in script
+    counted = "1 file +1 -0" if edited else "1 file +0 -0"
+    assert counted in repo.atomic("log", "-n", "1").stdout
+    op_id = repo.atomic_json("log", "-n", "1")["operations"][0]["op_id"]
+    assert f"change    {counted} (PRE-OP -> POST-OP)" in repo.atomic("show", op_id).stdout
+    old, new = names
+    diff = repo.atomic("show", op_id, "--diff").stdout
+    assert f"rename from {old}" in diff and f"rename to {new}" in diff, diff
+    assert "deleted file" not in diff and "-50" not in diff, diff
+    assert "1 file changed" in repo.atomic("show", op_id, "--stat").stdout
+
+
 def test_show_json_and_bad_ids(story: GitRepo) -> None:
     op_id = str(_ops(story)[2]["op_id"])
     obj = story.atomic_json("show", op_id, "--stat")

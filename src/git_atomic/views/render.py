@@ -328,6 +328,12 @@ def brought_back(
     return state
 
 
+# A file moved is one change, as git shows it (`-M`: a rename, its lines changed counted),
+# never a deletion and an addition. Within a view's budget whatever `diff.renameLimit` says:
+# past that many files added or deleted, only exact renames are paired (git's own rule).
+RENAMES: Final = ("-M", "-l1000")
+
+
 def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, Stat]:
     """Files changed, lines added and removed between pairs of trees (`Change.before`/`after`),
     but for the files of a repository of its own either checkpoint names (`repositories`).
@@ -358,11 +364,12 @@ def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, St
             "-r",
             "-z",
             "--numstat",
-            "--no-renames",
+            *RENAMES,
             input="".join(f"{a} {b}\n" for a, b in todo).encode(),
         )
         current: list[tuple[int, int, bytes]] = []
-        for record in raw.split(b"\0"):
+        records = iter(raw.split(b"\0"))
+        for record in records:
             header = _PAIR.match(record)
             if header is not None:
                 current = changed.setdefault((header[1].decode(), header[2].decode()), [])
@@ -370,6 +377,9 @@ def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, St
             if record.count(b"\t") < 2:
                 continue
             plus, minus, path = record.split(b"\t", 2)
+            if not path:  # a rename: its old name, then its new one, each a record of its own
+                next(records, b"")
+                path = next(records, b"")
             current.append((_count(plus), _count(minus), path))
     out: dict[str, Stat] = {}
     for key, (a, b) in pairs.items():
@@ -442,7 +452,7 @@ def diff_text(repo: Repo, change: Change, *, stat_only: bool, colour: bool = Fal
     args = [
         "diff",
         "--no-ext-diff",
-        "--no-renames",
+        *RENAMES,
         "--color=always" if colour else "--no-color",
         "--stat" if stat_only else "-p",
         change.before,
