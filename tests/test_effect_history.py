@@ -705,6 +705,30 @@ def test_files_a_failed_run_changed_inside_a_submodule_are_named(
     assert "sub: files in this submodule" not in res.stderr, res.stderr
 
 
+@pytest.mark.parametrize("also", ["", "echo x > top.txt; "], ids=["only there", "and a file"])
+def test_rollback_op_names_the_files_an_operation_changed_inside_a_submodule(
+    repo: GitRepo, tmp_path: Path, also: str
+) -> None:
+    """`rollback --op` of a kept operation that edited a file inside a submodule said it went
+    back to "exactly its PRE-OP state" (or "nothing further"), naming nothing, while the
+    submodule's file stayed as the operation left it (no checkpoint holds a submodule's
+    contents). It names the files changed there while the operation ran, as its own rollback
+    does, and never says "exactly" over them; what you changed there since is not named."""
+    sub = _with_submodule(repo, tmp_path)
+    time.sleep(0.1)
+    script = also + "echo x > sub/s.txt"
+    repo.atomic("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", script, check=0)
+    op_id = repo.atomic_json("log", "-n", "1")["operations"][0]["op_id"]
+    time.sleep(0.1)
+    (sub / "yours.txt").write_bytes(b"changed after the operation\n")
+    res = repo.atomic("rollback", "--op", op_id, check=0)
+    assert "sub: files in this submodule changed while the operation ran (s.txt)" in res.stderr
+    assert "yours.txt" not in res.stderr, res.stderr
+    assert "exactly its PRE-OP state;" not in res.stderr, res.stderr
+    assert (sub / "s.txt").read_bytes() == b"x\n"  # left as it is: not captured
+    assert not repo.exists("top.txt")
+
+
 @pytest.mark.parametrize("how", ["failed-run", "abort"])
 def test_a_git_hook_the_operation_installed_is_named_by_its_rollback(
     repo: GitRepo, how: str

@@ -9,6 +9,7 @@ changes is refused here: exit 3, nothing changed, the overlaps named (`refuse_ov
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Final
@@ -22,6 +23,7 @@ from git_atomic.ops import context, effect, moveresults, moves, output, results,
 from git_atomic.ops.operation import Engine
 
 UNDO_HINT: Final = "`git atomic undo` brings back what it replaced"
+EXACTLY: Final = "exactly its PRE-OP state"  # a take-back's words where it was exact
 
 
 def guard(ctx: context.Context) -> OpRow | None:
@@ -98,7 +100,7 @@ def go(
         if unlocked:
             done = records.replace(done, problems=(*unlocked, *done.problems))
         if takes_back and subject is not None:
-            done, said = mend_reflogs(ctx, subject, done, said)
+            done, said = mend_reflogs(ctx, subject, done, said, takes_back=True)
             done = config_named(ctx, subject, done)
             done, said = beside_trees(ctx, subject, done, said)
         if close_open and subject is not None:
@@ -144,7 +146,7 @@ def locks_left(ctx: context.Context, op: OpRow) -> list[str]:
 
 
 def mend_reflogs(
-    ctx: context.Context, op: OpRow, done: moves.Done, said: str
+    ctx: context.Context, op: OpRow, done: moves.Done, said: str, *, takes_back: bool = False
 ) -> tuple[moves.Done, str]:
     """A move that takes `op`'s effect back writes back the reflogs it rewrote, as its own
     rollback does (gitdirback.mend_reflogs); the summary says so, a reflog left is a warning.
@@ -153,6 +155,9 @@ def mend_reflogs(
     from git_atomic.ops.gitdirback import put_back_beside, put_back_git_files
 
     problems = list(done.problems)
+    # Files an operation taken back later changed inside a submodule stay (no checkpoint holds
+    # them): named, those changed while it ran (submodulesback.changed_inside).
+    ended = (op.ended_at or time.time()) if takes_back else None
     pre = ctx.journal.checkpoints(op.id)
     end = pre[-1].sha if pre else None
     mended: list[str] = []
@@ -167,11 +172,17 @@ def mend_reflogs(
             problems=problems,
             end=end,
             changed=changed,
+            ended=ended,
         )
     else:
         lines = put_back_git_files(
-            ctx.repo, op.details, problems=problems, end=end, changed=changed
+            ctx.repo, op.details, problems=problems, end=end, changed=changed, ended=ended
         )
+    from git_atomic.ops import submodulesback
+
+    # Never "exactly its PRE-OP state" over files it changed inside a submodule, which stay
+    if any(submodulesback.CHANGED_INSIDE in line for line in lines):
+        said = said.replace(EXACTLY, f"{EXACTLY} but for the files inside submodules named")
     if changed:  # for an `undo` of this move to write back (gitdirredo.py)
         from git_atomic.ops import gitdirredo
 

@@ -259,7 +259,7 @@ def _take_back(
             return _nothing_further(ctx, op, where, json_out=json_out, git_dir=lines)
         return _nothing_further(ctx, op, where, json_out=json_out)
     move = _take_back_move(ctx, op, found, what)
-    how = "exactly its PRE-OP state" if found.exact else "its effect taken back, later changes kept"
+    how = moving.EXACTLY if found.exact else "its effect taken back, later changes kept"
     said = f"rolled back {op.name} [{op.id}]: {how}"
     return moving.go(
         ctx,
@@ -290,7 +290,7 @@ def _mend_only(ctx: context.Context, op: OpRow, where: str) -> str:
     effect is left to take back (and a submodule it de-initialised checked out again): the
     warnings first, the words for the summary returned."""
     done = moves.Done(rescue=None, changes=(), problems=())
-    done, said = moving.mend_reflogs(ctx, op, done, where)
+    done, said = moving.mend_reflogs(ctx, op, done, where, takes_back=True)
     done = moving.config_named(ctx, op, done)
     for line in done.problems:
         output.say(f"git-atomic: warning: {line}")

@@ -158,6 +158,7 @@ def put_back_beside(
     end: str | None,
     worktrees: bool = False,
     changed: dict[str, object] | None = None,
+    ended: float | None = None,
 ) -> tuple[list[str], list[str]]:
     """After an effect was taken back (an operation's rollback, `rollback --op`, `recover`, an
     agent turn's take-back): what its checkpoints do not hold, beside the files, put back as
@@ -165,7 +166,9 @@ def put_back_beside(
     back (mend_reflogs) and, with `worktrees`, each linked worktree it removed or added named
     (worktreesgone.py). Returns the reflogs mended and the lines to say. `changed`: as
     put_back_git_files fills it."""
-    lines = put_back_git_files(repo, details, own=own, problems=problems, end=end, changed=changed)
+    lines = put_back_git_files(
+        repo, details, own=own, problems=problems, end=end, changed=changed, ended=ended
+    )
     rewritten = details.get(REFLOGS_REWRITTEN)  # (an agent turn's: only those its calls did)
     only = [str(n) for n in rewritten] if isinstance(rewritten, list) else None
     mended, unmended = mend_reflogs(repo, pre_op, op_id, only=only)
@@ -211,6 +214,7 @@ def put_back_git_files(
     problems: list[str],
     end: str | None = None,
     changed: dict[str, object] | None = None,
+    ended: float | None = None,
 ) -> list[str]:
     """A `packed-refs` holding only git's header, where the operation's PRE-OP had none, goes
     (packedrefs.py): after its rollback, and any later one that takes its effect back. So does
@@ -241,6 +245,8 @@ def put_back_git_files(
         lines += said
         if own:  # what changed in them while it ran, not what you changed there since
             lines += submodulesback.changed_inside(repo, details)
+        elif ended is not None:  # taken back later: what changed there until it ended
+            lines += submodulesback.changed_inside(repo, details, until=ended)
     if details.get("packed_refs_absent") and os.path.lexists(repo.common_dir / "packed-refs"):
         from git_atomic.engine import packedrefs
 

@@ -37,6 +37,8 @@ from git_atomic.engine.git import Repo
 KEY: Final = "submodules"  # op detail: {path: [name, its `.git` file's text]} at PRE-OP
 SINCE: Final = "submodules_since"  # op detail: when they were noted (a ctime to compare)
 _MOST: Final = 4096
+# The words of `changed_inside`'s lines, which a summary that would say "exactly" looks for
+CHANGED_INSIDE: Final = "files in this submodule changed while the operation ran"
 
 
 def note(repo: Repo) -> dict[str, list[str]]:
@@ -80,11 +82,14 @@ def clock() -> float:
     return time.time() - 0.01
 
 
-def changed_inside(repo: Repo, details: Mapping[str, object]) -> list[str]:
+def changed_inside(
+    repo: Repo, details: Mapping[str, object], *, until: float | None = None
+) -> list[str]:
     """The submodules noted whose own files changed while the operation ran (their ctime
-    since it was noted): a submodule's contents are in no checkpoint, so its rollback said
-    "it had changed nothing" or "as before" over files it edited there. One line each; the
-    files are left as they are."""
+    since it was noted; `until`: no later than when it ended, for a move that takes its effect
+    back later, `rollback --op`): a submodule's contents are in no checkpoint, so its rollback
+    said "it had changed nothing" or "as before" (and `rollback --op` "exactly its PRE-OP
+    state") over files it edited there. One line each; the files are left as they are."""
     noted, since = details.get(KEY), details.get(SINCE)
     if not isinstance(noted, dict) or not isinstance(since, (int, float)):
         return []
@@ -93,21 +98,24 @@ def changed_inside(repo: Repo, details: Mapping[str, object]) -> list[str]:
         if not isinstance(entry, list) or len(entry) != 2:
             continue
         git_dir = _module_dir(repo, str(path), str(entry[1]))
-        changed = _changed_since(repo, str(path), git_dir, float(since)) if git_dir else []
+        changed = _changed_since(repo, str(path), git_dir, float(since), until) if git_dir else []
         if changed:
             more = f" and {len(changed) - 3} more" if changed[3:] else ""
             shown = ", ".join(changed[:3]) + more
             lines.append(
-                f"{path}: files in this submodule changed while the operation ran ({shown}); "
+                f"{path}: {CHANGED_INSIDE} ({shown}); "
                 "a submodule's contents are not captured, so they are left as they are "
                 f"(`git -C {path} status` lists them)"
             )
     return lines
 
 
-def _changed_since(repo: Repo, path: str, git_dir: str, since: float) -> list[str]:
+def _changed_since(
+    repo: Repo, path: str, git_dir: str, since: float, until: float | None = None
+) -> list[str]:
     """What git lists as changed in the submodule at `path` whose ctime (or, for a file gone,
-    its folder's) is `since` or later; none where its folder is not reached without a link."""
+    its folder's) is `since` or later (and `until` or earlier, a clock's tick allowed); none
+    where its folder is not reached without a link."""
     rel = os.fsencode(path)
     env = {"GIT_DIR": git_dir, "GIT_WORK_TREE": str(repo.root / path)}
     listed = repo.run(
@@ -126,7 +134,7 @@ def _changed_since(repo: Repo, path: str, git_dir: str, since: float) -> list[st
                 continue
             where = rel + b"/" + name.rstrip(b"/")
             st = tree.lstat(where) or tree.lstat(os.path.dirname(where))
-            if st is not None and st.st_ctime >= since:
+            if st is not None and since <= st.st_ctime <= (until or st.st_ctime) + 0.01:
                 out.append(name.decode("utf-8", "backslashreplace"))
     return out
 
