@@ -293,22 +293,8 @@ def test_modes_come_back_exec_and_private(repo: GitRepo) -> None:
     assert disk(repo.path) == before, changes(before, disk(repo.path))
 
 
-@pytest.mark.parametrize(
-    "protect",
-    [
-        pytest.param(
-            False,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="design: a tracked file clean by the index is not looked at (no "
-                "per-file lstat on the hot path) and a tree holds only 644/755, so group and "
-                "other bits the operation opened on it stay unless `protect` names it (README, "
-                "What it does not do)",
-            ),
-        ),
-        True,
-    ],
-)
+# Without `protect`: the record of the clean files' bits beside the scan index (scanbits.py)
+@pytest.mark.parametrize("protect", [False, True])
 def test_bits_opened_on_a_clean_tracked_file_are_closed_again(repo: GitRepo, protect: bool) -> None:
     """Growth-Circle/cadis#2916, for a tracked file: your 0640 `settings.cfg`, committed and
     unchanged, that an operation makes 0666 (world-writable) without changing its bytes. With
