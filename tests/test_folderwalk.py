@@ -353,11 +353,15 @@ def test_a_dot_git_in_another_case_is_a_repository_only_with_ignorecase(
         assert walked.empty == {b"y/.Git", b"y/e"} and walked.own_repositories == ()
 
 
-def test_a_deep_tree_is_walked_over_a_few_captures(repo: GitRepo, racy_short: float) -> None:
+def test_a_deep_tree_is_walked_over_a_few_captures(
+    repo: GitRepo, racy_short: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """150 folders deep, none seen before: a walk asks git about one depth at a time, and
     stops after 64 (the capture then asks git's listing), keeping what it read; the next ones
     go on from there, and the third finds the empty folder at the bottom. Never a traceback,
-    nor folders left open."""
+    nor folders left open. (No folder read ahead: the depths a round asks about are what is
+    counted here.)"""
+    monkeypatch.setattr(folderwalk, "_AHEAD_AT_MOST", 0)
     fd = os.open(repo.path, os.O_RDONLY)
     for _ in range(150):
         os.mkdir("d", dir_fd=fd)
@@ -377,10 +381,12 @@ def test_a_deep_tree_is_walked_over_a_few_captures(repo: GitRepo, racy_short: fl
 
 
 def test_a_walk_stopped_part_way_keeps_no_verdict_a_rule_change_made_stale(
-    repo: GitRepo, racy_short: float
+    repo: GitRepo, racy_short: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`build/` was ignored; the rule goes while 70 new depths of folders come: the walk that
-    stops after 64 depths must not keep the old verdict with the new rule file's stat data."""
+    stops after 64 depths must not keep the old verdict with the new rule file's stat data.
+    (No folder read ahead, as above.)"""
+    monkeypatch.setattr(folderwalk, "_AHEAD_AT_MOST", 0)
     repo.write(".gitignore", b"build/\n")
     (repo.path / "build" / "e").mkdir(parents=True)
     discovery.discover.cache_clear()
@@ -437,3 +443,96 @@ def test_the_walk_and_gits_listing_hold_the_same_empty_folders(
     snap = snapshot.capture(g, message="t", ref=None).snapshot
     assert snap.all_empty_folders
     assert checkpoint.load_empty_folders(g, snap) == {b"b/e"}
+
+
+def _questions(repo: GitRepo, g: object, monkeypatch: pytest.MonkeyPatch) -> tuple[object, int]:
+    """A walk, and how many `check-ignore` processes it started (GIT_TRACE)."""
+    trace = repo.path.parent / "walk-trace"
+    trace.unlink(missing_ok=True)
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    try:
+        walked = folderwalk.walk(g)  # type: ignore[arg-type]
+    finally:
+        monkeypatch.delenv("GIT_TRACE")
+    text = trace.read_text() if trace.exists() else ""
+    return walked, text.count("built-in: git check-ignore")
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        ["newpkg/gen/g0/e"],  # `mkdir -p` of a new package: three depths
+        ["a/b/c/d/e/f/g"],  # deeper
+        ["x/y/e", "x/z/w/e", "q/e"],  # several new trees side by side
+        ["m/build/out/e", "m/keep/e"],  # an ignored folder inside a new one (below: none)
+        ["n/.venv/lib/site/e", "n/src/e"],  # a new folder's own rule file ignores one in it
+        ["r/sub/.git/e", "r/sub/inside/e", "r/other/e"],  # a repository of its own inside
+    ],
+)
+def test_a_new_tree_of_folders_is_one_question_to_git(
+    repo: GitRepo, racy_short: float, monkeypatch: pytest.MonkeyPatch, made: list[str]
+) -> None:
+    """Folders made since the last walk, any depth: git is asked about all of them in one
+    `check-ignore` (the folders below each new one read ahead), not once per depth; the empty
+    folders found are git's, folder by folder (what a rule in a new folder ignores, what is in
+    a repository of its own, stays out)."""
+    repo.write(".gitignore", b"build/\n")
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    assert folderwalk.walk(g) is not None
+    time.sleep(racy_short)
+    for path in made:
+        (repo.path / path).mkdir(parents=True)
+    if any(p.startswith("n/") for p in made):
+        repo.write("n/.gitignore", b".venv/\n")
+    time.sleep(racy_short)  # a rule file changed just before a walk is asked about again
+    walked, asked = _questions(repo, g, monkeypatch)
+    assert walked is not None and asked == 1
+    assert walked.empty == _expected_empty(repo)
+    time.sleep(racy_short)
+    again, asked = _questions(repo, g, monkeypatch)
+    assert again == walked and asked == 0  # all kept
+
+
+def test_a_new_ignored_tree_is_read_ahead_only_so_far(
+    repo: GitRepo, racy_short: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new `node_modules/` of many folders, ignored: before git says so, at most
+    `_AHEAD_AT_MOST` of its folders are read, none of them again, nothing of it is found."""
+    repo.write(".gitignore", b"node_modules/\n")
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    assert folderwalk.walk(g) is not None
+    time.sleep(racy_short)
+    for i in range(60):
+        (repo.path / "node_modules" / f"p{i}" / "lib" / "e").mkdir(parents=True)
+    read: list[bytes] = []
+    record = folderwalk._Walker._record
+
+    def counted(self: folderwalk._Walker, folder: bytes, fd: int) -> object:
+        read.append(folder)
+        return record(self, folder, fd)
+
+    monkeypatch.setattr(folderwalk._Walker, "_record", counted)
+    walked, asked = _questions(repo, g, monkeypatch)
+    assert walked is not None and asked == 1
+    assert walked.ignored == (b"node_modules",) and not walked.empty
+    inside = [f for f in read if f.startswith(b"node_modules")]
+    assert 0 < len(inside) <= folderwalk._AHEAD_AT_MOST
+
+
+def test_a_rule_file_that_would_stall_git_in_a_new_tree_is_refused_before_git_is_asked(
+    repo: GitRepo, racy_short: float
+) -> None:
+    """A `.gitignore` made a fifo in a folder read ahead (`a/b/.gitignore`, `a/` new): git
+    asked about `a/b/c` would wait on it for ever; refused first, as in any folder walked."""
+    from git_atomic.engine import stalls
+
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    assert folderwalk.walk(g) is not None
+    time.sleep(racy_short)
+    (repo.path / "a" / "b" / "c" / "e").mkdir(parents=True)
+    os.mkfifo(repo.path / "a" / "b" / ".gitignore")
+    with pytest.raises(stalls.Stalled):
+        folderwalk.walk(g)

@@ -7,7 +7,8 @@ at 100,000 files about 500 ms of processor time. This walk looks at each folder 
 into (one `fstat`), reads only the folders whose stat data changed since the last walk (a
 folder's entries change only with its mtime), and asks git only about folders it has not seen
 before, or all of them when an ignore rule may have changed: `git check-ignore --no-index`, one
-process for all the folders of a depth. What it keeps is a cache beside the scan index; a walk
+process for all the folders of a depth, and for the new folders below them, read ahead (a new
+`a/b/c` is one question, not three). What it keeps is a cache beside the scan index; a walk
 without it (or with a damaged one) reads every folder.
 
 What git ignores is never decided here: git says. A folder is read again when its stat data
@@ -48,6 +49,10 @@ _OPEN_AT_MOST: Final = 256  # folders `_open` keeps open at once, past those on 
 # Depths of folders git is asked about in one walk (one process each): past that, the capture
 # asks git's listing, and the next walk goes on from what this one read.
 _ROUNDS_AT_MOST: Final = 64
+# New folders read ahead of git's answer about the new folders they are in, so that one process
+# answers for a new tree of folders (`mkdir -p a/b/c`), not one per depth: at most this many a
+# round (a new ignored `node_modules/` costs this many folders read, never more).
+_AHEAD_AT_MOST: Final = 32
 
 
 class Walk(NamedTuple):
@@ -203,7 +208,13 @@ class _Walker:
         pending: list[bytes] = []
         if self.unknown:
             asked, self.unknown = self.unknown, []
-            answer = self._ask(asked)
+            ahead = self._ahead(asked)
+            # The folders in them, asked with them: git's verdict on one is the one it would give
+            # once its folder is walked (the rules do not change in between), and it is used
+            # only then (`_take`); those in a folder git ignores are never looked at again.
+            answer = self._ask([*asked, *ahead]) if ahead else None
+            if answer is None:  # none ahead, or git refused one of them (a link since)
+                answer = self._ask(asked)
             if answer is None:
                 return None
             self.verdicts.update(answer)
@@ -214,6 +225,34 @@ class _Walker:
                 else:
                     pending.append(folder)
         return pending
+
+    def _ahead(self, asked: Sequence[bytes]) -> list[bytes]:
+        """The folders below the new folders `asked` that git has said nothing about, read
+        breadth first (at most `_AHEAD_AT_MOST` folders), none inside a repository of its own.
+        The rule files git reads to answer for them are looked at first (stalls.py)."""
+        found: list[bytes] = []
+        queue = list(asked)
+        read: list[bytes] = []
+        while queue and len(read) < _AHEAD_AT_MOST:
+            folder = queue.pop(0)
+            fd = self._open(folder)
+            if fd is None:
+                continue
+            try:
+                record = self._record(folder, fd)
+            finally:
+                os.close(fd)
+            read.append(folder)
+            if record[_OWN]:
+                continue
+            for name in record[_FOLDERS]:
+                path = _join(folder, name)
+                if path not in self.verdicts:
+                    found.append(path)
+                    queue.append(path)
+        if found:
+            stalls.check_tree(self.root, [_join(f, b".gitignore") for f in read])
+        return found
 
     def _open(self, rel: bytes) -> int | None:
         """The folder `rel` (the caller closes it), opened one component at a time from the
