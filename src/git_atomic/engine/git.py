@@ -230,7 +230,13 @@ class Repo(RepoConfig):
         return res.stdout.decode().strip() if res.returncode == 0 else None
 
     def refs(self, *prefixes: str) -> dict[str, str]:
-        return parse_refs(self.out("for-each-ref", f"--format={REFS_FORMAT}", *prefixes))
+        return parse_refs(self.refs_listing(*prefixes))
+
+    def refs_listing(self, *prefixes: str) -> bytes:
+        """The refs under `prefixes` as `for-each-ref --format=REFS_FORMAT` lists them (symbolic
+        ones too): `parse_refs` reads it."""
+        return self.out("for-each-ref", f"--format={REFS_FORMAT}", *prefixes)
+
 
     def update_refs(self, commands: Iterable[str], *, message: str) -> None:
         """One transaction of `update-ref --stdin` lines (update/create/delete/verify). A ref's

@@ -75,25 +75,33 @@ def _head_damaged(tree: safefs.Tree) -> bool:
     return data is None or re.fullmatch(_HEAD_TEXT, data) is None
 
 
-def branches_on_ours(repo: Repo) -> list[str]:
+def branches_on_ours(repo: Repo, listed: bytes | None = None) -> list[str]:
     """The branches that are symbolic refs to one of our own refs (`git symbolic-ref
     refs/heads/main refs/atomic/ops/...`): a commit on them moves a checkpoint's ref, which
-    `git atomic gc` later deletes with the commits made on it."""
-    listed = repo.run("for-each-ref", "--format=%(refname) %(symref)", "refs/heads/", check=False)
+    `git atomic gc` later deletes with the commits made on it. `listed`: a listing of
+    `Repo.refs_listing` that covers refs/heads/ (none is run then)."""
+    if listed is None:
+        from git_atomic.engine.gitoutput import REFS_FORMAT
+
+        listed = repo.run(
+            "for-each-ref", f"--format={REFS_FORMAT}", "refs/heads/", check=False
+        ).stdout
     found = []
-    for line in listed.stdout.decode("utf-8", "surrogateescape").splitlines():
-        name, _, symref = line.partition(" ")
-        if symref.startswith("refs/atomic/"):
+    for line in listed.decode("utf-8", "surrogateescape").splitlines():
+        _, name, symref = line.split(" ", 2)
+        if name.startswith("refs/heads/") and symref.startswith("refs/atomic/"):
             found.append(name)
     return found
 
 
-def branches_off_ours(repo: Repo, target_branches: Mapping[str, str]) -> bool:
+def branches_off_ours(
+    repo: Repo, target_branches: Mapping[str, str], listed: bytes | None = None
+) -> bool:
     """Such branches made branches of their own again, as the restore's target holds them
     (removed where it has none): the symbolic ref itself goes, never the ref it names. Before
     the rescue is taken, as HEAD is: `undo` then never makes one again, nor deletes the branch
-    it was. True when there was one."""
-    names = branches_on_ours(repo)
+    it was. True when there was one. `listed`: as for `branches_on_ours`."""
+    names = branches_on_ours(repo, listed)
     for name in names:
         repo.run("symbolic-ref", "--delete", name)  # its reflog goes with it
         if name in target_branches:

@@ -39,6 +39,7 @@ from git_atomic.engine.capturedisk import Disk, Files
 from git_atomic.engine.checkpoint import Parts, Snapshot
 from git_atomic.engine.early import Early
 from git_atomic.engine.git import Repo
+from git_atomic.engine.gitoutput import parse_refs
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def capture(
     allow_unmerged: bool = False,
     known_files: frozenset[bytes] = frozenset(),
     budget_at_least: tuple[int | None] | None = None,
+    refs_listed: bytes | None = None,
 ) -> Captured:
     """Write a checkpoint of the worktree as it is now, never touching the user's index.
 
@@ -84,6 +86,9 @@ def capture(
     refusing them; a state an operation starts from or ends in must have none.
     `known_files`: files held whatever their size, as if an earlier capture had seen them (an
     agent turn's steps made them without one: turnsteps.py).
+    `refs_listed`: the refs of `REFS` as the caller listed them (`Repo.refs_listing`) just
+    before, with nothing of ours changed since: not listed again (a rollback lists them to
+    look for branches on our refs first: rescue.py).
     `.gitignore` and `.gitattributes` files that a rule ignores (typically themselves) are
     always held: left behind by a rollback, one would hide files from every later checkpoint.
     Ignored files matching the configuration's `protect` patterns are always held, and new
@@ -97,14 +102,17 @@ def capture(
     repo.config_current()
     # A ref or reflog made a link is read through by git, and our own folder made one would
     # take every scratch file outside: set aside first (gitlinks.py).
-    gitlinks.set_aside(repo.git_dir, repo.common_dir)
+    if gitlinks.set_aside(repo.git_dir, repo.common_dir):
+        refs_listed = None  # a ref was set aside: listed again
     limit, protect = capture_settings(repo.root)
     if budget_at_least is not None:  # a rescue: never a smaller budget than its target's
         (floor,) = budget_at_least
         limit = None if limit is None or floor is None else max(limit, floor)
     disk = Disk(repo, early, protect)
     try:
-        git_side = _read_git_side(repo, disk, allow_unmerged=allow_unmerged)
+        git_side = _read_git_side(
+            repo, disk, allow_unmerged=allow_unmerged, refs_listed=refs_listed
+        )
         held = _read_files(repo, disk, git_side.side, limit, also_capture, known_files)
         if not allow_unmerged:  # a state an operation starts from or ends in
             _refuse_unholdable(held.files.added, sorted(disk.unholdable))
@@ -198,8 +206,17 @@ class _GitSide:
     branch_config: infoexclude.Rules  # the branch sections of the config
 
 
-def _read_git_side(repo: Repo, disk: Disk, *, allow_unmerged: bool) -> _GitSide:
-    refs = repo.refs("refs/heads/", scanindex.SCAN_REFS, *gitstate.REF_PREFIXES, stashstate.REF)
+def refs_listing(repo: Repo) -> bytes:
+    """The refs a capture reads (`capture`'s `refs_listed`)."""
+    return repo.refs_listing(
+        "refs/heads/", scanindex.SCAN_REFS, *gitstate.REF_PREFIXES, stashstate.REF
+    )
+
+
+def _read_git_side(
+    repo: Repo, disk: Disk, *, allow_unmerged: bool, refs_listed: bytes | None
+) -> _GitSide:
+    refs = parse_refs(refs_listing(repo) if refs_listed is None else refs_listed)
     branches = {name: oid for name, oid in refs.items() if name.startswith("refs/heads/")}
     head_ref, head_oid = repo.read_head(branches)
     index = staged.copy(repo, disk.index_copy, disk.staged_copy)

@@ -292,7 +292,7 @@ class Engine:
         self._set_pending(op_id, intent)
         failpoints.hit(f"{event}:before-rescue")
         try:
-            target, set_aside = rescue.load_target(self.ctx, target_sha, op_id)
+            target, set_aside, refs_listed = rescue.load_target(self.ctx, target_sha, op_id)
         except GitError:
             self._gone(target_sha)
             raise
@@ -304,7 +304,9 @@ class Engine:
         since: Snapshot | None = None  # what a killed restore started from (recover)
         if rescue_sha is None:
             try:
-                current = self._save_rescue(op_id, target, event=event, paths=paths, probe=probe)
+                current = self._save_rescue(
+                    op_id, target, event=event, paths=paths, probe=probe, refs_listed=refs_listed
+                )
             except GitError:
                 self._gone(target_sha)
                 raise
@@ -366,12 +368,20 @@ class Engine:
         event: EventKind,
         paths: Sequence[bytes],
         probe: Snapshot | None,
+        refs_listed: bytes | None,
     ) -> Snapshot:
         """The rescue checkpoint of the state about to be replaced (rescue.py), its new files
         too large to hold named with this operation's others."""
         ref = self._rescue_ref(op_id)
         current, too_large = rescue.save(
-            self.ctx, op_id, ref, target, event=event, paths=paths, probe=probe
+            self.ctx,
+            op_id,
+            ref,
+            target,
+            event=event,
+            paths=paths,
+            probe=probe,
+            refs_listed=refs_listed,
         )
         self._too_large |= too_large
         return current

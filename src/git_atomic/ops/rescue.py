@@ -20,11 +20,15 @@ from git_atomic.engine.git import Repo
 from git_atomic.ops.context import Context
 
 
-def load_target(ctx: Context, target_sha: str, op_id: str | None) -> tuple[Snapshot, bool]:
+def load_target(
+    ctx: Context, target_sha: str, op_id: str | None
+) -> tuple[Snapshot, bool, bytes | None]:
     """The target checkpoint, and whether anything of git's was set aside to read it: a
     HEAD git refuses (a link, say) is set aside before git is asked anything, a
     provisional one first, to read the target, then the target's (gitlinks.py). The refs of
-    operation `op_id` (whose rescue this rollback writes) are looked into too."""
+    operation `op_id` (whose rescue this rollback writes) are looked into too. Last, the refs
+    as the rescue's capture reads them, listed once for both (None: a branch on our refs was
+    made a branch again since, the capture lists them anew)."""
     repo = ctx.repo
     discovery.check_layout(repo)  # the git dir gone, or moved into the worktree: refused
     damaged = gitlinks.head_damaged(repo.git_dir)
@@ -37,8 +41,10 @@ def load_target(ctx: Context, target_sha: str, op_id: str | None) -> tuple[Snaps
     # not the provisional one, which the rescue would hold and `undo` put back.
     if damaged or gitlinks.aside_holds_head(repo.git_dir):
         gitlinks.write_head(repo.git_dir, gitlinks.head_text(target.head_ref, target.head_oid))
-    set_aside = gitlinks.branches_off_ours(repo, target.branches) or set_aside
-    return target, set_aside
+    listed: bytes | None = snapshot.refs_listing(repo)
+    if gitlinks.branches_off_ours(repo, target.branches, listed):
+        set_aside, listed = True, None
+    return target, set_aside, listed
 
 
 def save(
@@ -50,10 +56,12 @@ def save(
     event: EventKind,
     paths: Sequence[bytes],
     probe: Snapshot | None,
+    refs_listed: bytes | None = None,
 ) -> tuple[Snapshot, frozenset[bytes]]:
     """The state about to be replaced, kept as a rescue checkpoint at `ref` (with every ignored
     file the restore would overwrite): the caller's `probe` of this instant when it holds them
-    all, else a capture. Also the new files too large for it to hold (none with a probe)."""
+    all, else a capture (`refs_listed`: as `load_target` listed them). Also the new files too
+    large for it to hold (none with a probe)."""
     repo = ctx.repo
     too_large: frozenset[bytes] = frozenset()
     # An operation's own rollback (no probe: abort, a failed run, recover) goes by at least
@@ -82,6 +90,7 @@ def save(
                 early=ctx.early,
                 allow_unmerged=True,
                 budget_at_least=floor,
+                refs_listed=refs_listed,
             )
         finally:
             scan.RESTORING_TO.reset(back)
