@@ -4,7 +4,12 @@ what they produce checked against git's own way of producing it."""
 from __future__ import annotations
 
 import os
+import subprocess
+from pathlib import Path
 
+import pytest
+
+from git_atomic.engine import discovery
 from testing.gitrepo import GitRepo
 
 
@@ -18,6 +23,79 @@ def _traced(repo: GitRepo, *args: str, check: int = 0) -> list[str]:
         for line in trace.read_text().splitlines()
         if "trace: built-in: git" in line
     ]
+
+
+def _packed(repo: GitRepo) -> None:
+    """Every object of the repository in a pack: no tree can be read as a loose object."""
+    repo.git("repack", "-adq")
+    repo.git("prune-packed")
+
+
+def _tree_by_index(repo: GitRepo, tree: str, edits: dict[bytes, tuple[str, str] | None]) -> str:
+    """`tree` with `edits` made by git itself: a throwaway index, `update-index`, `write-tree`."""
+    env = {**repo.env, "GIT_INDEX_FILE": str(repo.path.parent / "oracle-index")}
+
+    def run(*args: str, data: bytes | None = None) -> bytes:
+        return subprocess.run(
+            ["git", *args], cwd=repo.path, env=env, input=data, capture_output=True, check=True
+        ).stdout
+
+    run("read-tree", tree)
+    # What goes leaves first: a file where a folder was (or the other way round) needs its room.
+    lines = b"".join(b"0 " + b"0" * 40 + b"\t" + p + b"\0" for p, new in edits.items() if not new)
+    for path, new in edits.items():
+        if new is not None:
+            lines += f"{new[0]} {new[1]}\t".encode() + path + b"\0"
+    run("update-index", "-z", "--index-info", data=lines)
+    return run("write-tree").decode().strip()
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "new nested folder",
+        "edit deep and at the top",
+        "delete the last file of a folder",
+        "file where a folder was",
+        "folder where a file was",
+        "top only",
+    ],
+)
+def test_a_tree_edit_of_a_packed_tree_lists_it_with_one_ls_tree(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """Editing a tree whose folders are packed (a commit's, a rescue's after gc) read the top
+    and the folders on the way with two `ls-tree` processes; one now (`./` and each folder),
+    and the tree is git's own for the same edit."""
+    for rel in ("src/a/b/one.py", "src/a/two.py", "lib/x/three.c", "top.txt", "solo/only.md"):
+        repo.write(rel, f"{rel}\n".encode())
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "tree")
+    _packed(repo)
+    blob = repo.git("hash-object", "-w", "--stdin", input=b"new\n").strip()
+    edits: dict[bytes, tuple[str, str] | None] = {
+        "new nested folder": {
+            b"newpkg/gen/g0/n.py": ("100644", blob),
+            b"src/a/b/more": ("100755", blob),
+        },
+        "edit deep and at the top": {
+            b"src/a/b/one.py": ("100644", blob),
+            b"top.txt": ("100644", blob),
+        },
+        "delete the last file of a folder": {b"solo/only.md": None, b"lib/x/three.c": None},
+        "file where a folder was": {b"src/a/b/one.py": None, b"src/a/b": ("100644", blob)},
+        "folder where a file was": {b"top.txt": None, b"top.txt/inside": ("100644", blob)},
+        "top only": {b"top.txt": ("100644", blob), b"added": ("100644", blob)},
+    }[kind]
+    tree = repo.git("rev-parse", "HEAD^{tree}").strip()
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    edited = g.tree_edit(tree, edits)
+    monkeypatch.delenv("GIT_TRACE")
+    assert trace.read_text().count("built-in: git ls-tree") == 1
+    assert edited == _tree_by_index(repo, tree, edits)
 
 
 def test_a_rollback_lists_the_refs_once(repo: GitRepo) -> None:

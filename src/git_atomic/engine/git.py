@@ -237,7 +237,6 @@ class Repo(RepoConfig):
         ones too): `parse_refs` reads it."""
         return self.out("for-each-ref", f"--format={REFS_FORMAT}", *prefixes)
 
-
     def update_refs(self, commands: Iterable[str], *, message: str) -> None:
         """One transaction of `update-ref --stdin` lines (update/create/delete/verify). A ref's
         name may hold bytes that are not UTF-8 (`git branch $'lat\\351n'`): parse_refs keeps
@@ -586,12 +585,19 @@ class Repo(RepoConfig):
         return roots
 
     def _listing(self, tree: str, dirs: set[bytes]) -> dict[bytes, dict[bytes, bytes]]:
-        """Every entry of each of the folders `dirs` in `tree` (name -> b"mode kind oid")."""
+        """Every entry of each of the folders `dirs` in `tree` (name -> b"mode kind oid"), but
+        a folder itself among `dirs`, which is looked into, not named in its parent (the top's
+        too): its callers write those again."""
         loose = self._loose_listing(tree, dirs)
         if loose is not None:
             return loose
-        listing = self.out("ls-tree", "-z", "--full-tree", tree)
-        listing += self._ls_tree_at(tree, [d + b"/" for d in sorted(dirs) if d])
+        # One process: `./` lists the top, each `d/` a folder's entries (whose own entry in
+        # its parent git then leaves out).
+        below = [d + b"/" for d in sorted(dirs) if d]
+        if below:
+            listing = self._ls_tree_at(tree, [b"./", *below])
+        else:
+            listing = self.out("ls-tree", "-z", "--full-tree", tree)
         listed: dict[bytes, dict[bytes, bytes]] = {d: {} for d in dirs}
         for item in listing.split(b"\0"):
             head, _, path = item.partition(b"\t")
@@ -620,15 +626,14 @@ class Repo(RepoConfig):
             every[folder] = {
                 name: f"{mode} {kind} {oid}".encode() for mode, kind, oid, name in entries
             }
-        # As git lists them: below the top (listed whole), a folder itself among `dirs` is
-        # looked into, not named in its parent.
+        # As git lists them: a folder itself among `dirs` is looked into, not named in its
+        # parent.
         return {
             folder: {
                 name: head
                 for name, head in entries.items()
-                if not folder
-                or not head.startswith(b"040000 tree ")
-                or folder + b"/" + name not in dirs
+                if not head.startswith(b"040000 tree ")
+                or (folder + b"/" + name if folder else name) not in dirs
             }
             for folder, entries in every.items()
         }
