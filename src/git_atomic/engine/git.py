@@ -534,23 +534,39 @@ class Repo(RepoConfig):
         """`tree` with the given files left out (a folder left empty goes too, as in any tree)."""
         return self.tree_edit(tree, dict.fromkeys(paths))
 
-    def tree_edit(self, tree: str, changes: Mapping[bytes, tuple[str, str] | None]) -> str:
+    def tree_edit(
+        self,
+        tree: str,
+        changes: Mapping[bytes, tuple[str, str] | None],
+        *,
+        remember: bool = False,
+    ) -> str:
         """`tree` with files set to (mode, object) or left out (None). A folder left empty goes,
         as in any tree; a file where a folder was (or the other way round) takes its place.
 
         Only the folders on the way to those files are read (`ls-tree`) and written again
         (`mktree --batch`, one call per depth, deepest first): no index, however big the tree.
+        `remember`: how the two trees differ, either way, is known from the entries replaced
+        (`diff_trees` then runs no `diff-tree` for them), where no change puts a file where a
+        folder was or the other way round.
         """
         if not changes:
             return tree
         dirs = _folders_on_the_way(changes)
-        children = _children(self._listing(tree, dirs), dirs)
+        listed = self._listing(tree, dirs)
+        replaced = _entries_at(listed, changes, dirs) if remember else None
+        children = _children(listed, dirs)
         _set_entries(children, changes)
-        return objectformat.write_trees(
+        edited = objectformat.write_trees(
             lambda batch: self.out("mktree", "-z", "--missing", "--batch", input=batch),
             dirs,
             children,
         )
+        if replaced is not None and edited != tree:
+            forward = _raw_changes(replaced, changes, self.zero_oid)
+            self.remember_diff(tree, edited, forward)
+            self.remember_diff(edited, tree, [_inverse(c) for c in forward])
+        return edited
 
     def tree_edits(
         self, tree: str, edits: Sequence[Mapping[bytes, tuple[str, str] | None]]
@@ -730,6 +746,11 @@ class Repo(RepoConfig):
         """What `diff_trees(a, b)` answers, known from elsewhere (scan.py keeps it on disk)."""
         self._diffs[a, b, ()] = list(changes)
 
+    def known_diff(self, a: str, b: str) -> list[RawChange] | None:
+        """What `diff_trees(a, b)` answers where it is known without a process; else None."""
+        known = self._diffs.get((a, b, ()))
+        return None if known is None else list(known)
+
     def cat_blobs(self, oids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """Contents of many blobs: those stored loose read here, the rest through one
         `cat-file --batch`."""
@@ -805,6 +826,64 @@ def _children(
         }
         for d in dirs
     }
+
+
+def _entries_at(
+    listed: Mapping[bytes, Mapping[bytes, bytes]],
+    changes: Mapping[bytes, tuple[str, str] | None],
+    dirs: set[bytes],
+) -> dict[bytes, tuple[str, str] | None] | None:
+    """The entries (mode, object) the changed paths have before the edit (None: none), from
+    `_listing`; None where a changed path is a folder, or a folder on the way a file (or a
+    submodule): the difference then holds more than these paths."""
+    for folder in dirs:
+        if folder:
+            parent, _, name = folder.rpartition(b"/")
+            if parent in listed and name in listed[parent]:
+                return None  # a folder looked into is not named in its parent: a file is
+    found: dict[bytes, tuple[str, str] | None] = {}
+    for path in changes:
+        if path in dirs:
+            return None
+        parent, _, name = path.rpartition(b"/")
+        head = listed[parent].get(name)
+        if head is None:
+            found[path] = None
+            continue
+        mode, kind, oid = head.decode().split(" ")
+        if kind == "tree":
+            return None
+        found[path] = (mode, oid)
+    return found
+
+
+def _raw_changes(
+    before: Mapping[bytes, tuple[str, str] | None],
+    after: Mapping[bytes, tuple[str, str] | None],
+    zero_oid: str,
+) -> list[RawChange]:
+    """What `diff-tree -r --raw` says of the paths `before` names, changed to `after`, in its
+    order (git's trees and indexes sort whole paths byte by byte)."""
+    found = []
+    for path in sorted(before):
+        old, new = before[path], after[path]
+        if old == new:
+            continue
+        if old is None:
+            assert new is not None
+            found.append(RawChange("000000", new[0], zero_oid, new[1], "A", path))
+        elif new is None:
+            found.append(RawChange(old[0], "000000", old[1], zero_oid, "D", path))
+        else:
+            kind_changed = int(old[0], 8) & 0o170000 != int(new[0], 8) & 0o170000
+            found.append(RawChange(old[0], new[0], old[1], new[1], "TM"[not kind_changed], path))
+    return found
+
+
+def _inverse(change: RawChange) -> RawChange:
+    status = {"A": "D", "D": "A"}.get(change.status, change.status)
+    old_mode, new_mode, old_oid, new_oid = change[:4]
+    return RawChange(new_mode, old_mode, new_oid, old_oid, status, change.path)
 
 
 def _set_entries(

@@ -32,11 +32,13 @@ class Mismatch(NamedTuple):
     must_remove: list[bytes]  # tracked by the scan index only, and ignored now
 
 
-def mismatch(repo: Repo, staged_tree: str, tree: str, untracked: Set[bytes]) -> Mismatch | None:
+def mismatch(
+    repo: Repo, staged_tree: str, tree: str, untracked: Set[bytes], *, base: str | None = None
+) -> Mismatch | None:
     """What the scan index (whose tree is `tree`; `untracked`: what its scan found untracked)
     must add and drop to hold the paths of the user's entries (`staged_tree`); None when the
     scan cannot say (a submodule the scan index lacks, an odd file: the caller scans the older
-    way)."""
+    way). `base`: the tree the scan edited into `tree`, if it did."""
     root = os.fsencode(repo.root)
     memo = repo.state_dir / f"reconciled-{worktree_key(repo)}.json"
     rules = rules_key(repo)
@@ -47,7 +49,9 @@ def mismatch(repo: Repo, staged_tree: str, tree: str, untracked: Set[bytes]) -> 
     must_add: list[bytes] = []
     only_ours: list[bytes] = []
     absent: list[bytes] = []  # yours, not on disk as a file
-    changes = repo.diff_trees(staged_tree, tree)
+    changes = _composed(repo, memo, staged_tree, base, tree)
+    if changes is None:
+        changes = repo.diff_trees(staged_tree, tree)
     with safefs.Tree(root) as on_disk:
         for c in changes:
             if c.status == "A" and c.path not in untracked:
@@ -68,6 +72,62 @@ def mismatch(repo: Repo, staged_tree: str, tree: str, untracked: Set[bytes]) -> 
     if not must_add and not must_remove:
         _remember_reconciled(memo, staged_tree, tree, rules, absent, changes)
     return Mismatch(must_add, must_remove)
+
+
+def _composed(
+    repo: Repo, memo: Path, staged_tree: str, base: str | None, tree: str
+) -> list[RawChange] | None:
+    """How `staged_tree` becomes `tree`, without `diff-tree`, where the scan edited `base` into
+    `tree` (the edit's changes known: Repo.tree_edit) and the last reconciliation remembered how
+    `staged_tree` becomes `base`: path by path, what your index has against what the scan has
+    now. None when either is not known."""
+    import json
+
+    edit = repo.known_diff(base, tree) if base is not None else None
+    if edit is None:
+        return None
+    try:
+        data = json.loads(memo.read_text())
+        if [data["staged"], data["tree"]] != [staged_tree, base]:
+            return None
+        known = {
+            os.fsencode(f[5]): RawChange(f[0], f[1], f[2], f[3], f[4], os.fsencode(f[5]))
+            for f in data["changes"]
+        }
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+    for change in edit:
+        before = known.pop(change.path, None)
+        # What your index has at this path: as the memo says, or what `base` had there.
+        if before is None:
+            old = (change.old_mode, change.old_oid)
+        elif (before.new_mode, before.new_oid) != (change.old_mode, change.old_oid):
+            return None  # not the `base` the memo describes
+        else:
+            old = (before.old_mode, before.old_oid)
+        new = (change.new_mode, change.new_oid)
+        if old == new:
+            continue
+        if old[0] == "000000":
+            status = "A"
+        elif new[0] == "000000":
+            status = "D"
+        else:
+            status = "TM"[int(old[0], 8) & 0o170000 == int(new[0], 8) & 0o170000]
+        known[change.path] = RawChange(old[0], new[0], old[1], new[1], status, change.path)
+    composed = [known[p] for p in sorted(known)]
+    if os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1":  # under test: git must say the same
+        from git_atomic.engine.gitoutput import parse_raw_diff
+
+        told = repo.out(
+            "diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index", staged_tree, tree
+        )
+        if composed != parse_raw_diff(told):
+            raise AssertionError(
+                f"reconcile: the composed difference {staged_tree}..{tree} is not git's"
+            )
+    repo.remember_diff(staged_tree, tree, composed)
+    return composed
 
 
 def rules_key(repo: Repo) -> list[object]:

@@ -380,7 +380,7 @@ def _new_tree(scan: Scan, deleted: list[bytes], changed: list[bytes]) -> str | N
 
 def _reconciled(scan: Scan, staged_tree: str, tree: str) -> str | None:
     """The scan's tree with the paths of the user's entries (reconcile.py)."""
-    found = reconcile.mismatch(scan.repo, staged_tree, tree, scan.untracked)
+    found = reconcile.mismatch(scan.repo, staged_tree, tree, scan.untracked, base=scan.base_tree)
     if found is None:
         return None
     if not found.must_add and not found.must_remove:

@@ -17,6 +17,7 @@ from typing import Final
 from git_atomic.core import process
 from git_atomic.engine import conversion, safefs, scanindex
 from git_atomic.engine.git import Repo
+from git_atomic.engine.gitoutput import parse_raw_diff
 
 Edits = dict[bytes, tuple[str, str] | None]  # path: (mode, blob), or None for gone
 
@@ -175,11 +176,16 @@ def edit_tree(
     and only marks them clean if their bytes are the ones recorded, so a file written while
     this ran is never taken for what it was."""
     try:
-        tree = repo.tree_edit(base, edits)
+        tree = repo.tree_edit(base, edits, remember=True)
     except ValueError:
         return None, None
     if tree == base:
         return tree, None
+    if _verify():  # how the trees differ, known from the edit: git's `diff-tree` says the same
+        for a, b in ((base, tree), (tree, base)):
+            told = repo.out("diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index", a, b)
+            if repo.diff_trees(a, b) != parse_raw_diff(told):
+                raise AssertionError(f"scan: the edit's difference {a}..{b} is not git's")
     info = b"".join(
         (f"{new[0]} {new[1]}".encode() if new else b"0 " + repo.zero_oid.encode())
         + b"\t"
