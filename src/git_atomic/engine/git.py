@@ -715,16 +715,17 @@ class Repo(RepoConfig):
         if running is not None:
             running.join()  # what it found is kept; where git failed, asked again here
         if key not in self._diffs:
-            self._diffs[key] = self._diff_trees(a, b, paths)
+            self._diffs[key] = self.diff_trees_told(a, b, paths)
         return list(self._diffs[key])
 
-    def _diff_trees(self, a: str, b: str, paths: Sequence[bytes]) -> list[RawChange]:
+    def diff_trees_told(self, a: str, b: str, paths: Sequence[bytes] = ()) -> list[RawChange]:
+        """`diff_trees` as git tells it now, whatever is remembered (checks use it)."""
         args = ["diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index", a, b]
         if paths:
             args += ["--", *[os.fsdecode(p) for p in paths]]
         # diff-tree reads the index although two trees are all it compares: 7 ms at 100,000
-        # files. Pointing it at no index at all gives the same answer. `paths` are names (a
-        # file called `c.*` or `:x`), never patterns.
+        # files, and a failure where git cannot read yours. Pointing it at no index at all gives
+        # the same answer. `paths` are names (a file called `c.*` or `:x`), never patterns.
         env = {"GIT_INDEX_FILE": str(self.state_dir / "no-index"), "GIT_LITERAL_PATHSPECS": "1"}
         return parse_raw_diff(self.out(*args, env=env))
 
@@ -737,7 +738,7 @@ class Repo(RepoConfig):
 
         def diff() -> None:
             with contextlib.suppress(GitError, OSError):
-                self._diffs[a, b, ()] = self._diff_trees(a, b, ())
+                self._diffs[a, b, ()] = self.diff_trees_told(a, b, ())
 
         self._diffing[a, b] = threading.Thread(target=diff, daemon=True)
         self._diffing[a, b].start()

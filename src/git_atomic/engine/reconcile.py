@@ -116,16 +116,9 @@ def _composed(
             status = "TM"[int(old[0], 8) & 0o170000 == int(new[0], 8) & 0o170000]
         known[change.path] = RawChange(old[0], new[0], old[1], new[1], status, change.path)
     composed = [known[p] for p in sorted(known)]
-    if os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1":  # under test: git must say the same
-        from git_atomic.engine.gitoutput import parse_raw_diff
-
-        told = repo.out(
-            "diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index", staged_tree, tree
-        )
-        if composed != parse_raw_diff(told):
-            raise AssertionError(
-                f"reconcile: the composed difference {staged_tree}..{tree} is not git's"
-            )
+    checked = os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1"  # under test: git says the same
+    if checked and composed != repo.diff_trees_told(staged_tree, tree):
+        raise AssertionError(f"reconcile: composed {staged_tree}..{tree} is not git's")
     repo.remember_diff(staged_tree, tree, composed)
     return composed
 

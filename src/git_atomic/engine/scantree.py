@@ -17,7 +17,6 @@ from typing import Final
 from git_atomic.core import process
 from git_atomic.engine import conversion, safefs, scanindex
 from git_atomic.engine.git import Repo
-from git_atomic.engine.gitoutput import parse_raw_diff
 
 Edits = dict[bytes, tuple[str, str] | None]  # path: (mode, blob), or None for gone
 
@@ -183,8 +182,7 @@ def edit_tree(
         return tree, None
     if _verify():  # how the trees differ, known from the edit: git's `diff-tree` says the same
         for a, b in ((base, tree), (tree, base)):
-            told = repo.out("diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index", a, b)
-            if repo.diff_trees(a, b) != parse_raw_diff(told):
+            if repo.diff_trees(a, b) != repo.diff_trees_told(a, b):
                 raise AssertionError(f"scan: the edit's difference {a}..{b} is not git's")
     info = b"".join(
         (f"{new[0]} {new[1]}".encode() if new else b"0 " + repo.zero_oid.encode())
