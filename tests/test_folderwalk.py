@@ -536,3 +536,21 @@ def test_a_rule_file_that_would_stall_git_in_a_new_tree_is_refused_before_git_is
     os.mkfifo(repo.path / "a" / "b" / ".gitignore")
     with pytest.raises(stalls.Stalled):
         folderwalk.walk(g)
+
+
+def test_a_rule_file_git_never_reads_in_a_new_ignored_tree_is_no_refusal(
+    repo: GitRepo, racy_short: float
+) -> None:
+    """A `.gitignore` made a fifo inside a new folder a rule ignores (`cache/`): git never
+    reads it (it reads no rule file below an ignored folder), so the walk, reading ahead,
+    does not refuse it either; the folder is ignored, nothing below it is looked at."""
+    repo.write(".gitignore", b"cache/\n")
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    assert folderwalk.walk(g) is not None
+    time.sleep(racy_short)
+    (repo.path / "cache" / "b" / "c").mkdir(parents=True)
+    os.mkfifo(repo.path / "cache" / ".gitignore")
+    os.mkfifo(repo.path / "cache" / "b" / ".gitignore")
+    walked = folderwalk.walk(g)
+    assert walked is not None and walked.ignored == (b"cache",) and not walked.empty

@@ -228,30 +228,32 @@ class _Walker:
 
     def _ahead(self, asked: Sequence[bytes]) -> list[bytes]:
         """The folders below the new folders `asked` that git has said nothing about, read
-        breadth first (at most `_AHEAD_AT_MOST` folders), none inside a repository of its own.
-        The rule files git reads to answer for them are looked at first (stalls.py)."""
+        breadth first (at most `_AHEAD_AT_MOST` folders), none inside a repository of its own,
+        nor below a `.gitignore` git would wait on (git reads it to answer for what is below
+        it, unless a rule ignores its folder: that folder's own walk refuses it, or not)."""
         found: list[bytes] = []
         queue = list(asked)
-        read: list[bytes] = []
-        while queue and len(read) < _AHEAD_AT_MOST:
+        read = 0
+        while queue and read < _AHEAD_AT_MOST:
             folder = queue.pop(0)
             fd = self._open(folder)
             if fd is None:
                 continue
             try:
                 record = self._record(folder, fd)
+                rules = (
+                    safefs.lstat_at(fd, b".gitignore") if b".gitignore" in record[_RULES] else None
+                )
             finally:
                 os.close(fd)
-            read.append(folder)
-            if record[_OWN]:
+            read += 1
+            if record[_OWN] or (rules is not None and stalls.stalls(rules.st_mode)):
                 continue
             for name in record[_FOLDERS]:
                 path = _join(folder, name)
                 if path not in self.verdicts:
                     found.append(path)
                     queue.append(path)
-        if found:
-            stalls.check_tree(self.root, [_join(f, b".gitignore") for f in read])
         return found
 
     def _open(self, rel: bytes) -> int | None:
