@@ -50,6 +50,7 @@ BEFORE_SCAN = {
         ".engine.git",
         ".engine.gitconfig",
         ".engine.gitoutput",  # git.py's records of what git prints, and their parsing
+        ".engine.treediff",  # git.py's tree edits' differences, known without diff-tree (tiny)
         ".engine.objectformat",
         ".engine.safefs",
         ".engine.scan",

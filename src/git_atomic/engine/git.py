@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import patterns, process
 from git_atomic.core.errors import GitError
-from git_atomic.engine import objectformat, safefs
+from git_atomic.engine import objectformat, safefs, treediff
 from git_atomic.engine.gitconfig import RepoConfig
 from git_atomic.engine.gitoutput import REFS_FORMAT, parse_raw_diff, parse_refs, tree_entries
 
@@ -554,7 +554,7 @@ class Repo(RepoConfig):
             return tree
         dirs = _folders_on_the_way(changes)
         listed = self._listing(tree, dirs)
-        replaced = _entries_at(listed, changes, dirs) if remember else None
+        replaced = treediff.entries_at(listed, changes, dirs) if remember else None
         children = _children(listed, dirs)
         _set_entries(children, changes)
         edited = objectformat.write_trees(
@@ -563,9 +563,9 @@ class Repo(RepoConfig):
             children,
         )
         if replaced is not None and edited != tree:
-            forward = _raw_changes(replaced, changes, self.zero_oid)
+            forward = treediff.raw_changes(replaced, changes, self.zero_oid)
             self.remember_diff(tree, edited, forward)
-            self.remember_diff(edited, tree, [_inverse(c) for c in forward])
+            self.remember_diff(edited, tree, [treediff.inverse(c) for c in forward])
         return edited
 
     def tree_edits(
@@ -827,64 +827,6 @@ def _children(
         }
         for d in dirs
     }
-
-
-def _entries_at(
-    listed: Mapping[bytes, Mapping[bytes, bytes]],
-    changes: Mapping[bytes, tuple[str, str] | None],
-    dirs: set[bytes],
-) -> dict[bytes, tuple[str, str] | None] | None:
-    """The entries (mode, object) the changed paths have before the edit (None: none), from
-    `_listing`; None where a changed path is a folder, or a folder on the way a file (or a
-    submodule): the difference then holds more than these paths."""
-    for folder in dirs:
-        if folder:
-            parent, _, name = folder.rpartition(b"/")
-            if parent in listed and name in listed[parent]:
-                return None  # a folder looked into is not named in its parent: a file is
-    found: dict[bytes, tuple[str, str] | None] = {}
-    for path in changes:
-        if path in dirs:
-            return None
-        parent, _, name = path.rpartition(b"/")
-        head = listed[parent].get(name)
-        if head is None:
-            found[path] = None
-            continue
-        mode, kind, oid = head.decode().split(" ")
-        if kind == "tree":
-            return None
-        found[path] = (mode, oid)
-    return found
-
-
-def _raw_changes(
-    before: Mapping[bytes, tuple[str, str] | None],
-    after: Mapping[bytes, tuple[str, str] | None],
-    zero_oid: str,
-) -> list[RawChange]:
-    """What `diff-tree -r --raw` says of the paths `before` names, changed to `after`, in its
-    order (git's trees and indexes sort whole paths byte by byte)."""
-    found = []
-    for path in sorted(before):
-        old, new = before[path], after[path]
-        if old == new:
-            continue
-        if old is None:
-            assert new is not None
-            found.append(RawChange("000000", new[0], zero_oid, new[1], "A", path))
-        elif new is None:
-            found.append(RawChange(old[0], "000000", old[1], zero_oid, "D", path))
-        else:
-            kind_changed = int(old[0], 8) & 0o170000 != int(new[0], 8) & 0o170000
-            found.append(RawChange(old[0], new[0], old[1], new[1], "TM"[not kind_changed], path))
-    return found
-
-
-def _inverse(change: RawChange) -> RawChange:
-    status = {"A": "D", "D": "A"}.get(change.status, change.status)
-    old_mode, new_mode, old_oid, new_oid = change[:4]
-    return RawChange(new_mode, old_mode, new_oid, old_oid, status, change.path)
 
 
 def _set_entries(
