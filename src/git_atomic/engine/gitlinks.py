@@ -222,6 +222,9 @@ def refuse_found(git_dir: Path, common_dir: Path) -> None:
                 (common_dir, rel)
                 for rel in _found(shared, worktree=False, common=True, thorough=False)
             ]
+    # (Links in our own folder are ours to set aside; HEAD and the pseudo-refs are judged
+    # by their own rules.)
+    found = [(w, r) for w, r in found if r.startswith((b"refs", b"logs")) or r == b"packed-refs"]
     if found:
         where, rel = found[0]
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
