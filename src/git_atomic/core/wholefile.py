@@ -19,6 +19,7 @@ import contextlib
 import errno
 import os
 import stat
+import zlib
 from pathlib import Path
 from typing import Final
 
@@ -87,3 +88,21 @@ def read(path: Path, *, limit: int = 1 << 20) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def read_checked(path: Path, magic: bytes, *, limit: int) -> bytes | None:
+    """The body of a record written as `magic`, the body's CRC-32 (4 bytes, big-endian) and
+    the body: None where there is none, it is not a regular file (never read through a link,
+    never waited on), it is larger than `limit`, or its magic or checksum is not right (a
+    damaged record is no record)."""
+    try:
+        data = read(path, limit=limit + 1)
+    except OSError:
+        return None
+    if len(data) > limit:
+        return None
+    at = len(magic)
+    head, crc, body = data[:at], data[at : at + 4], data[at + 4 :]
+    if head != magic or len(crc) != 4 or zlib.crc32(body) != int.from_bytes(crc, "big"):
+        return None
+    return body

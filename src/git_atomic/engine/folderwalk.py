@@ -28,14 +28,13 @@ import contextlib
 import errno
 import marshal
 import os
-import stat
 import time
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from git_atomic.core import failpoints
+from git_atomic.core import failpoints, wholefile
 from git_atomic.engine import reconcile, safefs, stalls
 from git_atomic.engine.git import Repo, worktree_key
 
@@ -434,23 +433,8 @@ def _load(path: Path) -> _Kept | None:
     a regular file (never through a link), and decoded only when its checksum is right: a
     damaged file could crash `marshal`. A record that is still not what a walk writes makes the
     walk fail (`walk` then removes the file, and the capture asks git)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > _LARGEST:
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(_LARGEST + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    at = len(_MAGIC)
-    head, crc, body = data[:at], data[at : at + 4], data[at + 4 :]
-    if head != _MAGIC or len(crc) != 4 or zlib.crc32(body) != int.from_bytes(crc, "big"):
+    body = wholefile.read_checked(path, _MAGIC, limit=_LARGEST)
+    if body is None:
         return None
     try:
         decoded = marshal.loads(body)

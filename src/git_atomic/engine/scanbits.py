@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final, NamedTuple
 
+from git_atomic.core import wholefile
 from git_atomic.engine import safefs
 from git_atomic.engine.git import Repo, worktree_key
 
@@ -164,23 +165,8 @@ def _extension_names(data: bytes, at: int, end: int) -> list[bytes]:
 def load(repo: Repo) -> Record | None:
     """The record kept; None when there is none or it is not one (read only as a regular file,
     never through a link)."""
-    try:
-        fd = os.open(record_path(repo), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > _LARGEST:
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(_LARGEST + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    at = len(_MAGIC)
-    head, crc, body = data[:at], data[at : at + 4], data[at + 4 :]
-    if head != _MAGIC or len(crc) != 4 or zlib.crc32(body) != int.from_bytes(crc, "big"):
+    body = wholefile.read_checked(record_path(repo), _MAGIC, limit=_LARGEST)
+    if body is None:
         return None
     try:
         header, _, rest = body.partition(b"\n")
