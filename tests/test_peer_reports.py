@@ -13,6 +13,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -1027,6 +1028,9 @@ def test_your_ignored_files_stay_when_the_operation_changed_what_git_ignores(
     commit_all(repo)
     repo.write(".env", b"TOKEN=secret\n", mode=0o600)
     repo.write("node_modules/pkg/index.js", b"module\n")
+    # Yours from before: a file stamped within the kernel's clock lag (50 ms) of PRE-OP may be
+    # the operation's (ignores.untouched_since), and a fast PRE-OP comes sooner than that.
+    time.sleep(0.2)
     before = disk(repo.path)
     if how == "failed run":
         failed_run(repo, f"{change} && echo new > new.py")
