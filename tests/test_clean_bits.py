@@ -17,6 +17,7 @@ import pytest
 
 from testing.agents import claude_hook
 from testing.gitrepo import GitRepo
+from testing.takeback import take_back
 
 # name -> bits on disk; each committed as git makes it (100644, or 100755 where executable)
 CLEAN = {
@@ -81,29 +82,7 @@ def test_a_clean_files_bits_come_back_after_a_failed_run(
 )
 def test_a_clean_files_bits_come_back_every_way_it_is_taken_back(repo: GitRepo, how: str) -> None:
     _setup(repo, chmod_later=True)
-    script = _script("delete")
-    if how == "abort":
-        repo.atomic("begin", "work", check=0)
-        subprocess.run(["sh", "-c", script], cwd=repo.path, check=True)
-        repo.atomic("abort", check=0)
-    elif how == "recover after kill -9":
-        repo.atomic("run", "--no-gates", "--", "sh", "-c", script + "; kill -9 $PPID", check=-9)
-        repo.atomic("recover", check=0)
-    elif how == "undo of undo":
-        repo.atomic("run", "--no-gates", "--", "sh", "-c", script + "; exit 1", check=1)
-        repo.atomic("undo", check=0)
-        for name in CLEAN:
-            assert not repo.exists(name), name
-        repo.atomic("undo", check=0)
-    else:
-        repo.atomic("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", script, check=0)
-        op_id = repo.atomic_json("log")["operations"][0]["op_id"]
-        if how == "rollback --op":
-            repo.write("README", b"yours, since\n")  # a change since: the target is worked out
-            repo.atomic("rollback", "--op", op_id, check=0)
-            assert repo.read("README") == b"yours, since\n"
-        else:
-            repo.atomic("rollback", check=0)
+    take_back(repo, _script("delete"), how, CLEAN)
     _back(repo)
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from testing.agents import claude_hook
 from testing.gitrepo import GitRepo
+from testing.takeback import take_back
 
 # name -> (bytes, permission bits): untracked, changed since the index, protected and ignored
 PRIVATE = {
@@ -260,31 +261,7 @@ FOLDERS = {"team": 0o2775, "group": 0o770, "drop": 0o1777, "mine": 0o700}
 
 def _take_back_folders(repo: GitRepo, how: str) -> None:
     """An operation that removed the folders of FOLDERS, its effect taken back `how`."""
-    rm = "rm -rf " + " ".join(FOLDERS)
-    if how == "failed run":
-        repo.atomic("run", "--no-gates", "--", "sh", "-c", rm + "; exit 1", check=1)
-    elif how == "abort":
-        repo.atomic("begin", "work", check=0)
-        subprocess.run(["sh", "-c", rm], cwd=repo.path, check=True)
-        repo.atomic("abort", check=0)
-    elif how == "recover after kill -9":
-        repo.atomic("run", "--no-gates", "--", "sh", "-c", rm + "; kill -9 $PPID", check=-9)
-        repo.atomic("recover", check=0)
-    elif how == "undo of undo":
-        repo.atomic("run", "--no-gates", "--", "sh", "-c", rm + "; exit 1", check=1)
-        repo.atomic("undo", check=0)
-        for name in FOLDERS:
-            assert not repo.exists(name), name
-        repo.atomic("undo", check=0)
-    else:
-        repo.atomic("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", rm, check=0)
-        op_id = repo.atomic_json("log")["operations"][0]["op_id"]
-        if how == "rollback --op":
-            repo.write("README", b"yours, since\n")  # a change since: the target is worked out
-            repo.atomic("rollback", "--op", op_id, check=0)
-            assert repo.read("README") == b"yours, since\n"
-        else:
-            repo.atomic("rollback", check=0)
+    take_back(repo, "rm -rf " + " ".join(FOLDERS), how, FOLDERS)
 
 
 @pytest.mark.parametrize(
