@@ -70,7 +70,9 @@ def _removed_if_same(lock: Path, seen: os.stat_result) -> bool:
     for): renamed aside first, in one step, then compared, so a lock a git made since in its
     place is never the one removed; one that is put back under its name (unless yet another
     is there by then: that one is the git's)."""
-    aside = lock.with_name(f"{lock.name}.{os.getpid()}.atomic-stale")
+    # Its name ends in `.lock` as the lock's does: git never reads such a file in `refs/` as a
+    # branch, should we be killed before it goes.
+    aside = lock.with_name(f"{lock.name}.{os.getpid()}.atomic-stale.lock")
     try:
         os.rename(lock, aside)
     except OSError:
