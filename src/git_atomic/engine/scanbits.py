@@ -11,9 +11,11 @@ Every change of a file's bits changes its ctime, and the scan's `git status` (wh
 ctime: conversion.AS_ON_DISK) takes the new stat data into the scan index. So a record made by
 a scan that started looking in the second T holds for every file but those whose ctime is T or
 later in the next scan's index: only those, and the files that scan found changed, are looked
-at again. A record is trusted only by a scan that started from the scan index it was kept with
-(its tree); any other scan (seeded from your index, the first in a worktree, or after the scan
-index was lost) looks at every file once: one lstat each, as git's own `status` does.
+at again (none where that index was written before the second T: it took all its stat data
+before, scanracy.older, and is not read). A record is trusted only by a scan that started from
+the scan index it was kept with (its tree); any other scan (seeded from your index, the first
+in a worktree, or after the scan index was lost) looks at every file once: one lstat each, as
+git's own `status` does.
 
 A scan index written as a split one (about 40,000 files and more: scanindex.py) strips the
 names of the entries its own part replaces, so its ctimes cannot be told apart by path here:
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from git_atomic.core import wholefile
-from git_atomic.engine import safefs
+from git_atomic.engine import safefs, scanracy
 from git_atomic.engine.git import Repo, worktree_key
 
 _MAGIC: Final = b"git-atomic bits 1\n"
@@ -74,11 +76,13 @@ def brought_up_to_date(
     if kept is not None and kept.tree != base_tree:
         kept = None
     since = kept.since if kept is not None else None
-    try:
-        data = index.read_bytes()
-        look = list(_entries(data, since, sha256=repo.sha256))
-    except (OSError, ValueError, IndexError, struct.error):
-        return None
+    if since is not None and scanracy.older(index, since):
+        look: list[bytes] = []  # all its stat data taken before that second: not read
+    else:
+        try:
+            look = list(_entries(index.read_bytes(), since, sha256=repo.sha256))
+        except (OSError, ValueError, IndexError, struct.error):
+            return None
     bits = dict(kept.bits) if kept is not None else {}
     for path in gone:
         bits.pop(path, None)
