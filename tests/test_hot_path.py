@@ -383,3 +383,29 @@ def test_an_agent_hook_call_imports_only_its_adapter_and_the_turn(
     assert before is not None  # the hook checkpoints the tree
     assert ours(everything) <= HOOK, f"new in the hook call: {ours(everything) - HOOK}"
     assert heavy(everything) <= HEAVY_ALLOWED["hook"], heavy(everything)
+
+
+def test_begin_writes_its_small_blobs_without_a_process(repo: GitRepo, tmp_path: Path) -> None:
+    """The checkpoint's own small records (the list of untracked files, the permission bits,
+    the index flags) are blobs Python writes loose: no `hash-object` process per record, and
+    the git processes of a second `begin` stay these (a new one here is a cost to count)."""
+    repo.write("untracked.txt", b"new\n")
+    repo.write("a.txt", b"changed\n")
+    repo.git("add", "-N", "untracked.txt")
+    repo.write("other.txt", b"also new\n")
+    repo.atomic("begin", "warm", check=0)
+    repo.atomic("commit", "--no-gates", check=0)
+    trace = tmp_path / "trace.json"
+    res = repo.atomic_json("begin", "second", env={"GIT_TRACE2_EVENT": str(trace)})
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    commands = [
+        next(a for a in e["argv"][1:] if not a.startswith("-") and "=" not in a)
+        for e in events
+        if e["event"] == "start"
+    ]
+    assert "hash-object" not in commands, commands
+    assert len(commands) <= 10, "\n".join(commands)  # write-tree, diff-index: the ita entry
+    pre_op = res["checkpoints"]["pre_op"]
+    assert repo.git("cat-file", "-t", pre_op).strip() == "commit"
+    listed = repo.git("cat-file", "blob", f"{pre_op}:untracked").split("\0")
+    assert "other.txt" in listed and "a.txt" not in listed, listed

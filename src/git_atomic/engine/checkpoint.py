@@ -322,7 +322,7 @@ def paths_blob(repo: Repo, paths: Iterable[bytes]) -> str | None:
     listed = sorted(set(paths))
     if not listed:
         return None
-    return repo.line("hash-object", "-w", "--stdin", input=b"".join(p + b"\0" for p in listed))
+    return repo.write_blob(b"".join(p + b"\0" for p in listed))
 
 
 def _paths(repo: Repo, blob: str | None) -> frozenset[bytes]:
@@ -348,7 +348,7 @@ def too_large_ids_blob(repo: Repo, found: Mapping[bytes, tuple[int, int, int]]) 
     if not found:
         return None
     data = b"".join(b"%d:%d:%d " % found[p] + p + b"\0" for p in sorted(found))
-    return repo.line("hash-object", "-w", "--stdin", input=data)
+    return repo.write_blob(data)
 
 
 def load_too_large_ids(repo: Repo, snap: Parts) -> dict[bytes, tuple[int, int, int]]:
@@ -370,7 +370,7 @@ def specials_blob(repo: Repo, found: Mapping[bytes, int]) -> str | None:
     if not found:
         return None
     data = b"".join(b"%o " % found[p] + p + b"\0" for p in sorted(found))
-    return repo.line("hash-object", "-w", "--stdin", input=data)
+    return repo.write_blob(data)
 
 
 def load_specials(repo: Repo, snap: Parts) -> dict[bytes, int]:
@@ -395,7 +395,7 @@ def modes_blob(repo: Repo, found: Mapping[bytes, int]) -> str | None:
     if not found:
         return None
     data = b"".join(b"%o " % (found[p] & 0o7777) + p + b"\0" for p in sorted(found))
-    return repo.line("hash-object", "-w", "--stdin", input=data)
+    return repo.write_blob(data)
 
 
 Attributes = Mapping[bytes, tuple[tuple[str, bytes], ...]]
@@ -409,7 +409,7 @@ def attributes_blob(repo: Repo, found: Attributes) -> str | None:
     if not kept:
         return None
     data = json.dumps(kept, sort_keys=True).encode()
-    return repo.line("hash-object", "-w", "--stdin", input=data)
+    return repo.write_blob(data)
 
 
 def load_attributes(repo: Repo, snap: Parts) -> dict[bytes, tuple[tuple[str, bytes], ...]]:

@@ -377,6 +377,11 @@ class Repo(RepoConfig):
         oids = self.write_blobs([data for _, data in found])
         return {rel: oid for (rel, _), oid in zip(found, oids, strict=True)}
 
+    def write_blob(self, data: bytes) -> str:
+        """Store `data` as a blob and return its id (`write_blobs` of one: loose, without a
+        process, where that is allowed)."""
+        return self.write_blobs([data])[0]
+
     def write_blobs(self, contents: Sequence[bytes]) -> list[str]:
         """Store each of `contents` as a blob, as it is, and return their ids: one
         `fast-import` for them all, fed what we read ourselves (`hash-object --stdin-paths`

@@ -272,7 +272,7 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
         flags.assume_unchanged - gone,
         flags.resolve_undo,
     )
-    flags_blob = repo.line("hash-object", "-w", "--stdin", input=kept.encode()) if kept else None
+    flags_blob = repo.write_blob(kept.encode()) if kept else None
     refs = RefsAfter(records.replace(snap, branches=branches, head_oid=row.commit_sha))
     return _target(
         repo,
@@ -716,7 +716,7 @@ def _flags_after(
     flags = indexstate.IndexFlags(ita, frozenset(skip), frozenset(assume), undo)
     if not flags:
         return None
-    return repo.line("hash-object", "-w", "--stdin", input=flags.encode())
+    return repo.write_blob(flags.encode())
 
 
 class _StashAfter:
@@ -756,7 +756,7 @@ def _displaced_ids(repo: Repo, pairs: Sequence[tuple[Snapshot, Snapshot]]) -> st
                 found[path] = ident
     if found or all(to.too_large_ids is None for _, to in pairs):
         return checkpoint.too_large_ids_blob(repo, found)
-    return repo.line("hash-object", "-w", "--stdin", input=b"")
+    return repo.write_blob(b"")
 
 
 def _target(
