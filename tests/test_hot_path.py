@@ -385,10 +385,11 @@ def test_an_agent_hook_call_imports_only_its_adapter_and_the_turn(
     assert heavy(everything) <= HEAVY_ALLOWED["hook"], heavy(everything)
 
 
-def test_begin_writes_its_small_blobs_without_a_process(repo: GitRepo, tmp_path: Path) -> None:
+def test_begin_writes_its_small_objects_without_a_process(repo: GitRepo, tmp_path: Path) -> None:
     """The checkpoint's own small records (the list of untracked files, the permission bits,
-    the index flags) are blobs Python writes loose: no `hash-object` process per record, and
-    the git processes of a second `begin` stay these (a new one here is a cost to count)."""
+    the index flags) and the few trees of its edit of the scan's tree are objects Python
+    writes loose: no `hash-object` or `mktree` process, and the git processes of a second
+    `begin` stay these (a new one here is a cost to count)."""
     repo.write("untracked.txt", b"new\n")
     repo.write("a.txt", b"changed\n")
     repo.git("add", "-N", "untracked.txt")
@@ -404,7 +405,10 @@ def test_begin_writes_its_small_blobs_without_a_process(repo: GitRepo, tmp_path:
         if e["event"] == "start"
     ]
     assert "hash-object" not in commands, commands
-    assert len(commands) <= 10, "\n".join(commands)  # write-tree, diff-index: the ita entry
+    assert "mktree" not in commands, commands  # the few trees of the scan's edit: loose
+    # config, rev-parse, two for-each-ref, status, ls-files (ignored rule files), write-tree
+    # and diff-index (your index's ita entry), update-ref
+    assert len(commands) <= 9, "\n".join(commands)
     pre_op = res["checkpoints"]["pre_op"]
     assert repo.git("cat-file", "-t", pre_op).strip() == "commit"
     listed = repo.git("cat-file", "blob", f"{pre_op}:untracked").split("\0")

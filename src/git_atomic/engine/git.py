@@ -462,7 +462,14 @@ class Repo(RepoConfig):
                 raise ValueError(f"tree_of: {path!r} cannot be a tree entry")
             kind = {"040000": "tree", "160000": "commit"}.get(mode, "blob")
             children[parent][name] = f"{mode} {kind} {oid}".encode()
-        if not self.writes_loose():
+        return self._write_trees(dirs, children, loose=self.writes_loose())
+
+    def _write_trees(
+        self, dirs: set[bytes], children: dict[bytes, dict[bytes, bytes]], *, loose: bool
+    ) -> str:
+        """The folders `dirs` written (their entries in `children`), and the root's tree: loose
+        by Python where `loose`, else by one `mktree --batch`, checked (write_trees)."""
+        if not loose:
             return objectformat.write_trees(
                 lambda batch: self.out("mktree", "-z", "--missing", "--batch", input=batch),
                 dirs,
@@ -550,7 +557,7 @@ class Repo(RepoConfig):
         as in any tree; a file where a folder was (or the other way round) takes its place.
 
         Only the folders on the way to those files are read (`ls-tree`) and written again
-        (`mktree --batch`, one call per depth, deepest first): no index, however big the tree.
+        (`mktree --batch`, or loose by Python for a few): no index, however big the tree.
         `remember`: how the two trees differ, either way, is known from the entries replaced
         (`diff_trees` then runs no `diff-tree` for them), where no change puts a file where a
         folder was or the other way round.
@@ -562,11 +569,9 @@ class Repo(RepoConfig):
         replaced = treediff.entries_at(listed, changes, dirs) if remember else None
         children = _children(listed, dirs)
         _set_entries(children, changes)
-        edited = objectformat.write_trees(
-            lambda batch: self.out("mktree", "-z", "--missing", "--batch", input=batch),
-            dirs,
-            children,
-        )
+        # A few trees (a checkpoint's edit of the scan's tree) cost no process.
+        loose = len(dirs) <= _LOOSE_AT_MOST and self.writes_loose() and _nameable(children)
+        edited = self._write_trees(dirs, children, loose=loose)
         if replaced is not None and edited != tree:
             forward = treediff.raw_changes(replaced, changes, self.zero_oid)
             self.remember_diff(tree, edited, forward)
@@ -807,6 +812,16 @@ def worktree_key(repo: Repo) -> str:
     import hashlib  # only for such names: its import alone costs 2 ms of every start
 
     return hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def _nameable(children: Mapping[bytes, Mapping[bytes, bytes]]) -> bool:
+    """Whether every entry's name is one git holds in a tree (else git's `mktree` is asked,
+    and says what it says)."""
+    return not any(
+        name in (b"", b".", b"..") or b"\0" in name or b"/" in name
+        for entries in children.values()
+        for name in entries
+    )
 
 
 def _folders_on_the_way(paths: Iterable[bytes]) -> set[bytes]:
