@@ -1631,3 +1631,51 @@ def test_blobs_stored_loose_are_not_written_again_in_a_pack(
     for data in loose:  # freshened, as git does before it would write one again
         oid = oids[contents.index(data)]
         assert (objects / oid[:2] / oid[2:]).stat().st_mtime > old + 86400
+
+
+@pytest.mark.parametrize("appears", ["nothing", "file", "folder", "link-to-folder", "file-on-way"])
+def test_sparse_flags_are_remembered_only_while_no_skipped_file_is_on_disk(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, appears: str
+) -> None:
+    """In a sparse checkout git reads a skip-worktree entry whose path is on disk as an
+    ordinary one (path_found: an lstat, through a link on the way), so the flags a capture
+    remembers for an unchanged index hold only while none of those paths is there. Nothing
+    there: remembered, no listing of the index's flags. Something there, however it got there
+    (a file, a folder at a file's path, a link where a folder left out was): the flags are
+    git's reading of them now."""
+    for path in ("out/a", "out/sub/b", "in/c"):
+        repo.write(path, path.encode())
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "dirs")
+    repo.git("sparse-checkout", "set", "in")
+    assert not (repo.path / "out").exists()
+    _capture(repo, None)  # the flags are remembered for this index
+    made = {
+        "nothing": lambda: None,
+        "file": lambda: repo.write("out/a", b"written outside\n"),
+        "folder": lambda: (repo.path / "out" / "sub" / "b").mkdir(parents=True),
+        "link-to-folder": lambda: (repo.path / "out").symlink_to("in"),
+        "file-on-way": lambda: repo.write("out", b"a file where the folder was\n"),
+    }
+    if appears == "link-to-folder":
+        repo.write("in/a", b"seen through the link\n")
+    made[appears]()
+    trace = tmp_path / "trace.json"
+    monkeypatch.setenv("GIT_TRACE2_EVENT", str(trace))
+    snap = _capture(repo, None)
+    monkeypatch.delenv("GIT_TRACE2_EVENT")
+    listed = [
+        e["argv"]
+        for e in map(json.loads, trace.read_text().splitlines())
+        if e["event"] == "start" and "ls-files" in e["argv"] and "-v" in e["argv"]
+    ]
+    assert bool(listed) == (appears != "nothing"), listed  # a file on the way: git is asked
+    gits = {
+        line[2:].encode()
+        for line in repo.git("ls-files", "-v").splitlines()
+        if line.startswith("S ")
+    }
+    flags = checkpoint.load_flags(_engine(repo).repo, snap)
+    assert flags.skip_worktree == gits, (appears, sorted(flags.skip_worktree), sorted(gits))
+    if appears == "nothing":
+        assert gits == {b"out/a", b"out/sub/b"} and not listed

@@ -66,19 +66,39 @@ def as_git_would(
         present = {c.path for c in changes if c.status != "D"} - flags.assume_unchanged
         flagged = flagged - present
     files: list[RawChange] = []
+    seen: dict[bytes, tuple[str, str] | None] = {}  # the changes git sees, as it stages them
     for c in changes:
         if c.path in flagged:  # git does not look at the disk: the index's entry
             edits[c.path] = None if c.status == "A" else (c.old_mode, c.old_oid)
         elif c.new_mode in _REGULAR:
             files.append(c)
+        else:
+            seen[c.path] = None if c.status == "D" else (c.new_mode, c.new_oid)
     contents = _read_as_git(repo, files, raw_tree, names=names, autocrlf=autocrlf)
     for c in files:
         old_mode = c.old_mode if c.status != "A" else flags.intent_to_add.get(c.path)
         mode = _mode(old_mode, c.new_mode, file_mode=file_mode, symlinks=symlinks)
         oid = contents.get(c.path, c.new_oid)
+        seen[c.path] = (mode, oid)
         if (mode, oid) != (c.new_mode, c.new_oid):
             edits[c.path] = (mode, oid)
-    return repo.tree_edit(tree, edits) if edits else tree
+    # The same tree either way: `tree` with what git does not see put back as your index has
+    # it, or your index's tree with what git sees; the fewer edits (a sparse checkout's files
+    # left out of it are each an edit of `tree`, none of your index's).
+    from_staged = {**dict.fromkeys(leave_out), **seen}
+
+    def from_tree() -> str:
+        return repo.tree_edit(tree, edits) if edits else tree
+
+    def from_index() -> str:
+        return repo.tree_edit(staged_tree, from_staged) if from_staged else staged_tree
+
+    made = from_index() if len(from_staged) < len(edits) else from_tree()
+    if os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1":  # under test: the other way agrees
+        other = from_tree() if len(from_staged) < len(edits) else from_index()
+        if other != made:
+            raise AssertionError(f"commitview: {other} is not {made} ({tree}, {staged_tree})")
+    return made
 
 
 def _off(value: str | None) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from pathlib import Path
 from typing import Final
 
@@ -379,6 +379,39 @@ def skip_follows_disk(repo: Repo) -> bool:
     sparse = (repo.config("core.sparseCheckout") or "false").strip().lower() in _TRUE
     expected = (repo.config("sparse.expectFilesOutsideOfPatterns") or "").strip().lower()
     return sparse and expected not in _TRUE
+
+
+def none_on_disk(root: str | os.PathLike[str], paths: Iterable[bytes]) -> bool:
+    """Whether none of `paths` (skip-worktree entries) is on disk, as git's reading of the index
+    looks for them (git's path_found: an lstat of each): then `skip_follows_disk` clears no
+    flag, and the flags are the index's alone. Each path, or a folder on its way, must be
+    missing; a folder on the way that is a link or a file answers False (git would look through
+    the link: it is asked instead), as does any path there. One lstat per folder on the way,
+    once: the entries of a sparse checkout's folders left out are found missing at the first."""
+    top = os.fsencode(root)
+    seen: dict[bytes, bool] = {}  # a prefix -> a real folder (True) or missing (False)
+    for path in paths:
+        parts = path.rstrip(b"/").split(b"/")
+        prefix = b""
+        for i, part in enumerate(parts):
+            prefix = prefix + b"/" + part if prefix else part
+            folder = seen.get(prefix)
+            if folder is None:
+                try:
+                    st = os.lstat(top + b"/" + prefix)
+                except FileNotFoundError:
+                    seen[prefix] = False
+                    break
+                except OSError:
+                    return False
+                if i == len(parts) - 1 or not stat.S_ISDIR(st.st_mode):
+                    return False  # on disk, or a link or a file on its way
+                seen[prefix] = folder = True
+            if not folder:
+                break  # missing: so is everything below it
+            if i == len(parts) - 1:
+                return False  # a folder (a sparse index's entry) that is on disk
+    return True
 
 
 def _sparse_index(repo: Repo) -> bool:

@@ -180,7 +180,7 @@ def _remember_reconciled(
 ) -> None:
     import json
 
-    if len(absent) > 1000 or len(changes) > 20_000:
+    if len(absent) > 20_000 or len(changes) > 20_000:
         return  # looking at them again, or reading them back, would cost what it saves
     scratch = memo.with_name(f"{memo.name}.{os.getpid()}")
     with contextlib.suppress(OSError):

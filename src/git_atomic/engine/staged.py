@@ -53,9 +53,15 @@ def copy(repo: Repo, index_copy: Path, staged_copy: Path) -> Copy:
     scanindex.share(repo.index_path, index_copy)
     key = _index_checksum(index_copy) if _header_sane(index_copy) else None
     seen = _staged_seen(repo, key)
-    if seen is not None and seen[1].flags.skip_worktree and indexstate.skip_follows_disk(repo):
-        # git reads a skip-worktree entry whose file is on disk as an ordinary one (in a
-        # sparse checkout): its flags depend on the disk too, not on the index's bytes alone.
+    skipped = seen[1].flags.skip_worktree if seen is not None else frozenset()
+    # git reads a skip-worktree entry whose file is on disk as an ordinary one (in a sparse
+    # checkout): its flags depend on the disk too, not on the index's bytes alone. Remembered
+    # only while none of those files is there (the usual sparse checkout).
+    if (
+        skipped
+        and indexstate.skip_follows_disk(repo)
+        and not indexstate.none_on_disk(repo.root, sorted(skipped))
+    ):
         seen = None
     if seen is None:
         scanindex.share(index_copy, staged_copy)
