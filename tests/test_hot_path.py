@@ -413,3 +413,71 @@ def test_begin_writes_its_small_objects_without_a_process(repo: GitRepo, tmp_pat
     assert repo.git("cat-file", "-t", pre_op).strip() == "commit"
     listed = repo.git("cat-file", "blob", f"{pre_op}:untracked").split("\0")
     assert "other.txt" in listed and "a.txt" not in listed, listed
+
+
+def test_a_sparse_checkouts_begin_runs_what_a_plain_ones_does(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A cone-mode sparse checkout that leaves out 1,100 files in 110 folders: once a capture
+    has seen the index, the next `begin` lists no flags again (none of the files left out is
+    on disk), reconciles nothing again (it remembers them absent), and builds the commit view
+    from your index's tree (nothing to edit): the git processes of a plain checkout's."""
+    for d in range(110):
+        for f in range(10):
+            repo.write(f"out/d{d}/f{f}.txt", b"%d %d\n" % (d, f))
+    repo.write("in/kept.txt", b"kept\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "many")
+    repo.git("sparse-checkout", "set", "in")
+    repo.write("in/kept.txt", b"edited\n")
+    for name in ("one", "two"):
+        repo.atomic("begin", name, check=0)
+        repo.atomic("commit", "--no-gates", check=0)
+    trace = tmp_path / "trace.json"
+    env = {"GIT_TRACE2_EVENT": str(trace), "GIT_ATOMIC_VERIFY_SCAN": "0"}  # no check of git
+    res = repo.atomic_json("begin", "three", env=env)
+    commands = [
+        next(a for a in e["argv"][1:] if not a.startswith("-") and "=" not in a)
+        for e in map(json.loads, trace.read_text().splitlines())
+        if e["event"] == "start"
+    ]
+    assert sorted(commands) == sorted(
+        ["config", "rev-parse", "for-each-ref", "for-each-ref", "status", "update-ref"]
+    ), commands
+    held = repo.git("show", f"{res['checkpoints']['pre_op']}:files/in/kept.txt")
+    assert held == "edited\n"
+    assert repo.git("ls-files", "-v", "out/d3/f3.txt").startswith("S ")
+
+
+def test_a_begin_under_line_ending_rules_reads_its_raw_record_by_the_refs_listed(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """Under `* text eol=lf` a capture keeps the files' raw bytes, from a record trusted while
+    its ref names its tree: that ref is read with the capture's other refs (no `rev-parse`),
+    and the record holds (no file hashed again). The raw bytes (CRLF) are what is kept."""
+    repo.write(".gitattributes", b"* text eol=lf\n")
+    for i in range(20):
+        repo.write(f"src/f{i}.txt", b"line\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "rules")
+    repo.write("src/f3.txt", b"crlf\r\n")
+    for name in ("one", "two"):
+        repo.atomic("begin", name, check=0)
+        repo.atomic("commit", "--no-gates", check=0)
+    trace = tmp_path / "trace.json"
+    env = {"GIT_TRACE2_EVENT": str(trace), "GIT_ATOMIC_VERIFY_SCAN": "0"}
+    res = repo.atomic_json("begin", "three", env=env)
+    commands = [
+        next(a for a in e["argv"][1:] if not a.startswith("-") and "=" not in a)
+        for e in map(json.loads, trace.read_text().splitlines())
+        if e["event"] == "start"
+    ]
+    for extra in ("rev-parse", "hash-object", "fast-import", "update-index", "mktree"):
+        assert commands.count(extra) <= (extra == "rev-parse"), commands  # discovery's only
+    raw = subprocess.run(
+        ["git", "cat-file", "blob", f"{res['checkpoints']['pre_op']}:files/src/f3.txt"],
+        cwd=repo.path,
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert raw == b"crlf\r\n"

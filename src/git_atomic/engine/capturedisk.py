@@ -68,6 +68,7 @@ class Disk:
         # The walk of the folders (folderwalk.py): the empty ones, where the rule files are.
         # It does not depend on any index, so it stays whichever way the files are read.
         self.walked = early.take_walk() if early is not None else None
+        self.refs: Mapping[str, str] | None = None  # the capture's refs, once listed
         # Answered by Watchman, a scan may know the listing of ignored files held anyway is the
         # last one (scan.py): then it waits for the scan's answer, and is made after it only if
         # needed. A listing kept with a Watchman clock must not be older than it: only one
@@ -266,7 +267,12 @@ class Disk:
                     b"could not update the scan index",
                 )
             on_disk = conversion.raw_tree(
-                repo, index, tree, repo.scratch_path("rawindex"), leave_out=too_large
+                repo,
+                index,
+                tree,
+                repo.scratch_path("rawindex"),
+                leave_out=too_large,
+                listed=self.refs,
             )
         # One lstat each for the files your index does not hold as they are (untracked,
         # changed): a clean tracked file is as git made it, and is not looked at.

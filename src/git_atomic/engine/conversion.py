@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -96,11 +96,13 @@ def raw_tree(
     scratch: Path,
     *,
     leave_out: frozenset[bytes] = frozenset(),
+    listed: Mapping[str, str] | None = None,
 ) -> str:
     """The tree of the files' raw bytes: `filtered_tree` (the scan's, git's filtered blobs)
     with each regular file's blob replaced by its raw bytes' blob where they differ.
     `leave_out`: files the index names that the tree left out (over the budget): never read,
-    never in the raw tree.
+    never in the raw tree. `listed`: the capture's refs, the raw record's among them when
+    there is one (`raw_ref_name`: else git is asked).
 
     `git status` cannot say which raw bytes changed: a file re-read because its stat data
     changed is clean to it when its *filtered* bytes are the same (`a\r\n` for `a\n` under
@@ -116,7 +118,7 @@ def raw_tree(
         mode, oid, _ = head.decode().split(" ", 2)
         if mode in ("100644", "100755") and path not in leave_out:
             regular.append((mode, oid, path))
-    record = RawRecord.load(repo)
+    record = RawRecord.load(repo, listed)
     width = len(filtered_tree)  # an object id's, in hex: SHA-1 or SHA-256
     fresh = time.time_ns() - _RACY_NS
     kept: dict[bytes, bytes] = {}  # path -> the record's entry, its stat data unchanged
@@ -308,7 +310,9 @@ class RawRecord(NamedTuple):
         return repo.state_dir / f"raw-{key}", RAW_REFS + key
 
     @classmethod
-    def load(cls, repo: Repo) -> RawRecord:
+    def load(cls, repo: Repo, listed: Mapping[str, str] | None = None) -> RawRecord:
+        """The record, trusted while its ref names its tree (`listed`: the refs listed with
+        its own, `raw_ref_name`, or None to ask git)."""
         path, ref = cls._names(repo)
         empty = cls(None, {})
         try:
@@ -319,7 +323,10 @@ class RawRecord(NamedTuple):
         if not header.startswith(_RECORD_V2):  # an older format: read every file once more
             return empty
         tree = header[len(_RECORD_V2) :]
-        named = repo.run("rev-parse", "-q", "--verify", ref, check=False).stdout.strip()
+        if listed is not None:
+            named = listed.get(ref, "").encode()
+        else:
+            named = repo.run("rev-parse", "-q", "--verify", ref, check=False).stdout.strip()
         fields = body.split(b"\0")
         if not tree or named != tree or len(fields) % 2 != 1 or fields[-1]:
             return empty

@@ -19,6 +19,7 @@ from git_atomic.core.errors import GitError, UnholdableName
 from git_atomic.core.records import dataclass, field
 from git_atomic.engine import (
     checkpoint,
+    conversion,
     discovery,
     dotgit,
     folders,
@@ -209,7 +210,11 @@ class _GitSide:
 def refs_listing(repo: Repo) -> bytes:
     """The refs a capture reads (`capture`'s `refs_listed`)."""
     return repo.refs_listing(
-        "refs/heads/", scanindex.SCAN_REFS, *gitstate.REF_PREFIXES, stashstate.REF
+        "refs/heads/",
+        scanindex.SCAN_REFS,
+        *gitstate.REF_PREFIXES,
+        stashstate.REF,
+        conversion.raw_ref_name(repo),
     )
 
 
@@ -230,6 +235,7 @@ def _read_git_side(
     branch_config = infoexclude.branch_config(repo)
     # The scan of the tree runs while the staged side is read: two processes, two cores.
     disk.start(refs.get(scanindex.ref_name(repo)), seeded=index.present)
+    disk.refs = refs  # the raw record's among them (conversion.RawRecord.load)
     side = staged.read(repo, index, disk.staged_copy, allow_unmerged=allow_unmerged)
     if (
         allow_unmerged
