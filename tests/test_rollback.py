@@ -608,6 +608,46 @@ def test_a_dry_run_names_the_branch_another_worktree_has_checked_out(
         assert "branch feature is checked out in another worktree; left as it is" in said
 
 
+@pytest.mark.parametrize("how", ["failed run", "abort", "recover"])
+@pytest.mark.parametrize("moved_after", [False, True], ids=["still-there", "moved-elsewhere"])
+def test_a_branch_this_worktrees_head_was_on_and_left_is_the_operations(
+    repo: GitRepo, tmp_path: Path, how: str, moved_after: bool
+) -> None:
+    """With another worktree in use, an operation that checked out a new branch and then
+    another (`git checkout -B op/nested; git checkout -B side`) left `op/nested` behind after
+    its rollback ("changed meanwhile, and another worktree may have changed it"): HEAD's own
+    reflog here says this worktree was on it and where it left it. Still there: it goes with
+    the rest. Moved since by someone else (here, from the other worktree): left and named."""
+    other = tmp_path / "w2"
+    repo.git("worktree", "add", "-q", str(other), "-b", "feature")
+    before = _branches(repo)
+    head = repo.git("symbolic-ref", "HEAD")
+    line = "echo op > README && git checkout -q -B op/nested && git commit -qam nested"
+    line += " && git checkout -q -B side"
+    if moved_after:
+        line += f" && git -C '{other}' branch -f op/nested feature"
+    if how == "failed run":
+        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1")
+    elif how == "abort":
+        repo.atomic("begin", "op", check=0)
+        subprocess.run(["sh", "-c", line], cwd=repo.path, env=repo.env, check=True)
+        res = repo.atomic("abort")
+    else:  # killed half way: `recover` finishes the rollback from the journal
+        killed = line + "; kill -9 $PPID"
+        repo.atomic("run", "--no-gates", "--", "sh", "-c", killed, check=None)
+        res = repo.atomic("recover")
+    after = _branches(repo)
+    assert res.returncode in (0, 1), res.stderr
+    assert repo.read("README") == b"hello\n"
+    assert repo.git("symbolic-ref", "HEAD") == head
+    assert "refs/heads/side" not in after
+    if moved_after:
+        assert after["refs/heads/op/nested"] == before["refs/heads/feature"]
+        assert "branch op/nested changed meanwhile" in res.stderr, res.stderr
+        del after["refs/heads/op/nested"]
+    assert after == before, res.stderr
+
+
 def test_without_another_worktree_a_branch_the_operation_made_goes(repo: GitRepo) -> None:
     before = _branches(repo)
     res = repo.atomic("run", "--no-gates", "--", "sh", "-c", "git branch made-by-op; exit 1")

@@ -479,7 +479,9 @@ def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None
         engine.repo, message="git-atomic probe", ref=None, allow_unmerged=True
     ).snapshot
     target = checkpoint.load(engine.repo, target_sha)
-    plan = restoreplan.plan(engine.repo, current, target)
+    # Taking the operation back, as its own rollback would have: a branch another worktree may
+    # have moved meanwhile is left and named (restoreplan.plan), never moved.
+    plan = restoreplan.plan(engine.repo, current, target, own_branches=True)
     if not (
         plan.files
         or plan.new_folders
@@ -492,7 +494,7 @@ def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None
         or plan.attributes_changes
     ):
         return
-    result = engine.rollback_to(op.id, target_sha, event=EventKind.RECOVER)
+    result = engine.rollback_to(op.id, target_sha, event=EventKind.RECOVER, own_branches=True)
     done.rescue = result.rescue
     done.problems += result.outcome.problems
     done.not_restored += result.outcome.failed

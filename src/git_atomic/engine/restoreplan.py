@@ -137,8 +137,9 @@ def plan(
 ) -> Plan:
     """How to go from `current` to `target`. `own_branches` (an operation's rollback, not a
     whole state asked for by name): in a repository with other worktrees, a branch other than
-    this worktree's own (the one HEAD names now or at the target) that changed since the target
-    may have been changed from another worktree; it is left as it is, and named."""
+    this worktree's own (the one HEAD names now or at the target, or one HEAD was on here and
+    left where it still is: headleft.py) that changed since the target may have been changed
+    from another worktree; it is left as it is, and named."""
     changes = tuple(repo.diff_trees(current.files_tree, target.files_tree, paths))
     if target.made_within:
         changes = _not_over_unseen_files(repo, current, target, changes)
@@ -167,6 +168,11 @@ def plan(
             # Shared by every worktree: another may have pushed or dropped a stash meanwhile.
             stash_not_ours, stash_changes = stash_changes, False
             mine = {current.head_ref, target.head_ref}
+            # A branch this worktree's HEAD was on and left, still where it left it.
+            from git_atomic.engine import headleft  # only where other worktrees are
+
+            here = headleft.left_here(repo.git_dir)
+            mine |= {b for b, oid in here.items() if current.branches.get(b) == oid}
             not_ours = sorted(
                 b
                 for b in set(current.branches) | set(target.branches)
