@@ -679,18 +679,34 @@ def test_cursor_a_turn_without_tool_events(repo: GitRepo) -> None:
     assert repo.atomic_json("log")["operations"][0]["status"] != "rolled-back"
 
 
-# --- Codex: a turn you interrupt, a session that ends (developers.openai.com/codex/hooks:
-# `Interrupt` "when you interrupt an active turn", `SessionEnd` when the main thread ends; Codex
-# clamps both to 3 s; openai/codex codex-rs/hooks/src/events/interrupt.rs, session_end.rs) ----
+# --- Codex: a turn you interrupt, one that ends in an API error, a session that ends
+# (developers.openai.com/codex/hooks: `Interrupt` "when you interrupt an active turn",
+# `SessionEnd` when the main thread ends, both clamped to 3 s; openai/codex
+# codex-rs/hooks/src/events/interrupt.rs, session_end.rs; `StopFailure` with `error`,
+# `error_details`, `last_assistant_message`, `turn_id`: stop_failure.rs and
+# codex-rs/hooks/schema/generated/stop-failure.command.input.schema.json) ----
+
+_CODEX_ENDINGS: dict[str, Payload] = {
+    "Interrupt": {},
+    "SessionEnd": {"reason": "other"},
+    "StopFailure": {
+        "turn_id": "turn-7",
+        "error": "rate_limit",
+        "error_details": "429 Too Many Requests",
+        "last_assistant_message": None,
+    },
+}
 
 
-@pytest.mark.parametrize("event", ["Interrupt", "SessionEnd"])
+@pytest.mark.parametrize("event", sorted(_CODEX_ENDINGS))
 def test_codex_closes_a_turn_when_it_is_interrupted_and_the_users_later_edits_stay(
     repo: GitRepo, event: str
 ) -> None:
     """An interrupted call sends no `PostToolUse`: its window stayed open until the next prompt
     closed the turn, so what the user wrote in between was the turn's, and `rollback --op` of
-    it took the user's file away. `Interrupt` and `SessionEnd` close it when they come."""
+    it took the user's file away. `Interrupt` and `SessionEnd` close it when they come, and so
+    does `StopFailure` (a turn cut short by a rate limit sends no `Stop`), which was not
+    installed."""
     repo.atomic("hooks", "install", "codex", check=0)
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "codex hooks")
@@ -699,8 +715,7 @@ def test_codex_closes_a_turn_when_it_is_interrupted_and_the_users_later_edits_st
     agent.send(*platform.tool(repo.path, "Bash", {"command": "sed -i s/41/BUG/ app.py"}, 1, False))
     repo.write("app.py", b"ANSWER = BUG\n")  # the command ran; the person pressed Esc
     base = {k: v for k, v in platform.prompt(repo.path)[1].items() if k != "prompt"}
-    ending = {"hook_event_name": event, "permission_mode": "default"}
-    ending |= {"reason": "other"} if event == "SessionEnd" else {}
+    ending = {"hook_event_name": event, "permission_mode": "default", **_CODEX_ENDINGS[event]}
     outputs = agent.send(event, {**base, **ending})
     repo.write("notes.txt", b"the user's, after the interrupt\n")
     agent.prompt()  # the next prompt: nothing is left open
@@ -710,7 +725,8 @@ def test_codex_closes_a_turn_when_it_is_interrupted_and_the_users_later_edits_st
     assert repo.read("notes.txt") == b"the user's, after the interrupt\n"
     assert [set(out) <= {"systemMessage"} for out in outputs] == [True]  # all Codex reads
     [hook] = json.loads(repo.read(".codex/hooks.json"))["hooks"][event][0]["hooks"]
-    assert hook["timeout"] <= 3  # Codex clamps a longer one, and warns at every start
+    if event != "StopFailure":
+        assert hook["timeout"] <= 3  # Codex clamps a longer one, and warns at every start
 
 
 @pytest.mark.parametrize("thread", [SESSION, "019f9006-aa79-74a2-9b21-25d760dfd452"])

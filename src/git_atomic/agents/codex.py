@@ -4,11 +4,12 @@ Codex sends `PreToolUse`/`PostToolUse` for its shell (`Bash`), `apply_patch` and
 `UserPromptSubmit` and `Stop` (whose `decision: "block"` sends the model back with `reason`).
 A call that waits for your approval sends `PermissionRequest` first, and one you refuse sends
 nothing: its window ends where it began to wait, at the next call or the turn's end.
-A turn you interrupt sends `Interrupt` (a call it cut short sends no `PostToolUse`), a session
-that ends sends `SessionEnd`: each closes the turn there, so what you change afterwards is not
-the turn's; a turn that ends otherwise is closed by the next prompt. The payloads and replies
-are Claude Code's (session_id, cwd, tool_name, tool_input, tool_use_id, stop_hook_active); the
-page they come from is in docs/agents.md.
+A turn you interrupt sends `Interrupt` (a call it cut short sends no `PostToolUse`), one that
+ends in an error of the model's service (a rate limit, an outage) `StopFailure` instead of
+`Stop`, a session that ends `SessionEnd`: each closes the turn there, so what you change
+afterwards is not the turn's; a turn that ends otherwise is closed by the next prompt. The
+payloads and replies are Claude Code's (session_id, cwd, tool_name, tool_input, tool_use_id,
+stop_hook_active); the page they come from is in docs/agents.md.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ LAYOUT: Final = Layout(
         # Before Codex asks you to approve a call (a refused one sends no PostToolUse).
         Event("PermissionRequest", 60, FILE_TOOLS),
         Event("Stop", 1800),
+        # A turn that ended in an API error (openai/codex codex-rs/hooks/src/events/
+        # stop_failure.rs) sends no `Stop`: it stayed open until the next prompt.
+        Event("StopFailure", 60),
         # Codex clamps these two to 3 s (and warns at every start when asked for more); a call
         # it kills leaves its work to the warm helper, or to the next prompt.
         Event("Interrupt", 3),
