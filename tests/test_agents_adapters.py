@@ -537,15 +537,19 @@ def _users_note_then_a_failing_call(repo: GitRepo, agent: Agent, note: bytes) ->
     assert repo.read("notes.txt") == note
 
 
-def test_gemini_checkpoints_an_mcp_tool_named_as_gemini_names_it(repo: GitRepo) -> None:
+@pytest.mark.parametrize("tool", ["mcp_files_put", "discovered_tool_put"])
+def test_gemini_checkpoints_a_tool_that_runs_a_program_of_yours(repo: GitRepo, tool: str) -> None:
     """Gemini CLI names a tool of an MCP server `mcp_<server>_<tool>`, one underscore
-    (docs/hooks/reference.md, "Matchers and tool names"): a change such a tool makes is the
-    turn's, judged and taken back with it."""
+    (docs/hooks/reference.md, "Matchers and tool names"), and a tool your project's
+    `tools.discoveryCommand` declares `discovered_tool_<name>`, run by your `tools.callCommand`
+    (packages/core/src/tools/tool-names.ts, `DISCOVERED_TOOL_PREFIX`; tool-registry.ts): either
+    runs a program that may change any file. A change such a tool makes is the turn's, judged
+    and taken back with it; a discovered tool's was no one's: never judged, never taken back."""
     platform, agent = _gemini_turn(repo)
     args = {"path": "app.py", "text": "ANSWER = BUG"}
-    agent.send(*platform.tool(repo.path, "mcp_files_put", args, 1, False))
+    agent.send(*platform.tool(repo.path, tool, args, 1, False))
     repo.write("app.py", b"ANSWER = BUG\n")
-    agent.send(*platform.tool(repo.path, "mcp_files_put", args, 1, True))
+    agent.send(*platform.tool(repo.path, tool, args, 1, True))
     assert "rolled back" in agent.stop()
     assert repo.read("app.py") == b"ANSWER = 41\n"
 

@@ -36,11 +36,15 @@ from git_atomic.core import patterns
 from git_atomic.core.errors import AtomicError
 
 # `replace` is its edit tool; an MCP server's tools are `mcp_<server>_<tool>` (one underscore,
-# google-gemini/gemini-cli docs/hooks/reference.md): `mcp_.*` is every one of them.
+# google-gemini/gemini-cli docs/hooks/reference.md): `mcp_.*` is every one of them. A tool the
+# project's `tools.discoveryCommand` declares is `discovered_tool_<name>` (packages/core/src/
+# tools/tool-names.ts), run by its `tools.callCommand`: a program that may change any file.
 # `invoke_agent` runs a subagent: its whole run is a window of the turn (what the subagent
 # changes is the turn's), named so that BeforeModel, which the subagent's own model requests
 # send too, closes nothing while it runs.
-FILE_TOOLS: Final = patterns.keep("write_file|replace|edit|run_shell_command|invoke_agent|mcp_.*")
+FILE_TOOLS: Final = patterns.keep(
+    "write_file|replace|edit|run_shell_command|invoke_agent|mcp_.*|discovered_tool_.*"
+)
 SUBAGENT: Final = "subagent:"  # the id of an `invoke_agent` call's place in its window
 LAYOUT: Final = Layout(
     platform="gemini",
