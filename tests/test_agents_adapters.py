@@ -733,6 +733,28 @@ def test_codex_closes_a_turn_when_it_is_interrupted_and_the_users_later_edits_st
         assert hook["timeout"] <= 3  # Codex clamps a longer one, and warns at every start
 
 
+@pytest.mark.parametrize(
+    "tool", ["Bash", "apply_patch", "mcp__files__put", "dynamic__editor__write_file"]
+)
+def test_codex_checkpoints_each_tool_that_may_change_files(repo: GitRepo, tool: str) -> None:
+    """Codex names its shell tools `Bash` and its edits `apply_patch` (matcher aliases `Write`,
+    `Edit`); an MCP server's tool `mcp__<server>__<tool>`, and a namespaced tool its client
+    (an IDE, through the app server) runs `dynamic__<namespace>__<tool>` (openai/codex
+    codex-rs/core/src/tools/hook_names.rs, `for_function_tool`). The client's tool may change
+    any file: its change was no one's, never judged nor taken back. Each is the turn's now."""
+    repo.atomic("hooks", "install", "codex", check=0)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "codex hooks")
+    platform, agent = PLATFORMS["codex"], Agent(repo, PLATFORMS["codex"])
+    agent.prompt()
+    args = {"path": "app.py", "content": "ANSWER = BUG"}
+    agent.send(*platform.tool(repo.path, tool, args, 1, False))
+    repo.write("app.py", b"ANSWER = BUG\n")
+    agent.send(*platform.tool(repo.path, tool, args, 1, True))
+    assert "rolled back" in agent.stop()
+    assert repo.read("app.py") == b"ANSWER = 41\n"
+
+
 @pytest.mark.parametrize("thread", [SESSION, "019f9006-aa79-74a2-9b21-25d760dfd452"])
 def test_codex_a_begin_in_the_turns_shell_is_the_turns_own(repo: GitRepo, thread: str) -> None:
     """Codex sets CODEX_THREAD_ID, the hooks' `session_id`, for every command its shell runs

@@ -1,7 +1,8 @@
 """OpenAI Codex CLI: its hooks speak Claude Code's language (`.codex/hooks.json`).
 
-Codex sends `PreToolUse`/`PostToolUse` for its shell (`Bash`), `apply_patch` and MCP tools,
-`UserPromptSubmit` and `Stop` (whose `decision: "block"` sends the model back with `reason`).
+Codex sends `PreToolUse`/`PostToolUse` for its shell (`Bash`), `apply_patch`, MCP and its
+client's (`dynamic__*`) tools, `UserPromptSubmit` and `Stop` (whose `decision: "block"` sends
+the model back with `reason`).
 A call that waits for your approval sends `PermissionRequest` first, and one you refuse sends
 nothing: its window ends where it began to wait, at the next call or the turn's end.
 A turn you interrupt sends `Interrupt` (a call it cut short sends no `PostToolUse`), one that
@@ -23,7 +24,11 @@ from git_atomic.agents.claude_code import handle as claude_handle
 from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import HookResult
 
-FILE_TOOLS: Final = "Bash|shell|apply_patch|mcp__.*"
+# Its shell tools are all `Bash`, its edits `apply_patch`; an MCP server's tool is
+# `mcp__<server>__<tool>`, and a namespaced tool the client runs (an IDE, through the app server)
+# `dynamic__<namespace>__<tool>` (openai/codex codex-rs/core/src/tools/hook_names.rs): a
+# program of someone else's, which may change any file, as an MCP server's may.
+FILE_TOOLS: Final = "Bash|shell|apply_patch|mcp__.*|dynamic__.*"
 LAYOUT: Final = Layout(
     platform="codex",
     path=".codex/hooks.json",
