@@ -751,3 +751,30 @@ def test_names_that_are_not_utf8_are_answered_and_the_server_lives(
 
     missing = os.fsdecode(os.fsencode(str(tmp_path)) + b"/x\xff")
     serve(repo, elsewhere, args=("--repo", missing))
+
+
+@pytest.mark.parametrize("word", ["naïve", "日本語", "مرحبا", "emoji-😀"])
+def test_a_result_text_holds_names_as_they_are(repo: GitRepo, word: str) -> None:
+    """The text content the model reads is the structured result serialised as JSON; every
+    character past ASCII was written as an escape (`"na\\u00efve"`, an emoji as two surrogate
+    escapes): a name in another script, a file `日本語.txt`, reached the model unreadable. Now
+    the text holds them as they are, still the same JSON, in a server whose locale is C."""
+
+    async def script(s: Session) -> None:
+        command = ["sh", "-c", f"echo x > '{word}.txt'"]
+        for result in (
+            await s.raw("run", command=command, name=word, no_gates=True),
+            await s.raw("rollback", dry_run=True),
+            await s.raw("undo"),  # refused (nothing to undo): a line, then the JSON
+        ):
+            texts = [c.text for c in result.content if isinstance(c, TextContent)]
+            assert "\\u" not in "".join(texts), texts
+            if result.structured_content is not None:
+                assert json.loads(texts[-1]) == result.structured_content
+        data = (await s.raw("rollback", dry_run=True)).structured_content
+        assert data["changes"] == [{"path": f"{word}.txt", "action": "delete"}], data
+        [text] = (await s.raw("log", n=1)).content
+        assert f'"name": "{word}"' in text.text
+
+    serve(repo, script, env={"LC_ALL": "C", "LANG": "C"})
+    assert repo.read(f"{word}.txt") == b"x\n"

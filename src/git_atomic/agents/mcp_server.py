@@ -414,9 +414,9 @@ def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
         if set(data) <= {"error", "hint", "exit_code"}:
             return error(line)
         # A refusal with details (a rollback's overlapping paths): the JSON follows the line.
-        return error(line, json.dumps(data, indent=1))
+        return error(line, _as_text(data))
     structured = {**data, "exit_code": result.exit_code}
-    text = json.dumps(structured, indent=1)
+    text = _as_text(structured)
     if result.exit_code == 0:
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=text)], structured_content=structured
@@ -429,6 +429,12 @@ def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
         structured_content=structured,
         is_error=True,
     )
+
+
+def _as_text(data: dict[str, Any]) -> str:
+    """The result as the JSON text the model reads: a name past ASCII as it is (`日本語.txt`),
+    not as escapes (`\\u65e5...`, an emoji as two surrogate escapes), which it cannot read."""
+    return json.dumps(data, indent=1, ensure_ascii=False)
 
 
 def failure_line(verb: str, data: dict[str, Any]) -> str:
