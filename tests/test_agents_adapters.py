@@ -755,12 +755,29 @@ def test_codex_checkpoints_each_tool_that_may_change_files(repo: GitRepo, tool: 
     assert repo.read("app.py") == b"ANSWER = 41\n"
 
 
-@pytest.mark.parametrize("thread", [SESSION, "019f9006-aa79-74a2-9b21-25d760dfd452"])
-def test_codex_a_begin_in_the_turns_shell_is_the_turns_own(repo: GitRepo, thread: str) -> None:
-    """Codex sets CODEX_THREAD_ID, the hooks' `session_id`, for every command its shell runs
-    (openai/codex codex-rs/core/src/exec_env.rs). A turn whose Bash call ran `git atomic begin`
-    was taken for one of yours: its end said the turn was not judged, and never sent the model
-    back to commit or abort what it had opened. Another thread's begin is still not the turn's."""
+_SUBAGENT_THREAD = "019f9006-aa79-74a2-9b21-25d760dfd452"
+
+
+@pytest.mark.parametrize(
+    ("shell", "ours"),
+    [
+        ({"CODEX_THREAD_ID": SESSION}, True),
+        ({"CODEX_THREAD_ID": _SUBAGENT_THREAD, "CODEX_SESSION_ID": SESSION}, True),
+        ({"CODEX_THREAD_ID": _SUBAGENT_THREAD}, False),
+        ({"CODEX_THREAD_ID": _SUBAGENT_THREAD, "CODEX_SESSION_ID": _SUBAGENT_THREAD}, False),
+    ],
+)
+def test_codex_a_begin_in_the_turns_shell_is_the_turns_own(
+    repo: GitRepo, shell: dict[str, str], ours: bool
+) -> None:
+    """Codex sets CODEX_THREAD_ID for every command its shell runs (openai/codex
+    codex-rs/core/src/exec_env.rs), the hooks' `session_id` in a session's root thread. A turn
+    whose Bash call ran `git atomic begin` was taken for one of yours: its end said the turn was
+    not judged, and never sent the model back to commit or abort what it had opened. A
+    subagent's thread has an id of its own, while the hooks' `session_id` is "the identity
+    shared by the root thread and all descendant threads" (`Session::session_id`), which
+    its shell has in CODEX_SESSION_ID: a begin there was taken for yours too. Another
+    session's begin is still not the turn's."""
     repo.atomic("hooks", "install", "codex", check=0)
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "codex hooks")
@@ -768,14 +785,14 @@ def test_codex_a_begin_in_the_turns_shell_is_the_turns_own(repo: GitRepo, thread
     agent.prompt()
     args = {"command": "git atomic begin fix && sed -i s/41/BUG/ app.py"}
     agent.send(*platform.tool(repo.path, "Bash", args, 1, False))
-    repo.atomic("begin", "fix", check=0, env={"CODEX_THREAD_ID": thread})
+    repo.atomic("begin", "fix", check=0, env=shell)
     repo.write("app.py", b"ANSWER = BUG\n")
     agent.send(*platform.tool(repo.path, "Bash", args, 1, True))
     [out] = agent.send(*platform.stop(repo.path, False))
 
     assert repo.read("app.py") == b"ANSWER = BUG\n"  # nothing taken back while it is open
     assert repo.atomic_json("status")["open"]["name"] == "fix"
-    if thread == SESSION:
+    if ours:
         assert out["decision"] == "block" and "opened operation fix" in out["reason"], out
         assert "git atomic commit" in out["reason"]
     else:

@@ -367,16 +367,19 @@ OPENED_IN_TURN: Final = "opened_in_turn"
 # its value is the session's own id (the hooks' `session_id`), which then names the turn even
 # among several in flight: Claude Code's `CLAUDECODE=1` (code.claude.com/docs/en/env-vars),
 # Gemini CLI's `GEMINI_CLI=1` (google-gemini/gemini-cli docs/tools/shell.md), Codex's
-# `CODEX_THREAD_ID`, its thread's id, which is the hooks' `session_id` (openai/codex
-# codex-rs/core/src/exec_env.rs: set for every command its shell, unified exec and user shell
-# run, even under a shell_environment_policy's include_only). Cursor, Copilot CLI and OpenHands
-# document none (docs/agents.md).
-_SHELL_MARKS: Final[dict[str, tuple[str, bool]]] = {
-    "claude-code": ("CLAUDECODE", False),
-    "gemini": ("GEMINI_CLI", False),
-    "codex": ("CODEX_THREAD_ID", True),
+# `CODEX_THREAD_ID`, its thread's id (openai/codex codex-rs/core/src/exec_env.rs: set for every
+# command its shell, unified exec and user shell run, even under a shell_environment_policy's
+# include_only), which is the hooks' `session_id` in a session's root thread; a subagent's
+# thread has an id of its own, its hooks the session's ("the identity shared by the root thread
+# and all descendant threads", `Session::session_id` in openai/codex core), which newer releases
+# give its commands as `CODEX_SESSION_ID`. Cursor, Copilot CLI and OpenHands document none
+# (docs/agents.md).
+_SHELL_MARKS: Final[dict[str, tuple[tuple[str, ...], bool]]] = {
+    "claude-code": (("CLAUDECODE",), False),
+    "gemini": (("GEMINI_CLI",), False),
+    "codex": (("CODEX_THREAD_ID", "CODEX_SESSION_ID"), True),
 }
-SHELL_VARIABLES: Final = tuple(mark for mark, _ in _SHELL_MARKS.values())
+SHELL_VARIABLES: Final = tuple(mark for marks, _ in _SHELL_MARKS.values() for mark in marks)
 
 
 def calling_turn(state_dir: Path, worktree: str, environ: Mapping[str, str]) -> Record | None:
@@ -398,9 +401,9 @@ def calling_turn(state_dir: Path, worktree: str, environ: Mapping[str, str]) -> 
 
 
 def _marked(record: Record, environ: Mapping[str, str]) -> bool:
-    mark, names_session = _SHELL_MARKS.get(record.platform, ("", False))
-    value = environ.get(mark) if mark else None
-    return bool(value) and (not names_session or value == record.session)
+    marks, names_session = _SHELL_MARKS.get(record.platform, ((), False))
+    values = [value for mark in marks if (value := environ.get(mark))]
+    return bool(values) and (not names_session or record.session in values)
 
 
 def worktrees_of(state_dir: Path, session: str) -> list[str]:
