@@ -778,3 +778,36 @@ def test_a_result_text_holds_names_as_they_are(repo: GitRepo, word: str) -> None
 
     serve(repo, script, env={"LC_ALL": "C", "LANG": "C"})
     assert repo.read(f"{word}.txt") == b"x\n"
+
+
+def test_a_request_after_a_byte_order_mark_is_answered(repo: GitRepo) -> None:
+    """A client whose stream starts with a UTF-8 byte order mark (Windows PowerShell 5.1 puts
+    one before what it pipes to a program) had its `initialize` answered as a parse error, id
+    null, and waited for ever. RFC 8259 lets a parser ignore the mark; each line is a JSON
+    text here, so a mark at the start of any line is read past."""
+    hello = {"protocolVersion": "2025-11-25", "capabilities": {}}
+    hello["clientInfo"] = {"name": "bom", "version": "1"}
+    lines = [
+        "\ufeff" + json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        "\ufeff" + json.dumps({"jsonrpc": "2.0", "id": 2, "method": "ping"}),
+        "\ufeff" + json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        "\ufeff",  # a blank line, as any other: no message, no answer
+        json.dumps({"jsonrpc": "2.0", "id": 3, "method": "ping"}),
+    ]
+    server = lines_server(repo)
+    assert server.stdin is not None and server.stdout is not None
+    watchdog = threading.Timer(90, server.kill)
+    watchdog.start()
+    try:
+        server.stdin.write("".join(line + "\n" for line in lines))
+        server.stdin.flush()
+        answers = [json.loads(server.stdout.readline()) for _ in range(3)]
+        server.stdin.close()
+        assert server.wait(60) == 0
+    finally:
+        watchdog.cancel()
+        server.kill()
+        server.wait()
+    assert [a.get("id") for a in answers] == [1, 2, 3], answers
+    assert answers[0]["result"]["serverInfo"]["name"] == "git-atomic"

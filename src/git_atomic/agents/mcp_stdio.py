@@ -81,7 +81,8 @@ class Lines:
     (-32600, with their id where it is a string or an integer). Lone surrogates (`"\\ud800"`,
     valid JSON that Python reads and the SDK's parser refuses, dropping the request unanswered)
     are made U+FFFD. A blank line (only whitespace) is skipped: no official SDK's transport
-    answers it (the Kotlin SDK skips it), and a client that sends one waits for no answer."""
+    answers it (the Kotlin SDK skips it), and a client that sends one waits for no answer. A
+    byte order mark at a line's start is read past."""
 
     def __init__(self, fd: int) -> None:
         import anyio
@@ -129,9 +130,13 @@ class Lines:
     async def _lines(self) -> Any:
         async with self._refuse:
             while raw := await self._next():
-                if raw.isspace():  # no message, and no answer awaited
+                # A byte order mark before a line's JSON (Windows PowerShell 5.1 starts what it
+                # pipes with one), which RFC 8259 lets a parser ignore, was a parse error, id
+                # null: the request it began waited for ever.
+                text = raw.decode("utf-8", "replace").removeprefix("\ufeff")
+                if text.isspace():  # no message, and no answer awaited
                     continue
-                line = _without_lone_surrogates(raw.decode("utf-8", "replace"))
+                line = _without_lone_surrogates(text)
                 for message in _unbatched(line):
                     refused = _NONE if message is None else _refusal(message)
                     if message is None or refused is not _NONE:
