@@ -811,3 +811,29 @@ def test_a_request_after_a_byte_order_mark_is_answered(repo: GitRepo) -> None:
         server.wait()
     assert [a.get("id") for a in answers] == [1, 2, 3], answers
     assert answers[0]["result"]["serverInfo"]["name"] == "git-atomic"
+
+
+@pytest.mark.parametrize("started", ["sub", "sub/deeper"])
+def test_rollback_paths_are_relative_to_the_repository_wherever_the_server_runs(
+    repo: GitRepo, started: str
+) -> None:
+    """`rollback`'s `paths` are "relative to the repository", as its schema says; a server
+    started in a subfolder (a client opened there, `--repo` naming it) read them from that
+    folder: `sub/a.txt` matched nothing, a top-level file could not be named, and `a.txt`, meant
+    as the top-level file, restored `sub/a.txt` instead, taking back a file not asked for."""
+    for name in ("a.txt", "sub/a.txt", "sub/deeper/keep"):
+        repo.write(name, b"one\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "files at two levels")
+
+    async def script(s: Session) -> None:
+        command = ["sh", "-c", f"cd '{repo.path}' && echo two > a.txt && echo two > sub/a.txt"]
+        ran = await s.call("run", command=command, no_gates=True)
+        pre = ran["checkpoints"]["pre_op"]
+        await s.call("rollback", to=pre, paths=["a.txt"])
+        assert repo.read("a.txt") == b"one\n"
+        assert repo.read("sub/a.txt") == b"two\n"  # not asked for: left as it is
+        await s.call("rollback", to=pre, paths=["sub/a.txt"])
+        assert repo.read("sub/a.txt") == b"one\n"
+
+    serve(repo, script, cwd=repo.path / started)

@@ -275,7 +275,8 @@ class Tools:
                 )
                 if theirs is not None:
                     return error(f"{name}: {theirs}")
-            result = await run_child(ctx, call.verb, argv, root, logs=logs, arrived=arrived)
+            folder = worktree if call.at_top else root
+            result = await run_child(ctx, call.verb, argv, folder, logs=logs, arrived=arrived)
             self._note_session(call.verb, worktree, state, result)
             return outcome(spec, result)
         finally:

@@ -25,6 +25,9 @@ class CliCall:
     verb: str
     args: tuple[str, ...]
     rest: tuple[str, ...]  # after `--`: a command, paths, or a name that may start with '-'
+    # Run in the worktree's top folder, not the server's: `rest` holds paths "relative to the
+    # repository", which the CLI reads from the folder it runs in.
+    at_top: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,8 @@ def _gates(args: Args) -> list[str]:
     ]
 
 
-def _call(verb: str, *args: str, rest: Sequence[str] = ()) -> CliCall:
-    return CliCall(verb, tuple(args), tuple(rest))
+def _call(verb: str, *args: str, rest: Sequence[str] = (), at_top: bool = False) -> CliCall:
+    return CliCall(verb, tuple(args), tuple(rest), at_top=at_top)
 
 
 def _run(a: Args) -> CliCall:
@@ -146,6 +149,7 @@ def _rollback(a: Args) -> CliCall:
         *_flag(a, "whole", "--whole"),
         *_flag(a, "dry_run", "--dry-run"),
         rest=a.get("paths") or (),
+        at_top=bool(a.get("paths")),
     )
 
 
