@@ -118,7 +118,9 @@ def helper_of(repo: GitRepo, *, timeout: float = 30.0) -> int:
 
 def started(repo: GitRepo, env: dict[str, str] | None = None) -> int:
     # Long enough for a loaded machine between two served calls (the fixture stops it after).
-    repo.atomic("status", check=0, env={"GIT_ATOMIC_HELPER_IDLE": "600", **(env or {})})
+    # A routed command that writes starts it (`status` only reads: it starts none); with no
+    # operation open, `checkpoint` changes nothing but making the journal (exit 2).
+    repo.atomic("checkpoint", env={"GIT_ATOMIC_HELPER_IDLE": "600", **(env or {})})
     return helper_of(repo)
 
 
@@ -233,7 +235,7 @@ def test_the_client_imports_nothing_heavy_when_served(repo: GitRepo, tmp_path: P
     # Without site-packages (-S), whose `.pth` files may import anything: the helper the first
     # call starts has the same flags, so it serves the second.
     env = {"GIT_ATOMIC_HELPER_IDLE": "600"}
-    assert not probe(repo, tmp_path, "status", env=env, flags=("-S",)).served
+    assert not probe(repo, tmp_path, "checkpoint", env=env, flags=("-S",)).served
     helper_of(repo)
     call = probe(repo, tmp_path, "status", env=env, flags=("-S",))
     assert call.served and call.code == 0
@@ -319,8 +321,8 @@ def test_the_helper_preloads_what_its_commands_import(repo: GitRepo, tmp_path: P
 def test_without_a_helper_the_command_runs_here_and_starts_one(
     repo: GitRepo, tmp_path: Path
 ) -> None:
-    call = probe(repo, tmp_path, "status", env={})
-    assert not call.served and call.code == 0
+    call = probe(repo, tmp_path, "checkpoint", env={})
+    assert not call.served and call.code == 2  # no operation open: a usage error
     pid = helper_of(repo)
     with open(f"/proc/{pid}/stat", "rb") as fh:
         fields = fh.read().rsplit(b")", 1)[1].split()
@@ -333,6 +335,20 @@ def test_without_a_helper_the_command_runs_here_and_starts_one(
     assert probe(repo, tmp_path, "status", env={}).served
 
 
+def test_status_is_served_by_a_helper_but_starts_none(repo: GitRepo, tmp_path: Path) -> None:
+    """`status` only reads: a helper it started (its folder, socket and pid file in
+    .git/atomic/helper) would be the one change it made (tests/test_read_only_commands.py)."""
+    repo.atomic("run", "--no-gates", "--", "true", check=0, env={"GIT_ATOMIC_HELPER": "0"})
+    for _ in range(2):
+        call = probe(repo, tmp_path, "status", env={})
+        assert not call.served and call.code == 0
+    time.sleep(0.5)
+    assert helper_pids(repo.path.parent) == []
+    assert not (repo.path / ".git" / "atomic" / "helper").exists()
+    started(repo)
+    assert probe(repo, tmp_path, "status", env={}).served
+
+
 @pytest.mark.parametrize("sig", ["INT", "TERM"])
 def test_a_command_that_ignores_a_signal_is_not_served(
     repo: GitRepo, tmp_path: Path, sig: str
@@ -340,7 +356,7 @@ def test_a_command_that_ignores_a_signal_is_not_served(
     """A command started with SIGINT or SIGTERM ignored (`trap '' INT`) was served: its client
     passed the signal on to the helper's child, which answered it (a Stop hook's gates were
     interrupted). It runs in its own process now, where the signal stays ignored."""
-    assert not probe(repo, tmp_path, "status", env={}).served
+    assert not probe(repo, tmp_path, "checkpoint", env={}).served
     helper_of(repo)
     assert probe(repo, tmp_path, "status", env={}).served
     ignoring = ("bash", "-c", f"trap '' {sig}; exec \"$@\"", "bash")
@@ -520,7 +536,7 @@ def test_a_helper_still_starting_is_not_started_twice(repo: GitRepo, tmp_path: P
     folder.mkdir(mode=0o700)
     with open(folder / "main.lock", "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # as a helper does before its imports
-        call = probe(repo, tmp_path, "status", env={})
+        call = probe(repo, tmp_path, "checkpoint", env={})
         assert call.code == 0 and not call.served
         time.sleep(1.0)
         assert helper_pids(tmp_path) == []
@@ -561,7 +577,7 @@ def test_links_in_the_helper_folder_are_never_written_through(
     (folder / "main.pid.tmp").symlink_to(outside / "pid")
     (folder / "main.lock").symlink_to(outside / "lock")
     for _ in range(2):
-        call = probe(repo, tmp_path, "status", env={})
+        call = probe(repo, tmp_path, "checkpoint", env={})
         assert call.code == 0 and not call.served
     time.sleep(1.0)
     assert helper_pids(tmp_path) == [] and list(outside.iterdir()) == []

@@ -308,7 +308,7 @@ def test_dead_temporaries_are_never_removed_through_a_link(
 ) -> None:
     """Our temporary folder (or our folder) made a link to a folder outside: the files there
     that look like a dead process's are not ours, and stay."""
-    repo.atomic("status", check=0)  # our folder exists
+    repo.atomic("checkpoint", check=2)  # our folder exists (`status` only reads: makes none)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     outside = tmp_path / "outside"

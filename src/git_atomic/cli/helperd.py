@@ -40,6 +40,7 @@ PRELOAD: Final = (
     "git_atomic.engine.early",
     "git_atomic.commands.session",
     "git_atomic.commands.query",
+    "git_atomic.core.journal.readonly",  # the journal as `status` reads it
     "git_atomic.commands.agents",
     "git_atomic.agents.claude_code",
     "git_atomic.agents.codex",

@@ -17,7 +17,7 @@ from git_atomic.ops.gates import GateResult, run_gates
 def gates(*, run_now: bool, all_gates: bool, json_out: bool) -> int:
     # Neither listing nor a dry run changes the repository: no lock, and a merge in progress
     # is no reason to refuse either.
-    with context.opened("gates", lock=False, check_state=False) as ctx:
+    with context.opened("gates", lock=False, check_state=False, read_only=not run_now) as ctx:
         config = load_config(ctx.repo.root)
         if not run_now:
             if json_out:

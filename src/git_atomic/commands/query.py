@@ -16,7 +16,7 @@ from git_atomic.ops import commandresults, context, output, results
 
 def status(*, json_out: bool) -> int:
     repo = discovery.discover()
-    journal = context.open_journal(repo)
+    journal = context.open_journal(repo, read_only=True)
     try:
         op = journal.open_op(repo.worktree_id)
         holder = WorktreeLock(repo.git_dir / "atomic.lock").read()
@@ -107,7 +107,7 @@ def log(
     *, limit: int | None, status: str | None, name: str | None, since: str | None, json_out: bool
 ) -> int:
     repo = discovery.discover()
-    journal = context.open_journal(repo)
+    journal = context.open_journal(repo, read_only=True)
     try:
         pattern = name is not None and any(ch in name for ch in "*?[")
         ops = journal.ops(
@@ -158,7 +158,7 @@ def resolve_op(journal: Journal, op_id: str) -> OpRow:
 
 def show(*, op_id: str, diff: bool, stat: bool, json_out: bool) -> int:
     repo = discovery.discover()
-    journal = context.open_journal(repo)
+    journal = context.open_journal(repo, read_only=True)
     try:
         op = resolve_op(journal, op_id)
         try:

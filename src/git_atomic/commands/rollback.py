@@ -54,7 +54,7 @@ def rollback(
     # A merge, rebase... in progress is refused (context.check_git_state), but where it is
     # exactly what the operation whose effect is taken back left (`undo` brought it back):
     # taking that effect back clears it, as the operation's own rollback did (_door).
-    with context.opened("rollback", check_state=False) as ctx:
+    with context.opened("rollback", check_state=False, read_only=dry_run) as ctx:
         if to is not None or (op is None and paths):
             context.check_git_state(ctx.repo)
         wanted = pathcheck.worktree_paths(ctx.repo.root, Path.cwd(), paths) if paths else ()

@@ -95,7 +95,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
     # A merge (rebase...) in progress is refused below unless it is the one the last event
     # itself brought back (an undo of a rollback that cleared it): undoing that event again is
     # the rollback it undid, which saves it in the rescue and clears it.
-    with context.opened("undo", check_state=False) as ctx:
+    with context.opened("undo", check_state=False, read_only=dry_run) as ctx:
         journal, repo = ctx.journal, ctx.repo
         open_op = moving.guard(ctx)
         context.refuse_index_lock(ctx.repo)

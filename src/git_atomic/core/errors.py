@@ -130,8 +130,13 @@ def system_refusal(exc: BaseException) -> AtomicError | None:
     elif isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         what = f"{exc.filename or 'a file'}: {exc.strerror}"
         hint = "make it writable again (`chmod u+w`, `chattr -i`), then run it again"
+    elif type(exc).__module__ == "sqlite3" and "readonly database" in str(exc):
+        # A repository this user can only read (another's clone, `chmod -R a-w .git`, a
+        # read-only mount): its disk is not full, and freeing space would not help.
+        what = f"the journal could not be written ({exc}): this user cannot write the git dir"
+        hint = "run it as the repository's owner, or make .git writable (`chmod -R u+w .git`)"
     elif type(exc).__module__ == "sqlite3" and any(
-        words in str(exc) for words in ("disk is full", "disk I/O error", "readonly database")
+        words in str(exc) for words in ("disk is full", "disk I/O error")
     ):
         what = f"the journal could not be written ({exc}: is the disk full, or read-only?)"
     else:

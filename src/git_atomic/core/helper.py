@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 # Short, non-interactive commands. Never `run`, `commit`, `tdd` (their command and gates run in
 # the user's terminal), `recover`, `undo` or `init`.
 ROUTED: Final = frozenset({"begin", "checkpoint", "status", "abort", "hook"})
+# Served by a helper that runs, never the reason one starts: a command that only reads leaves
+# the git dir as it was (its socket and folder would be a change).
+_READS: Final = frozenset({"status"})
 # Crash injection kills the process that runs the command: the tests that use it test this one.
 _COLD_ONLY: Final = ("GIT_ATOMIC_FAILPOINT", "GIT_ATOMIC_FAILPOINT_TRACE")
 # Where the repository is, said by the environment: found as git finds it, by the command.
@@ -163,7 +166,8 @@ def call(args: list[str]) -> int | None:
         return None
     sock = _connect(*where)
     if sock is None:
-        WANTED.append((*where, False))
+        if args[0] not in _READS:
+            WANTED.append((*where, False))
         return None
     job = _Call()
     try:

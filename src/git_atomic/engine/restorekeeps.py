@@ -214,17 +214,21 @@ def foreseen(repo: Repo, files: Sequence[RawChange], target: Snapshot) -> set[by
     return not_in_the_way(not_protected(repo, kept, target), files)
 
 
-def ignored_by_rules_of(repo: Repo, tree: str, paths: Sequence[bytes]) -> set[bytes] | None:
+def ignored_by_rules_of(
+    repo: Repo, tree: str, paths: Sequence[bytes], *, reading: bool = False
+) -> set[bytes] | None:
     """Those of `paths` that the `.gitignore` files `tree` holds on the way to them ignore
     (with today's `.git/info/exclude` and `core.excludesFile`): the rule files are written into
     a scratch folder of ours, never the worktree, and git asked there. Three git processes.
-    None when git could not say."""
+    None when git could not say. `reading`: for a command that only reads (`show`), which
+    leaves the git dir as it was: the scratch folder is one of the system's temporary folder."""
     rules = sorted({r for p in paths for r in _rule_files(p)})
     entries = [e for e in repo.ls_tree_at(tree, rules) if e.mode[:2] == "10"]
     blobs = dict(repo.cat_blobs(e.oid for e in entries))
-    scratch = repo.state_dir / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="rules-", dir=scratch) as folder:
+    scratch = None if reading else repo.state_dir / "tmp"
+    if scratch is not None:
+        scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="git-atomic-rules-", dir=scratch) as folder:
         top = os.fsencode(folder)
         for e in entries:
             full = os.path.join(top, e.path)

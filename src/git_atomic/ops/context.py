@@ -318,12 +318,13 @@ def linked_state(repo: git.Repo) -> Path | None:
     return None
 
 
-def open_journal(repo: git.Repo, *, start_new: bool = False) -> Journal:
+def open_journal(repo: git.Repo, *, start_new: bool = False, read_only: bool = False) -> Journal:
     """The journal, never opened through a link: an operation (or anyone) that made our
     folder, or the journal, a link to a file or folder outside would have every record of
     ours read from there and written there (exit 3, nothing read or written). One that is gone
     while checkpoints of operations remain is not started again silently (`start_new`:
-    `recover`, which says so)."""
+    `recover`, which says so). `read_only`: for a command that only reads, which leaves the
+    repository exactly as it was (none there reads as an empty journal)."""
     linked = linked_state(repo)
     if linked is not None:
         raise RefusedError(
@@ -366,7 +367,7 @@ def open_journal(repo: git.Repo, *, start_new: bool = False) -> Journal:
                 "checkpoints stay under refs/atomic/ (`git for-each-ref refs/atomic/`)",
             )
     try:
-        journal = Journal(path)
+        journal = Journal(path, read_only=read_only)
     except sqlite3.DatabaseError as exc:
         if isinstance(exc, sqlite3.OperationalError):
             raise  # busy, or a full disk: not the file's fault
@@ -375,7 +376,8 @@ def open_journal(repo: git.Repo, *, start_new: bool = False) -> Journal:
             hint="move it aside, then `git atomic recover` starts a new journal; the checkpoints "
             "stay under refs/atomic/ (`git for-each-ref refs/atomic/`)",
         ) from None
-    _mark_kept_here(repo)
+    if not read_only:
+        _mark_kept_here(repo)
     return journal
 
 
@@ -479,6 +481,7 @@ def opened(
     until_closed: bool = False,
     start_new: bool = False,
     found: git.Repo | None = None,
+    read_only: bool = False,
 ) -> Iterator[Context]:
     """`start`: a folder in the worktree to use (the API's `repo=`); default: the current one.
     `found`: the worktree, found already (an agent turn's end: by its record, where a call of
@@ -486,19 +489,22 @@ def opened(
     `early`: the worktree's lock, already held (early.started), which its owner releases.
     `until_closed` (with `wait`): wait too while an operation is open in the worktree (a
     `begin` session, an agent turn), the lock let go meanwhile so that its commit or abort
-    can run (`run --wait`, `begin --wait`: one open operation per worktree, the second waits)."""
+    can run (`run --wait`, `begin --wait`: one open operation per worktree, the second waits).
+    `read_only`: a command that only reads (a dry run): the journal read as it is, never made
+    (open_journal); where none is (git-atomic never used here: nothing to take back), no lock
+    either, whose file would be the one change it made in the git dir."""
     repo = early.repo if early is not None else found or discovery.discover(start)
     discovery.check_layout(repo)
     if check_state:
         check_git_state(repo)
-    journal = open_journal(repo, start_new=start_new)
+    journal = open_journal(repo, start_new=start_new, read_only=read_only)
     try:
         if early is not None:
             yield Context(repo, journal, early.lock, early)
         elif lock and until_closed and wait is not None:
             with _held_once_closed(repo, journal, command, wait) as held:
                 yield Context(repo, journal, held)
-        elif lock:
+        elif lock and not journal.in_memory:
             with holding(repo, command, wait=wait) as held:
                 yield Context(repo, journal, held)
         else:

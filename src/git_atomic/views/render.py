@@ -507,7 +507,7 @@ def _ignored_before(repo: Repo, before: str, after: str) -> list[bytes]:
         return []
     from git_atomic.engine import restorekeeps
 
-    found = restorekeeps.ignored_by_rules_of(repo, before, paths)
+    found = restorekeeps.ignored_by_rules_of(repo, before, paths, reading=True)
     if found is None:
         return sorted(paths)  # unsure: no content is printed
     return sorted(found | _untouched_since_capture(repo, before, paths))

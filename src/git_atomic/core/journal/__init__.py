@@ -21,4 +21,5 @@ __all__ = ["SCHEMA_VERSION", "Journal"]
 
 
 class Journal(OperationsTable, CheckpointsTable, GatesTable, EventsTable, Retention):
-    """The open journal: `Journal(path)` opens (creating or migrating) the file at `path`."""
+    """The open journal: `Journal(path)` opens (creating or migrating) the file at `path`;
+    `Journal(path, read_only=True)` reads it and changes nothing (readonly.py)."""

@@ -85,18 +85,39 @@ CREATE TABLE IF NOT EXISTS events (
 class JournalFile:
     """The open journal: its connection and the transaction its writes take."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """`read_only`: a command that only reads (status, log, show, a dry run) opens the
+        journal without making or changing anything: none there is an empty journal, kept in
+        memory (a repository where git-atomic was never used stays as it was), and one there is
+        read as it is (readonly.py)."""
         self.path = path
+        self.read_only = read_only
+        # No journal there, read as an empty one: nothing was ever recorded here.
+        self.in_memory = read_only and not os.path.lexists(path)
+        if read_only:
+            from git_atomic.core.journal.readonly import reading
+
+            self._file: tuple[int, int] | None = None
+            self._conn = reading(path, SCHEMA_VERSION)
+            self._schema()
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = self._connect()
         self._file = _identity(path)
+        self._schema()
+
+    def _schema(self) -> None:
+        """The tables created or migrated: in the file, or in the memory a reader copied it to."""
+        path = self.path
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
         if version == 0:
             self._conn.executescript(
                 f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
             )
         elif version == 1:  # schema 2 records the command each gate ran
-            with self._write() as c:  # once, even when several processes open it at once
+            # Once, even when several processes open it at once; a reader's copy in memory.
+            migrating = contextlib.nullcontext(_Writer(self._conn)) if self.read_only else None
+            with migrating or self._write() as c:
                 if c.execute("PRAGMA user_version").fetchone()[0] == 1:
                     c.execute("ALTER TABLE gates ADD COLUMN command TEXT")
                     c.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -157,6 +178,8 @@ class JournalFile:
 
     @contextmanager
     def _write(self) -> Iterator[_Writer]:
+        if self.read_only:
+            raise RuntimeError(f"{self.path}: a command that only reads wrote its journal")
         self._still_in_place()
         self._conn.execute("BEGIN IMMEDIATE")
         try:
@@ -167,8 +190,9 @@ class JournalFile:
         self._conn.execute("COMMIT")
 
     def close(self) -> None:
-        with contextlib.suppress(OSError, sqlite3.Error):
-            self._still_in_place()
+        if not self.read_only:
+            with contextlib.suppress(OSError, sqlite3.Error):
+                self._still_in_place()
         self._conn.close()
 
 
