@@ -290,21 +290,17 @@ def _load(path: Path, layout: Layout) -> dict[str, Any]:
 
 
 def _write(path: Path, settings: Mapping[str, Any]) -> None:
-    """Replace the file in one step: the platform never reads half of it."""
-    import tempfile  # only here, where hooks are installed: not in each hook call
+    """Replace the file in one step, flushed to the disk first (wholefile.py): the platform
+    never reads half of it, and a crash or a power cut leaves the old settings or the new."""
+    from git_atomic.core import wholefile
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(settings, out, indent=2, ensure_ascii=False)
-            out.write("\n")
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(settings, indent=2, ensure_ascii=False) + "\n"
+    mode = 0o644
+    with contextlib.suppress(OSError):
+        mode = os.stat(path).st_mode & 0o777  # yours kept (a link at the name is replaced)
+    wholefile.remove_left(path)  # an install killed before its rename left its copy
+    wholefile.replace(path, text.encode("utf-8", "surrogateescape"), mode=mode)
 
 
 def _shown(path: Path, root: Path) -> str:

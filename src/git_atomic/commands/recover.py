@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
+from git_atomic.agents.turnstate import OPEN_MARKS
 from git_atomic.core import children, failpoints
 from git_atomic.core.errors import AtomicError, BusyError, GitError, NotARepository
 from git_atomic.core.journalrows import OpRow, Owner
@@ -146,6 +147,8 @@ def recover(*, accept: bool, json_out: bool) -> int:
             )
         tmp = ctx.repo.state_dir / "tmp"
         scratch.remove_dead(tmp)  # what the killed process left there
+        # and those set aside before a rename, beside our files
+        scratch.remove_dead_asides(ctx.repo.state_dir, ctx.repo.common_dir / OPEN_MARKS)
         for name in scratch.aside_left(tmp):
             done.problems.append(
                 f"a restore killed while it removed a file left it at .git/atomic/tmp/{name}: "

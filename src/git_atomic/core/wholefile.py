@@ -106,3 +106,26 @@ def read_checked(path: Path, magic: bytes, *, limit: int) -> bytes | None:
     if head != magic or len(crc) != 4 or zlib.crc32(body) != int.from_bytes(crc, "big"):
         return None
     return body
+
+
+def remove_left(path: Path) -> list[str]:
+    """The asides of `path` (`.<name>.<pid>.tmp`, regular files) that processes killed between
+    writing one and its rename left beside it, removed; their names. One of a live process is
+    its own: kept. For a file outside our folder (an agent's settings), where the sweep of our
+    folder (scratch.remove_dead_asides) never looks."""
+    from git_atomic.core.lock import process_alive
+
+    prefix, removed = f".{path.name}.", []
+    with contextlib.suppress(OSError):
+        for name in os.listdir(path.parent):
+            pid = name[len(prefix) : -len(".tmp")]
+            if not (name.startswith(prefix) and name.endswith(".tmp") and pid.isdigit()):
+                continue
+            if int(pid) == os.getpid() or process_alive(int(pid), None):
+                continue
+            aside = path.parent / name
+            with contextlib.suppress(OSError):
+                if stat.S_ISREG(os.lstat(aside).st_mode):
+                    os.unlink(aside)
+                    removed.append(name)
+    return removed

@@ -52,3 +52,55 @@ def aside_left(tmp: Path) -> list[str]:
             if m and not process_alive(int(m.group(1)), None):
                 dead.append(name)
     return sorted(dead)
+
+
+# The names our files are written aside under before a rename puts them in place, each with the
+# pid of the process writing: wholefile.replace's `.<name>.<pid>.tmp`; the scan's bits, the
+# stash list, the watcher's marks, an LFS key, a raw index's `<name>.<pid>.tmp`; the stash
+# list's `stash.<pid>.atomic-tmp`; the journal put back's `journal.sqlite3.back-<pid>`; the
+# reconciliation memo's `reconciled-<worktree>.json.<pid>`. A process killed between writing
+# one and its rename leaves it for good: no one else writes that name.
+_ASIDE: Final = re.compile(
+    r"^(?:\.[^/]+\.(\d+)\.tmp|[^/.][^/]*\.(\d+)\.tmp|stash\.(\d+)\.atomic-tmp"
+    r"|journal\.sqlite3\.back-(\d+)|reconciled-[^/]+\.json\.(\d+))$"
+)
+# Folders of ours not looked into: the scratch folder has its own sweep (remove_dead), the
+# private worktrees of `run --isolate` hold a copy of your files, logs and LFS objects are many.
+_NOT_SWEPT: Final = frozenset({"tmp", "isolated", "logs", "objects"})
+
+
+def remove_dead_asides(*folders: Path, depth: int = 3) -> list[str]:
+    """Remove the files set aside under our aside names (`_ASIDE`) in our folders (`.git/atomic`,
+    `.git/atomic-open-turns`) and the folders in them (turn records, LFS keys, the helper's),
+    whose process is no longer alive; the names removed (`atomic/turns/K/.record.123.tmp`).
+    Never through a link: a folder that is one is not looked into, and only regular files are
+    removed. Called where a crash is looked for (`recover`, `gc`), never on a checkpoint's or a
+    hook's path."""
+    removed: list[str] = []
+    for folder in folders:
+        _sweep(folder, f"{folder.name}/", depth, removed)
+    return sorted(removed)
+
+
+def _sweep(folder: Path, rel: str, depth: int, removed: list[str]) -> None:
+    try:
+        if stat.S_ISLNK(os.lstat(folder).st_mode):
+            return
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if entry.is_dir(follow_symlinks=False):
+            if depth > 1 and name not in _NOT_SWEPT:
+                _sweep(folder / name, f"{rel}{name}/", depth - 1, removed)
+            continue
+        m = _ASIDE.match(name)
+        if m is None or not entry.is_file(follow_symlinks=False):
+            continue
+        pid = int(next(g for g in m.groups() if g is not None))
+        if pid == os.getpid() or process_alive(pid, None):
+            continue
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            os.unlink(folder / name)
+            removed.append(rel + name)
