@@ -285,8 +285,9 @@ def test_in_a_repository_the_user_can_only_read(shared: Path, where: str, what: 
 # --- The MCP server's tools that only read -------------------------------------------------
 
 
-def test_the_mcp_tools_that_only_read_leave_a_repository_never_used_as_it_was(
-    tmp_path: Path,
+@pytest.mark.parametrize("where", ["never-used", "used"])
+def test_the_mcp_tools_that_only_read_leave_the_repository_as_it_was(
+    tmp_path: Path, where: str
 ) -> None:
     from mcp import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -294,9 +295,10 @@ def test_the_mcp_tools_that_only_read_leave_a_repository_never_used_as_it_was(
     from git_atomic.agents.mcp_tools import TOOLS
 
     repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    op = _used(repo) if where == "used" else "abcd1234"
     reading = sorted(name for name, spec in TOOLS.items() if spec.read_only)
     assert set(reading) >= {"status", "log", "show"}
-    arguments = {"show": {"id": "abcd1234"}}
+    arguments = {"show": {"id": op, "diff": True}}
     answers: dict[str, Any] = {}
     params = StdioServerParameters(
         command=sys.executable,
@@ -316,6 +318,30 @@ def test_the_mcp_tools_that_only_read_leave_a_repository_never_used_as_it_was(
 
     anyio.run(main)
     assert answers.pop("changed") == []
-    assert json.loads(json.dumps(answers["log"].structured_content))["operations"] == []
+    logged = json.loads(json.dumps(answers["log"].structured_content))["operations"]
+    assert [o["name"] for o in logged] == ([] if where == "never-used" else ["grew-a", "made-b"])
     assert answers["status"].structured_content["open"] is None
-    assert answers["show"].is_error
+    assert answers["show"].is_error == (where == "never-used")
+
+
+def test_a_journal_of_an_older_schema_is_read_and_left_as_it_was(tmp_path: Path) -> None:
+    """Schema 1 (no `command` column of gates): migrated in memory for the reader, never in
+    its file (a writing command migrates it)."""
+    import sqlite3
+
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    op = _used(repo)
+    journal = repo.path / ".git" / "atomic" / "journal.sqlite3"
+    conn = sqlite3.connect(journal, isolation_level=None)
+    conn.execute("ALTER TABLE gates DROP COLUMN command")
+    conn.execute("PRAGMA user_version=1")
+    conn.close()
+    before = state(repo.path)
+    assert len(repo.atomic_json("log")["operations"]) == 2
+    assert repo.atomic_json("show", op)["op_id"] == op
+    repo.atomic("status", check=0)
+    assert changed(before, state(repo.path)) == []
+    repo.atomic("run", "--no-gates", "--", "true", check=0)  # a writer migrates the file
+    conn = sqlite3.connect(journal)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    conn.close()
