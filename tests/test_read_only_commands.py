@@ -185,6 +185,47 @@ def test_status_reads_a_journal_left_with_its_write_ahead_log(tmp_path: Path) ->
     assert repo.atomic_json("status")["open"]["name"] == "renamed-in-wal"
 
 
+def test_a_writer_that_changed_the_journal_while_it_was_copied_is_read_again(
+    tmp_path: Path,
+) -> None:
+    """The copy takes no lock: a writer that folded its log into the file meanwhile (as every
+    writing command does as it closes) could have shown it a torn page. The file changed under
+    the copy: it is taken again, and the reader answers with the writer's records."""
+    import sqlite3
+    import time
+
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    _used(repo)
+    pause = tmp_path / "paused"
+    env = {
+        **repo.env,
+        "GIT_ATOMIC_HELPER": "0",
+        "GIT_ATOMIC_FAILPOINT_PAUSE": "journal:read-copied",
+        "GIT_ATOMIC_FAILPOINT_PAUSE_FILE": str(pause),
+    }
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "git_atomic", "log", "--json"],
+        cwd=repo.path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not pause.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert pause.exists(), reader.communicate()
+    journal = repo.path / ".git" / "atomic" / "journal.sqlite3"
+    conn = sqlite3.connect(journal, isolation_level=None)
+    conn.execute("UPDATE operations SET name = 'written-meanwhile'")
+    conn.close()  # the log folded into the file, and removed
+    pause.unlink()
+    out, err = reader.communicate(timeout=60)
+    assert reader.returncode == 0, err
+    names = {o["name"] for o in json.loads(out)["operations"]}
+    assert names == {"written-meanwhile"}
+
+
 # --- A repository the user can only read --------------------------------------------------
 
 
