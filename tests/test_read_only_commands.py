@@ -162,6 +162,46 @@ def test_the_queries_answer_in_a_repository_never_used(tmp_path: Path) -> None:
     assert changed(before, state(repo.path)) == []
 
 
+# Each agent's hook calls that begin no turn: where none was ever begun, they read only.
+NO_TURN: list[tuple[str, str]] = [
+    ("claude-code", "Stop"),
+    ("claude-code", "SessionStart"),
+    ("claude-code", "SessionEnd"),
+    ("codex", "Stop"),
+    ("codex", "SessionStart"),
+    ("gemini", "SessionStart"),
+    ("gemini", "AfterAgent"),
+    ("gemini", "SessionEnd"),
+    ("cursor", "stop"),
+    ("copilot", "sessionStart"),
+    ("copilot", "sessionEnd"),
+    ("openhands", "Stop"),
+    ("openhands", "SessionStart"),
+]
+
+
+@pytest.mark.parametrize(("agent", "event"), NO_TURN, ids=[f"{a}:{e}" for a, e in NO_TURN])
+def test_an_agents_hook_that_begins_no_turn_leaves_a_repository_never_used_as_it_was(
+    tmp_path: Path, agent: str, event: str
+) -> None:
+    from git_atomic.cli.parser import AGENTS
+
+    assert {a for a, _ in NO_TURN} == set(AGENTS)
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    payload = {
+        "session_id": "s1",
+        "conversation_id": "s1",
+        "sessionId": "s1",
+        "hook_event_name": event,
+        "cwd": str(repo.path),
+        "workspace_roots": [str(repo.path)],
+    }
+    before = state(repo.path)
+    res = repo.atomic("hook", agent, event, input=json.dumps(payload).encode())
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    assert changed(before, state(repo.path)) == []
+
+
 def test_status_reads_a_journal_left_with_its_write_ahead_log(tmp_path: Path) -> None:
     """A writer killed with its records in the journal's `-wal` (never folded into the file):
     a command that only reads sees them (SQLite's read-only mode, not `immutable`)."""
