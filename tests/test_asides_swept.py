@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -114,3 +115,26 @@ def test_hooks_install_killed_before_its_rename_leaves_the_old_settings(repo: Gi
     assert json.loads(settings.read_bytes())["model"] == "mine"
     assert "hooks" in json.loads(settings.read_bytes())
     assert sorted(p.name for p in settings.parent.iterdir()) == ["settings.json"]
+
+
+@pytest.mark.parametrize(
+    "step",
+    [f"{kind}:aside@{n}" for kind in ("scanbits", "reconcile") for n in (1, 2, 3)],
+)
+def test_a_run_killed_between_a_cache_aside_and_its_rename_is_recovered_clean(
+    repo: GitRepo, step: str
+) -> None:
+    """kill -9 at each write of the scan's bits and of the reconciliation memo (a run writes
+    each three times: PRE-OP, OP-EXEC, POST-OP): the aside stays under the dead pid's name;
+    `recover` takes the run back to PRE-OP and removes it."""
+    repo.write("b", b"yours\n")
+    env = {"GIT_ATOMIC_FAILPOINT": step, "GIT_ATOMIC_HELPER": "0"}
+    res = repo.atomic("run", "--no-gates", "--", "sh", "-c", "echo c > c", env=env)
+    assert res.returncode == -signal.SIGKILL, (res.returncode, res.stderr)
+    state = repo.path / ".git" / "atomic"
+    aside = re.compile(r"^(bits-.*\.\d+\.tmp|reconciled-.*\.json\.\d+)$")
+    left = [p.name for p in state.iterdir() if aside.match(p.name)]
+    assert left, "the kill left no aside"
+    repo.atomic("recover", check=0)
+    assert [n for n in left if (state / n).exists()] == []
+    assert repo.read("b") == b"yours\n" and not repo.exists("c")

@@ -195,6 +195,9 @@ def _remember_reconciled(
                 }
             )
         )
+        from git_atomic.core import failpoints  # not before the early scan (test_hot_path)
+
+        failpoints.hit("reconcile:aside")  # a kill leaves it: recover's sweep (scratch.py)
         os.replace(scratch, memo)
 
 

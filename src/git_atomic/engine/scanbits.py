@@ -198,6 +198,9 @@ def save(repo: Repo, tree: str, since: int, bits: dict[bytes, int]) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         with os.fdopen(os.open(tmp, flags, 0o644), "wb") as out:
             out.write(_MAGIC + zlib.crc32(body).to_bytes(4, "big") + body)
+        from git_atomic.core import failpoints  # not before the early scan (test_hot_path)
+
+        failpoints.hit("scanbits:aside")  # a kill leaves it: recover's sweep (scratch.py)
         os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):
