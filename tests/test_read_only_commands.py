@@ -71,8 +71,9 @@ SERVED = {"mcp"}
 
 DRY_CACHE = pytest.mark.xfail(
     strict=True,
-    reason="a dry run's scan of the tree keeps its cache in .git/atomic (scan index, bits, "
-    "reconciliation memo) under the worktree's lock: not yet read-only",
+    reason="a dry run's scan of the tree writes the objects it found, moves refs/atomic/scan/ "
+    "and keeps its cache in .git/atomic (scan index, bits, reconciliation memo) under the "
+    "worktree's lock: not yet read-only",
 )
 
 
