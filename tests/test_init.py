@@ -123,3 +123,34 @@ def test_an_existing_configuration_needs_force(repo: GitRepo, where: str) -> Non
     assert load_config(repo.path).history.value == "commits"
     if table:
         assert tomllib.loads(repo.read(where).decode())["tool"]["other"] == {"x": 1}
+
+
+def test_init_killed_before_its_rename_leaves_your_pyproject_as_it_was(repo: GitRepo) -> None:
+    """pyproject.toml was truncated and rewritten in place: a kill (or a power cut) in between
+    left it torn. Now it is written aside and renamed (failpoint wholefile:aside: the kill
+    there leaves the old bytes); the next init removes the copy the killed one left."""
+    import signal
+
+    old = b'[project]\nname = "x"\n\n[tool.git-atomic]\nhistory = "shadow"\n'
+    repo.write("pyproject.toml", old, mode=0o640)
+    env = {"GIT_ATOMIC_FAILPOINT": "wholefile:aside", "GIT_ATOMIC_HELPER": "0"}
+    res = repo.atomic("init", "--force", env=env)
+    assert res.returncode == -signal.SIGKILL, (res.returncode, res.stderr)
+    assert repo.read("pyproject.toml") == old
+    left = [p.name for p in repo.path.iterdir() if p.name.startswith(".pyproject.toml.")]
+    assert len(left) == 1 and left[0].endswith(".tmp")
+    repo.atomic("init", "--force", check=0)
+    assert not any(p.name.startswith(".pyproject.toml.") for p in repo.path.iterdir())
+    written = tomllib.loads(repo.read("pyproject.toml").decode())
+    assert written["project"]["name"] == "x" and "git-atomic" in written["tool"]
+    assert (repo.path / "pyproject.toml").stat().st_mode & 0o777 == 0o640
+
+
+def test_init_never_writes_through_a_link(repo: GitRepo, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.toml"
+    outside.write_bytes(b"[tool.other]\nx = 1\n")
+    (repo.path / ".git-atomic.toml").symlink_to(outside)
+    res = repo.atomic("init", "--force", check=3)
+    assert "symbolic link" in res.stderr and res.stderr.count("\n") == 1
+    assert outside.read_bytes() == b"[tool.other]\nx = 1\n"
+    assert (repo.path / ".git-atomic.toml").is_symlink()

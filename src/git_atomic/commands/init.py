@@ -7,16 +7,19 @@ where each gate came from, for the person to read and adjust.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any, Final
 
-from git_atomic.core import records
+from git_atomic.core import records, wholefile
 from git_atomic.core.config import CONFIG_FILE, PYPROJECT_FILE, PYPROJECT_TABLE
 from git_atomic.core.config.commandline import numbered
-from git_atomic.core.errors import UsageError
+from git_atomic.core.errors import RefusedError, UsageError
 from git_atomic.core.records import dataclass
 from git_atomic.engine import discovery
 from git_atomic.ops import output
@@ -209,11 +212,22 @@ def render(found: list[Found], *, table: str | None) -> str:
 
 
 def _write(target: Path, text: str) -> None:
-    if target.name != PYPROJECT_FILE:
-        target.write_text(text)
-        return
-    kept = _without_our_tables(target.read_text())
-    target.write_text(kept.rstrip("\n") + "\n\n" + text)
+    """Written whole (core/wholefile.py: aside, flushed, renamed): a crash or a power cut
+    leaves your pyproject.toml as it was or as written, never torn or empty; and the copy a
+    killed `init` left beside it is removed."""
+    if os.path.islink(target):
+        raise RefusedError(
+            f"init: {target.name} is a symbolic link; git-atomic never writes through one, "
+            "nothing was written",
+            hint="put the file itself there, or write the configuration by hand",
+        )
+    if target.name == PYPROJECT_FILE:
+        text = _without_our_tables(target.read_text()).rstrip("\n") + "\n\n" + text
+    mode = 0o644
+    with contextlib.suppress(OSError):
+        mode = stat.S_IMODE(os.lstat(target).st_mode)  # yours kept
+    wholefile.remove_left(target)
+    wholefile.replace(target, text.encode("utf-8", "surrogateescape"), mode=mode)
 
 
 def _without_our_tables(text: str) -> str:
