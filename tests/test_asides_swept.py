@@ -48,6 +48,7 @@ def test_asides_of_dead_processes_in_our_folder_are_removed_and_nothing_else(
         f"stash.{dead}.atomic-tmp",
         f"journal.sqlite3.back-{dead}",
         f"reconciled-main.json.{dead}",
+        f"watch-main.json.{dead}",
     ]
     kept = [
         f"bits-main.{alive}.tmp",  # a live process's: still being written
@@ -57,6 +58,9 @@ def test_asides_of_dead_processes_in_our_folder_are_removed_and_nothing_else(
     ]
     for rel in gone + kept:
         (state / rel).write_bytes(b"aside\n")
+    git_dir = repo.path / ".git"  # the lock's and the child record's, at its top only
+    for name in (f"atomic.lock.{dead}", f"atomic-child.json.{dead}", f"config.{dead}"):
+        (git_dir / name).write_bytes(b"aside\n")
     marks = repo.path / ".git" / "atomic-open-turns"  # an open turn's marks: ours too
     marks.mkdir(exist_ok=True)
     (marks / f".k.main.{dead}.tmp").write_bytes(b"aside\n")
@@ -70,6 +74,9 @@ def test_asides_of_dead_processes_in_our_folder_are_removed_and_nothing_else(
 
     assert [rel for rel in gone if (state / rel).exists()] == []
     assert not (marks / f".k.main.{dead}.tmp").exists()
+    assert not (git_dir / f"atomic.lock.{dead}").exists()
+    assert not (git_dir / f"atomic-child.json.{dead}").exists()
+    assert (git_dir / f"config.{dead}").exists()  # git's, or yours: not a name of ours
     assert [rel for rel in kept if not (state / rel).exists()] == []
     assert outside.read_bytes() == b"yours\n"
     assert os.path.islink(state / "turns" / "k" / f".linked.{dead}.tmp")

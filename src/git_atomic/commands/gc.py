@@ -163,7 +163,9 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
             shutil.rmtree(folder, ignore_errors=True)
             logs += 1
     scratch.remove_dead(repo.state_dir / "tmp")
-    scratch.remove_dead_asides(repo.state_dir, repo.common_dir / turnstate.OPEN_MARKS)
+    scratch.remove_dead_asides(
+        repo.state_dir, repo.common_dir / turnstate.OPEN_MARKS, git_dir=repo.git_dir
+    )
     # The scan ref holds the files of the last scan: make that the files on disk now.
     raw_before = repo.refs(conversion.RAW_REFS).get(conversion.raw_ref_name(repo))
     started = time.time_ns()

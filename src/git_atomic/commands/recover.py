@@ -148,7 +148,9 @@ def recover(*, accept: bool, json_out: bool) -> int:
         tmp = ctx.repo.state_dir / "tmp"
         scratch.remove_dead(tmp)  # what the killed process left there
         # and those set aside before a rename, beside our files
-        scratch.remove_dead_asides(ctx.repo.state_dir, ctx.repo.common_dir / OPEN_MARKS)
+        scratch.remove_dead_asides(
+            ctx.repo.state_dir, ctx.repo.common_dir / OPEN_MARKS, git_dir=ctx.repo.git_dir
+        )
         for name in scratch.aside_left(tmp):
             done.problems.append(
                 f"a restore killed while it removed a file left it at .git/atomic/tmp/{name}: "

@@ -58,18 +58,23 @@ def aside_left(tmp: Path) -> list[str]:
 # pid of the process writing: wholefile.replace's `.<name>.<pid>.tmp`; the scan's bits, the
 # stash list, the watcher's marks, an LFS key, a raw index's `<name>.<pid>.tmp`; the stash
 # list's `stash.<pid>.atomic-tmp`; the journal put back's `journal.sqlite3.back-<pid>`; the
-# reconciliation memo's `reconciled-<worktree>.json.<pid>`. A process killed between writing
-# one and its rename leaves it for good: no one else writes that name.
+# reconciliation memo's `reconciled-<worktree>.json.<pid>`, the watcher's
+# `watch-<worktree>.json.<pid>`. A process killed between writing one and its rename leaves it
+# for good: no one else writes that name.
 _ASIDE: Final = re.compile(
     r"^(?:\.[^/]+\.(\d+)\.tmp|[^/.][^/]*\.(\d+)\.tmp|stash\.(\d+)\.atomic-tmp"
-    r"|journal\.sqlite3\.back-(\d+)|reconciled-[^/]+\.json\.(\d+))$"
+    r"|journal\.sqlite3\.back-(\d+)|(?:reconciled|watch)-[^/]+\.json\.(\d+))$"
 )
+# In a worktree's git dir, at its top only: the lock's record and the command's child record,
+# written under `<name>.<pid>` before they are linked or renamed into place (core/lock.py,
+# core/children.py).
+_GIT_DIR_ASIDE: Final = re.compile(r"^(?:atomic\.lock|atomic-child\.json)\.(\d+)$")
 # Folders of ours not looked into: the scratch folder has its own sweep (remove_dead), the
 # private worktrees of `run --isolate` hold a copy of your files, logs and LFS objects are many.
 _NOT_SWEPT: Final = frozenset({"tmp", "isolated", "logs", "objects"})
 
 
-def remove_dead_asides(*folders: Path, depth: int = 3) -> list[str]:
+def remove_dead_asides(*folders: Path, git_dir: Path | None = None, depth: int = 3) -> list[str]:
     """Remove the files set aside under our aside names (`_ASIDE`) in our folders (`.git/atomic`,
     `.git/atomic-open-turns`) and the folders in them (turn records, LFS keys, the helper's),
     whose process is no longer alive; the names removed (`atomic/turns/K/.record.123.tmp`).
@@ -79,10 +84,14 @@ def remove_dead_asides(*folders: Path, depth: int = 3) -> list[str]:
     removed: list[str] = []
     for folder in folders:
         _sweep(folder, f"{folder.name}/", depth, removed)
+    if git_dir is not None:
+        _sweep(git_dir, "", 1, removed, pattern=_GIT_DIR_ASIDE)
     return sorted(removed)
 
 
-def _sweep(folder: Path, rel: str, depth: int, removed: list[str]) -> None:
+def _sweep(
+    folder: Path, rel: str, depth: int, removed: list[str], *, pattern: re.Pattern[str] = _ASIDE
+) -> None:
     try:
         if stat.S_ISLNK(os.lstat(folder).st_mode):
             return
@@ -95,7 +104,7 @@ def _sweep(folder: Path, rel: str, depth: int, removed: list[str]) -> None:
             if depth > 1 and name not in _NOT_SWEPT:
                 _sweep(folder / name, f"{rel}{name}/", depth - 1, removed)
             continue
-        m = _ASIDE.match(name)
+        m = pattern.match(name)
         if m is None or not entry.is_file(follow_symlinks=False):
             continue
         pid = int(next(g for g in m.groups() if g is not None))
