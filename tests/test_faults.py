@@ -48,6 +48,7 @@ KILLED_ELSEWHERE = {
     "largegone:aside": "test_ignore_and_budget.py",
     "windowlog:trim": "test_hostile_state_files.py",
     "wholefile:aside": "test_state_files_whole.py",
+    "journal:read-copied": "test_read_only_commands.py",
 }
 
 # What an operation does to the tree: edits, a new file, a deletion, a new folder, the index, a

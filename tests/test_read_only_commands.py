@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -265,6 +266,17 @@ def test_a_writer_that_changed_the_journal_while_it_was_copied_is_read_again(
     assert reader.returncode == 0, err
     names = {o["name"] for o in json.loads(out)["operations"]}
     assert names == {"written-meanwhile"}
+
+
+def test_a_reader_killed_after_its_copy_leaves_nothing(tmp_path: Path) -> None:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    _used(repo)
+    before = state(repo.path)
+    env = {"GIT_ATOMIC_FAILPOINT": "journal:read-copied", "GIT_ATOMIC_HELPER": "0"}
+    res = repo.atomic("status", "--json", env=env)
+    assert res.returncode == -signal.SIGKILL, (res.returncode, res.stderr)
+    assert changed(before, state(repo.path)) == []
+    assert repo.atomic_json("status")["open"] is None
 
 
 # --- A repository the user can only read --------------------------------------------------
