@@ -174,7 +174,7 @@ def differences(a: dict[str, object], b: dict[str, object]) -> list[str]:
     for key in a:
         if a[key] == b[key]:
             continue
-        if isinstance(a[key], tuple) and isinstance(b[key], tuple):
+        if isinstance(a[key], tuple) and isinstance(b[key], tuple) and key != "index_shape":
             mine, theirs = set(a[key]), set(b[key])  # type: ignore[arg-type]
             # Fewer is better there: the status data of the entries the restore wrote is
             # taken anew, where git's own may have been taken of other bytes.

@@ -69,10 +69,13 @@ def unflagged_scan(repo: Repo, index: Path, flags: indexstate.IndexFlags) -> sca
     env = {"GIT_INDEX_FILE": str(seed)}
     try:
         scanindex.share(index, seed)
+        # The intent-to-add entries out first: git (2.39) writes a sparse index holding one
+        # back wrong once it has expanded it (every entry named as the first), which taking
+        # the skip-worktree flags off does.
         steps = [
+            (("--force-remove",), frozenset(flags.intent_to_add)),
             (("--no-skip-worktree",), flags.skip_worktree),
             (("--no-assume-unchanged",), flags.assume_unchanged),
-            (("--force-remove",), frozenset(flags.intent_to_add)),
         ]
         for options, paths in steps:
             if (

@@ -302,11 +302,36 @@ def rebuild(
         intents = sorted(
             p for p in target_flags.intent_to_add if tree.kind(p) in (stat.S_IFLNK, stat.S_IFREG)
         )
+    rewritten = removed | set(added) | (set(target_flags.resolve_undo) if undone else set())
+    flags = (
+        ("skip-worktree", current_flags.skip_worktree, target_flags.skip_worktree),
+        ("assume-unchanged", current_flags.assume_unchanged, target_flags.assume_unchanged),
+    )
+    for flag, now, wanted in flags:
+        _set_flag(
+            repo,
+            env,
+            flag,
+            clear=now - wanted - rewritten,
+            mark=wanted - (now - rewritten),
+            config=whole,
+        )
+    if target_flags.skip_worktree and sparse_index(repo):
+        _collapse(repo, env, whole)
+    if info or undone:
+        # Each entry written dropped git's cached tree of its folders and above (the index's
+        # TREE extension): same entries, but the user's next `git status` and `git commit`
+        # would hash those folders again, and the file's bytes were not PRE-OP's. Made again
+        # as git makes it, on the scratch index alone (trees it already has: nothing new).
+        repo.run(*whole, "write-tree", env=env, check=False)
     if intents:
         # Only `git add -N` makes an intent-to-add entry; the files are back on disk by now
         # (one a folder stood in the way of was reported by the restore, and stays out).
         # `--sparse`: one outside the sparse-checkout patterns too (yours, or those the
-        # operation set), which git would otherwise refuse to add.
+        # operation set), which git would otherwise refuse to add. Last: git (2.39) writes a
+        # sparse index that holds one back wrong (every entry named as the first) once it has
+        # expanded it, which the collapse above and write-tree do; `add -N` keeps git's cached
+        # trees as git's own `add -N` leaves them (those of the entry's folders dropped).
         repo.run(
             *whole,
             "add",
@@ -318,27 +343,8 @@ def rebuild(
             input=b"".join(p + b"\0" for p in intents),
             env={**env, "GIT_LITERAL_PATHSPECS": "1"},
         )
-    rewritten = removed | set(added) | (set(target_flags.resolve_undo) if undone else set())
-    for flag, now, wanted in (
-        ("skip-worktree", current_flags.skip_worktree, target_flags.skip_worktree),
-        ("assume-unchanged", current_flags.assume_unchanged, target_flags.assume_unchanged),
-    ):
-        _set_flag(
-            repo,
-            env,
-            flag,
-            clear=now - wanted - rewritten,
-            mark=wanted - (now - rewritten),
-            config=whole,
-        )
-    if target_flags.skip_worktree and _sparse_index(repo):
-        _collapse(repo, env, whole)
-    if info or intents or undone:
-        # Each entry written dropped git's cached tree of its folders and above (the index's
-        # TREE extension): same entries, but the user's next `git status` and `git commit`
-        # would hash those folders again, and the file's bytes were not PRE-OP's. Made again
-        # as git makes it, on the scratch index alone (trees it already has: nothing new).
-        repo.run(*whole, "write-tree", env=env, check=False)
+        for flag, _now, wanted in flags:  # those of the entries made just now
+            _set_flag(repo, env, flag, clear=set(), mark=wanted & set(intents), config=whole)
     return scratch
 
 
@@ -414,7 +420,7 @@ def none_on_disk(root: str | os.PathLike[str], paths: Iterable[bytes]) -> bool:
     return True
 
 
-def _sparse_index(repo: Repo) -> bool:
+def sparse_index(repo: Repo) -> bool:
     """Whether git keeps this worktree's index sparse (`git sparse-checkout init --cone
     --sparse-index`): folders outside the patterns, all skip-worktree, as one entry each."""
     keys = ("index.sparse", "core.sparseCheckout", "core.sparseCheckoutCone")

@@ -76,10 +76,19 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
     env = {"GIT_INDEX_FILE": str(staged_copy)}
     tagging = indexstate.start_listing(repo, env) if index.present else None
     unmerged: frozenset[bytes] = frozenset()
+    tree_env = env
+    if index.present and indexstate.sparse_index(repo):
+        # git (2.39) writes a sparse index holding an intent-to-add entry back wrong after
+        # write-tree expands it (every entry named as the first): on a copy of its own, read by
+        # nothing else; the listing and the bytes kept are the index's as it is.
+        tree_copy = staged_copy.with_name(staged_copy.name + "-tree")
+        tree_copy.unlink(missing_ok=True)
+        scanindex.share(staged_copy, tree_copy)
+        tree_env = {"GIT_INDEX_FILE": str(tree_copy)}
     try:
         # On a throwaway copy: never split by your core.splitIndex (a shared index of its own
         # would stay in your git dir, used by no index).
-        tree = write_tree(repo, env, low_priority=True, config=("-c", "core.splitIndex=false"))
+        tree = write_tree(repo, tree_env, low_priority=True, config=("-c", "core.splitIndex=false"))
     except UnmergedPaths:
         if not allow_unmerged:
             if tagging is not None:
@@ -98,6 +107,9 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
         if tagging is not None:
             tagging.wait(check=False)
         raise
+    finally:
+        if tree_env is not env:
+            Path(tree_env["GIT_INDEX_FILE"]).unlink(missing_ok=True)
     if index.present and not checksum_holds(staged_copy, sha256=repo.sha256):
         # git read it, as other entries than were written (cut short, written over in the
         # middle): no state to start from or keep; a rescue or a probe keeps it as its bytes.

@@ -1,0 +1,262 @@
+"""States git's own test scripts set up, each run the ways of tests/test_git_cases_more.py (a
+failed run, a kept run in commits mode rolled back and undone, an effect taken back under the
+user's later files, `begin` ... `abort` and `rollback --op`) and as a Claude Code turn whose
+`Write` and `Bash rm` calls break a gate (`turn-write`): the untracked cache (t7063),
+fsmonitor's valid bits (t7519), a detached HEAD with commits on it (t2020), intent-to-add on
+an unborn branch (t2203), skip-worktree entries absent and dirty (t7011, t7012), `add --sparse`
+in a sparse index (t3705), `restore --pathspec-from-file` (t2072), `core.autocrlf=input` over
+mixed line endings (t0027), `ident` and a filter given the file's name (t0021), a folder made a
+file or a link over untracked files (t2021), refs whose names are ambiguous (t2019) or odd
+(t6300), and an uninitialised submodule (t7400).
+
+The oracle is test_git_cases's: files, links and modes read from the disk, the index's entries,
+stages and flags read from its file, HEAD, the branches and git's in-progress files, compared
+with a twin repository where the same scripts ran without git-atomic.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import test_git_cases_more as more
+
+base = more.base
+Case = more.Case
+CASES: list[Case] = []
+ALL = (*Case("", "", "").flavours, "turn", "turn-write")
+
+
+def case(name: str, setup: str, op: str, **kw: object) -> None:
+    CASES.append(Case(name, setup, op, **kw))  # type: ignore[arg-type]
+
+
+# --- t7063-status-untracked-cache: the user's index holds a populated untracked cache -------
+case(
+    "t7063-untracked-cache-populated",
+    r"""git config core.untrackedCache true; printf '*.ign\n' > .gitignore
+    mkdir -p done dtwo dthree; printf 'one\n' > one; printf 'two\n' > dtwo/two
+    printf 'three\n' > dthree/three; git add -A; git commit -qm t
+    printf 'u\n' > done/untracked; printf 'i\n' > dtwo/x.ign; printf 'u\n' > four
+    git update-index --untracked-cache; git status --porcelain >/dev/null""",
+    r"""printf 'n\n' > dtwo/new; rm dthree/three; printf '*.tmp\n' >> .gitignore
+    mv one done/moved; printf 'z\n' > done/new; rm four; git add dtwo""",
+    flavours=ALL,
+)
+
+# --- t7519-status-fsmonitor: an fsmonitor hook that answers "nothing changed" -----------------
+# (the integration script with no paths), the index's entries marked valid by it, and a file the
+# user changed since that git does not see.
+FSMONITOR = r"""printf 'printf "token\\0"\n' > ../fsmonitor-hook; chmod +x ../fsmonitor-hook
+git config core.fsmonitor "$PWD/../fsmonitor-hook"; git config core.fsmonitorHookVersion 2
+mkdir dir; printf 'a\n' > a; printf 'b\n' > b; printf 'c\n' > dir/c; git add -A; git commit -qm t
+git update-index --fsmonitor; git status --porcelain >/dev/null
+git update-index --fsmonitor-valid a b dir/c; printf 'unseen\n' > a"""
+case(
+    "t7519-fsmonitor-valid-bits",
+    FSMONITOR,
+    r"""printf 'op\n' > b; rm dir/c; printf 'n\n' > dir/new; git add -A""",
+    flavours=ALL,
+)
+
+
+# --- t2020-checkout-detach: HEAD detached at a tag, commits made there ------------------------
+case(
+    "t2020-detached-with-commits-on-it",
+    r"""printf '1\n' > f; git add f; git commit -qm one; git tag -a -m v1 v1
+    printf '2\n' > f; git commit -qam two; git checkout -q --detach v1
+    printf 'd\n' > d; git add d; git commit -qm on-detached; printf 'w\n' > wip""",
+    r"""printf 'x\n' > x; git add x; git commit -qm more-on-detached; git checkout -q main
+    printf 'm\n' > m""",
+)
+
+# --- t2203-add-intent: intent-to-add entries on an unborn branch ------------------------------
+case(
+    "t2203-intent-to-add-on-an-unborn-branch",
+    r"""git checkout -q --orphan fresh; git rm -rq --cached .; printf 'i\n' > ita
+    git add -N ita README""",
+    r"""printf 'x\n' > ita; printf 'n\n' > new; git add -N new; mv README renamed
+    git add -N renamed""",
+    flavours=("shadow", "effect", "begin", "turn-write"),
+)
+
+# --- t7011-skip-worktree-reading, t7012-skip-worktree-writing: entries absent and dirty -------
+SKIP = r"""mkdir sub; for f in 1 2 sub/1 sub/2; do printf "$f\n" > $f; done; git add -A
+git commit -qm t; printf 'changed\n' > 2; printf 'c\n' > sub/2; git commit -qam changed
+git update-index --skip-worktree 1 sub/1 2; rm 1; printf 'dirty\n' > sub/1
+printf 'init\n' > 2; printf 'u\n' > untracked"""
+case(
+    "t7012-skip-worktree-read-tree-and-clean",
+    SKIP,
+    r"""git read-tree -m -u HEAD~1; git clean -fq; printf 'w\n' > sub/2""",
+)
+case(
+    "t7012-skip-worktree-stash",
+    SKIP,
+    r"""printf 's\n' > sub/2; git stash -q; git stash pop -q; printf 'x\n' > 1""",
+    flavours=("shadow", "effect", "begin", "turn-write"),
+)
+
+# --- t3705-add-sparse-checkout: `add --sparse` of a path outside a sparse index ---------------
+case(
+    "t3705-add-sparse-in-a-sparse-index",
+    r"""mkdir -p in out/deep; printf 'i\n' > in/i; printf 'o\n' > out/o; printf 'd\n' > out/deep/d
+    git add -A; git commit -qm t; git sparse-checkout set --sparse-index in
+    mkdir -p out; printf 'user\n' > out/user""",
+    r"""mkdir -p out; printf 'op\n' > out/o; git add --sparse out/o; printf 'n\n' > in/n
+    git add -N in/n""",
+    flavours=("shadow", "effect", "begin", "turn-write"),
+)
+
+# t3705 "intent-to-add entry and sparse index": git (2.39) writes a sparse index holding an
+# intent-to-add entry back wrong once a command expands it (`git write-tree`: every entry named
+# as the first). The capture's write-tree on its copy did, and its listing of the flags read
+# that copy: a rollback of an operation's `git add -N` there left your index six entries all
+# named README (`git status`: your files deleted and untracked), and one of yours came back
+# without its intent-to-add entry.
+SPARSE_INDEX = r"""mkdir -p in out/deep; printf 'i\n' > in/i; printf 'o\n' > out/o
+printf 'd\n' > out/deep/d; git add -A; git commit -qm t
+git sparse-checkout set --sparse-index in"""
+case(
+    "t3705-intent-to-add-in-a-sparse-index-by-the-operation",
+    SPARSE_INDEX,
+    r"""printf 'n\n' > in/n; git add -N in/n; printf 'x\n' >> in/i""",
+    flavours=ALL,
+)
+case(
+    "t3705-your-intent-to-add-in-a-sparse-index",
+    SPARSE_INDEX + "\nprintf 'n\\n' > in/n; git add -N in/n",
+    r"""printf 'x\n' >> in/n; git add in/n; printf 'm\n' > in/m; git add -N in/m""",
+    flavours=ALL,
+)
+
+# --- t2072-restore-pathspec-file: names (one with a newline) handed over NUL-separated --------
+case(
+    "t2072-restore-pathspec-from-file",
+    r"""printf '1\n' > f1; printf '2\n' > "$(printf 'f\n2')"; printf '3\n' > f3; git add -A
+    git commit -qm one; printf 'x\n' | tee f1 f3 > "$(printf 'f\n2')"; git add f1""",
+    r"""printf 'f1\0f\n2\0' | git restore --pathspec-from-file=- --pathspec-file-nul --source=HEAD \
+    --staged --worktree; printf 'y\n' > f3""",
+)
+
+# --- t0027-auto-crlf: core.autocrlf=input over files of every line ending ---------------------
+case(
+    "t0027-autocrlf-input-mixed-endings",
+    r"""printf 'a\nb\n' > LF.txt; printf 'a\r\nb\r\n' > CRLF.txt; printf 'a\r\nb\nc\r\n' > mix.txt
+    printf 'a\rb\n' > lone-cr.txt; printf 'a\0\r\nb\r\n' > nul.txt
+    git -c core.autocrlf=false add -A; git commit -qm endings; git config core.autocrlf input
+    printf 'u\r\n' > untracked.txt""",
+    r"""printf '*.txt text=auto\n' > .gitattributes; rm -f LF.txt CRLF.txt mix.txt
+    git checkout -- LF.txt CRLF.txt mix.txt; printf 'c\r\n' >> mix.txt; git add --renormalize .
+    printf 'n\r\n' > new.txt""",
+)
+
+# --- t0021-conversion: ident, a filter given the file's name (%f) -----------------------------
+case(
+    "t0021-ident-and-filter-with-name",
+    r"""printf '*.i ident\n*.p filter=p\n' > .gitattributes
+    git config filter.p.clean "sed -e 's/^SMUDGED %f$/CLEAN/'"
+    git config filter.p.smudge "sed -e 's/^CLEAN$/SMUDGED %f/'"; git config filter.p.required true
+    printf '$Id$\nbody\n' > a.i; printf 'SMUDGED x.p\n' > x.p; git add -A; git commit -qm t
+    rm a.i x.p; git checkout -- a.i x.p; printf 'wip\n' >> a.i""",
+    r"""printf '$Id: junk $\nop\n' > b.i; printf 'SMUDGED y.p\n' > y.p; printf 'edit\n' >> x.p
+    git add b.i y.p x.p; rm a.i; git checkout -- a.i""",
+)
+
+# --- t2021-checkout-overwrite: a folder made a file, then a link, by a checkout ---------------
+case(
+    "t2021-folder-made-a-file-and-a-link",
+    r"""mkdir -p a/b; printf 'c\n' > a/b/c; git add -A; git commit -qm dir
+    git checkout -qb file; rm -r a/b; printf 'f\n' > a/b; git add -A; git commit -qm file
+    git checkout -qb link main; rm -r a/b; mkdir -p x; printf 'x\n' > x/c; ln -s ../x a/b
+    git add -A; git commit -qm link; git checkout -q main; printf 'u\n' > a/b/d""",
+    r"""rm a/b/d; git checkout -q -f link; git checkout -q -f file; git checkout -q -f link""",
+)
+
+# --- t2019-checkout-ambiguous-ref: a tag and a branch of one name, the current one's too ------
+case(
+    "t2019-ambiguous-refs",
+    r"""git branch ambiguity; git branch vagueness; printf '2\n' > f; git add f
+    git commit -qm two; git tag ambiguity; git tag main HEAD~1
+    git update-ref refs/heads/heads/main HEAD~1; printf 'w\n' > main; printf 'h\n' > HEAD""",
+    r"""git checkout -q ambiguity; printf 'x\n' > x; git add x; git commit -qm on-ambiguity
+    git checkout -q main; printf 'y\n' > y; git add y main; git commit -qm on-main
+    git branch -q -f vagueness HEAD""",
+)
+
+# --- t6300-for-each-ref: refs whose names look like options or format atoms -------------------
+case(
+    "t6300-odd-ref-names",
+    r"""git update-ref refs/heads/--all HEAD; git update-ref refs/heads/-n HEAD
+    git update-ref 'refs/heads/%(refname)' HEAD; printf 'w\n' > wip""",
+    r"""git commit -q --allow-empty -m more; git update-ref refs/heads/-x HEAD
+    git update-ref 'refs/heads/%(objectname)' HEAD; git branch -q 'a{b}' HEAD~1
+    git branch -q 'q"u$o' HEAD; git update-ref -d refs/heads/--all
+    git update-ref 'refs/heads/%(refname)' HEAD""",
+)
+
+# --- t7400-submodule-basic: a submodule deinitialised (gitlink in the index, folder empty) ----
+case(
+    "t7400-submodule-deinitialised",
+    r"""[ -d ../up ] || { git init -q ../up; (cd ../up; printf 's\n' > s
+    git add s; git commit -qm s); }
+    git -c protocol.file.allow=always submodule -q add ../up sub; git commit -qm sub
+    git submodule -q deinit -f sub; printf 'w\n' > wip""",
+    r"""git config -f .gitmodules submodule.sub.branch dev; git add .gitmodules
+    git rm -q --cached sub; rmdir sub; printf 'f\n' > sub""",
+    undo=False,  # a submodule's own files are not ours (README)
+)
+
+
+# --- an agent turn with a Write and a Bash rm -------------------------------------------------
+WRITTEN = "written-by-the-agent.txt"
+
+
+def turn_write(tmp_path: Path, case: Case) -> None:
+    """A Claude Code turn: a `Write` of a new file and of README (where the setup left one), a
+    `Bash` call that does the operation and removes a file the setup committed; the user adds
+    files between the calls and after them. The gate fails: at Stop the turn's own changes
+    are taken back on top of the user's, and `undo` brings them back."""
+    config = f"printf '{base.TURN_GATE}' > .git-atomic.toml"
+    setup = Case(case.name, case.setup + "\n" + config, case.op, undo=case.undo)
+    repo = more._make(tmp_path, "repo", setup)
+    base.hook(repo, "UserPromptSubmit", prompt="do it")
+    writes = [WRITTEN] + (["README"] if (repo.path / "README").is_file() else [])
+    for n, name in enumerate(writes):
+        call = {
+            "tool_name": "Write",
+            "tool_input": {"file_path": str(repo.path / name), "content": "agent\n"},
+            "tool_use_id": f"toolu_w{n}",
+        }
+        base.hook(repo, "PreToolUse", **call)
+        (repo.path / name).write_bytes(b"agent\n")
+        base.hook(repo, "PostToolUse", **call, tool_response={"success": True})
+    user = "printf 'between\\n' > user-between"
+    base.sh(repo, user)
+    shell = case.op + "\nrm -f .gitattributes .gitignore\ntouch turn-marker"
+    call = {"tool_name": "Bash", "tool_input": {"command": "op; rm"}, "tool_use_id": "toolu_b"}
+    base.hook(repo, "PreToolUse", **call)
+    base.sh(repo, shell, check=False)
+    base.hook(repo, "PostToolUse", **call, tool_response={"success": True})
+    base.sh(repo, base.LATER)
+    answer = base.hook(repo, "Stop", stop_hook_active=False)
+    assert json.loads(answer)["decision"] == "block", answer
+    base.same(more._twin(tmp_path, setup, user, base.LATER), more.state(repo), "after the turn")
+    if case.undo:
+        agent = " ".join(f"printf 'agent\\n' > {name};" for name in writes)
+        expected = more._twin(tmp_path, setup, agent, user, shell, base.LATER)
+        more._atomic(repo, setup, "undo")
+        base.same(expected, more.state(repo), "after undo of the turn's take-back")
+
+
+RUN = {**more.RUN, "turn-write": turn_write}
+
+
+def _params() -> list[object]:
+    return [pytest.param(c, f, id=f"{c.name}-{f}") for c in CASES for f in c.flavours]
+
+
+@pytest.mark.parametrize(("case", "flavour"), _params())
+def test_gitsuite_state(tmp_path: Path, case: Case, flavour: str) -> None:
+    RUN[flavour](tmp_path, case)
