@@ -260,3 +260,102 @@ def _params() -> list[object]:
 @pytest.mark.parametrize(("case", "flavour"), _params())
 def test_gitsuite_state(tmp_path: Path, case: Case, flavour: str) -> None:
     RUN[flavour](tmp_path, case)
+
+
+# --- t7600-merge, t3400-rebase, t3510-cherry-pick-sequence, t3507, t4150-am, t3903 "stash pop
+# conflict", t6030-bisect: git left half way by YOU, before any operation. The merge's files
+# (MERGE_HEAD, rebase-merge/, sequencer/, rebase-apply/), the conflict's stages 1-3 and your
+# files are yours: `run` and `begin` refuse (exit 3) before the command runs and change
+# nothing; an agent's calls are answered "not protected" and its Stop takes nothing back.
+FORK = r"""printf 'base\n' > c; printf 'o\n' > o; git add -A; git commit -qm base
+git checkout -qb side; printf 'one\n' > s1; git add s1; git commit -qm s1
+printf 'side\n' > c; git commit -qam side; git checkout -q main; printf 'main\n' > c
+git commit -qam main; printf 'wip\n' > untracked
+"""
+YOURS = {
+    "t7600-merge-conflict": "git merge -q side || true",
+    "t3400-rebase-merge-stopped": "git rebase side || true",
+    "t3400-rebase-apply-stopped": "git rebase --apply side || true",
+    "t3510-cherry-pick-range-stopped": "git cherry-pick side~1 side || true",
+    "t3507-revert-stopped": "git revert --no-edit HEAD || true; printf 'x\\n' > c; "
+    "git commit -qam x; git revert --no-edit HEAD~1 || true",
+    "t4150-am-stopped": "git format-patch -q -1 side -o ../patches; git am -q ../patches/* || true",
+    "t3903-stash-pop-conflict": "printf 'stashed\\n' > c; git stash -q; "
+    "git commit -q --allow-empty -m e; printf 'x\\n' > c; git commit -qam x; "
+    "git stash pop || true",
+    "t6030-bisect-started": "git bisect start main side~1",
+}
+AGENT = "printf 'agent\\n' > c; rm o; git add c o"
+
+
+def _named(said: str) -> bool:
+    """Whether a refusal names git's half-way state (or the unmerged paths of a stash pop)."""
+    return "progress" in said or "unmerged paths" in said
+
+
+@pytest.mark.parametrize("kind", list(YOURS))
+def test_git_left_half_way_by_you_is_yours(tmp_path: Path, kind: str) -> None:
+    config = f"printf '{base.TURN_GATE}' > .git-atomic.toml"
+    case = Case(kind, FORK + YOURS[kind] + "\n" + config, "")
+    repo = more._make(tmp_path, "repo", case)
+    before = more.state(repo)
+    for argv in (["run", "--", "sh", "-c", "printf x > new; rm o"], ["begin", "x"]):
+        res = repo.atomic(*argv)
+        assert res.returncode == 3, f"{argv[0]}: exit {res.returncode}\n{res.stderr}"
+        assert res.stderr.count("\n") == 1 and _named(res.stderr), res.stderr
+        base.same(before, more.state(repo), f"after the refused {argv[0]}")
+    base.hook(repo, "UserPromptSubmit", prompt="resolve it")
+    calls = [
+        ("Write", {"file_path": str(repo.path / "c"), "content": "agent\n"}),
+        ("Bash", {"command": AGENT}),
+    ]
+    said_by_call: list[str] = []
+    for n, (tool, tool_input) in enumerate(calls):
+        call = {"tool_name": tool, "tool_input": tool_input, "tool_use_id": f"toolu_{n}"}
+        said = base.hook(repo, "PreToolUse", **call)
+        said_by_call.append(said)
+        base.sh(repo, AGENT if tool == "Bash" else "printf 'agent\\n' > c", check=False)
+        base.hook(repo, "PostToolUse", **call, tool_response={"success": True})
+    base.sh(repo, "touch turn-marker\n" + base.LATER)
+    answer = base.hook(repo, "Stop", stop_hook_active=False)
+    assert '"block"' not in answer, answer
+    expected = more._twin(tmp_path, case, AGENT, "touch turn-marker", base.LATER)
+    base.same(expected, more.state(repo), "after the turn's end")
+    for said in said_by_call:
+        assert "not protected" in said and _named(said), said
+
+
+@pytest.mark.parametrize(
+    ("kind", "done"),
+    [("t3903-stash-pop-conflict", ""), ("t7600-merge-conflict", "; git commit -q --no-edit")],
+)
+def test_a_turn_is_protected_again_once_your_half_way_state_is_resolved(
+    tmp_path: Path, kind: str, done: str
+) -> None:
+    """t3903 "stash pop conflict" leaves unmerged paths of yours and no merge named. A turn's
+    first call there is not protected and told so; its later calls were not protected either
+    but told nothing (the window that could not open stayed, empty), and none was protected
+    again after the paths were resolved. Each is told, and once a call resolved the state
+    (`git add`; a merge of yours: its commit, as before), the next is protected: its files go
+    at Stop."""
+    config = f"printf '{base.TURN_GATE}' > .git-atomic.toml"
+    case = Case(kind, FORK + YOURS[kind] + "\n" + config, "")
+    repo = more._make(tmp_path, "repo", case)
+    base.hook(repo, "UserPromptSubmit", prompt="resolve it")
+    resolve = "printf 'agent\\n' > c; git add c" + done
+    calls = [
+        ("Write", {"file_path": str(repo.path / "c")}, "printf 'agent\\n' > c"),
+        ("Bash", {"command": resolve}, resolve),
+        ("Bash", {"command": "make x"}, "printf 'x\\n' > x; touch turn-marker"),
+    ]
+    said = []
+    for n, (tool, tool_input, script) in enumerate(calls):
+        call = {"tool_name": tool, "tool_input": tool_input, "tool_use_id": f"toolu_{n}"}
+        said.append(base.hook(repo, "PreToolUse", **call))
+        base.sh(repo, script)
+        base.hook(repo, "PostToolUse", **call, tool_response={"success": True})
+    assert ["not protected" in s and _named(s) for s in said] == [True, True, False], said
+    answer = base.hook(repo, "Stop", stop_hook_active=False)
+    assert json.loads(answer).get("decision") == "block", (said, answer)
+    expected = more._twin(tmp_path, case, resolve)
+    base.same(expected, more.state(repo), "after the turn's end")

@@ -103,7 +103,12 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
                 record = _continued(repo, slot, record)
             record = records.replace(record, unprotected=_less(record.unprotected, call.label))
             record = _refused(repo, record, call)
-            opening = record.window_before is None
+            # A window that could not open (its checkpoint refused: unmerged paths of yours,
+            # which no merge names) and that no call is in any more is opened again: this call
+            # is protected where that works now, and told it is not where it still does not.
+            opening = record.window_before is None or (
+                record.window_before == "" and not record.in_flight
+            )
             if opening or record.window_before == turnsteps.FILES_NOTED:
                 record = turnsteps.start_window(repo, record, call.paths, opening=opening)
             slot.write(turnsteps.claiming(_joined(record, call), repo, call.paths, opening=opening))
