@@ -130,6 +130,18 @@ case(
     r"""printf 'x\n' >> in/n; git add in/n; printf 'm\n' > in/m; git add -N in/m""",
     flavours=ALL,
 )
+# t1091-sparse-checkout-builtin: the operation turns the sparse checkout off (or changes its
+# patterns) where you have an intent-to-add entry in a sparse index.
+for verb, op in (
+    ("disable", "git sparse-checkout disable; printf 'x\\n' >> in/i"),
+    ("add", "git sparse-checkout add out; printf 'x\\n' >> in/i"),
+):
+    case(
+        f"t1091-{verb}-over-your-intent-to-add-in-a-sparse-index",
+        SPARSE_INDEX + "\nprintf 'n\\n' > in/n; git add -N in/n",
+        op,
+        flavours=("shadow", "begin", "turn-write"),
+    )
 
 # --- t2072-restore-pathspec-file: names (one with a newline) handed over NUL-separated --------
 case(

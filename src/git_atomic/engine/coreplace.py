@@ -34,7 +34,7 @@ import stat
 from collections.abc import Mapping
 from typing import Final
 
-from git_atomic.engine import safefs
+from git_atomic.engine import indexstate, safefs
 from git_atomic.engine.git import Repo
 
 BEFORE: Final = "core_place"  # op detail: {file: its [core] and [index] lines at PRE-OP}
@@ -212,6 +212,8 @@ def put_back(
         return []
     now = note(repo)
     said: list[str] = []
+    repo.config_current()
+    sparse_before = indexstate.sparse_index(repo)
     for key, (root, name) in _files(repo).items():
         was = before.get(key, "")
         if key not in now or now[key] == was:
@@ -245,6 +247,10 @@ def put_back(
                 f"{spelled} in {shown} ({what}): the operation {how}; "
                 f"{back}, as before the operation"
             )
+    if said and not dry_run and not sparse_before:
+        repo.config_current()
+        if indexstate.sparse_index(repo):  # the index was put back whole, under the operation's
+            indexstate.sparse_again(repo)
     return said
 
 

@@ -35,6 +35,7 @@ _TRUE: Final = ("true", "yes", "on", "1")  # a boolean setting git takes for tru
 # next one leaves unused in your git dir. (Your git splits it at its next write.) One built on a
 # copy of your split index stays split, on its shared index.
 _WHOLE: Final = ("-c", "core.splitIndex=false")
+_INTENT_TO_ADD: Final = 1 << 29  # an entry's flag, as `ls-files --debug` shows it
 
 
 @dataclass(frozen=True)
@@ -480,3 +481,39 @@ def ita_not_reproducible(repo: Repo, flags: IndexFlags) -> bool:
             if now != mode:
                 return True
     return False
+
+
+def sparse_again(repo: Repo) -> None:
+    """The index written sparse where the sparse settings came back after it was put back
+    under the operation's (coreplace.py: a `git sparse-checkout disable` taken back), so that
+    it is whole: git would make it sparse as it reads it, which git 2.39 does wrong where it
+    holds an intent-to-add entry (every entry named as the first). Those entries are taken out
+    first, the index read whole; then it is written sparse, and they are made again."""
+    whole = ("-c", "index.sparse=false")
+    listing = repo.run(*whole, "ls-files", "-z", "--debug", check=False)
+    if listing.returncode != 0:
+        return  # an index git cannot read: left as it is
+    chunks = listing.stdout.split(b"\0")
+    intents, path = [], chunks[0]
+    for chunk in chunks[1:]:
+        at = chunk.find(b"\n", chunk.find(b"flags:"))
+        if at < 0:
+            break  # (the end)
+        if int(chunk[:at].rsplit(b"flags:", 1)[1].strip(), 16) & _INTENT_TO_ADD:
+            intents.append(path)
+        path = chunk[at + 1 :]
+    if not intents:
+        return  # git makes it sparse itself, as it reads it
+    listed = b"".join(p + b"\0" for p in intents)
+    repo.run(*whole, "update-index", "--force-remove", "-z", "--stdin", input=listed)
+    repo.run("update-index", "--force-write-index")
+    repo.run(
+        "add",
+        "-N",
+        "-f",
+        "--sparse",
+        "--pathspec-from-file=-",
+        "--pathspec-file-nul",
+        input=listed,
+        env={"GIT_LITERAL_PATHSPECS": "1"},
+    )
