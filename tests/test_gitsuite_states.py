@@ -44,6 +44,19 @@ case(
     mv one done/moved; printf 'z\n' > done/new; rm four; git add dtwo""",
     flavours=ALL,
 )
+# t7063 "status after symlink replacement": a tracked folder made a link to another one, and
+# back, under the untracked cache (which trusts folders' mtimes), with untracked files in both.
+for kind, make in (("symlink", "ln -s two one"), ("file", "cp two/file one")):
+    case(
+        f"t7063-untracked-cache-folder-made-a-{kind}",
+        rf"""git config core.untrackedCache true; mkdir one two; printf '1\n' > one/file
+        printf '2\n' > two/file; git add -A; git commit -qm first; git rm -rq one; {make}
+        git add one; git commit -qm second; printf 'u\n' > two/untracked
+        git status --porcelain >/dev/null""",
+        r"""git checkout -q HEAD~; printf 'o\n' > one/by-op; git status --porcelain >/dev/null
+        printf 't\n' > two/by-op""",
+        flavours=ALL,
+    )
 
 # --- t7519-status-fsmonitor: an fsmonitor hook that answers "nothing changed" -----------------
 # (the integration script with no paths), the index's entries marked valid by it, and a file the
@@ -180,6 +193,16 @@ case(
     r"""printf '*.txt text=auto\n' > .gitattributes; rm -f LF.txt CRLF.txt mix.txt
     git checkout -- LF.txt CRLF.txt mix.txt; printf 'c\r\n' >> mix.txt; git add --renormalize .
     printf 'n\r\n' > new.txt""",
+)
+# core.safecrlf=true makes git refuse a conversion it cannot undo (`git add` of a file of mixed
+# endings dies): our own captures must not, and the bytes come back as they were.
+case(
+    "t0027-safecrlf-and-eol-crlf",
+    r"""printf '* text=auto\n' > .gitattributes; printf 'a\nb\n' > lf.txt
+    printf 'a\r\nb\r\n' > crlf.txt; git add -A; git commit -qm t; git config core.eol crlf
+    git config core.safecrlf true; printf 'a\r\nb\nc\r\n' > mixed.txt; printf 'x\n' >> lf.txt""",
+    r"""printf 'm\r\nn\n' > new-mixed.txt; printf 'q\r\n' >> crlf.txt; rm mixed.txt
+    printf 'l\n' > new-lf.txt; git add crlf.txt""",
 )
 
 # --- t0021-conversion: ident, a filter given the file's name (%f) -----------------------------
