@@ -58,6 +58,17 @@ for kind, make in (("symlink", "ln -s two one"), ("file", "cp two/file one")):
         flavours=ALL,
     )
 
+# --- t3000-ls-files-others "avoids listing untracked non-matching gitdir": an empty nested
+# repository (`git init` of a folder, no commit) among untracked files. (A `.git` file naming
+# no repository, its "handles non-submodule .git", is refused by name: README.)
+case(
+    "t3000-empty-nested-repository",
+    r"""git init -q untracked/deep/empty; printf 'w\n' > untracked/w
+    printf 'e\n' > untracked/deep/empty/file""",
+    r"""rm untracked/w; printf 'y\n' > untracked/deep/y; printf 'o\n' > untracked/deep/empty/op""",
+    flavours=ALL,
+)
+
 # --- t7519-status-fsmonitor: an fsmonitor hook that answers "nothing changed" -----------------
 # (the integration script with no paths), the index's entries marked valid by it, and a file the
 # user changed since that git does not see.
