@@ -156,15 +156,19 @@ case(
 )
 # t1091-sparse-checkout-builtin: the operation turns the sparse checkout off (or changes its
 # patterns) where you have an intent-to-add entry in a sparse index.
-for verb, op in (
-    ("disable", "git sparse-checkout disable; printf 'x\\n' >> in/i"),
-    ("add", "git sparse-checkout add out; printf 'x\\n' >> in/i"),
+# git's own `sparse-checkout add` writes that index wrong (every entry named as the first):
+# an index naming a path twice is one git cannot read, held as its bytes, and the operation
+# can only be rolled back whole (`commit` refuses, a turn's Stop takes it back whole: README).
+for verb, op, flavours in (
+    ("disable", "git sparse-checkout disable; printf 'x\\n' >> in/i", ("begin", "turn-write")),
+    ("add", "git sparse-checkout add out; printf 'x\\n' >> in/i", ()),
+    ("add-alone", "git sparse-checkout add out", ()),
 ):
     case(
         f"t1091-{verb}-over-your-intent-to-add-in-a-sparse-index",
         SPARSE_INDEX + "\nprintf 'n\\n' > in/n; git add -N in/n",
         op,
-        flavours=("shadow", "begin", "turn-write"),
+        flavours=("shadow", *flavours),
     )
 
 # --- t3903-stash: the states its stashes leave (intent-to-add entries, `--staged`, a file made
@@ -423,3 +427,23 @@ def test_a_turn_is_protected_again_once_your_half_way_state_is_resolved(
     assert json.loads(answer).get("decision") == "block", (said, answer)
     expected = more._twin(tmp_path, case, resolve)
     base.same(expected, more.state(repo), "after the turn's end")
+
+
+def test_an_index_git_wrote_naming_a_path_twice_is_put_back_whole(tmp_path: Path) -> None:
+    """t1091: `git sparse-checkout add` over an intent-to-add entry in a sparse index (git
+    2.39) writes the index with every entry named as the first. The rollback edited that index
+    as if it were the capture's (README three times in it after the failed run); such an index
+    is now one git cannot read, held as its bytes, and the PRE-OP one is built anew."""
+    case = Case("add", SPARSE_INDEX + "\nprintf 'n\\n' > in/n; git add -N in/n", "")
+    repo = more._make(tmp_path, "repo", case)
+
+    def listed() -> tuple[str, str]:
+        return repo.git("ls-files", "-s", "--sparse"), repo.git("ls-files", "-s", "-v")
+
+    before = listed()
+    assert "in/n" in before[0] and "out/\n" in before[0], before
+    res = repo.atomic("run", "--", "sh", "-c", "git sparse-checkout add out; exit 1")
+    assert res.returncode == 1, res.stderr
+    assert listed() == before
+    repo.atomic("undo", check=0)  # the index as git wrote it, as its bytes
+    assert repo.git("ls-files", "-s").count("\tREADME\n") > 1

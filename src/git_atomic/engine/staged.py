@@ -110,7 +110,8 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
     finally:
         if tree_env is not env:
             Path(tree_env["GIT_INDEX_FILE"]).unlink(missing_ok=True)
-    if index.present and not checksum_holds(staged_copy, sha256=repo.sha256):
+    repeated = tree_env is not env and _repeated(repo, env)
+    if index.present and (repeated or not checksum_holds(staged_copy, sha256=repo.sha256)):
         # git read it, as other entries than were written (cut short, written over in the
         # middle): no state to start from or keep; a rescue or a probe keeps it as its bytes.
         # Checked before the staged side is remembered: a capture that finds it remembered
@@ -118,7 +119,8 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
         if tagging is not None:
             tagging.wait(check=False)
         if not allow_unmerged:
-            raise UnreadableIndex(None, "its checksum does not hold")
+            reason = "it names a path twice" if repeated else "its checksum does not hold"
+            raise UnreadableIndex(None, reason)
         return Staged(repo.empty_tree, indexstate.Listing(), unreadable=True)
     listing = indexstate.Listing()
     if tagging is not None:
@@ -126,6 +128,16 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
     if index.key is not None and not listing.flags.intent_to_add and not unmerged:
         _remember_staged(repo, index.key, tree, listing)
     return Staged(tree, listing, bool(unmerged), unmerged_paths=unmerged)
+
+
+def _repeated(repo: Repo, env: Mapping[str, str]) -> bool:
+    """Whether a (sparse) index names a path twice at one stage: git 2.39 writes one so where
+    it expands a sparse index holding an intent-to-add entry (every entry named as the first,
+    `git sparse-checkout add` does), and git's write-tree makes a tree of it that fsck rejects.
+    Such an index is kept as its bytes, as one whose checksum does not hold."""
+    listed = repo.run("ls-files", "-s", "-z", env=env, check=False, low_priority=True).stdout
+    staged = [e.split(b" ", 2)[-1] for e in listed.split(b"\0") if e]
+    return len(set(staged)) != len(staged)
 
 
 # The staged side of a capture is a function of the index file's bytes: when the index has not
