@@ -439,8 +439,10 @@ def test_a_sparse_checkouts_begin_runs_what_a_plain_ones_does(
     commands = [
         next(a for a in e["argv"][1:] if not a.startswith("-") and "=" not in a)
         for e in map(json.loads, trace.read_text().splitlines())
-        if e["event"] == "start"
+        if e["event"] == "start" and "check-ignore" not in e["argv"]
     ]
+    # (The folder walk asks git about `in/` while the rule files are seconds old, whatever the
+    # checkout: its verdicts are kept only once they are older: folderwalk.py.)
     assert sorted(commands) == sorted(
         ["config", "rev-parse", "for-each-ref", "for-each-ref", "status", "update-ref"]
     ), commands
