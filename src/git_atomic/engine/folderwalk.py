@@ -30,7 +30,7 @@ import marshal
 import os
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -40,7 +40,7 @@ from git_atomic.engine.git import Repo, worktree_key
 
 # The rule files whose place a walk notes (ignores.py asks git which of them it ignores).
 RULE_FILES: Final = stalls.RULE_FILES
-_VERSION: Final = 2
+_VERSION: Final = 3
 _RACY_NS: Final = 3_000_000_000
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _GONE: Final = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
@@ -63,15 +63,22 @@ class Walk(NamedTuple):
     # Folders that hold a `.git`, not looked into either: git looks into one that is not a
     # repository after all (an empty `.git` folder), so ignores.py asks it about those.
     own_repositories: tuple[bytes, ...]
+    # The permission bits of the folders walked that are not 0755 (a 0700 `secrets/`, a setgid
+    # team folder), named without a slash: a folder holding only clean tracked files is looked
+    # at by no other part of a capture, and one made again would get the umask's bits.
+    modes: Mapping[bytes, int] = {}
 
 
 # A folder as a walk read it: (st_dev, st_ino, st_mtime_ns, st_ctime_ns, nothing in it, holds a
-# `.git`, the names of the folders in it (not links), the names of the rule files in it).
-_Record = tuple[int, int, int, int, bool, bool, tuple[bytes, ...], tuple[bytes, ...]]
+# `.git`, the names of the folders in it (not links), the names of the rule files in it, its
+# permission bits). A `chmod` changes its ctime: a record kept by its stat data keeps its bits.
+_Record = tuple[int, int, int, int, bool, bool, tuple[bytes, ...], tuple[bytes, ...], int]
 _EMPTY: Final = 4
 _OWN: Final = 5
 _FOLDERS: Final = 6
 _RULES: Final = 7
+_BITS: Final = 8
+_USUAL_BITS: Final = 0o755
 _RuleStat = tuple[int, int, int, int, int]  # mtime, ctime, size, inode, mode (ns)
 
 
@@ -199,6 +206,11 @@ class _Walker:
             tuple(self.rule_files),
             tuple(self.ignored),
             tuple(self.own_repositories),
+            {
+                folder: record[_BITS]
+                for folder, record in self.records.items()
+                if folder and record[_BITS] != _USUAL_BITS and not record[_OWN]
+            },
         )
 
     def _answered(self) -> list[bytes] | None:
@@ -382,13 +394,14 @@ class _Walker:
         if old is not None and old[:4] == (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns):
             return old
         key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+        bits = st.st_mode & 0o7777
         try:
             with os.scandir(fd) as listing:
                 entries = list(listing)
         except PermissionError:  # opened but not listable: not empty as far as anyone can say
-            return (-1, -1, -1, -1, False, False, (), ())  # never kept
+            return (-1, -1, -1, -1, False, False, (), (), bits)  # never kept
         if not entries:
-            return (*key, True, False, (), ())
+            return (*key, True, False, (), (), bits)
         # Per entry, as little as can be: most are files, of which only the names are looked at.
         names = {e.name for e in entries}
         folders = [os.fsencode(e.name) for e in entries if e.is_dir(follow_symlinks=False)]
@@ -401,7 +414,7 @@ class _Walker:
             folders = [n for n in folders if (n.lower() if self.icase else n) != b".git"]
             own = False
         rules = tuple(n for n in RULE_FILES if os.fsdecode(n) in names)
-        return (*key, False, own, tuple(sorted(folders)), rules)
+        return (*key, False, own, tuple(sorted(folders)), rules, bits)
 
     def _ask(self, paths: Sequence[bytes]) -> dict[bytes, bool] | None:
         """Which of the folders `paths` git ignores (None: git could not say)."""

@@ -306,6 +306,11 @@ def _read_files(
     files_tree = disk.held_anyway(files, side.flags, also_capture, limit, specials, modes)
     untracked = frozenset(files.added).difference(side.flags.intent_to_add)
     every = disk.empty_folders(files, side.tree)
+    if disk.walked is not None:
+        # The bits of every folder, those holding clean files alone too, which no lstat of a
+        # file's above looked at: the walk stats each folder anyway (folderwalk.py).
+        for folder, bits in disk.walked.modes.items():
+            modes.setdefault(folder + b"/", bits)
     # Files gone (tracked ones, and those the last scan saw) may be empty folders now: git
     # lists no folder its index has files in.
     where_files_went = folders.where_files_went(repo, files.gone)
