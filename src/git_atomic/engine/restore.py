@@ -29,7 +29,15 @@ from git_atomic.engine import (
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.restorefiles import Specials
-from git_atomic.engine.restoreplan import GITLINK, LaterWrites, Plan, folders_on_the_way, head_key
+from git_atomic.engine.restoreplan import (
+    GITLINK,
+    Action,
+    LaterWrites,
+    PathChange,
+    Plan,
+    folders_on_the_way,
+    head_key,
+)
 
 # The record of what a restore did, importable from here as before (restoreplan.py holds it).
 from git_atomic.engine.restoreplan import Outcome as Outcome
@@ -164,11 +172,13 @@ def apply(
         outcome.problems.append(
             ".git/shallow was changed by another writer after the rescue was taken; left as it is"
         )
+    stash_files: tuple[list[bytes], list[bytes]] = ([], [])
     if the_plan.stash_changes:
         if stashstate.put(repo, target.stash, was=current.stash):
             from git_atomic.engine import stashfiles  # only where the stash list changes
 
-            stashfiles.bring_back(repo, current, target, outcome)  # `stash --all`'s files
+            # `stash --all`'s files: written back, or taken into a stash made again
+            stash_files = stashfiles.bring_back(repo, current, target, outcome)
         else:
             outcome.refs_left.append(stashstate.REF)
             outcome.problems.append("your stashes were changed by someone else; left as they are")
@@ -177,6 +187,9 @@ def apply(
     # The ignored files kept are no change either (restorekeeps.py).
     left = {*outcome.left, *outcome.failed, *outcome.in_repositories, *kept}
     outcome.changed = [c for c in the_plan.path_changes() if c.path not in left]
+    written, removed = stash_files
+    outcome.changed += [PathChange(p, Action.CREATE) for p in written]
+    outcome.changed += [PathChange(p, Action.DELETE) for p in removed]
     return outcome
 
 

@@ -214,6 +214,14 @@ def describe(
             gitstate.describe(repo, prev.target.git_state),
         )
     listed = list(changes) if changes is not None else p.path_changes()
+    if foresee and p.stash_changes:  # `stash --all`'s files it writes back or takes away
+        from git_atomic.engine import stashfiles
+
+        written, removed = stashfiles.bring_back(
+            repo, prev.current, prev.target, None, dry_run=True
+        )
+        listed += [restoreplan.PathChange(f, restoreplan.Action.CREATE) for f in written]
+        listed += [restoreplan.PathChange(f, restoreplan.Action.DELETE) for f in removed]
     head = None
     if p.head_changes:
         head = moveresults.FromTo(_head_text(prev.current), _head_text(prev.target))
