@@ -721,6 +721,10 @@ def test_rollback_op_names_the_files_an_operation_changed_inside_a_submodule(
     op_id = repo.atomic_json("log", "-n", "1")["operations"][0]["op_id"]
     time.sleep(0.1)
     (sub / "yours.txt").write_bytes(b"changed after the operation\n")
+    # Its dry run names them too, as the real one will (it named nothing of the submodule).
+    res = repo.atomic("rollback", "--op", op_id, "--dry-run", check=0)
+    assert "sub: files in this submodule changed while the operation ran (s.txt)" in res.stderr
+    assert "yours.txt" not in res.stderr, res.stderr
     res = repo.atomic("rollback", "--op", op_id, check=0)
     assert "sub: files in this submodule changed while the operation ran (s.txt)" in res.stderr
     assert "yours.txt" not in res.stderr, res.stderr

@@ -19,7 +19,7 @@ from git_atomic.core.errors import BusyError, Exit
 from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpStatus
 from git_atomic.engine.checkpoint import Snapshot
-from git_atomic.ops import context, effect, moveresults, moves, output, results, steps
+from git_atomic.ops import context, dryrun, effect, moveresults, moves, output, results, steps
 from git_atomic.ops.operation import Engine
 
 UNDO_HINT: Final = "`git atomic undo` brings back what it replaced"
@@ -63,6 +63,9 @@ def go(
     prev = moves.preview(ctx.repo, move, current=current)
     large = large_moves(ctx, prev) if prev.empty else []
     if dry_run or (prev.empty and not close_open and not git_dir_only and not large):
+        beside_said, beside_bits = (
+            dryrun.beside(ctx, subject, prev.current) if dry_run and takes_back else ([], [])
+        )
         return report_still(
             ctx,
             move,
@@ -75,7 +78,9 @@ def go(
                 *(foreseen(ctx, subject) if dry_run and takes_back and subject else ()),
                 *large,
             ],
-            beside=_beside_foreseen(ctx, subject, prev.current) if dry_run and takes_back else (),
+            beside=beside_said,
+            modes=[*dryrun.bits(ctx, prev, move), *beside_bits],
+            warned=dryrun.inside(ctx, subject) if dry_run and takes_back else (),
         )
     engine = Engine(ctx)
     with owning(ctx, subject if subject is not None and subject.status == OpStatus.OPEN else None):
@@ -221,19 +226,6 @@ def beside_trees(
     if did.said:
         said += "; " + "; ".join(did.said)
     return done, said
-
-
-def _beside_foreseen(ctx: context.Context, op: OpRow | None, current: Snapshot) -> list[str]:
-    """What a dry run's move would take back of `op`'s effect beside its trees (`beside_trees`)."""
-    from git_atomic.engine import checkpoint
-    from git_atomic.ops import effectbeside
-
-    taken = effect.operation_steps(ctx.repo, ctx.journal, op) if op is not None else []
-    if not taken:
-        return []
-    pre = checkpoint.load(ctx.repo, taken[0].before)
-    end = checkpoint.load(ctx.repo, taken[-1].after)
-    return effectbeside.foresee(effectbeside.find(ctx.repo, pre, end, current))
 
 
 def config_named(ctx: context.Context, op: OpRow, done: moves.Done) -> moves.Done:
@@ -405,11 +397,12 @@ def report_still(
     git_dir: Sequence[str] = (),
     beside: Sequence[str] = (),
     modes: Sequence[bytes] = (),
+    warned: Sequence[str] = (),
 ) -> int:
     """`git_dir`: what the move would write back in the git dir beside the plan (foreseen);
     `beside`: what it would do beside the trees (effectbeside.foresee), said as notes;
     `modes`: the paths whose permission bits it would set (no tree holds them), listed with
-    the files it would change."""
+    the files it would change; `warned`: what it would leave and warn of (inside_foreseen)."""
     facts = moves.describe(
         ctx.repo,
         prev,
@@ -425,7 +418,7 @@ def report_still(
         facts = records.replace(facts, git_dir=(*facts.git_dir, *git_dir))
     # What the real move says of the repositories of their own it meets (restorefiles.py):
     # said by its dry run too.
-    problems = prev.plan.nested_said if dry_run else ()
+    problems = (*prev.plan.nested_said, *warned) if dry_run else ()
     notes: list[str] = []
     if dry_run and facts.dropped_commits:  # as the move itself will say it (ops/published.py)
         from git_atomic.ops import published

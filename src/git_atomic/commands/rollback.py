@@ -38,7 +38,7 @@ from git_atomic.core.errors import BusyError, RefusedError, UsageError
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import checkpoint, gitstate, pathcheck, scanindex
-from git_atomic.ops import context, effect, moveresults, moves, output, results, steps
+from git_atomic.ops import context, dryrun, effect, moveresults, moves, output, results, steps
 
 
 def rollback(
@@ -254,8 +254,13 @@ def _take_back(
             lines = moving.foreseen(ctx, op)
             for line in [] if json_out else lines:
                 print(f"{'git':<7} {line}")
+            inside = dryrun.inside(ctx, op)  # left, and warned of, as the real one does
+            for line in inside:
+                output.say(f"git-atomic: warning: {line}")
             if lines:
                 where = f"dry run: {where} but for what the git lines above say"
+            if inside:
+                where += " but for what the warnings above name"
             return _nothing_further(ctx, op, where, json_out=json_out, git_dir=lines)
         return _nothing_further(ctx, op, where, json_out=json_out)
     move = _take_back_move(ctx, op, found, what)

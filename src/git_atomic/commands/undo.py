@@ -31,7 +31,7 @@ from git_atomic.core.errors import BusyError, UsageError
 from git_atomic.core.journalrows import UNDOES, EventRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import checkpoint, discovery, gitstate
-from git_atomic.ops import context, effect, gitdirredo, moves, output, steps
+from git_atomic.ops import context, dryrun, effect, gitdirredo, moves, output, steps
 from git_atomic.ops.operation import Engine
 
 
@@ -60,6 +60,7 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
                 status=OpStatus.ROLLED_BACK,
                 dry_run=dry_run,
                 json_out=json_out,
+                modes=dryrun.bits(ctx, prev, move) if dry_run else (),
             )
         if from_commit:
             moves.keep(repo, target)
@@ -147,7 +148,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
                 dry_run=dry_run,
                 json_out=json_out,
                 git_dir=[*foreseen, *remade],
-                modes=bits,
+                modes=[*bits, *dryrun.bits(ctx, prev, move)],
             )
         engine = Engine(ctx)
         with moving.owning(ctx, open_op):

@@ -301,7 +301,7 @@ def with_modes(facts: moveresults.MoveFacts, paths: Sequence[bytes]) -> moveresu
     listed = {c.path for c in facts.changes}
     extra = [
         moveresults.ChangedPath(name, restoreplan.Action.MODE.value)
-        for name in (p.decode("utf-8", "surrogateescape") for p in paths)
+        for name in dict.fromkeys(p.decode("utf-8", "surrogateescape") for p in paths)
         if name not in listed
     ]
     if not extra:
