@@ -1156,6 +1156,9 @@ def test_a_large_file_a_turns_calls_moved_twice_goes_back_to_its_name(
     assert answer.get("decision") == "block", answer
     assert not repo.exists("bad") and not repo.exists("x.txt"), answer
     _moved_back_whole(repo, data, inode, answer)
+    # Said to the agent and to you, as a rollback says it (the Stop said nothing of it).
+    for said in (answer["reason"], answer["systemMessage"]):
+        assert "a.db was larger than max_new_file_size" in said and "moved back" in said, said
     if yours:
         assert repo.read("mine.txt") == b"yours, between\n"
 

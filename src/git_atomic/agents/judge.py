@@ -409,9 +409,10 @@ def _take_back(
             return _verdict(Outcome.CONFLICT, record, gates=lines, message=exc.message, cause=cause)
         done = effect.carry_out(Engine(ctx), found, op_id=record.op_id, event=EventKind.ROLLBACK)
         rescue = done.rescue
-        # Another writer's (left as they are), or what the system refused.
-        if done.outcome.left or done.outcome.refs_left or done.outcome.failed:
-            message = "; ".join(done.outcome.problems)
+        # Another writer's (left as they are), what the system refused, and what it did that
+        # no checkpoint shows (a file over the budget the calls moved, moved back): said as a
+        # rollback warns of them, never only when something was left.
+        message = "; ".join(done.outcome.problems)
         # A branch (or the stash) others moved since stays, said as `rollback --op` says it.
         kept = moves.kept_lines(
             ctx.repo, found.kept, checked_out=found.checked_out, left_on=found.left_on
