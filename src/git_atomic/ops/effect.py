@@ -627,7 +627,13 @@ def _halfway_conflicts(
     else:
         if now == _NONE_HALFWAY:
             return ()
-    if yours and now != _NONE_HALFWAY:
+    from git_atomic.ops import halfwaywords
+
+    ends = [snap for pair in pairs for snap in pair]
+    said = halfwaywords.refused(repo, current, ends, now=yours and now != _NONE_HALFWAY)
+    if said is not None:
+        what = said
+    elif yours and now != _NONE_HALFWAY:
         what = (
             "git's half-way state (a merge, rebase, cherry-pick... or index entries only the "
             "index's bytes hold: unmerged ones, an intent-to-add whose file is gone) is in "
