@@ -102,7 +102,10 @@ def _check(repo: GitRepo, *args: str) -> None:
 
 
 @pytest.mark.parametrize("seed", range(8))
-@pytest.mark.parametrize("command", ["rollback", "rollback --op", "undo", "emergency"])
+@pytest.mark.parametrize(
+    "command",
+    ["rollback", "rollback --op", "undo", "emergency", "rollback --to --whole", "rollback --to"],
+)
 def test_a_dry_run_names_what_the_command_changes(repo: GitRepo, command: str, seed: int) -> None:
     _setup(repo)
     drawn = random.Random(seed).sample(STEPS, 4)
@@ -112,9 +115,20 @@ def test_a_dry_run_names_what_the_command_changes(repo: GitRepo, command: str, s
         os.system(f"cd '{repo.path}' && {{ {script}; }} >/dev/null 2>&1")
         _check(repo, "emergency")
         return
+    pre = _disk(repo.path)
     repo.atomic("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", script, check=0)
-    op_id = repo.atomic_json("log")["operations"][0]["op_id"]
-    if command == "rollback":
+    op = repo.atomic_json("log")["operations"][0]
+    op_id = op["op_id"]
+    if command == "rollback --to --whole":
+        repo.write("later.txt", b"yours, since\n")
+        _check(repo, "rollback", "--to", op["checkpoints"]["pre_op"][:12], "--whole")
+    elif command == "rollback --to":  # those paths alone
+        paths = ["key.pem", "notes.txt", "src/a.txt", "private/token.txt"]
+        _check(repo, "rollback", "--to", op["checkpoints"]["pre_op"][:12], *paths)
+        # As they were, bits too (a key whose bytes were as they were kept its 0644).
+        after = _disk(repo.path)
+        assert {p: after.get(p) for p in paths} == {p: pre.get(p) for p in paths}, drawn
+    elif command == "rollback":
         _check(repo, "rollback")
     elif command == "rollback --op":
         repo.write("later.txt", b"yours, since\n")

@@ -62,7 +62,11 @@ def go(
     status = OpStatus.OPEN if stays_open is not None else OpStatus.ROLLED_BACK
     prev = moves.preview(ctx.repo, move, current=current)
     large = large_moves(ctx, prev) if prev.empty else []
-    if dry_run or (prev.empty and not close_open and not git_dir_only and not large):
+    # Bits alone to close (`rollback --to X key` of a key opened to 0644): a move all the same.
+    bits_only = prev.empty and not dry_run and bool(dryrun.bits(ctx, prev, move))
+    if dry_run or (
+        prev.empty and not close_open and not git_dir_only and not large and not bits_only
+    ):
         beside_said, beside_bits = (
             dryrun.beside(ctx, subject, prev.current) if dry_run and takes_back else ([], [])
         )

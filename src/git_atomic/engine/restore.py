@@ -37,6 +37,7 @@ from git_atomic.engine.restoreplan import (
     Plan,
     folders_on_the_way,
     head_key,
+    named_modes,
 )
 
 # The record of what a restore did, importable from here as before (restoreplan.py holds it).
@@ -137,8 +138,9 @@ def apply(
     failpoints.hit("restore:after-files")
     if not paths:
         _submodules_without_git(repo, target, outcome)
-        if not target.made_within:  # a worked-out one: bits you changed since stay yours
-            _closed_again(repo, current, target, {c.path for c in files}, outcome)
+    if not target.made_within:  # a worked-out one: bits you changed since stay yours
+        put = {c.path for c in files}
+        _closed_again(repo, current, target, put, outcome, only=named_modes(repo, target, paths))
     not_done = {*outcome.left, *outcome.failed}
     stale = [p for p in sizes.differing() if p not in not_done] if sizes is not None else []
     # The patterns before the index: git collapses a sparse index by them (indexstate.py).
@@ -194,9 +196,17 @@ def apply(
 
 
 def _closed_again(
-    repo: Repo, current: Snapshot, target: Snapshot, changed: set[bytes], outcome: Outcome
+    repo: Repo,
+    current: Snapshot,
+    target: Snapshot,
+    changed: set[bytes],
+    outcome: Outcome,
+    *,
+    only: AbstractSet[bytes] | None,
 ) -> None:
-    for path, why in closed_again(repo, current, target, changed, record=outcome.bits):
+    for path, why in closed_again(
+        repo, current, target, changed, only=only, record=outcome.bits
+    ):  # fmt: skip
         if why:
             outcome.cannot(path, why)
 

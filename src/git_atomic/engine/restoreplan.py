@@ -370,3 +370,17 @@ def folders_on_the_way(path: bytes) -> list[bytes]:
     """a, a/b for a/b/c."""
     parts = path.split(b"/")[:-1]
     return [b"/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def named_modes(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> set[bytes] | None:
+    """The files and folders (a slash at the end) whose bits `target` kept that a selective
+    restore's `paths` name, each a file or a folder (None: not selective, every one): `rollback
+    --to X key` brings back the 0600 of a key whose bytes are as they were."""
+    if not paths:
+        return None
+    tops = [p.rstrip(b"/") for p in paths]
+    return {
+        p
+        for p in checkpoint.load_modes(repo, target)
+        if any(p.rstrip(b"/") == q or p.startswith(q + b"/") for q in tops)
+    }

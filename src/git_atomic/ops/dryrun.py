@@ -33,12 +33,15 @@ def beside(
 def bits(ctx: context.Context, prev: moves.Preview, move: moves.Move) -> list[bytes]:
     """The files and folders whose permission bits the restore of `prev` would close again
     (restore.closed_again: no tree holds them), for its dry run to list as `mode` lines."""
-    if move.paths or prev.target.made_within or move.made_within:
-        return []  # as the restore itself: a selective or worked-out one closes none
-    from git_atomic.engine import restore
+    if prev.target.made_within or move.made_within:
+        return []  # as the restore itself: a worked-out one closes none
+    from git_atomic.engine import restore, restoreplan
 
     written = {c.path for c in prev.plan.files}
-    said = restore.closed_again(ctx.repo, prev.current, prev.target, written, dry_run=True)
+    only = restoreplan.named_modes(ctx.repo, prev.target, move.paths)
+    said = restore.closed_again(
+        ctx.repo, prev.current, prev.target, written, only=only, dry_run=True
+    )
     return [path for path, why in said if not why]
 
 
