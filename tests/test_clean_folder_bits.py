@@ -9,11 +9,14 @@ Compared against the disk (lstat), after every way an operation's effect is take
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import subprocess
 
 import pytest
 
+from testing.agents import claude_hook
 from testing.gitrepo import GitRepo
 from testing.takeback import take_back
 
@@ -71,3 +74,21 @@ def test_a_folder_you_opened_since_stays_open_after_rollback_op(repo: GitRepo) -
     repo.atomic("rollback", "--op", op_id, check=0)
     assert repo.read("README") == b"hello\n"
     assert _bits(repo, "mine") == 0o755
+
+
+def test_an_agent_turns_take_back_gives_the_folder_its_bits(repo: GitRepo) -> None:
+    """The same by an agent turn's take-back at Stop (its gate failed): `rm -rf mine` of a
+    call, the folder made again 0700, as it was."""
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    repo.git("add", ".git-atomic.toml")
+    _tracked_folders(repo)
+    for n, command in enumerate(["rm -rf " + " ".join(FOLDERS), "echo x > bad"], start=1):
+        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
+        claude_hook(repo, "s1", "PreToolUse", **call)
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+        claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
+    assert answer.get("decision") == "block", answer
+    for name, bits in FOLDERS.items():
+        assert repo.read(f"{name}/deep/notes.txt") == b"tracked, clean\n", name
+        assert _bits(repo, name) == bits, f"{name}/ {oct(_bits(repo, name))} != {oct(bits)}"
