@@ -99,3 +99,44 @@ def test_a_file_you_changed_since_stays_at_the_undo(repo: GitRepo) -> None:
     assert ".env" not in _named(repo, "undo")
     repo.atomic("undo", check=0)
     assert repo.read(".env") == b"TOKEN=yours, since\n"
+
+
+def test_your_files_of_a_stash_you_applied_stay_at_the_rollback_of_its_drop(
+    repo: GitRepo,
+) -> None:
+    """Effect, not state: you stashed everything (`stash --all`) and applied it back; the
+    operation dropped that stash. Its rollback puts the stash back on the list, and leaves your
+    `.env` on the disk, where it was before the operation (it is no file the rollback wrote)."""
+    repo.write(".gitignore", b".env\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "ignore")
+    repo.write(".env", b"TOKEN=secret\n", mode=0o600)
+    repo.git("stash", "push", "--all", "-q")
+    repo.git("stash", "apply", "-q")
+    repo.atomic("run", "--no-gates", "--", "true", check=0)
+    before = _disk(repo.path)
+    repo.atomic("run", "--no-gates", "--history", "shadow", "--", "git", "stash", "drop", "-q")
+    assert ".env" not in _named(repo, "rollback")
+    repo.atomic("rollback", check=0)
+    assert repo.git("stash", "list") != ""
+    assert _disk(repo.path) == before, _differing(before, _disk(repo.path))
+
+
+def test_the_rollback_of_a_stash_pop_takes_its_files_back_into_the_stash(repo: GitRepo) -> None:
+    """The operation popped your `stash --all`: its ignored files came back onto the disk, in
+    no checkpoint. Its rollback makes the stash again and takes them back into it, as they
+    were before the operation (named by its dry run), so your own `git stash pop` works."""
+    repo.write(".gitignore", b".env\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "ignore")
+    repo.write(".env", b"TOKEN=secret\n", mode=0o600)
+    repo.git("stash", "push", "--all", "-q")
+    repo.atomic("run", "--no-gates", "--", "true", check=0)
+    before = _disk(repo.path)
+    repo.atomic("run", "--no-gates", "--history", "shadow", "--", "git", "stash", "pop", "-q")
+    assert repo.exists(".env")
+    assert ".env" in _named(repo, "rollback")
+    repo.atomic("rollback", check=0)
+    assert _disk(repo.path) == before, _differing(before, _disk(repo.path))
+    repo.git("stash", "pop", "-q")
+    assert repo.read(".env") == b"TOKEN=secret\n"

@@ -134,8 +134,11 @@ def _take_away(
     (a link with its target) removed, and the folders that leaves empty: a stash a restore
     makes again (`undo` of the rollback that wrote them back, the rollback of a `stash pop`)
     holds them, and `git stash pop` refuses to write over any of them ("already exists").
-    One that differs is yours: left. Over the budget is as the state now saw it (the rollback
-    wrote it back over the budget)."""
+    One that differs is yours: left, as is one written before `target` was captured. Over the
+    budget is as the state now saw it (the rollback wrote it back over the budget)."""
+    since = target.captured_at
+    if since is None:
+        return []
     entries = _entries(repo, commit, target, _too_large(repo, current) | _too_large(repo, target))
     if not entries:
         return []
@@ -144,7 +147,10 @@ def _take_away(
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for e in entries:
             st = tree.lstat(e.path)
-            if st is None:
+            # Written since the target was captured (by the move `undo` takes back, by the
+            # operation's `stash pop`): one there before it is yours (a stash you applied
+            # yourself, then dropped by the operation), and stays.
+            if st is None or st.st_ctime < since:
                 continue
             if e.mode == _LINK:
                 same = stat.S_ISLNK(st.st_mode) and tree.readlink(e.path) == data[e.oid]
