@@ -136,3 +136,19 @@ def test_a_dry_run_names_what_the_command_changes(repo: GitRepo, command: str, s
     else:
         repo.atomic("rollback", check=None)
         _check(repo, "undo")
+
+
+@pytest.mark.parametrize("paths", [["--whole"], ["key.pem"]], ids=["whole", "the path alone"])
+def test_bits_alone_are_closed_and_said_by_rollback_to(repo: GitRepo, paths: list[str]) -> None:
+    """Where the key's 0644 was all that differed from the checkpoint, `rollback --to` said
+    "already at ...; nothing to do" and left it open. It closes it, says so, and `undo` opens
+    it again."""
+    _setup(repo)
+    repo.atomic("run", "--no-gates", "--history", "shadow", "--", "chmod", "644", "key.pem")
+    pre = repo.atomic_json("log")["operations"][0]["checkpoints"]["pre_op"][:12]
+    assert _named(repo, "rollback", "--to", pre, *paths) == {"key.pem"}
+    res = repo.atomic("rollback", "--to", pre, *paths, check=0)
+    assert "closed again: key.pem (600)" in res.stderr, res.stderr
+    assert stat.S_IMODE(os.lstat(repo.path / "key.pem").st_mode) == 0o600
+    repo.atomic("undo", check=0)
+    assert stat.S_IMODE(os.lstat(repo.path / "key.pem").st_mode) == 0o644

@@ -204,11 +204,14 @@ def _closed_again(
     *,
     only: AbstractSet[bytes] | None,
 ) -> None:
-    for path, why in closed_again(
-        repo, current, target, changed, only=only, record=outcome.bits
-    ):  # fmt: skip
+    closed: dict[bytes, tuple[int, int]] = {}
+    for path, why in closed_again(repo, current, target, changed, only=only, record=closed):
         if why:
             outcome.cannot(path, why)
+    if closed:  # no tree holds them, no path change lists them: said
+        outcome.bits.update(closed)
+        names = ", ".join(f"{_show(p)} ({new:o})" for p, (_, new) in sorted(closed.items()))
+        outcome.notes.append(f"the permission bits the checkpoint kept closed again: {names}")
 
 
 def closed_again(
