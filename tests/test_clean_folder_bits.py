@@ -92,3 +92,21 @@ def test_an_agent_turns_take_back_gives_the_folder_its_bits(repo: GitRepo) -> No
     for name, bits in FOLDERS.items():
         assert repo.read(f"{name}/deep/notes.txt") == b"tracked, clean\n", name
         assert _bits(repo, name) == bits, f"{name}/ {oct(_bits(repo, name))} != {oct(bits)}"
+
+
+def test_a_0755_folder_under_umask_002_comes_back_0755(repo: GitRepo) -> None:
+    """Under `umask 002` (a shared machine's default) `mkdir` makes 0775: a 0755 folder of
+    clean files, left out as the usual bits, came back group-writable."""
+    old = os.umask(0o002)
+    try:
+        repo.write("d/f.txt", b"tracked\n")
+        repo.write("e/g.txt", b"tracked\n")
+        repo.git("add", "-A")
+        repo.git("commit", "-qm", "folders")
+        os.chmod(repo.path / "d", 0o755)
+        os.chmod(repo.path / "e", 0o775)
+        repo.atomic("run", "--no-gates", "--", "true", check=0)
+        repo.atomic("run", "--no-gates", "--", "sh", "-c", "rm -rf d e; exit 1", check=1)
+    finally:
+        os.umask(old)
+    assert (_bits(repo, "d"), _bits(repo, "e")) == (0o755, 0o775)

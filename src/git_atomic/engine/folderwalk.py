@@ -201,6 +201,10 @@ class _Walker:
                 return None
         finally:
             self._close_above()
+        # A 0755 folder is left out where `mkdir` makes one so (a restore's folder made
+        # again): under `umask 002` it would come back 0775, so every folder is kept.
+        made = _mkdir_bits()
+        usual = (_USUAL_BITS,) if made is None or made == _USUAL_BITS else ()
         return Walk(
             frozenset(self.empty),
             tuple(self.rule_files),
@@ -209,7 +213,7 @@ class _Walker:
             {
                 folder: record[_BITS]
                 for folder, record in self.records.items()
-                if folder and record[_BITS] != _USUAL_BITS and not record[_OWN]
+                if folder and record[_BITS] not in usual and not record[_OWN]
             },
         )
 
@@ -420,6 +424,20 @@ class _Walker:
         """Which of the folders `paths` git ignores (None: git could not say)."""
         ignored = self.repo.ignored(paths)
         return None if ignored is None else {p: p in ignored for p in paths}
+
+
+def _mkdir_bits() -> int | None:
+    """The bits `mkdir` gives a folder in this process (0777 less the umask), read without
+    setting the umask (`os.umask` would change it for a moment, for every thread); None
+    where the system does not say (not Linux)."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Umask:"):
+                    return 0o777 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def _join(folder: bytes, name: bytes) -> bytes:
