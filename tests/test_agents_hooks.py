@@ -581,19 +581,26 @@ def test_a_call_whose_hook_was_killed_before_its_checkpoint_is_named_unprotected
             assert holder.poll() is None
             time.sleep(0.01)
         payload = json.dumps(pre).replace('"{cwd}"', json.dumps(str(repo.path)))
-        hook = subprocess.Popen(
-            [sys.executable, "-m", "git_atomic", "hook", "claude-code", "PreToolUse"],
-            cwd=repo.path,
-            env={**claude.env, "GIT_ATOMIC_HELPER": "0", "GIT_ATOMIC_HOOK_LOCK_WAIT": "60"},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        said = tmp_path / "hook.err"
+        with said.open("wb") as err:
+            hook = subprocess.Popen(
+                [sys.executable, "-m", "git_atomic", "hook", "claude-code", "PreToolUse"],
+                cwd=repo.path,
+                env={**claude.env, "GIT_ATOMIC_HELPER": "0", "GIT_ATOMIC_HOOK_LOCK_WAIT": "60"},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
         assert hook.stdin is not None
         hook.stdin.write(payload.encode())
         hook.stdin.close()
-        time.sleep(1.5)  # waiting for the lock by now
-        assert hook.poll() is None
+        # Killed once it waits for the lock (it says so), not after a fixed time: a loaded
+        # machine may not have reached the wait in 1.5 s.
+        deadline = time.monotonic() + 60
+        while b"waiting for pid" not in said.read_bytes():
+            assert hook.poll() is None, said.read_bytes()
+            assert time.monotonic() < deadline, "the hook never waited for the lock"
+            time.sleep(0.01)
         hook.kill()  # the platform's timeout
         hook.wait()
     finally:
