@@ -228,14 +228,23 @@ def make(tmp_path: Path, name: str, case: Case) -> GitRepo:
     return repo
 
 
+# The twins' states, by what made them: the flavours of a case ask for the same twin (its
+# setup, then the operation or the user's files) and each built it anew. Its commits' dates are
+# fixed, so another build is the same repository; a state that depended on the test's own
+# folder would differ from the repository's and fail the test, never pass it.
+TWINS: dict[tuple[object, ...], dict[str, object]] = {}
+
+
 def twin_state(tmp_path: Path, case: Case, *scripts: str) -> dict[str, object]:
     """The state `scripts` leave, after the setup, where git-atomic is not there."""
-    twin = make(tmp_path, "twin", case)
-    for script in scripts:
-        sh(twin, script, check=False)
-    state = disk_state(twin.path, twin.env)
-    subprocess.run(["rm", "-rf", str(twin.path)], check=True)
-    return state
+    key = ("base", case.setup, case.empty, scripts)
+    if key not in TWINS:
+        twin = make(tmp_path, "twin", case)
+        for script in scripts:
+            sh(twin, script, check=False)
+        TWINS[key] = disk_state(twin.path, twin.env)
+        subprocess.run(["rm", "-rf", str(twin.path)], check=True)
+    return TWINS[key]
 
 
 def atomic(repo: GitRepo, *args: str, code: int = 0) -> None:

@@ -72,14 +72,17 @@ def _make(tmp_path: Path, name: str, case: Case) -> GitRepo:
 
 
 def _twin(tmp_path: Path, case: Case, *scripts: str) -> dict[str, object]:
-    twin = _make(tmp_path, "twin", case)
-    for script in scripts:
-        base.sh(twin, script, check=False)
-    got = state(twin, refs=case.refs)
-    # The twin's folder and those its setup made beside it (a linked worktree).
-    for path in tmp_path.glob("twin*"):
-        subprocess.run(["rm", "-rf", str(path)], check=True)
-    return got
+    """Built once per worker for the flavours that ask for it (test_git_cases.TWINS)."""
+    key = ("more", case.setup, case.refs, scripts)
+    if key not in base.TWINS:
+        twin = _make(tmp_path, "twin", case)
+        for script in scripts:
+            base.sh(twin, script, check=False)
+        base.TWINS[key] = state(twin, refs=case.refs)
+        # The twin's folder and those its setup made beside it (a linked worktree).
+        for path in tmp_path.glob("twin*"):
+            subprocess.run(["rm", "-rf", str(path)], check=True)
+    return base.TWINS[key]
 
 
 def _atomic(repo: GitRepo, case: Case, *args: str, code: int | None = 0) -> str:
