@@ -71,6 +71,7 @@ SESSION = BEFORE_SCAN | {
         ".commands",
         ".commands.session",
         ".commands.theirs",  # another live session's open operation refused (one listing)
+        ".engine.commitbody",  # a checkpoint commit worked out without a process
         ".core.config",  # the configuration package: where it is read from, and
         ".core.config.commandline",  # the `-g` gates,
         ".core.config.reader",  # the check of its tables,

@@ -59,6 +59,7 @@ PRELOAD: Final = (
     "git_atomic.engine.lfskeep",  # a restore's kept content (and its hmac, secrets)
     "git_atomic.engine.reflogkeep",  # a PRE-OP's links to the reflogs (`begin`, a turn's first)
     "git_atomic.engine.memofiles",  # a PRE-OP's note of ORIG_HEAD (`begin`)
+    "git_atomic.engine.commitbody",  # a checkpoint commit worked out without a process
     "git_atomic.engine.coreplace",  # and of core.bare, core.worktree
     "git_atomic.engine.gitfolders",  # a PRE-OP's note of the ref folders it had not (`begin`)
     "_sha1",  # the objects a checkpoint writes itself (objectformat.py)
