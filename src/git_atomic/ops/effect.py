@@ -60,7 +60,7 @@ from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind
 from git_atomic.engine import checkpoint, gitstate, indexstate, infoexclude, stashstate
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
-from git_atomic.ops import moves, treemerge
+from git_atomic.ops import intents, moves, treemerge
 from git_atomic.ops.operation import Engine, RollbackResult
 from git_atomic.ops.refsafter import RefsAfter
 
@@ -427,13 +427,20 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
             # Named as a folder (`e/f/`): no file stands on either side at that path.
             conflicts=tuple(Conflict(p + b"/", "files", "file/directory") for p in blocked),
         )
+    flags = _flags_after(repo, current, pairs)
+    # An intent-to-add entry kept where the changes take its file away (you ran `git add -N`
+    # on the operation's new file): an overlap, not an index only its bytes could hold.
+    orphaned = intents.without_their_file(repo, flags, current.files_tree, files)
+    if orphaned:
+        kind = "intent-to-add (git add -N) whose file would go"
+        return Outcome(current, None, conflicts=tuple(Conflict(p, "index", kind) for p in orphaned))
     times = [snaps[to].captured_at for _, to in changes]
     target = _target(
         repo,
         files_tree=files,
         staged_tree=staged,
         refs=refs,
-        flags=_flags_after(repo, current, pairs),
+        flags=flags,
         folders=(blob, every),
         # What each change goes back to was on disk then: a file the target lacks that was
         # born before it and that the target's rules ignore is the user's (restorekeeps.py); one
