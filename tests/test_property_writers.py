@@ -165,6 +165,13 @@ class World:
                 self.repo.git("checkout", "-q", "main")
         elif kind == "stash":
             git("stash", "push", "-q", "-u")
+        elif kind == "agent":  # another agent session's call (its turn never ends)
+            self.sessions += 1
+            call = {"tool_name": "Bash", "tool_input": {"command": "job"}}
+            call["tool_use_id"] = f"s2-{self.sessions}"
+            agents.claude_hook(self.repo, "s2", "PreToolUse", **call)
+            self.act("agent", ("write", n, v))
+            agents.claude_hook(self.repo, "s2", "PostToolUse", **call, tool_response={})
         elif kind == "session":  # a second session's operation, on a path of its own
             self.sessions += 1
             script = f"printf 's{value}\\n' > session-{self.sessions}"
@@ -309,7 +316,7 @@ SETTINGS = settings(
     history=st.sampled_from(("shadow", "commits")),
     op=_actions(OP_KINDS, 4),
     since=_actions(OTHER_KINDS, 3),
-    how=st.sampled_from(("rollback --op", "rollback")),
+    how=st.sampled_from(("rollback --op", "rollback", "abort")),
     between=_actions(OTHER_KINDS, 3),
     later=_actions(OTHER_KINDS, 3),
 )
@@ -335,17 +342,25 @@ def test_a_kept_operations_take_backs_leave_the_other_writers(
         assert res.returncode == 0, res.stderr
         for a in op:
             world.act("op", a)
-        res = world.repo.atomic("commit", "--no-gates")
-        assert res.returncode == 0, res.stderr
-        op_id = world.repo.atomic_json("log")["operations"][0]["op_id"]
-        post = world.state()
-        for a in since:
-            world.act("other", a)
         mover = Mover(world)
-        args = ["rollback", "--op", op_id] if how == "rollback --op" else ["rollback"]
-        if how == "rollback" and any(k == "session" for k, *_ in since):
-            args = ["rollback", "--op", op_id]  # the newest operation is the session's
-        moved = mover.move(args, post, pre)
+        if how == "abort":  # all the open operation's own: exactly PRE-OP
+            post, ignored = world.state(), world.ignored()
+            res = world.repo.atomic("abort")
+            assert res.returncode == 0, res.stderr
+            assert world.state() == pre, _diff(world.state(), pre)
+            assert world.ignored() == ignored, "abort touched the ignored file"
+            moved: tuple[State, State] | None = (post, pre)
+        else:
+            res = world.repo.atomic("commit", "--no-gates")
+            assert res.returncode == 0, res.stderr
+            op_id = world.repo.atomic_json("log")["operations"][0]["op_id"]
+            post = world.state()
+            for a in since:
+                world.act("other", a)
+            args = ["rollback", "--op", op_id] if how == "rollback --op" else ["rollback"]
+            if how == "rollback" and any(k == "session" for k, *_ in since):
+                args = ["rollback", "--op", op_id]  # the newest operation is the session's
+            moved = mover.move(args, post, pre)
         for writes in (between, later):
             if moved is None:
                 return
@@ -372,10 +387,15 @@ def _bash(n: int) -> dict[str, object]:
     tree=_actions(BOTH, 5),
     before=_actions(OTHER_KINDS, 2),
     call=_actions(OP_KINDS, 4),
-    after=_actions(OTHER_KINDS, 3),
+    after=_actions((*OTHER_KINDS, "agent", "agent"), 3),
+    later=_actions((*OTHER_KINDS, "agent"), 2),
 )
 def test_a_turns_take_back_leaves_what_others_wrote_between_its_calls(
-    tree: list[Action], before: list[Action], call: list[Action], after: list[Action]
+    tree: list[Action],
+    before: list[Action],
+    call: list[Action],
+    after: list[Action],
+    later: list[Action],
 ) -> None:
     root = Path(tempfile.mkdtemp(prefix="writers-turn-"))
     try:
@@ -418,8 +438,16 @@ def test_a_turns_take_back_leaves_what_others_wrote_between_its_calls(
             return  # you switched branches since: which files come back is the replay's
         if overlaps:
             assert got == now, f"a refusal changed things: {_diff(got, now)}\n{res.stderr}"
-        else:
-            assert got == expected, f"{_diff(got, expected)}\n{res.stdout}{res.stderr}"
+            return
+        assert got == expected, f"{_diff(got, expected)}\n{res.stdout}{res.stderr}"
+        if got == now:
+            return
+        for a in later:  # then `undo` of the turn's take-back, and `undo` of that
+            world.act("other", a)
+        mover = Mover(world)
+        moved = mover.move(["undo"], got, now)
+        if moved is not None and moved[0] != moved[1]:
+            mover.move(["undo"], moved[1], moved[0])
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
