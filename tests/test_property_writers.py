@@ -172,10 +172,19 @@ class World:
             agents.claude_hook(self.repo, "s2", "PreToolUse", **call)
             self.act("agent", ("write", n, v))
             agents.claude_hook(self.repo, "s2", "PostToolUse", **call, tool_response={})
-        elif kind == "session":  # a second session's operation, on a path of its own
+        elif kind == "session":  # a second session's operation: a path of its own, or ours
             self.sessions += 1
-            script = f"printf 's{value}\\n' > session-{self.sessions}"
-            res = self.repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script)
+            own = f"session-{self.sessions}"
+            script = f"printf 's{value}\\n' > {own}"
+            if v == 0:  # one of the names the writers share, whatever stands there
+                script = f"rm -rf {name}; printf 's{value}\\n' > {name}"
+                if "/" in name:
+                    folder = name.rsplit("/", 1)[0]
+                    make = f"{{ [ -d {folder} ] && [ ! -L {folder} ]; }} || rm -f {folder}"
+                    script = f"{make}; mkdir -p {folder}; {script}"
+            res = self.repo.atomic(
+                "run", "--history", "shadow", "--no-gates", "--", "sh", "-c", script
+            )
             assert res.returncode == 0, res.stderr
 
     def state(self) -> State:
