@@ -24,7 +24,8 @@ names a path of the overlap; where it does not, the disk and the index are the m
 ignored file is in no checkpoint: no move touches it. Every commit the other writer made stays
 on a branch.
 
-Examples: GIT_ATOMIC_WRITERS_EXAMPLES (default 10; the turns' property a third of that).
+Examples: GIT_ATOMIC_WRITERS_EXAMPLES (default 25, about 15 s in all; the turns' property a
+third of that).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ OTHER_KINDS = (*BOTH, "commit", "amend", "checkout", "switch", "stash", "session
 
 
 def _examples() -> int:
-    return int(os.environ.get("GIT_ATOMIC_WRITERS_EXAMPLES") or 10)
+    return int(os.environ.get("GIT_ATOMIC_WRITERS_EXAMPLES") or 25)
 
 
 def _actions(kinds: Sequence[str], size: int) -> st.SearchStrategy[list[Action]]:
