@@ -134,6 +134,7 @@ RESTORE = {
     for m in (
         ".engine.restore",
         ".engine.restorefiles",  # its writes to the files,
+        ".engine.restorerefs",  # its moves of HEAD and the branches,
         ".engine.blobsahead",  # with the bytes of a large one read beside its removals,
         ".engine.restorekeeps",  # and what it leaves where it is
         ".engine.unchanged",  # its check that nobody else wrote a path

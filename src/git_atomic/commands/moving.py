@@ -459,7 +459,7 @@ def report_still(
             f"path{'s' if n != 1 else ''}{also}{_dropping(facts)}; nothing was changed"
         )
     else:
-        from git_atomic.engine.restore import left_where
+        from git_atomic.engine.restorerefs import left_where
 
         for name in facts.branches_left:  # as a restore says it (restore.py)
             where = left_where(prev.current, prev.target, f"refs/heads/{name}")

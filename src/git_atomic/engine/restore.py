@@ -12,7 +12,6 @@ from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
 from git_atomic.core import failpoints
-from git_atomic.core.errors import GitError
 from git_atomic.engine import (
     checkpoint,
     dotgit,
@@ -23,6 +22,7 @@ from git_atomic.engine import (
     reconcile,
     restorefiles,
     restorekeeps,
+    restorerefs,
     safefs,
     stashstate,
 )
@@ -32,11 +32,9 @@ from git_atomic.engine.restorefiles import Specials
 from git_atomic.engine.restoreplan import (
     GITLINK,
     Action,
-    LaterWrites,
     PathChange,
     Plan,
     folders_on_the_way,
-    head_key,
     named_modes,
 )
 
@@ -154,7 +152,7 @@ def apply(
     _put_index(repo, current, target, the_plan, paths, stale)
     failpoints.hit("restore:after-index")
     if the_plan.ref_lines:
-        _move_branches(repo, the_plan.ref_lines, reason, outcome)
+        restorerefs.move_branches(repo, the_plan.ref_lines, reason, outcome)
         failpoints.hit("restore:after-refs")
     if the_plan.renamed_back:
         from git_atomic.engine import renamedback  # only where another worktree's was renamed
@@ -162,7 +160,7 @@ def apply(
         for name in renamedback.put(repo, the_plan.renamed_back, reason):
             outcome.problems.append(
                 f"branch {name.removeprefix('refs/heads/')} is checked out in another "
-                f"worktree; left as it is{left_where(current, target, name)}"
+                f"worktree; left as it is{restorerefs.left_where(current, target, name)}"
             )
     if the_plan.ref_lines or the_plan.renamed_back:
         from git_atomic.engine import branchconfig  # only where a branch comes or goes
@@ -184,8 +182,8 @@ def apply(
         else:
             outcome.refs_left.append(stashstate.REF)
             outcome.problems.append("your stashes were changed by someone else; left as they are")
-    _move_head(repo, current, target, the_plan, reason, outcome)
-    _report_left(the_plan, outcome, current, target)
+    restorerefs.move_head(repo, current, target, the_plan, reason, outcome)
+    restorerefs.report_left(the_plan, outcome, current, target)
     # The ignored files kept are no change either (restorekeeps.py).
     left = {*outcome.left, *outcome.failed, *outcome.in_repositories, *kept}
     outcome.changed = [c for c in the_plan.path_changes() if c.path not in left]
@@ -210,7 +208,9 @@ def _closed_again(
             outcome.cannot(path, why)
     if closed:  # no tree holds them, no path change lists them: said
         outcome.bits.update(closed)
-        names = ", ".join(f"{_show(p)} ({new:o})" for p, (_, new) in sorted(closed.items()))
+        names = ", ".join(
+            f"{restorerefs.show(p)} ({new:o})" for p, (_, new) in sorted(closed.items())
+        )
         outcome.notes.append(f"the permission bits the checkpoint kept closed again: {names}")
 
 
@@ -390,125 +390,6 @@ def _put_index(
         indexfile.put_index(repo, current, target, restat=stale)
 
 
-def _move_head(
-    repo: Repo,
-    current: Snapshot,
-    target: Snapshot,
-    the_plan: Plan,
-    reason: str,
-    outcome: Outcome,
-) -> None:
-    if the_plan.head_changes and not repo.set_head(
-        target.head_ref, target.head_oid, message=reason, was=head_key(current)
-    ):
-        outcome.refs_left.append("HEAD")
-        outcome.problems.append("HEAD was moved by someone else; left as it is")
-
-
-def _report_left(the_plan: Plan, outcome: Outcome, current: Snapshot, target: Snapshot) -> None:
-    """The problems of what the restore left as it is: branches checked out elsewhere (each
-    with the commit it stays at and the one it would have gone to), and paths another writer
-    changed."""
-    for name in the_plan.branches_left:
-        outcome.problems.append(
-            f"branch {name.removeprefix('refs/heads/')} is checked out in "
-            f"another worktree; left as it is{left_where(current, target, name)}"
-        )
-    for name in the_plan.branches_not_ours:
-        where = left_where(current, target, name)
-        outcome.problems.append(
-            f"branch {name.removeprefix('refs/heads/')} changed meanwhile, and another worktree "
-            f"of this repository may have changed it; left as it is{where}"
-        )
-    if the_plan.stash_not_ours:
-        outcome.problems.append(
-            "your stash list changed meanwhile, and another worktree of this repository may "
-            "have changed it; left as it is (the checkpoints hold every stash it had)"
-        )
-    for path in outcome.left:
-        outcome.problems.append(
-            f"{_show(path)} was changed by another writer after the rescue was taken; "
-            "left as it is (no checkpoint holds it)"
-        )
-
-
-def tell_later_writes(later: LaterWrites, outcome: Outcome) -> None:
-    """What someone changed between a kill and `recover` that finished its restore
-    (restoreplan.without_later_writes), left as it is: named as a live restore names a path
-    written while it ran."""
-    for path in later.paths:
-        outcome.left.append(path)
-        outcome.problems.append(
-            f"{_show(path)} was changed after the interrupted restore began; left as it is"
-        )
-    for name in later.refs:
-        outcome.refs_left.append(name)
-        shown = name.removeprefix("refs/heads/")
-        outcome.problems.append(
-            f"{'HEAD' if name == 'HEAD' else 'branch ' + shown} was moved after the interrupted "
-            "restore began; left as it is"
-        )
-    if later.index:
-        outcome.index_left = True
-        outcome.problems.append(
-            "the index was changed after the interrupted restore began; left as it is"
-        )
-
-
-def _move_branches(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome) -> None:
-    """Deletions first, then the rest: git refuses to make `outer` in the transaction that
-    deletes `outer/inner` (a name and a folder of it cannot both be refs)."""
-    deletions = [line for line in lines if not line.split()[2].strip("0")]
-    for batch in (deletions, [line for line in lines if line not in deletions]):
-        if batch:
-            _move_batch(repo, batch, reason, outcome)
-
-
-def _move_batch(repo: Repo, lines: Sequence[str], reason: str, outcome: Outcome) -> None:
-    # A branch made again gets its reflog as an operation's PRE-OP kept it (reflogkeep.py),
-    # before git appends this move's line to it.
-    made = [line.split()[1:3] for line in lines if not line.split()[3].strip("0")]
-    written: list[str] = []
-    if made:
-        from git_atomic.engine import reflogkeep
-
-        written = [name for name, oid in made if reflogkeep.put_back(repo, name, oid)]
-    try:
-        repo.update_refs(lines, message=reason)
-        return
-    except GitError:
-        pass  # the transaction is refused as a whole when one branch moved meanwhile
-    # Someone moved a branch meanwhile: move the others, report the ones that failed.
-    for line in lines:
-        res = repo.run(
-            "update-ref",
-            "-m",
-            reason,
-            "--stdin",
-            input=(line + "\n").encode("utf-8", "surrogateescape"),
-            check=False,
-        )
-        if res.returncode != 0:
-            ref = line.split()[1]
-            outcome.refs_left.append(ref)
-            name = ref.removeprefix("refs/heads/")
-            outcome.problems.append(f"branch {name} was moved by someone else; left as it is")
-    _forget_unmade(repo, written)
-
-
-def _forget_unmade(repo: Repo, written: Sequence[str]) -> None:
-    """The reflogs written back for branches that were not made after all (someone made one
-    meanwhile, with a reflog of its own, is not among them: `put_back` writes none over)."""
-    if not written:
-        return
-    from git_atomic.engine import reflogkeep
-
-    now = repo.refs("refs/heads/")
-    for name in written:
-        if name not in now:
-            reflogkeep.forget(repo, name)
-
-
 def _restore_index_paths(
     repo: Repo,
     current: Snapshot,
@@ -618,16 +499,3 @@ def _rebuild_index_paths(
         indexfile.install_index(repo, scratch)
     finally:
         scratch.unlink(missing_ok=True)
-
-
-def _show(path: bytes) -> str:
-    return path.decode("utf-8", "backslashreplace")
-
-
-def left_where(current: Snapshot, target: Snapshot, name: str) -> str:
-    """`, at 1a2b3c4d5e6f (it would have gone to 5d6e7f8a9b0c)`: where a branch left as it is
-    stays, and where the move would have put it (a commit it named then is in the target's
-    checkpoint: `git branch -f` to it is yours to decide)."""
-    now, was = current.branches.get(name), target.branches.get(name)
-    here = f", at {now[:12]}" if now else ", not there"
-    return here + (f" (it would have gone to {was[:12]})" if was else " (it would have gone)")

@@ -400,7 +400,7 @@ class Engine:
         """From the state now to the target, writing only what differs (restoreplan.py).
         `since`: the rescue of a restore a crash interrupted; what others changed after it is
         left as they made it, and named."""
-        from git_atomic.engine import restore, restoreplan
+        from git_atomic.engine import restore, restoreplan, restorerefs
 
         the_plan = restoreplan.plan(
             self.repo, current, target, with_refs=with_refs, paths=paths, own_branches=own_branches
@@ -411,7 +411,7 @@ class Engine:
         outcome = restore.apply(
             self.repo, current, target, the_plan, reason=f"git-atomic: {event}", paths=paths
         )
-        restore.tell_later_writes(later, outcome)
+        restorerefs.tell_later_writes(later, outcome)
         if outcome.notes:  # the restore's own (stashfiles.py: ignored files written back)
             from git_atomic.ops import output
 
