@@ -214,3 +214,18 @@ def test_an_operation_whose_git_dir_was_made_anew_is_said_gone(repo: GitRepo, ve
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert repo.read("README") == b"the op's\n"
     assert repo.git("log", "--format=%s").split() == ["fresh"]
+
+
+def test_undo_after_a_rollback_that_changed_nothing_says_so(repo: GitRepo) -> None:
+    """The operation's file went with your `git stash -u` before its rollback, which then had
+    nothing to take back: `undo` said "no rollback, abort, emergency or recover yet", though a
+    rollback ran. It says that none has changed the worktree yet."""
+    said = repo.atomic("undo", check=2).stderr
+    assert "no rollback, abort, emergency or recover has changed it yet" in said, said
+    op = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", "echo x > a")
+    repo.git("stash", "-u")
+    res = repo.atomic("rollback", "--op", op["op_id"], check=None)
+    assert res.returncode == 0, res.stderr
+    said = repo.atomic("undo", check=2).stderr
+    assert "no rollback, abort, emergency or recover has changed it yet" in said, said
+    assert not repo.exists("a")

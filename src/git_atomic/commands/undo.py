@@ -238,10 +238,13 @@ def _since(ctx: context.Context, open_op: OpRow | None) -> float | None:
 def _last_event(ctx: context.Context, open_op: OpRow | None) -> EventRow:
     """The event `undo` takes back: this worktree's newest, and not older than an open operation."""
     events = ctx.journal.events(ctx.worktree, limit=1)
-    if not events or events[0].rescue is None or events[0].target is None:
+    if not events:
         raise UsageError(
-            "undo: nothing to undo in this worktree (no rollback, abort, emergency or recover yet)"
+            "undo: nothing to undo in this worktree "
+            "(no rollback, abort, emergency or recover has changed it yet)"
         )
+    if events[0].rescue is None or events[0].target is None:
+        raise UsageError(f"undo: nothing to undo: the last {events[0].kind} changed nothing")
     event = events[0]
     if open_op is not None and event.at < open_op.started_at:
         raise BusyError(
