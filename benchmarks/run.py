@@ -1411,11 +1411,21 @@ WARM_ENV: Final = {"GIT_ATOMIC_HELPER": "1", "GIT_ATOMIC_HELPER_IDLE": "900"}
 
 
 def _warm_up(bench: SizeBench) -> None:
-    """Untimed: a routed command, until the worktree's helper answers (the first one starts it)."""
+    """Untimed: a routed command, until the worktree's helper answers (the first one starts it).
+    A `Stop` hook call of a session with no turn open: it changes nothing, and starts the
+    helper (`status`, which only reads, is served by one but never starts one)."""
     assert bench.cli is not None
     deadline = time.monotonic() + 60
+    payload = {"session_id": "bench-warm-up", "hook_event_name": "Stop", "cwd": str(bench.work)}
+    payload["stop_hook_active"] = False
     while True:
-        run_cmd([*bench.cli.argv, "status", "--json"], bench.work, bench.ga_env, bench.timeout)
+        run_cmd(
+            [*bench.cli.argv, "hook", HOOK_AGENT, "Stop"],
+            bench.work,
+            bench.ga_env,
+            bench.timeout,
+            json.dumps(payload).encode(),
+        )
         pid = _helper_pid(bench.work)
         sock = bench.work / ".git" / "atomic" / "helper" / "main.sock"
         if pid is not None and sock.exists() and Path(f"/proc/{pid}").exists():

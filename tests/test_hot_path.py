@@ -264,6 +264,15 @@ def ours(modules: set[str]) -> set[str]:
     return {m for m in modules if m == PKG or m.startswith(PKG + ".")}
 
 
+def git_commands(trace: Path) -> list[str]:
+    """The git command of each process a GIT_TRACE2_EVENT file saw start (`status`, ...)."""
+    return [
+        next(a for a in e["argv"][1:] if not a.startswith("-") and "=" not in a)
+        for e in map(json.loads, trace.read_text().splitlines())
+        if e["event"] == "start"
+    ]
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
@@ -400,12 +409,7 @@ def test_begin_writes_its_small_objects_without_a_process(repo: GitRepo, tmp_pat
     repo.atomic("commit", "--no-gates", check=0)
     trace = tmp_path / "trace.json"
     res = repo.atomic_json("begin", "second", env={"GIT_TRACE2_EVENT": str(trace)})
-    events = [json.loads(line) for line in trace.read_text().splitlines()]
-    commands = [
-        next(a for a in e["argv"][1:] if not a.startswith("-") and "=" not in a)
-        for e in events
-        if e["event"] == "start"
-    ]
+    commands = git_commands(trace)
     assert "hash-object" not in commands, commands
     assert "mktree" not in commands, commands  # the few trees of the scan's edit: loose
     # config, rev-parse, two for-each-ref, status, ls-files (ignored rule files), write-tree
@@ -438,11 +442,7 @@ def test_a_sparse_checkouts_begin_runs_what_a_plain_ones_does(
     trace = tmp_path / "trace.json"
     env = {"GIT_TRACE2_EVENT": str(trace), "GIT_ATOMIC_VERIFY_SCAN": "0"}  # no check of git
     res = repo.atomic_json("begin", "three", env=env)
-    commands = [
-        next(a for a in e["argv"][1:] if not a.startswith("-") and "=" not in a)
-        for e in map(json.loads, trace.read_text().splitlines())
-        if e["event"] == "start" and "check-ignore" not in e["argv"]
-    ]
+    commands = [c for c in git_commands(trace) if c != "check-ignore"]
     # (The folder walk asks git about `in/` while the rule files are seconds old, whatever the
     # checkout: its verdicts are kept only once they are older: folderwalk.py.)
     assert sorted(commands) == sorted(
@@ -471,11 +471,7 @@ def test_a_begin_under_line_ending_rules_reads_its_raw_record_by_the_refs_listed
     trace = tmp_path / "trace.json"
     env = {"GIT_TRACE2_EVENT": str(trace), "GIT_ATOMIC_VERIFY_SCAN": "0"}
     res = repo.atomic_json("begin", "three", env=env)
-    commands = [
-        next(a for a in e["argv"][1:] if not a.startswith("-") and "=" not in a)
-        for e in map(json.loads, trace.read_text().splitlines())
-        if e["event"] == "start"
-    ]
+    commands = git_commands(trace)
     for extra in ("rev-parse", "hash-object", "fast-import", "update-index", "mktree"):
         assert commands.count(extra) <= (extra == "rev-parse"), commands  # discovery's only
     raw = subprocess.run(

@@ -333,17 +333,7 @@ def rebuild(
         # sparse index that holds one back wrong (every entry named as the first) once it has
         # expanded it, which the collapse above and write-tree do; `add -N` keeps git's cached
         # trees as git's own `add -N` leaves them (those of the entry's folders dropped).
-        repo.run(
-            *whole,
-            "add",
-            "-N",
-            "-f",
-            "--sparse",
-            "--pathspec-from-file=-",
-            "--pathspec-file-nul",
-            input=b"".join(p + b"\0" for p in intents),
-            env={**env, "GIT_LITERAL_PATHSPECS": "1"},
-        )
+        add_intents(repo, intents, env, config=whole)
         for flag, _now, wanted in flags:  # those of the entries made just now
             _set_flag(repo, env, flag, clear=set(), mark=wanted & set(intents), config=whole)
     return scratch
@@ -428,6 +418,24 @@ def sparse_index(repo: Repo) -> bool:
     return all((repo.config(k) or "false").strip().lower() in _TRUE for k in keys)
 
 
+def add_intents(
+    repo: Repo, paths: Sequence[bytes], env: Mapping[str, str], *, config: Sequence[str] = ()
+) -> None:
+    """`git add -N` of `paths` (names, never patterns), forced past the ignore rules and the
+    sparse-checkout patterns: only git's `add -N` makes an intent-to-add entry."""
+    repo.run(
+        *config,
+        "add",
+        "-N",
+        "-f",
+        "--sparse",
+        "--pathspec-from-file=-",
+        "--pathspec-file-nul",
+        input=b"".join(p + b"\0" for p in paths),
+        env={**env, "GIT_LITERAL_PATHSPECS": "1"},
+    )
+
+
 def _collapse(repo: Repo, env: Mapping[str, str], config: Sequence[str]) -> None:
     """The index as git writes a sparse one: an entry put inside a sparse folder (040000)
     expands only that folder, and git never collapses an index read with such entries again
@@ -507,13 +515,4 @@ def sparse_again(repo: Repo) -> None:
     listed = b"".join(p + b"\0" for p in intents)
     repo.run(*whole, "update-index", "--force-remove", "-z", "--stdin", input=listed)
     repo.run("update-index", "--force-write-index")
-    repo.run(
-        "add",
-        "-N",
-        "-f",
-        "--sparse",
-        "--pathspec-from-file=-",
-        "--pathspec-file-nul",
-        input=listed,
-        env={"GIT_LITERAL_PATHSPECS": "1"},
-    )
+    add_intents(repo, intents, {})
