@@ -44,6 +44,10 @@ def hermetic_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str
         GIT_ATOMIC_INDEX_LOCK_WAIT="3",
     )
     env.pop("GIT_ATOMIC_FAILPOINT", None)
+    from git_atomic.ops.windowlog import SHELL_MARKS
+
+    for mark in SHELL_MARKS:  # the suite run in an agent's shell is not that agent's call
+        env.pop(mark, None)
     if "GIT_ATOMIC_SPLIT_SCAN_AT" in os.environ:  # scan indexes split from that size (scan.py)
         env["GIT_ATOMIC_SPLIT_SCAN_AT"] = os.environ["GIT_ATOMIC_SPLIT_SCAN_AT"]
     if extra:

@@ -77,8 +77,6 @@ def commit_all(repo: GitRepo, message: str = "c") -> None:
 
 def with_gate(repo: GitRepo) -> None:
     """A gate that fails while a file `bad` is there; its config is not the turn's."""
-    for mark in ("CLAUDECODE", "GEMINI_CLI", "CODEX_THREAD_ID"):  # not in an agent's shell
-        repo.env.pop(mark, None)
     repo.write(".git-atomic.toml", GATE)
     with open(repo.path / ".git" / "info" / "exclude", "ab") as fh:
         fh.write(b".git-atomic.toml\n")

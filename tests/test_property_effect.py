@@ -461,8 +461,6 @@ def test_another_sessions_calls_inside_a_turns_shell_call_stay_theirs(
     try:
         world = World(root)
         repo = world.repo
-        for mark in ("CLAUDECODE", "GEMINI_CLI", "CODEX_THREAD_ID"):
-            repo.env.pop(mark, None)
         repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
         (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
         agents.claude_hook(repo, "s1", "UserPromptSubmit", prompt="go")

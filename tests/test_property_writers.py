@@ -411,8 +411,6 @@ def test_a_turns_take_back_leaves_what_others_wrote_between_its_calls(
     try:
         world = World(root)
         repo = world.repo
-        for mark in ("CLAUDECODE", "GEMINI_CLI", "CODEX_THREAD_ID"):
-            repo.env.pop(mark, None)
         repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
         (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
         for a in tree[:3]:

@@ -21,13 +21,6 @@ from testing.agents import claude_hook
 from testing.gitrepo import GitRepo
 
 
-@pytest.fixture(autouse=True)
-def at_a_terminal(repo: GitRepo) -> None:
-    """Commands typed by you, not in an agent's shell (the suite may run in one)."""
-    for mark in ("CLAUDECODE", "GEMINI_CLI", "CODEX_THREAD_ID", "GIT_ATOMIC_MCP_SERVER"):
-        repo.env.pop(mark, None)
-
-
 @pytest.fixture
 def server() -> Iterator[subprocess.Popen[bytes]]:
     """A live process that plays an MCP server which marked an operation."""

@@ -23,8 +23,6 @@ SHARED = b"a\nb\nc\nd\ne\nf\ng\n"
 
 
 def _setup(repo: GitRepo) -> None:
-    for mark in ("CLAUDECODE", "GEMINI_CLI", "CODEX_THREAD_ID"):  # not in an agent's shell
-        repo.env.pop(mark, None)
     repo.write("f.txt", SHARED)
     repo.write("g.txt", b"x\n")
     repo.write("h.txt", b"h\n")

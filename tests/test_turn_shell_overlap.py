@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from testing.agents import claude_hook
 from testing.gitrepo import GitRepo
 
 
 def _setup(repo: GitRepo) -> None:
-    for mark in ("CLAUDECODE", "GEMINI_CLI", "CODEX_THREAD_ID"):  # not in an agent's shell
-        repo.env.pop(mark, None)
     repo.write("f.txt", b"f\n")
     repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
     (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
@@ -110,3 +112,18 @@ def test_another_sessions_file_tool_open_across_a_shell_call_keeps_its_file(
     _post(repo, "s2", theirs)
     assert "kept" in _stop(repo, "s2")["systemMessage"]
     assert repo.read("two.txt") == b"two\n"
+
+
+def test_every_platforms_shell_variable_marks_a_command_as_an_agents() -> None:
+    """The variables that tell a command runs in an agent's shell call: each platform's
+    (agents/turnstate.py) are those the window log goes by (ops/windowlog.py, a layer below),
+    and none reaches the suite's own commands (testing/gitrepo.py's hermetic environment)."""
+    from git_atomic.agents.turnstate import SHELL_VARIABLES
+    from git_atomic.ops.windowlog import SHELL_MARKS
+    from testing.gitrepo import hermetic_env
+
+    assert sorted(SHELL_MARKS) == sorted(SHELL_VARIABLES)
+    with pytest.MonkeyPatch.context() as patch:
+        for mark in SHELL_MARKS:
+            patch.setenv(mark, "1")
+        assert not set(SHELL_MARKS) & set(hermetic_env(Path(tempfile.mkdtemp())))

@@ -101,14 +101,15 @@ def _write(repo: git.Repo, entry: Window) -> None:
 
 
 # The variables an agent platform sets for its shell tool's commands (agents/turnstate.py's
-# _SHELL_MARKS): an operation or a move run there may be the agent's own, part of its call.
-_SHELL_MARKS: Final = ("CLAUDECODE", "GEMINI_CLI", "CODEX_THREAD_ID")
+# SHELL_VARIABLES, each platform's: a test keeps the two the same): an operation or a move run
+# there may be the agent's own, part of its call.
+SHELL_MARKS: Final = ("CLAUDECODE", "GEMINI_CLI", "CODEX_THREAD_ID", "CODEX_SESSION_ID")
 
 
 def in_an_agents_shell() -> bool:
     """Whether this command runs in an agent's shell call: its change is then left in that
     call's window (the turn's, as before), never noted as another writer's."""
-    return any(os.environ.get(mark) for mark in _SHELL_MARKS)
+    return any(os.environ.get(mark) for mark in SHELL_MARKS)
 
 
 def note_kept(repo: git.Repo, rows: Sequence[CheckpointRow], op: OpRow) -> None:
