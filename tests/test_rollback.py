@@ -1257,3 +1257,19 @@ def test_the_folder_a_take_back_runs_in_is_kept_empty_and_said(repo: GitRepo, ho
         repo.atomic("undo", check=0)
         repo.atomic("rollback", check=0)
         assert not inside.exists()
+
+
+def test_heads_reflog_is_read_here_never_through_a_link(repo: GitRepo, tmp_path: Path) -> None:
+    """Which branches this worktree's HEAD left (engine/headleft.py) is read from its own
+    reflog; a `logs` folder made a link to one elsewhere is not read through (nothing left)."""
+    from git_atomic.engine import headleft
+
+    repo.git("checkout", "-q", "-b", "topic")
+    repo.git("checkout", "-q", "-")
+    git_dir = repo.path / ".git"
+    left = headleft.left_here(git_dir)
+    assert left.get("refs/heads/topic") == repo.git("rev-parse", "topic").strip()
+    outside = tmp_path / "logs-elsewhere"
+    (git_dir / "logs").rename(outside)
+    (git_dir / "logs").symlink_to(outside)
+    assert headleft.left_here(git_dir) == {}

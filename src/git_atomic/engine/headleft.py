@@ -19,6 +19,8 @@ import os
 from pathlib import Path
 from typing import Final
 
+from git_atomic.engine import safefs
+
 _MOVING: Final = b"checkout: moving from "
 _LARGEST: Final = 16 << 20  # a reflog longer than this is not read (the rule is not applied)
 
@@ -26,16 +28,17 @@ _LARGEST: Final = 16 << 20  # a reflog longer than this is not read (the rule is
 def left_here(git_dir: Path) -> dict[str, str]:
     """Each branch (`refs/heads/...`) this worktree's HEAD moved away from, with the commit it
     was at the last time it was left; empty when the reflog is not there, not a regular file
-    (never read through a link) or too large."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    (never read through a link, its folder's either) or too large."""
     try:
-        fd = os.open(git_dir / "logs" / "HEAD", flags)
+        # From the git dir down, no link followed on the way (`logs` made a link by the
+        # operation would have it read elsewhere).
+        with safefs.Tree(os.fsencode(git_dir)) as tree:
+            st = tree.lstat(b"logs/HEAD")
+            data = tree.read(b"logs/HEAD") if st is not None and st.st_size <= _LARGEST else None
     except OSError:
         return {}
-    with os.fdopen(fd, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size > _LARGEST:
-            return {}
-        data = fh.read()
+    if data is None:
+        return {}
     left: dict[str, str] = {}
     for line in data.split(b"\n"):
         head, tab, message = line.partition(b"\t")
