@@ -12,7 +12,8 @@ from testing.gitrepo import GitRepo
 
 def take_back(repo: GitRepo, script: str, how: str, gone: Iterable[str]) -> None:
     """Run `script` as an operation and take its effect back `how`; `gone`: the paths the
-    script removes (checked gone after the first `undo` of an `undo of undo`)."""
+    script removes (checked gone after a kept run, and after the first `undo` of an `undo of
+    undo`)."""
     if how == "failed run":
         repo.atomic("run", "--no-gates", "--", "sh", "-c", script + "; exit 1", check=1)
     elif how == "abort":
@@ -30,6 +31,8 @@ def take_back(repo: GitRepo, script: str, how: str, gone: Iterable[str]) -> None
         repo.atomic("undo", check=0)
     else:
         repo.atomic("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", script, check=0)
+        for name in gone:  # the run kept: its effect is there before it is taken back
+            assert not repo.exists(name), name
         op_id = repo.atomic_json("log")["operations"][0]["op_id"]
         if how == "rollback --op":
             repo.write("README", b"yours, since\n")  # a change since: the target is worked out

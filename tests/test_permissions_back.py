@@ -46,11 +46,6 @@ def _setup(repo: GitRepo) -> None:
     repo.atomic("run", "--no-gates", "--", "true", check=0)
 
 
-def _gone(repo: GitRepo) -> None:
-    for name in PRIVATE:
-        assert not repo.exists(name), name
-
-
 def _back(repo: GitRepo) -> None:
     for name, (data, bits) in PRIVATE.items():
         assert repo.read(name) == data, name
@@ -64,19 +59,7 @@ def test_a_deleted_file_comes_back_with_its_permission_bits(repo: GitRepo, how: 
     tree cannot of the files your index does not hold as they are (untracked, changed, held by
     `protect`), and a file made again gets them back."""
     _setup(repo)
-    rm = "rm -f " + " ".join(PRIVATE)
-    if how == "failed run":
-        repo.atomic("run", "--no-gates", "--", "sh", "-c", rm + "; exit 1", check=1)
-    else:
-        repo.atomic("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", rm, check=0)
-        _gone(repo)
-        op_id = repo.atomic_json("log")["operations"][0]["op_id"]
-        if how == "rollback --op":
-            repo.write("README", b"yours, since\n")  # a change since: the target is worked out
-            repo.atomic("rollback", "--op", op_id, check=0)
-            assert repo.read("README") == b"yours, since\n"
-        else:
-            repo.atomic("rollback", check=0)
+    take_back(repo, "rm -f " + " ".join(PRIVATE), how, PRIVATE)
     _back(repo)
 
 
