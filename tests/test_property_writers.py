@@ -105,14 +105,6 @@ class World:
             shutil.rmtree(full)
         os.makedirs(os.path.dirname(full), exist_ok=True)
 
-    def plant(self, tree: Sequence[Action]) -> None:
-        """The drawn tree: its first three actions committed, the rest left as they are."""
-        for a in tree[:3]:
-            self.act("tree", a)
-        self.act("tree", ("commit", 0, 0))
-        for a in tree[3:]:
-            self.act("tree", a)
-
     def act(self, who: str, action: Action) -> None:
         kind, n, v = action
         name, value = NAMES[n], VALUES[v]
@@ -350,7 +342,11 @@ def test_a_kept_operations_take_backs_leave_the_other_writers(
     root = Path(tempfile.mkdtemp(prefix="writers-"))
     try:
         world = World(root)
-        world.plant(tree)
+        for a in tree[:3]:
+            world.act("tree", a)
+        world.act("tree", ("commit", 0, 0))
+        for a in tree[3:]:
+            world.act("tree", a)
         pre = world.state()
         res = world.repo.atomic("begin", "op", "--history", history, "--json")
         assert res.returncode == 0, res.stderr
@@ -417,7 +413,11 @@ def test_a_turns_take_back_leaves_what_others_wrote_between_its_calls(
         repo = world.repo
         repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
         (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
-        world.plant(tree)
+        for a in tree[:3]:
+            world.act("tree", a)
+        world.act("tree", ("commit", 0, 0))
+        for a in tree[3:]:
+            world.act("tree", a)
         agents.claude_hook(repo, "s1", "UserPromptSubmit", prompt="go")
         for a in before:
             world.act("other", a)
