@@ -390,8 +390,9 @@ def test_a_rollback_after_the_commit_is_exact_whatever_the_operation_did_to_an_i
 ) -> None:
     """The state a commit leaves is worked out exactly (effect.end_state), also where the
     operation removed the file of your intent-to-add entry or changed its kind or mode: the
-    index the commit put in place makes that entry from the file, or none. So a rollback right
-    after finds nothing changed since, and restores PRE-OP exactly, the entry included."""
+    index the commit put in place makes that entry again as it was, whatever its file is now.
+    So a rollback right after finds nothing changed since, and restores PRE-OP exactly, the
+    entry included."""
     _base(repo)
     repo.write("ita.txt", b"ita\n")
     repo.git("add", "-N", "ita.txt")

@@ -29,6 +29,7 @@ from git_atomic.engine import (
 )
 from git_atomic.ops import context
 from git_atomic.ops.operation import Engine
+from testing import oracle
 from testing.gitrepo import GitRepo, hermetic_env
 
 
@@ -243,19 +244,35 @@ def _loose_objects(repo: GitRepo) -> set[str]:
     return {d.name + f.name for d in root.glob("??") for f in d.iterdir()}
 
 
-def test_an_intent_to_add_entry_without_its_file_keeps_the_raw_index(repo: GitRepo) -> None:
-    """`git add -N` cannot make that entry again, so this one checkpoint keeps the raw index."""
-    repo.write("gone", b"soon deleted\n")
+@pytest.mark.parametrize("then", ["rm", "chmod", "link", "folder"])
+def test_an_intent_to_add_entry_whatever_its_file_became_is_kept_as_tree_and_flags(
+    repo: GitRepo, then: str
+) -> None:
+    """`git add -N` makes an entry from its file; this one's file is gone, executable, a link
+    or a folder now. The checkpoint keeps the index as its tree and flags all the same (no
+    raw index), and a restore makes the entry again as it was (indexstate.add_intents: from
+    a scratch work tree), the disk left as it is."""
+    repo.write("gone", b"soon changed\n")
     repo.git("add", "-N", "gone")
-    os.unlink(repo.path / "gone")
+    path = repo.path / "gone"
+    if then == "chmod":
+        os.chmod(path, 0o755)
+    else:
+        os.unlink(path)
+    if then == "link":
+        os.symlink("elsewhere", path)
+    elif then == "folder":
+        repo.write("gone/inner", b"a file in a folder\n")
     before = repo.fingerprint()
     snap = _capture(repo, "refs/atomic/test/pre")
-    assert snap.index_blob is not None
-    repo.git("rm", "-q", "--cached", "gone")
+    assert snap.index_blob is None
+    repo.git("rm", "-q", "--cached", "-f", "gone")
     repo.write("new", b"x\n")
     repo.git("add", "new")
     _engine(repo).rollback_to(None, snap.commit, event="rollback")
     assert repo.fingerprint().diff(before) == []
+    entry = [e for e in oracle.index_entries(repo.env, repo.path) if e[0] == b"gone"]
+    assert [(mode, flags & (1 << 29)) for _p, mode, _o, _s, flags in entry] == [("100644", 1 << 29)]
 
 
 def test_an_intent_to_add_file_a_folder_now_blocks_comes_back_its_ignored_files_held(

@@ -253,9 +253,17 @@ def merge(frm: State, cur: State, to: State) -> tuple[State, set[bytes]]:
                 overlaps.add(path.split(b"@")[0])
             elif v is not None:
                 got[path] = v  # type: ignore[assignment]
-        if part == "index":  # an intent-to-add entry whose file would go, or change its mode
+        if part == "index":  # an intent-to-add entry of yours (the move's change leaves
+            # it alone) whose file the move takes away or gives another mode (ops/intents.py);
+            # one whose file was gone before stays so
             for path, (mode, _oid, flags) in got.items():
-                if flags & ITA and out["files"].get(path, ("",))[0] != mode:
+                then = out["files"].get(path, ("",))[0]
+                if (
+                    flags & ITA
+                    and b.get(path) == t.get(path)
+                    and then != mode
+                    and then != cur["files"].get(path, ("",))[0]
+                ):
                     overlaps.add(path)
         for path in got:  # a file where another's folder is: no clean result
             for i in range(1, path.count(b"/") + 1):

@@ -299,10 +299,7 @@ def rebuild(
     undone = current_flags.resolve_undo != target_flags.resolve_undo
     if undone:
         _put_resolve_undo(repo, env, whole, target_tree, target_flags.resolve_undo)
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        intents = sorted(
-            p for p in target_flags.intent_to_add if tree.kind(p) in (stat.S_IFLNK, stat.S_IFREG)
-        )
+    intents = target_flags.intent_to_add
     rewritten = removed | set(added) | (set(target_flags.resolve_undo) if undone else set())
     flags = (
         ("skip-worktree", current_flags.skip_worktree, target_flags.skip_worktree),
@@ -326,16 +323,16 @@ def rebuild(
         # as git makes it, on the scratch index alone (trees it already has: nothing new).
         repo.run(*whole, "write-tree", env=env, check=False)
     if intents:
-        # Only `git add -N` makes an intent-to-add entry; the files are back on disk by now
-        # (one a folder stood in the way of was reported by the restore, and stays out).
-        # `--sparse`: one outside the sparse-checkout patterns too (yours, or those the
-        # operation set), which git would otherwise refuse to add. Last: git (2.39) writes a
+        # Only `git add -N` makes an intent-to-add entry (add_intents: whatever is on disk,
+        # with the mode it had). `--sparse`: one outside the sparse-checkout patterns too
+        # (yours, or those the operation set), which git would otherwise refuse to add.
+        # Last: git (2.39) writes a
         # sparse index that holds one back wrong (every entry named as the first) once it has
         # expanded it, which the collapse above and write-tree do; `add -N` keeps git's cached
         # trees as git's own `add -N` leaves them (those of the entry's folders dropped).
         add_intents(repo, intents, env, config=whole)
         for flag, _now, wanted in flags:  # those of the entries made just now
-            _set_flag(repo, env, flag, clear=set(), mark=wanted & set(intents), config=whole)
+            _set_flag(repo, env, flag, clear=set(), mark=wanted & intents.keys(), config=whole)
     return scratch
 
 
@@ -419,21 +416,53 @@ def sparse_index(repo: Repo) -> bool:
 
 
 def add_intents(
-    repo: Repo, paths: Sequence[bytes], env: Mapping[str, str], *, config: Sequence[str] = ()
+    repo: Repo, intents: Mapping[bytes, str], env: Mapping[str, str], *, config: Sequence[str] = ()
 ) -> None:
-    """`git add -N` of `paths` (names, never patterns), forced past the ignore rules and the
-    sparse-checkout patterns: only git's `add -N` makes an intent-to-add entry."""
-    repo.run(
-        *config,
-        "add",
-        "-N",
-        "-f",
-        "--sparse",
-        "--pathspec-from-file=-",
-        "--pathspec-file-nul",
-        input=b"".join(p + b"\0" for p in paths),
-        env={**env, "GIT_LITERAL_PATHSPECS": "1"},
-    )
+    """Intent-to-add entries for `intents` (path -> mode), whatever is on disk at those paths.
+
+    Only git's `add -N` makes one, and it takes the entry's mode from the file it finds: run
+    on your worktree, it could make none whose file is gone, and one you `chmod`ed since would
+    come back with the new mode. So it is run on a scratch work tree holding, at each path, an
+    empty file or link of the entry's mode (an entry made by `add -N` holds no bytes or status
+    data, only its mode), your index (or `env`'s) its index: nothing of yours is read or written
+    but the index. Forced past the ignore rules and the sparse-checkout patterns; names, never
+    patterns; the settings that would read the scratch tree for anything else off."""
+    if not intents:
+        return
+    import shutil  # (not on a checkpoint's path: tests/test_hot_path.py)
+
+    scratch = repo.scratch_path("intents")
+    try:
+        for path, mode in intents.items():
+            where = scratch / os.fsdecode(path)
+            where.parent.mkdir(parents=True, exist_ok=True)
+            if mode == "120000":
+                os.symlink("intent-to-add", where)
+            else:
+                where.write_bytes(b"")
+                os.chmod(where, 0o755 if mode == "100755" else 0o644)
+        repo.run(
+            *config,
+            "-c",
+            "core.fileMode=true",
+            "-c",
+            "core.symlinks=true",
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "core.untrackedCache=keep",
+            f"--work-tree={scratch}",
+            "add",
+            "-N",
+            "-f",
+            "--sparse",
+            "--pathspec-from-file=-",
+            "--pathspec-file-nul",
+            input=b"".join(p + b"\0" for p in sorted(intents)),
+            env={**env, "GIT_LITERAL_PATHSPECS": "1"},
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _collapse(repo: Repo, env: Mapping[str, str], config: Sequence[str]) -> None:
@@ -472,25 +501,6 @@ def _set_flag(
             )
 
 
-def ita_not_reproducible(repo: Repo, flags: IndexFlags) -> bool:
-    """`git add -N` makes an intent-to-add entry from the file on disk: it cannot make one whose
-    file is gone, nor one whose mode the file no longer has (chmod after `add -N`)."""
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for path, mode in flags.intent_to_add.items():
-            st = tree.lstat(path)  # beyond a link: gone
-            if st is None:
-                return True
-            if stat.S_ISLNK(st.st_mode):
-                now = "120000"
-            elif stat.S_ISREG(st.st_mode):
-                now = "100755" if st.st_mode & 0o100 else "100644"
-            else:
-                return True
-            if now != mode:
-                return True
-    return False
-
-
 def sparse_again(repo: Repo) -> None:
     """The index written sparse where the sparse settings came back after it was put back
     under the operation's (coreplace.py: a `git sparse-checkout disable` taken back), so that
@@ -498,18 +508,20 @@ def sparse_again(repo: Repo) -> None:
     holds an intent-to-add entry (every entry named as the first). Those entries are taken out
     first, the index read whole; then it is written sparse, and they are made again."""
     whole = ("-c", "index.sparse=false")
-    listing = repo.run(*whole, "ls-files", "-z", "--debug", check=False)
+    listing = repo.run(*whole, "ls-files", "-z", "-s", "--debug", check=False)
     if listing.returncode != 0:
         return  # an index git cannot read: left as it is
     chunks = listing.stdout.split(b"\0")
-    intents, path = [], chunks[0]
+    intents: dict[bytes, str] = {}
+    entry = chunks[0]  # `<mode> <object> <stage>\t<path>`
     for chunk in chunks[1:]:
         at = chunk.find(b"\n", chunk.find(b"flags:"))
         if at < 0:
             break  # (the end)
         if int(chunk[:at].rsplit(b"flags:", 1)[1].strip(), 16) & _INTENT_TO_ADD:
-            intents.append(path)
-        path = chunk[at + 1 :]
+            info, path = entry.split(b"\t", 1)
+            intents[path] = info.split(b" ", 1)[0].decode()
+        entry = chunk[at + 1 :]
     if not intents:
         return  # git makes it sparse itself, as it reads it
     listed = b"".join(p + b"\0" for p in intents)

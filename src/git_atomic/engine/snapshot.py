@@ -249,9 +249,7 @@ def _read_git_side(
     if side.unreadable:
         disk.index_unreadable()
     disk.drop_flags(side.flags)
-    raw_index = index.present and (
-        side.unmerged or side.unreadable or indexstate.ita_not_reproducible(repo, side.flags)
-    )
+    raw_index = index.present and (side.unmerged or side.unreadable)
     in_progress = gitstate.capture(repo, refs)
     stash = stashstate.capture(repo, refs)
     index_blob, entries_blob, flags_blob = _index_blobs(repo, disk, side, raw_index=raw_index)

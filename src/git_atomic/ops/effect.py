@@ -257,17 +257,10 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
     # An entry the commit removed (a file a sparse checkout left off the disk, committed as
     # deleted) takes its skip-worktree and assume-unchanged flags with it, as in the index.
     gone = {c.path for c in changed if c.status == "D"}
-    # The index put in place (indexstate.rebuild) makes an intent-to-add entry again with
-    # `git add -N`, from the file on disk: none where the operation removed the file, and with
-    # the mode the file has.
-    wanted = sorted(p for p in flags.intent_to_add if p not in added)
-    on_disk = {
-        e.path: e.mode
-        for e in (repo.ls_tree_at(snap.files_tree, wanted) if wanted else [])
-        if e.mode in ("100644", "100755", "120000")
-    }
+    # The index put in place (indexstate.rebuild) makes each intent-to-add entry again as it
+    # was, whatever the operation did to its file (indexstate.add_intents).
     kept = indexstate.IndexFlags(
-        {p: on_disk[p] for p in wanted if p in on_disk},
+        {p: m for p, m in flags.intent_to_add.items() if p not in added},
         flags.skip_worktree - gone,
         flags.assume_unchanged - gone,
         flags.resolve_undo,
@@ -430,7 +423,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     flags = _flags_after(repo, current, pairs)
     # An intent-to-add entry kept where the changes take its file away (you ran `git add -N`
     # on the operation's new file): an overlap, not an index only its bytes could hold.
-    orphaned = intents.without_their_file(repo, flags, current.files_tree, files)
+    orphaned = intents.without_their_file(repo, flags, current.files_tree, files, pairs)
     if orphaned:
         kind = "intent-to-add (git add -N) whose file would go"
         return Outcome(current, None, conflicts=tuple(Conflict(p, "index", kind) for p in orphaned))
@@ -634,17 +627,13 @@ def _halfway_conflicts(
     else:
         if now == _NONE_HALFWAY:
             return ()
-    from git_atomic.ops import halfwaywords
-
-    ends = [snap for pair in pairs for snap in pair]
-    said = halfwaywords.refused(repo, current, ends, now=yours and now != _NONE_HALFWAY)
-    if said is not None:
-        what = said
-    elif yours and now != _NONE_HALFWAY:
+    if yours and now != _NONE_HALFWAY:
+        # (An intent-to-add entry whose file was gone made a checkpoint keep the index's
+        # bytes, before indexstate.add_intents learnt to make one without it.)
         what = (
             "git's half-way state (a merge, rebase, cherry-pick... or index entries only the "
-            "index's bytes hold: unmerged ones, an intent-to-add whose file is gone) is in "
-            "this worktree now: finish or abort it first"
+            "index's bytes hold: unmerged ones, or one a checkpoint of an earlier version "
+            "kept so) is in this worktree now: finish or abort it first"
         )
     else:
         what = (
