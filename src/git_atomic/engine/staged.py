@@ -125,7 +125,7 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
     listing = indexstate.Listing()
     if tagging is not None:
         listing = indexstate.read_listing(repo, env, tree, tagging)
-    if index.key is not None and not listing.flags.intent_to_add and not unmerged:
+    if index.key is not None and not unmerged:
         _remember_staged(repo, index.key, tree, listing)
     return Staged(tree, listing, bool(unmerged), unmerged_paths=unmerged)
 
