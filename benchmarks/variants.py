@@ -1,6 +1,7 @@
 """Checkpoint cost on repositories with the features that used to switch the fast path off.
 
     python benchmarks/variants.py --files 1000,10000 --rounds 5 [--src DIR ...] [--only V,V]
+    python benchmarks/variants.py --processes --files 10000 [--src DIR ...] [--only V,V]
 
 For each size and variant it builds a repository of that many small text files with a few
 uncommitted edits and untracked files, then measures, interleaved, the median of `git status`
@@ -9,6 +10,10 @@ and of `git atomic begin` (a checkpoint; the `abort` after it is not timed) for 
 grew with that checkpoint (a capture adds the files that changed; LFS content must not be
 added where the LFS store holds it). Ratios are to `git status` of the same round, so a loaded
 machine shows in both. Standard library only.
+
+`--processes` counts instead of timing: the git processes the third `begin` starts (after two
+`begin` + `abort`, the steady state of an agent's session; `GIT_TRACE2_EVENT` start events,
+`GIT_ATOMIC_HELPER=0`), a number a loaded machine does not blur.
 
 Variants (issue 17, target 6; `--only` picks some):
 - plain: nothing special;
@@ -34,6 +39,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import statistics
@@ -243,6 +249,38 @@ def measure(
     return " | ".join(cells), notes
 
 
+def processes(root: Path, files: int, variant: str, sources: list[str]) -> str:
+    """The git commands the third `begin` runs on this variant, for each source."""
+    if variant in ("fresh-clone", "watchman"):
+        return "skipped: counted on plain"
+    repo = build(root, files, variant)
+    cells = []
+    try:
+        for src in sources:
+            env = {**os.environ, "GIT_ATOMIC_WATCHMAN": "0", "GIT_ATOMIC_HELPER": "0"}
+            env["PYTHONPATH"] = src
+            cli = [sys.executable, "-m", "git_atomic"]
+            for _ in range(2):
+                timed([*cli, "begin", "b", "--history", "shadow"], repo, env)
+                subprocess.run([*cli, "abort"], cwd=repo, env=env, capture_output=True)
+            trace = root / "trace.json"
+            trace.unlink(missing_ok=True)
+            traced = {**env, "GIT_TRACE2_EVENT": str(trace)}
+            timed([*cli, "begin", "b", "--history", "shadow"], repo, traced)
+            subprocess.run([*cli, "abort"], cwd=repo, env=env, capture_output=True)
+            commands = [
+                next(a for a in e["argv"][1:] if not a.startswith("-") and "=" not in a)
+                for e in map(json.loads, trace.read_text().splitlines())
+                if e.get("event") == "start"
+            ]
+            cells.append(f"{src}: {len(commands)} ({' '.join(commands)})")
+            if os.environ.get("VARIANTS_ARGV"):
+                print(trace.read_text())
+    finally:
+        shutil.rmtree(repo, ignore_errors=True)
+    return " | ".join(cells)
+
+
 def main() -> int:
     here = Path(__file__).resolve().parent.parent
     parser = argparse.ArgumentParser()
@@ -250,6 +288,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--src", action="append", default=None)
     parser.add_argument("--only", default=",".join(VARIANTS), help="comma list of variants")
+    parser.add_argument("--processes", action="store_true", help="count git processes instead")
     args = parser.parse_args()
     sources = args.src or [str(here / "src")]
     chosen = [v for v in args.only.split(",") if v]
@@ -260,7 +299,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for files in (int(n) for n in args.files.split(",")):
             for variant in chosen:
-                line, _ = measure(Path(tmp), files, variant, sources, args.rounds)
+                if args.processes:
+                    line = processes(Path(tmp), files, variant, sources)
+                else:
+                    line, _ = measure(Path(tmp), files, variant, sources, args.rounds)
                 print(f"{files:>6} {variant:<11} {line}", flush=True)
     print(f"load average at end: {os.getloadavg()}")
     return 0
