@@ -185,7 +185,9 @@ def test_a_rule_changed_in_the_tree_is_asked_about_again(repo: GitRepo, racy_sho
     first = folderwalk.walk(g)
     assert first is not None and first.empty == {b"x/e", b"sub/y"}
     time.sleep(racy_short)
-    assert folderwalk.walk(g) == first  # from what it kept
+    again = folderwalk.walk(g)  # from what it kept, its rules now older than the racy window
+    assert again is not None and again._replace(rules_stamp=None) == first
+    assert first.rules_stamp is None and again.rules_stamp is not None
     repo.write("sub/.gitignore", b"y\n")  # the folder holding it does not change
     walked = folderwalk.walk(g)
     assert walked is not None and walked.empty == {b"x/e"}
@@ -554,3 +556,76 @@ def test_a_rule_file_git_never_reads_in_a_new_ignored_tree_is_no_refusal(
     os.mkfifo(repo.path / "cache" / "b" / ".gitignore")
     walked = folderwalk.walk(g)
     assert walked is not None and walked.ignored == (b"cache",) and not walked.empty
+
+
+def _rule_steps() -> st.SearchStrategy[list[tuple[str, str]]]:
+    kinds = ("rule", "rule", "track", "untrack", "ignored-folder", "rule-inside", "exclude", "attr")
+    return st.lists(
+        st.tuples(st.sampled_from(kinds), st.sampled_from(("", "a", "build", "a/b"))),
+        min_size=1,
+        max_size=8,
+    )
+
+
+def _apply_rule_step(repo: GitRepo, kind: str, where: str) -> None:
+    folder = repo.path / where
+    if kind == "rule":  # a rule file that ignores something, itself at times
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / ".gitignore").write_text(
+            {"": "build/\n", "a": ".gitignore\n", "build": "*\n", "a/b": "*.log\n"}[where]
+        )
+    elif kind in ("track", "untrack"):
+        rel = f"{where}/.gitignore" if where else ".gitignore"
+        if (repo.path / rel).exists():
+            if kind == "track":
+                repo.git("add", "-f", rel)
+            else:
+                repo.git("rm", "-q", "--cached", "--ignore-unmatch", rel)
+    elif kind == "ignored-folder":  # a folder the root rule ignores, a file in it
+        (repo.path / "build" / "out").mkdir(parents=True, exist_ok=True)
+        (repo.path / "build" / "out" / "x.o").write_bytes(b"o")
+    elif kind == "rule-inside":  # a rule file where git does not look, unless tracked there
+        (repo.path / "build" / "deep").mkdir(parents=True, exist_ok=True)
+        (repo.path / "build" / "deep" / ".gitignore").write_text("*\n")
+    elif kind == "exclude":
+        (repo.path / ".git" / "info").mkdir(exist_ok=True)
+        with open(repo.path / ".git" / "info" / "exclude", "a") as fh:
+            fh.write({"": ".gitattributes\n", "a": "a/\n"}.get(where, "*.tmp\n"))
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / ".gitattributes").write_text("* text\n")
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=_rule_steps())
+def test_the_rule_files_git_ignores_are_remembered_only_while_nothing_they_depend_on_changed(
+    tmp_path_factory: pytest.TempPathFactory, racy_short: float, steps: list[tuple[str, str]]
+) -> None:
+    """ignores.py keeps git's answer about which rule files are ignored (the benchmark's
+    tracked `.gitignore` beside an ignored `build/`, asked at every checkpoint) by the walk's
+    `rules_stamp` and the index. After each step (a rule written, a rule file tracked or
+    untracked, an ignored folder, a rule file inside one, `info/exclude`, an attributes file),
+    once its rules are out of the racy window, what a capture is told equals git's own answer
+    (the memo removed), twice: the second from the memo where it holds."""
+    base = tmp_path_factory.mktemp("rules")
+    repo = GitRepo.create(base / "repo", base / "home")
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    memo = Path(ignores._answer_file(g))
+    for kind, where in steps:
+        _apply_rule_step(repo, kind, where)
+        time.sleep(racy_short)
+        for _ in range(2):
+            walked = folderwalk.walk(g)
+            assert walked is not None
+            told = ignores.listed(ignores.start_listing(g, protect=(), walked=walked))
+            kept = memo.read_bytes() if memo.exists() else None
+            memo.unlink(missing_ok=True)
+            fresh = ignores.listed(ignores.start_listing(g, protect=(), walked=walked))
+            assert told == fresh, (kind, where)
+            if kept is not None:
+                memo.write_bytes(kept)

@@ -17,6 +17,7 @@ import ast
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -485,3 +486,34 @@ def test_a_begin_under_line_ending_rules_reads_its_raw_record_by_the_refs_listed
         check=True,
     ).stdout
     assert raw == b"crlf\r\n"
+
+
+def test_a_begin_beside_a_tracked_gitignore_and_an_ignored_folder_asks_git_nothing_of_them(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """The benchmark's layout: a tracked `.gitignore`, an ignored `build/`. Which rule files
+    git ignores is its answer to one `ls-files`, remembered while the rules (their stat data,
+    older than the walk's 3 s racy window), the ignored folders and your index are the same:
+    no `ls-files` once the rules are old. (The answer's exactness: test_folderwalk.py.)"""
+    written = time.monotonic()
+    repo.write(".gitignore", b"build/\n*.log\n")
+    repo.write("build/out/x.o", b"o\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    repo.write("a.txt", b"edited\n")
+    for name in ("one", "two"):
+        repo.atomic("begin", name, check=0)
+        repo.atomic("commit", "--no-gates", check=0)
+    time.sleep(max(0.0, 3.2 - (time.monotonic() - written)))  # the rules out of the window
+    repo.atomic("begin", "warm", check=0)  # (keeps the answer, its rules now old)
+    repo.atomic("commit", "--no-gates", check=0)
+    trace = tmp_path / "trace.json"
+    env = {"GIT_TRACE2_EVENT": str(trace), "GIT_ATOMIC_VERIFY_SCAN": "0"}
+    repo.atomic_json("begin", "three", env=env)
+    assert "ls-files" not in git_commands(trace), trace.read_text()
+    # A rule changed: asked again (the answer, then, is git's).
+    repo.write(".gitignore", b"build/\n*.log\n.gitignore\n")
+    repo.atomic("commit", "--no-gates", check=0)
+    trace.unlink()
+    repo.atomic_json("begin", "four", env=env)
+    assert "ls-files" in git_commands(trace), git_commands(trace)

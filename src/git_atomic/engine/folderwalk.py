@@ -67,6 +67,12 @@ class Walk(NamedTuple):
     # team folder), named without a slash: a folder holding only clean tracked files is looked
     # at by no other part of a capture, and one made again would get the umask's bits.
     modes: Mapping[bytes, int] = {}
+    # What every ignore rule git reads is (the rule files of the folders walked, by their stat
+    # data and names, and those outside the tree: reconcile.rules_key), with the folders above,
+    # when all of those rules are older than `_RACY_NS`; None when one is newer or the walk is
+    # not kept. Equal stamps, same rules and folders (ignores.py remembers git's answer about
+    # the rule files by it).
+    rules_stamp: str | None = None
 
 
 # A folder as a walk read it: (st_dev, st_ino, st_mtime_ns, st_ctime_ns, nothing in it, holds a
@@ -147,6 +153,10 @@ def walk(repo: Repo) -> Walk | None:
         )
         if now != kept:
             _store(path, now, repo.scratch_path("walk"))
+        if found is not None and steady and not walker.partial:
+            stats = sorted(walker.rule_stats.items())
+            stamp = (rules, stats, found.rule_files, found.ignored, found.own_repositories)
+            found = found._replace(rules_stamp=repr(stamp))
     return found
 
 

@@ -26,7 +26,7 @@ from typing import Final, NamedTuple
 from git_atomic.core import process
 from git_atomic.engine import folderwalk, infoexclude, safefs
 from git_atomic.engine.folderwalk import RULE_FILES
-from git_atomic.engine.git import Repo
+from git_atomic.engine.git import Repo, worktree_key
 from git_atomic.engine.gitoutput import parse_raw_diff
 
 _RULE_SPECS = (":(glob)**/.gitignore", ":(glob)**/.gitattributes")
@@ -55,20 +55,40 @@ def _split_patterns(patterns: Iterable[str]) -> list[tuple[str, bool]]:
 
 
 class Listing:
-    """The listing `start_listing` started (None: nothing to ask), and the `protect` patterns
-    it looks for."""
+    """The listing `start_listing` started (None: nothing to ask, or `answer`: git's answer
+    to the same question, remembered), and the `protect` patterns it looks for. `remember`:
+    where its answer is kept for the next capture, and under which key."""
 
     def __init__(
-        self, repo: Repo, first: process.Background | None, protect: Sequence[str]
+        self,
+        repo: Repo,
+        first: process.Background | None,
+        protect: Sequence[str],
+        *,
+        answer: bytes | None = None,
+        remember: tuple[tuple[str, str], tuple[bytes, ...]] | None = None,
     ) -> None:
         self.repo = repo
         self.first = first
         self.protect = tuple(protect)
+        self.answer = answer
+        self.remember = remember
 
     def wait(self, *, check: bool = False) -> process.Result:
+        if self.answer is not None:
+            return process.Result(0, self.answer, b"")
         if self.first is None:
             return process.Result(0, b"", b"")
-        return self.first.wait(check=check)
+        res = self.first.wait(check=check)
+        if res.returncode == 0 and self.remember is not None:
+            key, folders = self.remember
+            said = set(res.stdout.split(b"\0"))
+            # git named each ignored folder whole (it did not look into one: none holds a
+            # tracked file, which it would, listing the rule files in it one by one)
+            if all(f + b"/" in said for f in folders):
+                _keep_answer(self.repo, key, res.stdout)
+            self.remember = None
+        return res
 
     def stop(self) -> None:
         if self.first is not None:
@@ -100,14 +120,75 @@ def start_listing(
             for folder in unseen:
                 within = glob_escape(os.fsdecode(folder))
                 specs += [f":(glob){within}/**/{os.fsdecode(n)}" for n in RULE_FILES]
+            key = _answer_key(repo, walked) if not walked.own_repositories else None
+            if key is not None:
+                answer = _kept_answer(repo, key)
+                if answer is not None:
+                    if os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1":  # under test: git agrees
+                        said = repo.out(*_LS_IGNORED, "--directory", "--", *specs)
+                        assert said == answer, (said, answer)
+                    return Listing(repo, None, (), answer=answer)
             first = repo.start(*_LS_IGNORED, "--directory", "--", *specs, low_priority=True)
-            return Listing(repo, first, ())
+            return Listing(repo, first, (), remember=(key, walked.ignored) if key else None)
     specs = [*_RULE_SPECS, *pathspecs(protect)]
     first = repo.start(*_LS_IGNORED, "--directory", "--", *specs, low_priority=True)
     return Listing(repo, first, protect)
 
 
 _LS_IGNORED: Final = ("ls-files", "-z", "--others", "--ignored", "--exclude-standard")
+
+
+# Which of the rule files the walk found a rule ignores is git's answer to one `ls-files`; it
+# is the same while every ignore rule is (the walk's `rules_stamp`: none newer than the walk's
+# racy window, with the ignored folders it did not look into) and the index is (a tracked file
+# is never "other", whatever the rules say): the benchmark's tracked `.gitignore` asked about
+# at every checkpoint. Kept in one small file per worktree, only where git named each ignored
+# folder whole (`build/`: it did not look into it, whatever is in it) and no folder holding a
+# `.git` went unwalked (whether git looks into it depends on what is in its `.git`).
+def _answer_file(repo: Repo) -> str:
+    return str(repo.state_dir / f"rules-ignored-{worktree_key(repo)}")
+
+
+def _answer_key(repo: Repo, walked: folderwalk.Walk) -> tuple[str, str] | None:
+    """(file, key) of the answer for this walk's rule files, or None: not to be remembered."""
+    if walked.rules_stamp is None:
+        return None
+    try:
+        with open(repo.index_path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            fh.seek(max(0, size - 32))
+            trailer = fh.read(32)
+    except FileNotFoundError:
+        size, trailer = -1, b""
+    except OSError:
+        return None
+    if size >= 0 and not trailer.strip(b"\0"):
+        return None  # index.skipHash: no checksum names its entries
+    return _answer_file(repo), f"{size} {trailer.hex()} {walked.rules_stamp}"
+
+
+def _kept_answer(repo: Repo, key: tuple[str, str]) -> bytes | None:
+    import json
+
+    try:
+        with open(key[0], encoding="utf-8") as fh:
+            kept = json.load(fh)
+        if kept["key"] == key[1]:
+            return os.fsencode(kept["answer"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def _keep_answer(repo: Repo, key: tuple[str, str], answer: bytes) -> None:
+    import json
+
+    scratch = repo.scratch_path("rules-ignored")
+    try:
+        scratch.write_text(json.dumps({"key": key[1], "answer": os.fsdecode(answer)}))
+        os.replace(scratch, key[0])
+    except OSError:
+        scratch.unlink(missing_ok=True)  # the next capture asks git again
 
 
 def ignored_in(
