@@ -22,7 +22,7 @@ from typing import Final
 
 from git_atomic.core import process
 from git_atomic.core.records import dataclass, field
-from git_atomic.engine import safefs, splitindex
+from git_atomic.engine import objectformat, safefs, splitindex
 from git_atomic.engine.git import Repo
 
 _ITA: Final = b"intent-to-add"
@@ -423,24 +423,20 @@ def add_intents(
     Only git's `add -N` makes one, and it takes the entry's mode from the file it finds: run
     on your worktree, it could make none whose file is gone, and one you `chmod`ed since would
     come back with the new mode. So it is run on a scratch work tree holding, at each path, an
-    empty file or link of the entry's mode (an entry made by `add -N` holds no bytes or status
-    data, only its mode), your index (or `env`'s) its index: nothing of yours is read or written
-    but the index. Forced past the ignore rules and the sparse-checkout patterns; names, never
+    empty file or link of the entry's mode, or an embedded repository's bare bones for a
+    gitlink's (intenttree.py; an entry made by `add -N` holds no bytes or status data, only its
+    mode), your index (or `env`'s) its index: nothing of yours is read or written but the
+    index. Forced past the ignore rules and the sparse-checkout patterns; names, never
     patterns; the settings that would read the scratch tree for anything else off."""
     if not intents:
         return
     import shutil  # (not on a checkpoint's path: tests/test_hot_path.py)
 
+    from git_atomic.engine import intenttree
+
     scratch = repo.scratch_path("intents")
     try:
-        for path, mode in intents.items():
-            where = scratch / os.fsdecode(path)
-            where.parent.mkdir(parents=True, exist_ok=True)
-            if mode == "120000":
-                os.symlink("intent-to-add", where)
-            else:
-                where.write_bytes(b"")
-                os.chmod(where, 0o755 if mode == "100755" else 0o644)
+        intenttree.plant(scratch, intents, objectformat.object_id(b"blob", b"", sha256=repo.sha256))
         repo.run(
             *config,
             "-c",

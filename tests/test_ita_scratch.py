@@ -1,0 +1,373 @@
+"""Intent-to-add entries (`git add -N`) made again from a scratch work tree
+(indexstate.add_intents), attacked over layouts, index formats, settings and names.
+
+Each case draws an index holding intent-to-add entries of every kind: a file as it was, one
+made executable since, one whose file is gone, a link now a file and a file now a link, one
+whose place is now a folder, an embedded repository's (a gitlink, mode 160000), and names
+that are not UTF-8, hold a newline or a tab, start with a dash or sit deep in folders. Then
+an operation that only touches the index elsewhere is run, and taken back two ways: by name
+(`rollback`, the whole state) and by its effect (`rollback --op`, after a change of yours to
+the index since). The oracle is the index as `ls-files -s --debug` reads it (modes, ids,
+stages, flags; never the status data), `git status --porcelain=v2` and the disk (lstat,
+readlink, bytes, mtime), before and after; and that nothing of ours is left or was run: no
+scratch folder in `.git/atomic/tmp`, no call of your fsmonitor hook, filter or
+`post-index-change` hook from the scratch tree."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from testing import oracle
+from testing.gitrepo import GitRepo, index_extensions
+
+ITA = 1 << 29
+ODD = [b"\xff-not-utf8", b"new\nline", b"tab\there", b"-dash", b"a/b/c/d/e/f/g/h/deep"]
+
+
+def _disk(root: Path) -> dict[bytes, tuple[object, ...]]:
+    """Every entry of the worktree but the git dir: kind and mode, bytes or link, mtime. Read
+    folder by folder from descriptors (a deep name passes PATH_MAX as one absolute name)."""
+    out: dict[bytes, tuple[object, ...]] = {}
+    for folder, dirnames, filenames, fd in os.fwalk(os.fsencode(root)):
+        rel = os.path.relpath(folder, os.fsencode(root))
+        if rel == b".":
+            dirnames[:] = [d for d in dirnames if d != b".git"]
+            filenames = [f for f in filenames if f != b".git"]
+        for name in dirnames + filenames:
+            st = os.lstat(name, dir_fd=fd)
+            if stat.S_ISLNK(st.st_mode):
+                content: object = os.readlink(name, dir_fd=fd)
+            elif stat.S_ISREG(st.st_mode):
+                opened = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=fd)
+                with os.fdopen(opened, "rb") as fh:
+                    content = fh.read()
+            else:
+                content = None
+            mtime = None if stat.S_ISDIR(st.st_mode) else st.st_mtime_ns
+            out[os.path.normpath(os.path.join(rel, name))] = (st.st_mode, mtime, content)
+    return out
+
+
+def _index(repo: GitRepo) -> list[tuple[bytes, str, str, int, int]]:
+    return oracle.index_entries(repo.env, repo.path)
+
+
+def _status(repo: GitRepo) -> bytes:
+    return subprocess.run(
+        ["git", "-c", "core.fsmonitor=false", "status", "--porcelain=v2", "-z", "-uall"],
+        cwd=repo.path,
+        env=repo.env,
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+def _state(repo: GitRepo) -> tuple[object, ...]:
+    return (_index(repo), _status(repo), _disk(repo.path))
+
+
+def _same(repo: GitRepo, before: tuple[object, ...]) -> None:
+    index, status, disk = _state(repo)
+    assert index == before[0]
+    assert status == before[1]
+    assert disk == before[2]
+
+
+def _git_dir(repo: GitRepo) -> Path:
+    return Path(repo.git("rev-parse", "--absolute-git-dir").strip())
+
+
+def _common_dir(repo: GitRepo) -> Path:
+    return Path(repo.git("rev-parse", "--path-format=absolute", "--git-common-dir").strip())
+
+
+def _write(root: Path, rel: bytes, data: bytes, mode: int = 0o644) -> None:
+    """`rel` written under `root` folder by folder, from descriptors (as `_disk` reads)."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    *folders, name = rel.split(b"/")
+    try:
+        for part in folders:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, dir_fd=fd)
+            below = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = below
+        out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode, dir_fd=fd)
+        with os.fdopen(out, "wb") as fh:
+            fh.write(data)
+            os.fchmod(fh.fileno(), mode)
+    finally:
+        os.close(fd)
+
+
+def _add_n(repo: GitRepo, *paths: bytes) -> None:
+    subprocess.run(
+        ["git", "add", "-N", "-f", "--sparse", "--pathspec-from-file=-", "--pathspec-file-nul"],
+        cwd=repo.path,
+        env={**repo.env, "GIT_LITERAL_PATHSPECS": "1"},
+        input=b"".join(p + b"\0" for p in paths),
+        capture_output=True,
+        check=True,
+    )
+
+
+def _intents(repo: GitRepo, *, names: bool = True, gitlink: bool = True) -> None:
+    """Intent-to-add entries of every kind, and what you did to their files since."""
+    root = os.fsencode(repo.path)
+    _write(repo.path, b"n/plain.txt", b"plain\n")
+    _write(repo.path, b"x.sh", b"#!/bin/sh\n")
+    _write(repo.path, b"gone.txt", b"gone\n")
+    _write(repo.path, b"file2link", b"was a file\n")
+    _write(repo.path, b"dir_now", b"was a file\n")
+    os.symlink(b"README", root + b"/link2file")
+    paths = [b"n/plain.txt", b"x.sh", b"gone.txt", b"file2link", b"dir_now", b"link2file"]
+    if names:
+        for name in ODD:
+            _write(repo.path, name, b"odd\n")
+        paths += ODD
+    if gitlink:
+        inner = repo.path / "sub" / "inner"
+        inner.mkdir(parents=True)
+        env = {**repo.env, "GIT_DIR": str(inner / ".git"), "GIT_WORK_TREE": str(inner)}
+        for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "i"]):
+            subprocess.run(["git", *args], cwd=inner, env=env, check=True, capture_output=True)
+        paths.append(b"sub/inner")
+    _add_n(repo, *paths)
+    os.chmod(repo.path / "x.sh", 0o755)
+    os.unlink(repo.path / "gone.txt")
+    os.unlink(repo.path / "file2link")
+    os.symlink(b"README", root + b"/file2link")
+    os.unlink(repo.path / "link2file")
+    _write(repo.path, b"link2file", b"now a file\n")
+    os.unlink(repo.path / "dir_now")
+    _write(repo.path, b"dir_now/inside", b"a folder now\n")
+
+
+def _plain(repo: GitRepo, tmp_path: Path) -> GitRepo:
+    return repo
+
+
+def _linked(repo: GitRepo, tmp_path: Path) -> GitRepo:
+    wt = tmp_path / "linked"
+    repo.git("worktree", "add", "-q", "-b", "wtb", str(wt))
+    return GitRepo(wt, repo.env)
+
+
+def _core_worktree(repo: GitRepo, tmp_path: Path) -> GitRepo:
+    """The git dir elsewhere, the worktree named by `core.worktree` (and a `.git` file)."""
+    made = GitRepo.create(tmp_path / "cw", tmp_path / "home", git_dir=tmp_path / "cw.git")
+    made.git("config", "core.worktree", str(made.path))
+    return made
+
+
+def _sparse(repo: GitRepo, tmp_path: Path, *, index: bool) -> GitRepo:
+    for rel in (b"in/keep", b"out/keep", b"out/deeper/keep"):
+        _write(repo.path, rel, b"k\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "folders")
+    # git 2.39's own write-tree crashes on a sparse index holding an intent-to-add entry
+    # outside the cone (git-atomic then says git cannot read the index): with one, the
+    # entries' folders are in the cone, and only `out` is outside.
+    cone = ["--sparse-index", "in", "n", "a", "sub", "dir_now"] if index else ["in"]
+    repo.git("sparse-checkout", "set", "--cone", *cone)
+    return repo
+
+
+def _split(repo: GitRepo, tmp_path: Path) -> GitRepo:
+    repo.git("config", "core.splitIndex", "true")
+    repo.git("config", "splitIndex.maxPercentChange", "100")
+    repo.git("update-index", "--split-index")
+    return repo
+
+
+def _v4(repo: GitRepo, tmp_path: Path) -> GitRepo:
+    repo.git("config", "index.version", "4")
+    repo.git("update-index", "--index-version", "4")
+    return repo
+
+
+def _untracked_cache(repo: GitRepo, tmp_path: Path) -> GitRepo:
+    repo.git("config", "core.untrackedCache", "true")
+    repo.git("update-index", "--untracked-cache")
+    return repo
+
+
+def _fsmonitor_hook(repo: GitRepo, tmp_path: Path) -> GitRepo:
+    hook = tmp_path / "fsmonitor.sh"
+    hook.write_text(f'#!/bin/sh\necho "$PWD $*" >> {tmp_path / "fsmonitor.log"}\nexit 1\n')
+    hook.chmod(0o755)
+    repo.git("config", "core.fsmonitor", str(hook))
+    return repo
+
+
+def _fsmonitor_daemon(repo: GitRepo, tmp_path: Path) -> GitRepo:
+    repo.git("config", "core.fsmonitor", "true")  # (not supported on Linux by git 2.39)
+    return repo
+
+
+def _hooks_and_filters(repo: GitRepo, tmp_path: Path) -> GitRepo:
+    """A clean filter that logs where it runs, on every file; a `post-index-change` hook."""
+    log = tmp_path / "ran.log"
+    repo.git("config", "filter.boom.clean", f'sh -c "echo clean $PWD >> {log}; cat"')
+    repo.git("config", "filter.boom.required", "true")
+    (repo.path / ".git" / "info" / "attributes").write_bytes(b"* filter=boom\n")
+    hook = repo.path / ".git" / "hooks" / "post-index-change"
+    hook.write_text(f'#!/bin/sh\necho "hook $PWD" >> {log}\n')
+    hook.chmod(0o755)
+    return repo
+
+
+LAYOUTS: dict[str, Callable[[GitRepo, Path], GitRepo]] = {
+    "plain": _plain,
+    "linked-worktree": _linked,
+    "core.worktree": _core_worktree,
+    "sparse": lambda r, t: _sparse(r, t, index=False),
+    "sparse-index": lambda r, t: _sparse(r, t, index=True),
+    "split-index": _split,
+    "index-v4": _v4,
+    "untracked-cache": _untracked_cache,
+    "fsmonitor-hook": _fsmonitor_hook,
+    "fsmonitor-daemon": _fsmonitor_daemon,
+    "filters-and-hooks": _hooks_and_filters,
+}
+
+
+def _no_scratch_left(repo: GitRepo) -> None:
+    tmp = _common_dir(repo) / "atomic" / "tmp"
+    assert not [n for n in os.listdir(tmp) if n.startswith("intents-")] if tmp.exists() else True
+
+
+def _nothing_ran_in_scratch(tmp_path: Path) -> None:
+    for log in ("fsmonitor.log", "ran.log"):
+        text = (tmp_path / log).read_text() if (tmp_path / log).exists() else ""
+        assert "atomic" not in text, text
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_intents_of_every_kind_come_back_exactly(
+    repo: GitRepo, tmp_path: Path, layout: str
+) -> None:
+    repo = LAYOUTS[layout](repo, tmp_path)
+    _intents(repo)
+    if layout == "sparse":  # (git 2.39's own `add -N` crashes there in a sparse index)
+        _write(repo.path, b"out/ita.txt", b"outside the cone\n")
+        _add_n(repo, b"out/ita.txt")
+    uc = layout == "untracked-cache"
+    before = _state(repo)
+    _write(repo.path, b"other", b"o\n")
+    script = "git rm -q --cached -f gone.txt n/plain.txt; echo new > new; git add new other"
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", script, check=0)
+    assert _state(repo) != before
+    repo.atomic("rollback", check=0)
+    os.unlink(repo.path / "other")
+    _same(repo, before)
+    if uc:
+        assert "UNTR" in index_extensions((_git_dir(repo) / "index").read_bytes())
+
+    # By its effect, after a change of yours to the index: yours stays, the rest is as before.
+    _write(repo.path, b"other", b"o\n")
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", script, check=0)
+    op_id: str = repo.atomic_json("log")["operations"][0]["op_id"]
+    _write(repo.path, b"mine", b"yours\n")
+    _add_n(repo, b"mine")
+    repo.atomic("rollback", "--op", op_id, check=0)
+    os.unlink(repo.path / "other")
+    index = _index(repo)
+    assert [e for e in index if e[0] == b"mine"] == [
+        (b"mine", "100644", oracle.blob_id(b""), 0, ITA)
+    ]
+    assert [e for e in index if e[0] != b"mine"] == before[0]
+    disk = _disk(repo.path)
+    del disk[b"mine"]
+    assert disk == before[2]
+    if uc:
+        assert "UNTR" in index_extensions((_git_dir(repo) / "index").read_bytes())
+    _no_scratch_left(repo)
+    _nothing_ran_in_scratch(tmp_path)
+
+
+def test_a_caller_environment_naming_the_repository(repo: GitRepo, tmp_path: Path) -> None:
+    """GIT_DIR and GIT_WORK_TREE (and GIT_INDEX_FILE naming the same index) set by the
+    caller, the command run from elsewhere."""
+    _intents(repo)
+    before = _state(repo)
+    env = {
+        "GIT_DIR": str(repo.path / ".git"),
+        "GIT_WORK_TREE": str(repo.path),
+        "GIT_INDEX_FILE": str(repo.path / ".git" / "index"),
+    }
+    repo.atomic("run", "--no-gates", "--", "git", "rm", "-q", "--cached", "-f", "x.sh", env=env)
+    repo.atomic("rollback", check=0, env=env, cwd=tmp_path)
+    _same(repo, before)
+    _no_scratch_left(repo)
+
+
+def test_ignore_case_entries_differing_only_in_case(repo: GitRepo) -> None:
+    """`core.ignoreCase=true` on a filesystem that tells `A` from `a`: both entries stay."""
+    for name in (b"Case.txt", b"case.txt"):
+        _write(repo.path, name, name)
+    _add_n(repo, b"Case.txt", b"case.txt")
+    os.unlink(repo.path / "case.txt")
+    repo.git("config", "core.ignoreCase", "true")
+    before = _state(repo)
+    repo.atomic("run", "--no-gates", "--", "git", "rm", "-q", "--cached", "-f", "Case.txt")
+    repo.atomic("rollback", check=0)
+    _same(repo, before)
+
+
+def test_a_name_deeper_than_the_scratch_tree_has_room_for(repo: GitRepo) -> None:
+    """A path git and you handle from the worktree's top (4,060 bytes, under PATH_MAX) is
+    longer than that once under `.git/atomic/tmp/intents-<pid>-<n>/` as one absolute name: the
+    scratch tree is made folder by folder (this was an internal error, OSError 36)."""
+    deep = b"/".join([b"d" * 200] * 20) + b"/" + b"e" * 40 + b"/f"
+    _write(repo.path, deep, b"deep\n")
+    _add_n(repo, deep)
+    before = _state(repo)
+    repo.atomic("run", "--no-gates", "--", "git", "rm", "-q", "--cached", "-f", deep.decode())
+    res = repo.atomic("rollback", check=0)
+    assert "internal error" not in res.stderr
+    _same(repo, before)
+    _no_scratch_left(repo)
+
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+def test_an_embedded_repositorys_intent_to_add_entry_stays_a_gitlink(
+    tmp_path: Path, object_format: str
+) -> None:
+    """`git add -N sub/inner` of an embedded repository makes an intent-to-add gitlink
+    (160000): it came back as an empty file's entry (100644), and the restore said "exactly
+    its PRE-OP state"."""
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home", object_format=object_format)
+    inner = repo.path / "sub" / "inner"
+    inner.mkdir(parents=True)
+    env = {**repo.env, "GIT_DIR": str(inner / ".git"), "GIT_WORK_TREE": str(inner)}
+    for args in (["init", "-q", f"--object-format={object_format}"], ["commit", "-q", "-m", "i"]):
+        subprocess.run(
+            ["git", *args, *(["--allow-empty"] if "commit" in args else [])],
+            cwd=inner,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    _add_n(repo, b"sub/inner")
+    before = _state(repo)
+    assert [e[1] for e in _index(repo) if e[0] == b"sub/inner"] == ["160000"]
+    repo.atomic("run", "--no-gates", "--", "git", "rm", "-q", "--cached", "-f", "sub/inner")
+    repo.atomic("rollback", check=0)
+    _same(repo, before)
+    shutil.rmtree(inner)  # and with its folder gone since
+    before = _state(repo)
+    repo.write("other", b"o\n")
+    repo.atomic("run", "--no-gates", "--", "git", "add", "other", check=0)
+    repo.atomic("rollback", check=0)
+    os.unlink(repo.path / "other")
+    _same(repo, before)
+    _no_scratch_left(repo)
