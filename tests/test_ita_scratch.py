@@ -18,8 +18,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import stat
 import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -370,4 +373,41 @@ def test_an_embedded_repositorys_intent_to_add_entry_stays_a_gitlink(
     repo.atomic("rollback", check=0)
     os.unlink(repo.path / "other")
     _same(repo, before)
+    _no_scratch_left(repo)
+
+
+def test_a_scratch_tree_a_killed_restore_left_is_swept(repo: GitRepo, tmp_path: Path) -> None:
+    """A restore killed (-9) while git made the entries from its scratch tree leaves the tree
+    in `.git/atomic/tmp`: `recover` removes it once its process is gone (it removed only files
+    there, and the folder stayed for good)."""
+    _intents(repo, names=False, gitlink=False)
+    repo.atomic("run", "--no-gates", "--", "git", "rm", "-q", "--cached", "-f", "x.sh", check=0)
+    # A git on the PATH that waits where it is asked to make the entries: the restore holds
+    # there until it is killed.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    real = shutil.which("git", path=repo.env.get("PATH"))
+    (bin_dir / "git").write_text(
+        f'#!/bin/sh\ncase "$*" in *--work-tree=*intents-*) sleep 60;; esac\nexec {real} "$@"\n'
+    )
+    (bin_dir / "git").chmod(0o755)
+    env = {**repo.env, "PATH": f"{bin_dir}{os.pathsep}{repo.env.get('PATH', '')}"}
+    tmp = repo.path / ".git" / "atomic" / "tmp"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "git_atomic", "rollback"],
+        cwd=repo.path,
+        env={**env, "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not [n for n in os.listdir(tmp) if n.startswith("intents-")]:
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert [n for n in os.listdir(tmp) if n.startswith("intents-")]
+    repo.atomic("recover")
     _no_scratch_left(repo)

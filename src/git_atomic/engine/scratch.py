@@ -1,5 +1,6 @@
-"""Our temporary files (`Repo.scratch_path`) that processes killed before their `finally` left
-behind: removed by `gc` and by `recover`, once the process that named them is gone."""
+"""Our temporary files and folders (`Repo.scratch_path`) that processes killed before their
+`finally` left behind: removed by `gc` and by `recover`, once the process that named them is
+gone."""
 
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ _TMP_PID: Final = re.compile(
 
 
 def remove_dead(tmp: Path) -> None:
-    """Remove the files in `tmp` whose process is no longer alive. Nothing where `tmp` or our
-    folder holding it is a link (something made it one: never removed through; a capture sets
-    it aside, gitlinks.py)."""
+    """Remove the files (and scratch folders) in `tmp` whose process is no longer alive.
+    Nothing where `tmp` or our folder holding it is a link (something made it one: never
+    removed through; a capture sets it aside, gitlinks.py)."""
     try:
         if any(stat.S_ISLNK(os.lstat(folder).st_mode) for folder in (tmp.parent, tmp)):
             return
@@ -37,8 +38,15 @@ def remove_dead(tmp: Path) -> None:
         m = _TMP_PID.search(name)
         pid = int(m.group(1) or m.group(2)) if m else 0
         if pid and pid != os.getpid() and not process_alive(pid, None):
-            with contextlib.suppress(IsADirectoryError, PermissionError):
-                (tmp / name).unlink(missing_ok=True)
+            with contextlib.suppress(PermissionError):
+                try:
+                    (tmp / name).unlink(missing_ok=True)
+                except IsADirectoryError:
+                    # A scratch work tree (indexstate.add_intents): removed whole, from
+                    # descriptors, never through a link in it.
+                    import shutil
+
+                    shutil.rmtree(tmp / name, ignore_errors=True)
 
 
 def aside_left(tmp: Path) -> list[str]:
