@@ -411,3 +411,29 @@ def test_a_scratch_tree_a_killed_restore_left_is_swept(repo: GitRepo, tmp_path: 
     assert [n for n in os.listdir(tmp) if n.startswith("intents-")]
     repo.atomic("recover")
     _no_scratch_left(repo)
+
+
+@pytest.mark.parametrize(
+    ("ita", "yours"),
+    [
+        ("x", "rm x && mkdir x && echo y > x/y && git add x/y"),
+        ("x/y", "rm -r x && echo f > x && git add x"),
+    ],
+)
+def test_an_intent_to_add_made_again_where_you_staged_other_entries_is_an_overlap(
+    repo: GitRepo, ita: str, yours: str
+) -> None:
+    """The operation removed your `git add -N x`; you then staged `x/y` (or, for an entry
+    `x/y`, a file `x`). Its take-back made the entry again with `add -N`, which replaced
+    your staged entries with it: your `x/y` was gone from the index, and the take-back said
+    "later changes kept". Now an overlap: nothing changes, exit 3, the path named."""
+    _write(repo.path, ita.encode(), b"intent\n")
+    _add_n(repo, ita.encode())
+    repo.atomic("run", "--no-gates", "--", "git", "rm", "-q", "--cached", "-f", ita, check=0)
+    op_id: str = repo.atomic_json("log")["operations"][0]["op_id"]
+    subprocess.run(["sh", "-c", yours], cwd=repo.path, env=repo.env, check=True)
+    before = _state(repo)
+    for dry in (["--dry-run"], []):
+        res = repo.atomic("rollback", "--op", op_id, *dry, check=3)
+        assert ita in res.stderr and "git add -N" in res.stderr, res.stderr
+        _same(repo, before)

@@ -422,11 +422,11 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         )
     flags = _flags_after(repo, current, pairs)
     # An intent-to-add entry kept where the changes take its file away (you ran `git add -N`
-    # on the operation's new file): an overlap, not an index only its bytes could hold.
-    orphaned = intents.without_their_file(repo, flags, current.files_tree, files, pairs)
-    if orphaned:
-        kind = "intent-to-add (git add -N) whose file would go"
-        return Outcome(current, None, conflicts=tuple(Conflict(p, "index", kind) for p in orphaned))
+    # on the operation's new file), or made again where the index holds entries of yours now:
+    # an overlap, not an index only its bytes could hold.
+    clash = intents.overlaps(repo, flags, current.files_tree, files, staged, pairs)
+    if clash:
+        return Outcome(current, None, conflicts=tuple(Conflict(p, "index", k) for p, k in clash))
     times = [snaps[to].captured_at for _, to in changes]
     target = _target(
         repo,

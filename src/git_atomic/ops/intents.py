@@ -4,7 +4,9 @@ your mark is on the very file the move takes away or changes, so the two changed
 thing differently, an overlap as two changes to the same file are. (git makes such an entry
 only from a file on disk; indexstate.add_intents can make one without it, but what you
 marked would be gone under your mark, and the move's own `undo` would bring the file back
-under it.)"""
+under it.) So is one the move makes again (the operation's removal of your `git add -N x`,
+taken back) where the index holds entries of yours now below it or on its way (`x/y` you staged
+since): git's `add -N` would replace them."""
 
 from __future__ import annotations
 
@@ -13,6 +15,24 @@ from collections.abc import Sequence
 from git_atomic.engine import checkpoint, indexstate
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
+
+
+def overlaps(
+    repo: Repo,
+    flags: str | None,
+    before: str,
+    files: str,
+    staged: str,
+    pairs: Sequence[tuple[Snapshot, Snapshot]],
+) -> list[tuple[bytes, str]]:
+    """The intent-to-add entries of the flags blob `flags` a move (the changes `pairs`) from
+    the files tree `before` to `files`, the index tree `staged`, cannot keep or make again, and
+    why: `without_their_file`, then `crossing_entries`."""
+    orphaned = without_their_file(repo, flags, before, files, pairs)
+    if orphaned:
+        return [(p, "intent-to-add (git add -N) whose file would go") for p in orphaned]
+    kind = "intent-to-add (git add -N) where the index holds other entries now"
+    return [(p, kind) for p in crossing_entries(repo, flags, staged)]
 
 
 def without_their_file(
@@ -42,3 +62,28 @@ def without_their_file(
             new = checkpoint.load_flags(repo, to).intent_to_add
             paths = [p for p in paths if old.get(p) == new.get(p)]
     return paths
+
+
+def crossing_entries(repo: Repo, flags: str | None, staged: str) -> list[bytes]:
+    """The intent-to-add paths of the flags blob `flags` where the index tree `staged` holds
+    an entry, a folder of entries, or a file on the way (`x` for `x/y`): the operation's
+    `git add -N x` taken back where you staged `x/y` since. git's `add -N`, which makes the
+    entry again (indexstate.add_intents), would replace those entries of yours with it."""
+    if flags is None:
+        return []
+    intents = indexstate.IndexFlags.decode(repo.cat_blob(flags)).intent_to_add
+    if not intents:
+        return []
+    paths = sorted(intents)
+    ways = {p[:i] for p in paths for i in range(1, len(p)) if p[i : i + 1] == b"/"}
+    found = {e.path: e.kind for e in repo.ls_tree_at(staged, [*paths, *sorted(ways)])}
+    return [
+        p
+        for p in paths
+        if p in found
+        or any(
+            p[:i] in found and found[p[:i]] != "tree"
+            for i in range(1, len(p))
+            if p[i : i + 1] == b"/"
+        )
+    ]
