@@ -32,7 +32,17 @@ from testing import oracle
 from testing.gitrepo import GitRepo, index_extensions
 
 ITA = 1 << 29
-ODD = [b"\xff-not-utf8", b"new\nline", b"tab\there", b"-dash", b"a/b/c/d/e/f/g/h/deep"]
+ODD = [
+    b"\xff-not-utf8",
+    b"new\nline",
+    b"tab\there",
+    b"-dash",
+    b"a/b/c/d/e/f/g/h/deep",
+    b"glob*[x]?",
+    b":(exclude)magic",
+    b"back\\slash",
+    b" space ",
+]
 
 
 def _disk(root: Path) -> dict[bytes, tuple[object, ...]]:
@@ -144,6 +154,7 @@ def _intents(repo: GitRepo, *, names: bool = True, gitlink: bool = True) -> None
             subprocess.run(["git", *args], cwd=inner, env=env, check=True, capture_output=True)
         paths.append(b"sub/inner")
     _add_n(repo, *paths)
+    repo.git("update-index", "--assume-unchanged", "n/plain.txt")  # its flags come back too
     os.chmod(repo.path / "x.sh", 0o755)
     os.unlink(repo.path / "gone.txt")
     os.unlink(repo.path / "file2link")
@@ -228,7 +239,15 @@ def _hooks_and_filters(repo: GitRepo, tmp_path: Path) -> GitRepo:
     return repo
 
 
+def _no_file_modes(repo: GitRepo, tmp_path: Path) -> GitRepo:
+    """git told not to trust the executable bit nor to make links (a Windows checkout's)."""
+    repo.git("config", "core.fileMode", "false")
+    repo.git("config", "core.symlinks", "false")
+    return repo
+
+
 LAYOUTS: dict[str, Callable[[GitRepo, Path], GitRepo]] = {
+    "no-file-modes": _no_file_modes,
     "plain": _plain,
     "linked-worktree": _linked,
     "core.worktree": _core_worktree,
@@ -263,6 +282,8 @@ def test_intents_of_every_kind_come_back_exactly(
     if layout == "sparse":  # (git 2.39's own `add -N` crashes there in a sparse index)
         _write(repo.path, b"out/ita.txt", b"outside the cone\n")
         _add_n(repo, b"out/ita.txt")
+        repo.git("update-index", "--skip-worktree", "out/ita.txt")
+        os.unlink(repo.path / "out" / "ita.txt")
     uc = layout == "untracked-cache"
     before = _state(repo)
     _write(repo.path, b"other", b"o\n")
@@ -293,6 +314,11 @@ def test_intents_of_every_kind_come_back_exactly(
     assert disk == before[2]
     if uc:
         assert "UNTR" in index_extensions((_git_dir(repo) / "index").read_bytes())
+        # and it says what git finds without it
+        plain = ["status", "--porcelain=v2", "-z", "--untracked-files=normal"]
+        assert repo.git(*plain) == repo.git("-c", "core.untrackedCache=false", *plain)
+    if layout == "filters-and-hooks":  # (it runs for your git add -N)
+        assert "hook" in (tmp_path / "ran.log").read_text()
     _no_scratch_left(repo)
     _nothing_ran_in_scratch(tmp_path)
 
