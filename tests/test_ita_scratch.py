@@ -463,3 +463,25 @@ def test_an_intent_to_add_made_again_where_you_staged_other_entries_is_an_overla
         res = repo.atomic("rollback", "--op", op_id, *dry, check=3)
         assert ita in res.stderr and "git add -N" in res.stderr, res.stderr
         _same(repo, before)
+
+
+def test_an_intent_to_add_made_again_under_one_of_yours_is_an_overlap(repo: GitRepo) -> None:
+    """The operation removed an intent-to-add entry `a/b`; you then made `a` a file and ran
+    `git add -N a`. The take-back would make `a/b` again beside your `a`, which no index
+    holds: its scratch tree could not be made (NotADirectoryError), the restore stopped half
+    way, and every `recover` of it stopped the same way, the worktree's operations waiting on
+    it. Now an overlap: nothing changes, exit 3."""
+    _write(repo.path, b"a/b", b"b\n")
+    _add_n(repo, b"a/b")
+    repo.atomic("run", "--no-gates", "--", "git", "rm", "-q", "--cached", "-f", "a/b", check=0)
+    op_id: str = repo.atomic_json("log")["operations"][0]["op_id"]
+    shutil.rmtree(repo.path / "a")
+    _write(repo.path, b"a", b"a\n")
+    _add_n(repo, b"a")
+    before = _state(repo)
+    for dry in (["--dry-run"], []):
+        res = repo.atomic("rollback", "--op", op_id, *dry, check=3)
+        assert "a/b" in res.stderr and "internal error" not in res.stderr, res.stderr
+        _same(repo, before)
+    assert "interrupted" not in repo.atomic("status").stdout
+    _no_scratch_left(repo)

@@ -66,24 +66,26 @@ def without_their_file(
 
 def crossing_entries(repo: Repo, flags: str | None, staged: str) -> list[bytes]:
     """The intent-to-add paths of the flags blob `flags` where the index tree `staged` holds
-    an entry, a folder of entries, or a file on the way (`x` for `x/y`): the operation's
-    `git add -N x` taken back where you staged `x/y` since. git's `add -N`, which makes the
-    entry again (indexstate.add_intents), would replace those entries of yours with it."""
+    an entry, a folder of entries, or a file on the way (`x` for `x/y`), or where another
+    intent-to-add entry is on the way or below: the operation's `git add -N x` taken back where
+    you staged `x/y`, or ran `git add -N x/y`, since. git's `add -N`, which makes the entry
+    again (indexstate.add_intents), would replace those entries of yours with it; and no index
+    holds both `x` and `x/y` (the scratch tree it is made from could not: a restore that tried
+    stopped half way, and so did each `recover` of it)."""
     if flags is None:
         return []
     intents = indexstate.IndexFlags.decode(repo.cat_blob(flags)).intent_to_add
     if not intents:
         return []
     paths = sorted(intents)
-    ways = {p[:i] for p in paths for i in range(1, len(p)) if p[i : i + 1] == b"/"}
-    found = {e.path: e.kind for e in repo.ls_tree_at(staged, [*paths, *sorted(ways)])}
+    ways = {p: [p[:i] for i in range(1, len(p)) if p[i : i + 1] == b"/"] for p in paths}
+    asked = sorted({w for above in ways.values() for w in above})
+    found = {e.path: e.kind for e in repo.ls_tree_at(staged, [*paths, *asked])}
+    below = {w for p in paths for w in ways[p] if w in intents}  # an entry with one under it
     return [
         p
         for p in paths
         if p in found
-        or any(
-            p[:i] in found and found[p[:i]] != "tree"
-            for i in range(1, len(p))
-            if p[i : i + 1] == b"/"
-        )
+        or p in below
+        or any(w in intents or (w in found and found[w] != "tree") for w in ways[p])
     ]
