@@ -485,3 +485,35 @@ def test_an_intent_to_add_made_again_under_one_of_yours_is_an_overlap(repo: GitR
         _same(repo, before)
     assert "interrupted" not in repo.atomic("status").stdout
     _no_scratch_left(repo)
+
+
+def test_a_dead_processs_scratch_tree_of_the_same_name_is_replaced(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A restore killed in a container left `intents-<pid>-<n>`; after a restart a process of
+    the same pid names its scratch files in the same order: the name is taken (a folder of
+    stale files, or a link to elsewhere). It made the restore an internal error
+    (FileExistsError) half way; now the leftover is removed, never through the link."""
+    from git_atomic.engine import discovery, indexstate
+
+    _write(repo.path, b"a/x", b"x\n")
+    _write(repo.path, b"b", b"b\n")
+    discovery.discover.cache_clear()
+    found = discovery.discover(str(repo.path))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_bytes(b"not ours\n")
+    taken = found.scratch_path("intents")
+    number = int(taken.name.rsplit("-", 1)[1])
+    stale = taken.parent / f"intents-{os.getpid()}-{number + 1}"  # the next two names
+    (stale / "a").mkdir(parents=True)
+    (stale / "a" / "x").write_bytes(b"stale\n")
+    (taken.parent / f"intents-{os.getpid()}-{number + 2}").symlink_to(outside)
+    indexstate.add_intents(found, {b"a/x": "100755", b"b": "120000"}, {})
+    indexstate.add_intents(found, {b"c": "100644"}, {})
+    modes = {e[0]: (e[1], e[4]) for e in _index(repo)}
+    assert modes[b"a/x"] == ("100755", ITA) and modes[b"b"] == ("120000", ITA)
+    assert modes[b"c"] == ("100644", ITA)
+    assert [p.name for p in outside.iterdir()] == ["keep"]
+    assert (outside / "keep").read_bytes() == b"not ours\n"
+    assert not [n for n in os.listdir(taken.parent) if n.startswith(f"intents-{os.getpid()}-")]

@@ -26,7 +26,14 @@ def plant(scratch: Path, intents: Mapping[bytes, str], head: str) -> None:
     """`scratch` made (a new folder) holding, at each path of `intents` (path -> mode), what
     `git add -N` makes an entry of that mode from. `head`: an object id of the repository's
     format, for an embedded repository's HEAD."""
-    os.mkdir(scratch, 0o700)
+    try:
+        os.mkdir(scratch, 0o700)
+    except FileExistsError:
+        # A dead process's of this pid (a container's pids start again at each start, and
+        # the same command names its scratch files in the same order): never ours, never
+        # followed (a link there is removed, not what it names).
+        _remove(scratch)
+        os.mkdir(scratch, 0o700)
     top = os.open(scratch, _FOLDER)
     try:
         held: tuple[bytes, int] | None = None  # the folder last opened: most paths share one
@@ -42,6 +49,15 @@ def plant(scratch: Path, intents: Mapping[bytes, str], head: str) -> None:
             os.close(held[1])
     finally:
         os.close(top)
+
+
+def _remove(where: Path) -> None:
+    import shutil  # (a restore's, after a crash: rare)
+
+    if where.is_symlink() or not where.is_dir():
+        where.unlink()
+    else:
+        shutil.rmtree(where)
 
 
 def _folder(top: int, path: bytes) -> int:
