@@ -22,11 +22,14 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from testing import oracle
 from testing.gitrepo import GitRepo, index_extensions
@@ -529,3 +532,95 @@ def test_a_dead_processs_scratch_tree_of_the_same_name_is_replaced(
     assert [p.name for p in outside.iterdir()] == ["keep"]
     assert (outside / "keep").read_bytes() == b"not ours\n"
     assert not [n for n in os.listdir(taken.parent) if n.startswith(f"intents-{os.getpid()}-")]
+
+
+# What you did to an intent-to-add entry's file since `git add -N`.
+SINCE = ("kept", "chmod", "gone", "folder", "link", "file")
+POOL = [b"p", b"q/r", b"\xfe s", b"-t\n", b"u/v/w"]
+
+
+def _draw_world(root: Path, entries: dict[bytes, tuple[str, str]]) -> GitRepo:
+    """A repository whose index holds an intent-to-add entry at each path of `entries`
+    (path -> (made from a file or a link, what was done to it since))."""
+    repo = GitRepo.create(root / "repo", root / "home")
+    base = os.fsencode(repo.path)
+    for path, (made, _) in entries.items():
+        if made == "link":
+            os.makedirs(os.path.dirname(base + b"/" + path) or base, exist_ok=True)
+            os.symlink(b"README", base + b"/" + path)
+        else:
+            _write(repo.path, path, b"made\n")
+    _add_n(repo, *entries)
+    for path, (made, since) in entries.items():
+        full = base + b"/" + path
+        if since == "chmod" and made == "file":
+            os.chmod(full, 0o755)
+        elif since != "kept":
+            os.unlink(full)
+            if since == "folder":
+                _write(repo.path, path + b"/inside", b"a folder now\n")
+            elif since == "link":
+                os.symlink(b"README", full)
+            elif since == "file":
+                _write(repo.path, path, b"a file now\n")
+    return repo
+
+
+@settings(
+    max_examples=int(os.environ.get("GIT_ATOMIC_ITA_EXAMPLES", "8")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    entries=st.dictionaries(
+        st.sampled_from(POOL),
+        st.tuples(st.sampled_from(["file", "link"]), st.sampled_from(SINCE)),
+        min_size=1,
+        max_size=len(POOL),
+    ),
+    op=st.sampled_from(["rm --cached", "add -A", "add -N new", "unrelated"]),
+    pick=st.integers(min_value=0, max_value=len(POOL) - 1),
+    yours=st.sampled_from(["nothing", "add -N", "add"]),
+)
+def test_drawn_intents_the_effect_of_an_operation_taken_back(
+    entries: dict[bytes, tuple[str, str]], op: str, pick: int, yours: str
+) -> None:
+    """Intent-to-add entries drawn (file or link, then kept, made executable, removed, a
+    folder, a link or a file in its place), an operation drawn (an entry's `rm --cached`,
+    `add -A` of one, a new `add -N`, something elsewhere), a change of yours drawn since; the
+    operation's effect taken back leaves the index and the disk as before, with yours."""
+    root = Path(tempfile.mkdtemp(prefix="ita-"))
+    try:
+        repo = _draw_world(root, {p: entries[p] for p in sorted(entries)})
+        before = _state(repo)
+        path = sorted(entries)[pick % len(entries)]
+        script = {
+            "rm --cached": ["git", "rm", "-q", "--cached", "-f", "--", path],
+            "add -A": ["git", "add", "-A", "--", path],
+            "add -N new": ["sh", "-c", "echo n > opnew && git add -N opnew"],
+            "unrelated": ["sh", "-c", "echo o > opfile && git add opfile"],
+        }[op]
+        res = subprocess.run(
+            [sys.executable, "-m", "git_atomic", "run", "--no-gates", "--", *script],
+            cwd=repo.path,
+            env={**repo.env, "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+            capture_output=True,
+        )
+        assert res.returncode == 0, res.stderr
+        op_id: str = repo.atomic_json("log")["operations"][0]["op_id"]
+        if yours != "nothing":
+            _write(repo.path, b"mine", b"yours\n")
+            (_add_n(repo, b"mine") if yours == "add -N" else repo.git("add", "mine"))
+        taken = repo.atomic("rollback", "--op", op_id)
+        assert taken.returncode == 0, taken.stderr
+        index, _status_now, disk = _state(repo)
+        if yours != "nothing":
+            flags = ITA if yours == "add -N" else 0
+            oid = oracle.blob_id(b"" if flags else b"yours\n")
+            assert [e for e in index if e[0] == b"mine"] == [(b"mine", "100644", oid, 0, flags)]
+            del disk[b"mine"]
+        assert [e for e in index if e[0] != b"mine"] == before[0]
+        assert disk == before[2]
+        _no_scratch_left(repo)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
