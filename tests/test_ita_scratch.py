@@ -328,8 +328,11 @@ def test_intents_of_every_kind_come_back_exactly(
     del disk[b"mine"]
     assert disk == before[2]
     if uc:
-        assert "UNTR" in index_extensions((_git_dir(repo) / "index").read_bytes())
-        # and it says what git finds without it
+        untracked = index_extensions((_git_dir(repo) / "index").read_bytes())["UNTR"]
+        # Still this worktree's (git's add -N on the scratch tree did not make it that one's,
+        # which your next status would drop as another location's), and it says what git
+        # finds without it.
+        assert b"Location " + os.fsencode(repo.path) + b", system" in untracked
         plain = ["status", "--porcelain=v2", "-z", "--untracked-files=normal"]
         assert repo.git(*plain) == repo.git("-c", "core.untrackedCache=false", *plain)
     if layout == "filters-and-hooks":  # (it runs for your git add -N)
