@@ -425,6 +425,7 @@ def test_a_scratch_tree_a_killed_restore_left_is_swept(repo: GitRepo, tmp_path: 
     in `.git/atomic/tmp`: `recover` removes it once its process is gone (it removed only files
     there, and the folder stayed for good)."""
     _intents(repo, names=False, gitlink=False)
+    before = _state(repo)
     repo.atomic("run", "--no-gates", "--", "git", "rm", "-q", "--cached", "-f", "x.sh", check=0)
     # A git on the PATH that waits where it is asked to make the entries: the restore holds
     # there until it is killed.
@@ -455,6 +456,7 @@ def test_a_scratch_tree_a_killed_restore_left_is_swept(repo: GitRepo, tmp_path: 
     assert [n for n in os.listdir(tmp) if n.startswith("intents-")]
     repo.atomic("recover")
     _no_scratch_left(repo)
+    _same(repo, before)  # and the rollback finished: the entries as they were
 
 
 @pytest.mark.parametrize(
