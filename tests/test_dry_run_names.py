@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from testing.gitrepo import GitRepo
+from testing.oracle import walk_exact
 
 Disk = dict[str, tuple[str, int, bytes]]
 
@@ -89,7 +90,12 @@ def _setup(repo: GitRepo) -> None:
 
 
 def _named(repo: GitRepo, *args: str) -> set[str]:
+    """What the dry run names; it leaves the repository as it was, to the byte and the mtime
+    (test_dry_run_writes_nothing.py)."""
+    before = walk_exact(repo.path)
     changes = repo.atomic_json(*args, "--dry-run")["changes"]
+    after = walk_exact(repo.path)
+    assert [p for p in before.keys() | after.keys() if before.get(p) != after.get(p)] == [], args
     return {c["path"].rstrip("/") for c in changes}
 
 

@@ -41,7 +41,9 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
     # Your last resort works also where the journal is gone (`rm -rf .git/atomic`): it starts
     # a new one, as `recover` would, and says so; everything is saved in its rescue all the same.
     gone = context.journal_gone(discovery.discover()) if not dry_run else None
-    with context.opened("emergency", check_state=False, start_new=not dry_run) as ctx:
+    with context.opened(
+        "emergency", check_state=False, start_new=not dry_run, read_only=dry_run
+    ) as ctx:
         repo = ctx.repo
         if gone is not None:
             output.say(f"git-atomic: warning: {context.journal_gone_line(*gone)}")

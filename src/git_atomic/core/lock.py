@@ -134,17 +134,9 @@ class WorktreeLock:
                 if not holder.alive:
                     if self.read() != holder:
                         continue  # it let go and left between our two looks: not a death
-                    raise BusyError(
-                        f"a git-atomic process (pid {holder.pid}) died while holding this "
-                        f"worktree (since {holder.since})",
-                        hint="run `git atomic recover` to finish or undo what it was doing",
-                    ) from None
+                    raise _busy(holder) from None
                 if deadline is None or time.monotonic() >= deadline:
-                    raise BusyError(
-                        f"another git-atomic is working in this worktree "
-                        f"(pid {holder.pid}, `{holder.command}`, since {holder.since})",
-                        hint="wait for it, or pass --wait",
-                    ) from None
+                    raise _busy(holder) from None
                 if interrupted is not None and (signum := interrupted()) is not None:
                     why = f"interrupted while waiting for pid {holder.pid}; nothing changed"
                     raise Interrupted(why, signum=signum) from None
@@ -161,6 +153,13 @@ class WorktreeLock:
             staging.unlink(missing_ok=True)
             self.held = True
             return
+
+    def refuse_if_held(self) -> None:
+        """BusyError, as `acquire` without a wait would raise it, while another holds the lock
+        (or died holding it); the lock neither taken nor its file made (a dry run's)."""
+        holder = self.read()
+        if holder is not None:
+            raise _busy(holder)
 
     def _remove_ours(self) -> None:
         """The lock file we made, removed only if it is the one at its name: the operation may
@@ -184,3 +183,17 @@ class WorktreeLock:
         if self.held:
             self._remove_ours()
             self.held = False
+
+
+def _busy(holder: Holder) -> BusyError:
+    if not holder.alive:
+        return BusyError(
+            f"a git-atomic process (pid {holder.pid}) died while holding this "
+            f"worktree (since {holder.since})",
+            hint="run `git atomic recover` to finish or undo what it was doing",
+        )
+    return BusyError(
+        f"another git-atomic is working in this worktree "
+        f"(pid {holder.pid}, `{holder.command}`, since {holder.since})",
+        hint="wait for it, or pass --wait",
+    )

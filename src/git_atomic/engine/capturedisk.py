@@ -370,6 +370,10 @@ class Disk:
         the next scan's start (for `tree`, the files it read)."""
         kept: scan.Scan | None = None
         lines = [f"create {ref} {commit}"] if ref is not None else []
+        if self.scanning is not None and self.repo.quarantine is not None:
+            # A dry run keeps no cache: the objects its index names go with its own store.
+            scan.abandon(self.scanning)
+            self.scanning = None
         if self.scanning is not None:
             kept_lines = scan.keep(self.scanning, tree)
             lines += kept_lines

@@ -168,7 +168,8 @@ def raw_tree(
         if leave_out or gone:  # written from the index, which still names them
             result = repo.tree_without(result, [*leave_out, *gone])
     kept.update((p, oid.encode() + b" " + key) for p, (key, oid) in hashed.items() if key)
-    if result != record.tree or kept != record.entries:  # else the record stands as it is
+    # (Else the record stands as it is; a dry run's tree is in its own store: kept nowhere.)
+    if (result != record.tree or kept != record.entries) and repo.quarantine is None:
         RawRecord(result, kept).save(repo)
     return result
 

@@ -151,7 +151,7 @@ def walk(repo: Repo) -> Walk | None:
             walker.rule_stats,
             icase,
         )
-        if now != kept:
+        if now != kept and repo.quarantine is None:  # (a dry run keeps no cache)
             _store(path, now, repo.scratch_path("walk"))
         if found is not None and steady and not walker.partial:
             stats = sorted(walker.rule_stats.items())

@@ -25,6 +25,8 @@ from git_atomic.engine.gitoutput import TreeEntry as TreeEntry
 if TYPE_CHECKING:
     import threading
 
+    from git_atomic.engine.quarantine import Quarantine
+
 ZERO_OID: Final = "0" * 40  # SHA-1's; Repo.zero_oid is the repository's own
 
 
@@ -81,6 +83,7 @@ class Repo(RepoConfig):
         self.real_root = os.path.realpath(root)
         self._diffs: dict[tuple[str, str, tuple[bytes, ...]], list[RawChange]] = {}
         self._diffing: dict[tuple[str, str], threading.Thread] = {}  # `diff_trees_beside`
+        self.quarantine: Quarantine | None = None  # a dry run's object store (`quarantined`)
 
     def _key(self) -> tuple[Path, Path, Path]:
         return self.root, self.git_dir, self.common_dir
@@ -112,11 +115,38 @@ class Repo(RepoConfig):
         """Our folder inside the common git dir: journal, logs, temporary indexes."""
         return self.common_dir / "atomic"
 
+    @contextlib.contextmanager
+    def quarantined(self) -> Iterator[None]:
+        """A dry run: every object written (by git or by us) and every scratch file go into a
+        temporary folder outside the repository, removed as it ends, and git refuses to move a
+        ref meanwhile (quarantine.py)."""
+        from git_atomic.engine.quarantine import Quarantine
+
+        held = Quarantine(self.common_dir / "objects", [self.git_dir, self.common_dir])
+        plain = self.git_env
+        self.quarantine, self.git_env = held, {**plain, **held.env()}
+        try:
+            yield
+        finally:
+            self.quarantine, self.git_env = None, plain
+            held.close()
+
+    @property
+    def objects_out(self) -> Path:
+        """The object store our own writers write into: the repository's, or a dry run's."""
+        if self.quarantine is not None:
+            return self.quarantine.objects
+        return self.common_dir / "objects"
+
+    def scratch_dir(self) -> Path:
+        """Our folder of temporary files (made): a dry run's own, outside the repository."""
+        tmp = self.quarantine.tmp if self.quarantine is not None else self.state_dir / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        return tmp
+
     def scratch_path(self, stem: str) -> Path:
         """A name for a temporary file of this process in our folder (the caller removes it)."""
-        tmp = self.state_dir / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        return tmp / f"{stem}-{os.getpid()}-{next(_scratch_names)}"
+        return self.scratch_dir() / f"{stem}-{os.getpid()}-{next(_scratch_names)}"
 
     def run(
         self,
@@ -395,15 +425,14 @@ class Repo(RepoConfig):
             return [self.line("hash-object", "-w", "--stdin", input=data) for data in contents]
         # fast-import leaves out only what a pack holds: a blob stored loose (the scan's
         # `update-index` writes the bytes it reads so) would be written again, in the pack.
-        objects, sha256 = self.common_dir / "objects", self.sha256
+        objects, sha256 = self.objects_out, self.sha256
         oids: list[str | None] = [
             objectformat.freshen_loose(objects, b"blob", data, sha256=sha256) for data in contents
         ]
         missing = [i for i, oid in enumerate(oids) if oid is None]
         if not missing:
             return [oid for oid in oids if oid is not None]
-        marks = self.state_dir / "tmp" / f"marks-{os.getpid()}-{id(contents)}"
-        marks.parent.mkdir(parents=True, exist_ok=True)
+        marks = self.scratch_path("marks")
         stream = bytearray()
         for i in missing:
             data = contents[i]
@@ -433,14 +462,14 @@ class Repo(RepoConfig):
         return objectformat.EMPTY_TREE_SHA256 if self.sha256 else objectformat.EMPTY_TREE
 
     def _write_loose(self, data: bytes) -> str:
-        return objectformat.write_loose_blob(self.common_dir / "objects", data, sha256=self.sha256)
+        return objectformat.write_loose_blob(self.objects_out, data, sha256=self.sha256)
 
     def mktree(self, entries: Iterable[TreeEntry]) -> str:
         """A small tree of one level (a checkpoint's own), written loose as `git mktree` would
         write it, without a process; the objects it names were just written by the caller."""
         named = {e.path: f"{e.mode} {e.kind} {e.oid}".encode() for e in entries}
         if self.writes_loose():
-            return objectformat.write_loose_tree(self.common_dir / "objects", named)
+            return objectformat.write_loose_tree(self.objects_out, named)
         data = b"".join(head + b"\t" + path + b"\0" for path, head in named.items())
         return self.line("mktree", "-z", input=data)
 
@@ -452,8 +481,7 @@ class Repo(RepoConfig):
         if not entries:  # the empty tree, of this repository's format, written: a commit names it
             if not self.writes_loose():
                 return self.line("mktree", "-z", input=b"")
-            objects = self.common_dir / "objects"
-            return objectformat.write_loose(objects, b"tree", b"", sha256=self.sha256)
+            return objectformat.write_loose(self.objects_out, b"tree", b"", sha256=self.sha256)
         dirs = _folders_on_the_way(entries)
         children: dict[bytes, dict[bytes, bytes]] = {d: {} for d in dirs}
         for path, (mode, oid) in entries.items():
@@ -478,7 +506,7 @@ class Repo(RepoConfig):
         root, _, _ = objectformat.planned_trees(dirs, children)
         for folder in dirs:
             if children[folder]:
-                objectformat.write_loose_tree(self.common_dir / "objects", children[folder])
+                objectformat.write_loose_tree(self.objects_out, children[folder])
         return root
 
     def commit_tree(
@@ -497,8 +525,7 @@ class Repo(RepoConfig):
         if body is None:
             args = [a for p in parents for a in ("-p", p)]
             return self.line("commit-tree", tree, *args, "-m", message, env=dict(identity))
-        objects = self.common_dir / "objects"
-        return objectformat.write_loose(objects, b"commit", body, sha256=self.sha256)
+        return objectformat.write_loose(self.objects_out, b"commit", body, sha256=self.sha256)
 
     def writes_loose(self) -> bool:
         """Whether objects may be written loose here without git: not in a repository shared
@@ -647,12 +674,12 @@ class Repo(RepoConfig):
 
     def _loose_tree(self, treeish: str) -> list[tuple[str, str, str, bytes]] | None:
         """The entries of a tree (or of a commit's tree) stored loose; None: ask git."""
-        read = objectformat.read_loose(self.common_dir / "objects", treeish)
+        read = self._read_loose(treeish)
         if read is not None and read[0] == b"commit":
             first = read[1].split(b"\n", 1)[0]
             if not first.startswith(b"tree "):
                 return None
-            read = objectformat.read_loose(self.common_dir / "objects", first[5:].decode())
+            read = self._read_loose(first[5:].decode())
         if read is None or read[0] != b"tree":
             return None
         try:
@@ -755,14 +782,25 @@ class Repo(RepoConfig):
         is a process. False says nothing: the object may be packed, or gone."""
         if len(oid) not in (40, 64):
             return False
-        return (self.common_dir / "objects" / oid[:2] / oid[2:]).is_file()
+        stores = [self.common_dir / "objects"]
+        if self.quarantine is not None:
+            stores.append(self.quarantine.objects)
+        return any((store / oid[:2] / oid[2:]).is_file() for store in stores)
 
     def cat_blob(self, oid: str) -> bytes:
         read = self._loose_blob(oid)
         return read if read is not None else self.out("cat-file", "blob", oid)
 
-    def _loose_blob(self, oid: str) -> bytes | None:
+    def _read_loose(self, oid: str) -> tuple[bytes, bytes] | None:
+        """(kind, content) of an object stored loose: in the repository's store, or in a dry
+        run's own (quarantine.py)."""
         read = objectformat.read_loose(self.common_dir / "objects", oid)
+        if read is None and self.quarantine is not None:
+            read = objectformat.read_loose(self.quarantine.objects, oid)
+        return read
+
+    def _loose_blob(self, oid: str) -> bytes | None:
+        read = self._read_loose(oid)
         return read[1] if read is not None and read[0] == b"blob" else None
 
 

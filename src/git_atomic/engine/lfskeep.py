@@ -139,6 +139,8 @@ class Keeper:
             return seen
         if ours.exists() or ours.is_symlink():
             return None  # other bytes: damaged; never trusted, never replaced
+        if self.repo.quarantine is not None:  # a dry run links nothing: the store's file, seen
+            return _same(store, data)
         try:
             if not stat.S_ISREG(store.lstat().st_mode):
                 return None
@@ -163,6 +165,9 @@ class Keeper:
             try:
                 self._key = path.read_bytes().strip()
             except FileNotFoundError:
+                if self.repo.quarantine is not None:  # a dry run's, made for it alone
+                    self._key = secrets.token_hex(16).encode()
+                    return self._key
                 self.folder.mkdir(parents=True, exist_ok=True)
                 scratch = self.folder / f"key.{os.getpid()}.tmp"
                 scratch.write_bytes(secrets.token_hex(16).encode() + b"\n")
@@ -184,7 +189,7 @@ class Keeper:
             for m, k in self.made.items()
             if m in oids and oids[m] not in known
         )
-        if not lines:
+        if not lines or self.repo.quarantine is not None:  # (a dry run's are not kept)
             return
         fd = os.open(self.folder / "markers", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:

@@ -69,7 +69,7 @@ def mismatch(
                 elif not stat.S_ISDIR(mode) or c.old_mode == "160000":
                     return None  # a submodule the scan index lacks, or an odd file
     must_remove = ignored(repo, only_ours)
-    if not must_add and not must_remove:
+    if not must_add and not must_remove and repo.quarantine is None:  # (a dry run keeps none)
         _remember_reconciled(memo, staged_tree, tree, rules, absent, changes)
     return Mismatch(must_add, must_remove)
 

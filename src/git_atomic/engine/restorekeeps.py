@@ -168,9 +168,7 @@ def protected(repo: Repo, paths: Sequence[bytes], protect: Sequence[str]) -> set
     semantics: a folder named takes in what is below it), asked of git with the patterns in a
     scratch folder of ours; a match by your own rules (`info/exclude`, `core.excludesFile`) is
     not theirs. None when git could not say."""
-    scratch = repo.state_dir / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="protect-", dir=scratch) as folder:
+    with tempfile.TemporaryDirectory(prefix="protect-", dir=repo.scratch_dir()) as folder:
         rules = os.path.join(folder, ".gitignore")
         with open(rules, "w", encoding="utf-8") as fh:
             fh.write("".join(p.strip() + "\n" for p in protect))
@@ -225,9 +223,7 @@ def ignored_by_rules_of(
     rules = sorted({r for p in paths for r in _rule_files(p)})
     entries = [e for e in repo.ls_tree_at(tree, rules) if e.mode[:2] == "10"]
     blobs = dict(repo.cat_blobs(e.oid for e in entries))
-    scratch = None if reading else repo.state_dir / "tmp"
-    if scratch is not None:
-        scratch.mkdir(parents=True, exist_ok=True)
+    scratch = None if reading else repo.scratch_dir()
     with tempfile.TemporaryDirectory(prefix="git-atomic-rules-", dir=scratch) as folder:
         top = os.fsencode(folder)
         for e in entries:

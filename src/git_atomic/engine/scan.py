@@ -109,7 +109,9 @@ def start(
     if base is not None and base.exists():
         scanindex.share(base, scratch)
         since = scanracy.since_now(scratch)
-        split = scanindex.is_split(repo, base)
+        # A dry run's copy is written whole: a split one's new shared index would go in the
+        # git dir (quarantine.py).
+        split = repo.quarantine is None and scanindex.is_split(repo, base)
     elif seed is not None:
         base, known_tree = None, None
         try:
@@ -137,7 +139,7 @@ def start(
         if not scanracy.smudge(scratch, min(seed_written, since), sha256=repo.sha256):
             scratch.unlink(missing_ok=True)
             return None
-        split = scratch.stat().st_size >= scanindex.split_at()
+        split = repo.quarantine is None and scratch.stat().st_size >= scanindex.split_at()
     else:
         return None
     # git's untracked cache trusts folder mtimes; `core.untrackedCache=false` says not to here.

@@ -215,6 +215,8 @@ def _staged_seen(repo: Repo, key: str | None) -> tuple[str, indexstate.Listing] 
 
 def _remember_staged(repo: Repo, key: str, tree: str, listing: indexstate.Listing) -> None:
     _staged_memo.clear()
+    if repo.quarantine is not None:
+        return  # a dry run's tree is in its own store, gone as it ends: kept nowhere
     _staged_memo[str(repo.common_dir), key] = (tree, listing)
     scratch = repo.scratch_path("staged-cache")
     try:

@@ -232,8 +232,8 @@ def _sockname(repo: Repo, *, learn: bool = False) -> str | None:
         sockname = json.loads(res.stdout)["sockname"] if res.returncode == 0 else None
     except (OSError, ValueError, TypeError, KeyError):
         sockname = None
-    if not isinstance(sockname, str):
-        return None
+    if not isinstance(sockname, str) or repo.quarantine is not None:  # (a dry run keeps none)
+        return sockname if isinstance(sockname, str) else None
     with contextlib.suppress(OSError):
         tmp = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"key": key, "sockname": sockname}))
@@ -290,6 +290,8 @@ def clock(repo: Repo) -> Clock | None:
     if _still_unwatched(mark):
         return None
     found = _clock(repo)
+    if repo.quarantine is not None:
+        return found  # a dry run writes nothing of the repository's
     with contextlib.suppress(OSError):
         if found is None:  # by rename: whatever stands there (a FIFO) is replaced, not opened
             tmp = mark.with_name(f"{mark.name}.{os.getpid()}.tmp")

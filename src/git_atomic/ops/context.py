@@ -490,9 +490,11 @@ def opened(
     `until_closed` (with `wait`): wait too while an operation is open in the worktree (a
     `begin` session, an agent turn), the lock let go meanwhile so that its commit or abort
     can run (`run --wait`, `begin --wait`: one open operation per worktree, the second waits).
-    `read_only`: a command that only reads (a dry run): the journal read as it is, never made
-    (open_journal); where none is (git-atomic never used here: nothing to take back), no lock
-    either, whose file would be the one change it made in the git dir."""
+    `read_only`: a command that only reads: the journal read as it is, never made
+    (open_journal), and no lock taken, whose file would be a change in the git dir. With `lock`
+    it is a dry run of a command that would take it: refused as that command would be while
+    another holds it (no waiting), and working in its own object store outside the repository
+    (Repo.quarantined), so that it writes nothing in the repository."""
     repo = early.repo if early is not None else found or discovery.discover(start)
     discovery.check_layout(repo)
     if check_state:
@@ -504,6 +506,12 @@ def opened(
         elif lock and until_closed and wait is not None:
             with _held_once_closed(repo, journal, command, wait) as held:
                 yield Context(repo, journal, held)
+        elif lock and read_only:
+            unheld = WorktreeLock(repo.git_dir / "atomic.lock")
+            if not journal.in_memory:
+                unheld.refuse_if_held()
+            with repo.quarantined():
+                yield Context(repo, journal, unheld)
         elif lock and not journal.in_memory:
             with holding(repo, command, wait=wait) as held:
                 yield Context(repo, journal, held)

@@ -1,0 +1,109 @@
+"""A dry run's own object store and scratch folder, outside the repository: it writes nothing
+into it.
+
+A dry run works out what the move would change as the move does: it scans the tree, and the
+scan stores what it found as objects (blobs, trees) that git then compares. Those objects go
+into a folder of ours under the system's temporary folder, as git's own receive-pack keeps what
+a push brought until it is accepted: `GIT_OBJECT_DIRECTORY` names it for every git of ours,
+`GIT_ALTERNATE_OBJECT_DIRECTORIES` the repository's store (git reads both, writes only the
+first), and `GIT_QUARANTINE_PATH` has git refuse any ref update there. Our own writers of loose
+objects (git.py) write into it too, and its readers read both. Scratch files (temporary indexes,
+fast-import's marks) go in it, and the scan's caches (its index, its ref, its bits and memos)
+are read as they are and never kept (capturedisk.publish). It is removed as the dry run ends.
+
+git freshens an object it is asked to write that its store, or an alternate, already holds (it
+sets the file's mtime, of a loose object or of the pack holding it, so that a `gc` running then
+does not take it for old). A dry run's store is gone when it ends and nothing of it is kept, so
+that freshening had no purpose: the mtimes of the repository's object files are noted as the
+dry run begins (one `lstat` each: loose objects and packs) and those git changed put back as
+they were when it ends. So are the mtimes of the git dir's shared indexes (`sharedindex.<id>`
+of a split index, yours or the scan's), which git freshens each time it reads an index that
+uses one. (A `git` of yours that stored one of those objects again during the
+dry run has its freshening undone with ours: its new ref keeps it from any `gc` once made.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+_PREFIX: Final = "git-atomic-dry-"
+
+
+class Quarantine:
+    """A temporary object store (`objects`) and scratch folder (`tmp`) for one dry run."""
+
+    def __init__(self, real_objects: Path, git_dirs: Sequence[Path]) -> None:
+        self.real_objects = real_objects
+        self.folder = Path(tempfile.mkdtemp(prefix=_PREFIX))
+        self.objects = self.folder / "objects"
+        self.tmp = self.folder / "tmp"
+        for part in (self.objects, self.objects / "pack", self.objects / "info", self.tmp):
+            part.mkdir()
+        self._mtimes = _mtimes([*_files(real_objects), *_shared_indexes(git_dirs)])
+
+    def env(self) -> dict[str, str]:
+        """What every git of the dry run is given: the store it writes, the one it reads."""
+        alternates = [str(self.real_objects)]
+        inherited = os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES")
+        if inherited:  # honoured at discovery (discovery.check_environment): still read
+            alternates.append(inherited)
+        return {
+            "GIT_OBJECT_DIRECTORY": str(self.objects),
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": os.pathsep.join(alternates),
+            "GIT_QUARANTINE_PATH": str(self.objects),
+        }
+
+    def close(self) -> None:
+        """The mtimes git freshened put back; the folder removed."""
+        for path, (mtime, atime) in _freshened(self._mtimes).items():
+            with contextlib.suppress(OSError):
+                os.utime(path, ns=(atime, mtime), follow_symlinks=False)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _files(objects: Path) -> list[os.DirEntry[str]]:
+    """The object files of a store: its loose objects and its packs (and their indexes)."""
+    found: list[os.DirEntry[str]] = []
+    with contextlib.suppress(OSError), os.scandir(objects) as top:
+        for entry in top:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            if len(entry.name) == 2 or entry.name == "pack":
+                with contextlib.suppress(OSError), os.scandir(entry.path) as inside:
+                    found.extend(e for e in inside if e.is_file(follow_symlinks=False))
+    return found
+
+
+def _shared_indexes(git_dirs: Sequence[Path]) -> list[os.DirEntry[str]]:
+    """The shared indexes of split indexes (yours, the scan's): git freshens the one an index
+    it reads uses."""
+    found: list[os.DirEntry[str]] = []
+    for folder in dict.fromkeys(git_dirs):
+        with contextlib.suppress(OSError), os.scandir(folder) as inside:
+            found.extend(e for e in inside if e.name.startswith("sharedindex."))
+    return found
+
+
+def _mtimes(files: Sequence[os.DirEntry[str]]) -> dict[str, tuple[int, int]]:
+    noted: dict[str, tuple[int, int]] = {}
+    for entry in files:
+        with contextlib.suppress(OSError):
+            st = entry.stat(follow_symlinks=False)
+            noted[entry.path] = (st.st_mtime_ns, st.st_atime_ns)
+    return noted
+
+
+def _freshened(before: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """The files noted before whose mtime changed since, with what they were."""
+    changed: dict[str, tuple[int, int]] = {}
+    for path, (mtime, atime) in before.items():
+        with contextlib.suppress(OSError):
+            if os.lstat(path).st_mtime_ns != mtime:
+                changed[path] = (mtime, atime)
+    return changed

@@ -1,0 +1,190 @@
+"""Every dry run writes nothing into the repository, whatever it finds: each `--dry-run` of the
+command line, in a repository with nothing to take back, with something, where the move would
+be refused for an overlap with your edits, and half way through a git merge. The oracle is every
+entry of the worktree and the git dir (kind, mode, mtime to the nanosecond, bytes or a link's
+target) before and after, `git count-objects -v`, and the temporary folder, which the dry
+run's own object store (engine/quarantine.py) is made in and removed from. The objects are stored
+loose and packed, with mtimes of long ago: git's freshening of one it found stored shows.
+
+A dry run took the worktree's lock, wrote the objects its scan found into `.git/objects`
+(and freshened those it found there), moved `refs/atomic/scan/` and kept its caches."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testing.gitrepo import GitRepo
+from testing.oracle import walk_exact
+
+OP, CP = "{op}", "{cp}"  # the newest operation's id, its PRE-OP checkpoint
+
+# Every dry run of the command line (test_every_dry_run_of_the_parser_is_here).
+DRY_RUNS: list[list[str]] = [
+    ["rollback", "--dry-run"],
+    ["rollback", "--dry-run", "--json"],
+    ["rollback", "--op", OP, "--dry-run"],
+    ["rollback", "--op", OP, "--whole", "--dry-run"],
+    ["rollback", "--to", CP, "--whole", "--dry-run"],
+    ["rollback", "--to", CP, "--dry-run", "a.txt", "new.txt"],
+    ["undo", "--dry-run"],
+    ["undo", "--dry-run", "--json"],
+    ["emergency", "--dry-run"],
+    ["emergency", "--to", "HEAD~1", "--dry-run", "--json"],
+    ["init", "--dry-run"],
+]
+STATES = ["nothing", "something", "overlap", "half-way", "open"]
+
+
+def test_every_dry_run_of_the_parser_is_here() -> None:
+    import argparse
+
+    from git_atomic.cli.parser import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    dry = {verb for verb, p in sub.choices.items() if "--dry-run" in p._option_string_actions}
+    assert dry == {args[0] for args in DRY_RUNS}
+
+
+def _state(repo: GitRepo) -> dict[bytes, tuple[object, ...]]:
+    st = os.lstat(repo.path)
+    return {b".": (st.st_mode, st.st_mtime_ns, None), **walk_exact(repo.path)}
+
+
+def _changed(before: dict[bytes, Any], after: dict[bytes, Any]) -> list[bytes]:
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+def _long_ago(repo: GitRepo) -> None:
+    """Every object file's mtime set to 2020: a freshening by git would show."""
+    for folder, _, files in os.walk(repo.path / ".git" / "objects"):
+        for name in files:
+            os.utime(os.path.join(folder, name), ns=(1_577_836_800 * 10**9,) * 2)
+
+
+def _made(repo: GitRepo, state: str) -> dict[str, str]:
+    """The repository in `state`; the ids the commands name."""
+    repo.write("a.txt", b"a\n")
+    repo.write("b.txt", b"b\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    if state == "nothing":
+        repo.atomic("run", "--no-gates", "--", "true", check=0)
+        repo.atomic("rollback", check=None)
+    else:
+        repo.atomic("run", "-n", "first", "--no-gates", "--", "sh", "-c", "echo 1 > one", check=0)
+        repo.atomic("rollback", check=0)  # undo has something to bring back
+        script = "echo op >> a.txt; rm b.txt; echo new > new.txt; git add new.txt"
+        repo.atomic("run", "-n", "second", "--no-gates", "--", "sh", "-c", script, check=0)
+        repo.write("yours.txt", b"written since\n")
+    if state == "overlap":
+        repo.write("a.txt", b"yours over the operation's\n")
+        repo.write("new.txt", b"yours over the operation's\n")
+    elif state == "half-way":
+        repo.git("checkout", "-q", "-b", "side", "HEAD~1")
+        repo.write("a.txt", b"side\n")
+        repo.git("commit", "-qam", "side")
+        repo.git("checkout", "-q", "main")
+        repo.git("commit", "-qam", "yours", check=False)
+        repo.git("merge", "side", check=False)  # stopped by its conflict
+        assert (repo.path / ".git" / "MERGE_HEAD").exists()
+    elif state == "open":
+        repo.atomic("begin", "session", check=0)
+        repo.write("a.txt", b"in the session\n")
+        repo.atomic("checkpoint", check=0)
+        repo.write("b.txt", b"after the step\n")
+    ops = repo.atomic_json("log")["operations"]
+    newest = ops[0] if ops else None
+    return {
+        OP: newest["op_id"] if newest else "abcd1234",
+        CP: newest["checkpoints"]["pre_op"][:12] if newest else "HEAD",
+    }
+
+
+@pytest.mark.parametrize("store", ["loose", "packed"])
+@pytest.mark.parametrize("state", STATES)
+def test_every_dry_run_leaves_the_repository_byte_identical(
+    tmp_path: Path, state: str, store: str
+) -> None:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    ids = _made(repo, state)
+    if store == "packed":
+        repo.git("repack", "-adq")
+        repo.git("prune-packed")
+    _long_ago(repo)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = {"TMPDIR": str(temp)}
+    counted = repo.git("count-objects", "-v")
+    before = _state(repo)
+    for args in DRY_RUNS:
+        argv = [ids.get(a, a) for a in args]
+        res = repo.atomic(*argv, env=env)
+        assert "Traceback" not in res.stderr and "internal error" not in res.stderr, res.stderr
+        if res.returncode not in (0,):  # refused, or nothing to do: one clear line
+            lines = [line for line in res.stderr.splitlines() if line.strip()]
+            assert len(lines) == 1 and lines[0].startswith("git-atomic"), (argv, res.stderr)
+            assert res.returncode in (2, 3), (argv, res.returncode, res.stderr)
+        assert _changed(before, _state(repo)) == [], (argv, res.stdout, res.stderr)
+        assert repo.git("count-objects", "-v") == counted, argv
+        # (Watchman, where it runs, keeps its own `<user>-state` there.)
+        assert [n for n in os.listdir(temp) if n.startswith("git-atomic")] == [], argv
+
+
+def _layout(repo: GitRepo, tmp_path: Path, layout: str) -> dict[str, str]:
+    """A repository with something to take back, in a layout whose capture keeps more caches."""
+    env: dict[str, str] = {}
+    if layout == "lfs":  # content kept by a hard link, a marker in the checkpoint (lfskeep.py)
+        from testing.differential import lfs_filter
+
+        lfs_filter(repo, tmp_path)
+        repo.write("big.bin", os.urandom(40 << 10))
+    elif layout == "filter":  # the raw record of files a rule converts (conversion.py)
+        repo.write(".gitattributes", b"*.txt text eol=crlf\n")
+    elif layout == "stash":  # the stash's record and its known parents (stashstate.py)
+        repo.write("a.txt", b"stashed\n")
+        repo.git("stash", "-q")
+    elif layout == "split":  # your index and the scan's written split: git freshens their
+        env["GIT_ATOMIC_SPLIT_SCAN_AT"] = "1"  # shared index as it reads them
+        repo.git("config", "core.splitIndex", "true")
+        repo.git("update-index", "--split-index")
+    repo.env.update(env)
+    return _made(repo, "something")
+
+
+@pytest.mark.parametrize("layout", ["lfs", "filter", "stash", "split"])
+def test_every_dry_run_leaves_a_repository_of_each_layout_byte_identical(
+    tmp_path: Path, layout: str
+) -> None:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    ids = _layout(repo, tmp_path, layout)
+    _long_ago(repo)
+    before = _state(repo)
+    for args in DRY_RUNS:
+        res = repo.atomic(*[ids.get(a, a) for a in args])
+        assert "Traceback" not in res.stderr and res.returncode in (0, 2, 3), res.stderr
+        assert _changed(before, _state(repo)) == [], (args, res.stdout, res.stderr)
+
+
+def test_a_dry_run_waits_for_no_lock_and_makes_none(repo: GitRepo) -> None:
+    """Another git-atomic working in the worktree: the dry run says so in one line (exit 3, as
+    the command itself would without --wait); once it is gone, it makes no lock file of its own."""
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", "echo 1 > one", check=0)
+    holder = subprocess.Popen(["sleep", "60"])
+    try:
+        lock = repo.path / ".git" / "atomic.lock"
+        lock.write_text(f'{{"pid": {holder.pid}, "since": "now", "command": "run"}}')
+        res = repo.atomic("rollback", "--dry-run")
+        assert res.returncode == 3 and "another git-atomic is working" in res.stderr
+        lock.unlink()
+        before = _state(repo)
+        assert repo.atomic("rollback", "--dry-run", check=0).stdout
+        assert _changed(before, _state(repo)) == []
+    finally:
+        holder.kill()
+        holder.wait()
