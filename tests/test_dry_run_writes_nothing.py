@@ -188,3 +188,36 @@ def test_a_dry_run_waits_for_no_lock_and_makes_none(repo: GitRepo) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_temporary_folder_inside_the_worktree_is_not_where_the_store_goes(
+    tmp_path: Path,
+) -> None:
+    """TMPDIR in the worktree (an ignored `tmp/`): the store is made in /tmp instead, never
+    where the dry run's own scan would find it, and the dry run says what it says without it."""
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    ids = _made(repo, "something")
+    repo.write(".git/info/exclude", b"tmp/\n")
+    (repo.path / "tmp").mkdir()
+    elsewhere = repo.atomic_json("rollback", "--dry-run")["changes"]
+    before = _state(repo)
+    # (Watchman, where it runs, would make its own `<user>-state` folder there.)
+    inside = {"TMPDIR": str(repo.path / "tmp"), "GIT_ATOMIC_WATCHMAN": "0"}
+    assert repo.atomic_json("rollback", "--dry-run", env=inside)["changes"] == elsewhere
+    assert repo.atomic_json("rollback", "--op", ids[OP], "--dry-run", env=inside)["changes"]
+    assert _changed(before, _state(repo)) == []
+
+
+def test_a_store_a_killed_dry_run_left_goes_with_the_next(tmp_path: Path) -> None:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    _made(repo, "something")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = temp / f"git-atomic-dry-{dead.pid}-x1"
+    (left / "objects").mkdir(parents=True)
+    live = temp / f"git-atomic-dry-{os.getpid()}-x2"  # a dry run of a live process: its own
+    live.mkdir()
+    repo.atomic("rollback", "--dry-run", env={"TMPDIR": str(temp)}, check=0)
+    assert sorted(os.listdir(temp)) == [live.name]

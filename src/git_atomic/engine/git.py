@@ -122,7 +122,9 @@ class Repo(RepoConfig):
         ref meanwhile (quarantine.py)."""
         from git_atomic.engine.quarantine import Quarantine
 
-        held = Quarantine(self.common_dir / "objects", [self.git_dir, self.common_dir])
+        held = Quarantine(
+            self.common_dir / "objects", [self.git_dir, self.common_dir], outside=self.root
+        )
         plain = self.git_env
         self.quarantine, self.git_env = held, {**plain, **held.env()}
         try:

@@ -9,7 +9,9 @@ a push brought until it is accepted: `GIT_OBJECT_DIRECTORY` names it for every g
 first), and `GIT_QUARANTINE_PATH` has git refuse any ref update there. Our own writers of loose
 objects (git.py) write into it too, and its readers read both. Scratch files (temporary indexes,
 fast-import's marks) go in it, and the scan's caches (its index, its ref, its bits and memos)
-are read as they are and never kept (capturedisk.publish). It is removed as the dry run ends.
+are read as they are and never kept (capturedisk.publish). It is removed as the dry run ends
+(one a killed dry run left goes with the next dry run's start), and is never made inside the
+worktree or a git dir (TMPDIR there: /tmp or /var/tmp instead).
 
 git freshens an object it is asked to write that its store, or an alternate, already holds (it
 sets the file's mtime, of a loose object or of the pack holding it, so that a `gc` running then
@@ -32,15 +34,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from git_atomic.core.errors import RefusedError
+
 _PREFIX: Final = "git-atomic-dry-"
 
 
 class Quarantine:
     """A temporary object store (`objects`) and scratch folder (`tmp`) for one dry run."""
 
-    def __init__(self, real_objects: Path, git_dirs: Sequence[Path]) -> None:
+    def __init__(self, real_objects: Path, git_dirs: Sequence[Path], *, outside: Path) -> None:
         self.real_objects = real_objects
-        self.folder = Path(tempfile.mkdtemp(prefix=_PREFIX))
+        where = _temporary_folder([outside, *git_dirs, real_objects])
+        _sweep(where)
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=where))
         self.objects = self.folder / "objects"
         self.tmp = self.folder / "tmp"
         for part in (self.objects, self.objects / "pack", self.objects / "info", self.tmp):
@@ -65,6 +71,45 @@ class Quarantine:
             with contextlib.suppress(OSError):
                 os.utime(path, ns=(atime, mtime), follow_symlinks=False)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _temporary_folder(inside: Sequence[Path]) -> str:
+    """The system's temporary folder (TMPDIR...), or /tmp or /var/tmp where that is in the
+    worktree or a git dir: the dry run's store is made outside the repository, never where its
+    scan would see it."""
+    mine = [os.path.realpath(p) for p in inside]
+    # Named as tempfile.gettempdir() would find it, without its probe: it writes a file into
+    # the first folder it tries to see whether it can.
+    named = [os.environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")]
+    for candidate in [*(n for n in named if n), "/tmp", "/var/tmp"]:
+        real = os.path.realpath(candidate)
+        if os.path.isdir(real) and not any(
+            real == p or real.startswith(p.rstrip("/") + "/") for p in mine
+        ):
+            return real
+    raise RefusedError(
+        f"the temporary folder {named[0] or '/tmp'} is inside the repository: a dry run "
+        "works out the move in a store of its own outside it",
+        hint="set TMPDIR to a folder outside the repository",
+    )
+
+
+def _sweep(where: str) -> None:
+    """The folders of dry runs of ours killed before they could remove theirs (their process
+    is gone): removed, so that none is left for good."""
+    from git_atomic.core.lock import process_alive
+
+    with contextlib.suppress(OSError), os.scandir(where) as inside:
+        for entry in inside:
+            pid = entry.name[len(_PREFIX) :].split("-", 1)[0]
+            if (
+                entry.name.startswith(_PREFIX)
+                and pid.isdigit()
+                and entry.is_dir(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_uid == os.geteuid()
+                and not process_alive(int(pid), None)
+            ):
+                shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _files(objects: Path) -> list[os.DirEntry[str]]:
