@@ -221,3 +221,27 @@ def test_a_store_a_killed_dry_run_left_goes_with_the_next(tmp_path: Path) -> Non
     live.mkdir()
     repo.atomic("rollback", "--dry-run", env={"TMPDIR": str(temp)}, check=0)
     assert sorted(os.listdir(temp)) == [live.name]
+
+
+def test_the_store_a_repository_borrows_from_keeps_its_mtimes(tmp_path: Path) -> None:
+    """A `clone --shared`: git freshens the objects of the store it borrows from as well."""
+    origin = GitRepo.create(tmp_path / "origin", tmp_path / "home")
+    origin.write("a.txt", b"a\n")
+    origin.write("b.txt", b"b\n")
+    origin.git("add", "-A")
+    origin.git("commit", "-qm", "files")
+    subprocess.run(
+        ["git", "clone", "-q", "--shared", str(origin.path), str(tmp_path / "repo")],
+        env=origin.env,
+        check=True,
+    )
+    repo = GitRepo(tmp_path / "repo", origin.env)
+    script = "echo op >> a.txt; rm b.txt"
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", script, check=0)
+    repo.write("b.txt", b"b\n")  # a file as the store has it: its blob is freshened there
+    _long_ago(origin)
+    _long_ago(repo)
+    before = _state(origin)
+    for args in (["rollback", "--dry-run"], ["emergency", "--dry-run"]):
+        repo.atomic(*args, check=0)
+        assert _changed(before, _state(origin)) == [], args

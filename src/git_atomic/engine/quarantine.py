@@ -16,12 +16,13 @@ worktree or a git dir (TMPDIR there: /tmp or /var/tmp instead).
 git freshens an object it is asked to write that its store, or an alternate, already holds (it
 sets the file's mtime, of a loose object or of the pack holding it, so that a `gc` running then
 does not take it for old). A dry run's store is gone when it ends and nothing of it is kept, so
-that freshening had no purpose: the mtimes of the repository's object files are noted as the
-dry run begins (one `lstat` each: loose objects and packs) and those git changed put back as
-they were when it ends. So are the mtimes of the git dir's shared indexes (`sharedindex.<id>`
-of a split index, yours or the scan's), which git freshens each time it reads an index that
-uses one. (A `git` of yours that stored one of those objects again during the
-dry run has its freshening undone with ours: its new ref keeps it from any `gc` once made.)
+that freshening had no purpose: the mtimes of the object files of the repository and of the
+stores it borrows from (`objects/info/alternates`) are noted as the dry run begins (one
+`lstat` each: loose objects and packs), and those git changed are put back as they were when
+it ends. So are the mtimes of the git dir's shared indexes (`sharedindex.<id>` of a split
+index, yours or the scan's), which git freshens each time it reads an index that uses one. (A
+`git` of yours that stored one of those objects again during the dry run has its freshening
+undone with ours: its new ref keeps it from any `gc` once made.)
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ class Quarantine:
         self.tmp = self.folder / "tmp"
         for part in (self.objects, self.objects / "pack", self.objects / "info", self.tmp):
             part.mkdir()
-        self._mtimes = _mtimes([*_files(real_objects), *_shared_indexes(git_dirs)])
+        stores = [real_objects, *_alternates(real_objects)]
+        files = [f for store in dict.fromkeys(stores) for f in _files(store)]
+        self._mtimes = _mtimes([*files, *_shared_indexes(git_dirs)])
 
     def env(self) -> dict[str, str]:
         """What every git of the dry run is given: the store it writes, the one it reads."""
@@ -123,6 +126,16 @@ def _files(objects: Path) -> list[os.DirEntry[str]]:
                 with contextlib.suppress(OSError), os.scandir(entry.path) as inside:
                     found.extend(e for e in inside if e.is_file(follow_symlinks=False))
     return found
+
+
+def _alternates(objects: Path) -> list[Path]:
+    """The stores the repository borrows from (`objects/info/alternates`, a `clone --shared`
+    or `--reference`; GIT_ALTERNATE_OBJECT_DIRECTORIES): git freshens their objects too."""
+    named = os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "").split(os.pathsep)
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        text = (objects / "info" / "alternates").read_text()
+        named += [line.strip() for line in text.splitlines() if not line.startswith("#")]
+    return [objects / n if not os.path.isabs(n) else Path(n) for n in named if n.strip()]
 
 
 def _shared_indexes(git_dirs: Sequence[Path]) -> list[os.DirEntry[str]]:
