@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +246,38 @@ def test_the_store_a_repository_borrows_from_keeps_its_mtimes(tmp_path: Path) ->
     for args in (["rollback", "--dry-run"], ["emergency", "--dry-run"]):
         repo.atomic(*args, check=0)
         assert _changed(before, _state(origin)) == [], args
+
+
+def test_the_mcp_servers_dry_runs_leave_the_repository_byte_identical(tmp_path: Path) -> None:
+    """The MCP server's `rollback` and `undo` with `dry_run` (served, as every call that may
+    write, in the worktree's queue): the server itself writes nothing for them either."""
+    import anyio
+    from mcp import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    ids = _made(repo, "something")
+    _long_ago(repo)
+    calls = [
+        ("rollback", {"dry_run": True}),
+        ("rollback", {"op": ids[OP], "dry_run": True}),
+        ("rollback", {"op": ids[OP], "whole": True, "dry_run": True}),
+        ("undo", {"dry_run": True}),
+    ]
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "git_atomic", "mcp"], env=repo.env, cwd=str(repo.path)
+    )
+    found: list[tuple[str, list[bytes], bool]] = []
+
+    async def main() -> None:
+        with anyio.fail_after(120):
+            async with stdio_client(params) as (read, write), ClientSession(read, write) as s:
+                await s.initialize()
+                before = _state(repo)
+                for name, arguments in calls:
+                    answer = await s.call_tool(name, arguments)
+                    found.append((name, _changed(before, _state(repo)), bool(answer.is_error)))
+
+    anyio.run(main)
+    assert [(name, changed) for name, changed, _ in found] == [(n, []) for n, _ in calls]
+    assert not any(error for *_, error in found), found
