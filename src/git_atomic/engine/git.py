@@ -784,10 +784,10 @@ class Repo(RepoConfig):
         is a process. False says nothing: the object may be packed, or gone."""
         if len(oid) not in (40, 64):
             return False
-        stores = [self.common_dir / "objects"]
-        if self.quarantine is not None:
-            stores.append(self.quarantine.objects)
-        return any((store / oid[:2] / oid[2:]).is_file() for store in stores)
+        if (self.common_dir / "objects" / oid[:2] / oid[2:]).is_file():
+            return True
+        dry = self.quarantine  # a dry run's own store (quarantine.py)
+        return dry is not None and (dry.objects / oid[:2] / oid[2:]).is_file()
 
     def cat_blob(self, oid: str) -> bytes:
         read = self._loose_blob(oid)
