@@ -466,3 +466,24 @@ def test_not_watched_is_asked_once_until_watchmans_watches_change(
         assert len(asked) == 2
     finally:
         server.close()
+
+
+def test_a_dry_run_asks_no_watchman_and_leaves_a_watched_repository_as_it_was(
+    watched: GitRepo, tmp_path: Path
+) -> None:
+    """Watchman settles its view by writing a cookie file in the repository (in `.git`): a dry
+    run asks it nothing (git's status answers), and leaves every entry as it was."""
+    repo = watched
+    repo.write("a.txt", b"a\n")
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", "echo op >> a.txt; echo n > new", check=0)
+    scans(repo, tmp_path, "begin", "w")  # sets the watch up
+    repo.atomic("abort", check=0)
+    _, kinds = scans(repo, tmp_path, "begin", "probe")  # the watch answers a real scan
+    assert "status" not in kinds, kinds
+    repo.atomic("abort", check=0)
+    repo.write("yours.txt", b"since\n")
+    before = oracle.walk_exact(repo.path)
+    _, kinds = scans(repo, tmp_path, "rollback", "--dry-run")
+    after = oracle.walk_exact(repo.path)
+    assert [p for p in before.keys() | after.keys() if before.get(p) != after.get(p)] == []
+    assert kinds == ["status"], kinds  # git's status, not the watch

@@ -149,7 +149,9 @@ def start(
     untracked: tuple[str, ...] = ()
     if read_config or base is None:
         untracked = _untracked_cache(repo)
-    if base is not None and known_tree is not None:
+    # A dry run asks no Watchman: its answer waits for a cookie file Watchman writes in the
+    # repository (quarantine.py).
+    if base is not None and known_tree is not None and repo.quarantine is None:
         query = watcher.since(repo, worktree_key(repo), known_tree)
         if query is not None:
             watching = Scan(repo, scratch, known_tree, None, split=split)

@@ -284,14 +284,12 @@ _UNWATCHED_S: Final = 30.0
 def clock(repo: Repo) -> Clock | None:
     """Watchman's clock now for the worktree, when it watches it: taken before a scan that
     sets the watch up looks at anything."""
-    if not enabled():
+    if not enabled() or repo.quarantine is not None:  # (a dry run: its sync writes a cookie)
         return None
     mark = repo.state_dir / f"unwatched-{worktree_key(repo)}"
     if _still_unwatched(mark):
         return None
     found = _clock(repo)
-    if repo.quarantine is not None:
-        return found  # a dry run writes nothing of the repository's
     with contextlib.suppress(OSError):
         if found is None:  # by rename: whatever stands there (a FIFO) is replaced, not opened
             tmp = mark.with_name(f"{mark.name}.{os.getpid()}.tmp")
