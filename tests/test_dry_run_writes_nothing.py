@@ -281,3 +281,26 @@ def test_the_mcp_servers_dry_runs_leave_the_repository_byte_identical(tmp_path: 
     anyio.run(main)
     assert [(name, changed) for name, changed, _ in found] == [(n, []) for n, _ in calls]
     assert not any(error for *_, error in found), found
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "link"])
+def test_a_scan_index_name_that_holds_no_file_is_seeded_anew(tmp_path: Path, kind: str) -> None:
+    """A folder, a FIFO or a link (to a FIFO outside) where the scan index was, made there
+    meanwhile (a dry run holds no lock: another command's scan replaces the file under it;
+    or an operation's own doing): every command seeds a scan anew, never reads through the
+    link nor waits on the FIFO. It was an internal error (a folder), or a wait for ever."""
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    _made(repo, "something")
+    expected = repo.atomic_json("rollback", "--dry-run")["changes"]
+    index = next((repo.path / ".git" / "atomic").glob("scan-*"))
+    index.unlink()
+    if kind == "folder":
+        index.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(index)
+    else:
+        os.mkfifo(tmp_path / "outside")
+        os.symlink(tmp_path / "outside", index)
+    assert repo.atomic_json("rollback", "--dry-run", timeout=30)["changes"] == expected
+    repo.atomic("begin", "x", check=0, timeout=30)
+    repo.atomic("abort", check=0, timeout=30)

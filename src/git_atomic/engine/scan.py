@@ -106,8 +106,11 @@ def start(
     # Optional locks on: `status` may write what it learnt (stat data, the untracked cache)
     # into our copy; it is nobody else's file.
     env = {"GIT_INDEX_FILE": str(scratch), "GIT_OPTIONAL_LOCKS": "1"}
-    if base is not None and base.exists():
-        scanindex.share(base, scratch)
+    if base is not None and _a_file(base):
+        try:
+            scanindex.share(base, scratch)
+        except OSError:  # replaced meanwhile by another's scan (a dry run holds no lock)
+            return None
         since = scanracy.since_now(scratch)
         # A dry run's copy is written whole: a split one's new shared index would go in the
         # git dir (quarantine.py).
@@ -162,6 +165,15 @@ def start(
     scanning.since = since
     _start_status(scanning, untracked)
     return scanning
+
+
+def _a_file(path: Path) -> bool:
+    """Whether a scan index is at `path` as a file of its own: a folder, a FIFO or a link an
+    operation put at its name is not one (a link is never followed out of the git dir)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _untracked_cache(repo: Repo) -> tuple[str, ...]:
