@@ -304,3 +304,16 @@ def test_a_scan_index_name_that_holds_no_file_is_seeded_anew(tmp_path: Path, kin
     assert repo.atomic_json("rollback", "--dry-run", timeout=30)["changes"] == expected
     repo.atomic("begin", "x", check=0, timeout=30)
     repo.atomic("abort", check=0, timeout=30)
+
+
+@pytest.mark.parametrize("name", ["re:po", 're"po', "re\\po"])
+def test_a_repository_whose_path_git_reads_quoted(tmp_path: Path, name: str) -> None:
+    """The repository's store named to git in GIT_ALTERNATE_OBJECT_DIRECTORIES, whose entries
+    a `:` separates: a path with one (or a quote, a backslash) is C-quoted, as git reads it.
+    Unquoted, git found none of the repository's objects and the dry run failed."""
+    repo = GitRepo.create(tmp_path / name, tmp_path / "home")
+    _made(repo, "something")
+    before = _state(repo)
+    changes = repo.atomic_json("rollback", "--dry-run")["changes"]
+    assert {c["path"] for c in changes} == {"a.txt", "b.txt", "new.txt"}
+    assert _changed(before, _state(repo)) == []

@@ -47,7 +47,14 @@ class Quarantine:
         self.real_objects = real_objects
         where = _temporary_folder([outside, *git_dirs, real_objects])
         _sweep(where)
-        self.folder = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=where))
+        try:
+            self.folder = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=where))
+        except OSError as exc:
+            raise RefusedError(
+                f"cannot make the dry run's object store in {where} ({exc.strerror}): a dry "
+                "run works out the move there, outside the repository",
+                hint="set TMPDIR to a folder you can write",
+            ) from None
         self.objects = self.folder / "objects"
         self.tmp = self.folder / "tmp"
         for part in (self.objects, self.objects / "pack", self.objects / "info", self.tmp):
@@ -58,7 +65,7 @@ class Quarantine:
 
     def env(self) -> dict[str, str]:
         """What every git of the dry run is given: the store it writes, the one it reads."""
-        alternates = [str(self.real_objects)]
+        alternates = [_listed(str(self.real_objects))]
         inherited = os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES")
         if inherited:  # honoured at discovery (discovery.check_environment): still read
             alternates.append(inherited)
@@ -74,6 +81,15 @@ class Quarantine:
             with contextlib.suppress(OSError):
                 os.utime(path, ns=(atime, mtime), follow_symlinks=False)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _listed(path: str) -> str:
+    """`path` as one entry of GIT_ALTERNATE_OBJECT_DIRECTORIES: C-quoted where it holds the
+    separator, a quote or a backslash (git reads an entry that begins with `"` so)."""
+    if not any(c in path for c in ':"\\\n'):
+        return path
+    escaped = path.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
 
 
 def _temporary_folder(inside: Sequence[Path]) -> str:
