@@ -181,6 +181,8 @@ def _kept_answer(repo: Repo, key: tuple[str, str]) -> bytes | None:
 
 
 def _keep_answer(repo: Repo, key: tuple[str, str], answer: bytes) -> None:
+    if repo.quarantine is not None:
+        return  # a dry run keeps no cache
     import json
 
     scratch = repo.scratch_path("rules-ignored")
