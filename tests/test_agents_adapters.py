@@ -9,6 +9,7 @@ fails again (told again), a passing turn (kept), and a turn that ends without it
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import shlex
@@ -198,9 +199,12 @@ PLATFORMS = {
 class Agent:
     """Plays the platform's part: runs the installed commands whose matcher fits."""
 
-    def __init__(self, repo: GitRepo, platform: Platform) -> None:
+    def __init__(
+        self, repo: GitRepo, platform: Platform, encoded: Callable[[str], bytes] = str.encode
+    ) -> None:
         self.repo = repo
         self.platform = platform
+        self.encoded = encoded  # how the payload's JSON text is sent: UTF-8 unless told
         self.layout: Layout = _adapter(platform.name).LAYOUT
         self.hooks = json.loads((repo.path / self.layout.path).read_text())["hooks"]
         self.n = 0
@@ -220,7 +224,7 @@ class Agent:
                 argv = shlex.split(handler[self.layout.command_key])
                 argv = argv[: argv.index("||")] if "||" in argv else argv  # Copilot's guard
                 assert argv[:3] == ["git-atomic", "hook", self.platform.name], argv
-                data = json.dumps(payload).encode()
+                data = self.encoded(json.dumps(payload, ensure_ascii=False))
                 proc = command_line(argv[1:], self.repo.path, self.repo.env, data, 300)
                 assert proc.returncode == 0, proc.stderr
                 outputs.append(json.loads(proc.stdout) if proc.stdout.strip() else {})
@@ -278,6 +282,45 @@ def repo(tmp_path: Path) -> Iterator[GitRepo]:
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "app and its check")
     yield repo
+
+
+_MARKED = {
+    "utf-8 with its mark": lambda text: codecs.BOM_UTF8 + text.encode(),
+    "utf-16-le with its mark": lambda text: codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+    "utf-16-be with its mark": lambda text: codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding"),
+    # The mark is read past where every platform's payload is read: each platform's with
+    # Cursor's mark, one platform's with each wider one.
+    [
+        *((name, "utf-8 with its mark") for name in ["claude-code", *PLATFORMS]),
+        ("cursor", "utf-16-le with its mark"),
+        ("gemini", "utf-16-be with its mark"),
+    ],
+)
+def test_a_payload_that_begins_with_a_byte_order_mark_is_read(
+    repo: GitRepo, name: str, encoding: str
+) -> None:
+    """Cursor on Windows pipes each payload with a UTF-8 byte order mark, as does a wrapper
+    writing through .NET; one saved by PowerShell's `Out-File` is UTF-16 with its mark. Each
+    was read as no JSON, an empty payload: no call checkpointed, no turn judged, the failing
+    turn's file kept. Each is read past its mark, on every platform."""
+    platform = PLATFORMS.get(name) or claude_like(name, "Write")
+    repo.atomic("hooks", "install", name, check=0)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", f"{name} hooks")
+    agent = Agent(repo, platform, _MARKED[encoding])
+    agent.prompt()
+    agent.calls(("app.py", b"ANSWER = BUG\n"), ("né.txt", b"x\n"))
+    reason = agent.stop()
+    assert "gate 'check' failed" in reason and "rolled back" in reason, reason
+    assert repo.read("app.py") == b"ANSWER = 41\n" and not repo.exists("né.txt")
+    # The session the payloads name (an empty payload's turn is the session "unknown"'s).
+    [op] = repo.atomic_json("log")["operations"]
+    assert op["name"] == f"{name}-turn-{SESSION[:8]}" and op["status"] == "rolled_back", op
 
 
 # Codex and OpenHands answer through Claude Code's handler (test_agents_hooks.py covers it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import copy
 import itertools
 import json
@@ -12,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from git_atomic.agents import claude_code
+from git_atomic.agents import claude_code, hookfiles
 from git_atomic.agents.claude_settings import COMMAND, LAYOUT, desired_hooks, settings_path
-from git_atomic.commands.agents import hooks_install, hooks_uninstall
+from git_atomic.commands.agents import ADAPTERS, _adapter, hooks_install, hooks_uninstall
 from git_atomic.core.errors import ConfigError, Exit, UsageError
 from testing.gitrepo import GitRepo
 
@@ -400,3 +401,28 @@ def test_a_gemini_settings_file_with_comments_is_left_alone_and_the_way_out_said
     assert "Traceback" not in res.stderr
     assert path.read_text() == text
     assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]
+
+
+@pytest.mark.parametrize("target", ADAPTERS)
+def test_a_hooks_file_that_begins_with_a_byte_order_mark_is_read_and_written_without_it(
+    tmp_path: Path, target: str
+) -> None:
+    """Notepad and PowerShell's `Out-File` save a file with a UTF-8 byte order mark: read as no
+    JSON, each platform's hooks file was refused ("not valid JSON") and `hooks status` said
+    "not installed". It is read past the mark, everything in it kept, and written back as
+    every platform reads it: UTF-8 without one. Uninstall leaves what was the user's."""
+    layout = _adapter(target).LAYOUT
+    path = tmp_path / layout.path
+    path.parent.mkdir(parents=True)
+    theirs = {"version": 1, "theme": "bär"}
+    path.write_bytes(codecs.BOM_UTF8 + json.dumps(theirs, ensure_ascii=False).encode())
+
+    hooks_install(target=target, root=tmp_path)
+
+    written = path.read_bytes()
+    assert not written.startswith(codecs.BOM_UTF8)
+    after = json.loads(written)
+    assert {k: after[k] for k in theirs} == theirs
+    assert hookfiles.installed(layout, tmp_path) == [e.name for e in layout.events]
+    hooks_uninstall(target=target, root=tmp_path)
+    assert json.loads(path.read_bytes()) == theirs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from git_atomic.core.config import (
     CoverageRule,
     GateSpec,
     TddConfig,
+    budget_of,
     command_line_gates,
     gate_from_command_line,
     load_config,
@@ -185,6 +187,23 @@ def test_the_spec_example_in_pyproject(tmp_path: Path) -> None:
     assert config.gates == SPEC_GATES
     assert config.tdd == TddConfig(test="pytest -q")
     assert config.source == path
+
+
+@pytest.mark.parametrize("name", [".git-atomic.toml", "pyproject.toml"])
+def test_a_configuration_that_begins_with_a_byte_order_mark_is_read(
+    tmp_path: Path, name: str
+) -> None:
+    """Notepad and PowerShell's `Out-File` save with a UTF-8 byte order mark, which tomllib
+    takes for an invalid statement: every operation was refused. It is read past the mark, by
+    the commands and by a capture's own reading of a checkpoint's copy (`budget_of`) alike."""
+    text = SPEC_EXAMPLE.replace("[[gates]]", "max_new_file_size = 77\n[[gates]]", 1)
+    text = as_pyproject(text) if name == "pyproject.toml" else text
+    (tmp_path / name).write_bytes(codecs.BOM_UTF8 + text.encode())
+    config = load_config(tmp_path)
+    assert config.gates == SPEC_GATES and config.max_new_file_size == 77
+    raw = (tmp_path / name).read_bytes()
+    own, pyproject = (raw, None) if name == ".git-atomic.toml" else (None, raw)
+    assert budget_of(own, pyproject) == 77
 
 
 def test_git_atomic_toml_wins_over_pyproject(tmp_path: Path) -> None:

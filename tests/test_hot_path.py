@@ -73,6 +73,7 @@ SESSION = BEFORE_SCAN | {
         ".commands.session",
         ".commands.theirs",  # another live session's open operation refused (one listing)
         ".engine.commitbody",  # a checkpoint commit worked out without a process
+        ".core.bomtext",  # a configuration or a hook's payload read past a byte order mark
         ".core.config",  # the configuration package: where it is read from, and
         ".core.config.commandline",  # the `-g` gates,
         ".core.config.reader",  # the check of its tables,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import tomllib
 from pathlib import Path
@@ -86,6 +87,20 @@ def test_other_projects(
     repo.atomic("init", check=0)
     assert _gates(repo.path) == expected
     assert (repo.path / ".git-atomic.toml").exists()
+
+
+def test_project_files_that_begin_with_a_byte_order_mark_are_read(repo: GitRepo) -> None:
+    """A package.json or pyproject.toml saved by Notepad or PowerShell's `Out-File` begins with
+    a byte order mark: init found no npm test in the one (read as no JSON) and refused the
+    other ("cannot read"). Each is read past it; pyproject.toml is written back without it."""
+    mark = codecs.BOM_UTF8
+    repo.write("package.json", mark + json.dumps({"scripts": {"test": "jest"}}).encode())
+    repo.write("pyproject.toml", mark + b'[project]\nname = "caf\xc3\xa9"\n')
+    repo.atomic("init", check=0)
+    assert _gates(repo.path) == [("tests", "npm test")]
+    written = repo.read("pyproject.toml")
+    assert not written.startswith(mark)
+    assert tomllib.loads(written.decode())["project"]["name"] == "café"
 
 
 def test_nothing_found_writes_examples_in_comments(repo: GitRepo) -> None:

@@ -254,8 +254,12 @@ def _refuse_links(path: Path, root: Path) -> None:
 
 
 def _load(path: Path, layout: Layout) -> dict[str, Any]:
+    from git_atomic.core.bomtext import utf8_text
+
     try:
-        text = path.read_text(encoding="utf-8")
+        # Past a byte order mark (Notepad's, PowerShell's `Out-File`): read as no JSON, the
+        # file was refused; it is written back without one, as every platform reads it.
+        text = utf8_text(path.read_bytes())
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:

@@ -85,7 +85,7 @@ def hook_event(*, target: str, event: str, history: str = "shadow") -> int:
     # file name passed on raw); surrogateescape keeps such a name the file's own (os.fsencode).
     # No stdin at all (Python's sys.stdin is None then) is a payload we cannot read either.
     data = sys.stdin.buffer.read() if sys.stdin is not None else b""
-    payload = _payload(data.decode("utf-8", "surrogateescape"))
+    payload = _payload(data)
     environ = {**os.environ, "GIT_ATOMIC_TURN_HISTORY": history}
     result = adapter.handle(event, payload, environ)
     # A long value of the payload's (a path, a command) echoed in the answer is bounded.
@@ -107,11 +107,16 @@ def _adapter(target: str) -> ModuleType:
     return importlib.import_module(f"git_atomic.agents.{ADAPTERS[target]}")
 
 
-def _payload(text: str) -> dict[str, Any]:
-    # A payload we cannot read still gets an answer: the hook must never break the agent.
+def _payload(data: bytes) -> dict[str, Any]:
+    from git_atomic.core.bomtext import payload_text
+
+    # A payload we cannot read still gets an answer: the hook must never break the agent. One
+    # that begins with a byte order mark (Cursor on Windows sends one) is read past it: read as
+    # no JSON, it was an empty payload, and the hook did nothing (core/bomtext.py).
     try:
+        text = payload_text(data)
         payload = json.loads(text) if text.strip() else {}
-    except (ValueError, RecursionError):  # not JSON; JSON nested past Python's stack
+    except (ValueError, RecursionError):  # not JSON or no text; JSON nested past Python's stack
         return {}
     return payload if isinstance(payload, dict) else {}
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from git_atomic.core import records, wholefile
+from git_atomic.core.bomtext import utf8_text
 from git_atomic.core.config import CONFIG_FILE, PYPROJECT_FILE, PYPROJECT_TABLE
 from git_atomic.core.config.commandline import numbered
 from git_atomic.core.errors import RefusedError, UsageError
@@ -72,7 +73,7 @@ def _target(root: Path) -> tuple[Path, str | None]:
 
 def _toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(utf8_text(path.read_bytes()))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"init: cannot read {path.name}: {exc}") from None
 
@@ -137,7 +138,7 @@ def _python(root: Path, *, with_tests: bool) -> list[Found]:
 
 def _node(root: Path, *, with_tests: bool) -> list[Found]:
     try:
-        package = json.loads((root / "package.json").read_text())
+        package = json.loads((root / "package.json").read_bytes())  # UTF-8, UTF-16, a BOM
     except (OSError, ValueError):
         return []
     scripts = package.get("scripts") if isinstance(package, dict) else None
@@ -222,7 +223,8 @@ def _write(target: Path, text: str) -> None:
             hint="put the file itself there, or write the configuration by hand",
         )
     if target.name == PYPROJECT_FILE:
-        text = _without_our_tables(target.read_text()).rstrip("\n") + "\n\n" + text
+        theirs = utf8_text(target.read_bytes())
+        text = _without_our_tables(theirs).rstrip("\n") + "\n\n" + text
     mode = 0o644
     with contextlib.suppress(OSError):
         mode = stat.S_IMODE(os.lstat(target).st_mode)  # yours kept

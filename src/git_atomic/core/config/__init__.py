@@ -72,12 +72,14 @@ def budget_of(own: bytes | None, pyproject: bytes | None) -> int | None:
     disk's); the default when they say nothing or cannot be read."""
     import tomllib
 
+    from git_atomic.core.bomtext import utf8_text
+
     try:
         if own is not None:
-            data = tomllib.loads(own.decode("utf-8"))
+            data = tomllib.loads(utf8_text(own))
             return ConfigReader(Path(CONFIG_FILE), prefix="").config(data).max_new_file_size
         if pyproject is not None and _may_name_us(pyproject):
-            tool = tomllib.loads(pyproject.decode("utf-8")).get("tool")
+            tool = tomllib.loads(utf8_text(pyproject)).get("tool")
             section = tool.get("git-atomic") if isinstance(tool, dict) else None
             if isinstance(section, dict):
                 reader = ConfigReader(Path(PYPROJECT_FILE), prefix=PYPROJECT_TABLE)
@@ -131,9 +133,12 @@ def _parse(path: Path, label: str, *, only_if_mentioned: bool = False) -> dict[s
         return known
     import tomllib
 
+    from git_atomic.core.bomtext import utf8_text
+
     try:
-        text = raw.decode("utf-8")
-        data = tomllib.loads(text)
+        # Past a byte order mark (Notepad's, PowerShell's `Out-File`), which tomllib takes for
+        # an invalid statement: the configuration was refused, and every operation with it.
+        data = tomllib.loads(utf8_text(raw))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         # A pyproject.toml that never mentions us is someone else's problem: no gate is lost
         # by ignoring it, and refusing would block every operation in that repository.
