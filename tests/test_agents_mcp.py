@@ -34,6 +34,7 @@ from git_atomic.cli.parser import MAX_LOG_COUNT
 from git_atomic.core.errors import UsageError
 from testing import agents
 from testing.gitrepo import GitRepo
+from testing.oracle import walk_exact
 
 TOOLS = {
     "run",
@@ -179,7 +180,7 @@ def test_every_tool_is_described_and_a_bad_repo_is_an_error_result(
             assert prop.get("description"), (tool.name, name)
     read_only = {n for n, t in listed.items() if t.annotations.read_only_hint}
     assert read_only == {"status", "log", "show"}
-    assert not any(listed[n].annotations.destructive_hint for n in ("begin", "checkpoint", "gates"))
+    assert not any(listed[n].annotations.destructive_hint for n in ("begin", "checkpoint"))
     assert all(listed[n].annotations.destructive_hint for n in ("rollback", "abort", "undo"))
     # A tool that runs a command or shell line the agent names (run's and tdd's command, a
     # gates argument) may reach anything: open world, as run was and tdd and commit were not.
@@ -200,6 +201,75 @@ def test_every_tool_is_described_and_a_bad_repo_is_an_error_result(
         ("log", "status"): ("open", "committed", "rolled_back", "recovered"),
         ("tdd", "phase"): ("red", "green", "refactor"),
     }
+
+
+def test_each_tools_annotations_say_what_it_does(repo: GitRepo, tmp_path: Path) -> None:
+    """The `gates` tool said it destroyed nothing, did nothing more when called again and
+    reached nothing outside, though with `run` it runs the configured gates: shell lines that
+    may do anything, each time. Each tool is called here as an agent would, the gates and the
+    TDD test command configured as a line that appends to a file outside the worktree: a tool
+    that ran it says so (open world, not read-only, destructive, not idempotent); one that did
+    not is closed world; one that says read-only leaves every entry of the worktree and the git
+    dir as it was (bytes, mode, mtime)."""
+    outside = tmp_path / "outside.log"
+    line = json.dumps(f"echo ran >> '{outside}'")
+    repo.write(
+        ".git-atomic.toml",
+        f'[[gates]]\nname = "mark"\nrun = {line}\n[tdd]\ntest = {line}\n'.encode(),
+    )
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "gates")
+    ran: dict[str, bool] = {}
+    changed: dict[str, bool] = {}
+    listed: dict[str, Any] = {}
+
+    async def script(s: Session) -> None:
+        listed.update(s.tools)
+
+        async def call(tool: str, **arguments: Any) -> Any:
+            size = outside.stat().st_size if outside.exists() else 0
+            before = walk_exact(repo.path)
+            result = await s.raw(tool, **arguments)
+            grew = (outside.stat().st_size if outside.exists() else 0) > size
+            ran[tool] = ran.get(tool, False) or grew
+            changed[tool] = changed.get(tool, False) or walk_exact(repo.path) != before
+            return result.structured_content
+
+        await call("status")
+        await call("gates")
+        await call("gates", run=True)
+        op = (await call("begin", name="edit"))["op_id"]
+        repo.write("a.txt", b"a\n")
+        await call("checkpoint", message="step")
+        await call("commit")
+        await call("log")
+        await call("show", id=op, diff=True)
+        await call("run", command=[sys.executable, "-c", "open('b.txt', 'w').write('b')"])
+        await call("rollback")
+        await call("undo")
+        await call("begin", name="given up")
+        await call("abort")
+        await call("tdd", phase="green")
+        await call("recover")  # nothing interrupted: refused, nothing done
+
+    serve(repo, script)
+    assert set(ran) == TOOLS == set(listed)
+    for name, tool in listed.items():
+        hints = tool.annotations
+        said = (
+            hints.read_only_hint,
+            hints.destructive_hint,
+            hints.idempotent_hint,
+            hints.open_world_hint,
+        )
+        if ran[name]:
+            assert said == (False, True, False, True), (name, said)
+        else:
+            assert hints.open_world_hint is False, name
+        if hints.read_only_hint:
+            assert not changed[name], name
+    # Each tool that runs a configured line was seen to run it.
+    assert {n for n, r in ran.items() if r} == {"gates", "commit", "run", "tdd"}
 
 
 def test_a_session_begins_checkpoints_commits_and_reads_the_trail(repo: GitRepo) -> None:

@@ -249,7 +249,7 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
         read_only=False,
         destructive=True,
         idempotent=False,
-        open_world=True,  # the gates it is given are shell command lines: they reach anything
+        open_world=True,  # its gates, given or configured, are shell lines: they reach anything
     ),
     ToolSpec(
         "abort",
@@ -357,17 +357,24 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
         "gates",
         "Quality gates",
         "List the repository's configured gates (and the TDD test command); with run, run them "
-        "now against the tree as it is, changing nothing: a failing gate is an error result. "
-        "Sends progress while gates run.",
+        "now against the tree as it is: a failing gate is an error result. git-atomic itself "
+        "changes nothing, no checkpoint and no rollback; each gate is a shell command line that "
+        "does what it does (a test run writes its caches and reports). Sends progress while "
+        "gates run.",
         {
             "run": _p("boolean", "run the gates now", default=False),
             "all_gates": ALL_GATES,
         },
         (),
         lambda a: _call("gates", *_flag(a, "run", "--run"), *_flag(a, "all_gates", "--all-gates")),
+        # With run, the configured gates run: shell command lines, unchecked, that may change,
+        # remove or reach anything, and do again what they did each time. A client that asked
+        # before a destructive or open-world call ran them unasked; listing alone changes
+        # nothing, but the hints are the tool's, whatever its arguments.
         read_only=False,
-        destructive=False,
-        idempotent=True,
+        destructive=True,
+        idempotent=False,
+        open_world=True,
     ),
     ToolSpec(
         "tdd",
@@ -386,7 +393,7 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
         read_only=False,
         destructive=True,
         idempotent=False,
-        open_world=True,  # its command, as run's, may reach anything
+        open_world=True,  # its command, as run's, and its test command may reach anything
     ),
     ToolSpec(
         "recover",
