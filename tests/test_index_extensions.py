@@ -151,3 +151,78 @@ def test_an_operation_s_own_resolve_undo_record_goes_with_it(repo: GitRepo, how:
 
 def subprocess_sh(repo: GitRepo, script: str) -> None:
     subprocess.run(["sh", "-c", script], cwd=repo.path, env=repo.env, check=True)
+
+
+def shared_index(repo: GitRepo) -> str | None:
+    """The shared index the index file is split on (its `link` extension's object name, read
+    from its bytes), None for a whole index; checked to be a file in the git dir."""
+    link = index_extensions((repo.path / ".git" / "index").read_bytes()).get("link")
+    if link is None:
+        return None
+    name = "sharedindex." + link[:20].hex()
+    assert (repo.path / ".git" / name).is_file(), name
+    return name
+
+
+# What an operation may do to a split index: edit it (git keeps it on its shared index, or
+# makes a new one past splitIndex.maxPercentChange), make it whole, make it anew from nothing,
+# split it again (a new shared index).
+SPLIT_OPS = {
+    "edited": "echo op > README; git add README",
+    "edited past the rule": "echo b > b; echo c > c; git add b c; git rm -q a",
+    "made whole": "git update-index --no-split-index",
+    "made anew": "rm .git/index; git read-tree HEAD",
+    "split again": "echo b > b; git add b; git update-index --split-index",
+}
+
+
+@pytest.mark.parametrize("history", ["shadow", "commits"])
+@pytest.mark.parametrize("op", SPLIT_OPS)
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
+def test_a_split_index_comes_back_split_on_its_shared_index(
+    repo: GitRepo, history: str, op: str, how: str
+) -> None:
+    """`git update-index --split-index` alone (no core.splitIndex: git keeps an index split
+    or whole as it finds it). A rollback built the index on a copy of the operation's: one it
+    made whole, or made anew, came back whole; one git split anew, on the operation's shared
+    index. It comes back split on the shared index it had, with its entries and flags."""
+    repo.write("a", b"a\n")
+    repo.write("kept", b"kept\n")
+    repo.git("add", "a", "kept")
+    repo.git("commit", "-qm", "a")
+    repo.git("update-index", "--skip-worktree", "kept")
+    repo.git("update-index", "--split-index")
+    before = (shared_index(repo), repo.git("ls-files", "-s", "-t", "-v"))
+    status = repo.git("status", "--porcelain")
+    assert before[0] is not None
+    if how == "failed-run":
+        repo.atomic(
+            "run", "--history", history, "--", "sh", "-c", SPLIT_OPS[op] + "; exit 1", check=1
+        )
+    else:
+        done = repo.atomic_json(
+            "run", "--history", history, "--no-gates", "--", "sh", "-c", SPLIT_OPS[op]
+        )
+        repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert (shared_index(repo), repo.git("ls-files", "-s", "-t", "-v")) == before
+    assert repo.git("status", "--porcelain") == status
+
+
+@pytest.mark.parametrize("history", ["shadow", "commits"])
+def test_a_whole_index_an_operation_split_comes_back_whole(repo: GitRepo, history: str) -> None:
+    """The other way: the operation split your whole index; its rollback leaves it whole, as
+    it was, and `undo` splits it again, as the operation left it."""
+    entries = repo.git("ls-files", "-s")
+    repo.atomic(
+        "run",
+        "--history",
+        history,
+        "--",
+        "sh",
+        "-c",
+        "git update-index --split-index; exit 1",
+        check=1,
+    )
+    assert shared_index(repo) is None and repo.git("ls-files", "-s") == entries
+    repo.atomic("undo", check=0)
+    assert shared_index(repo) is not None and repo.git("ls-files", "-s") == entries

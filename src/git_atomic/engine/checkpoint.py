@@ -104,6 +104,9 @@ class Parts:
     # not raw, git could not read it, or written before this was recorded
     index_entries: str | None = None
     index_present: bool = True  # whether there was an index file at all
+    # The shared index a split index used (`sharedindex.<hex>`), "" for a whole one (in meta);
+    # None: not known (a state worked out, not captured; a checkpoint older than this record)
+    index_shared: str | None = None
     index_version: int | None = None  # its format (2, 3, 4); None: not known, or no index
     index_flags: str | None = None  # blob of indexstate.IndexFlags; None: no flagged entry
     empty_folders: str | None = None  # blob of empty folders; None: none seen
@@ -149,6 +152,14 @@ class Parts:
         v4 = self.index_version == 4
         return ("entries", self.index_present, self.staged_tree, self.index_flags, v4)
 
+    def split_differs(self, other: Parts) -> bool:
+        """Whether the two indexes are one split and one whole, where both are known: not a
+        difference `index_key` shows (a state worked out does not know it), but a restore
+        puts it back (`update-index --split-index` is yours to choose, as the version is)."""
+        if self.index_shared is None or other.index_shared is None:
+            return False
+        return (self.index_shared == "") != (other.index_shared == "")
+
     def written(self, commit: str) -> Snapshot:
         """These parts as the checkpoint `commit` holds them."""
         return Snapshot(
@@ -163,6 +174,7 @@ class Parts:
             index_split=self.index_split,
             index_entries=self.index_entries,
             index_present=self.index_present,
+            index_shared=self.index_shared,
             index_version=self.index_version,
             index_flags=self.index_flags,
             empty_folders=self.empty_folders,
@@ -208,7 +220,8 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         "branches": dict(parts.branches),
         "index": {"present": parts.index_present}
         | ({"version": parts.index_version} if parts.index_version is not None else {})
-        | ({"entries": parts.index_entries} if parts.index_entries is not None else {}),
+        | ({"entries": parts.index_entries} if parts.index_entries is not None else {})
+        | ({"shared": parts.index_shared} if parts.index_shared is not None else {}),
         "worktree": parts.worktree if parts.worktree is not None else str(repo.root),
         "created_at": parts.captured_at if parts.captured_at is not None else time.time(),
         **parts.origin,
@@ -287,6 +300,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         index_split=bool(meta.get("index_split")),
         index_entries=meta.get("index", {}).get("entries"),
         index_present=bool(present),
+        index_shared=meta.get("index", {}).get("shared"),
         index_version=meta.get("index", {}).get("version"),
         index_flags=entries.get(INDEX_FLAGS),
         empty_folders=entries.get(EMPTY_FOLDERS),

@@ -33,18 +33,21 @@ def put_index(
             repo.index_path.unlink(missing_ok=True)
         return
     scratch = repo.scratch_path("index")
+    seed = repo.scratch_path("index-seed")
     # An index kept raw (unmerged entries, or one git cannot read) is built anew, not edited.
     edited = current.index_present and current.index_blob is None
     try:
         try:
+            base = _on_its_shared_index(repo, target, seed, edited=edited)
             indexstate.rebuild(
                 repo,
-                current_tree=current.staged_tree if edited else None,
-                current_flags=checkpoint.load_flags(repo, current),
+                current_tree=base[0] if base else current.staged_tree if edited else None,
+                current_flags=base[1] if base else checkpoint.load_flags(repo, current),
                 target_tree=target.staged_tree,
                 target_flags=checkpoint.load_flags(repo, target),
                 scratch=scratch,
                 restat=restat,
+                base=seed if base else None,
             )
         except GitError:
             if not edited:
@@ -61,9 +64,57 @@ def put_index(
                 scratch=scratch,
             )
         _keep_format(repo, scratch, target.index_version)
+        _split_as(repo, scratch, target.index_shared)
         install_index(repo, scratch)
     finally:
         scratch.unlink(missing_ok=True)
+        seed.unlink(missing_ok=True)
+
+
+def _on_its_shared_index(
+    repo: Repo, target: Snapshot, seed: Path, *, edited: bool
+) -> tuple[str, indexstate.IndexFlags] | None:
+    """Where the target's index was split (`update-index --split-index`, `core.splitIndex`) on
+    a shared index the index now is not (the operation made it whole, or git split it anew),
+    and that shared index is still there: a `seed` index on it, and that shared index's tree
+    and flags, for the target's index to be built on it, split on it again as it was. None:
+    the index is built on a copy of the index as it is (it is on that shared index, or the
+    target's was whole, or it is gone)."""
+    wanted = target.index_shared
+    if not wanted or not splitindex.usable(repo, wanted):
+        return None
+    if edited and splitindex.shared_of(repo, repo.index_path) == wanted:
+        return None
+    splitindex.link_only(repo, wanted, seed)
+    env = {"GIT_INDEX_FILE": str(seed)}
+    tagging = indexstate.start_listing(repo, env)
+    # write-tree writes the index it reads: on a throwaway copy, never split (a shared index
+    # of its own would stay in your git dir, used by no index).
+    copy = seed.with_name(seed.name + "-tree")
+    indexstate.copy_index(seed, copy)
+    try:
+        tree = staged.write_tree(
+            repo, {"GIT_INDEX_FILE": str(copy)}, config=("-c", "core.splitIndex=false")
+        )
+    except (GitError, staged.UnmergedPaths):  # a shared index git cannot read, or a conflict
+        tagging.wait(check=False)
+        return None
+    finally:
+        copy.unlink(missing_ok=True)
+    return tree, indexstate.read_listing(repo, env, tree, tagging).flags
+
+
+def _split_as(repo: Repo, index: Path, wanted: str | None) -> None:
+    """The index split, or whole, as the target's was (None: not known, left as built): built
+    on a copy of the index as it is, it is as the operation left it."""
+    if wanted is None:
+        return
+    now = splitindex.shared_of(repo, index)
+    env = {"GIT_INDEX_FILE": str(index)}
+    if not wanted and now is not None:
+        repo.run("update-index", "--no-split-index", env=env)
+    elif wanted and now is None:
+        repo.run("update-index", "--split-index", env=env)
 
 
 def _refresh(repo: Repo) -> None:

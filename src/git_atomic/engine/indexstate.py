@@ -264,23 +264,26 @@ def rebuild(
     target_flags: IndexFlags,
     scratch: Path,
     restat: Sequence[bytes] = (),
+    base: Path | None = None,
 ) -> Path:
     """An index holding `target_tree`'s entries and `target_flags`, built on a copy of the real
-    index (whose entries are `current_tree` and `current_flags`; None: there is no index file).
+    index, or of `base` (whose entries are `current_tree` and `current_flags`; None: there is
+    no index file).
     `restat`: paths whose files were just written: their entries, even unchanged, lose their
     status data, so that git compares their bytes again (those bytes may differ from what the
     status data was taken of with the same id: CRLF and LF under a line-ending rule, and git
     takes a file whose size differs from its entry's for changed, unread).
     Returns `scratch`, ready for `indexfile.install_index`."""
     env = {"GIT_INDEX_FILE": str(scratch)}
-    if current_tree is None or not repo.index_path.exists():
+    source = base or repo.index_path
+    if current_tree is None or not source.exists():
         whole: tuple[str, ...] = _WHOLE
         repo.run(*whole, "read-tree", target_tree, env=env)
         current_flags = IndexFlags()
         changes = []
     else:
         whole = ()
-        copy_index(repo.index_path, scratch)
+        copy_index(source, scratch)
         changes = repo.diff_trees(current_tree, target_tree)
     removed = {c.path for c in changes if c.status in ("D", "T")}
     removed |= set(current_flags.intent_to_add) | set(target_flags.intent_to_add)

@@ -196,7 +196,9 @@ def plan(
             current.branches, target.branches, skip=[*left, *not_ours, *renamed]
         )
         head_changes = head_key(current) != head_key(target)
-    index_changes = not paths and current.index_key() != target.index_key()
+    index_changes = not paths and (
+        current.index_key() != target.index_key() or current.split_differs(target)
+    )
     folders = _folders(repo, target, paths)
     git_state_changes = not paths and current.git_state != target.git_state
     nested: tuple[tuple[bytes, ...], tuple[bytes, ...]] = ((), ())

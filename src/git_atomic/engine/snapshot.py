@@ -194,6 +194,7 @@ class _GitSide:
     side: staged.Staged
     raw_index: bool  # held as its bytes: its entries and flags cannot describe it
     index_split: bool  # held as its bytes, and a split index (its bytes are the whole one)
+    index_shared: str | None  # the shared index it is split on; "": whole; None: no index
     index_blob: str | None
     entries_blob: str | None  # the raw index's entries without their stat data
     flags_blob: str | None
@@ -227,7 +228,7 @@ def _read_git_side(
     index = staged.copy(repo, disk.index_copy, disk.staged_copy)
     index_version = indexstate.version(disk.index_copy) if index.present else None
     # Your index written split (core.splitIndex): read before the scan seeds from the copy.
-    split = index.present and splitindex.shared_of(repo, disk.index_copy) is not None
+    shared = (splitindex.shared_of(repo, disk.index_copy) or "") if index.present else None
     rules = infoexclude.read(repo)  # the ignore rules the scan below goes by
     attributes = infoexclude.read(repo, infoexclude.ATTRIBUTES)
     sparse = infoexclude.read(repo, infoexclude.SPARSE)
@@ -261,7 +262,8 @@ def _read_git_side(
         index_version=index_version,
         side=side,
         raw_index=raw_index,
-        index_split=raw_index and split,
+        index_split=raw_index and bool(shared),
+        index_shared=shared,
         index_blob=index_blob,
         entries_blob=entries_blob,
         flags_blob=flags_blob,
@@ -332,6 +334,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         index_blob=git_side.index_blob,
         index_mtime_ns=git_side.index.mtime_ns if git_side.raw_index else None,
         index_split=git_side.index_split,
+        index_shared=git_side.index_shared,
         index_entries=git_side.entries_blob,
         index_present=git_side.index.present,
         index_version=git_side.index_version,

@@ -6,6 +6,7 @@ itself (its version, say) is not all of it (indexstate.py)."""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Final
 
@@ -63,3 +64,33 @@ def _found(index: Path, oids: dict[str, bytes], width: int) -> str | None:
 
 
 _CHUNK: Final = 1 << 20
+
+
+def usable(repo: Repo, shared: str) -> bool:
+    """Whether `shared` (`sharedindex.<hex>`) is a shared index file in the git dir still (git
+    expires one two weeks after its last use; never one reached through a link)."""
+    if not shared.startswith(SHARED) or "/" in shared:
+        return False
+    try:
+        return stat.S_ISREG(os.lstat(repo.git_dir / shared).st_mode)
+    except OSError:
+        return False
+
+
+def link_only(repo: Repo, shared: str, dest: Path) -> None:
+    """Write at `dest` an index file of no entries of its own on the shared index `shared`: git
+    reads it as that shared index's entries, and a write of it after a change stays split on
+    it (git's own rule, `splitIndex.maxPercentChange`, may make a new one). Its "link"
+    extension holds the shared index's object name and two empty EWAH bitmaps (entries deleted,
+    entries replaced: none; each its size in bits, 0, one run-length word, 0, and that word's
+    position, 0), as git writes them: without them git 2.39 crashes reading the file."""
+    import hashlib  # a restore's only: not among the imports of `begin` (test_hot_path.py)
+
+    oid = bytes.fromhex(shared[len(SHARED) :])
+    empty = (0).to_bytes(4, "big") + (1).to_bytes(4, "big") + bytes(8) + (0).to_bytes(4, "big")
+    link = oid + empty + empty
+    body = b"DIRC" + (2).to_bytes(4, "big") + bytes(4) + b"link" + len(link).to_bytes(4, "big")
+    body += link
+    digest = hashlib.sha256(body) if repo.sha256 else hashlib.sha1(body)
+    with open(dest, "wb") as fh:
+        fh.write(body + digest.digest())

@@ -60,7 +60,7 @@ from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind
 from git_atomic.engine import checkpoint, gitstate, indexstate, infoexclude, stashstate
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
-from git_atomic.ops import intents, moves, treemerge
+from git_atomic.ops import indexformat, intents, moves, treemerge
 from git_atomic.ops.operation import Engine, RollbackResult
 from git_atomic.ops.refsafter import RefsAfter
 
@@ -279,6 +279,7 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
         # the state now, and taking the effect back would leave the operation's patterns.
         captured_at=snap.captured_at,
         index_version=snap.index_version,
+        index_shared=snap.index_shared,
         too_large=snap.too_large,
         info_exclude=snap.info_exclude,
         info_attributes=snap.info_attributes,
@@ -331,9 +332,9 @@ def _as_left(repo: Repo, current: Snapshot, frm: Snapshot, to: Snapshot) -> Snap
 
 
 def _same_rules(a: Snapshot, b: Snapshot) -> bool:
-    """The same `.git/info/exclude` and `info/attributes`, sparse-checkout patterns and
-    stashes, as far as both know them (a state worked out from trees, or written before one
-    was recorded, does not)."""
+    """The same `.git/info/exclude` and `info/attributes`, sparse-checkout patterns, stashes
+    and index split or whole, as far as both know them (a state worked out from trees, or
+    written before one was recorded, does not)."""
     exclude = (
         not (a.info_exclude.known and b.info_exclude.known) or a.info_exclude == b.info_exclude
     )
@@ -348,7 +349,18 @@ def _same_rules(a: Snapshot, b: Snapshot) -> bool:
     # The files over the budget, which no tree holds: one you moved between the changes
     # (`mv data.db mine.db`) makes the states differ, as a file of the trees would.
     same_big = None in (a.too_large, b.too_large) or a.too_large == b.too_large
-    return exclude and same_sparse and same_stash and same_shallow and same_attributes and same_big
+    # The index split on a shared index or whole (`update-index --split-index`), which its key
+    # does not show: an operation that only made your split index whole has that to take back.
+    same_split = not a.split_differs(b)
+    return (
+        exclude
+        and same_sparse
+        and same_stash
+        and same_shallow
+        and same_attributes
+        and same_big
+        and same_split
+    )
 
 
 def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snapshot) -> Outcome:
@@ -440,7 +452,8 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         # the effect made goes, whatever the rules say once the effect is taken back.
         captured_at=None if None in times else min(t for t in times if t is not None),
         made_within=_windows(pairs),
-        index_version=_index_version_after(current, pairs),
+        index_version=indexformat.version_after(current, pairs),
+        index_shared=indexformat.shared_after(current, pairs),
         info_exclude=infoexclude.after(
             repo, current.info_exclude, [(a.info_exclude, b.info_exclude) for a, b in pairs]
         ),
@@ -669,22 +682,6 @@ def _windows(pairs: Sequence[tuple[Snapshot, Snapshot]]) -> tuple[tuple[float, f
     return tuple((min(a, b), max(a, b)) for a, b in ends if a is not None and b is not None)
 
 
-def _index_version_after(
-    current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]]
-) -> int | None:
-    """The index format once the changes are applied: a change that switched it to or from
-    version 4 switches it again if it is still as the change left it; the user's otherwise."""
-    version = current.index_version
-    for frm, to in pairs:
-        if None in (version, frm.index_version, to.index_version):
-            continue
-        if (frm.index_version == 4) != (to.index_version == 4) and (version == 4) == (
-            frm.index_version == 4
-        ):
-            version = to.index_version
-    return version
-
-
 def _flags_after(
     repo: Repo, current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]]
 ) -> str | None:
@@ -772,6 +769,7 @@ def _target(
     captured_at: float | None = None,
     made_within: tuple[tuple[float, float], ...] = (),
     index_version: int | None = None,
+    index_shared: str | None = None,
     too_large: str | None = None,
     too_large_ids: str | None = None,
     info_exclude: infoexclude.Rules = infoexclude.UNKNOWN,
@@ -798,6 +796,7 @@ def _target(
         captured_at=captured_at,
         made_within=made_within,
         index_version=index_version,
+        index_shared=index_shared,
         too_large=too_large,
         too_large_ids=too_large_ids,
         info_exclude=info_exclude,
