@@ -226,3 +226,16 @@ def test_a_whole_index_an_operation_split_comes_back_whole(repo: GitRepo, histor
     assert shared_index(repo) is None and repo.git("ls-files", "-s") == entries
     repo.atomic("undo", check=0)
     assert shared_index(repo) is not None and repo.git("ls-files", "-s") == entries
+
+
+def test_a_split_index_whose_shared_index_is_damaged_comes_back_split(repo: GitRepo) -> None:
+    """The operation made the index whole and wrote over its shared index: the index cannot be
+    built on it, so it is built as it is and split again (git writes the shared index anew:
+    the same entries make the same name), its entries kept, git reading it."""
+    repo.git("update-index", "--split-index")
+    shared = shared_index(repo)
+    entries = repo.git("ls-files", "-s")
+    script = f"git update-index --no-split-index; chmod u+w .git/{shared}; echo x > .git/{shared}"
+    repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
+    assert shared_index(repo) is not None
+    assert repo.git("ls-files", "-s") == entries and repo.git("status", "--porcelain") == ""

@@ -37,8 +37,8 @@ def put_index(
     # An index kept raw (unmerged entries, or one git cannot read) is built anew, not edited.
     edited = current.index_present and current.index_blob is None
     try:
+        base = _on_its_shared_index(repo, target, seed, edited=edited)
         try:
-            base = _on_its_shared_index(repo, target, seed, edited=edited)
             indexstate.rebuild(
                 repo,
                 current_tree=base[0] if base else current.staged_tree if edited else None,
@@ -50,10 +50,11 @@ def put_index(
                 base=seed if base else None,
             )
         except GitError:
-            if not edited:
+            if not edited and base is None:
                 raise
-            # The index on disk is not the one the capture read (changed since, or damaged
-            # in a way git reads without a word): built anew, its stat data lost.
+            # The index on disk (or the shared index) is not the one the capture read
+            # (changed since, or damaged in a way git reads without a word): built anew, its
+            # stat data lost.
             scratch.unlink(missing_ok=True)
             indexstate.rebuild(
                 repo,
@@ -85,6 +86,13 @@ def _on_its_shared_index(
         return None
     if edited and splitindex.shared_of(repo, repo.index_path) == wanted:
         return None
+    try:
+        return _read_seed(repo, wanted, seed)
+    except GitError:  # a shared index git cannot read: the index is built as it is
+        return None
+
+
+def _read_seed(repo: Repo, wanted: str, seed: Path) -> tuple[str, indexstate.IndexFlags] | None:
     splitindex.link_only(repo, wanted, seed)
     env = {"GIT_INDEX_FILE": str(seed)}
     tagging = indexstate.start_listing(repo, env)
@@ -96,7 +104,7 @@ def _on_its_shared_index(
         tree = staged.write_tree(
             repo, {"GIT_INDEX_FILE": str(copy)}, config=("-c", "core.splitIndex=false")
         )
-    except (GitError, staged.UnmergedPaths):  # a shared index git cannot read, or a conflict
+    except (GitError, staged.UnmergedPaths):  # one git cannot read, or one with a conflict
         tagging.wait(check=False)
         return None
     finally:
