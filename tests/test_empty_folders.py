@@ -155,6 +155,49 @@ def test_the_effect_on_empty_folders_is_taken_back_and_your_later_ones_stay(
     assert now[b"src/app.py"] == ("file", b"app, edited since\n")
 
 
+# Your folders beside a tracked file, of each kind: what a rollback must leave as it found.
+BESIDE = {
+    "empty folder": ["pkg/e"],
+    "empty ignored folder": ["pkg/cache"],
+    "nested empty folders": ["pkg/n1/n2/n3", "pkg/n1/m"],
+    "nested ignored and not": ["pkg/n1/cache/deep", "pkg/n1/e"],
+}
+
+
+@pytest.mark.parametrize("history", HISTORIES)
+@pytest.mark.parametrize("kind", BESIDE)
+@pytest.mark.parametrize("how", ["failed run", "rollback --op"])
+def test_folders_of_yours_where_the_operation_removed_files_stay_in_both_modes(
+    repo: GitRepo, history: str, kind: str, how: str
+) -> None:
+    """The operation removed the tracked files of a folder that also holds folders of yours,
+    empty or ignored (`cache`, a rule's). The capture after it held the ignored one as an
+    empty folder (found where the files went, never asked of the rules): a shadow-mode
+    rollback (a failed run in either mode) deleted your ignored folder, which `undo` then made
+    again, where commits mode's `rollback --op` kept it. Now each mode leaves them as they
+    were, `undo` gives the operation's state, and a second `undo` yours again."""
+    repo.write(".gitignore", b"cache\n")
+    repo.write("pkg/mod.py", b"mod\n")
+    repo.write("pkg/sub/util.py", b"util\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "pkg")
+    for folder in BESIDE[kind]:
+        (repo.path / folder).mkdir(parents=True)
+    before = walk(repo.path)
+    script = "rm pkg/mod.py pkg/sub/util.py && rmdir pkg/sub"
+    if how == "failed run":
+        _run(repo, history, script + "; exit 1")
+    else:
+        done = repo.atomic_json("run", "--history", history, "--", "sh", "-c", script)
+        repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert walk(repo.path) == before
+    repo.atomic("undo", check=0)
+    after_op = {p: e for p, e in before.items() if not p.startswith((b"pkg/mod", b"pkg/sub"))}
+    assert walk(repo.path) == after_op
+    repo.atomic("undo", check=0)
+    assert walk(repo.path) == before
+
+
 def test_a_capture_lists_every_empty_folder_and_no_ignored_one(repo: GitRepo) -> None:
     """What the checkpoint holds: the innermost empty folders, in tracked folders, in
     untracked ones and in new ones; none that a rule ignores, none in a repository inside."""

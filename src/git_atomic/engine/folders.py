@@ -95,7 +95,8 @@ def outside_submodules(repo: Repo, found: Set[bytes], staged_tree: str) -> froze
 
 
 def where_files_went(repo: Repo, gone: Set[bytes]) -> set[bytes]:
-    """Where a file was and a folder of nothing but empty folders is now: the innermost ones."""
+    """Where a file was and a folder of nothing but empty folders is now: the innermost ones
+    no rule ignores (one more git process, only where there are some)."""
     found: set[bytes] = set()
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for path in sorted(gone):
@@ -105,7 +106,15 @@ def where_files_went(repo: Repo, gone: Set[bytes]) -> set[bytes]:
                 folder = os.path.dirname(folder)
             if folder:
                 found.update(tree.empty_folders(folder) or ())
-    return found
+    if not found:
+        return found
+    # An empty folder a rule ignores (your `d/cache/` beside the `d/f` an operation removed)
+    # is no empty folder of a checkpoint's, as everywhere else: held, it was taken for one the
+    # operation made where PRE-OP lacked it, and the rollback deleted it (a shadow-mode run;
+    # commits mode, its capture listing the folder through git, kept it). Where git cannot
+    # say, none is held: a folder it may ignore is never one a restore removes.
+    ignored = repo.ignored(sorted(found))
+    return found - ignored if ignored is not None else set()
 
 
 def _empty_within(
