@@ -198,6 +198,45 @@ def test_folders_of_yours_where_the_operation_removed_files_stay_in_both_modes(
     assert walk(repo.path) == before
 
 
+# Ways an operation changes which of your empty folders a rule ignores.
+RULES_CHANGED = {
+    "its .gitignore removed": "rm .gitignore",
+    "its line taken out": "printf 'other\\n' > .gitignore",
+    "info/exclude's line taken out": ": > .git/info/exclude",
+    "another folder ignored": "printf 'cache\\npkg/e\\n' > .gitignore",
+}
+
+
+@pytest.mark.parametrize("history", HISTORIES)
+@pytest.mark.parametrize("rules", RULES_CHANGED)
+@pytest.mark.parametrize("how", ["failed run", "rollback --op"])
+def test_your_empty_folders_stay_when_the_operation_changed_what_git_ignores(
+    repo: GitRepo, history: str, rules: str, how: str
+) -> None:
+    """The operation took away the rule that ignored your empty folders (or ignored one more):
+    after it they read as empty folders PRE-OP did not list, made by it, and the rollback
+    deleted them (`undo` made them again). Untouched since PRE-OP was captured, they are
+    yours: they stay, as your ignored files do; the empty folder it made goes."""
+    repo.write(".gitignore", b"cache\n")
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b"xcache\n")
+    repo.write("pkg/mod.py", b"mod\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "pkg")
+    for folder in ("pkg/cache", "cache/deep", "pkg/xcache", "pkg/e"):
+        (repo.path / folder).mkdir(parents=True)
+    before = walk(repo.path)
+    script = RULES_CHANGED[rules] + "; mkdir made"
+    if how == "failed run":
+        _run(repo, history, script + "; exit 1")
+    else:
+        done = repo.atomic_json("run", "--history", history, "--", "sh", "-c", script)
+        repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert walk(repo.path) == before
+    repo.atomic("undo", check=0)
+    assert walk(repo.path)[b"made"] == ("dir",)
+    assert {b"pkg/cache", b"cache/deep", b"pkg/xcache", b"pkg/e"} <= set(walk(repo.path))
+
+
 def test_a_capture_lists_every_empty_folder_and_no_ignored_one(repo: GitRepo) -> None:
     """What the checkpoint holds: the innermost empty folders, in tracked folders, in
     untracked ones and in new ones; none that a rule ignores, none in a repository inside."""

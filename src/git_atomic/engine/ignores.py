@@ -440,25 +440,32 @@ def changed_outside(
     the effect's doing. An ignored file the effect's capture could not see, where taking the
     effect back would make a file (the operation hid it behind a rule it added, or deleted it
     and you made it again), is yours then: left as it is, never written over."""
-    changed = _changed_at(repo, paths)
+    changed = _changed_at(repo, paths, folders=False)
     return {p for p, at in changed.items() if not any(a <= at <= b for a, b in windows)}
 
 
-def untouched_since(repo: Repo, paths: Sequence[bytes], since: float) -> set[bytes]:
-    """Those of `paths` (files and links, never read through a link) that nothing changed
-    after `since`: their ctime (a write, a chmod, a rename into place all set it) is older, by
-    more than the coarse clock the kernel stamps it with may lag."""
-    return {p for p, at in _changed_at(repo, paths).items() if at < since - _CLOCK_LAG}
+def untouched_since(
+    repo: Repo, paths: Sequence[bytes], since: float, *, folders: bool = False
+) -> set[bytes]:
+    """Those of `paths` (files and links, or with `folders` folders; never read through a
+    link) that nothing changed after `since`: their ctime (a write, a chmod, a rename into
+    place all set it; in a folder, an entry made or removed) is older, by more than the coarse
+    clock the kernel stamps it with may lag."""
+    changed = _changed_at(repo, paths, folders=folders)
+    return {p for p, at in changed.items() if at < since - _CLOCK_LAG}
 
 
-def _changed_at(repo: Repo, paths: Sequence[bytes]) -> dict[bytes, float]:
-    """The ctime of each of `paths` that is a file or a link on disk (never read through a
-    link)."""
+def _changed_at(repo: Repo, paths: Sequence[bytes], *, folders: bool) -> dict[bytes, float]:
+    """The ctime of each of `paths` that is a file or a link on disk, or a folder (never read
+    through a link)."""
     found: dict[bytes, float] = {}
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for path in paths:
             st = tree.lstat(path)
-            if st is not None and (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+            if st is None:
+                continue
+            kind = stat.S_IFMT(st.st_mode)
+            if kind in ((stat.S_IFDIR,) if folders else (stat.S_IFREG, stat.S_IFLNK)):
                 found[path] = st.st_ctime
     return found
 

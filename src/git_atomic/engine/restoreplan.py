@@ -329,6 +329,12 @@ def _gone_folders(
     gone = set(checkpoint.load_empty_folders(repo, current)).difference(kept)
     if paths and b"." not in paths:
         gone = {f for f in gone if any(f == p or f.startswith(p + b"/") for p in paths)}
+    if gone and target.captured_at is not None:
+        # One nothing touched since the target was captured was there then, and the target
+        # did not list it only because a rule ignored it (the operation took the rule away:
+        # `rm .gitignore`, a line of info/exclude): yours, not the operation's `mkdir`. It
+        # stays, as a file of yours does (restorekeeps.untouched_where_it_was).
+        gone -= ignores.untouched_since(repo, sorted(gone), target.captured_at, folders=True)
     return tuple(sorted(f for f in gone if not _unsafe(f)))
 
 
