@@ -157,8 +157,8 @@ def repo(tmp_path: Path) -> Iterator[GitRepo]:
     repo.write("check_lib.py", CHECK_LIB)
     repo.write(
         ".git-atomic.toml",
-        f'[[gates]]\nname = "check"\nrun = "{sys.executable} check_app.py"\n'
-        f'[[gates]]\nname = "lib"\nrun = "{sys.executable} check_lib.py"\n'.encode(),
+        f'[[gates]]\nname = "check"\nrun = "{sys.executable} -S check_app.py"\n'
+        f'[[gates]]\nname = "lib"\nrun = "{sys.executable} -S check_lib.py"\n'.encode(),
     )
     repo.atomic("hooks", "install", "claude-code", check=0)
     repo.git("add", "-A")
@@ -2115,7 +2115,7 @@ def test_a_gate_a_private_worktree_cannot_run_does_not_excuse_the_turn(repo: Git
     repo.write(".gitignore", b".venv/\n")
     repo.write(".venv/ok", b"installed\n")
     config = (
-        f'[[gates]]\nname = "check"\nrun = "test -f .venv/ok && {sys.executable} check_app.py"\n'
+        f'[[gates]]\nname = "check"\nrun = "test -f .venv/ok && {sys.executable} -S check_app.py"\n'
     )
     repo.write(".git-atomic.toml", config.encode())
     repo.git("add", ".gitignore", ".git-atomic.toml")
