@@ -165,10 +165,24 @@ class Repo(RepoConfig):
             (*(self.lenient_filters() if filters else self.no_filters()), *args),
             cwd=self.root,
             input=input,
-            env={**self.git_env, **env} if env else self.git_env,
+            env=self._env(env),
             check=check,
             low_priority=low_priority,
         )
+
+    def _env(self, env: Mapping[str, str] | None) -> Mapping[str, str]:
+        """A call's environment: ours, with `env` over it. One that names another git dir (a
+        submodule's) is given no dry run's store: that store lends ours, not the other's, so
+        the other's objects would not be found there."""
+        if not env:
+            return self.git_env
+        if (
+            self.quarantine is not None
+            and env.get("GIT_DIR", self.git_env["GIT_DIR"]) != (self.git_env["GIT_DIR"])
+        ):
+            lent = self.quarantine.env()
+            return {**{k: v for k, v in self.git_env.items() if k not in lent}, **env}
+        return {**self.git_env, **env}
 
     def start(
         self,
@@ -181,7 +195,7 @@ class Repo(RepoConfig):
         return process.Background(
             (*self.no_filters(), *args),
             cwd=self.root,
-            env={**self.git_env, **env} if env else self.git_env,
+            env=self._env(env),
             input=input,
             low_priority=low_priority,
         )

@@ -117,7 +117,8 @@ def _changed_since(
     its folder's) is `since` or later (and `until` or earlier, a clock's tick allowed); none
     where its folder is not reached without a link."""
     rel = os.fsencode(path)
-    env = {"GIT_DIR": git_dir, "GIT_WORK_TREE": str(repo.root / path)}
+    # (GIT_OPTIONAL_LOCKS: `status` writes no refreshed index of the submodule's: we only look)
+    env = {"GIT_DIR": git_dir, "GIT_WORK_TREE": str(repo.root / path), "GIT_OPTIONAL_LOCKS": "0"}
     listed = repo.run(
         "status", "--porcelain=v1", "-z", "--no-renames", "--untracked-files=all",
         "--ignore-submodules=all", env=env, check=False,
