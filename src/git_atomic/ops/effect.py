@@ -60,7 +60,7 @@ from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind
 from git_atomic.engine import checkpoint, gitstate, indexstate, infoexclude, stashstate
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
-from git_atomic.ops import indexformat, intents, moves, treemerge
+from git_atomic.ops import bigleft, indexformat, intents, moves, treemerge
 from git_atomic.ops.operation import Engine, RollbackResult
 from git_atomic.ops.refsafter import RefsAfter
 
@@ -314,10 +314,12 @@ def _as_left(repo: Repo, current: Snapshot, frm: Snapshot, to: Snapshot) -> Snap
     - the files over the size budget that start does not hold (restorekeeps.within_budget):
       a capture now may hold such a file (a scan that saw it tracked remembers it);
     - the stash list, where the repository has other worktrees (`refs/stash` is shared: a
-      list that changed while the operation ran is left as it is)."""
+      list that changed while the operation ran is left as it is);
+    - the list of files over the budget, where only the restore made it differ (bigleft.py)."""
     known = current.stash_known and frm.stash_known and to.stash_known
     if known and current.stash != frm.stash and current.stash == to.stash:
         current = records.replace(current, stash=frm.stash)
+    current = bigleft.as_left(repo, current, frm, to)
     if current.files_tree == frm.files_tree or frm.too_large is None:
         return current
     changes = repo.diff_trees(frm.files_tree, current.files_tree)
