@@ -544,3 +544,23 @@ def test_a_file_where_the_cone_leaves_one_out_then_your_git_add_concrete(history
         [("write", "out/deep/b", "two\n", "-")],
         [OTHER_STEPS.index(("stage", "README", "staged\n"))],
     )
+
+
+@pytest.mark.parametrize("how", ["merge", "rebase", "cherry-pick", "stash"])
+def test_undo_of_a_conflict_beside_files_over_the_budget_concrete(how: str) -> None:
+    """Found by a random draw (commits mode, `budget` and `watch` drawn): an untracked file
+    over the budget at a name not UTF-8, which the operation writes and commits, then leaves
+    in conflict; then it writes a new file over the budget. Its rollback could not bring the
+    first back (no checkpoint held it) and left the second: `undo` took the list of files over
+    the budget, which differed by the rollback's own doing, for a change since, and refused
+    to make the half-way state again (exit 3). tests/test_undo_halfway_budget.py has the
+    family."""
+    scenario(
+        "subdir",
+        "commits",
+        {"\udcff\udcfe": ("file", "two\r\nlines\r\n", "untracked")},
+        {},
+        [("conflict", "\udcff\udcfe", how), ("write", "g", "version https://lfs\n", "x")],
+        watch=True,
+        budget=True,
+    )
