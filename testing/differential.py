@@ -455,8 +455,9 @@ def visible(
     files: oracle.Files, tracked: set[bytes], *, protect: bool, excluded: bool = False
 ) -> oracle.Files:
     """What a checkpoint holds of `files`: all but the ignored files nobody protects (unless
-    tracked); with `protect`, `*.env` is protected, in an ignored folder too; `excluded`: your
-    core.excludesFile ignores EXCLUDED."""
+    tracked); with `protect`, `*.env` is protected, in an ignored folder too, and so is every
+    file in a folder it names (`build/y.env/inner`: a pattern is gitignore-like, tests/
+    test_ignore_and_budget.py); `excluded`: your core.excludesFile ignores EXCLUDED."""
     if excluded:
         files = {p: v for p, v in files.items() if p != EXCLUDED or p in tracked}
     if not protect:
@@ -464,7 +465,9 @@ def visible(
     return {
         p: v
         for p, v in files.items()
-        if p in tracked or p.endswith(b".env") or not p.startswith(b"build/")
+        if p in tracked
+        or any(part.endswith(b".env") for part in p.split(b"/"))
+        or not p.startswith(b"build/")
     }
 
 

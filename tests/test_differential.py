@@ -564,3 +564,20 @@ def test_undo_of_a_conflict_beside_files_over_the_budget_concrete(how: str) -> N
         watch=True,
         budget=True,
     )
+
+
+@pytest.mark.parametrize("history", ["shadow", "commits"])
+def test_a_protected_name_made_a_folder_in_an_ignored_one_concrete(history: str) -> None:
+    """Found by a random draw: the operation swaps `build/y.env` (ignored, protected) for a
+    folder holding `inner`. A protect pattern that names a folder holds what is in it
+    (tests/test_ignore_and_budget.py), so the rescue holds `build/y.env/inner`; the oracle
+    had only names ending in `.env` protected, and took that for a file the rescue should
+    not hold."""
+    scenario(
+        "plain",
+        history,
+        {"build/y.env": ("file", "one\n", "untracked")},
+        {},
+        [("tofolder", "build/y.env")],
+        protect=True,
+    )
