@@ -172,3 +172,50 @@ def test_a_large_file_you_move_or_make_after_the_rollback_is_a_change_since(
     res = repo.atomic("undo", check=3)
     assert "half-way" in res.stderr
     assert _seen(repo) == edited
+
+
+_WAY_OUT = {
+    "merge": ["merge", "--abort"],
+    "cherry-pick": ["cherry-pick", "--abort"],
+    "revert": ["revert", "--abort"],
+    "rebase": ["rebase", "--abort"],
+    "am": ["am", "--abort"],
+}
+
+
+@pytest.mark.parametrize("how", list(_WAY_OUT))
+def test_git_s_way_out_of_the_half_way_state_undo_brought_back(tmp_path: Path, how: str) -> None:
+    """`undo` brings git's half-way state back with the ORIG_HEAD the command left, which it
+    goes by: without it `git am --abort` deleted the branch checked out and emptied the index
+    (git takes no ORIG_HEAD for "there was no commit before"). The rollback gives you your
+    ORIG_HEAD back (README, "Git's memo files"); `undo` writes the operation's again only with
+    its half-way state, and a second `undo` yours again. The oracle: a twin repository where
+    the same steps ran without git-atomic (the same commits: fixed dates), then git's way
+    out, in both."""
+    repos = []
+    for name in ("ours", "twin"):
+        repo = GitRepo.create(tmp_path / name / "r", tmp_path / name / "home")
+        repo.write("a", b"one\n")
+        repo.git("add", "a")
+        repo.git("commit", "-qm", "a")
+        repo.git("update-ref", "ORIG_HEAD", "HEAD~")  # yours, from a reset of yours
+        repos.append((repo, _halfway_steps(repo, how, tmp_path / name)))
+    (ours, script), (twin, _same) = repos
+    yours = (ours.path / ".git" / "ORIG_HEAD").read_bytes()
+    subprocess.run(["sh", "-c", script], cwd=twin.path, env=twin.env, capture_output=True)
+    left = (twin.path / ".git" / "ORIG_HEAD").read_bytes()
+    # (a merge, rebase and `am` write one; a cherry-pick or revert of one commit does not)
+    assert (left != yours) == (how in ("merge", "rebase", "am"))
+    run = ("run", "--history", "shadow", "--no-gates", "--", "sh", "-c", f"{{ {script}; }}; exit 1")
+    ours.atomic(*run, check=1)
+    assert (ours.path / ".git" / "ORIG_HEAD").read_bytes() == yours
+    ours.atomic("undo", check=0)
+    assert (ours.path / ".git" / "ORIG_HEAD").read_bytes() == left
+    ours.atomic("undo", check=0)
+    assert (ours.path / ".git" / "ORIG_HEAD").read_bytes() == yours
+    ours.atomic("undo", check=0)
+    assert (ours.path / ".git" / "ORIG_HEAD").read_bytes() == left
+    for repo in (ours, twin):
+        repo.git(*_WAY_OUT[how])
+    got, want = fingerprint(ours.path, ours.env), fingerprint(twin.path, twin.env)
+    assert got == want, "\n".join(got.diff(want))

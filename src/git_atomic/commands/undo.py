@@ -134,7 +134,14 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         prev = moves.preview(repo, move, current=current)
         # What the event wrote in the git dir beside its checkpoints (a replace ref, grafts,
         # refs it unpacked), written back as it was (gitdirredo.py).
-        remade = gitdirredo.reverse(repo, event.detail, what=what, dry_run=True, bits=False)
+        # git's half-way state here now, or where the move goes: the ORIG_HEAD that goes with
+        # it goes too (gitdirredo.py); a few lstat calls.
+        halfway = gitstate.in_progress(repo) is not None or bool(
+            gitstate.waiting_in(repo, checkpoint.load(repo, rescue).git_state)
+        )
+        remade = gitdirredo.reverse(
+            repo, event.detail, what=what, dry_run=True, bits=False, halfway=halfway
+        )
         remade += moving.large_moves(ctx, prev) if prev.empty else []
         # The permission bits it would set back (no tree holds them): listed with the files
         bits = gitdirredo.bits_back(repo, event.detail)
@@ -173,7 +180,9 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         if concerned is not None:  # reflogs are never emptied again: what undo re-does
             done, said = moving.mend_reflogs(ctx, concerned, done, said)  # leaves them as is
         changed: dict[str, object] = {}
-        lines = gitdirredo.reverse(repo, event.detail, what=what, dry_run=False, changed=changed)
+        lines = gitdirredo.reverse(
+            repo, event.detail, what=what, dry_run=False, changed=changed, halfway=halfway
+        )
         gitdirredo.remember(journal, ctx.worktree, done.rescue, changed)  # a second undo's
         if lines:
             done = records.replace(done, problems=(*done.problems, *lines))

@@ -18,7 +18,9 @@ committed wrote its own over it, and its rollback left that one there.
 
 What a rollback wrote in `info/grafts` is kept in its event, and `undo` of that rollback writes
 it back as the rollback found it, where it is still as the rollback left it (gitdirredo.py);
-ORIG_HEAD and COMMIT_EDITMSG it leaves yours, as the rollback gave them back.
+ORIG_HEAD and COMMIT_EDITMSG it leaves yours, as the rollback gave them back, but for the
+ORIG_HEAD of a state that held git's half-way state (`HALFWAY`): `undo` brings that state back,
+and `git am --abort` goes by ORIG_HEAD (without one it deletes the branch checked out).
 
 `FETCH_HEAD` (what the last fetch brought, beside the remote refs it moved, which stay) and
 rerere's `rr-cache/` (resolutions recorded, which nothing is lost by keeping) stay as the
@@ -39,6 +41,9 @@ from git_atomic.engine.git import Repo
 
 BEFORE: Final = "orig_head"  # op detail: ORIG_HEAD's text at PRE-OP, "" for none
 LEFT: Final = "orig_head_left"  # op detail: ORIG_HEAD's text when the operation closed
+# event detail: ORIG_HEAD [as a rollback found it, as it wrote it] where the state it replaced
+# held git's half-way state, which goes by it (`git am --abort`): its `undo` writes it again
+HALFWAY: Final = "orig_head_halfway"
 GRAFTS: Final = "grafts"  # op detail: info/grafts's text at PRE-OP, "" for none
 GRAFTS_LEFT: Final = "grafts_left"  # op detail: its text when the operation closed
 EDITMSG: Final = "commit_editmsg"  # op detail: COMMIT_EDITMSG's text at PRE-OP, "" for none
@@ -125,6 +130,15 @@ def put_back(repo: Repo, details: Mapping[str, object], *, own: bool) -> bool:
     before = details.get(BEFORE)
     assert isinstance(before, str)
     return _put(os.fsencode(repo.git_dir), _NAME, before)
+
+
+def put_orig_head_again(repo: Repo, *, want: str, expect: str) -> bool:
+    """ORIG_HEAD written as `want` ("" removed), only where its text is `expect` now (an `undo`
+    of the rollback that wrote it: one written since is yours). True: written."""
+    now = read(repo)
+    if now != expect or now == want:
+        return False
+    return _put(os.fsencode(repo.git_dir), _NAME, want)
 
 
 def grafts_back(repo: Repo, details: Mapping[str, object], *, own: bool) -> str | None:

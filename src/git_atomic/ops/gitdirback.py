@@ -223,10 +223,15 @@ def put_back_git_files(
     say so (the restore's `problems` that they correct go). `end`: the checkpoint of the
     state the operation left. `changed`: filled with what was written, as [before, after]
     (gitdirredo.py: what an `undo` of this move writes back; not ORIG_HEAD nor COMMIT_EDITMSG,
-    which it leaves yours)."""
+    which it leaves yours, but for the ORIG_HEAD of git's half-way state, memofiles.HALFWAY)."""
     from git_atomic.engine import memofiles
 
-    memofiles.put_back(repo, details, own=own)
+    was = memofiles.read(repo) if changed is not None else None
+    written = memofiles.put_back(repo, details, own=own)
+    # Where git goes by it (`git am --abort`, in the half-way state an `undo` brings back):
+    # for that `undo` to write it again.
+    if written and was is not None and changed is not None and _halfway(repo, end):
+        changed[memofiles.HALFWAY] = [was, details.get(memofiles.BEFORE) or ""]
     lines = []
     for key in memofiles.memos():  # info/grafts, COMMIT_EDITMSG
         if not details.get(key) and not os.path.lexists(memofiles.memo_path(repo, key)):
@@ -326,6 +331,16 @@ _GRAFTS_SAID: Final = (
     "command) is removed",
     ".git/info/grafts is as before the operation again",
 )
+
+
+def _halfway(repo: Repo, end: str | None) -> bool:
+    """Whether the state the operation left (`end`) holds git's half-way state (a merge, rebase,
+    `am`... waiting): one or two small reads, only where a rollback wrote ORIG_HEAD."""
+    if end is None:
+        return False
+    from git_atomic.engine import gitstate
+
+    return bool(gitstate.waiting_in(repo, checkpoint.load(repo, end).git_state))
 
 
 def foresee_git_files(

@@ -13,7 +13,10 @@ the move wrote it (one changed since is yours, or another session's: left). The 
 what it wrote in its own event the same way, so a second `undo` takes them back again.
 
 Not git's memo files, ORIG_HEAD and COMMIT_EDITMSG: the rollback gave you yours back (your
-way back from your last reset, your message a hook refused), and `undo` leaves them yours.
+way back from your last reset, your message a hook refused), and `undo` leaves them yours;
+but where the state the rollback replaced held git's half-way state, which `undo` brings back,
+ORIG_HEAD is part of it (`git am --abort` goes by it: without one, it deletes the branch checked
+out), and is written again as the rollback found it (memofiles.HALFWAY).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ _REPLACE: Final = "replace_refs"  # replacerefs.BEFORE: {ref: [before, after]}
 _SPARSE: Final = "sparse_settings"  # coreplace.REDONE: {file: {setting: [before, after]}}
 _BITS: Final = "permission_bits"  # effectbeside.BITS: {path: [before, after]}
 _ORIGINAL: Final = "original_refs"  # originalrefs.REDONE: {copy: [before, after]}
+_ORIG_HEAD: Final = "orig_head_halfway"  # memofiles.HALFWAY: [before, after]
 
 
 def remember(
@@ -73,16 +77,22 @@ def reverse(
     dry_run: bool,
     changed: dict[str, object] | None = None,
     bits: bool = True,
+    halfway: bool = False,
 ) -> list[str]:
     """Write back what the event wrote in the git dir, each where it is still as the event
     wrote it (`dry_run`: nothing written); one line each. `what`: the event, for people
     ("the last rollback"). `changed`: filled as `remember` takes it. `bits=False`: not the
     permission bits it changed in the worktree (a dry run lists those with the files:
-    `bits_back`)."""
+    `bits_back`). `halfway`: the move brings git's half-way state back or takes it out (the
+    ORIG_HEAD that goes with it, memofiles.HALFWAY; one you finished or aborted since took
+    it with it: left)."""
     noted = _noted(event_detail)
     if not noted:
         return []
     lines = _grafts(repo, noted, what=what, dry_run=dry_run, changed=changed)
+    if halfway:
+        orig = noted.get(_ORIG_HEAD)
+        lines += _orig_head(repo, orig, what=what, dry_run=dry_run, changed=changed)
     lines += _packed(repo, noted.get(_PACKED), what=what, dry_run=dry_run, changed=changed)
     lines += _unpacked(repo, noted.get(_REPACKED), what=what, dry_run=dry_run, changed=changed)
     lines += _replace_refs(repo, noted.get(_REPLACE), what=what, dry_run=dry_run, changed=changed)
@@ -140,6 +150,29 @@ def _grafts(
         if was
         else f"the .git/info/grafts {what} wrote is removed"
     ]
+
+
+def _orig_head(
+    repo: Repo, noted: object, *, what: str, dry_run: bool, changed: dict[str, object] | None
+) -> list[str]:
+    """ORIG_HEAD as the event found it with git's half-way state, where it is still as the
+    event wrote it; said by a dry run only (it goes with the half-way state the move brings
+    back, no warning)."""
+    from git_atomic.engine import memofiles
+
+    pair = _pair(noted)
+    if pair is None or pair[0] == pair[1]:
+        return []
+    was, wrote = pair
+    if memofiles.read(repo) != wrote:
+        return []
+    if not dry_run and not memofiles.put_orig_head_again(repo, want=was, expect=wrote):
+        return []
+    if changed is not None:
+        changed[_ORIG_HEAD] = [wrote, was]
+    if not dry_run:
+        return []
+    return [f"ORIG_HEAD: {was.strip()[:12] or 'none'} again, as {what} found it (git goes by it)"]
 
 
 def _packed(
