@@ -67,8 +67,11 @@ def as_git_would(
         flagged = flagged - present
     files: list[RawChange] = []
     seen: dict[bytes, tuple[str, str] | None] = {}  # the changes git sees, as it stages them
+    replaced = _replaced(changes, flagged)
     for c in changes:
-        if c.path in flagged:  # git does not look at the disk: the index's entry
+        if c.path in replaced:  # a folder where it was, or a file where its folder was
+            seen[c.path] = None
+        elif c.path in flagged:  # git does not look at the disk: the index's entry
             edits[c.path] = None if c.status == "A" else (c.old_mode, c.old_oid)
         elif c.new_mode in _REGULAR:
             files.append(c)
@@ -99,6 +102,23 @@ def as_git_would(
         if other != made:
             raise AssertionError(f"commitview: {other} is not {made} ({tree}, {staged_tree})")
     return made
+
+
+def _replaced(changes: Sequence[RawChange], flagged: frozenset[bytes]) -> set[bytes]:
+    """The flagged entries gone from the disk where a file git stages stands in their way: a
+    folder made where the flagged file was (`a/inner` for `a`), or a file where its folder was
+    (`d` for `d/x`). `git add -A` stages that file and drops the flagged entry with it (a path
+    cannot be both), whatever the flag says; the index's entry kept, the folder's files went
+    uncommitted."""
+    gone = {c.path for c in changes if c.status == "D" and c.path in flagged}
+    if not gone:
+        return set()
+    added = [c.path for c in changes if c.status != "D" and c.path not in flagged]
+    out = set()
+    for path in gone:
+        if any(a.startswith(path + b"/") or path.startswith(a + b"/") for a in added):
+            out.add(path)
+    return out
 
 
 def _off(value: str | None) -> bool:
