@@ -535,8 +535,10 @@ def configure(repo: GitRepo, chosen: dict[str, str], base: Path) -> Path:
             tracked = repo.git("ls-files", "-z", "--", *ENTRY_FLAGS).split("\0")
             flagged = [p for p in tracked if p]
             if flagged:  # as the user (DIFF_OP): hooks drawn with it refuse anyone else's
-                option = f"--{value}"
-                repo.git("update-index", option, "--", *flagged, env={"DIFF_OP": "user"})
+                option = f"--{value}"  # (past a drawn filter that cannot run, as a user would:
+                # a racily clean `*.bin` makes git start it, and a process not there ends it)
+                user = {"DIFF_OP": "user"}
+                repo.git(*_lax(repo), "update-index", option, "--", *flagged, env=user)
             continue
         elif (key == "filter" and value == "lfs") or key in ("attributes", "config.in"):
             continue  # set up before the tree was built (lfs_filter, attributes)

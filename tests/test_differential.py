@@ -581,3 +581,20 @@ def test_a_protected_name_made_a_folder_in_an_ignored_one_concrete(history: str)
         [("tofolder", "build/y.env")],
         protect=True,
     )
+
+
+def test_flagged_entries_drawn_with_a_filter_that_cannot_run_concrete() -> None:
+    """Found by a random draw: the harness flagged the drawn entries (`update-index
+    --assume-unchanged`, as the user) after the drawn filter that cannot run was configured;
+    a racily clean `*.bin` staged made git start it, and the set-up failed before any
+    operation. The user's command goes past it, as the other writer's do (_lax)."""
+    scenario(
+        "plain",
+        "commits",
+        {
+            "dir/sub/d.bin": ("exec", "#!/bin/sh\necho hi\n", "stage"),
+            "a": ("file", "one\n", "stage"),
+        },
+        {"filter": "missing", "entries": "assume-unchanged"},
+        [("commit",)],
+    )
