@@ -598,3 +598,18 @@ def test_flagged_entries_drawn_with_a_filter_that_cannot_run_concrete() -> None:
         {"filter": "missing", "entries": "assume-unchanged"},
         [("commit",)],
     )
+
+
+def test_a_file_over_the_budget_in_a_folder_a_step_took_away_then_recover_concrete() -> None:
+    """Found by a random draw: an untracked file over the budget in `dir`, which the operation
+    replaces with a FIFO, then makes the config a link (its rollback refused until `recover`).
+    `recover` cannot bring the file back, says so and exits 3; the oracle allowed that only
+    for a step on the file itself, not on a folder above it."""
+    scenario(
+        "plain",
+        "shadow",
+        {"dir/f.bin": ("file", "two\r\nlines\r\n", "untracked"), "a": ("file", "one\n", "commit")},
+        {},
+        [("fifo", "dir"), ("configlink",)],
+        budget=True,
+    )
