@@ -53,6 +53,7 @@ PRELOAD: Final = (
     "git_atomic.views.statusview",
     "git_atomic.ops.resultjson",  # every --json answer (the hooks' and the MCP server's too)
     "git_atomic.core.errorlog",
+    "git_atomic.core.bomtext",  # a payload's and a configuration's text, past a byte order mark
     "git_atomic.engine.restore",  # a rollback's restore (a checkpoint imports none of it)
     "git_atomic.engine.restorerefs",  # its moves of HEAD and the branches
     "git_atomic.ops.hooksmade",  # the git hooks an operation's own rollback names (`abort`)

@@ -450,9 +450,32 @@ def untouched_since(
     """Those of `paths` (files and links, or with `folders` folders; never read through a
     link) that nothing changed after `since`: their ctime (a write, a chmod, a rename into
     place all set it; in a folder, an entry made or removed) is older, by more than the coarse
-    clock the kernel stamps it with may lag."""
+    clock the kernel stamps it with may lag. A folder is not untouched where a folder on its
+    way was moved since (`mv path0 path2` leaves `path2/empty`'s own ctime as it was): one
+    whose ctime is newer with its mtime older, as a rename leaves it (an entry made or removed
+    in it sets both)."""
+    before = since - _CLOCK_LAG
     changed = _changed_at(repo, paths, folders=folders)
-    return {p for p, at in changed.items() if at < since - _CLOCK_LAG}
+    found = {p for p, at in changed.items() if at < before}
+    if folders and found:
+        ways = {p[:at] for p in found for at in range(len(p)) if p[at : at + 1] == b"/"}
+        moved = _moved_since(repo, sorted(ways), before)
+        found = {p for p in found if not any(p.startswith(m + b"/") for m in moved)}
+    return found
+
+
+def _moved_since(repo: Repo, folders: Sequence[bytes], before: float) -> set[bytes]:
+    """Those of `folders` whose ctime is `before` or later while their mtime is older: moved
+    (or their bits changed) since, nothing made or removed in them. One not reached: moved."""
+    moved = set()
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for folder in folders:
+            st = tree.lstat(folder)
+            if st is None or not stat.S_ISDIR(st.st_mode):
+                moved.add(folder)  # (gone, or no folder now)
+            elif st.st_ctime >= before > st.st_mtime:
+                moved.add(folder)
+    return moved
 
 
 def _changed_at(repo: Repo, paths: Sequence[bytes], *, folders: bool) -> dict[bytes, float]:
