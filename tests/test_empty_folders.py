@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -224,6 +225,9 @@ def test_your_empty_folders_stay_when_the_operation_changed_what_git_ignores(
     repo.git("commit", "-qm", "pkg")
     for folder in ("pkg/cache", "cache/deep", "pkg/xcache", "pkg/e"):
         (repo.path / folder).mkdir(parents=True)
+    # Made before the operation by more than the coarse clock's lag (ignores._CLOCK_LAG): a
+    # folder made in the same instant as PRE-OP's capture may be the operation's.
+    time.sleep(0.1)
     before = walk(repo.path)
     script = RULES_CHANGED[rules] + "; mkdir made"
     if how == "failed run":
