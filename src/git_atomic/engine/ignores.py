@@ -162,7 +162,7 @@ def _answer_key(repo: Repo, walked: folderwalk.Walk) -> tuple[str, str] | None:
         size, trailer = -1, b""
     except OSError:
         return None
-    if size >= 0 and not trailer.strip(b"\0"):
+    if size >= 0 and not trailer[-32 if repo.sha256 else -20 :].strip(b"\0"):
         return None  # index.skipHash: no checksum names its entries
     return _answer_file(repo), f"{size} {trailer.hex()} {walked.rules_stamp}"
 
