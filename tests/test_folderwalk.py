@@ -629,4 +629,3 @@ def test_the_rule_files_git_ignores_are_remembered_only_while_nothing_they_depen
             assert told == fresh, (kind, where)
             if kept is not None:
                 memo.write_bytes(kept)
-
