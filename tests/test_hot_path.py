@@ -51,6 +51,9 @@ BEFORE_SCAN = {
         ".engine.git",
         ".engine.gitconfig",
         ".engine.gitoutput",  # git.py's records of what git prints, and their parsing
+        ".engine.gitrunner",  # Repo's layers, split from git.py: how its git calls run,
+        ".engine.gitobjects",  # objects read and written, trees listed and compared,
+        ".engine.gittrees",  # trees written and edited
         ".engine.treediff",  # git.py's tree edits' differences, known without diff-tree (tiny)
         ".engine.objectformat",
         ".engine.safefs",
