@@ -166,6 +166,8 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         ".agents.turnend",  # the turn's end (split from turn.py; the judge only at its end)
         ".agents.turnabandoned",  # turns whose session never came back (split from turn.py)
         ".agents.turnsteps",  # how a window becomes a step (split from turn.py)
+        ".agents.turnfiles",  # the files a file tool names: noted, claimed (from turnsteps.py)
+        ".agents.turnrefs",  # a turn's checkpoint refs written and dropped (from turnsteps.py)
         ".agents.turnbeside",  # what a window notes of the git dir beside it (from turnsteps.py)
         ".agents.turnothers",  # other sessions' steps inside a window (from turnsteps.py)
         ".agents.turnkeys",  # the names of a record's window notes (turnsteps, turnothers)

@@ -1,6 +1,6 @@
 """The names under which a turn's record notes its open window (`Record.extra`), read by the
-module that writes them (turnsteps.py, where each is described) and by the one that reads
-another session's open window (turnothers.py)."""
+modules that write them (turnsteps.py, turnfiles.py, where each is described) and by the one
+that reads another session's open window (turnothers.py)."""
 
 from __future__ import annotations
 

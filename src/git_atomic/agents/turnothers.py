@@ -9,7 +9,7 @@ operation kept (its PRE-OP and the state it left): each is noted in the worktree
 (`outside_others`), so its turn's take-back leaves their changes as they are. What they
 changed in the same lines as the turn's own calls is then an overlap, said as any other. A
 file tool's window of another session's that took no capture (its step waits in its record:
-turnsteps.PENDING) notes its files as they were before and after it; the stretch it falls in
+turnfiles.PENDING) notes its files as they were before and after it; the stretch it falls in
 is cut around it file by file (`_around_files`). One that began before the window and ended
 inside it takes the window's start with it (what changed while both ran is in both; the
 other may be kept already). One that began inside the window and is open still when it
@@ -54,7 +54,7 @@ def note_files(
     began: float,
 ) -> None:
     """A file tool's window of `record`'s that closed with no capture: its files before and
-    after (turnsteps.PENDING), for the other sessions' windows."""
+    after (turnfiles.PENDING), for the other sessions' windows."""
     if record.session == SUBAGENTS_TURN:
         return
     windowlog.note_files(repo, record.session, files, began, time.time())
@@ -200,7 +200,7 @@ def _around_files(
 ) -> tuple[Record, list[str]]:
     """The checkpoints just before and just after each of `noted` (file tools' windows, oldest
     first) in the stretch from `begin` to `end`, as the turn's pending steps are written
-    (turnsteps.settle): `end` with the files each names as they were before it, then after,
+    (turnfiles.settle): `end` with the files each names as they were before it, then after,
     from the newest back. So the stretch's change less theirs, file by file. [] where `end`
     lists a file too large to hold or a special file (no such window names one)."""
     last = checkpoint.load(repo, end)
