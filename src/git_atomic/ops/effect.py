@@ -53,25 +53,22 @@ from collections.abc import Sequence
 from typing import Final
 
 from git_atomic.core import records
-from git_atomic.core.journal import Journal
-from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.records import dataclass
-from git_atomic.core.vocab import CheckpointKind, EventKind, OpKind
-from git_atomic.engine import checkpoint, gitstate, indexstate, infoexclude, stashstate
+from git_atomic.core.vocab import EventKind
+from git_atomic.engine import checkpoint, gitstate, infoexclude
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
-from git_atomic.ops import bigleft, indexformat, intents, moves, treemerge
+from git_atomic.ops import bigleft, effecttarget, indexformat, intents, moves, treemerge
+
+# The names imported `as` themselves are importable from here as before the split (dryrun.py,
+# rollback.py, moving.py, recover.py, render.py, turnothers.py use them): effectsteps.py's.
+from git_atomic.ops.effectsteps import Step as Step
+from git_atomic.ops.effectsteps import before_apply as before_apply
+from git_atomic.ops.effectsteps import end_state as end_state
+from git_atomic.ops.effectsteps import operation_steps as operation_steps
+from git_atomic.ops.effectsteps import turn_steps as turn_steps
 from git_atomic.ops.operation import Engine, RollbackResult
 from git_atomic.ops.refsafter import RefsAfter
-
-
-@dataclass(frozen=True)
-class Step:
-    """A change between two checkpoints (commit shas), `before` then `after`."""
-
-    before: str
-    after: str
-
 
 STATE: Final = "git state"  # a Conflict's `where` for git's half-way state: `kind` says it all
 
@@ -170,126 +167,6 @@ def conflict_lines(found: Outcome) -> list[str]:
     return out
 
 
-# --- an operation's steps ---------------------------------------------------------------------
-def operation_steps(repo: Repo, journal: Journal, op: OpRow) -> list[Step]:
-    """An operation's effect, as steps; [] when it never got a PRE-OP.
-
-    An agent turn that recorded its calls' steps (`turn.steps` in its detail): those steps,
-    so what happened between its calls stays; in commits mode one more, from its last call's
-    end to the state its commit left (the branch moved, the index took the commit's entries).
-    Any other operation, and a turn recorded before turns kept their steps: one step, from
-    its PRE-OP to the state it left, i.e. its newest OP-EXEC, POST-OP or rescue checkpoint (a
-    rescue: what a rollback of it replaced)."""
-    rows = journal.checkpoints(op.id)
-    pre = next((c for c in rows if c.kind == CheckpointKind.PRE_OP), None)
-    if pre is None:
-        return []
-    calls = turn_steps(op)
-    if calls:
-        post = next((c for c in rows if c.kind == CheckpointKind.POST_OP), None)
-        if post is not None and post.commit_sha is not None:
-            calls.append(Step(post.sha, end_state(repo, post)))
-        return calls
-    later = [
-        c
-        for c in rows
-        if c.kind in (CheckpointKind.OP_EXEC, CheckpointKind.POST_OP, CheckpointKind.RESCUE)
-        and c.seq > pre.seq
-    ]
-    later = before_apply(op, later)
-    return [Step(pre.sha, end_state(repo, later[-1]) if later else pre.sha)]
-
-
-def before_apply(op: OpRow, rows: list[CheckpointRow]) -> list[CheckpointRow]:
-    """`run --isolate`: its effect is what its private worktree made of PRE-OP, not the state
-    its apply left in yours, which holds what you did while it ran: its checkpoints from the
-    rescue the apply took on are cut (any other operation's are as they are)."""
-    if not op.details.get("isolated"):
-        return rows
-    applied = next((c.seq for c in rows if c.message == isolation_apply_note()), None)
-    if applied is None:
-        return rows
-    rescues = [c.seq for c in rows if c.kind == CheckpointKind.RESCUE and c.seq < applied]
-    return [c for c in rows if c.seq < max(rescues, default=applied)]
-
-
-def isolation_apply_note() -> str:
-    """The note of the checkpoint an isolated run's apply leaves in your worktree (its
-    POST-OP), after the rescue of what it replaced."""
-    from git_atomic.ops import isolation_apply
-
-    return isolation_apply.APPLIED_NOTE
-
-
-def turn_steps(op: OpRow) -> list[Step]:
-    """An agent turn's recorded (before, after) steps, oldest first; [] for anything else."""
-    turn = op.details.get("turn") if op.kind == OpKind.AGENT_TURN else None
-    pairs = turn.get("steps") if isinstance(turn, dict) else None
-    if not isinstance(pairs, list):
-        return []
-    return [Step(str(b), str(a)) for b, a in pairs if b and a]
-
-
-def end_state(repo: Repo, row: CheckpointRow) -> str:
-    """The state a checkpoint's phase left. In commits mode a phase's checkpoint is captured
-    just before its visible commit moves the branch and merges the commit into the index
-    (phasecommit.py: the index is then `merge(base=HEAD's tree, ours=the index, theirs=the
-    commit's tree)`, and an intent-to-add entry the commit made real is an ordinary entry):
-    the state after that is worked out here, as a checkpoint object with no ref (it only
-    serves to compare with and as a merge base). The files on disk are the checkpoint's."""
-    if row.commit_sha is None:
-        return row.sha
-    snap = checkpoint.load(repo, row.sha)
-    if snap.head_oid == row.commit_sha:
-        return row.sha
-    branches = dict(snap.branches)
-    if snap.head_ref is not None:
-        branches[repo.branch_of(snap.head_ref, branches)] = row.commit_sha
-    head_tree = (
-        repo.line("rev-parse", f"{snap.head_oid}^{{tree}}") if snap.head_oid else repo.empty_tree
-    )
-    commit_tree = repo.line("rev-parse", f"{row.commit_sha}^{{tree}}")
-    merged = treemerge.merge(repo, base=head_tree, ours=snap.staged_tree, theirs=commit_tree).tree
-    staged = merged or commit_tree  # the commit was planned so that this merge is clean
-    flags = checkpoint.load_flags(repo, snap)
-    changed = repo.diff_trees(snap.staged_tree, staged)
-    added = {c.path for c in changed if c.status == "A"}
-    # An entry the commit removed (a file a sparse checkout left off the disk, committed as
-    # deleted) takes its skip-worktree and assume-unchanged flags with it, as in the index.
-    gone = {c.path for c in changed if c.status == "D"}
-    # The index put in place (indexstate.rebuild) makes each intent-to-add entry again as it
-    # was, whatever the operation did to its file (indexstate.add_intents).
-    kept = indexstate.IndexFlags(
-        {p: m for p, m in flags.intent_to_add.items() if p not in added},
-        flags.skip_worktree - gone,
-        flags.assume_unchanged - gone,
-        flags.resolve_undo,
-    )
-    flags_blob = repo.write_blob(kept.encode()) if kept else None
-    refs = RefsAfter(records.replace(snap, branches=branches, head_oid=row.commit_sha))
-    return _target(
-        repo,
-        files_tree=snap.files_tree,
-        staged_tree=staged,
-        refs=refs,
-        flags=flags_blob,
-        folders=(snap.empty_folders, snap.all_empty_folders),
-        # The rest is the checkpoint's: the commit changes none of it. A target that did not
-        # know the sparse-checkout patterns, the index format or the stashes would never be
-        # the state now, and taking the effect back would leave the operation's patterns.
-        captured_at=snap.captured_at,
-        index_version=snap.index_version,
-        index_shared=snap.index_shared,
-        too_large=snap.too_large,
-        info_exclude=snap.info_exclude,
-        info_attributes=snap.info_attributes,
-        sparse_checkout=snap.sparse_checkout,
-        shallow=snap.shallow,
-        branch_config=snap.branch_config,
-        stash=_StashAfter(snap),
-    ).commit
-
-
 # --- the computation ---------------------------------------------------------------------------
 def _state(snap: Snapshot) -> tuple[object, ...]:
     """Everything a user can see of a state: files, index, HEAD, every branch (and, as far as
@@ -374,7 +251,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     if _contiguous_from(
         _as_left(repo, current, *first), [(snaps[frm], snaps[to]) for frm, to in changes]
     ):
-        windows = _windows([(snaps[frm], snaps[to]) for frm, to in changes])
+        windows = effecttarget.windows([(snaps[frm], snaps[to]) for frm, to in changes])
         return Outcome(current, snaps[changes[-1][1]], exact=True, made_within=windows)
     last = snaps[changes[-1][1]]
     if (
@@ -391,7 +268,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         return Outcome(current, None, conflicts=halfway)
     files, staged = current.files_tree, current.staged_tree
     refs = RefsAfter(current)
-    stash = _StashAfter(current)
+    stash = effecttarget.StashAfter(current)
     for frm_sha, to_sha in changes:
         frm, to = snaps[frm_sha], snaps[to_sha]
         stash.move(frm, to, refs.kept)
@@ -434,7 +311,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
             # Named as a folder (`e/f/`): no file stands on either side at that path.
             conflicts=tuple(Conflict(p + b"/", "files", "file/directory") for p in blocked),
         )
-    flags = _flags_after(repo, current, pairs)
+    flags = effecttarget.flags_after(repo, current, pairs)
     # An intent-to-add entry kept where the changes take its file away (you ran `git add -N`
     # on the operation's new file), or made again where the index holds entries of yours now:
     # an overlap, not an index only its bytes could hold.
@@ -442,7 +319,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
     if clash:
         return Outcome(current, None, conflicts=tuple(Conflict(p, "index", k) for p, k in clash))
     times = [snaps[to].captured_at for _, to in changes]
-    target = _target(
+    target = effecttarget.write_target(
         repo,
         files_tree=files,
         staged_tree=staged,
@@ -453,7 +330,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         # born before it and that the target's rules ignore is the user's (restorekeeps.py); one
         # the effect made goes, whatever the rules say once the effect is taken back.
         captured_at=None if None in times else min(t for t in times if t is not None),
-        made_within=_windows(pairs),
+        made_within=effecttarget.windows(pairs),
         index_version=indexformat.version_after(current, pairs),
         index_shared=indexformat.shared_after(current, pairs),
         info_exclude=infoexclude.after(
@@ -485,9 +362,9 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         ),
         # Where they were, of those a change took from their names only (largegone.py moves
         # these back): one you moved between the changes is yours.
-        too_large_ids=_displaced_ids(repo, pairs),
+        too_large_ids=effecttarget.displaced_ids(repo, pairs),
         stash=stash,
-        git_state=_git_state_after(repo, current, pairs),
+        git_state=effecttarget.git_state_after(repo, current, pairs),
         # The permission bits a tree cannot keep of the files where the changes go back to (a
         # 0600 key the effect deleted comes back 0600).
         modes=checkpoint.modes_blob(
@@ -656,163 +533,3 @@ def _halfway_conflicts(
             "unmerged index entries), which cannot be made again on top of later changes"
         )
     return (Conflict(b"", STATE, what),)
-
-
-def _git_state_after(
-    repo: Repo, current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]]
-) -> str | None:
-    """git's own files in the git dir as the changes leave them: a change moves them where
-    they are as it found them, and leaves alone what someone made since (a `git merge
-    --squash`'s SQUASH_MSG, rerere's MERGE_RR). Never git's half-way state (a merge, rebase...
-    left to finish, handled by _halfway_conflicts), which a target made from trees cannot
-    hold, nor a lock, a link or what was set aside (gitstate.py): those none."""
-    state = current.git_state
-    for frm, to in pairs:
-        if state == frm.git_state:
-            state = to.git_state
-    if state is None or not gitstate.only_leftovers(repo, state):
-        return None
-    return state
-
-
-def _windows(pairs: Sequence[tuple[Snapshot, Snapshot]]) -> tuple[tuple[float, float], ...]:
-    """When each change was made: from the capture of one of its ends to that of the other
-    (none when a capture time is not known)."""
-    ends = [(a.captured_at, b.captured_at) for a, b in pairs]
-    if any(a is None or b is None for a, b in ends):
-        return ()
-    return tuple((min(a, b), max(a, b)) for a, b in ends if a is not None and b is not None)
-
-
-def _flags_after(
-    repo: Repo, current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]]
-) -> str | None:
-    """The index flags now, with each change's own change of them made: an intent-to-add,
-    skip-worktree or assume-unchanged flag a step set is cleared again, one it cleared is set
-    again (`git add` of an intent-to-add file taken back is `git add -N` again), and so is a
-    path's resolve-undo record; the flags the steps did not change stay as they are now."""
-    if all(frm.index_flags == to.index_flags for frm, to in pairs):
-        return current.index_flags
-    now = checkpoint.load_flags(repo, current)
-    ita = dict(now.intent_to_add)
-    skip, assume = set(now.skip_worktree), set(now.assume_unchanged)
-    undo = dict(now.resolve_undo)
-    for frm, to in pairs:
-        old, new = checkpoint.load_flags(repo, frm), checkpoint.load_flags(repo, to)
-        for path in old.resolve_undo.keys() | new.resolve_undo.keys():
-            if old.resolve_undo.get(path) != new.resolve_undo.get(path):
-                if path in new.resolve_undo:
-                    undo[path] = new.resolve_undo[path]
-                else:
-                    undo.pop(path, None)
-        for path in old.intent_to_add.keys() - new.intent_to_add.keys():
-            ita.pop(path, None)
-        ita.update((p, m) for p, m in new.intent_to_add.items() if old.intent_to_add.get(p) != m)
-        for flagged, was, will in (
-            (skip, old.skip_worktree, new.skip_worktree),
-            (assume, old.assume_unchanged, new.assume_unchanged),
-        ):
-            flagged -= was - will
-            flagged |= will - was
-    flags = indexstate.IndexFlags(ita, frozenset(skip), frozenset(assume), undo)
-    if not flags:
-        return None
-    return repo.write_blob(flags.encode())
-
-
-class _StashAfter:
-    """Your stashes as the changes leave them (stashstate.py): a change's stash list is taken
-    back (or made again) only where the stash is still as the change left it; one changed
-    since (a stash you pushed or dropped) stays, and `refs/stash` is named among the refs
-    kept. Unknown on either side (a checkpoint written before stashes were held): left."""
-
-    def __init__(self, current: Snapshot) -> None:
-        self.known = current.stash_known
-        self.record = current.stash
-
-    def move(self, frm: Snapshot, to: Snapshot, kept: list[str]) -> None:
-        if not (self.known and frm.stash_known and to.stash_known) or frm.stash == to.stash:
-            return
-        if self.record == frm.stash:
-            self.record = to.stash
-        elif self.record != to.stash:
-            kept.append("refs/stash")
-
-
-def _displaced_ids(repo: Repo, pairs: Sequence[tuple[Snapshot, Snapshot]]) -> str | None:
-    """The blob of the device and inode each file over the budget had where a change (from,
-    to) goes back to, of those the change took from that name (not the same file there at its
-    end); an empty one where the captures know of such files and no change took one (None:
-    they know of none, or are older than these records)."""
-    found: dict[bytes, tuple[int, int, int]] = {}
-    for frm, to in pairs:
-        then = checkpoint.load_too_large_ids(repo, frm)
-        for path, ident in checkpoint.load_too_large_ids(repo, to).items():
-            if then.get(path, (-1, -1, -1))[:2] != ident[:2]:
-                # A file moved again by a later change (`mv a.db b.db`, then `mv b.db c.db`)
-                # ends where the last change that moved it goes back to, never also at the
-                # name it had between them.
-                for other in [p for p, i in found.items() if i[:2] == ident[:2] and p != path]:
-                    del found[other]
-                found[path] = ident
-    if found or all(to.too_large_ids is None for _, to in pairs):
-        return checkpoint.too_large_ids_blob(repo, found)
-    return repo.write_blob(b"")
-
-
-def _target(
-    repo: Repo,
-    *,
-    files_tree: str,
-    staged_tree: str,
-    refs: RefsAfter,
-    flags: str | None,
-    folders: tuple[str | None, bool],
-    captured_at: float | None = None,
-    made_within: tuple[tuple[float, float], ...] = (),
-    index_version: int | None = None,
-    index_shared: str | None = None,
-    too_large: str | None = None,
-    too_large_ids: str | None = None,
-    info_exclude: infoexclude.Rules = infoexclude.UNKNOWN,
-    info_attributes: infoexclude.Rules = infoexclude.UNKNOWN,
-    sparse_checkout: infoexclude.Rules = infoexclude.UNKNOWN,
-    shallow: infoexclude.Rules = infoexclude.UNKNOWN,
-    branch_config: infoexclude.Rules = infoexclude.UNKNOWN,
-    stash: _StashAfter | None = None,
-    git_state: str | None = None,
-    modes: str | None = None,
-) -> Snapshot:
-    """A checkpoint of a computed state (objects only; `moves.keep` makes it reachable). `flags`:
-    the index flags blob to keep (the user's, as they are now); `folders`: its empty folders,
-    and whether they are all of them (checkpoint.empty_folders_after)."""
-    parts = checkpoint.Parts(
-        files_tree=files_tree,
-        staged_tree=staged_tree,
-        head_ref=refs.head_ref,
-        head_oid=refs.head_oid,
-        branches=dict(refs.branches),
-        index_flags=flags,
-        empty_folders=folders[0],
-        all_empty_folders=folders[1],
-        captured_at=captured_at,
-        made_within=made_within,
-        index_version=index_version,
-        index_shared=index_shared,
-        too_large=too_large,
-        too_large_ids=too_large_ids,
-        info_exclude=info_exclude,
-        info_attributes=info_attributes,
-        sparse_checkout=sparse_checkout,
-        shallow=shallow,
-        branch_config=branch_config,
-        stash=stash.record if stash is not None else None,
-        stash_known=stash is not None and stash.known,
-        git_state=git_state,
-        modes=modes,
-    )
-    # The stashes the target names stay reachable from it, as a capture's do.
-    keep = stashstate.commits(repo, parts.stash) if parts.stash_known else ()
-    return checkpoint.write(
-        repo, parts, message="git-atomic: an effect taken back or re-applied", keep=keep
-    )
