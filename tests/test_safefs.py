@@ -88,24 +88,13 @@ def test_a_file_has_its_mode_before_any_byte_is_written(
     the mode is the file's before its first byte."""
     root, _out = trees
     seen: list[int] = []
-    real_fdopen = os.fdopen
+    real_write_all = safefs._write_all
 
-    class Watched:
-        def __init__(self, fd: int, *args: object) -> None:
-            self.fd = fd
-            self.fh = real_fdopen(fd, "wb")
+    def watched(fd: int, data: bytes) -> None:
+        seen.append(stat.S_IMODE(os.fstat(fd).st_mode))
+        real_write_all(fd, data)
 
-        def __enter__(self) -> Watched:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            self.fh.close()
-
-        def write(self, data: bytes) -> int:
-            seen.append(stat.S_IMODE(os.fstat(self.fd).st_mode))
-            return self.fh.write(data)
-
-    monkeypatch.setattr(safefs.os, "fdopen", Watched)
+    monkeypatch.setattr(safefs, "_write_all", watched)
     with safefs.Tree(os.fsencode(root)) as tree:
         tree.write(b"a/new.txt", b"bytes\n", mode)
     assert seen == [mode]

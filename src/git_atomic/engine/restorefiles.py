@@ -201,7 +201,8 @@ def _write_one(
 ) -> None:
     from git_atomic.engine import lfskeep
 
-    st = tree.lstat(c.path) if c.status == "M" and c.new_mode != SYMLINK else None
+    there = tree.lstat(c.path)  # what is there now (looked at again before it is changed)
+    st = there if c.status == "M" and c.new_mode != SYMLINK else None
     mode = _new_mode(c, umask, st, modes.get(c.path))
     if _chmodded(tree, c, mode, outcome, kept):
         return
@@ -220,7 +221,7 @@ def _write_one(
     # there): those the target's capture kept, where it kept any.
     attributes = attributes or specials.attributes.get(c.path, ())
     try:
-        if not _made_way(tree, c, outcome, specials, kept, held):
+        if not _made_way(tree, c, outcome, specials, kept, held, there=there):
             return
         if c.new_mode == SYMLINK:
             tree.symlink(c.path, data)
@@ -288,16 +289,21 @@ def _made_way(
     specials: Specials,
     kept: Kept_,
     held: list[safefs.Taken] | None = None,
+    *,
+    there: os.stat_result | None,
 ) -> bool:
     """Make way for the write of `c`: its folders, and nothing of ours where it goes. False
-    (the path left as it is) when something that is not ours is in the way."""
-    if c.status == "M" and tree.reachable(c.path) and tree.lstat(c.path) is None:
+    (the path left as it is) when something that is not ours is in the way. `there`: the
+    caller's `lstat` of the path, looked at again only where a special file on its way was
+    taken away (what is removed or written over is compared once more just before)."""
+    if c.status == "M" and tree.reachable(c.path) and there is None:
         outcome.left.append(c.path)  # removed since: someone else's change too
         return False
-    specials.make_way(tree, c.path, outcome)
+    if specials.make_way(tree, c.path, outcome):
+        there = tree.lstat(c.path)
     if not _make_parents(tree, c.path, outcome):
         return False
-    kind = tree.kind(c.path)
+    kind = None if there is None else stat.S_IFMT(there.st_mode)
     # A folder of nothing but empty folders holds nothing to lose (a checkpoint keeps
     # those that stood where files were): it makes way. One with files in it does not.
     if kind == stat.S_IFDIR and not tree.remove_empty_folders(c.path):
@@ -492,10 +498,15 @@ class Specials:
             except OSError as exc:
                 outcome.cannot(folder + b"/", _why(exc))
 
-    def make_way(self, tree: safefs.Tree, path: bytes, outcome: Outcome) -> None:
-        """Take away what the start saw at `path` or on its way, if still of that kind."""
+    def make_way(self, tree: safefs.Tree, path: bytes, outcome: Outcome) -> bool:
+        """Take away what the start saw at `path` or on its way, if still of that kind. True
+        where the start saw one there (what is at `path` may be another now)."""
+        if not self.seen:
+            return False
+        met = False
         for where in [*folders_on_the_way(path), path]:
             if where in self.seen:
+                met = True
                 mode = self.seen[where]
                 found = unchanged.remove_special(tree, where, mode)
                 # A FIFO holds no data, and `undo` makes it again; a socket or a device
@@ -505,6 +516,7 @@ class Specials:
                         f"{_show(where)} was a {_special_kind(mode)} where a file or folder "
                         "comes back; removed (it held no data; `undo` cannot make it again)"
                     )
+        return met
 
     def remake(self, tree: safefs.Tree, outcome: Outcome) -> None:
         for path, mode in sorted(self.fifos.items()):

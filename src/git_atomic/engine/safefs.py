@@ -60,6 +60,7 @@ class Tree:
         self._aside = None if aside is None else os.fsencode(aside)
         self._aside_fd: int | None = None
         self._taken = 0
+        self._pid = os.getpid()  # in the names `take` moves files to (a system call each time)
         # The folders `make_folders` made, in the order made: a restore gives each the bits
         # its target's capture saw (restorefiles.Specials.give_bits).
         self.made: list[bytes] = []
@@ -100,7 +101,7 @@ class Tree:
         puts it back (`give_back`) when what was to replace it cannot be written (a full
         disk)."""
         self._taken += 1
-        moved = b"removed-%d-%d" % (os.getpid(), self._taken)
+        moved = b"removed-%d-%d" % (self._pid, self._taken)
         aside = self._aside_folder()
         try:
             if aside is not None:
@@ -452,18 +453,24 @@ class Tree:
             0o600,
             dir_fd=fd_dir,
         )
+        # Written on the descriptor itself: a file object around it would ask the system
+        # three more things of each file (fstat, isatty, lseek).
+        open_fd: int | None = fd
         try:
-            with os.fdopen(fd, "wb") as fh:
-                if owner is not None:
-                    _give(fd, owner, group_too=True)
-                else:
-                    _give(fd, _owner_of(fd_dir))
-                os.fchmod(fd, mode)
-                for key, value in attributes:
-                    with contextlib.suppress(OSError):
-                        os.setxattr(fd, key, value)
-                fh.write(data)
+            if owner is not None:
+                _give(fd, owner, group_too=True)
+            else:
+                _give(fd, _owner_of(fd_dir))
+            os.fchmod(fd, mode)
+            for key, value in attributes:
+                with contextlib.suppress(OSError):
+                    os.setxattr(fd, key, value)
+            _write_all(fd, data)
+            open_fd = None
+            os.close(fd)
         except BaseException:  # a full disk: no file cut short stands at `rel`
+            if open_fd is not None:
+                os.close(open_fd)
             with contextlib.suppress(OSError):
                 os.unlink(name, dir_fd=fd_dir)
             raise
@@ -554,6 +561,13 @@ def _give(fd: int, owner: tuple[int, int], *, group_too: bool = False) -> None:
     # (vfat, some FUSE mounts) may refuse otherwise; the file is written all the same.
     with contextlib.suppress(OSError):
         os.fchown(fd, *owner)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """All of `data` to the file open as `fd` (a write may take part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _own_file(st: os.stat_result) -> bool:
