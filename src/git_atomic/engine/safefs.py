@@ -301,6 +301,16 @@ class Tree:
         are none, where the system has none, or where they cannot be read."""
         if not hasattr(os, "listxattr"):
             return ()
+        where = self._parent(rel)
+        if where is None:
+            return ()
+        # Most files have none: asked in one call by the folder's descriptor (Linux's
+        # /proc/self/fd; the name itself not followed), without opening the file. Those that
+        # have some are read from the file opened as a regular one.
+        with contextlib.suppress(OSError):
+            proc = b"/proc/self/fd/%d/" % where[0] + where[1]
+            if not os.listxattr(proc, follow_symlinks=False):
+                return ()
         try:
             fd = self._open_regular(rel)
         except OSError:
