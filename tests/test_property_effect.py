@@ -37,7 +37,7 @@ from git_atomic.engine import discovery, snapshot
 from git_atomic.ops import context, effect
 from git_atomic.ops.operation import Engine
 from testing import agents
-from testing.gitrepo import GitRepo
+from testing.gitrepo import GitRepo, read_index
 
 FILES = ("one.txt", "two.txt", "three.txt")
 SLOTS = 3  # writable lines per file, at lines 1, 4 and 7
@@ -107,6 +107,7 @@ class World:
             self.repo.write(f, _text(self.model[f] or ()))
         self.repo.git("add", ".")
         self.repo.git("commit", "-qm", "files")
+        self.index: State = dict(self.model)  # what is staged, as the model has it
         self.created = 0
         self.commits: list[str] = []  # the other writer's commits
 
@@ -121,6 +122,7 @@ class World:
     def write(self, who: str, path: str, slot: int, value: str) -> None:
         if path in ("stage", "commit"):
             self.repo.git("add", "-A")
+            self.index = dict(self.model)
             if path == "commit":
                 self.repo.git("commit", "-q", "--no-verify", "--allow-empty", "-m", "other")
                 self.commits.append(self.repo.head())
@@ -176,6 +178,19 @@ class World:
                 lines = [data[i].split(":", 1)[1] for i in range(0, len(data) - 1, 3)]
                 found[name] = (*lines, x)
         return {**dict.fromkeys(self.model), **found}
+
+    def staged(self) -> State:
+        """The index's entries of the files, read from the index file itself (the blobs
+        through git: the index holds their ids only)."""
+        found: State = {}
+        index = (self.repo.path / ".git" / "index").read_bytes()
+        for path, mode, oid, _stage, _flags in read_index(index):
+            name = path.decode()
+            if name.endswith(".txt"):
+                data = self.repo.git("cat-file", "blob", oid).split("\n")
+                lines = [data[i].split(":", 1)[1] for i in range(0, len(data) - 1, 3)]
+                found[name] = (*lines, "x" if mode == "100755" else "-")
+        return {**dict.fromkeys(self.index), **found}
 
 
 def _merge(frm: State, cur: State, to: State) -> State | None:
@@ -333,20 +348,43 @@ def _shell_write(world: World, path: str, slot: int, value: str) -> str:
     return f"printf '%s' '{_text(lines).decode()}' > {path}"
 
 
-def _cli_move(world: World, args: Sequence[str], frm: State, cur: State, to: State) -> bool:
-    """A real `git atomic` move; the disk against the model of the change frm -> to on cur."""
-    expected = _merge(frm, cur, to)
+Sides = tuple[State, State]  # (the files, the index)
+
+
+def _sides(world: World) -> Sides:
+    return dict(world.model), dict(world.index)
+
+
+def _cli_move(world: World, args: Sequence[str], frm: Sides, to: Sides) -> bool:
+    """A real `git atomic` move; the disk and the index against the model of the change
+    frm -> to on what is there now, files and index entries each three-way."""
+    expected = _merge(frm[0], world.model, to[0])
+    expected_index = _merge(frm[1], world.index, to[1])
     res = world.repo.atomic(*args)
     if res.returncode == 3:
-        assert expected is None, f"refused, but the model merges cleanly: {res.stderr}"
+        assert expected is None or expected_index is None, (
+            f"refused, but the model merges cleanly: {res.stderr}"
+        )
         assert world.disk() == world.model, "a refusal changed the disk"
+        assert world.staged() == world.index, "a refusal changed the index"
         return False
     assert res.returncode == 0, res.stderr
-    assert expected is not None, f"the model has an overlap, the command found none: {res.stderr}"
-    world.model = dict(expected)
+    assert expected is not None and expected_index is not None, (
+        f"the model has an overlap, the command found none: {res.stderr}"
+    )
+    world.model, world.index = dict(expected), dict(expected_index)
     assert world.disk() == world.model, res.stderr
+    assert world.staged() == world.index, res.stderr
     world.still_on_the_branch()
     return True
+
+
+def _nothing_to_bring(world: World, frm: Sides, to: Sides) -> bool:
+    """Whether the change frm -> to is already there, in the files and in the index."""
+    return (
+        _merge(frm[0], world.model, to[0]) == world.model
+        and _merge(frm[1], world.index, to[1]) == world.index
+    )
 
 
 @settings(
@@ -376,6 +414,23 @@ def _cli_move(world: World, args: Sequence[str], frm: State, cur: State, to: Sta
     between=[("other", "one.txt", 0, "red")],
     later=[],
 )
+@example(  # found by a random draw: commits mode, and you commit what you wrote back; `undo`
+    # cannot put the operation's commit back over yours, and the files and the index already
+    # hold all it would bring: it has nothing to do, and what is there is yours
+    history="commits",
+    op_writes=[("op", "one.txt", 0, "red")],
+    since=[],
+    between=[("other", "one.txt", 0, "red"), ("other", "commit", 0, "red")],
+    later=[],
+)
+@example(  # the same, where the rollback could not move the branch back (your commit after the
+    # operation's) and you write the line back and stage it
+    history="commits",
+    op_writes=[("op", "one.txt", 0, "red")],
+    since=[("other", "commit", 0, "red")],
+    between=[("other", "one.txt", 0, "red"), ("other", "stage", 0, "red")],
+    later=[],
+)
 def test_the_commands_keep_what_others_wrote_since(
     history: str,
     op_writes: list[Write],
@@ -388,29 +443,32 @@ def test_the_commands_keep_what_others_wrote_since(
     root = Path(tempfile.mkdtemp(prefix="effect-cli-"))
     try:
         world = World(root)
-        pre = dict(world.model)
+        pre = _sides(world)
         script = "; ".join(_shell_write(world, p, s, v) for _who, p, s, v in op_writes)
         op = world.repo.atomic_json("run", "--history", history, "--", "sh", "-c", script)
-        post = dict(world.model)
-        assert world.disk() == post
+        if history == "commits":  # its OP-EXEC commit: the effect staged too
+            world.index = dict(world.model)
+        post = _sides(world)
+        assert world.disk() == post[0]
+        assert world.staged() == post[1]
         for w in since:
             world.write(*w)
-        at_rollback = dict(world.model)
-        if not _cli_move(world, ["rollback"], post, world.model, pre):
+        at_rollback = _sides(world)
+        if not _cli_move(world, ["rollback"], post, pre):
             return
-        after_rollback = dict(world.model)
+        after_rollback = _sides(world)
         for w in between:
             world.write(*w)
-        # Where you already wrote back all the rollback took away (the same bytes), `undo`
-        # has nothing to do and does nothing: the operation stays rolled back, and what is
-        # there is yours, so `rollback --op` of it has nothing further to take back. Not in
-        # commits mode: the rollback also took the operation's commit off the branch, which
-        # you did not put back, so `undo` does (its files as they are), and the operation's
-        # effect is in the tree again for `rollback --op`.
-        redone_by_you = (
-            history == "shadow" and _merge(after_rollback, world.model, at_rollback) == world.model
-        )
-        if not _cli_move(world, ["undo"], after_rollback, world.model, at_rollback):
+        # Where you already wrote back all the rollback took away (the same bytes, in the
+        # files and in the index), `undo` has nothing to do and does nothing: the operation
+        # stays rolled back, and what is there is yours, so `rollback --op` of it has nothing
+        # further to take back. Unless the rollback took the operation's commit off the branch
+        # (commits mode, no commit of yours after it) and the branch is still there (none
+        # since): `undo` puts it back (the files as they are), and the operation's effect is
+        # there again for `rollback --op`.
+        commit_back = history == "commits" and not any(w[1] == "commit" for w in since + between)
+        redone_by_you = not commit_back and _nothing_to_bring(world, after_rollback, at_rollback)
+        if not _cli_move(world, ["undo"], after_rollback, at_rollback):
             return
         for w in later:
             world.write(*w)
@@ -418,8 +476,9 @@ def test_the_commands_keep_what_others_wrote_since(
             res = world.repo.atomic("rollback", "--op", op["op_id"], check=0)
             assert "nothing further" in res.stderr, res.stderr
             assert world.disk() == world.model
+            assert world.staged() == world.index
             return
-        _cli_move(world, ["rollback", "--op", op["op_id"]], post, world.model, pre)
+        _cli_move(world, ["rollback", "--op", op["op_id"]], post, pre)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
