@@ -3,11 +3,13 @@ them, read from the index file's bytes: each one the user's index had before an 
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 
 import pytest
 
-from testing.gitrepo import GitRepo, cache_tree, index_extensions
+from testing.gitrepo import GitRepo, cache_tree, index_extensions, read_index
 
 
 def tree_of(repo: GitRepo) -> list[tuple[bytes, int, int, str | None]]:
@@ -173,6 +175,9 @@ SPLIT_OPS = {
     "made whole": "git update-index --no-split-index",
     "made anew": "rm .git/index; git read-tree HEAD",
     "split again": "echo b > b; git add b; git update-index --split-index",
+    # Its entries as they were, on a new shared index (git made one for `t`, then kept it).
+    "moved to a new shared index": "echo t > t; git -c splitIndex.maxPercentChange=0 add t; "
+    "git -c splitIndex.maxPercentChange=100 rm -q --cached t; rm t",
 }
 
 
@@ -239,3 +244,89 @@ def test_a_split_index_whose_shared_index_is_damaged_comes_back_split(repo: GitR
     repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
     assert shared_index(repo) is not None
     assert repo.git("ls-files", "-s") == entries and repo.git("status", "--porcelain") == ""
+
+
+def index_of(data: bytes) -> tuple[object, ...]:
+    """What git goes by in an index file: its entries (path, mode, object, stage, flags), the
+    shared index it is split on, and its extensions but the split index's own (link) and the
+    cache tree (git's cache, which our write may leave stale: git hashes it again)."""
+    ext = index_extensions(data)
+    link = ext.pop("link", None)
+    ext.pop("TREE", None)
+    return (read_index(data), None if link is None else link[:20].hex(), sorted(ext.items()))
+
+
+def whole_entries(repo: GitRepo) -> str:
+    """The entries as git reads them, split or not (ls-files writes nothing)."""
+    return repo.git("ls-files", "-s", "-t", "-v")
+
+
+@pytest.mark.parametrize("split_by", ["update-index", "core.splitIndex"])
+@pytest.mark.parametrize("expired", [False, True], ids=["kept", "expired"])
+def test_an_unmerged_split_index_comes_back_on_its_shared_index(
+    repo: GitRepo, split_by: str, expired: bool
+) -> None:
+    """A merge stopped on a conflict in a split index (its unmerged entries in the index's
+    own part, on the shared index it had): held as its bytes. `undo` of the rollback brings it
+    back on that shared index, the same entries, flags and extensions; where git expired that
+    shared index since (a write of yours, `splitIndex.sharedIndexExpire`), the index held
+    then could not be read (`fatal: ... sharedindex...: index file open failed`): it comes
+    back with the same entries, split on a shared index git makes anew."""
+    repo.git("config", "splitIndex.maxPercentChange", "100")
+    repo.diverged()
+    if split_by == "core.splitIndex":
+        repo.git("config", "core.splitIndex", "true")
+    # No racily clean entry: git's refresh after the restore (of the files it wrote) would
+    # write an index with unmerged entries whole, as your next `git status` would.
+    for name in ("README", "c"):
+        os.utime(repo.path / name, (time.time() - 10, time.time() - 10))
+    repo.git("update-index", "-q", "--really-refresh")
+    repo.git("update-index", "--split-index")
+    script = "git merge -q side; cp .git/index ../left-index; git ls-files -s -t -v > ../listing"
+    script += "; exit 1"
+    repo.atomic("run", "--", "sh", "-c", script, check=1)
+    left = (repo.path.parent / "left-index").read_bytes()
+    assert index_of(left)[1] is not None and any(e[3] for e in read_index(left))
+    listing = whole_entries(repo)
+    assert listing != (repo.path.parent / "listing").read_text()
+    if expired:  # your write moves the index to a new shared index; git removes the old one
+        repo.write("z", b"z\n")
+        now = ("-c", "splitIndex.sharedIndexExpire=now")
+        repo.git("-c", "splitIndex.maxPercentChange=0", *now, "add", "z")
+        repo.git("rm", "-q", "--cached", "z")
+        (repo.path / "z").unlink()
+        assert not (repo.path / ".git" / f"sharedindex.{index_of(left)[1]}").exists()
+    repo.atomic("undo", check=0)
+    now = (repo.path / ".git" / "index").read_bytes()
+    assert whole_entries(repo) == (repo.path.parent / "listing").read_text()
+    if expired:
+        assert shared_index(repo) is not None
+    else:
+        assert index_of(now) == index_of(left), (
+            index_of(now)[1:],
+            index_of(left)[1:],
+            sorted(p.name for p in (repo.path / ".git").glob("shared*")),
+        )
+    assert "UU c" in repo.git("status", "--porcelain")
+
+
+@pytest.mark.parametrize("where", ["scan index", "index"])
+def test_a_fifo_at_an_index_s_name_beside_a_shared_index_is_no_split_index(
+    repo: GitRepo, where: str
+) -> None:
+    """The operation puts a FIFO where our scan index is (or where your index is), while a
+    `sharedindex.*` is in the git dir: reading it for the shared index it names waited for a
+    writer for ever (the rollback's capture, in `scanindex.replace`; SIGTERM did not end it).
+    It is no split index: the rollback ends, the tree as before; the next capture drops it."""
+    repo.git("update-index", "--split-index")
+    repo.atomic("run", "--", "true", check=0)  # our scan index, under .git/atomic
+    assert list((repo.path / ".git" / "atomic").glob("scan-*"))
+    entries = whole_entries(repo)
+    names = ".git/atomic/scan-*" if where == "scan index" else ".git/index"
+    script = f"for f in {names}; do rm $f; mkfifo $f; done; echo x > new; exit 1"
+    res = repo.atomic("run", "--", "sh", "-c", script, timeout=60)
+    assert res.returncode == 1, res.stderr
+    assert not repo.exists("new") and whole_entries(repo) == entries
+    assert shared_index(repo) is not None
+    repo.atomic("run", "--", "true", check=0, timeout=60)  # the next capture drops it
+    assert not [p for p in (repo.path / ".git").rglob("*") if p.is_fifo()]

@@ -69,6 +69,7 @@ STAGED: Final = b"staged"
 FILES: Final = b"files"
 INDEX: Final = b"index"
 INDEX_FLAGS: Final = b"index-flags"
+INDEX_WHOLE: Final = b"index-whole"
 UNTRACKED: Final = b"untracked"
 COMMIT_BASE: Final = b"commit-base"
 EMPTY_FOLDERS: Final = b"empty-folders"
@@ -98,8 +99,11 @@ class Parts:
     branches: Mapping[str, str]
     index_blob: str | None = None  # raw index bytes (version 1, or an index flags cannot describe)
     index_mtime_ns: int | None = None  # the raw index's mtime, for its racy-clean entries
-    # The raw index was a split one (core.splitIndex); its blob holds it whole (in meta)
+    # The raw index was a split one (core.splitIndex, `update-index --split-index`) (in meta)
     index_split: bool = False
+    # blob: that split raw index written whole, for where its shared index is gone (git
+    # expires one no index uses) by the time it comes back; None: whole already, or older
+    index_whole: str | None = None
     # blob: the raw index's entries as `ls-files -s -t -v` lists them (no stat data); None:
     # not raw, git could not read it, or written before this was recorded
     index_entries: str | None = None
@@ -160,6 +164,15 @@ class Parts:
             return False
         return (self.index_shared == "") != (other.index_shared == "")
 
+    def shared_differs(self, other: Parts) -> bool:
+        """`split_differs`, or both split on two shared indexes: what a restore to `other`
+        has to write (an operation that only moved your index to a new shared index has that
+        to take back). Not a change since that makes a move worked out: git moves your index
+        to a new one as it writes it (`splitIndex.maxPercentChange`)."""
+        if self.index_shared is None or other.index_shared is None:
+            return False
+        return self.index_shared != other.index_shared
+
     def written(self, commit: str) -> Snapshot:
         """These parts as the checkpoint `commit` holds them."""
         return Snapshot(
@@ -172,6 +185,7 @@ class Parts:
             index_blob=self.index_blob,
             index_mtime_ns=self.index_mtime_ns,
             index_split=self.index_split,
+            index_whole=self.index_whole,
             index_entries=self.index_entries,
             index_present=self.index_present,
             index_shared=self.index_shared,
@@ -249,6 +263,7 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
     optional = [
         (_BLOB, parts.index_blob, INDEX),
         (_BLOB, parts.index_flags, INDEX_FLAGS),
+        (_BLOB, parts.index_whole, INDEX_WHOLE),
         (_TREE, parts.commit_base, COMMIT_BASE),
         (_TREE, parts.git_state, GITSTATE),
         (_BLOB, parts.untracked, UNTRACKED),
@@ -298,6 +313,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         index_blob=entries.get(INDEX),
         index_mtime_ns=meta.get("index_mtime_ns"),
         index_split=bool(meta.get("index_split")),
+        index_whole=entries.get(INDEX_WHOLE),
         index_entries=meta.get("index", {}).get("entries"),
         index_present=bool(present),
         index_shared=meta.get("index", {}).get("shared"),

@@ -23,7 +23,7 @@ def put_index(
     """Make the worktree's index `target`'s, where it now is `current`'s (a fresh capture).
     `restat`: the paths whose files the restore wrote (indexstate.rebuild)."""
     if target.index_blob is not None:
-        write_index_bytes(repo, repo.cat_blob(target.index_blob), target.index_mtime_ns)
+        write_index_bytes(repo, repo.cat_blob(_raw_blob(repo, target)), target.index_mtime_ns)
         _refresh(repo)
         if target.index_split:
             _split_again(repo)
@@ -70,6 +70,16 @@ def put_index(
     finally:
         scratch.unlink(missing_ok=True)
         seed.unlink(missing_ok=True)
+
+
+def _raw_blob(repo: Repo, target: Snapshot) -> str:
+    """The raw index's bytes to put back: as they were, on the shared index they name, while
+    that is there; written whole where git expired it (split again by `_split_again`)."""
+    assert target.index_blob is not None
+    shared = target.index_shared
+    if target.index_whole is not None and not (shared and splitindex.usable(repo, shared)):
+        return target.index_whole
+    return target.index_blob
 
 
 def _on_its_shared_index(
@@ -137,10 +147,12 @@ def _refresh(repo: Repo) -> None:
 
 
 def _split_again(repo: Repo) -> None:
-    """A raw index that was a split one (core.splitIndex, `update-index --split-index`) is
-    held whole (its shared index may be gone by the time it comes back): written split again
-    by git, as it was (git's own write marks racily clean entries, so the new mtime hides no
-    edit). One git cannot read, or that is split already, is left as it is."""
+    """A raw index that was a split one (core.splitIndex, `update-index --split-index`) put
+    back whole (its shared index gone, or held whole by a capture's rewrite), or that the
+    refresh wrote whole (git writes an index with unmerged entries whole when it refreshes
+    one: racily clean entries, files the restore wrote): written split again by git, on a
+    shared index git makes (git's own write marks racily clean entries, so the new mtime hides
+    no edit). One git cannot read, or that is split already, is left as it is."""
     if not staged.checksum_holds(repo.index_path, sha256=repo.sha256):
         return
     if splitindex.shared_of(repo, repo.index_path) is None:

@@ -197,7 +197,7 @@ def plan(
         )
         head_changes = head_key(current) != head_key(target)
     index_changes = not paths and (
-        current.index_key() != target.index_key() or current.split_differs(target)
+        current.index_key() != target.index_key() or current.shared_differs(target)
     )
     folders = _folders(repo, target, paths)
     git_state_changes = not paths and current.git_state != target.git_state

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from git_atomic.core import records
 from git_atomic.core.config import capture_settings
@@ -193,9 +194,10 @@ class _GitSide:
     index_version: int | None
     side: staged.Staged
     raw_index: bool  # held as its bytes: its entries and flags cannot describe it
-    index_split: bool  # held as its bytes, and a split index (its bytes are the whole one)
+    index_split: bool  # held as its bytes, and a split index
     index_shared: str | None  # the shared index it is split on; "": whole; None: no index
     index_blob: str | None
+    index_whole: str | None  # a split raw index's bytes written whole
     entries_blob: str | None  # the raw index's entries without their stat data
     flags_blob: str | None
     in_progress: gitstate.Saved | None
@@ -253,7 +255,9 @@ def _read_git_side(
     raw_index = index.present and (side.unmerged or side.unreadable)
     in_progress = gitstate.capture(repo, refs)
     stash = stashstate.capture(repo, refs)
-    index_blob, entries_blob, flags_blob = _index_blobs(repo, disk, side, raw_index=raw_index)
+    index_blob, whole_blob, entries_blob, flags_blob = _index_blobs(
+        repo, disk, side, raw_index=raw_index
+    )
     return _GitSide(
         head_ref=head_ref,
         head_oid=head_oid,
@@ -265,6 +269,7 @@ def _read_git_side(
         index_split=raw_index and bool(shared),
         index_shared=shared,
         index_blob=index_blob,
+        index_whole=whole_blob,
         entries_blob=entries_blob,
         flags_blob=flags_blob,
         in_progress=in_progress,
@@ -334,6 +339,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         index_blob=git_side.index_blob,
         index_mtime_ns=git_side.index.mtime_ns if git_side.raw_index else None,
         index_split=git_side.index_split,
+        index_whole=git_side.index_whole,
         index_shared=git_side.index_shared,
         index_entries=git_side.entries_blob,
         index_present=git_side.index.present,
@@ -374,11 +380,15 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
 
 def _index_blobs(
     repo: Repo, disk: Disk, side: staged.Staged, *, raw_index: bool
-) -> tuple[str | None, str | None, str | None]:
-    """The raw index (only when its entries and flags cannot describe it), its entries as git
-    lists them (so that two copies of it that differ in stat data alone are one index), and
-    its flags, as blobs, in one process; Nones when none is needed."""
+) -> tuple[str | None, str | None, str | None, str | None]:
+    """The raw index (only when its entries and flags cannot describe it), the same written
+    whole where it is split, its entries as git lists them (so that two copies of it that
+    differ in stat data alone are one index), and its flags, as blobs, in one process; Nones
+    when none is needed."""
     to_write = [disk.staged_copy.read_bytes()] if raw_index else []
+    whole = _whole(repo, disk.staged_copy) if raw_index and not side.unreadable else None
+    if whole is not None:
+        to_write.append(whole)
     entries = _raw_entries(repo, disk) if raw_index and not side.unreadable else None
     if entries is not None:
         to_write.append(entries)
@@ -388,8 +398,33 @@ def _index_blobs(
         to_write.append(flags)
     blobs = iter(repo.write_blobs(to_write) if to_write else [])
     index_blob = next(blobs) if raw_index else None
+    whole_blob = next(blobs) if whole is not None else None
     entries_blob = next(blobs) if entries is not None else None
-    return index_blob, entries_blob, (next(blobs) if side.flags else None)
+    return index_blob, whole_blob, entries_blob, (next(blobs) if side.flags else None)
+
+
+def _whole(repo: Repo, index: Path) -> bytes | None:
+    """A split raw index (unmerged entries in its own part, on its shared index) written
+    whole by git, on a copy: its own bytes are unreadable once git expires that shared index
+    (`splitIndex.sharedIndexExpire`, a write of yours that moved the index to a new one).
+    None: a whole index, or one git cannot write whole."""
+    if splitindex.shared_of(repo, index) is None:
+        return None
+    copy = repo.scratch_path("index-whole")
+    try:
+        indexstate.copy_index(index, copy)
+        repo.run(
+            "-c",
+            "core.splitIndex=false",
+            "update-index",
+            "--no-split-index",
+            env={"GIT_INDEX_FILE": str(copy)},
+        )
+        return copy.read_bytes()
+    except (GitError, OSError):
+        return None
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def _raw_entries(repo: Repo, disk: Disk) -> bytes | None:

@@ -115,6 +115,7 @@ class Outcome:
         return (
             _state(self.target) != _state(self.current)
             or not _same_rules(self.target, self.current)
+            or self.target.shared_differs(self.current)
             or self.target.git_state != self.current.git_state
         )
 

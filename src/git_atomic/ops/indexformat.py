@@ -26,13 +26,17 @@ def version_after(current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]])
 def shared_after(current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]]) -> str | None:
     """The shared index the index is split on ("": whole; None: not known): an operation that
     made your split index whole has it split again, on the shared index it had, when its
-    effect is taken back; one that split it has it whole again."""
+    effect is taken back; one that split it has it whole again; one that moved it to a new
+    shared index has it on the old one again, where it is still on the new one."""
     shared = current.index_shared
     for frm, to in pairs:
         if None in (shared, frm.index_shared, to.index_shared):
             continue
-        if bool(frm.index_shared) != bool(to.index_shared) and bool(shared) == bool(
-            frm.index_shared
+        if frm.index_shared == to.index_shared:
+            continue
+        if shared == frm.index_shared or (
+            bool(frm.index_shared) != bool(to.index_shared)
+            and bool(shared) == bool(frm.index_shared)
         ):
             shared = to.index_shared
     return shared

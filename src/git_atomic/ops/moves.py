@@ -73,10 +73,11 @@ class Preview:
     @property
     def index_shape_changes(self) -> bool:
         """The index's flags or format would change (not only its entries' contents), or it
-        would be split again or made whole (`update-index --split-index`)."""
+        would be split again, made whole or moved to another shared index (`update-index
+        --split-index`)."""
         shapes = _index_shape(self.current), _index_shape(self.target)
         return self.plan.index_changes and (
-            shapes[0] != shapes[1] or self.current.split_differs(self.target)
+            shapes[0] != shapes[1] or self.current.shared_differs(self.target)
         )
 
 

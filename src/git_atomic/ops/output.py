@@ -218,7 +218,7 @@ def _took_back(repo: Repo, journal: Journal, op: OpRow) -> bool:
     rules = any(x.known and y.known and x != y for x, y in known)
     if stash or rules or a.git_state != b.git_state or a.dot_git != b.dot_git:
         return True
-    if a.split_differs(b):  # the index split again, or made whole again
+    if a.shared_differs(b):  # the index split again, made whole again, or moved back
         return True
     # The permission bits PRE-OP kept beside its tree that the rescue saw otherwise (its
     # `chmod 644` of a 0600 key, which the rollback closed again).
