@@ -62,6 +62,7 @@ BEFORE_SCAN = {
         ".engine.scanindex",  # the scan index's files and ref,
         ".engine.splitindex",  # which shared index an index file uses (tiny: os alone)
         ".engine.scanracy",  # its entries racily clean by ctime, smudged (tiny: os alone)
+        ".engine.indexentries",  # an index's entries, read in place (tiny: os alone)
         ".engine.scantree",  # its new tree from the files that changed
         ".engine.stalls",  # its look at the rule files git would wait on (tiny: os, stat)
         ".engine.watcher",  # the scan asks Watchman first, when it runs (perfwatch)
@@ -523,3 +524,52 @@ def test_a_begin_beside_a_tracked_gitignore_and_an_ignored_folder_asks_git_nothi
     trace.unlink()
     repo.atomic_json("begin", "four", env=env)
     assert "ls-files" in git_commands(trace), git_commands(trace)
+
+
+@pytest.mark.parametrize("version", ["2", "4"])
+def test_a_begin_after_your_git_status_took_stat_data_anew_reads_no_index_again(
+    repo: GitRepo, tmp_path: Path, version: str
+) -> None:
+    """A `git status` of yours (an editor's) that takes a file's stat data again writes your
+    index anew: its checksum changes, its entries do not. The staged side and the rule files'
+    answer are found again by what git reads of the index (indexentries.py): no `write-tree`,
+    no `ls-files`. (Elsewhere under test, GIT_ATOMIC_VERIFY_SCAN checks what is found so
+    against git's answers: tests/test_index_entries_key.py.) Its entries changed: asked
+    again."""
+    written = time.monotonic()
+    repo.git("update-index", "--index-version", version)
+    repo.write(".gitignore", b"build/\n")
+    repo.write("build/out.o", b"o\n")
+    repo.write("b.txt", b"b\n")
+    repo.write("c.txt", b"c\n")
+    repo.git("add", ".gitignore", "b.txt", "c.txt")
+    repo.git("commit", "-qm", "rules")
+    repo.git("update-index", "--assume-unchanged", "b.txt")  # a flag, kept in the entries
+    repo.write("a.txt", b"edited\n")
+    time.sleep(max(0.0, 3.2 - (time.monotonic() - written)))  # the rules out of the window
+    for name in ("one", "two"):
+        repo.atomic("begin", name, check=0)
+        repo.atomic("commit", "--no-gates", check=0)
+    before = (repo.path / ".git" / "index").read_bytes()
+    time.sleep(1.1)  # a new second: git takes the stat data of a file touched now again
+    (repo.path / "c.txt").touch()  # a clean tracked file
+    repo.git("update-index", "-q", "--refresh")  # as your `git status` does
+    assert (repo.path / ".git" / "index").read_bytes()[-20:] != before[-20:]  # written anew
+    trace = tmp_path / "trace.json"
+    env = {"GIT_TRACE2_EVENT": str(trace), "GIT_ATOMIC_VERIFY_SCAN": "0"}
+    repo.atomic_json("begin", "three", env=env)
+    commands = git_commands(trace)
+    assert "write-tree" not in commands and "ls-files" not in commands, commands
+    repo.atomic("commit", "--no-gates", check=0)
+    repo.git("update-index", "--no-assume-unchanged", "b.txt")  # an entry's flag: asked again
+    trace.unlink()
+    res = repo.atomic_json("begin", "four", env=env)
+    commands = git_commands(trace)
+    assert "write-tree" in commands and "ls-files" in commands, commands
+    flags = subprocess.run(
+        ["git", "cat-file", "-p", f"{res['checkpoints']['pre_op']}^{{tree}}"],
+        cwd=repo.path,
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert flags  # the checkpoint is there; its flags: tests/test_index_entries_key.py

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Final, NamedTuple
 
 from git_atomic.core import process
-from git_atomic.engine import folderwalk, infoexclude, safefs
+from git_atomic.engine import folderwalk, indexentries, infoexclude, safefs
 from git_atomic.engine.folderwalk import RULE_FILES
 from git_atomic.engine.git import Repo, worktree_key
 from git_atomic.engine.gitoutput import parse_raw_diff
@@ -66,7 +66,7 @@ class Listing:
         protect: Sequence[str],
         *,
         answer: bytes | None = None,
-        remember: tuple[tuple[str, str], tuple[bytes, ...]] | None = None,
+        remember: tuple[_Key, tuple[bytes, ...]] | None = None,
     ) -> None:
         self.repo = repo
         self.first = first
@@ -122,7 +122,7 @@ def start_listing(
                 specs += [f":(glob){within}/**/{os.fsdecode(n)}" for n in RULE_FILES]
             key = _answer_key(repo, walked) if not walked.own_repositories else None
             if key is not None:
-                answer = _kept_answer(repo, key)
+                answer, key = _kept_answer(repo, key)
                 if answer is not None:
                     if os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1":  # under test: git agrees
                         said = repo.out(*_LS_IGNORED, "--directory", "--", *specs)
@@ -149,8 +149,15 @@ def _answer_file(repo: Repo) -> str:
     return str(repo.state_dir / f"rules-ignored-{worktree_key(repo)}")
 
 
-def _answer_key(repo: Repo, walked: folderwalk.Walk) -> tuple[str, str] | None:
-    """(file, key) of the answer for this walk's rule files, or None: not to be remembered."""
+# (file, key, rules, entries): where the answer is kept, the index's checksum and the rules'
+# stamp, and what git reads of the index (asked only when the checksum is not the one kept).
+_Key = tuple[str, str, str, str | None]
+
+
+def _answer_key(repo: Repo, walked: folderwalk.Walk) -> _Key | None:
+    """The key of the answer for this walk's rule files, or None: not to be remembered. It
+    names the index by its checksum; an index written again with the same entries (a `git
+    status` that took stat data anew) is found by what git reads of it (indexentries.py)."""
     if walked.rules_stamp is None:
         return None
     try:
@@ -164,30 +171,40 @@ def _answer_key(repo: Repo, walked: folderwalk.Walk) -> tuple[str, str] | None:
         return None
     if size >= 0 and not trailer[-32 if repo.sha256 else -20 :].strip(b"\0"):
         return None  # index.skipHash: no checksum names its entries
-    return _answer_file(repo), f"{size} {trailer.hex()} {walked.rules_stamp}"
+    rules = str(walked.rules_stamp)
+    return _answer_file(repo), f"{size} {trailer.hex()} {rules}", rules, None
 
 
-def _kept_answer(repo: Repo, key: tuple[str, str]) -> bytes | None:
+def _kept_answer(repo: Repo, key: _Key) -> tuple[bytes | None, _Key]:
+    """The answer kept under `key`, and the key with its entries part asked where needed."""
     import json
 
     try:
         with open(key[0], encoding="utf-8") as fh:
             kept = json.load(fh)
         if kept["key"] == key[1]:
-            return os.fsencode(kept["answer"])
+            return os.fsencode(kept["answer"]), key
     except (OSError, ValueError, KeyError, TypeError):
+        kept = None
+    entries = indexentries.entries_key(repo.index_path, sha256=repo.sha256)
+    key = (*key[:3], None if entries is None else f"{entries} {key[2]}")
+    try:
+        if kept is not None and key[3] is not None and kept.get("entries") == key[3]:
+            return os.fsencode(kept["answer"]), key
+    except (AttributeError, KeyError, TypeError, ValueError):
         pass
-    return None
+    return None, key
 
 
-def _keep_answer(repo: Repo, key: tuple[str, str], answer: bytes) -> None:
+def _keep_answer(repo: Repo, key: _Key, answer: bytes) -> None:
     if repo.quarantine is not None:
         return  # a dry run keeps no cache
     import json
 
     scratch = repo.scratch_path("rules-ignored")
     try:
-        scratch.write_text(json.dumps({"key": key[1], "answer": os.fsdecode(answer)}))
+        kept = {"key": key[1], "entries": key[3], "answer": os.fsdecode(answer)}
+        scratch.write_text(json.dumps(kept))
         os.replace(scratch, key[0])
     except OSError:
         scratch.unlink(missing_ok=True)  # the next capture asks git again

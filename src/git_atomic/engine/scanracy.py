@@ -32,9 +32,8 @@ import struct
 from pathlib import Path
 from typing import Final
 
-from git_atomic.engine import objectformat
+from git_atomic.engine import indexentries, objectformat
 
-_SIGNATURE: Final = b"DIRC"
 _ZERO: Final = b"\0\0\0\0"
 _FILE_KINDS: Final = (0o100000, 0o120000)  # regular files and links: a gitlink has no stat data
 _TIMES: Final = struct.Struct(">I4xI")  # an entry's ctime and mtime seconds
@@ -110,39 +109,15 @@ def smudge(index: Path, since: int, *, sha256: bool) -> bool:
 def _racy(data: bytearray, since: int, width: int) -> list[int] | None:
     """The offsets of the entries to smudge (a file's, its ctime or mtime second not before
     `since`, its size not yet 0); None for what is not an index of version 2, 3 or 4."""
-    if len(data) < 12 + width or data[:4] != _SIGNATURE:
+    offsets = indexentries.starts(data, width)
+    if offsets is None:
         return None
-    version = int.from_bytes(data[4:8], "big")
-    if version not in (2, 3, 4):
-        return None
-    count = int.from_bytes(data[8:12], "big")
-    end = len(data) - width
-    flags_at = 40 + width  # after ten 32-bit stat fields and the object id
     times = _TIMES.unpack_from
     found: list[int] = []
-    at = 12
-    for _ in range(count):
-        flags = data[at + flags_at]
-        name = at + flags_at + 2
-        if flags & 0x40:
-            if version < 3:
-                return None
-            name += 2  # extended flags
-        if version == 4:  # the name: a varint (bytes to drop from the last one), then NUL-ended
-            while data[name] & 0x80:
-                name += 1
-            following = data.index(0, name + 1) + 1
-        else:  # the name, then 1 to 8 NULs to a multiple of 8 bytes
-            length = ((flags & 0x0F) << 8) | data[at + flags_at + 1]
-            if length == 0xFFF:
-                length = data.index(0, name) - name
-            following = at + ((name - at + length + 8) & ~7)
+    for at in offsets[:-1]:
         ctime, mtime = times(data, at)
         if (ctime >= since or mtime >= since) and data[at + 36 : at + 40] != _ZERO:
             mode = int.from_bytes(data[at + 24 : at + 28], "big")
             if mode & 0o170000 in _FILE_KINDS:
                 found.append(at)
-        at = following
-        if at > end:
-            return None
     return found

@@ -15,7 +15,7 @@ from typing import Final
 
 from git_atomic.core.errors import AtomicError, GitError, RefusedError
 from git_atomic.core.records import dataclass
-from git_atomic.engine import indexstate, scanindex
+from git_atomic.engine import indexentries, indexstate, scanindex
 from git_atomic.engine.git import Repo
 
 
@@ -26,6 +26,8 @@ class Copy:
     present: bool  # whether there was an index file at all
     mtime_ns: int | None  # its mtime: a raw copy keeps it for the racy-clean entries
     key: str | None  # its checksum, under which its staged side may be remembered
+    # What git reads of it (indexentries.py): the same after a refresh of its stat data.
+    entries: str | None
     seen: tuple[str, indexstate.Listing] | None  # the staged side remembered for it
 
 
@@ -49,10 +51,15 @@ def copy(repo: Repo, index_copy: Path, staged_copy: Path) -> Copy:
     """Link the user's index to `index_copy` (a seed for the scan) and, unless its staged side
     is remembered, to `staged_copy` (for `read`)."""
     if not _regular_file(repo.index_path):  # a link is git dir state (gitstate.py), never read
-        return Copy(False, None, None, None)
+        return Copy(False, None, None, None, None)
     scanindex.share(repo.index_path, index_copy)
     key = _index_checksum(index_copy) if _header_sane(index_copy) else None
     seen = _staged_seen(repo, key)
+    entries = None
+    if seen is None and key is not None:
+        # Written again since (a `git status` that took stat data anew): the same entries?
+        entries = indexentries.entries_key(index_copy, sha256=repo.sha256)
+        seen = _staged_seen(repo, entries)
     skipped = seen[1].flags.skip_worktree if seen is not None else frozenset()
     # git reads a skip-worktree entry whose file is on disk as an ordinary one (in a sparse
     # checkout): its flags depend on the disk too, not on the index's bytes alone. Remembered
@@ -63,9 +70,26 @@ def copy(repo: Repo, index_copy: Path, staged_copy: Path) -> Copy:
         and not indexstate.none_on_disk(repo.root, sorted(skipped))
     ):
         seen = None
+    if seen is not None and entries is not None and os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1":
+        _verify_seen(repo, index_copy, staged_copy, seen)  # under test: git reads it so
     if seen is None:
         scanindex.share(index_copy, staged_copy)
-    return Copy(True, index_copy.stat().st_mtime_ns, key, seen)
+    return Copy(True, index_copy.stat().st_mtime_ns, key, entries, seen)
+
+
+def _verify_seen(
+    repo: Repo, index_copy: Path, staged_copy: Path, seen: tuple[str, indexstate.Listing]
+) -> None:
+    """Under test: the staged side found by what git reads of the index is git's own answer."""
+    scanindex.share(index_copy, staged_copy)
+    env = {"GIT_INDEX_FILE": str(staged_copy)}
+    try:
+        tagging = indexstate.start_listing(repo, env)
+        tree = write_tree(repo, env, config=("-c", "core.splitIndex=false"))
+        listing = indexstate.read_listing(repo, env, tree, tagging)
+    finally:
+        staged_copy.unlink(missing_ok=True)
+    assert (tree, listing) == seen, ((tree, listing), seen)
 
 
 def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) -> Staged:
@@ -126,7 +150,7 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
     if tagging is not None:
         listing = indexstate.read_listing(repo, env, tree, tagging)
     if index.key is not None and not unmerged:
-        _remember_staged(repo, index.key, tree, listing)
+        _remember_staged(repo, (index.key, index.entries), tree, listing)
     return Staged(tree, listing, bool(unmerged), unmerged_paths=unmerged)
 
 
@@ -200,7 +224,7 @@ def _staged_seen(repo: Repo, key: str | None) -> tuple[str, indexstate.Listing] 
         return _staged_memo[store, key]
     try:
         data = json.loads((repo.state_dir / STAGED_CACHE).read_text())
-        if data.get("key") != key:
+        if key not in (data.get("key"), data.get("entries")):
             return None
         tree, listing = str(data["tree"]), indexstate.Listing.decode(data["listing"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -213,14 +237,21 @@ def _staged_seen(repo: Repo, key: str | None) -> tuple[str, indexstate.Listing] 
     return tree, listing
 
 
-def _remember_staged(repo: Repo, key: str, tree: str, listing: indexstate.Listing) -> None:
+def _remember_staged(
+    repo: Repo, keys: tuple[str, str | None], tree: str, listing: indexstate.Listing
+) -> None:
+    """Remember the staged side under the index's checksum and what git reads of it."""
     _staged_memo.clear()
     if repo.quarantine is not None:
         return  # a dry run's tree is in its own store, gone as it ends: kept nowhere
-    _staged_memo[str(repo.common_dir), key] = (tree, listing)
+    key, entries = keys
+    for each in keys:
+        if each is not None:
+            _staged_memo[str(repo.common_dir), each] = (tree, listing)
     scratch = repo.scratch_path("staged-cache")
+    kept = {"key": key, "entries": entries, "tree": tree, "listing": listing.encode()}
     try:
-        scratch.write_text(json.dumps({"key": key, "tree": tree, "listing": listing.encode()}))
+        scratch.write_text(json.dumps(kept))
         os.replace(scratch, repo.state_dir / STAGED_CACHE)
     except OSError:
         scratch.unlink(missing_ok=True)  # a cache: losing it costs time, never correctness

@@ -1,0 +1,116 @@
+"""An index file's entries as git lays them out (versions 2, 3, 4), read without a process, and
+a key for what git reads of them.
+
+git's index holds, for each entry, the stat data it last took of the file (times, device,
+inode, owner, size) beside what the entry is (mode, object, flags, path). A `git status` (yours,
+an editor's) that takes stat data again writes the index anew with the same entries: its bytes
+and its checksum change, what `write-tree` and `ls-files` make of it does not. `entries_key`
+names an index by what they read: its version, its entries without their stat data, and its
+extensions but those that hold no entry (the cache tree, the untracked cache, the fsmonitor's
+bitmap, the offset tables). So a capture that remembered the staged side of an index
+(staged.py) or git's answer about rule files (ignores.py) under one key finds it again after
+such a refresh. A split index has no key (its entries are in its shared index), nor does an
+index this cannot read whole.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+from typing import Final
+
+from git_atomic.engine import objectformat
+
+_SIGNATURE: Final = b"DIRC"
+# Extensions that hold no entry and no flag git's `write-tree` or `ls-files` reads: the cache
+# tree (write-tree makes the same tree from the same entries), the untracked cache, the
+# fsmonitor's bitmap of entries it vouches for, the offset tables of a threaded read.
+_NOT_ENTRIES: Final = frozenset({b"TREE", b"UNTR", b"FSMN", b"EOIE", b"IEOT"})
+_SPLIT: Final = b"link"
+
+
+def starts(data: bytes | bytearray, width: int) -> list[int] | None:
+    """The offset of each entry, then of what follows the last (its extensions); None for what
+    is not an index of version 2, 3 or 4. An index cut short raises IndexError or ValueError.
+    `width`: the object id's bytes (20 for SHA-1, 32 for SHA-256)."""
+    if len(data) < 12 + width or data[:4] != _SIGNATURE:
+        return None
+    version = int.from_bytes(data[4:8], "big")
+    if version not in (2, 3, 4):
+        return None
+    count = int.from_bytes(data[8:12], "big")
+    end = len(data) - width
+    flags_at = 40 + width  # after ten 32-bit stat fields and the object id
+    found = [12]
+    at = 12
+    for _ in range(count):
+        flags = data[at + flags_at]
+        name = at + flags_at + 2
+        if flags & 0x40:
+            if version < 3:
+                return None
+            name += 2  # extended flags
+        if version == 4:  # the name: a varint (bytes to drop from the last one), then NUL-ended
+            while data[name] & 0x80:
+                name += 1
+            at = data.index(0, name + 1) + 1
+        else:  # the name, then 1 to 8 NULs to a multiple of 8 bytes
+            length = ((flags & 0x0F) << 8) | data[at + flags_at + 1]
+            if length == 0xFFF:
+                length = data.index(0, name) - name
+            at += (name - at + length + 8) & ~7
+        if at > end:
+            return None
+        found.append(at)
+    return found
+
+
+# One index file is read once per process, whoever asks (the staged side, the rule files).
+_keys: dict[tuple[int, ...], str | None] = {}
+
+
+def entries_key(path: Path, *, sha256: bool) -> str | None:
+    """A key equal for two index files exactly when git reads the same entries, flags and
+    extensions (their stat data and caches aside) from them; None for a split index, an index
+    this cannot read whole, or none at all."""
+    width = 32 if sha256 else 20
+    try:
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            if stamp in _keys:
+                return _keys[stamp]
+            data = fh.read()
+    except OSError:
+        return None
+    try:
+        key = _key(data, width)
+    except (IndexError, ValueError):
+        key = None
+    _keys[stamp] = key
+    return key
+
+
+def _key(data: bytes, width: int) -> str | None:
+    offsets = starts(data, width)
+    if offsets is None:
+        return None
+    view = memoryview(data)
+    pieces = [view[4:12]]  # the version and the number of entries
+    for at, following in itertools.pairwise(offsets):
+        pieces.append(view[at + 24 : at + 28])  # the mode
+        pieces.append(view[at + 40 : following])  # the object, the flags, the path
+    at, end = offsets[-1], len(data) - width
+    while at < end:
+        if at + 8 > end:
+            return None
+        signature = bytes(view[at : at + 4])
+        following = at + 8 + int.from_bytes(view[at + 4 : at + 8], "big")
+        if following > end or signature == _SPLIT:
+            return None
+        if signature not in _NOT_ENTRIES:
+            pieces.append(view[at:following])
+        at = following
+    joined = b"".join(pieces)
+    return "entries-" + objectformat.checksum(joined, sha256=False).hex()

@@ -1,0 +1,147 @@
+"""What git reads of an index file (engine/indexentries.py): the same key after git takes stat
+data again, another key for any change of an entry, a flag, the version or a record.
+
+The oracle is git's own: `ls-files --stage --debug` without the stat lines, `ls-files -v`
+(flags), the resolve-undo record, `write-tree`. Keys are equal exactly when all of those are.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from git_atomic.engine import indexentries
+from testing.gitrepo import GitRepo
+
+
+def key(repo: GitRepo) -> str | None:
+    indexentries._keys.clear()
+    return indexentries.entries_key(repo.path / ".git" / "index", sha256=False)
+
+
+def what_git_reads(repo: GitRepo) -> tuple[bytes, ...]:
+    """Everything of the index git's commands show, its stat data aside."""
+    return (
+        repo.git("ls-files", "-z", "--stage").encode(),
+        repo.git("ls-files", "-z", "-v", "--cached", "--resolve-undo").encode(),
+        repo.git("ls-files", "-z", "-t", "--cached").encode(),
+        repo.git("write-tree").encode(),
+        (repo.path / ".git" / "index").read_bytes()[4:8],  # the version
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    for name in ("a.txt", "dir/b.txt", "dir/sub/c.txt", "d.sh", "e.txt"):
+        repo.write(name, name.encode() + b"\n")
+    os.symlink("a.txt", repo.path / "link")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "base")
+    return repo
+
+
+def refreshed(repo: GitRepo) -> None:
+    """git takes the stat data of every file again, in a later second than the index's."""
+    time.sleep(1.05)
+    for name in ("a.txt", "dir/b.txt", "e.txt"):
+        (repo.path / name).touch()
+    repo.git("update-index", "-q", "--really-refresh")
+    repo.git("status", "--porcelain")
+
+
+FLAGS: dict[str, Callable[[GitRepo], None]] = {
+    "none": lambda repo: None,
+    "assume-unchanged": lambda repo: repo.git("update-index", "--assume-unchanged", "e.txt"),
+    "skip-worktree": lambda repo: repo.git("update-index", "--skip-worktree", "e.txt"),
+    "intent-to-add": lambda repo: (repo.write("new.txt", b"n\n"), repo.git("add", "-N", "new.txt")),
+}
+
+
+@pytest.mark.parametrize("version", ["2", "3", "4"])
+@pytest.mark.parametrize("flag", list(FLAGS))
+def test_stat_data_taken_again_keeps_the_key(repo: GitRepo, version: str, flag: str) -> None:
+    repo.git("update-index", "--index-version", version)
+    FLAGS[flag](repo)
+    first, reads = key(repo), what_git_reads(repo)
+    raw = (repo.path / ".git" / "index").read_bytes()
+    refreshed(repo)
+    assert (repo.path / ".git" / "index").read_bytes() != raw  # git wrote it anew
+    assert what_git_reads(repo) == reads
+    assert first is not None and key(repo) == first
+
+
+CHANGES: dict[str, Callable[[GitRepo], None]] = {
+    "content": lambda repo: (repo.write("a.txt", b"other\n"), repo.git("add", "a.txt")),
+    "mode": lambda repo: repo.git("update-index", "--chmod=+x", "a.txt"),
+    "removed": lambda repo: repo.git("rm", "-q", "--cached", "dir/b.txt"),
+    "added": lambda repo: (repo.write("dir/z.txt", b"z\n"), repo.git("add", "dir/z.txt")),
+    "renamed": lambda repo: repo.git("mv", "dir/sub/c.txt", "dir/sub/C.txt"),
+    "link made a file": lambda repo: (
+        os.unlink(repo.path / "link"),
+        repo.write("link", b"a.txt"),
+        repo.git("add", "link"),
+    ),
+    "assume-unchanged": lambda repo: repo.git("update-index", "--assume-unchanged", "a.txt"),
+    "skip-worktree": lambda repo: repo.git("update-index", "--skip-worktree", "a.txt"),
+    "intent-to-add": lambda repo: (repo.write("n.txt", b"n\n"), repo.git("add", "-N", "n.txt")),
+    "version": lambda repo: repo.git("update-index", "--index-version", "4"),
+    "resolve-undo": lambda repo: _resolved_conflict(repo),
+}
+
+
+def _resolved_conflict(repo: GitRepo) -> None:
+    """A conflict resolved by `git add`: the index keeps the stages it had (REUC)."""
+    repo.git("checkout", "-qb", "side")
+    repo.write("a.txt", b"side\n")
+    repo.git("commit", "-qam", "side")
+    repo.git("checkout", "-q", "-")
+    repo.write("a.txt", b"main\n")
+    repo.git("commit", "-qam", "main")
+    before = what_git_reads(repo)
+    repo.git("merge", "side", check=False)
+    repo.write("a.txt", b"main\n")
+    repo.git("add", "a.txt")  # the same entry as before the merge, with a resolve-undo record
+    assert what_git_reads(repo)[0] == before[0]
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_any_change_git_reads_changes_the_key(repo: GitRepo, change: str) -> None:
+    repo.git("update-index", "--index-version", "3")
+    first, reads = key(repo), what_git_reads(repo)
+    CHANGES[change](repo)
+    assert what_git_reads(repo) != reads  # git reads it as another index
+    assert key(repo) not in (None, first)
+
+
+def test_a_split_index_and_what_is_no_index_have_no_key(repo: GitRepo, tmp_path: Path) -> None:
+    index = repo.path / ".git" / "index"
+    whole = index.read_bytes()
+    assert key(repo) is not None
+    for bad in (whole[:-30], whole[:40] + bytes(len(whole) - 40), b"DIRC\0\0\0\x09" + whole[8:]):
+        index.write_bytes(bad)
+        assert key(repo) is None, bad[:12]
+    index.write_bytes(whole)
+    repo.git("update-index", "--split-index")
+    assert key(repo) is None  # its entries are in its shared index
+    index.unlink()
+    assert key(repo) is None
+
+
+def test_an_index_written_over_in_place_is_read_again(repo: GitRepo) -> None:
+    """The key is kept per index file for the process (the staged side and the rule files'
+    answer ask for the same one): by its size, times and inode. Written over with as many
+    bytes and its mtime put back, its ctime tells: read again."""
+    path = repo.path / ".git" / "index"
+    first = indexentries.entries_key(path, sha256=False)
+    assert first is not None
+    st = path.stat()
+    with open(path, "r+b") as fh:
+        fh.write(bytes(st.st_size))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_ino == st.st_ino
+    assert indexentries.entries_key(path, sha256=False) is None
