@@ -145,3 +145,13 @@ def test_an_index_written_over_in_place_is_read_again(repo: GitRepo) -> None:
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert path.stat().st_size == st.st_size and path.stat().st_ino == st.st_ino
     assert indexentries.entries_key(path, sha256=False) is None
+
+
+def test_an_index_past_the_size_read_has_no_key(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read before a capture's scan starts: a large index is left to git."""
+    path = repo.path / ".git" / "index"
+    assert key(repo) is not None
+    monkeypatch.setattr(indexentries, "AT_MOST_BYTES", path.stat().st_size - 1)
+    assert key(repo) is None
