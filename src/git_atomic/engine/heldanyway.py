@@ -108,11 +108,12 @@ def _on_disk(repo: Repo, paths: frozenset[bytes]) -> list[bytes]:
 
 
 def _without_absent(repo: Repo, tree: str, paths: frozenset[bytes]) -> str:
-    """`tree` without those of `paths` it holds as files (their files are not on disk)."""
+    """`tree` without those of `paths` it holds as files (their files are not on disk). A
+    folder there is what `add -A` read where the flagged entry was (`rm g; mkdir g`): kept."""
     if not paths:
         return tree
-    held = [e.path for e in repo.ls_tree_at(tree, sorted(paths))]  # a sparse checkout: many
-    return repo.tree_without(tree, [p for p in held if p in paths])
+    held = [e.path for e in repo.ls_tree_at(tree, sorted(paths)) if e.kind != "tree"]
+    return repo.tree_without(tree, [p for p in held if p in paths])  # a sparse checkout: many
 
 
 def _with_raw_files(
