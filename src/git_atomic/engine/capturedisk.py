@@ -308,7 +308,12 @@ class Disk:
         if not self.protect:
             return []
         listed = self.repo.run(
-            "ls-files", "-z", "--cached", "--", *ignores.pathspecs(self.protect), check=False
+            "ls-files",
+            "-z",
+            "--cached",
+            "--",
+            *ignores.pathspecs(self.protect, icase=ignores.folds_case(self.repo)),
+            check=False,
         )
         if listed.returncode != 0:
             return []

@@ -32,16 +32,28 @@ from git_atomic.engine.gitoutput import parse_raw_diff
 _RULE_SPECS = (":(glob)**/.gitignore", ":(glob)**/.gitattributes")
 
 
-def pathspecs(patterns: Iterable[str], *, within: str = "") -> list[str]:
+def pathspecs(patterns: Iterable[str], *, within: str = "", icase: bool = False) -> list[str]:
     """gitignore-like patterns as pathspecs: without a slash, a name at any depth (of the
     folder `within`, "" or ending in a slash); with one, from the top. As in a `.gitignore`,
     a pattern that names a folder (`secrets/`, `*.d`) takes in everything below it: a glob
-    pathspec matches a path whole, never a folder on its way, so each has a second one."""
+    pathspec matches a path whole, never a folder on its way, so each has a second one.
+    `icase`: matched in any letter case, as git matches a `.gitignore` line where
+    `core.ignoreCase` is set (`folds_case`); a pathspec of its own never is."""
     specs = []
     for pattern, deep in _split_patterns(patterns):
-        at = f":(glob){within}{'**/' if deep else ''}"
+        at = f":({_magic(icase)}){within}{'**/' if deep else ''}"
         specs += [at + pattern, at + pattern.rstrip("/") + "/**"]
     return specs
+
+
+def folds_case(repo: Repo) -> bool:
+    """Whether git matches ignore rules in any letter case for our calls: `core.ignoreCase`,
+    as they are given it (gitconfig.py: never on a filesystem that tells names apart)."""
+    return (repo.config("core.ignoreCase") or "false").lower() in ("true", "yes", "on", "1")
+
+
+def _magic(icase: bool) -> str:
+    return "glob,icase" if icase else "glob"
 
 
 def _split_patterns(patterns: Iterable[str]) -> list[tuple[str, bool]]:
@@ -130,7 +142,7 @@ def start_listing(
                     return Listing(repo, None, (), answer=answer)
             first = repo.start(*_LS_IGNORED, "--directory", "--", *specs, low_priority=True)
             return Listing(repo, first, (), remember=(key, walked.ignored) if key else None)
-    specs = [*_RULE_SPECS, *pathspecs(protect)]
+    specs = [*_RULE_SPECS, *pathspecs(protect, icase=folds_case(repo))]
     first = repo.start(*_LS_IGNORED, "--directory", "--", *specs, low_priority=True)
     return Listing(repo, first, protect)
 
@@ -237,17 +249,21 @@ def _in_ignored_folders(
     listing stopped at: a pattern with a slash is looked for where it says (git walks that
     path only), one without in those folders only."""
     patterns = _split_patterns(protect)
+    icase = folds_case(repo)
+    magic = _magic(icase)
     anchored = [body for body, at_any_depth in patterns if not at_any_depth]
-    specs = [f":(glob){b}" for b in anchored] + [f":(glob){b.rstrip('/')}/**" for b in anchored]
+    specs = [f":({magic}){b}" for b in anchored] + [
+        f":({magic}){b.rstrip('/')}/**" for b in anchored
+    ]
     deep = [body for body, at_any_depth in patterns if at_any_depth]
     for folder in folders:
         if b"\n" in folder or not deep:
             continue
         within = glob_escape(os.fsdecode(folder))
-        if _named(folder, deep):  # the folder, or one it is in, is one `protect` names
+        if _named(folder, deep, icase=icase):  # the folder, or one on its way, is named
             specs.append(f":(glob){within}**")
             continue
-        specs += pathspecs(deep, within=within)
+        specs += pathspecs(deep, within=within, icase=icase)
     if not specs:
         return []
     res = repo.run(*_LS_IGNORED, "--", *specs, check=False, low_priority=True)
@@ -256,13 +272,22 @@ def _in_ignored_folders(
     return [p for p in res.stdout.split(b"\0") if p]
 
 
-def _named(folder: bytes, deep: Sequence[str]) -> bool:
+def _named(folder: bytes, deep: Sequence[str], *, icase: bool) -> bool:
     """Whether a name on the way to `folder` (its own included) matches one of the `deep`
-    patterns (no slash but a last one), as a `.gitignore` line matches a folder's name."""
+    patterns (no slash but a last one), as a `.gitignore` line matches a folder's name (in any
+    letter case with `icase`)."""
     from fnmatch import fnmatchcase  # (only where protect names something in ignored folders)
 
     names = os.fsdecode(folder).rstrip("/").split("/")
+    if icase:  # as git folds: A to Z only
+        names, deep = (
+            [n.translate(_ASCII_LOWER) for n in names],
+            [b.translate(_ASCII_LOWER) for b in deep],
+        )
     return any(fnmatchcase(name, body.rstrip("/")) for name in names for body in deep)
+
+
+_ASCII_LOWER: Final = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
 
 def glob_escape(text: str) -> str:
