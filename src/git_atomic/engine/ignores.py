@@ -492,14 +492,14 @@ def untouched_since(
     """Those of `paths` (files and links, or with `folders` folders; never read through a
     link) that nothing changed after `since`: their ctime (a write, a chmod, a rename into
     place all set it; in a folder, an entry made or removed) is older, by more than the coarse
-    clock the kernel stamps it with may lag. A folder is not untouched where a folder on its
-    way was moved since (`mv path0 path2` leaves `path2/empty`'s own ctime as it was): one
-    whose ctime is newer with its mtime older, as a rename leaves it (an entry made or removed
-    in it sets both)."""
+    clock the kernel stamps it with may lag. Nor is one where a folder on its way was moved
+    since (`mv build out` leaves `out/cache.bin`'s own ctime, and `mv path0 path2`
+    `path2/empty`'s, as they were): one whose ctime is newer with its mtime older, as a rename
+    leaves it (an entry made or removed in it sets both). One lstat per folder on the way."""
     before = since - _CLOCK_LAG
     changed = _changed_at(repo, paths, folders=folders)
     found = {p for p, at in changed.items() if at < before}
-    if folders and found:
+    if found:
         ways = {p[:at] for p in found for at in range(len(p)) if p[at : at + 1] == b"/"}
         moved = _moved_since(repo, sorted(ways), before)
         found = {p for p in found if not any(p.startswith(m + b"/") for m in moved)}

@@ -1,0 +1,115 @@
+"""A folder of yours the operation renamed (`mv build out && mkdir build`, a parent of it, or
+two folders swapped): the files in it keep their own ctime, so they looked untouched since
+PRE-OP, as your ignored files that stand where they stood do, and their rollback kept them at
+the operation's names: `out/cache.bin` stayed, `out/` with it. A file under a folder moved
+since (its ctime newer, its mtime older: a rename's mark, ignores.untouched_since) is no longer
+taken for one that was there: it goes like any file the operation made (the rescue holds it),
+your untracked files come back where they were, and `undo` puts the operation's effect back.
+Your ignored files stay out of every checkpoint: one the operation moved to a name no rule
+ignores is held by the rescue, not put back (README, "What it does not do")."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+HISTORIES = ["commits", "shadow"]
+Walk = dict[bytes, tuple[object, ...]]
+
+# Where your files are in the folder the operation moves (`F`), at each depth.
+DEPTHS = {"in it": "F/cache.bin", "deep in it": "F/deep/er/cache.bin"}
+# What the operation does with `F` (your folder) and `other` (another of yours).
+MOVES = {
+    "renamed": "mv F out && mkdir F",
+    "parent renamed": "mv top moved && mkdir -p top/F",
+    "swapped": "mv F t && mv other F && mv t other",
+}
+
+
+def walk(top: Path) -> Walk:
+    """Every entry under `top` but `.git`: folders, files (bytes), links (target), by lstat."""
+    out: Walk = {}
+
+    def visit(folder: bytes, rel: bytes) -> None:
+        for name in sorted(os.listdir(folder)):
+            if not rel and name == b".git":
+                continue
+            full, here = folder + b"/" + name, rel + name
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                out[here] = ("link", os.readlink(full))
+            elif stat.S_ISDIR(st.st_mode):
+                out[here] = ("dir",)
+                visit(full, here + b"/")
+            else:
+                with open(full, "rb") as fh:
+                    out[here] = ("file", fh.read(), stat.S_IMODE(st.st_mode))
+
+    visit(os.fsencode(top), b"")
+    return out
+
+
+def _setup(repo: GitRepo, *, ignored: bool, depth: str, move: str) -> tuple[str, str]:
+    """Your files in the folder the operation moves; the script, and the folder's path."""
+    folder = "top/F" if move == "parent renamed" else "F"
+    repo.write("src/app.py", b"app\n")
+    if ignored:
+        repo.write(".gitignore", f"/{folder}/\n".encode())
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "tree")
+    repo.write(DEPTHS[depth].replace("F", folder, 1), b"cache\n", mode=0o600)
+    repo.write(f"{folder}/keep.txt", b"yours\n")
+    repo.write("other/o.txt", b"other\n")
+    time.sleep(0.1)  # made well before PRE-OP (more than the clock's lag)
+    return MOVES[move], folder
+
+
+def _outside(entries: Walk, folder: str) -> Walk:
+    """The entries not in `folder` (nor it, nor a folder on its way)."""
+    at = folder.encode()
+    way = {at[:i] for i in range(len(at)) if at[i : i + 1] == b"/"} | {at}
+    return {p: e for p, e in entries.items() if p not in way and not p.startswith(at + b"/")}
+
+
+def _as_the_operation_leaves_it(repo: GitRepo, script: str, tmp: Path) -> Walk:
+    """The files the operation leaves, as its script leaves a copy of the worktree."""
+    copy = tmp / "copy"
+    subprocess.run(["cp", "-a", str(repo.path), str(copy)], check=True)
+    subprocess.run(["sh", "-c", script], cwd=copy, check=True)
+    return walk(copy)
+
+
+@pytest.mark.parametrize("history", HISTORIES)
+@pytest.mark.parametrize("how", ["failed run", "rollback"])
+@pytest.mark.parametrize("move", MOVES)
+@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("ignored", [False, True], ids=["untracked", "ignored"])
+def test_a_folder_the_operation_moved_is_taken_back_and_undone(
+    repo: GitRepo, tmp_path: Path, ignored: bool, depth: str, move: str, how: str, history: str
+) -> None:
+    script, folder = _setup(repo, ignored=ignored, depth=depth, move=move)
+    after_op = _as_the_operation_leaves_it(repo, script, tmp_path)
+    before = walk(repo.path)
+    if how == "failed run":
+        repo.atomic("run", "--history", history, "--", "sh", "-c", script + "; exit 1", check=1)
+    else:
+        repo.atomic("run", "--history", history, "--", "sh", "-c", script, check=0)
+        assert walk(repo.path) == after_op
+        repo.atomic("rollback", check=0)
+    now = walk(repo.path)
+    if not ignored:
+        assert now == before
+    else:
+        # Your files outside the ignored folder as they were, nothing the operation made
+        # outside it left (the rescue holds those); your ignored files are not put back.
+        assert _outside(now, folder) == _outside(before, folder)
+    assert not (set(after_op) - set(before)) & set(_outside(now, folder))
+    repo.atomic("undo", check=0)
+    assert walk(repo.path) == after_op
