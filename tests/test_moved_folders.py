@@ -113,3 +113,32 @@ def test_a_folder_the_operation_moved_is_taken_back_and_undone(
     assert not (set(after_op) - set(before)) & set(_outside(now, folder))
     repo.atomic("undo", check=0)
     assert walk(repo.path) == after_op
+
+
+@pytest.mark.parametrize("history", HISTORIES)
+@pytest.mark.parametrize("how", ["rollback", "rollback --op"])
+def test_a_tracked_file_the_effect_removed_comes_back_over_your_file_it_moved_there(
+    repo: GitRepo, tmp_path: Path, how: str, history: str
+) -> None:
+    """`git rm -r lib && mv build lib`: your ignored `build/x.o` now stands where the tracked
+    `lib/x.o` was. An effect taken back writes over no ignored file changed outside its
+    windows (you made it since), and this one's own ctime is as it was: the take-back left it
+    and said "exactly its PRE-OP state", the index back, `lib/x.o` modified. Its folder has the
+    rename's mark in the window: it is the operation's doing, and the tracked file comes back
+    (the rescue holds yours; `undo` puts the operation's effect back)."""
+    repo.write(".gitignore", b"*.o\n")
+    repo.write("lib/x.o", b"tracked\n")
+    repo.git("add", ".gitignore")
+    repo.git("add", "-f", "lib/x.o")
+    repo.git("commit", "-qm", "a tracked object file")
+    repo.write("build/x.o", b"yours\n")
+    time.sleep(0.1)
+    script = "git rm -rq lib && mv build lib"
+    after_op = _as_the_operation_leaves_it(repo, script, tmp_path)
+    before = walk(repo.path)
+    out = repo.atomic_json("run", "--history", history, "--", "sh", "-c", script)
+    repo.atomic(*how.split(), *([out["op_id"]] if how.endswith("--op") else []), check=0)
+    assert walk(repo.path) == {p: e for p, e in before.items() if not p.startswith(b"build")}
+    assert repo.git("status", "--porcelain") == ""
+    repo.atomic("undo", check=0)
+    assert walk(repo.path) == after_op

@@ -481,9 +481,23 @@ def changed_outside(
     (ctime: a write, a chmod, a rename into place) falls in none of an effect's `windows`: not
     the effect's doing. An ignored file the effect's capture could not see, where taking the
     effect back would make a file (the operation hid it behind a rule it added, or deleted it
-    and you made it again), is yours then: left as it is, never written over."""
+    and you made it again), is yours then: left as it is, never written over. Not one under a
+    folder moved in a window (`git rm -r lib && mv build lib` leaves `lib/x.o`'s own ctime as
+    it was): its ctime in the window, its mtime older, as a rename leaves it."""
     changed = _changed_at(repo, paths, folders=False)
-    return {p for p, at in changed.items() if not any(a <= at <= b for a, b in windows)}
+    outside = {p for p, at in changed.items() if not any(a <= at <= b for a, b in windows)}
+    if not outside:
+        return outside
+    ways = sorted({p[:at] for p in outside for at in range(len(p)) if p[at : at + 1] == b"/"})
+    moved = set()
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for folder in ways:
+            st = tree.lstat(folder)
+            if st is None or not stat.S_ISDIR(st.st_mode):
+                continue
+            if any(a <= st.st_ctime <= b and st.st_mtime < a for a, b in windows):
+                moved.add(folder)
+    return {p for p in outside if not any(p.startswith(m + b"/") for m in moved)}
 
 
 def untouched_since(
