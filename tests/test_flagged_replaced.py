@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -59,3 +60,88 @@ def test_a_flagged_entry_replaced_is_rolled_back_rescued_and_undone(
         assert os.readlink(g) == b"README"
     else:
         assert stat.S_ISFIFO(os.lstat(g).st_mode)
+
+
+@pytest.mark.parametrize("add_all", [False, True], ids=["scan", "add -A"])
+@pytest.mark.parametrize("kind", ["folder", "link"])
+@pytest.mark.parametrize("flag", FLAGS)
+def test_what_you_put_where_a_flagged_entry_was_comes_back(
+    repo: GitRepo, flag: str, kind: str, add_all: bool
+) -> None:
+    """The same replacement made by you before the operation: PRE-OP's capture holds it, and
+    the rollback of an operation that removed it brings it back. Before, on the `add -A` way,
+    PRE-OP lacked your `g/inner`, and a failed `rm -rf g` lost it for good."""
+    repo.write("b", b"b\n")
+    repo.write("g", b"yours\n")
+    if flag == "intent-to-add":
+        repo.git("add", "b")
+        repo.git("commit", "-qm", "b")
+        repo.git("add", "-N", "g")
+    else:
+        repo.git("add", "b", "g")
+        repo.git("commit", "-qm", "b and g")
+        repo.git("update-index", f"--{flag}", "g")
+    fifo = "rm b && mkfifo b && " if add_all else ""
+    subprocess.run(["sh", "-c", f"{fifo}rm g && {KINDS[kind]}"], cwd=repo.path, check=True)
+    before = repo.fingerprint()
+    repo.atomic("run", "--", "sh", "-c", "rm -rf g; exit 1", check=1)
+    assert repo.fingerprint().diff(before) == []
+    if kind == "folder":
+        assert repo.read("g/inner") == b"inner\n"
+    else:
+        assert os.readlink(os.fsencode(repo.path / "g")) == b"README"
+
+
+@pytest.mark.parametrize("flag", ["assume-unchanged", "skip-worktree"])
+def test_commits_hold_the_effect_only_beside_a_flagged_file_you_replaced_by_a_folder(
+    repo: GitRepo, flag: str
+) -> None:
+    """Commits mode, your flagged `g` a folder on disk and untracked files beside it: the
+    commit's tree, the index's with what git would stage, was made by leaving `g/inner` out of
+    the index's tree, and a tree edit leaving out a path below a file (`g`) took the file away:
+    the POST-OP commit deleted `g` from the branch, which the operation never touched (the
+    check under test, GIT_ATOMIC_VERIFY_SCAN, is off: the user's way)."""
+    repo.write("g", b"yours\n")
+    for n in range(6):
+        repo.write(f"f{n}", b"tracked\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "g and more")
+    repo.git("update-index", f"--{flag}", "g")
+    os.remove(repo.path / "g")
+    repo.write("g/inner", b"inner\n")
+    for n in range(6):
+        repo.write(f"u{n}", b"untracked\n")
+    head = repo.head()
+    repo.atomic(
+        "run", "--", "sh", "-c", "echo new > new", check=0, env={"GIT_ATOMIC_VERIFY_SCAN": "0"}
+    )
+    assert repo.git("diff", "--name-only", head, "HEAD").split() == ["new"]
+    assert repo.read("g/inner") == b"inner\n"
+
+
+@pytest.mark.parametrize("loose", [True, False], ids=["loose", "mktree"])
+def test_a_path_left_out_below_a_file_leaves_the_file(
+    repo: GitRepo, loose: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tree_edit(tree, {"g/inner": None})` where `g` is a file: nothing is below it to leave
+    out, and the tree stays as it is (the file went with it), alone or among several edits,
+    whichever way the trees are written; a file set below a file still takes its place."""
+    from git_atomic.engine import discovery, git
+
+    repo.write("g", b"g\n")
+    repo.write("d/x", b"x\n")
+    repo.git("add", "-A")
+    tree = repo.git("write-tree").strip()
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    if not loose:
+        monkeypatch.setattr(git, "_LOOSE_AT_MOST", 0)
+    one = g.line("hash-object", "-w", "--stdin", input=b"one\n")
+    assert g.tree_edit(tree, {b"g/inner": None, b"d/x/y": None}) == tree
+    beside = g.tree_edit(tree, {b"d/x": None})
+    assert g.tree_edits(tree, [{b"g/inner": None}, {b"d/x": None, b"g/a/b": None}]) == [
+        tree,
+        beside,
+    ]
+    made = g.tree_edit(tree, {b"g/inner": ("100644", one)})
+    assert repo.git("ls-tree", "-r", "--name-only", made).split() == ["README", "d/x", "g/inner"]

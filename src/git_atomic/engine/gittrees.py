@@ -4,7 +4,7 @@ for a few, else by one `mktree --batch`. `git.Repo` is built on it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 
 from git_atomic.engine import objectformat, treediff
 from git_atomic.engine.gitobjects import LOOSE_AT_MOST, RepoObjects
@@ -74,7 +74,9 @@ class RepoTrees(RepoObjects):
         dirs = _folders_on_the_way(changes)
         listed = self._listing(tree, dirs)
         replaced = treediff.entries_at(listed, changes, dirs) if remember else None
-        children = _children(listed, dirs)
+        # A file on the way of paths only left out stays (nothing is below it to leave out).
+        written = _folders_on_the_way(p for p, new in changes.items() if new is not None)
+        children = _children(listed, dirs, files_kept=dirs - written)
         _set_entries(children, changes)
         # A few trees (a checkpoint's edit of the scan's tree) cost no process.
         loose = len(dirs) <= LOOSE_AT_MOST and self.writes_loose() and _nameable(children)
@@ -104,7 +106,8 @@ class RepoTrees(RepoObjects):
             _, batch, known = objectformat.planned_trees(every, listed)
             for edit in edits:
                 dirs = _folders_on_the_way(edit)
-                children = _children(listed, dirs)
+                written = _folders_on_the_way(p for p, new in edit.items() if new is not None)
+                children = _children(listed, dirs, files_kept=dirs - written)
                 _set_entries(children, edit)
                 root, more, ids = objectformat.planned_trees(dirs, children)
                 roots.append(root)
@@ -209,15 +212,21 @@ def _folders_on_the_way(paths: Iterable[bytes]) -> set[bytes]:
 
 
 def _children(
-    listed: Mapping[bytes, Mapping[bytes, bytes]], dirs: set[bytes], *, trees_only: bool = False
+    listed: Mapping[bytes, Mapping[bytes, bytes]],
+    dirs: set[bytes],
+    *,
+    trees_only: bool = False,
+    files_kept: Set[bytes] = frozenset(),
 ) -> dict[bytes, dict[bytes, bytes]]:
     """The entries of the folders `dirs` as listed, less those folders themselves: they are
-    written again (a file where one of them must be goes, unless `trees_only`)."""
+    written again (a file where one of them must be goes, unless `trees_only`, or it is at
+    one of `files_kept`)."""
     return {
         d: {
             n: h
             for n, h in listed[d].items()
-            if (d + b"/" + n if d else n) not in dirs or (trees_only and b" tree " not in h)
+            if (p := d + b"/" + n if d else n) not in dirs
+            or ((trees_only or p in files_kept) and b" tree " not in h)
         }
         for d in dirs
     }
