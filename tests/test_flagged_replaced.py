@@ -145,3 +145,30 @@ def test_a_path_left_out_below_a_file_leaves_the_file(
     ]
     made = g.tree_edit(tree, {b"g/inner": ("100644", one)})
     assert repo.git("ls-tree", "-r", "--name-only", made).split() == ["README", "d/x", "g/inner"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "inside"), [("y.env", "y.env/inner"), ("cfg", "cfg/.env")], ids=["named", "inside"]
+)
+def test_a_protected_file_in_a_folder_where_an_index_entry_is_is_held(
+    repo: GitRepo, entry: str, inside: str
+) -> None:
+    """An index entry the operation staged (`git add -f`) whose file it then replaced by a
+    folder: git's listing of ignored files (`--directory`) neither names nor looks into a
+    folder at an index entry's path, so the protected file in the ignored folder `y.env/`
+    (`*.env` names it) was in no checkpoint: the rescue lacked it and the rollback left it,
+    the operation's, where it was (found by a random draw). A protected `cfg/.env` in a folder
+    no rule ignores was found all the same."""
+    repo.write(".gitignore", b"*.env\n")
+    repo.write(".git-atomic.toml", b'protect = ["*.env"]\n')
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "rules")
+    before = repo.fingerprint()
+    script = f"echo x > {entry} && git add -f {entry} && rm {entry} && mkdir {entry}"
+    script += f" && echo inner > {inside}; exit 1"
+    out = repo.atomic_json("run", "--", "sh", "-c", script, check=1)
+    rescued = oracle.checkpoint_files(repo.env, repo.path, out["checkpoints"]["rescue"])
+    assert rescued.get(inside.encode()) == ("100644", oracle.blob_id(b"inner\n")), rescued
+    assert repo.fingerprint().diff(before) == [] and not repo.exists(entry)
+    repo.atomic("undo", check=0)
+    assert repo.read(inside) == b"inner\n"

@@ -337,14 +337,16 @@ class Disk:
             added=files.added,
             deleted=files.deleted,
             flags=flags,
-            ignored=self.ignored_to_hold(limit),
+            ignored=self.ignored_to_hold(limit, gone=files.deleted),
             also_capture=also_capture,
             specials=specials,
             modes=modes,
         )
 
-    def ignored_to_hold(self, limit: int | None) -> list[bytes]:
-        """The ignored files held anyway: ignore files that a rule ignores, `protect`ed ones."""
+    def ignored_to_hold(self, limit: int | None, *, gone: Set[bytes] = frozenset()) -> list[bytes]:
+        """The ignored files held anyway: ignore files that a rule ignores, `protect`ed ones.
+        `gone`: your index's paths not read from the disk, where `protect` looks into a folder
+        that stands there now (git's listing names no ignored folder at an index entry's path)."""
         rule_files: list[bytes] | None = None
         scanning = self.scanning
         if self.deferred and scanning is not None and scanning.extras_known is not None:
@@ -358,6 +360,8 @@ class Disk:
             rule_files = ignores.listed(extras)
             if scanning is not None and not self.protect and self.listing_after_scan:
                 scanning.extras_listed = rule_files
+        if rule_files is not None and self.protect and gone:
+            rule_files = rule_files + ignores.protected_in_folders_at(self.repo, self.protect, gone)
         return ignores.known(self.repo, rule_files, limit=limit) if rule_files is not None else []
 
     @property

@@ -242,6 +242,17 @@ def ignored_in(
     return [p for p in res.stdout.split(b"\0") if p]
 
 
+def protected_in_folders_at(
+    repo: Repo, protect: Sequence[str], paths: Iterable[bytes]
+) -> list[bytes]:
+    """`protect`'s ignored files inside the folders that stand at `paths` (index entries not on
+    disk as files: `rm y.env && mkdir y.env`), which git's listing with `--directory` neither
+    names nor looks into. One lstat each; a git process only where such a folder is."""
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        folders = [p + b"/" for p in sorted(paths) if tree.kind(p) == stat.S_IFDIR]
+    return _in_ignored_folders(repo, protect, folders) if folders else []
+
+
 def _in_ignored_folders(
     repo: Repo, protect: Sequence[str], folders: Sequence[bytes]
 ) -> list[bytes]:
