@@ -827,6 +827,7 @@ class SizeBench:
             "GIT_ATOMIC_HELPER": "0",  # the warm helper has rows of its own (warm_cells)
         }
         self.watchman = False  # --watchman: the cells of watchman_cells
+        self.only: tuple[str, ...] = ()  # --only: the cells whose names hold one of these
         self.watching = False
         self.hook_lines: dict[str, str] | None = None  # event -> the installed command line
         self.s_agent: dict[int, Fingerprint] = {}  # S0 plus the first N files an agent wrote
@@ -1028,6 +1029,8 @@ class SizeBench:
             warm_cells(self, out)
             if self.watchman:
                 watchman_cells(self, out)
+        if self.only:
+            out = [cell for cell in out if _chosen(cell[0], self.only)]
         middle = len(out) // 2
         return [
             ("status-a", floor_rows, functools.partial(self.cell_status, False)),
@@ -1383,6 +1386,15 @@ class SizeBench:
 # --watchman: checkpoint and rollback where Watchman watches the worktree
 
 WATCHMAN_ABSENT: Final = "skipped: Watchman is not installed (--watchman)"
+
+
+# The cells every ratio of the others divides by (the floor is always measured): the
+# checkpoints, cold and warm, and the stash peer's.
+_DIVISORS: Final = ("ga-begin-abort", "ga-warm-small", "stash-small")
+
+
+def _chosen(cell: str, only: Sequence[str]) -> bool:
+    return cell in _DIVISORS or any(word in cell for word in only)
 
 
 def warm_cells(
@@ -2212,6 +2224,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="run the copy of src/ with python -S (no site-packages start-up: what a machine"
         " without .pth start-up code measures)",
     )
+    p.add_argument(
+        "--only",
+        metavar="WORD[,WORD...]",
+        default="",
+        help="measure only the cells whose names hold one of these words (turn, hook, warm,"
+        " stash, ...), beside the floor and the checkpoints every ratio of theirs divides by",
+    )
     p.add_argument("--timeout", type=float, default=900.0, help="per command, seconds")
     p.add_argument("--keep-work", action="store_true", help="keep the working copies afterwards")
     args = p.parse_args(argv)
@@ -2226,6 +2245,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if not sizes:
         sizes = [1_000] if args.quick else list(DEFAULT_SIZES)
     args.sizes = sorted(set(sizes))
+    args.only = tuple(word.strip() for word in args.only.split(",") if word.strip())
     if args.rounds is None:
         args.rounds = 2 if args.quick else 5
     if args.rounds < 1:
@@ -2272,6 +2292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             copy_tree(Path(info.path), work)
             bench = SizeBench(plan, info, work, env, run_dir, cli, cli_error, args.timeout)
             bench.watchman = args.watchman
+            bench.only = args.only
             try:
                 bench.setup()
             except HarnessError as exc:
