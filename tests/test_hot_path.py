@@ -172,6 +172,7 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         ".agents.turnbeside",  # what a window notes of the git dir beside it (from turnsteps.py)
         ".agents.turnothers",  # other sessions' steps inside a window (from turnsteps.py)
         ".agents.turnkeys",  # the names of a record's window notes (turnsteps, turnothers)
+        ".engine.loosetrees",  # a later file tool's call reads its checkpoint's entries
         ".ops.windowlog",  # the changes a window may be split around (turnothers.py)
         # a turn whose record a call removed, rebuilt from its refs: asked at its first call
         ".agents.turnorphans",
@@ -573,3 +574,55 @@ def test_a_begin_after_your_git_status_took_stat_data_anew_reads_no_index_again(
         check=True,
     ).stdout
     assert flags  # the checkpoint is there; its flags: tests/test_index_entries_key.py
+
+
+@pytest.mark.parametrize("kind", ["new file", "tracked file"])
+def test_a_file_tools_later_call_asks_git_only_what_it_cannot_read(
+    repo: GitRepo, tmp_path: Path, kind: str
+) -> None:
+    """Once the turn has a step, a file tool's call notes the file it names (its PreToolUse)
+    and notes it again after (its PostToolUse): no capture. What the last checkpoint holds at
+    that file is read from its loose objects (engine/loosetrees.py), not by `ls-tree`; a new
+    file is asked of `check-ignore` (git's rules decide), and the noted bytes are held by a
+    ref of the turn (`update-ref`). Discovery's `config` and `rev-parse` run side by side."""
+    env = {"GIT_ATOMIC_HELPER": "0", "GIT_ATOMIC_VERIFY_SCAN": "0"}
+
+    def call(event: str, n: int, name: str, trace: Path | None = None) -> None:
+        payload = {
+            "session_id": "later-calls",
+            "transcript_path": "/dev/null",
+            "cwd": str(repo.path),
+            "hook_event_name": event,
+            "tool_name": "Write",
+            "tool_input": {"file_path": str(repo.path / name), "content": "x"},
+            "tool_use_id": f"toolu_{n}",
+        }
+        if event == "PostToolUse":
+            payload["tool_response"] = {"type": "create", "filePath": str(repo.path / name)}
+        traced = {**env, "GIT_TRACE2_EVENT": str(trace)} if trace else env
+        res = repo.atomic(
+            "hook", "claude-code", event, input=json.dumps(payload).encode(), env=traced
+        )
+        assert res.returncode == 0 and not res.stdout.strip(), (res.stdout, res.stderr)
+
+    call("PreToolUse", 1, "first.txt")
+    repo.write("first.txt", b"first\n")
+    call("PostToolUse", 1, "first.txt")  # the turn's first step: two captures
+    name = "second.txt" if kind == "new file" else "a.txt"
+    call("PreToolUse", 2, name)
+    repo.write(name, b"second\n")
+    trace = tmp_path / "post.json"
+    call("PostToolUse", 2, name, trace)
+    expected = ["config", "rev-parse", "update-ref"]
+    if kind == "new file":
+        expected.append("check-ignore")
+    assert sorted(git_commands(trace)) == sorted(expected), git_commands(trace)
+    stop = {"session_id": "later-calls", "cwd": str(repo.path), "hook_event_name": "Stop"}
+    res = repo.atomic("hook", "claude-code", "Stop", input=json.dumps(stop).encode(), env=env)
+    assert "is kept" in res.stdout, (res.stdout, res.stderr)
+    op = json.loads(repo.atomic("log", "--json", check=0).stdout)
+    assert op  # the turn is recorded; its steps' exactness: tests/test_agents_turn_core.py
+    repo.atomic("rollback", check=0, env=env)
+    assert not repo.exists("first.txt")
+    assert repo.read("a.txt") == b"a\n"
+    assert not repo.exists("second.txt")

@@ -196,10 +196,15 @@ def _held(repo: git.Repo, last: str, paths: Sequence[str]) -> set[str] | None:
     way that is a file or a submodule there, an ignored file the configuration protects, or a
     path `git check-ignore` does not answer for."""
     from git_atomic.core.config import capture_settings
+    from git_atomic.engine import loosetrees
 
     rels = [os.fsencode(p) for p in paths]
     asked = sorted({*rels, *(f for rel in rels for f in folders_on_the_way(rel))})
-    there = {e.path: e.mode for e in repo.ls_tree_at(f"{last}:files", asked)}
+    # Read from the loose objects the checkpoint was written as (no process); git is asked
+    # once one is packed.
+    there = loosetrees.modes_at(repo, f"{last}:files", asked)
+    if there is None:
+        there = {e.path: e.mode for e in repo.ls_tree_at(f"{last}:files", asked)}
     for rel in rels:
         if any(there.get(f, "040000") != "040000" for f in folders_on_the_way(rel)):
             return None

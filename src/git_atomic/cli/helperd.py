@@ -64,6 +64,7 @@ PRELOAD: Final = (
     "git_atomic.engine.commitbody",  # a checkpoint commit worked out without a process
     "git_atomic.engine.coreplace",  # and of core.bare, core.worktree
     "git_atomic.engine.gitfolders",  # a PRE-OP's note of the ref folders it had not (`begin`)
+    "git_atomic.engine.loosetrees",  # a file tool's later call: its checkpoint's entries
     "_sha1",  # the objects a checkpoint writes itself (objectformat.py)
     "tomllib",  # every capture reads `max_new_file_size` from .git-atomic.toml or pyproject.toml
 )
