@@ -799,12 +799,16 @@ def test_tree_edit_writes_every_depth_in_one_mktree_and_checks_each_id(
     assert "missing" not in fsck
 
 
-def test_tree_edits_are_each_edit_made_on_its_own_with_one_mktree(
-    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("shared", [False, True])
+def test_tree_edits_are_each_edit_made_on_its_own_with_one_mktree_or_none(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, *, shared: bool
 ) -> None:
     """Several edits of one tree (a turn's steps built at its end) give what each edit gives
-    alone, with every tree written by one `mktree --batch`, also where one edit puts a file
-    where another goes into a folder, or the other way round."""
+    alone, also where one edit puts a file where another goes into a folder, or the other way
+    round: their few trees written loose by no process, as `tree_edit` writes them; many
+    trees, or any in a group-shared repository, by one `mktree --batch`."""
+    if shared:
+        repo.git("config", "core.sharedRepository", "group")
     tree = _tree_of(repo, ("a/b/c", "a/d", "e", "f/g"))
     eng = _engine(repo)
     one = eng.repo.line("hash-object", "-w", "--stdin", input=b"one\n")
@@ -827,7 +831,7 @@ def test_tree_edits_are_each_edit_made_on_its_own_with_one_mktree(
         calls.clear()
         assert eng.repo.tree_edits(tree, edits) == expected, edits
         # One edit alone is `tree_edit`'s: its few trees written loose, by no process.
-        assert calls.count("mktree") == (len(edits) >= 2), calls
+        assert calls.count("mktree") == (shared and len(edits) >= 1), calls
     # A file where the folder `a` is, beside an edit that goes into it: still one batch.
     clash: list[dict[bytes, tuple[str, str] | None]] = [
         {b"a": ("100644", one)},
@@ -836,7 +840,16 @@ def test_tree_edits_are_each_edit_made_on_its_own_with_one_mktree(
     expected = [eng.repo.tree_edit(tree, e) for e in clash]
     calls.clear()
     assert eng.repo.tree_edits(tree, clash) == expected
+    assert calls.count("mktree") == shared
+    # Many trees (a long turn's steps, each in a folder of its own): one batch.
+    many: list[dict[bytes, tuple[str, str] | None]] = [
+        {b"new/d%d/deep/x" % n: ("100644", one)} for n in range(30)
+    ]
+    expected = [eng.repo.tree_edit(tree, e) for e in many]
+    calls.clear()
+    assert eng.repo.tree_edits(tree, many) == expected
     assert calls.count("mktree") == 1
+    repo.git("fsck", "--no-dangling")
 
 
 @pytest.mark.parametrize("shared", [False, True])

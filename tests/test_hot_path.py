@@ -618,8 +618,12 @@ def test_a_file_tools_later_call_asks_git_only_what_it_cannot_read(
         expected.append("check-ignore")
     assert sorted(git_commands(trace)) == sorted(expected), git_commands(trace)
     stop = {"session_id": "later-calls", "cwd": str(repo.path), "hook_event_name": "Stop"}
-    res = repo.atomic("hook", "claude-code", "Stop", input=json.dumps(stop).encode(), env=env)
+    trace = tmp_path / "stop.json"
+    traced = {**env, "GIT_TRACE2_EVENT": str(trace)}
+    res = repo.atomic("hook", "claude-code", "Stop", input=json.dumps(stop).encode(), env=traced)
     assert "is kept" in res.stdout, (res.stdout, res.stderr)
+    # Its pending step's two checkpoints: a few trees, written loose (git.py `tree_edits`).
+    assert "mktree" not in git_commands(trace), git_commands(trace)
     op = json.loads(repo.atomic("log", "--json", check=0).stdout)
     assert op  # the turn is recorded; its steps' exactness: tests/test_agents_turn_core.py
     repo.atomic("rollback", check=0, env=env)

@@ -100,6 +100,43 @@ def test_a_tree_edit_of_a_packed_tree_lists_it_with_one_ls_tree(
     assert edited == _tree_by_index(repo, tree, edits)
 
 
+@pytest.mark.parametrize("packed", [False, True], ids=["loose", "packed"])
+def test_a_few_tree_edits_at_once_are_written_without_a_process(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, packed: bool
+) -> None:
+    """A turn's end writes each of its pending steps as two edits of one tree (turnsteps.settle,
+    `tree_edits`): a few trees, written loose by Python as `tree_edit` writes them, not by a
+    `mktree --batch` process; each tree is git's own for the same edit, and readable by git."""
+    for rel in ("src/a/b/one.py", "src/a/two.py", "lib/x/three.c", "top.txt", "solo/only.md"):
+        repo.write(rel, f"{rel}\n".encode())
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "tree")
+    if packed:
+        _packed(repo)
+    blob = repo.git("hash-object", "-w", "--stdin", input=b"new\n").strip()
+    edits: list[dict[bytes, tuple[str, str] | None]] = [
+        {b"agent/n0.py": ("100644", blob)},
+        {b"agent/n0.py": ("100644", blob), b"agent/deep/n1.py": ("100755", blob)},
+        {b"src/a/b/one.py": ("100644", blob), b"top.txt": ("100644", blob)},
+        {b"solo/only.md": None, b"lib/x/three.c": None},
+        {b"src/a/b/one.py": None, b"src/a/b": ("100644", blob)},
+        {b"top.txt": None, b"top.txt/inside": ("100644", blob)},
+        {},
+    ]
+    tree = repo.git("rev-parse", "HEAD^{tree}").strip()
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    edited = g.tree_edits(tree, edits)
+    monkeypatch.delenv("GIT_TRACE")
+    assert "built-in: git mktree" not in trace.read_text(), trace.read_text()
+    assert edited == [_tree_by_index(repo, tree, edit) for edit in edits]
+    for root in edited:  # every tree on the way is there, as git reads it
+        assert repo.git("ls-tree", "-r", "--full-tree", root)
+    repo.git("fsck", "--no-dangling")
+
+
 def test_a_rollback_lists_the_refs_once(repo: GitRepo) -> None:
     """`abort` looked for branches made symbolic refs to our refs (one `for-each-ref` of
     refs/heads/), then its rescue listed refs/heads/ again: one listing now serves both."""

@@ -91,9 +91,10 @@ class RepoTrees(RepoObjects):
         self, tree: str, edits: Sequence[Mapping[bytes, tuple[str, str] | None]]
     ) -> list[str]:
         """`tree_edit(tree, edit)` for each of `edits` (each made on `tree` itself): the folders
-        on the way to all of them read once, and every tree they need written by one `mktree
-        --batch` whose answer is checked against the ids computed here. Should one differ, each
-        edit is made on its own."""
+        on the way to all of them read once, and every tree they need written loose by Python
+        where they are few (`LOOSE_AT_MOST`, as `tree_edit` writes them: a turn's pending
+        steps settled at its end), else by one `mktree --batch` whose answer is checked against
+        the ids computed here. Should one differ, each edit is made on its own."""
         if len(edits) < 2:
             return [self.tree_edit(tree, edit) for edit in edits]
         every = _folders_on_the_way(p for e in edits for p in e)
@@ -102,6 +103,7 @@ class RepoTrees(RepoObjects):
         # are then known whatever git's own tree looked like).
         listed = _children(self._listing(tree, every), every, trees_only=True)
         roots: list[str] = []
+        planned = [listed]
         try:
             _, batch, known = objectformat.planned_trees(every, listed)
             for edit in edits:
@@ -111,9 +113,16 @@ class RepoTrees(RepoObjects):
                 _set_entries(children, edit)
                 root, more, ids = objectformat.planned_trees(dirs, children)
                 roots.append(root)
+                planned.append(children)
                 batch, known = batch + more, known + ids
         except ValueError:
             return [self.tree_edit(tree, edit) for edit in edits]
+        if len(known) <= LOOSE_AT_MOST and self.writes_loose() and all(map(_nameable, planned)):
+            for children in planned:  # (each folder's entries complete: planned_trees)
+                for entries in children.values():
+                    if entries:
+                        objectformat.write_loose_tree(self.objects_out, entries)
+            return roots
         if known and self.out("mktree", "-z", "--missing", "--batch", input=batch).split() != [
             k.encode() for k in known
         ]:
