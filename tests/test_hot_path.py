@@ -613,6 +613,23 @@ def test_a_file_tools_later_call_asks_git_only_what_it_cannot_read(
     repo.write(name, b"second\n")
     trace = tmp_path / "post.json"
     call("PostToolUse", 2, name, trace)
+    # A third call's PreToolUse, as its module list sees it: no capture, so neither the capture
+    # (snapshot.py and what it reads) nor the journal (sqlite3) is imported.
+    payload = {
+        "session_id": "later-calls",
+        "transcript_path": "/dev/null",
+        "cwd": str(repo.path),
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Write",
+        "tool_input": {"file_path": str(repo.path / "third.txt"), "content": "x"},
+        "tool_use_id": "toolu_3",
+    }
+    _, everything = imports_of(
+        repo, tmp_path, "hook", "claude-code", "PreToolUse", stdin=json.dumps(payload)
+    )
+    later = {f"{PKG}.engine.snapshot", f"{PKG}.ops.context", f"{PKG}.core.journal", "sqlite3"}
+    assert not later & everything, later & everything
+    call("PostToolUse", 3, "third.txt")
     expected = ["config", "rev-parse", "update-ref"]
     if kind == "new file":
         expected.append("check-ignore")

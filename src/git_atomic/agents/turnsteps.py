@@ -40,8 +40,7 @@ from git_atomic.agents.turnrefs import past_leftovers, written
 from git_atomic.agents.turnstate import Record, turn_message
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import checkpoint, git, gitlinks, scan, snapshot
-from git_atomic.ops import context
+from git_atomic.engine import checkpoint, git, gitlinks, scan
 
 
 def capture(
@@ -51,6 +50,9 @@ def capture(
     its pending steps made are held whatever their size, as a capture that had seen them would
     hold them (max_new_file_size is for new files). `raw_index`: an index git cannot read is
     held as its bytes (the turn's end, to take the turn back), not refused."""
+    # (Imported here: a file tool's later call notes files and takes no capture.)
+    from git_atomic.engine import snapshot
+
     start, name = record, None
     if ref:
         record, name = record.next_ref(what)
@@ -207,6 +209,7 @@ def start_window(
         # The turn's start, its PRE-OP: the branches' reflogs, for a take-back that makes one
         # its calls deleted or renamed again (reflogkeep.py), imported only here.
         from git_atomic.engine import reflogkeep
+        from git_atomic.ops import context  # (the journal's: not a later call's import)
 
         reflogkeep.keep(repo, record.op_id, before.branches)
         # Where our refs no row names are (their Stop holds them again if a call changed it).
