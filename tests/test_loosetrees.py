@@ -30,9 +30,9 @@ PATHS = [
 ]
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> GitRepo:
-    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+@pytest.fixture(params=["sha1", "sha256"])
+def repo(tmp_path: Path, request: pytest.FixtureRequest) -> GitRepo:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home", object_format=request.param)
     repo.write("a.txt", b"a\n")
     repo.write("run.sh", b"#!/bin/sh\n", mode=0o755)
     os.symlink("a.txt", repo.path / "link")
@@ -41,8 +41,8 @@ def repo(tmp_path: Path) -> GitRepo:
     repo.write("with space.txt", b"s\n")
     repo.write(b"caf\xe9.txt", b"c\n")
     repo.git("add", "-A")
-    head = repo.git("hash-object", "-w", "--stdin", input=b"x").strip()
-    blob_tree = repo.git("mktree", input=f"100644 blob {head}\tx\n".encode()).strip()
+    blob = repo.git("hash-object", "-w", "--stdin", input=b"x").strip()
+    blob_tree = repo.git("mktree", input=f"100644 blob {blob}\tx\n".encode()).strip()
     sub = repo.git("commit-tree", blob_tree, "-m", "sub", input=b"").strip()
     repo.git("update-index", "--add", "--cacheinfo", f"160000,{sub},sub")
     repo.git("commit", "-q", "-m", "init")
