@@ -221,9 +221,9 @@ HEAVY_ALLOWED = {
     # Never `dataclasses` (nor the `inspect` it imports): the records are core/records.py's.
     "session": {"argparse", "datetime", "json", "shlex", "sqlite3"}
     | {"hashlib"},  # hashlib: restore's check of what it overwrites (unchanged.py)
-    # The same, and the payload and answer (json); a turn's state file is named by a hash of
-    # its session (hashlib).
-    "hook": {"argparse", "datetime", "hashlib", "json", "shlex", "sqlite3"},
+    # The same, and the payload and answer (json). A turn's state file is named by a hash of
+    # its session: by Python's own SHA-256 (objectformat.sha256_hex), never hashlib's OpenSSL.
+    "hook": {"argparse", "datetime", "json", "shlex", "sqlite3"},
 }
 
 PROBE = """
@@ -628,6 +628,7 @@ def test_a_file_tools_later_call_asks_git_only_what_it_cannot_read(
         repo, tmp_path, "hook", "claude-code", "PreToolUse", stdin=json.dumps(payload)
     )
     later = {f"{PKG}.engine.snapshot", f"{PKG}.ops.context", f"{PKG}.core.journal", "sqlite3"}
+    later |= {"hashlib", "_hashlib"}  # (the session's hash: objectformat.sha256_hex)
     assert not later & everything, later & everything
     call("PostToolUse", 3, "third.txt")
     expected = ["config", "rev-parse", "update-ref"]

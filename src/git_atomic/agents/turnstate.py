@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import stat
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic.core import records, wholefile
 from git_atomic.core.records import dataclass, field
+from git_atomic.engine.objectformat import sha256_hex
 
 if TYPE_CHECKING:
     from git_atomic.engine.git import Repo
@@ -121,7 +121,7 @@ def session_key(session: str) -> str:
         raw = session.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:  # a lone surrogate JSON can carry ("\ud800")
         raw = session.encode("utf-8", "surrogatepass")
-    return hashlib.sha256(raw).hexdigest()[:24]
+    return sha256_hex(raw)[:24]  # (hashlib's import loads OpenSSL: 2-3 ms of each call)
 
 
 def session_dir(state_dir: Path, session: str) -> Path:

@@ -56,6 +56,12 @@ def _hasher(sha256: bool, size: int) -> Callable[[bytes | bytearray | memoryview
     return hashlib.sha256 if sha256 else hashlib.sha1
 
 
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of `data` in hex (not a git object's id): by Python's own code for a short one,
+    so that a hook call that only names its session's files loads no OpenSSL (hashlib)."""
+    return _hasher(True, len(data))(data).hexdigest()
+
+
 def write_trees(
     mktree_batch: Callable[[bytes], bytes],
     dirs: set[bytes],
