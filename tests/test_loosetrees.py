@@ -92,3 +92,35 @@ def test_an_object_that_is_not_what_its_name_says_is_not_read(repo: GitRepo) -> 
     target.chmod(0o644)
     target.write_bytes((objects / other[:2] / other[2:]).read_bytes())
     assert loosetrees.modes_at(discovery.discover(str(repo.path)), head, PATHS) is None
+
+
+def test_pythons_own_sha256_is_looked_for_once(tmp_path: Path) -> None:
+    """A SHA-256 object (or a turn's session's hash) is hashed by Python's own module, found
+    once: a module that is not there (`_sha2` before Python 3.12) was looked for along the
+    whole sys.path again for every object a capture wrote."""
+    probe = (
+        "import sys\n"
+        "seen = []\n"
+        "sys.addaudithook(lambda e, a: e == 'import' and a[0] in ('_sha2', '_sha256')"
+        " and seen.append(a[0]))\n"
+        "from pathlib import Path\n"
+        "from git_atomic.engine import objectformat\n"
+        "for n in range(20):\n"
+        "    objectformat.write_loose(Path(sys.argv[1]), b'blob', b'%d' % n, sha256=True)\n"
+        "    objectformat.sha256_hex(b'%d' % n)\n"
+        "print(seen.count('_sha2') if sys.version_info < (3, 12) else 0)\n"
+    )
+    import subprocess
+    import sys
+
+    store = tmp_path / "objects"
+    store.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", probe, str(store)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(out.stdout) <= 1, out.stdout  # (the one that found it missing)

@@ -66,6 +66,8 @@ PRELOAD: Final = (
     "git_atomic.engine.gitfolders",  # a PRE-OP's note of the ref folders it had not (`begin`)
     "git_atomic.engine.loosetrees",  # a file tool's later call: its checkpoint's entries
     "_sha1",  # the objects a checkpoint writes itself (objectformat.py)
+    # A turn's session named by its hash (objectformat.sha256_hex): Python's own SHA-256.
+    "_sha2" if sys.version_info >= (3, 12) else "_sha256",
     "tomllib",  # every capture reads `max_new_file_size` from .git-atomic.toml or pyproject.toml
 )
 MAX_CHILDREN: Final = 16  # more at once: the command runs in the client

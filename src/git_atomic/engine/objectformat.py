@@ -38,18 +38,25 @@ class _Digest(Protocol):
     def digest(self) -> bytes: ...
 
 
-def _hasher(sha256: bool, size: int) -> Callable[[bytes | bytearray | memoryview], _Digest]:
+_Hasher = Callable[[bytes | bytearray | memoryview], _Digest]
+# The own module's function found for SHA-256 (True) and SHA-1: found once, since a module
+# that is not there is looked for again on every import of it (along the whole sys.path).
+_OWN: Final[dict[bool, _Hasher]] = {}
+
+
+def _hasher(sha256: bool, size: int) -> _Hasher:
     if size < _SMALL:
+        if sha256 in _OWN:
+            return _OWN[sha256]
         # Python's own modules: _sha1, _sha2 (3.12 and later) or _sha256 (3.11); a Python
         # built with OpenSSL's alone has none of them.
         own = (("_sha2", "sha256"), ("_sha256", "sha256")) if sha256 else (("_sha1", "sha1"),)
         for module, name in own:
             try:
-                found: Callable[[bytes | bytearray | memoryview], _Digest] = getattr(
-                    __import__(module), name
-                )
+                found: _Hasher = getattr(__import__(module), name)
             except (ImportError, AttributeError):
                 continue
+            _OWN[sha256] = found
             return found
     import hashlib
 
