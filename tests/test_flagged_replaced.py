@@ -126,7 +126,7 @@ def test_a_path_left_out_below_a_file_leaves_the_file(
     """`tree_edit(tree, {"g/inner": None})` where `g` is a file: nothing is below it to leave
     out, and the tree stays as it is (the file went with it), alone or among several edits,
     whichever way the trees are written; a file set below a file still takes its place."""
-    from git_atomic.engine import discovery, git
+    from git_atomic.engine import discovery, gittrees
 
     repo.write("g", b"g\n")
     repo.write("d/x", b"x\n")
@@ -135,7 +135,7 @@ def test_a_path_left_out_below_a_file_leaves_the_file(
     discovery.discover.cache_clear()
     g = discovery.discover(str(repo.path))
     if not loose:
-        monkeypatch.setattr(git, "_LOOSE_AT_MOST", 0)
+        monkeypatch.setattr(gittrees, "LOOSE_AT_MOST", 0)
     one = g.line("hash-object", "-w", "--stdin", input=b"one\n")
     assert g.tree_edit(tree, {b"g/inner": None, b"d/x/y": None}) == tree
     beside = g.tree_edit(tree, {b"d/x": None})
