@@ -102,6 +102,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.isolation",
         ".engine.restoreplan",  # a restore's plan: its folder rules, which a rescue's check uses
         ".engine.unseen",  # what a rescue must hold that git ignores now
+        ".engine.changedtimes",  # (and when what it holds last changed: ignores.py's, split)
         ".engine.checkpoint",  # the checkpoint format, and the capture's steps:
         ".engine.folders",
         ".engine.folderwalk",  # the walk of the folders beside the scan (early.py)

@@ -2,7 +2,7 @@
 two folders swapped): the files in it keep their own ctime, so they looked untouched since
 PRE-OP, as your ignored files that stand where they stood do, and their rollback kept them at
 the operation's names: `out/cache.bin` stayed, `out/` with it. A file under a folder moved
-since (its ctime newer, its mtime older: a rename's mark, ignores.untouched_since) is no longer
+since (its ctime newer, its mtime older: a rename's mark, changedtimes.untouched_since) is no longer
 taken for one that was there: it goes like any file the operation made (the rescue holds it),
 your untracked files come back where they were, and `undo` puts the operation's effect back.
 Your ignored files stay out of every checkpoint: one the operation moved to a name no rule

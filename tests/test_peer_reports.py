@@ -1027,7 +1027,7 @@ def test_your_ignored_files_stay_when_the_operation_changed_what_git_ignores(
     repo.write(".env", b"TOKEN=secret\n", mode=0o600)
     repo.write("node_modules/pkg/index.js", b"module\n")
     # Yours from before: a file stamped within the kernel's clock lag (50 ms) of PRE-OP may be
-    # the operation's (ignores.untouched_since), and a fast PRE-OP comes sooner than that.
+    # the operation's (changedtimes.untouched_since), and a fast PRE-OP comes sooner than that.
     time.sleep(0.2)
     before = disk(repo.path)
     if how == "failed run":

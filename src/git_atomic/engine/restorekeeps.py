@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Sequence
 
 from git_atomic.core.config import capture_settings
-from git_atomic.engine import checkpoint, ignores, reconcile, scantree
+from git_atomic.engine import changedtimes, checkpoint, reconcile, scantree
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.restoreplan import folders_on_the_way
@@ -45,7 +45,7 @@ def within_budget(
         c.path for c in files if c.status == "D" and c.path in was_big and c.old_mode[:2] == "10"
     ]
     if cut and target.captured_at is not None:
-        older = ignores.older_than(repo, cut, target.captured_at)
+        older = changedtimes.older_than(repo, cut, target.captured_at)
         anew = committed_anew(repo, [p for p in cut if p not in older], target, current)
         cut = older
         for path in anew:
@@ -97,7 +97,7 @@ def born_before(repo: Repo, deletions: Sequence[bytes], target: Snapshot) -> set
     keep it that way. None for a target that does not know when it was captured."""
     if target.captured_at is None:
         return set()
-    return set(ignores.older_than(repo, deletions, target.captured_at))
+    return set(changedtimes.older_than(repo, deletions, target.captured_at))
 
 
 def ignored_now(
@@ -134,12 +134,12 @@ def ignored_now(
 def untouched_where_it_was(
     repo: Repo, paths: set[bytes], target: Snapshot, changes: Sequence[RawChange]
 ) -> set[bytes]:
-    """Those of `paths` that nothing touched since the target was captured (ignores.py), less
+    """Those of `paths` that nothing touched since the target was captured (changedtimes.py), less
     those that are the same file, mode and bytes, as one the target holds elsewhere and the
     restore makes again: a folder the operation renamed (`mv pkg lib`) sets no ctime of the
     files in it."""
     assert target.captured_at is not None
-    untouched = ignores.untouched_since(repo, sorted(paths), target.captured_at)
+    untouched = changedtimes.untouched_since(repo, sorted(paths), target.captured_at)
     made = {(c.new_mode, c.new_oid) for c in changes if c.status == "A"}
     if not untouched or not made:
         return untouched

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from git_atomic.core import records
 from git_atomic.core.errors import RefusedError
 from git_atomic.core.records import dataclass, field
-from git_atomic.engine import checkpoint, ignores, infoexclude, reconcile, safefs
+from git_atomic.engine import changedtimes, checkpoint, infoexclude, reconcile, safefs
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import ZERO_OID, RawChange, Repo
 
@@ -289,7 +289,7 @@ def _not_over_unseen_files(
     made it again). Taking the effect back takes the rule back; the file stays as you left it
     (the rescue holds it all the same)."""
     written = [c.path for c in changes if c.status != "D" and c.new_mode != GITLINK]
-    outside = ignores.changed_outside(repo, written, target.made_within) if written else set()
+    outside = changedtimes.changed_outside(repo, written, target.made_within) if written else set()
     if not outside:
         return changes
     tracked = {e.path for e in repo.ls_tree_at(current.staged_tree, sorted(outside))}
@@ -334,7 +334,7 @@ def _gone_folders(
         # did not list it only because a rule ignored it (the operation took the rule away:
         # `rm .gitignore`, a line of info/exclude): yours, not the operation's `mkdir`. It
         # stays, as a file of yours does (restorekeeps.untouched_where_it_was).
-        gone -= ignores.untouched_since(repo, sorted(gone), target.captured_at, folders=True)
+        gone -= changedtimes.untouched_since(repo, sorted(gone), target.captured_at, folders=True)
     return tuple(sorted(f for f in gone if not _unsafe(f)))
 
 

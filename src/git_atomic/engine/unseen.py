@@ -11,7 +11,7 @@ import stat
 from collections.abc import Iterable, Sequence
 
 from git_atomic.core.config import capture_settings
-from git_atomic.engine import checkpoint, ignores, infoexclude, safefs, scantree
+from git_atomic.engine import changedtimes, checkpoint, ignores, infoexclude, safefs, scantree
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.restoreplan import GITLINK, folders_on_the_way
@@ -107,6 +107,6 @@ def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snaps
         return []
     # A repository of its own is listed as a folder (`dir/`): never ours to hold or remove.
     listed = [p for p in found if not p.endswith(b"/")]
-    born = ignores.born_at(repo, listed)
+    born = changedtimes.born_at(repo, listed)
     windows = target.made_within or ((target.captured_at, float("inf")),)
     return [p for p, t in born.items() if any(start < t <= end for start, end in windows)]

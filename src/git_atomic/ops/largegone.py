@@ -164,7 +164,10 @@ def moves(
     wanted = {ids[p][:2]: p for p in gone if p in ids}
     if not now or not wanted:
         return []
-    from git_atomic.engine import heldanyway, ignores  # only where a file over the budget is gone
+    from git_atomic.engine import (  # only where a file over the budget is gone
+        changedtimes,
+        heldanyway,
+    )
 
     found = heldanyway.identities(repo, now).items()
     same = {p: wanted[i[:2]] for p, i in found if i[:2] in wanted and wanted[i[:2]] != p}
@@ -172,7 +175,7 @@ def moves(
         return []
     # Born before the target was captured: an inode freed by a deletion and given to a file
     # made since is another file.
-    older = ignores.older_than(repo, sorted(same), target.captured_at)
+    older = changedtimes.older_than(repo, sorted(same), target.captured_at)
     return [(path, same[path]) for path in older]
 
 

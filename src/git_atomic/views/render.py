@@ -520,13 +520,13 @@ def _untouched_since_capture(repo: Repo, before: str, paths: Sequence[bytes]) ->
     if not before.endswith(":files"):
         return set()
     from git_atomic.core.errors import AtomicError
-    from git_atomic.engine import checkpoint, ignores
+    from git_atomic.engine import changedtimes, checkpoint
 
     try:
         at = checkpoint.load(repo, before.removesuffix(":files")).captured_at
     except AtomicError:  # a retired checkpoint, or no checkpoint: nothing more is hidden
         return set()
-    return ignores.untouched_since(repo, paths, at) if at is not None else set()
+    return changedtimes.untouched_since(repo, paths, at) if at is not None else set()
 
 
 # --- the pager ---------------------------------------------------------------------------------
