@@ -1,6 +1,12 @@
 """The agents' side, for tests: Claude Code's hook calls (its payload handed to the installed
 command, `git-atomic hook claude-code EVENT`, as a real process) and an MCP client's server
-(`git-atomic mcp` on pipes)."""
+(`git-atomic mcp` on pipes).
+
+A hook call is a fork of the suite's server (`gitrepo.command_line`, as `GitRepo.atomic`), not a
+new interpreter: a new one paid its start-up at every call and started a warm helper (another
+interpreter and its imports) at the first call of every test, half of an agent test's processor
+time. The interpreter's start and the helper's routing are tested apart (test_hot_path.py,
+test_helper.py, and the tests that start `python -m git_atomic hook` themselves)."""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from testing.gitrepo import GitRepo
+from testing.gitrepo import GitRepo, command_line
 
 
 def run_claude_hook(
@@ -25,16 +31,17 @@ def run_claude_hook(
 ) -> subprocess.CompletedProcess[str]:
     """The hook command for `payload`'s event, run in the repository (exit 0 checked unless
     not `check`); `env`: more variables (a failpoint)."""
-    return subprocess.run(
-        [sys.executable, "-m", "git_atomic", "hook", "claude-code", payload["hook_event_name"]],
-        input=json.dumps(payload),
-        cwd=repo.path,
-        env={**repo.env, "CLAUDE_PROJECT_DIR": str(repo.path), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=check,
+    ran = command_line(
+        ["hook", "claude-code", payload["hook_event_name"]],
+        repo.path,
+        {**repo.env, "CLAUDE_PROJECT_DIR": str(repo.path), **(env or {})},
+        json.dumps(payload).encode(),
+        300,
+        errors="strict",
     )
+    if check:
+        ran.check_returncode()
+    return ran
 
 
 def platform_hook(
@@ -43,15 +50,13 @@ def platform_hook(
     """`git-atomic hook PLATFORM EVENT` with `payload` on its stdin (JSON, or a string as it
     is), with no CLAUDE_PROJECT_DIR (VS Code and the other platforms set none); checked: exit 0,
     no traceback."""
-    ran = subprocess.run(
-        [sys.executable, "-m", "git_atomic", "hook", platform, event],
-        input=payload if isinstance(payload, str) else json.dumps(payload),
-        cwd=repo.path,
-        env={k: v for k, v in repo.env.items() if k != "CLAUDE_PROJECT_DIR"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    ran = command_line(
+        ["hook", platform, event],
+        repo.path,
+        {k: v for k, v in repo.env.items() if k != "CLAUDE_PROJECT_DIR"},
+        (payload if isinstance(payload, str) else json.dumps(payload)).encode(),
+        300,
+        errors="strict",
     )
     assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
     return ran

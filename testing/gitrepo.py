@@ -520,10 +520,17 @@ def _server() -> tuple[subprocess.Popen[bytes], str, dict[str, str]] | None:
 
 
 def command_line(
-    args: list[str], cwd: Path, env: Mapping[str, str], stdin: bytes | None, timeout: float
+    args: list[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    stdin: bytes | None,
+    timeout: float,
+    *,
+    errors: str = "backslashreplace",
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m git_atomic ARGS`: forked by the server when it can, else a new interpreter."""
-    res = forked(args, cwd, env, stdin, timeout)
+    """`python -m git_atomic ARGS`: forked by the server when it can, else a new interpreter.
+    `errors`: how output that is not UTF-8 is decoded ("strict": it fails the call)."""
+    res = forked(args, cwd, env, stdin, timeout, errors=errors)
     if res is None:
         res = subprocess.run(
             [sys.executable, "-m", "git_atomic", *args],
@@ -533,7 +540,7 @@ def command_line(
             stdin=None if stdin else subprocess.DEVNULL,
             capture_output=True,
             text=True,
-            errors="backslashreplace",  # as the fork server's answer (_text): not only UTF-8
+            errors=errors,  # as the fork server's answer (_text)
             timeout=timeout,
             check=False,
         )
@@ -541,7 +548,13 @@ def command_line(
 
 
 def forked(
-    args: list[str], cwd: Path, env: Mapping[str, str], stdin: bytes | None, timeout: float
+    args: list[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    stdin: bytes | None,
+    timeout: float,
+    *,
+    errors: str = "backslashreplace",
 ) -> subprocess.CompletedProcess[str] | None:
     """`python -m git_atomic ARGS` run by the fork server; None: run it as a new interpreter."""
     import array
@@ -593,7 +606,9 @@ def forked(
             code = _status(lines, argv, timeout, deadline)
         out.seek(0)
         err.seek(0)
-        return subprocess.CompletedProcess(argv, code, _text(out.read()), _text(err.read()))
+        return subprocess.CompletedProcess(
+            argv, code, _text(out.read(), errors), _text(err.read(), errors)
+        )
 
 
 def _status(lines: Any, argv: list[str], timeout: float, deadline: float) -> int:
@@ -619,10 +634,10 @@ def _status(lines: Any, argv: list[str], timeout: float, deadline: float) -> int
         raise
 
 
-def _text(data: bytes) -> str:
+def _text(data: bytes, errors: str = "backslashreplace") -> str:
     """As `subprocess.run(text=True)` gives it: decoded, universal newlines (bytes that are not
-    UTF-8, a branch's name git prints, escaped)."""
-    return data.decode(errors="backslashreplace").replace("\r\n", "\n").replace("\r", "\n")
+    UTF-8, a branch's name git prints, escaped unless `errors` says otherwise)."""
+    return data.decode(errors=errors).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _umask() -> int:
