@@ -116,6 +116,35 @@ def _regular_files(root: Path) -> list[tuple[bytes, os.stat_result]]:
     return out
 
 
+Disk = dict[bytes, tuple[object, ...]]
+
+
+def disk(top: Path, *, modes: bool = False) -> Disk:
+    """Every entry under `top` but its own `.git`, by lstat, never through a link: folders
+    (empty ones count) as ("dir",), links as ("link", target), files as ("file", bytes), with
+    their permission bits too where `modes`."""
+    out: Disk = {}
+
+    def visit(folder: bytes, rel: bytes) -> None:
+        for name in sorted(os.listdir(folder)):
+            if not rel and name == b".git":
+                continue
+            full, here = folder + b"/" + name, rel + name
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                out[here] = ("link", os.readlink(full))
+            elif stat.S_ISDIR(st.st_mode):
+                out[here] = ("dir",)
+                visit(full, here + b"/")
+            else:
+                with open(full, "rb") as fh:
+                    data = fh.read()
+                out[here] = ("file", data, stat.S_IMODE(st.st_mode)) if modes else ("file", data)
+
+    visit(os.fsencode(top), b"")
+    return out
+
+
 def walk_exact(top: Path) -> dict[bytes, tuple[object, ...]]:
     """Every entry under `top` with its kind, bytes or target, mode and mtime: a folder that
     must not even be touched (the marker outside the repository)."""

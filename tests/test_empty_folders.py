@@ -5,7 +5,6 @@ after a rollback, an `undo` of it and a second `undo`, in both history modes."""
 
 from __future__ import annotations
 
-import os
 import stat
 import time
 from pathlib import Path
@@ -13,33 +12,16 @@ from pathlib import Path
 import pytest
 
 from git_atomic.engine import checkpoint, discovery, snapshot
+from testing import oracle
 from testing.gitrepo import GitRepo
 
 HISTORIES = ["commits", "shadow"]
-Walk = dict[bytes, tuple[object, ...]]
+Walk = oracle.Disk
 
 
 def walk(top: Path) -> Walk:
-    """Every entry under `top` but `.git`: folders (empty ones count), files, links."""
-    out: Walk = {}
-
-    def visit(folder: bytes, rel: bytes) -> None:
-        for name in sorted(os.listdir(folder)):
-            if not rel and name == b".git":
-                continue
-            full, here = folder + b"/" + name, rel + name
-            st = os.lstat(full)
-            if stat.S_ISLNK(st.st_mode):
-                out[here] = ("link", os.readlink(full))
-            elif stat.S_ISDIR(st.st_mode):
-                out[here] = ("dir",)
-                visit(full, here + b"/")
-            else:
-                with open(full, "rb") as fh:
-                    out[here] = ("file", fh.read())
-
-    visit(os.fsencode(top), b"")
-    return out
+    """Every entry under `top` but `.git`, empty folders too, by lstat: oracle.disk."""
+    return oracle.disk(top)
 
 
 def _tree(repo: GitRepo) -> None:

@@ -10,18 +10,17 @@ ignores is held by the rescue, not put back (README, "What it does not do")."""
 
 from __future__ import annotations
 
-import os
-import stat
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from testing import oracle
 from testing.gitrepo import GitRepo
 
 HISTORIES = ["commits", "shadow"]
-Walk = dict[bytes, tuple[object, ...]]
+Walk = oracle.Disk
 
 # Where your files are in the folder the operation moves (`F`), at each depth.
 DEPTHS = {"in it": "F/cache.bin", "deep in it": "F/deep/er/cache.bin"}
@@ -34,26 +33,8 @@ MOVES = {
 
 
 def walk(top: Path) -> Walk:
-    """Every entry under `top` but `.git`: folders, files (bytes), links (target), by lstat."""
-    out: Walk = {}
-
-    def visit(folder: bytes, rel: bytes) -> None:
-        for name in sorted(os.listdir(folder)):
-            if not rel and name == b".git":
-                continue
-            full, here = folder + b"/" + name, rel + name
-            st = os.lstat(full)
-            if stat.S_ISLNK(st.st_mode):
-                out[here] = ("link", os.readlink(full))
-            elif stat.S_ISDIR(st.st_mode):
-                out[here] = ("dir",)
-                visit(full, here + b"/")
-            else:
-                with open(full, "rb") as fh:
-                    out[here] = ("file", fh.read(), stat.S_IMODE(st.st_mode))
-
-    visit(os.fsencode(top), b"")
-    return out
+    """Every entry under `top` but `.git`, by lstat (with their permission bits): oracle.disk."""
+    return oracle.disk(top, modes=True)
 
 
 def _setup(repo: GitRepo, *, ignored: bool, depth: str, move: str) -> tuple[str, str]:
