@@ -26,12 +26,9 @@ KINDS = {
 }
 
 
-@pytest.mark.parametrize("add_all", [False, True], ids=["scan", "add -A"])
-@pytest.mark.parametrize("kind", sorted(KINDS))
-@pytest.mark.parametrize("flag", FLAGS)
-def test_a_flagged_entry_replaced_is_rolled_back_rescued_and_undone(
-    repo: GitRepo, flag: str, kind: str, add_all: bool
-) -> None:
+def _flagged_g(repo: GitRepo, flag: str) -> None:
+    """Your `g` with `flag` (intent-to-add: added -N; else committed, then flagged), beside a
+    committed `b` (made a FIFO where the `git add -A` capture is drawn)."""
     repo.write("b", b"b\n")
     repo.write("g", b"yours\n")
     if flag == "intent-to-add":
@@ -42,6 +39,15 @@ def test_a_flagged_entry_replaced_is_rolled_back_rescued_and_undone(
         repo.git("add", "b", "g")
         repo.git("commit", "-qm", "b and g")
         repo.git("update-index", f"--{flag}", "g")
+
+
+@pytest.mark.parametrize("add_all", [False, True], ids=["scan", "add -A"])
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("flag", FLAGS)
+def test_a_flagged_entry_replaced_is_rolled_back_rescued_and_undone(
+    repo: GitRepo, flag: str, kind: str, add_all: bool
+) -> None:
+    _flagged_g(repo, flag)
     before = repo.fingerprint()
     fifo = "rm b && mkfifo b && " if add_all else ""
     out = repo.atomic_json("run", "--", "sh", "-c", f"{fifo}rm g && {KINDS[kind]}; exit 1", check=1)
@@ -71,16 +77,7 @@ def test_what_you_put_where_a_flagged_entry_was_comes_back(
     """The same replacement made by you before the operation: PRE-OP's capture holds it, and
     the rollback of an operation that removed it brings it back. Before, on the `add -A` way,
     PRE-OP lacked your `g/inner`, and a failed `rm -rf g` lost it for good."""
-    repo.write("b", b"b\n")
-    repo.write("g", b"yours\n")
-    if flag == "intent-to-add":
-        repo.git("add", "b")
-        repo.git("commit", "-qm", "b")
-        repo.git("add", "-N", "g")
-    else:
-        repo.git("add", "b", "g")
-        repo.git("commit", "-qm", "b and g")
-        repo.git("update-index", f"--{flag}", "g")
+    _flagged_g(repo, flag)
     fifo = "rm b && mkfifo b && " if add_all else ""
     subprocess.run(["sh", "-c", f"{fifo}rm g && {KINDS[kind]}"], cwd=repo.path, check=True)
     before = repo.fingerprint()
