@@ -330,3 +330,37 @@ def test_a_fifo_at_an_index_s_name_beside_a_shared_index_is_no_split_index(
     assert shared_index(repo) is not None
     repo.atomic("run", "--", "true", check=0, timeout=60)  # the next capture drops it
     assert not [p for p in (repo.path / ".git").rglob("*") if p.is_fifo()]
+
+
+def index_shape(repo: GitRepo) -> tuple[str, bytes, bool]:
+    """The index's flags (ls-files -v), version, and whether it is split (its `link`)."""
+    data = (repo.path / ".git" / "index").read_bytes()
+    return repo.git("ls-files", "-v"), data[4:8], "link" in index_extensions(data)
+
+
+SHAPES = {
+    "assume-unchanged": "git update-index --assume-unchanged a.txt",
+    "skip-worktree": "git update-index --skip-worktree a.txt",
+    "version 4": "git update-index --index-version 4",
+    "split": "git update-index --split-index",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_a_dry_run_names_the_index_s_flags_or_format_as_the_move_does(
+    repo: GitRepo, shape: str
+) -> None:
+    """An operation that changed only the index's flags or format (no path, no entry's
+    content): its rollback says "0 paths changed (and the index's flags or format)", and its
+    dry run said "would change 0 paths" alone, as if there were nothing to take back."""
+    repo.write("a.txt", b"a\n")
+    repo.git("add", "a.txt")
+    repo.git("commit", "-qm", "a")
+    before = index_shape(repo)
+    repo.atomic("run", "--", "sh", "-c", SHAPES[shape], check=0)
+    assert index_shape(repo) != before
+    dry = repo.atomic("rollback", "--dry-run", check=0)
+    assert "would change 0 paths (and the index's flags or format)" in dry.stderr, dry.stderr
+    done = repo.atomic("rollback", check=0)
+    assert "0 paths changed (and the index's flags or format)" in done.stderr, done.stderr
+    assert index_shape(repo) == before

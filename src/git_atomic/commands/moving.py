@@ -453,7 +453,8 @@ def report_still(
         for line in notes:
             output.say(f"git-atomic: note: {line}")
         n = len(facts.changes)
-        also = " (and what the git lines above say)" if facts.git_dir else ""
+        parts = [*_index_shape(prev), *(["what the git lines above say"] if facts.git_dir else [])]
+        also = f" (and {' and '.join(parts)})" if parts else ""
         output.say(
             f"git-atomic: dry run: {move.event} to {move.label} would change {n} "
             f"path{'s' if n != 1 else ''}{also}{_dropping(facts)}; nothing was changed"
@@ -536,7 +537,7 @@ def report_done(
     n = len(facts.changes)
     hint = "" if move.event == EventKind.UNDO else f"; {UNDO_HINT}"
     also = [
-        *(["the index's flags or format"] if prev.index_shape_changes else []),
+        *_index_shape(prev),
         *([".git/info/exclude"] if prev.plan.exclude_changes else []),
         *([".git/info/attributes"] if prev.plan.attributes_changes else []),
         *([".git/shallow"] if prev.plan.shallow_changes else []),
@@ -546,6 +547,11 @@ def report_done(
         said += ", except what the warnings above name"
     output.say(f"git-atomic: {said}; {n} path{'s' if n != 1 else ''} changed{index}{hint}")
     return left_exit(len(done.left) + len(done.refs_left), failed=len(done.failed))
+
+
+def _index_shape(prev: moves.Preview) -> list[str]:
+    """What a move says of the index beside the paths it changes: its dry run as the move."""
+    return ["the index's flags or format"] if prev.index_shape_changes else []
 
 
 def left_exit(left: int, *, failed: int = 0) -> int:
