@@ -155,3 +155,48 @@ def test_an_index_past_the_size_read_has_no_key(
     assert key(repo) is not None
     monkeypatch.setattr(indexentries, "AT_MOST_BYTES", path.stat().st_size - 1)
     assert key(repo) is None
+
+
+@pytest.mark.parametrize("what", ["link to a device", "link to a file outside"])
+def test_a_checkpoint_never_reads_through_a_link_at_the_index_s_name(
+    repo: GitRepo, tmp_path: Path, what: str
+) -> None:
+    """An operation may leave a link at `.git/index`. Once git's answer about the rule files is
+    remembered (a tracked `.gitignore`, older than the walk's window), the next checkpoint
+    keys the index by name (indexentries.open_index: never through a link, never waiting on a
+    FIFO): it ends with one line, the link and what it points at untouched. (A FIFO there:
+    git's own `ls-files` waits on it; README, "What it does not do".)"""
+    written = time.monotonic()
+    repo.write(".gitignore", b"build/\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    time.sleep(max(0.0, 3.2 - (time.monotonic() - written)))
+    for name in ("one", "two"):
+        repo.atomic("begin", name, check=0)
+        repo.atomic("abort", check=0)
+    index = repo.path / ".git" / "index"
+    index.unlink()
+    outside = tmp_path / "outside-index"
+    outside.write_bytes(b"DIRC not yours\n")
+    os.symlink("/dev/zero" if what == "link to a device" else outside, index)
+    res = repo.atomic("begin", "three", timeout=60)
+    assert "Traceback" not in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert outside.read_bytes() == b"DIRC not yours\n"
+    assert index.is_symlink()
+
+
+def test_the_index_is_opened_only_as_a_regular_file(tmp_path: Path) -> None:
+    """open_index: a FIFO is not waited on, a link is not followed, a missing file says so."""
+    fifo, link, real = tmp_path / "fifo", tmp_path / "link", tmp_path / "real"
+    os.mkfifo(fifo)
+    real.write_bytes(b"DIRC")
+    os.symlink(real, link)
+    assert indexentries.open_index(fifo) is None  # (returns at once: O_NONBLOCK)
+    assert indexentries.open_index(link) is None
+    with pytest.raises(FileNotFoundError):
+        indexentries.open_index(tmp_path / "none")
+    opened = indexentries.open_index(real)
+    assert opened is not None
+    with opened:
+        assert opened.read() == b"DIRC"

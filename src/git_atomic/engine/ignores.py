@@ -171,7 +171,10 @@ def _answer_key(repo: Repo, walked: folderwalk.Walk) -> _Key | None:
     if walked.rules_stamp is None:
         return None
     try:
-        with open(repo.index_path, "rb") as fh:
+        fh = indexentries.open_index(repo.index_path)
+        if fh is None:
+            return None  # a link or a FIFO at the index's name: git's own reading says
+        with fh:
             size = os.fstat(fh.fileno()).st_size
             fh.seek(max(0, size - 32))
             trailer = fh.read(32)

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import stat
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
 from git_atomic.engine import objectformat
 
@@ -69,6 +70,23 @@ def starts(data: bytes | bytearray, width: int) -> list[int] | None:
     return found
 
 
+def open_index(path: Path | str) -> BinaryIO | None:
+    """An index file opened for reading, never through a link and never waiting on a FIFO (an
+    operation may leave either at `.git/index`): None for anything but a regular file.
+    FileNotFoundError where there is none."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError:
+        return None  # a link (ELOOP), or nothing to read
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
+
+
 # One index file is read once per process, whoever asks (the staged side, the rule files).
 _keys: dict[tuple[int, ...], str | None] = {}
 
@@ -79,7 +97,10 @@ def entries_key(path: Path, *, sha256: bool) -> str | None:
     this cannot read whole, one over AT_MOST_BYTES, or none at all."""
     width = 32 if sha256 else 20
     try:
-        with open(path, "rb") as fh:
+        fh = open_index(path)
+        if fh is None:
+            return None
+        with fh:
             st = os.fstat(fh.fileno())
             stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
             if stamp in _keys:
