@@ -147,6 +147,7 @@ RESTORE = {
         ".engine.unchanged",  # its check that nobody else wrote a path
         ".engine.lfskeep",  # the LFS content it puts back (or keeps aside)
         ".engine.nestedrepos",  # the repositories of their own it leaves as they are
+        ".engine.trash",  # what it removes for good, emptied by a process of its own
         ".ops.hooksmade",  # the git hooks an operation's own rollback names
         ".ops.configmade",  # and the settings it names
     )

@@ -53,6 +53,7 @@ from git_atomic.engine import (
     scratch,
     snapshot,
     staged,
+    trash,
 )
 from git_atomic.ops import commandresults, context, output
 
@@ -163,6 +164,7 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
             shutil.rmtree(folder, ignore_errors=True)
             logs += 1
     scratch.remove_dead(repo.state_dir / "tmp")
+    trash.empty_folder(repo.state_dir / "trash")  # a killed emptier's leftovers
     scratch.remove_dead_asides(
         repo.state_dir, repo.common_dir / turnstate.OPEN_MARKS, git_dir=repo.git_dir
     )

@@ -45,7 +45,12 @@ def apply_files(
     # The bytes it writes, read beside the removals (a large restore's: blobsahead.py).
     ahead = blobsahead.start(repo, _blobs_wanted(changes, kept))
     # What it removes is moved aside first, into our folder of the git dir (unchanged.py).
-    with safefs.Tree(os.fsencode(repo.root), aside=os.fsencode(repo.state_dir / "tmp")) as tree:
+    # What it removes for good goes into the trash, emptied after the restore (trash.py).
+    with safefs.Tree(
+        os.fsencode(repo.root),
+        aside=os.fsencode(repo.state_dir / "tmp"),
+        trash=os.fsencode(repo.state_dir / "trash"),
+    ) as tree:
         # The operation may have made a repository where a folder was (`git init sub`, a
         # clone): git still lists its files as the folder's (the index holds paths under it),
         # but they are that repository's own. Nothing is removed from it or written into it.

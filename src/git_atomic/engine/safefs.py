@@ -22,7 +22,10 @@ import os
 import stat
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from git_atomic.engine.trash import Bin
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # never a fifo's wait
@@ -52,12 +55,25 @@ class Taken(NamedTuple):
 class Tree:
     """A worktree's files, reached from its top folder without following links. `aside`: a
     folder of ours (the git dir's), into which `take` moves what it removes (None, or on
-    another file system: a hidden name beside the file)."""
+    another file system: a hidden name beside the file). `trash`: a folder of ours, beside
+    `aside`, where what is removed for good goes, emptied after (trash.py); None: removed at
+    once."""
 
-    def __init__(self, root: bytes | str, *, aside: bytes | str | None = None) -> None:
+    def __init__(
+        self,
+        root: bytes | str,
+        *,
+        aside: bytes | str | None = None,
+        trash: bytes | str | None = None,
+    ) -> None:
         self.root = os.fsencode(root)
         self._fds: dict[bytes, int] = {}
         self._aside = None if aside is None else os.fsencode(aside)
+        self._bin: Bin | None = None
+        if trash is not None:  # a restore's (imported by it alone)
+            from git_atomic.engine.trash import Bin
+
+            self._bin = Bin(os.fsencode(trash))
         self._aside_fd: int | None = None
         self._taken = 0
         self._pid = os.getpid()  # in the names `take` moves files to (a system call each time)
@@ -80,6 +96,8 @@ class Tree:
         if self._aside_fd is not None:
             os.close(self._aside_fd)
             self._aside_fd = None
+        if self._bin is not None:
+            self._bin.close()
 
     # --- removal by compare-and-swap ------------------------------------------------------
     def take(
@@ -123,15 +141,20 @@ class Tree:
             if hold is not None:
                 hold.append(Taken(dir_fd, name, aside, moved))
             else:
-                os.unlink(moved, dir_fd=aside)
+                self._discard(aside, moved)
             return True
         self._put_back(aside, moved, dir_fd, name)
         return False
 
     def drop(self, taken: Taken) -> None:
         """What `take` held, removed for good."""
+        self._discard(taken.aside, taken.moved)
+
+    def _discard(self, folder: int, name: bytes) -> None:
+        if self._bin is not None and self._bin.put(folder, name):
+            return
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(taken.moved, dir_fd=taken.aside)
+            os.unlink(name, dir_fd=folder)
 
     def give_back(self, taken: Taken) -> None:
         """What `take` held, put back at its name (never over anything there now)."""
