@@ -203,7 +203,11 @@ def _kept_answer(repo: Repo, key: _Key) -> tuple[bytes | None, _Key]:
     key = (*key[:3], None if entries is None else f"{entries} {key[2]}")
     try:
         if kept is not None and key[3] is not None and kept.get("entries") == key[3]:
-            return os.fsencode(kept["answer"]), key
+            answer = os.fsencode(kept["answer"])
+            # Kept under this index's checksum too: the next capture of the same file does not
+            # read its entries again (every one after a `git status` did).
+            _keep_answer(repo, key, answer)
+            return answer, key
     except (AttributeError, KeyError, TypeError, ValueError):
         pass
     return None, key

@@ -70,8 +70,12 @@ def copy(repo: Repo, index_copy: Path, staged_copy: Path) -> Copy:
         and not indexstate.none_on_disk(repo.root, sorted(skipped))
     ):
         seen = None
-    if seen is not None and entries is not None and os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1":
-        _verify_seen(repo, index_copy, staged_copy, seen)  # under test: git reads it so
+    if seen is not None and key is not None and entries is not None:
+        if os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1":
+            _verify_seen(repo, index_copy, staged_copy, seen)  # under test: git reads it so
+        # Found by its entries: kept under this checksum too, so that the next capture of the
+        # same file does not read its entries again (every one after a `git status` did).
+        _remember_staged(repo, (key, entries), *seen)
     if seen is None:
         scanindex.share(index_copy, staged_copy)
     return Copy(True, index_copy.stat().st_mtime_ns, key, entries, seen)
