@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,47 @@ def test_a_small_rollback_knows_how_its_rescue_and_target_differ(
     assert not repo.exists("new")
     repo.atomic("undo")
     assert repo.fingerprint() == before
+
+
+@pytest.mark.parametrize("change", ["edit", "delete"])
+def test_a_begin_and_an_abort_that_take_turns_ask_git_nothing_of_the_ignore_rules(
+    repo: GitRepo, change: str
+) -> None:
+    """A `begin` and an `abort` of the same change take turns with two scan trees (the state,
+    the state with the change): each one's reconciliation is remembered, not only the last, so
+    neither asks git again whether a rule ignores the untracked files (`check-ignore`; the
+    benchmark's messy state has seven). A rule that changed since is seen all the same. (No
+    new folder: the walk of the folders asks git about those, folderwalk.py.)"""
+    written = time.monotonic()
+    repo.write("src/a.py", b"a\n")
+    repo.write("src/b.py", b"b\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    repo.write("notes.txt", b"untracked\n")
+    repo.write("more/notes.md", b"untracked too\n")
+    state = repo.fingerprint()
+
+    def operation() -> None:
+        if change == "edit":
+            repo.write("src/a.py", b"changed\n")
+        else:
+            os.unlink(repo.path / "src" / "b.py")
+            os.unlink(repo.path / "notes.txt")
+
+    time.sleep(max(0.0, 3.2 - (time.monotonic() - written)))  # the rules out of the walk's window
+    for _ in range(2):
+        repo.atomic("begin", "x")
+        operation()
+        repo.atomic("abort")
+        assert repo.fingerprint() == state
+    calls = _traced(repo, "begin", "x")
+    operation()
+    calls += _traced(repo, "abort")
+    assert not [c for c in calls if c.startswith("git check-ignore")], calls
+    assert repo.fingerprint() == state
+    # A rule of info/exclude that ignores an untracked file now: not in the checkpoint.
+    repo.write(".git/info/exclude", b"notes.txt\n")
+    pre_op = repo.atomic_json("begin", "y")["checkpoints"]["pre_op"]
+    names = repo.git("ls-tree", "-r", "--name-only", f"{pre_op}:files").split()
+    assert "notes.txt" not in names and "more/notes.md" in names, names
+    repo.atomic("abort")

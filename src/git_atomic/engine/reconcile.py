@@ -5,13 +5,14 @@ ignored must be in the scan's tree, and a file only the scan index tracks (since
 must not be ignored now. This module says which paths the scan index must add or drop; scan.py
 applies them.
 
-Reconciling costs a `diff-tree` and a `check-ignore`, and its answer is almost always the last
-one: same staged tree, same scan tree, nothing to add or remove. That answer is remembered in
-`reconciled-<worktree>.json` with what else could change it: the ignore rules that live
-outside the tree (info/exclude, core.excludesFile), and your tracked paths the scan lacks,
-which are looked at again (one that is now a file on disk is a file to add). The changes
-between the two trees go with it (two trees' difference never changes): the capture lists
-them too.
+Reconciling costs a `diff-tree` and a `check-ignore`, and its answer is almost always one of the
+last two: same staged tree, same scan tree, nothing to add or remove (a `begin` and an `abort`
+take turns with two trees: the state and the state with the operation's change). Those answers
+are remembered in `reconciled-<worktree>.json` with what else could change them: the ignore
+rules that live outside the tree (info/exclude, core.excludesFile), and your tracked paths the
+scan lacks, which are looked at again (one that is now a file on disk is a file to add). The
+changes between the two trees go with each (two trees' difference never changes): the capture
+lists them too.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import os
 import stat
 from collections.abc import Sequence, Set
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from git_atomic.engine import safefs
 from git_atomic.engine.git import RawChange, Repo, worktree_key
@@ -81,20 +82,21 @@ def _composed(
     `tree` (the edit's changes known: Repo.tree_edit) and the last reconciliation remembered how
     `staged_tree` becomes `base`: path by path, what your index has against what the scan has
     now. None when either is not known."""
-    import json
-
     edit = repo.known_diff(base, tree) if base is not None else None
     if edit is None:
         return None
+    data = next(
+        (e for e in _remembered(memo) if [e.get("staged"), e.get("tree")] == [staged_tree, base]),
+        None,
+    )
+    if data is None:
+        return None
     try:
-        data = json.loads(memo.read_text())
-        if [data["staged"], data["tree"]] != [staged_tree, base]:
-            return None
         known = {
             os.fsencode(f[5]): RawChange(f[0], f[1], f[2], f[3], f[4], os.fsencode(f[5]))
             for f in data["changes"]
         }
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+    except (ValueError, KeyError, TypeError, IndexError):
         return None
     for change in edit:
         before = known.pop(change.path, None)
@@ -148,19 +150,25 @@ def rules_key(repo: Repo) -> list[object]:
 def _still_reconciled(
     root: bytes, memo: Path, staged_tree: str, tree: str, rules: list[object]
 ) -> list[RawChange] | None:
-    """The changes from the staged tree to the scan's when the answer is still the one
+    """The changes from the staged tree to the scan's when the answer is still one of those
     remembered; None when it must be worked out."""
-    import json
-
+    wanted = [staged_tree, tree, rules]
+    data = next(
+        (
+            e
+            for e in _remembered(memo)
+            if [e.get("staged"), e.get("tree"), e.get("rules")] == wanted
+        ),
+        None,
+    )
+    if data is None:
+        return None
     try:
-        data = json.loads(memo.read_text())
-        if [data["staged"], data["tree"], data["rules"]] != [staged_tree, tree, rules]:
-            return None
         absent = [os.fsencode(p) for p in data["absent"]]
         changes = [
             RawChange(f[0], f[1], f[2], f[3], f[4], os.fsencode(f[5])) for f in data["changes"]
         ]
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+    except (ValueError, KeyError, TypeError, IndexError):
         return None
     with safefs.Tree(root) as on_disk:
         for path in absent:
@@ -168,6 +176,21 @@ def _still_reconciled(
             if kind is not None and kind != stat.S_IFDIR:
                 return None
     return changes
+
+
+def _remembered(memo: Path) -> list[dict[str, Any]]:
+    """The answers remembered, the last one first: the file holds it, and the one before it
+    under "before" (a file written before that holds the last alone)."""
+    import json
+
+    try:
+        data = json.loads(memo.read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(data, dict):
+        return []
+    before = data.pop("before", None)
+    return [data, before] if isinstance(before, dict) else [data]
 
 
 def _remember_reconciled(
@@ -182,19 +205,19 @@ def _remember_reconciled(
 
     if len(absent) > 20_000 or len(changes) > 20_000:
         return  # looking at them again, or reading them back, would cost what it saves
+    kept: dict[str, object] = {
+        "staged": staged_tree,
+        "tree": tree,
+        "rules": rules,
+        "absent": [os.fsdecode(p) for p in absent],
+        "changes": [[*c[:5], os.fsdecode(c.path)] for c in changes],
+    }
+    last = next(iter(_remembered(memo)), None)
+    if last is not None and [last.get("staged"), last.get("tree")] != [staged_tree, tree]:
+        kept["before"] = last  # the other of two states a begin and an abort take turns with
     scratch = memo.with_name(f"{memo.name}.{os.getpid()}")
     with contextlib.suppress(OSError):
-        scratch.write_text(
-            json.dumps(
-                {
-                    "staged": staged_tree,
-                    "tree": tree,
-                    "rules": rules,
-                    "absent": [os.fsdecode(p) for p in absent],
-                    "changes": [[*c[:5], os.fsdecode(c.path)] for c in changes],
-                }
-            )
-        )
+        scratch.write_text(json.dumps(kept))
         from git_atomic.core import failpoints  # not before the early scan (test_hot_path)
 
         failpoints.hit("reconcile:aside")  # a kill leaves it: recover's sweep (scratch.py)
