@@ -218,15 +218,16 @@ def test_a_small_rollback_knows_how_its_rescue_and_target_differ(
     assert repo.fingerprint() == before
 
 
-@pytest.mark.parametrize("change", ["edit", "delete"])
+@pytest.mark.parametrize("change", ["edit", "delete", "new folders"])
 def test_a_begin_and_an_abort_that_take_turns_ask_git_nothing_of_the_ignore_rules(
     repo: GitRepo, change: str
 ) -> None:
     """A `begin` and an `abort` of the same change take turns with two scan trees (the state,
     the state with the change): each one's reconciliation is remembered, not only the last, so
     neither asks git again whether a rule ignores the untracked files (`check-ignore`; the
-    benchmark's messy state has seven). A rule that changed since is seen all the same. (No
-    new folder: the walk of the folders asks git about those, folderwalk.py.)"""
+    benchmark's messy state has seven). Nor is git asked again about the folders the change
+    makes, which the abort removed: the walk keeps its verdicts on folders gone (folderwalk.py).
+    A rule that changed since is seen all the same."""
     written = time.monotonic()
     repo.write("src/a.py", b"a\n")
     repo.write("src/b.py", b"b\n")
@@ -239,6 +240,8 @@ def test_a_begin_and_an_abort_that_take_turns_ask_git_nothing_of_the_ignore_rule
     def operation() -> None:
         if change == "edit":
             repo.write("src/a.py", b"changed\n")
+        elif change == "new folders":
+            repo.write("new/deep/file.py", b"n\n")
         else:
             os.unlink(repo.path / "src" / "b.py")
             os.unlink(repo.path / "notes.txt")
@@ -260,3 +263,10 @@ def test_a_begin_and_an_abort_that_take_turns_ask_git_nothing_of_the_ignore_rule
     names = repo.git("ls-tree", "-r", "--name-only", f"{pre_op}:files").split()
     assert "notes.txt" not in names and "more/notes.md" in names, names
     repo.atomic("abort")
+    # A rule file that ignores the new folder now: git is asked, and the abort leaves the
+    # ignored file the operation made where it is (a verdict kept would have it removed).
+    repo.write(".gitignore", b"new/\n")
+    repo.atomic("begin", "z")
+    repo.write("new/deep/file.py", b"n\n")
+    repo.atomic("abort")
+    assert repo.read("new/deep/file.py") == b"n\n"

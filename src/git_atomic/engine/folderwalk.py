@@ -6,7 +6,8 @@ A capture needs every empty folder git would not ignore (folders.py), and the ig
 at 100,000 files about 500 ms of processor time. This walk looks at each folder git would look
 into (one `fstat`), reads only the folders whose stat data changed since the last walk (a
 folder's entries change only with its mtime), and asks git only about folders it has not seen
-before, or all of them when an ignore rule may have changed: `git check-ignore --no-index`, one
+before (what git said of a few folders gone since is kept too), or all of them when an ignore
+rule may have changed: `git check-ignore --no-index`, one
 process for all the folders of a depth, and for the new folders below them, read ahead (a new
 `a/b/c` is one question, not three). What it keeps is a cache beside the scan index; a walk
 without it (or with a damaged one) reads every folder.
@@ -52,6 +53,9 @@ _ROUNDS_AT_MOST: Final = 64
 # answers for a new tree of folders (`mkdir -p a/b/c`), not one per depth: at most this many a
 # round (a new ignored `node_modules/` costs this many folders read, never more).
 _AHEAD_AT_MOST: Final = 32
+# Verdicts kept on folders a walk did not meet (`walk`): an `abort` removes the operation's new
+# folders, and the next one that makes them again is not asked about them again.
+_GONE_KEPT: Final = 256
 
 
 class Walk(NamedTuple):
@@ -124,6 +128,7 @@ def walk(repo: Repo) -> Walk | None:
         if found is not None and verdicts and kept and walker.rule_stats != kept.rule_stats:
             walker = _Walker(repo, walker.records, {}, icase=icase)
             found = walker.run()
+            verdicts = {}
     except stalls.Stalled:
         raise  # a rule file git would wait on for ever: git's listing would too
     except Exception:  # a cache (or a tree) that cannot be walked: git's listing says
@@ -144,9 +149,14 @@ def walk(repo: Repo) -> Walk | None:
         # A walk that stopped part way (`_ROUNDS_AT_MOST`) never checked the kept verdicts
         # against the rule files: only those it asked itself are worth keeping.
         steady = steady and not (walker.partial and verdicts)
+        # The verdicts on folders this walk did not meet (gone since: an operation's new
+        # folders, which its rollback removed) are kept too, a few, under the same rules: git
+        # says the same of the same path while no rule is other (a rule file that changed,
+        # came or went, in the tree or outside it, and every verdict is asked again).
+        gone = [(f, v) for f, v in verdicts.items() if f not in walker.seen][-_GONE_KEPT:]
         now = _Kept(
             {k: r for k, r in walker.records.items() if r[1] >= 0 and max(r[2], r[3]) < racy},
-            walker.seen if steady else {},
+            {**dict(gone), **walker.seen} if steady else {},
             rules if steady else [],
             walker.rule_stats,
             icase,
