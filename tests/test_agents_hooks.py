@@ -333,7 +333,9 @@ def test_a_later_file_tool_call_notes_its_file_and_takes_no_checkpoint(
     claude.env["GIT_TRACE"] = str(traces["post"])
     claude.send(post)
     del claude.env["GIT_TRACE"]
-    scans = {e: traces[e].read_text().count("status --porcelain=v2") for e in traces}
+    # (a call that runs no git at all writes no trace: discovery's answers were kept)
+    ran = {e: traces[e].read_text() if traces[e].exists() else "" for e in traces}
+    scans = {e: ran[e].count("status --porcelain=v2") for e in traces}
     assert scans == {"pre": 0, "post": 0}, scans
 
     [answer] = claude.send(stop())

@@ -175,6 +175,7 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         ".agents.turnothers",  # other sessions' steps inside a window (from turnsteps.py)
         ".agents.turnkeys",  # the names of a record's window notes (turnsteps, turnothers)
         ".engine.loosetrees",  # a later file tool's call reads its checkpoint's entries
+        ".engine.foundmemo",  # discovery's answer and the configuration kept between calls
         ".ops.windowlog",  # the changes a window may be split around (turnothers.py)
         # a turn whose record a call removed, rebuilt from its refs: asked at its first call
         ".agents.turnorphans",
@@ -583,7 +584,10 @@ def test_a_file_tools_later_call_asks_git_only_what_it_cannot_read(
     and notes it again after (its PostToolUse): no capture. What the last checkpoint holds at
     that file is read from its loose objects (engine/loosetrees.py), not by `ls-tree`; a new
     file is asked of `check-ignore` (git's rules decide), and the noted bytes are held by a
-    ref of the turn (`update-ref`). Discovery's `config` and `rev-parse` run side by side."""
+    ref of the turn (`update-ref`). Discovery's `config` and `rev-parse` ran at the turn's
+    first calls; a later call uses their answers, kept while nothing they depend on changed
+    (engine/foundmemo.py; tests/test_foundmemo.py changes each such thing): a later
+    `PreToolUse` runs no git at all."""
     env = {"GIT_ATOMIC_HELPER": "0", "GIT_ATOMIC_VERIFY_SCAN": "0"}
 
     def call(event: str, n: int, name: str, trace: Path | None = None) -> None:
@@ -608,7 +612,9 @@ def test_a_file_tools_later_call_asks_git_only_what_it_cannot_read(
     repo.write("first.txt", b"first\n")
     call("PostToolUse", 1, "first.txt")  # the turn's first step: two captures
     name = "second.txt" if kind == "new file" else "a.txt"
-    call("PreToolUse", 2, name)
+    trace = tmp_path / "pre.json"
+    call("PreToolUse", 2, name, trace)
+    assert not trace.exists(), git_commands(trace)  # (git writes the file at its start)
     repo.write(name, b"second\n")
     trace = tmp_path / "post.json"
     call("PostToolUse", 2, name, trace)
@@ -630,7 +636,7 @@ def test_a_file_tools_later_call_asks_git_only_what_it_cannot_read(
     later |= {"hashlib", "_hashlib"}  # (the session's hash: objectformat.sha256_hex)
     assert not later & everything, later & everything
     call("PostToolUse", 3, "third.txt")
-    expected = ["config", "rev-parse", "update-ref"]
+    expected = ["update-ref"]
     if kind == "new file":
         expected.append("check-ignore")
     assert sorted(git_commands(trace)) == sorted(expected), git_commands(trace)

@@ -94,8 +94,16 @@ def discover_with_refs(prefix: str) -> tuple[Repo, dict[str, str]]:
 def discover_with_config(start: str) -> Repo:
     """`discover(start)` and the configuration, read side by side (two processes at once): a
     hook call needs both, and would otherwise read the configuration only once it is known
-    where the repository is."""
-    _config_before_git(start)
+    where the repository is. Both answers are kept for the next hook call from `start`, which
+    uses them while nothing they depend on changed (foundmemo.py): no process then."""
+    from git_atomic.engine import foundmemo  # (a hook call's alone)
+
+    found = _config_before_git(start)
+    known = foundmemo.key(start, found)
+    if known is not None and found is not None:
+        kept = _recalled(start, found, known)
+        if kept is not None:
+            return kept
     config = process.Background(["config", "-z", "--list"], cwd=start)
     try:
         repo = discover(start)
@@ -103,7 +111,36 @@ def discover_with_config(start: str) -> Repo:
         settings = config.wait(check=False)
     if settings.returncode == 0:
         repo.offer_config(settings.stdout)
+        if known is not None and found is not None and _same_dirs(repo, found):
+            root, git_dir, common = (
+                os.fsencode(p) for p in (repo.root, repo.git_dir, repo.common_dir)
+            )
+            answer = foundmemo.Found(root, git_dir, common, settings.stdout)
+            foundmemo.keep(found[1], start, known, answer)
     return repo
+
+
+def _recalled(start: str, found: tuple[Path, Path], known: bytes) -> Repo | None:
+    """The repository and configuration kept for `start` under `known`, where the git dirs
+    they name are the ones found without git; None otherwise."""
+    from git_atomic.engine import foundmemo
+
+    kept = foundmemo.recall(found[1], start, known)
+    if kept is None:
+        return None
+    paths = (Path(os.fsdecode(p)) for p in (kept.root, kept.git_dir, kept.common_dir))
+    repo = Repo(*paths)
+    if not _same_dirs(repo, found):
+        return None
+    check_environment(repo, start)
+    repo.offer_config(kept.config)
+    return repo
+
+
+def _same_dirs(repo: Repo, found: tuple[Path, Path]) -> bool:
+    return repo.real_git_dir == os.path.realpath(found[0]) and os.path.realpath(
+        repo.common_dir
+    ) == os.path.realpath(found[1])
 
 
 def _location_env() -> dict[str, str]:
@@ -266,7 +303,7 @@ def _check_includes(git_dir: Path, common_dir: Path) -> None:
         configincludes.check_includes(files)
 
 
-def _config_before_git(cwd: str) -> None:
+def _config_before_git(cwd: str) -> tuple[Path, Path] | None:
     """`check_config_files` before git is asked where the repository is: every git process
     reads the configuration first, and one that is a FIFO would have it, and this command with
     it (a hook call included), wait for ever. The git dir is found without git (a few lstats);
@@ -274,6 +311,7 @@ def _config_before_git(cwd: str) -> None:
     found = find_git_dirs(Path(cwd), as_git=True)
     if found is not None:
         check_config_files(found[0], found[1], None)
+    return found
 
 
 _LOCATION_FLAGS: Final = ("--show-toplevel", "--git-dir", "--git-common-dir")
