@@ -285,6 +285,15 @@ def git_commands(trace: Path) -> list[str]:
     ]
 
 
+def starts(trace: Path) -> list[list[str]]:
+    """The arguments of each git process a GIT_TRACE2_EVENT file saw start."""
+    return [
+        e["argv"][1:]
+        for e in map(json.loads, trace.read_text().splitlines())
+        if e["event"] == "start"
+    ]
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
@@ -647,6 +656,12 @@ def test_a_file_tools_later_call_asks_git_only_what_it_cannot_read(
     assert "is kept" in res.stdout, (res.stdout, res.stderr)
     # Its pending step's two checkpoints: a few trees, written loose (git.py `tree_edits`).
     assert "mktree" not in git_commands(trace), git_commands(trace)
+    # Which branches are symbolic refs to ours and which refs the turn has: one listing after
+    # its capture (turnend._branches_and_turn_refs), was two. Before it: the turns' refs (a
+    # turn of a session gone), the operations' PRE-OPs, the capture's own.
+    listings = [a for a in starts(trace) if "for-each-ref" in a]
+    assert len(listings) == 4, listings
+    assert sum("refs/heads/" in a for a in listings) == 2, listings
     op = json.loads(repo.atomic("log", "--json", check=0).stdout)
     assert op  # the turn is recorded; its steps' exactness: tests/test_agents_turn_core.py
     repo.atomic("rollback", check=0, env=env)

@@ -37,6 +37,7 @@ from git_atomic.core.vocab import (
     Phase,
 )
 from git_atomic.engine import git
+from git_atomic.engine.gitoutput import parse_refs
 from git_atomic.ops.context import (
     ROOT_KEY,
     UNNAMED,
@@ -110,12 +111,14 @@ def judge(
     history: HistoryMode = HistoryMode.SHADOW,
     unreadable: str = "",
     held_up: str = "",
+    listed: bytes | None = None,
 ) -> Verdict:
     """Record the turn as an operation, run the gates, keep or take back its effect; in commits
     mode a kept turn becomes one commit (`turncommit.py`). `unreadable`: why the state the
     turn left cannot be kept (an index git cannot read): taken back without gates. `held_up`:
     why git's own state stops judging it (a merge the turn left half way): recorded as it
-    is, not judged."""
+    is, not judged. `listed`: the turn's refs as `Repo.refs_listing` listed them just before
+    (with other refs: those under refs/atomic/turns/<op>/ are taken), not listed again."""
     # git's locks its calls' git left (it died half way), first: the turn's own ref updates
     # (packed-refs.lock) and a take-back's (HEAD.lock, a branch's) need them.
     unlocked = _locks_left(repo, record)
@@ -123,7 +126,7 @@ def judge(
         said = record.extra.get("said")  # turnbeside.SAID (not imported on this path)
         told = [*(said if isinstance(said, list) else []), *unlocked]
         record = records.replace(record, extra={**record.extra, "said": told})
-    refs = _adopt_refs(repo, record)
+    refs = _adopt_refs(repo, record, listed)
     why = held_up or _in_the_way(ctx)
     if why:
         _record_op(ctx, record, refs, detail={"not_judged": why})
@@ -219,14 +222,16 @@ def not_judged(record: Record, repo: git.Repo, why: str) -> Verdict:
 # --- the operation in the journal ------------------------------------------------------------
 
 
-def _adopt_refs(repo: git.Repo, record: Record) -> dict[str, str]:
+def _adopt_refs(repo: git.Repo, record: Record, listed: bytes | None) -> dict[str, str]:
     """Move the turn's refs to its operation's place (one transaction): checkpoint -> ref. A
     step's checkpoint whose ref a call deleted (`git update-ref -d refs/atomic/turns/...`) and
     that git still has gets one again: the operation's `undo` and `show --diff` need it, and
     without a ref your next `git gc --prune=now` would take it."""
     moved: dict[str, str] = {}
     lines = []
-    for name, oid in repo.refs(f"{TURN_REFS}{record.op_id}/").items():
+    prefix = f"{TURN_REFS}{record.op_id}/"
+    refs = repo.refs(prefix) if listed is None else parse_refs(listed)
+    for name, oid in ((n, o) for n, o in refs.items() if n.startswith(prefix)):
         new = f"refs/atomic/ops/{name.removeprefix(TURN_REFS)}"
         lines += [f"create {new} {oid}", f"delete {name} {oid}"]
         moved.setdefault(oid, new)

@@ -197,8 +197,10 @@ def _finish(
                     record = _closed(repo, record, raw_index=True)
                 slot.remove()
                 left = record
+            listed = None  # the branches and the turn's refs: one listing for both uses
             if record.steps and not unreadable:
-                unreadable = _on_our_refs(repo, record) or _moved_away(repo, record)
+                listed = _branches_and_turn_refs(repo, record)
+                unreadable = _on_our_refs(repo, record, listed) or _moved_away(repo, record)
             if ending is not None and unreadable:
                 # Closed, not judged: nothing is taken back, what it left is said (a worktree
                 # git no longer finds here, an index it cannot read).
@@ -217,6 +219,7 @@ def _finish(
                 history=mode,
                 unreadable=unreadable,
                 held_up=held_up,
+                listed=listed,
             )
     except AtomicError as exc:
         # Said, also when the turn had left its slot (a failure while it was judged).
@@ -230,12 +233,23 @@ def _finish(
         return judge.not_judged(record, repo, why) if record is not None else None
 
 
-def _on_our_refs(repo: git.Repo, record: Record) -> str:
+def _branches_and_turn_refs(repo: git.Repo, record: Record) -> bytes | None:
+    """The branches and the turn's refs, in one listing (`Repo.refs_listing`'s format): for
+    `_on_our_refs` and the judge's adoption of the turn's refs, which each listed its own.
+    None where git cannot list them (a HEAD the turn damaged): each asks again, as before."""
+    from git_atomic.engine.gitoutput import REFS_FORMAT
+
+    prefix = f"{turnstate.TURN_REFS}{record.op_id}/"
+    res = repo.run("for-each-ref", f"--format={REFS_FORMAT}", "refs/heads/", prefix, check=False)
+    return res.stdout if res.returncode == 0 else None
+
+
+def _on_our_refs(repo: git.Repo, record: Record, listed: bytes | None) -> str:
     """Why the turn cannot be kept ('' when it can): a branch its calls made a symbolic ref to
     one of our refs (`git symbolic-ref refs/heads/x refs/atomic/...`), which would dangle once
     the turn's refs move, or a commit on it move a checkpoint's. As `run` does, the turn is
     taken back; the branch is first made a branch of its own again, as the turn's start had
-    it (gone where it had none)."""
+    it (gone where it had none). `listed`: the refs under refs/heads/ (and others), listed."""
     from git_atomic.engine import checkpoint, gitlinks
 
     if gitlinks.head_damaged(repo.git_dir):
@@ -244,7 +258,7 @@ def _on_our_refs(repo: git.Repo, record: Record) -> str:
             f"this turn left {repo.git_dir / 'HEAD'} on one of git-atomic's own refs "
             "(refs/atomic/), or as git refuses it"
         )
-    on_ours = gitlinks.branches_on_ours(repo)
+    on_ours = gitlinks.branches_on_ours(repo, listed)
     if not on_ours:
         return ""
     start = checkpoint.load(repo, record.steps[0][0])
