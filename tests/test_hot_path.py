@@ -657,11 +657,16 @@ def test_a_file_tools_later_call_asks_git_only_what_it_cannot_read(
     # Its pending step's two checkpoints: a few trees, written loose (git.py `tree_edits`).
     assert "mktree" not in git_commands(trace), git_commands(trace)
     # Which branches are symbolic refs to ours and which refs the turn has: one listing after
-    # its capture (turnend._branches_and_turn_refs), was two. Before it: the turns' refs (a
-    # turn of a session gone), the operations' PRE-OPs, the capture's own.
-    listings = [a for a in starts(trace) if "for-each-ref" in a]
-    assert len(listings) == 4, listings
-    assert sum("refs/heads/" in a for a in listings) == 2, listings
+    # its capture (turnend._branches_and_turn_refs), was two (refs/heads/ alone, then the
+    # turn's refs alone).
+    listings = [a[a.index("for-each-ref") + 1 :] for a in starts(trace) if "for-each-ref" in a]
+    turns = [
+        a
+        for a in listings
+        if any(x.startswith("refs/atomic/turns/") and x != "refs/atomic/turns/" for x in a)
+    ]
+    assert len(turns) == 1 and "refs/heads/" in turns[0], listings
+    assert not [a for a in listings if a[-1:] == ["refs/heads/"]], listings
     op = json.loads(repo.atomic("log", "--json", check=0).stdout)
     assert op  # the turn is recorded; its steps' exactness: tests/test_agents_turn_core.py
     repo.atomic("rollback", check=0, env=env)
