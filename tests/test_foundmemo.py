@@ -289,3 +289,19 @@ def test_a_kept_answer_is_used_only_for_the_git_dirs_found_without_git(calls: Ca
     seen, ran = calls()
     assert "rev-parse" in ran, ran
     assert seen == first
+
+
+def test_a_kept_worktree_that_does_not_hold_the_folder_is_not_used(calls: Calls) -> None:
+    """Without core.worktree, the worktree git finds by walking up from a folder holds it: a
+    kept answer that names another (forged) is not used."""
+    first, _ = calls()
+    (kept,) = (calls.repo.path / ".git" / "atomic").glob("found-*")
+    tag, size, rest = kept.read_bytes().split(b"\n", 2)
+    known, answer = rest[: int(size)], rest[int(size) :]
+    root, others = answer.split(b"\0", 1)
+    assert root == os.fsencode(calls.repo.path)
+    forged = os.fsencode(calls.tmp / "elsewhere")
+    kept.write_bytes(b"\n".join([tag, size, known + forged + b"\0" + others]))
+    seen, ran = calls()
+    assert "rev-parse" in ran, ran
+    assert seen == first

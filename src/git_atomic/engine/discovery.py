@@ -132,9 +132,16 @@ def _recalled(start: str, found: tuple[Path, Path], known: bytes) -> Repo | None
     repo = Repo(*paths)
     if not _same_dirs(repo, found):
         return None
-    check_environment(repo, start)
     repo.offer_config(kept.config)
+    if repo.config("core.worktree") is None and not _within(start, repo.real_root):
+        return None  # a worktree found by walking up from `start` holds it
+    check_environment(repo, start)
     return repo
+
+
+def _within(start: str, root: str) -> bool:
+    here = os.path.realpath(start)
+    return here == root or here.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _same_dirs(repo: Repo, found: tuple[Path, Path]) -> bool:
