@@ -50,6 +50,7 @@ BEFORE_SCAN = {
         ".engine.early",
         ".engine.git",
         ".engine.gitconfig",
+        ".engine.gitdirfiles",  # the git dir's files git would wait on (tiny: os, stat)
         ".engine.gitoutput",  # git.py's records of what git prints, and their parsing
         ".engine.gitrunner",  # Repo's layers, split from git.py: how its git calls run,
         ".engine.gitobjects",  # objects read and written, trees listed and compared,

@@ -165,7 +165,7 @@ def test_a_checkpoint_never_reads_through_a_link_at_the_index_s_name(
     remembered (a tracked `.gitignore`, older than the walk's window), the next checkpoint
     keys the index by name (indexentries.open_index: never through a link, never waiting on a
     FIFO): it ends with one line, the link and what it points at untouched. (A FIFO there:
-    git's own `ls-files` waits on it; README, "What it does not do".)"""
+    tests/test_git_dir_special_files.py.)"""
     written = time.monotonic()
     repo.write(".gitignore", b"build/\n")
     repo.git("add", ".gitignore")

@@ -16,6 +16,7 @@ imports nothing heavy (no `socket`, no `json`, no `subprocess`; tests/test_hot_p
 from __future__ import annotations
 
 import os
+import stat
 import sys
 
 # `typing` costs a client about 14 ms (it imports `re` and `enum`); mypy reads this name as
@@ -98,8 +99,7 @@ def locate(environ: os._Environ[str] | dict[str, str] = os.environ) -> tuple[str
             if os.path.isdir(dot):
                 git_dir = dot
             else:
-                with open(dot, "rb") as fh:
-                    text = fh.read(4096).decode("utf-8", "surrogateescape").strip()
+                text = _small_file(dot, follow=True).decode("utf-8", "surrogateescape").strip()
                 if not text.startswith("gitdir: "):
                     return None
                 git_dir = os.path.join(here, text[len("gitdir: ") :])
@@ -112,8 +112,8 @@ def locate(environ: os._Environ[str] | dict[str, str] = os.environ) -> tuple[str
         except OSError:
             return None
     try:
-        with open(os.path.join(git_dir, "commondir"), "rb") as fh:
-            common = os.path.join(git_dir, fh.read().decode("utf-8", "surrogateescape").strip())
+        held = _small_file(os.path.join(git_dir, "commondir"), follow=False)
+        common = os.path.join(git_dir, held.decode("utf-8", "surrogateescape").strip())
         name = os.path.basename(os.path.normpath(git_dir))
     except FileNotFoundError:
         common, name = git_dir, "main"
@@ -123,6 +123,20 @@ def locate(environ: os._Environ[str] | dict[str, str] = os.environ) -> tuple[str
     if os.path.islink(os.path.dirname(folder)) or os.path.islink(folder):
         return None  # our folder made a link: never used through it (the command refuses)
     return folder, f"{name}.sock"
+
+
+def _small_file(path: str, *, follow: bool) -> bytes:
+    """The first 4 KiB of a regular file, never waiting on a FIFO or a device there (an
+    operation's `mkfifo .git/worktrees/w/commondir`); `follow`: through a link (a `.git` link
+    is your layout), else not. OSError for anything else."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise IsADirectoryError(path)  # (any OSError: the plain way says what it is)
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
 
 
 class _Call:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import process
 from git_atomic.core.errors import GitError, NotARepository, RefusedError, UsageError
-from git_atomic.engine import gitconfig
+from git_atomic.engine import gitconfig, gitdirfiles
 from git_atomic.engine.git import Repo
 from git_atomic.engine.gitoutput import REFS_FORMAT, parse_refs
 
@@ -267,7 +267,9 @@ def _check_config_files(repo: Repo) -> None:
 
 def check_config_files(git_dir: Path, common_dir: Path, root: Path | None) -> None:
     """`_check_config_files` of the git dirs given (`root`: the worktree, to show `.git/config`
-    as a person finds it; None where it is not known yet)."""
+    as a person finds it; None where it is not known yet); and the other files git opens at
+    every command (`HEAD`, `packed-refs`...: gitdirfiles.py), after them (git reads its
+    configuration first)."""
     for path in ((common_dir / "config"), (git_dir / "config.worktree")):
         try:
             mode = os.lstat(path).st_mode
@@ -297,6 +299,7 @@ def check_config_files(git_dir: Path, common_dir: Path, root: Path | None) -> No
             "recover` where `git atomic status` shows an operation interrupted)",
         )
     _check_includes(git_dir, common_dir)  # both regular files now, or none
+    gitdirfiles.check(git_dir, common_dir, root)
 
 
 def _check_includes(git_dir: Path, common_dir: Path) -> None:

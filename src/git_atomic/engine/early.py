@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from git_atomic.core import children, process
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.lock import WorktreeLock
-from git_atomic.engine import discovery, git, scan, scanindex, stalls
+from git_atomic.engine import discovery, git, gitdirfiles, scan, scanindex, stalls
 from git_atomic.engine.scan import Scan
 
 if TYPE_CHECKING:
@@ -122,6 +122,8 @@ def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
     except AtomicError:
         return None  # busy, or its holder died: the usual way says so
     early = Early(repo, lock, None)
+    if gitdirfiles.index_blocked(repo.git_dir) is not None:
+        return early  # a FIFO at the index's name: the capture says what it does (snapshot.py)
     try:
         # The ref as it was before the lock: the capture checks it again, and drops a scan
         # that started from a scan index no longer named.

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from git_atomic.core import process
-from git_atomic.engine import objectformat
+from git_atomic.engine import gitdirfiles, objectformat
 from git_atomic.engine.gitconfig import RepoConfig
 
 if TYPE_CHECKING:
@@ -104,6 +104,12 @@ class RepoRunner(RepoConfig):
         """A call's environment: ours, with `env` over it. One that names another git dir (a
         submodule's) is given no dry run's store: that store lends ours, not the other's, so
         the other's objects would not be found there."""
+        if "GIT_INDEX_FILE" not in self.git_env and "GIT_INDEX_FILE" not in (env or {}):
+            blocked = gitdirfiles.index_blocked(self.git_dir)
+            if blocked is not None:
+                # A FIFO (or a link) at the index's name: git would wait on it for ever (or
+                # read through it). Read as no index at all, as a capture reads it (staged.py).
+                env = {**(env or {}), "GIT_INDEX_FILE": gitdirfiles.no_index(self.state_dir)}
         if not env:
             return self.git_env
         if (

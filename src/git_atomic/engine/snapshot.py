@@ -16,7 +16,7 @@ from pathlib import Path
 
 from git_atomic.core import records
 from git_atomic.core.config import capture_settings
-from git_atomic.core.errors import GitError, UnholdableName
+from git_atomic.core.errors import GitError, RefusedError, UnholdableName
 from git_atomic.core.records import dataclass, field
 from git_atomic.engine import (
     checkpoint,
@@ -25,6 +25,7 @@ from git_atomic.engine import (
     dotgit,
     folders,
     folderwalk,
+    gitdirfiles,
     gitlinks,
     gitstate,
     heldanyway,
@@ -99,6 +100,8 @@ def capture(
     # The git dir moved into the worktree under another name (an operation's `mv .git x && ln
     # -s x .git`): its files would be held as yours, and a restore would delete git's own.
     discovery.check_layout(repo)
+    if not allow_unmerged:  # a state an operation starts from or ends in
+        _refuse_blocked_index(repo, early)
     # The configuration as it is now: a command or gate may have run `git config` since it was
     # read (a filter of its own would run inside our calls, and be held as what git reads).
     repo.config_current()
@@ -144,6 +147,23 @@ def capture(
         return Captured(snap, held.untracked, commit_tree, flags, too_large=too_large)
     finally:
         disk.close()
+
+
+def _refuse_blocked_index(repo: Repo, early: Early | None) -> None:
+    """An index git would wait on for ever (a FIFO, a device, a split index whose shared index
+    is one) is no state to start an operation from, nor to end one in: refused by name, exit
+    3, nothing changed. (A link there is git dir state, kept as the link: gitstate.py. A
+    rescue reads such an index as none, and its restore puts a regular index back.)"""
+    blocked = gitdirfiles.index_blocked(repo.git_dir)
+    if blocked is None or repo.index_path.is_symlink():
+        return
+    if early is not None:
+        early.drop(stop=True)
+    raise RefusedError(
+        f"{blocked}, so no checkpoint can be made; git-atomic changed nothing",
+        hint="remove it (git then reads no index) or put a regular index there, then run this "
+        "again (`git atomic recover` where `git atomic status` shows an operation interrupted)",
+    )
 
 
 def _refuse_unholdable(added: Sequence[bytes], unholdable: Sequence[bytes]) -> None:

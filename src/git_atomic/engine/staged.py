@@ -15,7 +15,7 @@ from typing import Final
 
 from git_atomic.core.errors import AtomicError, GitError, RefusedError
 from git_atomic.core.records import dataclass
-from git_atomic.engine import indexentries, indexstate, scanindex
+from git_atomic.engine import gitdirfiles, indexentries, indexstate, scanindex
 from git_atomic.engine.git import Repo
 
 
@@ -50,7 +50,9 @@ class Staged:
 def copy(repo: Repo, index_copy: Path, staged_copy: Path) -> Copy:
     """Link the user's index to `index_copy` (a seed for the scan) and, unless its staged side
     is remembered, to `staged_copy` (for `read`)."""
-    if not _regular_file(repo.index_path):  # a link is git dir state (gitstate.py), never read
+    if not _regular_file(repo.index_path) or gitdirfiles.index_blocked(repo.git_dir):
+        # A link is git dir state (gitstate.py), never read; a FIFO (or a shared index that
+        # is one) would have git wait for ever: read as no index (gitdirfiles.py).
         return Copy(False, None, None, None, None)
     scanindex.share(repo.index_path, index_copy)
     key = _index_checksum(index_copy) if _header_sane(index_copy) else None

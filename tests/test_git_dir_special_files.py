@@ -1,0 +1,283 @@
+"""Files git opens in the git dir at (nearly) every command, made a FIFO, a link to something
+outside (a file, a FIFO, a device) or a folder: by you before a command, or by the operation
+itself (engine/gitdirfiles.py).
+
+Every command ends (a hang is a failure: each call has a timeout) with one line, the SPEC's exit
+code, no traceback, and nothing outside read or written: a link to a FIFO outside would keep
+whoever opened it waiting (so a read through it is a hang), and a file outside keeps its bytes
+and its times. An operation's rollback gets past what it left at the index's name and puts a
+regular index back, your staged and unstaged work as before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+_QUICK_S = 60  # well within a command's own time: a hang fails the test, never passes slowly
+_OUTSIDE = b"outside, not yours to read\n"
+
+KINDS = ["fifo", "link to a file outside", "link to a fifo outside", "link to a device", "folder"]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    repo.write(".gitignore", b"build/\n")
+    repo.write("a.txt", b"a\n")
+    repo.write("b.txt", b"b\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "base")
+    repo.write("a.txt", b"a staged\n")
+    repo.git("add", "a.txt")
+    repo.write("b.txt", b"b not staged\n")  # your work in progress, both sides
+    repo.atomic("run", "--", "true", check=0)  # our folder, a scan index: the usual state
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "file").write_bytes(_OUTSIDE)
+    os.mkfifo(outside / "fifo")
+    return repo
+
+
+def _outside(repo: GitRepo) -> Path:
+    return repo.path.parent / "outside"
+
+
+def _untouched(repo: GitRepo) -> tuple[bytes, int, int]:
+    st = os.stat(_outside(repo) / "file")
+    return (_outside(repo) / "file").read_bytes(), st.st_mtime_ns, st.st_ctime_ns
+
+
+def _make(repo: GitRepo, path: Path, kind: str) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        target = {
+            "link to a file outside": _outside(repo) / "file",
+            "link to a fifo outside": _outside(repo) / "fifo",
+            "link to a device": Path("/dev/zero"),
+        }[kind]
+        os.symlink(target, path)
+
+
+def _shell_make(repo: GitRepo, rel: str, kind: str) -> str:
+    """The same, as the operation's own command (`rel`: from the worktree's top)."""
+    make = {
+        "fifo": f"mkfifo {rel}",
+        "folder": f"mkdir {rel}",
+        "link to a file outside": f"ln -s {_outside(repo) / 'file'} {rel}",
+        "link to a fifo outside": f"ln -s {_outside(repo) / 'fifo'} {rel}",
+        "link to a device": f"ln -s /dev/zero {rel}",
+    }[kind]
+    return f"rm -rf {rel} && {make}"
+
+
+def _one_line(res: subprocess.CompletedProcess[str], code: int, *names: str) -> str:
+    assert "Traceback" not in res.stderr, res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert res.returncode == code, (res.returncode, res.stderr)
+    assert len(lines) == 1, res.stderr
+    for name in names:
+        assert name in lines[0], (name, lines[0])
+    return lines[0]
+
+
+def _sides(repo: GitRepo) -> str:
+    return repo.git("status", "--porcelain")
+
+
+def _pre_tool_use(repo: GitRepo) -> subprocess.CompletedProcess[str]:
+    payload = {
+        "session_id": "9b1d7c40-0000-4c55-9e0a-cccccccccccc",
+        "transcript_path": "/home/dev/.claude/projects/x/s.jsonl",
+        "cwd": str(repo.path),
+        "permission_mode": "default",
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Write",
+        "tool_use_id": "toolu_01",
+        "tool_input": {"file_path": str(repo.path / "n.txt"), "content": "n\n"},
+    }
+    return repo.atomic(
+        "hook",
+        "claude-code",
+        "PreToolUse",
+        input=json.dumps(payload).encode(),
+        env={"CLAUDE_PROJECT_DIR": str(repo.path)},
+        timeout=_QUICK_S,
+    )
+
+
+# --- the index -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_operation_that_leaves_a_special_file_at_the_index_is_rolled_back(
+    repo: GitRepo, kind: str
+) -> None:
+    """`rm .git/index; mkfifo .git/index` in a failed run: the rollback's capture waited for
+    ever on git's own reading of the index (its listing of the rule files). Now git is given
+    no index while a FIFO (or a link) is there; the rollback ends, exit 1, a regular index
+    back with your staged and unstaged sides, the operation's new file gone. (A folder there:
+    git says at once it cannot read it, and the rollback says it cannot put the index back.)"""
+    sides, outside = _sides(repo), _untouched(repo)
+    script = f"echo new > new.txt && {_shell_make(repo, '.git/index', kind)}; exit 1"
+    res = repo.atomic("run", "--", "sh", "-c", script, timeout=_QUICK_S)
+    if kind == "folder":
+        _one_line(res, 3, ".git/index", "folder")
+        return
+    _one_line(res, 1, "rolled back")
+    index = repo.path / ".git" / "index"
+    assert index.is_file() and not index.is_symlink()
+    assert _sides(repo) == sides and not repo.exists("new.txt")
+    assert _untouched(repo) == outside
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link to a fifo outside", "link to a device"])
+def test_abort_after_the_index_was_made_special_puts_a_regular_one_back(
+    repo: GitRepo, kind: str
+) -> None:
+    sides, outside = _sides(repo), _untouched(repo)
+    repo.atomic("begin", "x", check=0, timeout=_QUICK_S)
+    repo.write("new.txt", b"new\n")
+    _make(repo, repo.path / ".git" / "index", kind)
+    _one_line(repo.atomic("abort", timeout=_QUICK_S), 0, "aborted")
+    assert (repo.path / ".git" / "index").is_file()
+    assert _sides(repo) == sides and not repo.exists("new.txt")
+    assert _untouched(repo) == outside
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link to a fifo outside", "link to a device"])
+def test_a_command_with_a_special_file_at_the_index_ends(repo: GitRepo, kind: str) -> None:
+    """Yours, before a command. A FIFO: `begin` refuses by name, exit 3 (no state to start
+    from: git would wait on it), and so does the hook's first checkpoint (the agent is told
+    its call is not protected, exit 0); `status` answers. A link is git dir state (held as the
+    link itself: gitstate.py) and never read through: `begin` opens."""
+    index = repo.path / ".git" / "index"
+    _make(repo, index, kind)
+    outside = _untouched(repo)
+    assert repo.atomic("status", timeout=_QUICK_S).returncode == 0
+    hook = _pre_tool_use(repo)
+    assert hook.returncode == 0 and "Traceback" not in hook.stderr, hook.stderr
+    begin = repo.atomic("begin", "x", timeout=_QUICK_S)
+    if kind == "fifo":
+        assert "not protected" in hook.stderr and ".git/index" in hook.stderr, hook.stderr
+        _one_line(begin, 3, ".git/index", "FIFO")
+        assert index.is_fifo()
+    else:
+        _one_line(begin, 0, "opened")
+        _one_line(repo.atomic("abort", timeout=_QUICK_S), 0, "aborted")
+        assert index.is_symlink()  # as it was: the PRE-OP held the link itself
+    assert _untouched(repo) == outside
+
+
+def test_undo_of_a_rollback_past_a_fifo_at_the_index_ends(repo: GitRepo) -> None:
+    """The operation replaced your index by a FIFO: its rollback puts your index back; `undo`
+    re-does what the operation did (no index: a FIFO holds nothing), and a second `undo` brings
+    your index back again. Each ends."""
+    sides = _sides(repo)
+    script = f"echo new > new.txt && {_shell_make(repo, '.git/index', 'fifo')}; exit 1"
+    repo.atomic("run", "--", "sh", "-c", script, check=1, timeout=_QUICK_S)
+    _one_line(repo.atomic("undo", timeout=_QUICK_S), 0, "undid")
+    assert repo.exists("new.txt") and not (repo.path / ".git" / "index").exists()
+    _one_line(repo.atomic("undo", timeout=_QUICK_S), 0, "undid")
+    assert _sides(repo) == sides and not repo.exists("new.txt")
+
+
+@pytest.mark.parametrize("who", ["yours", "the operation's"])
+def test_a_fifo_at_the_shared_index_of_a_split_index(repo: GitRepo, who: str) -> None:
+    """A split index reads its entries from `.git/sharedindex.<id>`: a FIFO there has git wait
+    as one at the index would. Yours: `begin` refuses it by name; the operation's: its
+    rollback ends, your index back (written whole)."""
+    repo.git("update-index", "--split-index")
+    sides = _sides(repo)
+    (shared,) = (p.name for p in (repo.path / ".git").glob("sharedindex.*"))
+    if who == "yours":
+        _make(repo, repo.path / ".git" / shared, "fifo")
+        _one_line(repo.atomic("begin", "x", timeout=_QUICK_S), 3, shared, "FIFO")
+        return
+    script = f"echo new > new.txt && {_shell_make(repo, '.git/' + shared, 'fifo')}; exit 1"
+    res = repo.atomic("run", "--", "sh", "-c", script, timeout=_QUICK_S)
+    _one_line(res, 1, "rolled back")
+    assert _sides(repo) == sides and not repo.exists("new.txt")
+
+
+# --- files git opens at every command ---------------------------------------------------------
+
+# (where, from the worktree's top, and whether the repository needs a linked worktree)
+EVERY_COMMAND = {
+    "HEAD": ".git/HEAD",
+    "packed-refs": ".git/packed-refs",
+    "alternates": ".git/objects/info/alternates",
+    "commondir": "COMMONDIR",
+}
+
+
+def _linked(repo: GitRepo) -> GitRepo:
+    repo.git("worktree", "add", "-q", str(repo.path.parent / "linked"))
+    linked = GitRepo(repo.path.parent / "linked", repo.env)
+    linked.atomic("run", "--", "true", check=0)
+    return linked
+
+
+def _place(repo: GitRepo, which: str) -> tuple[GitRepo, Path, str]:
+    """The repository to work in, the file's path, and the name a message shows."""
+    if which == "commondir":
+        linked = _linked(repo)
+        return linked, repo.path / ".git" / "worktrees" / "linked" / "commondir", "commondir"
+    if which == "packed-refs":
+        repo.git("pack-refs", "--all")
+    return repo, repo.path / EVERY_COMMAND[which], EVERY_COMMAND[which]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link to a fifo outside", "link to a device"])
+@pytest.mark.parametrize("which", sorted(EVERY_COMMAND))
+def test_a_file_git_opens_at_every_command_is_refused_by_name(
+    repo: GitRepo, which: str, kind: str
+) -> None:
+    """Made so before a command: `status`, `begin`, `undo` and a hook call each end, exit 3 (the
+    hook: 0, the agent told), one line naming the file; nothing read through the link (one to a
+    FIFO outside would hang whoever opened it). (A link at `packed-refs` or `alternates` to a
+    file: refused as before by gitlinks.py and stalls.py.)"""
+    if which in ("packed-refs", "alternates") and kind == "link to a device":
+        pytest.skip("git reads nothing of /dev/zero there: a link refused elsewhere (gitlinks)")
+    here, path, shown = _place(repo, which)
+    here.atomic("run", "--", "sh", "-c", "echo x > new.txt; exit 1", check=1)  # for `undo`
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _make(repo, path, kind)
+    outside = _untouched(repo)
+    for args in (("status",), ("begin", "x"), ("undo",)):
+        _one_line(here.atomic(*args, timeout=_QUICK_S), 3, shown)
+    hook = _pre_tool_use(here)
+    assert hook.returncode == 0 and "Traceback" not in hook.stderr, hook.stderr
+    assert shown in hook.stderr, hook.stderr
+    assert _untouched(repo) == outside
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link to a fifo outside", "link to a device"])
+def test_an_operation_that_made_head_special_is_aborted(repo: GitRepo, kind: str) -> None:
+    """HEAD made a FIFO (or a link outside) inside an open operation: every git would wait on
+    it (or read through it), so it is no repository to git; `abort` sets it aside and puts the
+    operation's HEAD back, as for a HEAD git refuses (gitlinks.py)."""
+    sides, head = _sides(repo), (repo.path / ".git" / "HEAD").read_bytes()
+    repo.atomic("begin", "x", check=0, timeout=_QUICK_S)
+    repo.write("new.txt", b"new\n")
+    _make(repo, repo.path / ".git" / "HEAD", kind)
+    outside = _untouched(repo)
+    _one_line(repo.atomic("status", timeout=_QUICK_S), 3, ".git/HEAD")
+    _one_line(repo.atomic("abort", timeout=_QUICK_S), 0, "aborted")
+    assert (repo.path / ".git" / "HEAD").read_bytes() == head
+    assert _sides(repo) == sides and not repo.exists("new.txt")
+    assert _untouched(repo) == outside
