@@ -281,3 +281,30 @@ def test_an_operation_that_made_head_special_is_aborted(repo: GitRepo, kind: str
     assert (repo.path / ".git" / "HEAD").read_bytes() == head
     assert _sides(repo) == sides and not repo.exists("new.txt")
     assert _untouched(repo) == outside
+
+
+def test_a_run_that_makes_packed_refs_a_fifo_is_left_for_recover(repo: GitRepo) -> None:
+    """The rollback's first notes of the git dir read refs: git waited for ever on the FIFO.
+    Now refused by name before git reads one, exit 3, the operation interrupted; once the FIFO
+    is gone, `recover` is exact."""
+    sides = _sides(repo)
+    script = f"echo new > new.txt && {_shell_make(repo, '.git/packed-refs', 'fifo')}; exit 1"
+    res = repo.atomic("run", "--", "sh", "-c", script, timeout=_QUICK_S)
+    _one_line(res, 3, ".git/packed-refs", "FIFO")
+    (repo.path / ".git" / "packed-refs").unlink()
+    repo.atomic("recover", check=0, timeout=_QUICK_S)
+    assert _sides(repo) == sides and not repo.exists("new.txt")
+
+
+@pytest.mark.parametrize("rel", [".git/info/attributes", ".git/info/sparse-checkout"])
+def test_a_folder_an_operation_made_at_a_rule_file_of_the_git_dir(repo: GitRepo, rel: str) -> None:
+    """git passes over a folder there; the rollback tried to remove it as a file (an internal
+    error, exit 3, the operation interrupted). Now left as it is and named, the rest rolled
+    back."""
+    sides = _sides(repo)
+    script = f"echo new > new.txt && mkdir -p {rel} && echo x > {rel}/inner; exit 1"
+    res = repo.atomic("run", "--", "sh", "-c", script, timeout=_QUICK_S)
+    assert res.returncode == 1 and "internal error" not in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+    assert _sides(repo) == sides and not repo.exists("new.txt")
+    assert (repo.path / rel / "inner").read_bytes() == b"x\n"  # never emptied by us

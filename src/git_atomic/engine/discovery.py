@@ -265,11 +265,14 @@ def _check_config_files(repo: Repo) -> None:
     check_config_files(repo.git_dir, repo.common_dir, repo.root)
 
 
-def check_config_files(git_dir: Path, common_dir: Path, root: Path | None) -> None:
+def check_config_files(
+    git_dir: Path, common_dir: Path, root: Path | None, *, head: bool = False
+) -> None:
     """`_check_config_files` of the git dirs given (`root`: the worktree, to show `.git/config`
     as a person finds it; None where it is not known yet); and the other files git opens at
     every command (`HEAD`, `packed-refs`...: gitdirfiles.py), after them (git reads its
-    configuration first)."""
+    configuration first); `head`: HEAD too, before git is asked where the repository is (a
+    rollback under way sets one aside itself: gitlinks.py)."""
     for path in ((common_dir / "config"), (git_dir / "config.worktree")):
         try:
             mode = os.lstat(path).st_mode
@@ -299,7 +302,7 @@ def check_config_files(git_dir: Path, common_dir: Path, root: Path | None) -> No
             "recover` where `git atomic status` shows an operation interrupted)",
         )
     _check_includes(git_dir, common_dir)  # both regular files now, or none
-    gitdirfiles.check(git_dir, common_dir, root)
+    gitdirfiles.check(git_dir, common_dir, root, head=head)
 
 
 def _check_includes(git_dir: Path, common_dir: Path) -> None:
@@ -320,7 +323,7 @@ def _config_before_git(cwd: str) -> tuple[Path, Path] | None:
     a layout found otherwise is left to `check_layout`."""
     found = find_git_dirs(Path(cwd), as_git=True)
     if found is not None:
-        check_config_files(found[0], found[1], None)
+        check_config_files(found[0], found[1], None, head=True)
     return found
 
 

@@ -66,11 +66,13 @@ def _hint(shown: str) -> str:
     )
 
 
-def check(git_dir: Path, common_dir: Path, root: Path | None) -> None:
+def check(git_dir: Path, common_dir: Path, root: Path | None, *, head: bool) -> None:
     """Refuse (exit 3, nothing read or changed) a file git opens at every command that would
     keep it waiting for ever or that it would read through a link. `root`: the worktree, to
-    show `.git/HEAD` as a person finds it (None where it is not known yet)."""
-    _check_head(git_dir, root)
+    show `.git/HEAD` as a person finds it (None where it is not known yet). `head`: HEAD too
+    (before git is asked where the repository is; a rollback sets it aside itself)."""
+    if head:
+        _check_head(git_dir, root)
     # (`commondir` looked at also where it made the git dir seem a repository's own: one that
     # is no regular file is not read by discovery.find_git_dirs.)
     places = [

@@ -165,6 +165,10 @@ def put(repo: Repo, target: Rules, *, was: Rules, file: File = EXCLUDE) -> bool:
     with safefs.Tree(_base(repo, file)) as tree:
         if file.folder and tree.kind(file.folder) not in (None, stat.S_IFDIR):
             tree.unlink(file.folder)  # a link (the link itself) or a file where git's folder was
+        if tree.kind(file.path) == stat.S_IFDIR:
+            # A folder made at the file's name (`mkdir .git/info/attributes`): git passes over
+            # it; never emptied by us, left as it is and named, as another writer's change.
+            return False
         tree.unlink(tmp)
         if target.data is None:
             tree.unlink(file.path)

@@ -570,6 +570,10 @@ def rollback_op(
     # of the rollback makes it again, a later `rollback --op` takes it back as it would have.
     from git_atomic.engine import safefs  # (a rollback's, never a checkpoint's)
 
+    # Before git reads a ref for the notes below: a `packed-refs` (or a `commondir`...) the
+    # command made a FIFO would keep it waiting for ever (gitdirfiles.py): refused, exit 3,
+    # the operation left for `recover`.
+    discovery.check_layout(engine.repo)
     # (Its git dir replaced, `.git` now a file or a link: noted after the rollback, as before.)
     try:
         detail, noted = dict(gitdirback.note_at_close(engine.repo, op.details)), True
