@@ -308,3 +308,26 @@ def test_a_folder_an_operation_made_at_a_rule_file_of_the_git_dir(repo: GitRepo,
     assert "Traceback" not in res.stderr
     assert _sides(repo) == sides and not repo.exists("new.txt")
     assert (repo.path / rel / "inner").read_bytes() == b"x\n"  # never emptied by us
+
+
+def test_a_run_that_puts_a_fifo_in_place_of_our_folder_is_rolled_back(repo: GitRepo) -> None:
+    """`rm -rf .git/atomic && mkfifo .git/atomic`: the rollback died making its scratch folder
+    (an internal error, the operation interrupted). The FIFO is set aside as a link there is
+    (gitlinks.py), the journal written back from the one the command holds open, and the
+    rollback ends: exit 1, your work as it was, the operation in the log."""
+    sides = _sides(repo)
+    script = "echo new > new.txt && rm -rf .git/atomic && mkfifo .git/atomic; exit 1"
+    res = repo.atomic("run", "--", "sh", "-c", script, timeout=_QUICK_S)
+    _one_line(res, 1, "rolled back")
+    assert (repo.path / ".git" / "atomic").is_dir()
+    assert _sides(repo) == sides and not repo.exists("new.txt")
+    assert "rolled back" in repo.atomic("log", "-n", "1", check=0, timeout=_QUICK_S).stdout
+
+
+def test_a_hook_call_with_a_fifo_in_place_of_our_folder_says_so(repo: GitRepo) -> None:
+    """An internal error before; now one line naming the folder, exit 0 (the agent goes on)."""
+    shutil.rmtree(repo.path / ".git" / "atomic")
+    os.mkfifo(repo.path / ".git" / "atomic")
+    hook = _pre_tool_use(repo)
+    assert hook.returncode == 0 and "internal error" not in hook.stderr, hook.stderr
+    assert ".git/atomic is not a folder" in hook.stderr, hook.stderr

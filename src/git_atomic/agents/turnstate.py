@@ -137,13 +137,18 @@ def real_folder(folder: Path, *, make: bool) -> bool:
     it (never followed, nothing of it lost); our folder made a link is refused (captures set
     it aside: gitlinks.py)."""
     state_dir = folder.parent.parent
-    if os.path.islink(state_dir):
+    try:
+        kind = stat.S_IFMT(os.lstat(state_dir).st_mode)
+    except FileNotFoundError:
+        kind = stat.S_IFDIR  # made below, with `turns`
+    if kind != stat.S_IFDIR:
         if not make:
             return False
         from git_atomic.core.errors import RefusedError
 
+        what = "a symbolic link" if kind == stat.S_IFLNK else "not a folder (a FIFO, a file)"
         raise RefusedError(
-            f"{state_dir} is a symbolic link; git-atomic never writes its records through one"
+            f"{state_dir} is {what}; git-atomic never writes its records through one"
         )
     for path in (folder.parent, folder):
         try:

@@ -195,8 +195,8 @@ def _state_links(tree: safefs.Tree) -> list[bytes]:
     """Links in our folder where we write: the folder itself, its entries, and those of its
     scratch and log folders. Never deeper: a private worktree of `run --isolate` lives there,
     and the links in it are the operation's files."""
-    if tree.kind(STATE) == stat.S_IFLNK:
-        return [STATE]
+    if tree.kind(STATE) not in (None, stat.S_IFDIR):
+        return [STATE]  # a link, or a FIFO or a file an operation put in its place
     found: list[bytes] = []
     for folder in (STATE, *_STATE_FOLDERS):
         fd = tree.folder(folder)
@@ -259,7 +259,10 @@ def set_aside(
             places.append((shared, _COMMON, False, True))
         for tree, prefix, worktree, common in places:
             for rel in _found(tree, worktree=worktree, common=common, thorough=thorough):
-                _move_link(tree, rel, own, prefix + rel)
+                if rel == STATE and tree.kind(rel) != stat.S_IFLNK:
+                    _rename_aside(tree, rel)  # never opened: a FIFO there would hang a read
+                else:
+                    _move_link(tree, rel, own, prefix + rel)
                 _put_back(tree, rel)
                 moved = True
         if head is not None and _head_damaged(own):

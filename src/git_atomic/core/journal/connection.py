@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -143,8 +144,10 @@ class JournalFile:
         state_dir = self.path.parent
         if not os.path.isdir(state_dir.parent) or os.path.islink(state_dir.parent):
             return  # the git dir itself is gone: the command refuses on its own
-        if os.path.islink(state_dir):
-            return  # never written through a link (context.open_journal refuses it next)
+        if os.path.lexists(state_dir) and not stat.S_ISDIR(os.lstat(state_dir).st_mode):
+            # Never written through a link, nor in place of a FIFO (or a file) an operation
+            # put there: context.open_journal refuses it next, by name.
+            return
         state_dir.mkdir(exist_ok=True)
         staging = self.path.with_name(f"{self.path.name}.back-{os.getpid()}")
         staging.unlink(missing_ok=True)
