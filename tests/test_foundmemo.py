@@ -305,3 +305,28 @@ def test_a_kept_worktree_that_does_not_hold_the_folder_is_not_used(calls: Calls)
     seen, ran = calls()
     assert "rev-parse" in ran, ran
     assert seen == first
+
+
+def test_a_file_system_mounted_between_the_folder_and_the_worktree_is_seen(
+    calls: Calls,
+) -> None:
+    """git's walk up stops at another file system (unless GIT_DISCOVERY_ACROSS_FILESYSTEM): a
+    folder between the call's and the worktree's that becomes a mount point, with the same
+    names in it, makes the next call no longer in the repository."""
+    between = calls.repo.path / "sub"
+    calls.start = between / "deeper"
+    first, _ = calls()
+    assert first["root"] == str(calls.repo.path)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "none", str(between)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip("no file system can be mounted here (root only)")
+    try:
+        calls.start.mkdir()
+        seen, ran = calls()
+        assert "rev-parse" in ran, ran
+        assert "refused" in seen, seen
+        assert seen == calls.fresh()
+    finally:
+        subprocess.run(["umount", str(between)], check=True)
