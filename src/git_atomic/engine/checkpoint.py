@@ -40,6 +40,10 @@ A checkpoint is a commit whose tree holds:
                       and of the clean ones its scan's record keeps (scanbits.py), which a
                       tree cannot keep (a 0600 key): a file a restore makes again
                       gets them back; absent when none
+  folder-ids    blob  `<device>:<inode> <path>` NUL-separated for the folders the walk of the
+                      folders saw (the ignored ones too, not the empty ones): a folder the
+                      operation renamed is found where it went (foldermoves.py); absent when
+                      the walk could not be made, and in a state worked out from trees
   stash         blob  your stashes: the commit `refs/stash` names, then its reflog's bytes
                       (stashstate.py); absent when there is none, or (meta: no `stash_known`)
                       when the checkpoint says nothing of them
@@ -84,6 +88,7 @@ ATTRIBUTES: Final = b"attributes"
 # restore touches, so `show --diff` and `log` do not count them as an operation's.
 REPOSITORIES: Final = b"repositories"
 STASH: Final = b"stash"
+FOLDER_IDS: Final = b"folder-ids"
 _BLOB: Final = "100644"
 _TREE: Final = "040000"
 
@@ -144,6 +149,7 @@ class Parts:
     dot_git: bytes | None = None  # the worktree's `.git` file naming this git dir (dotgit.py)
     stash_known: bool = False  # whether the stash was looked at (False: left alone)
     repositories: str | None = None  # blob of REPOSITORIES' folders; None: none (or not known)
+    folder_ids: str | None = None  # blob of the folders' devices and inodes (foldermoves.py)
 
     def index_key(self) -> tuple[object, ...]:
         """Equal keys: equal indexes, as far as a user can tell (entries, flags, and whether
@@ -215,6 +221,7 @@ class Parts:
             stash_known=self.stash_known,
             dot_git=self.dot_git,
             repositories=self.repositories,
+            folder_ids=self.folder_ids,
         )
 
 
@@ -275,6 +282,7 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         (_BLOB, parts.attributes, ATTRIBUTES),
         (_BLOB, parts.stash if parts.stash_known else None, STASH),
         (_BLOB, parts.repositories, REPOSITORIES),
+        (_BLOB, parts.folder_ids, FOLDER_IDS),
     ]
     tree = repo.mktree(
         [
@@ -344,6 +352,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         stash_known=bool(meta.get("stash_known")),
         dot_git=dotgit.from_meta(meta),
         repositories=entries.get(REPOSITORIES),
+        folder_ids=entries.get(FOLDER_IDS),
     )
 
 

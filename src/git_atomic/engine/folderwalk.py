@@ -41,7 +41,7 @@ from git_atomic.engine.git import Repo, worktree_key
 
 # The rule files whose place a walk notes (ignores.py asks git which of them it ignores).
 RULE_FILES: Final = stalls.RULE_FILES
-_VERSION: Final = 3
+_VERSION: Final = 4
 _RACY_NS: Final = 3_000_000_000
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _GONE: Final = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
@@ -77,17 +77,26 @@ class Walk(NamedTuple):
     # not kept. Equal stamps, same rules and folders (ignores.py remembers git's answer about
     # the rule files by it).
     rules_stamp: str | None = None
+    # Each folder in a folder walked, the ignored ones too, but the empty ones and those
+    # holding a `.git`: its device and inode, read with its folder's entries (no syscall
+    # more). A checkpoint keeps them (foldermoves.py): a folder an operation renamed, with
+    # the files no checkpoint holds in it, is found again where it went.
+    ids: Mapping[bytes, tuple[int, int]] = {}
 
 
 # A folder as a walk read it: (st_dev, st_ino, st_mtime_ns, st_ctime_ns, nothing in it, holds a
 # `.git`, the names of the folders in it (not links), the names of the rule files in it, its
-# permission bits). A `chmod` changes its ctime: a record kept by its stat data keeps its bits.
-_Record = tuple[int, int, int, int, bool, bool, tuple[bytes, ...], tuple[bytes, ...], int]
+# permission bits, the inodes of the folders in it as its entries name them). A `chmod`
+# changes its ctime: a record kept by its stat data keeps its bits.
+_Record = tuple[
+    int, int, int, int, bool, bool, tuple[bytes, ...], tuple[bytes, ...], int, tuple[int, ...]
+]
 _EMPTY: Final = 4
 _OWN: Final = 5
 _FOLDERS: Final = 6
 _RULES: Final = 7
 _BITS: Final = 8
+_INODES: Final = 9
 _USUAL_BITS: Final = 0o755
 _RuleStat = tuple[int, int, int, int, int]  # mtime, ctime, size, inode, mode (ns)
 
@@ -235,7 +244,22 @@ class _Walker:
                 for folder, record in self.records.items()
                 if folder and record[_BITS] not in usual and not record[_OWN]
             },
+            ids=self._ids(),
         )
+
+    def _ids(self) -> dict[bytes, tuple[int, int]]:
+        """The device and inode of each folder the folders walked name (Walk.ids)."""
+        records = self.records
+        ids: dict[bytes, tuple[int, int]] = {}
+        for folder, record in records.items():
+            if record[_OWN] or record[0] < 0:
+                continue
+            for name, inode in zip(record[_FOLDERS], record[_INODES], strict=True):
+                path = _join(folder, name)
+                below = records.get(path)
+                if below is None or not (below[_OWN] or below[_EMPTY]):
+                    ids[path] = (record[0], inode)
+        return ids
 
     def _answered(self) -> list[bytes] | None:
         """The folders to walk next: those of the folders git had said nothing about that it
@@ -423,22 +447,32 @@ class _Walker:
             with os.scandir(fd) as listing:
                 entries = list(listing)
         except PermissionError:  # opened but not listable: not empty as far as anyone can say
-            return (-1, -1, -1, -1, False, False, (), (), bits)  # never kept
+            return (-1, -1, -1, -1, False, False, (), (), bits, ())  # never kept
         if not entries:
-            return (*key, True, False, (), (), bits)
+            return (*key, True, False, (), (), bits, ())
         # Per entry, as little as can be: most are files, of which only the names are looked at.
         names = {e.name for e in entries}
-        folders = [os.fsencode(e.name) for e in entries if e.is_dir(follow_symlinks=False)]
+        folders = sorted(
+            (os.fsencode(e.name), e.inode()) for e in entries if e.is_dir(follow_symlinks=False)
+        )
         # A repository of its own, as git's walk tells one: a `.git` there (`.GIT` too with
         # core.ignoreCase). It is not looked into.
         own = ".git" in names or (
             self.icase and any(n.lower() == ".git" for n in names if len(n) == 4)
         )
         if not folder:  # the top: its `.git` is the repository's own
-            folders = [n for n in folders if (n.lower() if self.icase else n) != b".git"]
+            folders = [f for f in folders if (f[0].lower() if self.icase else f[0]) != b".git"]
             own = False
         rules = tuple(n for n in RULE_FILES if os.fsdecode(n) in names)
-        return (*key, False, own, tuple(sorted(folders)), rules, bits)
+        return (
+            *key,
+            False,
+            own,
+            tuple(n for n, _ in folders),
+            rules,
+            bits,
+            tuple(i for _, i in folders),
+        )
 
     def _ask(self, paths: Sequence[bytes]) -> dict[bytes, bool] | None:
         """Which of the folders `paths` git ignores (None: git could not say)."""

@@ -23,6 +23,7 @@ from git_atomic.engine import (
     conversion,
     discovery,
     dotgit,
+    folderids,
     folders,
     folderwalk,
     gitdirfiles,
@@ -314,6 +315,7 @@ class _Held:
     where_files_went: set[bytes]
     captured_at: float
     modes: Mapping[bytes, int]  # permission bits a tree cannot keep (heldanyway.private_modes)
+    folder_ids: Mapping[bytes, tuple[int, int]]  # folderwalk.Walk.ids: {} where no walk was made
 
 
 def _read_files(
@@ -339,8 +341,9 @@ def _read_files(
     # Files gone (tracked ones, and those the last scan saw) may be empty folders now: git
     # lists no folder its index has files in.
     where_files_went = folders.where_files_went(repo, files.gone)
+    ids = disk.walked.ids if disk.walked is not None else {}
     return _Held(
-        files, files_tree, untracked, specials, every, where_files_went, captured_at, modes
+        files, files_tree, untracked, specials, every, where_files_went, captured_at, modes, ids
     )
 
 
@@ -386,6 +389,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         captured_at=held.captured_at,
         stash=git_side.stash[0] if git_side.stash is not None else None,
         stash_known=git_side.stash is not None,
+        folder_ids=folderids.blob(repo, held.folder_ids),
     )
     if effect_base:
         # Measured as the commits are: your git's view of the files (a file outside the

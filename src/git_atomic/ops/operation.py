@@ -319,6 +319,8 @@ class Engine:
             current = rescue.probe_half_restored(self.ctx)
             since = checkpoint.load(self.repo, rescue_sha)
         failpoints.hit(f"{event}:after-rescue")
+        # Folders the operation moved, with the files no checkpoint holds in them: moved back.
+        current, moved = rescue.folders_back(self.ctx, current, target, paths)
         # The scan index follows the restore, made while the files are written.
         following = (
             None if paths else scanindex.follow(self.repo, current.files_tree, target.files_tree)
@@ -334,6 +336,7 @@ class Engine:
                 own_branches=own_branches,
                 since=since,
             )
+            rescue.tell_folders_back(moved, outcome)
             self._record_restore(op_id, event, rescue_sha, target_sha, outcome)
             done = True
             if current.captured_at is not None and self._turns_here():

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from git_atomic.core import failpoints
+from git_atomic.core import failpoints, records
 from git_atomic.core.config import CONFIG_FILE, PYPROJECT_FILE, budget_of
 from git_atomic.core.vocab import CheckpointKind, EventKind
 from git_atomic.engine import checkpoint, discovery, gitlinks, scan, scanindex, snapshot, unseen
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 from git_atomic.ops.context import Context
+
+if TYPE_CHECKING:
+    from git_atomic.engine import foldermoves, restoreplan
 
 
 def load_target(
@@ -130,3 +134,35 @@ def probe_half_restored(ctx: Context) -> Snapshot:
     return snapshot.capture(
         ctx.repo, message="git-atomic probe", ref=None, allow_unmerged=True
     ).snapshot
+
+
+def folders_back(
+    ctx: Context, current: Snapshot, target: Snapshot, paths: Sequence[bytes]
+) -> tuple[Snapshot, foldermoves.Moved | None]:
+    """Before a whole restore: each folder the state now has where the target had it elsewhere
+    (`mv build out`), moved back whole with the files no checkpoint holds in it
+    (foldermoves.py); the state the restore then starts from (probed again where a folder
+    moved), and what was moved."""
+    if paths or target.folder_ids is None or current.folder_ids is None:
+        return current, None
+    from git_atomic.engine import foldermoves  # only where both know their folders
+
+    moved = foldermoves.take_back(ctx.repo, current, target)
+    if moved.back or moved.made:
+        probed = probe_half_restored(ctx)
+        files = foldermoves.hidden_there(ctx.repo, current, probed, moved.back)
+        current = records.replace(probed, files_tree=files)
+    return current, moved
+
+
+def tell_folders_back(moved: foldermoves.Moved | None, outcome: restoreplan.Outcome) -> None:
+    """Say what `folders_back` did: a note for each folder moved back, a problem for each
+    left."""
+    if moved is None:
+        return
+    from git_atomic.ops import output
+
+    for line in moved.notes:
+        output.say(f"git-atomic: note: {line}")
+    outcome.notes += moved.notes
+    outcome.problems += moved.left

@@ -1,0 +1,36 @@
+"""Where each folder was, by device and inode: the `folder-ids` blob of a checkpoint.
+
+A folder an operation renames (`mv build out`) keeps its device and inode, and so do the files
+in it that no checkpoint holds (ignored ones). The walk of the folders reads each folder's
+inode with its folder's entries (folderwalk.py: no syscall more), and a capture keeps them, so
+a restore finds the folder again where the operation put it (foldermoves.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from git_atomic.engine.git import Repo
+
+Ids = dict[bytes, tuple[int, int]]  # folder -> (st_dev, st_ino)
+
+
+def blob(repo: Repo, found: Mapping[bytes, tuple[int, int]]) -> str | None:
+    """A blob of `<device>:<inode> <path>` records, NUL-separated and sorted; None for none."""
+    if not found:
+        return None
+    return repo.write_blob(b"".join(b"%d:%d " % found[p] + p + b"\0" for p in sorted(found)))
+
+
+def load(repo: Repo, oid: str | None) -> Ids:
+    """The folders of the blob `oid` (none: a state worked out from trees, a capture that
+    could not walk the folders, a checkpoint written before they were kept)."""
+    if oid is None:
+        return {}
+    found: Ids = {}
+    for record in repo.cat_blob(oid).split(b"\0"):
+        ident, _, path = record.partition(b" ")
+        fields = ident.split(b":")
+        if path and len(fields) == 2 and all(f.isdigit() for f in fields):
+            found[path] = (int(fields[0]), int(fields[1]))
+    return found

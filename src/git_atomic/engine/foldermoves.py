@@ -1,0 +1,370 @@
+"""Folders an operation renamed or moved, moved back whole before a restore, with the files in
+them that no checkpoint holds.
+
+A checkpoint holds the files git lists, never the ignored ones (`build/cache.bin` with
+`/build/`, `F/cache.bin` with `*.bin`). An operation that renames such a folder (`mv build
+out`, `mv F lib/F`, two folders swapped) took them along: the restore put the files it holds
+back where they were and left the others at the operation's names, or took one a rule no
+longer ignored there (`out/cache.bin`) away as the operation's, the rescue its only copy.
+
+Each capture keeps where each folder was by device and inode (folderids.py), which a rename
+keeps. Where the target records a folder at one path and the state the restore starts from
+has that same folder (device and inode) at another, born before the target was captured (an
+inode freed and given to a folder made since is another folder), it is renamed back: first
+aside (one rename, looked at there: still that folder), then to its place, so folders that
+swapped names go back too. Its place must be free, or hold nothing but empty folders (the
+operation's `mkdir build`): those go, and a restore that makes that state again (`undo`)
+makes them again (the target records them where the folder it moves away was). Where the
+place is taken, the folder stays and the rollback says so (the rescue holds what it takes
+from there). The restore then starts from the disk as the moves left it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from collections.abc import Sequence
+from typing import Final
+
+from git_atomic.core.records import dataclass, field
+from git_atomic.engine import changedtimes, folderids, safefs
+from git_atomic.engine.checkpoint import Snapshot
+from git_atomic.engine.git import Repo
+
+_ROUNDS: Final = 8  # a folder moved inside a folder moved, and so on
+_CLOCK_LAG: Final = 0.05  # seconds: a birth time that close to the capture may be after it
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What `take_back` did: the folders moved back (where they were, where they go), the
+    ones it left, said why, and the empty folders it made again."""
+
+    back: tuple[tuple[bytes, bytes], ...] = ()
+    left: tuple[str, ...] = ()
+    made: tuple[bytes, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+
+def take_back(repo: Repo, current: Snapshot, target: Snapshot) -> Moved:
+    """Move each folder `current` has where `target` had it elsewhere back there (the module's
+    rules). Nothing when either does not know its folders or `target` was not captured."""
+    want = folderids.load(repo, target.folder_ids)
+    now = folderids.load(repo, current.folder_ids)
+    if not want or not now or target.captured_at is None:
+        return Moved()
+    back: list[tuple[bytes, bytes]] = []
+    left: list[str] = []
+    aside = os.fsencode(repo.state_dir / "tmp")
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for _ in range(_ROUNDS):
+            pairs = _pairs(want, now)
+            if not pairs:
+                break
+            held = _Held(repo, current.files_tree)
+            done, refused = _move(tree, pairs, want, target.captured_at, aside, held)
+            left += refused
+            for frm, to in done:
+                back.append((frm, to))
+                now = _moved(now, frm, to)
+            if not done:
+                break
+        made = _make_again(tree, want, [frm for frm, _ in back])
+    notes = tuple(
+        f"{_show(to)}/: the operation had moved it to {_show(frm)}/; moved back whole, with "
+        "the files no checkpoint holds in it (ignored ones)"
+        for frm, to in back
+    )
+    return Moved(tuple(back), tuple(left), tuple(made), notes)
+
+
+def hidden_there(
+    repo: Repo, before: Snapshot, after: Snapshot, back: Sequence[tuple[bytes, bytes]]
+) -> str:
+    """The files tree of `after` (the state probed once the folders `back` moved back), with
+    the files `before` (the state they were moved from) held in them that `after` cannot
+    see at their new place, still there: a rule ignores the folder where it went back
+    (`/build/`), but the operation made or moved those files into it (`out/new`), and the
+    restore must see them to take them away."""
+    wanted: dict[bytes, tuple[str, str]] = {}
+    for c in repo.diff_trees(before.files_tree, after.files_tree):
+        if c.status not in ("D", "T") or c.old_mode == "160000":
+            continue
+        for frm, to in back:
+            if c.path.startswith(frm + b"/"):
+                wanted[to + c.path[len(frm) :]] = (c.old_mode, c.old_oid)
+    if not wanted:
+        return after.files_tree
+    held = {e.path for e in repo.ls_tree_at(after.files_tree, sorted(wanted))}
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        there = dict(zip(sorted(wanted), tree.lstat_many(sorted(wanted)), strict=True))
+    edits: dict[bytes, tuple[str, str] | None] = {
+        p: entry
+        for p, entry in wanted.items()
+        if p not in held
+        and (st := there[p]) is not None
+        and (stat.S_ISLNK(st.st_mode) == (entry[0] == "120000"))
+        and (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode))
+    }
+    return repo.tree_edit(after.files_tree, edits) if edits else after.files_tree
+
+
+def _pairs(want: folderids.Ids, now: folderids.Ids) -> list[tuple[bytes, bytes, tuple[int, int]]]:
+    """(where it is now, where `want` has it, its identity) of each folder that moved, the
+    outermost only: one moved with a folder it is in follows it."""
+    where = {ident: path for path, ident in now.items()}
+    found = [(where[i], p, i) for p, i in want.items() if i in where and where[i] != p]
+    sources = sorted({frm for frm, _, _ in found})
+    return [
+        (frm, to, i)
+        for frm, to, i in found
+        if not any(frm.startswith(s + b"/") for s in sources if s != frm)
+        and not any(to.startswith(t + b"/") for _, t, _ in found if t != to)
+    ]
+
+
+def _moved(ids: folderids.Ids, frm: bytes, to: bytes) -> folderids.Ids:
+    """`ids` with the folder `frm` and everything below it at `to`."""
+    out: folderids.Ids = {}
+    for path, ident in ids.items():
+        if path == frm:
+            out[to] = ident
+        elif path.startswith(frm + b"/"):
+            out[to + path[len(frm) :]] = ident
+        elif path != to and not path.startswith(to + b"/"):
+            out[path] = ident
+    return out
+
+
+def _move(
+    tree: safefs.Tree,
+    pairs: Sequence[tuple[bytes, bytes, tuple[int, int]]],
+    want: folderids.Ids,
+    captured_at: float,
+    aside: bytes,
+    held_only: _Held,
+) -> tuple[list[tuple[bytes, bytes]], list[str]]:
+    """Each folder of `pairs` still that folder and born before `captured_at`, moved aside,
+    then to its place; the pairs moved, and a line for each left."""
+    held: list[tuple[bytes, bytes, int, bytes]] = []  # from, to, folder aside, name there
+    left: list[str] = []
+    for n, (frm, to, ident) in enumerate(pairs):
+        if not _born_before(tree, frm, ident, captured_at):
+            continue
+        taken = _aside(tree, frm, ident, aside, n)
+        if taken is not None:
+            held.append((frm, to, *taken))
+    done: list[tuple[bytes, bytes]] = []
+    for frm, to, folder, name in sorted(held, key=lambda h: h[1].count(b"/")):
+        if _place(tree, folder, name, to, want, held_only):
+            done.append((frm, to))
+            continue
+        left.append(
+            f"{_show(to)}/: the operation moved it to {_show(frm)}/, and {_show(to)} is "
+            f"not free now: {_show(frm)}/ is left where it is (the rollback takes away "
+            "only what a checkpoint of the operation holds there; the rescue has it)"
+        )
+        if not _place(tree, folder, name, frm, {}, None):  # back where the operation left it
+            left.append(f"{_show(frm)}/ could not be put back either: it is in {_show(aside)}")
+            os.close(folder)
+    return done, left
+
+
+def _born_before(tree: safefs.Tree, path: bytes, ident: tuple[int, int], at: float) -> bool:
+    """Whether the folder at `path` is the one `ident` names and was there before `at`: born
+    before it where the filesystem tells, else its entries unchanged since (its mtime)."""
+    st = tree.lstat(path)
+    if st is None or not stat.S_ISDIR(st.st_mode) or (st.st_dev, st.st_ino) != ident:
+        return False
+    parent = tree.folder(os.path.dirname(path))
+    born = None if parent is None else changedtimes.birth_time(parent, os.path.basename(path))
+    return (born if born is not None else st.st_mtime) < at - _CLOCK_LAG
+
+
+def _aside(
+    tree: safefs.Tree, path: bytes, ident: tuple[int, int], aside: bytes, n: int
+) -> tuple[int, bytes] | None:
+    """The folder at `path` renamed into `aside` (or, on another file system, to a hidden
+    name beside it), still the folder `ident` names; (the folder it is in, its name there),
+    or None where it is not (put back) or cannot be moved."""
+    parent = tree.folder(os.path.dirname(path))
+    if parent is None:
+        return None
+    name = os.path.basename(path)
+    moved = b"folder-%d-%d" % (os.getpid(), n)
+    try:
+        os.makedirs(aside, exist_ok=True)
+        dest = os.open(aside, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        dest = None
+    try:
+        try:
+            if dest is None:
+                raise OSError(errno.EXDEV, "no folder aside")
+            os.rename(name, moved, src_dir_fd=parent, dst_dir_fd=dest)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                return None
+            if dest is not None:
+                os.close(dest)
+            dest, moved = os.dup(parent), b".git-atomic-" + moved
+            os.rename(name, moved, src_dir_fd=parent, dst_dir_fd=dest)
+    except OSError:
+        if dest is not None:
+            os.close(dest)
+        return None
+    tree.forget(path)
+    st = safefs.lstat_at(dest, moved)
+    if st is None or (st.st_dev, st.st_ino) != ident:  # another's, put there meanwhile
+        _rename_no_replace(dest, moved, parent, name)
+        os.close(dest)
+        return None
+    return dest, moved
+
+
+def _place(
+    tree: safefs.Tree,
+    folder: int,
+    name: bytes,
+    to: bytes,
+    want: folderids.Ids,
+    held_only: _Held | None,
+) -> bool:
+    """The folder `name` in `folder` (aside) renamed to `to`: where nothing is, where only
+    empty folders are (they go, but those `want` records), or where a folder is whose every
+    file the state the restore starts from holds there as it is (`held_only`: the rescue
+    has them all; a restore would take them away or write over them). Closes `folder` once
+    placed."""
+    try:
+        dest = tree.make_folders(os.path.dirname(to))
+    except (safefs.Blocked, OSError):
+        return False
+    there = tree.lstat(to)
+    gone = None
+    if there is not None:
+        if not stat.S_ISDIR(there.st_mode) or _recorded(want, to, there):
+            return False
+        if not tree.remove_empty_folders(to):
+            if held_only is None or not held_only(tree, to):
+                return False
+            gone = _aside(tree, to, (there.st_dev, there.st_ino), os.fsencode(held_only.aside), -1)
+            if gone is None:
+                return False
+    if not _rename_no_replace(folder, name, dest, os.path.basename(to)):
+        if gone is not None:
+            _rename_no_replace(gone[0], gone[1], dest, os.path.basename(to))
+            os.close(gone[0])
+        return False
+    tree.forget(to)
+    os.close(folder)
+    if gone is not None:
+        _remove_aside(*gone)
+    return True
+
+
+class _Held:
+    """Whether a folder holds only files and links the files tree holds at their paths, as
+    they are, and folders (a bounded look: at most `_LOOK_AT_MOST` entries)."""
+
+    def __init__(self, repo: Repo, files_tree: str) -> None:
+        self.repo = repo
+        self.files_tree = files_tree
+        self.aside = repo.state_dir / "tmp"
+
+    def __call__(self, tree: safefs.Tree, path: bytes) -> bool:
+        found = _contents(tree, path)
+        if not found:
+            return False
+        entries = {e.path: e for e in self.repo.ls_tree_at(self.files_tree, sorted(found))}
+        files = [p for p, mode in found.items() if stat.S_ISREG(mode)]
+        ids = self.repo.hash_worktree_files(files) if files else {}
+        for p, mode in found.items():
+            entry = entries.get(p)
+            if entry is None:
+                return False
+            if stat.S_ISREG(mode):
+                executable = "100755" if mode & 0o100 else "100644"
+                if ids.get(p) != entry.oid or entry.mode != executable:
+                    return False
+            elif entry.mode != "120000" or tree.readlink(p) != self.repo.cat_blob(entry.oid):
+                return False
+        return True
+
+
+_LOOK_AT_MOST: Final = 1000
+
+
+def _contents(tree: safefs.Tree, path: bytes) -> dict[bytes, int] | None:
+    """The files and links below the folder `path` (their st_mode); None where anything
+    else is there (a FIFO), or more than `_LOOK_AT_MOST`."""
+    found: dict[bytes, int] = {}
+    stack = [path]
+    while stack:
+        folder = stack.pop()
+        fd = tree.folder(folder)
+        if fd is None:
+            return None
+        with os.scandir(fd) as listing:
+            names = [(os.fsencode(e.name), e.is_dir(follow_symlinks=False)) for e in listing]
+        for name, is_dir in names:
+            rel = folder + b"/" + name
+            if is_dir:
+                stack.append(rel)
+                continue
+            st = tree.lstat(rel)
+            if st is None or not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+                return None
+            found[rel] = st.st_mode
+            if len(found) > _LOOK_AT_MOST:
+                return None
+    return found
+
+
+def _remove_aside(folder: int, name: bytes) -> None:
+    """The folder `name` set aside in `folder` removed, never through a link (its files held
+    by the rescue); `folder` closed."""
+    import shutil
+
+    try:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(name, dir_fd=folder)
+    finally:
+        os.close(folder)
+
+
+def _recorded(want: folderids.Ids, path: bytes, st: os.stat_result) -> bool:
+    """Whether the folder at `path` is one `want` records (somewhere): never removed."""
+    return (st.st_dev, st.st_ino) in set(want.values())
+
+
+def _rename_no_replace(src_fd: int, src: bytes, dst_fd: int, dst: bytes) -> bool:
+    """Rename, never over anything at `dst` (a rename over an empty folder would replace it)."""
+    if safefs.lstat_at(dst_fd, dst) is not None:
+        return False
+    try:
+        os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+    except OSError:
+        return False
+    return True
+
+
+def _make_again(tree: safefs.Tree, want: folderids.Ids, vacated: Sequence[bytes]) -> list[bytes]:
+    """The folders `want` records at or below a path a folder moved back from that are not
+    there now: made again, empty (the operation's `mkdir build` where your `build/` was, when
+    `undo` puts that back)."""
+    made: list[bytes] = []
+    for path in sorted(want):
+        if not any(path == v or path.startswith(v + b"/") for v in vacated):
+            continue
+        if tree.lstat(path) is not None:
+            continue
+        with contextlib.suppress(safefs.Blocked, OSError):
+            tree.make_folders(path)
+            made.append(path)
+    return made
+
+
+def _show(path: bytes) -> str:
+    return path.decode("utf-8", "backslashreplace")

@@ -1,0 +1,123 @@
+"""A folder the operation renamed or moved, holding files no checkpoint holds (ignored ones),
+is moved back whole by its rollback (foldermoves.py), and `undo` moves it again.
+
+`mv build out && mkdir build` with `/build/` ignored left `build/` empty: `out/cache.bin`,
+which no rule ignored there, went with the rollback (the rescue its only copy); with `*.bin`,
+`mv F out` brought `F/keep.txt` back and left `out/cache.bin`; and where the operation also
+made a file in `out/`, the folder's rename mark was gone and `out/cache.bin` stayed. Each
+capture keeps every folder's device and inode: the folder is found where it went, and put
+back, with what no checkpoint holds in it. Oracle: the disk, by lstat (oracle.disk)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from testing import oracle
+from testing.gitrepo import GitRepo
+
+# How git sees your folder `F`: ignored whole, its `.bin` files ignored, or untracked.
+KINDS = {"folder rule": "/F/\n", "pattern": "*.bin\n", "untracked": None}
+# What the operation does with `F` (and `other`, another folder of yours), and where `F`'s
+# files are once it did.
+MOVES = {
+    "renamed": ("mv F out && mkdir F", "out"),
+    "swapped": ("mv F t && mv other F && mv t other", "other"),
+    "into another folder": ("mkdir dest && mv F dest/", "dest/F"),
+}
+# What else it does in the folder it moved.
+ALSO = {"nothing else": "", "adds and removes": " && echo new > {at}/made.txt && rm {at}/keep.txt"}
+
+
+def walk(top: Path) -> oracle.Disk:
+    return oracle.disk(top, modes=True)
+
+
+def _setup(repo: GitRepo, kind: str) -> None:
+    """Your folder `F` with files at two depths, some no checkpoint holds, and `other/`."""
+    rule = KINDS[kind]
+    repo.write("src/app.py", b"app\n")
+    if rule is not None:
+        repo.write(".gitignore", rule.encode())
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "tree")
+    repo.write("F/cache.bin", b"cache\n", mode=0o600)
+    repo.write("F/deep/er/cache.bin", b"deep cache\n")
+    repo.write("F/keep.txt", b"yours\n")
+    repo.write("other/o.txt", b"other\n")
+    time.sleep(0.1)  # made well before PRE-OP (more than the clock's lag)
+
+
+def _as_the_operation_leaves_it(repo: GitRepo, script: str, tmp: Path) -> oracle.Disk:
+    copy = tmp / "copy"
+    subprocess.run(["cp", "-a", str(repo.path), str(copy)], check=True)
+    subprocess.run(["sh", "-c", script], cwd=copy, check=True)
+    return walk(copy)
+
+
+def _inode(path: Path) -> int:
+    return path.lstat().st_ino
+
+
+@pytest.mark.parametrize("how", ["failed run", "abort"])
+@pytest.mark.parametrize("also", ALSO)
+@pytest.mark.parametrize("move", MOVES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_folder_the_operation_moved_comes_back_whole_and_undo_moves_it_again(
+    repo: GitRepo, tmp_path: Path, kind: str, move: str, also: str, how: str
+) -> None:
+    _setup(repo, kind)
+    script, at = MOVES[move]
+    script += ALSO[also].format(at=at)
+    after_op = _as_the_operation_leaves_it(repo, script, tmp_path)
+    before = walk(repo.path)
+    folder = _inode(repo.path / "F")
+    if how == "failed run":
+        res = repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
+    else:
+        repo.atomic("begin", "op", check=0)
+        subprocess.run(["sh", "-c", script], cwd=repo.path, check=True)
+        res = repo.atomic("abort", check=0)
+    if kind == "folder rule" and also == "adds and removes":
+        # Your ignored `F/keep.txt` the operation deleted: no checkpoint held it ("What it
+        # does not do"); the rest of `F/` is back.
+        del before[b"F/keep.txt"]
+    assert walk(repo.path) == before
+    assert _inode(repo.path / "F") == folder  # the folder itself, not one made again
+    assert f"F/: the operation had moved it to {at}/; moved back" in res.stderr
+    repo.atomic("undo", check=0)
+    assert walk(repo.path) == after_op
+    assert _inode(repo.path / at) == folder
+
+
+def test_a_folder_whose_place_is_taken_stays_and_the_rollback_says_so(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """The operation moved `F` away and put files of its own where it was: `F` cannot go back
+    (those are not yours to remove, nor to mix with yours). It stays where the operation put
+    it, the rollback says so, and what the rollback takes from there is in the rescue."""
+    _setup(repo, "folder rule")
+    script = "mv F out && mkdir F && echo theirs > F/made.o"
+    out = repo.atomic_json("run", "--", "sh", "-c", script + "; exit 1", check=1)
+    res_text = " ".join(out.get("problems", []))
+    assert "F/: the operation moved it to out/, and F is not free now" in res_text
+    assert (repo.path / "F/made.o").read_bytes() == b"theirs\n"
+    # out/ is no ignored folder: its files are the operation's state, held by the rescue
+    rescue = out["checkpoints"]["rescue"]
+    assert repo.git("show", f"{rescue}:files/out/cache.bin") == "cache\n"
+    assert repo.git("show", f"{rescue}:files/out/deep/er/cache.bin") == "deep cache\n"
+    repo.atomic("undo", check=0)
+    assert (repo.path / "out/cache.bin").read_bytes() == b"cache\n"
+
+
+def test_a_folder_made_after_pre_op_is_never_taken_for_yours(repo: GitRepo) -> None:
+    """An inode freed by the operation (`rm -rf F`) may be given to a folder it makes: that
+    folder was born after PRE-OP, and is not moved to `F`."""
+    _setup(repo, "folder rule")
+    script = "rm -rf F && mkdir new && echo n > new/n.txt; exit 1"
+    repo.atomic("run", "--", "sh", "-c", script, check=1)
+    assert not (repo.path / "new").exists()
+    assert not (repo.path / "F").exists()  # your ignored files deleted: not held, not back
