@@ -121,3 +121,30 @@ def test_a_folder_made_after_pre_op_is_never_taken_for_yours(repo: GitRepo) -> N
     repo.atomic("run", "--", "sh", "-c", script, check=1)
     assert not (repo.path / "new").exists()
     assert not (repo.path / "F").exists()  # your ignored files deleted: not held, not back
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_move_back_killed_half_way_is_finished_by_recover(
+    repo: GitRepo, tmp_path: Path, kind: str
+) -> None:
+    """Killed once the folder is aside (in our scratch folder) and before it is in its place:
+    no checkpoint holds your ignored files in it, so no sweep of that folder removes it, and
+    `recover` puts it in its place and finishes the rollback."""
+    _setup(repo, kind)
+    before = walk(repo.path)
+    folder = _inode(repo.path / "F")
+    killed = repo.atomic(
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "mv F out && mkdir F; exit 1",
+        env={"GIT_ATOMIC_FAILPOINT": "foldermoves:aside"},
+    )
+    assert killed.returncode not in (0, 1)
+    assert not (repo.path / "out").exists()  # aside: the operation's own `F/` is still there
+    assert _inode(repo.path / "F") != folder
+    res = repo.atomic("recover", check=0)
+    assert "F/: a move back killed half way had left it aside; put back" in res.stderr
+    assert walk(repo.path) == before
+    assert _inode(repo.path / "F") == folder

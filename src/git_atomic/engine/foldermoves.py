@@ -23,18 +23,22 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import stat
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Final
 
+from git_atomic.core import failpoints
 from git_atomic.core.records import dataclass, field
-from git_atomic.engine import changedtimes, folderids, safefs
+from git_atomic.engine import changedtimes, folderids, safefs, scratch
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 
 _ROUNDS: Final = 8  # a folder moved inside a folder moved, and so on
 _CLOCK_LAG: Final = 0.05  # seconds: a birth time that close to the capture may be after it
+_NAMES: Final = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ def take_back(repo: Repo, current: Snapshot, target: Snapshot) -> Moved:
     left: list[str] = []
     aside = os.fsencode(repo.state_dir / "tmp")
     with safefs.Tree(os.fsencode(repo.root)) as tree:
+        back += _from_aside(tree, want, aside)
         for _ in range(_ROUNDS):
             pairs = _pairs(want, now)
             if not pairs:
@@ -75,9 +80,41 @@ def take_back(repo: Repo, current: Snapshot, target: Snapshot) -> Moved:
     notes = tuple(
         f"{_show(to)}/: the operation had moved it to {_show(frm)}/; moved back whole, with "
         "the files no checkpoint holds in it (ignored ones)"
+        if frm
+        else f"{_show(to)}/: a move back killed half way had left it aside; put back"
         for frm, to in back
     )
     return Moved(tuple(back), tuple(left), tuple(made), notes)
+
+
+def _from_aside(tree: safefs.Tree, want: folderids.Ids, aside: bytes) -> list[tuple[bytes, bytes]]:
+    """The folders a move back killed between its two steps left aside (a dead process's, in
+    our scratch folder) that `want` records, put in their place where it is free: no
+    checkpoint holds what no rule lets git see in them, and this is the only way back.
+    (where it was, its place) of each; a listing of that folder."""
+    left = [n for n in scratch.aside_left(Path(os.fsdecode(aside))) if "folder-" in n]
+    if not left:
+        return []
+    wanted = {ident: path for path, ident in want.items()}
+    done: list[tuple[bytes, bytes]] = []
+    try:
+        fd = os.open(aside, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return []
+    try:
+        for name in map(os.fsencode, left):
+            st = safefs.lstat_at(fd, name)
+            to = None if st is None else wanted.get((st.st_dev, st.st_ino))
+            if st is None or to is None or not stat.S_ISDIR(st.st_mode):
+                continue
+            folder = os.dup(fd)
+            if _place(tree, folder, name, to, want, None):
+                done.append((b"", to))  # (from nowhere in the worktree)
+            else:
+                os.close(folder)
+    finally:
+        os.close(fd)
+    return done
 
 
 def hidden_there(
@@ -150,12 +187,14 @@ def _move(
     then to its place; the pairs moved, and a line for each left."""
     held: list[tuple[bytes, bytes, int, bytes]] = []  # from, to, folder aside, name there
     left: list[str] = []
-    for n, (frm, to, ident) in enumerate(pairs):
+    for frm, to, ident in pairs:
         if not _born_before(tree, frm, ident, captured_at):
             continue
-        taken = _aside(tree, frm, ident, aside, n)
+        taken = _aside(tree, frm, ident, aside)
         if taken is not None:
             held.append((frm, to, *taken))
+    if held:
+        failpoints.hit("foldermoves:aside")
     done: list[tuple[bytes, bytes]] = []
     for frm, to, folder, name in sorted(held, key=lambda h: h[1].count(b"/")):
         if _place(tree, folder, name, to, want, held_only):
@@ -184,7 +223,7 @@ def _born_before(tree: safefs.Tree, path: bytes, ident: tuple[int, int], at: flo
 
 
 def _aside(
-    tree: safefs.Tree, path: bytes, ident: tuple[int, int], aside: bytes, n: int
+    tree: safefs.Tree, path: bytes, ident: tuple[int, int], aside: bytes
 ) -> tuple[int, bytes] | None:
     """The folder at `path` renamed into `aside` (or, on another file system, to a hidden
     name beside it), still the folder `ident` names; (the folder it is in, its name there),
@@ -193,7 +232,9 @@ def _aside(
     if parent is None:
         return None
     name = os.path.basename(path)
-    moved = b"folder-%d-%d" % (os.getpid(), n)
+    # Named as safefs.Tree.take names what it moves aside: kept by every sweep of our scratch
+    # folder (scratch.remove_dead), put back by the next restore to the target (`from_aside`).
+    moved = b"%sfolder-%d-%d" % (scratch.REMOVED.encode(), os.getpid(), next(_NAMES))
     try:
         os.makedirs(aside, exist_ok=True)
         dest = os.open(aside, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -249,7 +290,7 @@ def _place(
         if not tree.remove_empty_folders(to):
             if held_only is None or not held_only(tree, to):
                 return False
-            gone = _aside(tree, to, (there.st_dev, there.st_ino), os.fsencode(held_only.aside), -1)
+            gone = _aside(tree, to, (there.st_dev, there.st_ino), os.fsencode(held_only.aside))
             if gone is None:
                 return False
     if not _rename_no_replace(folder, name, dest, os.path.basename(to)):
