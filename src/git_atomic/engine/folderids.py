@@ -16,8 +16,10 @@ Ids = dict[bytes, tuple[int, int]]  # folder -> (st_dev, st_ino)
 
 
 def blob(repo: Repo, found: Mapping[bytes, tuple[int, int]]) -> str | None:
-    """A blob of `<device>:<inode> <path>` records, NUL-separated and sorted; None for none."""
-    if not found:
+    """A blob of `<device>:<inode> <path>` records, NUL-separated and sorted; None for none,
+    and in a repository a group shares, where a blob is a `hash-object` process: a checkpoint
+    gains none for them (a folder an operation moved is then not moved back)."""
+    if not found or not repo.writes_loose():
         return None
     return repo.write_blob(b"".join(b"%d:%d " % found[p] + p + b"\0" for p in sorted(found)))
 
