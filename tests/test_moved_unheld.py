@@ -87,7 +87,7 @@ def test_a_folder_the_operation_moved_comes_back_whole_and_undo_moves_it_again(
         del before[b"F/keep.txt"]
     assert walk(repo.path) == before
     assert _inode(repo.path / "F") == folder  # the folder itself, not one made again
-    assert f"F/: the operation had moved it to {at}/; moved back" in res.stderr
+    assert f"F/: found at {at}/ (the same folder, moved since); moved back" in res.stderr
     repo.atomic("undo", check=0)
     assert walk(repo.path) == after_op
     assert _inode(repo.path / at) == folder
@@ -103,7 +103,7 @@ def test_a_folder_whose_place_is_taken_stays_and_the_rollback_says_so(
     script = "mv F out && mkdir F && echo theirs > F/made.o"
     out = repo.atomic_json("run", "--", "sh", "-c", script + "; exit 1", check=1)
     res_text = " ".join(out.get("problems", []))
-    assert "F/: the operation moved it to out/, and F is not free now" in res_text
+    assert "F/: found at out/ (the same folder, moved since), and F is not free" in res_text
     assert (repo.path / "F/made.o").read_bytes() == b"theirs\n"
     # out/ is no ignored folder: its files are the operation's state, held by the rescue
     rescue = out["checkpoints"]["rescue"]
@@ -148,3 +148,47 @@ def test_a_move_back_killed_half_way_is_finished_by_recover(
     assert "F/: a move back killed half way had left it aside; put back" in res.stderr
     assert walk(repo.path) == before
     assert _inode(repo.path / "F") == folder
+
+
+def test_the_dry_runs_say_the_folder_would_be_moved_back(repo: GitRepo) -> None:
+    """`rollback --dry-run` and `undo --dry-run` say the move they would make first; nothing
+    moves."""
+    _setup(repo, "folder rule")
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", "mv F out && mkdir F", check=0)
+    after_op = walk(repo.path)
+    res = repo.atomic("rollback", "--dry-run", check=0)
+    assert "F/: found at out/ (the same folder, moved since); it would be moved back" in res.stderr
+    assert walk(repo.path) == after_op
+    repo.atomic("rollback", check=0)
+    before = walk(repo.path)
+    res = repo.atomic("undo", "--dry-run", check=0)
+    assert "out/: found at F/ (the same folder, moved since); it would be moved back" in res.stderr
+    assert walk(repo.path) == before
+
+
+def test_a_rollback_that_only_moved_a_folder_back_does_not_say_it_changed_nothing(
+    repo: GitRepo,
+) -> None:
+    """`F/` holds only files `*.bin` ignores: moved, it changes no checkpoint's files, and
+    the failed run's rollback said "it had changed nothing" while it moved `F/` back."""
+    repo.write(".gitignore", b"*.bin\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    repo.write("F/cache.bin", b"cache\n")
+    time.sleep(0.1)
+    res = repo.atomic("run", "--", "sh", "-c", "mv F out; exit 1", check=1)
+    assert (repo.path / "F/cache.bin").read_bytes() == b"cache\n"
+    assert not (repo.path / "out").exists()
+    assert "changed nothing" not in res.stderr
+    assert "`git atomic undo` brings them back" in res.stderr
+
+
+def test_a_repository_a_group_shares_gains_no_git_process(repo: GitRepo) -> None:
+    """There a blob is a `hash-object` process: no folder identities are kept (and no folder
+    is moved back)."""
+    repo.git("config", "core.sharedRepository", "group")
+    _setup(repo, "folder rule")
+    out = repo.atomic_json("begin", "op")
+    tree = repo.git("ls-tree", "--name-only", out["checkpoints"]["pre_op"])
+    assert "folder-ids" not in tree.split()
+    repo.atomic("abort", check=0)

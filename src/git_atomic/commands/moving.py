@@ -429,7 +429,7 @@ def report_still(
 
         tips = [*prev.target.branches.values(), prev.target.head_oid or ""]
         notes = published.lines(ctx.repo, prev.plan.ref_lines, (), tips, dry_run=True)
-    notes = [*notes, *beside]
+    notes = [*notes, *beside, *(dryrun.folders(ctx, prev, move) if dry_run else ())]
     if json_out:
         output.emit(
             moves.result(

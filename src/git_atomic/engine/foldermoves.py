@@ -78,13 +78,35 @@ def take_back(repo: Repo, current: Snapshot, target: Snapshot) -> Moved:
                 break
         made = _make_again(tree, want, [frm for frm, _ in back])
     notes = tuple(
-        f"{_show(to)}/: the operation had moved it to {_show(frm)}/; moved back whole, with "
-        "the files no checkpoint holds in it (ignored ones)"
+        f"{_show(to)}/: found at {_show(frm)}/ (the same folder, moved since); moved back "
+        "whole, with the files no checkpoint holds in it (ignored ones)"
         if frm
         else f"{_show(to)}/: a move back killed half way had left it aside; put back"
         for frm, to in back
     )
     return Moved(tuple(back), tuple(left), tuple(made), notes)
+
+
+def moved_between(repo: Repo, before: Snapshot, after: Snapshot) -> bool:
+    """Whether a folder `before` has at one path is at another in `after` (a move of a
+    folder holding only files no checkpoint holds leaves the files trees alike)."""
+    want = folderids.load(repo, before.folder_ids)
+    return bool(want and _pairs(want, folderids.load(repo, after.folder_ids)))
+
+
+def foresee(repo: Repo, current: Snapshot, target: Snapshot) -> list[str]:
+    """What `take_back` would move, for a dry run to say (changing nothing)."""
+    want = folderids.load(repo, target.folder_ids)
+    now = folderids.load(repo, current.folder_ids)
+    if not want or not now or target.captured_at is None:
+        return []
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        return [
+            f"{_show(to)}/: found at {_show(frm)}/ (the same folder, moved since); it would "
+            "be moved back whole first, with the files no checkpoint holds in it"
+            for frm, to, ident in _pairs(want, now)
+            if _born_before(tree, frm, ident, target.captured_at)
+        ]
 
 
 def _from_aside(tree: safefs.Tree, want: folderids.Ids, aside: bytes) -> list[tuple[bytes, bytes]]:
@@ -201,9 +223,9 @@ def _move(
             done.append((frm, to))
             continue
         left.append(
-            f"{_show(to)}/: the operation moved it to {_show(frm)}/, and {_show(to)} is "
-            f"not free now: {_show(frm)}/ is left where it is (the rollback takes away "
-            "only what a checkpoint of the operation holds there; the rescue has it)"
+            f"{_show(to)}/: found at {_show(frm)}/ (the same folder, moved since), and "
+            f"{_show(to)} is not free now: {_show(frm)}/ is left where it is (the files no "
+            "checkpoint holds in it stay there; what the restore takes away, the rescue has)"
         )
         if not _place(tree, folder, name, frm, {}, None):  # back where the operation left it
             left.append(f"{_show(frm)}/ could not be put back either: it is in {_show(aside)}")

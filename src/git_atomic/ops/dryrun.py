@@ -54,3 +54,14 @@ def inside(ctx: context.Context, op: OpRow | None) -> list[str]:
 
     ended = op.ended_at or time.time()
     return submodulesback.changed_inside(ctx.repo, op.details, until=ended)
+
+
+def folders(ctx: context.Context, prev: moves.Preview, move: moves.Move) -> list[str]:
+    """The folders the move would put back first (foldermoves.py), said as notes: its list
+    of paths is worked out from the state before, where they are still at the operation's
+    names."""
+    if move.paths or prev.target.folder_ids is None or prev.current.folder_ids is None:
+        return []
+    from git_atomic.engine import foldermoves
+
+    return foldermoves.foresee(ctx.repo, prev.current, prev.target)
