@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ MOVES = {
     "renamed": ("mv F out && mkdir F", "out"),
     "swapped": ("mv F t && mv other F && mv t other", "other"),
     "into another folder": ("mkdir dest && mv F dest/", "dest/F"),
+    "into an ignored folder": ("mv F junk/", "junk/F"),
 }
 # What else it does in the folder it moved.
 ALSO = {"nothing else": "", "adds and removes": " && echo new > {at}/made.txt && rm {at}/keep.txt"}
@@ -40,14 +42,14 @@ def _setup(repo: GitRepo, kind: str) -> None:
     """Your folder `F` with files at two depths, some no checkpoint holds, and `other/`."""
     rule = KINDS[kind]
     repo.write("src/app.py", b"app\n")
-    if rule is not None:
-        repo.write(".gitignore", rule.encode())
+    repo.write(".gitignore", f"/junk/\n{rule or ''}".encode())
     repo.git("add", "-A")
     repo.git("commit", "-qm", "tree")
     repo.write("F/cache.bin", b"cache\n", mode=0o600)
     repo.write("F/deep/er/cache.bin", b"deep cache\n")
     repo.write("F/keep.txt", b"yours\n")
     repo.write("other/o.txt", b"other\n")
+    repo.write("junk/j.o", b"yours too\n")  # a folder a rule ignores (`/junk/`)
     time.sleep(0.1)  # made well before PRE-OP (more than the clock's lag)
 
 
@@ -85,10 +87,23 @@ def test_a_folder_the_operation_moved_comes_back_whole_and_undo_moves_it_again(
         # Your ignored `F/keep.txt` the operation deleted: no checkpoint held it ("What it
         # does not do"); the rest of `F/` is back.
         del before[b"F/keep.txt"]
+    if move == "into an ignored folder" and also == "adds and removes":
+        # `made.txt`, made where a rule hid it, is in no checkpoint: left in `F/` (said where
+        # no rule hides it there; one there is an ignored file the operation made, as any)
+        before[b"F/made.txt"] = after_op[b"junk/F/made.txt"]
+        if kind != "folder rule":
+            assert "F/made.txt: made while a rule hid it" in res.stderr
     assert walk(repo.path) == before
     assert _inode(repo.path / "F") == folder  # the folder itself, not one made again
     assert f"F/: found at {at}/ (the same folder, moved since); moved back" in res.stderr
     repo.atomic("undo", check=0)
+    if move == "into an ignored folder" and also == "adds and removes":
+        # Known gap: the file left makes the state differ from the rollback's target, so the
+        # undo is worked out on top of it (a state of trees knows no folders): `F/` stays at
+        # its name. Nothing is lost: every file the operation left is on disk.
+        now = Counter(e for e in walk(repo.path).values() if e[0] == "file")
+        assert not Counter(e for e in after_op.values() if e[0] == "file") - now
+        return
     assert walk(repo.path) == after_op
     assert _inode(repo.path / at) == folder
 

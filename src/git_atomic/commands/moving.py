@@ -64,8 +64,15 @@ def go(
     large = large_moves(ctx, prev) if prev.empty else []
     # Bits alone to close (`rollback --to X key` of a key opened to 0644): a move all the same.
     bits_only = prev.empty and not dry_run and bool(dryrun.bits(ctx, prev, move))
+    # A folder holding only ignored files to move back (foldermoves.py): a move all the same.
+    folders = prev.empty and not dry_run and bool(dryrun.folders(ctx, prev, move))
     if dry_run or (
-        prev.empty and not close_open and not git_dir_only and not large and not bits_only
+        prev.empty
+        and not close_open
+        and not git_dir_only
+        and not large
+        and not bits_only
+        and not folders
     ):
         beside_said, beside_bits = (
             dryrun.beside(ctx, subject, prev.current) if dry_run and takes_back else ([], [])

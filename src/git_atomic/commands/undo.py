@@ -131,6 +131,11 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
                 json_out=json_out,
             )
         move = _undo_move(found, what, open_op)
+        if found.exact:  # where the folders it moved back were (foldermoves.py)
+            from git_atomic.engine import foldermoves
+
+            known = foldermoves.known_from(event.detail)
+            move = records.replace(move, folders_known=known) if known else move
         prev = moves.preview(repo, move, current=current)
         # What the event wrote in the git dir beside its checkpoints (a replace ref, grafts,
         # refs it unpacked), written back as it was (gitdirredo.py).
@@ -145,7 +150,9 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         remade += moving.large_moves(ctx, prev) if prev.empty else []
         # The permission bits it would set back (no tree holds them): listed with the files
         bits = gitdirredo.bits_back(repo, event.detail)
-        if dry_run or (prev.empty and not remade and not bits):
+        # A folder holding only ignored files to move again (foldermoves.py): an undo all the same.
+        folders = prev.empty and not dry_run and bool(dryrun.folders(ctx, prev, move))
+        if dry_run or (prev.empty and not remade and not bits and not folders):
             concerned = (subject or _op_undone(ctx, event)) if dry_run else None
             foreseen = moving.foreseen(ctx, concerned) if concerned is not None else []
             return moving.report_still(

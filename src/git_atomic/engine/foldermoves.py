@@ -50,12 +50,17 @@ class Moved:
     left: tuple[str, ...] = ()
     made: tuple[bytes, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    was: dict[bytes, tuple[int, int]] = field(default_factory=dict)  # where each was: identity
 
 
-def take_back(repo: Repo, current: Snapshot, target: Snapshot) -> Moved:
+def take_back(
+    repo: Repo, current: Snapshot, target: Snapshot, known: folderids.Ids | None = None
+) -> Moved:
     """Move each folder `current` has where `target` had it elsewhere back there (the module's
-    rules). Nothing when either does not know its folders or `target` was not captured."""
-    want = folderids.load(repo, target.folder_ids)
+    rules). Nothing when either does not know its folders or `target` was not captured.
+    `known`: where folders were in `target` that its capture could not see (in a folder a rule
+    ignores), as the restore that replaced it found them (`noted`, in its event)."""
+    want = folderids.load(repo, target.folder_ids) | (known or {})
     now = folderids.load(repo, current.folder_ids)
     if not want or not now or target.captured_at is None:
         return Moved()
@@ -64,6 +69,7 @@ def take_back(repo: Repo, current: Snapshot, target: Snapshot) -> Moved:
     aside = os.fsencode(repo.state_dir / "tmp")
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         back += _from_aside(tree, want, aside)
+        now = _in_ignored(tree, want, now, target.captured_at)
         for _ in range(_ROUNDS):
             pairs = _pairs(want, now)
             if not pairs:
@@ -84,29 +90,84 @@ def take_back(repo: Repo, current: Snapshot, target: Snapshot) -> Moved:
         else f"{_show(to)}/: a move back killed half way had left it aside; put back"
         for frm, to in back
     )
-    return Moved(tuple(back), tuple(left), tuple(made), notes)
+    was = {frm: want[to] for frm, to in back if frm and to in want}
+    return Moved(tuple(back), tuple(left), tuple(made), notes, was)
 
 
-def moved_between(repo: Repo, before: Snapshot, after: Snapshot) -> bool:
-    """Whether a folder `before` has at one path is at another in `after` (a move of a
-    folder holding only files no checkpoint holds leaves the files trees alike)."""
-    want = folderids.load(repo, before.folder_ids)
-    return bool(want and _pairs(want, folderids.load(repo, after.folder_ids)))
+DETAIL_KEY: Final = "folders_moved"
 
 
-def foresee(repo: Repo, current: Snapshot, target: Snapshot) -> list[str]:
+def noted(moved: dict[bytes, tuple[int, int]]) -> list[list[object]]:
+    """The folders a restore moved back, where each was before it, for its event's detail."""
+    return [[p.decode("utf-8", "surrogateescape"), d, i] for p, (d, i) in sorted(moved.items())]
+
+
+def known_from(detail: str | None) -> folderids.Ids:
+    """`noted`'s folders, read back from an event's detail (none where it has none)."""
+    import json
+
+    try:
+        listed = json.loads(detail or "{}").get(DETAIL_KEY, [])
+    except (ValueError, AttributeError):
+        return {}
+    found: folderids.Ids = {}
+    for item in listed if isinstance(listed, list) else ():
+        if (
+            isinstance(item, list)
+            and len(item) == 3
+            and isinstance(item[0], str)
+            and isinstance(item[1], int)
+            and isinstance(item[2], int)
+        ):
+            found[item[0].encode("utf-8", "surrogateescape")] = (item[1], item[2])
+    return found
+
+
+def foresee(
+    repo: Repo, current: Snapshot, target: Snapshot, known: folderids.Ids | None = None
+) -> list[str]:
     """What `take_back` would move, for a dry run to say (changing nothing)."""
-    want = folderids.load(repo, target.folder_ids)
+    want = folderids.load(repo, target.folder_ids) | (known or {})
     now = folderids.load(repo, current.folder_ids)
     if not want or not now or target.captured_at is None:
         return []
     with safefs.Tree(os.fsencode(repo.root)) as tree:
+        now = _in_ignored(tree, want, now, target.captured_at)
         return [
             f"{_show(to)}/: found at {_show(frm)}/ (the same folder, moved since); it would "
             "be moved back whole first, with the files no checkpoint holds in it"
             for frm, to, ident in _pairs(want, now)
             if _born_before(tree, frm, ident, target.captured_at)
         ]
+
+
+def _in_ignored(
+    tree: safefs.Tree, want: folderids.Ids, now: folderids.Ids, since: float
+) -> folderids.Ids:
+    """`now`, with the folders of `want` it lacks that are in a folder it names that changed
+    since (`mv F build/`, where a rule ignores `build/`: no walk looks into it, but a folder
+    renamed into another sets that one's mtime). One lstat per folder `now` names, and a
+    listing of those changed since, only where `want` has a folder `now` lacks."""
+    missing = set(want.values()).difference(now.values())
+    if not missing:
+        return now
+    found = dict(now)
+    for folder in sorted(now):
+        st = tree.lstat(folder)
+        if st is None or not stat.S_ISDIR(st.st_mode) or st.st_mtime < since - _CLOCK_LAG:
+            continue
+        fd = tree.folder(folder)
+        if fd is None:
+            continue
+        with contextlib.suppress(OSError), os.scandir(fd) as listing:
+            for entry in listing:
+                ident = (st.st_dev, entry.inode())
+                if ident in missing and entry.is_dir(follow_symlinks=False):
+                    found[folder + b"/" + os.fsencode(entry.name)] = ident
+                    missing.discard(ident)
+        if not missing:
+            break
+    return found
 
 
 def _from_aside(tree: safefs.Tree, want: folderids.Ids, aside: bytes) -> list[tuple[bytes, bytes]]:
@@ -140,34 +201,62 @@ def _from_aside(tree: safefs.Tree, want: folderids.Ids, aside: bytes) -> list[tu
 
 
 def hidden_there(
-    repo: Repo, before: Snapshot, after: Snapshot, back: Sequence[tuple[bytes, bytes]]
-) -> str:
-    """The files tree of `after` (the state probed once the folders `back` moved back), with
-    the files `before` (the state they were moved from) held in them that `after` cannot
-    see at their new place, still there: a rule ignores the folder where it went back
-    (`/build/`), but the operation made or moved those files into it (`out/new`), and the
-    restore must see them to take them away."""
+    repo: Repo,
+    before: Snapshot,
+    after: Snapshot,
+    back: Sequence[tuple[bytes, bytes]],
+    target: Snapshot,
+) -> tuple[str, list[bytes]]:
+    """The files tree a restore starts from once the folders `back` moved back: `after` (the
+    state probed then), with the files `before` (the state they were moved from) held in them
+    that `after` cannot see at their new place, still there (a rule ignores the folder where
+    it went back, `/build/`, but the operation made or moved them into it, `out/new`: the
+    restore must see them to take them away), and without those `after` sees in them that
+    `before` held nowhere and `target` does not hold as they are (made while a rule hid them
+    where the folder was, `junk/F/made.txt`: no checkpoint holds them, so no restore may take
+    them away or write over them). The tree, and those left."""
     wanted: dict[bytes, tuple[str, str]] = {}
+    unseen: dict[bytes, tuple[str, str]] = {}
+    moved_from: set[bytes] = set()
     for c in repo.diff_trees(before.files_tree, after.files_tree):
-        if c.status not in ("D", "T") or c.old_mode == "160000":
+        if c.old_mode == "160000" or c.new_mode == "160000":
             continue
         for frm, to in back:
-            if c.path.startswith(frm + b"/"):
+            if frm and c.status in ("D", "T") and c.path.startswith(frm + b"/"):
                 wanted[to + c.path[len(frm) :]] = (c.old_mode, c.old_oid)
-    if not wanted:
-        return after.files_tree
-    held = {e.path for e in repo.ls_tree_at(after.files_tree, sorted(wanted))}
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        there = dict(zip(sorted(wanted), tree.lstat_many(sorted(wanted)), strict=True))
-    edits: dict[bytes, tuple[str, str] | None] = {
-        p: entry
-        for p, entry in wanted.items()
-        if p not in held
-        and (st := there[p]) is not None
-        and (stat.S_ISLNK(st.st_mode) == (entry[0] == "120000"))
-        and (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode))
-    }
-    return repo.tree_edit(after.files_tree, edits) if edits else after.files_tree
+                moved_from.add(to + c.path[len(frm) :])
+            elif c.status in ("A", "T") and c.path.startswith(to + b"/"):
+                unseen[c.path] = (c.new_mode, c.new_oid)
+    for p in moved_from:
+        unseen.pop(p, None)
+    if unseen:  # those the target holds as they are: its own, as good as held
+        ours = {e.path: (e.mode, e.oid) for e in repo.ls_tree_at(target.files_tree, sorted(unseen))}
+        unseen = {p: e for p, e in unseen.items() if ours.get(p) != e}
+    edits: dict[bytes, tuple[str, str] | None] = dict.fromkeys(sorted(unseen))
+    if wanted:
+        held = {e.path for e in repo.ls_tree_at(after.files_tree, sorted(wanted))}
+        with safefs.Tree(os.fsencode(repo.root)) as tree:
+            there = dict(zip(sorted(wanted), tree.lstat_many(sorted(wanted)), strict=True))
+        edits |= {
+            p: entry
+            for p, entry in wanted.items()
+            if p not in held
+            and (st := there[p]) is not None
+            and (stat.S_ISLNK(st.st_mode) == (entry[0] == "120000"))
+            and (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode))
+        }
+    left = [p for p, entry in edits.items() if entry is None]
+    files = repo.tree_edit(after.files_tree, edits) if edits else after.files_tree
+    return files, left
+
+
+def said_left(left: Sequence[bytes]) -> list[str]:
+    """A line for each file `hidden_there` left."""
+    return [
+        f"{_show(p)}: made while a rule hid it where its folder was moved to, and in no "
+        "checkpoint: left where the folder is back (not taken away)"
+        for p in left
+    ]
 
 
 def _pairs(want: folderids.Ids, now: folderids.Ids) -> list[tuple[bytes, bytes, tuple[int, int]]]:

@@ -64,4 +64,5 @@ def folders(ctx: context.Context, prev: moves.Preview, move: moves.Move) -> list
         return []
     from git_atomic.engine import foldermoves
 
-    return foldermoves.foresee(ctx.repo, prev.current, prev.target)
+    known = dict(move.folders_known)
+    return foldermoves.foresee(ctx.repo, prev.current, prev.target, known)

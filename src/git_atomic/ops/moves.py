@@ -16,7 +16,7 @@ from git_atomic.core import records
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
-from git_atomic.core.records import dataclass
+from git_atomic.core.records import dataclass, field
 from git_atomic.core.vocab import EventKind, HistoryMode
 from git_atomic.engine import checkpoint, gitstate, restoreplan, scan, snapshot, unseen
 from git_atomic.engine.checkpoint import Snapshot
@@ -38,6 +38,8 @@ class Move:
     checked_out: tuple[str, ...] = ()  # of `kept`: checked out here since (effect.Outcome)
     left_on: tuple[str, ...] = ()  # of `kept`: HEAD goes back, your commits stay on them
     made_within: tuple[tuple[float, float], ...] = ()  # an effect's windows (effect.Outcome)
+    # Where folders were in the target that its capture could not see (foldermoves.known_from)
+    folders_known: Mapping[bytes, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,7 @@ def carry_out(
         with_refs=move.with_refs,
         probe=probe,
         made_within=move.made_within,
+        folders_known=move.folders_known,
     )
     if detail:
         event = engine.journal.events(engine.ctx.worktree, limit=1)

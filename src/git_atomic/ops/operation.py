@@ -265,6 +265,7 @@ class Engine:
         probe: Snapshot | None = None,
         made_within: tuple[tuple[float, float], ...] = (),
         started_from: str | None = None,
+        folders_known: Mapping[bytes, tuple[int, int]] | None = None,
     ) -> RollbackResult:
         """Save the current state as a rescue checkpoint, then bring the tree to `target_sha`.
 
@@ -275,6 +276,8 @@ class Engine:
         `made_within`: an effect's windows (effect.Outcome), when the target does not name them.
         `started_from`: the state a restore a crash interrupted before its rescue was recorded
         had its target worked out from (its intent's `from`): what changed since is not its own.
+        `folders_known`: where folders were in the target that its capture could not see
+        (foldermoves.known_from: an `undo` of a restore that moved them back).
         """
         intent: dict[str, object] = {
             "action": IntentAction.RESTORE,
@@ -320,7 +323,7 @@ class Engine:
             since = checkpoint.load(self.repo, rescue_sha)
         failpoints.hit(f"{event}:after-rescue")
         # Folders the operation moved, with the files no checkpoint holds in them: moved back.
-        current, moved = rescue.folders_back(self.ctx, current, target, paths)
+        current, moved = rescue.folders_back(self.ctx, current, target, paths, folders_known)
         # The scan index follows the restore, made while the files are written.
         following = (
             None if paths else scanindex.follow(self.repo, current.files_tree, target.files_tree)
@@ -549,6 +552,10 @@ def _event_detail(
         from git_atomic.ops import effectbeside, gitdirredo
 
         detail[gitdirredo.KEY] = effectbeside.noted(outcome.bits)
+    if outcome.folders_moved:  # for its `undo` to move them again (foldermoves.py)
+        from git_atomic.engine import foldermoves
+
+        detail[foldermoves.DETAIL_KEY] = foldermoves.noted(outcome.folders_moved)
     if op_id is None:
         with contextlib.suppress(OSError):
             detail[context.ROOT_KEY] = context.root_identity(repo)

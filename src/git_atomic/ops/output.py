@@ -220,10 +220,11 @@ def _took_back(repo: Repo, journal: Journal, op: OpRow) -> bool:
         return True
     if a.shared_differs(b):  # the index split again, made whole again, or moved back
         return True
-    if a.folder_ids is not None and b.folder_ids not in (None, a.folder_ids):
-        from git_atomic.engine import foldermoves  # a folder moved, with only ignored files
+    if a.folder_ids is not None:  # a folder moved back, holding only ignored files
+        from git_atomic.engine import foldermoves
 
-        if foldermoves.moved_between(repo, a, b):
+        events = journal.events(op.worktree, limit=8)
+        if any(foldermoves.known_from(e.detail) for e in events if e.rescue == rescue):
             return True
     # The permission bits PRE-OP kept beside its tree that the rescue saw otherwise (its
     # `chmod 644` of a 0600 key, which the rollback closed again).

@@ -9,7 +9,7 @@ restore would overwrite (unseen.py), so `undo` brings all of it back.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from git_atomic.core import failpoints, records
@@ -137,7 +137,11 @@ def probe_half_restored(ctx: Context) -> Snapshot:
 
 
 def folders_back(
-    ctx: Context, current: Snapshot, target: Snapshot, paths: Sequence[bytes]
+    ctx: Context,
+    current: Snapshot,
+    target: Snapshot,
+    paths: Sequence[bytes],
+    known: Mapping[bytes, tuple[int, int]] | None = None,
 ) -> tuple[Snapshot, foldermoves.Moved | None]:
     """Before a whole restore: each folder the state now has where the target had it elsewhere
     (`mv build out`), moved back whole with the files no checkpoint holds in it
@@ -147,11 +151,13 @@ def folders_back(
         return current, None
     from git_atomic.engine import foldermoves  # only where both know their folders
 
-    moved = foldermoves.take_back(ctx.repo, current, target)
+    moved = foldermoves.take_back(ctx.repo, current, target, dict(known or {}))
     if moved.back or moved.made:
         probed = probe_half_restored(ctx)
-        files = foldermoves.hidden_there(ctx.repo, current, probed, moved.back)
+        files, left = foldermoves.hidden_there(ctx.repo, current, probed, moved.back, target)
         current = records.replace(probed, files_tree=files)
+        if left:
+            moved = records.replace(moved, left=(*moved.left, *foldermoves.said_left(left)))
     return current, moved
 
 
@@ -166,3 +172,4 @@ def tell_folders_back(moved: foldermoves.Moved | None, outcome: restoreplan.Outc
         output.say(f"git-atomic: note: {line}")
     outcome.notes += moved.notes
     outcome.problems += moved.left
+    outcome.folders_moved.update(moved.was)
