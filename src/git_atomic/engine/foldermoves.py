@@ -22,8 +22,6 @@ from there). The restore then starts from the disk as the moves left it.
 from __future__ import annotations
 
 import contextlib
-import errno
-import itertools
 import os
 import stat
 from collections.abc import Sequence
@@ -32,13 +30,12 @@ from typing import Final
 
 from git_atomic.core import failpoints
 from git_atomic.core.records import dataclass, field
-from git_atomic.engine import changedtimes, folderids, safefs, scratch
+from git_atomic.engine import changedtimes, folderids, folderplace, safefs, scratch
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 
 _ROUNDS: Final = 8  # a folder moved inside a folder moved, and so on
 _CLOCK_LAG: Final = 0.05  # seconds: a birth time that close to the capture may be after it
-_NAMES: Final = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ def take_back(
             pairs = _pairs(want, now)
             if not pairs:
                 break
-            held = _Held(repo, current.files_tree)
+            held = folderplace.Held(repo, current.files_tree)
             done, refused = _move(tree, pairs, want, target.captured_at, aside, held)
             left += refused
             for frm, to in done:
@@ -191,7 +188,7 @@ def _from_aside(tree: safefs.Tree, want: folderids.Ids, aside: bytes) -> list[tu
             if st is None or to is None or not stat.S_ISDIR(st.st_mode):
                 continue
             folder = os.dup(fd)
-            if _place(tree, folder, name, to, want, None):
+            if folderplace.place(tree, folder, name, to, want, None):
                 done.append((b"", to))  # (from nowhere in the worktree)
             else:
                 os.close(folder)
@@ -292,7 +289,7 @@ def _move(
     want: folderids.Ids,
     captured_at: float,
     aside: bytes,
-    held_only: _Held,
+    held_only: folderplace.Held,
 ) -> tuple[list[tuple[bytes, bytes]], list[str]]:
     """Each folder of `pairs` still that folder and born before `captured_at`, moved aside,
     then to its place; the pairs moved, and a line for each left."""
@@ -301,14 +298,14 @@ def _move(
     for frm, to, ident in pairs:
         if not _born_before(tree, frm, ident, captured_at):
             continue
-        taken = _aside(tree, frm, ident, aside)
+        taken = folderplace.aside(tree, frm, ident, aside)
         if taken is not None:
             held.append((frm, to, *taken))
     if held:
         failpoints.hit("foldermoves:aside")
     done: list[tuple[bytes, bytes]] = []
     for frm, to, folder, name in sorted(held, key=lambda h: h[1].count(b"/")):
-        if _place(tree, folder, name, to, want, held_only):
+        if folderplace.place(tree, folder, name, to, want, held_only):
             done.append((frm, to))
             continue
         left.append(
@@ -316,7 +313,9 @@ def _move(
             f"{_show(to)} is not free now: {_show(frm)}/ is left where it is (the files no "
             "checkpoint holds in it stay there; what the restore takes away, the rescue has)"
         )
-        if not _place(tree, folder, name, frm, {}, None):  # back where the operation left it
+        if not folderplace.place(
+            tree, folder, name, frm, {}, None
+        ):  # back where the operation left it
             left.append(f"{_show(frm)}/ could not be put back either: it is in {_show(aside)}")
             os.close(folder)
     return done, left
@@ -331,175 +330,6 @@ def _born_before(tree: safefs.Tree, path: bytes, ident: tuple[int, int], at: flo
     parent = tree.folder(os.path.dirname(path))
     born = None if parent is None else changedtimes.birth_time(parent, os.path.basename(path))
     return (born if born is not None else st.st_mtime) < at - _CLOCK_LAG
-
-
-def _aside(
-    tree: safefs.Tree, path: bytes, ident: tuple[int, int], aside: bytes
-) -> tuple[int, bytes] | None:
-    """The folder at `path` renamed into `aside` (or, on another file system, to a hidden
-    name beside it), still the folder `ident` names; (the folder it is in, its name there),
-    or None where it is not (put back) or cannot be moved."""
-    parent = tree.folder(os.path.dirname(path))
-    if parent is None:
-        return None
-    name = os.path.basename(path)
-    # Named as safefs.Tree.take names what it moves aside: kept by every sweep of our scratch
-    # folder (scratch.remove_dead), put back by the next restore to the target (`from_aside`).
-    moved = b"%sfolder-%d-%d" % (scratch.REMOVED.encode(), os.getpid(), next(_NAMES))
-    try:
-        os.makedirs(aside, exist_ok=True)
-        dest = os.open(aside, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        dest = None
-    try:
-        try:
-            if dest is None:
-                raise OSError(errno.EXDEV, "no folder aside")
-            os.rename(name, moved, src_dir_fd=parent, dst_dir_fd=dest)
-        except OSError as exc:
-            if exc.errno != errno.EXDEV:
-                return None
-            if dest is not None:
-                os.close(dest)
-            dest, moved = os.dup(parent), b".git-atomic-" + moved
-            os.rename(name, moved, src_dir_fd=parent, dst_dir_fd=dest)
-    except OSError:
-        if dest is not None:
-            os.close(dest)
-        return None
-    tree.forget(path)
-    st = safefs.lstat_at(dest, moved)
-    if st is None or (st.st_dev, st.st_ino) != ident:  # another's, put there meanwhile
-        _rename_no_replace(dest, moved, parent, name)
-        os.close(dest)
-        return None
-    return dest, moved
-
-
-def _place(
-    tree: safefs.Tree,
-    folder: int,
-    name: bytes,
-    to: bytes,
-    want: folderids.Ids,
-    held_only: _Held | None,
-) -> bool:
-    """The folder `name` in `folder` (aside) renamed to `to`: where nothing is, where only
-    empty folders are (they go, but those `want` records), or where a folder is whose every
-    file the state the restore starts from holds there as it is (`held_only`: the rescue
-    has them all; a restore would take them away or write over them). Closes `folder` once
-    placed."""
-    try:
-        dest = tree.make_folders(os.path.dirname(to))
-    except (safefs.Blocked, OSError):
-        return False
-    there = tree.lstat(to)
-    gone = None
-    if there is not None:
-        if not stat.S_ISDIR(there.st_mode) or _recorded(want, to, there):
-            return False
-        if not tree.remove_empty_folders(to):
-            if held_only is None or not held_only(tree, to):
-                return False
-            gone = _aside(tree, to, (there.st_dev, there.st_ino), os.fsencode(held_only.aside))
-            if gone is None:
-                return False
-    if not _rename_no_replace(folder, name, dest, os.path.basename(to)):
-        if gone is not None:
-            _rename_no_replace(gone[0], gone[1], dest, os.path.basename(to))
-            os.close(gone[0])
-        return False
-    tree.forget(to)
-    os.close(folder)
-    if gone is not None:
-        _remove_aside(*gone)
-    return True
-
-
-class _Held:
-    """Whether a folder holds only files and links the files tree holds at their paths, as
-    they are, and folders (a bounded look: at most `_LOOK_AT_MOST` entries)."""
-
-    def __init__(self, repo: Repo, files_tree: str) -> None:
-        self.repo = repo
-        self.files_tree = files_tree
-        self.aside = repo.state_dir / "tmp"
-
-    def __call__(self, tree: safefs.Tree, path: bytes) -> bool:
-        found = _contents(tree, path)
-        if not found:
-            return False
-        entries = {e.path: e for e in self.repo.ls_tree_at(self.files_tree, sorted(found))}
-        files = [p for p, mode in found.items() if stat.S_ISREG(mode)]
-        ids = self.repo.hash_worktree_files(files) if files else {}
-        for p, mode in found.items():
-            entry = entries.get(p)
-            if entry is None:
-                return False
-            if stat.S_ISREG(mode):
-                executable = "100755" if mode & 0o100 else "100644"
-                if ids.get(p) != entry.oid or entry.mode != executable:
-                    return False
-            elif entry.mode != "120000" or tree.readlink(p) != self.repo.cat_blob(entry.oid):
-                return False
-        return True
-
-
-_LOOK_AT_MOST: Final = 1000
-
-
-def _contents(tree: safefs.Tree, path: bytes) -> dict[bytes, int] | None:
-    """The files and links below the folder `path` (their st_mode); None where anything
-    else is there (a FIFO), or more than `_LOOK_AT_MOST`."""
-    found: dict[bytes, int] = {}
-    stack = [path]
-    while stack:
-        folder = stack.pop()
-        fd = tree.folder(folder)
-        if fd is None:
-            return None
-        with os.scandir(fd) as listing:
-            names = [(os.fsencode(e.name), e.is_dir(follow_symlinks=False)) for e in listing]
-        for name, is_dir in names:
-            rel = folder + b"/" + name
-            if is_dir:
-                stack.append(rel)
-                continue
-            st = tree.lstat(rel)
-            if st is None or not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
-                return None
-            found[rel] = st.st_mode
-            if len(found) > _LOOK_AT_MOST:
-                return None
-    return found
-
-
-def _remove_aside(folder: int, name: bytes) -> None:
-    """The folder `name` set aside in `folder` removed, never through a link (its files held
-    by the rescue); `folder` closed."""
-    import shutil
-
-    try:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(name, dir_fd=folder)
-    finally:
-        os.close(folder)
-
-
-def _recorded(want: folderids.Ids, path: bytes, st: os.stat_result) -> bool:
-    """Whether the folder at `path` is one `want` records (somewhere): never removed."""
-    return (st.st_dev, st.st_ino) in set(want.values())
-
-
-def _rename_no_replace(src_fd: int, src: bytes, dst_fd: int, dst: bytes) -> bool:
-    """Rename, never over anything at `dst` (a rename over an empty folder would replace it)."""
-    if safefs.lstat_at(dst_fd, dst) is not None:
-        return False
-    try:
-        os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
-    except OSError:
-        return False
-    return True
 
 
 def _make_again(tree: safefs.Tree, want: folderids.Ids, vacated: Sequence[bytes]) -> list[bytes]:
