@@ -49,6 +49,7 @@ KILLED_ELSEWHERE = {
     "windowlog:trim": "test_hostile_state_files.py",
     "wholefile:aside": "test_state_files_whole.py",
     "journal:read-copied": "test_read_only_commands.py",
+    "foldermoves:aside": "test_moved_unheld.py",  # a folder the operation moved, moved back
 }
 
 # What an operation does to the tree: edits, a new file, a deletion, a new folder, the index, a

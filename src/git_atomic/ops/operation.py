@@ -279,20 +279,16 @@ class Engine:
         `folders_known`: where folders were in the target that its capture could not see
         (foldermoves.known_from: an `undo` of a restore that moved them back).
         """
-        intent: dict[str, object] = {
-            "action": IntentAction.RESTORE,
-            "target": target_sha,
-            "event": event,
-            "paths": [p.decode("utf-8", "surrogateescape") for p in paths],
-            "with_refs": with_refs,
-            "own_branches": own_branches,
-            "rescue": rescue_sha,
-            "from": probe.commit if probe is not None else started_from,
-        }
-        if op_id is None:  # no operation's record names the folder: `recover` finds it here
-            with contextlib.suppress(OSError):
-                intent[context.ROOT_KEY] = context.root_identity(self.repo)
-        self._set_pending(op_id, intent)
+        intent = self.intend_restore(
+            op_id,
+            target_sha,
+            event=event,
+            paths=paths,
+            with_refs=with_refs,
+            own_branches=own_branches,
+            rescue_sha=rescue_sha,
+            started_from=probe.commit if probe is not None else started_from,
+        )
         failpoints.hit(f"{event}:before-rescue")
         try:
             target, set_aside, refs_listed = rescue.load_target(self.ctx, target_sha, op_id)
@@ -350,6 +346,36 @@ class Engine:
         if op_id is None:
             self.tell_too_large()
         return RollbackResult(rescue_sha, target_sha, outcome)
+
+    def intend_restore(
+        self,
+        op_id: str | None,
+        target_sha: str,
+        *,
+        event: EventKind,
+        paths: Sequence[bytes] = (),
+        with_refs: bool = True,
+        own_branches: bool = False,
+        rescue_sha: str | None = None,
+        started_from: str | None = None,
+    ) -> dict[str, object]:
+        """The restore's intent, recorded before anything of it is done (`recover` finishes
+        it); returned for the restore to add its rescue to."""
+        intent: dict[str, object] = {
+            "action": IntentAction.RESTORE,
+            "target": target_sha,
+            "event": event,
+            "paths": [p.decode("utf-8", "surrogateescape") for p in paths],
+            "with_refs": with_refs,
+            "own_branches": own_branches,
+            "rescue": rescue_sha,
+            "from": started_from,
+        }
+        if op_id is None:  # no operation's record names the folder: `recover` finds it here
+            with contextlib.suppress(OSError):
+                intent[context.ROOT_KEY] = context.root_identity(self.repo)
+        self._set_pending(op_id, intent)
+        return intent
 
     def _gone(self, target_sha: str) -> None:
         """After git failed before anything was written: where the target is no longer whole
@@ -582,8 +608,15 @@ def rollback_op(
 
     # Before git reads a ref for the notes below: a `packed-refs` (or a `commondir`...) the
     # command made a FIFO would keep it waiting for ever (gitdirfiles.py): refused, exit 3,
-    # the operation left for `recover`.
-    discovery.check_layout(engine.repo)
+    # the operation left for `recover`, with the rollback's intent recorded as a refusal
+    # met later in the rollback records it: `recover` then saves the operation's work as the
+    # rescue and finishes the rollback, rather than finding an operation that never got to it.
+    try:
+        discovery.check_layout(engine.repo)
+    except AtomicError:
+        pre_op = engine.pre_op(op.id).sha
+        engine.intend_restore(op.id, pre_op, event=event, own_branches=True)
+        raise
     # (Its git dir replaced, `.git` now a file or a link: noted after the rollback, as before.)
     try:
         detail, noted = dict(gitdirback.note_at_close(engine.repo, op.details)), True
