@@ -32,7 +32,7 @@ from git_atomic.agents import CliResult, mcp_server
 from git_atomic.agents.mcp_tools import TOOLS as TOOLS_BY_NAME
 from git_atomic.cli.parser import MAX_LOG_COUNT
 from git_atomic.core.errors import UsageError
-from testing import agents
+from testing import agents, mcpfork
 from testing.gitrepo import GitRepo
 from testing.oracle import walk_exact
 
@@ -110,11 +110,14 @@ def serve(
     env: dict[str, str] | None = None,
     argv: list[str] | None = None,
 ) -> Any:
-    """Start the server as Claude Code or any MCP client would, and run `script` against it."""
+    """Start the server as Claude Code or any MCP client would, and run `script` against it
+    (a fork of the suite's MCP fork server, testing/mcpfork.py, unless `argv` says how)."""
+    full_env = {**repo.env, **(env or {})}
+    command, forked = mcpfork.server_command(full_env, args)
     params = StdioServerParameters(
-        command=sys.executable,
-        args=argv or ["-m", "git_atomic", "mcp", *args],
-        env={**repo.env, **(env or {})},
+        command=sys.executable if argv else command,
+        args=argv or forked,
+        env=full_env,
         cwd=str(cwd or repo.path),
     )
     info: list[Any] = []

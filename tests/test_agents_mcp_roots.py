@@ -7,7 +7,6 @@ keeps every file, and gets no journal.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,10 @@ import anyio
 import mcp_types as types
 import pytest
 from mcp import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import stdio_client
 from mcp_types import TextContent
 
+from testing import mcpfork
 from testing.gitrepo import GitRepo
 
 Roots = Callable[[], "list[Path | str] | types.ErrorData"]
@@ -40,12 +40,7 @@ def served(
         uris = [r if isinstance(r, str) else r.as_uri() for r in given]
         return types.ListRootsResult(roots=[types.Root(uri=u) for u in uris])  # type: ignore[arg-type]
 
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "git_atomic", "mcp"],
-        env=dict(repo.env),
-        cwd=str(cwd or repo.path),
-    )
+    params = mcpfork.server_params(repo.env, cwd or repo.path)
 
     async def main() -> None:
         with anyio.fail_after(120):
@@ -226,12 +221,7 @@ def test_the_2026_era_asks_for_the_roots_in_its_answer_and_keeps_to_them(
         asked.append(1)
         return types.ListRootsResult(roots=[types.Root(uri=repo.path.as_uri())])  # type: ignore[arg-type]
 
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "git_atomic", "mcp"],
-        env=dict(repo.env),
-        cwd=str(repo.path),
-    )
+    params = mcpfork.server_params(repo.env, repo.path)
     answers: list[Any] = []
 
     async def main() -> None:

@@ -6,16 +6,16 @@ oracle reads git's own files on disk: the server changes nothing while the state
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from mcp import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import stdio_client
 from mcp_types import TextContent
 
+from testing import mcpfork
 from testing.gitrepo import GitRepo
 
 # How each state is made (after `diverged`: `side` and `main` both changed `c`), git's file
@@ -54,12 +54,7 @@ def test_status_says_what_git_left_half_way_and_every_change_is_refused(
     assert (repo.path / ".git" / marker).exists(), marker
     before = repo.fingerprint()
     said: dict[str, Any] = {}
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "git_atomic", "mcp"],
-        env=dict(repo.env),
-        cwd=str(repo.path),
-    )
+    params = mcpfork.server_params(repo.env, repo.path)
 
     async def main() -> None:
         with anyio.fail_after(120):

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from testing import mcpfork
 from testing.gitrepo import GitRepo
 from testing.oracle import walk_exact
 
@@ -253,7 +253,7 @@ def test_the_mcp_servers_dry_runs_leave_the_repository_byte_identical(tmp_path: 
     write, in the worktree's queue): the server itself writes nothing for them either."""
     import anyio
     from mcp import ClientSession
-    from mcp.client.stdio import StdioServerParameters, stdio_client
+    from mcp.client.stdio import stdio_client
 
     repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
     ids = _made(repo, "something")
@@ -264,9 +264,7 @@ def test_the_mcp_servers_dry_runs_leave_the_repository_byte_identical(tmp_path: 
         ("rollback", {"op": ids[OP], "whole": True, "dry_run": True}),
         ("undo", {"dry_run": True}),
     ]
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "git_atomic", "mcp"], env=repo.env, cwd=str(repo.path)
-    )
+    params = mcpfork.server_params(repo.env, repo.path)
     found: list[tuple[str, list[bytes], bool]] = []
 
     async def main() -> None:

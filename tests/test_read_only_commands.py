@@ -27,6 +27,7 @@ import anyio
 import pytest
 
 from git_atomic.cli.parser import build_parser
+from testing import mcpfork
 from testing.gitrepo import GitRepo
 from testing.oracle import walk_exact
 
@@ -375,7 +376,7 @@ def test_the_mcp_tools_that_only_read_leave_the_repository_as_it_was(
     tmp_path: Path, where: str
 ) -> None:
     from mcp import ClientSession
-    from mcp.client.stdio import StdioServerParameters, stdio_client
+    from mcp.client.stdio import stdio_client
 
     from git_atomic.agents.mcp_tools import TOOLS
 
@@ -385,12 +386,7 @@ def test_the_mcp_tools_that_only_read_leave_the_repository_as_it_was(
     assert set(reading) >= {"status", "log", "show"}
     arguments = {"show": {"id": op, "diff": True}}
     answers: dict[str, Any] = {}
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "git_atomic", "mcp"],
-        env=repo.env,
-        cwd=str(repo.path),
-    )
+    params = mcpfork.server_params(repo.env, repo.path)
 
     async def main() -> None:
         with anyio.fail_after(120):
