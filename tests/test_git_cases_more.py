@@ -137,16 +137,29 @@ def effect(tmp_path: Path, case: Case) -> None:
         base.same(expected, state(repo, refs=case.refs), "after undo of that rollback")
 
 
-def _begin(tmp_path: Path, case: Case, history: str) -> None:
+def _begin(tmp_path: Path, case: Case, history: str, *, whole: bool = False) -> None:
     """begin, the operation, the user's file (the operation's while it is open: abort is
-    exact); again, commit, the user's file, `rollback --op`: the operation's effect only."""
+    exact); again, commit, the user's file, `rollback --op`: the operation's effect only.
+
+    In commits mode the first half (to the abort) runs only where there is no second, which
+    then starts from the set-up (its `begin` captures the state the first half's would have):
+    the first half runs the lines it runs in shadow mode (`begin`, the same case) and those a
+    commits-mode PRE-OP adds (its effect base), which the second half's `begin` runs on the same
+    state. Measured by coverage for each of the 100 cases of the three files that have both
+    flavours (stop 51): `abort` ran the same lines in both modes but for the caches kept past
+    git's racy window (the kept walk, the kept ignore answer, the racy index check), which
+    differ as much between two runs in one mode and follow a sleep before the abort; every line
+    `begin --history commits` ran beyond shadow mode's ran in `run --history commits` too, but
+    for the same caches. `whole`: the first half in commits mode too, for a file whose cells do
+    not all run (tests/test_git_cases_t2_t7.py)."""
     repo = _make(tmp_path, "repo", case)
-    before = state(repo, refs=case.refs)
-    _atomic(repo, case, "begin", "first", "--history", history)
-    base.sh(repo, case.op, check=False)
-    base.sh(repo, LATER)
-    _atomic(repo, case, "abort")
-    base.same(before, state(repo, refs=case.refs), "after abort")
+    if history == "shadow" or case.halfway or whole:
+        before = state(repo, refs=case.refs)
+        _atomic(repo, case, "begin", "first", "--history", history)
+        base.sh(repo, case.op, check=False)
+        base.sh(repo, LATER)
+        _atomic(repo, case, "abort")
+        base.same(before, state(repo, refs=case.refs), "after abort")
     if case.halfway:
         return
     out = _atomic(repo, case, "begin", "second", "--history", history, "--json")
@@ -168,6 +181,10 @@ def begin(tmp_path: Path, case: Case) -> None:
 
 def begin_commits(tmp_path: Path, case: Case) -> None:
     _begin(tmp_path, case, "commits")
+
+
+def begin_commits_whole(tmp_path: Path, case: Case) -> None:
+    _begin(tmp_path, case, "commits", whole=True)
 
 
 def turn(tmp_path: Path, case: Case) -> None:
