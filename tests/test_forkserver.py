@@ -1,15 +1,22 @@
 """The suite's fork server (testing/forkserver.py) answers as a new interpreter would: the same
 exit codes, output and errors, a kill at a failpoint, standard input, and a call whose start-up
-environment differs runs as a new interpreter."""
+environment differs runs as a new interpreter; an MCP server forked for the SDK's clients
+(testing/mcpfork.py) answers as one started anew and ends with the process its client started."""
 
 from __future__ import annotations
 
+import json
 import re
+import select
+import signal
+import subprocess
+import sys
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 
-from testing import gitrepo
+from testing import agents, gitrepo, mcpfork
 from testing.gitrepo import GitRepo
 
 CALLS: list[tuple[tuple[str, ...], bytes | None, dict[str, str]]] = [
@@ -61,3 +68,44 @@ def test_a_call_started_otherwise_is_a_new_interpreter(repo: GitRepo) -> None:
     assert gitrepo.forked(["--version"], repo.path, repo.env, None, 60) is not None
     other = {**repo.env, "PYTHONIOENCODING": "latin-1"}
     assert gitrepo.forked(["--version"], repo.path, other, None, 60) is None
+
+
+def _mcp_hello(command: str, args: list[str], repo: GitRepo) -> tuple[dict[str, object], int]:
+    """The answer to `initialize` and `tools/list` of a server started as `command args`, and
+    the exit status once a SIGTERM is sent to the process started (stdin still open)."""
+    server = subprocess.Popen(
+        [command, *args], cwd=repo.path, env=repo.env, stdin=PIPE, stdout=PIPE, stderr=PIPE
+    )
+    assert server.stdin is not None and server.stdout is not None
+    try:
+        for line in (
+            {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": agents.HELLO},
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        ):
+            server.stdin.write(json.dumps(line).encode() + b"\n")
+            server.stdin.flush()
+        answers = {}
+        for _ in range(2):
+            answer = json.loads(server.stdout.readline())
+            answers[str(answer["id"])] = answer["result"]
+        server.send_signal(signal.SIGTERM)
+        # The end of its output, its stdin still open: whoever wrote it is gone.
+        assert select.select([server.stdout], [], [], 60)[0], "the server outlived SIGTERM"
+        assert server.stdout.read() == b""
+        return answers, server.wait(60)
+    finally:
+        server.stdin.close()  # a forked server left behind goes with it
+        server.kill()
+        server.wait()
+
+
+def test_a_forked_mcp_server_answers_as_a_new_interpreter_and_ends_with_its_client(
+    repo: GitRepo,
+) -> None:
+    command, args = mcpfork.server_command(repo.env)
+    assert args[:3] == ["-S", "-m", "testing.forkclient"]  # the fork server is up
+    forked, ended = _mcp_hello(command, args, repo)
+    fresh, fresh_ended = _mcp_hello(sys.executable, ["-m", "git_atomic", "mcp"], repo)
+    assert forked == fresh
+    assert ended == fresh_ended  # the server ends as it does on SIGTERM (its own answer)
