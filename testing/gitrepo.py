@@ -478,31 +478,33 @@ def _running(pid: int) -> bool:
 # False: every call starts a new interpreter (tests of the start-up and of the warm helper,
 # which a forked call does not go through, set it so).
 FORK = True
-_SERVER: dict[int, tuple[subprocess.Popen[bytes], str, dict[str, str]] | None] = {}
+# Per process and flavour ("": the command line's; "--mcp": with the `mcp` SDK imported).
+_SERVER: dict[tuple[int, str], tuple[subprocess.Popen[bytes], str, dict[str, str]] | None] = {}
 _SERVER_LOCK = threading.Lock()
 
 
-def _startup(env: Mapping[str, str]) -> dict[str, str]:
+def startup_env(env: Mapping[str, str]) -> dict[str, str]:
     """What Python reads from the environment when it starts (the streams, the encodings)."""
     return {k: v for k, v in env.items() if k.startswith(("PYTHON", "LC_", "LANG"))}
 
 
-def _server() -> tuple[subprocess.Popen[bytes], str, dict[str, str]] | None:
-    """This process's fork server, started on first use; None where it is off."""
+def fork_server(flavour: str = "") -> tuple[subprocess.Popen[bytes], str, dict[str, str]] | None:
+    """This process's fork server of `flavour` (testing/forkserver.py), started on first use;
+    None where forks are off (GIT_ATOMIC_TEST_FORK=0, or under coverage)."""
     import tempfile
     import time
 
     with _SERVER_LOCK:
-        if os.getpid() in _SERVER:
-            return _SERVER[os.getpid()]
+        if (os.getpid(), flavour) in _SERVER:
+            return _SERVER[os.getpid(), flavour]
         found = None
         measured = any(k.startswith("COVERAGE_") for k in os.environ)
         if os.environ.get("GIT_ATOMIC_TEST_FORK", "1") != "0" and not measured:
-            folder = tempfile.mkdtemp(prefix="git-atomic-forks-")
+            folder = tempfile.mkdtemp(prefix=f"git-atomic-forks{flavour.lstrip('-') or ''}-")
             path = os.path.join(folder, "s")
             env = hermetic_env(Path(folder) / "home")
             proc = subprocess.Popen(
-                [sys.executable, "-m", "testing.forkserver", path],
+                [sys.executable, "-m", "testing.forkserver", path, *([flavour] if flavour else [])],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -512,10 +514,10 @@ def _server() -> tuple[subprocess.Popen[bytes], str, dict[str, str]] | None:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and proc.poll() is None:
                 if os.path.exists(path):
-                    found = (proc, path, _startup(env))
+                    found = (proc, path, startup_env(env))
                     break
                 time.sleep(0.02)
-        _SERVER[os.getpid()] = found
+        _SERVER[os.getpid(), flavour] = found
         return found
 
 
@@ -562,8 +564,8 @@ def forked(
     import tempfile
     import time
 
-    server = _server() if FORK else None
-    if server is None or _startup(env) != server[2]:
+    server = fork_server() if FORK else None
+    if server is None or startup_env(env) != server[2]:
         return None
     _, path, _ = server
     argv = [sys.executable, "-m", "git_atomic", *args]
@@ -594,7 +596,7 @@ def forked(
             )
         except OSError:
             with _SERVER_LOCK:
-                _SERVER[os.getpid()] = None  # it is gone: new interpreters from now on
+                _SERVER[os.getpid(), ""] = None  # it is gone: new interpreters from now on
             return None
         finally:
             os.close(folder)

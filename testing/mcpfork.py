@@ -12,61 +12,19 @@ which tests kill and whose pid they compare) start a real interpreter.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from testing.gitrepo import ROOT, hermetic_env
-
-_SERVER: dict[int, tuple[subprocess.Popen[bytes], str, dict[str, str]] | None] = {}
-_LOCK = threading.Lock()
-
-
-def _startup(env: Mapping[str, str]) -> dict[str, str]:
-    """What Python reads from the environment when it starts (the streams, the encodings)."""
-    return {k: v for k, v in env.items() if k.startswith(("PYTHON", "LC_", "LANG"))}
-
-
-def _server() -> tuple[subprocess.Popen[bytes], str, dict[str, str]] | None:
-    """This process's MCP fork server, started on first use; None where forks are off."""
-    with _LOCK:
-        if os.getpid() in _SERVER:
-            return _SERVER[os.getpid()]
-        found = None
-        measured = any(k.startswith("COVERAGE_") for k in os.environ)
-        if os.environ.get("GIT_ATOMIC_TEST_FORK", "1") != "0" and not measured:
-            folder = tempfile.mkdtemp(prefix="git-atomic-mcp-forks-")
-            path = os.path.join(folder, "s")
-            env = hermetic_env(Path(folder) / "home")
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "testing.forkserver", path, "--mcp"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                cwd=folder,
-                env=env,
-            )
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and proc.poll() is None:
-                if os.path.exists(path):
-                    found = (proc, path, _startup(env))
-                    break
-                time.sleep(0.02)
-        _SERVER[os.getpid()] = found
-        return found
+from testing.gitrepo import ROOT, fork_server, startup_env
 
 
 def server_command(env: Mapping[str, str], args: Sequence[str] = ()) -> tuple[str, list[str]]:
     """The program and arguments that start `python -m git_atomic mcp ARGS` in `env`: forked
     where the fork server runs and `env` starts Python as it did, else a new interpreter."""
-    server = _server()
-    if server is None or _startup(env) != server[2]:
+    server = fork_server("--mcp")
+    if server is None or startup_env(env) != server[2]:
         return sys.executable, ["-m", "git_atomic", "mcp", *args]
     argv0 = str(ROOT / "src" / "git_atomic" / "__main__.py")
     return sys.executable, ["-S", "-m", "testing.forkclient", server[1], argv0, "mcp", *args]
