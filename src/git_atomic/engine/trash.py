@@ -16,6 +16,7 @@ at once, as before.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -47,7 +48,10 @@ class Bin:
             return
         try:
             if self._put:
-                empty_later(fd)
+                # The restore is done: a process that cannot be waited for (reaped by someone
+                # else) leaves the files to the next emptier or `gc`, never an error.
+                with contextlib.suppress(OSError):
+                    empty_later(fd)
         finally:
             os.close(fd)
 
