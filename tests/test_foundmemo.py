@@ -330,3 +330,19 @@ def test_a_file_system_mounted_between_the_folder_and_the_worktree_is_seen(
         assert seen == calls.fresh()
     finally:
         subprocess.run(["umount", str(between)], check=True)
+
+
+def test_a_kept_answer_that_is_a_link_is_never_read_through(calls: Calls) -> None:
+    """Our file made a link (to a copy outside, the same bytes): never read through it, git is
+    asked, and the copy outside stays as it was."""
+    first, _ = calls()
+    (kept,) = (calls.repo.path / ".git" / "atomic").glob("found-*")
+    outside = calls.tmp / "found-outside"
+    outside.write_bytes(kept.read_bytes())
+    before = outside.read_bytes()
+    kept.unlink()
+    kept.symlink_to(outside)
+    seen, ran = calls()
+    assert "rev-parse" in ran, ran
+    assert seen == first
+    assert outside.read_bytes() == before

@@ -96,7 +96,7 @@ def key(start: str, found: tuple[Path, Path] | None) -> bytes | None:
 
 def recall(common: Path, start: str, known: bytes) -> Found | None:
     """What was kept for `start` under the key `known`; None where nothing was, or another."""
-    data = _read(_place(common, start))
+    data = _read(_place(common, start), follow=False)
     if data is None or not data.startswith(_TAG):
         return None
     size, _, rest = data[len(_TAG) :].partition(b"\n")
@@ -143,11 +143,13 @@ def _place(common: Path, start: str) -> Path:
     return common / "atomic" / f"found-{name}"
 
 
-def _read(path: Path | str, most: int = 4 * _MOST) -> bytes | None:
+def _read(path: Path | str, most: int = 4 * _MOST, *, follow: bool = True) -> bytes | None:
     """A regular file's bytes (never a FIFO's wait: opened without blocking); None where it is
-    not one or is longer than `most`."""
+    not one or is longer than `most`. `follow`: through a link (your configuration files, as git
+    reads them), else never (a file of ours)."""
+    nofollow = 0 if follow else os.O_NOFOLLOW
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | nofollow)
     except (OSError, ValueError):
         return None
     try:
@@ -201,7 +203,7 @@ def _entry(path: Path) -> tuple[object, ...]:
         except OSError:
             return (kind, st.st_uid, None)
     if kind == stat.S_IFREG:
-        return (kind, st.st_uid, _read(path, _MOST))
+        return (kind, st.st_uid, _read(path, _MOST, follow=False))
     return (kind, st.st_uid)
 
 
