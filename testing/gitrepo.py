@@ -42,6 +42,8 @@ def hermetic_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str
         # A live git's index.lock is waited for 3 s, not 10: the tests that hold one (a commit's
         # editor open) hold it past any wait, and would each spend the ten seconds.
         GIT_ATOMIC_INDEX_LOCK_WAIT="3",
+        # A failing git call's report goes into the test's HOME, not the machine's /tmp.
+        GIT_ATOMIC_LOG_DIR=str(home),
     )
     env.pop("GIT_ATOMIC_FAILPOINT", None)
     from git_atomic.ops.windowlog import SHELL_MARKS
