@@ -40,7 +40,7 @@ from git_atomic.agents.turnrefs import past_leftovers, written
 from git_atomic.agents.turnstate import Record, turn_message
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import checkpoint, git, gitlinks, scan
+from git_atomic.engine import checkpoint, git, gitlinks, infoexclude, objectformat, scan
 
 
 def capture(
@@ -274,7 +274,13 @@ def state_of(snap: checkpoint.Snapshot) -> list[object]:
     permission bits no tree holds (a call's `chmod 644` of a 0600 key is a step, which the
     turn's end takes back) and the names of the files over the budget, which no tree holds
     either (a call's `mv a.db b.db` is a step: a later one's `mv b.db c.db` goes back whole);
-    in the shape it takes once written to the record (JSON), so that both compare alike."""
+    and the rest a rollback puts back that no tree holds: the empty folders (a call's `mkdir
+    -p out/logs`), the stash list (a call's `git stash drop` of yours), `.git/info/exclude`,
+    `info/attributes`, `info/sparse-checkout` and `shallow` (a window that changed only one of
+    these was taken for one that changed nothing, and the turn's end left it; a file tool's
+    first window, whose step is its capture when only its files changed in the tree, took
+    your `mkdir` meanwhile as its own); in the shape it takes once written to the record
+    (JSON), so that both compare alike."""
     key = [
         snap.files_tree,
         list(snap.index_key()),
@@ -282,6 +288,19 @@ def state_of(snap: checkpoint.Snapshot) -> list[object]:
         snap.head_oid,
         snap.modes,
         snap.too_large,
+        [snap.empty_folders, snap.all_empty_folders],
+        [snap.stash, snap.stash_known],
+        *(_rules_key(rules) for rules in _rules_of(snap)),
     ]
     shaped: list[object] = json.loads(json.dumps([*key, dict(sorted(snap.branches.items()))]))
     return shaped
+
+
+def _rules_of(snap: checkpoint.Snapshot) -> tuple[infoexclude.Rules, ...]:
+    return (snap.info_exclude, snap.info_attributes, snap.sparse_checkout, snap.shallow)
+
+
+def _rules_key(rules: infoexclude.Rules) -> list[object]:
+    """A file of git's the checkpoint keeps in its meta, by its digest (the record stays small;
+    Python's own SHA-256, never hashlib's OpenSSL: objectformat.py)."""
+    return [rules.known, None if rules.data is None else objectformat.sha256_hex(rules.data)]

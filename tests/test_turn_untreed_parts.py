@@ -1,0 +1,115 @@
+"""What a rollback puts back that no tree holds (empty folders, the stash list,
+`.git/info/exclude` and `info/attributes`), in an agent turn. A window is a step when its
+state changed; that state left these out, so a shell call that changed only one of them (a
+`mkdir -p out/logs`, a `git stash drop` of yours) was a window that changed nothing and the
+turn's end kept it, and a file tool's first window, whose step is its capture when only its
+files changed in the tree, took your `mkdir` or `git stash drop` meanwhile as its own and took
+it back. Real hook calls; the oracle is the disk and git's stash list."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any
+
+import pytest
+
+from testing.agents import claude_hook
+from testing.gitrepo import GitRepo
+from testing.oracle import disk
+
+# What a call (or you) does, that only these parts show.
+CHANGES = {
+    "empty folders made": "mkdir -p out/logs",
+    "an empty folder removed": "rmdir keep",
+    "a stash dropped": "git stash drop -q",
+    "info/exclude": "echo '*.log' >> .git/info/exclude",
+    "info/attributes": "echo '*.txt -diff' >> .git/info/attributes",
+}
+
+
+def _setup(repo: GitRepo) -> None:
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    repo.write("f.txt", b"f\n")
+    repo.git("add", "f.txt")
+    repo.git("commit", "-qm", "f")
+    repo.write("f.txt", b"stashed\n")
+    repo.git("stash", "-q")
+    (repo.path / "keep").mkdir()
+
+
+def _sh(repo: GitRepo, command: str) -> None:
+    subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+
+
+def _seen(repo: GitRepo) -> tuple[object, ...]:
+    info = repo.path / ".git" / "info"
+    return (
+        disk(repo.path),
+        repo.git("stash", "list", "--format=%H"),
+        (info / "exclude").read_bytes(),
+        (info / "attributes").read_bytes() if (info / "attributes").exists() else None,
+    )
+
+
+def _write(repo: GitRepo, n: int, rel: str, data: bytes, meanwhile: str = "") -> None:
+    call: dict[str, Any] = {
+        "tool_name": "Write",
+        "tool_input": {"file_path": str(repo.path / rel), "content": data.decode()},
+        "tool_use_id": f"w{n}",
+    }
+    claude_hook(repo, "s1", "PreToolUse", **call)
+    repo.write(rel, data)
+    if meanwhile:
+        _sh(repo, meanwhile)
+    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+
+
+def _taken_back(repo: GitRepo) -> None:
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    assert answer.get("decision") == "block", answer
+    assert "were rolled back" in answer["reason"], answer
+
+
+@pytest.mark.parametrize("change", CHANGES)
+@pytest.mark.parametrize("later", [False, True], ids=["first call", "a later call"])
+def test_a_shell_call_that_changed_only_what_no_tree_holds_is_taken_back(
+    repo: GitRepo, change: str, later: bool
+) -> None:
+    _setup(repo)
+    claude_hook(repo, "s1", "UserPromptSubmit", prompt="go")
+    if later:
+        _write(repo, 1, "a.txt", b"a\n")
+    before = _seen(repo)
+    call = {"tool_name": "Bash", "tool_input": {"command": "x"}, "tool_use_id": "b1"}
+    claude_hook(repo, "s1", "PreToolUse", **call)
+    _sh(repo, CHANGES[change])
+    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"stdout": ""})
+    assert _seen(repo) != before
+    _write(repo, 2, "bad", b"x\n")
+    _taken_back(repo)
+    after = _seen(repo)
+    if later:
+        assert not repo.exists("a.txt")
+        before = (
+            {k: v for k, v in before[0].items() if k != b"a.txt"},  # type: ignore[union-attr]
+            *before[1:],
+        )
+    assert after == before
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_yours_while_a_file_tool_opens_the_turn_is_not_taken_back(
+    repo: GitRepo, change: str
+) -> None:
+    _setup(repo)
+    claude_hook(repo, "s1", "UserPromptSubmit", prompt="go")
+    _write(repo, 1, "a.txt", b"a\n", meanwhile=CHANGES[change])
+    yours = _seen(repo)
+    _write(repo, 2, "bad", b"x\n")
+    _taken_back(repo)
+    after = _seen(repo)
+    expected = {k: v for k, v in yours[0].items() if k != b"a.txt"}  # type: ignore[union-attr]
+    assert not repo.exists("a.txt")
+    assert after == (expected, *yours[1:])
