@@ -113,3 +113,26 @@ def test_yours_while_a_file_tool_opens_the_turn_is_not_taken_back(
     expected = {k: v for k, v in yours[0].items() if k != b"a.txt"}  # type: ignore[union-attr]
     assert not repo.exists("a.txt")
     assert after == (expected, *yours[1:])
+
+
+@pytest.mark.parametrize("rel", ["keep/new.txt", "keep/deeper/new.txt"])
+@pytest.mark.parametrize("when", ["first call", "first call, yours meanwhile", "a later call"])
+def test_an_empty_folder_of_yours_a_file_tool_wrote_into_is_there_again(
+    repo: GitRepo, rel: str, when: str
+) -> None:
+    # A later call notes its files (no checkpoint): a new file's note said nothing of the
+    # empty folder it went into, and the take-back removed the folder with the file. A first
+    # call's step narrowed to its files kept the folder listed empty with the file in it.
+    _setup(repo)
+    claude_hook(repo, "s1", "UserPromptSubmit", prompt="go")
+    if when == "a later call":
+        _write(repo, 1, "a.txt", b"a\n")
+    before = _seen(repo)
+    meanwhile = "echo yours > yours.txt" if when.endswith("meanwhile") else ""
+    _write(repo, 2, rel, b"new\n", meanwhile=meanwhile)
+    yours = {b"yours.txt": ("file", b"yours\n")} if meanwhile else {}
+    _write(repo, 3, "bad", b"x\n")
+    _taken_back(repo)
+    expected = {k: v for k, v in before[0].items() if k != b"a.txt"}  # type: ignore[union-attr]
+    assert _seen(repo) == ({**expected, **yours}, *before[1:])
+    assert (repo.path / "keep").is_dir() and not any((repo.path / "keep").iterdir())

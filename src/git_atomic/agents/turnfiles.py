@@ -11,7 +11,7 @@ import re
 import stat
 import time
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from git_atomic.agents import turnkeys, turnothers
 from git_atomic.agents.turnrefs import past_leftovers, written
@@ -20,6 +20,9 @@ from git_atomic.core import patterns, records
 from git_atomic.core.errors import AtomicError
 from git_atomic.engine import checkpoint, git
 from git_atomic.engine.restoreplan import folders_on_the_way
+
+if TYPE_CHECKING:
+    from git_atomic.engine import safefs
 
 # Once the turn has a step, a window that opens with a file tool (Claude Code's Write,
 # Edit...) takes no checkpoint at its start: it notes the files the tool names as they are on
@@ -62,6 +65,7 @@ def noted_files(repo: git.Repo, paths: tuple[str, ...] | None) -> Noted | None:
             if os.path.basename(rel) in (b".gitignore", b".gitattributes"):
                 return None
             missing = False  # a folder on its way is not there: nor is the file
+            home = b""  # the innermost folder on its way that is there
             for folder in folders_on_the_way(rel):
                 kind = tree.kind(folder)
                 if kind is None:
@@ -69,11 +73,14 @@ def noted_files(repo: git.Repo, paths: tuple[str, ...] | None) -> Noted | None:
                     break
                 if kind != stat.S_IFDIR:
                     return None  # a link or a file where a folder must be
+                home = folder
             try:
                 st = None if missing else tree.lstat(rel)
             except OSError:  # a name the filesystem refuses (too long): a checkpoint says
                 return None
             if st is None:
+                if home and _empty(tree, home):
+                    return None  # an empty folder of yours: a checkpoint holds it as one
                 found[os.fsdecode(rel)] = None
                 continue
             if not stat.S_ISREG(st.st_mode) or (limit is not None and st.st_size > limit):
@@ -140,6 +147,16 @@ def as_they_were(
 # any other (an ignored file the configuration protects, a path git cannot answer for) the
 # window takes its capture, as before.
 PENDING: Final = "steps_pending"
+
+
+def _empty(tree: safefs.Tree, rel: bytes) -> bool:
+    """Whether the folder `rel` holds nothing: a new file's in it makes it no empty folder, which
+    a note of the file alone cannot tell the step's start (its take-back would remove it)."""
+    fd = tree.folder(rel)
+    if fd is None:
+        return False
+    with os.scandir(fd) as entries:
+        return next(entries, None) is None
 
 
 def noted_step(repo: git.Repo, record: Record) -> Record | None:

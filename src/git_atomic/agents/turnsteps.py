@@ -259,7 +259,27 @@ def narrowed(
         before.files_tree,
         {c.path: None if c.status == "D" else (c.new_mode, c.new_oid) for c in mine},
     )
-    return written(repo, record, records.replace(before, files_tree=files), "after")
+    folders = _claimed_folders(repo, before, after, wanted)
+    end = records.replace(before, files_tree=files, empty_folders=folders)
+    return written(repo, record, end, "after")
+
+
+def _claimed_folders(
+    repo: git.Repo, before: checkpoint.Snapshot, after: checkpoint.Snapshot, wanted: list[bytes]
+) -> str | None:
+    """The empty folders of a narrowed step's end: `before`'s, but on the way to the files it
+    claims `after`'s (an empty folder of yours its file went into is empty again when the
+    step is taken back; one its calls made for it is not)."""
+    if not (before.all_empty_folders and after.all_empty_folders):
+        return before.empty_folders
+
+    def on_the_way(folder: bytes) -> bool:
+        return any(w.startswith(folder + b"/") for w in wanted)
+
+    was = checkpoint.load_empty_folders(repo, before)
+    now = checkpoint.load_empty_folders(repo, after)
+    kept = {f for f in was if not on_the_way(f)} | {f for f in now if on_the_way(f)}
+    return checkpoint.paths_blob(repo, kept)
 
 
 # The record's note of the state its window started from (`_state` of `window_before`), and
