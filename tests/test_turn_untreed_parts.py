@@ -136,3 +136,34 @@ def test_an_empty_folder_of_yours_a_file_tool_wrote_into_is_there_again(
     expected = {k: v for k, v in before[0].items() if k != b"a.txt"}  # type: ignore[union-attr]
     assert _seen(repo) == ({**expected, **yours}, *before[1:])
     assert (repo.path / "keep").is_dir() and not any((repo.path / "keep").iterdir())
+
+
+@pytest.mark.parametrize("how", ["stop", "recover"])
+def test_a_hook_a_call_installed_and_nothing_else_is_named_by_the_take_back(
+    repo: GitRepo, how: str
+) -> None:
+    # The take-back names the git hooks made within the turn's calls (README, "Git hooks"),
+    # read as the spans of its steps: a call that only installed one (`pre-commit install`)
+    # was a window that changed nothing a checkpoint holds, no step, and its hook went
+    # unnamed. One you write between the calls is still yours, not named.
+    _setup(repo)
+    install = "printf '#!/bin/sh\\nexit 1\\n' > .git/hooks/pre-commit"
+    install += "; chmod +x .git/hooks/pre-commit"
+    claude_hook(repo, "s1", "UserPromptSubmit", prompt="go")
+    _write(repo, 1, "a.txt", b"a\n")
+    call = {"tool_name": "Bash", "tool_input": {"command": "install"}, "tool_use_id": "b1"}
+    claude_hook(repo, "s1", "PreToolUse", **call)
+    _sh(repo, install)
+    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"stdout": ""})
+    _sh(repo, "printf '#!/bin/sh\\n' > .git/hooks/pre-push; chmod +x .git/hooks/pre-push")
+    _write(repo, 2, "bad", b"x\n")
+    if how == "stop":
+        answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+        said = answer["systemMessage"].split("; ")
+    else:
+        kill = {"GIT_ATOMIC_FAILPOINT": "rollback:after-rescue"}
+        assert claude_hook(repo, "s1", "Stop", env=kill, check=False).returncode == -9
+        said = repo.atomic("recover", check=0).stderr.splitlines()
+    hooked = [line for line in said if "a git hook made or changed" in line]
+    assert len(hooked) == 1 and ".git/hooks/pre-commit" in hooked[0], said
+    assert not repo.exists("a.txt") and not repo.exists("bad")

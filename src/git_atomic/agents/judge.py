@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
+from git_atomic.agents import turnkeys
 from git_atomic.agents.turnstate import OPENED_IN_TURN, REBUILT, TURN_REFS, Record
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError, BusyError
@@ -265,6 +266,7 @@ def _record_op(
         "calls": list(record.labels),
         "steps": [list(step) for step in record.steps],
         **({"unprotected": list(record.unprotected)} if record.unprotected else {}),
+        **({turnkeys.QUIET_DETAIL: [list(w) for w in quiet]} if (quiet := _quiet(record)) else {}),
         **detail,
     }
     ctx.journal.create_op(
@@ -488,6 +490,10 @@ def _config_made(repo: git.Repo, record: Record) -> list[str]:
     return configmade.turn_lines(repo, made)
 
 
+def _quiet(record: Record) -> list[tuple[float, float]]:
+    return turnkeys.quiet_windows(record.extra.get(turnkeys.QUIET_WINDOWS))
+
+
 def _call_windows(repo: git.Repo, record: Record) -> list[tuple[float, float | None]]:
     """Each of the turn's steps, from the capture at its start to the one at its end: what
     was made within them is its calls' (a hook, a lock you made between them is yours)."""
@@ -499,7 +505,7 @@ def _call_windows(repo: git.Repo, record: Record) -> list[tuple[float, float | N
         end = checkpoint.load(repo, after).captured_at
         if start is not None:
             windows.append((start, end))
-    return windows
+    return windows + list(_quiet(record))
 
 
 def _hooks_made(repo: git.Repo, windows: list[tuple[float, float | None]]) -> list[str]:

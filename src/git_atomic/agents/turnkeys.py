@@ -13,3 +13,17 @@ CLAIMS: Final = "window_claims"
 WINDOW_STATE: Final = "window_state"
 BEGAN: Final = "began"
 TAKEN: Final = "taken"
+# The windows (capture times at their two ends) that changed nothing a checkpoint holds: no
+# steps, but what is made within them that no checkpoint holds (a git hook, a lock left) is the
+# turn's calls' all the same (judge.py, recover.py name or remove it).
+QUIET_WINDOWS: Final = "windows_no_step"
+QUIET_DETAIL: Final = "quiet_windows"  # the same, in the turn's journal detail (recover.py)
+
+
+def quiet_windows(value: object) -> list[tuple[float, float]]:
+    """The spans QUIET_WINDOWS holds (a record's, or its turn's journal detail)."""
+    found = []
+    for span in value if isinstance(value, list) else []:
+        if isinstance(span, list) and len(span) == 2 and all(isinstance(t, float) for t in span):
+            found.append((float(span[0]), float(span[1])))
+    return found

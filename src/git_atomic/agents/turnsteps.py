@@ -153,10 +153,10 @@ def close_window(
         record, after_sha = narrowed(repo, record, before_sha, start, after, claims)
         if after_sha == before_sha:
             forget_refs(repo, record, only=(before_sha,))
-            return record
+            return _quiet(record, known, after)
     elif start == state_of(after) and not _branch_on_ours(repo):
         forget_refs(repo, record, only=(before_sha, after.commit))
-        return record
+        return _quiet(record, known, after)
     step, since = (before_sha, after_sha), known.get(TAKEN) if isinstance(known, dict) else None
     began = noted_at if isinstance(noted, dict) else None  # its files noted first
     if began is None and isinstance(known, dict):
@@ -167,6 +167,18 @@ def close_window(
     if at is None and claims is None and isinstance(since, float):
         record, parts = turnothers.outside_others(repo, record, step, since=since, until=closing)
     return records.replace(record, steps=(*record.steps, *parts))
+
+
+def _quiet(record: Record, known: object, after: checkpoint.Snapshot) -> Record:
+    """The record with a window that is no step kept as a span of its calls (QUIET_WINDOWS):
+    a call that only installed a git hook (`pre-commit install`) or left a lock made it
+    within the turn's calls."""
+    began = known.get("at", known.get(BEGAN)) if isinstance(known, dict) else None
+    if not isinstance(began, float) or after.captured_at is None:
+        return record
+    spans = turnkeys.quiet_windows(record.extra.get(QUIET_WINDOWS))
+    extra = {**record.extra, QUIET_WINDOWS: [*map(list, spans), [began, after.captured_at]]}
+    return records.replace(record, extra=extra)
 
 
 def _branch_on_ours(repo: git.Repo) -> bool:
@@ -287,6 +299,7 @@ def _claimed_folders(
 WINDOW_STATE: Final = turnkeys.WINDOW_STATE
 BEGAN: Final = turnkeys.BEGAN
 TAKEN: Final = turnkeys.TAKEN
+QUIET_WINDOWS: Final = turnkeys.QUIET_WINDOWS
 
 
 def state_of(snap: checkpoint.Snapshot) -> list[object]:

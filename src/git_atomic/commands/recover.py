@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
+from git_atomic.agents import turnkeys
 from git_atomic.agents.turnstate import OPEN_MARKS
 from git_atomic.core import children, failpoints
 from git_atomic.core.errors import AtomicError, BusyError, GitError, NotARepository
@@ -616,4 +617,6 @@ def _hooks_made(repo: git.Repo, op: OpRow) -> list[str]:
             continue
         if start is not None:
             windows.append((start, end))
+    # and the calls that changed nothing a checkpoint holds (a hook installed, alone)
+    windows += turnkeys.quiet_windows(turn.get(turnkeys.QUIET_DETAIL) if turn else None)
     return hooksmade.lines_within(repo, windows)
