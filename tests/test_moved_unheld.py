@@ -29,7 +29,15 @@ MOVES = {
     "swapped": ("mv F t && mv other F && mv t other", "other"),
     "into another folder": ("mkdir dest && mv F dest/", "dest/F"),
     "into an ignored folder": ("mv F junk/", "junk/F"),
+    # A folder of its own put in its place (the place is taken by a folder that moves too),
+    # and `F` swapped with a folder inside it: each goes back where it was.
+    "a folder of it in its place": ("mv F out && mv out/deep F", "out"),
+    "swapped with a folder in it": ("mv F/deep D && mv F D/deep && mv D F", "F/deep"),
+    # A link or a file of its own put in its place: the rescue holds it, so it can go.
+    "renamed, a link in its place": ("mv F out && ln -s out F", "out"),
+    "renamed, a file in its place": ("mv F out && echo theirs > F", "out"),
 }
+INNER = ("a folder of it in its place", "swapped with a folder in it")
 # What else it does in the folder it moved.
 ALSO = {"nothing else": "", "adds and removes": " && echo new > {at}/made.txt && rm {at}/keep.txt"}
 
@@ -83,6 +91,15 @@ def test_a_folder_the_operation_moved_comes_back_whole_and_undo_moves_it_again(
         repo.atomic("begin", "op", check=0)
         subprocess.run(["sh", "-c", script], cwd=repo.path, check=True)
         res = repo.atomic("abort", check=0)
+    if kind == "folder rule" and move in INNER:
+        # Known gap: no capture looks into a folder a rule ignores whole, so the folder of
+        # yours in `F`'s place is not known for `F`'s: `F` stays where the operation put it,
+        # said, and nothing is lost (every file of yours is on disk).
+        assert f"F/: found at {at}/ (the same folder, moved since), and F is not free" in res.stderr
+        on_disk = Counter(e for e in walk(repo.path).values() if e[0] == "file")
+        yours = Counter(e for p, e in before.items() if e[0] == "file" and p != b"F/keep.txt")
+        assert not yours - on_disk
+        return
     if kind == "folder rule" and also == "adds and removes":
         # Your ignored `F/keep.txt` the operation deleted: no checkpoint held it ("What it
         # does not do"); the rest of `F/` is back.

@@ -74,9 +74,8 @@ def take_back(
             held = folderplace.Held(repo, current.files_tree)
             done, refused = _move(tree, pairs, want, target.captured_at, aside, held)
             left += refused
-            for frm, to in done:
-                back.append((frm, to))
-                now = _moved(now, frm, to)
+            back += done
+            now = _moved(now, done)
             if not done:
                 break
         made = _make_again(tree, want, [frm for frm, _ in back])
@@ -218,12 +217,17 @@ def hidden_there(
     for c in repo.diff_trees(before.files_tree, after.files_tree):
         if c.old_mode == "160000" or c.new_mode == "160000":
             continue
-        for frm, to in back:
-            if frm and c.status in ("D", "T") and c.path.startswith(frm + b"/"):
-                wanted[to + c.path[len(frm) :]] = (c.old_mode, c.old_oid)
-                moved_from.add(to + c.path[len(frm) :])
-            elif c.status in ("A", "T") and c.path.startswith(to + b"/"):
-                unseen[c.path] = (c.new_mode, c.new_oid)
+        mover = max(  # the innermost folder moved back that held it
+            ((frm, to) for frm, to in back if frm and c.path.startswith(frm + b"/")),
+            key=lambda m: len(m[0]),
+            default=None,
+        )
+        if mover is not None and c.status in ("D", "T"):
+            frm, to = mover
+            wanted[to + c.path[len(frm) :]] = (c.old_mode, c.old_oid)
+            moved_from.add(to + c.path[len(frm) :])
+        elif c.status in ("A", "T") and any(c.path.startswith(to + b"/") for _, to in back):
+            unseen[c.path] = (c.new_mode, c.new_oid)
     for p in moved_from:
         unseen.pop(p, None)
     if unseen:  # those the target holds as they are: its own, as good as held
@@ -257,28 +261,35 @@ def said_left(left: Sequence[bytes]) -> list[str]:
 
 
 def _pairs(want: folderids.Ids, now: folderids.Ids) -> list[tuple[bytes, bytes, tuple[int, int]]]:
-    """(where it is now, where `want` has it, its identity) of each folder that moved, the
-    outermost only: one moved with a folder it is in follows it."""
+    """(where it is now, where `want` has it, its identity) of each folder that moved, but
+    for one that moved with a folder it is in (at the same place in it: it follows it). A
+    folder moved out of one that moved too, or into the place of one (`mv F out && mv
+    out/deep F`, `F` swapped with `F/deep`), is a pair of its own: all are set aside first."""
     where = {ident: path for path, ident in now.items()}
     found = [(where[i], p, i) for p, i in want.items() if i in where and where[i] != p]
-    sources = sorted({frm for frm, _, _ in found})
     return [
         (frm, to, i)
         for frm, to, i in found
-        if not any(frm.startswith(s + b"/") for s in sources if s != frm)
-        and not any(to.startswith(t + b"/") for _, t, _ in found if t != to)
+        if not any(
+            frm.startswith(s + b"/") and to == t + frm[len(s) :] for s, t, _ in found if s != frm
+        )
     ]
 
 
-def _moved(ids: folderids.Ids, frm: bytes, to: bytes) -> folderids.Ids:
-    """`ids` with the folder `frm` and everything below it at `to`."""
+def _moved(ids: folderids.Ids, done: Sequence[tuple[bytes, bytes]]) -> folderids.Ids:
+    """`ids` once each folder `frm` of `done` and everything below it is at its `to` (the
+    moves made together, through the folder aside: each path goes with the innermost folder
+    moved that holds it); what was at or below a `to` and moved with none is gone."""
     out: folderids.Ids = {}
     for path, ident in ids.items():
-        if path == frm:
-            out[to] = ident
-        elif path.startswith(frm + b"/"):
-            out[to + path[len(frm) :]] = ident
-        elif path != to and not path.startswith(to + b"/"):
+        mover = max(
+            ((frm, to) for frm, to in done if path == frm or path.startswith(frm + b"/")),
+            key=lambda m: len(m[0]),
+            default=None,
+        )
+        if mover is not None:
+            out[mover[1] + path[len(mover[0]) :]] = ident
+        elif not any(path == to or path.startswith(to + b"/") for _, to in done):
             out[path] = ident
     return out
 
@@ -291,11 +302,13 @@ def _move(
     aside: bytes,
     held_only: folderplace.Held,
 ) -> tuple[list[tuple[bytes, bytes]], list[str]]:
-    """Each folder of `pairs` still that folder and born before `captured_at`, moved aside,
-    then to its place; the pairs moved, and a line for each left."""
+    """Each folder of `pairs` still that folder and born before `captured_at`, moved aside
+    (the innermost first: one moved out of a folder that moved too is taken from where it
+    is), then to its place (the outermost first: a folder moved into one that goes back
+    goes in after it); the pairs moved, and a line for each left (put back where it was)."""
     held: list[tuple[bytes, bytes, int, bytes]] = []  # from, to, folder aside, name there
     left: list[str] = []
-    for frm, to, ident in pairs:
+    for frm, to, ident in sorted(pairs, key=lambda p: -p[0].count(b"/")):
         if not _born_before(tree, frm, ident, captured_at):
             continue
         taken = folderplace.aside(tree, frm, ident, aside)
@@ -304,18 +317,20 @@ def _move(
     if held:
         failpoints.hit("foldermoves:aside")
     done: list[tuple[bytes, bytes]] = []
+    refused: list[tuple[bytes, bytes, int, bytes]] = []
     for frm, to, folder, name in sorted(held, key=lambda h: h[1].count(b"/")):
-        if folderplace.place(tree, folder, name, to, want, held_only):
+        in_refused = any(to.startswith(r + b"/") for _, r, _, _ in refused)
+        if not in_refused and folderplace.place(tree, folder, name, to, want, held_only):
             done.append((frm, to))
             continue
+        refused.append((frm, to, folder, name))
         left.append(
             f"{_show(to)}/: found at {_show(frm)}/ (the same folder, moved since), and "
             f"{_show(to)} is not free now: {_show(frm)}/ is left where it is (the files no "
             "checkpoint holds in it stay there; what the restore takes away, the rescue has)"
         )
-        if not folderplace.place(
-            tree, folder, name, frm, {}, None
-        ):  # back where the operation left it
+    for frm, _to, folder, name in sorted(refused, key=lambda h: h[0].count(b"/")):
+        if not folderplace.place(tree, folder, name, frm, {}, None):  # where the operation left it
             left.append(f"{_show(frm)}/ could not be put back either: it is in {_show(aside)}")
             os.close(folder)
     return done, left

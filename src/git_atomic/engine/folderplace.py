@@ -1,7 +1,7 @@
 """A folder moved aside and put in its place, for foldermoves.py: never through a link, never
 over anything (a rename over an empty folder would replace it), and a place taken only where
-what is there can go (empty folders; or a folder whose every file the state a restore starts
-from holds there as it is, so the rescue has them all).
+what is there can go (empty folders; or a folder whose every file, or a file or link, the
+state a restore starts from holds there as it is, so the rescue has them all).
 """
 
 from __future__ import annotations
@@ -82,9 +82,16 @@ def place(
     there = tree.lstat(to)
     gone = None
     if there is not None:
-        if not stat.S_ISDIR(there.st_mode) or _recorded(want, to, there):
+        if _recorded(want, to, there):
             return False
-        if not tree.remove_empty_folders(to):
+        if not stat.S_ISDIR(there.st_mode):  # a file or link the operation put there (`ln -s
+            # out build`): it goes where the state holds it as it is (the rescue has it)
+            if held_only is None or not held_only.holds(tree, {to: there.st_mode}):
+                return False
+            gone = aside(tree, to, (there.st_dev, there.st_ino), os.fsencode(held_only.aside))
+            if gone is None:
+                return False
+        elif not tree.remove_empty_folders(to):
             if held_only is None or not held_only(tree, to):
                 return False
             gone = aside(tree, to, (there.st_dev, there.st_ino), os.fsencode(held_only.aside))
@@ -113,8 +120,10 @@ class Held:
 
     def __call__(self, tree: safefs.Tree, path: bytes) -> bool:
         found = _contents(tree, path)
-        if not found:
-            return False
+        return found is not None and bool(found) and self.holds(tree, found)
+
+    def holds(self, tree: safefs.Tree, found: dict[bytes, int]) -> bool:
+        """Whether the files tree holds each of `found` (path: st_mode) at its path, as it is."""
         entries = {e.path: e for e in self.repo.ls_tree_at(self.files_tree, sorted(found))}
         files = [p for p, mode in found.items() if stat.S_ISREG(mode)]
         ids = self.repo.hash_worktree_files(files) if files else {}
@@ -161,13 +170,17 @@ def _contents(tree: safefs.Tree, path: bytes) -> dict[bytes, int] | None:
 
 
 def _removeaside(folder: int, name: bytes) -> None:
-    """The folder `name` set aside in `folder` removed, never through a link (its files held
-    by the rescue); `folder` closed."""
+    """What was set aside as `name` in `folder` (a folder, a file or a link) removed, never
+    through a link (the rescue holds its files); `folder` closed."""
     import shutil
 
     try:
         with contextlib.suppress(OSError):
-            shutil.rmtree(name, dir_fd=folder)
+            st = safefs.lstat_at(folder, name)
+            if st is not None and not stat.S_ISDIR(st.st_mode):
+                os.unlink(name, dir_fd=folder)  # a file or link that stood in the place
+            else:
+                shutil.rmtree(name, dir_fd=folder)
     finally:
         os.close(folder)
 
