@@ -158,13 +158,24 @@ def test_a_folder_made_after_pre_op_is_never_taken_for_yours(repo: GitRepo) -> N
     assert not (repo.path / "F").exists()  # your ignored files deleted: not held, not back
 
 
+KILLED = {
+    "renamed": "mv F out && mkdir F",
+    # Two folders aside, the inner one first: `recover` must put `F` in place before `F/deep`
+    # (put first, it made a new `F` for it, and yours stayed aside in our scratch folder).
+    "parent and child apart": "mkdir -p a/b && mv F/deep a/b/D && mv F top",
+}
+
+
+@pytest.mark.parametrize("move", KILLED)
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_move_back_killed_half_way_is_finished_by_recover(
-    repo: GitRepo, tmp_path: Path, kind: str
+    repo: GitRepo, tmp_path: Path, kind: str, move: str
 ) -> None:
     """Killed once the folder is aside (in our scratch folder) and before it is in its place:
     no checkpoint holds your ignored files in it, so no sweep of that folder removes it, and
     `recover` puts it in its place and finishes the rollback."""
+    if kind == "folder rule" and move != "renamed":
+        pytest.skip("no walk knows the folders in a folder a rule ignores whole (README)")
     _setup(repo, kind)
     before = walk(repo.path)
     folder = _inode(repo.path / "F")
@@ -173,12 +184,12 @@ def test_a_move_back_killed_half_way_is_finished_by_recover(
         "--",
         "sh",
         "-c",
-        "mv F out && mkdir F; exit 1",
+        KILLED[move] + "; exit 1",
         env={"GIT_ATOMIC_FAILPOINT": "foldermoves:aside"},
     )
     assert killed.returncode not in (0, 1)
-    assert not (repo.path / "out").exists()  # aside: the operation's own `F/` is still there
-    assert _inode(repo.path / "F") != folder
+    assert not (repo.path / "out").exists() and not (repo.path / "top").exists()  # aside
+    assert not (repo.path / "F").exists() or _inode(repo.path / "F") != folder
     res = repo.atomic("recover", check=0)
     assert "F/: a move back killed half way had left it aside; put back" in res.stderr
     assert walk(repo.path) == before

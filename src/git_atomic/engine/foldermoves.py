@@ -181,11 +181,15 @@ def _from_aside(tree: safefs.Tree, want: folderids.Ids, aside: bytes) -> list[tu
     except OSError:
         return []
     try:
+        found = []
         for name in map(os.fsencode, left):
             st = safefs.lstat_at(fd, name)
             to = None if st is None else wanted.get((st.st_dev, st.st_ino))
-            if st is None or to is None or not stat.S_ISDIR(st.st_mode):
-                continue
+            if st is not None and to is not None and stat.S_ISDIR(st.st_mode):
+                found.append((to, name))
+        # the outermost first: one that goes inside another goes in once that one is there
+        # (never into a folder made for it, which would take the other's place)
+        for to, name in sorted(found, key=lambda f: f[0].count(b"/")):
             folder = os.dup(fd)
             if folderplace.place(tree, folder, name, to, want, None):
                 done.append((b"", to))  # (from nowhere in the worktree)
