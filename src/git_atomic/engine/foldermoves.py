@@ -85,6 +85,7 @@ def take_back(
         if frm
         else f"{_show(to)}/: a move back killed half way had left it aside; put back"
         for frm, to in back
+        if frm != to  # one set aside and put back at its path, in a folder moved back
     )
     was = {frm: want[to] for frm, to in back if frm and to in want}
     return Moved(tuple(back), tuple(left), tuple(made), notes, was)
@@ -265,19 +266,35 @@ def said_left(left: Sequence[bytes]) -> list[str]:
 
 
 def _pairs(want: folderids.Ids, now: folderids.Ids) -> list[tuple[bytes, bytes, tuple[int, int]]]:
-    """(where it is now, where `want` has it, its identity) of each folder that moved, but
-    for one that moved with a folder it is in (at the same place in it: it follows it). A
-    folder moved out of one that moved too, or into the place of one (`mv F out && mv
-    out/deep F`, `F` swapped with `F/deep`), is a pair of its own: all are set aside first."""
+    """(where it is now, where `want` has it, its identity) of each folder that must move, but
+    for one the innermost folder it is in that moves takes to its place (at the same place in
+    it: it follows it). A folder moved out of one that moved too, or into the place of one
+    (`mv F out && mv out/deep F`, `F` swapped with `F/deep`), is a pair of its own, and so is
+    one still at its path in a folder that moves (`A/B` once `A` and `A/B/C` swapped): all
+    are set aside first."""
     where = {ident: path for path, ident in now.items()}
-    found = [(where[i], p, i) for p, i in want.items() if i in where and where[i] != p]
-    return [
-        (frm, to, i)
-        for frm, to, i in found
-        if not any(
-            frm.startswith(s + b"/") and to == t + frm[len(s) :] for s, t, _ in found if s != frm
-        )
-    ]
+    known = [(where[i], p, i) for p, i in want.items() if i in where]
+    movers = {frm: (frm, to, i) for frm, to, i in known if frm != to}
+    grew = bool(movers)
+    while grew:
+        grew = False
+        for frm, to, i in known:
+            if frm not in movers and _follows(frm, movers) not in (None, to):
+                movers[frm] = (frm, to, i)
+                grew = True
+    return [m for m in movers.values() if _follows(m[0], movers) != m[1]]
+
+
+def _follows(
+    path: bytes, movers: dict[bytes, tuple[bytes, bytes, tuple[int, int]]]
+) -> bytes | None:
+    """Where the innermost folder of `movers` that `path` is in takes it; None where none."""
+    at = path
+    while b"/" in at:
+        at = at.rsplit(b"/", 1)[0]
+        if at in movers:
+            return movers[at][1] + path[len(at) :]
+    return None
 
 
 def _moved(ids: folderids.Ids, done: Sequence[tuple[bytes, bytes]]) -> folderids.Ids:
