@@ -134,7 +134,7 @@ def foresee(
             f"{_show(to)}/: found at {_show(frm)}/ (the same folder, moved since); it would "
             "be moved back whole first, with the files no checkpoint holds in it"
             for frm, to, ident in _pairs(want, now)
-            if _born_before(tree, frm, ident, target.captured_at)
+            if frm != to and _born_before(tree, frm, ident, target.captured_at)
         ]
 
 
