@@ -137,10 +137,13 @@ def test_a_folder_whose_place_is_taken_stays_and_the_rollback_says_so(
     (those are not yours to remove, nor to mix with yours). It stays where the operation put
     it, the rollback says so, and what the rollback takes from there is in the rescue."""
     _setup(repo, "folder rule")
-    script = "mv F out && mkdir F && echo theirs > F/made.o"
+    # (`other` moved too, and back: a second round of moves tried F again, said twice)
+    script = "mv F out && mkdir F && echo theirs > F/made.o && mv other o2"
     out = repo.atomic_json("run", "--", "sh", "-c", script + "; exit 1", check=1)
-    res_text = " ".join(out.get("problems", []))
-    assert "F/: found at out/ (the same folder, moved since), and F is not free" in res_text
+    said = [p for p in out.get("problems", []) if "F/: found at out/" in p]
+    assert len(said) == 1, said
+    assert "F/: found at out/ (the same folder, moved since), and F is not free" in said[0]
+    assert (repo.path / "other/o.txt").read_bytes() == b"other\n"
     assert (repo.path / "F/made.o").read_bytes() == b"theirs\n"
     # out/ is no ignored folder: its files are the operation's state, held by the rescue
     rescue = out["checkpoints"]["rescue"]

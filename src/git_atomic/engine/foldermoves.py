@@ -73,7 +73,7 @@ def take_back(
                 break
             held = folderplace.Held(repo, current.files_tree)
             done, refused = _move(tree, pairs, want, target.captured_at, aside, held)
-            left += refused
+            left += [line for line in refused if line not in left]  # (tried again each round)
             back += done
             now = _moved(now, done)
             if not done:
