@@ -86,6 +86,8 @@ def place(
             return False
         if not stat.S_ISDIR(there.st_mode):  # a file or link the operation put there (`ln -s
             # out build`): it goes where the state holds it as it is (the rescue has it)
+            if not (stat.S_ISREG(there.st_mode) or stat.S_ISLNK(there.st_mode)):
+                return False  # a FIFO, a socket: never opened
             if held_only is None or not held_only.holds(tree, {to: there.st_mode}):
                 return False
             gone = aside(tree, to, (there.st_dev, there.st_ino), os.fsencode(held_only.aside))
