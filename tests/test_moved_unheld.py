@@ -29,6 +29,11 @@ MOVES = {
     "swapped": ("mv F t && mv other F && mv t other", "other"),
     "into another folder": ("mkdir dest && mv F dest/", "dest/F"),
     "into an ignored folder": ("mv F junk/", "junk/F"),
+    # deeper, through a folder it made there (which stays: an ignored folder it made)
+    "into a new folder in an ignored one": (
+        "mkdir -p junk/new/er && mv F junk/new/er/",
+        "junk/new/er/F",
+    ),
     # A folder of its own put in its place (the place is taken by a folder that moves too),
     # and `F` swapped with a folder inside it: each goes back where it was.
     "a folder of it in its place": ("mv F out && mv out/deep F", "out"),
@@ -39,6 +44,7 @@ MOVES = {
     "renamed, a link in its place": ("mv F out && ln -s out F", "out"),
     "renamed, a file in its place": ("mv F out && echo theirs > F", "out"),
 }
+IGNORED_DEST = ("into an ignored folder", "into a new folder in an ignored one")
 INNER = ("a folder of it in its place", "swapped with a folder in it", "turned inside out")
 # What else it does in the folder it moved.
 ALSO = {"nothing else": "", "adds and removes": " && echo new > {at}/made.txt && rm {at}/keep.txt"}
@@ -109,17 +115,19 @@ def test_a_folder_the_operation_moved_comes_back_whole_and_undo_moves_it_again(
         # Your ignored `F/keep.txt` the operation deleted: no checkpoint held it ("What it
         # does not do"); the rest of `F/` is back.
         del before[b"F/keep.txt"]
-    if move == "into an ignored folder" and also == "adds and removes":
+    if move == "into a new folder in an ignored one":
+        before[b"junk/new"] = before[b"junk/new/er"] = ("dir",)
+    if move in IGNORED_DEST and also == "adds and removes":
         # `made.txt`, made where a rule hid it, is in no checkpoint: left in `F/` (said where
         # no rule hides it there; one there is an ignored file the operation made, as any)
-        before[b"F/made.txt"] = after_op[b"junk/F/made.txt"]
+        before[b"F/made.txt"] = after_op[at.encode() + b"/made.txt"]
         if kind != "folder rule":
             assert "F/made.txt: made while a rule hid it" in res.stderr
     assert walk(repo.path) == before
     assert _inode(repo.path / "F") == folder  # the folder itself, not one made again
     assert f"F/: found at {at}/ (the same folder, moved since); moved back" in res.stderr
     repo.atomic("undo", check=0)
-    if move == "into an ignored folder" and also == "adds and removes":
+    if move in IGNORED_DEST and also == "adds and removes":
         # Known gap: the file left makes the state differ from the rollback's target, so the
         # undo is worked out on top of it (a state of trees knows no folders): `F/` stays at
         # its name. Nothing is lost: every file the operation left is on disk.

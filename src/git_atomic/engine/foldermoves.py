@@ -143,13 +143,19 @@ def _in_ignored(
 ) -> folderids.Ids:
     """`now`, with the folders of `want` it lacks that are in a folder it names that changed
     since (`mv F build/`, where a rule ignores `build/`: no walk looks into it, but a folder
-    renamed into another sets that one's mtime). One lstat per folder `now` names, and a
-    listing of those changed since, only where `want` has a folder `now` lacks."""
+    renamed into another sets that one's mtime), or in a folder no walk names below such a
+    one that changed since too (`mkdir -p build/old && mv F build/old/`: each folder made on
+    the way changed its parent). One lstat per folder `now` names, and a listing of those
+    changed since (at most `_LOOK_DEEPER` more below them), only where `want` has a folder
+    `now` lacks."""
     missing = set(want.values()).difference(now.values())
     if not missing:
         return now
     found = dict(now)
-    for folder in sorted(now):
+    queue = sorted(now)
+    deeper = 0
+    while queue and missing:
+        folder = queue.pop(0)
         st = tree.lstat(folder)
         if st is None or not stat.S_ISDIR(st.st_mode) or st.st_mtime < since - _CLOCK_LAG:
             continue
@@ -158,13 +164,19 @@ def _in_ignored(
             continue
         with contextlib.suppress(OSError), os.scandir(fd) as listing:
             for entry in listing:
-                ident = (st.st_dev, entry.inode())
-                if ident in missing and entry.is_dir(follow_symlinks=False):
-                    found[folder + b"/" + os.fsencode(entry.name)] = ident
+                if not entry.is_dir(follow_symlinks=False):
+                    continue
+                ident, rel = (st.st_dev, entry.inode()), folder + b"/" + os.fsencode(entry.name)
+                if ident in missing:
+                    found[rel] = ident
                     missing.discard(ident)
-        if not missing:
-            break
+                elif rel not in now and deeper < _LOOK_DEEPER:
+                    deeper += 1
+                    queue.append(rel)
     return found
+
+
+_LOOK_DEEPER: Final = 1000  # folders below those a walk names, listed at most
 
 
 def _from_aside(tree: safefs.Tree, want: folderids.Ids, aside: bytes) -> list[tuple[bytes, bytes]]:
