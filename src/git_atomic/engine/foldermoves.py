@@ -21,6 +21,7 @@ from there). The restore then starts from the disk as the moves left it.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import stat
@@ -152,10 +153,10 @@ def _in_ignored(
     if not missing:
         return now
     found = dict(now)
-    queue = sorted(now)
+    queue = collections.deque(sorted(now))
     deeper = 0
     while queue and missing:
-        folder = queue.pop(0)
+        folder = queue.popleft()
         st = tree.lstat(folder)
         if st is None or not stat.S_ISDIR(st.st_mode) or st.st_mtime < since - _CLOCK_LAG:
             continue
