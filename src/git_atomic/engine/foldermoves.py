@@ -66,7 +66,7 @@ def take_back(
     left: list[str] = []
     aside = os.fsencode(repo.state_dir / "tmp")
     with safefs.Tree(os.fsencode(repo.root)) as tree:
-        back += _from_aside(tree, want, aside)
+        back += _from_aside(tree, want, aside, folderplace.Held(repo, current.files_tree))
         now = _in_ignored(tree, want, now, target.captured_at)
         for _ in range(_ROUNDS):
             pairs = _pairs(want, now)
@@ -180,9 +180,12 @@ def _in_ignored(
 _LOOK_DEEPER: Final = 1000  # folders below those a walk names, listed at most
 
 
-def _from_aside(tree: safefs.Tree, want: folderids.Ids, aside: bytes) -> list[tuple[bytes, bytes]]:
+def _from_aside(
+    tree: safefs.Tree, want: folderids.Ids, aside: bytes, held_only: folderplace.Held
+) -> list[tuple[bytes, bytes]]:
     """The folders a move back killed between its two steps left aside (a dead process's, in
-    our scratch folder) that `want` records, put in their place where it is free: no
+    our scratch folder) that `want` records, put in their place where it is free or holds
+    only what the state now holds there as it is (`held_only`: the operation's link): no
     checkpoint holds what no rule lets git see in them, and this is the only way back.
     (where it was, its place) of each; a listing of that folder."""
     left = [n for n in scratch.aside_left(Path(os.fsdecode(aside))) if "folder-" in n]
@@ -205,7 +208,7 @@ def _from_aside(tree: safefs.Tree, want: folderids.Ids, aside: bytes) -> list[tu
         # (never into a folder made for it, which would take the other's place)
         for to, name in sorted(found, key=lambda f: f[0].count(b"/")):
             folder = os.dup(fd)
-            if folderplace.place(tree, folder, name, to, want, None):
+            if folderplace.place(tree, folder, name, to, want, held_only):
                 done.append((b"", to))  # (from nowhere in the worktree)
             else:
                 os.close(folder)
