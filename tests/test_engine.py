@@ -15,6 +15,7 @@ import pytest
 
 from git_atomic.core.errors import GitError, NotARepository
 from git_atomic.engine import (
+    capturerefs,
     checkpoint,
     conversion,
     discovery,
@@ -1453,7 +1454,9 @@ def test_an_early_scan_honours_core_untracked_cache_false(repo: GitRepo) -> None
     assert "deep/new.txt" in repo.git("ls-tree", "-r", "--name-only", known).split()
 
 
-def test_discover_with_refs_pairs_each_ref_with_its_object(repo: GitRepo, tmp_path: Path) -> None:
+def test_the_early_listing_pairs_each_ref_with_its_object(repo: GitRepo, tmp_path: Path) -> None:
+    """`begin`'s discovery (early.py) from a subfolder, and the refs it lists with the lock:
+    each scan ref with its object, packed or loose, none outside the prefix."""
     tree = repo.git("write-tree").strip()
     head = repo.git("rev-parse", "HEAD").strip()
     repo.git("update-ref", "refs/atomic/scan/main", tree)
@@ -1465,11 +1468,12 @@ def test_discover_with_refs_pairs_each_ref_with_its_object(repo: GitRepo, tmp_pa
     old = os.getcwd()
     os.chdir(repo.path / "sub")
     try:
-        found_repo, refs = discovery.discover_with_refs(scanindex.SCAN_REFS)
+        found_repo = discovery.discover_early()
     finally:
         os.chdir(old)
     assert (found_repo.root, found_repo.git_dir) == (repo.path, repo.path / ".git")
-    assert refs == {
+    refs = gitoutput.parse_refs(capturerefs.listing(found_repo))
+    assert {n: o for n, o in refs.items() if n.startswith("refs/atomic/")} == {
         "refs/atomic/scan/main": tree,
         "refs/atomic/scan/other": head,
         "refs/atomic/scan/zzz": tree,
@@ -1478,7 +1482,7 @@ def test_discover_with_refs_pairs_each_ref_with_its_object(repo: GitRepo, tmp_pa
     os.chdir(tmp_path)
     try:
         with pytest.raises(NotARepository):
-            discovery.discover_with_refs(scanindex.SCAN_REFS)
+            discovery.discover_early()
     finally:
         os.chdir(old)
 
@@ -1709,3 +1713,30 @@ def test_sparse_flags_are_remembered_only_while_no_skipped_file_is_on_disk(
     assert flags.skip_worktree == gits, (appears, sorted(flags.skip_worktree), sorted(gits))
     if appears == "nothing":
         assert gits == {b"out/a", b"out/sub/b"} and not listed
+
+
+@pytest.mark.parametrize("where", ["refs/heads/linked", "packed-refs", "logs/refs/heads/main"])
+def test_begin_lists_no_ref_through_a_link_before_it_refuses_it(
+    repo: GitRepo, tmp_path: Path, where: str
+) -> None:
+    """`begin` lists the refs a capture reads with its lock, before its scan (early.py): never
+    where git would read one through a link (a ref, `packed-refs` or a reflog made a link to
+    a file outside), which the command then refuses by name, having asked git no listing."""
+    head = repo.git("rev-parse", "HEAD").strip()
+    outside = tmp_path / "outside"
+    text = f"{head} refs/heads/packed\n" if where == "packed-refs" else f"{head}\n"
+    outside.write_text(text)
+    link = repo.path / ".git" / where
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.unlink(missing_ok=True)
+    link.symlink_to(outside)
+    trace = tmp_path / "trace.json"
+    res = repo.atomic("begin", "linked", env={"GIT_TRACE2_EVENT": str(trace)})
+    assert res.returncode == 3 and "symbolic link" in res.stderr, (res.stdout, res.stderr)
+    listings = [
+        json.loads(line)["argv"]
+        for line in trace.read_text().splitlines()
+        if json.loads(line)["event"] == "start" and "for-each-ref" in json.loads(line)["argv"]
+    ]
+    assert not [a for a in listings if "refs/heads/" in a], listings
+    assert outside.read_text() == text

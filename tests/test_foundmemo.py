@@ -3,7 +3,9 @@
 next call asks git again and answers as a call that kept nothing does.
 
 Each call is a process of its own, as every hook call is (`discover_with_config`, the hook's
-discovery); the oracle is the same call with nothing kept (the kept files removed first)."""
+discovery), and as `begin`, `run` and `abort` are (`discover_early`, from the current folder,
+before their lock: engine/early.py); the oracle is the same call with nothing kept (the kept
+files removed first)."""
 
 from __future__ import annotations
 
@@ -22,25 +24,29 @@ from testing.gitrepo import GitRepo
 KEYS = ("user.name", "test.key", "core.worktree", "core.bare")
 
 CHILD = """
-import json, sys
+import json, os, sys
 from git_atomic.core.errors import AtomicError
 from git_atomic.engine import discovery
 try:
-    repo = discovery.discover_with_config(sys.argv[1])
+    if sys.argv[1] == "begin":
+        os.chdir(sys.argv[2])
+        repo = discovery.discover_early()
+    else:
+        repo = discovery.discover_with_config(sys.argv[2])
 except AtomicError as exc:
     print(json.dumps({"refused": exc.message}))
 else:
     found = {"root": str(repo.root), "git_dir": str(repo.git_dir), "common": str(repo.common_dir)}
-    found.update({key: repo.config_values(key) for key in sys.argv[2:]})
+    found.update({key: repo.config_values(key) for key in sys.argv[3:]})
     print(json.dumps(found))
 """
 
 
 class Calls:
-    """Hook calls' discovery from `start`, with `env` (a case may change both)."""
+    """Hook calls' (or `begin`'s) discovery from `start`, with `env` (a case may change both)."""
 
-    def __init__(self, repo: GitRepo, tmp_path: Path) -> None:
-        self.repo, self.tmp = repo, tmp_path
+    def __init__(self, repo: GitRepo, tmp_path: Path, kind: str) -> None:
+        self.repo, self.tmp, self.kind = repo, tmp_path, kind
         self.start = repo.path
         self.env = dict(repo.env)
         self.kept_in = [repo.path / ".git" / "atomic"]
@@ -51,7 +57,7 @@ class Calls:
         self.n += 1
         trace = self.tmp / f"trace-{self.n}.json"
         res = subprocess.run(
-            [sys.executable, "-c", CHILD, str(self.start), *KEYS],
+            [sys.executable, "-c", CHILD, self.kind, str(self.start), *KEYS],
             cwd=self.start if self.start.is_dir() else self.tmp,
             env={**self.env, "GIT_TRACE2_EVENT": str(trace)},
             capture_output=True,
@@ -221,13 +227,13 @@ CHANGES: dict[str, tuple[Callable[[Calls], None], bool]] = {
 }
 
 
-@pytest.fixture
-def calls(tmp_path: Path) -> Calls:
+@pytest.fixture(params=["hook call", "begin"])
+def calls(tmp_path: Path, request: pytest.FixtureRequest) -> Calls:
     repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
     repo.git("config", "test.key", "one")
     (repo.path / ".git" / "atomic").mkdir()  # ours, made by a turn's first call
     (repo.path / "sub" / "deeper").mkdir(parents=True)
-    return Calls(repo, tmp_path)
+    return Calls(repo, tmp_path, request.param)
 
 
 @pytest.mark.parametrize("change", list(CHANGES))

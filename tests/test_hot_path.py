@@ -45,12 +45,15 @@ BEFORE_SCAN = {
         ".core.patterns",  # the regular expressions the warm helper compiles ahead (tiny)
         ".core.process",
         ".engine",
+        ".engine.capturerefs",  # the refs a capture reads, listed with the lock (tiny)
         ".engine.conversion",
         ".engine.discovery",
         ".engine.early",
+        ".engine.foundmemo",  # discovery's answer kept between calls, as a hook call's
         ".engine.git",
         ".engine.gitconfig",
         ".engine.gitdirfiles",  # the git dir's files git would wait on (tiny: os, stat)
+        ".engine.gitlinks",  # refs git would read through a link: none listed early then
         ".engine.gitoutput",  # git.py's records of what git prints, and their parsing
         ".engine.gitrunner",  # Repo's layers, split from git.py: how its git calls run,
         ".engine.gitobjects",  # objects read and written, trees listed and compared,
@@ -96,7 +99,6 @@ SESSION = BEFORE_SCAN | {
         ".core.records",  # the dataclass decorator that costs nothing to define (records.py)
         ".core.vocab",  # the journal's closed vocabularies (StrEnums)
         ".core.wholefile",  # small state files written whole (os alone): the pending intent
-        ".engine.gitlinks",  # HEAD and refs made links, set aside before a capture reads refs
         ".engine.gitstate",
         ".engine.ignores",
         ".engine.indexstate",
@@ -177,7 +179,6 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         ".agents.turnothers",  # other sessions' steps inside a window (from turnsteps.py)
         ".agents.turnkeys",  # the names of a record's window notes (turnsteps, turnothers)
         ".engine.loosetrees",  # a later file tool's call reads its checkpoint's entries
-        ".engine.foundmemo",  # discovery's answer and the configuration kept between calls
         ".ops.windowlog",  # the changes a window may be split around (turnothers.py)
         # a turn whose record a call removed, rebuilt from its refs: asked at its first call
         ".agents.turnorphans",
@@ -439,9 +440,9 @@ def test_begin_writes_its_small_objects_without_a_process(repo: GitRepo, tmp_pat
     # entry's too) are remembered: no write-tree, diff-index or ls-files. (An index with an
     # intent-to-add entry whose file was gone was kept as its bytes, read from a copy the
     # remembered path does not make; none is now: indexstate.add_intents.)
-    assert sorted(commands) == sorted(
-        ["config", "rev-parse", "for-each-ref", "for-each-ref", "status", "update-ref"]
-    ), commands
+    # Discovery's `config` and `rev-parse` kept from the first `begin` (engine/foundmemo.py),
+    # the refs listed once, with the lock, before the scan (engine/early.py): were two listings.
+    assert sorted(commands) == sorted(["for-each-ref", "status", "update-ref"]), commands
     pre_op = res["checkpoints"]["pre_op"]
     assert repo.git("cat-file", "-t", pre_op).strip() == "commit"
     listed = repo.git("cat-file", "blob", f"{pre_op}:untracked").split("\0")
@@ -472,9 +473,9 @@ def test_a_sparse_checkouts_begin_runs_what_a_plain_ones_does(
     commands = [c for c in git_commands(trace) if c != "check-ignore"]
     # (The folder walk asks git about `in/` while the rule files are seconds old, whatever the
     # checkout: its verdicts are kept only once they are older: folderwalk.py.)
-    assert sorted(commands) == sorted(
-        ["config", "rev-parse", "for-each-ref", "for-each-ref", "status", "update-ref"]
-    ), commands
+    # Discovery's `config` and `rev-parse` kept from the first `begin` (engine/foundmemo.py),
+    # the refs listed once, with the lock, before the scan (engine/early.py): were two listings.
+    assert sorted(commands) == sorted(["for-each-ref", "status", "update-ref"]), commands
     held = repo.git("show", f"{res['checkpoints']['pre_op']}:files/in/kept.txt")
     assert held == "edited\n"
     assert repo.git("ls-files", "-v", "out/d3/f3.txt").startswith("S ")

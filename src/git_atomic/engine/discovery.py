@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import process
-from git_atomic.core.errors import GitError, NotARepository, RefusedError, UsageError
+from git_atomic.core.errors import NotARepository, RefusedError, UsageError
 from git_atomic.engine import gitconfig, gitdirfiles
 from git_atomic.engine.git import Repo
-from git_atomic.engine.gitoutput import REFS_FORMAT, parse_refs
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -69,26 +68,25 @@ def _discover_cached(
     return _discover(cwd, located=any(where))
 
 
-def discover_with_refs(prefix: str) -> tuple[Repo, dict[str, str]]:
-    """`discover()`, the refs under `prefix` (refname -> object) and the configuration, read
-    side by side by three processes started at once (`rev-parse --glob` would read every loose
-    ref of the repository; the scan needs the filters configured before it starts)."""
-    env = _discovery_env(located=True)
+def discover_early() -> Repo:
+    """`discover()` and the configuration, for `begin`, `run` and `abort` before their lock
+    (early.py): both kept between calls from this folder as a hook call's are
+    (`discover_with_config`): no process while nothing they depend on changed; otherwise two
+    processes at once (the scan needs the filters configured before it starts)."""
     here = current_folder()
-    _config_before_git(here)
-    listing = process.Background(
-        ["for-each-ref", f"--format={REFS_FORMAT}", prefix], cwd=here, env=env
+    if not _location_env():
+        return _with_config(here, located=False)
+    _config_before_git(here)  # (nothing is kept for a repository these variables name)
+    config = process.Background(
+        ["config", "-z", "--list"], cwd=here, env=_discovery_env(located=True)
     )
-    config = process.Background(["config", "-z", "--list"], cwd=here, env=env)
     try:
-        repo = _discover(here, located=bool(env))
+        repo = _discover(here, located=True)
     finally:
-        res = listing.wait(check=False)
         settings = config.wait(check=False)
-    if res.returncode != 0:
-        raise GitError(["git", "for-each-ref", prefix], res.returncode, res.stdout, res.stderr)
-    repo.take_config(settings.stdout)
-    return repo, parse_refs(res.stdout)
+    if settings.returncode == 0:
+        repo.take_config(settings.stdout)
+    return repo
 
 
 def discover_with_config(start: str) -> Repo:
@@ -96,7 +94,14 @@ def discover_with_config(start: str) -> Repo:
     hook call needs both, and would otherwise read the configuration only once it is known
     where the repository is. Both answers are kept for the next hook call from `start`, which
     uses them while nothing they depend on changed (foundmemo.py): no process then."""
-    from git_atomic.engine import foundmemo  # (a hook call's alone)
+    return _with_config(start, located=None)
+
+
+def _with_config(start: str, *, located: bool | None) -> Repo:
+    """`discover_with_config`; `located`: False: found from the current folder `start` with
+    the discovery variables (`discover()`, the answer not cached by it), None: from the
+    folder alone (`discover(start)`)."""
+    from git_atomic.engine import foundmemo  # (not before: `version` and the parser's)
 
     found = _config_before_git(start)
     known = foundmemo.key(start, found)
@@ -104,9 +109,10 @@ def discover_with_config(start: str) -> Repo:
         kept = _recalled(start, found, known)
         if kept is not None:
             return kept
-    config = process.Background(["config", "-z", "--list"], cwd=start)
+    env = _discovery_env(located=False) if located is not None else None
+    config = process.Background(["config", "-z", "--list"], cwd=start, env=env)
     try:
-        repo = discover(start)
+        repo = discover(start) if located is None else _discover(start, located=False)
     finally:
         settings = config.wait(check=False)
     if settings.returncode == 0:

@@ -28,7 +28,17 @@ from typing import TYPE_CHECKING
 from git_atomic.core import children, process
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.lock import WorktreeLock
-from git_atomic.engine import discovery, git, gitdirfiles, scan, scanindex, stalls
+from git_atomic.engine import (
+    capturerefs,
+    discovery,
+    git,
+    gitdirfiles,
+    gitlinks,
+    scan,
+    scanindex,
+    stalls,
+)
+from git_atomic.engine.gitoutput import parse_refs
 from git_atomic.engine.scan import Scan
 
 if TYPE_CHECKING:
@@ -47,6 +57,36 @@ class Early:
         self.walked: folderwalk.Walk | None = None
         self.folders: process.Background | None = None
         self.rule_files: ignores.Listing | None = None
+        # The refs a capture reads (capturerefs.py), listed under the lock before the scan
+        # started: the command's first capture takes them (`take_refs`), not listed again;
+        # and the scan ref's loose file as it was read before that listing.
+        self.refs_listed: bytes | None = None
+        self.scan_ref_file: bytes | None = None
+
+    def list_refs(self) -> str | None:
+        """List the refs a capture reads (under the lock), and return what the scan ref names.
+        The listing is kept for the capture only where the scan ref's loose file, read before
+        it without git, says the same (a loose file naming it, or none and no such ref)."""
+        before = _loose_ref(self.repo, scanindex.ref_name(self.repo))
+        listed = capturerefs.listing(self.repo)
+        named = parse_refs(listed).get(scanindex.ref_name(self.repo))
+        if (before.strip() if before is not None else None) == (
+            named.encode() if named is not None else None
+        ):
+            self.refs_listed, self.scan_ref_file = listed, before
+        return named
+
+    def take_refs(self) -> bytes | None:
+        """The refs listed with the lock, once; None where not listed, taken, or where the scan
+        ref's loose file reads otherwise now: a scan index replaced since (by a capture that
+        held no lock) is then seen by a listing made anew, as it was before there was this
+        one, and the scan started from the old one is dropped (capturedisk.Disk.start)."""
+        listed, self.refs_listed = self.refs_listed, None
+        if listed is None or _loose_ref(self.repo, scanindex.ref_name(self.repo)) != (
+            self.scan_ref_file
+        ):
+            return None
+        return listed
 
     def take_scan(self) -> Scan | None:
         """The running scan, once: the command's first capture takes it (or drops it)."""
@@ -110,7 +150,7 @@ def started(command: str, *, wanted: bool = True) -> Iterator[Early | None]:
 
 def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
     try:
-        repo, refs = discovery.discover_with_refs(scanindex.SCAN_REFS)
+        repo = discovery.discover_early()
     except (AtomicError, OSError):
         return None
     if repo.root.is_relative_to(repo.state_dir):
@@ -122,12 +162,15 @@ def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
     except AtomicError:
         return None  # busy, or its holder died: the usual way says so
     early = Early(repo, lock, None)
+    if gitlinks.any_found(repo.git_dir, repo.common_dir):
+        return early  # git would read a ref through a link: the capture sets it aside first
+    try:
+        known = early.list_refs()
+    except AtomicError:
+        return early  # the capture lists them, and says what is wrong
     if gitdirfiles.index_blocked(repo.git_dir) is not None:
         return early  # a FIFO at the index's name: the capture says what it does (snapshot.py)
     try:
-        # The ref as it was before the lock: the capture checks it again, and drops a scan
-        # that started from a scan index no longer named.
-        known = refs.get(scanindex.ref_name(repo))
         tmp = repo.state_dir / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         scratch = tmp / f"scan-{os.getpid()}-early"
@@ -153,6 +196,23 @@ def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
     except (AtomicError, OSError):
         early.drop()  # the capture scans the usual way
     return early
+
+
+def _loose_ref(repo: git.Repo, name: str) -> bytes | None:
+    """A ref's loose file's bytes (never through a link: none in refs/, gitlinks.any_found);
+    None where there is none (packed, another ref store) or it cannot be read."""
+    try:
+        fd = os.open(repo.common_dir / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, 200)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _seeded(repo: git.Repo, tmp: Path, scratch: Path) -> Scan | None:

@@ -1,4 +1,5 @@
-"""Discovery's answer and the configuration, remembered between an agent's hook calls.
+"""Discovery's answer and the configuration, remembered between an agent's hook calls (and
+`begin`, `run` and `abort`'s, before their lock: early.py).
 
 Every hook call asks git where the repository of its folder is (`rev-parse`) and what is
 configured (`config --list`): two processes of a later `PreToolUse`'s two, of a `PostToolUse`'s

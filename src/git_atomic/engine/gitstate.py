@@ -21,7 +21,7 @@ from typing import Final
 
 from git_atomic.core import patterns
 from git_atomic.core.records import dataclass
-from git_atomic.engine import gitlinks, safefs
+from git_atomic.engine import capturerefs, gitlinks, safefs
 from git_atomic.engine.git import Repo
 
 # What the door refuses: git waits for the user to finish or abort it.
@@ -82,7 +82,7 @@ INDEX: Final = "index"
 # HEAD, refs and reflogs an operation made links, set aside (gitlinks.py): saved, removed by the
 # restore, never made again.
 ASIDE: Final = gitlinks.ASIDE
-REF_PREFIXES: Final = ("refs/bisect/", "refs/rewritten/")
+REF_PREFIXES: Final = capturerefs.IN_PROGRESS
 _REFS_ENTRY: Final = "refs"  # in the gitstate tree: `<oid> <ref>` lines
 _FILES_DIR: Final = "git"  # in the gitstate tree: the files, as they were in the git dir
 _OID: Final = patterns.keep(rb"\b(?:[0-9a-f]{64}|[0-9a-f]{40})\b")  # SHA-256 or SHA-1

@@ -19,8 +19,8 @@ from git_atomic.core.config import capture_settings
 from git_atomic.core.errors import GitError, RefusedError, UnholdableName
 from git_atomic.core.records import dataclass, field
 from git_atomic.engine import (
+    capturerefs,
     checkpoint,
-    conversion,
     discovery,
     dotgit,
     folderids,
@@ -106,6 +106,10 @@ def capture(
     # The configuration as it is now: a command or gate may have run `git config` since it was
     # read (a filter of its own would run inside our calls, and be held as what git reads).
     repo.config_current()
+    # Listed with the lock, before the scan the command's first capture takes (early.py).
+    early_refs = early.take_refs() if early is not None else None
+    if refs_listed is None:
+        refs_listed = early_refs
     # A ref or reflog made a link is read through by git, and our own folder made one would
     # take every scratch file outside: set aside first (gitlinks.py).
     if gitlinks.set_aside(repo.git_dir, repo.common_dir):
@@ -233,13 +237,7 @@ class _GitSide:
 
 def refs_listing(repo: Repo) -> bytes:
     """The refs a capture reads (`capture`'s `refs_listed`)."""
-    return repo.refs_listing(
-        "refs/heads/",
-        scanindex.SCAN_REFS,
-        *gitstate.REF_PREFIXES,
-        stashstate.REF,
-        conversion.raw_ref_name(repo),
-    )
+    return capturerefs.listing(repo)
 
 
 def _read_git_side(

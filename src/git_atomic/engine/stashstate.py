@@ -24,10 +24,10 @@ from collections.abc import Mapping
 from typing import Final
 
 from git_atomic.core import process
-from git_atomic.engine import safefs
+from git_atomic.engine import capturerefs, safefs
 from git_atomic.engine.git import Repo
 
-REF: Final = "refs/stash"
+REF: Final = capturerefs.STASH
 _LOG: Final = b"logs/refs/stash"
 _KNOWN: Final = "stash-parents.json"  # the last record's commits, checked to exist
 

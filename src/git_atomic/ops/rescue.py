@@ -45,7 +45,11 @@ def load_target(
     # not the provisional one, which the rescue would hold and `undo` put back.
     if damaged or gitlinks.aside_holds_head(repo.git_dir):
         gitlinks.write_head(repo.git_dir, gitlinks.head_text(target.head_ref, target.head_oid))
-    listed: bytes | None = snapshot.refs_listing(repo)
+    # Listed with the lock (early.py), where nothing was set aside since: not listed again.
+    early = ctx.early.take_refs() if ctx.early is not None else None
+    listed: bytes | None = (
+        early if early is not None and not set_aside else snapshot.refs_listing(repo)
+    )
     if gitlinks.branches_off_ours(repo, target.branches, listed):
         set_aside, listed = True, None
     return target, set_aside, listed

@@ -1,0 +1,29 @@
+"""The refs a capture reads, in one `for-each-ref`: the branches, our scan indexes' refs, the
+refs of a command git left half way (a bisect's, a `rebase -r`'s), your stashes' and the line
+ending rules' raw record. Listed once per capture (snapshot.py), or once for `begin`, `run` and
+`abort` as a whole: under the worktree's lock, before their scan starts (early.py), where the
+scan's ref is one of them and the command's first capture takes the rest."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from git_atomic.engine import conversion, scanindex
+
+if TYPE_CHECKING:
+    from git_atomic.engine.git import Repo
+
+IN_PROGRESS: Final = ("refs/bisect/", "refs/rewritten/")  # gitstate.py
+STASH: Final = "refs/stash"  # stashstate.py
+
+
+def listing(repo: Repo) -> bytes:
+    """The refs a capture reads (snapshot.capture's `refs_listed`), as `Repo.refs_listing`
+    lists them."""
+    return repo.refs_listing(
+        "refs/heads/",
+        scanindex.SCAN_REFS,
+        *IN_PROGRESS,
+        STASH,
+        conversion.raw_ref_name(repo),
+    )
