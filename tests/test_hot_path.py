@@ -670,6 +670,9 @@ def test_a_file_tools_later_call_asks_git_only_what_it_cannot_read(
     ]
     assert len(turns) == 1 and "refs/heads/" in turns[0], listings
     assert not [a for a in listings if a[-1:] == ["refs/heads/"]], listings
+    # No turn but this one (which has its record) has refs: the refs of every turn are not
+    # listed to look for one whose record a call removed (turnorphans.py), as they were.
+    assert not [a for a in listings if "refs/atomic/turns/" in a], listings
     op = json.loads(repo.atomic("log", "--json", check=0).stdout)
     assert op  # the turn is recorded; its steps' exactness: tests/test_agents_turn_core.py
     repo.atomic("rollback", check=0, env=env)

@@ -42,10 +42,13 @@ def close(repo: git.Repo, session: str, why: str, *, prompt: bool = False) -> li
 def _finish_all(
     repo: git.Repo, session: str, *, ending: str | None, history: str = "shadow"
 ) -> list[judge.Verdict]:
-    if any_turn_refs(repo):
+    # A turn whose record a call of its own removed: looked for with git only where the refs
+    # may hold a turn other than those that have their records (no process at a usual end).
+    live = turnstate.live_turns(repo.state_dir, session)
+    if any_turn_refs(repo, but=live):
         from git_atomic.agents import turnorphans
 
-        turnorphans.restore(repo, session)  # a turn whose record a call of its own removed
+        turnorphans.restore(repo, session, live=live)
     verdicts = []
     marks = turnstate.open_marks(repo.state_dir, session)
     for worktree in worktrees_of(repo.state_dir, session):

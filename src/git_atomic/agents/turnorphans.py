@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Final
 
-from git_atomic.agents.turnstate import REBUILT, TURN_REFS, Record, Slot, session_key, worktrees_of
+from git_atomic.agents.turnstate import REBUILT, TURN_REFS, Record, Slot, live_turns, session_key
 from git_atomic.core.errors import AtomicError
 from git_atomic.engine import git
 
@@ -28,14 +28,14 @@ _REF: Final = re.compile(r"^([0-9a-f]+)/(\d+)-(before|after)$")
 _PLATFORM: Final = re.compile(r"^git-atomic turn [^:]*: (\S+) \[")
 
 
-def restore(repo: git.Repo, session: str, *, worktree: str | None = None) -> list[str]:
+def restore(
+    repo: git.Repo, session: str, *, worktree: str | None = None, live: set[str] | None = None
+) -> list[str]:
     """Write a record again for each open turn of `session` (in `worktree`, or in any) that
-    has checkpoint refs and no record. Returns the worktrees it wrote one for."""
-    live = set()
-    for name in worktrees_of(repo.state_dir, session):
-        record = Slot(repo.state_dir, session, name).read()
-        if record is not None:
-            live.add(record.op_id)
+    has checkpoint refs and no record (`live`: the turns that have theirs, as the caller read
+    them: turnstate.live_turns). Returns the worktrees it wrote one for."""
+    if live is None:
+        live = live_turns(repo.state_dir, session)
     written = []
     for where, record in _orphans(repo, session, live):
         if worktree is not None and where != worktree:

@@ -15,7 +15,7 @@ import json
 import os
 import stat
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -96,15 +96,17 @@ class Record:
             return None
 
 
-def any_turn_refs(repo: Repo) -> bool:
+def any_turn_refs(repo: Repo, *, but: Collection[str] = ()) -> bool:
     """Whether a ref may be under refs/atomic/turns/, read from the files git keeps them in
     (no git process): a hook call with no record to go on (a read-only call's, a turn with no
     file-changing call) asks git for the turns' refs (turnorphans.py) only where there may be
-    one. Where refs are not files (reftable), or cannot be read, there may be."""
+    one; and a turn's end, only where there may be one of a turn other than those `but` names
+    (the turns that have their records: no turn of theirs is rebuilt). Where refs are not
+    files (reftable), or cannot be read, there may be."""
     if (repo.config("extensions.refstorage") or "files").lower() != "files":
         return True
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        if os.listdir(repo.common_dir / TURN_REFS):
+        if any(name not in but for name in os.listdir(repo.common_dir / TURN_REFS)):
             return True
     try:
         with open(repo.common_dir / "packed-refs", "rb") as fh:
@@ -419,6 +421,16 @@ def worktrees_of(state_dir: Path, session: str) -> list[str]:
     with contextlib.suppress(OSError):  # (not a glob: its pattern would be compiled each call)
         return sorted(name[:-5] for name in os.listdir(folder) if name.endswith(".json"))
     return []
+
+
+def live_turns(state_dir: Path, session: str) -> set[str]:
+    """The operations of this session's open turns that have their records (any worktree)."""
+    live = set()
+    for name in worktrees_of(state_dir, session):
+        record = Slot(state_dir, session, name).read()
+        if record is not None:
+            live.add(record.op_id)
+    return live
 
 
 def locked_without_record(state_dir: Path, session: str) -> list[str]:
