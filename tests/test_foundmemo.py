@@ -31,6 +31,9 @@ try:
     if sys.argv[1] == "begin":
         os.chdir(sys.argv[2])
         repo = discovery.discover_early()
+    elif sys.argv[1] == "command":
+        os.chdir(sys.argv[2])
+        repo = discovery.discover()
     else:
         repo = discovery.discover_with_config(sys.argv[2])
 except AtomicError as exc:
@@ -53,11 +56,18 @@ class Calls:
         self.n = 0
 
     def __call__(self) -> tuple[dict[str, object], list[str]]:
-        """The answer, and the git commands the call ran."""
+        """The answer, and the git commands the call ran. A command's discovery (`discover()`:
+        `commit`, `undo`, `status`...) keeps nothing: what a hook call keeps is made first,
+        before the first call only."""
+        if self.kind == "command" and self.n == 0:
+            self.run("hook call")
+        return self.run(self.kind)
+
+    def run(self, kind: str) -> tuple[dict[str, object], list[str]]:
         self.n += 1
         trace = self.tmp / f"trace-{self.n}.json"
         res = subprocess.run(
-            [sys.executable, "-c", CHILD, self.kind, str(self.start), *KEYS],
+            [sys.executable, "-c", CHILD, kind, str(self.start), *KEYS],
             cwd=self.start if self.start.is_dir() else self.tmp,
             env={**self.env, "GIT_TRACE2_EVENT": str(trace)},
             capture_output=True,
@@ -227,7 +237,7 @@ CHANGES: dict[str, tuple[Callable[[Calls], None], bool]] = {
 }
 
 
-@pytest.fixture(params=["hook call", "begin"])
+@pytest.fixture(params=["hook call", "begin", "command"])
 def calls(tmp_path: Path, request: pytest.FixtureRequest) -> Calls:
     repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
     repo.git("config", "test.key", "one")
@@ -244,7 +254,8 @@ def test_the_next_call_sees_what_changed(calls: Calls, change: str) -> None:
     if change.startswith(("owner", "safe")) and os.geteuid() != 0:
         pytest.skip("a folder owned by another user: made by root only")
     first, ran = calls()
-    assert "rev-parse" in ran and "config" in ran, ran
+    if calls.kind != "command":  # (which found what a hook call kept)
+        assert "rev-parse" in ran and "config" in ran, ran
     again, ran = calls()
     assert ran == [], ran  # kept: the call runs no git at all
     assert again == first

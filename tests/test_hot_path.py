@@ -749,3 +749,23 @@ def test_an_index_written_anew_with_the_same_entries_is_read_once_and_then_known
         assert "write-tree" not in commands and "ls-files" not in commands, (args, commands)
         reads.append(int(out.read_text()))
     assert reads == [1, 0, 0], reads
+
+
+@pytest.mark.parametrize("command", [("undo",), ("status",), ("commit", "--no-gates")])
+def test_a_command_after_begin_asks_no_discovery_git_kept(
+    repo: GitRepo, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """`begin` keeps discovery's answer and the configuration (engine/foundmemo.py), which a
+    later command from the same folder uses while nothing they depend on changed
+    (tests/test_foundmemo.py changes each such thing): no `rev-parse`, no `config --list`."""
+    repo.atomic("begin", "first", check=0)
+    if command[0] == "undo":
+        repo.write("a.txt", b"changed\n")
+        repo.atomic("abort", check=0)
+    elif command[0] == "commit":
+        repo.write("a.txt", b"changed\n")
+    trace = tmp_path / "trace.json"
+    repo.atomic(*command, check=0, env={"GIT_TRACE2_EVENT": str(trace)})
+    commands = git_commands(trace) if trace.exists() else []  # (`status`: none at all)
+    asked = [a for a in starts(trace) if "--show-toplevel" in a] if trace.exists() else []
+    assert not asked and "config" not in commands, commands

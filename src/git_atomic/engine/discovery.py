@@ -65,7 +65,24 @@ def _discover_cached(
     cwd: str, where: tuple[str | None, ...], checked: tuple[str | None, ...]
 ) -> Repo:
     del checked  # part of the key only: the answer depends on them (check_environment)
+    if not any(where):
+        kept = _kept(cwd)  # a hook call's or `begin`'s answer from this folder, still true
+        if kept is not None:
+            return kept
     return _discover(cwd, located=any(where))
+
+
+def _kept(start: str) -> Repo | None:
+    """The repository and configuration kept for `start` (foundmemo.py), where nothing they
+    depend on changed since; None otherwise (nothing is kept here: a command that reads the
+    configuration only later, or never, would have to read it now to keep it)."""
+    from git_atomic.engine import foundmemo
+
+    found = _config_before_git(start)
+    known = foundmemo.key(start, found)
+    if known is None or found is None:
+        return None
+    return _recalled(start, found, known)
 
 
 def discover_early() -> Repo:
