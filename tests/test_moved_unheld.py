@@ -43,8 +43,13 @@ MOVES = {
     # A link or a file of its own put in its place: the rescue holds it, so it can go.
     "renamed, a link in its place": ("mv F out && ln -s out F", "out"),
     "renamed, a file in its place": ("mv F out && echo theirs > F", "out"),
+    "deeper in an ignored folder": ("mv F junk/a/b/", "junk/a/b/F"),
 }
-IGNORED_DEST = ("into an ignored folder", "into a new folder in an ignored one")
+IGNORED_DEST = (
+    "into an ignored folder",
+    "into a new folder in an ignored one",
+    "deeper in an ignored folder",
+)
 INNER = ("a folder of it in its place", "swapped with a folder in it", "turned inside out")
 # What else it does in the folder it moved.
 ALSO = {"nothing else": "", "adds and removes": " && echo new > {at}/made.txt && rm {at}/keep.txt"}
@@ -67,6 +72,7 @@ def _setup(repo: GitRepo, kind: str) -> None:
     repo.write("F/keep.txt", b"yours\n")
     repo.write("other/o.txt", b"other\n")
     repo.write("junk/j.o", b"yours too\n")  # a folder a rule ignores (`/junk/`)
+    repo.write("junk/a/b/deep.o", b"deeper\n")
     time.sleep(0.1)  # made well before PRE-OP (more than the clock's lag)
 
 

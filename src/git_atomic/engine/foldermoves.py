@@ -21,7 +21,6 @@ from there). The restore then starts from the disk as the moves left it.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import os
 import stat
@@ -67,7 +66,7 @@ def take_back(
     aside = os.fsencode(repo.state_dir / "tmp")
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         back += _from_aside(tree, want, aside, folderplace.Held(repo, current.files_tree))
-        now = _in_ignored(tree, want, now, target.captured_at)
+        now = in_ignored(repo, tree, want, now, target.captured_at)
         for _ in range(_ROUNDS):
             pairs = _pairs(want, now)
             if not pairs:
@@ -130,7 +129,7 @@ def foresee(
     if not want or not now or target.captured_at is None:
         return []
     with safefs.Tree(os.fsencode(repo.root)) as tree:
-        now = _in_ignored(tree, want, now, target.captured_at)
+        now = in_ignored(repo, tree, want, now, target.captured_at)
         return [
             f"{_show(to)}/: found at {_show(frm)}/ (the same folder, moved since); it would "
             "be moved back whole first, with the files no checkpoint holds in it"
@@ -139,45 +138,74 @@ def foresee(
         ]
 
 
-def _in_ignored(
-    tree: safefs.Tree, want: folderids.Ids, now: folderids.Ids, since: float
+def in_ignored(
+    repo: Repo, tree: safefs.Tree, want: folderids.Ids, now: folderids.Ids, since: float
 ) -> folderids.Ids:
     """`now`, with the folders of `want` it lacks that are in a folder it names that changed
     since (`mv F build/`, where a rule ignores `build/`: no walk looks into it, but a folder
-    renamed into another sets that one's mtime), or in a folder no walk names below such a
-    one that changed since too (`mkdir -p build/old && mv F build/old/`: each folder made on
-    the way changed its parent). One lstat per folder `now` names, and a listing of those
-    changed since (at most `_LOOK_DEEPER` more below them), only where `want` has a folder
-    `now` lacks."""
+    renamed into another sets that one's mtime), or deeper in a folder a rule ignores (`mv F
+    junk/a/`: `junk/` itself is unchanged). One lstat per folder `now` names, and a listing of
+    those changed since, only where `want` has a folder `now` lacks; then, for those still
+    missing, a listing of the folders in the ignored ones the walk kept names, at most
+    `_LOOK_IN_AT_MOST`."""
     missing = set(want.values()).difference(now.values())
     if not missing:
         return now
     found = dict(now)
-    queue = collections.deque(sorted(now))
-    deeper = 0
-    while queue and missing:
-        folder = queue.popleft()
+    for folder in sorted(now):
         st = tree.lstat(folder)
         if st is None or not stat.S_ISDIR(st.st_mode) or st.st_mtime < since - _CLOCK_LAG:
             continue
-        fd = tree.folder(folder)
-        if fd is None:
-            continue
-        with contextlib.suppress(OSError), os.scandir(fd) as listing:
-            for entry in listing:
-                if not entry.is_dir(follow_symlinks=False):
-                    continue
-                ident, rel = (st.st_dev, entry.inode()), folder + b"/" + os.fsencode(entry.name)
-                if ident in missing:
-                    found[rel] = ident
-                    missing.discard(ident)
-                elif rel not in now and deeper < _LOOK_DEEPER:
-                    deeper += 1
-                    queue.append(rel)
+        _look_in(tree, folder, st.st_dev, missing, found)
+        if not missing:
+            return found
+    queue = sorted(_ignored_folders(repo), key=lambda f: (f.count(b"/"), f))
+    for listed, folder in enumerate(queue):
+        if listed >= _LOOK_IN_AT_MOST or not missing:
+            break
+        st = tree.lstat(folder)
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            queue += _look_in(tree, folder, st.st_dev, missing, found)
     return found
 
 
-_LOOK_DEEPER: Final = 1000  # folders below those a walk names, listed at most
+_LOOK_IN_AT_MOST: Final = 2000  # folders listed inside ignored ones, for one moved there
+
+
+def _ignored_folders(repo: Repo) -> list[bytes]:
+    """The folders a rule ignores (git does not look into them), as git lists them now: one
+    `ls-files`, only where a restore looks for a folder no walk found."""
+    listing = repo.out(
+        "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"
+    )
+    return [p[:-1] for p in listing.split(b"\0") if p.endswith(b"/")]
+
+
+def _look_in(
+    tree: safefs.Tree,
+    folder: bytes,
+    dev: int,
+    missing: set[tuple[int, int]],
+    found: folderids.Ids,
+) -> list[bytes]:
+    """The folders of `missing` directly in `folder`, added to `found` (and taken out of
+    `missing`); the other folders in it."""
+    fd = tree.folder(folder)
+    if fd is None:
+        return []
+    others: list[bytes] = []
+    with contextlib.suppress(OSError), os.scandir(fd) as listing:
+        for entry in listing:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            path = folder + b"/" + os.fsencode(entry.name)
+            ident = (dev, entry.inode())
+            if ident in missing:
+                found[path] = ident
+                missing.discard(ident)
+            else:
+                others.append(path)
+    return others
 
 
 def _from_aside(
