@@ -154,7 +154,11 @@ def close_window(
         if after_sha == before_sha:
             forget_refs(repo, record, only=(before_sha,))
             return _quiet(record, known, after)
-    elif start == state_of(after) and not _branch_on_ours(repo):
+    elif (
+        start == state_of(after)
+        and not _branch_on_ours(repo)
+        and not _folder_moved(repo, known, after)
+    ):
         forget_refs(repo, record, only=(before_sha, after.commit))
         return _quiet(record, known, after)
     step, since = (before_sha, after_sha), known.get(TAKEN) if isinstance(known, dict) else None
@@ -179,6 +183,22 @@ def _quiet(record: Record, known: object, after: checkpoint.Snapshot) -> Record:
     spans = turnkeys.quiet_windows(record.extra.get(QUIET_WINDOWS))
     extra = {**record.extra, QUIET_WINDOWS: [*map(list, spans), [began, after.captured_at]]}
     return records.replace(record, extra=extra)
+
+
+FOLDERS: Final = "folders"  # the window's start's folder-ids blob, in WINDOW_STATE
+
+
+def _folder_moved(repo: git.Repo, known: object, after: checkpoint.Snapshot) -> bool:
+    """Whether the window moved a folder (`mv F out` where `F` holds only ignored files: no
+    tree differs): a step all the same, which the turn's end takes back (effectfolders.py).
+    The two folder-ids blobs are read only where they differ."""
+    was = known.get(FOLDERS) if isinstance(known, dict) else None
+    if not isinstance(was, str) or after.folder_ids is None or was == after.folder_ids:
+        return False
+    from git_atomic.engine import folderids
+
+    then = {ident: path for path, ident in folderids.load(repo, was).items()}
+    return any(then.get(i, p) != p for p, i in folderids.load(repo, after.folder_ids).items())
 
 
 def _branch_on_ours(repo: git.Repo) -> bool:
@@ -241,6 +261,8 @@ def start_window(
     }
     if before.captured_at is not None:
         window["at"] = before.captured_at
+    if before.folder_ids is not None:
+        window[FOLDERS] = before.folder_ids
     return records.replace(
         record, window_before=before.commit, extra={**record.extra, WINDOW_STATE: window}
     )

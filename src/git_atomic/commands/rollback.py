@@ -163,7 +163,7 @@ def _take_back(
         context.check_git_state(repo)  # a merge of yours is refused, not "nothing further"
         return _nothing_further(ctx, op, f"{op.name} [{op.id}] is rolled back", json_out=json_out)
     current = current or moves.probe(repo, since=op.started_at)
-    found = effect.take_back(repo, taken, current)
+    found = effect.take_back(repo, taken, current, ended=op.ended_at)
     _door(ctx, current, taken[-1].after, exact=found.exact)
     _tell_worktrees_removed(ctx, op)
     remade = _remade_within(ctx, op) if found.made_within else ()
@@ -184,6 +184,8 @@ def _take_back(
         )
     if not found.changes_something:
         where = f"{what} is not in the tree"
+        for line in found.folders_left:  # a folder it moved that stays (effectfolders.py)
+            output.say(f"git-atomic: warning: {line}")
         if found.kept:  # what it changed that changed again since: yours now
             names = ", ".join(
                 k.removeprefix("refs/heads/")
@@ -370,6 +372,7 @@ def _take_back_move(
         checked_out=found.checked_out,
         left_on=found.left_on,
         made_within=found.made_within,
+        folders_effect=(dict(found.folders), found.folders_left),
     )
 
 

@@ -115,7 +115,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
             context.same_event_folder(repo, event)
         current = moves.probe(repo, since=subject.started_at if subject else None)
         step = effect.Step(rescue, target)
-        found = _until_done(effect.take_back(repo, [step], current), event)
+        found = _until_done(effect.take_back(repo, [step], current, ended=event.at), event)
         _door(ctx, current, target, exact=found.exact)
         what = f"the last {event.kind}"
         if found.target is None:
@@ -340,6 +340,9 @@ def _undo_move(found: effect.Outcome, what: str, open_op: OpRow | None) -> moves
         checked_out=found.checked_out,
         left_on=found.left_on,
         made_within=found.made_within,
+        # Exactly the rescue: its folders all, as the restore found them (folders_known);
+        # on top of later changes: those the event moved alone (effectfolders.py).
+        folders_effect=None if found.exact else (dict(found.folders), found.folders_left),
     )
 
 

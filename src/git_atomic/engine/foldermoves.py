@@ -51,13 +51,19 @@ class Moved:
 
 
 def take_back(
-    repo: Repo, current: Snapshot, target: Snapshot, known: folderids.Ids | None = None
+    repo: Repo,
+    current: Snapshot,
+    target: Snapshot,
+    known: folderids.Ids | None = None,
+    *,
+    only: folderids.Ids | None = None,
 ) -> Moved:
     """Move each folder `current` has where `target` had it elsewhere back there (the module's
     rules). Nothing when either does not know its folders or `target` was not captured.
     `known`: where folders were in `target` that its capture could not see (in a folder a rule
-    ignores), as the restore that replaced it found them (`noted`, in its event)."""
-    want = folderids.load(repo, target.folder_ids) | (known or {})
+    ignores), as the restore that replaced it found them (`noted`, in its event). `only`:
+    the folders to move, instead of all the target records (an effect's)."""
+    want = folderids.load(repo, target.folder_ids) | (known or {}) if only is None else only
     now = folderids.load(repo, current.folder_ids)
     if not want or not now or target.captured_at is None:
         return Moved()
@@ -121,10 +127,15 @@ def known_from(detail: str | None) -> folderids.Ids:
 
 
 def foresee(
-    repo: Repo, current: Snapshot, target: Snapshot, known: folderids.Ids | None = None
+    repo: Repo,
+    current: Snapshot,
+    target: Snapshot,
+    known: folderids.Ids | None = None,
+    *,
+    only: folderids.Ids | None = None,
 ) -> list[str]:
     """What `take_back` would move, for a dry run to say (changing nothing)."""
-    want = folderids.load(repo, target.folder_ids) | (known or {})
+    want = folderids.load(repo, target.folder_ids) | (known or {}) if only is None else only
     now = folderids.load(repo, current.folder_ids)
     if not want or not now or target.captured_at is None:
         return []

@@ -60,9 +60,16 @@ def folders(ctx: context.Context, prev: moves.Preview, move: moves.Move) -> list
     """The folders the move would put back first (foldermoves.py), said as notes: its list
     of paths is worked out from the state before, where they are still at the operation's
     names."""
-    if move.paths or prev.target.folder_ids is None or prev.current.folder_ids is None:
+    if move.paths or prev.current.folder_ids is None:
+        return []
+    effect = move.folders_effect
+    if effect is None and prev.target.folder_ids is None:
         return []
     from git_atomic.engine import foldermoves
 
     known = dict(move.folders_known)
-    return foldermoves.foresee(ctx.repo, prev.current, prev.target, known)
+    only = dict(effect[0]) if effect is not None else None
+    return [
+        *(effect[1] if effect is not None else ()),
+        *foldermoves.foresee(ctx.repo, prev.current, prev.target, known, only=only),
+    ]

@@ -49,16 +49,24 @@ computing an outcome makes git objects only, so a refused outcome changed nothin
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from git_atomic.core import records
-from git_atomic.core.records import dataclass
+from git_atomic.core.records import dataclass, field
 from git_atomic.core.vocab import EventKind
-from git_atomic.engine import checkpoint, gitstate, infoexclude
+from git_atomic.engine import checkpoint, folderids, gitstate, infoexclude
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
-from git_atomic.ops import bigleft, effecttarget, indexformat, intents, moves, treemerge
+from git_atomic.ops import (
+    bigleft,
+    effectfolders,
+    effecttarget,
+    indexformat,
+    intents,
+    moves,
+    treemerge,
+)
 
 # The names imported `as` themselves are importable from here as before the split (dryrun.py,
 # rollback.py, moving.py, recover.py, render.py, turnothers.py use them): effectsteps.py's.
@@ -105,6 +113,11 @@ class Outcome:
     # The conflicts are your uncommitted changes against a switch taken back: (the branch you
     # are on and committed on since, what HEAD would go back to) (_without_commits_since).
     switch: tuple[str, str] | None = None
+    # The folders the effect moved that go back (effectfolders.py: where each goes), and a
+    # line for each that stays. A move of them alone is a change (holding only ignored files,
+    # `mv F out` changes no tree).
+    folders: Mapping[bytes, tuple[int, int]] = field(default_factory=dict)
+    folders_left: tuple[str, ...] = ()
 
     @property
     def changes_something(self) -> bool:
@@ -117,17 +130,24 @@ class Outcome:
             or not _same_rules(self.target, self.current)
             or self.target.shared_differs(self.current)
             or self.target.git_state != self.current.git_state
+            or bool(self.folders)
         )
 
 
-def take_back(repo: Repo, steps: Sequence[Step], current: Snapshot) -> Outcome:
-    """The state now without the steps' effect (see the module's docstring)."""
-    return _apply_changes(repo, [(s.after, s.before) for s in reversed(steps)], current)
+def take_back(
+    repo: Repo, steps: Sequence[Step], current: Snapshot, *, ended: float | None = None
+) -> Outcome:
+    """The state now without the steps' effect (see the module's docstring). `ended`: when
+    the effect ended (the operation's end: a folder it moved written into since is not moved
+    back, effectfolders.py); else when its last step's end was captured."""
+    return _apply_changes(repo, [(s.after, s.before) for s in reversed(steps)], current, ended)
 
 
-def reapply(repo: Repo, steps: Sequence[Step], current: Snapshot) -> Outcome:
+def reapply(
+    repo: Repo, steps: Sequence[Step], current: Snapshot, *, ended: float | None = None
+) -> Outcome:
     """The state now with the steps' effect made again, by the same rules as `take_back`."""
-    return _apply_changes(repo, [(s.before, s.after) for s in steps], current)
+    return _apply_changes(repo, [(s.before, s.after) for s in steps], current, ended)
 
 
 def carry_out(
@@ -150,6 +170,7 @@ def carry_out(
         own_branches=True,
         probe=found.current,
         made_within=found.made_within,
+        folders_effect=(found.folders, found.folders_left),
     )
 
 
@@ -243,11 +264,31 @@ def _same_rules(a: Snapshot, b: Snapshot) -> bool:
     )
 
 
-def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snapshot) -> Outcome:
-    """Apply each change `frm -> to` on top of the state, in order."""
+def _apply_changes(
+    repo: Repo, changes: Sequence[tuple[str, str]], current: Snapshot, ended: float | None
+) -> Outcome:
+    """Apply each change `frm -> to` on top of the state, in order, and the folders the
+    changes moved (effectfolders.py) with them."""
     if not changes:
         return Outcome(current, current, exact=True)
     snaps = {sha: checkpoint.load(repo, sha) for pair in changes for sha in pair}
+    pairs = [(snaps[frm], snaps[to]) for frm, to in changes]
+    folders = effectfolders.moved_back(repo, current, pairs, ended)
+    found = _worked_out(repo, changes, current, snaps, folders)
+    if found.target is None or not (folders.ids or folders.left):
+        return found
+    return records.replace(found, folders=folders.ids, folders_left=folders.left)
+
+
+def _worked_out(
+    repo: Repo,
+    changes: Sequence[tuple[str, str]],
+    current: Snapshot,
+    snaps: Mapping[str, Snapshot],
+    folders: effectfolders.Folders,
+) -> Outcome:
+    """`_apply_changes` but for the folders (the target keeps where they go, for the move
+    that takes it back again)."""
     first = snaps[changes[0][0]], snaps[changes[0][1]]
     if _contiguous_from(
         _as_left(repo, current, *first), [(snaps[frm], snaps[to]) for frm, to in changes]
@@ -366,6 +407,7 @@ def _apply_changes(repo: Repo, changes: Sequence[tuple[str, str]], current: Snap
         too_large_ids=effecttarget.displaced_ids(repo, pairs),
         stash=stash,
         git_state=effecttarget.git_state_after(repo, current, pairs),
+        folder_ids=folderids.blob(repo, folders.ids),
         # The permission bits a tree cannot keep of the files where the changes go back to (a
         # 0600 key the effect deleted comes back 0600).
         modes=checkpoint.modes_blob(

@@ -137,6 +137,7 @@ def write_target(
     stash: StashAfter | None = None,
     git_state: str | None = None,
     modes: str | None = None,
+    folder_ids: str | None = None,
 ) -> Snapshot:
     """A checkpoint of a computed state (objects only; `moves.keep` makes it reachable). `flags`:
     the index flags blob to keep (the user's, as they are now); `folders`: its empty folders,
@@ -165,6 +166,7 @@ def write_target(
         stash_known=stash is not None and stash.known,
         git_state=git_state,
         modes=modes,
+        folder_ids=folder_ids,
     )
     # The stashes the target names stay reachable from it, as a capture's do.
     keep = stashstate.commits(repo, parts.stash) if parts.stash_known else ()

@@ -40,6 +40,9 @@ class Move:
     made_within: tuple[tuple[float, float], ...] = ()  # an effect's windows (effect.Outcome)
     # Where folders were in the target that its capture could not see (foldermoves.known_from)
     folders_known: Mapping[bytes, tuple[int, int]] = field(default_factory=dict)
+    # An effect taken back (or made again): the folders it moved, where each goes, and the
+    # lines for those that stay (effectfolders.py); None: a whole state, its folders all.
+    folders_effect: tuple[Mapping[bytes, tuple[int, int]], tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,7 @@ def carry_out(
         probe=probe,
         made_within=move.made_within,
         folders_known=move.folders_known,
+        folders_effect=move.folders_effect,
     )
     if detail:
         event = engine.journal.events(engine.ctx.worktree, limit=1)

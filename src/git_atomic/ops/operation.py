@@ -266,6 +266,7 @@ class Engine:
         made_within: tuple[tuple[float, float], ...] = (),
         started_from: str | None = None,
         folders_known: Mapping[bytes, tuple[int, int]] | None = None,
+        folders_effect: tuple[Mapping[bytes, tuple[int, int]], Sequence[str]] | None = None,
     ) -> RollbackResult:
         """Save the current state as a rescue checkpoint, then bring the tree to `target_sha`.
 
@@ -278,6 +279,8 @@ class Engine:
         had its target worked out from (its intent's `from`): what changed since is not its own.
         `folders_known`: where folders were in the target that its capture could not see
         (foldermoves.known_from: an `undo` of a restore that moved them back).
+        `folders_effect`: an effect taken back (or made again): the folders it moved, where
+        each goes, and the lines for those that stay (effectfolders.py); only those move.
         """
         intent = self.intend_restore(
             op_id,
@@ -319,7 +322,9 @@ class Engine:
             since = checkpoint.load(self.repo, rescue_sha)
         failpoints.hit(f"{event}:after-rescue")
         # Folders the operation moved, with the files no checkpoint holds in them: moved back.
-        current, moved = rescue.folders_back(self.ctx, current, target, paths, folders_known)
+        current, moved = rescue.folders_back(
+            self.ctx, current, target, paths, folders_known, effect=folders_effect
+        )
         # The scan index follows the restore, made while the files are written.
         following = (
             None if paths else scanindex.follow(self.repo, current.files_tree, target.files_tree)

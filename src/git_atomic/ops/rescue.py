@@ -146,16 +146,24 @@ def folders_back(
     target: Snapshot,
     paths: Sequence[bytes],
     known: Mapping[bytes, tuple[int, int]] | None = None,
+    *,
+    effect: tuple[Mapping[bytes, tuple[int, int]], Sequence[str]] | None = None,
 ) -> tuple[Snapshot, foldermoves.Moved | None]:
     """Before a whole restore: each folder the state now has where the target had it elsewhere
     (`mv build out`), moved back whole with the files no checkpoint holds in it
     (foldermoves.py); the state the restore then starts from (probed again where a folder
-    moved), and what was moved."""
-    if paths or target.folder_ids is None or current.folder_ids is None:
+    moved), and what was moved. `effect`: an effect's folders (effectfolders.py), the only
+    ones that move, and the lines for those it leaves."""
+    if paths or current.folder_ids is None:
+        return current, None
+    if effect is None and target.folder_ids is None:
         return current, None
     from git_atomic.engine import foldermoves  # only where both know their folders
 
-    moved = foldermoves.take_back(ctx.repo, current, target, dict(known or {}))
+    only = dict(effect[0]) if effect is not None else None
+    moved = foldermoves.take_back(ctx.repo, current, target, dict(known or {}), only=only)
+    if effect is not None and effect[1]:
+        moved = records.replace(moved, left=(*effect[1], *moved.left))
     if moved.back or moved.made:
         probed = probe_half_restored(ctx)
         files, left = foldermoves.hidden_there(ctx.repo, current, probed, moved.back, target)
