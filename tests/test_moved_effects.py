@@ -7,6 +7,7 @@ spared the walk, and in a repository a group shares. Oracle: the disk (oracle.di
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -184,3 +185,32 @@ def test_an_agent_turns_take_back_moves_the_folder_its_call_moved_back(
     del now[b".git-atomic.toml"]
     assert now == before
     assert (repo.path / "F").lstat().st_ino == folder
+
+
+@pytest.mark.skipif(
+    shutil.which("watchman") is None, reason="Watchman is not installed (apt-get install watchman)"
+)
+def test_a_capture_watchman_spared_the_walk_keeps_the_folders(repo: GitRepo) -> None:
+    """Watchman said no folder changed, so the capture walked none, and kept no folder: the
+    PRE-OP of the operation that moved `F` (ignored whole) had none, and its abort took
+    `out/cache.bin` away as the operation's, `F/` gone. The last walk's are still where it
+    says: kept."""
+    repo.write(".gitignore", b"/F/\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    repo.write("F/cache.bin", b"cache\n")
+    subprocess.run(["watchman", "watch", str(repo.path)], capture_output=True, check=True)
+    try:
+        repo.atomic("begin", "warm", check=0)  # sets the watch's clock up, with a walk
+        repo.atomic("abort", check=0)
+        repo.write("README", b"edited\n")  # a file's content: no folder changed
+        trace = repo.path.parent / "trace"
+        repo.atomic("begin", "op", check=0, env={"GIT_TRACE": str(trace)})
+        assert "status --porcelain" not in trace.read_text()  # Watchman answered
+        before = walk(repo.path)
+        subprocess.run(["mv", "F", "out"], cwd=repo.path, check=True)
+        res = repo.atomic("abort", check=0)
+        assert "F/: found at out/ (the same folder, moved since); moved back" in res.stderr
+        assert walk(repo.path) == before
+    finally:
+        subprocess.run(["watchman", "watch-del", str(repo.path)], capture_output=True, check=False)

@@ -8,6 +8,7 @@ a restore finds the folder again where the operation put it (foldermoves.py).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from git_atomic.engine.git import Repo
@@ -22,6 +23,20 @@ def blob(repo: Repo, found: Mapping[bytes, tuple[int, int]]) -> str | None:
     if not found or not repo.writes_loose():
         return None
     return repo.write_blob(b"".join(b"%d:%d " % found[p] + p + b"\0" for p in sorted(found)))
+
+
+def still_kept(repo: Repo, oid: str | None) -> str | None:
+    """`oid`, the blob of an earlier capture whose folders are still where it says (Watchman
+    said no folder changed since: scan.py), where it is still stored loose: its mtime
+    freshened, as git does before it would write it again, so that no `gc` takes it for old
+    (one syscall). None otherwise (packed, or gone: then the capture keeps none)."""
+    if oid is None:
+        return None
+    try:
+        os.utime(f"{os.fspath(repo.objects_out)}/{oid[:2]}/{oid[2:]}", follow_symlinks=False)
+    except OSError:
+        return None
+    return oid
 
 
 def load(repo: Repo, oid: str | None) -> Ids:

@@ -79,6 +79,10 @@ class Scan:
         # Watchman says no folder changed; listed after the clock, kept with it.
         self.empty_known: list[bytes] | None = None
         self.empty_listed: list[bytes] | None = None
+        # And the folders' identities (folderids.py), as the blob of the checkpoint whose walk
+        # listed the empty folders: known when they are (no folder changed, none moved).
+        self.folder_ids_known: str | None = None
+        self.folder_ids_listed: str | None = None
         self.untracked_config: tuple[str, ...] = ()
         # git said the scan index's untracked cache is another worktree's (`_FOREIGN_CACHE`).
         self.foreign_cache = False
@@ -363,6 +367,7 @@ def _changes(scan: Scan) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
         if answer is not None:
             scan.clock, scan.rules, scan.extras_known = answer.clock, rules, answer.extras
             scan.empty_known = answer.empty
+            scan.folder_ids_known = answer.folder_ids if answer.empty is not None else None
             return answer[:3]
         _start_status(scan, scan.untracked_config or _untracked_cache(repo))  # the usual scan
     assert scan.status is not None
@@ -452,6 +457,7 @@ def keep(scan: Scan, tree: str) -> list[str]:
             scan.rules,
             scan.extras_known if scan.extras_known is not None else scan.extras_listed,
             scan.empty_known if scan.empty_known is not None else scan.empty_listed,
+            scan.folder_ids_known if scan.empty_known is not None else scan.folder_ids_listed,
         )
     # A rename onto another name of the same file (nothing was written since the link) does
     # nothing at all: that name goes here.

@@ -147,6 +147,8 @@ def capture(
         if git_side.stash is not None:
             kept_by_state = (*kept_by_state, *git_side.stash[1])
         snap = checkpoint.write(repo, parts, message=message, keep=kept_by_state)
+        if disk.scanning is not None and disk.walked is not None:  # kept with the clock
+            disk.scanning.folder_ids_listed = snap.folder_ids
         disk.publish(ref, snap.commit, held.files.tree, message)
         flags, too_large = git_side.side.flags, held.files.too_large
         return Captured(snap, held.untracked, commit_tree, flags, too_large=too_large)
@@ -314,6 +316,8 @@ class _Held:
     captured_at: float
     modes: Mapping[bytes, int]  # permission bits a tree cannot keep (heldanyway.private_modes)
     folder_ids: Mapping[bytes, tuple[int, int]]  # folderwalk.Walk.ids: {} where no walk was made
+    # Where no walk was made as Watchman said no folder changed: the last walk's blob of them
+    folder_ids_kept: str | None = None
 
 
 def _read_files(
@@ -340,8 +344,20 @@ def _read_files(
     # lists no folder its index has files in.
     where_files_went = folders.where_files_went(repo, files.gone)
     ids = disk.walked.ids if disk.walked is not None else {}
+    kept = None
+    if disk.walked is None and disk.scanning is not None:
+        kept = folderids.still_kept(repo, disk.scanning.folder_ids_known)
     return _Held(
-        files, files_tree, untracked, specials, every, where_files_went, captured_at, modes, ids
+        files,
+        files_tree,
+        untracked,
+        specials,
+        every,
+        where_files_went,
+        captured_at,
+        modes,
+        ids,
+        kept,
     )
 
 
@@ -387,7 +403,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         captured_at=held.captured_at,
         stash=git_side.stash[0] if git_side.stash is not None else None,
         stash_known=git_side.stash is not None,
-        folder_ids=folderids.blob(repo, held.folder_ids),
+        folder_ids=held.folder_ids_kept or folderids.blob(repo, held.folder_ids),
     )
     if effect_base:
         # Measured as the commits are: your git's view of the files (a file outside the

@@ -71,6 +71,8 @@ class Answer(NamedTuple):
     # file of `tree` that is still a file: no entry was added to or removed from any folder
     # (that changes the folder, which Watchman would report), so the same folders are empty.
     empty: list[bytes] | None
+    # The folder-ids blob kept with them (folderids.py), the same where they are.
+    folder_ids: str | None = None
 
 
 class Query:
@@ -422,6 +424,7 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
         return None
     extras = query.record.get("extras")
     empty = query.record.get("empty")
+    ids = query.record.get("folder_ids")
     return Answer(
         deleted,
         [*changed, *untracked],
@@ -433,6 +436,7 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
         None
         if deleted or new or len(changed) != len(paths) or not isinstance(empty, list)
         else [os.fsencode(str(p)) for p in empty],
+        ids if isinstance(ids, str) and not ids.strip("0123456789abcdef") else None,
     )
 
 
@@ -536,10 +540,12 @@ def remember(
     rules: list[object],
     extras: Sequence[bytes] | None,
     empty: Sequence[bytes] | None,
+    folder_ids: str | None = None,
 ) -> None:
     """Keep `taken` (the clock of the scan whose index is `index`, of `tree`) for the next
     scan, with the listing of ignored rule files made beside it (`extras`, None: none made)
-    and the empty folders found by a listing started after the clock (`empty`, None: none).
+    and the empty folders found by a listing started after the clock (`empty`, None: none),
+    with the folder-ids blob of the walk that found them (`folder_ids`).
     A scan index with a gitlink gets no record (see the module's docstring)."""
     path = _record_path(repo, key)
     if not taken.gitlinks_checked and _has_gitlinks(repo, index):
@@ -560,6 +566,7 @@ def remember(
                     "rules": rules,
                     **({} if extras is None else {"extras": [os.fsdecode(p) for p in extras]}),
                     **({} if empty is None else {"empty": [os.fsdecode(p) for p in empty]}),
+                    **({} if empty is None or not folder_ids else {"folder_ids": folder_ids}),
                 }
             )
         )
