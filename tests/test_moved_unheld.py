@@ -253,12 +253,22 @@ def test_a_rollback_that_only_moved_a_folder_back_does_not_say_it_changed_nothin
     assert "`git atomic undo` brings them back" in res.stderr
 
 
-def test_a_repository_a_group_shares_gains_no_git_process(repo: GitRepo) -> None:
-    """There a blob is a `hash-object` process: no folder identities are kept (and no folder
-    is moved back)."""
-    repo.git("config", "core.sharedRepository", "group")
+@pytest.mark.parametrize("shared", ["group", "0640", "everybody"])
+def test_a_repository_a_group_shares_keeps_the_folders(repo: GitRepo, shared: str) -> None:
+    """There git writes its objects with the bits the setting gives them: the folders' blob
+    was left out (it would have been a `hash-object` process), so a folder the operation moved
+    was not moved back (its ignored files gone with the abort). It is written loose as git
+    writes it there (the bits: tests/test_objectformat_shared.py), with no process."""
+    repo.git("config", "core.sharedRepository", shared)
     _setup(repo, "folder rule")
+    before = walk(repo.path)
+    folder = _inode(repo.path / "F")
+
     out = repo.atomic_json("begin", "op")
     tree = repo.git("ls-tree", "--name-only", out["checkpoints"]["pre_op"])
-    assert "folder-ids" not in tree.split()
-    repo.atomic("abort", check=0)
+    assert "folder-ids" in tree.split()
+    subprocess.run(["sh", "-c", "mv F out && mkdir F"], cwd=repo.path, check=True)
+    res = repo.atomic("abort", check=0)
+    assert "F/: found at out/ (the same folder, moved since); moved back" in res.stderr
+    assert walk(repo.path) == before
+    assert _inode(repo.path / "F") == folder

@@ -17,12 +17,23 @@ Ids = dict[bytes, tuple[int, int]]  # folder -> (st_dev, st_ino)
 
 
 def blob(repo: Repo, found: Mapping[bytes, tuple[int, int]]) -> str | None:
-    """A blob of `<device>:<inode> <path>` records, NUL-separated and sorted; None for none,
-    and in a repository a group shares, where a blob is a `hash-object` process: a checkpoint
-    gains none for them (a folder an operation moved is then not moved back)."""
-    if not found or not repo.writes_loose():
+    """A blob of `<device>:<inode> <path>` records, NUL-separated and sorted; None for none.
+    Written loose without a process, in a repository a group shares too (where git's other
+    objects are written by git): with the bits git gives its objects there
+    (objectformat.shared_mode); where its setting is one we do not read as git does, none
+    (a checkpoint gains no `hash-object` process for them: a folder an operation moved is then
+    not moved back)."""
+    if not found:
         return None
-    return repo.write_blob(b"".join(b"%d:%d " % found[p] + p + b"\0" for p in sorted(found)))
+    data = b"".join(b"%d:%d " % found[p] + p + b"\0" for p in sorted(found))
+    if repo.writes_loose():
+        return repo.write_blob(data)
+    shared = repo.shared_perm()
+    if not shared:
+        return None
+    from git_atomic.engine import objectformat
+
+    return objectformat.write_loose_blob(repo.objects_out, data, sha256=repo.sha256, shared=shared)
 
 
 def still_kept(repo: Repo, oid: str | None) -> str | None:

@@ -165,6 +165,10 @@ class RepoRunner(RepoConfig):
         """The empty tree's id in this repository's object format."""
         return objectformat.EMPTY_TREE_SHA256 if self.sha256 else objectformat.EMPTY_TREE
 
+    def shared_perm(self) -> int | None:
+        """`core.sharedRepository` as git reads it (objectformat.shared_perm)."""
+        return objectformat.shared_perm(self.config("core.sharedrepository"))
+
     def writes_loose(self) -> bool:
         """Whether objects may be written loose here without git: not in a repository shared
         by a group (`core.sharedRepository`), whose folders and objects git makes writable and

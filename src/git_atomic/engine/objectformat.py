@@ -170,15 +170,19 @@ def write_loose_tree(objects_dir: Path, entries: Mapping[bytes, bytes]) -> str:
     return write_loose(objects_dir, b"tree", body, sha256=sha256)
 
 
-def write_loose_blob(objects_dir: Path, data: bytes, *, sha256: bool) -> str:
+def write_loose_blob(objects_dir: Path, data: bytes, *, sha256: bool, shared: int = 0) -> str:
     """One blob written as git writes a loose object (`hash-object -w`): no process for the
     few a capture stores."""
-    return write_loose(objects_dir, b"blob", data, sha256=sha256)
+    return write_loose(objects_dir, b"blob", data, sha256=sha256, shared=shared)
 
 
-def write_loose(objects_dir: Path, kind: bytes, data: bytes, *, sha256: bool) -> str:
+def write_loose(
+    objects_dir: Path, kind: bytes, data: bytes, *, sha256: bool, shared: int = 0
+) -> str:
     """An object written loose, as git writes one. An object already there is only
-    freshened (its mtime), as git does, so that a `gc` running now does not take it for old."""
+    freshened (its mtime), as git does, so that a `gc` running now does not take it for old.
+    `shared`: `core.sharedRepository` as `shared_perm` reads it (not 0: the folder made and
+    the object get the bits git gives them, `shared_mode`)."""
     import zlib
 
     raw = kind + b" %d\0" % len(data) + data
@@ -190,17 +194,62 @@ def write_loose(objects_dir: Path, kind: bytes, data: bytes, *, sha256: bool) ->
         return oid
     except FileNotFoundError:
         pass
-    folder.mkdir(exist_ok=True)
+    try:
+        folder.mkdir()
+        if shared:
+            made = os.stat(folder).st_mode & 0o7777
+            os.chmod(folder, shared_mode(made, shared, folder=True))
+    except FileExistsError:
+        pass
     tmp = folder / f"tmp_obj_atomic_{os.getpid()}_{oid[:8]}"
     try:
         with open(tmp, "wb") as fh:
             fh.write(zlib.compress(raw, 1))  # core.looseCompression's default
-        os.chmod(tmp, 0o444)
+            # git makes it 0444 less the umask (here: its read bits), then as it shares
+            bits = shared_mode(os.fstat(fh.fileno()).st_mode & 0o444, shared) if shared else 0
+        os.chmod(tmp, bits or 0o444)
         with contextlib.suppress(FileExistsError):  # written meanwhile: the same bytes
             os.link(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
     return oid
+
+
+def shared_perm(value: str | None) -> int | None:
+    """`core.sharedRepository` as git reads it (`git_config_perm`): 0 (the umask's bits),
+    0o660 (group), 0o664 (everybody), or an exact mode, negated (`0640`: -0o640). None for a
+    value this does not read as git does (git is asked to write then)."""
+    text = (value if value is not None else "umask").strip().lower()
+    named = {"umask": 0, "group": 0o660, "all": 0o664, "world": 0o664, "everybody": 0o664}
+    if text in named:
+        return named[text]
+    if text in ("true", "yes", "on"):
+        return 0o660
+    if text in ("false", "no", "off"):
+        return 0
+    if not text or text.strip("01234567"):
+        return None
+    number = int(text, 8)
+    if number in (0, 1, 2):  # git's old values: umask, group, everybody
+        return (0, 0o660, 0o664)[number]
+    return -(number & 0o666) if number & 0o600 == 0o600 else None
+
+
+def shared_mode(mode: int, perm: int, *, folder: bool = False) -> int:
+    """The bits git gives a file (or a folder) it made with `mode` in a repository shared as
+    `perm` says (`calc_shared_perm`, `adjust_shared_perm`: a folder's read bits copied to its
+    execute bits, and setgid where its group gets more)."""
+    tweak = -perm if perm < 0 else perm
+    if not mode & 0o200:
+        tweak &= ~0o222
+    if mode & 0o100:
+        tweak |= (tweak & 0o444) >> 2
+    mode = (mode & ~0o777) | tweak if perm < 0 else mode | tweak
+    if folder:
+        mode |= (mode & 0o444) >> 2
+        if mode & 0o060:
+            mode |= 0o2000
+    return mode
 
 
 def freshen_loose(objects_dir: Path, kind: bytes, data: bytes, *, sha256: bool) -> str | None:
