@@ -31,6 +31,7 @@ def _ignored_folder(repo: GitRepo, rules: bytes = b"*.bin\n/junk/\n") -> None:
     repo.git("commit", "-qm", "rules")
     repo.write("F/c.bin", b"cache\n", mode=0o600)
     repo.write("F/deep/d.bin", b"deep\n")
+    repo.write("junk/a/j.o", b"yours\n")  # a folder a rule ignores (`/junk/`)
     time.sleep(0.1)  # made well before PRE-OP (more than the clock's lag)
 
 
@@ -59,36 +60,37 @@ def test_a_finished_operation_that_only_moved_a_folder_of_ignored_files_is_rolle
     assert walk(repo.path) == before
 
 
-def _run_moving_f(repo: GitRepo) -> str:
-    """A finished operation that moved your `F` (with `F/t.txt`, tracked) to `out`."""
+def _run_moving_f(repo: GitRepo, to: str = "out") -> str:
+    """A finished operation that moved your `F` (with `F/t.txt`, tracked) to `to`."""
     repo.write("F/t.txt", b"tracked\n")
     repo.git("add", "F/t.txt")
     repo.git("commit", "-qm", "t")
     time.sleep(0.1)
-    out = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", "mv F out")
+    out = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", f"mv F {to}")
     time.sleep(0.1)  # what you do next is after it ended (more than the clock's lag)
     return str(out["op_id"])
 
 
+@pytest.mark.parametrize("to", ["out", "junk/F", "junk/a/F"])
 @pytest.mark.parametrize("since", ["a file elsewhere", "a commit elsewhere"])
 def test_an_effect_taken_back_on_top_of_later_changes_moves_its_folder_back(
-    repo: GitRepo, since: str
+    repo: GitRepo, since: str, to: str
 ) -> None:
     """`rollback --op` once you changed other things: a state worked out from trees, which
-    knew no folders: `out/` stayed, your ignored files in it."""
+    knew no folders: `out/` stayed, your ignored files in it (also where it went into a
+    folder a rule ignores)."""
     _ignored_folder(repo)
     before = walk(repo.path)
-    op = _run_moving_f(repo)
-    before[b"F/t.txt"] = walk(repo.path)[b"out/t.txt"]
+    op = _run_moving_f(repo, to)
+    before[b"F/t.txt"] = walk(repo.path)[to.encode() + b"/t.txt"]
     after_op = walk(repo.path)
     repo.write("src/app.py", b"yours\n")
     if since == "a commit elsewhere":
         repo.git("commit", "-qam", "yours")
     res = repo.atomic("rollback", "--op", op, check=0)
     assert "later changes kept" in res.stderr
-    assert "F/: found at out/ (the same folder, moved since); moved back" in res.stderr
+    assert f"F/: found at {to}/ (the same folder, moved since); moved back" in res.stderr
     now = walk(repo.path)
-    assert now[b"src/app.py"] == walk(repo.path)[b"src/app.py"]
     assert (repo.path / "src/app.py").read_bytes() == b"yours\n"
     del now[b"src/app.py"], before[b"src/app.py"]
     assert now == before

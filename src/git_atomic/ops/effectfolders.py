@@ -46,18 +46,18 @@ def moved_back(
     from where it is now. `ended`: when the state the changes start from ended (the
     operation's end; else the first change's start was captured). Nothing where `current`
     knows no folders (no walk: nothing to find them by)."""
+    # Only a change whose ends' blobs differ can have moved a folder: read only those.
+    differ = [(a, b) for a, b in pairs if a.folder_ids != b.folder_ids and b.folder_ids]
+    if current.folder_ids is None or not differ:
+        return Folders()
     now = folderids.load(repo, current.folder_ids)
-    if not now or not pairs:
-        return Folders()
-    kept = {s.commit: folderids.load(repo, s.folder_ids) for pair in pairs for s in pair}
-    ends = [(kept[a.commit], kept[b.commit]) for a, b in pairs]
-    if not any(b for _, b in ends):
-        return Folders()
-    since = min((b.captured_at for _, b in pairs if b.captured_at is not None), default=None)
+    kept = {s.folder_ids: folderids.load(repo, s.folder_ids) for pair in differ for s in pair}
+    ends = [(kept[a.folder_ids], kept[b.folder_ids]) for a, b in differ]
+    since = min((b.captured_at for _, b in differ if b.captured_at is not None), default=None)
     with safefs.Tree(os.fsencode(repo.root)) as tree:
-        if since is not None:
-            wanted_all = {p: i for _, b in ends for p, i in b.items()}
-            now = foldermoves.in_ignored(repo, tree, wanted_all, now, since)
+        if since is not None:  # where a change's start has a folder its end does not show
+            unseen = {p: i for a, b in ends for p, i in b.items() if a.get(p) != i}
+            now = foldermoves.in_ignored(repo, tree, unseen, now, since)
         pos = {ident: path for path, ident in now.items()}
         start: dict[tuple[int, int], bytes] = {}
         for a, b in ends:
