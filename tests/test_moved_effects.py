@@ -216,3 +216,34 @@ def test_a_capture_watchman_spared_the_walk_keeps_the_folders(repo: GitRepo) -> 
         assert walk(repo.path) == before
     finally:
         subprocess.run(["watchman", "watch-del", str(repo.path)], capture_output=True, check=False)
+
+
+def test_undo_leaves_a_folder_you_wrote_into_since_the_rollback(repo: GitRepo) -> None:
+    """A failed run's rollback moved `F` back; you wrote a file into it; its `undo` (exact:
+    no tree differs) moved `F` to `out` again, your file with it. It stays now, said."""
+    _ignored_folder(repo)
+    repo.atomic("run", "--", "sh", "-c", "mv F out; exit 1", check=1)
+    time.sleep(0.1)
+    repo.write("F/yours.bin", b"yours\n")
+    before_undo = walk(repo.path)
+    res = repo.atomic("undo", check=0)
+    assert "out/: the effect moved it to F/, which changed since" in res.stderr
+    assert walk(repo.path) == before_undo
+
+
+@pytest.mark.parametrize("history", ["shadow", "commits"])
+def test_a_folder_you_moved_since_stays_where_you_put_it(repo: GitRepo, history: str) -> None:
+    """The operation moved `F`; you moved `G` (ignored files only) after it: taking its effect
+    back (exactly: no tree differs) moved `G` back too, a whole state's restore."""
+    _ignored_folder(repo)
+    repo.write("G/g.bin", b"g\n")
+    time.sleep(0.1)
+    before = walk(repo.path)
+    repo.atomic("run", "--history", history, "--", "sh", "-c", "mv F out", check=0)
+    time.sleep(0.1)
+    subprocess.run(["mv", "G", "G2"], cwd=repo.path, check=True)
+    res = repo.atomic("rollback", check=0)
+    assert "F/: found at out/ (the same folder, moved since); moved back" in res.stderr
+    assert "G/" not in res.stderr
+    expected = {b"G2" + k[1:] if k[:1] == b"G" else k: v for k, v in before.items()}
+    assert walk(repo.path) == expected

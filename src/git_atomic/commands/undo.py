@@ -132,10 +132,14 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
             )
         move = _undo_move(found, what, open_op)
         if found.exact:  # where the folders it moved back were (foldermoves.py)
-            from git_atomic.engine import foldermoves
+            from git_atomic.engine import folderids, foldermoves
 
-            known = foldermoves.known_from(event.detail)
-            move = records.replace(move, folders_known=known) if known else move
+            # Those its rescue could not see (in a folder a rule ignores), beside those the
+            # event moved that it sees (effectfolders.py: not one you wrote into since).
+            seen = set(folderids.load(repo, found.target.folder_ids).values())
+            known = {p: i for p, i in foldermoves.known_from(event.detail).items() if i not in seen}
+            folders_again = (dict(found.folders) | known, found.folders_left)
+            move = records.replace(move, folders_known=known, folders_effect=folders_again)
         prev = moves.preview(repo, move, current=current)
         # What the event wrote in the git dir beside its checkpoints (a replace ref, grafts,
         # refs it unpacked), written back as it was (gitdirredo.py).
@@ -340,9 +344,9 @@ def _undo_move(found: effect.Outcome, what: str, open_op: OpRow | None) -> moves
         checked_out=found.checked_out,
         left_on=found.left_on,
         made_within=found.made_within,
-        # Exactly the rescue: its folders all, as the restore found them (folders_known);
-        # on top of later changes: those the event moved alone (effectfolders.py).
-        folders_effect=None if found.exact else (dict(found.folders), found.folders_left),
+        # Those the event moved alone (effectfolders.py; exactly the rescue: with those its
+        # restore found where the rescue could not see them, folders_known: `undo` adds them)
+        folders_effect=(dict(found.folders), found.folders_left),
     )
 
 

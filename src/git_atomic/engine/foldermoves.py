@@ -63,7 +63,8 @@ def take_back(
     `known`: where folders were in `target` that its capture could not see (in a folder a rule
     ignores), as the restore that replaced it found them (`noted`, in its event). `only`:
     the folders to move, instead of all the target records (an effect's)."""
-    want = folderids.load(repo, target.folder_ids) | (known or {}) if only is None else only
+    recorded = folderids.load(repo, target.folder_ids) | (known or {})
+    want = recorded if only is None else only
     now = folderids.load(repo, current.folder_ids)
     if not want or not now or target.captured_at is None:
         return Moved()
@@ -84,7 +85,9 @@ def take_back(
             now = _moved(now, done)
             if not done:
                 break
-        made = _make_again(tree, want, [frm for frm, _ in back])
+        # (the folders the target records where one moved away was: all of them, an
+        # effect's `mkdir build` too)
+        made = _make_again(tree, recorded, [frm for frm, _ in back])
     notes = tuple(
         f"{_show(to)}/: found at {_show(frm)}/ (the same folder, moved since); moved back "
         "whole, with the files no checkpoint holds in it (ignored ones)"
