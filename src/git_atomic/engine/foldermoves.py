@@ -64,8 +64,8 @@ def take_back(
     ignores), as the restore that replaced it found them (`noted`, in its event). `only`:
     the folders to move, instead of all the target records (an effect's)."""
     recorded = folderids.load(repo, target.folder_ids) | (known or {})
-    want = recorded if only is None else only
     now = folderids.load(repo, current.folder_ids)
+    want = recorded if only is None else _with_inner(only, recorded, now)
     if not want or not now or target.captured_at is None:
         return Moved()
     back: list[tuple[bytes, bytes]] = []
@@ -98,6 +98,21 @@ def take_back(
     )
     was = {frm: want[to] for frm, to in back if frm and to in want}
     return Moved(tuple(back), tuple(left), tuple(made), notes, was)
+
+
+def _with_inner(only: folderids.Ids, recorded: folderids.Ids, now: folderids.Ids) -> folderids.Ids:
+    """`only` (an effect's folders), with each folder the target records inside one of them
+    that is still at its own path now (`F/deep` when `F/deep/er` was turned inside out): its
+    own move, or it would travel with the folder around it. One you moved since is not."""
+    if not only:
+        return only
+    roots = tuple(p + b"/" for p in only)
+    inner = {
+        p: i
+        for p, i in recorded.items()
+        if p not in only and now.get(p) == i and p.startswith(roots)
+    }
+    return only | inner
 
 
 DETAIL_KEY: Final = "folders_moved"
