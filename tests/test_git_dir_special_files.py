@@ -283,17 +283,73 @@ def test_an_operation_that_made_head_special_is_aborted(repo: GitRepo, kind: str
     assert _untouched(repo) == outside
 
 
-def test_a_run_that_makes_packed_refs_a_fifo_is_left_for_recover(repo: GitRepo) -> None:
-    """The rollback's first notes of the git dir read refs: git waited for ever on the FIFO.
-    Now refused by name before git reads one, exit 3, the operation interrupted; once the FIFO
-    is gone, `recover` is exact."""
-    sides = _sides(repo)
-    script = f"echo new > new.txt && {_shell_make(repo, '.git/packed-refs', 'fifo')}; exit 1"
-    res = repo.atomic("run", "--", "sh", "-c", script, timeout=_QUICK_S)
-    _one_line(res, 3, ".git/packed-refs", "FIFO")
-    (repo.path / ".git" / "packed-refs").unlink()
+PACKED_KINDS = [*KINDS, "dangling link"]
+
+
+def _packed(repo: GitRepo, kind: str) -> str:
+    """The operation's own command making packed-refs `kind` (a new file in the tree too)."""
+    if kind == "dangling link":
+        make = f"rm -f .git/packed-refs && ln -s {_outside(repo) / 'none'} .git/packed-refs"
+    else:
+        make = _shell_make(repo, ".git/packed-refs", kind)
+    return f"echo new > new.txt && {make}"
+
+
+def _refs(repo: GitRepo) -> str:
+    return repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/")
+
+
+@pytest.mark.parametrize("kind", PACKED_KINDS)
+def test_a_run_that_makes_packed_refs_no_file_is_rolled_back(repo: GitRepo, kind: str) -> None:
+    """A FIFO there: the rollback's first notes of the git dir read refs and git waited for
+    ever; refused by name after that (exit 3), the operation left for `recover` once you had
+    removed it. A folder: git could not read a ref, and the rollback said its checkpoint
+    "cannot be restored" (exit 3, interrupted). Now whatever it is, set aside unread into the
+    rescue (gitlinks.py), the branches back from their reflogs: exit 1, rolled back."""
+    repo.git("pack-refs", "--all")  # every branch in packed-refs: none loose to fall back on
+    sides, refs, outside = _sides(repo), _refs(repo), _untouched(repo)
+    res = repo.atomic("run", "--", "sh", "-c", _packed(repo, kind) + "; exit 1", timeout=_QUICK_S)
+    _one_line(res, 1, "rolled back")
+    packed = repo.path / ".git" / "packed-refs"
+    assert not packed.is_symlink() and (packed.is_file() or not packed.exists())
+    assert _sides(repo) == sides and _refs(repo) == refs and not repo.exists("new.txt")
+    assert _untouched(repo) == outside
+    assert "rolled back" in repo.atomic("log", "-n", "1", check=0, timeout=_QUICK_S).stdout
+
+
+@pytest.mark.parametrize("kind", PACKED_KINDS)
+def test_packed_refs_made_no_file_in_an_open_operation(repo: GitRepo, kind: str) -> None:
+    """Inside a `begin` session: `status` names it (exit 3: git would read through it, wait
+    on it or fail), and says `abort` sets it aside; `abort` does, the session's work taken
+    back, its refs as before."""
+    repo.git("pack-refs", "--all")
+    sides, refs, outside = _sides(repo), _refs(repo), _untouched(repo)
+    repo.atomic("begin", "x", check=0, timeout=_QUICK_S)
+    subprocess.run(["sh", "-c", _packed(repo, kind)], cwd=repo.path, check=True)
+    line = _one_line(repo.atomic("status", timeout=_QUICK_S), 3, ".git/packed-refs")
+    assert "abort" in line, line
+    _one_line(repo.atomic("abort", timeout=_QUICK_S), 0, "aborted")
+    assert _sides(repo) == sides and _refs(repo) == refs and not repo.exists("new.txt")
+    assert _untouched(repo) == outside
+
+
+def test_recover_sets_aside_a_packed_refs_folder_left_by_a_killed_rollback(repo: GitRepo) -> None:
+    """The rollback killed before its rescue (a crash): `recover` finishes it, the folder set
+    aside, not "cannot be restored"."""
+    repo.git("pack-refs", "--all")
+    sides, refs = _sides(repo), _refs(repo)
+    res = repo.atomic(
+        "run",
+        "--",
+        "sh",
+        "-c",
+        _packed(repo, "folder") + "; exit 1",
+        env={"GIT_ATOMIC_FAILPOINT": "rollback:before-rescue"},
+        timeout=_QUICK_S,
+    )
+    assert res.returncode != 0 and (repo.path / ".git" / "packed-refs").is_dir()
     repo.atomic("recover", check=0, timeout=_QUICK_S)
-    assert _sides(repo) == sides and not repo.exists("new.txt")
+    assert _sides(repo) == sides and _refs(repo) == refs and not repo.exists("new.txt")
 
 
 @pytest.mark.parametrize("rel", [".git/info/attributes", ".git/info/sparse-checkout"])

@@ -42,6 +42,7 @@ from git_atomic.engine import (
     checkpointgone,
     discovery,
     git,
+    gitdirfiles,
     gitlinks,
     gitstate,
     restoreplan,
@@ -108,7 +109,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
     started = time.monotonic()
     try:
         repo = discovery.discover()
-    except NotARepository:
+    except (NotARepository, gitdirfiles.ForeignPackedRefs):
         if not head_set_aside():
             raise
         repo = discovery.discover()
@@ -182,13 +183,18 @@ def recover(*, accept: bool, json_out: bool) -> int:
 
 
 def head_set_aside() -> bool:
-    """git refuses the repository: when its HEAD is what an operation (or a restore) left, the
-    operation still open (a link to a file outside, a folder, nothing), set it aside
-    (gitlinks.py) and put back the HEAD of the state recover or abort goes back to (the
-    operation's PRE-OP), read with git once a provisional HEAD lets it."""
+    """git refuses the repository, or `packed-refs` is no file of git's (a link git would read
+    every ref through, a FIFO, a folder):
+    when that is what an operation (or a restore) left, the operation still open (HEAD a link
+    to a file outside, a folder, nothing), set it aside (gitlinks.py) and put back the HEAD of
+    the state recover or abort goes back to (the operation's PRE-OP), read with git once a
+    provisional HEAD lets it."""
     here = Path(discovery.current_folder())
     found = discovery.find_git_dirs(here)
-    if found is None or not gitlinks.head_damaged(found[0]):
+    if found is None:
+        return False
+    damaged = gitlinks.head_damaged(found[0])
+    if not damaged and not gitlinks.packed_refs_foreign(found[1]):
         return False
     git_dir, common = found
     where = git.Repo(root=here, git_dir=git_dir, common_dir=common)
@@ -208,8 +214,9 @@ def head_set_aside() -> bool:
         return False
     gitlinks.set_aside(git_dir, common, head=target.encode(), thorough=True)
     discovery.discover.cache_clear()
-    state = checkpoint.load(discovery.discover(), target)
-    gitlinks.write_head(git_dir, gitlinks.head_text(state.head_ref, state.head_oid))
+    if damaged:
+        state = checkpoint.load(discovery.discover(), target)
+        gitlinks.write_head(git_dir, gitlinks.head_text(state.head_ref, state.head_oid))
     return True
 
 

@@ -12,7 +12,7 @@ from git_atomic.core.config import gates_to_run, load_config
 from git_atomic.core.errors import Exit, NotARepository, RefusedError, UsageError
 from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpKind, OpStatus
-from git_atomic.engine import discovery, git
+from git_atomic.engine import discovery, git, gitdirfiles
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, results
 from git_atomic.ops.conclude import conclude
@@ -151,9 +151,10 @@ def commit(*, gates: Sequence[str], no_gates: bool, all_gates: bool, json_out: b
 def abort(*, json_out: bool, early: Early | None = None) -> int:
     try:
         return _abort(json_out=json_out, early=early)
-    except NotARepository:
-        # The operation made HEAD something git refuses (a link outside, a folder, nothing):
-        # set aside, its PRE-OP HEAD put back, then the abort as always.
+    except (NotARepository, gitdirfiles.ForeignPackedRefs):
+        # The operation made HEAD something git refuses (a link outside, a folder, nothing),
+        # or packed-refs a link git would read every ref through: set aside, its PRE-OP HEAD
+        # put back, then the abort as always.
         from git_atomic.commands.recover import head_set_aside
 
         if early is not None or not head_set_aside():

@@ -227,8 +227,11 @@ def check_environment(repo: Repo, cwd: str) -> None:
         )
 
 
-def check_layout(repo: Repo) -> None:
-    """Refuse (exit 3, nothing changed) a worktree folder that is no longer the one found
+def check_layout(repo: Repo, *, aside: bool = False) -> None:
+    """`aside`: the caller sets aside a `packed-refs` that is no regular file before git reads
+    a ref (a capture, a rollback: gitlinks.py), so one is not refused here.
+
+    Refuse (exit 3, nothing changed) a worktree folder that is no longer the one found
     (gone, or a link to another), a git dir inside the worktree under another name than
     `.git` (`--separate-git-dir=./gd`, `.git` a link to `./.git-real`, a dotfiles repository
     in the home folder it tracks), unless git ignores it: git lists its files as untracked
@@ -248,7 +251,7 @@ def check_layout(repo: Repo) -> None:
             "operation ran?): nothing was changed",
             hint="put it back as it was, then run `git atomic recover`",
         )
-    _check_config_files(repo)
+    check_config_files(repo.git_dir, repo.common_dir, repo.root, aside=aside)
     now = os.path.realpath(repo.git_dir)
     if now != repo.real_git_dir:
         raise RefusedError(
@@ -279,23 +282,18 @@ def check_layout(repo: Repo) -> None:
         )
 
 
-def _check_config_files(repo: Repo) -> None:
+def check_config_files(
+    git_dir: Path, common_dir: Path, root: Path | None, *, head: bool = False, aside: bool = False
+) -> None:
     """Refuse (exit 3, nothing changed) a repository configuration, `config` or the worktree's
     `config.worktree`, that is not a regular file: git reads it through a link (from a file
     outside the repository: settings such as `core.worktree` that no rollback of ours could
     trust, and that it never writes back), and waits for ever on a FIFO (`ln -s
-    /path/to/fifo .git/config`). Two lstats; never read through."""
-    check_config_files(repo.git_dir, repo.common_dir, repo.root)
-
-
-def check_config_files(
-    git_dir: Path, common_dir: Path, root: Path | None, *, head: bool = False
-) -> None:
-    """`_check_config_files` of the git dirs given (`root`: the worktree, to show `.git/config`
-    as a person finds it; None where it is not known yet); and the other files git opens at
-    every command (`HEAD`, `packed-refs`...: gitdirfiles.py), after them (git reads its
+    /path/to/fifo .git/config`). Two lstats; never read through. (`root`: the worktree, to show
+    `.git/config` as a person finds it; None where it is not known yet.) Then the other files
+    git opens at every command (`HEAD`, `packed-refs`...: gitdirfiles.py; git reads its
     configuration first); `head`: HEAD too, before git is asked where the repository is (a
-    rollback under way sets one aside itself: gitlinks.py)."""
+    rollback under way sets one aside itself: gitlinks.py); `aside`: as for `check_layout`."""
     for path in ((common_dir / "config"), (git_dir / "config.worktree")):
         try:
             mode = os.lstat(path).st_mode
@@ -325,7 +323,7 @@ def check_config_files(
             "recover` where `git atomic status` shows an operation interrupted)",
         )
     _check_includes(git_dir, common_dir)  # both regular files now, or none
-    gitdirfiles.check(git_dir, common_dir, root, head=head)
+    gitdirfiles.check(git_dir, common_dir, root, head=head, aside=aside)
 
 
 def _check_includes(git_dir: Path, common_dir: Path) -> None:

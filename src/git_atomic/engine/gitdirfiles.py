@@ -5,6 +5,12 @@ repository: looked at with lstat before git is asked anything (never opened).
 - `HEAD` (every git finds the repository by it), `commondir` of a linked worktree (where its
   shared git dir is), `packed-refs` (every ref read), `objects/info/alternates` (every object
   looked up): `check` refuses one of these, by name, before any git process runs (discovery.py).
+  So is a link there to a file (git would read it), and at the other files of the git dir git
+  reads through a link at nearly every command, `shallow` and `info/attributes`: a `status`,
+  a `log`, the first `for-each-ref` of a `begin` or a hook call read them before a capture
+  could refuse them. A link at `packed-refs` at the start of a command only: `abort` and
+  `recover` set one aside where an operation is open, and a rollback under way before it reads
+  a ref (gitlinks.py).
   A HEAD that is not a HEAD is what git itself refuses ("not a git repository"): said as such,
   so that `abort` and `recover` set it aside and put the operation's HEAD back (gitlinks.py).
 - `index`, and the `sharedindex.*` file a split index names: git reads them in most commands,
@@ -61,23 +67,50 @@ def _shown(path: Path, root: Path | None) -> str:
 def _hint(shown: str) -> str:
     return (
         f"make {shown} a regular file again (as git wrote it), then run "
-        "this again (`git atomic recover` where `git atomic status` shows an operation "
-        "interrupted)"
+        "this again (`git atomic recover` where an operation was interrupted)"
     )
 
 
-def check(git_dir: Path, common_dir: Path, root: Path | None, *, head: bool) -> None:
+class ForeignPackedRefs(RefusedError):
+    """`packed-refs` is no file of git's (a link, a FIFO, a device, a folder) at the start of a
+    command: git would read every ref through it, wait for ever, or fail. `abort` and `recover`
+    set it aside where an operation is open (gitlinks.py) and go on."""
+
+
+# Files of the common git dir git reads through a link at nearly every command, a link there
+# refused whatever it leads to (before, a capture refused it, after a `git status`, a `git log`
+# or a `for-each-ref` of ours had read what it names): every object looked up, every history
+# walked, every diff's attributes.
+_READ_THROUGH: Final = ("objects/info/alternates", "shallow", "info/attributes")
+
+
+def check(
+    git_dir: Path, common_dir: Path, root: Path | None, *, head: bool, aside: bool = False
+) -> None:
     """Refuse (exit 3, nothing read or changed) a file git opens at every command that would
     keep it waiting for ever or that it would read through a link. `root`: the worktree, to
-    show `.git/HEAD` as a person finds it (None where it is not known yet). `head`: HEAD too
-    (before git is asked where the repository is; a rollback sets it aside itself)."""
+    show `.git/HEAD` as a person finds it (None where it is not known yet). `head`: at the
+    start of a command, before git is asked where the repository is: HEAD too, and a
+    `packed-refs` that is no regular file, whatever it is (ForeignPackedRefs). `aside`: the
+    caller sets such a `packed-refs` aside before git reads a ref (a capture, a rollback:
+    gitlinks.py), so it is not refused."""
     if head:
         _check_head(git_dir, root)
+    packed = common_dir / "packed-refs"
+    try:
+        mode = os.lstat(packed).st_mode
+    except OSError:
+        mode = stat.S_IFREG  # none: git reads none
+    if not stat.S_ISREG(mode):
+        if head:
+            raise _foreign_refs(_shown(packed, root), _packed_kind(packed, mode))
+        if aside:
+            mode = stat.S_IFREG
     # (`commondir` looked at also where it made the git dir seem a repository's own: one that
     # is no regular file is not read by discovery.find_git_dirs.)
     places = [
-        common_dir / "packed-refs",
-        common_dir / "objects" / "info" / "alternates",
+        *([packed] if not stat.S_ISREG(mode) else []),
+        *(common_dir / name for name in _READ_THROUGH),
         git_dir / "commondir",
     ]
     for path in places:
@@ -85,30 +118,59 @@ def check(git_dir: Path, common_dir: Path, root: Path | None, *, head: bool) -> 
             mode = os.lstat(path).st_mode
         except OSError:
             continue  # none (or not ours to look at): git reads none either
-        linked = stat.S_ISLNK(mode)
-        if linked and path.name != "commondir":
-            # A link to a file at `packed-refs` is set aside by a rollback and refused by a
-            # start (gitlinks.py), at `alternates` refused by a capture (stalls.py); one to a
-            # FIFO or a device keeps git waiting before either: looked at with stat, which
-            # reads nothing of it.
+        if stat.S_ISLNK(mode) and path.name != "commondir":
+            # One to a FIFO or a device keeps git waiting: looked at with stat, which reads
+            # nothing of it.
             try:
                 target = os.stat(path).st_mode
             except OSError:
                 continue  # leads nowhere: git reads nothing
-            if not _waits(target):
-                continue
-            linked, kind = False, f"a symbolic link to {kind_of(target)}"
-        elif not (_waits(mode) or linked):
-            continue  # a regular file; a folder, which git says it cannot read, at once
-        else:
-            kind = kind_of(mode)
-        shown = _shown(path, root)
-        raise RefusedError(
-            f"this repository's {shown} is {kind}: git "
-            + ("would read through it" if linked else "would wait for ever reading it")
-            + " at every command; nothing was read or changed",
-            hint=_hint(shown),
-        )
+            if _waits(target):
+                _refuse(path, root, f"a symbolic link to {kind_of(target)}", waits=True)
+            if path.name == "packed-refs":
+                continue  # a capture sets it aside before git reads a ref (gitlinks.py)
+            if stat.S_ISREG(target):
+                _refuse(path, root, kind_of(mode), waits=False)
+        elif _waits(mode) or stat.S_ISLNK(mode):
+            _refuse(path, root, kind_of(mode), waits=_waits(mode))
+        # (a regular file; a folder, which git says it cannot read, at once)
+
+
+def _refuse(path: Path, root: Path | None, kind: str, *, waits: bool) -> None:
+    shown = _shown(path, root)
+    raise RefusedError(
+        f"this repository's {shown} is {kind}: git "
+        + ("would wait for ever reading it" if waits else "would read through it")
+        + " at every command; nothing was read or changed",
+        hint=_hint(shown),
+    )
+
+
+def _packed_kind(path: Path, mode: int) -> str:
+    if not stat.S_ISLNK(mode):
+        return kind_of(mode)
+    try:
+        target = os.stat(path).st_mode  # stat reads nothing of it
+    except OSError:
+        return "a symbolic link that leads nowhere"
+    return "a symbolic link" + ("" if stat.S_ISREG(target) else f" to {kind_of(target)}")
+
+
+def _foreign_refs(shown: str, kind: str) -> ForeignPackedRefs:
+    if kind == "a symbolic link":
+        does = "would read every ref through it, outside this repository"
+    elif "nowhere" in kind:
+        does = "would write refs through it, outside this repository"
+    elif kind.endswith("a folder"):
+        does = "cannot read the refs in it"
+    else:
+        does = "would wait for ever reading it"
+    return ForeignPackedRefs(
+        f"this repository's {shown} is {kind}: git {does}; nothing was read or changed",
+        hint=f"where an operation made it, `git atomic abort` (or `recover`) sets it aside; "
+        f"otherwise make {shown} a regular file again (a link: one holding what it points "
+        "to), then run this again",
+    )
 
 
 def _check_head(git_dir: Path, root: Path | None) -> None:

@@ -48,6 +48,8 @@ _HEAD_TEXT: Final = patterns.keep(
 _OID: Final = patterns.keep(rb"[0-9a-f]{40}|[0-9a-f]{64}")
 _TMP: Final = b".atomic-tmp"
 STATE: Final = b"atomic"  # our folder in the shared git dir (Repo.state_dir)
+# What is renamed aside where it is no link (a FIFO, a file, a folder), never opened.
+_RENAMED: Final = (STATE, b"packed-refs")
 _OURS: Final = (b"refs/atomic/ops", b"logs/refs/atomic/ops")
 _STATE_FOLDERS: Final = (b"atomic/tmp", b"atomic/logs")
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -120,6 +122,14 @@ def branches_off_ours(
     return bool(names)
 
 
+def packed_refs_foreign(common_dir: Path) -> bool:
+    """Whether `packed-refs` is there and no regular file (lstat only): set aside, as a link."""
+    try:
+        return not stat.S_ISREG(os.lstat(common_dir / "packed-refs").st_mode)
+    except OSError:
+        return False
+
+
 def aside_holds_head(git_dir: Path) -> bool:
     """Whether HEAD was set aside and what stands there now is ours, to be made the target's."""
     return os.path.lexists(git_dir / ASIDE / "HEAD")
@@ -183,7 +193,9 @@ def _found(tree: safefs.Tree, *, worktree: bool, common: bool, thorough: Thoroug
     for top in (b"refs", b"logs"):
         found += _links(tree, top, thorough=thorough)
     if common:
-        if tree.kind(b"packed-refs") == stat.S_IFLNK:
+        # A link git would read every ref through; a FIFO it would wait on, a folder it cannot
+        # read (an operation's `rm .git/packed-refs; mkdir .git/packed-refs`).
+        if tree.kind(b"packed-refs") not in (None, stat.S_IFREG):
             found.append(b"packed-refs")
         # Our own folder (the journal, scan indexes, scratch files): a link there would have
         # every file we write next land outside.
@@ -272,15 +284,16 @@ def set_aside(
             places.append((shared, _COMMON, False, True))
         for tree, prefix, worktree, common in places:
             for rel in _found(tree, worktree=worktree, common=common, thorough=thorough):
-                if rel == STATE and tree.kind(rel) != stat.S_IFLNK:
-                    _rename_aside(tree, rel)  # never opened: a FIFO there would hang a read
+                if rel in _RENAMED and tree.kind(rel) != stat.S_IFLNK:
+                    # never opened: a FIFO there would hang a read
+                    _rename_aside(tree, rel, own, prefix + rel)
                 else:
                     _move_link(tree, rel, own, prefix + rel)
                 _put_back(tree, rel)
                 moved = True
         if head is not None and _head_damaged(own):
             if own.kind(HEAD) is not None:
-                _rename_aside(own, HEAD)
+                _rename_aside(own, HEAD, own, HEAD)
             write_head(git_dir, head)
             moved = True
     return moved
@@ -328,10 +341,11 @@ def _move_link(tree: safefs.Tree, rel: bytes, own: safefs.Tree, dest: bytes) -> 
     tree.unlink(rel)
 
 
-def _rename_aside(tree: safefs.Tree, rel: bytes) -> None:
-    dest = _aside(rel)
-    folder = tree.make_folders(os.path.dirname(dest))
-    _clear(tree, dest)
+def _rename_aside(tree: safefs.Tree, rel: bytes, own: safefs.Tree, dest: bytes) -> None:
+    """Rename what stands at `rel` in `tree` to `dest` in the worktree's aside folder (`own`)."""
+    dest = _aside(dest)
+    folder = own.make_folders(os.path.dirname(dest))
+    _clear(own, dest)
     parent = tree._parent(rel)
     assert parent is not None
     os.rename(parent[1], os.path.basename(dest), src_dir_fd=parent[0], dst_dir_fd=folder)

@@ -100,9 +100,10 @@ def capture(
     """
     # The git dir moved into the worktree under another name (an operation's `mv .git x && ln
     # -s x .git`): its files would be held as yours, and a restore would delete git's own.
-    discovery.check_layout(repo)
+    # (A packed-refs that is no file of git's: set aside below, before git reads a ref.)
+    discovery.check_layout(repo, aside=True)
     if not allow_unmerged:  # a state an operation starts from or ends in
-        _refuse_blocked_index(repo, early)
+        refuse_blocked_index(repo, early)
     # The configuration as it is now: a command or gate may have run `git config` since it was
     # read (a filter of its own would run inside our calls, and be held as what git reads).
     repo.config_current()
@@ -156,11 +157,14 @@ def capture(
         disk.close()
 
 
-def _refuse_blocked_index(repo: Repo, early: Early | None) -> None:
+def refuse_blocked_index(repo: Repo, early: Early | None = None) -> None:
     """An index git would wait on for ever (a FIFO, a device, a split index whose shared index
     is one) is no state to start an operation from, nor to end one in: refused by name, exit
     3, nothing changed. (A link there is git dir state, kept as the link: gitstate.py. A
-    rescue reads such an index as none, and its restore puts a regular index back.)"""
+    rescue reads such an index as none, and its restore puts a regular index back: an
+    operation's rollback, where the operation made it; `undo` and the rollback of a finished
+    operation, where it is yours, refuse it here as `begin` does, since their rescue could not
+    hold it and `undo` would not give it back.)"""
     blocked = gitdirfiles.index_blocked(repo.git_dir)
     if blocked is None or repo.index_path.is_symlink():
         return

@@ -617,16 +617,19 @@ def rollback_op(
     # met later in the rollback records it: `recover` then saves the operation's work as the
     # rescue and finishes the rollback, rather than finding an operation that never got to it.
     try:
-        discovery.check_layout(engine.repo)
+        discovery.check_layout(engine.repo, aside=True)  # a packed-refs of its: set aside below
     except AtomicError:
         pre_op = engine.pre_op(op.id).sha
         engine.intend_restore(op.id, pre_op, event=event, own_branches=True)
         raise
     # (Its git dir replaced, `.git` now a file or a link: noted after the rollback, as before.)
-    try:
-        detail, noted = dict(gitdirback.note_at_close(engine.repo, op.details)), True
-    except (OSError, AtomicError, safefs.Blocked):
-        detail, noted = dict(op.details), False
+    # A packed-refs it made no file of git's (a link git would read every ref it left through,
+    # a FIFO it would wait on, a folder): the rescue sets it aside unread (gitlinks.py) and
+    # holds it, and what it left is not noted.
+    detail, noted = dict(op.details), False
+    if not gitlinks.packed_refs_foreign(engine.repo.common_dir):
+        with contextlib.suppress(OSError, AtomicError, safefs.Blocked):
+            detail, noted = dict(gitdirback.note_at_close(engine.repo, op.details)), True
     first = gitdirback.alternates_first(engine.repo, op.details)
     result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
     problems = [*first, *result.outcome.problems]

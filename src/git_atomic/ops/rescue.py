@@ -34,7 +34,9 @@ def load_target(
     as the rescue's capture reads them, listed once for both (None: a branch on our refs was
     made a branch again since, the capture lists them anew)."""
     repo = ctx.repo
-    discovery.check_layout(repo)  # the git dir gone, or moved into the worktree: refused
+    # The git dir gone, or moved into the worktree: refused (a packed-refs that is no file of
+    # git's: set aside below).
+    discovery.check_layout(repo, aside=True)
     damaged = gitlinks.head_damaged(repo.git_dir)
     ours = frozenset({op_id.encode()}) if op_id is not None else frozenset()
     set_aside = gitlinks.set_aside(

@@ -1,0 +1,142 @@
+"""Files of the git dir git reads through a link at nearly every command (`packed-refs`,
+`objects/info/alternates`, `shallow`, `info/attributes`), made a link to a file outside: no
+command of ours has git open that file (engine/gitdirfiles.py).
+
+The witness is the kernel's own (testing/opened.py: inotify's IN_OPEN on the file outside, in
+any process, a warm helper's too); the file's times are not one. Before, `begin`'s first
+`for-each-ref`, a hook call's, `abort`'s, and `status` and `log` (their `git log`, `diff`) read
+it before the capture refused or set it aside.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from testing import opened
+from testing.gitrepo import GitRepo
+
+_QUICK_S = 60
+_FILES = {
+    "packed-refs": ".git/packed-refs",
+    "alternates": ".git/objects/info/alternates",
+    "shallow": ".git/shallow",
+    "attributes": ".git/info/attributes",
+}
+_COMMANDS = ["status", "log", "begin", "run", "undo", "hook", "status of an open operation"]
+
+pytestmark = pytest.mark.skipif(not opened.available(), reason="no inotify here")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    repo.write("a.txt", b"a\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "base")
+    repo.atomic("run", "--", "sh", "-c", "echo x > new.txt; exit 1", check=1)  # for `undo`
+    repo.git("pack-refs", "--all")  # every ref in packed-refs: read at every ref lookup
+    (tmp_path / "outside").write_bytes(b"outside, not yours to read\n")
+    return repo
+
+
+def _link(repo: GitRepo, which: str) -> Path:
+    path = repo.path / _FILES[which]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    os.symlink(repo.path.parent / "outside", path)
+    return path
+
+
+def _hook(repo: GitRepo) -> subprocess.CompletedProcess[str]:
+    payload = {
+        "session_id": "9b1d7c40-0000-4c55-9e0a-dddddddddddd",
+        "transcript_path": "/home/dev/.claude/projects/x/s.jsonl",
+        "cwd": str(repo.path),
+        "permission_mode": "default",
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Write",
+        "tool_use_id": "toolu_01",
+        "tool_input": {"file_path": str(repo.path / "n.txt"), "content": "n\n"},
+    }
+    return repo.atomic(
+        "hook",
+        "claude-code",
+        "PreToolUse",
+        input=json.dumps(payload).encode(),
+        env={"CLAUDE_PROJECT_DIR": str(repo.path)},
+        timeout=_QUICK_S,
+    )
+
+
+def _command(repo: GitRepo, command: str) -> subprocess.CompletedProcess[str]:
+    if command == "hook":
+        return _hook(repo)
+    args = {
+        "begin": ("begin", "x"),
+        "run": ("run", "--", "true"),
+        "status of an open operation": ("status",),
+    }.get(command, (command,))
+    return repo.atomic(*args, timeout=_QUICK_S)
+
+
+@pytest.mark.parametrize("command", _COMMANDS)
+@pytest.mark.parametrize("which", sorted(_FILES))
+def test_a_link_of_yours_is_never_read_through(repo: GitRepo, which: str, command: str) -> None:
+    """Yours, there before the command: refused by name before any git runs, exit 3 (a hook
+    call: 0, the agent told its call is not protected); the file outside never opened."""
+    if command == "status of an open operation":
+        repo.atomic("begin", "y", check=0, timeout=_QUICK_S)
+    _link(repo, which)
+    with opened.watching(repo.path.parent / "outside") as watch:
+        res = _command(repo, command)
+    assert not watch.opened(), (command, res.stderr)
+    assert "Traceback" not in res.stderr, res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and _FILES[which] in lines[0], res.stderr
+    assert res.returncode == (0 if command == "hook" else 3), res.stderr
+
+
+def test_abort_sets_aside_a_link_the_operation_made_at_packed_refs(repo: GitRepo) -> None:
+    """Made inside an open operation: `abort` sets it aside (its rescue holds the link), its
+    branch back, without reading through it."""
+    head = repo.head()
+    repo.atomic("begin", "y", check=0, timeout=_QUICK_S)
+    repo.write("new.txt", b"new\n")
+    path = _link(repo, "packed-refs")
+    with opened.watching(repo.path.parent / "outside") as watch:
+        res = repo.atomic("abort", timeout=_QUICK_S)
+    assert not watch.opened(), res.stderr
+    assert res.returncode == 0 and "aborted" in res.stderr, res.stderr
+    assert not path.is_symlink() and repo.head() == head and not repo.exists("new.txt")
+
+
+def test_a_run_whose_command_makes_packed_refs_a_link_is_rolled_back(repo: GitRepo) -> None:
+    head = repo.head()
+    outside = repo.path.parent / "outside"
+    script = f"echo new > new.txt && rm .git/packed-refs && ln -s {outside} .git/packed-refs"
+    with opened.watching(outside) as watch:
+        res = repo.atomic("run", "--", "sh", "-c", script + "; exit 1", timeout=_QUICK_S)
+    assert not watch.opened(), res.stderr
+    assert res.returncode == 1 and "rolled back" in res.stderr, res.stderr
+    assert not (repo.path / ".git/packed-refs").is_symlink()
+    assert repo.head() == head and not repo.exists("new.txt")
+
+
+@pytest.mark.parametrize("command", ["status", "log"])
+@pytest.mark.parametrize("which", ["attributes", "shallow"])
+def test_a_link_to_a_device_never_hangs_a_view(repo: GitRepo, which: str, command: str) -> None:
+    """`ln -s /dev/zero .git/info/attributes`: `status` and `log` (their diff of the last
+    operation) read it and never ended. Refused by name now, as `begin` refuses it."""
+    path = repo.path / _FILES[which]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    os.symlink("/dev/zero", path)
+    res = repo.atomic(command, timeout=_QUICK_S)
+    assert res.returncode == 3 and "Traceback" not in res.stderr, res.stderr
+    assert _FILES[which] in res.stderr and "wait for ever" in res.stderr, res.stderr
