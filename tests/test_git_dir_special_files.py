@@ -387,3 +387,25 @@ def test_a_hook_call_with_a_fifo_in_place_of_our_folder_says_so(repo: GitRepo) -
     hook = _pre_tool_use(repo)
     assert hook.returncode == 0 and "internal error" not in hook.stderr, hook.stderr
     assert ".git/atomic is not a folder" in hook.stderr, hook.stderr
+
+
+@pytest.mark.parametrize("command", ["undo", "rollback of a finished operation"])
+def test_a_fifo_of_yours_at_the_index_is_refused_by_a_move_back(
+    repo: GitRepo, command: str
+) -> None:
+    """Yours, there before `undo` (or the rollback of an operation that finished): the move went
+    on, its rescue holding "no index" (a FIFO holds nothing git can read), and put a regular
+    index in its place: `undo` of it would not give the FIFO back. Refused by name as `begin`
+    refuses it, exit 3, nothing changed (an operation's own rollback, which takes back what
+    the operation made, puts a regular index back: above)."""
+    if command == "undo":
+        repo.atomic("run", "--", "sh", "-c", "echo x > new.txt; exit 1", check=1)
+        args: tuple[str, ...] = ("undo",)
+    else:
+        repo.atomic("run", "--history", "shadow", "--", "sh", "-c", "echo x > new.txt", check=0)
+        args = ("rollback",)
+    files = repo.exists("new.txt")
+    index = repo.path / ".git" / "index"
+    _make(repo, index, "fifo")
+    _one_line(repo.atomic(*args, timeout=_QUICK_S), 3, ".git/index", "FIFO")
+    assert index.is_fifo() and repo.exists("new.txt") == files

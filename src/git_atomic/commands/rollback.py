@@ -37,7 +37,7 @@ from git_atomic.core import records
 from git_atomic.core.errors import BusyError, RefusedError, UsageError
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
-from git_atomic.engine import checkpoint, gitstate, pathcheck, scanindex
+from git_atomic.engine import checkpoint, gitstate, pathcheck, scanindex, snapshot
 from git_atomic.ops import context, dryrun, effect, moveresults, moves, output, results, steps
 
 
@@ -60,6 +60,8 @@ def rollback(
         wanted = pathcheck.worktree_paths(ctx.repo.root, Path.cwd(), paths) if paths else ()
         open_op = moving.guard(ctx)
         context.refuse_index_lock(ctx.repo)
+        if open_op is None:  # yours, where no operation is open to have made it (as `undo`)
+            snapshot.refuse_blocked_index(ctx.repo)
         current = None
         subject: OpRow | None
         if op is not None:

@@ -30,7 +30,7 @@ from git_atomic.core.config import load_config
 from git_atomic.core.errors import BusyError, UsageError
 from git_atomic.core.journalrows import UNDOES, EventRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
-from git_atomic.engine import checkpoint, discovery, gitstate
+from git_atomic.engine import checkpoint, discovery, gitstate, snapshot
 from git_atomic.ops import context, dryrun, effect, gitdirredo, moves, output, steps
 from git_atomic.ops.operation import Engine
 
@@ -102,6 +102,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         journal, repo = ctx.journal, ctx.repo
         open_op = moving.guard(ctx)
         context.refuse_index_lock(ctx.repo)
+        snapshot.refuse_blocked_index(ctx.repo)  # yours: no rescue could hold it
         event = _last_event(ctx, open_op)
         rescue, target = event.rescue, event.target
         assert rescue is not None and target is not None
