@@ -409,3 +409,36 @@ def test_a_fifo_of_yours_at_the_index_is_refused_by_a_move_back(
     _make(repo, index, "fifo")
     _one_line(repo.atomic(*args, timeout=_QUICK_S), 3, ".git/index", "FIFO")
     assert index.is_fifo() and repo.exists("new.txt") == files
+
+
+@pytest.mark.parametrize("kind", PACKED_KINDS)
+def test_a_run_that_makes_commondir_no_file_is_rolled_back(repo: GitRepo, kind: str) -> None:
+    """A linked worktree's `commondir` made a FIFO, a link or a folder by the operation: the
+    rollback refused it by name (exit 3), the operation interrupted until you wrote it again
+    (its text: `../..`) and ran `recover`. It is set aside now (the rescue holds it, unread)
+    and written again as git wrote it, before any git runs: exit 1, rolled back."""
+    here, path, _ = _place(repo, "commondir")
+    here.atomic("run", "--", "true", check=0, timeout=_QUICK_S)
+    text, sides, outside = path.read_bytes(), _sides(here), _untouched(repo)
+    make = (
+        f"rm -f {path} && ln -s {_outside(repo) / 'none'} {path}"
+        if kind == "dangling link"
+        else _shell_make(repo, str(path), kind)
+    )
+    script = f"echo new > new.txt && {make}; exit 1"
+    res = here.atomic("run", "--", "sh", "-c", script, timeout=_QUICK_S)
+    _one_line(res, 1, "rolled back")
+    assert not path.is_symlink() and path.read_bytes() == text
+    assert _sides(here) == sides and not here.exists("new.txt")
+    assert _untouched(repo) == outside
+
+
+def test_a_folder_of_yours_at_commondir_is_named(repo: GitRepo) -> None:
+    """git refuses the worktree at once ("failed to read .../commondir: Is a directory"), which
+    was said as a configuration an operation changed; named now, with the text to write."""
+    here, path, _ = _place(repo, "commondir")
+    path.unlink()
+    path.mkdir()
+    for args in (("status",), ("begin", "x")):
+        line = _one_line(here.atomic(*args, timeout=_QUICK_S), 3, "commondir", "folder")
+        assert "../.." in line and "configuration" not in line, line

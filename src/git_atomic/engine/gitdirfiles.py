@@ -65,6 +65,12 @@ def _shown(path: Path, root: Path | None) -> str:
 
 
 def _hint(shown: str) -> str:
+    if shown.endswith("commondir"):  # its text is git's: the shared git dir, from here
+        return (
+            f"make {shown} a regular file again holding the shared git dir's path, as git "
+            f"wrote it (`printf '../..\\n' > {shown}` for a worktree `git worktree add` made), "
+            "then run this again (`git atomic recover` where an operation was interrupted)"
+        )
     return (
         f"make {shown} a regular file again (as git wrote it), then run "
         "this again (`git atomic recover` where an operation was interrupted)"
@@ -133,15 +139,22 @@ def check(
                 _refuse(path, root, kind_of(mode), waits=False)
         elif _waits(mode) or stat.S_ISLNK(mode):
             _refuse(path, root, kind_of(mode), waits=_waits(mode))
-        # (a regular file; a folder, which git says it cannot read, at once)
+        elif stat.S_ISDIR(mode) and path.name == "commondir":
+            # git says at once that it cannot read it, and refuses the repository: named here
+            # rather than as a configuration an operation changed.
+            _refuse(path, root, kind_of(mode), waits=False, does="cannot read it")
+        # (a regular file; a folder elsewhere, which git says it cannot read, at once)
 
 
-def _refuse(path: Path, root: Path | None, kind: str, *, waits: bool) -> None:
+def _refuse(
+    path: Path, root: Path | None, kind: str, *, waits: bool, does: str | None = None
+) -> None:
     shown = _shown(path, root)
+    if does is None:
+        does = "would wait for ever reading it" if waits else "would read through it"
     raise RefusedError(
-        f"this repository's {shown} is {kind}: git "
-        + ("would wait for ever reading it" if waits else "would read through it")
-        + " at every command; nothing was read or changed",
+        f"this repository's {shown} is {kind}: git {does} at every command; nothing was "
+        "read or changed",
         hint=_hint(shown),
     )
 

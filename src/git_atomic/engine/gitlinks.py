@@ -50,6 +50,7 @@ _TMP: Final = b".atomic-tmp"
 STATE: Final = b"atomic"  # our folder in the shared git dir (Repo.state_dir)
 # What is renamed aside where it is no link (a FIFO, a file, a folder), never opened.
 _RENAMED: Final = (STATE, b"packed-refs")
+_COMMONDIR: Final = b"commondir"  # a linked worktree's git dir: where its shared git dir is
 _OURS: Final = (b"refs/atomic/ops", b"logs/refs/atomic/ops")
 _STATE_FOLDERS: Final = (b"atomic/tmp", b"atomic/logs")
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -128,6 +129,21 @@ def packed_refs_foreign(common_dir: Path) -> bool:
         return not stat.S_ISREG(os.lstat(common_dir / "packed-refs").st_mode)
     except OSError:
         return False
+
+
+def commondir_back(git_dir: Path, common_dir: Path) -> bool:
+    """A linked worktree's `commondir` an operation made no regular file (a FIFO git would wait
+    on at every command, a link it would read through, a folder it cannot read): renamed into
+    `atomic-aside/` unopened (the rescue holds it), and written again as git writes it, the
+    shared git dir's path from the worktree's git dir (`../..`). True when it was."""
+    if git_dir == common_dir:
+        return False
+    with safefs.Tree(os.fsencode(git_dir)) as own:
+        if own.kind(_COMMONDIR) in (None, stat.S_IFREG):
+            return False
+        _rename_aside(own, _COMMONDIR, own, _COMMONDIR)
+        _replace(own, _COMMONDIR, os.fsencode(os.path.relpath(common_dir, git_dir)) + b"\n")
+    return True
 
 
 def aside_holds_head(git_dir: Path) -> bool:

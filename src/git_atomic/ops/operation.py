@@ -617,6 +617,10 @@ def rollback_op(
     # met later in the rollback records it: `recover` then saves the operation's work as the
     # rescue and finishes the rollback, rather than finding an operation that never got to it.
     try:
+        if os.path.realpath(engine.repo.git_dir) == engine.repo.real_git_dir:
+            # A commondir it made no file of git's: every git would wait on it, read through
+            # it or fail; set aside and written again before git runs (gitlinks.py).
+            gitlinks.commondir_back(engine.repo.git_dir, engine.repo.common_dir)
         discovery.check_layout(engine.repo, aside=True)  # a packed-refs of its: set aside below
     except AtomicError:
         pre_op = engine.pre_op(op.id).sha
