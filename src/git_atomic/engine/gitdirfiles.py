@@ -180,9 +180,9 @@ def _foreign_refs(shown: str, kind: str) -> ForeignPackedRefs:
         does = "would wait for ever reading it"
     return ForeignPackedRefs(
         f"this repository's {shown} is {kind}: git {does}; nothing was read or changed",
-        hint=f"where an operation made it, `git atomic abort` (or `recover`) sets it aside; "
-        f"otherwise make {shown} a regular file again (a link: one holding what it points "
-        "to), then run this again",
+        hint=f"where an operation open here (`begin`, an interrupted `run`) made it, `git atomic "
+        f"abort` (or `recover`) sets it aside; otherwise make {shown} a regular file again (a "
+        "link: one holding what it points to), then run this again",
     )
 
 
