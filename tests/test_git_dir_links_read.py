@@ -140,3 +140,26 @@ def test_a_link_to_a_device_never_hangs_a_view(repo: GitRepo, which: str, comman
     res = repo.atomic(command, timeout=_QUICK_S)
     assert res.returncode == 3 and "Traceback" not in res.stderr, res.stderr
     assert _FILES[which] in res.stderr and "wait for ever" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("which", sorted(_FILES))
+def test_an_mcp_tool_call_never_reads_through_it(repo: GitRepo, which: str) -> None:
+    """The MCP server's `status` and `begin` tools (each a CLI child, through the same door):
+    an error naming the file, the file outside never opened, the server still answering."""
+    from testing.agents import Lines
+
+    _link(repo, which)
+    lines = Lines(repo)
+    try:
+        with opened.watching(repo.path.parent / "outside") as watch:
+            lines.hello()
+            for ident, tool, arguments in ((1, "status", {}), (2, "begin", {"name": "x"})):
+                lines.call(ident, tool, **arguments)
+                answer = lines.receive(timeout=_QUICK_S) or {}
+                assert answer.get("id") == ident, answer
+                result = answer["result"]
+                assert result.get("isError") is True, result
+                assert _FILES[which] in json.dumps(result), result
+        assert not watch.opened()
+    finally:
+        lines.close()
