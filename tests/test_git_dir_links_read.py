@@ -163,3 +163,17 @@ def test_an_mcp_tool_call_never_reads_through_it(repo: GitRepo, which: str) -> N
         assert not watch.opened()
     finally:
         lines.close()
+
+
+@pytest.mark.parametrize("command", ["begin", "run"])
+def test_a_branch_of_yours_made_a_link_is_never_read_through(repo: GitRepo, command: str) -> None:
+    """`.git/refs/heads/main` a link to a file outside (refs kept elsewhere): refused by name
+    as before (gitlinks.refuse_found), but only after the scan started early had `git status`
+    read HEAD's branch through it. Now looked for before that scan starts."""
+    path = repo.path / ".git" / "refs" / "heads" / "main"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(repo.path.parent / "outside", path)
+    with opened.watching(repo.path.parent / "outside") as watch:
+        res = _command(repo, command)
+    assert not watch.opened(), res.stderr
+    assert res.returncode == 3 and "refs/heads/main is a symbolic link" in res.stderr, res.stderr

@@ -53,7 +53,7 @@ BEFORE_SCAN = {
         ".engine.git",
         ".engine.gitconfig",
         ".engine.gitdirfiles",  # the git dir's files git would wait on (tiny: os, stat)
-        ".engine.gitlinks",  # refs git would read through a link: none listed early then
+        ".engine.gitlinks",  # links of yours in refs/ looked for before the scan reads a ref
         ".engine.gitoutput",  # git.py's records of what git prints, and their parsing
         ".engine.gitrunner",  # Repo's layers, split from git.py: how its git calls run,
         ".engine.gitobjects",  # objects read and written, trees listed and compared,

@@ -158,12 +158,16 @@ def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
     if any((repo.state_dir / part).is_symlink() for part in ("", "tmp")):
         return None  # never written through: the usual way refuses (context.open_journal)
     try:
+        # A link of yours in refs/ or logs/: the scan's `git status` would read HEAD's branch
+        # through it; the usual way refuses it before git reads a ref (gitlinks.refuse_found).
+        gitlinks.refuse_found(repo.git_dir, repo.common_dir)
+    except AtomicError:
+        return None
+    try:
         lock = stack.enter_context(holding(repo, command, wait=None))
     except AtomicError:
         return None  # busy, or its holder died: the usual way says so
-    early = Early(repo, lock, None)
-    if gitlinks.any_found(repo.git_dir, repo.common_dir):
-        return early  # git would read a ref through a link: the capture sets it aside first
+    early = Early(repo, lock, None)  # (no link in refs/ or logs/: refused above)
     try:
         known = early.list_refs()
     except AtomicError:
@@ -199,7 +203,7 @@ def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
 
 
 def _loose_ref(repo: git.Repo, name: str) -> bytes | None:
-    """A ref's loose file's bytes (never through a link: none in refs/, gitlinks.any_found);
+    """A ref's loose file's bytes (never through a link: none in refs/, gitlinks.refuse_found);
     None where there is none (packed, another ref store) or it cannot be read."""
     try:
         fd = os.open(repo.common_dir / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)

@@ -235,19 +235,6 @@ def _state_links(tree: safefs.Tree) -> list[bytes]:
     return sorted(found)
 
 
-def any_found(git_dir: Path, common_dir: Path) -> bool:
-    """Whether `set_aside` (not thorough) would set anything aside: looked at, never moved.
-    Before git lists refs that a capture's own `set_aside` would come before (early.py)."""
-    linked = git_dir != common_dir
-    with safefs.Tree(os.fsencode(git_dir)) as own:
-        if _found(own, worktree=True, common=not linked, thorough=False):
-            return True
-    if linked:
-        with safefs.Tree(os.fsencode(common_dir)) as shared:
-            return bool(_found(shared, worktree=False, common=True, thorough=False))
-    return False
-
-
 def refuse_found(git_dir: Path, common_dir: Path) -> None:
     """Where an operation or an agent's turn starts, a link in refs, logs or `packed-refs` is
     yours (no operation made it): set aside, it would leave your layout changed (and a branch

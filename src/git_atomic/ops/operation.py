@@ -211,7 +211,9 @@ class Engine:
         # file it made unreadable), not kept as a folder its checkpoint does not hold.
         row = None if first else self.journal.op(op_id)
         since = scan.UNLISTABLE_SINCE.set(row.started_at if row is not None else None)
-        if first:  # a link in refs now is yours: never set aside, never written through
+        if first and self.ctx.early is None:
+            # A link in refs now is yours: never set aside, never written through (looked for
+            # already where the scan started early, before it read a ref: early.py).
             gitlinks.refuse_found(self.repo.git_dir, self.repo.common_dir)
         try:
             captured = snapshot.capture(
