@@ -10,6 +10,8 @@ back, with what no checkpoint holds in it. Oracle: the disk, by lstat (oracle.di
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import time
 from collections import Counter
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from git_atomic.engine import discovery, foldermoves, folderwalk, safefs
 from testing import oracle
 from testing.gitrepo import GitRepo
 
@@ -272,3 +275,52 @@ def test_a_repository_a_group_shares_keeps_the_folders(repo: GitRepo, shared: st
     assert "F/: found at out/ (the same folder, moved since); moved back" in res.stderr
     assert walk(repo.path) == before
     assert _inode(repo.path / "F") == folder
+
+
+def _git_listings_of_ignored(trace: Path) -> int:
+    """The `ls-files --ignored` of every ignored folder (not the rule files' own, by name)."""
+    return sum(
+        "--ignored" in e["argv"] and "ls-files" in e["argv"] and "--" not in e["argv"]
+        for e in map(json.loads, trace.read_text().splitlines())
+        if e["event"] == "start"
+    )
+
+
+@pytest.mark.parametrize("script", ["rm -rf F", "mv F junk/a/b/"])
+def test_a_folder_looked_for_in_ignored_folders_asks_git_nothing_where_the_walk_met_them(
+    repo: GitRepo, tmp_path: Path, script: str
+) -> None:
+    """A folder of the state gone from where the walk saw it (removed, or moved deeper into a
+    folder a rule ignores) is looked for in the ignored folders: those the rescue's walk met,
+    not a `git ls-files --ignored` (half a `git status`) at every rollback of an `rm -rf`."""
+    _setup(repo, "pattern")
+    time.sleep(3.1)  # the rule files older than a walk keeps verdicts under (folderwalk.py)
+    before = walk(repo.path)
+    folder = _inode(repo.path / "F")
+    repo.atomic("begin", "op")
+    subprocess.run(["sh", "-c", script], cwd=repo.path, check=True)
+    trace = tmp_path / "trace.json"
+    repo.atomic("abort", check=0, env={"GIT_TRACE2_EVENT": str(trace)})
+    assert _git_listings_of_ignored(trace) == 0
+    if script.startswith("mv"):  # found there all the same, moved back whole
+        assert walk(repo.path) == before
+        assert _inode(repo.path / "F") == folder
+
+
+def test_a_folder_looked_for_where_no_walk_was_kept_is_found_by_gits_listing(
+    repo: GitRepo,
+) -> None:
+    """Where no walk kept its verdicts (none yet here), git lists the ignored folders, and a
+    folder moved deep into one is found all the same."""
+    _setup(repo, "pattern")
+    ident = (os.lstat(repo.path / "F").st_dev, _inode(repo.path / "F"))
+    junk = os.lstat(repo.path / "junk")
+    since = time.time()
+    subprocess.run(["sh", "-c", "mv F junk/a/b/"], cwd=repo.path, check=True)
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    assert folderwalk.ignored_met(g) is None
+    with safefs.Tree(os.fsencode(repo.path)) as tree:
+        now = {b"junk": (junk.st_dev, junk.st_ino)}
+        found = foldermoves.in_ignored(g, tree, {b"F": ident}, now, since)
+    assert found.get(b"junk/a/b/F") == ident

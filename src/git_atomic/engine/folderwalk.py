@@ -502,6 +502,19 @@ _MAGIC: Final = b"git-atomic walk\n"
 _LARGEST: Final = 256 << 20  # a kept walk larger than this is not one of ours
 
 
+def ignored_met(repo: Repo) -> list[bytes] | None:
+    """The folders a rule ignores that the last walk met in the folders it walked (it does not
+    look into them), as its kept verdicts say; None where it kept none (a walk that could not
+    keep them: a rule file changed within the last seconds, a walk that stopped part way, or
+    none yet). A walk that found what it kept rewrites nothing: the file is as new as its
+    content, whatever its time."""
+    path = cache_file(repo)
+    kept = _load(path) if path is not None else None
+    if kept is None or not kept.verdicts:
+        return None
+    return [folder for folder, ignored in kept.verdicts.items() if ignored]
+
+
 def _store(path: Path, kept: _Kept, tmp: Path) -> None:
     """Keep `kept` at `path`: a header, the CRC-32 of the body, the body (`marshal`)."""
     body = marshal.dumps((_VERSION, *kept))
