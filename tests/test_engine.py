@@ -1733,9 +1733,11 @@ def test_begin_lists_no_ref_through_a_link_before_it_refuses_it(
     trace = tmp_path / "trace.json"
     res = repo.atomic("begin", "linked", env={"GIT_TRACE2_EVENT": str(trace)})
     assert res.returncode == 3 and "symbolic link" in res.stderr, (res.stdout, res.stderr)
+    # (a link at packed-refs is refused before any git runs: no trace at all then)
+    lines = trace.read_text().splitlines() if trace.exists() else []
     listings = [
         json.loads(line)["argv"]
-        for line in trace.read_text().splitlines()
+        for line in lines
         if json.loads(line)["event"] == "start" and "for-each-ref" in json.loads(line)["argv"]
     ]
     assert not [a for a in listings if "refs/heads/" in a], listings

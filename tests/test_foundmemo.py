@@ -297,12 +297,11 @@ def test_a_kept_answer_is_used_only_for_the_git_dirs_found_without_git(calls: Ca
     first, _ = calls()
     (kept,) = (calls.repo.path / ".git" / "atomic").glob("found-*")
     data = kept.read_bytes()
-    tag, size, rest = data.split(b"\n", 2)
-    known, answer = rest[: int(size)], rest[int(size) :]
+    tag, digest, answer = data.split(b"\n", 2)
     other = calls.tmp / "other"
     forged = answer.replace(os.fsencode(calls.repo.path / ".git"), os.fsencode(other))
     assert forged != answer
-    kept.write_bytes(b"\n".join([tag, size, known + forged]))
+    kept.write_bytes(b"\n".join([tag, digest, forged]))
     seen, ran = calls()
     assert "rev-parse" in ran, ran
     assert seen == first
@@ -313,12 +312,11 @@ def test_a_kept_worktree_that_does_not_hold_the_folder_is_not_used(calls: Calls)
     kept answer that names another (forged) is not used."""
     first, _ = calls()
     (kept,) = (calls.repo.path / ".git" / "atomic").glob("found-*")
-    tag, size, rest = kept.read_bytes().split(b"\n", 2)
-    known, answer = rest[: int(size)], rest[int(size) :]
+    tag, digest, answer = kept.read_bytes().split(b"\n", 2)
     root, others = answer.split(b"\0", 1)
     assert root == os.fsencode(calls.repo.path)
     forged = os.fsencode(calls.tmp / "elsewhere")
-    kept.write_bytes(b"\n".join([tag, size, known + forged + b"\0" + others]))
+    kept.write_bytes(b"\n".join([tag, digest, forged + b"\0" + others]))
     seen, ran = calls()
     assert "rev-parse" in ran, ran
     assert seen == first
@@ -363,3 +361,33 @@ def test_a_kept_answer_that_is_a_link_is_never_read_through(calls: Calls) -> Non
     assert "rev-parse" in ran, ran
     assert seen == first
     assert outside.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        ("remote.origin.url", "https://user:s3cret@host/r"),
+        ("remote.origin.url", "https://s3cret@host/r"),
+        ("http.extraHeader", "Authorization: Bearer s3cret"),
+    ],
+)
+def test_a_configuration_with_a_credential_is_never_copied(
+    calls: Calls, setting: tuple[str, str]
+) -> None:
+    """The kept file held `config --list` and the key (every configuration file's bytes, the
+    `GIT_*` variables): a token in a remote's URL was copied into `.git/atomic`. A
+    configuration with a credential is not kept (git is asked at every call); the key is kept
+    as its digest only."""
+    calls.env["GIT_TEST_VALUE"] = "v4lue"
+    calls()
+    atomic = calls.repo.path / ".git" / "atomic"
+    (kept,) = atomic.glob("found-*")
+    assert b"v4lue" not in kept.read_bytes()  # the key's digest, not the key
+    calls.repo.git("config", *setting)
+    for _ in range(2):
+        _, ran = calls()
+        assert "rev-parse" in ran, ran
+    if calls.kind != "command":  # (a command's discovery keeps and removes nothing)
+        assert not list(atomic.glob("found-*"))  # the one kept before it goes
+    copied = [p for p in atomic.rglob("*") if p.is_file() and b"s3cret" in p.read_bytes()]
+    assert not copied

@@ -24,24 +24,36 @@ A configuration that includes anything (`include.path`, `includeIf`: in one of t
 in `GIT_CONFIG_*`) is never remembered: what it reads then depends on more. Nor is a folder git
 is pointed at by GIT_DIR or GIT_WORK_TREE, nor an answer git refused. And what is remembered is
 used only where the git dirs git named are the ones found here without git (find_git_dirs).
+
+The file holds the key's SHA-256, never the key (it has your configuration's bytes and the
+`GIT_*` variables' values), and a configuration that holds a credential (a URL with a user
+part, `https://user:token@host/`, or a setting named for a password, token, secret or an
+extra header) is never kept: nothing of ours copies a token out of your configuration.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Final
 
 from git_atomic.engine import gitconfig, objectformat
 
-_TAG: Final = b"git-atomic found 1\n"
+_TAG: Final = b"git-atomic found 2\n"
 _MOST: Final = 1 << 20  # a configuration file read whole for the key; past this: not kept
 _LEVELS: Final = 64
 # Variables of git's that change no answer of `rev-parse` or `config` (and ours).
 _IGNORED_PREFIXES: Final = ("GIT_TRACE", "GIT_ATOMIC_")
 _OTHER_VARIABLES: Final = ("HOME", "XDG_CONFIG_HOME", "PATH", "SUDO_UID")
+# What in `config -z --list` (`name\nvalue\0`) may be a credential: a URL with a user part,
+# or a setting named for one.
+_CREDENTIAL: Final = re.compile(
+    rb"://[^/@\s\0]*@|(?:^|\0)[^\n\0]*(?:password|token|secret|extraheader)[^\n\0]*\n",
+    re.IGNORECASE,
+)
 
 
 class Found:
@@ -100,10 +112,10 @@ def recall(common: Path, start: str, known: bytes) -> Found | None:
     data = _read(_place(common, start), follow=False)
     if data is None or not data.startswith(_TAG):
         return None
-    size, _, rest = data[len(_TAG) :].partition(b"\n")
-    if not size.isdigit() or rest[: int(size)] != known:
+    digest, _, rest = data[len(_TAG) :].partition(b"\n")
+    if digest != _digest(known):
         return None
-    fields = rest[int(size) :].split(b"\0", 3)
+    fields = rest.split(b"\0", 3)
     if len(fields) != 4:
         return None
     return Found(*fields)
@@ -119,11 +131,15 @@ def keep(common: Path, start: str, known: bytes, found: Found) -> None:
     except OSError:
         return
     place = _place(common, start)
+    if _CREDENTIAL.search(found.config):  # (one kept before it was there goes)
+        with contextlib.suppress(OSError):
+            os.unlink(place)
+        return
     data = b"".join(
         [
             _TAG,
-            b"%d\n" % len(known),
-            known,
+            _digest(known),
+            b"\n",
             b"\0".join([found.root, found.git_dir, found.common_dir, found.config]),
         ]
     )
@@ -137,6 +153,10 @@ def keep(common: Path, start: str, known: bytes, found: Found) -> None:
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _digest(known: bytes) -> bytes:
+    return objectformat.sha256_hex(known).encode()
 
 
 def _place(common: Path, start: str) -> Path:
