@@ -167,6 +167,7 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         ".agents.claude_settings",
         ".agents.hookfiles",
         ".agents.judge",
+        ".agents.turnleft",  # the hooks, config, locks the calls left (from judge.py)
         ".agents.tell",
         ".agents.turn",
         ".agents.turnplace",  # which worktree a call is about (split from turn.py)

@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
-from git_atomic.agents import turnkeys
+from git_atomic.agents import turnkeys, turnleft
 from git_atomic.agents.turnstate import OPENED_IN_TURN, REBUILT, TURN_REFS, Record
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError, BusyError
@@ -122,7 +122,7 @@ def judge(
     (with other refs: those under refs/atomic/turns/<op>/ are taken), not listed again."""
     # git's locks its calls' git left (it died half way), first: the turn's own ref updates
     # (packed-refs.lock) and a take-back's (HEAD.lock, a branch's) need them.
-    unlocked = _locks_left(repo, record)
+    unlocked = turnleft.locks_left(repo, record)
     if unlocked:
         said = record.extra.get("said")  # turnbeside.SAID (not imported on this path)
         told = [*(said if isinstance(said, list) else []), *unlocked]
@@ -260,13 +260,14 @@ def _record_op(
     detail: dict[str, object],
     history: HistoryMode = HistoryMode.SHADOW,
 ) -> None:
+    quiet = turnleft.quiet(record)
     turn = {
         "platform": record.platform,
         "session": record.session,
         "calls": list(record.labels),
         "steps": [list(step) for step in record.steps],
         **({"unprotected": list(record.unprotected)} if record.unprotected else {}),
-        **({turnkeys.QUIET_DETAIL: [list(w) for w in quiet]} if (quiet := _quiet(record)) else {}),
+        **({turnkeys.QUIET_DETAIL: [list(w) for w in quiet]} if quiet else {}),
         **detail,
     }
     ctx.journal.create_op(
@@ -454,8 +455,8 @@ def _take_back(
             end=record.steps[-1][1],
             worktrees=True,
         )[1]
-        said += _hooks_made(ctx.repo, _call_windows(ctx.repo, record))
-        said += _config_made(ctx.repo, record)
+        said += turnleft.hooks_made(ctx.repo, turnleft.call_windows(ctx.repo, record))
+        said += turnleft.config_made(ctx.repo, record)
         message = "; ".join(m for m in (message, *said) if m)
     failed_phase = FailedPhase.EXEC if cause else FailedPhase.VALIDATE
     _close(ctx, record.op_id, OpStatus.ROLLED_BACK, failed_phase=failed_phase)
@@ -474,60 +475,6 @@ def _beside_trees(ctx: Held, record: Record, current: Snapshot) -> bool:
     pre, end = (checkpoint.load(ctx.repo, record.steps[i][j]) for i, j in ((0, 0), (-1, 1)))
     calls = effectbeside.loaded(ctx.repo, record.steps)
     return effectbeside.find(ctx.repo, pre, end, current, calls=calls).anything
-
-
-def _config_made(repo: git.Repo, record: Record) -> list[str]:
-    """The config lines the turn's calls added or removed that are still so (configmade.py),
-    as an operation's own rollback names them; one you set between its calls is yours."""
-    from git_atomic.agents import turnbeside
-
-    beside = record.extra.get(turnbeside.BESIDE)
-    made = beside.get(turnbeside.CONFIG_MADE) if isinstance(beside, dict) else None
-    if not isinstance(made, dict) or not made:
-        return []
-    from git_atomic.ops import configmade
-
-    return configmade.turn_lines(repo, made)
-
-
-def _quiet(record: Record) -> list[tuple[float, float]]:
-    return turnkeys.quiet_windows(record.extra.get(turnkeys.QUIET_WINDOWS))
-
-
-def _call_windows(repo: git.Repo, record: Record) -> list[tuple[float, float | None]]:
-    """Each of the turn's steps, from the capture at its start to the one at its end: what
-    was made within them is its calls' (a hook, a lock you made between them is yours)."""
-    from git_atomic.engine import checkpoint
-
-    windows: list[tuple[float, float | None]] = []
-    for before, after in record.steps:
-        start = checkpoint.load(repo, before).captured_at
-        end = checkpoint.load(repo, after).captured_at
-        if start is not None:
-            windows.append((start, end))
-    return windows + list(_quiet(record))
-
-
-def _hooks_made(repo: git.Repo, windows: list[tuple[float, float | None]]) -> list[str]:
-    """The git hooks made or changed within the turn's calls (hooksmade.py), as an operation's
-    own rollback names those made while it ran."""
-    from git_atomic.ops import hooksmade
-
-    return hooksmade.lines_within(repo, windows)
-
-
-def _locks_left(repo: git.Repo, record: Record) -> list[str]:
-    """git's locks (HEAD.lock...) a git of the turn's calls left, removed as an operation's
-    own rollback removes them (gitlocks.py; a few lstat calls where there are none), whether
-    the turn is kept or taken back."""
-    from git_atomic.engine import gitstate
-
-    locks = gitstate.git_locks(repo)
-    if not locks:
-        return []
-    from git_atomic.engine import gitlocks
-
-    return gitlocks.dropped(repo, _call_windows(repo, record), locks)
 
 
 def _without_the_turn(ctx: Held, record: Record) -> Snapshot:
