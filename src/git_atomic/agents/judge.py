@@ -455,6 +455,10 @@ def _take_back(
             end=record.steps[-1][1],
             worktrees=True,
         )[1]
+        # What its calls wrote that you moved or removed since: left, named (effectleft.py).
+        from git_atomic.ops import effectleft
+
+        said += effectleft.lines(ctx.repo, record.steps, found.current)
         said += turnleft.hooks_made(ctx.repo, turnleft.call_windows(ctx.repo, record))
         said += turnleft.config_made(ctx.repo, record)
         message = "; ".join(m for m in (message, *said) if m)
