@@ -212,6 +212,8 @@ def _finish(
                 turnsteps.forget_refs(repo, record)
                 if turnothers.kept_as_neithers(record):  # its calls ran with another's: said
                     return judge.not_judged(record, repo, "none of its changes are its own")
+                if record.extra.get("packed_refs_aside"):  # turnpacked.SET_ASIDE: said
+                    return judge.not_judged(record, repo, "its calls changed no file")
                 return None
             mode = HistoryMode.parse(history, what="history")
             return judge.judge(

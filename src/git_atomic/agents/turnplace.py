@@ -14,7 +14,7 @@ from pathlib import Path
 from git_atomic.agents import turnstate
 from git_atomic.agents.turnstate import Record, Slot
 from git_atomic.core.errors import AtomicError, NotARepository, RefusedError
-from git_atomic.engine import discovery, git
+from git_atomic.engine import discovery, git, gitdirfiles
 
 
 def locate(cwd: Path | None, project: Path | None, session: str | None = None) -> git.Repo | None:
@@ -32,7 +32,7 @@ def locate(cwd: Path | None, project: Path | None, session: str | None = None) -
         if start is not None and _is_folder(start):
             bare = False
             try:
-                found: git.Repo | None = discovery.discover_with_config(str(start))
+                found: git.Repo | None = _discover(start, session)
             except AtomicError as exc:
                 found = None
                 # (a folder in no repository at all costs no process more)
@@ -50,6 +50,19 @@ def locate(cwd: Path | None, project: Path | None, session: str | None = None) -
     if len(repos) == 2 and repos[0].common_dir != repos[1].common_dir:
         return repos[1]  # the agent wandered into another repository: the project is ours
     return repos[0]
+
+
+def _discover(start: Path, session: str | None) -> git.Repo:
+    """The repository found from `start`; where its `packed-refs` is no file of git's and a
+    call of `session`'s turn open there made it so, that set aside first (turnpacked.py)."""
+    try:
+        return discovery.discover_with_config(str(start))
+    except gitdirfiles.ForeignPackedRefs:
+        from git_atomic.agents import turnpacked
+
+        if not session or not turnpacked.set_aside(start, session):
+            raise
+    return discovery.discover_with_config(str(start))
 
 
 class NotHere(RefusedError):

@@ -1,0 +1,96 @@
+"""An agent's call that makes `.git/packed-refs` no file of git's (a folder, a FIFO, a link to
+a file outside): git cannot read the refs in it, and every later hook call said the agent's
+calls were not checkpointed, `abort` and `recover` refusing too (no operation of theirs is
+open). The turn's next hook call sets it aside now, unread, as a `run`'s rollback does
+(agents/turnpacked.py): every branch it held written again from its reflog, the turn judged
+as any, its verdict saying so. One you make between the turn's calls is yours: refused by
+name as before. Real hook calls; the oracle is the disk (lstat, the ref's file, the file
+outside's bytes) and the Stop's words."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from typing import Any
+
+import pytest
+
+from testing.agents import claude_hook
+from testing.gitrepo import GitRepo
+
+KINDS = {
+    "a folder": "rm .git/packed-refs && mkdir .git/packed-refs",
+    "a FIFO": "rm .git/packed-refs && mkfifo .git/packed-refs",
+    "a link to a file outside": (
+        "mv .git/packed-refs ../outside && ln -s ../../outside .git/packed-refs"
+    ),
+}
+
+
+def _setup(repo: GitRepo) -> str:
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    repo.git("pack-refs", "--all")
+    assert not (repo.path / ".git" / "refs" / "heads" / "main").exists()
+    return repo.git("rev-parse", "main").strip()
+
+
+def _bash(repo: GitRepo, n: int, command: str) -> subprocess.CompletedProcess[str]:
+    call: dict[str, Any] = {
+        "tool_name": "Bash",
+        "tool_input": {"command": command},
+        "tool_use_id": f"b{n}",
+    }
+    claude_hook(repo, "s1", "PreToolUse", **call)
+    subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+    return claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"stdout": ""})
+
+
+def _set_aside(repo: GitRepo, main: str, outside: bytes | None) -> None:
+    packed = repo.path / ".git" / "packed-refs"
+    assert not os.path.lexists(packed)
+    loose = repo.path / ".git" / "refs" / "heads" / "main"
+    assert stat.S_ISREG(os.lstat(loose).st_mode)
+    assert loose.read_bytes() == main.encode() + b"\n"
+    if outside is not None:  # never written through
+        assert (repo.path.parent / "outside").read_bytes() == outside
+    ran = subprocess.run(
+        ["git", "atomic", "status"], cwd=repo.path, env=repo.env, capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "fails", [True, False], ids=["a failing turn", "a turn that changed no file"]
+)
+def test_packed_refs_a_turns_call_made_no_file_is_set_aside(
+    repo: GitRepo, kind: str, fails: bool
+) -> None:
+    main = _setup(repo)
+    outside = (repo.path / ".git" / "packed-refs").read_bytes()
+    post = _bash(repo, 1, KINDS[kind] + ("; touch bad" if fails else ""))
+    assert "not checkpointed" not in post.stdout + post.stderr, post.stdout
+
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    said = answer.get("reason", "") + answer.get("systemMessage", "")
+    assert "packed-refs no file of git's" in said and "set aside unread" in said, answer
+    if fails:
+        assert answer.get("decision") == "block", answer
+        assert "were rolled back" in answer["reason"], answer
+        assert not (repo.path / "bad").exists()
+    else:
+        assert "not judged: its calls changed no file" in said, answer
+    _set_aside(repo, main, outside if "link" in kind else None)
+
+
+def test_one_you_make_between_the_turns_calls_is_yours(repo: GitRepo) -> None:
+    _setup(repo)
+    _bash(repo, 1, "echo one > one.txt")
+    subprocess.run(["sh", "-c", KINDS["a folder"]], cwd=repo.path, env=repo.env, check=True)
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    assert "not checkpointed" in answer.get("systemMessage", ""), answer
+    assert "packed-refs is a folder" in answer["systemMessage"], answer
+    assert stat.S_ISDIR(os.lstat(repo.path / ".git" / "packed-refs").st_mode)
