@@ -86,3 +86,23 @@ def test_bytes_that_were_there_already_are_no_move(repo: GitRepo) -> None:
     assert "new.txt, which it wrote, is gone from there since" in reason, reason
     assert "same.txt" not in reason, reason
     assert (repo.path / "same.txt").read_bytes() == b"x\n"
+
+
+@pytest.mark.parametrize("move", MOVES)
+def test_rollback_op_names_a_file_it_wrote_that_you_moved(repo: GitRepo, move: str) -> None:
+    """The same for `rollback --op` of a kept `run`: a warning line names it."""
+    repo.write("dir/old.txt", b"old\n")
+    repo.git("add", "dir")
+    repo.git("commit", "-qm", "dir")
+    command, now_at = MOVES[move]
+    ran = repo.atomic("run", "--no-gates", "--", "sh", "-c", "echo made > dir/new.txt")
+    op = ran.stderr.split("[", 1)[1].split("]", 1)[0]
+    subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+    back = repo.atomic("rollback", "--op", op)
+    assert back.returncode == 0, back.stderr
+    assert not (repo.path / "dir" / "new.txt").exists()
+    if now_at is not None:
+        assert (repo.path / now_at).read_bytes() == b"made\n"
+        assert f"its bytes are at {now_at} now, left there" in back.stderr, back.stderr
+    else:
+        assert "dir/new.txt, which it wrote, is gone from there since" in back.stderr

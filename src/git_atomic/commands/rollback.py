@@ -184,6 +184,12 @@ def _take_back(
             dry_run=dry_run,
             json_out=json_out,
         )
+    # What it wrote that you moved or removed since stays where you put it: named
+    # (effectleft.py), as an agent's turn's take-back names it.
+    from git_atomic.ops import effectleft
+
+    for line in effectleft.lines(ctx.repo, [(t.before, t.after) for t in taken], current):
+        output.say(f"git-atomic: warning: {line}")
     if not found.changes_something:
         where = f"{what} is not in the tree"
         for line in found.folders_left:  # a folder it moved that stays (effectfolders.py)
