@@ -37,7 +37,7 @@ from git_atomic.core import records
 from git_atomic.core.errors import BusyError, RefusedError, UsageError
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
-from git_atomic.engine import checkpoint, gitstate, pathcheck, scanindex, snapshot
+from git_atomic.engine import checkpoint, gitlinks, gitstate, pathcheck, scanindex, snapshot
 from git_atomic.ops import context, dryrun, effect, moveresults, moves, output, results, steps
 
 
@@ -62,6 +62,7 @@ def rollback(
         context.refuse_index_lock(ctx.repo)
         if open_op is None:  # yours, where no operation is open to have made it (as `undo`)
             snapshot.refuse_blocked_index(ctx.repo)
+            gitlinks.refuse_found(ctx.repo.git_dir, ctx.repo.common_dir)
         current = None
         subject: OpRow | None
         if op is not None:

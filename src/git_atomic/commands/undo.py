@@ -30,7 +30,7 @@ from git_atomic.core.config import load_config
 from git_atomic.core.errors import BusyError, UsageError
 from git_atomic.core.journalrows import UNDOES, EventRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
-from git_atomic.engine import checkpoint, discovery, gitstate, snapshot
+from git_atomic.engine import checkpoint, discovery, gitlinks, gitstate, snapshot
 from git_atomic.ops import context, dryrun, effect, gitdirredo, moves, output, steps
 from git_atomic.ops.operation import Engine
 
@@ -48,6 +48,8 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
         if gone is not None:
             output.say(f"git-atomic: warning: {context.journal_gone_line(*gone)}")
         open_op = moving.guard(ctx)
+        if open_op is None:  # a link in refs no open operation can have made: yours
+            gitlinks.refuse_found(repo.git_dir, repo.common_dir)
         target, label, from_commit = _emergency_target(ctx, to, open_op)
         move = moves.Move(EventKind.EMERGENCY, target, label, open_op.id if open_op else None)
         # A folder of yours git cannot list, made so since the operation began (`chmod 000`):
@@ -103,6 +105,8 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         open_op = moving.guard(ctx)
         context.refuse_index_lock(ctx.repo)
         snapshot.refuse_blocked_index(ctx.repo)  # yours: no rescue could hold it
+        # A link in refs is yours too: the probe would set it aside, and no undo makes it again.
+        gitlinks.refuse_found(repo.git_dir, repo.common_dir)
         event = _last_event(ctx, open_op)
         rescue, target = event.rescue, event.target
         assert rescue is not None and target is not None
