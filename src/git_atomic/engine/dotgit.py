@@ -16,7 +16,6 @@ the same way, as its target (`_LINK` and the target's bytes); it is made again a
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import stat
 from typing import Final
@@ -77,9 +76,9 @@ def put(repo: Repo, data: bytes) -> bool:
     root = os.fsencode(repo.root)
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        tmp = b".git.git-atomic-tmp"
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp, dir_fd=fd)
+        # A name of our own, made exclusively (a link or an O_EXCL file): the worktree's top
+        # is yours, and a file of yours with a fixed name of ours would be lost to it.
+        tmp = b".git." + os.urandom(8).hex().encode("ascii") + b".git-atomic-tmp"
         if data.startswith(_LINK):
             os.symlink(data[len(_LINK) :], tmp, dir_fd=fd)
         else:
