@@ -855,6 +855,30 @@ def test_a_linked_worktree_the_operation_added_stays_and_is_named(
     assert f"`git worktree remove {other}`" in res.stderr
 
 
+@pytest.mark.parametrize("where", ["inside", "outside"])
+@pytest.mark.parametrize("what", ["added", "moved"])
+def test_the_line_for_a_linked_worktree_says_why_it_stays_truly(
+    repo: GitRepo, tmp_path: Path, where: str, what: str
+) -> None:
+    """A linked worktree the operation added or moved, inside this worktree (`git worktree
+    add inner -b nb`) or outside it: the line said "git-atomic never writes outside this
+    worktree" for one inside it too. Inside, it says the worktree's files are its own."""
+    folder = (repo.path / "inner") if where == "inside" else (tmp_path / "outer")
+    if what == "added":
+        line = f"git worktree add -q '{folder}' -b nb"
+    else:
+        repo.git("worktree", "add", "-q", str(tmp_path / "w0"), "-b", "w0")
+        line = f"git worktree move '{tmp_path / 'w0'}' '{folder}'"
+    res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
+    assert (folder / ".git").is_file()
+    said = [x for x in res.stderr.splitlines() if "linked worktree" in x]
+    assert len(said) == 1, res.stderr
+    outside = "git-atomic never writes outside this worktree"
+    inside = "a worktree of its own inside this one, whose files git-atomic leaves to it"
+    assert (outside in said[0]) == (where == "outside"), said[0]
+    assert (inside in said[0]) == (where == "inside"), said[0]
+
+
 @pytest.mark.parametrize("how", ["failed run", "rollback --op"])
 def test_a_linked_worktree_the_operation_moved_is_named_moved_not_removed(
     repo: GitRepo, tmp_path: Path, how: str

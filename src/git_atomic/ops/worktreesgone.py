@@ -75,7 +75,7 @@ def said(repo: Repo, details: Mapping[str, object]) -> list[str]:
     return (
         lines(repo, removed(repo, details))
         + moved_lines(repo, moved(repo, details), locks=details.get("worktree_locks"))
-        + added_lines(added(repo, details))
+        + added_lines(repo, added(repo, details))
     )
 
 
@@ -98,13 +98,12 @@ def moved_lines(repo: Repo, away: Mapping[str, str], *, locks: object = None) ->
             back = f"rmdir {shlex.quote(folder)} && {back}"  # git would move it into it
         out.append(
             f"the operation moved the linked worktree {folder} to {now}{was}; it stays there, "
-            f"with its files: git-atomic never writes outside this worktree. `{back}` moves "
-            "it back"
+            f"with its files: {_why_left(repo, now)}. `{back}` moves it back"
         )
     return out
 
 
-def added_lines(added: Mapping[str, str]) -> list[str]:
+def added_lines(repo: Repo, added: Mapping[str, str]) -> list[str]:
     """One line per worktree the operation added, for people."""
     out = []
     for folder, head in sorted(added.items()):
@@ -114,11 +113,23 @@ def added_lines(added: Mapping[str, str]) -> list[str]:
             else f"detached at {head[:12]}"
         )
         out.append(
-            f"the operation added the linked worktree {folder} ({was}); it stays: git-atomic "
-            f"never writes outside this worktree. `git worktree remove {shlex.quote(folder)}` "
-            "takes it away"
+            f"the operation added the linked worktree {folder} ({was}); it stays: "
+            f"{_why_left(repo, folder)}. `git worktree remove {shlex.quote(folder)}` takes it "
+            "away"
         )
     return out
+
+
+def _why_left(repo: Repo, folder: str) -> str:
+    """Why a linked worktree stays where it is: outside this one, never written; inside it
+    (`git worktree add inner`), its files are that worktree's, never this one's to take."""
+    inside = os.path.realpath(folder).startswith(os.path.join(os.path.realpath(repo.root), ""))
+    if inside:
+        return (
+            "it is a worktree of its own inside this one, whose files git-atomic leaves to it "
+            "(a rollback here never removes another worktree's files)"
+        )
+    return "git-atomic never writes outside this worktree"
 
 
 def lines(repo: Repo, gone: Mapping[str, str]) -> list[str]:
