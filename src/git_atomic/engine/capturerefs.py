@@ -1,8 +1,9 @@
 """The refs a capture reads, in one `for-each-ref`: the branches, our scan indexes' refs, the
-refs of a command git left half way (a bisect's, a `rebase -r`'s), your stashes' and the line
-ending rules' raw record. Listed once per capture (snapshot.py), or once for `begin`, `run` and
-`abort` as a whole: under the worktree's lock, before their scan starts (early.py), where the
-scan's ref is one of them and the command's first capture takes the rest."""
+refs of a command git left half way (a bisect's, a `rebase -r`'s), your stashes', the line
+ending rules' raw record and the tags. Listed once per capture (snapshot.py), or once for
+`begin`, `run` and `abort` as a whole: under the worktree's lock, before their scan starts
+(early.py), where the scan's ref is one of them and the command's first capture takes the
+rest."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
 
 IN_PROGRESS: Final = ("refs/bisect/", "refs/rewritten/")  # gitstate.py
 STASH: Final = "refs/stash"  # stashstate.py
+# Tags are left alone by a rollback, but named where an operation changed them (tagsleft.py):
+# listed in the same `for-each-ref`, no process of their own.
+TAGS: Final = "refs/tags/"
 
 
 def listing(repo: Repo) -> bytes:
@@ -25,5 +29,6 @@ def listing(repo: Repo) -> bytes:
         scanindex.SCAN_REFS,
         *IN_PROGRESS,
         STASH,
+        TAGS,
         conversion.raw_ref_name(repo),
     )

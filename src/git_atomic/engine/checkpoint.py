@@ -89,6 +89,8 @@ ATTRIBUTES: Final = b"attributes"
 REPOSITORIES: Final = b"repositories"
 STASH: Final = b"stash"
 FOLDER_IDS: Final = b"folder-ids"
+TAGS: Final = b"tags"  # `<oid> <ref>` NUL-separated: the tags when captured (tagsleft.py)
+_TAGS_AT_MOST: Final = 1 << 20  # bytes of TAGS records a capture writes (tags_blob)
 _BLOB: Final = "100644"
 _TREE: Final = "040000"
 
@@ -150,6 +152,7 @@ class Parts:
     stash_known: bool = False  # whether the stash was looked at (False: left alone)
     repositories: str | None = None  # blob of REPOSITORIES' folders; None: none (or not known)
     folder_ids: str | None = None  # blob of the folders' devices and inodes (foldermoves.py)
+    tags: str | None = None  # blob of TAGS (an empty one: none); None: not captured
 
     def index_key(self) -> tuple[object, ...]:
         """Equal keys: equal indexes, as far as a user can tell (entries, flags, and whether
@@ -222,6 +225,7 @@ class Parts:
             dot_git=self.dot_git,
             repositories=self.repositories,
             folder_ids=self.folder_ids,
+            tags=self.tags,
         )
 
 
@@ -283,6 +287,7 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         (_BLOB, parts.stash if parts.stash_known else None, STASH),
         (_BLOB, parts.repositories, REPOSITORIES),
         (_BLOB, parts.folder_ids, FOLDER_IDS),
+        (_BLOB, parts.tags, TAGS),
     ]
     tree = repo.mktree(
         [
@@ -353,6 +358,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         dot_git=dotgit.from_meta(meta),
         repositories=entries.get(REPOSITORIES),
         folder_ids=entries.get(FOLDER_IDS),
+        tags=entries.get(TAGS),
     )
 
 
@@ -362,6 +368,36 @@ def paths_blob(repo: Repo, paths: Iterable[bytes]) -> str | None:
     if not listed:
         return None
     return repo.write_blob(b"".join(p + b"\0" for p in listed))
+
+
+def tags_blob(repo: Repo, tags: Mapping[str, str]) -> str | None:
+    """A blob of `<oid> <ref>` records for the tags, NUL-separated and sorted (the same tags,
+    the same blob: written once); an empty one for none. Written loose without a process
+    only: in a repository a group shares, or past _TAGS_AT_MOST (tens of thousands of tags),
+    None (not captured, as in a checkpoint from before: a capture gains no git process)."""
+    records = sorted(f"{o} {n}".encode("utf-8", "surrogateescape") for n, o in tags.items())
+    data = b"".join(r + b"\0" for r in records)
+    if len(data) > _TAGS_AT_MOST or not repo.writes_loose():
+        return None
+    return repo.write_blob(data)
+
+
+def tags_in(repo: Repo, commit: str) -> str | None:
+    """The checkpoint's TAGS blob; None where it did not capture the tags."""
+    found = [e.oid for e in repo.ls_tree(commit) if e.path == TAGS]
+    return found[0] if found else None
+
+
+def tags_of(repo: Repo, blob: str | None) -> dict[str, str] | None:
+    """The tags TAGS holds, {ref: oid}; None where the checkpoint did not capture them."""
+    if blob is None:
+        return None
+    out = {}
+    for record in repo.cat_blob(blob).split(b"\0"):
+        oid, _, name = record.partition(b" ")
+        if name:
+            out[name.decode("utf-8", "surrogateescape")] = oid.decode("ascii")
+    return out
 
 
 def _paths(repo: Repo, blob: str | None) -> frozenset[bytes]:

@@ -239,6 +239,7 @@ class _GitSide:
     sparse: infoexclude.Rules  # the worktree's .git/info/sparse-checkout
     shallow: infoexclude.Rules  # .git/shallow
     branch_config: infoexclude.Rules  # the branch sections of the config
+    tags: Mapping[str, str]
 
 
 def refs_listing(repo: Repo) -> bytes:
@@ -304,6 +305,7 @@ def _read_git_side(
         sparse=sparse,
         shallow=shallow,
         branch_config=branch_config,
+        tags={n: o for n, o in refs.items() if n.startswith(capturerefs.TAGS)},
     )
 
 
@@ -408,6 +410,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         stash=git_side.stash[0] if git_side.stash is not None else None,
         stash_known=git_side.stash is not None,
         folder_ids=held.folder_ids_kept or folderids.blob(repo, held.folder_ids),
+        tags=checkpoint.tags_blob(repo, git_side.tags),
     )
     if effect_base:
         # Measured as the commits are: your git's view of the files (a file outside the

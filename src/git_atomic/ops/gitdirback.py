@@ -173,6 +173,12 @@ def put_back_beside(
     only = [str(n) for n in rewritten] if isinstance(rewritten, list) else None
     mended, unmended = mend_reflogs(repo, pre_op, op_id, only=only)
     lines += unmended
+    # Tags it made, deleted or moved: left, but named (tagsleft.py, imported only then).
+    tags = (checkpoint.tags_in(repo, pre_op), checkpoint.tags_in(repo, end)) if end else None
+    if tags is not None and tags[0] is not None and tags[1] is not None and tags[0] != tags[1]:
+        from git_atomic.ops import tagsleft
+
+        lines += tagsleft.lines(repo, tags[0], tags[1])
     # (Imported only where there was or is a linked worktree: an abort's usual way does not.)
     if (
         worktrees
