@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -1311,6 +1312,42 @@ def test_a_path_too_long_for_git_to_open_is_refused_not_lost(repo: GitRepo, what
     assert len(res.stderr.strip().splitlines()) == 1 and len(res.stderr) < 400, res.stderr
     assert _read_deep(repo, names, file) == b"mine\n"
     assert repo.read("README") == b"hello\n"  # (the walk of the oracle cannot go that deep)
+
+
+MADE_TOO_DEEP = {"a file in it": TOO_DEEP["folder"], "folders only": ([b"d" * 70] * 60, None)}
+
+
+@pytest.mark.parametrize("what", list(MADE_TOO_DEEP))
+def test_a_path_too_long_the_operation_made_names_the_way_out(
+    repo: GitRepo, tmp_path: Path, what: str
+) -> None:
+    """An operation that made a path longer than git can open (`mkdir -p` 60 x 70 bytes): its
+    rollback stops before it writes anything (no rescue could hold what is there) and the
+    operation is left interrupted, but the line said "then run this again", which a `run`
+    left interrupted refuses. It says now that `recover` finishes it; doing as it says (the
+    folder moved out of the worktree) ends rolled back, the tree as before."""
+    names, file = MADE_TOO_DEEP[what]
+    before = oracle.disk(repo.path)
+    script = tmp_path / "deep.py"  # folder by folder (no path given whole), then the file
+    script.write_text(
+        "import os\nfd = os.open('.', os.O_RDONLY)\n"
+        f"for n in {[n.decode() for n in names]!r}:\n"
+        "    os.mkdir(n, dir_fd=fd); fd = os.open(n, os.O_RDONLY, dir_fd=fd)\n"
+        + (
+            f"os.close(os.open({file.decode()!r}, os.O_WRONLY | os.O_CREAT, dir_fd=fd))\n"
+            if file
+            else ""
+        )
+    )
+    line = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}; exit 1"
+    res = repo.atomic("run", "--", "sh", "-c", line, check=3)
+    assert "a path too long for git to open" in res.stderr, res.stderr
+    assert "`git atomic recover`" in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    os.rename(repo.path / names[0].decode(), tmp_path / "kept")  # as the line says
+    repo.atomic("recover", check=0)
+    assert oracle.disk(repo.path) == before
+    assert "interrupted" not in repo.atomic("status", check=0).stdout
 
 
 @pytest.mark.parametrize("how", ["core.worktree", "GIT_WORK_TREE"])

@@ -67,6 +67,15 @@ def _made_unlistable_since(stderr: bytes, root: Path, since: float | None) -> li
     ]
 
 
+# A run's own rollback that meets one stops before it writes anything and leaves the operation
+# interrupted: `recover` finishes it once the path is shorter (a folder moved out of the
+# worktree stays as it is; one moved within it is the operation's, taken back with the rest).
+_LONG_HINT: Final = (
+    "move it where its path is shorter, then run this again (`git atomic recover` where "
+    "`git atomic status` shows an operation interrupted)"
+)
+
+
 def refuse(stderr: bytes, *, root: Path, since: float | None = None) -> None:
     """Raise RefusedError naming the first path git said it could not read, if any; and a
     folder it could not list that was made so at or after `since` (an operation's own)."""
@@ -78,7 +87,7 @@ def refuse(stderr: bytes, *, root: Path, since: float | None = None) -> None:
         raise RefusedError(
             f"{shown}: a path too long for git to open (over {len(long[0])} bytes), so no "
             "checkpoint can hold what is there; git-atomic changed nothing",
-            hint="move it where its path is shorter, then run this again",
+            hint=_LONG_HINT,
         )
     found = [
         m.group(1) for pattern in (_CANNOT_OPEN, _CANNOT_LOOK) for m in pattern.finditer(stderr)
