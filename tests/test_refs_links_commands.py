@@ -1,9 +1,9 @@
 """A link of yours in refs, logs or at `packed-refs` (no operation made it), met by a command
-that takes an effect back or restores a state without an operation of its own open: `undo`,
-`rollback` of a finished operation, `rollback --op`, `emergency`. Each refuses it by name, as
-`begin` and `run` do (gitlinks.refuse_found): exit 3, the link where it was, the file outside
-never written, the worktree as it was. Before, their probe set the link aside (exit 0), and no
-later undo made it again: your layout changed, silently.
+that takes an effect back or restores a state without an operation of its own open (`undo`,
+`rollback` of a finished operation, `rollback --op`, `emergency`) or by `gc` (its probe): each
+refuses it by name, as `begin` and `run` do (gitlinks.refuse_found): exit 3, the link where it
+was, the file outside never written, the worktree as it was. Before, their probe set the link
+aside (exit 0), and no later undo made it again: your layout changed, silently.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from testing import oracle
 from testing.gitrepo import GitRepo
 
 _WHERE = [".git/refs/heads/main", ".git/logs/refs/heads/main", ".git/packed-refs"]
-_COMMANDS = [("undo",), ("rollback",), ("rollback", "--op", "OP"), ("emergency",)]
+_COMMANDS = [("undo",), ("rollback",), ("rollback", "--op", "OP"), ("emergency",), ("gc",)]
 
 
 @pytest.mark.parametrize("where", _WHERE)

@@ -47,6 +47,7 @@ from git_atomic.core.journal import Journal
 from git_atomic.engine import (
     conversion,
     git,
+    gitlinks,
     lfskeep,
     reflogkeep,
     scanindex,
@@ -72,6 +73,9 @@ def gc(*, older_than_days: float, json_out: bool) -> int:
         raise UsageError(f"--older-than: expected a number of days >= 0, got {older_than_days:g}")
     cutoff = time.time() - older_than_days * 86400
     with context.opened("gc", check_state=False) as ctx:
+        # A link in refs: its probe would set it aside (yours, or an open operation's, whose
+        # abort sets it aside itself); refused by name, before anything is retired.
+        gitlinks.refuse_found(ctx.repo.git_dir, ctx.repo.common_dir)
         from git_atomic.agents import turnabandoned
 
         # A turn whose session never came back (no Stop, no next prompt): nothing else ends it.
