@@ -269,6 +269,24 @@ def test_the_next_call_sees_what_changed(calls: Calls, change: str) -> None:
         assert seen != first, seen
 
 
+IDENTITY = tuple(
+    f"GIT_{who}_{what}" for who in ("AUTHOR", "COMMITTER") for what in ("NAME", "EMAIL", "DATE")
+)
+
+
+@pytest.mark.parametrize("variable", IDENTITY)
+def test_a_commits_identity_changed_is_no_new_discovery(calls: Calls, variable: str) -> None:
+    """Who makes a commit and when (an agent that sets its own name or a date per call) changes
+    no answer of `rev-parse` nor of `config --list` (`git help git`, ENVIRONMENT): the kept
+    answer is used, and it is the answer git gives."""
+    calls()
+    value = "2030-01-01T00:00:00Z" if variable.endswith("DATE") else "Agent <agent@example.com>"
+    calls.env[variable] = value
+    seen, ran = calls()
+    assert ran == [], ran
+    assert seen == calls.fresh()
+
+
 def test_a_configuration_that_includes_a_file_is_never_kept(calls: Calls) -> None:
     """An included file's answer depends on more than the files keyed (its own bytes, the
     branch for `onbranch:`): such a configuration is read by git at every call."""

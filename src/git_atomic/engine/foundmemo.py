@@ -10,9 +10,9 @@ of it reads the same, byte for byte (never a file's times):
 - the folder, as given and resolved, and for each folder between it and the one whose `.git`
   git finds, that it holds no `.git` git would take nor a `HEAD` (a git dir git would take
   for a bare repository);
-- the variables git reads (every `GIT_*` but its tracing and ours, `HOME`, `XDG_CONFIG_HOME`,
-  `PATH`, `SUDO_UID`), the user we run as, and the git program `PATH` finds (its inode, size
-  and times: another git, or an upgraded one, is asked again);
+- the variables git reads (every `GIT_*` but its tracing, a commit's identity and ours,
+  `HOME`, `XDG_CONFIG_HOME`, `PATH`, `SUDO_UID`), the user we run as, and the git program
+  `PATH` finds (its inode, size and times: another git, or an upgraded one, is asked again);
 - the `.git` found (its kind and owner, a `gitdir:` file's text, a link's target), the owners
   of the worktree's folder and of its git dir (`safe.directory`), the git dir's `HEAD` (its
   text: a branch switched, a detached HEAD), its `commondir`, and that the shared git dir's
@@ -45,8 +45,13 @@ from git_atomic.engine import gitconfig, objectformat
 _TAG: Final = b"git-atomic found 2\n"
 _MOST: Final = 1 << 20  # a configuration file read whole for the key; past this: not kept
 _LEVELS: Final = 64
-# Variables of git's that change no answer of `rev-parse` or `config` (and ours).
-_IGNORED_PREFIXES: Final = ("GIT_TRACE", "GIT_ATOMIC_")
+# Variables of git's that change no answer of `rev-parse` or `config` (and ours): its
+# tracing, and who makes a commit and when (GIT_AUTHOR_NAME/EMAIL/DATE, GIT_COMMITTER_...:
+# `git help git` ENVIRONMENT, "Git Commits"), read only where git writes a commit, a tag or a
+# reflog entry, and read by us from the environment where we write one (gitconfig.py,
+# commitbody.py), never from what is kept here. An agent that sets them per call (its own
+# identity, a fixed date) is no new repository. Any other GIT_* variable stays in the key.
+_IGNORED_PREFIXES: Final = ("GIT_TRACE", "GIT_ATOMIC_", "GIT_AUTHOR_", "GIT_COMMITTER_")
 _OTHER_VARIABLES: Final = ("HOME", "XDG_CONFIG_HOME", "PATH", "SUDO_UID")
 # What in `config -z --list` (`name\nvalue\0`) may be a credential: a URL with a user part,
 # or a setting named for one.
