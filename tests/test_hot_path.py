@@ -56,6 +56,7 @@ BEFORE_SCAN = {
         ".engine.gitlinks",  # links of yours in refs/ looked for before the scan reads a ref
         ".engine.gitoutput",  # git.py's records of what git prints, and their parsing
         ".engine.gitrunner",  # Repo's layers, split from git.py: how its git calls run,
+        ".engine.reflisting",  # its last refs listing, kept with our updates (typing alone)
         ".engine.gitobjects",  # objects read and written, trees listed and compared,
         ".engine.gittrees",  # trees written and edited
         ".engine.treediff",  # git.py's tree edits' differences, known without diff-tree (tiny)
@@ -122,6 +123,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.reflogkeep",  # the branches' reflogs, linked by a PRE-OP (a turn's first call)
         ".engine.memofiles",  # ORIG_HEAD noted by a PRE-OP, one small read (safefs, os alone)
         ".engine.coreplace",  # core.bare/core.worktree noted by a PRE-OP: two small reads
+        ".engine.refsfiles",  # whether a ref may be under a prefix: a listing, one small read
         ".engine.gitfolders",  # the ref folders a PRE-OP had not: a few lstat (safefs, os alone)
         ".engine.staged",
         ".ops",

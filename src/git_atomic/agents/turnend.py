@@ -17,7 +17,7 @@ from git_atomic.agents import turn, turnabandoned, turnothers, turnplace, turnst
 from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, new_record, worktrees_of
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import git, staged
+from git_atomic.engine import capturerefs, git, staged
 
 if TYPE_CHECKING:
     from git_atomic.agents import judge
@@ -191,6 +191,8 @@ def _finish(
                     slot.write(record)
                     return judge.own_open(record, repo, own)
                 unreadable = ""
+                # The turn's refs listed with its end's capture, for after it (one listing).
+                also = capturerefs.ALSO_LISTED.set((_turn_refs(record),))
                 try:
                     record = _closed(repo, record, raw_index=bool(held_up))
                 except staged.UnreadableIndex as exc:
@@ -198,6 +200,8 @@ def _finish(
                     # held with the index as its bytes, and the turn is taken back.
                     unreadable = f"this turn left {exc.left} ({exc.reason})"
                     record = _closed(repo, record, raw_index=True)
+                finally:
+                    capturerefs.ALSO_LISTED.reset(also)
                 slot.remove()
                 left = record
             listed = None  # the branches and the turn's refs: one listing for both uses
@@ -238,14 +242,24 @@ def _finish(
         return judge.not_judged(record, repo, why) if record is not None else None
 
 
+def _turn_refs(record: Record) -> str:
+    return f"{turnstate.TURN_REFS}{record.op_id}/"
+
+
 def _branches_and_turn_refs(repo: git.Repo, record: Record) -> bytes | None:
     """The branches and the turn's refs, in one listing (`Repo.refs_listing`'s format): for
     `_on_our_refs` and the judge's adoption of the turn's refs, which each listed its own.
-    None where git cannot list them (a HEAD the turn damaged): each asks again, as before."""
+    Where the turn's end captured, its capture listed them and our updates since are known
+    (`Repo.listed_again`): no listing. None where git cannot list them (a HEAD the turn
+    damaged): each asks again, as before."""
     from git_atomic.engine.gitoutput import REFS_FORMAT
 
-    prefix = f"{turnstate.TURN_REFS}{record.op_id}/"
-    res = repo.run("for-each-ref", f"--format={REFS_FORMAT}", "refs/heads/", prefix, check=False)
+    known = repo.listed_again("refs/heads/", _turn_refs(record))
+    if known is not None:
+        return known
+    res = repo.run(
+        "for-each-ref", f"--format={REFS_FORMAT}", "refs/heads/", _turn_refs(record), check=False
+    )
     return res.stdout if res.returncode == 0 else None
 
 

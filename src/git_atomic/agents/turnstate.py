@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic.core import records, wholefile
 from git_atomic.core.records import dataclass, field
+from git_atomic.engine import refsfiles
 from git_atomic.engine.objectformat import sha256_hex
 
 if TYPE_CHECKING:
@@ -98,23 +99,12 @@ class Record:
 
 def any_turn_refs(repo: Repo, *, but: Collection[str] = ()) -> bool:
     """Whether a ref may be under refs/atomic/turns/, read from the files git keeps them in
-    (no git process): a hook call with no record to go on (a read-only call's, a turn with no
-    file-changing call) asks git for the turns' refs (turnorphans.py) only where there may be
-    one; and a turn's end, only where there may be one of a turn other than those `but` names
-    (the turns that have their records: no turn of theirs is rebuilt). Where refs are not
-    files (reftable), or cannot be read, there may be."""
-    if (repo.config("extensions.refstorage") or "files").lower() != "files":
-        return True
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        if any(name not in but for name in os.listdir(repo.common_dir / TURN_REFS)):
-            return True
-    try:
-        with open(repo.common_dir / "packed-refs", "rb") as fh:
-            return b" " + TURN_REFS.encode() in fh.read()
-    except (FileNotFoundError, NotADirectoryError):
-        return False
-    except OSError:
-        return True
+    (no git process, never through a link, never a FIFO's wait: refsfiles.py): a hook call
+    with no record to go on (a read-only call's, a turn with no file-changing call) asks git
+    for the turns' refs (turnorphans.py) only where there may be one; and a turn's end, only
+    where there may be one of a turn other than those `but` names (the turns that have their
+    records: no turn of theirs is rebuilt)."""
+    return refsfiles.may_hold(repo, TURN_REFS, but=but)
 
 
 def session_key(session: str) -> str:

@@ -7,6 +7,7 @@ rest."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Final
 
 from git_atomic.engine import conversion, scanindex
@@ -19,16 +20,25 @@ STASH: Final = "refs/stash"  # stashstate.py
 # Tags are left alone by a rollback, but named where an operation changed them (tagsleft.py):
 # listed in the same `for-each-ref`, no process of their own.
 TAGS: Final = "refs/tags/"
+# Refs listed with a capture's for a caller that needs them after it (an agent turn's end:
+# its own refs), taken from that listing (`Repo.listed_again`), not listed again.
+ALSO_LISTED: ContextVar[tuple[str, ...]] = ContextVar("ALSO_LISTED", default=())
 
 
-def listing(repo: Repo) -> bytes:
-    """The refs a capture reads (snapshot.capture's `refs_listed`), as `Repo.refs_listing`
-    lists them."""
-    return repo.refs_listing(
+def prefixes(repo: Repo) -> tuple[str, ...]:
+    """What `listing` lists, with the refs `ALSO_LISTED` adds."""
+    return (
         "refs/heads/",
         scanindex.SCAN_REFS,
         *IN_PROGRESS,
         STASH,
         TAGS,
         conversion.raw_ref_name(repo),
+        *ALSO_LISTED.get(),
     )
+
+
+def listing(repo: Repo) -> bytes:
+    """The refs a capture reads (snapshot.capture's `refs_listed`), as `Repo.refs_listing`
+    lists them."""
+    return repo.refs_listing(*prefixes(repo))

@@ -15,7 +15,7 @@ from typing import Final
 
 from git_atomic.core import patterns
 from git_atomic.core.errors import GitError
-from git_atomic.engine import objectformat
+from git_atomic.engine import objectformat, reflisting
 from git_atomic.engine.gitoutput import REFS_FORMAT, parse_refs
 
 # The records of git's output, importable from here as before (gitoutput.py parses them).
@@ -150,17 +150,28 @@ class Repo(RepoTrees):
 
     def refs_listing(self, *prefixes: str) -> bytes:
         """The refs under `prefixes` as `for-each-ref --format=REFS_FORMAT` lists them (symbolic
-        ones too): `parse_refs` reads it."""
-        return self.out("for-each-ref", f"--format={REFS_FORMAT}", *prefixes)
+        ones too): `parse_refs` reads it. Kept, with our updates since (`listed_again`)."""
+        listed = self.out("for-each-ref", f"--format={REFS_FORMAT}", *prefixes)
+        self.listed = reflisting.Listing(prefixes, listed)
+        return listed
+
+    def listed_again(self, *prefixes: str) -> bytes | None:
+        """The refs under `prefixes` as `refs_listing` would list them now, from its last
+        listing and our updates since (reflisting.py); None where they are not known so."""
+        return self.listed.under(prefixes) if self.listed is not None else None
 
     def update_refs(self, commands: Iterable[str], *, message: str) -> None:
         """One transaction of `update-ref --stdin` lines (update/create/delete/verify). A ref's
         name may hold bytes that are not UTF-8 (`git branch $'lat\\351n'`): parse_refs keeps
         them as surrogates, given back here as the bytes they were."""
+        commands = list(commands)
         payload = "".join(c + "\n" for c in commands)
         if payload:
             data = payload.encode("utf-8", "surrogateescape")
+            listed = self.listed
             self.run("update-ref", "-m", message, "--stdin", input=data)
+            if listed is not None and listed.moved(commands):
+                self.listed = listed
 
     def set_head(
         self,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from git_atomic.core import process
-from git_atomic.engine import gitdirfiles, objectformat
+from git_atomic.engine import gitdirfiles, objectformat, reflisting
 from git_atomic.engine.gitconfig import RepoConfig
 
 if TYPE_CHECKING:
@@ -28,6 +28,8 @@ class RepoRunner(RepoConfig):
         self.root = root  # the worktree's top folder
         self.git_dir = git_dir  # this worktree's git dir (.git, or .git/worktrees/<id>)
         self.common_dir = common_dir  # the repository's shared git dir
+        # The last refs listing, with our updates since (reflisting.py; git.Repo keeps it).
+        self.listed: reflisting.Listing | None = None
         super().__init__()
         # Every call names the repository: never the one git would find from a folder (a
         # `.git` file, GIT_DIR from `git --git-dir=... atomic`, a command run from elsewhere).
@@ -91,6 +93,8 @@ class RepoRunner(RepoConfig):
     ) -> process.Result:
         """`filters`: your clean/smudge filters run (never required), for commits mode's
         commits only; every other call has none (`no_filters`)."""
+        if self.listed is not None and not reflisting.keeps(args):
+            self.listed = None  # a command that may move a ref: the listing is no longer known
         return process.git(
             (*(self.lenient_filters() if filters else self.no_filters()), *args),
             cwd=self.root,

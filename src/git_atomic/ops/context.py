@@ -18,7 +18,7 @@ from git_atomic.core.journalrows import CheckpointRow, EventRow, OpRow
 from git_atomic.core.lock import WorktreeLock, process_alive
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import HistoryMode, OpStatus
-from git_atomic.engine import discovery, git, gitstate
+from git_atomic.engine import discovery, git, gitstate, refsfiles
 from git_atomic.engine.early import Early, holding
 
 # The intent of a restore outside any operation (rollback --to, undo, emergency) while it runs.
@@ -453,7 +453,11 @@ def journal_gone_line(sha: str, name: str) -> str:
 
 def orphaned_pre_op(repo: git.Repo) -> tuple[str, str] | None:
     """The PRE-OP checkpoint of the newest operation under refs/atomic/ops/ and its subject
-    (`git-atomic PRE-OP: NAME [ID]`), for a journal that is gone; None when there is none."""
+    (`git-atomic PRE-OP: NAME [ID]`), for a journal that is gone; None when there is none.
+    Asked of git only where the refs' files may hold one (refsfiles.py): a repository's first
+    operation, or an agent's first turn's end, lists no refs for it."""
+    if not refsfiles.may_hold(repo, "refs/atomic/ops/"):
+        return None
     listed = repo.run(
         "for-each-ref",
         "--sort=-committerdate",

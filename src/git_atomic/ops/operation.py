@@ -296,7 +296,9 @@ class Engine:
         )
         failpoints.hit(f"{event}:before-rescue")
         try:
-            target, set_aside, refs_listed = rescue.load_target(self.ctx, target_sha, op_id)
+            target, set_aside, refs_listed = rescue.load_target(
+                self.ctx, target_sha, op_id, probed=probe is not None
+            )
         except GitError:
             self._gone(target_sha)
             raise

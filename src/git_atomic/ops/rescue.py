@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING
 from git_atomic.core import failpoints, records
 from git_atomic.core.config import CONFIG_FILE, PYPROJECT_FILE, budget_of
 from git_atomic.core.vocab import CheckpointKind, EventKind
-from git_atomic.engine import checkpoint, discovery, gitlinks, scan, scanindex, snapshot, unseen
+from git_atomic.engine import (
+    capturerefs,
+    checkpoint,
+    discovery,
+    gitlinks,
+    scan,
+    scanindex,
+    snapshot,
+    unseen,
+)
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 from git_atomic.ops.context import Context
@@ -25,14 +34,16 @@ if TYPE_CHECKING:
 
 
 def load_target(
-    ctx: Context, target_sha: str, op_id: str | None
+    ctx: Context, target_sha: str, op_id: str | None, *, probed: bool = False
 ) -> tuple[Snapshot, bool, bytes | None]:
     """The target checkpoint, and whether anything of git's was set aside to read it: a
     HEAD git refuses (a link, say) is set aside before git is asked anything, a
     provisional one first, to read the target, then the target's (gitlinks.py). The refs of
     operation `op_id` (whose rescue this rollback writes) are looked into too. Last, the refs
     as the rescue's capture reads them, listed once for both (None: a branch on our refs was
-    made a branch again since, the capture lists them anew)."""
+    made a branch again since, the capture lists them anew). `probed`: the caller's probe
+    (a capture of this instant, no command of yours since) listed them: its listing, with our
+    updates since (`Repo.listed_again`), is taken."""
     repo = ctx.repo
     # The git dir gone, or moved into the worktree: refused (a packed-refs that is no file of
     # git's: set aside below).
@@ -47,8 +58,11 @@ def load_target(
     # not the provisional one, which the rescue would hold and `undo` put back.
     if damaged or gitlinks.aside_holds_head(repo.git_dir):
         gitlinks.write_head(repo.git_dir, gitlinks.head_text(target.head_ref, target.head_oid))
-    # Listed with the lock (early.py), where nothing was set aside since: not listed again.
+    # Listed with the lock (early.py), or by the caller's probe (with our updates since:
+    # Repo.listed_again), where nothing was set aside since: not listed again.
     early = ctx.early.take_refs() if ctx.early is not None else None
+    if early is None and probed and not set_aside:
+        early = repo.listed_again(*capturerefs.prefixes(repo))
     listed: bytes | None = (
         early if early is not None and not set_aside else snapshot.refs_listing(repo)
     )
