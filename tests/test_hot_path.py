@@ -676,6 +676,9 @@ def test_a_file_tools_later_call_asks_git_only_what_it_cannot_read(
     # No turn but this one (which has its record) has refs: the refs of every turn are not
     # listed to look for one whose record a call removed (turnorphans.py), as they were.
     assert not [a for a in listings if "refs/atomic/turns/" in a], listings
+    # And the branches and the turn's refs are its end's capture's listing (with our updates
+    # since: engine/reflisting.py), listed with the turn's refs: one listing in all.
+    assert len(listings) == 1, listings
     op = json.loads(repo.atomic("log", "--json", check=0).stdout)
     assert op  # the turn is recorded; its steps' exactness: tests/test_agents_turn_core.py
     repo.atomic("rollback", check=0, env=env)
@@ -772,3 +775,5 @@ def test_a_command_after_begin_asks_no_discovery_git_kept(
     commands = git_commands(trace) if trace.exists() else []  # (`status`: none at all)
     asked = [a for a in starts(trace) if "--show-toplevel" in a] if trace.exists() else []
     assert not asked and "config" not in commands, commands
+    if command[0] == "undo":  # the probe's listing is the rescue's target's (reflisting.py)
+        assert commands.count("for-each-ref") == 1, commands

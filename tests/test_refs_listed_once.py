@@ -164,3 +164,78 @@ def test_turn_refs_are_never_looked_for_through_a_link(
 def test_a_fifo_at_packed_refs_is_never_waited_on(repo: GitRepo) -> None:
     os.mkfifo(repo.path / ".git" / "packed-refs")
     assert ask(repo) == "True"
+
+
+KNOWN = """
+import json, sys
+from pathlib import Path
+from git_atomic.engine import git
+root = Path(sys.argv[1])
+repo = git.Repo(root, root / ".git", root / ".git")
+prefixes = ("refs/heads/", "refs/atomic/turns/t/", "refs/stash")
+repo.refs_listing(*prefixes)
+for step in json.loads(sys.argv[2]):
+    if step == "run":
+        repo.run("symbolic-ref", "refs/heads/alias", "refs/heads/main")
+    elif step == "read":
+        repo.run("-c", "core.autocrlf=false", "cat-file", "-t", "HEAD")
+    else:
+        repo.update_refs(step, message="test")
+known = repo.listed_again(*prefixes)
+print(json.dumps(None if known is None else known.decode()))
+print(json.dumps(repo.refs_listing(*prefixes).decode()))
+"""
+
+
+FORGOTTEN = ("through a symbolic ref", "of the ref a symbolic ref names", "HEAD", "another command")
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "create",
+        "update",
+        "delete",
+        "zero new is a delete",
+        "outside the prefixes",
+        "through a symbolic ref",
+        "of the ref a symbolic ref names",
+        "HEAD",
+        "another command",
+        "a command that reads",
+    ],
+)
+def test_a_kept_listing_is_what_git_lists_or_none(repo: GitRepo, case: str) -> None:
+    """The listing with our updates since (engine/reflisting.py) is, byte for byte, what
+    `for-each-ref` lists after them; where an update cannot be followed exactly, none."""
+    head = repo.head()
+    zero = "0" * len(head)
+    repo.git("update-ref", "refs/atomic/turns/t/001-start", head)
+    repo.git("branch", "side")
+    if case in ("through a symbolic ref", "of the ref a symbolic ref names"):
+        repo.git("symbolic-ref", "refs/heads/alias", "refs/heads/side")
+    steps: list[object] = {
+        "create": [[f"create refs/atomic/turns/t/002-end {head}"]],
+        "update": [[f"update refs/heads/side {head} {head}", "verify refs/heads/main " + head]],
+        "delete": [[f"delete refs/atomic/turns/t/001-start {head}"]],
+        "zero new is a delete": [[f"update refs/heads/side {zero} {head}"]],
+        "outside the prefixes": [[f"create refs/atomic/ops/x/001-pre-op {head}"]],
+        "through a symbolic ref": [[f"update refs/heads/alias {head}"]],
+        "of the ref a symbolic ref names": [[f"delete refs/heads/side {head}"]],
+        "HEAD": [[f"update HEAD {head}"]],
+        "another command": ["run"],
+        "a command that reads": ["read", [f"create refs/atomic/turns/t/002-end {head}"]],
+    }[case]
+    res = subprocess.run(
+        [sys.executable, "-c", KNOWN, str(repo.path), json.dumps(steps)],
+        env=repo.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    known, listed = map(json.loads, res.stdout.splitlines())
+    if case in FORGOTTEN:
+        assert known is None
+    else:
+        assert known == listed

@@ -40,9 +40,13 @@ _READ_ONLY: Final = frozenset(
 
 
 def keeps(args: Sequence[str]) -> bool:
-    """Whether the git command `args` (as `Repo.run` takes them) leaves every ref as it was;
-    an option before the command (`-c`, `-C`) is not followed here: it may not."""
-    return bool(args) and args[0] in _READ_ONLY
+    """Whether the git command `args` (as `Repo.run` takes them) leaves every ref as it was:
+    its name, past git's own options (`-c name=value`, which a command that moves no ref
+    moves none with), is one of `_READ_ONLY`."""
+    at = 0
+    while at < len(args) and args[at].startswith("-"):
+        at += 2 if args[at] in ("-c", "-C") else 1
+    return at < len(args) and args[at] in _READ_ONLY
 
 
 class Listing:
