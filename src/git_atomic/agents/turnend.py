@@ -191,7 +191,9 @@ def _finish(
                     slot.write(record)
                     return judge.own_open(record, repo, own)
                 unreadable = ""
-                # The turn's refs listed with its end's capture, for after it (one listing).
+                # The turn's refs listed with its end's capture, for after it (one listing);
+                # never a listing an earlier call of this process made.
+                repo.listed = None
                 also = capturerefs.ALSO_LISTED.set((_turn_refs(record),))
                 try:
                     record = _closed(repo, record, raw_index=bool(held_up))

@@ -112,6 +112,9 @@ def probe(repo: Repo, *, since: float | None = None) -> Snapshot:
     the operation whose effect a move takes back (or brings again) began: a folder of ours
     git cannot list that was made so at or after it is refused by name (unreadable.py), as
     by the operation's own rollback (rescue.py), not left as a folder nobody captured."""
+    # The refs listing its rollback takes (rescue.load_target) is this probe's own, never one
+    # an earlier command of this process listed (an MCP server's: discovery keeps its Repo).
+    repo.listed = None
     mark = scan.UNLISTABLE_SINCE.set(since)
     try:
         return snapshot.capture(
