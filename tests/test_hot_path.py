@@ -109,6 +109,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.changedtimes",  # (and when what it holds last changed: ignores.py's, split)
         ".engine.checkpoint",  # the checkpoint format, and the capture's steps:
         ".engine.folderids",  # where each folder was (device, inode): a checkpoint keeps it (tiny)
+        ".engine.checkpointtags",  # the tags a checkpoint records (tiny)
         ".engine.folders",
         ".engine.folderwalk",  # the walk of the folders beside the scan (early.py)
         ".engine.indexfile",

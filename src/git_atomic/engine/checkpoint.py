@@ -89,8 +89,7 @@ ATTRIBUTES: Final = b"attributes"
 REPOSITORIES: Final = b"repositories"
 STASH: Final = b"stash"
 FOLDER_IDS: Final = b"folder-ids"
-TAGS: Final = b"tags"  # `<oid> <ref>` NUL-separated: the tags when captured (tagsleft.py)
-_TAGS_AT_MOST: Final = 1 << 20  # bytes of TAGS records a capture writes (tags_blob)
+TAGS: Final = b"tags"  # `<oid> <ref>` NUL-separated: the tags when captured (checkpointtags.py)
 _BLOB: Final = "100644"
 _TREE: Final = "040000"
 
@@ -368,36 +367,6 @@ def paths_blob(repo: Repo, paths: Iterable[bytes]) -> str | None:
     if not listed:
         return None
     return repo.write_blob(b"".join(p + b"\0" for p in listed))
-
-
-def tags_blob(repo: Repo, tags: Mapping[str, str]) -> str | None:
-    """A blob of `<oid> <ref>` records for the tags, NUL-separated and sorted (the same tags,
-    the same blob: written once); an empty one for none. Written loose without a process
-    only: in a repository a group shares, or past _TAGS_AT_MOST (tens of thousands of tags),
-    None (not captured, as in a checkpoint from before: a capture gains no git process)."""
-    records = sorted(f"{o} {n}".encode("utf-8", "surrogateescape") for n, o in tags.items())
-    data = b"".join(r + b"\0" for r in records)
-    if len(data) > _TAGS_AT_MOST or not repo.writes_loose():
-        return None
-    return repo.write_blob(data)
-
-
-def tags_in(repo: Repo, commit: str) -> str | None:
-    """The checkpoint's TAGS blob; None where it did not capture the tags."""
-    found = [e.oid for e in repo.ls_tree(commit) if e.path == TAGS]
-    return found[0] if found else None
-
-
-def tags_of(repo: Repo, blob: str | None) -> dict[str, str] | None:
-    """The tags TAGS holds, {ref: oid}; None where the checkpoint did not capture them."""
-    if blob is None:
-        return None
-    out = {}
-    for record in repo.cat_blob(blob).split(b"\0"):
-        oid, _, name = record.partition(b" ")
-        if name:
-            out[name.decode("utf-8", "surrogateescape")] = oid.decode("ascii")
-    return out
 
 
 def _paths(repo: Repo, blob: str | None) -> frozenset[bytes]:

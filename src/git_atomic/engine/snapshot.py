@@ -21,6 +21,7 @@ from git_atomic.core.records import dataclass, field
 from git_atomic.engine import (
     capturerefs,
     checkpoint,
+    checkpointtags,
     discovery,
     dotgit,
     folderids,
@@ -410,7 +411,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         stash=git_side.stash[0] if git_side.stash is not None else None,
         stash_known=git_side.stash is not None,
         folder_ids=held.folder_ids_kept or folderids.blob(repo, held.folder_ids),
-        tags=checkpoint.tags_blob(repo, git_side.tags),
+        tags=checkpointtags.tags_blob(repo, git_side.tags),
     )
     if effect_base:
         # Measured as the commits are: your git's view of the files (a file outside the

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Final
 
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind
-from git_atomic.engine import checkpoint
+from git_atomic.engine import checkpoint, checkpointtags
 
 if TYPE_CHECKING:
     from git_atomic.engine.git import Repo
@@ -174,7 +174,9 @@ def put_back_beside(
     mended, unmended = mend_reflogs(repo, pre_op, op_id, only=only)
     lines += unmended
     # Tags it made, deleted or moved: left, but named (tagsleft.py, imported only then).
-    tags = (checkpoint.tags_in(repo, pre_op), checkpoint.tags_in(repo, end)) if end else None
+    tags = (
+        (checkpointtags.tags_in(repo, pre_op), checkpointtags.tags_in(repo, end)) if end else None
+    )
     if tags is not None and tags[0] is not None and tags[1] is not None and tags[0] != tags[1]:
         from git_atomic.ops import tagsleft
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import shlex
 
-from git_atomic.engine import checkpoint
+from git_atomic.engine import checkpointtags
 from git_atomic.engine.git import Repo
 
 _WHY = "left as it is (tags are left alone)"
@@ -22,9 +22,9 @@ _WHY = "left as it is (tags are left alone)"
 
 def lines(repo: Repo, before_blob: str, after_blob: str) -> list[str]:
     """One line per tag the operation made, deleted or moved: its TAGS blobs at its PRE-OP and
-    at the state it left (checkpoint.tags_in; imported only where the two differ)."""
-    before = checkpoint.tags_of(repo, before_blob) or {}
-    after = checkpoint.tags_of(repo, after_blob) or {}
+    at the state it left (checkpointtags.tags_in; imported only where the two differ)."""
+    before = checkpointtags.tags_of(repo, before_blob) or {}
+    after = checkpointtags.tags_of(repo, after_blob) or {}
     out = []
     for ref in sorted(before.keys() | after.keys()):
         was, now = before.get(ref), after.get(ref)
