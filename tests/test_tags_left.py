@@ -6,6 +6,7 @@ puts a deleted or moved one back; the tags stay as the operation left them.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,27 @@ def test_rollback_op_of_a_kept_operation_names_its_tags(repo: GitRepo) -> None:
 def test_a_run_that_changed_no_tag_says_none(repo: GitRepo) -> None:
     res = repo.atomic("run", "--no-gates", "--", "sh", "-c", "echo x > n.txt; exit 1", check=1)
     assert "warning: tag" not in res.stderr, res.stderr
+
+
+def test_a_repository_with_many_packed_tags_lists_none_at_each_capture(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """20,000 tags cost each `for-each-ref` 30 ms, and every capture (a hook call's too) lists
+    the refs once: past about a thousand packed tags, none is listed or recorded, and a
+    rollback names none (as before tags were named); the tags stay as the operation left them."""
+    head = repo.git("rev-parse", "HEAD").strip()
+    made = "".join(f"create refs/tags/many{n:05d} {head}\n" for n in range(2000))
+    subprocess.run(["git", "update-ref", "--stdin"], input=made, text=True, cwd=repo.path,
+                   env=repo.env, check=True)  # fmt: skip
+    repo.git("pack-refs", "--all")
+    packed = repo.path / ".git" / "packed-refs"
+    assert packed.stat().st_size > 64 << 10
+    trace = tmp_path / "trace.json"
+    res = repo.atomic(
+        "run", "--", "sh", "-c", "git tag -d v1; exit 1", check=1,
+        env={"GIT_TRACE2_EVENT": str(trace)},
+    )  # fmt: skip
+    listings = [line for line in trace.read_text().splitlines() if "for-each-ref" in line]
+    assert listings and not [line for line in listings if "refs/tags/" in line], listings
+    assert "tag v1" not in res.stderr
+    assert "refs/tags/v1" not in _tags(repo)  # left as the operation left it

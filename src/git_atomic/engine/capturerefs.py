@@ -7,6 +7,7 @@ rest."""
 
 from __future__ import annotations
 
+import os
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Final
 
@@ -18,8 +19,11 @@ if TYPE_CHECKING:
 IN_PROGRESS: Final = ("refs/bisect/", "refs/rewritten/")  # gitstate.py
 STASH: Final = "refs/stash"  # stashstate.py
 # Tags are left alone by a rollback, but named where an operation changed them (tagsleft.py):
-# listed in the same `for-each-ref`, no process of their own.
+# listed in the same `for-each-ref`, no process of their own; not where `packed-refs` is past
+# this size (about a thousand tags packed): 20,000 tags cost each listing 30 ms, and each
+# capture (a hook call's too) one listing.
 TAGS: Final = "refs/tags/"
+_TAGS_PACKED_AT_MOST: Final = 64 << 10
 # Refs listed with a capture's for a caller that needs them after it (an agent turn's end:
 # its own refs), taken from that listing (`Repo.listed_again`), not listed again.
 ALSO_LISTED: ContextVar[tuple[str, ...]] = ContextVar("ALSO_LISTED", default=())
@@ -32,7 +36,7 @@ def prefixes(repo: Repo) -> tuple[str, ...]:
         scanindex.SCAN_REFS,
         *IN_PROGRESS,
         STASH,
-        TAGS,
+        *((TAGS,) if tags_listed(repo) else ()),
         conversion.raw_ref_name(repo),
         *ALSO_LISTED.get(),
     )
@@ -42,3 +46,12 @@ def listing(repo: Repo) -> bytes:
     """The refs a capture reads (snapshot.capture's `refs_listed`), as `Repo.refs_listing`
     lists them."""
     return repo.refs_listing(*prefixes(repo))
+
+
+def tags_listed(repo: Repo) -> bool:
+    """Whether a capture lists the tags: not where `packed-refs` holds many (its size, one
+    lstat); then a checkpoint records none and a rollback names no tag it changed."""
+    try:
+        return os.lstat(repo.common_dir / "packed-refs").st_size <= _TAGS_PACKED_AT_MOST
+    except OSError:
+        return True  # none: the tags are loose, as few as a repository keeps unpacked

@@ -240,7 +240,7 @@ class _GitSide:
     sparse: infoexclude.Rules  # the worktree's .git/info/sparse-checkout
     shallow: infoexclude.Rules  # .git/shallow
     branch_config: infoexclude.Rules  # the branch sections of the config
-    tags: Mapping[str, str]
+    tags: Mapping[str, str] | None  # None: not listed (capturerefs.tags_listed)
 
 
 def refs_listing(repo: Repo) -> bytes:
@@ -306,7 +306,11 @@ def _read_git_side(
         sparse=sparse,
         shallow=shallow,
         branch_config=branch_config,
-        tags={n: o for n, o in refs.items() if n.startswith(capturerefs.TAGS)},
+        tags=(
+            {n: o for n, o in refs.items() if n.startswith(capturerefs.TAGS)}
+            if capturerefs.tags_listed(repo)
+            else None
+        ),
     )
 
 
@@ -411,7 +415,7 @@ def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) ->
         stash=git_side.stash[0] if git_side.stash is not None else None,
         stash_known=git_side.stash is not None,
         folder_ids=held.folder_ids_kept or folderids.blob(repo, held.folder_ids),
-        tags=checkpointtags.tags_blob(repo, git_side.tags),
+        tags=None if git_side.tags is None else checkpointtags.tags_blob(repo, git_side.tags),
     )
     if effect_base:
         # Measured as the commits are: your git's view of the files (a file outside the
