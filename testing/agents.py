@@ -15,7 +15,7 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ def run_claude_hook(
     *,
     env: Mapping[str, str] | None = None,
     check: bool = True,
+    timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
     """The hook command for `payload`'s event, run in the repository (exit 0 checked unless
     not `check`); `env`: more variables (a failpoint)."""
@@ -36,7 +37,7 @@ def run_claude_hook(
         repo.path,
         {**repo.env, "CLAUDE_PROJECT_DIR": str(repo.path), **(env or {})},
         json.dumps(payload).encode(),
-        300,
+        timeout,
         errors="strict",
     )
     if check:
@@ -77,6 +78,7 @@ def claude_hook(
     *,
     env: Mapping[str, str] | None = None,
     check: bool = True,
+    timeout: float = 300,
     **fields: object,
 ) -> subprocess.CompletedProcess[str]:
     """One call of `session`'s, its payload's common fields as Claude Code sends them."""
@@ -88,7 +90,29 @@ def claude_hook(
         "hook_event_name": event,
         **fields,
     }
-    return run_claude_hook(repo, payload, env=env, check=check)
+    return run_claude_hook(repo, payload, env=env, check=check, timeout=timeout)
+
+
+def write_call(repo: GitRepo, n: int, rel: str, content: str = "") -> dict[str, Any]:
+    """The fields of a `Write` of `content` at `rel`, the turn's `n`th tool call."""
+    return {
+        "tool_name": "Write",
+        "tool_input": {"file_path": str(repo.path / rel), "content": content},
+        "tool_use_id": f"w{n}",
+    }
+
+
+def claude_write(
+    repo: GitRepo, n: int, rel: str, data: bytes, meanwhile: Callable[[], object] | None = None
+) -> None:
+    """Session s1's `n`th call, a `Write` of `data` at `rel`: PreToolUse, the write, what a
+    person does `meanwhile` (inside the tool's window), PostToolUse."""
+    call = write_call(repo, n, rel, data.decode())
+    claude_hook(repo, "s1", "PreToolUse", **call)
+    repo.write(rel, data)
+    if meanwhile is not None:
+        meanwhile()
+    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
 
 
 def mcp_on_pipes(repo: GitRepo, *, text: bool) -> subprocess.Popen[Any]:

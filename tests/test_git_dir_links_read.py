@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from testing import opened
+from testing.agents import claude_hook, write_call
 from testing.gitrepo import GitRepo
 
 _QUICK_S = 60
@@ -54,24 +55,8 @@ def _link(repo: GitRepo, which: str) -> Path:
 
 
 def _hook(repo: GitRepo) -> subprocess.CompletedProcess[str]:
-    payload = {
-        "session_id": "9b1d7c40-0000-4c55-9e0a-dddddddddddd",
-        "transcript_path": "/home/dev/.claude/projects/x/s.jsonl",
-        "cwd": str(repo.path),
-        "permission_mode": "default",
-        "hook_event_name": "PreToolUse",
-        "tool_name": "Write",
-        "tool_use_id": "toolu_01",
-        "tool_input": {"file_path": str(repo.path / "n.txt"), "content": "n\n"},
-    }
-    return repo.atomic(
-        "hook",
-        "claude-code",
-        "PreToolUse",
-        input=json.dumps(payload).encode(),
-        env={"CLAUDE_PROJECT_DIR": str(repo.path)},
-        timeout=_QUICK_S,
-    )
+    session, fields = "9b1d7c40-0000-4c55-9e0a-dddddddddddd", write_call(repo, 1, "n.txt", "n\n")
+    return claude_hook(repo, session, "PreToolUse", check=False, timeout=_QUICK_S, **fields)
 
 
 def _command(repo: GitRepo, command: str) -> subprocess.CompletedProcess[str]:

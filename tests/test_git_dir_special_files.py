@@ -11,7 +11,6 @@ regular index back, your staged and unstaged work as before.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.agents import claude_hook, write_call
 from testing.gitrepo import GitRepo
 
 _QUICK_S = 60  # well within a command's own time: a hang fails the test, never passes slowly
@@ -100,24 +100,8 @@ def _sides(repo: GitRepo) -> str:
 
 
 def _pre_tool_use(repo: GitRepo) -> subprocess.CompletedProcess[str]:
-    payload = {
-        "session_id": "9b1d7c40-0000-4c55-9e0a-cccccccccccc",
-        "transcript_path": "/home/dev/.claude/projects/x/s.jsonl",
-        "cwd": str(repo.path),
-        "permission_mode": "default",
-        "hook_event_name": "PreToolUse",
-        "tool_name": "Write",
-        "tool_use_id": "toolu_01",
-        "tool_input": {"file_path": str(repo.path / "n.txt"), "content": "n\n"},
-    }
-    return repo.atomic(
-        "hook",
-        "claude-code",
-        "PreToolUse",
-        input=json.dumps(payload).encode(),
-        env={"CLAUDE_PROJECT_DIR": str(repo.path)},
-        timeout=_QUICK_S,
-    )
+    session, fields = "9b1d7c40-0000-4c55-9e0a-cccccccccccc", write_call(repo, 1, "n.txt", "n\n")
+    return claude_hook(repo, session, "PreToolUse", check=False, timeout=_QUICK_S, **fields)
 
 
 # --- the index -------------------------------------------------------------------------------

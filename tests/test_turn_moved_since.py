@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-from typing import Any
 
 import pytest
 
-from testing.agents import claude_hook
+from testing.agents import claude_hook, claude_write
 from testing.gitrepo import GitRepo
 
 # What you do after the turn's call, and where the turn's bytes are then (None: nowhere).
@@ -26,14 +25,7 @@ MOVES = {
 
 
 def _write(repo: GitRepo, n: int, rel: str, data: bytes) -> None:
-    call: dict[str, Any] = {
-        "tool_name": "Write",
-        "tool_input": {"file_path": str(repo.path / rel), "content": data.decode()},
-        "tool_use_id": f"w{n}",
-    }
-    claude_hook(repo, "s1", "PreToolUse", **call)
-    repo.write(rel, data)
-    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+    claude_write(repo, n, rel, data)
 
 
 @pytest.mark.parametrize("move", MOVES)

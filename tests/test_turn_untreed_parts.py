@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-from typing import Any
 
 import pytest
 
-from testing.agents import claude_hook
+from testing.agents import claude_hook, claude_write
 from testing.gitrepo import GitRepo
 from testing.oracle import disk
 
@@ -54,16 +53,7 @@ def _seen(repo: GitRepo) -> tuple[object, ...]:
 
 
 def _write(repo: GitRepo, n: int, rel: str, data: bytes, meanwhile: str = "") -> None:
-    call: dict[str, Any] = {
-        "tool_name": "Write",
-        "tool_input": {"file_path": str(repo.path / rel), "content": data.decode()},
-        "tool_use_id": f"w{n}",
-    }
-    claude_hook(repo, "s1", "PreToolUse", **call)
-    repo.write(rel, data)
-    if meanwhile:
-        _sh(repo, meanwhile)
-    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+    claude_write(repo, n, rel, data, (lambda: _sh(repo, meanwhile)) if meanwhile else None)
 
 
 def _taken_back(repo: GitRepo) -> None:
