@@ -291,7 +291,7 @@ def retire_raw(repo: Repo, *, unused_since: int) -> bool:
     path.unlink(missing_ok=True)
     if old is None:
         return False
-    repo.run("update-ref", "-d", ref, old, check=False)
+    repo.run("update-ref", "--no-deref", "-d", ref, old, check=False)
     return True
 
 
@@ -344,4 +344,4 @@ class RawRecord(NamedTuple):
         except OSError:
             scratch.unlink(missing_ok=True)  # a cache: losing it costs time, never exactness
             return
-        repo.run("update-ref", "-m", "git-atomic: raw files", ref, self.tree)
+        repo.run("update-ref", "--no-deref", "-m", "git-atomic: raw files", ref, self.tree)

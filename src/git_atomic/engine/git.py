@@ -163,9 +163,11 @@ class Repo(RepoTrees):
     def update_refs(self, commands: Iterable[str], *, message: str) -> None:
         """One transaction of `update-ref --stdin` lines (update/create/delete/verify). A ref's
         name may hold bytes that are not UTF-8 (`git branch $'lat\\351n'`): parse_refs keeps
-        them as surrogates, given back here as the bytes they were."""
+        them as surrogates, given back here as the bytes they were. A ref of ours
+        (`refs/atomic/`) made a symbolic ref (to your branch) is written over itself, never
+        through it (`option no-deref`): git would refuse our tree there, or move your branch."""
         commands = list(commands)
-        payload = "".join(c + "\n" for c in commands)
+        payload = "".join(("option no-deref\n" if _ours(c) else "") + c + "\n" for c in commands)
         if payload:
             data = payload.encode("utf-8", "surrogateescape")
             listed = self.listed
@@ -292,6 +294,12 @@ class Repo(RepoTrees):
 
 
 _PLAIN_NAME: Final = patterns.keep(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _ours(command: str) -> bool:
+    """Whether an `update-ref --stdin` line names a ref of ours (`refs/atomic/`)."""
+    fields = command.split(" ", 2)
+    return len(fields) > 1 and fields[1].startswith("refs/atomic/")
 
 
 def worktree_key(repo: Repo) -> str:

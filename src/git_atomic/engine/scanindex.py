@@ -301,6 +301,7 @@ class Following:
                 # have moved it).
                 moved = repo.run(
                     "update-ref",
+                    "--no-deref",
                     "-m",
                     "git-atomic: scan follows a restore",
                     ref_name(repo),

@@ -207,7 +207,9 @@ def _merge(
 
 def _conflict(ctx: Context, merges: _Merges, *, merged: bool) -> Applied:
     """Nothing of the user's is touched: the rescue is dropped, the overlaps are named."""
-    ctx.repo.run("update-ref", "-d", merges.rescue_ref, merges.rescue.commit, check=False)
+    ctx.repo.run(
+        "update-ref", "--no-deref", "-d", merges.rescue_ref, merges.rescue.commit, check=False
+    )
     sides = (("files", merges.files), ("index", merges.staged), ("commits", merges.head))
     conflicts = dict.fromkeys(c for _, m in sides for c in m.conflicts)
     return Applied(
