@@ -102,6 +102,24 @@ def write_call(repo: GitRepo, n: int, rel: str, content: str = "") -> dict[str, 
     }
 
 
+def write_hook_payload(
+    repo: GitRepo, session: str, event: str, n: int, name: str
+) -> dict[str, object]:
+    """Claude Code's payload for `event` of the `n`th tool call, a `Write` of `name`."""
+    payload: dict[str, object] = {
+        "session_id": session,
+        "transcript_path": "/dev/null",
+        "cwd": str(repo.path),
+        "hook_event_name": event,
+        "tool_name": "Write",
+        "tool_input": {"file_path": str(repo.path / name), "content": "x"},
+        "tool_use_id": f"toolu_{n}",
+    }
+    if event == "PostToolUse":
+        payload["tool_response"] = {"type": "create", "filePath": str(repo.path / name)}
+    return payload
+
+
 def claude_write(
     repo: GitRepo, n: int, rel: str, data: bytes, meanwhile: Callable[[], object] | None = None
 ) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.agents import write_hook_payload
 from testing.gitrepo import GitRepo
 
 PKG = "git_atomic"
@@ -607,17 +608,7 @@ def test_a_file_tools_later_call_asks_git_only_what_it_cannot_read(
     env = {"GIT_ATOMIC_HELPER": "0", "GIT_ATOMIC_VERIFY_SCAN": "0"}
 
     def call(event: str, n: int, name: str, trace: Path | None = None) -> None:
-        payload = {
-            "session_id": "later-calls",
-            "transcript_path": "/dev/null",
-            "cwd": str(repo.path),
-            "hook_event_name": event,
-            "tool_name": "Write",
-            "tool_input": {"file_path": str(repo.path / name), "content": "x"},
-            "tool_use_id": f"toolu_{n}",
-        }
-        if event == "PostToolUse":
-            payload["tool_response"] = {"type": "create", "filePath": str(repo.path / name)}
+        payload = write_hook_payload(repo, "later-calls", event, n, name)
         traced = {**env, "GIT_TRACE2_EVENT": str(trace)} if trace else env
         res = repo.atomic(
             "hook", "claude-code", event, input=json.dumps(payload).encode(), env=traced

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from testing import opened
+from testing.agents import write_hook_payload
 from testing.gitrepo import GitRepo
 
 ENV = {"GIT_ATOMIC_HELPER": "0", "GIT_ATOMIC_VERIFY_SCAN": "0"}
@@ -51,17 +52,7 @@ def listings(trace: Path) -> list[list[str]]:
 
 
 def hook(repo: GitRepo, event: str, n: int, name: str, trace: Path | None = None) -> str:
-    payload: dict[str, object] = {
-        "session_id": "refs-once",
-        "transcript_path": "/dev/null",
-        "cwd": str(repo.path),
-        "hook_event_name": event,
-        "tool_name": "Write",
-        "tool_input": {"file_path": str(repo.path / name), "content": "x"},
-        "tool_use_id": f"toolu_{n}",
-    }
-    if event == "PostToolUse":
-        payload["tool_response"] = {"type": "create", "filePath": str(repo.path / name)}
+    payload = write_hook_payload(repo, "refs-once", event, n, name)
     env = {**ENV, "GIT_TRACE2_EVENT": str(trace)} if trace else ENV
     res = repo.atomic("hook", "claude-code", event, input=json.dumps(payload).encode(), env=env)
     return res.stdout
