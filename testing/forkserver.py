@@ -107,14 +107,17 @@ def serve(path: str, *, mcp: bool = False) -> None:
                     return
             elif key.data == "accept":
                 conn, _ = listener.accept()
-                pid = _start(conn, listener, selector, streams)
+                try:
+                    pid = _start(conn, listener, selector, streams)
+                except OSError:  # the client left, or no fork now: it runs a new interpreter
+                    pid = None
                 if pid is None:
                     conn.close()
                     continue
                 pidfd = os.pidfd_open(pid)
                 selector.register(pidfd, selectors.EVENT_READ, pid)
                 children[pid] = (conn, pidfd)
-                conn.sendall(f"pid {pid}\n".encode())
+                _say(conn, f"pid {pid}")
             else:
                 pid = int(key.data)
                 conn, pidfd = children.pop(pid)
@@ -122,10 +125,17 @@ def serve(path: str, *, mcp: bool = False) -> None:
                 os.close(pidfd)
                 _, status = os.waitpid(pid, 0)
                 if os.WIFSIGNALED(status):
-                    conn.sendall(f"signal {os.WTERMSIG(status)}\n".encode())
+                    _say(conn, f"signal {os.WTERMSIG(status)}")
                 else:
-                    conn.sendall(f"exit {os.WEXITSTATUS(status)}\n".encode())
+                    _say(conn, f"exit {os.WEXITSTATUS(status)}")
                 conn.close()
+
+
+def _say(conn: socket.socket, line: str) -> None:
+    """One line to a client, which may have gone: one whose call ran past its timeout killed
+    the child and closed its end (a write there fails with EPIPE). The server serves on."""
+    with contextlib.suppress(OSError):
+        conn.sendall(line.encode() + b"\n")
 
 
 def _start(
@@ -147,7 +157,12 @@ def _start(
     while len(rest) < int(size):
         rest += conn.recv(1 << 20)
     call = _Call(json.loads(rest), streams)
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        raise
     if pid == 0:
         code = 70
         try:

@@ -485,9 +485,32 @@ _SERVER: dict[tuple[int, str], tuple[subprocess.Popen[bytes], str, dict[str, str
 _SERVER_LOCK = threading.Lock()
 
 
+# Servers started and found gone, per process: past three, new interpreters from then on.
+_GONE: dict[int, int] = {}
+
+
+def _gone(proc: subprocess.Popen[bytes]) -> None:
+    """This process's command-line server answers no more (it died): the next call starts
+    another, up to three times."""
+    with _SERVER_LOCK:
+        _GONE[os.getpid()] = _GONE.get(os.getpid(), 0) + 1
+        if _GONE[os.getpid()] < 3:
+            del _SERVER[os.getpid(), ""]
+        else:
+            _SERVER[os.getpid(), ""] = None
+    proc.kill()
+    proc.wait()
+
+
 def startup_env(env: Mapping[str, str]) -> dict[str, str]:
     """What Python reads from the environment when it starts (the streams, the encodings)."""
     return {k: v for k, v in env.items() if k.startswith(("PYTHON", "LC_", "LANG"))}
+
+
+def forks_on() -> bool:
+    """Whether calls are forked at all: not with GIT_ATOMIC_TEST_FORK=0, nor under coverage."""
+    measured = any(k.startswith("COVERAGE_") for k in os.environ)
+    return os.environ.get("GIT_ATOMIC_TEST_FORK", "1") != "0" and not measured
 
 
 def fork_server(flavour: str = "") -> tuple[subprocess.Popen[bytes], str, dict[str, str]] | None:
@@ -500,8 +523,7 @@ def fork_server(flavour: str = "") -> tuple[subprocess.Popen[bytes], str, dict[s
         if (os.getpid(), flavour) in _SERVER:
             return _SERVER[os.getpid(), flavour]
         found = None
-        measured = any(k.startswith("COVERAGE_") for k in os.environ)
-        if os.environ.get("GIT_ATOMIC_TEST_FORK", "1") != "0" and not measured:
+        if forks_on():
             folder = tempfile.mkdtemp(prefix=f"git-atomic-forks{flavour.lstrip('-') or ''}-")
             path = os.path.join(folder, "s")
             env = hermetic_env(Path(folder) / "home")
@@ -536,17 +558,18 @@ def command_line(
     `errors`: how output that is not UTF-8 is decoded ("strict": it fails the call)."""
     res = forked(args, cwd, env, stdin, timeout, errors=errors)
     if res is None:
-        res = subprocess.run(
+        ran = subprocess.run(
             [sys.executable, "-m", "git_atomic", *args],
             cwd=cwd,
             env=env,
-            input=stdin.decode() if stdin else None,
+            input=stdin,  # the bytes as they are: a payload in UTF-16 is no UTF-8 text
             stdin=None if stdin else subprocess.DEVNULL,
             capture_output=True,
-            text=True,
-            errors=errors,  # as the fork server's answer (_text)
             timeout=timeout,
             check=False,
+        )
+        res = subprocess.CompletedProcess(
+            ran.args, ran.returncode, _text(ran.stdout, errors), _text(ran.stderr, errors)
         )
     return res
 
@@ -596,9 +619,8 @@ def forked(
             conn.sendmsg(
                 [b"%d\n" % len(head) + head], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)]
             )
-        except OSError:
-            with _SERVER_LOCK:
-                _SERVER[os.getpid(), ""] = None  # it is gone: new interpreters from now on
+        except OSError:  # it is gone: this call is a new interpreter, the next starts a server
+            _gone(server[0])
             return None
         finally:
             os.close(folder)

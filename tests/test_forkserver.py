@@ -19,6 +19,10 @@ import pytest
 from testing import agents, gitrepo, mcpfork
 from testing.gitrepo import GitRepo
 
+pytestmark = pytest.mark.skipif(
+    not gitrepo.forks_on(), reason="calls are not forked (GIT_ATOMIC_TEST_FORK=0, coverage)"
+)
+
 CALLS: list[tuple[tuple[str, ...], bytes | None, dict[str, str]]] = [
     (("status",), None, {}),
     (("begin", "work", "--json"), None, {}),
@@ -62,6 +66,22 @@ def test_a_forked_call_says_what_a_new_interpreter_says(
     assert _session(fresh) == by_fork
     codes = [code for code, _, _ in by_fork]
     assert codes[-2] == -9 and codes[0] == 0 and 0 not in (codes[4], codes[8])
+
+
+def test_a_call_killed_past_its_timeout_leaves_the_server_serving(repo: GitRepo) -> None:
+    """A call past its timeout is killed and its client leaves before the server reports the
+    end: the server wrote to a closed socket, died, and every later call of that pytest process
+    was a new interpreter (a payload in UTF-16, a warm helper started by `begin`: failures the
+    forked calls never met)."""
+    hook = repo.path / "slow.py"
+    hook.write_text("import time\ntime.sleep(30)\n")
+    assert gitrepo.forked(["--version"], repo.path, repo.env, None, 60) is not None
+    with pytest.raises(subprocess.TimeoutExpired):
+        repo.atomic("run", "--no-gates", "--", sys.executable, str(hook), timeout=2)
+    for _ in range(3):  # its report of the killed child went nowhere; the next calls are its
+        assert gitrepo.forked(["--version"], repo.path, repo.env, None, 60) is not None
+    server = gitrepo.fork_server()
+    assert server is not None and server[0].poll() is None
 
 
 def test_a_call_started_otherwise_is_a_new_interpreter(repo: GitRepo) -> None:
