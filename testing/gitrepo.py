@@ -52,6 +52,8 @@ def hermetic_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str
         env.pop(mark, None)
     if "GIT_ATOMIC_SPLIT_SCAN_AT" in os.environ:  # scan indexes split from that size (scan.py)
         env["GIT_ATOMIC_SPLIT_SCAN_AT"] = os.environ["GIT_ATOMIC_SPLIT_SCAN_AT"]
+    if "GIT_ATOMIC_INDEX_MEMO_AT" in os.environ:  # indexes named through a memo from that size
+        env["GIT_ATOMIC_INDEX_MEMO_AT"] = os.environ["GIT_ATOMIC_INDEX_MEMO_AT"]
     if extra:
         env.update(extra)
     return env

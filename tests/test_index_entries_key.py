@@ -1,5 +1,7 @@
 """What git reads of an index file (engine/indexentries.py): the same key after git takes stat
-data again, another key for any change of an entry, a flag, the version or a record.
+data again, another key for any change of an entry, a flag, the version or a record; each
+index read whole, and each compared with the last one's bytes kept in a memo (indexmemo.py,
+what an index past 4 MiB gets: every index here, with GIT_ATOMIC_INDEX_MEMO_AT=1).
 
 The oracle is git's own: `ls-files --stage --debug` without the stat lines, `ls-files -v`
 (flags), the resolve-undo record, `write-tree`. Keys are equal exactly when all of those are.
@@ -17,10 +19,23 @@ import pytest
 from git_atomic.engine import indexentries
 from testing.gitrepo import GitRepo
 
+# How an index is named in this test: None, read whole; a path, through that memo file.
+_MEMO: dict[int, Path | None] = {0: None}
+
+
+@pytest.fixture(autouse=True, params=["read whole", "through a memo"])
+def way(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "through a memo":
+        monkeypatch.setenv("GIT_ATOMIC_INDEX_MEMO_AT", "1")
+        monkeypatch.setitem(_MEMO, 0, tmp_path / "entries-memo")
+    else:
+        monkeypatch.setitem(_MEMO, 0, None)
+    return str(request.param)
+
 
 def key(repo: GitRepo) -> str | None:
     indexentries._keys.clear()
-    return indexentries.entries_key(repo.path / ".git" / "index", sha256=False)
+    return indexentries.entries_key(repo.path / ".git" / "index", sha256=False, memo=_MEMO[0])
 
 
 def what_git_reads(repo: GitRepo) -> tuple[bytes, ...]:
@@ -137,24 +152,33 @@ def test_an_index_written_over_in_place_is_read_again(repo: GitRepo) -> None:
     answer ask for the same one): by its size, times and inode. Written over with as many
     bytes and its mtime put back, its ctime tells: read again."""
     path = repo.path / ".git" / "index"
-    first = indexentries.entries_key(path, sha256=False)
+    first = indexentries.entries_key(path, sha256=False, memo=_MEMO[0])
     assert first is not None
     st = path.stat()
     with open(path, "r+b") as fh:
         fh.write(bytes(st.st_size))
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert path.stat().st_size == st.st_size and path.stat().st_ino == st.st_ino
-    assert indexentries.entries_key(path, sha256=False) is None
+    assert indexentries.entries_key(path, sha256=False, memo=_MEMO[0]) is None
 
 
-def test_an_index_past_the_size_read_has_no_key(
-    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+def test_an_index_past_the_size_read_has_no_key_without_a_memo(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Read before a capture's scan starts: a large index is left to git."""
+    """Read before a capture's scan starts: a large index is left to git, unless it is named
+    through a memo (past MEMO_AT_MOST_BYTES, it is left to git all the same)."""
     path = repo.path / ".git" / "index"
     assert key(repo) is not None
+    monkeypatch.delenv("GIT_ATOMIC_INDEX_MEMO_AT", raising=False)
     monkeypatch.setattr(indexentries, "AT_MOST_BYTES", path.stat().st_size - 1)
-    assert key(repo) is None
+    indexentries._keys.clear()
+    assert indexentries.entries_key(path, sha256=False) is None
+    memo = tmp_path / "memo-past"
+    assert indexentries.entries_key(path, sha256=False, memo=memo) is not None
+    assert memo.exists()
+    monkeypatch.setattr(indexentries, "MEMO_AT_MOST_BYTES", path.stat().st_size - 1)
+    indexentries._keys.clear()
+    assert indexentries.entries_key(path, sha256=False, memo=memo) is None
 
 
 @pytest.mark.parametrize("what", ["link to a device", "link to a file outside"])
@@ -200,3 +224,67 @@ def test_the_index_is_opened_only_as_a_regular_file(tmp_path: Path) -> None:
     assert opened is not None
     with opened:
         assert opened.read() == b"DIRC"
+
+
+@pytest.mark.parametrize("way", ["through a memo"], indirect=True)
+def test_a_damaged_memo_is_no_memo(repo: GitRepo, way: str) -> None:
+    """A memo whose kept entries were written over with another index's (the same length: a
+    file changed to other bytes of its size) would take that index for the first one: its own
+    digest no longer holds, and the other index gets a key of its own."""
+    memo = _MEMO[0]
+    assert memo is not None
+    first = key(repo)
+    repo.write("a.txt", b"A.txt\n")  # as many bytes as before
+    repo.git("add", "a.txt")
+    other = (repo.path / ".git" / "index").read_bytes()
+    kept = memo.read_bytes()
+    entries_at = len(kept) - (len(other) - 20 - _extensions_length(other))
+    memo.write_bytes(kept[:entries_at] + other[: len(kept) - entries_at])
+    assert key(repo) not in (None, first)
+    assert what_git_reads(repo)[0] != b""
+
+
+def _extensions_length(data: bytes) -> int:
+    offsets = indexentries.starts(data, 20)
+    assert offsets is not None
+    return len(data) - 20 - offsets[-1]
+
+
+@pytest.mark.parametrize("way", ["through a memo"], indirect=True)
+@pytest.mark.parametrize("seed", range(6))
+def test_keys_through_a_memo_are_equal_only_for_what_git_reads_the_same(
+    repo: GitRepo, way: str, seed: int
+) -> None:
+    """Drawn sequences of changes to the index and refreshes of its stat data (at every
+    version): whenever two indexes get the same key, git reads the same of both; an index
+    only refreshed since the last one keeps its key."""
+    import random
+
+    rng = random.Random(seed)
+    seen: dict[str, tuple[bytes, ...]] = {}
+    steps = [*CHANGES.items(), *FLAGS.items()]
+    last = key(repo)
+    for i in range(8):
+        if rng.random() < 0.4:
+            reads = what_git_reads(repo)
+            time.sleep(0.01)
+            for name in ("a.txt", "dir/b.txt", "e.txt"):
+                if (repo.path / name).exists():
+                    os.utime(repo.path / name, ns=(i, time.time_ns()))
+            repo.git("update-index", "-q", "--really-refresh")
+            assert what_git_reads(repo) == reads
+            now = key(repo)
+            assert now == last, "refreshed only: the same key"
+        else:
+            name, change = rng.choice(steps)
+            if name == "resolve-undo":
+                continue
+            try:
+                change(repo)
+            except (AssertionError, OSError, FileExistsError):
+                continue  # not possible from here (a path already gone, say)
+            now = key(repo)
+        assert now is not None
+        reads = what_git_reads(repo)
+        assert seen.setdefault(now, reads) == reads, f"step {i}: one key, two indexes"
+        last = now

@@ -199,7 +199,12 @@ def _kept_answer(repo: Repo, key: _Key) -> tuple[bytes | None, _Key]:
             return os.fsencode(kept["answer"]), key
     except (OSError, ValueError, KeyError, TypeError):
         kept = None
-    entries = indexentries.entries_key(repo.index_path, sha256=repo.sha256)
+    entries = indexentries.entries_key(
+        repo.index_path,
+        sha256=repo.sha256,
+        memo=indexentries.memo_file(repo),
+        keep=repo.quarantine is None,  # (a dry run keeps no cache)
+    )
     key = (*key[:3], None if entries is None else f"{entries} {key[2]}")
     try:
         if kept is not None and key[3] is not None and kept.get("entries") == key[3]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from git_atomic.engine import objectformat
+from git_atomic.engine.git import Repo, worktree_key
 
 _SIGNATURE: Final = b"DIRC"
 # Extensions that hold no entry and no flag git's `write-tree` or `ls-files` reads: the cache
@@ -30,8 +31,11 @@ _SIGNATURE: Final = b"DIRC"
 _NOT_ENTRIES: Final = frozenset({b"TREE", b"UNTR", b"FSMN", b"EOIE", b"IEOT"})
 _SPLIT: Final = b"link"
 # Read in Python before a capture's scan starts (about 1 ms at 1,000 entries, 3-6 at 10,000,
-# 60-120 at 100,000): past this size an index has no key, and git is asked as before.
+# 60-120 at 100,000): past this size an index is named by comparing its bytes with the last
+# large one's (indexmemo.py), up to MEMO_AT_MOST_BYTES (about 700,000 entries); past that it
+# has no key, and git is asked as before.
 AT_MOST_BYTES: Final = 4 << 20
+MEMO_AT_MOST_BYTES: Final = 64 << 20
 
 
 def starts(data: bytes | bytearray, width: int) -> list[int] | None:
@@ -92,32 +96,53 @@ def open_index(path: Path | str) -> BinaryIO | None:
 _keys: dict[bytes, str | None] = {}
 
 
-def entries_key(path: Path, *, sha256: bool) -> str | None:
-    """A key equal for two index files exactly when git reads the same entries, flags and
+def entries_key(
+    path: Path, *, sha256: bool, memo: Path | None = None, keep: bool = True
+) -> str | None:
+    """A key for two index files equal only when git reads the same entries, flags and
     extensions (their stat data and caches aside) from them; None for a split index, an index
-    this cannot read whole, one over AT_MOST_BYTES, or none at all."""
+    this cannot read whole, one over AT_MOST_BYTES without a `memo` file (indexmemo.py, kept
+    there unless not `keep`), one over MEMO_AT_MOST_BYTES, or none at all."""
     width = 32 if sha256 else 20
+    most = memo_at() if memo is None else MEMO_AT_MOST_BYTES
     try:
         fh = open_index(path)
         if fh is None:
             return None
         with fh:
-            if os.fstat(fh.fileno()).st_size > AT_MOST_BYTES:
+            if os.fstat(fh.fileno()).st_size > most:
                 return None
-            data = fh.read(AT_MOST_BYTES + 1)
+            data = fh.read(most + 1)
     except OSError:
         return None
-    if len(data) > AT_MOST_BYTES:
+    if len(data) > most:
         return None
     stamp = bytes([width]) + objectformat.checksum(data, sha256=False)
     if stamp in _keys:
         return _keys[stamp]
     try:
-        key = _key(data, width)
+        if len(data) <= memo_at():
+            key = _key(data, width)
+        else:
+            from git_atomic.engine import indexmemo
+
+            assert memo is not None
+            key = indexmemo.key(data, width, starts, _extensions_digest, memo, keep=keep)
     except (IndexError, ValueError):
         key = None
     _keys[stamp] = key
     return key
+
+
+def memo_file(repo: Repo) -> Path:
+    """Where a worktree's large index is kept to compare the next one with (indexmemo.py)."""
+    return repo.state_dir / f"entries-memo-{worktree_key(repo)}"
+
+
+def memo_at() -> int:
+    """Bytes past which an index is named through its memo (tests set GIT_ATOMIC_INDEX_MEMO_AT
+    to have small ones named so too)."""
+    return int(os.environ.get("GIT_ATOMIC_INDEX_MEMO_AT") or AT_MOST_BYTES)
 
 
 def _key(data: bytes, width: int) -> str | None:
@@ -129,7 +154,17 @@ def _key(data: bytes, width: int) -> str | None:
     for at, following in itertools.pairwise(offsets):
         pieces.append(view[at + 24 : at + 28])  # the mode
         pieces.append(view[at + 40 : following])  # the object, the flags, the path
-    at, end = offsets[-1], len(data) - width
+    extensions = _extensions(view, offsets[-1], len(data) - width)
+    if extensions is None:
+        return None
+    joined = b"".join(pieces + extensions)
+    return "entries-" + objectformat.checksum(joined, sha256=False).hex()
+
+
+def _extensions(view: memoryview, at: int, end: int) -> list[memoryview] | None:
+    """The extensions from `at` (after the last entry) that hold entries or flags; None for a
+    split index or extensions cut short."""
+    pieces = []
     while at < end:
         if at + 8 > end:
             return None
@@ -140,5 +175,9 @@ def _key(data: bytes, width: int) -> str | None:
         if signature not in _NOT_ENTRIES:
             pieces.append(view[at:following])
         at = following
-    joined = b"".join(pieces)
-    return "entries-" + objectformat.checksum(joined, sha256=False).hex()
+    return pieces
+
+
+def _extensions_digest(data: bytes, at: int, width: int) -> bytes | None:
+    pieces = _extensions(memoryview(data), at, len(data) - width)
+    return None if pieces is None else objectformat.checksum(b"".join(pieces), sha256=False)

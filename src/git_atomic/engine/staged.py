@@ -60,7 +60,12 @@ def copy(repo: Repo, index_copy: Path, staged_copy: Path) -> Copy:
     entries = None
     if seen is None and key is not None:
         # Written again since (a `git status` that took stat data anew): the same entries?
-        entries = indexentries.entries_key(index_copy, sha256=repo.sha256)
+        entries = indexentries.entries_key(
+            index_copy,
+            sha256=repo.sha256,
+            memo=indexentries.memo_file(repo),
+            keep=repo.quarantine is None,  # (a dry run keeps no cache)
+        )
         seen = _staged_seen(repo, entries)
     skipped = seen[1].flags.skip_worktree if seen is not None else frozenset()
     # git reads a skip-worktree entry whose file is on disk as an ordinary one (in a sparse

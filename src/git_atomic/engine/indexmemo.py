@@ -1,0 +1,148 @@
+"""A large index's entries found equal to the last one's by comparing bytes, not by reading
+each entry in Python (indexentries.py).
+
+At 100,000 files an index is about 9 MB: naming it by its entries (each entry's mode, object,
+flags and path, without its stat data) costs 130-200 ms of Python, more than the processes it
+spares. But a `git status` that took stat data anew writes the same entries at the same
+offsets, with other bytes only inside their stat fields. So the first index of a kind is
+read whole once: its entries' offsets and its entries' bytes are kept in one file per
+worktree (`entries-memo-<worktree>`, the size of the index), with the key it was given. A later
+index is compared with those bytes a block at a time (memcmp); only in a block that differs are
+its entries looked at, and the difference must lie in their stat fields. The extensions that
+hold entries or flags (indexentries._key's) are compared whole.
+
+Equal keys, equal entries: a key names the entries of the first index that had them (the
+SHA-1 of their bytes and of its extensions'); the memo carries the digest of its own bytes,
+checked when it is read back, so a damaged memo is no memo. Two indexes with the same entries
+may still get two keys (one compared with a memo of other entries): that only costs what a key
+spares.
+"""
+
+from __future__ import annotations
+
+import array
+import bisect
+import hashlib
+import os
+import struct
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+_MAGIC: Final = b"git-atomic entries memo 1\n"
+# The entries' end, their number, the key's digest, the extensions' digest, and the digest of
+# the rest of the memo (a damaged memo is no memo).
+_HEAD: Final = struct.Struct(">QI20s20s20s")
+_BLOCK: Final = 1 << 16
+# A later index whose stat data differs in more blocks than this is kept in the memo's place
+# (same key, same offsets): the next comparison looks at fewer entries.
+_REKEEP_BLOCKS: Final = 16
+
+
+Offsets = Callable[[bytes, int], "list[int] | None"]
+Extensions = Callable[[bytes, int, int], "bytes | None"]
+
+
+def key(
+    data: bytes,
+    width: int,
+    offsets_of: Offsets,
+    extensions_of: Extensions,
+    memo: Path,
+    *,
+    keep: bool,
+) -> str | None:
+    """The key of the index `data`: the memo's when its entries are the memo's, else a new one
+    (kept in the memo unless `keep` is false: a dry run). None where indexentries has none.
+    `offsets_of(data, width)`: indexentries.starts; `extensions_of(data, end, width)`: the
+    digest of the extensions that hold entries or flags, None for a split index."""
+    kept = _load(memo)
+    if kept is not None:
+        end, count, digest, ext, offsets, old = kept
+        if len(data) >= end + width and data[:12] == old[:12]:
+            same = _same_entries(data, old, offsets)
+            if same is not None and extensions_of(data, end, width) == ext:
+                if keep and same > _REKEEP_BLOCKS:
+                    _store(memo, end, count, digest, ext, offsets, data[:end])
+                return "entries-big-" + digest.hex()
+    found = offsets_of(data, width)
+    if found is None:
+        return None
+    end = found[-1]
+    extensions = extensions_of(data, end, width)
+    if extensions is None or end >= 1 << 32:
+        return None
+    entries = data[:end]
+    digest = hashlib.sha1(entries + extensions, usedforsecurity=False).digest()
+    if keep:
+        offsets = array.array("I", found)
+        _store(memo, end, len(found) - 1, digest, extensions, offsets, entries)
+    return "entries-big-" + digest.hex()
+
+
+def _same_entries(data: bytes, old: bytes, offsets: array.array[int]) -> int | None:
+    """The number of blocks that differ when `data`'s entries are `old`'s but for their stat
+    data; None when one differs otherwise."""
+    end = len(old)
+    differ = 0
+    for start in range(12, end, _BLOCK):
+        stop = min(start + _BLOCK, end)
+        if data[start:stop] == old[start:stop]:
+            continue
+        differ += 1
+        i = bisect.bisect_right(offsets, start) - 1
+        while i < len(offsets) - 1 and offsets[i] < stop:
+            at, following = offsets[i], offsets[i + 1]
+            # (ctime, mtime, device, inode: [0, 24); owner, group, size: [28, 40))
+            if data[at + 24 : at + 28] != old[at + 24 : at + 28]:
+                return None
+            if data[at + 40 : following] != old[at + 40 : following]:
+                return None
+            i += 1
+    return differ
+
+
+def _load(
+    memo: Path,
+) -> tuple[int, int, bytes, bytes, array.array[int], bytes] | None:
+    try:
+        with open(memo, "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return None
+    at = len(_MAGIC)
+    if raw[:at] != _MAGIC or len(raw) < at + _HEAD.size:
+        return None
+    end, count, digest, ext, whole = _HEAD.unpack_from(raw, at)
+    at += _HEAD.size
+    if hashlib.sha1(raw[at:], usedforsecurity=False).digest() != whole:
+        return None  # damaged (the key's digest names the first index's bytes, not these)
+    offsets = array.array("I")
+    size = (count + 1) * offsets.itemsize
+    if len(raw) != at + size + end:
+        return None
+    offsets.frombytes(raw[at : at + size])
+    if offsets.itemsize != 4 or offsets[0] != 12 or offsets[-1] != end:
+        return None
+    return end, count, digest, ext, offsets, raw[at + size :]
+
+
+def _store(
+    memo: Path,
+    end: int,
+    count: int,
+    digest: bytes,
+    ext: bytes,
+    offsets: array.array[int],
+    entries: bytes,
+) -> None:
+    scratch = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
+    try:
+        rest = offsets.tobytes() + entries
+        whole = hashlib.sha1(rest, usedforsecurity=False).digest()
+        with open(scratch, "wb") as fh:
+            fh.write(_MAGIC + _HEAD.pack(end, count, digest, ext, whole))
+            fh.write(rest)
+        os.replace(scratch, memo)
+    except OSError:
+        scratch.unlink(missing_ok=True)  # the next capture reads the index whole again
