@@ -20,14 +20,14 @@ from git_atomic.engine import indexentries
 from testing.gitrepo import GitRepo
 
 # How an index is named in this test: None, read whole; a path, through that memo file.
-_MEMO: dict[int, Path | None] = {0: None}
+_MEMO: dict[int, indexentries.Memo | None] = {0: None}
 
 
 @pytest.fixture(autouse=True, params=["read whole", "through a memo"])
 def way(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "through a memo":
         monkeypatch.setenv("GIT_ATOMIC_INDEX_MEMO_AT", "1")
-        monkeypatch.setitem(_MEMO, 0, tmp_path / "entries-memo")
+        monkeypatch.setitem(_MEMO, 0, indexentries.Memo(tmp_path / "memo", tmp_path / "new"))
     else:
         monkeypatch.setitem(_MEMO, 0, None)
     return str(request.param)
@@ -173,9 +173,9 @@ def test_an_index_past_the_size_read_has_no_key_without_a_memo(
     monkeypatch.setattr(indexentries, "AT_MOST_BYTES", path.stat().st_size - 1)
     indexentries._keys.clear()
     assert indexentries.entries_key(path, sha256=False) is None
-    memo = tmp_path / "memo-past"
+    memo = indexentries.Memo(tmp_path / "memo-past", tmp_path / "memo-new")
     assert indexentries.entries_key(path, sha256=False, memo=memo) is not None
-    assert memo.exists()
+    assert memo.file.exists() and not memo.scratch.exists()
     monkeypatch.setattr(indexentries, "MEMO_AT_MOST_BYTES", path.stat().st_size - 1)
     indexentries._keys.clear()
     assert indexentries.entries_key(path, sha256=False, memo=memo) is None
@@ -231,8 +231,8 @@ def test_a_damaged_memo_is_no_memo(repo: GitRepo, way: str) -> None:
     """A memo whose kept entries were written over with another index's (the same length: a
     file changed to other bytes of its size) would take that index for the first one: its own
     digest no longer holds, and the other index gets a key of its own."""
-    memo = _MEMO[0]
-    assert memo is not None
+    assert _MEMO[0] is not None
+    memo = _MEMO[0].file
     first = key(repo)
     repo.write("a.txt", b"A.txt\n")  # as many bytes as before
     repo.git("add", "a.txt")

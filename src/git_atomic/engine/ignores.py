@@ -202,8 +202,7 @@ def _kept_answer(repo: Repo, key: _Key) -> tuple[bytes | None, _Key]:
     entries = indexentries.entries_key(
         repo.index_path,
         sha256=repo.sha256,
-        memo=indexentries.memo_file(repo),
-        keep=repo.quarantine is None,  # (a dry run keeps no cache)
+        memo=indexentries.memo_of(repo),  # (a dry run's keeps none)
     )
     key = (*key[:3], None if entries is None else f"{entries} {key[2]}")
     try:

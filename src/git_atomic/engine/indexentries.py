@@ -19,7 +19,7 @@ import itertools
 import os
 import stat
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, NamedTuple
 
 from git_atomic.engine import objectformat
 from git_atomic.engine.git import Repo, worktree_key
@@ -96,13 +96,23 @@ def open_index(path: Path | str) -> BinaryIO | None:
 _keys: dict[bytes, str | None] = {}
 
 
-def entries_key(
-    path: Path, *, sha256: bool, memo: Path | None = None, keep: bool = True
-) -> str | None:
+class Memo(NamedTuple):
+    """Where a worktree's large index is kept to compare the next one with (indexmemo.py)."""
+
+    file: Path
+    scratch: Path | None  # where a new one is written first; None: none is kept (a dry run)
+
+
+def memo_of(repo: Repo) -> Memo:
+    scratch = None if repo.quarantine is not None else repo.scratch_path("entries-memo")
+    return Memo(repo.state_dir / f"entries-memo-{worktree_key(repo)}", scratch)
+
+
+def entries_key(path: Path, *, sha256: bool, memo: Memo | None = None) -> str | None:
     """A key for two index files equal only when git reads the same entries, flags and
     extensions (their stat data and caches aside) from them; None for a split index, an index
-    this cannot read whole, one over AT_MOST_BYTES without a `memo` file (indexmemo.py, kept
-    there unless not `keep`), one over MEMO_AT_MOST_BYTES, or none at all."""
+    this cannot read whole, one over AT_MOST_BYTES without a `memo` (indexmemo.py), one over
+    MEMO_AT_MOST_BYTES, or none at all."""
     width = 32 if sha256 else 20
     most = memo_at() if memo is None else MEMO_AT_MOST_BYTES
     try:
@@ -127,16 +137,11 @@ def entries_key(
             from git_atomic.engine import indexmemo
 
             assert memo is not None
-            key = indexmemo.key(data, width, starts, _extensions_digest, memo, keep=keep)
+            key = indexmemo.key(data, width, starts, _extensions_digest, *memo)
     except (IndexError, ValueError):
         key = None
     _keys[stamp] = key
     return key
-
-
-def memo_file(repo: Repo) -> Path:
-    """Where a worktree's large index is kept to compare the next one with (indexmemo.py)."""
-    return repo.state_dir / f"entries-memo-{worktree_key(repo)}"
 
 
 def memo_at() -> int:

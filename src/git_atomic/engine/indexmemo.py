@@ -49,11 +49,11 @@ def key(
     offsets_of: Offsets,
     extensions_of: Extensions,
     memo: Path,
-    *,
-    keep: bool,
+    scratch: Path | None,
 ) -> str | None:
     """The key of the index `data`: the memo's when its entries are the memo's, else a new one
-    (kept in the memo unless `keep` is false: a dry run). None where indexentries has none.
+    (kept in the memo, written first at `scratch`; none is kept without one: a dry run). None
+    where indexentries has none.
     `offsets_of(data, width)`: indexentries.starts; `extensions_of(data, end, width)`: the
     digest of the extensions that hold entries or flags, None for a split index."""
     kept = _load(memo)
@@ -62,8 +62,8 @@ def key(
         if len(data) >= end + width and data[:12] == old[:12]:
             same = _same_entries(data, old, offsets)
             if same is not None and extensions_of(data, end, width) == ext:
-                if keep and same > _REKEEP_BLOCKS:
-                    _store(memo, end, count, digest, ext, offsets, data[:end])
+                if scratch is not None and same > _REKEEP_BLOCKS:
+                    _store(memo, scratch, end, count, digest, ext, offsets, data[:end])
                 return "entries-big-" + digest.hex()
     found = offsets_of(data, width)
     if found is None:
@@ -74,9 +74,9 @@ def key(
         return None
     entries = data[:end]
     digest = hashlib.sha1(entries + extensions, usedforsecurity=False).digest()
-    if keep:
+    if scratch is not None:
         offsets = array.array("I", found)
-        _store(memo, end, len(found) - 1, digest, extensions, offsets, entries)
+        _store(memo, scratch, end, len(found) - 1, digest, extensions, offsets, entries)
     return "entries-big-" + digest.hex()
 
 
@@ -129,6 +129,7 @@ def _load(
 
 def _store(
     memo: Path,
+    scratch: Path,
     end: int,
     count: int,
     digest: bytes,
@@ -136,7 +137,6 @@ def _store(
     offsets: array.array[int],
     entries: bytes,
 ) -> None:
-    scratch = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
     try:
         rest = offsets.tobytes() + entries
         whole = hashlib.sha1(rest, usedforsecurity=False).digest()

@@ -63,8 +63,7 @@ def copy(repo: Repo, index_copy: Path, staged_copy: Path) -> Copy:
         entries = indexentries.entries_key(
             index_copy,
             sha256=repo.sha256,
-            memo=indexentries.memo_file(repo),
-            keep=repo.quarantine is None,  # (a dry run keeps no cache)
+            memo=indexentries.memo_of(repo),  # (a dry run's keeps none)
         )
         seen = _staged_seen(repo, entries)
     skipped = seen[1].flags.skip_worktree if seen is not None else frozenset()
