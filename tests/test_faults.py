@@ -50,6 +50,7 @@ KILLED_ELSEWHERE = {
     "wholefile:aside": "test_state_files_whole.py",
     "journal:read-copied": "test_read_only_commands.py",
     "foldermoves:aside": "test_moved_unheld.py",  # a folder the operation moved, moved back
+    "dotgit:aside": "test_dotgit_tmp.py",  # a linked worktree's `.git` written back
 }
 
 # What an operation does to the tree: edits, a new file, a deletion, a new folder, the index, a

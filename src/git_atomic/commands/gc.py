@@ -46,6 +46,7 @@ from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal
 from git_atomic.engine import (
     conversion,
+    dotgit,
     git,
     gitlinks,
     lfskeep,
@@ -172,6 +173,7 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
     scratch.remove_dead_asides(
         repo.state_dir, repo.common_dir / turnstate.OPEN_MARKS, git_dir=repo.git_dir
     )
+    dotgit.remove_left(repo)  # a `.git` written back by a restore killed before its rename
     # The scan ref holds the files of the last scan: make that the files on disk now.
     raw_before = repo.refs(conversion.RAW_REFS).get(conversion.raw_ref_name(repo))
     started = time.time_ns()

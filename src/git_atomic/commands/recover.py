@@ -41,6 +41,7 @@ from git_atomic.engine import (
     checkpoint,
     checkpointgone,
     discovery,
+    dotgit,
     git,
     gitdirfiles,
     gitlinks,
@@ -110,9 +111,17 @@ def recover(*, accept: bool, json_out: bool) -> int:
     try:
         repo = discovery.discover()
     except (NotARepository, gitdirfiles.ForeignPackedRefs):
-        if not head_set_aside():
+        # A restore killed as it wrote the worktree's `.git` back left it under our name
+        # (dotgit.py): put in place, the restore finished below.
+        if not dotgit.put_left_back(Path(discovery.current_folder())) and not head_set_aside():
             raise
-        repo = discovery.discover()
+        discovery.discover.cache_clear()
+        try:
+            repo = discovery.discover()
+        except (NotARepository, gitdirfiles.ForeignPackedRefs):
+            if not head_set_aside():
+                raise
+            repo = discovery.discover()
     done = Recovery()
     worktree_lock = WorktreeLock(repo.git_dir / "atomic.lock")
     holder = worktree_lock.read()
@@ -153,6 +162,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
         scratch.remove_dead_asides(
             ctx.repo.state_dir, ctx.repo.common_dir / OPEN_MARKS, git_dir=ctx.repo.git_dir
         )
+        dotgit.remove_left(ctx.repo)  # and what one killed as it wrote `.git` left at the top
         for name in scratch.aside_left(tmp):
             done.problems.append(
                 f"a restore killed while it removed a file left it at .git/atomic/tmp/{name}: "
