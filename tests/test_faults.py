@@ -51,6 +51,7 @@ KILLED_ELSEWHERE = {
     "journal:read-copied": "test_read_only_commands.py",
     "foldermoves:aside": "test_moved_unheld.py",  # a folder the operation moved, moved back
     "dotgit:aside": "test_dotgit_tmp.py",  # a linked worktree's `.git` written back
+    "gitlinks:aside": "test_git_dir_special_files.py",  # a branch written back from its reflog
 }
 
 # What an operation does to the tree: edits, a new file, a deletion, a new folder, the index, a

@@ -426,3 +426,43 @@ def test_a_folder_of_yours_at_commondir_is_named(repo: GitRepo) -> None:
     for args in (("status",), ("begin", "x")):
         line = _one_line(here.atomic(*args, timeout=_QUICK_S), 3, "commondir", "folder")
         assert "../.." in line and "configuration" not in line, line
+
+
+def test_a_rollback_killed_as_it_writes_a_branch_back_lists_no_branch_of_ours(
+    repo: GitRepo,
+) -> None:
+    """The branches a packed-refs folder held are written back loose from their reflogs, each
+    under a temporary name first (gitlinks.py). That name was `main.atomic-tmp` beside it: a
+    rollback killed before the rename left a branch `main.atomic-tmp` that `git branch` listed
+    until `recover` wrote `main` again. A name git passes over now (a dot first), gone once
+    `recover` has finished."""
+    repo.git("pack-refs", "--all")
+    sides, refs = _sides(repo), _refs(repo)
+    res = repo.atomic(
+        "run",
+        "--",
+        "sh",
+        "-c",
+        _packed(repo, "folder") + "; exit 1",
+        env={"GIT_ATOMIC_FAILPOINT": "gitlinks:aside"},
+        timeout=_QUICK_S,
+    )
+    assert res.returncode == -9, res.stderr
+    listed = repo.git("for-each-ref", "--format=%(refname)")
+    assert "atomic-tmp" not in listed, listed
+    heads = repo.path / ".git" / "refs" / "heads"
+    yours = {  # like names, not ours: no pid, a live one's
+        heads / ".main.atomic-tmp": b"yours\n",
+        heads / f".main.{os.getppid()}.atomic-tmp": b"yours too\n",
+    }
+    for path, data in yours.items():
+        path.write_bytes(data)
+    repo.atomic("recover", check=0, timeout=_QUICK_S)
+    assert _sides(repo) == sides and _refs(repo) == refs and not repo.exists("new.txt")
+    left = {
+        Path(top, name)
+        for top, _, names in os.walk(repo.path / ".git" / "refs")
+        for name in names
+        if "atomic-tmp" in name
+    }
+    assert left == set(yours) and all(p.read_bytes() == d for p, d in yours.items())

@@ -174,6 +174,7 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
         repo.state_dir, repo.common_dir / turnstate.OPEN_MARKS, git_dir=repo.git_dir
     )
     dotgit.remove_left(repo)  # a `.git` written back by a restore killed before its rename
+    gitlinks.remove_left(repo.git_dir, repo.common_dir)  # a ref, HEAD, commondir: the same
     # The scan ref holds the files of the last scan: make that the files on disk now.
     raw_before = repo.refs(conversion.RAW_REFS).get(conversion.raw_ref_name(repo))
     started = time.time_ns()

@@ -163,6 +163,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
             ctx.repo.state_dir, ctx.repo.common_dir / OPEN_MARKS, git_dir=ctx.repo.git_dir
         )
         dotgit.remove_left(ctx.repo)  # and what one killed as it wrote `.git` left at the top
+        gitlinks.remove_left(ctx.repo.git_dir, ctx.repo.common_dir)  # or a ref, HEAD, commondir
         for name in scratch.aside_left(tmp):
             done.problems.append(
                 f"a restore killed while it removed a file left it at .git/atomic/tmp/{name}: "

@@ -47,6 +47,7 @@ _HEAD_TEXT: Final = patterns.keep(
 )
 _OID: Final = patterns.keep(rb"[0-9a-f]{40}|[0-9a-f]{64}")
 _TMP: Final = b".atomic-tmp"
+_LEFT: Final = re.compile(rb"\.[^/]+\.(\d+)" + re.escape(_TMP))  # `_replace`'s names
 STATE: Final = b"atomic"  # our folder in the shared git dir (Repo.state_dir)
 # What is renamed aside where it is no link (a FIFO, a file, a folder), never opened.
 _RENAMED: Final = (STATE, b"packed-refs")
@@ -401,9 +402,47 @@ def _last_value(log: bytes) -> bytes | None:
 
 
 def _replace(tree: safefs.Tree, rel: bytes, data: bytes) -> None:
-    tmp = rel + _TMP
+    # A name git passes over: in refs/ a file `main.atomic-tmp` is a branch of that name,
+    # which a process killed before the rename left listed; one starting with a dot is none
+    # (git's loose refs skip it). With the writer's pid: `recover` and `gc` remove those of
+    # dead processes (remove_left).
+    folder, base = os.path.split(rel)
+    tmp = os.path.join(folder, b".%s.%d%s" % (base, os.getpid(), _TMP))
     tree.unlink(tmp)
     tree.write(tmp, data, 0o644)
+    from git_atomic.core import failpoints  # (not imported on a checkpoint's path)
+
+    failpoints.hit("gitlinks:aside")
     parent = tree._parent(rel)
     assert parent is not None
     os.replace(os.path.basename(tmp), parent[1], src_dir_fd=parent[0], dst_dir_fd=parent[0])
+
+
+def remove_left(git_dir: Path, common_dir: Path) -> list[str]:
+    """What `_replace`, killed before its rename, left (`.<name>.<pid>.atomic-tmp`, its
+    writer dead): at the top of the git dirs (HEAD's, commondir's) and under `refs/` (a
+    branch written back from its reflog), regular files only, never through a link. For
+    `recover` and `gc`, never a checkpoint's path. The paths removed."""
+    from git_atomic.core.lock import process_alive
+
+    removed: list[str] = []
+    tops = dict.fromkeys((git_dir, common_dir))
+    for top in tops:
+        places = [(top, False), (top / "refs", True)]
+        for folder, deep in places:
+            with contextlib.suppress(OSError):
+                if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                    continue
+                for here, folders, names in os.walk(folder):  # links to folders not entered
+                    if not deep:
+                        folders.clear()
+                    for name in names:
+                        m = _LEFT.fullmatch(os.fsencode(name))
+                        if m is None or process_alive(int(m.group(1)), None):
+                            continue
+                        path = os.path.join(here, name)
+                        with contextlib.suppress(OSError):
+                            if stat.S_ISREG(os.lstat(path).st_mode):
+                                os.unlink(path)
+                                removed.append(path)
+    return sorted(removed)
