@@ -417,6 +417,39 @@ def test_a_run_that_makes_commondir_no_file_is_rolled_back(repo: GitRepo, kind: 
     assert _untouched(repo) == outside
 
 
+@pytest.mark.parametrize("how", ["begin, then abort", "a run killed, then recover"])
+@pytest.mark.parametrize("kind", PACKED_KINDS)
+def test_commondir_made_no_file_in_an_open_operation(repo: GitRepo, kind: str, how: str) -> None:
+    """Made so inside a `begin` session (or by a `run` whose git-atomic was killed): `abort`
+    and `recover` named it and refused (exit 3), the session's work left until you wrote the
+    file again yourself. Set aside and written again now, as the rollback of a finished `run`
+    does: the work taken back, the file as git wrote it, nothing outside read."""
+    here, path, _ = _place(repo, "commondir")
+    text, sides, outside = path.read_bytes(), _sides(here), _untouched(repo)
+    make = (
+        f"rm -f {path} && ln -s {_outside(repo) / 'none'} {path}"
+        if kind == "dangling link"
+        else _shell_make(repo, str(path), kind)
+    )
+    if how == "begin, then abort":
+        here.atomic("begin", "x", check=0, timeout=_QUICK_S)
+        subprocess.run(["sh", "-c", f"echo new > new.txt && {make}"], cwd=here.path, check=True)
+        line = _one_line(here.atomic("status", timeout=_QUICK_S), 3, "commondir")
+        assert "abort" in line, line
+        _one_line(here.atomic("abort", timeout=_QUICK_S), 0, "aborted")
+    else:
+        script = f"echo new > new.txt && {make} && kill -9 $PPID"
+        res = here.atomic("run", "--", "sh", "-c", script, timeout=_QUICK_S)
+        assert res.returncode == -9, res.stderr
+        _one_line(here.atomic("status", timeout=_QUICK_S), 3, "commondir")
+        res = here.atomic("recover", timeout=_QUICK_S)
+        assert res.returncode == 0 and "recovered" in res.stderr, res.stderr
+    assert not path.is_symlink() and path.read_bytes() == text
+    assert _sides(here) == sides and not here.exists("new.txt")
+    assert _untouched(repo) == outside
+    here.atomic("status", check=0, timeout=_QUICK_S)
+
+
 def test_a_folder_of_yours_at_commondir_is_named(repo: GitRepo) -> None:
     """git refuses the worktree at once ("failed to read .../commondir: Is a directory"), which
     was said as a configuration an operation changed; named now, with the text to write."""

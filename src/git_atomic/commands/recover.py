@@ -14,17 +14,15 @@ Running it again finds nothing left to do.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import json
 import time
-from pathlib import Path
 from typing import Any, Final
 
 from git_atomic.agents import turnkeys
 from git_atomic.agents.turnstate import OPEN_MARKS
 from git_atomic.core import children, failpoints
-from git_atomic.core.errors import AtomicError, BusyError, GitError, NotARepository
+from git_atomic.core.errors import AtomicError, BusyError, GitError, RefusedError
 from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.lock import Holder, WorktreeLock, process_alive
 from git_atomic.core.records import dataclass, field
@@ -43,7 +41,6 @@ from git_atomic.engine import (
     discovery,
     dotgit,
     git,
-    gitdirfiles,
     gitlinks,
     gitstate,
     restoreplan,
@@ -51,7 +48,7 @@ from git_atomic.engine import (
     snapshot,
 )
 from git_atomic.engine.checkpointgone import CheckpointGone
-from git_atomic.ops import commandresults, context, output, results
+from git_atomic.ops import commandresults, context, output, results, setaside
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, RollbackResult
 
@@ -110,18 +107,12 @@ def recover(*, accept: bool, json_out: bool) -> int:
     started = time.monotonic()
     try:
         repo = discovery.discover()
-    except (NotARepository, gitdirfiles.ForeignPackedRefs):
-        # A restore killed as it wrote the worktree's `.git` back left it under our name
-        # (dotgit.py): put in place, the restore finished below.
-        if not dotgit.put_left_back(Path(discovery.current_folder())) and not head_set_aside():
+    except RefusedError as exc:
+        # git refuses the repository, or finds none, for what the operation (or a restore
+        # killed half way) left: set aside as its rollback would (setaside.py), then found.
+        if isinstance(exc, BusyError) or not setaside.found_again():
             raise
-        discovery.discover.cache_clear()
-        try:
-            repo = discovery.discover()
-        except (NotARepository, gitdirfiles.ForeignPackedRefs):
-            if not head_set_aside():
-                raise
-            repo = discovery.discover()
+        repo = discovery.discover()
     done = Recovery()
     worktree_lock = WorktreeLock(repo.git_dir / "atomic.lock")
     holder = worktree_lock.read()
@@ -191,44 +182,6 @@ def recover(*, accept: bool, json_out: bool) -> int:
     if done.overlaps:
         return 3
     return 0
-
-
-def head_set_aside() -> bool:
-    """git refuses the repository, or `packed-refs` is no file of git's (a link git would read
-    every ref through, a FIFO, a folder):
-    when that is what an operation (or a restore) left, the operation still open (HEAD a link
-    to a file outside, a folder, nothing), set it aside (gitlinks.py) and put back the HEAD of
-    the state recover or abort goes back to (the operation's PRE-OP), read with git once a
-    provisional HEAD lets it."""
-    here = Path(discovery.current_folder())
-    found = discovery.find_git_dirs(here)
-    if found is None:
-        return False
-    damaged = gitlinks.head_damaged(found[0])
-    if not damaged and not gitlinks.packed_refs_foreign(found[1]):
-        return False
-    git_dir, common = found
-    where = git.Repo(root=here, git_dir=git_dir, common_dir=common)
-    target: str | None = None
-    with contextlib.suppress(OSError, ValueError, KeyError):
-        target = str(json.loads((git_dir / PENDING_FILE).read_text())["target"])
-    journal_file = where.state_dir / "journal.sqlite3"
-    if target is None and journal_file.is_file():
-        journal = context.open_journal(where)
-        try:
-            op = journal.open_op(where.worktree_id)
-            rows = journal.checkpoints(op.id) if op is not None else []
-            target = rows[0].sha if rows else None
-        finally:
-            journal.close()
-    if target is None:
-        return False
-    gitlinks.set_aside(git_dir, common, head=target.encode(), thorough=True)
-    discovery.discover.cache_clear()
-    if damaged:
-        state = checkpoint.load(discovery.discover(), target)
-        gitlinks.write_head(git_dir, gitlinks.head_text(state.head_ref, state.head_oid))
-    return True
 
 
 def _refuse_if_owned(op: OpRow | None) -> None:

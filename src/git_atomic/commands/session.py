@@ -9,10 +9,10 @@ from contextlib import contextmanager
 
 from git_atomic.commands import theirs
 from git_atomic.core.config import gates_to_run, load_config
-from git_atomic.core.errors import Exit, NotARepository, RefusedError, UsageError
+from git_atomic.core.errors import BusyError, Exit, RefusedError, UsageError
 from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpKind, OpStatus
-from git_atomic.engine import discovery, git, gitdirfiles
+from git_atomic.engine import git
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, results
 from git_atomic.ops.conclude import conclude
@@ -151,15 +151,15 @@ def commit(*, gates: Sequence[str], no_gates: bool, all_gates: bool, json_out: b
 def abort(*, json_out: bool, early: Early | None = None) -> int:
     try:
         return _abort(json_out=json_out, early=early)
-    except (NotARepository, gitdirfiles.ForeignPackedRefs):
+    except RefusedError as exc:
         # The operation made HEAD something git refuses (a link outside, a folder, nothing),
-        # or packed-refs a link git would read every ref through: set aside, its PRE-OP HEAD
-        # put back, then the abort as always.
-        from git_atomic.commands.recover import head_set_aside
+        # packed-refs a link git would read every ref through, or a linked worktree's
+        # commondir no file of git's: set aside as its rollback would (setaside.py), its
+        # PRE-OP HEAD put back, then the abort as always.
+        from git_atomic.ops import setaside
 
-        if early is not None or not head_set_aside():
+        if early is not None or isinstance(exc, BusyError) or not setaside.found_again():
             raise
-        discovery.discover.cache_clear()
         return _abort(json_out=json_out, early=None)
 
 

@@ -67,9 +67,11 @@ def _shown(path: Path, root: Path | None) -> str:
 def _hint(shown: str) -> str:
     if shown.endswith("commondir"):  # its text is git's: the shared git dir, from here
         return (
+            "where an operation open here (`begin`, an interrupted `run`) made it, `git "
+            "atomic abort` (or `recover`) sets it aside and writes it again; otherwise "
             f"make {shown} a regular file again holding the shared git dir's path, as git "
             f"wrote it (`printf '../..\\n' > {shown}` for a worktree `git worktree add` made), "
-            "then run this again (`git atomic recover` where an operation was interrupted)"
+            "then run this again"
         )
     return (
         f"make {shown} a regular file again (as git wrote it), then run "
