@@ -52,6 +52,7 @@ KILLED_ELSEWHERE = {
     "foldermoves:aside": "test_moved_unheld.py",  # a folder the operation moved, moved back
     "dotgit:aside": "test_dotgit_tmp.py",  # a linked worktree's `.git` written back
     "gitlinks:aside": "test_git_dir_special_files.py",  # a branch written back from its reflog
+    "turnpacked:aside": "test_turn_packed_refs.py",  # a turn's call setting packed-refs aside
 }
 
 # What an operation does to the tree: edits, a new file, a deletion, a new folder, the index, a

@@ -13,6 +13,9 @@ import json
 import os
 import stat
 import subprocess
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,3 +97,80 @@ def test_one_you_make_between_the_turns_calls_is_yours(repo: GitRepo) -> None:
     assert "not checkpointed" in answer.get("systemMessage", ""), answer
     assert "packed-refs is a folder" in answer["systemMessage"], answer
     assert stat.S_ISDIR(os.lstat(repo.path / ".git" / "packed-refs").st_mode)
+
+
+def _call(n: int) -> dict[str, Any]:
+    return {
+        "tool_name": "Bash",
+        "tool_input": {"command": KINDS["a folder"]},
+        "tool_use_id": f"b{n}",
+    }
+
+
+def _post(
+    repo: GitRepo, session: str, n: int, done: dict[str, Any], env: dict[str, str] | None = None
+) -> threading.Thread:
+    def post() -> None:
+        done[session] = claude_hook(
+            repo, session, "PostToolUse", env=env, **_call(n), tool_response={"stdout": ""}
+        )
+
+    thread = threading.Thread(target=post)
+    thread.start()
+    return thread
+
+
+def test_two_sessions_calls_set_it_aside_one_at_a_time(repo: GitRepo, tmp_path: Path) -> None:
+    """Two sessions' calls in flight when packed-refs was made a folder, their PostToolUse at
+    once (two processes): each held only its own session's slot, so both set the same file
+    aside at once, and the one that found it gone said the agent's calls were not
+    checkpointed. They hold the worktree's lock now, as every writer of the git dir: the
+    second waits while the first sets it aside (the folder left where it is meanwhile), then
+    goes on; neither says its calls were not checkpointed."""
+    main = _setup(repo)
+    claude_hook(repo, "s1", "PreToolUse", **_call(1))
+    claude_hook(repo, "s2", "PreToolUse", **_call(2))
+    subprocess.run(["sh", "-c", KINDS["a folder"]], cwd=repo.path, env=repo.env, check=True)
+    pause, done = tmp_path / "pause", {}
+    env = {
+        "GIT_ATOMIC_FAILPOINT_PAUSE": "turnpacked:aside",
+        "GIT_ATOMIC_FAILPOINT_PAUSE_FILE": str(pause),
+    }
+    first = _post(repo, "s1", 1, done, env)
+    try:
+        deadline = time.monotonic() + 120
+        while not (pause.exists() and pause.read_text().strip()):
+            assert first.is_alive() and time.monotonic() < deadline, done
+            time.sleep(0.02)
+        second = _post(repo, "s2", 2, done)
+        time.sleep(1.0)  # (the tests' hooks wait 3 s for the lock)
+        packed = repo.path / ".git" / "packed-refs"
+        assert stat.S_ISDIR(os.lstat(packed).st_mode), "set aside under the paused call"
+        assert second.is_alive(), done
+    finally:
+        pause.unlink(missing_ok=True)
+        first.join(120)
+    second.join(120)
+    for session in ("s1", "s2"):
+        said = done[session].stdout + done[session].stderr
+        assert "not checkpointed" not in said and "Traceback" not in said, (session, said)
+    assert stat.S_ISDIR(os.lstat(repo.path / ".git" / "atomic-aside" / "packed-refs").st_mode)
+    _set_aside(repo, main, None)
+
+
+def test_the_hook_killed_as_it_sets_it_aside_then_recover(repo: GitRepo) -> None:
+    """Killed holding the worktree's lock: the turn's next call sets packed-refs aside all the
+    same (the lock's holder dead: no one else can take it), then says to run `recover`, which
+    ends with the branches back from their reflogs."""
+    main = _setup(repo)
+    claude_hook(repo, "s1", "PreToolUse", **_call(1))
+    subprocess.run(["sh", "-c", KINDS["a folder"]], cwd=repo.path, env=repo.env, check=True)
+    env = {"GIT_ATOMIC_FAILPOINT": "turnpacked:aside"}
+    claude_hook(repo, "s1", "PostToolUse", env=env, check=False, **_call(1), tool_response={})
+    assert stat.S_ISDIR(os.lstat(repo.path / ".git" / "packed-refs").st_mode)
+    stop = claude_hook(repo, "s1", "Stop", check=False)
+    assert "recover" in stop.stdout + stop.stderr, stop
+    assert not os.path.lexists(repo.path / ".git" / "packed-refs")
+    res = repo.atomic("recover", timeout=60)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    _set_aside(repo, main, None)

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from typing import Final
 
 from git_atomic.agents import turnplace, turnstate, turnsteps
-from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, new_record
+from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, lock_wait, new_record
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError, RefusedError
 from git_atomic.core.records import dataclass
@@ -41,11 +41,6 @@ HISTORY_VAR: Final = "GIT_ATOMIC_TURN_HISTORY"
 
 
 # Hook commands are given 60 s by their platform; a capture waits at most this for the lock.
-def lock_wait() -> float:
-    """Read at each call, not at import (the warm helper imports this module once)."""
-    return float(os.environ.get("GIT_ATOMIC_HOOK_LOCK_WAIT", "45"))
-
-
 @dataclass(frozen=True)
 class Call:
     session: str

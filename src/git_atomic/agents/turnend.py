@@ -335,5 +335,5 @@ def _locked(repo: git.Repo, command: str) -> Iterator[judge.Held]:
     from git_atomic.ops import context
 
     # git's own state is looked at by the turn's end itself (`_finish`).
-    with context.opened(command, wait=turn.lock_wait(), found=repo, check_state=False) as ctx:
+    with context.opened(command, wait=turnstate.lock_wait(), found=repo, check_state=False) as ctx:
         yield ctx

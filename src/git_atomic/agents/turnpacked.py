@@ -11,15 +11,18 @@ window the change happened in is the agent's), the call sets it aside unread int
 worktree's `atomic-aside` folder (gitlinks.set_aside: every branch it held written again from
 its reflog, as after a `run` whose command did so), notes the line its verdict says, and
 discovery goes on. One made between the turn's calls, or with no turn open, is yours: refused
-by name as before. Only on that refusal's path: no lstat more on a hook call's."""
+by name as before. Only on that refusal's path: no lstat more on a hook call's. It holds the
+worktree's lock meanwhile, as any writer of the git dir does (an `abort` or `recover` at once
+sets such a file aside too, ops/setaside.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Final
 
-from git_atomic.agents.turnstate import Slot
-from git_atomic.core import records
+from git_atomic.agents.turnstate import Slot, lock_wait
+from git_atomic.core import failpoints, records
+from git_atomic.core.lock import held_unless_dead
 from git_atomic.engine import discovery, git, gitlinks
 
 _SAID: Final = "said"  # turnbeside.SAID (not imported on this path), as judge.py reads it
@@ -30,17 +33,25 @@ SET_ASIDE: Final = "packed_refs_aside"
 
 def set_aside(start: Path, session: str) -> bool:
     """Whether `packed-refs` was set aside because `session`'s turn open in the repository
-    found from `start` (without git) has a call in flight: its window's change."""
+    found from `start` (without git) has a call in flight: its window's change (or by another
+    call we waited for, holding the worktree's lock: discovery goes on all the same)."""
     found = discovery.find_git_dirs(start)
     if found is None or not gitlinks.packed_refs_foreign(found[1]):
         return False
     git_dir, common = found
     probe = git.Repo(root=start, git_dir=git_dir, common_dir=common)
     slot = Slot(probe.state_dir, session, probe.worktree_id)
-    with slot.held():
+    # The worktree's lock first, as every hook call and command that writes the git dir takes
+    # it (then the slot's, as turn.py does): an `abort` or a `recover` setting it aside at once
+    # (ops/setaside.py) waits, or is refused, rather than racing this one.
+    lock = git_dir / "atomic.lock"
+    with held_unless_dead(lock, "hook: packed-refs set aside", wait=lock_wait()), slot.held():
+        if not gitlinks.packed_refs_foreign(common):
+            return True  # set aside meanwhile by the holder we waited for: discovery goes on
         record = slot.read()
         if record is None or not record.in_flight:
             return False
+        failpoints.hit("turnpacked:aside")
         if not gitlinks.set_aside(git_dir, common):
             return False
         where = git_dir / gitlinks.ASIDE / "packed-refs"

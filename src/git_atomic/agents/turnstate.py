@@ -97,6 +97,12 @@ class Record:
             return None
 
 
+def lock_wait() -> float:
+    """How long a hook call waits for the worktree's lock. Read at each call, not at import
+    (the warm helper imports this module once)."""
+    return float(os.environ.get("GIT_ATOMIC_HOOK_LOCK_WAIT", "45"))
+
+
 def any_turn_refs(repo: Repo, *, but: Collection[str] = ()) -> bool:
     """Whether a ref may be under refs/atomic/turns/, read from the files git keeps them in
     (no git process, never through a link, never a FIFO's wait: refsfiles.py): a hook call

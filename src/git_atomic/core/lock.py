@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -197,3 +198,22 @@ def _busy(holder: Holder) -> BusyError:
         f"(pid {holder.pid}, `{holder.command}`, since {holder.since})",
         hint="wait for it, or pass --wait",
     )
+
+
+@contextlib.contextmanager
+def held_unless_dead(path: Path, command: str, *, wait: float | None) -> Iterator[None]:
+    """The worktree's lock at `path` held, for setting aside what has git refuse the repository
+    (agents/turnpacked.py, ops/setaside.py); BusyError where a live process holds it. Where its
+    holder died it is not taken, and that is no refusal: no one else can take it either until
+    `recover` breaks it, and `recover` needs the repository found first."""
+    lock = WorktreeLock(path)
+    try:
+        lock.acquire(command, wait=wait)
+    except BusyError:
+        holder = lock.read()
+        if holder is None or holder.alive:
+            raise
+    try:
+        yield
+    finally:
+        lock.release()  # (only where it was taken)

@@ -22,6 +22,7 @@ import os
 import stat
 from pathlib import Path
 
+from git_atomic.core.lock import held_unless_dead
 from git_atomic.engine import checkpoint, discovery, dotgit, git, gitlinks
 from git_atomic.ops import context
 
@@ -29,12 +30,19 @@ from git_atomic.ops import context
 def found_again() -> bool:
     """Set aside, in that order, whatever of the above an operation open here left (each
     needs the one before to be found); True when anything was (the caller finds the
-    repository again)."""
+    repository again). The worktree's lock is held meanwhile, as by any writer of the git dir
+    (a hook call setting `packed-refs` aside at once, agents/turnpacked.py): one a live
+    process holds refuses (BusyError, nothing changed); one whose holder died does not
+    (core/lock.held_unless_dead)."""
     here = Path(discovery.current_folder())
-    done = dotgit.put_left_back(here)
-    done = commondir_set_aside(here) or done
-    discovery.discover.cache_clear()
-    done = head_set_aside() or done
+    done = dotgit.put_left_back(here)  # our own name, renamed once: no lock needed
+    found = discovery.find_git_dirs(here)
+    if found is not None:
+        lock = found[0] / "atomic.lock"
+        with held_unless_dead(lock, "set aside what git refuses", wait=None):
+            done = commondir_set_aside(here) or done
+            discovery.discover.cache_clear()
+            done = head_set_aside() or done
     discovery.discover.cache_clear()
     return done
 
