@@ -279,6 +279,18 @@ def _packed(repo: GitRepo, kind: str) -> str:
     return f"echo new > new.txt && {make}"
 
 
+def _said_unchecked(res: subprocess.CompletedProcess[str], code: int, last: str) -> None:
+    """The rollback's line, and before it the one that says what it could not check: what the
+    operation left in a packed-refs it made no file (its notes of what it left were skipped,
+    said nowhere)."""
+    assert "Traceback" not in res.stderr and res.returncode == code, (res.returncode, res.stderr)
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 2 and last in lines[1], res.stderr
+    assert "warning: packed-refs was" in lines[0] and "was not checked" in lines[0], lines[0]
+    for named in ("replace ref", "refs/original/", "tag"):
+        assert named in lines[0], (named, lines[0])
+
+
 def _refs(repo: GitRepo) -> str:
     return repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/")
 
@@ -293,7 +305,7 @@ def test_a_run_that_makes_packed_refs_no_file_is_rolled_back(repo: GitRepo, kind
     repo.git("pack-refs", "--all")  # every branch in packed-refs: none loose to fall back on
     sides, refs, outside = _sides(repo), _refs(repo), _untouched(repo)
     res = repo.atomic("run", "--", "sh", "-c", _packed(repo, kind) + "; exit 1", timeout=_QUICK_S)
-    _one_line(res, 1, "rolled back")
+    _said_unchecked(res, 1, "rolled back")
     packed = repo.path / ".git" / "packed-refs"
     assert not packed.is_symlink() and (packed.is_file() or not packed.exists())
     assert _sides(repo) == sides and _refs(repo) == refs and not repo.exists("new.txt")
@@ -312,7 +324,7 @@ def test_packed_refs_made_no_file_in_an_open_operation(repo: GitRepo, kind: str)
     subprocess.run(["sh", "-c", _packed(repo, kind)], cwd=repo.path, check=True)
     line = _one_line(repo.atomic("status", timeout=_QUICK_S), 3, ".git/packed-refs")
     assert "abort" in line, line
-    _one_line(repo.atomic("abort", timeout=_QUICK_S), 0, "aborted")
+    _said_unchecked(repo.atomic("abort", timeout=_QUICK_S), 0, "aborted")
     assert _sides(repo) == sides and _refs(repo) == refs and not repo.exists("new.txt")
     assert _untouched(repo) == outside
 
@@ -332,7 +344,8 @@ def test_recover_sets_aside_a_packed_refs_folder_left_by_a_killed_rollback(repo:
         timeout=_QUICK_S,
     )
     assert res.returncode != 0 and (repo.path / ".git" / "packed-refs").is_dir()
-    repo.atomic("recover", check=0, timeout=_QUICK_S)
+    res = repo.atomic("recover", check=0, timeout=_QUICK_S)
+    assert "packed-refs was a folder" in res.stderr and "was not checked" in res.stderr
     assert _sides(repo) == sides and _refs(repo) == refs and not repo.exists("new.txt")
 
 

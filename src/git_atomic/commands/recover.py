@@ -277,6 +277,13 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
     journal.set_owner(op.id, Owner.this_process())
     _drop_unrecorded_refs(engine, op.id)
     done.op = op
+    # A packed-refs it made no file, set aside unread (setaside.py): said, as its rollback says.
+    repo = engine.repo
+    if gitlinks.packed_refs_unread(repo.git_dir, repo.common_dir):
+        from git_atomic.engine import packedrefs
+
+        unread = packedrefs.unchecked(repo.git_dir, repo.common_dir, since=op.started_at)
+        done.problems += [unread] if unread else []
     checkpoints = journal.checkpoints(op.id)
     pre = next((c for c in checkpoints if c.kind == CheckpointKind.PRE_OP), None)
     intent = op.pending_intent or {}

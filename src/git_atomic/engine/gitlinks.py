@@ -132,6 +132,12 @@ def packed_refs_foreign(common_dir: Path) -> bool:
         return False
 
 
+def packed_refs_unread(git_dir: Path, common_dir: Path) -> bool:
+    """Whether `packed-refs` is no regular file, or one was set aside into `atomic-aside/`
+    (two lstats): what is in it is read by no one (packedrefs.unchecked says so)."""
+    return packed_refs_foreign(common_dir) or os.path.lexists(git_dir / ASIDE / "packed-refs")
+
+
 def commondir_back(git_dir: Path, common_dir: Path) -> bool:
     """A linked worktree's `commondir` an operation made no regular file (a FIFO git would wait
     on at every command, a link it would read through, a folder it cannot read): renamed into

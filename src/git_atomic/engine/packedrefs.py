@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Collection
+from pathlib import Path
 from typing import Final
 
 from git_atomic.engine import safefs
@@ -30,6 +31,35 @@ from git_atomic.engine.git import Repo
 ABSENT: Final = "packed_refs_absent"  # op detail (Engine.begin): PRE-OP had no packed-refs
 LEFT: Final = "packed_refs_left"  # op detail (Engine.close): the refs it named then
 _NAME: Final = b"packed-refs"
+
+
+def unchecked(git_dir: Path, common_dir: Path, *, since: float) -> str | None:
+    """Where `packed-refs` is no regular file as an operation's rollback starts (a folder, a
+    FIFO, a link: its rescue sets it aside unread, gitlinks.py), or was set aside so already
+    since the operation began at `since` (by `abort` or `recover` before they could find the
+    repository, ops/setaside.py: the rename is its last change, ctime), the
+    line that says what was not checked then: what the operation left in it. Its notes of
+    what it left (gitdirback.note_at_close) are not taken where it is there: git would read
+    every ref through it, or wait for ever. Two lstats; None where it is a file or none."""
+    from git_atomic.engine import gitdirfiles, gitlinks
+
+    for path in (common_dir / "packed-refs", git_dir / gitlinks.ASIDE / "packed-refs"):
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        mode = st.st_mode
+        if path.parent == common_dir and stat.S_ISREG(mode):
+            continue
+        if path.parent != common_dir and st.st_ctime < since:
+            continue  # set aside before it began (a turn's call): not what it left
+        return (
+            f"packed-refs was {gitdirfiles.kind_of(mode)} when the operation ended, set aside "
+            "unread (the rescue holds it): what the operation left in it was not checked, so "
+            "a replace ref (`git replace`), a copy `git filter-branch` keeps in refs/original/ "
+            "or a tag it made, moved or deleted there is not named here"
+        )
+    return None
 
 
 def _header_only(data: bytes) -> bool:

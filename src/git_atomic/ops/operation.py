@@ -635,12 +635,17 @@ def rollback_op(
     # a FIFO it would wait on, a folder): the rescue sets it aside unread (gitlinks.py) and
     # holds it, and what it left is not noted.
     detail, noted = dict(op.details), False
+    repo, unread = engine.repo, None
+    if gitlinks.packed_refs_unread(repo.git_dir, repo.common_dir):  # said (imported only then)
+        from git_atomic.engine import packedrefs
+
+        unread = packedrefs.unchecked(repo.git_dir, repo.common_dir, since=op.started_at)
     if not gitlinks.packed_refs_foreign(engine.repo.common_dir):
         with contextlib.suppress(OSError, AtomicError, safefs.Blocked):
             detail, noted = dict(gitdirback.note_at_close(engine.repo, op.details)), True
     first = gitdirback.alternates_first(engine.repo, op.details)
     result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
-    problems = [*first, *result.outcome.problems]
+    problems = [*first, *result.outcome.problems, *([unread] if unread else [])]
     end = engine.journal.checkpoints(op.id)[-1].sha  # the state it left (its rescue)
     changed: dict[str, object] = {}
     mended, lines = gitdirback.put_back_beside(
