@@ -133,3 +133,15 @@ def test_our_leftover_goes_never_a_like_named_file_of_yours(tmp_path: Path, comm
     del before[os.fsencode(ours)]
     assert after == before
     assert (linked / ".git").read_bytes() == dot_git
+
+
+@pytest.mark.parametrize("command", ["abort", "recover"])
+def test_a_dot_git_naming_nothing_is_no_repository(tmp_path: Path, command: str) -> None:
+    """Where git finds no repository, `abort` and `recover` look for what an operation left
+    (ops/setaside.py) under the worktree's lock: a `.git` naming a folder that is not there
+    had them write the lock's file there (an internal error). One line, exit 3."""
+    repo, linked = _linked(tmp_path)
+    (linked / ".git").write_bytes(b"gitdir: /nowhere/at/all\n")
+    res = repo.atomic(command, cwd=linked)
+    assert res.returncode == 3 and "not a git repository" in res.stderr, res.stderr
+    assert "internal error" not in res.stderr and len(res.stderr.splitlines()) == 1, res.stderr

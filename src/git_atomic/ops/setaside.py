@@ -37,7 +37,7 @@ def found_again() -> bool:
     here = Path(discovery.current_folder())
     done = dotgit.put_left_back(here)  # our own name, renamed once: no lock needed
     found = discovery.find_git_dirs(here)
-    if found is not None:
+    if found is not None and os.path.isdir(found[0]):  # (a `.git` naming nothing: nothing)
         lock = found[0] / "atomic.lock"
         with held_unless_dead(lock, "set aside what git refuses", wait=None):
             done = commondir_set_aside(here) or done
