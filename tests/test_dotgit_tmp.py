@@ -38,12 +38,7 @@ def _yours(path: Path, kind: str) -> None:
 def test_a_file_of_yours_at_our_old_temporary_name_stays(
     tmp_path: Path, kind: str, how: str
 ) -> None:
-    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
-    repo.write(".gitignore", b"*-tmp\n")
-    repo.git("add", "-A")
-    repo.git("commit", "-qm", "base")
-    linked = tmp_path / "linked"
-    repo.git("worktree", "add", "-q", "-b", "wb", str(linked))
+    repo, linked = _linked(tmp_path, {".gitignore": b"*-tmp\n"})
     dot_git = (linked / ".git").read_bytes()
     _yours(linked / _NAME, kind)
     before = oracle.disk(linked)
@@ -58,9 +53,11 @@ def test_a_file_of_yours_at_our_old_temporary_name_stays(
 _OURS = re.compile(r"\.git\.\d+\.[0-9a-f]{16}\.git-atomic-tmp")
 
 
-def _linked(tmp_path: Path) -> tuple[GitRepo, Path]:
+def _linked(tmp_path: Path, files: dict[str, bytes] | None = None) -> tuple[GitRepo, Path]:
+    """A repository with `files` committed (one file `f` by default) and a linked worktree."""
     repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
-    repo.write("f", b"base\n")
+    for name, data in (files or {"f": b"base\n"}).items():
+        repo.write(name, data)
     repo.git("add", "-A")
     repo.git("commit", "-qm", "base")
     linked = tmp_path / "linked"
