@@ -7,7 +7,12 @@ empty folder is an unpopulated submodule), so no checkpoint sees a change, and i
 said "it had changed nothing" while the submodule's checkout was gone.
 
 An operation notes, when it begins, each submodule that is checked out (its folder's `.git`
-file, which names its git dir) where the repository has a `.gitmodules`. Its rollback (and a
+file, which names its git dir) where the repository has a `.gitmodules`. One whose `.git` is
+a folder of its own (a repository that was there before `git submodule add`, one an older git
+cloned) is noted with the `.git` file git writes when it moves that folder to `modules/<name>`
+(`absorbgitdirs`; `deinit` does so before it empties the folder): its files changed while the
+operation ran are named from the folder where the git dir is, and one emptied is checked out
+again from `modules/<name>`, as one with a `.git` file is. Its rollback (and a
 later one that takes its effect back, and `recover`) writes that `.git` file again into a
 folder that is empty now and checks the submodule's files out from its own index
 (`checkout-index`: what it had staged, as deinit left its git dir), and says so. Where the
@@ -62,7 +67,12 @@ def note(repo: Repo) -> dict[str, list[str]]:
                 continue
             name = key[len(b"submodule.") : -len(b".path")]
             dotgit = path + b"/.git"
-            data = tree.read(dotgit) if tree.kind(dotgit) == stat.S_IFREG else None
+            kind = tree.kind(dotgit)
+            if kind == stat.S_IFDIR:  # its git dir inside it: noted as git would absorb it
+                own = tree.kind(dotgit + b"/HEAD") == stat.S_IFREG
+                data = _absorbed(repo, path, name) if own else None
+            else:
+                data = tree.read(dotgit) if kind == stat.S_IFREG else None
             if data is None or len(data) > _MOST or not data.startswith(b"gitdir: "):
                 continue
             try:
@@ -70,6 +80,16 @@ def note(repo: Repo) -> dict[str, list[str]]:
             except UnicodeDecodeError:
                 continue
     return found
+
+
+def _absorbed(repo: Repo, path: bytes, name: bytes) -> bytes:
+    """The `.git` file git writes into a submodule whose git dir was a folder inside it once
+    it moves that folder to `modules/<name>` (`git submodule absorbgitdirs`, and `git
+    submodule deinit`, which absorbs it first): what a rollback writes back where the
+    operation emptied its folder."""
+    root = os.fsencode(repo.root)
+    modules = os.path.join(os.fsencode(repo.common_dir), b"modules", name)
+    return b"gitdir: " + os.path.relpath(modules, os.path.join(root, path)) + b"\n"
 
 
 def clock() -> float:
@@ -97,7 +117,7 @@ def changed_inside(
     for path, entry in sorted(noted.items()):
         if not isinstance(entry, list) or len(entry) != 2:
             continue
-        git_dir = _module_dir(repo, str(path), str(entry[1]))
+        git_dir = _module_dir(repo, str(path), str(entry[1])) or _own_git_dir(repo, str(path))
         changed = _changed_since(repo, str(path), git_dir, float(since), until) if git_dir else []
         if changed:
             more = f" and {len(changed) - 3} more" if changed[3:] else ""
@@ -319,6 +339,23 @@ def _module_dir(repo: Repo, path: str, dotgit: str) -> str | None:
     try:
         if not stat.S_ISDIR(os.lstat(where).st_mode) or not os.path.isfile(
             os.path.join(where, "HEAD")
+        ):
+            return None
+    except OSError:
+        return None
+    return where
+
+
+def _own_git_dir(repo: Repo, path: str) -> str | None:
+    """The git dir inside the submodule's folder (`sub/.git` a folder: a repository that was
+    there before `git submodule add`, or one an older git cloned), where it is one reached
+    without a link; None otherwise."""
+    where = os.path.normpath(os.path.join(repo.root, path, ".git"))
+    if os.path.realpath(where) != where:
+        return None
+    try:
+        if not stat.S_ISDIR(os.lstat(where).st_mode) or not stat.S_ISREG(
+            os.lstat(os.path.join(where, "HEAD")).st_mode
         ):
             return None
     except OSError:

@@ -1,0 +1,124 @@
+"""Submodules whose git dir is a folder inside them (stop 53's adversary).
+
+A submodule's `.git` is a file naming `.git/modules/<name>` where `git submodule add` cloned
+it, but a folder of its own where the repository was there first (`git clone URL sub; git
+submodule add URL sub`: "Adding existing repo at 'sub' to the index"), where an older git
+cloned it, or where it was made by hand. An operation's PRE-OP noted only the first kind, so
+for the second its rollback said "it had changed nothing" over the files it edited inside,
+left the folder a `git submodule deinit -f` emptied empty without a word, and after a `git
+submodule absorbgitdirs` said the submodule "was not" checked out when the operation began,
+and that `git submodule deinit -f -- sub` empties it again: advice that throws away what you
+had not committed there. Each case is run for both kinds: they must behave alike.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+LAYOUTS = ["git-file", "git-folder"]
+KEPT = ("run", "--no-gates", "--history", "shadow", "--", "sh", "-c")
+
+
+def _submodule(repo: GitRepo, tmp_path: Path, layout: str) -> Path:
+    upstream = GitRepo.create(tmp_path / "upstream", tmp_path / "home")
+    upstream.write("s.txt", b"s\n")
+    upstream.git("add", "s.txt")
+    upstream.git("commit", "-qm", "s")
+    if layout == "git-folder":  # the repository was there first: its `.git` stays a folder
+        repo.git("-c", "protocol.file.allow=always", "clone", "-q", str(upstream.path), "sub")
+    repo.git(
+        "-c", "protocol.file.allow=always", "submodule", "-q", "add", str(upstream.path), "sub"
+    )
+    repo.git("commit", "-qm", "sub")
+    sub = repo.path / "sub"
+    assert (sub / ".git").is_dir() == (layout == "git-folder")
+    return sub
+
+
+def _sub_git(repo: GitRepo, sub: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(sub), *args], env=repo.env, capture_output=True, check=True, text=True
+    ).stdout
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
+def test_files_changed_inside_either_kind_of_submodule_are_named(
+    repo: GitRepo, tmp_path: Path, layout: str, how: str
+) -> None:
+    """Left as they are (no checkpoint holds a submodule's files), but named, never "it had
+    changed nothing" nor "exactly its PRE-OP state" over them; yours from before are not."""
+    sub = _submodule(repo, tmp_path, layout)
+    (sub / "yours.txt").write_bytes(b"before the operation\n")
+    time.sleep(0.1)
+    script = "echo x > sub/s.txt; echo n > sub/new"
+    if how == "failed-run":
+        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", script + "; exit 1", check=1)
+    else:
+        done = repo.atomic_json(*KEPT, script)
+        res = repo.atomic("rollback", "--op", done["op_id"], check=None)
+    assert "changed nothing" not in res.stderr and "exactly" not in res.stderr, res.stderr
+    assert "sub: files in this submodule changed while the operation ran (" in res.stderr
+    named = res.stderr.split("operation ran (", 1)[1].split(")", 1)[0]
+    assert sorted(named.split(", ")) == ["new", "s.txt"], res.stderr
+    assert (sub / "s.txt").read_bytes() == b"x\n"  # left as it is: not captured
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("how", ["failed-run", "abort", "rollback-op"])
+def test_either_kind_of_submodule_an_operation_deinitialised_is_checked_out_again(
+    repo: GitRepo, tmp_path: Path, layout: str, how: str
+) -> None:
+    """`git submodule deinit -f sub` of one with a `.git` folder first moves that folder to
+    `.git/modules/sub` (git absorbs it), then empties the submodule's folder. Its rollback
+    left it empty and named nothing but the config lines: it is checked out again from that
+    git dir now, as one with a `.git` file is, at the commit it had, and named."""
+    sub = _submodule(repo, tmp_path, layout)
+    head = _sub_git(repo, sub, "rev-parse", "HEAD")
+    files = sorted(os.listdir(sub))
+    line = "git submodule deinit -q -f sub"
+    if how == "failed-run":
+        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
+    elif how == "abort":
+        repo.atomic("begin", "deinit", check=0)
+        subprocess.run(["sh", "-c", line], cwd=repo.path, env=repo.env, check=True)
+        res = repo.atomic("abort", check=0)
+    else:
+        done = repo.atomic_json(*KEPT, line)
+        assert os.listdir(sub) == []
+        res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert sorted(os.listdir(sub)) == files, res.stderr
+    assert (sub / "s.txt").read_bytes() == b"s\n"
+    assert _sub_git(repo, sub, "rev-parse", "HEAD") == head
+    assert _sub_git(repo, sub, "status", "--porcelain") == ""
+    assert "sub: the operation emptied this submodule's folder" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
+def test_a_submodule_whose_git_dir_was_absorbed_is_not_said_checked_out_since(
+    repo: GitRepo, tmp_path: Path, layout: str, how: str
+) -> None:
+    """`git submodule absorbgitdirs` moves a submodule's `.git` folder into `.git/modules/`
+    and leaves a `.git` file: git sees no change. The rollback said the submodule "was not"
+    checked out when the operation began and that `git submodule deinit -f -- sub` empties it
+    again, which would throw away your uncommitted edit there. It stays checked out, with
+    that edit, and no such line is said."""
+    sub = _submodule(repo, tmp_path, layout)
+    (sub / "s.txt").write_bytes(b"yours, not committed\n")
+    line = "git submodule absorbgitdirs 2>/dev/null"
+    if how == "failed-run":
+        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
+    else:
+        done = repo.atomic_json(*KEPT, line)
+        res = repo.atomic("rollback", "--op", done["op_id"], check=None)
+    assert "deinit" not in res.stderr and "was not when" not in res.stderr, res.stderr
+    assert (sub / "s.txt").read_bytes() == b"yours, not committed\n"
+    assert _sub_git(repo, sub, "status", "--porcelain") == " M s.txt\n"
