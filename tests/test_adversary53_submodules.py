@@ -13,6 +13,7 @@ had not committed there. Each case is run for both kinds: they must behave alike
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.agents import claude_hook
 from testing.gitrepo import GitRepo
 
 LAYOUTS = ["git-file", "git-folder"]
@@ -122,3 +124,26 @@ def test_a_submodule_whose_git_dir_was_absorbed_is_not_said_checked_out_since(
     assert "deinit" not in res.stderr and "was not when" not in res.stderr, res.stderr
     assert (sub / "s.txt").read_bytes() == b"yours, not committed\n"
     assert _sub_git(repo, sub, "status", "--porcelain") == " M s.txt\n"
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_turn_taken_back_checks_out_either_kind_of_submodule_its_call_deinitialised(
+    repo: GitRepo, tmp_path: Path, layout: str
+) -> None:
+    """An agent turn's shell call ran `git submodule deinit -f sub`, and the gate failed: its
+    take-back at Stop checks the submodule out again, whichever kind its `.git` was."""
+    sub = _submodule(repo, tmp_path, layout)
+    files = sorted(os.listdir(sub))
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    command = "git submodule deinit -q -f sub; echo x > bad"
+    call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": "t1"}
+    claude_hook(repo, "s1", "PreToolUse", **call)
+    subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    assert answer["decision"] == "block", answer
+    assert not repo.exists("bad"), answer
+    assert sorted(os.listdir(sub)) == files, answer
+    assert (sub / "s.txt").read_bytes() == b"s\n"
+    assert "sub: the operation emptied this submodule's folder" in answer["systemMessage"]

@@ -165,13 +165,15 @@ def note_on_disk(repo: Repo) -> dict[str, list[str]]:
     hooks run on every tool call): each submodule's git dir under the common git dir's
     `modules/` whose config's `core.worktree` names a folder of this worktree that holds a
     `.git` file. One whose config says it in another way (an include, a quoted escape) is not
-    noted: its rollback then leaves it as it is, as one not checked out."""
+    noted: its rollback then leaves it as it is, as one not checked out. One whose `.git` is
+    a folder of its own is found from `.gitmodules` (its `path` lines)."""
     modules = repo.common_dir / "modules"
-    if not os.path.isdir(modules) or os.path.islink(modules):
-        return {}
     top = os.path.normpath(repo.root)
     found: dict[str, list[str]] = {}
     with safefs.Tree(os.fsencode(repo.root)) as tree:
+        found.update(_own_git_dirs_on_disk(repo, tree))
+        if not os.path.isdir(modules) or os.path.islink(modules):
+            return found
         for folder, subfolders, files in os.walk(modules):  # (links are not followed)
             if "HEAD" not in files or "config" not in files:
                 continue
@@ -191,6 +193,44 @@ def note_on_disk(repo: Repo) -> dict[str, list[str]]:
                 found[path] = [os.path.relpath(folder, modules), data.decode("utf-8")]
             except UnicodeDecodeError:
                 continue
+    return found
+
+
+def _own_git_dirs_on_disk(repo: Repo, tree: safefs.Tree) -> dict[str, list[str]]:
+    """As `note` notes the submodules whose `.git` is a folder of their own, from the
+    `.gitmodules` file alone (no git process): each `path` written plainly in a `[submodule
+    "name"]` section whose folder holds a `.git` folder with a `HEAD`."""
+    text = tree.read(b".gitmodules")
+    if text is None or len(text) > _MOST * 256:
+        return {}
+    found: dict[str, list[str]] = {}
+    name: bytes | None = None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith(b"["):
+            head = line[1:].split(b"]", 1)[0]
+            kind, _, quoted = head.partition(b" ")
+            quoted = quoted.strip()
+            plain = quoted[1:-1] if len(quoted) > 1 and quoted[:1] == quoted[-1:] == b'"' else b""
+            ok = kind.lower() == b"submodule" and plain and b"\\" not in plain
+            name = plain if ok else None
+            continue
+        key, eq, value = line.partition(b"=")
+        path = value.strip()
+        if name is None or not eq or key.strip().lower() != b"path" or not path:
+            continue
+        if any(c in path for c in b'\\";#') or path.startswith(b"/") or b".." in path.split(b"/"):
+            continue
+        dotgit = path.rstrip(b"/") + b"/.git"
+        if tree.kind(dotgit) != stat.S_IFDIR or tree.kind(dotgit + b"/HEAD") != stat.S_IFREG:
+            continue
+        try:
+            found[path.rstrip(b"/").decode("utf-8")] = [
+                name.decode("utf-8"),
+                _absorbed(repo, path.rstrip(b"/"), name).decode("utf-8"),
+            ]
+        except UnicodeDecodeError:
+            continue
     return found
 
 
