@@ -369,6 +369,11 @@ def paths_blob(repo: Repo, paths: Iterable[bytes]) -> str | None:
     return repo.write_blob(b"".join(p + b"\0" for p in listed))
 
 
+def paths_of(repo: Repo, blob: str | None) -> frozenset[bytes]:
+    """The paths a `paths_blob` holds."""
+    return _paths(repo, blob)
+
+
 def _paths(repo: Repo, blob: str | None) -> frozenset[bytes]:
     if blob is None:
         return frozenset()

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Final
 
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind
-from git_atomic.engine import checkpoint, checkpointtags
+from git_atomic.engine import checkpoint
 
 if TYPE_CHECKING:
     from git_atomic.engine.git import Repo
@@ -173,10 +173,15 @@ def put_back_beside(
     only = [str(n) for n in rewritten] if isinstance(rewritten, list) else None
     mended, unmended = mend_reflogs(repo, pre_op, op_id, only=only)
     lines += unmended
-    # Tags it made, deleted or moved: left, but named (tagsleft.py, imported only then).
-    tags = (
-        (checkpointtags.tags_in(repo, pre_op), checkpointtags.tags_in(repo, end)) if end else None
-    )
+    # Tags it made, deleted or moved: left, but named (tagsleft.py, imported only then); and
+    # the folders of files it made repositories of their own (reposmade.py): one listing each.
+    listed = (_top_entries(repo, pre_op), _top_entries(repo, end)) if end else None
+    tags = (listed[0].get(checkpoint.TAGS), listed[1].get(checkpoint.TAGS)) if listed else None
+    made = listed[1].get(checkpoint.REPOSITORIES) if listed else None
+    if listed and made is not None and made != listed[0].get(checkpoint.REPOSITORIES):
+        from git_atomic.ops import reposmade
+
+        lines += reposmade.lines(repo, listed[0].get(checkpoint.REPOSITORIES), made, problems)
     if tags is not None and tags[0] is not None and tags[1] is not None and tags[0] != tags[1]:
         from git_atomic.ops import tagsleft
 
@@ -212,6 +217,11 @@ def mend_reflogs(
         for name in unmended
     ]
     return mended, lines
+
+
+def _top_entries(repo: Repo, commit: str) -> dict[bytes, str]:
+    """A checkpoint's top-level entries, {name: object id}."""
+    return {e.path: e.oid for e in repo.ls_tree(commit)}
 
 
 def put_back_git_files(
@@ -367,6 +377,11 @@ def foresee_git_files(
             if name.startswith("worktrees/"):
                 shown = f"HEAD of the linked worktree {name.split('/')[1]}"
             lines.append(f"reflog of {shown}: written back as before the operation (it rewrote it)")
+        last = checkpoint.load(repo, checkpoints[-1].sha) if checkpoints[1:] else None
+        if last is not None and last.repositories not in (None, snap.repositories):
+            from git_atomic.ops import reposmade  # a .git it made in a folder of files: stays
+
+            lines += reposmade.lines(repo, snap.repositories, last.repositories, ())
     orig = memofiles.foresee(repo, details, own=own)
     if orig is not None:
         lines.append(

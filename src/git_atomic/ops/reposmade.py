@@ -1,0 +1,49 @@
+"""A `.git` an operation put into a folder of your files, named by the rollback that leaves it.
+
+`ln -s ../../other/.git src/.git`, a `gitdir:` file naming another git dir, `git init src`: git
+never lists a `.git`, and still lists the folder's files as this repository's (the index holds
+paths under it), so the files of no checkpoint differ and the rollback said "it had changed
+nothing". But every git command run in that folder since works on the other repository, the
+folder's files for its worktree (a `git clean -fd` there removes them). A `.git` an operation
+leaves stays, as every repository of its own does (nestedrepos.py), but it is named: each
+checkpoint records the folders git lists as files although they hold a repository
+(`repositories`, snapshot.py), and those the state the operation left records that its PRE-OP
+does not are the operation's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Final
+
+from git_atomic.engine import checkpoint, safefs
+from git_atomic.engine.git import Repo
+
+_SAID: Final = "the operation made this folder a repository of its own"
+
+
+def lines(repo: Repo, before: str | None, after: str | None, problems: Sequence[str]) -> list[str]:
+    """One line for each folder the `after` checkpoint's `repositories` blob names and the
+    `before` one's does not, that holds a `.git` still and that no line of `problems` names."""
+    if after is None or after == before:
+        return []
+    made = sorted(_paths(repo, after) - _paths(repo, before))
+    out = []
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for root in made:
+            shown = root.decode("utf-8", "backslashreplace")
+            if tree.kind(root + b"/.git") is None or any(
+                p.startswith(f"{shown}: ") for p in problems
+            ):
+                continue
+            out.append(
+                f"{shown}: {_SAID} (a .git there: a link, a file naming a git dir, `git init`); "
+                f"it stays, and its files are as before, but a git command run in {shown}/ works "
+                "on that repository, not this one (take its .git away if it is not yours)"
+            )
+    return out
+
+
+def _paths(repo: Repo, blob: str | None) -> frozenset[bytes]:
+    return checkpoint.paths_of(repo, blob)
