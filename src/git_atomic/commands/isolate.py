@@ -214,6 +214,10 @@ def _execute(
         run.coverage = verdict.coverage
         run.result = _post_op(run, engine, done, gates_ran=verdict.gates_ran)
         failpoints.hit("isolate:after-post-op")
+        if run.private is not None:  # what it wrote into a submodule's folder stays there
+            from git_atomic.ops import isolatedsubmodules
+
+            run.problems += isolatedsubmodules.written_into(run.private)
         drop_private(run)
         return _apply(run)
     except BaseException:
