@@ -94,3 +94,22 @@ def test_a_turn_taken_back_names_the_dot_git_its_call_made(repo: GitRepo, tmp_pa
     assert answer["decision"] == "block", answer
     assert not repo.exists("bad")
     assert SAID in answer["systemMessage"], answer
+
+
+@pytest.mark.parametrize("also", ["", "echo x > new/x; "], ids=["empty", "with-a-file"])
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
+def test_a_repository_without_a_commit_the_operation_made_is_named(
+    repo: GitRepo, how: str, also: str
+) -> None:
+    """`git init new` (and files in it): git cannot add a repository without a commit, so no
+    checkpoint holds it, and the rollback said "it had changed nothing" while it stayed."""
+    line = f"git init -q new; {also}true"
+    if how == "failed-run":
+        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
+    else:
+        kept = ("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", line)
+        done = repo.atomic_json(*kept)
+        res = repo.atomic("rollback", "--op", done["op_id"], check=None)
+    assert os.path.isdir(repo.path / "new" / ".git")  # it stays: another repository's
+    assert "new: the operation made this folder a repository of its own" in res.stderr, res.stderr
+    assert "changed nothing" not in res.stderr and "exactly its PRE-OP" not in res.stderr

@@ -26,7 +26,9 @@ def found(repo: Repo, folders: Sequence[bytes], tree: str) -> tuple[bytes | None
     a repository, where the captured `tree` has its folder as a folder or not at all (None
     where every one is a repository: a submodule is a gitlink in the tree); and the
     repositories the tree has as folders all the same (one made where the index still has
-    paths: `git init sub` in a folder of files, whose files git lists as the folder's)."""
+    paths: `git init sub` in a folder of files, whose files git lists as the folder's) or does
+    not hold at all (one without a commit yet, which git cannot add: capturedisk.py leaves it
+    out), so that a rollback can name one an operation made (reposmade.py)."""
     listed = {e.path: e.mode for e in repo.ls_tree_at(tree, folders)}
     root = os.fsencode(repo.root)
     as_folders: list[bytes] = []
@@ -40,7 +42,7 @@ def found(repo: Repo, folders: Sequence[bytes], tree: str) -> tuple[bytes | None
                 continue
             if not _repository(worktree, root, folder):
                 stray = stray or folder + b"/.git"
-            elif mode == "040000":
+            else:  # read as a folder, or a repository without a commit yet (not in the tree)
                 as_folders.append(folder)
     return stray, as_folders
 

@@ -2,7 +2,8 @@
 
 `ln -s ../../other/.git src/.git`, a `gitdir:` file naming another git dir, `git init src`: git
 never lists a `.git`, and still lists the folder's files as this repository's (the index holds
-paths under it), so the files of no checkpoint differ and the rollback said "it had changed
+paths under it), so the files of no checkpoint differ (nor where a new folder is such a
+repository without a commit yet, which no checkpoint holds) and the rollback said "it had changed
 nothing". But every git command run in that folder since works on the other repository, the
 folder's files for its worktree (a `git clean -fd` there removes them). A `.git` an operation
 leaves stays, as every repository of its own does (nestedrepos.py), but it is named: each
@@ -39,8 +40,9 @@ def lines(repo: Repo, before: str | None, after: str | None, problems: Sequence[
                 continue
             out.append(
                 f"{shown}: {_SAID} (a .git there: a link, a file naming a git dir, `git init`); "
-                f"it stays, and its files are as before, but a git command run in {shown}/ works "
-                "on that repository, not this one (take its .git away if it is not yours)"
+                "it stays, with what no checkpoint holds in it (a nested repository's contents "
+                f"are not captured): a git command run in {shown}/ works on that repository, not "
+                "this one (take its .git away if it is not yours)"
             )
     return out
 
