@@ -113,3 +113,23 @@ def test_a_repository_without_a_commit_the_operation_made_is_named(
     assert os.path.isdir(repo.path / "new" / ".git")  # it stays: another repository's
     assert "new: the operation made this folder a repository of its own" in res.stderr, res.stderr
     assert "changed nothing" not in res.stderr and "exactly its PRE-OP" not in res.stderr
+
+
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
+def test_your_repository_without_a_commit_the_operation_removed_is_named(
+    repo: GitRepo, how: str
+) -> None:
+    """`git init scratch` with notes in it, no commit yet: no checkpoint holds it, and an
+    operation's `rm -rf scratch` was rolled back saying "it had changed nothing". It does not
+    come back (nothing holds it), but it is named as gone."""
+    mine = "git init -q scratch; echo n > scratch/notes"
+    subprocess.run(["sh", "-c", mine], cwd=repo.path, env=repo.env, check=True)
+    line = "rm -rf scratch"
+    if how == "failed-run":
+        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
+    else:
+        kept = ("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", line)
+        done = repo.atomic_json(*kept)
+        res = repo.atomic("rollback", "--op", done["op_id"], check=None)
+    assert "scratch: a repository of its own was here when the operation began" in res.stderr
+    assert "changed nothing" not in res.stderr and "exactly its PRE-OP" not in res.stderr

@@ -177,11 +177,11 @@ def put_back_beside(
     # the folders of files it made repositories of their own (reposmade.py): one listing each.
     listed = (_top_entries(repo, pre_op), _top_entries(repo, end)) if end else None
     tags = (listed[0].get(checkpoint.TAGS), listed[1].get(checkpoint.TAGS)) if listed else None
-    made = listed[1].get(checkpoint.REPOSITORIES) if listed else None
-    if listed and made is not None and made != listed[0].get(checkpoint.REPOSITORIES):
+    if listed and listed[1].get(checkpoint.REPOSITORIES) != listed[0].get(checkpoint.REPOSITORIES):
         from git_atomic.ops import reposmade
 
-        lines += reposmade.lines(repo, listed[0].get(checkpoint.REPOSITORIES), made, problems)
+        had, has = (entries.get(checkpoint.REPOSITORIES) for entries in listed)
+        lines += reposmade.lines(repo, had, has, problems)
     if tags is not None and tags[0] is not None and tags[1] is not None and tags[0] != tags[1]:
         from git_atomic.ops import tagsleft
 
@@ -378,7 +378,7 @@ def foresee_git_files(
                 shown = f"HEAD of the linked worktree {name.split('/')[1]}"
             lines.append(f"reflog of {shown}: written back as before the operation (it rewrote it)")
         last = checkpoint.load(repo, checkpoints[-1].sha) if checkpoints[1:] else None
-        if last is not None and last.repositories not in (None, snap.repositories):
+        if last is not None and last.repositories != snap.repositories:
             from git_atomic.ops import reposmade  # a .git it made in a folder of files: stays
 
             lines += reposmade.lines(repo, snap.repositories, last.repositories, ())

@@ -9,7 +9,8 @@ folder's files for its worktree (a `git clean -fd` there removes them). A `.git`
 leaves stays, as every repository of its own does (nestedrepos.py), but it is named: each
 checkpoint records the folders git lists as files although they hold a repository
 (`repositories`, snapshot.py), and those the state the operation left records that its PRE-OP
-does not are the operation's.
+does not are the operation's. So is one it removed (`rm -rf scratch` of your `git init
+scratch` with notes in it, no commit yet): named as gone, for good.
 """
 
 from __future__ import annotations
@@ -22,17 +23,28 @@ from git_atomic.engine import checkpoint, safefs
 from git_atomic.engine.git import Repo
 
 _SAID: Final = "the operation made this folder a repository of its own"
+_GONE: Final = "a repository of its own was here when the operation began, and is gone"
 
 
 def lines(repo: Repo, before: str | None, after: str | None, problems: Sequence[str]) -> list[str]:
     """One line for each folder the `after` checkpoint's `repositories` blob names and the
-    `before` one's does not, that holds a `.git` still and that no line of `problems` names."""
-    if after is None or after == before:
+    `before` one's does not, that holds a `.git` still, and one for each the `before` one names
+    and the `after` one does not, that holds none now; none that a line of `problems` names."""
+    if after == before:
         return []
-    made = sorted(_paths(repo, after) - _paths(repo, before))
+    had, has = _paths(repo, before), _paths(repo, after)
     out = []
     with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for root in made:
+        for root in sorted(had - has):  # yours, removed: its contents were never captured
+            shown = root.decode("utf-8", "backslashreplace")
+            said = any(p.startswith(f"{shown}: ") for p in problems)
+            if said or tree.kind(root + b"/.git") is not None:
+                continue
+            out.append(
+                f"{shown}: {_GONE}; no checkpoint holds it (a nested repository's contents are "
+                "not captured, nor a repository's without a commit): it does not come back"
+            )
+        for root in sorted(has - had):
             shown = root.decode("utf-8", "backslashreplace")
             if tree.kind(root + b"/.git") is None or any(
                 p.startswith(f"{shown}: ") for p in problems
