@@ -147,3 +147,21 @@ def test_a_turn_taken_back_checks_out_either_kind_of_submodule_its_call_deinitia
     assert sorted(os.listdir(sub)) == files, answer
     assert (sub / "s.txt").read_bytes() == b"s\n"
     assert "sub: the operation emptied this submodule's folder" in answer["systemMessage"]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_submodule_moved_by_git_mv_is_not_said_checked_out_since(
+    repo: GitRepo, tmp_path: Path, layout: str
+) -> None:
+    """`git mv sub a/sub2`, rolled back, then `undo`: the undo said a/sub2 "was not" checked
+    out when the operation began and that `git submodule deinit -f -- a/sub2` empties it
+    again: the same submodule (its name), moved, with your uncommitted edit in it."""
+    sub = _submodule(repo, tmp_path, layout)
+    (sub / "s.txt").write_bytes(b"yours, not committed\n")
+    line = "mkdir -p a; git mv sub a/sub2"
+    res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
+    undone = repo.atomic("undo", check=None)
+    for said in (res.stderr, undone.stderr):
+        assert "deinit" not in said and "was not when" not in said, said
+    where = [p for p in ("sub", "a/sub2") if (repo.path / p / "s.txt").exists()]
+    assert where and all(repo.read(f"{p}/s.txt") == b"yours, not committed\n" for p in where)

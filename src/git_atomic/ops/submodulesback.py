@@ -287,7 +287,13 @@ def put_back(
                 f"changes is not taken back): `git submodule init -- {path}` puts it back"
             )
         lines.append(line)
-    for path in sorted(set(note(repo)) - set(noted)):
+    # A submodule keeps its name where `git mv` moves it: one noted under another path is the
+    # same one (its rollback or `undo` moved it), never one checked out since.
+    names = {str(entry[0]) for entry in noted.values() if isinstance(entry, list) and entry}
+    now = note(repo)
+    for path in sorted(set(now) - set(noted)):
+        if now[path][0] in names:
+            continue
         lines.append(
             f"{path}: {_CHECKED_OUT}; it stays, with its files (a submodule's contents are not "
             f"captured): `git submodule deinit -f -- {path}` empties its folder again"
