@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from git_atomic.engine.checkpoint import TAGS
 from git_atomic.engine.git import Repo
 
 _TAGS_AT_MOST: Final = 1 << 20  # bytes of TAGS records a capture writes (tags_blob)
@@ -22,12 +21,6 @@ def tags_blob(repo: Repo, tags: Mapping[str, str]) -> str | None:
     if len(data) > _TAGS_AT_MOST or not repo.writes_loose():
         return None
     return repo.write_blob(data)
-
-
-def tags_in(repo: Repo, commit: str) -> str | None:
-    """The checkpoint's TAGS blob; None where it did not capture the tags."""
-    found = [e.oid for e in repo.ls_tree(commit) if e.path == TAGS]
-    return found[0] if found else None
 
 
 def tags_of(repo: Repo, blob: str | None) -> dict[str, str] | None:

@@ -22,7 +22,8 @@ _WHY = "left as it is (tags are left alone)"
 
 def lines(repo: Repo, before_blob: str, after_blob: str) -> list[str]:
     """One line per tag the operation made, deleted or moved: its TAGS blobs at its PRE-OP and
-    at the state it left (checkpointtags.tags_in; imported only where the two differ)."""
+    at the state it left (gitdirback.py reads both from the checkpoints' top entries; this
+    module is imported only where the two differ)."""
     before = checkpointtags.tags_of(repo, before_blob) or {}
     after = checkpointtags.tags_of(repo, after_blob) or {}
     out = []
