@@ -93,6 +93,26 @@ def claude_hook(
     return run_claude_hook(repo, payload, env=env, check=check, timeout=timeout)
 
 
+def failed_shell_turn(repo: GitRepo, command: str) -> dict[str, Any]:
+    """A Claude Code turn of one `Bash` call running `command` (then making `bad`) under a gate
+    that fails on `bad`: Stop's answer (it blocks, the turn taken back)."""
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    command += "; echo x > bad"
+    call: dict[str, Any] = {
+        "tool_name": "Bash",
+        "tool_input": {"command": command},
+        "tool_use_id": "t1",
+    }
+    claude_hook(repo, "s1", "PreToolUse", **call)
+    subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+    answer: dict[str, Any] = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    assert answer["decision"] == "block", answer
+    assert not repo.exists("bad"), answer
+    return answer
+
+
 def write_call(repo: GitRepo, n: int, rel: str, content: str = "") -> dict[str, Any]:
     """The fields of a `Write` of `content` at `rel`, the turn's `n`th tool call."""
     return {

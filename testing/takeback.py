@@ -5,7 +5,7 @@ later change of yours, or a failed run. Tests of what comes back (bits, folders)
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from testing.gitrepo import GitRepo
 
@@ -40,3 +40,23 @@ def take_back(repo: GitRepo, script: str, how: str, gone: Iterable[str]) -> None
             assert repo.read("README") == b"yours, since\n"
         else:
             repo.atomic("rollback", check=0)
+
+
+def taken_back(
+    repo: GitRepo, line: str, how: str, *, kept: Callable[[str], None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the shell `line` as an operation and take it back `how` ("failed-run", "abort",
+    "rollback-op"): what the command that took it back said. `kept(op_id)`: called between a
+    kept run and its `rollback --op`."""
+    if how == "failed-run":
+        return repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
+    if how == "abort":
+        repo.atomic("begin", "work", check=0)
+        subprocess.run(["sh", "-c", line], cwd=repo.path, env=repo.env, check=True)
+        return repo.atomic("abort", check=0)
+    assert how == "rollback-op", how
+    run = ("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", line)
+    op_id = str(repo.atomic_json(*run)["op_id"])
+    if kept is not None:
+        kept(op_id)
+    return repo.atomic("rollback", "--op", op_id, check=None)

@@ -13,15 +13,15 @@ nested repositories).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from testing.agents import claude_hook
+from testing.agents import failed_shell_turn
 from testing.gitrepo import GitRepo
+from testing.takeback import taken_back
 
 KINDS = {
     "link": "ln -s ../../other/.git src/.git",
@@ -52,18 +52,12 @@ def test_a_dot_git_the_operation_made_in_a_folder_of_files_is_named(
 ) -> None:
     _repo(repo, tmp_path)
     line = KINDS[kind]
-    if how == "failed-run":
-        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
-    elif how == "abort":
-        repo.atomic("begin", "dotgit", check=0)
-        subprocess.run(["sh", "-c", line], cwd=repo.path, env=repo.env, check=True)
-        res = repo.atomic("abort", check=0)
-    else:
-        kept = ("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", line)
-        done = repo.atomic_json(*kept)
-        dry = repo.atomic("rollback", "--op", done["op_id"], "--dry-run", check=0)
+
+    def dry_run_says_it(op_id: str) -> None:
+        dry = repo.atomic("rollback", "--op", op_id, "--dry-run", check=0)
         assert SAID in dry.stdout + dry.stderr, dry
-        res = repo.atomic("rollback", "--op", done["op_id"], check=None)
+
+    res = taken_back(repo, line, how, kept=dry_run_says_it)
     assert os.path.lexists(repo.path / "src" / ".git")  # it stays: another repository's
     _same(repo)
     assert SAID in res.stderr, res.stderr
@@ -83,16 +77,7 @@ def test_a_dot_git_you_had_in_a_folder_of_files_is_not_named(
 
 def test_a_turn_taken_back_names_the_dot_git_its_call_made(repo: GitRepo, tmp_path: Path) -> None:
     _repo(repo, tmp_path)
-    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
-    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
-    command = KINDS["link"] + "; echo x > bad"
-    call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": "t1"}
-    claude_hook(repo, "s1", "PreToolUse", **call)
-    subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
-    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
-    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
-    assert answer["decision"] == "block", answer
-    assert not repo.exists("bad")
+    answer = failed_shell_turn(repo, KINDS["link"])
     assert SAID in answer["systemMessage"], answer
 
 
@@ -104,12 +89,7 @@ def test_a_repository_without_a_commit_the_operation_made_is_named(
     """`git init new` (and files in it): git cannot add a repository without a commit, so no
     checkpoint holds it, and the rollback said "it had changed nothing" while it stayed."""
     line = f"git init -q new; {also}true"
-    if how == "failed-run":
-        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
-    else:
-        kept = ("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", line)
-        done = repo.atomic_json(*kept)
-        res = repo.atomic("rollback", "--op", done["op_id"], check=None)
+    res = taken_back(repo, line, how)
     assert os.path.isdir(repo.path / "new" / ".git")  # it stays: another repository's
     assert "new: the operation made this folder a repository of its own" in res.stderr, res.stderr
     assert "changed nothing" not in res.stderr and "exactly its PRE-OP" not in res.stderr
@@ -125,11 +105,6 @@ def test_your_repository_without_a_commit_the_operation_removed_is_named(
     mine = "git init -q scratch; echo n > scratch/notes"
     subprocess.run(["sh", "-c", mine], cwd=repo.path, env=repo.env, check=True)
     line = "rm -rf scratch"
-    if how == "failed-run":
-        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
-    else:
-        kept = ("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", line)
-        done = repo.atomic_json(*kept)
-        res = repo.atomic("rollback", "--op", done["op_id"], check=None)
+    res = taken_back(repo, line, how)
     assert "scratch: a repository of its own was here when the operation began" in res.stderr
     assert "changed nothing" not in res.stderr and "exactly its PRE-OP" not in res.stderr

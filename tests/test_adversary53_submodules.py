@@ -13,7 +13,6 @@ had not committed there. Each case is run for both kinds: they must behave alike
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -21,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from testing.agents import claude_hook
+from testing.agents import failed_shell_turn
 from testing.gitrepo import GitRepo
+from testing.takeback import taken_back
 
 LAYOUTS = ["git-file", "git-folder"]
-KEPT = ("run", "--no-gates", "--history", "shadow", "--", "sh", "-c")
 
 
 def _submodule(repo: GitRepo, tmp_path: Path, layout: str) -> Path:
@@ -61,16 +60,16 @@ def test_files_changed_inside_either_kind_of_submodule_are_named(
     (sub / "yours.txt").write_bytes(b"before the operation\n")
     time.sleep(0.1)
     script = "echo x > sub/s.txt; echo n > sub/new"
-    if how == "failed-run":
-        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", script + "; exit 1", check=1)
-    else:
-        done = repo.atomic_json(*KEPT, script)
-        res = repo.atomic("rollback", "--op", done["op_id"], check=None)
+    res = taken_back(repo, script, how)
     assert "changed nothing" not in res.stderr and "exactly" not in res.stderr, res.stderr
     assert "sub: files in this submodule changed while the operation ran (" in res.stderr
     named = res.stderr.split("operation ran (", 1)[1].split(")", 1)[0]
     assert sorted(named.split(", ")) == ["new", "s.txt"], res.stderr
     assert (sub / "s.txt").read_bytes() == b"x\n"  # left as it is: not captured
+
+
+def _emptied(sub: Path) -> None:
+    assert os.listdir(sub) == []
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -86,16 +85,8 @@ def test_either_kind_of_submodule_an_operation_deinitialised_is_checked_out_agai
     head = _sub_git(repo, sub, "rev-parse", "HEAD")
     files = sorted(os.listdir(sub))
     line = "git submodule deinit -q -f sub"
-    if how == "failed-run":
-        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
-    elif how == "abort":
-        repo.atomic("begin", "deinit", check=0)
-        subprocess.run(["sh", "-c", line], cwd=repo.path, env=repo.env, check=True)
-        res = repo.atomic("abort", check=0)
-    else:
-        done = repo.atomic_json(*KEPT, line)
-        assert os.listdir(sub) == []
-        res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+    res = taken_back(repo, line, how, kept=lambda _: _emptied(sub))
+    assert res.returncode == (1 if how == "failed-run" else 0), res.stderr
     assert sorted(os.listdir(sub)) == files, res.stderr
     assert (sub / "s.txt").read_bytes() == b"s\n"
     assert _sub_git(repo, sub, "rev-parse", "HEAD") == head
@@ -116,11 +107,7 @@ def test_a_submodule_whose_git_dir_was_absorbed_is_not_said_checked_out_since(
     sub = _submodule(repo, tmp_path, layout)
     (sub / "s.txt").write_bytes(b"yours, not committed\n")
     line = "git submodule absorbgitdirs 2>/dev/null"
-    if how == "failed-run":
-        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
-    else:
-        done = repo.atomic_json(*KEPT, line)
-        res = repo.atomic("rollback", "--op", done["op_id"], check=None)
+    res = taken_back(repo, line, how)
     assert "deinit" not in res.stderr and "was not when" not in res.stderr, res.stderr
     assert (sub / "s.txt").read_bytes() == b"yours, not committed\n"
     assert _sub_git(repo, sub, "status", "--porcelain") == " M s.txt\n"
@@ -134,16 +121,7 @@ def test_a_turn_taken_back_checks_out_either_kind_of_submodule_its_call_deinitia
     take-back at Stop checks the submodule out again, whichever kind its `.git` was."""
     sub = _submodule(repo, tmp_path, layout)
     files = sorted(os.listdir(sub))
-    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
-    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
-    command = "git submodule deinit -q -f sub; echo x > bad"
-    call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": "t1"}
-    claude_hook(repo, "s1", "PreToolUse", **call)
-    subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
-    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
-    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
-    assert answer["decision"] == "block", answer
-    assert not repo.exists("bad"), answer
+    answer = failed_shell_turn(repo, "git submodule deinit -q -f sub")
     assert sorted(os.listdir(sub)) == files, answer
     assert (sub / "s.txt").read_bytes() == b"s\n"
     assert "sub: the operation emptied this submodule's folder" in answer["systemMessage"]
