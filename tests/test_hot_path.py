@@ -113,6 +113,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.checkpointtags",  # the tags a checkpoint records (tiny)
         ".engine.folders",
         ".engine.folderwalk",  # the walk of the folders beside the scan (early.py)
+        ".engine.ignoredinside",  # (and the folders in the ignored ones it meets: tiny)
         ".engine.indexfile",
         ".engine.snapshot",
         ".engine.commitview",  # commits mode's view of the files: what your git would stage

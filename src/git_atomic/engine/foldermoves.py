@@ -175,19 +175,23 @@ def in_ignored(
     renamed into another sets that one's mtime), or deeper in a folder a rule ignores (`mv F
     junk/a/`: `junk/` itself is unchanged). One lstat per folder `now` names, and a listing of
     those changed since, only where `want` has a folder `now` lacks; then, for those still
-    missing, a listing of the folders in the ignored ones, at most `_LOOK_IN_AT_MOST`: those
-    the last walk met (the capture of `now` walked), else as git lists them."""
+    missing, the same for the folders in ignored ones the last walk listed (a bounded set:
+    ignoredinside.py), or where no walk kept them, a listing of the folders in the ignored
+    ones as git lists them, at most `_LOOK_IN_AT_MOST`."""
     missing = set(want.values()).difference(now.values())
     if not missing:
         return now
     found = dict(now)
-    for folder in sorted(now):
+    met = folderwalk.ignored_met(repo)
+    for folder in sorted(now) if met is None else sorted(set(now).union(met)):
         st = tree.lstat(folder)
         if st is None or not stat.S_ISDIR(st.st_mode) or st.st_mtime < since - _CLOCK_LAG:
             continue
         _look_in(tree, folder, st.st_dev, missing, found)
         if not missing:
             return found
+    if met is not None:  # (a folder moved deeper than the walk lists is not looked for)
+        return found
     queue = sorted(_ignored_folders(repo), key=lambda f: (f.count(b"/"), f))
     for listed, folder in enumerate(queue):
         if listed >= _LOOK_IN_AT_MOST or not missing:
@@ -202,13 +206,8 @@ _LOOK_IN_AT_MOST: Final = 2000  # folders listed inside ignored ones, for one mo
 
 
 def _ignored_folders(repo: Repo) -> list[bytes]:
-    """The folders a rule ignores (git does not look into them): those the last walk met,
-    as it kept them (no process: an operation that removed a folder, `rm -rf F`, has its
-    rollback look for it), else as git lists them now, one `ls-files` (at 100,000 files
-    about half a `git status`)."""
-    met = folderwalk.ignored_met(repo)
-    if met is not None:
-        return met
+    """The folders a rule ignores (git does not look into them) as git lists them now, one
+    `ls-files` (at 100,000 files about half a `git status`): where no walk kept them."""
     listing = repo.out(
         "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"
     )

@@ -36,12 +36,12 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from git_atomic.core import failpoints, wholefile
-from git_atomic.engine import reconcile, safefs, stalls
+from git_atomic.engine import ignoredinside, reconcile, safefs, stalls
 from git_atomic.engine.git import Repo, worktree_key
 
 # The rule files whose place a walk notes (ignores.py asks git which of them it ignores).
 RULE_FILES: Final = stalls.RULE_FILES
-_VERSION: Final = 4
+_VERSION: Final = 5
 _RACY_NS: Final = 3_000_000_000
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _GONE: Final = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
@@ -115,6 +115,7 @@ class _Kept(NamedTuple):
     rules: list[object]  # reconcile.rules_key when the verdicts were made
     rule_stats: dict[bytes, _RuleStat]
     icase: bool  # core.ignoreCase when the records were read (which folders hold a `.git`)
+    inside: dict[bytes, ignoredinside.Listed]  # the folders listed inside ignored ones
 
 
 def walk(repo: Repo) -> Walk | None:
@@ -130,12 +131,13 @@ def walk(repo: Repo) -> Walk | None:
         kept = None  # its records say which folders hold a `.git` by the other rule
     records = kept.records if kept is not None else {}
     verdicts = kept.verdicts if kept is not None and kept.rules == rules else {}
-    walker = _Walker(repo, records, dict(verdicts), icase=icase)
+    inside = kept.inside if kept is not None else {}
+    walker = _Walker(repo, records, dict(verdicts), icase=icase, inside=inside)
     try:
         found = walker.run()
         # A rule in the tree may have changed since the kept verdicts: ask again.
         if found is not None and verdicts and kept and walker.rule_stats != kept.rule_stats:
-            walker = _Walker(repo, walker.records, {}, icase=icase)
+            walker = _Walker(repo, walker.records, {}, icase=icase, inside=walker.inside)
             found = walker.run()
             verdicts = {}
     except stalls.Stalled:
@@ -169,6 +171,7 @@ def walk(repo: Repo) -> Walk | None:
             rules if steady else [],
             walker.rule_stats,
             icase,
+            {k: r for k, r in walker.inside.items() if max(r[2], r[3]) < racy},
         )
         if now != kept and repo.quarantine is None:  # (a dry run keeps no cache)
             _store(path, now, repo.scratch_path("walk"))
@@ -187,6 +190,7 @@ class _Walker:
         verdicts: dict[bytes, bool],
         *,
         icase: bool,
+        inside: dict[bytes, ignoredinside.Listed],
     ) -> None:
         self.repo = repo
         self.icase = icase  # core.ignoreCase: git takes `.GIT` for `.git` too
@@ -203,6 +207,9 @@ class _Walker:
         self.unknown: list[bytes] = []  # folders git has not yet said anything about
         self._above: dict[bytes, int] = {}  # folders open to open those in them (`_open`)
         self.partial = False  # it stopped after `_ROUNDS_AT_MOST` depths of new folders
+        self.old_inside = inside
+        self.inside: dict[bytes, ignoredinside.Listed] = {}
+        self.met_here: set[bytes] = set()  # the ignored folders taken in where they were met
 
     def run(self) -> Walk | None:
         if not self.verdicts and self.old:
@@ -228,6 +235,13 @@ class _Walker:
                 pending = self._answered()
             if pending is None:
                 return None
+            try:  # (where each folder in an ignored one is: what it cannot list stays unknown)
+                others = [f for f in self.ignored if f not in self.met_here]
+                self.inside = ignoredinside.listed(
+                    self._open, others, self.inside, self.old_inside, icase=self.icase
+                )
+            except OSError:
+                self.inside = {}
         finally:
             self._close_above()
         # A 0755 folder is left out where `mkdir` makes one so (a restore's folder made
@@ -259,7 +273,7 @@ class _Walker:
                 below = records.get(path)
                 if below is None or not (below[_OWN] or below[_EMPTY]):
                     ids[path] = (record[0], inode)
-        return ids
+        return ids | ignoredinside.ids(self.inside)
 
     def _answered(self) -> list[bytes] | None:
         """The folders to walk next: those of the folders git had said nothing about that it
@@ -420,6 +434,9 @@ class _Walker:
             seen[path] = verdict
             if verdict:
                 self.ignored.append(path)
+                with contextlib.suppress(OSError):
+                    if ignoredinside.met(self.inside, fd, path, self.old_inside, icase=self.icase):
+                        self.met_here.add(path)
                 continue
             kept = old.get(path)
             if kept is not None and (kept[_OWN] or not (kept[_FOLDERS] or kept[_RULES])):
@@ -504,15 +521,16 @@ _LARGEST: Final = 256 << 20  # a kept walk larger than this is not one of ours
 
 def ignored_met(repo: Repo) -> list[bytes] | None:
     """The folders a rule ignores that the last walk met in the folders it walked (it does not
-    look into them), as its kept verdicts say; None where it kept none (a walk that could not
-    keep them: a rule file changed within the last seconds, a walk that stopped part way, or
-    none yet). A walk that found what it kept rewrites nothing: the file is as new as its
-    content, whatever its time."""
+    look into them), as its kept verdicts say, and the folders it listed inside them
+    (ignoredinside.py); None where it kept no verdicts (a walk that could not keep them: a
+    rule file changed within the last seconds, a walk that stopped part way, or none yet). A
+    walk that found what it kept rewrites nothing: the file is as new as its content,
+    whatever its time."""
     path = cache_file(repo)
     kept = _load(path) if path is not None else None
     if kept is None or not kept.verdicts:
         return None
-    return [folder for folder, ignored in kept.verdicts.items() if ignored]
+    return [folder for folder, ignored in kept.verdicts.items() if ignored] + list(kept.inside)
 
 
 def _store(path: Path, kept: _Kept, tmp: Path) -> None:
@@ -538,11 +556,13 @@ def _load(path: Path) -> _Kept | None:
         decoded = marshal.loads(body)
     except (ValueError, EOFError, TypeError):
         return None
-    if not (isinstance(decoded, tuple) and len(decoded) == 6 and decoded[0] == _VERSION):
+    if not (isinstance(decoded, tuple) and len(decoded) == 7 and decoded[0] == _VERSION):
         return None
-    _, records, verdicts, rules, rule_stats, icase = decoded
+    _, records, verdicts, rules, rule_stats, icase, inside = decoded
     if not all(isinstance(x, dict) for x in (records, verdicts, rule_stats)):
+        return None
+    if not ignoredinside.valid(inside):
         return None
     if not isinstance(rules, list):
         return None
-    return _Kept(records, verdicts, rules, rule_stats, bool(icase))
+    return _Kept(records, verdicts, rules, rule_stats, bool(icase), inside)

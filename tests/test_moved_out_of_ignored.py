@@ -1,0 +1,240 @@
+"""A folder an operation moved out of a folder a rule ignores (`mv junk/F F2`, `mv build/sub
+S`), or within one, comes back whole (foldermoves.py, with where it was from the walk's
+listing inside ignored folders: ignoredinside.py).
+
+No walk looked into `junk/`, so no capture knew `junk/F`: the rollback took F2's files into the
+rescue and `junk/F` was gone from the disk (or, moved into another ignored folder, it stayed
+there: "it had changed nothing"). Now it goes back to `junk/F` exactly: bytes, bits, mtimes,
+links, an empty folder, the folder itself (its inode); where its place is taken it stays,
+said. Oracle: the disk, by lstat (never git's answers)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from git_atomic.engine import discovery, foldermoves, folderwalk, safefs
+from testing.agents import claude_hook
+from testing.gitrepo import GitRepo
+
+# Where your folder is: directly in a folder a rule ignores at the top, deeper in it, in one
+# the same rule ignores deeper in the tree.
+WHERE = {"top": "junk/F", "deeper": "junk/a/F", "nested ignored folder": "src/junk/F"}
+# Where the operation moves it: a name no rule ignores, one another rule ignores, into a new
+# folder, into a folder of yours, and a new name in the same ignored folder.
+DEST = {
+    "not ignored": "F2",
+    "ignored by another rule": "F2.tmp",
+    "into a new folder": "new/er/F",
+    "into an existing folder": "other/F",
+    "renamed where it is": "{parent}/G",
+}
+Exact = dict[bytes, tuple[object, ...]]
+
+
+def exact(top: Path) -> Exact:
+    """Every entry under `top` (never through a link) with its kind, bytes or target, bits,
+    mtime and inode; folders' mtimes only where nothing was made or removed in them."""
+    out: Exact = {}
+    base = os.fsencode(top)
+    for dirpath, dirnames, filenames in os.walk(base):
+        for name in sorted(dirnames + filenames):
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, base)
+            if rel == b".git" or rel.startswith(b".git/"):
+                continue
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("link", os.readlink(full), st.st_mtime_ns, st.st_ino)
+            elif stat.S_ISREG(st.st_mode):
+                with open(full, "rb") as fh:
+                    data = fh.read()
+                out[rel] = ("file", data, stat.S_IMODE(st.st_mode), st.st_mtime_ns, st.st_ino)
+            else:
+                out[rel] = ("dir", stat.S_IMODE(st.st_mode), st.st_ino)
+    return out
+
+
+def _kinds(top: Path) -> Exact:
+    """`exact` without the times and inodes: what a copy keeps."""
+    return {p: e[:3] if e[0] == "file" else e[:2] for p, e in exact(top).items()}
+
+
+def _setup(repo: GitRepo, where: str) -> None:
+    """Your folder at `where` holding ignored files: an executable, a 0600 file, a link, an
+    empty folder, a folder with a link out of it; `other/` a folder of yours."""
+    repo.write(".gitignore", b"junk/\n*.tmp/\n")
+    repo.write("src/app.py", b"app\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "rules")
+    f = repo.path / where
+    repo.write(f"{where}/c.bin", b"cache\n", mode=0o600)
+    repo.write(f"{where}/run.sh", b"#!/bin/sh\n", mode=0o755)
+    repo.write(f"{where}/deep/d.o", b"deep\n")
+    (f / "empty").mkdir()
+    os.symlink("c.bin", f / "ln")
+    os.symlink("../c.bin", f / "deep" / "up")
+    repo.write("junk/j.o", b"yours too\n")
+    repo.write("other/o.txt", b"other\n")
+    os.utime(f / "c.bin", ns=(1_000_000_000, 1_000_000_000))
+    time.sleep(0.1)  # made well before PRE-OP (more than the clock's lag)
+
+
+def _script(where: str, dest: str) -> tuple[str, str]:
+    to = dest.format(parent=os.path.dirname(where))
+    mkdir = f"mkdir -p {os.path.dirname(to)} && " if "/" in to else ""
+    return f"{mkdir}mv {where} {to}", to
+
+
+def _moved(before: Exact, frm: str, to: str) -> Exact:
+    """`before` with what was under `frm` under `to` (the same entries, moved whole)."""
+    a, b = frm.encode(), to.encode()
+    return {
+        (b + p[len(a) :] if p.startswith(a + b"/") or p == a else p): e for p, e in before.items()
+    }
+
+
+def _under(disk: Exact, folder: str) -> Exact:
+    prefix = folder.encode() + b"/"
+    return {p: e for p, e in disk.items() if p.startswith(prefix) or p == folder.encode()}
+
+
+@pytest.mark.parametrize("dest", DEST)
+@pytest.mark.parametrize("where", WHERE)
+def test_a_folder_moved_out_of_an_ignored_folder_goes_back_exactly_and_undo_moves_it_again(
+    repo: GitRepo, where: str, dest: str
+) -> None:
+    at = WHERE[where]
+    _setup(repo, at)
+    before = exact(repo.path)
+    script, to = _script(at, DEST[dest])
+    res = repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
+    assert f"{at}/: found at {to}/ (the same folder, moved since); moved back" in res.stderr
+    now = exact(repo.path)
+    assert _under(now, at) == _under(before, at)  # bytes, bits, mtimes, links, the inodes
+    assert set(now) == set(before)  # and nothing the operation made is left
+    res = repo.atomic("undo", check=0)
+    assert f"{to}/: found at {at}/ (the same folder, moved since); moved back" in res.stderr
+    assert _under(exact(repo.path), to) == _under(_moved(before, at, to), to)
+    assert not (repo.path / at).exists()
+
+
+def _turn(repo: GitRepo, *lines: str) -> dict[str, str]:
+    """A Claude Code turn whose shell calls run `lines`, one each, and whose gate fails where
+    `bad` exists: its Stop's answer."""
+    import json
+
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    for n, command in enumerate(lines, start=1):
+        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
+        assert claude_hook(repo, "s1", "PreToolUse", **call).stdout == ""
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+        after = claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+        assert after.stdout == ""
+    answer: dict[str, str] = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
+    return answer
+
+
+HOWS = ["abort", "rollback", "rollback --op", "an agent turn"]
+
+
+@pytest.mark.parametrize("how", HOWS)
+@pytest.mark.parametrize("dest", ["not ignored", "ignored by another rule"])
+def test_every_take_back_moves_it_back(repo: GitRepo, dest: str, how: str) -> None:
+    """A finished operation's rollback (exact), `rollback --op` on top of a later edit of
+    yours, an abort, an agent turn's take-back; the operation also made a file in it, which
+    goes (it is the operation's)."""
+    at = WHERE["top"]
+    _setup(repo, at)
+    before = exact(repo.path)
+    script, to = _script(at, DEST[dest])
+    script += f" && echo made > {to}/made.txt"
+    if how == "abort":
+        repo.atomic("begin", "op", check=0)
+        subprocess.run(["sh", "-c", script], cwd=repo.path, check=True)
+        res = repo.atomic("abort", check=0)
+        stderr = res.stderr
+    elif how == "an agent turn":
+        answer = _turn(repo, script, "echo x > bad")
+        assert answer.get("decision") == "block", answer
+        stderr = None
+    else:
+        out = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", script)
+        time.sleep(0.1)
+        if how == "rollback --op":
+            repo.write("src/app.py", b"yours\n")
+            res = repo.atomic("rollback", "--op", str(out["op_id"]), check=0)
+        else:
+            res = repo.atomic("rollback", check=0)
+        stderr = res.stderr
+    if stderr is not None:
+        assert f"{at}/: found at {to}/ (the same folder, moved since); moved back" in stderr
+    now = exact(repo.path)
+    if dest == "ignored by another rule":
+        # made where a rule hid it: in no checkpoint, an ignored file the operation made,
+        # which stays as any (README, what it does not do); moved back with the folder
+        assert now.pop(f"{at}/made.txt".encode())[:2] == ("file", b"made\n")
+    assert _under(now, at) == _under(before, at)
+    assert not (repo.path / to).exists()
+    if how == "rollback --op":
+        assert (repo.path / "src/app.py").read_bytes() == b"yours\n"
+
+
+def test_a_folder_whose_place_the_operation_took_stays_and_is_named(repo: GitRepo) -> None:
+    """The operation made a folder of its own at `junk/F` once it moved yours out: yours
+    cannot go back (that is not yours to remove, nor to mix with yours). Named; your files
+    are on disk or in the rescue, which `undo` brings back."""
+    _setup(repo, "junk/F")
+    disk = _kinds(repo.path)
+    mine = {p[len(b"junk/F/") :]: e for p, e in disk.items() if p.startswith(b"junk/F/")}
+    script = "mv junk/F F2 && mkdir junk/F && echo theirs > junk/F/t.o"
+    res = repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
+    assert "junk/F/: found at F2/ (the same folder, moved since), and junk/F is not free" in (
+        res.stderr
+    )
+    repo.atomic("undo", check=0)
+    after = {p[len(b"F2/") :]: e for p, e in _kinds(repo.path).items() if p.startswith(b"F2/")}
+    assert after == mine
+
+
+def test_a_rollback_after_rm_rf_lists_no_folder_of_a_large_ignored_tree(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder gone (`rm -rf F`) was looked for in up to 2,000 folders inside the ignored
+    ones, each listed (a large `node_modules/`): now only in those the last walk listed that
+    changed since; none here."""
+    repo.write(".gitignore", b"node_modules/\n*.bin\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "rules")
+    for i in range(300):
+        (repo.path / "node_modules" / f"p{i}" / "lib").mkdir(parents=True)
+    repo.write("F/c.bin", b"cache\n")
+    monkeypatch.setattr(folderwalk, "_RACY_NS", 200_000_000)
+    time.sleep(0.3)
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    walked = folderwalk.walk(g)
+    assert walked is not None and b"F" in walked.ids
+    ident = walked.ids[b"F"]
+    assert folderwalk.ignored_met(g) is not None
+    since = time.time()
+    subprocess.run(["rm", "-rf", "F"], cwd=repo.path, check=True)
+    listed: list[object] = []
+    scandir = os.scandir
+
+    def counted(path: object) -> object:
+        listed.append(path)
+        return scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(foldermoves.os, "scandir", counted)
+    now = {p: i for p, i in walked.ids.items() if p != b"F"}
+    with safefs.Tree(os.fsencode(repo.path)) as tree:
+        found = foldermoves.in_ignored(g, tree, {b"F": ident}, now, since)
+    assert b"F" not in found and ident not in found.values()
+    assert len(listed) <= 1  # (the top, changed by the rm)
