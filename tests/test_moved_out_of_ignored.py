@@ -238,3 +238,39 @@ def test_a_rollback_after_rm_rf_lists_no_folder_of_a_large_ignored_tree(
         found = foldermoves.in_ignored(g, tree, {b"F": ident}, now, since)
     assert b"F" not in found and ident not in found.values()
     assert len(listed) <= 1  # (the top, changed by the rm)
+
+
+# What the operation left where the ignored folder your folder was in stood.
+WAY = {
+    "a link out of the tree": "ln -s {outside} junk",
+    "a file": "echo theirs > junk",
+}
+
+
+@pytest.mark.parametrize("way", WAY)
+def test_a_link_or_file_the_operation_put_where_its_folder_was_makes_way(
+    repo: GitRepo, tmp_path: Path, way: str
+) -> None:
+    """`mv junk/F F2 && rm -rf junk && ln -s elsewhere junk`: `junk/F` could not be made
+    (blocked by the link), so F2 stayed and the restore took it into the rescue, `junk/F`
+    gone. The link (or file) is the operation's, held by the rescue, and the restore would
+    take it away: it goes first, and `junk/F` is back; nothing outside is touched, and `undo`
+    puts both back."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "o.txt").write_bytes(b"outside\n")
+    _setup(repo, "junk/F")
+    before = exact(repo.path)
+    outside_before = exact(outside)
+    script = "mv junk/F F2 && rm -rf junk && " + WAY[way].format(outside=outside)
+    res = repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
+    assert "junk/F/: found at F2/ (the same folder, moved since); moved back" in res.stderr
+    now = exact(repo.path)
+    del before[b"junk/j.o"]  # (your ignored file the operation removed: in no checkpoint)
+    assert _under(now, "junk/F") == _under(before, "junk/F")
+    assert not (repo.path / "F2").exists()
+    assert exact(outside) == outside_before
+    repo.atomic("undo", check=0)
+    assert _under(exact(repo.path), "F2") == _under(_moved(before, "junk/F", "F2"), "F2")
+    assert (repo.path / "junk").is_symlink() == (way == "a link out of the tree")
+    assert exact(outside) == outside_before

@@ -77,7 +77,14 @@ def place(
     placed."""
     try:
         dest = tree.make_folders(os.path.dirname(to))
-    except (safefs.Blocked, OSError):
+    except safefs.Blocked as blocked:
+        if not _clear_way(tree, blocked.path, held_only):
+            return False
+        try:
+            dest = tree.make_folders(os.path.dirname(to))
+        except (safefs.Blocked, OSError):
+            return False
+    except OSError:
         return False
     there = tree.lstat(to)
     gone = None
@@ -108,6 +115,25 @@ def place(
     os.close(folder)
     if gone is not None:
         _removeaside(*gone)
+    return True
+
+
+def _clear_way(tree: safefs.Tree, path: bytes, held_only: Held | None) -> bool:
+    """The file or link at `path`, where a folder on the way to a folder's place must be
+    (`mv junk/F F2 && rm -rf junk && ln -s elsewhere junk`), set aside and removed where the
+    state the restore starts from holds it there as it is: the rescue has it, and the
+    restore, whose target has a folder there, would take it away. Never through it."""
+    there = tree.lstat(path)
+    if held_only is None or there is None:
+        return False
+    if not (stat.S_ISREG(there.st_mode) or stat.S_ISLNK(there.st_mode)):
+        return False
+    if not held_only.holds(tree, {path: there.st_mode}):
+        return False
+    gone = aside(tree, path, (there.st_dev, there.st_ino), os.fsencode(held_only.aside))
+    if gone is None:
+        return False
+    _removeaside(*gone)
     return True
 
 
