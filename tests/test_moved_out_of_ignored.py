@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic.engine import discovery, foldermoves, folderwalk, safefs
+from git_atomic.engine import changedtimes, discovery, foldermoves, folderwalk, safefs
 from testing.agents import claude_hook
 from testing.gitrepo import GitRepo
 
@@ -274,3 +274,60 @@ def test_a_link_or_file_the_operation_put_where_its_folder_was_makes_way(
     assert _under(exact(repo.path), "F2") == _under(_moved(before, "junk/F", "F2"), "F2")
     assert (repo.path / "junk").is_symlink() == (way == "a link out of the tree")
     assert exact(outside) == outside_before
+
+
+FROM_NOWHERE = {
+    "deeper in an ignored tree than the walk lists": "mv junk/p99/F F2",
+    "into a new folder": "mkdir -p n/e && mv junk/p99/F n/e/F2",
+    "from outside the worktree": "mv {outside} F2",
+}
+
+
+@pytest.mark.parametrize("how", FROM_NOWHERE)
+def test_a_folder_no_checkpoint_knew_is_named_with_the_way_back(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """A folder older than PRE-OP that no capture knew (past what the walk lists inside a
+    large ignored tree, or from outside): no move takes it back, and the restore takes its
+    files into the rescue as the operation's. It was said nowhere; now a warning names it,
+    and `undo` brings it back. A copy (`cp -a`, new birth) is the operation's: not named."""
+    top = os.open(repo.path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if changedtimes.birth_time(top, b".git") is None:
+            pytest.skip("this filesystem does not tell a folder's birth: nothing is said")
+    finally:
+        os.close(top)
+    repo.write(".gitignore", b"junk/\n")
+    repo.write("src/app.py", b"app\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "rules")
+    for i in range(300):  # (more than the walk lists inside ignored folders)
+        (repo.path / "junk" / f"p{i}").mkdir(parents=True)
+    repo.write("junk/p99/F/x.txt", b"yours\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.txt").write_bytes(b"yours\n")
+    time.sleep(0.1)
+    script = FROM_NOWHERE[how].format(outside=outside)
+    script += f" && cp -a {repo.path / 'src'} copied"
+    res = repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
+    to = script.split(" && cp")[0].rsplit(" ", 1)[1]
+    assert f"{to}/: an older folder than the state the rollback goes back to" in res.stderr
+    assert "copied/" not in res.stderr
+    assert not (repo.path / to).exists()
+    repo.atomic("undo", check=0)
+    assert (repo.path / to / "x.txt").read_bytes() == b"yours\n"
+
+
+@pytest.mark.parametrize("script", ["echo f > E/f", "mkdir -p E/x/y && echo f > E/x/y/f"])
+def test_an_empty_folder_of_yours_filled_is_not_named(repo: GitRepo, script: str) -> None:
+    """No capture keeps an empty folder's identity (it holds the folder itself): filled by
+    the operation, it is older than PRE-OP and unknown by identity, but known by its path."""
+    repo.write("s/s.txt", b"s\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "s")
+    (repo.path / "E").mkdir()
+    time.sleep(0.1)
+    res = repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
+    assert "an older folder" not in res.stderr
+    assert (repo.path / "E").is_dir() and not any((repo.path / "E").iterdir())

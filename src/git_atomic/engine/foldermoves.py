@@ -30,7 +30,15 @@ from typing import Final
 
 from git_atomic.core import failpoints
 from git_atomic.core.records import dataclass, field
-from git_atomic.engine import changedtimes, folderids, folderplace, folderwalk, safefs, scratch
+from git_atomic.engine import (
+    changedtimes,
+    checkpoint,
+    folderids,
+    folderplace,
+    folderwalk,
+    safefs,
+    scratch,
+)
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 
@@ -88,6 +96,8 @@ def take_back(
         # (the folders the target records where one moved away was: all of them, an
         # effect's `mkdir build` too)
         made = _make_again(tree, recorded, [frm for frm, _ in back])
+        if only is None:
+            left += _from_nowhere(repo, tree, target, recorded, now)
     notes = tuple(
         f"{_show(to)}/: found at {_show(frm)}/ (the same folder, moved since); moved back "
         "whole, with the files no checkpoint holds in it (ignored ones)"
@@ -98,6 +108,46 @@ def take_back(
     )
     was = {frm: want[to] for frm, to in back if frm and to in want}
     return Moved(tuple(back), tuple(left), tuple(made), notes, was)
+
+
+_NOWHERE_AT_MOST: Final = 256  # folders the target did not know, looked at for their birth
+
+
+def _from_nowhere(
+    repo: Repo, tree: safefs.Tree, target: Snapshot, recorded: folderids.Ids, now: folderids.Ids
+) -> list[str]:
+    """A line for each folder `now` has that is older than the target (its birth, where the
+    filesystem tells: a folder copied with its times is no older) and that the target knew
+    nowhere, nor a folder it is in: it came from where no capture looked (deeper in a folder
+    a rule ignores than a walk lists, `mv node_modules/a/b/F F2`, or from outside the
+    worktree), so no move takes it back, and the restore takes what the state holds in it
+    away as the operation's. The rescue has that: said, with the way back."""
+    known = set(recorded.values())
+    unknown = sorted(p for p, i in now.items() if i not in known)
+    captured_at = target.captured_at or 0.0
+    empty: frozenset[bytes] | None = None  # (no capture keeps an empty folder's identity)
+    lines: list[str] = []
+    named: list[bytes] = []
+    for path in unknown[:_NOWHERE_AT_MOST]:
+        above = [path[:n] for n in range(len(path)) if path[n : n + 1] == b"/"]
+        if any(now.get(a) in known or a in named for a in above):
+            continue  # in a folder the target knew (it moves, or stays, with it)
+        parent = tree.folder(os.path.dirname(path))
+        born = None if parent is None else changedtimes.birth_time(parent, os.path.basename(path))
+        if born is None or born >= captured_at - _CLOCK_LAG:
+            continue
+        if empty is None:
+            empty = checkpoint.load_empty_folders(repo, target)
+        if path in empty:
+            continue  # an empty folder of the target's, filled since
+        named.append(path)
+        lines.append(
+            f"{_show(path)}/: an older folder than the state the rollback goes back to, "
+            "which knew it nowhere (from deep in a folder a rule ignores, or from outside the "
+            "worktree): not moved back; what the restore takes away from it, the rescue has "
+            "(`git atomic undo` brings it back)"
+        )
+    return lines
 
 
 def _with_inner(only: folderids.Ids, recorded: folderids.Ids, now: folderids.Ids) -> folderids.Ids:
