@@ -331,3 +331,34 @@ def test_an_empty_folder_of_yours_filled_is_not_named(repo: GitRepo, script: str
     res = repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
     assert "an older folder" not in res.stderr
     assert (repo.path / "E").is_dir() and not any((repo.path / "E").iterdir())
+
+
+def test_the_listing_inside_ignored_folders_never_goes_through_a_link_or_into_a_repository(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A link where an ignored folder is (`junk -> outside`), a link to a folder inside one,
+    a repository of its own inside one: nothing below them is listed (no folder-id names a
+    path through them), and nothing outside is opened; a second walk reads what changed."""
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    repo.write(".gitignore", b"junk/\nbuild/\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "rules")
+    os.symlink(outside, repo.path / "junk")
+    (repo.path / "build" / "sub" / "in").mkdir(parents=True)
+    os.symlink(outside, repo.path / "build" / "ln")
+    (repo.path / "build" / "own" / ".git").mkdir(parents=True)
+    (repo.path / "build" / "own" / "x").mkdir()
+    monkeypatch.setattr(folderwalk, "_RACY_NS", 100_000_000)
+    discovery.discover.cache_clear()
+    g = discovery.discover(str(repo.path))
+    walked = folderwalk.walk(g)
+    assert walked is not None
+    ids = set(walked.ids)
+    assert {b"build", b"build/sub", b"build/sub/in", b"build/own"} <= ids
+    assert not {p for p in ids if p.startswith((b"junk", b"build/ln", b"build/own/"))}
+    time.sleep(0.2)
+    os.rename(repo.path / "build" / "sub", repo.path / "build" / "sub2")
+    again = folderwalk.walk(g)
+    assert again is not None and b"build/sub2/in" in again.ids and b"build/sub" not in again.ids
+    assert again.ids[b"build/sub2"] == walked.ids[b"build/sub"]
