@@ -319,10 +319,13 @@ def test_a_folder_no_checkpoint_knew_is_named_with_the_way_back(
     assert (repo.path / to / "x.txt").read_bytes() == b"yours\n"
 
 
-@pytest.mark.parametrize("script", ["echo f > E/f", "mkdir -p E/x/y && echo f > E/x/y/f"])
+@pytest.mark.parametrize(
+    "script", ["echo f > E/f", "mkdir -p E/x/y && echo f > E/x/y/f", "mv E E2 && echo f > E2/f"]
+)
 def test_an_empty_folder_of_yours_filled_is_not_named(repo: GitRepo, script: str) -> None:
     """No capture keeps an empty folder's identity (it holds the folder itself): filled by
-    the operation, it is older than PRE-OP and unknown by identity, but known by its path."""
+    the operation, it is older than PRE-OP and unknown by identity, but known by its path
+    (or, moved, by its path gone)."""
     repo.write("s/s.txt", b"s\n")
     repo.git("add", "-A")
     repo.git("commit", "-qm", "s")

@@ -138,6 +138,10 @@ def _from_nowhere(
             continue
         if empty is None:
             empty = checkpoint.load_empty_folders(repo, target)
+            # One of them gone from its path may be this one, moved and filled (`mv E E2 &&
+            # touch E2/f`): unknown by identity, so nothing can be said of any.
+            if any(tree.lstat(p) is None for p in sorted(empty)[:_NOWHERE_AT_MOST]):
+                return []
         if path in empty:
             continue  # an empty folder of the target's, filled since
         named.append(path)
