@@ -10,6 +10,7 @@ said. Oracle: the disk, by lstat (never git's answers)."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -127,7 +128,6 @@ def test_a_folder_moved_out_of_an_ignored_folder_goes_back_exactly_and_undo_move
 def _turn(repo: GitRepo, *lines: str) -> dict[str, str]:
     """A Claude Code turn whose shell calls run `lines`, one each, and whose gate fails where
     `bad` exists: its Stop's answer."""
-    import json
 
     repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
     (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
@@ -365,3 +365,41 @@ def test_the_listing_inside_ignored_folders_never_goes_through_a_link_or_into_a_
     again = folderwalk.walk(g)
     assert again is not None and b"build/sub2/in" in again.ids and b"build/sub" not in again.ids
     assert again.ids[b"build/sub2"] == walked.ids[b"build/sub"]
+
+
+@pytest.mark.parametrize("how", ["rollback", "rollback --op", "an agent turn"])
+def test_an_effect_taken_back_names_a_folder_no_checkpoint_knew(repo: GitRepo, how: str) -> None:
+    """The same, where the effect is taken back (its end has the folder, its start knew it
+    nowhere): said nowhere before; named now, and `undo` brings it back."""
+    top = os.open(repo.path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if changedtimes.birth_time(top, b".git") is None:
+            pytest.skip("this filesystem does not tell a folder's birth: nothing is said")
+    finally:
+        os.close(top)
+    repo.write(".gitignore", b"junk/\n")
+    repo.write("src/app.py", b"app\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "rules")
+    for i in range(300):  # (more than the walk lists inside ignored folders)
+        (repo.path / "junk" / f"p{i}").mkdir(parents=True)
+    repo.write("junk/p99/F/x.txt", b"yours\n")
+    time.sleep(0.1)
+    script = "mv junk/p99/F F2"
+    said = "F2/: an older folder than the state the rollback goes back to"
+    if how == "an agent turn":
+        answer = _turn(repo, script, "echo x > bad")
+        assert answer.get("decision") == "block", answer
+        assert said in json.dumps(answer)
+    else:
+        out = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", script)
+        time.sleep(0.1)
+        if how == "rollback --op":
+            repo.write("src/app.py", b"yours\n")
+            res = repo.atomic("rollback", "--op", str(out["op_id"]), check=0)
+        else:
+            res = repo.atomic("rollback", check=0)
+        assert said in res.stderr
+    assert not (repo.path / "F2").exists()
+    repo.atomic("undo", check=0)
+    assert (repo.path / "F2" / "x.txt").read_bytes() == b"yours\n"

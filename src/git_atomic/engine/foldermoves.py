@@ -97,7 +97,7 @@ def take_back(
         # effect's `mkdir build` too)
         made = _make_again(tree, recorded, [frm for frm, _ in back])
         if only is None:
-            left += _from_nowhere(repo, tree, target, recorded, now)
+            left += from_nowhere(repo, tree, target, recorded, now)
     notes = tuple(
         f"{_show(to)}/: found at {_show(frm)}/ (the same folder, moved since); moved back "
         "whole, with the files no checkpoint holds in it (ignored ones)"
@@ -113,7 +113,7 @@ def take_back(
 _NOWHERE_AT_MOST: Final = 256  # folders the target did not know, looked at for their birth
 
 
-def _from_nowhere(
+def from_nowhere(
     repo: Repo, tree: safefs.Tree, target: Snapshot, recorded: folderids.Ids, now: folderids.Ids
 ) -> list[str]:
     """A line for each folder `now` has that is older than the target (its birth, where the

@@ -69,8 +69,13 @@ def moved_back(
                 start.setdefault(ident, at)
                 pos[ident] = path
         moved = {i: (start[i], pos[i]) for i in start if start[i] != pos[i]}
+        nowhere: list[str] = []  # (brought by the change from where no capture looked)
+        for (a, b), (_, to_snap) in zip(ends, differ, strict=True):
+            still = {p: i for p, i in a.items() if now.get(p) == i}
+            found = foldermoves.from_nowhere(repo, tree, to_snap, b, still)
+            nowhere += [line for line in found if line not in nowhere]
         if not moved:
-            return Folders()
+            return Folders(left=tuple(nowhere))
         end = pairs[0][0]
         until = ended if ended is not None else end.captured_at
         outer = sorted(
@@ -93,7 +98,7 @@ def moved_back(
         for i, (frm, to) in moved.items()
         if not any(frm == s or frm.startswith(s + b"/") for s in stays)
     }
-    return Folders(ids, tuple(left))
+    return Folders(ids, tuple(left + nowhere))
 
 
 def _changed_since(
