@@ -330,10 +330,11 @@ def test_packed_refs_made_no_file_in_an_open_operation(repo: GitRepo, kind: str)
 
 
 def _killed_over_a_packed_refs_folder(
-    repo: GitRepo, failpoint: str
+    repo: GitRepo, failpoint: dict[str, str]
 ) -> tuple[str, str, subprocess.CompletedProcess[str]]:
-    """The refs packed, then a failing run that made packed-refs a folder, killed at
-    `failpoint` of its rollback: the sides and refs before, and the run's result."""
+    """The refs packed, then a failing run that made packed-refs a folder, killed at the
+    `failpoint` of its rollback (its environment): the sides and refs before, and the run's
+    result."""
     repo.git("pack-refs", "--all")
     sides, refs = _sides(repo), _refs(repo)
     res = repo.atomic(
@@ -342,7 +343,7 @@ def _killed_over_a_packed_refs_folder(
         "sh",
         "-c",
         _packed(repo, "folder") + "; exit 1",
-        env={"GIT_ATOMIC_FAILPOINT": failpoint},
+        env=failpoint,
         timeout=_QUICK_S,
     )
     return sides, refs, res
@@ -351,7 +352,9 @@ def _killed_over_a_packed_refs_folder(
 def test_recover_sets_aside_a_packed_refs_folder_left_by_a_killed_rollback(repo: GitRepo) -> None:
     """The rollback killed before its rescue (a crash): `recover` finishes it, the folder set
     aside, not "cannot be restored"."""
-    sides, refs, res = _killed_over_a_packed_refs_folder(repo, "rollback:before-rescue")
+    sides, refs, res = _killed_over_a_packed_refs_folder(
+        repo, {"GIT_ATOMIC_FAILPOINT": "rollback:before-rescue"}
+    )
     assert res.returncode != 0 and (repo.path / ".git" / "packed-refs").is_dir()
     res = repo.atomic("recover", check=0, timeout=_QUICK_S)
     assert "packed-refs was a folder" in res.stderr and "was not checked" in res.stderr
@@ -491,7 +494,9 @@ def test_a_rollback_killed_as_it_writes_a_branch_back_lists_no_branch_of_ours(
     rollback killed before the rename left a branch `main.atomic-tmp` that `git branch` listed
     until `recover` wrote `main` again. A name git passes over now (a dot first), gone once
     `recover` has finished."""
-    sides, refs, res = _killed_over_a_packed_refs_folder(repo, "gitlinks:aside")
+    sides, refs, res = _killed_over_a_packed_refs_folder(
+        repo, {"GIT_ATOMIC_FAILPOINT": "gitlinks:aside"}
+    )
     assert res.returncode == -9, res.stderr
     listed = repo.git("for-each-ref", "--format=%(refname)")
     assert "atomic-tmp" not in listed, listed

@@ -36,6 +36,7 @@ from git_atomic.engine import (
     folderids,
     folderplace,
     folderwalk,
+    nestedrepos,
     safefs,
     scratch,
 )
@@ -123,10 +124,12 @@ def from_nowhere(
     worktree), so no move takes it back, and the restore takes what the state holds in it
     away as the operation's. The rescue has that: said, with the way back."""
     known = set(recorded.values())
-    unknown = sorted(p for p, i in now.items() if i not in known)
+    # (a repository of its own in the target, its `.git` gone since: known, as a repository,
+    # whose folder no capture records; the rollback says what it does with it, gitdirback.py)
+    repositories = checkpoint.paths_of(repo, target.repositories)
+    unknown = sorted(p for p, i in now.items() if i not in known and p not in repositories)
     captured_at = target.captured_at or 0.0
     empty: frozenset[bytes] | None = None  # (no capture keeps an empty folder's identity)
-    lines: list[str] = []
     named: list[bytes] = []
     for path in unknown[:_NOWHERE_AT_MOST]:
         above = [path[:n] for n in range(len(path)) if path[n : n + 1] == b"/"]
@@ -145,13 +148,19 @@ def from_nowhere(
         if path in empty:
             continue  # an empty folder of the target's, filled since
         named.append(path)
-        lines.append(
-            f"{_show(path)}/: an older folder than the state the rollback goes back to, "
-            "which knew it nowhere (from deep in a folder a rule ignores, or from outside the "
-            "worktree): not moved back; what the restore takes away from it, the rescue has "
-            "(`git atomic undo` brings it back)"
-        )
-    return lines
+    if named and target.files_tree:
+        # (one the target holds as a repository of its own, its `.git` gone since: known, as a
+        # repository; nestedrepos.py says what the restore does with it)
+        listed = repo.ls_tree_at(target.files_tree, named)
+        kept = {e.path for e in listed if e.mode == nestedrepos.GITLINK}
+        named = [p for p in named if p not in kept]
+    return [
+        f"{_show(path)}/: an older folder than the state the rollback goes back to, which knew "
+        "it nowhere (from deep in a folder a rule ignores, or from outside the worktree): not "
+        "moved back; what the restore takes away from it, the rescue has (`git atomic undo` "
+        "brings it back)"
+        for path in named
+    ]
 
 
 def _with_inner(only: folderids.Ids, recorded: folderids.Ids, now: folderids.Ids) -> folderids.Ids:
