@@ -147,7 +147,10 @@ def entries_key(path: Path, *, sha256: bool, memo: Memo | None = None) -> str | 
 def memo_at() -> int:
     """Bytes past which an index is named through its memo (tests set GIT_ATOMIC_INDEX_MEMO_AT
     to have small ones named so too)."""
-    return int(os.environ.get("GIT_ATOMIC_INDEX_MEMO_AT") or AT_MOST_BYTES)
+    try:
+        return int(os.environ.get("GIT_ATOMIC_INDEX_MEMO_AT") or AT_MOST_BYTES)
+    except ValueError:
+        return AT_MOST_BYTES
 
 
 def _key(data: bytes, width: int) -> str | None:
