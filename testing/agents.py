@@ -93,21 +93,33 @@ def claude_hook(
     return run_claude_hook(repo, payload, env=env, check=check, timeout=timeout)
 
 
-def failed_shell_turn(repo: GitRepo, command: str) -> dict[str, Any]:
-    """A Claude Code turn of one `Bash` call running `command` (then making `bad`) under a gate
-    that fails on `bad`: Stop's answer (it blocks, the turn taken back)."""
+def shell_turn(repo: GitRepo, *lines: str, between: str = "", pause: float = 0.0) -> dict[str, Any]:
+    """A Claude Code turn whose `Bash` calls run `lines`, one each, under a gate that fails
+    where `bad` exists; `between`, a command of yours after its first call (`pause` seconds
+    after it). Its Stop's answer."""
     repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
     (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
-    command += "; echo x > bad"
-    call: dict[str, Any] = {
-        "tool_name": "Bash",
-        "tool_input": {"command": command},
-        "tool_use_id": "t1",
-    }
-    claude_hook(repo, "s1", "PreToolUse", **call)
-    subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
-    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
-    answer: dict[str, Any] = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    for n, command in enumerate(lines, start=1):
+        call: dict[str, Any] = {
+            "tool_name": "Bash",
+            "tool_input": {"command": command},
+            "tool_use_id": f"t{n}",
+        }
+        assert claude_hook(repo, "s1", "PreToolUse", **call).stdout == ""
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+        after = claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+        assert after.stdout == ""
+        if n == 1 and between:
+            time.sleep(pause)
+            subprocess.run(["sh", "-c", between], cwd=repo.path, env=repo.env, check=True)
+    answer: dict[str, Any] = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
+    return answer
+
+
+def failed_shell_turn(repo: GitRepo, command: str) -> dict[str, Any]:
+    """`shell_turn` of one call running `command`, then making `bad`: it blocks, the turn
+    taken back."""
+    answer = shell_turn(repo, command + "; echo x > bad")
     assert answer["decision"] == "block", answer
     assert not repo.exists("bad"), answer
     return answer

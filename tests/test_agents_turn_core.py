@@ -15,25 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from testing.agents import claude_hook
+from testing.agents import claude_hook, shell_turn
 from testing.gitrepo import GitRepo
-
-
-def _turn(repo: GitRepo, *lines: str, between: str = "") -> dict[str, str]:
-    """A turn whose shell calls run `lines`, one each; `between`, a command of yours after its
-    first call. Its Stop's answer."""
-    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
-    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
-    for n, command in enumerate(lines, start=1):
-        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
-        assert claude_hook(repo, "s1", "PreToolUse", **call).stdout == ""
-        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
-        after = claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
-        assert after.stdout == ""
-        if n == 1 and between:
-            subprocess.run(["sh", "-c", between], cwd=repo.path, env=repo.env, check=True)
-    answer: dict[str, str] = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
-    return answer
 
 
 def _op(repo: GitRepo) -> dict[str, str]:
@@ -63,7 +46,7 @@ def test_a_turns_call_that_moved_the_worktree_away_is_taken_back_with_it(
     naming another folder). Its later calls are still the turn's, and its Stop takes the turn
     back, the setting with it, also where every gate passes: as a `run` whose command did so
     (no state anyone could judge or keep)."""
-    answer = _turn(
+    answer = shell_turn(
         repo,
         "echo m > made.txt",
         f"git config {setting} {value}",
@@ -96,7 +79,9 @@ def test_a_turn_closed_unjudged_names_the_core_bare_its_call_set(repo: GitRepo) 
 def test_core_bare_you_set_between_a_turns_calls_stays(repo: GitRepo) -> None:
     """Yours: the turn's take-back leaves it as you set it (and the turn's later calls and
     its Stop still find their worktree)."""
-    answer = _turn(repo, "echo m > made.txt", "echo x > bad", between="git config core.bare true")
+    answer = shell_turn(
+        repo, "echo m > made.txt", "echo x > bad", between="git config core.bare true"
+    )
     assert answer.get("decision") == "block", answer
     assert "core.bare" not in answer["systemMessage"], answer
     assert _core(repo, "core.bare") == "true"
@@ -115,11 +100,11 @@ def test_the_lock_a_turns_call_put_on_a_linked_worktree_goes_with_its_take_back(
     locked = repo.path / ".git" / "worktrees" / "wt" / "locked"
     line = f"git worktree lock --reason mine {wt}"
     if how == "yours-between":
-        answer = _turn(repo, "echo m > made.txt", "echo x > bad", between=line)
+        answer = shell_turn(repo, "echo m > made.txt", "echo x > bad", between=line)
         assert "worktree" not in answer["systemMessage"], answer
         assert locked.read_bytes() == b"mine\n"
         return
-    answer = _turn(repo, "echo m > made.txt", line + ("; echo x > bad" * (how == "stop")))
+    answer = shell_turn(repo, "echo m > made.txt", line + ("; echo x > bad" * (how == "stop")))
     said = answer.get("systemMessage", "")
     if how == "rollback-op":
         assert answer.get("decision") is None and locked.exists(), answer
@@ -133,7 +118,7 @@ def test_a_lock_a_turns_call_took_off_is_put_back(repo: GitRepo, tmp_path: Path)
     wt = tmp_path / "wt"
     repo.git("worktree", "add", "-q", str(wt), "-b", "wtb")
     repo.git("worktree", "lock", "--reason", "keep it", str(wt))
-    answer = _turn(repo, "echo m > made.txt", f"git worktree unlock {wt}; echo x > bad")
+    answer = shell_turn(repo, "echo m > made.txt", f"git worktree unlock {wt}; echo x > bad")
     locked = repo.path / ".git" / "worktrees" / "wt" / "locked"
     assert locked.read_bytes() == b"keep it\n", answer
     assert "which the operation unlocked, is locked again" in answer["systemMessage"], answer

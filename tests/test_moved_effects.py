@@ -6,7 +6,6 @@ spared the walk, and in a repository a group shares. Oracle: the disk (oracle.di
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from testing import oracle
-from testing.agents import claude_hook
+from testing.agents import shell_turn
 from testing.gitrepo import GitRepo
 
 
@@ -151,24 +150,6 @@ def test_undo_on_top_of_later_changes_moves_the_folder_again(repo: GitRepo) -> N
     assert (repo.path / "src/app.py").read_bytes() == b"yours\n"
 
 
-def _turn(repo: GitRepo, *lines: str, between: str = "") -> dict[str, str]:
-    """A Claude Code turn whose shell calls run `lines`, one each, and whose gate fails where
-    `bad` exists; `between`, a command of yours after its first call. Its Stop's answer."""
-    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
-    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
-    for n, command in enumerate(lines, start=1):
-        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
-        assert claude_hook(repo, "s1", "PreToolUse", **call).stdout == ""
-        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
-        after = claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
-        assert after.stdout == ""
-        if n == 1 and between:
-            time.sleep(0.1)
-            subprocess.run(["sh", "-c", between], cwd=repo.path, env=repo.env, check=True)
-    answer: dict[str, str] = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
-    return answer
-
-
 @pytest.mark.parametrize("between", ["", "echo yours > src/app.py"])
 def test_an_agent_turns_take_back_moves_the_folder_its_call_moved_back(
     repo: GitRepo, between: str
@@ -178,7 +159,7 @@ def test_an_agent_turns_take_back_moves_the_folder_its_call_moved_back(
     _ignored_folder(repo)
     folder = (repo.path / "F").lstat().st_ino
     before = walk(repo.path)
-    answer = _turn(repo, "mv F out", "echo x > bad", between=between)
+    answer = shell_turn(repo, "mv F out", "echo x > bad", between=between, pause=0.1)
     assert answer.get("decision") == "block", answer
     now = walk(repo.path)
     if between:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from git_atomic.engine import changedtimes, discovery, foldermoves, folderwalk, safefs
-from testing.agents import claude_hook
+from testing.agents import shell_turn
 from testing.gitrepo import GitRepo
 
 # Where your folder is: directly in a folder a rule ignores at the top, deeper in it, in one
@@ -125,22 +125,6 @@ def test_a_folder_moved_out_of_an_ignored_folder_goes_back_exactly_and_undo_move
     assert not (repo.path / at).exists()
 
 
-def _turn(repo: GitRepo, *lines: str) -> dict[str, str]:
-    """A Claude Code turn whose shell calls run `lines`, one each, and whose gate fails where
-    `bad` exists: its Stop's answer."""
-
-    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
-    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
-    for n, command in enumerate(lines, start=1):
-        call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": f"t{n}"}
-        assert claude_hook(repo, "s1", "PreToolUse", **call).stdout == ""
-        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
-        after = claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
-        assert after.stdout == ""
-    answer: dict[str, str] = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
-    return answer
-
-
 HOWS = ["abort", "rollback", "rollback --op", "an agent turn"]
 
 
@@ -161,18 +145,11 @@ def test_every_take_back_moves_it_back(repo: GitRepo, dest: str, how: str) -> No
         res = repo.atomic("abort", check=0)
         stderr = res.stderr
     elif how == "an agent turn":
-        answer = _turn(repo, script, "echo x > bad")
+        answer = shell_turn(repo, script, "echo x > bad")
         assert answer.get("decision") == "block", answer
         stderr = None
     else:
-        out = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", script)
-        time.sleep(0.1)
-        if how == "rollback --op":
-            repo.write("src/app.py", b"yours\n")
-            res = repo.atomic("rollback", "--op", str(out["op_id"]), check=0)
-        else:
-            res = repo.atomic("rollback", check=0)
-        stderr = res.stderr
+        stderr = _kept_then_rolled_back(repo, script, how).stderr
     if stderr is not None:
         assert f"{at}/: found at {to}/ (the same folder, moved since); moved back" in stderr
     now = exact(repo.path)
@@ -283,14 +260,22 @@ FROM_NOWHERE = {
 }
 
 
-@pytest.mark.parametrize("how", FROM_NOWHERE)
-def test_a_folder_no_checkpoint_knew_is_named_with_the_way_back(
-    repo: GitRepo, tmp_path: Path, how: str
-) -> None:
-    """A folder older than PRE-OP that no capture knew (past what the walk lists inside a
-    large ignored tree, or from outside): no move takes it back, and the restore takes its
-    files into the rescue as the operation's. It was said nowhere; now a warning names it,
-    and `undo` brings it back. A copy (`cp -a`, new birth) is the operation's: not named."""
+def _kept_then_rolled_back(
+    repo: GitRepo, script: str, how: str
+) -> subprocess.CompletedProcess[str]:
+    """`script` run and kept, then taken back by `rollback` or (after an edit of yours to
+    src/app.py) `rollback --op`: what that said."""
+    out = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", script)
+    time.sleep(0.1)
+    if how == "rollback --op":
+        repo.write("src/app.py", b"yours\n")
+        return repo.atomic("rollback", "--op", str(out["op_id"]), check=0)
+    return repo.atomic("rollback", check=0)
+
+
+def _deep_in_ignored(repo: GitRepo) -> None:
+    """`junk/` ignored, with more folders than the walk lists inside it, and your folder
+    `junk/p99/F` deep in it (skipped where the filesystem tells no folder's birth)."""
     top = os.open(repo.path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         if changedtimes.birth_time(top, b".git") is None:
@@ -304,6 +289,17 @@ def test_a_folder_no_checkpoint_knew_is_named_with_the_way_back(
     for i in range(300):  # (more than the walk lists inside ignored folders)
         (repo.path / "junk" / f"p{i}").mkdir(parents=True)
     repo.write("junk/p99/F/x.txt", b"yours\n")
+
+
+@pytest.mark.parametrize("how", FROM_NOWHERE)
+def test_a_folder_no_checkpoint_knew_is_named_with_the_way_back(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """A folder older than PRE-OP that no capture knew (past what the walk lists inside a
+    large ignored tree, or from outside): no move takes it back, and the restore takes its
+    files into the rescue as the operation's. It was said nowhere; now a warning names it,
+    and `undo` brings it back. A copy (`cp -a`, new birth) is the operation's: not named."""
+    _deep_in_ignored(repo)
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "x.txt").write_bytes(b"yours\n")
@@ -371,35 +367,16 @@ def test_the_listing_inside_ignored_folders_never_goes_through_a_link_or_into_a_
 def test_an_effect_taken_back_names_a_folder_no_checkpoint_knew(repo: GitRepo, how: str) -> None:
     """The same, where the effect is taken back (its end has the folder, its start knew it
     nowhere): said nowhere before; named now, and `undo` brings it back."""
-    top = os.open(repo.path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        if changedtimes.birth_time(top, b".git") is None:
-            pytest.skip("this filesystem does not tell a folder's birth: nothing is said")
-    finally:
-        os.close(top)
-    repo.write(".gitignore", b"junk/\n")
-    repo.write("src/app.py", b"app\n")
-    repo.git("add", "-A")
-    repo.git("commit", "-qm", "rules")
-    for i in range(300):  # (more than the walk lists inside ignored folders)
-        (repo.path / "junk" / f"p{i}").mkdir(parents=True)
-    repo.write("junk/p99/F/x.txt", b"yours\n")
+    _deep_in_ignored(repo)
     time.sleep(0.1)
     script = "mv junk/p99/F F2"
     said = "F2/: an older folder than the state the rollback goes back to"
     if how == "an agent turn":
-        answer = _turn(repo, script, "echo x > bad")
+        answer = shell_turn(repo, script, "echo x > bad")
         assert answer.get("decision") == "block", answer
         assert said in json.dumps(answer)
     else:
-        out = repo.atomic_json("run", "--history", "shadow", "--", "sh", "-c", script)
-        time.sleep(0.1)
-        if how == "rollback --op":
-            repo.write("src/app.py", b"yours\n")
-            res = repo.atomic("rollback", "--op", str(out["op_id"]), check=0)
-        else:
-            res = repo.atomic("rollback", check=0)
-        assert said in res.stderr
+        assert said in _kept_then_rolled_back(repo, script, how).stderr
     assert not (repo.path / "F2").exists()
     repo.atomic("undo", check=0)
     assert (repo.path / "F2" / "x.txt").read_bytes() == b"yours\n"
