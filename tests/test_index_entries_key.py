@@ -288,3 +288,29 @@ def test_keys_through_a_memo_are_equal_only_for_what_git_reads_the_same(
         reads = what_git_reads(repo)
         assert seen.setdefault(now, reads) == reads, f"step {i}: one key, two indexes"
         last = now
+
+
+@pytest.mark.parametrize("way", ["through a memo"], indirect=True)
+@pytest.mark.parametrize("what", ["fifo", "link to a file outside"])
+def test_a_memo_that_is_no_regular_file_is_never_read(
+    repo: GitRepo, tmp_path: Path, way: str, what: str
+) -> None:
+    """A FIFO at the memo's name was waited on for ever, a link read through (the file
+    outside, a memo of the same index, taken for ours): neither is read; the memo is written
+    in its place, the file outside untouched."""
+    assert _MEMO[0] is not None
+    memo = _MEMO[0].file
+    first = key(repo)
+    kept = memo.read_bytes()
+    memo.unlink()
+    outside = tmp_path / "outside-memo"
+    if what == "fifo":
+        os.mkfifo(memo)
+    else:
+        outside.write_bytes(kept)
+        os.symlink(outside, memo)
+    refreshed(repo)
+    now = key(repo)  # (a FIFO read would never return)
+    assert now is not None and now != first  # not the memo's key: it was not read
+    assert memo.is_file() and not memo.is_symlink()
+    assert what == "fifo" or outside.read_bytes() == kept

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
+from git_atomic.core import wholefile
+
 _MAGIC: Final = b"git-atomic entries memo 1\n"
 # The entries' end, their number, the key's digest, the extensions' digest, and the digest of
 # the rest of the memo (a damaged memo is no memo).
@@ -37,6 +39,9 @@ _BLOCK: Final = 1 << 16
 # A later index whose stat data differs in more blocks than this is kept in the memo's place
 # (same key, same offsets): the next comparison looks at fewer entries.
 _REKEEP_BLOCKS: Final = 16
+# A memo larger than this is not one of ours (indexentries.MEMO_AT_MOST_BYTES of entries, with
+# their offsets: at least 62 bytes an entry, 4 of offset).
+_LARGEST: Final = (64 << 20) * 17 // 16 + 4096
 
 
 Offsets = Callable[[bytes, int], "list[int] | None"]
@@ -105,9 +110,8 @@ def _same_entries(data: bytes, old: bytes, offsets: array.array[int]) -> int | N
 def _load(
     memo: Path,
 ) -> tuple[int, int, bytes, bytes, array.array[int], bytes] | None:
-    try:
-        with open(memo, "rb") as fh:
-            raw = fh.read()
+    try:  # (a regular file only: never read through a link, never waited on as a FIFO)
+        raw = wholefile.read(memo, limit=_LARGEST)
     except OSError:
         return None
     at = len(_MAGIC)
@@ -140,7 +144,8 @@ def _store(
     try:
         rest = offsets.tobytes() + entries
         whole = hashlib.sha1(rest, usedforsecurity=False).digest()
-        with open(scratch, "wb") as fh:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with open(os.open(scratch, flags, 0o644), "wb") as fh:
             fh.write(_MAGIC + _HEAD.pack(end, count, digest, ext, whole))
             fh.write(rest)
         os.replace(scratch, memo)
