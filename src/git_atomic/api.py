@@ -29,7 +29,8 @@ from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
 from git_atomic.ops import context, resultjson, results
-from git_atomic.ops.operation import Engine, rollback_op
+from git_atomic.ops.operation import Engine
+from git_atomic.ops.rollbackop import rollback_op
 from git_atomic.ops.validation import validate_and_finish
 
 __all__ = ["GateFailed", "GateOutcome", "Operation", "operation"]

@@ -26,7 +26,8 @@ from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, phasecommit
 from git_atomic.ops.conclude import conclude
 from git_atomic.ops.execution import failed_phase, run_command
-from git_atomic.ops.operation import ROLLBACK_FAILURES, Engine, rollback_op
+from git_atomic.ops.operation import Engine
+from git_atomic.ops.rollbackop import ROLLBACK_FAILURES, rollback_op
 from git_atomic.ops.validation import validate_and_finish
 
 WAIT_LIMIT_S = 600.0

@@ -17,7 +17,8 @@ from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, results
 from git_atomic.ops.conclude import conclude
 from git_atomic.ops.gates import check_programs
-from git_atomic.ops.operation import Engine, rollback_op
+from git_atomic.ops.operation import Engine
+from git_atomic.ops.rollbackop import rollback_op
 from git_atomic.ops.validation import validate_and_finish
 
 WAIT_LIMIT_S = 600.0

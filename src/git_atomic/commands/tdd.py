@@ -28,11 +28,8 @@ from git_atomic.engine.git import Repo
 from git_atomic.ops import context, output, phasecommit
 from git_atomic.ops.conclude import conclude
 from git_atomic.ops.execution import run_command
-from git_atomic.ops.operation import (
-    ROLLBACK_FAILURES,
-    Engine,
-    rollback_op,
-)
+from git_atomic.ops.operation import Engine
+from git_atomic.ops.rollbackop import ROLLBACK_FAILURES, rollback_op
 
 RULES: Final = {
     "red": "the tests must fail",

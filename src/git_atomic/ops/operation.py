@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from git_atomic.core import failpoints, records, wholefile
-from git_atomic.core.errors import AtomicError, BusyError, GitError
+from git_atomic.core.errors import BusyError, GitError
 from git_atomic.core.journalrows import CheckpointRow, Intent, OpRow, Owner
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import (
@@ -28,7 +27,6 @@ from git_atomic.engine import (
     checkpoint,
     discovery,
     gitlinks,
-    gitstate,
     scan,
     scanindex,
     snapshot,
@@ -595,100 +593,3 @@ def _event_detail(
         with contextlib.suppress(OSError):
             detail[context.ROOT_KEY] = context.root_identity(repo)
     return detail or None
-
-
-# What a rollback after a failure can itself meet: git, the disk, the journal. The operation then
-# stays open with its intent recorded, the next command reports it interrupted and `recover`
-# finishes it. Anything else is a bug, left to reach the error log.
-ROLLBACK_FAILURES: Final = (AtomicError, OSError, sqlite3.Error)
-
-
-def rollback_op(
-    engine: Engine,
-    op: OpRow,
-    *,
-    failed_phase: FailedPhase | None,
-    event: EventKind = EventKind.ROLLBACK,
-) -> OpRow:
-    """Return the tree to the operation's PRE-OP state and close the operation."""
-    # What it leaves in the git dir, noted before its rollback puts it back: where an `undo`
-    # of the rollback makes it again, a later `rollback --op` takes it back as it would have.
-    from git_atomic.engine import safefs  # (a rollback's, never a checkpoint's)
-
-    # Before git reads a ref for the notes below: a `packed-refs` (or a `commondir`...) the
-    # command made a FIFO would keep it waiting for ever (gitdirfiles.py): refused, exit 3,
-    # the operation left for `recover`, with the rollback's intent recorded as a refusal
-    # met later in the rollback records it: `recover` then saves the operation's work as the
-    # rescue and finishes the rollback, rather than finding an operation that never got to it.
-    try:
-        if os.path.realpath(engine.repo.git_dir) == engine.repo.real_git_dir:
-            # A commondir it made no file of git's: every git would wait on it, read through
-            # it or fail; set aside and written again before git runs (gitlinks.py).
-            gitlinks.commondir_back(engine.repo.git_dir, engine.repo.common_dir)
-        discovery.check_layout(engine.repo, aside=True)  # a packed-refs of its: set aside below
-    except AtomicError:
-        pre_op = engine.pre_op(op.id).sha
-        engine.intend_restore(op.id, pre_op, event=event, own_branches=True)
-        raise
-    # (Its git dir replaced, `.git` now a file or a link: noted after the rollback, as before.)
-    # A packed-refs it made no file of git's (a link git would read every ref it left through,
-    # a FIFO it would wait on, a folder): the rescue sets it aside unread (gitlinks.py) and
-    # holds it, and what it left is not noted.
-    detail, noted = dict(op.details), False
-    repo, unread = engine.repo, None
-    if gitlinks.packed_refs_unread(repo.git_dir, repo.common_dir):  # said (imported only then)
-        from git_atomic.engine import packedrefs
-
-        unread = packedrefs.unchecked(repo.git_dir, repo.common_dir, since=op.started_at)
-    if not gitlinks.packed_refs_foreign(engine.repo.common_dir):
-        with contextlib.suppress(OSError, AtomicError, safefs.Blocked):
-            detail, noted = dict(gitdirback.note_at_close(engine.repo, op.details)), True
-    first = gitdirback.alternates_first(engine.repo, op.details)
-    result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
-    problems = [*first, *result.outcome.problems, *([unread] if unread else [])]
-    end = engine.journal.checkpoints(op.id)[-1].sha  # the state it left (its rescue)
-    changed: dict[str, object] = {}
-    mended, lines = gitdirback.put_back_beside(
-        engine.repo,
-        op.details,
-        pre_op=engine.pre_op(op.id).sha,
-        op_id=op.id,
-        own=True,
-        problems=problems,
-        end=end,
-        worktrees=True,
-        changed=changed,
-    )
-    if changed:  # for an `undo` of this rollback to write back (gitdirredo.py)
-        from git_atomic.ops import gitdirredo
-
-        gitdirredo.remember(engine.journal, engine.ctx.worktree, result.rescue, changed)
-    from git_atomic.ops import configmade, hooksmade  # a rollback's, never a checkpoint's
-
-    problems += hooksmade.lines(engine.repo, op.started_at)
-    problems += configmade.lines(engine.repo, op.details)
-    locks = gitstate.git_locks(engine.repo)  # HEAD.lock... its git left: a few lstat calls
-    if locks:
-        from git_atomic.engine import gitlocks
-
-        problems += gitlocks.dropped(engine.repo, [(op.started_at, None)], locks)
-    if mended:
-        detail["reflogs_mended"] = mended
-    problems += lines
-    if problems:
-        detail["problems"] = problems
-    if result.outcome.left:
-        detail["changed_since_rescue"] = [
-            p.decode("utf-8", "surrogateescape") for p in result.outcome.left
-        ]
-    if result.outcome.refs_left:
-        detail["refs_moved_since_rescue"] = result.outcome.refs_left
-    if result.outcome.failed:
-        detail["not_restored"] = [
-            p.decode("utf-8", "surrogateescape") for p in result.outcome.failed
-        ]
-    if result.outcome.notes:  # a commit a remote holds taken off a branch (published.py)
-        detail["notes"] = list(result.outcome.notes)
-    return engine.close(
-        op.id, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase, detail=detail, noted=noted
-    )

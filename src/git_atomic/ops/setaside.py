@@ -1,6 +1,6 @@
 """What an operation left in the git dir (or the worktree's top) that has git refuse the
 repository, or find none, set aside before `abort` or `recover` can find it: each is what a
-finished operation's rollback sets aside itself, as it starts (operation.rollback_op), where
+finished operation's rollback sets aside itself, as it starts (rollbackop.rollback_op), where
 the same process found the repository before the operation changed it.
 
 - the worktree's `.git` a restore killed before its rename left under our name (dotgit.py);

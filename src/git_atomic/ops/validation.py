@@ -12,7 +12,8 @@ from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, OpStatus, Phase
 from git_atomic.ops import gates
-from git_atomic.ops.operation import Engine, rollback_op
+from git_atomic.ops.operation import Engine
+from git_atomic.ops.rollbackop import rollback_op
 
 
 @dataclass(frozen=True)
