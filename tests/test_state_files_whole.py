@@ -25,7 +25,7 @@ from testing.gitrepo import ROOT, GitRepo
 _PRELUDE = (
     "import sys; from pathlib import Path; "
     "from git_atomic.engine import discovery; "
-    "from git_atomic.agents import baseline, mcp_owners, turnstate; "
+    "from git_atomic.agents import baseline, mcp_owners, turnmarks, turnstate; "
     "repo = discovery.discover(sys.argv[1]); state = repo.state_dir; value = sys.argv[2]; "
 )
 # What each writer writes (`value` differs between the two processes), and where.
@@ -35,7 +35,7 @@ _WRITERS: dict[str, tuple[str, Callable[[Path], Path]]] = {
         lambda state: state / "mcp-sessions" / "op-1",
     ),
     "open-turn-mark": (
-        "turnstate.mark_open(state, 'wt', turnstate.new_record(value, 's1', 'claude-code', "
+        "turnmarks.mark_open(state, 'wt', turnstate.new_record(value, 's1', 'claude-code', "
         "repo.root))",
         lambda state: state.parent / turnstate_marks() / f"{session_key('s1')}.wt",
     ),
@@ -61,9 +61,9 @@ _WRITERS: dict[str, tuple[str, Callable[[Path], Path]]] = {
 
 
 def turnstate_marks() -> str:
-    from git_atomic.agents import turnstate
+    from git_atomic.agents import turnmarks
 
-    return turnstate.OPEN_MARKS
+    return turnmarks.OPEN_MARKS
 
 
 def session_key(session: str) -> str:

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Final
 
-from git_atomic.agents import turnplace, turnstate, turnsteps
+from git_atomic.agents import turnmarks, turnplace, turnsteps
 from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, lock_wait, new_record
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError, RefusedError
@@ -88,8 +88,8 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
             if slot.lost_here():  # removed by a call, its mark too: the lock file says so
                 _lost_in_call(repo, call)
             record = new_record(_new_op_id(), call.session, platform, repo.root)
-            record = turnstate.lost_start(repo.state_dir, repo.worktree_id, record)
-            turnstate.mark_open(repo.state_dir, repo.worktree_id, record)
+            record = turnmarks.lost_start(repo.state_dir, repo.worktree_id, record)
+            turnmarks.mark_open(repo.state_dir, repo.worktree_id, record)
         slot.write(records.replace(record, unprotected=(*record.unprotected, call.label)))
     try:
         with _holding(repo, "hook: before a tool call"), slot.held():
@@ -172,9 +172,9 @@ def _lost_in_call(repo: git.Repo, call: Call) -> None:
     Only here, where a call's `after` finds its session's folder gone: no cost on any other
     call. (A session whose first hook call is an `after`, its `before` never run, is said the
     same way: that call was not protected either.)"""
-    if turnstate.open_marks(repo.state_dir, call.session).get(repo.worktree_id) is None:
+    if turnmarks.open_marks(repo.state_dir, call.session).get(repo.worktree_id) is None:
         lost = new_record("", call.session, "", repo.root)
-        turnstate.mark_open(repo.state_dir, repo.worktree_id, lost)
+        turnmarks.mark_open(repo.state_dir, repo.worktree_id, lost)
 
 
 def give_up(repo: git.Repo, call: Call) -> str:
@@ -416,7 +416,7 @@ def _continued(repo: git.Repo, slot: Slot, fresh: Record) -> Record:
     found = turnorphans.orphan(repo, slot.session, slot.worktree)
     if found is None:
         return fresh
-    turnstate.mark_open(repo.state_dir, slot.worktree, found)  # (the mark named `fresh`)
+    turnmarks.mark_open(repo.state_dir, slot.worktree, found)  # (the mark named `fresh`)
     return records.replace(
         found,
         labels=(*found.labels, *fresh.labels),

@@ -13,7 +13,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from git_atomic.agents import turn, turnabandoned, turnothers, turnplace, turnstate, turnsteps
+from git_atomic.agents import (
+    turn,
+    turnabandoned,
+    turnmarks,
+    turnothers,
+    turnplace,
+    turnstate,
+    turnsteps,
+)
 from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, new_record, worktrees_of
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError
@@ -50,7 +58,7 @@ def _finish_all(
 
         turnorphans.restore(repo, session, live=live)
     verdicts = []
-    marks = turnstate.open_marks(repo.state_dir, session)
+    marks = turnmarks.open_marks(repo.state_dir, session)
     for worktree in worktrees_of(repo.state_dir, session):
         slot = Slot(repo.state_dir, session, worktree)
         record = slot.read()
@@ -103,12 +111,12 @@ def _close_others_abandoned(repo: git.Repo, session: str) -> list[judge.Verdict]
 
 
 def _lost(repo: git.Repo, session: str, worktree: str, mark: Mapping[str, str]) -> judge.Verdict:
-    """A turn that was open (`turnstate.mark_open`) and has neither its record nor a checkpoint
+    """A turn that was open (`turnmarks.mark_open`) and has neither its record nor a checkpoint
     ref left: a call removed both (`rm -rf .git/atomic`, `git update-ref -d` of its refs). Said,
     not passed over as a turn that changed nothing; there is nothing to take back from."""
     from git_atomic.agents import judge
 
-    turnstate.unmark(repo.state_dir, session, worktree)
+    turnmarks.unmark(repo.state_dir, session, worktree)
     op_id = mark.get("op_id", "")
     record = new_record(op_id, session, mark.get("platform", ""), repo.root)
     gone = (

@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Final
 
-from git_atomic.agents import turnstate, turnsteps
+from git_atomic.agents import turnmarks, turnstate, turnsteps
 from git_atomic.core import failpoints
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal
@@ -85,7 +85,7 @@ def gc(*, older_than_days: float, json_out: bool) -> int:
         elsewhere, left = turnabandoned.close_abandoned_elsewhere(ctx.repo, cutoff)
         closed += elsewhere
         abandoned = min(cutoff, time.time() - turnstate.ABANDONED_AFTER)
-        closed += turnstate.forget_abandoned_marks(ctx.repo.state_dir, abandoned)
+        closed += turnmarks.forget_abandoned_marks(ctx.repo.state_dir, abandoned)
         result = _retire(ctx.repo, ctx.journal, cutoff)
     if closed:
         output.say(
@@ -121,9 +121,9 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
     candidates: dict[str, str] = {}
     strays = _stray_ops_taken(repo, known, refs)
     retiring = _retiring(repo)  # a gc killed after their rows went: they go now
-    # A turn that is open, or whose record a call removed (its mark: turnstate.mark_open).
+    # A turn that is open, or whose record a call removed (its mark: turnmarks.mark_open).
     turns = {r.op_id for r in turnstate.open_turns(repo.state_dir)}
-    turns |= turnstate.marked_turns(repo.state_dir)
+    turns |= turnmarks.marked_turns(repo.state_dir)
     stray_turns = _stray_ops_taken(repo, turns, refs, _TURN_REF)
     for name, oid in refs.items():
         m = _OP_REF.match(name)
@@ -171,7 +171,7 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
     scratch.remove_dead(repo.state_dir / "tmp")
     trash.empty_folder(repo.state_dir / "trash")  # a killed emptier's leftovers
     scratch.remove_dead_asides(
-        repo.state_dir, repo.common_dir / turnstate.OPEN_MARKS, git_dir=repo.git_dir
+        repo.state_dir, repo.common_dir / turnmarks.OPEN_MARKS, git_dir=repo.git_dir
     )
     dotgit.remove_left(repo)  # a `.git` written back by a restore killed before its rename
     gitlinks.remove_left(repo.git_dir, repo.common_dir)  # a ref, HEAD, commondir: the same

@@ -20,7 +20,7 @@ import time
 from typing import Any, Final
 
 from git_atomic.agents import turnkeys
-from git_atomic.agents.turnstate import OPEN_MARKS
+from git_atomic.agents.turnmarks import OPEN_MARKS
 from git_atomic.core import children, failpoints
 from git_atomic.core.errors import AtomicError, BusyError, GitError, RefusedError
 from git_atomic.core.journalrows import OpRow, Owner
@@ -48,7 +48,7 @@ from git_atomic.engine import (
     snapshot,
 )
 from git_atomic.engine.checkpointgone import CheckpointGone
-from git_atomic.ops import commandresults, context, output, results, setaside
+from git_atomic.ops import commandresults, context, journalgone, output, results, setaside
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, RollbackResult
 
@@ -120,9 +120,9 @@ def recover(*, accept: bool, json_out: bool) -> int:
         done.lock_broken = worktree_lock.break_stale()
     failpoints.hit("recover:after-break-lock")
     # A live holder makes this refuse (exit 3): it is working, not interrupted.
-    done.journal_gone = context.journal_gone(repo)
+    done.journal_gone = journalgone.journal_gone(repo)
     if done.journal_gone is not None:
-        done.problems.append(context.journal_gone_line(*done.journal_gone))
+        done.problems.append(journalgone.journal_gone_line(*done.journal_gone))
     with context.opened("recover", check_state=False, start_new=True) as ctx:
         _refuse_if_owned(ctx.journal.open_op(ctx.worktree))
         engine = Engine(ctx)

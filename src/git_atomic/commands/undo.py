@@ -31,7 +31,7 @@ from git_atomic.core.errors import BusyError, UsageError
 from git_atomic.core.journalrows import UNDOES, EventRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import checkpoint, discovery, gitlinks, gitstate, snapshot
-from git_atomic.ops import context, dryrun, effect, gitdirredo, moves, output, steps
+from git_atomic.ops import context, dryrun, effect, gitdirredo, journalgone, moves, output, steps
 from git_atomic.ops.operation import Engine
 
 
@@ -40,13 +40,13 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
     # goes into the rescue with everything else.
     # Your last resort works also where the journal is gone (`rm -rf .git/atomic`): it starts
     # a new one, as `recover` would, and says so; everything is saved in its rescue all the same.
-    gone = context.journal_gone(discovery.discover()) if not dry_run else None
+    gone = journalgone.journal_gone(discovery.discover()) if not dry_run else None
     with context.opened(
         "emergency", check_state=False, start_new=not dry_run, read_only=dry_run
     ) as ctx:
         repo = ctx.repo
         if gone is not None:
-            output.say(f"git-atomic: warning: {context.journal_gone_line(*gone)}")
+            output.say(f"git-atomic: warning: {journalgone.journal_gone_line(*gone)}")
         open_op = moving.guard(ctx)
         if open_op is None:  # a link in refs no open operation can have made: yours
             gitlinks.refuse_found(repo.git_dir, repo.common_dir)

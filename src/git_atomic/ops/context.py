@@ -12,14 +12,15 @@ from pathlib import Path
 from typing import Final
 
 from git_atomic.core import children
-from git_atomic.core.errors import AtomicError, BusyError, GitError, Interrupted, RefusedError
+from git_atomic.core.errors import BusyError, GitError, Interrupted, RefusedError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import CheckpointRow, EventRow, OpRow
 from git_atomic.core.lock import WorktreeLock, process_alive
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import HistoryMode, OpStatus
-from git_atomic.engine import discovery, git, gitstate, refsfiles
+from git_atomic.engine import discovery, git, gitstate
 from git_atomic.engine.early import Early, holding
+from git_atomic.ops import journalgone
 
 # The intent of a restore outside any operation (rollback --to, undo, emergency) while it runs.
 PENDING_RESTORE: Final = "atomic-pending.json"
@@ -336,8 +337,12 @@ def open_journal(repo: git.Repo, *, start_new: bool = False, read_only: bool = F
 
     path = repo.state_dir / "journal.sqlite3"
     if not start_new and not os.path.lexists(path):
-        newest = orphaned_pre_op(repo)
-        if newest is not None and not kept_here(repo) and not made_here(repo, newest[0]):
+        newest = journalgone.orphaned_pre_op(repo)
+        if (
+            newest is not None
+            and not journalgone.kept_here(repo)
+            and not journalgone.made_here(repo, newest[0])
+        ):
             # A journal never kept here: refs/atomic/ copied from another repository (`git
             # clone --mirror`, `git fetch origin '+refs/*:refs/*'`). Not this one's operations:
             # left as they are, and not taken for them.
@@ -377,100 +382,8 @@ def open_journal(repo: git.Repo, *, start_new: bool = False, read_only: bool = F
             "stay under refs/atomic/ (`git for-each-ref refs/atomic/`)",
         ) from None
     if not read_only:
-        _mark_kept_here(repo)
+        journalgone.mark_kept_here(repo)
     return journal
-
-
-# Beside our folder, in the common git dir: this repository has kept a journal. `rm -rf
-# .git/atomic` leaves it, so a journal gone is told from one never kept here (a repository
-# whose refs/atomic/ were copied from another by a mirror clone or a fetch of refs/*: git
-# copies refs, never this file).
-KEPT_HERE: Final = "atomic-journal-kept"
-
-
-def kept_here(repo: git.Repo) -> bool:
-    return os.path.lexists(repo.common_dir / KEPT_HERE)
-
-
-def made_here(repo: git.Repo, checkpoint: str) -> bool:
-    """Whether `checkpoint` was taken in a worktree of this repository: its meta names the
-    folder (realpath) of this worktree or of one git lists beside it. So a journal removed
-    before a version that marks `KEPT_HERE` ever opened it (an upgrade) is told from
-    refs/atomic/ copied from another repository, made elsewhere. Read only when a journal is
-    missing while operations' checkpoints remain (one git process)."""
-    import json
-
-    try:
-        meta = json.loads(repo.out("cat-file", "blob", f"{checkpoint}:meta"))
-    except (AtomicError, ValueError):
-        return False
-    where = meta.get("worktree") if isinstance(meta, dict) else None
-    if not isinstance(where, str) or not os.path.isabs(where):
-        return False
-    roots = {os.path.realpath(repo.root)}
-    with contextlib.suppress(OSError):
-        for name in os.listdir(repo.common_dir / "worktrees"):
-            with contextlib.suppress(OSError):
-                gitfile = (repo.common_dir / "worktrees" / name / "gitdir").read_text()
-                roots.add(os.path.realpath(os.path.dirname(gitfile.strip())))
-    return os.path.realpath(where) in roots
-
-
-def _mark_kept_here(repo: git.Repo) -> None:
-    if kept_here(repo):
-        return
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    try:
-        fd = os.open(repo.common_dir / KEPT_HERE, flags, 0o644)
-    except OSError:
-        return  # made meanwhile, or a git dir we cannot write: as before this file was
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(
-            "git-atomic keeps its journal in atomic/journal.sqlite3 of this git dir; while this "
-            "file is here, a journal missing there was removed\n"
-        )
-
-
-def journal_gone(repo: git.Repo) -> tuple[str, str] | None:
-    """The newest operation's PRE-OP and name when this repository's journal is gone while
-    checkpoints of its operations remain; None otherwise (a journal there, or never kept here)."""
-    if os.path.lexists(repo.state_dir / "journal.sqlite3"):
-        return None
-    newest = orphaned_pre_op(repo)
-    if newest is None or kept_here(repo) or made_here(repo, newest[0]):
-        return newest
-    return None
-
-
-def journal_gone_line(sha: str, name: str) -> str:
-    """What `recover` and `emergency` say when they start a new journal (`journal_gone`)."""
-    return (
-        "the journal was gone: a new one is started. The newest operation's PRE-OP, "
-        f"{name}, is checkpoint {sha[:12]}: `git atomic rollback --to {sha[:12]} "
-        "--whole --dry-run` lists what going back to it would change"
-    )
-
-
-def orphaned_pre_op(repo: git.Repo) -> tuple[str, str] | None:
-    """The PRE-OP checkpoint of the newest operation under refs/atomic/ops/ and its subject
-    (`git-atomic PRE-OP: NAME [ID]`), for a journal that is gone; None when there is none.
-    Asked of git only where the refs' files may hold one (refsfiles.py): a repository's first
-    operation, or an agent's first turn's end, lists no refs for it."""
-    if not refsfiles.may_hold(repo, "refs/atomic/ops/"):
-        return None
-    listed = repo.run(
-        "for-each-ref",
-        "--sort=-committerdate",
-        "--count=1",
-        "--format=%(objectname) %(subject)",
-        "refs/atomic/ops/*/001-pre-op",
-        check=False,
-    )
-    line = listed.stdout.decode("utf-8", "replace").strip()
-    if listed.returncode != 0 or not line:
-        return None
-    sha, _, subject = line.partition(" ")
-    return sha, subject.removeprefix("git-atomic PRE-OP: ")
 
 
 @contextmanager
@@ -522,74 +435,12 @@ def opened(
         else:
             yield Context(repo, journal, WorktreeLock(repo.git_dir / "atomic.lock"))
     except GitError:
-        _gone_instead(repo, journal)
+        from git_atomic.ops import whygitfailed  # (only where git failed)
+
+        whygitfailed.raise_if_gone(repo, journal)
         raise
     finally:
         journal.close()
-
-
-def _gone_instead(repo: git.Repo, journal: Journal) -> None:
-    """After git failed inside a command: where a checkpoint of the worktree's newest
-    operations is no longer whole in the object store (an operation deleted our refs and
-    pruned, or removed an alternate), that is the line to say, not git's failure."""
-    from git_atomic.engine import checkpointgone
-
-    ops = journal.ops(worktree=repo.worktree_id, limit=3)
-    if (
-        ops
-        and ops[0].details.get("alternates")
-        and not os.path.lexists(repo.common_dir / "objects" / "info" / "alternates")
-    ):  # (a clone --shared's) what took its objects away, by name
-        from git_atomic.engine import alternates
-
-        why = alternates.removed(repo, ops[0].details)
-        if why is not None:
-            found = checkpointgone.first_gone(repo, [c.sha for c in journal.checkpoints(ops[0].id)])
-            what = f"a checkpoint of {ops[0].name} [{ops[0].id}]"
-            raise checkpointgone.CheckpointGone(
-                why
-                + (f"; {checkpointgone.describe(*found, what=what, cause=False)}" if found else ""),
-                hint=_alternates_back(journal.op(ops[0].id)),
-            ) from None
-    for op in ops:
-        found = checkpointgone.first_gone(repo, [c.sha for c in journal.checkpoints(op.id)])
-        if found is not None:
-            raise checkpointgone.CheckpointGone(
-                checkpointgone.describe(*found, what=f"a checkpoint of {op.name} [{op.id}]"),
-                hint="`git atomic emergency --to COMMIT` goes back to a commit of yours instead",
-            ) from None
-    # The states the worktree's newest moves went to and replaced (an `emergency --to`'s commit,
-    # a take-back's made state: held by refs no row names, refs/atomic/commits/).
-    for event in journal.events(repo.worktree_id, limit=3):
-        for sha, what in ((event.target, "went to"), (event.rescue, "replaced")):
-            gone = checkpointgone.missing(repo, sha) if sha else []
-            if sha and gone:
-                rescue = event.rescue if what == "went to" and event.rescue else None
-                raise checkpointgone.CheckpointGone(
-                    checkpointgone.describe(
-                        sha, gone, what=f"the state the {event.kind} of {_ago(event.at)} {what}"
-                    ),
-                    hint=(
-                        f"`git atomic rollback --to {rescue[:12]} --whole` goes back to what it "
-                        "replaced"
-                        if rescue is not None and not checkpointgone.missing(repo, rescue)
-                        else "`git atomic emergency --to COMMIT` goes back to a commit of yours"
-                    ),
-                ) from None
-
-
-def _ago(at: float) -> str:
-    """When, for people: "12:34:56" (today's clock; the event's own day is in `log`)."""
-    return time.strftime("%H:%M:%S", time.localtime(at))
-
-
-def _alternates_back(op: OpRow | None) -> str:
-    """How the alternates file an operation removed is written back: by its rollback."""
-    if op is not None and op.status == OpStatus.OPEN:
-        if op.pending:  # a run stopped half way (interrupted)
-            return "`git atomic recover` writes it back and returns to PRE-OP"
-        return "`git atomic abort` writes it back and rolls the operation back"
-    return "write it back as it was before the operation (its path above)"
 
 
 @contextmanager
