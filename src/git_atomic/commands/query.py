@@ -134,7 +134,8 @@ def log(
             )
             return 0
         from git_atomic.views.logview import log_lines
-        from git_atomic.views.render import Style, page, want_colour
+        from git_atomic.views.pager import page
+        from git_atomic.views.render import Style, want_colour
 
         style = Style(colour=want_colour(repo))
         page("\n".join(log_lines(journal, ops, repo=repo, style=style)) + "\n", repo=repo)
@@ -205,7 +206,8 @@ def _show(
             )
         )
         return 0
-    from git_atomic.views.render import Style, page, want_colour
+    from git_atomic.views.pager import page
+    from git_atomic.views.render import Style, want_colour
     from git_atomic.views.showview import show_text
 
     style = Style(colour=want_colour(repo))
@@ -216,7 +218,8 @@ def _show(
 def _diff(repo: git.Repo, journal: Journal, op: OpRow, *, stat_only: bool) -> str:
     """PRE-OP -> final state (or -> rescue, for an operation that was rolled back); a TDD phase
     without a command: its commit."""
-    from git_atomic.views.render import diff_text, own_change
+    from git_atomic.views.changestats import diff_text
+    from git_atomic.views.render import own_change
 
     change = own_change(repo, op, journal.checkpoints(op.id))
     return "" if change is None else diff_text(repo, change, stat_only=stat_only)

@@ -14,13 +14,13 @@ from git_atomic.core.vocab import CheckpointKind, FailedPhase, OpKind, OpStatus
 from git_atomic.engine.git import Repo
 from git_atomic.ops import context
 from git_atomic.ops.output import EXIT_OK
+from git_atomic.views.changestats import file_stats
 from git_atomic.views.render import (
     Stat,
     Style,
     brought_back,
     committed_gates,
     duration,
-    file_stats,
     not_applied,
     op_word,
     own_change,

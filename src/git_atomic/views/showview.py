@@ -32,6 +32,7 @@ from git_atomic.core.vocab import (
 from git_atomic.engine.git import Repo
 from git_atomic.ops import context
 from git_atomic.ops.output import EXIT_OK
+from git_atomic.views.changestats import diff_text, file_stats, repositories_in
 from git_atomic.views.logview import tdd_marker
 from git_atomic.views.render import (
     PHASE_WORD,
@@ -39,14 +40,11 @@ from git_atomic.views.render import (
     brought_back,
     clock,
     committed_gates,
-    diff_text,
     duration,
-    file_stats,
     not_applied,
     op_word,
     own_change,
     relative,
-    repositories_in,
 )
 
 TAIL_LINES = 15
