@@ -5,10 +5,10 @@ worktree (the user ran `watchman watch` or `watch-project` on it, or a tool of t
 can say which paths changed since a *clock* it gave earlier, and a scan then costs in proportion
 to what changed. We talk to Watchman itself, never through a `core.fsmonitor` hook of yours:
 what such a script answers is not ours to trust (process.py turns it off for every git call of
-ours). JSON in and out over its own socket (a fraction of a millisecond, where its
-command-line client costs a process start at every capture); the socket's name is Watchman's
-answer to `get-sockname`, kept until the program or the environment it reads changes, or
-`WATCHMAN_SOCK`. Without a name, the command-line client. Never a server started.
+ours). JSON in and out over its own socket (a fraction of a millisecond, where its command-line
+client costs a process start at every capture); the socket's name is Watchman's answer to
+`get-sockname`, kept until the program or the environment it reads changes, or `WATCHMAN_SOCK`.
+Without a name, the command-line client. Never a server started (watchmanlink.py).
 
 The clock is kept with the scan state: `<common git dir>/atomic/watch-<worktree>.json` names the
 tree of the scan that took it. It says: "the disk at that clock held that tree's files, and
@@ -33,20 +33,14 @@ import stat
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
+from typing import Final, NamedTuple
 
-from git_atomic.core import process
-from git_atomic.engine import safefs, stalls
+from git_atomic.engine import safefs, stalls, watchmanlink
 from git_atomic.engine.git import Repo, worktree_key
 
-if TYPE_CHECKING:
-    import _socket
-
-_PROGRAM: Final = ("watchman", "--no-spawn", "--no-pretty", "-j")
 # Watchman settles its view before answering (a cookie file written and seen back): a watch
 # that cannot within this long (a recrawl under way, a wedged server) is not waited for.
 _SYNC_MS: Final = 2_000
-_TIMEOUT_S: Final = 5.0
 # The mode field of a gitlink entry in an index file (0o160000, big-endian): its absence means
 # no submodule (its presence elsewhere, say a file of 57,344 bytes, only costs the watcher).
 _GITLINK: Final = b"\x00\x00\xe0\x00"
@@ -78,16 +72,16 @@ class Answer(NamedTuple):
 class Query:
     """A query running in the background, for the scan index of `tree`."""
 
-    def __init__(self, running: Asked, record: dict[str, object], base: Clock):
+    def __init__(self, running: watchmanlink.Asked, record: dict[str, object], base: Clock):
         self.running = running
         self.record = record
         self.base = base
 
     def drop(self) -> None:
-        if isinstance(self.running, _Sent):
+        if isinstance(self.running, watchmanlink.Sent):
             self.running.close()  # Watchman's answer is not read
         else:
-            self.running.answer(timeout=_TIMEOUT_S)  # the client's process is reaped
+            self.running.answer(timeout=watchmanlink.TIMEOUT_S)  # the client's process is reaped
 
 
 def enabled() -> bool:
@@ -96,183 +90,6 @@ def enabled() -> bool:
 
 def _record_path(repo: Repo, key: str) -> Path:
     return repo.state_dir / f"watch-{key}.json"
-
-
-class Asked(Protocol):
-    """A command sent to Watchman, its answer read later."""
-
-    def answer(self, *, timeout: float) -> process.Result: ...
-
-
-class _Sent:
-    """A command sent over Watchman's own socket: its answer is one line of JSON, read as
-    the command-line client gives it (0: the line whole; else what came)."""
-
-    def __init__(self, sock: _socket.socket) -> None:
-        self._sock: _socket.socket | None = sock
-        self._result: process.Result | None = None
-
-    def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-
-    def answer(self, *, timeout: float) -> process.Result:
-        import time
-
-        if self._result is not None or self._sock is None:
-            return self._result or process.Result(1, b"", b"")
-        sock, self._sock = self._sock, None
-        got = bytearray()
-        deadline = time.monotonic() + timeout
-        code = 1
-        try:
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    code = -9
-                    break
-                sock.settimeout(left)
-                chunk = sock.recv(1 << 16)
-                if not chunk:
-                    break
-                got += chunk
-                if got.endswith(b"\n"):
-                    code = 0
-                    break
-        except OSError:  # a timeout too
-            code = -9
-        finally:
-            sock.close()
-        self._result = process.Result(code, bytes(got), b"")
-        return self._result
-
-
-def _send(repo: Repo, command: list[object]) -> Asked | None:
-    """`command` sent to Watchman: over its socket when its name is known, else through its
-    command-line client; None when Watchman is not there (not installed, not running)."""
-    import json
-
-    data = json.dumps(command).encode()
-    if not os.environ.get("WATCHMAN_SOCK") and _program() is None:
-        return None  # not installed: not even a process started to find out
-    sockname = _sockname(repo)
-    if sockname is not None:
-        sock = _connect(sockname)
-        if sock is None and not os.environ.get("WATCHMAN_SOCK"):
-            # Not running, or running under another name now: learnt again, once.
-            again = _sockname(repo, learn=True)
-            sock = _connect(again) if again not in (None, sockname) else None
-        if sock is None:
-            return None
-        try:
-            sock.sendall(data + b"\n")
-        except OSError:
-            sock.close()
-            return None
-        return _Sent(sock)
-    try:
-        return process.Program(_PROGRAM, cwd=repo.root, input=data)
-    except OSError:  # not installed
-        return None
-
-
-def _connect(sockname: str | None) -> _socket.socket | None:
-    """A connection to Watchman's socket, when it is one of ours (owned by us): None when
-    nothing listens there."""
-    import _socket
-
-    if sockname is None:
-        return None
-    try:
-        st = os.stat(sockname)
-        if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.getuid():
-            return None
-    except OSError:
-        return None
-    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    try:
-        sock.settimeout(_TIMEOUT_S)
-        sock.connect(sockname)
-    except OSError:
-        sock.close()
-        return None
-    return sock
-
-
-# What Watchman's socket is named from: where the program is, and the environment it reads.
-_SOCK_ENV: Final = ("TMPDIR", "TMP", "USER", "LOGNAME", "HOME", "XDG_STATE_HOME", "PATH")
-
-
-def _sockname(repo: Repo, *, learn: bool = False) -> str | None:
-    """The path of Watchman's socket: `WATCHMAN_SOCK` when set (as Watchman's own clients read
-    it), else what `watchman get-sockname` answered, kept in the state folder under what it
-    depends on (the program, its environment); asked when that changed, or with `learn`.
-    None: no `watchman` program."""
-    import json
-
-    named = os.environ.get("WATCHMAN_SOCK")
-    if named:
-        return named
-    found = _program()
-    if found is None:
-        return None
-    program, st = found
-    key = [program, st.st_mtime_ns, st.st_size, os.getuid()]
-    key += [os.environ.get(name) for name in _SOCK_ENV]
-    kept = repo.state_dir / "watchman-sock.json"
-    if not learn:
-        with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-            record = json.loads(kept.read_text())
-            if record["key"] == key and isinstance(record["sockname"], str):
-                return str(record["sockname"])
-    try:
-        asked = process.Program(
-            (program, "--no-spawn", "--no-pretty", "get-sockname"), cwd=repo.root
-        )
-        res = asked.answer(timeout=_TIMEOUT_S)
-        sockname = json.loads(res.stdout)["sockname"] if res.returncode == 0 else None
-    except (OSError, ValueError, TypeError, KeyError):
-        sockname = None
-    if not isinstance(sockname, str) or repo.quarantine is not None:  # (a dry run keeps none)
-        return sockname if isinstance(sockname, str) else None
-    with contextlib.suppress(OSError):
-        tmp = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"key": key, "sockname": sockname}))
-        os.replace(tmp, kept)
-    return sockname
-
-
-def _program() -> tuple[str, os.stat_result] | None:
-    """The `watchman` program the command line would run (the first on PATH), and its stat."""
-    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
-        path = os.path.join(folder or ".", _PROGRAM[0])
-        with contextlib.suppress(OSError):
-            st = os.stat(path)
-            if stat.S_ISREG(st.st_mode) and os.access(path, os.X_OK):
-                return path, st
-    return None
-
-
-def _ask(repo: Repo, command: list[object]) -> dict[str, object] | None:
-    """One command to Watchman, synchronously; None when there is no answer."""
-    running = _send(repo, command)
-    return _answer(running) if running is not None else None
-
-
-def _answer(running: Asked) -> dict[str, object] | None:
-    res = running.answer(timeout=_TIMEOUT_S)
-    if res.returncode != 0:
-        return None
-    import json
-
-    try:
-        data = json.loads(res.stdout)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or "error" in data:
-        return None
-    return data
 
 
 # Watchman installed (or running) but not watching this worktree: asking costs a cold command
@@ -306,7 +123,7 @@ def _watch_state(repo: Repo) -> str:
     """Watchman's state file (the roots it watches, rewritten when a watch begins or ends)
     and its mtime, as a line each; "" when it is not known."""
     sockname = os.environ.get("WATCHMAN_SOCK") or (
-        _sockname(repo) if _program() is not None else None
+        watchmanlink.socket_name(repo) if watchmanlink.find_program() is not None else None
     )
     if not sockname:
         return ""
@@ -334,7 +151,7 @@ def _still_unwatched(mark: Path) -> bool:
 
 
 def _clock(repo: Repo) -> Clock | None:
-    listing = _ask(repo, ["watch-list"])
+    listing = watchmanlink.ask(repo, ["watch-list"])
     if listing is None:
         return None
     real = os.path.realpath(repo.root)
@@ -343,7 +160,7 @@ def _clock(repo: Repo) -> Clock | None:
         return None
     for root in sorted((r for r in roots if isinstance(r, str)), key=len, reverse=True):
         if real == root or real.startswith(root.rstrip("/") + "/"):
-            answer = _ask(repo, ["clock", root, {"sync_timeout": _SYNC_MS}])
+            answer = watchmanlink.ask(repo, ["clock", root, {"sync_timeout": _SYNC_MS}])
             now = answer.get("clock") if answer is not None else None
             if not isinstance(now, str):
                 return None
@@ -378,7 +195,7 @@ def since(repo: Repo, key: str, tree: str) -> Query | None:
     }
     if base.relative:
         query["relative_root"] = base.relative
-    running = _send(repo, ["query", base.root, query])
+    running = watchmanlink.send(repo, ["query", base.root, query])
     return Query(running, record, base) if running is not None else None
 
 
@@ -386,7 +203,7 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
     """What changed since the clock, as `git status` on the scan index of `tree` would list
     it: (files gone, files that may differ, new untracked files). None: scan the usual way.
     `rules`: what the ignore rules outside the tree are now (reconcile.rules_key)."""
-    data = _answer(query.running)
+    data = watchmanlink.answer_of(query.running)
     if data is None or data.get("is_fresh_instance") is not False:
         return None
     now, names = data.get("clock"), data.get("files")
