@@ -1,4 +1,5 @@
-"""What `rollback`, `undo` and `emergency` share: the guard, the move and its record, the report.
+"""What `rollback`, `undo` and `emergency` share: the guard, the move and its record (what they
+say of it: movetell.py).
 
 A move either goes to an existing checkpoint exactly (a whole-state move, or an effect taken back
 with nothing changed since) or to a target the effect engine computed (effect.py), which
@@ -14,15 +15,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Final
 
+from git_atomic.commands import movetell
 from git_atomic.core import records
 from git_atomic.core.errors import BusyError, Exit
 from git_atomic.core.journalrows import OpRow, Owner
-from git_atomic.core.vocab import CheckpointKind, EventKind, HistoryMode, OpStatus
+from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import context, dryrun, effect, moveresults, moves, output, results, steps
 from git_atomic.ops.operation import Engine
 
-UNDO_HINT: Final = "`git atomic undo` brings back what it replaced"
 EXACTLY: Final = "exactly its PRE-OP state"  # a take-back's words where it was exact
 
 
@@ -61,7 +62,7 @@ def go(
     said = said or f"rolled back to {move.label}" + _only(move.paths)
     status = OpStatus.OPEN if stays_open is not None else OpStatus.ROLLED_BACK
     prev = moves.preview(ctx.repo, move, current=current)
-    large = large_moves(ctx, prev) if prev.empty else []
+    large = movetell.large_moves(ctx, prev) if prev.empty else []
     # Bits alone to close (`rollback --to X key` of a key opened to 0644): a move all the same.
     bits_only = prev.empty and not dry_run and bool(dryrun.bits(ctx, prev, move))
     # A folder holding only ignored files to move back (foldermoves.py): a move all the same.
@@ -77,7 +78,7 @@ def go(
         beside_said, beside_bits = (
             dryrun.beside(ctx, subject, prev.current) if dry_run and takes_back else ([], [])
         )
-        return report_still(
+        return movetell.report_still(
             ctx,
             move,
             prev,
@@ -126,7 +127,7 @@ def go(
         elif flip is not None:
             journal.set_status(flip.op, flip.after)
     subject = journal.op(subject.id) if subject is not None else None
-    return report_done(
+    return movetell.report_done(
         ctx,
         move,
         prev,
@@ -393,205 +394,3 @@ def owning(ctx: context.Context, op: OpRow | None) -> Iterator[None]:
         current = ctx.journal.op(op.id)
         if current is not None and current.status == OpStatus.OPEN:
             ctx.journal.set_owner(op.id, None)
-
-
-# --- telling -----------------------------------------------------------------------------------
-def report_still(
-    ctx: context.Context,
-    move: moves.Move,
-    prev: moves.Preview,
-    subject: OpRow | None,
-    *,
-    status: str,
-    dry_run: bool,
-    json_out: bool,
-    git_dir: Sequence[str] = (),
-    beside: Sequence[str] = (),
-    modes: Sequence[bytes] = (),
-    warned: Sequence[str] = (),
-) -> int:
-    """`git_dir`: what the move would write back in the git dir beside the plan (foreseen);
-    `beside`: what it would do beside the trees (effectbeside.foresee), said as notes;
-    `modes`: the paths whose permission bits it would set (no tree holds them), listed with
-    the files it would change; `warned`: what it would leave and warn of (inside_foreseen)."""
-    facts = moves.describe(
-        ctx.repo,
-        prev,
-        kept=move.kept,
-        checked_out=move.checked_out,
-        left_on=move.left_on,
-        foresee=dry_run,
-    )
-    facts = moves.with_modes(facts, modes)
-    if git_dir:
-        from git_atomic.core import records
-
-        facts = records.replace(facts, git_dir=(*facts.git_dir, *git_dir))
-    # What the real move says of the repositories of their own it meets (restorefiles.py):
-    # said by its dry run too.
-    problems = (*prev.plan.nested_said, *warned) if dry_run else ()
-    notes: list[str] = []
-    if dry_run and facts.dropped_commits:  # as the move itself will say it (ops/published.py)
-        from git_atomic.ops import published
-
-        tips = [*prev.target.branches.values(), prev.target.head_oid or ""]
-        notes = published.lines(ctx.repo, prev.plan.ref_lines, (), tips, dry_run=True)
-    notes = [*notes, *beside, *(dryrun.folders(ctx, prev, move) if dry_run else ())]
-    if json_out:
-        output.emit(
-            moves.result(
-                ctx.journal,
-                subject,
-                status=status if dry_run else (subject.status if subject else status),
-                move=move,
-                rescue=None,
-                facts=facts,
-                dry_run=dry_run,
-                problems=problems,
-                notes=notes,
-            )
-        )
-    elif dry_run:
-        for line in moves.listing(facts):
-            print(line)
-    if dry_run:
-        for problem in problems:
-            output.say(f"git-atomic: warning: {problem}")
-        for line in notes:
-            output.say(f"git-atomic: note: {line}")
-        n = len(facts.changes)
-        parts = [*_index_shape(prev), *(["what the git lines above say"] if facts.git_dir else [])]
-        also = f" (and {' and '.join(parts)})" if parts else ""
-        output.say(
-            f"git-atomic: dry run: {move.event} to {move.label} would change {n} "
-            f"path{'s' if n != 1 else ''}{also}{_dropping(facts)}; nothing was changed"
-        )
-    else:
-        from git_atomic.engine.restorerefs import left_where
-
-        for name in facts.branches_left:  # as a restore says it (restore.py)
-            where = left_where(prev.current, prev.target, f"refs/heads/{name}")
-            output.say(
-                f"git-atomic: warning: branch {name} is checked out in another worktree; "
-                f"left as it is{where}"
-            )
-        tell_kept(ctx, move)
-        output.say(f"git-atomic: the tree is already at {move.label}; nothing to do")
-    return 0
-
-
-def large_moves(ctx: context.Context, prev: moves.Preview) -> list[str]:
-    """Where the state a move goes to had a file over the budget at another name, the same
-    file now (an `undo` of the rollback that moved it back, largegone.py): what the move's
-    restore moves there (largegone.note), so a move with nothing else to do is one all the
-    same, with its event for `undo`. One line each; none where none is."""
-    if prev.target.too_large is None:
-        return []
-    from git_atomic.engine import checkpoint
-    from git_atomic.ops import largegone
-
-    big = sorted(checkpoint.load_too_large(ctx.repo, prev.target))
-    gone = largegone.displaced(ctx.repo, prev.target, big)
-    pairs = largegone.moves(ctx.repo, prev.target, prev.current, gone) if gone else []
-    return [
-        f"{to.decode('utf-8', 'backslashreplace')}: the file over max_new_file_size at "
-        f"{frm.decode('utf-8', 'backslashreplace')} moved there"
-        for frm, to in pairs
-    ]
-
-
-def report_done(
-    ctx: context.Context,
-    move: moves.Move,
-    prev: moves.Preview,
-    done: moves.Done,
-    subject: OpRow | None,
-    *,
-    status: str,
-    json_out: bool,
-    said: str,
-    history: HistoryMode | None = None,
-) -> int:
-    facts = moves.describe(
-        ctx.repo,
-        prev,
-        done.changes,
-        kept=move.kept,
-        checked_out=move.checked_out,
-        left_on=move.left_on,
-        left=[p.decode("utf-8", "surrogateescape") for p in done.left],
-        refs_left=done.refs_left,
-        failed=[p.decode("utf-8", "surrogateescape") for p in done.failed],
-    )
-    if json_out:
-        output.emit(
-            moves.result(
-                ctx.journal,
-                subject,
-                status=status,
-                move=move,
-                rescue=done.rescue,
-                facts=facts,
-                dry_run=False,
-                problems=done.problems,
-                notes=done.notes,
-                history=history,
-            )
-        )
-    for problem in done.problems:
-        output.say(f"git-atomic: warning: {problem}")
-    tell_kept(ctx, move)
-    n = len(facts.changes)
-    hint = "" if move.event == EventKind.UNDO else f"; {UNDO_HINT}"
-    also = [
-        *_index_shape(prev),
-        *([".git/info/exclude"] if prev.plan.exclude_changes else []),
-        *([".git/info/attributes"] if prev.plan.attributes_changes else []),
-        *([".git/shallow"] if prev.plan.shallow_changes else []),
-    ]
-    index = f" (and {' and '.join(also)})" if also else ""
-    if done.left or done.refs_left or done.failed or done.in_repositories or done.kept_here:
-        said += ", except what the warnings above name"
-    output.say(f"git-atomic: {said}; {n} path{'s' if n != 1 else ''} changed{index}{hint}")
-    return left_exit(len(done.left) + len(done.refs_left), failed=len(done.failed))
-
-
-def _index_shape(prev: moves.Preview) -> list[str]:
-    """What a move says of the index beside the paths it changes: its dry run as the move."""
-    return ["the index's flags or format"] if prev.index_shape_changes else []
-
-
-def left_exit(left: int, *, failed: int = 0) -> int:
-    """Exit 3 when another writer's paths or refs were left as they are, or paths could not be
-    put back (`failed`): the move is not all done (the warnings above name each one). Of the
-    exit codes (docs/reference.md) 3 is the one a script must not take for success: a busy
-    state that made us refuse; here for those paths only, the rest is done."""
-    if not left and not failed:
-        return 0
-    if left:
-        output.say(
-            f"git-atomic: {left} path{'s' if left != 1 else ''} or ref{'s' if left != 1 else ''} "
-            "changed by someone else while this ran were left as they are: the tree is not "
-            "entirely at the target (exit 3)"
-        )
-    if failed:
-        output.say(
-            f"git-atomic: {failed} path{'s' if failed != 1 else ''} could not be put back "
-            "(the warnings above say why): the tree is not entirely at the target (exit 3)"
-        )
-    return int(Exit.REFUSED)
-
-
-def _dropping(facts: moveresults.MoveFacts) -> str:
-    n = len(facts.dropped_commits)
-    return f" and drop {n} commit{'s' if n != 1 else ''} from its branch" if n else ""
-
-
-def tell_kept(ctx: context.Context, move: moves.Move) -> None:
-    """One line per ref the move leaves as it is (`move.kept`): why, and what that means for
-    the files. Said whether the move wrote anything or found the tree already there."""
-    lines = moves.kept_lines(
-        ctx.repo, move.kept, checked_out=move.checked_out, left_on=move.left_on
-    )
-    for line in lines:
-        output.say(f"git-atomic: {line}")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from git_atomic.commands import moving, theirs
+from git_atomic.commands import movetell, moving, theirs
 from git_atomic.core import patterns, records
 from git_atomic.core.config import load_config
 from git_atomic.core.errors import BusyError, UsageError
@@ -56,7 +56,7 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
         # refused by name as its rollback refuses it, not left as one no rescue holds.
         prev = moves.preview(repo, move, current=moves.probe(repo, since=_since(ctx, open_op)))
         if dry_run or (prev.empty and open_op is None):
-            return moving.report_still(
+            return movetell.report_still(
                 ctx,
                 move,
                 prev,
@@ -83,7 +83,7 @@ def emergency(*, to: str | None, dry_run: bool, json_out: bool) -> int:
         said += f"back to {label}"
         if closed is not None:  # the reflogs the open operation rewrote: nothing is lost
             done, said = moving.mend_reflogs(ctx, closed, done, said)
-        return moving.report_done(
+        return movetell.report_done(
             ctx,
             move,
             prev,
@@ -156,7 +156,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         remade = gitdirredo.reverse(
             repo, event.detail, what=what, dry_run=True, bits=False, halfway=halfway
         )
-        remade += moving.large_moves(ctx, prev) if prev.empty else []
+        remade += movetell.large_moves(ctx, prev) if prev.empty else []
         # The permission bits it would set back (no tree holds them): listed with the files
         bits = gitdirredo.bits_back(repo, event.detail)
         # A folder holding only ignored files to move again (foldermoves.py): an undo all the same.
@@ -164,7 +164,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         if dry_run or (prev.empty and not remade and not bits and not folders):
             concerned = (subject or _op_undone(ctx, event)) if dry_run else None
             foreseen = moving.foreseen(ctx, concerned) if concerned is not None else []
-            return moving.report_still(
+            return movetell.report_still(
                 ctx,
                 move,
                 prev,
@@ -202,7 +202,7 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
         gitdirredo.remember(journal, ctx.worktree, done.rescue, changed)  # a second undo's
         if lines:
             done = records.replace(done, problems=(*done.problems, *lines))
-        return moving.report_done(
+        return movetell.report_done(
             ctx,
             move,
             prev,
