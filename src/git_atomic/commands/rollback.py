@@ -26,19 +26,17 @@ sum of its tool calls' steps (effect.operation_steps).
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from git_atomic.commands import moving, theirs
+from git_atomic.commands import moving, rollbacktarget, theirs
 from git_atomic.commands.query import resolve_op
 from git_atomic.core import records
-from git_atomic.core.errors import BusyError, RefusedError, UsageError
-from git_atomic.core.journalrows import CheckpointRow, OpRow
+from git_atomic.core.errors import UsageError
+from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
-from git_atomic.engine import checkpoint, gitlinks, gitstate, pathcheck, scanindex, snapshot
-from git_atomic.ops import context, dryrun, effect, moveresults, moves, output, results, steps
+from git_atomic.engine import checkpoint, gitlinks, gitstate, pathcheck, snapshot
+from git_atomic.ops import context, dryrun, effect, moves, output, steps
 
 
 def rollback(
@@ -68,7 +66,7 @@ def rollback(
         if op is not None:
             return _named_op(ctx, op, open_op, whole=whole, dry_run=dry_run, json_out=json_out)
         if to is not None:
-            move, subject = _to_checkpoint(ctx, to, wanted, open_op, whole=whole)
+            move, subject = rollbacktarget.to_checkpoint(ctx, to, wanted, open_op, whole=whole)
         else:
             newest = ctx.journal.ops(worktree=ctx.worktree, limit=1)
             if not newest:
@@ -81,7 +79,7 @@ def rollback(
             if newest[0].status != OpStatus.OPEN:
                 return _take_back(ctx, newest[0], current, dry_run=dry_run, json_out=json_out)
             context.check_git_state(ctx.repo)
-            found = _immediate(ctx, newest[0], current.files_tree, json_out=json_out)
+            found = rollbacktarget.immediate(ctx, newest[0], current.files_tree, json_out=json_out)
             if found is None:
                 return 0
             move, subject = found
@@ -124,10 +122,12 @@ def _named_op(
     operation's, or asked for with --whole)."""
     named = resolve_op(ctx.journal, op)
     if named.status != OpStatus.OPEN and not whole:
-        _whole_op(ctx, named, open_op)  # its refusals (another worktree's, one open here)
+        rollbacktarget.whole_op(
+            ctx, named, open_op
+        )  # its refusals (another worktree's, one open here)
         return _take_back(ctx, named, None, dry_run=dry_run, json_out=json_out)
     context.check_git_state(ctx.repo)
-    move = _whole_op(ctx, named, open_op)
+    move = rollbacktarget.whole_op(ctx, named, open_op)
     close_open = open_op is not None
     return moving.go(
         ctx,
@@ -164,7 +164,9 @@ def _take_back(
         )
     if op.status == OpStatus.ROLLED_BACK and not _brought_back(ctx, op):
         context.check_git_state(repo)  # a merge of yours is refused, not "nothing further"
-        return _nothing_further(ctx, op, f"{op.name} [{op.id}] is rolled back", json_out=json_out)
+        return rollbacktarget.nothing_further(
+            ctx, op, f"{op.name} [{op.id}] is rolled back", json_out=json_out
+        )
     current = current or moves.probe(repo, since=op.started_at)
     found = effect.take_back(repo, taken, current, ended=op.ended_at)
     _door(ctx, current, taken[-1].after, exact=found.exact)
@@ -272,8 +274,8 @@ def _take_back(
                 where = f"dry run: {where} but for what the git lines above say"
             if inside:
                 where += " but for what the warnings above name"
-            return _nothing_further(ctx, op, where, json_out=json_out, git_dir=lines)
-        return _nothing_further(ctx, op, where, json_out=json_out)
+            return rollbacktarget.nothing_further(ctx, op, where, json_out=json_out, git_dir=lines)
+        return rollbacktarget.nothing_further(ctx, op, where, json_out=json_out)
     move = _take_back_move(ctx, op, found, what)
     how = moving.EXACTLY if found.exact else "its effect taken back, later changes kept"
     said = f"rolled back {op.name} [{op.id}]: {how}"
@@ -396,181 +398,3 @@ def _beside_reflogs(lines: Sequence[str]) -> bool:
     return any(
         not line.startswith(("reflog of ", "ORIG_HEAD: ", "COMMIT_EDITMSG: ")) for line in lines
     )
-
-
-def _nothing_further(
-    ctx: context.Context,
-    op: OpRow,
-    where: str,
-    *,
-    json_out: bool,
-    git_dir: Sequence[str] | None = None,
-) -> int:
-    """`git_dir`: a dry run's (None: no dry run), the git-dir repairs the real one makes."""
-    hint = (
-        " (`git atomic undo` brings back what the last rollback replaced)"
-        if ctx.journal.events(ctx.worktree, limit=1)
-        else ""
-    )
-    if json_out:
-        output.emit(
-            moveresults.NothingFurther(
-                results.operation(ctx.journal, op),
-                dry_run=git_dir is not None,
-                git_dir=tuple(git_dir or ()),
-            )
-        )
-    output.say(f"git-atomic: {where}; nothing further to roll back{hint}")
-    return 0
-
-
-# --- choosing where to go ----------------------------------------------------------------------
-def _immediate(
-    ctx: context.Context, op: OpRow, now: str, *, json_out: bool
-) -> tuple[moves.Move, OpRow] | None:
-    """Inside the open operation `op`: the newest of its steps whose files differ from `now`."""
-    journal = ctx.journal
-    walk = steps.steps(journal, op)
-    files = {row.sha: checkpoint.load(ctx.repo, row.sha).files_tree for row in walk}
-    pos = steps.position(journal, ctx.worktree, walk)
-    candidates = (
-        []
-        if not walk
-        else [walk[pos]]
-        if files[walk[pos].sha] != now
-        else [row for row in reversed(walk[:pos]) if files[row.sha] != now]
-    )
-    if candidates:
-        row = candidates[0]
-        return moves.Move(EventKind.ROLLBACK, row.sha, steps.label(journal, row, op), op.id), op
-    where = steps.label(journal, walk[0], op) if walk else f"{op.name} [{op.id}]"
-    _nothing_further(ctx, op, f"the tree is at {where}", json_out=json_out)
-    return None
-
-
-def _whole_op(ctx: context.Context, op: OpRow, open_op: OpRow | None) -> moves.Move:
-    if op.worktree != ctx.worktree:
-        raise UsageError(
-            f"operation {op.id} ({op.name}) belongs to worktree {op.worktree}; roll it back there"
-        )
-    context.same_worktree(ctx.repo, op)
-    if open_op is not None and open_op.id != op.id:
-        raise BusyError(
-            f"operation {open_op.id} ({open_op.name}) is open in this worktree",
-            hint="commit or abort it before rolling back an earlier one",
-        )
-    pre = next((c for c in ctx.journal.checkpoints(op.id) if c.kind == CheckpointKind.PRE_OP), None)
-    if pre is None:
-        raise UsageError(
-            f"operation {op.id} ({op.name}) has no PRE-OP checkpoint: it never "
-            "started (`git atomic recover` closes it)"
-        )
-    return moves.Move(
-        EventKind.ROLLBACK,
-        pre.sha,
-        steps.label(ctx.journal, pre, op),
-        op.id if op.status == OpStatus.OPEN else None,
-    )
-
-
-def _to_checkpoint(
-    ctx: context.Context,
-    text: str,
-    paths: tuple[bytes, ...],
-    open_op: OpRow | None,
-    *,
-    whole: bool,
-) -> tuple[moves.Move, OpRow | None]:
-    sha, row = _resolve_checkpoint(ctx, text)
-    owner = ctx.journal.op(row.op_id) if row is not None else None
-    if owner is not None and owner.worktree == ctx.worktree:
-        context.same_worktree(ctx.repo, owner)  # its state, never written into another folder
-    elif row is None:  # a rescue of no operation (`emergency`, `rollback --to`): its event's
-        saved = [e for e in ctx.journal.events(ctx.worktree, limit=200) if e.rescue == sha]
-        context.same_event_folder(ctx.repo, saved[0] if saved else None)
-    own_step = open_op is not None and owner is not None and owner.id == open_op.id
-    if not paths and not whole and not own_step:
-        raise UsageError(
-            f"rollback --to {text}: going back to a whole earlier state drops what came after "
-            "it; ask for it with --whole (--dry-run lists what it would drop), take back one "
-            "operation's effect with --op ID, or restore some paths: --to CHECKPOINT -- PATH..."
-        )
-    if not paths and open_op is not None and not own_step:
-        raise BusyError(
-            f"operation {open_op.id} ({open_op.name}) is open in this worktree and "
-            f"{output.short(sha)} is not one of its checkpoints",
-            hint="commit or abort it first, or restore only some paths: "
-            "rollback --to CHECKPOINT -- PATH...",
-        )
-    if paths:
-        _check_paths_match(ctx, sha, paths)
-    label = (
-        steps.label(ctx.journal, row, owner)
-        if row is not None and owner is not None
-        else f"checkpoint {output.short(sha)}"
-    )
-    subject = open_op if open_op is not None else owner
-    return moves.Move(
-        EventKind.ROLLBACK, sha, label, open_op.id if open_op else None, paths, with_refs=not paths
-    ), subject
-
-
-def _resolve_checkpoint(ctx: context.Context, text: str) -> tuple[str, CheckpointRow | None]:
-    repo, journal = ctx.repo, ctx.journal
-    if text.startswith(("refs/atomic/", "atomic/")):
-        ref = text if text.startswith("refs/") else f"refs/{text}"
-        found = repo.refs(ref).get(ref)
-        if found is None:
-            raise UsageError(f"rollback --to: no ref {ref} (see `git atomic show ID`)")
-        shas = {found}
-    elif re.fullmatch(r"[0-9a-fA-F]{4,64}", text):  # SHA-1 or SHA-256
-        prefix = text.lower()
-        shas = {c.sha for c in journal.find_checkpoint(prefix)}
-        shas |= {
-            sha
-            for name, sha in repo.refs("refs/atomic/").items()
-            if sha.startswith(prefix) and not name.startswith(scanindex.SCAN_REFS)
-        }
-    else:
-        raise UsageError(
-            f"rollback --to: expected a checkpoint id (4 or more hex digits) or a "
-            f"ref under refs/atomic/, got {text!r}"
-        )
-    if not shas:
-        raise UsageError(f"rollback --to: unknown checkpoint {text!r} (see `git atomic show ID`)")
-    if len(shas) > 1:
-        raise UsageError(
-            f"rollback --to: {text!r} is ambiguous: " + ", ".join(sorted(s[:12] for s in shas)[:5])
-        )
-    sha = shas.pop()
-    try:
-        checkpoint.load(repo, sha)
-    except RefusedError:
-        raise UsageError(f"rollback --to: {text} is not a git-atomic checkpoint") from None
-    rows = [c for c in journal.find_checkpoint(sha) if c.sha == sha]
-    return sha, (rows[0] if rows else None)
-
-
-def _check_paths_match(ctx: context.Context, sha: str, paths: tuple[bytes, ...]) -> None:
-    """A path that is nowhere (checkpoint, index, worktree) is a typo: refuse, like git."""
-    repo = ctx.repo
-    snap = checkpoint.load(repo, sha)
-    root = os.fsencode(repo.root)
-    literal = {"GIT_LITERAL_PATHSPECS": "1"}  # a path is a name, never a pattern
-    for path in paths:
-        spec = os.fsdecode(path)
-        if path == b"." or os.path.lexists(root + b"/" + path):
-            continue
-        if any(
-            repo.out("ls-tree", "-r", "--name-only", "--full-tree", tree, "--", spec, env=literal)
-            for tree in (snap.files_tree, snap.staged_tree)
-        ):
-            continue
-        if repo.out("ls-files", "-z", "--", spec, env=literal):
-            continue
-        patterned = any(c in spec for c in "*?[")
-        raise UsageError(
-            f"{spec}: matches nothing at checkpoint {output.short(sha)}, in the "
-            "index or in the worktree"
-            + (" (paths are names, not patterns: name each file or folder)" * patterned)
-        )
