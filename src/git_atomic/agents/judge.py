@@ -18,37 +18,18 @@ checkpoints its calls took (the first `before` is its PRE-OP). It is judged on w
 from __future__ import annotations
 
 import enum
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
-from git_atomic.agents import turnkeys, turnleft
-from git_atomic.agents.turnstate import OPENED_IN_TURN, REBUILT, TURN_REFS, Record
+from git_atomic.agents import turnleft, turnop
+from git_atomic.agents.turnstate import OPENED_IN_TURN, REBUILT, Record
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError, BusyError
-from git_atomic.core.journalrows import OpRow, Owner
+from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
-from git_atomic.core.vocab import (
-    CheckpointKind,
-    EventKind,
-    FailedPhase,
-    HistoryMode,
-    OpKind,
-    OpStatus,
-    Phase,
-)
+from git_atomic.core.vocab import EventKind, FailedPhase, HistoryMode, OpStatus
 from git_atomic.engine import git
-from git_atomic.engine.gitoutput import parse_refs
-from git_atomic.ops.context import (
-    ROOT_KEY,
-    UNNAMED,
-    Context,
-    checkpoints_held,
-    refuse_if_interrupted,
-    refuse_index_lock,
-    root_identity,
-    unnamed_folders,
-)
+from git_atomic.ops.context import Context, refuse_if_interrupted, refuse_index_lock
 from git_atomic.ops.gates import GateResult
 
 if TYPE_CHECKING:
@@ -56,8 +37,6 @@ if TYPE_CHECKING:
     from git_atomic.engine.checkpoint import Snapshot
 
 Held: TypeAlias = Context
-
-KIND = OpKind.AGENT_TURN
 
 
 class Outcome(enum.StrEnum):
@@ -127,24 +106,24 @@ def judge(
         said = record.extra.get("said")  # turnbeside.SAID (not imported on this path)
         told = [*(said if isinstance(said, list) else []), *unlocked]
         record = records.replace(record, extra={**record.extra, "said": told})
-    refs = _adopt_refs(repo, record, listed)
+    refs = turnop.adopt_refs(repo, record, listed)
     why = held_up or _in_the_way(ctx)
     if why:
-        _record_op(ctx, record, refs, detail={"not_judged": why})
-        _close(ctx, record.op_id, OpStatus.COMMITTED)
+        turnop.record_op(ctx, record, refs, detail={"not_judged": why})
+        turnop.close(ctx, record.op_id, OpStatus.COMMITTED)
         said = why if held_up else f"{why} in this worktree"
         return not_judged(record, repo, f"{said}; it is recorded as operation {record.op_id}")
     if ending is not None:
-        _record_op(ctx, record, refs, detail={"ended": ending, "judged": False})
-        _close(ctx, record.op_id, OpStatus.COMMITTED)
+        turnop.record_op(ctx, record, refs, detail={"ended": ending, "judged": False})
+        turnop.close(ctx, record.op_id, OpStatus.COMMITTED)
         return _verdict(Outcome.CLOSED, record, message=ending)
     if unreadable:
-        _record_op(ctx, record, refs, detail={"cause": unreadable}, history=history)
+        turnop.record_op(ctx, record, refs, detail={"cause": unreadable}, history=history)
         return _take_back(ctx, record, (), cause=unreadable)
     from git_atomic.core.config import gates_to_run, load_config
 
     specs = gates_to_run(load_config(repo.root), [], no_gates=False)
-    _record_op(ctx, record, refs, detail={}, history=history)
+    turnop.record_op(ctx, record, refs, detail={}, history=history)
     results = _run_gates(ctx, record.op_id, specs)
     failing = [r for r in results if not r.passed]
     if not failing:
@@ -173,12 +152,12 @@ def _keep(
     history: HistoryMode,
 ) -> Verdict:
     """POST-OP: the state the turn left; in commits mode also its one commit."""
-    _close(ctx, record.op_id, OpStatus.COMMITTED, post_op=record.steps[-1][1])
+    turnop.close(ctx, record.op_id, OpStatus.COMMITTED, post_op=record.steps[-1][1])
     if history != HistoryMode.COMMITS:
         return _verdict(outcome, record, gates=lines)
     from git_atomic.agents import turncommit
 
-    name = f"{record.platform}-turn-{_short(record.session)}"
+    name = f"{record.platform}-turn-{turnop.short(record.session)}"
     calls = ", ".join(record.labels)
     subject = f"POST-OP: {name} - {calls}"
     subject = subject if len(subject) <= 72 else subject[:71] + "…"
@@ -220,154 +199,6 @@ def not_judged(record: Record, repo: git.Repo, why: str) -> Verdict:
     )
 
 
-# --- the operation in the journal ------------------------------------------------------------
-
-
-def _adopt_refs(repo: git.Repo, record: Record, listed: bytes | None) -> dict[str, str]:
-    """Move the turn's refs to its operation's place (one transaction): checkpoint -> ref. A
-    step's checkpoint whose ref a call deleted (`git update-ref -d refs/atomic/turns/...`) and
-    that git still has gets one again: the operation's `undo` and `show --diff` need it, and
-    without a ref your next `git gc --prune=now` would take it."""
-    moved: dict[str, str] = {}
-    lines = []
-    prefix = f"{TURN_REFS}{record.op_id}/"
-    refs = repo.refs(prefix) if listed is None else parse_refs(listed)
-    for name, oid in ((n, o) for n, o in refs.items() if n.startswith(prefix)):
-        new = f"refs/atomic/ops/{name.removeprefix(TURN_REFS)}"
-        lines += [f"create {new} {oid}", f"delete {name} {oid}"]
-        moved.setdefault(oid, new)
-    unheld = [sha for sha in dict.fromkeys(s for step in record.steps for s in step)]
-    unheld = [sha for sha in unheld if sha not in moved]
-    if unheld:
-        asked = "".join(f"{sha}\n" for sha in unheld).encode()
-        listed = repo.run("cat-file", "--batch-check", input=asked, check=False).stdout
-        present = {
-            line.split()[0].decode() for line in listed.splitlines() if b" missing" not in line
-        }
-        for n, sha in enumerate((s for s in unheld if s in present), start=record.refs + 1):
-            new = f"refs/atomic/ops/{record.op_id}/{n:03d}-kept"
-            lines.append(f"create {new} {sha}")
-            moved[sha] = new
-    repo.update_refs(lines, message="git-atomic: an agent turn ends")
-    return moved
-
-
-def _record_op(
-    ctx: Held,
-    record: Record,
-    refs: dict[str, str],
-    *,
-    detail: dict[str, object],
-    history: HistoryMode = HistoryMode.SHADOW,
-) -> None:
-    quiet = turnleft.quiet(record)
-    turn = {
-        "platform": record.platform,
-        "session": record.session,
-        "calls": list(record.labels),
-        "steps": [list(step) for step in record.steps],
-        **({"unprotected": list(record.unprotected)} if record.unprotected else {}),
-        **({turnkeys.QUIET_DETAIL: [list(w) for w in quiet]} if quiet else {}),
-        **detail,
-    }
-    ctx.journal.create_op(
-        record.op_id,
-        worktree=ctx.worktree,
-        name=f"{record.platform}-turn-{_short(record.session)}",
-        kind=KIND,
-        history=history,
-        phase=Phase.VALIDATE,
-        pending=None,
-        argv=None,
-        started_at=record.started_at,
-        # The folder it ran in (context.ROOT_KEY): a later `rollback --op` of it is refused
-        # where git takes another folder for this worktree (context.same_worktree).
-        detail={
-            "turn": turn,
-            **_beside(ctx.repo, record),
-            ROOT_KEY: root_identity(ctx.repo),
-            **({UNNAMED: unnamed} if (unnamed := record.extra.get(UNNAMED)) is not None else {}),
-        },
-        owner=Owner.this_process(),
-    )
-
-    # A ref gone meanwhile (deleted by hand) leaves the row without one, not the turn. Where
-    # a window was cut around another writer's change that ended inside it (turnothers.py:
-    # the checkpoints at the cut are held by refs named `-other`), its rows say so: a step
-    # is the time its calls ran, not a call.
-    def cut(sha: str) -> bool:
-        return refs.get(sha, "").endswith("-other")
-
-    ctx.journal.add_checkpoints(
-        record.op_id,
-        [
-            row
-            for n, (before, after) in enumerate(record.steps)
-            for row in (
-                (
-                    CheckpointKind.PRE_OP if n == 0 else CheckpointKind.OP_EXEC,
-                    before,
-                    refs.get(before, ""),
-                    "after another writer's change inside its window"
-                    if cut(before)
-                    else "before a call",
-                ),
-                (
-                    CheckpointKind.OP_EXEC,
-                    after,
-                    refs.get(after, ""),
-                    "before another writer's change inside its window"
-                    if cut(after)
-                    else "after it",
-                ),
-            )
-        ],
-    )
-
-
-def _close(
-    ctx: Held,
-    op_id: str,
-    status: OpStatus,
-    *,
-    post_op: str | None = None,
-    failed_phase: FailedPhase | None = None,
-    why: str = "",
-) -> None:
-    """`why`: a turn whose gate failed is kept (not taken back): what stood in the way, for
-    `log` and `show` (render.committed_gates)."""
-    if post_op is not None:
-        ref = f"refs/atomic/ops/{op_id}/{len(ctx.journal.checkpoints(op_id)) + 1:03d}-post-op"
-        ctx.repo.update_refs([f"create {ref} {post_op}"], message="git-atomic: post_op")
-        ctx.journal.add_checkpoint(op_id, CheckpointKind.POST_OP, post_op, ref, "the turn's end")
-    now = time.time()
-    op = ctx.journal.op(op_id)
-    started = op.started_at if op is not None else now
-    detail = dict(op.details) if op is not None else None
-    if why and detail is not None:
-        from git_atomic.views.render import NOT_TAKEN_BACK
-
-        detail[NOT_TAKEN_BACK] = why
-    ctx.journal.close_op(
-        op_id,
-        status=status,
-        failed_phase=failed_phase,
-        ended_at=now,
-        duration=now - started,
-        coverage=op.coverage if op is not None else None,
-        detail=detail,
-    )
-    # Our refs a call deleted or rewrote (`git filter-branch -- --all`), or one no row names
-    # (a rescue of no operation, an emergency's commit) it deleted: held again.
-    noted = detail.get(UNNAMED) if detail is not None else None
-    if not checkpoints_held(ctx.repo, ctx.journal.checkpoints(op_id)) or (
-        noted is not None and noted != unnamed_folders(ctx.repo)
-    ):
-        from git_atomic.ops import heldrefs
-
-        heldrefs.hold_all(ctx.repo, ctx.journal)
-
-
 def _run_gates(ctx: Held, op_id: str, specs: Sequence[GateSpec]) -> list[GateResult]:
     from git_atomic.ops import gates
 
@@ -396,7 +227,7 @@ def _take_back(
     if found.conflicts:
         overlaps = "; ".join(effect.conflict_lines(found))
         message = f"they overlap with later changes ({overlaps}); nothing was changed"
-        _close(ctx, record.op_id, OpStatus.COMMITTED, failed_phase=FailedPhase.VALIDATE)
+        turnop.close(ctx, record.op_id, OpStatus.COMMITTED, failed_phase=FailedPhase.VALIDATE)
         return _verdict(Outcome.CONFLICT, record, gates=lines, message=message, cause=cause)
     rescue = None
     message = ""
@@ -407,7 +238,7 @@ def _take_back(
         try:
             refuse_index_lock(ctx.repo)  # a live git's index write, as for `rollback --op`
         except BusyError as exc:
-            _close(
+            turnop.close(
                 ctx,
                 record.op_id,
                 OpStatus.COMMITTED,
@@ -447,7 +278,7 @@ def _take_back(
         problems: list[str] = []
         said = put_back_beside(
             ctx.repo,
-            _beside(ctx.repo, record),
+            turnop.beside(ctx.repo, record),
             pre_op=record.steps[0][0],
             op_id=record.op_id,
             own=False,
@@ -463,7 +294,7 @@ def _take_back(
         said += turnleft.config_made(ctx.repo, record)
         message = "; ".join(m for m in (message, *said) if m)
     failed_phase = FailedPhase.EXEC if cause else FailedPhase.VALIDATE
-    _close(ctx, record.op_id, OpStatus.ROLLED_BACK, failed_phase=failed_phase)
+    turnop.close(ctx, record.op_id, OpStatus.ROLLED_BACK, failed_phase=failed_phase)
     return _verdict(
         Outcome.ROLLED_BACK, record, gates=lines, rescue=rescue, message=message, cause=cause
     )
@@ -539,14 +370,6 @@ def _verdict(outcome: Outcome, record: Record, **fields: object) -> Verdict:
     )
 
 
-def _beside(repo: git.Repo, record: Record) -> dict[str, object]:
-    """What the turn's calls changed beside its checkpoints (turnbeside.BESIDE), as an
-    operation's journal detail has it."""
-    from git_atomic.agents.turnbeside import beside_detail
-
-    return beside_detail(repo, record)
-
-
 def _notice(record: Record) -> str:
     """What the person should know beside the verdict: a turn rebuilt from its refs, and what
     its windows wrote back to be checkpointed at all (turnbeside.SAID)."""
@@ -555,7 +378,3 @@ def _notice(record: Record) -> str:
     lines = [rebuilt] if isinstance(rebuilt, str) and rebuilt else []
     lines += [str(line) for line in said] if isinstance(said, list) else []
     return "; ".join(lines)
-
-
-def _short(session: str) -> str:
-    return "".join(c for c in session if c.isalnum())[:8] or "unknown"

@@ -117,7 +117,7 @@ def want_colour(
     return bool(stream.isatty()) or env.get("GIT_PAGER_IN_USE", "").lower() in ("true", "1")
 
 
-# In a kept turn's journal row: why a gate it failed did not take it back (judge._close).
+# In a kept turn's journal row: why a gate it failed did not take it back (turnop.close).
 NOT_TAKEN_BACK: Final = "not_taken_back"
 
 
