@@ -31,12 +31,13 @@ but is named: a rollback never says such an operation "changed nothing"."""
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 from collections.abc import Mapping, Sequence
 from typing import Final
 
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import safefs
+from git_atomic.engine import configtext, safefs
 from git_atomic.engine.git import Repo
 
 KEY: Final = "submodules"  # op detail: {path: [name, its `.git` file's text]} at PRE-OP
@@ -125,7 +126,7 @@ def changed_inside(
             lines.append(
                 f"{path}: {CHANGED_INSIDE} ({shown}); "
                 "a submodule's contents are not captured, so they are left as they are "
-                f"(`git -C {path} status` lists them)"
+                f"(`git -C {shlex.quote(path)} status` lists them)"
             )
     return lines
 
@@ -164,7 +165,7 @@ def note_on_disk(repo: Repo) -> dict[str, list[str]]:
     """As `note`, read from the files alone, no git process (an agent turn's first call: its
     hooks run on every tool call): each submodule's git dir under the common git dir's
     `modules/` whose config's `core.worktree` names a folder of this worktree that holds a
-    `.git` file. One whose config says it in another way (an include, a quoted escape) is not
+    `.git` file (read as git reads it: configtext.py). One whose config has an include is not
     noted: its rollback then leaves it as it is, as one not checked out. One whose `.git` is
     a folder of its own is found from `.gitmodules` (its `path` lines)."""
     modules = repo.common_dir / "modules"
@@ -198,36 +199,26 @@ def note_on_disk(repo: Repo) -> dict[str, list[str]]:
 
 def _own_git_dirs_on_disk(repo: Repo, tree: safefs.Tree) -> dict[str, list[str]]:
     """As `note` notes the submodules whose `.git` is a folder of their own, from the
-    `.gitmodules` file alone (no git process): each `path` written plainly in a `[submodule
-    "name"]` section whose folder holds a `.git` folder with a `HEAD`."""
+    `.gitmodules` file alone (no git process): each `path` of a `[submodule "name"]` section,
+    read as git reads it (configtext.py: one git wrote quoted or escaped as well), whose
+    folder holds a `.git` folder with a `HEAD`."""
     text = tree.read(b".gitmodules")
     if text is None or len(text) > _MOST * 256:
         return {}
     found: dict[str, list[str]] = {}
-    name: bytes | None = None
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith(b"["):
-            head = line[1:].split(b"]", 1)[0]
-            kind, _, quoted = head.partition(b" ")
-            quoted = quoted.strip()
-            plain = quoted[1:-1] if len(quoted) > 1 and quoted[:1] == quoted[-1:] == b'"' else b""
-            ok = kind.lower() == b"submodule" and plain and b"\\" not in plain
-            name = plain if ok else None
+    for name, path in configtext.submodule_paths(text):
+        path = path.rstrip(b"/")
+        if not path or path.startswith(b"/") or b".." in path.split(b"/"):
             continue
-        key, eq, value = line.partition(b"=")
-        path = value.strip()
-        if name is None or not eq or key.strip().lower() != b"path" or not path:
+        if b".." in name.split(b"/"):  # git refuses such a name
             continue
-        if any(c in path for c in b'\\";#') or path.startswith(b"/") or b".." in path.split(b"/"):
-            continue
-        dotgit = path.rstrip(b"/") + b"/.git"
+        dotgit = path + b"/.git"
         if tree.kind(dotgit) != stat.S_IFDIR or tree.kind(dotgit + b"/HEAD") != stat.S_IFREG:
             continue
         try:
-            found[path.rstrip(b"/").decode("utf-8")] = [
+            found[path.decode("utf-8")] = [
                 name.decode("utf-8"),
-                _absorbed(repo, path.rstrip(b"/"), name).decode("utf-8"),
+                _absorbed(repo, path, name).decode("utf-8"),
             ]
         except UnicodeDecodeError:
             continue
@@ -235,26 +226,25 @@ def _own_git_dirs_on_disk(repo: Repo, tree: safefs.Tree) -> dict[str, list[str]]
 
 
 def _core_worktree(config: str) -> str | None:
-    """`core.worktree` of a git config file, where it is written plainly (as git writes it for
-    a submodule); None otherwise."""
+    """`core.worktree` of a git config file (its last value, read as git reads it:
+    configtext.py), where the file holds no include (whose settings would be git's too);
+    None otherwise."""
     try:
         fd = os.open(config, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)  # never through a link
         with open(fd, "rb") as fh:
-            text = fh.read(_MOST * 16).decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+            data = fh.read(_MOST * 16)
+    except OSError:
         return None
-    section, value = "", None
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("["):
-            section = line[1:].split("]", 1)[0].strip().lower()
-            continue
-        key, eq, rest = line.partition("=")
-        if section == "core" and eq and key.strip().lower() == "worktree":
-            value = rest.strip()
-    if not value or any(c in value for c in '\\";#'):
+    listed = configtext.entries(data) or []
+    if any(k.startswith(b"include") and k.endswith(b".path") for k, _ in listed):
         return None
-    return value
+    said = [v for k, v in listed if k == b"core.worktree"]
+    if not said or not said[-1]:
+        return None
+    try:
+        return said[-1].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def put_back(
@@ -284,7 +274,8 @@ def put_back(
         if repo.config(f"submodule.{name}.url") is None:
             line += (
                 f"; its section in .git/config stays removed (configuration an operation "
-                f"changes is not taken back): `git submodule init -- {path}` puts it back"
+                "changes is not taken back): "
+                f"`git submodule init -- {shlex.quote(path)}` puts it back"
             )
         lines.append(line)
     # A submodule keeps its name where `git mv` moves it: one noted under another path is the
@@ -296,7 +287,7 @@ def put_back(
             continue
         lines.append(
             f"{path}: {_CHECKED_OUT}; it stays, with its files (a submodule's contents are not "
-            f"captured): `git submodule deinit -f -- {path}` empties its folder again"
+            f"captured): `git submodule deinit -f -- {shlex.quote(path)}` empties its folder again"
         )
     return lines
 
@@ -336,7 +327,7 @@ def _check_out(repo: Repo, path: str, dotgit: str, *, dry_run: bool = False) -> 
     if done.returncode != 0:
         return (
             f"{path}: {_EMPTIED}; its .git file is back but its files could not be checked out "
-            f"(`git -C {path} checkout-index -a -f`)"
+            f"(`git -C {shlex.quote(path)} checkout-index -a -f`)"
         )
     repo.run("update-index", "-q", "--refresh", env=env, check=False)
     return (
@@ -425,7 +416,8 @@ def _gitlink(repo: Repo, tree: str, path: str) -> bool:
 
 
 def _gitlink_oid(repo: Repo, tree: str, path: str) -> str | None:
-    listed = repo.run("ls-tree", "-z", tree, "--", path, check=False)
+    literal = {"GIT_LITERAL_PATHSPECS": "1"}  # a path is a name, never a pattern (`s[1]`)
+    listed = repo.run("ls-tree", "-z", tree, "--", path, env=literal, check=False)
     if listed.returncode != 0 or not listed.stdout.startswith(b"160000 "):
         return None
     return listed.stdout.split(b"\t", 1)[0].split()[-1].decode()
@@ -449,5 +441,5 @@ def _left_at(repo: Repo, path: str, dotgit: str, end_tree: str | None) -> str | 
     return (
         f"{path}: {_STAYS_AT} {left[:12]}, the commit the operation "
         f"recorded; the state restored records {was[:12]} (a submodule's checkout is not part "
-        f"of a checkpoint): `git submodule update -- {path}` checks that out"
+        f"of a checkpoint): `git submodule update -- {shlex.quote(path)}` checks that out"
     )
