@@ -174,3 +174,52 @@ def test_the_hook_killed_as_it_sets_it_aside_then_recover(repo: GitRepo) -> None
     res = repo.atomic("recover", timeout=60)
     assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
     _set_aside(repo, main, None)
+
+
+def test_two_worktrees_calls_set_it_aside_one_at_a_time(repo: GitRepo, tmp_path: Path) -> None:
+    """packed-refs is every worktree's, but the lock the set-aside held was its worktree's
+    alone: two sessions' calls in two worktrees of the repository set the same file aside at
+    once. The common git dir's lock is held too now (core/lock.common_held): the call in the
+    other worktree waits while the first sets it aside, then goes on; the file is set aside
+    once, into one worktree's aside folder, and neither says its calls were not checkpointed."""
+    main = _setup(repo)
+    repo.git("worktree", "add", "-q", str(tmp_path / "wt"), "-b", "other")
+    other = GitRepo(tmp_path / "wt", repo.env)
+    other.write(".git-atomic.toml", (repo.path / ".git-atomic.toml").read_bytes())
+    repo.git("pack-refs", "--all")
+    claude_hook(repo, "s1", "PreToolUse", **_call(1))
+    claude_hook(other, "s2", "PreToolUse", **_call(2))
+    subprocess.run(["sh", "-c", KINDS["a folder"]], cwd=repo.path, env=repo.env, check=True)
+    pause, done = tmp_path / "pause", {}
+    env = {
+        "GIT_ATOMIC_FAILPOINT_PAUSE": "turnpacked:aside",
+        "GIT_ATOMIC_FAILPOINT_PAUSE_FILE": str(pause),
+    }
+    first = _post(repo, "s1", 1, done, env)
+    try:
+        deadline = time.monotonic() + 120
+        while not (pause.exists() and pause.read_text().strip()):
+            assert first.is_alive() and time.monotonic() < deadline, done
+            time.sleep(0.02)
+        second = _post(other, "s2", 2, done)
+        time.sleep(1.5)
+        packed = repo.path / ".git" / "packed-refs"
+        assert stat.S_ISDIR(os.lstat(packed).st_mode), "set aside under the paused call"
+        assert second.is_alive(), done
+    finally:
+        pause.unlink(missing_ok=True)
+        first.join(120)
+    second.join(120)
+    for session in ("s1", "s2"):
+        said = done[session].stdout + done[session].stderr
+        assert "not checkpointed" not in said and "Traceback" not in said, (session, said)
+    asides = [
+        repo.path / ".git" / "atomic-aside" / "packed-refs",
+        repo.path / ".git" / "worktrees" / "wt" / "atomic-aside" / "common" / "packed-refs",
+    ]
+    assert [os.path.lexists(a) for a in asides] == [True, False]
+    assert stat.S_ISDIR(os.lstat(asides[0]).st_mode)
+    assert not os.path.lexists(repo.path / ".git" / "atomic-common.lock")
+    _set_aside(repo, main, None)
+    loose = repo.path / ".git" / "refs" / "heads" / "other"
+    assert loose.read_bytes() == main.encode() + b"\n"

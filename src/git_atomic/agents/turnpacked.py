@@ -13,7 +13,8 @@ its reflog, as after a `run` whose command did so), notes the line its verdict s
 discovery goes on. One made between the turn's calls, or with no turn open, is yours: refused
 by name as before. Only on that refusal's path: no lstat more on a hook call's. It holds the
 worktree's lock meanwhile, as any writer of the git dir does (an `abort` or `recover` at once
-sets such a file aside too, ops/setaside.py)."""
+sets such a file aside too, ops/setaside.py), and the common git dir's lock (core/lock.py
+common_held): a call in another worktree of the repository sets the same file aside."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from typing import Final
 
 from git_atomic.agents.turnstate import Slot, lock_wait
 from git_atomic.core import failpoints, records
-from git_atomic.core.lock import held_unless_dead
+from git_atomic.core.lock import common_held, held_unless_dead
 from git_atomic.engine import discovery, git, gitlinks
 
 _SAID: Final = "said"  # turnbeside.SAID (not imported on this path), as judge.py reads it
@@ -43,9 +44,15 @@ def set_aside(start: Path, session: str) -> bool:
     slot = Slot(probe.state_dir, session, probe.worktree_id)
     # The worktree's lock first, as every hook call and command that writes the git dir takes
     # it (then the slot's, as turn.py does): an `abort` or a `recover` setting it aside at once
-    # (ops/setaside.py) waits, or is refused, rather than racing this one.
+    # (ops/setaside.py) waits, or is refused, rather than racing this one. Then the common git
+    # dir's (last): packed-refs is every worktree's, and a call in another worktree holds
+    # another worktree's lock.
     lock = git_dir / "atomic.lock"
-    with held_unless_dead(lock, "hook: packed-refs set aside", wait=lock_wait()), slot.held():
+    with (
+        held_unless_dead(lock, "hook: packed-refs set aside", wait=lock_wait()),
+        slot.held(),
+        common_held(common),
+    ):
         if not gitlinks.packed_refs_foreign(common):
             return True  # set aside meanwhile by the holder we waited for: discovery goes on
         record = slot.read()

@@ -217,3 +217,57 @@ def held_unless_dead(path: Path, command: str, *, wait: float | None) -> Iterato
         yield
     finally:
         lock.release()  # (only where it was taken)
+
+
+# The files of the common git dir every worktree shares (`packed-refs`), set aside by one
+# process at a time whichever worktree it works in: the worktree's lock above is its own
+# worktree's alone. Taken last (after the worktree's lock and a turn's slot, never before
+# them: no two processes wait on each other), and by a process that holds it already at once.
+COMMON_LOCK: Final = "atomic-common.lock"
+_common_held: set[str] = set()
+
+
+@contextlib.contextmanager
+def common_held(common_dir: Path, *, wait: float = 60.0) -> Iterator[None]:
+    """The common git dir's lock held (`flock`: a holder that dies lets go of it; the file,
+    ours by its name, is removed as it is let go, and one taken that is no longer the file at
+    its name is taken again). BusyError where another process holds it for `wait` seconds;
+    where the file cannot be made (a read-only git dir), nothing is held: nothing there can be
+    set aside either."""
+    import fcntl
+
+    key = os.path.realpath(common_dir)
+    if key in _common_held:
+        yield
+        return
+    path = os.path.join(key, COMMON_LOCK)
+    deadline = time.monotonic() + wait
+    fd: int | None = None
+    while fd is None:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError:
+            yield  # (none made: a git dir we cannot write in)
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if not os.path.samestat(os.fstat(fd), os.lstat(path)):
+                raise FileNotFoundError(path)  # let go and removed meanwhile: taken again
+        except (BlockingIOError, FileNotFoundError) as why:
+            os.close(fd)
+            fd = None
+            if isinstance(why, BlockingIOError) and time.monotonic() >= deadline:
+                raise BusyError(
+                    "another git-atomic is setting aside a file of the git dir every worktree "
+                    "shares (packed-refs)",
+                    hint="wait for it, or try again",
+                ) from None
+            time.sleep(0.02)
+    _common_held.add(key)
+    try:
+        yield
+    finally:
+        _common_held.discard(key)
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # (before it is let go: one waiting then takes a new one)
+        os.close(fd)

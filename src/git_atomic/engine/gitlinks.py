@@ -24,16 +24,16 @@ import contextlib
 import os
 import re
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from git_atomic.core import patterns
-from git_atomic.core.errors import GitError, RefusedError
+from git_atomic.core.errors import RefusedError
+from git_atomic.core.lock import common_held
 from git_atomic.engine import safefs
-
-if TYPE_CHECKING:
-    from git_atomic.engine.git import Repo
+from git_atomic.engine.branchesours import branches_off_ours as branches_off_ours
+from git_atomic.engine.branchesours import branches_on_ours as branches_on_ours
 
 ASIDE: Final = "atomic-aside"  # in the worktree's git dir
 HEAD: Final = b"HEAD"
@@ -77,51 +77,6 @@ def _head_damaged(tree: safefs.Tree) -> bool:
         return True  # gone, a folder, a fifo
     data = tree.read(HEAD)
     return data is None or re.fullmatch(_HEAD_TEXT, data) is None
-
-
-def branches_on_ours(repo: Repo, listed: bytes | None = None) -> list[str]:
-    """The branches that are symbolic refs to one of our own refs (`git symbolic-ref
-    refs/heads/main refs/atomic/ops/...`): a commit on them moves a checkpoint's ref, which
-    `git atomic gc` later deletes with the commits made on it. `listed`: a listing of
-    `Repo.refs_listing` that covers refs/heads/ (none is run then)."""
-    if listed is None:
-        from git_atomic.engine.gitoutput import REFS_FORMAT
-
-        listed = repo.run(
-            "for-each-ref", f"--format={REFS_FORMAT}", "refs/heads/", check=False
-        ).stdout
-    found = []
-    for line in listed.decode("utf-8", "surrogateescape").splitlines():
-        _, name, symref = line.split(" ", 2)
-        if name.startswith("refs/heads/") and symref.startswith("refs/atomic/"):
-            found.append(name)
-    return found
-
-
-def branches_off_ours(
-    repo: Repo, target_branches: Mapping[str, str], listed: bytes | None = None
-) -> bool:
-    """Such branches made branches of their own again, as the restore's target holds them
-    (removed where it has none): the symbolic ref itself goes, never the ref it names. Before
-    the rescue is taken, as HEAD is: `undo` then never makes one again, nor deletes the branch
-    it was. True when there was one. `listed`: as for `branches_on_ours`."""
-    names = branches_on_ours(repo, listed)
-    for name in names:
-        repo.run("symbolic-ref", "--delete", name)  # its reflog goes with it
-        if name in target_branches:
-            # The reflog the PRE-OP kept comes back first, as for a branch made again.
-            from git_atomic.engine import reflogkeep
-
-            written = reflogkeep.put_back(repo, name, target_branches[name])
-            try:
-                repo.run(
-                    "update-ref", "-m", "git-atomic: off refs/atomic/", name, target_branches[name]
-                )
-            except GitError:
-                if written:
-                    reflogkeep.forget(repo, name)
-                raise
-    return bool(names)
 
 
 def packed_refs_foreign(common_dir: Path) -> bool:
@@ -286,6 +241,26 @@ def set_aside(
     all of them (`recover`), or those of the operations named (a rollback reads and writes its
     own operation's refs: every operation's would cost a walk of as many folders as there
     were operations); a capture looks into none (see `_walk`)."""
+    if not _any_found(git_dir, common_dir, thorough) and (
+        head is None or not head_damaged(git_dir)
+    ):
+        return False  # (the usual case: lstat calls alone, no lock)
+    # Looked at again, and set aside, under the common git dir's lock: `packed-refs` and the
+    # refs there are every worktree's, and a process in another worktree (which holds its
+    # own worktree's lock alone) may be setting the same file aside.
+    with common_held(common_dir):
+        return _set_aside(git_dir, common_dir, head=head, thorough=thorough)
+
+
+def _any_found(git_dir: Path, common_dir: Path, thorough: Thorough) -> bool:
+    linked = git_dir != common_dir
+    with safefs.Tree(os.fsencode(git_dir)) as own, safefs.Tree(os.fsencode(common_dir)) as shared:
+        if _found(own, worktree=True, common=not linked, thorough=thorough):
+            return True
+        return linked and bool(_found(shared, worktree=False, common=True, thorough=thorough))
+
+
+def _set_aside(git_dir: Path, common_dir: Path, *, head: bytes | None, thorough: Thorough) -> bool:
     moved = False
     linked = git_dir != common_dir
     with safefs.Tree(os.fsencode(git_dir)) as own, safefs.Tree(os.fsencode(common_dir)) as shared:
