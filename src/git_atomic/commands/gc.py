@@ -45,6 +45,7 @@ from git_atomic.core import failpoints
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journal import Journal
 from git_atomic.engine import (
+    besideleft,
     conversion,
     dotgit,
     git,
@@ -168,6 +169,8 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
         if folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
             logs += 1
+    for path in besideleft.sweep(repo.root, repo.state_dir / "tmp"):  # beside your files
+        output.say(f"git-atomic: {path}: a file a killed restore moved aside, out of your files")
     scratch.remove_dead(repo.state_dir / "tmp")
     trash.empty_folder(repo.state_dir / "trash")  # a killed emptier's leftovers
     scratch.remove_dead_asides(

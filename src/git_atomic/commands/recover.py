@@ -36,6 +36,7 @@ from git_atomic.core.vocab import (
     Phase,
 )
 from git_atomic.engine import (
+    besideleft,
     checkpoint,
     checkpointgone,
     discovery,
@@ -148,6 +149,9 @@ def recover(*, accept: bool, json_out: bool) -> int:
                 "finish it with `git atomic commit` or `git atomic abort`"
             )
         tmp = ctx.repo.state_dir / "tmp"
+        # What it moved aside beside a file of yours (another file system): removed, or into tmp
+        for path in besideleft.sweep(ctx.repo.root, tmp):
+            done.problems.append(f"{path}: a file a killed restore moved aside, out of your files")
         scratch.remove_dead(tmp)  # what the killed process left there
         # and those set aside before a rename, beside our files
         scratch.remove_dead_asides(

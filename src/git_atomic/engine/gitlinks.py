@@ -54,6 +54,9 @@ _RENAMED: Final = (STATE, b"packed-refs")
 _COMMONDIR: Final = b"commondir"  # a linked worktree's git dir: where its shared git dir is
 _OURS: Final = (b"refs/atomic/ops", b"logs/refs/atomic/ops")
 _STATE_FOLDERS: Final = (b"atomic/tmp", b"atomic/logs")
+# Not looked into for our leftovers: objects, our own folders (scratch.py sweeps them), the
+# submodules' git dirs, LFS objects.
+_NOT_SWEPT: Final = frozenset({"objects", "atomic", "atomic-aside", "modules", "lfs"})
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -400,30 +403,34 @@ def _replace(tree: safefs.Tree, rel: bytes, data: bytes) -> None:
 
 
 def remove_left(git_dir: Path, common_dir: Path) -> list[str]:
-    """What `_replace`, killed before its rename, left (`.<name>.<pid>.atomic-tmp`, its
-    writer dead): at the top of the git dirs (HEAD's, commondir's) and under `refs/` (a
-    branch written back from its reflog), regular files only, never through a link. For
-    `recover` and `gc`, never a checkpoint's path. The paths removed."""
+    """What our writers of the git dir's files, killed before their rename, left
+    (`.<name>.<pid>.atomic-tmp`, its writer dead): `_replace`'s (HEAD, commondir, a branch
+    written back from its reflog), the in-progress state's (gitstate.py: `MERGE_HEAD`,
+    `rebase-merge/...`), `info/exclude`'s (infoexclude.py), a worktree's `locked`
+    (worktreelocks.py): anywhere in the git dirs but the object store, our own folder and
+    the submodules' and other worktrees' git dirs (whose top alone, `worktrees/<name>/`, is
+    looked at). Regular files and links (the link itself: gitstate writes one so), never
+    through a link. For `recover` and `gc`, never a checkpoint's path. The paths removed."""
     from git_atomic.core.lock import process_alive
 
     removed: list[str] = []
-    tops = dict.fromkeys((git_dir, common_dir))
-    for top in tops:
-        places = [(top, False), (top / "refs", True)]
-        for folder, deep in places:
-            with contextlib.suppress(OSError):
-                if not stat.S_ISDIR(os.lstat(folder).st_mode):
-                    continue
-                for here, folders, names in os.walk(folder):  # links to folders not entered
-                    if not deep:
-                        folders.clear()
-                    for name in names:
-                        m = _LEFT.fullmatch(os.fsencode(name))
-                        if m is None or process_alive(int(m.group(1)), None):
-                            continue
-                        path = os.path.join(here, name)
-                        with contextlib.suppress(OSError):
-                            if stat.S_ISREG(os.lstat(path).st_mode):
-                                os.unlink(path)
-                                removed.append(path)
+    for top in dict.fromkeys((git_dir, common_dir)):
+        with contextlib.suppress(OSError):
+            if not stat.S_ISDIR(os.lstat(top).st_mode):
+                continue
+            for here, folders, names in os.walk(top):  # links to folders not entered
+                if here == os.fspath(top):
+                    folders[:] = [f for f in folders if f not in _NOT_SWEPT]
+                elif os.path.dirname(here) == os.path.join(top, "worktrees"):
+                    folders.clear()  # another worktree's git dir: its top alone
+                for name in names:
+                    m = _LEFT.fullmatch(os.fsencode(name))
+                    if m is None or process_alive(int(m.group(1)), None):
+                        continue
+                    path = os.path.join(here, name)
+                    with contextlib.suppress(OSError):
+                        mode = os.lstat(path).st_mode
+                        if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+                            os.unlink(path)
+                            removed.append(path)
     return sorted(removed)

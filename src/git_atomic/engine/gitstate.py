@@ -311,15 +311,22 @@ def _remove(path: Path) -> None:
 
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".atomic-tmp")
+    tmp = _tmp(path)
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def _tmp(path: Path) -> Path:
+    """The name a file of the git dir is written under before its rename: the writer's pid in
+    it, a dot first (git passes over it); one a killed process left is removed by `recover`
+    and `gc` (gitlinks.remove_left), never another's."""
+    return path.with_name(f".{path.name}.{os.getpid()}.atomic-tmp")
 
 
 def _write_link(path: Path, target: bytes) -> None:
     """The link itself, made anew (a rename over what is there: never written through)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".atomic-tmp")
+    tmp = _tmp(path)
     tmp.unlink(missing_ok=True)
     os.symlink(target, tmp)
     os.replace(tmp, path)

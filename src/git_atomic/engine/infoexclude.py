@@ -160,7 +160,8 @@ def put(repo: Repo, target: Rules, *, was: Rules, file: File = EXCLUDE) -> bool:
         return True
     if now != was:
         return False
-    tmp_name = file.name + b".git-atomic-tmp"
+    # With the writer's pid (a killed one's is removed by `recover` and `gc`: gitlinks.py).
+    tmp_name = b".%s.%d.atomic-tmp" % (file.name, os.getpid())
     tmp = file.folder + b"/" + tmp_name if file.folder else tmp_name
     with safefs.Tree(_base(repo, file)) as tree:
         if file.folder and tree.kind(file.folder) not in (None, stat.S_IFDIR):

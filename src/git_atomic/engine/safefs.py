@@ -131,9 +131,11 @@ class Tree:
                     self._aside, aside = None, None  # another file system
             if aside is None:
                 aside, moved = dir_fd, b".git-atomic-" + moved
+                self._note_beside(dir_fd, name)  # so `recover` finds it, were we killed
                 os.rename(name, moved, src_dir_fd=dir_fd, dst_dir_fd=aside)
         except OSError as exc:
             if exc.errno in _NOT_THERE:
+                self._forget_beside(moved)
                 return None
             raise
         st = lstat_at(aside, moved)
@@ -142,13 +144,28 @@ class Tree:
                 hold.append(Taken(dir_fd, name, aside, moved))
             else:
                 self._discard(aside, moved)
+                self._forget_beside(moved)
             return True
         self._put_back(aside, moved, dir_fd, name)
+        self._forget_beside(moved)
         return False
+
+    def _note_beside(self, dir_fd: int, name: bytes) -> None:
+        from git_atomic.engine import besideleft
+
+        folder = next((rel for rel, fd in self._fds.items() if fd == dir_fd), None)
+        besideleft.note(self._aside_fd, self._pid, self._taken, folder, name)
+
+    def _forget_beside(self, moved: bytes) -> None:
+        if moved.startswith(b".git-atomic-"):
+            from git_atomic.engine import besideleft
+
+            besideleft.forget(self._aside_fd, moved)
 
     def drop(self, taken: Taken) -> None:
         """What `take` held, removed for good."""
         self._discard(taken.aside, taken.moved)
+        self._forget_beside(taken.moved)
 
     def _discard(self, folder: int, name: bytes) -> None:
         if self._bin is not None and self._bin.put(folder, name):
@@ -159,6 +176,7 @@ class Tree:
     def give_back(self, taken: Taken) -> None:
         """What `take` held, put back at its name (never over anything there now)."""
         self._put_back(taken.aside, taken.moved, taken.dir_fd, taken.name)
+        self._forget_beside(taken.moved)
 
     @staticmethod
     def _put_back(aside: int, moved: bytes, dir_fd: int, name: bytes) -> None:

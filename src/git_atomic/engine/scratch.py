@@ -33,8 +33,8 @@ def remove_dead(tmp: Path) -> None:
     except FileNotFoundError:
         return
     for name in names:
-        if name.startswith(REMOVED):
-            continue  # what a killed restore moved aside: kept, named (`aside_left`)
+        if name.startswith((REMOVED, "beside-")):
+            continue  # what a killed restore moved aside: kept, named (`aside_left`); its notes
         m = _TMP_PID.search(name)
         pid = int(m.group(1) or m.group(2)) if m else 0
         if pid and pid != os.getpid() and not process_alive(pid, None):

@@ -27,7 +27,6 @@ from git_atomic.engine.git import Repo
 BEFORE: Final = "worktree_locks"  # op detail: {git dir name: lock text, or None: unlocked}
 LEFT: Final = "worktree_locks_left"  # op detail: the same when the operation closed
 _MOST: Final = 1 << 16  # a reason longer than this is not noted
-_TMP: Final = b"locked.git-atomic-tmp"
 
 
 def _path(name: str) -> bytes:
@@ -93,7 +92,10 @@ def _put(repo: Repo, name: str, text: str | None) -> bool:
             tree.unlink(_path(name))
             return True
         folder_rel = os.path.dirname(_path(name))
-        tmp = folder_rel + b"/" + _TMP
+        # With the writer's pid, a name git passes over: one a killed process left is
+        # removed by `recover` and `gc` (gitlinks.remove_left), never another's.
+        tmp_name = b".locked.%d.atomic-tmp" % os.getpid()
+        tmp = folder_rel + b"/" + tmp_name
         tree.unlink(tmp)
         try:
             tree.write(tmp, text.encode("utf-8", "surrogateescape"), 0o644)
@@ -102,5 +104,5 @@ def _put(repo: Repo, name: str, text: str | None) -> bool:
         folder = tree.folder(folder_rel)
         if folder is None:
             return False
-        os.rename(_TMP, b"locked", src_dir_fd=folder, dst_dir_fd=folder)
+        os.rename(tmp_name, b"locked", src_dir_fd=folder, dst_dir_fd=folder)
     return True
