@@ -143,3 +143,52 @@ def test_a_submodule_moved_by_git_mv_is_not_said_checked_out_since(
         assert "deinit" not in said and "was not when" not in said, said
     where = [p for p in ("sub", "a/sub2") if (repo.path / p / "s.txt").exists()]
     assert where and all(repo.read(f"{p}/s.txt") == b"yours, not committed\n" for p in where)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("to", ["a/sub2", "sub 2"])
+def test_a_submodule_moved_by_git_mv_is_moved_back_and_again_by_undo(
+    repo: GitRepo, tmp_path: Path, layout: str, to: str
+) -> None:
+    """`git mv sub a/sub2` of one whose `.git` is a folder (git 2.39 moves the folder, its
+    git dir in it; it absorbs nothing): its rollback named it but left it at a/sub2, and
+    made `sub` again empty. It is moved back now, its `.git` folder and your uncommitted edit
+    in it, as one with a `.git` file is; `undo` moves it to a/sub2 again."""
+    sub = _submodule(repo, tmp_path, layout)
+    (sub / "s.txt").write_bytes(b"yours, not committed\n")
+    inode = os.lstat(sub / "s.txt").st_ino
+    line = f"mkdir -p a; git mv sub '{to}'"
+    res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
+    assert not os.path.lexists(repo.path / to), res.stderr
+    assert (sub / "s.txt").read_bytes() == b"yours, not committed\n"
+    assert os.lstat(sub / "s.txt").st_ino == inode  # moved, never copied
+    assert (sub / ".git").is_dir() == (layout == "git-folder")
+    assert _sub_git(repo, sub, "status", "--porcelain") == " M s.txt\n"
+    assert f"sub: the submodule is at {to} (moved by `git mv`); it is moved back" in res.stderr
+    undone = repo.atomic("undo", check=0)
+    moved = repo.path / to
+    assert not os.path.lexists(sub) and (moved / "s.txt").read_bytes() == b"yours, not committed\n"
+    assert os.lstat(moved / "s.txt").st_ino == inode, undone.stderr
+    assert _sub_git(repo, moved, "status", "--porcelain") == " M s.txt\n"
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_undo_of_the_rollback_of_a_deinit_names_the_submodule_it_leaves_checked_out(
+    repo: GitRepo, tmp_path: Path, layout: str
+) -> None:
+    """The rollback of `git submodule deinit -f sub` checks it out again; its `undo` said
+    "nothing to do" (no checkpoint sees a submodule's files). It does not empty it again
+    (what you changed there since would go) but says so, and how: a `deinit` without -f,
+    which refuses while the submodule holds changes of yours."""
+    sub = _submodule(repo, tmp_path, layout)
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", "git submodule deinit -q -f sub; exit 1")
+    (sub / "s.txt").write_bytes(b"yours, since\n")
+    undone = repo.atomic("undo", check=0)
+    assert "nothing to do" not in undone.stderr, undone.stderr
+    assert "sub: the last rollback checked this submodule out again" in undone.stderr
+    assert "`git submodule deinit -- sub` empties it again (it refuses while" in undone.stderr
+    assert (sub / "s.txt").read_bytes() == b"yours, since\n"
+    advice = subprocess.run(
+        ["git", "submodule", "deinit", "--", "sub"], cwd=repo.path, env=repo.env, check=False
+    )
+    assert advice.returncode != 0 and (sub / "s.txt").read_bytes() == b"yours, since\n"

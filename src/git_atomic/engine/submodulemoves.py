@@ -48,7 +48,21 @@ def moved(
     paths = _module_paths(repo, tree, changes)
     modules = os.path.join(os.path.normpath(repo.common_dir), "modules")
     found: list[tuple[bytes, bytes, str]] = []
+    before: dict[bytes, bytes] | None = None  # the `.gitmodules` the restore replaces
     for root in staying:
+        if tree.kind(root + b"/.git") == stat.S_IFDIR:
+            # Its git dir a folder inside it (a repository there before `git submodule add`,
+            # one an older git cloned): `git mv` (2.39) renames the folder, its `.git` in it,
+            # and its path in `.gitmodules`; the submodule is known by its name there.
+            if tree.kind(root + b"/.git/HEAD") != stat.S_IFREG:
+                continue
+            if before is None:
+                before = _module_paths_before(repo, changes)
+            name = next((n for n, p in before.items() if p == root), None)
+            to = paths.get(name) if name is not None else None
+            if to is not None and to in absent and all(to != t for _, t, _ in found):
+                found.append((root, to, ""))
+            continue
         data = tree.read(root + b"/.git")
         if data is None or len(data) > _MOST or not data.startswith(b"gitdir: "):
             continue
@@ -68,7 +82,8 @@ def move_back(
     repo: Repo, tree: safefs.Tree, found: Sequence[tuple[bytes, bytes, str]]
 ) -> list[str]:
     """Rename each folder found to its path, write its `.git` file and its git dir's
-    `core.worktree` as `git mv` does; one line each."""
+    `core.worktree` as `git mv` does (none where its git dir is in it: `git_dir` ""); one
+    line each."""
     lines = []
     for root, to, git_dir in found:
         try:
@@ -76,6 +91,9 @@ def move_back(
             if not tree.rename(root, to):
                 continue
         except (OSError, safefs.Blocked):
+            continue
+        if not git_dir:  # its `.git` a folder: moved with it, nothing names its place
+            lines.append(said(root, to, own=True))
             continue
         here = os.path.join(repo.root, os.fsdecode(to))
         dotgit = ("gitdir: " + os.path.relpath(git_dir, here) + "\n").encode()
@@ -95,11 +113,15 @@ def move_back(
     return lines
 
 
-def said(root: bytes, to: bytes) -> str:
+def said(root: bytes, to: bytes, *, own: bool = False) -> str:
+    how = (
+        "its .git folder in it"
+        if own
+        else "its .git file and its git dir's core.worktree as git writes them"
+    )
     return (
         f"{_show(to)}: the submodule is at {_show(root)} (moved by `git mv`); it is moved "
-        f"back to {_show(to)}, where the state restored has it, with its files (its .git "
-        "file and its git dir's core.worktree as git writes them)"
+        f"back to {_show(to)}, where the state restored has it, with its files ({how})"
     )
 
 
@@ -120,6 +142,20 @@ def _module_paths(
         if data is None or tree.kind(b".gitmodules") != stat.S_IFREG:
             return {}
         where = ("--file", "-")  # from stdin: a dry run writes no object
+    return _paths_in(repo, where, data)
+
+
+def _module_paths_before(repo: Repo, changes: Sequence[RawChange]) -> dict[bytes, bytes]:
+    """The `.gitmodules` the restore replaces (its blob before): name -> path; none where
+    the restore does not change it or there was none."""
+    change = next((c for c in changes if c.path == b".gitmodules"), None)
+    if change is None or change.status == "A" or change.old_mode not in ("100644", "100755"):
+        return {}
+    return _paths_in(repo, ("--blob", change.old_oid))
+
+
+def _paths_in(repo: Repo, where: tuple[str, ...], data: bytes | None = None) -> dict[bytes, bytes]:
+    """A `.gitmodules` (`--blob <oid>`, or `--file -` with `data`): name -> path."""
     pattern = r"^submodule\..*\.path$"
     listed = repo.run("config", "-z", *where, "--get-regexp", pattern, input=data, check=False)
     out: dict[bytes, bytes] = {}

@@ -264,6 +264,7 @@ def put_back_git_files(
         from git_atomic.ops import submodulesback
 
         said = submodulesback.put_back(repo, details, end)
+        submodulesback.remember(said, changed)  # for an `undo` of this move to name
         problems[:] = submodulesback.superseded(problems, said)  # "only its folder": no more
         lines += said
         if own:  # what changed in them while it ran, not what you changed there since

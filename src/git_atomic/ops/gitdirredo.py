@@ -38,6 +38,7 @@ _REPLACE: Final = "replace_refs"  # replacerefs.BEFORE: {ref: [before, after]}
 _SPARSE: Final = "sparse_settings"  # coreplace.REDONE: {file: {setting: [before, after]}}
 _BITS: Final = "permission_bits"  # effectbeside.BITS: {path: [before, after]}
 _ORIGINAL: Final = "original_refs"  # originalrefs.REDONE: {copy: [before, after]}
+_SUBMODULES: Final = "submodules_checked_out"  # submodulesback.REDONE: [path]
 _ORIG_HEAD: Final = "orig_head_halfway"  # memofiles.HALFWAY: [before, after]
 
 
@@ -104,6 +105,10 @@ def reverse(
         lines += said
         if done and changed is not None:
             changed[_SPARSE] = done
+    if noted.get(_SUBMODULES):  # checked out again: not emptied again, named
+        from git_atomic.ops import submodulesback
+
+        lines += submodulesback.undo_lines(repo, noted[_SUBMODULES], what=what)
     if bits and noted.get(_BITS):  # in the worktree, not the git dir: no tree holds them
         from git_atomic.ops import effectbeside
 

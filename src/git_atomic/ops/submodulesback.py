@@ -42,6 +42,8 @@ from git_atomic.engine.git import Repo
 
 KEY: Final = "submodules"  # op detail: {path: [name, its `.git` file's text]} at PRE-OP
 SINCE: Final = "submodules_since"  # op detail: when they were noted (a ctime to compare)
+# In a move's event (gitdirredo.KEY): the submodules it checked out again, for its `undo`
+REDONE: Final = "submodules_checked_out"
 _MOST: Final = 4096
 # The words of `changed_inside`'s lines, which a summary that would say "exactly" looks for
 CHANGED_INSIDE: Final = "files in this submodule changed while the operation ran"
@@ -289,6 +291,37 @@ def put_back(
             f"{path}: {_CHECKED_OUT}; it stays, with its files (a submodule's contents are not "
             f"captured): `git submodule deinit -f -- {shlex.quote(path)}` empties its folder again"
         )
+    return lines
+
+
+def remember(lines: Sequence[str], changed: dict[str, object] | None) -> None:
+    """Into `changed` (what an `undo` of the move reads back: gitdirredo.py), the submodules
+    `put_back`'s `lines` say it checked out again."""
+    done = f": {_EMPTIED}; its files are checked out again"
+    paths = [line.split(done, 1)[0] for line in lines if done in line]
+    if paths and changed is not None:
+        changed[REDONE] = paths
+
+
+def undo_lines(repo: Repo, noted: object, *, what: str) -> list[str]:
+    """An `undo` of a move that checked submodules out again (`remember`) does not empty
+    them again: a submodule's files are in no checkpoint, and what you changed there since
+    would go. One line for each still checked out, saying how to empty it yourself."""
+    if not isinstance(noted, list):
+        return []
+    lines = []
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path in noted:
+            fd = tree.folder(os.fsencode(path)) if isinstance(path, str) else None
+            if fd is None or not os.listdir(fd):
+                continue
+            lines.append(
+                f"{path}: {what} checked this submodule out again (the operation had emptied "
+                "its folder: `git submodule deinit`); it stays checked out (a submodule's files "
+                "are in no checkpoint, and what you changed there since would go): "
+                f"`git submodule deinit -- {shlex.quote(path)}` empties it again (it refuses "
+                "while the submodule holds changes of yours; files it ignores go with it)"
+            )
     return lines
 
 
