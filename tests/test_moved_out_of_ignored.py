@@ -175,6 +175,11 @@ def test_a_folder_whose_place_the_operation_took_stays_and_is_named(repo: GitRep
     assert "junk/F/: found at F2/ (the same folder, moved since), and junk/F is not free" in (
         res.stderr
     )
+    # The line says what the restore did: F2's files went to the rescue (none a rule ignores
+    # there), F2 with them; it said "F2/ is left where it is" of a folder gone.
+    assert not os.path.lexists(repo.path / "F2")
+    assert "F2/ is not moved back; the restore took its files into the rescue" in res.stderr
+    assert "and it is gone" in res.stderr and "left where it is" not in res.stderr
     repo.atomic("undo", check=0)
     after = {p[len(b"F2/") :]: e for p, e in _kinds(repo.path).items() if p.startswith(b"F2/")}
     assert after == mine
@@ -380,3 +385,25 @@ def test_an_effect_taken_back_names_a_folder_no_checkpoint_knew(repo: GitRepo, h
     assert not (repo.path / "F2").exists()
     repo.atomic("undo", check=0)
     assert (repo.path / "F2" / "x.txt").read_bytes() == b"yours\n"
+
+
+def test_a_folder_whose_place_was_taken_keeps_its_ignored_files_and_says_so(
+    repo: GitRepo,
+) -> None:
+    """Where a rule ignores some of its files where the operation moved it (`*.o`), the
+    restore takes only the others into the rescue: F2/ stays with those, and the line names
+    them (not "left where it is" with files gone from it)."""
+    repo.write(".gitignore", b"junk/\n*.o\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "rules")
+    repo.write("junk/F/kept.o", b"ignored everywhere\n")
+    repo.write("junk/F/taken.txt", b"ignored only in junk/\n")
+    time.sleep(0.1)
+    script = "mv junk/F F2 && mkdir junk/F && echo theirs > junk/F/t.o"
+    res = repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
+    assert sorted(os.listdir(repo.path / "F2")) == ["kept.o"], res.stderr
+    assert repo.read("F2/kept.o") == b"ignored everywhere\n"
+    assert "the restore took the files a checkpoint holds in it into the rescue" in res.stderr
+    assert "it stays with what the restore left in it (kept.o:" in res.stderr
+    repo.atomic("undo", check=0)
+    assert repo.read("F2/taken.txt") == b"ignored only in junk/\n"

@@ -57,6 +57,10 @@ class Moved:
     made: tuple[bytes, ...] = ()
     notes: tuple[str, ...] = field(default=())
     was: dict[bytes, tuple[int, int]] = field(default_factory=dict)  # where each was: identity
+    # Those whose place was taken (where they are, where they were), said once the restore is
+    # done (folderplace.refused_line: what it took of them), in the worktree at `root`.
+    refused: tuple[tuple[bytes, bytes], ...] = ()
+    root: bytes = b""
 
 
 def take_back(
@@ -79,6 +83,7 @@ def take_back(
         return Moved()
     back: list[tuple[bytes, bytes]] = []
     left: list[str] = []
+    refused: list[tuple[bytes, bytes]] = []
     aside = os.fsencode(repo.state_dir / "tmp")
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         back += _from_aside(tree, want, aside, folderplace.Held(repo, current.files_tree))
@@ -88,8 +93,9 @@ def take_back(
             if not pairs:
                 break
             held = folderplace.Held(repo, current.files_tree)
-            done, refused = _move(tree, pairs, want, target.captured_at, aside, held)
-            left += [line for line in refused if line not in left]  # (tried again each round)
+            done, taken, lines = _move(tree, pairs, want, target.captured_at, aside, held)
+            left += [line for line in lines if line not in left]  # (tried again each round)
+            refused += [pair for pair in taken if pair not in refused]
             back += done
             now = _moved(now, done)
             if not done:
@@ -108,7 +114,8 @@ def take_back(
         if frm != to  # one set aside and put back at its path, in a folder moved back
     )
     was = {frm: want[to] for frm, to in back if frm and to in want}
-    return Moved(tuple(back), tuple(left), tuple(made), notes, was)
+    root = os.fsencode(repo.root)
+    return Moved(tuple(back), tuple(left), tuple(made), notes, was, tuple(refused), root)
 
 
 _NOWHERE_AT_MOST: Final = 256  # folders the target did not know, looked at for their birth
@@ -462,11 +469,12 @@ def _move(
     captured_at: float,
     aside: bytes,
     held_only: folderplace.Held,
-) -> tuple[list[tuple[bytes, bytes]], list[str]]:
+) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]], list[str]]:
     """Each folder of `pairs` still that folder and born before `captured_at`, moved aside
     (the innermost first: one moved out of a folder that moved too is taken from where it
     is), then to its place (the outermost first: a folder moved into one that goes back
-    goes in after it); the pairs moved, and a line for each left (put back where it was)."""
+    goes in after it); the pairs moved, those whose place is taken (put back where they
+    were: said once the restore is done), and a line for each that could not be."""
     held: list[tuple[bytes, bytes, int, bytes]] = []  # from, to, folder aside, name there
     left: list[str] = []
     for frm, to, ident in sorted(pairs, key=lambda p: -p[0].count(b"/")):
@@ -485,16 +493,14 @@ def _move(
             done.append((frm, to))
             continue
         refused.append((frm, to, folder, name))
-        left.append(
-            f"{_show(to)}/: found at {_show(frm)}/ (the same folder, moved since), and "
-            f"{_show(to)} is not free now: {_show(frm)}/ is left where it is (the files no "
-            "checkpoint holds in it stay there; what the restore takes away, the rescue has)"
-        )
-    for frm, _to, folder, name in sorted(refused, key=lambda h: h[0].count(b"/")):
+    not_back: list[tuple[bytes, bytes]] = []
+    for frm, to, folder, name in sorted(refused, key=lambda h: h[0].count(b"/")):
         if not folderplace.place(tree, folder, name, frm, {}, None):  # where the operation left it
             left.append(f"{_show(frm)}/ could not be put back either: it is in {_show(aside)}")
             os.close(folder)
-    return done, left
+        else:
+            not_back.append((frm, to))
+    return done, not_back, left
 
 
 def _born_before(tree: safefs.Tree, path: bytes, ident: tuple[int, int], at: float) -> bool:

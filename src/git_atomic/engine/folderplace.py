@@ -227,3 +227,35 @@ def rename_no_replace(src_fd: int, src: bytes, dst_fd: int, dst: bytes) -> bool:
     except OSError:
         return False
     return True
+
+
+def refused_line(root: bytes, frm: bytes, to: bytes) -> str:
+    """The line for a folder found at `frm` that could not go back to `to` (the operation
+    made something of its own there), said once the restore is done: it took the files a
+    checkpoint holds in it into the rescue, as every file the state restored lacks, so
+    what is left at `frm` is what no checkpoint holds (files a rule ignores), or nothing."""
+    head = (
+        f"{_shown(to)}/: found at {_shown(frm)}/ (the same folder, moved since), and "
+        f"{_shown(to)} is not free now (the operation made something of its own there): "
+        f"{_shown(frm)}/ is not moved back; "
+    )
+    undo = "`git atomic undo` brings them back there"
+    with safefs.Tree(root) as tree:
+        fd = tree.folder(frm)
+        names = sorted(os.listdir(fd)) if fd is not None else []
+        kind = tree.kind(frm)
+    if kind is None:
+        return head + f"the restore took its files into the rescue ({undo}), and it is gone"
+    if not names:
+        return head + f"the restore took its files into the rescue ({undo}); it stays, empty"
+    shown = ", ".join(names[:3])  # (str: a descriptor's listing)
+    more = f" and {len(names) - 3} more" if names[3:] else ""
+    return head + (
+        f"the restore took the files a checkpoint holds in it into the rescue ({undo}); it "
+        f"stays with what the restore left in it ({shown}{more}: what no checkpoint holds, "
+        "files a rule ignores)"
+    )
+
+
+def _shown(path: bytes) -> str:
+    return path.decode("utf-8", "backslashreplace")

@@ -200,4 +200,7 @@ def tell_folders_back(moved: foldermoves.Moved | None, outcome: restoreplan.Outc
         output.say(f"git-atomic: note: {line}")
     outcome.notes += moved.notes
     outcome.problems += moved.left
+    from git_atomic.engine import folderplace  # what the restore took of those left: said now
+
+    outcome.problems += [folderplace.refused_line(moved.root, f, t) for f, t in moved.refused]
     outcome.folders_moved.update(moved.was)
