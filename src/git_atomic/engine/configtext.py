@@ -14,6 +14,7 @@ followed: `git config --file` follows none either.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 _BOM: Final = b"\xef\xbb\xbf"
@@ -65,36 +66,70 @@ def entries(data: bytes) -> list[tuple[bytes, bytes | None]] | None:
     elif data[:1] == _BOM[:1]:
         return None  # git tolerates no partial BOM
     out: list[tuple[bytes, bytes | None]] = []
+    stem, at = b"", 0
     try:
-        _parse(_Reader(data), out)
+        while at < len(data):
+            end = data.find(b"\n", at)
+            end = len(data) if end < 0 else end
+            plain = _plain(data[at:end], stem, out)
+            if plain is not None:  # (most lines: as git writes them, read whole)
+                stem, at = plain, end + 1
+                continue
+            src = _Reader(data)  # the line, and those it goes on to, a byte at a time
+            src.at = at
+            stem = _line(src, out, stem)
+            if src.eof:
+                break
+            at = src.at
     except _Refused:
         return None
     return out
 
 
-def _parse(src: _Reader, out: list[tuple[bytes, bytes | None]]) -> None:
-    comment, stem = False, bytearray()
+# A line as git writes most: a section's head with a plain name, `key = value` with nothing
+# to unquote or unescape (no tab: git makes each a space), a blank line.
+_HEAD: Final = re.compile(rb'[ \t]*\[([A-Za-z0-9.-]+)(?:[ \t]+"([^"\\\n]*)")?\][ \t]*')
+_KEY: Final = re.compile(rb"[ \t]*([A-Za-z][A-Za-z0-9-]*)[ \t]*(?:=[ \t]*([^\"\\#;\r\t]*))?")
+
+
+def _plain(line: bytes, stem: bytes, out: list[tuple[bytes, bytes | None]]) -> bytes | None:
+    """The section after a plain `line` (its entry added to `out`); None where it is not."""
+    if not line.strip(b" \t"):
+        return stem
+    m = _KEY.fullmatch(line)
+    if m is not None:
+        value = m.group(2)
+        out.append((stem + m.group(1).lower(), None if value is None else value.rstrip(b" ")))
+        return stem
+    m = _HEAD.fullmatch(line)
+    if m is None:
+        return None
+    sub = m.group(2)
+    return m.group(1).lower() + (b"." + sub if sub is not None else b"") + b"."
+
+
+def _line(src: _Reader, out: list[tuple[bytes, bytes | None]], stem: bytes) -> bytes:
+    """git's main loop over one line (and the lines a value goes on to): the section after."""
+    comment = False
     while True:
         c = src.next()
         if c == 10:
-            if src.eof:
-                return
-            comment = False
-            continue
+            return stem
         if comment or c in _SPACE:
             continue
         if c in b"#;":
             comment = True
             continue
         if c == ord("["):
-            stem = _section(src)
-            if not stem:
+            head = _section(src)
+            if not head:
                 raise _Refused
-            stem.append(ord("."))
+            stem = bytes(head) + b"."
             continue
         if not _alpha(c):
             raise _Refused
-        out.append(_value(src, bytes(stem) + bytes([_lower(c)])))
+        out.append(_value(src, stem + bytes([_lower(c)])))
+        return stem
 
 
 def _section(src: _Reader) -> bytearray:
