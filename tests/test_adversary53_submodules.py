@@ -192,3 +192,17 @@ def test_undo_of_the_rollback_of_a_deinit_names_the_submodule_it_leaves_checked_
         ["git", "submodule", "deinit", "--", "sub"], cwd=repo.path, env=repo.env, check=False
     )
     assert advice.returncode != 0 and (sub / "s.txt").read_bytes() == b"yours, since\n"
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_undo_of_a_turn_taken_back_over_a_deinit_names_the_submodule(
+    repo: GitRepo, tmp_path: Path, layout: str
+) -> None:
+    """The same after an agent turn's take-back at Stop: its `undo` said "nothing to do"."""
+    sub = _submodule(repo, tmp_path, layout)
+    failed_shell_turn(repo, "git submodule deinit -q -f sub")
+    assert (sub / "s.txt").read_bytes() == b"s\n"
+    undone = repo.atomic("undo", check=0)
+    assert "nothing to do" not in undone.stderr, undone.stderr
+    assert "`git submodule deinit -- sub` empties it again" in undone.stderr
+    assert (sub / "s.txt").read_bytes() == b"s\n"

@@ -276,6 +276,7 @@ def _take_back(
         from git_atomic.ops.gitdirback import put_back_beside
 
         problems: list[str] = []
+        changed: dict[str, object] = {}
         said = put_back_beside(
             ctx.repo,
             turnop.beside(ctx.repo, record),
@@ -285,7 +286,12 @@ def _take_back(
             problems=problems,
             end=record.steps[-1][1],
             worktrees=True,
+            changed=changed,
         )[1]
+        if rescue is not None:  # for `undo`, as a rollback's (gitdirredo.py)
+            from git_atomic.ops import gitdirredo
+
+            gitdirredo.remember(ctx.journal, ctx.worktree, rescue, changed)
         # What its calls wrote that you moved or removed since: left, named (effectleft.py).
         from git_atomic.ops import effectleft
 
