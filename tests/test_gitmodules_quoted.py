@@ -142,3 +142,12 @@ def test_submodule_paths_as_git_lists_them(tmp_path: Path) -> None:
     assert configtext.submodule_paths(text) == [
         (b"a#b", b"a#b;c"), (b'q"x', b'q"x'), (b"b", b" lead")
     ]  # fmt: skip
+
+
+def test_advice_names_such_a_submodule_as_a_shell_reads_it(repo: GitRepo, tmp_path: Path) -> None:
+    """The commands a line gives for a submodule at such a path are shell-quoted: `git
+    submodule update --init -- my sub` would name two paths."""
+    sub = _submodule(repo, tmp_path, "my sub", "git-folder")
+    res = repo.atomic("run", "--no-gates", "--", "sh", "-c", "rm -rf 'my sub'; exit 1", check=1)
+    assert "`git submodule update --init -- 'my sub'` for a submodule" in res.stderr, res.stderr
+    assert sub.is_dir()

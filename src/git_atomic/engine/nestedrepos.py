@@ -7,6 +7,7 @@ when it runs, so the two say the same."""
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 from collections.abc import Sequence
 
@@ -119,7 +120,7 @@ def checkout_moved(c: RawChange) -> str:
     return (
         f"{root}: a submodule checked out at {c.old_oid[:12]}, where the state restored has "
         f"{c.new_oid[:12]}; its checkout is left as it is (a nested repository's contents are "
-        f"not captured): `git -C {root} checkout {c.new_oid[:12]}` puts it back"
+        f"not captured): `git -C {shlex.quote(root)} checkout {c.new_oid[:12]}` puts it back"
     )
 
 
@@ -148,7 +149,7 @@ def folder_made(root: bytes) -> str:
     return (
         f"{_show(root)}: a nested repository (a submodule?) was here; its contents are not "
         "captured, so only its folder is made again (`git submodule update --init -- "
-        f"{_show(root)}` for a submodule)"
+        f"{shlex.quote(_show(root))}` for a submodule)"
     )
 
 
