@@ -828,6 +828,8 @@ class SizeBench:
         }
         self.watchman = False  # --watchman: the cells of watchman_cells
         self.only: tuple[str, ...] = ()  # --only: the cells whose names hold one of these
+        self.trace2: Path | None = None  # --trace2: each git-atomic command's git trace there
+        self.traced = 0
         self.watching = False
         self.hook_lines: dict[str, str] | None = None  # event -> the installed command line
         self.s_agent: dict[int, Fingerprint] = {}  # S0 plus the first N files an agent wrote
@@ -931,7 +933,12 @@ class SizeBench:
         if self.cli is None:
             raise CellError(op, change, self.cli_error or "git-atomic CLI not available")
         obj0, git0 = self.disk()
-        res = run_cmd([*self.cli.argv, *args], self.work, self.ga_env, self.timeout)
+        env = self.ga_env
+        if self.trace2 is not None:  # every git process of this command, in one file
+            self.traced += 1
+            name = f"{self.plan.files}-{self.traced:04d}-{op}-{change}.json"
+            env = {**env, "GIT_TRACE2_EVENT": str(self.trace2 / name)}
+        res = run_cmd([*self.cli.argv, *args], self.work, env, self.timeout)
         obj1, git1 = self.disk()
         shown = "git-atomic " + " ".join(args[:3])
         if res.returncode is None or res.returncode not in set(codes):
@@ -2232,6 +2239,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         " stash, ...), beside the floor and the checkpoints every ratio of theirs divides by",
     )
     p.add_argument("--timeout", type=float, default=900.0, help="per command, seconds")
+    p.add_argument(
+        "--trace2",
+        metavar="DIR",
+        type=Path,
+        help="write the GIT_TRACE2_EVENT trace of each timed git-atomic command (its git"
+        " processes only) to a file of its own in DIR (a post-mortem: tracing costs time)",
+    )
     p.add_argument("--keep-work", action="store_true", help="keep the working copies afterwards")
     args = p.parse_args(argv)
     sizes: list[int] = []
@@ -2293,6 +2307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench = SizeBench(plan, info, work, env, run_dir, cli, cli_error, args.timeout)
             bench.watchman = args.watchman
             bench.only = args.only
+            if args.trace2 is not None:
+                args.trace2.mkdir(parents=True, exist_ok=True)
+                bench.trace2 = args.trace2.resolve()
             try:
                 bench.setup()
             except HarnessError as exc:
