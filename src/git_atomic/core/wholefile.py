@@ -75,17 +75,23 @@ def read(path: Path, *, limit: int = 1 << 20) -> bytes:
     a device is no state file. Raises OSError for each (FileNotFoundError where nothing is)."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", str(path))
+        # The whole file in one read where it has the size it had (a state file rarely grows
+        # while read): small reads cost a copy each, 13 ms of a 9 MB entries memo in 64 KiB
+        # ones against 1 ms at once. Then on to the end, whatever it has become, up to `limit`.
         chunks: list[bytes] = []
         left = limit
+        step = max(st.st_size + 1, 1 << 16)
         while left > 0:
-            chunk = os.read(fd, min(left, 1 << 16))
+            chunk = os.read(fd, min(left, step))
             if not chunk:
                 break
             chunks.append(chunk)
             left -= len(chunk)
-        return b"".join(chunks)
+            step = 1 << 16
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     finally:
         os.close(fd)
 

@@ -92,8 +92,10 @@ def open_index(path: Path | str) -> BinaryIO | None:
 
 
 # One index is read once per process, whoever asks (the rule files' answer asks of your index,
-# the staged side of its hard link, whose ctime the link changed): found by its bytes' hash.
-_keys: dict[bytes, str | None] = {}
+# the staged side of its hard link, whose ctime the link changed): found by its bytes, compared
+# whole (a memcmp: 1 ms at 100,000 files, where a hash of them took 5). The last few only.
+_keys: list[tuple[int, bytes, str | None]] = []
+_KEYS_KEPT: Final = 2
 
 
 class Memo(NamedTuple):
@@ -120,16 +122,21 @@ def entries_key(path: Path, *, sha256: bool, memo: Memo | None = None) -> str | 
         if fh is None:
             return None
         with fh:
-            if os.fstat(fh.fileno()).st_size > most:
+            size = os.fstat(fh.fileno()).st_size
+            if size > most:
                 return None
-            data = fh.read(most + 1)
+            # As many bytes as it has (a read of `most` costs as much as that many: 3.5 ms
+            # against 0.3 at 100,000 files), then the rest if it grew since.
+            data = fh.read(size + 1)
+            if len(data) > size:
+                data += fh.read(most + 1 - len(data))
     except OSError:
         return None
     if len(data) > most:
         return None
-    stamp = bytes([width]) + objectformat.checksum(data, sha256=False)
-    if stamp in _keys:
-        return _keys[stamp]
+    for kept_width, kept, found in _keys:
+        if kept_width == width and kept == data:
+            return found
     try:
         if len(data) <= memo_at():
             key = _key(data, width)
@@ -140,7 +147,8 @@ def entries_key(path: Path, *, sha256: bool, memo: Memo | None = None) -> str | 
             key = indexmemo.key(data, width, starts, _extensions_digest, *memo)
     except (IndexError, ValueError):
         key = None
-    _keys[stamp] = key
+    _keys.insert(0, (width, data, key))
+    del _keys[_KEYS_KEPT:]
     return key
 
 

@@ -36,6 +36,8 @@ _MAGIC: Final = b"git-atomic entries memo 1\n"
 # the rest of the memo (a damaged memo is no memo).
 _HEAD: Final = struct.Struct(">QI20s20s20s")
 _BLOCK: Final = 1 << 16
+# Runs of entries compared whole in a block that differs, before one entry is looked at alone.
+_RUNS: Final = (64, 8)
 # A later index whose stat data differs in more blocks than this is kept in the memo's place
 # (same key, same offsets): the next comparison looks at fewer entries.
 _REKEEP_BLOCKS: Final = 16
@@ -64,7 +66,7 @@ def key(
     kept = _load(memo)
     if kept is not None:
         end, count, digest, ext, offsets, old = kept
-        if len(data) >= end + width and data[:12] == old[:12]:
+        if len(data) >= end + width and data.startswith(old[:12]):
             same = _same_entries(data, old, offsets)
             if same is not None and extensions_of(data, end, width) == ext:
                 if scratch is not None and same > _REKEEP_BLOCKS:
@@ -85,31 +87,42 @@ def key(
     return "entries-big-" + digest.hex()
 
 
-def _same_entries(data: bytes, old: bytes, offsets: array.array[int]) -> int | None:
+def _same_entries(data: bytes, old: memoryview, offsets: array.array[int]) -> int | None:
     """The number of blocks that differ when `data`'s entries are `old`'s but for their stat
-    data; None when one differs otherwise."""
+    data; None when one differs otherwise. Bytes are compared in place (`startswith` at an
+    offset: a memcmp, no copy), and in a block that differs, runs of entries that do not are
+    passed over whole: a refresh changes the stat data of a few entries in a block, not of
+    every one."""
     end = len(old)
+    last = len(offsets) - 1
     differ = 0
     for start in range(12, end, _BLOCK):
         stop = min(start + _BLOCK, end)
-        if data[start:stop] == old[start:stop]:
+        if data.startswith(old[start:stop], start):
             continue
         differ += 1
         i = bisect.bisect_right(offsets, start) - 1
-        while i < len(offsets) - 1 and offsets[i] < stop:
-            at, following = offsets[i], offsets[i + 1]
-            # (ctime, mtime, device, inode: [0, 24); owner, group, size: [28, 40))
-            if data[at + 24 : at + 28] != old[at + 24 : at + 28]:
-                return None
-            if data[at + 40 : following] != old[at + 40 : following]:
-                return None
-            i += 1
+        while i < last and offsets[i] < stop:
+            at = offsets[i]
+            for run in _RUNS:
+                j = min(i + run, last)
+                if data.startswith(old[at : offsets[j]], at):
+                    break
+            else:
+                following = offsets[i + 1]
+                # (ctime, mtime, device, inode: [0, 24); owner, group, size: [28, 40))
+                if not data.startswith(old[at + 24 : at + 28], at + 24):
+                    return None
+                if not data.startswith(old[at + 40 : following], at + 40):
+                    return None
+                j = i + 1
+            i = j
     return differ
 
 
 def _load(
     memo: Path,
-) -> tuple[int, int, bytes, bytes, array.array[int], bytes] | None:
+) -> tuple[int, int, bytes, bytes, array.array[int], memoryview] | None:
     try:  # (a regular file only: never read through a link, never waited on as a FIFO)
         raw = wholefile.read(memo, limit=_LARGEST)
     except OSError:
@@ -119,16 +132,17 @@ def _load(
         return None
     end, count, digest, ext, whole = _HEAD.unpack_from(raw, at)
     at += _HEAD.size
-    if hashlib.sha1(raw[at:], usedforsecurity=False).digest() != whole:
+    view = memoryview(raw)  # (read in place: no copy of its 9 MB at 100,000 files)
+    if hashlib.sha1(view[at:], usedforsecurity=False).digest() != whole:
         return None  # damaged (the key's digest names the first index's bytes, not these)
     offsets = array.array("I")
     size = (count + 1) * offsets.itemsize
     if len(raw) != at + size + end:
         return None
-    offsets.frombytes(raw[at : at + size])
+    offsets.frombytes(view[at : at + size])
     if offsets.itemsize != 4 or offsets[0] != 12 or offsets[-1] != end:
         return None
-    return end, count, digest, ext, offsets, raw[at + size :]
+    return end, count, digest, ext, offsets, view[at + size :]
 
 
 def _store(
