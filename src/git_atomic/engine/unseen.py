@@ -87,7 +87,8 @@ def _blocker(tree: safefs.Tree, chain: Iterable[bytes]) -> tuple[bytes | None, b
 def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snapshot) -> list[bytes]:
     """Files made since the target was captured that a `.gitignore` changed since hides now
     (a `.venv/.gitignore` of `*` beside the virtualenv it came with), or `.git/info/exclude`
-    changed since (anywhere in the tree): the capture did not see
+    or a `core.excludesFile` the tree holds changed since (anywhere in the tree): the capture
+    did not see
     them, the restore puts the rules back, and `apply` takes back those the target's rules do
     not ignore. Only under the folders whose rules changed; only when the target knows when it
     was captured. A worked-out target (an effect taken back) names the windows in which the
@@ -100,6 +101,9 @@ def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snaps
     )
     if infoexclude.changes(infoexclude.read(repo), target.info_exclude):
         folders = [b""]  # .git/info/exclude rules the whole tree
+    excludes = excludes_file_in_tree(repo)
+    if excludes is not None and any(c.path == excludes for c in changes):
+        folders = [b""]  # so does a core.excludesFile the tree holds
     if not folders:
         return []
     found = ignores.ignored_in(repo, folders)
@@ -110,3 +114,19 @@ def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snaps
     born = changedtimes.born_at(repo, listed)
     windows = target.made_within or ((target.captured_at, float("inf")),)
     return [p for p, t in born.items() if any(start < t <= end for start, end in windows)]
+
+
+def excludes_file_in_tree(repo: Repo) -> bytes | None:
+    """Where in the worktree the `core.excludesFile` git reads is (a relative one is read from
+    the top of the worktree: reconcile.rules_key), when it is there: a file a checkpoint holds
+    and a restore writes back like any other. None when it is not set or elsewhere (your
+    global excludes file: configuration, never ours)."""
+    configured = repo.config("core.excludesFile")
+    if not configured:
+        return None
+    root = os.fsencode(repo.root)
+    full = os.path.normpath(os.path.join(root, os.fsencode(os.path.expanduser(configured))))
+    rel = os.path.relpath(full, root)
+    if rel in (b".", b"..") or rel.startswith(b"../"):
+        return None
+    return rel
