@@ -219,11 +219,13 @@ def _take_back(
 ) -> Verdict:
     """Take the turn's own effect back on top of the state now; on an overlap, change nothing.
     `cause`: why, when no gate failed."""
-    from git_atomic.ops import effect, moves
+    from git_atomic.ops import effect, effectsteps, moves
     from git_atomic.ops.operation import Engine
 
     steps = [effect.Step(before, after) for before, after in record.steps]
     found = effect.take_back(ctx.repo, steps, moves.probe(ctx.repo, since=record.started_at))
+    # and the calls that are no step: what a rule hid of what they made is the turn's too
+    found = effectsteps.within_windows(found, turnleft.quiet(record))
     if found.conflicts:
         overlaps = "; ".join(effect.conflict_lines(found))
         message = f"they overlap with later changes ({overlaps}); nothing was changed"

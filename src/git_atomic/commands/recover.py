@@ -439,10 +439,11 @@ def _refuse_if_gone(engine: Engine, op: OpRow) -> None:
 def _take_back_turn(engine: Engine, op: OpRow, done: Recovery) -> None:
     """An agent turn's own changes taken back on top of the state now, as its Stop hook would
     have after a failing gate (judge.py); where they overlap later changes, nothing changes."""
-    from git_atomic.ops import effect, moves
+    from git_atomic.ops import effect, effectsteps, moves
 
     steps = effect.operation_steps(engine.repo, engine.journal, op)
     found = effect.take_back(engine.repo, steps, moves.probe(engine.repo))
+    found = effectsteps.within_windows(found, effectsteps.quiet_windows(op))
     if found.conflicts:
         done.action = Action.OVERLAP
         done.overlaps = effect.conflict_lines(found)

@@ -36,7 +36,7 @@ from git_atomic.core.errors import UsageError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import checkpoint, gitlinks, gitstate, pathcheck, snapshot
-from git_atomic.ops import context, dryrun, effect, moves, output, steps
+from git_atomic.ops import context, dryrun, effect, effectsteps, moves, output, steps
 
 
 def rollback(
@@ -174,6 +174,7 @@ def _take_back(
     remade = _remade_within(ctx, op) if found.made_within else ()
     if remade:  # what `undo` wrote of it again is its effect too (restoreplan: unseen files)
         found = records.replace(found, made_within=(*found.made_within, *remade))
+    found = effectsteps.within_windows(found, effectsteps.quiet_windows(op))  # a turn's calls
     what = f"the effect of {op.name} [{op.id}]"
     if found.target is None:
         return moving.refuse_overlap(

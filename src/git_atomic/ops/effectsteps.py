@@ -5,6 +5,9 @@ back or makes them again."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypeVar
+
 from git_atomic.core import records
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import CheckpointRow, OpRow
@@ -14,6 +17,8 @@ from git_atomic.engine import checkpoint, indexstate
 from git_atomic.engine.git import Repo
 from git_atomic.ops import effecttarget, treemerge
 from git_atomic.ops.refsafter import RefsAfter
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,34 @@ def turn_steps(op: OpRow) -> list[Step]:
     if not isinstance(pairs, list):
         return []
     return [Step(str(b), str(a)) for b, a in pairs if b and a]
+
+
+# The key of an agent turn's journal detail (agents/turnkeys.QUIET_DETAIL) that holds the spans
+# of its calls that are no step.
+QUIET_DETAIL = "quiet_windows"
+
+
+def quiet_windows(op: OpRow) -> tuple[tuple[float, float], ...]:
+    """The spans of an agent turn's calls that changed nothing a checkpoint holds (its journal
+    detail; () for anything else): a shell call whose new files a rule written by an earlier
+    call hides (`make` writes `gen.out`, which `*.out` ignores) is such a call, and what it
+    made is the turn's all the same (unseen.py takes those files within the effect's windows)."""
+    turn = op.details.get("turn") if op.kind == OpKind.AGENT_TURN else None
+    spans = turn.get(QUIET_DETAIL) if isinstance(turn, dict) else None
+    found = []
+    for span in spans if isinstance(spans, list) else []:
+        if isinstance(span, list) and len(span) == 2 and all(isinstance(t, float) for t in span):
+            found.append((float(span[0]), float(span[1])))
+    return tuple(found)
+
+
+def within_windows(found: T, windows: Sequence[tuple[float, float]]) -> T:
+    """A take-back's worked-out target (effect.Outcome) with `windows` among those its effect
+    was made in; as it was where it names none (any file made since its capture is taken)."""
+    made_within = getattr(found, "made_within", ())
+    if not windows or not made_within:
+        return found
+    return records.replace(found, made_within=tuple(dict.fromkeys((*made_within, *windows))))
 
 
 def end_state(repo: Repo, row: CheckpointRow) -> str:
