@@ -273,6 +273,12 @@ def _finish_restore(engine: Engine, op_id: str | None, intent: dict[str, Any]) -
         own_branches=bool(intent.get("own_branches", False)),
         rescue_sha=intent.get("rescue"),
         started_from=intent.get("from"),
+        # An effect's windows: what its rules hid that it made goes as the killed move's would
+        made_within=tuple(
+            (float(w[0]), float(w[1]))
+            for w in intent.get("within") or []
+            if isinstance(w, list) and len(w) == 2 and all(isinstance(t, float) for t in w)
+        ),
     )
 
 

@@ -291,6 +291,7 @@ class Engine:
             own_branches=own_branches,
             rescue_sha=rescue_sha,
             started_from=probe.commit if probe is not None else started_from,
+            made_within=made_within,
         )
         failpoints.hit(f"{event}:before-rescue")
         try:
@@ -320,7 +321,7 @@ class Engine:
             if started_from is not None:
                 since = self._loaded(started_from)
         else:
-            current = rescue.probe_half_restored(self.ctx)
+            current = rescue.probe_half_restored(self.ctx, target, paths)
             since = checkpoint.load(self.repo, rescue_sha)
         failpoints.hit(f"{event}:after-rescue")
         # Folders the operation moved, with the files no checkpoint holds in them: moved back.
@@ -365,9 +366,11 @@ class Engine:
         own_branches: bool = False,
         rescue_sha: str | None = None,
         started_from: str | None = None,
+        made_within: tuple[tuple[float, float], ...] = (),
     ) -> dict[str, object]:
         """The restore's intent, recorded before anything of it is done (`recover` finishes
-        it); returned for the restore to add its rescue to."""
+        it, with the effect's windows `made_within` too); returned for the restore to add its
+        rescue to."""
         intent: dict[str, object] = {
             "action": IntentAction.RESTORE,
             "target": target_sha,
@@ -378,6 +381,8 @@ class Engine:
             "rescue": rescue_sha,
             "from": started_from,
         }
+        if made_within:
+            intent["within"] = [list(w) for w in made_within]
         if op_id is None:  # no operation's record names the folder: `recover` finds it here
             with contextlib.suppress(OSError):
                 intent[context.ROOT_KEY] = context.root_identity(self.repo)

@@ -148,11 +148,20 @@ def _budget_before(repo: Repo, target: Snapshot) -> tuple[int | None] | None:
     return (budget_of(raw[0], raw[1]),)
 
 
-def probe_half_restored(ctx: Context) -> Snapshot:
+def probe_half_restored(
+    ctx: Context, target: Snapshot | None = None, paths: Sequence[bytes] = ()
+) -> Snapshot:
     """The tree as a restore a crash interrupted left it (its rescue was saved already): only
-    read, with no ref, so `undo` still finds the state before the restore."""
+    read, with no ref, so `undo` still finds the state before the restore. With its `target`
+    (and `paths`), the files git ignores now that the restore takes away are read too, as its
+    rescue read them (`save`): files the state being left hid behind rules it changed (a
+    virtualenv's own `.gitignore`), which a probe without them would leave behind."""
+    repo = ctx.repo
+    also = None
+    if target is not None:
+        also = lambda tree: unseen.overwritten_ignored(repo, tree, target, paths)  # noqa: E731
     return snapshot.capture(
-        ctx.repo, message="git-atomic probe", ref=None, allow_unmerged=True
+        repo, message="git-atomic probe", ref=None, allow_unmerged=True, also_capture=also
     ).snapshot
 
 
