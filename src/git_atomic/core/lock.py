@@ -138,6 +138,8 @@ class WorktreeLock:
                     raise _busy(holder) from None
                 if deadline is None or time.monotonic() >= deadline:
                     raise _busy(holder) from None
+                if _runs_us(holder.pid):
+                    raise _waits_for_us(holder) from None
                 if interrupted is not None and (signum := interrupted()) is not None:
                     why = f"interrupted while waiting for pid {holder.pid}; nothing changed"
                     raise Interrupted(why, signum=signum) from None
@@ -184,6 +186,37 @@ class WorktreeLock:
         if self.held:
             self._remove_ours()
             self.held = False
+
+
+def _parent_of(pid: int) -> int:
+    """The parent of process `pid` (0 where it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return int(fh.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _runs_us(pid: int) -> bool:
+    """Whether `pid` is this process's parent, or its parent's, and so on up: the git-atomic
+    whose command or gate started us (`git atomic run -- make`, where `make` runs `git atomic
+    run --wait`). It ends only after we do, so waiting for it would never end."""
+    here, seen = os.getppid(), set()
+    while here > 1 and here not in seen:
+        if here == pid:
+            return True
+        seen.add(here)
+        here = _parent_of(here)
+    return False
+
+
+def _waits_for_us(holder: Holder) -> BusyError:
+    return BusyError(
+        f"the git-atomic working in this worktree (pid {holder.pid}, `{holder.command}`) is "
+        "the one running this command: it ends only after this one does, so this one does "
+        "not wait for it",
+        hint="run it outside that git-atomic's command and gates",
+    )
 
 
 def _busy(holder: Holder) -> BusyError:
