@@ -11,6 +11,7 @@ on the disk (test_permissions_back.py: the attributes a file has stay with it)."
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -74,3 +75,55 @@ def test_a_restore_asks_no_process_id_nor_a_file_object_nor_an_open_for_attribut
     for call in ("getpid", "ioctl", "lseek", "flistxattr"):
         more = many.get(call, 0) - few.get(call, 0)
         assert more < changed / 4, (call, few.get(call, 0), many.get(call, 0))
+
+
+def test_a_file_compared_before_it_is_replaced_is_read_once_and_looked_at_once(
+    tmp_path: Path,
+) -> None:
+    """Each file the restore removes or writes over is compared with the rescue first: its
+    `lstat` taken by the caller is the one the compare starts from (not a second one just
+    after), and its bytes are read in one `pread` when they fit in one (no read more to find
+    the end: the status data looked at again after the read says whether it grew). What it
+    saves: a `pread` and a `newfstatat` per file, 3,000 calls of a large rollback at 100,000
+    files. The rollback stays exact on the disk (bytes, modes, folders)."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    probe = subprocess.run(["strace", "-c", "-o", "/dev/null", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("strace may not trace here")
+    repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    for i in range(FILES):
+        repo.write(f"d{i % 6}/f{i}", b"one\n" * (i + 1))
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "files")
+    for _ in range(2):  # the scan index and the walk kept: the steady state
+        repo.atomic("begin", "b", check=0)
+        repo.atomic("abort", check=0)
+    disk = _on_disk(repo.path)
+    few = _abort_of(repo, 2, tmp_path / "few")
+    assert _on_disk(repo.path) == disk
+    many = _abort_of(repo, FILES, tmp_path / "many")
+    assert _on_disk(repo.path) == disk
+    # Compared: the files written over, and the new files removed.
+    compared = FILES + FILES // 2 - (2 + 1)
+    reads = many.get("pread64", 0) - few.get("pread64", 0)
+    assert reads <= compared * 1.1, (reads, compared)
+    looks = many.get("newfstatat", 0) - few.get("newfstatat", 0)
+    # All the main thread's per changed file: the capture's, the plan's, the restore's. Was
+    # 13.9 per file (1,209 for 87) with the second look, 12.9 without.
+    assert looks <= compared * 13.4, (looks, compared)
+
+
+def _on_disk(root: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file under `root` but `.git`: its mode and bytes; every folder: its mode."""
+    found: dict[str, tuple[int, bytes]] = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not (folder == str(root) and d == ".git")]
+        for name in dirs:
+            path = os.path.join(folder, name)
+            found[os.path.relpath(path, root) + "/"] = (os.lstat(path).st_mode, b"")
+        for name in files:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as fh:
+                found[os.path.relpath(path, root)] = (os.lstat(path).st_mode, fh.read())
+    return found

@@ -135,13 +135,13 @@ def _remove(
     emptied: set[bytes] = set()
     for c in sorted(removals, key=lambda c: c.path, reverse=True):
         try:
-            kind = tree.kind(c.path)
-            if kind is None:
+            there = tree.lstat(c.path)
+            if there is None:
                 continue  # not there, or beyond a link (the link has its own entry)
-            if kind == stat.S_IFDIR:
+            if stat.S_ISDIR(there.st_mode):
                 outcome.cannot(c.path, "it is a folder now")
                 continue
-            found = unchanged.remove(tree, c.path, _was(c, kept))
+            found = unchanged.remove(tree, c.path, _was(c, kept), there=there)
         except OSError as exc:  # the system refuses (a read-only folder, an immutable file)
             outcome.cannot(c.path, _why(exc))
             continue
@@ -320,7 +320,9 @@ def _made_way(
         return False
     # What the plan starts from holds nothing here for an added path (or for one whose
     # old kind was removed above): anything there now is someone else's.
-    return kind is None or kind == stat.S_IFDIR or _removed(tree, c, outcome, kept, held)
+    return (
+        kind is None or kind == stat.S_IFDIR or _removed(tree, c, outcome, kept, held, there=there)
+    )
 
 
 def _make_target_folders(
@@ -359,12 +361,15 @@ def _removed(
     outcome: Outcome,
     kept: Kept_,
     held: list[safefs.Taken] | None = None,
+    *,
+    there: os.stat_result | None = None,
 ) -> bool:
     """Make way for the write of `c` over what is there: only a modified path's old file or
-    link, still as the plan's start holds it."""
+    link, still as the plan's start holds it. `there`: the caller's `lstat` of it."""
     if (
         c.status == "M"
-        and unchanged.remove(tree, c.path, _was(c, kept), hold=held) is not unchanged.Found.CHANGED
+        and unchanged.remove(tree, c.path, _was(c, kept), hold=held, there=there)
+        is not unchanged.Found.CHANGED
     ):
         return True
     outcome.left.append(c.path)

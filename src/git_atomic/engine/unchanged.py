@@ -58,16 +58,24 @@ class Expected:
 
 
 def remove(
-    tree: safefs.Tree, rel: bytes, expected: Expected, *, hold: list[safefs.Taken] | None = None
+    tree: safefs.Tree,
+    rel: bytes,
+    expected: Expected,
+    *,
+    hold: list[safefs.Taken] | None = None,
+    there: os.stat_result | None = None,
 ) -> Found:
     """Remove the file or link at `rel` if it is still `expected`: GONE when nothing is there,
     SAME once removed, CHANGED (and nothing removed) otherwise. A folder is CHANGED. `hold`:
-    kept aside until the caller drops it or gives it back (`safefs.Tree.take`)."""
+    kept aside until the caller drops it or gives it back (`safefs.Tree.take`). `there`: the
+    caller's `lstat` of `rel` (`Tree.lstat`, just before), which the compare starts from
+    instead of one more: what it says is checked against the file opened and looked at again
+    after its bytes are read, so one older by a few calls decides nothing alone."""
     where = _where(tree, rel)
     if where is None:
         return Found.GONE
     dir_fd, name = where
-    seen = _look(dir_fd, name, expected)
+    seen = _look(dir_fd, name, expected, there)
     if isinstance(seen, Found):
         return seen
     failpoints.hit("restore:before-removal")
@@ -146,9 +154,13 @@ def _where(tree: safefs.Tree, rel: bytes) -> tuple[int, bytes] | None:
     return None if fd is None else (fd, name)
 
 
-def _look(dir_fd: int, name: bytes, expected: Expected) -> Found | os.stat_result:
-    """GONE, CHANGED, or the status data of what is there when it is `expected`."""
-    st = safefs.lstat_at(dir_fd, name)
+def _look(
+    dir_fd: int, name: bytes, expected: Expected, there: os.stat_result | None = None
+) -> Found | os.stat_result:
+    """GONE, CHANGED, or the status data of what is there when it is `expected`. `there`: an
+    `lstat` of it the caller just took. A file opened is compared with it (another file put
+    at the name since: CHANGED), a link read is looked at again after (`again`)."""
+    st = there if there is not None else safefs.lstat_at(dir_fd, name)
     if st is None:
         return Found.GONE
     if _mode_of(st) != expected.mode:
@@ -195,7 +207,12 @@ def _same_bytes(fd: int, seen: os.stat_result, expected: Expected) -> bool:
         h = hashlib.sha256() if len(oid) == 64 else hashlib.sha1()
         h.update(b"blob %d\0" % seen.st_size)
     size = 0
-    while chunk := os.pread(fd, _CHUNK, size):
+    # Read to the size its status data says, no further: bytes written past it since change
+    # that status data, which is compared again once read (no read more to meet the end).
+    while size < seen.st_size or not size:
+        chunk = os.pread(fd, _CHUNK, size)
+        if not chunk:
+            break
         h.update(chunk)
         size += len(chunk)
         if size > seen.st_size:
