@@ -320,9 +320,7 @@ def _made_way(
         return False
     # What the plan starts from holds nothing here for an added path (or for one whose
     # old kind was removed above): anything there now is someone else's.
-    return (
-        kind is None or kind == stat.S_IFDIR or _removed(tree, c, outcome, kept, held, there=there)
-    )
+    return kind is None or kind == stat.S_IFDIR or _removed(tree, c, outcome, kept, held, there)
 
 
 def _make_target_folders(
@@ -361,17 +359,14 @@ def _removed(
     outcome: Outcome,
     kept: Kept_,
     held: list[safefs.Taken] | None = None,
-    *,
     there: os.stat_result | None = None,
 ) -> bool:
     """Make way for the write of `c` over what is there: only a modified path's old file or
     link, still as the plan's start holds it. `there`: the caller's `lstat` of it."""
-    if (
-        c.status == "M"
-        and unchanged.remove(tree, c.path, _was(c, kept), hold=held, there=there)
-        is not unchanged.Found.CHANGED
-    ):
-        return True
+    if c.status == "M":
+        found = unchanged.remove(tree, c.path, _was(c, kept), hold=held, there=there)
+        if found is not unchanged.Found.CHANGED:
+            return True
     outcome.left.append(c.path)
     return False
 
