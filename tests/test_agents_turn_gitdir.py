@@ -212,7 +212,7 @@ def test_the_ref_folders_a_turns_bisect_left_go_with_its_take_back(
 
 
 def _git_dir_paths(repo: GitRepo) -> set[str]:
-    """git_dir_paths, less the marks of the open turns (turnmarks.OPEN_MARKS, ours)."""
+    """git_dir_paths, less the marks of the open turns (turnstate.OPEN_MARKS, ours)."""
     return {p for p in git_dir_paths(repo.path / ".git") if not p.startswith("atomic-open-turns")}
 
 

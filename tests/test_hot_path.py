@@ -72,6 +72,9 @@ BEFORE_SCAN = {
         ".engine.scantree",  # its new tree from the files that changed
         ".engine.stalls",  # its look at the rule files git would wait on (tiny: os, stat)
         ".engine.watcher",  # the scan asks Watchman first, when it runs (perfwatch)
+        ".engine.watchmanlink",  # (over its socket: split from watcher.py)
+        ".engine.branchesours",  # the branch symrefs of ours gitlinks.py looks for (tiny)
+        ".engine.fdcalls",  # safefs.py's calls on a file it opened (tiny: os, stat)
     )
 }
 # The rest of `begin` and `checkpoint`, imported while the scan runs (begin) or before it
@@ -134,6 +137,8 @@ SESSION = BEFORE_SCAN | {
         ".ops.context",
         ".ops.gates",
         ".ops.operation",
+        ".ops.rollbackop",  # an operation's own rollback (split from operation.py)
+        ".ops.journalgone",  # a journal gone told from one never kept (context.open_journal)
         ".ops.gitdirback",  # what a PRE-OP notes of the git dir beside its checkpoint (lstat)
         ".ops.output",
         ".ops.phasecommit",
@@ -189,6 +194,7 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         # a turn whose record a call removed, rebuilt from its refs: asked at its first call
         ".agents.turnorphans",
         ".agents.turnstate",
+        ".agents.turnmarks",  # the marks of open turns (split from turnstate.py)
         ".commands.agents",
     )
 }

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic.engine import safefs
+from git_atomic.engine import fdcalls, safefs
 
 
 @pytest.fixture
@@ -88,13 +88,13 @@ def test_a_file_has_its_mode_before_any_byte_is_written(
     the mode is the file's before its first byte."""
     root, _out = trees
     seen: list[int] = []
-    real_write_all = safefs._write_all
+    real_write_all = fdcalls.write_all
 
     def watched(fd: int, data: bytes) -> None:
         seen.append(stat.S_IMODE(os.fstat(fd).st_mode))
         real_write_all(fd, data)
 
-    monkeypatch.setattr(safefs, "_write_all", watched)
+    monkeypatch.setattr(fdcalls, "write_all", watched)
     with safefs.Tree(os.fsencode(root)) as tree:
         tree.write(b"a/new.txt", b"bytes\n", mode)
     assert seen == [mode]

@@ -61,9 +61,9 @@ _WRITERS: dict[str, tuple[str, Callable[[Path], Path]]] = {
 
 
 def turnstate_marks() -> str:
-    from git_atomic.agents import turnmarks
+    from git_atomic.agents import turnstate
 
-    return turnmarks.OPEN_MARKS
+    return turnstate.OPEN_MARKS
 
 
 def session_key(session: str) -> str:

@@ -116,7 +116,7 @@ def _lost(repo: git.Repo, session: str, worktree: str, mark: Mapping[str, str]) 
     not passed over as a turn that changed nothing; there is nothing to take back from."""
     from git_atomic.agents import judge
 
-    turnmarks.unmark(repo.state_dir, session, worktree)
+    turnstate.unmark(repo.state_dir, session, worktree)
     op_id = mark.get("op_id", "")
     record = new_record(op_id, session, mark.get("platform", ""), repo.root)
     gone = (

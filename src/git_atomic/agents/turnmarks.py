@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
 from pathlib import Path
 from typing import Final
 
@@ -15,38 +14,16 @@ from git_atomic.core import records, wholefile
 
 _MARK_LIMIT: Final = 64 << 10
 
-# Beside our folder, in the common git dir: one small file per open turn (session and
-# worktree), written at its first call and removed with its record. A call that removes both
-# the record and the turn's refs (`rm -rf .git/atomic` and `git update-ref -d` of refs/atomic/)
-# leaves it, so the turn's end says what is gone instead of passing as a turn that changed
-# nothing. git never copies it (a clone, a fetch), and it costs a file per turn, no git.
-OPEN_MARKS: Final = "atomic-open-turns"
 # In `Record.extra`, as turnstate.REBUILT: what of the turn was lost before it went on
 # (`lost_start`).
 LOST: Final = "lost"
-
-
-def _marks_folder(state_dir: Path, *, make: bool) -> Path | None:
-    """The marks' folder; None where it is not a real folder (never followed through a link)
-    or, without `make`, is missing."""
-    folder = state_dir.parent / OPEN_MARKS
-    try:
-        if stat.S_ISDIR(os.lstat(folder).st_mode):
-            return folder
-        return None
-    except FileNotFoundError:
-        if not make:
-            return None
-    with contextlib.suppress(FileExistsError):
-        folder.mkdir()
-    return folder if os.path.isdir(folder) and not os.path.islink(folder) else None
 
 
 def mark_open(state_dir: Path, worktree: str, record: turnstate.Record) -> None:
     """Note that `record`'s turn is open (best effort: a git dir we cannot write only loses
     the note)."""
     with contextlib.suppress(OSError):
-        folder = _marks_folder(state_dir, make=True)
+        folder = turnstate.marks_folder(state_dir, make=True)
         if folder is None:
             return
         noted = json.dumps({"op_id": record.op_id, "platform": record.platform}) + "\n"
@@ -57,7 +34,7 @@ def mark_open(state_dir: Path, worktree: str, record: turnstate.Record) -> None:
 def open_marks(state_dir: Path, session: str) -> dict[str, dict[str, str]]:
     """The turns `mark_open` noted for `session` (worktree: what it noted): one directory
     listing, none where no turn was ever marked."""
-    folder = _marks_folder(state_dir, make=False)
+    folder = turnstate.marks_folder(state_dir, make=False)
     if folder is None:
         return {}
     prefix = turnstate.session_key(session) + "."
@@ -77,7 +54,7 @@ def open_marks(state_dir: Path, session: str) -> dict[str, dict[str, str]]:
 
 def marked_turns(state_dir: Path) -> set[str]:
     """The turns of every session that `mark_open` noted (for `gc`: their refs stay)."""
-    folder = _marks_folder(state_dir, make=False)
+    folder = turnstate.marks_folder(state_dir, make=False)
     found: set[str] = set()
     if folder is None:
         return found
@@ -87,13 +64,6 @@ def marked_turns(state_dir: Path) -> set[str]:
                 noted = json.loads(wholefile.read(folder / name, limit=_MARK_LIMIT))
                 found.add(str(noted.get("op_id", "")))
     return found
-
-
-def unmark(state_dir: Path, session: str, worktree: str) -> None:
-    folder = _marks_folder(state_dir, make=False)
-    if folder is not None:
-        with contextlib.suppress(OSError):
-            (folder / f"{turnstate.session_key(session)}.{worktree}").unlink()
 
 
 def lost_start(state_dir: Path, worktree: str, record: turnstate.Record) -> turnstate.Record:
@@ -114,7 +84,7 @@ def lost_start(state_dir: Path, worktree: str, record: turnstate.Record) -> turn
 def forget_abandoned_marks(state_dir: Path, cutoff: float) -> int:
     """Remove the marks (`mark_open`) of turns whose record is gone and that no hook call wrote
     since `cutoff`: a session that never came back to end the turn. How many went."""
-    folder = _marks_folder(state_dir, make=False)
+    folder = turnstate.marks_folder(state_dir, make=False)
     gone = 0
     if folder is None:
         return gone

@@ -173,6 +173,37 @@ def turn_message(worktree: str, record: Record, what: str) -> str:
     return f"git-atomic turn {what}: {record.platform} [{record.op_id}] {tag}"
 
 
+# Beside our folder, in the common git dir: one small file per open turn (session and
+# worktree), written at its first call and removed with its record. A call that removes both
+# the record and the turn's refs (`rm -rf .git/atomic` and `git update-ref -d` of refs/atomic/)
+# leaves it, so the turn's end says what is gone instead of passing as a turn that changed
+# nothing. git never copies it (a clone, a fetch), and it costs a file per turn, no git.
+OPEN_MARKS: Final = "atomic-open-turns"
+
+
+def marks_folder(state_dir: Path, *, make: bool) -> Path | None:
+    """The marks' folder; None where it is not a real folder (never followed through a link)
+    or, without `make`, is missing."""
+    folder = state_dir.parent / OPEN_MARKS
+    try:
+        if stat.S_ISDIR(os.lstat(folder).st_mode):
+            return folder
+        return None
+    except FileNotFoundError:
+        if not make:
+            return None
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir()
+    return folder if os.path.isdir(folder) and not os.path.islink(folder) else None
+
+
+def unmark(state_dir: Path, session: str, worktree: str) -> None:
+    folder = marks_folder(state_dir, make=False)
+    if folder is not None:
+        with contextlib.suppress(OSError):
+            (folder / f"{session_key(session)}.{worktree}").unlink()
+
+
 # The most of a state file read: far more than any we write (a record of thousands of steps),
 # far less than one another hand made huge would cost a hook call's memory.
 _RECORD_LIMIT: Final = 64 << 20
@@ -261,9 +292,7 @@ class Slot:
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
         self.forget()
-        from git_atomic.agents import turnmarks  # (a turn's end only)
-
-        turnmarks.unmark(self.state_dir, self.session, self.worktree)
+        unmark(self.state_dir, self.session, self.worktree)
 
 
 _OPEN: Final = b"open\n"  # in a slot's lock file while its turn is open (Slot)

@@ -174,7 +174,7 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
     scratch.remove_dead(repo.state_dir / "tmp")
     trash.empty_folder(repo.state_dir / "trash")  # a killed emptier's leftovers
     scratch.remove_dead_asides(
-        repo.state_dir, repo.common_dir / turnmarks.OPEN_MARKS, git_dir=repo.git_dir
+        repo.state_dir, repo.common_dir / turnstate.OPEN_MARKS, git_dir=repo.git_dir
     )
     dotgit.remove_left(repo)  # a `.git` written back by a restore killed before its rename
     gitlinks.remove_left(repo.git_dir, repo.common_dir)  # a ref, HEAD, commondir: the same

@@ -20,7 +20,7 @@ import time
 from typing import Any, Final
 
 from git_atomic.agents import turnkeys
-from git_atomic.agents.turnmarks import OPEN_MARKS
+from git_atomic.agents.turnstate import OPEN_MARKS
 from git_atomic.core import children, failpoints
 from git_atomic.core.errors import AtomicError, BusyError, GitError, RefusedError
 from git_atomic.core.journalrows import OpRow, Owner

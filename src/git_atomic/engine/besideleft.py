@@ -23,31 +23,10 @@ from typing import Final
 
 from git_atomic.core.lock import process_alive
 from git_atomic.engine import safefs
+from git_atomic.engine.besidenote import BESIDE, NOTE
 
-NOTE: Final = "beside-"  # in the scratch folder: `beside-<pid>-<n>`
-BESIDE: Final = b".git-atomic-removed-"  # the file moved aside: `<BESIDE><pid>-<n>`
 _NOTE: Final = re.compile(r"beside-(\d+)-(\d+)")
 _MOST: Final = 1 << 16  # a note's size at most (a folder's path and a name)
-
-
-def note(aside_fd: int | None, pid: int, n: int, folder: bytes | None, name: bytes) -> None:
-    """Noted before `name` of `folder` (from the worktree's top) is moved aside beside
-    itself; nothing where there is no scratch folder open or the folder is not known."""
-    if aside_fd is None or folder is None:
-        return
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
-    with contextlib.suppress(OSError):
-        fd = os.open(f"{NOTE}{pid}-{n}", flags, 0o644, dir_fd=aside_fd)
-        with open(fd, "wb") as fh:
-            fh.write(folder + b"\0" + name)
-
-
-def forget(aside_fd: int | None, moved: bytes) -> None:
-    """The note of the file moved aside as `moved`, removed (it was removed or put back)."""
-    if aside_fd is None or not moved.startswith(BESIDE):
-        return
-    with contextlib.suppress(OSError):
-        os.unlink(os.fsencode(NOTE) + moved[len(BESIDE) :], dir_fd=aside_fd)
 
 
 def sweep(root: Path, tmp: Path) -> list[str]:

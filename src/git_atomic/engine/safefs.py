@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, NamedTuple
 
+from git_atomic.engine import fdcalls
+
 if TYPE_CHECKING:
     from git_atomic.engine.trash import Bin
 
@@ -151,16 +153,16 @@ class Tree:
         return False
 
     def _note_beside(self, dir_fd: int, name: bytes) -> None:
-        from git_atomic.engine import besideleft
+        from git_atomic.engine import besidenote
 
         folder = next((rel for rel, fd in self._fds.items() if fd == dir_fd), None)
-        besideleft.note(self._aside_fd, self._pid, self._taken, folder, name)
+        besidenote.note(self._aside_fd, self._pid, self._taken, folder, name)
 
     def _forget_beside(self, moved: bytes) -> None:
         if moved.startswith(b".git-atomic-"):
-            from git_atomic.engine import besideleft
+            from git_atomic.engine import besidenote
 
-            besideleft.forget(self._aside_fd, moved)
+            besidenote.forget(self._aside_fd, moved)
 
     def drop(self, taken: Taken) -> None:
         """What `take` held, removed for good."""
@@ -248,7 +250,7 @@ class Tree:
         if fd is None:
             raise Blocked(rel)
         if made:
-            _give(fd, _owner_of(parent_fd))
+            fdcalls.give(fd, fdcalls.owner_of(parent_fd))
             self.made.append(rel)
         return fd
 
@@ -509,14 +511,14 @@ class Tree:
         open_fd: int | None = fd
         try:
             if owner is not None:
-                _give(fd, owner, group_too=True)
+                fdcalls.give(fd, owner, group_too=True)
             else:
-                _give(fd, _owner_of(fd_dir))
+                fdcalls.give(fd, fdcalls.owner_of(fd_dir))
             os.fchmod(fd, mode)
             for key, value in attributes:
                 with contextlib.suppress(OSError):
                     os.setxattr(fd, key, value)
-            _write_all(fd, data)
+            fdcalls.write_all(fd, data)
             open_fd = None
             os.close(fd)
         except BaseException:  # a full disk: no file cut short stands at `rel`
@@ -540,7 +542,7 @@ class Tree:
         if fd_dir is None:
             raise Blocked(parent)
         os.symlink(target, name, dir_fd=fd_dir)
-        uid, gid = _owner_of(fd_dir)
+        uid, gid = fdcalls.owner_of(fd_dir)
         with contextlib.suppress(OSError):  # as _give, for the link itself; best effort
             if os.stat(name, dir_fd=fd_dir, follow_symlinks=False).st_uid != uid:
                 os.chown(name, uid, gid, dir_fd=fd_dir, follow_symlinks=False)
@@ -555,13 +557,13 @@ class Tree:
         try:
             fd = os.open(where[1], _FILE_FLAGS, dir_fd=where[0])
         except PermissionError:
-            return _chmod_unreadable(where[0], where[1], mode)
+            return fdcalls.chmod_unreadable(where[0], where[1], mode)
         except OSError as exc:
             if exc.errno in _NOT_THERE:
                 return False
             raise
         try:
-            if not _own_file(os.fstat(fd)):
+            if not fdcalls.own_file(os.fstat(fd)):
                 return False
             os.fchmod(fd, mode)
         finally:
@@ -578,51 +580,6 @@ def lstat_at(dir_fd: int, name: bytes) -> os.stat_result | None:
         if exc.errno in _NOT_THERE:
             return None
         raise
-
-
-def _chmod_unreadable(dir_fd: int, name: bytes, mode: int) -> bool:
-    """A file we may not open for reading (mode 000): Linux's `O_PATH` names the file itself
-    (never a link's target), and its `/proc/self/fd` entry takes a chmod."""
-    if not hasattr(os, "O_PATH"):
-        raise PermissionError(errno.EACCES, "cannot change the mode of an unreadable file", name)
-    fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
-    try:
-        if not _own_file(os.fstat(fd)):
-            return False
-        os.chmod(f"/proc/self/fd/{fd}", mode)
-    finally:
-        os.close(fd)
-    return True
-
-
-def _owner_of(fd: int) -> tuple[int, int]:
-    st = os.fstat(fd)
-    return st.st_uid, st.st_gid
-
-
-def _give(fd: int, owner: tuple[int, int], *, group_too: bool = False) -> None:
-    """The new file or folder open as `fd` given to `owner` where it is not its owner's and we
-    may (root may; anyone else keeps what they made); `group_too`: also where only its group
-    is another (the file it replaces had it). Before a file's mode is set: a chown may clear
-    bits of it."""
-    st = os.fstat(fd)
-    if (st.st_uid, st.st_gid) == owner or (st.st_uid == owner[0] and not group_too):
-        return
-    # Best effort: anyone but root may not (EPERM), and a file system that keeps no owners
-    # (vfat, some FUSE mounts) may refuse otherwise; the file is written all the same.
-    with contextlib.suppress(OSError):
-        os.fchown(fd, *owner)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    """All of `data` to the file open as `fd` (a write may take part of it)."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _own_file(st: os.stat_result) -> bool:
-    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1
 
 
 def _split(rel: bytes) -> tuple[bytes, bytes]:
