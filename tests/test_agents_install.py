@@ -14,12 +14,18 @@ from typing import Any
 import pytest
 
 from git_atomic.agents import claude_code, hookfiles
-from git_atomic.agents.claude_settings import COMMAND, LAYOUT, desired_hooks, settings_path
+from git_atomic.agents.claude_settings import (
+    COMMAND,
+    FILE_TOOL_PATTERN,
+    LAYOUT,
+    desired_hooks,
+    settings_path,
+)
 from git_atomic.commands.agents import ADAPTERS, _adapter, hooks_install, hooks_uninstall
 from git_atomic.core.errors import ConfigError, Exit, UsageError
 from testing.gitrepo import GitRepo
 
-MATCHER = "Edit|Write|MultiEdit|NotebookEdit|Bash|PowerShell|mcp__.*"
+MATCHER = FILE_TOOL_PATTERN
 GUARD = LAYOUT.guard
 
 # A project that already has settings and hooks of its own (shapes from Claude Code's docs).

@@ -10,7 +10,13 @@ from git_atomic.agents.hookfiles import Event, Layout
 
 # Tools that can change the tree: the file tools, the shells (a command can change anything) and
 # every MCP tool (a server's tool may write; a call that changed nothing costs two checkpoints).
-FILE_TOOL_PATTERN: Final = "Edit|Write|MultiEdit|NotebookEdit|Bash|PowerShell|mcp__.*"
+# Copilot CLI runs this file too, testing a matcher that is a regular expression against a
+# tool's Claude name (`bash` is `Bash`, `edit` and `apply_patch` `Edit`, `create` `Write`) or,
+# for a tool with none, its own: `write_bash`/`write_powershell` type into a running shell, and
+# its MCP tools are `<server>-<tool>` (no tool of Claude Code's has a `-` in its name).
+FILE_TOOL_PATTERN: Final = (
+    "Edit|Write|MultiEdit|NotebookEdit|Bash|PowerShell|mcp__.*|write_bash|write_powershell|.+-.+"
+)
 # Long enough for the gates (the SPEC's example gate allows 900 s), short for the tool calls.
 TOOL_TIMEOUT: Final = 60
 STOP_TIMEOUT: Final = 1800
