@@ -1,4 +1,5 @@
-"""Copilot CLI running `.claude/settings.json`: which of its tools our matcher lets through.
+"""Copilot CLI against its hooks reference: which of its tools the matcher of
+`.claude/settings.json` lets through, and what its own hooks file tells the model.
 
 Its hooks reference (docs.github.com/en/copilot/reference/hooks-reference, "Claude-format
 matchers"): a PascalCase `PreToolUse` entry's matcher, when it is a regular expression, is
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from typing import Any
 
 import pytest
 
-from testing.agents import hook_answer
+from testing.agents import hook_answer, platform_hook
 from testing.gitrepo import GitRepo
 
 # Copilot's tools with no Claude name that may change files, and an input of each.
@@ -73,3 +75,27 @@ def test_what_such_a_call_wrote_is_the_turns_judged_and_taken_back(
     answer = _copilot(repo, "Stop", session, stop_hook_active=False)
     assert answer.get("decision") == "block", answer
     assert not (repo.path / "bad").exists()  # taken back, on disk
+
+
+def test_copilots_own_hooks_tell_the_model_what_a_call_left_unprotected(repo: GitRepo) -> None:
+    """`.github/hooks/git-atomic.json`: Copilot appends a `postToolUse` hook's
+    `additionalContext` to the call's result the model reads (the same reference, "postToolUse
+    output"). A checkpoint after a call that could not be taken (unmerged paths of yours) was
+    said on stderr only, Copilot's log: the model went on unaware. Said to both now."""
+
+    def copilot(event: str, **fields: Any) -> subprocess.CompletedProcess[str]:
+        payload = {"sessionId": "s-0e02", "timestamp": 1, "cwd": str(repo.path), **fields}
+        return platform_hook(repo, "copilot", event, payload)
+
+    args = json.dumps({"command": "make"})
+    copilot("userPromptSubmitted", prompt="make it")
+    copilot("preToolUse", toolName="bash", toolArgs=args)
+    blob = repo.git("hash-object", "-w", "--stdin", input=b"a\n").strip()
+    staged = "".join(f"100644 {blob} {n}\tconflicted\n" for n in (1, 2, 3))
+    repo.git("update-index", "--index-info", input=staged.encode())
+    repo.write("made", b"by the call\n")
+    after = copilot("postToolUse", toolName="bash", toolArgs=args)
+    told = json.loads(after.stdout)["additionalContext"]
+    assert told.startswith("git-atomic: ") and "deferred" in told and "unmerged" in told, told
+    assert told in after.stderr, after.stderr  # the person's log still has it
+    assert (repo.path / "made").read_bytes() == b"by the call\n"  # a note, nothing undone

@@ -8,9 +8,11 @@
 | agentStop | the turn is judged; `decision: "block"` with `reason` is queued as the next prompt |
 | sessionEnd | the turn is closed, not judged |
 
-Copilot reads only a permission decision from tool hooks, so what the model cannot be told
-there goes to stderr (Copilot's log). `toolArgs` is a JSON string. The page is in
-docs/agents.md.
+Copilot reads a permission decision from `preToolUse` and `additionalContext` from
+`postToolUse` (appended to the call's result the model reads; a command `postToolUseFailure`
+hook gives it only by its exit status 2, which our `|| true` hides): what the model cannot be
+told goes to stderr (Copilot's log), and a note after a call to both. `toolArgs` is a JSON
+string. The page is in docs/agents.md.
 
 Each event carries its session's `sessionId`: a session that submitted a prompt has its turns
 of its own, so two Copilot sessions in one worktree no longer judge each other's calls. A
@@ -103,7 +105,12 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 note = turn.before(repo, LAYOUT.platform, call)
             else:
                 note = turn.after(repo, call)
-            return HookResult(0, "", f"git-atomic: {note}\n") if note else QUIET
+            if not note:
+                return QUIET
+            text = f"git-atomic: {note}"
+            if event == "postToolUse":  # appended to the call's result, which the model reads
+                return tell.reply({"additionalContext": text}, stderr=text + "\n")
+            return HookResult(0, "", text + "\n")
         if event == "userPromptSubmitted":
             remember(repo.state_dir, session, PROMPTED)
             closed = turnend.close(repo, session, "it ended without agentStop", prompt=True)
