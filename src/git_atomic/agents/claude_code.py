@@ -6,7 +6,7 @@ git-atomic is said with exit 0.
 
 | event | what the engine does |
 | --- | --- |
-| UserPromptSubmit | a turn left open (no `Stop` came) is closed; a pending note goes out |
+| UserPromptSubmit | a turn left open is closed, a note goes out (a Codex subagent's: nothing) |
 | PreToolUse | before a file-changing call: the turn opens, a window opens |
 | PostToolUse, PostToolUseFailure, PermissionDenied | after it (or its denial): its window closes |
 | PostToolBatch | every call of the batch resolved: every window still open closes |
@@ -179,7 +179,7 @@ def _handle(
             if copilot and '"decision"' not in result.stdout:  # (not sent back: it stops)
                 copilotwork.idle(repo.state_dir, session)
             return result
-        if event == "UserPromptSubmit":
+        if event == "UserPromptSubmit" and not _text(payload.get("agent_id")):
             subagents: list[Verdict] = []
             if copilot:
                 remember(repo.state_dir, session, PROMPTED)
@@ -198,7 +198,7 @@ def _handle(
             return tell.reply({"systemMessage": tell.lines(closed, project)}) if closed else QUIET
     except AtomicError as exc:
         return _warn(str(exc), event, dialect)
-    return QUIET  # SubagentStop and anything newer: the turn goes on
+    return QUIET  # SubagentStop, a subagent's prompt, anything newer: the turn goes on
 
 
 # Events that end a turn without judging it, and why (Codex sends `Interrupt`: its replies may
