@@ -56,11 +56,7 @@ def _abort_of(repo: GitRepo, edited: int, out: Path) -> dict[str, int]:
 def test_a_restore_asks_no_process_id_nor_a_file_object_nor_an_open_for_attributes(
     tmp_path: Path,
 ) -> None:
-    if shutil.which("strace") is None:
-        pytest.skip("strace is not installed")
-    probe = subprocess.run(["strace", "-c", "-o", "/dev/null", "true"], capture_output=True)
-    if probe.returncode != 0:
-        pytest.skip("strace may not trace here")
+    _strace_or_skip()
     repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
     for i in range(FILES):
         repo.write(f"d{i % 6}/f{i}", b"one\n")
@@ -86,11 +82,7 @@ def test_a_file_compared_before_it_is_replaced_is_read_once_and_looked_at_once(
     the end: the status data looked at again after the read says whether it grew). What it
     saves: a `pread` and a `newfstatat` per file, 3,000 calls of a large rollback at 100,000
     files. The rollback stays exact on the disk (bytes, modes, folders)."""
-    if shutil.which("strace") is None:
-        pytest.skip("strace is not installed")
-    probe = subprocess.run(["strace", "-c", "-o", "/dev/null", "true"], capture_output=True)
-    if probe.returncode != 0:
-        pytest.skip("strace may not trace here")
+    _strace_or_skip()
     repo = GitRepo.create(tmp_path / "r", tmp_path / "home")
     for i in range(FILES):
         repo.write(f"d{i % 6}/f{i}", b"one\n" * (i + 1))
@@ -127,3 +119,11 @@ def _on_disk(root: Path) -> dict[str, tuple[int, bytes]]:
             with open(path, "rb") as fh:
                 found[os.path.relpath(path, root)] = (os.lstat(path).st_mode, fh.read())
     return found
+
+
+def _strace_or_skip() -> None:
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    probe = subprocess.run(["strace", "-c", "-o", "/dev/null", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("strace may not trace here")

@@ -130,30 +130,7 @@ def test_two_sessions_calls_set_it_aside_one_at_a_time(repo: GitRepo, tmp_path: 
     main = _setup(repo)
     claude_hook(repo, "s1", "PreToolUse", **_call(1))
     claude_hook(repo, "s2", "PreToolUse", **_call(2))
-    subprocess.run(["sh", "-c", KINDS["a folder"]], cwd=repo.path, env=repo.env, check=True)
-    pause, done = tmp_path / "pause", {}
-    env = {
-        "GIT_ATOMIC_FAILPOINT_PAUSE": "turnpacked:aside",
-        "GIT_ATOMIC_FAILPOINT_PAUSE_FILE": str(pause),
-    }
-    first = _post(repo, "s1", 1, done, env)
-    try:
-        deadline = time.monotonic() + 120
-        while not (pause.exists() and pause.read_text().strip()):
-            assert first.is_alive() and time.monotonic() < deadline, done
-            time.sleep(0.02)
-        second = _post(repo, "s2", 2, done)
-        time.sleep(1.0)  # (the tests' hooks wait 3 s for the lock)
-        packed = repo.path / ".git" / "packed-refs"
-        assert stat.S_ISDIR(os.lstat(packed).st_mode), "set aside under the paused call"
-        assert second.is_alive(), done
-    finally:
-        pause.unlink(missing_ok=True)
-        first.join(120)
-    second.join(120)
-    for session in ("s1", "s2"):
-        said = done[session].stdout + done[session].stderr
-        assert "not checkpointed" not in said and "Traceback" not in said, (session, said)
+    _second_waits_for_the_first(repo, repo, tmp_path, wait=1.0)
     assert stat.S_ISDIR(os.lstat(repo.path / ".git" / "atomic-aside" / "packed-refs").st_mode)
     _set_aside(repo, main, None)
 
@@ -189,6 +166,25 @@ def test_two_worktrees_calls_set_it_aside_one_at_a_time(repo: GitRepo, tmp_path:
     repo.git("pack-refs", "--all")
     claude_hook(repo, "s1", "PreToolUse", **_call(1))
     claude_hook(other, "s2", "PreToolUse", **_call(2))
+    _second_waits_for_the_first(repo, other, tmp_path, wait=1.5)
+    asides = [
+        repo.path / ".git" / "atomic-aside" / "packed-refs",
+        repo.path / ".git" / "worktrees" / "wt" / "atomic-aside" / "common" / "packed-refs",
+    ]
+    assert [os.path.lexists(a) for a in asides] == [True, False]
+    assert stat.S_ISDIR(os.lstat(asides[0]).st_mode)
+    assert not os.path.lexists(repo.path / ".git" / "atomic-common.lock")
+    _set_aside(repo, main, None)
+    loose = repo.path / ".git" / "refs" / "heads" / "other"
+    assert loose.read_bytes() == main.encode() + b"\n"
+
+
+def _second_waits_for_the_first(
+    repo: GitRepo, second_in: GitRepo, tmp_path: Path, *, wait: float
+) -> None:
+    """packed-refs made a folder; s1's PostToolUse paused as it sets it aside, s2's (in
+    `second_in`) started `wait` s later: it must still wait then, and neither says its calls
+    were not checkpointed. (The tests' hooks wait 3 s for the lock.)"""
     subprocess.run(["sh", "-c", KINDS["a folder"]], cwd=repo.path, env=repo.env, check=True)
     pause, done = tmp_path / "pause", {}
     env = {
@@ -201,8 +197,8 @@ def test_two_worktrees_calls_set_it_aside_one_at_a_time(repo: GitRepo, tmp_path:
         while not (pause.exists() and pause.read_text().strip()):
             assert first.is_alive() and time.monotonic() < deadline, done
             time.sleep(0.02)
-        second = _post(other, "s2", 2, done)
-        time.sleep(1.5)
+        second = _post(second_in, "s2", 2, done)
+        time.sleep(wait)
         packed = repo.path / ".git" / "packed-refs"
         assert stat.S_ISDIR(os.lstat(packed).st_mode), "set aside under the paused call"
         assert second.is_alive(), done
@@ -213,13 +209,3 @@ def test_two_worktrees_calls_set_it_aside_one_at_a_time(repo: GitRepo, tmp_path:
     for session in ("s1", "s2"):
         said = done[session].stdout + done[session].stderr
         assert "not checkpointed" not in said and "Traceback" not in said, (session, said)
-    asides = [
-        repo.path / ".git" / "atomic-aside" / "packed-refs",
-        repo.path / ".git" / "worktrees" / "wt" / "atomic-aside" / "common" / "packed-refs",
-    ]
-    assert [os.path.lexists(a) for a in asides] == [True, False]
-    assert stat.S_ISDIR(os.lstat(asides[0]).st_mode)
-    assert not os.path.lexists(repo.path / ".git" / "atomic-common.lock")
-    _set_aside(repo, main, None)
-    loose = repo.path / ".git" / "refs" / "heads" / "other"
-    assert loose.read_bytes() == main.encode() + b"\n"
