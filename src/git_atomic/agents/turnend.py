@@ -21,6 +21,7 @@ from git_atomic.agents import (
     turnplace,
     turnstate,
     turnsteps,
+    turnstopkilled,
 )
 from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, new_record, worktrees_of
 from git_atomic.core import records
@@ -189,6 +190,11 @@ def _finish(
                         return judge.not_judged(record, repo, copied)
                     # The worktree moved since the turn began.
                     record = records.replace(record, root=str(repo.root))
+                if ending is not None and (began := turnstopkilled.began(record)) is not None:
+                    # Its Stop was killed before the turn was an operation: judged as it would
+                    # have been, never "ended without Stop" (turnstopkilled.py).
+                    ending, history = None, began
+                record = turnstopkilled.unmarked(record)
                 if ending is not None and turnabandoned.idle_too_long(slot):
                     record = turnabandoned.without_open_window(repo, record)
                     if "made no hook call since" not in ending:
@@ -198,18 +204,20 @@ def _finish(
                     # The turn waits in its slot, as it is, for its operation to be finished.
                     slot.write(record)
                     return judge.own_open(record, repo, own)
+                if ending is None:  # its end began: said in its record before any capture
+                    slot.write(turnstopkilled.mark(record, history))
                 unreadable = ""
                 # The turn's refs listed with its end's capture, for after it (one listing);
                 # never a listing an earlier call of this process made.
                 repo.listed = None
                 also = capturerefs.ALSO_LISTED.set((_turn_refs(record),))
                 try:
-                    record = _closed(repo, record, raw_index=bool(held_up))
+                    record = closed(repo, record, raw_index=bool(held_up))
                 except staged.UnreadableIndex as exc:
                     # The turn left an index git cannot read: no state to keep. Its end is
                     # held with the index as its bytes, and the turn is taken back.
                     unreadable = f"this turn left {exc.left} ({exc.reason})"
-                    record = _closed(repo, record, raw_index=True)
+                    record = closed(repo, record, raw_index=True)
                 finally:
                     capturerefs.ALSO_LISTED.reset(also)
                 slot.remove()
@@ -242,7 +250,12 @@ def _finish(
             )
     except AtomicError as exc:
         # Said, also when the turn had left its slot (a failure while it was judged).
-        record = slot.read() or left
+        record = slot.read()
+        if record is not None and turnstopkilled.marked_here(record):
+            record = turnstopkilled.unmarked(record)  # not killed: no end of it under way
+            with slot.held():
+                slot.write(record)
+        record = record or left
         why = f"{exc} ({exc.hint})" if exc.hint else str(exc)
         if record is not None and _left_open(repo, record.op_id):
             why += (
@@ -326,7 +339,7 @@ def _left_open(repo: git.Repo, op_id: str) -> bool:
     return op is not None and op.status == OpStatus.OPEN
 
 
-def _closed(repo: git.Repo, record: Record, *, raw_index: bool) -> Record:
+def closed(repo: git.Repo, record: Record, *, raw_index: bool) -> Record:
     """The turn's last window closed, and its last checkpoint taken: what is on disk."""
     if isinstance(record.extra.get(turnsteps.ASKED), str) and turn.asks(record):
         record = turn.at_mark(repo, record)  # a call refused at a prompt: the window ends there
