@@ -53,6 +53,8 @@ KILLED_ELSEWHERE = {
     "dotgit:aside": "test_dotgit_tmp.py",  # a linked worktree's `.git` written back
     "gitlinks:aside": "test_git_dir_special_files.py",  # a branch written back from its reflog
     "turnpacked:aside": "test_turn_packed_refs.py",  # a turn's call setting packed-refs aside
+    "turnend:closed": "test_turn_stop_killed.py",  # a Stop's last step taken, no row yet
+    "judge:refs-adopted": "test_turn_stop_killed.py",  # a Stop's refs moved, no row yet
 }
 
 # What an operation does to the tree: edits, a new file, a deletion, a new folder, the index, a

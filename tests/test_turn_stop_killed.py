@@ -54,7 +54,14 @@ def _shape(repo: GitRepo, shape: str) -> list[Step]:
 SHAPES = ["edit", "bash,edit", "edit,edit", "several,edit", "bash", "edit,bash", "several,bash"]
 # The steps a Stop reaches before the turn's operation row, where its last call was a file tool
 # with calls before it (its pending step is captured there): each is killed.
-BEFORE_ROW = ["capture:walk@1", "scanbits:aside@1", "capture:scan-kept@1"]
+# Then, whatever its last call: its last step taken (turnend.py), its refs moved (judge.py).
+BEFORE_ROW = [
+    "capture:walk@1",
+    "scanbits:aside@1",
+    "capture:scan-kept@1",
+    "turnend:closed@1",
+    "judge:refs-adopted@1",
+]
 
 
 def _killed_stop(repo: GitRepo, shape: str, kill_at: str) -> ClaudeCode:
@@ -145,14 +152,29 @@ def test_the_next_prompt_before_recover_leaves_the_turn_to_it(repo: GitRepo, sha
     assert [o["status"] for o in ops(repo)] == ["recovered"]
 
 
-@pytest.mark.parametrize("shape", ["bash,edit", "edit,edit", "several,edit"])
+# The Stop's first capture kills a turn with a step left to take before its row (the others
+# once it is an operation: recover's alone); its last step taken and its refs moved, any turn.
+UNLOCKED = [
+    *((shape, {"GIT_ATOMIC_FAILPOINT": "capture:walk"}) for shape in ("bash,edit", "edit,edit")),
+    *(
+        (shape, kill)
+        for shape in ("edit", "bash,edit", "several,edit", "edit,bash")
+        for kill in (
+            {"GIT_ATOMIC_FAILPOINT": "turnend:closed"},
+            {"GIT_ATOMIC_FAILPOINT": "judge:refs-adopted"},
+        )
+    ),
+]
+
+
+@pytest.mark.parametrize(("shape", "kill"), UNLOCKED)
 def test_a_turn_whose_stop_was_killed_is_judged_at_the_next_prompt_once_unlocked(
-    repo: GitRepo, shape: str
+    repo: GitRepo, shape: str, kill: dict[str, str]
 ) -> None:
     """The dead Stop's lock removed by hand (not by `recover`): the next prompt judges the
     turn as its Stop would have (its gate fails: taken back), never "ended without Stop";
     the user's edit in between stays."""
-    claude = _killed_stop(repo, shape, "capture:walk@1")
+    claude = _killed_stop(repo, shape, kill["GIT_ATOMIC_FAILPOINT"])
     (repo.path / ".git" / "atomic.lock").unlink()
     (repo.path / "mine.txt").write_bytes(b"mine\n")
     answers = claude.send(prompt("next"))

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from git_atomic.agents import turnleft, turnop
 from git_atomic.agents.turnstate import OPENED_IN_TURN, REBUILT, Record
-from git_atomic.core import records
+from git_atomic.core import failpoints, records
 from git_atomic.core.errors import AtomicError, BusyError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
@@ -107,6 +107,7 @@ def judge(
         told = [*(said if isinstance(said, list) else []), *unlocked]
         record = records.replace(record, extra={**record.extra, "said": told})
     refs = turnop.adopt_refs(repo, record, listed)
+    failpoints.hit("judge:refs-adopted")  # its refs moved, no operation row yet
     why = held_up or _in_the_way(ctx)
     if why:
         turnop.record_op(ctx, record, refs, detail={"not_judged": why})

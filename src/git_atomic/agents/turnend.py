@@ -24,7 +24,7 @@ from git_atomic.agents import (
     turnstopkilled,
 )
 from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, new_record, worktrees_of
-from git_atomic.core import records
+from git_atomic.core import failpoints, records
 from git_atomic.core.errors import AtomicError
 from git_atomic.engine import capturerefs, git, staged
 
@@ -190,7 +190,10 @@ def _finish(
                         return judge.not_judged(record, repo, copied)
                     # The worktree moved since the turn began.
                     record = records.replace(record, root=str(repo.root))
-                if ending is not None and (began := turnstopkilled.began(record)) is not None:
+                if (began := turnstopkilled.began(record)) is not None:
+                    if ctx_lock.journal.op(record.op_id) is not None:
+                        slot.remove()  # its end was killed once it was an operation: recover's
+                        return None
                     # Its Stop was killed before the turn was an operation: judged as it would
                     # have been, never "ended without Stop" (turnstopkilled.py).
                     ending, history = None, began
@@ -220,8 +223,13 @@ def _finish(
                     record = closed(repo, record, raw_index=True)
                 finally:
                     capturerefs.ALSO_LISTED.reset(also)
-                slot.remove()
+                if ending is None and record.steps:
+                    # It waits in its slot, marked, until it is an operation (turnop.record_op)
+                    slot.write(turnstopkilled.mark(record, history))
+                else:
+                    slot.remove()
                 left = record
+            failpoints.hit("turnend:closed")  # its last step taken, not yet an operation
             listed = None  # the branches and the turn's refs: one listing for both uses
             if record.steps and not unreadable:
                 listed = _branches_and_turn_refs(repo, record)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import TypeAlias
 
-from git_atomic.agents import turnkeys, turnleft
+from git_atomic.agents import turnkeys, turnleft, turnstopkilled
 from git_atomic.agents.turnstate import TURN_REFS, Record
 from git_atomic.core.journalrows import Owner
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
@@ -124,6 +124,7 @@ def record_op(
             )
         ],
     )
+    turnstopkilled.recorded(ctx, record)  # out of its slot now that it is an operation
 
 
 def close(

@@ -1,9 +1,11 @@
 """A turn whose Stop was killed before the turn became an operation.
 
 Where the turn's last call was a file tool that only noted its file (turn.py), its end event
-captures that call's step before the turn's operation row is written (turnend.py). The end
-event notes in the turn's record that it began judging it (`mark`), before any capture: a
-platform that kills the hook there (its hook timeout) leaves the record so marked, and
+captures that call's step before the turn's operation row is written (turnend.py); any turn's
+end then moves its refs (judge.py) before that row. The end event notes in the turn's record
+that it began judging it (`mark`), before any capture, and the record, marked, stays in its
+slot until the row is written (`recorded`): a platform that kills the hook anywhere on that
+path (its hook timeout) leaves the record so marked, and
 
 - `git atomic recover` (`record_killed`) does what the killed hook had not done yet (the last
   step captured, the turn written as an operation of its own, open), then takes back the
@@ -18,7 +20,7 @@ from __future__ import annotations
 import os
 from typing import Final
 
-from git_atomic.agents.turnstate import Record, slots_in
+from git_atomic.agents.turnstate import Record, Slot, slots_in
 from git_atomic.core import records
 from git_atomic.ops.context import Context
 
@@ -54,6 +56,16 @@ def unmarked(record: Record) -> Record:
     return records.replace(record, extra={k: v for k, v in record.extra.items() if k != STOP_BEGAN})
 
 
+def recorded(ctx: Context, record: Record) -> None:
+    """The turn is an operation now: its record, marked, leaves its slot (turnend.py wrote it
+    there once its last step was taken, for `record_killed` if the end is killed before)."""
+    slot = Slot(ctx.repo.state_dir, record.session, ctx.worktree)
+    with slot.held():
+        left = slot.read()
+        if left is not None and left.op_id == record.op_id and began(left) is not None:
+            slot.remove()
+
+
 def record_killed(ctx: Context) -> bool:
     """A turn of this worktree whose end event was killed before its operation row (one, the
     oldest): its last step captured, the turn written as an open operation owned by this
@@ -80,18 +92,23 @@ def record_killed(ctx: Context) -> bool:
             history = began(record) if record is not None else None
             if record is None or history is None:
                 continue
-            record = records.replace(unmarked(record), root=str(repo.root))
+            if ctx.journal.op(record.op_id) is not None:
+                slot.remove()  # killed once it was an operation: that one is recover's
+                continue
+            record = records.replace(record, root=str(repo.root))
             raw_index = bool(context.git_state_in_the_way(repo))
-            try:
+            try:  # (its end may have taken the last step already: then nothing to take)
                 record = turnend.closed(repo, record, raw_index=raw_index)
             except staged.UnreadableIndex:
                 record = turnend.closed(repo, record, raw_index=True)
-            slot.remove()
-        if not record.steps:
-            turnsteps.forget_refs(repo, record)
-            continue
+            if not record.steps:
+                slot.remove()
+                turnsteps.forget_refs(repo, record)
+                continue
+            slot.write(mark(unmarked(record), history))  # as its end leaves it (turnend.py)
         refs = turnop.adopt_refs(repo, record, None)
         mode = HistoryMode.parse(history, what="history")
-        turnop.record_op(ctx, record, refs, detail={STOP_BEGAN: "killed"}, history=mode)
+        detail: dict[str, object] = {STOP_BEGAN: "killed"}
+        turnop.record_op(ctx, unmarked(record), refs, detail=detail, history=mode)
         return True
     return False
