@@ -10,6 +10,7 @@ same file); the next prompt judges it as Stop would have. Real hook processes, r
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -195,3 +196,14 @@ def test_a_stop_that_judged_its_turn_leaves_nothing_for_recover(repo: GitRepo) -
     assert answer.json()["decision"] == "block"
     assert "nothing to recover" in repo.atomic("recover", check=0).stderr
     assert [o["status"] for o in ops(repo)] == ["rolled_back"]
+
+
+def test_recover_json_of_a_stop_killed_before_the_row(repo: GitRepo) -> None:
+    """`--json`: one object on stdout, the turn's operation recovered, its effect taken back."""
+    _killed_stop(repo, "bash,edit", "turnend:closed@1")
+    res = repo.atomic("recover", "--json", check=0)
+    out = json.loads(res.stdout)
+    assert (out["status"], out["recovery"]["action"]) == ("recovered", "effect"), out
+    assert out["recovery"]["lock_broken"] is not None
+    assert (repo.path / "app.py").read_bytes() == START
+    assert not os.path.lexists(repo.path / "NOTES.md")
