@@ -21,7 +21,6 @@ from git_atomic.agents import (
     turnplace,
     turnstate,
     turnsteps,
-    turnstopkilled,
 )
 from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, new_record, worktrees_of
 from git_atomic.core import failpoints, records
@@ -169,7 +168,7 @@ def _nothing_recorded(repo: git.Repo) -> bool:
 def _finish(
     repo: git.Repo, slot: Slot, *, ending: str | None, history: str
 ) -> judge.Verdict | None:
-    from git_atomic.agents import judge
+    from git_atomic.agents import judge, turnstopkilled
     from git_atomic.core.vocab import HistoryMode
     from git_atomic.ops import context
 

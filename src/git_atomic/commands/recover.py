@@ -19,7 +19,7 @@ import json
 import time
 from typing import Any, Final
 
-from git_atomic.agents import turnkeys, turnstopkilled
+from git_atomic.agents import turnkeys, turnkilledend
 from git_atomic.agents.turnstate import OPEN_MARKS
 from git_atomic.core import children, failpoints
 from git_atomic.core.errors import AtomicError, BusyError, GitError, RefusedError
@@ -131,7 +131,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
         done.isolated = [op.id for op in cleanup_stale_isolated(engine=engine)]
         _finish_outside_restore(engine, done)
         _finish_closed_op_restores(engine, done)
-        turnstopkilled.record_killed(ctx)  # a turn's Stop killed before its operation's row
+        turnkilledend.record_killed(ctx)  # a turn's Stop killed before its operation's row
         op = ctx.journal.open_op(ctx.worktree)
         context.same_worktree(ctx.repo, op)
         if op is not None and _needs_recovery(op):
