@@ -25,7 +25,7 @@ from git_atomic.agents import (
 from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, new_record, worktrees_of
 from git_atomic.core import failpoints, records
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import capturerefs, git, staged
+from git_atomic.engine import capturerefs, git
 
 if TYPE_CHECKING:
     from git_atomic.agents import judge
@@ -213,6 +213,9 @@ def _finish(
                 # never a listing an earlier call of this process made.
                 repo.listed = None
                 also = capturerefs.ALSO_LISTED.set((_turn_refs(record),))
+                # (Imported at the turn's end, which captures: not on every call's way.)
+                from git_atomic.engine import staged
+
                 try:
                     record = closed(repo, record, raw_index=bool(held_up))
                 except staged.UnreadableIndex as exc:

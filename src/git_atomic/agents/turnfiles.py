@@ -18,11 +18,18 @@ from git_atomic.agents.turnrefs import past_leftovers, written
 from git_atomic.agents.turnstate import TURN_REFS, Record, turn_message
 from git_atomic.core import patterns, records
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import checkpoint, git
-from git_atomic.engine.restoreplan import folders_on_the_way
+from git_atomic.engine import git
 
-if TYPE_CHECKING:
-    from git_atomic.engine import safefs
+if TYPE_CHECKING:  # (a later call's note of its files reads no checkpoint)
+    from git_atomic.engine import checkpoint, safefs
+
+
+def folders_on_the_way(path: bytes) -> list[bytes]:
+    """a, a/b for a/b/c (restoreplan.py's, which a later call's note does not import: it
+    imports the checkpoint format)."""
+    parts = path.split(b"/")[:-1]
+    return [b"/".join(parts[: i + 1]) for i in range(len(parts))]
+
 
 # Once the turn has a step, a window that opens with a file tool (Claude Code's Write,
 # Edit...) takes no checkpoint at its start: it notes the files the tool names as they are on
@@ -116,6 +123,8 @@ def as_they_were(
     start's commit and the start. Its capture time is when the files were noted (`noted_at`):
     the step's window, in which an ignored file the window's calls made is theirs, starts
     then."""
+    from git_atomic.engine import checkpoint
+
     base = after if before_sha == FILES_NOTED else checkpoint.load(repo, before_sha)
     wanted = [os.fsencode(p) for p in noted]
     present = {e.path for e in repo.ls_tree_at(base.files_tree, wanted)}
@@ -276,6 +285,8 @@ def settle(repo: git.Repo, record: Record, end: checkpoint.Snapshot) -> Record:
     pending = pending_of(record)
     if not pending:
         return record
+    from git_atomic.engine import checkpoint
+
     so_far: dict[bytes, tuple[str, str] | None] = {}
     edits: list[dict[bytes, tuple[str, str] | None]] = []
     times: list[float] = []
@@ -348,6 +359,8 @@ def _without_listed(
 ) -> checkpoint.Snapshot:
     """`snap` whose lists of files too large to hold and of special files (a socket...) name
     none of `paths`: a pending step's files are held, regular files, at both its ends."""
+    from git_atomic.engine import checkpoint
+
     too_large = checkpoint.load_too_large(repo, snap) if snap.too_large else frozenset()
     specials = checkpoint.load_specials(repo, snap) if snap.specials else {}
     if not (too_large & paths or set(specials) & paths):

@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from git_atomic.agents import turnkeys, turnstate
 from git_atomic.agents.turnstate import SUBAGENTS_TURN, Record, turn_message
@@ -35,8 +35,10 @@ from git_atomic.core import records
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.journalrows import CheckpointRow
 from git_atomic.core.vocab import CheckpointKind
-from git_atomic.engine import checkpoint, git
-from git_atomic.ops import windowlog
+from git_atomic.engine import git
+
+if TYPE_CHECKING:  # (a file tool's later PreToolUse reads no checkpoint and no window log)
+    from git_atomic.ops import windowlog
 
 
 def note(repo: git.Repo, record: Record, step: tuple[str, str], began: float) -> None:
@@ -44,6 +46,8 @@ def note(repo: git.Repo, record: Record, step: tuple[str, str], began: float) ->
     subagent's: its parent's window around it holds it, turnstate.SUBAGENTS_TURN)."""
     if record.session == SUBAGENTS_TURN:
         return
+    from git_atomic.ops import windowlog
+
     windowlog.note(repo, record.session, step[0], step[1], began)
 
 
@@ -57,6 +61,8 @@ def note_files(
     after (turnfiles.PENDING), for the other sessions' windows."""
     if record.session == SUBAGENTS_TURN:
         return
+    from git_atomic.ops import windowlog
+
     windowlog.note_files(repo, record.session, files, began, time.time())
 
 
@@ -69,6 +75,8 @@ def outside_others(
     too, and it may be kept: never taken back by this one's take-back).
     Their checkpoints are held by refs of the turn too (theirs may be retired first). The step
     itself where none is inside it, or where their checkpoints cannot be held or read."""
+    from git_atomic.ops import windowlog
+
     mine = record.session
     ended = [w for w in windowlog.read(repo) if w.who != mine and since < w.ended <= until]
     try:
@@ -110,6 +118,8 @@ def _still_open(
     tools), as if they ended with it (`until`, at `step`'s end): what they changed in those
     files is their own when their Post comes, never this turn's. Read from their records: no
     git process where none is open."""
+    from git_atomic.ops import windowlog
+
     found = []
     for _, other, _ in turnstate.slots_in(repo.state_dir, repo.worktree_id):
         start, extra = other.window_before, other.extra
@@ -151,6 +161,8 @@ def _still_open(
 def _files_at(repo: git.Repo, sha: str, paths: list[str]) -> dict[str, object]:
     """The files `paths` name in the checkpoint `sha`: path -> [mode, blob], or None where
     there is none (or a folder, a submodule: a file tool writes a file)."""
+    from git_atomic.engine import checkpoint
+
     tree = checkpoint.load(repo, sha).files_tree
     there = {
         e.path: [e.mode, e.oid]
@@ -203,6 +215,8 @@ def _around_files(
     (turnfiles.settle): `end` with the files each names as they were before it, then after,
     from the newest back. So the stretch's change less theirs, file by file. [] where `end`
     lists a file too large to hold or a special file (no such window names one)."""
+    from git_atomic.engine import checkpoint
+
     last = checkpoint.load(repo, end)
     if last.too_large or last.specials:
         return record, []

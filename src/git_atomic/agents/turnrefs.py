@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from git_atomic.agents.turnstate import TURN_REFS, Record, turn_message
-from git_atomic.core import records
+from git_atomic.core import patterns, records
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import checkpoint, git
+from git_atomic.engine import git
 
-# The number a turn's checkpoint ref begins with (`Record.next_ref`).
-_SEQ: Final = re.compile(r"/(\d+)-[^/]*$")
+if TYPE_CHECKING:  # (a later call's note of its files writes no checkpoint)
+    from git_atomic.engine import checkpoint
+
+# The number a turn's checkpoint ref begins with (`Record.next_ref`): compiled where a turn's
+# refs are counted, not by every hook call's import (core/patterns.py).
+_SEQ: Final = patterns.keep(r"/(\d+)-[^/]*$")
 
 
 def past_leftovers(repo: git.Repo, record: Record) -> Record | None:
@@ -23,7 +27,7 @@ def past_leftovers(repo: git.Repo, record: Record) -> Record | None:
     and the write of the record leaves a ref the record does not count: the turn's next
     checkpoint would take its name again, and fail, and so every later one."""
     names = repo.refs(f"{TURN_REFS}{record.op_id}/")
-    top = max((int(m.group(1)) for name in names if (m := _SEQ.search(name))), default=0)
+    top = max((int(m.group(1)) for name in names if (m := re.search(_SEQ, name))), default=0)
     return records.replace(record, refs=top) if top > record.refs else None
 
 
@@ -35,6 +39,8 @@ def written(
     git waits half way (turn.py refuses it): no commit of a state in progress is to be kept
     beside HEAD and the branches, the checkpoint's parents. Returns the record and the
     commit."""
+    from git_atomic.engine import checkpoint
+
     message = turn_message(repo.worktree_id, record, f"{what}: the files its calls named")
     commit = checkpoint.write(repo, parts, message=message).commit
     counted, ref = record.next_ref(what)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from git_atomic.agents import turnbeside, turnkeys, turnothers
 
@@ -40,7 +40,10 @@ from git_atomic.agents.turnrefs import past_leftovers, written
 from git_atomic.agents.turnstate import Record, turn_message
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import checkpoint, git, gitlinks, infoexclude, objectformat, scan
+from git_atomic.engine import git, objectformat
+
+if TYPE_CHECKING:  # (a file tool's later call notes files: no checkpoint read, no scan)
+    from git_atomic.engine import checkpoint, infoexclude
 
 
 def capture(
@@ -115,6 +118,8 @@ def close_window(
     noted, noted_at = record.extra.get(NOTED), record.extra.get(NOTED_AT)
     closing = time.time()
     if at is None:
+        from git_atomic.engine import scan  # (only where a window closes with a capture)
+
         # A folder the call made, or made unlistable, since its window began is the call's:
         # refused by name (scan.UNLISTABLE_SINCE), not left out of its step, so that its files,
         # once readable again, are the turn's to take back, not yours.
@@ -147,6 +152,8 @@ def close_window(
     elif isinstance(known, dict) and known.get("commit") == before_sha:
         start = known.get("state")
     else:
+        from git_atomic.engine import checkpoint
+
         start = state_of(checkpoint.load(repo, before_sha))
     after_sha = after.commit
     if claims is not None and isinstance(start, list) and start != state_of(after):
@@ -234,6 +241,8 @@ def start_window(
         return records.replace(record, window_before=FILES_NOTED, extra=extra)
     began = time.time()
     if opening and not record.steps and not pending_of(record):
+        from git_atomic.engine import gitlinks  # (only where a turn's first window opens)
+
         gitlinks.refuse_found(repo.git_dir, repo.common_dir)  # a link in refs is yours
     record, before = capture(repo, record, "before")
     taken = time.time()
@@ -288,6 +297,8 @@ def narrowed(
     forget_refs(repo, record, only=(after.commit,))
     if not mine:
         return record, before_sha
+    from git_atomic.engine import checkpoint
+
     before = checkpoint.load(repo, before_sha)
     files = repo.tree_edit(
         before.files_tree,
@@ -309,6 +320,8 @@ def _claimed_folders(
 
     def on_the_way(folder: bytes) -> bool:
         return any(w.startswith(folder + b"/") for w in wanted)
+
+    from git_atomic.engine import checkpoint
 
     was = checkpoint.load_empty_folders(repo, before)
     now = checkpoint.load_empty_folders(repo, after)

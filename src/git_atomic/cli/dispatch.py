@@ -47,14 +47,9 @@ def dispatch(ns: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         "hook": _hook,
     }
     code = handlers[verb](ns)
-    from git_atomic.core.children import INTERRUPTS
+    from git_atomic.core.children import obeyed
 
-    if INTERRUPTS.received is not None and code not in (130, 143):
-        # A signal arrived while a state change ran; it was finished first, now we obey.
-        import signal
-
-        return 130 if INTERRUPTS.received == signal.SIGINT else 143
-    return code
+    return obeyed(code)
 
 
 def _help(ns: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

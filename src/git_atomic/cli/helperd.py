@@ -50,6 +50,7 @@ PRELOAD: Final = (
     "git_atomic.agents.openhands",
     "git_atomic.agents.judge",
     "git_atomic.agents.turnorphans",  # a turn rebuilt from its refs: asked at its first call
+    "git_atomic.ops.windowlog",  # other sessions' windows, which a later call imports where used
     "git_atomic.views.statusview",
     "git_atomic.ops.resultjson",  # every --json answer (the hooks' and the MCP server's too)
     "git_atomic.core.errorlog",

@@ -27,12 +27,16 @@ def main(argv: "Sequence[str] | None" = None) -> int:
     ours = args[: args.index("--")] if "--" in args else args
     verb = next((a for a in ours if not a.startswith("-")), None)
     wants_help = verb in (None, "help") or "-h" in ours or "--help" in ours
-    from git_atomic.cli.dispatch import dispatch
-    from git_atomic.cli.parser import build_parser, parse
+    hook = _hook_call(args)
+    if hook is None:
+        from git_atomic.cli.dispatch import dispatch
+        from git_atomic.cli.parser import build_parser, parse
 
-    parser = build_parser(only=None if wants_help else verb)
+        parser = build_parser(only=None if wants_help else verb)
     since = _clock()
     try:
+        if hook is not None:
+            return _hook(*hook)
         ns = parse(parser, args)
         return dispatch(ns, parser)
     except AtomicError as exc:
@@ -49,6 +53,35 @@ def main(argv: "Sequence[str] | None" = None) -> int:
         return _crash(exc, argv=args, json_out=json_out)
     finally:
         _hand_back(since)
+
+
+def _hook_call(args: "Sequence[str]") -> "tuple[str, str, str] | None":
+    """An agent's hook call as installed hooks make it (`hook AGENT EVENT`, with `--history H`
+    or `--history=H` after it): (agent, event, history), read without argparse, whose import
+    and parser cost every tool call of the agent two milliseconds and more. None for anything
+    else, which the parser reads as before (its errors, its help)."""
+    from git_atomic.cli import AGENTS
+
+    if len(args) < 3 or args[0] != "hook" or args[1] not in AGENTS or args[2].startswith("-"):
+        return None
+    rest = list(args[3:])
+    if rest[:1] == ["--history"] and len(rest) == 2:
+        history = rest[1]
+    elif len(rest) == 1 and rest[0].startswith("--history="):
+        history = rest[0].removeprefix("--history=")
+    elif not rest:
+        history = "shadow"
+    else:
+        return None
+    return (args[1], args[2], history) if history in ("shadow", "commits") else None
+
+
+def _hook(target: str, event: str, history: str) -> int:
+    """dispatch.py's `hook`, for a call `_hook_call` read."""
+    from git_atomic.commands.agents import hook_event
+    from git_atomic.core.children import obeyed
+
+    return obeyed(hook_event(target=target, event=event, history=history))
 
 
 def _clock() -> float:

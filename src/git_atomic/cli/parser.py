@@ -11,10 +11,8 @@ import argparse
 import math
 
 from git_atomic import __version__
+from git_atomic.cli import AGENTS as AGENTS
 from git_atomic.cli.parserbase import PROG, Commands, Parser, TopParser
-
-# The agents `hooks` knows (commands/agents.py maps each to its adapter).
-AGENTS = ("claude-code", "codex", "gemini", "cursor", "copilot", "openhands")
 
 # The largest `log -n`: above it is a usage error (exit 2), never clamped (the journal's LIMIT
 # holds 64 bits; n >= 2**63 was an internal error); a count above the operations there are shows

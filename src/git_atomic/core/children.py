@@ -68,6 +68,16 @@ class Interrupts:
 INTERRUPTS = Interrupts()
 
 
+def obeyed(code: int) -> int:
+    """A command's exit code, or 130/143 where a signal arrived while a state change ran: it
+    was finished first, now we obey."""
+    if INTERRUPTS.received is not None and code not in (130, 143):
+        import signal
+
+        return 130 if INTERRUPTS.received == signal.SIGINT else 143
+    return code
+
+
 # The process group of the command or gate running now, in the worktree's git dir (ChildRecord).
 CHILD_RECORD: Final = "atomic-child.json"
 

@@ -11,8 +11,6 @@ import os
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Final
 
-from git_atomic.engine import conversion, scanindex
-
 if TYPE_CHECKING:
     from git_atomic.engine.git import Repo
 
@@ -31,6 +29,10 @@ ALSO_LISTED: ContextVar[tuple[str, ...]] = ContextVar("ALSO_LISTED", default=())
 
 def prefixes(repo: Repo) -> tuple[str, ...]:
     """What `listing` lists, with the refs `ALSO_LISTED` adds."""
+    # (Imported here, not at the top: gitstate.py's IN_PROGRESS, on every hook call's way,
+    # needs neither the scan index nor the line-ending rules.)
+    from git_atomic.engine import conversion, scanindex
+
     return (
         "refs/heads/",
         scanindex.SCAN_REFS,

@@ -28,21 +28,16 @@ from typing import TYPE_CHECKING
 from git_atomic.core import children, process
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.lock import WorktreeLock
-from git_atomic.engine import (
-    capturerefs,
-    discovery,
-    git,
-    gitdirfiles,
-    gitlinks,
-    scan,
-    scanindex,
-    stalls,
-)
+from git_atomic.engine import discovery, git, gitdirfiles, gitlinks
 from git_atomic.engine.gitoutput import parse_refs
-from git_atomic.engine.scan import Scan
 
 if TYPE_CHECKING:
     from git_atomic.engine import folderwalk, ignores
+    from git_atomic.engine.scan import Scan
+
+# The scan's modules (scan, scanindex, stalls, capturerefs) are imported where the scan starts
+# (`_start`, before it), not with `holding`: an agent's hook call holds the lock, and a file
+# tool's later call takes no capture.
 
 
 class Early:
@@ -67,6 +62,8 @@ class Early:
         """List the refs a capture reads (under the lock), and return what the scan ref names.
         The listing is kept for the capture only where the scan ref's loose file, read before
         it without git, says the same (a loose file naming it, or none and no such ref)."""
+        from git_atomic.engine import capturerefs, scanindex
+
         before = _loose_ref(self.repo, scanindex.ref_name(self.repo))
         listed = capturerefs.listing(self.repo)
         named = parse_refs(listed).get(scanindex.ref_name(self.repo))
@@ -81,6 +78,8 @@ class Early:
         ref's loose file reads otherwise now: a scan index replaced since (by a capture that
         held no lock) is then seen by a listing made anew, as it was before there was this
         one, and the scan started from the old one is dropped (capturedisk.Disk.start)."""
+        from git_atomic.engine import scanindex
+
         listed, self.refs_listed = self.refs_listed, None
         if listed is None or _loose_ref(self.repo, scanindex.ref_name(self.repo)) != (
             self.scan_ref_file
@@ -108,6 +107,8 @@ class Early:
         """What no capture took: the scan dropped, the listings waited for (`stop`: stopped,
         as they would wait for ever: stalls.py)."""
         if self.scanning is not None:
+            from git_atomic.engine import scan
+
             scan.abandon(self.scanning, stop=stop)
             self.scanning = None
         for listing in self.take_listings():
@@ -149,6 +150,8 @@ def started(command: str, *, wanted: bool = True) -> Iterator[Early | None]:
 
 
 def _start(command: str, stack: contextlib.ExitStack) -> Early | None:
+    from git_atomic.engine import scan, scanindex, stalls
+
     try:
         repo = discovery.discover_early()
     except (AtomicError, OSError):
@@ -230,6 +233,8 @@ def _seeded(repo: git.Repo, tmp: Path, scratch: Path) -> Scan | None:
             return None  # a link is git dir state (gitstate.py), never read
     except OSError:
         return None
+    from git_atomic.engine import scan
+
     seed = tmp / f"scan-{os.getpid()}-seed"
     seed.unlink(missing_ok=True)
     try:
