@@ -145,3 +145,50 @@ def test_any_other_hook_command_line_is_argparses(
     )
     assert proc.returncode == code, (proc.stdout, proc.stderr)
     assert ("argparse" in ast.literal_eval(out.read_text())) == parsed
+
+
+# Compiles every regular expression a module of ours compiles as it is imported (`<module>`).
+COMPILES_PROBE = """
+import importlib, re, sys
+seen = []
+compile_ = re._compile
+def spy(pattern, flags):
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == re.__file__:
+        frame = frame.f_back
+    if frame is not None and frame.f_code.co_name == "<module>" and "git_atomic" in (
+        frame.f_code.co_filename
+    ):
+        seen.append((frame.f_code.co_filename.rsplit("git_atomic", 1)[1], frame.f_lineno))
+    return compile_(pattern, flags)
+re._compile = spy
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+print(repr(seen))
+"""
+
+
+@pytest.mark.parametrize(
+    "adapter", ["claude_code", "codex", "gemini", "cursor", "copilot", "openhands"]
+)
+def test_a_hook_calls_imports_compile_no_regular_expression_of_ours(adapter: str) -> None:
+    """A pattern compiled at import costs every hook call, used or not: the modules on a hook
+    call's way name theirs with core/patterns.py's `keep` (compiled where used, or ahead by the
+    warm helper). Were compiled at import: gitlinks.py's names of its leftovers and
+    foundmemo.py's credentials in a configuration, neither used by a file tool's later call."""
+    modules = [
+        f"{PKG}.cli.main",
+        f"{PKG}.commands.agents",
+        f"{PKG}.agents.{adapter}",
+        f"{PKG}.agents.turnend",
+        f"{PKG}.engine.early",
+        f"{PKG}.engine.foundmemo",
+        f"{PKG}.core.config",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", COMPILES_PROBE, *modules],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert ast.literal_eval(proc.stdout.strip()) == [], proc.stdout

@@ -40,6 +40,7 @@ import stat
 from pathlib import Path
 from typing import Final
 
+from git_atomic.core import patterns
 from git_atomic.engine import gitconfig, objectformat
 
 _TAG: Final = b"git-atomic found 2\n"
@@ -54,10 +55,10 @@ _LEVELS: Final = 64
 _IGNORED_PREFIXES: Final = ("GIT_TRACE", "GIT_ATOMIC_", "GIT_AUTHOR_", "GIT_COMMITTER_")
 _OTHER_VARIABLES: Final = ("HOME", "XDG_CONFIG_HOME", "PATH", "SUDO_UID")
 # What in `config -z --list` (`name\nvalue\0`) may be a credential: a URL with a user part,
-# or a setting named for one.
-_CREDENTIAL: Final = re.compile(
-    rb"://[^/@\s\0]*@|(?:^|\0)[^\n\0]*(?:password|token|secret|extraheader)[^\n\0]*\n",
-    re.IGNORECASE,
+# or a setting named for one. Compiled where discovery's answer is kept, not by every hook
+# call's import (core/patterns.py; `(?i)`: its flags are re's default).
+_CREDENTIAL: Final = patterns.keep(
+    rb"(?i)://[^/@\s\0]*@|(?:^|\0)[^\n\0]*(?:password|token|secret|extraheader)[^\n\0]*\n"
 )
 
 
@@ -136,7 +137,7 @@ def keep(common: Path, start: str, known: bytes, found: Found) -> None:
     except OSError:
         return
     place = _place(common, start)
-    if _CREDENTIAL.search(found.config):  # (one kept before it was there goes)
+    if re.search(_CREDENTIAL, found.config):  # (one kept before it was there goes)
         with contextlib.suppress(OSError):
             os.unlink(place)
         return

@@ -47,7 +47,7 @@ _HEAD_TEXT: Final = patterns.keep(
 )
 _OID: Final = patterns.keep(rb"[0-9a-f]{40}|[0-9a-f]{64}")
 _TMP: Final = b".atomic-tmp"
-_LEFT: Final = re.compile(rb"\.[^/]+\.(\d+)" + re.escape(_TMP))  # `_replace`'s names
+_LEFT: Final = patterns.keep(rb"\.[^/]+\.(\d+)" + re.escape(_TMP))  # `_replace`'s names
 STATE: Final = b"atomic"  # our folder in the shared git dir (Repo.state_dir)
 # What is renamed aside where it is no link (a FIFO, a file, a folder), never opened.
 _RENAMED: Final = (STATE, b"packed-refs")
@@ -424,7 +424,7 @@ def remove_left(git_dir: Path, common_dir: Path) -> list[str]:
                 elif os.path.dirname(here) == os.path.join(top, "worktrees"):
                     folders.clear()  # another worktree's git dir: its top alone
                 for name in names:
-                    m = _LEFT.fullmatch(os.fsencode(name))
+                    m = re.fullmatch(_LEFT, os.fsencode(name))
                     if m is None or process_alive(int(m.group(1)), None):
                         continue
                     path = os.path.join(here, name)
