@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from testing.agents import write_hook_payload
-from testing.gitrepo import GitRepo
+from testing.gitrepo import ROOT, GitRepo
 
 PKG = "git_atomic"
 
@@ -187,6 +188,8 @@ def test_a_hook_calls_imports_compile_no_regular_expression_of_ours(adapter: str
     ]
     proc = subprocess.run(
         [sys.executable, "-S", "-c", COMPILES_PROBE, *modules],
+        # (-S: no site-packages, so the package from this checkout, as the hook calls above)
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
         capture_output=True,
         text=True,
         check=True,

@@ -146,7 +146,6 @@ SESSION = BEFORE_SCAN | {
         ".ops.results",  # the records output renders
         ".ops.resultjson",  # and their JSON (--json only)
         ".ops.validation",  # the gates' step (commit)
-        ".ops.rollbackop",  # (and its rollback of a failing operation, which it imports)
     )
 }
 # A rollback's restore: not imported by a checkpoint (operation.py and isolation.py import it
