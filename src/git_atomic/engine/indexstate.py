@@ -276,7 +276,7 @@ def rebuild(
     Returns `scratch`, ready for `indexfile.install_index`."""
     env = {"GIT_INDEX_FILE": str(scratch)}
     source = base or repo.index_path
-    if current_tree is None or not source.exists():
+    if current_tree is None or not source.exists() or splitindex.gone(repo, source):
         whole: tuple[str, ...] = _WHOLE
         repo.run(*whole, "read-tree", target_tree, env=env)
         current_flags = IndexFlags()
