@@ -438,10 +438,15 @@ def _conflict(root: Path, rel: str, how: str) -> None:
             os.fsdecode(git("rev-parse", "--absolute-git-dir").stdout.strip()), "diff-theirs"
         )
         side = {**env, "GIT_INDEX_FILE": index}
+        # Written whole: split (core.splitIndex), its own shared index would have git expire
+        # the index's under splitIndex.sharedIndexExpire=now, an index git then cannot read
+        # and the oracle cannot list (tests/test_split_index_expired.py has that case).
+        whole = ("-c", "core.splitIndex=false")
         blob = git("hash-object", "-w", "--stdin", input=b"theirs\n", env=env).stdout.strip()
-        git("read-tree", "HEAD", env=side)
-        add = git("update-index", "--add", "--cacheinfo", f"100644,{blob.decode()},{rel}", env=side)
-        tree = git("write-tree", env=side).stdout.strip().decode()
+        git(*whole, "read-tree", "HEAD", env=side)
+        cacheinfo = f"100644,{blob.decode()},{rel}"
+        add = git(*whole, "update-index", "--add", "--cacheinfo", cacheinfo, env=side)
+        tree = git(*whole, "write-tree", env=side).stdout.strip().decode()
         os.unlink(index)
         if add.returncode != 0 or not tree:
             return
