@@ -33,8 +33,10 @@ REMOVE = "rm -f $(git rev-parse --absolute-git-dir)/sharedindex.*"
 BREAKS = {"expire": EXPIRE, "remove": REMOVE}
 
 
-def split_repo(repo: GitRepo, *, worktree: Path | None = None) -> GitRepo:
-    """`repo` (or a linked worktree of it made at `worktree`) with a split index."""
+def split_repo(repo: GitRepo, *, worktree: Path | None = None, flags: bool = True) -> GitRepo:
+    """`repo` (or a linked worktree of it made at `worktree`) with a split index; `flags`: an
+    entry staged only, one intent-to-add, one skip-worktree (without them, a restore whose
+    entries are the index's as it is asks git nothing of the index before it splits it)."""
     repo.git("config", "core.splitIndex", "true")
     repo.git("config", "splitIndex.sharedIndexExpire", "now")
     for name in ("a", "b", "c"):
@@ -45,6 +47,9 @@ def split_repo(repo: GitRepo, *, worktree: Path | None = None) -> GitRepo:
     if worktree is not None:
         repo.git("worktree", "add", "-q", str(worktree))
         repo = GitRepo(worktree, repo.env)
+    if not flags:
+        repo.git("update-index", "--split-index")
+        return repo
     repo.write("staged", b"staged only\n")
     repo.git("add", "staged")
     repo.write("intent", b"intent\n")
@@ -110,8 +115,9 @@ OPS = {"staged": OP, "files": FILES_ONLY}
 
 @pytest.mark.parametrize("op", sorted(OPS))
 @pytest.mark.parametrize("how", sorted(BREAKS))
-def test_a_failed_run_puts_the_index_back(repo: GitRepo, how: str, op: str) -> None:
-    split_repo(repo)
+@pytest.mark.parametrize("flags", [True, False], ids=["flags", "plain"])
+def test_a_failed_run_puts_the_index_back(repo: GitRepo, how: str, op: str, flags: bool) -> None:
+    split_repo(repo, flags=flags)
     before, files = entries(repo), disk(repo)
     res = repo.atomic("run", "--", "sh", "-c", f"{OPS[op]} && {BREAKS[how]} && exit 1", check=1)
     assert "index file open failed" not in res.stderr
@@ -121,9 +127,12 @@ def test_a_failed_run_puts_the_index_back(repo: GitRepo, how: str, op: str) -> N
 @pytest.mark.parametrize("op", sorted(OPS))
 @pytest.mark.parametrize("how", sorted(BREAKS))
 @pytest.mark.parametrize("history", ["commits", "shadow"])
-def test_rollback_puts_the_index_back(repo: GitRepo, how: str, op: str, history: str) -> None:
+@pytest.mark.parametrize("flags", [True, False], ids=["flags", "plain"])
+def test_rollback_puts_the_index_back(
+    repo: GitRepo, how: str, op: str, history: str, flags: bool
+) -> None:
     """In `commits` history the operation's checkpoint commit writes the index too."""
-    split_repo(repo)
+    split_repo(repo, flags=flags)
     before, files = entries(repo), disk(repo)
     run = ("run", "--history", history, "--", "sh", "-c", f"{OPS[op]} && {BREAKS[how]}")
     res = repo.atomic(*run)
@@ -138,8 +147,9 @@ def test_rollback_puts_the_index_back(repo: GitRepo, how: str, op: str, history:
 
 @pytest.mark.parametrize("op", sorted(OPS))
 @pytest.mark.parametrize("how", sorted(BREAKS))
-def test_abort_puts_the_index_back(repo: GitRepo, how: str, op: str) -> None:
-    split_repo(repo)
+@pytest.mark.parametrize("flags", [True, False], ids=["flags", "plain"])
+def test_abort_puts_the_index_back(repo: GitRepo, how: str, op: str, flags: bool) -> None:
+    split_repo(repo, flags=flags)
     before, files = entries(repo), disk(repo)
     repo.atomic("begin", "edit", check=0)
     sh(repo, f"{OPS[op]} && {BREAKS[how]}")
@@ -151,12 +161,13 @@ def test_abort_puts_the_index_back(repo: GitRepo, how: str, op: str) -> None:
 @pytest.mark.parametrize("op", sorted(OPS))
 @pytest.mark.parametrize("how", sorted(BREAKS))
 @pytest.mark.parametrize("layout", ["main", "worktree"])
+@pytest.mark.parametrize("flags", [True, False], ids=["flags", "plain"])
 def test_recover_after_a_refused_rollback(
-    repo: GitRepo, how: str, op: str, layout: str, tmp_path: Path
+    repo: GitRepo, how: str, op: str, layout: str, flags: bool, tmp_path: Path
 ) -> None:
     """The rollback refused (the config a link) until the config is a file again; then
     `recover`. In a linked worktree too (its shared index in its own git dir)."""
-    repo = split_repo(repo, worktree=tmp_path / "wt" if layout == "worktree" else None)
+    repo = split_repo(repo, worktree=tmp_path / "wt" if layout == "worktree" else None, flags=flags)
     before, files = entries(repo), disk(repo)
     outside = tmp_path / "config-outside"
     common = Path(repo.git("rev-parse", "--path-format=absolute", "--git-common-dir").strip())
