@@ -44,9 +44,7 @@ def _submodule(repo: GitRepo, tmp_path: Path, layout: str) -> Path:
 
 
 def _sub_git(repo: GitRepo, sub: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(sub), *args], env=repo.env, capture_output=True, check=True, text=True
-    ).stdout
+    return GitRepo(sub, repo.env).git(*args)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

@@ -51,9 +51,7 @@ def _submodule(repo: GitRepo, tmp_path: Path, path: str, layout: str) -> Path:
 
 
 def _git_in(repo: GitRepo, sub: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(sub), *args], env=repo.env, capture_output=True, check=True, text=True
-    ).stdout
+    return GitRepo(sub, repo.env).git(*args)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

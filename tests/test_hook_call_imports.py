@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -60,15 +61,7 @@ ENV = {"GIT_ATOMIC_HELPER": "0", "GIT_ATOMIC_VERIFY_SCAN": "0"}
 
 def modules_of(repo: GitRepo, tmp_path: Path, payload: dict[str, object], *args: str) -> set[str]:
     out = tmp_path / "modules.txt"
-    proc = subprocess.run(
-        [sys.executable, "-S", "-c", PROBE, "hook", "claude-code", *args],
-        cwd=repo.path,
-        env={**repo.env, **ENV, "HOOK_MODULES_OUT": str(out)},
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = _hook_call(repo, out, payload, args)
     assert proc.returncode == 0 and not proc.stdout.strip(), (proc.stdout, proc.stderr)
     found: list[str] = ast.literal_eval(out.read_text())
     return set(found)
@@ -135,15 +128,7 @@ def test_any_other_hook_command_line_is_argparses(
     else gets argparse's answer (its errors, its help), as before."""
     out = tmp_path / "modules.txt"
     payload = write_hook_payload(repo, "later", "PreToolUse", 3, "other.txt")
-    proc = subprocess.run(
-        [sys.executable, "-S", "-c", PROBE, "hook", "claude-code", *args],
-        cwd=repo.path,
-        env={**repo.env, **ENV, "HOOK_MODULES_OUT": str(out)},
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = _hook_call(repo, out, payload, args)
     assert proc.returncode == code, (proc.stdout, proc.stderr)
     assert ("argparse" in ast.literal_eval(out.read_text())) == parsed
 
@@ -195,3 +180,19 @@ def test_a_hook_calls_imports_compile_no_regular_expression_of_ours(adapter: str
         check=True,
     )
     assert ast.literal_eval(proc.stdout.strip()) == [], proc.stdout
+
+
+def _hook_call(
+    repo: GitRepo, out: Path, payload: dict[str, object], args: Sequence[str]
+) -> subprocess.CompletedProcess[str]:
+    """`git-atomic hook claude-code ARGS` in a new interpreter (PROBE), the names of the
+    modules it imported written to `out`."""
+    return subprocess.run(
+        [sys.executable, "-S", "-c", PROBE, "hook", "claude-code", *args],
+        cwd=repo.path,
+        env={**repo.env, **ENV, "HOOK_MODULES_OUT": str(out)},
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
