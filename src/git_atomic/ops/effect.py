@@ -48,19 +48,19 @@ computing an outcome makes git objects only, so a refused outcome changed nothin
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
-from typing import Final
 
 from git_atomic.core import records
 from git_atomic.core.records import dataclass, field
 from git_atomic.core.vocab import EventKind
-from git_atomic.engine import checkpoint, folderids, gitstate, infoexclude
+from git_atomic.engine import checkpoint, folderids, infoexclude
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 from git_atomic.ops import (
     bigleft,
+    effectconflict,
     effectfolders,
+    effectswitch,
     effecttarget,
     indexformat,
     intents,
@@ -70,6 +70,8 @@ from git_atomic.ops import (
 
 # The names imported `as` themselves are importable from here as before the split (dryrun.py,
 # rollback.py, moving.py, recover.py, render.py, turnothers.py use them): effectsteps.py's.
+from git_atomic.ops.effectconflict import STATE as STATE
+from git_atomic.ops.effectconflict import Conflict as Conflict
 from git_atomic.ops.effectsteps import Step as Step
 from git_atomic.ops.effectsteps import before_apply as before_apply
 from git_atomic.ops.effectsteps import end_state as end_state
@@ -77,19 +79,6 @@ from git_atomic.ops.effectsteps import operation_steps as operation_steps
 from git_atomic.ops.effectsteps import turn_steps as turn_steps
 from git_atomic.ops.operation import Engine, RollbackResult
 from git_atomic.ops.refsafter import RefsAfter
-
-STATE: Final = "git state"  # a Conflict's `where` for git's half-way state: `kind` says it all
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """A path where the effect and a later change overlap."""
-
-    path: bytes
-    where: str  # "files" (the worktree), "index" (the staged entries) or STATE (git's own)
-    kind: str  # git's words: "content", "modify/delete", "add/add", "file/directory", ...
-    # content: where git's conflict markers start and end in the merged text (1-based lines)
-    lines: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,15 +92,17 @@ class Outcome:
     # elsewhere (refsafter.py): left, the checkout with them.
     checked_out: tuple[str, ...] = ()
     # Of `kept`: branches the effect had switched HEAD to and you committed on since; HEAD
-    # goes back without your commits, which stay on the branch (_without_commits_since).
+    # goes back without your commits, which stay on the branch
+    # (effectswitch.without_commits_since).
     # "HEAD": the effect switched it and you took it elsewhere since; it stays, and so do the
-    # files the switch checked out (_ends_beside_a_switch).
+    # files the switch checked out (effectswitch.ends_beside_a_switch).
     left_on: tuple[str, ...] = ()
     # When the effect was made (checkpoint.Parts.made_within): what was made outside these
     # windows in a folder the effect's rules hide is not the effect's (unseen.py).
     made_within: tuple[tuple[float, float], ...] = ()
     # The conflicts are your uncommitted changes against a switch taken back: (the branch you
-    # are on and committed on since, what HEAD would go back to) (_without_commits_since).
+    # are on and committed on since, what HEAD would go back to)
+    # (effectswitch.without_commits_since).
     switch: tuple[str, str] | None = None
     # The folders the effect moved that go back (effectfolders.py: where each goes), and a
     # line for each that stays. A move of them alone is a change (holding only ignored files,
@@ -299,13 +290,15 @@ def _worked_out(
     if (
         _state(current) == _state(last)
         and _same_rules(current, last)
-        and _halfway(repo, current, {}) == _NONE_HALFWAY
+        and effectconflict.halfway(repo, current, {}) == effectconflict.NONE_HALFWAY
     ):
         # Where the changes go is where the tree is already (a merge, cherry-pick... that
         # `undo` brought back and you aborted since): nothing to do, not a half-way state
         # to make again.
         return Outcome(current, current)
-    halfway = _halfway_conflicts(repo, current, [(snaps[frm], snaps[to]) for frm, to in changes])
+    halfway = effectconflict.halfway_conflicts(
+        repo, current, [(snaps[frm], snaps[to]) for frm, to in changes]
+    )
     if halfway:
         return Outcome(current, None, conflicts=halfway)
     files, staged = current.files_tree, current.staged_tree
@@ -314,16 +307,18 @@ def _worked_out(
     for frm_sha, to_sha in changes:
         frm, to = snaps[frm_sha], snaps[to_sha]
         stash.move(frm, to, refs.kept)
-        files, staged, overlaps = _without_commits_since(repo, refs, frm, to, files, staged)
+        files, staged, overlaps = effectswitch.without_commits_since(
+            repo, refs, frm, to, files, staged
+        )
         if overlaps:
             back = to.head_ref or (to.head_oid or "")[:12]
             switch = (refs.head_ref or "HEAD", back)
             return Outcome(current, None, conflicts=overlaps, switch=switch)
-        beside = _ends_beside_a_switch(repo, refs, frm, to)
+        beside = effectswitch.ends_beside_a_switch(repo, refs, frm, to)
         if beside is not None:
             refs.left_on.append("HEAD")  # it stays, and so do the files the switch checked out
         ends = (
-            _ends_on_the_checkout(repo, refs, frm, to)
+            effectswitch.ends_on_the_checkout(repo, refs, frm, to)
             or beside
             or (
                 frm.files_tree,
@@ -423,156 +418,3 @@ def _worked_out(
         left_on=tuple(dict.fromkeys(refs.left_on)),
         made_within=target.made_within,
     )
-
-
-def _ends_on_the_checkout(
-    repo: Repo, refs: RefsAfter, frm: Snapshot, to: Snapshot
-) -> tuple[str, str, str, str] | None:
-    """A change that moved the branch it had checked out (a `reset`, a commit), where HEAD is
-    on another branch now (you switched since): the branch's move is taken back (or made
-    again) by the branch itself, so its files are not this checkout's. The change's ends,
-    files and index, are replayed on the commit checked out now (what each held beside its
-    own HEAD's tree): only that part, what the change did beside the branch, is made here.
-    Taken whole, the branch's files came into your checkout as staged changes, the change
-    taken back twice (a `reset --hard HEAD~1` made its dropped files new files there). None
-    otherwise, or where a replay does not merge cleanly."""
-    name = frm.head_ref
-    if name is None or to.head_ref != name or refs.head_ref == name:
-        return None
-    if frm.head_oid == to.head_oid:
-        return None  # it did not move the branch it had checked out
-    here = _commit_tree(repo, refs.head_oid)
-    out: list[str] = []
-    for snap in (frm, to):
-        own = _commit_tree(repo, snap.head_oid)
-        for side in (snap.files_tree, snap.staged_tree):
-            merged = treemerge.merge(repo, base=own, ours=side, theirs=here)
-            if merged.tree is None:
-                return None
-            out.append(merged.tree)
-    return out[0], out[1], out[2], out[3]
-
-
-def _ends_beside_a_switch(
-    repo: Repo, refs: RefsAfter, frm: Snapshot, to: Snapshot
-) -> tuple[str, str, str, str] | None:
-    """A change that switched HEAD to another branch, where HEAD stays where it is now (you
-    checked out or committed elsewhere since): the switch is not taken back (or made again),
-    so neither are the files it checked out, only what the change did on top of them. `to`'s
-    ends, files and index, are replayed from its HEAD's commit onto the commit the switch
-    checked out (the branch's commit at `to`, before any commit of the change's own): the
-    difference between the two branches drops out, the change's commits and files stay in.
-    Taken whole, the other branch's files came into your checkout as staged changes (`A  f`
-    on the branch you made since). None otherwise (a branch the change made: nothing to tell
-    apart), or where a replay does not merge cleanly. A detached HEAD was switched to the
-    newest commit of its history that a branch or HEAD held at `to`."""
-    if frm.head_ref is not None:
-        if frm.head_ref == to.head_ref:
-            return None
-        switched_to = to.branches.get(frm.head_ref)
-    elif frm.head_oid is None or (to.head_ref is None and to.head_oid == frm.head_oid):
-        return None
-    else:  # detached: where it was detached is the newest of its commits `to` knew
-        tips = sorted({t for t in (*to.branches.values(), to.head_oid) if t})
-        found = repo.run("merge-base", frm.head_oid, *tips, check=False) if tips else None
-        switched_to = found.stdout.decode().strip() if found and found.returncode == 0 else None
-    if not switched_to or switched_to == to.head_oid:
-        return None
-    trial = copy.deepcopy(refs)
-    trial.move(frm, to)
-    if (trial.head_ref, trial.head_oid) != (refs.head_ref, refs.head_oid):
-        return None  # HEAD goes back with it: the files it checked out go too
-    own, there = _commit_tree(repo, to.head_oid), _commit_tree(repo, switched_to)
-    out: list[str] = []
-    for side in (to.files_tree, to.staged_tree):
-        merged = treemerge.merge(repo, base=own, ours=side, theirs=there)
-        if merged.tree is None:
-            return None
-        out.append(merged.tree)
-    return frm.files_tree, frm.staged_tree, out[0], out[1]
-
-
-def _without_commits_since(
-    repo: Repo, refs: RefsAfter, frm: Snapshot, to: Snapshot, files: str, staged: str
-) -> tuple[str, str, tuple[Conflict, ...]]:
-    """A change that switched HEAD to another branch, where that branch has moved since (you
-    committed on it) and HEAD now goes back: the branch keeps your commits (RefsAfter names it
-    in `left_on`), so they are not this checkout's. The files and the index now are replayed
-    from the commit checked out now onto the one the change left checked out: what you did
-    beside your commits comes along, your commits do not. Merged whole, each of your commits'
-    changes came onto the branch HEAD goes back to as staged changes you never made there.
-    The overlaps where what you left uncommitted overlaps your commits' changes."""
-    trial = copy.deepcopy(refs)
-    trial.move(frm, to)
-    here = (refs.head_ref, refs.head_oid)
-    if refs.head_ref is None or (trial.head_ref, trial.head_oid) == here:
-        return files, staged, ()
-    if refs.head_ref != frm.head_ref or refs.head_oid == frm.head_oid:
-        return files, staged, ()
-    now, left = _commit_tree(repo, refs.head_oid), _commit_tree(repo, frm.head_oid)
-    out: list[str] = []
-    for side, where in ((files, "files"), (staged, "index")):
-        merged = treemerge.merge(repo, base=now, ours=side, theirs=left)
-        if merged.tree is None:
-            return (
-                files,
-                staged,
-                tuple(Conflict(c.path, where, c.kind, c.lines) for c in merged.conflicts),
-            )
-        out.append(merged.tree)
-    refs.left_on.append(refs.head_ref)
-    return out[0], out[1], ()
-
-
-def _commit_tree(repo: Repo, commit: str | None) -> str:
-    return repo.line("rev-parse", f"{commit}^{{tree}}") if commit else repo.empty_tree
-
-
-def _halfway(repo: Repo, snap: Snapshot, seen: dict[str, object]) -> tuple[object, ...]:
-    """What a worked-out state cannot hold: git's half-way state (a merge, rebase... left to
-    finish: not what such a command leaves once done) and an index only its bytes describe
-    (unmerged entries, one git cannot read). `seen`: each gitstate tree read once (with
-    rerere, every checkpoint has one, mostly the same)."""
-    raw = snap.index_key() if snap.index_blob is not None else None
-    tree = snap.git_state
-    if tree is not None and tree not in seen:
-        seen[tree] = gitstate.waiting_in(repo, tree) or None
-    return (seen[tree] if tree is not None else None, raw)
-
-
-_NONE_HALFWAY: Final = (None, None)
-
-
-def _halfway_conflicts(
-    repo: Repo, current: Snapshot, pairs: Sequence[tuple[Snapshot, Snapshot]]
-) -> tuple[Conflict, ...]:
-    """Why the changes cannot be worked out on top of now: a target made from trees holds no
-    half-way state, so one there now goes only where a change replaces it whole (the state
-    now is that change's end), and a change cannot make one again. Otherwise a merge (or
-    unmerged entries) the steps made, or that is yours, would be dropped without a word."""
-    seen: dict[str, object] = {}
-    now, yours = _halfway(repo, current, seen), True
-    for frm, to in pairs:
-        before, after = _halfway(repo, frm, seen), _halfway(repo, to, seen)
-        if before == after:
-            continue  # the change leaves it alone
-        if now != before:
-            break
-        now, yours = after, False
-    else:
-        if now == _NONE_HALFWAY:
-            return ()
-    if yours and now != _NONE_HALFWAY:
-        # (An intent-to-add entry whose file was gone made a checkpoint keep the index's
-        # bytes, before indexstate.add_intents learnt to make one without it.)
-        what = (
-            "git's half-way state (a merge, rebase, cherry-pick... or index entries only the "
-            "index's bytes hold: unmerged ones, or one a checkpoint of an earlier version "
-            "kept so) is in this worktree now: finish or abort it first"
-        )
-    else:
-        what = (
-            "the change holds git's half-way state (a merge, rebase, cherry-pick... or "
-            "unmerged index entries), which cannot be made again on top of later changes"
-        )
-    return (Conflict(b"", STATE, what),)

@@ -25,7 +25,7 @@ class RefsAfter:
         self.kept: list[str] = []
         self.checked_out: list[str] = []  # of `kept`: checked out here since the change
         # Branches a change had switched HEAD to that moved since (your commits), HEAD going
-        # back: they stay, your commits on them (effect._without_commits_since).
+        # back: they stay, your commits on them (effectswitch.without_commits_since).
         self.left_on: list[str] = []
 
     def move(self, frm: Snapshot, to: Snapshot) -> None:
