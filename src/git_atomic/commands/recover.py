@@ -14,18 +14,18 @@ Running it again finds nothing left to do.
 
 from __future__ import annotations
 
-import enum
 import json
 import time
 from typing import Any, Final
 
-from git_atomic.agents import turnkeys, turnkilledend
+from git_atomic.agents import turnkilledend
 from git_atomic.agents.turnstate import OPEN_MARKS
+from git_atomic.commands import recoverbeside, recoverdone
+from git_atomic.commands.recoverdone import Action, Recovery
 from git_atomic.core import children, failpoints
-from git_atomic.core.errors import AtomicError, BusyError, GitError, RefusedError
+from git_atomic.core.errors import BusyError, GitError, RefusedError
 from git_atomic.core.journalrows import OpRow, Owner
-from git_atomic.core.lock import Holder, WorktreeLock, process_alive
-from git_atomic.core.records import dataclass, field
+from git_atomic.core.lock import WorktreeLock, process_alive
 from git_atomic.core.vocab import (
     CheckpointKind,
     EventKind,
@@ -41,67 +41,17 @@ from git_atomic.engine import (
     checkpointgone,
     discovery,
     dotgit,
-    git,
     gitlinks,
-    gitstate,
     restoreplan,
     scratch,
     snapshot,
 )
 from git_atomic.engine.checkpointgone import CheckpointGone
-from git_atomic.ops import commandresults, context, journalgone, output, results, setaside
+from git_atomic.ops import commandresults, context, journalgone, output, setaside
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, RollbackResult
 
 PENDING_FILE: Final = context.PENDING_RESTORE
-NOTHING_TO_RECOVER: Final = "nothing to recover in this worktree"
-
-
-class Action(enum.StrEnum):
-    """What recover did with the interrupted operation (`recovery.action` in the JSON)."""
-
-    PRE_OP = "pre_op"  # back at its exact PRE-OP state
-    ACCEPT = "accept"  # the tree kept, recorded as OP-EXEC
-    NOTHING_CHANGED = "nothing_changed"  # killed before its PRE-OP checkpoint was recorded
-    RESTORE = "restore"  # the interrupted rollback or emergency finished
-    KEPT_OPEN = "kept_open"  # a rollback inside a session finished; the session goes on
-    EFFECT = "effect"  # an agent turn: its own changes taken back, the rest left as it is
-    OVERLAP = "overlap"  # an agent turn whose changes overlap later ones: nothing changed
-    KEPT = "kept"  # --accept where PRE-OP is gone from the object store: kept, not recorded
-
-
-@dataclass
-class Recovery:
-    """What recover did, for the summary line and the JSON object."""
-
-    lock_broken: Holder | None = None
-    restore_finished: commandresults.RestoreFinished | None = None  # a restore a crash had stopped
-    op: OpRow | None = None
-    action: Action | None = None
-    rescue: str | None = None
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # for the summary line (reflogs written back)
-    not_restored: list[bytes] = field(default_factory=list)  # the system refused (exit 3)
-    # A commit a remote-tracking ref holds that the finished restore took off a branch
-    # (ops/published.py): said on stderr as it is done, and in the JSON's `notes`.
-    published: list[str] = field(default_factory=list)
-    left: bool = False  # what others changed since an interrupted restore's rescue (exit 3)
-    overlaps: list[str] = field(default_factory=list)  # a turn's changes and later ones (exit 3)
-    stopped_group: int | None = None  # the command's process group, left running by the kill
-    isolated: list[str] = field(default_factory=list)  # `run --isolate` operations closed
-    # The journal was gone while operations' checkpoints remain: the newest's PRE-OP and name.
-    journal_gone: tuple[str, str] | None = None
-
-    @property
-    def anything(self) -> bool:
-        return bool(
-            self.lock_broken
-            or self.journal_gone
-            or self.restore_finished
-            or self.op
-            or self.stopped_group
-            or self.isolated
-        )
 
 
 def recover(*, accept: bool, json_out: bool) -> int:
@@ -165,7 +115,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
                 f"a restore killed while it removed a file left it at .git/atomic/tmp/{name}: "
                 "kept, in case it was a save of yours made at that instant"
             )
-        _tell(
+        recoverdone.tell(
             ctx,
             done,
             json_out=json_out,
@@ -363,7 +313,7 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
         done.action = Action.ACCEPT
     failpoints.hit("recover:before-close")
     if pre is not None and done.action not in (Action.KEPT, Action.NOTHING_CHANGED):
-        _tell_history(engine, op, pre.sha, detail, done)
+        recoverbeside.tell_history(engine, op, pre.sha, detail, done)
     detail["recovered"] = done.action
     if done.overlaps:
         detail["overlaps"] = done.overlaps
@@ -374,56 +324,6 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
     done.op = engine.close(
         op.id, status=OpStatus.RECOVERED, failed_phase=FailedPhase.INTERRUPT, detail=detail
     )
-
-
-def _tell_history(
-    engine: Engine, op: OpRow, pre_op: str, detail: dict[str, Any], done: Recovery
-) -> None:
-    """What a checkpoint does not hold, as the operation's own rollback has it (rollback_op):
-    the reflogs it rewrote written back (not where the tree is kept as it is: `--accept`), and
-    each linked worktree it removed or added named, with the command that makes or removes it."""
-    if done.action not in (Action.ACCEPT, Action.OVERLAP):
-        from git_atomic.ops.gitdirback import put_back_beside
-
-        end = engine.journal.checkpoints(op.id)[-1].sha
-        changed: dict[str, object] = {}
-        mended, lines = put_back_beside(
-            engine.repo,
-            detail,
-            pre_op=pre_op,
-            op_id=op.id,
-            # An agent turn's effect is its calls' alone: an ORIG_HEAD your reset wrote between
-            # them stays, as its take-back at Stop leaves it (judge.py).
-            own=op.kind != OpKind.AGENT_TURN,
-            problems=done.problems,
-            end=end,
-            changed=changed,
-        )
-        if changed and done.rescue is not None:  # for an `undo` of the recovery (gitdirredo)
-            from git_atomic.ops import gitdirredo
-
-            gitdirredo.remember(engine.journal, engine.ctx.worktree, done.rescue, changed)
-        done.problems += _hooks_made(engine.repo, op)
-        if op.kind != OpKind.AGENT_TURN:  # (a turn's: its calls' windows, not told here)
-            locks = gitstate.git_locks(engine.repo)  # HEAD.lock... its git left
-            if locks:
-                from git_atomic.engine import gitlocks
-
-                done.problems += gitlocks.dropped(engine.repo, [(op.started_at, None)], locks)
-        from git_atomic.ops import configmade
-
-        if op.kind != OpKind.AGENT_TURN:
-            done.problems += configmade.lines(engine.repo, op.details)
-        else:  # a turn's: those its calls added and removed (turnbeside.py)
-            done.problems += configmade.later_lines(engine.repo, op.details)
-        done.problems += lines
-        if mended:
-            detail["reflogs_mended"] = mended
-            done.notes.append(output.mended_words(mended))
-    if detail.get("worktrees") or engine.repo.has_other_worktrees():
-        from git_atomic.ops import worktreesgone
-
-        done.problems += worktreesgone.said(engine.repo, detail)
 
 
 _GONE_HINT: Final = (
@@ -495,118 +395,3 @@ def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None
     done.problems += result.outcome.problems
     done.not_restored += result.outcome.failed
     done.left = done.left or result.outcome.left_anything
-
-
-_SAID: Final = {
-    Action.PRE_OP: "back at its exact PRE-OP state",
-    Action.ACCEPT: "the tree is kept as it was and recorded as OP-EXEC",
-    Action.NOTHING_CHANGED: "it had not changed anything; closed",
-    Action.RESTORE: "the interrupted rollback or emergency is finished; closed",
-    Action.KEPT_OPEN: "the interrupted rollback is finished; the operation stays open",
-    Action.EFFECT: "the turn's own changes are taken back (what you did meanwhile stays)",
-    Action.OVERLAP: "the turn's changes overlap later ones, so nothing was changed; closed",
-    Action.KEPT: "the tree is kept as it is; nothing is recorded (its PRE-OP is gone); closed",
-}
-
-
-def _tell(
-    ctx: context.Context, done: Recovery, *, json_out: bool, duration: float, open_op: OpRow | None
-) -> None:
-    if json_out:
-        if not done.anything and open_op is None and done.op is None:
-            # What the line on stderr says, for an agent that reads the JSON alone.
-            done.published.append(NOTHING_TO_RECOVER)
-        output.emit(_result(ctx, done, duration=duration))
-        return
-    if done.stopped_group is not None:
-        output.say(
-            f"git-atomic: stopped the command left running by the killed git-atomic "
-            f"(process group {done.stopped_group})"
-        )
-    if done.lock_broken is not None:
-        output.say(
-            f"git-atomic: removed the lock left by pid {done.lock_broken.pid} "
-            f"(`{done.lock_broken.command or '?'}`, since {done.lock_broken.since})"
-        )
-    if done.restore_finished is not None:
-        output.say(
-            f"git-atomic: finished the interrupted {done.restore_finished.event} "
-            f"(rescue {output.short(done.restore_finished.rescue)})"
-        )
-    if done.op is not None:
-        assert done.action is not None
-        line = f"git-atomic: {done.op.name} [{done.op.id}] recovered: {_SAID[done.action]}"
-        line += "".join(f"; {note}" for note in done.notes)
-        if done.rescue:
-            line += (
-                f"; the state it replaced is saved as {output.short(done.rescue)} "
-                "(`git atomic undo` brings it back)"
-            )
-        output.say(line)
-    for line in done.overlaps:
-        output.say(f"git-atomic:   overlaps: {line}")
-    if done.overlaps and done.op is not None:
-        output.say(
-            "git-atomic: the turn's changes are still there: take them back by hand, or go "
-            f"back to its whole state (`git atomic rollback --op {done.op.id} --whole --dry-run` "
-            "says what that drops)"
-        )
-    for problem in done.problems:
-        output.say(f"git-atomic: warning: {problem}")
-    if not done.anything and open_op is None:
-        output.say(f"git-atomic: {NOTHING_TO_RECOVER}")
-
-
-def _result(
-    ctx: context.Context, done: Recovery, *, duration: float
-) -> commandresults.RecoverResult:
-    finished = done.restore_finished
-    operation = (
-        results.operation(ctx.journal, done.op)
-        if done.op is not None
-        else results.no_operation(
-            status=OpStatus.RECOVERED if done.anything else None,
-            rescue=finished.rescue if finished else None,
-            duration_s=round(duration, 3),
-        )
-    )
-    lock = done.lock_broken
-    return commandresults.RecoverResult(
-        operation,
-        commandresults.Recovery(
-            action=done.action,
-            lock_broken=commandresults.LockBroken(lock.pid, lock.since) if lock else None,
-            stopped_group=done.stopped_group,
-            isolated_closed=tuple(done.isolated),
-            restore_finished=finished,
-            rescue=done.rescue,
-            problems=(*done.problems, *(f"overlaps: {line}" for line in done.overlaps)),
-            duration_s=round(duration, 3),
-            notes=tuple(done.published),
-        ),
-    )
-
-
-def _hooks_made(repo: git.Repo, op: OpRow) -> list[str]:
-    """The git hooks made or changed while the operation ran (hooksmade.py); an agent turn's,
-    within its calls' steps alone, as its take-back at Stop names them (judge.py)."""
-    from git_atomic.ops import hooksmade
-
-    turn = op.details.get("turn") if op.kind == OpKind.AGENT_TURN else None
-    steps = turn.get("steps") if isinstance(turn, dict) else None
-    if not isinstance(steps, list):
-        return hooksmade.lines(repo, op.started_at)
-    windows: list[tuple[float, float | None]] = []
-    for step in steps:
-        if not (isinstance(step, list) and len(step) == 2):
-            continue
-        try:
-            start = checkpoint.load(repo, str(step[0])).captured_at
-            end = checkpoint.load(repo, str(step[1])).captured_at
-        except AtomicError:
-            continue
-        if start is not None:
-            windows.append((start, end))
-    # and the calls that changed nothing a checkpoint holds (a hook installed, alone)
-    windows += turnkeys.quiet_windows(turn.get(turnkeys.QUIET_DETAIL) if turn else None)
-    return hooksmade.lines_within(repo, windows)
