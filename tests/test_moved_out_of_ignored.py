@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic.engine import changedtimes, discovery, foldermoves, folderwalk, safefs
+from git_atomic.engine import changedtimes, discovery, folderfound, folderwalk, safefs
 from testing.agents import shell_turn
 from testing.gitrepo import GitRepo
 
@@ -214,10 +214,10 @@ def test_a_rollback_after_rm_rf_lists_no_folder_of_a_large_ignored_tree(
         listed.append(path)
         return scandir(path)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(foldermoves.os, "scandir", counted)
+    monkeypatch.setattr(folderfound.os, "scandir", counted)
     now = {p: i for p, i in walked.ids.items() if p != b"F"}
     with safefs.Tree(os.fsencode(repo.path)) as tree:
-        found = foldermoves.in_ignored(g, tree, {b"F": ident}, now, since)
+        found = folderfound.in_ignored(g, tree, {b"F": ident}, now, since)
     assert b"F" not in found and ident not in found.values()
     assert len(listed) <= 1  # (the top, changed by the rm)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic.engine import discovery, foldermoves, folderwalk, safefs
+from git_atomic.engine import discovery, folderfound, folderwalk, safefs
 from testing import oracle
 from testing.gitrepo import GitRepo
 
@@ -312,5 +312,5 @@ def test_a_folder_looked_for_where_no_walk_was_kept_is_found_by_gits_listing(
     assert folderwalk.ignored_met(g) is None
     with safefs.Tree(os.fsencode(repo.path)) as tree:
         now = {b"junk": (junk.st_dev, junk.st_ino)}
-        found = foldermoves.in_ignored(g, tree, {b"F": ident}, now, since)
+        found = folderfound.in_ignored(g, tree, {b"F": ident}, now, since)
     assert found.get(b"junk/a/b/F") == ident

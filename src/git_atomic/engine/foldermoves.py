@@ -33,9 +33,9 @@ from git_atomic.core.records import dataclass, field
 from git_atomic.engine import (
     changedtimes,
     checkpoint,
+    folderfound,
     folderids,
     folderplace,
-    folderwalk,
     nestedrepos,
     safefs,
     scratch,
@@ -44,7 +44,6 @@ from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 
 _ROUNDS: Final = 8  # a folder moved inside a folder moved, and so on
-_CLOCK_LAG: Final = 0.05  # seconds: a birth time that close to the capture may be after it
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ def take_back(
     aside = os.fsencode(repo.state_dir / "tmp")
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         back += _from_aside(tree, want, aside, folderplace.Held(repo, current.files_tree))
-        now = in_ignored(repo, tree, want, now, target.captured_at)
+        now = folderfound.in_ignored(repo, tree, want, now, target.captured_at)
         for _ in range(_ROUNDS):
             pairs = _pairs(want, now)
             if not pairs:
@@ -144,7 +143,7 @@ def from_nowhere(
             continue  # in a folder the target knew (it moves, or stays, with it)
         parent = tree.folder(os.path.dirname(path))
         born = None if parent is None else changedtimes.birth_time(parent, os.path.basename(path))
-        if born is None or born >= captured_at - _CLOCK_LAG:
+        if born is None or born >= captured_at - folderfound.CLOCK_LAG:
             continue
         if empty is None:
             empty = checkpoint.load_empty_folders(repo, target)
@@ -228,87 +227,13 @@ def foresee(
     if not want or not now or target.captured_at is None:
         return []
     with safefs.Tree(os.fsencode(repo.root)) as tree:
-        now = in_ignored(repo, tree, want, now, target.captured_at)
+        now = folderfound.in_ignored(repo, tree, want, now, target.captured_at)
         return [
             f"{_show(to)}/: found at {_show(frm)}/ (the same folder, moved since); it would "
             "be moved back whole first, with the files no checkpoint holds in it"
             for frm, to, ident in _pairs(want, now)
             if frm != to and _born_before(tree, frm, ident, target.captured_at)
         ]
-
-
-def in_ignored(
-    repo: Repo, tree: safefs.Tree, want: folderids.Ids, now: folderids.Ids, since: float
-) -> folderids.Ids:
-    """`now`, with the folders of `want` it lacks that are in a folder it names that changed
-    since (`mv F build/`, where a rule ignores `build/`: no walk looks into it, but a folder
-    renamed into another sets that one's mtime), or deeper in a folder a rule ignores (`mv F
-    junk/a/`: `junk/` itself is unchanged). One lstat per folder `now` names, and a listing of
-    those changed since, only where `want` has a folder `now` lacks; then, for those still
-    missing, the same for the folders in ignored ones the last walk listed (a bounded set:
-    ignoredinside.py), or where no walk kept them, a listing of the folders in the ignored
-    ones as git lists them, at most `_LOOK_IN_AT_MOST`."""
-    missing = set(want.values()).difference(now.values())
-    if not missing:
-        return now
-    found = dict(now)
-    met = folderwalk.ignored_met(repo)
-    for folder in sorted(now) if met is None else sorted(set(now).union(met)):
-        st = tree.lstat(folder)
-        if st is None or not stat.S_ISDIR(st.st_mode) or st.st_mtime < since - _CLOCK_LAG:
-            continue
-        _look_in(tree, folder, st.st_dev, missing, found)
-        if not missing:
-            return found
-    if met is not None:  # (a folder moved deeper than the walk lists is not looked for)
-        return found
-    queue = sorted(_ignored_folders(repo), key=lambda f: (f.count(b"/"), f))
-    for listed, folder in enumerate(queue):
-        if listed >= _LOOK_IN_AT_MOST or not missing:
-            break
-        st = tree.lstat(folder)
-        if st is not None and stat.S_ISDIR(st.st_mode):
-            queue += _look_in(tree, folder, st.st_dev, missing, found)
-    return found
-
-
-_LOOK_IN_AT_MOST: Final = 2000  # folders listed inside ignored ones, for one moved there
-
-
-def _ignored_folders(repo: Repo) -> list[bytes]:
-    """The folders a rule ignores (git does not look into them) as git lists them now, one
-    `ls-files` (at 100,000 files about half a `git status`): where no walk kept them."""
-    listing = repo.out(
-        "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"
-    )
-    return [p[:-1] for p in listing.split(b"\0") if p.endswith(b"/")]
-
-
-def _look_in(
-    tree: safefs.Tree,
-    folder: bytes,
-    dev: int,
-    missing: set[tuple[int, int]],
-    found: folderids.Ids,
-) -> list[bytes]:
-    """The folders of `missing` directly in `folder`, added to `found` (and taken out of
-    `missing`); the other folders in it."""
-    fd = tree.folder(folder)
-    if fd is None:
-        return []
-    others: list[bytes] = []
-    with contextlib.suppress(OSError), os.scandir(fd) as listing:
-        for entry in listing:
-            if not entry.is_dir(follow_symlinks=False):
-                continue
-            path = folder + b"/" + os.fsencode(entry.name)
-            ident = (dev, entry.inode())
-            if ident in missing:
-                found[path] = ident
-                missing.discard(ident)
-            else:
-                others.append(path)
-    return others
 
 
 def _from_aside(
@@ -346,70 +271,6 @@ def _from_aside(
     finally:
         os.close(fd)
     return done
-
-
-def hidden_there(
-    repo: Repo,
-    before: Snapshot,
-    after: Snapshot,
-    back: Sequence[tuple[bytes, bytes]],
-    target: Snapshot,
-) -> tuple[str, list[bytes]]:
-    """The files tree a restore starts from once the folders `back` moved back: `after` (the
-    state probed then), with the files `before` (the state they were moved from) held in them
-    that `after` cannot see at their new place, still there (a rule ignores the folder where
-    it went back, `/build/`, but the operation made or moved them into it, `out/new`: the
-    restore must see them to take them away), and without those `after` sees in them that
-    `before` held nowhere and `target` does not hold as they are (made while a rule hid them
-    where the folder was, `junk/F/made.txt`: no checkpoint holds them, so no restore may take
-    them away or write over them). The tree, and those left."""
-    wanted: dict[bytes, tuple[str, str]] = {}
-    unseen: dict[bytes, tuple[str, str]] = {}
-    moved_from: set[bytes] = set()
-    for c in repo.diff_trees(before.files_tree, after.files_tree):
-        if c.old_mode == "160000" or c.new_mode == "160000":
-            continue
-        mover = max(  # the innermost folder moved back that held it
-            ((frm, to) for frm, to in back if frm and c.path.startswith(frm + b"/")),
-            key=lambda m: len(m[0]),
-            default=None,
-        )
-        if mover is not None and c.status in ("D", "T"):
-            frm, to = mover
-            wanted[to + c.path[len(frm) :]] = (c.old_mode, c.old_oid)
-            moved_from.add(to + c.path[len(frm) :])
-        elif c.status in ("A", "T") and any(c.path.startswith(to + b"/") for _, to in back):
-            unseen[c.path] = (c.new_mode, c.new_oid)
-    for p in moved_from:
-        unseen.pop(p, None)
-    if unseen:  # those the target holds as they are: its own, as good as held
-        ours = {e.path: (e.mode, e.oid) for e in repo.ls_tree_at(target.files_tree, sorted(unseen))}
-        unseen = {p: e for p, e in unseen.items() if ours.get(p) != e}
-    edits: dict[bytes, tuple[str, str] | None] = dict.fromkeys(sorted(unseen))
-    if wanted:
-        held = {e.path for e in repo.ls_tree_at(after.files_tree, sorted(wanted))}
-        with safefs.Tree(os.fsencode(repo.root)) as tree:
-            there = dict(zip(sorted(wanted), tree.lstat_many(sorted(wanted)), strict=True))
-        edits |= {
-            p: entry
-            for p, entry in wanted.items()
-            if p not in held
-            and (st := there[p]) is not None
-            and (stat.S_ISLNK(st.st_mode) == (entry[0] == "120000"))
-            and (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode))
-        }
-    left = [p for p, entry in edits.items() if entry is None]
-    files = repo.tree_edit(after.files_tree, edits) if edits else after.files_tree
-    return files, left
-
-
-def said_left(left: Sequence[bytes]) -> list[str]:
-    """A line for each file `hidden_there` left."""
-    return [
-        f"{_show(p)}: made while a rule hid it where its folder was moved to, and in no "
-        "checkpoint: left where the folder is back (not taken away)"
-        for p in left
-    ]
 
 
 def _pairs(want: folderids.Ids, now: folderids.Ids) -> list[tuple[bytes, bytes, tuple[int, int]]]:
@@ -511,7 +372,7 @@ def _born_before(tree: safefs.Tree, path: bytes, ident: tuple[int, int], at: flo
         return False
     parent = tree.folder(os.path.dirname(path))
     born = None if parent is None else changedtimes.birth_time(parent, os.path.basename(path))
-    return (born if born is not None else st.st_mtime) < at - _CLOCK_LAG
+    return (born if born is not None else st.st_mtime) < at - folderfound.CLOCK_LAG
 
 
 def _make_again(tree: safefs.Tree, want: folderids.Ids, vacated: Sequence[bytes]) -> list[bytes]:

@@ -9,7 +9,7 @@ listing each where its stat data changed since the last walk, else one `lstat` (
 kept). The folders those name are known too (their ids come with the listing). A folder
 holding a `.git` is not listed, nor anything through a link (`O_NOFOLLOW`, from the folder
 above). What it lists is also where a rollback looks for a folder moved into an ignored one
-(foldermoves.in_ignored): a bounded set, not every folder of a `node_modules/`.
+(folderfound.in_ignored): a bounded set, not every folder of a `node_modules/`.
 """
 
 from __future__ import annotations

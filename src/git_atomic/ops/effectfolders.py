@@ -4,7 +4,7 @@ move that takes the effect back (or makes it again) on top of the state now to m
 
 A folder the effect moved is one that each change's two ends keep (folderids: device and
 inode) at two paths, or that the change's start kept and its end could not see (moved into a
-folder a rule ignores: found now, foldermoves.in_ignored). It goes back only where it is now
+folder a rule ignores: found now, folderfound.in_ignored). It goes back only where it is now
 where the effect left it, and holds only what the effect left in it: its files as the
 effect's end holds them, and no folder in it written since the effect ended (a file you
 made, removed or renamed there since is yours: moved with the folder, it would be moved by a
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from git_atomic.core.records import dataclass, field
-from git_atomic.engine import folderids, foldermoves, safefs
+from git_atomic.engine import folderfound, folderids, foldermoves, safefs
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 
@@ -57,7 +57,7 @@ def moved_back(
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         if since is not None:  # where a change's start has a folder its end does not show
             unseen = {p: i for a, b in ends for p, i in b.items() if a.get(p) != i}
-            now = foldermoves.in_ignored(repo, tree, unseen, now, since)
+            now = folderfound.in_ignored(repo, tree, unseen, now, since)
         pos = {ident: path for path, ident in now.items()}
         start: dict[tuple[int, int], bytes] = {}
         for a, b in ends:

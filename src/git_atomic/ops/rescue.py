@@ -183,7 +183,7 @@ def folders_back(
         return current, None
     if effect is None and target.folder_ids is None:
         return current, None
-    from git_atomic.engine import foldermoves  # only where both know their folders
+    from git_atomic.engine import folderhidden, foldermoves  # only where both know their folders
 
     only = dict(effect[0]) if effect is not None else None
     moved = foldermoves.take_back(ctx.repo, current, target, dict(known or {}), only=only)
@@ -191,10 +191,10 @@ def folders_back(
         moved = records.replace(moved, left=(*effect[1], *moved.left))
     if moved.back or moved.made:
         probed = probe_half_restored(ctx)
-        files, left = foldermoves.hidden_there(ctx.repo, current, probed, moved.back, target)
+        files, left = folderhidden.hidden_there(ctx.repo, current, probed, moved.back, target)
         current = records.replace(probed, files_tree=files)
         if left:
-            moved = records.replace(moved, left=(*moved.left, *foldermoves.said_left(left)))
+            moved = records.replace(moved, left=(*moved.left, *folderhidden.said_left(left)))
     return current, moved
 
 
