@@ -146,7 +146,7 @@ def test_a_lock_beyond_a_link_is_never_removed(repo: GitRepo, linked: str) -> No
     """The branch's folder (or one above it) a link to a folder elsewhere (refs shared by
     hand): the lock seen through it is outside the repository, never listed nor removed,
     though it is stale and new."""
-    from git_atomic.engine import discovery, gitlocks, gitstate
+    from git_atomic.engine import discovery, gitlockheld, gitlocks
 
     repo.write("a", b"a\n")
     repo.git("add", "a")
@@ -161,7 +161,7 @@ def test_a_lock_beyond_a_link_is_never_removed(repo: GitRepo, linked: str) -> No
     discovery.discover.cache_clear()
     git_repo = discovery.discover(str(repo.path))
     assert git_repo is not None
-    found = gitstate.git_locks(git_repo)
+    found = gitlockheld.git_locks(git_repo)
     assert gitlocks.dropped(git_repo, [(time.time() - 60, None)], found) == []
     assert outside.exists()
 
@@ -196,12 +196,12 @@ def test_a_shared_lock_a_git_of_another_worktree_holds_is_left_to_it(repo: GitRe
         assert holding.stdout.readline() == b"prepare: ok\n"
         lock = repo.path / ".git" / "packed-refs.lock"
         assert lock.exists()
-        from git_atomic.engine import discovery, gitlocks, gitstate
+        from git_atomic.engine import discovery, gitlockheld, gitlocks
 
         discovery.discover.cache_clear()
         git_repo = discovery.discover(str(repo.path))
         assert git_repo is not None
-        said = gitlocks.dropped(git_repo, [(begun, None)], gitstate.git_locks(git_repo))
+        said = gitlocks.dropped(git_repo, [(begun, None)], gitlockheld.git_locks(git_repo))
         assert lock.exists(), said
         assert said and "git update-ref" in said[0], said
         holding.stdin.write(b"commit\n")
@@ -234,12 +234,12 @@ def test_a_shared_lock_a_long_fetch_may_hold_is_left_to_it(repo: GitRepo, lock_n
         time.sleep(0.5)  # (it runs, started before the lock is written)
         lock = repo.path / ".git" / lock_name
         lock.write_bytes(b"")
-        from git_atomic.engine import discovery, gitlocks, gitstate
+        from git_atomic.engine import discovery, gitlockheld, gitlocks
 
         discovery.discover.cache_clear()
         git_repo = discovery.discover(str(repo.path))
         assert git_repo is not None
-        said = gitlocks.dropped(git_repo, [(begun, None)], gitstate.git_locks(git_repo))
+        said = gitlocks.dropped(git_repo, [(begun, None)], gitlockheld.git_locks(git_repo))
         assert lock.exists(), said
         assert said and "git fetch" in said[0], said
     finally:
@@ -255,7 +255,7 @@ def test_a_lock_made_again_while_the_stale_one_was_judged_is_left(
     one removed by hand, a `git commit` started) was the one removed, under the live git. The
     lock is now renamed aside in one step and compared with the one judged: a new one is put
     back under its name, the stale one alone goes."""
-    from git_atomic.engine import discovery, gitlocks, gitstate
+    from git_atomic.engine import discovery, gitlockheld, gitlocks
 
     lock = repo.path / ".git" / "HEAD.lock"
     lock.write_bytes(b"stale\n")
@@ -267,7 +267,7 @@ def test_a_lock_made_again_while_the_stale_one_was_judged_is_left(
         judged.append(True)
         return ""  # no git holds the one judged
 
-    monkeypatch.setattr(gitstate, "lock_holder_if_held", meanwhile)
+    monkeypatch.setattr(gitlockheld, "lock_holder_if_held", meanwhile)
     monkeypatch.chdir(repo.path)
     for name, value in repo.env.items():
         monkeypatch.setenv(name, value)
@@ -277,6 +277,6 @@ def test_a_lock_made_again_while_the_stale_one_was_judged_is_left(
     assert lock.read_bytes() == b"live\n"
     assert sorted(p.name for p in lock.parent.iterdir() if "atomic-stale" in p.name) == []
     # and where nothing came meanwhile, the stale one goes, said
-    monkeypatch.setattr(gitstate, "lock_holder_if_held", lambda _repo, _path: "")
+    monkeypatch.setattr(gitlockheld, "lock_holder_if_held", lambda _repo, _path: "")
     said = gitlocks.dropped(where, [(time.time() - 60, None)], [lock])
     assert not lock.exists() and len(said) == 1 and "is removed" in said[0]

@@ -105,6 +105,7 @@ SESSION = BEFORE_SCAN | {
         ".core.vocab",  # the journal's closed vocabularies (StrEnums)
         ".core.wholefile",  # small state files written whole (os alone): the pending intent
         ".engine.gitstate",
+        ".engine.gitlockheld",  # whether git's locks are held (gitstate.py's, split)
         ".engine.ignores",
         ".engine.indexstate",
         ".engine.isolation",

@@ -346,7 +346,7 @@ def test_a_lock_wait_that_is_no_finite_number_is_the_default(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     """GIT_ATOMIC_INDEX_LOCK_WAIT=inf made a rollback wait for ever on a live git's lock."""
-    from git_atomic.engine import gitstate
+    from git_atomic.engine import gitlockheld
 
     monkeypatch.setenv("GIT_ATOMIC_INDEX_LOCK_WAIT", value)
-    assert gitstate._live_wait() == (0.0 if value == "-5" else 10.0)
+    assert gitlockheld.live_wait() == (0.0 if value == "-5" else 10.0)

@@ -145,9 +145,9 @@ def locks_left(ctx: context.Context, op: OpRow) -> list[str]:
     its own rollback removes them (gitlocks.py): written while it ran, an agent turn's within
     its calls (one from between them, or since, is yours). A few lstat calls where there are
     none."""
-    from git_atomic.engine import gitstate
+    from git_atomic.engine import gitlockheld
 
-    locks = gitstate.git_locks(ctx.repo)
+    locks = gitlockheld.git_locks(ctx.repo)
     if not locks:
         return []
     from git_atomic.engine import checkpoint, gitlocks

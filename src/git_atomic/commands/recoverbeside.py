@@ -11,7 +11,7 @@ from git_atomic.commands.recoverdone import Action, Recovery
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import OpKind
-from git_atomic.engine import checkpoint, git, gitstate
+from git_atomic.engine import checkpoint, git, gitlockheld
 from git_atomic.ops import output
 from git_atomic.ops.operation import Engine
 
@@ -45,7 +45,7 @@ def tell_history(
             gitdirredo.remember(engine.journal, engine.ctx.worktree, done.rescue, changed)
         done.problems += _hooks_made(engine.repo, op)
         if op.kind != OpKind.AGENT_TURN:  # (a turn's: its calls' windows, not told here)
-            locks = gitstate.git_locks(engine.repo)  # HEAD.lock... its git left
+            locks = gitlockheld.git_locks(engine.repo)  # HEAD.lock... its git left
             if locks:
                 from git_atomic.engine import gitlocks
 

@@ -1,4 +1,4 @@
-"""git's locks an operation's git left behind, beside `index.lock` (gitstate.py).
+"""git's locks an operation's git left behind, beside `index.lock` (gitlockheld.py).
 
 git takes a lock by making `<file>.lock` (O_EXCL) and renames it into place when done; a git
 killed half way (a timeout, `kill -9`, a crash of the machine) leaves it, and every later git
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from git_atomic.engine import gitstate
+from git_atomic.engine import gitlockheld
 from git_atomic.engine.git import Repo
 
 _MARGIN_S: Final = 1.0  # a file system's times against our clock
@@ -32,7 +32,7 @@ _MARGIN_S: Final = 1.0  # a file system's times against our clock
 def dropped(
     repo: Repo, windows: Sequence[tuple[float, float | None]], found: list[Path]
 ) -> list[str]:
-    """Remove those of the locks `found` (gitstate.git_locks) that are stale and were written
+    """Remove those of the locks `found` (gitlockheld.git_locks) that are stale and were written
     within one of `windows` ((start, end), None: no end): the operation's run, an agent
     turn's calls; one line each for those removed and for those a live git may hold."""
     spans = [(a - _MARGIN_S, None if b is None else b + _MARGIN_S) for a, b in windows]
@@ -47,7 +47,7 @@ def dropped(
         ):
             continue  # yours, from before the operation or between its calls (or a link)
         shown = _shown(repo, lock)
-        holder = gitstate.lock_holder_if_held(repo, lock)
+        holder = gitlockheld.lock_holder_if_held(repo, lock)
         if holder is None:
             continue  # let go of in time
         if holder:

@@ -10,18 +10,16 @@ raw index, for its unmerged entries), the restore removes them, and `undo` write
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import stat
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
 from git_atomic.core import patterns
 from git_atomic.core.records import dataclass
-from git_atomic.engine import capturerefs, gitlinks, safefs
+from git_atomic.engine import capturerefs, gitlinks, gitlockheld, safefs
 from git_atomic.engine.git import Repo
 
 # What the door refuses: git waits for the user to finish or abort it.
@@ -74,7 +72,7 @@ FILES: Final = frozenset(
 )
 FOLDERS: Final = frozenset({"rebase-merge", "rebase-apply", "sequencer", "NOTES_MERGE_WORKTREE"})
 # A lock the operation's git left behind: saved for `git show`, removed, never written back.
-INDEX_LOCK: Final = "index.lock"
+INDEX_LOCK: Final = gitlockheld.INDEX_LOCK
 # The index made a link (to a file outside, say): never read through, saved as the link itself,
 # and replaced by the regular index the restore writes (snapshot.put_index). Only a link: a
 # regular index is the checkpoint's `staged` and `index` entries.
@@ -86,7 +84,6 @@ REF_PREFIXES: Final = capturerefs.IN_PROGRESS
 _REFS_ENTRY: Final = "refs"  # in the gitstate tree: `<oid> <ref>` lines
 _FILES_DIR: Final = "git"  # in the gitstate tree: the files, as they were in the git dir
 _OID: Final = patterns.keep(rb"\b(?:[0-9a-f]{64}|[0-9a-f]{40})\b")  # SHA-256 or SHA-1
-_LOCK_GRACE_S: Final = 1.0
 
 
 @dataclass(frozen=True)
@@ -348,74 +345,7 @@ def stale_index_lock(repo: Repo, since: str | None) -> bool:
         held = repo.ls_tree(files.oid) if files is not None else []
         if any(e.path == INDEX_LOCK.encode() for e in held):
             return False
-    return not _let_go(lock) and _holder(repo, lock) is None
-
-
-def index_lock_held(repo: Repo) -> bool:
-    """Whether an index.lock is in the git dir that no git lets go of within the grace period:
-    a live git's (its editor open) or one a git that died left; only you can tell which."""
-    lock = repo.git_dir / INDEX_LOCK
-    return os.path.lexists(lock) and not _let_go(lock)
-
-
-def lock_holder_if_held(repo: Repo, lock: Path) -> str | None:
-    """For any lock of git's (gitlocks.py): None where it goes within the grace period; else
-    the live git that may hold it ("git commit (pid 123)"), or "" where none may."""
-    if _let_go(lock):
-        return None
-    return _holder(repo, lock, shared=lock.name not in _OWN_LOCKS) or ""
-
-
-def index_lock_holder(repo: Repo) -> str | None:
-    """The live git that may hold the worktree's index.lock ("git commit (pid 123)"), for
-    messages; None when none is seen (none runs, or it cannot be told here)."""
-    return _holder(repo, repo.git_dir / INDEX_LOCK)
-
-
-# Locks already waited for in vain (device, inode, mtime, size): a rollback that follows the
-# finding drops such a lock without a second wait.
-_STALE: Final[set[tuple[int, int, int, int]]] = set()
-# How long a restore that writes the index waits for a live git's lock (your commit's editor)
-# before it gives up, having written nothing (GIT_ATOMIC_INDEX_LOCK_WAIT).
-_LIVE_WAIT_S: Final = 10.0
-
-
-def _live_wait() -> float:
-    """GIT_ATOMIC_INDEX_LOCK_WAIT's seconds; the default where it is no finite number (`inf`
-    would wait for ever, `nan` not at all)."""
-    try:
-        wait = float(os.environ.get("GIT_ATOMIC_INDEX_LOCK_WAIT", _LIVE_WAIT_S))
-    except ValueError:
-        return _LIVE_WAIT_S
-    return max(0.0, wait) if math.isfinite(wait) else _LIVE_WAIT_S
-
-
-def _let_go(lock: Path, grace: float = _LOCK_GRACE_S) -> bool:
-    """Whether the lock goes within `grace` seconds. git makes its lock a file of its own
-    (O_EXCL), never a link: a link is never let go of."""
-    if lock.is_symlink():
-        return False
-    deadline = time.monotonic() + grace
-    while True:
-        try:
-            st = lock.stat()
-        except (FileNotFoundError, NotADirectoryError):
-            return True
-        key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
-        if key in _STALE and grace == _LOCK_GRACE_S:
-            return False
-        if time.monotonic() >= deadline:
-            _STALE.add(key)
-            return False
-        time.sleep(0.05)
-
-
-def _holder(repo: Repo, lock: Path, *, shared: bool = False) -> str | None:
-    if lock.is_symlink():
-        return None  # no git makes its lock a link
-    from git_atomic.engine import lockholder  # only where a lock is found
-
-    return lockholder.live_holder(repo, lock, shared=shared)
+    return not gitlockheld.let_go(lock) and gitlockheld.holder(repo, lock) is None
 
 
 def wait_for_index_lock(repo: Repo, target: str | None) -> None:
@@ -424,10 +354,10 @@ def wait_for_index_lock(repo: Repo, target: str | None) -> None:
     may hold (your `git commit -a`, its editor open), or yours from before the state restored
     to (the `gitstate` tree `target` has it). One no git holds is the operation's, dropped."""
     lock = repo.git_dir / INDEX_LOCK
-    if not os.path.lexists(lock) or _let_go(lock):
+    if not os.path.lexists(lock) or gitlockheld.let_go(lock):
         return
-    holder = _holder(repo, lock)
-    if holder is not None and _let_go(lock, _live_wait()):
+    holder = gitlockheld.holder(repo, lock)
+    if holder is not None and gitlockheld.let_go(lock, gitlockheld.live_wait()):
         return
     if holder is None:
         if target is None:
@@ -450,47 +380,5 @@ def _drop_stale_lock(repo: Repo, lock: Path) -> None:
     """Remove a lock no git lets go of; not one a git still running may hold (your `git commit
     -a` with its editor open): that one is left to it (a restore that writes the index has
     waited for it first: `wait_for_index_lock`)."""
-    if not _let_go(lock) and _holder(repo, lock) is None:
+    if not gitlockheld.let_go(lock) and gitlockheld.holder(repo, lock) is None:
         lock.unlink(missing_ok=True)
-
-
-# git's other locks (git_locks): in the worktree's git dir (its HEAD), in the common one.
-_OWN_LOCKS: Final = ("HEAD.lock", "ORIG_HEAD.lock", "config.worktree.lock")
-_COMMON_LOCKS: Final = ("config.lock", "packed-refs.lock", "shallow.lock")
-
-
-def git_locks(repo: Repo) -> list[Path]:
-    """git's locks beside index.lock there are now, that a git killed half way leaves and
-    past which git writes nothing (gitlocks.py): a few lstat calls."""
-    places = [repo.git_dir / name for name in _OWN_LOCKS]
-    places += [repo.common_dir / name for name in _COMMON_LOCKS]
-    head = repo.git_dir / "HEAD"
-    try:
-        text = head.read_bytes()[:1024] if not head.is_symlink() else b""
-    except OSError:
-        text = b""
-    if text.startswith(b"ref: refs/heads/"):
-        branch = os.fsdecode(text[5:].strip())
-        if ".." not in branch.split("/"):
-            places.append(repo.common_dir / f"{branch}.lock")
-    seen: list[Path] = []
-    for place in places:
-        if place not in seen and os.path.lexists(place) and _folders_own(repo, place):
-            seen.append(place)
-    return seen
-
-
-def _folders_own(repo: Repo, lock: Path) -> bool:
-    """Whether each folder from the git dir down to `lock` is a folder, not a link: a lock
-    beyond a link (`refs/heads/team` linked elsewhere) is outside the repository, never ours
-    to remove. (A few lstat calls, where a lock is there.)"""
-    top = repo.common_dir if lock.is_relative_to(repo.common_dir) else repo.git_dir
-    folder = lock.parent
-    while folder != top and folder.is_relative_to(top):
-        try:
-            if not stat.S_ISDIR(os.lstat(folder).st_mode):
-                return False
-        except OSError:
-            return False
-        folder = folder.parent
-    return True

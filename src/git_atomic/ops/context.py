@@ -18,7 +18,7 @@ from git_atomic.core.journalrows import CheckpointRow, EventRow, OpRow
 from git_atomic.core.lock import WorktreeLock, process_alive
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import HistoryMode, OpStatus
-from git_atomic.engine import discovery, git, gitstate
+from git_atomic.engine import discovery, git, gitlockheld, gitstate
 from git_atomic.engine.early import Early, holding
 from git_atomic.ops import journalgone
 
@@ -89,7 +89,7 @@ def refuse_left_index_lock(ctx: Context, op: OpRow) -> None:
             hint="if no git command is running, remove that file and run this again, "
             "or run `git atomic abort`",
         )
-    if op.history == HistoryMode.COMMITS and gitstate.index_lock_held(ctx.repo):
+    if op.history == HistoryMode.COMMITS and gitlockheld.index_lock_held(ctx.repo):
         raise RefusedError(
             f"{lock} exists: git writes no index while it is there, and this step's commit "
             "must; nothing was changed",
@@ -127,8 +127,8 @@ def refuse_index_lock(repo: git.Repo) -> None:
     period was a quick git's (a `git status` refresh) and is waited for; a stale one, from a
     git that died, only the user can tell from a live one."""
     lock = repo.git_dir / gitstate.INDEX_LOCK
-    if gitstate.index_lock_held(repo):
-        who = gitstate.index_lock_holder(repo)
+    if gitlockheld.index_lock_held(repo):
+        who = gitlockheld.index_lock_holder(repo)
         raise BusyError(
             f"{lock} exists: {who or 'a git command'} is writing the index"
             f"{'' if who else ' (or died doing so)'}; nothing was changed",

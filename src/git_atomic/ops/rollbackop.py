@@ -12,7 +12,7 @@ from typing import Final
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import EventKind, FailedPhase, OpStatus
-from git_atomic.engine import discovery, gitlinks, gitstate
+from git_atomic.engine import discovery, gitlinks, gitlockheld
 from git_atomic.ops import gitdirback
 from git_atomic.ops.operation import Engine
 
@@ -86,7 +86,7 @@ def rollback_op(
 
     problems += hooksmade.lines(engine.repo, op.started_at)
     problems += configmade.lines(engine.repo, op.details)
-    locks = gitstate.git_locks(engine.repo)  # HEAD.lock... its git left: a few lstat calls
+    locks = gitlockheld.git_locks(engine.repo)  # HEAD.lock... its git left: a few lstat calls
     if locks:
         from git_atomic.engine import gitlocks
 

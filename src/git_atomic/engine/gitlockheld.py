@@ -1,0 +1,128 @@
+"""Whether git's locks are held: `index.lock` and the others a git killed half way leaves
+(`HEAD.lock`, `config.lock`, `packed-refs.lock`...), past which git writes nothing. A lock is
+let go of within a grace period, or a live git may hold it (lockholder.py), or neither: then
+it is a dead git's. gitstate.py (the index's lock before a restore), gitlocks.py (the others
+an operation's git left) and the messages that name a holder ask here."""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+import time
+from pathlib import Path
+from typing import Final
+
+from git_atomic.engine.git import Repo
+
+INDEX_LOCK: Final = "index.lock"
+_LOCK_GRACE_S: Final = 1.0
+
+
+def index_lock_held(repo: Repo) -> bool:
+    """Whether an index.lock is in the git dir that no git lets go of within the grace period:
+    a live git's (its editor open) or one a git that died left; only you can tell which."""
+    lock = repo.git_dir / INDEX_LOCK
+    return os.path.lexists(lock) and not let_go(lock)
+
+
+def lock_holder_if_held(repo: Repo, lock: Path) -> str | None:
+    """For any lock of git's (gitlocks.py): None where it goes within the grace period; else
+    the live git that may hold it ("git commit (pid 123)"), or "" where none may."""
+    if let_go(lock):
+        return None
+    return holder(repo, lock, shared=lock.name not in _OWN_LOCKS) or ""
+
+
+def index_lock_holder(repo: Repo) -> str | None:
+    """The live git that may hold the worktree's index.lock ("git commit (pid 123)"), for
+    messages; None when none is seen (none runs, or it cannot be told here)."""
+    return holder(repo, repo.git_dir / INDEX_LOCK)
+
+
+# Locks already waited for in vain (device, inode, mtime, size): a rollback that follows the
+# finding drops such a lock without a second wait.
+_STALE: Final[set[tuple[int, int, int, int]]] = set()
+# How long a restore that writes the index waits for a live git's lock (your commit's editor)
+# before it gives up, having written nothing (GIT_ATOMIC_INDEX_LOCK_WAIT).
+_LIVE_WAIT_S: Final = 10.0
+
+
+def live_wait() -> float:
+    """GIT_ATOMIC_INDEX_LOCK_WAIT's seconds; the default where it is no finite number (`inf`
+    would wait for ever, `nan` not at all)."""
+    try:
+        wait = float(os.environ.get("GIT_ATOMIC_INDEX_LOCK_WAIT", _LIVE_WAIT_S))
+    except ValueError:
+        return _LIVE_WAIT_S
+    return max(0.0, wait) if math.isfinite(wait) else _LIVE_WAIT_S
+
+
+def let_go(lock: Path, grace: float = _LOCK_GRACE_S) -> bool:
+    """Whether the lock goes within `grace` seconds. git makes its lock a file of its own
+    (O_EXCL), never a link: a link is never let go of."""
+    if lock.is_symlink():
+        return False
+    deadline = time.monotonic() + grace
+    while True:
+        try:
+            st = lock.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return True
+        key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+        if key in _STALE and grace == _LOCK_GRACE_S:
+            return False
+        if time.monotonic() >= deadline:
+            _STALE.add(key)
+            return False
+        time.sleep(0.05)
+
+
+def holder(repo: Repo, lock: Path, *, shared: bool = False) -> str | None:
+    if lock.is_symlink():
+        return None  # no git makes its lock a link
+    from git_atomic.engine import lockholder  # only where a lock is found
+
+    return lockholder.live_holder(repo, lock, shared=shared)
+
+
+# git's other locks (git_locks): in the worktree's git dir (its HEAD), in the common one.
+_OWN_LOCKS: Final = ("HEAD.lock", "ORIG_HEAD.lock", "config.worktree.lock")
+_COMMON_LOCKS: Final = ("config.lock", "packed-refs.lock", "shallow.lock")
+
+
+def git_locks(repo: Repo) -> list[Path]:
+    """git's locks beside index.lock there are now, that a git killed half way leaves and
+    past which git writes nothing (gitlocks.py): a few lstat calls."""
+    places = [repo.git_dir / name for name in _OWN_LOCKS]
+    places += [repo.common_dir / name for name in _COMMON_LOCKS]
+    head = repo.git_dir / "HEAD"
+    try:
+        text = head.read_bytes()[:1024] if not head.is_symlink() else b""
+    except OSError:
+        text = b""
+    if text.startswith(b"ref: refs/heads/"):
+        branch = os.fsdecode(text[5:].strip())
+        if ".." not in branch.split("/"):
+            places.append(repo.common_dir / f"{branch}.lock")
+    seen: list[Path] = []
+    for place in places:
+        if place not in seen and os.path.lexists(place) and _folders_own(repo, place):
+            seen.append(place)
+    return seen
+
+
+def _folders_own(repo: Repo, lock: Path) -> bool:
+    """Whether each folder from the git dir down to `lock` is a folder, not a link: a lock
+    beyond a link (`refs/heads/team` linked elsewhere) is outside the repository, never ours
+    to remove. (A few lstat calls, where a lock is there.)"""
+    top = repo.common_dir if lock.is_relative_to(repo.common_dir) else repo.git_dir
+    folder = lock.parent
+    while folder != top and folder.is_relative_to(top):
+        try:
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                return False
+        except OSError:
+            return False
+        folder = folder.parent
+    return True
