@@ -252,9 +252,9 @@ def config_named(ctx: context.Context, op: OpRow, done: moves.Done) -> moves.Don
 
 def foreseen(ctx: context.Context, op: OpRow) -> list[str]:
     """What `mend_reflogs` would write back in the git dir for `op`, for a dry run."""
-    from git_atomic.ops.gitdirback import foresee_git_files
+    from git_atomic.ops import gitdirforesee
 
-    return foresee_git_files(ctx.repo, op, ctx.journal.checkpoints(op.id))
+    return gitdirforesee.foresee(ctx.repo, op, ctx.journal.checkpoints(op.id))
 
 
 def refuse_overlap(

@@ -393,7 +393,7 @@ def _show(path: bytes) -> str:
 
 
 def _beside_reflogs(lines: Sequence[str]) -> bool:
-    """Whether a rollback's git-dir repairs (gitdirback.foresee_git_files) change what git
+    """Whether a rollback's git-dir repairs (gitdirforesee.foresee) change what git
     shows: more than the reflogs it writes back (never emptied again, so no `undo` has them to
     take) and git's memo files (ORIG_HEAD, COMMIT_EDITMSG), as `undo` weighs them."""
     return any(

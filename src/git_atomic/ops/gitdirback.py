@@ -2,7 +2,7 @@
 noted when it begins (`note_at_begin`) and when it closes (`note_at_close`), in its journal
 detail; put back by whatever takes its effect back (`put_back_beside`: its own rollback,
 `rollback --op`, `undo`, `recover`, an agent turn's take-back); foreseen by a dry run
-(`foresee_git_files`).
+(gitdirforesee.py).
 
 What: the reflogs it rewrote (reflogkeep.py), ORIG_HEAD, `info/grafts` and COMMIT_EDITMSG
 (memofiles.py), a header-only or new `packed-refs` (packedrefs.py), replace refs
@@ -23,11 +23,9 @@ call that takes a checkpoint (agents/turnsteps.py, turnbeside.py).
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Final
 
-from git_atomic.core.journalrows import CheckpointRow, OpRow
-from git_atomic.core.vocab import CheckpointKind
 from git_atomic.engine import checkpoint
 
 if TYPE_CHECKING:
@@ -127,7 +125,7 @@ def note_at_close(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, obje
         from git_atomic.engine import replacerefs
 
         detail = {**detail, replacerefs.LEFT: replacerefs.note(repo)}
-    if _original_made(repo, detail):
+    if original_made(repo, detail):
         from git_atomic.engine import originalrefs  # filter-branch's copies it leaves
 
         detail = {**detail, originalrefs.LEFT: originalrefs.note(repo)}
@@ -257,7 +255,7 @@ def put_back_git_files(
         was = memofiles.read_memo(repo, key)
         text = memofiles.memo_back(repo, key, details, own=own)
         if text is not None and key == memofiles.GRAFTS:  # (COMMIT_EDITMSG: said by none)
-            lines.append(_GRAFTS_SAID[bool(text)])
+            lines.append(GRAFTS_SAID[bool(text)])
             if changed is not None and was is not None:  # (COMMIT_EDITMSG: `undo` leaves yours)
                 changed[key] = [was, text]
     if "submodules" in details:  # noted where there was a .gitmodules, even none checked out
@@ -305,7 +303,7 @@ def put_back_git_files(
 
         lines += alternates.put_back(repo, details)
         lines += alternates.lines(repo, details)
-    if _original_made(repo, details):
+    if original_made(repo, details):
         from git_atomic.engine import originalrefs  # (before its folder goes, below)
 
         copies: dict[str, list[str | None]] = {}
@@ -345,7 +343,7 @@ def alternates_first(repo: Repo, details: Mapping[str, object]) -> list[str]:
     return alternates.put_back(repo, details)
 
 
-_GRAFTS_SAID: Final = (
+GRAFTS_SAID: Final = (
     "the .git/info/grafts the operation wrote (it cut or rewrote your history for every git "
     "command) is removed",
     ".git/info/grafts is as before the operation again",
@@ -360,96 +358,6 @@ def _halfway(repo: Repo, end: str | None) -> bool:
     from git_atomic.engine import gitstate
 
     return bool(gitstate.waiting_in(repo, checkpoint.load(repo, end).git_state))
-
-
-def foresee_git_files(
-    repo: Repo, op: OpRow, checkpoints: Sequence[CheckpointRow], *, own: bool = False
-) -> list[str]:
-    """What put_back_git_files and mend_reflogs would write in the git dir for `op` now, one
-    line each, for a dry run (nothing written). `checkpoints`: the op's, oldest first."""
-    from git_atomic.engine import gitfolders, memofiles, reflogkeep
-
-    details = op.details
-    lines = []
-    if checkpoints and checkpoints[0].kind == CheckpointKind.PRE_OP:
-        snap = checkpoint.load(repo, checkpoints[0].sha)
-        for name in reflogkeep.foresee(repo, op.id, snap.branches):
-            shown = name.removeprefix("refs/heads/")
-            if name.startswith("worktrees/"):
-                shown = f"HEAD of the linked worktree {name.split('/')[1]}"
-            lines.append(f"reflog of {shown}: written back as before the operation (it rewrote it)")
-        last = checkpoint.load(repo, checkpoints[-1].sha) if checkpoints[1:] else None
-        if last is not None and last.repositories != snap.repositories:
-            from git_atomic.ops import reposmade  # a .git it made in a folder of files: stays
-
-            lines += reposmade.lines(repo, snap.repositories, last.repositories, ())
-    orig = memofiles.foresee(repo, details, own=own)
-    if orig is not None:
-        lines.append(
-            f"ORIG_HEAD: back to {orig.strip()[:12]}, as before the operation"
-            if orig
-            else "ORIG_HEAD: removed (there was none before the operation)"
-        )
-    for key in memofiles.memos():
-        text = details.get(key)
-        if not isinstance(text, str):
-            continue
-        now = memofiles.read_memo(repo, key)
-        if now is None or now == text or not (own or now == details.get(memofiles.left_key(key))):
-            continue
-        if key == memofiles.GRAFTS:
-            lines.append(_GRAFTS_SAID[bool(text)].replace(" is removed", ": removed"))
-        else:
-            lines.append(
-                "COMMIT_EDITMSG: back to the message it held before the operation"
-                if text
-                else "COMMIT_EDITMSG: removed (there was none before the operation)"
-            )
-    if "submodules" in details:  # as put_back_git_files: one checked out since is said too
-        from git_atomic.ops import submodulesback
-
-        end = checkpoints[-1].sha if checkpoints else None
-        lines += submodulesback.put_back(repo, details, end, dry_run=True)
-    if details.get("packed_refs_absent") and os.path.lexists(repo.common_dir / "packed-refs"):
-        from git_atomic.engine import packedrefs
-
-        left = details.get(packedrefs.LEFT)
-        only = None if own else set(left) if isinstance(left, list) else ()
-        found = packedrefs.foresee(repo, only)
-        if found is not None:
-            n, gone = found
-            lines.append(
-                f"packed-refs: {n} ref{'s' if n != 1 else ''} written as loose files again"
-                + (", the file removed" if gone else ", the file stays with the refs packed since")
-            )
-    if "replace_refs" in details:
-        from git_atomic.engine import replacerefs
-
-        lines += replacerefs.foresee(repo, details, own=own)
-    lines += [
-        f"{f}/: removed (empty, made by the operation)" for f in gitfolders.foresee(repo, details)
-    ]
-    if details.get("alternates") or (
-        isinstance(details.get("alternates"), str)
-        and os.path.lexists(repo.common_dir / "objects" / "info" / "alternates")
-    ):
-        from git_atomic.engine import alternates
-
-        lines += alternates.put_back(repo, details, dry_run=True)
-        lines += alternates.lines(repo, details)
-    if "core_place" in details:  # coreplace.BEFORE
-        from git_atomic.engine import coreplace
-
-        lines += coreplace.put_back(repo, details, own=own, dry_run=True)
-    if details.get("worktree_locks"):  # worktreelocks.BEFORE
-        from git_atomic.engine import worktreelocks
-
-        lines += worktreelocks.put_back(repo, details, own=own, dry_run=True)
-    if _original_made(repo, details):
-        from git_atomic.engine import originalrefs
-
-        lines += originalrefs.put_back(repo, details, own=own, dry_run=True)
-    return lines
 
 
 def _with_orig_head_left(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:
@@ -483,7 +391,7 @@ def _with_worktrees_removed(repo: Repo, detail: Mapping[str, object]) -> Mapping
     return {**out, worktreesgone.MOVED: away} if away else out
 
 
-def _original_made(repo: Repo, details: Mapping[str, object]) -> bool:
+def original_made(repo: Repo, details: Mapping[str, object]) -> bool:
     """Whether the copies `git filter-branch` keeps in `refs/original/` are to be looked at
     (originalrefs.py): the operation's PRE-OP noted those there were, or had none
     (gitfolders.COMMON_ABSENT) and there may be one of its now, a folder or in a `packed-refs`
