@@ -220,7 +220,7 @@ def _take_back(
 ) -> Verdict:
     """Take the turn's own effect back on top of the state now; on an overlap, change nothing.
     `cause`: why, when no gate failed."""
-    from git_atomic.ops import effect, effectsteps, moves
+    from git_atomic.ops import effect, effectsteps, movefacts, moves
     from git_atomic.ops.operation import Engine
 
     steps = [effect.Step(before, after) for before, after in record.steps]
@@ -256,7 +256,7 @@ def _take_back(
         # rollback warns of them, never only when something was left.
         message = "; ".join(done.outcome.problems)
         # A branch (or the stash) others moved since stays, said as `rollback --op` says it.
-        kept = moves.kept_lines(
+        kept = movefacts.kept_lines(
             ctx.repo, found.kept, checked_out=found.checked_out, left_on=found.left_on
         )
         # A commit a remote holds that the take-back took off a branch (ops/published.py):

@@ -9,7 +9,7 @@ from typing import Final
 from git_atomic.core.errors import Exit
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import EventKind, HistoryMode
-from git_atomic.ops import context, dryrun, moveresults, moves, output
+from git_atomic.ops import context, dryrun, movefacts, moveresults, moves, output
 
 UNDO_HINT: Final = "`git atomic undo` brings back what it replaced"
 
@@ -32,7 +32,7 @@ def report_still(
     `beside`: what it would do beside the trees (effectbeside.foresee), said as notes;
     `modes`: the paths whose permission bits it would set (no tree holds them), listed with
     the files it would change; `warned`: what it would leave and warn of (inside_foreseen)."""
-    facts = moves.describe(
+    facts = movefacts.describe(
         ctx.repo,
         prev,
         kept=move.kept,
@@ -40,7 +40,7 @@ def report_still(
         left_on=move.left_on,
         foresee=dry_run,
     )
-    facts = moves.with_modes(facts, modes)
+    facts = movefacts.with_modes(facts, modes)
     if git_dir:
         from git_atomic.core import records
 
@@ -57,7 +57,7 @@ def report_still(
     notes = [*notes, *beside, *(dryrun.folders(ctx, prev, move) if dry_run else ())]
     if json_out:
         output.emit(
-            moves.result(
+            movefacts.result(
                 ctx.journal,
                 subject,
                 status=status if dry_run else (subject.status if subject else status),
@@ -70,7 +70,7 @@ def report_still(
             )
         )
     elif dry_run:
-        for line in moves.listing(facts):
+        for line in movefacts.listing(facts):
             print(line)
     if dry_run:
         for problem in problems:
@@ -130,7 +130,7 @@ def report_done(
     said: str,
     history: HistoryMode | None = None,
 ) -> int:
-    facts = moves.describe(
+    facts = movefacts.describe(
         ctx.repo,
         prev,
         done.changes,
@@ -143,7 +143,7 @@ def report_done(
     )
     if json_out:
         output.emit(
-            moves.result(
+            movefacts.result(
                 ctx.journal,
                 subject,
                 status=status,
@@ -208,7 +208,7 @@ def _dropping(facts: moveresults.MoveFacts) -> str:
 def tell_kept(ctx: context.Context, move: moves.Move) -> None:
     """One line per ref the move leaves as it is (`move.kept`): why, and what that means for
     the files. Said whether the move wrote anything or found the tree already there."""
-    lines = moves.kept_lines(
+    lines = movefacts.kept_lines(
         ctx.repo, move.kept, checked_out=move.checked_out, left_on=move.left_on
     )
     for line in lines:
