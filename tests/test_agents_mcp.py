@@ -28,7 +28,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import TextContent
 
 import git_atomic
-from git_atomic.agents import CliResult, mcp_server
+from git_atomic.agents import CliResult, mcp_results, mcp_server
 from git_atomic.agents.mcp_tools import TOOLS as TOOLS_BY_NAME
 from git_atomic.cli.parser import MAX_LOG_COUNT
 from git_atomic.core.errors import UsageError
@@ -779,7 +779,7 @@ def test_concurrent_calls_queue_and_a_call_may_name_its_repository(
 
 def test_a_cli_that_printed_no_json_is_an_error_with_its_last_line() -> None:
     crashed = CliResult(("git-atomic",), 1, None, "", "Traceback...\nKeyError: 'x'\n")
-    result = mcp_server.outcome(TOOLS_BY_NAME["status"], crashed)
+    result = mcp_results.outcome(TOOLS_BY_NAME["status"], crashed)
     assert result.is_error and result.structured_content is None
     assert _text(result) == "git-atomic status exited 1 without a JSON result: KeyError: 'x'"
 

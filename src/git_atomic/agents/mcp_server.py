@@ -12,25 +12,25 @@ Calls that change a repository queue behind each other, one at a time per reposi
 concurrent calls are never refused for a lock this same server holds. A call the client cancels
 (`notifications/cancelled`) interrupts its CLI child with SIGINT, exactly as Ctrl-C would: the
 command or gate stops and the operation is rolled back before the queue moves on. The stdio
-side (what the SDK leaves unanswered, and the ends of a session) is `mcp_stdio.py`; the
-client's roots, which bound the worktrees a call may work on, `mcp_roots.py`; whose operation
-it is, when two clients' servers share a worktree, `mcp_owners.py`.
+side (what the SDK leaves unanswered, and the ends of a session) is `mcp_stdio.py`; a call's
+answer, `mcp_results.py`; the client's roots, which bound the worktrees a call may work on,
+`mcp_roots.py`; whose operation it is, when two clients' servers share a worktree,
+`mcp_owners.py`.
 """
 
 from __future__ import annotations
 
 import collections
-import json
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic import __version__
-from git_atomic.agents import CliResult, cli_argv, mcp_owners, mcp_roots
+from git_atomic.agents import CliResult, cli_argv, mcp_owners, mcp_results, mcp_roots
 from git_atomic.agents.mcp_tools import SPECS, TOOLS, ToolSpec
 from git_atomic.core.errors import UsageError
-from git_atomic.core.vocab import FailedPhase, OpStatus
+from git_atomic.core.vocab import OpStatus
 
 INVALID_PARAMS: Final = -32602  # JSON-RPC's code, as the SDK's mcp_types names it
 
@@ -51,12 +51,6 @@ INSTRUCTIONS: Final = (
     "rollback. Results are the CLI's JSON plus exit_code; a failed call has isError set and a "
     "one-line reason. Every tool takes an optional repo (a folder) to work on another repository."
 )
-FAILED_PHASE: Final[dict[str, str]] = {
-    FailedPhase.EXEC: "the command failed",
-    FailedPhase.VALIDATE: "a gate failed",
-    FailedPhase.TIMEOUT: "the command timed out",
-    FailedPhase.INTERRUPT: "interrupted",
-}
 
 
 def serve(*, repo: Path | None = None) -> int:
@@ -104,7 +98,7 @@ def build(tools: Tools) -> Server[Any]:
         except mcp_roots.RootsNeeded as needed:
             return needed.result()
         except UsageError as exc:
-            return error(str(exc))
+            return mcp_results.error(str(exc))
         return await tools.call(ctx, params.name, dict(params.arguments or {}), roots)
 
     server = Server(
@@ -233,28 +227,28 @@ class Tools:
 
         arrived = time.monotonic()
         name = spec.name
-        problem = invalid(spec, arguments)
+        problem = mcp_results.invalid(spec, arguments)
         if problem:
-            return error(f"{name}: {problem}")
+            return mcp_results.error(f"{name}: {problem}")
         try:
             root = self._root(arguments.get("repo"), roots)
         except UsageError as exc:
-            return error(str(exc))
+            return mcp_results.error(str(exc))
         call = spec.call(arguments)
         argv = cli_argv(call.verb, call.args, paths=call.rest)
         if spec.read_only:
             worktree, state = await _worktree(root)
             if outside := mcp_roots.outside(worktree, roots):
-                return error(outside)
+                return mcp_results.error(outside)
             logs = _logs(state)
             result = await run_child(ctx, call.verb, argv, root, logs=logs, arrived=arrived)
-            return outcome(spec, result)
+            return mcp_results.outcome(spec, result)
         # Calls join their worktree's queue in the order they arrived: finding the worktree
         # takes a git call in a thread, and those come back in any order.
         async with self._arrived():
             worktree, state = await _worktree(root)
             if outside := mcp_roots.outside(worktree, roots):
-                return error(outside)
+                return mcp_results.error(outside)
             logs = _logs(state)
             queue = self._queues.setdefault(worktree, _Queue())
             ticket = queue.join()
@@ -264,7 +258,7 @@ class Tools:
                 mine = await self._own_session(ctx, worktree, root, logs, arrived)
                 if mine is not None:
                     # It would wait for this server's next call, which queues behind it.
-                    return error(
+                    return mcp_results.error(
                         f"{name}: the operation you opened with begin [{mine}] is still open"
                         " in this worktree; commit or abort it first (wait would wait for it)"
                     )
@@ -274,11 +268,11 @@ class Tools:
                     ctx, call.verb, arguments, state, root, logs, arrived
                 )
                 if theirs is not None:
-                    return error(f"{name}: {theirs}")
+                    return mcp_results.error(f"{name}: {theirs}")
             folder = worktree if call.at_top else root
             result = await run_child(ctx, call.verb, argv, folder, logs=logs, arrived=arrived)
             self._note_session(call.verb, worktree, state, result)
-            return outcome(spec, result)
+            return mcp_results.outcome(spec, result)
         finally:
             queue.leave(ticket)
 
@@ -380,94 +374,3 @@ async def _worktree(folder: Path) -> tuple[Path, Path | None]:
     except AtomicError:
         return folder, None
     return repo.root, repo.state_dir
-
-
-def invalid(spec: ToolSpec, arguments: dict[str, Any]) -> str | None:
-    """What is wrong with the arguments, all of it in one line; None when they fit the schema."""
-    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-
-    problems = [
-        (".".join(str(part) for part in found.absolute_path), found.message)
-        for found in Draft202012Validator(spec.input_schema).iter_errors(arguments)
-    ]
-    return (
-        "; ".join(f"{where}: {what}" if where else what for where, what in sorted(problems)) or None
-    )
-
-
-def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
-    """The CLI's answer as a tool result: its JSON, or an error with one line."""
-    import mcp_types as types
-
-    from git_atomic.core import jsontext
-
-    # The CLI's JSON is Unicode already (names that are not UTF-8 as U+FFFD, their bytes under
-    # `not_utf8`); a lone surrogate left anywhere would stop the SDK's writer, and the server.
-    data = cast("dict[str, Any] | None", jsontext.clean(result.data))
-    if data is None:
-        return error(
-            f"git-atomic {spec.name} exited {result.exit_code} without a JSON result: "
-            f"{result.error_line}"
-        )
-    if "error" in data:  # exit 2 or 3: nothing changed
-        hint = data.get("hint")
-        line = f"{data['error']}" + (f" ({hint})" if hint else "")
-        if set(data) <= {"error", "hint", "exit_code"}:
-            return error(line)
-        # A refusal with details (a rollback's overlapping paths): the JSON follows the line.
-        return error(line, _as_text(data))
-    structured = {**data, "exit_code": result.exit_code}
-    text = _as_text(structured)
-    if result.exit_code == 0:
-        return types.CallToolResult(
-            content=[types.TextContent(type="text", text=text)], structured_content=structured
-        )
-    return types.CallToolResult(
-        content=[
-            types.TextContent(type="text", text=failure_line(spec.name, data)),
-            types.TextContent(type="text", text=text),
-        ],
-        structured_content=structured,
-        is_error=True,
-    )
-
-
-def _as_text(data: dict[str, Any]) -> str:
-    """The result as the JSON text the model reads: a name past ASCII as it is (`日本語.txt`),
-    not as escapes (`\\u65e5...`, an emoji as two surrogate escapes), which it cannot read."""
-    return json.dumps(data, indent=1, ensure_ascii=False)
-
-
-def failure_line(verb: str, data: dict[str, Any]) -> str:
-    """One line saying what failed and where the tree is, for an exit-1 result."""
-    why = _why(data)
-    op = f"{data.get('name')} [{data.get('op_id')}]" if data.get("op_id") else verb
-    tdd = data.get("tdd")
-    if isinstance(tdd, dict) and tdd.get("untouched"):  # a phase that judged the tree as it was
-        return f"{op}: {why}; nothing was changed"
-    if data.get("status") == OpStatus.ROLLED_BACK:
-        return f"{op} rolled back ({why}); the tree is as before; undo brings the changes back"
-    return f"{op}: {why}"
-
-
-def _why(data: dict[str, Any]) -> str:
-    tdd = data.get("tdd")
-    if isinstance(tdd, dict) and tdd.get("why"):
-        return str(tdd["why"])
-    for gate in data.get("gates") or ():
-        verdict = gate.get("result", gate) if isinstance(gate, dict) else {}
-        if isinstance(verdict, dict) and verdict.get("passed") is False:
-            return f"gate {gate.get('name')} failed: {verdict.get('message') or 'no message'}"
-    isolated = data.get("isolated")
-    if isinstance(isolated, dict) and isolated.get("why"):
-        return str(isolated["why"])
-    return FAILED_PHASE.get(str(data.get("failed_phase")), "failed")
-
-
-def error(message: str, *more: str) -> mcp_types.CallToolResult:
-    import mcp_types as types
-
-    from git_atomic.core.jsontext import readable
-
-    texts = [types.TextContent(type="text", text=readable(text)) for text in (message, *more)]
-    return types.CallToolResult(content=list(texts), is_error=True)

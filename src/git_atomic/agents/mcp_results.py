@@ -1,0 +1,113 @@
+"""An MCP tool call's answer (mcp_server.py): the CLI's JSON as a tool result, a failure's
+one line (what failed, where the tree is), an error; and whether the arguments fit the tool's
+schema. The SDK's types are imported only when an answer is made."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from git_atomic.agents import CliResult
+from git_atomic.agents.mcp_tools import ToolSpec
+from git_atomic.core.vocab import FailedPhase, OpStatus
+
+if TYPE_CHECKING:
+    import mcp_types
+
+FAILED_PHASE: Final[dict[str, str]] = {
+    FailedPhase.EXEC: "the command failed",
+    FailedPhase.VALIDATE: "a gate failed",
+    FailedPhase.TIMEOUT: "the command timed out",
+    FailedPhase.INTERRUPT: "interrupted",
+}
+
+
+def invalid(spec: ToolSpec, arguments: dict[str, Any]) -> str | None:
+    """What is wrong with the arguments, all of it in one line; None when they fit the schema."""
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+    problems = [
+        (".".join(str(part) for part in found.absolute_path), found.message)
+        for found in Draft202012Validator(spec.input_schema).iter_errors(arguments)
+    ]
+    return (
+        "; ".join(f"{where}: {what}" if where else what for where, what in sorted(problems)) or None
+    )
+
+
+def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
+    """The CLI's answer as a tool result: its JSON, or an error with one line."""
+    import mcp_types as types
+
+    from git_atomic.core import jsontext
+
+    # The CLI's JSON is Unicode already (names that are not UTF-8 as U+FFFD, their bytes under
+    # `not_utf8`); a lone surrogate left anywhere would stop the SDK's writer, and the server.
+    data = cast("dict[str, Any] | None", jsontext.clean(result.data))
+    if data is None:
+        return error(
+            f"git-atomic {spec.name} exited {result.exit_code} without a JSON result: "
+            f"{result.error_line}"
+        )
+    if "error" in data:  # exit 2 or 3: nothing changed
+        hint = data.get("hint")
+        line = f"{data['error']}" + (f" ({hint})" if hint else "")
+        if set(data) <= {"error", "hint", "exit_code"}:
+            return error(line)
+        # A refusal with details (a rollback's overlapping paths): the JSON follows the line.
+        return error(line, _as_text(data))
+    structured = {**data, "exit_code": result.exit_code}
+    text = _as_text(structured)
+    if result.exit_code == 0:
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=text)], structured_content=structured
+        )
+    return types.CallToolResult(
+        content=[
+            types.TextContent(type="text", text=failure_line(spec.name, data)),
+            types.TextContent(type="text", text=text),
+        ],
+        structured_content=structured,
+        is_error=True,
+    )
+
+
+def _as_text(data: dict[str, Any]) -> str:
+    """The result as the JSON text the model reads: a name past ASCII as it is (`日本語.txt`),
+    not as escapes (`\\u65e5...`, an emoji as two surrogate escapes), which it cannot read."""
+    return json.dumps(data, indent=1, ensure_ascii=False)
+
+
+def failure_line(verb: str, data: dict[str, Any]) -> str:
+    """One line saying what failed and where the tree is, for an exit-1 result."""
+    why = _why(data)
+    op = f"{data.get('name')} [{data.get('op_id')}]" if data.get("op_id") else verb
+    tdd = data.get("tdd")
+    if isinstance(tdd, dict) and tdd.get("untouched"):  # a phase that judged the tree as it was
+        return f"{op}: {why}; nothing was changed"
+    if data.get("status") == OpStatus.ROLLED_BACK:
+        return f"{op} rolled back ({why}); the tree is as before; undo brings the changes back"
+    return f"{op}: {why}"
+
+
+def _why(data: dict[str, Any]) -> str:
+    tdd = data.get("tdd")
+    if isinstance(tdd, dict) and tdd.get("why"):
+        return str(tdd["why"])
+    for gate in data.get("gates") or ():
+        verdict = gate.get("result", gate) if isinstance(gate, dict) else {}
+        if isinstance(verdict, dict) and verdict.get("passed") is False:
+            return f"gate {gate.get('name')} failed: {verdict.get('message') or 'no message'}"
+    isolated = data.get("isolated")
+    if isinstance(isolated, dict) and isolated.get("why"):
+        return str(isolated["why"])
+    return FAILED_PHASE.get(str(data.get("failed_phase")), "failed")
+
+
+def error(message: str, *more: str) -> mcp_types.CallToolResult:
+    import mcp_types as types
+
+    from git_atomic.core.jsontext import readable
+
+    texts = [types.TextContent(type="text", text=readable(text)) for text in (message, *more)]
+    return types.CallToolResult(content=list(texts), is_error=True)
