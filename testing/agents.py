@@ -165,11 +165,25 @@ def claude_write(
     claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
 
 
-def mcp_on_pipes(repo: GitRepo, *, text: bool) -> subprocess.Popen[Any]:
-    """The MCP server on pipes, for a test that writes JSON-RPC lines itself."""
-    pipe, argv = subprocess.PIPE, [sys.executable, "-m", "git_atomic", "mcp"]
+def mcp_on_pipes(repo: GitRepo, *, text: bool, forked: bool = False) -> subprocess.Popen[Any]:
+    """The MCP server on pipes, for a test that writes JSON-RPC lines itself. `forked`: a fork
+    of the suite's MCP server (testing/mcpfork.py) through a small client that passes on
+    SIGTERM, SIGINT and SIGHUP and exits as the server did; else a new interpreter, whose pid is
+    the server's (a test that kills it with SIGKILL, or compares its pid)."""
+    from testing import mcpfork
+
+    pipe = subprocess.PIPE
+    command, args = sys.executable, ["-m", "git_atomic", "mcp"]
+    if forked:
+        command, args = mcpfork.server_command(repo.env)
     return subprocess.Popen(
-        argv, cwd=repo.path, env=repo.env, stdin=pipe, stdout=pipe, stderr=pipe, text=text
+        [command, *args],
+        cwd=repo.path,
+        env=repo.env,
+        stdin=pipe,
+        stdout=pipe,
+        stderr=pipe,
+        text=text,
     )
 
 
@@ -183,8 +197,11 @@ HELLO = {
 class Lines:
     """The server on pipes; the test writes and reads JSON-RPC lines itself."""
 
-    def __init__(self, repo: GitRepo) -> None:
-        self.server: subprocess.Popen[bytes] = mcp_on_pipes(repo, text=False)
+    def __init__(self, repo: GitRepo, *, forked: bool = True) -> None:
+        """`forked`: the server is a fork of the suite's MCP server (mcp_on_pipes), spared the
+        interpreter's start and the SDK's import (about 0.9 s of processor time); False where
+        the test kills it with SIGKILL or compares its pid."""
+        self.server: subprocess.Popen[bytes] = mcp_on_pipes(repo, text=False, forked=forked)
 
     def commit_with_a_slow_gate(self, repo: GitRepo, started: Path) -> None:
         """`begin`, a change, then `commit` with a gate that runs until killed: back once the

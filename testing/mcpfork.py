@@ -5,9 +5,10 @@ it each time (about 0.9 s of processor time a server).
 The client starts `python -S -m testing.forkclient`, a small process that hands its streams to
 a forked child and exits as it does (testing/forkclient.py): the server the tests talk to is
 still its own process, with its own pid, journal connection and git processes. What it does not
-exercise is the interpreter's start-up and the SDK's import: the tests that start the server
-themselves (the SDK's default `Client` in tests/test_agents_mcp.py, testing/agents.py's `Lines`,
-which tests kill and whose pid they compare) start a real interpreter.
+exercise is the interpreter's start-up and the SDK's import: the SDK's default `Client` in
+tests/test_agents_mcp.py, its `lines_server`, and testing/agents.py's `Lines(forked=False)` (a
+server a test kills with SIGKILL, or whose pid it compares) start a real interpreter; `Lines`
+is forked otherwise (SIGTERM, SIGINT and SIGHUP reach the server through the client).
 """
 
 from __future__ import annotations

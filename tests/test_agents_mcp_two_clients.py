@@ -107,7 +107,7 @@ def test_a_pid_another_process_took_since_is_not_the_session(repo: GitRepo) -> N
     the pid (pids are reused), the operation stayed another session's for as long as that
     process ran. The marker holds when the server started too: another process with the pid
     did not start then."""
-    first = Lines(repo)
+    first = Lines(repo, forked=False)  # killed, its pid compared
     try:
         first.hello()
         assert not call(first, "begin", name="left-open").get("isError")
