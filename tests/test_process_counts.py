@@ -270,3 +270,39 @@ def test_a_begin_and_an_abort_that_take_turns_ask_git_nothing_of_the_ignore_rule
     repo.write("new/deep/file.py", b"n\n")
     repo.atomic("abort")
     assert repo.read("new/deep/file.py") == b"n\n"
+
+
+@pytest.mark.parametrize("stored", ["loose", "packed"])
+def test_what_the_git_dir_names_is_told_commit_or_tree_without_a_process(
+    repo: GitRepo, stored: str
+) -> None:
+    """A `git stash apply` or a conflicted merge leaves AUTO_MERGE (a tree's id), `git reset`
+    ORIG_HEAD, `git stash` refs/stash: every capture asked git which of the ids they name are
+    commits and trees (`cat-file --batch-check`), a process each checkpoint. Those stored loose
+    are read here now (each checked against its id), and the checkpoint keeps the same: the
+    tree reachable, the commits as parents. Packed, git is still asked."""
+    repo.write("src/a.py", b"a\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    tree = repo.git("write-tree").strip()
+    repo.write("src/a.py", b"stashed\n")
+    repo.git("stash", "-q")
+    stash = repo.git("rev-parse", "refs/stash").strip()
+    (repo.path / ".git" / "AUTO_MERGE").write_text(f"{tree}\n")
+    repo.write("notes.txt", b"untracked\n")
+    state = repo.fingerprint()
+    repo.atomic("begin", "x")  # the stash's reflog asked once (stashstate.py remembers it)
+    repo.atomic("abort")
+    if stored == "packed":
+        _packed(repo)
+    calls = _traced(repo, "begin", "x")
+    asked = [c for c in calls if c.startswith("git cat-file '--batch-check")]
+    assert len(asked) == (stored == "packed"), calls
+    ref = next(c for c in calls if "PRE-OP" in c)  # this begin's: its id in the message
+    op = ref.split("[", 1)[1].split("]", 1)[0]
+    commit = repo.git("for-each-ref", "--format=%(objectname)", f"refs/atomic/ops/{op}/").split()[0]
+    kept = repo.git("ls-tree", f"{commit}:gitstate/objects").split()
+    assert kept == ["040000", "tree", tree, tree]
+    assert stash in repo.git("rev-list", "--parents", "-n1", commit).split()
+    repo.atomic("abort")
+    assert repo.fingerprint() == state

@@ -24,6 +24,9 @@ _BATCH: Final = 1000  # paths per command line (argument lists have a limit)
 # Up to these, blobs are written loose by us (no process); past them, one fast-import packs them.
 LOOSE_AT_MOST: Final = 64
 _LOOSE_BYTES: Final = 8 << 20
+# A loose object's kind is read here (the whole object, checked against its id) up to this many
+# bytes on disk; a larger one is asked of git.
+_KIND_READ_AT_MOST: Final = 1 << 20
 
 
 class RepoObjects(RepoRunner):
@@ -230,6 +233,24 @@ class RepoObjects(RepoRunner):
             return True
         dry = self.quarantine  # a dry run's own store (quarantine.py)
         return dry is not None and (dry.objects / oid[:2] / oid[2:]).is_file()
+
+    def loose_kinds(self, oids: Sequence[str]) -> dict[str, str]:
+        """The kind (`commit`, `tree`, `blob`, `tag`) of each of `oids` stored loose and not
+        large, read without a process and checked against its id, as `cat-file --batch-check`
+        says it (our git reads no replacement: GIT_NO_REPLACE_OBJECTS). Those left out: ask
+        git (packed, in another store, large, missing, or not what their name says)."""
+        kinds = {}
+        for oid in oids:
+            if len(oid) not in (40, 64) or oid.strip("0123456789abcdef"):
+                continue
+            try:
+                size = os.lstat(f"{self.common_dir}/objects/{oid[:2]}/{oid[2:]}").st_size
+            except OSError:
+                size = 0  # not in our store: a dry run's own, or none (_read_loose says)
+            read = self._read_loose(oid) if size <= _KIND_READ_AT_MOST else None
+            if read is not None:
+                kinds[oid] = read[0].decode("ascii", "replace")
+        return kinds
 
     def cat_blob(self, oid: str) -> bytes:
         read = self._loose_blob(oid)

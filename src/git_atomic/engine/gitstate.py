@@ -284,17 +284,21 @@ def put(repo: Repo, target: str | None) -> None:
 
 
 def _kinds(repo: Repo, oids: Sequence[str]) -> dict[str, str]:
+    """The commits and trees among `oids` (in their order): those stored loose read without a
+    process (AUTO_MERGE's tree, ORIG_HEAD's commit, a stash's: most often all of them), the
+    rest by one `cat-file --batch-check`."""
     if not oids:
         return {}
-    out = repo.out(
-        "cat-file", "--batch-check=%(objectname) %(objecttype)", input="\n".join(oids).encode()
-    )
-    kinds = {}
-    for line in out.decode().splitlines():
-        oid, _, kind = line.partition(" ")
-        if kind in ("commit", "tree"):
-            kinds[oid] = kind
-    return kinds
+    found = repo.loose_kinds(oids)
+    rest = [o for o in oids if o not in found]
+    if rest:
+        out = repo.out(
+            "cat-file", "--batch-check=%(objectname) %(objecttype)", input="\n".join(rest).encode()
+        )
+        for line in out.decode().splitlines():
+            oid, _, kind = line.partition(" ")
+            found[oid] = kind
+    return {o: found[o] for o in oids if found.get(o) in ("commit", "tree")}
 
 
 def _remove(path: Path) -> None:
