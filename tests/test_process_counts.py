@@ -276,11 +276,12 @@ def test_a_begin_and_an_abort_that_take_turns_ask_git_nothing_of_the_ignore_rule
 def test_what_the_git_dir_names_is_told_commit_or_tree_without_a_process(
     repo: GitRepo, stored: str
 ) -> None:
-    """A `git stash apply` or a conflicted merge leaves AUTO_MERGE (a tree's id), `git reset`
-    ORIG_HEAD, `git stash` refs/stash: every capture asked git which of the ids they name are
-    commits and trees (`cat-file --batch-check`), a process each checkpoint. Those stored loose
-    are read here now (each checked against its id), and the checkpoint keeps the same: the
-    tree reachable, the commits as parents. Packed, git is still asked."""
+    """A `git stash apply` or a conflicted merge leaves AUTO_MERGE (a tree's id), a merge
+    MERGE_HEAD (a commit's): every capture asked git which of the ids the in-progress files name
+    are commits and trees (`cat-file --batch-check`), a process each checkpoint. Those stored
+    loose are read here now (each checked against its id), and the checkpoint keeps the same:
+    the tree reachable under `gitstate/objects` (and the stash, stashstate.py's, a parent).
+    Packed, git is still asked."""
     repo.write("src/a.py", b"a\n")
     repo.git("add", "-A")
     repo.git("commit", "-qm", "files")

@@ -285,8 +285,8 @@ def put(repo: Repo, target: str | None) -> None:
 
 def _kinds(repo: Repo, oids: Sequence[str]) -> dict[str, str]:
     """The commits and trees among `oids` (in their order): those stored loose read without a
-    process (AUTO_MERGE's tree, ORIG_HEAD's commit, a stash's: most often all of them), the
-    rest by one `cat-file --batch-check`."""
+    process (AUTO_MERGE's tree, MERGE_HEAD's commit: most often all of them), the rest by one
+    `cat-file --batch-check`."""
     if not oids:
         return {}
     found = repo.loose_kinds(oids)
