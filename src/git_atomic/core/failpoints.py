@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from typing import Final
 
 _reached: dict[str, int] = {}
 
@@ -25,9 +26,25 @@ def _nth(spec: str) -> tuple[str, int]:
     return step, int(nth) if nth.isdigit() else 1
 
 
+# The names above as the environment's own mapping holds them (bytes on POSIX), None where it
+# is another: `hit` is reached thousands of times in a large restore (twice a file), and
+# `os.environ.get` of a name that is not there raises and catches a KeyError each time (three
+# such, 4 us a step; a look in the mapping, 0.1 us).
+_RAW: Final = getattr(os.environ, "_data", None) if os.name == "posix" else None
+_NAMES: Final = (
+    b"GIT_ATOMIC_FAILPOINT",
+    b"GIT_ATOMIC_FAILPOINT_TRACE",
+    b"GIT_ATOMIC_FAILPOINT_PAUSE",
+)
+
+
 def hit(step: str) -> None:
     # Read at each step, not at import: the warm helper (cli/helperd.py) imports this module
-    # once and runs each command in a child with the command's own environment.
+    # once and runs each command in a child with the command's own environment (os.environ
+    # keeps the one mapping, `_RAW`, whatever is set or unset in it).
+    raw = _RAW
+    if isinstance(raw, dict) and not (_NAMES[0] in raw or _NAMES[1] in raw or _NAMES[2] in raw):
+        return
     armed = os.environ.get("GIT_ATOMIC_FAILPOINT")
     trace = os.environ.get("GIT_ATOMIC_FAILPOINT_TRACE")
     pause = os.environ.get("GIT_ATOMIC_FAILPOINT_PAUSE")
