@@ -285,7 +285,9 @@ class Disk:
         }
         modes.update(
             heldanyway.private_modes(
-                repo, [*differing, *sorted(too_large), *self._tracked_protected(differing)]
+                repo,
+                [*differing, *sorted(too_large), *self._tracked_protected(differing)],
+                walked=self.walked.walked if self.walked is not None else frozenset(),
             )
         )
         return Files(

@@ -82,6 +82,9 @@ class Walk(NamedTuple):
     # more). A checkpoint keeps them (foldermoves.py): a folder an operation renamed, with
     # the files no checkpoint holds in it, is found again where it went.
     ids: Mapping[bytes, tuple[int, int]] = {}
+    # The folders whose bits `modes` states (those not in it have the usual 0755): every
+    # folder walked, but the top and those holding a `.git`.
+    walked: frozenset[bytes] = frozenset()
 
 
 # A folder as a walk read it: (st_dev, st_ino, st_mtime_ns, st_ctime_ns, nothing in it, holds a
@@ -248,6 +251,9 @@ class _Walker:
         # again): under `umask 002` it would come back 0775, so every folder is kept.
         made = _mkdir_bits()
         usual = (_USUAL_BITS,) if made is None or made == _USUAL_BITS else ()
+        walked = frozenset(
+            folder for folder, record in self.records.items() if folder and not record[_OWN]
+        )
         return Walk(
             frozenset(self.empty),
             tuple(self.rule_files),
@@ -259,6 +265,7 @@ class _Walker:
                 if folder and record[_BITS] not in usual and not record[_OWN]
             },
             ids=self._ids(),
+            walked=walked,
         )
 
     def _ids(self) -> dict[bytes, tuple[int, int]]:

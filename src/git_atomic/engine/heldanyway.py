@@ -153,15 +153,19 @@ def _with_raw_files(
     return repo.tree_edit(tree, edits)
 
 
-def private_modes(repo: Repo, paths: Sequence[bytes]) -> dict[bytes, int]:
+def private_modes(
+    repo: Repo, paths: Sequence[bytes], *, walked: Set[bytes] = frozenset()
+) -> dict[bytes, int]:
     """The permission bits of the regular files among `paths` that a tree cannot keep: any but
     0644 and 0755 (a 0600 key, a 0640 file, a read-only 0444 one, a setgid bit), and of the
     folders on their way (any but 0755), those with a slash at the end. One lstat each, never
-    through a link."""
+    through a link. `walked`: folders whose bits the caller has from this capture's own walk
+    (folderwalk.Walk.walked, which the checkpoint keeps as they are): not looked at again
+    (at 100,000 files, 2,000 folders on the way of a 1 % change)."""
     found: dict[bytes, int] = {}
     if not paths:
         return found
-    folders: set[bytes] = set()
+    folders: set[bytes] = set(walked)
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for rel in paths:
             st = tree.lstat(rel)
@@ -173,7 +177,7 @@ def private_modes(repo: Repo, paths: Sequence[bytes]) -> dict[bytes, int]:
                 folder = os.path.dirname(folder)
         # The folders on their way too (a 0700 `secrets/`, a setgid one), named with a
         # slash: one lstat each, once.
-        for folder in sorted(folders):
+        for folder in sorted(folders.difference(walked)):
             st = tree.lstat(folder)
             if st is not None and stat.S_ISDIR(st.st_mode) and st.st_mode & 0o7777 != 0o755:
                 found[folder + b"/"] = st.st_mode & 0o7777
