@@ -169,7 +169,7 @@ def walk(repo: Repo) -> Walk | None:
         # came or went, in the tree or outside it, and every verdict is asked again).
         gone = [(f, v) for f, v in verdicts.items() if f not in walker.seen][-_GONE_KEPT:]
         now = _Kept(
-            {k: r for k, r in walker.records.items() if r[1] >= 0 and max(r[2], r[3]) < racy},
+            {k: r for k, r in walker.records.items() if r[1] >= 0 and r[2] < racy and r[3] < racy},
             {**dict(gone), **walker.seen} if steady else {},
             rules if steady else [],
             walker.rule_stats,
@@ -271,15 +271,19 @@ class _Walker:
     def _ids(self) -> dict[bytes, tuple[int, int]]:
         """The device and inode of each folder the folders walked name (Walk.ids)."""
         records = self.records
+        get = records.get
         ids: dict[bytes, tuple[int, int]] = {}
+        # (Once a folder for each of the tree's folders: `_join` inlined, the record's device
+        # taken once.)
         for folder, record in records.items():
-            if record[_OWN] or record[0] < 0:
+            if record[_OWN] or record[0] < 0 or not record[_FOLDERS]:
                 continue
+            prefix, device = folder + b"/" if folder else b"", record[0]
             for name, inode in zip(record[_FOLDERS], record[_INODES], strict=True):
-                path = _join(folder, name)
-                below = records.get(path)
+                path = prefix + name
+                below = get(path)
                 if below is None or not (below[_OWN] or below[_EMPTY]):
-                    ids[path] = (record[0], inode)
+                    ids[path] = (device, inode)
         return ids | ignoredinside.ids(self.inside)
 
     def _answered(self) -> list[bytes] | None:
@@ -432,8 +436,9 @@ class _Walker:
             self.rule_files.append(path)
         below: list[bytes] = []
         old, verdicts, seen = self.old, self.verdicts, self.seen
+        prefix = folder + b"/" if folder else b""
         for name in record[_FOLDERS]:
-            path = _join(folder, name)
+            path = prefix + name
             verdict = verdicts.get(path)
             if verdict is None:
                 self.unknown.append(path)
