@@ -55,6 +55,7 @@ KILLED_ELSEWHERE = {
     "turnpacked:aside": "test_turn_packed_refs.py",  # a turn's call setting packed-refs aside
     "turnend:closed": "test_turn_stop_killed.py",  # a Stop's last step taken, no row yet
     "judge:refs-adopted": "test_turn_stop_killed.py",  # a Stop's refs moved, no row yet
+    "journal:op-row": "test_turn_row_killed.py",  # a turn's row, not yet its checkpoints
 }
 
 # What an operation does to the tree: edits, a new file, a deletion, a new folder, the index, a

@@ -71,6 +71,14 @@ def record_op(
         **({turnkeys.QUIET_DETAIL: [list(w) for w in quiet]} if quiet else {}),
         **detail,
     }
+
+    # A ref gone meanwhile (deleted by hand) leaves the row without one, not the turn. Where
+    # a window was cut around another writer's change that ended inside it (turnothers.py:
+    # the checkpoints at the cut are held by refs named `-other`), its rows say so: a step
+    # is the time its calls ran, not a call.
+    def cut(sha: str) -> bool:
+        return refs.get(sha, "").endswith("-other")
+
     ctx.journal.create_op(
         record.op_id,
         worktree=ctx.worktree,
@@ -90,18 +98,8 @@ def record_op(
             **({UNNAMED: unnamed} if (unnamed := record.extra.get(UNNAMED)) is not None else {}),
         },
         owner=Owner.this_process(),
-    )
-
-    # A ref gone meanwhile (deleted by hand) leaves the row without one, not the turn. Where
-    # a window was cut around another writer's change that ended inside it (turnothers.py:
-    # the checkpoints at the cut are held by refs named `-other`), its rows say so: a step
-    # is the time its calls ran, not a call.
-    def cut(sha: str) -> bool:
-        return refs.get(sha, "").endswith("-other")
-
-    ctx.journal.add_checkpoints(
-        record.op_id,
-        [
+        # In the row's own transaction: a kill between them left a row with no PRE-OP.
+        checkpoints=[
             row
             for n, (before, after) in enumerate(record.steps)
             for row in (
@@ -124,6 +122,7 @@ def record_op(
             )
         ],
     )
+
     turnstopkilled.recorded(ctx, record)  # out of its slot now that it is an operation
 
 

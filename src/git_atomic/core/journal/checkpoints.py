@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from git_atomic.core.journal.connection import JournalFile
+from git_atomic.core.journal.connection import JournalFile, Writer
 from git_atomic.core.journalrows import CheckpointRow
 from git_atomic.core.printable import printable
 from git_atomic.core.vocab import CheckpointKind
@@ -45,17 +45,7 @@ class CheckpointsTable(JournalFile):
         transaction: an agent turn's steps come into the journal together (one write, not
         two per tool call)."""
         with self._write() as c:
-            seq = c.execute(
-                "SELECT COALESCE(MAX(seq), 0) FROM checkpoints WHERE op_id=?", (op_id,)
-            ).fetchone()[0]
-            now = time.time()
-            c.executemany(
-                "INSERT INTO checkpoints VALUES (?,?,?,?,?,?,?,?)",
-                [
-                    (op_id, seq + n, kind, sha, ref, _shown(message), None, now)
-                    for n, (kind, sha, ref, message) in enumerate(rows, start=1)
-                ],
-            )
+            insert_checkpoints(c, op_id, rows)
 
     def set_commit_sha(self, op_id: str, seq: int, commit_sha: str) -> None:
         with self._write() as c:
@@ -101,6 +91,24 @@ class CheckpointsTable(JournalFile):
             (prefix.lower().strip("%_") + "%",),
         ).fetchall()
         return [_checkpoint_row(r) for r in rows]
+
+
+def insert_checkpoints(
+    c: Writer, op_id: str, rows: Sequence[tuple[CheckpointKind, str, str, str | None]]
+) -> None:
+    """`rows` (kind, sha, ref, message) numbered after the operation's last checkpoint, inside
+    the caller's transaction."""
+    seq = c.execute(
+        "SELECT COALESCE(MAX(seq), 0) FROM checkpoints WHERE op_id=?", (op_id,)
+    ).fetchone()[0]
+    now = time.time()
+    c.executemany(
+        "INSERT INTO checkpoints VALUES (?,?,?,?,?,?,?,?)",
+        [
+            (op_id, seq + n, kind, sha, ref, _shown(message), None, now)
+            for n, (kind, sha, ref, message) in enumerate(rows, start=1)
+        ],
+    )
 
 
 def _checkpoint_row(r: Sequence[Any]) -> CheckpointRow:

@@ -117,7 +117,7 @@ class JournalFile:
             )
         elif version == 1:  # schema 2 records the command each gate ran
             # Once, even when several processes open it at once; a reader's copy in memory.
-            migrating = contextlib.nullcontext(_Writer(self._conn)) if self.read_only else None
+            migrating = contextlib.nullcontext(Writer(self._conn)) if self.read_only else None
             with migrating or self._write() as c:
                 if c.execute("PRAGMA user_version").fetchone()[0] == 1:
                     c.execute("ALTER TABLE gates ADD COLUMN command TEXT")
@@ -180,13 +180,13 @@ class JournalFile:
                 time.sleep(0.05)
 
     @contextmanager
-    def _write(self) -> Iterator[_Writer]:
+    def _write(self) -> Iterator[Writer]:
         if self.read_only:
             raise RuntimeError(f"{self.path}: a command that only reads wrote its journal")
         self._still_in_place()
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            yield _Writer(self._conn)
+            yield Writer(self._conn)
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
@@ -207,7 +207,7 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-class _Writer:
+class Writer:
     """The connection inside a write transaction. Text comes from the command line and the disk
     too (an operation's name, its command, a folder's name), where bytes need not be UTF-8 and
     Python keeps them as surrogates, which SQLite refuses (UnicodeEncodeError, after the

@@ -11,10 +11,12 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from git_atomic.core import failpoints
+from git_atomic.core.journal.checkpoints import insert_checkpoints
 from git_atomic.core.journal.connection import JournalFile, json_column, text
 from git_atomic.core.journalrows import Intent, OpRow, Owner
 from git_atomic.core.printable import printable
-from git_atomic.core.vocab import FailedPhase, HistoryMode, OpKind, OpStatus, Phase
+from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
 
 _OP_FIELDS: Final = (
     "id",
@@ -59,8 +61,12 @@ class OperationsTable(JournalFile):
         started_at: float,
         detail: Mapping[str, object] | None,
         owner: Owner | None,
+        checkpoints: Sequence[tuple[CheckpointKind, str, str, str | None]] = (),
     ) -> None:
-        """Record an operation, open, before anything of it happens."""
+        """Record an operation, open, before anything of it happens; `checkpoints` (kind,
+        sha, ref, message), those it took already (an agent turn's steps), in the same
+        transaction: a process killed there leaves the operation with all of them or none of it
+        (never a row with no PRE-OP, which `recover` could only close, the changes left)."""
         with self._write() as c:
             c.execute(
                 "INSERT INTO operations (id, worktree, name, kind, history, status, phase, "
@@ -81,6 +87,9 @@ class OperationsTable(JournalFile):
                     *_owner(owner),
                 ),
             )
+            if checkpoints:
+                failpoints.hit("journal:op-row")  # its row written, not yet its checkpoints
+                insert_checkpoints(c, op_id, checkpoints)
 
     def forget_op(self, op_id: str) -> None:
         """Drop an operation that never started (its PRE-OP checkpoint failed): nothing of the
