@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from git_atomic.agents import turnkilledend
 from git_atomic.agents.turnstate import OPEN_MARKS
-from git_atomic.commands import recoverbeside, recoverdone
+from git_atomic.commands import recoverbeside, recoverdone, recoverturns
 from git_atomic.commands.recoverdone import Action, Recovery
 from git_atomic.core import children, failpoints
 from git_atomic.core.errors import BusyError, GitError, RefusedError
@@ -94,11 +94,16 @@ def recover(*, accept: bool, json_out: bool) -> int:
                 # where the operation's first checkpoint is gone, that is the line to say.
                 _refuse_if_gone(engine, op)
                 raise
+            if _clean(done):  # and each further killed turn (recoverturns.py)
+                recoverturns.every_killed_turn(
+                    ctx, lambda more: _one_more(engine, more, done, accept=accept)
+                )
         elif op is not None and not done.anything:
             output.say(
                 f"git-atomic: {op.name} [{op.id}] is open and not interrupted; "
                 "finish it with `git atomic commit` or `git atomic abort`"
             )
+        done.elsewhere = recoverturns.left_lines(ctx)
         tmp = ctx.repo.state_dir / "tmp"
         # What it moved aside beside a file of yours (another file system): removed, or into tmp
         for path in besideleft.sweep(ctx.repo.root, tmp):
@@ -134,9 +139,23 @@ def recover(*, accept: bool, json_out: bool) -> int:
             "(the warnings above name it); the rest is finished (exit 3)"
         )
         return 3
-    if done.overlaps:
+    if done.overlaps or any(more.overlaps for more in done.further):
         return 3
     return 0
+
+
+def _clean(done: Recovery) -> bool:
+    return not (done.overlaps or done.not_restored or done.left)
+
+
+def _one_more(engine: Engine, op: OpRow, done: Recovery, *, accept: bool) -> bool:
+    """A further killed turn recovered as the first was; said after it (`further`)."""
+    more = Recovery()
+    _recover_op(engine, op, accept=accept, done=more)
+    done.further.append(more)
+    done.not_restored += more.not_restored
+    done.left = done.left or more.left
+    return _clean(more)
 
 
 def _refuse_if_owned(op: OpRow | None) -> None:

@@ -50,6 +50,8 @@ class Recovery:
     isolated: list[str] = field(default_factory=list)  # `run --isolate` operations closed
     # The journal was gone while operations' checkpoints remain: the newest's PRE-OP and name.
     journal_gone: tuple[str, str] | None = None
+    further: list[Recovery] = field(default_factory=list)  # more killed turns (recoverturns)
+    elsewhere: list[str] = field(default_factory=list)  # what is left to recover (recoverturns)
 
     @property
     def anything(self) -> bool:
@@ -82,6 +84,11 @@ def tell(
         if not done.anything and open_op is None and done.op is None:
             # What the line on stderr says, for an agent that reads the JSON alone.
             done.published.append(NOTHING_TO_RECOVER)
+        for more in done.further:  # (one object: the further turns are its notes)
+            assert more.op is not None and more.action is not None
+            done.published.append(f"also {more.op.name} [{more.op.id}]: {_SAID[more.action]}")
+            done.problems += [*more.problems, *(f"overlaps: {x}" for x in more.overlaps)]
+        done.published += done.elsewhere
         output.emit(_result(ctx, done, duration=duration))
         return
     if done.stopped_group is not None:
@@ -119,6 +126,10 @@ def tell(
         )
     for problem in done.problems:
         output.say(f"git-atomic: warning: {problem}")
+    for more in done.further:
+        tell(ctx, more, json_out=False, duration=duration, open_op=None)
+    for line in done.elsewhere:
+        output.say(f"git-atomic: {line}")
     if not done.anything and open_op is None:
         output.say(f"git-atomic: {NOTHING_TO_RECOVER}")
 
