@@ -18,6 +18,7 @@ path (its hook timeout) leaves the record so marked, and
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Final
 
 from git_atomic.agents.turnstate import Record, Slot
@@ -64,3 +65,19 @@ def recorded(ctx: Context, record: Record) -> None:
         left = slot.read()
         if left is not None and left.op_id == record.op_id and began(left) is not None:
             slot.remove()
+
+
+def killed(state_dir: Path, worktree: str) -> list[Record]:
+    """The turns of `worktree` whose end event began judging them and died before their
+    operation row (its process gone), oldest first: `recover` finishes them
+    (turnkilledend.py); `status` names them as interrupted."""
+    from git_atomic.agents.turnstate import slots_in
+    from git_atomic.core.lock import process_alive
+
+    found = []
+    for _, record, _ in slots_in(state_dir, worktree):
+        began = record.extra.get(STOP_BEGAN)
+        pid = began.get("pid") if isinstance(began, dict) else None
+        if isinstance(began, dict) and not (isinstance(pid, int) and process_alive(pid, None)):
+            found.append(record)
+    return sorted(found, key=lambda record: record.started_at)

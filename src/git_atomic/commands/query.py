@@ -15,12 +15,19 @@ from git_atomic.ops import commandresults, context, output, results
 
 
 def status(*, json_out: bool) -> int:
+    from git_atomic.agents import turnstopkilled
+
     repo = discovery.discover()
     journal = context.open_journal(repo, read_only=True)
     try:
         op = journal.open_op(repo.worktree_id)
         holder = WorktreeLock(repo.git_dir / "atomic.lock").read()
         interrupted = op if op is not None and context.is_interrupted(op) else None
+        # A turn whose Stop was killed before it was an operation (agents/turnstopkilled.py)
+        killed = tuple(
+            commandresults.KilledTurn(t.op_id, t.session, t.platform)
+            for t in turnstopkilled.killed(repo.state_dir, repo.worktree_id)
+        )
         open_op = op if op is not None and interrupted is None else None
         if json_out:
 
@@ -45,11 +52,12 @@ def status(*, json_out: bool) -> int:
                     _interrupted_restore(repo),
                     lock,
                     blocked,
+                    killed,
                 )
             )
             return 0
         from git_atomic.views.render import Style, want_colour
-        from git_atomic.views.statusview import status_lines
+        from git_atomic.views.statusview import killed_turn_lines, status_lines
 
         lines = status_lines(
             repo,
@@ -59,6 +67,8 @@ def status(*, json_out: bool) -> int:
             holder=holder,
             style=Style(colour=want_colour(repo)),
         )
+        if interrupted is None:
+            lines = killed_turn_lines(killed, style=Style(colour=want_colour(repo))) + lines
         from git_atomic.agents import turnabandoned  # an agent turn open here is no operation yet
 
         open_turns = turnabandoned.open_lines(repo.state_dir, repo.worktree_id)

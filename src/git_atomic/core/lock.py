@@ -23,6 +23,23 @@ class Holder(NamedTuple):
         return process_alive(self.pid, self.start)
 
 
+def why_gone(holder: Holder) -> str | None:
+    """Why the lock's holder is no longer at work (`status` says it), or None where it is."""
+    if holder.pid <= 0:
+        return "its lock file cannot be read (a process died writing it)"
+    if holder.alive:
+        return None
+    now = process_start(holder.pid)
+    if (
+        now is not None
+        and holder.start is not None
+        and now != holder.start
+        and not (_is_zombie(holder.pid))
+    ):
+        return f"pid {holder.pid} is another process now (it started after the lock was taken)"
+    return f"pid {holder.pid} is not running"
+
+
 def process_start(pid: int) -> str | None:
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:

@@ -79,6 +79,16 @@ class LockHolder:
 
 
 @dataclass(frozen=True)
+class KilledTurn:
+    """An agent turn whose Stop was killed before it became an operation
+    (agents/turnstopkilled.py): `recover` takes its own changes back."""
+
+    op_id: str
+    session: str
+    platform: str
+
+
+@dataclass(frozen=True)
 class InterruptedRestore:
     """A rollback, undo or emergency outside any operation that stopped half way."""
 
@@ -94,6 +104,7 @@ class StatusResult:
     restore: InterruptedRestore | None
     lock: LockHolder | None
     blocked: str | None = None  # git's own command left half way (a merge): why, and the ways out
+    killed_turns: tuple[KilledTurn, ...] = ()
 
 
 @dataclass(frozen=True)

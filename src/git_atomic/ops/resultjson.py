@@ -313,6 +313,16 @@ def _status_json(s: commandresults.StatusResult) -> JsonObject:
             interrupted["restore"] = restore
         else:
             obj["interrupted"] = restore
+    if obj["interrupted"] is None and s.killed_turns:
+        turn = s.killed_turns[0]  # (the oldest: recover takes them in turn)
+        obj["interrupted"] = {
+            "op_id": turn.op_id,
+            "event": "agent_turn",
+            "phase": "stop_killed",
+            "session": turn.session,
+            "platform": turn.platform,
+            "next": "git atomic recover",
+        }
     return obj
 
 

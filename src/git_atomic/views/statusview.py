@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime
 
 from git_atomic.core.errors import RefusedError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
-from git_atomic.core.lock import Holder
+from git_atomic.core.lock import Holder, why_gone
 from git_atomic.core.vocab import CheckpointKind, OpKind
 from git_atomic.engine.git import Repo
 from git_atomic.ops import context
+from git_atomic.ops.commandresults import KilledTurn
 from git_atomic.views.logview import log_lines
 from git_atomic.views.render import PHASE_WORD, Style, clock, relative
 
@@ -65,13 +67,33 @@ def status_lines(
     elif not out:
         out += _quiet_lines(repo, journal, style=style, now=now)
     if holder is not None:
-        state = "" if holder.alive else style.paint(" (dead: `git atomic recover`)", "red")
+        gone = why_gone(holder)
+        state = f" (gone: {gone}; `git atomic recover` clears it)" if gone else ""
+        state = style.paint(state, "red") if state else ""
         command = f" `{holder.command}`" if holder.command else ""
         out += _row("lock", f"pid {holder.pid}{command} since {_since(holder, now)}{state}")
     try:
         context.check_git_state(repo)
     except RefusedError as exc:
         out += _row("note", f"{exc.message}; git-atomic will not start an operation")
+    return out
+
+
+def killed_turn_lines(killed: Sequence[KilledTurn], *, style: Style) -> list[str]:
+    """Turns whose Stop was killed before they were operations (agents/turnstopkilled.py)."""
+    out = []
+    for turn in killed:
+        name = f"{turn.platform} turn of session {turn.session[:12]}"
+        out += [
+            f"{style.status('interrupted', 'interrupted:')} {style.paint(name, 'bold')} "
+            f"[{style.paint(turn.op_id, 'yellow')}]",
+            *_row("phase", "its Stop was killed before the turn was recorded"),
+            *_row(
+                "next",
+                "`git atomic recover` takes back the turn's own changes (what you did",
+                "meanwhile stays); new operations in this worktree wait until then",
+            ),
+        ]
     return out
 
 
