@@ -25,7 +25,7 @@ from git_atomic.commands.recoverdone import Action, Recovery
 from git_atomic.core import children, failpoints
 from git_atomic.core.errors import BusyError, GitError, RefusedError
 from git_atomic.core.journalrows import OpRow, Owner
-from git_atomic.core.lock import WorktreeLock, process_alive
+from git_atomic.core.lock import WorktreeLock, process_alive, remove_common_left
 from git_atomic.core.vocab import (
     CheckpointKind,
     EventKind,
@@ -115,6 +115,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
         )
         dotgit.remove_left(ctx.repo)  # and what one killed as it wrote `.git` left at the top
         gitlinks.remove_left(ctx.repo.git_dir, ctx.repo.common_dir)  # or a ref, HEAD, commondir
+        remove_common_left(ctx.repo.common_dir)  # the common lock's file a killed holder left
         for name in scratch.aside_left(tmp):
             done.problems.append(
                 f"a restore killed while it removed a file left it at .git/atomic/tmp/{name}: "

@@ -321,3 +321,26 @@ def common_held(common_dir: Path, *, wait: float = 60.0) -> Iterator[None]:
         with contextlib.suppress(OSError):
             os.unlink(path)  # (before it is let go: one waiting then takes a new one)
         os.close(fd)
+
+
+def remove_common_left(common_dir: Path) -> bool:
+    """The common lock's file a killed holder left (empty: `flock` let go of it, its file
+    stayed), removed where no live process holds it; taken the way `common_held` takes it,
+    so one that holds it or takes it meanwhile keeps it. Whether one was removed."""
+    import fcntl
+
+    path = os.path.join(os.path.realpath(common_dir), COMMON_LOCK)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False  # none (or not a file we would have made)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if not os.path.samestat(os.fstat(fd), os.lstat(path)):
+            return False  # let go and removed meanwhile: another's now
+        os.unlink(path)  # (before it is let go, as common_held does)
+        return True
+    except OSError:
+        return False  # held: a live holder's
+    finally:
+        os.close(fd)
