@@ -16,7 +16,8 @@ from tests.test_turn_stop_killed import START, _killed_stop, _turns_own_gone
 
 __all__ = ["repo"]
 
-KILL = "journal:op-row@1"
+ARMED = {"GIT_ATOMIC_FAILPOINT": "journal:op-row"}  # its row written, not its checkpoints
+KILL = ARMED["GIT_ATOMIC_FAILPOINT"]
 
 
 def test_recover_takes_back_a_turn_killed_between_its_row_and_its_checkpoints(
