@@ -96,6 +96,11 @@ class RepoConfig:
         if self._no_filters is None:
             self._all_config()
             options: list[str] = ["-c", "core.ignorecase=false"] if self._icase_untrue else []
+            # A write of ours that makes a shared index (a capture's copy under your
+            # core.splitIndex, the index put back split) would expire the others by your
+            # splitIndex.sharedIndexExpire (or git's two weeks): your index's own, a side
+            # index's, one a checkpoint's index names; git reads those no more. Never ours.
+            options += ["-c", "splitIndex.sharedIndexExpire=never"]
             for name in self.filter_names():
                 for field in ("clean", "smudge", "process"):
                     options += process.config_option(f"filter.{name}.{field}", "")
