@@ -55,8 +55,15 @@ LAYOUT: Final = Layout(
         " hooks were on by default need `[features] hooks = true`"
     ),
 )
+# Codex reads `hookSpecificOutput.additionalContext` of PreToolUse too (openai/codex
+# `codex-rs/hooks/src/events/pre_tool_use.rs`, PR #20692; https://developers.openai.com/codex/
+# hooks): a call we cannot protect is said to the model there, not to the person alone.
 DIALECT: Final = Dialect(
-    "codex", FILE_TOOLS, None, frozenset({"PostToolUse", "UserPromptSubmit"}), LAYOUT
+    "codex",
+    FILE_TOOLS,
+    None,
+    frozenset({"PreToolUse", "PostToolUse", "UserPromptSubmit"}),
+    LAYOUT,
 )
 
 

@@ -36,14 +36,17 @@ from git_atomic.core import patterns
 from git_atomic.core.errors import AtomicError
 
 # `replace` is its edit tool; an MCP server's tools are `mcp_<server>_<tool>` (one underscore,
-# google-gemini/gemini-cli docs/hooks/reference.md): `mcp_.*` is every one of them. A tool the
+# google-gemini/gemini-cli docs/hooks/reference.md): `mcp_.*` is every one of them (and the
+# `mcp__<server>__<tool>` that page once named). Releases before named them `<server>__<tool>`
+# (`MCP_QUALIFIED_NAME_SEPARATOR = '__'`, packages/core/src/tools/mcp-tool.ts): `.+__.+`, a
+# name none of its own tools has. A tool the
 # project's `tools.discoveryCommand` declares is `discovered_tool_<name>` (packages/core/src/
 # tools/tool-names.ts), run by its `tools.callCommand`: a program that may change any file.
 # `invoke_agent` runs a subagent: its whole run is a window of the turn (what the subagent
 # changes is the turn's), named so that BeforeModel, which the subagent's own model requests
 # send too, closes nothing while it runs.
 FILE_TOOLS: Final = patterns.keep(
-    "write_file|replace|edit|run_shell_command|invoke_agent|mcp_.*|discovered_tool_.*"
+    "write_file|replace|edit|run_shell_command|invoke_agent|mcp_.*|.+__.+|discovered_tool_.*"
 )
 SUBAGENT: Final = "subagent:"  # the id of an `invoke_agent` call's place in its window
 LAYOUT: Final = Layout(
