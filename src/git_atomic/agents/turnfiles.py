@@ -19,16 +19,10 @@ from git_atomic.agents.turnstate import TURN_REFS, Record, turn_message
 from git_atomic.core import patterns, records
 from git_atomic.core.errors import AtomicError
 from git_atomic.engine import git
+from git_atomic.engine.gittrees import folders_on_the_way
 
 if TYPE_CHECKING:  # (a later call's note of its files reads no checkpoint)
     from git_atomic.engine import checkpoint, safefs
-
-
-def folders_on_the_way(path: bytes) -> list[bytes]:
-    """a, a/b for a/b/c (restoreplan.py's, which a later call's note does not import: it
-    imports the checkpoint format)."""
-    parts = path.split(b"/")[:-1]
-    return [b"/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 # Once the turn has a step, a window that opens with a file tool (Claude Code's Write,

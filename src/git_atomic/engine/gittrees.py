@@ -210,8 +210,17 @@ def _nameable(children: Mapping[bytes, Mapping[bytes, bytes]]) -> bool:
     )
 
 
+def folders_on_the_way(path: bytes) -> list[bytes]:
+    """a, a/b for a/b/c: the folders on the way to one path, in order, the top ("") not among
+    them. The one helper for it (restoreplan.py, the restore's, and turnfiles.py, a hook
+    call's, import it from here: this module is on every command's path)."""
+    parts = path.split(b"/")[:-1]
+    return [b"/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
 def _folders_on_the_way(paths: Iterable[bytes]) -> set[bytes]:
-    """The folders on the way to `paths`, the top ("") included."""
+    """The folders on the way to `paths`, the top ("") included: a set for many paths at once,
+    as a tree is written (not `folders_on_the_way`'s list for one path, without the top)."""
     dirs: set[bytes] = {b""}
     for path in paths:
         while b"/" in path:

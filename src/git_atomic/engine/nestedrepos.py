@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from git_atomic.core.records import dataclass
 from git_atomic.engine import safefs
 from git_atomic.engine.git import RawChange, Repo
+from git_atomic.engine.gittrees import folders_on_the_way
 
 GITLINK = "160000"
 
@@ -35,7 +36,7 @@ class Found:
 
 def find(tree: safefs.Tree, changes: Sequence[RawChange]) -> Found:
     targets = tuple(c.path for c in changes if c.new_mode == GITLINK and c.status in ("A", "T"))
-    folders = sorted({p for c in changes for p in _parents(c.path)} - set(targets))
+    folders = sorted({p for c in changes for p in folders_on_the_way(c.path)} - set(targets))
     now: list[bytes] = []
     looks = tree.lstat_many([f + b"/.git" for f in folders])
     for folder, st in zip(folders, looks, strict=True):
@@ -162,11 +163,6 @@ def files_left(root: bytes) -> str:
 
 def inside(path: bytes, roots: Sequence[bytes]) -> bool:
     return any(path.startswith(root + b"/") for root in roots)
-
-
-def _parents(path: bytes) -> list[bytes]:
-    parts = path.split(b"/")[:-1]
-    return [b"/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def _show(path: bytes) -> str:

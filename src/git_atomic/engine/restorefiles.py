@@ -74,7 +74,7 @@ def apply_files(
         # target's own empty folders are made again below). Never one a file is written into
         # next, nor one of the target's: removed and made again, it would be another folder
         # (a shell or editor in it left in a deleted one, its mode the umask's).
-        needed = {p for c in writes for p in _parents(c.path)} | set(folders)
+        needed = {p for c in writes for p in folders_on_the_way(c.path)} | set(folders)
         # A nested repository the target lacks is never removed (its files are its own, never
         # captured); the folder goes when it is empty (one a rollback made again for it).
         left_empty = {c.path for c in changes if c.status == "D" and c.old_mode == GITLINK}
@@ -422,12 +422,6 @@ def _where_you_are(root: bytes) -> bytes | None:
     if not here.startswith(top.rstrip(b"/") + b"/"):
         return None
     return here[len(top.rstrip(b"/")) + 1 :] or None
-
-
-def _parents(path: bytes) -> list[bytes]:
-    """a, a/b for a/b/c."""
-    parts = path.split(b"/")[:-1]
-    return [b"/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 @dataclass(frozen=True)

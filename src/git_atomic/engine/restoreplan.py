@@ -15,6 +15,7 @@ from git_atomic.core.records import dataclass, field
 from git_atomic.engine import changedtimes, checkpoint, infoexclude, reconcile, safefs
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import ZERO_OID, RawChange, Repo
+from git_atomic.engine.gittrees import folders_on_the_way as folders_on_the_way
 
 GITLINK = "160000"
 SYMLINK = "120000"
@@ -375,12 +376,6 @@ def ref_changes(
 def head_key(snap: Snapshot) -> tuple[str | None, str | None]:
     """What HEAD says: the branch it names, or the commit when detached."""
     return snap.head_ref, (snap.head_oid if snap.head_ref is None else None)
-
-
-def folders_on_the_way(path: bytes) -> list[bytes]:
-    """a, a/b for a/b/c."""
-    parts = path.split(b"/")[:-1]
-    return [b"/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def named_modes(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> set[bytes] | None:
