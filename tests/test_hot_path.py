@@ -111,6 +111,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.isolation",
         ".engine.restoreplan",  # a restore's plan: its folder rules, which a rescue's check uses
         ".engine.unseen",  # what a rescue must hold that git ignores now
+        ".engine.rulefiles",  # which files hold rules: a `.gitignore`, the excludes file (tiny)
         ".engine.changedtimes",  # (and when what it holds last changed: ignores.py's, split)
         ".engine.checkpoint",  # the checkpoint format, and the capture's steps:
         ".engine.folderids",  # where each folder was (device, inode): a checkpoint keeps it (tiny)

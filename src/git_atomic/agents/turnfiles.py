@@ -18,7 +18,7 @@ from git_atomic.agents.turnrefs import past_leftovers, written
 from git_atomic.agents.turnstate import TURN_REFS, Record, turn_message
 from git_atomic.core import patterns, records
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import git
+from git_atomic.engine import git, rulefiles
 from git_atomic.engine.gittrees import folders_on_the_way
 
 if TYPE_CHECKING:  # (a later call's note of its files reads no checkpoint)
@@ -45,8 +45,10 @@ NOTED: Final = turnkeys.NOTED
 def noted_files(repo: git.Repo, paths: tuple[str, ...] | None) -> Noted | None:
     """The files a file tool names, as they are now: path -> [mode, blob], or None where there
     is none. None when one cannot be noted that way, and the window takes a checkpoint: a
-    path through a link or a file, anything but a regular file, an ignore or attributes file
-    (what it changes is more than itself), one over the size budget."""
+    path through a link or a file, anything but a regular file, a rule file (a `.gitignore`,
+    a `.gitattributes`, the file `core.excludesFile` or `core.attributesFile` names in the
+    worktree: what it changes is more than itself, engine/rulefiles.py), one over the size
+    budget."""
     from git_atomic.core.config import capture_settings
     from git_atomic.engine import safefs
 
@@ -63,8 +65,8 @@ def noted_files(repo: git.Repo, paths: tuple[str, ...] | None) -> Noted | None:
     contents: list[tuple[str, str, bytes]] = []
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for rel in rels:
-            if os.path.basename(rel) in (b".gitignore", b".gitattributes"):
-                return None
+            if rulefiles.is_rule_file(repo, rel):
+                return None  # what it changes is more than itself
             missing = False  # a folder on its way is not there: nor is the file
             home = b""  # the innermost folder on its way that is there
             for folder in folders_on_the_way(rel):

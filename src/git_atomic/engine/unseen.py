@@ -15,6 +15,7 @@ from git_atomic.engine import changedtimes, checkpoint, ignores, infoexclude, sa
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.restoreplan import GITLINK, folders_on_the_way
+from git_atomic.engine.rulefiles import excludes_file_in_tree as excludes_file_in_tree
 
 
 def overwritten_ignored(
@@ -114,19 +115,3 @@ def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snaps
     born = changedtimes.born_at(repo, listed)
     windows = target.made_within or ((target.captured_at, float("inf")),)
     return [p for p, t in born.items() if any(start < t <= end for start, end in windows)]
-
-
-def excludes_file_in_tree(repo: Repo) -> bytes | None:
-    """Where in the worktree the `core.excludesFile` git reads is (a relative one is read from
-    the top of the worktree: reconcile.rules_key), when it is there: a file a checkpoint holds
-    and a restore writes back like any other. None when it is not set or elsewhere (your
-    global excludes file: configuration, never ours)."""
-    configured = repo.config("core.excludesFile")
-    if not configured:
-        return None
-    root = os.fsencode(repo.root)
-    full = os.path.normpath(os.path.join(root, os.fsencode(os.path.expanduser(configured))))
-    rel = os.path.relpath(full, root)
-    if rel in (b".", b"..") or rel.startswith(b"../"):
-        return None
-    return rel

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from git_atomic.engine.git import Repo
+from git_atomic.views import rulechange
 from git_atomic.views.render import Change, Stat
 
 RENAMES: Final = ("-M", "-l1000")
@@ -25,13 +26,17 @@ def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, St
     specs = sorted({c for pair in pairs.values() for c in pair})
     if not specs:
         return {}
-    asked = [*specs, *(r for r in map(_repositories_spec, specs) if r is not None)]
+    metas_asked = {m: s for s in specs if (m := rulechange.meta_spec(s)) is not None}
+    asked = [*specs, *(r for r in map(_repositories_spec, specs) if r is not None), *metas_asked]
     trees: dict[str, str] = {}
     found: dict[str, str] = {}
+    metas: dict[str, str] = {}  # `<checkpoint>:files` -> its meta's blob
     answer = repo.out("cat-file", "--batch-check", input=("\n".join(asked) + "\n").encode())
     for spec, line in zip(asked, answer.decode().splitlines(), strict=False):
         fields = line.split()
-        if len(fields) == 3 and fields[1] in ("tree", "blob"):
+        if len(fields) == 3 and spec in metas_asked and fields[1] == "blob":
+            metas[metas_asked[spec]] = fields[0]
+        elif len(fields) == 3 and fields[1] in ("tree", "blob"):
             (trees if fields[1] == "tree" else found)[spec] = fields[0]
     roots = _repositories(repo, found)
     wanted = {(trees.get(a), trees.get(b)) for a, b in pairs.values()}
@@ -61,17 +66,30 @@ def file_stats(repo: Repo, pairs: Mapping[str, tuple[str, str]]) -> dict[str, St
                 next(records, b"")
                 path = next(records, b"")
             current.append((_count(plus), _count(minus), path))
-    out: dict[str, Stat] = {}
+    listed: dict[str, list[tuple[int, int, bytes]]] = {}
     for key, (a, b) in pairs.items():
         ta, tb = trees.get(a), trees.get(b)
         if ta is None or tb is None:
             continue  # a checkpoint that `git atomic gc` retired
         left = (*roots.get(a, ()), *roots.get(b, ()))
-        files = [f for f in changed.get((ta, tb), []) if not _under(f[2], left)]
-        uncounted = set(_unignored(repo, ta, tb, [f[2] for f in files]))
-        files = [f for f in files if f[2] not in uncounted]
+        listed[key] = [f for f in changed.get((ta, tb), []) if not _under(f[2], left)]
+    # The rules changed where a changed path holds them, or in `.git/info/exclude` (in the
+    # checkpoints' metas: read only for pairs with files and no such path, all at once).
+    ruled = {k for k, files in listed.items() if rulechange.in_changed_paths(repo, _paths(files))}
+    unsure = [pairs[k] for k, files in listed.items() if files and k not in ruled]
+    excluded = rulechange.info_exclude_changed(unsure, metas, repo) if unsure else set()
+    out: dict[str, Stat] = {}
+    for key, files in listed.items():
+        a, b = pairs[key]
+        if key in ruled or (a, b) in excluded:
+            uncounted = set(_ignored_before(repo, a, b))
+            files = [f for f in files if f[2] not in uncounted]
         out[key] = Stat(len(files), sum(f[0] for f in files), sum(f[1] for f in files))
     return out
+
+
+def _paths(files: Sequence[tuple[int, int, bytes]]) -> list[bytes]:
+    return [f[2] for f in files]
 
 
 _PAIR = re.compile(rb"([0-9a-f]{40,64}) ([0-9a-f]{40,64})\n")
@@ -125,7 +143,7 @@ def diff_text(repo: Repo, change: Change, *, stat_only: bool, colour: bool = Fal
     print (the rollback leaves such a file where it is)."""
     roots = repositories_in(repo, change)
     hidden = (
-        _unignored(repo, change.before, change.after, _changed(repo, change))
+        _unignored(repo, change, _changed(repo, change))
         if stat_only
         else _ignored_before(repo, change.before, change.after)
     )
@@ -166,21 +184,25 @@ def _changed(repo: Repo, change: Change) -> list[bytes]:
     return [p for p in listed.split(b"\0") if p]
 
 
-def _unignored(repo: Repo, before: str, after: str, changed: Sequence[bytes]) -> list[bytes]:
-    """The files a change adds that only its own change of the `.gitignore` files shows: the
-    rules of `before` ignore them (`.env`, after an operation emptied `.gitignore`). Such a file
-    was there before, ignored, as far as anyone can tell, and taking the operation back (its
-    rules first) leaves it: not counted as its change (`log`, `show --stat`). Asked only where
-    a `.gitignore` changed: with the same rules, a capture sees no file they ignore (but one
-    `git add -f` tracks)."""
-    if not any(os.path.basename(p) == b".gitignore" for p in changed):
-        return []
+def _unignored(repo: Repo, change: Change, changed: Sequence[bytes]) -> list[bytes]:
+    """The files a change adds that only its own change of the ignore rules shows: the rules
+    of `before` ignore them (`.env`, after an operation emptied `.gitignore`, `.git/info/
+    exclude` or the worktree's excludes file). Such a file was there before, ignored, as far as
+    anyone can tell, and taking the operation back (its rules first) leaves it: not counted as
+    its change (`log`, `show --stat`). Asked only where the rules changed (rulechange.py): with
+    the same rules, a capture sees no file they ignore (but one `git add -f` tracks)."""
+    before, after = change.before, change.after
+    if not rulechange.in_changed_paths(repo, changed):
+        metas = rulechange.metas_of(repo, (before, after))
+        if not rulechange.info_exclude_changed([(before, after)], metas, repo):
+            return []
     return _ignored_before(repo, before, after)
 
 
 def _ignored_before(repo: Repo, before: str, after: str) -> list[bytes]:
-    """The files the change from `before` to `after` adds that the `.gitignore` files of
-    `before` ignore."""
+    """The files the change from `before` to `after` adds that the rules of `before` ignore
+    (its `.gitignore` files, and those on disk untouched since its capture: rules changed
+    where no tree reaches, `.git/info/exclude`, an excludes file)."""
     added = repo.out("diff", "--name-only", "-z", "--no-renames", "--diff-filter=A", before, after)
     paths = [p for p in added.split(b"\0") if p]
     if not paths:
