@@ -49,6 +49,7 @@ from git_atomic.engine import (
     conversion,
     dotgit,
     git,
+    gitconfig,
     gitlinks,
     lfskeep,
     reflogkeep,
@@ -88,6 +89,7 @@ def gc(*, older_than_days: float, json_out: bool) -> int:
         abandoned = min(cutoff, time.time() - turnstate.ABANDONED_AFTER)
         closed += turnmarks.forget_abandoned_marks(ctx.repo.state_dir, abandoned)
         result = _retire(ctx.repo, ctx.journal, cutoff)
+        precious = _precious(ctx.repo)
     if closed:
         output.say(
             f"git-atomic: closed {closed} agent turn{'s' if closed != 1 else ''} whose session "
@@ -102,6 +104,8 @@ def gc(*, older_than_days: float, json_out: bool) -> int:
     later = (
         ""
         if result.expire in ("now", "all")
+        else "; their objects stay: git keeps every object here (extensions.preciousObjects)"
+        if precious
         else "; objects younger than gc.pruneExpire or in packs go with the next `git gc`"
     )
     output.say(
@@ -321,8 +325,17 @@ def _newest_rescues(journal: Journal) -> set[str]:
 
 
 def _prune_expire(repo: git.Repo) -> str | None:
+    if _precious(repo):
+        return None  # git refuses to prune there (its own gc skips the prune)
     value = repo.config("gc.pruneExpire") or _DEFAULT_EXPIRE
     return None if value == "never" else value
+
+
+def _precious(repo: git.Repo) -> bool:
+    """Whether git keeps every object of this repository (`extensions.preciousObjects`, which
+    git honours at any `core.repositoryFormatVersion`): `git prune` is refused there."""
+    value = repo.config("extensions.preciousObjects")
+    return value is not None and gitconfig.git_bool(value)
 
 
 def _tree_size(folder: Path) -> int:

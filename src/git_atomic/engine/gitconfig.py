@@ -164,7 +164,7 @@ class RepoConfig:
         would sign it (your `user.signingKey`, `gpg.format`, `gpg.program`). `commit-tree`
         itself never reads `commit.gpgSign`. Checkpoints under refs/atomic/ are not signed."""
         value = self.config("commit.gpgsign")
-        return ["-S"] if value is not None and _bool(value) else []
+        return ["-S"] if value is not None and git_bool(value) else []
 
     def _signer_found(self) -> None:
         """Where our commits are to be signed, the program that signs them is there: else the
@@ -228,7 +228,7 @@ def _true(value: str) -> bool:
     return value.strip().lower() in ("true", "yes", "on", "1", "")
 
 
-def _bool(value: str) -> bool:
+def git_bool(value: str) -> bool:
     """A boolean as git reads one: also any integer, true unless 0."""
     try:
         return int(value.strip(), 0) != 0
