@@ -287,6 +287,7 @@ def _result(repo: git.Repo, state: PhaseState) -> Result:
         state.head_oid,
         empty_folders=held.empty_folders,
         all_empty_folders=held.all_empty_folders,
+        index_flags=held.index_flags,
     )
 
 

@@ -323,12 +323,13 @@ def target_checkpoint(
     files_tree: str,
     staged_tree: str,
     head_oid: str | None,
+    index_flags: str | None,
     folders: tuple[str | None, bool],
     message: str,
 ) -> Snapshot:
     """The state the user's worktree goes to: its HEAD (moved to `head_oid`), merged files, the
-    merged staged entries with the user's entry flags (those of entries the merge removed go),
-    `folders` (checkpoint.empty_folders_after)."""
+    merged staged entries with `index_flags` (the user's with the command's changes of them
+    made; those of entries the merge removed go), `folders` (checkpoint.empty_folders_after)."""
     branches = dict(current.branches)
     if current.head_ref is not None and head_oid is not None:
         branches[repo.branch_of(current.head_ref, branches)] = head_oid
@@ -338,7 +339,7 @@ def target_checkpoint(
         head_ref=current.head_ref,
         head_oid=head_oid,
         branches=branches,
-        index_flags=current.index_flags,
+        index_flags=index_flags,
         empty_folders=folders[0],
         all_empty_folders=folders[1],
     )

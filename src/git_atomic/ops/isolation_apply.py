@@ -24,7 +24,7 @@ from git_atomic.core.vocab import CheckpointKind, EventKind, IntentAction, Phase
 from git_atomic.engine import checkpoint, isolation, restore, restoreplan, snapshot, unseen
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
-from git_atomic.ops import output
+from git_atomic.ops import effecttarget, output
 from git_atomic.ops.context import (
     Context,
     check_git_state,
@@ -49,6 +49,7 @@ class Result:
     head_oid: str | None
     empty_folders: str | None = None  # checkpoint.Parts' fields of the same names
     all_empty_folders: bool = False
+    index_flags: str | None = None
 
 
 class NotApplied(enum.StrEnum):
@@ -277,12 +278,16 @@ def _post_op(
     the target the restore goes to."""
     repo, rescue = ctx.repo, merges.rescue
     assert merges.files.oid and merges.staged.oid and merges.head.oid
+    # The command's own changes of the entry flags (`git add -N`, `--no-skip-worktree`), made
+    # on yours as they are now: the private worktree started from PRE-OP's flags.
+    ran = records.replace(pre, index_flags=result.index_flags)
     target = isolation.target_checkpoint(
         repo,
         current=rescue,
         files_tree=merges.files.oid,
         staged_tree=merges.staged.oid,
         head_oid=merges.head.oid,
+        index_flags=effecttarget.flags_after(repo, rescue, [(pre, ran)]),
         folders=checkpoint.empty_folders_after(repo, rescue, [(pre, result)], merges.files.oid),
         message=f"git-atomic POST-OP: {name} [{op_id}] applied",
     )
