@@ -329,7 +329,7 @@ def target_checkpoint(
 ) -> Snapshot:
     """The state the user's worktree goes to: its HEAD (moved to `head_oid`), merged files, the
     merged staged entries with `index_flags` (the user's with the command's changes of them
-    made; those of entries the merge removed go), `folders` (checkpoint.empty_folders_after)."""
+    made; those of entries the merge removed go), `folders` (emptyfolders.empty_folders_after)."""
     branches = dict(current.branches)
     if current.head_ref is not None and head_oid is not None:
         branches[repo.branch_of(current.head_ref, branches)] = head_oid

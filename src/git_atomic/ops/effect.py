@@ -53,7 +53,7 @@ from collections.abc import Mapping, Sequence
 from git_atomic.core import records
 from git_atomic.core.records import dataclass, field
 from git_atomic.core.vocab import EventKind
-from git_atomic.engine import checkpoint, folderids, infoexclude
+from git_atomic.engine import checkpoint, emptyfolders, folderids, infoexclude
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 from git_atomic.ops import (
@@ -340,7 +340,7 @@ def _worked_out(
     pairs = [(snaps[frm], snaps[to]) for frm, to in changes]
     # An empty folder the changes make where a later file stands (`e/f/` made again where you
     # wrote a file `e`): an overlap, as a file of the changes there would be.
-    blob, every, blocked = checkpoint.folders_after(repo, current, pairs, files)
+    blob, every, blocked = emptyfolders.folders_after(repo, current, pairs, files)
     if blocked:
         return Outcome(
             current,

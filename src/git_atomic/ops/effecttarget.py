@@ -141,7 +141,7 @@ def write_target(
 ) -> Snapshot:
     """A checkpoint of a computed state (objects only; `moves.keep` makes it reachable). `flags`:
     the index flags blob to keep (the user's, as they are now); `folders`: its empty folders,
-    and whether they are all of them (checkpoint.empty_folders_after)."""
+    and whether they are all of them (emptyfolders.empty_folders_after)."""
     parts = checkpoint.Parts(
         files_tree=files_tree,
         staged_tree=staged_tree,

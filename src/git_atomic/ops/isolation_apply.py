@@ -21,7 +21,14 @@ from git_atomic.core.journalrows import OpRow
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, EventKind, IntentAction, Phase
-from git_atomic.engine import checkpoint, isolation, restore, restoreplan, snapshot, unseen
+from git_atomic.engine import (
+    emptyfolders,
+    isolation,
+    restore,
+    restoreplan,
+    snapshot,
+    unseen,
+)
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 from git_atomic.ops import effecttarget, output
@@ -288,7 +295,7 @@ def _post_op(
         staged_tree=merges.staged.oid,
         head_oid=merges.head.oid,
         index_flags=effecttarget.flags_after(repo, rescue, [(pre, ran)]),
-        folders=checkpoint.empty_folders_after(repo, rescue, [(pre, result)], merges.files.oid),
+        folders=emptyfolders.empty_folders_after(repo, rescue, [(pre, result)], merges.files.oid),
         message=f"git-atomic POST-OP: {name} [{op_id}] applied",
     )
     target_ref = op_ref(op_id, CheckpointKind.POST_OP, seq + 1)
