@@ -137,6 +137,7 @@ SESSION = BEFORE_SCAN | {
         ".ops",
         ".ops.conclude",  # the end of every command: interrupts, the outcome, the exit code
         ".ops.context",
+        ".ops.samefolder",  # whether this is the worktree an operation was begun in (context's)
         ".ops.gates",
         ".ops.operation",
         ".ops.rollbackop",  # an operation's own rollback (split from operation.py)

@@ -12,14 +12,8 @@ from git_atomic.core.journalrows import Owner
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
 from git_atomic.engine import git
 from git_atomic.engine.gitoutput import parse_refs
-from git_atomic.ops.context import (
-    ROOT_KEY,
-    UNNAMED,
-    Context,
-    checkpoints_held,
-    root_identity,
-    unnamed_folders,
-)
+from git_atomic.ops.context import UNNAMED, Context, checkpoints_held, unnamed_folders
+from git_atomic.ops.samefolder import ROOT_KEY, root_identity
 
 Held: TypeAlias = Context
 
@@ -89,8 +83,8 @@ def record_op(
         pending=None,
         argv=None,
         started_at=record.started_at,
-        # The folder it ran in (context.ROOT_KEY): a later `rollback --op` of it is refused
-        # where git takes another folder for this worktree (context.same_worktree).
+        # The folder it ran in (samefolder.ROOT_KEY): a later `rollback --op` of it is refused
+        # where git takes another folder for this worktree (samefolder.same_worktree).
         detail={
             "turn": turn,
             **beside(ctx.repo, record),

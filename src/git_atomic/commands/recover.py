@@ -47,7 +47,7 @@ from git_atomic.engine import (
     snapshot,
 )
 from git_atomic.engine.checkpointgone import CheckpointGone
-from git_atomic.ops import commandresults, context, journalgone, output, setaside
+from git_atomic.ops import commandresults, context, journalgone, output, samefolder, setaside
 from git_atomic.ops.isolation_recovery import cleanup_stale_isolated
 from git_atomic.ops.operation import Engine, RollbackResult
 
@@ -83,7 +83,7 @@ def recover(*, accept: bool, json_out: bool) -> int:
         _finish_closed_op_restores(engine, done)
         turnkilledend.record_killed(ctx)  # a turn's Stop killed before its operation's row
         op = ctx.journal.open_op(ctx.worktree)
-        context.same_worktree(ctx.repo, op)
+        samefolder.same_worktree(ctx.repo, op)
         if op is not None and _needs_recovery(op):
             try:
                 _recover_op(engine, op, accept=accept, done=done)
@@ -190,7 +190,7 @@ def _finish_outside_restore(engine: Engine, done: Recovery) -> None:
         return
     # (an `emergency`, a `rollback --to`, an `undo` of no operation: never into another folder)
     what = f"the interrupted {intent.get('event')} was begun"
-    context.same_folder(engine.repo, intent.get(context.ROOT_KEY), what)
+    samefolder.same_folder(engine.repo, intent.get(samefolder.ROOT_KEY), what)
     result = _finish_restore(engine, None, intent)
     done.restore_finished = commandresults.RestoreFinished(
         intent.get("event"), result.target, result.rescue

@@ -19,7 +19,8 @@ from git_atomic.agents.turnstate import slots_in
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import OpStatus
 from git_atomic.ops import context
-from git_atomic.ops.context import ROOT_KEY, Context
+from git_atomic.ops.context import Context
+from git_atomic.ops.samefolder import ROOT_KEY
 
 
 def every_killed_turn(ctx: Context, finish: Callable[[OpRow], bool]) -> None:

@@ -36,7 +36,7 @@ from git_atomic.core.errors import UsageError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import checkpoint, gitlinks, gitstate, pathcheck, snapshot
-from git_atomic.ops import context, dryrun, effect, effectsteps, moves, output, steps
+from git_atomic.ops import context, dryrun, effect, effectsteps, moves, output, samefolder, steps
 
 
 def rollback(
@@ -155,7 +155,7 @@ def _take_back(
     turn) ran in: `core.worktree` or `GIT_WORK_TREE` set since would have its effect taken
     back in a folder it never touched."""
     repo, journal = ctx.repo, ctx.journal
-    context.same_worktree(repo, op)
+    samefolder.same_worktree(repo, op)
     taken = effect.operation_steps(repo, journal, op)
     if not taken:
         raise UsageError(

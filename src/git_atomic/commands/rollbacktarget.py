@@ -12,7 +12,7 @@ from git_atomic.core.errors import BusyError, RefusedError, UsageError
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import checkpoint, scanindex
-from git_atomic.ops import context, moveresults, moves, output, results, steps
+from git_atomic.ops import context, moveresults, moves, output, results, samefolder, steps
 
 
 def nothing_further(
@@ -69,7 +69,7 @@ def whole_op(ctx: context.Context, op: OpRow, open_op: OpRow | None) -> moves.Mo
         raise UsageError(
             f"operation {op.id} ({op.name}) belongs to worktree {op.worktree}; roll it back there"
         )
-    context.same_worktree(ctx.repo, op)
+    samefolder.same_worktree(ctx.repo, op)
     if open_op is not None and open_op.id != op.id:
         raise BusyError(
             f"operation {open_op.id} ({open_op.name}) is open in this worktree",
@@ -100,10 +100,10 @@ def to_checkpoint(
     sha, row = resolve_checkpoint(ctx, text)
     owner = ctx.journal.op(row.op_id) if row is not None else None
     if owner is not None and owner.worktree == ctx.worktree:
-        context.same_worktree(ctx.repo, owner)  # its state, never written into another folder
+        samefolder.same_worktree(ctx.repo, owner)  # its state, never written into another folder
     elif row is None:  # a rescue of no operation (`emergency`, `rollback --to`): its event's
         saved = [e for e in ctx.journal.events(ctx.worktree, limit=200) if e.rescue == sha]
-        context.same_event_folder(ctx.repo, saved[0] if saved else None)
+        samefolder.same_event_folder(ctx.repo, saved[0] if saved else None)
     own_step = open_op is not None and owner is not None and owner.id == open_op.id
     if not paths and not whole and not own_step:
         raise UsageError(

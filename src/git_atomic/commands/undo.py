@@ -31,7 +31,17 @@ from git_atomic.core.errors import BusyError, UsageError
 from git_atomic.core.journalrows import UNDOES, EventRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import checkpoint, discovery, gitlinks, gitstate, snapshot
-from git_atomic.ops import context, dryrun, effect, gitdirredo, journalgone, moves, output, steps
+from git_atomic.ops import (
+    context,
+    dryrun,
+    effect,
+    gitdirredo,
+    journalgone,
+    moves,
+    output,
+    samefolder,
+    steps,
+)
 from git_atomic.ops.operation import Engine
 
 
@@ -115,9 +125,9 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
             theirs.refuse_undo(ctx, event)
         # The folder the operation ran in: never one git takes for this worktree since.
         moved = subject or _op_moved(ctx, event)
-        context.same_worktree(repo, moved)
+        samefolder.same_worktree(repo, moved)
         if moved is None:  # an emergency's, a rollback --to's: the folder its event noted
-            context.same_event_folder(repo, event)
+            samefolder.same_event_folder(repo, event)
         current = moves.probe(repo, since=subject.started_at if subject else None)
         step = effect.Step(rescue, target)
         found = _until_done(effect.take_back(repo, [step], current, ended=event.at), event)
@@ -230,7 +240,7 @@ def _emergency_target(
     if post is not None:
         row, owner = post
         # A state of the folder it ran in: never written into one git takes for it since.
-        context.same_worktree(repo, owner)
+        samefolder.same_worktree(repo, owner)
         return row.sha, f"POST-OP of {owner.name} [{owner.id}]", False
     _same_folder_as_last(ctx, open_op)
     head = _head_before(ctx, open_op)
@@ -248,9 +258,9 @@ def _same_folder_as_last(ctx: context.Context, open_op: OpRow | None) -> None:
     `GIT_WORK_TREE` set since would have the commit's tree written over that folder and its
     files removed. Nothing recorded yet (a first `emergency`): nothing to compare with."""
     newest = open_op or next(iter(ctx.journal.ops(worktree=ctx.worktree, limit=1)), None)
-    context.same_worktree(ctx.repo, newest)
+    samefolder.same_worktree(ctx.repo, newest)
     events = ctx.journal.events(ctx.worktree, limit=1)
-    context.same_event_folder(ctx.repo, events[0] if events else None)
+    samefolder.same_event_folder(ctx.repo, events[0] if events else None)
 
 
 def _since(ctx: context.Context, open_op: OpRow | None) -> float | None:

@@ -32,7 +32,7 @@ from git_atomic.engine import (
     snapshot,
 )
 from git_atomic.engine.checkpoint import Snapshot
-from git_atomic.ops import context, gitdirback, phasecommit, rescue
+from git_atomic.ops import context, gitdirback, phasecommit, rescue, samefolder
 from git_atomic.ops.context import Context, refuse_if_interrupted
 
 if TYPE_CHECKING:  # a checkpoint never restores: the restore's modules load on a rollback
@@ -103,7 +103,7 @@ class Engine:
         if history == HistoryMode.COMMITS:
             self.repo.identity_env(required=True)
         op_id = new_op_id()
-        detail = {**(detail or {}), context.ROOT_KEY: context.root_identity(self.repo)}
+        detail = {**(detail or {}), samefolder.ROOT_KEY: samefolder.root_identity(self.repo)}
         gitdirback.note_at_begin(self.repo, detail)
         detail[context.UNNAMED] = context.unnamed_folders(self.repo)  # (heldrefs.py)
         self.journal.create_op(
@@ -385,7 +385,7 @@ class Engine:
             intent["within"] = [list(w) for w in made_within]
         if op_id is None:  # no operation's record names the folder: `recover` finds it here
             with contextlib.suppress(OSError):
-                intent[context.ROOT_KEY] = context.root_identity(self.repo)
+                intent[samefolder.ROOT_KEY] = samefolder.root_identity(self.repo)
         self._set_pending(op_id, intent)
         return intent
 
@@ -584,7 +584,7 @@ def _event_detail(
 ) -> dict[str, object] | None:
     """A restore's event detail: its problems, and for one of no operation (`emergency`,
     `rollback --to`, their `undo`) the worktree's folder, which no operation's record holds:
-    its `undo`, and `rollback --to` its rescue, write there only (context.same_event_folder)."""
+    its `undo`, and `rollback --to` its rescue, write there only (samefolder.same_event_folder)."""
     detail: dict[str, object] = {"problems": outcome.problems} if outcome.problems else {}
     if outcome.bits:  # for its `undo` to open again (effectbeside.reverse)
         from git_atomic.ops import effectbeside, gitdirredo
@@ -596,5 +596,5 @@ def _event_detail(
         detail[foldermoves.DETAIL_KEY] = foldermoves.noted(outcome.folders_moved)
     if op_id is None:
         with contextlib.suppress(OSError):
-            detail[context.ROOT_KEY] = context.root_identity(repo)
+            detail[samefolder.ROOT_KEY] = samefolder.root_identity(repo)
     return detail or None
