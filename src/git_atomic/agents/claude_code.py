@@ -172,7 +172,7 @@ def _handle(
                 for theirs in copilotwork.subagents_turns(session):
                     verdicts += turnend.end(repo, theirs, history=turn.history(environ))
             again = _flag(payload.get("stop_hook_active"))
-            running = _running_shells(payload) if verdicts else ""
+            running = tell.running_shells(payload) if verdicts else ""
             result = _stop(
                 repo, session, verdicts, project, again=again, running=running, dialect=dialect
             )
@@ -189,13 +189,23 @@ def _handle(
             unnamed = _no_session(payload, session)
             return _prompt(repo, session, project, dialect, unnamed, subagents, copilot=copilot)
         if event in _CLOSING:
-            why = _CLOSING[event]
-            closed = turnend.close(repo, session, why)
-            if copilot:
-                copilotwork.idle(repo.state_dir, session)
-                for theirs in copilotwork.subagents_turns(session):
-                    closed += turnend.close(repo, theirs, why)
-            return tell.reply({"systemMessage": tell.lines(closed, project)}) if closed else QUIET
+
+            def closing() -> HookResult:
+                why = _CLOSING[event]
+                closed = turnend.close(repo, session, why)
+                if copilot:
+                    copilotwork.idle(repo.state_dir, session)
+                    for theirs in copilotwork.subagents_turns(session):
+                        closed += turnend.close(repo, theirs, why)
+                return (
+                    tell.reply({"systemMessage": tell.lines(closed, project)}) if closed else QUIET
+                )
+
+            if event != "SessionEnd":
+                return closing()
+            from git_atomic.agents import sessionend  # (its platform's seconds: sessionend.py)
+
+            return sessionend.detached(closing, wait=sessionend.budget(dialect.layout))
     except AtomicError as exc:
         return _warn(str(exc), event, dialect)
     return QUIET  # SubagentStop, a subagent's prompt, anything newer: the turn goes on
@@ -259,21 +269,6 @@ def _copilots_own_hooks(root: Path) -> bool:
     from git_atomic.agents import copilot_settings, hookfiles  # (Copilot's calls only)
 
     return "agentStop" in hookfiles.installed(copilot_settings.LAYOUT, root)
-
-
-def _running_shells(payload: Mapping[str, Any]) -> str:
-    """Stop's `background_tasks`: shell commands still running may go on changing files."""
-    shells = [
-        _text(task.get("command")) or _text(task.get("description")) or _text(task.get("id"))
-        for task in _dicts(payload.get("background_tasks"))
-        if task.get("type") == "shell" and task.get("status") in ("running", "pending")
-    ]
-    if not shells:
-        return ""
-    return (
-        "git-atomic: still running in the background, and not part of this turn from now on: "
-        + "; ".join(shells)
-    )
 
 
 def _prompt(

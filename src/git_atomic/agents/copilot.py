@@ -135,9 +135,14 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 return HookResult(0, "", shown)
             reply = tell.reply({"decision": "block", "reason": end.send_back})
             return HookResult(0, reply.stdout, shown)
-        if event == "sessionEnd":
-            closed = turnend.close(repo, session, "the session ended")
-            return HookResult(0, "", tell.lines(closed, project) + "\n") if closed else QUIET
+        if event == "sessionEnd":  # (in a process its kill does not reach: sessionend.py)
+            from git_atomic.agents import sessionend
+
+            def closing() -> HookResult:
+                closed = turnend.close(repo, session, "the session ended")
+                return HookResult(0, "", tell.lines(closed, project) + "\n") if closed else QUIET
+
+            return sessionend.detached(closing, wait=sessionend.budget(LAYOUT))
     except AtomicError as exc:
         return HookResult(0, "", f"git-atomic: {exc}\n")
     return QUIET

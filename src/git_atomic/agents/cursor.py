@@ -144,9 +144,14 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
             if event == "postToolUseFailure":  # it reads no output
                 return _stderr(EMPTY, text)
             return tell.reply({"additional_context": text}, stderr=text + "\n")
-        if event == "sessionEnd":
+        if event == "sessionEnd":  # (in a process its kill does not reach: sessionend.py)
+            from git_atomic.agents import sessionend
+
             why = f"the session ended ({payload.get('reason') or 'no reason given'})"
-            return _stderr(EMPTY, tell.lines(turnend.close(repo, session, why), project))
+            return sessionend.detached(
+                lambda: _stderr(EMPTY, tell.lines(turnend.close(repo, session, why), project)),
+                wait=sessionend.budget(LAYOUT),
+            )
         if event == "stop":
             if payload.get("status") not in (None, "completed"):
                 closed = turnend.close(repo, session, f"it ended as {payload.get('status')}")

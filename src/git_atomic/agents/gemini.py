@@ -145,9 +145,16 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
             return tell.reply(
                 {"decision": "deny", "reason": end.send_back, "systemMessage": end.shown}
             )
-        if event == "SessionEnd":
-            closed = turnend.close(repo, session, "the session ended")
-            return tell.reply({"systemMessage": tell.lines(closed, project)}) if closed else QUIET
+        if event == "SessionEnd":  # (Gemini does not wait for it: sessionend.py)
+            from git_atomic.agents import sessionend
+
+            def closing() -> HookResult:
+                closed = turnend.close(repo, session, "the session ended")
+                return (
+                    tell.reply({"systemMessage": tell.lines(closed, project)}) if closed else QUIET
+                )
+
+            return sessionend.detached(closing, wait=sessionend.budget(LAYOUT))
     except AtomicError as exc:
         return tell.reply({"systemMessage": f"git-atomic: {exc}"})
     return QUIET

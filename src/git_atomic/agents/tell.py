@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from git_atomic.agents.turnstate import (
     blocks_in_a_row,
@@ -280,3 +281,22 @@ def _where(verdict: Verdict, project: Path | None) -> str:
     if not verdict.root or (project is not None and Path(verdict.root) == project):
         return ""
     return f" in worktree {verdict.root}"
+
+
+def running_shells(payload: Mapping[str, Any]) -> str:
+    """Claude Code's Stop's `background_tasks`: shell commands still running may go on changing
+    files."""
+    tasks = payload.get("background_tasks")
+    shells = [
+        next((v for k in ("command", "description", "id") if isinstance(v := t.get(k), str)), "")
+        for t in (tasks if isinstance(tasks, list) else [])
+        if isinstance(t, dict)
+        and t.get("type") == "shell"
+        and t.get("status") in ("running", "pending")
+    ]
+    if not shells:
+        return ""
+    return (
+        "git-atomic: still running in the background, and not part of this turn from now on: "
+        + "; ".join(shells)
+    )
