@@ -30,7 +30,7 @@ from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, lock_wait, 
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError, RefusedError
 from git_atomic.core.records import dataclass
-from git_atomic.engine import discovery, git, gitstate
+from git_atomic.engine import git, gitstate, layoutcheck
 
 # A tool call's hook (`before`, `after`) runs on every call of the agent: it imports the judge
 # (the journal, the gates) only at the turn's end.
@@ -352,7 +352,7 @@ def _holding(repo: git.Repo, command: str) -> Iterator[None]:
     """The worktree's lock, without the journal: a call's checkpoints need only the lock."""
     from git_atomic.engine.early import holding
 
-    discovery.check_layout(repo)  # as context.opened
+    layoutcheck.check_layout(repo)  # as context.opened
     what = gitstate.in_progress(repo)  # as context.check_git_state, without the journal
     if what is not None:
         raise RefusedError(f"{what} is in progress in this worktree; finish or abort it first")

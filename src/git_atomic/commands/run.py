@@ -21,7 +21,7 @@ from git_atomic.core.errors import (
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
-from git_atomic.engine import discovery, gitlinks, gitstate, staged
+from git_atomic.engine import discovery, gitlinks, gitstate, layoutcheck, staged
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, phasecommit
 from git_atomic.ops.conclude import conclude
@@ -223,7 +223,7 @@ def _what_it_left(engine: Engine, op: OpRow) -> FailedPhase | None:
     else None."""
     # The git dir moved away or pointed elsewhere: refused (exit 3), the operation left for
     # `recover` once it is back, before anything of git's is read there.
-    discovery.check_layout(engine.repo)
+    layoutcheck.check_layout(engine.repo)
     if gitlinks.head_damaged(engine.repo.git_dir) or gitlinks.branches_on_ours(engine.repo):
         # git refuses such a repository: nothing to validate or commit.
         output.say(

@@ -106,7 +106,7 @@ class ChildRecord:
             os.replace(tmp, self.path)
         except OSError:
             # The command moved the git dir away at once (`mv .git gd`): its rollback is
-            # refused until the git dir is back (discovery.check_layout); only a kill of this
+            # refused until the git dir is back (layoutcheck.check_layout); only a kill of this
             # process before then would miss the record.
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)

@@ -2,7 +2,7 @@
 (or a socket or a device) would keep git waiting for ever: every git process reads the
 configuration first, so an operation's `git config include.path /path/to/fifo` had every git
 call of its rollback, and every later command, wait with nothing said. Looked at before git
-reads them (discovery.check_layout, gitconfig.config_current), refused by name, exit 3 (as
+reads them (layoutcheck.check_layout, gitconfig.config_current), refused by name, exit 3 (as
 stalls.py does for the files git reads its rules from)."""
 
 from __future__ import annotations

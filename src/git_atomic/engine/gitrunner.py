@@ -35,7 +35,7 @@ class RepoRunner(RepoConfig):
         # `.git` file, GIT_DIR from `git --git-dir=... atomic`, a command run from elsewhere).
         self.git_env = {"GIT_DIR": str(git_dir), "GIT_WORK_TREE": str(root)}
         # Where the git dir really was when found: a `.git` link an operation points at
-        # another repository must not have our calls write there (discovery.check_layout).
+        # another repository must not have our calls write there (layoutcheck.check_layout).
         self.real_git_dir = os.path.realpath(git_dir)
         # And where the worktree's folder really was: one an operation replaced by a link
         # (elsewhere) or removed must not have a rollback write or delete there.

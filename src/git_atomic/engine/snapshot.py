@@ -22,7 +22,6 @@ from git_atomic.engine import (
     capturerefs,
     checkpoint,
     checkpointtags,
-    discovery,
     dotgit,
     folderids,
     folders,
@@ -34,6 +33,7 @@ from git_atomic.engine import (
     ignores,
     indexstate,
     infoexclude,
+    layoutcheck,
     scan,
     scanindex,
     splitindex,
@@ -102,7 +102,7 @@ def capture(
     # The git dir moved into the worktree under another name (an operation's `mv .git x && ln
     # -s x .git`): its files would be held as yours, and a restore would delete git's own.
     # (A packed-refs that is no file of git's: set aside below, before git reads a ref.)
-    discovery.check_layout(repo, aside=True)
+    layoutcheck.check_layout(repo, aside=True)
     if not allow_unmerged:  # a state an operation starts from or ends in
         refuse_blocked_index(repo, early)
     # The configuration as it is now: a command or gate may have run `git config` since it was

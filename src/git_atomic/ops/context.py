@@ -18,7 +18,7 @@ from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.lock import WorktreeLock, process_alive
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import HistoryMode, OpStatus
-from git_atomic.engine import discovery, git, gitlockheld, gitstate
+from git_atomic.engine import discovery, git, gitlockheld, gitstate, layoutcheck
 from git_atomic.engine.early import Early, holding
 from git_atomic.ops import journalgone, samefolder
 from git_atomic.ops.samefolder import ROOT_KEY
@@ -348,7 +348,7 @@ def opened(
     another holds it (no waiting), and working in its own object store outside the repository
     (Repo.quarantined), so that it writes nothing in the repository."""
     repo = early.repo if early is not None else found or discovery.discover(start)
-    discovery.check_layout(repo)
+    layoutcheck.check_layout(repo)
     if check_state:
         check_git_state(repo)
     journal = open_journal(repo, start_new=start_new, read_only=read_only)

@@ -25,8 +25,8 @@ from git_atomic.core.vocab import (
 )
 from git_atomic.engine import (
     checkpoint,
-    discovery,
     gitlinks,
+    layoutcheck,
     scan,
     scanindex,
     snapshot,
@@ -196,7 +196,7 @@ class Engine:
         if commits:
             # Asked before PRE-OP is read: a git dir the operation moved or pointed elsewhere
             # would have it read from there (the capture would refuse only after).
-            discovery.check_layout(self.repo)
+            layoutcheck.check_layout(self.repo)
             pre_sha = self.journal.checkpoints(op_id)[0].sha
             try:
                 base = phasecommit.base_of(self.repo, pre_sha)

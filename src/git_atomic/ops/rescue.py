@@ -18,8 +18,8 @@ from git_atomic.core.vocab import CheckpointKind, EventKind
 from git_atomic.engine import (
     capturerefs,
     checkpoint,
-    discovery,
     gitlinks,
+    layoutcheck,
     scan,
     scanindex,
     snapshot,
@@ -47,7 +47,7 @@ def load_target(
     repo = ctx.repo
     # The git dir gone, or moved into the worktree: refused (a packed-refs that is no file of
     # git's: set aside below).
-    discovery.check_layout(repo, aside=True)
+    layoutcheck.check_layout(repo, aside=True)
     damaged = gitlinks.head_damaged(repo.git_dir)
     ours = frozenset({op_id.encode()}) if op_id is not None else frozenset()
     set_aside = gitlinks.set_aside(

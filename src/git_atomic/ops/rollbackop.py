@@ -12,7 +12,7 @@ from typing import Final
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import EventKind, FailedPhase, OpStatus
-from git_atomic.engine import discovery, gitlinks, gitlockheld
+from git_atomic.engine import gitlinks, gitlockheld, layoutcheck
 from git_atomic.ops import gitdirback
 from git_atomic.ops.operation import Engine
 
@@ -44,7 +44,7 @@ def rollback_op(
             # A commondir it made no file of git's: every git would wait on it, read through
             # it or fail; set aside and written again before git runs (gitlinks.py).
             gitlinks.commondir_back(engine.repo.git_dir, engine.repo.common_dir)
-        discovery.check_layout(engine.repo, aside=True)  # a packed-refs of its: set aside below
+        layoutcheck.check_layout(engine.repo, aside=True)  # a packed-refs of its: set aside below
     except AtomicError:
         pre_op = engine.pre_op(op.id).sha
         engine.intend_restore(op.id, pre_op, event=event, own_branches=True)
