@@ -94,7 +94,7 @@ def foreseen(
         moves = submodulemoves.moved(repo, tree, stay, found.targets, changes)
         back = {to: submodulemoves.said(root, to, own=not gd) for root, to, gd in moves}
         stay = [root for root in stay if root not in {root for root, _, _ in moves}]
-    said += [stays(root) for root in stay] + list(back.values())
+    said += [stays(tree, root) for root in stay] + list(back.values())
     for root in found.targets:
         if root in back:
             continue
@@ -138,7 +138,15 @@ def there_now(root: bytes) -> str:
     )
 
 
-def stays(root: bytes) -> str:
+def stays(tree: safefs.Tree, root: bytes) -> str:
+    if tree.kind(root + b"/.git") is None or nothing_to_git(tree, root):
+        # A gitlink with no repository in its folder (`git update-index --cacheinfo 160000,...`
+        # then files written there): git lists none of its files, so no capture holds them.
+        return (
+            f"{_show(root)}: a folder the index held as a submodule (a gitlink), with no "
+            "repository in it, which the state restored lacks; git lists none of its files, so "
+            "no checkpoint holds them and they stay as they are (untracked now)"
+        )
     return (
         f"{_show(root)}: a repository of its own is there (a submodule, a clone), which the "
         "state restored lacks; it stays, with its files (a nested repository's contents are "

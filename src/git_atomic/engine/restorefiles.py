@@ -99,7 +99,7 @@ def apply_files(
             _prune_empty_dirs(tree, parents, keep=needed, outcome=outcome)
         for root in staying:
             outcome.in_repositories.append(root)
-            outcome.problems.append(nestedrepos.stays(root))
+            outcome.problems.append(nestedrepos.stays(tree, root))
         outcome.problems += moved_back
         specials.remake(tree, outcome)
         _make_target_folders(tree, folders, outcome, specials)
