@@ -14,7 +14,7 @@ from git_atomic.core.errors import AtomicError, RefusedError
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.records import dataclass, field
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpStatus, Phase
-from git_atomic.engine import git, isolation, snapshot
+from git_atomic.engine import checkpoint, git, infoexclude, isolation, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import commandresults, output, phasecommit, results
 from git_atomic.ops.context import Context
@@ -112,6 +112,7 @@ def fail(run: IsolatedRun, failed_phase: FailedPhase, *, keep: bool = True) -> O
             )
         except AtomicError as exc:  # e.g. the command left unmerged paths: nothing to keep
             run.problems.append(f"its private worktree could not be kept: {exc.message}")
+    run.problems += shared_files_back(run)
     run.problems += branches_moved(run)
     return close(run, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase)
 
@@ -144,6 +145,29 @@ def close(run: IsolatedRun, *, status: OpStatus, failed_phase: FailedPhase | Non
 
 def gone(run: IsolatedRun) -> OpRow:
     raise RefusedError(f"operation {run.op_id} vanished from the journal while it ran")
+
+
+def shared_files_back(run: IsolatedRun) -> list[str]:
+    """The repository's own files the private worktree shares with yours (`info/exclude`,
+    `info/attributes`, `shallow`, in the common git dir): what the failed command wrote there
+    is put back as PRE-OP had it, where it is still as the command left it (its last
+    checkpoint); one changed again since is left as it is, and named."""
+    rows = run.ctx.journal.checkpoints(run.op_id)
+    if not rows:
+        return []
+    repo = run.ctx.repo
+    left = checkpoint.load(repo, rows[-1].sha)
+    said = []
+    for file, was, then in (
+        (infoexclude.EXCLUDE, left.info_exclude, run.pre.info_exclude),
+        (infoexclude.ATTRIBUTES, left.info_attributes, run.pre.info_attributes),
+        (infoexclude.SHALLOW, left.shallow, run.pre.shallow),
+    ):
+        moved = was.known and then.known and was != then
+        if moved and not infoexclude.put(repo, then, was=was, file=file):
+            name = file.path.decode()
+            said.append(f".git/{name}: changed by the command and again since: left as it is")
+    return said
 
 
 def branches_moved(run: IsolatedRun) -> list[str]:
