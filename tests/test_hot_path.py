@@ -141,6 +141,7 @@ SESSION = BEFORE_SCAN | {
         ".ops.samefolder",  # whether this is the worktree an operation was begun in (context's)
         ".ops.gates",
         ".ops.operation",
+        ".ops.restoring",  # the Engine's moves (operation.py's, split): imported with it
         ".ops.rollbackop",  # an operation's own rollback (split from operation.py)
         ".ops.journalgone",  # a journal gone told from one never kept (context.open_journal)
         ".ops.gitdirback",  # what a PRE-OP notes of the git dir beside its checkpoint (lstat)
