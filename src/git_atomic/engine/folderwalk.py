@@ -252,7 +252,7 @@ class _Walker:
         made = _mkdir_bits()
         usual = (_USUAL_BITS,) if made is None or made == _USUAL_BITS else ()
         walked = frozenset(
-            folder for folder, record in self.records.items() if folder and not record[_OWN]
+            {folder for folder, record in self.records.items() if folder and not record[_OWN]}
         )
         return Walk(
             frozenset(self.empty),

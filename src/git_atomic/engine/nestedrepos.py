@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 import shlex
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from git_atomic.core.records import dataclass
 from git_atomic.engine import safefs
 from git_atomic.engine.git import RawChange, Repo
-from git_atomic.engine.gittrees import folders_on_the_way
 
 GITLINK = "160000"
 
@@ -36,7 +35,7 @@ class Found:
 
 def find(tree: safefs.Tree, changes: Sequence[RawChange]) -> Found:
     targets = tuple(c.path for c in changes if c.new_mode == GITLINK and c.status in ("A", "T"))
-    folders = sorted({p for c in changes for p in folders_on_the_way(c.path)} - set(targets))
+    folders = sorted(_folders_above(c.path for c in changes).difference(targets))
     now: list[bytes] = []
     looks = tree.lstat_many([f + b"/.git" for f in folders])
     for folder, st in zip(folders, looks, strict=True):
@@ -171,6 +170,19 @@ def files_left(root: bytes) -> str:
 
 def inside(path: bytes, roots: Sequence[bytes]) -> bool:
     return any(path.startswith(root + b"/") for root in roots)
+
+
+def _folders_above(paths: Iterable[bytes]) -> set[bytes]:
+    """Every folder above any of `paths` (not the top): each path's way up is followed only to
+    the first folder already found, whose own way up is in already (a restore's 1,700 paths
+    share most of theirs)."""
+    found: set[bytes] = set()
+    for path in paths:
+        folder = path.rpartition(b"/")[0]
+        while folder and folder not in found:
+            found.add(folder)
+            folder = folder.rpartition(b"/")[0]
+    return found
 
 
 def _show(path: bytes) -> str:
