@@ -171,8 +171,10 @@ def shared_files_back(run: IsolatedRun) -> list[str]:
 
 
 def branches_moved(run: IsolatedRun) -> list[str]:
-    """Worktrees share their branches: one the command created or moved is not private. Say so
-    (moving it back could undo what the user did meanwhile in another worktree)."""
+    """Worktrees share their branches: the private one's command reaches yours. A branch it
+    deleted is made again where it was (creating a ref loses nothing, as every rollback does);
+    one it created or moved is left as it is and said (moving it back could undo what you did
+    meanwhile in another worktree), your own checked-out branch too, with its way back."""
     repo = run.ctx.repo
     now = repo.refs("refs/heads/")
     private = os.path.normpath(repo.state_dir / isolation.ISOLATED_DIR)
@@ -180,18 +182,45 @@ def branches_moved(run: IsolatedRun) -> list[str]:
         b
         for b, where in repo.other_worktree_heads().items()
         if os.path.dirname(os.path.normpath(where)) != private
-    } | {run.pre.head_ref}
+    }
+    made_again = []
+    for ref in sorted(set(run.pre.branches) - set(now) - checked_out):
+        try:
+            repo.update_refs(
+                [f"create {ref} {run.pre.branches[ref]}"],
+                message="git-atomic: made again after a failed isolated run",
+            )
+        except AtomicError:  # made meanwhile (or refused by git): said below as changed
+            continue
+        made_again.append(ref)
+    out = []
+    if made_again:
+        names = ", ".join(b.removeprefix("refs/heads/") for b in made_again)
+        out.append(f"branches deleted while it ran are made again where they were: {names}")
     moved = sorted(
         b
         for b in set(now) | set(run.pre.branches)
-        if now.get(b) != run.pre.branches.get(b) and b not in checked_out
+        if now.get(b) != run.pre.branches.get(b)
+        and b not in checked_out | {run.pre.head_ref}
+        and b not in made_again
     )
-    if not moved:
-        return []
-    names = ", ".join(b.removeprefix("refs/heads/") for b in moved)
-    return [
-        f"branches changed while it ran are left as they are (worktrees share branches): {names}"
-    ]
+    if moved:
+        names = ", ".join(b.removeprefix("refs/heads/") for b in moved)
+        out.append(
+            "branches changed while it ran are left as they are (worktrees share branches): "
+            + names
+        )
+    yours, was = run.pre.head_ref, run.pre.head_oid
+    if yours is not None and was is not None and now.get(yours) != was:
+        back = f"git update-ref {shlex.quote(yours)} {was}" + (
+            f" {now[yours]}" if yours in now else ""
+        )
+        out.append(
+            f"your branch {yours.removeprefix('refs/heads/')} changed while it ran (it was at "
+            f"{was[:12]}): left as it is (a commit of yours meanwhile stays); where the command "
+            f"moved it, `{back}` puts it back"
+        )
+    return out
 
 
 def drop_private(run: IsolatedRun) -> None:
