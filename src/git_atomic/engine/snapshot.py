@@ -277,6 +277,8 @@ def _read_git_side(
         scanindex.share(disk.index_copy, disk.staged_copy)
         side = staged.Staged(repo.empty_tree, indexstate.Listing(), unreadable=True)
     if side.unreadable:
+        if shared == "":  # split on a shared index gone (removed, expired): split all the same
+            shared = splitindex.named(repo, disk.index_copy) or ""
         disk.index_unreadable()
     disk.drop_flags(side.flags)
     raw_index = index.present and (side.unmerged or side.unreadable)
