@@ -40,6 +40,9 @@ def new_op_id() -> str:
 
 
 class Engine(Restoring):
+    """An operation's phases over this worktree's journal: begin, checkpoints, close; its moves
+    of the worktree (a rollback, an undo, a take-back) are `Restoring`'s (restoring.py)."""
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.repo = ctx.repo
