@@ -73,3 +73,88 @@ def test_completion_is_found_from_the_package(tmp_path: Path) -> None:
         check=True,
     ).stdout.strip()
     assert (Path(out) / "git-atomic.bash").is_file() and (Path(out) / "_git-atomic").is_file()
+
+
+_LAYER_FOLDERS = "cli|commands|agents|views|ops|engine|core"
+_NAMED_MODULE = re.compile(
+    rf"(?<![\w./-])((?:src/git_atomic/|git_atomic/)?(?:{_LAYER_FOLDERS}|testing)/[\w/]*\w)"
+    r"(\.py\b|\.(\w+)|/)?"
+)
+
+
+def test_every_module_a_page_names_exists() -> None:
+    """`core/process.py`, `engine/git.head_text`, `core/journal/`: each exists, the name in it."""
+    package = ROOT / "src" / "git_atomic"
+    for page in [*PAGES, ROOT / "benchmarks" / "README.md"]:
+        if page.name == "agents-research.md":  # the platforms' own sources (agents/agent-tool.ts)
+            continue
+        text = page.read_text()
+        for m in _NAMED_MODULE.finditer(text):
+            name, suffix, attr = m.group(1), m.group(2) or "", m.group(3)
+            name = name.removeprefix("src/").removeprefix("git_atomic/")
+            base = ROOT if name.startswith("testing/") else package
+            where = (page.name, text[: m.start()].count("\n") + 1, m.group(0))
+            if suffix == "/":
+                assert (base / name).is_dir(), where
+            elif suffix == ".py" or attr:
+                module = base / f"{name}.py"
+                if not module.is_file():
+                    module = base / name / "__init__.py"
+                assert module.is_file(), where
+                if attr and attr != "py":
+                    source = module.read_text()
+                    assert re.search(rf"^\s*(def|class) {attr}\b|^{attr}\b", source, re.M), where
+            else:
+                assert (base / name).is_dir() or (base / f"{name}.py").is_file(), where
+
+
+def test_every_test_file_a_page_names_exists() -> None:
+    # The how-tos and the tutorial name files of the reader's own project (tests/test_login.py).
+    for page in PAGES:
+        if page.name.startswith("howto-") or page.name == "tutorial.md":
+            continue
+        text = page.read_text()
+        named = r"(?<![\w./-])((?:tests|benchmarks|examples)/[\w/.-]*\.(?:py|sh))"
+        for m in re.finditer(named, text):
+            assert (ROOT / m.group(1)).is_file(), (page.name, m.group(1))
+
+
+def _layer_map() -> dict[str, str]:
+    text = (ROOT / "docs" / "design.md").read_text()
+    block = text.split("## The code's layers", 1)[1].split("```\n", 2)[1]
+    layers: dict[str, str] = {}
+    current = ""
+    for line in block.splitlines():
+        m = re.match(rf"\s*(top|(?:{_LAYER_FOLDERS})/)\s", line)
+        if m:
+            current = m.group(1).rstrip("/")
+            line = line[m.end() :]
+        layers[current] = layers.get(current, "") + " " + line
+    return layers
+
+
+def test_the_layer_map_names_each_module_in_its_own_layer() -> None:
+    """design.md's "The code's layers": a module it names is in the folder it names it under."""
+    package = ROOT / "src" / "git_atomic"
+    layers = _layer_map()
+    assert list(layers) == ["top", "cli", "commands", "agents", "views", "ops", "engine", "core"]
+    for layer, text in layers.items():
+        folder = package if layer == "top" else package / layer
+        for name in re.findall(r"(?<![\w/.-])(\w+)\.py\b", text):
+            assert (folder / f"{name}.py").is_file() or (package / f"{name}.py").is_file(), (
+                layer,
+                name,
+            )
+        for name in re.findall(r"(?<![\w/.-])(\w+)/(?=[\s,)])", text):
+            assert (folder / name).is_dir(), (layer, name)
+
+
+def test_the_layer_map_says_where_each_main_job_lives() -> None:
+    """Every large module (a main job: 450 lines or more) is named in the layer map, so that a
+    newcomer reading it finds where the work is done after a module is split or added."""
+    package = ROOT / "src" / "git_atomic"
+    named = set(re.findall(r"(\w+)\.py\b", " ".join(_layer_map().values())))
+    for module in sorted(package.rglob("*.py")):
+        if module.name != "__init__.py" and len(module.read_text().splitlines()) >= 450:
+            where = module.relative_to(package)
+            assert module.stem in named, f"docs/design.md's layer map: name {where}"
