@@ -158,3 +158,17 @@ def test_the_layer_map_says_where_each_main_job_lives() -> None:
         if module.name != "__init__.py" and len(module.read_text().splitlines()) >= 450:
             where = module.relative_to(package)
             assert module.stem in named, f"docs/design.md's layer map: name {where}"
+
+
+def test_every_list_of_the_mcp_tools_names_them_all() -> None:
+    from git_atomic.agents.mcp_tools import TOOLS
+
+    lists = {
+        "README.md": r"\nTools: (.*?)\n\n",
+        "docs/howto-tdd-with-an-agent.md": r"`git atomic mcp` serves (.*?) over stdio",
+    }
+    for page, where in lists.items():
+        m = re.search(where, (ROOT / page).read_text(), re.S)
+        assert m, page
+        named = set(re.findall(r"`(\w+)`", m.group(1))) & {*TOOLS, "isolate", "whole", "dry_run"}
+        assert named - {"isolate", "whole", "dry_run"} == set(TOOLS), (page, set(TOOLS) ^ named)
