@@ -172,3 +172,33 @@ def test_every_list_of_the_mcp_tools_names_them_all() -> None:
         assert m, page
         named = set(re.findall(r"`(\w+)`", m.group(1))) & {*TOOLS, "isolate", "whole", "dry_run"}
         assert named - {"isolate", "whole", "dry_run"} == set(TOOLS), (page, set(TOOLS) ^ named)
+
+
+def test_every_function_the_design_pages_name_is_in_that_module() -> None:
+    """`effectsteps.operation_steps`, `nestedrepos.find`: a function named beside its module is
+    still there after a module was split (`effect.operation_steps` outlived its move)."""
+    package = ROOT / "src" / "git_atomic"
+    sources: dict[str, list[str]] = {}
+    for module in package.rglob("*.py"):
+        if module.name != "__init__.py":
+            sources.setdefault(module.stem, []).append(module.read_text())
+    pages = [
+        "design.md",
+        "contributing.md",
+        "crash-safety.md",
+        "performance.md",
+        "git-facts.md",
+        "agents.md",
+        "mcp.md",
+        "../README.md",
+    ]
+    for page in pages:
+        text = (ROOT / "docs" / page).read_text()
+        for m in re.finditer(
+            r"`(?:[\w/]+/)?(\w+)\.(_?[a-z][a-z0-9]*(?:_[a-z0-9]+)+|_\w+)(?:\(\))?`", text
+        ):
+            stem, name = m.groups()
+            defined = rf"^\s*(?:async )?(?:def|class) {name}\b|^{name}\b|^\s+{name}\s*[:=]"
+            if stem in sources:
+                found = any(re.search(defined, s, re.M) for s in sources[stem])
+                assert found, (page, text[: m.start()].count("\n") + 1, m.group(0))
