@@ -208,3 +208,22 @@ def test_every_function_the_design_pages_name_is_in_that_module() -> None:
             if stem in sources:
                 found = any(re.search(defined, s, re.M) for s in sources[stem])
                 assert found, (page, text[: m.start()].count("\n") + 1, m.group(0))
+
+
+def test_the_readme_names_every_member_of_status_json(tmp_path: Path) -> None:
+    import json
+
+    env = hermetic_env(tmp_path / "home")
+    subprocess.run(["git", "init", "-q", str(tmp_path / "r")], env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "git_atomic", "status", "--json"],
+        cwd=tmp_path / "r",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    glance = (ROOT / "README.md").read_text().split("`status` is one glance: ", 1)[1]
+    glance = glance.split(";", 1)[0]
+    for member in set(json.loads(out)) - {"schema"}:
+        assert f'"{member}"' in glance, member
