@@ -227,3 +227,11 @@ def test_the_readme_names_every_member_of_status_json(tmp_path: Path) -> None:
     glance = glance.split(";", 1)[0]
     for member in set(json.loads(out)) - {"schema"}:
         assert f'"{member}"' in glance, member
+
+
+def test_the_first_week_page_names_every_test_helper() -> None:
+    """docs/contributing.md asks a newcomer to read testing/ before writing set-up code."""
+    page = (ROOT / "docs" / "contributing.md").read_text()
+    for helper in sorted((ROOT / "testing").glob("*.py")):
+        if helper.name != "__init__.py":
+            assert f"`{helper.name}`" in page or f"`testing/{helper.name}`" in page, helper.name
