@@ -71,12 +71,11 @@ def claude_like(name: str, edit_tool: str) -> Platform:
             payload["tool_response"] = {"success": True}
         return event, payload
 
-    end_event = "SessionEnd" if name == "openhands" else "UserPromptSubmit"
     return Platform(
         name,
         prompt=lambda cwd: ("UserPromptSubmit", {**base("UserPromptSubmit", cwd), "prompt": "go"}),
         stop=lambda cwd, again: ("Stop", {**base("Stop", cwd), "stop_hook_active": again}),
-        end=lambda cwd: (end_event, {**base(end_event, cwd), "prompt": "next", "reason": "exit"}),
+        end=lambda cwd: ("UserPromptSubmit", {**base("UserPromptSubmit", cwd), "prompt": "next"}),
         tool=tool,
         edit_tool=edit_tool,
         sent_back=lambda out: str(out.get("reason", "")) if out.get("decision") == "block" else "",
@@ -187,9 +186,53 @@ def copilot() -> Platform:
     )
 
 
+def openhands() -> Platform:
+    """OpenHands' `HookEvent`, as its SDK sends it (every field, `null` where unset), and what
+    its executor reads of an answer: only `decision: "deny"` (or exit 2) blocks, and a blocked
+    `Stop` gives the model its `additionalContext`, else its `reason` (OpenHands/
+    software-agent-sdk `openhands-sdk/openhands/sdk/hooks/types.py`, `executor.py`,
+    `conversation_hooks.py`). It sends no `stop_hook_active`."""
+
+    def base(event: str, cwd: Path, **fields: Any) -> Payload:
+        return {
+            "event_type": event,
+            "tool_name": None,
+            "tool_input": None,
+            "tool_response": None,
+            "message": None,
+            "session_id": SESSION,
+            "working_dir": str(cwd),
+            "metadata": {},
+        } | fields
+
+    def tool(cwd: Path, tool: str, args: Payload, n: int, post: bool) -> tuple[str, Payload]:
+        event = "PostToolUse" if post else "PreToolUse"
+        response = {"content": [{"type": "text", "text": "ok"}], "is_error": False}
+        fields = {"tool_name": tool, "tool_input": args} | (
+            {"tool_response": response} if post else {}
+        )
+        return event, base(event, cwd, **fields)
+
+    def sent_back(out: Payload) -> str:
+        if str(out.get("decision", "")).lower() != "deny":
+            return ""
+        return str(out.get("additionalContext") or out.get("reason") or "")
+
+    return Platform(
+        "openhands",
+        prompt=lambda cwd: ("UserPromptSubmit", base("UserPromptSubmit", cwd, message="go")),
+        stop=lambda cwd, again: ("Stop", base("Stop", cwd, metadata={"reason": "agent_finished"})),
+        end=lambda cwd: ("SessionEnd", base("SessionEnd", cwd)),
+        tool=tool,
+        edit_tool="file_editor",
+        sent_back=sent_back,
+        knows_a_retry=False,
+    )
+
+
 PLATFORMS = {
     "codex": claude_like("codex", "apply_patch"),
-    "openhands": claude_like("openhands", "file_editor"),
+    "openhands": openhands(),
     "gemini": gemini(),
     "cursor": cursor(),
     "copilot": copilot(),
@@ -264,7 +307,12 @@ class Agent:
 
     def shell(self, command: str) -> None:
         self.n += 1
-        names = {"gemini": "run_shell_command", "copilot": "bash", "cursor": "Shell"}
+        names = {
+            "gemini": "run_shell_command",
+            "copilot": "bash",
+            "cursor": "Shell",
+            "openhands": "terminal",
+        }
         name = names.get(self.platform.name, "Bash")
         for post in (False, True):
             self.send(*self.platform.tool(self.repo.path, name, {"command": command}, self.n, post))

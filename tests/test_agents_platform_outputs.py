@@ -8,7 +8,10 @@ real repository, the tree read from the disk.
 - Gemini CLI names an MCP server's tool `mcp_<server>_<tool>` now; releases before named it
   `<server>__<tool>` (`MCP_QUALIFIED_NAME_SEPARATOR = '__'` in `packages/core/src/tools/
   mcp-tool.ts`), and its reference once said `mcp__<server>__<tool>`: a write through any of
-  them is the turn's, never taken for the person's."""
+  them is the turn's, never taken for the person's.
+- OpenHands reads a top-level `additionalContext`, never `hookSpecificOutput` (OpenHands/
+  software-agent-sdk `openhands-sdk/openhands/sdk/hooks/executor.py`): what the model should
+  know as a prompt starts is put there."""
 
 from __future__ import annotations
 
@@ -106,3 +109,39 @@ def test_the_gemini_matcher_installed_takes_every_naming(repo: GitRepo) -> None:
         assert re.fullmatch(group["matcher"], tool), (tool, group["matcher"])
     for tool in ("read_file", "glob", "google_web_search", "list_directory"):
         assert not re.fullmatch(group["matcher"], tool), tool
+
+
+def _openhands(repo: GitRepo, event: str, **fields: Any) -> dict[str, Any]:
+    """OpenHands' `HookEvent` (`openhands-sdk/openhands/sdk/hooks/types.py`), every field."""
+    payload = {
+        "event_type": event,
+        "tool_name": None,
+        "tool_input": None,
+        "tool_response": None,
+        "message": None,
+        "session_id": "oh-conversation-1",
+        "working_dir": str(repo.path),
+        "metadata": {},
+        **fields,
+    }
+    return hook_answer(repo, "openhands", event, payload)
+
+
+def test_openhands_prompt_tells_the_model_in_the_context_it_reads(repo: GitRepo) -> None:
+    """A turn left open (no Stop came) is closed by the next prompt, and the model is told so.
+    It was told in `hookSpecificOutput.additionalContext`, which OpenHands never reads: the
+    model went on unaware that its last turn was recorded and not judged."""
+    repo.write("app.py", b"ANSWER = 41\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "app")
+    _openhands(repo, "UserPromptSubmit", message="make it 42")
+    call = {"tool_name": "file_editor", "tool_input": {"command": "create", "path": "app.py"}}
+    _openhands(repo, "PreToolUse", **call)
+    repo.write("app.py", b"ANSWER = 42\n")
+    response = {"content": [{"type": "text", "text": "ok"}], "is_error": False}
+    _openhands(repo, "PostToolUse", **call, tool_response=response)
+    answer = _openhands(repo, "UserPromptSubmit", message="now the docs")
+    assert "hookSpecificOutput" not in answer, answer
+    context = answer.get("additionalContext")
+    assert isinstance(context, str) and "left open" in context, answer
+    assert repo.read("app.py") == b"ANSWER = 42\n"  # closed, not judged: kept

@@ -74,6 +74,10 @@ class Dialect:
     project_var: str | None  # where the platform names the project, if it does
     context_events: frozenset[str]  # events whose `hookSpecificOutput.additionalContext` it reads
     layout: Layout | None = None  # its hooks file, as this release installs it
+    # The `Stop` answer's `decision` that sends the model back (OpenHands blocks on "deny" alone).
+    send_back: str = "block"
+    # Reads `additionalContext` at the answer's top level, not in `hookSpecificOutput`.
+    flat_context: bool = False
 
     def __post_init__(self) -> None:
         patterns.keep(self.file_tools)
@@ -249,7 +253,11 @@ def _stop(
     shown = end.shown + (f"\n{running}" if running else "")
     if not end.send_back:
         return tell.reply({"systemMessage": shown})
-    output: dict[str, Any] = {"decision": "block", "reason": end.send_back, "systemMessage": shown}
+    output: dict[str, Any] = {
+        "decision": dialect.send_back,
+        "reason": end.send_back,
+        "systemMessage": shown,
+    }
     if dialect is VSCODE:  # (its page puts them in `hookSpecificOutput`)
         specific = {"hookEventName": "Stop", "decision": "block", "reason": end.send_back}
         output["hookSpecificOutput"] = specific
@@ -299,9 +307,15 @@ def _prompt(
     # (what the hooks file lacks is the person's to fix: said to them, not to the model)
     output: dict[str, Any] = {"systemMessage": stale} if stale else {}
     if context:
-        specific = {"hookEventName": "UserPromptSubmit", "additionalContext": context}
-        output["hookSpecificOutput"] = specific
+        output |= _context(dialect, "UserPromptSubmit", context)
     return tell.reply(output)
+
+
+def _context(dialect: Dialect, event: str, text: str) -> dict[str, Any]:
+    """`text` where the platform gives it to the model."""
+    if dialect.flat_context:
+        return {"additionalContext": text}
+    return {"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}}
 
 
 def _warn(message: str, event: str, dialect: Dialect) -> HookResult:
@@ -310,7 +324,7 @@ def _warn(message: str, event: str, dialect: Dialect) -> HookResult:
     text = f"git-atomic: {message}"
     output: dict[str, Any] = {"systemMessage": text}
     if event in dialect.context_events:
-        output["hookSpecificOutput"] = {"hookEventName": event, "additionalContext": text}
+        output |= _context(dialect, event, text)
     return tell.reply(output, stderr=text + "\n")
 
 

@@ -1,9 +1,15 @@
 """OpenHands: Claude Code-compatible hooks in `.openhands/hooks.json`.
 
 OpenHands sends `PreToolUse`, `PostToolUse`, `UserPromptSubmit`, `Stop` (which may keep the
-agent working) and `SessionEnd`, with Claude Code's payloads and replies. Its tool names
-differ from Claude Code's and change between releases, so every tool call is checkpointed: a
-call that changed nothing adds nothing to the turn. The page is in docs/agents.md.
+agent working) and `SessionEnd`, each a `HookEvent` of its own shape: `event_type`,
+`tool_name`, `tool_input`, `tool_response`, `message`, `session_id`, `working_dir` (no `cwd`:
+the hook runs in that folder), no `stop_hook_active`. It reads only `decision` ("deny" blocks;
+Claude Code's "block" it ignores: the model was never sent back), `reason` and a top-level
+`additionalContext` (the model reads it after a prompt, and in place of `reason` when a `Stop`
+is blocked; `hookSpecificOutput` it ignores). The person sees our answer as the hook's output in
+the conversation's log. Its tool names (`terminal`, `file_editor`, ...) differ from Claude
+Code's and change between releases, so every tool call is checkpointed: a call that changed
+nothing adds nothing to the turn. The page and the SDK files are cited in docs/agents.md.
 """
 
 from __future__ import annotations
@@ -30,7 +36,15 @@ LAYOUT: Final = Layout(
     ),
     restart="start a new conversation to load it",
 )
-DIALECT: Final = Dialect("openhands", FILE_TOOLS, None, frozenset({"UserPromptSubmit"}), LAYOUT)
+DIALECT: Final = Dialect(
+    "openhands",
+    FILE_TOOLS,
+    None,
+    frozenset({"UserPromptSubmit"}),
+    LAYOUT,
+    send_back="deny",
+    flat_context=True,
+)
 
 
 def handle(
