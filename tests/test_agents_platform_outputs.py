@@ -145,3 +145,22 @@ def test_openhands_prompt_tells_the_model_in_the_context_it_reads(repo: GitRepo)
     context = answer.get("additionalContext")
     assert isinstance(context, str) and "left open" in context, answer
     assert repo.read("app.py") == b"ANSWER = 42\n"  # closed, not judged: kept
+
+
+def test_copilot_tool_args_as_an_object_are_read(repo: GitRepo) -> None:
+    """The current Copilot hooks reference types `toolArgs` as `unknown` (older releases sent
+    a JSON string, newer ones may send the object): a write named either way is the turn's,
+    taken back when its gate fails, and the agent is sent back."""
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e made.txt"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    base = {"sessionId": "cp-1", "timestamp": 1704614400000, "cwd": str(repo.path)}
+    hook_answer(repo, "copilot", "userPromptSubmitted", {**base, "prompt": "make it"})
+    call = {**base, "toolName": "create", "toolArgs": {"path": str(repo.path / "made.txt")}}
+    hook_answer(repo, "copilot", "preToolUse", call)
+    repo.write("made.txt", b"made\n")
+    result = {"resultType": "success", "textResultForLlm": "ok"}
+    hook_answer(repo, "copilot", "postToolUse", {**call, "toolResult": result})
+    stop = {**base, "transcriptPath": "/t.jsonl", "stopReason": "end_turn"}
+    end = hook_answer(repo, "copilot", "agentStop", {**stop, "stop_hook_active": False})
+    assert end.get("decision") == "block" and "g" in end.get("reason", ""), end
+    assert not os.path.lexists(repo.path / "made.txt")
