@@ -63,6 +63,7 @@ BEFORE_SCAN = {
         ".engine.gittrees",  # trees written and edited
         ".engine.treediff",  # git.py's tree edits' differences, known without diff-tree (tiny)
         ".engine.objectformat",
+        ".engine.rulefiles",  # which files hold git's rules (tiny: os alone): conversion.py's
         ".engine.safefs",
         ".engine.scan",
         ".engine.reconcile",  # the scan's parts: its paths made the user's,

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from git_atomic.engine import safefs
+from git_atomic.engine import rulefiles, safefs
 from git_atomic.engine.git import Repo, worktree_key
 
 # Our own `git add` never converts line endings; .gitattributes rules are handled below.
@@ -67,13 +67,11 @@ def detect(repo: Repo, attribute_files: Sequence[bytes], *, staged: Sequence[byt
 def _attribute_files_mention_conversion(
     repo: Repo, paths: Sequence[bytes], staged: frozenset[bytes]
 ) -> bool:
-    candidates: list[Path] = [repo.common_dir / "info" / "attributes"]
-    global_file = repo.config("core.attributesfile")
-    if global_file:
-        candidates.append(Path(os.path.expanduser(global_file)))
-    else:
-        xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-        candidates.append(Path(xdg) / "git" / "attributes")
+    candidates: list[Path] = [
+        repo.common_dir / "info" / "attributes",
+        # A relative one from the top, wherever the command runs (rulefiles.py).
+        Path(rulefiles.configured_file(repo, "core.attributesFile", "attributes")),
+    ]
     for path in candidates:
         try:
             data = path.read_bytes()

@@ -23,6 +23,7 @@ from git_atomic.engine import (
     restorefiles,
     restorekeeps,
     restorerefs,
+    rulefiles,
     safefs,
     stashstate,
 )
@@ -115,7 +116,7 @@ def apply(
         current.converting
         or target.converting
         or the_plan.attributes_changes
-        or any(os.path.basename(c.path) == b".gitattributes" for c in files)
+        or rulefiles.attributes_among(repo, (c.path for c in files))
     )
     editable = target.index_present and None is target.index_blob
     sizes = (

@@ -5,9 +5,11 @@ names where that file is in the worktree (a relative one is read from the top: r
 converts other files, changes with it. `.git/info/exclude` and `info/attributes` are rule
 files too, of the git dir (infoexclude.py): never a path of the tree.
 
-The engine (unseen.py, restore.py), the views (`log`, `show --stat`: views/rulechange.py) and a
-turn's notes of a file tool's files (agents/turnfiles.py) ask here, so that they agree. Tiny
-(os alone): a hook call imports it."""
+The engine (unseen.py, restore.py, the scan's conversion.py and scantree.py, watcher.py),
+the views (`log`, `show --stat`: views/rulechange.py) and a turn's notes of a file tool's
+files (agents/turnfiles.py) ask here, so that they agree (a capture run in `sub/` read
+`sub/.myattrs` for the top's, and missed its line-ending rule). Tiny (os alone): a hook call
+and the scan import it."""
 
 from __future__ import annotations
 
@@ -38,6 +40,17 @@ def configured_in_tree(repo: RepoConfig, key: str) -> bytes | None:
     return rel
 
 
+def configured_file(repo: RepoConfig, key: str, default: str) -> str:
+    """The file `key` names, as git reads it: `~` expanded, a relative path from the top of
+    the worktree wherever the command runs (a capture run in `sub/` reads the top's `.myattrs`,
+    not `sub/.myattrs`); unset, `default` in your XDG config folder (`git/attributes`)."""
+    configured = repo.config(key)
+    if configured:
+        return os.path.join(repo.root, os.path.expanduser(configured))
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    return os.path.join(xdg, "git", default)
+
+
 def excludes_file_in_tree(repo: RepoConfig) -> bytes | None:
     return configured_in_tree(repo, "core.excludesFile")
 
@@ -53,6 +66,12 @@ def ignore_rules_among(repo: RepoConfig, paths: Iterable[bytes]) -> bool:
     """Whether one of `paths` holds ignore rules: a `.gitignore`, or the excludes file."""
     excludes = excludes_file_in_tree(repo)
     return any(os.path.basename(p) == b".gitignore" or p == excludes for p in paths)
+
+
+def attributes_among(repo: RepoConfig, paths: Iterable[bytes]) -> bool:
+    """Whether one of `paths` holds attributes: a `.gitattributes`, or the attributes file."""
+    named = configured_in_tree(repo, "core.attributesFile")
+    return any(os.path.basename(p) == b".gitattributes" or p == named for p in paths)
 
 
 def is_rule_file(repo: RepoConfig, rel: bytes) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from git_atomic.core import process
-from git_atomic.engine import conversion, safefs, scanindex
+from git_atomic.engine import conversion, rulefiles, safefs, scanindex
 from git_atomic.engine.git import Repo
 
 Edits = dict[bytes, tuple[str, str] | None]  # path: (mode, blob), or None for gone
@@ -115,12 +115,11 @@ def _attributes_may_apply(repo: Repo, deleted: Sequence[bytes], changed: Sequenc
     repository's info/attributes, a global one) or is among what changed: else no `check-attr`
     process is needed."""
     paths = [*deleted, *changed]
-    if any(os.path.basename(p) == b".gitattributes" for p in paths):
+    if rulefiles.attributes_among(repo, paths):
         return True
     if (repo.common_dir / "info" / "attributes").exists() or repo.config("core.attributesFile"):
         return True
-    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-    if os.path.exists(os.path.join(xdg, "git", "attributes")):
+    if os.path.exists(rulefiles.configured_file(repo, "core.attributesFile", "attributes")):
         return True
     folders = {b""}
     for path in changed:

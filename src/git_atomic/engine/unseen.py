@@ -97,13 +97,12 @@ def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snaps
     turn's tool calls) is not the effect's, and stays."""
     if target.captured_at is None:
         return []
-    folders = sorted(
-        {os.path.dirname(c.path) for c in changes if os.path.basename(c.path) == b".gitignore"}
-    )
+    changed = [c.path for c in changes]
+    folders = sorted({os.path.dirname(p) for p in changed if os.path.basename(p) == b".gitignore"})
     if infoexclude.changes(infoexclude.read(repo), target.info_exclude):
         folders = [b""]  # .git/info/exclude rules the whole tree
     excludes = excludes_file_in_tree(repo)
-    if excludes is not None and any(c.path == excludes for c in changes):
+    if excludes is not None and excludes in changed:
         folders = [b""]  # so does a core.excludesFile the tree holds
     if not folders:
         return []

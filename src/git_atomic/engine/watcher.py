@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from git_atomic.engine import safefs, stalls, watchmanlink
+from git_atomic.engine import rulefiles, safefs, stalls, watchmanlink
 from git_atomic.engine.git import Repo, worktree_key
 
 # Watchman settles its view before answering (a cookie file written and seen back): a watch
@@ -217,7 +217,6 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
     if (repo.config("core.ignorecase") or "false").lower() in ("true", "yes", "on", "1"):
         return None
     paths: set[bytes] = set()
-    rule_files = False
     for name in names:
         if not isinstance(name, str) or not name or "\n" in name or name.startswith('"'):
             return None
@@ -230,8 +229,10 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
         parts = path.split(b"/")
         if parts[-1] == b".gitignore" or b".git" in parts or b"" in parts or b".." in parts:
             return None  # rules changed, or a repository inside this one: the usual way
-        rule_files = rule_files or parts[-1] == b".gitattributes"
         paths.add(path)
+    # An attributes file among them (the worktree's core.attributesFile too, rulefiles.py):
+    # the ignored rule files are listed again.
+    rule_files = rulefiles.attributes_among(repo, paths)
     found = _classify(repo, tree, sorted(paths))
     if found is None:
         return None
@@ -260,9 +261,12 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
 def _rule_files(names: list[object]) -> list[bytes]:
     found = []
     for name in names:
-        if isinstance(name, str) and name.rpartition("/")[2] in (".gitignore", ".gitattributes"):
-            with contextlib.suppress(UnicodeEncodeError):
-                found.append(name.encode("utf-8"))
+        if not isinstance(name, str):
+            continue
+        with contextlib.suppress(UnicodeEncodeError):
+            path = name.encode("utf-8")
+            if path.rpartition(b"/")[2] in rulefiles.IN_EVERY_FOLDER:
+                found.append(path)
     return found
 
 

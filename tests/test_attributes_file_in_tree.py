@@ -1,0 +1,138 @@
+"""Every attributes file git reads is one to the engine (engine/rulefiles.py): a `.gitattributes`,
+the repository's `.git/info/attributes`, and a `core.attributesFile` that is a file of the
+worktree (named relative to the top, inside a folder, or by its whole path). An operation that
+adds a line-ending rule or a filter to one of them and rewrites the files it converts (as a
+checkout would: `a\\r\\n` where `a\\n` was, the same blob to git), or one that takes such a rule
+away, is taken back to the bytes on disk before it, and leaves `git status` as clean as it was,
+whichever of them holds the rule and wherever the command is run from. `undo` brings the
+operation's bytes back. The oracle is the disk: every file's kind, bits and bytes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import GitRepo
+from tests.test_excludes_file_in_tree import disk
+
+# (where the rule file is, how core.attributesFile names it: None when it is not that file)
+KINDS = {
+    "gitattributes": (".gitattributes", None),
+    "info-attributes": (".git/info/attributes", None),
+    "attributesFile-relative": (".myattrs", ".myattrs"),
+    "attributesFile-folder": ("conf/attrs", "conf/attrs"),
+    "attributesFile-absolute": (".myattrs", "{root}/.myattrs"),
+}
+
+# (the rule file's lines before, the operation's script with RULE for the rule file)
+OPERATIONS = {
+    "adds-eol": (
+        b"# rules\n",
+        "printf '*.txt text eol=crlf\\n' >> RULE; printf 'a\\r\\nb\\r\\n' > a.txt",
+    ),
+    "adds-filter": (
+        b"# rules\n",
+        "printf '*.up filter=upper\\n' >> RULE; printf 'LOWER\\n' > x.up",
+    ),
+    "removes-eol": (
+        b"*.txt text eol=crlf\n",
+        "printf '# rules\\n' > RULE; printf 'a\\nb\\n' > a.txt",
+    ),
+}
+
+
+def setup(repo: GitRepo, kind: str, operation: str) -> str:
+    where, configured = KINDS[kind]
+    repo.git("config", "filter.upper.clean", "tr a-z A-Z")
+    repo.git("config", "filter.upper.smudge", "cat")
+    repo.write(where, OPERATIONS[operation][0])
+    if configured is not None:
+        repo.git("config", "core.attributesFile", configured.format(root=repo.path))
+    crlf = operation == "removes-eol"
+    repo.write("a.txt", b"a\r\nb\r\n" if crlf else b"a\nb\n")
+    repo.write("x.up", b"lower\n")
+    repo.write("sub/keep", b"k\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    assert repo.git("status", "--porcelain") == ""
+    return where
+
+
+def run_from(repo: GitRepo, folder: str, *args: str, check: int = 0, **env: str) -> str:
+    return repo.atomic(*args, check=check, cwd=repo.path / folder, env=env).stdout
+
+
+def in_sh(repo: GitRepo, script: str) -> None:
+    subprocess.run(["sh", "-c", script], cwd=repo.path, env=repo.env, check=True)
+
+
+def take_back(repo: GitRepo, how: str, script: str, **env: str) -> dict[bytes, object] | None:
+    """The operation `script`, taken back `how`: the disk after it (for `undo`), None where
+    no undo follows."""
+    folder = "sub" if how.endswith("-in-sub") else ""
+    whole = f"cd {repo.path} && {script}"
+    if how == "failed-run":
+        run_from(repo, folder, "run", "--", "sh", "-c", f"{whole}; exit 1", check=1, **env)
+        return None
+    if how == "abort-in-sub":
+        run_from(repo, folder, "begin", "attrs", **env)
+        in_sh(repo, script)
+        run_from(repo, folder, "checkpoint", "-m", "half", **env)
+        run_from(repo, folder, "abort", **env)
+        return None
+    history = ["--history", "shadow"] if how == "rollback-op" else []
+    run_from(repo, folder, "run", "--no-gates", *history, "--", "sh", "-c", whole, **env)
+    done = dict(disk(repo.path))
+    if how == "rollback-op":
+        op_id = repo.atomic_json("log")["operations"][0]["op_id"]
+        run_from(repo, folder, "rollback", "--op", op_id, **env)
+    else:
+        run_from(repo, folder, "rollback", **env)
+    return done
+
+
+HOWS = ["failed-run", "rollback", "rollback-in-sub", "rollback-op", "abort-in-sub"]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+@pytest.mark.parametrize("how", HOWS)
+def test_an_operation_on_an_attributes_file_is_taken_back_to_the_bytes(
+    repo: GitRepo, kind: str, operation: str, how: str
+) -> None:
+    where = setup(repo, kind, operation)
+    before = disk(repo.path)
+    done = take_back(repo, how, OPERATIONS[operation][1].replace("RULE", where))
+    after = disk(repo.path)
+    assert after == before, sorted(set(after.items()) ^ set(before.items()))
+    assert repo.git("status", "--porcelain") == ""
+    if done is not None:
+        run_from(repo, "sub" if how.endswith("-in-sub") else "", "undo")
+        again = disk(repo.path)
+        assert again == done, sorted(set(again.items()) ^ set(done.items()))
+
+
+@pytest.mark.skipif(shutil.which("watchman") is None, reason="Watchman is not installed")
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_through_watchman(repo: GitRepo, kind: str, tmp_path: Path) -> None:
+    """The same, the scans answered by Watchman where it can (watcher.py): an attributes file
+    reported changed lists the ignored rule files again, whichever kind it is."""
+    where = setup(repo, kind, "adds-eol")
+    subprocess.run(["watchman", "watch", str(repo.path)], capture_output=True, check=True)
+    try:
+        run_from(repo, "", "run", "--no-gates", "--", "true")  # a first clock
+        before = disk(repo.path)
+        trace = tmp_path / "trace"
+        script = OPERATIONS["adds-eol"][1].replace("RULE", where)
+        done = take_back(repo, "rollback-in-sub", script, GIT_TRACE=str(trace))
+        after = disk(repo.path)
+        assert after == before, sorted(set(after.items()) ^ set(before.items()))
+        assert repo.git("status", "--porcelain") == ""
+        assert "--batch-check=%(objecttype)" in trace.read_text()  # Watchman answered a scan
+        run_from(repo, "sub", "undo")
+        assert disk(repo.path) == done
+    finally:
+        subprocess.run(["watchman", "watch-del", str(repo.path)], capture_output=True, check=False)
