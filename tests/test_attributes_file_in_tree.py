@@ -136,3 +136,47 @@ def test_through_watchman(repo: GitRepo, kind: str, tmp_path: Path) -> None:
         assert disk(repo.path) == done
     finally:
         subprocess.run(["watchman", "watch-del", str(repo.path)], capture_output=True, check=False)
+
+
+@pytest.mark.parametrize("watched", [False, True], ids=["status", "watchman"])
+@pytest.mark.parametrize("kind", ["gitattributes", "attributesFile-relative", "excludesFile"])
+def test_an_ignored_rule_file_is_held_and_put_back(
+    repo: GitRepo, kind: str, watched: bool, tmp_path: Path
+) -> None:
+    """A rule ignores the rule file (`.myattrs` in your `.gitignore`, a `.myignore` that ignores
+    itself; untracked): a checkpoint holds it all the same (ignores.py), and the rollback writes
+    back its rules. The worktree's core.attributesFile or core.excludesFile was no rule file
+    to the listing of ignored ones: the operation's rules stayed."""
+    if watched and shutil.which("watchman") is None:
+        pytest.skip("Watchman is not installed")
+    if kind == "excludesFile":
+        where = ".myignore"
+        repo.write(where, b".myignore\n")
+        repo.git("config", "core.excludesFile", where)
+        script = "printf 'new.txt\\n' >> .myignore; printf 'n\\n' > new.txt"
+        repo.write("a.txt", b"a\n")
+    else:
+        where = setup(repo, kind, "adds-eol")
+        repo.git("rm", "-q", "--cached", where)
+        repo.write(".gitignore", f"{where}\n".encode())
+        script = OPERATIONS["adds-eol"][1].replace("RULE", where)
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "ignored rules")
+    assert repo.git("status", "--porcelain", "--ignored") == f"!! {where}\n"
+    if watched:
+        subprocess.run(["watchman", "watch", str(repo.path)], capture_output=True, check=True)
+    try:
+        run_from(repo, "", "run", "--no-gates", "--", "true")  # a first clock
+        before = disk(repo.path)
+        trace = tmp_path / "trace"
+        done = take_back(repo, "rollback", script, GIT_TRACE=str(trace))
+        after = disk(repo.path)
+        assert after == before, sorted(set(after.items()) ^ set(before.items()))
+        assert repo.git("status", "--porcelain") == ""
+        if watched and kind != "excludesFile":  # (changed ignore rules: the usual scan)
+            assert "--batch-check=%(objecttype)" in trace.read_text()  # Watchman answered
+        run_from(repo, "", "undo")
+        assert disk(repo.path) == done
+    finally:
+        if watched:
+            subprocess.run(["watchman", "watch-del", str(repo.path)], capture_output=True)

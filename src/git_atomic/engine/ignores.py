@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final, NamedTuple
 
 from git_atomic.core import process
-from git_atomic.engine import folderwalk, indexentries, infoexclude, safefs
+from git_atomic.engine import folderwalk, indexentries, infoexclude, rulefiles, safefs
 from git_atomic.engine.folderwalk import RULE_FILES
 from git_atomic.engine.git import Repo, worktree_key
 from git_atomic.engine.gitoutput import parse_raw_diff
@@ -119,18 +119,24 @@ def start_listing(
     Without `protect`, and with a walk of the folders (folderwalk.py), git is asked about the
     rule files the walk found and about the folders it did not look into only: the ignored ones
     (git looks into one that holds tracked files) and those holding a `.git` (git looks into
-    one that is no repository): not a walk of the whole tree."""
+    one that is no repository): not a walk of the whole tree.
+
+    The file `core.excludesFile` or `core.attributesFile` names in the worktree (rulefiles.py)
+    is asked about too, by its name (`.myattrs` your `.gitignore` ignores): a rule file like a
+    `.gitattributes`, held by every checkpoint. With one, git's answer is not kept."""
+    configured = [f":(literal){os.fsdecode(p)}" for p in sorted(rulefiles.in_tree(repo))]
     if not protect and walked is not None:
         unseen = (*walked.ignored, *walked.own_repositories)
-        asked = len(walked.rule_files) + len(unseen)
+        asked = len(walked.rule_files) + len(unseen) + len(configured)
         if not asked:
             return Listing(repo, None, ())
         if asked <= _AT_MOST:
-            specs = [f":(literal){os.fsdecode(p)}" for p in walked.rule_files]
+            specs = [f":(literal){os.fsdecode(p)}" for p in walked.rule_files] + configured
             for folder in unseen:
                 within = glob_escape(os.fsdecode(folder))
                 specs += [f":(glob){within}/**/{os.fsdecode(n)}" for n in RULE_FILES]
-            key = _answer_key(repo, walked) if not walked.own_repositories else None
+            kept = not walked.own_repositories and not configured
+            key = _answer_key(repo, walked) if kept else None
             if key is not None:
                 answer, key = _kept_answer(repo, key)
                 if answer is not None:
@@ -140,7 +146,7 @@ def start_listing(
                     return Listing(repo, None, (), answer=answer)
             first = repo.start(*_LS_IGNORED, "--directory", "--", *specs, low_priority=True)
             return Listing(repo, first, (), remember=(key, walked.ignored) if key else None)
-    specs = [*_RULE_SPECS, *pathspecs(protect, icase=folds_case(repo))]
+    specs = [*_RULE_SPECS, *configured, *pathspecs(protect, icase=folds_case(repo))]
     first = repo.start(*_LS_IGNORED, "--directory", "--", *specs, low_priority=True)
     return Listing(repo, first, protect)
 
@@ -337,12 +343,13 @@ def listed(listing: Listing) -> list[bytes] | None:
 def known(repo: Repo, paths: Sequence[bytes], *, limit: int | None) -> list[bytes]:
     """`collect` of a listing already made (`listed`; a scan may know it is still the one)."""
     found = []
+    configured = rulefiles.in_tree(repo)
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for path in paths:
             st = tree.lstat(path) if path and not path.endswith(b"/") else None
             if st is None:
                 continue
-            is_rule = os.path.basename(path) in RULE_FILES
+            is_rule = os.path.basename(path) in RULE_FILES or path in configured
             if stat.S_ISLNK(st.st_mode) or (
                 stat.S_ISREG(st.st_mode) and (is_rule or limit is None or st.st_size <= limit)
             ):
