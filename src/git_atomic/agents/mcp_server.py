@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from git_atomic import __version__
-from git_atomic.agents import CliResult, cli_argv, mcp_owners, mcp_results, mcp_roots
+from git_atomic.agents import (
+    CliResult,
+    cli_argv,
+    mcp_coerce,
+    mcp_owners,
+    mcp_results,
+    mcp_roots,
+)
 from git_atomic.agents.mcp_tools import SPECS, TOOLS, ToolSpec
 from git_atomic.core.errors import UsageError
 from git_atomic.core.vocab import OpStatus
@@ -227,6 +234,8 @@ class Tools:
 
         arrived = time.monotonic()
         name = spec.name
+        # A number, boolean or list its client wrote as a string, a null for "not given".
+        arguments = mcp_coerce.lenient(spec.input_schema, arguments)
         problem = mcp_results.invalid(spec, arguments)
         if problem:
             return mcp_results.error(f"{name}: {problem}")

@@ -1,0 +1,81 @@
+"""Real MCP clients' quirks, driven as raw JSON-RPC lines: arguments in another JSON type than
+the tool's inputSchema asks for, where they can mean only one thing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testing.agents import Lines
+from testing.gitrepo import GitRepo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    return GitRepo.create(tmp_path / "repo", tmp_path / "home")
+
+
+def _answer(lines: Lines, ident: int) -> dict[str, Any]:
+    while True:
+        answer = lines.receive(60)
+        assert answer is not None, f"no answer to {ident}"
+        if answer.get("id") == ident:
+            result: dict[str, Any] = answer["result"]
+            return result
+
+
+def _ok(lines: Lines, ident: int) -> dict[str, Any]:
+    result = _answer(lines, ident)
+    assert not result.get("isError"), result["content"][0]["text"]
+    data: dict[str, Any] = result["structuredContent"]
+    return data
+
+
+def test_numbers_booleans_and_lists_written_as_strings_are_taken(repo: GitRepo) -> None:
+    """Claude Code, OpenHands and local models' bridges send `"n": "1"` for a number, some a
+    boolean as `"true"` and a list as its JSON text, one that fills every field `null` for
+    those left out, another a digits-only id as a number: each was refused as a type error
+    (`'1' is not of type 'integer'`) and the agent's call never ran."""
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        lines.call(
+            1,
+            "run",
+            command=json.dumps(["sh", "-c", "echo one > one.txt"]),
+            timeout="30",
+            isolate="false",
+            name=None,
+            history=None,
+        )
+        assert _ok(lines, 1)["status"] == "committed"
+        lines.call(2, "begin", name="two", wait="False", history=None)
+        assert _ok(lines, 2)["status"] == "open"
+        repo.write("two.txt", b"two\n")
+        lines.call(3, "commit", no_gates=" true ", gates=None)
+        assert _ok(lines, 3)["status"] == "committed"
+        lines.call(4, "log", n="1", status=None)
+        assert [op["name"] for op in _ok(lines, 4)["operations"]] == ["two"]
+        lines.call(5, "rollback", dry_run="true")
+        assert _ok(lines, 5)["dry_run"] is True
+        # An all-digits op id prefix, sent as a number: an unknown id, not a type error.
+        lines.call(6, "show", id=1234)
+        text = _answer(lines, 6)["content"][0]["text"]
+        assert "1234" in text and "type" not in text, text
+        # What cannot mean one thing is still refused, with the schema's reason.
+        lines.call(7, "run", command="echo hi", timeout="soon", isolate="yes")
+        result = _answer(lines, 7)
+        text = result["content"][0]["text"]
+        assert result["isError"] is True
+        assert "'echo hi' is not of type 'array'" in text, text
+        assert "'soon' is not of type 'number'" in text and "'yes'" in text, text
+        lines.call(8, "begin", name=None)  # a required parameter's null is no name
+        assert "None is not of type 'string'" in _answer(lines, 8)["content"][0]["text"]
+    finally:
+        stderr = lines.close()
+    assert "Traceback" not in stderr, stderr
+    assert repo.read("one.txt") == b"one\n" and repo.read("two.txt") == b"two\n"
+    assert repo.atomic_json("status")["open"] is None
