@@ -187,6 +187,22 @@ def mcp_on_pipes(repo: GitRepo, *, text: bool, forked: bool = False) -> subproce
     )
 
 
+def fits_output_schema(tool: str | None, result: object) -> None:
+    """Fails the test when a tool's `structuredContent` does not fit the `outputSchema` it
+    declares (a client that validates, as the SDKs do, would refuse the answer)."""
+    if tool is None or not isinstance(result, dict) or "structuredContent" not in result:
+        return
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+    from git_atomic.agents.mcp_tools import TOOLS
+
+    spec = TOOLS.get(tool)
+    assert spec is not None, f"structuredContent from {tool!r}, which is no tool"
+    found = Draft202012Validator(spec.output_schema).iter_errors(result["structuredContent"])
+    errors = [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in found]
+    assert not errors, (tool, errors[:3])
+
+
 HELLO = {
     "protocolVersion": "2025-06-18",
     "capabilities": {},
@@ -202,6 +218,7 @@ class Lines:
         interpreter's start and the SDK's import (about 0.9 s of processor time); False where
         the test kills it with SIGKILL or compares its pid."""
         self.server: subprocess.Popen[bytes] = mcp_on_pipes(repo, text=False, forked=forked)
+        self._tools: dict[object, str] = {}  # a tools/call's id -> its tool
 
     def commit_with_a_slow_gate(self, repo: GitRepo, started: Path) -> None:
         """`begin`, a change, then `commit` with a gate that runs until killed: back once the
@@ -217,6 +234,10 @@ class Lines:
 
     def send(self, line: str | dict[str, Any]) -> None:
         text = line if isinstance(line, str) else json.dumps(line)
+        if isinstance(line, dict) and line.get("method") == "tools/call":
+            params = line.get("params")
+            if isinstance(params, dict) and isinstance(params.get("name"), str):
+                self._tools[json.dumps(line.get("id"))] = params["name"]
         assert self.server.stdin is not None
         self.server.stdin.write(text.encode() + b"\n")
         self.server.stdin.flush()
@@ -228,6 +249,7 @@ class Lines:
         if not ready:
             return None
         answer: dict[str, Any] = json.loads(self.server.stdout.readline())
+        fits_output_schema(self._tools.get(json.dumps(answer.get("id"))), answer.get("result"))
         return answer
 
     def hello(self) -> None:
