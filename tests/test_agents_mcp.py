@@ -98,6 +98,9 @@ class Session:
         assert result.is_error, result
         assert isinstance(result.structured_content, dict), result
         assert result.structured_content["exit_code"] == 1
+        # The line is in the structured result too: Claude Code and VS Code give the model
+        # only structuredContent where there is one, and the text's line was lost to it.
+        assert result.structured_content["failure"] == _text(result)
         return _text(result), result.structured_content
 
 

@@ -57,15 +57,19 @@ def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
         # A refusal with details (a rollback's overlapping paths): the JSON follows the line.
         return error(line, _as_text(data))
     structured = {**data, "exit_code": result.exit_code}
-    text = _as_text(structured)
     if result.exit_code == 0:
+        text = _as_text(structured)
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=text)], structured_content=structured
         )
+    line = failure_line(spec.name, data)
+    # The line in the structured result too: Claude Code and VS Code give the model only
+    # `structuredContent` where a result has one, and what failed was then for it to work out.
+    structured["failure"] = line
     return types.CallToolResult(
         content=[
-            types.TextContent(type="text", text=failure_line(spec.name, data)),
-            types.TextContent(type="text", text=text),
+            types.TextContent(type="text", text=line),
+            types.TextContent(type="text", text=_as_text(structured)),
         ],
         structured_content=structured,
         is_error=True,

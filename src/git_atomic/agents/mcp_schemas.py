@@ -208,3 +208,11 @@ OUTPUT: Final[dict[str, Schema]] = {
         optional={"passed": BOOLEAN, "log_dir": STRING},
     ),
 }
+# A failed call's (exit 1, isError) one line, what failed and where the tree is, which is also
+# its first text item: a client that shows the model only structuredContent keeps it.
+FAILURE: Final[Schema] = {
+    "type": "string",
+    "description": "only when the call failed (isError): what failed and where the tree is",
+}
+for _schema in OUTPUT.values():
+    _schema["properties"]["failure"] = FAILURE
