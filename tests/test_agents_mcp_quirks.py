@@ -70,10 +70,15 @@ def test_numbers_booleans_and_lists_written_as_strings_are_taken(repo: GitRepo) 
         result = _answer(lines, 7)
         text = result["content"][0]["text"]
         assert result["isError"] is True
-        assert "'echo hi' is not of type 'array'" in text, text
+        assert "'echo hi' is not of type 'array': give the argv as a list" in text, text
         assert "'soon' is not of type 'number'" in text and "'yes'" in text, text
         lines.call(8, "begin", name=None)  # a required parameter's null is no name
         assert "None is not of type 'string'" in _answer(lines, 8)["content"][0]["text"]
+        # A parameter the tool has not, or a list sent as one string: what to send instead.
+        lines.call(9, "commit", gate="make test", gates="make test")
+        text = _answer(lines, 9)["content"][0]["text"]
+        assert "'gate' was unexpected) (its parameters: gates, no_gates, all_gates, repo)" in text
+        assert """gates: 'make test' is not of type 'array': give a list, ["..."] for one""" in text
     finally:
         stderr = lines.close()
     assert "Traceback" not in stderr, stderr

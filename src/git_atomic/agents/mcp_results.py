@@ -27,12 +27,26 @@ def invalid(spec: ToolSpec, arguments: dict[str, Any]) -> str | None:
     from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
     problems = [
-        (".".join(str(part) for part in found.absolute_path), found.message)
+        (".".join(str(part) for part in found.absolute_path), _said(spec, found))
         for found in Draft202012Validator(spec.input_schema).iter_errors(arguments)
     ]
     return (
         "; ".join(f"{where}: {what}" if where else what for where, what in sorted(problems)) or None
     )
+
+
+def _said(spec: ToolSpec, found: Any) -> str:
+    """The schema's reason, with what a model needs to send it right the next time: the
+    parameters there are, the form of a list it sent as one string."""
+    if found.validator == "additionalProperties":
+        return f"{found.message} (its parameters: {', '.join(spec.input_schema['properties'])})"
+    if found.validator == "type" and found.validator_value == "array":
+        if isinstance(found.instance, str) and list(found.absolute_path) == ["command"]:
+            argv = '["sh", "-c", "LINE"]'
+            return f"{found.message}: give the argv as a list, {argv} for a shell line"
+        if isinstance(found.instance, str):
+            return f'{found.message}: give a list, ["..."] for one'
+    return str(found.message)
 
 
 def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
