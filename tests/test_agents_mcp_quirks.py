@@ -84,3 +84,39 @@ def test_numbers_booleans_and_lists_written_as_strings_are_taken(repo: GitRepo) 
     assert "Traceback" not in stderr, stderr
     assert repo.read("one.txt") == b"one\n" and repo.read("two.txt") == b"two\n"
     assert repo.atomic_json("status")["open"] is None
+
+
+@pytest.mark.parametrize(
+    ("given", "taken"),
+    [
+        ({"n": " 7 "}, {"n": 7}),
+        ({"n": "2.0"}, {"n": 2.0}),  # JSON Schema's integer takes 2.0; the CLI gets `2`
+        ({"n": True}, {"n": True}),  # a boolean is no number: refused
+        ({"n": "NaN"}, {"n": "NaN"}),
+        ({"n": "1e400"}, {"n": "1e400"}),  # no finite number
+        ({"n": "0x10"}, {"n": "0x10"}),
+        ({"name": 12}, {"name": "12"}),
+        ({"name": 1.5}, {"name": 1.5}),  # `1.5` may have been `1.50`: refused
+        ({"name": False}, {"name": False}),
+        ({"status": None, "since": None}, {}),
+        ({"n": "[" * 100_000}, {"n": "[" * 100_000}),  # too deep for any parser: as it came
+    ],
+)
+def test_only_what_means_one_thing_is_converted(
+    given: dict[str, Any], taken: dict[str, Any]
+) -> None:
+    from git_atomic.agents.mcp_coerce import lenient
+    from git_atomic.agents.mcp_tools import TOOLS
+
+    assert lenient(TOOLS["log"].input_schema, given) == taken
+
+
+def test_a_list_as_its_json_text_is_a_list_of_strings() -> None:
+    from git_atomic.agents.mcp_coerce import lenient
+    from git_atomic.agents.mcp_tools import TOOLS
+
+    schema = TOOLS["run"].input_schema
+    assert lenient(schema, {"command": '["sleep", 5]'}) == {"command": ["sleep", "5"]}
+    assert lenient(schema, {"command": "[1"}) == {"command": "[1"}  # no JSON: refused
+    assert lenient(schema, {"command": '{"a": 1}'}) == {"command": '{"a": 1}'}
+    assert lenient(schema, {"gates": '"x"'}) == {"gates": '"x"'}
