@@ -120,3 +120,25 @@ def test_a_list_as_its_json_text_is_a_list_of_strings() -> None:
     assert lenient(schema, {"command": "[1"}) == {"command": "[1"}  # no JSON: refused
     assert lenient(schema, {"command": '{"a": 1}'}) == {"command": '{"a": 1}'}
     assert lenient(schema, {"gates": '"x"'}) == {"gates": '"x"'}
+
+
+def test_log_without_n_answers_the_newest_page_not_the_whole_trail(repo: GitRepo) -> None:
+    """`log` with no `n` returned every operation the repository ever had: a long-lived
+    repository's trail is megabytes, past what a client passes on (Claude Code refuses a tool
+    result over 25,000 tokens), so the agent got nothing. It answers the newest LOG_PAGE, as
+    the best servers page their lists, and `n` asks for more."""
+    from git_atomic.agents.mcp_tools import LOG_PAGE
+
+    for i in range(LOG_PAGE + 2):
+        repo.atomic("run", "--no-gates", "--name", f"op{i}", "--", "true")
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        lines.call(1, "log")
+        names = [op["name"] for op in _ok(lines, 1)["operations"]]
+        assert names == [f"op{i}" for i in reversed(range(2, LOG_PAGE + 2))], names
+        lines.call(2, "log", n=LOG_PAGE + 2)
+        assert len(_ok(lines, 2)["operations"]) == LOG_PAGE + 2
+    finally:
+        stderr = lines.close()
+    assert "Traceback" not in stderr, stderr

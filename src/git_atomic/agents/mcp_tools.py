@@ -10,14 +10,26 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from git_atomic.agents import option
+from git_atomic.agents.mcp_params import (
+    ALL_GATES,
+    DRY_RUN,
+    GATES,
+    HISTORY,
+    NO_GATES,
+    REPO,
+    WAIT,
+    param,
+    strings,
+)
 from git_atomic.agents.mcp_schemas import OUTPUT, Schema
 from git_atomic.core.records import dataclass
-from git_atomic.core.vocab import HistoryMode, OpStatus
+from git_atomic.core.vocab import OpStatus
 
 Args = Mapping[str, Any]
 
 # `log -n`'s largest, cli/parser.py's MAX_LOG_COUNT (not imported: it loads argparse's parser).
 MAX_LOG_COUNT: Final = 2**31 - 1
+LOG_PAGE: Final = 20  # no `n`: the newest operations, not a trail of megabytes no client passes on
 
 
 @dataclass(frozen=True)
@@ -55,46 +67,6 @@ class ToolSpec:
     @property
     def output_schema(self) -> Schema:
         return OUTPUT[self.name]
-
-
-def _p(kind: str, description: str, **more: Any) -> Schema:
-    return {"type": kind, "description": description, **more}
-
-
-def _strings(description: str, **more: Any) -> Schema:
-    return {"type": "array", "items": {"type": "string"}, "description": description, **more}
-
-
-REPO: Final = _p(
-    "string",
-    "the repository's folder (absolute, or relative to the server's folder); default: the "
-    "server's --repo, else $GIT_ATOMIC_REPO, else its working directory",
-)
-HISTORY: Final = _p(
-    "string",
-    "commits: visible OP-EXEC/POST-OP commits on the branch; shadow: checkpoints only under "
-    "refs/atomic/, the branch and index untouched (default: the repository's config)",
-    enum=[m.value for m in HistoryMode],
-)
-GATES: Final = _strings(
-    "gates for this call, each a shell command line that must exit 0 (default: the configured "
-    "gates; see the gates tool)"
-)
-NO_GATES: Final = _p("boolean", "skip every gate", default=False)
-ALL_GATES: Final = _p(
-    "boolean", "run every gate even after one fails, to report them all", default=False
-)
-DRY_RUN: Final = _p(
-    "boolean", "only list each path that would change and how; change nothing", default=False
-)
-WAIT: Final = _p(
-    "boolean",
-    "wait for an operation another program holds in this worktree instead of failing, "
-    "up to 10 minutes, also for one opened with begin to be committed or aborted (refused at "
-    "once while one you opened with begin here is open); calls through this server always "
-    "queue behind each other",
-    default=False,
-)
 
 
 def _flag(args: Args, key: str, flag: str) -> list[str]:
@@ -156,7 +128,7 @@ def _rollback(a: Args) -> CliCall:
 def _log(a: Args) -> CliCall:
     return _call(
         "log",
-        *_value(a, "n", "--max-count"),
+        *_value({"n": LOG_PAGE, **a}, "n", "--max-count"),
         *_value(a, "status", "--status"),
         *_value(a, "name", "--name"),
         *_value(a, "since", "--since"),
@@ -182,16 +154,16 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
         "dependency bump: anything one command does. With isolate the command runs in a private "
         "worktree and reaches yours only after the gates pass.",
         {
-            "command": _strings("the command and its arguments, not through a shell", minItems=1),
-            "name": _p("string", "the operation's name (default: the command's name)"),
+            "command": strings("the command and its arguments, not through a shell", minItems=1),
+            "name": param("string", "the operation's name (default: the command's name)"),
             "gates": GATES,
             "no_gates": NO_GATES,
             "all_gates": ALL_GATES,
-            "timeout": _p(
+            "timeout": param(
                 "number", "roll back if the command runs longer (seconds)", exclusiveMinimum=0
             ),
             "history": HISTORY,
-            "isolate": _p(
+            "isolate": param(
                 "boolean",
                 "run in a private worktree; apply the result to yours only when the gates pass",
                 default=False,
@@ -212,7 +184,7 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
         "index and every file. Then edit, call checkpoint after each step, and finish with "
         "commit (gates, then final) or abort (everything back as before begin).",
         {
-            "name": _p(
+            "name": param(
                 "string", "the operation's name, e.g. what you are about to do", minLength=1
             ),
             "history": HISTORY,
@@ -229,7 +201,7 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
         "Checkpoint a step",
         "Record the tree as an OP-EXEC stage of the open operation, after each step that works, "
         "so rollback can step back to it.",
-        {"message": _p("string", "what this step did")},
+        {"message": param("string", "what this step did")},
         (),
         lambda a: _call("checkpoint", *_value(a, "message", "--message")),
         read_only=False,
@@ -275,10 +247,10 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
         "run lists it, dropped_commits included). Use dry_run first to see what would change. "
         "What a rollback replaces is saved; undo brings it back.",
         {
-            "op": _p("string", "an operation id (4 or more of its first hex digits)"),
-            "to": _p("string", "a checkpoint's sha (see show's checkpoint_list)"),
-            "paths": _strings("with to: restore only these paths, relative to the repository"),
-            "whole": _p(
+            "op": param("string", "an operation id (4 or more of its first hex digits)"),
+            "to": param("string", "a checkpoint's sha (see show's checkpoint_list)"),
+            "paths": strings("with to: restore only these paths, relative to the repository"),
+            "whole": param(
                 "boolean",
                 "with op or to, no paths: the whole earlier state, dropping what came after",
                 default=False,
@@ -319,16 +291,23 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
     ToolSpec(
         "log",
         "Operation log",
-        "The audit trail of operations, newest first, with their checkpoints and gates.",
+        f"The audit trail of operations, newest first ({LOG_PAGE} unless n says more), with "
+        "their checkpoints and gates.",
         {
-            "n": _p("integer", "only the newest n operations", minimum=1, maximum=MAX_LOG_COUNT),
-            "status": _p(
+            "n": param(
+                "integer",
+                f"the newest n operations (default {LOG_PAGE}; more to look further back)",
+                minimum=1,
+                maximum=MAX_LOG_COUNT,
+                default=LOG_PAGE,
+            ),
+            "status": param(
                 "string",
                 "only operations with this status",
                 enum=[s.value for s in OpStatus],
             ),
-            "name": _p("string", "only operations with this name (wildcards: * ? [])"),
-            "since": _p("string", "only operations since, e.g. 2h, 3d, 2026-11-01"),
+            "name": param("string", "only operations with this name (wildcards: * ? [])"),
+            "since": param("string", "only operations since, e.g. 2h, 3d, 2026-11-01"),
         },
         (),
         _log,
@@ -343,9 +322,11 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
         "gates; with diff its change as a unified diff (PRE-OP to its end), with stat the "
         "changed files and counts.",
         {
-            "id": _p("string", "the operation id, or 4 or more of its first digits", minLength=1),
-            "diff": _p("boolean", "include the change as a unified diff", default=False),
-            "stat": _p("boolean", "include the changed files with counts", default=False),
+            "id": param(
+                "string", "the operation id, or 4 or more of its first digits", minLength=1
+            ),
+            "diff": param("boolean", "include the change as a unified diff", default=False),
+            "stat": param("boolean", "include the changed files with counts", default=False),
         },
         ("id",),
         _show,
@@ -362,7 +343,7 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
         "does what it does (a test run writes its caches and reports). Sends progress while "
         "gates run.",
         {
-            "run": _p("boolean", "run the gates now", default=False),
+            "run": param("boolean", "run the gates now", default=False),
             "all_gates": ALL_GATES,
         },
         (),
@@ -384,9 +365,9 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
         "command, the command makes the change and a broken rule rolls it back; without, the "
         "tree is judged as it stands and a broken rule changes nothing (isError either way).",
         {
-            "phase": _p("string", "the TDD phase", enum=["red", "green", "refactor"]),
-            "message": _p("string", "the commit message after RED:/GREEN:/REFACTOR:"),
-            "command": _strings("a command that makes the change, not through a shell"),
+            "phase": param("string", "the TDD phase", enum=["red", "green", "refactor"]),
+            "message": param("string", "the commit message after RED:/GREEN:/REFACTOR:"),
+            "command": strings("a command that makes the change, not through a shell"),
         },
         ("phase",),
         _tdd,
@@ -401,7 +382,7 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
         "Finish an operation that a crash or kill interrupted (status shows it under "
         "interrupted; until then new operations are refused): back to its PRE-OP, or with "
         "accept keep the tree as it is.",
-        {"accept": _p("boolean", "keep the current state instead of PRE-OP", default=False)},
+        {"accept": param("boolean", "keep the current state instead of PRE-OP", default=False)},
         (),
         lambda a: _call("recover", *_flag(a, "accept", "--accept")),
         read_only=False,
