@@ -142,3 +142,32 @@ def test_log_without_n_answers_the_newest_page_not_the_whole_trail(repo: GitRepo
     finally:
         stderr = lines.close()
     assert "Traceback" not in stderr, stderr
+
+
+def test_a_huge_diff_is_cut_and_says_so(repo: GitRepo) -> None:
+    """`show` with `diff` answered an operation's whole diff: a formatter's over a big tree is
+    megabytes, past what a client passes on (Claude Code refuses a result over 25,000
+    tokens), so the agent saw nothing. It is cut at a line, and `diff_truncated` says what
+    was left out and where the whole is."""
+    from git_atomic.agents.mcp_results import DIFF_LIMIT
+
+    body = b"".join(b"line %06d of a big generated file\n" % i for i in range(20_000))
+    ran = repo.atomic_json("begin", "big")
+    repo.write("big.txt", body)
+    repo.atomic("commit", "--no-gates")
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        lines.call(1, "show", id=ran["op_id"], diff=True)
+        shown = _ok(lines, 1)
+        lines.call(2, "show", id=ran["op_id"], stat=True)
+        stat = _ok(lines, 2)
+    finally:
+        stderr = lines.close()
+    assert "Traceback" not in stderr, stderr
+    assert len(shown["diff"]) <= DIFF_LIMIT, len(shown["diff"])
+    assert shown["diff"].endswith("\n")
+    assert "+line 000000 of a big generated file\n" in shown["diff"]
+    cut = shown["diff_truncated"]
+    assert cut["shown_chars"] == len(shown["diff"]) and cut["total_chars"] > len(body)
+    assert "big.txt" in stat["diff"] and "diff_truncated" not in stat

@@ -22,6 +22,11 @@ FAILED_PHASE: Final[dict[str, str]] = {
 }
 
 
+# Characters of a diff a result carries: about 15,000 tokens, under what clients pass on to the
+# model (Claude Code refuses a result over 25,000), with room for the rest of the result.
+DIFF_LIMIT: Final = 50_000
+
+
 def invalid(spec: ToolSpec, arguments: dict[str, Any]) -> str | None:
     """What is wrong with the arguments, all of it in one line; None when they fit the schema."""
     from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
@@ -70,7 +75,7 @@ def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
             return error(line)
         # A refusal with details (a rollback's overlapping paths): the JSON follows the line.
         return error(line, _as_text(data))
-    structured = {**data, "exit_code": result.exit_code}
+    structured = {**_bounded(data), "exit_code": result.exit_code}
     if result.exit_code == 0:
         text = _as_text(structured)
         return types.CallToolResult(
@@ -88,6 +93,16 @@ def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
         structured_content=structured,
         is_error=True,
     )
+
+
+def _bounded(data: dict[str, Any]) -> dict[str, Any]:
+    """`show`'s diff cut at a line within DIFF_LIMIT, with what was left out."""
+    diff = data.get("diff")
+    if not isinstance(diff, str) or len(diff) <= DIFF_LIMIT:
+        return data
+    kept = diff[: diff.rfind("\n", 0, DIFF_LIMIT) + 1] or diff[:DIFF_LIMIT]
+    cut = {"shown_chars": len(kept), "total_chars": len(diff)}
+    return {**data, "diff": kept, "diff_truncated": cut}
 
 
 def _as_text(data: dict[str, Any]) -> str:

@@ -185,7 +185,15 @@ OUTPUT: Final[dict[str, Schema]] = {
     "log": obj({"operations": array(obj({**OPERATION_FIELDS, **LOGGED})), "exit_code": EXIT_CODE}),
     "show": result(
         {**LOGGED, "phase": STRING, "checkpoint_list": array(CHECKPOINT_ROW)},
-        optional={"diff": {"type": "string", "description": "the diff, or with stat the stat"}},
+        optional={
+            "diff": {"type": "string", "description": "the diff, or with stat the stat"},
+            "diff_truncated": {
+                "description": "present when the diff was cut at a line to fit a tool result:"
+                " how much is shown of how much (stat lists every file; the CLI's"
+                " `git atomic show ID --diff` prints it whole)",
+                **obj({"shown_chars": INTEGER, "total_chars": INTEGER}),
+            },
+        },
     ),
     "gates": obj(
         {
