@@ -21,8 +21,9 @@ apply on it belongs to the user's worktree like any `run`.
 
 Outcomes: applied -> committed (exit 0). The command, a timeout, a gate or an interrupt failed
 -> rolled_back, failed_phase exec/timeout/validate/interrupt (exit 1, or 130/143): the user's
-worktree was never touched. Validated but not applied (a conflict, or the worktree stayed busy)
--> rolled_back with failed_phase "validate" (exit 1): applying is the last check of POST-OP, and
+worktree was never touched. Validated but not applied (a conflict, the worktree stayed busy, or
+your branch no longer holds the commit the run started from: the command moved it) ->
+rolled_back with failed_phase "validate" (exit 1): applying is the last check of POST-OP, and
 the documented phases (docs/reference.md) stay the only values. The JSON's "isolated" object
 says why and how to apply the result by hand.
 """
@@ -39,6 +40,7 @@ from git_atomic.commands.isolated_run import (
     IsolatedRun,
     PhaseState,
     as_json,
+    branches_moved,
     close,
     close_unless_applying,
     drop_private,
@@ -337,6 +339,8 @@ def _apply(run: IsolatedRun) -> OpRow:
         return close(run, status=OpStatus.COMMITTED)
     if done.not_applied == NotApplied.INTERRUPT:
         return fail(run, FailedPhase.INTERRUPT, keep=False)
+    if done.not_applied == NotApplied.BRANCH:  # named, with its way back (or made again)
+        run.problems += branches_moved(run)
     return not_applied(
         run, done.not_applied or NotApplied.BUSY, done.why or "", conflicts=done.conflicts
     )

@@ -211,7 +211,7 @@ def branches_moved(run: IsolatedRun) -> list[str]:
             + names
         )
     yours, was = run.pre.head_ref, run.pre.head_oid
-    if yours is not None and was is not None and now.get(yours) != was:
+    if yours is not None and was is not None and now.get(yours) != was and yours not in made_again:
         back = f"git update-ref {shlex.quote(yours)} {was}" + (
             f" {now[yours]}" if yours in now else ""
         )

@@ -65,6 +65,7 @@ class NotApplied(enum.StrEnum):
     CONFLICT = "conflict"  # it overlaps with changes made in the worktree meanwhile
     BUSY = "busy"  # the worktree was locked, or git waits there for the user
     INTERRUPT = "interrupt"  # a signal came before the apply started
+    BRANCH = "branch"  # your branch lost the commit the run started from (the command moved it)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def apply_result(ctx: Context, *, op_id: str, name: str, pre: Snapshot, result: 
     if refused is not None:
         return refused
     try:
-        refused = _not_ready(ctx)
+        refused = _not_ready(ctx) or _branch_lost(ctx.repo, pre)
         if refused is not None:
             return refused
         ctx.journal.set_phase(op_id, Phase.APPLY, worktree=ctx.worktree)
@@ -154,6 +155,30 @@ def _not_ready(ctx: Context) -> Applied | None:
     if children.INTERRUPTS.received is not None:
         return Applied(False, not_applied=NotApplied.INTERRUPT)
     return None
+
+
+def _branch_lost(repo: Repo, pre: Snapshot) -> Applied | None:
+    """Why the result cannot go on top of your branch: it no longer holds the commit the run
+    started from (moved back, to another line, or deleted: worktrees share branches, so the
+    command's `git update-ref refs/heads/main HEAD~` reaches yours). Applied there, its commits
+    would leave the branch in silence. None: it holds it (a commit of yours meanwhile, or one
+    the command put on top: nothing is lost)."""
+    ref, was = pre.head_ref, pre.head_oid
+    if ref is None or was is None or not ref.startswith("refs/heads/"):
+        return None
+    now = repo.rev_parse(ref)
+    if now == was or (
+        now is not None
+        and repo.run("merge-base", "--is-ancestor", was, now, check=False).returncode == 0
+    ):
+        return None
+    branch = ref.removeprefix("refs/heads/")
+    where = "deleted" if now is None else f"moved to {now[:12]}"
+    why = (
+        f"your branch {branch} no longer holds {was[:12]}, the commit the run started from "
+        f"({where} while it ran); on top of it the result would leave that commit out"
+    )
+    return Applied(False, not_applied=NotApplied.BRANCH, why=why)
 
 
 def _per_path(repo: Repo, *, base: str, ours: str, theirs: str) -> isolation.Merge:

@@ -39,8 +39,8 @@ def op_word(op: OpRow, checkpoints: Sequence[CheckpointRow]) -> str:
 
 def not_applied(op: OpRow) -> str | None:
     """Why an isolated run that passed was never applied to your worktree ("conflict",
-    "busy"), in words; None for any other operation. Such a run is rolled back in the journal
-    (isolated_run.not_applied), though nothing of your worktree was touched."""
+    "busy", "branch"), in words; None for any other operation. Such a run is rolled back in the
+    journal (isolated_run.not_applied), though nothing of your worktree was touched."""
     reason = op.details.get("not_applied")
     if not isinstance(reason, str) or not reason:
         return None
