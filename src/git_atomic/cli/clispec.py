@@ -64,7 +64,12 @@ EXAMPLES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
 EXIT_CODES: Final = (
     (0, "done: the operation is final (or the query answered)"),
     (1, "the operation failed and was rolled back (command, timeout or gate)"),
-    (2, "usage or configuration error; nothing changed"),
+    (
+        2,
+        "usage or configuration error; nothing changed (among them `commit`, `abort` or "
+        "`checkpoint` with no operation open here, `undo` with nothing to undo, an id or "
+        "checkpoint no record names)",
+    ),
     (
         3,
         "refused: unsafe or busy repository state (not a repository, a merge in progress, "
