@@ -56,6 +56,9 @@ KILLED_ELSEWHERE = {
     "turnend:closed": "test_turn_stop_killed.py",  # a Stop's last step taken, no row yet
     "judge:refs-adopted": "test_turn_stop_killed.py",  # a Stop's refs moved, no row yet
     "journal:op-row": "test_turn_row_killed.py",  # a turn's row, not yet its checkpoints
+    "turnop:post-op-ref": "test_turn_keep_killed.py",  # a kept turn's POST-OP ref, no row
+    "journal:post-op-row": "test_turn_keep_killed.py",  # its POST-OP, in the closing transaction
+    "turnop:closed": "test_turn_keep_killed.py",  # a turn closed, its refs not yet checked
 }
 
 # What an operation does to the tree: edits, a new file, a deletion, a new folder, the index, a

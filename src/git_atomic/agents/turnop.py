@@ -8,6 +8,7 @@ from typing import TypeAlias
 
 from git_atomic.agents import turnkeys, turnleft, turnstopkilled
 from git_atomic.agents.turnstate import TURN_REFS, Record
+from git_atomic.core import failpoints
 from git_atomic.core.journalrows import Owner
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
 from git_atomic.engine import git
@@ -131,10 +132,14 @@ def close(
 ) -> None:
     """`why`: a turn whose gate failed is kept (not taken back): what stood in the way, for
     `log` and `show` (render.committed_gates)."""
+    last: list[tuple[CheckpointKind, str, str, str | None]] = []
     if post_op is not None:
         ref = f"refs/atomic/ops/{op_id}/{len(ctx.journal.checkpoints(op_id)) + 1:03d}-post-op"
         ctx.repo.update_refs([f"create {ref} {post_op}"], message="git-atomic: post_op")
-        ctx.journal.add_checkpoint(op_id, CheckpointKind.POST_OP, post_op, ref, "the turn's end")
+        # Killed here: a ref no row names, which `recover` drops (the state is the turn's last
+        # step's, held by its own ref).
+        failpoints.hit("turnop:post-op-ref")
+        last.append((CheckpointKind.POST_OP, post_op, ref, "the turn's end"))
     now = time.time()
     op = ctx.journal.op(op_id)
     started = op.started_at if op is not None else now
@@ -151,7 +156,11 @@ def close(
         duration=now - started,
         coverage=op.coverage if op is not None else None,
         detail=detail,
+        # With the row's closing (one transaction): a POST-OP on a row left open was taken
+        # back by `recover` as interrupted, a turn whose gates had passed.
+        checkpoints=last,
     )
+    failpoints.hit("turnop:closed")  # the turn closed, its refs not yet checked
     # Our refs a call deleted or rewrote (`git filter-branch -- --all`), or one no row names
     # (a rescue of no operation, an emergency's commit) it deleted: held again.
     noted = detail.get(UNNAMED) if detail is not None else None

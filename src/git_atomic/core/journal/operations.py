@@ -151,10 +151,18 @@ class OperationsTable(JournalFile):
         coverage: float | None,
         detail: Mapping[str, object] | None,
         worktree: str | None = None,
+        checkpoints: Sequence[tuple[CheckpointKind, str, str, str | None]] = (),
     ) -> None:
         """The operation is done: no phase, intent or owner any more. `worktree`: it is
-        recorded in that worktree from now on (run --isolate: the user's, not the private one)."""
+        recorded in that worktree from now on (run --isolate: the user's, not the private one).
+        `checkpoints` (kind, sha, ref, message), its last (an agent turn's POST-OP), in the same
+        transaction: a process killed there leaves the operation open without them or closed
+        with them (never open with a POST-OP, which `recover` would take back as interrupted
+        although its gates passed)."""
         with self._write() as c:
+            if checkpoints:
+                insert_checkpoints(c, op_id, checkpoints)
+                failpoints.hit("journal:post-op-row")  # its POST-OP written, the row not closed
             c.execute(
                 "UPDATE operations SET status=?, failed_phase=?, phase=?, pending=NULL, "
                 "owner_pid=NULL, owner_start=NULL, ended_at=?, duration=?, coverage=?, detail=? "
