@@ -190,3 +190,24 @@ def test_a_failing_turn_killed_while_taken_back_ends_taken_back(
     answers = claude.send(prompt("next"))
     assert all("ended without Stop" not in a.stdout for a in answers), answers
     assert len(ops(repo)) == 1 and (repo.path / "app.py").read_bytes() == START
+
+
+def test_a_good_turn_killed_once_kept_in_commits_mode_keeps_its_files(repo: GitRepo) -> None:
+    """Commits mode: killed once the turn is closed, before its one commit (turncommit.py).
+    The turn stays kept with its files as it left them; no commit is made after the fact (the
+    branch stays where it was) and `recover` takes nothing back."""
+    repo.atomic("hooks", "install", "claude-code", "--history", "commits", check=0)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "hooks in commits mode")
+    head = repo.head()
+    claude = _killed_keep(repo, CLOSED)
+    res = repo.atomic("recover", check=0)
+    assert "Traceback" not in res.stderr and "taken back" not in res.stderr, res.stderr
+    assert (repo.path / "app.py").read_bytes() == GOOD
+    assert (repo.path / "NOTES.md").read_bytes() == b"n\n"
+    assert repo.head() == head
+    [op] = ops(repo)
+    assert (op["status"], op["history"]) == ("committed", "commits"), op
+    answers = claude.send(prompt("next"))
+    assert all("ended without Stop" not in a.stdout for a in answers), answers
+    assert len(ops(repo)) == 1
