@@ -627,3 +627,43 @@ def _outside_functions(tree: ast.Module) -> Iterator[ast.AST]:
             yield from _outside_functions(ast.Module(body=node.body, type_ignores=[]))
         else:
             yield node
+
+
+GIVES_UP = """
+import os, socket, sys
+from git_atomic.core import helper
+sock = helper._connect(*helper.locate())
+message = helper.request(["begin", "gave-up"], None)
+here = os.open(".", os.O_PATH | os.O_DIRECTORY)
+fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2, here))
+sent = sock.sendmsg([message[:4096]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+if sent < len(message):
+    sock.sendall(message[sent:])
+said = b""
+while b"\\n" not in said:
+    said += sock.recv(256)
+sock.close()  # as a client does that stopped waiting: it then runs the command itself
+print(said.split(b"\\n")[0].decode())
+"""
+
+
+def test_a_child_whose_client_gave_up_waiting_does_not_run_the_command(repo: GitRepo) -> None:
+    """A client waits 10 s for the child's pid, then runs the command itself (a machine under
+    load can take that long to fork): the child must then not run it too, or the command ran
+    twice (two `begin`s, a `run` refused as busy by its own twin). The child runs it only once
+    the client, told its pid, says `go`; a client that closed its socket never does."""
+    started(repo)
+    proc = subprocess.run(
+        [sys.executable, "-c", GIVES_UP],
+        cwd=repo.path,
+        env=repo.env,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    word, _, pid = proc.stdout.decode().strip().partition(" ")
+    assert word == "pid", proc.stdout
+    assert gone(int(pid))
+    status = json.loads(repo.atomic("status", "--json", env={"GIT_ATOMIC_HELPER": "0"}).stdout)
+    assert "gave-up" not in json.dumps(status), status
+    assert repo.git("for-each-ref", "refs/atomic/ops").strip() == ""

@@ -336,6 +336,8 @@ class Helper:
             self._forget(conn)
             helperchild.become(req, fds)
             conn.sendall(f"pid {os.getpid()}\n".encode())
+            if not _told_to_go(conn):
+                return  # the client gave up waiting and runs the command itself: never both
             code = helperchild.run_main(req.args)
             conn.sendall(f"exit {code}\n".encode())
         finally:
@@ -395,3 +397,14 @@ def _sources() -> dict[str, tuple[int, int, int]]:
                 continue
             found[path] = (st.st_mtime_ns, st.st_size, st.st_ino)
     return found
+
+
+def _told_to_go(conn: socket.socket) -> bool:
+    """Whether the client, told this child's pid, says to run the command (`go`). A client
+    that stopped waiting before the pid came (10 s: a machine under load) closed the socket
+    and runs the command itself; its `go` is what makes this child the only one that does."""
+    conn.settimeout(None)
+    try:
+        return conn.recv(3) == b"go\n"
+    except OSError:
+        return False

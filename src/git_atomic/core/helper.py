@@ -327,6 +327,9 @@ def _answer(s: _socket.socket, job: _Call) -> int | None:
         word, _, value = line.decode("ascii", "replace").partition(" ")
         if word == "pid":
             job.pid = int(value)
+            # The child runs the command only once told: had this process stopped waiting
+            # (below), it would run the command itself, and the two would run it twice.
+            s.sendall(b"go\n")
             s.settimeout(None)  # the command takes what it takes
             for sig in job.signals:
                 os.kill(job.pid, sig)
