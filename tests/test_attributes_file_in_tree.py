@@ -180,3 +180,26 @@ def test_an_ignored_rule_file_is_held_and_put_back(
     finally:
         if watched:
             subprocess.run(["watchman", "watch-del", str(repo.path)], capture_output=True)
+
+
+def test_a_linked_attributes_file_in_the_worktree_is_not_read_through(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worktree core.attributesFile that is a link out of the worktree: never read through
+    (nothing outside the worktree is read through a link); it counts as naming a conversion,
+    so the capture takes its exact way. Before, its target was read, and one without a
+    conversion word let the fast way be taken on rules read from outside."""
+    from git_atomic.engine import conversion, discovery
+
+    outside = tmp_path / "outside-attrs"
+    outside.write_bytes(b"# nothing here\n")
+    (repo.path / ".myattrs").symlink_to(outside)
+    repo.git("config", "core.attributesFile", ".myattrs")
+    monkeypatch.chdir(repo.path)
+    for name, value in repo.env.items():
+        monkeypatch.setenv(name, value)
+    found = discovery.discover(str(repo.path))
+    assert conversion._attribute_files_mention_conversion(found, [], frozenset()) is True
+    (repo.path / ".myattrs").unlink()
+    (repo.path / ".myattrs").write_bytes(b"# nothing here\n")
+    assert conversion._attribute_files_mention_conversion(found, [], frozenset()) is False

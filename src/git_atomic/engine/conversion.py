@@ -67,11 +67,15 @@ def detect(repo: Repo, attribute_files: Sequence[bytes], *, staged: Sequence[byt
 def _attribute_files_mention_conversion(
     repo: Repo, paths: Sequence[bytes], staged: frozenset[bytes]
 ) -> bool:
-    candidates: list[Path] = [
-        repo.common_dir / "info" / "attributes",
-        # A relative one from the top, wherever the command runs (rulefiles.py).
-        Path(rulefiles.configured_file(repo, "core.attributesFile", "attributes")),
-    ]
+    candidates: list[Path] = [repo.common_dir / "info" / "attributes"]
+    # One in the worktree is read as its other files are, never through a link (a link, or
+    # one that cannot be read, counts as mentioning a conversion: the exact way then); one
+    # elsewhere is your configuration. A relative one from the top (rulefiles.py).
+    in_tree = rulefiles.configured_in_tree(repo, "core.attributesFile")
+    if in_tree is None:
+        candidates.append(
+            Path(rulefiles.configured_file(repo, "core.attributesFile", "attributes"))
+        )
     for path in candidates:
         try:
             data = path.read_bytes()
@@ -80,6 +84,12 @@ def _attribute_files_mention_conversion(
         if any(word in data for word in _WORDS):
             return True
     with safefs.Tree(os.fsencode(repo.root)) as tree:  # never read through a link
+        if in_tree is not None:
+            found = tree.read(in_tree)
+            if found is None and tree.lstat(in_tree) is not None:
+                return True
+            if any(w in (found or b"") for w in _WORDS):
+                return True
         for name in dict.fromkeys(paths):
             found = tree.read(name)
             if (found is None and name in staged) or any(w in (found or b"") for w in _WORDS):
