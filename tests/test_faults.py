@@ -59,6 +59,9 @@ KILLED_ELSEWHERE = {
     "turnop:post-op-ref": "test_turn_keep_killed.py",  # a kept turn's POST-OP ref, no row
     "journal:post-op-row": "test_turn_keep_killed.py",  # its POST-OP, in the closing transaction
     "turnop:closed": "test_turn_keep_killed.py",  # a turn closed, its refs not yet checked
+    "turncommit:before-ref": "test_turn_commit_killed.py",  # a kept turn's commit, branch not moved
+    "turncommit:before-index": "test_turn_commit_killed.py",  # its branch moved, index not put
+    "turncommit:before-record": "test_turn_commit_killed.py",  # index put, commit not recorded
 }
 
 # What an operation does to the tree: edits, a new file, a deletion, a new folder, the index, a

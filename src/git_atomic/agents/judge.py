@@ -162,10 +162,7 @@ def _keep(
     calls = ", ".join(record.labels)
     subject = f"POST-OP: {name} - {calls}"
     subject = subject if len(subject) <= 72 else subject[:71] + "…"
-    done = turncommit.commit_turn(ctx.repo, record.steps, subject)
-    if done.commit is not None:
-        seq = ctx.journal.checkpoints(record.op_id)[-1].seq
-        ctx.journal.set_commit_sha(record.op_id, seq, done.commit)
+    done = turncommit.commit_turn(ctx.repo, ctx.journal, record.op_id, record.steps, subject)
     return _verdict(outcome, record, gates=lines, commit=done.commit, not_committed=done.why)
 
 

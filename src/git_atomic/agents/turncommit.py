@@ -15,11 +15,14 @@ unstaged. A change of the turn that overlaps what you staged is not committed ei
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
+from git_atomic.core import failpoints
 from git_atomic.core.errors import AtomicError, SigningFailed
+from git_atomic.core.journal import Journal
 from git_atomic.core.records import dataclass
+from git_atomic.core.vocab import IntentAction
 from git_atomic.engine import checkpoint, isolation
 from git_atomic.engine.conversion import NO_AUTOCRLF
 from git_atomic.engine.git import Repo
@@ -32,7 +35,9 @@ class Committed:
     why: str = ""
 
 
-def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> Committed:
+def commit_turn(
+    repo: Repo, journal: Journal, op_id: str, steps: Sequence[tuple[str, str]], message: str
+) -> Committed:
     try:
         env = repo.identity_env(required=True)
     except AtomicError as exc:
@@ -78,12 +83,59 @@ def commit_turn(repo: Repo, steps: Sequence[tuple[str, str]], message: str) -> C
     except SigningFailed as exc:
         return Committed(None, str(exc))
     old = head_oid or repo.zero_oid
+    # The intent first (recover finishes it: `finish`), as a `run`'s commit does (phasecommit)
+    journal.set_pending(
+        op_id,
+        {
+            "action": IntentAction.ADVANCE,
+            "commit": commit,
+            "ref": head_ref,
+            "old": old,
+            "at": steps[-1][1],
+            "staged": staged.oid,
+        },
+    )
+    failpoints.hit("turncommit:before-ref")
     if head_ref is not None:
         repo.update_refs([f"update {head_ref} {commit} {old}"], message=f"git-atomic: {message}")
     else:
         repo.run("update-ref", "--no-deref", "-m", f"git-atomic: {message}", "HEAD", commit, old)
+    failpoints.hit("turncommit:before-index")
     phasecommit.put_index(repo, last, checkpoint.load_flags(repo, last), staged.oid)
+    failpoints.hit("turncommit:before-record")
+    _recorded(journal, op_id, commit)
     return Committed(commit)
+
+
+def _recorded(journal: Journal, op_id: str, commit: str) -> None:
+    journal.set_commit_sha(op_id, journal.checkpoints(op_id)[-1].seq, commit)
+    journal.set_pending(op_id, None)
+
+
+def finish(repo: Repo, journal: Journal, op_id: str, intent: Mapping[str, Any]) -> str:
+    """A kept turn's commit that a kill stopped half way (its intent, above): what is left of
+    it done, or said. Your branch names the commit: the index takes what `commit_turn` would
+    have put there, unless it changed since (then it is left as it is, and said). Your branch
+    does not: the commit was never made; the turn's changes stay in your files, uncommitted."""
+    commit, ref = str(intent["commit"]), intent.get("ref")
+    head_ref, head_oid = repo.read_head()
+    if head_oid != commit or head_ref != ref:
+        journal.set_pending(op_id, None)
+        return "its commit was not made (killed before); its changes stay in your files"
+    last = checkpoint.load(repo, str(intent["at"]))
+    from git_atomic.engine import staged as staged_side
+
+    try:
+        now = staged_side.write_tree(repo, {})
+    except AtomicError:
+        now = None
+    said = f"committed as {commit[:12]}"
+    if now == last.staged_tree:
+        phasecommit.put_index(repo, last, checkpoint.load_flags(repo, last), str(intent["staged"]))
+    elif now != intent["staged"]:
+        said += "; your index changed since, so it is left as it is (`git status` shows it)"
+    _recorded(journal, op_id, commit)
+    return said
 
 
 def _as_git_would(repo: Repo, snap: checkpoint.Snapshot) -> str:

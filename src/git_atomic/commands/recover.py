@@ -206,6 +206,13 @@ def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
     for op_id in engine.journal.closed_with_pending(engine.ctx.worktree):
         op = engine.journal.op(op_id)
         intent = op.pending_intent if op is not None else None
+        if op is not None and intent is not None and intent.get("action") == IntentAction.ADVANCE:
+            # A kept turn's commit (commits mode) killed between its branch and your index
+            from git_atomic.agents import turncommit
+
+            said = turncommit.finish(engine.repo, engine.journal, op_id, intent)
+            done.finished.append(f"the commit of {op.name} [{op_id}] is finished: {said}")
+            continue
         if intent is None or intent.get("action") != IntentAction.RESTORE:
             engine.journal.set_pending(op_id, None)
             continue

@@ -51,6 +51,7 @@ class Recovery:
     # The journal was gone while operations' checkpoints remain: the newest's PRE-OP and name.
     journal_gone: tuple[str, str] | None = None
     further: list[Recovery] = field(default_factory=list)  # more killed turns (recoverturns)
+    finished: list[str] = field(default_factory=list)  # a closed turn's commit finished
     elsewhere: list[str] = field(default_factory=list)  # what is left to recover (recoverturns)
 
     @property
@@ -62,6 +63,7 @@ class Recovery:
             or self.op
             or self.stopped_group
             or self.isolated
+            or self.finished
         )
 
 
@@ -88,7 +90,7 @@ def tell(
             assert more.op is not None and more.action is not None
             done.published.append(f"also {more.op.name} [{more.op.id}]: {_SAID[more.action]}")
             done.problems += [*more.problems, *(f"overlaps: {x}" for x in more.overlaps)]
-        done.published += done.elsewhere
+        done.published += [*done.finished, *done.elsewhere]
         output.emit(_result(ctx, done, duration=duration))
         return
     if done.stopped_group is not None:
@@ -106,6 +108,8 @@ def tell(
             f"git-atomic: finished the interrupted {done.restore_finished.event} "
             f"(rescue {output.short(done.restore_finished.rescue)})"
         )
+    for line in done.finished:
+        output.say(f"git-atomic: {line}")
     if done.op is not None:
         assert done.action is not None
         line = f"git-atomic: {done.op.name} [{done.op.id}] recovered: {_SAID[done.action]}"
