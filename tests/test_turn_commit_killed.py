@@ -72,11 +72,17 @@ def test_recover_finishes_a_turn_commit_killed_once_the_branch_moved(
 ) -> None:
     head, status = _killed_commit(repo, kill_at)
     assert repo.head() != head  # the branch names the turn's commit
+    # Said before recover: `status` names the stopped commit, for a person and for a program.
+    [op] = ops(repo)
+    assert "the commit of" in repo.atomic("status").stdout
+    stopped = repo.atomic_json("status")["interrupted"]
+    assert (stopped["op_id"], stopped["phase"]) == (op["op_id"], "commit"), stopped
     res = repo.atomic("recover", check=0)
     assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
     assert "commit of" in res.stderr and "is finished: committed as" in res.stderr, res.stderr
     _as_uninterrupted(repo, head, status)
     assert "nothing to recover" in repo.atomic("recover", check=0).stderr
+    assert repo.atomic_json("status")["interrupted"] is None
 
 
 def test_recover_says_a_turn_commit_killed_before_the_branch_was_not_made(repo: GitRepo) -> None:

@@ -9,7 +9,7 @@ from git_atomic.core.errors import GitError, UsageError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.lock import WorktreeLock
-from git_atomic.core.vocab import OpStatus
+from git_atomic.core.vocab import IntentAction, OpStatus
 from git_atomic.engine import discovery, git
 from git_atomic.ops import commandresults, context, output, results
 
@@ -29,6 +29,7 @@ def status(*, json_out: bool) -> int:
             for t in turnstopkilled.killed(repo.state_dir, repo.worktree_id)
         )
         open_op = op if op is not None and interrupted is None else None
+        stopped = _commit_stopped(journal, repo.worktree_id)
         if json_out:
 
             def described(op: OpRow | None) -> results.OperationResult | None:
@@ -53,11 +54,16 @@ def status(*, json_out: bool) -> int:
                     lock,
                     blocked,
                     killed,
+                    stopped,
                 )
             )
             return 0
         from git_atomic.views.render import Style, want_colour
-        from git_atomic.views.statusview import killed_turn_lines, status_lines
+        from git_atomic.views.statusview import (
+            commit_stopped_lines,
+            killed_turn_lines,
+            status_lines,
+        )
 
         lines = status_lines(
             repo,
@@ -68,7 +74,12 @@ def status(*, json_out: bool) -> int:
             style=Style(colour=want_colour(repo)),
         )
         if interrupted is None:
-            lines = killed_turn_lines(killed, style=Style(colour=want_colour(repo))) + lines
+            style = Style(colour=want_colour(repo))
+            lines = (
+                killed_turn_lines(killed, style=style)
+                + commit_stopped_lines(stopped, style)
+                + lines
+            )
         from git_atomic.agents import turnabandoned  # an agent turn open here is no operation yet
 
         open_turns = turnabandoned.open_lines(repo.state_dir, repo.worktree_id)
@@ -77,6 +88,17 @@ def status(*, json_out: bool) -> int:
         return 0
     finally:
         journal.close()
+
+
+def _commit_stopped(journal: Journal, worktree: str) -> tuple[str, str] | None:
+    """A kept turn's commit a kill stopped half way (agents/turncommit.py): `recover` finishes
+    it. Until then your branch may name the commit while your index does not."""
+    for op_id in journal.closed_with_pending(worktree):
+        op = journal.op(op_id)
+        intent = op.pending_intent if op is not None else None
+        if op is not None and intent is not None and intent.get("action") == IntentAction.ADVANCE:
+            return op.id, op.name
+    return None
 
 
 def _interrupted_restore(repo: git.Repo) -> commandresults.InterruptedRestore | None:

@@ -105,6 +105,8 @@ class StatusResult:
     lock: LockHolder | None
     blocked: str | None = None  # git's own command left half way (a merge): why, and the ways out
     killed_turns: tuple[KilledTurn, ...] = ()
+    # A kept turn whose commit (commits mode) a kill stopped half way: (op id, its name)
+    commit_stopped: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

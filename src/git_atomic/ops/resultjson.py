@@ -323,6 +323,13 @@ def _status_json(s: commandresults.StatusResult) -> JsonObject:
             "platform": turn.platform,
             "next": "git atomic recover",
         }
+    if obj["interrupted"] is None and s.commit_stopped is not None:
+        obj["interrupted"] = {
+            "op_id": s.commit_stopped[0],
+            "event": "agent_turn",
+            "phase": "commit",
+            "next": "git atomic recover",
+        }
     return obj
 
 

@@ -97,6 +97,23 @@ def killed_turn_lines(killed: Sequence[KilledTurn], *, style: Style) -> list[str
     return out
 
 
+def commit_stopped_lines(stopped: tuple[str, str] | None, style: Style) -> list[str]:
+    """A kept turn's commit (commits mode) that a kill stopped half way."""
+    if stopped is None:
+        return []
+    op_id, name = stopped
+    return [
+        f"{style.status('interrupted', 'interrupted:')} the commit of "
+        f"{style.paint(name, 'bold')} [{style.paint(op_id, 'yellow')}]",
+        *_row("phase", "its Stop was killed while it made the kept turn's commit"),
+        *_row(
+            "next",
+            "`git atomic recover` finishes it (your index as the Stop leaves it) or says it",
+            "was not made",
+        ),
+    ]
+
+
 def _pending_restore_lines(repo: Repo, style: Style) -> list[str]:
     """A rollback, undo or emergency that stopped half way, and that `recover` finishes it."""
     if not (repo.git_dir / context.PENDING_RESTORE).exists():
