@@ -8,6 +8,7 @@ there never was. Nothing is lost: the files stay, byte for byte."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +43,26 @@ def test_a_real_repository_there_is_still_named_one(repo: GitRepo) -> None:
     said = taken_back(repo, line, "failed-run")
     assert "sub: a repository of its own is there (a submodule, a clone)" in said.stderr
     assert subprocess.run(["git", "-C", str(repo.path / "sub"), "rev-parse"]).returncode == 0
+
+
+@pytest.mark.parametrize("how", ["failed-run", "rollback-op"])
+def test_files_written_into_a_submodule_never_checked_out_stay_and_are_named_so(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """A clone without `--recurse-submodules` leaves each submodule's folder empty, with no
+    `.git`: git does not look in it, so what an operation writes there is in no checkpoint and
+    its rollback leaves it. Said as it is, with the files' names: before, the warning said the
+    submodule's `.git` "is gone", which it never was."""
+    upstream = GitRepo.create(tmp_path / "upstream", tmp_path / "home")
+    repo.git(
+        "-c", "protocol.file.allow=always", "submodule", "-q", "add", str(upstream.path), "lib"
+    )
+    repo.git("commit", "-qm", "lib")
+    repo.git("submodule", "-q", "deinit", "-f", "lib")  # as a clone leaves it: an empty folder
+    assert list((repo.path / "lib").iterdir()) == []
+    said = taken_back(repo, "echo made > lib/made.txt; echo changed > README", how)
+    assert "Traceback" not in said.stderr
+    assert "lib: a submodule with no .git in its folder (not checked out" in said.stderr
+    assert "(made.txt)" in said.stderr and "is gone" not in said.stderr, said.stderr
+    assert repo.read("lib/made.txt") == b"made\n"  # left, byte for byte
+    assert repo.read("README") == b"hello\n"  # the rest taken back

@@ -1231,7 +1231,7 @@ def test_a_submodule_whose_git_file_alone_was_removed_gets_it_back(
     assert "sub: the operation removed this submodule's .git file; it is written back" in (
         res.stderr
     ), res.stderr
-    assert "whose .git is gone" not in res.stderr and "changed nothing" not in res.stderr
+    assert "with no .git in its folder" not in res.stderr and "changed nothing" not in res.stderr
     assert (repo.path / "sub" / ".git").read_bytes() == dot_git
     assert (repo.path / "sub" / "s.txt").read_text() == "s\n"
     assert (repo.path / "sub" / "extra").read_text() == "x\n"  # the submodule's own: left

@@ -5,6 +5,7 @@ index, the branches and HEAD."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 from collections.abc import Sequence
@@ -72,13 +73,18 @@ def _submodules_without_git(repo: Repo, target: Snapshot, outcome: Outcome) -> N
             if fd is None:
                 continue
             with os.scandir(fd) as entries:
-                held = any(True for _ in entries)
+                held = sorted(e.name for e in itertools.islice(entries, 64))
             shown = path.decode("utf-8", "backslashreplace")
             named = any(p.startswith(f"{shown}: ") for p in outcome.problems)  # by the files
             if held and not named:  # something in it, and no .git (an uninitialised one is empty)
+                # Not checked out (a clone without --recurse-submodules leaves it empty) and
+                # written into, or its `.git` removed: git never looks into a gitlink's folder.
+                names = ", ".join(held[:5]) + (", …" if len(held) > 5 else "")
                 outcome.problems.append(
-                    f"{shown}: a submodule whose .git is gone; its files are left as they are "
-                    "(a nested repository's .git is not captured, and does not come back)"
+                    f"{shown}: a submodule with no .git in its folder (not checked out, or its "
+                    "`.git` removed): git does not look in it, so what is there is in no "
+                    f"checkpoint and is left as it is ({names}); a nested repository's .git "
+                    "does not come back either"
                 )
 
 

@@ -376,14 +376,14 @@ _CHECKED_OUT: Final = (
 _EMPTIED: Final = "the operation emptied this submodule's folder (`git submodule deinit`, `rm -rf`)"
 _GIT_FILE_GONE: Final = "the operation removed this submodule's .git file"
 _MADE_AGAIN: Final = ": a nested repository (a submodule?) was here"  # restorefiles.py's line
-_GONE_SAID: Final = ": a submodule whose .git is gone"  # restore.py's line
+_GONE_SAID: Final = ": a submodule with no .git in its folder"  # restore.py's line
 _STAYS_AT: Final = "this submodule's checkout stays at"
 _MOVED_SAID: Final = ": a submodule checked out at"  # nestedrepos.checkout_moved's line
 
 
 def superseded(problems: Sequence[str], lines: Sequence[str]) -> list[str]:
     """`problems` without the restore's "only its folder is made again" of a submodule these
-    `lines` say is checked out again, nor its "whose .git is gone" of one whose `.git` file
+    `lines` say is checked out again, nor its "with no .git in its folder" of one whose `.git` file
     they say is written back, nor its "checked out at" of one whose checkout they say stays
     at the commit the operation recorded (one submodule, one line)."""
     done = {line.split(f": {_EMPTIED}", 1)[0] for line in lines if f": {_EMPTIED}" in line}
