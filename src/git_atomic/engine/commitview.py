@@ -50,11 +50,9 @@ def as_git_would(
     would store a pointer of the marker)."""
     edits: dict[bytes, tuple[str, str] | None] = dict.fromkeys(leave_out)
     flagged = flags.skip_worktree | flags.assume_unchanged
-    file_mode, symlinks = (
-        not _off(repo.config("core.fileMode")),
-        not _off(repo.config("core.symlinks")),
-    )
-    autocrlf = (repo.config("core.autocrlf") or "false").lower() in ("true", "input", "1", "yes")
+    file_mode = repo.config_bool("core.fileMode", default=True)
+    symlinks = repo.config_bool("core.symlinks", default=True)
+    autocrlf = repo.autocrlf()
     names = repo.filter_names() if filters else []
     if not flagged and file_mode and symlinks and not autocrlf and not names:
         return repo.tree_without(tree, leave_out) if leave_out else tree
@@ -119,10 +117,6 @@ def _replaced(changes: Sequence[RawChange], flagged: frozenset[bytes]) -> set[by
         if any(a.startswith(path + b"/") or path.startswith(a + b"/") for a in added):
             out.add(path)
     return out
-
-
-def _off(value: str | None) -> bool:
-    return (value or "true").lower() in ("false", "no", "off", "0")
 
 
 def _mode(old: str | None, new: str, *, file_mode: bool, symlinks: bool) -> str:

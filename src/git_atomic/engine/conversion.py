@@ -59,7 +59,7 @@ def detect(repo: Repo, attribute_files: Sequence[bytes], *, staged: Sequence[byt
     listings it has, without another scan of the tree). `staged`: those of them the index
     holds: git reads one gone from the disk from the index, so one that cannot be read here
     counts as asking for a conversion."""
-    autocrlf = (repo.config("core.autocrlf") or "false").lower() in ("true", "input", "1", "yes")
+    autocrlf = repo.autocrlf()
     mention = _attribute_files_mention_conversion(repo, attribute_files, frozenset(staged))
     return Rule(every_file=autocrlf, attributes=mention)
 

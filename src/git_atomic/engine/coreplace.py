@@ -34,7 +34,7 @@ import stat
 from collections.abc import Mapping
 from typing import Final
 
-from git_atomic.engine import indexstate, safefs
+from git_atomic.engine import gitconfig, indexstate, safefs
 from git_atomic.engine.git import Repo
 
 BEFORE: Final = "core_place"  # op detail: {file: its [core] and [index] lines at PRE-OP}
@@ -279,7 +279,7 @@ def _place(repo: Repo, worktree: str | None) -> str:
 
 
 def _true(value: str | None) -> bool:
-    return value is not None and value.strip().lower() in ("true", "yes", "on", "1", "")
+    return value is not None and gitconfig.git_bool(value)
 
 
 def moved_away(repo: Repo, details: Mapping[str, object]) -> str | None:

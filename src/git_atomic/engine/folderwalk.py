@@ -129,7 +129,7 @@ def walk(repo: Repo) -> Walk | None:
     kept = _load(path) if path is not None else None
     made = time.time_ns()
     rules = reconcile.rules_key(repo)
-    icase = (repo.config("core.ignoreCase") or "").lower() in ("true", "yes", "on", "1")
+    icase = repo.config_bool("core.ignoreCase")
     if kept is not None and kept.icase != icase:
         kept = None  # its records say which folders hold a `.git` by the other rule
     records = kept.records if kept is not None else {}

@@ -275,7 +275,7 @@ class Repo(RepoTrees):
     def _other_worktrees(self) -> list[tuple[Path, Path]]:
         """(git dir, folder) of each other worktree of this repository."""
         dirs: list[tuple[Path, Path]] = []
-        bare = (self.config("core.bare") or "false").lower() in ("true", "yes", "on", "1")
+        bare = self.config_bool("core.bare")
         if self.git_dir != self.common_dir and not bare:
             main = self.common_dir.parent if self.common_dir.name == ".git" else self.common_dir
             dirs.append((self.common_dir, main))

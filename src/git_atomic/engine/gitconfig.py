@@ -64,7 +64,7 @@ class RepoConfig:
             parsed.setdefault(name, []).append(value.decode("utf-8", "replace"))
         icase = parsed.get("core.ignorecase")
         root, env = getattr(self, "root", None), getattr(self, "git_env", {})
-        if icase and _true(icase[-1]) and root and _case_sensitive(root, env) is True:
+        if icase and git_bool(icase[-1]) and root and _case_sensitive(root, env) is True:
             # `core.ignoreCase` says the filesystem folds case, and it does not (a repository
             # copied from macOS): git would take an untracked `README` beside a tracked `readme`
             # for it, and a capture would miss the file. Our calls go by the filesystem.
@@ -144,6 +144,19 @@ class RepoConfig:
     def config(self, key: str) -> str | None:
         values = self._all_config().get(config_key(key))
         return values[-1] if values else None
+
+    def config_bool(self, key: str, *, default: bool = False) -> bool:
+        """`key` as git reads a boolean (`on`, `2`, a bare key with no `=` are true); unset,
+        `default`. One reading for every setting: a spelling taken for another (an
+        `autocrlf = on` read as off) made a capture hold git's converted blob as the file."""
+        value = self.config(key)
+        return default if value is None else git_bool(value)
+
+    def autocrlf(self) -> bool:
+        """Whether `core.autocrlf` converts line endings: `input` (any letter case), or true
+        as git reads a boolean."""
+        value = self.config("core.autocrlf")
+        return value is not None and (value.strip().lower() == "input" or git_bool(value))
 
     def config_values(self, key: str) -> list[str]:
         """Every value of `key`, in git's order (ours given with `-c` come last)."""
@@ -229,11 +242,16 @@ def _true(value: str) -> bool:
 
 
 def git_bool(value: str) -> bool:
-    """A boolean as git reads one: also any integer, true unless 0."""
-    try:
-        return int(value.strip(), 0) != 0
-    except ValueError:
-        return _true(value)
+    """A boolean as git reads one: also any integer (`010`, `0x1`, `1k`), true unless 0; ""
+    (how `config --list` gives a bare key with no `=`) true."""
+    text = value.strip().lower()
+    number = text[:-1] if text[-1:] in ("k", "m", "g") else text
+    for base in (0, 10):
+        try:
+            return int(number, base) != 0
+        except ValueError:
+            continue
+    return _true(text)
 
 
 _probed: dict[int, bool | None] = {}

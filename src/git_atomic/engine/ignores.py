@@ -47,7 +47,7 @@ def pathspecs(patterns: Iterable[str], *, within: str = "", icase: bool = False)
 def folds_case(repo: Repo) -> bool:
     """Whether git matches ignore rules in any letter case for our calls: `core.ignoreCase`,
     as they are given it (gitconfig.py: never on a filesystem that tells names apart)."""
-    return (repo.config("core.ignoreCase") or "false").lower() in ("true", "yes", "on", "1")
+    return repo.config_bool("core.ignoreCase")
 
 
 def _magic(icase: bool) -> str:

@@ -29,7 +29,6 @@ _ITA: Final = b"intent-to-add"
 _SKIP: Final = b"skip-worktree"
 _ASSUME: Final = b"assume-unchanged"
 _RESOLVE_UNDO: Final = b"resolve-undo"  # a record: `<mode> <object> <stage>`, as ls-files says
-_TRUE: Final = ("true", "yes", "on", "1")  # a boolean setting git takes for true
 # An index a restore builds from nothing (you had no index file) is written whole, never split
 # by your `core.splitIndex`: each of its writes would make a shared index of its own, which the
 # next one leaves unused in your git dir. (Your git splits it at its next write.) One built on a
@@ -373,9 +372,8 @@ def skip_follows_disk(repo: Repo) -> bool:
     reads the index (a sparse checkout: `core.sparseCheckout`, unless
     `sparse.expectFilesOutsideOfPatterns`; git's clear_skip_worktree_from_present_files): a
     file written outside the patterns is then yours to see, stage and commit."""
-    sparse = (repo.config("core.sparseCheckout") or "false").strip().lower() in _TRUE
-    expected = (repo.config("sparse.expectFilesOutsideOfPatterns") or "").strip().lower()
-    return sparse and expected not in _TRUE
+    sparse = repo.config_bool("core.sparseCheckout")
+    return sparse and not repo.config_bool("sparse.expectFilesOutsideOfPatterns")
 
 
 def none_on_disk(root: str | os.PathLike[str], paths: Iterable[bytes]) -> bool:
@@ -415,7 +413,7 @@ def sparse_index(repo: Repo) -> bool:
     """Whether git keeps this worktree's index sparse (`git sparse-checkout init --cone
     --sparse-index`): folders outside the patterns, all skip-worktree, as one entry each."""
     keys = ("index.sparse", "core.sparseCheckout", "core.sparseCheckoutCone")
-    return all((repo.config(k) or "false").strip().lower() in _TRUE for k in keys)
+    return all(repo.config_bool(k) for k in keys)
 
 
 def add_intents(

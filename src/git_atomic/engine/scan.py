@@ -185,8 +185,12 @@ def _a_file(path: Path) -> bool:
         return False
 
 
+_UNTRACKED: Final = "core.untrackedCache"
+
+
 def _untracked_cache(repo: Repo) -> tuple[str, ...]:
-    cache = (repo.config("core.untrackedCache") or "").lower() not in ("false", "no", "off", "0")
+    value = repo.config("core.untrackedCache")  # `keep`, or a boolean as git reads one
+    cache = value is None or value.strip().lower() == "keep" or repo.config_bool(_UNTRACKED)
     return ("-c", f"core.untrackedCache={'true' if cache else 'false'}")
 
 

@@ -37,7 +37,7 @@ def read_edits(repo: Repo, deleted: Sequence[bytes], changed: Sequence[bytes]) -
     the disk is not git's (a filesystem that folds case, a folder where a file was tracked, a
     file too large to hold, several files an attribute converts). Modes and links are read as
     the disk has them, as the scan's git calls do (conversion.AS_ON_DISK)."""
-    if (repo.config("core.ignorecase") or "false").lower() in ("true", "yes", "on", "1"):
+    if repo.config_bool("core.ignoreCase"):
         return None
     edits: Edits = dict.fromkeys(deleted)
     attributes = (

@@ -214,7 +214,7 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
     stalls.check_tree(os.fsencode(repo.root), _rule_files(names))
     if query.record.get("rules") != rules:
         return None
-    if (repo.config("core.ignorecase") or "false").lower() in ("true", "yes", "on", "1"):
+    if repo.config_bool("core.ignoreCase"):
         return None
     paths: set[bytes] = set()
     for name in names:
