@@ -91,7 +91,7 @@ def foreseen(
         from git_atomic.engine import submodulemoves
 
         moves = submodulemoves.moved(repo, tree, stay, found.targets, changes)
-        back = {to: submodulemoves.said(root, to, own=not gd) for root, to, gd in moves}
+        back = {to: submodulemoves.said(root, to, gd) for root, to, gd in moves}
         stay = [root for root in stay if root not in {root for root, _, _ in moves}]
     said += [stays(tree, root) for root in stay] + list(back.values())
     for root in found.targets:

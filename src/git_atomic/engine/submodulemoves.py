@@ -1,5 +1,6 @@
 """A submodule a restore finds moved (`git mv sub sub2`), moved back to where the state it
-restores has it.
+restores has it; and a repository of its own (a clone, no submodule) a restore finds moved
+(`mv lib lib2`), known by its HEAD's commit, which the checkpoint holds as a gitlink.
 
 `git mv` of a checked-out submodule renames its folder, rewrites its `.git` file and the
 `core.worktree` of its git dir (`.git/modules/<name>`), and its path in `.gitmodules`. A
@@ -14,7 +15,12 @@ under the common git dir's `modules/` (no link on the way) whose `core.worktree`
 folder, and the restored `.gitmodules` puts that submodule at a path where the state has a
 gitlink and nothing is on disk, the folder is renamed there (its files untouched, none
 captured), its `.git` file and the git dir's `core.worktree` written as git writes them, and
-the restore says so. The same holds the other way for an `undo` of such a rollback."""
+the restore says so. The same holds the other way for an `undo` of such a rollback.
+
+A clone is not in `.gitmodules`: a folder holding a `.git` folder whose HEAD names the commit
+of the restored state's gitlink at a path where nothing is on disk, the only such folder for
+that path, is renamed there, its `.git` with it. Before, a rollback of `mv lib lib2` left the
+clone at the new name and an empty folder at the old one."""
 
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ from git_atomic.engine import safefs
 from git_atomic.engine.git import RawChange, Repo
 
 _MOST: Final = 4096
+CLONE: Final = "clone"  # the git dir of a repository of its own found moved: its `.git` in it
 
 
 def moved(
@@ -49,6 +56,7 @@ def moved(
     modules = os.path.join(os.path.normpath(repo.common_dir), "modules")
     found: list[tuple[bytes, bytes, str]] = []
     before: dict[bytes, bytes] | None = None  # the `.gitmodules` the restore replaces
+    clones: list[tuple[bytes, bytes]] = []  # (folder, path the state has): known by HEAD
     for root in staying:
         if tree.kind(root + b"/.git") == stat.S_IFDIR:
             # Its git dir a folder inside it (a repository there before `git submodule add`,
@@ -62,6 +70,8 @@ def moved(
             to = paths.get(name) if name is not None else None
             if to is not None and to in absent and all(to != t for _, t, _ in found):
                 found.append((root, to, ""))
+            elif name is None:
+                clones += [(root, t) for t in _same_head(tree, root, absent, changes)]
             continue
         data = tree.read(root + b"/.git")
         if data is None or len(data) > _MOST or not data.startswith(b"gitdir: "):
@@ -75,7 +85,47 @@ def moved(
         to = paths.get(os.path.relpath(git_dir, modules).encode())
         if to is not None and to in absent and all(to != t for _, t, _ in found):
             found.append((root, to, git_dir))
+    # A clone goes back only where it alone fits that path and that path alone fits it: two
+    # clones at one commit are told apart by nothing the checkpoint holds.
+    for root, to in clones:
+        alone = sum(t == to for _, t in clones) == 1 == sum(r == root for r, _ in clones)
+        if alone and all(to != t for _, t, _ in found):
+            found.append((root, to, CLONE))
     return found
+
+
+def _same_head(
+    tree: safefs.Tree, root: bytes, absent: Sequence[bytes], changes: Sequence[RawChange]
+) -> list[bytes]:
+    """The paths of `absent` whose gitlink in the restored state names the commit the
+    repository at `root` has checked out (its `.git/HEAD`, read without following a link)."""
+    head = _head(tree, root + b"/.git/")
+    if head is None:
+        return []
+    links = {c.path: c.new_oid for c in changes if c.new_mode == "160000"}
+    return [to for to in absent if links.get(to) == head]
+
+
+def _head(tree: safefs.Tree, git_dir: bytes) -> str | None:
+    """The commit HEAD names in the git dir `git_dir` (a loose or packed branch, or
+    detached); None where it names none (an unborn branch) or is not plain."""
+    data = tree.read(git_dir + b"HEAD")
+    if data is None or len(data) > _MOST:
+        return None
+    data = data.strip()
+    if data.startswith(b"ref: "):
+        ref = data[5:]
+        if not ref.startswith(b"refs/") or b".." in ref.split(b"/"):
+            return None
+        loose = tree.read(git_dir + ref)
+        if loose is not None:
+            data = loose.strip()
+        else:
+            packed = tree.read(git_dir + b"packed-refs") or b""
+            line = next((x for x in packed.splitlines() if x.endswith(b" " + ref)), b"")
+            data = line.partition(b" ")[0]
+    text = data.decode("ascii", "replace")
+    return text if len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text) else None
 
 
 def move_back(
@@ -92,8 +142,8 @@ def move_back(
                 continue
         except (OSError, safefs.Blocked):
             continue
-        if not git_dir:  # its `.git` a folder: moved with it, nothing names its place
-            lines.append(said(root, to, own=True))
+        if not git_dir or git_dir == CLONE:  # its `.git` a folder: moved with it
+            lines.append(said(root, to, git_dir))
             continue
         here = os.path.join(repo.root, os.fsdecode(to))
         dotgit = ("gitdir: " + os.path.relpath(git_dir, here) + "\n").encode()
@@ -109,14 +159,21 @@ def move_back(
             os.path.relpath(here, git_dir),
             check=False,
         )
-        lines.append(said(root, to))
+        lines.append(said(root, to, git_dir))
     return lines
 
 
-def said(root: bytes, to: bytes, *, own: bool = False) -> str:
+def said(root: bytes, to: bytes, git_dir: str) -> str:
+    """The line a move back says; `git_dir` as `moved` found it ("" or CLONE: in it)."""
+    if git_dir == CLONE:
+        return (
+            f"{_show(to)}: the repository of its own there is at {_show(root)} now (moved), at "
+            f"the commit the state restored has; it is moved back to {_show(to)}, with its "
+            "files and its .git folder (its contents are not captured, so nothing in it changes)"
+        )
     how = (
         "its .git folder in it"
-        if own
+        if not git_dir
         else "its .git file and its git dir's core.worktree as git writes them"
     )
     return (
