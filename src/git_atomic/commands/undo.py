@@ -36,6 +36,7 @@ from git_atomic.ops import (
     dryrun,
     effect,
     gitdirredo,
+    indexgone,
     journalgone,
     moves,
     output,
@@ -130,7 +131,9 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
             samefolder.same_event_folder(repo, event)
         current = moves.probe(repo, since=subject.started_at if subject else None)
         step = effect.Step(rescue, target)
-        found = _until_done(effect.take_back(repo, [step], current, ended=event.at), event)
+        gone = indexgone.unreadable(repo, current)  # worked out from the index the event left
+        now = indexgone.as_left(current, checkpoint.load(repo, target)) if gone else current
+        found = _until_done(effect.take_back(repo, [step], now, ended=event.at), event)
         _door(ctx, current, target, exact=found.exact)
         what = f"the last {event.kind}"
         if found.target is None:
@@ -202,6 +205,8 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
             theirs.refuse_undo(ctx, event)
         again = "re-does it" if event.kind == EventKind.UNDO else "undoes this"
         said = f"undid {what}; `git atomic undo` again {again}"
+        if gone:
+            said = f"{said} ({indexgone.NOTE})"
         concerned = subject or _op_undone(ctx, event)  # an undo of an undo: the same op's
         if concerned is not None:  # reflogs are never emptied again: what undo re-does
             done, said = moving.mend_reflogs(ctx, concerned, done, said)  # leaves them as is
