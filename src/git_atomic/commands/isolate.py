@@ -339,8 +339,9 @@ def _apply(run: IsolatedRun) -> OpRow:
         return close(run, status=OpStatus.COMMITTED)
     if done.not_applied == NotApplied.INTERRUPT:
         return fail(run, FailedPhase.INTERRUPT, keep=False)
-    if done.not_applied == NotApplied.BRANCH:  # named, with its way back (or made again)
-        run.problems += branches_moved(run)
+    # Named, with their way back (or made again): your branch the command moved back, and
+    # every other it made, moved or deleted, whatever kept the result out (a conflict too).
+    run.problems += branches_moved(run)
     return not_applied(
         run, done.not_applied or NotApplied.BUSY, done.why or "", conflicts=done.conflicts
     )
