@@ -471,6 +471,11 @@ def _rules_changed(repo: Repo, before: Before, files_tree: str) -> _Changed:
                 return _Changed.MORE
         except OSError:
             continue
+    # The excludes file: one of the worktree looked at itself, never through a link (one that
+    # is a link, or past one, holds rules the tree does not say: they may have changed).
+    excludes = rulefiles.configured(repo, "core.excludesFile", "ignore")
+    if excludes.linked or (excludes.st is not None and excludes.st.st_ctime >= before.began):
+        return _Changed.MORE
     env = {"GIT_INDEX_FILE": str(repo.state_dir / "no-index")}
     args = ("diff-tree", "-r", "-z", "--name-only", before.files_tree, files_tree)
     if repo.out(*args, "--", ":(glob)**/.gitignore", env=env):
@@ -480,18 +485,11 @@ def _rules_changed(repo: Repo, before: Before, files_tree: str) -> _Changed:
 
 def _rule_settings(repo: Repo) -> list[str]:
     """The files that say which ignore rules git reads beside the tree's: the configuration
-    files (core.excludesFile, core.ignoreCase) and the excludes file."""
+    files (core.excludesFile, core.ignoreCase). (The excludes file: `_rules_changed`.)"""
     xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-    files = [
+    return [
         str(repo.common_dir / "config"),
         str(repo.git_dir / "config.worktree"),
         os.path.expanduser("~/.gitconfig"),
         os.path.join(xdg, "git", "config"),
     ]
-    configured = repo.config("core.excludesFile")
-    files.append(
-        str(repo.root / os.path.expanduser(configured))
-        if configured
-        else os.path.join(xdg, "git", "ignore")
-    )
-    return files

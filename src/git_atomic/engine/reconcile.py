@@ -24,7 +24,7 @@ from collections.abc import Sequence, Set
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from git_atomic.engine import safefs
+from git_atomic.engine import rulefiles, safefs
 from git_atomic.engine.git import RawChange, Repo, worktree_key
 
 
@@ -127,24 +127,31 @@ def _composed(
 
 def rules_key(repo: Repo) -> list[object]:
     """What the ignore rules that live outside the tree are now (info/exclude,
-    core.excludesFile, core.ignoreCase): equal keys, same rules."""
-    configured = repo.config("core.excludesFile")
-    if configured:
-        # As git reads it: a relative path from the top of the worktree, wherever you are.
-        outside = repo.root / os.path.expanduser(configured)
-    else:
-        xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-        outside = Path(xdg) / "git" / "ignore"
+    core.excludesFile, core.ignoreCase): equal keys, same rules. An excludes file of the
+    worktree is looked at itself, never through a link (rulefiles.py); one that is a link, or
+    past one, holds rules from where the tree does not say: a key no other equals (the answer
+    is worked out every time, the exact way)."""
+    excludes = rulefiles.configured(repo, "core.excludesFile", "ignore")
     key: list[object] = [repo.config("core.ignoreCase") or ""]
-    for path in (repo.common_dir / "info" / "exclude", outside):
-        try:
-            st = path.stat()
-            # The ctime too: a file written again with its old mtime put back (`cp -p`,
-            # `touch -r`) and the same size is another file all the same.
-            key.append([str(path), st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino])
-        except OSError:
-            key.append([str(path)])
+    info_exclude = repo.common_dir / "info" / "exclude"
+    for path, st in (
+        (str(info_exclude), _stat(info_exclude)),
+        (excludes.path, excludes.st),
+    ):
+        # The ctime too: a file written again with its old mtime put back (`cp -p`,
+        # `touch -r`) and the same size is another file all the same.
+        found = [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino] if st else []
+        key.append([path, *found])
+    if excludes.linked:
+        key.append(["through a link", os.urandom(8).hex()])
     return key
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
 
 
 def _still_reconciled(

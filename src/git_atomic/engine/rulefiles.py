@@ -14,14 +14,16 @@ and the scan import it."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
     from git_atomic.engine.gitconfig import RepoConfig
 
 IN_EVERY_FOLDER: Final = (b".gitignore", b".gitattributes")
-# The configuration keys that name a rule file, and the kind of rules it holds.
+# The configuration keys that name a rule file, and the kind of rules it holds (also the name
+# of the file git reads in your XDG config folder `git/` when the key is not set).
 CONFIGURED: Final = (("core.excludesFile", "ignore"), ("core.attributesFile", "attributes"))
 
 
@@ -49,6 +51,49 @@ def configured_file(repo: RepoConfig, key: str, default: str) -> str:
         return os.path.join(repo.root, os.path.expanduser(configured))
     xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
     return os.path.join(xdg, "git", default)
+
+
+class Configured(NamedTuple):
+    """The file a key names, as `configured_file` says, and what stands there. `in_tree`: where
+    in the worktree it is (None: elsewhere, your configuration). `st`: one in the worktree looked
+    at itself, reached folder by folder with no link followed (safefs.py), as the worktree's
+    other files are; one elsewhere with `stat`, as git opens it. None: nothing there (or, in the
+    worktree, something that is no folder on the way). `linked`: in the worktree, and it, or a
+    folder on its way, is a symbolic link: git reads what the link leads to (outside the
+    worktree, maybe), which is never read or trusted here (the exact way then; stalls.py alone
+    asks `stat` of it, which reads no byte, as git would wait on a FIFO there)."""
+
+    path: str
+    in_tree: bytes | None
+    st: os.stat_result | None
+    linked: bool
+
+
+def configured(repo: RepoConfig, key: str, default: str) -> Configured:
+    """The file `key` names and what is there (`Configured`). Never through a link of the
+    worktree."""
+    path = configured_file(repo, key, default)
+    rel = configured_in_tree(repo, key)
+    if rel is None:
+        try:
+            return Configured(path, None, os.stat(path), False)
+        except (OSError, ValueError):  # (a NUL in the name: no file git opens either)
+            return Configured(path, None, None, False)
+    from git_atomic.engine import safefs  # (the worktree's one alone: not on a hook's way)
+
+    parts = rel.split(b"/")
+    found: os.stat_result | None = None
+    try:
+        with safefs.Tree(os.fsencode(repo.root)) as tree:
+            for i in range(1, len(parts) + 1):
+                found = tree.lstat(b"/".join(parts[:i]))
+                if found is not None and stat.S_ISLNK(found.st_mode):
+                    return Configured(path, rel, None, True)
+                if found is None or (i < len(parts) and not stat.S_ISDIR(found.st_mode)):
+                    return Configured(path, rel, None, False)
+    except OSError:  # a folder on the way not ours to search: git cannot read there either
+        return Configured(path, rel, None, False)
+    return Configured(path, rel, found, False)
 
 
 def excludes_file_in_tree(repo: RepoConfig) -> bytes | None:

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from git_atomic.core.errors import RefusedError
-from git_atomic.engine import safefs
+from git_atomic.engine import rulefiles, safefs
 from git_atomic.engine.git import Repo
 
 RULE_FILES: Final = (b".gitignore", b".gitattributes")
@@ -102,15 +102,11 @@ def check_git_dir(repo: Repo) -> None:
         os.path.join(repo.common_dir if common else repo.git_dir, name)
         for common, name in _GIT_DIR_FILES
     ]
-    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-    for key, default in (("core.excludesFile", "ignore"), ("core.attributesFile", "attributes")):
-        configured = repo.config(key)
-        # As git reads it: a relative path from the top of the worktree.
-        places.append(
-            os.path.join(repo.root, os.path.expanduser(configured))
-            if configured
-            else os.path.join(xdg, "git", default)
-        )
+    # As git reads them: a relative path from the top of the worktree (rulefiles.py). One in
+    # the worktree that is a link, or past one, is looked at with `stat` too (git opens what
+    # it leads to): no byte of it is read.
+    for key, default in rulefiles.CONFIGURED:
+        places.append(rulefiles.configured_file(repo, key, default))
     excludes = (places[0], places[len(_GIT_DIR_FILES)])  # info/exclude, core.excludesFile
     for path in places:
         try:
