@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,35 @@ def test_a_file_of_yours_the_rule_hid_before_the_operation_stays(repo: GitRepo) 
         check=1,
     )
     assert disk(repo.path) == before
+
+
+@pytest.mark.parametrize("rules", [".gitignore", ".myignore", "conf/ign"])
+@pytest.mark.parametrize("how", ["failed-run", "abort"])
+def test_the_excludes_file_is_written_back_before_the_files_it_judges(
+    repo: GitRepo, rules: str, how: str
+) -> None:
+    """An operation took a rule out of the worktree's excludes file and wrote to the file of
+    yours it hid (`yours.log`, there before, never captured). The rollback deleted it: a
+    restore writes the target's `.gitignore` files first, and judges by them which files the
+    target lacks are ignored ones (yours, which stay), but wrote the excludes file with the
+    rest, after that judgement. It is written with the `.gitignore` files now (one of them:
+    the control)."""
+    repo.write(rules, b"*.log\n")
+    repo.git("add", rules)
+    repo.git("commit", "-qm", "rules")
+    if rules != ".gitignore":
+        repo.git("config", "core.excludesFile", rules)
+    repo.write("yours.log", b"yours\n")
+    time.sleep(0.05)  # born before PRE-OP by more than the clock's grain
+    before = disk(repo.path)
+    script = f"printf '' > {rules} && echo more >> yours.log && echo n > new.txt"
+    if how == "failed-run":
+        repo.atomic("run", "--", "sh", "-c", f"{script}; exit 1", check=1)
+    else:
+        repo.atomic("begin", "rules", check=0)
+        subprocess.run(["sh", "-c", script], cwd=repo.path, env=repo.env, check=True)
+        repo.atomic("abort", check=0)
+    after = disk(repo.path)
+    # Yours, ignored by the rules put back: it stays, as the operation left it.
+    before[b"yours.log"] = ("file", 0o644, b"yours\nmore\n")
+    assert after == before, sorted(set(after.items()) ^ set(before.items()))

@@ -99,9 +99,10 @@ def apply(
 ) -> Outcome:
     """Carry out a plan. Idempotent: running it again after a crash finishes the job.
 
-    In this order: .git/info/exclude and the target's `.gitignore` files (the ignored files a
-    restore keeps are judged by them), the rest of the files, the sparse-checkout patterns,
-    git's own state and the index, the branches, HEAD."""
+    In this order: .git/info/exclude, the target's `.gitignore` files and the worktree's
+    `core.excludesFile` (the ignored files a restore keeps are judged by them), the rest of
+    the files, the sparse-checkout patterns, git's own state and the index, the branches,
+    HEAD."""
     if the_plan.index_changes or paths:
         gitstate.wait_for_index_lock(repo, target.git_state)  # before anything is written
     outcome = Outcome()
@@ -328,7 +329,13 @@ def _hidden_now(
 ) -> _Hiding:
     deletions = [c.path for c in files if c.status == "D"]
     kept = restorekeeps.born_before(repo, deletions, target)
-    rules = [c for c in files if os.path.basename(c.path) == b".gitignore" and c.path not in kept]
+    # The worktree's core.excludesFile is one of them (rulefiles.py): written with them.
+    excludes = rulefiles.excludes_file_in_tree(repo)
+    rules = [
+        c
+        for c in files
+        if (os.path.basename(c.path) == b".gitignore" or c.path == excludes) and c.path not in kept
+    ]
     hidden = reconcile.ignored(repo, [p for p in deletions if p not in kept]) if rules else []
     if hidden:
         # A file the state being left tracks was seen by its capture, whatever a rule says of
@@ -346,9 +353,10 @@ def _put_ignore_rules(
     specials: Specials,
     hiding: _Hiding,
 ) -> tuple[list[RawChange], set[bytes]]:
-    """Write the target's `.gitignore` files before the rest, and say which of the files the
-    target does not hold stay: the ignored ones, which are not ours to delete (git-facts 6;
-    restorekeeps.py). Returns the changes left to apply, and those files."""
+    """Write the target's `.gitignore` files (and the worktree's excludes file) before the
+    rest, and say which of the files the target does not hold stay: the ignored ones, which
+    are not ours to delete (git-facts 6; restorekeeps.py). Returns the changes left to
+    apply, and those files."""
     deletions, kept, rules, hidden = hiding
     first: list[RawChange] = []
     rules_and_rest = files
