@@ -258,6 +258,9 @@ class Disk:
         rule = conversion.detect(
             repo, [*side.listing.attribute_files, *attributes], staged=side.listing.attribute_files
         )
+        if not rule.active and self.walked is not None and self.walked.ignored:
+            beside = conversion.in_ignored_folders(repo, side.tree, self.walked.ignored)
+            rule = conversion.detect(repo, beside) if beside else rule
         if rule.active:
             if self.scanning is not None and not scan.settled(self.scanning):
                 raise GitError(

@@ -43,6 +43,7 @@ RAW_REFS: Final = "refs/atomic/raw/"
 _RECORD_V2: Final = b"v2 "
 _MARKER: Final = b" m"  # a raw record entry whose blob is a marker for kept LFS content
 _HELD_AT_MOST: Final = 64 << 20  # bytes read before they are handed to git
+_PATHS_AT_MOST: Final = 1000  # paths per command line (argument lists have a limit)
 
 
 class Rule(NamedTuple):
@@ -62,6 +63,24 @@ def detect(repo: Repo, attribute_files: Sequence[bytes], *, staged: Sequence[byt
     autocrlf = repo.autocrlf()
     mention = _attribute_files_mention_conversion(repo, attribute_files, frozenset(staged))
     return Rule(every_file=autocrlf, attributes=mention)
+
+
+def in_ignored_folders(repo: Repo, staged_tree: str, ignored: Sequence[bytes]) -> list[bytes]:
+    """The `.gitattributes` that may stand beside tracked files in folders a rule ignores (a
+    `git add -f build/keep.txt`, a `build/.gitattributes` that says `eol=crlf`): git applies
+    them to those files, and the walk never looks into such a folder, so a capture took a CRLF
+    file there for the stat cache's LF blob. Each folder the index holds at or under one of
+    `ignored` (one `ls-tree` for them all), its `.gitattributes` named whether it is there or
+    not (`detect` reads the ones that are)."""
+    found: list[bytes] = []
+    literal = {"GIT_LITERAL_PATHSPECS": "1"}
+    for at in range(0, len(ignored), _PATHS_AT_MOST):
+        names = [os.fsdecode(p) for p in ignored[at : at + _PATHS_AT_MOST]]
+        listing = repo.out(
+            "ls-tree", "-r", "-d", "-z", "--full-tree", staged_tree, "--", *names, env=literal
+        )
+        found += [item.partition(b"\t")[2] + b"/.gitattributes" for item in listing.split(b"\0")]
+    return [path for path in found if path != b"/.gitattributes"]
 
 
 def _attribute_files_mention_conversion(
