@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from testing.agents import shell_turn
 from testing.gitrepo import GitRepo
 from testing.oracle import disk
 
@@ -93,3 +94,18 @@ def test_the_dry_run_says_the_move_back(repo: GitRepo) -> None:
     assert "moved back to lib2" in real.stderr
     assert repo.read("lib2/f.txt") == b"edited, uncommitted\n"
     assert not repo.exists("lib")
+
+
+def test_a_turn_and_a_rollback_of_a_kept_operation_move_it_back_too(repo: GitRepo) -> None:
+    """The same move taken back by an agent turn's failed gate (Claude Code, through its
+    hooks) and by `rollback --op` of a kept operation: the clone is where it was."""
+    clone_inside(repo, "lib")
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    before = disk(repo.path, modes=True)
+    answer = shell_turn(repo, "mv lib lib2 && touch bad")
+    assert answer["decision"] == "block", answer
+    assert disk(repo.path, modes=True) == before
+    out = repo.atomic_json("run", "--no-gates", "--", "sh", "-c", "mv lib lib3")
+    repo.atomic("rollback", "--op", out["op_id"], check=0)
+    assert disk(repo.path, modes=True) == before
