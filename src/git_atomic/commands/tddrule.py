@@ -40,8 +40,7 @@ def judge(
     """Run the test command on the tree as it is now and hold the result against the rule."""
     assert config.tdd.test is not None
     repo = engine.repo
-    log_dir = repo.state_dir / "logs" / op.id
-    log_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = repo.state_dir / "logs" / op.id  # made by run_gate, never through a link
     spec = GateSpec(name=f"tdd-{phase}", run=config.tdd.test, timeout=config.tdd.timeout)
     report = _report_path(repo.root, config.tdd.coverage)
     old_report = _stamp(report)

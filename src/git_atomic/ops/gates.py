@@ -77,7 +77,6 @@ def run_gates(
 ) -> list[GateResult]:
     """Run gates in order; stop at the first failure unless `all_gates`."""
     results: list[GateResult] = []
-    log_dir.mkdir(parents=True, exist_ok=True)
     for n, gate in enumerate(gates, 1):
         if children.INTERRUPTS.received is not None:
             break
@@ -105,7 +104,8 @@ def run_gate(
     progress: bool,
 ) -> GateResult:
     ticker = _Progress(gate.name) if progress else None
-    with open(log_path, "wb") as log:
+    fd, log_path = _open_log(log_path)
+    with os.fdopen(fd, "w+b") as log:
         if ticker:
             ticker.start()
         try:
@@ -121,7 +121,7 @@ def run_gate(
         finally:
             if ticker:
                 ticker.stop()
-    tail = _tail(log_path)
+        tail = _tail(log.fileno())  # the file written, whatever is at its name now
     message: str | None = None
     coverage: float | None = None
     passed = res.exit_code is not None and res.exit_code in gate.ok_exit
@@ -176,16 +176,35 @@ def _judge_coverage(
     return value, None
 
 
-def _tail(path: Path, lines: int = TAIL_LINES) -> str:
+def _tail(fd: int, lines: int = TAIL_LINES) -> str:
     try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - 16384))
-            data = fh.read()
+        size = os.fstat(fd).st_size
+        data = os.pread(fd, 16384, max(0, size - 16384))
     except OSError:
         return ""
     return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+
+
+def _open_log(path: Path) -> tuple[int, Path]:
+    """The gate's log made anew at `path`, and where it is. In our folder (`.git/atomic/logs/
+    ...`) each folder on the way from the git dir is made or entered without following a link,
+    and the file is no link either (safefs.py): an operation (or a gate) that made the logs
+    folder, or a log's name, a link out of the repository has no file there written (the log
+    is written beside then: a new file of the system's temporary folder)."""
+    anchor = next((p.parent for p in path.parents if p.name == "atomic"), path.parent)
+    rel = os.fsencode(os.path.relpath(path, anchor))
+    folder, _, name = rel.rpartition(b"/")
+    flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    from git_atomic.engine import safefs  # a gate's run alone
+
+    try:
+        with safefs.Tree(os.fsencode(anchor)) as tree:
+            return os.open(name, flags, 0o666, dir_fd=tree.make_folders(folder)), path
+    except (OSError, safefs.Blocked):
+        import tempfile
+
+        fd, beside = tempfile.mkstemp(prefix="git-atomic-gate-", suffix=f"-{path.name}")
+        return fd, Path(beside)
 
 
 class _Progress:
