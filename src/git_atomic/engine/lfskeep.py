@@ -21,6 +21,7 @@ SHA-256; a merge of trees sees a marker and the blob of the same bytes alike (`a
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -61,6 +62,18 @@ def _folder(repo: Repo) -> Path:
     return repo.state_dir / "lfs"
 
 
+def _linked(repo: Repo) -> bool:
+    """Whether our folder, or a name in it read or written by name, is a symbolic link (an
+    operation's): never read or written through, so no marker is made (the content is stored
+    as a blob, as without a store)."""
+    folder = _folder(repo)
+    for path in (folder, folder / "objects", folder / "key", folder / "markers"):
+        with contextlib.suppress(OSError):
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return True
+    return False
+
+
 def lfs_objects(repo: Repo) -> Path | None:
     """The LFS store's objects folder (`lfs.storage`, relative to the git dir, or `.git/lfs`),
     or None when there is none: then a capture does nothing of this module's."""
@@ -84,7 +97,7 @@ class Keeper:
     @classmethod
     def open(cls, repo: Repo) -> Keeper | None:
         objects = lfs_objects(repo)
-        return None if objects is None else cls(repo, objects)
+        return None if objects is None or _linked(repo) else cls(repo, objects)
 
     def held(self, data: bytes, st: os.stat_result | None = None) -> str | None:
         """The SHA-256 of `data` when the LFS store holds exactly these bytes and they are
@@ -243,8 +256,13 @@ def _stored(repo: Repo, oids: list[str]) -> set[str]:
 def markers(repo: Repo) -> dict[str, Kept]:
     """Every marker recorded (blob id -> content): {} in a repository without them, at the
     cost of one failed open."""
-    try:
-        raw = (_folder(repo) / "markers").read_bytes()
+    folder = _folder(repo)
+    try:  # never through a link (`_linked`)
+        if stat.S_ISLNK(os.lstat(folder).st_mode):
+            return {}
+        fd = os.open(folder / "markers", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        with open(fd, "rb") as fh:
+            raw = fh.read()
     except OSError:  # none, or unreadable: no marker is known (a restore reads one anyway)
         return {}
     found: dict[str, Kept] = {}
