@@ -106,7 +106,11 @@ class WorktreeLock:
         try:
             import json
 
-            data = json.loads(self.path.read_text())
+            # Never through a link (ELOOP: a holder unknown, as a half-written one): what a
+            # file elsewhere says is not who holds this worktree.
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            with open(fd, "rb") as fh:
+                data = json.loads(fh.read(1 << 16))
             return Holder(
                 int(data["pid"]),
                 str(data["since"]),
@@ -139,7 +143,10 @@ class WorktreeLock:
             }
             # Written whole, then linked into place: nobody ever reads a half-written lock.
             staging = self.path.with_name(f"{self.path.name}.{os.getpid()}")
-            staging.write_text(_json(record))
+            staging.unlink(missing_ok=True)  # one a killed command of this pid left (or a link)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            with open(os.open(staging, flags, 0o644), "w") as fh:
+                fh.write(_json(record))
             try:
                 os.link(staging, self.path)
                 made = os.stat(staging)
