@@ -45,6 +45,8 @@ BEFORE_SCAN = {
         ".core.lock",
         ".core.patterns",  # the regular expressions the warm helper compiles ahead (tiny)
         ".core.process",
+        ".core.wholefile",  # the memos read never through a link nor waited on (os, zlib)
+        ".core.failpoints",  # (wholefile's: os, signal, time)
         ".engine",
         ".engine.capturerefs",  # the refs a capture reads, listed with the lock (tiny)
         ".engine.conversion",

@@ -24,6 +24,7 @@ from collections.abc import Sequence, Set
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from git_atomic.core import wholefile
 from git_atomic.engine import rulefiles, safefs
 from git_atomic.engine.git import RawChange, Repo, worktree_key
 
@@ -191,7 +192,7 @@ def _remembered(memo: Path) -> list[dict[str, Any]]:
     import json
 
     try:
-        data = json.loads(memo.read_text())
+        data = json.loads(wholefile.read(memo))
     except (OSError, ValueError):
         return []
     if not isinstance(data, dict):

@@ -80,7 +80,7 @@ def brought_up_to_date(
         look: list[bytes] = []  # all its stat data taken before that second: not read
     else:
         try:
-            look = list(_entries(index.read_bytes(), since, sha256=repo.sha256))
+            look = list(_entries(wholefile.read(index, limit=1 << 34), since, sha256=repo.sha256))
         except (OSError, ValueError, IndexError, struct.error):
             return None
     bits = dict(kept.bits) if kept is not None else {}

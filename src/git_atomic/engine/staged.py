@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
+from git_atomic.core import wholefile
 from git_atomic.core.errors import AtomicError, GitError, RefusedError
 from git_atomic.core.records import dataclass
 from git_atomic.engine import gitdirfiles, indexentries, indexstate, scanindex
@@ -240,7 +241,7 @@ def _staged_seen(repo: Repo, key: str | None) -> tuple[str, indexstate.Listing] 
     if (store, key) in _staged_memo:
         return _staged_memo[store, key]
     try:
-        data = json.loads((repo.state_dir / STAGED_CACHE).read_text())
+        data = json.loads(wholefile.read(repo.state_dir / STAGED_CACHE))
         if key not in (data.get("key"), data.get("entries")):
             return None
         tree, listing = str(data["tree"]), indexstate.Listing.decode(data["listing"])

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
+from git_atomic.core import wholefile
 from git_atomic.engine import rulefiles, safefs, stalls, watchmanlink
 from git_atomic.engine.git import Repo, worktree_key
 
@@ -175,7 +176,7 @@ def since(repo: Repo, key: str, tree: str) -> Query | None:
     if not enabled():
         return None
     try:
-        text = _record_path(repo, key).read_text()
+        text = wholefile.read(_record_path(repo, key))
     except OSError:
         return None
     import json  # only once there is a record: json costs a millisecond or more to import
@@ -400,7 +401,7 @@ def forget_other(repo: Repo, key: str, tree: str | None) -> None:
 
     path = _record_path(repo, key)
     with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
-        if tree is not None and json.loads(path.read_text()).get("tree") == tree:
+        if tree is not None and json.loads(wholefile.read(path)).get("tree") == tree:
             return
     with contextlib.suppress(OSError):
         path.unlink(missing_ok=True)

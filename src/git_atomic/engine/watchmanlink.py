@@ -8,7 +8,7 @@ import os
 import stat
 from typing import TYPE_CHECKING, Final, Protocol
 
-from git_atomic.core import process
+from git_atomic.core import process, wholefile
 
 if TYPE_CHECKING:
     import _socket
@@ -144,7 +144,7 @@ def socket_name(repo: Repo, *, learn: bool = False) -> str | None:
     kept = repo.state_dir / "watchman-sock.json"
     if not learn:
         with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-            record = json.loads(kept.read_text())
+            record = json.loads(wholefile.read(kept))
             if record["key"] == key and isinstance(record["sockname"], str):
                 return str(record["sockname"])
     try:
